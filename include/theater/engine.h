@@ -1,0 +1,261 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The engine: loads WebAssembly core modules, instantiates them with host imports, and runs their
+// exports — directly on the calling thread, or on a fiber that a host import can suspend and that
+// any thread may later resume.
+//
+//   Engine        compiles modules (wasm2c → C → .so, cached by content hash) and loads them.
+//   Module        compiled code plus its import/export lists; immutable, shared by instances.
+//   Instance      one sandbox: linear memory, tables, globals and the host bindings of its
+//                 imports. After any trap, interrupt or cancellation it is poisoned and must be
+//                 discarded (the guest's heap and shadow stack may be inconsistent).
+//   GuestCall     one export call running on its own fiber (pooled, guard-paged stack). A host
+//                 import may suspend it; Resume() continues it on whichever thread calls it.
+//
+// Core values cross the boundary as uint64_t: i32 zero-extended, i64 as is, f32/f64 as their bit
+// patterns. Signatures are strings over i (i32), I (i64), f (f32), F (f64).
+//
+// Thread-safety: Engine and Module are thread-safe. An Instance runs one call at a time; between
+// calls (and between a GuestCall's suspensions) it may be used from any thread, but never from
+// two at once. Host functions reach per-call state through the Instance they are given, never
+// through thread-local storage, because a suspended call may resume on another thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "theater/status.h"
+
+namespace theater::engine {
+
+enum class MemoryMode {
+  kGuardPages,    // 8 GiB reservation per memory, no bounds checks (fastest; ~16k instances max)
+  kBoundsChecks,  // explicit checks on every access (~1.2x slower; reservation = memory cap)
+};
+
+struct EngineOptions {
+  // Where compiled modules are cached. Empty: $THEATER_HOME/cache (default ~/.theater/cache).
+  std::filesystem::path cache_dir;
+  MemoryMode memory_mode = MemoryMode::kGuardPages;
+  int opt_level = 2;  // C compiler optimisation level for generated code
+  enum class Progress { kAuto, kOn, kOff } progress = Progress::kAuto;  // compile progress line
+};
+
+struct FuncSig {
+  std::string params;   // e.g. "iiI"
+  std::string results;  // "" or one letter (multi-value results are not used by wasm32 clang)
+  bool operator==(const FuncSig&) const = default;
+};
+
+struct ImportInfo {
+  std::string module;  // e.g. "theater:simple/runtime"
+  std::string name;    // e.g. "log"
+  FuncSig sig;
+};
+
+struct ExportInfo {
+  std::string name;  // e.g. "theater:simple/actor#init"
+  FuncSig sig;
+};
+
+class Instance;
+class GuestCall;
+
+// A host function bound to one import of one instance. Returns 0 to let the guest continue, or
+// the value of Instance::Fail(...) to trap the guest with a host error.
+using HostFunction = int (*)(Instance& caller, void* data, const uint64_t* args,
+                             uint64_t* results);
+
+struct HostBinding {
+  HostFunction fn = nullptr;
+  void* data = nullptr;  // passed back to fn; owned by whoever resolved the import
+};
+
+// Resolves the imports of a module for one instance.
+class ImportResolver {
+ public:
+  virtual ~ImportResolver() = default;
+  // Returns the binding for `import`, or an error naming why it cannot be satisfied (unknown
+  // import, wrong signature). Called once per import during instantiation.
+  virtual Result<HostBinding> Resolve(const ImportInfo& import) = 0;
+};
+
+struct InstanceOptions {
+  // Cap on linear memory; memory.grow past it fails (returns -1) as wasm specifies.
+  uint64_t max_memory_bytes = 256ull << 20;
+  // Opaque pointer for host functions (e.g. the actor that owns the instance).
+  void* user_data = nullptr;
+};
+
+struct CallOptions {
+  // The call is interrupted if it runs past this; zero means no deadline.
+  std::chrono::nanoseconds timeout{0};
+  // Usable stack of a GuestCall's fiber (rounded up to pages); zero means 256 KiB. Costs address
+  // space, not memory: only touched pages become resident.
+  size_t stack_size = 0;
+};
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  virtual const std::string& name() const = 0;
+  // SHA-256 (hex) of the wasm bytes.
+  virtual const std::string& wasm_sha256() const = 0;
+  virtual const std::vector<ImportInfo>& imports() const = 0;
+  virtual const std::vector<ExportInfo>& exports() const = 0;
+  virtual std::optional<uint32_t> FindExport(std::string_view name) const = 0;
+  virtual MemoryMode memory_mode() const = 0;
+  virtual bool exports_memory() const = 0;
+
+  // Creates an instance; binds every import through `resolver` and runs the module's data and
+  // element initialisers. Does not call any export (not even `_initialize`).
+  virtual Result<std::unique_ptr<Instance>> Instantiate(ImportResolver& resolver,
+                                                        const InstanceOptions& options) const = 0;
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> Create(EngineOptions options = {});
+  virtual ~Engine() = default;
+
+  // Compiles (or fetches from the cache) and loads a module. `name` is used in messages.
+  virtual Result<std::shared_ptr<const Module>> LoadModule(std::span<const uint8_t> wasm,
+                                                           std::string_view name) = 0;
+  Result<std::shared_ptr<const Module>> LoadModuleFile(const std::filesystem::path& path);
+
+  virtual const EngineOptions& options() const = 0;
+};
+
+// Reads a whole file (helper shared by loaders).
+Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path);
+
+class Instance {
+ public:
+  virtual ~Instance() = default;
+
+  virtual const Module& module() const = 0;
+  void* user_data() const { return user_data_; }
+
+  // Runs an export on the calling thread, without a fiber. A host import that tries to suspend
+  // during such a call fails. Nested use from inside a host import of the same instance (e.g.
+  // calling cabi_realloc while serving an import) is allowed and runs as part of the outer call.
+  virtual Status Call(uint32_t export_index, std::span<const uint64_t> args,
+                      std::span<uint64_t> results, const CallOptions& options = {}) = 0;
+  Status Call(std::string_view export_name, std::span<const uint64_t> args,
+              std::span<uint64_t> results, const CallOptions& options = {});
+
+  // The exported linear memory (empty when the module exports none). The span is invalidated by
+  // any call into the guest (memory.grow), but the base address never moves.
+  virtual std::span<uint8_t> memory() = 0;
+
+  // True after a trap, interrupt or cancellation: the instance must be discarded.
+  bool poisoned() const { return poisoned_; }
+
+  // Bytes of linear memory currently in use (pages × 64 KiB).
+  uint64_t memory_size() { return memory().size(); }
+
+  // --- For host functions, while serving an import of this instance. ---
+
+  // Records `status` as the reason the guest must trap and returns the code a HostFunction
+  // returns to make it so. The call then fails with this status (as its cause).
+  int Fail(Status status);
+
+  // The GuestCall currently running on this instance, or nullptr for a direct Call().
+  GuestCall* active_call() const { return active_call_; }
+
+ protected:
+  friend class GuestCall;
+  // Runs export `index` as guest code under the current thread's call state, returning
+  // WASM_RT_TRAP_NONE or a trap code. Used by Call() and GuestCall.
+  virtual int RunExport(uint32_t index, const uint64_t* args, uint64_t* results) = 0;
+  // Turns a trap code from RunExport into the call's Status (and poisons the instance).
+  Status TrapStatus(int code, std::string_view export_name);
+
+  void* user_data_ = nullptr;
+  bool poisoned_ = false;
+  GuestCall* active_call_ = nullptr;
+  Status host_error_;
+};
+
+// One export call on its own fiber.
+//
+// Lifecycle: Create() → Resume() (runs until the call suspends or finishes) → [the host import
+// that suspended it arranges a Wake()] → Resume() on any thread → ... → finished.
+// Resume() must only be called by one thread at a time and never from inside a fiber; Wake() and
+// Cancel() may be called from any thread.
+class GuestCall {
+ public:
+  enum class State { kReady, kRunning, kSuspending, kSuspended, kRunnable, kFinished };
+
+  // Called after the fiber has switched away, on the scheduler's stack: the suspending import's
+  // chance to register this call with whatever will wake it. (Registering before the switch
+  // would let another thread resume a fiber whose context is not saved yet.)
+  using PublishFn = void (*)(GuestCall& call, void* arg);
+  // Called by Wake()/Cancel() when the call becomes runnable; the owner schedules Resume().
+  using RunnableFn = std::function<void(GuestCall&)>;
+
+  static Result<std::unique_ptr<GuestCall>> Create(Instance& instance, uint32_t export_index,
+                                                   std::vector<uint64_t> args,
+                                                   const CallOptions& options = {});
+  ~GuestCall();
+  GuestCall(const GuestCall&) = delete;
+  GuestCall& operator=(const GuestCall&) = delete;
+
+  // Runs the call on the calling thread until it suspends or finishes. Returns kFinished,
+  // kSuspended, or kRunnable when it was woken while suspending (the runnable callback has then
+  // been invoked). After kSuspended or kRunnable the caller must not touch the call unless it
+  // owns its scheduling.
+  State Resume();
+
+  // kSuspended → kRunnable with `value` as the suspending import's result. Returns false if the
+  // call was not suspended (already woken or cancelled).
+  bool Wake(uint64_t value);
+
+  // Stops the call: a running call is interrupted, a suspended one is woken with a cancellation
+  // that its import turns into a trap. The call then finishes with kCancelled.
+  void Cancel();
+
+  void set_on_runnable(RunnableFn fn) { on_runnable_ = std::move(fn); }
+
+  State state() const { return state_.load(std::memory_order_acquire); }
+  bool finished() const { return state() == State::kFinished; }
+  // Valid once finished.
+  const Status& status() const { return status_; }
+  std::span<const uint64_t> results() const { return results_; }
+  Instance& instance() { return instance_; }
+
+  // --- For host functions, from inside the fiber. ---
+
+  // Suspends this call. `publish(call, arg)` runs after the switch; the call continues when
+  // somebody Wake()s it and the owner Resume()s it. Returns the wake value, or a Cancelled
+  // status if the call was cancelled while suspended (the import should then return
+  // Instance::Fail(status) or WASM trap code for cancellation).
+  Result<uint64_t> Suspend(PublishFn publish, void* arg);
+
+  struct Impl;
+
+ private:
+  GuestCall(Instance& instance, uint32_t export_index, std::vector<uint64_t> args,
+            const CallOptions& options);
+  void Run();  // the fiber body
+
+  Instance& instance_;
+  uint32_t export_index_;
+  std::vector<uint64_t> args_;
+  std::vector<uint64_t> results_;
+  Status status_;
+  std::atomic<State> state_{State::kReady};
+  RunnableFn on_runnable_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace theater::engine

@@ -1,0 +1,240 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Engine behaviour with hostile guests (tests/actors/hostile.c) in both memory modes: every trap
+// kind comes back as an error value and poisons only its instance; a runaway guest is stopped
+// within 50 ms of its deadline and the thread goes on serving other instances; memory growth is
+// capped; malformed modules are rejected with a message naming the problem.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "engine/engine_test_util.h"
+#include "engine/wasm2c/runtime.h"
+
+namespace theater::engine {
+namespace {
+
+using testing::LoadActor;
+using testing::SharedEngine;
+using testing::TableResolver;
+
+std::atomic<int> g_log_calls{0};
+
+int CountingLog(Instance&, void*, const uint64_t*, uint64_t*) {
+  g_log_calls.fetch_add(1, std::memory_order_relaxed);
+  return 0;
+}
+
+class HostileTest : public ::testing::TestWithParam<MemoryMode> {
+ protected:
+  void SetUp() override {
+    module_ = LoadActor("hostile", GetParam());
+    ASSERT_NE(module_, nullptr);
+    resolver_.Add("theater:simple/runtime", "log", CountingLog);
+    resolver_.set_default(testing::TrappingImport);
+  }
+
+  std::unique_ptr<Instance> NewInstance(uint64_t max_memory = 256ull << 20) {
+    InstanceOptions options;
+    options.max_memory_bytes = max_memory;
+    auto instance = module_->Instantiate(resolver_, options);
+    EXPECT_TRUE(instance.ok()) << instance.status().ToString();
+    if (!instance.ok()) return nullptr;
+    if (auto init = (*instance)->module().FindExport("_initialize")) {
+      EXPECT_TRUE((*instance)->Call(*init, {}, {}).ok());
+    }
+    return std::move(instance).value();
+  }
+
+  Status CallNoArgs(Instance& instance, const std::string& name, CallOptions options = {}) {
+    auto index = instance.module().FindExport(name);
+    EXPECT_TRUE(index.has_value()) << "missing export " << name;
+    if (!index) return NotFound(name);
+    std::vector<uint64_t> results(instance.module().exports()[*index].sig.results.size());
+    return instance.Call(*index, {}, results, options);
+  }
+
+  std::shared_ptr<const Module> module_;
+  TableResolver resolver_;
+};
+
+struct TrapCase {
+  const char* export_name;
+  StatusCode code;
+  const char* message;
+};
+
+TEST_P(HostileTest, EveryTrapKindIsAnErrorValue) {
+  const TrapCase cases[] = {
+      {"trap-oob", StatusCode::kTrap, "out-of-bounds"},
+      {"trap-unreachable", StatusCode::kTrap, "unreachable"},
+      {"trap-stack-exhaustion", StatusCode::kResourceExhausted, "stack exhausted"},
+      {"trap-bad-indirect-call", StatusCode::kTrap, "indirect call"},
+      {"trap-div-zero", StatusCode::kTrap, "divide by zero"},
+  };
+  for (const TrapCase& c : cases) {
+    SCOPED_TRACE(c.export_name);
+    auto instance = NewInstance();
+    ASSERT_NE(instance, nullptr);
+    Status status = CallNoArgs(*instance, c.export_name);
+    EXPECT_EQ(status.code(), c.code) << status.ToString();
+    EXPECT_NE(status.ToString().find(c.message), std::string::npos) << status.ToString();
+    EXPECT_NE(status.ToString().find(c.export_name), std::string::npos) << status.ToString();
+    // The trapped instance is discarded...
+    EXPECT_TRUE(instance->poisoned());
+    EXPECT_EQ(CallNoArgs(*instance, "trap-unreachable").code(), StatusCode::kFailedPrecondition);
+    // ...and the thread serves a fresh one.
+    auto fresh = NewInstance();
+    uint64_t pages[1];
+    uint64_t zero[1] = {0};
+    ASSERT_TRUE(fresh->Call("grow-once", zero, pages).ok());
+  }
+}
+
+TEST_P(HostileTest, InfiniteLoopStopsWithin50msOfItsDeadline) {
+  for (const char* name : {"spin", "spin-with-imports"}) {
+    SCOPED_TRACE(name);
+    auto instance = NewInstance();
+    CallOptions options;
+    options.timeout = std::chrono::milliseconds(200);
+    auto start = std::chrono::steady_clock::now();
+    Status status = CallNoArgs(*instance, name, options);
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(status.code(), StatusCode::kDeadlineExceeded) << status.ToString();
+    EXPECT_GE(elapsed, std::chrono::milliseconds(200));
+    EXPECT_LT(elapsed, std::chrono::milliseconds(200 + 50))
+        << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms";
+    EXPECT_TRUE(instance->poisoned());
+  }
+  // The same thread keeps working, and an unrelated later call is not hit by a stale interrupt.
+  auto fresh = NewInstance();
+  uint64_t zero[1] = {0};
+  uint64_t pages[1];
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(fresh->Call("grow-once", zero, pages).ok());
+}
+
+TEST_P(HostileTest, RunawayGuestOnOneThreadDoesNotStopOthers) {
+  std::atomic<bool> spinning_done{false};
+  Status spin_status;
+  std::thread spinner([&] {
+    auto instance = NewInstance();
+    CallOptions options;
+    options.timeout = std::chrono::milliseconds(300);
+    spin_status = CallNoArgs(*instance, "spin", options);
+    spinning_done = true;
+  });
+  // Meanwhile this thread keeps calling another instance.
+  auto other = NewInstance();
+  int calls = 0;
+  uint64_t zero[1] = {0};
+  uint64_t pages[1];
+  while (!spinning_done.load()) {
+    ASSERT_TRUE(other->Call("grow-once", zero, pages).ok());
+    ++calls;
+  }
+  spinner.join();
+  EXPECT_EQ(spin_status.code(), StatusCode::kDeadlineExceeded);
+  EXPECT_GT(calls, 100);
+}
+
+TEST_P(HostileTest, MemoryGrowthIsCapped) {
+  constexpr uint64_t kCapBytes = 16ull << 20;  // 256 pages
+  auto instance = NewInstance(kCapBytes);
+  uint64_t got[1] = {0};
+  Status status = instance->Call("memory-bomb", {}, got);
+  ASSERT_TRUE(status.ok()) << "memory.grow past the cap must fail, not trap: " << status.ToString();
+  EXPECT_LE(instance->memory().size(), kCapBytes);
+  EXPECT_GT(got[0], 0u);
+  uint64_t one[1] = {1};
+  uint64_t result[1] = {0};
+  ASSERT_TRUE(instance->Call("grow-once", one, result).ok());
+  EXPECT_EQ(static_cast<uint32_t>(result[0]), 0xFFFFFFFFu) << "memory.grow returns -1 at the cap";
+  EXPECT_FALSE(instance->poisoned());
+}
+
+TEST_P(HostileTest, InitialMemoryAboveTheCapFailsInstantiation) {
+  InstanceOptions options;
+  options.max_memory_bytes = 64 * 1024;  // one page: below what clang's default layout needs
+  auto instance = module_->Instantiate(resolver_, options);
+  ASSERT_FALSE(instance.ok());
+  EXPECT_EQ(instance.status().code(), StatusCode::kResourceExhausted)
+      << instance.status().ToString();
+}
+
+TEST_P(HostileTest, HostFailureTrapsWithItsCause) {
+  TableResolver failing;
+  failing.Add("theater:simple/runtime", "log", [](Instance& caller, void*, const uint64_t*,
+                                                  uint64_t*) {
+    return caller.Fail(PermissionDenied("logging is not allowed here"));
+  });
+  failing.set_default(testing::TrappingImport);
+  auto instance = module_->Instantiate(failing, {});
+  ASSERT_TRUE(instance.ok());
+  Status status = CallNoArgs(**instance, "spin-with-imports");
+  EXPECT_EQ(status.code(), StatusCode::kPermissionDenied) << status.ToString();
+  EXPECT_NE(status.ToString().find("logging is not allowed here"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothMemoryModes, HostileTest,
+                         ::testing::Values(MemoryMode::kGuardPages, MemoryMode::kBoundsChecks),
+                         [](const auto& info) {
+                           return info.param == MemoryMode::kGuardPages ? "GuardPages"
+                                                                        : "BoundsChecks";
+                         });
+
+TEST(EngineTest, MalformedModulesAreRejectedWithAClearError) {
+  Engine& engine = SharedEngine();
+  struct Case {
+    std::vector<uint8_t> bytes;
+    const char* expect;
+  };
+  std::vector<Case> cases = {
+      {{}, "magic"},
+      {{'h', 'e', 'l', 'l', 'o', '!', '!', '!'}, "magic"},
+      {{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00}, "truncated"},
+      // A function whose body returns an i64 where its type says i32.
+      {{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,
+        0x03, 0x02, 0x01, 0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x42, 0x00, 0x0b},
+       "type mismatch"},
+  };
+  for (const Case& c : cases) {
+    auto module = engine.LoadModule(c.bytes, "bad.wasm");
+    ASSERT_FALSE(module.ok());
+    std::string message = module.status().ToString();
+    EXPECT_NE(message.find("bad.wasm"), std::string::npos) << message;
+    EXPECT_NE(message.find(c.expect), std::string::npos) << message;
+  }
+  // A truncated real actor.
+  auto bytes = ReadFileBytes(testing::ActorPath("hostile"));
+  ASSERT_TRUE(bytes.ok());
+  std::vector<uint8_t> half(bytes->begin(), bytes->begin() + bytes->size() / 2);
+  auto truncated = engine.LoadModule(half, "half.wasm");
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_NE(truncated.status().ToString().find("half.wasm"), std::string::npos);
+}
+
+TEST(EngineTest, UnresolvedImportNamesTheImport) {
+  auto module = LoadActor("hostile");
+  ASSERT_NE(module, nullptr);
+  TableResolver empty;
+  auto instance = module->Instantiate(empty, {});
+  ASSERT_FALSE(instance.ok());
+  EXPECT_NE(instance.status().ToString().find("theater:simple/runtime.log"), std::string::npos)
+      << instance.status().ToString();
+}
+
+TEST(EngineTest, InstancesReleaseTheirMemory) {
+  auto module = LoadActor("hostile");
+  ASSERT_NE(module, nullptr);
+  TableResolver resolver;
+  resolver.set_default(testing::TrappingImport);
+  int64_t before = rt::LiveMemoryCount();
+  for (int i = 0; i < 100; ++i) {
+    auto instance = module->Instantiate(resolver, {});
+    ASSERT_TRUE(instance.ok());
+  }
+  EXPECT_EQ(rt::LiveMemoryCount(), before);
+}
+
+}  // namespace
+}  // namespace theater::engine

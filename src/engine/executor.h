@@ -1,0 +1,70 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Executor: a fixed pool of worker threads that run GuestCalls to completion, resuming each
+// wherever a worker is free after a host import suspended it.
+//
+// Each worker owns a run queue. A new call goes to the queue chosen by the caller (or round
+// robin); a woken call goes back to the queue of the worker that woke it when the waker is a
+// worker (cache locality), else round robin. A worker resumes one call at a time from its own
+// queue; so a call suspended on worker A may well continue on worker B.
+//
+// This is the execution substrate the actor scheduler builds on; it knows nothing of actors.
+//
+// Thread-safety: Start() may be called from any thread, including from inside publish callbacks.
+// The destructor stops the workers after the calls already queued have finished or suspended;
+// calls still suspended then are cancelled and driven to completion.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "theater/engine.h"
+
+namespace theater::engine {
+
+class Executor {
+ public:
+  // Called on the worker thread when a call finishes; receives ownership of the call.
+  using DoneFn = std::function<void(std::unique_ptr<GuestCall>)>;
+
+  explicit Executor(int threads);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // Runs `call` on worker `worker` (or any when -1) until it finishes, then calls `done`.
+  void Start(std::unique_ptr<GuestCall> call, DoneFn done, int worker = -1);
+
+  int worker_count() const { return static_cast<int>(workers_.size()); }
+  // Index of the calling worker thread, or -1 when called from another thread.
+  static int CurrentWorker();
+
+ private:
+  struct Task {
+    std::unique_ptr<GuestCall> call;
+    DoneFn done;
+  };
+  struct Worker {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::deque<Task*> queue;
+    std::thread thread;
+  };
+
+  void Enqueue(Task* task, int worker);
+  void Loop(int index);
+
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<unsigned> next_{0};
+  std::atomic<bool> stopping_{false};
+  std::mutex live_mutex_;
+  std::set<Task*> live_;  // tasks not yet finished (suspended ones included)
+};
+
+}  // namespace theater::engine

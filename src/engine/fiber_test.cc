@@ -1,0 +1,340 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Guest calls on fibers: suspension inside a host import, resumption on another worker thread,
+// many suspended calls at once, traps and interrupts after migration, cancellation.
+//
+// The guest is tests/actors/fiber_guest.c. Its import `theater:test/fiber.wait(x)` suspends the
+// call; the test's resumer thread wakes it with x + 100.
+#include <pthread.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "engine/engine_test_util.h"
+#include "engine/executor.h"
+
+namespace theater::engine {
+namespace {
+
+using testing::LoadActor;
+using testing::TableResolver;
+
+// Read the thread identity in a function the compiler cannot analyse: pthread_self() is declared
+// `const`, so a caller that spans a fiber switch could otherwise reuse the value it read on the
+// previous thread (the TLS-caching hazard of fibers.md, in miniature).
+__attribute__((noipa)) pthread_t ThisThread() { return pthread_self(); }
+
+// Everything the host side of one test needs; reached through Instance::user_data().
+struct FiberHost {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::deque<std::pair<GuestCall*, uint64_t>> waiting;  // published suspended calls
+  std::atomic<int> migrations{0};
+  std::atomic<int> suspensions{0};
+  bool auto_wake = true;  // the resumer wakes every waiting call with x + 100
+};
+
+struct WaitRequest {
+  FiberHost* host;
+  uint64_t x;
+};
+
+void PublishWait(GuestCall& call, void* arg) {
+  auto* req = static_cast<WaitRequest*>(arg);
+  std::lock_guard<std::mutex> lock(req->host->mutex);
+  req->host->waiting.emplace_back(&call, req->x);
+  req->host->cv.notify_all();
+}
+
+int WaitImport(Instance& caller, void*, const uint64_t* args, uint64_t* results) {
+  auto* host = static_cast<FiberHost*>(caller.user_data());
+  GuestCall* call = caller.active_call();
+  if (!call) return caller.Fail(FailedPrecondition("wait needs a fiber call"));
+  pthread_t before = ThisThread();
+  WaitRequest req{host, args[0]};
+  host->suspensions.fetch_add(1);
+  Result<uint64_t> woken = call->Suspend(PublishWait, &req);
+  if (!woken.ok()) return caller.Fail(woken.status());
+  if (!pthread_equal(before, ThisThread())) host->migrations.fetch_add(1);
+  results[0] = *woken;
+  return 0;
+}
+
+int EchoImport(Instance&, void*, const uint64_t* args, uint64_t* results) {
+  results[0] = args[0];
+  return 0;
+}
+
+class FiberTest : public ::testing::TestWithParam<MemoryMode> {
+ protected:
+  void SetUp() override {
+    module_ = LoadActor("fiber_guest", GetParam());
+    ASSERT_NE(module_, nullptr);
+    resolver_.Add("theater:test/fiber", "wait", WaitImport);
+    resolver_.Add("theater:test/fiber", "echo", EchoImport);
+  }
+
+  std::unique_ptr<Instance> NewInstance() {
+    InstanceOptions options;
+    options.user_data = &host_;
+    auto instance = module_->Instantiate(resolver_, options);
+    EXPECT_TRUE(instance.ok()) << instance.status().ToString();
+    if (!instance.ok()) return nullptr;
+    auto init = (*instance)->module().FindExport("_initialize");
+    if (init) EXPECT_TRUE((*instance)->Call(*init, {}, {}).ok());
+    return std::move(instance).value();
+  }
+
+  std::unique_ptr<GuestCall> NewCall(Instance& instance, const std::string& name,
+                                     std::vector<uint64_t> args, CallOptions options = {}) {
+    auto index = instance.module().FindExport(name);
+    EXPECT_TRUE(index.has_value()) << name;
+    auto call = GuestCall::Create(instance, *index, std::move(args), options);
+    EXPECT_TRUE(call.ok()) << call.status().ToString();
+    return std::move(call).value();
+  }
+
+  // Wakes published calls with x + 100 until `stop` is set.
+  std::thread StartResumer(std::atomic<bool>& stop) {
+    return std::thread([this, &stop] {
+      while (!stop.load()) {
+        std::pair<GuestCall*, uint64_t> item;
+        {
+          std::unique_lock<std::mutex> lock(host_.mutex);
+          host_.cv.wait_for(lock, std::chrono::milliseconds(5),
+                            [&] { return !host_.waiting.empty(); });
+          if (host_.waiting.empty()) continue;
+          item = host_.waiting.front();
+          host_.waiting.pop_front();
+        }
+        item.first->Wake(item.second + 100);
+      }
+    });
+  }
+
+  std::shared_ptr<const Module> module_;
+  TableResolver resolver_;
+  FiberHost host_;
+};
+
+TEST_P(FiberTest, SuspendAndResumeOnSameThread) {
+  auto instance = NewInstance();
+  ASSERT_NE(instance, nullptr);
+  auto call = NewCall(*instance, "wait-once", {5});
+  EXPECT_EQ(call->Resume(), GuestCall::State::kSuspended);
+  ASSERT_EQ(host_.waiting.size(), 1u);
+  EXPECT_EQ(host_.waiting.front().second, 5u);
+  host_.waiting.clear();
+  EXPECT_TRUE(call->Wake(105));
+  EXPECT_FALSE(call->Wake(999)) << "a second wake must lose";
+  EXPECT_EQ(call->Resume(), GuestCall::State::kFinished);
+  ASSERT_TRUE(call->status().ok()) << call->status().ToString();
+  // wait-once(a) returns wait(a) + a.
+  EXPECT_EQ(call->results()[0], 105u + 5u);
+}
+
+TEST_P(FiberTest, ResumedOnTheOtherWorkerThreadCompletesCorrectly) {
+  Executor executor(2);
+  std::atomic<bool> stop{false};
+  std::thread resumer = StartResumer(stop);
+  constexpr int kCalls = 8;
+  std::vector<std::unique_ptr<Instance>> instances;
+  std::vector<std::promise<std::pair<Status, uint64_t>>> done(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    instances.push_back(NewInstance());
+    auto call = NewCall(*instances.back(), "wait-twice", {static_cast<uint64_t>(i + 1)});
+    executor.Start(std::move(call), [&done, i](std::unique_ptr<GuestCall> c) {
+      done[i].set_value({c->status(), c->results()[0]});
+    }, i % 2);
+  }
+  for (int i = 0; i < kCalls; ++i) {
+    auto [status, value] = done[i].get_future().get();
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    uint64_t a = i + 1;
+    // wait-twice(a): w1 = wait(a) = a+100, w2 = wait(w1) = a+200; returns w1*1000 + w2 + a
+    // after checking its shadow-stack values and locals survived both suspensions.
+    EXPECT_EQ(value, (a + 100) * 1000 + (a + 200) + a) << "call " << i;
+  }
+  stop = true;
+  resumer.join();
+  EXPECT_EQ(host_.suspensions.load(), 2 * kCalls);
+  EXPECT_GT(host_.migrations.load(), 0) << "no call migrated between the two workers";
+}
+
+TEST_P(FiberTest, TenThousandSuspendedCallsOnTwoThreads) {
+  constexpr int kCalls = 10000;
+  host_.auto_wake = false;
+  Executor executor(2);
+  auto instance_storage = std::vector<std::unique_ptr<Instance>>();
+  instance_storage.reserve(kCalls);
+  std::atomic<int> finished{0};
+  std::atomic<int> correct{0};
+  std::vector<uint64_t> expected(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    instance_storage.push_back(NewInstance());
+    ASSERT_NE(instance_storage.back(), nullptr);
+    expected[i] = (i % 1000) + 100 + (i % 1000);
+    auto call = NewCall(*instance_storage.back(), "wait-once", {static_cast<uint64_t>(i % 1000)});
+    executor.Start(std::move(call), [&, i](std::unique_ptr<GuestCall> c) {
+      if (c->status().ok() && c->results()[0] == expected[i]) correct.fetch_add(1);
+      finished.fetch_add(1);
+    });
+  }
+  // Wait until all are suspended at once.
+  for (int spins = 0; spins < 20000; ++spins) {
+    {
+      std::lock_guard<std::mutex> lock(host_.mutex);
+      if (host_.waiting.size() == kCalls) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  {
+    std::lock_guard<std::mutex> lock(host_.mutex);
+    ASSERT_EQ(host_.waiting.size(), static_cast<size_t>(kCalls));
+  }
+  EXPECT_EQ(finished.load(), 0);
+  std::deque<std::pair<GuestCall*, uint64_t>> all;
+  {
+    std::lock_guard<std::mutex> lock(host_.mutex);
+    all.swap(host_.waiting);
+  }
+  for (auto& [call, x] : all) call->Wake(x + 100);
+  for (int spins = 0; spins < 20000 && finished.load() < kCalls; ++spins) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(finished.load(), kCalls);
+  EXPECT_EQ(correct.load(), kCalls);
+}
+
+TEST_P(FiberTest, TrapAfterMigrationIsCleanAndWorkerContinues) {
+  Executor executor(2);
+  std::atomic<bool> stop{false};
+  std::thread resumer = StartResumer(stop);
+  for (int round = 0; round < 4; ++round) {
+    auto instance = NewInstance();
+    std::promise<Status> trapped;
+    executor.Start(NewCall(*instance, "wait-then-oob", {1}),
+                   [&](std::unique_ptr<GuestCall> c) { trapped.set_value(c->status()); },
+                   round % 2);
+    Status status = trapped.get_future().get();
+    EXPECT_EQ(status.code(), StatusCode::kTrap) << status.ToString();
+    EXPECT_NE(status.ToString().find("out-of-bounds"), std::string::npos) << status.ToString();
+    EXPECT_TRUE(instance->poisoned());
+    // Both workers still run other guests.
+    for (int w = 0; w < 2; ++w) {
+      auto fresh = NewInstance();
+      std::promise<uint64_t> sum;
+      executor.Start(NewCall(*fresh, "add", {40, 2}),
+                     [&](std::unique_ptr<GuestCall> c) { sum.set_value(c->results()[0]); }, w);
+      EXPECT_EQ(sum.get_future().get(), 42u);
+    }
+  }
+  stop = true;
+  resumer.join();
+}
+
+TEST_P(FiberTest, InterruptAfterMigration) {
+  Executor executor(2);
+  std::atomic<bool> stop{false};
+  std::thread resumer = StartResumer(stop);
+  auto instance = NewInstance();
+  CallOptions options;
+  options.timeout = std::chrono::milliseconds(100);
+  std::promise<Status> result;
+  auto start = std::chrono::steady_clock::now();
+  executor.Start(NewCall(*instance, "wait-then-spin", {1}, options),
+                 [&](std::unique_ptr<GuestCall> c) { result.set_value(c->status()); });
+  Status status = result.get_future().get();
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(status.code(), StatusCode::kDeadlineExceeded) << status.ToString();
+  EXPECT_LT(elapsed, std::chrono::milliseconds(100 + 50));
+  stop = true;
+  resumer.join();
+}
+
+TEST_P(FiberTest, CancelSuspendedCall) {
+  auto instance = NewInstance();
+  auto call = NewCall(*instance, "wait-once", {7});
+  ASSERT_EQ(call->Resume(), GuestCall::State::kSuspended);
+  call->Cancel();
+  EXPECT_EQ(call->state(), GuestCall::State::kRunnable);
+  EXPECT_EQ(call->Resume(), GuestCall::State::kFinished);
+  EXPECT_EQ(call->status().code(), StatusCode::kCancelled) << call->status().ToString();
+  EXPECT_TRUE(instance->poisoned());
+  // The cancelled call never completed: the guest's completion counter did not move.
+  auto other = NewInstance();
+  uint64_t counter[1] = {99};
+  ASSERT_TRUE(other->Call("counter", {}, counter).ok());
+  EXPECT_EQ(counter[0], 0u);
+}
+
+TEST_P(FiberTest, CancelRunningCall) {
+  Executor executor(1);
+  auto instance = NewInstance();
+  auto call = NewCall(*instance, "wait-then-spin", {1});
+  GuestCall* raw = call.get();
+  std::promise<Status> result;
+  std::atomic<bool> stop{false};
+  std::thread resumer = StartResumer(stop);
+  executor.Start(std::move(call), [&](std::unique_ptr<GuestCall> c) { result.set_value(c->status()); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  raw->Cancel();
+  auto future = result.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(future.get().code(), StatusCode::kCancelled);
+  stop = true;
+  resumer.join();
+}
+
+TEST_P(FiberTest, DestroyingASuspendedCallCancelsItSafely) {
+  auto instance = NewInstance();
+  auto call = NewCall(*instance, "wait-once", {3});
+  ASSERT_EQ(call->Resume(), GuestCall::State::kSuspended);
+  host_.waiting.clear();
+  call.reset();  // must unwind the fiber through its own frames, not crash
+  EXPECT_TRUE(instance->poisoned());
+}
+
+TEST_P(FiberTest, StackExhaustionOnFiberIsATrap) {
+  auto instance = NewInstance();
+  auto call = NewCall(*instance, "deep", {10'000'000});
+  EXPECT_EQ(call->Resume(), GuestCall::State::kFinished);
+  EXPECT_EQ(call->status().code(), StatusCode::kResourceExhausted) << call->status().ToString();
+  // Recursion with a host import at the bottom: the host-stack reserve check traps before host
+  // code could run out of stack.
+  auto second = NewInstance();
+  auto deep_echo = NewCall(*second, "deep-echo", {1'000'000});
+  EXPECT_EQ(deep_echo->Resume(), GuestCall::State::kFinished);
+  EXPECT_EQ(deep_echo->status().code(), StatusCode::kResourceExhausted)
+      << deep_echo->status().ToString();
+  // And a modest depth works.
+  auto third = NewInstance();
+  auto ok = NewCall(*third, "deep", {1000});
+  EXPECT_EQ(ok->Resume(), GuestCall::State::kFinished);
+  EXPECT_TRUE(ok->status().ok()) << ok->status().ToString();
+}
+
+TEST_P(FiberTest, DirectCallCannotSuspend) {
+  auto instance = NewInstance();
+  uint64_t result[1];
+  uint64_t args[1] = {1};
+  Status status = instance->Call("wait-once", args, result);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.ToString().find("wait needs a fiber call"), std::string::npos)
+      << status.ToString();
+}
+
+INSTANTIATE_TEST_SUITE_P(BothMemoryModes, FiberTest,
+                         ::testing::Values(MemoryMode::kGuardPages, MemoryMode::kBoundsChecks),
+                         [](const auto& info) {
+                           return info.param == MemoryMode::kGuardPages ? "GuardPages"
+                                                                        : "BoundsChecks";
+                         });
+
+}  // namespace
+}  // namespace theater::engine

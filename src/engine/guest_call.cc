@@ -1,0 +1,305 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Direct calls (Instance::Call) and fiber calls (GuestCall), engine-independent parts.
+//
+// The fiber protocol, in the order things happen (fibers.md rules 1–8):
+//   Resume():   EnterCallState(call) → fiber.resume() → [guest runs] → LeaveCallState(prev)
+//   Suspend():  record publish fn → scheduler.resume()  (switch back into Resume)
+//   Resume() after the switch, on the scheduler stack: state = kSuspending; publish(call);
+//               CAS kSuspending → kSuspended (if a Wake() already came, schedule it instead).
+//   Wake():     claim the wake (one winner), store the value, CAS → kRunnable, on_runnable().
+// TLS is only touched in EnterCallState/LeaveCallState, which run in Resume()'s frame — a frame
+// that never migrates. Suspend() reaches its state through `this`.
+#include <boost/context/fiber.hpp>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "engine/stack_pool.h"
+#include "engine/wasm2c/runtime.h"
+#include "engine/watchdog.h"
+#include "theater/engine.h"
+
+namespace theater::engine {
+namespace ctx = boost::context;
+
+namespace {
+
+int64_t DeadlineFor(const CallOptions& options) {
+  if (options.timeout.count() <= 0) return 0;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch() + options.timeout)
+      .count();
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Boost.Context stack allocator backed by the StackPool.
+class PooledStackAllocator {
+ public:
+  PooledStackAllocator(StackPool& pool, Stack* out) : pool_(pool), out_(out) {}
+  ctx::stack_context allocate() {
+    Stack s = pool_.Acquire();
+    ctx::stack_context sc;
+    if (!s) throw std::bad_alloc();  // caught in GuestCall::Create
+    *out_ = s;
+    sc.size = s.size;
+    sc.sp = reinterpret_cast<void*>(s.top());
+    return sc;
+  }
+  void deallocate(ctx::stack_context& sc) {
+    Stack s;
+    s.size = sc.size;
+    s.guard = StackPool::kGuardSize;
+    s.base = reinterpret_cast<uintptr_t>(sc.sp) - sc.size - s.guard;
+    pool_.Release(s);
+  }
+
+ private:
+  StackPool& pool_;
+  Stack* out_;
+};
+
+}  // namespace
+
+Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot open " + path.string());
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return IOError("error reading " + path.string());
+  return bytes;
+}
+
+Result<std::shared_ptr<const Module>> Engine::LoadModuleFile(const std::filesystem::path& path) {
+  THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path));
+  return LoadModule(bytes, path.filename().string());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instance
+
+int Instance::Fail(Status status) {
+  host_error_ = std::move(status);
+  return WASM_RT_TRAP_HOST;
+}
+
+Status Instance::TrapStatus(int code, std::string_view export_name) {
+  if (code == WASM_RT_TRAP_NONE) return Status();
+  poisoned_ = true;
+  std::string where = "call to '" + std::string(export_name) + "'";
+  Status status;
+  switch (code) {
+    case WASM_RT_TRAP_INTERRUPTED:
+      status = DeadlineExceeded("guest interrupted: deadline exceeded");
+      break;
+    case WASM_RT_TRAP_CANCELLED:
+      status = Cancelled("guest call cancelled");
+      break;
+    case WASM_RT_TRAP_HOST:
+      status = host_error_.ok() ? InternalError("host function failed")
+                                : host_error_.WithContext("host function failed");
+      break;
+    case WASM_RT_TRAP_EXHAUSTION:
+      status = ResourceExhausted(std::string("trap: ") +
+                                 wasm_rt_strerror(static_cast<wasm_rt_trap_t>(code)));
+      break;
+    default:
+      status = TrapError(std::string("trap: ") + wasm_rt_strerror(static_cast<wasm_rt_trap_t>(code)));
+  }
+  host_error_ = Status();
+  return status.WithContext(where);
+}
+
+Status Instance::Call(std::string_view export_name, std::span<const uint64_t> args,
+                      std::span<uint64_t> results, const CallOptions& options) {
+  auto index = module().FindExport(export_name);
+  if (!index) return NotFound("export '" + std::string(export_name) + "' not found");
+  return Call(*index, args, results, options);
+}
+
+// Direct calls share the engine-generic checks; the wasm2c Instance implements Call by calling
+// this helper (see wasm2c_engine.cc).
+Status RunDirectCall(Instance& instance, uint32_t index, std::span<const uint64_t> args,
+                     std::span<uint64_t> results, const CallOptions& options);
+
+// ---------------------------------------------------------------------------------------------
+// GuestCall
+
+struct GuestCall::Impl {
+  rt::CallState call_state;
+  ctx::fiber fiber;      // the guest side while it is not running
+  ctx::fiber scheduler;  // the resumer while the guest runs
+  Stack stack;
+  PublishFn pending_publish = nullptr;
+  void* pending_arg = nullptr;
+  std::atomic<bool> wake_claimed{false};
+  uint64_t wake_value = 0;
+  bool cancelled = false;
+  std::atomic<bool> cancel_requested{false};
+};
+
+GuestCall::GuestCall(Instance& instance, uint32_t export_index, std::vector<uint64_t> args,
+                     const CallOptions& options)
+    : instance_(instance), export_index_(export_index), args_(std::move(args)),
+      impl_(std::make_unique<Impl>()) {
+  impl_->call_state.id = rt::NextCallId();
+  impl_->call_state.deadline_ns = DeadlineFor(options);
+}
+
+Result<std::unique_ptr<GuestCall>> GuestCall::Create(Instance& instance, uint32_t export_index,
+                                                     std::vector<uint64_t> args,
+                                                     const CallOptions& options) {
+  const auto& exports = instance.module().exports();
+  if (export_index >= exports.size()) return InvalidArgument("export index out of range");
+  const ExportInfo& info = exports[export_index];
+  if (args.size() != info.sig.params.size()) {
+    return InvalidArgument("export '" + info.name + "' takes " +
+                           std::to_string(info.sig.params.size()) + " arguments, got " +
+                           std::to_string(args.size()));
+  }
+  if (instance.poisoned()) return FailedPrecondition("instance is poisoned by an earlier trap");
+  std::unique_ptr<GuestCall> call(new GuestCall(instance, export_index, std::move(args), options));
+  call->results_.assign(info.sig.results.size(), 0);
+  StackPool& pool = StackPool::ForSize(options.stack_size ? options.stack_size
+                                                          : StackPool::kDefaultStackSize);
+  GuestCall* self = call.get();
+  try {
+    call->impl_->fiber = ctx::fiber(std::allocator_arg, PooledStackAllocator(pool, &self->impl_->stack),
+                                    [self](ctx::fiber&& scheduler) {
+                                      self->impl_->scheduler = std::move(scheduler);
+                                      self->Run();
+                                      return std::move(self->impl_->scheduler);
+                                    });
+  } catch (const std::bad_alloc&) {
+    return ResourceExhausted("cannot map a fiber stack");
+  }
+  rt::CallState& cs = call->impl_->call_state;
+  cs.stack_lo = self->impl_->stack.usable_lo();
+  cs.guard_lo = self->impl_->stack.base;
+  cs.guard_hi = self->impl_->stack.usable_lo();
+  return call;
+}
+
+GuestCall::~GuestCall() {
+  // Never destroy a fiber that is suspended inside guest code: its destructor would unwind C
+  // frames of the guest with an exception. Cancel and drive it to completion instead.
+  State s = state();
+  if (s == State::kSuspended || s == State::kRunnable || s == State::kReady) {
+    on_runnable_ = nullptr;  // the owner is going away: drive the call here
+    Cancel();
+    while (!finished()) {
+      State now = state();
+      if (now == State::kRunnable || now == State::kReady) {
+        Resume();
+      } else if (now == State::kSuspended) {
+        Wake(0);  // a cancelled call that was re-suspended: keep waking it until it returns
+      }
+    }
+  }
+}
+
+void GuestCall::Run() {
+  instance_.active_call_ = this;
+  int code = WASM_RT_TRAP_NONE;
+  if (impl_->cancel_requested.load()) {
+    code = WASM_RT_TRAP_CANCELLED;
+  } else {
+    code = instance_.RunExport(export_index_, args_.data(), results_.data());
+  }
+  instance_.active_call_ = nullptr;
+  status_ = instance_.TrapStatus(code, instance_.module().exports()[export_index_].name);
+}
+
+GuestCall::State GuestCall::Resume() {
+  State expected_ready = State::kReady;
+  State expected_runnable = State::kRunnable;
+  if (!state_.compare_exchange_strong(expected_ready, State::kRunning) &&
+      !state_.compare_exchange_strong(expected_runnable, State::kRunning)) {
+    return state();  // nothing to do: running elsewhere, suspended, or finished
+  }
+  rt::CallState& cs = impl_->call_state;
+  if (cs.deadline_ns && NowNs() >= cs.deadline_ns && !cs.kill.load()) {
+    // The deadline passed while the call was suspended or queued.
+    cs.kill_reason.store(WASM_RT_TRAP_INTERRUPTED);
+    cs.kill.store(1);
+  }
+  rt::CallState* previous = rt::EnterCallState(&cs);
+  if (cs.deadline_ns) Watchdog::Get().Arm();
+  impl_->fiber = std::move(impl_->fiber).resume();
+  rt::LeaveCallState(previous);
+
+  if (!impl_->fiber) {
+    state_.store(State::kFinished, std::memory_order_release);
+    return State::kFinished;
+  }
+  // Suspended inside a host import. Now, on our own stack, publish the call to its waker. The
+  // call stays kSuspending until publish() returns, so that nobody can resume (and finish and
+  // free) it while this frame still uses it; a Wake() that comes meanwhile is handed over below.
+  impl_->wake_claimed.store(false);
+  state_.store(State::kSuspending);
+  PublishFn publish = impl_->pending_publish;
+  void* arg = impl_->pending_arg;
+  impl_->pending_publish = nullptr;
+  if (publish) publish(*this, arg);
+  if (impl_->cancel_requested.load()) Wake(0);
+  State expected = State::kSuspending;
+  if (state_.compare_exchange_strong(expected, State::kSuspended)) {
+    return State::kSuspended;  // from here on, `this` may be resumed elsewhere: do not touch it
+  }
+  // Woken while publishing: schedule it now.
+  if (on_runnable_) on_runnable_(*this);
+  return State::kRunnable;
+}
+
+bool GuestCall::Wake(uint64_t value) {
+  if (impl_->wake_claimed.exchange(true)) return false;
+  impl_->wake_value = value;
+  impl_->cancelled = impl_->cancel_requested.load();
+  State expected = State::kSuspended;
+  if (state_.compare_exchange_strong(expected, State::kRunnable)) {
+    if (on_runnable_) on_runnable_(*this);
+    return true;
+  }
+  expected = State::kSuspending;
+  if (state_.compare_exchange_strong(expected, State::kRunnable)) {
+    return true;  // Resume() is still publishing and schedules the call itself
+  }
+  impl_->wake_claimed.store(false);
+  return false;
+}
+
+void GuestCall::Cancel() {
+  rt::CallState& cs = impl_->call_state;
+  cs.kill_reason.store(WASM_RT_TRAP_CANCELLED);
+  cs.kill.store(1);
+  impl_->cancel_requested.store(true);
+  State s = state();
+  if (s == State::kSuspended || s == State::kSuspending) {
+    Wake(0);
+  } else if (s == State::kRunning) {
+    rt::ForEachThreadSlot([&](rt::ThreadSlot& slot) {
+      if (slot.running_id.load(std::memory_order_acquire) == cs.id) {
+        slot.kill_id.store(cs.id, std::memory_order_release);
+        pthread_kill(slot.thread, SIGUSR1);
+      }
+    });
+  }
+}
+
+Result<uint64_t> GuestCall::Suspend(PublishFn publish, void* arg) {
+  // Runs on the fiber. Everything is reached through `impl_`; nothing thread-local.
+  Impl* impl = impl_.get();
+  if (impl->cancel_requested.load()) return Cancelled("guest call cancelled");
+  impl->pending_publish = publish;
+  impl->pending_arg = arg;
+  impl->scheduler = std::move(impl->scheduler).resume();
+  if (impl->cancelled) return Cancelled("guest call cancelled while suspended");
+  return impl->wake_value;
+}
+
+}  // namespace theater::engine

@@ -1,0 +1,126 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The host side of Theater's wasm2c runtime: the per-call state that replaces wabt's global trap
+// state, and the entry point that runs guest code and turns traps into return codes.
+//
+// Execution model (see docs/engine.md and fibers.md):
+//   - Every guest call owns a CallState. It lives on the stack of whoever drives the call (the
+//     fiber for fiber calls, the caller's frame for direct calls) and holds the trap jump target,
+//     the bounds-check depth counter, the interrupt flag and the guard range of the stack the call
+//     runs on.
+//   - A thread-local pointer names the CallState running on this thread. It is set by
+//     EnterCallState() just before a call (or a fiber) starts or resumes on a thread, and cleared
+//     by LeaveCallState() right after it returns or suspends — always from a frame that never
+//     migrates between threads.
+//   - RunGuest() may nest (guest -> host import -> guest's cabi_realloc): each level keeps its own
+//     jump target inside the same CallState and restores the outer one on return.
+//
+// Thread-safety: a CallState is used by one thread at a time (the one running the call), except
+// for `kill`, which the watchdog or a canceller may set from any thread.
+#pragma once
+
+#include <pthread.h>
+#include <setjmp.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "engine/wasm2c/wasm-rt.h"
+
+namespace theater::engine::rt {
+
+struct CallState {
+  // Where wasm_rt_trap() jumps; points into the innermost RunGuest() frame of this call.
+  sigjmp_buf* jmp_target = nullptr;
+  // Exception handling (only for modules translated with exceptions enabled).
+  jmp_buf* unwind_target = nullptr;
+  uint32_t exception_tag = 0;
+  std::vector<uint8_t> exception_payload;
+
+  // Bounds-check mode call depth, saved here while the call is off-thread.
+  uint32_t depth = 0;
+  // 1 while guest code runs, 0 inside host imports. Read by the signal handlers.
+  volatile int in_guest = 0;
+  // Set by the watchdog or a canceller; checked by the SIGUSR1 handler and by host_leave().
+  std::atomic<int> kill{0};
+  // The trap code to report when `kill` fires (interrupted by deadline vs. cancelled).
+  std::atomic<int> kill_reason{WASM_RT_TRAP_INTERRUPTED};
+  // A process-unique id, so that a stale interrupt aimed at an earlier call is ignored.
+  uint64_t id = 0;
+
+  // The stack this call runs on: [stack_lo, stack_hi) usable, [guard_lo, guard_hi) guard pages.
+  // Zero when unknown (then only the depth counter and the thread's own guard protect it).
+  uintptr_t stack_lo = 0;
+  uintptr_t guard_lo = 0;
+  uintptr_t guard_hi = 0;
+
+  // Deadline in steady-clock nanoseconds; 0 = none. Read by the watchdog through the thread slot.
+  int64_t deadline_ns = 0;
+};
+
+// Host stack that must remain for a host import to run (checked in wasm_rt_host_enter()).
+inline constexpr size_t kHostStackReserve = 16 * 1024;
+
+// One-time process setup: signal handlers. Idempotent and thread-safe.
+void InitProcess();
+
+// Per-thread setup: alternate signal stack and watchdog slot. Idempotent; called lazily by
+// EnterCallState(), so threads need not call it explicitly.
+void InitThread();
+
+// Makes `state` the current call of this thread (and visible to the watchdog), restoring its
+// depth counter. Returns the previously current state so nested direct calls can restore it.
+// Must be called from a frame that will not be migrated to another thread while `state` runs.
+CallState* EnterCallState(CallState* state);
+// Saves the depth counter into the current state and makes `previous` current again.
+void LeaveCallState(CallState* previous);
+// The current call of this thread, or nullptr.
+CallState* CurrentCallState();
+
+// Runs fn(instance, args, results) as guest code under the current CallState (which must be
+// set). Returns WASM_RT_TRAP_NONE or the trap code. Re-entrant.
+using GuestFn = void (*)(void* instance, const uint64_t* args, uint64_t* results);
+int RunGuest(GuestFn fn, void* instance, const uint64_t* args, uint64_t* results);
+
+// Limits applied by wasm_rt_allocate_memory / wasm_rt_grow_memory for the module being
+// instantiated or run on this thread. Set by the host around instantiate and free.
+struct MemoryConfig {
+  bool guard_pages = true;         // the module's WASM_RT_MEMCHECK_SIGNAL_HANDLER
+  uint32_t max_pages = 65536;      // cap on any memory the module allocates
+};
+void SetMemoryConfig(const MemoryConfig& config);
+
+// Asks the call with `call_id` to stop, if it is the one currently running on `thread`'s slot.
+// Returns false when the thread runs another call (the request is then dropped).
+bool InterruptThread(pthread_t thread, uint64_t call_id);
+
+// A new process-unique call id.
+uint64_t NextCallId();
+
+// Fills in the stack bounds of the calling thread's own stack, for a direct (non-fiber) call:
+// the host-reserve check and the guard-range classification then work as on a fiber.
+void SetThreadStackBounds(CallState* state);
+
+// The watchdog's view of one thread that runs guest code.
+struct ThreadSlot {
+  pthread_t thread;
+  std::atomic<uint64_t> running_id{0};     // id of the CallState running here, 0 = none
+  std::atomic<int64_t> deadline_ns{0};     // its deadline, 0 = none
+  std::atomic<uint64_t> kill_id{0};        // the call the last interrupt was aimed at
+  std::atomic<CallState*> running{nullptr};
+};
+// Calls fn(slot) for every registered thread slot (under the registry lock).
+template <typename Fn>
+void ForEachThreadSlot(Fn&& fn);
+void ForEachThreadSlotImpl(void (*fn)(ThreadSlot&, void*), void* arg);
+template <typename Fn>
+void ForEachThreadSlot(Fn&& fn) {
+  ForEachThreadSlotImpl([](ThreadSlot& s, void* f) { (*static_cast<Fn*>(f))(s); }, &fn);
+}
+
+// Number of memories currently allocated by the runtime (leak checks in tests).
+int64_t LiveMemoryCount();
+
+}  // namespace theater::engine::rt

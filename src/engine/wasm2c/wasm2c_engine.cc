@@ -1,0 +1,350 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The wasm2c backend of the Engine interface: modules are compiled to shared objects by the
+// ModuleCompiler (cached by content hash), loaded with dlopen, described by the descriptor their
+// generated shim exports (shim_abi.h), and run through Theater's own runtime (runtime.h).
+#include <dlfcn.h>
+#include <openssl/sha.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "engine/compile/module_compiler.h"
+#include "engine/wasm2c/runtime.h"
+#include "engine/wasm2c/shim_abi.h"
+#include "engine/watchdog.h"
+#include "theater/engine.h"
+
+namespace theater::engine {
+namespace {
+
+constexpr uint64_t kWasmPageSize = 65536;
+// A generated instance struct is a few hundred bytes; anything huge means a corrupt .so.
+constexpr size_t kMaxInstanceSize = 64ull << 20;
+
+std::string Sha256Hex(std::span<const uint8_t> bytes) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(bytes.data(), bytes.size(), digest);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out(2 * SHA256_DIGEST_LENGTH, '0');
+  for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+bool ValidSignature(const char* sig) {
+  if (!sig) return false;
+  for (const char* p = sig; *p; ++p) {
+    if (!std::strchr("iIfF", *p)) return false;
+  }
+  return true;
+}
+
+class Wasm2cModule;
+
+class Wasm2cInstance final : public Instance {
+ public:
+  Wasm2cInstance(std::shared_ptr<const Wasm2cModule> module, const InstanceOptions& options);
+  ~Wasm2cInstance() override;
+
+  Status Instantiate(ImportResolver& resolver);
+
+  const Module& module() const override;
+  Status Call(uint32_t export_index, std::span<const uint64_t> args, std::span<uint64_t> results,
+              const CallOptions& options) override;
+  std::span<uint8_t> memory() override;
+
+  const HostBinding& binding(uint32_t index) const { return bindings_[index]; }
+
+ protected:
+  int RunExport(uint32_t index, const uint64_t* args, uint64_t* results) override;
+
+ private:
+  rt::MemoryConfig MemoryConfigForModule() const;
+
+  std::shared_ptr<const Wasm2cModule> module_;
+  const theater_module_desc* desc_;
+  void* storage_ = nullptr;
+  bool instantiated_ = false;
+  uint32_t max_pages_;
+  std::vector<HostBinding> bindings_;
+};
+
+class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wasm2cModule> {
+ public:
+  Wasm2cModule(std::string name, std::string sha256, void* handle, const theater_module_desc* desc,
+               MemoryMode mode)
+      : name_(std::move(name)), sha256_(std::move(sha256)), handle_(handle), desc_(desc),
+        mode_(mode) {
+    for (uint32_t i = 0; i < desc->n_imports; ++i) {
+      const auto& d = desc->imports[i];
+      imports_.push_back({d.module, d.name, {d.params, d.results}});
+    }
+    for (uint32_t i = 0; i < desc->n_exports; ++i) {
+      const auto& d = desc->exports[i];
+      exports_.push_back({d.name, {d.params, d.results}});
+      export_index_.emplace(d.name, i);
+    }
+  }
+  // The .so stays loaded for the life of the process: a module is unloaded only when no
+  // instance exists, and the engine's module table keeps modules for reuse anyway.
+  ~Wasm2cModule() override = default;
+
+  const std::string& name() const override { return name_; }
+  const std::string& wasm_sha256() const override { return sha256_; }
+  const std::vector<ImportInfo>& imports() const override { return imports_; }
+  const std::vector<ExportInfo>& exports() const override { return exports_; }
+  std::optional<uint32_t> FindExport(std::string_view name) const override {
+    auto it = export_index_.find(name);
+    if (it == export_index_.end()) return std::nullopt;
+    return it->second;
+  }
+  MemoryMode memory_mode() const override { return mode_; }
+  bool exports_memory() const override { return desc_->memory != nullptr; }
+
+  Result<std::unique_ptr<Instance>> Instantiate(ImportResolver& resolver,
+                                                const InstanceOptions& options) const override {
+    auto instance = std::make_unique<Wasm2cInstance>(shared_from_this(), options);
+    THEATER_RETURN_IF_ERROR(instance->Instantiate(resolver).WithContext(
+        "instantiating module '" + name_ + "'"));
+    return std::unique_ptr<Instance>(std::move(instance));
+  }
+
+  const theater_module_desc* desc() const { return desc_; }
+
+ private:
+  std::string name_;
+  std::string sha256_;
+  void* handle_;
+  const theater_module_desc* desc_;
+  MemoryMode mode_;
+  std::vector<ImportInfo> imports_;
+  std::vector<ExportInfo> exports_;
+  std::map<std::string, uint32_t, std::less<>> export_index_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+Wasm2cInstance::Wasm2cInstance(std::shared_ptr<const Wasm2cModule> module,
+                               const InstanceOptions& options)
+    : module_(std::move(module)), desc_(module_->desc()) {
+  user_data_ = options.user_data;
+  uint64_t pages = options.max_memory_bytes / kWasmPageSize;
+  max_pages_ = pages > 65536 ? 65536 : static_cast<uint32_t>(pages);
+}
+
+rt::MemoryConfig Wasm2cInstance::MemoryConfigForModule() const {
+  return rt::MemoryConfig{desc_->memcheck_signal_handler != 0, max_pages_};
+}
+
+namespace {
+struct InstantiateArgs {
+  const theater_module_desc* desc;
+  void* host_ctx;
+};
+void InstantiateThunk(void* storage, const uint64_t* args, uint64_t*) {
+  const auto* a = reinterpret_cast<const InstantiateArgs*>(args);
+  a->desc->instantiate(storage, a->host_ctx);
+}
+}  // namespace
+
+Status Wasm2cInstance::Instantiate(ImportResolver& resolver) {
+  const auto& imports = module_->imports();
+  bindings_.reserve(imports.size());
+  for (const ImportInfo& import : imports) {
+    Result<HostBinding> binding = resolver.Resolve(import);
+    if (!binding.ok()) {
+      return binding.status().WithContext("import '" + import.module + "." + import.name + "'");
+    }
+    if (!binding->fn) return InternalError("resolver returned no function for " + import.name);
+    bindings_.push_back(*binding);
+  }
+  storage_ = std::aligned_alloc(64, (desc_->instance_size + 63) / 64 * 64);
+  if (!storage_) return ResourceExhausted("cannot allocate instance");
+  std::memset(storage_, 0, desc_->instance_size);
+
+  rt::SetMemoryConfig(MemoryConfigForModule());
+  rt::CallState state;
+  state.id = rt::NextCallId();
+  rt::SetThreadStackBounds(&state);
+  rt::CallState* previous = rt::EnterCallState(&state);
+  InstantiateArgs args{desc_, this};
+  int code = rt::RunGuest(InstantiateThunk, storage_, reinterpret_cast<const uint64_t*>(&args),
+                          nullptr);
+  rt::LeaveCallState(previous);
+  instantiated_ = true;  // partially initialised state is still freed by the destructor
+  if (code != WASM_RT_TRAP_NONE) {
+    poisoned_ = true;
+    if (code == WASM_RT_TRAP_EXHAUSTION) {
+      return ResourceExhausted(
+          "initial linear memory exceeds the instance's memory limit, or the address space is "
+          "exhausted");
+    }
+    return TrapError(std::string("trap during initialisation: ") +
+                     wasm_rt_strerror(static_cast<wasm_rt_trap_t>(code)));
+  }
+  return Status();
+}
+
+Wasm2cInstance::~Wasm2cInstance() {
+  if (storage_) {
+    if (instantiated_) {
+      rt::SetMemoryConfig(MemoryConfigForModule());
+      desc_->free_instance(storage_);
+    }
+    std::free(storage_);
+  }
+}
+
+const Module& Wasm2cInstance::module() const { return *module_; }
+
+std::span<uint8_t> Wasm2cInstance::memory() {
+  if (!desc_->memory) return {};
+  wasm_rt_memory_t* mem = desc_->memory(storage_);
+  return {mem->data, mem->size};
+}
+
+int Wasm2cInstance::RunExport(uint32_t index, const uint64_t* args, uint64_t* results) {
+  return rt::RunGuest(desc_->exports[index].fn, storage_, args, results);
+}
+
+Status Wasm2cInstance::Call(uint32_t index, std::span<const uint64_t> args,
+                            std::span<uint64_t> results, const CallOptions& options) {
+  if (index >= desc_->n_exports) return InvalidArgument("export index out of range");
+  const theater_export_desc& e = desc_->exports[index];
+  if (args.size() != std::strlen(e.params) || results.size() < std::strlen(e.results)) {
+    return InvalidArgument(std::string("wrong number of arguments or results for export '") +
+                           e.name + "' (" + e.params + ") -> (" + e.results + ")");
+  }
+  if (poisoned_) return FailedPrecondition("instance is poisoned by an earlier trap");
+  int code;
+  if (rt::CurrentCallState() != nullptr) {
+    // Nested inside a host import (e.g. cabi_realloc while lowering results): part of the
+    // running call, under its deadline and trap target.
+    code = RunExport(index, args.data(), results.data());
+  } else {
+    rt::CallState state;
+    state.id = rt::NextCallId();
+    if (options.timeout.count() > 0) {
+      state.deadline_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now().time_since_epoch() + options.timeout)
+                              .count();
+    }
+    rt::SetThreadStackBounds(&state);
+    rt::CallState* previous = rt::EnterCallState(&state);
+    if (state.deadline_ns) Watchdog::Get().Arm();
+    code = RunExport(index, args.data(), results.data());
+    rt::LeaveCallState(previous);
+  }
+  return TrapStatus(code, e.name);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class Wasm2cEngine final : public Engine {
+ public:
+  Wasm2cEngine(EngineOptions options, std::unique_ptr<ModuleCompiler> compiler)
+      : options_(std::move(options)), compiler_(std::move(compiler)) {}
+
+  const EngineOptions& options() const override { return options_; }
+
+  Result<std::shared_ptr<const Module>> LoadModule(std::span<const uint8_t> wasm,
+                                                   std::string_view name) override {
+    std::string sha = Sha256Hex(wasm);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = modules_.find(sha);
+      if (it != modules_.end()) return std::shared_ptr<const Module>(it->second);
+    }
+    Result<CompiledModuleFile> compiled = compiler_->Compile(wasm, name);
+    if (!compiled.ok()) return compiled.status().WithContext("loading module '" + std::string(name) + "'");
+    THEATER_ASSIGN_OR_RETURN(auto module, Open(compiled->so_path, std::string(name), sha));
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto [it, inserted] = modules_.emplace(sha, module);
+    return std::shared_ptr<const Module>(it->second);
+  }
+
+ private:
+  Result<std::shared_ptr<Wasm2cModule>> Open(const std::filesystem::path& so, std::string name,
+                                              std::string sha) {
+    rt::InitProcess();
+    void* handle = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      const char* err = dlerror();
+      return InternalError("cannot load compiled module " + so.string() + ": " +
+                           (err ? err : "unknown dlopen error"));
+    }
+    auto entry = reinterpret_cast<theater_module_fn>(dlsym(handle, THEATER_MODULE_SYMBOL));
+    const theater_module_desc* desc = entry ? entry() : nullptr;
+    Status valid = ValidateDescriptor(desc);
+    if (!valid.ok()) {
+      dlclose(handle);
+      return valid.WithContext("compiled module " + so.string() + " is not usable");
+    }
+    desc->init_module();
+    MemoryMode mode =
+        desc->memcheck_signal_handler ? MemoryMode::kGuardPages : MemoryMode::kBoundsChecks;
+    return std::make_shared<Wasm2cModule>(std::move(name), std::move(sha), handle, desc, mode);
+  }
+
+  Status ValidateDescriptor(const theater_module_desc* desc) const {
+    if (!desc) return InternalError("missing symbol " THEATER_MODULE_SYMBOL);
+    if (desc->abi_version != THEATER_SHIM_ABI_VERSION) {
+      return InternalError("shim ABI version " + std::to_string(desc->abi_version) + ", expected " +
+                           std::to_string(THEATER_SHIM_ABI_VERSION));
+    }
+    if (desc->instance_size == 0 || desc->instance_size > kMaxInstanceSize || !desc->init_module ||
+        !desc->instantiate || !desc->free_instance) {
+      return InternalError("malformed module descriptor");
+    }
+    for (uint32_t i = 0; i < desc->n_imports; ++i) {
+      const auto& d = desc->imports[i];
+      if (!d.module || !d.name || !ValidSignature(d.params) || !ValidSignature(d.results)) {
+        return InternalError("malformed import descriptor");
+      }
+    }
+    for (uint32_t i = 0; i < desc->n_exports; ++i) {
+      const auto& d = desc->exports[i];
+      if (!d.name || !d.fn || !ValidSignature(d.params) || !ValidSignature(d.results)) {
+        return InternalError("malformed export descriptor");
+      }
+    }
+    return Status();
+  }
+
+  EngineOptions options_;
+  std::unique_ptr<ModuleCompiler> compiler_;
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<Wasm2cModule>> modules_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
+  rt::InitProcess();
+  THEATER_ASSIGN_OR_RETURN(CompileOptions compile, DefaultCompileOptions());
+  if (!options.cache_dir.empty()) compile.cache_dir = options.cache_dir;
+  compile.signal_memcheck = options.memory_mode == MemoryMode::kGuardPages;
+  compile.opt_level = options.opt_level;
+  switch (options.progress) {
+    case EngineOptions::Progress::kAuto: compile.progress = ProgressMode::kAuto; break;
+    case EngineOptions::Progress::kOn: compile.progress = ProgressMode::kOn; break;
+    case EngineOptions::Progress::kOff: compile.progress = ProgressMode::kOff; break;
+  }
+  THEATER_ASSIGN_OR_RETURN(std::unique_ptr<ModuleCompiler> compiler,
+                           ModuleCompiler::Create(std::move(compile)));
+  return std::unique_ptr<Engine>(new Wasm2cEngine(std::move(options), std::move(compiler)));
+}
+
+}  // namespace theater::engine
+
+extern "C" int theater_host_dispatch(void* host_ctx, uint32_t import_index, const uint64_t* args,
+                                     uint64_t* results) {
+  auto* instance = static_cast<theater::engine::Wasm2cInstance*>(host_ctx);
+  const theater::engine::HostBinding& binding = instance->binding(import_index);
+  return binding.fn(*instance, binding.data, args, results);
+}
