@@ -1,0 +1,573 @@
+// Theater: a WebAssembly actor runtime.
+#include "engine/compile/module_compiler.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <pwd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "engine/compile/elf_check.h"
+#include "engine/compile/embedded_headers.h"
+#include "engine/compile/progress_line.h"
+#include "engine/compile/shim_generator.h"
+#include "engine/compile/subprocess.h"
+#include "engine/compile/wasm_inspect.h"
+#include "engine/wasm2c/shim_abi.h"
+
+namespace theater::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Names inside the private build directory. The tools run in that directory with relative
+// paths, so the command lines that go into the cache key are the ones actually run.
+constexpr char kWasmFile[] = "module.wasm";
+constexpr char kModulePrefix[] = "mod";
+constexpr char kModuleC[] = "mod.c";
+constexpr char kModuleH[] = "mod.h";
+constexpr char kShimC[] = "shim.c";
+constexpr char kOutputSo[] = "mod.so";
+constexpr char kIncludeDir[] = "include";
+constexpr char kTempDirName[] = "tmp";
+
+// Build directories older than this are debris of killed processes (a live compile is bounded
+// by tool_timeout) and are removed when a ModuleCompiler is created.
+constexpr auto kStaleTempAge = std::chrono::hours(24);
+
+// Separates this hash from every other SHA-256 the project computes; bump to invalidate caches.
+constexpr char kKeyDomain[] = "theater.compile-cache.v1";
+
+// `<tool> --version` answers at once; a tool that hangs is as good as missing.
+constexpr std::chrono::milliseconds kVersionTimeout{60000};
+
+constexpr char kWasm2cHint[] = "install it with `apt-get install wabt`";
+constexpr char kCompilerHint[] =
+    "install a C compiler with `apt-get install gcc`, or point $THEATER_CC at one";
+
+std::string HexDigest(const unsigned char* digest, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+// Incremental SHA-256 with length-prefixed fields, so that no two field lists hash alike.
+class KeyHasher {
+ public:
+  KeyHasher() : ctx_(EVP_MD_CTX_new()) {
+    ok_ = ctx_ != nullptr && EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) == 1;
+  }
+  KeyHasher(const KeyHasher&) = delete;
+  KeyHasher& operator=(const KeyHasher&) = delete;
+  ~KeyHasher() { EVP_MD_CTX_free(ctx_); }
+
+  void Field(std::string_view data) {
+    const uint64_t n = data.size();
+    unsigned char len[8];
+    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
+    Update(len, sizeof(len));
+    Update(data.data(), data.size());
+  }
+
+  // 64 hex digits; empty if OpenSSL failed (only on allocation failure).
+  std::string HexFinal() {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (!ok_ || EVP_DigestFinal_ex(ctx_, digest, &n) != 1) return "";
+    return HexDigest(digest, n);
+  }
+
+ private:
+  void Update(const void* data, size_t n) {
+    if (ok_ && n > 0) ok_ = EVP_DigestUpdate(ctx_, data, n) == 1;
+  }
+  EVP_MD_CTX* ctx_;
+  bool ok_ = false;
+};
+
+struct Tool {
+  fs::path path;         // as found on PATH; what is executed
+  std::string identity;  // real path and first line of `--version`
+};
+
+// Tool identities are computed once per process: they cost a process spawn each.
+Result<Tool> ResolveTool(std::string_view name, std::string_view role, std::string_view hint,
+                         std::chrono::milliseconds timeout) {
+  static std::mutex mutex;
+  static std::map<fs::path, std::string> identities;
+
+  auto found = FindExecutable(name);
+  if (!found.ok()) {
+    return Status(StatusCode::kUnavailable, std::string(role) + " '" + std::string(name) +
+                                                "' not found: " + found.status().message() + "; " +
+                                                std::string(hint));
+  }
+  // The tools run inside the build directory, so a relative path would resolve elsewhere.
+  std::error_code abs_ec;
+  Tool tool{fs::absolute(*found, abs_ec), ""};
+  if (abs_ec) return IOError("resolving " + found->string() + ": " + abs_ec.message());
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto it = identities.find(tool.path); it != identities.end()) {
+    tool.identity = it->second;
+    return tool;
+  }
+  std::error_code ec;
+  const fs::path real = fs::canonical(tool.path, ec);
+  auto run =
+      RunSubprocess({tool.path.string(), "--version"}, {}, std::min(timeout, kVersionTimeout));
+  if (!run.ok() || !run->ok()) {
+    const std::string why = run.ok() ? TailLines(run->output, 3) : run.status().ToString();
+    return Status(StatusCode::kUnavailable, "cannot run '" + tool.path.string() +
+                                                " --version': " + why + "; " + std::string(hint));
+  }
+  const std::string version = TailLines(run->output.substr(0, run->output.find('\n')), 1);
+  tool.identity = (ec ? tool.path.string() : real.string()) + "\n" + version;
+  identities.emplace(tool.path, tool.identity);
+  return tool;
+}
+
+Status MakePrivateDir(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return Status::Ok();
+  return ErrnoError("creating directory " + dir.string(), errno);
+}
+
+// Creates `dir` and any missing parents with mode 0700.
+Status MakePrivateDirs(const fs::path& dir) {
+  fs::path partial;
+  for (const fs::path& part : dir) {
+    partial /= part;
+    if (partial == partial.root_path()) continue;
+    THEATER_RETURN_IF_ERROR(MakePrivateDir(partial));
+  }
+  return Status::Ok();
+}
+
+// Anyone who can write the cache can run code in every Theater process that reads it.
+Status CheckCacheDirOwnership(const fs::path& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return ErrnoError("checking " + dir.string(), errno);
+  if (!S_ISDIR(st.st_mode)) return FailedPrecondition(dir.string() + " is not a directory");
+  if (st.st_uid != ::geteuid()) {
+    return FailedPrecondition("compile cache " + dir.string() +
+                              " belongs to another user; compiled modules are trusted native code");
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return FailedPrecondition("compile cache " + dir.string() +
+                              " is writable by other users; compiled modules are trusted native "
+                              "code (fix with `chmod go-w " +
+                              dir.string() + "`)");
+  }
+  return Status::Ok();
+}
+
+Status WriteNewFile(const fs::path& path, std::string_view data) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("creating " + path.string(), errno);
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return ErrnoError("writing " + path.string(), err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) return ErrnoError("writing " + path.string(), errno);
+  return Status::Ok();
+}
+
+Result<std::string> ReadWholeFile(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("opening " + path.string(), errno);
+  std::string out;
+  char buf[64 * 1024];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return ErrnoError("reading " + path.string(), err);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Status SyncPath(const fs::path& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("opening " + path.string(), errno);
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoError("syncing " + path.string(), err);
+  return Status::Ok();
+}
+
+// A private build directory inside the cache, removed with everything in it on destruction.
+class TempDir {
+ public:
+  static Result<std::unique_ptr<TempDir>> Create(const fs::path& parent, std::string_view stem) {
+    std::string templ = (parent / (std::string(stem) + "-XXXXXX")).string();
+    if (::mkdtemp(templ.data()) == nullptr) {
+      return ErrnoError("creating a build directory in " + parent.string(), errno);
+    }
+    return std::unique_ptr<TempDir>(new TempDir(templ));
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  explicit TempDir(fs::path path) : path_(std::move(path)) {}
+  fs::path path_;
+};
+
+// An exclusive flock on a lock file, released on destruction. flock locks belong to the open
+// file description, so two threads of one process exclude each other just like two processes.
+class FileLock {
+ public:
+  // Takes the lock, calling `on_wait` first if another holder makes us wait.
+  template <typename OnWait>
+  static Result<std::unique_ptr<FileLock>> Acquire(const fs::path& path, OnWait on_wait) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return ErrnoError("opening lock file " + path.string(), errno);
+    auto lock = std::unique_ptr<FileLock>(new FileLock(fd));
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return lock;
+    if (errno != EWOULDBLOCK) return ErrnoError("locking " + path.string(), errno);
+    on_wait();
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno != EINTR) return ErrnoError("locking " + path.string(), errno);
+    }
+    return lock;
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock() { ::close(fd_); }  // closing the last descriptor releases the lock
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+void SweepStaleTempDirs(const fs::path& temp_root, std::chrono::seconds tool_timeout) {
+  const auto max_age = std::max<fs::file_time_type::duration>(kStaleTempAge, 2 * tool_timeout);
+  const auto now = fs::file_time_type::clock::now();
+  std::error_code ec;
+  for (fs::directory_iterator it(temp_root, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code entry_ec;
+    const auto mtime = fs::last_write_time(it->path(), entry_ec);
+    if (!entry_ec && now - mtime > max_age) fs::remove_all(it->path(), entry_ec);
+  }
+}
+
+std::string Tail(const SubprocessResult& r) {
+  std::string tail = TailLines(r.output, 20);
+  if (r.term_signal != 0) {
+    tail += (tail.empty() ? "" : "\n") + std::string("(terminated by signal ") +
+            std::to_string(r.term_signal) + ")";
+  }
+  return tail.empty() ? "(no output; exit status " + std::to_string(r.exit_code) + ")" : tail;
+}
+
+// wasm2c's messages for undecodable input carry only an offset ("000000a: error: ..."); the
+// validator prefixes the file name ("module.wasm:0000021: error: ..."). The prefix is dropped:
+// the caller names the module. Anything else (a crash, an I/O failure) is not the input's fault.
+Status Wasm2cFailure(const SubprocessResult& r, const std::string& name) {
+  const std::string prefix = std::string(kWasmFile) + ":";
+  std::string first_error;
+  for (size_t at = 0; at < r.output.size();) {
+    const size_t nl = std::min(r.output.find('\n', at), r.output.size());
+    const std::string_view line(r.output.data() + at, nl - at);
+    if (line.find("error:") != std::string_view::npos) {
+      first_error = line;
+      break;
+    }
+    at = nl + 1;
+  }
+  const bool validation = first_error.starts_with(prefix);
+  const bool parse =
+      !first_error.empty() && std::isxdigit(static_cast<unsigned char>(first_error[0]));
+  if (r.term_signal != 0 || (!validation && !parse)) {
+    return InternalError("wasm2c failed on '" + name + "':\n" + Tail(r));
+  }
+  std::string message = TailLines(r.output, 10);
+  for (size_t at = 0; (at = message.find(prefix, at)) != std::string::npos;) {
+    message.erase(at, prefix.size());
+  }
+  const std::string context = "invalid wasm module '" + name + "'";
+  return (validation ? ValidationError(message) : ParseError(message)).WithContext(context);
+}
+
+// The shim's view of the module (from wasm2c's header) must agree with the pre-check's (from the
+// binary): a disagreement means one of the two parsers misread something.
+Status CrossCheck(const GeneratedShim& shim, const WasmModuleInfo& info) {
+  std::set<std::pair<std::string, std::string>> imports;
+  for (const WasmImport& imp : info.imports) imports.emplace(imp.module, imp.name);
+  std::set<std::string> exports;
+  for (const WasmExport& exp : info.exports) {
+    if (exp.kind == WasmExternKind::kFunction) exports.insert(exp.name);
+  }
+  std::set<std::pair<std::string, std::string>> shim_imports;
+  for (const ShimImport& imp : shim.imports) shim_imports.emplace(imp.module, imp.name);
+  std::set<std::string> shim_exports;
+  for (const ShimExport& exp : shim.exports) shim_exports.insert(exp.name);
+  if (shim_imports != imports || shim_exports != exports ||
+      shim_imports.size() != shim.imports.size() || shim_exports.size() != shim.exports.size()) {
+    return InternalError("the generated shim disagrees with the module's import/export sections");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct ModuleCompiler::State {
+  CompileOptions options;
+  Tool wasm2c;
+  Tool compiler;
+  std::string compiler_name;  // for progress lines, e.g. "gcc"
+  std::vector<std::string> wasm2c_args;
+  std::vector<std::string> compiler_args;
+  std::string config_digest;  // hash of everything in the key except the wasm bytes
+  fs::path temp_root;
+};
+
+Result<fs::path> DefaultCacheDir() {
+  const char* theater_home = std::getenv("THEATER_HOME");
+  if (theater_home != nullptr && *theater_home != '\0') {
+    std::error_code ec;
+    fs::path home = fs::absolute(theater_home, ec);
+    if (ec) {
+      return IOError("resolving $THEATER_HOME (" + std::string(theater_home) +
+                     "): " + ec.message());
+    }
+    return home / "cache";
+  }
+  const char* home = std::getenv("HOME");
+  if (home != nullptr && *home != '\0') return fs::path(home) / ".theater" / "cache";
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr &&
+      found->pw_dir != nullptr && *found->pw_dir != '\0') {
+    return fs::path(found->pw_dir) / ".theater" / "cache";
+  }
+  return FailedPrecondition(
+      "cannot determine the compile cache directory: set $THEATER_HOME or $HOME");
+}
+
+Result<CompileOptions> DefaultCompileOptions() {
+  CompileOptions options;
+  THEATER_ASSIGN_OR_RETURN(options.cache_dir, DefaultCacheDir());
+  const char* cc = std::getenv("THEATER_CC");
+  if (cc != nullptr && *cc != '\0') options.c_compiler = cc;
+  return options;
+}
+
+Result<std::unique_ptr<ModuleCompiler>> ModuleCompiler::Create(CompileOptions options) {
+  if (options.opt_level < 0 || options.opt_level > 3) {
+    return InvalidArgument("opt_level must be 0..3, not " + std::to_string(options.opt_level));
+  }
+  if (options.cache_dir.empty()) return InvalidArgument("no compile cache directory given");
+  if (options.tool_timeout.count() <= 0) return InvalidArgument("tool_timeout must be positive");
+  std::error_code ec;
+  options.cache_dir = fs::absolute(options.cache_dir, ec);
+  if (ec) return IOError("resolving " + options.cache_dir.string() + ": " + ec.message());
+
+  auto state = std::make_unique<State>();
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.tool_timeout);
+  THEATER_ASSIGN_OR_RETURN(state->wasm2c,
+                           ResolveTool(options.wasm2c, "wasm2c", kWasm2cHint, timeout));
+  THEATER_ASSIGN_OR_RETURN(state->compiler,
+                           ResolveTool(options.c_compiler, "C compiler", kCompilerHint, timeout));
+  state->compiler_name = fs::path(options.c_compiler).filename().string();
+  if (state->compiler_name == "cc" && state->compiler.identity.find("gcc") != std::string::npos) {
+    state->compiler_name = "gcc";
+  }
+
+  state->wasm2c_args = {
+      state->wasm2c.path.string(), kWasmFile, "-n", kModulePrefix, "-o", kModuleC};
+  state->compiler_args = {state->compiler.path.string(), "-O" + std::to_string(options.opt_level),
+                          "-fPIC", "-shared",
+                          // Many modules share a process; each defines the same Z_mod_* names.
+                          "-fvisibility=hidden",
+                          // No TLS address may be cached across a fiber switch.
+                          "-ftls-model=initial-exec", "-fno-strict-aliasing", "-w"};
+  if (!options.signal_memcheck) {
+    state->compiler_args.push_back("-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0");
+  }
+  // libm: the translated code calls floor(), nearbyint() and friends.
+  state->compiler_args.insert(
+      state->compiler_args.end(),
+      {"-I" + std::string(kIncludeDir), kModuleC, kShimC, "-o", kOutputSo, "-lm"});
+
+  KeyHasher config;
+  config.Field(kKeyDomain);
+  config.Field(state->wasm2c.identity);
+  config.Field(state->compiler.identity);
+  // Tool paths are identities, not flags: argv[0] is left out so that a $PATH change that
+  // resolves to the same real program keeps the cache.
+  for (size_t i = 1; i < state->wasm2c_args.size(); ++i) config.Field(state->wasm2c_args[i]);
+  config.Field("--");
+  for (size_t i = 1; i < state->compiler_args.size(); ++i) config.Field(state->compiler_args[i]);
+  config.Field("--");
+  config.Field(std::to_string(THEATER_SHIM_ABI_VERSION));
+  config.Field(std::to_string(kShimGeneratorRevision));
+  for (const EmbeddedFile& file : EmbeddedRuntimeHeaders()) {
+    config.Field(file.name);
+    config.Field(file.contents);
+  }
+  state->config_digest = config.HexFinal();
+  if (state->config_digest.empty()) return InternalError("SHA-256 unavailable from OpenSSL");
+
+  THEATER_RETURN_IF_ERROR(MakePrivateDirs(options.cache_dir));
+  THEATER_RETURN_IF_ERROR(CheckCacheDirOwnership(options.cache_dir));
+  state->temp_root = options.cache_dir / kTempDirName;
+  THEATER_RETURN_IF_ERROR(MakePrivateDir(state->temp_root));
+  SweepStaleTempDirs(state->temp_root, options.tool_timeout);
+
+  state->options = std::move(options);
+  return std::unique_ptr<ModuleCompiler>(new ModuleCompiler(std::move(state)));
+}
+
+ModuleCompiler::ModuleCompiler(std::unique_ptr<State> state) : state_(std::move(state)) {}
+ModuleCompiler::~ModuleCompiler() = default;
+
+const CompileOptions& ModuleCompiler::options() const {
+  return state_->options;
+}
+
+std::string ModuleCompiler::CacheKey(std::span<const uint8_t> wasm) const {
+  KeyHasher key;
+  key.Field(state_->config_digest);
+  key.Field(std::string_view(reinterpret_cast<const char*>(wasm.data()), wasm.size()));
+  return key.HexFinal();
+}
+
+fs::path ModuleCompiler::CachePath(std::string_view key) const {
+  return state_->options.cache_dir / std::string(key.substr(0, 2)) / (std::string(key) + ".so");
+}
+
+Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm,
+                                                   std::string_view display_name) const {
+  const Clock::time_point start = Clock::now();
+  const CompileOptions& options = state_->options;
+  const std::string name = PrintableName(display_name);
+  CompiledModuleFile out;
+  out.key = CacheKey(wasm);
+  if (out.key.empty()) return InternalError("SHA-256 unavailable from OpenSSL");
+  out.so_path = CachePath(out.key);
+  const auto finish = [&](bool hit) {
+    out.cache_hit = hit;
+    out.compile_time = Clock::now() - start;
+    return out;
+  };
+
+  if (CheckElfFile(out.so_path).ok()) return finish(true);
+
+  // Cheap checks first: bad input never takes a lock or touches the cache.
+  auto info = InspectWasmModule(wasm);
+  if (!info.ok()) return info.status().WithContext("invalid wasm module '" + name + "'");
+  THEATER_RETURN_IF_ERROR(
+      CheckCompilable(*info).WithContext("cannot compile wasm module '" + name + "'"));
+
+  std::FILE* stream = nullptr;
+  if (options.progress == ProgressMode::kOn ||
+      (options.progress == ProgressMode::kAuto && options.progress_stream != nullptr &&
+       ::isatty(::fileno(options.progress_stream)))) {
+    stream = options.progress_stream;
+  }
+  ProgressLine progress(stream, display_name, wasm.size(), options.progress_delay);
+
+  const fs::path shard = out.so_path.parent_path();
+  THEATER_RETURN_IF_ERROR(MakePrivateDir(shard));
+  THEATER_ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock,
+                           FileLock::Acquire(shard / (out.key + ".lock"), [&] {
+                             progress.Stage("waiting for another compile");
+                           }));
+
+  // Another process may have finished it while we waited for the lock.
+  const Status existing = CheckElfFile(out.so_path);
+  if (existing.ok()) {
+    progress.Finish(true);
+    return finish(true);
+  }
+  if (existing.code() != StatusCode::kNotFound) {
+    // A corrupt entry (truncated by a crash or a full disk): replace it.
+    if (::unlink(out.so_path.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoError("removing corrupt cache entry " + out.so_path.string(), errno);
+    }
+  }
+
+  THEATER_ASSIGN_OR_RETURN(std::unique_ptr<TempDir> build,
+                           TempDir::Create(state_->temp_root, out.key.substr(0, 16)));
+  const fs::path& dir = build->path();
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.tool_timeout);
+
+  THEATER_RETURN_IF_ERROR(MakePrivateDir(dir / kIncludeDir));
+  for (const EmbeddedFile& file : EmbeddedRuntimeHeaders()) {
+    THEATER_RETURN_IF_ERROR(
+        WriteNewFile(dir / kIncludeDir / std::string(file.name), file.contents));
+  }
+  THEATER_RETURN_IF_ERROR(WriteNewFile(
+      dir / kWasmFile, std::string_view(reinterpret_cast<const char*>(wasm.data()), wasm.size())));
+
+  progress.Stage("wasm2c");
+  THEATER_ASSIGN_OR_RETURN(SubprocessResult translated,
+                           RunSubprocess(state_->wasm2c_args, dir, timeout));
+  if (!translated.ok()) return Wasm2cFailure(translated, name);
+
+  THEATER_ASSIGN_OR_RETURN(std::string header, ReadWholeFile(dir / kModuleH));
+  auto shim = GenerateShim(header, kModuleH, kModulePrefix);
+  const Status shim_status = shim.ok() ? CrossCheck(*shim, *info) : shim.status();
+  if (!shim_status.ok()) {
+    return shim_status.WithContext("cannot compile wasm module '" + name + "'");
+  }
+  THEATER_RETURN_IF_ERROR(WriteNewFile(dir / kShimC, shim->source));
+
+  progress.Stage(state_->compiler_name);
+  THEATER_ASSIGN_OR_RETURN(SubprocessResult compiled,
+                           RunSubprocess(state_->compiler_args, dir, timeout));
+  if (!compiled.ok()) {
+    return InternalError(state_->compiler_name + " failed on the C translation of '" + name +
+                         "':\n" + Tail(compiled));
+  }
+
+  const fs::path built = dir / kOutputSo;
+  THEATER_RETURN_IF_ERROR(VerifyCompiledModuleFile(built).WithContext("compiling '" + name + "'"));
+  // Durable before visible: after a crash the cache holds either the whole object or nothing.
+  THEATER_RETURN_IF_ERROR(SyncPath(built, O_RDONLY));
+  if (::rename(built.c_str(), out.so_path.c_str()) != 0) {
+    return ErrnoError("moving the compiled module to " + out.so_path.string(), errno);
+  }
+  SyncPath(shard, O_RDONLY | O_DIRECTORY).IgnoreError();  // the entry is complete either way
+  progress.Finish(true);
+  return finish(false);
+}
+
+}  // namespace theater::engine

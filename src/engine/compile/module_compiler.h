@@ -1,0 +1,112 @@
+// Theater: a WebAssembly actor runtime.
+//
+// ModuleCompiler turns a core wasm module into a shared object the wasm2c engine can dlopen(),
+// and keeps the result in a content-addressed on-disk cache (docs/compile-cache.md).
+//
+// On a cache miss: pre-check the binary, `wasm2c module.wasm -n mod -o mod.c`, generate the shim
+// (shim_generator.h), compile both with the system C compiler against the runtime headers
+// embedded in this library, verify the object (elf_check.h) and rename it into
+// <cache_dir>/<key[0:2]>/<key>.so. The key is a SHA-256 over the wasm bytes, every flag, the
+// identities of wasm2c and the C compiler, the shim ABI version and the embedded headers, so a
+// cached object is reused only when it would be rebuilt identically. A hit costs one SHA-256 of
+// the wasm bytes and a read of the 64-byte ELF header.
+//
+// Processes share the cache safely: a compile holds an exclusive flock on <key>.lock, builds in
+// a private temporary directory inside the cache and renames the finished object into place, so
+// readers never see a partial file and each module is compiled once. Empty or truncated entries
+// are detected and rebuilt.
+//
+// Thread-safety: after Create(), a ModuleCompiler is immutable; Compile() may be called from any
+// number of threads (and processes) at once. Cached objects are trusted native code: the cache
+// directory must belong to the current user and not be writable by others (checked by Create).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "theater/status.h"
+
+namespace theater::engine {
+
+enum class ProgressMode {
+  kAuto,  // print when the progress stream is a terminal
+  kOn,
+  kOff,
+};
+
+struct CompileOptions {
+  // Where compiled modules live; usually DefaultCacheDir(). Created (mode 0700) if missing.
+  std::filesystem::path cache_dir;
+  // true: guard-page mode (out-of-bounds accesses fault). false: bounds-check mode, compiled
+  // with -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0.
+  bool signal_memcheck = true;
+  // The C compiler's -O level, 0..3. gcc -O2 takes ~0.6 s on a small actor and over a minute on
+  // a SQLite-sized one, -O1 about 40% less for slower code.
+  int opt_level = 2;
+  // Program name (searched on PATH) or path; DefaultCompileOptions() takes $THEATER_CC.
+  std::string c_compiler = "cc";
+  std::string wasm2c = "wasm2c";
+  ProgressMode progress = ProgressMode::kAuto;
+  std::FILE* progress_stream = stderr;  // not owned
+  // A compile shorter than this prints nothing.
+  std::chrono::milliseconds progress_delay{1000};
+  // Per tool run; generous because gcc can need minutes for very large modules.
+  std::chrono::seconds tool_timeout{1800};
+};
+
+// $THEATER_HOME/cache, with THEATER_HOME defaulting to ~/.theater ($HOME, else the password
+// database). kFailedPrecondition when no home directory can be determined.
+Result<std::filesystem::path> DefaultCacheDir();
+
+// Defaults for this environment: cache_dir = DefaultCacheDir(), c_compiler = $THEATER_CC when set.
+Result<CompileOptions> DefaultCompileOptions();
+
+struct CompiledModuleFile {
+  std::filesystem::path so_path;             // <cache_dir>/<key[0:2]>/<key>.so
+  std::string key;                           // 64 lower-case hex digits
+  bool cache_hit = false;                    // false when this call compiled the module
+  std::chrono::nanoseconds compile_time{0};  // wall time of the Compile() call
+};
+
+class ModuleCompiler {
+ public:
+  // Resolves wasm2c and the C compiler, records their identities (once per process), prepares
+  // the cache directory and precomputes the non-wasm part of the cache key. Errors:
+  // kUnavailable when a tool is missing (with an install hint), kInvalidArgument for bad
+  // options, kFailedPrecondition or kIOError for an unusable cache directory.
+  static Result<std::unique_ptr<ModuleCompiler>> Create(CompileOptions options);
+
+  ModuleCompiler(const ModuleCompiler&) = delete;
+  ModuleCompiler& operator=(const ModuleCompiler&) = delete;
+  ~ModuleCompiler();
+
+  // Returns the cached shared object for `wasm`, compiling it first on a miss. `display_name`
+  // (e.g. "hello.wasm") is used in messages only. Errors: kParseError / kValidationError for
+  // inputs that are not valid, supported core modules (the message carries wasm2c's diagnostic),
+  // kInternal when the C compiler fails (with the tail of its output), kDeadlineExceeded when a
+  // tool times out, kIOError with the path for file system failures.
+  Result<CompiledModuleFile> Compile(std::span<const uint8_t> wasm,
+                                     std::string_view display_name) const;
+
+  // The cache key Compile() uses for `wasm` with these options.
+  std::string CacheKey(std::span<const uint8_t> wasm) const;
+
+  // Where the shared object for `key` lives.
+  std::filesystem::path CachePath(std::string_view key) const;
+
+  const CompileOptions& options() const;
+
+ private:
+  struct State;
+  explicit ModuleCompiler(std::unique_ptr<State> state);
+
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace theater::engine

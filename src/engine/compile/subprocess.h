@@ -1,0 +1,48 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Runs the external tools of the compile pipeline (wasm2c, the C compiler) as child processes.
+//
+// The child is started with posix_spawn in its own process group, with stdin from /dev/null,
+// stdout and stderr merged into one pipe (the tail is kept for error messages), signal mask and
+// the usually-ignored signals reset, and an optional working directory. When the timeout passes
+// the whole group is killed (gcc's cc1 included) and kDeadlineExceeded is returned.
+//
+// Thread-safety: the functions may be called from any thread concurrently. They rely on the
+// host opening its own descriptors with O_CLOEXEC, or children inherit them.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "theater/status.h"
+
+namespace theater::engine {
+
+struct SubprocessResult {
+  int exit_code = -1;   // the exit status, or -1 when a signal ended the child
+  int term_signal = 0;  // the signal that ended the child, or 0
+  std::string output;   // merged stdout and stderr; only the last kMaxSubprocessOutput bytes
+  bool ok() const { return exit_code == 0; }
+};
+
+inline constexpr size_t kMaxSubprocessOutput = 64 * 1024;
+
+// Runs `argv` (argv[0] is the program, an absolute or relative path; PATH is not searched) and
+// waits for it. Errors: kUnavailable when it cannot be started, kDeadlineExceeded after
+// `timeout`, kIOError for pipe or wait failures. A non-zero exit is not an error here; callers
+// look at the result.
+Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
+                                       const std::filesystem::path& working_dir,
+                                       std::chrono::milliseconds timeout);
+
+// Finds an executable: `name` itself when it contains a '/', else the first match on $PATH.
+// kNotFound when there is none.
+Result<std::filesystem::path> FindExecutable(std::string_view name);
+
+// The last `max_lines` non-empty lines of `text`, for error messages.
+std::string TailLines(std::string_view text, size_t max_lines);
+
+}  // namespace theater::engine

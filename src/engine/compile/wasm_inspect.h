@@ -1,0 +1,71 @@
+// Theater: a WebAssembly actor runtime.
+//
+// A structural pre-check of a core wasm binary, run before the bytes are handed to wasm2c.
+//
+// It reads the header, the section framing and the type, import and export sections; it is not a
+// validator (wasm2c validates everything). It exists to give clear errors for inputs that are not
+// core modules at all, and to reject modules the compile pipeline cannot translate safely:
+//   - imports of memories, tables, globals or tags (the shim forwards only functions);
+//   - import/export names containing "*/" or NUL: wasm2c 1.0.32 copies names verbatim into C
+//     comments, so "*/" would end the comment and inject C code into the compiled module;
+//   - the same module/name imported twice with different types: wasm2c 1.0.32 then declares one
+//     C function and calls it with the wrong types.
+//
+// Thread-safety: pure functions over caller-owned bytes.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "theater/status.h"
+
+namespace theater::engine {
+
+enum class WasmExternKind : uint8_t {
+  kFunction = 0,
+  kTable = 1,
+  kMemory = 2,
+  kGlobal = 3,
+  kTag = 4,
+};
+
+struct WasmFuncType {
+  std::vector<uint8_t> params;  // value type bytes, e.g. 0x7f for i32
+  std::vector<uint8_t> results;
+  bool operator==(const WasmFuncType&) const = default;
+};
+
+struct WasmImport {
+  std::string module;
+  std::string name;
+  WasmExternKind kind = WasmExternKind::kFunction;
+  uint32_t type_index = 0;  // functions only
+};
+
+struct WasmExport {
+  std::string name;
+  WasmExternKind kind = WasmExternKind::kFunction;
+  uint32_t index = 0;
+};
+
+struct WasmModuleInfo {
+  std::vector<WasmFuncType> types;
+  std::vector<WasmImport> imports;
+  std::vector<WasmExport> exports;
+};
+
+// Reads the header and the type/import/export sections. Errors: kParseError for anything that is
+// not a well-framed core module binary (too short, bad magic, a component, truncated sections).
+Result<WasmModuleInfo> InspectWasmModule(std::span<const uint8_t> wasm);
+
+// Rejects modules the compile pipeline cannot translate (see the file comment), with
+// kValidationError.
+Status CheckCompilable(const WasmModuleInfo& info);
+
+// `text` made printable for error messages: printable ASCII is kept, everything else is \xNN.
+std::string PrintableName(std::string_view text);
+
+}  // namespace theater::engine
