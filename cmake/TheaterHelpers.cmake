@@ -11,7 +11,8 @@ function(theater_add_test name)
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE
     THEATER_TEST_ACTOR_DIR="${CMAKE_BINARY_DIR}/tests/actors"
-    THEATER_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+    THEATER_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+    THEATER_BUILD_DIR="${CMAKE_BINARY_DIR}")
   include(GoogleTest)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
     PROPERTIES ENVIRONMENT "THEATER_HOME=${CMAKE_BINARY_DIR}/test-home")

@@ -165,8 +165,8 @@ Result<std::unique_ptr<GuestCall>> GuestCall::Create(Instance& instance, uint32_
   if (instance.poisoned()) return FailedPrecondition("instance is poisoned by an earlier trap");
   std::unique_ptr<GuestCall> call(new GuestCall(instance, export_index, std::move(args), options));
   call->results_.assign(info.sig.results.size(), 0);
-  StackPool& pool = StackPool::ForSize(options.stack_size ? options.stack_size
-                                                          : StackPool::kDefaultStackSize);
+  static StackPool& default_pool = StackPool::ForSize(StackPool::kDefaultStackSize);
+  StackPool& pool = options.stack_size ? StackPool::ForSize(options.stack_size) : default_pool;
   GuestCall* self = call.get();
   try {
     call->impl_->fiber = ctx::fiber(std::allocator_arg, PooledStackAllocator(pool, &self->impl_->stack),

@@ -17,6 +17,20 @@ constexpr size_t kMaxCached = 4096;
 // Bytes at the top of a trimmed stack kept resident: a fresh call touches about one page.
 constexpr size_t kKeepTopBytes = 8 * 1024;
 
+// A few stacks per thread in front of the shared free list, so that the common create-run-finish
+// cycle of a fiber on one worker takes no lock. Only the pool of one stack size (the first one a
+// thread uses, normally the default) is cached. Touched only from scheduler frames.
+struct ThreadStackCache {
+  static constexpr int kCapacity = 8;
+  StackPool* pool = nullptr;
+  Stack stacks[kCapacity];
+  int count = 0;
+  ~ThreadStackCache() {
+    while (count > 0) pool->Release(stacks[--count]);
+  }
+};
+thread_local ThreadStackCache tls_cache;
+
 size_t RoundUpToPage(size_t n) {
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   return (n + page - 1) / page * page;
@@ -51,6 +65,7 @@ void StackPool::Unmap(const Stack& stack) const {
 }
 
 Stack StackPool::Acquire() {
+  if (tls_cache.pool == this && tls_cache.count > 0) return tls_cache.stacks[--tls_cache.count];
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!free_.empty()) {
@@ -68,6 +83,11 @@ Stack StackPool::Acquire() {
 }
 
 void StackPool::Release(const Stack& stack) {
+  if (tls_cache.pool == nullptr) tls_cache.pool = this;
+  if (tls_cache.pool == this && tls_cache.count < ThreadStackCache::kCapacity) {
+    tls_cache.stacks[tls_cache.count++] = stack;
+    return;
+  }
   size_t cached;
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -11,7 +11,8 @@
 //
 // Thread-safety: Acquire/Release may be called from any thread. A small per-thread cache in
 // front of the shared free list keeps the common case lock-free; it is only touched from
-// scheduler frames (never from a frame that migrates between threads).
+// scheduler frames (never from a frame that migrates between threads). Pools live for the whole
+// process.
 #pragma once
 
 #include <cstddef>

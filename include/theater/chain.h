@@ -1,0 +1,250 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The event chain: the hash-linked record of everything that crossed an actor's sandbox boundary.
+//
+// An Event carries a parent hash, an event type, a payload (bytes), a timestamp and an optional
+// description. Its hash is SHA-256 over a framed encoding of (parent hash, event type, payload)
+// only, so replaying the same calls produces the same hashes whatever the wall clock says. The
+// payload is the canonical binary encoding of a typed Payload (a host call, an export call or
+// result, a lifecycle step, a log line). docs/chain-format.md specifies the framing and the
+// encoding byte by byte; anything that produces the same bytes produces the same hashes.
+//
+// EventChain holds one actor's events in memory. It owns its events; readers get copies.
+// Persistence is a separate concern: Event is a plain value, VerifyEvents() checks any sequence of
+// them, and EventChain::FromEvents() resumes a chain loaded from storage.
+//
+// Thread-safety: Event, Payload and the free functions are values and pure functions. EventChain
+// is internally synchronised (one mutex); any thread may append or read. Observers run on the
+// appending thread while the chain's lock is held (see AddObserver).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "theater/abi/value.h"
+#include "theater/status.h"
+
+namespace theater::chain {
+
+// A SHA-256 digest.
+using Hash = std::array<uint8_t, 32>;
+
+// SHA-256 of `data`.
+Hash Sha256(std::span<const uint8_t> data);
+
+// Lower-case hex of `bytes` ("9f2c…"), and the 7-character short form people read in logs.
+std::string ToHex(std::span<const uint8_t> bytes);
+std::string ShortHex(const Hash& hash);
+
+struct Event {
+  std::optional<Hash> parent;  // absent only for the first event of a chain
+  std::string type;            // e.g. "wasm", "theater:simple/runtime/log", "theater-runtime"
+  std::vector<uint8_t> payload;
+  uint64_t timestamp_ms = 0;               // wall clock, ms since the Unix epoch; not hashed
+  std::optional<std::string> description;  // free text for people; not hashed
+  Hash hash{};
+
+  friend bool operator==(const Event&, const Event&) = default;
+};
+
+// The exact bytes an event's hash is computed over (see docs/chain-format.md, "Hash framing").
+std::vector<uint8_t> HashFrame(const std::optional<Hash>& parent, std::string_view type,
+                               std::span<const uint8_t> payload);
+// SHA-256 of HashFrame(parent, type, payload).
+Hash HashEvent(const std::optional<Hash>& parent, std::string_view type,
+               std::span<const uint8_t> payload);
+
+// ---------------------------------------------------------------------------------------------
+// Typed payloads.
+
+// States up to this many bytes are recorded inline in export events; larger ones by SHA-256 and
+// size, so that a chain does not grow by the whole state on every call.
+inline constexpr size_t kStateInlineLimit = 1024;
+
+// How an export event records an actor state (an option<list<u8>>).
+struct StateRecord {
+  enum class Form : uint8_t { kNone = 0, kInline = 1, kDigest = 2 };
+
+  Form form = Form::kNone;
+  uint64_t size = 0;           // kInline, kDigest: the state's length in bytes
+  std::vector<uint8_t> bytes;  // kInline: the state itself
+  Hash digest{};               // kDigest: SHA-256 of the state
+
+  // The record of an absent state.
+  static StateRecord None() { return {}; }
+  // The record of a present state: inline when it is at most kStateInlineLimit bytes, else its
+  // digest.
+  static StateRecord OfBytes(std::span<const uint8_t> state);
+  // The record of an option<list<u8>> state: None() or OfBytes().
+  static StateRecord Of(const std::optional<std::vector<uint8_t>>& state);
+
+  friend bool operator==(const StateRecord&, const StateRecord&) = default;
+};
+
+// What a call produced: its result values, or the error it failed with (a trap, a deadline, a
+// host-side failure). A guest-level `err(...)` is a result value, not an error here.
+struct CallOutcome {
+  std::vector<abi::Value> values;
+  std::optional<std::string> error;
+
+  static CallOutcome Ok(std::vector<abi::Value> values) { return {std::move(values), {}}; }
+  static CallOutcome Error(std::string message) { return {{}, std::move(message)}; }
+  bool ok() const { return !error.has_value(); }
+
+  friend bool operator==(const CallOutcome&, const CallOutcome&) = default;
+};
+
+// The guest called a host function, e.g. interface "theater:simple/runtime", function "log".
+struct HostCall {
+  std::string interface;
+  std::string function;
+  std::vector<abi::Value> input;
+  CallOutcome output;
+
+  friend bool operator==(const HostCall&, const HostCall&) = default;
+};
+
+// The host called a guest export, e.g. "theater:simple/actor#init", passing `state` in.
+struct ExportCall {
+  std::string function;
+  std::vector<abi::Value> params;
+  StateRecord state;
+
+  friend bool operator==(const ExportCall&, const ExportCall&) = default;
+};
+
+// A guest export returned (or failed); `new_state` is the state the actor holds afterwards.
+struct ExportResult {
+  std::string function;
+  CallOutcome result;
+  StateRecord new_state;
+
+  friend bool operator==(const ExportResult&, const ExportResult&) = default;
+};
+
+// A step of the actor's life that the runtime records, e.g. kind "actor-ready".
+struct Lifecycle {
+  std::string kind;
+  std::string message;
+
+  friend bool operator==(const Lifecycle&, const Lifecycle&) = default;
+};
+
+// A line an actor logged, e.g. level "info".
+struct Log {
+  std::string level;
+  std::string message;
+
+  friend bool operator==(const Log&, const Log&) = default;
+};
+
+using Payload = std::variant<HostCall, ExportCall, ExportResult, Lifecycle, Log>;
+
+// The event type conventionally recorded with a payload: "<interface>/<function>" for host calls,
+// "wasm" for export calls and results, "theater-runtime" for lifecycle steps and
+// "theater:simple/runtime/log" for logs.
+std::string EventTypeFor(const Payload& payload);
+
+// Limits the decoder enforces so that hostile input cannot exhaust the stack.
+inline constexpr int kMaxValueDepth = 64;
+
+// The canonical encoding (docs/chain-format.md). Encoding never fails and a given payload has
+// exactly one encoding. The decoders accept exactly what the encoders produce for values nested at
+// most kMaxValueDepth deep (a top-level value has depth 1); deeper values are encoded but cannot
+// be decoded (WIT types that real interfaces declare are far shallower).
+std::vector<uint8_t> EncodePayload(const Payload& payload);
+std::vector<uint8_t> EncodeValue(const abi::Value& value);
+
+// Decoders reject truncated, trailing, over-deep and non-canonical input with a kParseError Status
+// naming the byte offset. They never crash, recurse at most kMaxValueDepth levels, and their
+// memory use is bounded by a constant factor of the input size.
+Result<Payload> DecodePayload(std::span<const uint8_t> bytes);
+Result<abi::Value> DecodeValue(std::span<const uint8_t> bytes);
+
+// ---------------------------------------------------------------------------------------------
+// Verification.
+
+// Recomputes every hash and checks every parent link (the first event has no parent, each later
+// one names its predecessor). Returns a kValidationError naming the first bad event by index.
+Status VerifyEvents(std::span<const Event> events);
+
+// ---------------------------------------------------------------------------------------------
+// The chain.
+
+class EventChain {
+ public:
+  // Milliseconds since the Unix epoch. Injected so tests get fixed timestamps.
+  using Clock = std::function<uint64_t()>;
+  // Sees each appended event and its index in the chain.
+  using Observer = std::function<void(const Event& event, size_t index)>;
+  using ObserverId = uint64_t;
+
+  // An empty chain; `clock` defaults to the system clock.
+  explicit EventChain(Clock clock = nullptr);
+  // A chain continuing `events` (e.g. loaded from storage) after checking them with VerifyEvents.
+  static Result<std::unique_ptr<EventChain>> FromEvents(std::vector<Event> events,
+                                                        Clock clock = nullptr);
+
+  EventChain(const EventChain&) = delete;
+  EventChain& operator=(const EventChain&) = delete;
+
+  // Appends an event whose parent is the current head, stamps it with the clock, and returns its
+  // hash. Costs one SHA-256 over the framed event plus the observers' time.
+  Hash Append(std::string type, std::vector<uint8_t> payload,
+              std::optional<std::string> description = std::nullopt);
+  // Encodes `payload` and appends it under EventTypeFor(payload).
+  Hash Append(const Payload& payload, std::optional<std::string> description = std::nullopt);
+
+  size_t size() const;
+  // A copy of every event, oldest first.
+  std::vector<Event> events() const;
+  // A copy of the event at `index`, or nullopt past the end.
+  std::optional<Event> event(size_t index) const;
+  // The hash of the last event (nullopt while the chain is empty).
+  std::optional<Hash> head() const;
+
+  // VerifyEvents over the whole chain.
+  Status Verify() const;
+
+  // Registers `observer`, called synchronously after every append, in append order, while the
+  // chain's lock is held: it must be quick, must not throw and must not call back into this
+  // chain. (A consumer that may be slow copies the event into its own bounded queue.)
+  ObserverId AddObserver(Observer observer);
+  void RemoveObserver(ObserverId id);
+
+ private:
+  Clock clock_;
+  mutable std::mutex mu_;
+  std::vector<Event> events_;
+  std::map<ObserverId, Observer> observers_;
+  ObserverId next_observer_id_ = 1;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Rendering for people (docs/chain-format.md, "Rendering").
+
+// A readable JSON form of a value: numbers, strings and booleans as themselves, list<u8> as text
+// when it is printable UTF-8 and {"hex": …} otherwise, compound kinds as described in the doc.
+nlohmann::json ValueToJson(const abi::Value& value);
+// The decoded payload as JSON, or {"kind": "undecodable", "error": …, "hex": …}.
+nlohmann::json PayloadToJson(std::span<const uint8_t> payload);
+// {"hash", "parent", "type", "timestamp" (ISO 8601 UTC), "timestamp_ms", "description",
+//  "payload_size", "payload"}. Every string in it is valid UTF-8, so dump() never throws.
+nlohmann::json EventToJson(const Event& event);
+// One terminal line, e.g. `#3 9f2c1ab wasm theater:simple/actor#init -> ok`.
+std::string EventToLine(const Event& event, size_t index);
+
+}  // namespace theater::chain

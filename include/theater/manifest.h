@@ -1,0 +1,107 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The actor manifest: the TOML file that names an actor, points at its component, and configures
+// its handlers, permissions, initial state and resource limits (docs/manifest.md).
+//
+// ParseManifest() turns TOML text into a validated Manifest: references are resolved against the
+// manifest's directory, limits get their defaults and are range-checked, and keys the format does
+// not know become warnings rather than errors. Errors name the file, line, column and field.
+// Handler configs and the permission policy are kept as JSON for the areas that interpret them.
+//
+// Thread-safety: Manifest is a plain value; the functions are pure apart from reading files.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "theater/status.h"
+
+namespace theater {
+
+// What a reference string (`component`, `init_state`) points at.
+enum class ReferenceKind {
+  kFile,   // a filesystem path, resolved against the manifest's directory
+  kStore,  // store://<store-id>/<label> or store://<store-id>/hash/<hash>, kept as written
+  kUrl,    // http:// or https://, kept as written
+};
+
+// Classifies a reference by its scheme; anything without store://, http:// or https:// is a path.
+ReferenceKind ClassifyReference(std::string_view reference);
+
+// Per-actor resource limits. Defaults match docs/manifest.md.
+struct ManifestLimits {
+  static constexpr uint64_t kDefaultInitDeadlineMs = 60'000;
+  static constexpr uint64_t kDefaultCallDeadlineMs = 300'000;
+  static constexpr uint64_t kDefaultMemoryLimitMb = 256;
+  static constexpr uint64_t kDefaultStackSizeKb = 256;
+
+  uint64_t init_deadline_ms = kDefaultInitDeadlineMs;  // deadline of the `init` export call
+  uint64_t call_deadline_ms = kDefaultCallDeadlineMs;  // deadline of every other export call
+  uint64_t memory_limit_mb = kDefaultMemoryLimitMb;    // cap on the guest's linear memory
+  uint64_t stack_size_kb = kDefaultStackSizeKb;        // stack of the fiber a guest call runs on
+
+  friend bool operator==(const ManifestLimits&, const ManifestLimits&) = default;
+};
+
+// One `[[handler]]` table: its `type` and every other key as a JSON object.
+struct HandlerConfig {
+  std::string type;
+  nlohmann::json config = nlohmann::json::object();
+  std::string location;  // "file:line:col" of the table, for messages about this handler
+};
+
+struct Manifest {
+  std::string name;
+  std::string version;
+  // A path (resolved against base_dir unless absolute, lexically normalised) or a store/URL
+  // reference kept as written; component_kind says which.
+  std::string component;
+  ReferenceKind component_kind = ReferenceKind::kFile;
+  std::optional<std::string> description;
+  std::optional<std::string> long_description;
+  bool save_chain = false;
+  // Same resolution as `component`. Its bytes (a JSON document) become the initial state.
+  std::optional<std::string> init_state;
+  ReferenceKind init_state_kind = ReferenceKind::kFile;
+  // The raw `[permission_policy]` table as JSON; an empty object when absent.
+  nlohmann::json permission_policy = nlohmann::json::object();
+  std::vector<HandlerConfig> handlers;
+  ManifestLimits limits;
+
+  // "file:line:col: unknown key 'x' (ignored)" for every key the format does not define.
+  std::vector<std::string> warnings;
+  // Where the manifest came from: the name used in messages and the directory references are
+  // resolved against.
+  std::string source_name;
+  std::filesystem::path base_dir;
+};
+
+// Parses manifest TOML. `source_name` prefixes every message; `base_dir` resolves relative paths
+// (an empty base_dir leaves them relative to the working directory).
+// Errors: kParseError for TOML syntax, kInvalidArgument for missing, mistyped or out-of-range
+// fields; the message carries `source_name:line:col` and the field name.
+Result<Manifest> ParseManifest(std::string_view toml, std::filesystem::path base_dir,
+                               std::string source_name);
+
+// Reads and parses a manifest file; references resolve against the file's own directory (made
+// absolute), and messages name the path as given.
+Result<Manifest> LoadManifest(const std::filesystem::path& path);
+
+// The bytes of the manifest's init_state file, checked to be JSON (the error says where it is
+// not); nullopt when the manifest has no init_state. store:// and http(s):// references are not
+// loadable yet and give kUnavailable.
+Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manifest);
+
+// Combines the manifest's initial state with one supplied at spawn time: when both are objects,
+// the override's top-level keys replace the initial state's (a shallow merge); otherwise the
+// override wins whole. Either may be absent.
+std::optional<nlohmann::json> MergeInitState(const std::optional<nlohmann::json>& init,
+                                             const std::optional<nlohmann::json>& override_state);
+
+}  // namespace theater

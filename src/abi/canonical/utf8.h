@@ -1,0 +1,26 @@
+// Theater: a WebAssembly actor runtime.
+//
+// UTF-8 validation for strings crossing the guest boundary. Strict RFC 3629: no overlong forms,
+// no surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequences, which is what a
+// Rust `str` or a Python `bytes.decode('utf-8')` accepts and what the canonical ABI demands.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace theater::abi::canonical_internal {
+
+// Returns the offset of the first byte that does not start or continue a valid sequence, or
+// nullopt when all of `bytes` is valid UTF-8.
+std::optional<size_t> FindInvalidUtf8(std::string_view bytes);
+
+// True for a Unicode scalar value: at most U+10FFFF and not a surrogate.
+inline bool IsScalarValue(uint64_t c) {
+  return c <= 0x10FFFF && !(c >= 0xD800 && c <= 0xDFFF);
+}
+
+}  // namespace theater::abi::canonical_internal

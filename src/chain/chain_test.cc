@@ -1,0 +1,678 @@
+#include "theater/chain.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace theater::chain {
+namespace {
+
+using abi::Value;
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+std::vector<uint8_t> Bytes(std::string_view s) {
+  return {s.begin(), s.end()};
+}
+
+EventChain::Clock FixedClock(uint64_t start) {
+  auto now = std::make_shared<uint64_t>(start);
+  return [now] { return (*now)++; };
+}
+
+Payload LogCall(std::string message) {
+  return HostCall{
+      "theater:simple/runtime", "log", {Value::String(std::move(message))}, CallOutcome::Ok({})};
+}
+
+// A chain with a mix of payloads, for the verification tests.
+std::vector<Event> SampleEvents() {
+  EventChain chain(FixedClock(1000));
+  chain.Append(Lifecycle{"actor-ready", "actor is ready"});
+  chain.Append(ExportCall{
+      "theater:simple/actor#init", {Value::Tuple({Value::String("id-1")})}, StateRecord::None()});
+  chain.Append(LogCall("hello"));
+  chain.Append(ExportResult{"theater:simple/actor#init", CallOutcome::Ok({}),
+                            StateRecord::Of(Bytes("{\"n\":1}"))});
+  chain.Append(Log{"info", "done"});
+  return chain.events();
+}
+
+// ----- the worked example of docs/chain-format.md --------------------------------------------
+
+constexpr char kGoldenPayload0[] =
+    "0116746865617465723a73696d706c652f72756e74696d65036c6f67010d0568656c6c6f0000";
+constexpr char kGoldenFrame0[] =
+    "746865617465722e636861696e2e6576656e742e763100001a00000000000000746865617465723a73696d706c"
+    "652f72756e74696d652f6c6f6726000000000000000116746865617465723a73696d706c652f72756e74696d65"
+    "036c6f67010d0568656c6c6f0000";
+constexpr char kGoldenHash0[] = "b0eae037375c02bc315a26ff750a1f8e80b2cead40552f1b338182e678b763e2";
+constexpr char kGoldenPayload1[] =
+    "0319746865617465723a73696d706c652f6163746f7223696e6974000001027b7d";
+constexpr char kGoldenFrame1[] =
+    "746865617465722e636861696e2e6576656e742e76310001b0eae037375c02bc315a26ff750a1f8e80b2cead40"
+    "552f1b338182e678b763e204000000000000007761736d21000000000000000319746865617465723a73696d70"
+    "6c652f6163746f7223696e6974000001027b7d";
+constexpr char kGoldenHash1[] = "7abfb31ff92eb7b2ced9940e790f3c0ddf2051da55f5537359c140193a5b4511";
+
+Payload GoldenPayload0() {
+  return LogCall("hello");
+}
+Payload GoldenPayload1() {
+  return ExportResult{"theater:simple/actor#init", CallOutcome::Ok({}),
+                      StateRecord::Of(Bytes("{}"))};
+}
+
+TEST(ChainGoldenTest, WorkedExampleMatchesByteForByte) {
+  std::vector<uint8_t> p0 = EncodePayload(GoldenPayload0());
+  EXPECT_EQ(ToHex(p0), kGoldenPayload0);
+  EXPECT_EQ(ToHex(HashFrame(std::nullopt, "theater:simple/runtime/log", p0)), kGoldenFrame0);
+  Hash h0 = HashEvent(std::nullopt, "theater:simple/runtime/log", p0);
+  EXPECT_EQ(ToHex(h0), kGoldenHash0);
+
+  std::vector<uint8_t> p1 = EncodePayload(GoldenPayload1());
+  EXPECT_EQ(ToHex(p1), kGoldenPayload1);
+  EXPECT_EQ(ToHex(HashFrame(h0, "wasm", p1)), kGoldenFrame1);
+  EXPECT_EQ(ToHex(HashEvent(h0, "wasm", p1)), kGoldenHash1);
+
+  // The same two events appended to a chain get the same hashes.
+  EventChain chain(FixedClock(1));
+  EXPECT_EQ(ToHex(chain.Append(GoldenPayload0())), kGoldenHash0);
+  EXPECT_EQ(ToHex(chain.Append(GoldenPayload1())), kGoldenHash1);
+}
+
+TEST(ChainGoldenTest, DocumentContainsTheWorkedExample) {
+  std::ifstream in(std::string(THEATER_SOURCE_DIR) + "/docs/chain-format.md");
+  ASSERT_TRUE(in) << "docs/chain-format.md is missing";
+  std::stringstream text;
+  text << in.rdbuf();
+  // The doc wraps long hex over lines; compare with whitespace removed.
+  std::string doc;
+  for (char c : text.str()) {
+    if (c != ' ' && c != '\n') doc.push_back(c);
+  }
+  for (const char* hex : {kGoldenPayload0, kGoldenFrame0, kGoldenHash0, kGoldenPayload1,
+                          kGoldenFrame1, kGoldenHash1}) {
+    EXPECT_NE(doc.find(hex), std::string::npos) << "docs/chain-format.md lacks " << hex;
+  }
+}
+
+TEST(ChainGoldenTest, Sha256KnownVector) {
+  EXPECT_EQ(ToHex(Sha256(Bytes("abc"))),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(ShortHex(Sha256(Bytes("abc"))), "ba7816b");
+}
+
+// ----- hashing and linkage ----------------------------------------------------------------------
+
+TEST(EventChainTest, HashIgnoresTimestampAndDescription) {
+  EventChain a(FixedClock(1));
+  EventChain b(FixedClock(1'700'000'000'000));
+  a.Append(LogCall("x"));
+  b.Append(LogCall("x"), "a description");
+  a.Append("custom", Bytes("payload"), "first");
+  b.Append("custom", Bytes("payload"), "second");
+  EXPECT_EQ(a.events()[0].hash, b.events()[0].hash);
+  EXPECT_EQ(a.head(), b.head());
+  EXPECT_NE(a.events()[0].timestamp_ms, b.events()[0].timestamp_ms);
+  EXPECT_EQ(b.events()[0].description, "a description");
+}
+
+TEST(EventChainTest, HashCoversTypePayloadAndParent) {
+  Hash base = HashEvent(std::nullopt, "t", Bytes("p"));
+  EXPECT_NE(base, HashEvent(std::nullopt, "u", Bytes("p")));
+  EXPECT_NE(base, HashEvent(std::nullopt, "t", Bytes("q")));
+  EXPECT_NE(base, HashEvent(Hash{}, "t", Bytes("p")));
+  // Length prefixes keep the boundary between type and payload unambiguous.
+  EXPECT_NE(HashEvent(std::nullopt, "ab", Bytes("c")), HashEvent(std::nullopt, "a", Bytes("bc")));
+}
+
+TEST(EventChainTest, AppendLinksEachEventToItsPredecessor) {
+  EventChain chain(FixedClock(500));
+  EXPECT_EQ(chain.size(), 0u);
+  EXPECT_FALSE(chain.head());
+  Hash h0 = chain.Append(LogCall("a"));
+  Hash h1 = chain.Append(Lifecycle{"actor-ready", "ready"});
+  Hash h2 = chain.Append("custom", Bytes("raw"));
+  std::vector<Event> events = chain.events();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_FALSE(events[0].parent);
+  EXPECT_EQ(events[1].parent, h0);
+  EXPECT_EQ(events[2].parent, h1);
+  EXPECT_EQ(events[0].hash, h0);
+  EXPECT_EQ(events[2].hash, h2);
+  EXPECT_EQ(chain.head(), h2);
+  EXPECT_EQ(events[0].type, "theater:simple/runtime/log");
+  EXPECT_EQ(events[1].type, "theater-runtime");
+  EXPECT_EQ(events[2].type, "custom");
+  EXPECT_EQ(events[0].timestamp_ms, 500u);
+  EXPECT_EQ(events[2].timestamp_ms, 502u);
+  EXPECT_EQ(chain.event(1), events[1]);
+  EXPECT_FALSE(chain.event(3));
+  EXPECT_TRUE(chain.Verify().ok());
+}
+
+TEST(EventChainTest, EventTypeForEachPayload) {
+  EXPECT_EQ(EventTypeFor(LogCall("x")), "theater:simple/runtime/log");
+  EXPECT_EQ(EventTypeFor(ExportCall{"f", {}, {}}), "wasm");
+  EXPECT_EQ(EventTypeFor(ExportResult{"f", {}, {}}), "wasm");
+  EXPECT_EQ(EventTypeFor(Lifecycle{"k", "m"}), "theater-runtime");
+  EXPECT_EQ(EventTypeFor(Log{"info", "m"}), "theater:simple/runtime/log");
+}
+
+TEST(EventChainTest, ObserversSeeEveryAppendInOrderUntilRemoved) {
+  EventChain chain(FixedClock(0));
+  std::vector<std::pair<size_t, Hash>> seen;
+  EventChain::ObserverId id =
+      chain.AddObserver([&](const Event& e, size_t index) { seen.emplace_back(index, e.hash); });
+  Hash h0 = chain.Append(LogCall("a"));
+  Hash h1 = chain.Append(LogCall("b"));
+  chain.RemoveObserver(id);
+  chain.Append(LogCall("c"));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], std::make_pair(size_t{0}, h0));
+  EXPECT_EQ(seen[1], std::make_pair(size_t{1}, h1));
+}
+
+TEST(EventChainTest, ConcurrentAppendsStayLinked) {
+  EventChain chain;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&chain, t] {
+      for (int i = 0; i < 250; ++i) chain.Append(LogCall(std::to_string(t * 1000 + i)));
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(chain.size(), 1000u);
+  Status s = chain.Verify();
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+// ----- verification ------------------------------------------------------------------------------
+
+TEST(VerifyTest, AcceptsAnUntouchedChainAndAnEmptyOne) {
+  std::vector<Event> events = SampleEvents();
+  EXPECT_TRUE(VerifyEvents(events).ok());
+  EXPECT_TRUE(VerifyEvents({}).ok());
+}
+
+TEST(VerifyTest, DetectsModifiedPayload) {
+  std::vector<Event> events = SampleEvents();
+  events[2].payload = EncodePayload(LogCall("hellO"));
+  Status s = VerifyEvents(events);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kValidationError);
+  EXPECT_THAT(s.message(), HasSubstr("event #2: stored hash"));
+  EXPECT_THAT(s.message(), HasSubstr("does not match"));
+}
+
+TEST(VerifyTest, DetectsModifiedType) {
+  std::vector<Event> events = SampleEvents();
+  events[3].type = "wasm2";
+  Status s = VerifyEvents(events);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("event #3: stored hash"));
+}
+
+TEST(VerifyTest, IgnoresTimestampAndDescriptionChanges) {
+  std::vector<Event> events = SampleEvents();
+  events[1].timestamp_ms = 42;
+  events[1].description = "edited later";
+  EXPECT_TRUE(VerifyEvents(events).ok());
+}
+
+TEST(VerifyTest, DetectsSwappedEvents) {
+  std::vector<Event> events = SampleEvents();
+  std::swap(events[1], events[2]);
+  Status s = VerifyEvents(events);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("event #1: parent link broken"));
+
+  std::vector<Event> first = SampleEvents();
+  std::swap(first[0], first[1]);
+  Status s0 = VerifyEvents(first);
+  ASSERT_FALSE(s0.ok());
+  EXPECT_THAT(s0.message(), HasSubstr("event #0: the first event names a parent"));
+}
+
+TEST(VerifyTest, DetectsBrokenParentLink) {
+  std::vector<Event> events = SampleEvents();
+  // A consistent forgery of event 3 (hash recomputed) still breaks the link from event 4... and
+  // its own link to event 2.
+  events[3].parent = events[1].hash;
+  events[3].hash = HashEvent(events[3].parent, events[3].type, events[3].payload);
+  Status s = VerifyEvents(events);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("event #3: parent link broken"));
+  EXPECT_THAT(s.message(), HasSubstr(ToHex(events[2].hash)));
+
+  std::vector<Event> removed = SampleEvents();
+  removed.erase(removed.begin() + 2);
+  EXPECT_THAT(VerifyEvents(removed).message(), HasSubstr("event #2: parent link broken"));
+
+  std::vector<Event> orphan = SampleEvents();
+  orphan[4].parent.reset();
+  orphan[4].hash = HashEvent(std::nullopt, orphan[4].type, orphan[4].payload);
+  EXPECT_THAT(VerifyEvents(orphan).message(), HasSubstr("event #4: has no parent"));
+}
+
+TEST(VerifyTest, DetectsModifiedStoredHash) {
+  std::vector<Event> events = SampleEvents();
+  events[0].hash[0] ^= 1;
+  EXPECT_THAT(VerifyEvents(events).message(), HasSubstr("event #0: stored hash"));
+}
+
+TEST(VerifyTest, FromEventsRestoresAndContinuesTheChain) {
+  std::vector<Event> events = SampleEvents();
+  Result<std::unique_ptr<EventChain>> chain = EventChain::FromEvents(events, FixedClock(9));
+  ASSERT_TRUE(chain.ok()) << chain.status().ToString();
+  EXPECT_EQ((*chain)->size(), events.size());
+  EXPECT_EQ((*chain)->head(), events.back().hash);
+  (*chain)->Append(LogCall("after restore"));
+  EXPECT_EQ((*chain)->events().back().parent, events.back().hash);
+  EXPECT_TRUE((*chain)->Verify().ok());
+
+  events[1].payload.push_back(0);
+  Result<std::unique_ptr<EventChain>> bad = EventChain::FromEvents(events);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kValidationError);
+  EXPECT_THAT(bad.status().ToString(), HasSubstr("restoring an event chain: event #1"));
+}
+
+// ----- value encoding ----------------------------------------------------------------------------
+
+std::vector<Value> EveryKind() {
+  return {
+      Value::Bool(true),
+      Value::Bool(false),
+      Value::S8(-128),
+      Value::U8(255),
+      Value::S16(-12345),
+      Value::U16(65535),
+      Value::S32(std::numeric_limits<int32_t>::min()),
+      Value::U32(0xdeadbeef),
+      Value::S64(std::numeric_limits<int64_t>::min()),
+      Value::U64(std::numeric_limits<uint64_t>::max()),
+      Value::F32(3.5f),
+      Value::F32(-0.0f),
+      Value::F64(-1.25e300),
+      Value::F64(std::numeric_limits<double>::infinity()),
+      Value::Char(U'é'),
+      Value::Char(U'\U0001F600'),
+      Value::String(""),
+      Value::String("héllo"),
+      Value::String(std::string(300, 'x')),
+      Value::Bytes({}),
+      Value::Bytes({0, 1, 2, 255}),
+      Value::List({}),
+      Value::List({Value::String("a"), Value::String("b")}),
+      Value::List({Value::U8(1), Value::U8(2)}),
+      Value::Record({Value::U32(1), Value::String("two")}),
+      Value::Tuple({}),
+      Value::Tuple({Value::S64(-1), Value::Bool(true)}),
+      Value::Variant(0),
+      Value::Variant(300, Value::String("payload")),
+      Value::Enum(0),
+      Value::Enum(4'000'000'000u),
+      Value::Flags({}),
+      Value::Flags({true, false, true, false, false, false, false, true, true}),
+      Value::None(),
+      Value::Some(Value::None()),
+      Value::Some(Value::Some(Value::U8(7))),
+      Value::Ok(),
+      Value::Ok(Value::String("fine")),
+      Value::Err(),
+      Value::Err(Value::Enum(3)),
+      Value::Own(0),
+      Value::Borrow(0xffffffff),
+      Value::List({Value::Record({Value::Some(Value::Tuple({Value::Bytes({9})})),
+                                  Value::Variant(1, Value::Flags({true}))})}),
+  };
+}
+
+TEST(ValueEncodingTest, RoundTripsEveryKind) {
+  for (const Value& v : EveryKind()) {
+    std::vector<uint8_t> bytes = EncodeValue(v);
+    Result<Value> back = DecodeValue(bytes);
+    ASSERT_TRUE(back.ok()) << v.ToString() << ": " << back.status().ToString();
+    EXPECT_EQ(*back, v) << v.ToString();
+    EXPECT_EQ(back->kind(), v.kind());
+    EXPECT_EQ(EncodeValue(*back), bytes) << "re-encoding must be byte-identical";
+  }
+}
+
+TEST(ValueEncodingTest, NanBitsSurvive) {
+  uint32_t nan32 = 0x7fc00123;
+  uint64_t nan64 = 0xfff8000000000abcULL;
+  Result<Value> f = DecodeValue(EncodeValue(Value::F32(std::bit_cast<float>(nan32))));
+  Result<Value> d = DecodeValue(EncodeValue(Value::F64(std::bit_cast<double>(nan64))));
+  ASSERT_TRUE(f.ok() && d.ok());
+  EXPECT_EQ(std::bit_cast<uint32_t>(f->as_f32()), nan32);
+  EXPECT_EQ(std::bit_cast<uint64_t>(d->as_f64()), nan64);
+}
+
+TEST(ValueEncodingTest, DocumentedBytes) {
+  // Spot checks of the tables in docs/chain-format.md.
+  EXPECT_EQ(ToHex(EncodeValue(Value::Bool(true))), "0101");
+  EXPECT_EQ(ToHex(EncodeValue(Value::S16(-2))), "04feff");
+  EXPECT_EQ(ToHex(EncodeValue(Value::U32(0x01020304))), "0704030201");
+  EXPECT_EQ(ToHex(EncodeValue(Value::F32(1.0f))), "0a0000803f");
+  EXPECT_EQ(ToHex(EncodeValue(Value::Char(U'A'))), "0c41000000");
+  EXPECT_EQ(ToHex(EncodeValue(Value::String("hi"))), "0d026869");
+  EXPECT_EQ(ToHex(EncodeValue(Value::Bytes({0xab}))), "0f01ab");
+  EXPECT_EQ(ToHex(EncodeValue(Value::List({Value::U8(5)}))), "0e010305");
+  EXPECT_EQ(ToHex(EncodeValue(Value::Record({Value::Bool(false)}))), "10010100");
+  EXPECT_EQ(ToHex(EncodeValue(Value::Tuple({}))), "1100");
+  EXPECT_EQ(ToHex(EncodeValue(Value::Variant(200, Value::U8(1)))), "12c801010301");
+  EXPECT_EQ(ToHex(EncodeValue(Value::Enum(2))), "1302");
+  EXPECT_EQ(ToHex(EncodeValue(Value::Flags({true, false, true}))), "140305");
+  EXPECT_EQ(ToHex(EncodeValue(Value::None())), "1500");
+  EXPECT_EQ(ToHex(EncodeValue(Value::Some(Value::U8(1)))), "15010301");
+  EXPECT_EQ(ToHex(EncodeValue(Value::Ok())), "160000");
+  EXPECT_EQ(ToHex(EncodeValue(Value::Err(Value::String("")))), "1601010d00");
+  EXPECT_EQ(ToHex(EncodeValue(Value::Own(1))), "1701000000");
+  EXPECT_EQ(ToHex(EncodeValue(Value::Borrow(2))), "1802000000");
+}
+
+TEST(ValueEncodingTest, DepthLimit) {
+  Value v = Value::U8(1);
+  for (int i = 1; i < kMaxValueDepth; ++i) v = Value::Some(std::move(v));
+  EXPECT_TRUE(DecodeValue(EncodeValue(v)).ok()) << "depth 64 is allowed";
+  Value deeper = Value::Some(v);
+  Result<Value> r = DecodeValue(EncodeValue(deeper));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kParseError);
+  EXPECT_THAT(r.status().message(), HasSubstr("nested deeper than 64"));
+
+  // A hand-made stream of 100000 nested lists must fail cleanly, not overflow the stack.
+  std::vector<uint8_t> bomb;
+  for (int i = 0; i < 100000; ++i) bomb.insert(bomb.end(), {0x0e, 0x01});
+  EXPECT_FALSE(DecodeValue(bomb).ok());
+}
+
+std::string DecodeError(const std::vector<uint8_t>& bytes) {
+  Result<Value> r = DecodeValue(bytes);
+  EXPECT_FALSE(r.ok()) << ToHex(bytes);
+  if (r.ok()) return "";
+  EXPECT_EQ(r.status().code(), StatusCode::kParseError);
+  return r.status().message();
+}
+
+TEST(ValueEncodingTest, RejectsMalformedInput) {
+  EXPECT_THAT(DecodeError({}), HasSubstr("truncated value tag"));
+  EXPECT_THAT(DecodeError({0x00}), HasSubstr("unknown value tag 0"));
+  EXPECT_THAT(DecodeError({0x19, 0x00}), HasSubstr("unknown value tag 25"));
+  EXPECT_THAT(DecodeError({0x01, 0x02}), HasSubstr("bool must be 0 or 1"));
+  EXPECT_THAT(DecodeError({0x01, 0x01, 0x00}), HasSubstr("1 trailing bytes"));
+  EXPECT_THAT(DecodeError({0x07, 0x01, 0x02}), HasSubstr("truncated u32"));
+  EXPECT_THAT(DecodeError({0x0d, 0x05, 'a'}), HasSubstr("exceeds the remaining input"));
+  EXPECT_THAT(DecodeError({0x0d, 0x80, 0x00}), HasSubstr("shortest form"));
+  EXPECT_THAT(DecodeError({0x0d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}),
+              HasSubstr("overflows 64 bits"));
+  EXPECT_THAT(DecodeError({0x0e, 0x03, 0x01, 0x01}), HasSubstr("exceeds the remaining input"));
+  EXPECT_THAT(DecodeError({0x13, 0x80, 0x80, 0x80, 0x80, 0x10}), HasSubstr("exceeds 32 bits"));
+  EXPECT_THAT(DecodeError({0x14, 0x03, 0x08}), HasSubstr("unused flag bits"));
+  EXPECT_THAT(DecodeError({0x14, 0x09, 0x01}), HasSubstr("flag count 9 exceeds"));
+  EXPECT_THAT(DecodeError({0x15, 0x02}), HasSubstr("payload flag must be 0 or 1"));
+  EXPECT_THAT(DecodeError({0x16, 0x02, 0x00}), HasSubstr("result case must be 0 or 1"));
+  EXPECT_THAT(DecodeError({0x12, 0x00, 0x01}), HasSubstr("truncated value tag"));
+}
+
+// ----- payload encoding --------------------------------------------------------------------------
+
+std::vector<Payload> EveryPayload() {
+  std::vector<uint8_t> big(kStateInlineLimit + 1, 'z');
+  std::vector<uint8_t> edge(kStateInlineLimit, 'e');
+  return {
+      LogCall("hello"),
+      HostCall{"theater:simple/store",
+               "get",
+               {Value::String("s"), Value::Record({Value::String("h")})},
+               CallOutcome::Ok({Value::Ok(Value::Bytes({1, 2, 3}))})},
+      HostCall{"theater:simple/timing",
+               "sleep",
+               {Value::U64(10)},
+               CallOutcome::Error("permission denied: timing")},
+      ExportCall{
+          "theater:simple/actor#init", {Value::Tuple({Value::String("id")})}, StateRecord::None()},
+      ExportCall{"theater:simple/message-server-client#handle-send",
+                 {Value::Bytes({})},
+                 StateRecord::Of(edge)},
+      ExportResult{"theater:simple/actor#init", CallOutcome::Ok({Value::Ok()}),
+                   StateRecord::Of(big)},
+      ExportResult{"theater:simple/actor#init", CallOutcome::Error("trap: unreachable"),
+                   StateRecord::Of(std::vector<uint8_t>{})},
+      Lifecycle{"actor-ready", "actor abc is ready"},
+      Log{"warn", ""},
+  };
+}
+
+TEST(PayloadEncodingTest, RoundTripsEveryPayload) {
+  for (const Payload& p : EveryPayload()) {
+    std::vector<uint8_t> bytes = EncodePayload(p);
+    Result<Payload> back = DecodePayload(bytes);
+    ASSERT_TRUE(back.ok()) << ToHex(bytes) << ": " << back.status().ToString();
+    EXPECT_EQ(*back, p) << ToHex(bytes);
+    EXPECT_EQ(EncodePayload(*back), bytes);
+  }
+}
+
+TEST(PayloadEncodingTest, StateRecordsInlineUpToTheLimitAndDigestAbove) {
+  std::vector<uint8_t> edge(kStateInlineLimit, 'e');
+  std::vector<uint8_t> big(kStateInlineLimit + 1, 'z');
+  StateRecord inline_state = StateRecord::Of(edge);
+  EXPECT_EQ(inline_state.form, StateRecord::Form::kInline);
+  EXPECT_EQ(inline_state.bytes, edge);
+  EXPECT_EQ(inline_state.size, kStateInlineLimit);
+  StateRecord digest = StateRecord::Of(big);
+  EXPECT_EQ(digest.form, StateRecord::Form::kDigest);
+  EXPECT_EQ(digest.size, kStateInlineLimit + 1);
+  EXPECT_EQ(digest.digest, Sha256(big));
+  EXPECT_TRUE(digest.bytes.empty());
+  EXPECT_EQ(StateRecord::Of(std::nullopt).form, StateRecord::Form::kNone);
+  EXPECT_EQ(StateRecord::Of(std::vector<uint8_t>{}).form, StateRecord::Form::kInline)
+      << "an empty state is present, not absent";
+  EXPECT_LT(EncodePayload(ExportResult{"f", {}, digest}).size(), 64u);
+}
+
+TEST(PayloadEncodingTest, RejectsNonCanonicalStates) {
+  // export-result "f", ok(), then a state: inline with 1025 bytes is not canonical.
+  std::vector<uint8_t> head = {0x03, 0x01, 'f', 0x00, 0x00};
+  std::vector<uint8_t> too_big_inline = head;
+  too_big_inline.insert(too_big_inline.end(), {0x01, 0x81, 0x08});  // 1025
+  too_big_inline.insert(too_big_inline.end(), 1025, 'x');
+  Result<Payload> a = DecodePayload(too_big_inline);
+  ASSERT_FALSE(a.ok());
+  EXPECT_THAT(a.status().message(), HasSubstr("exceeds the inline limit"));
+
+  std::vector<uint8_t> small_digest = head;
+  small_digest.insert(small_digest.end(), {0x02, 0x05});
+  small_digest.insert(small_digest.end(), 32, 0xaa);
+  Result<Payload> b = DecodePayload(small_digest);
+  ASSERT_FALSE(b.ok());
+  EXPECT_THAT(b.status().message(), HasSubstr("must be recorded inline"));
+
+  std::vector<uint8_t> bad_form = head;
+  bad_form.push_back(0x03);
+  EXPECT_THAT(DecodePayload(bad_form).status().message(), HasSubstr("unknown state form 3"));
+}
+
+TEST(PayloadEncodingTest, RejectsEveryTruncationAndTrailingBytes) {
+  for (const Payload& p : EveryPayload()) {
+    std::vector<uint8_t> bytes = EncodePayload(p);
+    for (size_t n = 0; n < bytes.size(); ++n) {
+      Result<Payload> r = DecodePayload(std::span<const uint8_t>(bytes.data(), n));
+      EXPECT_FALSE(r.ok()) << "prefix of " << n << " bytes of " << ToHex(bytes);
+      EXPECT_EQ(r.status().code(), StatusCode::kParseError);
+    }
+    bytes.push_back(0);
+    Result<Payload> r = DecodePayload(bytes);
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(r.status().message(), HasSubstr("trailing"));
+  }
+  EXPECT_THAT(DecodePayload(std::vector<uint8_t>{0x06}).status().message(),
+              HasSubstr("unknown payload kind 6"));
+}
+
+TEST(PayloadEncodingTest, GarbageNeverCrashes) {
+  std::mt19937 rng(1234);
+  std::vector<std::vector<uint8_t>> seeds;
+  for (const Payload& p : EveryPayload()) seeds.push_back(EncodePayload(p));
+  int decoded = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::vector<uint8_t> bytes;
+    if (i % 2 == 0) {
+      // Random bytes after a valid payload kind.
+      bytes.resize(1 + rng() % 64);
+      for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
+      bytes[0] = static_cast<uint8_t>(1 + rng() % 5);
+    } else {
+      // A valid payload with a few bytes flipped.
+      bytes = seeds[rng() % seeds.size()];
+      for (int k = 0; k < 3; ++k) bytes[rng() % bytes.size()] = static_cast<uint8_t>(rng());
+    }
+    Result<Payload> r = DecodePayload(bytes);
+    if (r.ok()) {
+      ++decoded;
+      EXPECT_EQ(EncodePayload(*r), bytes) << "whatever decodes must be canonical";
+    } else {
+      EXPECT_EQ(r.status().code(), StatusCode::kParseError);
+    }
+    // Rendering must cope with anything too.
+    EXPECT_NO_THROW(PayloadToJson(bytes).dump());
+  }
+  EXPECT_GT(decoded, 0);
+}
+
+// ----- rendering ---------------------------------------------------------------------------------
+
+TEST(RenderTest, ValueToJsonIsReadable) {
+  EXPECT_EQ(ValueToJson(Value::Bool(true)), json(true));
+  EXPECT_EQ(ValueToJson(Value::S32(-5)), json(-5));
+  EXPECT_EQ(ValueToJson(Value::U64(std::numeric_limits<uint64_t>::max())),
+            json(std::numeric_limits<uint64_t>::max()));
+  EXPECT_EQ(ValueToJson(Value::F64(1.5)), json(1.5));
+  EXPECT_EQ(ValueToJson(Value::F32(std::nanf(""))), json("NaN"));
+  EXPECT_EQ(ValueToJson(Value::F64(-std::numeric_limits<double>::infinity())), json("-inf"));
+  EXPECT_EQ(ValueToJson(Value::Char(U'é')), json("é"));
+  EXPECT_EQ(ValueToJson(Value::Char(0xd800)), json({{"char", 0xd800}}));
+  EXPECT_EQ(ValueToJson(Value::String("hi")), json("hi"));
+  EXPECT_EQ(ValueToJson(Value::Bytes(Bytes("{\"a\": 1}\n"))), json("{\"a\": 1}\n"));
+  EXPECT_EQ(ValueToJson(Value::Bytes({0, 1, 0xff})), json({{"hex", "0001ff"}}));
+  EXPECT_EQ(ValueToJson(Value::Bytes({0xc3})), json({{"hex", "c3"}})) << "truncated UTF-8";
+  EXPECT_EQ(ValueToJson(Value::Bytes(Bytes("\x1b[31m"))), json({{"hex", "1b5b33316d"}}));
+  EXPECT_EQ(ValueToJson(Value::List({Value::U8(1), Value::String("x")})), json({1, "x"}));
+  EXPECT_EQ(ValueToJson(Value::Record({Value::U8(1)})), json::array({1}));
+  EXPECT_EQ(ValueToJson(Value::Tuple({})), json::array());
+  EXPECT_EQ(ValueToJson(Value::Variant(2)), json({{"case", 2}}));
+  EXPECT_EQ(ValueToJson(Value::Variant(1, Value::U8(3))), json({{"case", 1}, {"value", 3}}));
+  EXPECT_EQ(ValueToJson(Value::Enum(4)), json({{"enum", 4}}));
+  EXPECT_EQ(ValueToJson(Value::Flags({true, false})), json({true, false}));
+  EXPECT_EQ(ValueToJson(Value::None()), json(nullptr));
+  EXPECT_EQ(ValueToJson(Value::Some(Value::None())), json({{"some", nullptr}}));
+  EXPECT_EQ(ValueToJson(Value::Ok()), json({{"ok", nullptr}}));
+  EXPECT_EQ(ValueToJson(Value::Err(Value::String("e"))), json({{"err", "e"}}));
+  EXPECT_EQ(ValueToJson(Value::Own(3)), json({{"own", 3}}));
+  EXPECT_EQ(ValueToJson(Value::Borrow(4)), json({{"borrow", 4}}));
+  // Invalid UTF-8 in a string is replaced, so dump() cannot throw.
+  json bad =
+      ValueToJson(Value::String("a\xff"
+                                "b"));
+  EXPECT_EQ(bad, json("a\xef\xbf\xbd"
+                      "b"));
+  EXPECT_NO_THROW(bad.dump());
+}
+
+TEST(RenderTest, EventToJsonCarriesEverything) {
+  EventChain chain(FixedClock(1'700'000'000'123));
+  chain.Append(GoldenPayload0(), "first");
+  chain.Append(GoldenPayload1());
+  std::vector<Event> events = chain.events();
+
+  json e0 = EventToJson(events[0]);
+  EXPECT_EQ(e0["hash"], kGoldenHash0);
+  EXPECT_EQ(e0["parent"], nullptr);
+  EXPECT_EQ(e0["type"], "theater:simple/runtime/log");
+  EXPECT_EQ(e0["timestamp"], "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(e0["timestamp_ms"], 1'700'000'000'123u);
+  EXPECT_EQ(e0["description"], "first");
+  EXPECT_EQ(e0["payload_size"], 38u);
+  EXPECT_EQ(e0["payload"], json::parse(R"({"kind": "host-call",
+      "interface": "theater:simple/runtime", "function": "log",
+      "input": ["hello"], "output": {"ok": []}})"));
+
+  json e1 = EventToJson(events[1]);
+  EXPECT_EQ(e1["parent"], kGoldenHash0);
+  EXPECT_EQ(e1["description"], nullptr);
+  EXPECT_EQ(e1["timestamp"], "2023-11-14T22:13:20.124Z");
+  EXPECT_EQ(e1["payload"], json::parse(R"({"kind": "export-result",
+      "function": "theater:simple/actor#init", "result": {"ok": []},
+      "new_state": {"size": 2, "bytes": "{}"}})"));
+}
+
+TEST(RenderTest, PayloadToJsonForEveryKind) {
+  std::vector<uint8_t> big(kStateInlineLimit + 1, 'z');
+  EXPECT_EQ(PayloadToJson(EncodePayload(HostCall{"i", "f", {}, CallOutcome::Error("denied")})),
+            json::parse(R"({"kind": "host-call", "interface": "i", "function": "f",
+                           "input": [], "output": {"error": "denied"}})"));
+  EXPECT_EQ(PayloadToJson(EncodePayload(ExportCall{"f", {Value::U8(1)}, StateRecord::None()})),
+            json::parse(R"({"kind": "export-call", "function": "f", "params": [1],
+                           "state": null})"));
+  EXPECT_EQ(PayloadToJson(
+                EncodePayload(ExportCall{"f", {}, StateRecord::Of(std::vector<uint8_t>{0, 1})})),
+            json::parse(R"({"kind": "export-call", "function": "f", "params": [],
+                           "state": {"size": 2, "bytes": {"hex": "0001"}}})"));
+  EXPECT_EQ(PayloadToJson(EncodePayload(ExportResult{"f", {}, StateRecord::Of(big)}))["new_state"],
+            json({{"size", kStateInlineLimit + 1}, {"sha256", ToHex(Sha256(big))}}));
+  EXPECT_EQ(PayloadToJson(EncodePayload(Lifecycle{"actor-ready", "ok"})),
+            json::parse(R"({"kind": "lifecycle", "step": "actor-ready", "message": "ok"})"));
+  EXPECT_EQ(PayloadToJson(EncodePayload(Log{"info", "hi"})),
+            json::parse(R"({"kind": "log", "level": "info", "message": "hi"})"));
+  json bad = PayloadToJson(std::vector<uint8_t>{0x09, 0xff});
+  EXPECT_EQ(bad["kind"], "undecodable");
+  EXPECT_EQ(bad["hex"], "09ff");
+  EXPECT_THAT(bad["error"].get<std::string>(), HasSubstr("unknown payload kind 9"));
+}
+
+TEST(RenderTest, EventToLine) {
+  EventChain chain(FixedClock(0));
+  chain.Append(Lifecycle{"actor-ready", "actor is ready"});
+  chain.Append(ExportCall{
+      "theater:simple/actor#init", {Value::Tuple({Value::String("id")})}, StateRecord::None()});
+  chain.Append(LogCall("hello"));
+  chain.Append(ExportResult{"theater:simple/actor#init", CallOutcome::Ok({}), {}});
+  chain.Append(ExportResult{"theater:simple/actor#init", CallOutcome::Error("trap"), {}});
+  chain.Append(Log{"info", "line1\nline2\x1b[31m"}, "note");
+  chain.Append("raw", {0xff});
+  chain.Append(HostCall{"theater:simple/random",
+                        "random-bytes",
+                        {Value::U32(2)},
+                        CallOutcome::Ok({Value::Ok(Value::Bytes({0, 1}))})});
+  chain.Append(Log{"info", std::string(500, 'y')});
+  std::vector<Event> e = chain.events();
+  auto line = [&](size_t i) { return EventToLine(e[i], i); };
+  auto prefix = [&](size_t i) { return "#" + std::to_string(i) + " " + ShortHex(e[i].hash) + " "; };
+  EXPECT_EQ(line(0), prefix(0) + "theater-runtime actor-ready: actor is ready");
+  EXPECT_EQ(line(1), prefix(1) + "wasm call theater:simple/actor#init([\"id\"]) state none");
+  EXPECT_EQ(line(2), prefix(2) + "theater:simple/runtime/log log(\"hello\") -> ok");
+  EXPECT_EQ(line(3), prefix(3) + "wasm theater:simple/actor#init -> ok");
+  EXPECT_EQ(line(4), prefix(4) + "wasm theater:simple/actor#init -> error: trap");
+  EXPECT_EQ(line(5), prefix(5) + "theater:simple/runtime/log [info] line1\\nline2\\x1b[31m | note");
+  EXPECT_EQ(line(6), prefix(6) + "raw <1 bytes, undecodable>");
+  EXPECT_EQ(line(7),
+            prefix(7) +
+                "theater:simple/random/random-bytes random-bytes(2) -> ok {\"ok\":{\"hex\":"
+                "\"0001\"}}");
+  EXPECT_LE(line(8).size(), prefix(8).size() + 27 + 160 + 3) << "summary cut at 160 bytes + …";
+  EXPECT_THAT(line(8), HasSubstr("…"));
+}
+
+}  // namespace
+}  // namespace theater::chain

@@ -1,0 +1,86 @@
+// Theater: a WebAssembly actor runtime.
+#include <chrono>
+
+#include "theater/chain.h"
+
+namespace theater::chain {
+namespace {
+
+uint64_t SystemClockMs() {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  using std::chrono::system_clock;
+  return static_cast<uint64_t>(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+}  // namespace
+
+EventChain::EventChain(Clock clock) : clock_(clock ? std::move(clock) : Clock(SystemClockMs)) {}
+
+Result<std::unique_ptr<EventChain>> EventChain::FromEvents(std::vector<Event> events, Clock clock) {
+  THEATER_RETURN_IF_ERROR(VerifyEvents(events).WithContext("restoring an event chain"));
+  auto chain = std::make_unique<EventChain>(std::move(clock));
+  chain->events_ = std::move(events);
+  return chain;
+}
+
+Hash EventChain::Append(std::string type, std::vector<uint8_t> payload,
+                        std::optional<std::string> description) {
+  uint64_t now = clock_();
+  std::lock_guard<std::mutex> lock(mu_);
+  Event& e = events_.emplace_back();
+  if (events_.size() > 1) e.parent = events_[events_.size() - 2].hash;
+  e.type = std::move(type);
+  e.payload = std::move(payload);
+  e.timestamp_ms = now;
+  e.description = std::move(description);
+  e.hash = HashEvent(e.parent, e.type, e.payload);
+  for (const auto& [id, observer] : observers_) observer(e, events_.size() - 1);
+  return e.hash;
+}
+
+Hash EventChain::Append(const Payload& payload, std::optional<std::string> description) {
+  return Append(EventTypeFor(payload), EncodePayload(payload), std::move(description));
+}
+
+size_t EventChain::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return events_.size();
+}
+
+std::vector<Event> EventChain::events() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return events_;
+}
+
+std::optional<Event> EventChain::event(size_t index) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (index >= events_.size()) return std::nullopt;
+  return events_[index];
+}
+
+std::optional<Hash> EventChain::head() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (events_.empty()) return std::nullopt;
+  return events_.back().hash;
+}
+
+Status EventChain::Verify() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return VerifyEvents(events_);
+}
+
+EventChain::ObserverId EventChain::AddObserver(Observer observer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ObserverId id = next_observer_id_++;
+  observers_.emplace(id, std::move(observer));
+  return id;
+}
+
+void EventChain::RemoveObserver(ObserverId id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  observers_.erase(id);
+}
+
+}  // namespace theater::chain

@@ -1,0 +1,376 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Renders events for people: JSON for tools and `theater events`, one line for a live terminal.
+// Everything a guest controls (strings, bytes, log text) is made valid UTF-8 for JSON and has its
+// control characters escaped for the terminal, so a hostile actor cannot break either.
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "theater/chain.h"
+
+namespace theater::chain {
+namespace {
+
+using abi::TypeKind;
+using abi::Value;
+using nlohmann::json;
+
+constexpr size_t kMaxLineSummary = 160;
+
+// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 when it is invalid (overlong,
+// surrogate, beyond U+10FFFF or truncated).
+size_t Utf8SequenceAt(std::string_view s, size_t i, char32_t* cp) {
+  auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
+  uint8_t b0 = byte(i);
+  if (b0 < 0x80) {
+    *cp = b0;
+    return 1;
+  }
+  // Sequence length, smallest code point it may encode, and the payload bits of the lead byte.
+  size_t len;
+  char32_t min;
+  if ((b0 & 0xe0) == 0xc0) {
+    len = 2;
+    min = 0x80;
+    *cp = b0 & 0x1f;
+  } else if ((b0 & 0xf0) == 0xe0) {
+    len = 3;
+    min = 0x800;
+    *cp = b0 & 0x0f;
+  } else if ((b0 & 0xf8) == 0xf0) {
+    len = 4;
+    min = 0x10000;
+    *cp = b0 & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    *cp = (*cp << 6) | (byte(i + k) & 0x3f);
+  }
+  if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff)) return 0;
+  return len;
+}
+
+void AppendUtf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else {
+    out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  }
+}
+
+// `s` with every invalid UTF-8 sequence replaced by U+FFFD, so nlohmann::json::dump() accepts it.
+std::string SanitizeUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp;
+    size_t n = Utf8SequenceAt(s, i, &cp);
+    if (n == 0) {
+      AppendUtf8(out, 0xfffd);
+      ++i;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+bool IsControl(char32_t cp) {
+  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+// Valid UTF-8 with no control characters other than tab, newline and carriage return.
+bool IsPrintableUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp;
+    size_t n = Utf8SequenceAt(s, i, &cp);
+    if (n == 0) return false;
+    if (IsControl(cp) && cp != '\t' && cp != '\n' && cp != '\r') return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string_view AsChars(std::span<const uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+json BytesToJson(std::span<const uint8_t> bytes) {
+  if (IsPrintableUtf8(AsChars(bytes))) return std::string(AsChars(bytes));
+  return json{{"hex", ToHex(bytes)}};
+}
+
+json FloatToJson(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+
+json ValuesToJson(const std::vector<Value>& values) {
+  json out = json::array();
+  for (const Value& v : values) out.push_back(ValueToJson(v));
+  return out;
+}
+
+json OptionalToJson(const Value* v) {
+  return v ? ValueToJson(*v) : json(nullptr);
+}
+
+json OutcomeToJson(const CallOutcome& o) {
+  if (!o.ok()) return json{{"error", SanitizeUtf8(*o.error)}};
+  return json{{"ok", ValuesToJson(o.values)}};
+}
+
+json StateToJson(const StateRecord& s) {
+  switch (s.form) {
+    case StateRecord::Form::kNone:
+      return nullptr;
+    case StateRecord::Form::kInline:
+      return json{{"size", s.size}, {"bytes", BytesToJson(s.bytes)}};
+    case StateRecord::Form::kDigest:
+      return json{{"size", s.size}, {"sha256", ToHex(s.digest)}};
+  }
+  return nullptr;
+}
+
+// ISO 8601 UTC with milliseconds, e.g. 2024-05-06T07:08:09.010Z. Civil-from-days after Howard
+// Hinnant's date algorithms, which are exact for every uint64 millisecond count.
+std::string IsoTime(uint64_t ms) {
+  int64_t days = static_cast<int64_t>(ms / 86'400'000);
+  uint64_t rem = ms % 86'400'000;
+  int64_t z = days + 719468;
+  int64_t era = z / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = yoe + era * 400;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) ++y;
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04lld-%02lld-%02lldT%02llu:%02llu:%02llu.%03lluZ",
+                static_cast<long long>(y), static_cast<long long>(m), static_cast<long long>(d),
+                static_cast<unsigned long long>(rem / 3'600'000),
+                static_cast<unsigned long long>(rem / 60'000 % 60),
+                static_cast<unsigned long long>(rem / 1000 % 60),
+                static_cast<unsigned long long>(rem % 1000));
+  return buf;
+}
+
+// Text safe to print on a terminal: valid UTF-8 with control characters escaped.
+std::string TerminalSafe(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp;
+    size_t n = Utf8SequenceAt(s, i, &cp);
+    if (n == 0) {
+      AppendUtf8(out, 0xfffd);
+      ++i;
+      continue;
+    }
+    i += n;
+    if (cp == '\n') {
+      out += "\\n";
+    } else if (cp == '\t') {
+      out += "\\t";
+    } else if (cp == '\r') {
+      out += "\\r";
+    } else if (IsControl(cp)) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned>(cp));
+      out += buf;
+    } else {
+      AppendUtf8(out, cp);
+    }
+  }
+  return out;
+}
+
+// Cuts `s` to at most `max` bytes on a UTF-8 boundary, marking the cut with "…".
+std::string Truncate(std::string s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t cut = max;
+  while (cut > 0 && (static_cast<uint8_t>(s[cut]) & 0xc0) == 0x80) --cut;
+  s.resize(cut);
+  s += "…";
+  return s;
+}
+
+std::string ValuesInline(const std::vector<Value>& values) {
+  std::string out;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ", ";
+    out += ValueToJson(values[i]).dump();
+  }
+  return out;
+}
+
+std::string OutcomeInline(const CallOutcome& o) {
+  if (!o.ok()) return "-> error: " + *o.error;
+  if (o.values.empty()) return "-> ok";
+  return "-> ok " + ValuesInline(o.values);
+}
+
+std::string StateInline(const StateRecord& s) {
+  if (s.form == StateRecord::Form::kNone) return "state none";
+  return "state " + std::to_string(s.size) + " B";
+}
+
+std::string PayloadSummary(const Event& event) {
+  Result<Payload> payload = DecodePayload(event.payload);
+  if (!payload.ok()) {
+    return "<" + std::to_string(event.payload.size()) + " bytes, undecodable>";
+  }
+  struct Visitor {
+    std::string operator()(const HostCall& p) const {
+      return p.function + "(" + ValuesInline(p.input) + ") " + OutcomeInline(p.output);
+    }
+    std::string operator()(const ExportCall& p) const {
+      return "call " + p.function + "(" + ValuesInline(p.params) + ") " + StateInline(p.state);
+    }
+    std::string operator()(const ExportResult& p) const {
+      return p.function + " " + OutcomeInline(p.result);
+    }
+    std::string operator()(const Lifecycle& p) const { return p.kind + ": " + p.message; }
+    std::string operator()(const Log& p) const { return "[" + p.level + "] " + p.message; }
+  };
+  return std::visit(Visitor{}, *payload);
+}
+
+}  // namespace
+
+json ValueToJson(const abi::Value& v) {
+  switch (v.kind()) {
+    case TypeKind::kBool:
+      return v.as_bool();
+    case TypeKind::kS8:
+    case TypeKind::kS16:
+    case TypeKind::kS32:
+    case TypeKind::kS64:
+      return v.as_s64();
+    case TypeKind::kU8:
+    case TypeKind::kU16:
+    case TypeKind::kU32:
+    case TypeKind::kU64:
+      return v.as_u64();
+    case TypeKind::kF32:
+      return FloatToJson(v.as_f32());
+    case TypeKind::kF64:
+      return FloatToJson(v.as_f64());
+    case TypeKind::kChar: {
+      char32_t cp = v.as_char();
+      if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return json{{"char", static_cast<uint32_t>(cp)}};
+      }
+      std::string s;
+      AppendUtf8(s, cp);
+      return s;
+    }
+    case TypeKind::kString:
+      return SanitizeUtf8(v.as_string());
+    case TypeKind::kList:
+      if (v.is_bytes()) return BytesToJson(v.as_bytes());
+      return ValuesToJson(v.items());
+    case TypeKind::kRecord:
+    case TypeKind::kTuple:
+      return ValuesToJson(v.items());
+    case TypeKind::kVariant: {
+      json out{{"case", v.case_index()}};
+      if (v.payload()) out["value"] = ValueToJson(*v.payload());
+      return out;
+    }
+    case TypeKind::kEnum:
+      return json{{"enum", v.case_index()}};
+    case TypeKind::kFlags: {
+      json out = json::array();
+      for (bool f : v.flags()) out.push_back(f);
+      return out;
+    }
+    case TypeKind::kOption:
+      if (!v.is_some()) return nullptr;
+      return json{{"some", OptionalToJson(v.payload())}};
+    case TypeKind::kResult:
+      return json{{v.is_err() ? "err" : "ok", OptionalToJson(v.payload())}};
+    case TypeKind::kOwn:
+      return json{{"own", v.handle()}};
+    case TypeKind::kBorrow:
+      return json{{"borrow", v.handle()}};
+  }
+  return nullptr;
+}
+
+json PayloadToJson(std::span<const uint8_t> payload) {
+  Result<Payload> decoded = DecodePayload(payload);
+  if (!decoded.ok()) {
+    return json{
+        {"kind", "undecodable"}, {"error", decoded.status().ToString()}, {"hex", ToHex(payload)}};
+  }
+  struct Visitor {
+    json operator()(const HostCall& p) const {
+      return json{{"kind", "host-call"},
+                  {"interface", SanitizeUtf8(p.interface)},
+                  {"function", SanitizeUtf8(p.function)},
+                  {"input", ValuesToJson(p.input)},
+                  {"output", OutcomeToJson(p.output)}};
+    }
+    json operator()(const ExportCall& p) const {
+      return json{{"kind", "export-call"},
+                  {"function", SanitizeUtf8(p.function)},
+                  {"params", ValuesToJson(p.params)},
+                  {"state", StateToJson(p.state)}};
+    }
+    json operator()(const ExportResult& p) const {
+      return json{{"kind", "export-result"},
+                  {"function", SanitizeUtf8(p.function)},
+                  {"result", OutcomeToJson(p.result)},
+                  {"new_state", StateToJson(p.new_state)}};
+    }
+    json operator()(const Lifecycle& p) const {
+      return json{{"kind", "lifecycle"},
+                  {"step", SanitizeUtf8(p.kind)},
+                  {"message", SanitizeUtf8(p.message)}};
+    }
+    json operator()(const Log& p) const {
+      return json{
+          {"kind", "log"}, {"level", SanitizeUtf8(p.level)}, {"message", SanitizeUtf8(p.message)}};
+    }
+  };
+  return std::visit(Visitor{}, *decoded);
+}
+
+json EventToJson(const Event& event) {
+  return json{
+      {"hash", ToHex(event.hash)},
+      {"parent", event.parent ? json(ToHex(*event.parent)) : json(nullptr)},
+      {"type", SanitizeUtf8(event.type)},
+      {"timestamp", IsoTime(event.timestamp_ms)},
+      {"timestamp_ms", event.timestamp_ms},
+      {"description", event.description ? json(SanitizeUtf8(*event.description)) : json(nullptr)},
+      {"payload_size", event.payload.size()},
+      {"payload", PayloadToJson(event.payload)}};
+}
+
+std::string EventToLine(const Event& event, size_t index) {
+  std::string summary = PayloadSummary(event);
+  if (event.description) summary += " | " + *event.description;
+  return "#" + std::to_string(index) + " " + ShortHex(event.hash) + " " + TerminalSafe(event.type) +
+         " " + Truncate(TerminalSafe(summary), kMaxLineSummary);
+}
+
+}  // namespace theater::chain

@@ -1,0 +1,443 @@
+// Theater: a WebAssembly actor runtime.
+#include "runtime/actor_host.h"
+
+#include <openssl/rand.h>
+
+#include <cstring>
+#include <ctime>
+
+#include "runtime/wit_embedded.h"
+
+namespace theater::runtime {
+
+using abi::Value;
+
+namespace {
+
+constexpr std::string_view kPackagePrefix = "theater:simple/";
+constexpr std::string_view kWasiModule = "wasi_snapshot_preview1";
+constexpr std::string_view kInitExport = "theater:simple/actor#init";
+
+// WASI errno values used by the preview-1 stubs.
+constexpr uint64_t kWasiSuccess = 0;
+constexpr uint64_t kWasiBadf = 8;
+constexpr uint64_t kWasiFault = 21;
+constexpr uint64_t kWasiInval = 28;
+constexpr uint64_t kWasiSpipe = 70;
+
+bool InBounds(std::span<uint8_t> mem, uint64_t ptr, uint64_t len) {
+  return ptr <= mem.size() && len <= mem.size() - ptr;
+}
+
+Value StateValue(const std::optional<std::vector<uint8_t>>& state) {
+  return state ? Value::Some(Value::Bytes(*state)) : Value::None();
+}
+
+// The short interface name inside theater:simple ("runtime" for "theater:simple/runtime").
+std::optional<std::string_view> ShortInterfaceName(std::string_view qualified) {
+  if (qualified.substr(0, kPackagePrefix.size()) != kPackagePrefix) return std::nullopt;
+  return qualified.substr(kPackagePrefix.size());
+}
+
+}  // namespace
+
+Result<const wit::Package*> TheaterPackage() {
+  static const Result<wit::Package> package = [] {
+    std::vector<wit::SourceFile> sources;
+    for (const EmbeddedWitFile& f : EmbeddedTheaterWit()) {
+      sources.push_back({std::string(f.name), std::string(f.contents)});
+    }
+    return wit::ParseWitSources(sources);
+  }();
+  if (!package.ok()) return package.status().WithContext("the embedded theater:simple WIT");
+  return &package.value();
+}
+
+Result<uint32_t> InstanceMemory::Realloc(uint32_t old_ptr, uint32_t old_size, uint32_t align,
+                                         uint32_t new_size) {
+  uint64_t args[4] = {old_ptr, old_size, align, new_size};
+  uint64_t result[1] = {0};
+  THEATER_RETURN_IF_ERROR(instance_.Call(realloc_index_, args, result).WithContext("cabi_realloc"));
+  return static_cast<uint32_t>(result[0]);
+}
+
+struct ActorHost::ImportBinding {
+  ActorHost* host;
+  std::string interface_name;
+  std::string function;
+  abi::FunctionPlan plan;
+  HostFunctionImpl impl;
+};
+
+struct ActorHost::WasiBinding {
+  ActorHost* host;
+  std::string name;
+};
+
+ActorHost::ActorHost(std::shared_ptr<const engine::Module> module, ActorHostOptions options,
+                     std::shared_ptr<chain::EventChain> chain)
+    : module_(std::move(module)), options_(std::move(options)), chain_(std::move(chain)),
+      state_(options_.initial_state) {}
+
+ActorHost::~ActorHost() = default;
+
+void ActorHost::Log(std::string_view line) {
+  if (options_.log_sink) options_.log_sink(line);
+}
+
+void ActorHost::RecordHostCall(std::string interface_name, std::string function,
+                               std::vector<Value> input, chain::CallOutcome output) {
+  chain_->Append(chain::HostCall{std::move(interface_name), std::move(function), std::move(input),
+                                 std::move(output)});
+}
+
+Result<std::unique_ptr<ActorHost>> ActorHost::Create(
+    std::shared_ptr<const engine::Module> module, ActorHostOptions options,
+    std::shared_ptr<chain::EventChain> chain,
+    std::map<std::string, std::pair<const abi::FunctionType*, HostFunctionImpl>> extra) {
+  std::unique_ptr<ActorHost> host(new ActorHost(std::move(module), std::move(options),
+                                                std::move(chain)));
+  Status bound = host->Bind(std::move(extra));
+  if (!bound.ok()) return bound.WithContext("actor '" + host->options_.name + "'");
+  return host;
+}
+
+void ActorHost::BindRuntime(std::map<std::string, HostFunctionImpl>* impls) {
+  (*impls)["log"] = [](ActorHost& host, std::span<const Value> args) -> Result<std::vector<Value>> {
+    host.Log(args[0].as_string());
+    return std::vector<Value>{};
+  };
+  (*impls)["get-state"] = [](ActorHost& host,
+                             std::span<const Value>) -> Result<std::vector<Value>> {
+    return std::vector<Value>{StateValue(host.state_)};
+  };
+  (*impls)["shutdown"] = [](ActorHost& host, std::span<const Value>) -> Result<std::vector<Value>> {
+    host.shutdown_requested_ = true;
+    return std::vector<Value>{Value::Ok()};
+  };
+  (*impls)["get-chain"] = [](ActorHost& host,
+                             std::span<const Value>) -> Result<std::vector<Value>> {
+    // chain { events: list<meta-event> }, meta-event { hash: u64, event: event },
+    // event { event-type: string, parent: option<u64>, data: list<u8> }. The u64 "hash" is the
+    // first 8 bytes (big-endian) of the event's SHA-256; the full hash stays in the chain.
+    auto short_hash = [](const chain::Hash& h) {
+      uint64_t v = 0;
+      for (int i = 0; i < 8; ++i) v = (v << 8) | h[i];
+      return v;
+    };
+    std::vector<Value> metas;
+    for (const chain::Event& e : host.chain_->events()) {
+      Value parent = e.parent ? Value::Some(Value::U64(short_hash(*e.parent))) : Value::None();
+      Value event = Value::Record({Value::String(e.type), parent, Value::Bytes(e.payload)});
+      metas.push_back(Value::Record({Value::U64(short_hash(e.hash)), event}));
+    }
+    return std::vector<Value>{Value::Record({Value::List(std::move(metas))})};
+  };
+}
+
+namespace {
+
+class HostResolver final : public engine::ImportResolver {
+ public:
+  using Lookup = std::function<Result<engine::HostBinding>(const engine::ImportInfo&)>;
+  explicit HostResolver(Lookup lookup) : lookup_(std::move(lookup)) {}
+  Result<engine::HostBinding> Resolve(const engine::ImportInfo& import) override {
+    return lookup_(import);
+  }
+
+ private:
+  Lookup lookup_;
+};
+
+// Core signatures of the WASI preview-1 functions wasi-libc reactors commonly import.
+const std::map<std::string, engine::FuncSig, std::less<>>& WasiSignatures() {
+  static const std::map<std::string, engine::FuncSig, std::less<>> sigs = {
+      {"fd_write", {"iiii", "i"}},        {"fd_close", {"i", "i"}},
+      {"fd_seek", {"iIii", "i"}},         {"fd_fdstat_get", {"ii", "i"}},
+      {"environ_sizes_get", {"ii", "i"}}, {"environ_get", {"ii", "i"}},
+      {"args_sizes_get", {"ii", "i"}},    {"args_get", {"ii", "i"}},
+      {"proc_exit", {"i", ""}},           {"clock_time_get", {"iIi", "i"}},
+      {"random_get", {"ii", "i"}},
+  };
+  return sigs;
+}
+
+}  // namespace
+
+Status ActorHost::Bind(
+    std::map<std::string, std::pair<const abi::FunctionType*, HostFunctionImpl>> extra) {
+  THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
+
+  auto realloc = module_->FindExport("cabi_realloc");
+  if (!realloc) {
+    return InvalidArgument(
+        "module does not export 'cabi_realloc' (the canonical ABI needs it to pass strings and "
+        "lists to the actor; build with the Theater SDK or export one)");
+  }
+  if (module_->exports()[*realloc].sig != engine::FuncSig{"iiii", "i"}) {
+    return InvalidArgument("export 'cabi_realloc' must have core type (i32 i32 i32 i32) -> i32");
+  }
+  realloc_index_ = *realloc;
+  if (!module_->exports_memory()) return InvalidArgument("module does not export its 'memory'");
+
+  std::map<std::string, HostFunctionImpl> runtime_impls;
+  const wit::Interface* runtime = package->FindInterface("runtime");
+  if (!runtime) return InternalError("theater:simple has no runtime interface");
+  BindRuntime(&runtime_impls);
+
+  HostResolver resolver([&](const engine::ImportInfo& import) -> Result<engine::HostBinding> {
+    std::string qualified = import.module + "." + import.name;
+    if (import.module == kWasiModule) {
+      auto sig = WasiSignatures().find(import.name);
+      if (sig == WasiSignatures().end()) {
+        return NotFound("WASI function '" + import.name + "' is not provided to actors");
+      }
+      if (sig->second != import.sig) {
+        return InvalidArgument("WASI import '" + import.name + "' has an unexpected signature");
+      }
+      wasi_bindings_.push_back(std::make_unique<WasiBinding>(WasiBinding{this, import.name}));
+      return engine::HostBinding{&ActorHost::DispatchWasi, wasi_bindings_.back().get()};
+    }
+    const abi::FunctionType* type = nullptr;
+    HostFunctionImpl impl;
+    if (auto it = extra.find(qualified); it != extra.end()) {
+      type = it->second.first;
+      impl = it->second.second;
+    } else if (ShortInterfaceName(import.module) == "runtime") {
+      type = runtime->FindFunction(import.name);
+      auto found = runtime_impls.find(import.name);
+      if (found != runtime_impls.end()) impl = found->second;
+    }
+    if (!type || !impl) return NotFound("no handler provides '" + qualified + "'");
+    THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
+                             abi::FunctionPlan::Build(*type, abi::Context::kLower));
+    if (!plan.signature().Matches(import.sig.params, import.sig.results)) {
+      return InvalidArgument("core signature (" + import.sig.params + ") -> (" +
+                             import.sig.results + ") does not match the WIT function, which "
+                             "lowers to (" + plan.signature().ParamLetters() + ") -> (" +
+                             plan.signature().ResultLetters() + ")");
+    }
+    bindings_.push_back(std::make_unique<ImportBinding>(
+        ImportBinding{this, import.module, import.name, std::move(plan), std::move(impl)}));
+    return engine::HostBinding{&ActorHost::DispatchImport, bindings_.back().get()};
+  });
+  engine::InstanceOptions instance_options = options_.instance;
+  instance_options.user_data = this;
+  THEATER_ASSIGN_OR_RETURN(instance_, module_->Instantiate(resolver, instance_options));
+  return Status();
+}
+
+int ActorHost::DispatchImport(engine::Instance& instance, void* data, const uint64_t* args,
+                              uint64_t* results) {
+  auto* b = static_cast<ImportBinding*>(data);
+  ActorHost& host = *b->host;
+  InstanceMemory memory(instance, host.realloc_index_);
+  std::span<const uint64_t> flat_args(args, b->plan.signature().params.size());
+  std::string where = b->interface_name + "." + b->function;
+  Result<std::vector<Value>> params = b->plan.LiftImportParams(memory, flat_args);
+  if (!params.ok()) return instance.Fail(params.status().WithContext("arguments of " + where));
+  Result<std::vector<Value>> output = b->impl(host, *params);
+  if (!output.ok()) {
+    host.RecordHostCall(b->interface_name, b->function, std::move(*params),
+                        chain::CallOutcome::Error(output.status().ToString()));
+    return instance.Fail(output.status().WithContext(where));
+  }
+  std::vector<uint64_t> flat_results;
+  Status lowered = b->plan.LowerImportResults(memory, *output, flat_args, &flat_results);
+  host.RecordHostCall(b->interface_name, b->function, std::move(*params),
+                      chain::CallOutcome::Ok(std::move(*output)));
+  if (!lowered.ok()) return instance.Fail(lowered.WithContext("results of " + where));
+  for (size_t i = 0; i < flat_results.size(); ++i) results[i] = flat_results[i];
+  return 0;
+}
+
+// wasi-libc's stdio, environment, clock and random entry points, enough for C and C++ actors
+// built against wasi-libc: stdout/stderr lines go to the actor log, there is no environment and
+// no argv, clocks and random bytes are real (and recorded, since they are nondeterministic).
+int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64_t* args,
+                            uint64_t* results) {
+  auto* b = static_cast<WasiBinding*>(data);
+  ActorHost& host = *b->host;
+  std::span<uint8_t> mem = instance.memory();
+  auto write = [&](uint64_t ptr, const void* src, size_t len) {
+    if (!InBounds(mem, ptr, len)) return false;
+    std::memcpy(mem.data() + ptr, src, len);
+    return true;
+  };
+  auto read_u32 = [&](uint64_t ptr, uint32_t* out) {
+    if (!InBounds(mem, ptr, 4)) return false;
+    std::memcpy(out, mem.data() + ptr, 4);
+    return true;
+  };
+  const std::string& name = b->name;
+  uint64_t rc = kWasiSuccess;
+  if (name == "fd_write") {
+    uint64_t fd = args[0], iovs = args[1], iovs_len = args[2], nwritten_ptr = args[3];
+    if (fd != 1 && fd != 2) {
+      rc = kWasiBadf;
+    } else if (iovs_len > 1024) {
+      rc = kWasiInval;
+    } else {
+      std::string text;
+      for (uint64_t i = 0; i < iovs_len && rc == kWasiSuccess; ++i) {
+        uint32_t ptr = 0, len = 0;
+        if (!read_u32(iovs + 8 * i, &ptr) || !read_u32(iovs + 8 * i + 4, &len) ||
+            !InBounds(mem, ptr, len)) {
+          rc = kWasiFault;
+          break;
+        }
+        text.append(reinterpret_cast<const char*>(mem.data() + ptr), len);
+      }
+      uint32_t written = static_cast<uint32_t>(text.size());
+      if (rc == kWasiSuccess && !write(nwritten_ptr, &written, 4)) rc = kWasiFault;
+      if (rc == kWasiSuccess) {
+        host.RecordHostCall(std::string(kWasiModule), name,
+                            {Value::U32(static_cast<uint32_t>(fd)), Value::String(text)},
+                            chain::CallOutcome::Ok({Value::U32(written)}));
+        host.stdout_line_ += text;
+        size_t nl;
+        while ((nl = host.stdout_line_.find('\n')) != std::string::npos) {
+          host.Log(std::string_view(host.stdout_line_).substr(0, nl));
+          host.stdout_line_.erase(0, nl + 1);
+        }
+      }
+    }
+  } else if (name == "environ_sizes_get" || name == "args_sizes_get") {
+    uint32_t zero = 0;
+    if (!write(args[0], &zero, 4) || !write(args[1], &zero, 4)) rc = kWasiFault;
+  } else if (name == "environ_get" || name == "args_get") {
+    rc = kWasiSuccess;
+  } else if (name == "fd_close") {
+    rc = kWasiBadf;
+  } else if (name == "fd_seek") {
+    rc = args[0] <= 2 ? kWasiSpipe : kWasiBadf;
+  } else if (name == "fd_fdstat_get") {
+    if (args[0] > 2) {
+      rc = kWasiBadf;
+    } else {
+      uint8_t stat[24] = {};
+      stat[0] = 2;  // character device
+      if (!write(args[1], stat, sizeof stat)) rc = kWasiFault;
+    }
+  } else if (name == "proc_exit") {
+    return instance.Fail(FailedPrecondition("actor called proc_exit(" + std::to_string(args[0]) + ")"));
+  } else if (name == "clock_time_get") {
+    struct timespec ts;
+    clock_gettime(args[0] == 0 ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
+    uint64_t ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
+    if (!write(args[2], &ns, 8)) {
+      rc = kWasiFault;
+    } else {
+      host.RecordHostCall(std::string(kWasiModule), name, {Value::U32(static_cast<uint32_t>(args[0]))},
+                          chain::CallOutcome::Ok({Value::U64(ns)}));
+    }
+  } else if (name == "random_get") {
+    uint64_t ptr = args[0], len = args[1];
+    if (!InBounds(mem, ptr, len)) {
+      rc = kWasiFault;
+    } else {
+      std::vector<uint8_t> bytes(len);
+      if (len && RAND_bytes(bytes.data(), static_cast<int>(len)) != 1) return instance.Fail(InternalError("random source failed"));
+      std::memcpy(mem.data() + ptr, bytes.data(), len);
+      host.RecordHostCall(std::string(kWasiModule), name, {Value::U32(static_cast<uint32_t>(len))},
+                          chain::CallOutcome::Ok({Value::Bytes(std::move(bytes))}));
+    }
+  }
+  results[0] = rc;
+  return 0;
+}
+
+Result<std::vector<Value>> ActorHost::CallFunction(const std::string& export_name,
+                                                   const abi::FunctionType& type,
+                                                   std::span<const Value> args,
+                                                   std::chrono::milliseconds deadline) {
+  auto index = module_->FindExport(export_name);
+  if (!index) return NotFound("actor does not export '" + export_name + "'");
+  auto plan_it = export_plans_.find(export_name);
+  if (plan_it == export_plans_.end()) {
+    THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
+                             abi::FunctionPlan::Build(type, abi::Context::kLift));
+    const engine::FuncSig& sig = module_->exports()[*index].sig;
+    if (!plan.signature().Matches(sig.params, sig.results)) {
+      return InvalidArgument("export '" + export_name + "' has core signature (" + sig.params +
+                             ") -> (" + sig.results + "), but its WIT type lowers to (" +
+                             plan.signature().ParamLetters() + ") -> (" +
+                             plan.signature().ResultLetters() + ")");
+    }
+    plan_it = export_plans_.emplace(export_name, std::move(plan)).first;
+  }
+  const abi::FunctionPlan& plan = plan_it->second;
+  InstanceMemory memory(*instance_, realloc_index_);
+  std::vector<uint64_t> flat_args;
+  THEATER_RETURN_IF_ERROR(plan.LowerExportParams(memory, args, &flat_args)
+                              .WithContext("passing arguments to '" + export_name + "'"));
+  std::vector<uint64_t> flat_results(plan.signature().results.size());
+  engine::CallOptions call_options;
+  call_options.timeout = deadline;
+  THEATER_RETURN_IF_ERROR(instance_->Call(*index, flat_args, flat_results, call_options));
+  Result<std::vector<Value>> values = plan.LiftExportResults(memory, flat_results);
+  if (!values.ok()) return values.status().WithContext("results of '" + export_name + "'");
+  if (auto post = module_->FindExport("cabi_post_" + export_name)) {
+    THEATER_RETURN_IF_ERROR(instance_->Call(*post, flat_results, {}, call_options)
+                                .WithContext("post-return of '" + export_name + "'"));
+  }
+  return values;
+}
+
+Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name,
+                                                 std::string_view function,
+                                                 std::vector<Value> params) {
+  THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
+  auto short_name = ShortInterfaceName(interface_name);
+  const wit::Interface* iface = short_name ? package->FindInterface(*short_name) : nullptr;
+  const abi::FunctionType* type = iface ? iface->FindFunction(function) : nullptr;
+  std::string export_name = std::string(interface_name) + "#" + std::string(function);
+  if (!type) return NotFound("no WIT function '" + export_name + "' in theater:simple");
+
+  bool is_init = export_name == kInitExport;
+  chain_->Append(chain::ExportCall{export_name, params, chain::StateRecord::Of(state_)});
+  std::vector<Value> args{StateValue(state_), Value::Tuple(std::move(params))};
+  Result<std::vector<Value>> values =
+      CallFunction(export_name, *type, args, is_init ? options_.init_deadline : options_.call_deadline);
+  auto fail = [&](Status status) {
+    chain_->Append(chain::ExportResult{export_name, chain::CallOutcome::Error(status.ToString()),
+                                       chain::StateRecord::Of(state_)});
+    return status;
+  };
+  if (!values.ok()) return fail(values.status());
+  if (values->size() != 1 || values->front().kind() != abi::TypeKind::kResult) {
+    return fail(InternalError("export '" + export_name + "' does not return a result"));
+  }
+  const Value& result = values->front();
+  if (result.is_err()) {
+    std::string message = result.payload() ? result.payload()->as_string() : "";
+    return fail(FailedPrecondition("actor returned an error from '" + export_name + "': " + message));
+  }
+  const Value* ok = result.payload();
+  if (!ok || ok->kind() != abi::TypeKind::kTuple || ok->items().empty()) {
+    return fail(InternalError("export '" + export_name + "' returned a malformed result"));
+  }
+  const Value& new_state = ok->items()[0];
+  if (new_state.is_some()) {
+    state_ = new_state.payload()->as_bytes();
+  } else {
+    state_.reset();
+  }
+  std::vector<Value> rest(ok->items().begin() + 1, ok->items().end());
+  chain_->Append(chain::ExportResult{export_name, chain::CallOutcome::Ok(rest),
+                                     chain::StateRecord::Of(state_)});
+  return rest;
+}
+
+Status ActorHost::Init() {
+  if (auto init = module_->FindExport("_initialize")) {
+    engine::CallOptions options;
+    options.timeout = options_.init_deadline;
+    THEATER_RETURN_IF_ERROR(instance_->Call(*init, {}, {}, options).WithContext("_initialize"));
+  }
+  Result<std::vector<Value>> r =
+      CallExport("theater:simple/actor", "init", {Value::String(options_.actor_id)});
+  return r.status();
+}
+
+}  // namespace theater::runtime

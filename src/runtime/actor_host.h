@@ -1,0 +1,140 @@
+// Theater: a WebAssembly actor runtime.
+//
+// ActorHost: one actor's sandbox as the runtime sees it — an engine Instance of its module, the
+// canonical-ABI plans of the exports it calls and the imports it serves, the state blob the host
+// owns and threads through every export call, and the event chain every crossing is recorded in.
+//
+// It knows the theater:simple conventions:
+//   * exports are named `<interface>#<function>` and have the shape
+//       f(state: option<list<u8>>, params: tuple<P...>) -> result<tuple<option<list<u8>>, R...>, string>
+//     The host passes the current state and replaces it with the returned one. Returning `none`
+//     clears the state (it means "no state", not "unchanged"; docs/writing-actors.md).
+//   * imports are named by interface (`theater:simple/runtime`) and function (`log`); each is
+//     served by a host function registered with AddHostFunction(), typed by the WIT.
+//   * `cabi_realloc`, `memory` and (for reactor modules) `_initialize` must be exported.
+//
+// Every host call becomes a HostCall event, every export call an ExportCall followed by the
+// host calls it made and an ExportResult (or an error) — see docs/chain-format.md.
+//
+// Thread-safety: not thread-safe; an actor runs one call at a time. The chain it writes to is.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "theater/abi/canonical.h"
+#include "theater/abi/wit.h"
+#include "theater/chain.h"
+#include "theater/engine.h"
+#include "theater/status.h"
+
+namespace theater::runtime {
+
+class ActorHost;
+
+// Implements one imported WIT function. Receives the lifted arguments, returns the results to
+// lower (as many as the WIT function has). A non-OK status traps the guest: use it for host
+// failures, not for errors the WIT lets the function return (those are `result` values).
+using HostFunctionImpl =
+    std::function<Result<std::vector<abi::Value>>(ActorHost& host, std::span<const abi::Value>)>;
+
+struct ActorHostOptions {
+  std::string actor_id;
+  std::string name;  // for messages
+  std::optional<std::vector<uint8_t>> initial_state;
+  engine::InstanceOptions instance;
+  std::chrono::milliseconds init_deadline{60'000};
+  std::chrono::milliseconds call_deadline{300'000};
+  // Receives every runtime.log line (and guest stdout/stderr lines).
+  std::function<void(std::string_view line)> log_sink;
+};
+
+class ActorHost {
+ public:
+  // Binds the module's imports (runtime interface, WASI stubs, plus `extra` host functions keyed
+  // by "<interface>.<function>") and instantiates it. Fails with a message naming the first
+  // import or export that does not match the theater:simple WIT.
+  static Result<std::unique_ptr<ActorHost>> Create(
+      std::shared_ptr<const engine::Module> module, ActorHostOptions options,
+      std::shared_ptr<chain::EventChain> chain,
+      std::map<std::string, std::pair<const abi::FunctionType*, HostFunctionImpl>> extra = {});
+  ~ActorHost();
+
+  // Runs `_initialize` (when exported) and then theater:simple/actor.init(state, (actor-id,)).
+  Status Init();
+
+  // Calls `<interface>#<function>` with the current state and `params` (the elements of the
+  // params tuple); on success the state is replaced and the remaining results are returned.
+  Result<std::vector<abi::Value>> CallExport(std::string_view interface_name,
+                                             std::string_view function,
+                                             std::vector<abi::Value> params);
+
+  // Calls any export by its core name with a WIT type, without state threading or chain
+  // records: the building block of the calls above, and what tests of the ABI use.
+  Result<std::vector<abi::Value>> CallFunction(const std::string& export_name,
+                                               const abi::FunctionType& type,
+                                               std::span<const abi::Value> args,
+                                               std::chrono::milliseconds deadline);
+
+  const std::optional<std::vector<uint8_t>>& state() const { return state_; }
+  const std::string& actor_id() const { return options_.actor_id; }
+  chain::EventChain& chain() { return *chain_; }
+  engine::Instance& instance() { return *instance_; }
+  void Log(std::string_view line);
+
+  // Set by runtime.shutdown: the actor asked to stop.
+  bool shutdown_requested() const { return shutdown_requested_; }
+
+  struct ImportBinding;  // internal
+
+ private:
+  ActorHost(std::shared_ptr<const engine::Module> module, ActorHostOptions options,
+            std::shared_ptr<chain::EventChain> chain);
+  Status Bind(std::map<std::string, std::pair<const abi::FunctionType*, HostFunctionImpl>> extra);
+  static int DispatchImport(engine::Instance& instance, void* data, const uint64_t* args,
+                            uint64_t* results);
+  static int DispatchWasi(engine::Instance& instance, void* data, const uint64_t* args,
+                          uint64_t* results);
+  // The runtime interface: log, get-state, get-chain, shutdown.
+  static void BindRuntime(std::map<std::string, HostFunctionImpl>* impls);
+  void RecordHostCall(std::string interface_name, std::string function,
+                      std::vector<abi::Value> input, chain::CallOutcome output);
+
+  std::shared_ptr<const engine::Module> module_;
+  ActorHostOptions options_;
+  std::shared_ptr<chain::EventChain> chain_;
+  std::unique_ptr<engine::Instance> instance_;
+  std::vector<std::unique_ptr<ImportBinding>> bindings_;
+  struct WasiBinding;
+  std::vector<std::unique_ptr<WasiBinding>> wasi_bindings_;
+  std::map<std::string, abi::FunctionPlan, std::less<>> export_plans_;
+  uint32_t realloc_index_ = 0;
+  std::optional<std::vector<uint8_t>> state_;
+  bool shutdown_requested_ = false;
+  std::string stdout_line_;
+};
+
+// The theater:simple package this host implements, parsed from the WIT embedded at build time.
+Result<const wit::Package*> TheaterPackage();
+
+// A guest memory view over an instance: Bytes() is its exported memory, Realloc calls its
+// cabi_realloc export.
+class InstanceMemory final : public abi::GuestMemory {
+ public:
+  InstanceMemory(engine::Instance& instance, uint32_t realloc_index)
+      : instance_(instance), realloc_index_(realloc_index) {}
+  std::span<uint8_t> Bytes() override { return instance_.memory(); }
+  Result<uint32_t> Realloc(uint32_t old_ptr, uint32_t old_size, uint32_t align,
+                           uint32_t new_size) override;
+
+ private:
+  engine::Instance& instance_;
+  uint32_t realloc_index_;
+};
+
+}  // namespace theater::runtime

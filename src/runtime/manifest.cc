@@ -1,0 +1,395 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Manifest parsing. toml++ and nlohmann throw; both are caught here and turned into Status values
+// that carry the source position, so nothing escapes this file's API.
+#include "theater/manifest.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <toml++/toml.h>
+
+namespace theater {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr uint64_t kMaxDeadlineMs = 86'400'000;  // a day: longer is a mistake, not a policy
+constexpr uint64_t kMaxMemoryLimitMb = 4096;     // the whole wasm32 address space
+constexpr uint64_t kMinStackSizeKb = 16;         // room for the host frames below a guest call
+constexpr uint64_t kMaxStackSizeKb = 65536;
+
+// Top-level keys docs/manifest.md defines; anything else is warned about.
+constexpr std::string_view kKnownKeys[] = {
+    "name",       "version",    "component",         "description", "long_description",
+    "save_chain", "init_state", "permission_policy", "handler",     "limits",
+};
+
+// A warning and where it points, so warnings can be reported in document order (toml++ iterates
+// tables in key order).
+struct Warning {
+  toml::source_position position;
+  std::string message;
+};
+
+std::string_view TypeName(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::none:
+      break;
+  }
+  return "nothing";
+}
+
+// Builds messages that point into the manifest.
+class Context {
+ public:
+  explicit Context(std::string source_name) : source_name_(std::move(source_name)) {}
+
+  const std::string& source_name() const { return source_name_; }
+
+  std::string Where(const toml::source_region& region) const {
+    if (region.begin.line == 0) return source_name_;
+    return source_name_ + ":" + std::to_string(region.begin.line) + ":" +
+           std::to_string(region.begin.column);
+  }
+
+  Status Invalid(const toml::source_region& region, const std::string& field,
+                 const std::string& what) const {
+    return InvalidArgument(Where(region) + ": field '" + field + "' " + what);
+  }
+
+  Status WrongType(const toml::node& node, const std::string& field,
+                   std::string_view expected) const {
+    return Invalid(node.source(), field,
+                   "must be " + std::string(expected) + ", not " + std::string(TypeName(node)));
+  }
+
+  Status Missing(const toml::source_region& region, const std::string& field) const {
+    return InvalidArgument(Where(region) + ": missing required field '" + field + "'");
+  }
+
+ private:
+  std::string source_name_;
+};
+
+template <typename T>
+std::string Streamed(const T& value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+// TOML → JSON for the parts of the manifest other areas interpret (handler configs, permissions).
+Result<json> ToJson(const toml::node& node, const std::string& field, const Context& ctx) {
+  switch (node.type()) {
+    case toml::node_type::string:
+      return json(node.as_string()->get());
+    case toml::node_type::integer:
+      return json(node.as_integer()->get());
+    case toml::node_type::floating_point: {
+      double v = node.as_floating_point()->get();
+      if (!std::isfinite(v)) return ctx.Invalid(node.source(), field, "must be a finite number");
+      return json(v);
+    }
+    case toml::node_type::boolean:
+      return json(node.as_boolean()->get());
+    case toml::node_type::date:
+      return json(Streamed(node.as_date()->get()));
+    case toml::node_type::time:
+      return json(Streamed(node.as_time()->get()));
+    case toml::node_type::date_time:
+      return json(Streamed(node.as_date_time()->get()));
+    case toml::node_type::array: {
+      json out = json::array();
+      const toml::array& array = *node.as_array();
+      for (size_t i = 0; i < array.size(); ++i) {
+        THEATER_ASSIGN_OR_RETURN(json item,
+                                 ToJson(array[i], field + "[" + std::to_string(i) + "]", ctx));
+        out.push_back(std::move(item));
+      }
+      return out;
+    }
+    case toml::node_type::table: {
+      json out = json::object();
+      for (const auto& [key, value] : *node.as_table()) {
+        THEATER_ASSIGN_OR_RETURN(json item,
+                                 ToJson(value, field + "." + std::string(key.str()), ctx));
+        out[std::string(key.str())] = std::move(item);
+      }
+      return out;
+    }
+    case toml::node_type::none:
+      break;
+  }
+  return json(nullptr);
+}
+
+Result<std::optional<std::string>> OptionalString(const toml::table& table, std::string_view key,
+                                                  const std::string& field, const Context& ctx) {
+  const toml::node* node = table.get(key);
+  if (!node) return std::optional<std::string>();
+  if (!node->is_string()) return ctx.WrongType(*node, field, "a string");
+  return std::optional<std::string>(node->as_string()->get());
+}
+
+// `table_region` locates a missing field: the [[handler]] table it belongs in, or nothing (an empty
+// region) for top-level fields, which are missing from the file as a whole.
+Result<std::string> RequiredString(const toml::table& table, std::string_view key,
+                                   const std::string& field,
+                                   const toml::source_region& table_region, const Context& ctx) {
+  const toml::node* node = table.get(key);
+  if (!node) return ctx.Missing(table_region, field);
+  if (!node->is_string()) return ctx.WrongType(*node, field, "a string");
+  const std::string& value = node->as_string()->get();
+  if (value.empty()) return ctx.Invalid(node->source(), field, "must not be empty");
+  return value;
+}
+
+std::string ResolveReference(const std::string& reference, ReferenceKind kind,
+                             const fs::path& base_dir) {
+  if (kind != ReferenceKind::kFile) return reference;
+  fs::path path(reference);
+  if (!path.is_absolute() && !base_dir.empty()) path = base_dir / path;
+  return path.lexically_normal().string();
+}
+
+Status ParseLimit(const toml::table& limits, std::string_view key, uint64_t min, uint64_t max,
+                  uint64_t* out, const Context& ctx) {
+  const toml::node* node = limits.get(key);
+  if (!node) return Status::Ok();
+  const std::string field = "limits." + std::string(key);
+  if (!node->is_integer()) return ctx.WrongType(*node, field, "an integer");
+  int64_t v = node->as_integer()->get();
+  if (v < 0 || static_cast<uint64_t>(v) < min || static_cast<uint64_t>(v) > max) {
+    return ctx.Invalid(node->source(), field,
+                       "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                           ", got " + std::to_string(v));
+  }
+  *out = static_cast<uint64_t>(v);
+  return Status::Ok();
+}
+
+Status ParseLimits(const toml::node& node, Manifest& m, std::vector<Warning>& warnings,
+                   const Context& ctx) {
+  if (!node.is_table()) return ctx.WrongType(node, "limits", "a table");
+  const toml::table& limits = *node.as_table();
+  ManifestLimits& l = m.limits;
+  THEATER_RETURN_IF_ERROR(
+      ParseLimit(limits, "init_deadline_ms", 1, kMaxDeadlineMs, &l.init_deadline_ms, ctx));
+  THEATER_RETURN_IF_ERROR(
+      ParseLimit(limits, "call_deadline_ms", 1, kMaxDeadlineMs, &l.call_deadline_ms, ctx));
+  THEATER_RETURN_IF_ERROR(
+      ParseLimit(limits, "memory_limit_mb", 1, kMaxMemoryLimitMb, &l.memory_limit_mb, ctx));
+  THEATER_RETURN_IF_ERROR(
+      ParseLimit(limits, "stack_size_kb", kMinStackSizeKb, kMaxStackSizeKb, &l.stack_size_kb, ctx));
+  for (const auto& [key, value] : limits) {
+    std::string_view k = key.str();
+    if (k != "init_deadline_ms" && k != "call_deadline_ms" && k != "memory_limit_mb" &&
+        k != "stack_size_kb") {
+      warnings.push_back({key.source().begin, ctx.Where(key.source()) + ": unknown key 'limits." +
+                                                  std::string(k) + "' (ignored)"});
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseHandlers(const toml::node& node, Manifest& m, const Context& ctx) {
+  if (!node.is_array() || !(node.as_array()->empty() || node.is_array_of_tables())) {
+    return ctx.WrongType(node, "handler", "an array of tables ([[handler]])");
+  }
+  const toml::array& array = *node.as_array();
+  for (size_t i = 0; i < array.size(); ++i) {
+    const toml::table& table = *array[i].as_table();
+    const std::string prefix = "handler[" + std::to_string(i) + "]";
+    HandlerConfig handler;
+    handler.location = ctx.Where(table.source());
+    THEATER_ASSIGN_OR_RETURN(handler.type,
+                             RequiredString(table, "type", prefix + ".type", table.source(), ctx));
+    for (const auto& [key, value] : table) {
+      if (key.str() == "type") continue;
+      THEATER_ASSIGN_OR_RETURN(json item,
+                               ToJson(value, prefix + "." + std::string(key.str()), ctx));
+      handler.config[std::string(key.str())] = std::move(item);
+    }
+    m.handlers.push_back(std::move(handler));
+  }
+  return Status::Ok();
+}
+
+Result<Manifest> BuildManifest(const toml::table& root, fs::path base_dir, const Context& ctx) {
+  Manifest m;
+  std::vector<Warning> warnings;
+  m.source_name = ctx.source_name();
+  m.base_dir = std::move(base_dir);
+
+  // Required fields are checked in document order of the spec so the first missing one is named.
+  THEATER_ASSIGN_OR_RETURN(m.name, RequiredString(root, "name", "name", {}, ctx));
+  THEATER_ASSIGN_OR_RETURN(m.version, RequiredString(root, "version", "version", {}, ctx));
+  THEATER_ASSIGN_OR_RETURN(std::string component,
+                           RequiredString(root, "component", "component", {}, ctx));
+  m.component_kind = ClassifyReference(component);
+  m.component = ResolveReference(component, m.component_kind, m.base_dir);
+
+  THEATER_ASSIGN_OR_RETURN(m.description, OptionalString(root, "description", "description", ctx));
+  THEATER_ASSIGN_OR_RETURN(m.long_description,
+                           OptionalString(root, "long_description", "long_description", ctx));
+
+  if (const toml::node* node = root.get("save_chain")) {
+    if (!node->is_boolean()) return ctx.WrongType(*node, "save_chain", "a boolean");
+    m.save_chain = node->as_boolean()->get();
+  }
+
+  THEATER_ASSIGN_OR_RETURN(std::optional<std::string> init_state,
+                           OptionalString(root, "init_state", "init_state", ctx));
+  if (init_state) {
+    if (init_state->empty()) {
+      return ctx.Invalid(root.get("init_state")->source(), "init_state", "must not be empty");
+    }
+    m.init_state_kind = ClassifyReference(*init_state);
+    m.init_state = ResolveReference(*init_state, m.init_state_kind, m.base_dir);
+  }
+
+  if (const toml::node* node = root.get("permission_policy")) {
+    if (!node->is_table()) return ctx.WrongType(*node, "permission_policy", "a table");
+    THEATER_ASSIGN_OR_RETURN(m.permission_policy, ToJson(*node, "permission_policy", ctx));
+  }
+  if (const toml::node* node = root.get("handler")) {
+    THEATER_RETURN_IF_ERROR(ParseHandlers(*node, m, ctx));
+  }
+  if (const toml::node* node = root.get("limits")) {
+    THEATER_RETURN_IF_ERROR(ParseLimits(*node, m, warnings, ctx));
+  }
+
+  for (const auto& [key, value] : root) {
+    bool known = false;
+    for (std::string_view k : kKnownKeys) known = known || key.str() == k;
+    if (!known) {
+      warnings.push_back({key.source().begin, ctx.Where(key.source()) + ": unknown key '" +
+                                                  std::string(key.str()) + "' (ignored)"});
+    }
+  }
+  std::stable_sort(warnings.begin(), warnings.end(),
+                   [](const Warning& a, const Warning& b) { return a.position < b.position; });
+  for (Warning& w : warnings) m.warnings.push_back(std::move(w.message));
+  return m;
+}
+
+Result<std::string> ReadFile(const fs::path& path, const std::string& what) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return NotFound(what + " not found: " + path.string());
+  if (fs::is_directory(path, ec))
+    return InvalidArgument(what + " is a directory: " + path.string());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ErrnoError("opening " + what + " " + path.string(), errno);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return ErrnoError("reading " + what + " " + path.string(), errno);
+  return text.str();
+}
+
+// "line:col" of byte offset `pos` (0-based) in `text`.
+std::string LineColumn(std::string_view text, size_t pos) {
+  pos = std::min(pos, text.size());
+  size_t line = 1, line_start = 0;
+  for (size_t i = 0; i < pos; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(pos - line_start + 1);
+}
+
+}  // namespace
+
+ReferenceKind ClassifyReference(std::string_view reference) {
+  if (reference.starts_with("store://")) return ReferenceKind::kStore;
+  if (reference.starts_with("http://") || reference.starts_with("https://")) {
+    return ReferenceKind::kUrl;
+  }
+  return ReferenceKind::kFile;
+}
+
+Result<Manifest> ParseManifest(std::string_view toml_text, fs::path base_dir,
+                               std::string source_name) {
+  Context ctx(std::move(source_name));
+  try {
+    toml::table root = toml::parse(toml_text, ctx.source_name());
+    return BuildManifest(root, std::move(base_dir), ctx);
+  } catch (const toml::parse_error& e) {
+    return ParseError(ctx.Where(e.source()) +
+                      ": TOML syntax error: " + std::string(e.description()));
+  } catch (const std::exception& e) {
+    return InternalError(ctx.source_name() + ": unexpected error parsing manifest: " + e.what());
+  }
+}
+
+Result<Manifest> LoadManifest(const fs::path& path) {
+  THEATER_ASSIGN_OR_RETURN(std::string text, ReadFile(path, "manifest"));
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  if (ec) return IOError("resolving manifest path " + path.string() + ": " + ec.message());
+  return ParseManifest(text, absolute.parent_path(), path.string());
+}
+
+Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manifest) {
+  if (!manifest.init_state) return std::optional<std::vector<uint8_t>>();
+  const std::string& ref = *manifest.init_state;
+  if (manifest.init_state_kind != ReferenceKind::kFile) {
+    return Unavailable(manifest.source_name + ": init_state '" + ref +
+                       "': only file references can be loaded so far");
+  }
+  Result<std::string> text = ReadFile(ref, "init_state file");
+  if (!text.ok()) return text.status().WithContext(manifest.source_name + ": init_state");
+  try {
+    [[maybe_unused]] const json parsed = json::parse(*text);
+  } catch (const json::parse_error& e) {
+    // e.byte counts from 1 and points at the last byte read, where parsing went wrong.
+    size_t pos = e.byte > 0 ? e.byte - 1 : 0;
+    std::string detail = e.what();
+    // Drop nlohmann's "[json.exception.parse_error.101] parse error at line L, column C: " prefix;
+    // the position is given in the editor-friendly form instead.
+    if (size_t col = detail.find("column "); col != std::string::npos) {
+      if (size_t colon = detail.find(": ", col); colon != std::string::npos) {
+        detail = detail.substr(colon + 2);
+      }
+    }
+    return ParseError(ref + ":" + LineColumn(*text, pos) +
+                      ": init_state is not valid JSON: " + detail);
+  }
+  return std::optional<std::vector<uint8_t>>(std::vector<uint8_t>(text->begin(), text->end()));
+}
+
+std::optional<json> MergeInitState(const std::optional<json>& init,
+                                   const std::optional<json>& override_state) {
+  if (!override_state) return init;
+  if (!init) return override_state;
+  if (!init->is_object() || !override_state->is_object()) return override_state;
+  json merged = *init;
+  for (const auto& [key, value] : override_state->items()) merged[key] = value;
+  return merged;
+}
+
+}  // namespace theater

@@ -1,0 +1,360 @@
+#include "theater/manifest.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace theater {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+constexpr char kMinimal[] = R"(name = "hello"
+version = "0.1.0"
+component = "hello.wasm"
+)";
+
+// A fresh directory under the system temp dir, removed when the test ends.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("theater-manifest-test-" + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+  fs::path Write(const std::string& name, const std::string& text) const {
+    fs::path p = path_ / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << text;
+    return p;
+  }
+
+ private:
+  fs::path path_;
+};
+
+Result<Manifest> Parse(std::string_view toml) {
+  return ParseManifest(toml, "/actors/x", "m.toml");
+}
+
+std::string ErrorOf(std::string_view toml) {
+  Result<Manifest> m = Parse(toml);
+  EXPECT_FALSE(m.ok()) << "expected an error for:\n" << toml;
+  return m.ok() ? "" : m.status().ToString();
+}
+
+TEST(ManifestTest, ParsesEveryField) {
+  Result<Manifest> m = Parse(R"(name = "hello"
+version = "0.1.0"
+component = "build/hello.wasm"
+description = "says hello"
+long_description = "a longer text"
+save_chain = true
+init_state = "state.json"
+
+[permission_policy.file_system]
+type = "restrict"
+[permission_policy.file_system.config]
+read = true
+allowed_paths = ["/tmp/test"]
+
+[[handler]]
+type = "runtime"
+
+[[handler]]
+type = "timing"
+max_sleep_duration = 5000
+ratio = 0.5
+when = 1979-05-27T07:32:00Z
+nested = { a = [1, 2], b = "x" }
+
+[limits]
+init_deadline_ms = 1000
+call_deadline_ms = 2000
+memory_limit_mb = 64
+stack_size_kb = 512
+)");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->name, "hello");
+  EXPECT_EQ(m->version, "0.1.0");
+  EXPECT_EQ(m->component, "/actors/x/build/hello.wasm");
+  EXPECT_EQ(m->component_kind, ReferenceKind::kFile);
+  EXPECT_EQ(m->description, "says hello");
+  EXPECT_EQ(m->long_description, "a longer text");
+  EXPECT_TRUE(m->save_chain);
+  EXPECT_EQ(m->init_state, "/actors/x/state.json");
+  EXPECT_EQ(m->permission_policy, json::parse(R"({"file_system": {"type": "restrict",
+                           "config": {"read": true, "allowed_paths": ["/tmp/test"]}}})"));
+  ASSERT_EQ(m->handlers.size(), 2u);
+  EXPECT_EQ(m->handlers[0].type, "runtime");
+  EXPECT_EQ(m->handlers[0].config, json::object());
+  EXPECT_EQ(m->handlers[0].location, "m.toml:15:1");
+  EXPECT_EQ(m->handlers[1].type, "timing");
+  EXPECT_EQ(m->handlers[1].config, json::parse(R"({"max_sleep_duration": 5000, "ratio": 0.5,
+                           "when": "1979-05-27T07:32:00Z", "nested": {"a": [1, 2], "b": "x"}})"));
+  EXPECT_EQ(m->limits.init_deadline_ms, 1000u);
+  EXPECT_EQ(m->limits.call_deadline_ms, 2000u);
+  EXPECT_EQ(m->limits.memory_limit_mb, 64u);
+  EXPECT_EQ(m->limits.stack_size_kb, 512u);
+  EXPECT_TRUE(m->warnings.empty());
+  EXPECT_EQ(m->source_name, "m.toml");
+  EXPECT_EQ(m->base_dir, fs::path("/actors/x"));
+}
+
+TEST(ManifestTest, DefaultsForOptionalFields) {
+  Result<Manifest> m = Parse(kMinimal);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_FALSE(m->description);
+  EXPECT_FALSE(m->long_description);
+  EXPECT_FALSE(m->save_chain);
+  EXPECT_FALSE(m->init_state);
+  EXPECT_EQ(m->permission_policy, json::object());
+  EXPECT_TRUE(m->handlers.empty());
+  EXPECT_EQ(m->limits, ManifestLimits{});
+  EXPECT_EQ(m->limits.init_deadline_ms, 60000u);
+  EXPECT_EQ(m->limits.call_deadline_ms, 300000u);
+  EXPECT_EQ(m->limits.memory_limit_mb, 256u);
+  EXPECT_EQ(m->limits.stack_size_kb, 256u);
+}
+
+TEST(ManifestTest, EachRequiredFieldMissing) {
+  EXPECT_EQ(ErrorOf("version = \"1\"\ncomponent = \"a.wasm\"\n"),
+            "m.toml: missing required field 'name'");
+  EXPECT_EQ(ErrorOf("name = \"a\"\ncomponent = \"a.wasm\"\n"),
+            "m.toml: missing required field 'version'");
+  EXPECT_EQ(ErrorOf("name = \"a\"\nversion = \"1\"\n"),
+            "m.toml: missing required field 'component'");
+  EXPECT_EQ(Parse("").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ManifestTest, WrongTypesNameFieldAndPosition) {
+  EXPECT_EQ(ErrorOf("name = \"a\"\ncomponent = \"a.wasm\"\nversion = 1\n"),
+            "m.toml:3:11: field 'version' must be a string, not an integer");
+  EXPECT_EQ(ErrorOf("name = [\"a\"]\nversion = \"1\"\ncomponent = \"a.wasm\"\n"),
+            "m.toml:1:8: field 'name' must be a string, not an array");
+  std::string base = kMinimal;
+  EXPECT_EQ(ErrorOf(base + "save_chain = \"yes\"\n"),
+            "m.toml:4:14: field 'save_chain' must be a boolean, not a string");
+  EXPECT_EQ(ErrorOf(base + "description = 3.5\n"),
+            "m.toml:4:15: field 'description' must be a string, not a float");
+  EXPECT_EQ(ErrorOf(base + "init_state = { a = 1 }\n"),
+            "m.toml:4:14: field 'init_state' must be a string, not a table");
+  EXPECT_EQ(ErrorOf(base + "permission_policy = \"all\"\n"),
+            "m.toml:4:21: field 'permission_policy' must be a table, not a string");
+  EXPECT_THAT(ErrorOf(base + "handler = \"runtime\"\n"),
+              HasSubstr("m.toml:4:11: field 'handler' must be an array of tables"));
+  EXPECT_THAT(ErrorOf(base + "[handler]\ntype = \"runtime\"\n"),
+              HasSubstr("field 'handler' must be an array of tables ([[handler]]), not a table"));
+  EXPECT_EQ(ErrorOf(base + "limits = 5\n"),
+            "m.toml:4:10: field 'limits' must be a table, not an integer");
+  EXPECT_EQ(ErrorOf(base + "name2 = 1\n[[handler]]\nkind = \"x\"\n"),
+            "m.toml:5:1: missing required field 'handler[0].type'");
+  EXPECT_EQ(ErrorOf(base + "[[handler]]\ntype = \"a\"\n[[handler]]\ntype = 7\n"),
+            "m.toml:7:8: field 'handler[1].type' must be a string, not an integer");
+  EXPECT_EQ(Parse(base + "save_chain = 1\n").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ManifestTest, EmptyRequiredStringsAreRejected) {
+  EXPECT_EQ(ErrorOf("name = \"\"\nversion = \"1\"\ncomponent = \"a.wasm\"\n"),
+            "m.toml:1:8: field 'name' must not be empty");
+  EXPECT_EQ(ErrorOf(std::string(kMinimal) + "init_state = \"\"\n"),
+            "m.toml:4:14: field 'init_state' must not be empty");
+}
+
+TEST(ManifestTest, ComponentReferences) {
+  auto component = [](const std::string& ref, const fs::path& base) {
+    Result<Manifest> m =
+        ParseManifest("name = \"a\"\nversion = \"1\"\ncomponent = \"" + ref + "\"\n", base, "m");
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    return m.ok() ? std::make_pair(m->component, m->component_kind)
+                  : std::make_pair(std::string(), ReferenceKind::kFile);
+  };
+  EXPECT_EQ(component("a.wasm", "/srv/actors"),
+            std::make_pair(std::string("/srv/actors/a.wasm"), ReferenceKind::kFile));
+  EXPECT_EQ(component("../build/./a.wasm", "/srv/actors"),
+            std::make_pair(std::string("/srv/build/a.wasm"), ReferenceKind::kFile));
+  EXPECT_EQ(component("/opt/a.wasm", "/srv/actors"),
+            std::make_pair(std::string("/opt/a.wasm"), ReferenceKind::kFile));
+  EXPECT_EQ(component("a.wasm", ""), std::make_pair(std::string("a.wasm"), ReferenceKind::kFile));
+  EXPECT_EQ(component("store://wasm/hello", "/srv"),
+            std::make_pair(std::string("store://wasm/hello"), ReferenceKind::kStore));
+  EXPECT_EQ(component("https://example.com/a.wasm", "/srv"),
+            std::make_pair(std::string("https://example.com/a.wasm"), ReferenceKind::kUrl));
+  EXPECT_EQ(component("http://example.com/a.wasm", "/srv"),
+            std::make_pair(std::string("http://example.com/a.wasm"), ReferenceKind::kUrl));
+}
+
+TEST(ManifestTest, UnknownKeysAreWarningsWithPositions) {
+  Result<Manifest> m = Parse(std::string(kMinimal) +
+                             "colour = \"blue\"\n"
+                             "[permissions.file_system]\n"
+                             "read = true\n"
+                             "[limits]\n"
+                             "memory_limit_mb = 32\n"
+                             "cpu = 2\n");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->limits.memory_limit_mb, 32u);
+  ASSERT_EQ(m->warnings.size(), 3u);
+  EXPECT_EQ(m->warnings[0], "m.toml:4:1: unknown key 'colour' (ignored)");
+  EXPECT_EQ(m->warnings[1], "m.toml:5:2: unknown key 'permissions' (ignored)");
+  EXPECT_EQ(m->warnings[2], "m.toml:9:1: unknown key 'limits.cpu' (ignored)");
+}
+
+TEST(ManifestTest, LimitsOverridesAndInvalidValues) {
+  std::string base = std::string(kMinimal) + "[limits]\n";
+  Result<Manifest> m = Parse(base + "call_deadline_ms = 86400000\n");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->limits.call_deadline_ms, 86400000u);
+  EXPECT_EQ(m->limits.init_deadline_ms, 60000u) << "unset limits keep their defaults";
+
+  EXPECT_EQ(ErrorOf(base + "init_deadline_ms = 0\n"),
+            "m.toml:5:20: field 'limits.init_deadline_ms' must be between 1 and 86400000, got 0");
+  EXPECT_EQ(ErrorOf(base + "call_deadline_ms = -5\n"),
+            "m.toml:5:20: field 'limits.call_deadline_ms' must be between 1 and 86400000, got -5");
+  EXPECT_EQ(ErrorOf(base + "memory_limit_mb = 4097\n"),
+            "m.toml:5:19: field 'limits.memory_limit_mb' must be between 1 and 4096, got 4097");
+  EXPECT_EQ(ErrorOf(base + "stack_size_kb = 8\n"),
+            "m.toml:5:17: field 'limits.stack_size_kb' must be between 16 and 65536, got 8");
+  EXPECT_EQ(ErrorOf(base + "stack_size_kb = 1.5\n"),
+            "m.toml:5:17: field 'limits.stack_size_kb' must be an integer, not a float");
+  EXPECT_EQ(ErrorOf(base + "memory_limit_mb = \"64\"\n"),
+            "m.toml:5:19: field 'limits.memory_limit_mb' must be an integer, not a string");
+}
+
+TEST(ManifestTest, HandlerConfigRejectsNonFiniteFloats) {
+  EXPECT_EQ(ErrorOf(std::string(kMinimal) + "[[handler]]\ntype = \"random\"\nweight = nan\n"),
+            "m.toml:6:10: field 'handler[0].weight' must be a finite number");
+}
+
+TEST(ManifestTest, TomlSyntaxErrorCarriesPosition) {
+  Result<Manifest> m = Parse("name = \"a\"\nversion = = \"1\"\n");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kParseError);
+  EXPECT_THAT(m.status().message(), HasSubstr("m.toml:2:11: TOML syntax error: "));
+
+  Result<Manifest> dup = Parse("name = \"a\"\nname = \"b\"\n");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.status().code(), StatusCode::kParseError);
+  EXPECT_THAT(dup.status().message(), HasSubstr("m.toml:2:"));
+}
+
+TEST(ManifestTest, LoadManifestResolvesAgainstItsOwnDirectory) {
+  TempDir dir;
+  fs::path path = dir.Write("actors/hello/manifest.toml", kMinimal);
+  Result<Manifest> m = LoadManifest(path);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->component, (dir.path() / "actors/hello/hello.wasm").string());
+  EXPECT_EQ(m->source_name, path.string());
+  EXPECT_EQ(m->base_dir, dir.path() / "actors/hello");
+}
+
+TEST(ManifestTest, LoadManifestErrors) {
+  TempDir dir;
+  Result<Manifest> missing = LoadManifest(dir.path() / "nope.toml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), HasSubstr("nope.toml"));
+
+  fs::path bad = dir.Write("bad.toml", "name = \"a\"\nversion = 2\ncomponent = \"c\"\n");
+  Result<Manifest> m = LoadManifest(bad);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().ToString(),
+            bad.string() + ":2:11: field 'version' must be a string, not an integer");
+}
+
+TEST(ManifestTest, InitStateLoadsBytes) {
+  TempDir dir;
+  const std::string state = "{\"count\": 1, \"name\": \"x\"}\n";
+  dir.Write("state.json", state);
+  fs::path path =
+      dir.Write("manifest.toml", std::string(kMinimal) + "init_state = \"state.json\"\n");
+  Result<Manifest> m = LoadManifest(path);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  Result<std::optional<std::vector<uint8_t>>> bytes = LoadInitState(*m);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  ASSERT_TRUE(bytes->has_value());
+  EXPECT_EQ(std::string((*bytes)->begin(), (*bytes)->end()), state);
+}
+
+TEST(ManifestTest, InitStateAbsentIsNullopt) {
+  Result<Manifest> m = Parse(kMinimal);
+  ASSERT_TRUE(m.ok());
+  Result<std::optional<std::vector<uint8_t>>> bytes = LoadInitState(*m);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_FALSE(bytes->has_value());
+}
+
+TEST(ManifestTest, InitStateMissingFile) {
+  TempDir dir;
+  fs::path path =
+      dir.Write("manifest.toml", std::string(kMinimal) + "init_state = \"gone.json\"\n");
+  Result<Manifest> m = LoadManifest(path);
+  ASSERT_TRUE(m.ok());
+  Result<std::optional<std::vector<uint8_t>>> bytes = LoadInitState(*m);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_EQ(bytes.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(bytes.status().ToString(), path.string() + ": init_state: init_state file not found: " +
+                                           (dir.path() / "gone.json").string());
+}
+
+TEST(ManifestTest, InitStateInvalidJsonSaysWhere) {
+  TempDir dir;
+  fs::path state = dir.Write("state.json", "{\n  \"a\": 1,\n  \"b\": tru\n}\n");
+  fs::path path =
+      dir.Write("manifest.toml", std::string(kMinimal) + "init_state = \"state.json\"\n");
+  Result<Manifest> m = LoadManifest(path);
+  ASSERT_TRUE(m.ok());
+  Result<std::optional<std::vector<uint8_t>>> bytes = LoadInitState(*m);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_EQ(bytes.status().code(), StatusCode::kParseError);
+  EXPECT_THAT(bytes.status().message(), HasSubstr(state.string() + ":3:"));
+  EXPECT_THAT(bytes.status().message(), HasSubstr("init_state is not valid JSON: "));
+  EXPECT_THAT(bytes.status().message(), ::testing::Not(HasSubstr("json.exception")));
+
+  dir.Write("state.json", "");
+  Result<std::optional<std::vector<uint8_t>>> empty = LoadInitState(*m);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().code(), StatusCode::kParseError);
+}
+
+TEST(ManifestTest, InitStateRemoteReferencesAreNotLoadableYet) {
+  Result<Manifest> m = Parse(std::string(kMinimal) + "init_state = \"store://states/init\"\n");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->init_state, "store://states/init");
+  EXPECT_EQ(m->init_state_kind, ReferenceKind::kStore);
+  Result<std::optional<std::vector<uint8_t>>> bytes = LoadInitState(*m);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_EQ(bytes.status().code(), StatusCode::kUnavailable);
+}
+
+TEST(ManifestTest, MergeInitState) {
+  json init = {{"a", 1}, {"b", {{"x", 1}}}};
+  json over = {{"b", {{"y", 2}}}, {"c", 3}};
+  EXPECT_EQ(MergeInitState(init, over), json({{"a", 1}, {"b", {{"y", 2}}}, {"c", 3}}))
+      << "shallow: the override's 'b' replaces the whole object";
+  EXPECT_EQ(MergeInitState(init, std::nullopt), init);
+  EXPECT_EQ(MergeInitState(std::nullopt, over), over);
+  EXPECT_EQ(MergeInitState(std::nullopt, std::nullopt), std::nullopt);
+  EXPECT_EQ(MergeInitState(init, json(5)), json(5));
+  EXPECT_EQ(MergeInitState(json::array({1, 2}), over), over);
+}
+
+TEST(ManifestTest, ClassifyReference) {
+  EXPECT_EQ(ClassifyReference("a/b.wasm"), ReferenceKind::kFile);
+  EXPECT_EQ(ClassifyReference("store://s/hash/abc"), ReferenceKind::kStore);
+  EXPECT_EQ(ClassifyReference("https://x"), ReferenceKind::kUrl);
+  EXPECT_EQ(ClassifyReference("store:/x"), ReferenceKind::kFile);
+}
+
+}  // namespace
+}  // namespace theater

@@ -1,0 +1,22 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The theater:simple WIT files (the repository's wit/ directory) as they were at build time. The
+// host types every import it serves and every export it calls from this package, so the
+// signatures the runtime enforces are exactly the published ones.
+//
+// Thread-safety: immutable static data.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace theater::runtime {
+
+struct EmbeddedWitFile {
+  std::string_view name;  // e.g. "runtime.wit"
+  std::string_view contents;
+};
+
+std::span<const EmbeddedWitFile> EmbeddedTheaterWit();
+
+}  // namespace theater::runtime
