@@ -322,7 +322,7 @@ TEST(CanonicalHostileTest, StringLengthAndTotalBudget) {
       Store(memory, *T(TypeKind::kString), Value::String(std::string(101, 'a')), 0x10, limits),
       StatusCode::kResourceExhausted, "exceeds the limit of 100 bytes");
 
-  // Half a million u32s fit in guest memory (2 MiB) but would cost ~28 MB of host Values.
+  // Half a million u32s fit in guest memory (2 MiB) but would cost ~32 MB of host Values.
   AbiLimits budget;
   budget.max_total_bytes = 1 << 20;
   Put32(memory, 0x14, 1 << 19);

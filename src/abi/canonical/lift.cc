@@ -1,6 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "abi/canonical/lift.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -37,18 +38,15 @@ uint64_t ReadLE(const uint8_t* p, uint32_t size) {
   }
 }
 
+// NaNs come out canonical (see canonical.h).
 Value F32FromBits(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  if (std::isnan(f)) return Value::F32(std::bit_cast<float>(uint32_t{0x7fc00000}));
-  return Value::F32(f);
+  const auto f = std::bit_cast<float>(bits);
+  return Value::F32(std::isnan(f) ? std::bit_cast<float>(uint32_t{0x7fc00000}) : f);
 }
 
 Value F64FromBits(uint64_t bits) {
-  double f;
-  std::memcpy(&f, &bits, sizeof(f));
-  if (std::isnan(f)) return Value::F64(std::bit_cast<double>(uint64_t{0x7ff8000000000000}));
-  return Value::F64(f);
+  const auto f = std::bit_cast<double>(bits);
+  return Value::F64(std::isnan(f) ? std::bit_cast<double>(uint64_t{0x7ff8000000000000}) : f);
 }
 
 // The value of case `case_index` of a variant-shaped kind, without and with a payload.
@@ -76,11 +74,8 @@ Value MakeCase(TypeKind kind, uint32_t case_index, Value&& payload) {
   }
 }
 
-}  // namespace
-
 // Error messages are built in cold, out-of-line functions: lifting recurses once per nesting
 // level, possibly on a fiber stack with little room left, so the recursive frames must stay small.
-namespace {
 
 [[gnu::cold, gnu::noinline]] Status BudgetError(uint64_t limit) {
   return ResourceExhausted("lifted values exceed the limit of " + std::to_string(limit) + " bytes");

@@ -1,6 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "abi/canonical/lower.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
