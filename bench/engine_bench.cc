@@ -11,6 +11,9 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <boost/context/fiber.hpp>
+#include <cstring>
+
 #include <fstream>
 
 #include "engine/executor.h"
@@ -35,7 +38,8 @@ Engine& SharedEngine() {
 }
 
 std::shared_ptr<const Module> Load(const char* name) {
-  auto m = SharedEngine().LoadModuleFile(std::string(THEATER_TEST_ACTOR_DIR) + "/" + name + ".wasm");
+  auto m =
+      SharedEngine().LoadModuleFile(std::string(THEATER_TEST_ACTOR_DIR) + "/" + name + ".wasm");
   if (!m.ok()) {
     std::fprintf(stderr, "load %s: %s\n", name, m.status().ToString().c_str());
     std::exit(1);
@@ -43,7 +47,9 @@ std::shared_ptr<const Module> Load(const char* name) {
   return *m;
 }
 
-int NopImport(Instance&, void*, const uint64_t*, uint64_t*) { return 0; }
+int NopImport(Instance&, void*, const uint64_t*, uint64_t*) {
+  return 0;
+}
 int EchoImport(Instance&, void*, const uint64_t* a, uint64_t* r) {
   r[0] = a[0];
   return 0;
@@ -122,9 +128,9 @@ void BM_GuestToHostImport(benchmark::State& state) {
     benchmark::DoNotOptimize(s);
   }
   state.SetItemsProcessed(state.iterations() * kCalls);
-  state.counters["ns_per_import"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * kCalls), benchmark::Counter::kIsRate |
-                                                          benchmark::Counter::kInvert);
+  state.counters["ns_per_import"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kCalls),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_GuestToHostImport);
 
@@ -220,6 +226,54 @@ void BM_ResidentMemoryPerSuspendedCall(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ResidentMemoryPerSuspendedCall)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// ---- same-session baselines: the machine's cost of the primitives the figures are built on ----
+
+__attribute__((noinline)) void NativeNoop() {
+  benchmark::ClobberMemory();
+}
+
+// An indirect call to an empty native function: the floor under any guest call.
+void BM_Baseline_NativeIndirectCall(benchmark::State& state) {
+  void (*volatile fn)() = NativeNoop;
+  for (auto _ : state) fn();
+}
+BENCHMARK(BM_Baseline_NativeIndirectCall);
+
+// Create a Boost.Context fiber on a fixed stack, switch into it and back: the floor under a
+// fresh-fiber call.
+void BM_Baseline_RawFiberCreateAndRun(benchmark::State& state) {
+  namespace ctx = boost::context;
+  static char stack_memory[64 * 1024] alignas(64);
+  struct FixedStack {
+    ctx::stack_context allocate() {
+      ctx::stack_context sc;
+      sc.size = sizeof(stack_memory);
+      sc.sp = stack_memory + sizeof(stack_memory);
+      return sc;
+    }
+    void deallocate(ctx::stack_context&) {}
+  };
+  for (auto _ : state) {
+    ctx::fiber f(std::allocator_arg, FixedStack{},
+                 [](ctx::fiber&& back) { return std::move(back); });
+    f = std::move(f).resume();
+    benchmark::DoNotOptimize(f);
+  }
+}
+BENCHMARK(BM_Baseline_RawFiberCreateAndRun);
+
+// Copying 1 KiB twice: the floor under the list<u8> round trip.
+void BM_Baseline_Memcpy2x1KiB(benchmark::State& state) {
+  std::vector<uint8_t> a(1024, 1), b(1024), c(1024);
+  for (auto _ : state) {
+    std::memcpy(b.data(), a.data(), 1024);
+    benchmark::ClobberMemory();
+    std::memcpy(c.data(), b.data(), 1024);
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_Baseline_Memcpy2x1KiB);
 
 }  // namespace
 }  // namespace theater::engine

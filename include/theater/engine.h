@@ -72,8 +72,7 @@ class GuestCall;
 
 // A host function bound to one import of one instance. Returns 0 to let the guest continue, or
 // the value of Instance::Fail(...) to trap the guest with a host error.
-using HostFunction = int (*)(Instance& caller, void* data, const uint64_t* args,
-                             uint64_t* results);
+using HostFunction = int (*)(Instance& caller, void* data, const uint64_t* args, uint64_t* results);
 
 struct HostBinding {
   HostFunction fn = nullptr;

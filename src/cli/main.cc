@@ -38,7 +38,9 @@ std::string NewActorId() {
   return out;
 }
 
-bool UseColor() { return isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"); }
+bool UseColor() {
+  return isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+}
 
 struct RunArgs {
   std::string manifest;
@@ -99,8 +101,9 @@ int Run(const RunArgs& args) {
     std::cout << (color ? "\033[36m" : "") << "[" << manifest->name << "] "
               << (color ? "\033[0m" : "") << line << "\n";
   };
-  chain->Append(chain::Lifecycle{"actor-load", manifest->name + " " + manifest->version +
-                                                   " component sha256:" + (*module)->wasm_sha256()});
+  chain->Append(chain::Lifecycle{
+      "actor-load",
+      manifest->name + " " + manifest->version + " component sha256:" + (*module)->wasm_sha256()});
 
   Status result;
   Result<std::unique_ptr<runtime::ActorHost>> host =
@@ -137,8 +140,8 @@ int Run(const RunArgs& args) {
       }
     }
     if (verified.ok()) {
-      std::cout << (color ? "\033[32m" : "") << "chain verified" << (color ? "\033[0m" : "")
-                << ": " << events.size() << " events, head "
+      std::cout << (color ? "\033[32m" : "") << "chain verified" << (color ? "\033[0m" : "") << ": "
+                << events.size() << " events, head "
                 << (chain->head() ? chain::ToHex(*chain->head()) : "-") << "\n";
     } else {
       std::cout << "chain verification FAILED: " << verified.ToString() << "\n";
@@ -172,8 +175,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   RunArgs run;
-  CLI::App* run_cmd = app.add_subcommand("run", "Run an actor in-process: init it, print its log "
-                                                "and its verified event chain");
+  CLI::App* run_cmd = app.add_subcommand("run",
+                                         "Run an actor in-process: init it, print its log "
+                                         "and its verified event chain");
   run_cmd->add_option("manifest", run.manifest, "Path to the actor's manifest.toml")->required();
   run_cmd->add_flag("--json", run.json, "Print the result as JSON");
   run_cmd->add_flag("-q,--quiet", run.quiet, "Print nothing but errors");

@@ -7,22 +7,38 @@ namespace theater {
 
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid-argument";
-    case StatusCode::kNotFound: return "not-found";
-    case StatusCode::kAlreadyExists: return "already-exists";
-    case StatusCode::kParseError: return "parse-error";
-    case StatusCode::kValidationError: return "validation-error";
-    case StatusCode::kTrap: return "trap";
-    case StatusCode::kDeadlineExceeded: return "deadline-exceeded";
-    case StatusCode::kCancelled: return "cancelled";
-    case StatusCode::kResourceExhausted: return "resource-exhausted";
-    case StatusCode::kPermissionDenied: return "permission-denied";
-    case StatusCode::kFailedPrecondition: return "failed-precondition";
-    case StatusCode::kUnavailable: return "unavailable";
-    case StatusCode::kIOError: return "io-error";
-    case StatusCode::kGuestError: return "guest-error";
-    case StatusCode::kInternal: return "internal";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid-argument";
+    case StatusCode::kNotFound:
+      return "not-found";
+    case StatusCode::kAlreadyExists:
+      return "already-exists";
+    case StatusCode::kParseError:
+      return "parse-error";
+    case StatusCode::kValidationError:
+      return "validation-error";
+    case StatusCode::kTrap:
+      return "trap";
+    case StatusCode::kDeadlineExceeded:
+      return "deadline-exceeded";
+    case StatusCode::kCancelled:
+      return "cancelled";
+    case StatusCode::kResourceExhausted:
+      return "resource-exhausted";
+    case StatusCode::kPermissionDenied:
+      return "permission-denied";
+    case StatusCode::kFailedPrecondition:
+      return "failed-precondition";
+    case StatusCode::kUnavailable:
+      return "unavailable";
+    case StatusCode::kIOError:
+      return "io-error";
+    case StatusCode::kGuestError:
+      return "guest-error";
+    case StatusCode::kInternal:
+      return "internal";
   }
   return "unknown";
 }

@@ -16,7 +16,8 @@ TEST(StatusTest, ContextChainKeepsCodeAndCauses) {
   Status root = NotFound("file not found: hello.wasm");
   Status outer = root.WithContext("field 'component'").WithContext("loading manifest m.toml");
   EXPECT_EQ(outer.code(), StatusCode::kNotFound);
-  EXPECT_EQ(outer.ToString(), "loading manifest m.toml: field 'component': file not found: hello.wasm");
+  EXPECT_EQ(outer.ToString(),
+            "loading manifest m.toml: field 'component': file not found: hello.wasm");
   EXPECT_TRUE(outer.has_cause());
   EXPECT_EQ(outer.root().message(), "file not found: hello.wasm");
   EXPECT_EQ(outer.cause().message(), "field 'component'");

@@ -163,10 +163,10 @@ TEST_P(HostileTest, InitialMemoryAboveTheCapFailsInstantiation) {
 
 TEST_P(HostileTest, HostFailureTrapsWithItsCause) {
   TableResolver failing;
-  failing.Add("theater:simple/runtime", "log", [](Instance& caller, void*, const uint64_t*,
-                                                  uint64_t*) {
-    return caller.Fail(PermissionDenied("logging is not allowed here"));
-  });
+  failing.Add("theater:simple/runtime", "log",
+              [](Instance& caller, void*, const uint64_t*, uint64_t*) {
+                return caller.Fail(PermissionDenied("logging is not allowed here"));
+              });
   failing.set_default(testing::TrappingImport);
   auto instance = module_->Instantiate(failing, {});
   ASSERT_TRUE(instance.ok());
@@ -193,8 +193,8 @@ TEST(EngineTest, MalformedModulesAreRejectedWithAClearError) {
       {{'h', 'e', 'l', 'l', 'o', '!', '!', '!'}, "magic"},
       {{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00}, "truncated"},
       // A function whose body returns an i64 where its type says i32.
-      {{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,
-        0x03, 0x02, 0x01, 0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x42, 0x00, 0x0b},
+      {{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01,
+        0x7f, 0x03, 0x02, 0x01, 0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, 0x42, 0x00, 0x0b},
        "type mismatch"},
   };
   for (const Case& c : cases) {

@@ -6,7 +6,9 @@ namespace {
 thread_local int tls_worker_index = -1;
 }  // namespace
 
-int Executor::CurrentWorker() { return tls_worker_index; }
+int Executor::CurrentWorker() {
+  return tls_worker_index;
+}
 
 Executor::Executor(int threads) {
   if (threads < 1) threads = 1;

@@ -27,7 +27,9 @@ using testing::TableResolver;
 // Read the thread identity in a function the compiler cannot analyse: pthread_self() is declared
 // `const`, so a caller that spans a fiber switch could otherwise reuse the value it read on the
 // previous thread (the TLS-caching hazard of fibers.md, in miniature).
-__attribute__((noipa)) pthread_t ThisThread() { return pthread_self(); }
+__attribute__((noipa)) pthread_t ThisThread() {
+  return pthread_self();
+}
 
 // Everything the host side of one test needs; reached through Instance::user_data().
 struct FiberHost {
@@ -148,9 +150,12 @@ TEST_P(FiberTest, ResumedOnTheOtherWorkerThreadCompletesCorrectly) {
   for (int i = 0; i < kCalls; ++i) {
     instances.push_back(NewInstance());
     auto call = NewCall(*instances.back(), "wait-twice", {static_cast<uint64_t>(i + 1)});
-    executor.Start(std::move(call), [&done, i](std::unique_ptr<GuestCall> c) {
-      done[i].set_value({c->status(), c->results()[0]});
-    }, i % 2);
+    executor.Start(
+        std::move(call),
+        [&done, i](std::unique_ptr<GuestCall> c) {
+          done[i].set_value({c->status(), c->results()[0]});
+        },
+        i % 2);
   }
   for (int i = 0; i < kCalls; ++i) {
     auto [status, value] = done[i].get_future().get();
@@ -218,9 +223,9 @@ TEST_P(FiberTest, TrapAfterMigrationIsCleanAndWorkerContinues) {
   for (int round = 0; round < 4; ++round) {
     auto instance = NewInstance();
     std::promise<Status> trapped;
-    executor.Start(NewCall(*instance, "wait-then-oob", {1}),
-                   [&](std::unique_ptr<GuestCall> c) { trapped.set_value(c->status()); },
-                   round % 2);
+    executor.Start(
+        NewCall(*instance, "wait-then-oob", {1}),
+        [&](std::unique_ptr<GuestCall> c) { trapped.set_value(c->status()); }, round % 2);
     Status status = trapped.get_future().get();
     EXPECT_EQ(status.code(), StatusCode::kTrap) << status.ToString();
     EXPECT_NE(status.ToString().find("out-of-bounds"), std::string::npos) << status.ToString();
@@ -229,8 +234,9 @@ TEST_P(FiberTest, TrapAfterMigrationIsCleanAndWorkerContinues) {
     for (int w = 0; w < 2; ++w) {
       auto fresh = NewInstance();
       std::promise<uint64_t> sum;
-      executor.Start(NewCall(*fresh, "add", {40, 2}),
-                     [&](std::unique_ptr<GuestCall> c) { sum.set_value(c->results()[0]); }, w);
+      executor.Start(
+          NewCall(*fresh, "add", {40, 2}),
+          [&](std::unique_ptr<GuestCall> c) { sum.set_value(c->results()[0]); }, w);
       EXPECT_EQ(sum.get_future().get(), 42u);
     }
   }
@@ -281,7 +287,8 @@ TEST_P(FiberTest, CancelRunningCall) {
   std::promise<Status> result;
   std::atomic<bool> stop{false};
   std::thread resumer = StartResumer(stop);
-  executor.Start(std::move(call), [&](std::unique_ptr<GuestCall> c) { result.set_value(c->status()); });
+  executor.Start(std::move(call),
+                 [&](std::unique_ptr<GuestCall> c) { result.set_value(c->status()); });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   raw->Cancel();
   auto future = result.get_future();

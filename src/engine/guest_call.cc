@@ -10,8 +10,8 @@
 //   Wake():     claim the wake (one winner), store the value, CAS → kRunnable, on_runnable().
 // TLS is only touched in EnterCallState/LeaveCallState, which run in Resume()'s frame — a frame
 // that never migrates. Suspend() reaches its state through `this`.
-#include <boost/context/fiber.hpp>
 #include <signal.h>
+#include <boost/context/fiber.hpp>
 
 #include <chrono>
 #include <fstream>
@@ -70,7 +70,8 @@ class PooledStackAllocator {
 Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound("cannot open " + path.string());
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
   if (in.bad()) return IOError("error reading " + path.string());
   return bytes;
 }
@@ -109,7 +110,8 @@ Status Instance::TrapStatus(int code, std::string_view export_name) {
                                  wasm_rt_strerror(static_cast<wasm_rt_trap_t>(code)));
       break;
     default:
-      status = TrapError(std::string("trap: ") + wasm_rt_strerror(static_cast<wasm_rt_trap_t>(code)));
+      status =
+          TrapError(std::string("trap: ") + wasm_rt_strerror(static_cast<wasm_rt_trap_t>(code)));
   }
   host_error_ = Status();
   return status.WithContext(where);
@@ -145,7 +147,9 @@ struct GuestCall::Impl {
 
 GuestCall::GuestCall(Instance& instance, uint32_t export_index, std::vector<uint64_t> args,
                      const CallOptions& options)
-    : instance_(instance), export_index_(export_index), args_(std::move(args)),
+    : instance_(instance),
+      export_index_(export_index),
+      args_(std::move(args)),
       impl_(std::make_unique<Impl>()) {
   impl_->call_state.id = rt::NextCallId();
   impl_->call_state.deadline_ns = DeadlineFor(options);
@@ -169,12 +173,13 @@ Result<std::unique_ptr<GuestCall>> GuestCall::Create(Instance& instance, uint32_
   StackPool& pool = options.stack_size ? StackPool::ForSize(options.stack_size) : default_pool;
   GuestCall* self = call.get();
   try {
-    call->impl_->fiber = ctx::fiber(std::allocator_arg, PooledStackAllocator(pool, &self->impl_->stack),
-                                    [self](ctx::fiber&& scheduler) {
-                                      self->impl_->scheduler = std::move(scheduler);
-                                      self->Run();
-                                      return std::move(self->impl_->scheduler);
-                                    });
+    call->impl_->fiber =
+        ctx::fiber(std::allocator_arg, PooledStackAllocator(pool, &self->impl_->stack),
+                   [self](ctx::fiber&& scheduler) {
+                     self->impl_->scheduler = std::move(scheduler);
+                     self->Run();
+                     return std::move(self->impl_->scheduler);
+                   });
   } catch (const std::bad_alloc&) {
     return ResourceExhausted("cannot map a fiber stack");
   }

@@ -23,9 +23,9 @@
 namespace theater::engine {
 
 struct Stack {
-  uintptr_t base = 0;   // lowest address of the mapping (start of the guard)
-  size_t guard = 0;     // guard bytes at the bottom
-  size_t size = 0;      // usable bytes above the guard
+  uintptr_t base = 0;  // lowest address of the mapping (start of the guard)
+  size_t guard = 0;    // guard bytes at the bottom
+  size_t size = 0;     // usable bytes above the guard
   uintptr_t top() const { return base + guard + size; }
   uintptr_t usable_lo() const { return base + guard; }
   explicit operator bool() const { return base != 0; }

@@ -76,7 +76,9 @@ struct ActorHost::WasiBinding {
 
 ActorHost::ActorHost(std::shared_ptr<const engine::Module> module, ActorHostOptions options,
                      std::shared_ptr<chain::EventChain> chain)
-    : module_(std::move(module)), options_(std::move(options)), chain_(std::move(chain)),
+    : module_(std::move(module)),
+      options_(std::move(options)),
+      chain_(std::move(chain)),
       state_(options_.initial_state) {}
 
 ActorHost::~ActorHost() = default;
@@ -95,8 +97,8 @@ Result<std::unique_ptr<ActorHost>> ActorHost::Create(
     std::shared_ptr<const engine::Module> module, ActorHostOptions options,
     std::shared_ptr<chain::EventChain> chain,
     std::map<std::string, std::pair<const abi::FunctionType*, HostFunctionImpl>> extra) {
-  std::unique_ptr<ActorHost> host(new ActorHost(std::move(module), std::move(options),
-                                                std::move(chain)));
+  std::unique_ptr<ActorHost> host(
+      new ActorHost(std::move(module), std::move(options), std::move(chain)));
   Status bound = host->Bind(std::move(extra));
   if (!bound.ok()) return bound.WithContext("actor '" + host->options_.name + "'");
   return host;
@@ -212,10 +214,11 @@ Status ActorHost::Bind(
     THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
                              abi::FunctionPlan::Build(*type, abi::Context::kLower));
     if (!plan.signature().Matches(import.sig.params, import.sig.results)) {
-      return InvalidArgument("core signature (" + import.sig.params + ") -> (" +
-                             import.sig.results + ") does not match the WIT function, which "
-                             "lowers to (" + plan.signature().ParamLetters() + ") -> (" +
-                             plan.signature().ResultLetters() + ")");
+      return InvalidArgument(
+          "core signature (" + import.sig.params + ") -> (" + import.sig.results +
+          ") does not match the WIT function, which "
+          "lowers to (" +
+          plan.signature().ParamLetters() + ") -> (" + plan.signature().ResultLetters() + ")");
     }
     bindings_.push_back(std::make_unique<ImportBinding>(
         ImportBinding{this, import.module, import.name, std::move(plan), std::move(impl)}));
@@ -320,7 +323,8 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
       if (!write(args[1], stat, sizeof stat)) rc = kWasiFault;
     }
   } else if (name == "proc_exit") {
-    return instance.Fail(FailedPrecondition("actor called proc_exit(" + std::to_string(args[0]) + ")"));
+    return instance.Fail(
+        FailedPrecondition("actor called proc_exit(" + std::to_string(args[0]) + ")"));
   } else if (name == "clock_time_get") {
     struct timespec ts;
     clock_gettime(args[0] == 0 ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
@@ -328,7 +332,8 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
     if (!write(args[2], &ns, 8)) {
       rc = kWasiFault;
     } else {
-      host.RecordHostCall(std::string(kWasiModule), name, {Value::U32(static_cast<uint32_t>(args[0]))},
+      host.RecordHostCall(std::string(kWasiModule), name,
+                          {Value::U32(static_cast<uint32_t>(args[0]))},
                           chain::CallOutcome::Ok({Value::U64(ns)}));
     }
   } else if (name == "random_get") {
@@ -337,7 +342,8 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
       rc = kWasiFault;
     } else {
       std::vector<uint8_t> bytes(len);
-      if (len && RAND_bytes(bytes.data(), static_cast<int>(len)) != 1) return instance.Fail(InternalError("random source failed"));
+      if (len && RAND_bytes(bytes.data(), static_cast<int>(len)) != 1)
+        return instance.Fail(InternalError("random source failed"));
       std::memcpy(mem.data() + ptr, bytes.data(), len);
       host.RecordHostCall(std::string(kWasiModule), name, {Value::U32(static_cast<uint32_t>(len))},
                           chain::CallOutcome::Ok({Value::Bytes(std::move(bytes))}));
@@ -397,8 +403,8 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   bool is_init = export_name == kInitExport;
   chain_->Append(chain::ExportCall{export_name, params, chain::StateRecord::Of(state_)});
   std::vector<Value> args{StateValue(state_), Value::Tuple(std::move(params))};
-  Result<std::vector<Value>> values =
-      CallFunction(export_name, *type, args, is_init ? options_.init_deadline : options_.call_deadline);
+  Result<std::vector<Value>> values = CallFunction(
+      export_name, *type, args, is_init ? options_.init_deadline : options_.call_deadline);
   auto fail = [&](Status status) {
     chain_->Append(chain::ExportResult{export_name, chain::CallOutcome::Error(status.ToString()),
                                        chain::StateRecord::Of(state_)});
@@ -411,7 +417,8 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   const Value& result = values->front();
   if (result.is_err()) {
     std::string message = result.payload() ? result.payload()->as_string() : "";
-    return fail(FailedPrecondition("actor returned an error from '" + export_name + "': " + message));
+    return fail(
+        FailedPrecondition("actor returned an error from '" + export_name + "': " + message));
   }
   const Value* ok = result.payload();
   if (!ok || ok->kind() != abi::TypeKind::kTuple || ok->items().empty()) {

@@ -6,7 +6,8 @@
 //
 // It knows the theater:simple conventions:
 //   * exports are named `<interface>#<function>` and have the shape
-//       f(state: option<list<u8>>, params: tuple<P...>) -> result<tuple<option<list<u8>>, R...>, string>
+//       f(state: option<list<u8>>, params: tuple<P...>) -> result<tuple<option<list<u8>>, R...>,
+//       string>
 //     The host passes the current state and replaces it with the returned one. Returning `none`
 //     clears the state (it means "no state", not "unchanged"; docs/writing-actors.md).
 //   * imports are named by interface (`theater:simple/runtime`) and function (`log`); each is

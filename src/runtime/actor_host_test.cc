@@ -33,7 +33,8 @@ engine::Engine& SharedEngine() {
 }
 
 std::shared_ptr<const engine::Module> LoadActor(const std::string& name) {
-  auto m = SharedEngine().LoadModuleFile(std::string(THEATER_TEST_ACTOR_DIR) + "/" + name + ".wasm");
+  auto m =
+      SharedEngine().LoadModuleFile(std::string(THEATER_TEST_ACTOR_DIR) + "/" + name + ".wasm");
   EXPECT_TRUE(m.ok()) << m.status().ToString();
   return m.ok() ? *m : nullptr;
 }
@@ -69,8 +70,8 @@ struct Harness {
 
 TEST(ActorHostTest, HelloInitThreadsStateLogsAndRecordsAVerifiedChain) {
   Harness h;
-  auto module = SharedEngine().LoadModuleFile(std::string(THEATER_BUILD_DIR) +
-                                              "/examples/hello/hello.wasm");
+  auto module =
+      SharedEngine().LoadModuleFile(std::string(THEATER_BUILD_DIR) + "/examples/hello/hello.wasm");
   ASSERT_TRUE(module.ok()) << module.status().ToString();
   auto manifest = LoadManifest(std::string(THEATER_BUILD_DIR) + "/examples/hello/manifest.toml");
   ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
@@ -135,21 +136,32 @@ class ValueGenerator {
 
   Value Make(const Type& t, int depth = 0) {
     switch (t.kind) {
-      case TypeKind::kBool: return Value::Bool(Uniform(0, 1));
-      case TypeKind::kS8: return Value::S8(static_cast<int8_t>(Bits()));
-      case TypeKind::kU8: return Value::U8(static_cast<uint8_t>(Bits()));
-      case TypeKind::kS16: return Value::S16(static_cast<int16_t>(Bits()));
-      case TypeKind::kU16: return Value::U16(static_cast<uint16_t>(Bits()));
-      case TypeKind::kS32: return Value::S32(static_cast<int32_t>(Bits()));
-      case TypeKind::kU32: return Value::U32(static_cast<uint32_t>(Bits()));
-      case TypeKind::kS64: return Value::S64(static_cast<int64_t>(Bits()));
-      case TypeKind::kU64: return Value::U64(Bits());
+      case TypeKind::kBool:
+        return Value::Bool(Uniform(0, 1));
+      case TypeKind::kS8:
+        return Value::S8(static_cast<int8_t>(Bits()));
+      case TypeKind::kU8:
+        return Value::U8(static_cast<uint8_t>(Bits()));
+      case TypeKind::kS16:
+        return Value::S16(static_cast<int16_t>(Bits()));
+      case TypeKind::kU16:
+        return Value::U16(static_cast<uint16_t>(Bits()));
+      case TypeKind::kS32:
+        return Value::S32(static_cast<int32_t>(Bits()));
+      case TypeKind::kU32:
+        return Value::U32(static_cast<uint32_t>(Bits()));
+      case TypeKind::kS64:
+        return Value::S64(static_cast<int64_t>(Bits()));
+      case TypeKind::kU64:
+        return Value::U64(Bits());
       case TypeKind::kF32:
         return Value::F32(std::uniform_real_distribution<float>(-1e30f, 1e30f)(rng_));
       case TypeKind::kF64:
         return Value::F64(std::uniform_real_distribution<double>(-1e300, 1e300)(rng_));
-      case TypeKind::kChar: return Value::Char(Char());
-      case TypeKind::kString: return Value::String(String());
+      case TypeKind::kChar:
+        return Value::Char(Char());
+      case TypeKind::kString:
+        return Value::String(String());
       case TypeKind::kList: {
         size_t n = Length();
         if (t.element->kind == TypeKind::kU8) {
@@ -178,7 +190,8 @@ class ValueGenerator {
         if (!t.cases[c].type) return Value::Variant(c);
         return Value::Variant(c, Make(*t.cases[c].type, depth + 1));
       }
-      case TypeKind::kEnum: return Value::Enum(Uniform(0, static_cast<int>(t.labels.size()) - 1));
+      case TypeKind::kEnum:
+        return Value::Enum(Uniform(0, static_cast<int>(t.labels.size()) - 1));
       case TypeKind::kFlags: {
         std::vector<bool> set(t.labels.size());
         for (size_t i = 0; i < set.size(); ++i) set[i] = Uniform(0, 1);
@@ -194,7 +207,8 @@ class ValueGenerator {
         return ok ? Value::Ok(std::move(v)) : Value::Err(std::move(v));
       }
       case TypeKind::kOwn:
-      case TypeKind::kBorrow: return Value::Own(Uniform(0, 1000));
+      case TypeKind::kBorrow:
+        return Value::Own(Uniform(0, 1000));
     }
     return Value::Bool(false);
   }
@@ -209,8 +223,8 @@ class ValueGenerator {
     return Uniform(1, 40);
   }
   char32_t Char() {
-    static const char32_t kSamples[] = {U'a', U'Z', U'é', U'ö', U'✓', U'🎭', U'\u0000', U'\uFFFD',
-                                        U'\U0010FFFF'};
+    static const char32_t kSamples[] = {U'a', U'Z',      U'é',      U'ö',         U'✓',
+                                        U'🎭', U'\u0000', U'\uFFFD', U'\U0010FFFF'};
     if (Uniform(0, 1)) return kSamples[Uniform(0, std::size(kSamples) - 1)];
     char32_t c;
     do {
@@ -250,9 +264,9 @@ TEST(ActorHostAbiTest, RandomisedEchoRoundTripsOfEveryTypeKind) {
       ASSERT_TRUE(result.ok()) << fn.name << ": " << result.status().ToString();
       ASSERT_EQ(result->size(), 1u);
       Value expected = single_echo ? args[0] : Value::Tuple(args);
-      ASSERT_EQ((*result)[0], expected) << fn.name << " round " << round << "\n  sent "
-                                        << expected.ToString() << "\n  got  "
-                                        << (*result)[0].ToString();
+      ASSERT_EQ((*result)[0], expected)
+          << fn.name << " round " << round << "\n  sent " << expected.ToString() << "\n  got  "
+          << (*result)[0].ToString();
     }
   }
   EXPECT_GE(checked_functions, 24);
@@ -279,8 +293,8 @@ TEST(ActorHostAbiTest, ParamsThroughMemoryAndNamedResults) {
   // stats: named results (count, sum, max) returned through memory.
   std::vector<Value> numbers{Value::U32(5), Value::U32(9), Value::U32(2)};
   std::vector<Value> stats_args{Value::List(numbers)};
-  auto s = h.host->CallFunction("theater:test/echo#stats", *echo->FindFunction("stats"),
-                                stats_args, std::chrono::seconds(10));
+  auto s = h.host->CallFunction("theater:test/echo#stats", *echo->FindFunction("stats"), stats_args,
+                                std::chrono::seconds(10));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ASSERT_EQ(s->size(), 3u);
   EXPECT_EQ((*s)[0], Value::U32(3));

@@ -87,8 +87,8 @@ int RunGuest(GuestFn fn, void* instance, const uint64_t* args, uint64_t* results
 // Limits applied by wasm_rt_allocate_memory / wasm_rt_grow_memory for the module being
 // instantiated or run on this thread. Set by the host around instantiate and free.
 struct MemoryConfig {
-  bool guard_pages = true;         // the module's WASM_RT_MEMCHECK_SIGNAL_HANDLER
-  uint32_t max_pages = 65536;      // cap on any memory the module allocates
+  bool guard_pages = true;     // the module's WASM_RT_MEMCHECK_SIGNAL_HANDLER
+  uint32_t max_pages = 65536;  // cap on any memory the module allocates
 };
 void SetMemoryConfig(const MemoryConfig& config);
 
@@ -106,9 +106,9 @@ void SetThreadStackBounds(CallState* state);
 // The watchdog's view of one thread that runs guest code.
 struct ThreadSlot {
   pthread_t thread;
-  std::atomic<uint64_t> running_id{0};     // id of the CallState running here, 0 = none
-  std::atomic<int64_t> deadline_ns{0};     // its deadline, 0 = none
-  std::atomic<uint64_t> kill_id{0};        // the call the last interrupt was aimed at
+  std::atomic<uint64_t> running_id{0};  // id of the CallState running here, 0 = none
+  std::atomic<int64_t> deadline_ns{0};  // its deadline, 0 = none
+  std::atomic<uint64_t> kill_id{0};     // the call the last interrupt was aimed at
   std::atomic<CallState*> running{nullptr};
 };
 // Calls fn(slot) for every registered thread slot (under the registry lock).

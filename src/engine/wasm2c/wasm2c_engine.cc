@@ -78,7 +78,10 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
  public:
   Wasm2cModule(std::string name, std::string sha256, void* handle, const theater_module_desc* desc,
                MemoryMode mode)
-      : name_(std::move(name)), sha256_(std::move(sha256)), handle_(handle), desc_(desc),
+      : name_(std::move(name)),
+        sha256_(std::move(sha256)),
+        handle_(handle),
+        desc_(desc),
         mode_(mode) {
     for (uint32_t i = 0; i < desc->n_imports; ++i) {
       const auto& d = desc->imports[i];
@@ -109,8 +112,8 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
   Result<std::unique_ptr<Instance>> Instantiate(ImportResolver& resolver,
                                                 const InstanceOptions& options) const override {
     auto instance = std::make_unique<Wasm2cInstance>(shared_from_this(), options);
-    THEATER_RETURN_IF_ERROR(instance->Instantiate(resolver).WithContext(
-        "instantiating module '" + name_ + "'"));
+    THEATER_RETURN_IF_ERROR(
+        instance->Instantiate(resolver).WithContext("instantiating module '" + name_ + "'"));
     return std::unique_ptr<Instance>(std::move(instance));
   }
 
@@ -173,8 +176,8 @@ Status Wasm2cInstance::Instantiate(ImportResolver& resolver) {
   rt::SetThreadStackBounds(&state);
   rt::CallState* previous = rt::EnterCallState(&state);
   InstantiateArgs args{desc_, this};
-  int code = rt::RunGuest(InstantiateThunk, storage_, reinterpret_cast<const uint64_t*>(&args),
-                          nullptr);
+  int code =
+      rt::RunGuest(InstantiateThunk, storage_, reinterpret_cast<const uint64_t*>(&args), nullptr);
   rt::LeaveCallState(previous);
   instantiated_ = true;  // partially initialised state is still freed by the destructor
   if (code != WASM_RT_TRAP_NONE) {
@@ -200,7 +203,9 @@ Wasm2cInstance::~Wasm2cInstance() {
   }
 }
 
-const Module& Wasm2cInstance::module() const { return *module_; }
+const Module& Wasm2cInstance::module() const {
+  return *module_;
+}
 
 std::span<uint8_t> Wasm2cInstance::memory() {
   if (!desc_->memory) return {};
@@ -261,7 +266,8 @@ class Wasm2cEngine final : public Engine {
       if (it != modules_.end()) return std::shared_ptr<const Module>(it->second);
     }
     Result<CompiledModuleFile> compiled = compiler_->Compile(wasm, name);
-    if (!compiled.ok()) return compiled.status().WithContext("loading module '" + std::string(name) + "'");
+    if (!compiled.ok())
+      return compiled.status().WithContext("loading module '" + std::string(name) + "'");
     THEATER_ASSIGN_OR_RETURN(auto module, Open(compiled->so_path, std::string(name), sha));
     std::lock_guard<std::mutex> lock(mutex_);
     auto [it, inserted] = modules_.emplace(sha, module);
@@ -270,7 +276,7 @@ class Wasm2cEngine final : public Engine {
 
  private:
   Result<std::shared_ptr<Wasm2cModule>> Open(const std::filesystem::path& so, std::string name,
-                                              std::string sha) {
+                                             std::string sha) {
     rt::InitProcess();
     void* handle = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
@@ -331,9 +337,15 @@ Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   compile.signal_memcheck = options.memory_mode == MemoryMode::kGuardPages;
   compile.opt_level = options.opt_level;
   switch (options.progress) {
-    case EngineOptions::Progress::kAuto: compile.progress = ProgressMode::kAuto; break;
-    case EngineOptions::Progress::kOn: compile.progress = ProgressMode::kOn; break;
-    case EngineOptions::Progress::kOff: compile.progress = ProgressMode::kOff; break;
+    case EngineOptions::Progress::kAuto:
+      compile.progress = ProgressMode::kAuto;
+      break;
+    case EngineOptions::Progress::kOn:
+      compile.progress = ProgressMode::kOn;
+      break;
+    case EngineOptions::Progress::kOff:
+      compile.progress = ProgressMode::kOff;
+      break;
   }
   THEATER_ASSIGN_OR_RETURN(std::unique_ptr<ModuleCompiler> compiler,
                            ModuleCompiler::Create(std::move(compile)));

@@ -102,7 +102,8 @@ void Reraise(int sig, const struct sigaction& prev, siginfo_t* info, void* uctx)
 void FaultHandler(int sig, siginfo_t* info, void* uctx) {
   CallState* state = tls_current;
   auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
-  bool in_guard = state && state->guard_hi != 0 && addr >= state->guard_lo && addr < state->guard_hi;
+  bool in_guard =
+      state && state->guard_hi != 0 && addr >= state->guard_lo && addr < state->guard_hi;
   if (state && state->in_guest && state->jmp_target) {
     // Guest code faulted: a guard-page hit is stack exhaustion, anything else an out-of-bounds
     // access to the linear memory reservation.
@@ -175,8 +176,8 @@ void InitProcess() {
 void InitThread() {
   if (tls_slot) return;
   InitProcess();
-  void* alt = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-                   0);
+  void* alt =
+      mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (alt != MAP_FAILED) {
     stack_t ss{};
     ss.ss_sp = alt;
@@ -191,7 +192,8 @@ void InitThread() {
   if (pthread_getattr_np(pthread_self(), &attr) == 0) {
     void* addr = nullptr;
     size_t size = 0;
-    if (pthread_attr_getstack(&attr, &addr, &size) == 0) tls_stack_lo = reinterpret_cast<uintptr_t>(addr);
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0)
+      tls_stack_lo = reinterpret_cast<uintptr_t>(addr);
     pthread_attr_destroy(&attr);
   }
   auto* slot = new ThreadSlot();
@@ -235,7 +237,9 @@ __attribute__((noinline)) void LeaveCallState(CallState* previous) {
   }
 }
 
-__attribute__((noinline)) CallState* CurrentCallState() { return tls_current; }
+__attribute__((noinline)) CallState* CurrentCallState() {
+  return tls_current;
+}
 
 __attribute__((noinline)) int RunGuest(GuestFn fn, void* instance, const uint64_t* args,
                                        uint64_t* results) {
@@ -263,7 +267,9 @@ __attribute__((noinline)) int RunGuest(GuestFn fn, void* instance, const uint64_
   return code;
 }
 
-void SetMemoryConfig(const MemoryConfig& config) { tls_memory_config = config; }
+void SetMemoryConfig(const MemoryConfig& config) {
+  tls_memory_config = config;
+}
 
 bool InterruptThread(pthread_t thread, uint64_t call_id) {
   bool sent = false;
@@ -289,14 +295,18 @@ void SetThreadStackBounds(CallState* state) {
   state->guard_hi = lo;
 }
 
-uint64_t NextCallId() { return g_next_call_id.fetch_add(1, std::memory_order_relaxed); }
+uint64_t NextCallId() {
+  return g_next_call_id.fetch_add(1, std::memory_order_relaxed);
+}
 
 void ForEachThreadSlotImpl(void (*fn)(ThreadSlot&, void*), void* arg) {
   std::lock_guard<std::mutex> lock(SlotMutex());
   for (ThreadSlot* slot : Slots()) fn(*slot, arg);
 }
 
-int64_t LiveMemoryCount() { return g_live_memories.load(); }
+int64_t LiveMemoryCount() {
+  return g_live_memories.load();
+}
 
 }  // namespace theater::engine::rt
 
@@ -337,8 +347,12 @@ extern "C" {
 
 WASM_RT_THREAD_LOCAL uint32_t wasm_rt_call_stack_depth = 0;
 
-void wasm_rt_init(void) { theater::engine::rt::InitProcess(); }
-bool wasm_rt_is_initialized(void) { return true; }
+void wasm_rt_init(void) {
+  theater::engine::rt::InitProcess();
+}
+bool wasm_rt_is_initialized(void) {
+  return true;
+}
 void wasm_rt_free(void) {}
 
 void wasm_rt_trap(wasm_rt_trap_t code) {
@@ -353,18 +367,30 @@ void wasm_rt_trap(wasm_rt_trap_t code) {
 
 const char* wasm_rt_strerror(wasm_rt_trap_t trap) {
   switch (trap) {
-    case WASM_RT_TRAP_NONE: return "no error";
-    case WASM_RT_TRAP_OOB: return "out-of-bounds memory access";
-    case WASM_RT_TRAP_INT_OVERFLOW: return "integer overflow";
-    case WASM_RT_TRAP_DIV_BY_ZERO: return "integer divide by zero";
-    case WASM_RT_TRAP_INVALID_CONVERSION: return "invalid conversion to integer";
-    case WASM_RT_TRAP_UNREACHABLE: return "unreachable executed";
-    case WASM_RT_TRAP_CALL_INDIRECT: return "invalid indirect call (null, out of range or wrong type)";
-    case WASM_RT_TRAP_UNCAUGHT_EXCEPTION: return "uncaught exception";
-    case WASM_RT_TRAP_EXHAUSTION: return "call stack exhausted";
-    case WASM_RT_TRAP_INTERRUPTED: return "interrupted (deadline exceeded)";
-    case WASM_RT_TRAP_CANCELLED: return "cancelled";
-    case WASM_RT_TRAP_HOST: return "host function failed";
+    case WASM_RT_TRAP_NONE:
+      return "no error";
+    case WASM_RT_TRAP_OOB:
+      return "out-of-bounds memory access";
+    case WASM_RT_TRAP_INT_OVERFLOW:
+      return "integer overflow";
+    case WASM_RT_TRAP_DIV_BY_ZERO:
+      return "integer divide by zero";
+    case WASM_RT_TRAP_INVALID_CONVERSION:
+      return "invalid conversion to integer";
+    case WASM_RT_TRAP_UNREACHABLE:
+      return "unreachable executed";
+    case WASM_RT_TRAP_CALL_INDIRECT:
+      return "invalid indirect call (null, out of range or wrong type)";
+    case WASM_RT_TRAP_UNCAUGHT_EXCEPTION:
+      return "uncaught exception";
+    case WASM_RT_TRAP_EXHAUSTION:
+      return "call stack exhausted";
+    case WASM_RT_TRAP_INTERRUPTED:
+      return "interrupted (deadline exceeded)";
+    case WASM_RT_TRAP_CANCELLED:
+      return "cancelled";
+    case WASM_RT_TRAP_HOST:
+      return "host function failed";
   }
   return "unknown trap";
 }
@@ -373,8 +399,10 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
   theater::engine::rt::FuncType type;
   va_list args;
   va_start(args, results);
-  for (uint32_t i = 0; i < params; ++i) type.params.push_back(static_cast<wasm_rt_type_t>(va_arg(args, int)));
-  for (uint32_t i = 0; i < results; ++i) type.results.push_back(static_cast<wasm_rt_type_t>(va_arg(args, int)));
+  for (uint32_t i = 0; i < params; ++i)
+    type.params.push_back(static_cast<wasm_rt_type_t>(va_arg(args, int)));
+  for (uint32_t i = 0; i < results; ++i)
+    type.results.push_back(static_cast<wasm_rt_type_t>(va_arg(args, int)));
   va_end(args);
   std::lock_guard<std::mutex> lock(theater::engine::rt::g_types_mutex);
   auto& types = theater::engine::rt::FuncTypes();
@@ -402,15 +430,21 @@ void wasm_rt_throw(void) {
   longjmp(*state->unwind_target, WASM_RT_TRAP_UNCAUGHT_EXCEPTION);
 }
 
-WASM_RT_UNWIND_TARGET* wasm_rt_get_unwind_target(void) { return tls_current->unwind_target; }
+WASM_RT_UNWIND_TARGET* wasm_rt_get_unwind_target(void) {
+  return tls_current->unwind_target;
+}
 void wasm_rt_set_unwind_target(WASM_RT_UNWIND_TARGET* target) {
   tls_current->unwind_target = target;
 }
-uint32_t wasm_rt_exception_tag(void) { return tls_current->exception_tag; }
+uint32_t wasm_rt_exception_tag(void) {
+  return tls_current->exception_tag;
+}
 uint32_t wasm_rt_exception_size(void) {
   return static_cast<uint32_t>(tls_current->exception_payload.size());
 }
-void* wasm_rt_exception(void) { return tls_current->exception_payload.data(); }
+void* wasm_rt_exception(void) {
+  return tls_current->exception_payload.data();
+}
 
 // Linear memory. Both modes reserve address space up front and grow by mprotect, so `data`
 // never moves: guard-page mode reserves 8 GiB (no bounds checks needed), bounds-check mode
@@ -423,10 +457,13 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, u
   memory->size = 0;
   memory->max_pages = cap;
   if (initial_pages > cap) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
-  uint64_t reserve = config.guard_pages ? theater::engine::rt::kGuardReservation
-                                        : static_cast<uint64_t>(cap) * theater::engine::rt::kPageSize;
-  if (reserve == 0) reserve = theater::engine::rt::kPageSize;  // a zero-page memory still needs an address
-  void* base = mmap(nullptr, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  uint64_t reserve = config.guard_pages
+                         ? theater::engine::rt::kGuardReservation
+                         : static_cast<uint64_t>(cap) * theater::engine::rt::kPageSize;
+  if (reserve == 0)
+    reserve = theater::engine::rt::kPageSize;  // a zero-page memory still needs an address
+  void* base =
+      mmap(nullptr, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
   uint64_t bytes = static_cast<uint64_t>(initial_pages) * theater::engine::rt::kPageSize;
   if (bytes && mprotect(base, bytes, PROT_READ | PROT_WRITE) != 0) {
@@ -458,9 +495,9 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
 void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
   if (!memory->data) return;
   const auto& config = theater::engine::rt::tls_memory_config;
-  uint64_t reserve = config.guard_pages
-                         ? theater::engine::rt::kGuardReservation
-                         : static_cast<uint64_t>(memory->max_pages) * theater::engine::rt::kPageSize;
+  uint64_t reserve = config.guard_pages ? theater::engine::rt::kGuardReservation
+                                        : static_cast<uint64_t>(memory->max_pages) *
+                                              theater::engine::rt::kPageSize;
   if (reserve == 0) reserve = theater::engine::rt::kPageSize;
   munmap(memory->data, reserve);
   memory->data = nullptr;
@@ -469,10 +506,10 @@ void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
   theater::engine::rt::g_live_memories.fetch_sub(1, std::memory_order_relaxed);
 }
 
-
 void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* table, uint32_t elements,
                                     uint32_t max_elements) {
-  theater::engine::rt::AllocateTable<wasm_rt_funcref_table_t, wasm_rt_funcref_t>(table, elements, max_elements);
+  theater::engine::rt::AllocateTable<wasm_rt_funcref_table_t, wasm_rt_funcref_t>(table, elements,
+                                                                                 max_elements);
 }
 void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* table) {
   std::free(table->data);
@@ -481,7 +518,8 @@ void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* table) {
 }
 void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t* table, uint32_t elements,
                                       uint32_t max_elements) {
-  theater::engine::rt::AllocateTable<wasm_rt_externref_table_t, wasm_rt_externref_t>(table, elements, max_elements);
+  theater::engine::rt::AllocateTable<wasm_rt_externref_table_t, wasm_rt_externref_t>(
+      table, elements, max_elements);
 }
 void wasm_rt_free_externref_table(wasm_rt_externref_table_t* table) {
   std::free(table->data);
