@@ -92,6 +92,9 @@ class Type {
   std::string ToWit() const;
 };
 
+// The WIT keyword of a kind: "u32", "string", "list", "record", "own", ...
+const char* TypeKindName(TypeKind kind);
+
 // True when the two types have the same structure (names are ignored).
 bool StructurallyEqual(const Type& a, const Type& b);
 

@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "abi/canonical/canonical_test_util.h"
 
+#include "abi/canonical/utf8.h"
+
 #include <cmath>
 #include <cstring>
 
@@ -29,24 +31,6 @@ char32_t RandomScalar(std::mt19937_64& rng) {
     }
     default:
       return static_cast<char32_t>(0x10000 + Pick(rng, 0x110000 - 0x10000));
-  }
-}
-
-void AppendUtf8(char32_t c, std::string* out) {
-  if (c < 0x80) {
-    out->push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
   }
 }
 
@@ -144,7 +128,7 @@ TypePtr RandomType(std::mt19937_64& rng, int depth) {
 std::string RandomUtf8(std::mt19937_64& rng, size_t max_chars) {
   std::string out;
   const size_t n = Pick(rng, max_chars + 1);
-  for (size_t i = 0; i < n; ++i) AppendUtf8(RandomScalar(rng), &out);
+  for (size_t i = 0; i < n; ++i) canonical_internal::AppendUtf8(RandomScalar(rng), &out);
   return out;
 }
 

@@ -277,7 +277,7 @@ template <typename PayloadFn>
     case TypeKind::kBorrow:
       return Value::Borrow(static_cast<uint32_t>(bits));
     default:
-      return InternalError(std::string("lift: ") + KindName(kind) + " is not a scalar");
+      return InternalError(std::string("lift: ") + TypeKindName(kind) + " is not a scalar");
   }
 }
 

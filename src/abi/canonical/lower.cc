@@ -59,7 +59,7 @@ namespace {
 
 [[gnu::cold, gnu::noinline]] Status MismatchError(const Plan& plan, uint32_t index, TypeKind got) {
   return InvalidArgument("expected a value of type " + plan.Describe(index) + ", got a " +
-                         KindName(got) + " value");
+                         TypeKindName(got) + " value");
 }
 
 [[gnu::cold, gnu::noinline]] Status CharValueError(uint64_t code) {

@@ -30,7 +30,7 @@ uint32_t SaturatingAdd(uint32_t a, uint64_t b) {
 }
 
 [[gnu::cold, gnu::noinline]] Status MissingTypeError(const char* role, TypeKind parent) {
-  return InvalidArgument(std::string("malformed type: ") + role + " of " + KindName(parent) +
+  return InvalidArgument(std::string("malformed type: ") + role + " of " + TypeKindName(parent) +
                          " has no type");
 }
 
@@ -40,58 +40,6 @@ std::string Hex(uint64_t value) {
   char buf[24] = {'0', 'x'};
   auto [end, ec] = std::to_chars(buf + 2, buf + sizeof(buf), value, 16);
   return std::string(buf, end);
-}
-
-const char* KindName(TypeKind kind) {
-  switch (kind) {
-    case TypeKind::kBool:
-      return "bool";
-    case TypeKind::kS8:
-      return "s8";
-    case TypeKind::kU8:
-      return "u8";
-    case TypeKind::kS16:
-      return "s16";
-    case TypeKind::kU16:
-      return "u16";
-    case TypeKind::kS32:
-      return "s32";
-    case TypeKind::kU32:
-      return "u32";
-    case TypeKind::kS64:
-      return "s64";
-    case TypeKind::kU64:
-      return "u64";
-    case TypeKind::kF32:
-      return "f32";
-    case TypeKind::kF64:
-      return "f64";
-    case TypeKind::kChar:
-      return "char";
-    case TypeKind::kString:
-      return "string";
-    case TypeKind::kList:
-      return "list";
-    case TypeKind::kRecord:
-      return "record";
-    case TypeKind::kTuple:
-      return "tuple";
-    case TypeKind::kVariant:
-      return "variant";
-    case TypeKind::kEnum:
-      return "enum";
-    case TypeKind::kFlags:
-      return "flags";
-    case TypeKind::kOption:
-      return "option";
-    case TypeKind::kResult:
-      return "result";
-    case TypeKind::kOwn:
-      return "own";
-    case TypeKind::kBorrow:
-      return "borrow";
-  }
-  return "invalid";
 }
 
 std::string Plan::Describe(uint32_t index) const {
@@ -106,7 +54,7 @@ std::string Plan::Describe(uint32_t index) const {
     return wit;
   }
   if (!n.type->name.empty()) return n.type->name;
-  return std::string(KindName(n.kind)) + "<...>";
+  return std::string(TypeKindName(n.kind)) + "<...>";
 }
 
 Status InChild(const Status& status, const Plan& plan, uint32_t index, size_t child) {

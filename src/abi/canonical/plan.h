@@ -103,8 +103,6 @@ class PlanBuilder {
 
 // Messages put guest addresses in hex.
 std::string Hex(uint64_t value);
-// The WIT keyword of a kind ("u32", "list", "record").
-const char* KindName(TypeKind kind);
 
 // Adds to `status` where in the composite value of `node` it happened: "field 'x' of point",
 // "element 3 of list<u32>", "some of option<char>".

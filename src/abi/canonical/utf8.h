@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace theater::abi::canonical_internal {
@@ -17,6 +18,9 @@ namespace theater::abi::canonical_internal {
 // Returns the offset of the first byte that does not start or continue a valid sequence, or
 // nullopt when all of `bytes` is valid UTF-8.
 std::optional<size_t> FindInvalidUtf8(std::string_view bytes);
+
+// Appends the UTF-8 encoding of scalar value `c` to `out`.
+void AppendUtf8(char32_t c, std::string* out);
 
 // True for a Unicode scalar value: at most U+10FFFF and not a surrogate.
 inline bool IsScalarValue(uint64_t c) {

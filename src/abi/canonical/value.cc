@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "theater/abi/value.h"
 
+#include "abi/canonical/utf8.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -13,24 +15,6 @@ namespace {
 // Lists are cut short in ToString beyond this many elements: a 1 MiB state blob in a log line
 // helps nobody.
 constexpr size_t kMaxRenderedItems = 32;
-
-void AppendChar(char32_t c, std::string* out) {
-  if (c < 0x80) {
-    out->push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
-}
 
 void AppendHex(uint32_t v, std::string* out) {
   char buf[16];
@@ -138,7 +122,7 @@ void Render(const Value& v, std::string* out) {
         out->append("}'");
       } else {
         std::string utf8;
-        AppendChar(c, &utf8);
+        canonical_internal::AppendUtf8(c, &utf8);
         AppendQuoted(utf8, '\'', out);
       }
       return;

@@ -12,7 +12,19 @@ std::shared_ptr<Type> Make(TypeKind kind) {
   return type;
 }
 
-const char* PrimitiveName(TypeKind kind) {
+// Spells a possibly-absent type; `_` is WIT's placeholder for an absent result side.
+std::string ToWitOrUnderscore(const TypePtr& type) {
+  return type ? type->ToWit() : "_";
+}
+
+bool Equal(const TypePtr& a, const TypePtr& b) {
+  if (a == nullptr || b == nullptr) return a == b;
+  return StructurallyEqual(*a, *b);
+}
+
+}  // namespace
+
+const char* TypeKindName(TypeKind kind) {
   switch (kind) {
     case TypeKind::kBool:
       return "bool";
@@ -40,22 +52,29 @@ const char* PrimitiveName(TypeKind kind) {
       return "char";
     case TypeKind::kString:
       return "string";
-    default:
-      return nullptr;
+    case TypeKind::kList:
+      return "list";
+    case TypeKind::kRecord:
+      return "record";
+    case TypeKind::kTuple:
+      return "tuple";
+    case TypeKind::kVariant:
+      return "variant";
+    case TypeKind::kEnum:
+      return "enum";
+    case TypeKind::kFlags:
+      return "flags";
+    case TypeKind::kOption:
+      return "option";
+    case TypeKind::kResult:
+      return "result";
+    case TypeKind::kOwn:
+      return "own";
+    case TypeKind::kBorrow:
+      return "borrow";
   }
+  return "invalid";
 }
-
-// Spells a possibly-absent type; `_` is WIT's placeholder for an absent result side.
-std::string ToWitOrUnderscore(const TypePtr& type) {
-  return type ? type->ToWit() : "_";
-}
-
-bool Equal(const TypePtr& a, const TypePtr& b) {
-  if (a == nullptr || b == nullptr) return a == b;
-  return StructurallyEqual(*a, *b);
-}
-
-}  // namespace
 
 TypePtr Type::Primitive(TypeKind kind) {
   return Make(kind);
@@ -134,7 +153,7 @@ TypePtr Type::Named(std::string name, const TypePtr& type) {
 
 std::string Type::ToWit() const {
   if (!name.empty()) return name;
-  if (const char* primitive = PrimitiveName(kind)) return primitive;
+  if (kind <= TypeKind::kString) return TypeKindName(kind);
   std::string out;
   switch (kind) {
     case TypeKind::kList:
