@@ -326,6 +326,21 @@ TEST_P(FiberTest, StackExhaustionOnFiberIsATrap) {
   EXPECT_TRUE(ok->status().ok()) << ok->status().ToString();
 }
 
+TEST_P(FiberTest, ThreadExitReturnsItsCachedStacks) {
+  // A thread keeps a few fiber stacks cached; when it exits they go back to the shared pool.
+  auto instance = NewInstance();
+  std::promise<void> exited;
+  std::thread worker([&] {
+    for (int i = 0; i < 3; ++i) {
+      auto call = NewCall(*instance, "add", {1, 2});
+      EXPECT_EQ(call->Resume(), GuestCall::State::kFinished);
+    }
+  });
+  auto joined = std::async(std::launch::async, [&] { worker.join(); });
+  ASSERT_EQ(joined.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "thread exit hung while returning its cached stacks";
+}
+
 TEST_P(FiberTest, DirectCallCannotSuspend) {
   auto instance = NewInstance();
   uint64_t result[1];

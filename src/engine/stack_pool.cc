@@ -26,7 +26,7 @@ struct ThreadStackCache {
   Stack stacks[kCapacity];
   int count = 0;
   ~ThreadStackCache() {
-    while (count > 0) pool->Release(stacks[--count]);
+    while (count > 0) pool->ReleaseShared(stacks[--count]);
   }
 };
 thread_local ThreadStackCache tls_cache;
@@ -88,6 +88,10 @@ void StackPool::Release(const Stack& stack) {
     tls_cache.stacks[tls_cache.count++] = stack;
     return;
   }
+  ReleaseShared(stack);
+}
+
+void StackPool::ReleaseShared(const Stack& stack) {
   size_t cached;
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -42,6 +42,8 @@ class StackPool {
   // A stack from the pool, or a new mapping; an empty Stack when the kernel refuses.
   Stack Acquire();
   void Release(const Stack& stack);
+  // Release() without the per-thread cache (used when a thread's cache is torn down).
+  void ReleaseShared(const Stack& stack);
 
   size_t stack_size() const { return size_; }
   // Stacks currently mapped by this pool (in use or cached).
