@@ -329,7 +329,6 @@ TEST_P(FiberTest, StackExhaustionOnFiberIsATrap) {
 TEST_P(FiberTest, ThreadExitReturnsItsCachedStacks) {
   // A thread keeps a few fiber stacks cached; when it exits they go back to the shared pool.
   auto instance = NewInstance();
-  std::promise<void> exited;
   std::thread worker([&] {
     for (int i = 0; i < 3; ++i) {
       auto call = NewCall(*instance, "add", {1, 2});
