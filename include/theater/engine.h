@@ -257,4 +257,10 @@ class GuestCall {
   std::unique_ptr<Impl> impl_;
 };
 
+// Runs export `index` of `instance` on a fresh fiber on the calling thread and returns when it
+// finishes. While the call is suspended the thread blocks; a host import's waker may Wake() it
+// from any thread and the call then continues here. Copies the call's results into `results`.
+Status CallOnFiber(Instance& instance, uint32_t index, std::span<const uint64_t> args,
+                   std::span<uint64_t> results, const CallOptions& options = {});
+
 }  // namespace theater::engine

@@ -95,6 +95,7 @@ int Run(const RunArgs& args) {
   options.instance.max_memory_bytes = manifest->limits.memory_limit_mb << 20;
   options.init_deadline = std::chrono::milliseconds(manifest->limits.init_deadline_ms);
   options.call_deadline = std::chrono::milliseconds(manifest->limits.call_deadline_ms);
+  options.stack_size = manifest->limits.stack_size_kb * 1024;
   options.log_sink = [&](std::string_view line) {
     log_lines.emplace_back(line);
     if (args.json || args.quiet) return;

@@ -340,6 +340,20 @@ TEST_P(FiberTest, ThreadExitReturnsItsCachedStacks) {
       << "thread exit hung while returning its cached stacks";
 }
 
+TEST_P(FiberTest, CallOnFiberBlocksUntilWokenFromAnotherThread) {
+  auto instance = NewInstance();
+  std::atomic<bool> stop{false};
+  std::thread resumer = StartResumer(stop);
+  uint64_t args[1] = {20};
+  uint64_t result[1] = {0};
+  Status status =
+      CallOnFiber(*instance, *instance->module().FindExport("wait-twice"), args, result);
+  stop = true;
+  resumer.join();
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(result[0], 120u * 1000 + 220 + 20);
+}
+
 TEST_P(FiberTest, DirectCallCannotSuspend) {
   auto instance = NewInstance();
   uint64_t result[1];

@@ -14,7 +14,9 @@
 #include <boost/context/fiber.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 
 #include "engine/stack_pool.h"
 #include "engine/wasm2c/runtime.h"
@@ -305,6 +307,31 @@ Result<uint64_t> GuestCall::Suspend(PublishFn publish, void* arg) {
   impl->scheduler = std::move(impl->scheduler).resume();
   if (impl->cancelled) return Cancelled("guest call cancelled while suspended");
   return impl->wake_value;
+}
+
+Status CallOnFiber(Instance& instance, uint32_t index, std::span<const uint64_t> args,
+                   std::span<uint64_t> results, const CallOptions& options) {
+  THEATER_ASSIGN_OR_RETURN(
+      std::unique_ptr<GuestCall> call,
+      GuestCall::Create(instance, index, std::vector<uint64_t>(args.begin(), args.end()), options));
+  if (results.size() < call->results().size()) return InvalidArgument("results span too small");
+  std::mutex mutex;
+  std::condition_variable runnable;
+  bool woken = false;
+  call->set_on_runnable([&](GuestCall&) {
+    std::lock_guard<std::mutex> lock(mutex);
+    woken = true;
+    runnable.notify_one();
+  });
+  for (;;) {
+    GuestCall::State state = call->Resume();
+    if (state == GuestCall::State::kFinished) break;
+    std::unique_lock<std::mutex> lock(mutex);
+    runnable.wait(lock, [&] { return woken; });
+    woken = false;
+  }
+  std::copy(call->results().begin(), call->results().end(), results.begin());
+  return call->status();
 }
 
 }  // namespace theater::engine

@@ -380,7 +380,11 @@ Result<std::vector<Value>> ActorHost::CallFunction(const std::string& export_nam
   std::vector<uint64_t> flat_results(plan.signature().results.size());
   engine::CallOptions call_options;
   call_options.timeout = deadline;
-  THEATER_RETURN_IF_ERROR(instance_->Call(*index, flat_args, flat_results, call_options));
+  call_options.stack_size = options_.stack_size;
+  // The export runs on its own fiber, so a host function may suspend it; nested calls made while
+  // serving its imports (cabi_realloc) and the post-return below are plain calls.
+  THEATER_RETURN_IF_ERROR(
+      engine::CallOnFiber(*instance_, *index, flat_args, flat_results, call_options));
   Result<std::vector<Value>> values = plan.LiftExportResults(memory, flat_results);
   if (!values.ok()) return values.status().WithContext("results of '" + export_name + "'");
   if (auto post = module_->FindExport("cabi_post_" + export_name)) {

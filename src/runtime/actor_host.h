@@ -51,6 +51,8 @@ struct ActorHostOptions {
   engine::InstanceOptions instance;
   std::chrono::milliseconds init_deadline{60'000};
   std::chrono::milliseconds call_deadline{300'000};
+  // Fiber stack for export calls (0: the engine default, 256 KiB).
+  size_t stack_size = 0;
   // Receives every runtime.log line (and guest stdout/stderr lines).
   std::function<void(std::string_view line)> log_sink;
 };
