@@ -147,12 +147,26 @@ struct GuestCall::Impl {
   std::atomic<bool> cancel_requested{false};
 };
 
+namespace {
+constexpr size_t ImplOffset() {
+  return (sizeof(GuestCall) + alignof(GuestCall::Impl) - 1) / alignof(GuestCall::Impl) *
+         alignof(GuestCall::Impl);
+}
+}  // namespace
+
+void* GuestCall::operator new(size_t size) {
+  return ::operator new(std::max(size, ImplOffset()) + sizeof(Impl));
+}
+void GuestCall::operator delete(void* p) {
+  ::operator delete(p);
+}
+
 GuestCall::GuestCall(Instance& instance, uint32_t export_index, std::vector<uint64_t> args,
                      const CallOptions& options)
     : instance_(instance),
       export_index_(export_index),
       args_(std::move(args)),
-      impl_(std::make_unique<Impl>()) {
+      impl_(new (reinterpret_cast<char*>(this) + ImplOffset()) Impl()) {
   impl_->call_state.id = rt::NextCallId();
   impl_->call_state.deadline_ns = DeadlineFor(options);
 }
@@ -208,6 +222,7 @@ GuestCall::~GuestCall() {
       }
     }
   }
+  impl_->~Impl();
 }
 
 void GuestCall::Run() {
@@ -223,10 +238,9 @@ void GuestCall::Run() {
 }
 
 GuestCall::State GuestCall::Resume() {
-  State expected_ready = State::kReady;
-  State expected_runnable = State::kRunnable;
-  if (!state_.compare_exchange_strong(expected_ready, State::kRunning) &&
-      !state_.compare_exchange_strong(expected_runnable, State::kRunning)) {
+  State current = state_.load(std::memory_order_acquire);
+  if ((current != State::kReady && current != State::kRunnable) ||
+      !state_.compare_exchange_strong(current, State::kRunning)) {
     return state();  // nothing to do: running elsewhere, suspended, or finished
   }
   rt::CallState& cs = impl_->call_state;
@@ -300,7 +314,7 @@ void GuestCall::Cancel() {
 
 Result<uint64_t> GuestCall::Suspend(PublishFn publish, void* arg) {
   // Runs on the fiber. Everything is reached through `impl_`; nothing thread-local.
-  Impl* impl = impl_.get();
+  Impl* impl = impl_;
   if (impl->cancel_requested.load()) return Cancelled("guest call cancelled");
   impl->pending_publish = publish;
   impl->pending_arg = arg;
