@@ -16,16 +16,8 @@
 namespace theater::abi {
 namespace {
 
-using testing::EnumOf;
-using testing::FlagsOf;
-using testing::Function;
-using testing::ListOf;
-using testing::OptionOf;
-using testing::RecordOf;
-using testing::ResultOf;
-using testing::T;
-using testing::TupleOf;
-using testing::VariantOf;
+// The test helpers (T, ListOf, RecordOf, Function, ...) of canonical_test_util.h.
+using namespace testing;  // NOLINT(build/namespaces)
 
 void Put32(VectorGuestMemory& memory, uint32_t at, uint32_t value) {
   std::memcpy(memory.Bytes().data() + at, &value, sizeof(value));

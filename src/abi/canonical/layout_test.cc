@@ -12,16 +12,8 @@
 namespace theater::abi {
 namespace {
 
-using testing::EnumOf;
-using testing::FlagsOf;
-using testing::Function;
-using testing::ListOf;
-using testing::OptionOf;
-using testing::RecordOf;
-using testing::ResultOf;
-using testing::T;
-using testing::TupleOf;
-using testing::VariantOf;
+// The test helpers (T, ListOf, RecordOf, Function, ...) of canonical_test_util.h.
+using namespace testing;  // NOLINT(build/namespaces)
 
 struct LayoutCase {
   const char* what;

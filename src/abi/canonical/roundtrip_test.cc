@@ -18,16 +18,8 @@
 namespace theater::abi {
 namespace {
 
-using testing::EnumOf;
-using testing::FlagsOf;
-using testing::Function;
-using testing::ListOf;
-using testing::OptionOf;
-using testing::RecordOf;
-using testing::ResultOf;
-using testing::T;
-using testing::TupleOf;
-using testing::VariantOf;
+// The test helpers (T, ListOf, RecordOf, Function, ...) of canonical_test_util.h.
+using namespace testing;  // NOLINT(build/namespaces)
 
 // Stores `value` in fresh guest memory and loads it back.
 Value MemoryRoundTrip(const TypePtr& type, const Value& value, VectorGuestMemory* memory) {
