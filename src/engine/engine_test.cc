@@ -10,6 +10,7 @@
 
 #include "engine/engine_test_util.h"
 #include "engine/wasm2c/runtime.h"
+#include "engine/watchdog.h"
 
 namespace theater::engine {
 namespace {
@@ -111,6 +112,18 @@ TEST_P(HostileTest, InfiniteLoopStopsWithin50msOfItsDeadline) {
   uint64_t zero[1] = {0};
   uint64_t pages[1];
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(fresh->Call("grow-once", zero, pages).ok());
+}
+
+TEST_P(HostileTest, WatchdogSleepsUntilTheDeadlineInsteadOfPolling) {
+  auto instance = NewInstance();
+  CallOptions options;
+  options.timeout = std::chrono::milliseconds(300);
+  uint64_t before = Watchdog::Get().scans();
+  Status status = CallNoArgs(*instance, "spin", options);
+  uint64_t scans = Watchdog::Get().scans() - before;
+  EXPECT_EQ(status.code(), StatusCode::kDeadlineExceeded);
+  // The watchdog sleeps until the deadline: a handful of scans, not a poll every millisecond.
+  EXPECT_LE(scans, 12u) << scans << " scans in 300 ms";
 }
 
 TEST_P(HostileTest, RunawayGuestOnOneThreadDoesNotStopOthers) {

@@ -273,7 +273,7 @@ GuestCall::State GuestCall::Resume() {
     cs.kill.store(1);
   }
   rt::CallState* previous = rt::EnterCallState(&cs);
-  if (cs.deadline_ns) Watchdog::Get().Arm();
+  if (cs.deadline_ns) Watchdog::Get().Arm(cs.deadline_ns);
   impl_->fiber = std::move(impl_->fiber).resume();
   rt::LeaveCallState(previous);
 

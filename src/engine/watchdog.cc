@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/wasm2c/runtime.h"
@@ -10,9 +11,9 @@
 namespace theater::engine {
 namespace {
 
-constexpr auto kScanPeriod = std::chrono::milliseconds(1);
-// Scans without finding any call with a deadline before the watchdog goes idle.
-constexpr int kIdleAfterEmptyScans = 200;
+// Longest sleep while any call has a deadline. The re-scan after publishing a plan already closes
+// the race with concurrently published calls; this is a safety net, cheap at one wake-up a second.
+constexpr int64_t kMaxSleepNs = 1'000'000'000;
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -36,48 +37,45 @@ Watchdog::Watchdog() {
 
 void Watchdog::Wake() {
   std::lock_guard<std::mutex> lock(mutex_);
-  idle_.store(false, std::memory_order_relaxed);
+  wake_pending_ = true;
   cv_.notify_one();
 }
 
 void Watchdog::Loop() {
-  int empty_scans = 0;
   for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [this] { return !idle_.load(std::memory_order_relaxed); });
+    int64_t now = NowNs();
+    int64_t earliest = Scan(now);
+    int64_t planned = earliest == kNever ? kNever : std::min(earliest, now + kMaxSleepNs);
+    next_wake_ns_.store(planned, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // A call published before our plan became visible did not see it and will not wake us.
+    if (Scan(NowNs()) < planned) continue;
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (planned == kNever) {
+      cv_.wait(lock, [this] { return wake_pending_; });
+    } else {
+      auto until = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(planned));
+      cv_.wait_until(lock, until, [this] { return wake_pending_; });
     }
-    std::this_thread::sleep_for(kScanPeriod);
-    empty_scans = Scan() ? 0 : empty_scans + 1;
-    if (empty_scans >= kIdleAfterEmptyScans) {
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        idle_.store(true, std::memory_order_relaxed);
-      }
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      // A call may have published its deadline just before we went idle without seeing us idle.
-      if (Scan()) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        idle_.store(false, std::memory_order_relaxed);
-      }
-      empty_scans = 0;
-    }
+    wake_pending_ = false;
   }
 }
 
-bool Watchdog::Scan() {
-  int64_t now = NowNs();
-  bool any_deadline = false;
+int64_t Watchdog::Scan(int64_t now) {
+  scans_.fetch_add(1, std::memory_order_relaxed);
+  int64_t earliest = kNever;
   rt::ForEachThreadSlot([&](rt::ThreadSlot& slot) {
     uint64_t id = slot.running_id.load(std::memory_order_acquire);
     int64_t deadline = slot.deadline_ns.load(std::memory_order_relaxed);
-    if (id == 0 || deadline == 0) return;
-    any_deadline = true;
-    if (now < deadline || slot.kill_id.load(std::memory_order_relaxed) == id) return;
+    if (id == 0 || deadline == 0 || slot.kill_id.load(std::memory_order_relaxed) == id) return;
+    if (now < deadline) {
+      earliest = std::min(earliest, deadline);
+      return;
+    }
     slot.kill_id.store(id, std::memory_order_release);
     if (pthread_kill(slot.thread, SIGUSR1) == 0) interrupts_sent_.fetch_add(1);
   });
-  return any_deadline;
+  return earliest;
 }
 
 }  // namespace theater::engine

@@ -3,19 +3,24 @@
 // Watchdog: interrupts guest calls that run past their deadline.
 //
 // Every thread that runs guest code publishes, in its runtime thread slot, the id and deadline of
-// the call it is running (rt::EnterCallState). The watchdog thread scans the slots while any call
-// with a deadline may be running and, for an overdue call, sends that thread SIGUSR1 aimed at the
-// call's id; the runtime's handler unwinds the guest (or, if the thread is in host code, the
-// import traps when it returns). A call that already left the thread is not affected.
+// the call it is running (rt::EnterCallState). The watchdog thread sleeps until the earliest
+// published deadline (at most a second at a time while any deadline exists, indefinitely while
+// none does), then sends each overdue call's thread SIGUSR1 aimed at that call's id; the
+// runtime's handler unwinds the guest (or, if the thread is in host code, the import traps when
+// it returns). A call that already left its thread is not affected.
 //
-// The scan period (1 ms) bounds the stop latency well under the 50 ms the runtime promises, and
-// the thread sleeps without a timeout when no call has armed it for a while.
+// A call whose deadline is earlier than the watchdog's planned wake-up wakes it (Arm). The
+// watchdog re-scans after publishing its plan, so a call published concurrently is never missed:
+// either the call sees the plan (and wakes the watchdog if its deadline is earlier) or the
+// re-scan sees the call.
 //
 // Thread-safety: Arm() may be called from any thread.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -26,28 +31,34 @@ class Watchdog {
   // The process-wide watchdog, started on first use.
   static Watchdog& Get();
 
-  // Announces that a call with a deadline is running; wakes the watchdog if it is idle. Must be
-  // called after the call was published in its thread slot (rt::EnterCallState): the fence pairs
-  // with the one in Loop() so that either the watchdog sees the slot or this sees it idle.
-  void Arm() {
+  // Announces that a call with `deadline_ns` (steady clock) is running; wakes the watchdog if it
+  // plans to sleep past that. Must be called after the call was published in its thread slot
+  // (rt::EnterCallState): the fence pairs with the one in Loop().
+  void Arm(int64_t deadline_ns) {
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (idle_.load(std::memory_order_relaxed)) Wake();
+    if (deadline_ns < next_wake_ns_.load(std::memory_order_relaxed)) Wake();
   }
 
-  // Number of interrupts sent so far (tests).
+  // Number of interrupts sent and slot scans made so far (tests).
   uint64_t interrupts_sent() const { return interrupts_sent_.load(); }
+  uint64_t scans() const { return scans_.load(); }
 
  private:
+  static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
   Watchdog();
   void Wake();
   void Loop();
-  // Interrupts overdue calls; returns whether any running call has a deadline.
-  bool Scan();
+  // Interrupts overdue calls; returns the earliest deadline of the calls still running
+  // (kNever when none has one).
+  int64_t Scan(int64_t now_ns);
 
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::atomic<bool> idle_{true};
+  bool wake_pending_ = false;                  // guarded by mutex_
+  std::atomic<int64_t> next_wake_ns_{kNever};  // when the watchdog will next look
   std::atomic<uint64_t> interrupts_sent_{0};
+  std::atomic<uint64_t> scans_{0};
   std::thread thread_;
 };
 

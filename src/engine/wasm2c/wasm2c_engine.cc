@@ -241,7 +241,7 @@ Status Wasm2cInstance::Call(uint32_t index, std::span<const uint64_t> args,
     }
     rt::SetThreadStackBounds(&state);
     rt::CallState* previous = rt::EnterCallState(&state);
-    if (state.deadline_ns) Watchdog::Get().Arm();
+    if (state.deadline_ns) Watchdog::Get().Arm(state.deadline_ns);
     code = RunExport(index, args.data(), results.data());
     rt::LeaveCallState(previous);
   }
