@@ -104,4 +104,29 @@ Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manife
 std::optional<nlohmann::json> MergeInitState(const std::optional<nlohmann::json>& init,
                                              const std::optional<nlohmann::json>& override_state);
 
+// A manifest together with the initial state it was rendered against.
+struct ManifestWithState {
+  Manifest manifest;
+  // The actor's initial state: the init_state file's bytes unchanged when there is no override,
+  // otherwise MergeInitState(init_state, override) serialised as compact JSON; nullopt when
+  // there is neither.
+  std::optional<std::vector<uint8_t>> state;
+};
+
+// Loads a manifest the way an actor is spawned (docs/manifest.md, "Templates"): finds and loads
+// `init_state`, merges `override_state` over it (MergeInitState), and, when the result is a JSON
+// object, substitutes the `{{...}}` template expressions in the manifest text with values from it
+// before parsing. Variables that are missing insert nothing and add a warning to
+// Manifest::warnings. Errors: those of ParseManifest and LoadInitState, plus kParseError
+// "source:line:col: ..." for a malformed template, and kInvalidArgument when `init_state` itself
+// uses a template expression.
+Result<ManifestWithState> ParseManifestWithState(std::string_view toml,
+                                                 std::filesystem::path base_dir,
+                                                 std::string source_name,
+                                                 std::optional<nlohmann::json> override_state);
+
+// ParseManifestWithState() on a file; paths resolve as in LoadManifest().
+Result<ManifestWithState> LoadManifestWithState(const std::filesystem::path& path,
+                                                std::optional<nlohmann::json> override_state);
+
 }  // namespace theater

@@ -12,6 +12,8 @@
 
 #include <toml++/toml.h>
 
+#include "runtime/template.h"
+
 namespace theater {
 namespace {
 
@@ -390,6 +392,89 @@ std::optional<json> MergeInitState(const std::optional<json>& init,
   json merged = *init;
   for (const auto& [key, value] : override_state->items()) merged[key] = value;
   return merged;
+}
+
+Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs::path base_dir,
+                                                 std::string source_name,
+                                                 std::optional<json> override_state) {
+  // 1. Find `init_state` before the state is known: parse the text with every template
+  //    expression masked by a same-sized `0`, so TOML positions stay those of the source. When the
+  //    template itself is malformed, the raw text is parsed instead; the template error is
+  //    reported only if substitution turns out to be needed.
+  Result<ParsedTemplate> parsed = ParseTemplate(toml_text, source_name);
+  std::string probe_text = parsed.ok() ? MaskTemplate(*parsed) : std::string(toml_text);
+  std::optional<std::string> init_ref;
+  Context ctx(source_name);
+  try {
+    toml::table probe = toml::parse(probe_text, source_name);
+    if (const toml::node* node = probe.get("init_state")) {
+      if (!node->is_string()) return ctx.WrongType(*node, "init_state", "a string");
+      if (!node->as_string()->get().empty()) init_ref = node->as_string()->get();
+      // A second mask with another mark shows whether init_state contains an expression.
+      if (init_ref) {
+        bool templated = init_ref->find("{{") != std::string::npos;
+        if (parsed.ok()) {
+          toml::table probe2 = toml::parse(MaskTemplate(*parsed, '1'), source_name);
+          templated = probe2["init_state"].value_or(std::string()) != *init_ref;
+        }
+        if (templated) {
+          return ctx.Invalid(node->source(), "init_state",
+                             "must not use template expressions (it is read before the initial "
+                             "state is known)");
+        }
+      }
+    }
+  } catch (const toml::parse_error& e) {
+    return ParseError(ctx.Where(e.source()) +
+                      ": TOML syntax error: " + std::string(e.description()));
+  } catch (const std::exception& e) {
+    return InternalError(source_name + ": unexpected error parsing manifest: " + e.what());
+  }
+
+  // 2. Load it and merge the override over it.
+  std::optional<std::vector<uint8_t>> init_bytes;
+  std::optional<json> init_json;
+  Manifest probe_manifest;
+  probe_manifest.source_name = source_name;
+  if (init_ref) {
+    probe_manifest.init_state_kind = ClassifyReference(*init_ref);
+    probe_manifest.init_state =
+        ResolveReference(*init_ref, probe_manifest.init_state_kind, base_dir);
+    THEATER_ASSIGN_OR_RETURN(init_bytes, LoadInitState(probe_manifest));
+    // LoadInitState has checked that the bytes are JSON.
+    init_json = json::parse(init_bytes->begin(), init_bytes->end(), nullptr, false);
+  }
+  std::optional<json> state = MergeInitState(init_json, override_state);
+
+  // 3. Substitute when the state is an object, then parse.
+  std::vector<std::string> template_warnings;
+  std::string text(toml_text);
+  if (state && state->is_object()) {
+    if (!parsed.ok()) return parsed.status();
+    text = RenderTemplate(*parsed, *state, source_name, &template_warnings);
+  }
+  THEATER_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(text, base_dir, source_name));
+  for (std::string& w : template_warnings) manifest.warnings.push_back(std::move(w));
+
+  ManifestWithState out;
+  out.manifest = std::move(manifest);
+  if (override_state) {
+    std::string dumped = state->dump(-1, ' ', false, json::error_handler_t::replace);
+    out.state = std::vector<uint8_t>(dumped.begin(), dumped.end());
+  } else {
+    out.state = std::move(init_bytes);
+  }
+  return out;
+}
+
+Result<ManifestWithState> LoadManifestWithState(const fs::path& path,
+                                                std::optional<json> override_state) {
+  THEATER_ASSIGN_OR_RETURN(std::string text, ReadFile(path, "manifest"));
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  if (ec) return IOError("resolving manifest path " + path.string() + ": " + ec.message());
+  return ParseManifestWithState(text, absolute.parent_path(), path.string(),
+                                std::move(override_state));
 }
 
 }  // namespace theater

@@ -356,5 +356,134 @@ TEST(ManifestTest, ClassifyReference) {
   EXPECT_EQ(ClassifyReference("store:/x"), ReferenceKind::kFile);
 }
 
+// --- Templates (LoadManifestWithState / ParseManifestWithState). ---
+
+std::string StateText(const ManifestWithState& m) {
+  return m.state ? std::string(m.state->begin(), m.state->end()) : "<none>";
+}
+
+TEST(ManifestTemplateTest, SubstitutesFromInitStateFile) {
+  TempDir dir;
+  dir.Write("init.json", R"({"svc": "api", "servers": [{"hostname": "h0"}, {"hostname": "h1"}],
+                            "timing": {"max": 5000}})");
+  fs::path path = dir.Write("manifest.toml", R"(name = "{{svc}}"
+version = "0.1.0"
+component = "{{svc}}.wasm"
+init_state = "init.json"
+description = "{{servers.[1].hostname}}"
+
+[[handler]]
+type = "timing"
+max_sleep_duration = {{timing.max}}
+)");
+  Result<ManifestWithState> m = LoadManifestWithState(path, std::nullopt);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->manifest.name, "api");
+  EXPECT_EQ(m->manifest.component, (dir.path() / "api.wasm").string());
+  EXPECT_EQ(m->manifest.description, "h1");
+  ASSERT_EQ(m->manifest.handlers.size(), 1u);
+  EXPECT_EQ(m->manifest.handlers[0].config["max_sleep_duration"], 5000);
+  EXPECT_THAT(m->manifest.warnings, ::testing::IsEmpty());
+  // Without an override the state is the file's bytes, unchanged.
+  EXPECT_THAT(StateText(*m), HasSubstr("\"servers\": [{\"hostname\": \"h0\"}"));
+}
+
+TEST(ManifestTemplateTest, OverrideIsMergedAndUsedForSubstitution) {
+  TempDir dir;
+  dir.Write("init.json", R"({"svc": "api", "keep": 1})");
+  fs::path path = dir.Write("manifest.toml", R"(name = "{{svc}}"
+version = "{{default version "0.0.1"}}"
+component = "a.wasm"
+init_state = "init.json"
+)");
+  Result<ManifestWithState> m = LoadManifestWithState(path, json({{"svc", "override"}}));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->manifest.name, "override");
+  EXPECT_EQ(m->manifest.version, "0.0.1");
+  EXPECT_EQ(json::parse(StateText(*m)), json({{"svc", "override"}, {"keep", 1}}));
+}
+
+TEST(ManifestTemplateTest, OverrideWithoutInitStateAndRawStrings) {
+  Result<ManifestWithState> m =
+      ParseManifestWithState(R"(name = "x"
+version = "1"
+component = "a.wasm"
+description = '{{quote}}'
+)",
+                             "/actors/x", "m.toml", json({{"quote", "say \"hi\" & <b>"}}));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->manifest.description, "say \"hi\" & <b>") << "no HTML escaping";
+  EXPECT_EQ(StateText(*m), R"({"quote":"say \"hi\" & <b>"})");
+}
+
+TEST(ManifestTemplateTest, MissingVariableWarnsWithPosition) {
+  Result<ManifestWithState> m = ParseManifestWithState(
+      "name = \"x\"\nversion = \"1\"\ncomponent = \"a.wasm\"\ndescription = \"[{{nope.x}}]\"\n",
+      "/actors/x", "m.toml", json::object());
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->manifest.description, "[]");
+  ASSERT_EQ(m->manifest.warnings.size(), 1u);
+  EXPECT_EQ(m->manifest.warnings[0],
+            "m.toml:4:17: template variable 'nope.x' not found in the initial state (inserted as "
+            "empty)");
+}
+
+TEST(ManifestTemplateTest, NoSubstitutionWithoutObjectState) {
+  const std::string text = std::string(kMinimal) + "description = \"{{x}} {{unterminated\"\n";
+  Result<ManifestWithState> none = ParseManifestWithState(text, "/a", "m.toml", std::nullopt);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->manifest.description, "{{x}} {{unterminated");
+  EXPECT_FALSE(none->state.has_value());
+  Result<ManifestWithState> array = ParseManifestWithState(text, "/a", "m.toml", json({1, 2}));
+  ASSERT_TRUE(array.ok()) << array.status().ToString();
+  EXPECT_EQ(array->manifest.description, "{{x}} {{unterminated");
+  EXPECT_EQ(StateText(*array), "[1,2]");
+}
+
+TEST(ManifestTemplateTest, MalformedTemplateIsParseErrorWhenSubstituting) {
+  const std::string text = std::string(kMinimal) + "description = \"{{x}} {{unterminated\"\n";
+  Result<ManifestWithState> m = ParseManifestWithState(text, "/a", "m.toml", json::object());
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kParseError);
+  EXPECT_THAT(m.status().message(), HasSubstr("m.toml:4:22: unterminated template expression"));
+}
+
+TEST(ManifestTemplateTest, InitStateMustNotBeTemplated) {
+  TempDir dir;
+  dir.Write("init.json", R"({"f": "other.json"})");
+  fs::path path = dir.Write("manifest.toml",
+                            std::string(kMinimal) + "init_state = '{{default f \"init.json\"}}'\n");
+  Result<ManifestWithState> m = LoadManifestWithState(path, json::object());
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(m.status().message(),
+              HasSubstr(":4:14: field 'init_state' must not use template expressions"));
+}
+
+TEST(ManifestTemplateTest, InitStateErrorsPropagate) {
+  TempDir dir;
+  fs::path path =
+      dir.Write("manifest.toml", std::string(kMinimal) + "init_state = \"nope.json\"\n");
+  Result<ManifestWithState> m = LoadManifestWithState(path, std::nullopt);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().root().code(), StatusCode::kNotFound);
+  fs::path bad = dir.Write("m2.toml", std::string(kMinimal) + "init_state = 5\n");
+  Result<ManifestWithState> m2 = LoadManifestWithState(bad, std::nullopt);
+  ASSERT_FALSE(m2.ok());
+  EXPECT_THAT(m2.status().message(), HasSubstr("field 'init_state' must be a string"));
+  Result<ManifestWithState> m3 = LoadManifestWithState(dir.path() / "missing.toml", std::nullopt);
+  ASSERT_FALSE(m3.ok());
+  EXPECT_EQ(m3.status().code(), StatusCode::kNotFound);
+}
+
+TEST(ManifestTemplateTest, TomlErrorsKeepSourcePositions) {
+  // The masked probe keeps positions, so a TOML error after an expression points at the source.
+  Result<ManifestWithState> m =
+      ParseManifestWithState("name = \"{{a}}\"\nversion = = 1\n", "/a", "m.toml", json::object());
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kParseError);
+  EXPECT_THAT(m.status().message(), HasSubstr("m.toml:2:"));
+}
+
 }  // namespace
 }  // namespace theater

@@ -1,0 +1,186 @@
+// Theater: a WebAssembly actor runtime.
+//
+// ChainStore: persistent event chains and the actor registry, in one SQLite database
+// (`<dir>/theater.db`, WAL mode). docs/persistence.md describes the schema and the guarantees.
+//
+// Writes go through ONE writer thread. Append() validates the event against the actor's current
+// head (hash recomputed, parent link checked), queues it and returns a ticket: a store-wide,
+// strictly increasing write number. The writer commits queued events in groups, one transaction
+// per batch, in ticket order, so "ticket t is committed" implies every earlier ticket is too.
+// WaitDurable(t) waits for that; Flush() waits for everything queued so far.
+//
+// The queue is bounded (Options::max_queue events). When the writer falls behind, Append()
+// BLOCKS until there is room: producers are slowed down rather than memory growing without
+// bound. In Durability::kStrict, Append() additionally returns only once its event's transaction
+// has been committed with synchronous=FULL.
+//
+// LoadChain() reads committed events only (call Flush() first to include queued ones), checks
+// them with the same rules as VerifyEvents(), and returns the longest verified prefix: a row that
+// does not verify (altered bytes, a missing sequence number, a malformed hash) and every row
+// after it are rejected and counted in the LoadReport, never returned.
+//
+// Thread-safety: every method may be called from any thread. Appends to one actor must be
+// ordered by the caller (each event names its predecessor); appends to different actors may run
+// concurrently. One ChainStore per database file at a time (SQLite serialises the writes of
+// several, but the in-memory chain heads would go stale).
+//
+// Ownership: the store owns its two SQLite connections and the writer thread; the destructor
+// commits everything queued, then stops the thread and closes the database.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "theater/chain.h"
+#include "theater/status.h"
+
+struct sqlite3;
+
+namespace theater::chain {
+
+// How hard the store works to keep committed events across crashes.
+enum class Durability {
+  // PRAGMA synchronous=OFF: no fsync at all. Survives a process crash in most cases, not an OS
+  // crash or power loss. Fastest.
+  kNone,
+  // PRAGMA synchronous=NORMAL (the default): group commit; committed transactions survive a
+  // process crash (kill -9); the last transactions may be lost on power loss.
+  kBatched,
+  // PRAGMA synchronous=FULL, and Append() returns only once its event is committed.
+  kStrict,
+};
+
+std::string_view DurabilityName(Durability durability);
+
+// A row of the actor registry.
+struct ActorRecord {
+  std::string actor_id;
+  std::string name;
+  std::string manifest;      // the manifest text the actor was started from
+  uint64_t created_ms = 0;   // set on first insert; an upsert keeps the stored value
+  std::string status;        // e.g. "running", "stopped", "failed"
+  uint64_t event_count = 0;  // filled by ListActors(); ignored by UpsertActor()
+
+  friend bool operator==(const ActorRecord&, const ActorRecord&) = default;
+};
+
+// What LoadChain() found besides the events it returns.
+struct LoadReport {
+  size_t stored = 0;    // rows stored for the actor
+  size_t rejected = 0;  // trailing rows rejected (stored - returned)
+  Status problem;       // why the first rejected row was rejected; OK when none was
+};
+
+class ChainStore {
+ public:
+  struct Options {
+    Durability durability = Durability::kBatched;
+    size_t max_queue = 8192;  // queued events before Append() blocks (at least 1)
+    size_t max_batch = 1024;  // events committed per transaction at most (at least 1)
+    int busy_timeout_ms = 10000;
+  };
+
+  struct Stats {
+    uint64_t appended = 0;      // events accepted by Append()
+    uint64_t committed = 0;     // events committed by the writer
+    uint64_t transactions = 0;  // transactions the writer committed
+  };
+
+  // Opens `<dir>/theater.db`, creating the directory, the file and the schema as needed.
+  // Fails with kFailedPrecondition when the database has a newer schema version than this build
+  // knows, and with the SQLite message for any SQLite error.
+  static Result<std::unique_ptr<ChainStore>> Open(const std::filesystem::path& dir,
+                                                  Options options);
+  static Result<std::unique_ptr<ChainStore>> Open(const std::filesystem::path& dir) {
+    return Open(dir, Options{});
+  }
+
+  ChainStore(const ChainStore&) = delete;
+  ChainStore& operator=(const ChainStore&) = delete;
+  ~ChainStore();
+
+  // Queues `event` as the next event of `actor_id`'s chain and returns its ticket. Fails with
+  // kValidationError (nothing queued) when the event's hash is wrong or its parent is not the
+  // actor's current head; with the writer's error once a commit has failed; with
+  // kFailedPrecondition after Close(). Blocks while the queue is full; in kStrict also until the
+  // event is committed.
+  Result<uint64_t> Append(std::string_view actor_id, const Event& event);
+
+  // Waits until the event with `ticket` (and so every earlier one) is committed.
+  Status WaitDurable(uint64_t ticket);
+  // Waits until every event queued before the call is committed.
+  Status Flush();
+
+  // The actor's committed chain: the longest prefix that verifies. `report`, when given, receives
+  // how many rows were stored and rejected. An actor with no events has an empty chain.
+  Result<std::vector<Event>> LoadChain(std::string_view actor_id, LoadReport* report = nullptr);
+
+  // Deletes the actor's events from index `keep` on (e.g. a rejected tail, before appending to
+  // the verified prefix again). Waits for queued appends first; the caller must not append to
+  // this actor concurrently.
+  Status TruncateChain(std::string_view actor_id, size_t keep);
+
+  // Inserts or updates a registry row; an update keeps the stored created_ms.
+  Status UpsertActor(const ActorRecord& record);
+  // Registered actors and actors that have events (unregistered ones with empty name, manifest
+  // and status), sorted by id, with their event counts.
+  Result<std::vector<ActorRecord>> ListActors();
+
+  Stats stats() const;
+  Durability durability() const { return options_.durability; }
+
+  // Commits everything queued, stops the writer and closes the database. Idempotent; returns the
+  // writer's error if a commit failed.
+  Status Close();
+
+ private:
+  struct Pending {
+    uint64_t ticket;
+    std::string actor_id;
+    uint64_t seq;
+    Event event;
+  };
+  struct Head {
+    uint64_t next_seq = 0;
+    std::optional<Hash> last_hash;
+  };
+
+  explicit ChainStore(Options options);
+  Status Init(const std::filesystem::path& db_path);
+  Result<Head> ReadHeadLocked(const std::string& actor_id);  // needs mu_; takes reader_mu_
+  void WriterLoop();
+  Status CommitBatch(const std::vector<Pending>& batch);
+
+  const Options options_;
+  sqlite3* writer_db_ = nullptr;  // used only by the writer thread (and Init/Close)
+  std::mutex reader_mu_;          // guards reader_db_
+  sqlite3* reader_db_ = nullptr;  // reads, registry writes, truncation
+
+  mutable std::mutex mu_;  // guards everything below
+  std::condition_variable not_full_;
+  std::condition_variable not_empty_;
+  std::condition_variable committed_cv_;
+  std::deque<Pending> queue_;
+  std::map<std::string, Head, std::less<>> heads_;
+  uint64_t next_ticket_ = 1;
+  uint64_t committed_ticket_ = 0;
+  Status writer_error_;
+  bool closing_ = false;
+  bool closed_ = false;
+  Stats stats_;
+
+  std::thread writer_;
+};
+
+}  // namespace theater::chain

@@ -1,0 +1,140 @@
+// Theater: a WebAssembly actor runtime.
+//
+// SubscriptionHub: bounded per-subscriber queues with strict or lossy overflow (subscription.h).
+#include "chain/subscription.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace theater::chain {
+
+bool SubscriptionHub::Queue::Deliver(std::string_view actor, const Event& event, size_t index) {
+  std::unique_lock lock(mu);
+  if (closed) return false;
+  if (events_queued >= capacity) {
+    if (policy == OverflowPolicy::kLossy) {
+      dropped++;
+      return false;
+    }
+    not_full.wait(lock, [&] { return events_queued < capacity || closed; });
+    if (closed) return false;
+  }
+  if (dropped > 0) {
+    // The gap marker sits exactly where the events went missing.
+    Delivery gap;
+    gap.dropped = dropped;
+    items.push_back(std::move(gap));
+    dropped = 0;
+  }
+  items.push_back(Delivery{std::string(actor), index, event, 0});
+  events_queued++;
+  not_empty.notify_one();
+  return true;
+}
+
+void SubscriptionHub::Queue::Close() {
+  std::lock_guard lock(mu);
+  closed = true;
+  not_full.notify_all();
+  not_empty.notify_all();
+}
+
+SubscriptionHub::Subscription& SubscriptionHub::Subscription::operator=(
+    Subscription&& other) noexcept {
+  if (this != &other) {
+    Close();
+    queue_ = std::move(other.queue_);
+  }
+  return *this;
+}
+
+SubscriptionHub::Subscription::~Subscription() {
+  Close();
+}
+
+void SubscriptionHub::Subscription::Close() {
+  if (queue_) queue_->Close();
+}
+
+std::optional<Delivery> SubscriptionHub::Subscription::Next(std::chrono::milliseconds timeout) {
+  if (!queue_) return std::nullopt;
+  Queue& q = *queue_;
+  std::unique_lock lock(q.mu);
+  q.not_empty.wait_for(lock, timeout,
+                       [&] { return !q.items.empty() || q.dropped > 0 || q.closed; });
+  if (q.items.empty()) {
+    if (q.dropped == 0) return std::nullopt;
+    // Events were dropped and nothing came after them yet: report the gap now.
+    Delivery gap;
+    gap.dropped = q.dropped;
+    q.dropped = 0;
+    return gap;
+  }
+  Delivery d = std::move(q.items.front());
+  q.items.pop_front();
+  if (!d.is_gap()) {
+    q.events_queued--;
+    q.not_full.notify_one();
+  }
+  return d;
+}
+
+SubscriptionHub::~SubscriptionHub() {
+  Close();
+}
+
+SubscriptionHub::Subscription SubscriptionHub::Subscribe(size_t capacity, OverflowPolicy policy,
+                                                         std::string actor_id) {
+  auto queue = std::make_shared<Queue>(std::max<size_t>(capacity, 1), policy, std::move(actor_id));
+  std::lock_guard lock(mu_);
+  queues_.push_back(queue);
+  return Subscription(std::move(queue));
+}
+
+size_t SubscriptionHub::Publish(std::string_view actor_id, const Event& event, size_t index) {
+  std::vector<std::shared_ptr<Queue>> targets;
+  {
+    std::lock_guard lock(mu_);
+    // Forget closed subscriptions.
+    std::erase_if(queues_, [](const std::shared_ptr<Queue>& q) {
+      std::lock_guard qlock(q->mu);
+      return q->closed;
+    });
+    for (const auto& q : queues_) {
+      if (q->actor_id.empty() || q->actor_id == actor_id) targets.push_back(q);
+    }
+  }
+  // Deliver without the hub lock, so a waiting strict delivery does not block (un)subscribing.
+  size_t delivered = 0;
+  for (const auto& q : targets) {
+    if (q->Deliver(actor_id, event, index)) delivered++;
+  }
+  return delivered;
+}
+
+EventChain::Observer SubscriptionHub::ObserverFor(std::string actor_id) {
+  return [this, actor_id = std::move(actor_id)](const Event& event, size_t index) {
+    Publish(actor_id, event, index);
+  };
+}
+
+size_t SubscriptionHub::subscriber_count() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& q : queues_) {
+    std::lock_guard qlock(q->mu);
+    if (!q->closed) n++;
+  }
+  return n;
+}
+
+void SubscriptionHub::Close() {
+  std::vector<std::shared_ptr<Queue>> queues;
+  {
+    std::lock_guard lock(mu_);
+    queues.swap(queues_);
+  }
+  for (const auto& q : queues) q->Close();
+}
+
+}  // namespace theater::chain

@@ -1,0 +1,151 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Tests of SubscriptionHub: ordering, filtering, strict back-pressure, lossy gap markers, closing.
+#include "chain/subscription.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+namespace theater::chain {
+namespace {
+
+using namespace std::chrono_literals;
+
+Event MakeEvent(size_t i) {
+  Event e;
+  e.type = "test";
+  e.payload = {static_cast<uint8_t>(i), static_cast<uint8_t>(i >> 8)};
+  e.hash = HashEvent(e.parent, e.type, e.payload);
+  return e;
+}
+
+TEST(SubscriptionTest, DeliversInOrderAndFiltersByActor) {
+  SubscriptionHub hub;
+  auto all = hub.Subscribe(16, OverflowPolicy::kStrict);
+  auto only_b = hub.Subscribe(16, OverflowPolicy::kLossy, "b");
+  EXPECT_EQ(hub.subscriber_count(), 2u);
+  EXPECT_EQ(hub.Publish("a", MakeEvent(0), 0), 1u);
+  EXPECT_EQ(hub.Publish("b", MakeEvent(1), 0), 2u);
+  EXPECT_EQ(hub.Publish("a", MakeEvent(2), 1), 1u);
+
+  for (auto [actor, index, payload] : {std::tuple{"a", 0, 0}, {"b", 0, 1}, {"a", 1, 2}}) {
+    auto d = all.TryNext();
+    ASSERT_TRUE(d.has_value());
+    EXPECT_FALSE(d->is_gap());
+    EXPECT_EQ(d->actor_id, actor);
+    EXPECT_EQ(d->index, static_cast<size_t>(index));
+    EXPECT_EQ(d->event, MakeEvent(payload));
+  }
+  EXPECT_FALSE(all.TryNext().has_value());
+  auto d = only_b.TryNext();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->actor_id, "b");
+  EXPECT_FALSE(only_b.TryNext().has_value());
+}
+
+TEST(SubscriptionTest, LossyDropsAndReportsTheGapWhereItHappened) {
+  SubscriptionHub hub;
+  auto sub = hub.Subscribe(4, OverflowPolicy::kLossy);
+  for (size_t i = 0; i < 10; ++i) hub.Publish("a", MakeEvent(i), i);  // never blocks
+  for (size_t i = 0; i < 4; ++i) {
+    auto d = sub.TryNext();
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(d->index, i);
+  }
+  // Nothing followed the drop yet: the gap is reported on its own.
+  auto gap = sub.TryNext();
+  ASSERT_TRUE(gap.has_value());
+  EXPECT_TRUE(gap->is_gap());
+  EXPECT_EQ(gap->dropped, 6u);
+  EXPECT_FALSE(sub.TryNext().has_value());
+
+  // A drop followed by more events: the marker comes before the first event after the gap.
+  for (size_t i = 10; i < 16; ++i) hub.Publish("a", MakeEvent(i), i);  // 14, 15 dropped
+  for (size_t i = 10; i < 12; ++i) ASSERT_EQ(sub.TryNext()->index, i);
+  hub.Publish("a", MakeEvent(16), 16);
+  for (size_t i = 12; i < 14; ++i) ASSERT_EQ(sub.TryNext()->index, i);
+  gap = sub.TryNext();
+  ASSERT_TRUE(gap.has_value());
+  EXPECT_EQ(gap->dropped, 2u);
+  EXPECT_EQ(sub.TryNext()->index, 16u);
+  EXPECT_FALSE(sub.TryNext().has_value());
+}
+
+TEST(SubscriptionTest, StrictMakesThePublisherWait) {
+  SubscriptionHub hub;
+  auto slow = hub.Subscribe(2, OverflowPolicy::kStrict);
+  auto lossy = hub.Subscribe(2, OverflowPolicy::kLossy);
+  std::atomic<size_t> published{0};
+  std::thread producer([&] {
+    for (size_t i = 0; i < 100; ++i) {
+      hub.Publish("a", MakeEvent(i), i);
+      published++;
+    }
+  });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(published.load(), 2u);  // blocked on the third: the strict queue is full
+  for (size_t i = 0; i < 100; ++i) {
+    auto d = slow.Next(5s);
+    ASSERT_TRUE(d.has_value());
+    EXPECT_FALSE(d->is_gap());
+    EXPECT_EQ(d->index, i);
+  }
+  producer.join();
+  EXPECT_EQ(published.load(), 100u);
+  // The lossy subscriber lost events but was told how many.
+  uint64_t seen = 0;
+  while (auto d = lossy.TryNext()) seen += d->is_gap() ? d->dropped : 1;
+  EXPECT_EQ(seen, 100u);
+}
+
+TEST(SubscriptionTest, ClosingReleasesWaitingPublishers) {
+  SubscriptionHub hub;
+  auto sub = hub.Subscribe(1, OverflowPolicy::kStrict);
+  hub.Publish("a", MakeEvent(0), 0);
+  std::atomic<bool> done{false};
+  std::thread producer([&] {
+    EXPECT_EQ(hub.Publish("a", MakeEvent(1), 1), 0u);  // waits, then the subscriber leaves
+    done = true;
+  });
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(done.load());
+  sub.Close();
+  producer.join();
+  EXPECT_TRUE(done.load());
+  // Queued items remain readable after Close; then the stream ends.
+  EXPECT_EQ(sub.TryNext()->index, 0u);
+  EXPECT_FALSE(sub.Next(10ms).has_value());
+  EXPECT_EQ(hub.Publish("a", MakeEvent(2), 2), 0u);
+  EXPECT_EQ(hub.subscriber_count(), 0u);
+
+  // Dropping the handle unsubscribes too, and closing the hub ends every stream.
+  { auto temp = hub.Subscribe(1, OverflowPolicy::kStrict); }
+  EXPECT_EQ(hub.subscriber_count(), 0u);
+  auto last = hub.Subscribe(4, OverflowPolicy::kStrict);
+  std::thread consumer([&] { EXPECT_FALSE(last.Next(10s).has_value()); });
+  std::this_thread::sleep_for(20ms);
+  hub.Close();
+  consumer.join();
+}
+
+TEST(SubscriptionTest, ObservesAnEventChain) {
+  SubscriptionHub hub;
+  auto sub = hub.Subscribe(8, OverflowPolicy::kLossy, "actor-1");
+  EventChain chain([] { return uint64_t{7}; });
+  chain.AddObserver(hub.ObserverFor("actor-1"));
+  chain.Append(Log{"info", "one"});
+  chain.Append(Log{"info", "two"});
+  std::vector<Event> events = chain.events();
+  for (size_t i = 0; i < 2; ++i) {
+    auto d = sub.TryNext();
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(d->index, i);
+    EXPECT_EQ(d->event, events[i]);
+  }
+}
+
+}  // namespace
+}  // namespace theater::chain

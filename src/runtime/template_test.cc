@@ -1,0 +1,150 @@
+#include "runtime/template.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace theater {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// Parses and renders `text` against `state`, failing the test on a parse error.
+std::string Render(std::string_view text, const json& state,
+                   std::vector<std::string>* warnings = nullptr) {
+  Result<ParsedTemplate> parsed = ParseTemplate(text, "m.toml");
+  EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
+  if (!parsed.ok()) return "<parse error>";
+  std::vector<std::string> local;
+  return RenderTemplate(*parsed, state, "m.toml", warnings ? warnings : &local);
+}
+
+TEST(TemplateTest, TextWithoutExpressionsIsUnchanged) {
+  EXPECT_EQ(Render("name = \"x\"\n{ a = 1 }\n}}", json::object()), "name = \"x\"\n{ a = 1 }\n}}");
+}
+
+TEST(TemplateTest, SimpleAndNestedPaths) {
+  json state = {{"name", "svc"}, {"db", {{"host", "h1"}, {"port", 5432}}}};
+  EXPECT_EQ(Render("n = \"{{name}}\"", state), "n = \"svc\"");
+  EXPECT_EQ(Render("h = \"{{ db.host }}\" p = {{db.port}}", state), "h = \"h1\" p = 5432");
+}
+
+TEST(TemplateTest, ArrayIndex) {
+  json state = {{"servers", json::array({{{"hostname", "a"}}, {{"hostname", "b"}}})}};
+  EXPECT_EQ(Render("{{servers.[0].hostname}},{{servers.[1].hostname}}", state), "a,b");
+  EXPECT_EQ(Render("{{servers[1].hostname}}", state), "b");
+  EXPECT_EQ(Render("{{servers.1.hostname}}", state), "b");
+}
+
+TEST(TemplateTest, BracketKeyOnObject) {
+  json state = {{"odd key", "v"}, {"7", "seven"}};
+  EXPECT_EQ(Render("{{[odd key]}} {{[7]}} {{7}}", state), "v seven seven");
+}
+
+TEST(TemplateTest, StringsAreInsertedRawWithoutEscaping) {
+  json state = {{"s", "a \"quoted\" <b> & c"}};
+  EXPECT_EQ(Render("{{s}}", state), "a \"quoted\" <b> & c");
+}
+
+TEST(TemplateTest, NonStringValuesInsertTheirJson) {
+  json state = {{"b", true}, {"f", 1.5}, {"n", nullptr}, {"a", {1, 2}}, {"o", {{"k", "v"}}}};
+  EXPECT_EQ(Render("{{b}}|{{f}}|{{n}}|{{a}}|{{o}}", state), "true|1.5||[1,2]|{\"k\":\"v\"}");
+}
+
+TEST(TemplateTest, MissingVariableInsertsNothingAndWarns) {
+  std::vector<std::string> warnings;
+  json state = {{"a", {{"b", 1}}}, {"list", {1}}};
+  EXPECT_EQ(Render("x = \"{{nope}}\"\ny = \"{{a.c}}{{list.[5]}}{{a.b.c}}\"", state, &warnings),
+            "x = \"\"\ny = \"\"");
+  ASSERT_EQ(warnings.size(), 4u);
+  EXPECT_EQ(warnings[0],
+            "m.toml:1:6: template variable 'nope' not found in the initial state (inserted as "
+            "empty)");
+  EXPECT_THAT(warnings[1], HasSubstr("m.toml:2:6: template variable 'a.c'"));
+  EXPECT_THAT(warnings[2], HasSubstr("'list.[5]'"));
+  EXPECT_THAT(warnings[3], HasSubstr("'a.b.c'"));
+}
+
+TEST(TemplateTest, DefaultUsesValueWhenPresent) {
+  std::vector<std::string> warnings;
+  json state = {{"api", {{"url", "https://prod.example.com/v1"}}}, {"port", 8080}};
+  EXPECT_EQ(Render(R"(u = "{{default api.url "http://localhost"}}")", state, &warnings),
+            R"(u = "https://prod.example.com/v1")");
+  EXPECT_EQ(Render(R"({{default port "80"}})", state, &warnings), "8080");
+  EXPECT_THAT(warnings, IsEmpty());
+}
+
+TEST(TemplateTest, DefaultUsesFallbackWhenMissingNullOrEmpty) {
+  std::vector<std::string> warnings;
+  json state = {{"n", nullptr}, {"e", ""}, {"zero", 0}, {"f", false}};
+  EXPECT_EQ(
+      Render(R"({{default missing "fb"}}|{{default n "fb"}}|{{default e "fb"}})", state, &warnings),
+      "fb|fb|fb");
+  // 0 and false are values, not absences.
+  EXPECT_EQ(Render(R"({{default zero "fb"}}|{{default f "fb"}})", state, &warnings), "0|false");
+  EXPECT_THAT(warnings, IsEmpty());  // a default is an expected absence: no warning
+}
+
+TEST(TemplateTest, DefaultFallbackEscapesAndBraces) {
+  EXPECT_EQ(Render(R"({{default x "say \"hi\" \\ }}"}})", json::object()), R"(say "hi" \ }})");
+}
+
+TEST(TemplateTest, UnterminatedExpressionIsParseErrorWithPosition) {
+  Result<ParsedTemplate> r = ParseTemplate("name = \"a\"\nx = \"{{name\"\n}}", "m.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kParseError);
+  EXPECT_THAT(r.status().message(), HasSubstr("m.toml:2:6: unterminated template expression"));
+}
+
+TEST(TemplateTest, MalformedExpressionsAreParseErrors) {
+  struct Case {
+    const char* text;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"{{}}", "1:1: malformed template expression: empty template expression"},
+      {"ab{{ a..b }}", "1:3: malformed template expression: empty segment"},
+      {"{{a.}}", "ends with '.'"},
+      {"{{a.[0}}", "unclosed '['"},
+      {"{{a.[]}}", "empty '[]'"},
+      {"{{lookup a b}}", "unknown helper 'lookup'"},
+      {"{{default a}}", "needs a quoted fallback"},
+      {"{{default \"x\"}}", "needs a variable path"},
+      {"{{default a \"x\" extra}}", "unexpected text after the fallback"},
+      {"{{default a \"x}}", "unterminated template expression"},
+      {"{{default a \"\\n\"}}", "unknown escape"},
+      {"{{{a}}}", "unexpected '{'"},
+  };
+  for (const Case& c : cases) {
+    Result<ParsedTemplate> r = ParseTemplate(c.text, "m.toml");
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_EQ(r.status().code(), StatusCode::kParseError) << c.text;
+    EXPECT_THAT(r.status().message(), HasSubstr(c.expected)) << c.text;
+  }
+}
+
+TEST(TemplateTest, MaskKeepsPositions) {
+  Result<ParsedTemplate> r = ParseTemplate("a = {{x}}\nb = \"{{default y \"z\"}}\"", "m.toml");
+  ASSERT_TRUE(r.ok());
+  std::string masked = MaskTemplate(*r);
+  const std::string expr = "{{default y \"z\"}}";
+  EXPECT_EQ(masked, "a = 0    \nb = \"0" + std::string(expr.size() - 1, ' ') + "\"");
+}
+
+TEST(TemplateTest, LookupPath) {
+  json state = {{"a", {{"b", {10, 20}}}}};
+  Result<ParsedTemplate> r = ParseTemplate("{{a.b.[1]}}", "m");
+  ASSERT_TRUE(r.ok());
+  const auto& expr = std::get<TemplateExpression>(r->parts[0]);
+  const json* v = LookupTemplatePath(state, expr.path);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(*v, 20);
+  EXPECT_THAT(expr.path_text, "a.b.[1]");
+}
+
+}  // namespace
+}  // namespace theater
