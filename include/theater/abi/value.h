@@ -96,6 +96,13 @@ class Value {
   friend bool operator==(const Value& a, const Value& b);
 
  private:
+  template <typename Data>
+  static Value WithData(TypeKind kind, Data data) {
+    Value v;
+    v.kind_ = kind;
+    v.data_ = std::move(data);
+    return v;
+  }
   static Value Scalar(TypeKind kind, uint64_t bits) {
     Value v;
     v.kind_ = kind;

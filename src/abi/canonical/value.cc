@@ -228,38 +228,23 @@ double Value::as_f64() const {
 }
 
 Value Value::String(std::string v) {
-  Value out;
-  out.kind_ = TypeKind::kString;
-  out.data_ = std::move(v);
-  return out;
+  return WithData(TypeKind::kString, std::move(v));
 }
 
 Value Value::Bytes(std::vector<uint8_t> v) {
-  Value out;
-  out.kind_ = TypeKind::kList;
-  out.data_ = std::move(v);
-  return out;
+  return WithData(TypeKind::kList, std::move(v));
 }
 
 Value Value::List(std::vector<Value> items) {
-  Value out;
-  out.kind_ = TypeKind::kList;
-  out.data_ = std::move(items);
-  return out;
+  return WithData(TypeKind::kList, std::move(items));
 }
 
 Value Value::Record(std::vector<Value> fields) {
-  Value out;
-  out.kind_ = TypeKind::kRecord;
-  out.data_ = std::move(fields);
-  return out;
+  return WithData(TypeKind::kRecord, std::move(fields));
 }
 
 Value Value::Tuple(std::vector<Value> elements) {
-  Value out;
-  out.kind_ = TypeKind::kTuple;
-  out.data_ = std::move(elements);
-  return out;
+  return WithData(TypeKind::kTuple, std::move(elements));
 }
 
 // A payload is kept as the single element of a vector<Value>: Value cannot hold an optional of
