@@ -134,9 +134,6 @@ class Engine {
   virtual const EngineOptions& options() const = 0;
 };
 
-// Reads a whole file (helper shared by loaders).
-Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path);
-
 class Instance {
  public:
   virtual ~Instance() = default;

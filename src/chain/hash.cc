@@ -2,12 +2,13 @@
 //
 // Event hashing and chain verification. The framing is specified in docs/chain-format.md; change
 // it only together with the domain tag, or old chains stop verifying.
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <string>
 
 #include "theater/chain.h"
+
+#include "common/bytes.h"
 
 namespace theater::chain {
 namespace {
@@ -26,20 +27,11 @@ uint8_t* PutU64(uint8_t* out, uint64_t v) {
 }  // namespace
 
 Hash Sha256(std::span<const uint8_t> data) {
-  Hash out;
-  SHA256(data.data(), data.size(), out.data());
-  return out;
+  return theater::Sha256(data);
 }
 
 std::string ToHex(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0xf]);
-  }
-  return out;
+  return HexEncode(bytes);
 }
 
 std::string ShortHex(const Hash& hash) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "common/bytes.h"
 #include "engine/engine_test_util.h"
 #include "engine/wasm2c/runtime.h"
 #include "engine/watchdog.h"
@@ -218,7 +219,7 @@ TEST(EngineTest, MalformedModulesAreRejectedWithAClearError) {
     EXPECT_NE(message.find(c.expect), std::string::npos) << message;
   }
   // A truncated real actor.
-  auto bytes = ReadFileBytes(testing::ActorPath("hostile"));
+  auto bytes = theater::ReadFileBytes(testing::ActorPath("hostile"));
   ASSERT_TRUE(bytes.ok());
   std::vector<uint8_t> half(bytes->begin(), bytes->begin() + bytes->size() / 2);
   auto truncated = engine.LoadModule(half, "half.wasm");

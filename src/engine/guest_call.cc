@@ -18,6 +18,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "common/bytes.h"
 #include "engine/stack_pool.h"
 #include "engine/wasm2c/runtime.h"
 #include "engine/watchdog.h"
@@ -69,17 +70,8 @@ class PooledStackAllocator {
 
 }  // namespace
 
-Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open " + path.string());
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
-  if (in.bad()) return IOError("error reading " + path.string());
-  return bytes;
-}
-
 Result<std::shared_ptr<const Module>> Engine::LoadModuleFile(const std::filesystem::path& path) {
-  THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path));
+  THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path, "module"));
   return LoadModule(bytes, path.filename().string());
 }
 

@@ -4,6 +4,8 @@
 // that carry the source position, so nothing escapes this file's API.
 #include "theater/manifest.h"
 
+#include "common/bytes.h"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -298,19 +300,6 @@ Result<Manifest> BuildManifest(const toml::table& root, fs::path base_dir, const
   return m;
 }
 
-Result<std::string> ReadFile(const fs::path& path, const std::string& what) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return NotFound(what + " not found: " + path.string());
-  if (fs::is_directory(path, ec))
-    return InvalidArgument(what + " is a directory: " + path.string());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoError("opening " + what + " " + path.string(), errno);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return ErrnoError("reading " + what + " " + path.string(), errno);
-  return text.str();
-}
-
 // "line:col" of byte offset `pos` (0-based) in `text`.
 std::string LineColumn(std::string_view text, size_t pos) {
   pos = std::min(pos, text.size());
@@ -349,7 +338,7 @@ Result<Manifest> ParseManifest(std::string_view toml_text, fs::path base_dir,
 }
 
 Result<Manifest> LoadManifest(const fs::path& path) {
-  THEATER_ASSIGN_OR_RETURN(std::string text, ReadFile(path, "manifest"));
+  THEATER_ASSIGN_OR_RETURN(std::string text, ReadFileText(path, "manifest"));
   std::error_code ec;
   fs::path absolute = fs::absolute(path, ec);
   if (ec) return IOError("resolving manifest path " + path.string() + ": " + ec.message());
@@ -363,7 +352,7 @@ Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manife
     return Unavailable(manifest.source_name + ": init_state '" + ref +
                        "': only file references can be loaded so far");
   }
-  Result<std::string> text = ReadFile(ref, "init_state file");
+  Result<std::string> text = ReadFileText(ref, "init_state file");
   if (!text.ok()) return text.status().WithContext(manifest.source_name + ": init_state");
   try {
     [[maybe_unused]] const json parsed = json::parse(*text);
@@ -469,7 +458,7 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
 
 Result<ManifestWithState> LoadManifestWithState(const fs::path& path,
                                                 std::optional<json> override_state) {
-  THEATER_ASSIGN_OR_RETURN(std::string text, ReadFile(path, "manifest"));
+  THEATER_ASSIGN_OR_RETURN(std::string text, ReadFileText(path, "manifest"));
   std::error_code ec;
   fs::path absolute = fs::absolute(path, ec);
   if (ec) return IOError("resolving manifest path " + path.string() + ": " + ec.message());

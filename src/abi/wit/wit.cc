@@ -1,9 +1,9 @@
 // Theater: a WebAssembly actor runtime.
 #include "theater/abi/wit.h"
 
+#include "common/bytes.h"
+
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 #include <utility>
 
@@ -143,12 +143,8 @@ Result<Package> ParseWitDirectory(const std::filesystem::path& directory) {
 
   std::vector<SourceFile> sources;
   for (const std::filesystem::path& path : paths) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in.is_open()) return IOError("cannot open '" + path.string() + "'");
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) return IOError("cannot read '" + path.string() + "'");
-    sources.push_back({path.string(), text.str()});
+    THEATER_ASSIGN_OR_RETURN(std::string text, ReadFileText(path, "WIT file"));
+    sources.push_back({path.string(), std::move(text)});
   }
   return ParseWitSources(sources);
 }

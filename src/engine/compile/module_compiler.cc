@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "engine/compile/module_compiler.h"
 
+#include "common/bytes.h"
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <pwd.h>
@@ -57,17 +59,6 @@ constexpr char kWasm2cHint[] = "install it with `apt-get install wabt`";
 constexpr char kCompilerHint[] =
     "install a C compiler with `apt-get install gcc`, or point $THEATER_CC at one";
 
-std::string HexDigest(const unsigned char* digest, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
-}
-
 // Incremental SHA-256 with length-prefixed fields, so that no two field lists hash alike.
 class KeyHasher {
  public:
@@ -91,7 +82,7 @@ class KeyHasher {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     if (!ok_ || EVP_DigestFinal_ex(ctx_, digest, &n) != 1) return "";
-    return HexDigest(digest, n);
+    return HexEncode({digest, n});
   }
 
  private:

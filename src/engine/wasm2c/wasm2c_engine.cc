@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 
+#include "common/bytes.h"
 #include "engine/compile/module_compiler.h"
 #include "engine/wasm2c/runtime.h"
 #include "engine/wasm2c/shim_abi.h"
@@ -23,18 +24,6 @@ namespace {
 constexpr uint64_t kWasmPageSize = 65536;
 // A generated instance struct is a few hundred bytes; anything huge means a corrupt .so.
 constexpr size_t kMaxInstanceSize = 64ull << 20;
-
-std::string Sha256Hex(std::span<const uint8_t> bytes) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(bytes.data(), bytes.size(), digest);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out(2 * SHA256_DIGEST_LENGTH, '0');
-  for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 15];
-  }
-  return out;
-}
 
 bool ValidSignature(const char* sig) {
   if (!sig) return false;

@@ -1,0 +1,56 @@
+// Theater: a WebAssembly actor runtime.
+#include "common/bytes.h"
+
+#include <openssl/sha.h>
+
+#include <cerrno>
+#include <fstream>
+#include <iterator>
+
+namespace theater {
+namespace {
+
+template <typename Container>
+Result<Container> ReadWhole(const std::filesystem::path& path, std::string_view what) {
+  std::error_code ec;
+  std::string name(what);
+  if (!std::filesystem::exists(path, ec)) return NotFound(name + " not found: " + path.string());
+  if (std::filesystem::is_directory(path, ec)) {
+    return InvalidArgument(name + " is a directory: " + path.string());
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ErrnoError("opening " + name + " " + path.string(), errno);
+  Container out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return ErrnoError("reading " + name + " " + path.string(), errno);
+  return out;
+}
+
+}  // namespace
+
+Sha256Digest Sha256(std::span<const uint8_t> data) {
+  Sha256Digest out;
+  SHA256(data.data(), data.size(), out.data());
+  return out;
+}
+
+std::string HexEncode(std::span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (uint8_t b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0xf]);
+  }
+  return out;
+}
+
+Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path,
+                                           std::string_view what) {
+  return ReadWhole<std::vector<uint8_t>>(path, what);
+}
+
+Result<std::string> ReadFileText(const std::filesystem::path& path, std::string_view what) {
+  return ReadWhole<std::string>(path, what);
+}
+
+}  // namespace theater
