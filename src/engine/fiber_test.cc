@@ -38,7 +38,6 @@ struct FiberHost {
   std::deque<std::pair<GuestCall*, uint64_t>> waiting;  // published suspended calls
   std::atomic<int> migrations{0};
   std::atomic<int> suspensions{0};
-  bool auto_wake = true;  // the resumer wakes every waiting call with x + 100
 };
 
 struct WaitRequest {
@@ -173,7 +172,6 @@ TEST_P(FiberTest, ResumedOnTheOtherWorkerThreadCompletesCorrectly) {
 
 TEST_P(FiberTest, TenThousandSuspendedCallsOnTwoThreads) {
   constexpr int kCalls = 10000;
-  host_.auto_wake = false;
   Executor executor(2);
   auto instance_storage = std::vector<std::unique_ptr<Instance>>();
   instance_storage.reserve(kCalls);

@@ -29,19 +29,6 @@ namespace ctx = boost::context;
 
 namespace {
 
-int64_t DeadlineFor(const CallOptions& options) {
-  if (options.timeout.count() <= 0) return 0;
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch() + options.timeout)
-      .count();
-}
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // Boost.Context stack allocator backed by the StackPool.
 class PooledStackAllocator {
  public:
@@ -183,7 +170,7 @@ GuestCall::GuestCall(Instance& instance, uint32_t export_index, std::vector<uint
       args_(std::move(args)),
       impl_(new (reinterpret_cast<char*>(this) + ImplOffset()) Impl()) {
   impl_->call_state.id = rt::NextCallId();
-  impl_->call_state.deadline_ns = DeadlineFor(options);
+  impl_->call_state.deadline_ns = rt::DeadlineAfter(options.timeout);
 }
 
 Result<std::unique_ptr<GuestCall>> GuestCall::Create(Instance& instance, uint32_t export_index,
@@ -259,7 +246,7 @@ GuestCall::State GuestCall::Resume() {
     return state();  // nothing to do: running elsewhere, suspended, or finished
   }
   rt::CallState& cs = impl_->call_state;
-  if (cs.deadline_ns && NowNs() >= cs.deadline_ns && !cs.kill.load()) {
+  if (cs.deadline_ns && rt::SteadyNowNs() >= cs.deadline_ns && !cs.kill.load()) {
     // The deadline passed while the call was suspended or queued.
     cs.kill_reason.store(WASM_RT_TRAP_INTERRUPTED);
     cs.kill.store(1);

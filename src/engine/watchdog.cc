@@ -15,12 +15,6 @@ namespace {
 // the race with concurrently published calls; this is a safety net, cheap at one wake-up a second.
 constexpr int64_t kMaxSleepNs = 1'000'000'000;
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 Watchdog& Watchdog::Get() {
@@ -43,13 +37,13 @@ void Watchdog::Wake() {
 
 void Watchdog::Loop() {
   for (;;) {
-    int64_t now = NowNs();
+    int64_t now = rt::SteadyNowNs();
     int64_t earliest = Scan(now);
     int64_t planned = earliest == kNever ? kNever : std::min(earliest, now + kMaxSleepNs);
     next_wake_ns_.store(planned, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     // A call published before our plan became visible did not see it and will not wake us.
-    if (Scan(NowNs()) < planned) continue;
+    if (Scan(rt::SteadyNowNs()) < planned) continue;
     std::unique_lock<std::mutex> lock(mutex_);
     if (planned == kNever) {
       cv_.wait(lock, [this] { return wake_pending_; });

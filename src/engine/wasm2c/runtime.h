@@ -23,6 +23,7 @@
 #include <setjmp.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -95,6 +96,17 @@ void SetMemoryConfig(const MemoryConfig& config);
 // Asks the call with `call_id` to stop, if it is the one currently running on `thread`'s slot.
 // Returns false when the thread runs another call (the request is then dropped).
 bool InterruptThread(pthread_t thread, uint64_t call_id);
+
+// Steady-clock time in nanoseconds, the unit of CallState::deadline_ns.
+inline int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+// The deadline `timeout` from now, or 0 (none) for a non-positive timeout.
+inline int64_t DeadlineAfter(std::chrono::nanoseconds timeout) {
+  return timeout.count() > 0 ? SteadyNowNs() + timeout.count() : 0;
+}
 
 // A new process-unique call id.
 uint64_t NextCallId();

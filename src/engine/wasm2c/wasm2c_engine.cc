@@ -223,11 +223,7 @@ Status Wasm2cInstance::Call(uint32_t index, std::span<const uint64_t> args,
   } else {
     rt::CallState state;
     state.id = rt::NextCallId();
-    if (options.timeout.count() > 0) {
-      state.deadline_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::steady_clock::now().time_since_epoch() + options.timeout)
-                              .count();
-    }
+    state.deadline_ns = rt::DeadlineAfter(options.timeout);
     rt::SetThreadStackBounds(&state);
     rt::CallState* previous = rt::EnterCallState(&state);
     if (state.deadline_ns) Watchdog::Get().Arm(state.deadline_ns);
