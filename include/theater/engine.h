@@ -202,6 +202,16 @@ class GuestCall {
   static Result<std::unique_ptr<GuestCall>> Create(Instance& instance, uint32_t export_index,
                                                    std::vector<uint64_t> args,
                                                    const CallOptions& options = {});
+
+  // A call whose fiber runs host code, `body`, instead of one export: the body may make any
+  // number of Instance::Call()s on `instance` (they run as part of this call, under its deadline
+  // and trap handling) and the host imports they reach may Suspend() it. This is how the runtime
+  // runs one whole actor operation — lowering, the export, lifting, post-return, chain records —
+  // as one suspendable unit. The call's status() is what `body` returns (a trap inside it is
+  // reported by the Instance::Call that ran into it). `body` must not throw.
+  using TaskBody = std::function<Status()>;
+  static Result<std::unique_ptr<GuestCall>> CreateTask(Instance& instance, TaskBody body,
+                                                       const CallOptions& options = {});
   ~GuestCall();
   GuestCall(const GuestCall&) = delete;
   GuestCall& operator=(const GuestCall&) = delete;
@@ -242,12 +252,15 @@ class GuestCall {
  private:
   GuestCall(Instance& instance, uint32_t export_index, std::vector<uint64_t> args,
             const CallOptions& options);
+  static Result<std::unique_ptr<GuestCall>> Prepare(std::unique_ptr<GuestCall> call,
+                                                    const CallOptions& options);
   void Run();  // the fiber body
 
   Instance& instance_;
   uint32_t export_index_;
   std::vector<uint64_t> args_;
   std::vector<uint64_t> results_;
+  TaskBody body_;  // set for CreateTask() calls
   Status status_;
   std::atomic<State> state_{State::kReady};
   RunnableFn on_runnable_;

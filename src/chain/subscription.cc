@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 //
 // SubscriptionHub: bounded per-subscriber queues with strict or lossy overflow (subscription.h).
-#include "chain/subscription.h"
+#include "theater/subscription.h"
 
 #include <algorithm>
 #include <utility>

@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 //
 // Tests of SubscriptionHub: ordering, filtering, strict back-pressure, lossy gap markers, closing.
-#include "chain/subscription.h"
+#include "theater/subscription.h"
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,6 @@
 //                                   chain and the chain's verification verdict
 //   theater compile <module.wasm>   compile a module into the cache ahead of time
 // Exit codes: 0 success, 1 failure, 2 usage error.
-#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +12,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "common/uuid.h"
 #include "runtime/actor_host.h"
 #include "theater/chain.h"
 #include "theater/engine.h"
@@ -24,19 +24,6 @@ namespace {
 
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
-
-std::string NewActorId() {
-  uint8_t b[16];
-  RAND_bytes(b, sizeof b);
-  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
-  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
-  char out[37];
-  std::snprintf(out, sizeof out,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
-  return out;
-}
 
 bool UseColor() {
   return isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
@@ -89,9 +76,11 @@ int Run(const RunArgs& args) {
   }
   std::vector<std::string> log_lines;
   runtime::ActorHostOptions options;
-  options.actor_id = args.actor_id.empty() ? NewActorId() : args.actor_id;
+  options.actor_id = args.actor_id.empty() ? NewUuid() : args.actor_id;
   options.name = manifest->name;
-  options.initial_state = *init_state;
+  if (*init_state) {
+    options.initial_state = std::make_shared<const std::vector<uint8_t>>(std::move(**init_state));
+  }
   options.instance.max_memory_bytes = manifest->limits.memory_limit_mb << 20;
   options.init_deadline = std::chrono::milliseconds(manifest->limits.init_deadline_ms);
   options.call_deadline = std::chrono::milliseconds(manifest->limits.call_deadline_ms);

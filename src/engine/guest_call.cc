@@ -187,6 +187,21 @@ Result<std::unique_ptr<GuestCall>> GuestCall::Create(Instance& instance, uint32_
   if (instance.poisoned()) return FailedPrecondition("instance is poisoned by an earlier trap");
   std::unique_ptr<GuestCall> call(new GuestCall(instance, export_index, std::move(args), options));
   call->results_.assign(info.sig.results.size(), 0);
+  return Prepare(std::move(call), options);
+}
+
+Result<std::unique_ptr<GuestCall>> GuestCall::CreateTask(Instance& instance, TaskBody body,
+                                                         const CallOptions& options) {
+  if (!body) return InvalidArgument("task body is empty");
+  if (instance.poisoned()) return FailedPrecondition("instance is poisoned by an earlier trap");
+  std::unique_ptr<GuestCall> call(new GuestCall(instance, 0, {}, options));
+  call->body_ = std::move(body);
+  return Prepare(std::move(call), options);
+}
+
+// Gives a new call its fiber on a pooled stack.
+Result<std::unique_ptr<GuestCall>> GuestCall::Prepare(std::unique_ptr<GuestCall> call,
+                                                      const CallOptions& options) {
   static StackPool& default_pool = StackPool::ForSize(StackPool::kDefaultStackSize);
   StackPool& pool = options.stack_size ? StackPool::ForSize(options.stack_size) : default_pool;
   GuestCall* self = call.get();
@@ -229,6 +244,12 @@ GuestCall::~GuestCall() {
 
 void GuestCall::Run() {
   instance_.active_call_ = this;
+  if (body_) {
+    status_ = impl_->cancel_requested.load() ? Cancelled("guest call cancelled") : body_();
+    body_ = nullptr;  // release what the body captured while still on the fiber
+    instance_.active_call_ = nullptr;
+    return;
+  }
   int code = WASM_RT_TRAP_NONE;
   if (impl_->cancel_requested.load()) {
     code = WASM_RT_TRAP_CANCELLED;

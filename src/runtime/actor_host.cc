@@ -29,8 +29,12 @@ bool InBounds(std::span<uint8_t> mem, uint64_t ptr, uint64_t len) {
   return ptr <= mem.size() && len <= mem.size() - ptr;
 }
 
-Value StateValue(const std::optional<std::vector<uint8_t>>& state) {
+Value StateValue(const StateBytes& state) {
   return state ? Value::Some(Value::Bytes(*state)) : Value::None();
+}
+
+chain::StateRecord StateRecordOf(const StateBytes& state) {
+  return state ? chain::StateRecord::OfBytes(*state) : chain::StateRecord::None();
 }
 
 // The short interface name inside theater:simple ("runtime" for "theater:simple/runtime").
@@ -67,6 +71,8 @@ struct ActorHost::ImportBinding {
   std::string function;
   abi::FunctionPlan plan;
   HostFunctionImpl impl;
+  std::string handler;            // checked against the actor's permissions on every call
+  const abi::FunctionType* type;  // to shape a permission denial as the WIT's own error
 };
 
 struct ActorHost::WasiBinding {
@@ -93,10 +99,10 @@ void ActorHost::RecordHostCall(std::string interface_name, std::string function,
                                  std::move(output)});
 }
 
-Result<std::unique_ptr<ActorHost>> ActorHost::Create(
-    std::shared_ptr<const engine::Module> module, ActorHostOptions options,
-    std::shared_ptr<chain::EventChain> chain,
-    std::map<std::string, std::pair<const abi::FunctionType*, HostFunctionImpl>> extra) {
+Result<std::unique_ptr<ActorHost>> ActorHost::Create(std::shared_ptr<const engine::Module> module,
+                                                     ActorHostOptions options,
+                                                     std::shared_ptr<chain::EventChain> chain,
+                                                     HostFunctionTable extra) {
   std::unique_ptr<ActorHost> host(
       new ActorHost(std::move(module), std::move(options), std::move(chain)));
   Status bound = host->Bind(std::move(extra));
@@ -166,8 +172,7 @@ const std::map<std::string, engine::FuncSig, std::less<>>& WasiSignatures() {
 
 }  // namespace
 
-Status ActorHost::Bind(
-    std::map<std::string, std::pair<const abi::FunctionType*, HostFunctionImpl>> extra) {
+Status ActorHost::Bind(HostFunctionTable extra) {
   THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
 
   auto realloc = module_->FindExport("cabi_realloc");
@@ -202,13 +207,16 @@ Status ActorHost::Bind(
     }
     const abi::FunctionType* type = nullptr;
     HostFunctionImpl impl;
+    std::string handler;
     if (auto it = extra.find(qualified); it != extra.end()) {
-      type = it->second.first;
-      impl = it->second.second;
+      type = it->second.type;
+      impl = it->second.impl;
+      handler = it->second.handler;
     } else if (ShortInterfaceName(import.module) == "runtime") {
       type = runtime->FindFunction(import.name);
       auto found = runtime_impls.find(import.name);
       if (found != runtime_impls.end()) impl = found->second;
+      handler = "runtime";
     }
     if (!type || !impl) return NotFound("no handler provides '" + qualified + "'");
     THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
@@ -220,8 +228,8 @@ Status ActorHost::Bind(
           "lowers to (" +
           plan.signature().ParamLetters() + ") -> (" + plan.signature().ResultLetters() + ")");
     }
-    bindings_.push_back(std::make_unique<ImportBinding>(
-        ImportBinding{this, import.module, import.name, std::move(plan), std::move(impl)}));
+    bindings_.push_back(std::make_unique<ImportBinding>(ImportBinding{
+        this, import.module, import.name, std::move(plan), std::move(impl), handler, type}));
     return engine::HostBinding{&ActorHost::DispatchImport, bindings_.back().get()};
   });
   engine::InstanceOptions instance_options = options_.instance;
@@ -239,7 +247,8 @@ int ActorHost::DispatchImport(engine::Instance& instance, void* data, const uint
   std::string where = b->interface_name + "." + b->function;
   Result<std::vector<Value>> params = b->plan.LiftImportParams(memory, flat_args);
   if (!params.ok()) return instance.Fail(params.status().WithContext("arguments of " + where));
-  Result<std::vector<Value>> output = b->impl(host, *params);
+  Result<std::vector<Value>> output = host.CheckPermitted(*b);
+  if (output.ok() && output->empty()) output = b->impl(host, *params);
   if (!output.ok()) {
     host.RecordHostCall(b->interface_name, b->function, std::move(*params),
                         chain::CallOutcome::Error(output.status().ToString()));
@@ -381,10 +390,15 @@ Result<std::vector<Value>> ActorHost::CallFunction(const std::string& export_nam
   engine::CallOptions call_options;
   call_options.timeout = deadline;
   call_options.stack_size = options_.stack_size;
-  // The export runs on its own fiber, so a host function may suspend it; nested calls made while
-  // serving its imports (cabi_realloc) and the post-return below are plain calls.
-  THEATER_RETURN_IF_ERROR(
-      engine::CallOnFiber(*instance_, *index, flat_args, flat_results, call_options));
+  if (instance_->active_call() != nullptr) {
+    // Already on this instance's task fiber: run the export as part of it.
+    THEATER_RETURN_IF_ERROR(instance_->Call(*index, flat_args, flat_results, call_options));
+  } else {
+    // The export runs on its own fiber, so a host function may suspend it; nested calls made
+    // while serving its imports (cabi_realloc) and the post-return below are plain calls.
+    THEATER_RETURN_IF_ERROR(
+        engine::CallOnFiber(*instance_, *index, flat_args, flat_results, call_options));
+  }
   Result<std::vector<Value>> values = plan.LiftExportResults(memory, flat_results);
   if (!values.ok()) return values.status().WithContext("results of '" + export_name + "'");
   if (auto post = module_->FindExport("cabi_post_" + export_name)) {
@@ -405,13 +419,13 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   if (!type) return NotFound("no WIT function '" + export_name + "' in theater:simple");
 
   bool is_init = export_name == kInitExport;
-  chain_->Append(chain::ExportCall{export_name, params, chain::StateRecord::Of(state_)});
+  chain_->Append(chain::ExportCall{export_name, params, StateRecordOf(state_)});
   std::vector<Value> args{StateValue(state_), Value::Tuple(std::move(params))};
   Result<std::vector<Value>> values = CallFunction(
       export_name, *type, args, is_init ? options_.init_deadline : options_.call_deadline);
   auto fail = [&](Status status) {
     chain_->Append(chain::ExportResult{export_name, chain::CallOutcome::Error(status.ToString()),
-                                       chain::StateRecord::Of(state_)});
+                                       StateRecordOf(state_)});
     return status;
   };
   if (!values.ok()) return fail(values.status());
@@ -430,22 +444,46 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   }
   const Value& new_state = ok->items()[0];
   if (new_state.is_some()) {
-    state_ = new_state.payload()->as_bytes();
+    state_ = std::make_shared<const std::vector<uint8_t>>(new_state.payload()->as_bytes());
   } else {
     state_.reset();
   }
   std::vector<Value> rest(ok->items().begin() + 1, ok->items().end());
-  chain_->Append(chain::ExportResult{export_name, chain::CallOutcome::Ok(rest),
-                                     chain::StateRecord::Of(state_)});
+  chain_->Append(
+      chain::ExportResult{export_name, chain::CallOutcome::Ok(rest), StateRecordOf(state_)});
   return rest;
 }
 
-Status ActorHost::Init() {
+bool ActorHost::HasExport(std::string_view interface_name, std::string_view function) const {
+  std::string name = std::string(interface_name) + "#" + std::string(function);
+  return module_->FindExport(name).has_value();
+}
+
+Result<std::vector<Value>> ActorHost::CheckPermitted(const ImportBinding& binding) {
+  if (!options_.permissions || binding.handler.empty()) return std::vector<Value>{};
+  Status permitted = CheckHandlerPermitted(*options_.permissions, binding.handler);
+  if (permitted.ok()) return std::vector<Value>{};
+  // Fail closed. A function whose WIT result is result<_, string> gets the denial as its error
+  // value, so a well-behaved actor can handle it; any other function traps.
+  const abi::TypePtr& result = binding.type->result;
+  if (result && result->kind == abi::TypeKind::kResult && result->err &&
+      result->err->kind == abi::TypeKind::kString) {
+    return std::vector<Value>{Value::Err(Value::String(permitted.message()))};
+  }
+  return permitted;
+}
+
+Status ActorHost::InitializeModule() {
   if (auto init = module_->FindExport("_initialize")) {
     engine::CallOptions options;
     options.timeout = options_.init_deadline;
     THEATER_RETURN_IF_ERROR(instance_->Call(*init, {}, {}, options).WithContext("_initialize"));
   }
+  return Status();
+}
+
+Status ActorHost::Init() {
+  THEATER_RETURN_IF_ERROR(InitializeModule());
   Result<std::vector<Value>> r =
       CallExport("theater:simple/actor", "init", {Value::String(options_.actor_id)});
   return r.status();

@@ -32,11 +32,16 @@
 #include "theater/abi/wit.h"
 #include "theater/chain.h"
 #include "theater/engine.h"
+#include "theater/permissions.h"
 #include "theater/status.h"
 
 namespace theater::runtime {
 
 class ActorHost;
+
+// An actor's state as the host keeps it: immutable bytes shared between the running call and
+// readers of the last committed state; null means "no state" (the WIT's `none`).
+using StateBytes = std::shared_ptr<const std::vector<uint8_t>>;
 
 // Implements one imported WIT function. Receives the lifted arguments, returns the results to
 // lower (as many as the WIT function has). A non-OK status traps the guest: use it for host
@@ -44,11 +49,26 @@ class ActorHost;
 using HostFunctionImpl =
     std::function<Result<std::vector<abi::Value>>(ActorHost& host, std::span<const abi::Value>)>;
 
+// One host function offered to an actor: its WIT type, its implementation and the handler it
+// belongs to (by `[[handler]]` type name, e.g. "timing"), whose permission every call checks.
+struct HostFunctionEntry {
+  const abi::FunctionType* type = nullptr;
+  HostFunctionImpl impl;
+  std::string handler;
+};
+// Keyed by "<interface>.<function>", e.g. "theater:simple/timing.sleep".
+using HostFunctionTable = std::map<std::string, HostFunctionEntry, std::less<>>;
+
 struct ActorHostOptions {
   std::string actor_id;
   std::string name;  // for messages
-  std::optional<std::vector<uint8_t>> initial_state;
+  StateBytes initial_state;
   engine::InstanceOptions instance;
+  // The actor's permissions, checked before every host call (the handler must be permitted);
+  // nullptr permits everything (a standalone host, e.g. in tests).
+  std::shared_ptr<const EffectivePermissions> permissions;
+  // Opaque pointer for host functions: the runtime's actor object (see context()).
+  void* context = nullptr;
   std::chrono::milliseconds init_deadline{60'000};
   std::chrono::milliseconds call_deadline{300'000};
   // Fiber stack for export calls (0: the engine default, 256 KiB).
@@ -59,17 +79,22 @@ struct ActorHostOptions {
 
 class ActorHost {
  public:
-  // Binds the module's imports (runtime interface, WASI stubs, plus `extra` host functions keyed
-  // by "<interface>.<function>") and instantiates it. Fails with a message naming the first
-  // import or export that does not match the theater:simple WIT.
-  static Result<std::unique_ptr<ActorHost>> Create(
-      std::shared_ptr<const engine::Module> module, ActorHostOptions options,
-      std::shared_ptr<chain::EventChain> chain,
-      std::map<std::string, std::pair<const abi::FunctionType*, HostFunctionImpl>> extra = {});
+  // Binds the module's imports (runtime interface, WASI stubs, plus the `extra` host functions,
+  // which take precedence) and instantiates it. Fails with a message naming the first import or
+  // export that does not match the theater:simple WIT.
+  static Result<std::unique_ptr<ActorHost>> Create(std::shared_ptr<const engine::Module> module,
+                                                   ActorHostOptions options,
+                                                   std::shared_ptr<chain::EventChain> chain,
+                                                   HostFunctionTable extra = {});
   ~ActorHost();
 
   // Runs `_initialize` (when exported) and then theater:simple/actor.init(state, (actor-id,)).
   Status Init();
+  // Runs only `_initialize` (when exported): the start of an actor resumed from a saved state.
+  Status InitializeModule();
+
+  // True when the module exports `<interface>#<function>`.
+  bool HasExport(std::string_view interface_name, std::string_view function) const;
 
   // Calls `<interface>#<function>` with the current state and `params` (the elements of the
   // params tuple); on success the state is replaced and the remaining results are returned.
@@ -78,17 +103,26 @@ class ActorHost {
                                              std::vector<abi::Value> params);
 
   // Calls any export by its core name with a WIT type, without state threading or chain
-  // records: the building block of the calls above, and what tests of the ABI use.
+  // records: the building block of the calls above, and what tests of the ABI use. Inside a
+  // GuestCall task on this instance the export runs as part of that task (its deadline applies);
+  // otherwise on a fiber of its own, bounded by `deadline`.
   Result<std::vector<abi::Value>> CallFunction(const std::string& export_name,
                                                const abi::FunctionType& type,
                                                std::span<const abi::Value> args,
                                                std::chrono::milliseconds deadline);
 
-  const std::optional<std::vector<uint8_t>>& state() const { return state_; }
+  // The current state (changes when an export call returns).
+  const StateBytes& state() const { return state_; }
   const std::string& actor_id() const { return options_.actor_id; }
+  const std::string& name() const { return options_.name; }
+  void* context() const { return options_.context; }
+  const engine::Module& module() const { return *module_; }
   chain::EventChain& chain() { return *chain_; }
   engine::Instance& instance() { return *instance_; }
   void Log(std::string_view line);
+  // Records a host call in the chain (for handlers that record extra events).
+  void RecordHostCall(std::string interface_name, std::string function,
+                      std::vector<abi::Value> input, chain::CallOutcome output);
 
   // Set by runtime.shutdown: the actor asked to stop.
   bool shutdown_requested() const { return shutdown_requested_; }
@@ -98,15 +132,16 @@ class ActorHost {
  private:
   ActorHost(std::shared_ptr<const engine::Module> module, ActorHostOptions options,
             std::shared_ptr<chain::EventChain> chain);
-  Status Bind(std::map<std::string, std::pair<const abi::FunctionType*, HostFunctionImpl>> extra);
+  Status Bind(HostFunctionTable extra);
   static int DispatchImport(engine::Instance& instance, void* data, const uint64_t* args,
                             uint64_t* results);
   static int DispatchWasi(engine::Instance& instance, void* data, const uint64_t* args,
                           uint64_t* results);
   // The runtime interface: log, get-state, get-chain, shutdown.
   static void BindRuntime(std::map<std::string, HostFunctionImpl>* impls);
-  void RecordHostCall(std::string interface_name, std::string function,
-                      std::vector<abi::Value> input, chain::CallOutcome output);
+  // Empty when the binding's handler is permitted; otherwise the denial as the function's
+  // error value, or an error status (which traps the guest) when the WIT has no error case.
+  Result<std::vector<abi::Value>> CheckPermitted(const ImportBinding& binding);
 
   std::shared_ptr<const engine::Module> module_;
   ActorHostOptions options_;
@@ -117,7 +152,7 @@ class ActorHost {
   std::vector<std::unique_ptr<WasiBinding>> wasi_bindings_;
   std::map<std::string, abi::FunctionPlan, std::less<>> export_plans_;
   uint32_t realloc_index_ = 0;
-  std::optional<std::vector<uint8_t>> state_;
+  StateBytes state_;
   bool shutdown_requested_ = false;
   std::string stdout_line_;
 };

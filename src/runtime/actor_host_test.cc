@@ -59,7 +59,7 @@ struct Harness {
     ActorHostOptions options;
     options.actor_id = "00000000-0000-4000-8000-000000000001";
     options.name = actor;
-    options.initial_state = std::move(state);
+    if (state) options.initial_state = std::make_shared<const std::vector<uint8_t>>(*state);
     options.log_sink = [this](std::string_view line) { log.emplace_back(line); };
     auto created = ActorHost::Create(module, options, chain);
     if (!created.ok()) return created.status();
@@ -80,7 +80,8 @@ TEST(ActorHostTest, HelloInitThreadsStateLogsAndRecordsAVerifiedChain) {
   ActorHostOptions options;
   options.actor_id = "11111111-2222-4333-8444-555555555555";
   options.name = "hello";
-  options.initial_state = *state;
+  ASSERT_TRUE(state->has_value());
+  options.initial_state = std::make_shared<const std::vector<uint8_t>>(**state);
   options.log_sink = [&](std::string_view line) { h.log.emplace_back(line); };
   auto host = ActorHost::Create(*module, options, h.chain);
   ASSERT_TRUE(host.ok()) << host.status().ToString();
@@ -90,8 +91,8 @@ TEST(ActorHostTest, HelloInitThreadsStateLogsAndRecordsAVerifiedChain) {
   ASSERT_FALSE(h.log.empty());
   EXPECT_NE(h.log[0].find("Hello from 11111111-2222-4333-8444-555555555555"), std::string::npos)
       << h.log[0];
-  ASSERT_TRUE((*host)->state().has_value());
-  EXPECT_NE((*host)->state(), *state) << "init must return a new state";
+  ASSERT_NE((*host)->state(), nullptr);
+  EXPECT_NE(*(*host)->state(), **state) << "init must return a new state";
 
   // The chain: the export call, the log host call(s) it made, the result; all verified.
   std::vector<chain::Event> events = h.chain->events();
@@ -116,9 +117,9 @@ TEST(ActorHostTest, HelloInitThreadsStateLogsAndRecordsAVerifiedChain) {
   EXPECT_TRUE(h.chain->Verify().ok());
 
   // A second init sees the state the first one returned.
-  auto before = (*host)->state();
+  std::vector<uint8_t> before = *(*host)->state();
   ASSERT_TRUE((*host)->Init().ok());
-  EXPECT_NE((*host)->state(), before);
+  EXPECT_NE(*(*host)->state(), before);
 }
 
 TEST(ActorHostTest, ModuleWithoutCabiReallocIsRejected) {

@@ -26,6 +26,7 @@ constexpr uint64_t kMaxDeadlineMs = 86'400'000;  // a day: longer is a mistake, 
 constexpr uint64_t kMaxMemoryLimitMb = 4096;     // the whole wasm32 address space
 constexpr uint64_t kMinStackSizeKb = 16;         // room for the host frames below a guest call
 constexpr uint64_t kMaxStackSizeKb = 65536;
+constexpr uint64_t kMaxMailboxCapacity = 1 << 20;
 
 // Top-level keys docs/manifest.md defines; anything else is warned about.
 constexpr std::string_view kKnownKeys[] = {
@@ -208,10 +209,12 @@ Status ParseLimits(const toml::node& node, Manifest& m, std::vector<Warning>& wa
       ParseLimit(limits, "memory_limit_mb", 1, kMaxMemoryLimitMb, &l.memory_limit_mb, ctx));
   THEATER_RETURN_IF_ERROR(
       ParseLimit(limits, "stack_size_kb", kMinStackSizeKb, kMaxStackSizeKb, &l.stack_size_kb, ctx));
+  THEATER_RETURN_IF_ERROR(
+      ParseLimit(limits, "mailbox_capacity", 1, kMaxMailboxCapacity, &l.mailbox_capacity, ctx));
   for (const auto& [key, value] : limits) {
     std::string_view k = key.str();
     if (k != "init_deadline_ms" && k != "call_deadline_ms" && k != "memory_limit_mb" &&
-        k != "stack_size_kb") {
+        k != "stack_size_kb" && k != "mailbox_capacity") {
       warnings.push_back({key.source().begin, ctx.Where(key.source()) + ": unknown key 'limits." +
                                                   std::string(k) + "' (ignored)"});
     }

@@ -53,16 +53,31 @@ TEST_F(TheaterSimpleTest, PackageHasNoVersion) {
 }
 
 TEST_F(TheaterSimpleTest, HasEveryInterface) {
-  for (const char* name :
-       {"types", "actor", "runtime", "message-server-client", "message-server-host", "supervisor",
-        "supervisor-handlers", "store", "filesystem", "process", "process-handlers", "random",
-        "timing", "environment", "http-types", "websocket-types", "http-client", "http-framework",
-        "http-handlers"}) {
+  for (const char* name : {"types",
+                           "actor",
+                           "runtime",
+                           "runtime-ext",
+                           "message-server-client",
+                           "message-server-host",
+                           "supervisor",
+                           "supervisor-handlers",
+                           "store",
+                           "filesystem",
+                           "process",
+                           "process-handlers",
+                           "random",
+                           "timing",
+                           "environment",
+                           "http-types",
+                           "websocket-types",
+                           "http-client",
+                           "http-framework",
+                           "http-handlers"}) {
     EXPECT_NE(package_->FindInterface(name), nullptr) << name;
   }
   // The legacy interface no handler implements is left out on purpose.
   EXPECT_EQ(package_->FindInterface("websocket-server"), nullptr);
-  EXPECT_EQ(package_->interfaces.size(), 19u);
+  EXPECT_EQ(package_->interfaces.size(), 20u);
 }
 
 TEST_F(TheaterSimpleTest, EveryFunctionIsDocumented) {

@@ -246,6 +246,11 @@ __attribute__((noinline)) int RunGuest(GuestFn fn, void* instance, const uint64_
   // The state is this call's, wherever the guest later resumes; read TLS once, here, before any
   // guest code runs.
   CallState* const state = tls_current;
+  // An interrupt that arrived while host code ran (e.g. between the guest calls of a task) is
+  // honoured before any more guest code starts.
+  if (state->kill.load(std::memory_order_acquire)) {
+    return state->kill_reason.load(std::memory_order_acquire);
+  }
   sigjmp_buf buf;
   sigjmp_buf* const outer_target = state->jmp_target;
   const int outer_in_guest = state->in_guest;

@@ -1,0 +1,193 @@
+// Theater: a WebAssembly actor runtime.
+//
+// TheaterRuntime: the embedding API. It spawns actors from manifests, runs them on a worker pool
+// (one thread per core by default), supervises them, records their event chains into an SQLite
+// database under $THEATER_HOME and answers questions about them. docs/runtime.md describes the
+// lifecycle, the scheduler and the supervision rules.
+//
+// Actors are named by UUID strings. Every operation comes in two forms: a blocking one for
+// threads that may wait (the CLI, tests, the management server's worker), and an asynchronous one
+// that calls back on a runtime thread, used by host functions running inside actors (a host
+// function must never block its worker; it suspends its actor instead).
+//
+// Errors: kNotFound for an unknown actor id, kFailedPrecondition for an operation the actor's
+// phase does not allow (e.g. resume when not paused), kResourceExhausted for a full mailbox, and
+// the setup or call error (with its cause chain) otherwise.
+//
+// Thread-safety: every method may be called from any thread, concurrently. The blocking forms
+// must not be called from inside an actor's host function.
+//
+// Ownership: the runtime owns its actors, its workers and its database. The destructor stops
+// every actor (gracefully, children before parents) and syncs the database.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "theater/abi/value.h"
+#include "theater/chain.h"
+#include "theater/chain_store.h"
+#include "theater/engine.h"
+#include "theater/permissions.h"
+#include "theater/status.h"
+#include "theater/subscription.h"
+
+namespace theater {
+
+// Where an actor is in its life (docs/runtime.md, "Lifecycle").
+enum class ActorPhase {
+  kStarting,      // instantiated; `init` queued or running
+  kIdle,          // ready, mailbox empty
+  kProcessing,    // running an operation
+  kPaused,        // operations queue up but do not run until resumed
+  kShuttingDown,  // refusing new operations; finishing the current one, stopping children
+  kStopped,       // gone; only its stored chain remains
+};
+std::string_view ActorPhaseName(ActorPhase phase);
+
+// Per-actor figures (docs/runtime.md, "Metrics"). Latencies cover whole operations (the export
+// call with its lowering and lifting, including time suspended in host functions).
+struct ActorMetrics {
+  uint64_t calls = 0;     // operations finished (successfully or not)
+  uint64_t failures = 0;  // operations that failed
+  uint64_t latency_min_ns = 0;
+  uint64_t latency_avg_ns = 0;
+  uint64_t latency_max_ns = 0;
+  uint64_t mailbox_depth = 0;  // operations queued now
+  uint64_t mailbox_peak = 0;   // most operations ever queued at once
+  uint64_t memory_bytes = 0;   // linear memory now
+  uint64_t memory_peak_bytes = 0;
+  uint64_t uptime_ms = 0;
+  uint64_t events = 0;  // events in the chain
+  // Values the actor reported through theater:simple/runtime-ext `metric`.
+  std::map<std::string, double> custom;
+};
+
+// One row of List().
+struct ActorSummary {
+  std::string id;
+  std::string name;
+  ActorPhase phase = ActorPhase::kStarting;
+  std::optional<std::string> parent_id;
+  std::string manifest_source;  // the manifest reference the actor was spawned from
+};
+
+// What a supervisor hears about a child.
+struct ChildEvent {
+  enum class Kind {
+    kExit,          // the child asked to stop (runtime.shutdown(data)); `data` is its payload
+    kError,         // an operation failed and the child failed with it; `error` is the cause
+    kExternalStop,  // the child was stopped from outside (management API or stop-child)
+  };
+  Kind kind = Kind::kExit;
+  std::string child_id;
+  std::optional<std::vector<uint8_t>> data;
+  Status error;
+};
+
+struct SpawnRequest {
+  // A manifest: a file path, a store:// reference, an http(s):// URL, or the TOML text itself
+  // (anything containing a newline or starting with '[' or a `key =` line).
+  std::string manifest;
+  // Spawn: JSON merged over the manifest's init_state (docs/manifest.md). Resume: the state
+  // itself, used as is.
+  std::optional<std::vector<uint8_t>> state;
+  // Resume instead of spawn: the actor starts from `state` and its `init` is not called.
+  bool resume = false;
+  // The supervising actor, if any. Its permissions bound the child's.
+  std::optional<std::string> parent_id;
+  // Use this id instead of a fresh UUID (it must be a UUID not in use).
+  std::optional<std::string> actor_id;
+};
+
+// Receives actor log lines (runtime.log, stdout and stderr of the guest).
+using ActorLogSink =
+    std::function<void(std::string_view actor_id, std::string_view name, std::string_view line)>;
+
+struct RuntimeOptions {
+  // Root for the database and the compile cache; empty: $THEATER_HOME, else ~/.theater.
+  std::filesystem::path home;
+  // Keep chains and the actor registry in <home>/theater.db. Off: chains live in memory only.
+  bool persist = true;
+  chain::Durability durability = chain::Durability::kBatched;
+  // Worker threads; 0 = one per core.
+  int workers = 0;
+  engine::EngineOptions engine;
+  ActorLogSink log_sink;
+  // Record every actor's chain in the database, not only those whose manifest says save_chain.
+  bool save_all_chains = false;
+};
+
+class TheaterRuntime {
+ public:
+  using Subscription = chain::SubscriptionHub::Subscription;
+  template <typename T>
+  using Callback = std::function<void(Result<T>)>;
+
+  static Result<std::unique_ptr<TheaterRuntime>> Create(RuntimeOptions options = {});
+  virtual ~TheaterRuntime() = default;
+
+  // Loads the manifest, instantiates the actor with its handlers and runs `init`; returns the id
+  // once `init` succeeded, or the first error (the actor is then gone).
+  virtual Result<std::string> Spawn(SpawnRequest request) = 0;
+  virtual void SpawnAsync(SpawnRequest request, Callback<std::string> done) = 0;
+
+  // Graceful stop: the running operation finishes, queued ones are refused, children stop first
+  // (newest first), handlers stop, the chain is synced.
+  virtual Status Stop(std::string_view id) = 0;
+  virtual void StopAsync(std::string_view id, Callback<bool> done) = 0;
+  // Forced stop: the running operation is interrupted.
+  virtual Status Terminate(std::string_view id) = 0;
+  // Stops the actor and starts it again from its manifest under the same id (fresh state; the
+  // chain continues).
+  virtual Status Restart(std::string_view id) = 0;
+  virtual Status Pause(std::string_view id) = 0;
+  virtual Status Resume(std::string_view id) = 0;
+
+  // Calls export `<interface>#<function>` of the actor with `params` (the params tuple's
+  // elements) as one operation through its mailbox; returns the results after the state.
+  virtual Result<std::vector<abi::Value>> Call(std::string_view id, std::string_view interface_name,
+                                               std::string_view function,
+                                               std::vector<abi::Value> params) = 0;
+  virtual void CallAsync(std::string_view id, std::string_view interface_name,
+                         std::string_view function, std::vector<abi::Value> params,
+                         Callback<std::vector<abi::Value>> done) = 0;
+
+  virtual std::vector<ActorSummary> List() const = 0;
+  virtual Result<std::vector<std::string>> Children(std::string_view id) const = 0;
+  virtual Result<ActorPhase> Phase(std::string_view id) const = 0;
+  // The last committed state (never waits for a running operation).
+  virtual Result<std::optional<std::vector<uint8_t>>> State(std::string_view id) const = 0;
+  // The live chain, or the stored one for an actor that is not running.
+  virtual Result<std::vector<chain::Event>> Events(std::string_view id) const = 0;
+  virtual Result<ActorMetrics> Metrics(std::string_view id) const = 0;
+  // Verifies the actor's chain (live or stored).
+  virtual Status VerifyChain(std::string_view id) const = 0;
+
+  // Events of one actor (every actor when `id` is empty) from now on. See SubscriptionHub for the
+  // overflow policies; remote clients should use kLossy.
+  virtual Result<Subscription> Subscribe(std::string_view id, size_t capacity,
+                                         chain::OverflowPolicy policy) = 0;
+
+  // Notifications about top-level actors (those with no parent), e.g. for the management
+  // server. Children report to their parent instead.
+  virtual void SetTopLevelListener(std::function<void(const ChildEvent&)> listener) = 0;
+
+  // Stops every actor and syncs the database. Idempotent; later operations fail.
+  virtual Status Shutdown() = 0;
+
+  // The database, or nullptr when persistence is off.
+  virtual chain::ChainStore* store() = 0;
+  virtual engine::Engine& engine() = 0;
+};
+
+}  // namespace theater

@@ -1,0 +1,14 @@
+// Theater: a WebAssembly actor runtime.
+#include "handlers/builtins.h"
+
+namespace theater::runtime {
+
+HandlerRegistry HandlerRegistry::WithBuiltins() {
+  HandlerRegistry registry;
+  registry.Register(handlers::NewRuntimeHandler());
+  registry.Register(handlers::NewSupervisorHandler());
+  registry.Register(handlers::NewTimingHandler());
+  return registry;
+}
+
+}  // namespace theater::runtime

@@ -1,0 +1,138 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The runtime handler: theater:simple/runtime (log, get-state, get-chain — served by the actor
+// host itself — and shutdown, which stops the actor through the runtime) and
+// theater:simple/runtime-ext (identity, time, levelled logging, metrics, custom events, version
+// and system information). It is active for every actor that imports either interface or
+// exports theater:simple/actor.
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "handlers/builtins.h"
+#include "runtime/actor.h"
+#include "theater/version.h"
+
+namespace theater::handlers {
+namespace {
+
+using abi::Value;
+using runtime::Actor;
+using runtime::ActorHost;
+using runtime::HostFunctionTable;
+
+constexpr size_t kMaxCustomEventType = 128;
+constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
+
+Actor& ActorOf(ActorHost& host) {
+  return *static_cast<Actor*>(host.context());
+}
+
+uint64_t WallClockMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+Value SystemInfo() {
+  char hostname[256] = {};
+  gethostname(hostname, sizeof hostname - 1);
+  struct utsname uts {};
+  uname(&uts);
+  struct sysinfo si {};
+  sysinfo(&si);
+  uint64_t unit = si.mem_unit ? si.mem_unit : 1;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  return Value::Record({Value::String(hostname),
+                        Value::String(std::string(uts.sysname) + " " + uts.release),
+                        Value::U32(static_cast<uint32_t>(cpus > 0 ? cpus : 1)),
+                        Value::U64(static_cast<uint64_t>(si.totalram) * unit),
+                        Value::U64(static_cast<uint64_t>(si.freeram + si.bufferram) * unit),
+                        Value::U64(static_cast<uint64_t>(si.uptime))});
+}
+
+class RuntimeHandler final : public runtime::Handler {
+ public:
+  std::string_view name() const override { return "runtime"; }
+  std::optional<std::string> imports() const override { return "theater:simple/runtime"; }
+  std::optional<std::string> exports() const override { return "theater:simple/actor"; }
+
+  Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig&) const override {
+    return std::unique_ptr<Handler>(new RuntimeHandler());
+  }
+
+  Status SetupHostFunctions(Actor&, HostFunctionTable& table) override {
+    using Args = std::span<const Value>;
+    using Out = Result<std::vector<Value>>;
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, "runtime", "shutdown", "runtime", [](ActorHost& host, Args args) -> Out {
+          std::optional<std::vector<uint8_t>> data;
+          if (args[0].is_some()) data = args[0].payload()->as_bytes();
+          if (!ActorOf(host).RequestShutdown(std::move(data))) {
+            return std::vector<Value>{Value::Err(Value::String("the actor is already stopping"))};
+          }
+          return std::vector<Value>{Value::Ok()};
+        }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, "runtime-ext", "actor-id", "runtime", [](ActorHost& host, Args) -> Out {
+          return std::vector<Value>{Value::String(host.actor_id())};
+        }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(table, "runtime-ext", "actor-name", "runtime",
+                                            [](ActorHost& host, Args) -> Out {
+                                              return std::vector<Value>{Value::String(host.name())};
+                                            }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, "runtime-ext", "now", "runtime",
+        [](ActorHost&, Args) -> Out { return std::vector<Value>{Value::U64(WallClockMs())}; }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, "runtime-ext", "get-env", "runtime", [](ActorHost& host, Args args) -> Out {
+          const std::string& name = args[0].as_string();
+          // Fails closed: without an environment permission allowing the variable, it is unset.
+          if (!CheckEnvVar(ActorOf(host).permissions(), name).ok()) {
+            return std::vector<Value>{Value::None()};
+          }
+          const char* value = std::getenv(name.c_str());
+          return std::vector<Value>{value ? Value::Some(Value::String(value)) : Value::None()};
+        }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, "runtime-ext", "log-at", "runtime", [](ActorHost& host, Args args) -> Out {
+          uint64_t level = args[0].case_index();
+          const char* name = level < std::size(kLevels) ? kLevels[level] : "info";
+          host.Log(std::string("[") + name + "] " + args[1].as_string());
+          return std::vector<Value>{};
+        }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, "runtime-ext", "record-metric", "runtime", [](ActorHost& host, Args args) -> Out {
+          ActorOf(host).SetCustomMetric(args[0].as_string(), args[1].as_f64());
+          return std::vector<Value>{};
+        }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, "runtime-ext", "record-event", "runtime", [](ActorHost& host, Args args) -> Out {
+          const std::string& type = args[0].as_string();
+          if (type.empty() || type.size() > kMaxCustomEventType) {
+            return std::vector<Value>{Value::Err(Value::String(
+                "event type must be 1 to " + std::to_string(kMaxCustomEventType) + " bytes"))};
+          }
+          host.chain().Append("custom/" + type, args[1].as_bytes());
+          return std::vector<Value>{Value::Ok()};
+        }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, "runtime-ext", "theater-version", "runtime", [](ActorHost&, Args) -> Out {
+          return std::vector<Value>{Value::String(std::string(kVersion))};
+        }));
+    return AddHostFunction(
+        table, "runtime-ext", "system-info", "runtime",
+        [](ActorHost&, Args) -> Out { return std::vector<Value>{SystemInfo()}; });
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<runtime::Handler> NewRuntimeHandler() {
+  return std::make_unique<RuntimeHandler>();
+}
+
+}  // namespace theater::handlers

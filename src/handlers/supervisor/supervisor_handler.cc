@@ -1,0 +1,285 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The supervisor handler: theater:simple/supervisor (spawn, resume, list-children, stop-child,
+// restart-child, get-child-state, get-child-events) and the child callbacks of
+// theater:simple/supervisor-handlers. Each supervising actor has its own instance, so it hears
+// about its own children only. Spawning suspends the parent until the child's init has finished,
+// without holding a worker; the child may itself be spawned from the parent's init.
+//
+// Config (`[[handler]] type = "supervisor"`): `strategy` ("none", "one-for-one", "one-for-all",
+// "rest-for-one"), `max_restarts` and `restart_period_ms` (docs/handlers.md).
+#include <memory>
+#include <mutex>
+
+#include "handlers/builtins.h"
+#include "runtime/actor.h"
+#include "runtime/await.h"
+#include "runtime/runtime_impl.h"
+
+namespace theater::handlers {
+namespace {
+
+using abi::Value;
+using runtime::Actor;
+using runtime::ActorHost;
+using runtime::HostFunctionTable;
+using runtime::SupervisionPolicy;
+
+constexpr std::string_view kCallbacks = "theater:simple/supervisor-handlers";
+
+Actor& ActorOf(ActorHost& host) {
+  return *static_cast<Actor*>(host.context());
+}
+
+std::vector<Value> ErrValue(const Status& status) {
+  return {Value::Err(Value::String(status.ToString()))};
+}
+
+// Waits (suspending the actor) for an asynchronous runtime operation that reports a Result<T>.
+template <typename T>
+Result<T> AwaitRuntime(ActorHost& host,
+                       const std::function<void(std::function<void(Result<T>)>)>& start) {
+  struct Shared {
+    std::mutex mu;
+    std::optional<Result<T>> result;
+  };
+  auto shared = std::make_shared<Shared>();
+  Result<uint64_t> woken = runtime::Await(host.instance(), [&](runtime::Waker waker) {
+    start([shared, waker](Result<T> r) {
+      {
+        std::lock_guard<std::mutex> lock(shared->mu);
+        shared->result = std::move(r);
+      }
+      waker.Wake();
+    });
+  });
+  if (!woken.ok()) return woken.status();
+  std::lock_guard<std::mutex> lock(shared->mu);
+  if (!shared->result) return InternalError("supervisor: woken without a result");
+  return std::move(*shared->result);
+}
+
+// wit-actor-error { error-type: wit-error-type, data: option<list<u8>> }.
+Value ActorErrorValue(const Status& error) {
+  uint32_t type = 5;  // internal
+  switch (error.code()) {
+    case StatusCode::kDeadlineExceeded:
+      type = 0;  // operation-timeout
+      break;
+    case StatusCode::kNotFound:
+      type = 3;  // function-not-found
+      break;
+    case StatusCode::kValidationError:
+      type = 4;  // type-mismatch
+      break;
+    default:
+      break;
+  }
+  std::string text = error.ToString();
+  return Value::Record({Value::Enum(type),
+                        Value::Some(Value::Bytes(std::vector<uint8_t>(text.begin(), text.end())))});
+}
+
+Value ChainEventValue(const chain::Event& e) {
+  std::vector<uint8_t> hash(e.hash.begin(), e.hash.end());
+  Value parent =
+      e.parent ? Value::Some(Value::Bytes(std::vector<uint8_t>(e.parent->begin(), e.parent->end())))
+               : Value::None();
+  Value description = e.description ? Value::Some(Value::String(*e.description)) : Value::None();
+  return Value::Record({Value::Bytes(std::move(hash)), parent, Value::String(e.type),
+                        Value::Bytes(e.payload), Value::U64(e.timestamp_ms), description});
+}
+
+Result<SupervisionPolicy> ParsePolicy(const nlohmann::json& config) {
+  SupervisionPolicy policy;
+  for (const auto& [key, value] : config.items()) {
+    if (key == "strategy") {
+      if (!value.is_string()) return InvalidArgument("strategy: must be a string");
+      std::string s = value.get<std::string>();
+      if (s == "none") {
+        policy.strategy = SupervisionPolicy::Strategy::kNone;
+      } else if (s == "one-for-one") {
+        policy.strategy = SupervisionPolicy::Strategy::kOneForOne;
+      } else if (s == "one-for-all") {
+        policy.strategy = SupervisionPolicy::Strategy::kOneForAll;
+      } else if (s == "rest-for-one") {
+        policy.strategy = SupervisionPolicy::Strategy::kRestForOne;
+      } else {
+        return InvalidArgument(
+            "strategy: must be one of none, one-for-one, one-for-all, "
+            "rest-for-one; got '" +
+            s + "'");
+      }
+    } else if (key == "max_restarts") {
+      THEATER_ASSIGN_OR_RETURN(policy.max_restarts, runtime::ConfigUnsigned(value, key));
+    } else if (key == "restart_period_ms") {
+      THEATER_ASSIGN_OR_RETURN(uint64_t period, runtime::ConfigUnsigned(value, key));
+      if (period == 0) return InvalidArgument("restart_period_ms: must be at least 1");
+      policy.period = std::chrono::milliseconds(period);
+    } else {
+      return InvalidArgument("unknown key '" + key + "'");
+    }
+  }
+  return policy;
+}
+
+class SupervisorHandler final : public runtime::Handler {
+ public:
+  explicit SupervisorHandler(SupervisionPolicy policy = {}) : policy_(policy) {}
+
+  std::string_view name() const override { return "supervisor"; }
+  std::optional<std::string> imports() const override { return "theater:simple/supervisor"; }
+  std::optional<std::string> exports() const override { return std::string(kCallbacks); }
+
+  Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
+    THEATER_ASSIGN_OR_RETURN(SupervisionPolicy policy, ParsePolicy(config.config));
+    return std::unique_ptr<Handler>(new SupervisorHandler(policy));
+  }
+
+  Status SetupHostFunctions(Actor&, HostFunctionTable& table) override {
+    using Args = std::span<const Value>;
+    using Out = Result<std::vector<Value>>;
+    auto spawn = [](bool resume) {
+      return [resume](ActorHost& host, Args args) -> Out {
+        Actor& self = ActorOf(host);
+        const std::string& manifest = args[0].as_string();
+        Status allowed = CheckSpawnChild(self.permissions(), manifest, self.children().size());
+        if (!allowed.ok()) return ErrValue(allowed);
+        SpawnRequest request;
+        request.manifest = manifest;
+        if (args[1].is_some()) request.state = args[1].payload()->as_bytes();
+        request.resume = resume;
+        request.parent_id = self.id();
+        runtime::RuntimeImpl* rt = &self.runtime();
+        Result<std::string> child = AwaitRuntime<std::string>(
+            host, [rt, &request](std::function<void(Result<std::string>)> done) {
+              rt->SpawnAsync(std::move(request), std::move(done));
+            });
+        if (!child.ok()) {
+          if (child.status().code() == StatusCode::kCancelled) return child.status();
+          return ErrValue(child.status());
+        }
+        return std::vector<Value>{Value::Ok(Value::String(*child))};
+      };
+    };
+    THEATER_RETURN_IF_ERROR(
+        AddHostFunction(table, "supervisor", "spawn", "supervisor", spawn(false)));
+    THEATER_RETURN_IF_ERROR(
+        AddHostFunction(table, "supervisor", "resume", "supervisor", spawn(true)));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, "supervisor", "list-children", "supervisor", [](ActorHost& host, Args) -> Out {
+          std::vector<Value> ids;
+          for (const std::string& id : ActorOf(host).children()) ids.push_back(Value::String(id));
+          return std::vector<Value>{Value::List(std::move(ids))};
+        }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, "supervisor", "stop-child", "supervisor", [](ActorHost& host, Args args) -> Out {
+          Actor& self = ActorOf(host);
+          const std::string& child = args[0].as_string();
+          if (Status s = CheckChild(self, child); !s.ok()) return ErrValue(s);
+          runtime::RuntimeImpl* rt = &self.runtime();
+          Result<bool> stopped =
+              AwaitRuntime<bool>(host, [rt, child](std::function<void(Result<bool>)> done) {
+                // The supervisor asked for it: no external-stop notification back to it.
+                rt->StopActor(child, runtime::StopKind::kGraceful, std::nullopt,
+                              [done](bool found) { done(found); });
+              });
+          if (!stopped.ok()) return stopped.status();
+          if (!*stopped) return ErrValue(NotFound("child " + child + " is not running"));
+          return std::vector<Value>{Value::Ok()};
+        }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, "supervisor", "restart-child", "supervisor", [](ActorHost& host, Args args) -> Out {
+          Actor& self = ActorOf(host);
+          const std::string& child = args[0].as_string();
+          if (Status s = CheckChild(self, child); !s.ok()) return ErrValue(s);
+          runtime::RuntimeImpl* rt = &self.runtime();
+          Result<bool> restarted =
+              AwaitRuntime<bool>(host, [rt, child](std::function<void(Result<bool>)> done) {
+                rt->RestartAsync(child, [done](Status s) {
+                  if (s.ok()) {
+                    done(true);
+                  } else {
+                    done(s);
+                  }
+                });
+              });
+          if (!restarted.ok()) {
+            if (restarted.status().code() == StatusCode::kCancelled) return restarted.status();
+            return ErrValue(restarted.status());
+          }
+          return std::vector<Value>{Value::Ok()};
+        }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(table, "supervisor", "get-child-state", "supervisor",
+                                            [](ActorHost& host, Args args) -> Out {
+                                              Actor& self = ActorOf(host);
+                                              const std::string& child = args[0].as_string();
+                                              if (Status s = CheckChild(self, child); !s.ok())
+                                                return ErrValue(s);
+                                              Result<std::optional<std::vector<uint8_t>>> state =
+                                                  self.runtime().State(child);
+                                              if (!state.ok()) return ErrValue(state.status());
+                                              Value v = *state ? Value::Some(Value::Bytes(**state))
+                                                               : Value::None();
+                                              return std::vector<Value>{Value::Ok(std::move(v))};
+                                            }));
+    return AddHostFunction(table, "supervisor", "get-child-events", "supervisor",
+                           [](ActorHost& host, Args args) -> Out {
+                             Actor& self = ActorOf(host);
+                             const std::string& child = args[0].as_string();
+                             if (Status s = CheckChild(self, child); !s.ok()) return ErrValue(s);
+                             Result<std::vector<chain::Event>> events =
+                                 self.runtime().Events(child);
+                             if (!events.ok()) return ErrValue(events.status());
+                             std::vector<Value> list;
+                             for (const chain::Event& e : *events)
+                               list.push_back(ChainEventValue(e));
+                             return std::vector<Value>{Value::Ok(Value::List(std::move(list)))};
+                           });
+  }
+
+  Status AddExportFunctions(Actor& actor) override {
+    actor.SetSupervisionPolicy(policy_);
+    return Status();
+  }
+
+  Status Start(Actor& actor) override {
+    // Runs on runtime threads; Notify only queues a callback operation for the actor.
+    Actor* self = &actor;
+    actor.SetChildListener([self](const ChildEvent& event) {
+      switch (event.kind) {
+        case ChildEvent::Kind::kError:
+          self->Notify(kCallbacks, "handle-child-error",
+                       {Value::String(event.child_id), ActorErrorValue(event.error)});
+          break;
+        case ChildEvent::Kind::kExit:
+          self->Notify(kCallbacks, "handle-child-exit",
+                       {Value::String(event.child_id),
+                        event.data ? Value::Some(Value::Bytes(*event.data)) : Value::None()});
+          break;
+        case ChildEvent::Kind::kExternalStop:
+          self->Notify(kCallbacks, "handle-child-external-stop", {Value::String(event.child_id)});
+          break;
+      }
+    });
+    return Status();
+  }
+
+ private:
+  static Status CheckChild(Actor& self, const std::string& child) {
+    for (const std::string& c : self.children()) {
+      if (c == child) return Status();
+    }
+    return NotFound("actor " + child + " is not a child of this actor");
+  }
+
+  SupervisionPolicy policy_;
+};
+
+}  // namespace
+
+std::unique_ptr<runtime::Handler> NewSupervisorHandler() {
+  return std::make_unique<SupervisorHandler>();
+}
+
+}  // namespace theater::handlers

@@ -1,0 +1,117 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The timing handler: theater:simple/timing. `now` reads the wall clock; `sleep` and `deadline`
+// suspend the actor on the runtime's timer service, so a sleeping actor holds no worker thread.
+// Both are bounded by the timing permission (min/max sleep duration) and by the call's own
+// deadline: a sleep that would outlast the call fails at once instead of being interrupted.
+//
+// Config (`[[handler]] type = "timing"`): `max_sleep_duration` and `min_sleep_duration` in ms,
+// which narrow the permission further for this actor.
+#include <chrono>
+
+#include "handlers/builtins.h"
+#include "runtime/actor.h"
+#include "runtime/await.h"
+#include "runtime/timers.h"
+
+namespace theater::handlers {
+namespace {
+
+using abi::Value;
+using runtime::Actor;
+using runtime::ActorHost;
+using runtime::HostFunctionTable;
+
+uint64_t WallClockMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+std::vector<Value> ErrValue(const std::string& message) {
+  return {Value::Err(Value::String(message))};
+}
+
+class TimingHandler final : public runtime::Handler {
+ public:
+  TimingHandler() = default;
+  explicit TimingHandler(TimingPermissions limits) : limits_(limits) {}
+
+  std::string_view name() const override { return "timing"; }
+  std::optional<std::string> imports() const override { return "theater:simple/timing"; }
+  std::optional<std::string> exports() const override { return std::nullopt; }
+
+  Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
+    TimingPermissions limits;
+    for (const auto& [key, value] : config.config.items()) {
+      if (key != "max_sleep_duration" && key != "min_sleep_duration") {
+        return InvalidArgument("unknown key '" + key + "'");
+      }
+      THEATER_ASSIGN_OR_RETURN(uint64_t ms, runtime::ConfigUnsigned(value, key));
+      (key == "max_sleep_duration" ? limits.max_sleep_duration : limits.min_sleep_duration) = ms;
+    }
+    if (limits.min_sleep_duration > limits.max_sleep_duration) {
+      return InvalidArgument("min_sleep_duration exceeds max_sleep_duration");
+    }
+    return std::unique_ptr<Handler>(new TimingHandler(limits));
+  }
+
+  Status SetupHostFunctions(Actor&, HostFunctionTable& table) override {
+    using Args = std::span<const Value>;
+    using Out = Result<std::vector<Value>>;
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, "timing", "now", "timing",
+        [](ActorHost&, Args) -> Out { return std::vector<Value>{Value::U64(WallClockMs())}; }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, "timing", "sleep", "timing",
+        [this](ActorHost& host, Args args) -> Out { return Sleep(host, args[0].as_u64()); }));
+    return AddHostFunction(table, "timing", "deadline", "timing",
+                           [this](ActorHost& host, Args args) -> Out {
+                             uint64_t target = args[0].as_u64();
+                             uint64_t now = WallClockMs();
+                             if (target <= now) return std::vector<Value>{Value::Ok()};
+                             return Sleep(host, target - now);
+                           });
+  }
+
+ private:
+  Result<std::vector<Value>> Sleep(ActorHost& host, uint64_t duration_ms) {
+    Actor& actor = *static_cast<Actor*>(host.context());
+    EffectivePermissions own;
+    own.timing = limits_;
+    if (Status allowed = CheckSleep(actor.permissions(), duration_ms); !allowed.ok()) {
+      return ErrValue(allowed.message());
+    }
+    if (Status allowed = CheckSleep(own, duration_ms); !allowed.ok()) {
+      return ErrValue(allowed.message());
+    }
+    uint64_t call_deadline = actor.manifest().limits.call_deadline_ms;
+    if (duration_ms >= call_deadline) {
+      return ErrValue("sleep of " + std::to_string(duration_ms) +
+                      " ms would outlast the call's deadline of " + std::to_string(call_deadline) +
+                      " ms");
+    }
+    if (duration_ms == 0) return std::vector<Value>{Value::Ok()};
+    runtime::TimerService& timers = actor.timers();
+    auto when = runtime::TimerService::Clock::now() + std::chrono::milliseconds(duration_ms);
+    runtime::TimerService::TimerId timer = 0;
+    Result<uint64_t> woken = runtime::Await(host.instance(), [&](runtime::Waker waker) {
+      timer = timers.Schedule(when, [waker] { waker.Wake(); });
+    });
+    if (!woken.ok()) {
+      timers.Cancel(timer);
+      return woken.status();  // cancelled: the call is being stopped
+    }
+    return std::vector<Value>{Value::Ok()};
+  }
+
+  TimingPermissions limits_;
+};
+
+}  // namespace
+
+std::unique_ptr<runtime::Handler> NewTimingHandler() {
+  return std::make_unique<TimingHandler>();
+}
+
+}  // namespace theater::handlers

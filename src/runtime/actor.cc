@@ -1,0 +1,518 @@
+// Theater: a WebAssembly actor runtime.
+#include "runtime/actor.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "runtime/runtime_impl.h"
+
+namespace theater {
+
+std::string_view ActorPhaseName(ActorPhase phase) {
+  switch (phase) {
+    case ActorPhase::kStarting:
+      return "Starting";
+    case ActorPhase::kIdle:
+      return "Idle";
+    case ActorPhase::kProcessing:
+      return "Processing";
+    case ActorPhase::kPaused:
+      return "Paused";
+    case ActorPhase::kShuttingDown:
+      return "ShuttingDown";
+    case ActorPhase::kStopped:
+      return "Stopped";
+  }
+  return "?";
+}
+
+namespace runtime {
+
+using abi::Value;
+
+namespace {
+uint64_t NowNs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+}  // namespace
+
+Actor::Actor(RuntimeImpl& runtime, Config config)
+    : runtime_(runtime),
+      config_(std::move(config)),
+      mailbox_capacity_(config_.manifest.limits.mailbox_capacity) {}
+
+Actor::~Actor() = default;
+
+TimerService& Actor::timers() {
+  return runtime_.timers();
+}
+
+Status Actor::Setup(std::shared_ptr<const engine::Module> module, StateBytes initial_state,
+                    std::vector<std::unique_ptr<Handler>> handlers) {
+  handlers_ = std::move(handlers);
+  HostFunctionTable table;
+  for (auto& handler : handlers_) {
+    THEATER_RETURN_IF_ERROR(
+        handler->SetupHostFunctions(*this, table)
+            .WithContext("setting up handler '" + std::string(handler->name()) + "'"));
+  }
+  const ManifestLimits& limits = config_.manifest.limits;
+  ActorHostOptions options;
+  options.actor_id = config_.id;
+  options.name = config_.manifest.name;
+  options.initial_state = std::move(initial_state);
+  options.permissions = config_.permissions;
+  options.context = this;
+  options.instance.max_memory_bytes = limits.memory_limit_mb << 20;
+  options.init_deadline = std::chrono::milliseconds(limits.init_deadline_ms);
+  options.call_deadline = std::chrono::milliseconds(limits.call_deadline_ms);
+  options.stack_size = limits.stack_size_kb * 1024;
+  options.log_sink = [this](std::string_view line) { runtime_.Log(*this, line); };
+  THEATER_ASSIGN_OR_RETURN(host_,
+                           ActorHost::Create(std::move(module), options, config_.chain, table));
+  committed_state_ = host_->state();
+  memory_bytes_ = memory_peak_ = host_->instance().memory_size();
+  for (auto& handler : handlers_) {
+    THEATER_RETURN_IF_ERROR(handler->AddExportFunctions(*this).WithContext(
+        "handler '" + std::string(handler->name()) + "'"));
+  }
+  return Status();
+}
+
+void Actor::Begin(bool resume, std::function<void(Status)> ready) {
+  for (auto& handler : handlers_) {
+    Status started = handler->Start(*this);
+    if (!started.ok()) {
+      ready(started.WithContext("starting handler '" + std::string(handler->name()) + "'"));
+      BeginStop(StopKind::kGraceful, std::nullopt, nullptr);
+      return;
+    }
+  }
+  std::optional<Operation> next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ready_ = std::move(ready);
+    Operation op;
+    op.kind = resume ? Operation::Kind::kStart : Operation::Kind::kInit;
+    mailbox_.push_front(std::move(op));
+    next = TakeNextLocked();
+  }
+  if (next) StartTask(std::move(*next));
+}
+
+std::optional<Operation> Actor::TakeNextLocked() {
+  if (running_ || mailbox_.empty()) return std::nullopt;
+  bool starting = phase_ == ActorPhase::kStarting;
+  if (starting) {
+    // Only the init (or start) operation runs before the actor is ready.
+    if (mailbox_.front().kind == Operation::Kind::kCall) return std::nullopt;
+  } else if (phase_ != ActorPhase::kIdle) {
+    return std::nullopt;
+  }
+  Operation op = std::move(mailbox_.front());
+  mailbox_.pop_front();
+  running_ = true;
+  if (!starting) phase_ = ActorPhase::kProcessing;
+  return op;
+}
+
+Status Actor::Enqueue(Operation op) {
+  std::optional<Operation> next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (phase_ == ActorPhase::kShuttingDown || phase_ == ActorPhase::kStopped || began_stop_) {
+      return FailedPrecondition("actor " + config_.id + " is " +
+                                (phase_ == ActorPhase::kStopped ? "stopped" : "shutting down"));
+    }
+    if (mailbox_.size() >= mailbox_capacity_) {
+      return ResourceExhausted("mailbox of actor " + config_.id + " is full (" +
+                               std::to_string(mailbox_capacity_) + " operations)");
+    }
+    mailbox_.push_back(std::move(op));
+    mailbox_peak_ = std::max<uint64_t>(mailbox_peak_, mailbox_.size());
+    next = TakeNextLocked();
+  }
+  if (next) StartTask(std::move(*next));
+  return Status();
+}
+
+bool Actor::Notify(std::string_view interface_name, std::string_view function,
+                   std::vector<Value> params) {
+  // host_ is set for the whole registered life of the actor; its module never changes.
+  if (!host_ || !host_->HasExport(interface_name, function)) return false;
+  Operation op;
+  op.interface_name = std::string(interface_name);
+  op.function = std::string(function);
+  op.params = std::move(params);
+  Status queued = Enqueue(std::move(op));
+  if (!queued.ok()) {
+    spdlog::warn("actor {}: dropped {}#{}: {}", config_.id, interface_name, function,
+                 queued.ToString());
+  }
+  return queued.ok();
+}
+
+void Actor::StartTask(Operation op) {
+  const ManifestLimits& limits = config_.manifest.limits;
+  engine::CallOptions options;
+  bool starting = op.kind != Operation::Kind::kCall;
+  options.timeout =
+      std::chrono::milliseconds(starting ? limits.init_deadline_ms : limits.call_deadline_ms);
+  options.stack_size = limits.stack_size_kb * 1024;
+  auto self = shared_from_this();
+  auto shared_op = std::make_shared<Operation>(std::move(op));
+  auto result = std::make_shared<Result<std::vector<Value>>>(std::vector<Value>{});
+  uint64_t started_ns = NowNs();
+  Result<std::unique_ptr<engine::GuestCall>> call = engine::GuestCall::CreateTask(
+      host_->instance(),
+      [self, shared_op, result]() -> Status {
+        *result = self->Execute(*shared_op);
+        return result->status();
+      },
+      options);
+  if (!call.ok()) {
+    OnTaskDone(std::move(*shared_op), call.status(), 0);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    current_ = call->get();
+    if (began_stop_ && stop_kind_ == StopKind::kForce) current_->Cancel();
+  }
+  runtime_.executor().Start(
+      std::move(call).value(),
+      [self, shared_op, result, started_ns](std::unique_ptr<engine::GuestCall> finished) {
+        Status task_status = finished->status();
+        finished.reset();
+        Result<std::vector<Value>> outcome = std::move(*result);
+        // A task cancelled before its body ran never set a result.
+        if (outcome.ok() && !task_status.ok()) outcome = task_status;
+        self->OnTaskDone(std::move(*shared_op), std::move(outcome), NowNs() - started_ns);
+      });
+}
+
+Result<std::vector<Value>> Actor::Execute(const Operation& op) {
+  switch (op.kind) {
+    case Operation::Kind::kInit:
+      THEATER_RETURN_IF_ERROR(host_->Init());
+      return std::vector<Value>{};
+    case Operation::Kind::kStart:
+      THEATER_RETURN_IF_ERROR(host_->InitializeModule());
+      return std::vector<Value>{};
+    case Operation::Kind::kCall:
+      break;
+  }
+  return host_->CallExport(op.interface_name, op.function, op.params);
+}
+
+void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t elapsed_ns) {
+  bool poisoned = host_->instance().poisoned();
+  bool starting = op.kind != Operation::Kind::kCall;
+  std::function<void(Status)> ready;
+  std::optional<Operation> next;
+  bool finish_stop = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_ = false;
+    current_ = nullptr;
+    committed_state_ = host_->state();
+    memory_bytes_ = host_->instance().memory_size();
+    memory_peak_ = std::max(memory_peak_, memory_bytes_);
+    ++calls_;
+    if (!result.ok()) ++failures_;
+    latency_sum_ns_ += elapsed_ns;
+    latency_max_ns_ = std::max(latency_max_ns_, elapsed_ns);
+    latency_min_ns_ = calls_ == 1 ? elapsed_ns : std::min(latency_min_ns_, elapsed_ns);
+
+    if (starting && result.ok()) {
+      ready = std::move(ready_);
+      ready_ = nullptr;
+    }
+    if (!began_stop_) {
+      if (starting && !result.ok()) {
+        // init failed: the spawner gets the error once the actor is gone; nobody else is told.
+        init_error_ = result.status();
+        began_stop_ = true;
+        phase_ = ActorPhase::kShuttingDown;
+        stop_kind_ = StopKind::kGraceful;
+      } else if (!result.ok() && poisoned) {
+        // The instance cannot run again: the actor fails, and its supervisor decides.
+        began_stop_ = true;
+        phase_ = ActorPhase::kShuttingDown;
+        stop_kind_ = StopKind::kGraceful;
+        ChildEvent report;
+        report.kind = ChildEvent::Kind::kError;
+        report.child_id = config_.id;
+        report.error = result.status();
+        stop_report_ = report;
+      } else if (shutdown_request_) {
+        began_stop_ = true;
+        phase_ = ActorPhase::kShuttingDown;
+        stop_kind_ = StopKind::kGraceful;
+        ChildEvent report;
+        report.kind = ChildEvent::Kind::kExit;
+        report.child_id = config_.id;
+        report.data = std::move(*shutdown_request_);
+        stop_report_ = report;
+      }
+    }
+    if (began_stop_) {
+      finish_stop = true;
+    } else if (pause_requested_) {
+      pause_requested_ = false;
+      phase_ = ActorPhase::kPaused;
+      spdlog::debug("actor {}: {} -> Paused", config_.id, starting ? "Starting" : "Processing");
+    } else {
+      phase_ = ActorPhase::kIdle;
+      next = TakeNextLocked();
+    }
+  }
+  if (ready) ready(result.status());
+  if (op.reply) op.reply(std::move(result));
+  if (finish_stop) {
+    FinishStop();
+  } else if (next) {
+    StartTask(std::move(*next));
+  }
+}
+
+Status Actor::Pause() {
+  std::lock_guard<std::mutex> lock(mu_);
+  switch (phase_) {
+    case ActorPhase::kIdle:
+      phase_ = ActorPhase::kPaused;
+      spdlog::debug("actor {}: Idle -> Paused", config_.id);
+      return Status();
+    case ActorPhase::kStarting:
+    case ActorPhase::kProcessing:
+      pause_requested_ = true;  // takes effect when the running operation finishes
+      return Status();
+    case ActorPhase::kPaused:
+      return Status();
+    case ActorPhase::kShuttingDown:
+    case ActorPhase::kStopped:
+      break;
+  }
+  return FailedPrecondition("actor " + config_.id + " is shutting down");
+}
+
+Status Actor::Resume() {
+  std::optional<Operation> next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pause_requested_) {
+      pause_requested_ = false;
+      return Status();
+    }
+    if (phase_ != ActorPhase::kPaused) {
+      return FailedPrecondition("actor " + config_.id + " is not paused (actor-not-paused)");
+    }
+    phase_ = ActorPhase::kIdle;
+    spdlog::debug("actor {}: Paused -> Idle", config_.id);
+    next = TakeNextLocked();
+  }
+  if (next) StartTask(std::move(*next));
+  return Status();
+}
+
+void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::function<void()> done) {
+  bool finish_now = false;
+  bool already_stopped = false;
+  std::vector<Operation> refused;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    already_stopped = phase_ == ActorPhase::kStopped;
+    if (!already_stopped && done) stop_waiters_.push_back(std::move(done));
+  }
+  if (already_stopped) {
+    if (done) done();
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!began_stop_) {
+      began_stop_ = true;
+      stop_kind_ = kind;
+      stop_report_ = std::move(report);
+      spdlog::debug("actor {}: {} -> ShuttingDown", config_.id, ActorPhaseName(phase_));
+      phase_ = ActorPhase::kShuttingDown;
+      finish_now = !running_;
+    } else if (kind == StopKind::kForce) {
+      stop_kind_ = StopKind::kForce;  // escalate a graceful stop in progress
+    }
+    if (kind == StopKind::kForce && running_ && current_) current_->Cancel();
+    for (Operation& op : mailbox_) refused.push_back(std::move(op));
+    mailbox_.clear();
+  }
+  for (Operation& op : refused) {
+    if (op.reply) op.reply(FailedPrecondition("actor " + config_.id + " is shutting down"));
+  }
+  if (finish_now) FinishStop();
+}
+
+void Actor::FinishStop() {
+  std::vector<std::string> children = this->children();
+  std::reverse(children.begin(), children.end());
+  auto self = shared_from_this();
+  StopChildren(std::move(children), 0, [self] {
+    StopKind kind;
+    std::optional<ChildEvent> report;
+    std::function<void(Status)> ready;
+    {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      kind = self->stop_kind_;
+      report = self->stop_report_;
+      ready = std::move(self->ready_);
+      self->ready_ = nullptr;
+    }
+    for (auto& handler : self->handlers_) handler->Stop(kind);
+    std::string why = !report ? "stopped"
+                      : report->kind == ChildEvent::Kind::kError
+                          ? "failed: " + report->error.ToString()
+                      : report->kind == ChildEvent::Kind::kExit ? "exited"
+                                                                : "stopped externally";
+    self->config_.chain->Append(chain::Lifecycle{"actor-stopped", why});
+    self->runtime_.OnActorStopped(*self, report);
+    std::vector<std::function<void()>> waiters;
+    {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->phase_ = ActorPhase::kStopped;
+      waiters.swap(self->stop_waiters_);
+    }
+    spdlog::debug("actor {}: ShuttingDown -> Stopped ({})", self->config_.id, why);
+    // The instance and the handlers go now; info readers use the snapshots.
+    self->handlers_.clear();
+    self->host_.reset();
+    if (ready) {
+      ready(!self->init_error_.ok()
+                ? self->init_error_
+                : Cancelled("actor " + self->config_.id + " stopped before init finished"));
+    }
+    for (auto& w : waiters) w();
+  });
+}
+
+void Actor::StopChildren(std::vector<std::string> newest_first, size_t next,
+                         std::function<void()> then) {
+  if (next >= newest_first.size()) {
+    then();
+    return;
+  }
+  std::string child = newest_first[next];
+  auto self = shared_from_this();
+  runtime_.StopActor(child, stop_kind_, std::nullopt,
+                     [self, list = std::move(newest_first), next, then = std::move(then)](
+                         bool) mutable { self->StopChildren(std::move(list), next + 1, then); });
+}
+
+ActorPhase Actor::phase() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return phase_;
+}
+
+StateBytes Actor::committed_state() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return committed_state_;
+}
+
+ActorMetrics Actor::metrics() const {
+  ActorMetrics m;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    m.calls = calls_;
+    m.failures = failures_;
+    m.latency_min_ns = latency_min_ns_;
+    m.latency_max_ns = latency_max_ns_;
+    m.latency_avg_ns = calls_ ? latency_sum_ns_ / calls_ : 0;
+    m.mailbox_depth = mailbox_.size();
+    m.mailbox_peak = mailbox_peak_;
+    m.memory_bytes = memory_bytes_;
+    m.memory_peak_bytes = memory_peak_;
+    m.custom = custom_metrics_;
+  }
+  m.uptime_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - created_)
+                                          .count());
+  m.events = config_.chain->size();
+  return m;
+}
+
+ActorSummary Actor::summary() const {
+  ActorSummary s;
+  s.id = config_.id;
+  s.name = config_.manifest.name;
+  s.phase = phase();
+  s.parent_id = config_.parent_id;
+  s.manifest_source = config_.origin.manifest;
+  return s;
+}
+
+void Actor::AddChild(const std::string& child_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (std::find(children_.begin(), children_.end(), child_id) == children_.end()) {
+    children_.push_back(child_id);
+  }
+}
+
+void Actor::RemoveChild(const std::string& child_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  children_.erase(std::remove(children_.begin(), children_.end(), child_id), children_.end());
+}
+
+std::vector<std::string> Actor::children() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return children_;
+}
+
+bool Actor::RequestShutdown(std::optional<std::vector<uint8_t>> data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (began_stop_ || shutdown_request_) return false;
+  shutdown_request_ = std::move(data);
+  return true;
+}
+
+void Actor::SetChildListener(std::function<void(const ChildEvent&)> listener) {
+  std::lock_guard<std::mutex> lock(mu_);
+  child_listener_ = std::move(listener);
+}
+
+void Actor::SetSupervisionPolicy(SupervisionPolicy policy) {
+  std::lock_guard<std::mutex> lock(mu_);
+  supervision_ = policy;
+}
+
+SupervisionPolicy Actor::supervision_policy() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return supervision_;
+}
+
+bool Actor::DeliverChildEvent(const ChildEvent& event) {
+  std::function<void(const ChildEvent&)> listener;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    listener = child_listener_;
+  }
+  if (!listener) return false;
+  listener(event);
+  return true;
+}
+
+void Actor::SetCustomMetric(const std::string& name, double value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  custom_metrics_[name] = value;
+}
+
+bool Actor::AdmitRestart() {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto now = std::chrono::steady_clock::now();
+  while (!restarts_.empty() && now - restarts_.front() > supervision_.period) restarts_.pop_front();
+  if (restarts_.size() >= supervision_.max_restarts) return false;
+  restarts_.push_back(now);
+  return true;
+}
+
+}  // namespace runtime
+}  // namespace theater

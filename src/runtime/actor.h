@@ -1,0 +1,197 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Actor: one running actor as the runtime schedules it — its ActorHost (instance, state, chain),
+// its handler instances, a bounded mailbox of operations and the phase machine of
+// docs/runtime.md:
+//
+//   Starting ──init ok──▶ Idle ◀──▶ Processing        any ──stop──▶ ShuttingDown ──▶ Stopped
+//                           │  ▲                                  (current operation finishes,
+//                     pause ▼  │ resume                            or is interrupted by terminate)
+//                          Paused
+//
+// Each operation runs as one GuestCall task on the runtime's executor, so a host function that
+// waits suspends the actor without holding a worker. One operation at a time; the next starts
+// when the previous one's task has finished. Info (phase, state, metrics, chain) is answered
+// from a snapshot taken after each operation, never by waiting for the running one.
+//
+// Thread-safety: every public method may be called from any thread. Internally one mutex guards
+// the phase, the mailbox and the snapshots; it is never held while calling out (replies,
+// handlers, the runtime). The ActorHost is touched only by the running operation's task and, once
+// the actor is stopped, by the stop sequence.
+//
+// Ownership: the runtime's registry holds Actors by shared_ptr; a running task holds one too, so
+// an actor outlives its last operation even after it left the registry.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/actor_host.h"
+#include "runtime/handler.h"
+#include "theater/manifest.h"
+#include "theater/runtime.h"
+
+namespace theater::runtime {
+
+class RuntimeImpl;
+class TimerService;
+
+using ReplyFn = std::function<void(Result<std::vector<abi::Value>>)>;
+
+// A unit of work for the actor's mailbox.
+struct Operation {
+  enum class Kind {
+    kCall,   // call <interface>#<function> with the state threaded through
+    kInit,   // _initialize, then actor.init
+    kStart,  // _initialize only (an actor resumed from a saved state)
+  };
+  Kind kind = Kind::kCall;
+  std::string interface_name;
+  std::string function;
+  std::vector<abi::Value> params;
+  ReplyFn reply;  // may be empty (callbacks nobody waits for)
+};
+
+// How a supervisor restarts failed children (docs/runtime.md, "Supervision"), declared in the
+// supervisor's `[[handler]] type = "supervisor"` table.
+struct SupervisionPolicy {
+  enum class Strategy { kNone, kOneForOne, kOneForAll, kRestForOne };
+  Strategy strategy = Strategy::kNone;     // kNone: report failures only, never restart
+  uint64_t max_restarts = 3;               // restarts allowed within `period`...
+  std::chrono::milliseconds period{5000};  // ...before the supervisor itself fails
+};
+
+class Actor : public std::enable_shared_from_this<Actor> {
+ public:
+  struct Config {
+    std::string id;
+    SpawnRequest origin;  // what it was spawned from (for restarts)
+    Manifest manifest;
+    std::optional<std::string> parent_id;
+    std::shared_ptr<const EffectivePermissions> permissions;
+    std::shared_ptr<chain::EventChain> chain;
+    uint64_t sequence = 0;  // spawn order, runtime-wide (the runtime stops newest first)
+  };
+
+  Actor(RuntimeImpl& runtime, Config config);
+  ~Actor();
+  Actor(const Actor&) = delete;
+  Actor& operator=(const Actor&) = delete;
+
+  // Setup, before the actor is registered: activates handlers, binds their host functions and
+  // instantiates the module with `initial_state`.
+  Status Setup(std::shared_ptr<const engine::Module> module, StateBytes initial_state,
+               std::vector<std::unique_ptr<Handler>> handlers);
+  // After registration: starts the handlers and queues init (or start, for a resumed actor).
+  // `ready` receives OK once init succeeded, or its error (the actor then stops on its own).
+  void Begin(bool resume, std::function<void(Status)> ready);
+
+  // Queues an operation. Refused (without calling op.reply) with kFailedPrecondition while
+  // shutting down or stopped and kResourceExhausted when the mailbox is full.
+  Status Enqueue(Operation op);
+  // Queues a call of an export nobody waits for, if the actor exports it. Returns false when it
+  // does not export it or the operation was refused.
+  bool Notify(std::string_view interface_name, std::string_view function,
+              std::vector<abi::Value> params);
+
+  Status Pause();
+  Status Resume();
+  // Starts stopping: graceful lets the running operation finish, force interrupts it. `report`
+  // is what the parent (or the top-level listener) hears once stopped; nullopt: nothing.
+  // `done` runs once the actor is stopped (immediately if it already is).
+  void BeginStop(StopKind kind, std::optional<ChildEvent> report, std::function<void()> done);
+
+  // --- Info: answered from the last committed snapshot. ---
+  const std::string& id() const { return config_.id; }
+  const std::string& name() const { return config_.manifest.name; }
+  const Manifest& manifest() const { return config_.manifest; }
+  const SpawnRequest& origin() const { return config_.origin; }
+  const std::optional<std::string>& parent_id() const { return config_.parent_id; }
+  const EffectivePermissions& permissions() const { return *config_.permissions; }
+  const std::shared_ptr<chain::EventChain>& chain() const { return config_.chain; }
+  uint64_t sequence() const { return config_.sequence; }
+  ActorPhase phase() const;
+  StateBytes committed_state() const;
+  ActorMetrics metrics() const;
+  ActorSummary summary() const;
+
+  // --- Children (newest last). ---
+  void AddChild(const std::string& child_id);
+  void RemoveChild(const std::string& child_id);
+  std::vector<std::string> children() const;
+
+  // --- For handlers. ---
+  RuntimeImpl& runtime() { return runtime_; }
+  TimerService& timers();
+  // The actor's host; valid inside its host functions and between Setup and stop.
+  ActorHost& host() { return *host_; }
+  // Called by runtime.shutdown: the actor stops (reporting kExit with `data` to its supervisor)
+  // once the current operation has finished. False when it is already stopping.
+  bool RequestShutdown(std::optional<std::vector<uint8_t>> data);
+  // Receives the notifications about this actor's children (set by the supervisor handler).
+  void SetChildListener(std::function<void(const ChildEvent&)> listener);
+  void SetSupervisionPolicy(SupervisionPolicy policy);
+  SupervisionPolicy supervision_policy() const;
+  // Delivers a child's notification to the listener (and returns whether there was one).
+  bool DeliverChildEvent(const ChildEvent& event);
+  void SetCustomMetric(const std::string& name, double value);
+  // Timestamps of recent child restarts, for the restart-intensity check (guarded by the actor).
+  // Returns false when one more restart now would exceed the policy's budget.
+  bool AdmitRestart();
+
+ private:
+  // The next operation to run, moving the phase to Processing; nullopt when nothing may run now.
+  std::optional<Operation> TakeNextLocked();
+  void StartTask(Operation op);
+  Result<std::vector<abi::Value>> Execute(const Operation& op);
+  void OnTaskDone(Operation op, Result<std::vector<abi::Value>> result, uint64_t elapsed_ns);
+  // Runs the stop sequence once no operation is running.
+  void FinishStop();
+  void StopChildren(std::vector<std::string> newest_first, size_t next, std::function<void()> then);
+
+  RuntimeImpl& runtime_;
+  Config config_;
+  std::unique_ptr<ActorHost> host_;
+  std::vector<std::unique_ptr<Handler>> handlers_;
+  const std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
+
+  mutable std::mutex mu_;
+  ActorPhase phase_ = ActorPhase::kStarting;
+  bool running_ = false;
+  bool pause_requested_ = false;
+  bool began_stop_ = false;
+  engine::GuestCall* current_ = nullptr;  // the running task (valid while running_)
+  std::deque<Operation> mailbox_;
+  size_t mailbox_capacity_;
+  StateBytes committed_state_;
+  std::function<void(Status)> ready_;
+  Status init_error_;  // why init failed (reported to the spawner once stopped)
+  StopKind stop_kind_ = StopKind::kGraceful;
+  std::optional<ChildEvent> stop_report_;
+  std::vector<std::function<void()>> stop_waiters_;
+  std::optional<std::optional<std::vector<uint8_t>>> shutdown_request_;
+  std::vector<std::string> children_;
+  std::function<void(const ChildEvent&)> child_listener_;
+  SupervisionPolicy supervision_;
+  std::deque<std::chrono::steady_clock::time_point> restarts_;
+
+  // Metrics (guarded by mu_).
+  uint64_t calls_ = 0;
+  uint64_t failures_ = 0;
+  uint64_t latency_sum_ns_ = 0;
+  uint64_t latency_min_ns_ = 0;
+  uint64_t latency_max_ns_ = 0;
+  uint64_t mailbox_peak_ = 0;
+  uint64_t memory_bytes_ = 0;
+  uint64_t memory_peak_ = 0;
+  std::map<std::string, double> custom_metrics_;
+};
+
+}  // namespace theater::runtime

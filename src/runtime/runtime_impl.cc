@@ -1,0 +1,533 @@
+// Theater: a WebAssembly actor runtime.
+#include "runtime/runtime_impl.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <future>
+#include <regex>
+
+#include "common/uuid.h"
+
+namespace theater {
+
+Result<std::unique_ptr<TheaterRuntime>> TheaterRuntime::Create(RuntimeOptions options) {
+  if (options.home.empty()) {
+    if (const char* home = std::getenv("THEATER_HOME"); home && *home) {
+      options.home = home;
+    } else if (const char* user = std::getenv("HOME"); user && *user) {
+      options.home = std::filesystem::path(user) / ".theater";
+    } else {
+      return FailedPrecondition("neither THEATER_HOME nor HOME is set; cannot place the database");
+    }
+  }
+  if (options.engine.cache_dir.empty()) options.engine.cache_dir = options.home / "cache";
+  THEATER_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> engine,
+                           engine::Engine::Create(options.engine));
+  std::unique_ptr<chain::ChainStore> store;
+  if (options.persist) {
+    chain::ChainStore::Options store_options;
+    store_options.durability = options.durability;
+    Result<std::unique_ptr<chain::ChainStore>> opened =
+        chain::ChainStore::Open(options.home, store_options);
+    if (!opened.ok()) return opened.status().WithContext("opening the runtime database");
+    store = std::move(opened).value();
+  }
+  return std::unique_ptr<TheaterRuntime>(
+      new runtime::RuntimeImpl(std::move(options), std::move(engine), std::move(store),
+                               runtime::HandlerRegistry::WithBuiltins()));
+}
+
+namespace runtime {
+
+namespace {
+
+// Inline TOML rather than a reference: several lines, or a table header, or a `key =` line.
+bool LooksLikeInlineManifest(std::string_view text) {
+  if (text.find('\n') != std::string_view::npos) return true;
+  size_t start = text.find_first_not_of(" \t");
+  if (start == std::string_view::npos) return false;
+  if (text[start] == '[') return true;
+  static const std::regex key_line(R"(^\s*[A-Za-z0-9_-]+\s*=)");
+  return std::regex_search(text.begin(), text.end(), key_line);
+}
+
+template <typename T>
+Result<T> Wait(const std::function<void(TheaterRuntime::Callback<T>)>& start) {
+  auto promise = std::make_shared<std::promise<Result<T>>>();
+  std::future<Result<T>> future = promise->get_future();
+  start([promise](Result<T> r) { promise->set_value(std::move(r)); });
+  return future.get();
+}
+
+}  // namespace
+
+RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine> engine,
+                         std::unique_ptr<chain::ChainStore> store, HandlerRegistry registry)
+    : options_(std::move(options)),
+      engine_(std::move(engine)),
+      store_(std::move(store)),
+      registry_(std::move(registry)),
+      timers_(std::make_unique<TimerService>()) {
+  int workers = options_.workers > 0 ? options_.workers
+                                     : static_cast<int>(std::thread::hardware_concurrency());
+  executor_ = std::make_unique<engine::Executor>(std::max(workers, 1));
+}
+
+RuntimeImpl::~RuntimeImpl() {
+  Status stopped = Shutdown();
+  if (!stopped.ok()) spdlog::error("runtime shutdown: {}", stopped.ToString());
+  executor_.reset();  // before the timers and the hub the tasks may still reach
+  timers_.reset();
+}
+
+std::shared_ptr<Actor> RuntimeImpl::Find(std::string_view id) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  auto it = actors_.find(std::string(id));
+  return it == actors_.end() ? nullptr : it->second;
+}
+
+void RuntimeImpl::Log(const Actor& actor, std::string_view line) {
+  if (options_.log_sink) {
+    options_.log_sink(actor.id(), actor.name(), line);
+  } else {
+    spdlog::info("[{}] [{}] {}", actor.name(), actor.id(), line);
+  }
+}
+
+std::shared_ptr<chain::EventChain> RuntimeImpl::NewChain(const std::string& id, bool persist) {
+  auto chain = std::make_shared<chain::EventChain>();
+  chain->AddObserver(hub_.ObserverFor(id));
+  if (persist && store_) {
+    chain::ChainStore* store = store_.get();
+    chain->AddObserver([store, id](const chain::Event& event, size_t) {
+      Result<uint64_t> appended = store->Append(id, event);
+      if (!appended.ok()) {
+        spdlog::error("actor {}: event not persisted: {}", id, appended.status().ToString());
+      }
+    });
+  }
+  return chain;
+}
+
+Result<std::string> RuntimeImpl::Spawn(SpawnRequest request) {
+  return Wait<std::string>(
+      [&](Callback<std::string> done) { SpawnAsync(std::move(request), std::move(done)); });
+}
+
+void RuntimeImpl::SpawnAsync(SpawnRequest request, Callback<std::string> done) {
+  SpawnWithChain(std::move(request), nullptr, std::move(done));
+}
+
+void RuntimeImpl::SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::EventChain> chain,
+                                 Callback<std::string> done) {
+  if (shut_down_) {
+    done(FailedPrecondition("the runtime is shut down"));
+    return;
+  }
+  // The initial state: for a spawn, JSON merged over the manifest's init_state; for a resume,
+  // the given bytes as they are.
+  std::optional<nlohmann::json> override_state;
+  if (!request.resume && request.state) {
+    nlohmann::json parsed = nlohmann::json::parse(request.state->begin(), request.state->end(),
+                                                  nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded()) {
+      done(InvalidArgument("the initial state given at spawn is not valid JSON"));
+      return;
+    }
+    override_state = std::move(parsed);
+  }
+  Result<ManifestWithState> loaded = [&]() -> Result<ManifestWithState> {
+    if (LooksLikeInlineManifest(request.manifest)) {
+      return ParseManifestWithState(request.manifest, std::filesystem::current_path(),
+                                    "<inline manifest>", override_state);
+    }
+    switch (ClassifyReference(request.manifest)) {
+      case ReferenceKind::kStore:
+      case ReferenceKind::kUrl:
+        return Unavailable("manifest reference '" + request.manifest +
+                           "': store and URL manifests are not supported yet");
+      case ReferenceKind::kFile:
+        break;
+    }
+    return LoadManifestWithState(request.manifest, override_state);
+  }();
+  if (!loaded.ok()) {
+    done(loaded.status());
+    return;
+  }
+  Manifest& manifest = loaded->manifest;
+  for (const std::string& warning : manifest.warnings) spdlog::warn("{}", warning);
+  StateBytes state;
+  if (request.resume) {
+    if (request.state) state = std::make_shared<const std::vector<uint8_t>>(*request.state);
+  } else if (loaded->state) {
+    state = std::make_shared<const std::vector<uint8_t>>(std::move(*loaded->state));
+  }
+
+  Result<PermissionPolicy> policy = ParsePermissionPolicy(manifest.permission_policy);
+  if (!policy.ok()) {
+    done(policy.status().WithContext(manifest.source_name));
+    return;
+  }
+  std::shared_ptr<Actor> parent;
+  auto permissions = std::make_shared<EffectivePermissions>(RootPermissions());
+  if (request.parent_id) {
+    parent = Find(*request.parent_id);
+    if (!parent) {
+      done(NotFound("parent actor " + *request.parent_id + " is not running"));
+      return;
+    }
+    *permissions = ComputeEffectivePermissions(parent->permissions(), *policy);
+  }
+
+  if (manifest.component_kind != ReferenceKind::kFile) {
+    done(Unavailable("component reference '" + manifest.component +
+                     "': store and URL components are not supported yet"));
+    return;
+  }
+  Result<std::shared_ptr<const engine::Module>> module =
+      engine_->LoadModuleFile(manifest.component);
+  if (!module.ok()) {
+    done(module.status().WithContext(manifest.source_name));
+    return;
+  }
+
+  std::string id = request.actor_id.value_or(NewUuid());
+  if (!IsUuid(id)) {
+    done(InvalidArgument("actor id '" + id + "' is not a UUID"));
+    return;
+  }
+  bool persist = options_.persist && (manifest.save_chain || options_.save_all_chains);
+  if (!chain) chain = NewChain(id, persist);
+  chain->Append(chain::Lifecycle{
+      "actor-load",
+      manifest.name + " " + manifest.version + " component sha256:" + (*module)->wasm_sha256()});
+
+  Result<std::vector<std::unique_ptr<Handler>>> handlers = registry_.Activate(manifest, **module);
+  if (!handlers.ok()) {
+    chain->Append(chain::Lifecycle{"actor-setup-failed", handlers.status().ToString()});
+    done(handlers.status());
+    return;
+  }
+  static std::atomic<uint64_t> sequence{0};
+  Actor::Config config;
+  config.id = id;
+  config.origin = request;
+  config.origin.actor_id = id;
+  config.manifest = std::move(manifest);
+  config.parent_id = request.parent_id;
+  config.permissions = permissions;
+  config.chain = chain;
+  config.sequence = ++sequence;
+  auto actor = std::make_shared<Actor>(*this, std::move(config));
+  Status setup =
+      actor->Setup(std::move(module).value(), std::move(state), std::move(handlers).value());
+  if (!setup.ok()) {
+    chain->Append(chain::Lifecycle{"actor-setup-failed", setup.ToString()});
+    done(setup);
+    return;
+  }
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    if (!actors_.emplace(id, actor).second) {
+      lock.unlock();
+      done(AlreadyExists("actor id " + id + " is already in use"));
+      return;
+    }
+  }
+  if (parent) parent->AddChild(id);
+  if (store_) {
+    Status registered = store_->UpsertActor(
+        chain::ActorRecord{id, actor->name(), actor->origin().manifest, 0, "running", 0});
+    if (!registered.ok()) spdlog::warn("actor {}: registry: {}", id, registered.ToString());
+  }
+  spdlog::debug("actor {} ({}): Starting", id, actor->name());
+  actor->Begin(request.resume, [id, done = std::move(done)](Status ready) {
+    if (ready.ok()) {
+      done(id);
+    } else {
+      done(ready.WithContext("init of actor " + id));
+    }
+  });
+}
+
+Status RuntimeImpl::Stop(std::string_view id) {
+  Result<bool> stopped = Wait<bool>([&](Callback<bool> done) { StopAsync(id, std::move(done)); });
+  if (!stopped.ok()) return stopped.status();
+  return *stopped ? Status() : NotFound("actor " + std::string(id) + " not found");
+}
+
+void RuntimeImpl::StopAsync(std::string_view id, Callback<bool> done) {
+  ChildEvent report;
+  report.kind = ChildEvent::Kind::kExternalStop;
+  report.child_id = std::string(id);
+  StopActor(id, StopKind::kGraceful, report, [done = std::move(done)](bool found) { done(found); });
+}
+
+Status RuntimeImpl::Terminate(std::string_view id) {
+  Result<bool> stopped = Wait<bool>([&](Callback<bool> done) {
+    StopActor(id, StopKind::kForce, std::nullopt, [done](bool found) { done(found); });
+  });
+  if (!stopped.ok()) return stopped.status();
+  return *stopped ? Status() : NotFound("actor " + std::string(id) + " not found");
+}
+
+void RuntimeImpl::StopActor(std::string_view id, StopKind kind, std::optional<ChildEvent> report,
+                            std::function<void(bool)> done) {
+  std::shared_ptr<Actor> actor = Find(id);
+  if (!actor) {
+    done(false);
+    return;
+  }
+  actor->BeginStop(kind, std::move(report), [done = std::move(done)] { done(true); });
+}
+
+Status RuntimeImpl::Restart(std::string_view id) {
+  Result<bool> restarted = Wait<bool>([&](Callback<bool> done) {
+    RestartAsync(id, [done](Status s) {
+      if (s.ok()) {
+        done(true);
+      } else {
+        done(s);
+      }
+    });
+  });
+  return restarted.status();
+}
+
+void RuntimeImpl::RestartAsync(std::string_view id, std::function<void(Status)> done) {
+  std::shared_ptr<Actor> actor = Find(id);
+  if (!actor) {
+    done(NotFound("actor " + std::string(id) + " not found"));
+    return;
+  }
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    restarting_chains_[actor->id()] = actor->chain();
+  }
+  actor->BeginStop(StopKind::kGraceful, std::nullopt, [this, actor, done = std::move(done)] {
+    SpawnRequest request = actor->origin();
+    std::shared_ptr<chain::EventChain> chain = actor->chain();
+    chain->Append(chain::Lifecycle{"actor-restart", "restarting from " + request.manifest});
+    SpawnWithChain(request, chain, [this, actor, done](Result<std::string> spawned) {
+      {
+        std::unique_lock<std::shared_mutex> lock(mu_);
+        restarting_chains_.erase(actor->id());
+      }
+      if (!spawned.ok() && actor->parent_id()) {
+        if (auto parent = Find(*actor->parent_id())) parent->RemoveChild(actor->id());
+      }
+      done(spawned.status());
+    });
+  });
+}
+
+Status RuntimeImpl::Pause(std::string_view id) {
+  std::shared_ptr<Actor> actor = Find(id);
+  if (!actor) return NotFound("actor " + std::string(id) + " not found");
+  return actor->Pause();
+}
+
+Status RuntimeImpl::Resume(std::string_view id) {
+  std::shared_ptr<Actor> actor = Find(id);
+  if (!actor) return NotFound("actor " + std::string(id) + " not found");
+  return actor->Resume();
+}
+
+Result<std::vector<abi::Value>> RuntimeImpl::Call(std::string_view id,
+                                                  std::string_view interface_name,
+                                                  std::string_view function,
+                                                  std::vector<abi::Value> params) {
+  return Wait<std::vector<abi::Value>>([&](Callback<std::vector<abi::Value>> done) {
+    CallAsync(id, interface_name, function, std::move(params), std::move(done));
+  });
+}
+
+void RuntimeImpl::CallAsync(std::string_view id, std::string_view interface_name,
+                            std::string_view function, std::vector<abi::Value> params,
+                            Callback<std::vector<abi::Value>> done) {
+  std::shared_ptr<Actor> actor = Find(id);
+  if (!actor) {
+    done(NotFound("actor " + std::string(id) + " not found"));
+    return;
+  }
+  Operation op;
+  op.interface_name = std::string(interface_name);
+  op.function = std::string(function);
+  op.params = std::move(params);
+  op.reply = done;
+  Status queued = actor->Enqueue(std::move(op));
+  if (!queued.ok()) done(queued);
+}
+
+std::vector<ActorSummary> RuntimeImpl::List() const {
+  std::vector<std::shared_ptr<Actor>> actors;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    for (const auto& [id, actor] : actors_) actors.push_back(actor);
+  }
+  std::sort(actors.begin(), actors.end(),
+            [](const auto& a, const auto& b) { return a->sequence() < b->sequence(); });
+  std::vector<ActorSummary> out;
+  for (const auto& actor : actors) out.push_back(actor->summary());
+  return out;
+}
+
+Result<std::vector<std::string>> RuntimeImpl::Children(std::string_view id) const {
+  std::shared_ptr<Actor> actor = Find(id);
+  if (!actor) return NotFound("actor " + std::string(id) + " not found");
+  return actor->children();
+}
+
+Result<ActorPhase> RuntimeImpl::Phase(std::string_view id) const {
+  std::shared_ptr<Actor> actor = Find(id);
+  if (!actor) return NotFound("actor " + std::string(id) + " not found");
+  return actor->phase();
+}
+
+Result<std::optional<std::vector<uint8_t>>> RuntimeImpl::State(std::string_view id) const {
+  std::shared_ptr<Actor> actor = Find(id);
+  if (!actor) return NotFound("actor " + std::string(id) + " not found");
+  StateBytes state = actor->committed_state();
+  if (!state) return std::optional<std::vector<uint8_t>>();
+  return std::optional<std::vector<uint8_t>>(*state);
+}
+
+Result<std::vector<chain::Event>> RuntimeImpl::Events(std::string_view id) const {
+  if (std::shared_ptr<Actor> actor = Find(id)) return actor->chain()->events();
+  if (store_) {
+    THEATER_RETURN_IF_ERROR(store_->Flush());
+    THEATER_ASSIGN_OR_RETURN(std::vector<chain::Event> events, store_->LoadChain(id));
+    if (!events.empty()) return events;
+  }
+  return NotFound("actor " + std::string(id) + " not found");
+}
+
+Result<ActorMetrics> RuntimeImpl::Metrics(std::string_view id) const {
+  std::shared_ptr<Actor> actor = Find(id);
+  if (!actor) return NotFound("actor " + std::string(id) + " not found");
+  return actor->metrics();
+}
+
+Status RuntimeImpl::VerifyChain(std::string_view id) const {
+  THEATER_ASSIGN_OR_RETURN(std::vector<chain::Event> events, Events(id));
+  return chain::VerifyEvents(events);
+}
+
+Result<TheaterRuntime::Subscription> RuntimeImpl::Subscribe(std::string_view id, size_t capacity,
+                                                            chain::OverflowPolicy policy) {
+  if (!id.empty() && !Find(id)) return NotFound("actor " + std::string(id) + " not found");
+  return hub_.Subscribe(std::max<size_t>(capacity, 1), policy, std::string(id));
+}
+
+void RuntimeImpl::SetTopLevelListener(std::function<void(const ChildEvent&)> listener) {
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  top_level_listener_ = std::move(listener);
+}
+
+void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& report) {
+  bool restarting = false;
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    auto it = actors_.find(actor.id());
+    if (it != actors_.end() && it->second.get() == &actor) actors_.erase(it);
+    restarting = restarting_chains_.count(actor.id()) > 0;
+  }
+  if (store_) {
+    bool failed = report && report->kind == ChildEvent::Kind::kError;
+    Status registered = store_->UpsertActor(chain::ActorRecord{
+        actor.id(), actor.name(), actor.origin().manifest, 0, failed ? "failed" : "stopped", 0});
+    if (!registered.ok()) spdlog::warn("actor {}: registry: {}", actor.id(), registered.ToString());
+  }
+  std::shared_ptr<Actor> parent = actor.parent_id() ? Find(*actor.parent_id()) : nullptr;
+  if (!report) {
+    if (parent && !restarting) parent->RemoveChild(actor.id());
+    return;
+  }
+  // A failing child of a supervisor with a restart strategy keeps its place among the children.
+  bool restart = parent && report->kind == ChildEvent::Kind::kError &&
+                 parent->supervision_policy().strategy != SupervisionPolicy::Strategy::kNone;
+  if (parent && !restart && !restarting) parent->RemoveChild(actor.id());
+  if (parent) {
+    parent->DeliverChildEvent(*report);
+    if (restart) ApplySupervision(parent, *report, actor.origin(), actor.chain());
+    return;
+  }
+  std::function<void(const ChildEvent&)> listener;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    listener = top_level_listener_;
+  }
+  if (listener) listener(*report);
+}
+
+void RuntimeImpl::ApplySupervision(const std::shared_ptr<Actor>& parent, const ChildEvent& event,
+                                   const SpawnRequest& request,
+                                   std::shared_ptr<chain::EventChain> chain) {
+  SupervisionPolicy policy = parent->supervision_policy();
+  if (!parent->AdmitRestart()) {
+    parent->RemoveChild(event.child_id);
+    ChildEvent escalation;
+    escalation.kind = ChildEvent::Kind::kError;
+    escalation.child_id = parent->id();
+    escalation.error = ResourceExhausted(
+        "restart intensity exceeded: more than " + std::to_string(policy.max_restarts) +
+        " restarts in " + std::to_string(policy.period.count()) + " ms; last failure of child " +
+        event.child_id + ": " + event.error.ToString());
+    spdlog::warn("supervisor {}: {}", parent->id(), escalation.error.ToString());
+    parent->BeginStop(StopKind::kGraceful, escalation, nullptr);
+    return;
+  }
+  // The failed child is stopped; find its spawn request through the chain kept for restarts.
+  std::vector<std::string> children = parent->children();
+  auto position = std::find(children.begin(), children.end(), event.child_id);
+  std::vector<std::string> others;  // running children to restart along with it
+  if (policy.strategy == SupervisionPolicy::Strategy::kOneForAll) {
+    for (const auto& c : children) {
+      if (c != event.child_id) others.push_back(c);
+    }
+  } else if (policy.strategy == SupervisionPolicy::Strategy::kRestForOne &&
+             position != children.end()) {
+    others.assign(position + 1, children.end());
+  }
+  chain->Append(chain::Lifecycle{"actor-restart", "restarted by supervisor " + parent->id() +
+                                                      " after: " + event.error.ToString()});
+  std::string child_id = event.child_id;
+  SpawnWithChain(request, chain,
+                 [this, parent, child_id, others, request, chain](Result<std::string> spawned) {
+                   if (!spawned.ok()) {
+                     ChildEvent again;
+                     again.kind = ChildEvent::Kind::kError;
+                     again.child_id = child_id;
+                     again.error = spawned.status();
+                     parent->DeliverChildEvent(again);
+                     ApplySupervision(parent, again, request, chain);
+                     return;
+                   }
+                   for (const std::string& other : others) {
+                     RestartAsync(other, [other](Status s) {
+                       if (!s.ok()) spdlog::warn("restart of {} failed: {}", other, s.ToString());
+                     });
+                   }
+                 });
+}
+
+Status RuntimeImpl::Shutdown() {
+  if (shut_down_.exchange(true)) return Status();
+  std::vector<ActorSummary> actors = List();
+  // Newest top-level actors first; each stops its own children before itself.
+  std::reverse(actors.begin(), actors.end());
+  for (const ActorSummary& a : actors) {
+    if (a.parent_id && Find(*a.parent_id)) continue;
+    auto promise = std::make_shared<std::promise<void>>();
+    StopActor(a.id, StopKind::kGraceful, std::nullopt, [promise](bool) { promise->set_value(); });
+    promise->get_future().wait();
+  }
+  if (store_) return store_->Flush();
+  return Status();
+}
+
+}  // namespace runtime
+}  // namespace theater

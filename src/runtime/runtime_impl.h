@@ -1,0 +1,103 @@
+// Theater: a WebAssembly actor runtime.
+//
+// RuntimeImpl: the TheaterRuntime behind the public interface — the actor registry, the executor
+// the actors run on, the timer service, the database and the subscription hub — plus the
+// internal entry points actors and handlers use (stop sequences, child notifications,
+// supervision restarts).
+//
+// Thread-safety: as TheaterRuntime. The registry is a shared_mutex-guarded map: lookups (the hot
+// path) take it shared; spawn and stop take it exclusively for the insert or erase only.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "engine/executor.h"
+#include "runtime/actor.h"
+#include "runtime/handler.h"
+#include "runtime/timers.h"
+#include "theater/runtime.h"
+
+namespace theater::runtime {
+
+class RuntimeImpl final : public TheaterRuntime {
+ public:
+  RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine> engine,
+              std::unique_ptr<chain::ChainStore> store, HandlerRegistry registry);
+  ~RuntimeImpl() override;
+
+  // --- TheaterRuntime ---
+  Result<std::string> Spawn(SpawnRequest request) override;
+  void SpawnAsync(SpawnRequest request, Callback<std::string> done) override;
+  Status Stop(std::string_view id) override;
+  void StopAsync(std::string_view id, Callback<bool> done) override;
+  Status Terminate(std::string_view id) override;
+  Status Restart(std::string_view id) override;
+  Status Pause(std::string_view id) override;
+  Status Resume(std::string_view id) override;
+  Result<std::vector<abi::Value>> Call(std::string_view id, std::string_view interface_name,
+                                       std::string_view function,
+                                       std::vector<abi::Value> params) override;
+  void CallAsync(std::string_view id, std::string_view interface_name, std::string_view function,
+                 std::vector<abi::Value> params, Callback<std::vector<abi::Value>> done) override;
+  std::vector<ActorSummary> List() const override;
+  Result<std::vector<std::string>> Children(std::string_view id) const override;
+  Result<ActorPhase> Phase(std::string_view id) const override;
+  Result<std::optional<std::vector<uint8_t>>> State(std::string_view id) const override;
+  Result<std::vector<chain::Event>> Events(std::string_view id) const override;
+  Result<ActorMetrics> Metrics(std::string_view id) const override;
+  Status VerifyChain(std::string_view id) const override;
+  Result<Subscription> Subscribe(std::string_view id, size_t capacity,
+                                 chain::OverflowPolicy policy) override;
+  void SetTopLevelListener(std::function<void(const ChildEvent&)> listener) override;
+  Status Shutdown() override;
+  chain::ChainStore* store() override { return store_.get(); }
+  engine::Engine& engine() override { return *engine_; }
+
+  // --- Internal ---
+  std::shared_ptr<Actor> Find(std::string_view id) const;
+  engine::Executor& executor() { return *executor_; }
+  TimerService& timers() { return *timers_; }
+  const RuntimeOptions& options() const { return options_; }
+  void Log(const Actor& actor, std::string_view line);
+
+  // Stops `id` with `kind`; `report` is what its parent hears. `done(false)` when unknown.
+  void StopActor(std::string_view id, StopKind kind, std::optional<ChildEvent> report,
+                 std::function<void(bool)> done);
+  // Called by an actor at the end of its stop sequence: unregisters it and delivers `report`.
+  void OnActorStopped(Actor& actor, const std::optional<ChildEvent>& report);
+  // Spawns with an existing chain (restarts continue the chain).
+  void SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::EventChain> chain,
+                      Callback<std::string> done);
+  // Restarts `id` in place (same id, same position among its parent's children).
+  void RestartAsync(std::string_view id, std::function<void(Status)> done);
+
+ private:
+  // Delivers a child's event to its parent (or the top-level listener) and applies the parent's
+  // supervision policy to failures.
+  void Report(const std::optional<std::string>& parent_id, const ChildEvent& event);
+  // Restarts the failed child (`request`, continuing `chain`) and, per the strategy, its
+  // siblings; fails the parent upward when its restart budget is spent.
+  void ApplySupervision(const std::shared_ptr<Actor>& parent, const ChildEvent& event,
+                        const SpawnRequest& request, std::shared_ptr<chain::EventChain> chain);
+  std::shared_ptr<chain::EventChain> NewChain(const std::string& id, bool persist);
+
+  RuntimeOptions options_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<chain::ChainStore> store_;
+  HandlerRegistry registry_;
+  chain::SubscriptionHub hub_;
+  std::unique_ptr<TimerService> timers_;
+  std::unique_ptr<engine::Executor> executor_;
+
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Actor>> actors_;
+  std::unordered_map<std::string, std::shared_ptr<chain::EventChain>> restarting_chains_;
+  std::function<void(const ChildEvent&)> top_level_listener_;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace theater::runtime

@@ -1,0 +1,631 @@
+// Theater: a WebAssembly actor runtime.
+//
+// TheaterRuntime end to end with real actors (tests/actors/runtime_probe.c) on a real worker
+// pool and a real SQLite database in a temporary directory: spawn and init, state threading,
+// the phase machine (pause, resume, graceful stop, terminate), mailbox overflow, deadlines,
+// traps, suspension without holding workers, supervision (callbacks, children stopped first,
+// restart strategies and intensity), permissions, persistence, subscriptions and metrics.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "common/uuid.h"
+#include "theater/runtime.h"
+
+namespace theater {
+namespace {
+
+using abi::Value;
+using namespace std::chrono_literals;
+
+const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm";
+
+// Inline manifest text for the probe actor with extra TOML appended.
+std::string ProbeManifest(const std::string& extra = "", const std::string& name = "probe") {
+  return "name = \"" + name + "\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe + "\"\n" + extra;
+}
+
+std::vector<uint8_t> Bytes(const std::string& s) {
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
+
+std::string Text(const std::optional<std::vector<uint8_t>>& b) {
+  return b ? std::string(b->begin(), b->end()) : std::string("<none>");
+}
+
+// The response of handle-request, or "error: <status>".
+std::string Response(const Result<std::vector<Value>>& r) {
+  if (!r.ok()) return "error: " + r.status().ToString();
+  if (r->size() != 1) return "malformed";
+  const Value& tuple = (*r)[0];
+  const Value& option = tuple.items()[0];
+  if (!option.is_some()) return "<none>";
+  const std::vector<uint8_t>& bytes = option.payload()->as_bytes();
+  return std::string(bytes.begin(), bytes.end());
+}
+
+template <typename Pred>
+bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 10s) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return pred();
+}
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    home_ = std::filesystem::temp_directory_path() / ("theater-rt-" + NewUuid());
+    std::filesystem::create_directories(home_);
+    Start();
+  }
+  void TearDown() override {
+    runtime_.reset();
+    std::filesystem::remove_all(home_);
+  }
+
+  void Start(RuntimeOptions options = {}) {
+    runtime_.reset();
+    options.home = home_;
+    options.workers = 2;
+    options.engine.cache_dir = std::string(THEATER_BUILD_DIR) + "/test-home/cache";
+    options.engine.progress = engine::EngineOptions::Progress::kOff;
+    options.log_sink = [this](std::string_view, std::string_view, std::string_view line) {
+      std::lock_guard<std::mutex> lock(log_mu_);
+      log_.emplace_back(line);
+    };
+    auto rt = TheaterRuntime::Create(options);
+    ASSERT_TRUE(rt.ok()) << rt.status().ToString();
+    runtime_ = std::move(rt).value();
+    runtime_->SetTopLevelListener([this](const ChildEvent& e) {
+      std::lock_guard<std::mutex> lock(log_mu_);
+      top_level_.push_back(e);
+    });
+  }
+
+  std::string Spawn(const std::string& manifest, std::optional<std::string> state = {},
+                    std::optional<std::string> parent = {}) {
+    SpawnRequest request;
+    request.manifest = manifest;
+    if (state) request.state = Bytes(*state);
+    request.parent_id = parent;
+    Result<std::string> id = runtime_->Spawn(request);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : "";
+  }
+
+  Result<std::vector<Value>> Request(const std::string& id, const std::string& command) {
+    return runtime_->Call(id, "theater:simple/message-server-client", "handle-request",
+                          {Value::String("req"), Value::Bytes(Bytes(command))});
+  }
+
+  std::future<Result<std::vector<Value>>> RequestAsync(const std::string& id,
+                                                       const std::string& command) {
+    auto promise = std::make_shared<std::promise<Result<std::vector<Value>>>>();
+    auto future = promise->get_future();
+    runtime_->CallAsync(id, "theater:simple/message-server-client", "handle-request",
+                        {Value::String("req"), Value::Bytes(Bytes(command))},
+                        [promise](Result<std::vector<Value>> r) { promise->set_value(r); });
+    return future;
+  }
+
+  std::string State(const std::string& id) {
+    auto s = runtime_->State(id);
+    return s.ok() ? Text(*s) : "error: " + s.status().ToString();
+  }
+
+  bool Running(const std::string& id) { return runtime_->Phase(id).ok(); }
+
+  std::vector<ChildEvent> TopLevel() {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    return top_level_;
+  }
+
+  std::filesystem::path home_;
+  std::unique_ptr<TheaterRuntime> runtime_;
+  std::mutex log_mu_;
+  std::vector<std::string> log_;
+  std::vector<ChildEvent> top_level_;
+};
+
+TEST_F(RuntimeTest, SpawnRunsInitAndReturnsTheIdOnceReady) {
+  std::string id = Spawn(ProbeManifest());
+  ASSERT_TRUE(IsUuid(id)) << id;
+  EXPECT_EQ(runtime_->Phase(id).value(), ActorPhase::kIdle);
+  EXPECT_EQ(State(id), "0");
+  auto list = runtime_->List();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].id, id);
+  EXPECT_EQ(list[0].name, "probe");
+  EXPECT_FALSE(list[0].parent_id.has_value());
+}
+
+TEST_F(RuntimeTest, CallsThreadTheStateOneAtATime) {
+  std::string id = Spawn(ProbeManifest());
+  std::vector<std::future<Result<std::vector<Value>>>> replies;
+  for (int i = 0; i < 50; ++i) replies.push_back(RequestAsync(id, "count"));
+  std::set<std::string> seen;
+  for (auto& r : replies) seen.insert(Response(r.get()));
+  EXPECT_EQ(seen.size(), 50u) << "each call saw the state the previous one left";
+  EXPECT_EQ(State(id), "50");
+  EXPECT_EQ(Response(Request(id, "get-state")), "50");
+  EXPECT_TRUE(runtime_->VerifyChain(id).ok());
+}
+
+TEST_F(RuntimeTest, SpawnFailsWithTheInitErrorAndLeavesNothingBehind) {
+  SpawnRequest request;
+  request.manifest = ProbeManifest();
+  request.state = Bytes("\"fail-init\"");
+  Result<std::string> id = runtime_->Spawn(request);
+  ASSERT_FALSE(id.ok());
+  EXPECT_NE(id.status().ToString().find("init failed on purpose"), std::string::npos)
+      << id.status().ToString();
+  EXPECT_TRUE(runtime_->List().empty());
+  EXPECT_TRUE(TopLevel().empty()) << "an init failure goes to the spawner only";
+}
+
+TEST_F(RuntimeTest, SpawnErrorsAreClear) {
+  SpawnRequest missing;
+  missing.manifest = "/nonexistent/manifest.toml";
+  auto r = runtime_->Spawn(missing);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("/nonexistent/manifest.toml"), std::string::npos);
+
+  SpawnRequest bad_component;
+  bad_component.manifest = "name = \"x\"\nversion = \"1\"\ncomponent = \"/nonexistent.wasm\"\n";
+  r = runtime_->Spawn(bad_component);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("nonexistent.wasm"), std::string::npos);
+
+  SpawnRequest bad_json;
+  bad_json.manifest = ProbeManifest();
+  bad_json.state = Bytes("{not json");
+  r = runtime_->Spawn(bad_json);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("not valid JSON"), std::string::npos);
+
+  SpawnRequest unknown_handler;
+  unknown_handler.manifest = ProbeManifest("[[handler]]\ntype = \"teleporter\"\n");
+  r = runtime_->Spawn(unknown_handler);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("unknown handler type 'teleporter'"), std::string::npos)
+      << r.status().ToString();
+
+  SpawnRequest bad_config;
+  bad_config.manifest =
+      ProbeManifest("[[handler]]\ntype = \"supervisor\"\nstrategy = \"sometimes\"\n");
+  r = runtime_->Spawn(bad_config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("strategy"), std::string::npos) << r.status().ToString();
+  EXPECT_TRUE(runtime_->List().empty());
+}
+
+TEST_F(RuntimeTest, UnknownActorsAreNotFound) {
+  std::string ghost = NewUuid();
+  EXPECT_EQ(runtime_->Stop(ghost).code(), StatusCode::kNotFound);
+  EXPECT_EQ(runtime_->Pause(ghost).code(), StatusCode::kNotFound);
+  EXPECT_EQ(runtime_->State(ghost).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(runtime_->Events(ghost).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Request(ghost, "count").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(RuntimeTest, GuestErrorFailsTheCallButNotTheActor) {
+  std::string id = Spawn(ProbeManifest());
+  auto r = Request(id, "err");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("requested error"), std::string::npos);
+  EXPECT_EQ(Response(Request(id, "count")), "1");
+  EXPECT_EQ(Request(id, "no-such-command").status().code(), StatusCode::kFailedPrecondition);
+  auto missing = runtime_->Call(id, "theater:simple/message-server-client", "handle-send",
+                                {Value::Bytes({1})});
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << missing.status().ToString();
+  EXPECT_TRUE(Running(id));
+}
+
+TEST_F(RuntimeTest, TrapFailsTheActorAndTheTopLevelListenerHearsTheCause) {
+  std::string id = Spawn(ProbeManifest("save_chain = true\n"));
+  auto r = Request(id, "trap");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kTrap) << r.status().ToString();
+  ASSERT_TRUE(WaitFor([&] { return !Running(id) && !TopLevel().empty(); }));
+  auto events = TopLevel();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, ChildEvent::Kind::kError);
+  EXPECT_EQ(events[0].child_id, id);
+  EXPECT_EQ(events[0].error.code(), StatusCode::kTrap);
+  // The chain outlives the actor (save_chain) and records the failure.
+  auto chain = runtime_->Events(id);
+  ASSERT_TRUE(chain.ok()) << chain.status().ToString();
+  EXPECT_TRUE(chain::VerifyEvents(*chain).ok());
+  auto last = chain::DecodePayload(chain->back().payload);
+  ASSERT_TRUE(last.ok());
+  ASSERT_TRUE(std::holds_alternative<chain::Lifecycle>(*last));
+  EXPECT_NE(std::get<chain::Lifecycle>(*last).message.find("unreachable"), std::string::npos);
+}
+
+TEST_F(RuntimeTest, DeadlineInterruptsARunawayCall) {
+  std::string id = Spawn(ProbeManifest("[limits]\ncall_deadline_ms = 200\n"));
+  auto start = std::chrono::steady_clock::now();
+  auto r = Request(id, "spin");
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().ToString();
+  EXPECT_LT(took, 5s);
+  ASSERT_TRUE(WaitFor([&] { return !Running(id); }));
+}
+
+TEST_F(RuntimeTest, TerminateInterruptsTheRunningCall) {
+  std::string id = Spawn(ProbeManifest());
+  auto reply = RequestAsync(id, "spin");
+  ASSERT_TRUE(WaitFor([&] { return runtime_->Phase(id).value() == ActorPhase::kProcessing; }));
+  ASSERT_TRUE(runtime_->Terminate(id).ok());
+  auto r = reply.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();
+  EXPECT_FALSE(Running(id));
+}
+
+TEST_F(RuntimeTest, GracefulStopLetsTheCurrentCallFinishAndRefusesQueuedOnes) {
+  std::string id = Spawn(ProbeManifest());
+  auto sleeping = RequestAsync(id, "sleep:200");
+  ASSERT_TRUE(WaitFor([&] { return runtime_->Phase(id).value() == ActorPhase::kProcessing; }));
+  auto queued = RequestAsync(id, "count");
+  ASSERT_TRUE(runtime_->Stop(id).ok());
+  EXPECT_EQ(Response(sleeping.get()), "slept");
+  auto refused = queued.get();
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(Running(id));
+  EXPECT_EQ(Request(id, "count").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(RuntimeTest, PausedActorsQueueOperationsUntilResumed) {
+  std::string id = Spawn(ProbeManifest());
+  ASSERT_TRUE(runtime_->Pause(id).ok());
+  EXPECT_EQ(runtime_->Phase(id).value(), ActorPhase::kPaused);
+  auto reply = RequestAsync(id, "count");
+  EXPECT_EQ(reply.wait_for(100ms), std::future_status::timeout);
+  EXPECT_EQ(runtime_->Metrics(id)->mailbox_depth, 1u);
+  EXPECT_EQ(State(id), "0") << "info is answered while paused";
+  ASSERT_TRUE(runtime_->Resume(id).ok());
+  EXPECT_EQ(Response(reply.get()), "1");
+  EXPECT_EQ(runtime_->Resume(id).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(RuntimeTest, AFullMailboxRefusesWithoutQueueing) {
+  std::string id = Spawn(ProbeManifest("[limits]\nmailbox_capacity = 2\n"));
+  ASSERT_TRUE(runtime_->Pause(id).ok());
+  auto a = RequestAsync(id, "count");
+  auto b = RequestAsync(id, "count");
+  auto c = Request(id, "count");
+  EXPECT_EQ(c.status().code(), StatusCode::kResourceExhausted) << c.status().ToString();
+  EXPECT_NE(c.status().ToString().find("mailbox"), std::string::npos);
+  ASSERT_TRUE(runtime_->Resume(id).ok());
+  EXPECT_EQ(Response(a.get()), "1");
+  EXPECT_EQ(Response(b.get()), "2");
+  EXPECT_EQ(runtime_->Metrics(id)->mailbox_peak, 2u);
+}
+
+TEST_F(RuntimeTest, InfoNeverWaitsForTheRunningCall) {
+  std::string id = Spawn(ProbeManifest());
+  ASSERT_EQ(Response(Request(id, "count")), "1");
+  auto sleeping = RequestAsync(id, "sleep:300");
+  ASSERT_TRUE(WaitFor([&] { return runtime_->Phase(id).value() == ActorPhase::kProcessing; }));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(State(id), "1");
+  EXPECT_TRUE(runtime_->Metrics(id).ok());
+  EXPECT_TRUE(runtime_->Events(id).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 100ms);
+  EXPECT_EQ(Response(sleeping.get()), "slept");
+}
+
+TEST_F(RuntimeTest, SleepingActorsDoNotHoldWorkers) {
+  // 2 workers, 200 actors each sleeping 300 ms: if a sleep held its worker this would take
+  // 30 s; suspended, it takes about one sleep.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 200; ++i) ids.push_back(Spawn(ProbeManifest()));
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::future<Result<std::vector<Value>>>> replies;
+  for (const auto& id : ids) replies.push_back(RequestAsync(id, "sleep:300"));
+  for (auto& r : replies) EXPECT_EQ(Response(r.get()), "slept");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST_F(RuntimeTest, SleepBeyondTheCallDeadlineIsRefused) {
+  std::string id = Spawn(ProbeManifest("[limits]\ncall_deadline_ms = 100\n"));
+  std::string r = Response(Request(id, "sleep:1000"));
+  EXPECT_NE(r.find("error:"), std::string::npos) << r;
+  EXPECT_NE(r.find("deadline"), std::string::npos) << r;
+  EXPECT_TRUE(Running(id));
+}
+
+TEST_F(RuntimeTest, SupervisorSpawnsListsInspectsAndStopsChildren) {
+  std::string parent = Spawn(ProbeManifest());
+  std::string child = Response(Request(parent, "spawn:" + ProbeManifest("", "child")));
+  ASSERT_TRUE(IsUuid(child)) << child;
+  EXPECT_EQ(runtime_->Children(parent).value(), std::vector<std::string>{child});
+  EXPECT_EQ(Response(Request(parent, "children")), child);
+  EXPECT_EQ(runtime_->List().size(), 2u);
+  ASSERT_EQ(Response(Request(child, "count")), "1");
+  EXPECT_EQ(Response(Request(parent, "child-state:" + child)), "1");
+  std::string stranger = Spawn(ProbeManifest());
+  EXPECT_NE(Response(Request(parent, "stop-child:" + stranger)).find("not a child"),
+            std::string::npos);
+  EXPECT_NE(Response(Request(parent, "child-state:" + stranger)).find("not a child"),
+            std::string::npos);
+  EXPECT_EQ(Response(Request(parent, "stop-child:" + child)), "ok");
+  EXPECT_FALSE(Running(child));
+  EXPECT_EQ(Response(Request(parent, "children")), "");
+  EXPECT_EQ(State(parent).find("child-external-stop"), std::string::npos)
+      << "a stop the supervisor asked for is not reported back to it";
+}
+
+TEST_F(RuntimeTest, AParentMaySpawnChildrenFromItsOwnInit) {
+  std::string child_manifest = "child.toml";
+  std::filesystem::path path = home_ / child_manifest;
+  {
+    std::ofstream out(path);
+    out << ProbeManifest("", "child");
+  }
+  std::string parent = Spawn(ProbeManifest(), "\"spawn-in-init:" + path.string() + "\"");
+  ASSERT_FALSE(parent.empty());
+  auto children = runtime_->Children(parent).value();
+  ASSERT_EQ(children.size(), 1u);
+  EXPECT_EQ(State(parent), "0|spawned:" + children[0]);
+  EXPECT_EQ(runtime_->List().size(), 2u);
+}
+
+TEST_F(RuntimeTest, SupervisorsHearAboutTheirOwnChildrenOnly) {
+  std::string a = Spawn(ProbeManifest());
+  std::string b = Spawn(ProbeManifest());
+  std::string child_a = Response(Request(a, "spawn:" + ProbeManifest()));
+  std::string child_b = Response(Request(b, "spawn:" + ProbeManifest()));
+  ASSERT_TRUE(IsUuid(child_a) && IsUuid(child_b));
+
+  EXPECT_FALSE(Request(child_a, "trap").ok());
+  ASSERT_TRUE(WaitFor([&] {
+    return State(a).find("child-error:" + child_a + ":5:") != std::string::npos;
+  })) << State(a);
+  EXPECT_NE(State(a).find("unreachable"), std::string::npos) << State(a);
+
+  EXPECT_EQ(Response(Request(child_b, "shutdown:bye")), "ok");
+  ASSERT_TRUE(WaitFor([&] {
+    return State(b).find("child-exit:" + child_b + ":bye") != std::string::npos;
+  })) << State(b);
+  EXPECT_EQ(State(a).find(child_b), std::string::npos);
+  EXPECT_EQ(State(b).find(child_a), std::string::npos);
+  EXPECT_FALSE(Running(child_b));
+
+  std::string child_c = Response(Request(a, "spawn:" + ProbeManifest()));
+  ASSERT_TRUE(runtime_->Stop(child_c).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    return State(a).find("child-external-stop:" + child_c) != std::string::npos;
+  })) << State(a);
+}
+
+TEST_F(RuntimeTest, RunawayChildIsReportedAsATimeout) {
+  std::string parent = Spawn(ProbeManifest());
+  std::string child =
+      Response(Request(parent, "spawn:" + ProbeManifest("[limits]\ncall_deadline_ms = 100\n")));
+  ASSERT_TRUE(IsUuid(child)) << child;
+  EXPECT_EQ(Request(child, "spin").status().code(), StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(WaitFor([&] {
+    return State(parent).find("child-error:" + child + ":0:") != std::string::npos;
+  })) << State(parent);
+}
+
+TEST_F(RuntimeTest, StoppingAParentStopsItsChildrenFirstNewestFirst) {
+  std::string parent = Spawn(ProbeManifest());
+  std::vector<std::string> children;
+  for (int i = 0; i < 3; ++i)
+    children.push_back(Response(Request(parent, "spawn:" + ProbeManifest())));
+  auto sub = runtime_->Subscribe("", 1000, chain::OverflowPolicy::kStrict);
+  ASSERT_TRUE(sub.ok());
+  ASSERT_TRUE(runtime_->Stop(parent).ok());
+  EXPECT_TRUE(runtime_->List().empty());
+  std::vector<std::string> stopped;
+  while (auto d = sub->TryNext()) {
+    auto payload = chain::DecodePayload(d->event.payload);
+    if (!payload.ok()) continue;
+    if (auto* life = std::get_if<chain::Lifecycle>(&*payload)) {
+      if (life->kind == "actor-stopped") stopped.push_back(d->actor_id);
+    }
+  }
+  EXPECT_EQ(stopped, (std::vector<std::string>{children[2], children[1], children[0], parent}));
+}
+
+TEST_F(RuntimeTest, OneForOneRestartsTheFailedChildUntilTheBudgetIsSpent) {
+  std::string parent = Spawn(ProbeManifest(
+      "[[handler]]\ntype = \"supervisor\"\nstrategy = \"one-for-one\"\nmax_restarts = 2\n"
+      "restart_period_ms = 60000\n"));
+  std::string child = Response(Request(parent, "spawn:" + ProbeManifest()));
+  ASSERT_TRUE(IsUuid(child));
+  for (int round = 1; round <= 2; ++round) {
+    ASSERT_EQ(Response(Request(child, "count")), "1");
+    EXPECT_FALSE(Request(child, "trap").ok());
+    ASSERT_TRUE(WaitFor([&] {
+      auto phase = runtime_->Phase(child);
+      return phase.ok() && *phase == ActorPhase::kIdle && State(child) == "0";
+    })) << "round "
+        << round;
+    EXPECT_EQ(runtime_->Children(parent).value(), std::vector<std::string>{child});
+  }
+  auto chain = runtime_->Events(child);
+  ASSERT_TRUE(chain.ok());
+  EXPECT_TRUE(chain::VerifyEvents(*chain).ok()) << "the restarted child's chain continues";
+  // The third failure exceeds the budget: the supervisor fails upward.
+  EXPECT_FALSE(Request(child, "trap").ok());
+  ASSERT_TRUE(WaitFor([&] { return !Running(parent) && !Running(child) && !TopLevel().empty(); }));
+  auto events = TopLevel();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].child_id, parent);
+  EXPECT_NE(events[0].error.ToString().find("restart intensity exceeded"), std::string::npos)
+      << events[0].error.ToString();
+}
+
+TEST_F(RuntimeTest, OneForAllAndRestForOneRestartTheRightSiblings) {
+  for (std::string strategy : {"one-for-all", "rest-for-one"}) {
+    std::string parent = Spawn(
+        ProbeManifest("[[handler]]\ntype = \"supervisor\"\nstrategy = \"" + strategy + "\"\n"));
+    std::vector<std::string> kids;
+    for (int i = 0; i < 3; ++i)
+      kids.push_back(Response(Request(parent, "spawn:" + ProbeManifest())));
+    for (const auto& k : kids) ASSERT_EQ(Response(Request(k, "count")), "1");
+    EXPECT_FALSE(Request(kids[1], "trap").ok());
+    // The failed child and those after it start afresh ("0"); for one-for-all the first too.
+    ASSERT_TRUE(WaitFor([&] { return State(kids[1]) == "0" && State(kids[2]) == "0"; }))
+        << strategy;
+    if (strategy == "one-for-all") {
+      EXPECT_TRUE(WaitFor([&] { return State(kids[0]) == "0"; })) << strategy;
+    } else {
+      std::this_thread::sleep_for(100ms);
+      EXPECT_EQ(State(kids[0]), "1") << strategy;
+    }
+    EXPECT_EQ(runtime_->Children(parent).value(), kids) << strategy << ": order kept";
+    ASSERT_TRUE(runtime_->Stop(parent).ok());
+  }
+}
+
+TEST_F(RuntimeTest, RestartKeepsTheIdAndContinuesTheChain) {
+  std::string id = Spawn(ProbeManifest());
+  ASSERT_EQ(Response(Request(id, "count")), "1");
+  size_t before = runtime_->Events(id)->size();
+  ASSERT_TRUE(runtime_->Restart(id).ok());
+  EXPECT_EQ(runtime_->Phase(id).value(), ActorPhase::kIdle);
+  EXPECT_EQ(State(id), "0");
+  auto events = runtime_->Events(id);
+  ASSERT_TRUE(events.ok());
+  EXPECT_GT(events->size(), before);
+  EXPECT_TRUE(chain::VerifyEvents(*events).ok());
+}
+
+TEST_F(RuntimeTest, ResumeStartsFromTheGivenStateWithoutInit) {
+  SpawnRequest request;
+  request.manifest = ProbeManifest();
+  request.state = Bytes("41");
+  request.resume = true;
+  auto id = runtime_->Spawn(request);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(State(*id), "41");
+  EXPECT_EQ(Response(Request(*id, "count")), "42");
+}
+
+TEST_F(RuntimeTest, ChildPermissionsNarrowTheParentsAndDenialsFailClosed) {
+  std::string parent = Spawn(ProbeManifest());
+  std::string child = Response(Request(
+      parent, "spawn:" + ProbeManifest("[permission_policy.timing]\ntype = \"disallow\"\n")));
+  ASSERT_TRUE(IsUuid(child)) << child;
+  std::string r = Response(Request(child, "sleep:1"));
+  EXPECT_NE(r.find("error:"), std::string::npos) << r;
+  EXPECT_NE(r.find("timing"), std::string::npos) << r;
+
+  std::string limited = Response(Request(
+      parent, "spawn:" + ProbeManifest("[permission_policy.timing]\ntype = \"restrict\"\n"
+                                       "[permission_policy.timing.config]\nmax_sleep_duration = "
+                                       "10\n")));
+  ASSERT_TRUE(IsUuid(limited)) << limited;
+  EXPECT_EQ(Response(Request(limited, "sleep:5")), "slept");
+  EXPECT_NE(Response(Request(limited, "sleep:50")).find("error:"), std::string::npos);
+
+  // A grandchild of the disallowed child cannot regain timing by inheriting.
+  std::string grandchild = Response(Request(child, "spawn:" + ProbeManifest()));
+  ASSERT_TRUE(IsUuid(grandchild)) << grandchild;
+  EXPECT_NE(Response(Request(grandchild, "sleep:1")).find("error:"), std::string::npos);
+
+  std::string no_children = Response(Request(
+      parent, "spawn:" + ProbeManifest("[permission_policy.supervisor]\ntype = \"disallow\"\n")));
+  ASSERT_TRUE(IsUuid(no_children));
+  EXPECT_NE(Response(Request(no_children, "spawn:" + ProbeManifest())).find("error:"),
+            std::string::npos);
+}
+
+TEST_F(RuntimeTest, ChainsArePersistedAndVerifyAfterTheActorStopped) {
+  std::string id = Spawn(ProbeManifest("save_chain = true\n"));
+  ASSERT_EQ(Response(Request(id, "count")), "1");
+  auto live = runtime_->Events(id).value();
+  ASSERT_TRUE(runtime_->Stop(id).ok());
+  auto stored = runtime_->Events(id);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_GT(stored->size(), live.size()) << "the stop is recorded too";
+  EXPECT_TRUE(std::equal(live.begin(), live.end(), stored->begin()));
+  EXPECT_TRUE(runtime_->VerifyChain(id).ok());
+  // A new runtime over the same database still has it.
+  Start();
+  EXPECT_TRUE(runtime_->VerifyChain(id).ok());
+  auto records = runtime_->store()->ListActors();
+  ASSERT_TRUE(records.ok());
+  bool found = false;
+  for (const auto& r : *records) found |= r.actor_id == id && r.status == "stopped";
+  EXPECT_TRUE(found);
+}
+
+TEST_F(RuntimeTest, SubscribersReceiveEveryEventOfTheirActor) {
+  std::string id = Spawn(ProbeManifest());
+  std::string other = Spawn(ProbeManifest());
+  auto sub = runtime_->Subscribe(id, 100, chain::OverflowPolicy::kStrict);
+  ASSERT_TRUE(sub.ok());
+  ASSERT_EQ(Response(Request(id, "count")), "1");
+  ASSERT_EQ(Response(Request(other, "count")), "1");
+  size_t count = 0;
+  size_t first_index = 0;
+  while (auto d = sub->TryNext()) {
+    EXPECT_EQ(d->actor_id, id);
+    if (count++ == 0) first_index = d->index;
+  }
+  EXPECT_GE(count, 2u) << "export call and result";
+  auto events = runtime_->Events(id).value();
+  EXPECT_EQ(first_index + count, events.size());
+}
+
+TEST_F(RuntimeTest, MetricsCountCallsFailuresLatencyMemoryAndCustomValues) {
+  std::string id = Spawn(ProbeManifest());
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(Response(Request(id, "count")), std::to_string(i + 1));
+  EXPECT_FALSE(Request(id, "err").ok());
+  ASSERT_EQ(Response(Request(id, "metric:2.5")), "ok");
+  auto m = runtime_->Metrics(id);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->calls, 8u) << "init + 5 counts + err + metric";
+  EXPECT_EQ(m->failures, 1u);
+  EXPECT_GT(m->latency_min_ns, 0u);
+  EXPECT_LE(m->latency_min_ns, m->latency_avg_ns);
+  EXPECT_LE(m->latency_avg_ns, m->latency_max_ns);
+  EXPECT_GT(m->memory_bytes, 0u);
+  EXPECT_GE(m->memory_peak_bytes, m->memory_bytes);
+  EXPECT_EQ(m->custom.at("probe"), 2.5);
+  EXPECT_GT(m->events, 10u);
+}
+
+TEST_F(RuntimeTest, MemoryBombIsCappedByTheManifestLimit) {
+  std::string id = Spawn(ProbeManifest("[limits]\nmemory_limit_mb = 8\n"));
+  std::string blocks = Response(Request(id, "grow"));
+  ASSERT_NE(blocks.find_first_not_of("0123456789"), 0u) << blocks;
+  EXPECT_LT(std::stoi(blocks), 8);
+  EXPECT_LE(runtime_->Metrics(id)->memory_peak_bytes, 8u << 20);
+  EXPECT_EQ(Response(Request(id, "count")), "1") << "the actor survives its own memory bomb";
+}
+
+TEST_F(RuntimeTest, RuntimeExtReportsIdentity) {
+  std::string id = Spawn(ProbeManifest());
+  EXPECT_EQ(Response(Request(id, "actor-id")), id);
+}
+
+TEST_F(RuntimeTest, ShutdownStopsEverythingAndRefusesNewWork) {
+  std::string parent = Spawn(ProbeManifest());
+  Response(Request(parent, "spawn:" + ProbeManifest()));
+  Spawn(ProbeManifest());
+  ASSERT_TRUE(runtime_->Shutdown().ok());
+  EXPECT_TRUE(runtime_->List().empty());
+  SpawnRequest request;
+  request.manifest = ProbeManifest();
+  EXPECT_EQ(runtime_->Spawn(request).status().code(), StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace theater

@@ -1,0 +1,62 @@
+// Theater: a WebAssembly actor runtime.
+#include "runtime/timers.h"
+
+namespace theater::runtime {
+
+TimerService::TimerService() : thread_([this] { Loop(); }) {}
+
+TimerService::~TimerService() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+TimerService::TimerId TimerService::Schedule(Clock::time_point when, std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TimerId id = next_id_++;
+  bool earliest = timers_.empty() || when < timers_.begin()->first.first;
+  timers_.emplace(std::make_pair(when, id), std::move(fn));
+  by_id_.emplace(id, when);
+  if (earliest) cv_.notify_all();
+  return id;
+}
+
+bool TimerService::Cancel(TimerId id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return false;
+  timers_.erase({it->second, id});
+  by_id_.erase(it);
+  return true;
+}
+
+size_t TimerService::pending() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return timers_.size();
+}
+
+void TimerService::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    if (timers_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    auto first = timers_.begin();
+    if (Clock::now() < first->first.first) {
+      cv_.wait_until(lock, first->first.first);
+      continue;
+    }
+    std::function<void()> fn = std::move(first->second);
+    by_id_.erase(first->first.second);
+    timers_.erase(first);
+    lock.unlock();
+    fn();
+    lock.lock();
+  }
+}
+
+}  // namespace theater::runtime

@@ -1,0 +1,50 @@
+// Theater: a WebAssembly actor runtime.
+//
+// TimerService: one thread that runs callbacks at steady-clock deadlines — the wake-ups of
+// sleeping actors (timing.sleep, timing.deadline) and of waits with timeouts. Callbacks run on
+// the timer thread and must be quick (typically a Waker::Wake).
+//
+// Thread-safety: every method may be called from any thread. Ownership: the destructor drops
+// pending timers without running them and joins the thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace theater::runtime {
+
+class TimerService {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using TimerId = uint64_t;
+
+  TimerService();
+  ~TimerService();
+  TimerService(const TimerService&) = delete;
+  TimerService& operator=(const TimerService&) = delete;
+
+  // Runs `fn` at (or soon after) `when`; a time in the past runs it as soon as possible.
+  TimerId Schedule(Clock::time_point when, std::function<void()> fn);
+  // Drops a timer that has not fired. Returns false when it already ran (or never existed).
+  bool Cancel(TimerId id);
+  size_t pending() const;
+
+ private:
+  void Loop();
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  // Ordered by (deadline, id): ties fire in scheduling order.
+  std::map<std::pair<Clock::time_point, TimerId>, std::function<void()>> timers_;
+  std::map<TimerId, Clock::time_point> by_id_;
+  TimerId next_id_ = 1;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace theater::runtime
