@@ -125,6 +125,9 @@ struct RuntimeOptions {
   ActorLogSink log_sink;
   // Record every actor's chain in the database, not only those whose manifest says save_chain.
   bool save_all_chains = false;
+  // Record host and export calls in chains at all. Only for measuring the recording's cost
+  // (bench/runtime_bench.cc): without it nothing can be verified or replayed.
+  bool record_calls = true;
 };
 
 class TheaterRuntime {

@@ -8,6 +8,8 @@ HandlerRegistry HandlerRegistry::WithBuiltins() {
   registry.Register(handlers::NewRuntimeHandler());
   registry.Register(handlers::NewSupervisorHandler());
   registry.Register(handlers::NewTimingHandler());
+  registry.Register(handlers::NewRandomHandler());
+  registry.Register(handlers::NewEnvironmentHandler());
   return registry;
 }
 

@@ -71,6 +71,7 @@ Status Actor::Setup(std::shared_ptr<const engine::Module> module, StateBytes ini
   options.call_deadline = std::chrono::milliseconds(limits.call_deadline_ms);
   options.stack_size = limits.stack_size_kb * 1024;
   options.log_sink = [this](std::string_view line) { runtime_.Log(*this, line); };
+  options.record_chain = runtime_.options().record_calls;
   THEATER_ASSIGN_OR_RETURN(host_,
                            ActorHost::Create(std::move(module), options, config_.chain, table));
   committed_state_ = host_->state();

@@ -95,6 +95,7 @@ void ActorHost::Log(std::string_view line) {
 
 void ActorHost::RecordHostCall(std::string interface_name, std::string function,
                                std::vector<Value> input, chain::CallOutcome output) {
+  if (!options_.record_chain) return;
   chain_->Append(chain::HostCall{std::move(interface_name), std::move(function), std::move(input),
                                  std::move(output)});
 }
@@ -419,13 +420,16 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   if (!type) return NotFound("no WIT function '" + export_name + "' in theater:simple");
 
   bool is_init = export_name == kInitExport;
-  chain_->Append(chain::ExportCall{export_name, params, StateRecordOf(state_)});
+  if (options_.record_chain) {
+    chain_->Append(chain::ExportCall{export_name, params, StateRecordOf(state_)});
+  }
   std::vector<Value> args{StateValue(state_), Value::Tuple(std::move(params))};
   Result<std::vector<Value>> values = CallFunction(
       export_name, *type, args, is_init ? options_.init_deadline : options_.call_deadline);
   auto fail = [&](Status status) {
-    chain_->Append(chain::ExportResult{export_name, chain::CallOutcome::Error(status.ToString()),
-                                       StateRecordOf(state_)});
+    if (options_.record_chain)
+      chain_->Append(chain::ExportResult{export_name, chain::CallOutcome::Error(status.ToString()),
+                                         StateRecordOf(state_)});
     return status;
   };
   if (!values.ok()) return fail(values.status());
@@ -449,8 +453,10 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
     state_.reset();
   }
   std::vector<Value> rest(ok->items().begin() + 1, ok->items().end());
-  chain_->Append(
-      chain::ExportResult{export_name, chain::CallOutcome::Ok(rest), StateRecordOf(state_)});
+  if (options_.record_chain) {
+    chain_->Append(
+        chain::ExportResult{export_name, chain::CallOutcome::Ok(rest), StateRecordOf(state_)});
+  }
   return rest;
 }
 

@@ -73,6 +73,9 @@ struct ActorHostOptions {
   std::chrono::milliseconds call_deadline{300'000};
   // Fiber stack for export calls (0: the engine default, 256 KiB).
   size_t stack_size = 0;
+  // Record calls in the chain. Off only to measure what recording costs (bench/runtime_bench):
+  // an actor without its chain cannot be verified or replayed.
+  bool record_chain = true;
   // Receives every runtime.log line (and guest stdout/stderr lines).
   std::function<void(std::string_view line)> log_sink;
 };

@@ -8,6 +8,8 @@
 #include <future>
 #include <regex>
 
+#include <sys/stat.h>
+
 #include "common/uuid.h"
 
 namespace theater {
@@ -111,6 +113,28 @@ std::shared_ptr<chain::EventChain> RuntimeImpl::NewChain(const std::string& id, 
   return chain;
 }
 
+Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadModule(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return engine_->LoadModuleFile(path);  // it words the error
+  CachedModule key;
+  key.device = st.st_dev;
+  key.inode = st.st_ino;
+  key.size = static_cast<uint64_t>(st.st_size);
+  key.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  {
+    std::lock_guard<std::mutex> lock(modules_mu_);
+    auto it = modules_.find(path);
+    if (it != modules_.end() && it->second.device == key.device && it->second.inode == key.inode &&
+        it->second.size == key.size && it->second.mtime_ns == key.mtime_ns) {
+      return it->second.module;
+    }
+  }
+  THEATER_ASSIGN_OR_RETURN(key.module, engine_->LoadModuleFile(path));
+  std::lock_guard<std::mutex> lock(modules_mu_);
+  modules_[path] = key;
+  return key.module;
+}
+
 Result<std::string> RuntimeImpl::Spawn(SpawnRequest request) {
   return Wait<std::string>(
       [&](Callback<std::string> done) { SpawnAsync(std::move(request), std::move(done)); });
@@ -187,8 +211,7 @@ void RuntimeImpl::SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::Ev
                      "': store and URL components are not supported yet"));
     return;
   }
-  Result<std::shared_ptr<const engine::Module>> module =
-      engine_->LoadModuleFile(manifest.component);
+  Result<std::shared_ptr<const engine::Module>> module = LoadModule(manifest.component);
   if (!module.ok()) {
     done(module.status().WithContext(manifest.source_name));
     return;

@@ -84,6 +84,9 @@ class RuntimeImpl final : public TheaterRuntime {
   void ApplySupervision(const std::shared_ptr<Actor>& parent, const ChildEvent& event,
                         const SpawnRequest& request, std::shared_ptr<chain::EventChain> chain);
   std::shared_ptr<chain::EventChain> NewChain(const std::string& id, bool persist);
+  // The module at `path`, from a cache keyed by the file's identity (device, inode, size,
+  // modification time), so spawning the same actor again neither reads nor hashes its file.
+  Result<std::shared_ptr<const engine::Module>> LoadModule(const std::string& path);
 
   RuntimeOptions options_;
   std::unique_ptr<engine::Engine> engine_;
@@ -97,6 +100,14 @@ class RuntimeImpl final : public TheaterRuntime {
   std::unordered_map<std::string, std::shared_ptr<Actor>> actors_;
   std::unordered_map<std::string, std::shared_ptr<chain::EventChain>> restarting_chains_;
   std::function<void(const ChildEvent&)> top_level_listener_;
+
+  struct CachedModule {
+    uint64_t device = 0, inode = 0, size = 0;
+    int64_t mtime_ns = 0;
+    std::shared_ptr<const engine::Module> module;
+  };
+  std::mutex modules_mu_;
+  std::unordered_map<std::string, CachedModule> modules_;
   std::atomic<bool> shut_down_{false};
 };
 

@@ -151,6 +151,7 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
   } else if (has_prefix(msg, "grow", NULL)) {
     /* Keep every block reachable and touched, or the compiler may drop the allocations. */
     static void* volatile last;
+    (void)last;
     unsigned blocks = 0;
     void* block;
     while ((block = malloc(1 << 20)) != NULL) {

@@ -1,0 +1,285 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Runtime benchmarks (docs/benchmarks.md, "Runtime"): a load generator over TheaterRuntime with
+// the small actor tests/actors/bench_actor.c.
+//
+//   runtime_bench spawn   [--n N]           spawn N actors (each runs init) through SpawnAsync with
+//                                           a bounded number in flight; actors/s; then stop them
+//   runtime_bench idle    [--n N]           keep N actors alive; resident memory per idle actor
+//                                           (bounds-check memory mode: guard pages cap the count)
+//   runtime_bench calls   [--n N] [--actors A] [--no-chain]
+//                                           N handle-send calls spread over A actors; calls/s,
+//                                           with or without chain recording
+//   runtime_bench durable [--n N] [--actors A] [--durability none|batched|strict]
+//                                           the same calls with every chain saved to SQLite;
+//                                           events committed per second, including the final sync
+// Common: --workers W (default: one per core), --home DIR (default: a fresh temporary directory).
+// Prints one line of JSON per run so results can be compared as ratios within one session.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/uuid.h"
+#include "theater/runtime.h"
+
+namespace theater {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Args {
+  std::string mode;
+  uint64_t n = 0;
+  uint64_t actors = 64;
+  int workers = 0;
+  bool chain = true;
+  std::string durability = "batched";
+  std::string home;
+};
+
+[[noreturn]] void Usage(const char* why) {
+  std::fprintf(stderr,
+               "runtime_bench: %s\nusage: runtime_bench spawn|idle|calls|durable [--n N] "
+               "[--actors A] [--workers W] [--no-chain] [--durability none|batched|strict] "
+               "[--home DIR]\n",
+               why);
+  std::exit(2);
+}
+
+Args Parse(int argc, char** argv) {
+  if (argc < 2) Usage("missing mode");
+  Args a;
+  a.mode = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string flag = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) Usage(("missing value for " + flag).c_str());
+      return argv[++i];
+    };
+    if (flag == "--n") {
+      a.n = std::stoull(value());
+    } else if (flag == "--actors") {
+      a.actors = std::stoull(value());
+    } else if (flag == "--workers") {
+      a.workers = std::stoi(value());
+    } else if (flag == "--no-chain") {
+      a.chain = false;
+    } else if (flag == "--durability") {
+      a.durability = value();
+    } else if (flag == "--home") {
+      a.home = value();
+    } else {
+      Usage(("unknown flag " + flag).c_str());
+    }
+  }
+  return a;
+}
+
+uint64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::string ManifestText() {
+  return "name = \"bench\"\nversion = \"0.1.0\"\ncomponent = \"" +
+         std::string(THEATER_TEST_ACTOR_DIR) + "/bench_actor.wasm\"\n";
+}
+
+// Runs `total` asynchronous operations with at most `window` in flight.
+class Window {
+ public:
+  explicit Window(uint64_t window) : window_(window) {}
+  void Acquire() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return in_flight_ < window_; });
+    ++in_flight_;
+  }
+  void Release(bool ok) {
+    std::lock_guard<std::mutex> lock(mu_);
+    --in_flight_;
+    if (!ok) ++failures_;
+    cv_.notify_all();
+  }
+  uint64_t Drain() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return in_flight_ == 0; });
+    return failures_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t window_;
+  uint64_t in_flight_ = 0;
+  uint64_t failures_ = 0;
+};
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+// Spawns from one driver thread per core (SpawnAsync loads and instantiates on the calling
+// thread, as a server's connection threads would; init runs on the workers).
+std::vector<std::string> SpawnMany(TheaterRuntime& rt, uint64_t n, double* seconds) {
+  std::vector<std::string> ids(n);
+  Window window(512);
+  std::string manifest = ManifestText();
+  unsigned drivers = std::max(1u, std::thread::hardware_concurrency());
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (unsigned d = 0; d < drivers; ++d) {
+    threads.emplace_back([&, d] {
+      for (uint64_t i = d; i < n; i += drivers) {
+        window.Acquire();
+        SpawnRequest request;
+        request.manifest = manifest;
+        rt.SpawnAsync(request, [&, i](Result<std::string> id) {
+          static std::atomic<bool> reported{false};
+          if (id.ok()) {
+            ids[i] = *id;
+          } else if (!reported.exchange(true)) {
+            std::fprintf(stderr, "spawn failed: %s\n", id.status().ToString().c_str());
+          }
+          window.Release(id.ok());
+        });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  uint64_t failures = window.Drain();
+  *seconds = Seconds(Clock::now() - start);
+  if (failures) {
+    std::fprintf(stderr, "runtime_bench: %llu spawns failed\n",
+                 static_cast<unsigned long long>(failures));
+    std::exit(1);
+  }
+  return ids;
+}
+
+int Main(int argc, char** argv) {
+  Args args = Parse(argc, argv);
+  std::filesystem::path home =
+      args.home.empty() ? std::filesystem::temp_directory_path() / ("theater-bench-" + NewUuid())
+                        : std::filesystem::path(args.home);
+  RuntimeOptions options;
+  options.home = home;
+  options.workers = args.workers;
+  options.engine.progress = engine::EngineOptions::Progress::kOff;
+  if (const char* shared = std::getenv("THEATER_HOME")) {
+    options.engine.cache_dir = std::filesystem::path(shared) / "cache";
+  }
+  options.log_sink = [](std::string_view, std::string_view, std::string_view) {};
+  options.record_calls = args.chain;
+  if (args.mode == "durable") {
+    options.save_all_chains = true;
+    if (args.durability == "none") {
+      options.durability = chain::Durability::kNone;
+    } else if (args.durability == "strict") {
+      options.durability = chain::Durability::kStrict;
+    } else if (args.durability != "batched") {
+      Usage("unknown durability");
+    }
+  } else {
+    options.persist = false;
+  }
+  if (args.mode == "idle") options.engine.memory_mode = engine::MemoryMode::kBoundsChecks;
+
+  auto created = TheaterRuntime::Create(options);
+  if (!created.ok()) {
+    std::fprintf(stderr, "runtime_bench: %s\n", created.status().ToString().c_str());
+    return 1;
+  }
+  TheaterRuntime& rt = **created;
+  // Warm the compile cache and the module so that the first spawn measures no compile.
+  {
+    double ignored;
+    SpawnMany(rt, 1, &ignored);
+    rt.Shutdown().IgnoreError();
+  }
+  created = TheaterRuntime::Create(options);
+  TheaterRuntime& runtime = **created;
+
+  char line[512];
+  if (args.mode == "spawn") {
+    uint64_t n = args.n ? args.n : 20000;
+    double seconds = 0;
+    std::vector<std::string> ids = SpawnMany(runtime, n, &seconds);
+    auto stop_start = Clock::now();
+    Status stopped = runtime.Shutdown();
+    double stop_seconds = Seconds(Clock::now() - stop_start);
+    std::snprintf(line, sizeof line,
+                  "{\"mode\":\"spawn\",\"actors\":%llu,\"seconds\":%.3f,\"spawns_per_s\":%.0f,"
+                  "\"stops_per_s\":%.0f,\"stop_ok\":%s}",
+                  static_cast<unsigned long long>(n), seconds, n / seconds, n / stop_seconds,
+                  stopped.ok() ? "true" : "false");
+  } else if (args.mode == "idle") {
+    uint64_t n = args.n ? args.n : 100000;
+    uint64_t before = ResidentBytes();
+    double seconds = 0;
+    std::vector<std::string> ids = SpawnMany(runtime, n, &seconds);
+    uint64_t after = ResidentBytes();
+    uint64_t memory = 0;
+    for (size_t i = 0; i < ids.size(); i += std::max<size_t>(1, ids.size() / 100)) {
+      memory += runtime.Metrics(ids[i])->memory_bytes;
+    }
+    std::snprintf(line, sizeof line,
+                  "{\"mode\":\"idle\",\"actors\":%llu,\"alive\":%zu,\"rss_delta_mib\":%.1f,"
+                  "\"kib_per_actor\":%.1f,\"spawn_seconds\":%.2f}",
+                  static_cast<unsigned long long>(n), runtime.List().size(),
+                  (after - before) / 1048576.0, (after - before) / 1024.0 / n, seconds);
+  } else if (args.mode == "calls" || args.mode == "durable") {
+    uint64_t n = args.n ? args.n : 200000;
+    double ignored;
+    std::vector<std::string> ids = SpawnMany(runtime, args.actors, &ignored);
+    uint64_t committed_before = runtime.store() ? runtime.store()->stats().committed : 0;
+    Window window(4096);
+    auto start = Clock::now();
+    for (uint64_t i = 0; i < n; ++i) {
+      window.Acquire();
+      runtime.CallAsync(ids[i % ids.size()], "theater:simple/message-server-client", "handle-send",
+                        {abi::Value::Bytes({1, 2, 3})},
+                        [&](Result<std::vector<abi::Value>> r) { window.Release(r.ok()); });
+    }
+    uint64_t failures = window.Drain();
+    if (runtime.store()) runtime.store()->Flush().IgnoreError();
+    double seconds = Seconds(Clock::now() - start);
+    uint64_t committed =
+        runtime.store() ? runtime.store()->stats().committed - committed_before : 0;
+    std::snprintf(line, sizeof line,
+                  "{\"mode\":\"%s\",\"calls\":%llu,\"actors\":%llu,\"chain\":%s,"
+                  "\"durability\":\"%s\",\"seconds\":%.3f,\"calls_per_s\":%.0f,"
+                  "\"events_committed_per_s\":%.0f,\"failures\":%llu}",
+                  args.mode.c_str(), static_cast<unsigned long long>(n),
+                  static_cast<unsigned long long>(args.actors), args.chain ? "true" : "false",
+                  args.mode == "durable" ? args.durability.c_str() : "-", seconds, n / seconds,
+                  committed / seconds, static_cast<unsigned long long>(failures));
+  } else {
+    Usage("unknown mode");
+  }
+  std::cout << line << std::endl;
+  runtime.Shutdown().IgnoreError();
+  created->reset();
+  if (args.home.empty()) std::filesystem::remove_all(home);
+  return 0;
+}
+
+}  // namespace
+}  // namespace theater
+
+int main(int argc, char** argv) {
+  return theater::Main(argc, argv);
+}

@@ -1,0 +1,8 @@
+# Unit tests of the built-in handlers' pure logic (no wasm). Included from
+# src/runtime/CMakeLists.txt, after theater_runtime (which compiles the handlers) is defined.
+theater_add_test(random_handler_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/handlers/random/random_handler_test.cc
+  LIBS theater_runtime)
+theater_add_test(environment_handler_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/handlers/environment/environment_handler_test.cc
+  LIBS theater_runtime)
