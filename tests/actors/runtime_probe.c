@@ -18,6 +18,9 @@
  *   shutdown:<data>     runtime.shutdown(data); responds "ok" or "error:<why>"
  *   actor-id            runtime-ext.actor-id
  *   metric:<value>      runtime-ext.record-metric("probe", value)
+ *   random:<n>          random.random-bytes(n) as hex, or "error:<why>"
+ *   uuid                random.generate-uuid
+ *   env:<name>          environment.get-var; the value or "none"
  * init: a state of "fail-init" fails init, "trap-init" traps in it, and a JSON string
  * "spawn-in-init:<manifest>" spawns that child from init. Any other state becomes "0".
  */
@@ -225,6 +228,38 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     probe_record_metric("probe", 5, strtod(text, NULL));
     free(text);
     respond_str(response, "ok", 2);
+  } else if (has_prefix(msg, "random:", &arg)) {
+    char* text = theater_string_to_cstr(arg);
+    uint32_t n = (uint32_t)strtoul(text, NULL, 10);
+    free(text);
+    theater_result_bytes_t r;
+    theater_random_bytes(n, &r);
+    if (r.is_err) {
+      respond_fmt(response, "error:%.*s", (int)r.err.len, r.err.ptr);
+    } else {
+      char* hex = (char*)theater_xmalloc(r.ok.len * 2 + 1);
+      for (size_t i = 0; i < r.ok.len; i++) snprintf(hex + 2 * i, 3, "%02x", r.ok.ptr[i]);
+      theater_state_adopt(response, (uint8_t*)hex, r.ok.len * 2);
+    }
+    theater_result_bytes_free(&r);
+  } else if (has_prefix(msg, "uuid", NULL)) {
+    theater_result_string_t r;
+    theater_random_generate_uuid(&r);
+    if (r.is_err) {
+      respond_fmt(response, "error:%.*s", (int)r.err.len, r.err.ptr);
+    } else {
+      respond_str(response, r.ok.ptr, r.ok.len);
+    }
+    theater_result_string_free(&r);
+  } else if (has_prefix(msg, "env:", &arg)) {
+    theater_option_string_t v;
+    theater_env_get_var(arg.ptr, arg.len, &v);
+    if (v.is_some) {
+      respond_str(response, v.val.ptr, v.val.len);
+    } else {
+      respond_str(response, "none", 4);
+    }
+    theater_option_string_free(&v);
   } else {
     return theater_err("unknown command '%.*s'", (int)msg.len, (const char*)msg.ptr);
   }
