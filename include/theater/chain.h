@@ -180,6 +180,10 @@ Result<abi::Value> DecodeValue(std::span<const uint8_t> bytes);
 // Recomputes every hash and checks every parent link (the first event has no parent, each later
 // one names its predecessor). Returns a kValidationError naming the first bad event by index.
 Status VerifyEvents(std::span<const Event> events);
+// The same for a chain's tail: the first event's parent must be `anchor` (the hash of the event
+// before it; nullopt when the tail is the whole chain). `first_index` numbers the messages.
+Status VerifyEvents(std::span<const Event> events, const std::optional<Hash>& anchor,
+                    size_t first_index);
 
 // ---------------------------------------------------------------------------------------------
 // The chain.
@@ -208,11 +212,22 @@ class EventChain {
   // Encodes `payload` and appends it under EventTypeFor(payload).
   Hash Append(const Payload& payload, std::optional<std::string> description = std::nullopt);
 
+  // Events appended over the chain's life (including any no longer held in memory).
   size_t size() const;
-  // A copy of every event, oldest first.
+  // A copy of every event held in memory, oldest first: the whole chain unless a memory limit
+  // dropped older ones (then they start at first_index()).
   std::vector<Event> events() const;
-  // A copy of the event at `index`, or nullopt past the end.
+  // A copy of the event at absolute `index`, or nullopt past the end or when no longer held.
   std::optional<Event> event(size_t index) const;
+
+  // Holds at most `max_events` (at least 2) events in memory. When the limit is reached the
+  // older half is dropped, remembering the last dropped hash (the anchor), so Verify() still
+  // checks everything held. Persisted chains keep the full history in the ChainStore; this
+  // bounds what a long-running actor costs in memory.
+  void SetMemoryLimit(size_t max_events);
+  // Absolute index of events()[0], and the hash it names as parent (nullopt if nothing dropped).
+  size_t first_index() const;
+  std::optional<Hash> anchor() const;
   // The hash of the last event (nullopt while the chain is empty).
   std::optional<Hash> head() const;
 
@@ -229,6 +244,9 @@ class EventChain {
   Clock clock_;
   mutable std::mutex mu_;
   std::vector<Event> events_;
+  size_t dropped_ = 0;          // events no longer held (they precede events_)
+  std::optional<Hash> anchor_;  // hash of the last dropped event
+  size_t max_events_ = SIZE_MAX;
   std::map<ObserverId, Observer> observers_;
   ObserverId next_observer_id_ = 1;
 };

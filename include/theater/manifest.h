@@ -42,10 +42,10 @@ struct ManifestLimits {
   static constexpr uint64_t kDefaultStackSizeKb = 256;
   static constexpr uint64_t kDefaultMailboxCapacity = 1024;
 
-  uint64_t init_deadline_ms = kDefaultInitDeadlineMs;  // deadline of the `init` export call
-  uint64_t call_deadline_ms = kDefaultCallDeadlineMs;  // deadline of every other export call
-  uint64_t memory_limit_mb = kDefaultMemoryLimitMb;    // cap on the guest's linear memory
-  uint64_t stack_size_kb = kDefaultStackSizeKb;        // stack of the fiber a guest call runs on
+  uint64_t init_deadline_ms = kDefaultInitDeadlineMs;   // deadline of the `init` export call
+  uint64_t call_deadline_ms = kDefaultCallDeadlineMs;   // deadline of every other export call
+  uint64_t memory_limit_mb = kDefaultMemoryLimitMb;     // cap on the guest's linear memory
+  uint64_t stack_size_kb = kDefaultStackSizeKb;         // stack of the fiber a guest call runs on
   uint64_t mailbox_capacity = kDefaultMailboxCapacity;  // operations queued before senders fail
 
   friend bool operator==(const ManifestLimits&, const ManifestLimits&) = default;

@@ -125,6 +125,9 @@ struct RuntimeOptions {
   ActorLogSink log_sink;
   // Record every actor's chain in the database, not only those whose manifest says save_chain.
   bool save_all_chains = false;
+  // Events of each actor's chain held in memory (older ones are dropped in halves; a saved chain
+  // keeps its full history in the database, where Events() and VerifyChain() read it).
+  size_t chain_memory_events = 1024;
   // Record host and export calls in chains at all. Only for measuring the recording's cost
   // (bench/runtime_bench.cc): without it nothing can be verified or replayed.
   bool record_calls = true;
@@ -170,10 +173,11 @@ class TheaterRuntime {
   virtual Result<ActorPhase> Phase(std::string_view id) const = 0;
   // The last committed state (never waits for a running operation).
   virtual Result<std::optional<std::vector<uint8_t>>> State(std::string_view id) const = 0;
-  // The live chain, or the stored one for an actor that is not running.
+  // The chain: from the database when it is saved there (running or not), else the events the
+  // running actor still holds in memory (RuntimeOptions::chain_memory_events).
   virtual Result<std::vector<chain::Event>> Events(std::string_view id) const = 0;
   virtual Result<ActorMetrics> Metrics(std::string_view id) const = 0;
-  // Verifies the actor's chain (live or stored).
+  // Verifies the actor's chain (the saved history, or the tail held in memory from its anchor).
   virtual Status VerifyChain(std::string_view id) const = 0;
 
   // Events of one actor (every actor when `id` is empty) from now on. See SubscriptionHub for the

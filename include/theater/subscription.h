@@ -18,6 +18,7 @@
 // closes every subscription: consumers drain what is queued, then Next() returns nullopt.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -117,6 +118,8 @@ class SubscriptionHub {
 
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<Queue>> queues_;
+  // queues_.size() as of the last change, read without the lock by Publish.
+  std::atomic<size_t> registered_{0};
 };
 
 }  // namespace theater::chain

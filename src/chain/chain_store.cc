@@ -148,12 +148,18 @@ Result<sqlite3*> OpenConnection(const std::filesystem::path& path, Durability du
   return db;
 }
 
-Status CheckRow(const Event& event, size_t index, const std::optional<Hash>& previous) {
+// The event's own hash; depends on nothing else, so Append checks it before taking the lock.
+Status CheckHash(const Event& event) {
   Hash expected = HashEvent(event.parent, event.type, event.payload);
   if (expected != event.hash) {
-    return ValidationError("event #" + std::to_string(index) + ": hash mismatch: stored " +
-                           ShortHex(event.hash) + ", computed " + ShortHex(expected));
+    return ValidationError("hash mismatch: stored " + ShortHex(event.hash) + ", computed " +
+                           ShortHex(expected));
   }
+  return Status();
+}
+
+// The link to the chain's current head (under the store's lock).
+Status CheckLink(const Event& event, size_t index, const std::optional<Hash>& previous) {
   if (event.parent != previous) {
     return ValidationError("event #" + std::to_string(index) + ": parent link broken: names " +
                            (event.parent ? ShortHex(*event.parent) : std::string("no parent")) +
@@ -281,6 +287,8 @@ Result<ChainStore::Head> ChainStore::ReadHeadLocked(const std::string& actor_id)
 }
 
 Result<uint64_t> ChainStore::Append(std::string_view actor_id, const Event& event) {
+  THEATER_RETURN_IF_ERROR(
+      CheckHash(event).WithContext("appending to the chain of " + std::string(actor_id)));
   uint64_t ticket = 0;
   {
     std::unique_lock lock(mu_);
@@ -292,7 +300,7 @@ Result<uint64_t> ChainStore::Append(std::string_view actor_id, const Event& even
       THEATER_ASSIGN_OR_RETURN(Head head, ReadHeadLocked(id));
       it = heads_.emplace(std::move(id), head).first;
     }
-    Status valid = CheckRow(event, it->second.next_seq, it->second.last_hash);
+    Status valid = CheckLink(event, it->second.next_seq, it->second.last_hash);
     if (!valid.ok()) {
       return valid.WithContext("appending to the chain of " + std::string(actor_id));
     }
@@ -302,7 +310,7 @@ Result<uint64_t> ChainStore::Append(std::string_view actor_id, const Event& even
     if (closing_) return FailedPrecondition("chain store is closed");
     if (!writer_error_.ok()) return writer_error_;
     // Re-check: another thread may have appended to this actor while we waited.
-    valid = CheckRow(event, it->second.next_seq, it->second.last_hash);
+    valid = CheckLink(event, it->second.next_seq, it->second.last_hash);
     if (!valid.ok()) {
       return valid.WithContext("appending to the chain of " + std::string(actor_id));
     }
@@ -460,7 +468,8 @@ Result<std::vector<Event>> ChainStore::LoadChain(std::string_view actor_id, Load
       event.payload = stmt.Blob(4);
       event.timestamp_ms = static_cast<uint64_t>(stmt.Int(5));
       if (!stmt.IsNull(6)) event.description = stmt.Text(6);
-      Status ok = CheckRow(event, index, previous);
+      Status ok = CheckHash(event).WithContext("event #" + std::to_string(index));
+      if (ok.ok()) ok = CheckLink(event, index, previous);
       if (!ok.ok()) {
         local.problem = ok;
         continue;

@@ -676,3 +676,37 @@ TEST(RenderTest, EventToLine) {
 
 }  // namespace
 }  // namespace theater::chain
+
+namespace theater::chain {
+namespace {
+
+TEST(EventChainMemoryLimitTest, DropsOlderHalvesAndStillVerifiesFromTheAnchor) {
+  EventChain chain([] { return uint64_t{1}; });
+  chain.SetMemoryLimit(4);
+  std::vector<Hash> hashes;
+  for (int i = 0; i < 10; ++i) {
+    hashes.push_back(chain.Append(Lifecycle{"step", std::to_string(i)}));
+  }
+  EXPECT_EQ(chain.size(), 10u);
+  std::vector<Event> held = chain.events();
+  ASSERT_LE(held.size(), 4u);
+  ASSERT_FALSE(held.empty());
+  EXPECT_EQ(chain.first_index() + held.size(), 10u);
+  EXPECT_EQ(chain.head(), hashes.back());
+  ASSERT_TRUE(chain.anchor().has_value());
+  EXPECT_EQ(*chain.anchor(), hashes[chain.first_index() - 1]);
+  EXPECT_EQ(held.front().parent, chain.anchor());
+  EXPECT_TRUE(chain.Verify().ok());
+  EXPECT_FALSE(chain.event(0).has_value()) << "dropped";
+  ASSERT_TRUE(chain.event(9).has_value());
+  EXPECT_EQ(chain.event(9)->hash, hashes[9]);
+  // The tail alone does not verify as a whole chain, and a wrong anchor is named.
+  EXPECT_FALSE(VerifyEvents(held).ok());
+  Status wrong = VerifyEvents(held, hashes[0], chain.first_index());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.message().find("anchor"), std::string::npos) << wrong.ToString();
+  EXPECT_TRUE(VerifyEvents(held, chain.anchor(), chain.first_index()).ok());
+}
+
+}  // namespace
+}  // namespace theater::chain

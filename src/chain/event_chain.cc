@@ -1,4 +1,5 @@
 // Theater: a WebAssembly actor runtime.
+#include <algorithm>
 #include <chrono>
 
 #include "theater/chain.h"
@@ -29,14 +30,22 @@ Hash EventChain::Append(std::string type, std::vector<uint8_t> payload,
                         std::optional<std::string> description) {
   uint64_t now = clock_();
   std::lock_guard<std::mutex> lock(mu_);
+  std::optional<Hash> parent = events_.empty() ? anchor_ : std::optional<Hash>(events_.back().hash);
+  if (events_.size() >= max_events_) {
+    // Drop the older half at once: amortised O(1) per append.
+    size_t drop = events_.size() / 2;
+    anchor_ = events_[drop - 1].hash;
+    events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(drop));
+    dropped_ += drop;
+  }
   Event& e = events_.emplace_back();
-  if (events_.size() > 1) e.parent = events_[events_.size() - 2].hash;
+  e.parent = parent;
   e.type = std::move(type);
   e.payload = std::move(payload);
   e.timestamp_ms = now;
   e.description = std::move(description);
   e.hash = HashEvent(e.parent, e.type, e.payload);
-  for (const auto& [id, observer] : observers_) observer(e, events_.size() - 1);
+  for (const auto& [id, observer] : observers_) observer(e, dropped_ + events_.size() - 1);
   return e.hash;
 }
 
@@ -46,7 +55,22 @@ Hash EventChain::Append(const Payload& payload, std::optional<std::string> descr
 
 size_t EventChain::size() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return events_.size();
+  return dropped_ + events_.size();
+}
+
+void EventChain::SetMemoryLimit(size_t max_events) {
+  std::lock_guard<std::mutex> lock(mu_);
+  max_events_ = std::max<size_t>(max_events, 2);
+}
+
+size_t EventChain::first_index() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return dropped_;
+}
+
+std::optional<Hash> EventChain::anchor() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return anchor_;
 }
 
 std::vector<Event> EventChain::events() const {
@@ -56,19 +80,19 @@ std::vector<Event> EventChain::events() const {
 
 std::optional<Event> EventChain::event(size_t index) const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (index >= events_.size()) return std::nullopt;
-  return events_[index];
+  if (index < dropped_ || index - dropped_ >= events_.size()) return std::nullopt;
+  return events_[index - dropped_];
 }
 
 std::optional<Hash> EventChain::head() const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (events_.empty()) return std::nullopt;
+  if (events_.empty()) return anchor_;
   return events_.back().hash;
 }
 
 Status EventChain::Verify() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return VerifyEvents(events_);
+  return VerifyEvents(events_, anchor_, dropped_);
 }
 
 EventChain::ObserverId EventChain::AddObserver(Observer observer) {

@@ -56,13 +56,32 @@ std::vector<uint8_t> HashFrame(const std::optional<Hash>& parent, std::string_vi
 
 Hash HashEvent(const std::optional<Hash>& parent, std::string_view type,
                std::span<const uint8_t> payload) {
-  return Sha256(HashFrame(parent, type, payload));
+  // The bytes of HashFrame(), fed piece by piece instead of copied into one buffer.
+  uint8_t head[kDomainTagSize + 1];
+  std::copy_n(kDomainTag, kDomainTagSize, head);
+  head[kDomainTagSize] = parent ? 1 : 0;
+  uint8_t type_size[8], payload_size[8];
+  PutU64(type_size, type.size());
+  PutU64(payload_size, payload.size());
+  Sha256Hasher hasher;
+  hasher.Update(head);
+  if (parent) hasher.Update(*parent);
+  hasher.Update(type_size);
+  hasher.Update(type);
+  hasher.Update(payload_size);
+  hasher.Update(payload);
+  return hasher.Final();
 }
 
 Status VerifyEvents(std::span<const Event> events) {
+  return VerifyEvents(events, std::nullopt, 0);
+}
+
+Status VerifyEvents(std::span<const Event> events, const std::optional<Hash>& anchor,
+                    size_t first_index) {
   for (size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
-    const std::string where = "event #" + std::to_string(i);
+    const std::string where = "event #" + std::to_string(first_index + i);
     Hash computed = HashEvent(e.parent, e.type, e.payload);
     if (computed != e.hash) {
       return ValidationError(where + ": stored hash " + ToHex(e.hash) +
@@ -70,7 +89,12 @@ Status VerifyEvents(std::span<const Event> events) {
                              " (type, payload or parent changed)");
     }
     if (i == 0) {
-      if (e.parent) {
+      if (anchor) {
+        if (e.parent != anchor) {
+          return ValidationError(where + ": does not follow the anchor " + ToHex(*anchor) +
+                                 " (the last event before the retained ones)");
+        }
+      } else if (e.parent) {
         return ValidationError(where + ": the first event names a parent " + ToHex(*e.parent) +
                                " (events missing before it, or out of order)");
       }
@@ -79,11 +103,11 @@ Status VerifyEvents(std::span<const Event> events) {
     const Hash& expected = events[i - 1].hash;
     if (!e.parent) {
       return ValidationError(where + ": has no parent, but follows event #" +
-                             std::to_string(i - 1) + " " + ToHex(expected));
+                             std::to_string(first_index + i - 1) + " " + ToHex(expected));
     }
     if (*e.parent != expected) {
       return ValidationError(where + ": parent link broken: names parent " + ToHex(*e.parent) +
-                             " but follows event #" + std::to_string(i - 1) + " " +
+                             " but follows event #" + std::to_string(first_index + i - 1) + " " +
                              ToHex(expected) + " (events reordered, removed or inserted)");
     }
   }

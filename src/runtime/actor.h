@@ -77,7 +77,8 @@ class Actor : public std::enable_shared_from_this<Actor> {
     std::optional<std::string> parent_id;
     std::shared_ptr<const EffectivePermissions> permissions;
     std::shared_ptr<chain::EventChain> chain;
-    uint64_t sequence = 0;  // spawn order, runtime-wide (the runtime stops newest first)
+    uint64_t sequence = 0;   // spawn order, runtime-wide (the runtime stops newest first)
+    bool persisted = false;  // the chain is saved in the runtime's database
   };
 
   Actor(RuntimeImpl& runtime, Config config);
@@ -117,6 +118,7 @@ class Actor : public std::enable_shared_from_this<Actor> {
   const EffectivePermissions& permissions() const { return *config_.permissions; }
   const std::shared_ptr<chain::EventChain>& chain() const { return config_.chain; }
   uint64_t sequence() const { return config_.sequence; }
+  bool persisted() const { return config_.persisted; }
   ActorPhase phase() const;
   StateBytes committed_state() const;
   ActorMetrics metrics() const;

@@ -100,6 +100,7 @@ void RuntimeImpl::Log(const Actor& actor, std::string_view line) {
 
 std::shared_ptr<chain::EventChain> RuntimeImpl::NewChain(const std::string& id, bool persist) {
   auto chain = std::make_shared<chain::EventChain>();
+  chain->SetMemoryLimit(options_.chain_memory_events);
   chain->AddObserver(hub_.ObserverFor(id));
   if (persist && store_) {
     chain::ChainStore* store = store_.get();
@@ -244,6 +245,7 @@ void RuntimeImpl::SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::Ev
   config.permissions = permissions;
   config.chain = chain;
   config.sequence = ++sequence;
+  config.persisted = persist && store_;
   auto actor = std::make_shared<Actor>(*this, std::move(config));
   Status setup =
       actor->Setup(std::move(module).value(), std::move(state), std::move(handlers).value());
@@ -419,7 +421,8 @@ Result<std::optional<std::vector<uint8_t>>> RuntimeImpl::State(std::string_view 
 }
 
 Result<std::vector<chain::Event>> RuntimeImpl::Events(std::string_view id) const {
-  if (std::shared_ptr<Actor> actor = Find(id)) return actor->chain()->events();
+  std::shared_ptr<Actor> actor = Find(id);
+  if (actor && !actor->persisted()) return actor->chain()->events();
   if (store_) {
     THEATER_RETURN_IF_ERROR(store_->Flush());
     THEATER_ASSIGN_OR_RETURN(std::vector<chain::Event> events, store_->LoadChain(id));
@@ -435,6 +438,8 @@ Result<ActorMetrics> RuntimeImpl::Metrics(std::string_view id) const {
 }
 
 Status RuntimeImpl::VerifyChain(std::string_view id) const {
+  std::shared_ptr<Actor> actor = Find(id);
+  if (actor && !actor->persisted()) return actor->chain()->Verify();
   THEATER_ASSIGN_OR_RETURN(std::vector<chain::Event> events, Events(id));
   return chain::VerifyEvents(events);
 }
