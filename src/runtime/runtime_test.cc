@@ -6,8 +6,12 @@
 // traps, suspension without holding workers, supervision (callbacks, children stopped first,
 // restart strategies and intensity), permissions, persistence, subscriptions and metrics.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -470,6 +474,31 @@ TEST_F(RuntimeTest, OneForOneRestartsTheFailedChildUntilTheBudgetIsSpent) {
       << events[0].error.ToString();
 }
 
+TEST_F(RuntimeTest, ARestartStormEndsWithTheSupervisorFailingUpward) {
+  std::string grandparent = Spawn(ProbeManifest());
+  std::string parent = Response(
+      Request(grandparent, "spawn:" + ProbeManifest("[[handler]]\ntype = \"supervisor\"\n"
+                                                    "strategy = \"one-for-one\"\nmax_restarts = 5\n"
+                                                    "restart_period_ms = 60000\n")));
+  ASSERT_TRUE(IsUuid(parent)) << parent;
+  std::vector<std::string> kids;
+  for (int i = 0; i < 10; ++i)
+    kids.push_back(Response(Request(parent, "spawn:" + ProbeManifest())));
+  // All ten fail at once: five restarts are allowed, the sixth failure exceeds the budget.
+  std::vector<std::future<Result<std::vector<Value>>>> traps;
+  for (const auto& k : kids) traps.push_back(RequestAsync(k, "trap"));
+  for (auto& t : traps) EXPECT_FALSE(t.get().ok());
+  ASSERT_TRUE(WaitFor([&] { return !Running(parent); })) << "the supervisor failed";
+  for (const auto& k : kids) EXPECT_TRUE(WaitFor([&] { return !Running(k); })) << k;
+  // Its own supervisor heard why.
+  ASSERT_TRUE(WaitFor([&] {
+    return State(grandparent).find("child-error:" + parent) != std::string::npos;
+  })) << State(grandparent);
+  EXPECT_NE(State(grandparent).find("restart intensity exceeded"), std::string::npos)
+      << State(grandparent);
+  EXPECT_EQ(runtime_->List().size(), 1u);
+}
+
 TEST_F(RuntimeTest, OneForAllAndRestForOneRestartTheRightSiblings) {
   for (std::string strategy : {"one-for-all", "rest-for-one"}) {
     std::string parent = Spawn(
@@ -564,6 +593,106 @@ TEST_F(RuntimeTest, ChainsArePersistedAndVerifyAfterTheActorStopped) {
   bool found = false;
   for (const auto& r : *records) found |= r.actor_id == id && r.status == "stopped";
   EXPECT_TRUE(found);
+}
+
+// kill -9 while actors write their chains: every saved chain reopens verified, nothing torn.
+TEST_F(RuntimeTest, KillNineDuringChainWritesLeavesVerifiableChains) {
+  runtime_.reset();  // the child owns the database
+  for (const char* durability : {"batched", "strict"}) {
+    std::filesystem::path dir = home_ / durability;
+    int out[2];
+    ASSERT_EQ(pipe(out), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      execl(THEATER_CRASH_CHILD, THEATER_CRASH_CHILD, dir.c_str(), kProbe.c_str(), durability,
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(out[1]);
+    char buf[16] = {};
+    ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0) << durability;
+    EXPECT_EQ(std::string(buf), "ready\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + std::rand() % 200));
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status)) << durability;
+    close(out[0]);
+
+    auto store = chain::ChainStore::Open(dir);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto actors = (*store)->ListActors();
+    ASSERT_TRUE(actors.ok());
+    ASSERT_EQ(actors->size(), 8u) << durability;
+    for (const auto& record : *actors) {
+      chain::LoadReport report;
+      auto events = (*store)->LoadChain(record.actor_id, &report);
+      ASSERT_TRUE(events.ok()) << events.status().ToString();
+      EXPECT_GT(events->size(), 3u) << durability;
+      EXPECT_EQ(report.rejected, 0u) << durability << ": " << report.problem.ToString();
+      EXPECT_TRUE(chain::VerifyEvents(*events).ok()) << durability;
+    }
+  }
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kFloodCalls = 5'000;  // 10k events: the same behaviour, at sanitizer speed
+#else
+constexpr int kFloodCalls = 50'000;  // 100k events
+#endif
+
+// A subscriber that never reads, during a flood: the flood and other actors go on; the
+// subscriber gets what fit in its queue plus gap markers that account for every dropped event.
+TEST_F(RuntimeTest, ASlowLossySubscriberNeverStallsTheRuntime) {
+  std::string flooded = Spawn(ProbeManifest());
+  std::string other = Spawn(ProbeManifest());
+  auto sub = runtime_->Subscribe(flooded, 64, chain::OverflowPolicy::kLossy);
+  ASSERT_TRUE(sub.ok());
+  size_t before = runtime_->Events(flooded)->size();
+  // The flood, from its own thread, keeping at most 512 calls queued (the mailbox holds 1024).
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0, failed = 0;
+  std::thread flood([&] {
+    for (int i = 0; i < kFloodCalls; ++i) {
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return in_flight < 512; });
+        ++in_flight;
+      }
+      runtime_->CallAsync(flooded, "theater:simple/message-server-client", "handle-request",
+                          {Value::String("r"), Value::Bytes(Bytes("count"))},
+                          [&](Result<std::vector<Value>> r) {
+                            std::lock_guard<std::mutex> lock(mu);
+                            if (!r.ok()) ++failed;
+                            --in_flight;
+                            cv.notify_all();
+                          });
+    }
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return in_flight == 0; });
+  });
+  // Meanwhile another actor keeps answering.
+  for (int i = 1; i <= 200; ++i) ASSERT_EQ(Response(Request(other, "count")), std::to_string(i));
+  flood.join();
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(State(flooded), std::to_string(kFloodCalls));
+  size_t published = runtime_->Metrics(flooded)->events - before;
+  ASSERT_GE(published, 2u * kFloodCalls);
+  size_t events = 0, dropped = 0;
+  while (auto d = sub->TryNext()) {
+    if (d->is_gap()) {
+      dropped += d->dropped;
+    } else {
+      ++events;
+    }
+  }
+  EXPECT_LE(events, 64u);
+  EXPECT_GT(dropped, 0u);
+  EXPECT_EQ(events + dropped, published) << "every event delivered or counted in a gap marker";
 }
 
 TEST_F(RuntimeTest, SubscribersReceiveEveryEventOfTheirActor) {
