@@ -1,14 +1,31 @@
 // Theater: a WebAssembly actor runtime.
 //
-// Factories of the built-in handler prototypes (docs/handlers.md). HandlerRegistry::WithBuiltins
-// registers them all.
+// Factories of the built-in handler prototypes (docs/handlers.md), which
+// HandlerRegistry::WithBuiltins registers, and the small helpers their host functions share.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "runtime/actor.h"
 #include "runtime/handler.h"
 
 namespace theater::handlers {
+
+// The runtime actor a host function serves (ActorHostOptions::context).
+inline runtime::Actor& ActorOf(runtime::ActorHost& host) {
+  return *static_cast<runtime::Actor*>(host.context());
+}
+
+// The single result `err(message)` of a WIT function returning result<_, string>.
+inline std::vector<abi::Value> ErrValue(const std::string& message) {
+  return {abi::Value::Err(abi::Value::String(message))};
+}
+
+// Wall-clock milliseconds since the Unix epoch.
+uint64_t WallClockMs();
 
 std::unique_ptr<runtime::Handler> NewRuntimeHandler();
 std::unique_ptr<runtime::Handler> NewSupervisorHandler();

@@ -232,32 +232,30 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
       ready = std::move(ready_);
       ready_ = nullptr;
     }
+    // Decides, on its own, to stop after this operation; `report` is what the parent will hear.
+    auto stop_after = [&](std::optional<ChildEvent> report) {
+      began_stop_ = true;
+      phase_ = ActorPhase::kShuttingDown;
+      stop_kind_ = StopKind::kGraceful;
+      if (report) report->child_id = config_.id;
+      stop_report_ = std::move(report);
+    };
     if (!began_stop_) {
       if (starting && !result.ok()) {
         // init failed: the spawner gets the error once the actor is gone; nobody else is told.
         init_error_ = result.status();
-        began_stop_ = true;
-        phase_ = ActorPhase::kShuttingDown;
-        stop_kind_ = StopKind::kGraceful;
+        stop_after(std::nullopt);
       } else if (!result.ok() && poisoned) {
         // The instance cannot run again: the actor fails, and its supervisor decides.
-        began_stop_ = true;
-        phase_ = ActorPhase::kShuttingDown;
-        stop_kind_ = StopKind::kGraceful;
         ChildEvent report;
         report.kind = ChildEvent::Kind::kError;
-        report.child_id = config_.id;
         report.error = result.status();
-        stop_report_ = report;
+        stop_after(std::move(report));
       } else if (shutdown_request_) {
-        began_stop_ = true;
-        phase_ = ActorPhase::kShuttingDown;
-        stop_kind_ = StopKind::kGraceful;
         ChildEvent report;
         report.kind = ChildEvent::Kind::kExit;
-        report.child_id = config_.id;
         report.data = std::move(*shutdown_request_);
-        stop_report_ = report;
+        stop_after(std::move(report));
       }
     }
     if (began_stop_) {

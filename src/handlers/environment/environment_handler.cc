@@ -27,7 +27,7 @@ using runtime::ActorHost;
 using runtime::HostFunctionTable;
 
 const EffectivePermissions& PermissionsOf(ActorHost& host) {
-  return static_cast<Actor*>(host.context())->permissions();
+  return ActorOf(host).permissions();
 }
 
 class EnvironmentHandler final : public runtime::Handler {

@@ -26,14 +26,6 @@ using runtime::Actor;
 using runtime::ActorHost;
 using runtime::HostFunctionTable;
 
-Actor& ActorOf(ActorHost& host) {
-  return *static_cast<Actor*>(host.context());
-}
-
-std::vector<Value> ErrValue(const std::string& message) {
-  return {Value::Err(Value::String(message))};
-}
-
 class RandomHandler final : public runtime::Handler {
  public:
   RandomHandler() = default;

@@ -27,16 +27,6 @@ using runtime::HostFunctionTable;
 constexpr size_t kMaxCustomEventType = 128;
 constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
 
-Actor& ActorOf(ActorHost& host) {
-  return *static_cast<Actor*>(host.context());
-}
-
-uint64_t WallClockMs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
 Value SystemInfo() {
   char hostname[256] = {};
   gethostname(hostname, sizeof hostname - 1);

@@ -27,14 +27,6 @@ using runtime::SupervisionPolicy;
 
 constexpr std::string_view kCallbacks = "theater:simple/supervisor-handlers";
 
-Actor& ActorOf(ActorHost& host) {
-  return *static_cast<Actor*>(host.context());
-}
-
-std::vector<Value> ErrValue(const Status& status) {
-  return {Value::Err(Value::String(status.ToString()))};
-}
-
 // Waits (suspending the actor) for an asynchronous runtime operation that reports a Result<T>.
 template <typename T>
 Result<T> AwaitRuntime(ActorHost& host,
@@ -144,7 +136,7 @@ class SupervisorHandler final : public runtime::Handler {
         Actor& self = ActorOf(host);
         const std::string& manifest = args[0].as_string();
         Status allowed = CheckSpawnChild(self.permissions(), manifest, self.children().size());
-        if (!allowed.ok()) return ErrValue(allowed);
+        if (!allowed.ok()) return ErrValue(allowed.ToString());
         SpawnRequest request;
         request.manifest = manifest;
         if (args[1].is_some()) request.state = args[1].payload()->as_bytes();
@@ -157,7 +149,7 @@ class SupervisorHandler final : public runtime::Handler {
             });
         if (!child.ok()) {
           if (child.status().code() == StatusCode::kCancelled) return child.status();
-          return ErrValue(child.status());
+          return ErrValue(child.status().ToString());
         }
         return std::vector<Value>{Value::Ok(Value::String(*child))};
       };
@@ -176,7 +168,7 @@ class SupervisorHandler final : public runtime::Handler {
         table, "supervisor", "stop-child", "supervisor", [](ActorHost& host, Args args) -> Out {
           Actor& self = ActorOf(host);
           const std::string& child = args[0].as_string();
-          if (Status s = CheckChild(self, child); !s.ok()) return ErrValue(s);
+          if (Status s = CheckChild(self, child); !s.ok()) return ErrValue(s.ToString());
           runtime::RuntimeImpl* rt = &self.runtime();
           Result<bool> stopped =
               AwaitRuntime<bool>(host, [rt, child](std::function<void(Result<bool>)> done) {
@@ -185,14 +177,14 @@ class SupervisorHandler final : public runtime::Handler {
                               [done](bool found) { done(found); });
               });
           if (!stopped.ok()) return stopped.status();
-          if (!*stopped) return ErrValue(NotFound("child " + child + " is not running"));
+          if (!*stopped) return ErrValue(NotFound("child " + child + " is not running").ToString());
           return std::vector<Value>{Value::Ok()};
         }));
     THEATER_RETURN_IF_ERROR(AddHostFunction(
         table, "supervisor", "restart-child", "supervisor", [](ActorHost& host, Args args) -> Out {
           Actor& self = ActorOf(host);
           const std::string& child = args[0].as_string();
-          if (Status s = CheckChild(self, child); !s.ok()) return ErrValue(s);
+          if (Status s = CheckChild(self, child); !s.ok()) return ErrValue(s.ToString());
           runtime::RuntimeImpl* rt = &self.runtime();
           Result<bool> restarted =
               AwaitRuntime<bool>(host, [rt, child](std::function<void(Result<bool>)> done) {
@@ -206,7 +198,7 @@ class SupervisorHandler final : public runtime::Handler {
               });
           if (!restarted.ok()) {
             if (restarted.status().code() == StatusCode::kCancelled) return restarted.status();
-            return ErrValue(restarted.status());
+            return ErrValue(restarted.status().ToString());
           }
           return std::vector<Value>{Value::Ok()};
         }));
@@ -215,10 +207,11 @@ class SupervisorHandler final : public runtime::Handler {
                                               Actor& self = ActorOf(host);
                                               const std::string& child = args[0].as_string();
                                               if (Status s = CheckChild(self, child); !s.ok())
-                                                return ErrValue(s);
+                                                return ErrValue(s.ToString());
                                               Result<std::optional<std::vector<uint8_t>>> state =
                                                   self.runtime().State(child);
-                                              if (!state.ok()) return ErrValue(state.status());
+                                              if (!state.ok())
+                                                return ErrValue(state.status().ToString());
                                               Value v = *state ? Value::Some(Value::Bytes(**state))
                                                                : Value::None();
                                               return std::vector<Value>{Value::Ok(std::move(v))};
@@ -227,10 +220,11 @@ class SupervisorHandler final : public runtime::Handler {
                            [](ActorHost& host, Args args) -> Out {
                              Actor& self = ActorOf(host);
                              const std::string& child = args[0].as_string();
-                             if (Status s = CheckChild(self, child); !s.ok()) return ErrValue(s);
+                             if (Status s = CheckChild(self, child); !s.ok())
+                               return ErrValue(s.ToString());
                              Result<std::vector<chain::Event>> events =
                                  self.runtime().Events(child);
-                             if (!events.ok()) return ErrValue(events.status());
+                             if (!events.ok()) return ErrValue(events.status().ToString());
                              std::vector<Value> list;
                              for (const chain::Event& e : *events)
                                list.push_back(ChainEventValue(e));

@@ -22,16 +22,6 @@ using runtime::Actor;
 using runtime::ActorHost;
 using runtime::HostFunctionTable;
 
-uint64_t WallClockMs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
-std::vector<Value> ErrValue(const std::string& message) {
-  return {Value::Err(Value::String(message))};
-}
-
 class TimingHandler final : public runtime::Handler {
  public:
   TimingHandler() = default;
