@@ -21,6 +21,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -220,10 +221,9 @@ class EventChain {
   // A copy of the event at absolute `index`, or nullopt past the end or when no longer held.
   std::optional<Event> event(size_t index) const;
 
-  // Holds at most `max_events` (at least 2) events in memory. When the limit is reached the
-  // older half is dropped, remembering the last dropped hash (the anchor), so Verify() still
-  // checks everything held. Persisted chains keep the full history in the ChainStore; this
-  // bounds what a long-running actor costs in memory.
+  // Holds at most `max_events` (at least 1) events in memory. Beyond it the oldest is dropped,
+  // remembering its hash (the anchor), so Verify() still checks everything held. Persisted chains
+  // keep the full history in the ChainStore; this bounds what a long-running actor costs in memory.
   void SetMemoryLimit(size_t max_events);
   // Absolute index of events()[0], and the hash it names as parent (nullopt if nothing dropped).
   size_t first_index() const;
@@ -243,7 +243,7 @@ class EventChain {
  private:
   Clock clock_;
   mutable std::mutex mu_;
-  std::vector<Event> events_;
+  std::deque<Event> events_;
   size_t dropped_ = 0;          // events no longer held (they precede events_)
   std::optional<Hash> anchor_;  // hash of the last dropped event
   size_t max_events_ = SIZE_MAX;

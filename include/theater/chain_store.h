@@ -86,8 +86,8 @@ class ChainStore {
  public:
   struct Options {
     Durability durability = Durability::kBatched;
-    size_t max_queue = 8192;  // queued events before Append() blocks (at least 1)
-    size_t max_batch = 1024;  // events committed per transaction at most (at least 1)
+    size_t max_queue = 32768;  // queued events before Append() blocks (at least 1)
+    size_t max_batch = 4096;   // events committed per transaction at most (at least 1)
     int busy_timeout_ms = 10000;
   };
 

@@ -22,7 +22,8 @@ EventChain::EventChain(Clock clock) : clock_(clock ? std::move(clock) : Clock(Sy
 Result<std::unique_ptr<EventChain>> EventChain::FromEvents(std::vector<Event> events, Clock clock) {
   THEATER_RETURN_IF_ERROR(VerifyEvents(events).WithContext("restoring an event chain"));
   auto chain = std::make_unique<EventChain>(std::move(clock));
-  chain->events_ = std::move(events);
+  chain->events_.assign(std::make_move_iterator(events.begin()),
+                        std::make_move_iterator(events.end()));
   return chain;
 }
 
@@ -32,11 +33,9 @@ Hash EventChain::Append(std::string type, std::vector<uint8_t> payload,
   std::lock_guard<std::mutex> lock(mu_);
   std::optional<Hash> parent = events_.empty() ? anchor_ : std::optional<Hash>(events_.back().hash);
   if (events_.size() >= max_events_) {
-    // Drop the older half at once: amortised O(1) per append.
-    size_t drop = events_.size() / 2;
-    anchor_ = events_[drop - 1].hash;
-    events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(drop));
-    dropped_ += drop;
+    anchor_ = events_.front().hash;
+    events_.pop_front();
+    ++dropped_;
   }
   Event& e = events_.emplace_back();
   e.parent = parent;
@@ -60,7 +59,12 @@ size_t EventChain::size() const {
 
 void EventChain::SetMemoryLimit(size_t max_events) {
   std::lock_guard<std::mutex> lock(mu_);
-  max_events_ = std::max<size_t>(max_events, 2);
+  max_events_ = std::max<size_t>(max_events, 1);
+  while (events_.size() > max_events_) {
+    anchor_ = events_.front().hash;
+    events_.pop_front();
+    ++dropped_;
+  }
 }
 
 size_t EventChain::first_index() const {
@@ -75,7 +79,7 @@ std::optional<Hash> EventChain::anchor() const {
 
 std::vector<Event> EventChain::events() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return events_;
+  return std::vector<Event>(events_.begin(), events_.end());
 }
 
 std::optional<Event> EventChain::event(size_t index) const {
@@ -92,7 +96,8 @@ std::optional<Hash> EventChain::head() const {
 
 Status EventChain::Verify() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return VerifyEvents(events_, anchor_, dropped_);
+  std::vector<Event> held(events_.begin(), events_.end());
+  return VerifyEvents(held, anchor_, dropped_);
 }
 
 EventChain::ObserverId EventChain::AddObserver(Observer observer) {

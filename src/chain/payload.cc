@@ -60,9 +60,13 @@ constexpr size_t kMaxReserve = 4096;
 
 // ----- encoder ---------------------------------------------------------------------------------
 
+// Encodes into a per-thread scratch buffer that keeps its capacity, then copies the result out
+// once at its exact size: one allocation per payload instead of one per doubling. (No fiber
+// suspends while a Writer lives, so the thread-local buffer is never shared.)
 class Writer {
  public:
-  std::vector<uint8_t> Take() { return std::move(out_); }
+  Writer() : out_(Scratch()) { out_.clear(); }
+  std::vector<uint8_t> Take() { return std::vector<uint8_t>(out_.begin(), out_.end()); }
 
   void Byte(uint8_t b) { out_.push_back(b); }
   void Fixed(uint64_t v, int width) {
@@ -215,7 +219,11 @@ class Writer {
   }
 
  private:
-  std::vector<uint8_t> out_;
+  static std::vector<uint8_t>& Scratch() {
+    thread_local std::vector<uint8_t> scratch;
+    return scratch;
+  }
+  std::vector<uint8_t>& out_;
 };
 
 // ----- decoder ---------------------------------------------------------------------------------

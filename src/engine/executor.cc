@@ -1,4 +1,6 @@
 // Theater: a WebAssembly actor runtime.
+#include <pthread.h>
+
 #include "engine/executor.h"
 
 namespace theater::engine {
@@ -14,7 +16,11 @@ Executor::Executor(int threads) {
   if (threads < 1) threads = 1;
   for (int i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
   for (int i = 0; i < threads; ++i) {
-    workers_[i]->thread = std::thread([this, i] { Loop(i); });
+    workers_[i]->thread = std::thread([this, i] {
+      std::string name = "theater-w" + std::to_string(i);
+      pthread_setname_np(pthread_self(), name.c_str());
+      Loop(i);
+    });
   }
 }
 

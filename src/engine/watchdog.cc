@@ -1,4 +1,6 @@
 // Theater: a WebAssembly actor runtime.
+#include <pthread.h>
+
 #include "engine/watchdog.h"
 
 #include <signal.h>
@@ -25,7 +27,10 @@ Watchdog& Watchdog::Get() {
 }
 
 Watchdog::Watchdog() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "theater-watch");
+    Loop();
+  });
   thread_.detach();
 }
 

@@ -1,9 +1,15 @@
 // Theater: a WebAssembly actor runtime.
+#include <pthread.h>
+
 #include "runtime/timers.h"
 
 namespace theater::runtime {
 
-TimerService::TimerService() : thread_([this] { Loop(); }) {}
+TimerService::TimerService()
+    : thread_([this] {
+        pthread_setname_np(pthread_self(), "theater-timer");
+        Loop();
+      }) {}
 
 TimerService::~TimerService() {
   {

@@ -41,6 +41,52 @@ thread_local uintptr_t tls_stack_lo = 0;  // lowest usable address of this threa
 std::atomic<uint64_t> g_next_call_id{1};
 std::atomic<int64_t> g_live_memories{0};
 
+// Freed linear-memory reservations kept for reuse. Mapping 8 GiB of address space, making the
+// first pages accessible and unmapping it again costs more than instantiating a small actor; a
+// released reservation is instead emptied (MADV_DONTNEED gives its pages back and makes them
+// read as zero) and handed to the next instance that wants one of the same size, with its
+// accessible prefix adjusted to the new memory's size.
+class ReservationPool {
+ public:
+  struct Entry {
+    uint8_t* base = nullptr;
+    uint64_t reserve = 0;     // bytes of address space
+    uint64_t accessible = 0;  // bytes at the start mapped read-write
+  };
+
+  bool Take(uint64_t reserve, Entry* out) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = entries_.size(); i-- > 0;) {
+      if (entries_[i].reserve == reserve) {
+        *out = entries_[i];
+        entries_[i] = entries_.back();
+        entries_.pop_back();
+        return true;
+      }
+    }
+    return false;
+  }
+  // Keeps `e` (its pages already released) unless the pool is full; false: caller unmaps.
+  bool Give(const Entry& e) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (entries_.size() >= kMaxEntries) return false;
+    entries_.push_back(e);
+    return true;
+  }
+
+ private:
+  // At 8 GiB each in guard-page mode, 256 idle reservations hold 2 TiB of the 128 TiB address
+  // space: enough to absorb spawn/stop churn without crowding out live instances.
+  static constexpr size_t kMaxEntries = 256;
+  std::mutex mu_;
+  std::vector<Entry> entries_;
+};
+
+ReservationPool& Reservations() {
+  static ReservationPool* pool = new ReservationPool();  // never destroyed: used at exit
+  return *pool;
+}
+
 struct sigaction g_prev_segv;
 struct sigaction g_prev_bus;
 
@@ -477,13 +523,30 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, u
                          : static_cast<uint64_t>(cap) * theater::engine::rt::kPageSize;
   if (reserve == 0)
     reserve = theater::engine::rt::kPageSize;  // a zero-page memory still needs an address
-  void* base =
-      mmap(nullptr, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
   uint64_t bytes = static_cast<uint64_t>(initial_pages) * theater::engine::rt::kPageSize;
-  if (bytes && mprotect(base, bytes, PROT_READ | PROT_WRITE) != 0) {
-    munmap(base, reserve);
-    wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+  theater::engine::rt::ReservationPool::Entry reused;
+  void* base = nullptr;
+  if (theater::engine::rt::Reservations().Take(reserve, &reused)) {
+    // Fit the accessible prefix to this memory: open what it needs, close what it must not see.
+    base = reused.base;
+    bool ok = true;
+    if (bytes > reused.accessible) {
+      ok = mprotect(reused.base + reused.accessible, bytes - reused.accessible,
+                    PROT_READ | PROT_WRITE) == 0;
+    } else if (bytes < reused.accessible) {
+      ok = mprotect(reused.base + bytes, reused.accessible - bytes, PROT_NONE) == 0;
+    }
+    if (!ok) {
+      munmap(reused.base, reserve);
+      wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+    }
+  } else {
+    base = mmap(nullptr, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+    if (bytes && mprotect(base, bytes, PROT_READ | PROT_WRITE) != 0) {
+      munmap(base, reserve);
+      wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+    }
   }
   memory->data = static_cast<uint8_t*>(base);
   memory->pages = initial_pages;
@@ -514,7 +577,12 @@ void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
                                         : static_cast<uint64_t>(memory->max_pages) *
                                               theater::engine::rt::kPageSize;
   if (reserve == 0) reserve = theater::engine::rt::kPageSize;
-  munmap(memory->data, reserve);
+  uint64_t accessible = static_cast<uint64_t>(memory->pages) * theater::engine::rt::kPageSize;
+  // Release the pages (they read as zero afterwards) and keep the address space for reuse.
+  if (accessible == 0 || madvise(memory->data, accessible, MADV_DONTNEED) != 0 ||
+      !theater::engine::rt::Reservations().Give({memory->data, reserve, accessible})) {
+    munmap(memory->data, reserve);
+  }
   memory->data = nullptr;
   memory->size = 0;
   memory->pages = 0;
