@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -116,6 +117,16 @@ class ChainStore {
   // kFailedPrecondition after Close(). Blocks while the queue is full; in kStrict also until the
   // event is committed.
   Result<uint64_t> Append(std::string_view actor_id, const Event& event);
+  // Append() without the wait for durability in kStrict (it still blocks while the queue is
+  // full). For callers that hold back what depends on the event themselves (WhenDurable).
+  Result<uint64_t> Enqueue(std::string_view actor_id, const Event& event);
+
+  // Calls `done(OK)` once `ticket` is committed (at once when it already is), or `done(error)`
+  // when the writer failed or the store closed first. Callbacks run in ticket order on the
+  // writer thread (or the calling thread) and must be quick.
+  void WhenDurable(uint64_t ticket, std::function<void(Status)> done);
+  // The ticket of the last event queued for `actor_id` by this store (0 when none).
+  uint64_t LastTicket(std::string_view actor_id) const;
 
   // Waits until the event with `ticket` (and so every earlier one) is committed.
   Status WaitDurable(uint64_t ticket);
@@ -154,12 +165,16 @@ class ChainStore {
   struct Head {
     uint64_t next_seq = 0;
     std::optional<Hash> last_hash;
+    uint64_t last_ticket = 0;
   };
 
   explicit ChainStore(Options options);
   Status Init(const std::filesystem::path& db_path);
   Result<Head> ReadHeadLocked(const std::string& actor_id);  // needs mu_; takes reader_mu_
   void WriterLoop();
+  // Runs (outside mu_) the WhenDurable callbacks whose tickets are committed, and fails the rest
+  // once the writer has failed or the store is closed.
+  void RunDurableCallbacks();
   Status CommitBatch(const std::vector<Pending>& batch);
 
   const Options options_;
@@ -176,6 +191,7 @@ class ChainStore {
   uint64_t next_ticket_ = 1;
   uint64_t committed_ticket_ = 0;
   Status writer_error_;
+  std::multimap<uint64_t, std::function<void(Status)>> durable_callbacks_;
   bool closing_ = false;
   bool closed_ = false;
   Stats stats_;

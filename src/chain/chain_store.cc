@@ -268,10 +268,15 @@ Status ChainStore::Close() {
     reader_db_ = nullptr;
   }
   writer_db_ = nullptr;
-  std::lock_guard lock(mu_);
-  closed_ = true;
-  committed_cv_.notify_all();
-  return writer_error_;
+  Status result;
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    committed_cv_.notify_all();
+    result = writer_error_;
+  }
+  RunDurableCallbacks();  // everything committed has run; the rest learns the store closed
+  return result;
 }
 
 Result<ChainStore::Head> ChainStore::ReadHeadLocked(const std::string& actor_id) {
@@ -296,6 +301,55 @@ Result<ChainStore::Head> ChainStore::ReadHeadLocked(const std::string& actor_id)
 }
 
 Result<uint64_t> ChainStore::Append(std::string_view actor_id, const Event& event) {
+  THEATER_ASSIGN_OR_RETURN(uint64_t ticket, Enqueue(actor_id, event));
+  if (options_.durability == Durability::kStrict) THEATER_RETURN_IF_ERROR(WaitDurable(ticket));
+  return ticket;
+}
+
+void ChainStore::WhenDurable(uint64_t ticket, std::function<void(Status)> done) {
+  Status now;
+  {
+    std::lock_guard lock(mu_);
+    if (committed_ticket_ < ticket && writer_error_.ok() && !closed_) {
+      durable_callbacks_.emplace(ticket, std::move(done));
+      return;
+    }
+    if (committed_ticket_ < ticket) {
+      now = !writer_error_.ok() ? writer_error_
+                                : FailedPrecondition("chain store closed before ticket " +
+                                                     std::to_string(ticket) + " was committed");
+    }
+  }
+  done(now);
+}
+
+uint64_t ChainStore::LastTicket(std::string_view actor_id) const {
+  std::lock_guard lock(mu_);
+  auto it = heads_.find(actor_id);
+  return it == heads_.end() ? 0 : it->second.last_ticket;
+}
+
+void ChainStore::RunDurableCallbacks() {
+  std::vector<std::function<void(Status)>> ready;
+  std::vector<std::function<void(Status)>> failed;
+  Status failure;
+  {
+    std::lock_guard lock(mu_);
+    auto end = durable_callbacks_.upper_bound(committed_ticket_);
+    for (auto it = durable_callbacks_.begin(); it != end; ++it)
+      ready.push_back(std::move(it->second));
+    durable_callbacks_.erase(durable_callbacks_.begin(), end);
+    if (!writer_error_.ok() || closed_) {
+      failure = !writer_error_.ok() ? writer_error_ : FailedPrecondition("chain store closed");
+      for (auto& [ticket, fn] : durable_callbacks_) failed.push_back(std::move(fn));
+      durable_callbacks_.clear();
+    }
+  }
+  for (auto& fn : ready) fn(Status());
+  for (auto& fn : failed) fn(failure);
+}
+
+Result<uint64_t> ChainStore::Enqueue(std::string_view actor_id, const Event& event) {
   THEATER_RETURN_IF_ERROR(
       CheckHash(event).WithContext("appending to the chain of " + std::string(actor_id)));
   uint64_t ticket = 0;
@@ -327,10 +381,10 @@ Result<uint64_t> ChainStore::Append(std::string_view actor_id, const Event& even
     queue_.push_back(Pending{ticket, it->first, it->second.next_seq, event});
     it->second.next_seq++;
     it->second.last_hash = event.hash;
+    it->second.last_ticket = ticket;
     stats_.appended++;
     not_empty_.notify_one();
   }
-  if (options_.durability == Durability::kStrict) THEATER_RETURN_IF_ERROR(WaitDurable(ticket));
   return ticket;
 }
 
@@ -373,21 +427,27 @@ void ChainStore::WriterLoop() {
       not_full_.notify_all();
     }
     Status status = CommitBatch(batch);
-    std::lock_guard lock(mu_);
-    if (!status.ok()) {
-      writer_error_ = status.WithContext(
-          "committing " + std::to_string(batch.size()) + " events (tickets " +
-          std::to_string(batch.front().ticket) + ".." + std::to_string(batch.back().ticket) + ")");
-      // Nothing after a failed batch can link to the chain heads any more: drop it.
-      queue_.clear();
-      not_full_.notify_all();
+    bool failed = false;
+    {
+      std::lock_guard lock(mu_);
+      if (!status.ok()) {
+        writer_error_ =
+            status.WithContext("committing " + std::to_string(batch.size()) + " events (tickets " +
+                               std::to_string(batch.front().ticket) + ".." +
+                               std::to_string(batch.back().ticket) + ")");
+        // Nothing after a failed batch can link to the chain heads any more: drop it.
+        queue_.clear();
+        not_full_.notify_all();
+        failed = true;
+      } else {
+        committed_ticket_ = batch.back().ticket;
+        stats_.committed += batch.size();
+        stats_.transactions++;
+      }
       committed_cv_.notify_all();
-      return;
     }
-    committed_ticket_ = batch.back().ticket;
-    stats_.committed += batch.size();
-    stats_.transactions++;
-    committed_cv_.notify_all();
+    RunDurableCallbacks();  // outside the lock: callbacks may append again
+    if (failed) return;
   }
 }
 

@@ -579,5 +579,45 @@ INSTANTIATE_TEST_SUITE_P(Modes, CrashTest,
                          ::testing::Values(Durability::kBatched, Durability::kStrict),
                          [](const auto& info) { return std::string(DurabilityName(info.param)); });
 
+TEST(ChainStoreTest, WhenDurableRunsInTicketOrderOnceCommittedAndFailsAfterClose) {
+  TempDir dir;
+  ChainStore::Options options;
+  options.durability = Durability::kStrict;
+  auto opened = ChainStore::Open(dir.path(), options);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<ChainStore> store = std::move(opened).value();
+  std::mutex mu;
+  std::vector<uint64_t> order;
+  std::optional<Hash> parent;
+  uint64_t last = 0;
+  for (uint64_t i = 0; i < 50; ++i) {
+    Event e = MakeEvent("a", i, parent);
+    parent = e.hash;
+    auto ticket = store->Enqueue("a", e);  // no wait, even in strict mode
+    ASSERT_TRUE(ticket.ok()) << ticket.status().ToString();
+    EXPECT_EQ(store->LastTicket("a"), *ticket);
+    last = *ticket;
+    store->WhenDurable(*ticket, [&, t = *ticket](Status s) {
+      EXPECT_TRUE(s.ok()) << s.ToString();
+      std::lock_guard<std::mutex> lock(mu);
+      order.push_back(t);
+    });
+  }
+  ASSERT_TRUE(store->Flush().ok());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(order.size(), 50u);
+    EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+  }
+  bool immediate = false;
+  store->WhenDurable(last, [&](Status s) { immediate = s.ok(); });
+  EXPECT_TRUE(immediate) << "an already committed ticket runs at once";
+  EXPECT_EQ(store->LastTicket("nobody"), 0u);
+  ASSERT_TRUE(store->Close().ok());
+  Status after_close;
+  store->WhenDurable(last + 1, [&](Status s) { after_close = s; });
+  EXPECT_EQ(after_close.code(), StatusCode::kFailedPrecondition) << after_close.ToString();
+}
+
 }  // namespace
 }  // namespace theater::chain

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "runtime/runtime_impl.h"
+#include "runtime/timers.h"
 
 namespace theater {
 
@@ -269,13 +270,36 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
       next = TakeNextLocked();
     }
   }
-  if (ready) ready(result.status());
-  if (op.reply) op.reply(std::move(result));
+  if (ready || op.reply) {
+    auto shared = std::make_shared<Result<std::vector<Value>>>(std::move(result));
+    Deliver([ready = std::move(ready), reply = std::move(op.reply), shared](Status durable) {
+      if (!durable.ok()) {
+        durable = durable.WithContext("the call's events could not be made durable");
+        if (ready) ready(durable);
+        if (reply) reply(durable);
+        return;
+      }
+      if (ready) ready(shared->status());
+      if (reply) reply(std::move(*shared));
+    });
+  }
   if (finish_stop) {
     FinishStop();
   } else if (next) {
     StartTask(std::move(*next));
   }
+}
+
+void Actor::Deliver(std::function<void(Status)> deliver) {
+  chain::ChainStore* store = runtime_.store();
+  if (!config_.persisted || !store || store->durability() != chain::Durability::kStrict) {
+    deliver(Status());
+    return;
+  }
+  TimerService* timers = &runtime_.timers();
+  store->WhenDurable(store->LastTicket(config_.id), [timers, deliver](Status durable) {
+    timers->Schedule(TimerService::Clock::now(), [deliver, durable] { deliver(durable); });
+  });
 }
 
 Status Actor::Pause() {

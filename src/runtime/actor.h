@@ -154,6 +154,10 @@ class Actor : public std::enable_shared_from_this<Actor> {
   void StartTask(Operation op);
   Result<std::vector<abi::Value>> Execute(const Operation& op);
   void OnTaskDone(Operation op, Result<std::vector<abi::Value>> result, uint64_t elapsed_ns);
+  // Runs `deliver` — what lets an operation's outcome leave the actor (a reply, a spawn's
+  // id) — at once, or, for a chain saved with strict durability, once the actor's events so far
+  // are committed (on the timer thread, never on the store's writer).
+  void Deliver(std::function<void(Status durable)> deliver);
   // Runs the stop sequence once no operation is running.
   void FinishStop();
   void StopChildren(std::vector<std::string> newest_first, size_t next, std::function<void()> then);

@@ -81,6 +81,12 @@ RuntimeImpl::~RuntimeImpl() {
   Status stopped = Shutdown();
   if (!stopped.ok()) spdlog::error("runtime shutdown: {}", stopped.ToString());
   executor_.reset();  // before the timers and the hub the tasks may still reach
+  // Closing the store runs its last durability callbacks, which hand deliveries to the timer
+  // thread; the timer service runs those (they are due) before it stops.
+  if (store_) {
+    Status closed = store_->Close();
+    if (!closed.ok()) spdlog::error("closing the runtime database: {}", closed.ToString());
+  }
   timers_.reset();
 }
 
@@ -104,8 +110,10 @@ std::shared_ptr<chain::EventChain> RuntimeImpl::NewChain(const std::string& id, 
   chain->AddObserver(hub_.ObserverFor(id));
   if (persist && store_) {
     chain::ChainStore* store = store_.get();
+    // Never waits for durability here, even in strict mode: the actor holds back its replies
+    // until its events are durable instead (Actor::Deliver), so no worker blocks on a sync.
     chain->AddObserver([store, id](const chain::Event& event, size_t) {
-      Result<uint64_t> appended = store->Append(id, event);
+      Result<uint64_t> appended = store->Enqueue(id, event);
       if (!appended.ok()) {
         spdlog::error("actor {}: event not persisted: {}", id, appended.status().ToString());
       }

@@ -595,6 +595,25 @@ TEST_F(RuntimeTest, ChainsArePersistedAndVerifyAfterTheActorStopped) {
   EXPECT_TRUE(found);
 }
 
+// Strict durability: nothing that depends on an event leaves before the event is committed.
+TEST_F(RuntimeTest, StrictDurabilityHoldsRepliesUntilTheEventsAreCommitted) {
+  RuntimeOptions options;
+  options.durability = chain::Durability::kStrict;
+  Start(options);
+  std::string id = Spawn(ProbeManifest("save_chain = true\n"));
+  for (int i = 1; i <= 20; ++i) {
+    ASSERT_EQ(Response(Request(id, "count")), std::to_string(i));
+    // No Flush: the committed rows alone already hold the call's result.
+    auto committed = runtime_->store()->LoadChain(id);
+    ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+    ASSERT_FALSE(committed->empty());
+    auto last = chain::DecodePayload(committed->back().payload);
+    ASSERT_TRUE(last.ok());
+    ASSERT_TRUE(std::holds_alternative<chain::ExportResult>(*last)) << "call " << i;
+    EXPECT_EQ(committed->size(), runtime_->Metrics(id)->events);
+  }
+}
+
 // kill -9 while actors write their chains: every saved chain reopens verified, nothing torn.
 TEST_F(RuntimeTest, KillNineDuringChainWritesLeavesVerifiableChains) {
   runtime_.reset();  // the child owns the database

@@ -46,7 +46,19 @@ size_t TimerService::pending() const {
 
 void TimerService::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
+  for (;;) {
+    if (stopping_) {
+      // Run what is already due (deliveries scheduled "now"); drop the future ones.
+      while (!timers_.empty() && timers_.begin()->first.first <= Clock::now()) {
+        std::function<void()> fn = std::move(timers_.begin()->second);
+        by_id_.erase(timers_.begin()->first.second);
+        timers_.erase(timers_.begin());
+        lock.unlock();
+        fn();
+        lock.lock();
+      }
+      return;
+    }
     if (timers_.empty()) {
       cv_.wait(lock);
       continue;

@@ -4,8 +4,8 @@
 // sleeping actors (timing.sleep, timing.deadline) and of waits with timeouts. Callbacks run on
 // the timer thread and must be quick (typically a Waker::Wake).
 //
-// Thread-safety: every method may be called from any thread. Ownership: the destructor drops
-// pending timers without running them and joins the thread.
+// Thread-safety: every method may be called from any thread. Ownership: the destructor runs the
+// timers that are already due, drops the others without running them, and joins the thread.
 #pragma once
 
 #include <chrono>
