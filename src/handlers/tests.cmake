@@ -6,3 +6,5 @@ theater_add_test(random_handler_test
 theater_add_test(environment_handler_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/handlers/environment/environment_handler_test.cc
   LIBS theater_runtime)
+theater_add_test(builtin_handlers_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/handlers/builtins_test.cc LIBS theater_runtime)

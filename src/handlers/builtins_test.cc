@@ -1,0 +1,70 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The built-in handler registry: each handler's type name and interfaces (the strings the
+// manifest and the WIT use), activation by manifest and by import/export, and fresh instances
+// per actor.
+#include <gtest/gtest.h>
+
+#include "handlers/builtins.h"
+
+namespace theater::runtime {
+namespace {
+
+TEST(BuiltinHandlersTest, NamesAndInterfacesAreExact) {
+  HandlerRegistry registry = HandlerRegistry::WithBuiltins();
+  struct Expected {
+    const char* name;
+    std::optional<std::string> imports;
+    std::optional<std::string> exports;
+  };
+  const Expected expected[] = {
+      {"runtime", "theater:simple/runtime", "theater:simple/actor"},
+      {"supervisor", "theater:simple/supervisor", "theater:simple/supervisor-handlers"},
+      {"timing", "theater:simple/timing", std::nullopt},
+      {"random", "theater:simple/random", std::nullopt},
+      {"environment", "theater:simple/environment", std::nullopt},
+  };
+  for (const Expected& e : expected) {
+    const Handler* h = registry.Find(e.name);
+    ASSERT_NE(h, nullptr) << e.name;
+    EXPECT_EQ(h->name(), e.name);
+    EXPECT_EQ(h->imports(), e.imports) << e.name;
+    EXPECT_EQ(h->exports(), e.exports) << e.name;
+  }
+  EXPECT_EQ(registry.Find("teleporter"), nullptr);
+}
+
+TEST(BuiltinHandlersTest, EachCreateInstanceIsAFreshObject) {
+  HandlerRegistry registry = HandlerRegistry::WithBuiltins();
+  for (const char* name : {"runtime", "supervisor", "timing", "random", "environment"}) {
+    HandlerConfig config;
+    config.type = name;
+    auto a = registry.Find(name)->CreateInstance(config);
+    auto b = registry.Find(name)->CreateInstance(config);
+    ASSERT_TRUE(a.ok() && b.ok()) << name;
+    EXPECT_NE(a->get(), b->get()) << name;
+    EXPECT_EQ((*a)->name(), name);
+  }
+}
+
+TEST(BuiltinHandlersTest, ConfigErrorsNameTheKey) {
+  HandlerRegistry registry = HandlerRegistry::WithBuiltins();
+  HandlerConfig config;
+  config.type = "timing";
+  config.config = {{"max_sleep_duration", -5}};
+  auto r = registry.Find("timing")->CreateInstance(config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("max_sleep_duration"), std::string::npos);
+  config.config = {{"min_sleep_duration", 10}, {"max_sleep_duration", 5}};
+  EXPECT_FALSE(registry.Find("timing")->CreateInstance(config).ok());
+  config.type = "supervisor";
+  config.config = {{"restart_period_ms", 0}};
+  r = registry.Find("supervisor")->CreateInstance(config);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("restart_period_ms"), std::string::npos);
+  config.config = {{"surprise", true}};
+  EXPECT_FALSE(registry.Find("supervisor")->CreateInstance(config).ok());
+}
+
+}  // namespace
+}  // namespace theater::runtime
