@@ -225,6 +225,8 @@ class EventChain {
   // remembering its hash (the anchor), so Verify() still checks everything held. Persisted chains
   // keep the full history in the ChainStore; this bounds what a long-running actor costs in memory.
   void SetMemoryLimit(size_t max_events);
+  // Payload bytes appended over the chain's life.
+  uint64_t payload_bytes() const;
   // Absolute index of events()[0], and the hash it names as parent (nullopt if nothing dropped).
   size_t first_index() const;
   std::optional<Hash> anchor() const;
@@ -244,7 +246,8 @@ class EventChain {
   Clock clock_;
   mutable std::mutex mu_;
   std::deque<Event> events_;
-  size_t dropped_ = 0;          // events no longer held (they precede events_)
+  size_t dropped_ = 0;
+  uint64_t payload_bytes_ = 0;  // events no longer held (they precede events_)
   std::optional<Hash> anchor_;  // hash of the last dropped event
   size_t max_events_ = SIZE_MAX;
   std::map<ObserverId, Observer> observers_;

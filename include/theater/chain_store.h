@@ -81,6 +81,9 @@ struct LoadReport {
   size_t stored = 0;    // rows stored for the actor
   size_t rejected = 0;  // trailing rows rejected (stored - returned)
   Status problem;       // why the first rejected row was rejected; OK when none was
+  // For a pruned chain: the index of the first event returned and the hash it names as parent.
+  size_t first_index = 0;
+  std::optional<Hash> anchor;
 };
 
 class ChainStore {
@@ -125,6 +128,10 @@ class ChainStore {
   // when the writer failed or the store closed first. Callbacks run in ticket order on the
   // writer thread (or the calling thread) and must be quick.
   void WhenDurable(uint64_t ticket, std::function<void(Status)> done);
+  // Queues the deletion of the actor's events before `before_seq`, in order with its appends;
+  // the hash of the last deleted event is kept as the chain's anchor, so LoadChain verifies
+  // what remains from there. Returns a ticket like Append. Fails when nothing would be left.
+  Result<uint64_t> Prune(std::string_view actor_id, uint64_t before_seq);
   // The ticket of the last event queued for `actor_id` by this store (0 when none).
   uint64_t LastTicket(std::string_view actor_id) const;
 
@@ -161,6 +168,7 @@ class ChainStore {
     std::string actor_id;
     uint64_t seq;
     Event event;
+    uint64_t prune_before = 0;  // > 0: a Prune() request, not an event
   };
   struct Head {
     uint64_t next_seq = 0;
@@ -176,6 +184,7 @@ class ChainStore {
   // once the writer has failed or the store is closed.
   void RunDurableCallbacks();
   Status CommitBatch(const std::vector<Pending>& batch);
+  Status CommitPrune(const Pending& prune);
 
   const Options options_;
   sqlite3* writer_db_ = nullptr;  // used only by the writer thread (and Init/Close)

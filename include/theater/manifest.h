@@ -47,6 +47,10 @@ struct ManifestLimits {
   uint64_t memory_limit_mb = kDefaultMemoryLimitMb;     // cap on the guest's linear memory
   uint64_t stack_size_kb = kDefaultStackSizeKb;         // stack of the fiber a guest call runs on
   uint64_t mailbox_capacity = kDefaultMailboxCapacity;  // operations queued before senders fail
+  // Retention of a saved chain (0: keep everything). Past either limit since the last state
+  // snapshot, the runtime records a new snapshot and deletes the events before the previous one.
+  uint64_t chain_retention_events = 0;
+  uint64_t chain_retention_bytes = 0;
 
   friend bool operator==(const ManifestLimits&, const ManifestLimits&) = default;
 };

@@ -18,7 +18,10 @@
 namespace theater::chain {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2: the anchors table (pruned chains). A version-1 database is upgraded in place by creating
+// it; a version-1 build refuses a version-2 database, which may hold pruned chains it cannot
+// verify.
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -33,6 +36,11 @@ CREATE TABLE IF NOT EXISTS events (
   description TEXT,
   PRIMARY KEY (actor, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS anchors (
+  actor TEXT PRIMARY KEY NOT NULL,
+  seq INTEGER NOT NULL,
+  hash BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS actors (
   id TEXT PRIMARY KEY NOT NULL,
   name TEXT NOT NULL,
@@ -224,8 +232,11 @@ Status ChainStore::Init(const std::filesystem::path& db_path) {
       }
     }
   }
-  if (status.ok() && !version) {
-    status = Exec(writer_db_, "INSERT INTO schema_version (version) VALUES (1);");
+  if (status.ok() && (!version || *version < kSchemaVersion)) {
+    // New, or version 1 (whose missing table kSchema has just created).
+    std::string insert =
+        "INSERT INTO schema_version (version) VALUES (" + std::to_string(kSchemaVersion) + ");";
+    status = Exec(writer_db_, insert.c_str());
     version = kSchemaVersion;
   }
   if (status.ok() && *version > kSchemaVersion) {
@@ -321,6 +332,27 @@ void ChainStore::WhenDurable(uint64_t ticket, std::function<void(Status)> done) 
     }
   }
   done(now);
+}
+
+Result<uint64_t> ChainStore::Prune(std::string_view actor_id, uint64_t before_seq) {
+  std::unique_lock lock(mu_);
+  if (closing_ || closed_) return FailedPrecondition("chain store is closed");
+  if (!writer_error_.ok()) return writer_error_;
+  auto it = heads_.find(actor_id);
+  if (it == heads_.end() || before_seq == 0 || before_seq >= it->second.next_seq) {
+    return InvalidArgument("pruning the chain of " + std::string(actor_id) + " before event #" +
+                           std::to_string(before_seq) + ": it must keep at least one event");
+  }
+  not_full_.wait(
+      lock, [&] { return queue_.size() < options_.max_queue || closing_ || !writer_error_.ok(); });
+  if (closing_) return FailedPrecondition("chain store is closed");
+  if (!writer_error_.ok()) return writer_error_;
+  uint64_t ticket = next_ticket_++;
+  Pending prune{ticket, it->first, 0, Event{}};
+  prune.prune_before = before_seq;
+  queue_.push_back(std::move(prune));
+  not_empty_.notify_one();
+  return ticket;
 }
 
 uint64_t ChainStore::LastTicket(std::string_view actor_id) const {
@@ -451,6 +483,24 @@ void ChainStore::WriterLoop() {
   }
 }
 
+Status ChainStore::CommitPrune(const Pending& p) {
+  // The anchor is the parent of the first kept event: the chain verifies from there.
+  Stmt anchor;
+  THEATER_RETURN_IF_ERROR(anchor.Prepare(
+      writer_db_,
+      "INSERT OR REPLACE INTO anchors (actor, seq, hash) SELECT actor, seq, parent FROM events "
+      "WHERE actor = ?1 AND seq = ?2 AND parent IS NOT NULL;"));
+  anchor.BindText(1, p.actor_id);
+  anchor.BindInt(2, static_cast<int64_t>(p.prune_before));
+  THEATER_RETURN_IF_ERROR(anchor.Step("anchoring the chain of " + p.actor_id).status());
+  Stmt remove;
+  THEATER_RETURN_IF_ERROR(
+      remove.Prepare(writer_db_, "DELETE FROM events WHERE actor = ?1 AND seq < ?2;"));
+  remove.BindText(1, p.actor_id);
+  remove.BindInt(2, static_cast<int64_t>(p.prune_before));
+  return remove.Step("pruning the chain of " + p.actor_id).status();
+}
+
 Status ChainStore::CommitBatch(const std::vector<Pending>& batch) {
   THEATER_RETURN_IF_ERROR(Exec(writer_db_, "BEGIN IMMEDIATE;"));
   Status status = [&]() -> Status {
@@ -460,6 +510,10 @@ Status ChainStore::CommitBatch(const std::vector<Pending>& batch) {
         "INSERT INTO events (actor, seq, hash, parent, type, payload, timestamp, description) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8);"));
     for (const Pending& p : batch) {
+      if (p.prune_before) {
+        THEATER_RETURN_IF_ERROR(CommitPrune(p));
+        continue;
+      }
       insert.Reset();
       insert.BindText(1, p.actor_id);
       insert.BindInt(2, static_cast<int64_t>(p.seq));
@@ -499,15 +553,39 @@ Result<std::vector<Event>> ChainStore::LoadChain(std::string_view actor_id, Load
                      "SELECT seq, hash, parent, type, payload, timestamp, description FROM events "
                      "WHERE actor = ?1 ORDER BY seq;"));
     stmt.BindText(1, actor_id);
-    // A single statement reads one consistent snapshot, even while the writer commits.
+    // The anchor and the rows are read in one read transaction: one consistent snapshot, even
+    // while the writer commits (or prunes).
+    THEATER_RETURN_IF_ERROR(Exec(reader_db_, "BEGIN;"));
+    struct EndRead {
+      sqlite3* db;
+      ~EndRead() { Exec(db, "COMMIT;").IgnoreError(); }
+    } end_read{reader_db_};
     std::optional<Hash> previous;
+    {
+      Stmt anchor;
+      THEATER_RETURN_IF_ERROR(
+          anchor.Prepare(reader_db_, "SELECT seq, hash FROM anchors WHERE actor = ?1;"));
+      anchor.BindText(1, actor_id);
+      THEATER_ASSIGN_OR_RETURN(bool found,
+                               anchor.Step("reading the anchor of " + std::string(actor_id)));
+      if (found) {
+        std::vector<uint8_t> hash = anchor.Blob(1);
+        if (hash.size() != Hash{}.size()) {
+          return ValidationError("the anchor of " + std::string(actor_id) + " is malformed");
+        }
+        previous.emplace();
+        std::copy(hash.begin(), hash.end(), previous->begin());
+        local.first_index = static_cast<size_t>(anchor.Int(0));
+        local.anchor = previous;
+      }
+    }
     for (;;) {
       THEATER_ASSIGN_OR_RETURN(bool row,
                                stmt.Step("loading the chain of " + std::string(actor_id)));
       if (!row) break;
       local.stored++;
       if (!local.problem.ok()) continue;  // counting the rejected tail
-      const size_t index = events.size();
+      const size_t index = local.first_index + events.size();
       Event event;
       auto row_problem = [&](const std::string& what) {
         return ValidationError("event #" + std::to_string(index) + ": " + what);
@@ -549,7 +627,7 @@ Result<std::vector<Event>> ChainStore::LoadChain(std::string_view actor_id, Load
   }
   local.rejected = local.stored - events.size();
   // The incremental checks above are VerifyEvents' rules; confirm with the real thing.
-  Status verified = VerifyEvents(events);
+  Status verified = VerifyEvents(events, local.anchor, local.first_index);
   if (!verified.ok())
     return InternalError("verified prefix fails VerifyEvents: " + verified.ToString());
   if (report != nullptr) *report = local;

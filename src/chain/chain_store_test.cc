@@ -619,5 +619,46 @@ TEST(ChainStoreTest, WhenDurableRunsInTicketOrderOnceCommittedAndFailsAfterClose
   EXPECT_EQ(after_close.code(), StatusCode::kFailedPrecondition) << after_close.ToString();
 }
 
+TEST(ChainStoreTest, PruneKeepsAVerifiableTailFromItsAnchor) {
+  TempDir dir;
+  std::vector<Hash> hashes;
+  {
+    auto store = OpenOrDie(dir.path());
+    std::optional<Hash> parent;
+    for (uint64_t i = 0; i < 10; ++i) {
+      Event e = MakeEvent("a", i, parent);
+      parent = e.hash;
+      hashes.push_back(e.hash);
+      ASSERT_TRUE(store->Append("a", e).ok());
+    }
+    EXPECT_EQ(store->Prune("a", 0).status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(store->Prune("a", 10).status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(store->Prune("nobody", 3).status().code(), StatusCode::kInvalidArgument);
+    ASSERT_TRUE(store->Prune("a", 6).ok());
+    // Appends continue after a prune, in order.
+    Event next = MakeEvent("a", 10, parent);
+    hashes.push_back(next.hash);
+    ASSERT_TRUE(store->Append("a", next).ok());
+    ASSERT_TRUE(store->Flush().ok());
+    LoadReport report;
+    auto events = store->LoadChain("a", &report);
+    ASSERT_TRUE(events.ok()) << events.status().ToString();
+    ASSERT_EQ(events->size(), 5u);
+    EXPECT_EQ(report.rejected, 0u) << report.problem.ToString();
+    EXPECT_EQ(report.first_index, 6u);
+    EXPECT_EQ(report.anchor, hashes[5]);
+    EXPECT_EQ(events->front().hash, hashes[6]);
+    EXPECT_EQ(events->back().hash, hashes[10]);
+  }
+  // Reopened, the pruned chain still loads and verifies from its anchor.
+  auto store = OpenOrDie(dir.path());
+  LoadReport report;
+  auto events = store->LoadChain("a", &report);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), 5u);
+  EXPECT_EQ(report.rejected, 0u);
+  EXPECT_TRUE(VerifyEvents(*events, report.anchor, report.first_index).ok());
+}
+
 }  // namespace
 }  // namespace theater::chain

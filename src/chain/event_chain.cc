@@ -44,6 +44,7 @@ Hash EventChain::Append(std::string type, std::vector<uint8_t> payload,
   e.timestamp_ms = now;
   e.description = std::move(description);
   e.hash = HashEvent(e.parent, e.type, e.payload);
+  payload_bytes_ += e.payload.size();
   for (const auto& [id, observer] : observers_) observer(e, dropped_ + events_.size() - 1);
   return e.hash;
 }
@@ -65,6 +66,11 @@ void EventChain::SetMemoryLimit(size_t max_events) {
     events_.pop_front();
     ++dropped_;
   }
+}
+
+uint64_t EventChain::payload_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return payload_bytes_;
 }
 
 size_t EventChain::first_index() const {

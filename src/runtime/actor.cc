@@ -283,11 +283,39 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
       if (reply) reply(std::move(*shared));
     });
   }
+  if (!finish_stop && !starting && config_.persisted) ApplyRetention();
   if (finish_stop) {
     FinishStop();
   } else if (next) {
     StartTask(std::move(*next));
   }
+}
+
+void Actor::ApplyRetention() {
+  const ManifestLimits& limits = config_.manifest.limits;
+  if (!limits.chain_retention_events && !limits.chain_retention_bytes) return;
+  std::lock_guard<std::mutex> lock(retention_mu_);
+  chain::EventChain& chain = *config_.chain;
+  uint64_t events = chain.size() - snapshot_index_;
+  uint64_t bytes = chain.payload_bytes() - snapshot_bytes_;
+  bool over = (limits.chain_retention_events && events >= limits.chain_retention_events) ||
+              (limits.chain_retention_bytes && bytes >= limits.chain_retention_bytes);
+  if (!over) return;
+  // The snapshot is an event like any other (hash-linked, decodable): the state the actor holds
+  // after everything before it, from which the rest of the chain can be replayed.
+  StateBytes state = committed_state();
+  abi::Value snapshot = state ? Value::Some(Value::Bytes(*state)) : Value::None();
+  chain.Append(chain::HostCall{
+      "theater:runtime", "state-snapshot", {}, chain::CallOutcome::Ok({std::move(snapshot)})});
+  uint64_t index = chain.size() - 1;
+  if (previous_snapshot_ = snapshot_index_; previous_snapshot_ > 0) {
+    Result<uint64_t> pruned = runtime_.store()->Prune(config_.id, previous_snapshot_);
+    if (!pruned.ok()) {
+      spdlog::warn("actor {}: pruning its chain: {}", config_.id, pruned.status().ToString());
+    }
+  }
+  snapshot_index_ = index;
+  snapshot_bytes_ = chain.payload_bytes();
 }
 
 void Actor::Deliver(std::function<void(Status)> deliver) {

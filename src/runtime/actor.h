@@ -158,6 +158,9 @@ class Actor : public std::enable_shared_from_this<Actor> {
   // id) — at once, or, for a chain saved with strict durability, once the actor's events so far
   // are committed (on the timer thread, never on the store's writer).
   void Deliver(std::function<void(Status durable)> deliver);
+  // Between operations, for a saved chain with a retention limit: records a state snapshot once
+  // the limit is passed and prunes the stored events before the previous snapshot.
+  void ApplyRetention();
   // Runs the stop sequence once no operation is running.
   void FinishStop();
   void StopChildren(std::vector<std::string> newest_first, size_t next, std::function<void()> then);
@@ -198,6 +201,13 @@ class Actor : public std::enable_shared_from_this<Actor> {
   uint64_t memory_bytes_ = 0;
   uint64_t memory_peak_ = 0;
   std::map<std::string, double> custom_metrics_;
+
+  // Retention. Guarded by retention_mu_: an idle actor's next operation may finish on another
+  // worker while this one is still recording a snapshot.
+  std::mutex retention_mu_;
+  uint64_t snapshot_index_ = 0;     // chain index of the last snapshot (0: none yet)
+  uint64_t previous_snapshot_ = 0;  // the one before it: where the stored chain starts
+  uint64_t snapshot_bytes_ = 0;     // chain payload bytes at the last snapshot
 };
 
 }  // namespace theater::runtime

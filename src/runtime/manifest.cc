@@ -211,10 +211,15 @@ Status ParseLimits(const toml::node& node, Manifest& m, std::vector<Warning>& wa
       ParseLimit(limits, "stack_size_kb", kMinStackSizeKb, kMaxStackSizeKb, &l.stack_size_kb, ctx));
   THEATER_RETURN_IF_ERROR(
       ParseLimit(limits, "mailbox_capacity", 1, kMaxMailboxCapacity, &l.mailbox_capacity, ctx));
+  THEATER_RETURN_IF_ERROR(
+      ParseLimit(limits, "chain_retention_events", 0, UINT32_MAX, &l.chain_retention_events, ctx));
+  THEATER_RETURN_IF_ERROR(ParseLimit(limits, "chain_retention_bytes", 0, UINT64_C(1) << 40,
+                                     &l.chain_retention_bytes, ctx));
   for (const auto& [key, value] : limits) {
     std::string_view k = key.str();
     if (k != "init_deadline_ms" && k != "call_deadline_ms" && k != "memory_limit_mb" &&
-        k != "stack_size_kb" && k != "mailbox_capacity") {
+        k != "stack_size_kb" && k != "mailbox_capacity" && k != "chain_retention_events" &&
+        k != "chain_retention_bytes") {
       warnings.push_back({key.source().begin, ctx.Where(key.source()) + ": unknown key 'limits." +
                                                   std::string(k) + "' (ignored)"});
     }

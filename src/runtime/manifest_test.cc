@@ -83,6 +83,9 @@ init_deadline_ms = 1000
 call_deadline_ms = 2000
 memory_limit_mb = 64
 stack_size_kb = 512
+mailbox_capacity = 16
+chain_retention_events = 5000
+chain_retention_bytes = 1048576
 )");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->name, "hello");
@@ -106,6 +109,9 @@ stack_size_kb = 512
   EXPECT_EQ(m->limits.call_deadline_ms, 2000u);
   EXPECT_EQ(m->limits.memory_limit_mb, 64u);
   EXPECT_EQ(m->limits.stack_size_kb, 512u);
+  EXPECT_EQ(m->limits.mailbox_capacity, 16u);
+  EXPECT_EQ(m->limits.chain_retention_events, 5000u);
+  EXPECT_EQ(m->limits.chain_retention_bytes, 1048576u);
   EXPECT_TRUE(m->warnings.empty());
   EXPECT_EQ(m->source_name, "m.toml");
   EXPECT_EQ(m->base_dir, fs::path("/actors/x"));
@@ -223,6 +229,11 @@ TEST(ManifestTest, LimitsOverridesAndInvalidValues) {
             "m.toml:5:20: field 'limits.call_deadline_ms' must be between 1 and 86400000, got -5");
   EXPECT_EQ(ErrorOf(base + "memory_limit_mb = 4097\n"),
             "m.toml:5:19: field 'limits.memory_limit_mb' must be between 1 and 4096, got 4097");
+  EXPECT_EQ(ErrorOf(base + "mailbox_capacity = 0\n"),
+            "m.toml:5:20: field 'limits.mailbox_capacity' must be between 1 and 1048576, got 0");
+  EXPECT_EQ(ErrorOf(base + "chain_retention_events = -1\n"),
+            "m.toml:5:26: field 'limits.chain_retention_events' must be between 0 and 4294967295, "
+            "got -1");
   EXPECT_EQ(ErrorOf(base + "stack_size_kb = 8\n"),
             "m.toml:5:17: field 'limits.stack_size_kb' must be between 16 and 65536, got 8");
   EXPECT_EQ(ErrorOf(base + "stack_size_kb = 1.5\n"),

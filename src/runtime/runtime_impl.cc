@@ -448,8 +448,18 @@ Result<ActorMetrics> RuntimeImpl::Metrics(std::string_view id) const {
 Status RuntimeImpl::VerifyChain(std::string_view id) const {
   std::shared_ptr<Actor> actor = Find(id);
   if (actor && !actor->persisted()) return actor->chain()->Verify();
-  THEATER_ASSIGN_OR_RETURN(std::vector<chain::Event> events, Events(id));
-  return chain::VerifyEvents(events);
+  if (!store_) return NotFound("actor " + std::string(id) + " not found");
+  THEATER_RETURN_IF_ERROR(store_->Flush());
+  chain::LoadReport report;
+  THEATER_ASSIGN_OR_RETURN(std::vector<chain::Event> events, store_->LoadChain(id, &report));
+  if (events.empty() && report.stored == 0) {
+    return NotFound("actor " + std::string(id) + " not found");
+  }
+  if (report.rejected > 0) {
+    return report.problem.WithContext(std::to_string(report.rejected) + " stored events of actor " +
+                                      std::string(id) + " do not verify");
+  }
+  return chain::VerifyEvents(events, report.anchor, report.first_index);
 }
 
 Result<TheaterRuntime::Subscription> RuntimeImpl::Subscribe(std::string_view id, size_t capacity,

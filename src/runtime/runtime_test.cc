@@ -714,6 +714,33 @@ TEST_F(RuntimeTest, ASlowLossySubscriberNeverStallsTheRuntime) {
   EXPECT_EQ(events + dropped, published) << "every event delivered or counted in a gap marker";
 }
 
+TEST_F(RuntimeTest, RetentionKeepsASnapshotAndAVerifiableTail) {
+  std::string id =
+      Spawn(ProbeManifest("save_chain = true\n[limits]\nchain_retention_events = 10\n"));
+  for (int i = 1; i <= 40; ++i) ASSERT_EQ(Response(Request(id, "count")), std::to_string(i));
+  ASSERT_TRUE(runtime_->VerifyChain(id).ok()) << runtime_->VerifyChain(id).ToString();
+  chain::LoadReport report;
+  ASSERT_TRUE(runtime_->store()->Flush().ok());
+  auto stored = runtime_->store()->LoadChain(id, &report);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_GT(report.first_index, 0u) << "older events were pruned";
+  EXPECT_LE(stored->size(), 2u * 10 + 4) << "between one and two retention windows remain";
+  EXPECT_EQ(report.first_index + stored->size(), runtime_->Metrics(id)->events);
+  // The stored chain starts at a snapshot holding the state at that point.
+  auto first = chain::DecodePayload(stored->front().payload);
+  ASSERT_TRUE(first.ok());
+  auto* call = std::get_if<chain::HostCall>(&*first);
+  ASSERT_NE(call, nullptr);
+  EXPECT_EQ(call->function, "state-snapshot");
+  ASSERT_EQ(call->output.values.size(), 1u);
+  ASSERT_TRUE(call->output.values[0].is_some());
+  std::string snapshot(call->output.values[0].payload()->as_bytes().begin(),
+                       call->output.values[0].payload()->as_bytes().end());
+  EXPECT_GT(std::stoi(snapshot), 0);
+  ASSERT_TRUE(runtime_->Stop(id).ok());
+  EXPECT_TRUE(runtime_->VerifyChain(id).ok());
+}
+
 TEST_F(RuntimeTest, SubscribersReceiveEveryEventOfTheirActor) {
   std::string id = Spawn(ProbeManifest());
   std::string other = Spawn(ProbeManifest());
