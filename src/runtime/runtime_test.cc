@@ -786,9 +786,14 @@ TEST_F(RuntimeTest, MemoryBombIsCappedByTheManifestLimit) {
   EXPECT_EQ(Response(Request(id, "count")), "1") << "the actor survives its own memory bomb";
 }
 
-TEST_F(RuntimeTest, RuntimeExtReportsIdentity) {
+TEST_F(RuntimeTest, RuntimeExtReportsIdentityAndHost) {
   std::string id = Spawn(ProbeManifest());
   EXPECT_EQ(Response(Request(id, "actor-id")), id);
+  std::string host = Response(Request(id, "host-info"));
+  char hostname[256] = {};
+  gethostname(hostname, sizeof hostname - 1);
+  EXPECT_EQ(host.substr(host.find(' ') + 1), hostname) << host;
+  EXPECT_GE(std::stoi(host), 1);
 }
 
 TEST_F(RuntimeTest, SeededRandomIsReproduciblePerActorAndDistinctBetweenActors) {

@@ -18,6 +18,7 @@
  *   shutdown:<data>     runtime.shutdown(data); responds "ok" or "error:<why>"
  *   actor-id            runtime-ext.actor-id
  *   metric:<value>      runtime-ext.record-metric("probe", value)
+ *   host-info           runtime-ext.system-info: "<cpus> <hostname>"
  *   random:<n>          random.random-bytes(n) as hex, or "error:<why>"
  *   uuid                random.generate-uuid
  *   env:<name>          environment.get-var; the value or "none"
@@ -26,12 +27,6 @@
  */
 #include <stdlib.h>
 #include <theater/theater.h>
-
-/* runtime-ext imports (not in the SDK headers yet). */
-THEATER_IMPORT("theater:simple/runtime-ext", "actor-id")
-void probe_actor_id(theater_string_t* ret);
-THEATER_IMPORT("theater:simple/runtime-ext", "record-metric")
-void probe_record_metric(const char* name, size_t name_len, double value);
 
 static bool has_prefix(theater_bytes_t msg, const char* prefix, theater_string_t* rest) {
   size_t n = strlen(prefix);
@@ -221,11 +216,16 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     }
   } else if (has_prefix(msg, "actor-id", NULL)) {
     theater_string_t id;
-    probe_actor_id(&id);
+    theater_runtime_actor_id(&id);
     theater_state_adopt(response, (uint8_t*)id.ptr, id.len);
+  } else if (has_prefix(msg, "host-info", NULL)) {
+    theater_host_info_t info;
+    theater_runtime_system_info(&info);
+    respond_fmt(response, "%u %.*s", info.cpus, (int)info.hostname.len, info.hostname.ptr);
+    theater_host_info_free(&info);
   } else if (has_prefix(msg, "metric:", &arg)) {
     char* text = theater_string_to_cstr(arg);
-    probe_record_metric("probe", 5, strtod(text, NULL));
+    theater_runtime_record_metric("probe", 5, strtod(text, NULL));
     free(text);
     respond_str(response, "ok", 2);
   } else if (has_prefix(msg, "random:", &arg)) {

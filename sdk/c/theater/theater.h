@@ -3,6 +3,7 @@
  * Start with abi.h (the canonical ABI and the ownership rules, in one place) and actor.h (how
  * an export handler is written). Each other header is one `theater:simple` interface:
  *   runtime.h         log, get-state, shutdown                         (import)
+ *   runtime_ext.h     actor id/name, time, levelled log, metrics, events (import)
  *   actor.h           init                                             (export)
  *   message_server.h  message-server-client (export), message-server-host (import)
  *   supervisor.h      supervisor-handlers (export), supervisor (import)
@@ -19,6 +20,7 @@
 #include "message_server.h"
 #include "random.h"
 #include "runtime.h"
+#include "runtime_ext.h"
 #include "store.h"
 #include "supervisor.h"
 #include "timing.h"
