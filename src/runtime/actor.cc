@@ -54,6 +54,7 @@ TimerService& Actor::timers() {
 Status Actor::Setup(std::shared_ptr<const engine::Module> module, StateBytes initial_state,
                     std::vector<std::unique_ptr<Handler>> handlers) {
   handlers_ = std::move(handlers);
+  module_ = module;
   HostFunctionTable table;
   for (auto& handler : handlers_) {
     THEATER_RETURN_IF_ERROR(
@@ -143,8 +144,10 @@ Status Actor::Enqueue(Operation op) {
 
 bool Actor::Notify(std::string_view interface_name, std::string_view function,
                    std::vector<Value> params) {
-  // host_ is set for the whole registered life of the actor; its module never changes.
-  if (!host_ || !host_->HasExport(interface_name, function)) return false;
+  // Asks the module, not host_: the host goes away when the actor stops, possibly while a
+  // child's notification is being delivered from another thread.
+  std::string export_name = std::string(interface_name) + "#" + std::string(function);
+  if (!module_ || !module_->FindExport(export_name)) return false;
   Operation op;
   op.interface_name = std::string(interface_name);
   op.function = std::string(function);

@@ -167,6 +167,7 @@ class Actor : public std::enable_shared_from_this<Actor> {
 
   RuntimeImpl& runtime_;
   Config config_;
+  std::shared_ptr<const engine::Module> module_;  // immutable; outlives host_
   std::unique_ptr<ActorHost> host_;
   std::vector<std::unique_ptr<Handler>> handlers_;
   const std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
