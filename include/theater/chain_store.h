@@ -126,7 +126,8 @@ class ChainStore {
 
   // Calls `done(OK)` once `ticket` is committed (at once when it already is), or `done(error)`
   // when the writer failed or the store closed first. Callbacks run in ticket order on the
-  // writer thread (or the calling thread) and must be quick.
+  // writer thread (or the calling thread), just after the commit becomes visible — so
+  // WaitDurable/Flush may return before they have run — and must be quick.
   void WhenDurable(uint64_t ticket, std::function<void(Status)> done);
   // Queues the deletion of the actor's events before `before_seq`, in order with its appends;
   // the hash of the last deleted event is kept as the chain's anchor, so LoadChain verifies

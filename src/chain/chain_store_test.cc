@@ -6,11 +6,13 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
 #include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <condition_variable>
 
 #include <atomic>
 #include <chrono>
@@ -587,6 +589,7 @@ TEST(ChainStoreTest, WhenDurableRunsInTicketOrderOnceCommittedAndFailsAfterClose
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   std::unique_ptr<ChainStore> store = std::move(opened).value();
   std::mutex mu;
+  std::condition_variable all_ran;
   std::vector<uint64_t> order;
   std::optional<Hash> parent;
   uint64_t last = 0;
@@ -601,12 +604,16 @@ TEST(ChainStoreTest, WhenDurableRunsInTicketOrderOnceCommittedAndFailsAfterClose
       EXPECT_TRUE(s.ok()) << s.ToString();
       std::lock_guard<std::mutex> lock(mu);
       order.push_back(t);
+      all_ran.notify_all();
     });
   }
   ASSERT_TRUE(store->Flush().ok());
   {
-    std::lock_guard<std::mutex> lock(mu);
-    ASSERT_EQ(order.size(), 50u);
+    // Callbacks run on the writer just after the commit Flush waited for: wait for them too
+    // (and never leave while the writer may still touch `order`).
+    std::unique_lock<std::mutex> lock(mu);
+    bool ran = all_ran.wait_for(lock, std::chrono::seconds(30), [&] { return order.size() == 50; });
+    ASSERT_TRUE(ran) << order.size() << " of 50 callbacks ran";
     EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
   }
   bool immediate = false;
