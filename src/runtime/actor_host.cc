@@ -421,7 +421,11 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
 
   bool is_init = export_name == kInitExport;
   if (options_.record_chain) {
-    chain_->Append(chain::ExportCall{export_name, params, StateRecordOf(state_)});
+    // The parameters move into the record and back out once encoded: no deep copy per call.
+    chain::Payload record =
+        chain::ExportCall{export_name, std::move(params), StateRecordOf(state_)};
+    chain_->Append(record);
+    params = std::move(std::get<chain::ExportCall>(record).params);
   }
   std::vector<Value> args{StateValue(state_), Value::Tuple(std::move(params))};
   Result<std::vector<Value>> values = CallFunction(
@@ -454,8 +458,10 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   }
   std::vector<Value> rest(ok->items().begin() + 1, ok->items().end());
   if (options_.record_chain) {
-    chain_->Append(
-        chain::ExportResult{export_name, chain::CallOutcome::Ok(rest), StateRecordOf(state_)});
+    chain::Payload record = chain::ExportResult{
+        export_name, chain::CallOutcome::Ok(std::move(rest)), StateRecordOf(state_)};
+    chain_->Append(record);
+    rest = std::move(std::get<chain::ExportResult>(record).result.values);
   }
   return rest;
 }
