@@ -1,23 +1,13 @@
 // Theater: a WebAssembly actor runtime.
 #include <algorithm>
-#include <chrono>
 
 #include "theater/chain.h"
 
+#include "common/clock.h"
+
 namespace theater::chain {
-namespace {
 
-uint64_t SystemClockMs() {
-  using std::chrono::duration_cast;
-  using std::chrono::milliseconds;
-  using std::chrono::system_clock;
-  return static_cast<uint64_t>(
-      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-}
-
-}  // namespace
-
-EventChain::EventChain(Clock clock) : clock_(clock ? std::move(clock) : Clock(SystemClockMs)) {}
+EventChain::EventChain(Clock clock) : clock_(clock ? std::move(clock) : Clock(WallClockMs)) {}
 
 Result<std::unique_ptr<EventChain>> EventChain::FromEvents(std::vector<Event> events, Clock clock) {
   THEATER_RETURN_IF_ERROR(VerifyEvents(events).WithContext("restoring an event chain"));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "runtime/actor.h"
 #include "runtime/handler.h"
 
@@ -23,9 +24,6 @@ inline runtime::Actor& ActorOf(runtime::ActorHost& host) {
 inline std::vector<abi::Value> ErrValue(const std::string& message) {
   return {abi::Value::Err(abi::Value::String(message))};
 }
-
-// Wall-clock milliseconds since the Unix epoch.
-uint64_t WallClockMs();
 
 std::unique_ptr<runtime::Handler> NewRuntimeHandler();
 std::unique_ptr<runtime::Handler> NewSupervisorHandler();

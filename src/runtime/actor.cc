@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/clock.h"
 #include "runtime/runtime_impl.h"
 #include "runtime/timers.h"
 
@@ -31,14 +32,6 @@ std::string_view ActorPhaseName(ActorPhase phase) {
 namespace runtime {
 
 using abi::Value;
-
-namespace {
-uint64_t NowNs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
-}
-}  // namespace
 
 Actor::Actor(RuntimeImpl& runtime, Config config)
     : runtime_(runtime),
@@ -170,7 +163,7 @@ void Actor::StartTask(Operation op) {
   auto self = shared_from_this();
   auto shared_op = std::make_shared<Operation>(std::move(op));
   auto result = std::make_shared<Result<std::vector<Value>>>(std::vector<Value>{});
-  uint64_t started_ns = NowNs();
+  uint64_t started_ns = static_cast<uint64_t>(SteadyNowNs());
   Result<std::unique_ptr<engine::GuestCall>> call = engine::GuestCall::CreateTask(
       host_->instance(),
       [self, shared_op, result]() -> Status {
@@ -195,7 +188,8 @@ void Actor::StartTask(Operation op) {
         Result<std::vector<Value>> outcome = std::move(*result);
         // A task cancelled before its body ran never set a result.
         if (outcome.ok() && !task_status.ok()) outcome = task_status;
-        self->OnTaskDone(std::move(*shared_op), std::move(outcome), NowNs() - started_ns);
+        self->OnTaskDone(std::move(*shared_op), std::move(outcome),
+                         static_cast<uint64_t>(SteadyNowNs()) - started_ns);
       });
 }
 

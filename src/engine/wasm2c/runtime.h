@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/clock.h"
 #include "engine/wasm2c/wasm-rt.h"
 
 namespace theater::engine::rt {
@@ -98,11 +99,7 @@ void SetMemoryConfig(const MemoryConfig& config);
 bool InterruptThread(pthread_t thread, uint64_t call_id);
 
 // Steady-clock time in nanoseconds, the unit of CallState::deadline_ns.
-inline int64_t SteadyNowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+using theater::SteadyNowNs;
 // The deadline `timeout` from now, or 0 (none) for a non-positive timeout.
 inline int64_t DeadlineAfter(std::chrono::nanoseconds timeout) {
   return timeout.count() > 0 ? SteadyNowNs() + timeout.count() : 0;
