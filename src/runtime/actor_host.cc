@@ -71,8 +71,12 @@ struct ActorHost::ImportBinding {
   std::string function;
   abi::FunctionPlan plan;
   HostFunctionImpl impl;
-  std::string handler;            // checked against the actor's permissions on every call
-  const abi::FunctionType* type;  // to shape a permission denial as the WIT's own error
+  // The actor's permissions are fixed at spawn, so whether this import's handler is permitted is
+  // decided once, at binding; every call then checks this. OK when permitted.
+  Status denial;
+  // Fail closed: a function whose WIT result is result<_, string> gets the denial as its error
+  // value, so a well-behaved actor can handle it; any other function traps.
+  bool denial_is_err_value = false;
 };
 
 struct ActorHost::WasiBinding {
@@ -229,8 +233,15 @@ Status ActorHost::Bind(HostFunctionTable extra) {
           "lowers to (" +
           plan.signature().ParamLetters() + ") -> (" + plan.signature().ResultLetters() + ")");
     }
-    bindings_.push_back(std::make_unique<ImportBinding>(ImportBinding{
-        this, import.module, import.name, std::move(plan), std::move(impl), handler, type}));
+    auto binding = std::make_unique<ImportBinding>(
+        ImportBinding{this, import.module, import.name, std::move(plan), std::move(impl)});
+    if (options_.permissions && !handler.empty()) {
+      binding->denial = CheckHandlerPermitted(*options_.permissions, handler);
+      const abi::TypePtr& result = type->result;
+      binding->denial_is_err_value = result && result->kind == abi::TypeKind::kResult &&
+                                     result->err && result->err->kind == abi::TypeKind::kString;
+    }
+    bindings_.push_back(std::move(binding));
     return engine::HostBinding{&ActorHost::DispatchImport, bindings_.back().get()};
   });
   engine::InstanceOptions instance_options = options_.instance;
@@ -248,8 +259,10 @@ int ActorHost::DispatchImport(engine::Instance& instance, void* data, const uint
   std::string where = b->interface_name + "." + b->function;
   Result<std::vector<Value>> params = b->plan.LiftImportParams(memory, flat_args);
   if (!params.ok()) return instance.Fail(params.status().WithContext("arguments of " + where));
-  Result<std::vector<Value>> output = host.CheckPermitted(*b);
-  if (output.ok() && output->empty()) output = b->impl(host, *params);
+  Result<std::vector<Value>> output =
+      b->denial.ok()           ? b->impl(host, *params)
+      : b->denial_is_err_value ? std::vector<Value>{Value::Err(Value::String(b->denial.message()))}
+                               : Result<std::vector<Value>>(b->denial);
   if (!output.ok()) {
     host.RecordHostCall(b->interface_name, b->function, std::move(*params),
                         chain::CallOutcome::Error(output.status().ToString()));
@@ -363,26 +376,38 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
   return 0;
 }
 
+Result<ActorHost::ExportEntry*> ActorHost::ResolveExport(const std::string& export_name,
+                                                         const abi::FunctionType& type) {
+  if (auto it = exports_.find(export_name); it != exports_.end()) return &it->second;
+  auto index = module_->FindExport(export_name);
+  if (!index) return NotFound("actor does not export '" + export_name + "'");
+  THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
+                           abi::FunctionPlan::Build(type, abi::Context::kLift));
+  const engine::FuncSig& sig = module_->exports()[*index].sig;
+  if (!plan.signature().Matches(sig.params, sig.results)) {
+    return InvalidArgument("export '" + export_name + "' has core signature (" + sig.params +
+                           ") -> (" + sig.results + "), but its WIT type lowers to (" +
+                           plan.signature().ParamLetters() + ") -> (" +
+                           plan.signature().ResultLetters() + ")");
+  }
+  ExportEntry entry{*index, module_->FindExport("cabi_post_" + export_name), std::move(plan),
+                    &type};
+  return &exports_.emplace(export_name, std::move(entry)).first->second;
+}
+
 Result<std::vector<Value>> ActorHost::CallFunction(const std::string& export_name,
                                                    const abi::FunctionType& type,
                                                    std::span<const Value> args,
                                                    std::chrono::milliseconds deadline) {
-  auto index = module_->FindExport(export_name);
-  if (!index) return NotFound("actor does not export '" + export_name + "'");
-  auto plan_it = export_plans_.find(export_name);
-  if (plan_it == export_plans_.end()) {
-    THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
-                             abi::FunctionPlan::Build(type, abi::Context::kLift));
-    const engine::FuncSig& sig = module_->exports()[*index].sig;
-    if (!plan.signature().Matches(sig.params, sig.results)) {
-      return InvalidArgument("export '" + export_name + "' has core signature (" + sig.params +
-                             ") -> (" + sig.results + "), but its WIT type lowers to (" +
-                             plan.signature().ParamLetters() + ") -> (" +
-                             plan.signature().ResultLetters() + ")");
-    }
-    plan_it = export_plans_.emplace(export_name, std::move(plan)).first;
-  }
-  const abi::FunctionPlan& plan = plan_it->second;
+  THEATER_ASSIGN_OR_RETURN(ExportEntry * entry, ResolveExport(export_name, type));
+  return RunExport(export_name, *entry, args, deadline);
+}
+
+Result<std::vector<Value>> ActorHost::RunExport(const std::string& export_name,
+                                                const ExportEntry& entry,
+                                                std::span<const Value> args,
+                                                std::chrono::milliseconds deadline) {
+  const abi::FunctionPlan& plan = entry.plan;
   InstanceMemory memory(*instance_, realloc_index_);
   std::vector<uint64_t> flat_args;
   THEATER_RETURN_IF_ERROR(plan.LowerExportParams(memory, args, &flat_args)
@@ -393,17 +418,17 @@ Result<std::vector<Value>> ActorHost::CallFunction(const std::string& export_nam
   call_options.stack_size = options_.stack_size;
   if (instance_->active_call() != nullptr) {
     // Already on this instance's task fiber: run the export as part of it.
-    THEATER_RETURN_IF_ERROR(instance_->Call(*index, flat_args, flat_results, call_options));
+    THEATER_RETURN_IF_ERROR(instance_->Call(entry.index, flat_args, flat_results, call_options));
   } else {
     // The export runs on its own fiber, so a host function may suspend it; nested calls made
     // while serving its imports (cabi_realloc) and the post-return below are plain calls.
     THEATER_RETURN_IF_ERROR(
-        engine::CallOnFiber(*instance_, *index, flat_args, flat_results, call_options));
+        engine::CallOnFiber(*instance_, entry.index, flat_args, flat_results, call_options));
   }
   Result<std::vector<Value>> values = plan.LiftExportResults(memory, flat_results);
   if (!values.ok()) return values.status().WithContext("results of '" + export_name + "'");
-  if (auto post = module_->FindExport("cabi_post_" + export_name)) {
-    THEATER_RETURN_IF_ERROR(instance_->Call(*post, flat_results, {}, call_options)
+  if (entry.post_return) {
+    THEATER_RETURN_IF_ERROR(instance_->Call(*entry.post_return, flat_results, {}, call_options)
                                 .WithContext("post-return of '" + export_name + "'"));
   }
   return values;
@@ -412,12 +437,18 @@ Result<std::vector<Value>> ActorHost::CallFunction(const std::string& export_nam
 Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name,
                                                  std::string_view function,
                                                  std::vector<Value> params) {
-  THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
-  auto short_name = ShortInterfaceName(interface_name);
-  const wit::Interface* iface = short_name ? package->FindInterface(*short_name) : nullptr;
-  const abi::FunctionType* type = iface ? iface->FindFunction(function) : nullptr;
   std::string export_name = std::string(interface_name) + "#" + std::string(function);
-  if (!type) return NotFound("no WIT function '" + export_name + "' in theater:simple");
+  // After the first call of an export, one map lookup finds its type, index and plan.
+  auto cached = exports_.find(export_name);
+  ExportEntry* entry = cached != exports_.end() ? &cached->second : nullptr;
+  if (!entry) {
+    THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
+    auto short_name = ShortInterfaceName(interface_name);
+    const wit::Interface* iface = short_name ? package->FindInterface(*short_name) : nullptr;
+    const abi::FunctionType* type = iface ? iface->FindFunction(function) : nullptr;
+    if (!type) return NotFound("no WIT function '" + export_name + "' in theater:simple");
+    THEATER_ASSIGN_OR_RETURN(entry, ResolveExport(export_name, *type));
+  }
 
   bool is_init = export_name == kInitExport;
   if (options_.record_chain) {
@@ -428,8 +459,8 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
     params = std::move(std::get<chain::ExportCall>(record).params);
   }
   std::vector<Value> args{StateValue(state_), Value::Tuple(std::move(params))};
-  Result<std::vector<Value>> values = CallFunction(
-      export_name, *type, args, is_init ? options_.init_deadline : options_.call_deadline);
+  Result<std::vector<Value>> values = RunExport(
+      export_name, *entry, args, is_init ? options_.init_deadline : options_.call_deadline);
   auto fail = [&](Status status) {
     if (options_.record_chain)
       chain_->Append(chain::ExportResult{export_name, chain::CallOutcome::Error(status.ToString()),
@@ -469,20 +500,6 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
 bool ActorHost::HasExport(std::string_view interface_name, std::string_view function) const {
   std::string name = std::string(interface_name) + "#" + std::string(function);
   return module_->FindExport(name).has_value();
-}
-
-Result<std::vector<Value>> ActorHost::CheckPermitted(const ImportBinding& binding) {
-  if (!options_.permissions || binding.handler.empty()) return std::vector<Value>{};
-  Status permitted = CheckHandlerPermitted(*options_.permissions, binding.handler);
-  if (permitted.ok()) return std::vector<Value>{};
-  // Fail closed. A function whose WIT result is result<_, string> gets the denial as its error
-  // value, so a well-behaved actor can handle it; any other function traps.
-  const abi::TypePtr& result = binding.type->result;
-  if (result && result->kind == abi::TypeKind::kResult && result->err &&
-      result->err->kind == abi::TypeKind::kString) {
-    return std::vector<Value>{Value::Err(Value::String(permitted.message()))};
-  }
-  return permitted;
 }
 
 Status ActorHost::InitializeModule() {

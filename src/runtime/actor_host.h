@@ -64,7 +64,8 @@ struct ActorHostOptions {
   std::string name;  // for messages
   StateBytes initial_state;
   engine::InstanceOptions instance;
-  // The actor's permissions, checked before every host call (the handler must be permitted);
+  // The actor's permissions: a host call whose handler they do not permit is denied (decided
+  // when imports are bound, since permissions are fixed at spawn; enforced on every call).
   // nullptr permits everything (a standalone host, e.g. in tests).
   std::shared_ptr<const EffectivePermissions> permissions;
   // Opaque pointer for host functions: the runtime's actor object (see context()).
@@ -142,9 +143,6 @@ class ActorHost {
                           uint64_t* results);
   // The runtime interface: log, get-state, get-chain, shutdown.
   static void BindRuntime(std::map<std::string, HostFunctionImpl>* impls);
-  // Empty when the binding's handler is permitted; otherwise the denial as the function's
-  // error value, or an error status (which traps the guest) when the WIT has no error case.
-  Result<std::vector<abi::Value>> CheckPermitted(const ImportBinding& binding);
 
   std::shared_ptr<const engine::Module> module_;
   ActorHostOptions options_;
@@ -153,7 +151,20 @@ class ActorHost {
   std::vector<std::unique_ptr<ImportBinding>> bindings_;
   struct WasiBinding;
   std::vector<std::unique_ptr<WasiBinding>> wasi_bindings_;
-  std::map<std::string, abi::FunctionPlan, std::less<>> export_plans_;
+  // What calling an export needs, resolved on its first call: its index, its post-return
+  // export, its canonical-ABI plan and WIT type.
+  struct ExportEntry {
+    uint32_t index;
+    std::optional<uint32_t> post_return;
+    abi::FunctionPlan plan;
+    const abi::FunctionType* type;
+  };
+  Result<ExportEntry*> ResolveExport(const std::string& export_name, const abi::FunctionType& type);
+  Result<std::vector<abi::Value>> RunExport(const std::string& export_name,
+                                            const ExportEntry& entry,
+                                            std::span<const abi::Value> args,
+                                            std::chrono::milliseconds deadline);
+  std::map<std::string, ExportEntry, std::less<>> exports_;
   uint32_t realloc_index_ = 0;
   StateBytes state_;
   bool shutdown_requested_ = false;
