@@ -160,19 +160,25 @@ void Actor::StartTask(Operation op) {
   options.timeout =
       std::chrono::milliseconds(starting ? limits.init_deadline_ms : limits.call_deadline_ms);
   options.stack_size = limits.stack_size_kb * 1024;
-  auto self = shared_from_this();
-  auto shared_op = std::make_shared<Operation>(std::move(op));
-  auto result = std::make_shared<Result<std::vector<Value>>>(std::vector<Value>{});
-  uint64_t started_ns = static_cast<uint64_t>(SteadyNowNs());
+  // Everything the task and its completion share, in one allocation.
+  struct TaskState {
+    std::shared_ptr<Actor> actor;
+    Operation op;
+    Result<std::vector<Value>> result{std::vector<Value>{}};
+    uint64_t started_ns;
+  };
+  auto task =
+      std::make_shared<TaskState>(TaskState{shared_from_this(), std::move(op), std::vector<Value>{},
+                                            static_cast<uint64_t>(SteadyNowNs())});
   Result<std::unique_ptr<engine::GuestCall>> call = engine::GuestCall::CreateTask(
       host_->instance(),
-      [self, shared_op, result]() -> Status {
-        *result = self->Execute(*shared_op);
-        return result->status();
+      [task]() -> Status {
+        task->result = task->actor->Execute(task->op);
+        return task->result.status();
       },
       options);
   if (!call.ok()) {
-    OnTaskDone(std::move(*shared_op), call.status(), 0);
+    OnTaskDone(std::move(task->op), call.status(), 0);
     return;
   }
   {
@@ -181,15 +187,15 @@ void Actor::StartTask(Operation op) {
     if (began_stop_ && stop_kind_ == StopKind::kForce) current_->Cancel();
   }
   runtime_.executor().Start(
-      std::move(call).value(),
-      [self, shared_op, result, started_ns](std::unique_ptr<engine::GuestCall> finished) {
+      std::move(call).value(), [task](std::unique_ptr<engine::GuestCall> finished) {
         Status task_status = finished->status();
         finished.reset();
-        Result<std::vector<Value>> outcome = std::move(*result);
         // A task cancelled before its body ran never set a result.
-        if (outcome.ok() && !task_status.ok()) outcome = task_status;
-        self->OnTaskDone(std::move(*shared_op), std::move(outcome),
-                         static_cast<uint64_t>(SteadyNowNs()) - started_ns);
+        if (task->result.ok() && !task_status.ok()) {
+          task->result = task_status;
+        }
+        task->actor->OnTaskDone(std::move(task->op), std::move(task->result),
+                                static_cast<uint64_t>(SteadyNowNs()) - task->started_ns);
       });
 }
 
@@ -267,7 +273,10 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
       next = TakeNextLocked();
     }
   }
-  if (ready || op.reply) {
+  if ((ready || op.reply) && !DeliveryWaitsForDurability()) {
+    if (ready) ready(result.status());
+    if (op.reply) op.reply(std::move(result));
+  } else if (ready || op.reply) {
     auto shared = std::make_shared<Result<std::vector<Value>>>(std::move(result));
     Deliver([ready = std::move(ready), reply = std::move(op.reply), shared](Status durable) {
       if (!durable.ok()) {
@@ -315,9 +324,14 @@ void Actor::ApplyRetention() {
   snapshot_bytes_ = chain.payload_bytes();
 }
 
+bool Actor::DeliveryWaitsForDurability() const {
+  chain::ChainStore* store = runtime_.store();
+  return config_.persisted && store && store->durability() == chain::Durability::kStrict;
+}
+
 void Actor::Deliver(std::function<void(Status)> deliver) {
   chain::ChainStore* store = runtime_.store();
-  if (!config_.persisted || !store || store->durability() != chain::Durability::kStrict) {
+  if (!DeliveryWaitsForDurability()) {
     deliver(Status());
     return;
   }

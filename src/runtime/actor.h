@@ -158,6 +158,8 @@ class Actor : public std::enable_shared_from_this<Actor> {
   // id) — at once, or, for a chain saved with strict durability, once the actor's events so far
   // are committed (on the timer thread, never on the store's writer).
   void Deliver(std::function<void(Status durable)> deliver);
+  // True for a chain saved with strict durability (then Deliver defers).
+  bool DeliveryWaitsForDurability() const;
   // Between operations, for a saved chain with a retention limit: records a state snapshot once
   // the limit is passed and prunes the stored events before the previous snapshot.
   void ApplyRetention();
