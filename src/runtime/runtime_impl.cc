@@ -92,7 +92,7 @@ RuntimeImpl::~RuntimeImpl() {
 
 std::shared_ptr<Actor> RuntimeImpl::Find(std::string_view id) const {
   std::shared_lock<std::shared_mutex> lock(mu_);
-  auto it = actors_.find(std::string(id));
+  auto it = actors_.find(id);
   return it == actors_.end() ? nullptr : it->second;
 }
 
@@ -338,7 +338,7 @@ void RuntimeImpl::RestartAsync(std::string_view id, std::function<void(Status)> 
   }
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
-    restarting_chains_[actor->id()] = actor->chain();
+    restarting_.insert(actor->id());
   }
   actor->BeginStop(StopKind::kGraceful, std::nullopt, [this, actor, done = std::move(done)] {
     SpawnRequest request = actor->origin();
@@ -347,7 +347,7 @@ void RuntimeImpl::RestartAsync(std::string_view id, std::function<void(Status)> 
     SpawnWithChain(request, chain, [this, actor, done](Result<std::string> spawned) {
       {
         std::unique_lock<std::shared_mutex> lock(mu_);
-        restarting_chains_.erase(actor->id());
+        restarting_.erase(actor->id());
       }
       if (!spawned.ok() && actor->parent_id()) {
         if (auto parent = Find(*actor->parent_id())) parent->RemoveChild(actor->id());
@@ -479,7 +479,7 @@ void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& 
     std::unique_lock<std::shared_mutex> lock(mu_);
     auto it = actors_.find(actor.id());
     if (it != actors_.end() && it->second.get() == &actor) actors_.erase(it);
-    restarting = restarting_chains_.count(actor.id()) > 0;
+    restarting = restarting_.count(actor.id()) > 0;
   }
   if (store_) {
     bool failed = report && report->kind == ChildEvent::Kind::kError;

@@ -14,6 +14,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "engine/executor.h"
 #include "runtime/actor.h"
@@ -97,8 +98,14 @@ class RuntimeImpl final : public TheaterRuntime {
   std::unique_ptr<engine::Executor> executor_;
 
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<Actor>> actors_;
-  std::unordered_map<std::string, std::shared_ptr<chain::EventChain>> restarting_chains_;
+  // Looked up by string_view without building a std::string (the hot path of every call).
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  std::unordered_map<std::string, std::shared_ptr<Actor>, IdHash, std::equal_to<>> actors_;
+  // Actors being restarted in place: their stop keeps their place among their parent's children.
+  std::unordered_set<std::string> restarting_;
   std::function<void(const ChildEvent&)> top_level_listener_;
 
   struct CachedModule {
