@@ -124,8 +124,9 @@ void ActorHost::BindRuntime(std::map<std::string, HostFunctionImpl>* impls) {
                              std::span<const Value>) -> Result<std::vector<Value>> {
     return std::vector<Value>{StateValue(host.state_)};
   };
-  (*impls)["shutdown"] = [](ActorHost& host, std::span<const Value>) -> Result<std::vector<Value>> {
-    host.shutdown_requested_ = true;
+  // A standalone host has no lifecycle to end (it runs the calls it is given); the runtime
+  // handler replaces this with a real stop (src/handlers/runtime).
+  (*impls)["shutdown"] = [](ActorHost&, std::span<const Value>) -> Result<std::vector<Value>> {
     return std::vector<Value>{Value::Ok()};
   };
   (*impls)["get-chain"] = [](ActorHost& host,
@@ -495,11 +496,6 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
     rest = std::move(std::get<chain::ExportResult>(record).result.values);
   }
   return rest;
-}
-
-bool ActorHost::HasExport(std::string_view interface_name, std::string_view function) const {
-  std::string name = std::string(interface_name) + "#" + std::string(function);
-  return module_->FindExport(name).has_value();
 }
 
 Status ActorHost::InitializeModule() {

@@ -97,9 +97,6 @@ class ActorHost {
   // Runs only `_initialize` (when exported): the start of an actor resumed from a saved state.
   Status InitializeModule();
 
-  // True when the module exports `<interface>#<function>`.
-  bool HasExport(std::string_view interface_name, std::string_view function) const;
-
   // Calls `<interface>#<function>` with the current state and `params` (the elements of the
   // params tuple); on success the state is replaced and the remaining results are returned.
   Result<std::vector<abi::Value>> CallExport(std::string_view interface_name,
@@ -127,9 +124,6 @@ class ActorHost {
   // Records a host call in the chain (for handlers that record extra events).
   void RecordHostCall(std::string interface_name, std::string function,
                       std::vector<abi::Value> input, chain::CallOutcome output);
-
-  // Set by runtime.shutdown: the actor asked to stop.
-  bool shutdown_requested() const { return shutdown_requested_; }
 
   struct ImportBinding;  // internal
 
@@ -167,7 +161,6 @@ class ActorHost {
   std::map<std::string, ExportEntry, std::less<>> exports_;
   uint32_t realloc_index_ = 0;
   StateBytes state_;
-  bool shutdown_requested_ = false;
   std::string stdout_line_;
 };
 

@@ -74,9 +74,8 @@ static void add_note(theater_state_t* state, const char* fmt, ...) {
   theater_state_adopt(state, buf, len);
 }
 
-static theater_result_t spawn_child(theater_string_t manifest, theater_result_string_t* out) {
+static void spawn_child(theater_string_t manifest, theater_result_string_t* out) {
   theater_supervisor_spawn(manifest.ptr, manifest.len, false, NULL, 0, out);
-  return theater_ok();
 }
 
 static theater_result_t init(theater_state_t* state, theater_string_t actor_id) {
