@@ -234,8 +234,8 @@ Status ActorHost::Bind(HostFunctionTable extra) {
           "lowers to (" +
           plan.signature().ParamLetters() + ") -> (" + plan.signature().ResultLetters() + ")");
     }
-    auto binding = std::make_unique<ImportBinding>(
-        ImportBinding{this, import.module, import.name, std::move(plan), std::move(impl)});
+    auto binding = std::make_unique<ImportBinding>(ImportBinding{
+        this, import.module, import.name, std::move(plan), std::move(impl), Status(), false});
     if (options_.permissions && !handler.empty()) {
       binding->denial = CheckHandlerPermitted(*options_.permissions, handler);
       const abi::TypePtr& result = type->result;
