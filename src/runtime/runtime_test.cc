@@ -278,6 +278,18 @@ TEST_F(RuntimeTest, TerminateInterruptsTheRunningCall) {
   EXPECT_FALSE(Running(id));
 }
 
+TEST_F(RuntimeTest, TerminateWakesAndCancelsASleepingCall) {
+  std::string id = Spawn(ProbeManifest());
+  auto reply = RequestAsync(id, "sleep:10000");
+  ASSERT_TRUE(WaitFor([&] { return runtime_->Phase(id).value() == ActorPhase::kProcessing; }));
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(runtime_->Terminate(id).ok());
+  ASSERT_EQ(reply.wait_for(5s), std::future_status::ready) << "the sleep was not cut short";
+  EXPECT_EQ(reply.get().status().code(), StatusCode::kCancelled);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_FALSE(Running(id));
+}
+
 TEST_F(RuntimeTest, GracefulStopLetsTheCurrentCallFinishAndRefusesQueuedOnes) {
   std::string id = Spawn(ProbeManifest());
   auto sleeping = RequestAsync(id, "sleep:200");
