@@ -64,8 +64,11 @@ void TimerService::Loop() {
       continue;
     }
     auto first = timers_.begin();
-    if (Clock::now() < first->first.first) {
-      cv_.wait_until(lock, first->first.first);
+    // Copied: while we wait, Cancel() may erase this timer, and wait_until keeps reading the
+    // time point it was given.
+    const Clock::time_point when = first->first.first;
+    if (Clock::now() < when) {
+      cv_.wait_until(lock, when);
       continue;
     }
     std::function<void()> fn = std::move(first->second);
