@@ -88,7 +88,9 @@ class FiberTest : public ::testing::TestWithParam<MemoryMode> {
     EXPECT_TRUE(instance.ok()) << instance.status().ToString();
     if (!instance.ok()) return nullptr;
     auto init = (*instance)->module().FindExport("_initialize");
-    if (init) EXPECT_TRUE((*instance)->Call(*init, {}, {}).ok());
+    if (init) {
+      EXPECT_TRUE((*instance)->Call(*init, {}, {}).ok());
+    }
     return std::move(instance).value();
   }
 
