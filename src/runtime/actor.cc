@@ -216,6 +216,9 @@ Result<std::vector<Value>> Actor::Execute(const Operation& op) {
 void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t elapsed_ns) {
   bool poisoned = host_->instance().poisoned();
   bool starting = op.kind != Operation::Kind::kCall;
+  // While this operation still counts as running no other one can append to the chain, so a
+  // snapshot recorded here directly follows this operation's events.
+  if (!starting && !poisoned && config_.persisted) ApplyRetention();
   std::function<void(Status)> ready;
   std::optional<Operation> next;
   bool finish_stop = false;
@@ -289,7 +292,6 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
       if (reply) reply(std::move(*shared));
     });
   }
-  if (!finish_stop && !starting && config_.persisted) ApplyRetention();
   if (finish_stop) {
     FinishStop();
   } else if (next) {
@@ -300,7 +302,6 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
 void Actor::ApplyRetention() {
   const ManifestLimits& limits = config_.manifest.limits;
   if (!limits.chain_retention_events && !limits.chain_retention_bytes) return;
-  std::lock_guard<std::mutex> lock(retention_mu_);
   chain::EventChain& chain = *config_.chain;
   uint64_t events = chain.size() - snapshot_index_;
   uint64_t bytes = chain.payload_bytes() - snapshot_bytes_;
@@ -309,7 +310,7 @@ void Actor::ApplyRetention() {
   if (!over) return;
   // The snapshot is an event like any other (hash-linked, decodable): the state the actor holds
   // after everything before it, from which the rest of the chain can be replayed.
-  StateBytes state = committed_state();
+  const StateBytes& state = host_->state();
   abi::Value snapshot = state ? Value::Some(Value::Bytes(*state)) : Value::None();
   chain.Append(chain::HostCall{
       "theater:runtime", "state-snapshot", {}, chain::CallOutcome::Ok({std::move(snapshot)})});

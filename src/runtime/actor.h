@@ -160,8 +160,9 @@ class Actor : public std::enable_shared_from_this<Actor> {
   void Deliver(std::function<void(Status durable)> deliver);
   // True for a chain saved with strict durability (then Deliver defers).
   bool DeliveryWaitsForDurability() const;
-  // Between operations, for a saved chain with a retention limit: records a state snapshot once
-  // the limit is passed and prunes the stored events before the previous snapshot.
+  // After an operation (before the next can start), for a saved chain with a retention limit:
+  // records a state snapshot once the limit is passed and prunes the stored events before the
+  // previous snapshot.
   void ApplyRetention();
   // Runs the stop sequence once no operation is running.
   void FinishStop();
@@ -205,9 +206,7 @@ class Actor : public std::enable_shared_from_this<Actor> {
   uint64_t memory_peak_ = 0;
   std::map<std::string, double> custom_metrics_;
 
-  // Retention. Guarded by retention_mu_: an idle actor's next operation may finish on another
-  // worker while this one is still recording a snapshot.
-  std::mutex retention_mu_;
+  // Retention. Touched only by OnTaskDone while its operation still counts as running.
   uint64_t snapshot_index_ = 0;     // chain index of the last snapshot (0: none yet)
   uint64_t previous_snapshot_ = 0;  // the one before it: where the stored chain starts
   uint64_t snapshot_bytes_ = 0;     // chain payload bytes at the last snapshot
