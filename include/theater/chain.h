@@ -21,7 +21,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -95,6 +94,12 @@ struct StateRecord {
   friend bool operator==(const StateRecord&, const StateRecord&) = default;
 };
 
+// A CallOutcome's contents by reference, for encoding without a copy: `error` null means ok.
+struct CallOutcomeView {
+  std::span<const abi::Value> values;
+  const std::string* error = nullptr;
+};
+
 // What a call produced: its result values, or the error it failed with (a trap, a deadline, a
 // host-side failure). A guest-level `err(...)` is a result value, not an error here.
 struct CallOutcome {
@@ -104,6 +109,7 @@ struct CallOutcome {
   static CallOutcome Ok(std::vector<abi::Value> values) { return {std::move(values), {}}; }
   static CallOutcome Error(std::string message) { return {{}, std::move(message)}; }
   bool ok() const { return !error.has_value(); }
+  CallOutcomeView view() const;
 
   friend bool operator==(const CallOutcome&, const CallOutcome&) = default;
 };
@@ -118,22 +124,17 @@ struct HostCall {
   friend bool operator==(const HostCall&, const HostCall&) = default;
 };
 
-// The host called a guest export, e.g. "theater:simple/actor#init", passing `state` in.
+// The host called a guest export, e.g. "theater:simple/actor#init", with `params` (the elements
+// of its params tuple) and it returned `result` (or failed), leaving `new_state`. Recorded once
+// the call is over, so it follows the host calls the export made; the state the call started
+// from is the new_state of the export call before it (or the spawn's initial state).
 struct ExportCall {
   std::string function;
   std::vector<abi::Value> params;
-  StateRecord state;
-
-  friend bool operator==(const ExportCall&, const ExportCall&) = default;
-};
-
-// A guest export returned (or failed); `new_state` is the state the actor holds afterwards.
-struct ExportResult {
-  std::string function;
   CallOutcome result;
   StateRecord new_state;
 
-  friend bool operator==(const ExportResult&, const ExportResult&) = default;
+  friend bool operator==(const ExportCall&, const ExportCall&) = default;
 };
 
 // A step of the actor's life that the runtime records, e.g. kind "actor-ready".
@@ -152,10 +153,10 @@ struct Log {
   friend bool operator==(const Log&, const Log&) = default;
 };
 
-using Payload = std::variant<HostCall, ExportCall, ExportResult, Lifecycle, Log>;
+using Payload = std::variant<HostCall, ExportCall, Lifecycle, Log>;
 
 // The event type conventionally recorded with a payload: "<interface>/<function>" for host calls,
-// "wasm" for export calls and results, "theater-runtime" for lifecycle steps and
+// "wasm" for export calls, "theater-runtime" for lifecycle steps and
 // "theater:simple/runtime/log" for logs.
 std::string EventTypeFor(const Payload& payload);
 
@@ -168,6 +169,17 @@ inline constexpr int kMaxValueDepth = 64;
 // be decoded (WIT types that real interfaces declare are far shallower).
 std::vector<uint8_t> EncodePayload(const Payload& payload);
 std::vector<uint8_t> EncodeValue(const abi::Value& value);
+// EncodePayload's bytes appended to `out`.
+void EncodePayloadTo(const Payload& payload, std::vector<uint8_t>& out);
+// The encodings of a HostCall and an ExportCall written straight from the call's own values, so
+// recording a call neither copies its values nor builds a Payload: the same bytes as
+// EncodePayload() of the equivalent struct, appended to `out`.
+void EncodeHostCallTo(std::string_view interface, std::string_view function,
+                      std::span<const abi::Value> input, const CallOutcomeView& output,
+                      std::vector<uint8_t>& out);
+void EncodeExportCallTo(std::string_view function, std::span<const abi::Value> params,
+                        const CallOutcomeView& result, const StateRecord& new_state,
+                        std::vector<uint8_t>& out);
 
 // Decoders reject truncated, trailing, over-deep and non-canonical input with a kParseError Status
 // naming the byte offset. They never crash, recurse at most kMaxValueDepth levels, and their
@@ -212,6 +224,20 @@ class EventChain {
               std::optional<std::string> description = std::nullopt);
   // Encodes `payload` and appends it under EventTypeFor(payload).
   Hash Append(const Payload& payload, std::optional<std::string> description = std::nullopt);
+  // Appends an event of `type` whose payload `write_payload(std::vector<uint8_t>&)` appends to
+  // the (empty) buffer it is given. Once the chain is at its memory limit the buffer is the
+  // evicted event's, capacity kept, so steady-state appends allocate nothing. `write_payload`
+  // runs under the chain's lock: it must only encode, never call back into the chain.
+  template <typename WritePayload>
+  Hash AppendWith(std::string_view type, WritePayload&& write_payload,
+                  std::optional<std::string> description = std::nullopt) {
+    const uint64_t now = clock_();
+    std::lock_guard<std::mutex> lock(mu_);
+    Event& event = NextSlotLocked();
+    event.type.assign(type);
+    write_payload(event.payload);
+    return CommitLocked(event, now, std::move(description));
+  }
 
   // Events appended over the chain's life (including any no longer held in memory).
   size_t size() const;
@@ -243,11 +269,23 @@ class EventChain {
   void RemoveObserver(ObserverId id);
 
  private:
+  // The slot the next event goes into, its parent link set and its type and payload emptied
+  // (capacity kept); evicts the oldest event when the chain is at its memory limit.
+  Event& NextSlotLocked();
+  // Stamps, hashes and publishes the event NextSlotLocked() returned.
+  Hash CommitLocked(Event& event, uint64_t timestamp_ms, std::optional<std::string> description);
+  const Event& HeldLocked(size_t i) const { return ring_[(start_ + i) % ring_.size()]; }
+  // Moves the held events to the front of ring_ in order (start_ = 0).
+  void LinearizeLocked();
+
   Clock clock_;
   mutable std::mutex mu_;
-  std::deque<Event> events_;
-  size_t dropped_ = 0;
-  uint64_t payload_bytes_ = 0;  // events no longer held (they precede events_)
+  // The events held in memory: a ring of at most max_events_ slots whose oldest is at start_.
+  // Until it first fills, start_ is 0 and ring_ holds exactly the events appended.
+  std::vector<Event> ring_;
+  size_t start_ = 0;
+  size_t dropped_ = 0;          // events evicted from memory (they precede the held ones)
+  uint64_t payload_bytes_ = 0;  // appended by this object (not those FromEvents() restored)
   std::optional<Hash> anchor_;  // hash of the last dropped event
   size_t max_events_ = SIZE_MAX;
   std::map<ObserverId, Observer> observers_;

@@ -36,12 +36,13 @@ Payload LogCall(std::string message) {
 std::vector<Event> SampleEvents() {
   EventChain chain(FixedClock(1000));
   chain.Append(Lifecycle{"actor-ready", "actor is ready"});
-  chain.Append(ExportCall{
-      "theater:simple/actor#init", {Value::Tuple({Value::String("id-1")})}, StateRecord::None()});
   chain.Append(LogCall("hello"));
-  chain.Append(ExportResult{"theater:simple/actor#init", CallOutcome::Ok({}),
-                            StateRecord::Of(Bytes("{\"n\":1}"))});
+  chain.Append(ExportCall{"theater:simple/actor#init",
+                          {Value::String("id-1")},
+                          CallOutcome::Ok({}),
+                          StateRecord::Of(Bytes("{\"n\":1}"))});
   chain.Append(Log{"info", "done"});
+  chain.Append(LogCall("again"));
   return chain.events();
 }
 
@@ -55,19 +56,21 @@ constexpr char kGoldenFrame0[] =
     "036c6f67010d0568656c6c6f0000";
 constexpr char kGoldenHash0[] = "b0eae037375c02bc315a26ff750a1f8e80b2cead40552f1b338182e678b763e2";
 constexpr char kGoldenPayload1[] =
-    "0319746865617465723a73696d706c652f6163746f7223696e6974000001027b7d";
+    "0219746865617465723a73696d706c652f6163746f7223696e6974010d026131000001027b7d";
 constexpr char kGoldenFrame1[] =
     "746865617465722e636861696e2e6576656e742e76310001b0eae037375c02bc315a26ff750a1f8e80b2cead40"
-    "552f1b338182e678b763e204000000000000007761736d21000000000000000319746865617465723a73696d70"
-    "6c652f6163746f7223696e6974000001027b7d";
-constexpr char kGoldenHash1[] = "7abfb31ff92eb7b2ced9940e790f3c0ddf2051da55f5537359c140193a5b4511";
+    "552f1b338182e678b763e204000000000000007761736d26000000000000000219746865617465723a73696d70"
+    "6c652f6163746f7223696e6974010d026131000001027b7d";
+constexpr char kGoldenHash1[] = "3cc9031a7ab47e118637c4511b69e94729635d175d58ee19789111d82781e4b7";
 
 Payload GoldenPayload0() {
   return LogCall("hello");
 }
 Payload GoldenPayload1() {
-  return ExportResult{"theater:simple/actor#init", CallOutcome::Ok({}),
-                      StateRecord::Of(Bytes("{}"))};
+  return ExportCall{"theater:simple/actor#init",
+                    {Value::String("a1")},
+                    CallOutcome::Ok({}),
+                    StateRecord::Of(Bytes("{}"))};
 }
 
 TEST(ChainGoldenTest, WorkedExampleMatchesByteForByte) {
@@ -161,8 +164,7 @@ TEST(EventChainTest, AppendLinksEachEventToItsPredecessor) {
 
 TEST(EventChainTest, EventTypeForEachPayload) {
   EXPECT_EQ(EventTypeFor(LogCall("x")), "theater:simple/runtime/log");
-  EXPECT_EQ(EventTypeFor(ExportCall{"f", {}, {}}), "wasm");
-  EXPECT_EQ(EventTypeFor(ExportResult{"f", {}, {}}), "wasm");
+  EXPECT_EQ(EventTypeFor(ExportCall{"f", {}, {}, {}}), "wasm");
   EXPECT_EQ(EventTypeFor(Lifecycle{"k", "m"}), "theater-runtime");
   EXPECT_EQ(EventTypeFor(Log{"info", "m"}), "theater:simple/runtime/log");
 }
@@ -440,15 +442,22 @@ std::vector<Payload> EveryPayload() {
                "sleep",
                {Value::U64(10)},
                CallOutcome::Error("permission denied: timing")},
-      ExportCall{
-          "theater:simple/actor#init", {Value::Tuple({Value::String("id")})}, StateRecord::None()},
+      ExportCall{"theater:simple/actor#init",
+                 {Value::String("id")},
+                 CallOutcome::Ok({}),
+                 StateRecord::None()},
       ExportCall{"theater:simple/message-server-client#handle-send",
                  {Value::Bytes({})},
+                 CallOutcome::Ok({}),
                  StateRecord::Of(edge)},
-      ExportResult{"theater:simple/actor#init", CallOutcome::Ok({Value::Ok()}),
-                   StateRecord::Of(big)},
-      ExportResult{"theater:simple/actor#init", CallOutcome::Error("trap: unreachable"),
-                   StateRecord::Of(std::vector<uint8_t>{})},
+      ExportCall{"theater:simple/message-server-client#handle-request",
+                 {Value::String("r1"), Value::Bytes({1})},
+                 CallOutcome::Ok({Value::Some(Value::Bytes({2}))}),
+                 StateRecord::Of(big)},
+      ExportCall{"theater:simple/actor#init",
+                 {},
+                 CallOutcome::Error("trap: unreachable"),
+                 StateRecord::Of(std::vector<uint8_t>{})},
       Lifecycle{"actor-ready", "actor abc is ready"},
       Log{"warn", ""},
   };
@@ -479,12 +488,12 @@ TEST(PayloadEncodingTest, StateRecordsInlineUpToTheLimitAndDigestAbove) {
   EXPECT_EQ(StateRecord::Of(std::nullopt).form, StateRecord::Form::kNone);
   EXPECT_EQ(StateRecord::Of(std::vector<uint8_t>{}).form, StateRecord::Form::kInline)
       << "an empty state is present, not absent";
-  EXPECT_LT(EncodePayload(ExportResult{"f", {}, digest}).size(), 64u);
+  EXPECT_LT(EncodePayload(ExportCall{"f", {}, {}, digest}).size(), 64u);
 }
 
 TEST(PayloadEncodingTest, RejectsNonCanonicalStates) {
-  // export-result "f", ok(), then a state: inline with 1025 bytes is not canonical.
-  std::vector<uint8_t> head = {0x03, 0x01, 'f', 0x00, 0x00};
+  // export-call "f", no params, ok(), then a state: inline with 1025 bytes is not canonical.
+  std::vector<uint8_t> head = {0x02, 0x01, 'f', 0x00, 0x00, 0x00};
   std::vector<uint8_t> too_big_inline = head;
   too_big_inline.insert(too_big_inline.end(), {0x01, 0x81, 0x08});  // 1025
   too_big_inline.insert(too_big_inline.end(), 1025, 'x');
@@ -612,8 +621,8 @@ TEST(RenderTest, EventToJsonCarriesEverything) {
   EXPECT_EQ(e1["parent"], kGoldenHash0);
   EXPECT_EQ(e1["description"], nullptr);
   EXPECT_EQ(e1["timestamp"], "2023-11-14T22:13:20.124Z");
-  EXPECT_EQ(e1["payload"], json::parse(R"({"kind": "export-result",
-      "function": "theater:simple/actor#init", "result": {"ok": []},
+  EXPECT_EQ(e1["payload"], json::parse(R"({"kind": "export-call",
+      "function": "theater:simple/actor#init", "params": ["a1"], "result": {"ok": []},
       "new_state": {"size": 2, "bytes": "{}"}})"));
 }
 
@@ -622,15 +631,18 @@ TEST(RenderTest, PayloadToJsonForEveryKind) {
   EXPECT_EQ(PayloadToJson(EncodePayload(HostCall{"i", "f", {}, CallOutcome::Error("denied")})),
             json::parse(R"({"kind": "host-call", "interface": "i", "function": "f",
                            "input": [], "output": {"error": "denied"}})"));
-  EXPECT_EQ(PayloadToJson(EncodePayload(ExportCall{"f", {Value::U8(1)}, StateRecord::None()})),
+  EXPECT_EQ(PayloadToJson(EncodePayload(
+                ExportCall{"f", {Value::U8(1)}, CallOutcome::Ok({}), StateRecord::None()})),
             json::parse(R"({"kind": "export-call", "function": "f", "params": [1],
-                           "state": null})"));
-  EXPECT_EQ(PayloadToJson(
-                EncodePayload(ExportCall{"f", {}, StateRecord::Of(std::vector<uint8_t>{0, 1})})),
+                           "result": {"ok": []}, "new_state": null})"));
+  EXPECT_EQ(PayloadToJson(EncodePayload(ExportCall{
+                "f", {}, CallOutcome::Error("trap"), StateRecord::Of(std::vector<uint8_t>{0, 1})})),
             json::parse(R"({"kind": "export-call", "function": "f", "params": [],
-                           "state": {"size": 2, "bytes": {"hex": "0001"}}})"));
-  EXPECT_EQ(PayloadToJson(EncodePayload(ExportResult{"f", {}, StateRecord::Of(big)}))["new_state"],
-            json({{"size", kStateInlineLimit + 1}, {"sha256", ToHex(Sha256(big))}}));
+                           "result": {"error": "trap"},
+                           "new_state": {"size": 2, "bytes": {"hex": "0001"}}})"));
+  EXPECT_EQ(
+      PayloadToJson(EncodePayload(ExportCall{"f", {}, {}, StateRecord::Of(big)}))["new_state"],
+      json({{"size", kStateInlineLimit + 1}, {"sha256", ToHex(Sha256(big))}}));
   EXPECT_EQ(PayloadToJson(EncodePayload(Lifecycle{"actor-ready", "ok"})),
             json::parse(R"({"kind": "lifecycle", "step": "actor-ready", "message": "ok"})"));
   EXPECT_EQ(PayloadToJson(EncodePayload(Log{"info", "hi"})),
@@ -644,11 +656,13 @@ TEST(RenderTest, PayloadToJsonForEveryKind) {
 TEST(RenderTest, EventToLine) {
   EventChain chain(FixedClock(0));
   chain.Append(Lifecycle{"actor-ready", "actor is ready"});
-  chain.Append(ExportCall{
-      "theater:simple/actor#init", {Value::Tuple({Value::String("id")})}, StateRecord::None()});
+  chain.Append(ExportCall{"theater:simple/actor#init",
+                          {Value::String("id")},
+                          CallOutcome::Ok({}),
+                          StateRecord::Of(Bytes("{}"))});
   chain.Append(LogCall("hello"));
-  chain.Append(ExportResult{"theater:simple/actor#init", CallOutcome::Ok({}), {}});
-  chain.Append(ExportResult{"theater:simple/actor#init", CallOutcome::Error("trap"), {}});
+  chain.Append(ExportCall{"theater:simple/actor#init", {}, CallOutcome::Ok({Value::U8(3)}), {}});
+  chain.Append(ExportCall{"theater:simple/actor#init", {}, CallOutcome::Error("trap"), {}});
   chain.Append(Log{"info", "line1\nline2\x1b[31m"}, "note");
   chain.Append("raw", {0xff});
   chain.Append(HostCall{"theater:simple/random",
@@ -660,10 +674,10 @@ TEST(RenderTest, EventToLine) {
   auto line = [&](size_t i) { return EventToLine(e[i], i); };
   auto prefix = [&](size_t i) { return "#" + std::to_string(i) + " " + ShortHex(e[i].hash) + " "; };
   EXPECT_EQ(line(0), prefix(0) + "theater-runtime actor-ready: actor is ready");
-  EXPECT_EQ(line(1), prefix(1) + "wasm call theater:simple/actor#init([\"id\"]) state none");
+  EXPECT_EQ(line(1), prefix(1) + "wasm theater:simple/actor#init(\"id\") -> ok, state 2 B");
   EXPECT_EQ(line(2), prefix(2) + "theater:simple/runtime/log log(\"hello\") -> ok");
-  EXPECT_EQ(line(3), prefix(3) + "wasm theater:simple/actor#init -> ok");
-  EXPECT_EQ(line(4), prefix(4) + "wasm theater:simple/actor#init -> error: trap");
+  EXPECT_EQ(line(3), prefix(3) + "wasm theater:simple/actor#init() -> ok 3, state none");
+  EXPECT_EQ(line(4), prefix(4) + "wasm theater:simple/actor#init() -> error: trap, state none");
   EXPECT_EQ(line(5), prefix(5) + "theater:simple/runtime/log [info] line1\\nline2\\x1b[31m | note");
   EXPECT_EQ(line(6), prefix(6) + "raw <1 bytes, undecodable>");
   EXPECT_EQ(line(7),
@@ -706,6 +720,82 @@ TEST(EventChainMemoryLimitTest, DropsOlderHalvesAndStillVerifiesFromTheAnchor) {
   ASSERT_FALSE(wrong.ok());
   EXPECT_NE(wrong.message().find("anchor"), std::string::npos) << wrong.ToString();
   EXPECT_TRUE(VerifyEvents(held, chain.anchor(), chain.first_index()).ok());
+}
+
+// The held events form a ring once the limit is reached: after many wrap-arounds, with payloads of
+// varying size written into recycled buffers, every held event is the right one in the right
+// order, and changing the limit (up or down) after wrapping keeps that true.
+TEST(EventChainMemoryLimitTest, RingKeepsOrderAcrossWrapsAndLimitChanges) {
+  EventChain chain([] { return uint64_t{1}; });
+  chain.SetMemoryLimit(5);
+  std::vector<Hash> hashes;
+  auto append = [&](int i) {
+    std::string message(static_cast<size_t>(i % 7) * 40, static_cast<char>('a' + i % 26));
+    hashes.push_back(chain.AppendWith("theater-runtime", [&](std::vector<uint8_t>& out) {
+      EXPECT_TRUE(out.empty());
+      EncodePayloadTo(Lifecycle{"step", std::to_string(i) + message}, out);
+    }));
+  };
+  auto expect_tail = [&](size_t held_count) {
+    std::vector<Event> held = chain.events();
+    ASSERT_EQ(held.size(), held_count);
+    ASSERT_EQ(chain.first_index() + held.size(), hashes.size());
+    for (size_t i = 0; i < held.size(); ++i) {
+      const size_t index = chain.first_index() + i;
+      EXPECT_EQ(held[i].hash, hashes[index]) << "held event " << i;
+      ASSERT_TRUE(chain.event(index).has_value());
+      EXPECT_EQ(chain.event(index)->hash, hashes[index]);
+      Result<Payload> decoded = DecodePayload(held[i].payload);
+      ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+      EXPECT_EQ(std::get<Lifecycle>(*decoded).message.substr(0, std::to_string(index).size()),
+                std::to_string(index));
+    }
+    EXPECT_TRUE(chain.Verify().ok()) << chain.Verify().ToString();
+    EXPECT_EQ(chain.head(), hashes.back());
+  };
+  for (int i = 0; i < 23; ++i) append(i);
+  expect_tail(5);
+  chain.SetMemoryLimit(8);  // grow after wrapping
+  for (int i = 23; i < 26; ++i) append(i);
+  expect_tail(8);
+  for (int i = 26; i < 40; ++i) append(i);
+  expect_tail(8);
+  chain.SetMemoryLimit(3);  // shrink after wrapping
+  expect_tail(3);
+  EXPECT_EQ(*chain.anchor(), hashes[chain.first_index() - 1]);
+  for (int i = 40; i < 45; ++i) append(i);
+  expect_tail(3);
+}
+
+// The encoders that write straight from a call's values produce EncodePayload's bytes.
+TEST(PayloadEncodingTest, DirectEncodersMatchEncodePayload) {
+  std::vector<abi::Value> params{abi::Value::String("hello"), abi::Value::U32(7),
+                                 abi::Value::Bytes({1, 2, 3})};
+  StateRecord small = StateRecord::OfBytes(std::vector<uint8_t>{9, 8, 7});
+  StateRecord large = StateRecord::OfBytes(std::vector<uint8_t>(kStateInlineLimit + 1, 5));
+  std::string error = "trap: unreachable";
+  std::vector<uint8_t> out;
+
+  out = {0xee};  // they append
+  EncodeExportCallTo("theater:simple/actor#init", params, {params, nullptr}, small, out);
+  EXPECT_EQ(std::vector<uint8_t>(out.begin() + 1, out.end()),
+            EncodePayload(
+                ExportCall{"theater:simple/actor#init", params, CallOutcome::Ok(params), small}));
+  out.clear();
+  EncodeExportCallTo("f", params, {params, nullptr}, large, out);
+  EXPECT_EQ(out, EncodePayload(ExportCall{"f", params, CallOutcome::Ok(params), large}));
+  out.clear();
+  EncodeExportCallTo("f", {}, {{}, &error}, StateRecord::None(), out);
+  EXPECT_EQ(out,
+            EncodePayload(ExportCall{"f", {}, CallOutcome::Error(error), StateRecord::None()}));
+
+  out.clear();
+  EncodeHostCallTo("theater:simple/runtime", "log", params, {params, nullptr}, out);
+  EXPECT_EQ(out, EncodePayload(
+                     HostCall{"theater:simple/runtime", "log", params, CallOutcome::Ok(params)}));
+  out.clear();
+  EncodeHostCallTo("i", "g", {}, CallOutcome::Error(error).view(), out);
+  EXPECT_EQ(out, EncodePayload(HostCall{"i", "g", {}, CallOutcome::Error(error)}));
 }
 
 }  // namespace

@@ -12,49 +12,75 @@ EventChain::EventChain(Clock clock) : clock_(clock ? std::move(clock) : Clock(Wa
 Result<std::unique_ptr<EventChain>> EventChain::FromEvents(std::vector<Event> events, Clock clock) {
   THEATER_RETURN_IF_ERROR(VerifyEvents(events).WithContext("restoring an event chain"));
   auto chain = std::make_unique<EventChain>(std::move(clock));
-  chain->events_.assign(std::make_move_iterator(events.begin()),
-                        std::make_move_iterator(events.end()));
+  chain->ring_ = std::move(events);
   return chain;
+}
+
+Event& EventChain::NextSlotLocked() {
+  std::optional<Hash> parent =
+      ring_.empty() ? anchor_ : std::optional<Hash>(HeldLocked(ring_.size() - 1).hash);
+  Event* slot;
+  if (ring_.size() < max_events_) {
+    slot = &ring_.emplace_back();
+  } else {
+    // Full: the oldest slot becomes the newest, keeping its buffers.
+    slot = &ring_[start_];
+    anchor_ = slot->hash;
+    start_ = (start_ + 1) % ring_.size();
+    ++dropped_;
+    slot->type.clear();
+    slot->payload.clear();
+  }
+  slot->parent = parent;
+  return *slot;
+}
+
+Hash EventChain::CommitLocked(Event& event, uint64_t timestamp_ms,
+                              std::optional<std::string> description) {
+  event.timestamp_ms = timestamp_ms;
+  event.description = std::move(description);
+  event.hash = HashEvent(event.parent, event.type, event.payload);
+  payload_bytes_ += event.payload.size();
+  const size_t index = dropped_ + ring_.size() - 1;
+  for (const auto& [id, observer] : observers_) observer(event, index);
+  return event.hash;
 }
 
 Hash EventChain::Append(std::string type, std::vector<uint8_t> payload,
                         std::optional<std::string> description) {
-  uint64_t now = clock_();
+  const uint64_t now = clock_();
   std::lock_guard<std::mutex> lock(mu_);
-  std::optional<Hash> parent = events_.empty() ? anchor_ : std::optional<Hash>(events_.back().hash);
-  if (events_.size() >= max_events_) {
-    anchor_ = events_.front().hash;
-    events_.pop_front();
-    ++dropped_;
-  }
-  Event& e = events_.emplace_back();
-  e.parent = parent;
-  e.type = std::move(type);
-  e.payload = std::move(payload);
-  e.timestamp_ms = now;
-  e.description = std::move(description);
-  e.hash = HashEvent(e.parent, e.type, e.payload);
-  payload_bytes_ += e.payload.size();
-  for (const auto& [id, observer] : observers_) observer(e, dropped_ + events_.size() - 1);
-  return e.hash;
+  Event& event = NextSlotLocked();
+  event.type = std::move(type);
+  event.payload = std::move(payload);
+  return CommitLocked(event, now, std::move(description));
 }
 
 Hash EventChain::Append(const Payload& payload, std::optional<std::string> description) {
-  return Append(EventTypeFor(payload), EncodePayload(payload), std::move(description));
+  return AppendWith(
+      EventTypeFor(payload), [&](std::vector<uint8_t>& out) { EncodePayloadTo(payload, out); },
+      std::move(description));
 }
 
 size_t EventChain::size() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return dropped_ + events_.size();
+  return dropped_ + ring_.size();
+}
+
+void EventChain::LinearizeLocked() {
+  std::rotate(ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(start_), ring_.end());
+  start_ = 0;
 }
 
 void EventChain::SetMemoryLimit(size_t max_events) {
   std::lock_guard<std::mutex> lock(mu_);
+  LinearizeLocked();
   max_events_ = std::max<size_t>(max_events, 1);
-  while (events_.size() > max_events_) {
-    anchor_ = events_.front().hash;
-    events_.pop_front();
-    ++dropped_;
+  if (ring_.size() > max_events_) {
+    const size_t excess = ring_.size() - max_events_;
+    anchor_ = ring_[excess - 1].hash;
+    dropped_ += excess;
+    ring_.erase(ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(excess));
   }
 }
 
@@ -75,25 +101,36 @@ std::optional<Hash> EventChain::anchor() const {
 
 std::vector<Event> EventChain::events() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return std::vector<Event>(events_.begin(), events_.end());
+  std::vector<Event> out;
+  out.reserve(ring_.size());
+  for (size_t i = 0; i < ring_.size(); ++i) out.push_back(HeldLocked(i));
+  return out;
 }
 
 std::optional<Event> EventChain::event(size_t index) const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (index < dropped_ || index - dropped_ >= events_.size()) return std::nullopt;
-  return events_[index - dropped_];
+  if (index < dropped_ || index - dropped_ >= ring_.size()) return std::nullopt;
+  return HeldLocked(index - dropped_);
 }
 
 std::optional<Hash> EventChain::head() const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (events_.empty()) return anchor_;
-  return events_.back().hash;
+  if (ring_.empty()) return anchor_;
+  return HeldLocked(ring_.size() - 1).hash;
 }
 
 Status EventChain::Verify() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<Event> held(events_.begin(), events_.end());
-  return VerifyEvents(held, anchor_, dropped_);
+  std::vector<Event> held;
+  std::optional<Hash> anchor;
+  size_t first;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    held.reserve(ring_.size());
+    for (size_t i = 0; i < ring_.size(); ++i) held.push_back(HeldLocked(i));
+    anchor = anchor_;
+    first = dropped_;
+  }
+  return VerifyEvents(held, anchor, first);
 }
 
 EventChain::ObserverId EventChain::AddObserver(Observer observer) {

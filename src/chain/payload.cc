@@ -19,7 +19,7 @@ using abi::Value;
 enum PayloadTag : uint8_t {
   kHostCallTag = 0x01,
   kExportCallTag = 0x02,
-  kExportResultTag = 0x03,
+  // 0x03 is not assigned.
   kLifecycleTag = 0x04,
   kLogTag = 0x05,
 };
@@ -60,13 +60,11 @@ constexpr size_t kMaxReserve = 4096;
 
 // ----- encoder ---------------------------------------------------------------------------------
 
-// Encodes into a per-thread scratch buffer that keeps its capacity, then copies the result out
-// once at its exact size: one allocation per payload instead of one per doubling. (No fiber
-// suspends while a Writer lives, so the thread-local buffer is never shared.)
+// Appends encodings to a caller's buffer. EventChain::AppendWith hands it a payload buffer
+// recycled from an evicted event, so a chain at its memory limit encodes without allocating.
 class Writer {
  public:
-  Writer() : out_(Scratch()) { out_.clear(); }
-  std::vector<uint8_t> Take() { return std::vector<uint8_t>(out_.begin(), out_.end()); }
+  explicit Writer(std::vector<uint8_t>& out) : out_(out) {}
 
   void Byte(uint8_t b) { out_.push_back(b); }
   void Fixed(uint64_t v, int width) {
@@ -179,7 +177,7 @@ class Writer {
     }
   }
 
-  void Vals(const std::vector<Value>& values) {
+  void Vals(std::span<const Value> values) {
     Uleb(values.size());
     for (const Value& v : values) Val(v);
   }
@@ -193,8 +191,8 @@ class Writer {
     }
   }
 
-  void Outcome(const CallOutcome& o) {
-    if (o.ok()) {
+  void Outcome(const CallOutcomeView& o) {
+    if (o.error == nullptr) {
       Byte(0);
       Vals(o.values);
     } else {
@@ -219,10 +217,6 @@ class Writer {
   }
 
  private:
-  static std::vector<uint8_t>& Scratch() {
-    thread_local std::vector<uint8_t> scratch;
-    return scratch;
-  }
   std::vector<uint8_t>& out_;
 };
 
@@ -504,12 +498,6 @@ class Reader {
         ExportCall p;
         THEATER_ASSIGN_OR_RETURN(p.function, Str("function length"));
         THEATER_ASSIGN_OR_RETURN(p.params, Vals("param count", 0));
-        THEATER_ASSIGN_OR_RETURN(p.state, State());
-        return Payload(std::move(p));
-      }
-      case kExportResultTag: {
-        ExportResult p;
-        THEATER_ASSIGN_OR_RETURN(p.function, Str("function length"));
         THEATER_ASSIGN_OR_RETURN(p.result, Outcome());
         THEATER_ASSIGN_OR_RETURN(p.new_state, State());
         return Payload(std::move(p));
@@ -560,55 +548,74 @@ std::string EventTypeFor(const Payload& payload) {
   struct Visitor {
     std::string operator()(const HostCall& p) const { return p.interface + "/" + p.function; }
     std::string operator()(const ExportCall&) const { return "wasm"; }
-    std::string operator()(const ExportResult&) const { return "wasm"; }
     std::string operator()(const Lifecycle&) const { return "theater-runtime"; }
     std::string operator()(const Log&) const { return "theater:simple/runtime/log"; }
   };
   return std::visit(Visitor{}, payload);
 }
 
-std::vector<uint8_t> EncodePayload(const Payload& payload) {
-  Writer w;
+CallOutcomeView CallOutcome::view() const {
+  return {values, error ? &*error : nullptr};
+}
+
+void EncodeHostCallTo(std::string_view interface, std::string_view function,
+                      std::span<const abi::Value> input, const CallOutcomeView& output,
+                      std::vector<uint8_t>& out) {
+  Writer w(out);
+  w.Byte(kHostCallTag);
+  w.Str(interface);
+  w.Str(function);
+  w.Vals(input);
+  w.Outcome(output);
+}
+
+void EncodeExportCallTo(std::string_view function, std::span<const abi::Value> params,
+                        const CallOutcomeView& result, const StateRecord& new_state,
+                        std::vector<uint8_t>& out) {
+  Writer w(out);
+  w.Byte(kExportCallTag);
+  w.Str(function);
+  w.Vals(params);
+  w.Outcome(result);
+  w.State(new_state);
+}
+
+void EncodePayloadTo(const Payload& payload, std::vector<uint8_t>& out) {
   struct Visitor {
-    Writer& w;
+    std::vector<uint8_t>& out;
     void operator()(const HostCall& p) const {
-      w.Byte(kHostCallTag);
-      w.Str(p.interface);
-      w.Str(p.function);
-      w.Vals(p.input);
-      w.Outcome(p.output);
+      EncodeHostCallTo(p.interface, p.function, p.input, p.output.view(), out);
     }
     void operator()(const ExportCall& p) const {
-      w.Byte(kExportCallTag);
-      w.Str(p.function);
-      w.Vals(p.params);
-      w.State(p.state);
-    }
-    void operator()(const ExportResult& p) const {
-      w.Byte(kExportResultTag);
-      w.Str(p.function);
-      w.Outcome(p.result);
-      w.State(p.new_state);
+      EncodeExportCallTo(p.function, p.params, p.result.view(), p.new_state, out);
     }
     void operator()(const Lifecycle& p) const {
+      Writer w(out);
       w.Byte(kLifecycleTag);
       w.Str(p.kind);
       w.Str(p.message);
     }
     void operator()(const Log& p) const {
+      Writer w(out);
       w.Byte(kLogTag);
       w.Str(p.level);
       w.Str(p.message);
     }
   };
-  std::visit(Visitor{w}, payload);
-  return w.Take();
+  std::visit(Visitor{out}, payload);
+}
+
+std::vector<uint8_t> EncodePayload(const Payload& payload) {
+  std::vector<uint8_t> out;
+  EncodePayloadTo(payload, out);
+  return out;
 }
 
 std::vector<uint8_t> EncodeValue(const abi::Value& value) {
-  Writer w;
+  std::vector<uint8_t> out;
+  Writer w(out);
   w.Val(value);
-  return w.Take();
+  return out;
 }
 
 Result<Payload> DecodePayload(std::span<const uint8_t> bytes) {

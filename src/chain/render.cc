@@ -242,10 +242,8 @@ std::string PayloadSummary(const Event& event) {
       return p.function + "(" + ValuesInline(p.input) + ") " + OutcomeInline(p.output);
     }
     std::string operator()(const ExportCall& p) const {
-      return "call " + p.function + "(" + ValuesInline(p.params) + ") " + StateInline(p.state);
-    }
-    std::string operator()(const ExportResult& p) const {
-      return p.function + " " + OutcomeInline(p.result);
+      return p.function + "(" + ValuesInline(p.params) + ") " + OutcomeInline(p.result) + ", " +
+             StateInline(p.new_state);
     }
     std::string operator()(const Lifecycle& p) const { return p.kind + ": " + p.message; }
     std::string operator()(const Log& p) const { return "[" + p.level + "] " + p.message; }
@@ -333,11 +331,6 @@ json PayloadToJson(std::span<const uint8_t> payload) {
       return json{{"kind", "export-call"},
                   {"function", SanitizeUtf8(p.function)},
                   {"params", ValuesToJson(p.params)},
-                  {"state", StateToJson(p.state)}};
-    }
-    json operator()(const ExportResult& p) const {
-      return json{{"kind", "export-result"},
-                  {"function", SanitizeUtf8(p.function)},
                   {"result", OutcomeToJson(p.result)},
                   {"new_state", StateToJson(p.new_state)}};
     }

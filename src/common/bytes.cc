@@ -1,8 +1,6 @@
 // Theater: a WebAssembly actor runtime.
 #include "common/bytes.h"
 
-#include <openssl/evp.h>
-
 #include <cerrno>
 #include <fstream>
 
@@ -35,44 +33,6 @@ Result<Container> ReadWhole(const std::filesystem::path& path, std::string_view 
 }
 
 }  // namespace
-
-namespace {
-// OpenSSL 3 looks the algorithm up on every one-shot SHA256() call and allocates a context;
-// chains hash two events per actor call, so both are done once (per process, per thread).
-const EVP_MD* Sha256Md() {
-  static const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return md;
-}
-EVP_MD_CTX* ThreadContext() {
-  struct Holder {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    ~Holder() { EVP_MD_CTX_free(ctx); }
-  };
-  thread_local Holder holder;
-  return holder.ctx;
-}
-}  // namespace
-
-Sha256Hasher::Sha256Hasher() : ctx_(ThreadContext()) {
-  EVP_DigestInit_ex2(static_cast<EVP_MD_CTX*>(ctx_), Sha256Md(), nullptr);
-}
-
-void Sha256Hasher::Update(std::span<const uint8_t> data) {
-  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
-}
-
-Sha256Digest Sha256Hasher::Final() {
-  Sha256Digest out;
-  unsigned int size = 0;
-  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), out.data(), &size);
-  return out;
-}
-
-Sha256Digest Sha256(std::span<const uint8_t> data) {
-  Sha256Hasher hasher;
-  hasher.Update(data);
-  return hasher.Final();
-}
 
 std::string HexEncode(std::span<const uint8_t> bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";

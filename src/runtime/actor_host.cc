@@ -37,6 +37,8 @@ chain::StateRecord StateRecordOf(const StateBytes& state) {
   return state ? chain::StateRecord::OfBytes(*state) : chain::StateRecord::None();
 }
 
+constexpr std::string_view kExportEventType = "wasm";
+
 // The short interface name inside theater:simple ("runtime" for "theater:simple/runtime").
 std::optional<std::string_view> ShortInterfaceName(std::string_view qualified) {
   if (qualified.substr(0, kPackagePrefix.size()) != kPackagePrefix) return std::nullopt;
@@ -69,6 +71,7 @@ struct ActorHost::ImportBinding {
   ActorHost* host;
   std::string interface_name;
   std::string function;
+  std::string event_type;  // "<interface>/<function>", built once
   abi::FunctionPlan plan;
   HostFunctionImpl impl;
   // The actor's permissions are fixed at spawn, so whether this import's handler is permitted is
@@ -89,7 +92,8 @@ ActorHost::ActorHost(std::shared_ptr<const engine::Module> module, ActorHostOpti
     : module_(std::move(module)),
       options_(std::move(options)),
       chain_(std::move(chain)),
-      state_(options_.initial_state) {}
+      state_(options_.initial_state),
+      state_record_(options_.record_chain ? StateRecordOf(state_) : chain::StateRecord::None()) {}
 
 ActorHost::~ActorHost() = default;
 
@@ -97,11 +101,26 @@ void ActorHost::Log(std::string_view line) {
   if (options_.log_sink) options_.log_sink(line);
 }
 
-void ActorHost::RecordHostCall(std::string interface_name, std::string function,
-                               std::vector<Value> input, chain::CallOutcome output) {
+void ActorHost::RecordHostCall(std::string_view event_type, std::string_view interface_name,
+                               std::string_view function, std::span<const Value> input,
+                               const chain::CallOutcomeView& output) {
   if (!options_.record_chain) return;
-  chain_->Append(chain::HostCall{std::move(interface_name), std::move(function), std::move(input),
-                                 std::move(output)});
+  chain_->AppendWith(event_type, [&](std::vector<uint8_t>& payload) {
+    chain::EncodeHostCallTo(interface_name, function, input, output, payload);
+  });
+}
+
+void ActorHost::RecordWasiCall(std::string_view function, std::initializer_list<Value> input,
+                               std::initializer_list<Value> output) {
+  if (!options_.record_chain) return;
+  const std::string event_type = std::string(kWasiModule) + "/" + std::string(function);
+  RecordHostCall(event_type, kWasiModule, function, {input.begin(), input.size()},
+                 {{output.begin(), output.size()}, nullptr});
+}
+
+void ActorHost::SetState(StateBytes state) {
+  state_ = std::move(state);
+  if (options_.record_chain) state_record_ = StateRecordOf(state_);
 }
 
 Result<std::unique_ptr<ActorHost>> ActorHost::Create(std::shared_ptr<const engine::Module> module,
@@ -234,8 +253,9 @@ Status ActorHost::Bind(HostFunctionTable extra) {
           "lowers to (" +
           plan.signature().ParamLetters() + ") -> (" + plan.signature().ResultLetters() + ")");
     }
-    auto binding = std::make_unique<ImportBinding>(ImportBinding{
-        this, import.module, import.name, std::move(plan), std::move(impl), Status(), false});
+    auto binding = std::make_unique<ImportBinding>(
+        ImportBinding{this, import.module, import.name, import.module + "/" + import.name,
+                      std::move(plan), std::move(impl), Status(), false});
     if (options_.permissions && !handler.empty()) {
       binding->denial = CheckHandlerPermitted(*options_.permissions, handler);
       const abi::TypePtr& result = type->result;
@@ -257,23 +277,22 @@ int ActorHost::DispatchImport(engine::Instance& instance, void* data, const uint
   ActorHost& host = *b->host;
   InstanceMemory memory(instance, host.realloc_index_);
   std::span<const uint64_t> flat_args(args, b->plan.signature().params.size());
-  std::string where = b->interface_name + "." + b->function;
+  auto where = [b] { return b->interface_name + "." + b->function; };
   Result<std::vector<Value>> params = b->plan.LiftImportParams(memory, flat_args);
-  if (!params.ok()) return instance.Fail(params.status().WithContext("arguments of " + where));
+  if (!params.ok()) return instance.Fail(params.status().WithContext("arguments of " + where()));
   Result<std::vector<Value>> output =
       b->denial.ok()           ? b->impl(host, *params)
       : b->denial_is_err_value ? std::vector<Value>{Value::Err(Value::String(b->denial.message()))}
                                : Result<std::vector<Value>>(b->denial);
   if (!output.ok()) {
-    host.RecordHostCall(b->interface_name, b->function, std::move(*params),
-                        chain::CallOutcome::Error(output.status().ToString()));
-    return instance.Fail(output.status().WithContext(where));
+    const std::string error = output.status().ToString();
+    host.RecordHostCall(b->event_type, b->interface_name, b->function, *params, {{}, &error});
+    return instance.Fail(output.status().WithContext(where()));
   }
   std::vector<uint64_t> flat_results;
   Status lowered = b->plan.LowerImportResults(memory, *output, flat_args, &flat_results);
-  host.RecordHostCall(b->interface_name, b->function, std::move(*params),
-                      chain::CallOutcome::Ok(std::move(*output)));
-  if (!lowered.ok()) return instance.Fail(lowered.WithContext("results of " + where));
+  host.RecordHostCall(b->event_type, b->interface_name, b->function, *params, {*output, nullptr});
+  if (!lowered.ok()) return instance.Fail(lowered.WithContext("results of " + where()));
   for (size_t i = 0; i < flat_results.size(); ++i) results[i] = flat_results[i];
   return 0;
 }
@@ -318,9 +337,8 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
       uint32_t written = static_cast<uint32_t>(text.size());
       if (rc == kWasiSuccess && !write(nwritten_ptr, &written, 4)) rc = kWasiFault;
       if (rc == kWasiSuccess) {
-        host.RecordHostCall(std::string(kWasiModule), name,
-                            {Value::U32(static_cast<uint32_t>(fd)), Value::String(text)},
-                            chain::CallOutcome::Ok({Value::U32(written)}));
+        host.RecordWasiCall(name, {Value::U32(static_cast<uint32_t>(fd)), Value::String(text)},
+                            {Value::U32(written)});
         host.stdout_line_ += text;
         size_t nl;
         while ((nl = host.stdout_line_.find('\n')) != std::string::npos) {
@@ -356,9 +374,7 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
     if (!write(args[2], &ns, 8)) {
       rc = kWasiFault;
     } else {
-      host.RecordHostCall(std::string(kWasiModule), name,
-                          {Value::U32(static_cast<uint32_t>(args[0]))},
-                          chain::CallOutcome::Ok({Value::U64(ns)}));
+      host.RecordWasiCall(name, {Value::U32(static_cast<uint32_t>(args[0]))}, {Value::U64(ns)});
     }
   } else if (name == "random_get") {
     uint64_t ptr = args[0], len = args[1];
@@ -369,8 +385,8 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
       if (len && RAND_bytes(bytes.data(), static_cast<int>(len)) != 1)
         return instance.Fail(InternalError("random source failed"));
       std::memcpy(mem.data() + ptr, bytes.data(), len);
-      host.RecordHostCall(std::string(kWasiModule), name, {Value::U32(static_cast<uint32_t>(len))},
-                          chain::CallOutcome::Ok({Value::Bytes(std::move(bytes))}));
+      host.RecordWasiCall(name, {Value::U32(static_cast<uint32_t>(len))},
+                          {Value::Bytes(std::move(bytes))});
     }
   }
   results[0] = rc;
@@ -452,20 +468,20 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   }
 
   bool is_init = export_name == kInitExport;
-  if (options_.record_chain) {
-    // The parameters move into the record and back out once encoded: no deep copy per call.
-    chain::Payload record =
-        chain::ExportCall{export_name, std::move(params), StateRecordOf(state_)};
-    chain_->Append(record);
-    params = std::move(std::get<chain::ExportCall>(record).params);
-  }
   std::vector<Value> args{StateValue(state_), Value::Tuple(std::move(params))};
   Result<std::vector<Value>> values = RunExport(
       export_name, *entry, args, is_init ? options_.init_deadline : options_.call_deadline);
+  // One event per export call, written when it is over: the params (still in `args`), what it
+  // returned or why it failed, and the state it left.
+  auto record = [&](const chain::CallOutcomeView& outcome) {
+    if (!options_.record_chain) return;
+    chain_->AppendWith(kExportEventType, [&](std::vector<uint8_t>& payload) {
+      chain::EncodeExportCallTo(export_name, args[1].items(), outcome, state_record_, payload);
+    });
+  };
   auto fail = [&](Status status) {
-    if (options_.record_chain)
-      chain_->Append(chain::ExportResult{export_name, chain::CallOutcome::Error(status.ToString()),
-                                         StateRecordOf(state_)});
+    const std::string error = status.ToString();
+    record({{}, &error});
     return status;
   };
   if (!values.ok()) return fail(values.status());
@@ -483,19 +499,12 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
     return fail(InternalError("export '" + export_name + "' returned a malformed result"));
   }
   const Value& new_state = ok->items()[0];
-  if (new_state.is_some()) {
-    state_ = std::make_shared<const std::vector<uint8_t>>(new_state.payload()->as_bytes());
-  } else {
-    state_.reset();
-  }
-  std::vector<Value> rest(ok->items().begin() + 1, ok->items().end());
-  if (options_.record_chain) {
-    chain::Payload record = chain::ExportResult{
-        export_name, chain::CallOutcome::Ok(std::move(rest)), StateRecordOf(state_)};
-    chain_->Append(record);
-    rest = std::move(std::get<chain::ExportResult>(record).result.values);
-  }
-  return rest;
+  SetState(new_state.is_some()
+               ? std::make_shared<const std::vector<uint8_t>>(new_state.payload()->as_bytes())
+               : nullptr);
+  std::span<const Value> rest(ok->items().begin() + 1, ok->items().end());
+  record({rest, nullptr});
+  return std::vector<Value>(rest.begin(), rest.end());
 }
 
 Status ActorHost::InitializeModule() {

@@ -22,10 +22,13 @@
 
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "theater/abi/canonical.h"
@@ -121,9 +124,11 @@ class ActorHost {
   chain::EventChain& chain() { return *chain_; }
   engine::Instance& instance() { return *instance_; }
   void Log(std::string_view line);
-  // Records a host call in the chain (for handlers that record extra events).
-  void RecordHostCall(std::string interface_name, std::string function,
-                      std::vector<abi::Value> input, chain::CallOutcome output);
+  // Records a host call in the chain under `event_type` ("<interface>/<function>"), encoding the
+  // values where they are (for handlers that record extra events, too).
+  void RecordHostCall(std::string_view event_type, std::string_view interface_name,
+                      std::string_view function, std::span<const abi::Value> input,
+                      const chain::CallOutcomeView& output);
 
   struct ImportBinding;  // internal
 
@@ -160,7 +165,16 @@ class ActorHost {
                                             std::chrono::milliseconds deadline);
   std::map<std::string, ExportEntry, std::less<>> exports_;
   uint32_t realloc_index_ = 0;
+  // Records a successful WASI preview-1 call.
+  void RecordWasiCall(std::string_view function, std::initializer_list<abi::Value> input,
+                      std::initializer_list<abi::Value> output);
+  // Replaces the state, and the chain record of it, after an export returned.
+  void SetState(StateBytes state);
+
   StateBytes state_;
+  // How the chain records state_: computed once per state change, when the call that changed it
+  // returns (it can be a SHA-256 of the whole state); failed calls record it unchanged.
+  chain::StateRecord state_record_;
   std::string stdout_line_;
 };
 

@@ -94,13 +94,10 @@ TEST(ActorHostTest, HelloInitThreadsStateLogsAndRecordsAVerifiedChain) {
   ASSERT_NE((*host)->state(), nullptr);
   EXPECT_NE(*(*host)->state(), **state) << "init must return a new state";
 
-  // The chain: the export call, the log host call(s) it made, the result; all verified.
+  // The chain: the log host call(s) init made, then the export call itself with its params,
+  // result and the state it left; all verified.
   std::vector<chain::Event> events = h.chain->events();
-  ASSERT_GE(events.size(), 3u);
-  auto first = chain::DecodePayload(events.front().payload);
-  ASSERT_TRUE(first.ok());
-  ASSERT_TRUE(std::holds_alternative<chain::ExportCall>(*first));
-  EXPECT_EQ(std::get<chain::ExportCall>(*first).function, "theater:simple/actor#init");
+  ASSERT_GE(events.size(), 2u);
   bool saw_log = false;
   for (const chain::Event& e : events) {
     auto p = chain::DecodePayload(e.payload);
@@ -112,8 +109,13 @@ TEST(ActorHostTest, HelloInitThreadsStateLogsAndRecordsAVerifiedChain) {
   EXPECT_TRUE(saw_log);
   auto last = chain::DecodePayload(events.back().payload);
   ASSERT_TRUE(last.ok());
-  ASSERT_TRUE(std::holds_alternative<chain::ExportResult>(*last));
-  EXPECT_TRUE(std::get<chain::ExportResult>(*last).result.ok());
+  ASSERT_TRUE(std::holds_alternative<chain::ExportCall>(*last));
+  const auto& call = std::get<chain::ExportCall>(*last);
+  EXPECT_EQ(call.function, "theater:simple/actor#init");
+  ASSERT_EQ(call.params.size(), 1u);
+  EXPECT_EQ(call.params[0].as_string(), "11111111-2222-4333-8444-555555555555");
+  EXPECT_TRUE(call.result.ok());
+  EXPECT_EQ(call.new_state, chain::StateRecord::OfBytes(*(*host)->state()));
   EXPECT_TRUE(h.chain->Verify().ok());
 
   // A second init sees the state the first one returned.

@@ -623,7 +623,7 @@ TEST_F(RuntimeTest, StrictDurabilityHoldsRepliesUntilTheEventsAreCommitted) {
     ASSERT_FALSE(committed->empty());
     auto last = chain::DecodePayload(committed->back().payload);
     ASSERT_TRUE(last.ok());
-    ASSERT_TRUE(std::holds_alternative<chain::ExportResult>(*last)) << "call " << i;
+    ASSERT_TRUE(std::holds_alternative<chain::ExportCall>(*last)) << "call " << i;
     EXPECT_EQ(committed->size(), runtime_->Metrics(id)->events);
   }
 }
@@ -682,9 +682,9 @@ TEST_F(RuntimeTest, KillNineDuringChainWritesLeavesVerifiableChains) {
 }
 
 #if defined(__SANITIZE_ADDRESS__)
-constexpr int kFloodCalls = 5'000;  // 10k events: the same behaviour, at sanitizer speed
+constexpr int kFloodCalls = 10'000;  // 10k events: the same behaviour, at sanitizer speed
 #else
-constexpr int kFloodCalls = 50'000;  // 100k events
+constexpr int kFloodCalls = 100'000;  // 100k events (one per export call)
 #endif
 
 // A subscriber that never reads, during a flood: the flood and other actors go on; the
@@ -724,7 +724,7 @@ TEST_F(RuntimeTest, ASlowLossySubscriberNeverStallsTheRuntime) {
   EXPECT_EQ(failed, 0);
   EXPECT_EQ(State(flooded), std::to_string(kFloodCalls));
   size_t published = runtime_->Metrics(flooded)->events - before;
-  ASSERT_GE(published, 2u * kFloodCalls);
+  ASSERT_GE(published, 1u * kFloodCalls);
   size_t events = 0, dropped = 0;
   while (auto d = sub->TryNext()) {
     if (d->is_gap()) {
@@ -778,7 +778,7 @@ TEST_F(RuntimeTest, SubscribersReceiveEveryEventOfTheirActor) {
     EXPECT_EQ(d->actor_id, id);
     if (count++ == 0) first_index = d->index;
   }
-  EXPECT_GE(count, 2u) << "export call and result";
+  EXPECT_GE(count, 1u) << "the export call";
   auto events = runtime_->Events(id).value();
   EXPECT_EQ(first_index + count, events.size());
 }
@@ -798,7 +798,7 @@ TEST_F(RuntimeTest, MetricsCountCallsFailuresLatencyMemoryAndCustomValues) {
   EXPECT_GT(m->memory_bytes, 0u);
   EXPECT_GE(m->memory_peak_bytes, m->memory_bytes);
   EXPECT_EQ(m->custom.at("probe"), 2.5);
-  EXPECT_GT(m->events, 10u);
+  EXPECT_GE(m->events, 8u) << "one per export call, and more for host calls";
 }
 
 TEST_F(RuntimeTest, MemoryBombIsCappedByTheManifestLimit) {
