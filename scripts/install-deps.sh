@@ -10,7 +10,7 @@ PACKAGES=(
   wabt clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32
   libc++abi-14-dev-wasm32 libclang-rt-14-dev
   # libraries
-  libboost-context1.81-dev libboost1.81-dev libssl-dev libsqlite3-dev libtomlplusplus-dev
+  libboost-context1.81-dev libboost1.81-dev libssl-dev libsqlite3-dev libtomlplusplus-dev libcurl4-openssl-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev

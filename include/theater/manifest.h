@@ -83,24 +83,28 @@ struct Manifest {
   // "file:line:col: unknown key 'x' (ignored)" for every key the format does not define.
   std::vector<std::string> warnings;
   // Where the manifest came from: the name used in messages and the directory references are
-  // resolved against.
+  // resolved against; or, for a manifest fetched from a URL, that URL (base_dir is then empty and
+  // relative references become URLs beside it).
   std::string source_name;
   std::filesystem::path base_dir;
+  std::string base_url;
 };
 
 // Parses manifest TOML. `source_name` prefixes every message; `base_dir` resolves relative paths
 // (an empty base_dir leaves them relative to the working directory).
 // Errors: kParseError for TOML syntax, kInvalidArgument for missing, mistyped or out-of-range
 // fields; the message carries `source_name:line:col` and the field name.
+// With `base_url`, relative references resolve against that URL instead (and absolute paths are
+// refused: a manifest from a server must not name files on this machine).
 Result<Manifest> ParseManifest(std::string_view toml, std::filesystem::path base_dir,
-                               std::string source_name);
+                               std::string source_name, std::string base_url = {});
 
 // Reads and parses a manifest file; references resolve against the file's own directory (made
 // absolute), and messages name the path as given.
 Result<Manifest> LoadManifest(const std::filesystem::path& path);
 
-// The bytes of the manifest's init_state file, checked to be JSON (the error says where it is
-// not); nullopt when the manifest has no init_state. store:// and http(s):// references are not
+// The bytes of the manifest's init_state (a file or a URL), checked to be JSON (the error says
+// where it is not); nullopt when the manifest has no init_state. store:// references are not
 // loadable yet and give kUnavailable.
 Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manifest);
 
@@ -129,10 +133,20 @@ struct ManifestWithState {
 Result<ManifestWithState> ParseManifestWithState(std::string_view toml,
                                                  std::filesystem::path base_dir,
                                                  std::string source_name,
-                                                 std::optional<nlohmann::json> override_state);
+                                                 std::optional<nlohmann::json> override_state,
+                                                 std::string base_url = {});
 
 // ParseManifestWithState() on a file; paths resolve as in LoadManifest().
 Result<ManifestWithState> LoadManifestWithState(const std::filesystem::path& path,
                                                 std::optional<nlohmann::json> override_state);
+// The same for a manifest fetched from an http(s) URL (FetchUrl's limits and errors); its
+// relative references resolve against the URL.
+Result<ManifestWithState> LoadManifestWithStateFromUrl(
+    const std::string& url, std::optional<nlohmann::json> override_state);
+
+// The bytes a resolved reference names: a file's contents, or a URL's body (FetchUrl). `what`
+// names it in errors ("component"). store:// references give kUnavailable for now.
+Result<std::vector<uint8_t>> LoadReference(const std::string& reference, ReferenceKind kind,
+                                           std::string_view what);
 
 }  // namespace theater

@@ -468,6 +468,7 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   }
 
   bool is_init = export_name == kInitExport;
+  if (options_.record_chain) chain_->PrefetchNextSlot();
   std::vector<Value> args{StateValue(state_), Value::Tuple(std::move(params))};
   Result<std::vector<Value>> values = RunExport(
       export_name, *entry, args, is_init ? options_.init_deadline : options_.call_deadline);

@@ -5,6 +5,7 @@
 #include "theater/manifest.h"
 
 #include "common/bytes.h"
+#include "common/fetch.h"
 
 #include <algorithm>
 #include <cmath>
@@ -172,10 +173,22 @@ Result<std::string> RequiredString(const toml::table& table, std::string_view ke
   return value;
 }
 
-std::string ResolveReference(const std::string& reference, ReferenceKind kind,
-                             const fs::path& base_dir) {
-  if (kind != ReferenceKind::kFile) return reference;
+// Classifies `reference` into *kind and resolves it against where the manifest came from: a path
+// against the manifest's directory, or, in a manifest fetched from a URL, against that URL (so a
+// relative path there names a resource beside the manifest on the same server).
+Result<std::string> ResolveReference(const std::string& reference, ReferenceKind* kind,
+                                     const fs::path& base_dir, const std::string& base_url) {
+  *kind = ClassifyReference(reference);
+  if (*kind != ReferenceKind::kFile) return reference;
   fs::path path(reference);
+  if (!base_url.empty()) {
+    if (path.is_absolute()) {
+      return InvalidArgument("'" + reference +
+                             "' is a local path, but the manifest was fetched from " + base_url);
+    }
+    *kind = ReferenceKind::kUrl;
+    return ResolveUrl(base_url, reference);
+  }
   if (!path.is_absolute() && !base_dir.empty()) path = base_dir / path;
   return path.lexically_normal().string();
 }
@@ -250,19 +263,26 @@ Status ParseHandlers(const toml::node& node, Manifest& m, const Context& ctx) {
   return Status::Ok();
 }
 
-Result<Manifest> BuildManifest(const toml::table& root, fs::path base_dir, const Context& ctx) {
+Result<Manifest> BuildManifest(const toml::table& root, fs::path base_dir, std::string base_url,
+                               const Context& ctx) {
   Manifest m;
   std::vector<Warning> warnings;
   m.source_name = ctx.source_name();
   m.base_dir = std::move(base_dir);
+  m.base_url = std::move(base_url);
 
   // Required fields are checked in document order of the spec so the first missing one is named.
   THEATER_ASSIGN_OR_RETURN(m.name, RequiredString(root, "name", "name", {}, ctx));
   THEATER_ASSIGN_OR_RETURN(m.version, RequiredString(root, "version", "version", {}, ctx));
   THEATER_ASSIGN_OR_RETURN(std::string component,
                            RequiredString(root, "component", "component", {}, ctx));
-  m.component_kind = ClassifyReference(component);
-  m.component = ResolveReference(component, m.component_kind, m.base_dir);
+  Result<std::string> resolved_component =
+      ResolveReference(component, &m.component_kind, m.base_dir, m.base_url);
+  if (!resolved_component.ok()) {
+    return ctx.Invalid(root.get("component")->source(), "component",
+                       resolved_component.status().message());
+  }
+  m.component = std::move(*resolved_component);
 
   THEATER_ASSIGN_OR_RETURN(m.description, OptionalString(root, "description", "description", ctx));
   THEATER_ASSIGN_OR_RETURN(m.long_description,
@@ -279,8 +299,13 @@ Result<Manifest> BuildManifest(const toml::table& root, fs::path base_dir, const
     if (init_state->empty()) {
       return ctx.Invalid(root.get("init_state")->source(), "init_state", "must not be empty");
     }
-    m.init_state_kind = ClassifyReference(*init_state);
-    m.init_state = ResolveReference(*init_state, m.init_state_kind, m.base_dir);
+    Result<std::string> resolved =
+        ResolveReference(*init_state, &m.init_state_kind, m.base_dir, m.base_url);
+    if (!resolved.ok()) {
+      return ctx.Invalid(root.get("init_state")->source(), "init_state",
+                         resolved.status().message());
+    }
+    m.init_state = std::move(*resolved);
   }
 
   if (const toml::node* node = root.get("permission_policy")) {
@@ -332,11 +357,11 @@ ReferenceKind ClassifyReference(std::string_view reference) {
 }
 
 Result<Manifest> ParseManifest(std::string_view toml_text, fs::path base_dir,
-                               std::string source_name) {
+                               std::string source_name, std::string base_url) {
   Context ctx(std::move(source_name));
   try {
     toml::table root = toml::parse(toml_text, ctx.source_name());
-    return BuildManifest(root, std::move(base_dir), ctx);
+    return BuildManifest(root, std::move(base_dir), std::move(base_url), ctx);
   } catch (const toml::parse_error& e) {
     return ParseError(ctx.Where(e.source()) +
                       ": TOML syntax error: " + std::string(e.description()));
@@ -356,14 +381,11 @@ Result<Manifest> LoadManifest(const fs::path& path) {
 Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manifest) {
   if (!manifest.init_state) return std::optional<std::vector<uint8_t>>();
   const std::string& ref = *manifest.init_state;
-  if (manifest.init_state_kind != ReferenceKind::kFile) {
-    return Unavailable(manifest.source_name + ": init_state '" + ref +
-                       "': only file references can be loaded so far");
-  }
-  Result<std::string> text = ReadFileText(ref, "init_state file");
-  if (!text.ok()) return text.status().WithContext(manifest.source_name + ": init_state");
+  Result<std::vector<uint8_t>> bytes = LoadReference(ref, manifest.init_state_kind, "init_state");
+  if (!bytes.ok()) return bytes.status().WithContext(manifest.source_name + ": init_state");
+  const std::string text(bytes->begin(), bytes->end());
   try {
-    [[maybe_unused]] const json parsed = json::parse(*text);
+    [[maybe_unused]] const json parsed = json::parse(text);
   } catch (const json::parse_error& e) {
     // e.byte counts from 1 and points at the last byte read, where parsing went wrong.
     size_t pos = e.byte > 0 ? e.byte - 1 : 0;
@@ -375,10 +397,10 @@ Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manife
         detail = detail.substr(colon + 2);
       }
     }
-    return ParseError(ref + ":" + LineColumn(*text, pos) +
+    return ParseError(ref + ":" + LineColumn(text, pos) +
                       ": init_state is not valid JSON: " + detail);
   }
-  return std::optional<std::vector<uint8_t>>(std::vector<uint8_t>(text->begin(), text->end()));
+  return std::optional<std::vector<uint8_t>>(std::move(*bytes));
 }
 
 std::optional<json> MergeInitState(const std::optional<json>& init,
@@ -393,7 +415,8 @@ std::optional<json> MergeInitState(const std::optional<json>& init,
 
 Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs::path base_dir,
                                                  std::string source_name,
-                                                 std::optional<json> override_state) {
+                                                 std::optional<json> override_state,
+                                                 std::string base_url) {
   // 1. Find `init_state` before the state is known: parse the text with every template
   //    expression masked by a same-sized `0`, so TOML positions stay those of the source. When the
   //    template itself is malformed, the raw text is parsed instead; the template error is
@@ -434,9 +457,10 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
   Manifest probe_manifest;
   probe_manifest.source_name = source_name;
   if (init_ref) {
-    probe_manifest.init_state_kind = ClassifyReference(*init_ref);
-    probe_manifest.init_state =
-        ResolveReference(*init_ref, probe_manifest.init_state_kind, base_dir);
+    Result<std::string> resolved =
+        ResolveReference(*init_ref, &probe_manifest.init_state_kind, base_dir, base_url);
+    if (!resolved.ok()) return resolved.status().WithContext(source_name + ": init_state");
+    probe_manifest.init_state = std::move(*resolved);
     THEATER_ASSIGN_OR_RETURN(init_bytes, LoadInitState(probe_manifest));
     // LoadInitState has checked that the bytes are JSON.
     init_json = json::parse(init_bytes->begin(), init_bytes->end(), nullptr, false);
@@ -450,7 +474,7 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
     if (!parsed.ok()) return parsed.status();
     text = RenderTemplate(*parsed, *state, source_name, &template_warnings);
   }
-  THEATER_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(text, base_dir, source_name));
+  THEATER_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(text, base_dir, source_name, base_url));
   for (std::string& w : template_warnings) manifest.warnings.push_back(std::move(w));
 
   ManifestWithState out;
@@ -472,6 +496,29 @@ Result<ManifestWithState> LoadManifestWithState(const fs::path& path,
   if (ec) return IOError("resolving manifest path " + path.string() + ": " + ec.message());
   return ParseManifestWithState(text, absolute.parent_path(), path.string(),
                                 std::move(override_state));
+}
+
+Result<ManifestWithState> LoadManifestWithStateFromUrl(const std::string& url,
+                                                       std::optional<json> override_state) {
+  Result<std::vector<uint8_t>> bytes = FetchUrl(url);
+  if (!bytes.ok()) return bytes.status().WithContext("manifest");
+  const std::string text(bytes->begin(), bytes->end());
+  return ParseManifestWithState(text, {}, url, std::move(override_state), url);
+}
+
+Result<std::vector<uint8_t>> LoadReference(const std::string& reference, ReferenceKind kind,
+                                           std::string_view what) {
+  switch (kind) {
+    case ReferenceKind::kFile:
+      return ReadFileBytes(reference, std::string(what) + " file");
+    case ReferenceKind::kUrl:
+      return FetchUrl(reference);
+    case ReferenceKind::kStore:
+      break;
+  }
+  return Unavailable(std::string(what) + " '" + reference +
+                     "': store:// references need the content store, which this build does not "
+                     "have yet");
 }
 
 }  // namespace theater

@@ -338,7 +338,7 @@ TEST(ManifestTest, InitStateInvalidJsonSaysWhere) {
   EXPECT_EQ(empty.status().code(), StatusCode::kParseError);
 }
 
-TEST(ManifestTest, InitStateRemoteReferencesAreNotLoadableYet) {
+TEST(ManifestTest, InitStateStoreReferencesAreNotLoadableYet) {
   Result<Manifest> m = Parse(std::string(kMinimal) + "init_state = \"store://states/init\"\n");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->init_state, "store://states/init");
@@ -346,6 +346,32 @@ TEST(ManifestTest, InitStateRemoteReferencesAreNotLoadableYet) {
   Result<std::optional<std::vector<uint8_t>>> bytes = LoadInitState(*m);
   ASSERT_FALSE(bytes.ok());
   EXPECT_EQ(bytes.status().code(), StatusCode::kUnavailable);
+}
+
+// A manifest fetched from a URL: relative references become URLs beside it, absolute local
+// paths are refused with the field named, other schemes are kept.
+TEST(ManifestTest, ReferencesInAManifestFromAUrl) {
+  const std::string base = "https://example.com/actors/m.toml";
+  auto parse = [&](const std::string& component) {
+    return ParseManifest("name = \"a\"\nversion = \"1\"\ncomponent = \"" + component +
+                             "\"\ninit_state = \"state/init.json\"\n",
+                         {}, base, base);
+  };
+  Result<Manifest> m = parse("../wasm/a.wasm");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->component, "https://example.com/wasm/a.wasm");
+  EXPECT_EQ(m->component_kind, ReferenceKind::kUrl);
+  EXPECT_EQ(m->init_state, "https://example.com/actors/state/init.json");
+  EXPECT_EQ(m->init_state_kind, ReferenceKind::kUrl);
+  m = parse("store://wasm/a");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->component_kind, ReferenceKind::kStore);
+  m = parse("/etc/passwd");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(m.status().message(), HasSubstr("https://example.com/actors/m.toml:3:"));
+  EXPECT_THAT(m.status().message(), HasSubstr("component"));
+  EXPECT_THAT(m.status().message(), HasSubstr("is a local path"));
 }
 
 TEST(ManifestTest, MergeInitState) {

@@ -144,6 +144,14 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadModule(const std:
   return key.module;
 }
 
+Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadRemoteModule(
+    const std::string& reference, ReferenceKind kind) {
+  // Not cached by reference: what a URL serves may change. The engine's compile cache is keyed
+  // by the bytes' hash, so fetching the same component again costs the download only.
+  THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> wasm, LoadReference(reference, kind, "component"));
+  return engine_->LoadModule(wasm, reference);
+}
+
 Result<std::string> RuntimeImpl::Spawn(SpawnRequest request) {
   return Wait<std::string>(
       [&](Callback<std::string> done) { SpawnAsync(std::move(request), std::move(done)); });
@@ -178,9 +186,11 @@ void RuntimeImpl::SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::Ev
     }
     switch (ClassifyReference(request.manifest)) {
       case ReferenceKind::kStore:
-      case ReferenceKind::kUrl:
         return Unavailable("manifest reference '" + request.manifest +
-                           "': store and URL manifests are not supported yet");
+                           "': store:// manifests need the content store, which this build does "
+                           "not have yet");
+      case ReferenceKind::kUrl:
+        return LoadManifestWithStateFromUrl(request.manifest, override_state);
       case ReferenceKind::kFile:
         break;
     }
@@ -215,12 +225,10 @@ void RuntimeImpl::SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::Ev
     *permissions = ComputeEffectivePermissions(parent->permissions(), *policy);
   }
 
-  if (manifest.component_kind != ReferenceKind::kFile) {
-    done(Unavailable("component reference '" + manifest.component +
-                     "': store and URL components are not supported yet"));
-    return;
-  }
-  Result<std::shared_ptr<const engine::Module>> module = LoadModule(manifest.component);
+  Result<std::shared_ptr<const engine::Module>> module =
+      manifest.component_kind == ReferenceKind::kFile
+          ? LoadModule(manifest.component)
+          : LoadRemoteModule(manifest.component, manifest.component_kind);
   if (!module.ok()) {
     done(module.status().WithContext(manifest.source_name));
     return;

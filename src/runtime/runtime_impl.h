@@ -88,6 +88,9 @@ class RuntimeImpl final : public TheaterRuntime {
   // The module at `path`, from a cache keyed by the file's identity (device, inode, size,
   // modification time), so spawning the same actor again neither reads nor hashes its file.
   Result<std::shared_ptr<const engine::Module>> LoadModule(const std::string& path);
+  // A component named by URL (or, later, store reference): fetched on every spawn.
+  Result<std::shared_ptr<const engine::Module>> LoadRemoteModule(const std::string& reference,
+                                                                 ReferenceKind kind);
 
   RuntimeOptions options_;
   std::unique_ptr<engine::Engine> engine_;

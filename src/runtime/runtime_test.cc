@@ -20,6 +20,7 @@
 #include <set>
 #include <thread>
 
+#include "common/test_http_server.h"
 #include "common/uuid.h"
 #include "theater/runtime.h"
 
@@ -175,6 +176,62 @@ TEST_F(RuntimeTest, SpawnFailsWithTheInitErrorAndLeavesNothingBehind) {
       << id.status().ToString();
   EXPECT_TRUE(runtime_->List().empty());
   EXPECT_TRUE(TopLevel().empty()) << "an init failure goes to the spawner only";
+}
+
+// Manifests, components and initial states fetched over HTTP from a real server on loopback;
+// references in a fetched manifest resolve against its URL.
+TEST_F(RuntimeTest, SpawnsFromUrls) {
+  std::filesystem::path root = home_ / "served";
+  std::filesystem::create_directories(root / "actors");
+  std::filesystem::copy_file(kProbe, root / "probe.wasm");
+  std::ofstream(root / "actors" / "probe.toml")
+      << "name = \"remote\"\nversion = \"1.0.0\"\ncomponent = \"../probe.wasm\"\n";
+  std::ofstream(root / "actors" / "failing.toml")
+      << "name = \"remote\"\nversion = \"1.0.0\"\ncomponent = \"../probe.wasm\"\n"
+         "init_state = \"fail.json\"\n";
+  std::ofstream(root / "actors" / "fail.json") << "\"fail-init\"";
+  std::ofstream(root / "actors" / "local.toml")
+      << "name = \"remote\"\nversion = \"1.0.0\"\ncomponent = \"" << kProbe << "\"\n";
+  testing::TestHttpServer server(root);
+  ASSERT_TRUE(server.ok()) << server.error();
+
+  std::string id = Spawn(server.Url("actors/probe.toml"));
+  EXPECT_EQ(runtime_->List().at(0).name, "remote");
+  EXPECT_EQ(Response(Request(id, "count")), "1");
+
+  // An inline manifest may name a component by URL too.
+  std::string inline_id =
+      Spawn("name = \"x\"\nversion = \"1\"\ncomponent = \"" + server.Url("probe.wasm") + "\"\n");
+  EXPECT_EQ(Response(Request(inline_id, "count")), "1");
+
+  SpawnRequest failing;
+  failing.manifest = server.Url("actors/failing.toml");
+  Result<std::string> r = runtime_->Spawn(failing);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("init failed on purpose"), std::string::npos)
+      << "the init_state came from the server: " << r.status().ToString();
+
+  SpawnRequest missing;
+  missing.manifest = server.Url("actors/missing.toml");
+  r = runtime_->Spawn(missing);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
+  EXPECT_NE(r.status().ToString().find("HTTP status 404"), std::string::npos);
+
+  SpawnRequest local;
+  local.manifest = server.Url("actors/local.toml");
+  r = runtime_->Spawn(local);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("is a local path, but the manifest was fetched from"),
+            std::string::npos)
+      << r.status().ToString();
+
+  SpawnRequest store;
+  store.manifest = "store://main/hash/00";
+  r = runtime_->Spawn(store);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(runtime_->List().size(), 2u) << "only the two successful spawns are alive";
 }
 
 TEST_F(RuntimeTest, SpawnErrorsAreClear) {
