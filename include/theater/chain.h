@@ -265,6 +265,15 @@ class EventChain {
   // The hash of the last event (nullopt while the chain is empty).
   std::optional<Hash> head() const;
 
+  // The held events with their first_index() and anchor(), read at one instant (so they describe
+  // each other even while another thread appends).
+  struct Tail {
+    std::vector<Event> events;
+    size_t first_index = 0;
+    std::optional<Hash> anchor;
+  };
+  Tail tail() const;
+
   // VerifyEvents over the whole chain.
   Status Verify() const;
 

@@ -156,6 +156,13 @@ class TheaterRuntime {
   // Stops the actor and starts it again from its manifest under the same id (fresh state; the
   // chain continues).
   virtual Status Restart(std::string_view id) = 0;
+  // Replaces the actor's component, as an operation behind those already queued: the new module
+  // (a path, resolved against the working directory, or an http(s) URL) is compiled first, then
+  // instantiated with the state the actor has when the operation runs; its `_initialize` runs,
+  // `init` does not. Id, chain (which records "component-updated" and the new hash), handlers,
+  // permissions and children stay. On failure (unloadable module, an import no handler serves, a
+  // trap in _initialize) the old component keeps running and the error is returned.
+  virtual Status UpdateComponent(std::string_view id, const std::string& component) = 0;
   virtual Status Pause(std::string_view id) = 0;
   virtual Status Resume(std::string_view id) = 0;
 
@@ -179,6 +186,12 @@ class TheaterRuntime {
   virtual Result<ActorMetrics> Metrics(std::string_view id) const = 0;
   // Verifies the actor's chain (the saved history, or the tail held in memory from its anchor).
   virtual Status VerifyChain(std::string_view id) const = 0;
+  // "Save chain": writes the actor's chain, as Events() returns it, to
+  // `<home>/chains/<id>.json` (a temporary file renamed over the old one, so a reader never sees
+  // half a file) and returns the path. The file holds {"actor_id", "first_index", "anchor",
+  // "events": [EventToJson...]}; `anchor` (hex or null) and `first_index` say where a retained
+  // tail starts. Answered without waiting for a running call.
+  virtual Result<std::filesystem::path> SaveChain(std::string_view id) const = 0;
 
   // Events of one actor (every actor when `id` is empty) from now on. See SubscriptionHub for the
   // overflow policies; remote clients should use kLossy.

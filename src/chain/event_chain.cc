@@ -133,18 +133,19 @@ std::optional<Hash> EventChain::head() const {
   return HeldLocked(ring_.size() - 1).hash;
 }
 
+EventChain::Tail EventChain::tail() const {
+  Tail tail;
+  std::lock_guard<std::mutex> lock(mu_);
+  tail.events.reserve(ring_.size());
+  for (size_t i = 0; i < ring_.size(); ++i) tail.events.push_back(HeldLocked(i));
+  tail.first_index = dropped_;
+  tail.anchor = anchor_;
+  return tail;
+}
+
 Status EventChain::Verify() const {
-  std::vector<Event> held;
-  std::optional<Hash> anchor;
-  size_t first;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    held.reserve(ring_.size());
-    for (size_t i = 0; i < ring_.size(); ++i) held.push_back(HeldLocked(i));
-    anchor = anchor_;
-    first = dropped_;
-  }
-  return VerifyEvents(held, anchor, first);
+  Tail held = tail();
+  return VerifyEvents(held.events, held.anchor, held.first_index);
 }
 
 EventChain::ObserverId EventChain::AddObserver(Observer observer) {

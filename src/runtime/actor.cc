@@ -48,6 +48,18 @@ Status Actor::Setup(std::shared_ptr<const engine::Module> module, StateBytes ini
                     std::vector<std::unique_ptr<Handler>> handlers) {
   handlers_ = std::move(handlers);
   module_ = module;
+  THEATER_ASSIGN_OR_RETURN(host_, NewHost(std::move(module), std::move(initial_state)));
+  committed_state_ = host_->state();
+  memory_bytes_ = memory_peak_ = host_->instance().memory_size();
+  for (auto& handler : handlers_) {
+    THEATER_RETURN_IF_ERROR(handler->AddExportFunctions(*this).WithContext(
+        "handler '" + std::string(handler->name()) + "'"));
+  }
+  return Status();
+}
+
+Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::Module> module,
+                                                  StateBytes state) {
   HostFunctionTable table;
   for (auto& handler : handlers_) {
     THEATER_RETURN_IF_ERROR(
@@ -58,7 +70,7 @@ Status Actor::Setup(std::shared_ptr<const engine::Module> module, StateBytes ini
   ActorHostOptions options;
   options.actor_id = config_.id;
   options.name = config_.manifest.name;
-  options.initial_state = std::move(initial_state);
+  options.initial_state = std::move(state);
   options.permissions = config_.permissions;
   options.context = this;
   options.instance.max_memory_bytes = limits.memory_limit_mb << 20;
@@ -67,15 +79,16 @@ Status Actor::Setup(std::shared_ptr<const engine::Module> module, StateBytes ini
   options.stack_size = limits.stack_size_kb * 1024;
   options.log_sink = [this](std::string_view line) { runtime_.Log(*this, line); };
   options.record_chain = runtime_.options().record_calls;
-  THEATER_ASSIGN_OR_RETURN(host_,
-                           ActorHost::Create(std::move(module), options, config_.chain, table));
-  committed_state_ = host_->state();
-  memory_bytes_ = memory_peak_ = host_->instance().memory_size();
-  for (auto& handler : handlers_) {
-    THEATER_RETURN_IF_ERROR(handler->AddExportFunctions(*this).WithContext(
-        "handler '" + std::string(handler->name()) + "'"));
-  }
-  return Status();
+  return ActorHost::Create(std::move(module), options, config_.chain, table);
+}
+
+Status Actor::UpdateComponent(std::shared_ptr<const engine::Module> module,
+                              std::function<void(Status)> done) {
+  Operation op;
+  op.kind = Operation::Kind::kUpdate;
+  op.module = std::move(module);
+  op.reply = [done = std::move(done)](Result<std::vector<Value>> result) { done(result.status()); };
+  return Enqueue(std::move(op));
 }
 
 void Actor::Begin(bool resume, std::function<void(Status)> ready) {
@@ -140,7 +153,12 @@ bool Actor::Notify(std::string_view interface_name, std::string_view function,
   // Asks the module, not host_: the host goes away when the actor stops, possibly while a
   // child's notification is being delivered from another thread.
   std::string export_name = std::string(interface_name) + "#" + std::string(function);
-  if (!module_ || !module_->FindExport(export_name)) return false;
+  std::shared_ptr<const engine::Module> module;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    module = module_;
+  }
+  if (!module || !module->FindExport(export_name)) return false;
   Operation op;
   op.interface_name = std::string(interface_name);
   op.function = std::string(function);
@@ -157,6 +175,16 @@ void Actor::StartTask(Operation op) {
   const ManifestLimits& limits = config_.manifest.limits;
   engine::CallOptions options;
   bool starting = op.kind != Operation::Kind::kCall;
+  if (op.kind == Operation::Kind::kUpdate) {
+    // Nothing runs on this actor now, so host_->state() is the committed state to carry over.
+    Result<std::unique_ptr<ActorHost>> host = NewHost(op.module, host_->state());
+    if (!host.ok()) {
+      OnTaskDone(std::move(op), host.status().WithContext("instantiating the new component"), 0);
+      return;
+    }
+    op.new_host = std::move(host).value();
+  }
+  engine::Instance& instance = op.new_host ? op.new_host->instance() : host_->instance();
   options.timeout =
       std::chrono::milliseconds(starting ? limits.init_deadline_ms : limits.call_deadline_ms);
   options.stack_size = limits.stack_size_kb * 1024;
@@ -171,7 +199,7 @@ void Actor::StartTask(Operation op) {
       std::make_shared<TaskState>(TaskState{shared_from_this(), std::move(op), std::vector<Value>{},
                                             static_cast<uint64_t>(SteadyNowNs())});
   Result<std::unique_ptr<engine::GuestCall>> call = engine::GuestCall::CreateTask(
-      host_->instance(),
+      instance,
       [task]() -> Status {
         task->result = task->actor->Execute(task->op);
         return task->result.status();
@@ -207,6 +235,9 @@ Result<std::vector<Value>> Actor::Execute(const Operation& op) {
     case Operation::Kind::kStart:
       THEATER_RETURN_IF_ERROR(host_->InitializeModule());
       return std::vector<Value>{};
+    case Operation::Kind::kUpdate:
+      THEATER_RETURN_IF_ERROR(op.new_host->InitializeModule());
+      return std::vector<Value>{};
     case Operation::Kind::kCall:
       break;
   }
@@ -214,8 +245,22 @@ Result<std::vector<Value>> Actor::Execute(const Operation& op) {
 }
 
 void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t elapsed_ns) {
+  std::unique_ptr<ActorHost> replaced_host;  // destroyed after the lock is released
+  if (op.kind == Operation::Kind::kUpdate) {
+    // Still counted as running: nothing else appends to the chain or touches host_ meanwhile.
+    if (result.ok()) {
+      config_.chain->Append(
+          chain::Lifecycle{"component-updated", "component sha256:" + op.module->wasm_sha256()});
+      replaced_host = std::exchange(host_, std::move(op.new_host));
+      std::lock_guard<std::mutex> lock(mu_);
+      module_ = op.module;
+    } else {
+      config_.chain->Append(
+          chain::Lifecycle{"component-update-failed", result.status().ToString()});
+    }
+  }
   bool poisoned = host_->instance().poisoned();
-  bool starting = op.kind != Operation::Kind::kCall;
+  bool starting = op.kind == Operation::Kind::kInit || op.kind == Operation::Kind::kStart;
   // While this operation still counts as running no other one can append to the chain, so a
   // snapshot recorded here directly follows this operation's events.
   if (!starting && !poisoned && config_.persisted) ApplyRetention();

@@ -48,14 +48,18 @@ using ReplyFn = std::function<void(Result<std::vector<abi::Value>>)>;
 // A unit of work for the actor's mailbox.
 struct Operation {
   enum class Kind {
-    kCall,   // call <interface>#<function> with the state threaded through
-    kInit,   // _initialize, then actor.init
-    kStart,  // _initialize only (an actor resumed from a saved state)
+    kCall,    // call <interface>#<function> with the state threaded through
+    kInit,    // _initialize, then actor.init
+    kStart,   // _initialize only (an actor resumed from a saved state)
+    kUpdate,  // replace the component by `module`, keeping the state (its _initialize runs)
   };
   Kind kind = Kind::kCall;
   std::string interface_name;
   std::string function;
   std::vector<abi::Value> params;
+  // kUpdate: the new component, and the host built for it when the operation starts.
+  std::shared_ptr<const engine::Module> module;
+  std::unique_ptr<ActorHost> new_host;
   ReplyFn reply;  // may be empty (callbacks nobody waits for)
 };
 
@@ -90,6 +94,12 @@ class Actor : public std::enable_shared_from_this<Actor> {
   // instantiates the module with `initial_state`.
   Status Setup(std::shared_ptr<const engine::Module> module, StateBytes initial_state,
                std::vector<std::unique_ptr<Handler>> handlers);
+  // Queues the replacement of the actor's component by `module` behind the operations already
+  // queued: when it runs, the new module is instantiated with the then-current state and its
+  // _initialize runs (init does not); the actor keeps its id, chain, handlers, children and
+  // state. `done` gets OK, or why the old component stays (e.g. an import no handler serves).
+  Status UpdateComponent(std::shared_ptr<const engine::Module> module,
+                         std::function<void(Status)> done);
   // After registration: starts the handlers and queues init (or start, for a resumed actor).
   // `ready` receives OK once init succeeded, or its error (the actor then stops on its own).
   void Begin(bool resume, std::function<void(Status)> ready);
@@ -170,7 +180,12 @@ class Actor : public std::enable_shared_from_this<Actor> {
 
   RuntimeImpl& runtime_;
   Config config_;
-  std::shared_ptr<const engine::Module> module_;  // immutable; outlives host_
+  // The component: replaced (under mu_) only by an update, which keeps the old one alive until
+  // its host is gone.
+  std::shared_ptr<const engine::Module> module_;
+  // An ActorHost for `module` with `state`, its imports served by this actor's handlers.
+  Result<std::unique_ptr<ActorHost>> NewHost(std::shared_ptr<const engine::Module> module,
+                                             StateBytes state);
   std::unique_ptr<ActorHost> host_;
   std::vector<std::unique_ptr<Handler>> handlers_;
   const std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <future>
 #include <regex>
 
@@ -365,6 +366,28 @@ void RuntimeImpl::RestartAsync(std::string_view id, std::function<void(Status)> 
   });
 }
 
+Status RuntimeImpl::UpdateComponent(std::string_view id, const std::string& component) {
+  std::shared_ptr<Actor> actor = Find(id);
+  if (!actor) return NotFound("actor " + std::string(id) + " not found");
+  const ReferenceKind kind = ClassifyReference(component);
+  Result<std::shared_ptr<const engine::Module>> module =
+      kind == ReferenceKind::kFile
+          ? LoadModule(std::filesystem::absolute(component).lexically_normal().string())
+          : LoadRemoteModule(component, kind);
+  if (!module.ok()) return module.status().WithContext("updating the component of " + actor->id());
+  Result<bool> updated = Wait<bool>([&](Callback<bool> done) {
+    Status queued = actor->UpdateComponent(std::move(module).value(), [done](Status s) {
+      if (s.ok()) {
+        done(true);
+      } else {
+        done(s);
+      }
+    });
+    if (!queued.ok()) done(queued);
+  });
+  return updated.status().WithContext("updating the component of " + actor->id());
+}
+
 Status RuntimeImpl::Pause(std::string_view id) {
   std::shared_ptr<Actor> actor = Find(id);
   if (!actor) return NotFound("actor " + std::string(id) + " not found");
@@ -451,6 +474,54 @@ Result<ActorMetrics> RuntimeImpl::Metrics(std::string_view id) const {
   std::shared_ptr<Actor> actor = Find(id);
   if (!actor) return NotFound("actor " + std::string(id) + " not found");
   return actor->metrics();
+}
+
+Result<std::filesystem::path> RuntimeImpl::SaveChain(std::string_view id) const {
+  std::shared_ptr<Actor> actor = Find(id);
+  std::vector<chain::Event> events;
+  size_t first_index = 0;
+  std::optional<chain::Hash> anchor;
+  if (actor && !actor->persisted()) {
+    chain::EventChain::Tail tail = actor->chain()->tail();
+    events = std::move(tail.events);
+    first_index = tail.first_index;
+    anchor = tail.anchor;
+  } else {
+    if (!store_) return NotFound("actor " + std::string(id) + " not found");
+    THEATER_RETURN_IF_ERROR(store_->Flush());
+    chain::LoadReport report;
+    THEATER_ASSIGN_OR_RETURN(events, store_->LoadChain(id, &report));
+    if (events.empty() && report.stored == 0) {
+      return NotFound("actor " + std::string(id) + " not found");
+    }
+    first_index = report.first_index;
+    anchor = report.anchor;
+  }
+  nlohmann::json doc;
+  doc["actor_id"] = std::string(id);
+  doc["first_index"] = first_index;
+  doc["anchor"] = anchor ? nlohmann::json(chain::ToHex(*anchor)) : nlohmann::json(nullptr);
+  nlohmann::json list = nlohmann::json::array();
+  for (const chain::Event& e : events) list.push_back(chain::EventToJson(e));
+  doc["events"] = std::move(list);
+  const std::string text = doc.dump(1);
+
+  const std::filesystem::path dir = options_.home / "chains";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IOError("creating " + dir.string() + ": " + ec.message());
+  const std::filesystem::path path = dir / (std::string(id) + ".json");
+  const std::filesystem::path temporary = dir / (std::string(id) + ".json.tmp");
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) return IOError("writing " + temporary.string());
+  }
+  std::filesystem::rename(temporary, path, ec);
+  if (ec)
+    return IOError("renaming " + temporary.string() + " to " + path.string() + ": " + ec.message());
+  return path;
 }
 
 Status RuntimeImpl::VerifyChain(std::string_view id) const {

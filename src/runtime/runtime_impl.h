@@ -37,6 +37,7 @@ class RuntimeImpl final : public TheaterRuntime {
   void StopAsync(std::string_view id, Callback<bool> done) override;
   Status Terminate(std::string_view id) override;
   Status Restart(std::string_view id) override;
+  Status UpdateComponent(std::string_view id, const std::string& component) override;
   Status Pause(std::string_view id) override;
   Status Resume(std::string_view id) override;
   Result<std::vector<abi::Value>> Call(std::string_view id, std::string_view interface_name,
@@ -51,6 +52,7 @@ class RuntimeImpl final : public TheaterRuntime {
   Result<std::vector<chain::Event>> Events(std::string_view id) const override;
   Result<ActorMetrics> Metrics(std::string_view id) const override;
   Status VerifyChain(std::string_view id) const override;
+  Result<std::filesystem::path> SaveChain(std::string_view id) const override;
   Result<Subscription> Subscribe(std::string_view id, size_t capacity,
                                  chain::OverflowPolicy policy) override;
   void SetTopLevelListener(std::function<void(const ChildEvent&)> listener) override;

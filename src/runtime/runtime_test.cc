@@ -31,6 +31,7 @@ using abi::Value;
 using namespace std::chrono_literals;
 
 const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm";
+const std::string kBenchActor = std::string(THEATER_TEST_ACTOR_DIR) + "/bench_actor.wasm";
 
 // Inline manifest text for the probe actor with extra TOML appended.
 std::string ProbeManifest(const std::string& extra = "", const std::string& name = "probe") {
@@ -232,6 +233,80 @@ TEST_F(RuntimeTest, SpawnsFromUrls) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(runtime_->List().size(), 2u) << "only the two successful spawns are alive";
+}
+
+// Update component: an operation in the mailbox; the state, id, chain and children carry over;
+// a component that cannot take over leaves the old one running.
+TEST_F(RuntimeTest, UpdateComponentKeepsStateAndChain) {
+  std::string id = Spawn(ProbeManifest());
+  for (int i = 1; i <= 5; ++i) ASSERT_EQ(Response(Request(id, "count")), std::to_string(i));
+  // Queued behind calls already in the mailbox: they run on the old component first.
+  std::vector<std::future<Result<std::vector<Value>>>> before;
+  for (int i = 0; i < 3; ++i) before.push_back(RequestAsync(id, "count"));
+  ASSERT_TRUE(runtime_->UpdateComponent(id, kBenchActor).ok());
+  for (auto& r : before) EXPECT_NE(Response(r.get()).find_first_of("678"), std::string::npos);
+  EXPECT_EQ(State(id), "8");
+  // bench_actor answers any request with the incremented counter, without a command language.
+  EXPECT_EQ(Response(Request(id, "count")), "9");
+  EXPECT_EQ(Response(Request(id, "anything")), "10");
+  EXPECT_EQ(runtime_->Phase(id).value(), ActorPhase::kIdle);
+  EXPECT_TRUE(runtime_->VerifyChain(id).ok());
+  bool recorded = false;
+  const std::vector<chain::Event> events = runtime_->Events(id).value();
+  for (const chain::Event& e : events) {
+    auto p = chain::DecodePayload(e.payload);
+    if (p.ok() && std::holds_alternative<chain::Lifecycle>(*p)) {
+      recorded |= std::get<chain::Lifecycle>(*p).kind == "component-updated";
+    }
+  }
+  EXPECT_TRUE(recorded);
+
+  // A bench actor has only the handlers its own imports activated; the probe imports interfaces
+  // (supervisor, timing, ...) they do not serve: the update fails and the bench component keeps
+  // running, state intact.
+  std::string bench =
+      Spawn("name = \"bench\"\nversion = \"1\"\ncomponent = \"" + kBenchActor + "\"\n");
+  EXPECT_EQ(Response(Request(bench, "x")), "1");
+  Status refused = runtime_->UpdateComponent(bench, kProbe);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.ToString().find("instantiating the new component"), std::string::npos)
+      << refused.ToString();
+  EXPECT_EQ(Response(Request(bench, "x")), "2");
+  EXPECT_EQ(Response(Request(id, "x")), "11");
+
+  std::filesystem::path garbage = home_ / "garbage.wasm";
+  std::ofstream(garbage) << "not wasm at all";
+  EXPECT_FALSE(runtime_->UpdateComponent(id, garbage.string()).ok());
+  EXPECT_FALSE(runtime_->UpdateComponent(id, "/nonexistent.wasm").ok());
+  EXPECT_EQ(runtime_->UpdateComponent(NewUuid(), kProbe).code(), StatusCode::kNotFound);
+  EXPECT_EQ(Response(Request(id, "x")), "12");
+  EXPECT_TRUE(runtime_->VerifyChain(id).ok());
+}
+
+// "Save chain": the chain as JSON in <home>/chains/<id>.json, for a memory-only chain and for a
+// saved one; the file's events are the chain's, verifiable from its anchor.
+TEST_F(RuntimeTest, SaveChainWritesTheChainAsJson) {
+  std::string memory_only = Spawn(ProbeManifest());
+  std::string saved = Spawn(ProbeManifest("save_chain = true\n"));
+  for (const std::string& id : {memory_only, saved}) {
+    ASSERT_EQ(Response(Request(id, "count")), "1");
+    Result<std::filesystem::path> path = runtime_->SaveChain(id);
+    ASSERT_TRUE(path.ok()) << path.status().ToString();
+    EXPECT_EQ(*path, home_ / "chains" / (id + ".json"));
+    std::ifstream in(*path);
+    nlohmann::json doc = nlohmann::json::parse(in);
+    EXPECT_EQ(doc["actor_id"], id);
+    EXPECT_EQ(doc["first_index"], 0u);
+    EXPECT_TRUE(doc["anchor"].is_null());
+    std::vector<chain::Event> events = runtime_->Events(id).value();
+    ASSERT_EQ(doc["events"].size(), events.size());
+    for (size_t i = 0; i < events.size(); ++i) {
+      EXPECT_EQ(doc["events"][i]["hash"], chain::ToHex(events[i].hash)) << i;
+    }
+    EXPECT_EQ(doc["events"].back()["payload"]["kind"], "export-call");
+    EXPECT_FALSE(std::filesystem::exists(home_ / "chains" / (id + ".json.tmp")));
+  }
+  EXPECT_EQ(runtime_->SaveChain(NewUuid()).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(RuntimeTest, SpawnErrorsAreClear) {
