@@ -7,7 +7,9 @@
 // head (hash recomputed, parent link checked), queues it and returns a ticket: a store-wide,
 // strictly increasing write number. The writer commits queued events in groups, one transaction
 // per batch, in ticket order, so "ticket t is committed" implies every earlier ticket is too.
-// WaitDurable(t) waits for that; Flush() waits for everything queued so far.
+// WaitDurable(t) waits for that; Flush() waits for everything queued so far. While nobody waits
+// for a commit, the writer holds a partial batch back for up to Options::max_commit_delay_us to
+// gather more (group commit): a commit's cost is mostly per page, not per event.
 //
 // The queue is bounded (Options::max_queue events). When the writer falls behind, Append()
 // BLOCKS until there is room: producers are slowed down rather than memory growing without
@@ -22,7 +24,7 @@
 // Thread-safety: every method may be called from any thread. Appends to one actor must be
 // ordered by the caller (each event names its predecessor); appends to different actors may run
 // concurrently. One ChainStore per database file at a time (SQLite serialises the writes of
-// several, but the in-memory chain heads would go stale).
+// several, but the in-memory chain heads and actor keys would go stale).
 //
 // Ownership: the store owns its two SQLite connections and the writer thread; the destructor
 // commits everything queued, then stops the thread and closes the database.
@@ -31,16 +33,17 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "theater/chain.h"
@@ -91,8 +94,13 @@ class ChainStore {
   struct Options {
     Durability durability = Durability::kBatched;
     size_t max_queue = 32768;  // queued events before Append() blocks (at least 1)
-    size_t max_batch = 4096;   // events committed per transaction at most (at least 1)
+    size_t max_batch = 16384;  // events committed per transaction at most (at least 1)
     int busy_timeout_ms = 10000;
+    // How long the writer may hold back a commit smaller than max_batch while nobody waits for
+    // it (WaitDurable, Flush, a strict Append, a WhenDurable callback), to gather more events.
+    // Each commit rewrites every page it touches; fewer, larger ones cost far less per event.
+    // 0: commit whatever is queued at once.
+    int max_commit_delay_us = 50000;
   };
 
   struct Stats {
@@ -123,6 +131,10 @@ class ChainStore {
   // Append() without the wait for durability in kStrict (it still blocks while the queue is
   // full). For callers that hold back what depends on the event themselves (WhenDurable).
   Result<uint64_t> Enqueue(std::string_view actor_id, const Event& event);
+  // Enqueue() for an event whose hash the caller computed itself (an EventChain observer): the
+  // hash is not recomputed, only the parent link is checked. Events from anywhere else must go
+  // through Enqueue()/Append(), which reject a wrong hash before it can reach the database.
+  Result<uint64_t> EnqueueTrusted(std::string_view actor_id, const Event& event);
 
   // Calls `done(OK)` once `ticket` is committed (at once when it already is), or `done(error)`
   // when the writer failed or the store closed first. Callbacks run in ticket order on the
@@ -165,27 +177,37 @@ class ChainStore {
 
  private:
   struct Pending {
-    uint64_t ticket;
-    std::string actor_id;
-    uint64_t seq;
+    uint64_t ticket = 0;
+    // The key of the actor's heads_ entry (entries are never erased, so this stays valid).
+    const std::string* actor_id = nullptr;
+    int64_t actor_key = 0;
+    bool new_key = false;  // the first event under a freshly assigned key: the writer records it
+    uint64_t seq = 0;
     Event event;
     uint64_t prune_before = 0;  // > 0: a Prune() request, not an event
   };
   struct Head {
+    int64_t actor_key = 0;  // 0: none stored yet; assigned with the first event
     uint64_t next_seq = 0;
     std::optional<Hash> last_hash;
     uint64_t last_ticket = 0;
   };
+  struct WriterStatements;  // the writer's prepared statements (chain_store.cc)
 
   explicit ChainStore(Options options);
   Status Init(const std::filesystem::path& db_path);
   Result<Head> ReadHeadLocked(const std::string& actor_id);  // needs mu_; takes reader_mu_
+  Result<uint64_t> EnqueueChecked(std::string_view actor_id, const Event& event, bool check_hash);
   void WriterLoop();
+  size_t QueuedLocked() const;  // needs mu_
+  Pending& NextSlotLocked();    // needs mu_: the entry to fill at the back of the queue
+  size_t BatchTarget() const;
+  void NotifyWriterLocked();  // needs mu_; after queueing
   // Runs (outside mu_) the WhenDurable callbacks whose tickets are committed, and fails the rest
   // once the writer has failed or the store is closed.
   void RunDurableCallbacks();
-  Status CommitBatch(const std::vector<Pending>& batch);
-  Status CommitPrune(const Pending& prune);
+  Status CommitBatch(std::span<const Pending> batch, WriterStatements& statements);
+  Status CommitPrune(const Pending& prune, WriterStatements& statements);
 
   const Options options_;
   sqlite3* writer_db_ = nullptr;  // used only by the writer thread (and Init/Close)
@@ -196,12 +218,25 @@ class ChainStore {
   std::condition_variable not_full_;
   std::condition_variable not_empty_;
   std::condition_variable committed_cv_;
-  std::deque<Pending> queue_;
-  std::map<std::string, Head, std::less<>> heads_;
+  // Queued events are queue_[queue_head_, queue_end_). Entries outside that range are spent
+  // (committed, or taken by the writer): Enqueue fills them again, reusing their buffers. The
+  // writer takes a batch from the front, usually by swapping the whole vector with its own.
+  std::vector<Pending> queue_;
+  size_t queue_head_ = 0;
+  size_t queue_end_ = 0;
+  // Looked up by string_view on every append: hashed, and without building a std::string.
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  // Never erased: pointers to its keys and values stay valid (rehashing moves no node).
+  std::unordered_map<std::string, Head, IdHash, std::equal_to<>> heads_;
+  int64_t next_actor_key_ = 1;  // the next integer key to assign to an actor without one
   uint64_t next_ticket_ = 1;
   uint64_t committed_ticket_ = 0;
   Status writer_error_;
   std::multimap<uint64_t, std::function<void(Status)>> durable_callbacks_;
+  size_t durable_waiters_ = 0;  // threads in WaitDurable(): the writer must not delay
   bool closing_ = false;
   bool closed_ = false;
   Stats stats_;
