@@ -125,7 +125,7 @@ struct RuntimeOptions {
   ActorLogSink log_sink;
   // Record every actor's chain in the database, not only those whose manifest says save_chain.
   bool save_all_chains = false;
-  // Events of each actor's chain held in memory (older ones are dropped in halves; a saved chain
+  // Events of each actor's chain held in memory (beyond it the oldest is dropped; a saved chain
   // keeps its full history in the database, where Events() and VerifyChain() read it).
   size_t chain_memory_events = 1024;
   // Record host and export calls in chains at all. Only for measuring the recording's cost
