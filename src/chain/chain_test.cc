@@ -694,7 +694,7 @@ TEST(RenderTest, EventToLine) {
 namespace theater::chain {
 namespace {
 
-TEST(EventChainMemoryLimitTest, DropsOlderHalvesAndStillVerifiesFromTheAnchor) {
+TEST(EventChainMemoryLimitTest, DropsTheOldestAndStillVerifiesFromTheAnchor) {
   EventChain chain([] { return uint64_t{1}; });
   chain.SetMemoryLimit(4);
   std::vector<Hash> hashes;
