@@ -168,6 +168,8 @@ Sha256Hasher::Sha256Hasher()
              0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
 
 void Sha256Hasher::Update(std::span<const uint8_t> data) {
+  // An empty span may have a null data pointer, which memcpy must not be given even for 0 bytes.
+  if (data.empty()) return;
   total_bytes_ += data.size();
   const uint8_t* p = data.data();
   size_t left = data.size();

@@ -54,6 +54,15 @@ TEST(Sha256Test, MatchesOpenSslOnEveryLengthAndSplit) {
   }
 }
 
+TEST(Sha256Test, EmptyPiecesChangeNothing) {
+  Sha256Hasher hasher;
+  hasher.Update(std::span<const uint8_t>());  // null data pointer
+  hasher.Update(std::string_view("abc"));
+  hasher.Update(std::span<const uint8_t>());
+  EXPECT_EQ(HexEncode(hasher.Final()),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 TEST(Sha256Test, ByteAtATimeMatchesOneShot) {
   std::vector<uint8_t> data(300);
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7);
