@@ -13,6 +13,11 @@
 //   runtime_bench durable [--n N] [--actors A] [--durability none|batched|strict]
 //                                           the same calls with every chain saved to SQLite;
 //                                           events committed per second, including the final sync
+//   runtime_bench store   [--n N] [--actors A] [--durability none|batched|strict]
+//                                           the chain store alone: two threads append N events
+//                                           (the size of a handle-send call's) to A chains saved
+//                                           through ChainStore, as the runtime does; events
+//                                           committed per second, including the final sync
 // Common: --workers W (default: one per core), --home DIR (default: a fresh temporary directory),
 // --chain-memory E (events of each chain held in memory; default: RuntimeOptions' default).
 // Prints one line of JSON per run so results can be compared as ratios within one session.
@@ -33,6 +38,7 @@
 #include <vector>
 
 #include "common/uuid.h"
+#include "theater/chain_store.h"
 #include "theater/runtime.h"
 
 namespace theater {
@@ -53,7 +59,7 @@ struct Args {
 
 [[noreturn]] void Usage(const char* why) {
   std::fprintf(stderr,
-               "runtime_bench: %s\nusage: runtime_bench spawn|idle|calls|durable [--n N] "
+               "runtime_bench: %s\nusage: runtime_bench spawn|idle|calls|durable|store [--n N] "
                "[--actors A] [--workers W] [--chain-memory E] [--no-chain] [--durability "
                "none|batched|strict] "
                "[--home DIR]\n",
@@ -189,11 +195,74 @@ std::vector<std::string> SpawnMany(TheaterRuntime& rt, uint64_t n, double* secon
   return ids;
 }
 
+// The ChainStore's own ceiling, without actors: what `durable` would reach if calls cost nothing.
+int StoreMain(const Args& args, const std::filesystem::path& home) {
+  chain::ChainStore::Options store_options;
+  if (args.durability == "none") {
+    store_options.durability = chain::Durability::kNone;
+  } else if (args.durability == "strict") {
+    store_options.durability = chain::Durability::kStrict;
+  } else if (args.durability != "batched") {
+    Usage("unknown durability");
+  }
+  auto opened = chain::ChainStore::Open(home, store_options);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "runtime_bench: %s\n", opened.status().ToString().c_str());
+    return 1;
+  }
+  chain::ChainStore& store = **opened;
+  const uint64_t n = args.n ? args.n : 400000;
+  const size_t actors = std::max<size_t>(args.actors, 2);
+  std::vector<std::unique_ptr<chain::EventChain>> chains;
+  for (size_t a = 0; a < actors; ++a) {
+    auto chain = std::make_unique<chain::EventChain>();
+    chain->SetMemoryLimit(16);
+    chain->AddObserver([&store, id = NewUuid()](const chain::Event& event, size_t) {
+      if (!store.EnqueueTrusted(id, event).ok()) std::abort();
+    });
+    chains.push_back(std::move(chain));
+  }
+  const std::vector<abi::Value> params{abi::Value::Bytes({1, 2, 3})};
+  const chain::StateRecord state = chain::StateRecord::OfBytes(std::vector<uint8_t>{'4', '2'});
+  const double cpu_before = ProcessCpuSeconds();
+  auto start = Clock::now();
+  std::vector<std::thread> producers;
+  for (size_t t = 0; t < 2; ++t) {
+    producers.emplace_back([&, t] {
+      for (uint64_t i = t; i < n; i += 2) {
+        // Each chain's observer runs under that chain's lock, so its events reach the store in
+        // chain order whichever thread appends.
+        chain::EventChain& chain = *chains[i % actors];
+        chain.AppendWith("wasm", [&](std::vector<uint8_t>& payload) {
+          chain::EncodeExportCallTo("theater:simple/message-server-client#handle-send", params,
+                                    {{}, nullptr}, state, payload);
+        });
+      }
+    });
+  }
+  for (auto& producer : producers) producer.join();
+  Status flushed = store.Flush();
+  const double seconds = Seconds(Clock::now() - start);
+  const double cpu_us_per_event = (ProcessCpuSeconds() - cpu_before) * 1e6 / n;
+  std::printf(
+      "{\"mode\":\"store\",\"events\":%llu,\"actors\":%zu,\"durability\":\"%s\","
+      "\"seconds\":%.3f,\"events_committed_per_s\":%.0f,\"cpu_us_per_event\":%.2f,"
+      "\"flush_ok\":%s}\n",
+      static_cast<unsigned long long>(n), actors, args.durability.c_str(), seconds, n / seconds,
+      cpu_us_per_event, flushed.ok() ? "true" : "false");
+  return flushed.ok() ? 0 : 1;
+}
+
 int Main(int argc, char** argv) {
   Args args = Parse(argc, argv);
   std::filesystem::path home =
       args.home.empty() ? std::filesystem::temp_directory_path() / ("theater-bench-" + NewUuid())
                         : std::filesystem::path(args.home);
+  if (args.mode == "store") {
+    int rc = StoreMain(args, home);
+    if (args.home.empty()) std::filesystem::remove_all(home);
+    return rc;
+  }
   RuntimeOptions options;
   options.home = home;
   options.workers = args.workers;
