@@ -195,16 +195,16 @@ std::vector<std::string> SpawnMany(TheaterRuntime& rt, uint64_t n, double* secon
   return ids;
 }
 
+chain::Durability DurabilityOf(const Args& args) {
+  Result<chain::Durability> durability = chain::ParseDurability(args.durability);
+  if (!durability.ok()) Usage(durability.status().message().c_str());
+  return *durability;
+}
+
 // The ChainStore's own ceiling, without actors: what `durable` would reach if calls cost nothing.
 int StoreMain(const Args& args, const std::filesystem::path& home) {
   chain::ChainStore::Options store_options;
-  if (args.durability == "none") {
-    store_options.durability = chain::Durability::kNone;
-  } else if (args.durability == "strict") {
-    store_options.durability = chain::Durability::kStrict;
-  } else if (args.durability != "batched") {
-    Usage("unknown durability");
-  }
+  store_options.durability = DurabilityOf(args);
   auto opened = chain::ChainStore::Open(home, store_options);
   if (!opened.ok()) {
     std::fprintf(stderr, "runtime_bench: %s\n", opened.status().ToString().c_str());
@@ -275,13 +275,7 @@ int Main(int argc, char** argv) {
   options.record_calls = args.chain;
   if (args.mode == "durable") {
     options.save_all_chains = true;
-    if (args.durability == "none") {
-      options.durability = chain::Durability::kNone;
-    } else if (args.durability == "strict") {
-      options.durability = chain::Durability::kStrict;
-    } else if (args.durability != "batched") {
-      Usage("unknown durability");
-    }
+    options.durability = DurabilityOf(args);
   } else {
     options.persist = false;
   }

@@ -239,12 +239,6 @@ class EventChain {
     return CommitLocked(event, now, std::move(description));
   }
 
-  // Starts loading the memory the next append will write (the slot it will reuse once the chain
-  // is at its memory limit) into the cache. A caller that knows an append is coming after some
-  // other work (an export call records its event when the guest returns) calls this first, so the
-  // cache misses of a chain that has gone cold overlap that work instead of adding to it.
-  void PrefetchNextSlot() const;
-
   // Events appended over the chain's life (including any no longer held in memory).
   size_t size() const;
   // A copy of every event held in memory, oldest first: the whole chain unless a memory limit

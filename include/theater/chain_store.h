@@ -66,6 +66,8 @@ enum class Durability {
 };
 
 std::string_view DurabilityName(Durability durability);
+// The inverse of DurabilityName ("none", "batched", "strict"); kInvalidArgument otherwise.
+Result<Durability> ParseDurability(std::string_view name);
 
 // A row of the actor registry.
 struct ActorRecord {

@@ -255,6 +255,14 @@ std::string_view DurabilityName(Durability durability) {
   return "unknown";
 }
 
+Result<Durability> ParseDurability(std::string_view name) {
+  for (Durability d : {Durability::kNone, Durability::kBatched, Durability::kStrict}) {
+    if (DurabilityName(d) == name) return d;
+  }
+  return InvalidArgument("unknown durability '" + std::string(name) +
+                         "' (expected none, batched or strict)");
+}
+
 ChainStore::ChainStore(Options options) : options_(options) {}
 
 Result<std::unique_ptr<ChainStore>> ChainStore::Open(const std::filesystem::path& dir,

@@ -124,6 +124,18 @@ void AppendAll(ChainStore& store, const std::string& actor, const std::vector<Ev
   }
 }
 
+TEST(ChainStoreTest, DurabilityNamesRoundTrip) {
+  for (Durability d : {Durability::kNone, Durability::kBatched, Durability::kStrict}) {
+    Result<Durability> parsed = ParseDurability(DurabilityName(d));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, d);
+  }
+  Result<Durability> bad = ParseDurability("Strict");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("expected none, batched or strict"), std::string::npos);
+}
+
 TEST(ChainStoreTest, RoundTripOfTypedChain) {
   TempDir dir;
   auto store = OpenOrDie(dir.path());

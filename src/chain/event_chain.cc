@@ -62,20 +62,6 @@ Hash EventChain::Append(const Payload& payload, std::optional<std::string> descr
       std::move(description));
 }
 
-void EventChain::PrefetchNextSlot() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (ring_.size() < max_events_ || ring_.empty()) return;  // a fresh slot: nothing cold to load
-  const Event& slot = ring_[start_];
-  const char* bytes = reinterpret_cast<const char*>(&slot);
-  for (size_t offset = 0; offset < sizeof(Event); offset += 64) {
-    __builtin_prefetch(bytes + offset, 1);
-  }
-  const uint8_t* payload = slot.payload.data();
-  for (size_t offset = 0; offset < slot.payload.size(); offset += 64) {
-    __builtin_prefetch(payload + offset, 1);
-  }
-}
-
 size_t EventChain::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return dropped_ + ring_.size();

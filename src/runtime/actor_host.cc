@@ -85,6 +85,7 @@ struct ActorHost::ImportBinding {
 struct ActorHost::WasiBinding {
   ActorHost* host;
   std::string name;
+  std::string event_type;  // "wasi_snapshot_preview1/<name>", built once
 };
 
 ActorHost::ActorHost(std::shared_ptr<const engine::Module> module, ActorHostOptions options,
@@ -110,11 +111,9 @@ void ActorHost::RecordHostCall(std::string_view event_type, std::string_view int
   });
 }
 
-void ActorHost::RecordWasiCall(std::string_view function, std::initializer_list<Value> input,
+void ActorHost::RecordWasiCall(const WasiBinding& binding, std::initializer_list<Value> input,
                                std::initializer_list<Value> output) {
-  if (!options_.record_chain) return;
-  const std::string event_type = std::string(kWasiModule) + "/" + std::string(function);
-  RecordHostCall(event_type, kWasiModule, function, {input.begin(), input.size()},
+  RecordHostCall(binding.event_type, kWasiModule, binding.name, {input.begin(), input.size()},
                  {{output.begin(), output.size()}, nullptr});
 }
 
@@ -227,7 +226,8 @@ Status ActorHost::Bind(HostFunctionTable extra) {
       if (sig->second != import.sig) {
         return InvalidArgument("WASI import '" + import.name + "' has an unexpected signature");
       }
-      wasi_bindings_.push_back(std::make_unique<WasiBinding>(WasiBinding{this, import.name}));
+      wasi_bindings_.push_back(std::make_unique<WasiBinding>(
+          WasiBinding{this, import.name, std::string(kWasiModule) + "/" + import.name}));
       return engine::HostBinding{&ActorHost::DispatchWasi, wasi_bindings_.back().get()};
     }
     const abi::FunctionType* type = nullptr;
@@ -337,7 +337,7 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
       uint32_t written = static_cast<uint32_t>(text.size());
       if (rc == kWasiSuccess && !write(nwritten_ptr, &written, 4)) rc = kWasiFault;
       if (rc == kWasiSuccess) {
-        host.RecordWasiCall(name, {Value::U32(static_cast<uint32_t>(fd)), Value::String(text)},
+        host.RecordWasiCall(*b, {Value::U32(static_cast<uint32_t>(fd)), Value::String(text)},
                             {Value::U32(written)});
         host.stdout_line_ += text;
         size_t nl;
@@ -374,7 +374,7 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
     if (!write(args[2], &ns, 8)) {
       rc = kWasiFault;
     } else {
-      host.RecordWasiCall(name, {Value::U32(static_cast<uint32_t>(args[0]))}, {Value::U64(ns)});
+      host.RecordWasiCall(*b, {Value::U32(static_cast<uint32_t>(args[0]))}, {Value::U64(ns)});
     }
   } else if (name == "random_get") {
     uint64_t ptr = args[0], len = args[1];
@@ -385,7 +385,7 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
       if (len && RAND_bytes(bytes.data(), static_cast<int>(len)) != 1)
         return instance.Fail(InternalError("random source failed"));
       std::memcpy(mem.data() + ptr, bytes.data(), len);
-      host.RecordWasiCall(name, {Value::U32(static_cast<uint32_t>(len))},
+      host.RecordWasiCall(*b, {Value::U32(static_cast<uint32_t>(len))},
                           {Value::Bytes(std::move(bytes))});
     }
   }
@@ -468,7 +468,6 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   }
 
   bool is_init = export_name == kInitExport;
-  if (options_.record_chain) chain_->PrefetchNextSlot();
   std::vector<Value> args{StateValue(state_), Value::Tuple(std::move(params))};
   Result<std::vector<Value>> values = RunExport(
       export_name, *entry, args, is_init ? options_.init_deadline : options_.call_deadline);

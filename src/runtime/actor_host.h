@@ -166,7 +166,7 @@ class ActorHost {
   std::map<std::string, ExportEntry, std::less<>> exports_;
   uint32_t realloc_index_ = 0;
   // Records a successful WASI preview-1 call.
-  void RecordWasiCall(std::string_view function, std::initializer_list<abi::Value> input,
+  void RecordWasiCall(const WasiBinding& binding, std::initializer_list<abi::Value> input,
                       std::initializer_list<abi::Value> output);
   // Replaces the state, and the chain record of it, after an export returned.
   void SetState(StateBytes state);

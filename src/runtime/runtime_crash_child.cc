@@ -26,10 +26,12 @@ int main(int argc, char** argv) {
   if (const char* shared = std::getenv("THEATER_HOME")) {
     options.engine.cache_dir = std::string(shared) + "/cache";
   }
-  std::string durability = argv[3];
-  options.durability = durability == "none"     ? chain::Durability::kNone
-                       : durability == "strict" ? chain::Durability::kStrict
-                                                : chain::Durability::kBatched;
+  Result<chain::Durability> durability = chain::ParseDurability(argv[3]);
+  if (!durability.ok()) {
+    std::fprintf(stderr, "%s\n", durability.status().ToString().c_str());
+    return 2;
+  }
+  options.durability = *durability;
   options.log_sink = [](std::string_view, std::string_view, std::string_view) {};
   auto runtime = TheaterRuntime::Create(options);
   if (!runtime.ok()) {

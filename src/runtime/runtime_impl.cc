@@ -146,8 +146,9 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadModule(const std:
   return key.module;
 }
 
-Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadRemoteModule(
+Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadComponent(
     const std::string& reference, ReferenceKind kind) {
+  if (kind == ReferenceKind::kFile) return LoadModule(reference);
   // Not cached by reference: what a URL serves may change. The engine's compile cache is keyed
   // by the bytes' hash, so fetching the same component again costs the download only.
   THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> wasm, LoadReference(reference, kind, "component"));
@@ -228,9 +229,7 @@ void RuntimeImpl::SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::Ev
   }
 
   Result<std::shared_ptr<const engine::Module>> module =
-      manifest.component_kind == ReferenceKind::kFile
-          ? LoadModule(manifest.component)
-          : LoadRemoteModule(manifest.component, manifest.component_kind);
+      LoadComponent(manifest.component, manifest.component_kind);
   if (!module.ok()) {
     done(module.status().WithContext(manifest.source_name));
     return;
@@ -372,9 +371,10 @@ Status RuntimeImpl::UpdateComponent(std::string_view id, const std::string& comp
   if (!actor) return NotFound("actor " + std::string(id) + " not found");
   const ReferenceKind kind = ClassifyReference(component);
   Result<std::shared_ptr<const engine::Module>> module =
-      kind == ReferenceKind::kFile
-          ? LoadModule(std::filesystem::absolute(component).lexically_normal().string())
-          : LoadRemoteModule(component, kind);
+      LoadComponent(kind == ReferenceKind::kFile
+                        ? std::filesystem::absolute(component).lexically_normal().string()
+                        : component,
+                    kind);
   if (!module.ok()) return module.status().WithContext("updating the component of " + actor->id());
   Result<bool> updated = Wait<bool>([&](Callback<bool> done) {
     Status queued = actor->UpdateComponent(std::move(module).value(), [done](Status s) {
@@ -460,15 +460,33 @@ Result<std::optional<std::vector<uint8_t>>> RuntimeImpl::State(std::string_view 
   return std::optional<std::vector<uint8_t>>(*state);
 }
 
-Result<std::vector<chain::Event>> RuntimeImpl::Events(std::string_view id) const {
+Result<RuntimeImpl::HeldChain> RuntimeImpl::ReadChain(std::string_view id) const {
   std::shared_ptr<Actor> actor = Find(id);
-  if (actor && !actor->persisted()) return actor->chain()->events();
-  if (store_) {
-    THEATER_RETURN_IF_ERROR(store_->Flush());
-    THEATER_ASSIGN_OR_RETURN(std::vector<chain::Event> events, store_->LoadChain(id));
-    if (!events.empty()) return events;
+  HeldChain held;
+  if (actor && !actor->persisted()) {
+    held.tail = actor->chain()->tail();
+    return held;
   }
-  return NotFound("actor " + std::string(id) + " not found");
+  if (!store_) return NotFound("actor " + std::string(id) + " not found");
+  THEATER_RETURN_IF_ERROR(store_->Flush());
+  chain::LoadReport report;
+  THEATER_ASSIGN_OR_RETURN(held.tail.events, store_->LoadChain(id, &report));
+  if (held.tail.events.empty() && report.stored == 0) {
+    return NotFound("actor " + std::string(id) + " not found");
+  }
+  held.tail.first_index = report.first_index;
+  held.tail.anchor = report.anchor;
+  if (report.rejected > 0) {
+    held.rejected =
+        report.problem.WithContext(std::to_string(report.rejected) + " stored events of actor " +
+                                   std::string(id) + " do not verify");
+  }
+  return held;
+}
+
+Result<std::vector<chain::Event>> RuntimeImpl::Events(std::string_view id) const {
+  THEATER_ASSIGN_OR_RETURN(HeldChain held, ReadChain(id));
+  return std::move(held.tail.events);
 }
 
 Result<ActorMetrics> RuntimeImpl::Metrics(std::string_view id) const {
@@ -478,32 +496,15 @@ Result<ActorMetrics> RuntimeImpl::Metrics(std::string_view id) const {
 }
 
 Result<std::filesystem::path> RuntimeImpl::SaveChain(std::string_view id) const {
-  std::shared_ptr<Actor> actor = Find(id);
-  std::vector<chain::Event> events;
-  size_t first_index = 0;
-  std::optional<chain::Hash> anchor;
-  if (actor && !actor->persisted()) {
-    chain::EventChain::Tail tail = actor->chain()->tail();
-    events = std::move(tail.events);
-    first_index = tail.first_index;
-    anchor = tail.anchor;
-  } else {
-    if (!store_) return NotFound("actor " + std::string(id) + " not found");
-    THEATER_RETURN_IF_ERROR(store_->Flush());
-    chain::LoadReport report;
-    THEATER_ASSIGN_OR_RETURN(events, store_->LoadChain(id, &report));
-    if (events.empty() && report.stored == 0) {
-      return NotFound("actor " + std::string(id) + " not found");
-    }
-    first_index = report.first_index;
-    anchor = report.anchor;
-  }
+  THEATER_ASSIGN_OR_RETURN(HeldChain held, ReadChain(id));
+  const chain::EventChain::Tail& tail = held.tail;
   nlohmann::json doc;
   doc["actor_id"] = std::string(id);
-  doc["first_index"] = first_index;
-  doc["anchor"] = anchor ? nlohmann::json(chain::ToHex(*anchor)) : nlohmann::json(nullptr);
+  doc["first_index"] = tail.first_index;
+  doc["anchor"] =
+      tail.anchor ? nlohmann::json(chain::ToHex(*tail.anchor)) : nlohmann::json(nullptr);
   nlohmann::json list = nlohmann::json::array();
-  for (const chain::Event& e : events) list.push_back(chain::EventToJson(e));
+  for (const chain::Event& e : tail.events) list.push_back(chain::EventToJson(e));
   doc["events"] = std::move(list);
   const std::string text = doc.dump(1);
 
@@ -526,20 +527,9 @@ Result<std::filesystem::path> RuntimeImpl::SaveChain(std::string_view id) const 
 }
 
 Status RuntimeImpl::VerifyChain(std::string_view id) const {
-  std::shared_ptr<Actor> actor = Find(id);
-  if (actor && !actor->persisted()) return actor->chain()->Verify();
-  if (!store_) return NotFound("actor " + std::string(id) + " not found");
-  THEATER_RETURN_IF_ERROR(store_->Flush());
-  chain::LoadReport report;
-  THEATER_ASSIGN_OR_RETURN(std::vector<chain::Event> events, store_->LoadChain(id, &report));
-  if (events.empty() && report.stored == 0) {
-    return NotFound("actor " + std::string(id) + " not found");
-  }
-  if (report.rejected > 0) {
-    return report.problem.WithContext(std::to_string(report.rejected) + " stored events of actor " +
-                                      std::string(id) + " do not verify");
-  }
-  return chain::VerifyEvents(events, report.anchor, report.first_index);
+  THEATER_ASSIGN_OR_RETURN(HeldChain held, ReadChain(id));
+  THEATER_RETURN_IF_ERROR(held.rejected);
+  return chain::VerifyEvents(held.tail.events, held.tail.anchor, held.tail.first_index);
 }
 
 Result<TheaterRuntime::Subscription> RuntimeImpl::Subscribe(std::string_view id, size_t capacity,

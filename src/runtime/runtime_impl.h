@@ -90,9 +90,17 @@ class RuntimeImpl final : public TheaterRuntime {
   // The module at `path`, from a cache keyed by the file's identity (device, inode, size,
   // modification time), so spawning the same actor again neither reads nor hashes its file.
   Result<std::shared_ptr<const engine::Module>> LoadModule(const std::string& path);
-  // A component named by URL (or, later, store reference): fetched on every spawn.
-  Result<std::shared_ptr<const engine::Module>> LoadRemoteModule(const std::string& reference,
-                                                                 ReferenceKind kind);
+  // The module a resolved component reference names: a file through LoadModule's cache, a URL
+  // (or, later, a store reference) fetched every time.
+  Result<std::shared_ptr<const engine::Module>> LoadComponent(const std::string& reference,
+                                                              ReferenceKind kind);
+  // An actor's chain as the runtime holds it: a running unsaved actor's in-memory tail, or what
+  // the database has for a saved (or stopped) one, flushed first. kNotFound when neither exists.
+  struct HeldChain {
+    chain::EventChain::Tail tail;
+    Status rejected;  // why stored rows after the tail were rejected; OK when none were
+  };
+  Result<HeldChain> ReadChain(std::string_view id) const;
 
   RuntimeOptions options_;
   std::unique_ptr<engine::Engine> engine_;
