@@ -109,6 +109,21 @@ struct SpawnRequest {
   std::optional<std::string> actor_id;
 };
 
+// How the embedder hears from an actor on a channel it opened (OpenChannel). Both callbacks run
+// on runtime threads (often the sending actor's worker): they must be quick and must not call
+// the blocking forms of this API.
+struct ChannelListener {
+  std::function<void(std::string_view channel, std::vector<uint8_t> message)> on_message;
+  // The actor closed the channel, or stopped. Not called for CloseChannel from this side.
+  std::function<void(std::string_view channel)> on_close;
+};
+
+// A channel the embedder opened, and what the actor said when it accepted.
+struct ExternalChannel {
+  std::string channel;
+  std::optional<std::vector<uint8_t>> accept_message;
+};
+
 // Receives actor log lines (runtime.log, stdout and stderr of the guest).
 using ActorLogSink =
     std::function<void(std::string_view actor_id, std::string_view name, std::string_view line)>;
@@ -174,6 +189,30 @@ class TheaterRuntime {
   virtual void CallAsync(std::string_view id, std::string_view interface_name,
                          std::string_view function, std::vector<abi::Value> params,
                          Callback<std::vector<abi::Value>> done) = 0;
+
+  // --- Messages (docs/messaging.md): the embedder as a participant, like another actor. The
+  // target must run the message-server handler. Errors: kNotFound (no such actor, or it does not
+  // receive messages), kUnavailable (it stopped), kFailedPrecondition (it is shutting down, or it
+  // does not export the callback), kResourceExhausted (its mailbox is full). ---
+
+  // Queues handle-send(message) on the actor.
+  virtual Status SendMessage(std::string_view id, std::vector<uint8_t> message) = 0;
+  // Queues handle-request and waits for the answer (given by handle-request or later by
+  // respond-to-request), the actor's failure, or `timeout` (kDeadlineExceeded).
+  virtual Result<std::vector<uint8_t>> RequestMessage(
+      std::string_view id, std::vector<uint8_t> message,
+      std::chrono::milliseconds timeout = std::chrono::seconds(30)) = 0;
+  virtual void RequestMessageAsync(std::string_view id, std::vector<uint8_t> message,
+                                   std::chrono::milliseconds timeout,
+                                   Callback<std::vector<uint8_t>> done) = 0;
+  // Opens a channel to the actor (handle-channel-open decides). Messages and the close from the
+  // actor's side reach `listener`. A refusal is kFailedPrecondition.
+  virtual Result<ExternalChannel> OpenChannel(
+      std::string_view id, std::vector<uint8_t> initial_message, ChannelListener listener,
+      std::chrono::milliseconds timeout = std::chrono::seconds(30)) = 0;
+  // Sends on / closes a channel this runtime's embedder opened. kNotFound when it is not open.
+  virtual Status SendOnChannel(std::string_view channel, std::vector<uint8_t> message) = 0;
+  virtual Status CloseChannel(std::string_view channel) = 0;
 
   virtual std::vector<ActorSummary> List() const = 0;
   virtual Result<std::vector<std::string>> Children(std::string_view id) const = 0;

@@ -10,6 +10,7 @@ HandlerRegistry HandlerRegistry::WithBuiltins() {
   registry.Register(handlers::NewTimingHandler());
   registry.Register(handlers::NewRandomHandler());
   registry.Register(handlers::NewEnvironmentHandler());
+  registry.Register(handlers::NewMessageServerHandler());
   return registry;
 }
 

@@ -24,11 +24,17 @@ inline runtime::Actor& ActorOf(runtime::ActorHost& host) {
 inline std::vector<abi::Value> ErrValue(const std::string& message) {
   return {abi::Value::Err(abi::Value::String(message))};
 }
+// The same for a failed Status, prefixed by its code's name ("not-found: actor ... not found"),
+// so that an actor can tell kinds of failure apart.
+inline std::vector<abi::Value> ErrValue(const Status& status) {
+  return ErrValue(std::string(StatusCodeName(status.code())) + ": " + status.ToString());
+}
 
 std::unique_ptr<runtime::Handler> NewRuntimeHandler();
 std::unique_ptr<runtime::Handler> NewSupervisorHandler();
 std::unique_ptr<runtime::Handler> NewTimingHandler();
 std::unique_ptr<runtime::Handler> NewRandomHandler();
 std::unique_ptr<runtime::Handler> NewEnvironmentHandler();
+std::unique_ptr<runtime::Handler> NewMessageServerHandler();
 
 }  // namespace theater::handlers

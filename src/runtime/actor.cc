@@ -148,17 +148,20 @@ Status Actor::Enqueue(Operation op) {
   return Status();
 }
 
-bool Actor::Notify(std::string_view interface_name, std::string_view function,
-                   std::vector<Value> params) {
+bool Actor::HasExport(std::string_view export_name) const {
   // Asks the module, not host_: the host goes away when the actor stops, possibly while a
-  // child's notification is being delivered from another thread.
-  std::string export_name = std::string(interface_name) + "#" + std::string(function);
+  // notification is being delivered from another thread.
   std::shared_ptr<const engine::Module> module;
   {
     std::lock_guard<std::mutex> lock(mu_);
     module = module_;
   }
-  if (!module || !module->FindExport(export_name)) return false;
+  return module && module->FindExport(export_name);
+}
+
+bool Actor::Notify(std::string_view interface_name, std::string_view function,
+                   std::vector<Value> params) {
+  if (!HasExport(std::string(interface_name) + "#" + std::string(function))) return false;
   Operation op;
   op.interface_name = std::string(interface_name);
   op.function = std::string(function);

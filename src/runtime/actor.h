@@ -111,6 +111,9 @@ class Actor : public std::enable_shared_from_this<Actor> {
   // does not export it or the operation was refused.
   bool Notify(std::string_view interface_name, std::string_view function,
               std::vector<abi::Value> params);
+  // Whether the actor's component exports `export_name` ("<interface>#<function>"). Safe from
+  // any thread, also while the actor stops.
+  bool HasExport(std::string_view export_name) const;
 
   Status Pause();
   Status Resume();

@@ -76,6 +76,13 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
   int workers = options_.workers > 0 ? options_.workers
                                      : static_cast<int>(std::thread::hardware_concurrency());
   executor_ = std::make_unique<engine::Executor>(std::max(workers, 1));
+  router_.SetMissExplainer([this](std::string_view id) -> Status {
+    if (!Find(id)) return Status();
+    return FailedPrecondition(
+        "actor " + std::string(id) +
+        " does not receive messages: it runs no message-server handler (it neither imports "
+        "theater:simple/message-server-host nor exports theater:simple/message-server-client)");
+  });
 }
 
 RuntimeImpl::~RuntimeImpl() {

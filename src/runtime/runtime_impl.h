@@ -17,6 +17,7 @@
 #include <unordered_set>
 
 #include "engine/executor.h"
+#include "messaging/router.h"
 #include "runtime/actor.h"
 #include "runtime/handler.h"
 #include "runtime/timers.h"
@@ -45,6 +46,17 @@ class RuntimeImpl final : public TheaterRuntime {
                                        std::vector<abi::Value> params) override;
   void CallAsync(std::string_view id, std::string_view interface_name, std::string_view function,
                  std::vector<abi::Value> params, Callback<std::vector<abi::Value>> done) override;
+  Status SendMessage(std::string_view id, std::vector<uint8_t> message) override;
+  Result<std::vector<uint8_t>> RequestMessage(std::string_view id, std::vector<uint8_t> message,
+                                              std::chrono::milliseconds timeout) override;
+  void RequestMessageAsync(std::string_view id, std::vector<uint8_t> message,
+                           std::chrono::milliseconds timeout,
+                           Callback<std::vector<uint8_t>> done) override;
+  Result<ExternalChannel> OpenChannel(std::string_view id, std::vector<uint8_t> initial_message,
+                                      ChannelListener listener,
+                                      std::chrono::milliseconds timeout) override;
+  Status SendOnChannel(std::string_view channel, std::vector<uint8_t> message) override;
+  Status CloseChannel(std::string_view channel) override;
   std::vector<ActorSummary> List() const override;
   Result<std::vector<std::string>> Children(std::string_view id) const override;
   Result<ActorPhase> Phase(std::string_view id) const override;
@@ -64,6 +76,7 @@ class RuntimeImpl final : public TheaterRuntime {
   std::shared_ptr<Actor> Find(std::string_view id) const;
   engine::Executor& executor() { return *executor_; }
   TimerService& timers() { return *timers_; }
+  messaging::Router& router() { return router_; }
   const RuntimeOptions& options() const { return options_; }
   void Log(const Actor& actor, std::string_view line);
 
@@ -109,6 +122,14 @@ class RuntimeImpl final : public TheaterRuntime {
   chain::SubscriptionHub hub_;
   std::unique_ptr<TimerService> timers_;
   std::unique_ptr<engine::Executor> executor_;
+  messaging::Router router_;
+  // Channels the embedder opened (OpenChannel), by channel id: the participant standing for it.
+  class ExternalParticipant;
+  friend class ExternalParticipant;
+  std::mutex external_mu_;
+  std::unordered_map<std::string, std::shared_ptr<ExternalParticipant>> external_channels_;
+  // Forgets an external channel and unregisters its participant (idempotent).
+  std::shared_ptr<ExternalParticipant> ForgetExternalChannel(std::string_view channel);
 
   mutable std::shared_mutex mu_;
   // Looked up by string_view without building a std::string (the hot path of every call).

@@ -144,9 +144,10 @@ static inline void theater__post_request(theater__ret_request_t* area) {
  * record channel-accept { accepted: bool, message: option<list<u8>> }
  * core: (i32 st_tag, i32 st_ptr, i32 st_len, i32 id_ptr, i32 id_len, i32 msg_ptr, i32 msg_len)
  *   -> i32
- * Handler: theater_result_t fn(theater_state_t* state, theater_string_t opener_id,
+ * Handler: theater_result_t fn(theater_state_t* state, theater_string_t channel_id,
  *                              theater_bytes_t msg, theater_channel_accept_t* accept)
- * `opener_id` is the id of the actor opening the channel, `msg` its first message.
+ * `channel_id` is the id the new channel will have (send on it once accepted), `msg` the
+ * opener's first message.
  * `accept` starts as { accepted = true, message = none }: exporting handle-channel-open means
  * accepting channels unless the handler says otherwise. */
 typedef struct {
@@ -201,10 +202,10 @@ static inline void theater__post_channel_open(theater__ret_channel_open_t* area)
     theater_channel_accept_t accept;                                                          \
     accept.accepted = true;                                                                   \
     accept.message = theater__none();                                                         \
-    theater_string_t opener_id = theater__lift_string(id_ptr, id_len);                        \
+    theater_string_t channel_id = theater__lift_string(id_ptr, id_len);                       \
     theater_bytes_t msg = theater__lift_bytes(msg_ptr, msg_len);                              \
-    theater_result_t r = fn(&state, opener_id, msg, &accept);                                 \
-    theater_string_free(&opener_id);                                                          \
+    theater_result_t r = fn(&state, channel_id, msg, &accept);                                \
+    theater_string_free(&channel_id);                                                         \
     theater_bytes_free(&msg);                                                                 \
     return theater__finish_channel_open(&area, r, &state, &accept);                           \
   }                                                                                           \

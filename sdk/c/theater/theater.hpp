@@ -201,7 +201,7 @@ struct ActorError {
   }                                                                                             \
   THEATER_EXPORT_HANDLE_REQUEST(theater_cpp__handle_request)
 
-// theater::Result fn(theater::State& state, std::string_view opener_id,
+// theater::Result fn(theater::State& state, std::string_view channel_id,
 //                    const theater::Bytes& msg, theater::ChannelAccept& accept)
 #define THEATER_CPP_HANDLE_CHANNEL_OPEN(fn)                                           \
   static theater_result_t theater_cpp__handle_channel_open(                           \

@@ -1,0 +1,410 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The message-server handler: theater:simple/message-server-host (send, request, open-channel,
+// send-on-channel, close-channel and the asynchronous replies list-outstanding-requests,
+// respond-to-request, cancel-request) and the callbacks of theater:simple/message-server-client
+// (docs/messaging.md).
+//
+// Each actor's instance owns an ActorMailbox: the actor's endpoint in the runtime's Router. It
+// turns envelopes into operations in the actor's own bounded mailbox, so a message waits behind
+// the actor's running call and a full mailbox is the sender's error. Requests the actor has not
+// answered yet are kept in the ActorMailbox, keyed by request id, until `handle-request` returns
+// an answer, a later call answers them with respond-to-request, they are cancelled, or the actor
+// stops (the requester then gets an error).
+//
+// request and open-channel suspend the calling actor (never its worker) until the answer, the
+// target's failure, or the timeout: the handler's `request_timeout_ms` (default 30,000), never
+// longer than the actor's call deadline.
+//
+// Config (`[[handler]] type = "message-server"`): `request_timeout_ms`.
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "common/uuid.h"
+#include "handlers/builtins.h"
+#include "messaging/router.h"
+#include "runtime/actor.h"
+#include "runtime/await.h"
+#include "runtime/runtime_impl.h"
+#include "runtime/timers.h"
+
+namespace theater::handlers {
+namespace {
+
+using abi::Value;
+using messaging::Envelope;
+using messaging::Reply;
+using messaging::ReplyFn;
+using runtime::Actor;
+using runtime::ActorHost;
+using runtime::HostFunctionTable;
+using runtime::Operation;
+
+constexpr std::string_view kClient = "theater:simple/message-server-client";
+constexpr uint64_t kDefaultRequestTimeoutMs = 30'000;
+
+// The actor's endpoint in the router.
+class ActorMailbox final : public messaging::Endpoint,
+                           public std::enable_shared_from_this<ActorMailbox> {
+ public:
+  ActorMailbox(std::weak_ptr<Actor> actor, std::string id)
+      : actor_(std::move(actor)), id_(std::move(id)) {}
+
+  Status Deliver(Envelope envelope) override {
+    std::shared_ptr<Actor> actor = actor_.lock();
+    if (!actor) return Unavailable("actor " + id_ + " has stopped");
+    Operation op;
+    op.interface_name = std::string(kClient);
+    std::string request_id;
+    switch (envelope.kind) {
+      case Envelope::Kind::kSend:
+        op.function = "handle-send";
+        op.params = {Value::Bytes(std::move(envelope.payload))};
+        break;
+      case Envelope::Kind::kRequest: {
+        op.function = "handle-request";
+        request_id = NewUuid();
+        op.params = {Value::String(request_id), Value::Bytes(std::move(envelope.payload))};
+        op.reply = [self = shared_from_this(), request_id](Result<std::vector<Value>> handled) {
+          self->OnRequestHandled(request_id, std::move(handled));
+        };
+        break;
+      }
+      case Envelope::Kind::kChannelOpen:
+        op.function = "handle-channel-open";
+        op.params = {Value::String(envelope.channel), Value::Bytes(std::move(envelope.payload))};
+        op.reply = [reply = std::move(envelope.reply)](Result<std::vector<Value>> decided) {
+          reply(ParseDecision(decided));
+        };
+        break;
+      case Envelope::Kind::kChannelMessage:
+        op.function = "handle-channel-message";
+        op.params = {Value::String(envelope.channel), Value::Bytes(std::move(envelope.payload))};
+        break;
+      case Envelope::Kind::kChannelClose:
+        op.function = "handle-channel-close";
+        op.params = {Value::String(envelope.channel)};
+        break;
+    }
+    if (!actor->HasExport(op.interface_name + "#" + op.function)) {
+      // A close nobody listens for is not the closer's error.
+      if (envelope.kind == Envelope::Kind::kChannelClose) return Status();
+      return FailedPrecondition("actor " + id_ + " does not export " + op.interface_name + "#" +
+                                op.function);
+    }
+    if (!request_id.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return FailedPrecondition("actor " + id_ + " is shutting down");
+      outstanding_.emplace(request_id, Pending{next_seq_++, std::move(envelope.reply)});
+    }
+    Status queued = actor->Enqueue(std::move(op));
+    if (!queued.ok() && !request_id.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      outstanding_.erase(request_id);  // refused: the router tells the requester, not us
+    }
+    return queued;
+  }
+
+  // The ids of requests received and not yet answered, oldest first.
+  std::vector<std::string> Outstanding() {
+    std::vector<std::pair<uint64_t, std::string>> by_age;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [id, pending] : outstanding_) by_age.emplace_back(pending.seq, id);
+    }
+    std::sort(by_age.begin(), by_age.end());
+    std::vector<std::string> ids;
+    for (auto& [seq, id] : by_age) ids.push_back(std::move(id));
+    return ids;
+  }
+
+  // Removes a request and returns whom to answer; nullopt when it is not outstanding.
+  std::optional<ReplyFn> Take(const std::string& request_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = outstanding_.find(request_id);
+    if (it == outstanding_.end()) return std::nullopt;
+    ReplyFn reply = std::move(it->second.reply);
+    outstanding_.erase(it);
+    return reply;
+  }
+
+  // The actor stops: every unanswered request fails, and nothing new is taken.
+  void Close() {
+    std::unordered_map<std::string, Pending> pending;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+      pending.swap(outstanding_);
+    }
+    for (auto& [id, p] : pending) {
+      p.reply(Unavailable("actor " + id_ + " stopped before answering request " + id));
+    }
+  }
+
+  const std::string& id() const { return id_; }
+
+ private:
+  struct Pending {
+    uint64_t seq;
+    ReplyFn reply;
+  };
+
+  void OnRequestHandled(const std::string& request_id, Result<std::vector<Value>> handled) {
+    if (!handled.ok()) {
+      if (auto reply = Take(request_id)) {
+        (*reply)(handled.status().WithContext("actor " + id_ + " failed handling request " +
+                                              request_id));
+      }
+      return;
+    }
+    // (option<list<u8>>,): some answers now; none leaves the request outstanding.
+    const std::vector<Value>& results = *handled;
+    if (results.size() != 1 || results[0].kind() != abi::TypeKind::kTuple ||
+        results[0].items().size() != 1) {
+      if (auto reply = Take(request_id)) {
+        (*reply)(InternalError("handle-request of actor " + id_ + " returned a malformed result"));
+      }
+      return;
+    }
+    const Value& answer = results[0].items()[0];
+    if (!answer.is_some()) return;
+    // Answered already (respond-to-request from within handle-request): the first answer wins.
+    if (auto reply = Take(request_id)) (*reply)(Reply{true, answer.payload()->as_bytes()});
+  }
+
+  // (channel-accept,) = ({accepted: bool, message: option<list<u8>>},).
+  static Result<Reply> ParseDecision(const Result<std::vector<Value>>& decided) {
+    if (!decided.ok()) return decided.status();
+    const std::vector<Value>& results = *decided;
+    if (results.size() != 1 || results[0].kind() != abi::TypeKind::kTuple ||
+        results[0].items().size() != 1 || results[0].items()[0].kind() != abi::TypeKind::kRecord ||
+        results[0].items()[0].items().size() != 2) {
+      return InternalError("handle-channel-open returned a malformed result");
+    }
+    const std::vector<Value>& accept = results[0].items()[0].items();
+    Reply reply;
+    reply.accepted = accept[0].as_bool();
+    if (accept[1].is_some()) reply.message = accept[1].payload()->as_bytes();
+    return reply;
+  }
+
+  std::weak_ptr<Actor> actor_;
+  const std::string id_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Pending> outstanding_;
+  uint64_t next_seq_ = 0;
+  bool closed_ = false;
+};
+
+class MessageServerHandler final : public runtime::Handler {
+ public:
+  explicit MessageServerHandler(uint64_t request_timeout_ms = kDefaultRequestTimeoutMs)
+      : request_timeout_ms_(request_timeout_ms) {}
+
+  std::string_view name() const override { return "message-server"; }
+  std::optional<std::string> imports() const override {
+    return "theater:simple/message-server-host";
+  }
+  std::optional<std::string> exports() const override { return std::string(kClient); }
+
+  Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
+    uint64_t timeout = kDefaultRequestTimeoutMs;
+    for (const auto& [key, value] : config.config.items()) {
+      if (key != "request_timeout_ms") return InvalidArgument("unknown key '" + key + "'");
+      THEATER_ASSIGN_OR_RETURN(timeout, runtime::ConfigUnsigned(value, key));
+      if (timeout == 0) return InvalidArgument("request_timeout_ms: must be at least 1");
+    }
+    return std::unique_ptr<Handler>(new MessageServerHandler(timeout));
+  }
+
+  Status SetupHostFunctions(Actor&, HostFunctionTable& table) override {
+    using Args = std::span<const Value>;
+    using Out = Result<std::vector<Value>>;
+    constexpr std::string_view kHost = "message-server-host";
+    constexpr std::string_view kName = "message-server";
+    THEATER_RETURN_IF_ERROR(
+        AddHostFunction(table, kHost, "send", kName, [](ActorHost& host, Args args) -> Out {
+          const std::string& target = args[0].as_string();
+          if (Status s = CheckActorId(target); !s.ok()) return ErrValue(s);
+          Status sent = ActorOf(host).runtime().router().Send(target, args[1].as_bytes());
+          if (!sent.ok()) return ErrValue(sent);
+          return std::vector<Value>{Value::Ok()};
+        }));
+    THEATER_RETURN_IF_ERROR(
+        AddHostFunction(table, kHost, "request", kName, [this](ActorHost& host, Args args) -> Out {
+          const std::string& target = args[0].as_string();
+          if (Status s = CheckActorId(target); !s.ok()) return ErrValue(s);
+          Actor& self = ActorOf(host);
+          if (target == self.id()) {
+            return ErrValue(
+                "an actor cannot request itself: the request would wait behind the call that "
+                "sent it");
+          }
+          messaging::Router* router = &self.runtime().router();
+          std::vector<uint8_t> payload = args[1].as_bytes();
+          Result<Reply> answer = Cancelled("no answer");
+          Status waited = AwaitAnswer<Reply>(
+              host, "request to actor " + target,
+              [&](std::function<void(Result<Reply>)> done) {
+                Status routed = router->Request(target, std::move(payload), done);
+                if (!routed.ok()) done(routed);
+              },
+              &answer);
+          if (!waited.ok()) return waited;  // this actor is being stopped: the call ends
+          if (!answer.ok()) return ErrValue(answer.status());
+          return std::vector<Value>{Value::Ok(Value::Bytes(
+              answer->message ? std::move(*answer->message) : std::vector<uint8_t>{}))};
+        }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, kHost, "open-channel", kName, [this](ActorHost& host, Args args) -> Out {
+          const std::string& target = args[0].as_string();
+          if (Status s = CheckActorId(target); !s.ok()) return ErrValue(s);
+          Actor& self = ActorOf(host);
+          if (target == self.id()) return ErrValue("an actor cannot open a channel to itself");
+          messaging::Router* router = &self.runtime().router();
+          std::vector<uint8_t> payload = args[1].as_bytes();
+          std::string initiator = self.id();
+          Result<messaging::OpenedChannel> opened = Cancelled("no answer");
+          Status waited = AwaitAnswer<messaging::OpenedChannel>(
+              host, "opening a channel to actor " + target,
+              [&](std::function<void(Result<messaging::OpenedChannel>)> done) {
+                router->OpenChannel(initiator, target, std::move(payload), std::move(done));
+              },
+              &opened);
+          if (!waited.ok()) return waited;
+          if (!opened.ok()) return ErrValue(opened.status());
+          if (opened->message) {
+            // The target's words on accepting arrive as the channel's first message, after this
+            // call (docs/messaging.md).
+            Envelope first;
+            first.kind = Envelope::Kind::kChannelMessage;
+            first.channel = opened->channel;
+            first.sender = target;
+            first.payload = std::move(*opened->message);
+            if (mailbox_) {
+              Status queued = mailbox_->Deliver(std::move(first));
+              if (!queued.ok()) {
+                host.Log("message-server: the accept message of " + opened->channel +
+                         " was dropped: " + queued.ToString());
+              }
+            }
+          }
+          return std::vector<Value>{Value::Ok(Value::String(opened->channel))};
+        }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, kHost, "send-on-channel", kName, [](ActorHost& host, Args args) -> Out {
+          Actor& self = ActorOf(host);
+          Status sent = self.runtime().router().SendOnChannel(self.id(), args[0].as_string(),
+                                                              args[1].as_bytes());
+          if (!sent.ok()) return ErrValue(sent);
+          return std::vector<Value>{Value::Ok()};
+        }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, kHost, "close-channel", kName, [](ActorHost& host, Args args) -> Out {
+          Actor& self = ActorOf(host);
+          Status closed = self.runtime().router().CloseChannel(self.id(), args[0].as_string());
+          if (!closed.ok()) return ErrValue(closed);
+          return std::vector<Value>{Value::Ok()};
+        }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, kHost, "list-outstanding-requests", kName, [this](ActorHost&, Args) -> Out {
+          std::vector<Value> ids;
+          if (mailbox_) {
+            for (std::string& id : mailbox_->Outstanding()) ids.push_back(Value::String(id));
+          }
+          return std::vector<Value>{Value::List(std::move(ids))};
+        }));
+    THEATER_RETURN_IF_ERROR(AddHostFunction(
+        table, kHost, "respond-to-request", kName, [this](ActorHost&, Args args) -> Out {
+          const std::string& id = args[0].as_string();
+          std::optional<ReplyFn> reply = mailbox_ ? mailbox_->Take(id) : std::nullopt;
+          if (!reply) return ErrValue(NotOutstanding(id));
+          (*reply)(Reply{true, args[1].as_bytes()});
+          return std::vector<Value>{Value::Ok()};
+        }));
+    return AddHostFunction(
+        table, kHost, "cancel-request", kName, [this](ActorHost& host, Args args) -> Out {
+          const std::string& id = args[0].as_string();
+          std::optional<ReplyFn> reply = mailbox_ ? mailbox_->Take(id) : std::nullopt;
+          if (!reply) return ErrValue(NotOutstanding(id));
+          (*reply)(Cancelled("request " + id + " was cancelled by actor " + host.actor_id()));
+          return std::vector<Value>{Value::Ok()};
+        });
+  }
+
+  Status Start(Actor& actor) override {
+    mailbox_ = std::make_shared<ActorMailbox>(actor.shared_from_this(), actor.id());
+    router_ = &actor.runtime().router();
+    return router_->Register(actor.id(), mailbox_);
+  }
+
+  void Stop(runtime::StopKind) override {
+    if (!mailbox_) return;
+    router_->Unregister(mailbox_->id(), mailbox_.get());
+    mailbox_->Close();
+  }
+
+ private:
+  static Status CheckActorId(const std::string& id) {
+    if (!IsUuid(id)) return InvalidArgument("invalid actor id '" + id + "': not a UUID");
+    return Status();
+  }
+  static std::string NotOutstanding(const std::string& id) {
+    return "request " + id + " is not outstanding (unknown, already answered or cancelled)";
+  }
+
+  // Suspends the actor until `start`'s callback delivers `*answer` (the outcome, or the timeout
+  // as kDeadlineExceeded). A non-OK return means the wait itself ended: the actor is being
+  // terminated, and the host function must end the call with that status.
+  template <typename T>
+  Status AwaitAnswer(ActorHost& host, const std::string& what,
+                     const std::function<void(std::function<void(Result<T>)>)>& start,
+                     Result<T>* answer) {
+    struct Shared {
+      std::mutex mu;
+      std::optional<Result<T>> result;
+    };
+    auto shared = std::make_shared<Shared>();
+    Actor& self = ActorOf(host);
+    runtime::TimerService& timers = self.timers();
+    uint64_t timeout_ms = std::min(request_timeout_ms_, self.manifest().limits.call_deadline_ms);
+    runtime::TimerService::TimerId timer = 0;
+    Result<uint64_t> woken = runtime::Await(host.instance(), [&](runtime::Waker waker) {
+      auto finish = [shared, waker](Result<T> r) {
+        {
+          std::lock_guard<std::mutex> lock(shared->mu);
+          if (shared->result) return;  // the first outcome wins
+          shared->result = std::move(r);
+        }
+        waker.Wake();
+      };
+      timer = timers.Schedule(
+          runtime::TimerService::Clock::now() + std::chrono::milliseconds(timeout_ms),
+          [finish, what, timeout_ms] {
+            finish(
+                DeadlineExceeded(what + " timed out after " + std::to_string(timeout_ms) + " ms"));
+          });
+      start(finish);
+    });
+    timers.Cancel(timer);
+    if (!woken.ok()) return woken.status();
+    std::lock_guard<std::mutex> lock(shared->mu);
+    if (!shared->result) return InternalError("message-server: woken without a result");
+    *answer = std::move(*shared->result);
+    return Status();
+  }
+
+  uint64_t request_timeout_ms_;
+  std::shared_ptr<ActorMailbox> mailbox_;
+  messaging::Router* router_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<runtime::Handler> NewMessageServerHandler() {
+  return std::make_unique<MessageServerHandler>();
+}
+
+}  // namespace theater::handlers

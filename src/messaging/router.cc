@@ -1,0 +1,308 @@
+// Theater: a WebAssembly actor runtime.
+#include "messaging/router.h"
+
+#include <algorithm>
+
+#include "common/uuid.h"
+
+namespace theater::messaging {
+
+namespace {
+
+// The target's words on refusing a channel, when they are printable text.
+std::string RefusalText(const std::optional<std::vector<uint8_t>>& message) {
+  if (!message || message->empty()) return "";
+  bool printable = std::all_of(message->begin(), message->end(),
+                               [](uint8_t c) { return c >= 0x20 || c == '\n' || c == '\t'; });
+  if (!printable) return " (" + std::to_string(message->size()) + " bytes of reply)";
+  std::string text(message->begin(), message->end());
+  if (text.size() > 200) text = text.substr(0, 200) + "...";
+  return ": " + text;
+}
+
+}  // namespace
+
+std::string NewChannelId() {
+  std::string uuid = NewUuid();
+  std::string id = "ch_";
+  id.reserve(35);
+  for (char c : uuid) {
+    if (c != '-') id.push_back(c);
+  }
+  return id;
+}
+
+Router::Router(size_t remembered_stops)
+    : remembered_stops_per_shard_(std::max<size_t>(1, remembered_stops / kShards)) {}
+
+Router::~Router() = default;
+
+Router::Shard& Router::ShardFor(std::string_view id) const {
+  // The low bits of std::hash are fine for a power-of-two shard count with libstdc++'s
+  // murmur-based string hash.
+  return shards_[std::hash<std::string_view>{}(id) % kShards];
+}
+
+Status Router::Register(std::string_view id, std::shared_ptr<Endpoint> endpoint) {
+  Shard& shard = ShardFor(id);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  std::string key(id);
+  if (shard.endpoints.count(key)) return AlreadyExists("participant " + key + " is registered");
+  // A restarted actor keeps its id: it is no longer stopped.
+  if (shard.stopped.erase(key)) {
+    shard.stopped_order.erase(
+        std::find(shard.stopped_order.begin(), shard.stopped_order.end(), key));
+  }
+  shard.endpoints.emplace(std::move(key), std::move(endpoint));
+  return Status();
+}
+
+void Router::Unregister(std::string_view id, const Endpoint* endpoint) {
+  {
+    Shard& shard = ShardFor(id);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.endpoints.find(std::string(id));
+    if (it == shard.endpoints.end() || it->second.get() != endpoint) return;
+    shard.endpoints.erase(it);
+    std::string key(id);
+    if (shard.stopped.insert(key).second) {
+      shard.stopped_order.push_back(key);
+      if (shard.stopped_order.size() > remembered_stops_per_shard_) {
+        shard.stopped.erase(shard.stopped_order.front());
+        shard.stopped_order.pop_front();
+      }
+    }
+  }
+  // Its channels end. Notifications go out after the channel lock is released.
+  struct Ended {
+    std::string channel;
+    std::string other;
+    bool was_open;
+    std::function<void(Result<OpenedChannel>)> done;
+  };
+  std::vector<Ended> ended;
+  {
+    std::lock_guard<std::mutex> lock(channels_mu_);
+    auto mine = channels_of_.find(std::string(id));
+    if (mine != channels_of_.end()) {
+      for (const std::string& channel_id : mine->second) {
+        auto ch = channels_.find(channel_id);
+        if (ch == channels_.end()) continue;
+        std::string other = ch->second.initiator == id ? ch->second.target : ch->second.initiator;
+        auto theirs = channels_of_.find(other);
+        if (theirs != channels_of_.end()) {
+          theirs->second.erase(channel_id);
+          if (theirs->second.empty()) channels_of_.erase(theirs);
+        }
+        ended.push_back({channel_id, other, ch->second.open, std::move(ch->second.done)});
+        channels_.erase(ch);
+      }
+      channels_of_.erase(mine);
+    }
+  }
+  for (Ended& e : ended) {
+    if (e.was_open) {
+      Envelope close;
+      close.kind = Envelope::Kind::kChannelClose;
+      close.channel = e.channel;
+      (void)Deliver(e.other, std::move(close));  // a peer that is gone needs no notice
+    } else if (e.done) {
+      e.done(Unavailable("participant " + std::string(id) + " stopped while channel " + e.channel +
+                         " was opening"));
+    }
+  }
+}
+
+std::shared_ptr<Endpoint> Router::Find(std::string_view id) const {
+  Shard& shard = ShardFor(id);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.endpoints.find(std::string(id));
+  return it == shard.endpoints.end() ? nullptr : it->second;
+}
+
+void Router::SetMissExplainer(std::function<Status(std::string_view id)> explain) {
+  explain_miss_ = std::move(explain);
+}
+
+Result<std::shared_ptr<Endpoint>> Router::Resolve(std::string_view target) const {
+  Shard& shard = ShardFor(target);
+  {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    // Heterogeneous lookup would avoid this string, but the ids are short and the allocation is
+    // cheaper than a custom hasher's second hash of the id.
+    std::string key(target);
+    auto it = shard.endpoints.find(key);
+    if (it != shard.endpoints.end()) return it->second;
+    if (shard.stopped.count(key)) return Unavailable("actor " + key + " has stopped");
+  }
+  if (explain_miss_) {
+    Status why = explain_miss_(target);
+    if (!why.ok()) return why;
+  }
+  return NotFound("actor " + std::string(target) + " not found");
+}
+
+Status Router::Deliver(std::string_view target, Envelope envelope) {
+  THEATER_ASSIGN_OR_RETURN(std::shared_ptr<Endpoint> endpoint, Resolve(target));
+  return endpoint->Deliver(std::move(envelope));
+}
+
+Status Router::Send(std::string_view target, std::vector<uint8_t> payload) {
+  Envelope envelope;
+  envelope.kind = Envelope::Kind::kSend;
+  envelope.payload = std::move(payload);
+  return Deliver(target, std::move(envelope));
+}
+
+Status Router::Request(std::string_view target, std::vector<uint8_t> payload, ReplyFn reply) {
+  Envelope envelope;
+  envelope.kind = Envelope::Kind::kRequest;
+  envelope.payload = std::move(payload);
+  envelope.reply = std::move(reply);
+  return Deliver(target, std::move(envelope));
+}
+
+void Router::OpenChannel(std::string_view initiator, std::string_view target,
+                         std::vector<uint8_t> initial_message,
+                         std::function<void(Result<OpenedChannel>)> done) {
+  Result<std::shared_ptr<Endpoint>> endpoint = Resolve(target);
+  if (!endpoint.ok()) {
+    done(endpoint.status());
+    return;
+  }
+  std::string channel = NewChannelId();
+  {
+    std::lock_guard<std::mutex> lock(channels_mu_);
+    Channel& ch = channels_[channel];
+    ch.initiator = std::string(initiator);
+    ch.target = std::string(target);
+    ch.done = std::move(done);
+    channels_of_[ch.initiator].insert(channel);
+    channels_of_[ch.target].insert(channel);
+  }
+  Envelope envelope;
+  envelope.kind = Envelope::Kind::kChannelOpen;
+  envelope.channel = channel;
+  envelope.sender = std::string(initiator);
+  envelope.payload = std::move(initial_message);
+  envelope.reply = [this, channel, target = std::string(target)](Result<Reply> decision) {
+    FinishOpening(channel, target, std::move(decision));
+  };
+  Status queued = (*endpoint)->Deliver(std::move(envelope));
+  if (!queued.ok()) FinishOpening(channel, std::string(target), queued);
+}
+
+void Router::FinishOpening(const std::string& channel, const std::string& target,
+                           Result<Reply> decision) {
+  std::function<void(Result<OpenedChannel>)> done;
+  bool accepted = decision.ok() && decision->accepted;
+  bool initiator_gone = false;
+  {
+    std::lock_guard<std::mutex> lock(channels_mu_);
+    auto it = channels_.find(channel);
+    if (it == channels_.end()) {
+      // The initiator stopped while the target decided (its `done` already failed).
+      initiator_gone = true;
+    } else {
+      done = std::move(it->second.done);
+      if (accepted) {
+        it->second.open = true;
+      } else {
+        for (const std::string* who : {&it->second.initiator, &it->second.target}) {
+          auto of = channels_of_.find(*who);
+          if (of != channels_of_.end()) {
+            of->second.erase(channel);
+            if (of->second.empty()) channels_of_.erase(of);
+          }
+        }
+        channels_.erase(it);
+      }
+    }
+  }
+  if (initiator_gone) {
+    // A target that accepted learns that the channel is already over.
+    if (accepted) {
+      Envelope close;
+      close.kind = Envelope::Kind::kChannelClose;
+      close.channel = channel;
+      (void)Deliver(target, std::move(close));
+    }
+    return;
+  }
+  if (!decision.ok()) {
+    done(decision.status().WithContext("opening a channel to " + target));
+  } else if (!decision->accepted) {
+    done(FailedPrecondition("channel rejected by " + target + RefusalText(decision->message)));
+  } else {
+    done(OpenedChannel{channel, std::move(decision->message)});
+  }
+}
+
+Result<std::string> Router::OtherParticipant(std::string_view sender, std::string_view channel,
+                                             bool remove) {
+  std::lock_guard<std::mutex> lock(channels_mu_);
+  auto it = channels_.find(std::string(channel));
+  if (it == channels_.end() || !it->second.open) {
+    return NotFound("channel " + std::string(channel) + " is not open");
+  }
+  const Channel& ch = it->second;
+  if (ch.initiator != sender && ch.target != sender) {
+    return PermissionDenied(std::string(sender) + " is not a participant of channel " +
+                            std::string(channel));
+  }
+  std::string other = ch.initiator == sender ? ch.target : ch.initiator;
+  if (remove) {
+    for (const std::string* who : {&ch.initiator, &ch.target}) {
+      auto of = channels_of_.find(*who);
+      if (of != channels_of_.end()) {
+        of->second.erase(std::string(channel));
+        if (of->second.empty()) channels_of_.erase(of);
+      }
+    }
+    channels_.erase(it);
+  }
+  return other;
+}
+
+Status Router::SendOnChannel(std::string_view sender, std::string_view channel,
+                             std::vector<uint8_t> payload) {
+  THEATER_ASSIGN_OR_RETURN(std::string other, OtherParticipant(sender, channel, false));
+  Envelope envelope;
+  envelope.kind = Envelope::Kind::kChannelMessage;
+  envelope.channel = std::string(channel);
+  envelope.sender = std::string(sender);
+  envelope.payload = std::move(payload);
+  return Deliver(other, std::move(envelope));
+}
+
+Status Router::CloseChannel(std::string_view sender, std::string_view channel) {
+  THEATER_ASSIGN_OR_RETURN(std::string other, OtherParticipant(sender, channel, true));
+  Envelope envelope;
+  envelope.kind = Envelope::Kind::kChannelClose;
+  envelope.channel = std::string(channel);
+  envelope.sender = std::string(sender);
+  // The channel is closed whether or not the other side can still be told (it may be gone).
+  (void)Deliver(other, std::move(envelope));
+  return Status();
+}
+
+Result<std::string> Router::Peer(std::string_view participant, std::string_view channel) const {
+  std::lock_guard<std::mutex> lock(channels_mu_);
+  auto it = channels_.find(std::string(channel));
+  if (it == channels_.end() || !it->second.open) {
+    return NotFound("channel " + std::string(channel) + " is not open");
+  }
+  if (it->second.initiator == participant) return it->second.target;
+  if (it->second.target == participant) return it->second.initiator;
+  return PermissionDenied(std::string(participant) + " is not a participant of channel " +
+                          std::string(channel));
+}
+
+size_t Router::open_channels() const {
+  std::lock_guard<std::mutex> lock(channels_mu_);
+  size_t n = 0;
+  for (const auto& [id, ch] : channels_) n += ch.open ? 1 : 0;
+  return n;
+}
+
+}  // namespace theater::messaging

@@ -1,0 +1,174 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Router: the runtime's one routing service for messages between participants — actors (by
+// their UUID) and external clients such as the management server (docs/messaging.md). It maps a
+// participant id to its Endpoint, the participant's bounded mailbox, and keeps the table of open
+// channels.
+//
+// Delivery is synchronous and never blocks: Route looks the target up and hands the envelope to
+// its endpoint, which queues it or refuses it at once. So messages from one sender to one target
+// arrive in the order the sender routed them, and a full mailbox is an error the sender sees
+// instead of a wait. Replies (to requests and channel openings) come back through callbacks;
+// nothing here waits for a participant to decide, so one slow target never holds up routing to
+// the others.
+//
+// The participant table is split into shards, each with its own mutex, so routes to different
+// targets rarely meet on a lock; the channel table has one mutex of its own.
+//
+// Errors a sender can see, distinct by code:
+//   kNotFound           no participant with that id was ever registered here (or it is too long
+//                       ago to remember: the router remembers the last `remembered_stops` ids)
+//   kUnavailable        the participant has stopped
+//   kFailedPrecondition the participant is shutting down (its endpoint refuses new work)
+//   kResourceExhausted  its mailbox is full
+//
+// Thread-safety: every method may be called from any thread, concurrently. Endpoint::Deliver
+// and the reply callbacks are called without any router lock held, so they may call back into
+// the router. Ownership: the router holds endpoints by shared_ptr until they unregister.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "theater/status.h"
+
+namespace theater::messaging {
+
+// What a request or a channel opening is answered with. A request's answer is `message`
+// (accepted is true); a channel opening's is the target's decision and its optional message.
+struct Reply {
+  bool accepted = true;
+  std::optional<std::vector<uint8_t>> message;
+};
+// Called exactly once with the answer or the reason there is none (the target failed, stopped,
+// refused, or the request was cancelled). May run on any thread.
+using ReplyFn = std::function<void(Result<Reply>)>;
+
+// One message as a mailbox receives it.
+struct Envelope {
+  enum class Kind {
+    kSend,            // payload; nothing is sent back
+    kRequest,         // payload; `reply` gets the answer
+    kChannelOpen,     // channel, sender (the initiator), payload (its first message); `reply`
+                      // gets the decision
+    kChannelMessage,  // channel, payload
+    kChannelClose,    // channel: the other participant closed it (or stopped)
+  };
+  Kind kind = Kind::kSend;
+  std::vector<uint8_t> payload;
+  std::string channel;
+  std::string sender;
+  ReplyFn reply;
+};
+
+// A participant's mailbox as the router sees it.
+class Endpoint {
+ public:
+  virtual ~Endpoint() = default;
+  // Queues `envelope` or refuses it, without blocking: kResourceExhausted when the mailbox is
+  // full, kFailedPrecondition when the participant is shutting down. When it refuses, it must not
+  // have called (and must not later call) envelope.reply: the router reports the refusal.
+  virtual Status Deliver(Envelope envelope) = 0;
+};
+
+// A channel as its opener learns it.
+struct OpenedChannel {
+  std::string channel;
+  // What the target said when it accepted (docs/messaging.md: delivered to an actor initiator
+  // as the channel's first message).
+  std::optional<std::vector<uint8_t>> message;
+};
+
+class Router {
+ public:
+  // `remembered_stops`: how many stopped participant ids the router keeps to answer
+  // kUnavailable rather than kNotFound.
+  explicit Router(size_t remembered_stops = 65536);
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Adds a participant. kAlreadyExists when the id is registered.
+  Status Register(std::string_view id, std::shared_ptr<Endpoint> endpoint);
+  // Removes a participant (if `id` names `endpoint`; a stale unregister does nothing) and
+  // remembers it as stopped. Its channels close: the other participant of each receives
+  // kChannelClose, and an opening it had not answered fails for its initiator.
+  void Unregister(std::string_view id, const Endpoint* endpoint);
+  std::shared_ptr<Endpoint> Find(std::string_view id) const;
+
+  // Sets how a miss is explained to a sender, e.g. "actor X exists but does not receive
+  // messages". Returning OK falls back to the generic kNotFound. Set before routing starts.
+  void SetMissExplainer(std::function<Status(std::string_view id)> explain);
+
+  // A one-way message.
+  Status Send(std::string_view target, std::vector<uint8_t> payload);
+  // A request. On OK, `reply` is called exactly once later; on an error it is never called.
+  Status Request(std::string_view target, std::vector<uint8_t> payload, ReplyFn reply);
+
+  // Opens a channel from `initiator` to `target` (the target decides through its endpoint).
+  // `done` gets the channel, or why there is none (unreachable target, refusal —
+  // kFailedPrecondition whose message includes the target's message when it is text —, the target
+  // failing or stopping). Returns without waiting for the decision. `done` may run before this
+  // returns.
+  void OpenChannel(std::string_view initiator, std::string_view target,
+                   std::vector<uint8_t> initial_message,
+                   std::function<void(Result<OpenedChannel>)> done);
+  // Sends on an open channel to its other participant. kNotFound when the channel is not open
+  // (unknown, closed, or still opening); kPermissionDenied when `sender` is not a participant.
+  Status SendOnChannel(std::string_view sender, std::string_view channel,
+                       std::vector<uint8_t> payload);
+  // Closes a channel; the other participant receives kChannelClose. Errors as SendOnChannel.
+  Status CloseChannel(std::string_view sender, std::string_view channel);
+  // The other participant of an open channel `participant` is in.
+  Result<std::string> Peer(std::string_view participant, std::string_view channel) const;
+  size_t open_channels() const;
+
+ private:
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, std::shared_ptr<Endpoint>> endpoints;
+    std::unordered_set<std::string> stopped;
+    std::deque<std::string> stopped_order;  // oldest first, to forget beyond the limit
+  };
+  static constexpr size_t kShards = 64;
+  Shard& ShardFor(std::string_view id) const;
+  // The endpoint for `target`, or the error a sender sees.
+  Result<std::shared_ptr<Endpoint>> Resolve(std::string_view target) const;
+  Status Deliver(std::string_view target, Envelope envelope);
+
+  struct Channel {
+    std::string initiator;
+    std::string target;
+    bool open = false;                                // false while the target decides
+    std::function<void(Result<OpenedChannel>)> done;  // while opening
+  };
+  // Removes channel `id` when it is open and `sender` is in it; returns the other participant.
+  Result<std::string> OtherParticipant(std::string_view sender, std::string_view channel,
+                                       bool remove);
+  void FinishOpening(const std::string& channel, const std::string& target, Result<Reply> decision);
+
+  const size_t remembered_stops_per_shard_;
+  mutable std::array<Shard, kShards> shards_;
+  std::function<Status(std::string_view)> explain_miss_;
+
+  mutable std::mutex channels_mu_;
+  std::unordered_map<std::string, Channel> channels_;
+  // participant id -> the ids of the channels it is in (open or opening).
+  std::unordered_map<std::string, std::unordered_set<std::string>> channels_of_;
+};
+
+// A fresh channel id: "ch_" followed by 32 lower-case hex digits.
+std::string NewChannelId();
+
+}  // namespace theater::messaging

@@ -1,0 +1,306 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Router tests with in-process endpoints (bounded queues standing in for actor mailboxes; the
+// actor side is tested through real actors in src/runtime/messaging_test.cc).
+#include "messaging/router.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <thread>
+
+namespace theater::messaging {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A bounded mailbox that records what it receives.
+class QueueEndpoint final : public Endpoint {
+ public:
+  explicit QueueEndpoint(size_t capacity = 1000) : capacity_(capacity) {}
+  Status Deliver(Envelope envelope) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closing_) return FailedPrecondition("endpoint is shutting down");
+    if (received_.size() >= capacity_) return ResourceExhausted("mailbox is full");
+    received_.push_back(std::move(envelope));
+    return Status();
+  }
+  std::vector<Envelope> Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(received_, {});
+  }
+  void SetClosing() {
+    std::lock_guard<std::mutex> lock(mu_);
+    closing_ = true;
+  }
+
+ private:
+  std::mutex mu_;
+  size_t capacity_;
+  bool closing_ = false;
+  std::vector<Envelope> received_;
+};
+
+std::vector<uint8_t> Bytes(std::string_view s) {
+  return {s.begin(), s.end()};
+}
+
+TEST(RouterTest, DeliversToTheRegisteredEndpoint) {
+  Router router;
+  auto a = std::make_shared<QueueEndpoint>();
+  ASSERT_TRUE(router.Register("a", a).ok());
+  ASSERT_TRUE(router.Send("a", Bytes("hello")).ok());
+  std::vector<Envelope> got = a->Take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, Envelope::Kind::kSend);
+  EXPECT_EQ(got[0].payload, Bytes("hello"));
+  EXPECT_EQ(router.Register("a", a).code(), StatusCode::kAlreadyExists);
+}
+
+TEST(RouterTest, DistinctErrorsForUnknownStoppedClosingAndFullTargets) {
+  Router router;
+  EXPECT_EQ(router.Send("nobody", {}).code(), StatusCode::kNotFound);
+
+  auto gone = std::make_shared<QueueEndpoint>();
+  ASSERT_TRUE(router.Register("gone", gone).ok());
+  router.Unregister("gone", gone.get());
+  Status stopped = router.Send("gone", {});
+  EXPECT_EQ(stopped.code(), StatusCode::kUnavailable);
+  EXPECT_THAT(stopped.message(), HasSubstr("has stopped"));
+
+  auto closing = std::make_shared<QueueEndpoint>();
+  ASSERT_TRUE(router.Register("closing", closing).ok());
+  closing->SetClosing();
+  EXPECT_EQ(router.Send("closing", {}).code(), StatusCode::kFailedPrecondition);
+
+  auto small = std::make_shared<QueueEndpoint>(2);
+  ASSERT_TRUE(router.Register("small", small).ok());
+  EXPECT_TRUE(router.Send("small", {}).ok());
+  EXPECT_TRUE(router.Send("small", {}).ok());
+  EXPECT_EQ(router.Send("small", {}).code(), StatusCode::kResourceExhausted);
+}
+
+TEST(RouterTest, ReRegisteringAStoppedIdMakesItReachableAgain) {
+  Router router;
+  auto first = std::make_shared<QueueEndpoint>();
+  ASSERT_TRUE(router.Register("x", first).ok());
+  router.Unregister("x", first.get());
+  auto second = std::make_shared<QueueEndpoint>();
+  ASSERT_TRUE(router.Register("x", second).ok());
+  // A stale unregister of the first endpoint does not remove the second.
+  router.Unregister("x", first.get());
+  EXPECT_TRUE(router.Send("x", Bytes("again")).ok());
+  EXPECT_EQ(second->Take().size(), 1u);
+}
+
+TEST(RouterTest, ForgetsStopsBeyondItsMemory) {
+  Router router(/*remembered_stops=*/64);  // one per shard
+  std::vector<std::shared_ptr<QueueEndpoint>> endpoints;
+  for (int i = 0; i < 1000; ++i) {
+    auto e = std::make_shared<QueueEndpoint>();
+    ASSERT_TRUE(router.Register("id" + std::to_string(i), e).ok());
+    router.Unregister("id" + std::to_string(i), e.get());
+  }
+  int unavailable = 0, not_found = 0;
+  for (int i = 0; i < 1000; ++i) {
+    StatusCode code = router.Send("id" + std::to_string(i), {}).code();
+    unavailable += code == StatusCode::kUnavailable;
+    not_found += code == StatusCode::kNotFound;
+  }
+  EXPECT_EQ(unavailable + not_found, 1000);
+  EXPECT_LE(unavailable, 64);
+  EXPECT_GT(unavailable, 0);
+}
+
+TEST(RouterTest, MissExplainerNamesWhyATargetCannotReceive) {
+  Router router;
+  router.SetMissExplainer([](std::string_view id) -> Status {
+    if (id == "mute") return FailedPrecondition("actor mute does not receive messages");
+    return Status();
+  });
+  EXPECT_EQ(router.Send("mute", {}).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(router.Send("other", {}).code(), StatusCode::kNotFound);
+}
+
+TEST(RouterTest, RequestsCarryTheirReply) {
+  Router router;
+  auto a = std::make_shared<QueueEndpoint>();
+  ASSERT_TRUE(router.Register("a", a).ok());
+  std::optional<Result<Reply>> answer;
+  ASSERT_TRUE(
+      router.Request("a", Bytes("q"), [&](Result<Reply> r) { answer = std::move(r); }).ok());
+  std::vector<Envelope> got = a->Take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, Envelope::Kind::kRequest);
+  got[0].reply(Reply{true, Bytes("answer")});
+  ASSERT_TRUE(answer.has_value());
+  ASSERT_TRUE(answer->ok());
+  EXPECT_EQ((*answer)->message, Bytes("answer"));
+  // A refused request never calls its reply.
+  bool called = false;
+  EXPECT_FALSE(router.Request("nobody", {}, [&](Result<Reply>) { called = true; }).ok());
+  EXPECT_FALSE(called);
+}
+
+TEST(RouterTest, PerSenderOrderIsKeptUnderConcurrency) {
+  Router router;
+  auto target = std::make_shared<QueueEndpoint>(1'000'000);
+  ASSERT_TRUE(router.Register("t", target).ok());
+  constexpr int kSenders = 4, kEach = 20'000;
+  std::vector<std::thread> threads;
+  for (int s = 0; s < kSenders; ++s) {
+    threads.emplace_back([&, s] {
+      for (int i = 0; i < kEach; ++i) {
+        std::vector<uint8_t> p(8);
+        uint32_t seq = static_cast<uint32_t>(i);
+        std::memcpy(p.data(), &s, 4);
+        std::memcpy(p.data() + 4, &seq, 4);
+        ASSERT_TRUE(router.Send("t", std::move(p)).ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<Envelope> got = target->Take();
+  ASSERT_EQ(got.size(), static_cast<size_t>(kSenders * kEach));
+  std::vector<int64_t> last(kSenders, -1);
+  for (const Envelope& e : got) {
+    int s;
+    uint32_t seq;
+    std::memcpy(&s, e.payload.data(), 4);
+    std::memcpy(&seq, e.payload.data() + 4, 4);
+    ASSERT_EQ(static_cast<int64_t>(seq), last[s] + 1) << "sender " << s;
+    last[s] = seq;
+  }
+}
+
+// Opens a channel from a to b, with b's decision applied by the test.
+struct ChannelFixture {
+  Router router;
+  std::shared_ptr<QueueEndpoint> a = std::make_shared<QueueEndpoint>();
+  std::shared_ptr<QueueEndpoint> b = std::make_shared<QueueEndpoint>();
+  ChannelFixture() {
+    EXPECT_TRUE(router.Register("a", a).ok());
+    EXPECT_TRUE(router.Register("b", b).ok());
+  }
+  // Opens and returns (result, the envelope b received).
+  std::optional<Result<OpenedChannel>> Open(std::optional<Reply> decision) {
+    std::optional<Result<OpenedChannel>> opened;
+    router.OpenChannel("a", "b", Bytes("hi"), [&](Result<OpenedChannel> r) { opened = r; });
+    std::vector<Envelope> got = b->Take();
+    EXPECT_EQ(got.size(), 1u);
+    if (got.size() != 1) return opened;
+    EXPECT_EQ(got[0].kind, Envelope::Kind::kChannelOpen);
+    EXPECT_EQ(got[0].sender, "a");
+    EXPECT_EQ(got[0].payload, Bytes("hi"));
+    EXPECT_FALSE(opened.has_value()) << "decided before the target answered";
+    if (decision) got[0].reply(*decision);
+    return opened;
+  }
+};
+
+TEST(RouterTest, ChannelOpenMessageAndCloseInBothDirections) {
+  ChannelFixture f;
+  auto opened = f.Open(Reply{true, Bytes("welcome")});
+  ASSERT_TRUE(opened && opened->ok());
+  std::string ch = (*opened)->channel;
+  EXPECT_EQ(ch.substr(0, 3), "ch_");
+  EXPECT_EQ((*opened)->message, Bytes("welcome"));
+  EXPECT_EQ(f.router.open_channels(), 1u);
+
+  ASSERT_TRUE(f.router.SendOnChannel("a", ch, Bytes("to b")).ok());
+  ASSERT_TRUE(f.router.SendOnChannel("b", ch, Bytes("to a")).ok());
+  auto to_b = f.b->Take();
+  auto to_a = f.a->Take();
+  ASSERT_EQ(to_b.size(), 1u);
+  ASSERT_EQ(to_a.size(), 1u);
+  EXPECT_EQ(to_b[0].kind, Envelope::Kind::kChannelMessage);
+  EXPECT_EQ(to_b[0].channel, ch);
+  EXPECT_EQ(to_b[0].payload, Bytes("to b"));
+  EXPECT_EQ(to_a[0].payload, Bytes("to a"));
+
+  EXPECT_EQ(f.router.SendOnChannel("c", ch, {}).code(), StatusCode::kPermissionDenied);
+  ASSERT_TRUE(f.router.CloseChannel("b", ch).ok());
+  auto closed = f.a->Take();
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].kind, Envelope::Kind::kChannelClose);
+  EXPECT_EQ(f.router.SendOnChannel("a", ch, {}).code(), StatusCode::kNotFound);
+  EXPECT_EQ(f.router.CloseChannel("a", ch).code(), StatusCode::kNotFound);
+  EXPECT_EQ(f.router.open_channels(), 0u);
+}
+
+TEST(RouterTest, RejectedChannelCarriesTheTargetsWords) {
+  ChannelFixture f;
+  auto opened = f.Open(Reply{false, Bytes("busy right now")});
+  ASSERT_TRUE(opened.has_value());
+  ASSERT_FALSE(opened->ok());
+  EXPECT_EQ(opened->status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(opened->status().message(), HasSubstr("rejected by b: busy right now"));
+  EXPECT_EQ(f.router.open_channels(), 0u);
+}
+
+TEST(RouterTest, TargetFailingWhileDecidingReleasesTheOpener) {
+  ChannelFixture f;
+  auto opened = f.Open(std::nullopt);
+  // The router holds no lock while b decides: other routing goes on.
+  EXPECT_TRUE(f.router.Send("a", Bytes("meanwhile")).ok());
+  EXPECT_EQ(f.a->Take().size(), 1u);
+  // b's decision is lost when its endpoint fails the envelope's reply.
+  std::optional<Result<OpenedChannel>> result;
+  f.router.OpenChannel("a", "b", {}, [&](Result<OpenedChannel> r) { result = r; });
+  auto got = f.b->Take();
+  ASSERT_EQ(got.size(), 1u);
+  got[0].reply(TrapError("b trapped"));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), StatusCode::kTrap);
+  EXPECT_THAT(result->status().ToString(), HasSubstr("opening a channel to b"));
+}
+
+TEST(RouterTest, StoppingAParticipantClosesItsChannels) {
+  ChannelFixture f;
+  auto opened = f.Open(Reply{true, std::nullopt});
+  ASSERT_TRUE(opened && opened->ok());
+  std::string ch = (*opened)->channel;
+  f.router.Unregister("b", f.b.get());
+  auto got = f.a->Take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, Envelope::Kind::kChannelClose);
+  EXPECT_EQ(got[0].channel, ch);
+  EXPECT_EQ(f.router.open_channels(), 0u);
+}
+
+TEST(RouterTest, InitiatorStoppingWhileTargetDecides) {
+  ChannelFixture f;
+  std::optional<Result<OpenedChannel>> result;
+  f.router.OpenChannel("a", "b", {}, [&](Result<OpenedChannel> r) { result = r; });
+  auto got = f.b->Take();
+  ASSERT_EQ(got.size(), 1u);
+  f.router.Unregister("a", f.a.get());
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), StatusCode::kUnavailable);
+  // b accepts anyway: it is told at once that the channel is over.
+  got[0].reply(Reply{true, std::nullopt});
+  auto close = f.b->Take();
+  ASSERT_EQ(close.size(), 1u);
+  EXPECT_EQ(close[0].kind, Envelope::Kind::kChannelClose);
+  EXPECT_EQ(f.router.open_channels(), 0u);
+}
+
+TEST(RouterTest, ChannelToAFullMailboxFailsAtOnce) {
+  Router router;
+  auto a = std::make_shared<QueueEndpoint>();
+  auto full = std::make_shared<QueueEndpoint>(0);
+  ASSERT_TRUE(router.Register("a", a).ok());
+  ASSERT_TRUE(router.Register("full", full).ok());
+  std::optional<Result<OpenedChannel>> result;
+  router.OpenChannel("a", "full", {}, [&](Result<OpenedChannel> r) { result = r; });
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), StatusCode::kResourceExhausted);
+  router.OpenChannel("a", "nobody", {}, [&](Result<OpenedChannel> r) { result = r; });
+  EXPECT_EQ(result->status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(router.open_channels(), 0u);
+}
+
+}  // namespace
+}  // namespace theater::messaging

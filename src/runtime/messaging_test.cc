@@ -1,0 +1,397 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Messaging end to end: real actors (tests/actors/messenger.c, bench_actor.c) on a real worker
+// pool, talking through the runtime's router with the message-server handler — send, request
+// (with timeouts, failures and asynchronous answers), channels between actors and with the
+// embedder, mailbox overflow, ordering, and the chain records of it all.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "common/uuid.h"
+#include "theater/runtime.h"
+
+namespace theater {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using namespace std::chrono_literals;
+
+const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
+const std::string kCounter = std::string(THEATER_TEST_ACTOR_DIR) + "/bench_actor.wasm";
+const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm";
+
+std::string Manifest(const std::string& component, const std::string& extra = "") {
+  return "name = \"m\"\nversion = \"0.1.0\"\ncomponent = \"" + component + "\"\n" + extra;
+}
+
+std::vector<uint8_t> Bytes(const std::string& s) {
+  return {s.begin(), s.end()};
+}
+std::string Text(const std::vector<uint8_t>& b) {
+  return {b.begin(), b.end()};
+}
+
+template <typename Pred>
+bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 10s) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return pred();
+}
+
+class MessagingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    home_ = std::filesystem::temp_directory_path() / ("theater-msg-" + NewUuid());
+    std::filesystem::create_directories(home_);
+    RuntimeOptions options;
+    options.home = home_;
+    options.workers = 2;
+    options.engine.cache_dir = std::string(THEATER_BUILD_DIR) + "/test-home/cache";
+    options.engine.progress = engine::EngineOptions::Progress::kOff;
+    options.durability = chain::Durability::kNone;
+    auto rt = TheaterRuntime::Create(options);
+    ASSERT_TRUE(rt.ok()) << rt.status().ToString();
+    runtime_ = std::move(rt).value();
+  }
+  void TearDown() override {
+    runtime_.reset();
+    std::filesystem::remove_all(home_);
+  }
+
+  std::string Spawn(const std::string& manifest) {
+    SpawnRequest request;
+    request.manifest = manifest;
+    Result<std::string> id = runtime_->Spawn(request);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : "";
+  }
+  std::string Messenger(const std::string& extra = "") {
+    return Spawn(Manifest(kMessenger, extra));
+  }
+
+  // Sends a command to a messenger as a request from the embedder; the reply, or "failed: ...".
+  std::string Command(const std::string& id, const std::string& command) {
+    Result<std::vector<uint8_t>> reply = runtime_->RequestMessage(id, Bytes(command), 20s);
+    if (!reply.ok()) return "failed: " + reply.status().ToString();
+    return Text(*reply);
+  }
+  std::future<std::string> CommandAsync(const std::string& id, const std::string& command,
+                                        std::chrono::milliseconds timeout = 20s) {
+    auto promise = std::make_shared<std::promise<std::string>>();
+    auto future = promise->get_future();
+    runtime_->RequestMessageAsync(
+        id, Bytes(command), timeout, [promise](Result<std::vector<uint8_t>> r) {
+          promise->set_value(r.ok() ? Text(*r) : "failed: " + r.status().ToString());
+        });
+    return future;
+  }
+  std::string Log(const std::string& id) { return Command(id, "log"); }
+  std::string State(const std::string& id) {
+    auto s = runtime_->State(id);
+    return s.ok() && *s ? Text(**s) : "<none>";
+  }
+
+  std::filesystem::path home_;
+  std::unique_ptr<TheaterRuntime> runtime_;
+};
+
+TEST_F(MessagingTest, PingPongBetweenTwoActors) {
+  std::string a = Messenger(), b = Messenger();
+  for (int i = 0; i < 50; ++i) {
+    std::string n = std::to_string(i);
+    ASSERT_EQ(Command(a, "request:" + b + ":echo:ping" + n), "ping" + n);
+    ASSERT_EQ(Command(b, "request:" + a + ":echo:pong" + n), "pong" + n);
+  }
+  EXPECT_EQ(Command(a, "send:" + b + ":hello"), "ok");
+  EXPECT_EQ(Command(b, "send:" + a + ":hi back"), "ok");
+  EXPECT_TRUE(WaitFor([&] { return Log(b).find("|send:hello") != std::string::npos; }));
+  EXPECT_TRUE(WaitFor([&] { return Log(a).find("|send:hi back") != std::string::npos; }));
+}
+
+TEST_F(MessagingTest, FanOutFromOneActorToAThousand) {
+  std::string sender = Messenger();
+  std::vector<std::string> receivers;
+  std::string list;
+  for (int i = 0; i < 1000; ++i) {
+    receivers.push_back(Spawn(Manifest(kCounter)));
+    list += (i ? "," : "") + receivers.back();
+  }
+  EXPECT_EQ(Command(sender, "fanout:" + list), "1000");
+  for (const std::string& r : receivers) {
+    ASSERT_TRUE(WaitFor([&] { return State(r) == "1"; })) << r << " has " << State(r);
+  }
+}
+
+TEST_F(MessagingTest, MessagesFromOneSenderArriveInOrder) {
+  std::string a = Messenger(), b = Messenger();
+  EXPECT_EQ(Command(a, "burst:" + b + ":300"), "300");
+  std::string expected = "log";
+  for (int i = 0; i < 300; ++i) expected += "|send:" + std::to_string(i);
+  EXPECT_TRUE(WaitFor([&] { return State(b) == expected; })) << State(b);
+}
+
+TEST_F(MessagingTest, SendErrorsAreDistinct) {
+  std::string a = Messenger();
+  EXPECT_THAT(Command(a, "send:not-a-uuid:x"), HasSubstr("invalid actor id"));
+  EXPECT_THAT(Command(a, "send:" + NewUuid() + ":x"), HasSubstr("not-found"));
+  // An actor that runs no message-server handler.
+  std::string mute = Spawn("name = \"mute\"\nversion = \"0.1.0\"\ncomponent = \"" +
+                           std::string(THEATER_BUILD_DIR) + "/examples/hello/hello.wasm\"\n");
+  EXPECT_THAT(Command(a, "send:" + mute + ":x"), HasSubstr("does not receive messages"));
+  // A stopped actor.
+  std::string b = Messenger();
+  ASSERT_TRUE(runtime_->Stop(b).ok());
+  std::string stopped = Command(a, "send:" + b + ":x");
+  EXPECT_THAT(stopped, HasSubstr("unavailable"));
+  EXPECT_THAT(stopped, HasSubstr("has stopped"));
+  // From the embedder, as codes.
+  EXPECT_EQ(runtime_->SendMessage(NewUuid(), {}).code(), StatusCode::kNotFound);
+  EXPECT_EQ(runtime_->SendMessage(b, {}).code(), StatusCode::kUnavailable);
+  // An actor without handle-send.
+  std::string probe = Spawn(Manifest(kProbe));
+  Status no_export = runtime_->SendMessage(probe, {});
+  EXPECT_EQ(no_export.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(no_export.message(), HasSubstr("does not export"));
+}
+
+TEST_F(MessagingTest, FullMailboxRefusesAtOnceAndLosesNothingQueued) {
+  std::string a = Messenger();
+  std::string b = Messenger("[limits]\nmailbox_capacity = 8\n");
+  // b is busy for a while, so a's burst fills its mailbox.
+  std::future<std::string> busy = CommandAsync(b, "sleep:400");
+  std::this_thread::sleep_for(50ms);
+  std::string burst = Command(a, "burst:" + b + ":100");
+  EXPECT_THAT(burst, StartsWith("8:"));  // exactly the capacity was queued
+  EXPECT_THAT(burst, HasSubstr("resource-exhausted"));
+  EXPECT_THAT(burst, HasSubstr("is full"));
+  EXPECT_EQ(busy.get(), "ok");
+  std::string expected = "log";
+  for (int i = 0; i < 8; ++i) expected += "|send:" + std::to_string(i);
+  EXPECT_TRUE(WaitFor([&] { return State(b) == expected; })) << State(b);
+  // Once drained, it takes messages again.
+  EXPECT_EQ(Command(a, "send:" + b + ":after"), "ok");
+}
+
+TEST_F(MessagingTest, RequestTimesOut) {
+  std::string a = Messenger("[[handler]]\ntype = \"message-server\"\nrequest_timeout_ms = 200\n");
+  std::string b = Messenger();
+  auto start = std::chrono::steady_clock::now();
+  std::string reply = Command(a, "request:" + b + ":defer");
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_THAT(reply, HasSubstr("timed out after 200 ms"));
+  EXPECT_GE(took, 190ms);
+  EXPECT_LT(took, 5s);
+  // The embedder's own timeout.
+  Result<std::vector<uint8_t>> r = runtime_->RequestMessage(b, Bytes("defer"), 100ms);
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(MessagingTest, TargetTrappingMidRequestReleasesTheRequester) {
+  std::string a = Messenger(), b = Messenger();
+  auto start = std::chrono::steady_clock::now();
+  std::string reply = Command(a, "request:" + b + ":trap");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_THAT(reply, StartsWith("error:"));
+  EXPECT_THAT(reply, HasSubstr("trap"));
+  // b failed with its instance; requests to it now fail at once.
+  EXPECT_TRUE(WaitFor([&] { return !runtime_->Phase(b).ok(); }));
+  EXPECT_THAT(Command(a, "request:" + b + ":echo:x"), HasSubstr("has stopped"));
+}
+
+TEST_F(MessagingTest, AsynchronousAnswerFromALaterCall) {
+  std::string a = Messenger(), b = Messenger();
+  // The embedder's request stays open after handle-request returns none...
+  std::future<std::string> pending = CommandAsync(b, "defer");
+  std::string rid;
+  ASSERT_TRUE(WaitFor([&] {
+    rid = Command(b, "outstanding");
+    return rid.size() == 36;
+  })) << rid;
+  EXPECT_EQ(pending.wait_for(50ms), std::future_status::timeout);
+  // ...until a later call answers it.
+  EXPECT_EQ(Command(b, "respond:" + rid + ":later"), "ok");
+  EXPECT_EQ(pending.get(), "later");
+  EXPECT_THAT(Command(b, "respond:" + rid + ":again"), HasSubstr("not outstanding"));
+  EXPECT_EQ(Command(b, "outstanding"), "");
+
+  // An actor's request, answered from a call another participant triggers.
+  std::future<std::string> from_a = CommandAsync(a, "request:" + b + ":defer");
+  ASSERT_TRUE(WaitFor([&] { return Command(b, "outstanding").size() == 36; }));
+  EXPECT_EQ(Command(b, "answer-all:for a"), "1");
+  EXPECT_EQ(from_a.get(), "for a");
+
+  // Cancelled: the requester gets an error.
+  std::future<std::string> cancelled = CommandAsync(a, "request:" + b + ":defer");
+  ASSERT_TRUE(WaitFor([&] {
+    rid = Command(b, "outstanding");
+    return rid.size() == 36;
+  }));
+  EXPECT_EQ(Command(b, "cancel:" + rid), "ok");
+  EXPECT_THAT(cancelled.get(), HasSubstr("was cancelled by actor " + b));
+  EXPECT_THAT(Command(b, "cancel:" + rid), HasSubstr("not outstanding"));
+}
+
+TEST_F(MessagingTest, StoppingWithOutstandingRequestsFailsThem) {
+  std::string b = Messenger();
+  std::future<std::string> pending = CommandAsync(b, "defer");
+  ASSERT_TRUE(WaitFor([&] { return Command(b, "outstanding").size() == 36; }));
+  ASSERT_TRUE(runtime_->Stop(b).ok());
+  EXPECT_THAT(pending.get(), HasSubstr("stopped before answering"));
+}
+
+TEST_F(MessagingTest, ActorsRequestingEachOtherTimeOutWithoutStallingThePool) {
+  std::string timeout = "[[handler]]\ntype = \"message-server\"\nrequest_timeout_ms = 500\n";
+  std::string a = Messenger(timeout), b = Messenger(timeout), c = Messenger();
+  // a waits for b while b waits for a: each request queues behind the other's running call.
+  std::future<std::string> ab = CommandAsync(a, "after:50:request:" + b + ":echo:x");
+  std::future<std::string> ba = CommandAsync(b, "after:50:request:" + a + ":echo:y");
+  // Meanwhile the two workers serve everyone else.
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100; ++i)
+    ASSERT_EQ(Command(c, "echo:" + std::to_string(i)), std::to_string(i));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 400ms);
+  std::string r1 = ab.get(), r2 = ba.get();
+  // Each waits behind the other's running call, so both time out (unless one of them is answered
+  // in the moment between the other's timeout and its own).
+  EXPECT_THAT(r1 + " / " + r2, HasSubstr("timed out after 500 ms"));
+  EXPECT_TRUE((r1 == "x" || r1.find("timed out") != std::string::npos) &&
+              (r2 == "y" || r2.find("timed out") != std::string::npos))
+      << r1 << " / " << r2;
+  // And both work again afterwards.
+  EXPECT_EQ(Command(a, "request:" + b + ":echo:z"), "z");
+}
+
+TEST_F(MessagingTest, ChannelsBetweenActorsInBothDirections) {
+  std::string a = Messenger(), b = Messenger();
+  std::string ch = Command(a, "open:" + b + ":hello");
+  ASSERT_THAT(ch, StartsWith("ch_"));
+  EXPECT_THAT(Log(b), HasSubstr("|open:" + ch + ":hello"));
+  EXPECT_EQ(Command(a, "chsend:" + ch + ":a to b"), "ok");
+  EXPECT_EQ(Command(b, "chsend:" + ch + ":b to a"), "ok");
+  EXPECT_TRUE(
+      WaitFor([&] { return Log(b).find("|chmsg:" + ch + ":a to b") != std::string::npos; }));
+  EXPECT_TRUE(
+      WaitFor([&] { return Log(a).find("|chmsg:" + ch + ":b to a") != std::string::npos; }));
+  // Echo through the channel: b answers on it from its callback.
+  EXPECT_EQ(Command(a, "chsend:" + ch + ":echo:round"), "ok");
+  EXPECT_TRUE(
+      WaitFor([&] { return Log(a).find("|chmsg:" + ch + ":re:round") != std::string::npos; }));
+  // b closes; a hears it; the channel is gone for both.
+  EXPECT_EQ(Command(b, "chclose:" + ch), "ok");
+  EXPECT_TRUE(WaitFor([&] { return Log(a).find("|chclose:" + ch) != std::string::npos; }));
+  EXPECT_THAT(Command(a, "chsend:" + ch + ":late"), HasSubstr("not open"));
+  EXPECT_THAT(Command(b, "chclose:" + ch), HasSubstr("not open"));
+
+  // The accept message reaches the opener as the channel's first message.
+  std::string ch2 = Command(a, "open:" + b + ":accept:welcome");
+  ASSERT_THAT(ch2, StartsWith("ch_"));
+  EXPECT_TRUE(
+      WaitFor([&] { return Log(a).find("|chmsg:" + ch2 + ":welcome") != std::string::npos; }));
+  // A third actor is not a participant.
+  std::string c = Messenger();
+  EXPECT_THAT(Command(c, "chsend:" + ch2 + ":intrude"), HasSubstr("not a participant"));
+  // Stopping a participant closes the channel for the other.
+  ASSERT_TRUE(runtime_->Stop(b).ok());
+  EXPECT_TRUE(WaitFor([&] { return Log(a).find("|chclose:" + ch2) != std::string::npos; }));
+}
+
+TEST_F(MessagingTest, ChannelRejectedOrTargetTrapping) {
+  std::string a = Messenger(), b = Messenger();
+  std::string rejected = Command(a, "open:" + b + ":reject:not today");
+  EXPECT_THAT(rejected, HasSubstr("rejected by " + b + ": not today"));
+  std::string trapped = Command(a, "open:" + b + ":trap");
+  EXPECT_THAT(trapped, StartsWith("error:"));
+  EXPECT_THAT(trapped, HasSubstr("trap"));
+  EXPECT_THAT(Command(a, "open:" + a + ":x"), HasSubstr("to itself"));
+}
+
+TEST_F(MessagingTest, ChannelWithTheEmbedderInBothDirections) {
+  std::string b = Messenger();
+  struct Heard {
+    std::mutex mu;
+    std::vector<std::string> messages;
+    int closes = 0;
+  };
+  auto heard = std::make_shared<Heard>();
+  ChannelListener listener;
+  listener.on_message = [heard](std::string_view, std::vector<uint8_t> m) {
+    std::lock_guard<std::mutex> lock(heard->mu);
+    heard->messages.push_back(Text(m));
+  };
+  listener.on_close = [heard](std::string_view) {
+    std::lock_guard<std::mutex> lock(heard->mu);
+    ++heard->closes;
+  };
+  Result<ExternalChannel> opened = runtime_->OpenChannel(b, Bytes("accept:hi embedder"), listener);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  const std::string ch = opened->channel;
+  ASSERT_TRUE(opened->accept_message.has_value());
+  EXPECT_EQ(Text(*opened->accept_message), "hi embedder");
+  EXPECT_THAT(Log(b), HasSubstr("|open:" + ch + ":accept:hi embedder"));
+
+  ASSERT_TRUE(runtime_->SendOnChannel(ch, Bytes("echo:one")).ok());
+  EXPECT_EQ(Command(b, "chsend:" + ch + ":two"), "ok");
+  auto messages = [&] {
+    std::lock_guard<std::mutex> lock(heard->mu);
+    return heard->messages;
+  };
+  EXPECT_TRUE(WaitFor([&] { return messages().size() == 2; }));
+  EXPECT_THAT(messages(), ::testing::UnorderedElementsAre("re:one", "two"));
+
+  // The actor closes; the embedder hears it and can no longer send.
+  EXPECT_EQ(Command(b, "chclose:" + ch), "ok");
+  EXPECT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> lock(heard->mu);
+    return heard->closes == 1;
+  }));
+  EXPECT_EQ(runtime_->SendOnChannel(ch, Bytes("late")).code(), StatusCode::kNotFound);
+
+  // The embedder closes a second channel; the actor hears it.
+  Result<ExternalChannel> second = runtime_->OpenChannel(b, Bytes("again"), listener);
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(runtime_->CloseChannel(second->channel).ok());
+  EXPECT_TRUE(
+      WaitFor([&] { return Log(b).find("|chclose:" + second->channel) != std::string::npos; }));
+  EXPECT_EQ(runtime_->CloseChannel(second->channel).code(), StatusCode::kNotFound);
+
+  // Refusal, as a status.
+  Result<ExternalChannel> refused = runtime_->OpenChannel(b, Bytes("reject:go away"), listener);
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("go away"));
+}
+
+TEST_F(MessagingTest, MessagesAreRecordedInBothChains) {
+  std::string a = Messenger(), b = Messenger();
+  ASSERT_EQ(Command(a, "send:" + b + ":recorded"), "ok");
+  ASSERT_TRUE(WaitFor([&] { return Log(b).find("|send:recorded") != std::string::npos; }));
+  // An event of `type` whose payload holds both needles.
+  auto has_event = [&](const std::string& id, const std::string& type, const std::string& what,
+                       const std::string& needle) {
+    Result<std::vector<chain::Event>> events = runtime_->Events(id);
+    if (!events.ok()) return false;
+    for (const chain::Event& e : *events) {
+      std::string payload(e.payload.begin(), e.payload.end());
+      if (e.type == type && payload.find(what) != std::string::npos &&
+          payload.find(needle) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(has_event(a, "theater:simple/message-server-host/send", b, "recorded"));
+  EXPECT_TRUE(has_event(b, "wasm", "message-server-client#handle-send", "recorded"));
+  EXPECT_TRUE(runtime_->VerifyChain(a).ok());
+  EXPECT_TRUE(runtime_->VerifyChain(b).ok());
+}
+
+}  // namespace
+}  // namespace theater
