@@ -247,6 +247,11 @@ class GuestCall {
   // Instance::Fail(status) or WASM trap code for cancellation).
   Result<uint64_t> Suspend(PublishFn publish, void* arg);
 
+  // For a task that runs several operations one after another, each under its own deadline:
+  // from inside the task (on its fiber), replaces the call's deadline by `timeout` from now (zero:
+  // none).
+  void RestartDeadline(std::chrono::milliseconds timeout);
+
   struct Impl;
 
  private:

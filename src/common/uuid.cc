@@ -3,7 +3,6 @@
 
 #include <openssl/rand.h>
 
-#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 
@@ -26,7 +25,9 @@ bool IsUuid(std::string_view text) {
   if (text.size() != 36) return false;
   for (size_t i = 0; i < text.size(); ++i) {
     bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
+    char c = text[i];
+    bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (dash ? c != '-' : !hex) return false;
   }
   return true;
 }

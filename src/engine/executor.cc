@@ -59,28 +59,89 @@ void Executor::Start(std::unique_ptr<GuestCall> call, DoneFn done, int worker) {
 }
 
 void Executor::Enqueue(Task* task, int worker) {
+  int self = CurrentWorker();
   if (worker < 0 || worker >= worker_count()) {
-    worker = static_cast<int>(next_.fetch_add(1, std::memory_order_relaxed) % workers_.size());
+    worker =
+        self >= 0
+            ? self
+            : static_cast<int>(next_.fetch_add(1, std::memory_order_relaxed) % workers_.size());
   }
   Worker& w = *workers_[worker];
+  bool target_sleeps;
   {
     std::lock_guard<std::mutex> lock(w.mutex);
     w.queue.push_back(task);
+    w.queued.store(w.queue.size());
+    target_sleeps = w.sleeping.load();
+    if (target_sleeps) w.wake = true;
   }
-  w.cv.notify_one();
+  if (target_sleeps) {
+    w.cv.notify_one();
+  } else {
+    // Its owner is busy (often it is us): let an idle worker take it.
+    WakeIdle(worker);
+  }
+}
+
+void Executor::WakeIdle(int except) {
+  for (int i = 0; i < worker_count(); ++i) {
+    if (i == except) continue;
+    Worker& other = *workers_[i];
+    if (!other.sleeping.load()) continue;
+    {
+      std::lock_guard<std::mutex> lock(other.mutex);
+      if (!other.sleeping.load() || other.wake) continue;
+      other.wake = true;
+    }
+    other.cv.notify_one();
+    return;
+  }
+}
+
+Executor::Task* Executor::PopOwn(Worker& w) {
+  std::lock_guard<std::mutex> lock(w.mutex);
+  if (w.queue.empty()) return nullptr;
+  Task* task = w.queue.front();
+  w.queue.pop_front();
+  w.queued.store(w.queue.size());
+  return task;
+}
+
+Executor::Task* Executor::Steal(int thief) {
+  for (int k = 1; k < worker_count(); ++k) {
+    Worker& victim = *workers_[(thief + k) % worker_count()];
+    if (victim.queued.load() == 0) continue;
+    Task* task = PopOwn(victim);
+    if (task) return task;
+  }
+  return nullptr;
+}
+
+bool Executor::AnyQueued() const {
+  for (const auto& w : workers_) {
+    if (w->queued.load() > 0) return true;
+  }
+  return false;
 }
 
 void Executor::Loop(int index) {
   tls_worker_index = index;
   Worker& w = *workers_[index];
   for (;;) {
-    Task* task;
-    {
+    Task* task = PopOwn(w);
+    if (!task) task = Steal(index);
+    if (!task) {
       std::unique_lock<std::mutex> lock(w.mutex);
-      w.cv.wait(lock, [&] { return stopping_ || !w.queue.empty(); });
-      if (w.queue.empty()) return;
-      task = w.queue.front();
-      w.queue.pop_front();
+      // Announce the sleep before the last look: an enqueuer that missed it left a queue this
+      // look sees (both sides use sequentially consistent atomics).
+      w.sleeping.store(true);
+      if (w.queue.empty() && !stopping_ && !AnyQueued()) {
+        w.cv.wait(lock, [&] { return stopping_ || !w.queue.empty() || w.wake; });
+      }
+      w.sleeping.store(false);
+      w.wake = false;
+      if (stopping_ && w.queue.empty()) return;
+      continue;
     }
     if (task->call->Resume() != GuestCall::State::kFinished) continue;
     {

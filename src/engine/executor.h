@@ -3,10 +3,12 @@
 // Executor: a fixed pool of worker threads that run GuestCalls to completion, resuming each
 // wherever a worker is free after a host import suspended it.
 //
-// Each worker owns a run queue. A new call goes to the queue chosen by the caller (or round
-// robin); a woken call goes back to the queue of the worker that woke it when the waker is a
-// worker (cache locality), else round robin. A worker resumes one call at a time from its own
-// queue; so a call suspended on worker A may well continue on worker B.
+// Each worker owns a run queue. A call started or woken by a worker goes to that worker's own
+// queue (it is warm in its cache, and nobody has to be woken to run it); one started or woken
+// from another thread goes to the queue the caller chose, else round robin. A worker resumes one
+// call at a time from its own queue and, when that is empty, steals the oldest call of another
+// worker's queue before it sleeps; a worker that queues a call while another sleeps wakes that
+// one to steal it. So a call suspended on worker A may well continue on worker B.
 //
 // This is the execution substrate the actor scheduler builds on; it knows nothing of actors.
 //
@@ -15,6 +17,7 @@
 // calls still suspended then are cancelled and driven to completion.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -54,11 +57,19 @@ class Executor {
     std::mutex mutex;
     std::condition_variable cv;
     std::deque<Task*> queue;
+    std::atomic<size_t> queued{0};      // queue.size(), readable without the mutex
+    std::atomic<bool> sleeping{false};  // waiting on cv (or about to)
+    bool wake = false;                  // guarded by mutex: woken to steal
     std::thread thread;
   };
 
   void Enqueue(Task* task, int worker);
   void Loop(int index);
+  Task* PopOwn(Worker& w);
+  Task* Steal(int thief);
+  bool AnyQueued() const;
+  // Wakes a sleeping worker other than `except`, if there is one.
+  void WakeIdle(int except);
 
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<unsigned> next_{0};

@@ -260,6 +260,13 @@ void GuestCall::Run() {
   status_ = instance_.TrapStatus(code, instance_.module().exports()[export_index_].name);
 }
 
+void GuestCall::RestartDeadline(std::chrono::milliseconds timeout) {
+  rt::CallState& cs = impl_->call_state;
+  cs.deadline_ns = rt::DeadlineAfter(timeout);
+  rt::PublishDeadline(&cs);
+  if (cs.deadline_ns) Watchdog::Get().Arm(cs.deadline_ns);
+}
+
 GuestCall::State GuestCall::Resume() {
   State current = state_.load(std::memory_order_acquire);
   if ((current != State::kReady && current != State::kRunnable) ||

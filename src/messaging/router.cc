@@ -116,7 +116,7 @@ void Router::Unregister(std::string_view id, const Endpoint* endpoint) {
 std::shared_ptr<Endpoint> Router::Find(std::string_view id) const {
   Shard& shard = ShardFor(id);
   std::lock_guard<std::mutex> lock(shard.mu);
-  auto it = shard.endpoints.find(std::string(id));
+  auto it = shard.endpoints.find(id);
   return it == shard.endpoints.end() ? nullptr : it->second;
 }
 
@@ -128,12 +128,11 @@ Result<std::shared_ptr<Endpoint>> Router::Resolve(std::string_view target) const
   Shard& shard = ShardFor(target);
   {
     std::lock_guard<std::mutex> lock(shard.mu);
-    // Heterogeneous lookup would avoid this string, but the ids are short and the allocation is
-    // cheaper than a custom hasher's second hash of the id.
-    std::string key(target);
-    auto it = shard.endpoints.find(key);
+    auto it = shard.endpoints.find(target);
     if (it != shard.endpoints.end()) return it->second;
-    if (shard.stopped.count(key)) return Unavailable("actor " + key + " has stopped");
+    if (shard.stopped.count(target)) {
+      return Unavailable("actor " + std::string(target) + " has stopped");
+    }
   }
   if (explain_miss_) {
     Status why = explain_miss_(target);

@@ -135,10 +135,15 @@ class Router {
   size_t open_channels() const;
 
  private:
+  // Looked up by string_view without building a std::string (every message does a lookup).
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, std::shared_ptr<Endpoint>> endpoints;
-    std::unordered_set<std::string> stopped;
+    std::unordered_map<std::string, std::shared_ptr<Endpoint>, IdHash, std::equal_to<>> endpoints;
+    std::unordered_set<std::string, IdHash, std::equal_to<>> stopped;
     std::deque<std::string> stopped_order;  // oldest first, to forget beyond the limit
   };
   static constexpr size_t kShards = 64;

@@ -188,8 +188,8 @@ void Actor::StartTask(Operation op) {
     op.new_host = std::move(host).value();
   }
   engine::Instance& instance = op.new_host ? op.new_host->instance() : host_->instance();
-  options.timeout =
-      std::chrono::milliseconds(starting ? limits.init_deadline_ms : limits.call_deadline_ms);
+  const auto call_deadline = std::chrono::milliseconds(limits.call_deadline_ms);
+  options.timeout = starting ? std::chrono::milliseconds(limits.init_deadline_ms) : call_deadline;
   options.stack_size = limits.stack_size_kb * 1024;
   // Everything the task and its completion share, in one allocation.
   struct TaskState {
@@ -197,15 +197,37 @@ void Actor::StartTask(Operation op) {
     Operation op;
     Result<std::vector<Value>> result{std::vector<Value>{}};
     uint64_t started_ns;
+    bool completed = false;  // the last operation was completed inside the task
   };
   auto task =
       std::make_shared<TaskState>(TaskState{shared_from_this(), std::move(op), std::vector<Value>{},
                                             static_cast<uint64_t>(SteadyNowNs())});
   Result<std::unique_ptr<engine::GuestCall>> call = engine::GuestCall::CreateTask(
       instance,
-      [task]() -> Status {
-        task->result = task->actor->Execute(task->op);
-        return task->result.status();
+      [task, &instance, call_deadline]() -> Status {
+        // Runs the operation, then — while operations keep arriving and nothing else asks for
+        // the actor — the ones queued behind it, on this same fiber: a busy actor costs one task
+        // per batch instead of one per operation. Each gets its own deadline.
+        Actor& self = *task->actor;
+        const uint64_t batch_start = task->started_ns;
+        for (uint32_t done = 0;; ++done) {
+          task->result = self.Execute(task->op);
+          if (task->op.kind != Operation::Kind::kCall || !task->result.ok()) {
+            return task->result.status();  // the completion path handles it
+          }
+          uint64_t now = static_cast<uint64_t>(SteadyNowNs());
+          std::optional<Operation> next =
+              self.CompleteInTask(std::move(task->op), std::move(task->result),
+                                  now - task->started_ns, done + 1, now - batch_start);
+          if (!next) {
+            task->completed = true;
+            return Status();
+          }
+          task->op = std::move(*next);
+          task->result = std::vector<Value>{};
+          task->started_ns = now;
+          instance.active_call()->RestartDeadline(call_deadline);
+        }
       },
       options);
   if (!call.ok()) {
@@ -221,6 +243,10 @@ void Actor::StartTask(Operation op) {
       std::move(call).value(), [task](std::unique_ptr<engine::GuestCall> finished) {
         Status task_status = finished->status();
         finished.reset();
+        if (task->completed && task_status.ok()) {
+          task->actor->EndTask();
+          return;
+        }
         // A task cancelled before its body ran never set a result.
         if (task->result.ok() && !task_status.ok()) {
           task->result = task_status;
@@ -247,6 +273,63 @@ Result<std::vector<Value>> Actor::Execute(const Operation& op) {
   return host_->CallExport(op.interface_name, op.function, op.params);
 }
 
+void Actor::RecordOutcomeLocked(bool ok, uint64_t elapsed_ns) {
+  committed_state_ = host_->state();
+  memory_bytes_ = host_->instance().memory_size();
+  memory_peak_ = std::max(memory_peak_, memory_bytes_);
+  ++calls_;
+  if (!ok) ++failures_;
+  latency_sum_ns_ += elapsed_ns;
+  latency_max_ns_ = std::max(latency_max_ns_, elapsed_ns);
+  latency_min_ns_ = calls_ == 1 ? elapsed_ns : std::min(latency_min_ns_, elapsed_ns);
+}
+
+std::optional<Operation> Actor::CompleteInTask(Operation op, Result<std::vector<Value>> result,
+                                               uint64_t elapsed_ns, uint32_t batch_ops,
+                                               uint64_t batch_ns) {
+  // The batch is bounded so that one busy actor cannot keep a worker from the others.
+  constexpr uint32_t kMaxBatchOps = 256;
+  constexpr uint64_t kMaxBatchNs = 2'000'000;
+  if (config_.persisted) ApplyRetention();
+  std::optional<Operation> next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    RecordOutcomeLocked(true, elapsed_ns);
+    // Anything that wants the actor between operations (a stop, a pause, its own shutdown
+    // request, an update) ends the batch; EndTask then handles it.
+    bool more = !began_stop_ && !pause_requested_ && !shutdown_request_ && !mailbox_.empty() &&
+                mailbox_.front().kind == Operation::Kind::kCall && batch_ops < kMaxBatchOps &&
+                batch_ns < kMaxBatchNs;
+    if (more) {
+      next = std::move(mailbox_.front());
+      mailbox_.pop_front();
+    }
+  }
+  DeliverOutcome(nullptr, std::move(op.reply), std::move(result));
+  return next;
+}
+
+void Actor::DeliverOutcome(std::function<void(Status)> ready, ReplyFn reply,
+                           Result<std::vector<Value>> result) {
+  if (!ready && !reply) return;
+  if (!DeliveryWaitsForDurability()) {
+    if (ready) ready(result.status());
+    if (reply) reply(std::move(result));
+    return;
+  }
+  auto shared = std::make_shared<Result<std::vector<Value>>>(std::move(result));
+  Deliver([ready = std::move(ready), reply = std::move(reply), shared](Status durable) {
+    if (!durable.ok()) {
+      durable = durable.WithContext("the call's events could not be made durable");
+      if (ready) ready(durable);
+      if (reply) reply(durable);
+      return;
+    }
+    if (ready) ready(shared->status());
+    if (reply) reply(std::move(*shared));
+  });
+}
+
 void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t elapsed_ns) {
   std::unique_ptr<ActorHost> replaced_host;  // destroyed after the lock is released
   if (op.kind == Operation::Kind::kUpdate) {
@@ -268,77 +351,63 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
   // snapshot recorded here directly follows this operation's events.
   if (!starting && !poisoned && config_.persisted) ApplyRetention();
   std::function<void(Status)> ready;
-  std::optional<Operation> next;
-  bool finish_stop = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    running_ = false;
-    current_ = nullptr;
-    committed_state_ = host_->state();
-    memory_bytes_ = host_->instance().memory_size();
-    memory_peak_ = std::max(memory_peak_, memory_bytes_);
-    ++calls_;
-    if (!result.ok()) ++failures_;
-    latency_sum_ns_ += elapsed_ns;
-    latency_max_ns_ = std::max(latency_max_ns_, elapsed_ns);
-    latency_min_ns_ = calls_ == 1 ? elapsed_ns : std::min(latency_min_ns_, elapsed_ns);
-
+    RecordOutcomeLocked(result.ok(), elapsed_ns);
     if (starting && result.ok()) {
       ready = std::move(ready_);
       ready_ = nullptr;
     }
-    // Decides, on its own, to stop after this operation; `report` is what the parent will hear.
-    auto stop_after = [&](std::optional<ChildEvent> report) {
-      began_stop_ = true;
-      phase_ = ActorPhase::kShuttingDown;
-      stop_kind_ = StopKind::kGraceful;
-      if (report) report->child_id = config_.id;
-      stop_report_ = std::move(report);
-    };
     if (!began_stop_) {
       if (starting && !result.ok()) {
         // init failed: the spawner gets the error once the actor is gone; nobody else is told.
         init_error_ = result.status();
-        stop_after(std::nullopt);
+        StopAfterLocked(std::nullopt);
       } else if (!result.ok() && poisoned) {
         // The instance cannot run again: the actor fails, and its supervisor decides.
         ChildEvent report;
         report.kind = ChildEvent::Kind::kError;
         report.error = result.status();
-        stop_after(std::move(report));
-      } else if (shutdown_request_) {
-        ChildEvent report;
-        report.kind = ChildEvent::Kind::kExit;
-        report.data = std::move(*shutdown_request_);
-        stop_after(std::move(report));
+        StopAfterLocked(std::move(report));
       }
+    }
+  }
+  DeliverOutcome(std::move(ready), std::move(op.reply), std::move(result));
+  EndTask();
+}
+
+void Actor::StopAfterLocked(std::optional<ChildEvent> report) {
+  began_stop_ = true;
+  phase_ = ActorPhase::kShuttingDown;
+  stop_kind_ = StopKind::kGraceful;
+  if (report) report->child_id = config_.id;
+  stop_report_ = std::move(report);
+}
+
+void Actor::EndTask() {
+  std::optional<Operation> next;
+  bool finish_stop = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    bool was_starting = phase_ == ActorPhase::kStarting;
+    running_ = false;
+    current_ = nullptr;
+    if (!began_stop_ && shutdown_request_) {
+      ChildEvent report;
+      report.kind = ChildEvent::Kind::kExit;
+      report.data = std::move(*shutdown_request_);
+      StopAfterLocked(std::move(report));
     }
     if (began_stop_) {
       finish_stop = true;
     } else if (pause_requested_) {
       pause_requested_ = false;
       phase_ = ActorPhase::kPaused;
-      spdlog::debug("actor {}: {} -> Paused", config_.id, starting ? "Starting" : "Processing");
+      spdlog::debug("actor {}: {} -> Paused", config_.id, was_starting ? "Starting" : "Processing");
     } else {
       phase_ = ActorPhase::kIdle;
       next = TakeNextLocked();
     }
-  }
-  if ((ready || op.reply) && !DeliveryWaitsForDurability()) {
-    if (ready) ready(result.status());
-    if (op.reply) op.reply(std::move(result));
-  } else if (ready || op.reply) {
-    auto shared = std::make_shared<Result<std::vector<Value>>>(std::move(result));
-    Deliver([ready = std::move(ready), reply = std::move(op.reply), shared](Status durable) {
-      if (!durable.ok()) {
-        durable = durable.WithContext("the call's events could not be made durable");
-        if (ready) ready(durable);
-        if (reply) reply(durable);
-        return;
-      }
-      if (ready) ready(shared->status());
-      if (reply) reply(std::move(*shared));
-    });
   }
   if (finish_stop) {
     FinishStop();

@@ -166,7 +166,23 @@ class Actor : public std::enable_shared_from_this<Actor> {
   std::optional<Operation> TakeNextLocked();
   void StartTask(Operation op);
   Result<std::vector<abi::Value>> Execute(const Operation& op);
+  // After an operation that ended its task (a failure, an init, an update, or the last of a
+  // batch that could not be completed inside the task): records it, decides whether the actor
+  // stops, delivers its outcome, then EndTask().
   void OnTaskDone(Operation op, Result<std::vector<abi::Value>> result, uint64_t elapsed_ns);
+  // Inside a task, after a successful call: records it and delivers its reply, then returns the
+  // next operation to run in the same task, or nullopt when the task should end (EndTask then
+  // runs once the task has finished).
+  std::optional<Operation> CompleteInTask(Operation op, Result<std::vector<abi::Value>> result,
+                                          uint64_t elapsed_ns, uint32_t batch_ops,
+                                          uint64_t batch_ns);
+  // The task is over: the actor is idle again, or pauses, or stops; the next operation starts.
+  void EndTask();
+  void RecordOutcomeLocked(bool ok, uint64_t elapsed_ns);
+  void StopAfterLocked(std::optional<ChildEvent> report);
+  // Hands an operation's outcome to whoever waits for it (see Deliver).
+  void DeliverOutcome(std::function<void(Status)> ready, ReplyFn reply,
+                      Result<std::vector<abi::Value>> result);
   // Runs `deliver` — what lets an operation's outcome leave the actor (a reply, a spawn's
   // id) — at once, or, for a chain saved with strict durability, once the actor's events so far
   // are committed (on the timer thread, never on the store's writer).

@@ -468,7 +468,10 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   }
 
   bool is_init = export_name == kInitExport;
-  std::vector<Value> args{StateValue(state_), Value::Tuple(std::move(params))};
+  std::vector<Value> args;  // (a braced list would copy both, params and all)
+  args.reserve(2);
+  args.push_back(StateValue(state_));
+  args.push_back(Value::Tuple(std::move(params)));
   Result<std::vector<Value>> values = RunExport(
       export_name, *entry, args, is_init ? options_.init_deadline : options_.call_deadline);
   // One event per export call, written when it is over: the params (still in `args`), what it
@@ -488,23 +491,26 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   if (values->size() != 1 || values->front().kind() != abi::TypeKind::kResult) {
     return fail(InternalError("export '" + export_name + "' does not return a result"));
   }
-  const Value& result = values->front();
+  Value& result = values->front();
   if (result.is_err()) {
     std::string message = result.payload() ? result.payload()->as_string() : "";
     return fail(
         FailedPrecondition("actor returned an error from '" + export_name + "': " + message));
   }
-  const Value* ok = result.payload();
+  Value* ok = result.mutable_payload();
   if (!ok || ok->kind() != abi::TypeKind::kTuple || ok->items().empty()) {
     return fail(InternalError("export '" + export_name + "' returned a malformed result"));
   }
-  const Value& new_state = ok->items()[0];
-  SetState(new_state.is_some()
-               ? std::make_shared<const std::vector<uint8_t>>(new_state.payload()->as_bytes())
-               : nullptr);
-  std::span<const Value> rest(ok->items().begin() + 1, ok->items().end());
+  // The lifted values are this call's own: the state and the results move out of them.
+  std::vector<Value>& items = ok->mutable_items();
+  Value& new_state = items[0];
+  SetState(new_state.is_some() ? std::make_shared<const std::vector<uint8_t>>(
+                                     std::move(new_state.mutable_payload()->mutable_bytes()))
+                               : nullptr);
+  std::span<const Value> rest(items.begin() + 1, items.end());
   record({rest, nullptr});
-  return std::vector<Value>(rest.begin(), rest.end());
+  return std::vector<Value>(std::make_move_iterator(items.begin() + 1),
+                            std::make_move_iterator(items.end()));
 }
 
 Status ActorHost::InitializeModule() {

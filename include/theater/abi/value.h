@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -79,6 +80,7 @@ class Value {
   std::vector<uint8_t>& mutable_bytes() { return std::get<std::vector<uint8_t>>(data_); }
   // kList (non-byte), kRecord, kTuple.
   const std::vector<Value>& items() const { return std::get<std::vector<Value>>(data_); }
+  std::vector<Value>& mutable_items() { return std::get<std::vector<Value>>(data_); }
   // kFlags.
   const std::vector<bool>& flags() const { return std::get<std::vector<bool>>(data_); }
 
@@ -86,6 +88,7 @@ class Value {
   uint32_t case_index() const { return static_cast<uint32_t>(bits_); }
   // The payload of a variant/option/result case, or nullptr when the case has none.
   const Value* payload() const;
+  Value* mutable_payload() { return const_cast<Value*>(std::as_const(*this).payload()); }
   bool is_some() const { return kind_ == TypeKind::kOption && bits_ == 1; }
   bool is_ok() const { return kind_ == TypeKind::kResult && bits_ == 0; }
   bool is_err() const { return kind_ == TypeKind::kResult && bits_ == 1; }

@@ -108,6 +108,10 @@ inline int64_t DeadlineAfter(std::chrono::nanoseconds timeout) {
 // A new process-unique call id.
 uint64_t NextCallId();
 
+// Makes the watchdog see `state`'s current deadline_ns, when `state` is this thread's running
+// call (after the deadline of a running call was changed).
+void PublishDeadline(CallState* state);
+
 // Fills in the stack bounds of the calling thread's own stack, for a direct (non-fiber) call:
 // the host-reserve check and the guard-range classification then work as on a fiber.
 void SetThreadStackBounds(CallState* state);

@@ -265,6 +265,12 @@ __attribute__((noinline)) CallState* EnterCallState(CallState* state) {
   return previous;
 }
 
+__attribute__((noinline)) void PublishDeadline(CallState* state) {
+  if (tls_current == state && tls_slot) {
+    tls_slot->deadline_ns.store(state->deadline_ns, std::memory_order_relaxed);
+  }
+}
+
 __attribute__((noinline)) void LeaveCallState(CallState* previous) {
   CallState* state = tls_current;
   if (state) state->depth = wasm_rt_call_stack_depth;

@@ -45,6 +45,18 @@ using runtime::Operation;
 constexpr std::string_view kClient = "theater:simple/message-server-client";
 constexpr uint64_t kDefaultRequestTimeoutMs = 30'000;
 
+// The callback an envelope calls, as "<interface>#<function>".
+const std::string& ExportName(Envelope::Kind kind) {
+  static const std::string kNames[] = {
+      std::string(kClient) + "#handle-send",
+      std::string(kClient) + "#handle-request",
+      std::string(kClient) + "#handle-channel-open",
+      std::string(kClient) + "#handle-channel-message",
+      std::string(kClient) + "#handle-channel-close",
+  };
+  return kNames[static_cast<size_t>(kind)];
+}
+
 // The actor's endpoint in the router.
 class ActorMailbox final : public messaging::Endpoint,
                            public std::enable_shared_from_this<ActorMailbox> {
@@ -88,7 +100,7 @@ class ActorMailbox final : public messaging::Endpoint,
         op.params = {Value::String(envelope.channel)};
         break;
     }
-    if (!actor->HasExport(op.interface_name + "#" + op.function)) {
+    if (!actor->HasExport(ExportName(envelope.kind))) {
       // A close nobody listens for is not the closer's error.
       if (envelope.kind == Envelope::Kind::kChannelClose) return Status();
       return FailedPrecondition("actor " + id_ + " does not export " + op.interface_name + "#" +
