@@ -197,7 +197,6 @@ void Actor::StartTask(Operation op) {
     Operation op;
     Result<std::vector<Value>> result{std::vector<Value>{}};
     uint64_t started_ns;
-    bool completed = false;  // the last operation was completed inside the task
   };
   auto task =
       std::make_shared<TaskState>(TaskState{shared_from_this(), std::move(op), std::vector<Value>{},
@@ -216,13 +215,10 @@ void Actor::StartTask(Operation op) {
             return task->result.status();  // the completion path handles it
           }
           uint64_t now = static_cast<uint64_t>(SteadyNowNs());
-          std::optional<Operation> next =
-              self.CompleteInTask(std::move(task->op), std::move(task->result),
-                                  now - task->started_ns, done + 1, now - batch_start);
-          if (!next) {
-            task->completed = true;
-            return Status();
-          }
+          std::optional<Operation> next = self.ContinueInTask(
+              task->op, task->result, now - task->started_ns, done + 1, now - batch_start);
+          // The last operation of a batch is completed by the completion path, like a lone one.
+          if (!next) return Status();
           task->op = std::move(*next);
           task->result = std::vector<Value>{};
           task->started_ns = now;
@@ -243,10 +239,6 @@ void Actor::StartTask(Operation op) {
       std::move(call).value(), [task](std::unique_ptr<engine::GuestCall> finished) {
         Status task_status = finished->status();
         finished.reset();
-        if (task->completed && task_status.ok()) {
-          task->actor->EndTask();
-          return;
-        }
         // A task cancelled before its body ran never set a result.
         if (task->result.ok() && !task_status.ok()) {
           task->result = task_status;
@@ -284,27 +276,27 @@ void Actor::RecordOutcomeLocked(bool ok, uint64_t elapsed_ns) {
   latency_min_ns_ = calls_ == 1 ? elapsed_ns : std::min(latency_min_ns_, elapsed_ns);
 }
 
-std::optional<Operation> Actor::CompleteInTask(Operation op, Result<std::vector<Value>> result,
+std::optional<Operation> Actor::ContinueInTask(Operation& op, Result<std::vector<Value>>& result,
                                                uint64_t elapsed_ns, uint32_t batch_ops,
                                                uint64_t batch_ns) {
   // The batch is bounded so that one busy actor cannot keep a worker from the others.
   constexpr uint32_t kMaxBatchOps = 256;
   constexpr uint64_t kMaxBatchNs = 2'000'000;
-  if (config_.persisted) ApplyRetention();
   std::optional<Operation> next;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    RecordOutcomeLocked(true, elapsed_ns);
     // Anything that wants the actor between operations (a stop, a pause, its own shutdown
-    // request, an update) ends the batch; EndTask then handles it.
+    // request, an update) ends the batch, as does an empty mailbox.
     bool more = !began_stop_ && !pause_requested_ && !shutdown_request_ && !mailbox_.empty() &&
                 mailbox_.front().kind == Operation::Kind::kCall && batch_ops < kMaxBatchOps &&
                 batch_ns < kMaxBatchNs;
-    if (more) {
-      next = std::move(mailbox_.front());
-      mailbox_.pop_front();
-    }
+    if (!more) return std::nullopt;
+    RecordOutcomeLocked(true, elapsed_ns);
+    next = std::move(mailbox_.front());
+    mailbox_.pop_front();
   }
+  // Still running: the snapshot, if one is due, follows this operation's events directly.
+  if (config_.persisted) ApplyRetention();
   DeliverOutcome(nullptr, std::move(op.reply), std::move(result));
   return next;
 }
@@ -351,6 +343,8 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
   // snapshot recorded here directly follows this operation's events.
   if (!starting && !poisoned && config_.persisted) ApplyRetention();
   std::function<void(Status)> ready;
+  std::optional<Operation> next;
+  bool finish_stop = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     RecordOutcomeLocked(result.ok(), elapsed_ns);
@@ -371,9 +365,16 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
         StopAfterLocked(std::move(report));
       }
     }
+    // The actor's phase moves on before anyone hears the outcome: a caller that asks right after
+    // its reply sees the actor idle (or busy with the next operation), not still on this one.
+    EndTaskLocked(&next, &finish_stop);
   }
   DeliverOutcome(std::move(ready), std::move(op.reply), std::move(result));
-  EndTask();
+  if (finish_stop) {
+    FinishStop();
+  } else if (next) {
+    StartTask(std::move(*next));
+  }
 }
 
 void Actor::StopAfterLocked(std::optional<ChildEvent> report) {
@@ -384,35 +385,25 @@ void Actor::StopAfterLocked(std::optional<ChildEvent> report) {
   stop_report_ = std::move(report);
 }
 
-void Actor::EndTask() {
-  std::optional<Operation> next;
-  bool finish_stop = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    bool was_starting = phase_ == ActorPhase::kStarting;
-    running_ = false;
-    current_ = nullptr;
-    if (!began_stop_ && shutdown_request_) {
-      ChildEvent report;
-      report.kind = ChildEvent::Kind::kExit;
-      report.data = std::move(*shutdown_request_);
-      StopAfterLocked(std::move(report));
-    }
-    if (began_stop_) {
-      finish_stop = true;
-    } else if (pause_requested_) {
-      pause_requested_ = false;
-      phase_ = ActorPhase::kPaused;
-      spdlog::debug("actor {}: {} -> Paused", config_.id, was_starting ? "Starting" : "Processing");
-    } else {
-      phase_ = ActorPhase::kIdle;
-      next = TakeNextLocked();
-    }
+void Actor::EndTaskLocked(std::optional<Operation>* next, bool* finish_stop) {
+  bool was_starting = phase_ == ActorPhase::kStarting;
+  running_ = false;
+  current_ = nullptr;
+  if (!began_stop_ && shutdown_request_) {
+    ChildEvent report;
+    report.kind = ChildEvent::Kind::kExit;
+    report.data = std::move(*shutdown_request_);
+    StopAfterLocked(std::move(report));
   }
-  if (finish_stop) {
-    FinishStop();
-  } else if (next) {
-    StartTask(std::move(*next));
+  if (began_stop_) {
+    *finish_stop = true;
+  } else if (pause_requested_) {
+    pause_requested_ = false;
+    phase_ = ActorPhase::kPaused;
+    spdlog::debug("actor {}: {} -> Paused", config_.id, was_starting ? "Starting" : "Processing");
+  } else {
+    phase_ = ActorPhase::kIdle;
+    *next = TakeNextLocked();
   }
 }
 

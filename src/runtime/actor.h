@@ -166,18 +166,18 @@ class Actor : public std::enable_shared_from_this<Actor> {
   std::optional<Operation> TakeNextLocked();
   void StartTask(Operation op);
   Result<std::vector<abi::Value>> Execute(const Operation& op);
-  // After an operation that ended its task (a failure, an init, an update, or the last of a
-  // batch that could not be completed inside the task): records it, decides whether the actor
-  // stops, delivers its outcome, then EndTask().
+  // After the operation that ends a task (a lone one, the last of a batch, a failure, an init,
+  // an update): records it, decides whether the actor stops, moves its phase on, delivers the
+  // outcome, then starts the next operation or the stop sequence.
   void OnTaskDone(Operation op, Result<std::vector<abi::Value>> result, uint64_t elapsed_ns);
-  // Inside a task, after a successful call: records it and delivers its reply, then returns the
-  // next operation to run in the same task, or nullopt when the task should end (EndTask then
-  // runs once the task has finished).
-  std::optional<Operation> CompleteInTask(Operation op, Result<std::vector<abi::Value>> result,
+  // Inside a task, after a successful call: when the next operation may run in the same task,
+  // records and delivers this one and returns the next; otherwise returns nullopt and leaves
+  // `op` and `result` to OnTaskDone.
+  std::optional<Operation> ContinueInTask(Operation& op, Result<std::vector<abi::Value>>& result,
                                           uint64_t elapsed_ns, uint32_t batch_ops,
                                           uint64_t batch_ns);
-  // The task is over: the actor is idle again, or pauses, or stops; the next operation starts.
-  void EndTask();
+  // The task is over: the actor becomes idle (taking the next operation), paused, or stopping.
+  void EndTaskLocked(std::optional<Operation>* next, bool* finish_stop);
   void RecordOutcomeLocked(bool ok, uint64_t elapsed_ns);
   void StopAfterLocked(std::optional<ChildEvent> report);
   // Hands an operation's outcome to whoever waits for it (see Deliver).
