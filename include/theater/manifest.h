@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,10 @@ enum class ReferenceKind {
 
 // Classifies a reference by its scheme; anything without store://, http:// or https:// is a path.
 ReferenceKind ClassifyReference(std::string_view reference);
+
+// Reads what a store:// reference names (the runtime provides one backed by its content store;
+// docs/store.md, "References"). Empty: store:// references fail with kUnavailable.
+using StoreReader = std::function<Result<std::vector<uint8_t>>(const std::string& reference)>;
 
 // Per-actor resource limits. Defaults match docs/manifest.md.
 struct ManifestLimits {
@@ -103,10 +108,11 @@ Result<Manifest> ParseManifest(std::string_view toml, std::filesystem::path base
 // absolute), and messages name the path as given.
 Result<Manifest> LoadManifest(const std::filesystem::path& path);
 
-// The bytes of the manifest's init_state (a file or a URL), checked to be JSON (the error says
-// where it is not); nullopt when the manifest has no init_state. store:// references are not
-// loadable yet and give kUnavailable.
-Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manifest);
+// The bytes of the manifest's init_state (a file, a URL or a store reference read by `store`),
+// checked to be JSON (the error says where it is not); nullopt when the manifest has no
+// init_state.
+Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manifest,
+                                                          const StoreReader& store = {});
 
 // Combines the manifest's initial state with one supplied at spawn time: when both are objects,
 // the override's top-level keys replace the initial state's (a shallow merge); otherwise the
@@ -134,19 +140,28 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml,
                                                  std::filesystem::path base_dir,
                                                  std::string source_name,
                                                  std::optional<nlohmann::json> override_state,
-                                                 std::string base_url = {});
+                                                 std::string base_url = {},
+                                                 const StoreReader& store = {});
 
 // ParseManifestWithState() on a file; paths resolve as in LoadManifest().
 Result<ManifestWithState> LoadManifestWithState(const std::filesystem::path& path,
-                                                std::optional<nlohmann::json> override_state);
+                                                std::optional<nlohmann::json> override_state,
+                                                const StoreReader& store = {});
 // The same for a manifest fetched from an http(s) URL (FetchUrl's limits and errors); its
 // relative references resolve against the URL.
-Result<ManifestWithState> LoadManifestWithStateFromUrl(
-    const std::string& url, std::optional<nlohmann::json> override_state);
+Result<ManifestWithState> LoadManifestWithStateFromUrl(const std::string& url,
+                                                       std::optional<nlohmann::json> override_state,
+                                                       const StoreReader& store = {});
+// The same for a manifest in a content store (`reference` is a store:// reference read by
+// `store`). Its relative references name labels of the same store: `component = "app.wasm"` in a
+// manifest at store://<id>/... is store://<id>/app.wasm. Absolute local paths are refused.
+Result<ManifestWithState> LoadManifestWithStateFromStore(
+    const std::string& reference, std::optional<nlohmann::json> override_state,
+    const StoreReader& store);
 
-// The bytes a resolved reference names: a file's contents, or a URL's body (FetchUrl). `what`
-// names it in errors ("component"). store:// references give kUnavailable for now.
+// The bytes a resolved reference names: a file's contents, a URL's body (FetchUrl), or what
+// `store` reads for a store:// reference. `what` names it in errors ("component").
 Result<std::vector<uint8_t>> LoadReference(const std::string& reference, ReferenceKind kind,
-                                           std::string_view what);
+                                           std::string_view what, const StoreReader& store = {});
 
 }  // namespace theater

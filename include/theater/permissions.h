@@ -42,7 +42,10 @@ struct MessageServerPermissions {
 struct RuntimePermissions {
   friend bool operator==(const RuntimePermissions&, const RuntimePermissions&) = default;
 };
+// The original's store permission is a unit; these two fields are Theater additions.
 struct StorePermissions {
+  AllowList allowed_stores;  // store ids that may be touched at all (docs/store.md, "Access")
+  bool create = true;        // may create stores (`new`)
   friend bool operator==(const StorePermissions&, const StorePermissions&) = default;
 };
 
@@ -171,6 +174,7 @@ HttpClientPermissions Narrow(const HttpClientPermissions& parent, const HttpClie
 HttpFrameworkPermissions Narrow(const HttpFrameworkPermissions& parent,
                                 const HttpFrameworkPermissions& r);
 SupervisorPermissions Narrow(const SupervisorPermissions& parent, const SupervisorPermissions& r);
+StorePermissions Narrow(const StorePermissions& parent, const StorePermissions& r);
 TimingPermissions Narrow(const TimingPermissions& parent, const TimingPermissions& r);
 ProcessPermissions Narrow(const ProcessPermissions& parent, const ProcessPermissions& r);
 EnvironmentPermissions Narrow(const EnvironmentPermissions& parent,
@@ -191,6 +195,10 @@ Status CheckFileWrite(const EffectivePermissions& perms, std::string_view path);
 Status CheckFileCreateDir(const EffectivePermissions& perms, std::string_view path);
 // Running a command: `execute`, and the command must be in allowed_commands when that is set.
 Status CheckFileCommand(const EffectivePermissions& perms, std::string_view command);
+
+// Store: `store_id` must be in allowed_stores when that is set; creating a store needs `create`.
+Status CheckStoreAccess(const EffectivePermissions& perms, std::string_view store_id);
+Status CheckStoreCreate(const EffectivePermissions& perms);
 
 // HTTP client request: method and host allowed.
 Status CheckHttp(const EffectivePermissions& perms, std::string_view method, std::string_view host);

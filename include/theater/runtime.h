@@ -36,6 +36,7 @@
 #include "theater/abi/value.h"
 #include "theater/chain.h"
 #include "theater/chain_store.h"
+#include "theater/content_store.h"
 #include "theater/engine.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
@@ -246,6 +247,9 @@ class TheaterRuntime {
 
   // The database, or nullptr when persistence is off.
   virtual chain::ChainStore* store() = 0;
+  // The content stores actors use through the store handler, in <home>/theater.db (opened on
+  // first use; docs/store.md).
+  virtual Result<store::ContentStore*> content_store() = 0;
   virtual engine::Engine& engine() = 0;
 };
 

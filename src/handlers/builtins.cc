@@ -11,6 +11,7 @@ HandlerRegistry HandlerRegistry::WithBuiltins() {
   registry.Register(handlers::NewRandomHandler());
   registry.Register(handlers::NewEnvironmentHandler());
   registry.Register(handlers::NewMessageServerHandler());
+  registry.Register(handlers::NewStoreHandler());
   return registry;
 }
 

@@ -36,5 +36,6 @@ std::unique_ptr<runtime::Handler> NewTimingHandler();
 std::unique_ptr<runtime::Handler> NewRandomHandler();
 std::unique_ptr<runtime::Handler> NewEnvironmentHandler();
 std::unique_ptr<runtime::Handler> NewMessageServerHandler();
+std::unique_ptr<runtime::Handler> NewStoreHandler();
 
 }  // namespace theater::handlers

@@ -186,6 +186,13 @@ Result<std::string> ResolveReference(const std::string& reference, ReferenceKind
       return InvalidArgument("'" + reference +
                              "' is a local path, but the manifest was fetched from " + base_url);
     }
+    if (base_url.starts_with("store://")) {
+      // Labels are flat names: a relative reference names a label of the manifest's own store.
+      std::string_view rest = std::string_view(base_url).substr(8);
+      std::string_view store_id = rest.substr(0, rest.find('/'));
+      *kind = ReferenceKind::kStore;
+      return "store://" + std::string(store_id) + "/" + reference;
+    }
     *kind = ReferenceKind::kUrl;
     return ResolveUrl(base_url, reference);
   }
@@ -378,10 +385,12 @@ Result<Manifest> LoadManifest(const fs::path& path) {
   return ParseManifest(text, absolute.parent_path(), path.string());
 }
 
-Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manifest) {
+Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manifest,
+                                                          const StoreReader& store) {
   if (!manifest.init_state) return std::optional<std::vector<uint8_t>>();
   const std::string& ref = *manifest.init_state;
-  Result<std::vector<uint8_t>> bytes = LoadReference(ref, manifest.init_state_kind, "init_state");
+  Result<std::vector<uint8_t>> bytes =
+      LoadReference(ref, manifest.init_state_kind, "init_state", store);
   if (!bytes.ok()) return bytes.status().WithContext(manifest.source_name + ": init_state");
   const std::string text(bytes->begin(), bytes->end());
   try {
@@ -416,7 +425,7 @@ std::optional<json> MergeInitState(const std::optional<json>& init,
 Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs::path base_dir,
                                                  std::string source_name,
                                                  std::optional<json> override_state,
-                                                 std::string base_url) {
+                                                 std::string base_url, const StoreReader& store) {
   // 1. Find `init_state` before the state is known: parse the text with every template
   //    expression masked by a same-sized `0`, so TOML positions stay those of the source. When the
   //    template itself is malformed, the raw text is parsed instead; the template error is
@@ -461,7 +470,7 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
         ResolveReference(*init_ref, &probe_manifest.init_state_kind, base_dir, base_url);
     if (!resolved.ok()) return resolved.status().WithContext(source_name + ": init_state");
     probe_manifest.init_state = std::move(*resolved);
-    THEATER_ASSIGN_OR_RETURN(init_bytes, LoadInitState(probe_manifest));
+    THEATER_ASSIGN_OR_RETURN(init_bytes, LoadInitState(probe_manifest, store));
     // LoadInitState has checked that the bytes are JSON.
     init_json = json::parse(init_bytes->begin(), init_bytes->end(), nullptr, false);
   }
@@ -489,25 +498,36 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
 }
 
 Result<ManifestWithState> LoadManifestWithState(const fs::path& path,
-                                                std::optional<json> override_state) {
+                                                std::optional<json> override_state,
+                                                const StoreReader& store) {
   THEATER_ASSIGN_OR_RETURN(std::string text, ReadFileText(path, "manifest"));
   std::error_code ec;
   fs::path absolute = fs::absolute(path, ec);
   if (ec) return IOError("resolving manifest path " + path.string() + ": " + ec.message());
   return ParseManifestWithState(text, absolute.parent_path(), path.string(),
-                                std::move(override_state));
+                                std::move(override_state), {}, store);
 }
 
 Result<ManifestWithState> LoadManifestWithStateFromUrl(const std::string& url,
-                                                       std::optional<json> override_state) {
+                                                       std::optional<json> override_state,
+                                                       const StoreReader& store) {
   Result<std::vector<uint8_t>> bytes = FetchUrl(url);
   if (!bytes.ok()) return bytes.status().WithContext("manifest");
   const std::string text(bytes->begin(), bytes->end());
-  return ParseManifestWithState(text, {}, url, std::move(override_state), url);
+  return ParseManifestWithState(text, {}, url, std::move(override_state), url, store);
+}
+
+Result<ManifestWithState> LoadManifestWithStateFromStore(const std::string& reference,
+                                                         std::optional<json> override_state,
+                                                         const StoreReader& store) {
+  THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
+                           LoadReference(reference, ReferenceKind::kStore, "manifest", store));
+  const std::string text(bytes.begin(), bytes.end());
+  return ParseManifestWithState(text, {}, reference, std::move(override_state), reference, store);
 }
 
 Result<std::vector<uint8_t>> LoadReference(const std::string& reference, ReferenceKind kind,
-                                           std::string_view what) {
+                                           std::string_view what, const StoreReader& store) {
   switch (kind) {
     case ReferenceKind::kFile:
       return ReadFileBytes(reference, std::string(what) + " file");
@@ -516,9 +536,13 @@ Result<std::vector<uint8_t>> LoadReference(const std::string& reference, Referen
     case ReferenceKind::kStore:
       break;
   }
-  return Unavailable(std::string(what) + " '" + reference +
-                     "': store:// references need the content store, which this build does not "
-                     "have yet");
+  if (!store) {
+    return Unavailable(std::string(what) + " '" + reference +
+                       "': store:// references need a runtime's content store");
+  }
+  Result<std::vector<uint8_t>> bytes = store(reference);
+  if (!bytes.ok()) return bytes.status().WithContext(std::string(what) + " '" + reference + "'");
+  return bytes;
 }
 
 }  // namespace theater

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <fstream>
 #include <random>
 #include <string>
@@ -338,14 +340,57 @@ TEST(ManifestTest, InitStateInvalidJsonSaysWhere) {
   EXPECT_EQ(empty.status().code(), StatusCode::kParseError);
 }
 
-TEST(ManifestTest, InitStateStoreReferencesAreNotLoadableYet) {
+TEST(ManifestTest, InitStateStoreReferencesAreReadByTheStoreReader) {
   Result<Manifest> m = Parse(std::string(kMinimal) + "init_state = \"store://states/init\"\n");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->init_state, "store://states/init");
   EXPECT_EQ(m->init_state_kind, ReferenceKind::kStore);
+  // Without a reader (no runtime), a store reference cannot be read.
   Result<std::optional<std::vector<uint8_t>>> bytes = LoadInitState(*m);
   ASSERT_FALSE(bytes.ok());
   EXPECT_EQ(bytes.status().code(), StatusCode::kUnavailable);
+  std::vector<std::string> asked;
+  StoreReader reader = [&](const std::string& ref) -> Result<std::vector<uint8_t>> {
+    asked.push_back(ref);
+    if (ref == "store://states/init") return std::vector<uint8_t>{'{', '}'};
+    return NotFound("no such label");
+  };
+  bytes = LoadInitState(*m, reader);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  EXPECT_EQ(**bytes, (std::vector<uint8_t>{'{', '}'}));
+  EXPECT_EQ(asked, std::vector<std::string>{"store://states/init"});
+}
+
+TEST(ManifestTest, ManifestFromAStoreResolvesRelativeReferencesInThatStore) {
+  const std::string store = "store://0d5c2a0e-8f7b-4d2e-9a51-2d8e6f4b1c3a";
+  std::map<std::string, std::string> content = {
+      {store + "/app/manifest.toml",
+       "name = \"s\"\nversion = \"1\"\ncomponent = \"app.wasm\"\ninit_state = "
+       "\"app/state.json\"\n"},
+      {store + "/app/state.json", "{\"greeting\": \"hi\"}"},
+  };
+  StoreReader reader = [&](const std::string& ref) -> Result<std::vector<uint8_t>> {
+    auto it = content.find(ref);
+    if (it == content.end()) return NotFound("no label for " + ref);
+    return std::vector<uint8_t>(it->second.begin(), it->second.end());
+  };
+  Result<ManifestWithState> loaded =
+      LoadManifestWithStateFromStore(store + "/app/manifest.toml", std::nullopt, reader);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->manifest.component, store + "/app.wasm");
+  EXPECT_EQ(loaded->manifest.component_kind, ReferenceKind::kStore);
+  ASSERT_TRUE(loaded->state.has_value());
+  EXPECT_EQ(std::string(loaded->state->begin(), loaded->state->end()), "{\"greeting\": \"hi\"}");
+  // A local path in a stored manifest is refused, as in a fetched one.
+  content[store + "/bad.toml"] = "name = \"b\"\nversion = \"1\"\ncomponent = \"/etc/x.wasm\"\n";
+  Result<ManifestWithState> bad =
+      LoadManifestWithStateFromStore(store + "/bad.toml", std::nullopt, reader);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().ToString().find("is a local path"), std::string::npos);
+  // A missing manifest names the reference.
+  Result<ManifestWithState> missing =
+      LoadManifestWithStateFromStore(store + "/nothing", std::nullopt, reader);
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
 }
 
 // A manifest fetched from a URL: relative references become URLs beside it, absolute local

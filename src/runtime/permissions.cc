@@ -147,8 +147,9 @@ Status ReadConfig(ConfigReader&, MessageServerPermissions*) {
 Status ReadConfig(ConfigReader&, RuntimePermissions*) {
   return Status::Ok();
 }
-Status ReadConfig(ConfigReader&, StorePermissions*) {
-  return Status::Ok();
+Status ReadConfig(ConfigReader& r, StorePermissions* p) {
+  THEATER_RETURN_IF_ERROR(r.List("allowed_stores", &p->allowed_stores));
+  return r.Bool("create", &p->create);
 }
 
 Status ReadConfig(ConfigReader& r, FileSystemPermissions* p) {
@@ -514,6 +515,13 @@ SupervisorPermissions Narrow(const SupervisorPermissions& p, const SupervisorPer
   return out;
 }
 
+StorePermissions Narrow(const StorePermissions& p, const StorePermissions& r) {
+  StorePermissions out;
+  out.allowed_stores = Intersect(p.allowed_stores, r.allowed_stores);
+  out.create = p.create && r.create;
+  return out;
+}
+
 TimingPermissions Narrow(const TimingPermissions& p, const TimingPermissions& r) {
   TimingPermissions out;
   out.max_sleep_duration = Min(p.max_sleep_duration, r.max_sleep_duration);
@@ -703,6 +711,22 @@ Status CheckSleep(const EffectivePermissions& perms, uint64_t duration_ms) {
   if (duration_ms < perms.timing->min_sleep_duration) {
     return LimitExceeded("min_sleep_duration", duration_ms, "<", perms.timing->min_sleep_duration);
   }
+  return Status::Ok();
+}
+
+Status CheckStoreAccess(const EffectivePermissions& perms, std::string_view store_id) {
+  if (!perms.store) return OperationDenied("store", "store");
+  const AllowList& allowed = perms.store->allowed_stores;
+  if (allowed && !Contains(*allowed, store_id)) {
+    return PermissionDenied("Store '" + std::string(store_id) +
+                            "' not in allowed stores: " + FormatList(*allowed));
+  }
+  return Status::Ok();
+}
+
+Status CheckStoreCreate(const EffectivePermissions& perms) {
+  if (!perms.store) return OperationDenied("new", "store");
+  if (!perms.store->create) return PermissionDenied("Creating stores is not permitted");
   return Status::Ok();
 }
 

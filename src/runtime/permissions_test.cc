@@ -506,5 +506,30 @@ TEST(PermissionCheckTest, Supervisor) {
                "Manifest 'other.toml' not in allowed manifests: [\"child.toml\"]");
 }
 
+TEST(PermissionCheckTest, Store) {
+  EffectivePermissions none;
+  ExpectDenied(CheckStoreAccess(none, "s"),
+               "Operation denied: store not permitted by store permissions");
+  ExpectDenied(CheckStoreCreate(none), "Operation denied: new not permitted by store permissions");
+  EffectivePermissions p = RootPermissions();
+  EXPECT_TRUE(CheckStoreAccess(p, "any").ok());
+  EXPECT_TRUE(CheckStoreCreate(p).ok());
+  // A child restricted to one store, without creating: narrowing only removes.
+  Result<PermissionPolicy> policy = ParsePermissionPolicy(nlohmann::json::parse(
+      R"({"store": {"type": "restrict", "config": {"allowed_stores": ["s1"], "create": false}}})"));
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  EffectivePermissions child = ComputeEffectivePermissions(p, *policy);
+  EXPECT_TRUE(CheckStoreAccess(child, "s1").ok());
+  ExpectDenied(CheckStoreAccess(child, "s2"), "Store 's2' not in allowed stores: [\"s1\"]");
+  ExpectDenied(CheckStoreCreate(child), "Creating stores is not permitted");
+  // Its own child cannot widen it back.
+  Result<PermissionPolicy> widen = ParsePermissionPolicy(nlohmann::json::parse(
+      R"({"store": {"type": "restrict", "config": {"allowed_stores": ["s1", "s2"], "create": true}}})"));
+  ASSERT_TRUE(widen.ok());
+  EffectivePermissions grandchild = ComputeEffectivePermissions(child, *widen);
+  ExpectDenied(CheckStoreAccess(grandchild, "s2"), "Store 's2' not in allowed stores: [\"s1\"]");
+  ExpectDenied(CheckStoreCreate(grandchild), "Creating stores is not permitted");
+}
+
 }  // namespace
 }  // namespace theater

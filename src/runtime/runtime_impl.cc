@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "common/uuid.h"
+#include "theater/content_store.h"
 
 namespace theater {
 
@@ -158,8 +159,57 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadComponent(
   if (kind == ReferenceKind::kFile) return LoadModule(reference);
   // Not cached by reference: what a URL serves may change. The engine's compile cache is keyed
   // by the bytes' hash, so fetching the same component again costs the download only.
-  THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> wasm, LoadReference(reference, kind, "component"));
+  THEATER_ASSIGN_OR_RETURN(
+      std::vector<uint8_t> wasm,
+      LoadReference(reference, kind, "component",
+                    [this](const std::string& ref) { return ReadStoreReference(ref); }));
   return engine_->LoadModule(wasm, reference);
+}
+
+Result<store::ContentStore*> RuntimeImpl::content_store() {
+  std::lock_guard<std::mutex> lock(content_mu_);
+  if (content_) return content_.get();
+  store::ContentStore::Options options;
+  switch (options_.durability) {
+    case chain::Durability::kNone:
+      options.durability = store::Durability::kNone;
+      break;
+    case chain::Durability::kBatched:
+      options.durability = store::Durability::kBatched;
+      break;
+    case chain::Durability::kStrict:
+      options.durability = store::Durability::kStrict;
+      break;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options_.home, ec);
+  if (ec) return IOError("creating " + options_.home.string() + ": " + ec.message());
+  Result<std::unique_ptr<store::ContentStore>> opened =
+      store::ContentStore::Open(options_.home / "theater.db", options);
+  if (!opened.ok()) return opened.status().WithContext("opening the content store");
+  content_ = std::move(opened).value();
+  return content_.get();
+}
+
+Result<std::vector<uint8_t>> RuntimeImpl::ReadStoreReference(const std::string& reference) {
+  auto malformed = [&] {
+    return InvalidArgument("malformed store reference '" + reference +
+                           "': expected store://<store-id>/<label> or "
+                           "store://<store-id>/hash/<sha256>");
+  };
+  std::string_view rest(reference);
+  if (!rest.starts_with("store://")) return malformed();
+  rest.remove_prefix(8);
+  size_t slash = rest.find('/');
+  if (slash == std::string_view::npos || slash + 1 >= rest.size()) return malformed();
+  std::string store_id(rest.substr(0, slash));
+  std::string_view path = rest.substr(slash + 1);
+  THEATER_ASSIGN_OR_RETURN(store::ContentStore * content, content_store());
+  if (path.starts_with("hash/")) return content->Get(store_id, path.substr(5));
+  std::string label(path);
+  THEATER_ASSIGN_OR_RETURN(std::optional<std::string> hash, content->GetLabel(store_id, label));
+  if (!hash) return NotFound("store " + store_id + " has no label '" + label + "'");
+  return content->Get(store_id, *hash);
 }
 
 Result<std::string> RuntimeImpl::Spawn(SpawnRequest request) {
@@ -189,22 +239,23 @@ void RuntimeImpl::SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::Ev
     }
     override_state = std::move(parsed);
   }
+  StoreReader store_reader = [this](const std::string& reference) {
+    return ReadStoreReference(reference);
+  };
   Result<ManifestWithState> loaded = [&]() -> Result<ManifestWithState> {
     if (LooksLikeInlineManifest(request.manifest)) {
       return ParseManifestWithState(request.manifest, std::filesystem::current_path(),
-                                    "<inline manifest>", override_state);
+                                    "<inline manifest>", override_state, {}, store_reader);
     }
     switch (ClassifyReference(request.manifest)) {
       case ReferenceKind::kStore:
-        return Unavailable("manifest reference '" + request.manifest +
-                           "': store:// manifests need the content store, which this build does "
-                           "not have yet");
+        return LoadManifestWithStateFromStore(request.manifest, override_state, store_reader);
       case ReferenceKind::kUrl:
-        return LoadManifestWithStateFromUrl(request.manifest, override_state);
+        return LoadManifestWithStateFromUrl(request.manifest, override_state, store_reader);
       case ReferenceKind::kFile:
         break;
     }
-    return LoadManifestWithState(request.manifest, override_state);
+    return LoadManifestWithState(request.manifest, override_state, store_reader);
   }();
   if (!loaded.ok()) {
     done(loaded.status());

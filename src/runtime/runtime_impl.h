@@ -77,6 +77,12 @@ class RuntimeImpl final : public TheaterRuntime {
   engine::Executor& executor() { return *executor_; }
   TimerService& timers() { return *timers_; }
   messaging::Router& router() { return router_; }
+  // The content store in <home>/theater.db (docs/store.md), opened on first use: an actor that
+  // never stores anything costs nothing. The error of a failed open is returned every time.
+  Result<store::ContentStore*> content_store() override;
+  // The bytes a store:// reference names: `store://<store-id>/hash/<hash>` or
+  // `store://<store-id>/<label>` (docs/store.md, "References").
+  Result<std::vector<uint8_t>> ReadStoreReference(const std::string& reference);
   const RuntimeOptions& options() const { return options_; }
   void Log(const Actor& actor, std::string_view line);
 
@@ -123,6 +129,8 @@ class RuntimeImpl final : public TheaterRuntime {
   std::unique_ptr<TimerService> timers_;
   std::unique_ptr<engine::Executor> executor_;
   messaging::Router router_;
+  std::mutex content_mu_;
+  std::unique_ptr<store::ContentStore> content_;
   // Channels the embedder opened (OpenChannel), by channel id: the participant standing for it.
   class ExternalParticipant;
   friend class ExternalParticipant;

@@ -1,0 +1,278 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The store handler: every function of theater:simple/store over the runtime's ContentStore
+// (include/theater/content_store.h, docs/store.md).
+//
+// Access (docs/store.md, "Access"): an actor may use a store when its store permission allows the
+// id (`allowed_stores`) and either it created the store, or its `[[handler]] type = "store"`
+// table lists the id in `stores` (or lists "*"). Creating stores needs the permission's `create`.
+// Every failure is the function's `err`, prefixed by the status code's name.
+//
+// Config: `stores` — a list of store ids (UUIDs) or "*".
+#include <mutex>
+#include <set>
+
+#include "common/uuid.h"
+#include "handlers/builtins.h"
+#include "runtime/actor.h"
+#include "runtime/runtime_impl.h"
+#include "theater/content_store.h"
+
+namespace theater::handlers {
+namespace {
+
+using abi::Value;
+using runtime::Actor;
+using runtime::ActorHost;
+using runtime::HostFunctionTable;
+using Args = std::span<const Value>;
+using Out = Result<std::vector<Value>>;
+
+// record content-ref { hash: string }
+Value ContentRef(std::string hash) {
+  return Value::Record({Value::String(std::move(hash))});
+}
+const std::string& HashOf(const Value& content_ref) {
+  return content_ref.items()[0].as_string();
+}
+
+std::vector<Value> OkValue(Value v) {
+  std::vector<Value> out;
+  out.push_back(Value::Ok(std::move(v)));
+  return out;
+}
+std::vector<Value> OkUnit() {
+  return {Value::Ok()};
+}
+
+class StoreHandler final : public runtime::Handler {
+ public:
+  StoreHandler() = default;
+  StoreHandler(std::set<std::string> listed, bool any)
+      : listed_(std::move(listed)), any_listed_(any) {}
+
+  std::string_view name() const override { return "store"; }
+  std::optional<std::string> imports() const override { return "theater:simple/store"; }
+  std::optional<std::string> exports() const override { return std::nullopt; }
+
+  Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
+    std::set<std::string> listed;
+    bool any = false;
+    for (const auto& [key, value] : config.config.items()) {
+      if (key != "stores") return InvalidArgument("unknown key '" + key + "'");
+      if (!value.is_array()) return InvalidArgument("stores: must be a list of store ids");
+      for (size_t i = 0; i < value.size(); ++i) {
+        const nlohmann::json& item = value[i];
+        std::string where = "stores[" + std::to_string(i) + "]";
+        if (!item.is_string()) return InvalidArgument(where + ": must be a string");
+        std::string id = item.get<std::string>();
+        if (id == "*") {
+          any = true;
+          continue;
+        }
+        Status valid = store::ValidateStoreId(id);
+        if (!valid.ok()) return valid.WithContext(where);
+        listed.insert(std::move(id));
+      }
+    }
+    return std::unique_ptr<Handler>(new StoreHandler(std::move(listed), any));
+  }
+
+  Status SetupHostFunctions(Actor&, HostFunctionTable& table) override {
+    auto add = [&](std::string_view function, HostFunctionImplFor impl) {
+      return AddHostFunction(
+          table, "store", function, "store",
+          [this, impl](ActorHost& host, Args args) -> Out { return (this->*impl)(host, args); });
+    };
+    THEATER_RETURN_IF_ERROR(add("new", &StoreHandler::New));
+    THEATER_RETURN_IF_ERROR(add("store", &StoreHandler::Store));
+    THEATER_RETURN_IF_ERROR(add("get", &StoreHandler::Get));
+    THEATER_RETURN_IF_ERROR(add("exists", &StoreHandler::Exists));
+    THEATER_RETURN_IF_ERROR(add("label", &StoreHandler::Label));
+    THEATER_RETURN_IF_ERROR(add("get-by-label", &StoreHandler::GetByLabel));
+    THEATER_RETURN_IF_ERROR(add("remove-label", &StoreHandler::RemoveLabel));
+    THEATER_RETURN_IF_ERROR(add("remove-from-label", &StoreHandler::RemoveFromLabel));
+    THEATER_RETURN_IF_ERROR(add("store-at-label", &StoreHandler::StoreAtLabel));
+    THEATER_RETURN_IF_ERROR(add("replace-content-at-label", &StoreHandler::ReplaceContentAtLabel));
+    THEATER_RETURN_IF_ERROR(add("replace-at-label", &StoreHandler::ReplaceAtLabel));
+    THEATER_RETURN_IF_ERROR(add("list-labels", &StoreHandler::ListLabels));
+    THEATER_RETURN_IF_ERROR(add("list-all-content", &StoreHandler::ListAllContent));
+    return add("calculate-total-size", &StoreHandler::TotalSize);
+  }
+
+ private:
+  using HostFunctionImplFor = Out (StoreHandler::*)(ActorHost&, Args);
+
+  // The content store, after checking that this actor may use `store_id`.
+  Result<store::ContentStore*> Open(ActorHost& host, const std::string& store_id) {
+    THEATER_RETURN_IF_ERROR(store::ValidateStoreId(store_id));
+    Actor& self = ActorOf(host);
+    THEATER_RETURN_IF_ERROR(CheckStoreAccess(self.permissions(), store_id));
+    THEATER_ASSIGN_OR_RETURN(store::ContentStore * content, self.runtime().content_store());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (any_listed_ || listed_.count(store_id) || granted_.count(store_id)) return content;
+    }
+    // Not listed: only the actor that created the store may use it.
+    THEATER_ASSIGN_OR_RETURN(std::optional<std::string> owner, content->StoreOwner(store_id));
+    if (owner != self.id()) {
+      return PermissionDenied("store " + store_id +
+                              " was not created by this actor and its manifest does not list it "
+                              "in the store handler's `stores`");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    granted_.insert(store_id);
+    return content;
+  }
+
+  Out New(ActorHost& host, Args) {
+    Actor& self = ActorOf(host);
+    if (Status s = CheckStoreCreate(self.permissions()); !s.ok()) return ErrValue(s);
+    Result<store::ContentStore*> content = self.runtime().content_store();
+    if (!content.ok()) return ErrValue(content.status());
+    Result<std::string> id = (*content)->CreateStore(self.id());
+    if (!id.ok()) return ErrValue(id.status());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      granted_.insert(*id);
+    }
+    return OkValue(Value::String(*id));
+  }
+
+  Out Store(ActorHost& host, Args args) {
+    const std::string& id = args[0].as_string();
+    Result<store::ContentStore*> content = Open(host, id);
+    if (!content.ok()) return ErrValue(content.status());
+    Result<std::string> hash = (*content)->Put(id, args[1].as_bytes());
+    if (!hash.ok()) return ErrValue(hash.status());
+    return OkValue(ContentRef(std::move(*hash)));
+  }
+
+  Out Get(ActorHost& host, Args args) {
+    const std::string& id = args[0].as_string();
+    Result<store::ContentStore*> content = Open(host, id);
+    if (!content.ok()) return ErrValue(content.status());
+    Result<std::vector<uint8_t>> bytes = (*content)->Get(id, HashOf(args[1]));
+    if (!bytes.ok()) return ErrValue(bytes.status());
+    return OkValue(Value::Bytes(std::move(*bytes)));
+  }
+
+  Out Exists(ActorHost& host, Args args) {
+    const std::string& id = args[0].as_string();
+    Result<store::ContentStore*> content = Open(host, id);
+    if (!content.ok()) return ErrValue(content.status());
+    Result<bool> exists = (*content)->Exists(id, HashOf(args[1]));
+    if (!exists.ok()) return ErrValue(exists.status());
+    return OkValue(Value::Bool(*exists));
+  }
+
+  Out Label(ActorHost& host, Args args) {
+    const std::string& id = args[0].as_string();
+    Result<store::ContentStore*> content = Open(host, id);
+    if (!content.ok()) return ErrValue(content.status());
+    Status set = (*content)->SetLabel(id, args[1].as_string(), HashOf(args[2]));
+    if (!set.ok()) return ErrValue(set);
+    return OkUnit();
+  }
+
+  Out GetByLabel(ActorHost& host, Args args) {
+    const std::string& id = args[0].as_string();
+    Result<store::ContentStore*> content = Open(host, id);
+    if (!content.ok()) return ErrValue(content.status());
+    Result<std::optional<std::string>> hash = (*content)->GetLabel(id, args[1].as_string());
+    if (!hash.ok()) return ErrValue(hash.status());
+    return OkValue(*hash ? Value::Some(ContentRef(std::move(**hash))) : Value::None());
+  }
+
+  Out RemoveLabel(ActorHost& host, Args args) {
+    const std::string& id = args[0].as_string();
+    Result<store::ContentStore*> content = Open(host, id);
+    if (!content.ok()) return ErrValue(content.status());
+    Status removed = (*content)->RemoveLabel(id, args[1].as_string());
+    if (!removed.ok()) return ErrValue(removed);
+    return OkUnit();
+  }
+
+  Out RemoveFromLabel(ActorHost& host, Args args) {
+    const std::string& id = args[0].as_string();
+    Result<store::ContentStore*> content = Open(host, id);
+    if (!content.ok()) return ErrValue(content.status());
+    Result<bool> removed = (*content)->RemoveLabelIf(id, args[1].as_string(), HashOf(args[2]));
+    if (!removed.ok()) return ErrValue(removed.status());
+    return OkUnit();
+  }
+
+  Out StoreAtLabel(ActorHost& host, Args args) {
+    const std::string& id = args[0].as_string();
+    Result<store::ContentStore*> content = Open(host, id);
+    if (!content.ok()) return ErrValue(content.status());
+    Result<std::string> hash = (*content)->PutAtLabel(id, args[1].as_string(), args[2].as_bytes());
+    if (!hash.ok()) return ErrValue(hash.status());
+    return OkValue(ContentRef(std::move(*hash)));
+  }
+
+  Out ReplaceContentAtLabel(ActorHost& host, Args args) {
+    const std::string& id = args[0].as_string();
+    Result<store::ContentStore*> content = Open(host, id);
+    if (!content.ok()) return ErrValue(content.status());
+    Result<std::string> hash =
+        (*content)->ReplaceContentAtLabel(id, args[1].as_string(), args[2].as_bytes());
+    if (!hash.ok()) return ErrValue(hash.status());
+    return OkValue(ContentRef(std::move(*hash)));
+  }
+
+  Out ReplaceAtLabel(ActorHost& host, Args args) {
+    const std::string& id = args[0].as_string();
+    Result<store::ContentStore*> content = Open(host, id);
+    if (!content.ok()) return ErrValue(content.status());
+    Status moved = (*content)->ReplaceAtLabel(id, args[1].as_string(), HashOf(args[2]));
+    if (!moved.ok()) return ErrValue(moved);
+    return OkUnit();
+  }
+
+  Out ListLabels(ActorHost& host, Args args) {
+    const std::string& id = args[0].as_string();
+    Result<store::ContentStore*> content = Open(host, id);
+    if (!content.ok()) return ErrValue(content.status());
+    Result<std::vector<std::string>> labels = (*content)->ListLabels(id);
+    if (!labels.ok()) return ErrValue(labels.status());
+    std::vector<Value> list;
+    list.reserve(labels->size());
+    for (std::string& label : *labels) list.push_back(Value::String(std::move(label)));
+    return OkValue(Value::List(std::move(list)));
+  }
+
+  Out ListAllContent(ActorHost& host, Args args) {
+    const std::string& id = args[0].as_string();
+    Result<store::ContentStore*> content = Open(host, id);
+    if (!content.ok()) return ErrValue(content.status());
+    Result<std::vector<std::string>> hashes = (*content)->ListContent(id);
+    if (!hashes.ok()) return ErrValue(hashes.status());
+    std::vector<Value> list;
+    list.reserve(hashes->size());
+    for (std::string& hash : *hashes) list.push_back(ContentRef(std::move(hash)));
+    return OkValue(Value::List(std::move(list)));
+  }
+
+  Out TotalSize(ActorHost& host, Args args) {
+    const std::string& id = args[0].as_string();
+    Result<store::ContentStore*> content = Open(host, id);
+    if (!content.ok()) return ErrValue(content.status());
+    Result<uint64_t> size = (*content)->TotalSize(id);
+    if (!size.ok()) return ErrValue(size.status());
+    return OkValue(Value::U64(*size));
+  }
+
+  const std::set<std::string> listed_;
+  const bool any_listed_ = false;
+  std::mutex mu_;
+  std::set<std::string> granted_;  // stores this actor created (checked once, then remembered)
+};
+
+}  // namespace
+
+std::unique_ptr<runtime::Handler> NewStoreHandler() {
+  return std::make_unique<StoreHandler>();
+}
+
+}  // namespace theater::handlers
