@@ -248,7 +248,7 @@ void Actor::StartTask(Operation op) {
       });
 }
 
-Result<std::vector<Value>> Actor::Execute(const Operation& op) {
+Result<std::vector<Value>> Actor::Execute(Operation& op) {
   switch (op.kind) {
     case Operation::Kind::kInit:
       THEATER_RETURN_IF_ERROR(host_->Init());
@@ -262,7 +262,7 @@ Result<std::vector<Value>> Actor::Execute(const Operation& op) {
     case Operation::Kind::kCall:
       break;
   }
-  return host_->CallExport(op.interface_name, op.function, op.params);
+  return host_->CallExport(op.interface_name, op.function, std::move(op.params));
 }
 
 void Actor::RecordOutcomeLocked(bool ok, uint64_t elapsed_ns) {

@@ -165,7 +165,8 @@ class Actor : public std::enable_shared_from_this<Actor> {
   // The next operation to run, moving the phase to Processing; nullopt when nothing may run now.
   std::optional<Operation> TakeNextLocked();
   void StartTask(Operation op);
-  Result<std::vector<abi::Value>> Execute(const Operation& op);
+  // Runs the operation (its params are consumed).
+  Result<std::vector<abi::Value>> Execute(Operation& op);
   // After the operation that ends a task (a lone one, the last of a batch, a failure, an init,
   // an update): records it, decides whether the actor stops, moves its phase on, delivers the
   // outcome, then starts the next operation or the stop sequence.

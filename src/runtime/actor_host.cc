@@ -454,18 +454,33 @@ Result<std::vector<Value>> ActorHost::RunExport(const std::string& export_name,
 Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name,
                                                  std::string_view function,
                                                  std::vector<Value> params) {
-  std::string export_name = std::string(interface_name) + "#" + std::string(function);
-  // After the first call of an export, one map lookup finds its type, index and plan.
-  auto cached = exports_.find(export_name);
-  ExportEntry* entry = cached != exports_.end() ? &cached->second : nullptr;
-  if (!entry) {
+  // After the first call of an export, one map lookup finds its type, index and plan; the name
+  // is assembled on the stack for it (the map's key then serves as the name).
+  char key_buffer[160];
+  std::string_view key;
+  std::string long_key;
+  if (interface_name.size() + 1 + function.size() <= sizeof key_buffer) {
+    std::memcpy(key_buffer, interface_name.data(), interface_name.size());
+    key_buffer[interface_name.size()] = '#';
+    std::memcpy(key_buffer + interface_name.size() + 1, function.data(), function.size());
+    key = std::string_view(key_buffer, interface_name.size() + 1 + function.size());
+  } else {
+    long_key = std::string(interface_name) + "#" + std::string(function);
+    key = long_key;
+  }
+  auto cached = exports_.find(key);
+  if (cached == exports_.end()) {
+    std::string name(key);
     THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
     auto short_name = ShortInterfaceName(interface_name);
     const wit::Interface* iface = short_name ? package->FindInterface(*short_name) : nullptr;
     const abi::FunctionType* type = iface ? iface->FindFunction(function) : nullptr;
-    if (!type) return NotFound("no WIT function '" + export_name + "' in theater:simple");
-    THEATER_ASSIGN_OR_RETURN(entry, ResolveExport(export_name, *type));
+    if (!type) return NotFound("no WIT function '" + name + "' in theater:simple");
+    THEATER_RETURN_IF_ERROR(ResolveExport(name, *type).status());
+    cached = exports_.find(key);
   }
+  const std::string& export_name = cached->first;
+  ExportEntry* entry = &cached->second;
 
   bool is_init = export_name == kInitExport;
   std::vector<Value> args;  // (a braced list would copy both, params and all)
