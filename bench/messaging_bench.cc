@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "common/uuid.h"
 #include "messaging/router.h"
 #include "theater/runtime.h"
@@ -39,7 +40,9 @@
 namespace {
 
 using namespace theater;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::ProcessCpuSeconds;
+using bench::Seconds;
 
 struct Args {
   std::string mode;
@@ -91,17 +94,6 @@ Args Parse(int argc, char** argv) {
     }
   }
   return a;
-}
-
-double ProcessCpuSeconds() {
-  struct rusage usage {};
-  ::getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
-double Seconds(Clock::duration d) {
-  return std::chrono::duration<double>(d).count();
 }
 
 // A mailbox stand-in: a bounded ring under a mutex; when full, the oldest message is consumed

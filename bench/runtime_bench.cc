@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "common/uuid.h"
 #include "theater/chain_store.h"
 #include "theater/runtime.h"
@@ -44,7 +45,9 @@
 namespace theater {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::ProcessCpuSeconds;
+using bench::Seconds;
 
 struct Args {
   std::string mode;
@@ -98,13 +101,6 @@ Args Parse(int argc, char** argv) {
   return a;
 }
 
-double ProcessCpuSeconds() {
-  struct rusage usage {};
-  ::getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 uint64_t ResidentBytes() {
   std::ifstream statm("/proc/self/statm");
   uint64_t size = 0, resident = 0;
@@ -152,10 +148,6 @@ class Window {
   uint64_t failures_ = 0;
   bool waiting_ = false;
 };
-
-double Seconds(Clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
 
 // Spawns from one driver thread per core (SpawnAsync loads and instantiates on the calling
 // thread, as a server's connection threads would; init runs on the workers).

@@ -47,27 +47,18 @@
 #include <vector>
 
 #include "theater/chain.h"
+#include "theater/durability.h"
 #include "theater/status.h"
 
 struct sqlite3;
 
 namespace theater::chain {
 
-// How hard the store works to keep committed events across crashes.
-enum class Durability {
-  // PRAGMA synchronous=OFF: no fsync at all. Survives a process crash in most cases, not an OS
-  // crash or power loss. Fastest.
-  kNone,
-  // PRAGMA synchronous=NORMAL (the default): group commit; committed transactions survive a
-  // process crash (kill -9); the last transactions may be lost on power loss.
-  kBatched,
-  // PRAGMA synchronous=FULL, and Append() returns only once its event is committed.
-  kStrict,
-};
-
-std::string_view DurabilityName(Durability durability);
-// The inverse of DurabilityName ("none", "batched", "strict"); kInvalidArgument otherwise.
-Result<Durability> ParseDurability(std::string_view name);
+// How hard the store works to keep committed events across crashes (theater/durability.h). In
+// kStrict, Append() returns only once its event is committed.
+using theater::Durability;
+using theater::DurabilityName;
+using theater::ParseDurability;
 
 // A row of the actor registry.
 struct ActorRecord {

@@ -52,6 +52,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "theater/durability.h"
 #include "theater/status.h"
 
 struct sqlite3;
@@ -62,21 +63,11 @@ namespace internal {
 class ContentCache;  // src/store/content_cache.h
 }  // namespace internal
 
-// How hard the store works to keep committed writes across crashes (as chain::Durability).
-enum class Durability {
-  // PRAGMA synchronous=OFF and no fsync of content files: fastest; survives a process crash in
-  // most cases, not an OS crash or power loss.
-  kNone,
-  // PRAGMA synchronous=NORMAL: commits survive a process crash (kill -9); the last commits may
-  // be lost on power loss. Content files are synced before their rows are committed.
-  kBatched,
-  // PRAGMA synchronous=FULL: every commit is synced before the call returns.
-  kStrict,
-};
-
-std::string_view DurabilityName(Durability durability);
-// The inverse of DurabilityName ("none", "batched", "strict"); kInvalidArgument otherwise.
-Result<Durability> ParseDurability(std::string_view name);
+// How hard the store works to keep committed writes across crashes (theater/durability.h). With
+// kNone content files are not synced either; otherwise they are synced before their rows commit.
+using theater::Durability;
+using theater::DurabilityName;
+using theater::ParseDurability;
 
 // Validation of caller-supplied names; every ContentStore method applies these and fails with
 // kInvalidArgument (a message that quotes the offending value, shortened and escaped) on the first

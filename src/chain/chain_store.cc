@@ -243,26 +243,6 @@ Status CheckLink(const Event& event, size_t index, const std::optional<Hash>& pr
 
 }  // namespace
 
-std::string_view DurabilityName(Durability durability) {
-  switch (durability) {
-    case Durability::kNone:
-      return "none";
-    case Durability::kBatched:
-      return "batched";
-    case Durability::kStrict:
-      return "strict";
-  }
-  return "unknown";
-}
-
-Result<Durability> ParseDurability(std::string_view name) {
-  for (Durability d : {Durability::kNone, Durability::kBatched, Durability::kStrict}) {
-    if (DurabilityName(d) == name) return d;
-  }
-  return InvalidArgument("unknown durability '" + std::string(name) +
-                         "' (expected none, batched or strict)");
-}
-
 ChainStore::ChainStore(Options options) : options_(options) {}
 
 Result<std::unique_ptr<ChainStore>> ChainStore::Open(const std::filesystem::path& dir,

@@ -12,8 +12,7 @@
 #include <mutex>
 #include <thread>
 
-#include "common/uuid.h"
-#include "theater/runtime.h"
+#include "runtime/runtime_test_util.h"
 
 namespace theater {
 namespace {
@@ -50,13 +49,8 @@ bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 10s) {
 class MessagingTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    home_ = std::filesystem::temp_directory_path() / ("theater-msg-" + NewUuid());
-    std::filesystem::create_directories(home_);
-    RuntimeOptions options;
-    options.home = home_;
-    options.workers = 2;
-    options.engine.cache_dir = std::string(THEATER_BUILD_DIR) + "/test-home/cache";
-    options.engine.progress = engine::EngineOptions::Progress::kOff;
+    home_ = testing_util::NewTestHome("theater-msg");
+    RuntimeOptions options = testing_util::TestRuntimeOptions(home_);
     options.durability = chain::Durability::kNone;
     auto rt = TheaterRuntime::Create(options);
     ASSERT_TRUE(rt.ok()) << rt.status().ToString();
@@ -167,7 +161,7 @@ TEST_F(MessagingTest, FullMailboxRefusesAtOnceAndLosesNothingQueued) {
   std::string a = Messenger();
   std::string b = Messenger("[limits]\nmailbox_capacity = 8\n");
   // b is busy for a while, so a's burst fills its mailbox.
-  std::future<std::string> busy = CommandAsync(b, "sleep:400");
+  std::future<std::string> busy = CommandAsync(b, "sleep:1500");
   std::this_thread::sleep_for(50ms);
   std::string burst = Command(a, "burst:" + b + ":100");
   EXPECT_THAT(burst, StartsWith("8:"));  // exactly the capacity was queued
@@ -249,20 +243,23 @@ TEST_F(MessagingTest, StoppingWithOutstandingRequestsFailsThem) {
 }
 
 TEST_F(MessagingTest, ActorsRequestingEachOtherTimeOutWithoutStallingThePool) {
-  std::string timeout = "[[handler]]\ntype = \"message-server\"\nrequest_timeout_ms = 500\n";
+  std::string timeout = "[[handler]]\ntype = \"message-server\"\nrequest_timeout_ms = 2000\n";
   std::string a = Messenger(timeout), b = Messenger(timeout), c = Messenger();
   // a waits for b while b waits for a: each request queues behind the other's running call.
   std::future<std::string> ab = CommandAsync(a, "after:50:request:" + b + ":echo:x");
   std::future<std::string> ba = CommandAsync(b, "after:50:request:" + a + ":echo:y");
-  // Meanwhile the two workers serve everyone else.
-  auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 100; ++i)
+  std::this_thread::sleep_for(100ms);  // both are waiting now
+  // Meanwhile the two workers serve everyone else: 100 round trips to c finish while a and b
+  // still wait (they hold no worker).
+  for (int i = 0; i < 100; ++i) {
     ASSERT_EQ(Command(c, "echo:" + std::to_string(i)), std::to_string(i));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 400ms);
+  }
+  EXPECT_EQ(ab.wait_for(0ms), std::future_status::timeout);
+  EXPECT_EQ(ba.wait_for(0ms), std::future_status::timeout);
   std::string r1 = ab.get(), r2 = ba.get();
   // Each waits behind the other's running call, so both time out (unless one of them is answered
   // in the moment between the other's timeout and its own).
-  EXPECT_THAT(r1 + " / " + r2, HasSubstr("timed out after 500 ms"));
+  EXPECT_THAT(r1 + " / " + r2, HasSubstr("timed out after 2000 ms"));
   EXPECT_TRUE((r1 == "x" || r1.find("timed out") != std::string::npos) &&
               (r2 == "y" || r2.find("timed out") != std::string::npos))
       << r1 << " / " << r2;

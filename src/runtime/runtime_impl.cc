@@ -170,17 +170,7 @@ Result<store::ContentStore*> RuntimeImpl::content_store() {
   std::lock_guard<std::mutex> lock(content_mu_);
   if (content_) return content_.get();
   store::ContentStore::Options options;
-  switch (options_.durability) {
-    case chain::Durability::kNone:
-      options.durability = store::Durability::kNone;
-      break;
-    case chain::Durability::kBatched:
-      options.durability = store::Durability::kBatched;
-      break;
-    case chain::Durability::kStrict:
-      options.durability = store::Durability::kStrict;
-      break;
-  }
+  options.durability = options_.durability;
   std::error_code ec;
   std::filesystem::create_directories(options_.home, ec);
   if (ec) return IOError("creating " + options_.home.string() + ": " + ec.message());

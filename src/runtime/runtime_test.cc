@@ -22,7 +22,7 @@
 
 #include "common/test_http_server.h"
 #include "common/uuid.h"
-#include "theater/runtime.h"
+#include "runtime/runtime_test_util.h"
 
 namespace theater {
 namespace {
@@ -57,21 +57,12 @@ std::string Response(const Result<std::vector<Value>>& r) {
   return std::string(bytes.begin(), bytes.end());
 }
 
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return pred();
-}
+using testing_util::WaitFor;
 
 class RuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    home_ = std::filesystem::temp_directory_path() / ("theater-rt-" + NewUuid());
-    std::filesystem::create_directories(home_);
+    home_ = testing_util::NewTestHome("theater-rt");
     Start();
   }
   void TearDown() override {
@@ -81,10 +72,11 @@ class RuntimeTest : public ::testing::Test {
 
   void Start(RuntimeOptions options = {}) {
     runtime_.reset();
-    options.home = home_;
-    options.workers = 2;
-    options.engine.cache_dir = std::string(THEATER_BUILD_DIR) + "/test-home/cache";
-    options.engine.progress = engine::EngineOptions::Progress::kOff;
+    RuntimeOptions defaults = testing_util::TestRuntimeOptions(home_);
+    options.home = defaults.home;
+    options.workers = defaults.workers;
+    options.engine.cache_dir = defaults.engine.cache_dir;
+    options.engine.progress = defaults.engine.progress;
     options.log_sink = [this](std::string_view, std::string_view, std::string_view line) {
       std::lock_guard<std::mutex> lock(log_mu_);
       log_.emplace_back(line);

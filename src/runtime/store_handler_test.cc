@@ -9,8 +9,7 @@
 #include <filesystem>
 
 #include "common/bytes.h"
-#include "common/uuid.h"
-#include "theater/runtime.h"
+#include "runtime/runtime_test_util.h"
 
 namespace theater {
 namespace {
@@ -32,14 +31,8 @@ std::vector<uint8_t> Bytes(const std::string& s) {
 class StoreHandlerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    home_ = std::filesystem::temp_directory_path() / ("theater-store-" + NewUuid());
-    std::filesystem::create_directories(home_);
-    RuntimeOptions options;
-    options.home = home_;
-    options.workers = 2;
-    options.engine.cache_dir = std::string(THEATER_BUILD_DIR) + "/test-home/cache";
-    options.engine.progress = engine::EngineOptions::Progress::kOff;
-    auto rt = TheaterRuntime::Create(options);
+    home_ = testing_util::NewTestHome("theater-store");
+    auto rt = TheaterRuntime::Create(testing_util::TestRuntimeOptions(home_));
     ASSERT_TRUE(rt.ok()) << rt.status().ToString();
     runtime_ = std::move(rt).value();
   }

@@ -251,26 +251,6 @@ const char* SynchronousPragma(Durability durability) {
 
 }  // namespace
 
-std::string_view DurabilityName(Durability durability) {
-  switch (durability) {
-    case Durability::kNone:
-      return "none";
-    case Durability::kBatched:
-      return "batched";
-    case Durability::kStrict:
-      return "strict";
-  }
-  return "unknown";
-}
-
-Result<Durability> ParseDurability(std::string_view name) {
-  for (Durability d : {Durability::kNone, Durability::kBatched, Durability::kStrict}) {
-    if (DurabilityName(d) == name) return d;
-  }
-  return InvalidArgument("unknown durability " + Quote(name) +
-                         " (expected none, batched or strict)");
-}
-
 Status ValidateStoreId(std::string_view id) {
   bool valid = id.size() == 36;
   for (size_t i = 0; valid && i < id.size(); ++i) {
