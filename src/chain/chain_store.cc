@@ -15,6 +15,8 @@
 #include <system_error>
 #include <utility>
 
+#include "common/sqlite_util.h"
+
 namespace theater::chain {
 namespace {
 
@@ -91,23 +93,9 @@ DROP TABLE events_v2;
 DROP TABLE anchors_v2;
 )sql";
 
+// The one mapping of SQLite codes onto Status codes (SQLITE_FULL is resource-exhausted).
 Status SqliteStatus(sqlite3* db, int rc, std::string_view what) {
-  std::string message(what);
-  message += ": ";
-  message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  message += " (sqlite code " + std::to_string(rc) + ")";
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return Unavailable(std::move(message));
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return ValidationError(std::move(message));
-    case SQLITE_CONSTRAINT:
-      return AlreadyExists(std::move(message));
-    default:
-      return IOError(std::move(message));
-  }
+  return sqlite::ErrorStatus(db, rc, what);
 }
 
 Status Exec(sqlite3* db, const char* sql) {

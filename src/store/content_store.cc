@@ -20,9 +20,9 @@
 
 #include "common/bytes.h"
 #include "common/sha256.h"
+#include "common/sqlite_util.h"
 #include "common/uuid.h"
 #include "store/content_cache.h"
-#include "store/sqlite_util.h"
 
 #include <sqlite3.h>
 
@@ -1253,23 +1253,33 @@ Result<bool> ContentStore::Exists(std::string_view store_id, std::string_view ha
   return size.status();
 }
 
+namespace {
+
+// Steps a per-store list statement bound to `key` and turns each row into a string.
+template <typename RowToString>
+Result<std::vector<std::string>> CollectRows(Statement& list, int64_t key, const std::string& what,
+                                             RowToString row_to_string) {
+  ResetOnExit reset(list);
+  list.BindInt(1, key);
+  std::vector<std::string> out;
+  for (;;) {
+    Result<bool> row = list.Step(what);
+    if (!row.ok()) return row.status().WithContext(what);
+    if (!*row) break;
+    out.push_back(row_to_string(list));
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> ContentStore::ListContent(std::string_view store_id) {
   THEATER_RETURN_IF_ERROR(ValidateStoreId(store_id));
   THEATER_ASSIGN_OR_RETURN(int64_t key, StoreKey(store_id));
   THEATER_ASSIGN_OR_RETURN(ReaderLease reader, AcquireReader());
-  Statement& list = reader->list_content;
-  ResetOnExit reset(list);
-  list.BindInt(1, key);
-  std::vector<std::string> hashes;
-  for (;;) {
-    Result<bool> row = list.Step("listing content");
-    if (!row.ok()) {
-      return row.status().WithContext("listing the content of store " + std::string(store_id));
-    }
-    if (!*row) break;
-    hashes.push_back(HexEncode(list.Blob(0)));
-  }
-  return hashes;
+  return CollectRows(reader->list_content, key,
+                     "listing the content of store " + std::string(store_id),
+                     [](Statement& row) { return HexEncode(row.Blob(0)); });
 }
 
 Result<uint64_t> ContentStore::TotalSize(std::string_view store_id) {
@@ -1367,19 +1377,9 @@ Result<std::vector<std::string>> ContentStore::ListLabels(std::string_view store
   THEATER_RETURN_IF_ERROR(ValidateStoreId(store_id));
   THEATER_ASSIGN_OR_RETURN(int64_t key, StoreKey(store_id));
   THEATER_ASSIGN_OR_RETURN(ReaderLease reader, AcquireReader());
-  Statement& list = reader->list_labels;
-  ResetOnExit reset(list);
-  list.BindInt(1, key);
-  std::vector<std::string> labels;
-  for (;;) {
-    Result<bool> row = list.Step("listing labels");
-    if (!row.ok()) {
-      return row.status().WithContext("listing the labels of store " + std::string(store_id));
-    }
-    if (!*row) break;
-    labels.push_back(list.Text(0));
-  }
-  return labels;
+  return CollectRows(reader->list_labels, key,
+                     "listing the labels of store " + std::string(store_id),
+                     [](Statement& row) { return row.Text(0); });
 }
 
 }  // namespace theater::store

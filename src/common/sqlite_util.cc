@@ -1,9 +1,9 @@
 // Theater: a WebAssembly actor runtime.
-#include "store/sqlite_util.h"
+#include "common/sqlite_util.h"
 
 #include <sqlite3.h>
 
-namespace theater::store::sqlite {
+namespace theater::sqlite {
 
 Status ErrorStatus(sqlite3* db, int rc, std::string_view what) {
   std::string message(what);
@@ -144,4 +144,4 @@ std::span<const uint8_t> Statement::Blob(int column) const {
                          : std::span<const uint8_t>();
 }
 
-}  // namespace theater::store::sqlite
+}  // namespace theater::sqlite

@@ -1,7 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 //
-// Thin RAII wrappers over the SQLite C API for the content store (src/store/content_store.cc):
-// a connection, a prepared statement, and the mapping of SQLite result codes onto Status codes.
+// Thin RAII wrappers over the SQLite C API — a connection, a prepared statement — and the one
+// mapping of SQLite result codes onto Status codes that the chain store and the content store
+// share.
 //
 // Thread-safety: none of their own. A Connection and its Statements are used by one thread at a
 // time (the store hands connections out under its own locks; connections are opened with
@@ -19,7 +20,7 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-namespace theater::store::sqlite {
+namespace theater::sqlite {
 
 // A Status for SQLite result code `rc`, with `what` and the connection's message:
 // SQLITE_FULL -> kResourceExhausted, SQLITE_BUSY/LOCKED -> kUnavailable, SQLITE_CORRUPT/NOTADB ->
@@ -96,4 +97,4 @@ class ResetOnExit {
   Statement& statement_;
 };
 
-}  // namespace theater::store::sqlite
+}  // namespace theater::sqlite
