@@ -343,6 +343,40 @@ TEST_P(FiberTest, InterruptAfterMigration) {
   resumer.join();
 }
 
+// A task that runs several operations gives each its own deadline: RestartDeadline from inside
+// the task replaces the one the task started with (the actor runtime's batches rely on it).
+TEST_P(FiberTest, RestartDeadlineGivesATaskANewDeadline) {
+  auto instance = NewInstance();
+  ASSERT_NE(instance, nullptr);
+  auto counter = instance->module().FindExport("counter");
+  ASSERT_TRUE(counter.has_value());
+  CallOptions options;
+  options.timeout = std::chrono::milliseconds(150);
+  auto run_task = [&](bool restart) {
+    Instance* inst = instance.get();
+    auto task = GuestCall::CreateTask(
+        *instance,
+        [inst, restart, &counter]() -> Status {
+          uint64_t result = 0;
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          THEATER_RETURN_IF_ERROR(inst->Call(*counter, {}, {&result, 1}));
+          if (restart) inst->active_call()->RestartDeadline(std::chrono::milliseconds(150));
+          // 200 ms after the start: past the first deadline, within a restarted one.
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          return inst->Call(*counter, {}, {&result, 1});
+        },
+        options);
+    EXPECT_TRUE(task.ok());
+    (*task)->Resume();
+    EXPECT_TRUE((*task)->finished());
+    return (*task)->status();
+  };
+  Status restarted = run_task(true);
+  EXPECT_TRUE(restarted.ok()) << restarted.ToString();
+  Status kept = run_task(false);
+  EXPECT_EQ(kept.code(), StatusCode::kDeadlineExceeded) << kept.ToString();
+}
+
 TEST_P(FiberTest, CancelSuspendedCall) {
   auto instance = NewInstance();
   auto call = NewCall(*instance, "wait-once", {7});

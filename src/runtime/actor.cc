@@ -203,7 +203,7 @@ void Actor::StartTask(Operation op) {
                                             static_cast<uint64_t>(SteadyNowNs())});
   Result<std::unique_ptr<engine::GuestCall>> call = engine::GuestCall::CreateTask(
       instance,
-      [task, &instance, call_deadline]() -> Status {
+      [task, instance = &instance, call_deadline]() -> Status {
         // Runs the operation, then — while operations keep arriving and nothing else asks for
         // the actor — the ones queued behind it, on this same fiber: a busy actor costs one task
         // per batch instead of one per operation. Each gets its own deadline.
@@ -222,7 +222,7 @@ void Actor::StartTask(Operation op) {
           task->op = std::move(*next);
           task->result = std::vector<Value>{};
           task->started_ns = now;
-          instance.active_call()->RestartDeadline(call_deadline);
+          instance->active_call()->RestartDeadline(call_deadline);
         }
       },
       options);
