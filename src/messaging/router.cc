@@ -113,13 +113,6 @@ void Router::Unregister(std::string_view id, const Endpoint* endpoint) {
   }
 }
 
-std::shared_ptr<Endpoint> Router::Find(std::string_view id) const {
-  Shard& shard = ShardFor(id);
-  std::lock_guard<std::mutex> lock(shard.mu);
-  auto it = shard.endpoints.find(id);
-  return it == shard.endpoints.end() ? nullptr : it->second;
-}
-
 void Router::SetMissExplainer(std::function<Status(std::string_view id)> explain) {
   explain_miss_ = std::move(explain);
 }
@@ -283,18 +276,6 @@ Status Router::CloseChannel(std::string_view sender, std::string_view channel) {
   // The channel is closed whether or not the other side can still be told (it may be gone).
   (void)Deliver(other, std::move(envelope));
   return Status();
-}
-
-Result<std::string> Router::Peer(std::string_view participant, std::string_view channel) const {
-  std::lock_guard<std::mutex> lock(channels_mu_);
-  auto it = channels_.find(std::string(channel));
-  if (it == channels_.end() || !it->second.open) {
-    return NotFound("channel " + std::string(channel) + " is not open");
-  }
-  if (it->second.initiator == participant) return it->second.target;
-  if (it->second.target == participant) return it->second.initiator;
-  return PermissionDenied(std::string(participant) + " is not a participant of channel " +
-                          std::string(channel));
 }
 
 size_t Router::open_channels() const {

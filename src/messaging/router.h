@@ -105,7 +105,6 @@ class Router {
   // remembers it as stopped. Its channels close: the other participant of each receives
   // kChannelClose, and an opening it had not answered fails for its initiator.
   void Unregister(std::string_view id, const Endpoint* endpoint);
-  std::shared_ptr<Endpoint> Find(std::string_view id) const;
 
   // Sets how a miss is explained to a sender, e.g. "actor X exists but does not receive
   // messages". Returning OK falls back to the generic kNotFound. Set before routing starts.
@@ -130,8 +129,6 @@ class Router {
                        std::vector<uint8_t> payload);
   // Closes a channel; the other participant receives kChannelClose. Errors as SendOnChannel.
   Status CloseChannel(std::string_view sender, std::string_view channel);
-  // The other participant of an open channel `participant` is in.
-  Result<std::string> Peer(std::string_view participant, std::string_view channel) const;
   size_t open_channels() const;
 
  private:
