@@ -9,7 +9,6 @@
 // Every failure is the function's `err`, prefixed by the status code's name.
 //
 // Config: `stores` — a list of store ids (UUIDs) or "*".
-#include <mutex>
 #include <set>
 
 #include "common/uuid.h"
@@ -109,10 +108,7 @@ class StoreHandler final : public runtime::Handler {
     Actor& self = ActorOf(host);
     THEATER_RETURN_IF_ERROR(CheckStoreAccess(self.permissions(), store_id));
     THEATER_ASSIGN_OR_RETURN(store::ContentStore * content, self.runtime().content_store());
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (any_listed_ || listed_.count(store_id) || granted_.count(store_id)) return content;
-    }
+    if (any_listed_ || listed_.count(store_id) || granted_.count(store_id)) return content;
     // Not listed: only the actor that created the store may use it.
     THEATER_ASSIGN_OR_RETURN(std::optional<std::string> owner, content->StoreOwner(store_id));
     if (owner != self.id()) {
@@ -120,7 +116,6 @@ class StoreHandler final : public runtime::Handler {
                               " was not created by this actor and its manifest does not list it "
                               "in the store handler's `stores`");
     }
-    std::lock_guard<std::mutex> lock(mu_);
     granted_.insert(store_id);
     return content;
   }
@@ -132,141 +127,111 @@ class StoreHandler final : public runtime::Handler {
     if (!content.ok()) return ErrValue(content.status());
     Result<std::string> id = (*content)->CreateStore(self.id());
     if (!id.ok()) return ErrValue(id.status());
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      granted_.insert(*id);
-    }
+    granted_.insert(*id);
     return OkValue(Value::String(*id));
   }
 
+  // Every function but `new`: args[0] is the store id. Opens it (with the access checks) and
+  // runs `body` on it; a failure of either is the function's err.
+  template <typename Body>
+  Out OnStore(ActorHost& host, Args args, Body body) {
+    const std::string& id = args[0].as_string();
+    Result<store::ContentStore*> content = Open(host, id);
+    if (!content.ok()) return ErrValue(content.status());
+    return body(**content, id);
+  }
+  // `ok(convert(value))` for a successful result, its err otherwise.
+  template <typename T, typename Convert>
+  static Out OkOr(Result<T> result, Convert convert) {
+    if (!result.ok()) return ErrValue(result.status());
+    return OkValue(convert(std::move(result).value()));
+  }
+  static Out OkOr(const Status& status) { return status.ok() ? OkUnit() : ErrValue(status); }
+
   Out Store(ActorHost& host, Args args) {
-    const std::string& id = args[0].as_string();
-    Result<store::ContentStore*> content = Open(host, id);
-    if (!content.ok()) return ErrValue(content.status());
-    Result<std::string> hash = (*content)->Put(id, args[1].as_bytes());
-    if (!hash.ok()) return ErrValue(hash.status());
-    return OkValue(ContentRef(std::move(*hash)));
+    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+      return OkOr(c.Put(id, args[1].as_bytes()), ContentRef);
+    });
   }
-
   Out Get(ActorHost& host, Args args) {
-    const std::string& id = args[0].as_string();
-    Result<store::ContentStore*> content = Open(host, id);
-    if (!content.ok()) return ErrValue(content.status());
-    Result<std::vector<uint8_t>> bytes = (*content)->Get(id, HashOf(args[1]));
-    if (!bytes.ok()) return ErrValue(bytes.status());
-    return OkValue(Value::Bytes(std::move(*bytes)));
+    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+      return OkOr(c.Get(id, HashOf(args[1])), Value::Bytes);
+    });
   }
-
   Out Exists(ActorHost& host, Args args) {
-    const std::string& id = args[0].as_string();
-    Result<store::ContentStore*> content = Open(host, id);
-    if (!content.ok()) return ErrValue(content.status());
-    Result<bool> exists = (*content)->Exists(id, HashOf(args[1]));
-    if (!exists.ok()) return ErrValue(exists.status());
-    return OkValue(Value::Bool(*exists));
+    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+      return OkOr(c.Exists(id, HashOf(args[1])), Value::Bool);
+    });
   }
-
   Out Label(ActorHost& host, Args args) {
-    const std::string& id = args[0].as_string();
-    Result<store::ContentStore*> content = Open(host, id);
-    if (!content.ok()) return ErrValue(content.status());
-    Status set = (*content)->SetLabel(id, args[1].as_string(), HashOf(args[2]));
-    if (!set.ok()) return ErrValue(set);
-    return OkUnit();
+    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+      return OkOr(c.SetLabel(id, args[1].as_string(), HashOf(args[2])));
+    });
   }
-
   Out GetByLabel(ActorHost& host, Args args) {
-    const std::string& id = args[0].as_string();
-    Result<store::ContentStore*> content = Open(host, id);
-    if (!content.ok()) return ErrValue(content.status());
-    Result<std::optional<std::string>> hash = (*content)->GetLabel(id, args[1].as_string());
-    if (!hash.ok()) return ErrValue(hash.status());
-    return OkValue(*hash ? Value::Some(ContentRef(std::move(**hash))) : Value::None());
+    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+      return OkOr(c.GetLabel(id, args[1].as_string()), [](std::optional<std::string> hash) {
+        return hash ? Value::Some(ContentRef(std::move(*hash))) : Value::None();
+      });
+    });
   }
-
   Out RemoveLabel(ActorHost& host, Args args) {
-    const std::string& id = args[0].as_string();
-    Result<store::ContentStore*> content = Open(host, id);
-    if (!content.ok()) return ErrValue(content.status());
-    Status removed = (*content)->RemoveLabel(id, args[1].as_string());
-    if (!removed.ok()) return ErrValue(removed);
-    return OkUnit();
+    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+      return OkOr(c.RemoveLabel(id, args[1].as_string()));
+    });
   }
-
   Out RemoveFromLabel(ActorHost& host, Args args) {
-    const std::string& id = args[0].as_string();
-    Result<store::ContentStore*> content = Open(host, id);
-    if (!content.ok()) return ErrValue(content.status());
-    Result<bool> removed = (*content)->RemoveLabelIf(id, args[1].as_string(), HashOf(args[2]));
-    if (!removed.ok()) return ErrValue(removed.status());
-    return OkUnit();
+    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+      // Whether it removed anything is not part of the WIT result.
+      return OkOr(c.RemoveLabelIf(id, args[1].as_string(), HashOf(args[2])).status());
+    });
   }
-
   Out StoreAtLabel(ActorHost& host, Args args) {
-    const std::string& id = args[0].as_string();
-    Result<store::ContentStore*> content = Open(host, id);
-    if (!content.ok()) return ErrValue(content.status());
-    Result<std::string> hash = (*content)->PutAtLabel(id, args[1].as_string(), args[2].as_bytes());
-    if (!hash.ok()) return ErrValue(hash.status());
-    return OkValue(ContentRef(std::move(*hash)));
+    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+      return OkOr(c.PutAtLabel(id, args[1].as_string(), args[2].as_bytes()), ContentRef);
+    });
   }
-
   Out ReplaceContentAtLabel(ActorHost& host, Args args) {
-    const std::string& id = args[0].as_string();
-    Result<store::ContentStore*> content = Open(host, id);
-    if (!content.ok()) return ErrValue(content.status());
-    Result<std::string> hash =
-        (*content)->ReplaceContentAtLabel(id, args[1].as_string(), args[2].as_bytes());
-    if (!hash.ok()) return ErrValue(hash.status());
-    return OkValue(ContentRef(std::move(*hash)));
+    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+      return OkOr(c.ReplaceContentAtLabel(id, args[1].as_string(), args[2].as_bytes()), ContentRef);
+    });
   }
-
   Out ReplaceAtLabel(ActorHost& host, Args args) {
-    const std::string& id = args[0].as_string();
-    Result<store::ContentStore*> content = Open(host, id);
-    if (!content.ok()) return ErrValue(content.status());
-    Status moved = (*content)->ReplaceAtLabel(id, args[1].as_string(), HashOf(args[2]));
-    if (!moved.ok()) return ErrValue(moved);
-    return OkUnit();
+    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+      return OkOr(c.ReplaceAtLabel(id, args[1].as_string(), HashOf(args[2])));
+    });
   }
-
   Out ListLabels(ActorHost& host, Args args) {
-    const std::string& id = args[0].as_string();
-    Result<store::ContentStore*> content = Open(host, id);
-    if (!content.ok()) return ErrValue(content.status());
-    Result<std::vector<std::string>> labels = (*content)->ListLabels(id);
-    if (!labels.ok()) return ErrValue(labels.status());
-    std::vector<Value> list;
-    list.reserve(labels->size());
-    for (std::string& label : *labels) list.push_back(Value::String(std::move(label)));
-    return OkValue(Value::List(std::move(list)));
+    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+      return OkOr(c.ListLabels(id), [](std::vector<std::string> labels) {
+        std::vector<Value> list;
+        list.reserve(labels.size());
+        for (std::string& label : labels) list.push_back(Value::String(std::move(label)));
+        return Value::List(std::move(list));
+      });
+    });
   }
-
   Out ListAllContent(ActorHost& host, Args args) {
-    const std::string& id = args[0].as_string();
-    Result<store::ContentStore*> content = Open(host, id);
-    if (!content.ok()) return ErrValue(content.status());
-    Result<std::vector<std::string>> hashes = (*content)->ListContent(id);
-    if (!hashes.ok()) return ErrValue(hashes.status());
-    std::vector<Value> list;
-    list.reserve(hashes->size());
-    for (std::string& hash : *hashes) list.push_back(ContentRef(std::move(hash)));
-    return OkValue(Value::List(std::move(list)));
+    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+      return OkOr(c.ListContent(id), [](std::vector<std::string> hashes) {
+        std::vector<Value> list;
+        list.reserve(hashes.size());
+        for (std::string& hash : hashes) list.push_back(ContentRef(std::move(hash)));
+        return Value::List(std::move(list));
+      });
+    });
   }
-
   Out TotalSize(ActorHost& host, Args args) {
-    const std::string& id = args[0].as_string();
-    Result<store::ContentStore*> content = Open(host, id);
-    if (!content.ok()) return ErrValue(content.status());
-    Result<uint64_t> size = (*content)->TotalSize(id);
-    if (!size.ok()) return ErrValue(size.status());
-    return OkValue(Value::U64(*size));
+    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+      return OkOr(c.TotalSize(id), Value::U64);
+    });
   }
 
   const std::set<std::string> listed_;
   const bool any_listed_ = false;
-  std::mutex mu_;
-  std::set<std::string> granted_;  // stores this actor created (checked once, then remembered)
+  // Stores this actor created (checked once, then remembered). No lock: an instance's host
+  // functions run one at a time, on its actor's fiber (runtime/handler.h).
+  std::set<std::string> granted_;
 };
 
 }  // namespace
