@@ -621,11 +621,18 @@ ActorSummary Actor::summary() const {
   return s;
 }
 
-void Actor::AddChild(const std::string& child_id) {
+bool Actor::stopping() const {
   std::lock_guard<std::mutex> lock(mu_);
+  return began_stop_;
+}
+
+bool Actor::AddChild(const std::string& child_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (began_stop_) return false;
   if (std::find(children_.begin(), children_.end(), child_id) == children_.end()) {
     children_.push_back(child_id);
   }
+  return true;
 }
 
 void Actor::RemoveChild(const std::string& child_id) {

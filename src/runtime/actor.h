@@ -133,12 +133,16 @@ class Actor : public std::enable_shared_from_this<Actor> {
   uint64_t sequence() const { return config_.sequence; }
   bool persisted() const { return config_.persisted; }
   ActorPhase phase() const;
+  // True from the moment a stop begins (graceful or forced), through to Stopped.
+  bool stopping() const;
   StateBytes committed_state() const;
   ActorMetrics metrics() const;
   ActorSummary summary() const;
 
   // --- Children (newest last). ---
-  void AddChild(const std::string& child_id);
+  // False once this actor has begun to stop: its stop has taken (or is about to take) the list
+  // of children to stop first, so a child added now would outlive it.
+  [[nodiscard]] bool AddChild(const std::string& child_id);
   void RemoveChild(const std::string& child_id);
   std::vector<std::string> children() const;
 

@@ -327,7 +327,18 @@ void RuntimeImpl::SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::Ev
       return;
     }
   }
-  if (parent) parent->AddChild(id);
+  // The child is registered before its parent lists it, so a parent that begins to stop either
+  // finds it among its children (and stops it) or refuses it here.
+  if (parent && !parent->AddChild(id)) {
+    {
+      std::unique_lock<std::shared_mutex> lock(mu_);
+      actors_.erase(id);
+    }
+    Status refused = FailedPrecondition("parent actor " + parent->id() + " is stopping");
+    chain->Append(chain::Lifecycle{"actor-setup-failed", refused.ToString()});
+    done(refused);
+    return;
+  }
   if (store_) {
     Status registered = store_->UpsertActor(
         chain::ActorRecord{id, actor->name(), actor->origin().manifest, 0, "running", 0});
@@ -662,6 +673,7 @@ void RuntimeImpl::ApplySupervision(const std::shared_ptr<Actor>& parent, const C
   SpawnWithChain(request, chain,
                  [this, parent, child_id, others, request, chain](Result<std::string> spawned) {
                    if (!spawned.ok()) {
+                     if (parent->stopping()) return;  // nothing left to supervise
                      ChildEvent again;
                      again.kind = ChildEvent::Kind::kError;
                      again.child_id = child_id;
