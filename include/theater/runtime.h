@@ -38,6 +38,7 @@
 #include "theater/chain_store.h"
 #include "theater/content_store.h"
 #include "theater/engine.h"
+#include "theater/manifest.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
 #include "theater/subscription.h"
@@ -224,6 +225,8 @@ class TheaterRuntime {
   // running actor still holds in memory (RuntimeOptions::chain_memory_events).
   virtual Result<std::vector<chain::Event>> Events(std::string_view id) const = 0;
   virtual Result<ActorMetrics> Metrics(std::string_view id) const = 0;
+  // The manifest the running actor was spawned from, as parsed (references resolved).
+  virtual Result<Manifest> GetManifest(std::string_view id) const = 0;
   // Verifies the actor's chain (the saved history, or the tail held in memory from its anchor).
   virtual Status VerifyChain(std::string_view id) const = 0;
   // "Save chain": writes the actor's chain, as Events() returns it, to
@@ -237,6 +240,11 @@ class TheaterRuntime {
   // overflow policies; remote clients should use kLossy.
   virtual Result<Subscription> Subscribe(std::string_view id, size_t capacity,
                                          chain::OverflowPolicy policy) = 0;
+  // The same for an actor that is not running yet: the one a later spawn with
+  // SpawnRequest::actor_id = `id` creates, from its first event on. `id` must be a UUID
+  // (kInvalidArgument otherwise).
+  virtual Result<Subscription> SubscribeBeforeSpawn(std::string_view id, size_t capacity,
+                                                    chain::OverflowPolicy policy) = 0;
 
   // Notifications about top-level actors (those with no parent), e.g. for the management
   // server. Children report to their parent instead.

@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -66,6 +67,10 @@ class SubscriptionHub {
     std::optional<Delivery> TryNext() { return Next(std::chrono::milliseconds(0)); }
     // Unsubscribes: no new events arrive, waiting publishers are released, queued ones remain.
     void Close();
+    // Calls `wakeup` each time the queue goes from empty to holding something, on the
+    // publisher's thread, after the queue's lock is released (it must be quick: e.g. post a
+    // drain to an event loop). A consumer driven by it drains with TryNext() until nullopt.
+    void SetWakeup(std::function<void()> wakeup);
 
    private:
     friend class SubscriptionHub;
@@ -114,6 +119,7 @@ class SubscriptionHub {
     size_t events_queued = 0;  // items that are events, not gap markers
     uint64_t dropped = 0;      // dropped since the last gap marker was queued
     bool closed = false;
+    std::function<void()> wakeup;
   };
 
   mutable std::mutex mu_;

@@ -26,9 +26,15 @@ bool SubscriptionHub::Queue::Deliver(std::string_view actor, const Event& event,
     items.push_back(std::move(gap));
     dropped = 0;
   }
+  const bool was_empty = items.empty();
   items.push_back(Delivery{std::string(actor), index, event, 0});
   events_queued++;
   not_empty.notify_one();
+  if (was_empty && wakeup) {
+    std::function<void()> wake = wakeup;
+    lock.unlock();
+    wake();
+  }
   return true;
 }
 
@@ -54,6 +60,17 @@ SubscriptionHub::Subscription::~Subscription() {
 
 void SubscriptionHub::Subscription::Close() {
   if (queue_) queue_->Close();
+}
+
+void SubscriptionHub::Subscription::SetWakeup(std::function<void()> wakeup) {
+  if (!queue_) return;
+  std::unique_lock lock(queue_->mu);
+  queue_->wakeup = std::move(wakeup);
+  if (!queue_->items.empty() && queue_->wakeup) {
+    std::function<void()> wake = queue_->wakeup;
+    lock.unlock();
+    wake();
+  }
 }
 
 std::optional<Delivery> SubscriptionHub::Subscription::Next(std::chrono::milliseconds timeout) {

@@ -1,6 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "common/bytes.h"
 
+#include <array>
 #include <cerrno>
 #include <fstream>
 
@@ -52,6 +53,76 @@ Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path,
 
 Result<std::string> ReadFileText(const std::filesystem::path& path, std::string_view what) {
   return ReadWhole<std::string>(path, what);
+}
+
+namespace {
+
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// Each character's 6-bit value, or 0xff for a character outside the alphabet ('=' included).
+struct Base64Values {
+  std::array<uint8_t, 256> value{};
+  constexpr Base64Values() {
+    for (auto& v : value) v = 0xff;
+    for (int i = 0; i < 64; ++i) value[static_cast<uint8_t>(kBase64[i])] = static_cast<uint8_t>(i);
+  }
+};
+constexpr Base64Values kBase64Values;
+
+}  // namespace
+
+// Both directions write through a pointer into storage sized up front: the management server
+// runs every streamed event through them twice, and a push_back per character costs as much
+// again as the conversion.
+void Base64Append(std::span<const uint8_t> in, std::string& out) {
+  const size_t old_size = out.size();
+  out.resize(old_size + (in.size() + 2) / 3 * 4);
+  char* p = out.data() + old_size;
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
+    *p++ = kBase64[v >> 18];
+    *p++ = kBase64[(v >> 12) & 63];
+    *p++ = kBase64[(v >> 6) & 63];
+    *p++ = kBase64[v & 63];
+  }
+  if (size_t rest = in.size() - i; rest > 0) {
+    uint32_t v = uint32_t{in[i]} << 16;
+    if (rest == 2) v |= uint32_t{in[i + 1]} << 8;
+    *p++ = kBase64[v >> 18];
+    *p++ = kBase64[(v >> 12) & 63];
+    *p++ = rest == 2 ? kBase64[(v >> 6) & 63] : '=';
+    *p++ = '=';
+  }
+}
+
+bool Base64Decode(std::string_view in, std::vector<uint8_t>* out) {
+  out->clear();
+  if (in.size() % 4 != 0) return false;
+  if (in.empty()) return true;
+  const size_t pad = (in[in.size() - 1] == '=') + (in[in.size() - 2] == '=');
+  out->resize(in.size() / 4 * 3 - pad);
+  uint8_t* p = out->data();
+  const auto* s = reinterpret_cast<const uint8_t*>(in.data());
+  const size_t full = in.size() / 4 - (pad ? 1 : 0);  // quads without padding
+  for (size_t q = 0; q < full; ++q, s += 4) {
+    const uint32_t a = kBase64Values.value[s[0]], b = kBase64Values.value[s[1]],
+                   c = kBase64Values.value[s[2]], d = kBase64Values.value[s[3]];
+    if ((a | b | c | d) & 0x80) return false;
+    const uint32_t bits = (a << 18) | (b << 12) | (c << 6) | d;
+    *p++ = static_cast<uint8_t>(bits >> 16);
+    *p++ = static_cast<uint8_t>(bits >> 8);
+    *p++ = static_cast<uint8_t>(bits);
+  }
+  if (pad) {
+    const uint32_t a = kBase64Values.value[s[0]], b = kBase64Values.value[s[1]];
+    const uint32_t c = pad == 1 ? kBase64Values.value[s[2]] : 0;
+    if ((a | b | c) & 0x80) return false;
+    const uint32_t bits = (a << 18) | (b << 12) | (c << 6);
+    *p++ = static_cast<uint8_t>(bits >> 16);
+    if (pad == 1) *p++ = static_cast<uint8_t>(bits >> 8);
+  }
+  return true;
 }
 
 }  // namespace theater

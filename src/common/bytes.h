@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 //
-// Small byte utilities shared by every area: SHA-256 (common/sha256.h), lower-case hex, and reading a
-// whole file with errors that name it. Stateless; safe from any thread.
+// Small byte utilities shared by every area: SHA-256 (common/sha256.h), lower-case hex, base64, and
+// reading a whole file with errors that name it. Stateless; safe from any thread.
 #pragma once
 
 #include <array>
@@ -19,6 +19,15 @@ namespace theater {
 
 // Lower-case hex, two digits per byte.
 std::string HexEncode(std::span<const uint8_t> bytes);
+// Standard base64 with padding (RFC 4648 section 4). Appends to `out`.
+void Base64Append(std::span<const uint8_t> bytes, std::string& out);
+inline std::string Base64Encode(std::span<const uint8_t> bytes) {
+  std::string out;
+  Base64Append(bytes, out);
+  return out;
+}
+// Strict decoding: padding required, no whitespace, nothing after the padding; false otherwise.
+bool Base64Decode(std::string_view text, std::vector<uint8_t>* out);
 inline std::string Sha256Hex(std::span<const uint8_t> data) {
   return HexEncode(Sha256(data));
 }

@@ -554,6 +554,12 @@ Result<ActorMetrics> RuntimeImpl::Metrics(std::string_view id) const {
   return actor->metrics();
 }
 
+Result<Manifest> RuntimeImpl::GetManifest(std::string_view id) const {
+  std::shared_ptr<Actor> actor = Find(id);
+  if (!actor) return NotFound("actor " + std::string(id) + " not found");
+  return actor->manifest();
+}
+
 Result<std::filesystem::path> RuntimeImpl::SaveChain(std::string_view id) const {
   THEATER_ASSIGN_OR_RETURN(HeldChain held, ReadChain(id));
   const chain::EventChain::Tail& tail = held.tail;
@@ -594,6 +600,12 @@ Status RuntimeImpl::VerifyChain(std::string_view id) const {
 Result<TheaterRuntime::Subscription> RuntimeImpl::Subscribe(std::string_view id, size_t capacity,
                                                             chain::OverflowPolicy policy) {
   if (!id.empty() && !Find(id)) return NotFound("actor " + std::string(id) + " not found");
+  return hub_.Subscribe(std::max<size_t>(capacity, 1), policy, std::string(id));
+}
+
+Result<TheaterRuntime::Subscription> RuntimeImpl::SubscribeBeforeSpawn(
+    std::string_view id, size_t capacity, chain::OverflowPolicy policy) {
+  if (!IsUuid(id)) return InvalidArgument("actor id '" + std::string(id) + "' is not a UUID");
   return hub_.Subscribe(std::max<size_t>(capacity, 1), policy, std::string(id));
 }
 

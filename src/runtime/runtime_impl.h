@@ -63,10 +63,13 @@ class RuntimeImpl final : public TheaterRuntime {
   Result<std::optional<std::vector<uint8_t>>> State(std::string_view id) const override;
   Result<std::vector<chain::Event>> Events(std::string_view id) const override;
   Result<ActorMetrics> Metrics(std::string_view id) const override;
+  Result<Manifest> GetManifest(std::string_view id) const override;
   Status VerifyChain(std::string_view id) const override;
   Result<std::filesystem::path> SaveChain(std::string_view id) const override;
   Result<Subscription> Subscribe(std::string_view id, size_t capacity,
                                  chain::OverflowPolicy policy) override;
+  Result<Subscription> SubscribeBeforeSpawn(std::string_view id, size_t capacity,
+                                            chain::OverflowPolicy policy) override;
   void SetTopLevelListener(std::function<void(const ChildEvent&)> listener) override;
   Status Shutdown() override;
   chain::ChainStore* store() override { return store_.get(); }

@@ -1,83 +1,60 @@
 // Theater: a WebAssembly actor runtime.
 #include "server/framing.h"
 
+#include "common/bytes.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 #include <string_view>
 
 namespace theater::server {
 namespace {
 
-constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+// Writes the 4-byte big-endian length of the frame that starts at `start` (its body being what
+// follows the length) into the placeholder there.
+void PatchLength(std::string& out, size_t start) {
+  const size_t length = out.size() - start - 4;
+  out[start] = static_cast<char>(length >> 24);
+  out[start + 1] = static_cast<char>(length >> 16);
+  out[start + 2] = static_cast<char>(length >> 8);
+  out[start + 3] = static_cast<char>(length);
+}
 
-std::string Base64Encode(std::span<const uint8_t> in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
+// Reads a Fragment frame in exactly the form FrameEncoder writes (keys in that order, no
+// whitespace), the form that streams of events arrive in, without building a JSON tree. Returns
+// false for anything else, which the general parser then reads (or refuses).
+bool ParseCanonicalFragment(std::span<const uint8_t> in, uint64_t* id, uint64_t* index,
+                            uint64_t* total, std::string_view* data) {
+  const std::string_view text(reinterpret_cast<const char*>(in.data()), in.size());
   size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
-    out.push_back(kBase64[v >> 18]);
-    out.push_back(kBase64[(v >> 12) & 63]);
-    out.push_back(kBase64[(v >> 6) & 63]);
-    out.push_back(kBase64[v & 63]);
-  }
-  if (size_t rest = in.size() - i; rest > 0) {
-    uint32_t v = uint32_t{in[i]} << 16;
-    if (rest == 2) v |= uint32_t{in[i + 1]} << 8;
-    out.push_back(kBase64[v >> 18]);
-    out.push_back(kBase64[(v >> 12) & 63]);
-    out.push_back(rest == 2 ? kBase64[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
-// Strict standard base64 with padding; false for anything else.
-bool Base64Decode(std::string_view in, std::vector<uint8_t>* out) {
-  if (in.size() % 4 != 0) return false;
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
+  auto literal = [&](std::string_view token) {
+    if (text.substr(i, token.size()) != token) return false;
+    i += token.size();
+    return true;
   };
-  out->clear();
-  out->reserve(in.size() / 4 * 3);
-  for (size_t i = 0; i < in.size(); i += 4) {
-    bool last = i + 4 == in.size();
-    int pad = last ? (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=') : 0;
-    int v[4];
-    for (int k = 0; k < 4 - pad; ++k) {
-      v[k] = value(in[i + k]);
-      if (v[k] < 0) return false;
+  auto number = [&](uint64_t* out) {
+    size_t start = i;
+    uint64_t v = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9' && i - start < 19) {
+      v = v * 10 + static_cast<uint64_t>(text[i] - '0');
+      ++i;
     }
-    uint32_t bits = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12);
-    if (pad < 2) bits |= uint32_t(v[2]) << 6;
-    if (pad < 1) bits |= uint32_t(v[3]);
-    out->push_back(static_cast<uint8_t>(bits >> 16));
-    if (pad < 2) out->push_back(static_cast<uint8_t>(bits >> 8));
-    if (pad < 1) out->push_back(static_cast<uint8_t>(bits));
+    if (i == start || (text[start] == '0' && i - start > 1)) return false;
+    *out = v;
+    return true;
+  };
+  if (!literal("{\"Fragment\":{\"message_id\":") || !number(id) ||
+      !literal(",\"fragment_index\":") || !number(index) || !literal(",\"total_fragments\":") ||
+      !number(total) || !literal(",\"data\":\"")) {
+    return false;
   }
+  const size_t end = text.find('"', i);
+  if (end == std::string_view::npos || text.substr(end) != "\"}}") return false;
+  *data = text.substr(i, end - i);
   return true;
-}
-
-void PutLength(std::vector<uint8_t>& frame, size_t length) {
-  frame.push_back(static_cast<uint8_t>(length >> 24));
-  frame.push_back(static_cast<uint8_t>(length >> 16));
-  frame.push_back(static_cast<uint8_t>(length >> 8));
-  frame.push_back(static_cast<uint8_t>(length));
-}
-
-std::vector<uint8_t> Frame(std::string_view json) {
-  std::vector<uint8_t> frame;
-  frame.reserve(4 + json.size());
-  PutLength(frame, json.size());
-  frame.insert(frame.end(), json.begin(), json.end());
-  return frame;
 }
 
 // Parses `{"Complete":[n,n,...]}` (whitespace allowed between tokens) without building a JSON
@@ -153,29 +130,54 @@ bool ParseComplete(std::span<const uint8_t> in, std::vector<uint8_t>* out, std::
 
 }  // namespace
 
-std::vector<std::vector<uint8_t>> FrameEncoder::Encode(std::span<const uint8_t> message) {
-  std::vector<std::vector<uint8_t>> frames;
-  if (message.size() <= kMaxFragmentData) {
-    std::string json = "{\"Complete\":[";
-    json.reserve(json.size() + message.size() * 4 + 2);
+void FrameEncoder::EncodeTo(std::span<const uint8_t> message, std::string& out) {
+  if (message.size() <= complete_max_) {
+    const size_t start = out.size();
+    out.append(4, '\0');
+    out += "{\"Complete\":[";
     for (size_t i = 0; i < message.size(); ++i) {
-      if (i) json.push_back(',');
-      json += std::to_string(message[i]);
+      if (i) out.push_back(',');
+      char digits[4];
+      auto end = std::to_chars(digits, digits + sizeof(digits), message[i]).ptr;
+      out.append(digits, end);
     }
-    json += "]}";
-    frames.push_back(Frame(json));
-    return frames;
+    out += "]}";
+    PatchLength(out, start);
+    return;
   }
   const uint64_t id = next_message_id_++;
   const size_t total = (message.size() + kMaxFragmentData - 1) / kMaxFragmentData;
   for (size_t index = 0; index < total; ++index) {
-    size_t start = index * kMaxFragmentData;
-    size_t length = std::min(kMaxFragmentData, message.size() - start);
-    std::string json = "{\"Fragment\":{\"message_id\":" + std::to_string(id) +
-                       ",\"fragment_index\":" + std::to_string(index) +
-                       ",\"total_fragments\":" + std::to_string(total) + ",\"data\":\"" +
-                       Base64Encode(message.subspan(start, length)) + "\"}}";
-    frames.push_back(Frame(json));
+    const size_t offset = index * kMaxFragmentData;
+    const size_t length = std::min(kMaxFragmentData, message.size() - offset);
+    const size_t start = out.size();
+    out.append(4, '\0');
+    out += "{\"Fragment\":{\"message_id\":";
+    out += std::to_string(id);
+    out += ",\"fragment_index\":";
+    out += std::to_string(index);
+    out += ",\"total_fragments\":";
+    out += std::to_string(total);
+    out += ",\"data\":\"";
+    Base64Append(message.subspan(offset, length), out);
+    out += "\"}}";
+    PatchLength(out, start);
+  }
+}
+
+std::vector<std::vector<uint8_t>> FrameEncoder::Encode(std::span<const uint8_t> message) {
+  std::string stream;
+  EncodeTo(message, stream);
+  // Split the stream back into its frames.
+  std::vector<std::vector<uint8_t>> frames;
+  for (size_t at = 0; at < stream.size();) {
+    const size_t length = (size_t{static_cast<uint8_t>(stream[at])} << 24) |
+                          (size_t{static_cast<uint8_t>(stream[at + 1])} << 16) |
+                          (size_t{static_cast<uint8_t>(stream[at + 2])} << 8) |
+                          size_t{static_cast<uint8_t>(stream[at + 3])};
+    frames.emplace_back(stream.begin() + static_cast<std::ptrdiff_t>(at),
+                        stream.begin() + static_cast<std::ptrdiff_t>(at + 4 + length));
+    at += 4 + length;
   }
   return frames;
 }
@@ -219,26 +221,38 @@ Status FrameDecoder::HandleFrame(std::span<const uint8_t> json,
     return ParseError("malformed frame: " + std::to_string(json.size()) +
                       " bytes is too large for a fragment");
   }
-  nlohmann::json frame = nlohmann::json::parse(json.begin(), json.end(), nullptr, false);
-  if (frame.is_discarded()) return ParseError("malformed frame: not JSON");
-  if (!frame.is_object() || frame.size() != 1 || !frame.contains("Fragment") ||
-      !frame["Fragment"].is_object()) {
-    return ParseError("malformed frame: expected {\"Complete\":[...]} or {\"Fragment\":{...}}");
-  }
-  const nlohmann::json& f = frame["Fragment"];
-  auto unsigned_field = [&](const char* key, uint64_t max, uint64_t* out) -> Status {
-    auto it = f.find(key);
-    if (it == f.end() || !it->is_number_unsigned() || it->get<uint64_t>() > max) {
-      return ParseError(std::string("malformed fragment: ") + key +
-                        " must be an unsigned integer up to " + std::to_string(max));
-    }
-    *out = it->get<uint64_t>();
-    return Status();
-  };
   uint64_t id = 0, index = 0, total = 0;
-  THEATER_RETURN_IF_ERROR(unsigned_field("message_id", UINT64_MAX, &id));
-  THEATER_RETURN_IF_ERROR(unsigned_field("fragment_index", UINT32_MAX, &index));
-  THEATER_RETURN_IF_ERROR(unsigned_field("total_fragments", UINT32_MAX, &total));
+  std::string_view data_text;
+  nlohmann::json frame;  // holds data_text when the general parser read the frame
+  if (!ParseCanonicalFragment(json, &id, &index, &total, &data_text)) {
+    frame = nlohmann::json::parse(json.begin(), json.end(), nullptr, false);
+    if (frame.is_discarded()) return ParseError("malformed frame: not JSON");
+    if (!frame.is_object() || frame.size() != 1 || !frame.contains("Fragment") ||
+        !frame["Fragment"].is_object()) {
+      return ParseError("malformed frame: expected {\"Complete\":[...]} or {\"Fragment\":{...}}");
+    }
+    const nlohmann::json& f = frame["Fragment"];
+    auto unsigned_field = [&](const char* key, uint64_t* out) -> Status {
+      auto it = f.find(key);
+      if (it == f.end() || !it->is_number_unsigned()) {
+        return ParseError(std::string("malformed fragment: ") + key +
+                          " must be an unsigned integer");
+      }
+      *out = it->get<uint64_t>();
+      return Status();
+    };
+    THEATER_RETURN_IF_ERROR(unsigned_field("message_id", &id));
+    THEATER_RETURN_IF_ERROR(unsigned_field("fragment_index", &index));
+    THEATER_RETURN_IF_ERROR(unsigned_field("total_fragments", &total));
+    auto data = f.find("data");
+    if (data == f.end() || !data->is_string()) {
+      return ParseError("malformed fragment: data must be base64");
+    }
+    data_text = data->get_ref<const std::string&>();
+  }
+  if (index > UINT32_MAX || total > UINT32_MAX) {
+    return ParseError("malformed fragment: fragment_index and total_fragments must fit 32 bits");
+  }
   if (total == 0 || index >= total) {
     return ParseError("malformed fragment: index " + std::to_string(index) + " of " +
                       std::to_string(total));
@@ -247,17 +261,23 @@ Status FrameDecoder::HandleFrame(std::span<const uint8_t> json,
     return ResourceExhausted("a message of " + std::to_string(total) +
                              " fragments exceeds the message size limit");
   }
-  auto data = f.find("data");
   std::vector<uint8_t> bytes;
-  if (data == f.end() || !data->is_string() ||
-      !Base64Decode(data->get_ref<const std::string&>(), &bytes)) {
+  if (!Base64Decode(data_text, &bytes))
     return ParseError("malformed fragment: data must be base64");
-  }
   if (bytes.size() > kMaxFragmentData) {
     return ParseError("malformed fragment: more than " + std::to_string(kMaxFragmentData) +
                       " bytes of data");
   }
   auto it = pending_.find(id);
+  if (total == 1 && it == pending_.end()) {
+    // A whole message in one fragment: nothing to reassemble.
+    if (bytes.size() > limits_.max_message_bytes) {
+      return ResourceExhausted("a message of " + std::to_string(bytes.size()) +
+                               " bytes exceeds the size limit");
+    }
+    messages.push_back(std::move(bytes));
+    return Status();
+  }
   if (it == pending_.end()) {
     if (pending_.size() >= limits_.max_pending_messages) {
       return ResourceExhausted("more than " + std::to_string(limits_.max_pending_messages) +

@@ -1,0 +1,650 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The management server end to end over real loopback TCP: a runtime with real actors
+// (tests/actors/runtime_probe.c, messenger.c), the server on a free port, and clients speaking
+// the protocol — through ManagementClient, and through raw sockets for what a well-behaved
+// client never sends (bare commands of old clients, malformed and oversize frames, fragments).
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "runtime/runtime_test_util.h"
+#include "server/client.h"
+#include "server/framing.h"
+#include "server/management_server.h"
+#include "server/protocol.h"
+#include "theater/chain.h"
+
+namespace theater::server {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm";
+const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
+
+std::string Manifest(const std::string& component, const std::string& extra = "") {
+  return "name = \"probe\"\nversion = \"0.1.0\"\ncomponent = \"" + component + "\"\n" + extra;
+}
+
+json Bytes(std::string_view text) {
+  return BytesToJson({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+}
+std::string Text(const json& bytes) {
+  std::string out;
+  for (const json& b : bytes) out.push_back(static_cast<char>(b.get<int>()));
+  return out;
+}
+
+class ManagementServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer({}); }
+  void TearDown() override {
+    if (server_) server_->Stop();
+    server_.reset();
+    runtime_.reset();
+    std::filesystem::remove_all(home_);
+  }
+
+  void StartServer(ServerOptions options) {
+    home_ = testing_util::NewTestHome("theater-server");
+    RuntimeOptions runtime_options = testing_util::TestRuntimeOptions(home_);
+    runtime_options.durability = chain::Durability::kNone;
+    runtime_options.save_all_chains = true;
+    auto rt = TheaterRuntime::Create(runtime_options);
+    ASSERT_TRUE(rt.ok()) << rt.status().ToString();
+    runtime_ = std::move(rt).value();
+    options.address = "127.0.0.1:0";
+    auto server = ManagementServer::Start(*runtime_, options);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+  }
+
+  std::unique_ptr<ManagementClient> Connect(std::optional<std::string> token = std::nullopt) {
+    ManagementClient::Options options;
+    options.address = server_->address();
+    options.token = token;
+    auto client = ManagementClient::Connect(options);
+    EXPECT_TRUE(client.ok()) << client.status().ToString();
+    return client.ok() ? std::move(client).value() : nullptr;
+  }
+
+  std::string Start(ManagementClient& client, const std::string& manifest, bool parent = false,
+                    bool subscribe = false) {
+    auto reply = client.Call(MakeVariant(
+        "StartActor", json{{"manifest", manifest}, {"parent", parent}, {"subscribe", subscribe}}));
+    EXPECT_TRUE(reply.ok()) << reply.status().ToString();
+    if (!reply.ok()) return "";
+    EXPECT_EQ(reply->name, "ActorStarted");
+    return reply->fields["id"].get<std::string>();
+  }
+
+  // A request to a probe or messenger: the answer as text, or the error.
+  std::string Request(ManagementClient& client, const std::string& id, const std::string& text) {
+    auto reply =
+        client.Call(MakeVariant("RequestActorMessage", json{{"id", id}, {"data", Bytes(text)}}));
+    if (!reply.ok()) return "error: " + reply.status().ToString();
+    EXPECT_EQ(reply->name, "RequestedMessage");
+    return Text(reply->fields["message"]);
+  }
+
+  std::filesystem::path home_;
+  std::unique_ptr<TheaterRuntime> runtime_;
+  std::unique_ptr<ManagementServer> server_;
+};
+
+// A raw TCP connection, for bytes no well-behaved client sends.
+class RawSocket {
+ public:
+  explicit RawSocket(const std::string& address) {
+    auto hp = SplitAddress(address);
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(hp->second);
+    ::inet_pton(AF_INET, hp->first.c_str(), &sa.sin_addr);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+    timeval tv{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  ~RawSocket() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void Send(std::string_view bytes) {
+    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  // One frame holding `json_text`.
+  void SendFrame(std::string_view json_text) {
+    std::string frame(4, '\0');
+    uint32_t n = static_cast<uint32_t>(json_text.size());
+    frame[0] = static_cast<char>(n >> 24);
+    frame[1] = static_cast<char>(n >> 16);
+    frame[2] = static_cast<char>(n >> 8);
+    frame[3] = static_cast<char>(n);
+    frame += json_text;
+    Send(frame);
+  }
+  // A message as the original's clients send it: one Complete frame.
+  void SendMessage(std::string_view message) {
+    for (auto& frame :
+         encoder_.Encode({reinterpret_cast<const uint8_t*>(message.data()), message.size()})) {
+      Send({reinterpret_cast<const char*>(frame.data()), frame.size()});
+    }
+  }
+  // The next message, or nullopt when the server closed the connection (or 10 s passed).
+  std::optional<json> Receive() {
+    std::vector<std::vector<uint8_t>> messages;
+    while (pending_.empty()) {
+      uint8_t buffer[65536];
+      ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
+      if (n <= 0) return std::nullopt;
+      messages.clear();
+      if (!decoder_.Feed({buffer, static_cast<size_t>(n)}, messages).ok()) return std::nullopt;
+      for (auto& m : messages) pending_.push_back(json::parse(m.begin(), m.end()));
+    }
+    json front = pending_.front();
+    pending_.erase(pending_.begin());
+    return front;
+  }
+  // Whether the server closed the connection (reads EOF within 10 s).
+  bool ClosedByServer() {
+    for (;;) {
+      uint8_t buffer[4096];
+      ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
+      if (n == 0) return true;
+      if (n < 0) return false;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  FrameEncoder encoder_;
+  FrameDecoder decoder_;
+  std::vector<json> pending_;
+};
+
+TEST_F(ManagementServerTest, ActorLifecycleCommands) {
+  auto client = Connect();
+  ASSERT_TRUE(client);
+  std::string id = Start(*client, Manifest(kProbe));
+  ASSERT_TRUE(IsUuid(id)) << id;
+
+  auto list = client->Call("ListActors");
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->fields["actors"].size(), 1u);
+  EXPECT_EQ(list->fields["actors"][0], json::array({id, "probe"}));
+  EXPECT_EQ(list->fields["details"][0]["phase"], "Idle");
+
+  EXPECT_EQ(Request(*client, id, "count"), "1");
+  auto state = client->Call(MakeVariant("GetActorState", json{{"id", id}}));
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(Text(state->fields["state"]), "1");
+
+  auto status = client->Call(MakeVariant("GetActorStatus", json{{"id", id}}));
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->fields["status"], "Running");
+
+  auto manifest = client->Call(MakeVariant("GetActorManifest", json{{"id", id}}));
+  ASSERT_TRUE(manifest.ok());
+  EXPECT_EQ(manifest->fields["manifest"]["name"], "probe");
+  EXPECT_EQ(manifest->fields["manifest"]["component"], kProbe);
+
+  auto metrics = client->Call(MakeVariant("GetActorMetrics", json{{"id", id}}));
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_GE(metrics->fields["metrics"]["calls"].get<int>(), 2);  // init and the request
+
+  auto events = client->Call(MakeVariant("GetActorEvents", json{{"id", id}}));
+  ASSERT_TRUE(events.ok());
+  std::vector<chain::Event> decoded;
+  for (const json& e : events->fields["events"]) {
+    auto event = ChainEventFromJson(e);
+    ASSERT_TRUE(event.ok()) << event.status().ToString();
+    decoded.push_back(*event);
+  }
+  ASSERT_GE(decoded.size(), 3u);
+  EXPECT_TRUE(chain::VerifyEvents(decoded).ok()) << "the events a client receives verify";
+
+  auto verified = client->Call(MakeVariant("VerifyChain", json{{"id", id}}));
+  ASSERT_TRUE(verified.ok());
+  EXPECT_EQ(verified->fields["valid"], true);
+
+  ASSERT_TRUE(client->Call(MakeVariant("PauseActor", json{{"id", id}})).ok());
+  auto paused = client->Call(MakeVariant("GetActorStatus", json{{"id", id}}));
+  EXPECT_EQ(paused->fields["phase"], "Paused");
+  ASSERT_TRUE(client->Call(MakeVariant("ResumeActor", json{{"id", id}})).ok());
+  EXPECT_EQ(Request(*client, id, "count"), "2");
+
+  auto restarted = client->Call(MakeVariant("RestartActor", json{{"id", id}}));
+  ASSERT_TRUE(restarted.ok()) << restarted.status().ToString();
+  EXPECT_EQ(restarted->name, "Restarted");
+  EXPECT_EQ(Request(*client, id, "count"), "1") << "a restart starts from the manifest's state";
+
+  std::string child = Request(*client, id, "spawn:" + Manifest(kProbe));
+  ASSERT_TRUE(IsUuid(child)) << child;
+  auto children = client->Call(MakeVariant("ListChildren", json{{"id", id}}));
+  ASSERT_TRUE(children.ok());
+  EXPECT_EQ(children->fields["children"], json::array({child}));
+
+  auto stopped = client->Call(MakeVariant("StopActor", json{{"id", id}}));
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(stopped->name, "ActorStopped");
+  EXPECT_TRUE(client->Call("ListActors")->fields["actors"].empty()) << "the child stopped too";
+
+  // A stopped actor: its status and saved chain remain; operations on it fail cleanly.
+  auto after = client->Call(MakeVariant("GetActorStatus", json{{"id", id}}));
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->fields["status"], "Stopped");
+  auto saved = client->Call(MakeVariant("GetActorEvents", json{{"id", id}}));
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString();
+  EXPECT_GT(saved->fields["events"].size(), decoded.size());
+  EXPECT_FALSE(client->Call(MakeVariant("GetActorState", json{{"id", id}})).ok());
+
+  std::string other = Start(*client, Manifest(kProbe));
+  auto terminated = client->Call(MakeVariant("TerminateActor", json{{"id", other}}));
+  ASSERT_TRUE(terminated.ok());
+  EXPECT_EQ(terminated->name, "ActorStopped");
+
+  auto stored = client->Call("ListStored");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_GE(stored->fields["actors"].size(), 3u);
+  auto store = client->Call(MakeVariant("NewStore", json::object()));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_TRUE(IsUuid(store->fields["store_id"].get<std::string>()));
+  auto info = client->Call("GetServerInfo");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->fields["connections"], 1);
+}
+
+TEST_F(ManagementServerTest, ErrorsAnswerAndKeepTheConnection) {
+  auto client = Connect();
+  ASSERT_TRUE(client);
+  const std::string nobody = "00000000-0000-4000-8000-000000000000";
+  auto missing = client->CallRaw(MakeVariant("GetActorState", json{{"id", nobody}}));
+  ASSERT_TRUE(missing.ok());
+  ASSERT_EQ(missing->name, "Error");
+  EXPECT_EQ(missing->fields["error"], "ActorNotFound");
+  for (const json& command :
+       {json("NoSuchCommand"), MakeVariant("StopActor", json::object()),
+        MakeVariant("StopActor", json{{"id", "not-a-uuid"}}),
+        MakeVariant("SendActorMessage", json{{"id", nobody}, {"data", json::array({1, 256})}}),
+        MakeVariant("StartActor", json{{"manifest", 7}})}) {
+    auto reply = client->CallRaw(command);
+    ASSERT_TRUE(reply.ok()) << command.dump();
+    ASSERT_EQ(reply->name, "Error") << command.dump();
+    EXPECT_TRUE(reply->fields["error"].contains("InvalidRequest")) << reply->fields.dump();
+  }
+  auto bad_manifest = client->CallRaw(MakeVariant(
+      "StartActor",
+      json{{"manifest", "name = \"x\"\nversion = \"1\"\ncomponent = \"/nope.wasm\"\n"}}));
+  ASSERT_TRUE(bad_manifest.ok());
+  ASSERT_EQ(bad_manifest->name, "Error");
+  EXPECT_TRUE(bad_manifest->fields["error"].contains("ActorInitializationError"));
+  EXPECT_THAT(bad_manifest->fields["message"].get<std::string>(), HasSubstr("nope.wasm"));
+  // Still connected and serving.
+  EXPECT_TRUE(client->Call("ListActors").ok());
+}
+
+TEST_F(ManagementServerTest, OldClientsSendBareCommandsAndGetBareReplies) {
+  RawSocket raw(server_->address());
+  ASSERT_TRUE(raw.connected());
+  raw.SendMessage("\"ListActors\"");
+  auto reply = raw.Receive();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(*reply, json::parse(R"({"ActorList":{"actors":[],"details":[]}})"));
+  // Not JSON at all: a SerializationError, and the connection stays.
+  raw.SendMessage("this is not json");
+  reply = raw.Receive();
+  ASSERT_TRUE(reply);
+  EXPECT_TRUE((*reply)["Error"]["error"].contains("SerializationError")) << reply->dump();
+  raw.SendMessage(R"({"StartActor":{"manifest":7}})");
+  reply = raw.Receive();
+  ASSERT_TRUE(reply);
+  EXPECT_TRUE(reply->contains("Error"));
+  raw.SendMessage("\"ListActors\"");
+  EXPECT_TRUE(raw.Receive());
+}
+
+TEST_F(ManagementServerTest, UnparseableFramesAreAnsweredThenTheConnectionCloses) {
+  {
+    RawSocket raw(server_->address());
+    raw.SendFrame("{\"Complete\": not json");
+    auto reply = raw.Receive();
+    ASSERT_TRUE(reply);
+    EXPECT_THAT((*reply)["Error"]["message"].get<std::string>(), HasSubstr("unreadable frame"));
+    EXPECT_TRUE(raw.ClosedByServer());
+  }
+  {
+    RawSocket raw(server_->address());
+    raw.SendFrame("{\"Complete\":[1,2,300]}");
+    ASSERT_TRUE(raw.Receive());
+    EXPECT_TRUE(raw.ClosedByServer());
+  }
+  {
+    // A length beyond the frame limit is refused before its bytes arrive.
+    RawSocket raw(server_->address());
+    raw.Send(std::string("\x7f\xff\xff\xff", 4));
+    auto reply = raw.Receive();
+    ASSERT_TRUE(reply);
+    EXPECT_THAT(reply->dump(), HasSubstr("InvalidRequest"));
+    EXPECT_TRUE(raw.ClosedByServer());
+  }
+  // The server itself is unharmed.
+  auto client = Connect();
+  ASSERT_TRUE(client);
+  EXPECT_TRUE(client->Call("ListActors").ok());
+}
+
+TEST_F(ManagementServerTest, FragmentedPayloadsBothWays) {
+  auto client = Connect();
+  ASSERT_TRUE(client);
+  std::string id = Start(*client, Manifest(kMessenger));
+  // 3 MiB of text: the command is ~10 MiB of JSON (over the 8 MiB fragment size), and so is the
+  // echoed reply.
+  std::string big(3u << 20, 'x');
+  for (size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + (i / 4096) % 26);
+  EXPECT_EQ(Request(*client, id, "echo:" + big), big);
+}
+
+TEST_F(ManagementServerTest, SubscriptionsPushEventsAndEndWithTheClient) {
+  auto client = Connect();
+  ASSERT_TRUE(client);
+  std::string id = Start(*client, Manifest(kProbe));
+  auto subscribed = client->Call(MakeVariant("SubscribeToActor", json{{"id", id}}));
+  ASSERT_TRUE(subscribed.ok());
+  std::string subscription = subscribed->fields["subscription_id"];
+  auto other = Connect();
+  EXPECT_EQ(Request(*other, id, "count"), "1");
+  std::vector<chain::Event> seen;  // the request is one event: the export call
+  while (seen.empty()) {
+    auto push = client->NextPush(10s);
+    ASSERT_TRUE(push.ok() && *push) << "expected the request's events";
+    ASSERT_EQ((*push)->name, "ActorEvent");
+    EXPECT_EQ((*push)->fields["actor_id"], id);
+    EXPECT_EQ((*push)->fields["subscription_id"], subscription);
+    auto event = ChainEventFromJson((*push)->fields["event"]);
+    ASSERT_TRUE(event.ok());
+    seen.push_back(*event);
+  }
+  EXPECT_EQ(seen[0].type, "wasm");
+  ASSERT_TRUE(client
+                  ->Call(MakeVariant("UnsubscribeFromActor",
+                                     json{{"id", id}, {"subscription_id", subscription}}))
+                  .ok());
+  while (client->NextPush(100ms).value()) {
+  }
+  EXPECT_EQ(Request(*other, id, "count"), "2");
+  auto late = client->NextPush(300ms);
+  ASSERT_TRUE(late.ok());
+  EXPECT_FALSE(*late) << "no event after Unsubscribed";
+
+  // A client that disconnects mid-subscription: its subscription ends, the actor runs on.
+  ASSERT_TRUE(client->Call(MakeVariant("SubscribeToActor", json{{"id", id}})).ok());
+  EXPECT_EQ(other->Call("GetServerInfo")->fields["subscriptions"], 1);
+  client.reset();
+  EXPECT_TRUE(testing_util::WaitFor(
+      [&] { return other->Call("GetServerInfo")->fields["subscriptions"] == 0; }));
+  EXPECT_EQ(Request(*other, id, "count"), "3");
+}
+
+TEST_F(ManagementServerTest, ASubscriberThatFallsBehindGetsEveryEventOrAGapNotice) {
+  // With room for every event nothing is lost; with a small queue the server drops events for
+  // the slow reader and says how many. Either way the stream resumes once the client reads
+  // again, and every event is accounted for.
+  for (size_t queue : {size_t{100000}, size_t{500}}) {
+    ServerOptions options;
+    options.address = "127.0.0.1:0";
+    options.subscription_queue = queue;
+    auto server = ManagementServer::Start(*runtime_, options);
+    ASSERT_TRUE(server.ok());
+    ManagementClient::Options client_options;
+    client_options.address = (*server)->address();
+    auto client = ManagementClient::Connect(client_options);
+    ASSERT_TRUE(client.ok());
+    std::string id = Start(**client, Manifest(kProbe));
+    ASSERT_TRUE(
+        (*client)
+            ->Call(MakeVariant("SubscribeToActor", json{{"id", id}, {"byte_encoding", "base64"}}))
+            .ok());
+    const int kCalls = 30000;
+    for (int batch = 0; batch < kCalls / 500; ++batch) {
+      std::vector<std::future<Result<std::vector<abi::Value>>>> done;
+      for (int i = 0; i < 500; ++i) {
+        auto promise = std::make_shared<std::promise<Result<std::vector<abi::Value>>>>();
+        done.push_back(promise->get_future());
+        runtime_->CallAsync(
+            id, "theater:simple/message-server-client", "handle-request",
+            {abi::Value::String("r"), abi::Value::Bytes({'c', 'o', 'u', 'n', 't'})},
+            [promise](Result<std::vector<abi::Value>> r) { promise->set_value(r); });
+      }
+      for (auto& d : done) ASSERT_TRUE(d.get().ok());
+    }
+    uint64_t received = 0, dropped = 0, last_index = 0;
+    for (;;) {
+      auto push = (*client)->NextEvent(2s);
+      ASSERT_TRUE(push.ok()) << push.status().ToString();
+      if (!*push) break;
+      if ((*push)->dropped) {
+        dropped += (*push)->dropped;
+      } else {
+        ++received;
+        EXPECT_GT((*push)->index, last_index) << "in chain order";
+        last_index = (*push)->index;
+      }
+    }
+    EXPECT_EQ(received + dropped, static_cast<uint64_t>(kCalls)) << "queue " << queue;
+    if (queue > static_cast<size_t>(kCalls)) {
+      EXPECT_EQ(dropped, 0u);
+    } else {
+      EXPECT_GT(dropped, 0u);
+    }
+    client->reset();
+    (*server)->Stop();
+  }
+}
+
+TEST_F(ManagementServerTest, StartWithSubscribeAndParent) {
+  auto client = Connect();
+  ASSERT_TRUE(client);
+  std::string id = Start(*client, Manifest(kProbe), /*parent=*/true, /*subscribe=*/true);
+  // The first pushed event is the actor's first event.
+  auto first = client->NextPush(10s);
+  ASSERT_TRUE(first.ok() && *first);
+  EXPECT_EQ((*first)->fields["index"], 0);
+  EXPECT_EQ(Request(*client, id, "shutdown:bye"), "ok");
+  for (;;) {
+    auto push = client->NextPush(10s);
+    ASSERT_TRUE(push.ok() && *push) << "expected an ActorResult";
+    if ((*push)->name != "ActorResult") continue;
+    ASSERT_TRUE((*push)->fields.contains("Success")) << (*push)->fields.dump();
+    EXPECT_EQ((*push)->fields["Success"]["actor_id"], id);
+    EXPECT_EQ(Text((*push)->fields["Success"]["result"]), "bye");
+    break;
+  }
+
+  std::string failing = Start(*client, Manifest(kProbe), /*parent=*/true);
+  EXPECT_THAT(Request(*client, failing, "trap"), HasSubstr("error"));
+  auto error = client->NextPush(10s);
+  ASSERT_TRUE(error.ok() && *error);
+  ASSERT_TRUE((*error)->fields.contains("Error")) << (*error)->fields.dump();
+  EXPECT_THAT((*error)->fields["Error"]["error"]["UnexpectedError"].get<std::string>(),
+              HasSubstr("unreachable"));
+
+  std::string stopped = Start(*client, Manifest(kProbe), /*parent=*/true);
+  ASSERT_TRUE(client->Call(MakeVariant("StopActor", json{{"id", stopped}})).ok());
+  auto external = client->NextPush(10s);
+  ASSERT_TRUE(external.ok() && *external);
+  EXPECT_TRUE((*external)->fields.contains("ExternalStop"));
+
+  std::string terminated = Start(*client, Manifest(kProbe), /*parent=*/true);
+  ASSERT_TRUE(client->Call(MakeVariant("TerminateActor", json{{"id", terminated}})).ok());
+  auto forced = client->NextPush(10s);
+  ASSERT_TRUE(forced.ok() && *forced);
+  EXPECT_TRUE((*forced)->fields.contains("ExternalStop"));
+}
+
+TEST_F(ManagementServerTest, ChannelsCarryMessagesBothWays) {
+  auto client = Connect();
+  ASSERT_TRUE(client);
+  std::string id = Start(*client, Manifest(kMessenger));
+  auto opened =
+      client->Call(MakeVariant("OpenChannel", json{{"actor_id", json{{"Actor", id}}},
+                                                   {"initial_message", Bytes("accept:hi")}}));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::string channel = opened->fields["channel_id"];
+  auto accept = client->NextPush(10s);
+  ASSERT_TRUE(accept.ok() && *accept);
+  EXPECT_EQ((*accept)->name, "ChannelMessage");
+  EXPECT_EQ(Text((*accept)->fields["message"]), "hi");
+
+  ASSERT_TRUE(client
+                  ->Call(MakeVariant("SendOnChannel", json{{"channel_id", channel},
+                                                           {"message", Bytes("echo:ping")}}))
+                  .ok());
+  auto echoed = client->NextPush(10s);
+  ASSERT_TRUE(echoed.ok() && *echoed);
+  EXPECT_EQ((*echoed)->name, "ChannelMessage");
+  EXPECT_EQ(Text((*echoed)->fields["message"]), "re:ping");
+  EXPECT_EQ((*echoed)->fields["sender_id"], json({{"Actor", id}}));
+
+  // The actor closes it: the client hears.
+  auto other = Connect();
+  EXPECT_EQ(Request(*other, id, "chclose:" + channel), "ok");
+  auto closed = client->NextPush(10s);
+  ASSERT_TRUE(closed.ok() && *closed);
+  EXPECT_EQ((*closed)->name, "ChannelClosed");
+  EXPECT_EQ((*closed)->fields["closed_by"], "actor");
+  EXPECT_FALSE(client
+                   ->Call(MakeVariant("SendOnChannel",
+                                      json{{"channel_id", channel}, {"message", Bytes("x")}}))
+                   .ok());
+
+  // A refusal, and a channel the client closes by leaving.
+  auto rejected =
+      client->CallRaw(MakeVariant("OpenChannel", json{{"actor_id", json{{"Actor", id}}},
+                                                      {"initial_message", Bytes("reject:no")}}));
+  ASSERT_TRUE(rejected.ok());
+  EXPECT_EQ(rejected->fields["error"], "ChannelRejected");
+  auto second = client->Call(MakeVariant(
+      "OpenChannel", json{{"actor_id", json{{"Actor", id}}}, {"initial_message", Bytes("plain")}}));
+  ASSERT_TRUE(second.ok());
+  std::string second_id = second->fields["channel_id"];
+  // Another connection cannot use it.
+  auto foreign = other->CallRaw(
+      MakeVariant("SendOnChannel", json{{"channel_id", second_id}, {"message", Bytes("x")}}));
+  EXPECT_EQ(foreign->fields["error"], "ChannelNotFound");
+  client.reset();
+  EXPECT_TRUE(testing_util::WaitFor([&] {
+    return Request(*other, id, "log").find("chclose:" + second_id) != std::string::npos;
+  }));
+}
+
+TEST_F(ManagementServerTest, AHundredConcurrentClients) {
+  auto setup = Connect();
+  std::string id = Start(*setup, Manifest(kProbe));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 100; ++t) {
+    threads.emplace_back([&] {
+      ManagementClient::Options options;
+      options.address = server_->address();
+      auto client = ManagementClient::Connect(options);
+      if (!client.ok()) {
+        failures++;
+        return;
+      }
+      for (int i = 0; i < 20; ++i) {
+        auto list = (*client)->Call("ListActors");
+        auto state = (*client)->Call(MakeVariant("GetActorState", json{{"id", id}}));
+        if (!list.ok() || !state.ok() || list->fields["actors"].size() != 1) failures++;
+      }
+      auto count = (*client)->Call(
+          MakeVariant("RequestActorMessage", json{{"id", id}, {"data", Bytes("count")}}));
+      if (!count.ok()) failures++;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Request(*setup, id, "count"), "101");
+}
+
+class ManagementServerTokenTest : public ManagementServerTest {
+ protected:
+  void SetUp() override {
+    ServerOptions options;
+    options.token = "s3cret-token";
+    StartServer(options);
+  }
+};
+
+TEST_F(ManagementServerTokenTest, ATokenIsRequiredAndAWrongOneRefused) {
+  ManagementClient::Options options;
+  options.address = server_->address();
+  auto anonymous = ManagementClient::Connect(options);
+  ASSERT_TRUE(anonymous.ok());
+  auto refused = (*anonymous)->CallRaw("ListActors");
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->fields["error"], "Unauthorized");
+  auto wrong = (*anonymous)->CallRaw(MakeVariant("Authenticate", json{{"token", "guess"}}));
+  EXPECT_EQ(wrong->fields["error"], "Unauthorized");
+  EXPECT_EQ((*anonymous)->CallRaw("ListActors")->fields["error"], "Unauthorized")
+      << "still refused, still connected";
+  ASSERT_TRUE(
+      (*anonymous)->Call(MakeVariant("Authenticate", json{{"token", "s3cret-token"}})).ok());
+  EXPECT_TRUE((*anonymous)->Call("ListActors").ok());
+
+  auto with_token = Connect("s3cret-token");
+  ASSERT_TRUE(with_token);
+  EXPECT_TRUE(with_token->Call("ListActors").ok());
+  options.token = "wrong";
+  EXPECT_EQ(ManagementClient::Connect(options).status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST(ManagementServerStartTest, RefusesNonLoopbackWithoutATokenAndBadAddresses) {
+  auto home = testing_util::NewTestHome("theater-server-start");
+  auto runtime = TheaterRuntime::Create(testing_util::TestRuntimeOptions(home));
+  ASSERT_TRUE(runtime.ok());
+  ServerOptions options;
+  options.address = "0.0.0.0:0";
+  auto refused = ManagementServer::Start(**runtime, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().ToString(), HasSubstr("token"));
+  options.token = "t";
+  EXPECT_TRUE(ManagementServer::Start(**runtime, options).ok());
+  options.address = "127.0.0.1";
+  EXPECT_EQ(ManagementServer::Start(**runtime, options).status().code(),
+            StatusCode::kInvalidArgument);
+  runtime->reset();
+  std::filesystem::remove_all(home);
+}
+
+TEST(ManagementClientTest, SaysWhenNoServerIsRunning) {
+  // A port nothing listens on: bind one, then close it.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  socklen_t len = sizeof(sa);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  ManagementClient::Options options;
+  options.address = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+  auto client = ManagementClient::Connect(options);
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(client.status().ToString(), HasSubstr("no Theater server is running"));
+}
+
+}  // namespace
+}  // namespace theater::server
