@@ -1,0 +1,544 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Subcommands that manage actors on a running server: start (and staying attached to what it
+// started), stop, terminate, restart, pause, resume, list, list-stored, state, inspect, metrics
+// and info. Each is a thin layer over one or a few protocol commands (docs/protocol.md).
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/context.h"
+
+namespace theater::cli {
+namespace {
+
+using json = nlohmann::json;
+using server::MakeVariant;
+using server::Variant;
+using namespace std::chrono_literals;
+
+// --- start -----------------------------------------------------------------------------------
+
+struct StartArgs {
+  std::string manifest;
+  std::string initial_state;
+  bool subscribe = false;
+  bool parent = false;
+};
+
+// The manifest as the server should see it: a local file becomes its absolute path (so that
+// paths inside it resolve against its directory on the same machine); anything else (store://,
+// http(s)://, a path only the server has, TOML text) goes as given.
+std::string ManifestReference(const std::string& given) {
+  std::error_code ec;
+  if (given.find('\n') == std::string::npos && std::filesystem::is_regular_file(given, ec)) {
+    std::filesystem::path absolute = std::filesystem::absolute(given, ec);
+    if (!ec) return absolute.lexically_normal().string();
+  }
+  return given;
+}
+
+// --initial-state: JSON text, or @file holding JSON. Returns its bytes.
+Result<std::vector<uint8_t>> InitialStateBytes(const std::string& given) {
+  std::string text = given;
+  std::string source = "--initial-state";
+  if (!given.empty() && given[0] == '@') {
+    THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(given.substr(1)));
+    text.assign(bytes.begin(), bytes.end());
+    source = given.substr(1);
+  }
+  json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return InvalidArgument(source + " is not valid JSON");
+  return std::vector<uint8_t>(text.begin(), text.end());
+}
+
+// What an attached `start` does with the actor's ActorResult push; returns the exit code.
+int ReportResult(const Context& ctx, const StartArgs& args, const Variant& result) {
+  const Output& out = ctx.out();
+  const json& fields = result.fields;
+  if (out.json()) {
+    json report{{"actor_id", JsonString(fields, "actor_id")}, {"result", result.name}};
+    if (result.name == "Success") {
+      Result<std::optional<std::vector<uint8_t>>> data =
+          server::OptionalBytesField(fields, "result");
+      report["data"] = data.ok() && *data ? BytesForJson(**data) : json();
+    } else if (result.name == "Error") {
+      report["error"] = fields.contains("error") ? fields["error"] : json();
+    }
+    out.PrintJsonLine(report);
+    return result.name == "Success" || (!args.parent && result.name == "ExternalStop")
+               ? kExitOk
+               : kExitFailure;
+  }
+  if (result.name == "Success") {
+    if (args.parent) {
+      Result<std::optional<std::vector<uint8_t>>> data =
+          server::OptionalBytesField(fields, "result");
+      if (data.ok() && *data) {
+        std::cout.write(reinterpret_cast<const char*>((*data)->data()),
+                        static_cast<std::streamsize>((*data)->size()));
+        std::cout.flush();
+      }
+    } else {
+      std::cerr << "actor " << JsonString(fields, "actor_id") << " stopped\n";
+    }
+    return kExitOk;
+  }
+  if (result.name == "Error") {
+    // {"error": {"UnexpectedError": "<why>"}}: show the text, whatever the variant's name.
+    std::string why = "unknown error";
+    if (fields.contains("error")) {
+      Result<Variant> error = server::ReadVariant(fields["error"]);
+      if (error.ok() && error->fields.is_string()) {
+        why = error->fields.get<std::string>();
+      } else if (fields["error"].is_string()) {
+        why = fields["error"].get<std::string>();
+      } else {
+        why = fields["error"].dump(-1, ' ', false, json::error_handler_t::replace);
+      }
+    }
+    std::cerr << "Error: " << why << "\n";
+    return kExitFailure;
+  }
+  if (result.name == "ExternalStop") {
+    if (args.parent) {
+      std::cerr << "Actor stopped externally\n";
+      return kExitFailure;
+    }
+    std::cerr << "actor " << JsonString(fields, "actor_id") << " stopped externally\n";
+    return kExitOk;
+  }
+  return ctx.out().Error("unexpected ActorResult '" + result.name + "'");
+}
+
+// Stays attached to the actor just started: prints its events (--subscribe) and waits for its
+// ActorResult. The first Ctrl-C stops the actor (and waits briefly for it); a second one leaves.
+int Attach(const Context& ctx, server::ManagementClient& client, const StartArgs& args,
+           const std::string& id) {
+  const Output& out = ctx.out();
+  bool stop_sent = false;
+  std::chrono::steady_clock::time_point give_up{};
+  for (;;) {
+    if (InterruptCount() > 0 && !stop_sent) {
+      stop_sent = true;
+      std::cerr << "stopping actor " << id << " (Ctrl-C again to leave at once)\n";
+      Result<Variant> stopped = client.Call(MakeVariant("StopActor", {{"id", id}}));
+      if (!stopped.ok() && InterruptCount() < 2) out.Warning(stopped.status().ToString());
+      give_up = std::chrono::steady_clock::now() + 10s;
+    }
+    if (InterruptCount() > 1) return kExitInterrupted;
+    if (stop_sent && std::chrono::steady_clock::now() > give_up) return kExitInterrupted;
+    Result<std::optional<Variant>> push = client.NextPush(200ms);
+    if (!push.ok()) return out.Error(push.status().WithContext("waiting for actor " + id));
+    if (!*push) continue;
+    const Variant& message = **push;
+    if (message.name == "ActorEvent") {
+      if (!args.subscribe) continue;
+      Result<ActorEventPush> event = ReadActorEventPush(message.fields);
+      if (!event.ok()) return out.Error(event.status());
+      if (!event->actor_id.empty() && event->actor_id != id) continue;
+      if (event->event) PrintEvent(out, *event->event);
+      if (event->dropped > 0) {
+        out.Warning(std::to_string(event->dropped) + " events dropped (reading too slowly)");
+      }
+    } else if (message.name == "ActorResult") {
+      Result<Variant> result = server::ReadVariant(message.fields);
+      if (!result.ok()) return out.Error(result.status());
+      if (JsonString(result->fields, "actor_id") != id) continue;
+      int code = ReportResult(ctx, args, *result);
+      return stop_sent ? kExitInterrupted : code;
+    }
+  }
+}
+
+int Start(Context& ctx, const StartArgs& args) {
+  const Output& out = ctx.out();
+  json fields{{"manifest", ManifestReference(args.manifest)},
+              {"initial_state", nullptr},
+              // The ActorResult push tells an attached client that the actor stopped, so
+              // --subscribe asks for it too (and only --parent turns it into the exit code).
+              {"parent", args.parent || args.subscribe},
+              {"subscribe", args.subscribe}};
+  if (!args.initial_state.empty()) {
+    Result<std::vector<uint8_t>> state = InitialStateBytes(args.initial_state);
+    if (!state.ok()) return out.Error(state.status());
+    fields["initial_state"] = server::BytesToJson(*state);
+  }
+  const bool attached = args.parent || args.subscribe;
+  if (attached) CatchInterrupts();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  Result<Variant> started = CallExpect(*client, MakeVariant("StartActor", fields), "ActorStarted");
+  if (!started.ok()) return out.Error(started.status());
+  const std::string id = JsonString(started->fields, "id");
+  if (!attached) {
+    if (out.json()) {
+      out.PrintJson({{"id", id}});
+    } else {
+      std::cout << id << "\n";
+    }
+    return kExitOk;
+  }
+  if (!out.json()) std::cerr << "started actor " << id << "\n";
+  return Attach(ctx, *client, args, id);
+}
+
+// --- one-id commands -------------------------------------------------------------------------
+
+struct IdCommand {
+  const char* name;
+  const char* help;
+  const char* command;  // protocol command
+  const char* reply;    // expected reply
+  const char* done;     // past tense for the human line
+};
+
+constexpr IdCommand kIdCommands[] = {
+    {"stop", "Stop an actor gracefully (its current call finishes; children stop first)",
+     "StopActor", "ActorStopped", "stopped"},
+    {"terminate", "Stop an actor at once, interrupting its current call", "TerminateActor",
+     "ActorStopped", "terminated"},
+    {"restart", "Restart an actor from its manifest (same id, fresh state; the chain continues)",
+     "RestartActor", "Restarted", "restarted"},
+    {"pause", "Pause an actor: operations queue up but do not run", "PauseActor", "ActorPaused",
+     "paused"},
+    {"resume", "Resume a paused actor", "ResumeActor", "ActorResumed", "resumed"},
+};
+
+int RunIdCommand(Context& ctx, const IdCommand& spec, const std::string& given) {
+  const Output& out = ctx.out();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
+  Result<Variant> reply = CallExpect(*client, MakeVariant(spec.command, {{"id", id}}), spec.reply);
+  if (!reply.ok()) return out.Error(reply.status());
+  if (out.json()) {
+    out.PrintJson({{"id", id}, {"result", spec.done}});
+  } else {
+    std::cout << spec.done << " " << id << "\n";
+  }
+  return kExitOk;
+}
+
+// --- list, list-stored -----------------------------------------------------------------------
+
+int List(Context& ctx) {
+  const Output& out = ctx.out();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  Result<Variant> reply = CallExpect(*client, MakeVariant("ListActors"), "ActorList");
+  if (!reply.ok()) return out.Error(reply.status());
+  const json& fields = reply->fields;
+  json details = json::array();
+  if (fields.contains("details") && fields["details"].is_array()) {
+    details = fields["details"];
+  } else if (fields.contains("actors") && fields["actors"].is_array()) {
+    // An old server: only (id, name) pairs.
+    for (const json& pair : fields["actors"]) {
+      if (pair.is_array() && pair.size() == 2)
+        details.push_back({{"id", pair[0]}, {"name", pair[1]}});
+    }
+  }
+  if (out.json()) {
+    out.PrintJson(details);
+    return kExitOk;
+  }
+  if (details.empty()) {
+    std::cout << "no actors running\n";
+    return kExitOk;
+  }
+  Table table({"ID", "NAME", "PHASE", "PARENT", "MANIFEST"});
+  for (const json& actor : details) {
+    std::string parent = JsonString(actor, "parent_id");
+    table.AddRow({JsonString(actor, "id"), JsonString(actor, "name"), JsonString(actor, "phase"),
+                  parent.empty() ? "-" : parent, JsonString(actor, "manifest")});
+  }
+  table.Print(out, std::cout);
+  return kExitOk;
+}
+
+int ListStored(Context& ctx) {
+  const Output& out = ctx.out();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  Result<Variant> reply = CallExpect(*client, MakeVariant("ListStored"), "StoredActors");
+  if (!reply.ok()) return out.Error(reply.status());
+  const json actors = reply->fields.value("actors", json::array());
+  if (out.json()) {
+    out.PrintJson(actors);
+    return kExitOk;
+  }
+  if (actors.empty()) {
+    std::cout << "no stored actors\n";
+    return kExitOk;
+  }
+  Table table({"ID", "NAME", "STATUS", "EVENTS", "MANIFEST"});
+  for (const json& actor : actors) {
+    table.AddRow({JsonString(actor, "id"), JsonString(actor, "name"), JsonString(actor, "status"),
+                  std::to_string(JsonNumber(actor, "events")), JsonString(actor, "manifest")});
+  }
+  table.Print(out, std::cout);
+  return kExitOk;
+}
+
+// --- state -----------------------------------------------------------------------------------
+
+int State(Context& ctx, const std::string& given, bool raw) {
+  const Output& out = ctx.out();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
+  Result<Variant> reply =
+      CallExpect(*client, MakeVariant("GetActorState", {{"id", id}}), "ActorState");
+  if (!reply.ok()) return out.Error(reply.status());
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto state, server::OptionalBytesField(reply->fields, "state"),
+                                out);
+  if (raw) {
+    if (state) {
+      std::cout.write(reinterpret_cast<const char*>(state->data()),
+                      static_cast<std::streamsize>(state->size()));
+    }
+    return kExitOk;
+  }
+  if (out.json()) {
+    out.PrintJson({{"id", id},
+                   {"state", state ? BytesForJson(*state) : json()},
+                   {"size", state ? state->size() : 0}});
+  } else if (!state) {
+    std::cout << "(no state)\n";
+  } else {
+    std::cout << BytesForHuman(*state) << "\n";
+  }
+  return kExitOk;
+}
+
+// --- metrics, inspect, info ------------------------------------------------------------------
+
+void PrintMetrics(const Output& out, const json& metrics) {
+  Table table({"METRIC", "VALUE"});
+  auto n = [&](const char* key) { return JsonNumber(metrics, key); };
+  table.AddRow({"calls", std::to_string(n("calls"))});
+  table.AddRow({"failures", std::to_string(n("failures"))});
+  table.AddRow({"latency min / avg / max", FormatNanos(n("latency_min_ns")) + " / " +
+                                               FormatNanos(n("latency_avg_ns")) + " / " +
+                                               FormatNanos(n("latency_max_ns"))});
+  table.AddRow({"mailbox (now / peak)",
+                std::to_string(n("mailbox_depth")) + " / " + std::to_string(n("mailbox_peak"))});
+  table.AddRow({"memory (now / peak)",
+                FormatBytes(n("memory_bytes")) + " / " + FormatBytes(n("memory_peak_bytes"))});
+  table.AddRow({"uptime", FormatDurationMs(n("uptime_ms"))});
+  table.AddRow({"events", std::to_string(n("events"))});
+  if (metrics.contains("custom") && metrics["custom"].is_object()) {
+    for (const auto& [name, value] : metrics["custom"].items()) {
+      table.AddRow({"custom: " + name, value.dump()});
+    }
+  }
+  table.Print(out, std::cout);
+}
+
+int Metrics(Context& ctx, const std::string& given) {
+  const Output& out = ctx.out();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
+  Result<Variant> reply =
+      CallExpect(*client, MakeVariant("GetActorMetrics", {{"id", id}}), "ActorMetrics");
+  if (!reply.ok()) return out.Error(reply.status());
+  const json metrics = reply->fields.value("metrics", json::object());
+  if (out.json()) {
+    out.PrintJson({{"id", id}, {"metrics", metrics}});
+  } else {
+    PrintMetrics(out, metrics);
+  }
+  return kExitOk;
+}
+
+int Inspect(Context& ctx, const std::string& given, size_t recent) {
+  const Output& out = ctx.out();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
+  json report{{"id", id}};
+  Result<Variant> status =
+      CallExpect(*client, MakeVariant("GetActorStatus", {{"id", id}}), "ActorStatus");
+  if (!status.ok()) return out.Error(status.status());
+  report["status"] = JsonString(status->fields, "status");
+  report["phase"] = JsonString(status->fields, "phase");
+  const bool running = report["status"] == "Running";
+  // The rest is best effort: a stopped actor has no state or metrics, an old server no children.
+  if (Result<Variant> manifest =
+          CallExpect(*client, MakeVariant("GetActorManifest", {{"id", id}}), "ActorManifest");
+      manifest.ok()) {
+    report["manifest"] = manifest->fields.value("manifest", json());
+  }
+  if (running) {
+    if (Result<Variant> state =
+            CallExpect(*client, MakeVariant("GetActorState", {{"id", id}}), "ActorState");
+        state.ok()) {
+      auto bytes = server::OptionalBytesField(state->fields, "state");
+      report["state"] = bytes.ok() && *bytes ? BytesForJson(**bytes) : json();
+    }
+    if (Result<Variant> metrics =
+            CallExpect(*client, MakeVariant("GetActorMetrics", {{"id", id}}), "ActorMetrics");
+        metrics.ok()) {
+      report["metrics"] = metrics->fields.value("metrics", json::object());
+    }
+    if (Result<Variant> children =
+            CallExpect(*client, MakeVariant("ListChildren", {{"id", id}}), "ActorChildren");
+        children.ok()) {
+      report["children"] = children->fields.value("children", json::array());
+    }
+  }
+  std::vector<IndexedEvent> events;
+  size_t total_events = 0;
+  if (Result<Variant> reply =
+          CallExpect(*client, MakeVariant("GetActorEvents", {{"id", id}}), "ActorEvents");
+      reply.ok()) {
+    if (Result<std::vector<IndexedEvent>> all = ReadEventList(reply->fields); all.ok()) {
+      total_events = all->size();
+      const size_t skip = all->size() > recent ? all->size() - recent : 0;
+      events.assign(std::make_move_iterator(all->begin() + static_cast<ptrdiff_t>(skip)),
+                    std::make_move_iterator(all->end()));
+    }
+  }
+  if (out.json()) {
+    report["events_total"] = total_events;
+    report["recent_events"] = json::array();
+    for (const IndexedEvent& e : events)
+      report["recent_events"].push_back(EventJson(e.event, e.index));
+    out.PrintJson(report);
+    return kExitOk;
+  }
+  auto heading = [&](const std::string& text) {
+    std::cout << out.Paint(text, Style::kBold) << "\n";
+  };
+  heading("Actor " + id);
+  const json manifest = report.value("manifest", json::object());
+  Table facts({"FIELD", "VALUE"});
+  if (manifest.is_object()) {
+    facts.AddRow({"name", JsonString(manifest, "name") + " " + JsonString(manifest, "version")});
+    facts.AddRow({"component", JsonString(manifest, "component")});
+  }
+  const std::string status_text = report["status"].get<std::string>();
+  facts.AddRow(
+      {"status", out.Paint(status_text, status_text == "Running" ? Style::kGreen : Style::kYellow) +
+                     (report["phase"].get<std::string>().empty()
+                          ? ""
+                          : " (" + report["phase"].get<std::string>() + ")")});
+  if (report.contains("children")) {
+    std::string list;
+    for (const json& child : report["children"]) {
+      list += (list.empty() ? "" : ", ") + (child.is_string() ? child.get<std::string>() : "?");
+    }
+    facts.AddRow({"children", list.empty() ? "none" : list});
+  }
+  facts.Print(out, std::cout);
+  if (running) {
+    std::cout << "\n";
+    heading("State");
+    if (report.contains("state") && !report["state"].is_null()) {
+      const json& state = report["state"];
+      std::cout << (state.is_string() ? state.get<std::string>()
+                                      : state.dump(2, ' ', false, json::error_handler_t::replace))
+                << "\n";
+    } else {
+      std::cout << "(no state)\n";
+    }
+    if (report.contains("metrics")) {
+      std::cout << "\n";
+      heading("Metrics");
+      PrintMetrics(out, report["metrics"]);
+    }
+  }
+  std::cout << "\n";
+  heading("Recent events (" + std::to_string(events.size()) + " of " +
+          std::to_string(total_events) + ")");
+  for (const IndexedEvent& e : events) std::cout << EventLine(out, e.event, e.index) << "\n";
+  return kExitOk;
+}
+
+int Info(Context& ctx) {
+  const Output& out = ctx.out();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  Result<Variant> reply = CallExpect(*client, MakeVariant("GetServerInfo"), "ServerInfo");
+  if (!reply.ok()) return out.Error(reply.status());
+  json info = reply->fields;
+  info["address"] = ctx.address();
+  if (out.json()) {
+    out.PrintJson(info);
+    return kExitOk;
+  }
+  Table table({"FIELD", "VALUE"});
+  table.AddRow({"address", ctx.address()});
+  table.AddRow({"version", JsonString(info, "version")});
+  table.AddRow({"protocol", std::to_string(JsonNumber(info, "protocol"))});
+  table.AddRow({"uptime", FormatDurationMs(JsonNumber(info, "uptime_ms"))});
+  for (const char* key : {"actors", "connections", "subscriptions", "channels", "commands"}) {
+    table.AddRow({key, std::to_string(JsonNumber(info, key))});
+  }
+  table.Print(out, std::cout);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddActorCommands(CLI::App& app, CommandSet& commands) {
+  auto start = std::make_shared<StartArgs>();
+  CLI::App* start_cmd =
+      app.add_subcommand("start", "Start an actor on the server from a manifest; print its id");
+  start_cmd
+      ->add_option("manifest", start->manifest,
+                   "Manifest: a local file, a path on the server, store://..., http(s)://... "
+                   "or TOML text")
+      ->required();
+  start_cmd->add_option("-i,--initial-state", start->initial_state,
+                        "Initial state: JSON text, or @file holding JSON (merged over the "
+                        "manifest's init_state)");
+  start_cmd->add_flag("-s,--subscribe", start->subscribe,
+                      "Stay attached and print the actor's events until it stops");
+  start_cmd->add_flag("-p,--parent", start->parent,
+                      "Stay attached until the actor stops: write its result to stdout and exit "
+                      "0, or exit 1 when it failed or was stopped externally");
+  commands.Add(start_cmd, [start](Context& ctx) { return Start(ctx, *start); });
+
+  for (const IdCommand& spec : kIdCommands) {
+    auto id = std::make_shared<std::string>();
+    CLI::App* cmd = app.add_subcommand(spec.name, spec.help);
+    cmd->add_option("actor", *id, "Actor id (or a unique id prefix, or a name)")->required();
+    commands.Add(cmd, [id, &spec](Context& ctx) { return RunIdCommand(ctx, spec, *id); });
+  }
+
+  CLI::App* list_cmd = app.add_subcommand("list", "List the running actors");
+  commands.Add(list_cmd, [](Context& ctx) { return List(ctx); });
+
+  CLI::App* stored_cmd = app.add_subcommand(
+      "list-stored", "List every actor in the server's database, running or not");
+  commands.Add(stored_cmd, [](Context& ctx) { return ListStored(ctx); });
+
+  auto state_id = std::make_shared<std::string>();
+  auto state_raw = std::make_shared<bool>(false);
+  CLI::App* state_cmd = app.add_subcommand("state", "Print an actor's last committed state");
+  state_cmd->add_option("actor", *state_id, "Actor id (or a unique id prefix, or a name)")
+      ->required();
+  state_cmd->add_flag("--raw", *state_raw, "Write the state's bytes as they are");
+  commands.Add(state_cmd,
+               [state_id, state_raw](Context& ctx) { return State(ctx, *state_id, *state_raw); });
+
+  auto metrics_id = std::make_shared<std::string>();
+  CLI::App* metrics_cmd = app.add_subcommand("metrics", "Print an actor's metrics");
+  metrics_cmd->add_option("actor", *metrics_id, "Actor id (or a unique id prefix, or a name)")
+      ->required();
+  commands.Add(metrics_cmd, [metrics_id](Context& ctx) { return Metrics(ctx, *metrics_id); });
+
+  auto inspect_id = std::make_shared<std::string>();
+  auto inspect_events = std::make_shared<size_t>(10);
+  CLI::App* inspect_cmd = app.add_subcommand(
+      "inspect", "Show an actor's status, manifest, state, metrics and recent events");
+  inspect_cmd->add_option("actor", *inspect_id, "Actor id (or a unique id prefix, or a name)")
+      ->required();
+  inspect_cmd->add_option("-n,--events", *inspect_events, "How many recent events to show")
+      ->capture_default_str();
+  commands.Add(inspect_cmd, [inspect_id, inspect_events](Context& ctx) {
+    return Inspect(ctx, *inspect_id, *inspect_events);
+  });
+
+  CLI::App* info_cmd = app.add_subcommand("info", "Show the server's version and counters");
+  commands.Add(info_cmd, [](Context& ctx) { return Info(ctx); });
+}
+
+}  // namespace theater::cli

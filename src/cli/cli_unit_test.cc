@@ -1,0 +1,431 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Unit tests of the `theater` command line's pieces that need no server: the config file and
+// the precedence of its settings, time specs, event filtering and sorting, templates, output
+// helpers and completion scripts.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "cli/cli_app.h"
+#include "cli/completion.h"
+#include "cli/config.h"
+#include "cli/context.h"
+#include "cli/event_query.h"
+#include "cli/output.h"
+#include "cli/templates.h"
+#include "common/uuid.h"
+
+namespace theater::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// An environment made of a map, so tests do not depend on the real one.
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+    auto it = vars.find(std::string(name));
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+fs::path TempDir() {
+  fs::path dir = fs::temp_directory_path() / ("theater-cli-unit-" + NewUuid());
+  fs::create_directories(dir);
+  return dir;
+}
+
+void WriteText(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+// --- config ----------------------------------------------------------------------------------
+
+TEST(ConfigTest, ParsesEveryKey) {
+  Result<CliConfig> config = ParseConfig(R"(
+[server]
+address = "10.0.0.1:9100"
+token_file = "token.txt"
+timeout_ms = 2500
+[output]
+color = "never"
+format = "json"
+)",
+                                         "/etc/theater/config.toml", FakeEnv({}));
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->address, "10.0.0.1:9100");
+  EXPECT_EQ(config->token_file, fs::path("/etc/theater/token.txt"));
+  EXPECT_EQ(config->timeout, std::chrono::milliseconds(2500));
+  EXPECT_EQ(config->color, ColorMode::kNever);
+  EXPECT_EQ(config->format, OutputFormat::kJson);
+}
+
+TEST(ConfigTest, EmptyFileSetsNothing) {
+  Result<CliConfig> config = ParseConfig("", "c.toml", FakeEnv({}));
+  ASSERT_TRUE(config.ok());
+  EXPECT_FALSE(config->address);
+  EXPECT_FALSE(config->color);
+}
+
+TEST(ConfigTest, TokenFileUnderHome) {
+  Result<CliConfig> config = ParseConfig("[server]\ntoken_file = \"~/.theater/token\"\n",
+                                         "/x/c.toml", FakeEnv({{"HOME", "/home/ann"}}));
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->token_file, fs::path("/home/ann/.theater/token"));
+}
+
+TEST(ConfigTest, SyntaxErrorNamesFileAndLine) {
+  Result<CliConfig> config =
+      ParseConfig("[server]\naddress = \"a:1\"\ntimeout_ms = = 3\n", "my.toml", FakeEnv({}));
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().ToString(), HasSubstr("my.toml:3:"));
+}
+
+TEST(ConfigTest, UnknownKeyNamesFileLineAndKey) {
+  Result<CliConfig> config = ParseConfig("[server]\nadress = \"a:1\"\n", "my.toml", FakeEnv({}));
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().ToString(), HasSubstr("my.toml:2:1"));
+  EXPECT_THAT(config.status().ToString(), HasSubstr("server.adress"));
+  Result<CliConfig> table = ParseConfig("[sever]\n", "my.toml", FakeEnv({}));
+  ASSERT_FALSE(table.ok());
+  EXPECT_THAT(table.status().ToString(), HasSubstr("unknown key 'sever'"));
+}
+
+TEST(ConfigTest, WrongTypesAndValuesAreErrors) {
+  for (const char* text :
+       {"[server]\naddress = 3\n", "[server]\ntimeout_ms = -1\n", "[server]\ntimeout_ms = \"1\"\n",
+        "[output]\ncolor = \"sometimes\"\n", "[output]\nformat = \"yaml\"\n", "server = 1\n"}) {
+    Result<CliConfig> config = ParseConfig(text, "c.toml", FakeEnv({}));
+    EXPECT_FALSE(config.ok()) << text;
+    if (!config.ok()) {
+      EXPECT_THAT(config.status().ToString(), HasSubstr("c.toml:")) << text;
+    }
+  }
+}
+
+TEST(ConfigTest, DefaultPathPrefersXdg) {
+  EXPECT_EQ(DefaultConfigPath(FakeEnv({{"XDG_CONFIG_HOME", "/xdg"}, {"HOME", "/h"}})),
+            fs::path("/xdg/theater/config.toml"));
+  EXPECT_EQ(DefaultConfigPath(FakeEnv({{"XDG_CONFIG_HOME", ""}, {"HOME", "/h"}})),
+            fs::path("/h/.config/theater/config.toml"));
+  EXPECT_EQ(DefaultConfigPath(FakeEnv({})), std::nullopt);
+}
+
+TEST(ConfigTest, LoadConfigMissingFile) {
+  const fs::path dir = TempDir();
+  Result<CliConfig> optional = LoadConfig(dir / "none.toml", false, FakeEnv({}));
+  ASSERT_TRUE(optional.ok());
+  EXPECT_FALSE(optional->address);
+  Result<CliConfig> required = LoadConfig(dir / "none.toml", true, FakeEnv({}));
+  EXPECT_FALSE(required.ok());
+  WriteText(dir / "c.toml", "[server]\naddress = \"h:1\"\n");
+  Result<CliConfig> loaded = LoadConfig(dir / "c.toml", true, FakeEnv({}));
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->address, "h:1");
+  fs::remove_all(dir);
+}
+
+TEST(AddressTest, FlagThenEnvThenConfigThenDefault) {
+  CliConfig config;
+  config.address = "config:3";
+  auto env = FakeEnv({{"THEATER_SERVER_ADDRESS", "env:2"}});
+  EXPECT_EQ(ResolveAddress(std::string("flag:1"), env, config), "flag:1");
+  EXPECT_EQ(ResolveAddress(std::nullopt, env, config), "env:2");
+  EXPECT_EQ(ResolveAddress(std::nullopt, FakeEnv({}), config), "config:3");
+  EXPECT_EQ(ResolveAddress(std::nullopt, FakeEnv({}), CliConfig{}), "127.0.0.1:9000");
+  // An empty environment variable counts as unset.
+  EXPECT_EQ(ResolveAddress(std::nullopt, FakeEnv({{"THEATER_SERVER_ADDRESS", ""}}), config),
+            "config:3");
+}
+
+TEST(TokenTest, FlagThenEnvThenTokenFile) {
+  const fs::path dir = TempDir();
+  WriteText(dir / "token", "from-file\n\n");
+  CliConfig config;
+  config.token_file = dir / "token";
+  auto env = FakeEnv({{"THEATER_SERVER_TOKEN", "from-env"}});
+  EXPECT_EQ(*ResolveToken(std::string("from-flag"), env, config), "from-flag");
+  EXPECT_EQ(*ResolveToken(std::nullopt, env, config), "from-env");
+  EXPECT_EQ(*ResolveToken(std::nullopt, FakeEnv({}), config), "from-file");
+  EXPECT_EQ(*ResolveToken(std::nullopt, FakeEnv({}), CliConfig{}), std::nullopt);
+  WriteText(dir / "empty", "  \n");
+  config.token_file = dir / "empty";
+  EXPECT_FALSE(ResolveToken(std::nullopt, FakeEnv({}), config).ok());
+  config.token_file = dir / "missing";
+  EXPECT_FALSE(ResolveToken(std::nullopt, FakeEnv({}), config).ok());
+  fs::remove_all(dir);
+}
+
+TEST(ColorTest, NoColorWinsAndAutoFollowsTheTerminal) {
+  EXPECT_TRUE(ShouldColor(ColorMode::kAuto, true, FakeEnv({})));
+  EXPECT_FALSE(ShouldColor(ColorMode::kAuto, false, FakeEnv({})));
+  EXPECT_TRUE(ShouldColor(ColorMode::kAlways, false, FakeEnv({})));
+  EXPECT_FALSE(ShouldColor(ColorMode::kNever, true, FakeEnv({})));
+  EXPECT_FALSE(ShouldColor(ColorMode::kAlways, true, FakeEnv({{"NO_COLOR", "1"}})));
+  EXPECT_TRUE(ShouldColor(ColorMode::kAuto, true, FakeEnv({{"NO_COLOR", ""}})));
+}
+
+TEST(ContextTest, MalformedConfigIsAnErrorNamingTheFile) {
+  const fs::path dir = TempDir();
+  WriteText(dir / "theater" / "config.toml", "[output]\ncolor = \"purple\"\n");
+  GlobalOptions options;
+  Result<std::unique_ptr<Context>> ctx =
+      Context::Create(options, FakeEnv({{"XDG_CONFIG_HOME", dir.string()}}));
+  ASSERT_FALSE(ctx.ok());
+  EXPECT_THAT(ctx.status().ToString(),
+              HasSubstr((dir / "theater" / "config.toml").string() + ":2:"));
+  fs::remove_all(dir);
+}
+
+TEST(ContextTest, ConfigFormatJsonTurnsOnJson) {
+  const fs::path dir = TempDir();
+  WriteText(dir / "c.toml", "[output]\nformat = \"json\"\n[server]\naddress = \"cfg:1\"\n");
+  GlobalOptions options;
+  options.config_path = (dir / "c.toml").string();
+  Result<std::unique_ptr<Context>> ctx = Context::Create(options, FakeEnv({}));
+  ASSERT_TRUE(ctx.ok()) << ctx.status().ToString();
+  EXPECT_TRUE((*ctx)->out().json());
+  EXPECT_EQ((*ctx)->address(), "cfg:1");
+  fs::remove_all(dir);
+}
+
+// --- time specs and event queries ------------------------------------------------------------
+
+TEST(TimeSpecTest, AbsoluteSecondsAndRelativeAges) {
+  const uint64_t now = 1'700'000'000'000;
+  EXPECT_EQ(*ParseTimeSpec("1000", now), 1'000'000u);
+  EXPECT_EQ(*ParseTimeSpec("30s", now), now - 30'000);
+  EXPECT_EQ(*ParseTimeSpec("10m", now), now - 600'000);
+  EXPECT_EQ(*ParseTimeSpec("2h", now), now - 7'200'000);
+  EXPECT_EQ(*ParseTimeSpec("1d", now), now - 86'400'000);
+  EXPECT_EQ(*ParseTimeSpec("1w", now), now - 7 * 86'400'000ull);
+  EXPECT_EQ(*ParseTimeSpec("100000000w", now), 0u);  // before the epoch clamps to 0
+}
+
+TEST(TimeSpecTest, RejectsOtherText) {
+  for (const char* text :
+       {"", "x", "1x", "10mm", "-5", "m", "1.5h", " 1h", "99999999999999999999"}) {
+    EXPECT_FALSE(ParseTimeSpec(text, 1000).ok()) << text;
+  }
+}
+
+chain::Event MakeEvent(std::string type, uint64_t time, std::string payload,
+                       std::optional<std::string> description = std::nullopt) {
+  chain::Event event;
+  event.type = std::move(type);
+  event.timestamp_ms = time;
+  event.payload.assign(payload.begin(), payload.end());
+  event.description = std::move(description);
+  event.hash = chain::Sha256(event.payload);
+  return event;
+}
+
+std::vector<IndexedEvent> SampleEvents() {
+  return {
+      {0, MakeEvent("theater-runtime", 300, "xx", "actor started")},
+      {1, MakeEvent("wasm", 100, "call init", std::nullopt)},
+      {2, MakeEvent("theater:simple/runtime/log", 200, "Hello World", std::nullopt)},
+      {3, MakeEvent("wasm", 400, "a much longer payload", std::nullopt)},
+  };
+}
+
+std::vector<size_t> Indices(const std::vector<IndexedEvent>& events) {
+  std::vector<size_t> out;
+  for (const IndexedEvent& e : events) out.push_back(e.index);
+  return out;
+}
+
+TEST(EventQueryTest, FiltersByTypeSubstring) {
+  EventQuery query;
+  query.type_contains = "wasm";
+  EXPECT_EQ(Indices(ApplyEventQuery(SampleEvents(), query)), (std::vector<size_t>{1, 3}));
+}
+
+TEST(EventQueryTest, FiltersByTimeRangeInclusive) {
+  EventQuery query;
+  query.from_ms = 200;
+  query.to_ms = 300;
+  EXPECT_EQ(Indices(ApplyEventQuery(SampleEvents(), query)), (std::vector<size_t>{0, 2}));
+}
+
+TEST(EventQueryTest, SearchesDescriptionAndDataIgnoringCase) {
+  EventQuery query;
+  query.search = "STARTED";
+  EXPECT_EQ(Indices(ApplyEventQuery(SampleEvents(), query)), (std::vector<size_t>{0}));
+  query.search = "hello world";
+  EXPECT_EQ(Indices(ApplyEventQuery(SampleEvents(), query)), (std::vector<size_t>{2}));
+  query.search = "nothing like this";
+  EXPECT_TRUE(ApplyEventQuery(SampleEvents(), query).empty());
+}
+
+TEST(EventQueryTest, SortsReversesAndLimits) {
+  EventQuery query;
+  query.sort = EventSort::kTime;
+  EXPECT_EQ(Indices(ApplyEventQuery(SampleEvents(), query)), (std::vector<size_t>{1, 2, 0, 3}));
+  query.sort = EventSort::kType;  // byte order: "theater-runtime" < "theater:simple/..."
+  EXPECT_EQ(Indices(ApplyEventQuery(SampleEvents(), query)), (std::vector<size_t>{0, 2, 1, 3}));
+  query.sort = EventSort::kSize;
+  EXPECT_EQ(Indices(ApplyEventQuery(SampleEvents(), query)), (std::vector<size_t>{0, 1, 2, 3}));
+  query.sort = EventSort::kChain;
+  query.reverse = true;
+  query.limit = 2;
+  EXPECT_EQ(Indices(ApplyEventQuery(SampleEvents(), query)), (std::vector<size_t>{3, 2}));
+}
+
+TEST(EventQueryTest, ParsesSortNames) {
+  EXPECT_EQ(*ParseEventSort("size"), EventSort::kSize);
+  EXPECT_FALSE(ParseEventSort("random").ok());
+}
+
+// --- templates -------------------------------------------------------------------------------
+
+TEST(TemplateTest, RenderTextReplacesKnownKeysOnly) {
+  EXPECT_EQ(RenderText("a {{x}} b {{y}} {{x}}", {{"x", "1"}}), "a 1 b {{y}} 1");
+  EXPECT_EQ(RenderText("unterminated {{x", {{"x", "1"}}), "unterminated {{x");
+  EXPECT_EQ(RenderText("", {}), "");
+}
+
+TEST(TemplateTest, ProjectNames) {
+  EXPECT_TRUE(ValidateProjectName("my-actor_2").ok());
+  EXPECT_FALSE(ValidateProjectName("").ok());
+  EXPECT_FALSE(ValidateProjectName("2fast").ok());
+  EXPECT_FALSE(ValidateProjectName("a/b").ok());
+  EXPECT_FALSE(ValidateProjectName("a b").ok());
+  EXPECT_EQ(SnakeCase("my-actor"), "my_actor");
+}
+
+TEST(TemplateTest, EveryTemplateRendersInBothLanguages) {
+  ASSERT_EQ(TemplateNames().size(), 4u);
+  for (const std::string& name : TemplateNames()) {
+    for (Lang lang : {Lang::kC, Lang::kCpp}) {
+      Result<std::vector<ProjectFile>> files = RenderProject(name, lang, "demo-actor");
+      ASSERT_TRUE(files.ok()) << name << ": " << files.status().ToString();
+      std::map<std::string, std::string> by_path;
+      for (const ProjectFile& f : *files) by_path[f.path] = f.contents;
+      const std::string source = lang == Lang::kC ? "src/actor.c" : "src/actor.cc";
+      ASSERT_TRUE(by_path.count("manifest.toml")) << name;
+      ASSERT_TRUE(by_path.count(source)) << name;
+      ASSERT_TRUE(by_path.count("Makefile")) << name;
+      ASSERT_TRUE(by_path.count(".gitignore")) << name;
+      ASSERT_TRUE(by_path.count("sdk/theater/theater.h")) << name;
+      ASSERT_TRUE(by_path.count("sdk/theater/theater.hpp")) << name;
+      EXPECT_THAT(by_path["manifest.toml"], HasSubstr("name = \"demo-actor\""));
+      EXPECT_THAT(by_path["manifest.toml"], HasSubstr("component = \"demo-actor.wasm\""));
+      EXPECT_THAT(by_path["Makefile"], HasSubstr("SOURCES = " + source));
+      EXPECT_THAT(by_path["Makefile"], HasSubstr("demo-actor.wasm:"));
+      EXPECT_THAT(by_path["Makefile"], HasSubstr("\n\t$(WASM_CC)"));  // a recipe needs a tab
+      if (lang == Lang::kCpp) {
+        EXPECT_THAT(by_path["Makefile"], HasSubstr("-lc++abi"));
+      }
+      for (const auto& [path, contents] : by_path) {
+        if (path.rfind("sdk/", 0) == 0) continue;
+        EXPECT_THAT(contents, Not(HasSubstr("{{"))) << name << " " << path;
+      }
+    }
+  }
+}
+
+TEST(TemplateTest, UnknownTemplateAndBadNameAreErrors) {
+  Result<std::vector<ProjectFile>> unknown = RenderProject("nope", Lang::kC, "x");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.status().ToString(), HasSubstr("message-server"));
+  EXPECT_FALSE(RenderProject("basic", Lang::kC, "../evil").ok());
+  EXPECT_FALSE(ParseLang("rust").ok());
+}
+
+TEST(TemplateTest, CompileCommandHasTargetSdkAndLanguageFlags) {
+  std::vector<std::string> c =
+      WasmCompileCommand("clang-14", Lang::kC, "/p/sdk", {"/p/src/a.c"}, "/p/a.wasm");
+  EXPECT_EQ(c.front(), "clang-14");
+  EXPECT_THAT(c, Contains("--target=wasm32-wasi"));
+  EXPECT_THAT(c, Contains("-mexec-model=reactor"));
+  EXPECT_THAT(c, Contains("-I/p/sdk"));
+  EXPECT_THAT(c, Contains("/p/src/a.c"));
+  EXPECT_THAT(c, Not(Contains("-lc++")));
+  std::vector<std::string> cpp =
+      WasmCompileCommand("clang-14", Lang::kCpp, "/p/sdk", {"/p/src/a.cc"}, "/p/a.wasm");
+  EXPECT_THAT(cpp, Contains("-std=c++17"));
+  EXPECT_THAT(cpp, Contains("-lc++"));
+}
+
+// --- output helpers --------------------------------------------------------------------------
+
+std::vector<uint8_t> B(std::string_view s) {
+  return {s.begin(), s.end()};
+}
+
+TEST(OutputTest, BytesForJsonAndHuman) {
+  EXPECT_EQ(BytesForJson(B("{\"a\":1}")), nlohmann::json({{"a", 1}}));
+  EXPECT_EQ(BytesForJson(B("plain text")), nlohmann::json("plain text"));
+  EXPECT_EQ(BytesForJson(std::vector<uint8_t>{0xff, 0x00}), nlohmann::json({{"hex", "ff00"}}));
+  EXPECT_EQ(BytesForHuman(B("plain")), "plain");
+  EXPECT_EQ(BytesForHuman(std::vector<uint8_t>{0x01}), "hex:01");
+  EXPECT_THAT(BytesForHuman(B("{\"a\":1}")), HasSubstr("\"a\": 1"));
+  EXPECT_TRUE(IsPrintableText(B("tab\tand\nnewline é")));
+  EXPECT_FALSE(IsPrintableText(std::vector<uint8_t>{0xc3}));  // truncated UTF-8
+  EXPECT_FALSE(IsPrintableText(std::vector<uint8_t>{0x1b}));  // escape
+}
+
+TEST(OutputTest, TablePadsAllButTheLastColumn) {
+  Output out(false, false, false);
+  Table table({"ID", "NAME"});
+  table.AddRow({"1", "first"});
+  table.AddRow({"1234", "x"});
+  std::ostringstream os;
+  table.Print(out, os);
+  EXPECT_EQ(os.str(), "ID    NAME\n1     first\n1234  x\n");
+}
+
+TEST(OutputTest, ActorIdShape) {
+  EXPECT_TRUE(LooksLikeActorId("0b7d1a52-8a7c-4c36-9f4e-2f1f3e1a9b10"));
+  EXPECT_FALSE(LooksLikeActorId("0b7d1a52"));
+  EXPECT_FALSE(LooksLikeActorId("0B7D1A52-8A7C-4C36-9F4E-2F1F3E1A9B10"));
+  EXPECT_FALSE(LooksLikeActorId("0b7d1a52x8a7c-4c36-9f4e-2f1f3e1a9b10"));
+}
+
+// --- completion ------------------------------------------------------------------------------
+
+TEST(CompletionTest, ScriptsNameEveryCommand) {
+  GlobalOptions global;
+  CommandSet commands;
+  std::unique_ptr<CLI::App> app = BuildApp(global, commands);
+  for (const char* shell : {"bash", "zsh", "fish"}) {
+    Result<std::string> script = CompletionScript(*app, shell);
+    ASSERT_TRUE(script.ok()) << shell;
+    for (const char* command : {"start", "stop", "events", "channel", "open", "chain", "verify",
+                                "completion", "server", "create", "build"}) {
+      EXPECT_THAT(*script, HasSubstr(command)) << shell << " lacks " << command;
+    }
+    EXPECT_THAT(*script, HasSubstr("follow")) << shell;
+    EXPECT_THAT(*script, HasSubstr("initial-state")) << shell;
+  }
+  EXPECT_FALSE(CompletionScript(*app, "powershell").ok());
+}
+
+TEST(CompletionTest, BashScriptIsValidBash) {
+  GlobalOptions global;
+  CommandSet commands;
+  std::unique_ptr<CLI::App> app = BuildApp(global, commands);
+  const fs::path dir = TempDir();
+  WriteText(dir / "theater.bash", *CompletionScript(*app, "bash"));
+  EXPECT_EQ(std::system(("bash -n " + (dir / "theater.bash").string()).c_str()), 0);
+  // Completing "theater chain v" offers "verify".
+  const std::string probe = "source " + (dir / "theater.bash").string() +
+                            "; COMP_WORDS=(theater chain v); COMP_CWORD=2; _theater; "
+                            "[[ \" ${COMPREPLY[*]} \" == *\" verify \"* ]]";
+  WriteText(dir / "probe.sh", probe);
+  EXPECT_EQ(std::system(("bash " + (dir / "probe.sh").string()).c_str()), 0);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace theater::cli

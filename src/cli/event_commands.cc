@@ -1,0 +1,291 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Subcommands about event chains on a running server: events (history with filters, sorting and
+// --follow), subscribe (live events), chain verify and chain export.
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <set>
+
+#include "cli/context.h"
+
+namespace theater::cli {
+namespace {
+
+using json = nlohmann::json;
+using server::MakeVariant;
+using server::Variant;
+using namespace std::chrono_literals;
+
+// How long a live stream waits for a push before asking whether the actor still runs.
+constexpr auto kIdleCheck = 1s;
+
+struct EventsArgs {
+  std::string actor;
+  size_t limit = 0;
+  std::string type;
+  std::string from;
+  std::string to;
+  std::string search;
+  std::string sort = "chain";
+  bool reverse = false;
+  bool follow = false;
+};
+
+Result<EventQuery> BuildQuery(const EventsArgs& args) {
+  EventQuery query;
+  const uint64_t now = NowMs();
+  if (!args.type.empty()) query.type_contains = args.type;
+  if (!args.search.empty()) query.search = args.search;
+  if (!args.from.empty()) {
+    THEATER_ASSIGN_OR_RETURN(query.from_ms, ParseTimeSpec(args.from, now));
+  }
+  if (!args.to.empty()) {
+    THEATER_ASSIGN_OR_RETURN(query.to_ms, ParseTimeSpec(args.to, now));
+  }
+  THEATER_ASSIGN_OR_RETURN(query.sort, ParseEventSort(args.sort));
+  query.reverse = args.reverse;
+  query.limit = args.limit;
+  return query;
+}
+
+// Whether the actor still runs (an unknown or stopped actor does not).
+bool StillRunning(server::ManagementClient& client, const std::string& id) {
+  Result<Variant> status = client.Call(MakeVariant("GetActorStatus", {{"id", id}}));
+  return status.ok() && JsonString(status->fields, "status") == "Running";
+}
+
+// Prints the ActorEvent pushes of `subscription_id` until the actor stops (0), Ctrl-C (130),
+// `limit` events have been printed (0) or nothing came for `idle_timeout` (0; zero: no timeout).
+// `seen` holds hashes already printed, which are skipped.
+int Stream(const Context& ctx, server::ManagementClient& client, const std::string& id,
+           const std::string& subscription_id, const EventQuery& filter, size_t limit,
+           std::chrono::milliseconds idle_timeout, std::set<chain::Hash>& seen) {
+  const Output& out = ctx.out();
+  size_t printed = 0;
+  auto last_event = std::chrono::steady_clock::now();
+  auto last_check = last_event;
+  for (;;) {
+    if (InterruptCount() > 0) {
+      client
+          .Call(MakeVariant("UnsubscribeFromActor",
+                            {{"id", id}, {"subscription_id", subscription_id}}))
+          .status()
+          .IgnoreError();  // leaving anyway; the server also ends it when we disconnect
+      return kExitInterrupted;
+    }
+    Result<std::optional<Variant>> push = client.NextPush(200ms);
+    if (!push.ok()) return out.Error(push.status().WithContext("following actor " + id));
+    const auto now = std::chrono::steady_clock::now();
+    if (!*push) {
+      if (idle_timeout.count() > 0 && now - last_event >= idle_timeout) return kExitOk;
+      if (now - last_check >= kIdleCheck) {
+        last_check = now;
+        if (!StillRunning(client, id)) {
+          // Pushes that arrived while we asked are still queued: print them first.
+          while (true) {
+            Result<std::optional<Variant>> rest = client.NextPush(0ms);
+            if (!rest.ok() || !*rest) break;
+            if ((*rest)->name != "ActorEvent") continue;
+            Result<ActorEventPush> event = ReadActorEventPush((*rest)->fields);
+            if (event.ok() && event->event && EventMatches(event->event->event, filter) &&
+                seen.insert(event->event->event.hash).second) {
+              PrintEvent(out, *event->event);
+            }
+          }
+          if (!out.json()) std::cerr << "actor " << id << " is no longer running\n";
+          return kExitOk;
+        }
+      }
+      continue;
+    }
+    if ((*push)->name != "ActorEvent") continue;
+    Result<ActorEventPush> event = ReadActorEventPush((*push)->fields);
+    if (!event.ok()) return out.Error(event.status());
+    if (JsonString((*push)->fields, "subscription_id") != subscription_id &&
+        !JsonString((*push)->fields, "subscription_id").empty()) {
+      continue;
+    }
+    last_event = now;
+    if (event->dropped > 0) {
+      out.Warning(std::to_string(event->dropped) + " events dropped (reading too slowly)");
+    }
+    if (!event->event || !EventMatches(event->event->event, filter)) continue;
+    if (!seen.insert(event->event->event.hash).second) continue;
+    PrintEvent(out, *event->event);
+    if (limit > 0 && ++printed >= limit) return kExitOk;
+  }
+}
+
+Result<std::string> Subscribe(server::ManagementClient& client, const std::string& id) {
+  THEATER_ASSIGN_OR_RETURN(
+      Variant reply,
+      CallExpect(client, MakeVariant("SubscribeToActor", {{"id", id}}), "Subscribed"));
+  const json& sub =
+      reply.fields.contains("subscription_id") ? reply.fields["subscription_id"] : json();
+  return sub.is_string() ? sub.get<std::string>() : sub.dump();
+}
+
+int Events(Context& ctx, const EventsArgs& args) {
+  const Output& out = ctx.out();
+  Result<EventQuery> query = BuildQuery(args);
+  if (!query.ok()) return UsageError(ctx, query.status().ToString());
+  if (args.follow) CatchInterrupts();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, args.actor), out);
+  // Subscribe before reading the history, so no event falls between the two; the overlap is
+  // removed by hash.
+  std::string subscription;
+  if (args.follow) {
+    THEATER_ASSIGN_OR_RETURN_EXIT(subscription, Subscribe(*client, id), out);
+  }
+  Result<Variant> reply =
+      CallExpect(*client, MakeVariant("GetActorEvents", {{"id", id}}), "ActorEvents");
+  if (!reply.ok()) return out.Error(reply.status());
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::vector<IndexedEvent> all, ReadEventList(reply->fields), out);
+  std::set<chain::Hash> seen;
+  for (const IndexedEvent& e : all) seen.insert(e.event.hash);
+  std::vector<IndexedEvent> selected = ApplyEventQuery(std::move(all), *query);
+  if (out.json() && !args.follow) {
+    json list = json::array();
+    for (const IndexedEvent& e : selected) list.push_back(EventJson(e.event, e.index));
+    out.PrintJson(list);
+    return kExitOk;
+  }
+  for (const IndexedEvent& e : selected) PrintEvent(out, e);
+  if (!args.follow) return kExitOk;
+  EventQuery live = *query;  // filters only: live events come in chain order
+  return Stream(ctx, *client, id, subscription, live, 0, 0ms, seen);
+}
+
+struct SubscribeArgs {
+  std::string actor;
+  std::string type;
+  size_t limit = 0;
+  double timeout_s = 0;
+};
+
+int SubscribeCommand(Context& ctx, const SubscribeArgs& args) {
+  const Output& out = ctx.out();
+  CatchInterrupts();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, args.actor), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::string subscription, Subscribe(*client, id), out);
+  if (!out.json()) std::cerr << "subscribed to " << id << " (Ctrl-C to stop)\n";
+  EventQuery filter;
+  if (!args.type.empty()) filter.type_contains = args.type;
+  std::set<chain::Hash> seen;
+  return Stream(ctx, *client, id, subscription, filter, args.limit,
+                std::chrono::milliseconds(static_cast<int64_t>(args.timeout_s * 1000)), seen);
+}
+
+int ChainVerify(Context& ctx, const std::string& given) {
+  const Output& out = ctx.out();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
+  Result<Variant> reply =
+      CallExpect(*client, MakeVariant("VerifyChain", {{"id", id}}), "ChainVerified");
+  if (!reply.ok()) return out.Error(reply.status());
+  const bool valid = reply->fields.value("valid", false);
+  const uint64_t events = JsonNumber(reply->fields, "events");
+  if (out.json()) {
+    out.PrintJson({{"id", id},
+                   {"valid", valid},
+                   {"events", events},
+                   {"error", reply->fields.value("error", json())}});
+  } else if (valid) {
+    std::cout << out.Paint("chain valid", Style::kGreen) << ": " << events << " events\n";
+  } else {
+    std::cout << out.Paint("chain INVALID", Style::kRed) << ": "
+              << JsonString(reply->fields, "error") << "\n";
+  }
+  return valid ? kExitOk : kExitFailure;
+}
+
+int ChainExport(Context& ctx, const std::string& given, const std::string& output) {
+  const Output& out = ctx.out();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
+  Result<Variant> reply =
+      CallExpect(*client, MakeVariant("GetActorEvents", {{"id", id}}), "ActorEvents");
+  if (!reply.ok()) return out.Error(reply.status());
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::vector<IndexedEvent> events, ReadEventList(reply->fields),
+                                out);
+  // The same shape as TheaterRuntime::SaveChain's files, so one reader handles both.
+  json document{{"actor_id", id},
+                {"first_index", 0},
+                {"anchor", events.empty() || !events.front().event.parent
+                               ? json()
+                               : json(chain::ToHex(*events.front().event.parent))},
+                {"events", json::array()}};
+  for (const IndexedEvent& e : events) document["events"].push_back(EventJson(e.event, e.index));
+  const std::string text = document.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  if (output.empty() || output == "-") {
+    std::cout << text;
+    return kExitOk;
+  }
+  std::ofstream file(output, std::ios::binary | std::ios::trunc);
+  file << text;
+  file.close();
+  if (!file) return out.Error(IOError("writing " + output));
+  std::cerr << "wrote " << events.size() << " events to " << output << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddEventCommands(CLI::App& app, CommandSet& commands) {
+  auto events = std::make_shared<EventsArgs>();
+  CLI::App* events_cmd = app.add_subcommand(
+      "events", "Print an actor's event chain (also of a stopped actor whose chain is stored)");
+  events_cmd->add_option("actor", events->actor, "Actor id (or a unique id prefix, or a name)")
+      ->required();
+  events_cmd->add_option("-l,--limit", events->limit,
+                         "Print at most this many events (after sorting; 0 = all)");
+  events_cmd->add_option("-t,--type", events->type, "Only events whose type contains this text");
+  events_cmd->add_option("--from", events->from,
+                         "Only events at or after this time: Unix seconds, or an age like 30s, "
+                         "10m, 2h, 1d, 1w");
+  events_cmd->add_option("--to", events->to, "Only events at or before this time (as --from)");
+  events_cmd->add_option("--search", events->search,
+                         "Only events whose description or data contains this text (any case)");
+  events_cmd->add_option("-s,--sort", events->sort, "Order: chain, time, type or size")
+      ->check(CLI::IsMember({"chain", "time", "type", "size"}))
+      ->capture_default_str();
+  events_cmd->add_flag("-r,--reverse", events->reverse, "Reverse the order");
+  events_cmd->add_flag("-f,--follow", events->follow,
+                       "After the history, print new events as they happen until the actor "
+                       "stops or Ctrl-C");
+  commands.Add(events_cmd, [events](Context& ctx) { return Events(ctx, *events); });
+
+  auto sub = std::make_shared<SubscribeArgs>();
+  CLI::App* sub_cmd = app.add_subcommand("subscribe", "Print an actor's new events as they happen");
+  sub_cmd->add_option("actor", sub->actor, "Actor id (or a unique id prefix, or a name)")
+      ->required();
+  sub_cmd->add_option("-t,--type", sub->type, "Only events whose type contains this text");
+  sub_cmd->add_option("-l,--limit", sub->limit, "Exit after this many events (0 = no limit)");
+  sub_cmd->add_option("--timeout", sub->timeout_s,
+                      "Exit after this many seconds without an event (0 = never)");
+  commands.Add(sub_cmd, [sub](Context& ctx) { return SubscribeCommand(ctx, *sub); });
+
+  CLI::App* chain_cmd = app.add_subcommand("chain", "Verify or export an actor's event chain");
+  chain_cmd->require_subcommand(1);
+  auto verify_id = std::make_shared<std::string>();
+  CLI::App* verify_cmd = chain_cmd->add_subcommand(
+      "verify", "Recompute every hash and parent link of the chain; exit 1 when it is broken");
+  verify_cmd->add_option("actor", *verify_id, "Actor id (or a unique id prefix, or a name)")
+      ->required();
+  commands.Add(verify_cmd, [verify_id](Context& ctx) { return ChainVerify(ctx, *verify_id); });
+  auto export_id = std::make_shared<std::string>();
+  auto export_out = std::make_shared<std::string>();
+  CLI::App* export_cmd =
+      chain_cmd->add_subcommand("export", "Write the chain as JSON (stdout, or -o FILE)");
+  export_cmd->add_option("actor", *export_id, "Actor id (or a unique id prefix, or a name)")
+      ->required();
+  export_cmd->add_option("-o,--output", *export_out, "Write to this file instead of stdout");
+  commands.Add(export_cmd, [export_id, export_out](Context& ctx) {
+    return ChainExport(ctx, *export_id, *export_out);
+  });
+}
+
+}  // namespace theater::cli

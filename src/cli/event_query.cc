@@ -1,0 +1,120 @@
+// Theater: a WebAssembly actor runtime.
+#include "cli/event_query.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace theater::cli {
+namespace {
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool ContainsFolded(std::string_view haystack, const std::string& needle_lower) {
+  return Lower(haystack).find(needle_lower) != std::string::npos;
+}
+
+}  // namespace
+
+Result<uint64_t> ParseTimeSpec(std::string_view text, uint64_t now_ms) {
+  auto invalid = [&] {
+    return InvalidArgument("time '" + std::string(text) +
+                           "' is neither Unix seconds nor a duration like 30s, 10m, 2h, 1d, 1w");
+  };
+  if (text.empty()) return invalid();
+  uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [rest, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || rest == text.data()) return invalid();
+  if (rest == end) {
+    if (value > UINT64_MAX / 1000) return invalid();
+    return value * 1000;  // absolute Unix seconds
+  }
+  if (rest + 1 != end) return invalid();
+  uint64_t unit_ms = 0;
+  switch (*rest) {
+    case 's':
+      unit_ms = 1000;
+      break;
+    case 'm':
+      unit_ms = 60 * 1000;
+      break;
+    case 'h':
+      unit_ms = 3600 * 1000;
+      break;
+    case 'd':
+      unit_ms = 86400 * 1000;
+      break;
+    case 'w':
+      unit_ms = 7 * 86400 * 1000ull;
+      break;
+    default:
+      return invalid();
+  }
+  if (value > UINT64_MAX / unit_ms) return invalid();
+  const uint64_t ago = value * unit_ms;
+  return ago > now_ms ? 0 : now_ms - ago;
+}
+
+Result<EventSort> ParseEventSort(std::string_view text) {
+  if (text == "chain") return EventSort::kChain;
+  if (text == "time") return EventSort::kTime;
+  if (text == "type") return EventSort::kType;
+  if (text == "size") return EventSort::kSize;
+  return InvalidArgument("sort order must be chain, time, type or size, not '" + std::string(text) +
+                         "'");
+}
+
+bool EventMatches(const chain::Event& event, const EventQuery& query) {
+  if (query.type_contains && event.type.find(*query.type_contains) == std::string::npos) {
+    return false;
+  }
+  if (query.from_ms && event.timestamp_ms < *query.from_ms) return false;
+  if (query.to_ms && event.timestamp_ms > *query.to_ms) return false;
+  if (query.search && !query.search->empty()) {
+    const std::string needle = Lower(*query.search);
+    if (event.description && ContainsFolded(*event.description, needle)) return true;
+    std::string_view raw(reinterpret_cast<const char*>(event.payload.data()), event.payload.size());
+    if (ContainsFolded(raw, needle)) return true;
+    // The decoded payload: strings inside canonical payloads are found here even when the raw
+    // bytes also hold binary framing.
+    if (ContainsFolded(chain::PayloadToJson(event.payload)
+                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                       needle))
+      return true;
+    return false;
+  }
+  return true;
+}
+
+std::vector<IndexedEvent> ApplyEventQuery(std::vector<IndexedEvent> events,
+                                          const EventQuery& query) {
+  std::erase_if(events, [&](const IndexedEvent& e) { return !EventMatches(e.event, query); });
+  auto by = [&](auto key) {
+    std::stable_sort(events.begin(), events.end(),
+                     [&](const IndexedEvent& a, const IndexedEvent& b) { return key(a) < key(b); });
+  };
+  switch (query.sort) {
+    case EventSort::kChain:
+      by([](const IndexedEvent& e) { return e.index; });
+      break;
+    case EventSort::kTime:
+      by([](const IndexedEvent& e) { return e.event.timestamp_ms; });
+      break;
+    case EventSort::kType:
+      by([](const IndexedEvent& e) { return std::string_view(e.event.type); });
+      break;
+    case EventSort::kSize:
+      by([](const IndexedEvent& e) { return e.event.payload.size(); });
+      break;
+  }
+  if (query.reverse) std::reverse(events.begin(), events.end());
+  if (query.limit > 0 && events.size() > query.limit) events.resize(query.limit);
+  return events;
+}
+
+}  // namespace theater::cli

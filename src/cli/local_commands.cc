@@ -1,0 +1,286 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Subcommands that need no server: `run` (an actor in an in-process TheaterRuntime) and
+// `compile` (a module into the compile cache ahead of time).
+//
+// `run` spawns the manifest, prints the actor's log lines as they come (and, with --events, its
+// chain events), and ends the actor once it has settled: init has returned and the actor has
+// been idle with an empty mailbox for --settle-ms. With --wait it keeps the actor running until
+// Ctrl-C or until the actor stops itself. Then it stops the actor, verifies the chain it
+// recorded from the first event on, and prints it.
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "cli/context.h"
+#include "common/uuid.h"
+#include "theater/engine.h"
+#include "theater/runtime.h"
+
+namespace theater::cli {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+struct RunArgs {
+  std::string manifest;
+  bool quiet = false;
+  bool events_live = false;
+  bool wait = false;
+  int settle_ms = 200;
+  std::string actor_id;
+  std::string initial_state;
+  bool bounds_checks = false;
+};
+
+// What the runtime reports from its threads, read by the command's thread.
+struct RunShared {
+  std::mutex mu;
+  std::vector<std::string> log_lines;
+  std::optional<ChildEvent> stopped;  // the actor stopped by itself (or failed)
+};
+
+// Stops the actor once `done` says so, collecting every event of `id` from `subscription`.
+class EventCollector {
+ public:
+  EventCollector(const Output& out, TheaterRuntime::Subscription& subscription, bool print_live)
+      : out_(out), subscription_(subscription), print_live_(print_live) {}
+
+  // Takes what is queued, waiting up to `timeout` for the first item.
+  void Drain(const std::string& id, std::chrono::milliseconds timeout) {
+    for (std::optional<chain::Delivery> d = subscription_.Next(timeout); d;
+         d = subscription_.TryNext()) {
+      if (d->actor_id != id) continue;
+      if (d->is_gap()) {
+        gaps_ += d->dropped;
+        continue;
+      }
+      if (print_live_) std::cout << "  " << EventLine(out_, d->event, d->index) << "\n";
+      events_.push_back({d->index, std::move(d->event)});
+    }
+  }
+  const std::vector<IndexedEvent>& events() const { return events_; }
+  uint64_t gaps() const { return gaps_; }
+
+ private:
+  const Output& out_;
+  TheaterRuntime::Subscription& subscription_;
+  bool print_live_;
+  std::vector<IndexedEvent> events_;
+  uint64_t gaps_ = 0;
+};
+
+int Run(Context& ctx, const RunArgs& args) {
+  const Output& out = ctx.out();
+  const bool json_out = out.json();
+  const bool quiet = args.quiet || json_out;
+  auto shared = std::make_shared<RunShared>();
+  spdlog::set_level(spdlog::level::warn);
+
+  RuntimeOptions options;
+  options.persist = false;  // a local run leaves no database behind
+  options.durability = Durability::kNone;
+  options.engine.memory_mode =
+      args.bounds_checks ? engine::MemoryMode::kBoundsChecks : engine::MemoryMode::kGuardPages;
+  if (quiet) options.engine.progress = engine::EngineOptions::Progress::kOff;
+  const bool color = out.color();
+  options.log_sink = [shared, quiet, color](std::string_view, std::string_view name,
+                                            std::string_view line) {
+    std::lock_guard lock(shared->mu);
+    shared->log_lines.emplace_back(line);
+    if (quiet) return;
+    std::cout << (color ? "\033[36m" : "") << "[" << name << "] " << (color ? "\033[0m" : "")
+              << line << "\n";
+    std::cout.flush();
+  };
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::unique_ptr<TheaterRuntime> runtime,
+                                TheaterRuntime::Create(std::move(options)), out);
+  const std::string id = args.actor_id.empty() ? NewUuid() : args.actor_id;
+  runtime->SetTopLevelListener([shared, id](const ChildEvent& event) {
+    if (event.child_id != id) return;
+    std::lock_guard lock(shared->mu);
+    shared->stopped = event;
+  });
+  // Every actor's events from the first one on: the actor's id is only known to the runtime
+  // once the spawn has begun, and its first events are recorded before Spawn returns.
+  THEATER_ASSIGN_OR_RETURN_EXIT(TheaterRuntime::Subscription subscription,
+                                runtime->Subscribe("", 1 << 16, chain::OverflowPolicy::kStrict),
+                                out);
+  EventCollector collector(out, subscription, args.events_live && !quiet);
+
+  SpawnRequest request;
+  request.manifest = args.manifest;
+  request.actor_id = id;
+  if (!args.initial_state.empty()) {
+    request.state = std::vector<uint8_t>(args.initial_state.begin(), args.initial_state.end());
+  }
+  std::promise<Result<std::string>> spawned;
+  std::future<Result<std::string>> spawn_done = spawned.get_future();
+  runtime->SpawnAsync(std::move(request), [&spawned](Result<std::string> result) {
+    spawned.set_value(std::move(result));
+  });
+  if (args.wait) CatchInterrupts();
+  while (spawn_done.wait_for(0ms) != std::future_status::ready) collector.Drain(id, 20ms);
+  Status result = spawn_done.get().status();
+
+  bool interrupted = false;
+  std::optional<std::vector<uint8_t>> final_state;
+  if (result.ok()) {
+    // Wait until the actor settles (or, with --wait, until Ctrl-C or it stops by itself).
+    auto idle_since = std::chrono::steady_clock::now();
+    for (;;) {
+      collector.Drain(id, 20ms);
+      {
+        std::lock_guard lock(shared->mu);
+        if (shared->stopped) break;
+      }
+      if (InterruptCount() > 0) {
+        interrupted = true;
+        break;
+      }
+      if (args.wait) continue;
+      Result<ActorPhase> phase = runtime->Phase(id);
+      if (!phase.ok()) break;  // gone
+      Result<ActorMetrics> metrics = runtime->Metrics(id);
+      const bool idle = *phase == ActorPhase::kIdle && metrics.ok() && metrics->mailbox_depth == 0;
+      const auto now = std::chrono::steady_clock::now();
+      if (!idle) idle_since = now;
+      if (now - idle_since >= std::chrono::milliseconds(args.settle_ms)) break;
+    }
+    if (Result<std::optional<std::vector<uint8_t>>> state = runtime->State(id); state.ok()) {
+      final_state = std::move(*state);
+    }
+    bool stopped_by_itself = false;
+    {
+      std::lock_guard lock(shared->mu);
+      if (shared->stopped) {
+        stopped_by_itself = true;
+        if (shared->stopped->kind == ChildEvent::Kind::kError) result = shared->stopped->error;
+      }
+    }
+    if (!stopped_by_itself) {
+      if (Status stop = runtime->Stop(id); !stop.ok() && stop.code() != StatusCode::kNotFound) {
+        out.Warning("stopping the actor: " + stop.ToString());
+      }
+    }
+  }
+  collector.Drain(id, 50ms);
+  std::vector<chain::Event> events;
+  for (const IndexedEvent& e : collector.events()) events.push_back(e.event);
+  Status verified = collector.gaps() > 0
+                        ? FailedPrecondition(std::to_string(collector.gaps()) +
+                                             " events were not received; cannot verify")
+                        : chain::VerifyEvents(events);
+  std::optional<ChildEvent> stopped;
+  {
+    std::lock_guard lock(shared->mu);
+    stopped = shared->stopped;
+  }
+
+  if (json_out) {
+    json report;
+    report["actor_id"] = id;
+    report["manifest"] = args.manifest;
+    report["ok"] = result.ok();
+    if (!result.ok()) report["error"] = result.ToString();
+    {
+      std::lock_guard lock(shared->mu);
+      report["log"] = shared->log_lines;
+    }
+    report["state"] = final_state ? json(BytesToText(*final_state)) : json();
+    if (stopped && stopped->kind == ChildEvent::Kind::kExit) {
+      report["shutdown_data"] = stopped->data ? BytesForJson(*stopped->data) : json();
+    }
+    report["events"] = json::array();
+    for (const IndexedEvent& e : collector.events()) {
+      report["events"].push_back(EventJson(e.event, e.index));
+    }
+    report["chain_verified"] = verified.ok();
+    out.PrintJson(report);
+  } else if (!args.quiet) {
+    if (!args.events_live) {
+      std::cout << "event chain (" << events.size() << " events):\n";
+      for (const IndexedEvent& e : collector.events()) {
+        std::cout << "  " << EventLine(out, e.event, e.index) << "\n";
+      }
+    }
+    if (verified.ok()) {
+      std::cout << out.Paint("chain verified", Style::kGreen) << ": " << events.size()
+                << " events, head " << (events.empty() ? "-" : chain::ToHex(events.back().hash))
+                << "\n";
+    } else {
+      std::cout << out.Paint("chain verification FAILED", Style::kRed) << ": "
+                << verified.ToString() << "\n";
+    }
+  }
+  runtime.reset();
+  if (!result.ok()) return out.Error(result);
+  if (interrupted) return kExitInterrupted;
+  return verified.ok() ? kExitOk : kExitFailure;
+}
+
+int Compile(Context& ctx, const std::string& path, bool bounds_checks) {
+  const Output& out = ctx.out();
+  engine::EngineOptions options;
+  options.memory_mode =
+      bounds_checks ? engine::MemoryMode::kBoundsChecks : engine::MemoryMode::kGuardPages;
+  if (out.json()) options.progress = engine::EngineOptions::Progress::kOff;
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::unique_ptr<engine::Engine> engine,
+                                engine::Engine::Create(options), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::shared_ptr<const engine::Module> module,
+                                engine->LoadModuleFile(path), out);
+  if (out.json()) {
+    out.PrintJson({{"module", path},
+                   {"sha256", module->wasm_sha256()},
+                   {"imports", module->imports().size()},
+                   {"exports", module->exports().size()}});
+  } else {
+    std::cout << "compiled " << path << " (sha256 " << module->wasm_sha256() << ", "
+              << module->imports().size() << " imports, " << module->exports().size()
+              << " exports)\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddLocalCommands(CLI::App& app, CommandSet& commands) {
+  auto run = std::make_shared<RunArgs>();
+  CLI::App* run_cmd = app.add_subcommand(
+      "run",
+      "Run an actor in-process (no server): spawn it, print its log, stop it once it is idle "
+      "(or, with --wait, on Ctrl-C), and print its verified event chain");
+  run_cmd->add_option("manifest", run->manifest, "Path to the actor's manifest.toml")->required();
+  run_cmd->add_flag("-q,--quiet", run->quiet, "Print nothing but errors");
+  run_cmd->add_flag("--events", run->events_live, "Print chain events as they are recorded");
+  run_cmd->add_flag("-w,--wait", run->wait,
+                    "Keep the actor running until Ctrl-C or until it stops itself");
+  run_cmd
+      ->add_option("--settle-ms", run->settle_ms,
+                   "Without --wait: stop once the actor has been idle this long")
+      ->capture_default_str();
+  run_cmd->add_option("-i,--initial-state", run->initial_state,
+                      "JSON merged over the manifest's init_state");
+  run_cmd->add_option("--id", run->actor_id, "Actor id to use (default: a new UUID)");
+  run_cmd->add_flag("--bounds-checks", run->bounds_checks,
+                    "Compile with explicit memory bounds checks instead of guard pages");
+  commands.Add(run_cmd, [run](Context& ctx) { return Run(ctx, *run); });
+
+  auto compile_path = std::make_shared<std::string>();
+  auto compile_bounds = std::make_shared<bool>(false);
+  CLI::App* compile_cmd =
+      app.add_subcommand("compile", "Compile a wasm module into the cache ahead of time");
+  compile_cmd->add_option("module", *compile_path, "Path to the .wasm module")->required();
+  compile_cmd->add_flag("--bounds-checks", *compile_bounds, "Compile for bounds-check mode");
+  commands.Add(compile_cmd, [compile_path, compile_bounds](Context& ctx) {
+    return Compile(ctx, *compile_path, *compile_bounds);
+  });
+}
+
+}  // namespace theater::cli
