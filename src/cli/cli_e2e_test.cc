@@ -4,9 +4,12 @@
 // a fresh home, driven by running the CLI as a child process (fork/exec) and checking its
 // stdout, stderr and exit code — the way people and scripts use it. Test actors come from
 // tests/actors (messenger, runtime_probe).
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,10 +25,16 @@
 #include <thread>
 
 #include "common/uuid.h"
+#include "server/client.h"
+#include "server/framing.h"
+#include "theater/chain.h"
+#include "theater/chain_store.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+namespace chain = theater::chain;
+namespace server = theater::server;
 using json = nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -417,6 +426,80 @@ TEST_F(CliServerTest, StartListStateStop) {
   EXPECT_EQ(stop.code, 0) << stop.err;
   EXPECT_EQ(stop.out, "stopped " + id + "\n");
   EXPECT_FALSE(Listed(id));
+}
+
+TEST_F(CliServerTest, SigtermStopsEveryActorAndSyncsTheirChains) {
+  const std::string id = StartActor(probe_manifest_);
+  EXPECT_EQ(Request(id, "count"), "1");
+  server_->Signal(SIGTERM);
+  Finished f = server_->Finish(30s);
+  EXPECT_EQ(f.code, 0) << f.err;
+  server_.reset();
+  // The database the server left behind: the actor stopped, its chain whole and verified, its
+  // last event the stop.
+  auto store = chain::ChainStore::Open(home_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto records = (*store)->ListActors();
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].actor_id, id);
+  EXPECT_EQ((*records)[0].status, "stopped");
+  auto events = (*store)->LoadChain(id);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  EXPECT_TRUE(chain::VerifyEvents(*events).ok());
+  auto last = chain::DecodePayload(events->back().payload);
+  ASSERT_TRUE(last.ok());
+  auto* life = std::get_if<chain::Lifecycle>(&*last);
+  ASSERT_NE(life, nullptr);
+  EXPECT_EQ(life->kind, "actor-stopped");
+}
+
+TEST_F(CliServerTest, RawSocketClientsOfTheServerProcess) {
+  // What an old client sends (a bare command in a Complete frame), then a frame nobody can read.
+  auto hp = server::SplitAddress(address_);
+  ASSERT_TRUE(hp.ok());
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(hp->second);
+  ::inet_pton(AF_INET, hp->first.c_str(), &sa.sin_addr);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  auto send_frame = [&](const std::string& body) {
+    std::string frame = {static_cast<char>(body.size() >> 24), static_cast<char>(body.size() >> 16),
+                         static_cast<char>(body.size() >> 8), static_cast<char>(body.size())};
+    frame += body;
+    ASSERT_EQ(::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(frame.size()));
+  };
+  server::FrameDecoder decoder;
+  auto receive = [&]() -> std::optional<json> {
+    std::vector<std::vector<uint8_t>> messages;
+    while (messages.empty()) {
+      uint8_t buffer[65536];
+      ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) return std::nullopt;
+      if (!decoder.Feed({buffer, static_cast<size_t>(n)}, messages).ok()) return std::nullopt;
+    }
+    return json::parse(messages[0].begin(), messages[0].end());
+  };
+  std::string list = "{\"Complete\":[";
+  for (char c : std::string("\"ListActors\"")) list += std::to_string(int(c)) + ",";
+  list.back() = ']';
+  list += "}";
+  send_frame(list);
+  auto reply = receive();
+  ASSERT_TRUE(reply);
+  EXPECT_TRUE(reply->contains("ActorList")) << reply->dump();
+  send_frame("{\"Fragment\":{\"message_id\":1}}");
+  reply = receive();
+  ASSERT_TRUE(reply);
+  EXPECT_TRUE((*reply)["Error"]["error"].contains("InvalidRequest")) << reply->dump();
+  EXPECT_FALSE(receive()) << "then the server hangs up";
+  ::close(fd);
+  // And it goes on serving others.
+  EXPECT_EQ(Run({"list"}).code, 0);
 }
 
 TEST_F(CliServerTest, UnknownActorFails) {
