@@ -16,6 +16,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -317,11 +318,13 @@ class CliServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     home_ = NewTempDir("theater-cli-e2e");
+    std::map<std::string, std::string> server_env = BaseEnv(home_, "");
+    if (!Token().empty()) server_env["THEATER_SERVER_TOKEN"] = Token();
     server_ = std::make_unique<Child>(
         std::vector<std::string>{"server", "--address", "127.0.0.1:0", "--home", home_.string(),
                                  "--cache-dir", kCacheDir, "--durability", "none", "--workers", "2",
                                  "--log-level", "warn"},
-        BaseEnv(home_, ""), "", /*keep_stdin_open=*/true);
+        server_env, "", /*keep_stdin_open=*/true);
     ASSERT_TRUE(server_->WaitForOutput(
         [](const std::string& out) { return out.find('\n') != std::string::npos; }, 30s))
         << "the server did not say it was listening";
@@ -348,7 +351,17 @@ class CliServerTest : public ::testing::Test {
     return path.string();
   }
 
+  // The server's shared secret; empty for none.
+  virtual std::string Token() const { return ""; }
   std::map<std::string, std::string> Env() const { return BaseEnv(home_, address_); }
+  std::unique_ptr<server::ManagementClient> Connect(std::optional<std::string> token = {}) {
+    server::ManagementClient::Options options;
+    options.address = address_;
+    options.token = token;
+    auto client = server::ManagementClient::Connect(options);
+    EXPECT_TRUE(client.ok()) << client.status().ToString();
+    return client.ok() ? std::move(client).value() : nullptr;
+  }
   Finished Run(const std::vector<std::string>& args, const std::string& input = "") {
     return Child(args, Env(), input).Finish();
   }
@@ -500,6 +513,76 @@ TEST_F(CliServerTest, RawSocketClientsOfTheServerProcess) {
   ::close(fd);
   // And it goes on serving others.
   EXPECT_EQ(Run({"list"}).code, 0);
+}
+
+TEST_F(CliServerTest, AHundredConcurrentClientsOfTheServerProcess) {
+  const std::string id = StartActor(probe_manifest_);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 100; ++t) {
+    threads.emplace_back([&] {
+      server::ManagementClient::Options options;
+      options.address = address_;
+      auto client = server::ManagementClient::Connect(options);
+      if (!client.ok()) {
+        failures++;
+        return;
+      }
+      for (int i = 0; i < 10; ++i) {
+        auto list = (*client)->Call("ListActors");
+        auto state = (*client)->Call(server::MakeVariant("GetActorState", json{{"id", id}}));
+        if (!list.ok() || !state.ok()) failures++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST_F(CliServerTest, AClientLeavingMidSubscriptionEndsItsSubscription) {
+  const std::string id = StartActor(probe_manifest_);
+  auto watcher = Connect();
+  auto observer = Connect();
+  ASSERT_TRUE(watcher && observer);
+  ASSERT_TRUE(watcher->Call(server::MakeVariant("SubscribeToActor", json{{"id", id}})).ok());
+  EXPECT_EQ(Request(id, "count"), "1");
+  auto first = watcher->NextEvent(10s);
+  ASSERT_TRUE(first.ok() && *first);
+  EXPECT_EQ(observer->Call("GetServerInfo")->fields["subscriptions"], 1);
+  watcher.reset();  // hangs up with the subscription open
+  bool ended = false;
+  for (int i = 0; i < 500 && !ended; ++i) {
+    ended = observer->Call("GetServerInfo")->fields["subscriptions"] == 0;
+    if (!ended) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(ended);
+  EXPECT_EQ(Request(id, "count"), "2") << "the actor runs on";
+}
+
+class CliTokenServerTest : public CliServerTest {
+ protected:
+  std::string Token() const override { return "e2e-secret"; }
+};
+
+TEST_F(CliTokenServerTest, AWrongTokenIsRefusedAndTheRightOneWorks) {
+  // No token: the CLI's command is refused, with the reason.
+  Finished anonymous = Run({"list"});
+  EXPECT_EQ(anonymous.code, 1);
+  EXPECT_THAT(anonymous.err, HasSubstr("token"));
+  Finished wrong = Run({"--token", "guess", "list"});
+  EXPECT_EQ(wrong.code, 1);
+  Finished right = Run({"--token", "e2e-secret", "list"});
+  EXPECT_EQ(right.code, 0) << right.err;
+  // A raw client: refused without and with a wrong token, still connected, then let in.
+  auto client = Connect();
+  ASSERT_TRUE(client);
+  EXPECT_EQ(client->CallRaw("ListActors")->fields["error"], "Unauthorized");
+  EXPECT_EQ(client->CallRaw(server::MakeVariant("Authenticate", json{{"token", "nope"}}))
+                ->fields["error"],
+            "Unauthorized");
+  EXPECT_TRUE(
+      client->Call(server::MakeVariant("Authenticate", json{{"token", "e2e-secret"}})).ok());
+  EXPECT_TRUE(client->Call("ListActors").ok());
 }
 
 TEST_F(CliServerTest, UnknownActorFails) {
