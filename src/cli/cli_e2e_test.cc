@@ -511,6 +511,34 @@ TEST_F(CliServerTest, RawSocketClientsOfTheServerProcess) {
   EXPECT_TRUE((*reply)["Error"]["error"].contains("InvalidRequest")) << reply->dump();
   EXPECT_FALSE(receive()) << "then the server hangs up";
   ::close(fd);
+
+  // A frame longer than the server's limit: refused from its length alone.
+  fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  decoder = server::FrameDecoder();
+  ASSERT_EQ(::send(fd, "\x7f\xff\xff\xff", 4, MSG_NOSIGNAL), 4);
+  reply = receive();
+  ASSERT_TRUE(reply);
+  EXPECT_THAT(reply->dump(), HasSubstr("exceeds"));
+  EXPECT_FALSE(receive());
+  ::close(fd);
+
+  // A payload over the 8 MiB fragment size, both ways: 3 MiB of text is ~10 MiB of JSON.
+  const std::string id = StartActor(messenger_manifest_);
+  auto client = Connect();
+  ASSERT_TRUE(client);
+  std::string big(3u << 20, 'z');
+  std::string command = "echo:" + big;
+  auto echoed = client->Call(server::MakeVariant(
+      "RequestActorMessage",
+      json{{"id", id},
+           {"data", server::BytesToJson(
+                        {reinterpret_cast<const uint8_t*>(command.data()), command.size()})}}));
+  ASSERT_TRUE(echoed.ok()) << echoed.status().ToString();
+  auto bytes = server::BytesField(echoed->fields, "message");
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(std::string(bytes->begin(), bytes->end()), big);
   // And it goes on serving others.
   EXPECT_EQ(Run({"list"}).code, 0);
 }
