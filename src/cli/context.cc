@@ -119,13 +119,11 @@ uint64_t JsonNumber(const json& fields, std::string_view key, uint64_t fallback)
 }
 
 Result<ActorEventPush> ReadActorEventPush(const json& fields) {
+  THEATER_ASSIGN_OR_RETURN(server::EventPush read, server::EventPushFromFields(fields));
   ActorEventPush push;
-  push.actor_id = JsonString(fields, "actor_id");
-  push.dropped = JsonNumber(fields, "dropped");
-  if (fields.contains("event") && !fields["event"].is_null()) {
-    THEATER_ASSIGN_OR_RETURN(chain::Event event, server::ChainEventFromJson(fields["event"]));
-    push.event = IndexedEvent{JsonNumber(fields, "index"), std::move(event)};
-  }
+  push.actor_id = std::move(read.actor_id);
+  push.dropped = read.dropped;
+  if (read.dropped == 0) push.event = IndexedEvent{read.index, std::move(read.event)};
   return push;
 }
 

@@ -306,7 +306,10 @@ Result<chain::Event> ChainEventFromJson(const json& value) {
 
 Result<EventPush> EventPushFromFields(const json& fields) {
   EventPush push;
-  THEATER_ASSIGN_OR_RETURN(push.actor_id, StringField(fields, "actor_id"));
+  // actor_id and subscription_id are additions: a push from an original server has neither.
+  if (HasField(fields, "actor_id")) {
+    THEATER_ASSIGN_OR_RETURN(push.actor_id, StringField(fields, "actor_id"));
+  }
   if (HasField(fields, "subscription_id")) {
     THEATER_ASSIGN_OR_RETURN(push.subscription_id, StringField(fields, "subscription_id"));
   }
