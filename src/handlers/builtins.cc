@@ -12,6 +12,7 @@ HandlerRegistry HandlerRegistry::WithBuiltins() {
   registry.Register(handlers::NewEnvironmentHandler());
   registry.Register(handlers::NewMessageServerHandler());
   registry.Register(handlers::NewStoreHandler());
+  registry.Register(handlers::NewFilesystemHandler());
   return registry;
 }
 

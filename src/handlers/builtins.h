@@ -37,5 +37,6 @@ std::unique_ptr<runtime::Handler> NewRandomHandler();
 std::unique_ptr<runtime::Handler> NewEnvironmentHandler();
 std::unique_ptr<runtime::Handler> NewMessageServerHandler();
 std::unique_ptr<runtime::Handler> NewStoreHandler();
+std::unique_ptr<runtime::Handler> NewFilesystemHandler();
 
 }  // namespace theater::handlers

@@ -8,3 +8,12 @@ theater_add_test(environment_handler_test
   LIBS theater_runtime)
 theater_add_test(builtin_handlers_test
   SOURCES ${PROJECT_SOURCE_DIR}/src/handlers/builtins_test.cc LIBS theater_runtime)
+theater_add_test(filesystem_handler_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/handlers/filesystem/filesystem_handler_test.cc
+  LIBS theater_runtime GTest::gmock)
+theater_add_test(filesystem_runtime_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/handlers/filesystem/filesystem_runtime_test.cc
+  LIBS theater_runtime GTest::gmock)
+if(THEATER_BUILD_TESTS)
+  add_dependencies(filesystem_runtime_test wasm_fs_probe)
+endif()

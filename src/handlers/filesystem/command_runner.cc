@@ -1,0 +1,295 @@
+// Theater: a WebAssembly actor runtime.
+#include "handlers/filesystem/command_runner.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "abi/canonical/utf8.h"
+#include "engine/compile/subprocess.h"
+
+namespace theater::handlers {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Variables a command inherits from the host; everything else in the host's environment (tokens,
+// keys) stays out of reach of actors.
+constexpr const char* kPassedVariables[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"};
+
+// posix_spawn attributes and file actions, destroyed on every path.
+struct SpawnSetup {
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+  bool attr_ok = false;
+  bool actions_ok = false;
+  ~SpawnSetup() {
+    if (attr_ok) posix_spawnattr_destroy(&attr);
+    if (actions_ok) posix_spawn_file_actions_destroy(&actions);
+  }
+};
+
+void CloseFd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// Appends what fits of `data` below `limit` to `out`; counts everything in `total`.
+void Capture(std::string& out, uint64_t& total, uint64_t limit, const char* data, size_t n) {
+  total += n;
+  if (out.size() < limit) out.append(data, std::min<uint64_t>(n, limit - out.size()));
+}
+
+// Reads what `fd` has now. Returns false at end of file or on an error (the stream is done).
+bool Drain(int fd, std::string& out, uint64_t& total, uint64_t limit) {
+  char buf[16 * 1024];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n > 0) {
+      Capture(out, total, limit, buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return true;
+    return false;
+  }
+}
+
+std::string Finish(const std::string& raw, uint64_t total, uint64_t limit, const char* stream,
+                   bool* truncated) {
+  std::string out = SanitizeUtf8(raw);
+  *truncated = total > limit;
+  if (*truncated) {
+    out += "\n[theater: " + std::string(stream) + " truncated: " + std::to_string(total) +
+           " bytes written, only the first " + std::to_string(limit) + " kept]\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string SanitizeUtf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  while (!bytes.empty()) {
+    std::optional<size_t> bad = abi::canonical_internal::FindInvalidUtf8(bytes);
+    if (!bad) {
+      out.append(bytes);
+      break;
+    }
+    out.append(bytes.substr(0, *bad));
+    out.append("\xEF\xBF\xBD");  // U+FFFD REPLACEMENT CHARACTER
+    bytes.remove_prefix(*bad + 1);
+  }
+  return out;
+}
+
+Result<std::shared_ptr<RunningCommand>> RunningCommand::Start(const CommandSpec& spec) {
+  Result<std::filesystem::path> found = engine::FindExecutable(spec.program);
+  if (!found.ok()) {
+    return NotFound("command '" + spec.program + "' not found: " + found.status().message());
+  }
+  const std::string program = found->string();
+
+  int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return ErrnoError("creating a pipe", errno);
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    int err = errno;
+    CloseFd(out_pipe[0]);
+    CloseFd(out_pipe[1]);
+    return ErrnoError("creating a pipe", err);
+  }
+  auto close_all = [&] {
+    for (int* fd : {&out_pipe[0], &out_pipe[1], &err_pipe[0], &err_pipe[1]}) CloseFd(*fd);
+  };
+
+  SpawnSetup setup;
+  int rc = posix_spawnattr_init(&setup.attr);
+  setup.attr_ok = rc == 0;
+  if (rc == 0) {
+    rc = posix_spawn_file_actions_init(&setup.actions);
+    setup.actions_ok = rc == 0;
+  }
+  // A new process group lets a timeout kill the program and everything it started together. The
+  // host blocks or ignores some signals (the wasm runtime's); the program starts with defaults.
+  sigset_t empty_mask, defaults;
+  sigemptyset(&empty_mask);
+  sigemptyset(&defaults);
+  for (int sig : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2}) {
+    sigaddset(&defaults, sig);
+  }
+  if (rc == 0) {
+    rc = posix_spawnattr_setflags(
+        &setup.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  }
+  if (rc == 0) rc = posix_spawnattr_setpgroup(&setup.attr, 0);
+  if (rc == 0) rc = posix_spawnattr_setsigmask(&setup.attr, &empty_mask);
+  if (rc == 0) rc = posix_spawnattr_setsigdefault(&setup.attr, &defaults);
+  if (rc == 0) rc = posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
+  if (rc == 0) rc = posix_spawn_file_actions_adddup2(&setup.actions, out_pipe[1], 1);
+  if (rc == 0) rc = posix_spawn_file_actions_adddup2(&setup.actions, err_pipe[1], 2);
+  // The confined directory by descriptor: no path is resolved again in the child.
+  if (rc == 0) rc = posix_spawn_file_actions_addfchdir_np(&setup.actions, spec.cwd_fd);
+  if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
+  if (rc != 0) {
+    close_all();
+    return ErrnoError("preparing to run " + spec.program, rc);
+  }
+
+  std::vector<std::string> env_storage;
+  for (const char* name : kPassedVariables) {
+    if (const char* value = std::getenv(name))
+      env_storage.push_back(std::string(name) + "=" + value);
+  }
+  std::vector<char*> envp;
+  for (std::string& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_storage;
+  argv_storage.push_back(spec.program);
+  argv_storage.insert(argv_storage.end(), spec.args.begin(), spec.args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = -1;
+  rc = posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attr, argv.data(), envp.data());
+  CloseFd(out_pipe[1]);
+  CloseFd(err_pipe[1]);
+  if (rc != 0) {
+    close_all();
+    return Unavailable("cannot run " + spec.program + ": " + std::strerror(rc));
+  }
+  std::shared_ptr<RunningCommand> cmd(new RunningCommand());
+  cmd->pid_ = pid;
+  cmd->stdout_fd_ = out_pipe[0];
+  cmd->stderr_fd_ = err_pipe[0];
+  ::fcntl(cmd->stdout_fd_, F_SETFL, O_NONBLOCK);
+  ::fcntl(cmd->stderr_fd_, F_SETFL, O_NONBLOCK);
+  cmd->pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (cmd->pidfd_ >= 0) ::fcntl(cmd->pidfd_, F_SETFD, FD_CLOEXEC);
+  cmd->deadline_ = Clock::now() + spec.timeout;
+  cmd->max_output_bytes_ = spec.max_output_bytes;
+  cmd->program_ = spec.program;
+  return cmd;
+}
+
+RunningCommand::~RunningCommand() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!reaped_ && pid_ > 0) {
+      // Never collected (Start succeeded but no collector ran): do not leave a zombie.
+      ::kill(-pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      reaped_ = true;
+    }
+  }
+  CloseFd(stdout_fd_);
+  CloseFd(stderr_fd_);
+  CloseFd(pidfd_);
+}
+
+void RunningCommand::Kill() {
+  kill_requested_ = true;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!reaped_) ::kill(-pid_, SIGKILL);
+}
+
+void RunningCommand::Collect() {
+  std::string out, err;
+  uint64_t out_total = 0, err_total = 0;
+  bool out_open = true, err_open = true, exited = false, timed_out = false;
+  auto has_exited = [&] {
+    if (pidfd_ >= 0) return false;  // the pidfd says so through poll
+    siginfo_t info;
+    std::memset(&info, 0, sizeof(info));
+    // WNOWAIT: leave it a zombie, so its pid (and group) cannot be reused before we reap it.
+    return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == pid_;
+  };
+  while (!exited && !kill_requested_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd fds[3];
+    int n = 0;
+    int out_i = -1, err_i = -1, pid_i = -1;
+    if (out_open) fds[out_i = n++] = {stdout_fd_, POLLIN, 0};
+    if (err_open) fds[err_i = n++] = {stderr_fd_, POLLIN, 0};
+    if (pidfd_ >= 0) fds[pid_i = n++] = {pidfd_, POLLIN, 0};
+    long wait_ms = left.count();
+    if (pidfd_ < 0) wait_ms = std::min(wait_ms, 20L);
+    // Wake now and then to notice Kill() even if nothing else happens.
+    wait_ms = std::min(wait_ms, 100L);
+    int ready = ::poll(fds, static_cast<nfds_t>(n), static_cast<int>(wait_ms));
+    if (ready < 0 && errno != EINTR) break;
+    if (out_i >= 0 && fds[out_i].revents) {
+      out_open = Drain(stdout_fd_, out, out_total, max_output_bytes_);
+    }
+    if (err_i >= 0 && fds[err_i].revents) {
+      err_open = Drain(stderr_fd_, err, err_total, max_output_bytes_);
+    }
+    if (pid_i >= 0 && fds[pid_i].revents) exited = true;
+    if (!exited) exited = has_exited();
+  }
+  // Exited, timed out or killed: kill what is left of the group (stragglers of an exited program
+  // included), then read what is still buffered, for a short while only — a process that left the
+  // group could hold the pipes open forever.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ::kill(-pid_, SIGKILL);
+  }
+  const auto drain_until = Clock::now() + std::chrono::milliseconds(200);
+  while ((out_open || err_open) && Clock::now() < drain_until) {
+    pollfd fds[2];
+    int n = 0, out_i = -1, err_i = -1;
+    if (out_open) fds[out_i = n++] = {stdout_fd_, POLLIN, 0};
+    if (err_open) fds[err_i = n++] = {stderr_fd_, POLLIN, 0};
+    if (::poll(fds, static_cast<nfds_t>(n), 20) < 0 && errno != EINTR) break;
+    if (out_i >= 0 && fds[out_i].revents) {
+      out_open = Drain(stdout_fd_, out, out_total, max_output_bytes_);
+    }
+    if (err_i >= 0 && fds[err_i].revents) {
+      err_open = Drain(stderr_fd_, err, err_total, max_output_bytes_);
+    }
+  }
+  int wstatus = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    while (::waitpid(pid_, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+  }
+  CommandOutput result;
+  result.stdout_text =
+      Finish(out, out_total, max_output_bytes_, "stdout", &result.stdout_truncated);
+  result.stderr_text =
+      Finish(err, err_total, max_output_bytes_, "stderr", &result.stderr_truncated);
+  result.timed_out = timed_out;
+  result.killed = kill_requested_ && !exited && !timed_out;
+  if (WIFEXITED(wstatus)) {
+    result.exit_code = WEXITSTATUS(wstatus);
+  } else if (WIFSIGNALED(wstatus)) {
+    result.term_signal = WTERMSIG(wstatus);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  output_ = std::move(result);
+  done_ = true;
+}
+
+std::optional<CommandOutput> RunningCommand::TakeOutput() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!done_) return std::nullopt;
+  return std::move(output_);
+}
+
+}  // namespace theater::handlers

@@ -1,0 +1,505 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The filesystem handler: every function of theater:simple/filesystem (wit/filesystem.wit) on a
+// directory tree the manifest grants, confined by the kernel (confined_dir.h) rather than by
+// string checks, and execute-command / execute-nix-command for the programs both the handler
+// config and the permission allow (command_runner.h). docs/handlers.md, "filesystem", is the
+// reference: config, errors, what is recorded.
+//
+// Per call: the guest path is checked (ParseGuestPath), the actor's filesystem permission is
+// checked for the operation (read / write / create-dir / execute) and for allowed_paths, and the
+// path is resolved with openat2 beneath the base directory — or, when allowed_paths is set,
+// beneath the allowed directory it lies in, so that a symbolic link cannot carry it from an
+// allowed tree into another part of the base. Every failure is the function's `err` prefixed by
+// the status code's name ("permission-denied: ...", "not-found: ..."); the actor host records
+// every call with its inputs and outputs in the chain.
+//
+// A command does not hold a worker while it runs: the call suspends (runtime::Await) and a
+// collector thread owned by this instance reads the output and wakes it. A cancelled call, Stop()
+// and the destructor kill the command's process group and join the thread.
+//
+// Thread-safety: one instance per actor; host functions run one at a time on the actor's fiber.
+// The base descriptor and the allowed roots are fixed in SetupHostFunctions. `jobs_` (running
+// commands) is shared with Stop(), which runs on a runtime thread, and is guarded by jobs_mu_.
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "handlers/builtins.h"
+#include "handlers/filesystem/command_runner.h"
+#include "handlers/filesystem/confined_dir.h"
+#include "handlers/filesystem/fs_config.h"
+#include "runtime/actor.h"
+#include "runtime/await.h"
+
+namespace theater::handlers {
+namespace {
+
+namespace fs = std::filesystem;
+using abi::Value;
+using runtime::Actor;
+using runtime::ActorHost;
+using runtime::HostFunctionTable;
+using Args = std::span<const Value>;
+using Out = Result<std::vector<Value>>;
+
+enum class Op { kRead, kWrite, kCreateDir, kExecute };
+
+std::vector<Value> OkValue(std::optional<Value> v = std::nullopt) {
+  std::vector<Value> out;
+  out.push_back(Value::Ok(std::move(v)));
+  return out;
+}
+Out OkOr(const Status& status) {
+  if (!status.ok()) return ErrValue(status);
+  return OkValue();
+}
+
+// `["a", "b"]`, as the permission checks print lists.
+std::string FormatList(const std::vector<std::string>& list) {
+  std::string out = "[";
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (i) out += ", ";
+    out += "\"" + list[i] + "\"";
+  }
+  return out + "]";
+}
+
+// Whether the lexically normal absolute path `path` equals `dir` or lies below it, by component.
+bool Within(const fs::path& path, const fs::path& dir) {
+  auto p = path.begin();
+  for (auto d = dir.begin(); d != dir.end(); ++d, ++p) {
+    if (d->empty()) continue;  // a trailing separator
+    if (p == path.end() || *p != *d) return false;
+  }
+  return true;
+}
+
+bool HasPrefix(const std::vector<std::string>& parts, const std::vector<std::string>& prefix) {
+  if (prefix.size() > parts.size()) return false;
+  return std::equal(prefix.begin(), prefix.end(), parts.begin());
+}
+
+// The command-result variant: success(command-success) or error(command-error).
+Value CommandSuccess(std::string out, std::string err, int32_t exit_code) {
+  return Value::Variant(0, Value::Record({Value::String(std::move(out)),
+                                          Value::String(std::move(err)), Value::S32(exit_code)}));
+}
+Value CommandError(const Status& status) {
+  return Value::Variant(1, Value::Record({Value::String(std::string(StatusCodeName(status.code())) +
+                                                        ": " + status.ToString())}));
+}
+
+// Splits a nix command line at ASCII whitespace (no quoting, no expansion: there is no shell).
+std::vector<std::string> SplitWords(std::string_view text) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && std::strchr(" \t\n\r\f\v", text[i]) && text[i] != '\0') ++i;
+    size_t start = i;
+    while (i < text.size() && !(std::strchr(" \t\n\r\f\v", text[i]) && text[i] != '\0')) ++i;
+    if (i > start) words.emplace_back(text.substr(start, i - start));
+  }
+  return words;
+}
+
+class FilesystemHandler final : public runtime::Handler {
+ public:
+  FilesystemHandler() = default;
+  explicit FilesystemHandler(FilesystemConfig config) : config_(std::move(config)) {}
+  ~FilesystemHandler() override { Cleanup(); }
+
+  std::string_view name() const override { return "filesystem"; }
+  std::optional<std::string> imports() const override { return "theater:simple/filesystem"; }
+  std::optional<std::string> exports() const override { return std::nullopt; }
+
+  Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
+    THEATER_ASSIGN_OR_RETURN(FilesystemConfig parsed, ParseFilesystemConfig(config.config));
+    return std::unique_ptr<Handler>(new FilesystemHandler(std::move(parsed)));
+  }
+
+  Status SetupHostFunctions(Actor& actor, HostFunctionTable& table) override {
+    THEATER_RETURN_IF_ERROR(OpenBase(actor));
+    auto add = [&](std::string_view function, Out (FilesystemHandler::*impl)(ActorHost&, Args)) {
+      return AddHostFunction(
+          table, "filesystem", function, "filesystem",
+          [this, impl](ActorHost& host, Args args) -> Out { return (this->*impl)(host, args); });
+    };
+    THEATER_RETURN_IF_ERROR(add("read-file", &FilesystemHandler::ReadFile));
+    THEATER_RETURN_IF_ERROR(add("write-file", &FilesystemHandler::WriteFile));
+    THEATER_RETURN_IF_ERROR(add("list-files", &FilesystemHandler::ListFiles));
+    THEATER_RETURN_IF_ERROR(add("delete-file", &FilesystemHandler::DeleteFile));
+    THEATER_RETURN_IF_ERROR(add("create-dir", &FilesystemHandler::CreateDir));
+    THEATER_RETURN_IF_ERROR(add("delete-dir", &FilesystemHandler::DeleteDir));
+    THEATER_RETURN_IF_ERROR(add("path-exists", &FilesystemHandler::PathExists));
+    THEATER_RETURN_IF_ERROR(add("execute-command", &FilesystemHandler::ExecuteCommand));
+    return add("execute-nix-command", &FilesystemHandler::ExecuteNixCommand);
+  }
+
+  void Stop(runtime::StopKind) override { Cleanup(); }
+
+ private:
+  // A command being collected by its own thread.
+  struct Job {
+    std::shared_ptr<RunningCommand> command;
+    std::thread collector;
+  };
+
+  // Opens the base directory: `path` (relative to the manifest's directory), or a fresh
+  // directory for new_dir. Computes the allowed roots from the permission.
+  Status OpenBase(Actor& actor) {
+    const EffectivePermissions& perms = actor.permissions();
+    // Without the filesystem permission every call is refused before it reaches this handler;
+    // do not create or open anything.
+    if (!perms.file_system) return Status::Ok();
+    // A component update sets up the host functions again: keep the directory already open.
+    if (root_.valid()) return Status::Ok();
+    fs::path base;
+    if (config_.path) {
+      base = fs::path(*config_.path);
+      if (base.is_relative()) {
+        const Manifest& manifest = actor.manifest();
+        if (manifest.base_dir.empty() && !manifest.base_url.empty()) {
+          return InvalidArgument(
+              "path: a relative path needs a manifest on the local filesystem "
+              "(this one came from " +
+              manifest.base_url + ")");
+        }
+        if (!manifest.base_dir.empty()) base = manifest.base_dir / base;
+      }
+      base = base.lexically_normal();
+    } else {
+      if (!perms.file_system->new_dir) {
+        return PermissionDenied(
+            "Operation denied: new_dir not permitted by filesystem permissions");
+      }
+      THEATER_ASSIGN_OR_RETURN(base, MakeFreshDir(actor.id()));
+      made_dir_ = base;
+    }
+    THEATER_ASSIGN_OR_RETURN(root_, OpenRoot(base.string()));
+    std::error_code ec;
+    fs::path real = fs::canonical(base, ec);
+    base_real_ = ec ? fs::absolute(base, ec) : real;
+    ComputeAllowedRoots(perms.file_system->allowed_paths);
+    return Status::Ok();
+  }
+
+  // $TMPDIR/theater-fs-<actor id>-XXXXXX (mode 0700), unique even when an id is reused.
+  static Result<fs::path> MakeFreshDir(const std::string& actor_id) {
+    std::error_code ec;
+    fs::path tmp = fs::temp_directory_path(ec);
+    if (ec) tmp = "/tmp";
+    std::string pattern = (tmp / ("theater-fs-" + actor_id + "-XXXXXX")).string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      return ErrnoError("new_dir: creating a directory under " + tmp.string(), errno);
+    }
+    return fs::path(pattern);
+  }
+
+  // allowed_paths entries as component lists relative to the base. Relative entries are
+  // relative to the base; an absolute entry counts for the part of the base it covers (all of it
+  // when the base lies within it). Entries outside the base, or with "..", allow nothing here.
+  void ComputeAllowedRoots(const AllowList& allowed) {
+    if (!allowed) return;
+    allowed_text_ = *allowed;
+    allowed_roots_.emplace();
+    for (const std::string& entry : *allowed) {
+      fs::path p(entry);
+      if (p.is_absolute()) {
+        p = p.lexically_normal();
+        if (Within(base_real_, p)) {
+          allowed_roots_->push_back({});
+        } else if (Within(p, base_real_)) {
+          Result<GuestPath> rel = ParseGuestPath(p.lexically_relative(base_real_).string());
+          if (rel.ok()) allowed_roots_->push_back(rel->parts);
+        }
+        continue;
+      }
+      Result<GuestPath> rel = ParseGuestPath(entry);
+      if (rel.ok()) allowed_roots_->push_back(rel->parts);
+    }
+  }
+
+  // The operation's flag in the actor's filesystem permission (read, write, create-dir).
+  static Status CheckFlag(const EffectivePermissions& perms, Op op, const std::string& shown) {
+    EffectivePermissions flags_only;
+    if (perms.file_system) {
+      flags_only.file_system = *perms.file_system;
+      flags_only.file_system->allowed_paths.reset();  // paths are checked against the roots
+    }
+    switch (op) {
+      case Op::kRead:
+        return CheckFileRead(flags_only, shown);
+      case Op::kWrite:
+        return CheckFileWrite(flags_only, shown);
+      case Op::kCreateDir:
+        return CheckFileCreateDir(flags_only, shown);
+      case Op::kExecute:
+        if (!perms.file_system) return CheckFileCommand(flags_only, "");
+        return Status::Ok();
+    }
+    return Status::Ok();
+  }
+
+  // Where a checked path resolves: a root descriptor and the components below it.
+  struct Target {
+    UniqueFd owned;  // the allowed directory's descriptor, when the root is not the base
+    int root = -1;
+    std::vector<std::string> parts;
+    std::string shown;  // the path as the actor wrote it
+  };
+
+  Result<Target> Resolve(ActorHost& host, const std::string& path, Op op) {
+    THEATER_ASSIGN_OR_RETURN(GuestPath guest, ParseGuestPath(path));
+    THEATER_RETURN_IF_ERROR(CheckFlag(ActorOf(host).permissions(), op, guest.Joined()));
+    if (!root_.valid()) {
+      return FailedPrecondition("the filesystem handler has no base directory");
+    }
+    Target target;
+    target.shown = path;
+    target.root = root_.get();
+    target.parts = guest.parts;
+    if (!allowed_roots_) return target;
+    const std::vector<std::string>* best = nullptr;
+    for (const std::vector<std::string>& prefix : *allowed_roots_) {
+      if (HasPrefix(guest.parts, prefix) && (!best || prefix.size() < best->size())) {
+        best = &prefix;
+      }
+    }
+    if (!best) {
+      return PermissionDenied("Path '" + guest.Joined() +
+                              "' not in allowed paths: " + FormatList(allowed_text_));
+    }
+    // The allowed directory itself resolves beneath the base (its parent is needed to create or
+    // delete it); anything inside it resolves beneath the allowed directory, so no link inside
+    // can lead to a part of the base that is not allowed.
+    if (best->empty() || best->size() == guest.parts.size()) return target;
+    GuestPath prefix_path;
+    prefix_path.parts = *best;
+    THEATER_ASSIGN_OR_RETURN(target.owned, OpenBeneath(root_.get(), prefix_path.Joined(),
+                                                       O_PATH | O_DIRECTORY, 0, path));
+    target.root = target.owned.get();
+    target.parts.assign(guest.parts.begin() + static_cast<std::ptrdiff_t>(best->size()),
+                        guest.parts.end());
+    return target;
+  }
+
+  Out ReadFile(ActorHost& host, Args args) {
+    Result<Target> t = Resolve(host, args[0].as_string(), Op::kRead);
+    if (!t.ok()) return ErrValue(t.status());
+    Result<std::vector<uint8_t>> data =
+        ReadFileBeneath(t->root, t->parts, config_.max_file_bytes, t->shown);
+    if (!data.ok()) return ErrValue(data.status());
+    return OkValue(Value::Bytes(std::move(data).value()));
+  }
+
+  Out WriteFile(ActorHost& host, Args args) {
+    Result<Target> t = Resolve(host, args[0].as_string(), Op::kWrite);
+    if (!t.ok()) return ErrValue(t.status());
+    return OkOr(
+        WriteFileBeneath(t->root, t->parts, args[1].as_string(), config_.max_file_bytes, t->shown));
+  }
+
+  Out ListFiles(ActorHost& host, Args args) {
+    Result<Target> t = Resolve(host, args[0].as_string(), Op::kRead);
+    if (!t.ok()) return ErrValue(t.status());
+    Result<std::vector<std::string>> names = ListBeneath(t->root, t->parts, t->shown);
+    if (!names.ok()) return ErrValue(names.status());
+    std::vector<Value> items;
+    items.reserve(names->size());
+    for (std::string& n : *names) items.push_back(Value::String(std::move(n)));
+    return OkValue(Value::List(std::move(items)));
+  }
+
+  Out DeleteFile(ActorHost& host, Args args) {
+    Result<Target> t = Resolve(host, args[0].as_string(), Op::kWrite);
+    if (!t.ok()) return ErrValue(t.status());
+    return OkOr(DeleteFileBeneath(t->root, t->parts, t->shown));
+  }
+
+  Out CreateDir(ActorHost& host, Args args) {
+    Result<Target> t = Resolve(host, args[0].as_string(), Op::kCreateDir);
+    if (!t.ok()) return ErrValue(t.status());
+    return OkOr(CreateDirBeneath(t->root, t->parts, t->shown));
+  }
+
+  Out DeleteDir(ActorHost& host, Args args) {
+    Result<Target> t = Resolve(host, args[0].as_string(), Op::kWrite);
+    if (!t.ok()) return ErrValue(t.status());
+    return OkOr(DeleteDirBeneath(t->root, t->parts, t->shown));
+  }
+
+  Out PathExists(ActorHost& host, Args args) {
+    Result<Target> t = Resolve(host, args[0].as_string(), Op::kRead);
+    if (!t.ok()) {
+      // A path inside an allowed directory that does not exist is "false", not an error.
+      if (t.status().code() == StatusCode::kNotFound) return OkValue(Value::Bool(false));
+      return ErrValue(t.status());
+    }
+    Result<bool> exists = ExistsBeneath(t->root, t->parts, t->shown);
+    if (!exists.ok()) return ErrValue(exists.status());
+    return OkValue(Value::Bool(*exists));
+  }
+
+  Out ExecuteCommand(ActorHost& host, Args args) {
+    std::vector<std::string> argv;
+    for (const Value& a : args[2].items()) argv.push_back(a.as_string());
+    return Execute(host, args[0].as_string(), args[1].as_string(), std::move(argv), {});
+  }
+
+  // nix develop --command <words of command>. Both `nix` and the program the command names must
+  // be allowed: allowing nix alone would otherwise allow anything the dev shell can run.
+  Out ExecuteNixCommand(ActorHost& host, Args args) {
+    std::vector<std::string> words = SplitWords(args[1].as_string());
+    if (words.empty()) {
+      return OkValue(CommandError(InvalidArgument("execute-nix-command: empty command")));
+    }
+    std::string inner = words.front();
+    std::vector<std::string> argv = {"develop", "--command"};
+    argv.insert(argv.end(), words.begin(), words.end());
+    return Execute(host, args[0].as_string(), "nix", std::move(argv), inner);
+  }
+
+  // Why `command` may not run, or OK: the permission (execute, allowed_commands) and the
+  // handler's allowed_commands must both allow it.
+  Status CheckCommand(const EffectivePermissions& perms, const std::string& command) const {
+    THEATER_RETURN_IF_ERROR(CheckFileCommand(perms, command));
+    if (std::find(config_.allowed_commands.begin(), config_.allowed_commands.end(), command) ==
+        config_.allowed_commands.end()) {
+      return PermissionDenied("Command '" + command +
+                              "' not in the filesystem handler's "
+                              "allowed_commands: " +
+                              FormatList(config_.allowed_commands));
+    }
+    return Status::Ok();
+  }
+
+  Out Execute(ActorHost& host, const std::string& dir, const std::string& command,
+              std::vector<std::string> args, const std::string& inner) {
+    const EffectivePermissions& perms = ActorOf(host).permissions();
+    Result<Target> t = Resolve(host, dir, Op::kExecute);
+    if (!t.ok()) return ErrValue(t.status());
+    // argv strings are C strings: a NUL would silently cut an argument short.
+    bool has_nul = command.find('\0') != std::string::npos;
+    for (const std::string& a : args) has_nul |= a.find('\0') != std::string::npos;
+    if (has_nul) {
+      return OkValue(
+          CommandError(InvalidArgument("the command or an argument contains a NUL byte")));
+    }
+    if (Status allowed = CheckCommand(perms, command); !allowed.ok()) {
+      return OkValue(CommandError(allowed));
+    }
+    if (!inner.empty()) {
+      if (Status allowed = CheckCommand(perms, inner); !allowed.ok()) {
+        return OkValue(CommandError(allowed));
+      }
+    }
+    GuestPath rel;
+    rel.parts = t->parts;
+    Result<UniqueFd> cwd = OpenBeneath(t->root, rel.Joined(), O_PATH | O_DIRECTORY, 0, t->shown);
+    if (!cwd.ok()) return ErrValue(cwd.status());
+
+    CommandSpec spec;
+    spec.program = command;
+    spec.args = std::move(args);
+    spec.cwd_fd = cwd->get();
+    spec.timeout = std::chrono::milliseconds(config_.command_timeout_ms);
+    spec.max_output_bytes = config_.max_output_bytes;
+    Result<std::shared_ptr<RunningCommand>> started = RunningCommand::Start(spec);
+    if (!started.ok()) return OkValue(CommandError(started.status()));
+    std::shared_ptr<RunningCommand> cmd = *started;
+
+    Status waited = Wait(host, cmd);
+    std::optional<CommandOutput> out = cmd->TakeOutput();
+    if (!waited.ok()) return waited;  // the call was cancelled (the actor is stopping)
+    if (!out) return Cancelled("the command was stopped with the actor");
+    if (out->timed_out) {
+      return OkValue(CommandError(DeadlineExceeded(
+          "command '" + command + "' did not finish within " +
+          std::to_string(config_.command_timeout_ms) + " ms (command_timeout_ms) and was killed")));
+    }
+    return OkValue(
+        CommandSuccess(std::move(out->stdout_text), std::move(out->stderr_text), out->exit_code));
+  }
+
+  // Collects `cmd` without holding the worker: suspends the call while a thread of this
+  // instance reads the output. Outside a fiber call (a direct call cannot suspend) it collects
+  // on this thread. Returns the cancellation when the call was cancelled; the command is then
+  // killed.
+  Status Wait(ActorHost& host, const std::shared_ptr<RunningCommand>& cmd) {
+    if (host.instance().active_call() == nullptr) {
+      cmd->Collect();
+      return Status::Ok();
+    }
+    uint64_t job_id = 0;
+    Result<uint64_t> woken = runtime::Await(host.instance(), [&](runtime::Waker waker) {
+      std::lock_guard<std::mutex> lock(jobs_mu_);
+      job_id = ++next_job_;
+      jobs_[job_id] = Job{cmd, std::thread([cmd, waker] {
+                            cmd->Collect();
+                            waker.Wake();
+                          })};
+    });
+    if (!woken.ok()) cmd->Kill();
+    std::thread collector;
+    {
+      std::lock_guard<std::mutex> lock(jobs_mu_);
+      auto it = jobs_.find(job_id);
+      if (it != jobs_.end()) {
+        collector = std::move(it->second.collector);
+        jobs_.erase(it);
+      }
+    }
+    // Quick: the collector has woken us (it is returning) or the command was just killed.
+    if (collector.joinable()) collector.join();
+    return woken.status();
+  }
+
+  // Kills running commands, joins their collectors, removes a new_dir directory (unless kept).
+  void Cleanup() {
+    std::map<uint64_t, Job> jobs;
+    {
+      std::lock_guard<std::mutex> lock(jobs_mu_);
+      jobs.swap(jobs_);
+    }
+    for (auto& [id, job] : jobs) job.command->Kill();
+    for (auto& [id, job] : jobs) {
+      if (job.collector.joinable()) job.collector.join();
+    }
+    if (made_dir_ && !config_.keep_dir) {
+      root_ = UniqueFd();
+      fs::path dir = *made_dir_;
+      made_dir_.reset();
+      UniqueFd parent(::open(dir.parent_path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (parent.valid()) {
+        RemoveTreeAt(parent.get(), dir.filename().string(), dir.string()).IgnoreError();
+      }
+    }
+  }
+
+  FilesystemConfig config_;
+  UniqueFd root_;                     // the base directory (O_PATH)
+  fs::path base_real_;                // its canonical path, for absolute allowed_paths
+  std::optional<fs::path> made_dir_;  // the new_dir directory this instance created
+  // allowed_paths as component lists relative to the base; nullopt: unrestricted.
+  std::optional<std::vector<std::vector<std::string>>> allowed_roots_;
+  std::vector<std::string> allowed_text_;  // allowed_paths as written, for messages
+
+  std::mutex jobs_mu_;
+  std::map<uint64_t, Job> jobs_;  // guarded by jobs_mu_
+  uint64_t next_job_ = 0;         // guarded by jobs_mu_
+};
+
+}  // namespace
+
+std::unique_ptr<runtime::Handler> NewFilesystemHandler() {
+  return std::make_unique<FilesystemHandler>();
+}
+
+}  // namespace theater::handlers

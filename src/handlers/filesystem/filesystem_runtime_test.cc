@@ -1,0 +1,412 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The filesystem handler end to end: a real actor (tests/actors/fs_probe.c) in a real
+// TheaterRuntime calling every function of theater:simple/filesystem on a real temporary tree —
+// happy paths, every kind of escape attempt, permissions (with a parent's restricting policy),
+// new_dir, commands (arguments, directory, refusal, timeout, output limit, not blocking a
+// worker, nix), config errors and what the chain records.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "runtime/runtime_test_util.h"
+#include "theater/chain.h"
+
+namespace theater {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using namespace std::chrono_literals;
+
+const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/fs_probe.wasm";
+
+std::string ReadAll(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+class FilesystemRuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    home_ = testing_util::NewTestHome("theater-fs");
+    base_ = home_ / "base";
+    outside_ = home_ / "outside";
+    fs::create_directories(base_);
+    fs::create_directories(outside_);
+    std::ofstream(outside_ / "secret.txt") << "secret";
+    fs::create_directory_symlink("../outside", base_ / "out");
+    fs::create_directory_symlink(outside_, base_ / "abs");
+    fs::create_symlink("../outside/secret.txt", base_ / "secretlink");
+    fs::create_symlink("loop2", base_ / "loop1");
+    fs::create_symlink("loop1", base_ / "loop2");
+    auto rt = TheaterRuntime::Create(testing_util::TestRuntimeOptions(home_));
+    ASSERT_TRUE(rt.ok()) << rt.status().ToString();
+    runtime_ = std::move(rt).value();
+  }
+  void TearDown() override {
+    runtime_.reset();
+    fs::remove_all(home_);
+  }
+
+  // A manifest for fs_probe with a filesystem handler table holding `handler` (TOML lines).
+  std::string Manifest(const std::string& handler, const std::string& extra = "") {
+    return "name = \"fs\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe + "\"\n" + extra +
+           "\n[[handler]]\ntype = \"filesystem\"\n" + handler;
+  }
+  std::string BaseManifest(const std::string& more = "", const std::string& extra = "") {
+    return Manifest("path = \"" + base_.string() + "\"\n" + more, extra);
+  }
+  std::string Spawn(const std::string& manifest, std::optional<std::string> parent = {}) {
+    SpawnRequest request;
+    request.manifest = manifest;
+    request.parent_id = parent;
+    Result<std::string> id = runtime_->Spawn(request);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : "";
+  }
+  std::string Command(const std::string& id, const std::string& command) {
+    Result<std::vector<uint8_t>> reply =
+        runtime_->RequestMessage(id, testing_util::Bytes(command), 60s);
+    if (!reply.ok()) return "failed: " + reply.status().ToString();
+    return std::string(reply->begin(), reply->end());
+  }
+
+  fs::path home_, base_, outside_;
+  std::unique_ptr<TheaterRuntime> runtime_;
+};
+
+TEST_F(FilesystemRuntimeTest, EveryFunctionWorksInsideTheBase) {
+  std::string a = Spawn(BaseManifest());
+  EXPECT_EQ(Command(a, "write:notes.txt:hello: world"), "ok");
+  EXPECT_EQ(ReadAll(base_ / "notes.txt"), "hello: world");
+  EXPECT_EQ(Command(a, "read:notes.txt"), "hello: world");
+  EXPECT_EQ(Command(a, "write:notes.txt:short"), "ok");  // truncates
+  EXPECT_EQ(Command(a, "read:./notes.txt"), "short");
+  EXPECT_EQ(Command(a, "exists:notes.txt"), "true");
+  EXPECT_EQ(Command(a, "exists:missing.txt"), "false");
+  EXPECT_EQ(Command(a, "exists:missing/deeper"), "false");
+  EXPECT_EQ(Command(a, "mkdir:dir"), "ok");
+  EXPECT_TRUE(fs::is_directory(base_ / "dir"));
+  EXPECT_THAT(Command(a, "mkdir:dir"), StartsWith("error:already-exists: path 'dir'"));
+  EXPECT_THAT(Command(a, "mkdir:no/parent"), StartsWith("error:not-found: path 'no/parent'"));
+  EXPECT_EQ(Command(a, "mkdir:dir/inner"), "ok");
+  EXPECT_EQ(Command(a, "write:dir/inner/f:x"), "ok");
+  EXPECT_EQ(Command(a, "write:dir/g:y"), "ok");
+  EXPECT_EQ(Command(a, "ls:dir"), "g,inner");
+  EXPECT_EQ(Command(a, "ls:."), "abs,dir,loop1,loop2,notes.txt,out,secretlink");
+  EXPECT_THAT(Command(a, "read:dir"),
+              StartsWith("error:invalid-argument: path 'dir': is a directory"));
+  EXPECT_THAT(Command(a, "rm:dir"), HasSubstr("is a directory (use delete-dir)"));
+  EXPECT_EQ(Command(a, "rm:dir/g"), "ok");
+  EXPECT_FALSE(fs::exists(base_ / "dir/g"));
+  EXPECT_THAT(Command(a, "rm:dir/g"), StartsWith("error:not-found"));
+  EXPECT_EQ(Command(a, "rmdir:dir"), "ok");  // recursive
+  EXPECT_FALSE(fs::exists(base_ / "dir"));
+  EXPECT_THAT(Command(a, "read:nothing"), StartsWith("error:not-found: path 'nothing'"));
+  // Deleting a link inside removes the link, not its target.
+  EXPECT_EQ(Command(a, "rm:secretlink"), "ok");
+  EXPECT_EQ(ReadAll(outside_ / "secret.txt"), "secret");
+}
+
+TEST_F(FilesystemRuntimeTest, EveryKindOfEscapeIsRefusedWithTheName) {
+  std::string a = Spawn(BaseManifest("allowed_commands = [\"pwd\"]\n"));
+  const std::string nul("bad\0name", 8);
+  const std::string long_path = std::string(2100, 'a') + "/" + std::string(2100, 'b');
+  const std::string long_name = std::string(300, 'n');
+  struct Case {
+    std::string path;
+    std::string error;  // what the message says
+  };
+  const std::vector<Case> cases = {
+      {"..", "contains a '..' component"},
+      {"../x", "contains a '..' component"},
+      {"a/../../x", "contains a '..' component"},
+      {"/etc/passwd", "is absolute"},
+      {"out/secret.txt", "escapes the base directory"},
+      {"abs/secret.txt", "escapes the base directory"},
+      {"out/newthing", "escapes the base directory"},
+      {"loop1/x", "too many levels of symbolic links"},
+      {nul, "contains a NUL byte"},
+      {long_path, "more than the limit of 4096"},
+      {long_name, "name too long"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.path.substr(0, 40));
+    for (const char* op : {"read", "ls", "rm", "mkdir", "rmdir", "exists"}) {
+      SCOPED_TRACE(op);
+      std::string reply = Command(a, std::string(op) + ":" + c.path);
+      EXPECT_THAT(reply, StartsWith("error:")) << reply;
+      EXPECT_THAT(reply, HasSubstr(c.error)) << reply;
+    }
+    std::string written = Command(a, "write:" + c.path + ":pwned");
+    EXPECT_THAT(written, StartsWith("error:"));
+    EXPECT_THAT(written, HasSubstr(c.error));
+    std::string exec = Command(a, "exec:" + c.path + ":pwd");
+    EXPECT_THAT(exec, StartsWith("error:"));
+    EXPECT_THAT(exec, HasSubstr(c.error));
+  }
+  // The escape messages name the path; links that point out are refused for every operation.
+  EXPECT_EQ(Command(a, "read:secretlink"),
+            "error:permission-denied: path 'secretlink' escapes the base directory (refused by "
+            "the kernel)");
+  EXPECT_THAT(Command(a, "write:secretlink:pwned"), HasSubstr("'secretlink' escapes"));
+  EXPECT_THAT(Command(a, "ls:out"), HasSubstr("'out' escapes"));
+  EXPECT_THAT(Command(a, "exec:abs:pwd"), HasSubstr("'abs' escapes"));
+  EXPECT_THAT(Command(a, "exists:out/secret.txt"), HasSubstr("escapes"));
+  EXPECT_THAT(Command(a, "rmdir:out"), HasSubstr("symbolic link"));
+  EXPECT_THAT(Command(a, "exists:loop1"), StartsWith("error:"));
+  EXPECT_THAT(Command(a, "rmdir:."), HasSubstr("base directory itself"));
+  EXPECT_THAT(Command(a, "rm:."), HasSubstr("base directory itself"));
+  // Nothing outside changed.
+  EXPECT_EQ(ReadAll(outside_ / "secret.txt"), "secret");
+  EXPECT_EQ(std::distance(fs::directory_iterator(outside_), fs::directory_iterator()), 1);
+  EXPECT_FALSE(fs::exists(home_ / "x"));
+  EXPECT_TRUE(fs::exists(base_ / "out"));
+}
+
+TEST_F(FilesystemRuntimeTest, RelativePathResolvesAgainstTheManifestsDirectory) {
+  fs::create_directories(home_ / "app/data");
+  std::ofstream(home_ / "app/data/in.txt") << "beside the manifest";
+  fs::path manifest = home_ / "app/manifest.toml";
+  std::ofstream(manifest) << Manifest("path = \"data\"\n");
+  std::string a = Spawn(manifest.string());
+  EXPECT_EQ(Command(a, "read:in.txt"), "beside the manifest");
+}
+
+TEST_F(FilesystemRuntimeTest, ConfigErrorsFailTheSpawnClearly) {
+  SpawnRequest request;
+  request.manifest = BaseManifest("pathh = \"x\"\n");
+  Result<std::string> id = runtime_->Spawn(request);
+  ASSERT_FALSE(id.ok());
+  EXPECT_THAT(id.status().ToString(), HasSubstr("unknown key 'pathh'"));
+  request.manifest = Manifest("path = \"" + (home_ / "missing").string() + "\"\n");
+  id = runtime_->Spawn(request);
+  ASSERT_FALSE(id.ok());
+  EXPECT_THAT(id.status().ToString(), HasSubstr("cannot open the base directory"));
+  // Importing the interface without a [[handler]] table: no base directory, no start.
+  request.manifest = "name = \"fs\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe + "\"\n";
+  id = runtime_->Spawn(request);
+  ASSERT_FALSE(id.ok());
+  EXPECT_THAT(id.status().ToString(), HasSubstr("one of 'path' or 'new_dir = true' is required"));
+}
+
+// Permissions come from a parent's policy: restrict the child's file_system permission.
+TEST_F(FilesystemRuntimeTest, PermissionsAreEnforcedOnEveryCall) {
+  std::ofstream(base_ / "f.txt") << "content";
+  std::string parent = Spawn(BaseManifest());
+  auto child = [&](const std::string& config, const std::string& handler = "") {
+    return Spawn(BaseManifest(handler,
+                              "[permission_policy.file_system]\ntype = \"restrict\"\n"
+                              "[permission_policy.file_system.config]\n" +
+                                  config),
+                 parent);
+  };
+  std::string no_read = child("read = false\n");
+  const std::string read_denied =
+      "error:permission-denied: Operation denied: read not permitted by filesystem permissions";
+  EXPECT_EQ(Command(no_read, "read:f.txt"), read_denied);
+  EXPECT_EQ(Command(no_read, "ls:."), read_denied);
+  EXPECT_EQ(Command(no_read, "exists:f.txt"), read_denied);
+  EXPECT_EQ(Command(no_read, "write:g.txt:x"), "ok");
+
+  std::string no_write = child("write = false\n");
+  const std::string write_denied =
+      "error:permission-denied: Operation denied: write not permitted by filesystem permissions";
+  EXPECT_EQ(Command(no_write, "write:f.txt:x"), write_denied);
+  EXPECT_EQ(Command(no_write, "rm:f.txt"), write_denied);
+  EXPECT_EQ(Command(no_write, "rmdir:d"), write_denied);
+  EXPECT_THAT(Command(no_write, "mkdir:d"), HasSubstr("Operation denied: create-dir"));
+  EXPECT_EQ(Command(no_write, "read:f.txt"), "content");
+
+  std::string no_new_dir = child("new_dir = false\n");
+  EXPECT_THAT(Command(no_new_dir, "mkdir:d"),
+              StartsWith("error:permission-denied: Operation denied: create-dir"));
+  EXPECT_EQ(Command(no_new_dir, "write:h.txt:x"), "ok");
+
+  std::string no_exec = child("execute = false\n", "allowed_commands = [\"echo\"]\n");
+  EXPECT_EQ(Command(no_exec, "exec:.:echo:hi"),
+            "cmd-error:permission-denied: Operation denied: execute not permitted by filesystem "
+            "permissions");
+
+  std::string only_echo =
+      child("allowed_commands = [\"echo\"]\n", "allowed_commands = [\"echo\", \"ls\"]\n");
+  EXPECT_EQ(Command(only_echo, "exec:.:echo:hi"), "exit=0;stdout=hi\n;stderr=");
+  EXPECT_EQ(Command(only_echo, "exec:.:ls"),
+            "cmd-error:permission-denied: Command 'ls' not in allowed commands: [\"echo\"]");
+
+  // allowed_paths: relative to the base, by component; a link inside an allowed tree cannot
+  // lead into the rest of the base.
+  fs::create_directories(base_ / "pub");
+  fs::create_directories(base_ / "priv");
+  fs::create_directories(base_ / "public");
+  std::ofstream(base_ / "pub/a") << "public";
+  std::ofstream(base_ / "priv/a") << "private";
+  fs::create_directory_symlink("../priv", base_ / "pub/link");
+  std::string paths = child("allowed_paths = [\"pub\"]\n", "allowed_commands = [\"pwd\"]\n");
+  EXPECT_EQ(Command(paths, "read:pub/a"), "public");
+  EXPECT_EQ(Command(paths, "read:priv/a"),
+            "error:permission-denied: Path 'priv/a' not in allowed paths: [\"pub\"]");
+  EXPECT_THAT(Command(paths, "ls:public"), HasSubstr("not in allowed paths"));
+  EXPECT_THAT(Command(paths, "ls:."), HasSubstr("Path '.' not in allowed paths"));
+  EXPECT_THAT(Command(paths, "read:pub/link/a"), HasSubstr("'pub/link/a' escapes"));
+  EXPECT_THAT(Command(paths, "exec:priv:pwd"), HasSubstr("not in allowed paths"));
+  EXPECT_THAT(Command(paths, "exec:pub:pwd"), EndsWith("/pub\n;stderr="));
+  EXPECT_EQ(Command(paths, "write:pub/b:x"), "ok");
+  EXPECT_EQ(Command(paths, "exists:pub/nothing"), "false");
+
+  // Without the permission at all the actor host refuses every call with the function's err.
+  std::string none =
+      Spawn(BaseManifest("", "[permission_policy.file_system]\ntype = \"disallow\"\n"), parent);
+  EXPECT_EQ(Command(none, "read:f.txt"),
+            "error:Handler type 'filesystem' not permitted by effective permissions");
+}
+
+TEST_F(FilesystemRuntimeTest, NewDirGivesEachActorItsOwnDirectoryRemovedAtStop) {
+  std::string manifest = Manifest("new_dir = true\nallowed_commands = [\"pwd\"]\n");
+  std::string a = Spawn(manifest);
+  std::string b = Spawn(manifest);
+  EXPECT_EQ(Command(a, "write:who:a"), "ok");
+  EXPECT_EQ(Command(b, "write:who:b"), "ok");
+  EXPECT_EQ(Command(a, "read:who"), "a");
+  EXPECT_EQ(Command(b, "read:who"), "b");
+  std::string pwd_a = Command(a, "exec:.:pwd");
+  std::string pwd_b = Command(b, "exec:.:pwd");
+  ASSERT_THAT(pwd_a, StartsWith("exit=0;stdout=/"));
+  EXPECT_NE(pwd_a, pwd_b);
+  EXPECT_THAT(pwd_a, HasSubstr("theater-fs-" + a + "-"));
+  fs::path dir_a = pwd_a.substr(pwd_a.find('/'), pwd_a.find('\n') - pwd_a.find('/'));
+  ASSERT_TRUE(fs::exists(dir_a / "who"));
+  ASSERT_TRUE(runtime_->Stop(a).ok());
+  EXPECT_TRUE(testing_util::WaitFor([&] { return !fs::exists(dir_a); }));
+  EXPECT_EQ(Command(b, "read:who"), "b");
+
+  std::string kept =
+      Spawn(Manifest("new_dir = true\nkeep_dir = true\nallowed_commands = "
+                     "[\"pwd\"]\n"));
+  std::string pwd_k = Command(kept, "exec:.:pwd");
+  fs::path dir_k = pwd_k.substr(pwd_k.find('/'), pwd_k.find('\n') - pwd_k.find('/'));
+  ASSERT_TRUE(runtime_->Stop(kept).ok());
+  EXPECT_TRUE(fs::is_directory(dir_k));
+  fs::remove_all(dir_k);
+}
+
+TEST_F(FilesystemRuntimeTest, CommandsRunWithArgsInTheirDirectoryWithinLimits) {
+  fs::create_directories(base_ / "sub");
+  std::ofstream(base_ / "sub/f.txt") << "x";
+  std::string a =
+      Spawn(BaseManifest("allowed_commands = [\"echo\", \"ls\", \"pwd\", \"sleep\", \"seq\"]\n"
+                         "command_timeout_ms = 300\nmax_output_bytes = 100\n"));
+  EXPECT_EQ(Command(a, "exec:.:echo:hello:two words"), "exit=0;stdout=hello two words\n;stderr=");
+  EXPECT_EQ(Command(a, "exec:sub:ls"), "exit=0;stdout=f.txt\n;stderr=");
+  EXPECT_EQ(Command(a, "exec:sub:pwd"),
+            "exit=0;stdout=" + fs::canonical(base_ / "sub").string() + "\n;stderr=");
+  std::string failed = Command(a, "exec:.:ls:nothing-here");
+  EXPECT_THAT(failed, StartsWith("exit=2;stdout=;stderr="));
+  EXPECT_THAT(failed, HasSubstr("nothing-here"));
+  EXPECT_EQ(Command(a, "exec:.:rm:-rf:."),
+            "cmd-error:permission-denied: Command 'rm' not in the filesystem handler's "
+            "allowed_commands: [\"echo\", \"ls\", \"pwd\", \"sleep\", \"seq\"]");
+  EXPECT_TRUE(fs::exists(base_ / "sub/f.txt"));
+  EXPECT_THAT(Command(a, "exec:missing:ls"), StartsWith("error:not-found: path 'missing'"));
+
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Command(a, "exec:.:sleep:10"),
+            "cmd-error:deadline-exceeded: command 'sleep' did not finish within 300 ms "
+            "(command_timeout_ms) and was killed");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+
+  std::string big = Command(a, "exec:.:seq:1:1000");
+  EXPECT_THAT(big, StartsWith("exit=0;stdout=1\n2\n3\n"));
+  EXPECT_THAT(big, HasSubstr("[theater: stdout truncated: 3893 bytes written, only the first "
+                             "100 kept]"));
+  EXPECT_LT(big.size(), 300u);
+}
+
+// A running command suspends its actor, not a worker: with both of the runtime's two workers'
+// actors running commands, a third actor still answers at once.
+TEST_F(FilesystemRuntimeTest, ARunningCommandDoesNotHoldAWorker) {
+  std::string manifest = BaseManifest("allowed_commands = [\"sleep\"]\n");
+  std::string a = Spawn(manifest);
+  std::string b = Spawn(manifest);
+  std::string c = Spawn(manifest);
+  auto slow_a = std::async(std::launch::async, [&] { return Command(a, "exec:.:sleep:1.5"); });
+  auto slow_b = std::async(std::launch::async, [&] { return Command(b, "exec:.:sleep:1.5"); });
+  std::this_thread::sleep_for(300ms);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Command(c, "exists:nothing"), "false");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 700ms);
+  EXPECT_EQ(slow_a.get(), "exit=0;stdout=;stderr=");
+  EXPECT_EQ(slow_b.get(), "exit=0;stdout=;stderr=");
+}
+
+// A graceful stop lets the running call (and its command) finish; a forced one interrupts it,
+// which must kill the command.
+TEST_F(FilesystemRuntimeTest, TerminatingAnActorKillsItsCommand) {
+  std::string a =
+      Spawn(BaseManifest("allowed_commands = [\"sleep\"]\ncommand_timeout_ms = "
+                         "60000\n"));
+  auto pending = std::async(std::launch::async, [&] { return Command(a, "exec:.:sleep:30"); });
+  std::this_thread::sleep_for(300ms);
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(runtime_->Terminate(a).ok());
+  EXPECT_THAT(pending.get(), StartsWith("failed:"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
+TEST_F(FilesystemRuntimeTest, NixCommandsFollowTheSameRules) {
+  std::string denied = Spawn(BaseManifest("allowed_commands = [\"echo\"]\n"));
+  EXPECT_THAT(Command(denied, "nix:.:echo hi"),
+              StartsWith("cmd-error:permission-denied: Command 'nix' not in the filesystem "
+                         "handler's allowed_commands"));
+  std::string inner_denied = Spawn(BaseManifest("allowed_commands = [\"nix\"]\n"));
+  EXPECT_THAT(Command(inner_denied, "nix:.:cargo build"),
+              StartsWith("cmd-error:permission-denied: Command 'cargo' not in"));
+  // nix is not installed on the test machine: allowed, it is reported missing.
+  std::string allowed = Spawn(BaseManifest("allowed_commands = [\"nix\", \"echo\"]\n"));
+  EXPECT_THAT(Command(allowed, "nix:.:echo hi"),
+              StartsWith("cmd-error:not-found: command 'nix' not found"));
+  EXPECT_THAT(Command(allowed, "nix:out:echo hi"), HasSubstr("'out' escapes"));
+  EXPECT_THAT(Command(allowed, "nix:.:  "), HasSubstr("empty command"));
+}
+
+TEST_F(FilesystemRuntimeTest, TheChainRecordsEveryCallWithItsInputsAndOutputs) {
+  std::string a = Spawn(BaseManifest("allowed_commands = [\"echo\"]\n"));
+  EXPECT_EQ(Command(a, "write:c.txt:chained"), "ok");
+  EXPECT_EQ(Command(a, "read:c.txt"), "chained");
+  EXPECT_THAT(Command(a, "read:../x"), StartsWith("error:"));
+  EXPECT_EQ(Command(a, "exec:.:echo:recorded"), "exit=0;stdout=recorded\n;stderr=");
+  ASSERT_TRUE(runtime_->VerifyChain(a).ok());
+  std::map<std::string, std::vector<chain::HostCall>> calls;
+  Result<std::vector<chain::Event>> events = runtime_->Events(a);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  for (const chain::Event& e : *events) {
+    auto p = chain::DecodePayload(e.payload);
+    if (p.ok() && std::holds_alternative<chain::HostCall>(*p)) {
+      const auto& call = std::get<chain::HostCall>(*p);
+      if (call.interface == "theater:simple/filesystem") calls[call.function].push_back(call);
+    }
+  }
+  ASSERT_EQ(calls["write-file"].size(), 1u);
+  EXPECT_EQ(calls["write-file"][0].input[0].as_string(), "c.txt");
+  EXPECT_EQ(calls["write-file"][0].input[1].as_string(), "chained");
+  ASSERT_EQ(calls["read-file"].size(), 2u);
+  // The outputs: ok(content), then err(why) for the escape attempt.
+  ASSERT_TRUE(calls["read-file"][0].output.ok());
+  EXPECT_THAT(chain::ValueToJson(calls["read-file"][0].output.values[0]).dump(),
+              HasSubstr("chained"));
+  EXPECT_THAT(chain::ValueToJson(calls["read-file"][1].output.values[0]).dump(),
+              HasSubstr("contains a '..' component"));
+  ASSERT_EQ(calls["execute-command"].size(), 1u);
+  EXPECT_EQ(calls["execute-command"][0].input[1].as_string(), "echo");
+  EXPECT_THAT(chain::ValueToJson(calls["execute-command"][0].output.values[0]).dump(),
+              HasSubstr("recorded"));
+}
+
+}  // namespace
+}  // namespace theater

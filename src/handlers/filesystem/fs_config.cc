@@ -1,0 +1,91 @@
+// Theater: a WebAssembly actor runtime.
+#include "handlers/filesystem/fs_config.h"
+
+#include "runtime/handler.h"
+
+namespace theater::handlers {
+namespace {
+
+Result<bool> Bool(const std::string& key, const nlohmann::json& value) {
+  if (!value.is_boolean()) return InvalidArgument(key + ": must be a boolean");
+  return value.get<bool>();
+}
+
+// A limit: a positive integer no larger than `cap`.
+Result<uint64_t> Limit(const std::string& key, const nlohmann::json& value, uint64_t cap) {
+  THEATER_ASSIGN_OR_RETURN(uint64_t n, runtime::ConfigUnsigned(value, key));
+  if (n == 0) return InvalidArgument(key + ": must be at least 1");
+  if (n > cap) {
+    return InvalidArgument(key + ": " + std::to_string(n) + " exceeds the maximum of " +
+                           std::to_string(cap));
+  }
+  return n;
+}
+
+Result<std::vector<std::string>> Commands(const std::string& key, const nlohmann::json& value) {
+  if (!value.is_array()) return InvalidArgument(key + ": must be a list of strings");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < value.size(); ++i) {
+    std::string where = key + "[" + std::to_string(i) + "]";
+    if (!value[i].is_string()) return InvalidArgument(where + ": must be a string");
+    std::string command = value[i].get<std::string>();
+    // A relative path with a '/' would be looked up against whatever directory the command runs
+    // in, i.e. a file the actor itself may have written: only bare names and absolute paths.
+    if (command.empty() || command.find('\0') != std::string::npos) {
+      return InvalidArgument(where + ": must be a non-empty program name");
+    }
+    if (command.find('/') != std::string::npos && command.front() != '/') {
+      return InvalidArgument(where + ": '" + command +
+                             "' must be a bare program name (looked up on PATH) or an absolute "
+                             "path");
+    }
+    out.push_back(std::move(command));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<FilesystemConfig> ParseFilesystemConfig(const nlohmann::json& config) {
+  FilesystemConfig out;
+  if (!config.is_object()) return InvalidArgument("config: must be a table");
+  bool keep_dir_set = false;
+  for (const auto& [key, value] : config.items()) {
+    if (key == "path") {
+      if (!value.is_string()) return InvalidArgument("path: must be a string");
+      std::string path = value.get<std::string>();
+      if (path.empty()) return InvalidArgument("path: must not be empty");
+      if (path.find('\0') != std::string::npos) {
+        return InvalidArgument("path: must not contain a NUL byte");
+      }
+      out.path = std::move(path);
+    } else if (key == "new_dir") {
+      THEATER_ASSIGN_OR_RETURN(out.new_dir, Bool(key, value));
+    } else if (key == "keep_dir") {
+      THEATER_ASSIGN_OR_RETURN(out.keep_dir, Bool(key, value));
+      keep_dir_set = true;
+    } else if (key == "allowed_commands") {
+      THEATER_ASSIGN_OR_RETURN(out.allowed_commands, Commands(key, value));
+    } else if (key == "command_timeout_ms") {
+      THEATER_ASSIGN_OR_RETURN(out.command_timeout_ms, Limit(key, value, kMaxCommandTimeoutMs));
+    } else if (key == "max_output_bytes") {
+      THEATER_ASSIGN_OR_RETURN(out.max_output_bytes, Limit(key, value, kMaxOutputBytesCap));
+    } else if (key == "max_file_bytes") {
+      THEATER_ASSIGN_OR_RETURN(out.max_file_bytes, Limit(key, value, kMaxFileBytesCap));
+    } else {
+      return InvalidArgument("unknown key '" + key +
+                             "' (expected path, new_dir, keep_dir, allowed_commands, "
+                             "command_timeout_ms, max_output_bytes, max_file_bytes)");
+    }
+  }
+  if (out.path && out.new_dir) {
+    return InvalidArgument("path and new_dir = true are exclusive: give one of them");
+  }
+  if (!out.path && !out.new_dir) {
+    return InvalidArgument("one of 'path' or 'new_dir = true' is required");
+  }
+  if (keep_dir_set && !out.new_dir) return InvalidArgument("keep_dir: only allowed with new_dir");
+  return out;
+}
+
+}  // namespace theater::handlers
