@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <theater/theater.h>
 
+#include "probe_util.h"
+
 #define FS_IFACE "theater:simple/filesystem"
 
 /* result<command-result, string>; command-result is
@@ -64,36 +66,6 @@ THEATER_IMPORT(FS_IFACE, "execute-nix-command")
 void fs_execute_nix_command(const char* dir, size_t dir_len, const char* command,
                             size_t command_len, fs_result_command_t* ret);
 
-typedef struct {
-  const char* ptr;
-  size_t len;
-} field_t;
-
-/* Splits `s` at ':' into at most `max` fields (the last takes the rest). Returns the count. */
-static size_t fields(const char* s, size_t len, field_t* out, size_t max) {
-  size_t n = 0, start = 0;
-  for (size_t i = 0; i <= len && n < max; i++) {
-    if (i == len || (s[i] == ':' && n + 1 < max)) {
-      out[n].ptr = s + start;
-      out[n].len = i - start;
-      n++;
-      start = i + 1;
-    }
-  }
-  return n;
-}
-
-static bool is(field_t f, const char* word) {
-  return f.len == strlen(word) && memcmp(f.ptr, word, f.len) == 0;
-}
-
-static void reply(theater_option_bytes_t* response, const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  theater_string_t s = theater_vformat(fmt, ap);
-  va_end(ap);
-  theater_state_adopt(response, (uint8_t*)s.ptr, s.len);
-}
 
 static void reply_unit(theater_option_bytes_t* response, theater_result_t* r) {
   if (r->is_err) {

@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <theater/theater.h>
 
+#include "probe_util.h"
+
 static bool take_prefix(theater_bytes_t msg, const char* prefix, theater_string_t* rest) {
   size_t n = strlen(prefix);
   if (msg.len < n || memcmp(msg.ptr, prefix, n) != 0) return false;
@@ -68,14 +70,6 @@ static void log_entry(theater_state_t* state, const char* fmt, ...) {
   memcpy(buf + old.len + 1, entry.ptr, entry.len);
   theater_string_free(&entry);
   theater_state_adopt(state, buf, len);
-}
-
-static void reply(theater_option_bytes_t* response, const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  theater_string_t s = theater_vformat(fmt, ap);
-  va_end(ap);
-  theater_state_adopt(response, (uint8_t*)s.ptr, s.len);
 }
 
 /* Replies "ok" or "error:<why>" for a result<_, string>, and frees it. */
