@@ -275,7 +275,9 @@ void RunningCommand::Collect() {
   result.stderr_text =
       Finish(err, err_total, max_output_bytes_, "stderr", &result.stderr_truncated);
   result.timed_out = timed_out;
-  result.killed = kill_requested_ && !exited && !timed_out;
+  // Killed at our request unless it had already exited by itself: Kill() may make the collector
+  // see the death (exited) before it sees the request.
+  result.killed = kill_requested_ && !timed_out && !WIFEXITED(wstatus);
   if (WIFEXITED(wstatus)) {
     result.exit_code = WEXITSTATUS(wstatus);
   } else if (WIFSIGNALED(wstatus)) {
