@@ -3,14 +3,15 @@
 // ContentStore benchmarks (docs/store.md, "Performance").
 //
 //   store_bench [putget] [--n N] [--threads T] [--size B] [--durability none|batched|strict]
-//               [--inline-max B] [--window-us W] [--cache-bytes C] [--get random|last]
-//               [--baseline] [--dir DIR]
+//               [--inline-max B] [--window-us W] [--cache-bytes C] [--index-delay-us D]
+//               [--get random|last] [--baseline] [--dir DIR]
 //       T threads (default: 1, then 2) each store N/T pieces of distinct random content of B bytes
 //       (default 4096) and, after each Put, Get one piece it stored earlier, chosen at random (so
 //       reads are spread over everything stored, not served by recency). Reports operations per
 //       second (a Put and a Get count one each) and put+get pairs per second. Default N: 100,000.
 //       --get last reads back the piece just stored instead (the read-your-write pattern the
-//       cache serves); --window-us and --cache-bytes override ContentStore::Options.
+//       cache serves); --window-us, --cache-bytes and --index-delay-us override
+//       ContentStore::Options (commit_window_us, cache_bytes, index_commit_delay_us).
 //       --baseline first measures the floor under it: raw SQLite, one transaction per 4 KiB insert
 //       plus a lookup by hash on a second connection, single-threaded (at most 50,000 pairs).
 //   store_bench threshold [--durability ...] [--dir DIR]
@@ -51,6 +52,7 @@ struct Args {
   int64_t inline_max = -1;   // -1: the default
   int window_us = -1;        // -1: the default
   int64_t cache_bytes = -1;  // -1: the default
+  int index_delay_us = -1;   // -1: the default
   std::string get = "random";
   bool baseline = false;
   std::string dir;
@@ -60,7 +62,8 @@ struct Args {
   std::fprintf(stderr,
                "store_bench: %s\nusage: store_bench [putget|threshold] [--n N] [--threads T] "
                "[--size BYTES] [--durability none|batched|strict] [--inline-max BYTES] "
-               "[--window-us W] [--cache-bytes C] [--get random|last] [--baseline] [--dir DIR]\n",
+               "[--window-us W] [--cache-bytes C] [--index-delay-us D] [--get random|last] "
+               "[--baseline] [--dir DIR]\n",
                why.c_str());
   std::exit(2);
 }
@@ -90,6 +93,8 @@ Args Parse(int argc, char** argv) {
       a.window_us = std::stoi(value());
     } else if (flag == "--cache-bytes") {
       a.cache_bytes = std::stoll(value());
+    } else if (flag == "--index-delay-us") {
+      a.index_delay_us = std::stoi(value());
     } else if (flag == "--get") {
       a.get = value();
       if (a.get != "random" && a.get != "last") Usage("--get must be random or last");
@@ -152,6 +157,7 @@ ContentStore::Options StoreOptions(const Args& args) {
   if (args.inline_max >= 0) options.inline_max_bytes = static_cast<size_t>(args.inline_max);
   if (args.window_us >= 0) options.commit_window_us = args.window_us;
   if (args.cache_bytes >= 0) options.cache_bytes = static_cast<size_t>(args.cache_bytes);
+  if (args.index_delay_us >= 0) options.index_commit_delay_us = args.index_delay_us;
   return options;
 }
 

@@ -1,37 +1,50 @@
 // Theater: a WebAssembly actor runtime.
 //
 // ContentStore: the runtime's content-addressed stores (the `store` interface of wit/store.wit),
-// persisted in one SQLite database shared with other components (docs/store.md).
+// persisted beside and in one SQLite database shared with other components (docs/store.md).
 //
 // A database holds any number of *stores*, each named by a lowercase UUID. A store holds
 // immutable *content* named by the SHA-256 of its bytes (64 lowercase hex digits; storing the
 // same bytes twice keeps one copy per store) and mutable *labels*: a label names one content hash
-// and can be moved. Small content lives in a BLOB column of the database; content larger than
-// Options::inline_max_bytes lives in a file of its own beside it (`<db dir>/store-blobs/`), written
-// and synced before the row that names it is committed, so a committed row never names a missing
-// or partial file.
+// and can be moved.
 //
-// Every write waits until its transaction is committed and reports that commit's outcome: a call
-// that returns OK is committed (with the durability of Options::durability), a call that fails
-// changed nothing. Concurrent writes are committed together (group commit): the first waiting
-// caller commits every write queued so far in one transaction while the others wait for it. File
-// content is written and synced by the calling thread before it queues its (small) row, so a large
-// Put never holds up other callers' commits while its bytes are written. A background thread
-// copies the write-ahead log back into the database (checkpoints), so that commits do not wait
-// for those syncs.
+// Where bytes go. Small content (at most Options::inline_max_bytes) stored by Put() is appended
+// to a *pack file* (`<db dir>/store-packs/NNNNNNNN.pack`) by the calling thread, one write per
+// Put; its index row, (store, hash) -> (pack, offset, size), is committed to SQLite later by a
+// background thread, many rows per transaction. Until then an in-memory *pending index* serves
+// it, so every read sees every Put that has returned. Content stored together with a label
+// (PutAtLabel, ReplaceContentAtLabel) is written inside the label's transaction, in the database,
+// as everything small was before packs. Content larger than inline_max_bytes lives in a file of
+// its own (`<db dir>/store-blobs/`), written and synced before the row that names it is
+// committed. At Open, records appended to packs but never indexed (a crash) are found, verified
+// and indexed; a torn last record is cut off.
+//
+// What a returned call guarantees (Options::durability; docs/store.md, "Durability"): a Put that
+// returned survives a crash of the process in every mode; kBatched also keeps the index from
+// ever naming pack bytes that are not on disk; kStrict makes the bytes durable before Put
+// returns. A label never names content that a crash covered by the mode could lose. Label and
+// store changes are committed before they return, as before. A call that fails changed nothing,
+// with one exception: a kStrict Put whose fdatasync fails has appended its bytes, which stay
+// readable (the failed sync also fails the index writer, see below: reopen to go on).
+//
+// Index commit failures are sticky: once the background commit of index rows fails (the disk is
+// full, the database stays locked), every later write (Put, labels, stores) fails with that
+// error, while every read (listings included) goes on being served, until a retry (every
+// Options::index_retry_ms) commits them; or reopen, which indexes them from the packs.
 //
 // Thread-safety: every method may be called from any thread concurrently. Reads use a small pool
-// of read connections and never wait for the writer (SQLite WAL mode); recently written or read
-// small content is served from a bounded in-memory cache. Several ContentStore instances (also in
-// other processes) may share a database file; SQLite serialises their writes
-// (Options::busy_timeout_ms) and an advisory lock on the blob directory keeps one instance's
-// start-up cleanup from touching files another instance is writing.
+// of read connections and never wait for the writers; content just stored, and small content
+// read from the database, is served from a bounded in-memory cache, and the places of recently
+// stored or read pack records from a location cache. Several ContentStore instances (also in other
+// processes) may share a database file: each appends to packs of its own (an exclusive flock on
+// each), reads every instance's packs, and sees what another instance's Put has returned for by
+// reading the tails of its packs.
 //
-// Ownership: the store owns its SQLite connections, its checkpoint thread, its cache and its lock
-// on the blob directory; Close() (or the destructor) waits for queued writes and borrowed
-// connections and releases them; calls made after Close() fail. Destroy the store only once no
-// call is in progress. Byte spans passed in are only read during the call; results are owned by
-// the caller.
+// Ownership: the store owns its SQLite connections, its threads (index writer, checkpointer), its
+// pack files and locks, its cache; Close() (or the destructor) commits the pending index, waits
+// for calls in progress and releases everything; calls made after Close() fail. Destroy the store
+// only once no call is in progress. Byte spans passed in are only read during the call; results
+// are owned by the caller.
 #pragma once
 
 #include <array>
@@ -41,6 +54,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -60,11 +74,18 @@ struct sqlite3;
 namespace theater::store {
 
 namespace internal {
-class ContentCache;  // src/store/content_cache.h
+class ContentCache;   // src/store/content_cache.h
+class KeyFilter;      // src/store/key_filter.h
+class LocationCache;  // src/store/location_cache.h
+class PackSet;        // src/store/pack_set.h
+class PackFile;       // src/store/pack_set.h
+struct PackLocation;
 }  // namespace internal
 
-// How hard the store works to keep committed writes across crashes (theater/durability.h). With
-// kNone content files are not synced either; otherwise they are synced before their rows commit.
+// How hard the store works to keep what it has acknowledged across crashes
+// (theater/durability.h, docs/store.md "Durability"). kNone: no fsync at all; kBatched: the
+// index writer syncs packs before it commits rows naming them; kStrict: Put syncs its pack
+// record before returning. Content files are synced before their rows commit unless kNone.
 using theater::Durability;
 using theater::DurabilityName;
 using theater::ParseDurability;
@@ -97,31 +118,50 @@ class ContentStore {
  public:
   struct Options {
     Durability durability = Durability::kBatched;
-    // Content of at most this many bytes is stored in the database, larger content in a file.
-    // 256 KiB measured best on a 2-core VM (docs/store.md, "Where bytes live").
+    // Content of at most this many bytes is appended to pack files (or, stored together with a
+    // label, written into the database); larger content goes to a file of its own. 256 KiB:
+    // docs/store.md, "Where bytes live".
     size_t inline_max_bytes = 256 * 1024;
     // Larger content is refused with kResourceExhausted (checked before it is hashed).
     uint64_t max_content_bytes = uint64_t{1} << 30;
     // Where content files go; empty: `<directory of the database>/store-blobs`.
     std::filesystem::path blob_dir;
+    // Where pack files go; empty: `<directory of the database>/store-packs`. Pack ids are kept
+    // in the database, so a database must always be opened with the same pack directory.
+    std::filesystem::path pack_dir;
+    // A pack is closed and a new one started once the next record would take it past this size.
+    uint64_t pack_max_bytes = uint64_t{256} << 20;
+    // The index writer commits pending index rows once the oldest has waited this long, once
+    // index_batch_max rows are pending, or as soon as a caller needs them committed (Flush,
+    // Close). Longer delays mean fewer, larger commits: each commit rewrites every index page it
+    // touches, and invalidates the page caches of the read connections (docs/store.md).
+    int index_commit_delay_us = 20000;
+    size_t index_batch_max = 16384;
+    // Back-pressure: Put waits while this many index rows are pending (memory: about 150 bytes
+    // each), i.e. while the index writer cannot keep up with the disk.
+    size_t max_pending = 262144;
+    // After a failed index commit the index writer tries again this often (the error is sticky
+    // meanwhile; see the class comment).
+    int index_retry_ms = 1000;
     int busy_timeout_ms = 10000;
     // Recently written and read content of at most cache_max_item_bytes is kept in memory, up to
     // cache_bytes in all (0: no cache), and Get() serves it from there.
     size_t cache_bytes = 32 << 20;
     size_t cache_max_item_bytes = 64 << 10;
+    // Where the pack records of this many recently stored or read pieces are (16 bytes each;
+    // 0: none), so that Get reads them without an index lookup.
+    size_t location_cache_entries = size_t{1} << 20;
     // Read connections kept open (at least 1); more concurrent readers wait for one.
     size_t max_readers = 4;
-    // Writes committed in one transaction at most (at least 1), and inline bytes per transaction
-    // at most (a single larger write still commits alone).
+    // Synchronous writes (labels, stores, content with a label, rows of large content, and the
+    // index writer's batches) committed in one transaction at most (at least 1), and inline bytes
+    // per transaction at most (a single larger write still commits alone).
     size_t max_batch = 1024;
     size_t max_batch_bytes = 16 << 20;
-    // Group commit's gathering window, in microseconds. A committing caller that has seen
-    // concurrent writers (the previous batch held several writes, or writes arrived while it was
-    // committed) waits up to this long for as many writes as the previous batch held (plus one)
-    // before it commits; a lone writer never waits. Worth it when a commit costs much more than
-    // the callers' work between writes (kStrict: a sync per commit; +9% with 2 writers), not
-    // otherwise (kBatched: -1%, kNone: -19% with 2 writers; docs/store.md). -1: 200 in kStrict,
-    // 0 (commit whatever is queued at once) otherwise.
+    // Group commit's gathering window for those writes, in microseconds. A committing caller that
+    // has seen concurrent writers (the previous batch held several writes, or writes arrived
+    // while it was committed) waits up to this long for as many writes as the previous batch held
+    // (plus one) before it commits; a lone writer never waits. -1: 200 in kStrict, 0 otherwise.
     int commit_window_us = -1;
     // WAL checkpoints. Committing only appends to the write-ahead log; copying the log back into
     // the database (and, unless kNone, syncing both) is a checkpoint. A background thread runs
@@ -141,18 +181,30 @@ class ContentStore {
     uint64_t puts = 0;          // successful Put/PutAtLabel/ReplaceContentAtLabel calls
     uint64_t new_content = 0;   // of which stored new content (the rest found it already stored)
     uint64_t file_content = 0;  // new content written to a file
-    uint64_t writes = 0;        // write operations committed (puts, label changes, stores)
+    uint64_t pack_content = 0;  // new content appended to a pack
+    uint64_t writes = 0;        // writes committed (index rows, label changes, stores, rows of
+                                // content stored with a label or in a file)
     uint64_t transactions = 0;  // transactions committed for them (writes / transactions = the
                                 // mean group-commit batch)
     uint64_t failed_transactions = 0;  // transactions that failed and were rolled back
-    uint64_t orphans_removed = 0;      // temporary and unreferenced files deleted by Open()
-    uint64_t gets = 0;                 // successful Get calls
-    uint64_t cache_hits = 0;           // of which served from the cache
+    uint64_t index_commits = 0;        // transactions of the index writer
+    uint64_t index_rows = 0;           // index rows they committed
+    uint64_t pack_bytes = 0;           // bytes appended to packs (record headers included)
+    uint64_t packs_created = 0;
+    uint64_t recovered_records = 0;  // unindexed pack records found intact and indexed (Open,
+                                     // or a dead instance's packs)
+    uint64_t damaged_records = 0;    // damaged records or regions skipped, never indexed
+    uint64_t truncated_bytes = 0;    // torn pack tails cut off
+    uint64_t orphans_removed = 0;    // temporary and unreferenced files deleted by Open()
+    uint64_t gets = 0;               // successful Get calls
+    uint64_t cache_hits = 0;         // of which served from the cache
+    uint64_t location_hits = 0;      // of which read from a pack found by the location cache
   };
 
-  // Opens (creating as needed) the database at `db_path` and the store tables in it, and removes
-  // orphaned temporary files from the blob directory (and content files no row names) when no
-  // other instance has the directory open. Fails with kFailedPrecondition when the tables have a
+  // Opens (creating as needed) the database at `db_path` and the store tables in it (migrating
+  // tables of an older schema in place), indexes pack records a crash left unindexed, and removes
+  // orphaned temporary files from the blob and pack directories (and content files no row names)
+  // when no other instance has them open. Fails with kFailedPrecondition when the tables have a
   // newer schema version than this build knows, with the SQLite message for any SQLite error.
   [[nodiscard]] static Result<std::unique_ptr<ContentStore>> Open(
       const std::filesystem::path& db_path, Options options);
@@ -189,11 +241,14 @@ class ContentStore {
 
   // Stores `content` and returns its hash. Storing bytes the store already holds stores nothing
   // and returns the same hash. kResourceExhausted when larger than Options::max_content_bytes.
+  // Small content is appended to a pack and readable by every call from the moment Put returns;
+  // its index row is committed in the background (see the class comment).
   [[nodiscard]] Result<std::string> Put(std::string_view store_id,
                                         std::span<const uint8_t> content);
-  // The content with `hash`; kNotFound when the store does not hold it. Content read from a file
-  // is checked to have its recorded size (not re-hashed): kValidationError otherwise, kIOError
-  // when the file is missing.
+  // The content with `hash`; kNotFound when the store does not hold it. Content read from a pack
+  // is checked against its SHA-256 (kValidationError when damaged: wrong bytes are never
+  // returned); content read from a file is checked to have its recorded size (not re-hashed):
+  // kValidationError otherwise, kIOError when the file is missing.
   [[nodiscard]] Result<std::vector<uint8_t>> Get(std::string_view store_id, std::string_view hash);
   [[nodiscard]] Result<bool> Exists(std::string_view store_id, std::string_view hash);
   // The size in bytes of the content with `hash`; kNotFound when the store does not hold it.
@@ -235,13 +290,20 @@ class ContentStore {
 
   // --- The store itself -------------------------------------------------------------------------
 
+  // Waits until the index row of every Put that returned before the call is committed to the
+  // database. Not needed for correctness (reads see pending content, and Open indexes what a
+  // crash left behind); for tests, benchmarks, and callers that copy the database file. Fails
+  // with the sticky index error, or kFailedPrecondition once closed.
+  [[nodiscard]] Status Flush();
+
   Stats stats() const;
   // The options given to Open(), with defaults resolved (e.g. commit_window_us).
   const Options& options() const { return options_; }
   const std::filesystem::path& blob_dir() const { return blob_dir_; }
+  const std::filesystem::path& pack_dir() const { return pack_dir_; }
 
-  // Waits for calls in progress, then closes the database. Later calls fail with
-  // kFailedPrecondition. Idempotent.
+  // Commits the pending index, waits for calls in progress, then closes the database. Later
+  // calls fail with kFailedPrecondition. Idempotent.
   void Close();
 
  private:
@@ -252,15 +314,25 @@ class ContentStore {
     kSet,      // create or move the label
     kReplace,  // move the label, which must exist (kNotFound otherwise, and nothing changes)
   };
-  struct WriteOp;       // a queued write (content_store.cc)
+  struct WriteOp;       // a queued synchronous write (content_store.cc)
   struct Reader;        // a read connection and its prepared statements
   struct Checkpointer;  // the background checkpointer's connection
   struct Writer;        // the write connection and its prepared statements
   class ReaderLease;    // a Reader borrowed from the pool
+  struct PendingEntry;  // a pack record whose index row is not committed yet
+  struct IndexState;    // the pending index, the index writer's queue and state
+  struct ForeignState;  // packs other live instances append to, and their unindexed records
+  // Where a piece of content is, as the lookups below find it.
+  struct Found;
 
   explicit ContentStore(Options options);
   Status Init(const std::filesystem::path& db_path);
   Status CleanBlobDir(Reader& reader);
+  Status CleanPackDir();
+  Status LoadFilter();
+  Status RecoverPacks();
+  // The pack set, or null once closed. Calls in progress keep it (and its descriptors) alive.
+  std::shared_ptr<internal::PackSet> Packs() const;
 
   // The integer key of a store (cached; stores are never deleted), or kNotFound.
   Result<int64_t> StoreKey(std::string_view store_id);
@@ -276,15 +348,48 @@ class ContentStore {
   BatchOutcome CommitBatch(std::span<WriteOp* const> batch);
   Status RunTransaction(std::span<WriteOp* const> ops);
   Status Apply(WriteOp& op);
+  // Inside Apply: inserts the index row of content found in a pack but not yet in the database.
+  Status InsertPackRow(int64_t store_key, const Digest& digest,
+                       const internal::PackLocation& location);
 
   Status CreateStoreImpl(std::string_view store_id, std::optional<std::string_view> owner,
                          bool must_be_new);
   // Put, PutAtLabel and ReplaceContentAtLabel; `label_mode` as WriteOp's.
   Result<std::string> PutImpl(std::string_view store_id, std::string_view label,
                               LabelMode label_mode, std::span<const uint8_t> content);
+  // Put of small content: the pack path. Returns whether it appended the bytes (false: the store
+  // held them already).
+  Result<bool> PutInPack(std::string_view store_id, int64_t key, const Digest& digest,
+                         std::span<const uint8_t> content);
   // SetLabel and ReplaceAtLabel.
   Status LabelWrite(std::string_view store_id, std::string_view label, std::string_view hash,
                     LabelMode label_mode);
+
+  // The pending index and the index writer.
+  // The sticky index error (OK when there is none), ready to return from a write.
+  Status IndexError();
+  void EnqueuePending(int64_t store_key, const Digest& digest,
+                      const internal::PackLocation& location);
+  std::optional<internal::PackLocation> FindPending(int64_t store_key, const Digest& digest);
+  void IndexLoop();
+  Status CommitIndex(std::span<const PendingEntry> entries);
+  // Makes a pack record durable as the durability mode asks before a label may name it.
+  Status EnsureSynced(const internal::PackLocation& location);
+
+  // Other instances' packs: reads what they appended since the last call, adopts (recovers and
+  // indexes) the packs of instances that are gone. Cheap when nothing changed.
+  Status CatchUpForeign();
+  std::optional<internal::PackLocation> FindForeign(int64_t store_key, const Digest& digest);
+  // The store's content (digest -> size) whose rows may not be committed: this instance's
+  // pending index and what other instances appended (ListContent, TotalSize).
+  std::map<Digest, uint64_t> Unindexed(int64_t key);
+  // Scans an owned pack from `from` (recovery mode), cutting off a torn tail, and queues its
+  // intact records for indexing. Returns where appends to it may continue.
+  Result<uint64_t> RecoverPack(internal::PackFile& pack, uint64_t from);
+  // Where the content is: this instance's pending index, else the database, else (after catching
+  // up with them) other instances' packs. `with_bytes`: also read content held in the database.
+  Result<Found> Locate(int64_t key, const Digest& digest, bool with_bytes);
+
   // Called by SQLite after each commit of writer_ with the number of pages in the log.
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int pages);
   // After a batch, by the committing caller: wakes the checkpointer, or checkpoints itself.
@@ -295,11 +400,12 @@ class ContentStore {
 
   const Options options_;
   std::filesystem::path blob_dir_;
+  std::filesystem::path pack_dir_;
   std::filesystem::path db_path_;
   int lock_fd_ = -1;  // the advisory lock on the blob directory (shared while open)
 
-  // The write path (group commit): write_queue_ holds writes not yet taken by a committer;
-  // writer_active_ is true while some caller is committing a batch with writer_.
+  // The synchronous write path (group commit): write_queue_ holds writes not yet taken by a
+  // committer; writer_active_ is true while some caller is committing a batch with writer_.
   mutable std::mutex write_mu_;
   std::condition_variable write_cv_;
   std::vector<WriteOp*> write_queue_;
@@ -311,12 +417,26 @@ class ContentStore {
   size_t last_batch_ = 1;               // writes in the previous batch
   bool arrived_during_commit_ = false;  // writes were queued while it was committed
   std::unique_ptr<Writer> writer_;      // used only by the caller that set writer_active_
-  Stats stats_;                         // guarded by write_mu_
+  Stats stats_;                         // guarded by write_mu_ (the counters of synchronous writes)
   std::atomic<int> wal_pages_{0};       // pages in the log after writer_'s last commit
   std::unique_ptr<internal::ContentCache> cache_;
+  std::unique_ptr<internal::LocationCache> locations_;
+  std::atomic<uint64_t> location_hits_{0};
   std::atomic<bool> closing_{false};  // set first thing in Close(): the cache serves no more
   std::atomic<uint64_t> gets_{0};
   std::atomic<uint64_t> cache_hits_{0};
+  std::atomic<uint64_t> pack_puts_{0};     // Put calls served by the pack path
+  std::atomic<uint64_t> pack_content_{0};  // of which appended new content
+  std::atomic<uint64_t> recovered_{0};
+  std::atomic<uint64_t> damaged_{0};
+  std::atomic<uint64_t> truncated_bytes_{0};
+
+  // Small content: the packs, the check-then-append lock, the pending index and its writer.
+  std::shared_ptr<internal::PackSet> packs_;  // guarded by packs_mu_; null once closed
+  mutable std::mutex packs_mu_;
+  std::unique_ptr<IndexState> index_;
+  std::thread index_thread_;
+  std::unique_ptr<ForeignState> foreign_;
 
   // The background checkpointer: its thread, its own connection, and its wake-up.
   std::unique_ptr<Checkpointer> checkpointer_;

@@ -663,8 +663,28 @@ TEST_F(ContentStoreTest, AFullDatabaseFailsWritesAndLosesNothing) {
   expected.labels["l0"] = expected.labels.rbegin()->second;
   ASSERT_OK(store_->RemoveLabel(id_, "l1"));
   expected.labels.erase("l1");
-  ExpectError(store_->Put(id_, Pattern(20000, 1000)).status(), StatusCode::kResourceExhausted,
-              "full");
+  // Plain Puts of small content do not wait for the database: they are appended to a pack and
+  // return. Once their index rows no longer fit, the index commit fails, and that failure is
+  // sticky: Flush and every later write report it, while reads (of the content whose rows could
+  // not be committed too) are still served.
+  Status sticky;
+  std::string late_hash;
+  for (int i = 0; i < 5000 && sticky.ok(); ++i) {
+    const std::vector<uint8_t> late = Pattern(300, 1000 + i);
+    Result<std::string> put = store_->Put(id_, late);
+    if (!put.ok()) {
+      sticky = put.status();
+      break;
+    }
+    late_hash = *put;
+    expected.content[late_hash] = late;
+    if (i % 100 == 99) sticky = store_->Flush();
+  }
+  ExpectError(sticky, StatusCode::kResourceExhausted, "full");
+  ExpectError(store_->Flush(), StatusCode::kResourceExhausted, "full");
+  ExpectError(store_->Put(id_, Pattern(300, 99999)).status(), StatusCode::kResourceExhausted,
+              "could not commit its index");
+  ExpectError(store_->SetLabel(id_, "late", late_hash), StatusCode::kResourceExhausted, "full");
   expected.Check(*store_, id_);
   (void)first;
 
@@ -684,17 +704,21 @@ TEST_F(ContentStoreTest, ConcurrentWritersIntoAFullDatabaseEachGetTheirOwnOutcom
   store_ = Open(options);
   constexpr int kThreads = 4;
   std::vector<std::vector<std::pair<std::string, std::vector<uint8_t>>>> stored(kThreads);
+  std::vector<std::vector<std::string>> labels(kThreads);
   std::vector<int> failures(kThreads, 0);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       // Mixed sizes: once the big ones fail, small ones may still fit (each write gets its own
-      // result even when batched with failing ones).
+      // result even when batched with failing ones). With a label: content stored with a label
+      // is committed with it, in the database (a plain Put only appends to a pack).
       for (int i = 0; i < 60; ++i) {
         std::vector<uint8_t> content = Pattern(i % 3 == 0 ? 9000 : 300, t * 1000 + i);
-        Result<std::string> put = store_->Put(id_, content);
+        const std::string label = "t" + std::to_string(t) + "-" + std::to_string(i);
+        Result<std::string> put = store_->PutAtLabel(id_, label, content);
         if (put.ok()) {
           stored[t].emplace_back(*put, std::move(content));
+          labels[t].push_back(label);
         } else {
           EXPECT_EQ(put.status().code(), StatusCode::kResourceExhausted) << put.status().ToString();
           failures[t]++;
@@ -707,8 +731,11 @@ TEST_F(ContentStoreTest, ConcurrentWritersIntoAFullDatabaseEachGetTheirOwnOutcom
   for (int t = 0; t < kThreads; ++t) total_failures += failures[t];
   EXPECT_GT(total_failures, 0);
   Expected expected;
-  for (const auto& per_thread : stored) {
-    for (const auto& [hash, bytes] : per_thread) expected.content[hash] = bytes;
+  for (int t = 0; t < kThreads; ++t) {
+    for (size_t i = 0; i < stored[t].size(); ++i) {
+      expected.content[stored[t][i].first] = stored[t][i].second;
+      expected.labels[labels[t][i]] = stored[t][i].first;
+    }
   }
   expected.Check(*store_, id_);
   store_.reset();
