@@ -171,15 +171,29 @@ std::vector<uint8_t> EncodePayload(const Payload& payload);
 std::vector<uint8_t> EncodeValue(const abi::Value& value);
 // EncodePayload's bytes appended to `out`.
 void EncodePayloadTo(const Payload& payload, std::vector<uint8_t>& out);
+
+// Where byte lists too large to keep in an event go (docs/chain-format.md, "Large byte lists").
+// While encoding a call, a byte list (Value::Bytes) longer than `inline_max` bytes is hashed and
+// handed to `keep`; when `keep` returns true the event records only its size and SHA-256 (value
+// tag 0x19, decoded as Value::BytesByDigest), and whoever keeps the bytes can give them back by
+// that digest. When `keep` returns false (it could not keep them) the bytes are recorded inline
+// as usual: a spill never loses data. `keep` runs on the recording thread, inside the chain's
+// append, so it must not append to the same chain. Shared by every actor of a runtime: keep
+// must be thread-safe.
+struct ByteSpill {
+  size_t inline_max = 64 * 1024;
+  std::function<bool(std::span<const uint8_t> bytes, const Hash& sha256)> keep;
+};
 // The encodings of a HostCall and an ExportCall written straight from the call's own values, so
 // recording a call neither copies its values nor builds a Payload: the same bytes as
 // EncodePayload() of the equivalent struct, appended to `out`.
+// With a `spill`, large byte lists are recorded by digest (ByteSpill).
 void EncodeHostCallTo(std::string_view interface, std::string_view function,
                       std::span<const abi::Value> input, const CallOutcomeView& output,
-                      std::vector<uint8_t>& out);
+                      std::vector<uint8_t>& out, const ByteSpill* spill = nullptr);
 void EncodeExportCallTo(std::string_view function, std::span<const abi::Value> params,
                         const CallOutcomeView& result, const StateRecord& new_state,
-                        std::vector<uint8_t>& out);
+                        std::vector<uint8_t>& out, const ByteSpill* spill = nullptr);
 
 // Decoders reject truncated, trailing, over-deep and non-canonical input with a kParseError Status
 // naming the byte offset. They never crash, recurse at most kMaxValueDepth levels, and their

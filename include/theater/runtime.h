@@ -148,7 +148,16 @@ struct RuntimeOptions {
   // Record host and export calls in chains at all. Only for measuring the recording's cost
   // (bench/runtime_bench.cc): without it nothing can be verified or replayed.
   bool record_calls = true;
+  // Byte lists (list<u8> inputs, outputs, params, results) longer than this are recorded in
+  // chains by SHA-256 and size, the bytes kept in the content store kChainBytesStoreId, where
+  // replay and `theater store` find them by that hash (docs/chain-format.md, "Large byte
+  // lists"). 0: always inline. Only with persist (a runtime without a database keeps them inline).
+  size_t chain_bytes_inline_max = 64 * 1024;
 };
+
+// The content store that keeps the byte lists chains record by digest (RuntimeOptions::
+// chain_bytes_inline_max); created on first use, owner "theater:chain".
+inline constexpr std::string_view kChainBytesStoreId = "00000000-0000-0000-0000-0000000c4a17";
 
 class TheaterRuntime {
  public:

@@ -107,6 +107,54 @@ TEST(ChainGoldenTest, DocumentContainsTheWorkedExample) {
   }
 }
 
+// A byte list over the spill's threshold is recorded as tag 0x19, its size and its SHA-256
+// (docs/chain-format.md, "Large byte lists"); one a spill refuses stays inline.
+TEST(ChainGoldenTest, LargeByteListsAreRecordedByDigest) {
+  const std::vector<uint8_t> big = {'a', 'b', 'c', 'd', 'e'};
+  std::vector<std::vector<uint8_t>> kept;
+  ByteSpill spill;
+  spill.inline_max = 4;
+  spill.keep = [&](std::span<const uint8_t> bytes, const Hash& sha256) {
+    EXPECT_EQ(sha256, Sha256(bytes));
+    kept.emplace_back(bytes.begin(), bytes.end());
+    return true;
+  };
+  const std::vector<abi::Value> input = {abi::Value::Bytes(big), abi::Value::Bytes({1, 2, 3, 4})};
+  const std::vector<abi::Value> output;
+  std::vector<uint8_t> encoded;
+  EncodeHostCallTo("i", "f", input, {output, nullptr}, encoded, &spill);
+  // 01 | "i" | "f" | 2 values: 19 05 <sha256(abcde)>, 0f 04 01 02 03 04 | ok, no values
+  const Hash digest = Sha256(big);
+  std::vector<uint8_t> expected = {0x01, 0x01, 'i', 0x01, 'f', 0x02, 0x19, 0x05};
+  expected.insert(expected.end(), digest.begin(), digest.end());
+  for (uint8_t b : {0x0f, 0x04, 0x01, 0x02, 0x03, 0x04, 0x00, 0x00}) expected.push_back(b);
+  EXPECT_EQ(ToHex(encoded), ToHex(expected));
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0], big);
+
+  // Decodes to a BytesByDigest value that re-encodes to the same bytes and renders its digest.
+  Result<Payload> decoded = DecodePayload(encoded);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  const abi::Value& value = std::get<HostCall>(*decoded).input[0];
+  ASSERT_TRUE(value.is_bytes_digest());
+  EXPECT_EQ(value.bytes_digest().size, 5u);
+  EXPECT_EQ(value.bytes_digest().sha256, digest);
+  EXPECT_EQ(EncodePayload(*decoded), encoded);
+  EXPECT_EQ(ValueToJson(value).dump(), "{\"sha256\":\"" + ToHex(digest) + "\",\"size\":5}");
+  EXPECT_THAT(value.ToString(), ::testing::StartsWith("<5 bytes, sha256 " + ToHex(digest).substr(0, 16)));
+
+  // A spill that cannot keep the bytes: recorded inline, as without a spill.
+  spill.keep = [](std::span<const uint8_t>, const Hash&) { return false; };
+  std::vector<uint8_t> refused, plain;
+  EncodeHostCallTo("i", "f", input, {output, nullptr}, refused, &spill);
+  EncodeHostCallTo("i", "f", input, {output, nullptr}, plain);
+  EXPECT_EQ(refused, plain);
+
+  // A truncated digest is refused.
+  std::vector<uint8_t> truncated(encoded.begin(), encoded.begin() + 20);
+  EXPECT_FALSE(DecodePayload(truncated).ok());
+}
+
 TEST(ChainGoldenTest, Sha256KnownVector) {
   EXPECT_EQ(ToHex(Sha256(Bytes("abc"))),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -410,7 +458,8 @@ std::string DecodeError(const std::vector<uint8_t>& bytes) {
 TEST(ValueEncodingTest, RejectsMalformedInput) {
   EXPECT_THAT(DecodeError({}), HasSubstr("truncated value tag"));
   EXPECT_THAT(DecodeError({0x00}), HasSubstr("unknown value tag 0"));
-  EXPECT_THAT(DecodeError({0x19, 0x00}), HasSubstr("unknown value tag 25"));
+  EXPECT_THAT(DecodeError({0x1a, 0x00}), HasSubstr("unknown value tag 26"));
+  EXPECT_THAT(DecodeError({0x19, 0x00}), HasSubstr("truncated byte list digest"));
   EXPECT_THAT(DecodeError({0x01, 0x02}), HasSubstr("bool must be 0 or 1"));
   EXPECT_THAT(DecodeError({0x01, 0x01, 0x00}), HasSubstr("1 trailing bytes"));
   EXPECT_THAT(DecodeError({0x07, 0x01, 0x02}), HasSubstr("truncated u32"));

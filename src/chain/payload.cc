@@ -50,6 +50,7 @@ enum ValueTag : uint8_t {
   kResultTag = 0x16,
   kOwnTag = 0x17,
   kBorrowTag = 0x18,
+  kBytesDigestTag = 0x19,
 };
 
 // The smallest encoding of any value or list element is two bytes (a tag and one content byte),
@@ -64,7 +65,8 @@ constexpr size_t kMaxReserve = 4096;
 // recycled from an evicted event, so a chain at its memory limit encodes without allocating.
 class Writer {
  public:
-  explicit Writer(std::vector<uint8_t>& out) : out_(out) {}
+  explicit Writer(std::vector<uint8_t>& out, const ByteSpill* spill = nullptr)
+      : out_(out), spill_(spill) {}
 
   void Byte(uint8_t b) { out_.push_back(b); }
   void Fixed(uint64_t v, int width) {
@@ -118,9 +120,13 @@ class Writer {
         Str(v.as_string());
         return;
       case TypeKind::kList:
-        if (v.is_bytes()) {
-          Byte(kBytesTag);
-          Blob(v.as_bytes());
+        if (v.is_bytes_digest()) {
+          BytesDigest(v.bytes_digest().size, v.bytes_digest().sha256);
+        } else if (v.is_bytes()) {
+          if (!Spilled(v.as_bytes())) {
+            Byte(kBytesTag);
+            Blob(v.as_bytes());
+          }
         } else {
           Byte(kListTag);
           Vals(v.items());
@@ -177,6 +183,21 @@ class Writer {
     }
   }
 
+  void BytesDigest(uint64_t size, const Hash& sha256) {
+    Byte(kBytesDigestTag);
+    Uleb(size);
+    out_.insert(out_.end(), sha256.begin(), sha256.end());
+  }
+
+  // Records `bytes` by digest when a spill takes them (chain.h, ByteSpill).
+  bool Spilled(std::span<const uint8_t> bytes) {
+    if (spill_ == nullptr || !spill_->keep || bytes.size() <= spill_->inline_max) return false;
+    const Hash sha256 = Sha256(bytes);
+    if (!spill_->keep(bytes, sha256)) return false;
+    BytesDigest(bytes.size(), sha256);
+    return true;
+  }
+
   void Vals(std::span<const Value> values) {
     Uleb(values.size());
     for (const Value& v : values) Val(v);
@@ -218,6 +239,7 @@ class Writer {
 
  private:
   std::vector<uint8_t>& out_;
+  const ByteSpill* spill_;
 };
 
 // ----- decoder ---------------------------------------------------------------------------------
@@ -354,6 +376,15 @@ class Reader {
       case kBytesTag: {
         THEATER_ASSIGN_OR_RETURN(std::span<const uint8_t> b, Blob("byte list length"));
         return Value::Bytes(std::vector<uint8_t>(b.begin(), b.end()));
+      }
+      case kBytesDigestTag: {
+        THEATER_ASSIGN_OR_RETURN(uint64_t size, Uleb("digest-recorded byte list size"));
+        abi::BytesDigest digest;
+        digest.size = size;
+        if (remaining() < digest.sha256.size()) return Fail("truncated byte list digest");
+        std::copy_n(in_.begin() + pos_, digest.sha256.size(), digest.sha256.begin());
+        pos_ += digest.sha256.size();
+        return Value::BytesByDigest(digest);
       }
       case kListTag: {
         THEATER_ASSIGN_OR_RETURN(std::vector<Value> items, Vals("list length", depth));
@@ -560,8 +591,8 @@ CallOutcomeView CallOutcome::view() const {
 
 void EncodeHostCallTo(std::string_view interface, std::string_view function,
                       std::span<const abi::Value> input, const CallOutcomeView& output,
-                      std::vector<uint8_t>& out) {
-  Writer w(out);
+                      std::vector<uint8_t>& out, const ByteSpill* spill) {
+  Writer w(out, spill);
   w.Byte(kHostCallTag);
   w.Str(interface);
   w.Str(function);
@@ -571,8 +602,8 @@ void EncodeHostCallTo(std::string_view interface, std::string_view function,
 
 void EncodeExportCallTo(std::string_view function, std::span<const abi::Value> params,
                         const CallOutcomeView& result, const StateRecord& new_state,
-                        std::vector<uint8_t>& out) {
-  Writer w(out);
+                        std::vector<uint8_t>& out, const ByteSpill* spill) {
+  Writer w(out, spill);
   w.Byte(kExportCallTag);
   w.Str(function);
   w.Vals(params);

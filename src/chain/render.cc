@@ -283,6 +283,9 @@ json ValueToJson(const abi::Value& v) {
     case TypeKind::kString:
       return SanitizeUtf8(v.as_string());
     case TypeKind::kList:
+      if (v.is_bytes_digest()) {
+        return json{{"size", v.bytes_digest().size}, {"sha256", ToHex(v.bytes_digest().sha256)}};
+      }
       if (v.is_bytes()) return BytesToJson(v.as_bytes());
       return ValuesToJson(v.items());
     case TypeKind::kRecord:

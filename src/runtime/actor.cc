@@ -79,6 +79,7 @@ Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::
   options.stack_size = limits.stack_size_kb * 1024;
   options.log_sink = [this](std::string_view line) { runtime_.Log(*this, line); };
   options.record_chain = runtime_.options().record_calls;
+  options.byte_spill = runtime_.byte_spill();
   return ActorHost::Create(std::move(module), options, config_.chain, table);
 }
 

@@ -107,7 +107,8 @@ void ActorHost::RecordHostCall(std::string_view event_type, std::string_view int
                                const chain::CallOutcomeView& output) {
   if (!options_.record_chain) return;
   chain_->AppendWith(event_type, [&](std::vector<uint8_t>& payload) {
-    chain::EncodeHostCallTo(interface_name, function, input, output, payload);
+    chain::EncodeHostCallTo(interface_name, function, input, output, payload,
+                            options_.byte_spill.get());
   });
 }
 
@@ -494,7 +495,8 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   auto record = [&](const chain::CallOutcomeView& outcome) {
     if (!options_.record_chain) return;
     chain_->AppendWith(kExportEventType, [&](std::vector<uint8_t>& payload) {
-      chain::EncodeExportCallTo(export_name, args[1].items(), outcome, state_record_, payload);
+      chain::EncodeExportCallTo(export_name, args[1].items(), outcome, state_record_, payload,
+                                options_.byte_spill.get());
     });
   };
   auto fail = [&](Status status) {

@@ -80,6 +80,9 @@ struct ActorHostOptions {
   // Record calls in the chain. Off only to measure what recording costs (bench/runtime_bench):
   // an actor without its chain cannot be verified or replayed.
   bool record_chain = true;
+  // Byte lists larger than the spill's threshold are recorded by digest and kept by it
+  // (chain::ByteSpill); null: everything is recorded inline.
+  std::shared_ptr<const chain::ByteSpill> byte_spill;
   // Receives every runtime.log line (and guest stdout/stderr lines).
   std::function<void(std::string_view line)> log_sink;
 };

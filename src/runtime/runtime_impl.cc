@@ -77,6 +77,14 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
   int workers = options_.workers > 0 ? options_.workers
                                      : static_cast<int>(std::thread::hardware_concurrency());
   executor_ = std::make_unique<engine::Executor>(std::max(workers, 1));
+  if (options_.persist && options_.chain_bytes_inline_max > 0) {
+    auto spill = std::make_shared<chain::ByteSpill>();
+    spill->inline_max = options_.chain_bytes_inline_max;
+    spill->keep = [this](std::span<const uint8_t> bytes, const chain::Hash& sha256) {
+      return KeepChainBytes(bytes, sha256);
+    };
+    byte_spill_ = std::move(spill);
+  }
   router_.SetMissExplainer([this](std::string_view id) -> Status {
     if (!Find(id)) return Status();
     return FailedPrecondition(
@@ -179,6 +187,31 @@ Result<store::ContentStore*> RuntimeImpl::content_store() {
   if (!opened.ok()) return opened.status().WithContext("opening the content store");
   content_ = std::move(opened).value();
   return content_.get();
+}
+
+bool RuntimeImpl::KeepChainBytes(std::span<const uint8_t> bytes, const chain::Hash& sha256) {
+  auto fail = [&](const Status& status) {
+    // Once per runtime: every large list would repeat it.
+    if (!chain_bytes_warned_.exchange(true)) {
+      spdlog::warn("chains record large byte lists inline: keeping them in store {} failed: {}",
+                   kChainBytesStoreId, status.ToString());
+    }
+    return false;
+  };
+  Result<store::ContentStore*> content = content_store();
+  if (!content.ok()) return fail(content.status());
+  if (!chain_bytes_store_ready_.load(std::memory_order_acquire)) {
+    Status ensured = (*content)->EnsureStore(kChainBytesStoreId, "theater:chain");
+    if (!ensured.ok()) return fail(ensured);
+    chain_bytes_store_ready_.store(true, std::memory_order_release);
+  }
+  Result<std::string> hash = (*content)->Put(kChainBytesStoreId, bytes);
+  if (!hash.ok()) return fail(hash.status());
+  if (*hash != chain::ToHex(sha256)) {
+    return fail(InternalError("the store named the bytes " + *hash + ", the chain " +
+                              chain::ToHex(sha256)));
+  }
+  return true;
 }
 
 Result<std::vector<uint8_t>> RuntimeImpl::ReadStoreReference(const std::string& reference) {

@@ -83,6 +83,8 @@ class RuntimeImpl final : public TheaterRuntime {
   // The content store in <home>/theater.db (docs/store.md), opened on first use: an actor that
   // never stores anything costs nothing. The error of a failed open is returned every time.
   Result<store::ContentStore*> content_store() override;
+  // How actors' chains record large byte lists (null: inline); see RuntimeOptions.
+  const std::shared_ptr<const chain::ByteSpill>& byte_spill() const { return byte_spill_; }
   // The bytes a store:// reference names: `store://<store-id>/hash/<hash>` or
   // `store://<store-id>/<label>` (docs/store.md, "References").
   Result<std::vector<uint8_t>> ReadStoreReference(const std::string& reference);
@@ -134,6 +136,12 @@ class RuntimeImpl final : public TheaterRuntime {
   messaging::Router router_;
   std::mutex content_mu_;
   std::unique_ptr<store::ContentStore> content_;
+  // Keeps a large byte list of a chain event in kChainBytesStoreId; false when it cannot (the
+  // event then records the bytes inline).
+  bool KeepChainBytes(std::span<const uint8_t> bytes, const chain::Hash& sha256);
+  std::shared_ptr<const chain::ByteSpill> byte_spill_;
+  std::atomic<bool> chain_bytes_store_ready_{false};
+  std::atomic<bool> chain_bytes_warned_{false};
   // Channels the embedder opened (OpenChannel), by channel id: the participant standing for it.
   class ExternalParticipant;
   friend class ExternalParticipant;

@@ -174,6 +174,51 @@ TEST_F(StoreHandlerTest, LargeContentGoesThroughAnActor) {
   EXPECT_EQ(Sha256Hex(*bytes), hash);
 }
 
+// Byte lists over RuntimeOptions::chain_bytes_inline_max (64 KiB) are recorded by SHA-256 and
+// size, the bytes kept in the runtime's chain-bytes store; smaller ones stay inline; the chain
+// still verifies.
+TEST_F(StoreHandlerTest, LargeByteListsAreRecordedByDigestAndKeptInTheChainStore) {
+  std::string a = Spawn(Manifest());
+  std::string s = Command(a, "new");
+  std::vector<uint8_t> large(100 * 1024);
+  for (size_t i = 0; i < large.size(); ++i) large[i] = static_cast<uint8_t>(i * 7 + (i >> 9));
+  const std::string large_hash = Sha256Hex(large);
+  ASSERT_EQ(Command(a, "put:" + s + ":", large), large_hash);
+  const std::vector<uint8_t> small(1000, 'x');
+  ASSERT_EQ(Command(a, "put:" + s + ":", small), Sha256Hex(small));
+
+  Result<std::vector<chain::Event>> events = runtime_->Events(a);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  int by_digest = 0, inline_small = 0;
+  for (const chain::Event& event : *events) {
+    // Nothing records the 100 KiB itself: not the store call, not the handle-request message.
+    EXPECT_LT(event.payload.size(), 64u * 1024 + 2048) << event.type;
+    Result<chain::Payload> payload = chain::DecodePayload(event.payload);
+    ASSERT_TRUE(payload.ok()) << payload.status().ToString();
+    const auto* call = std::get_if<chain::HostCall>(&*payload);
+    if (call == nullptr || call->function != "store" || call->input.size() != 2) continue;
+    const abi::Value& content = call->input[1];
+    if (content.is_bytes_digest()) {
+      EXPECT_EQ(content.bytes_digest().size, large.size());
+      EXPECT_EQ(chain::ToHex(content.bytes_digest().sha256), large_hash);
+      ++by_digest;
+    } else if (content.is_bytes() && content.as_bytes() == small) {
+      ++inline_small;
+    }
+  }
+  EXPECT_EQ(by_digest, 1);
+  EXPECT_EQ(inline_small, 1);
+  EXPECT_TRUE(runtime_->VerifyChain(a).ok());
+
+  Result<store::ContentStore*> content = runtime_->content_store();
+  ASSERT_TRUE(content.ok());
+  Result<std::vector<uint8_t>> kept =
+      (*content)->Get(std::string(kChainBytesStoreId), large_hash);
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(*kept, large);
+  EXPECT_FALSE((*content)->Exists(std::string(kChainBytesStoreId), Sha256Hex(small)).value());
+}
+
 TEST_F(StoreHandlerTest, ActorsSpawnFromStoreReferences) {
   std::string a = Spawn(Manifest());
   std::string s = Command(a, "new");

@@ -15,10 +15,14 @@
 //       enum:   case = label index, never a payload.
 //   * flags hold one bool per label.
 //   * own/borrow hold the 32-bit handle.
+//   * a `list<u8>` that an event chain recorded by its SHA-256 and size instead of its bytes
+//     (docs/chain-format.md, "Large byte lists") decodes as a BytesDigest: it renders and
+//     compares, but cannot be lowered into a guest (the bytes are not there).
 //
 // Thread-safety: a plain value type; distinct objects may be used from distinct threads.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,6 +33,13 @@
 #include "theater/abi/type.h"
 
 namespace theater::abi {
+
+// A byte list known by its SHA-256 and size only (see Value::BytesByDigest).
+struct BytesDigest {
+  uint64_t size = 0;
+  std::array<uint8_t, 32> sha256{};
+  friend bool operator==(const BytesDigest&, const BytesDigest&) = default;
+};
 
 class Value {
  public:
@@ -48,6 +59,8 @@ class Value {
   static Value Char(char32_t v) { return Scalar(TypeKind::kChar, v); }
   static Value String(std::string v);
   static Value Bytes(std::vector<uint8_t> v);
+  // A kList of u8 standing for bytes that are not here (a chain's record of a large list).
+  static Value BytesByDigest(BytesDigest digest);
   static Value List(std::vector<Value> items);
   static Value Record(std::vector<Value> fields);
   static Value Tuple(std::vector<Value> elements);
@@ -78,6 +91,9 @@ class Value {
   bool is_bytes() const { return std::holds_alternative<std::vector<uint8_t>>(data_); }
   const std::vector<uint8_t>& as_bytes() const { return std::get<std::vector<uint8_t>>(data_); }
   std::vector<uint8_t>& mutable_bytes() { return std::get<std::vector<uint8_t>>(data_); }
+  // kList standing for absent bytes (BytesByDigest); neither is_bytes() nor a list of items.
+  bool is_bytes_digest() const { return std::holds_alternative<BytesDigest>(data_); }
+  const BytesDigest& bytes_digest() const { return std::get<BytesDigest>(data_); }
   // kList (non-byte), kRecord, kTuple.
   const std::vector<Value>& items() const { return std::get<std::vector<Value>>(data_); }
   std::vector<Value>& mutable_items() { return std::get<std::vector<Value>>(data_); }
@@ -116,7 +132,7 @@ class Value {
   TypeKind kind_;
   uint64_t bits_ = 0;
   std::variant<std::monostate, std::string, std::vector<uint8_t>, std::vector<Value>,
-               std::vector<bool>>
+               std::vector<bool>, BytesDigest>
       data_;
 };
 

@@ -88,6 +88,11 @@ namespace {
                          "; only list<u8> takes bytes");
 }
 
+[[gnu::cold, gnu::noinline]] Status DigestError(const Plan& plan, uint32_t index) {
+  return InvalidArgument("a byte list recorded by its digest cannot be lowered as " +
+                         plan.Describe(index) + ": its bytes are not in the value");
+}
+
 [[gnu::cold, gnu::noinline]] Status ListLimitError(const Plan& plan, uint32_t index, size_t count) {
   return ResourceExhausted(plan.Describe(index) + " value with length " + std::to_string(count) +
                            " exceeds the limit of " +
@@ -177,6 +182,7 @@ Status Lowerer::Check(uint32_t index, const Value& value) {
   const uint32_t element = plan_.children(plan_.node(index))[0].node;
   const Node& e = plan_.node(element);
   if (value.is_bytes() && e.kind != TypeKind::kU8) return BytesError(plan_, index);
+  if (value.is_bytes_digest()) return DigestError(plan_, index);
   const size_t count = value.is_bytes() ? value.as_bytes().size() : value.items().size();
   if (count > plan_.limits().max_list_length) return ListLimitError(plan_, index, count);
   const uint64_t bytes = uint64_t{count} * e.size;

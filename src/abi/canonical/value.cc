@@ -131,7 +131,16 @@ void Render(const Value& v, std::string* out) {
       AppendQuoted(v.as_string(), '"', out);
       return;
     case TypeKind::kList:
-      if (v.is_bytes()) {
+      if (v.is_bytes_digest()) {
+        const BytesDigest& d = v.bytes_digest();
+        out->append("<" + std::to_string(d.size) + " bytes, sha256 ");
+        static constexpr char kDigits[] = "0123456789abcdef";
+        for (size_t i = 0; i < 8; ++i) {
+          out->push_back(kDigits[d.sha256[i] >> 4]);
+          out->push_back(kDigits[d.sha256[i] & 15]);
+        }
+        out->append("...>");
+      } else if (v.is_bytes()) {
         AppendSequence(
             v.as_bytes(), '[', ']', [&](uint8_t b) { AppendNumber(b, out); }, out);
       } else {
@@ -233,6 +242,10 @@ Value Value::String(std::string v) {
 
 Value Value::Bytes(std::vector<uint8_t> v) {
   return WithData(TypeKind::kList, std::move(v));
+}
+
+Value Value::BytesByDigest(BytesDigest digest) {
+  return WithData(TypeKind::kList, digest);
 }
 
 Value Value::List(std::vector<Value> items) {
