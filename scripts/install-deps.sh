@@ -14,6 +14,8 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  openssl  # the command line: the http-client tests make a self-signed certificate
+  wrk curl  # HTTP load generator and client (bench/http_bench, bench/http_churn.sh)
 )
 
 missing=()

@@ -13,6 +13,9 @@ HandlerRegistry HandlerRegistry::WithBuiltins() {
   registry.Register(handlers::NewMessageServerHandler());
   registry.Register(handlers::NewStoreHandler());
   registry.Register(handlers::NewFilesystemHandler());
+  registry.Register(handlers::NewProcessHandler());
+  registry.Register(handlers::NewHttpClientHandler());
+  registry.Register(handlers::NewHttpFrameworkHandler());
   return registry;
 }
 

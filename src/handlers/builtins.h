@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,34 @@ inline std::vector<abi::Value> ErrValue(const Status& status) {
   return ErrValue(std::string(StatusCodeName(status.code())) + ": " + status.ToString());
 }
 
+// The single result `ok(v)` (or `ok` without a value) of a WIT function returning a result.
+inline std::vector<abi::Value> OkValue(std::optional<abi::Value> v = std::nullopt) {
+  std::vector<abi::Value> out;
+  out.push_back(abi::Value::Ok(std::move(v)));
+  return out;
+}
+
+// `["a", "b"]`, as the permission checks print lists in their messages.
+inline std::string FormatList(const std::vector<std::string>& list) {
+  std::string out = "[";
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (i) out += ", ";
+    out += "\"" + list[i] + "\"";
+  }
+  return out + "]";
+}
+
+// Whether the lexically normal absolute `path` equals `dir` or lies below it, compared by whole
+// components (so /data2 is not within /data).
+inline bool PathWithin(const std::filesystem::path& path, const std::filesystem::path& dir) {
+  auto p = path.begin();
+  for (auto d = dir.begin(); d != dir.end(); ++d, ++p) {
+    if (d->empty()) continue;  // a trailing separator
+    if (p == path.end() || *p != *d) return false;
+  }
+  return true;
+}
+
 std::unique_ptr<runtime::Handler> NewRuntimeHandler();
 std::unique_ptr<runtime::Handler> NewSupervisorHandler();
 std::unique_ptr<runtime::Handler> NewTimingHandler();
@@ -38,5 +68,8 @@ std::unique_ptr<runtime::Handler> NewEnvironmentHandler();
 std::unique_ptr<runtime::Handler> NewMessageServerHandler();
 std::unique_ptr<runtime::Handler> NewStoreHandler();
 std::unique_ptr<runtime::Handler> NewFilesystemHandler();
+std::unique_ptr<runtime::Handler> NewProcessHandler();
+std::unique_ptr<runtime::Handler> NewHttpClientHandler();
+std::unique_ptr<runtime::Handler> NewHttpFrameworkHandler();
 
 }  // namespace theater::handlers

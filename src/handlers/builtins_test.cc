@@ -24,6 +24,13 @@ TEST(BuiltinHandlersTest, NamesAndInterfacesAreExact) {
       {"timing", "theater:simple/timing", std::nullopt},
       {"random", "theater:simple/random", std::nullopt},
       {"environment", "theater:simple/environment", std::nullopt},
+      {"message-server", "theater:simple/message-server-host",
+       "theater:simple/message-server-client"},
+      {"store", "theater:simple/store", std::nullopt},
+      {"filesystem", "theater:simple/filesystem", std::nullopt},
+      {"process", "theater:simple/process", "theater:simple/process-handlers"},
+      {"http-client", "theater:simple/http-client", std::nullopt},
+      {"http-framework", "theater:simple/http-framework", "theater:simple/http-handlers"},
   };
   for (const Expected& e : expected) {
     const Handler* h = registry.Find(e.name);

@@ -17,3 +17,30 @@ theater_add_test(filesystem_runtime_test
 if(THEATER_BUILD_TESTS)
   add_dependencies(filesystem_runtime_test wasm_fs_probe)
 endif()
+theater_add_test(process_supervisor_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/handlers/process/process_supervisor_test.cc
+  LIBS theater_runtime GTest::gmock)
+theater_add_test(process_runtime_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/handlers/process/process_runtime_test.cc
+  LIBS theater_runtime GTest::gmock)
+if(THEATER_BUILD_TESTS)
+  add_dependencies(process_runtime_test wasm_proc_probe)
+endif()
+theater_add_test(http_client_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/handlers/http-client/http_client_test.cc
+  LIBS theater_runtime GTest::gmock OpenSSL::SSL)
+theater_add_test(http_client_runtime_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/handlers/http-client/http_client_runtime_test.cc
+  LIBS theater_runtime GTest::gmock OpenSSL::SSL)
+if(THEATER_BUILD_TESTS)
+  add_dependencies(http_client_runtime_test wasm_http_probe)
+endif()
+theater_add_test(http_framework_route_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/handlers/http-framework/route_table_test.cc
+  LIBS theater_runtime GTest::gmock)
+theater_add_test(http_framework_runtime_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/handlers/http-framework/http_framework_runtime_test.cc
+  LIBS theater_runtime GTest::gmock OpenSSL::SSL OpenSSL::Crypto)
+if(THEATER_BUILD_TESTS)
+  add_dependencies(http_framework_runtime_test wasm_http_server_probe)
+endif()

@@ -25,6 +25,18 @@ Result<uint64_t> ConfigUnsigned(const nlohmann::json& value, std::string_view ke
   return InvalidArgument(std::string(key) + ": must be a non-negative integer");
 }
 
+Result<uint64_t> ConfigLimit(const nlohmann::json& value, std::string_view key, uint64_t min,
+                             uint64_t cap) {
+  THEATER_ASSIGN_OR_RETURN(uint64_t n, ConfigUnsigned(value, key));
+  if (n < min)
+    return InvalidArgument(std::string(key) + ": must be at least " + std::to_string(min));
+  if (n > cap) {
+    return InvalidArgument(std::string(key) + ": " + std::to_string(n) +
+                           " exceeds the maximum of " + std::to_string(cap));
+  }
+  return n;
+}
+
 void HandlerRegistry::Register(std::unique_ptr<Handler> prototype) {
   for (auto& existing : prototypes_) {
     if (existing->name() == prototype->name()) {

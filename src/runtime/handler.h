@@ -71,6 +71,9 @@ Status AddHostFunction(HostFunctionTable& table, std::string_view interface_name
 // A non-negative integer from a handler's config (TOML integers arrive as signed JSON numbers).
 // Errors name `key`.
 Result<uint64_t> ConfigUnsigned(const nlohmann::json& value, std::string_view key);
+// A limit from a handler's config: an integer between `min` and `cap`; errors name `key`.
+Result<uint64_t> ConfigLimit(const nlohmann::json& value, std::string_view key, uint64_t min,
+                             uint64_t cap);
 
 class HandlerRegistry {
  public:

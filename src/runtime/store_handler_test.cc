@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "common/bytes.h"
-#include "runtime/runtime_test_util.h"
+#include "runtime/actor_test_fixture.h"
 
 namespace theater {
 namespace {
@@ -28,43 +28,9 @@ std::vector<uint8_t> Bytes(const std::string& s) {
   return {s.begin(), s.end()};
 }
 
-class StoreHandlerTest : public ::testing::Test {
+class StoreHandlerTest : public testing_util::ActorTestFixture {
  protected:
-  void SetUp() override {
-    home_ = testing_util::NewTestHome("theater-store");
-    auto rt = TheaterRuntime::Create(testing_util::TestRuntimeOptions(home_));
-    ASSERT_TRUE(rt.ok()) << rt.status().ToString();
-    runtime_ = std::move(rt).value();
-  }
-  void TearDown() override {
-    runtime_.reset();
-    std::filesystem::remove_all(home_);
-  }
-
-  std::string Spawn(const std::string& manifest, std::optional<std::string> parent = {}) {
-    SpawnRequest request;
-    request.manifest = manifest;
-    request.parent_id = parent;
-    Result<std::string> id = runtime_->Spawn(request);
-    EXPECT_TRUE(id.ok()) << id.status().ToString();
-    return id.ok() ? *id : "";
-  }
-  std::string Command(const std::string& id, const std::string& command) {
-    Result<std::vector<uint8_t>> reply = runtime_->RequestMessage(id, Bytes(command), 60s);
-    if (!reply.ok()) return "failed: " + reply.status().ToString();
-    return std::string(reply->begin(), reply->end());
-  }
-  std::string Command(const std::string& id, const std::string& command,
-                      const std::vector<uint8_t>& binary) {
-    std::vector<uint8_t> msg = Bytes(command);
-    msg.insert(msg.end(), binary.begin(), binary.end());
-    Result<std::vector<uint8_t>> reply = runtime_->RequestMessage(id, msg, 60s);
-    if (!reply.ok()) return "failed: " + reply.status().ToString();
-    return std::string(reply->begin(), reply->end());
-  }
-
-  std::filesystem::path home_;
-  std::unique_ptr<TheaterRuntime> runtime_;
+  StoreHandlerTest() : ActorTestFixture("theater-store") {}
 };
 
 TEST_F(StoreHandlerTest, ContentIsDedupedAndAddressedBySha256) {
@@ -212,8 +178,7 @@ TEST_F(StoreHandlerTest, LargeByteListsAreRecordedByDigestAndKeptInTheChainStore
 
   Result<store::ContentStore*> content = runtime_->content_store();
   ASSERT_TRUE(content.ok());
-  Result<std::vector<uint8_t>> kept =
-      (*content)->Get(std::string(kChainBytesStoreId), large_hash);
+  Result<std::vector<uint8_t>> kept = (*content)->Get(std::string(kChainBytesStoreId), large_hash);
   ASSERT_TRUE(kept.ok()) << kept.status().ToString();
   EXPECT_EQ(*kept, large);
   EXPECT_FALSE((*content)->Exists(std::string(kChainBytesStoreId), Sha256Hex(small)).value());

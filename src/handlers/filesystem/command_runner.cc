@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "abi/canonical/utf8.h"
+#include "common/spawn_setup.h"
 #include "engine/compile/subprocess.h"
 
 namespace theater::handlers {
@@ -26,17 +27,6 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kPassedVariables[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"};
 
 // posix_spawn attributes and file actions, destroyed on every path.
-struct SpawnSetup {
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_t actions;
-  bool attr_ok = false;
-  bool actions_ok = false;
-  ~SpawnSetup() {
-    if (attr_ok) posix_spawnattr_destroy(&attr);
-    if (actions_ok) posix_spawn_file_actions_destroy(&actions);
-  }
-};
-
 void CloseFd(int& fd) {
   if (fd >= 0) ::close(fd);
   fd = -1;
@@ -111,34 +101,15 @@ Result<std::shared_ptr<RunningCommand>> RunningCommand::Start(const CommandSpec&
     for (int* fd : {&out_pipe[0], &out_pipe[1], &err_pipe[0], &err_pipe[1]}) CloseFd(*fd);
   };
 
+  // A process group of its own and default signals (common/spawn_setup.h).
   SpawnSetup setup;
-  int rc = posix_spawnattr_init(&setup.attr);
-  setup.attr_ok = rc == 0;
-  if (rc == 0) {
-    rc = posix_spawn_file_actions_init(&setup.actions);
-    setup.actions_ok = rc == 0;
-  }
-  // A new process group lets a timeout kill the program and everything it started together. The
-  // host blocks or ignores some signals (the wasm runtime's); the program starts with defaults.
-  sigset_t empty_mask, defaults;
-  sigemptyset(&empty_mask);
-  sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2}) {
-    sigaddset(&defaults, sig);
-  }
-  if (rc == 0) {
-    rc = posix_spawnattr_setflags(
-        &setup.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  }
-  if (rc == 0) rc = posix_spawnattr_setpgroup(&setup.attr, 0);
-  if (rc == 0) rc = posix_spawnattr_setsigmask(&setup.attr, &empty_mask);
-  if (rc == 0) rc = posix_spawnattr_setsigdefault(&setup.attr, &defaults);
-  if (rc == 0) rc = posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(&setup.actions, out_pipe[1], 1);
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(&setup.actions, err_pipe[1], 2);
+  int rc = setup.error();
+  if (rc == 0) rc = posix_spawn_file_actions_addopen(setup.actions(), 0, "/dev/null", O_RDONLY, 0);
+  if (rc == 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), out_pipe[1], 1);
+  if (rc == 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), err_pipe[1], 2);
   // The confined directory by descriptor: no path is resolved again in the child.
-  if (rc == 0) rc = posix_spawn_file_actions_addfchdir_np(&setup.actions, spec.cwd_fd);
-  if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
+  if (rc == 0) rc = posix_spawn_file_actions_addfchdir_np(setup.actions(), spec.cwd_fd);
+  if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(setup.actions(), 3);
   if (rc != 0) {
     close_all();
     return ErrnoError("preparing to run " + spec.program, rc);
@@ -160,7 +131,7 @@ Result<std::shared_ptr<RunningCommand>> RunningCommand::Start(const CommandSpec&
   argv.push_back(nullptr);
 
   pid_t pid = -1;
-  rc = posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attr, argv.data(), envp.data());
+  rc = posix_spawn(&pid, program.c_str(), setup.actions(), setup.attr(), argv.data(), envp.data());
   CloseFd(out_pipe[1]);
   CloseFd(err_pipe[1]);
   if (rc != 0) {

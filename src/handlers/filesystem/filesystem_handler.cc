@@ -51,34 +51,9 @@ using Out = Result<std::vector<Value>>;
 
 enum class Op { kRead, kWrite, kCreateDir, kExecute };
 
-std::vector<Value> OkValue(std::optional<Value> v = std::nullopt) {
-  std::vector<Value> out;
-  out.push_back(Value::Ok(std::move(v)));
-  return out;
-}
 Out OkOr(const Status& status) {
   if (!status.ok()) return ErrValue(status);
   return OkValue();
-}
-
-// `["a", "b"]`, as the permission checks print lists.
-std::string FormatList(const std::vector<std::string>& list) {
-  std::string out = "[";
-  for (size_t i = 0; i < list.size(); ++i) {
-    if (i) out += ", ";
-    out += "\"" + list[i] + "\"";
-  }
-  return out + "]";
-}
-
-// Whether the lexically normal absolute path `path` equals `dir` or lies below it, by component.
-bool Within(const fs::path& path, const fs::path& dir) {
-  auto p = path.begin();
-  for (auto d = dir.begin(); d != dir.end(); ++d, ++p) {
-    if (d->empty()) continue;  // a trailing separator
-    if (p == path.end() || *p != *d) return false;
-  }
-  return true;
 }
 
 bool HasPrefix(const std::vector<std::string>& parts, const std::vector<std::string>& prefix) {
@@ -213,9 +188,9 @@ class FilesystemHandler final : public runtime::Handler {
       fs::path p(entry);
       if (p.is_absolute()) {
         p = p.lexically_normal();
-        if (Within(base_real_, p)) {
+        if (PathWithin(base_real_, p)) {
           allowed_roots_->push_back({});
-        } else if (Within(p, base_real_)) {
+        } else if (PathWithin(p, base_real_)) {
           Result<GuestPath> rel = ParseGuestPath(p.lexically_relative(base_real_).string());
           if (rel.ok()) allowed_roots_->push_back(rel->parts);
         }

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <future>
 
-#include "runtime/runtime_test_util.h"
+#include "runtime/actor_test_fixture.h"
 #include "theater/chain.h"
 
 namespace theater {
@@ -31,10 +31,11 @@ std::string ReadAll(const fs::path& p) {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
-class FilesystemRuntimeTest : public ::testing::Test {
+class FilesystemRuntimeTest : public testing_util::ActorTestFixture {
  protected:
+  FilesystemRuntimeTest() : ActorTestFixture("theater-fs") {}
   void SetUp() override {
-    home_ = testing_util::NewTestHome("theater-fs");
+    ActorTestFixture::SetUp();
     base_ = home_ / "base";
     outside_ = home_ / "outside";
     fs::create_directories(base_);
@@ -45,13 +46,6 @@ class FilesystemRuntimeTest : public ::testing::Test {
     fs::create_symlink("../outside/secret.txt", base_ / "secretlink");
     fs::create_symlink("loop2", base_ / "loop1");
     fs::create_symlink("loop1", base_ / "loop2");
-    auto rt = TheaterRuntime::Create(testing_util::TestRuntimeOptions(home_));
-    ASSERT_TRUE(rt.ok()) << rt.status().ToString();
-    runtime_ = std::move(rt).value();
-  }
-  void TearDown() override {
-    runtime_.reset();
-    fs::remove_all(home_);
   }
 
   // A manifest for fs_probe with a filesystem handler table holding `handler` (TOML lines).
@@ -62,23 +56,7 @@ class FilesystemRuntimeTest : public ::testing::Test {
   std::string BaseManifest(const std::string& more = "", const std::string& extra = "") {
     return Manifest("path = \"" + base_.string() + "\"\n" + more, extra);
   }
-  std::string Spawn(const std::string& manifest, std::optional<std::string> parent = {}) {
-    SpawnRequest request;
-    request.manifest = manifest;
-    request.parent_id = parent;
-    Result<std::string> id = runtime_->Spawn(request);
-    EXPECT_TRUE(id.ok()) << id.status().ToString();
-    return id.ok() ? *id : "";
-  }
-  std::string Command(const std::string& id, const std::string& command) {
-    Result<std::vector<uint8_t>> reply =
-        runtime_->RequestMessage(id, testing_util::Bytes(command), 60s);
-    if (!reply.ok()) return "failed: " + reply.status().ToString();
-    return std::string(reply->begin(), reply->end());
-  }
-
-  fs::path home_, base_, outside_;
-  std::unique_ptr<TheaterRuntime> runtime_;
+  fs::path base_, outside_;
 };
 
 TEST_F(FilesystemRuntimeTest, EveryFunctionWorksInsideTheBase) {

@@ -11,17 +11,6 @@ Result<bool> Bool(const std::string& key, const nlohmann::json& value) {
   return value.get<bool>();
 }
 
-// A limit: a positive integer no larger than `cap`.
-Result<uint64_t> Limit(const std::string& key, const nlohmann::json& value, uint64_t cap) {
-  THEATER_ASSIGN_OR_RETURN(uint64_t n, runtime::ConfigUnsigned(value, key));
-  if (n == 0) return InvalidArgument(key + ": must be at least 1");
-  if (n > cap) {
-    return InvalidArgument(key + ": " + std::to_string(n) + " exceeds the maximum of " +
-                           std::to_string(cap));
-  }
-  return n;
-}
-
 Result<std::vector<std::string>> Commands(const std::string& key, const nlohmann::json& value) {
   if (!value.is_array()) return InvalidArgument(key + ": must be a list of strings");
   std::vector<std::string> out;
@@ -67,11 +56,14 @@ Result<FilesystemConfig> ParseFilesystemConfig(const nlohmann::json& config) {
     } else if (key == "allowed_commands") {
       THEATER_ASSIGN_OR_RETURN(out.allowed_commands, Commands(key, value));
     } else if (key == "command_timeout_ms") {
-      THEATER_ASSIGN_OR_RETURN(out.command_timeout_ms, Limit(key, value, kMaxCommandTimeoutMs));
+      THEATER_ASSIGN_OR_RETURN(out.command_timeout_ms,
+                               runtime::ConfigLimit(value, key, 1, kMaxCommandTimeoutMs));
     } else if (key == "max_output_bytes") {
-      THEATER_ASSIGN_OR_RETURN(out.max_output_bytes, Limit(key, value, kMaxOutputBytesCap));
+      THEATER_ASSIGN_OR_RETURN(out.max_output_bytes,
+                               runtime::ConfigLimit(value, key, 1, kMaxOutputBytesCap));
     } else if (key == "max_file_bytes") {
-      THEATER_ASSIGN_OR_RETURN(out.max_file_bytes, Limit(key, value, kMaxFileBytesCap));
+      THEATER_ASSIGN_OR_RETURN(out.max_file_bytes,
+                               runtime::ConfigLimit(value, key, 1, kMaxFileBytesCap));
     } else {
       return InvalidArgument("unknown key '" + key +
                              "' (expected path, new_dir, keep_dir, allowed_commands, "

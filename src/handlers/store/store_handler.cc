@@ -35,11 +35,6 @@ const std::string& HashOf(const Value& content_ref) {
   return content_ref.items()[0].as_string();
 }
 
-std::vector<Value> OkValue(Value v) {
-  std::vector<Value> out;
-  out.push_back(Value::Ok(std::move(v)));
-  return out;
-}
 std::vector<Value> OkUnit() {
   return {Value::Ok()};
 }

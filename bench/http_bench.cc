@@ -1,0 +1,107 @@
+// Theater: a WebAssembly actor runtime.
+//
+// http_bench: the http-framework handler under wrk. Starts an in-process runtime (chain
+// recording on, as in production), spawns tests/actors/http_server_probe.wasm — whose init
+// creates and starts a server — and runs wrk against its small GET (/users/1, answered by the
+// actor's handle-request with a ~100-byte body):
+//   1. latency:    wrk -t1 -c1  -d<secs>s --latency http://127.0.0.1:<port>/users/1
+//   2. throughput: wrk -t2 -c64 -d<secs>s --latency http://127.0.0.1:<port>/users/1
+// and prints wrk's reports. Results and how to read them: docs/benchmarks.md.
+//
+//   http_bench [--seconds S] [--workers W] [--no-chain] [--serve]
+// --serve prints the port and serves until stdin closes (run your own load generator).
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include "common/uuid.h"
+#include "theater/runtime.h"
+
+using namespace theater;
+
+namespace {
+
+int RunWrk(const std::string& args) {
+  std::string cmd = "wrk " + args;
+  std::printf("\n$ %s\n", cmd.c_str());
+  std::fflush(stdout);
+  return std::system(cmd.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int seconds = 5;
+  int workers = 0;
+  bool chain = true;
+  bool serve = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "--seconds" && i + 1 < argc) {
+      seconds = std::atoi(argv[++i]);
+    } else if (flag == "--workers" && i + 1 < argc) {
+      workers = std::atoi(argv[++i]);
+    } else if (flag == "--no-chain") {
+      chain = false;
+    } else if (flag == "--serve") {
+      serve = true;
+    } else {
+      std::fprintf(stderr,
+                   "usage: http_bench [--seconds S] [--workers W] [--no-chain] [--serve]\n");
+      return 2;
+    }
+  }
+  std::filesystem::path home =
+      std::filesystem::temp_directory_path() / ("theater-http-bench-" + NewUuid());
+  RuntimeOptions options;
+  options.home = home;
+  options.workers = workers;
+  options.persist = false;
+  options.record_calls = chain;
+  options.engine.progress = engine::EngineOptions::Progress::kOff;
+  if (const char* shared = std::getenv("THEATER_HOME")) {
+    options.engine.cache_dir = std::filesystem::path(shared) / "cache";
+  }
+  options.log_sink = [](std::string_view, std::string_view, std::string_view) {};
+  auto created = TheaterRuntime::Create(options);
+  if (!created.ok()) {
+    std::fprintf(stderr, "http_bench: %s\n", created.status().ToString().c_str());
+    return 1;
+  }
+  TheaterRuntime& rt = **created;
+  SpawnRequest spawn;
+  spawn.manifest = std::string("name = \"web\"\nversion = \"0.1.0\"\ncomponent = \"") +
+                   THEATER_TEST_ACTOR_DIR + "/http_server_probe.wasm\"\n";
+  Result<std::string> id = rt.Spawn(spawn);
+  if (!id.ok()) {
+    std::fprintf(stderr, "http_bench: spawn: %s\n", id.status().ToString().c_str());
+    return 1;
+  }
+  Result<std::vector<uint8_t>> port =
+      rt.RequestMessage(*id, std::vector<uint8_t>{'p', 'o', 'r', 't'}, std::chrono::seconds(10));
+  if (!port.ok()) {
+    std::fprintf(stderr, "http_bench: port: %s\n", port.status().ToString().c_str());
+    return 1;
+  }
+  std::string p(port->begin(), port->end());
+  std::string url = "http://127.0.0.1:" + p + "/users/1";
+  std::printf("http_bench: actor %s serving %s (chain recording %s)\n", id->c_str(), url.c_str(),
+              chain ? "on" : "off");
+  int rc = 0;
+  if (serve) {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+    }
+  } else {
+    std::string d = " -d" + std::to_string(seconds) + "s --latency " + url;
+    RunWrk("-t1 -c1 -d1s " + url + " >/dev/null");  // warm-up
+    rc |= RunWrk("-t1 -c1" + d);
+    rc |= RunWrk("-t2 -c64" + d);
+  }
+  rt.Stop(*id).IgnoreError();
+  created->reset();
+  std::filesystem::remove_all(home);
+  return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,574 @@
+// Theater: a WebAssembly actor runtime.
+#include "handlers/http-client/curl_engine.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+namespace theater::handlers {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Response headers beyond this (per hop) abort the transfer: libcurl caps a single header line,
+// not how many lines a hostile server sends.
+constexpr size_t kMaxHeaderBytes = 256 * 1024;
+
+void InitCurlOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' || s[e - 1] == '\n')) {
+    --e;
+  }
+  return std::string(s.substr(b, e - b));
+}
+
+HttpErrorKind KindOf(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return HttpErrorKind::kDns;
+    case CURLE_COULDNT_CONNECT:
+      return HttpErrorKind::kConnect;
+    case CURLE_OPERATION_TIMEDOUT:
+      return HttpErrorKind::kTimeout;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+      return HttpErrorKind::kTls;
+    case CURLE_FILESIZE_EXCEEDED:
+    case CURLE_TOO_MANY_REDIRECTS:
+      return HttpErrorKind::kLimit;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return HttpErrorKind::kInvalidArgument;
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_FAILED_INIT:
+    case CURLE_ABORTED_BY_CALLBACK:
+      return HttpErrorKind::kInternal;
+    default:
+      return HttpErrorKind::kTransfer;
+  }
+}
+
+TransferOutcome Failure(HttpErrorKind kind, std::string message) {
+  TransferOutcome out;
+  out.error = kind;
+  out.message = std::move(message);
+  return out;
+}
+
+}  // namespace
+
+std::string_view HttpErrorKindName(HttpErrorKind kind) {
+  switch (kind) {
+    case HttpErrorKind::kInvalidArgument:
+      return "invalid-argument";
+    case HttpErrorKind::kPermissionDenied:
+      return "permission-denied";
+    case HttpErrorKind::kDns:
+      return "dns";
+    case HttpErrorKind::kConnect:
+      return "connect";
+    case HttpErrorKind::kTls:
+      return "tls";
+    case HttpErrorKind::kTimeout:
+      return "timeout";
+    case HttpErrorKind::kLimit:
+      return "limit";
+    case HttpErrorKind::kTransfer:
+      return "transfer";
+    case HttpErrorKind::kCancelled:
+      return "cancelled";
+    case HttpErrorKind::kInternal:
+      return "internal";
+  }
+  return "internal";
+}
+
+std::string TransferOutcome::ErrorString() const {
+  if (!error) return "ok";
+  return std::string(HttpErrorKindName(*error)) + ": " + message;
+}
+
+Result<ParsedUrl> ParseHttpUrl(std::string_view url) {
+  InitCurlOnce();
+  if (url.find('\0') != std::string_view::npos) {
+    return InvalidArgument("URL contains a NUL byte");
+  }
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), &curl_url_cleanup);
+  if (!u) return InternalError("curl_url failed");
+  std::string text(url);
+  CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, text.c_str(), 0);
+  if (rc != CURLUE_OK) {
+    return InvalidArgument("invalid URL '" + text + "': " + curl_url_strerror(rc) +
+                           " (an absolute http or https URL is required)");
+  }
+  auto part = [&](CURLUPart which) -> std::string {
+    char* value = nullptr;
+    if (curl_url_get(u.get(), which, &value, 0) != CURLUE_OK || value == nullptr) return "";
+    std::string out(value);
+    curl_free(value);
+    return out;
+  };
+  ParsedUrl parsed;
+  parsed.scheme = Lower(part(CURLUPART_SCHEME));
+  if (parsed.scheme != "http" && parsed.scheme != "https") {
+    return InvalidArgument("invalid URL '" + text + "': scheme '" + parsed.scheme +
+                           "' is not http or https");
+  }
+  parsed.host = Lower(part(CURLUPART_HOST));
+  if (parsed.host.size() >= 2 && parsed.host.front() == '[' && parsed.host.back() == ']') {
+    parsed.host = parsed.host.substr(1, parsed.host.size() - 2);
+  }
+  if (parsed.host.empty()) return InvalidArgument("invalid URL '" + text + "': no host");
+  parsed.url = part(CURLUPART_URL);
+  return parsed;
+}
+
+// ---- Transfer -------------------------------------------------------------------------------
+
+bool Transfer::done() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return outcome_.has_value() || taken_;
+}
+
+void Transfer::WaitDone() const {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return outcome_.has_value() || taken_; });
+}
+
+TransferOutcome Transfer::TakeOutcome() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!outcome_) return Failure(HttpErrorKind::kInternal, "the transfer has no outcome");
+  TransferOutcome out = std::move(*outcome_);
+  outcome_.reset();
+  taken_ = true;
+  return out;
+}
+
+void Transfer::Finish(TransferOutcome outcome) {
+  std::function<void()> done;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (outcome_ || taken_) return;
+    outcome_ = std::move(outcome);
+    done = std::move(on_done_);
+  }
+  cv_.notify_all();
+  if (done) done();
+}
+
+// ---- the engine thread's state of one transfer ----------------------------------------------
+
+struct CurlEngine::Active {
+  std::shared_ptr<Transfer> transfer;
+  CURL* easy = nullptr;
+  curl_slist* header_list = nullptr;
+  char error[CURL_ERROR_SIZE] = {};
+
+  // The current hop.
+  std::string method;
+  std::string url;
+  std::string host;
+  HeaderList headers;
+  std::optional<std::vector<uint8_t>> body;
+  Clock::time_point deadline;
+
+  // What the current hop received.
+  HeaderList response_headers;
+  std::vector<uint8_t> response_body;
+  size_t header_bytes = 0;
+  bool body_over_limit = false;
+  bool headers_over_limit = false;
+  uint32_t redirects = 0;
+
+  ~Active() {
+    if (easy) curl_easy_cleanup(easy);
+    if (header_list) curl_slist_free_all(header_list);
+  }
+
+  const TransferSpec& spec() const { return transfer->spec_; }
+
+  static size_t OnBody(char* data, size_t size, size_t count, void* user) {
+    auto* self = static_cast<Active*>(user);
+    size_t n = size * count;
+    if (self->response_body.size() + n > self->spec().max_response_bytes) {
+      self->body_over_limit = true;
+      return 0;  // libcurl aborts with CURLE_WRITE_ERROR
+    }
+    self->response_body.insert(self->response_body.end(), data, data + n);
+    return n;
+  }
+
+  static size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+    auto* self = static_cast<Active*>(user);
+    size_t n = size * count;
+    std::string_view line(data, n);
+    if (line.substr(0, 5) == "HTTP/") {
+      // A new response (after a 1xx interim one): only the last one's headers count.
+      self->response_headers.clear();
+      self->header_bytes = 0;
+    }
+    self->header_bytes += n;
+    if (self->header_bytes > kMaxHeaderBytes) {
+      self->headers_over_limit = true;
+      return 0;
+    }
+    if (line.substr(0, 5) == "HTTP/") return n;
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return n;  // the blank end line
+    self->response_headers.emplace_back(std::string(line.substr(0, colon)),
+                                        Trim(line.substr(colon + 1)));
+    return n;
+  }
+
+  // (Re)configures the easy handle for the current hop. False when the deadline passed.
+  bool Configure() {
+    curl_easy_reset(easy);
+    if (header_list) curl_slist_free_all(header_list);
+    header_list = nullptr;
+    response_headers.clear();
+    response_body.clear();
+    header_bytes = 0;
+    error[0] = '\0';
+
+    auto remaining =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (remaining <= 0) return false;
+    const TransferSpec& s = spec();
+    curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);  // followed here, after the checks
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    // Environment proxies (http_proxy, ...) would send the request to a host the permission
+    // never saw: the handler connects directly.
+    curl_easy_setopt(easy, CURLOPT_PROXY, "");
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(remaining));
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::min<uint64_t>(s.connect_timeout_ms, remaining)));
+    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(s.max_response_bytes));
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, s.tls_verify ? 1L : 0L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, s.tls_verify ? 2L : 0L);
+    if (!s.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, s.ca_file.c_str());
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Active::OnBody);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Active::OnHeader);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, this);
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, this);
+
+    if (method == "HEAD") {
+      curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    } else if (method != "GET" || body) {
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
+    }
+    // HEAD never carries a body. POST, PUT and PATCH always do, if only an empty one: without
+    // a Content-Length the server would wait for a body that never comes.
+    bool sends_body = method != "HEAD" && (body.has_value() || method == "POST" ||
+                                           method == "PUT" || method == "PATCH");
+    if (sends_body) {
+      curl_off_t size = body ? static_cast<curl_off_t>(body->size()) : 0;
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, size);
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS,
+                       body ? body->data() : reinterpret_cast<const uint8_t*>(""));
+      // POSTFIELDS switches the method to POST unless a custom one is set.
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method.c_str());
+    }
+    bool has_content_type = false, has_expect = false;
+    for (const auto& [name, value] : headers) {
+      has_content_type |= EqualsIgnoreCase(name, "content-type");
+      has_expect |= EqualsIgnoreCase(name, "expect");
+      // "Name;" is libcurl's way to send a header with an empty value.
+      std::string line = value.empty() ? name + ";" : name + ": " + value;
+      header_list = curl_slist_append(header_list, line.c_str());
+    }
+    // libcurl would add a form Content-Type to a body and wait for "100 Continue" on large
+    // ones: send exactly what the actor asked for.
+    if (sends_body && !has_content_type) {
+      header_list = curl_slist_append(header_list, "Content-Type:");
+    }
+    if (!has_expect) header_list = curl_slist_append(header_list, "Expect:");
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, header_list);
+    return true;
+  }
+};
+
+// ---- CurlEngine -----------------------------------------------------------------------------
+
+Result<std::unique_ptr<CurlEngine>> CurlEngine::Create() {
+  InitCurlOnce();
+  std::unique_ptr<CurlEngine> engine(new CurlEngine());
+  engine->multi_ = curl_multi_init();
+  if (engine->multi_ == nullptr) return InternalError("curl_multi_init failed");
+  engine->thread_ = std::thread([e = engine.get()] { e->Run(); });
+  return engine;
+}
+
+CurlEngine::~CurlEngine() {
+  Shutdown();
+  if (multi_) curl_multi_cleanup(static_cast<CURLM*>(multi_));
+}
+
+std::shared_ptr<Transfer> CurlEngine::Start(TransferSpec spec, std::function<void()> on_done) {
+  auto transfer = std::make_shared<Transfer>();
+  transfer->spec_ = std::move(spec);
+  transfer->on_done_ = std::move(on_done);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      pending_.push_back(transfer);
+      ++in_flight_;
+      Wakeup();
+      return transfer;
+    }
+  }
+  transfer->Finish(Failure(HttpErrorKind::kCancelled, "the http-client handler has stopped"));
+  return transfer;
+}
+
+void CurlEngine::Cancel(const std::shared_ptr<Transfer>& transfer) {
+  if (!transfer || transfer->done()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_.push_back(transfer);
+  Wakeup();
+}
+
+void CurlEngine::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    Wakeup();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+size_t CurlEngine::in_flight() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return in_flight_;
+}
+
+void CurlEngine::Wakeup() {
+  if (multi_) curl_multi_wakeup(static_cast<CURLM*>(multi_));
+}
+
+void CurlEngine::Run() {
+  CURLM* multi = static_cast<CURLM*>(multi_);
+  std::map<Transfer*, std::unique_ptr<Active>> active;
+
+  auto finish = [&](Active* a, TransferOutcome outcome) {
+    curl_multi_remove_handle(multi, a->easy);
+    std::shared_ptr<Transfer> t = a->transfer;
+    active.erase(t.get());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --in_flight_;
+    }
+    t->Finish(std::move(outcome));
+  };
+  auto timed_out = [](const Active& a) {
+    return Failure(HttpErrorKind::kTimeout, a.url + ": no complete response within " +
+                                                std::to_string(a.spec().timeout_ms) +
+                                                " ms (timeout_ms)");
+  };
+
+  // A hop ended with `code`: finish the transfer, or follow the redirect.
+  auto hop_done = [&](Active* a, CURLcode code) {
+    const TransferSpec& s = a->spec();
+    if (a->body_over_limit || code == CURLE_FILESIZE_EXCEEDED) {
+      return finish(a, Failure(HttpErrorKind::kLimit,
+                               a->url + ": the response body exceeds " +
+                                   std::to_string(s.max_response_bytes) +
+                                   " bytes (max_response_bytes); the transfer was aborted"));
+    }
+    if (a->headers_over_limit) {
+      return finish(a,
+                    Failure(HttpErrorKind::kLimit, a->url + ": the response headers exceed " +
+                                                       std::to_string(kMaxHeaderBytes) + " bytes"));
+    }
+    if (code != CURLE_OK) {
+      std::string detail = a->error[0] ? a->error : curl_easy_strerror(code);
+      return finish(a, Failure(KindOf(code), a->url + ": " + detail));
+    }
+    long status = 0;
+    curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &status);
+    char* location = nullptr;
+    curl_easy_getinfo(a->easy, CURLINFO_REDIRECT_URL, &location);
+    bool redirect = location != nullptr && (status == 301 || status == 302 || status == 303 ||
+                                            status == 307 || status == 308);
+    if (!redirect) {
+      TransferOutcome out;
+      out.response.status = static_cast<uint16_t>(status);
+      out.response.headers = std::move(a->response_headers);
+      out.response.body = std::move(a->response_body);
+      out.response.url = a->url;
+      out.response.redirects = a->redirects;
+      return finish(a, std::move(out));
+    }
+    std::string target(location);
+    if (a->redirects >= s.max_redirects) {
+      return finish(
+          a, Failure(HttpErrorKind::kLimit,
+                     "too many redirects: " + a->url + " redirects (" + std::to_string(status) +
+                         ") to " + target + " after " + std::to_string(a->redirects) +
+                         " redirect(s); at most " + std::to_string(s.max_redirects) +
+                         " are followed (max_redirects)"));
+    }
+    Result<ParsedUrl> next = ParseHttpUrl(target);
+    if (!next.ok()) {
+      return finish(a, Failure(HttpErrorKind::kTransfer, a->url + " redirects to an invalid URL: " +
+                                                             next.status().message()));
+    }
+    std::string method = a->method;
+    bool drop_body = false;
+    if ((status == 303 && method != "HEAD") ||
+        ((status == 301 || status == 302) && method == "POST")) {
+      method = "GET";
+      drop_body = true;
+    }
+    if (s.allow_redirect) {
+      Status allowed = s.allow_redirect(method, next->host);
+      if (!allowed.ok()) {
+        return finish(a, Failure(HttpErrorKind::kPermissionDenied,
+                                 "redirect from " + a->url + " to " + next->url +
+                                     " refused: " + allowed.message()));
+      }
+    }
+    curl_multi_remove_handle(multi, a->easy);
+    if (drop_body) {
+      a->body.reset();
+      std::erase_if(a->headers, [](const auto& h) {
+        return EqualsIgnoreCase(h.first, "content-type") ||
+               EqualsIgnoreCase(h.first, "content-length");
+      });
+    }
+    if (next->host != a->host) {
+      // Credentials meant for one host are not handed to another.
+      std::erase_if(a->headers, [](const auto& h) {
+        return EqualsIgnoreCase(h.first, "authorization") || EqualsIgnoreCase(h.first, "cookie") ||
+               EqualsIgnoreCase(h.first, "proxy-authorization");
+      });
+    }
+    a->method = method;
+    a->url = next->url;
+    a->host = next->host;
+    ++a->redirects;
+    if (!a->Configure()) return finish(a, timed_out(*a));
+    curl_multi_add_handle(multi, a->easy);
+  };
+
+  for (;;) {
+    std::vector<std::shared_ptr<Transfer>> starting, cancelling;
+    bool stopping;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      starting.swap(pending_);
+      cancelling.swap(cancelled_);
+      stopping = stopping_;
+    }
+    for (auto& t : starting) {
+      auto a = std::make_unique<Active>();
+      a->transfer = t;
+      a->easy = curl_easy_init();
+      Active* raw = a.get();
+      active[t.get()] = std::move(a);
+      if (raw->easy == nullptr) {
+        finish(raw, Failure(HttpErrorKind::kInternal, "curl_easy_init failed"));
+        continue;
+      }
+      const TransferSpec& s = t->spec_;
+      raw->method = s.method;
+      raw->url = s.url;
+      raw->headers = s.headers;
+      raw->body = s.body;
+      raw->deadline = Clock::now() + std::chrono::milliseconds(s.timeout_ms);
+      Result<ParsedUrl> parsed = ParseHttpUrl(s.url);
+      if (!parsed.ok()) {
+        finish(raw, Failure(HttpErrorKind::kInvalidArgument, parsed.status().message()));
+        continue;
+      }
+      raw->host = parsed->host;
+      if (!raw->Configure()) {
+        finish(raw, timed_out(*raw));
+        continue;
+      }
+      curl_multi_add_handle(multi, raw->easy);
+    }
+    for (auto& t : cancelling) {
+      auto it = active.find(t.get());
+      if (it != active.end()) {
+        finish(it->second.get(),
+               Failure(HttpErrorKind::kCancelled, it->second->url + ": the request was cancelled"));
+      }
+    }
+    if (stopping) break;
+
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      void* priv = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+      hop_done(static_cast<Active*>(priv), msg->data.result);
+    }
+    // Sleeps until a socket is ready, a timeout of libcurl's is due, or Wakeup().
+    curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+  }
+
+  // Stopping: abort everything still running.
+  std::vector<Active*> rest;
+  for (auto& [t, a] : active) rest.push_back(a.get());
+  for (Active* a : rest) {
+    finish(a, Failure(HttpErrorKind::kCancelled, a->url + ": the http-client handler stopped"));
+  }
+  std::vector<std::shared_ptr<Transfer>> never_started;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    never_started.swap(pending_);
+    in_flight_ -= never_started.size();
+  }
+  // Outside the lock: a callback wakes a call, which is not this engine's business to hold up.
+  for (auto& t : never_started) {
+    t->Finish(Failure(HttpErrorKind::kCancelled, "the http-client handler stopped"));
+  }
+}
+
+}  // namespace theater::handlers

@@ -1,0 +1,261 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The http-client handler: theater:simple/http-client.send-http (wit/http.wit) through libcurl.
+// docs/handlers.md, "http-client", is the reference: config, limits, error kinds, what is
+// recorded.
+//
+// Per call: the request is validated and the actor's http_client permission checked for its
+// method and host before anything connects (BuildTransferSpec); the transfer then runs on this
+// instance's CurlEngine (one libcurl multi handle and one thread, created on the first request)
+// while the call is suspended with runtime::Await, so a slow server holds no worker. The engine
+// thread wakes the call when the outcome is there. A cancelled call (the actor terminated) aborts
+// its transfer; Stop() and the destructor abort everything and join the thread. The actor host
+// records every call with its inputs and outputs in the chain.
+//
+// Thread-safety: one instance per actor; host functions run one at a time on the actor's fiber.
+// `engine_` is shared with Stop(), which runs on a runtime thread, and is guarded by mu_.
+#include "handlers/http-client/http_client_handler.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include "handlers/builtins.h"
+#include "handlers/filesystem/command_runner.h"
+#include "runtime/actor.h"
+#include "runtime/await.h"
+
+namespace theater::handlers {
+namespace {
+
+using abi::Value;
+using runtime::Actor;
+using runtime::ActorHost;
+using runtime::HostFunctionTable;
+using Args = std::span<const Value>;
+using Out = Result<std::vector<Value>>;
+
+// RFC 9110 token characters (method and header names).
+bool IsToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s) {
+    if (std::isalnum(c)) continue;
+    if (std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string Printable(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s.substr(0, 64)) {
+    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  }
+  return s.size() > 64 ? out + "..." : out;
+}
+
+std::vector<uint8_t> BytesOf(const Value& v) {
+  if (v.is_bytes()) return v.as_bytes();
+  std::vector<uint8_t> out;
+  for (const Value& b : v.items()) out.push_back(static_cast<uint8_t>(b.as_u64()));
+  return out;
+}
+
+class HttpClientHandler final : public runtime::Handler {
+ public:
+  HttpClientHandler() = default;
+  explicit HttpClientHandler(HttpClientConfig config) : config_(std::move(config)) {}
+  ~HttpClientHandler() override { StopEngine(); }
+
+  std::string_view name() const override { return "http-client"; }
+  std::optional<std::string> imports() const override { return "theater:simple/http-client"; }
+  std::optional<std::string> exports() const override { return std::nullopt; }
+
+  Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
+    THEATER_ASSIGN_OR_RETURN(HttpClientConfig parsed, ParseHttpClientConfig(config.config));
+    return std::unique_ptr<Handler>(new HttpClientHandler(std::move(parsed)));
+  }
+
+  Status SetupHostFunctions(Actor& actor, HostFunctionTable& table) override {
+    THEATER_RETURN_IF_ERROR(ResolveCaFile(actor));
+    return AddHostFunction(table, "http-client", "send-http", "http-client",
+                           [this](ActorHost& host, Args args) { return SendHttp(host, args); });
+  }
+
+  void Stop(runtime::StopKind) override { StopEngine(); }
+
+ private:
+  // A relative ca_file is relative to the manifest's directory (like `component`); it must be
+  // readable now, so that a typo fails the actor's start rather than every request.
+  Status ResolveCaFile(Actor& actor) {
+    if (!config_.ca_file) return Status::Ok();
+    std::filesystem::path path(*config_.ca_file);
+    if (path.is_relative() && !actor.manifest().base_dir.empty()) {
+      path = actor.manifest().base_dir / path;
+    }
+    std::ifstream in(path);
+    if (!in) return InvalidArgument("ca_file: cannot read '" + path.string() + "'");
+    config_.ca_file = path.string();
+    return Status::Ok();
+  }
+
+  Result<CurlEngine*> Engine() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_) return Cancelled("the http-client handler has stopped");
+    if (!engine_) {
+      THEATER_ASSIGN_OR_RETURN(engine_, CurlEngine::Create());
+    }
+    return engine_.get();
+  }
+
+  void StopEngine() {
+    std::unique_ptr<CurlEngine> engine;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped_ = true;
+      engine.swap(engine_);
+    }
+    if (engine) engine->Shutdown();
+  }
+
+  Out SendHttp(ActorHost& host, Args args) {
+    Result<TransferSpec> spec = BuildTransferSpec(args[0], config_, ActorOf(host).permissions());
+    if (!spec.ok()) return ErrValue(spec.status());
+    Result<CurlEngine*> engine = Engine();
+    if (!engine.ok()) return ErrValue("cancelled: " + engine.status().message());
+
+    std::shared_ptr<Transfer> transfer;
+    if (host.instance().active_call() == nullptr) {
+      // A direct call cannot suspend: wait on this thread.
+      transfer = (*engine)->Start(std::move(spec).value(), nullptr);
+      transfer->WaitDone();
+    } else {
+      Result<uint64_t> woken = runtime::Await(host.instance(), [&](runtime::Waker waker) {
+        transfer = (*engine)->Start(std::move(spec).value(), [waker] { waker.Wake(); });
+      });
+      if (!woken.ok()) {
+        // The call was cancelled (the actor is being terminated): abort the transfer now.
+        (*engine)->Cancel(transfer);
+        return woken.status();
+      }
+    }
+    if (!transfer) return InternalError("http-client: the transfer was not started");
+    TransferOutcome outcome = transfer->TakeOutcome();
+    if (!outcome.ok()) return ErrValue(outcome.ErrorString());
+    std::vector<Value> out;
+    out.push_back(Value::Ok(ResponseValue(std::move(outcome.response))));
+    return out;
+  }
+
+  HttpClientConfig config_;
+  std::mutex mu_;
+  std::unique_ptr<CurlEngine> engine_;  // guarded by mu_; created on the first request
+  bool stopped_ = false;                // guarded by mu_
+};
+
+}  // namespace
+
+Result<TransferSpec> BuildTransferSpec(const abi::Value& request, const HttpClientConfig& config,
+                                       const EffectivePermissions& perms) {
+  const std::vector<Value>& fields = request.items();
+  if (fields.size() != 4) return InternalError("http-request: expected 4 fields");
+  TransferSpec spec;
+
+  std::string method = fields[0].as_string();
+  if (!IsToken(method) || method.size() > 32) {
+    return InvalidArgument("Invalid HTTP method: '" + Printable(method) + "'");
+  }
+  for (char& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  spec.method = method;
+
+  const std::string& uri = fields[1].as_string();
+  if (uri.size() > kMaxUrlBytes) {
+    return InvalidArgument("the URL is " + std::to_string(uri.size()) +
+                           " bytes, more than the limit of " + std::to_string(kMaxUrlBytes));
+  }
+  THEATER_ASSIGN_OR_RETURN(ParsedUrl url, ParseHttpUrl(uri));
+  // The permission check comes before anything touches the network (even DNS).
+  THEATER_RETURN_IF_ERROR(CheckHttp(perms, spec.method, url.host));
+  spec.url = url.url;
+
+  const std::vector<Value>& headers = fields[2].items();
+  if (headers.size() > kMaxRequestHeaders) {
+    return InvalidArgument(std::to_string(headers.size()) + " headers, more than the limit of " +
+                           std::to_string(kMaxRequestHeaders));
+  }
+  for (const Value& h : headers) {
+    const std::string& name = h.items()[0].as_string();
+    const std::string& value = h.items()[1].as_string();
+    if (!IsToken(name)) {
+      return InvalidArgument("invalid header name '" + Printable(name) + "'");
+    }
+    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      return InvalidArgument("header '" + name + "': the value contains CR, LF or NUL");
+    }
+    if (name.size() + value.size() > kMaxHeaderLineBytes) {
+      return InvalidArgument("header '" + name + "' is longer than " +
+                             std::to_string(kMaxHeaderLineBytes) + " bytes");
+    }
+    // These are derived from the URL and the body. Letting the actor set them would let it
+    // reach another virtual host than the permission checked, or frame the body differently
+    // from what is sent (request smuggling).
+    if (EqualsIgnoreCase(name, "host") || EqualsIgnoreCase(name, "content-length") ||
+        EqualsIgnoreCase(name, "transfer-encoding")) {
+      return InvalidArgument("header '" + name + "' is set by the host from the URL and body");
+    }
+    spec.headers.emplace_back(name, value);
+  }
+  if (fields[3].is_some()) spec.body = BytesOf(*fields[3].payload());
+
+  spec.max_redirects = config.max_redirects;
+  spec.timeout_ms = config.timeout_ms;
+  if (perms.http_client) {
+    if (perms.http_client->max_redirects) {
+      spec.max_redirects = std::min(spec.max_redirects, *perms.http_client->max_redirects);
+    }
+    if (perms.http_client->timeout_ms) {
+      spec.timeout_ms =
+          std::max<uint64_t>(1, std::min(spec.timeout_ms, *perms.http_client->timeout_ms));
+    }
+  }
+  spec.connect_timeout_ms = std::min(config.connect_timeout_ms, spec.timeout_ms);
+  spec.max_response_bytes = config.max_response_bytes;
+  spec.tls_verify = config.tls_verify;
+  if (config.ca_file) spec.ca_file = *config.ca_file;
+  // A copy: the engine thread checks redirects after this call's arguments are gone.
+  spec.allow_redirect = [perms](std::string_view method, std::string_view host) {
+    return CheckHttp(perms, method, host);
+  };
+  return spec;
+}
+
+abi::Value ResponseValue(HttpResponseData response) {
+  std::vector<Value> headers;
+  headers.reserve(response.headers.size());
+  for (auto& [name, value] : response.headers) {
+    headers.push_back(
+        Value::Tuple({Value::String(SanitizeUtf8(name)), Value::String(SanitizeUtf8(value))}));
+  }
+  return Value::Record({Value::U16(response.status), Value::List(std::move(headers)),
+                        Value::Some(Value::Bytes(std::move(response.body)))});
+}
+
+std::unique_ptr<runtime::Handler> NewHttpClientHandler() {
+  return std::make_unique<HttpClientHandler>();
+}
+
+}  // namespace theater::handlers

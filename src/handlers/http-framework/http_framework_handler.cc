@@ -1,0 +1,465 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The http-framework handler: theater:simple/http-framework (wit/http.wit) — HTTP and WebSocket
+// servers owned by one actor — and the calls into that actor's theater:simple/http-handlers
+// exports. docs/handlers.md, "http-framework", is the reference (config, pipeline, statuses).
+//
+// Each actor's handler instance owns its servers outright: ids are unique runtime-wide, so an id
+// of another actor's server, route or middleware is simply unknown here, and nothing one actor
+// does (stop, crash, destroy) can reach another actor's servers. When the actor stops, Stop()
+// closes all of its servers at once.
+//
+// The routes, middleware and WebSocket endpoints of a server are kept here and published to the
+// running server as an immutable snapshot (http::Routing) after every change, so a change
+// applies to the next request without a restart. The server (http_server.h) runs on its own
+// thread and reaches the actor only through ActorPort, which queues an operation in the actor's
+// mailbox: the host functions here never wait for the network, and the network never waits for
+// the actor.
+//
+// Thread-safety: host functions run on the actor's fiber one at a time; Stop runs on a runtime
+// thread. mu_ guards all state, so Stop may overlap a host function safely.
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "handlers/builtins.h"
+#include "handlers/http-framework/http_config.h"
+#include "handlers/http-framework/http_server.h"
+#include "handlers/http-framework/route_table.h"
+#include "runtime/actor.h"
+
+namespace theater::handlers {
+namespace {
+
+using abi::Value;
+using runtime::Actor;
+using runtime::ActorHost;
+using runtime::HostFunctionTable;
+using Args = std::span<const Value>;
+using Out = Result<std::vector<Value>>;
+namespace fs = std::filesystem;
+
+constexpr std::string_view kHandlersInterface = "theater:simple/http-handlers";
+constexpr size_t kMaxHandlerName = 256;
+
+// Ids of servers, handlers, routes and middleware: one sequence for the whole process, so an id
+// is never valid in two actors.
+uint64_t NextId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
+
+// Queues calls of the actor's http-handlers exports.
+class ActorPortImpl final : public http::ActorPort {
+ public:
+  explicit ActorPortImpl(std::weak_ptr<Actor> actor) : actor_(std::move(actor)) {}
+
+  Status Call(std::string_view function, std::vector<Value> params, Done done) override {
+    std::shared_ptr<Actor> actor = actor_.lock();
+    if (!actor) return Unavailable("the actor has stopped");
+    std::string export_name = std::string(kHandlersInterface) + "#" + std::string(function);
+    if (!actor->HasExport(export_name)) {
+      return FailedPrecondition("the actor does not export " + export_name);
+    }
+    runtime::Operation op;
+    op.interface_name = std::string(kHandlersInterface);
+    op.function = std::string(function);
+    op.params = std::move(params);
+    op.reply = std::move(done);
+    Status queued = actor->Enqueue(std::move(op));
+    // Stopping (failed-precondition from the actor) is the server's 503, not a missing export.
+    if (!queued.ok() && queued.code() == StatusCode::kFailedPrecondition) {
+      return Unavailable(queued.message());
+    }
+    return queued;
+  }
+
+ private:
+  std::weak_ptr<Actor> actor_;
+};
+
+class HttpFrameworkHandler final : public runtime::Handler {
+ public:
+  HttpFrameworkHandler() = default;
+  explicit HttpFrameworkHandler(http::ServerLimits limits) : limits_(limits) {}
+  ~HttpFrameworkHandler() override { StopAll(); }
+
+  std::string_view name() const override { return "http-framework"; }
+  std::optional<std::string> imports() const override { return "theater:simple/http-framework"; }
+  std::optional<std::string> exports() const override { return std::string(kHandlersInterface); }
+
+  Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
+    THEATER_ASSIGN_OR_RETURN(http::ServerLimits limits,
+                             http::ParseHttpFrameworkConfig(config.config));
+    return std::unique_ptr<Handler>(new HttpFrameworkHandler(limits));
+  }
+
+  Status SetupHostFunctions(Actor& actor, HostFunctionTable& table) override {
+    base_dir_ = actor.manifest().base_dir;
+    const EffectivePermissions& perms = actor.permissions();
+    if (perms.http_framework && perms.http_framework->max_request_size) {
+      limits_.max_body_bytes =
+          std::min<uint64_t>(limits_.max_body_bytes, *perms.http_framework->max_request_size);
+    }
+    auto add = [&](std::string_view function, Out (HttpFrameworkHandler::*impl)(ActorHost&, Args)) {
+      return AddHostFunction(
+          table, "http-framework", function, "http-framework",
+          [this, impl](ActorHost& host, Args args) -> Out { return (this->*impl)(host, args); });
+    };
+    THEATER_RETURN_IF_ERROR(add("create-server", &HttpFrameworkHandler::CreateServer));
+    THEATER_RETURN_IF_ERROR(add("get-server-info", &HttpFrameworkHandler::GetServerInfo));
+    THEATER_RETURN_IF_ERROR(add("start-server", &HttpFrameworkHandler::StartServer));
+    THEATER_RETURN_IF_ERROR(add("stop-server", &HttpFrameworkHandler::StopServer));
+    THEATER_RETURN_IF_ERROR(add("destroy-server", &HttpFrameworkHandler::DestroyServer));
+    THEATER_RETURN_IF_ERROR(add("register-handler", &HttpFrameworkHandler::RegisterHandler));
+    THEATER_RETURN_IF_ERROR(add("add-route", &HttpFrameworkHandler::AddRoute));
+    THEATER_RETURN_IF_ERROR(add("remove-route", &HttpFrameworkHandler::RemoveRoute));
+    THEATER_RETURN_IF_ERROR(add("add-middleware", &HttpFrameworkHandler::AddMiddleware));
+    THEATER_RETURN_IF_ERROR(add("remove-middleware", &HttpFrameworkHandler::RemoveMiddleware));
+    THEATER_RETURN_IF_ERROR(add("enable-websocket", &HttpFrameworkHandler::EnableWebSocket));
+    THEATER_RETURN_IF_ERROR(add("disable-websocket", &HttpFrameworkHandler::DisableWebSocket));
+    THEATER_RETURN_IF_ERROR(
+        add("send-websocket-message", &HttpFrameworkHandler::SendWebSocketMessage));
+    return add("close-websocket", &HttpFrameworkHandler::CloseWebSocket);
+  }
+
+  Status Start(Actor& actor) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    port_ = std::make_shared<ActorPortImpl>(actor.weak_from_this());
+    stopped_ = false;
+    return Status::Ok();
+  }
+
+  void Stop(runtime::StopKind) override { StopAll(); }
+
+ private:
+  struct Server {
+    uint64_t id = 0;
+    std::string host;
+    uint16_t port = 0;  // as configured (0: any)
+    std::optional<std::string> cert_path, key_path;
+    http::Routing routing;  // the working copy; published as a snapshot
+    std::unique_ptr<http::HttpServer> running;
+  };
+
+  // Everything below runs with mu_ held.
+
+  Result<Server*> FindServer(uint64_t id) {
+    auto it = servers_.find(id);
+    if (it == servers_.end()) {
+      return NotFound("server " + std::to_string(id) + " is not one of this actor's servers");
+    }
+    return &it->second;
+  }
+  Status CheckHandler(uint64_t id) const {
+    if (!handlers_.contains(id)) {
+      return NotFound("handler " + std::to_string(id) + " is not registered by this actor");
+    }
+    return Status::Ok();
+  }
+  void Publish(Server& s) {
+    if (s.running) s.running->SetRouting(std::make_shared<const http::Routing>(s.routing));
+  }
+  // Joins servers whose graceful stop has completed.
+  void Reap() {
+    std::erase_if(draining_,
+                  [](const std::unique_ptr<http::HttpServer>& s) { return s->finished(); });
+  }
+  // A TLS path as the host opens it: relative paths are relative to the manifest's directory.
+  std::string ResolvePath(const std::string& path) const {
+    fs::path p(path);
+    if (p.is_relative() && !base_dir_.empty()) p = base_dir_ / p;
+    return p.lexically_normal().string();
+  }
+
+  Out CreateServer(ActorHost&, Args args) {
+    const auto& config = args[0].items();
+    Server s;
+    s.id = NextId();
+    s.port = config[0].is_some() ? static_cast<uint16_t>(config[0].payload()->as_u64()) : 0;
+    s.host = config[1].is_some() ? config[1].payload()->as_string() : "127.0.0.1";
+    if (Status ok = http::CheckHost(s.host); !ok.ok()) return ErrValue(ok);
+    if (config[2].is_some()) {
+      const auto& tls = config[2].payload()->items();
+      const std::string& cert = tls[0].as_string();
+      const std::string& key = tls[1].as_string();
+      for (const std::string* p : {&cert, &key}) {
+        if (p->empty() || p->find('\0') != std::string::npos) {
+          return ErrValue(InvalidArgument("TLS cert-path and key-path must be non-empty paths"));
+        }
+      }
+      s.cert_path = ResolvePath(cert);
+      s.key_path = ResolvePath(key);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    uint64_t id = s.id;
+    servers_.emplace(id, std::move(s));
+    return OkValue(Value::U64(id));
+  }
+
+  Out GetServerInfo(ActorHost&, Args args) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Result<Server*> s = FindServer(args[0].as_u64());
+    if (!s.ok()) return ErrValue(s.status());
+    Server& srv = **s;
+    return OkValue(Value::Record({
+        Value::U64(srv.id),
+        Value::U16(srv.running ? srv.running->port() : 0),
+        Value::String(srv.host),
+        Value::Bool(srv.running != nullptr),
+        Value::U32(static_cast<uint32_t>(srv.routing.routes.size())),
+        Value::U32(static_cast<uint32_t>(srv.routing.middleware.size())),
+        Value::Bool(!srv.routing.websockets.empty()),
+    }));
+  }
+
+  Out StartServer(ActorHost&, Args args) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_ || !port_) return ErrValue(FailedPrecondition("the actor is stopping"));
+    Reap();
+    Result<Server*> s = FindServer(args[0].as_u64());
+    if (!s.ok()) return ErrValue(s.status());
+    Server& srv = **s;
+    if (srv.running) return OkValue(Value::U16(srv.running->port()));  // already listening
+    http::HttpServer::Options options;
+    options.server_id = srv.id;
+    options.host = srv.host;
+    options.port = srv.port;
+    options.cert_path = srv.cert_path;
+    options.key_path = srv.key_path;
+    options.limits = limits_;
+    Result<std::unique_ptr<http::HttpServer>> started =
+        http::HttpServer::Start(options, port_, std::make_shared<const http::Routing>(srv.routing));
+    if (!started.ok()) return ErrValue(started.status());
+    srv.running = std::move(started).value();
+    return OkValue(Value::U16(srv.running->port()));
+  }
+
+  // Begins the graceful stop of a running server; it drains on its own thread (Reap joins it).
+  void StopLocked(Server& srv) {
+    if (!srv.running) return;
+    srv.running->BeginShutdown();
+    draining_.push_back(std::move(srv.running));
+  }
+
+  Out StopServer(ActorHost&, Args args) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Result<Server*> s = FindServer(args[0].as_u64());
+    if (!s.ok()) return ErrValue(s.status());
+    StopLocked(**s);
+    Reap();
+    return OkValue();
+  }
+
+  Out DestroyServer(ActorHost&, Args args) {
+    std::lock_guard<std::mutex> lock(mu_);
+    uint64_t id = args[0].as_u64();
+    Result<Server*> s = FindServer(id);
+    if (!s.ok()) return ErrValue(s.status());
+    StopLocked(**s);
+    std::erase_if(route_owner_, [id](const auto& e) { return e.second == id; });
+    std::erase_if(middleware_owner_, [id](const auto& e) { return e.second == id; });
+    servers_.erase(id);
+    return OkValue();
+  }
+
+  Out RegisterHandler(ActorHost&, Args args) {
+    const std::string& name = args[0].as_string();
+    if (name.empty() || name.size() > kMaxHandlerName) {
+      return ErrValue(
+          InvalidArgument("handler name must be 1-" + std::to_string(kMaxHandlerName) + " bytes"));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    uint64_t id = NextId();
+    handlers_.emplace(id, name);
+    return OkValue(Value::U64(id));
+  }
+
+  Out AddRoute(ActorHost& host, Args args) {
+    uint64_t server_id = args[0].as_u64();
+    const std::string& path = args[1].as_string();
+    uint64_t handler_id = args[3].as_u64();
+    Result<std::string> method = http::NormalizeMethod(args[2].as_string());
+    if (!method.ok()) return ErrValue(method.status());
+    Result<http::RoutePattern> pattern = http::RoutePattern::Parse(path);
+    if (!pattern.ok()) return ErrValue(pattern.status());
+    if (Status allowed = CheckHttpRoute(ActorOf(host).permissions(), *method, path);
+        !allowed.ok()) {
+      return ErrValue(allowed);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    Result<Server*> s = FindServer(server_id);
+    if (!s.ok()) return ErrValue(s.status());
+    if (Status h = CheckHandler(handler_id); !h.ok()) return ErrValue(h);
+    Server& srv = **s;
+    if (srv.routing.websockets.contains(path)) {
+      return ErrValue(AlreadyExists("path '" + path + "' is a WebSocket endpoint"));
+    }
+    http::Route route;
+    route.id = NextId();
+    route.pattern = std::move(pattern).value();
+    route.method = *method;
+    route.handler_id = handler_id;
+    uint64_t id = route.id;
+    if (Status added = srv.routing.routes.Add(std::move(route)); !added.ok()) {
+      return ErrValue(added);
+    }
+    route_owner_[id] = server_id;
+    Publish(srv);
+    return OkValue(Value::U64(id));
+  }
+
+  Out RemoveRoute(ActorHost&, Args args) {
+    uint64_t id = args[0].as_u64();
+    std::lock_guard<std::mutex> lock(mu_);
+    auto owner = route_owner_.find(id);
+    if (owner == route_owner_.end()) {
+      return ErrValue(NotFound("route " + std::to_string(id) + " is not one of this actor's"));
+    }
+    Server& srv = servers_.at(owner->second);
+    srv.routing.routes.Remove(id);
+    route_owner_.erase(owner);
+    Publish(srv);
+    return OkValue();
+  }
+
+  Out AddMiddleware(ActorHost&, Args args) {
+    uint64_t server_id = args[0].as_u64();
+    const std::string& path = args[1].as_string();
+    uint64_t handler_id = args[2].as_u64();
+    if (path.empty() || path[0] != '/' || path.size() > http::kMaxPatternBytes ||
+        path.find_first_of(std::string_view(" \t\r\n?#\0", 7)) != std::string::npos) {
+      return ErrValue(InvalidArgument("middleware path '" + path.substr(0, 80) +
+                                      "' must start with '/' and contain no space, '?' or '#'"));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    Result<Server*> s = FindServer(server_id);
+    if (!s.ok()) return ErrValue(s.status());
+    if (Status h = CheckHandler(handler_id); !h.ok()) return ErrValue(h);
+    uint64_t id = NextId();
+    (*s)->routing.middleware.push_back(http::Middleware{id, path, handler_id});
+    middleware_owner_[id] = server_id;
+    Publish(**s);
+    return OkValue(Value::U64(id));
+  }
+
+  Out RemoveMiddleware(ActorHost&, Args args) {
+    uint64_t id = args[0].as_u64();
+    std::lock_guard<std::mutex> lock(mu_);
+    auto owner = middleware_owner_.find(id);
+    if (owner == middleware_owner_.end()) {
+      return ErrValue(NotFound("middleware " + std::to_string(id) + " is not one of this actor's"));
+    }
+    Server& srv = servers_.at(owner->second);
+    std::erase_if(srv.routing.middleware, [id](const http::Middleware& m) { return m.id == id; });
+    middleware_owner_.erase(owner);
+    Publish(srv);
+    return OkValue();
+  }
+
+  Out EnableWebSocket(ActorHost&, Args args) {
+    uint64_t server_id = args[0].as_u64();
+    const std::string& path = args[1].as_string();
+    if (path.empty() || path[0] != '/' || path.size() > http::kMaxPatternBytes ||
+        path.find_first_of(std::string_view(" \t\r\n?#{}\0", 9)) != std::string::npos) {
+      return ErrValue(InvalidArgument("WebSocket path '" + path.substr(0, 80) +
+                                      "' must be a literal path starting with '/'"));
+    }
+    http::WebSocketEndpoint endpoint;
+    if (args[2].is_some()) endpoint.connect_handler = args[2].payload()->as_u64();
+    endpoint.message_handler = args[3].as_u64();
+    if (args[4].is_some()) endpoint.disconnect_handler = args[4].payload()->as_u64();
+    std::lock_guard<std::mutex> lock(mu_);
+    Result<Server*> s = FindServer(server_id);
+    if (!s.ok()) return ErrValue(s.status());
+    for (std::optional<uint64_t> h :
+         {endpoint.connect_handler, std::optional<uint64_t>(endpoint.message_handler),
+          endpoint.disconnect_handler}) {
+      if (!h) continue;
+      if (Status known = CheckHandler(*h); !known.ok()) return ErrValue(known);
+    }
+    Server& srv = **s;
+    if (srv.routing.websockets.contains(path)) {
+      return ErrValue(AlreadyExists("path '" + path + "' already has a WebSocket endpoint"));
+    }
+    if (srv.routing.routes.HasLiteralPath(path)) {
+      return ErrValue(AlreadyExists("path '" + path + "' already has a route"));
+    }
+    srv.routing.websockets.emplace(path, endpoint);
+    Publish(srv);
+    return OkValue();
+  }
+
+  Out DisableWebSocket(ActorHost&, Args args) {
+    const std::string& path = args[1].as_string();
+    std::lock_guard<std::mutex> lock(mu_);
+    Result<Server*> s = FindServer(args[0].as_u64());
+    if (!s.ok()) return ErrValue(s.status());
+    Server& srv = **s;
+    if (srv.routing.websockets.erase(path) == 0) {
+      return ErrValue(NotFound("path '" + path + "' has no WebSocket endpoint"));
+    }
+    Publish(srv);
+    if (srv.running) srv.running->CloseWebSocketsAt(path);
+    return OkValue();
+  }
+
+  Out SendWebSocketMessage(ActorHost&, Args args) {
+    Result<http::WsOutgoing> message = http::WsOutgoingFromValue(args[2]);
+    if (!message.ok()) return ErrValue(message.status());
+    std::lock_guard<std::mutex> lock(mu_);
+    Result<Server*> s = FindServer(args[0].as_u64());
+    if (!s.ok()) return ErrValue(s.status());
+    if (!(*s)->running) return ErrValue(FailedPrecondition("the server is not running"));
+    Status sent = (*s)->running->SendWebSocket(args[1].as_u64(), std::move(message).value());
+    if (!sent.ok()) return ErrValue(sent);
+    return OkValue();
+  }
+
+  Out CloseWebSocket(ActorHost&, Args args) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Result<Server*> s = FindServer(args[0].as_u64());
+    if (!s.ok()) return ErrValue(s.status());
+    if (!(*s)->running) return ErrValue(FailedPrecondition("the server is not running"));
+    Status closed = (*s)->running->CloseWebSocket(args[1].as_u64());
+    if (!closed.ok()) return ErrValue(closed);
+    return OkValue();
+  }
+
+  // Closes every server of this actor now (the actor is stopping): connections close, requests
+  // in flight are not answered. The servers' threads are joined outside mu_.
+  void StopAll() {
+    std::vector<std::unique_ptr<http::HttpServer>> closing;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopped_ = true;
+      for (auto& [id, srv] : servers_) {
+        if (srv.running) closing.push_back(std::move(srv.running));
+      }
+      for (auto& d : draining_) closing.push_back(std::move(d));
+      draining_.clear();
+    }
+    closing.clear();  // ~HttpServer: ForceStop and join
+  }
+
+  http::ServerLimits limits_;
+  fs::path base_dir_;
+
+  std::mutex mu_;
+  std::shared_ptr<ActorPortImpl> port_;
+  bool stopped_ = false;
+  std::map<uint64_t, Server> servers_;
+  std::map<uint64_t, std::string> handlers_;  // handler id -> name
+  std::map<uint64_t, uint64_t> route_owner_;  // route id -> server id
+  std::map<uint64_t, uint64_t> middleware_owner_;
+  std::vector<std::unique_ptr<http::HttpServer>> draining_;  // stopping gracefully
+};
+
+}  // namespace
+
+std::unique_ptr<runtime::Handler> NewHttpFrameworkHandler() {
+  return std::make_unique<HttpFrameworkHandler>();
+}
+
+}  // namespace theater::handlers

@@ -1,0 +1,47 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The `[[handler]] type = "process"` config (docs/handlers.md, "process"): the limits and
+// allowlists of one actor's process handler. They narrow the actor's `process` permission; they
+// never widen it. Parsing is strict — an unknown key or a value of the wrong type is an error
+// naming the key — because a misspelt limit would otherwise silently not apply.
+//
+// Thread-safety: plain values and a pure function.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "theater/permissions.h"
+#include "theater/status.h"
+
+namespace theater::handlers {
+
+struct ProcessConfig {
+  // Processes alive at once: counted from os-spawn until the process has exited and its pipes
+  // have been read to the end (its exit is then queued for the actor).
+  uint64_t max_processes = 10;
+  // Bytes of one process's output the host holds at once (see ProcessSupervisor): when reached,
+  // its pipes are not read until the actor has handled what is pending.
+  uint64_t max_output_buffer = 1 << 20;
+  // Programs os-spawn may run, compared with `program` exactly as the actor writes it.
+  // nullopt: any.
+  AllowList allowed_programs;
+  // Directories (component-wise, after resolving links) a process may start in. Relative entries
+  // are relative to the manifest's directory. nullopt: any.
+  AllowList allowed_paths;
+};
+
+// Hard upper bounds, whatever the config or permission says.
+inline constexpr uint64_t kMaxProcessesCap = 4096;
+inline constexpr uint64_t kMaxOutputBufferCap = 256ull << 20;
+
+// Parses the handler's config object. Errors: kInvalidArgument naming the key
+// ("max_processes: must be at least 1", "allowed_programs[0]: must be a string",
+// "unknown key 'max_proceses' (expected …)").
+Result<ProcessConfig> ParseProcessConfig(const nlohmann::json& config);
+
+}  // namespace theater::handlers

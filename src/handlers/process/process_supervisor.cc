@@ -1,0 +1,657 @@
+// Theater: a WebAssembly actor runtime.
+#include "handlers/process/process_supervisor.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "common/spawn_setup.h"
+#include "engine/compile/subprocess.h"
+
+namespace theater::handlers {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Variables every process gets from the host when set; the rest of the host's environment
+// (tokens, keys) stays out of reach of actors. The actor's own `env` entries come on top.
+constexpr const char* kPassedVariables[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"};
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr auto kRetryDelay = std::chrono::milliseconds(10);
+// epoll keys: (id << 2) | kind. Ids start at 1, so key 0 is the wake eventfd.
+constexpr uint64_t kKeyStdout = 0, kKeyStderr = 1, kKeyPidfd = 2;
+
+void CloseFd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+uint64_t NowMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+bool IsJsonSpace(uint8_t c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+}  // namespace
+
+bool ValidSignal(int sig) {
+  return sig >= 1 && sig <= SIGRTMAX;
+}
+
+ProcessSupervisor::ProcessSupervisor(Options options, Sink sink)
+    : options_(options), sink_(std::move(sink)), box_(std::make_shared<AckBox>()) {
+  box_->target = this;
+  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (epfd_ >= 0 && wakefd_ >= 0) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = 0;
+    ::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
+  }
+}
+
+ProcessSupervisor::~ProcessSupervisor() {
+  Shutdown();
+}
+
+void ProcessSupervisor::Wake() {
+  uint64_t one = 1;
+  if (wakefd_ >= 0) (void)!::write(wakefd_, &one, sizeof(one));
+}
+
+Result<uint64_t> ProcessSupervisor::Spawn(const ProcessSpec& spec) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) return FailedPrecondition("the process handler has stopped");
+    if (epfd_ < 0 || wakefd_ < 0) {
+      return IOError("the process supervisor could not create its epoll or eventfd descriptor");
+    }
+  }
+  std::string executable = spec.program;
+  if (spec.program.find('/') == std::string::npos) {
+    // The host's PATH, never the actor's `env`: an actor must not redirect an allowed name to a
+    // file of its choosing.
+    Result<std::filesystem::path> found = engine::FindExecutable(spec.program);
+    if (!found.ok()) {
+      return NotFound("program '" + spec.program + "' not found: " + found.status().message());
+    }
+    executable = found->string();
+  }
+
+  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  auto close_all = [&] {
+    for (int* fd :
+         {&in_pipe[0], &in_pipe[1], &out_pipe[0], &out_pipe[1], &err_pipe[0], &err_pipe[1]}) {
+      CloseFd(*fd);
+    }
+  };
+  for (int* p : {in_pipe, out_pipe, err_pipe}) {
+    if (::pipe2(p, O_CLOEXEC) != 0) {
+      int err = errno;
+      close_all();
+      return ErrnoError("creating a pipe", err);
+    }
+  }
+
+  // A process group of its own and default signals (common/spawn_setup.h).
+  SpawnSetup setup;
+  int rc = setup.error();
+  if (rc == 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), in_pipe[0], 0);
+  if (rc == 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), out_pipe[1], 1);
+  if (rc == 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), err_pipe[1], 2);
+  // The checked directory by descriptor: no path is looked up again in the child.
+  if (rc == 0 && spec.cwd_fd >= 0) {
+    rc = posix_spawn_file_actions_addfchdir_np(setup.actions(), spec.cwd_fd);
+  }
+  if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(setup.actions(), 3);
+  if (rc != 0) {
+    close_all();
+    return ErrnoError("preparing to run " + spec.program, rc);
+  }
+
+  std::vector<std::string> env_storage;
+  for (const char* name : kPassedVariables) {
+    bool overridden = std::any_of(spec.env.begin(), spec.env.end(),
+                                  [&](const auto& kv) { return kv.first == name; });
+    if (overridden) continue;
+    if (const char* value = std::getenv(name)) {
+      env_storage.push_back(std::string(name) + "=" + value);
+    }
+  }
+  for (const auto& [name, value] : spec.env) env_storage.push_back(name + "=" + value);
+  std::vector<char*> envp;
+  for (std::string& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_storage;
+  argv_storage.push_back(spec.program);
+  argv_storage.insert(argv_storage.end(), spec.args.begin(), spec.args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = -1;
+  rc = posix_spawn(&pid, executable.c_str(), setup.actions(), setup.attr(), argv.data(),
+                   envp.data());
+  CloseFd(in_pipe[0]);
+  CloseFd(out_pipe[1]);
+  CloseFd(err_pipe[1]);
+  if (rc != 0) {
+    close_all();
+    if (rc == ENOENT) return NotFound("program '" + spec.program + "' not found");
+    return Unavailable("cannot run " + spec.program + ": " + std::strerror(rc));
+  }
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    int err = errno;
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    close_all();
+    return ErrnoError("pidfd_open", err);
+  }
+  ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+  for (int fd : {in_pipe[1], out_pipe[0], err_pipe[0]}) ::fcntl(fd, F_SETFL, O_NONBLOCK);
+
+  auto p = std::make_unique<Proc>();
+  p->pid = pid;
+  p->pidfd = pidfd;
+  p->stdin_fd = in_pipe[1];
+  p->out.fd = out_pipe[0];
+  p->err.fd = err_pipe[0];
+  in_pipe[1] = out_pipe[0] = err_pipe[0] = -1;
+  p->out.mode = spec.stdout_mode;
+  p->err.mode = spec.stderr_mode;
+  p->buffer_size = std::max<uint32_t>(spec.buffer_size, 1);
+  p->chunk_size = spec.chunk_size ? spec.chunk_size : p->buffer_size;
+  if (spec.timeout) p->deadline = Clock::now() + *spec.timeout;
+  p->start_time_ms = NowMs();
+  p->last_activity = Clock::now();
+
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shut_down_) {
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    CloseProcFds(*p);
+    return FailedPrecondition("the process handler has stopped");
+  }
+  uint64_t id = next_id_++;
+  p->id = id;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = (id << 2) | kKeyPidfd;
+  ::epoll_ctl(epfd_, EPOLL_CTL_ADD, p->pidfd, &ev);
+  Proc& ref = *p;
+  procs_[id] = std::move(p);
+  ++active_;
+  UpdateInterestLocked(ref);
+  if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+  Wake();
+  return id;
+}
+
+ProcessSupervisor::Proc* ProcessSupervisor::FindLocked(uint64_t id) const {
+  auto it = procs_.find(id);
+  return it == procs_.end() ? nullptr : it->second.get();
+}
+
+Result<uint32_t> ProcessSupervisor::WriteStdin(uint64_t id, std::span<const uint8_t> data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Proc* p = FindLocked(id);
+  if (!p) return NotFound("unknown process id " + std::to_string(id));
+  if (p->reaped) return FailedPrecondition("process " + std::to_string(id) + " has exited");
+  if (p->stdin_fd < 0) {
+    return FailedPrecondition("the standard input of process " + std::to_string(id) + " is closed");
+  }
+  if (data.empty()) {
+    CloseFd(p->stdin_fd);
+    return 0u;
+  }
+  // A write to a pipe nobody reads raises SIGPIPE in this thread: block it for the write and
+  // consume it if it came, so that EPIPE is just an error.
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  size_t len = std::min<size_t>(data.size(), UINT32_MAX);
+  ssize_t n;
+  do {
+    n = ::write(p->stdin_fd, data.data(), len);
+  } while (n < 0 && errno == EINTR);
+  int err = errno;
+  if (n < 0 && err == EPIPE) {
+    timespec zero{0, 0};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (n >= 0) return static_cast<uint32_t>(n);
+  if (err == EAGAIN) return 0u;  // the pipe is full: the process is not reading now
+  if (err == EPIPE) {
+    CloseFd(p->stdin_fd);
+    return FailedPrecondition("process " + std::to_string(id) + " closed its standard input");
+  }
+  return ErrnoError("writing to the standard input of process " + std::to_string(id), err);
+}
+
+Result<ProcessInfo> ProcessSupervisor::GetStatus(uint64_t id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Proc* p = FindLocked(id);
+  if (!p) return NotFound("unknown process id " + std::to_string(id));
+  ProcessInfo info;
+  info.id = id;
+  info.pid = p->pid;
+  info.running = !p->reaped;
+  info.timed_out = p->timed_out;
+  info.start_time_ms = p->start_time_ms;
+  info.peak_buffered_bytes = p->peak_buffered;
+  info.output_bytes = p->output_bytes;
+  if (p->reaped) {
+    if (WIFEXITED(p->wstatus)) {
+      info.exit_code = WEXITSTATUS(p->wstatus);
+    } else {
+      info.exit_code = -1;
+      if (WIFSIGNALED(p->wstatus)) info.term_signal = WTERMSIG(p->wstatus);
+    }
+  }
+  return info;
+}
+
+Status ProcessSupervisor::Signal(uint64_t id, int sig) {
+  if (!ValidSignal(sig)) {
+    return InvalidArgument("invalid signal number " + std::to_string(sig) + " (expected 1.." +
+                           std::to_string(SIGRTMAX) + ")");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Proc* p = FindLocked(id);
+  if (!p) return NotFound("unknown process id " + std::to_string(id));
+  if (p->reaped) return FailedPrecondition("process " + std::to_string(id) + " has exited");
+  // Through the pidfd: it names this process and no other, even if its pid were reused.
+  if (::syscall(SYS_pidfd_send_signal, p->pidfd, sig, nullptr, 0) != 0) {
+    return ErrnoError("sending signal " + std::to_string(sig) + " to process " + std::to_string(id),
+                      errno);
+  }
+  return Status();
+}
+
+Status ProcessSupervisor::Kill(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Proc* p = FindLocked(id);
+  if (!p) return NotFound("unknown process id " + std::to_string(id));
+  if (p->reaped) return FailedPrecondition("process " + std::to_string(id) + " has exited");
+  // Not reaped yet, so the group id is still ours (the leader, at worst a zombie, holds it).
+  ::kill(-p->pid, SIGKILL);
+  return Status();
+}
+
+size_t ProcessSupervisor::active() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return active_;
+}
+
+void ProcessSupervisor::OnAck(uint64_t id, uint64_t bytes) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (in_flight_ > 0) --in_flight_;
+    if (Proc* p = FindLocked(id)) {
+      p->queued_bytes -= std::min(bytes, p->queued_bytes);
+      UpdateInterestLocked(*p);
+    }
+  }
+  Wake();
+}
+
+void ProcessSupervisor::Emit(Proc& p, bool is_err, std::vector<uint8_t> piece) {
+  Queued q;
+  q.event.kind = is_err ? ProcessEvent::Kind::kStderr : ProcessEvent::Kind::kStdout;
+  q.event.id = p.id;
+  q.bytes = piece.size();
+  q.event.data = std::move(piece);
+  p.queued_bytes += q.bytes;
+  queue_.push_back(std::move(q));
+}
+
+void ProcessSupervisor::CutPieces(Proc& p, bool is_err, bool at_eof) {
+  StreamState& s = is_err ? p.err : p.out;
+  std::vector<uint8_t>& buf = s.pending;
+  const size_t bs = p.buffer_size;
+  auto take = [&](size_t n, size_t drop) {
+    std::vector<uint8_t> piece(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+    buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n + drop));
+    return piece;
+  };
+  switch (s.mode) {
+    case OutputMode::kRaw:
+      if (!buf.empty()) Emit(p, is_err, take(std::min(buf.size(), bs), 0));
+      return;
+    case OutputMode::kChunked:
+      while (buf.size() >= p.chunk_size) Emit(p, is_err, take(p.chunk_size, 0));
+      if (at_eof && !buf.empty()) Emit(p, is_err, take(buf.size(), 0));
+      return;
+    case OutputMode::kLineByLine:
+      while (true) {
+        auto nl = std::find(buf.begin(), buf.end(), uint8_t{'\n'});
+        if (nl == buf.end()) break;
+        size_t len = static_cast<size_t>(nl - buf.begin());
+        size_t cr = (len > 0 && buf[len - 1] == '\r') ? 1 : 0;
+        size_t body = len - cr;
+        // A line longer than a piece goes out in buffer-size pieces; the newline that ends a
+        // line already flushed to its last byte adds no empty piece.
+        while (body > bs) {
+          Emit(p, is_err, take(bs, 0));
+          body -= bs;
+          s.skipping = true;
+        }
+        if (body > 0 || !s.skipping) {
+          Emit(p, is_err, take(body, cr + 1));
+        } else {
+          buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(cr + 1));
+        }
+        s.skipping = false;  // here: "the current line was flushed early"
+      }
+      while (buf.size() >= bs) {
+        Emit(p, is_err, take(bs, 0));
+        s.skipping = true;
+      }
+      if (at_eof && !buf.empty()) Emit(p, is_err, take(buf.size(), 0));
+      return;
+    case OutputMode::kJson:
+      while (true) {
+        auto nl = std::find(buf.begin(), buf.end(), uint8_t{'\n'});
+        if (nl == buf.end()) break;
+        size_t len = static_cast<size_t>(nl - buf.begin());
+        if (s.skipping) {
+          buf.erase(buf.begin(), nl + 1);  // the end of an over-long line
+          s.skipping = false;
+          continue;
+        }
+        size_t start = 0, end = len;
+        while (start < end && IsJsonSpace(buf[start])) ++start;
+        while (end > start && IsJsonSpace(buf[end - 1])) --end;
+        bool ok = end > start && end - start <= bs &&
+                  nlohmann::json::accept(buf.begin() + static_cast<std::ptrdiff_t>(start),
+                                         buf.begin() + static_cast<std::ptrdiff_t>(end));
+        if (ok) {
+          std::vector<uint8_t> piece(buf.begin() + static_cast<std::ptrdiff_t>(start),
+                                     buf.begin() + static_cast<std::ptrdiff_t>(end));
+          buf.erase(buf.begin(), nl + 1);
+          Emit(p, is_err, std::move(piece));
+        } else {
+          buf.erase(buf.begin(), nl + 1);
+        }
+      }
+      // A line that cannot fit in a piece is dropped as it arrives, not buffered.
+      if (buf.size() > bs) {
+        buf.clear();
+        s.skipping = true;
+      }
+      if (at_eof && !buf.empty()) {
+        buf.push_back('\n');
+        CutPieces(p, is_err, false);
+        buf.clear();
+      }
+      return;
+  }
+}
+
+void ProcessSupervisor::ReadLocked(Proc& p, bool is_err) {
+  StreamState& s = is_err ? p.err : p.out;
+  if (s.fd < 0) return;
+  const uint64_t limit = options_.max_output_buffer;
+  const uint64_t held = p.buffered();
+  // Nothing waiting for the actor: reading stays possible even when the incomplete pieces fill
+  // the buffer, so the streams can never wait on each other.
+  uint64_t room = held < limit ? limit - held : (p.queued_bytes == 0 ? 1 : 0);
+  if (room == 0) return;
+  size_t want = static_cast<size_t>(std::min<uint64_t>(room, kReadChunk));
+  if (s.mode == OutputMode::kRaw) want = std::min<size_t>(want, p.buffer_size);
+  uint8_t buf[kReadChunk];
+  ssize_t n = ::read(s.fd, buf, want);
+  if (n > 0) {
+    p.output_bytes += static_cast<uint64_t>(n);
+    p.last_activity = Clock::now();
+    s.pending.insert(s.pending.end(), buf, buf + n);
+    CutPieces(p, is_err, false);
+  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    CloseStream(p, is_err);
+  }
+  p.peak_buffered = std::max(p.peak_buffered, p.buffered());
+}
+
+void ProcessSupervisor::CloseStream(Proc& p, bool is_err) {
+  StreamState& s = is_err ? p.err : p.out;
+  if (s.fd < 0) return;
+  CutPieces(p, is_err, true);
+  if (s.armed) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, s.fd, nullptr);
+  s.armed = false;
+  CloseFd(s.fd);
+}
+
+void ProcessSupervisor::ReapLocked(Proc& p) {
+  if (p.reaped) return;
+  // The leader has exited but is not reaped: its group id cannot have been reused. Whatever it
+  // left running in the group goes with it.
+  ::kill(-p.pid, SIGKILL);
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(p.pid, &status, WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r == 0) return;  // not yet (spurious wake-up)
+  p.reaped = true;
+  p.wstatus = status;
+  p.deadline.reset();
+  p.last_activity = Clock::now();
+  ::epoll_ctl(epfd_, EPOLL_CTL_DEL, p.pidfd, nullptr);
+  CloseFd(p.pidfd);
+}
+
+void ProcessSupervisor::MaybeFinishLocked(Proc& p) {
+  if (p.finished || !p.reaped || p.out.fd >= 0 || p.err.fd >= 0) return;
+  Queued q;
+  q.event.kind = ProcessEvent::Kind::kExit;
+  q.event.id = p.id;
+  q.event.exit_code = WIFEXITED(p.wstatus) ? WEXITSTATUS(p.wstatus) : -1;
+  q.event.timed_out = p.timed_out;
+  queue_.push_back(std::move(q));
+  p.finished = true;
+  CloseFd(p.stdin_fd);
+  --active_;
+  finished_order_.push_back(p.id);
+}
+
+void ProcessSupervisor::UpdateInterestLocked(Proc& p) {
+  const uint64_t limit = options_.max_output_buffer;
+  bool can_read = p.buffered() < limit || p.queued_bytes == 0;
+  for (StreamState* s : {&p.out, &p.err}) {
+    if (s->fd < 0 || s->armed == can_read) continue;
+    if (can_read) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = (p.id << 2) | (s == &p.out ? kKeyStdout : kKeyStderr);
+      ::epoll_ctl(epfd_, EPOLL_CTL_ADD, s->fd, &ev);
+    } else {
+      // Removed rather than masked: epoll reports a hang-up even with no events requested.
+      ::epoll_ctl(epfd_, EPOLL_CTL_DEL, s->fd, nullptr);
+    }
+    s->armed = can_read;
+  }
+}
+
+void ProcessSupervisor::ForgetOldLocked() {
+  while (finished_order_.size() > options_.keep_finished) {
+    uint64_t id = finished_order_.front();
+    finished_order_.pop_front();
+    auto it = procs_.find(id);
+    if (it == procs_.end()) continue;
+    CloseProcFds(*it->second);
+    procs_.erase(it);
+  }
+}
+
+void ProcessSupervisor::CloseProcFds(Proc& p) {
+  for (StreamState* s : {&p.out, &p.err}) {
+    if (s->armed) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, s->fd, nullptr);
+    s->armed = false;
+    CloseFd(s->fd);
+  }
+  if (p.pidfd >= 0) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, p.pidfd, nullptr);
+  CloseFd(p.pidfd);
+  CloseFd(p.stdin_fd);
+}
+
+void ProcessSupervisor::Run() {
+  // When the sink last asked to retry: nothing is handed over before this.
+  Clock::time_point retry_at = Clock::time_point::min();
+  bool retrying = false;
+  epoll_event events[64];
+  while (!stop_) {
+    int timeout_ms = 1000;  // a bound, in case a deadline is computed late
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      Clock::time_point now = Clock::now();
+      auto consider = [&](Clock::time_point t) {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count() + 1;
+        timeout_ms = static_cast<int>(std::clamp<int64_t>(ms, 0, timeout_ms));
+      };
+      for (auto& [id, p] : procs_) {
+        if (p->finished) continue;
+        if (p->deadline && !p->reaped) consider(*p->deadline);
+        // Only streams being read can be idle; a paused one waits for acks, which wake us.
+        if (p->reaped && (p->out.armed || p->err.armed)) {
+          consider(p->last_activity + options_.exit_grace);
+        }
+      }
+      if (retrying) consider(retry_at);
+    }
+    int n = ::epoll_wait(epfd_, events, 64, timeout_ms);
+    if (n < 0 && errno != EINTR) break;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (int i = 0; i < n; ++i) {
+        uint64_t key = events[i].data.u64;
+        if (key == 0) {
+          uint64_t drained;
+          (void)!::read(wakefd_, &drained, sizeof(drained));
+          continue;
+        }
+        Proc* p = FindLocked(key >> 2);
+        if (!p) continue;
+        switch (key & 3) {
+          case kKeyStdout:
+            ReadLocked(*p, false);
+            break;
+          case kKeyStderr:
+            ReadLocked(*p, true);
+            break;
+          case kKeyPidfd:
+            ReapLocked(*p);
+            break;
+        }
+      }
+      Clock::time_point now = Clock::now();
+      for (auto& [id, p] : procs_) {
+        if (p->finished) continue;
+        if (p->deadline && !p->reaped && now >= *p->deadline) {
+          ::kill(-p->pid, SIGKILL);
+          p->timed_out = true;
+          p->deadline.reset();
+        }
+        // Past exit, a pipe that stays open without output is held by something that left the
+        // group; it would delay the exit forever. (A paused pipe is not idle: we are not
+        // reading it.)
+        if (p->reaped && now >= p->last_activity + options_.exit_grace) {
+          for (bool is_err : {false, true}) {
+            StreamState& s = is_err ? p->err : p->out;
+            if (s.fd >= 0 && s.armed) CloseStream(*p, is_err);
+          }
+        }
+        MaybeFinishLocked(*p);
+        UpdateInterestLocked(*p);
+      }
+      ForgetOldLocked();
+    }
+    // Hand over what is ready, in order, within the in-flight window.
+    if (retrying && Clock::now() < retry_at) continue;
+    retrying = false;
+    while (!stop_) {
+      Queued q;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (queue_.empty() || in_flight_ >= options_.max_in_flight) break;
+        q = std::move(queue_.front());
+        queue_.pop_front();
+        ++in_flight_;
+      }
+      std::function<void()> ack = [box = box_, id = q.event.id, bytes = q.bytes] {
+        std::lock_guard<std::mutex> lock(box->mu);
+        if (box->target) box->target->OnAck(id, bytes);
+      };
+      Delivery d = sink_(q.event, std::move(ack));
+      if (d == Delivery::kAccepted) continue;
+      std::lock_guard<std::mutex> lock(mu_);
+      --in_flight_;
+      if (d == Delivery::kRetry) {
+        queue_.push_front(std::move(q));
+        retry_at = Clock::now() + kRetryDelay;
+        retrying = true;
+        break;
+      }
+      if (Proc* p = FindLocked(q.event.id)) {
+        p->queued_bytes -= std::min(q.bytes, p->queued_bytes);
+        UpdateInterestLocked(*p);
+      }
+    }
+  }
+}
+
+void ProcessSupervisor::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(box_->mu);
+    box_->target = nullptr;  // acks arriving from now on do nothing
+  }
+  std::thread thread;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) return;
+    shut_down_ = true;  // Spawn refuses from now on
+    thread = std::move(thread_);
+  }
+  stop_ = true;
+  Wake();
+  if (thread.joinable()) thread.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, p] : procs_) {
+    if (!p->reaped) {
+      ::kill(-p->pid, SIGKILL);
+      while (::waitpid(p->pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+      p->reaped = true;
+    }
+    CloseProcFds(*p);
+  }
+  procs_.clear();
+  queue_.clear();
+  CloseFd(epfd_);
+  CloseFd(wakefd_);
+}
+
+}  // namespace theater::handlers

@@ -1,0 +1,211 @@
+// Theater: a WebAssembly actor runtime.
+//
+// ProcessSupervisor: the operating-system processes one actor started through
+// theater:simple/process, and the one thread that watches them. docs/handlers.md, "process", is
+// the reference for the behaviour described here.
+//
+// Each process is started with posix_spawn (no shell) in its own process group, with three
+// pipes (stdin, stdout, stderr) and a pidfd. A single I/O thread per supervisor waits on all of
+// them with epoll (no thread per process): it reads output, cuts it into pieces by the stream's
+// OutputMode, notices exits through the pidfd, enforces execution timeouts, and hands
+// ProcessEvents to a Sink in the order they were produced — every piece of a process before its
+// exit.
+//
+// Flow control instead of dropping: a process's output held by the host — pieces handed to the
+// sink and not yet acknowledged, plus the incomplete piece of each stream — never exceeds
+// `max_output_buffer` bytes. When it reaches the limit the I/O thread stops reading that
+// process's pipes, the pipes fill and the process blocks in write(2) until the actor catches up.
+// At most `max_in_flight` events are handed to the sink unacknowledged at a time, whatever the
+// number of processes. A flood of output therefore costs bounded memory and never stalls the
+// runtime's workers.
+//
+// When a process exits, whatever is left in its process group is killed (SIGKILL), the process
+// is reaped (no zombies) and its pipes are drained; a pipe some escaped descendant still holds
+// open is closed after a short grace period. Shutdown() kills every group, reaps and joins.
+//
+// Thread-safety: every public method may be called from any thread; one mutex guards the
+// process table. The Sink is called on the I/O thread without that mutex held, and the ack it
+// receives may be called from any thread, also after Shutdown() (it then does nothing).
+//
+// Ownership: owns its processes' descriptors and its thread; the sink is owned by value.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "theater/status.h"
+
+namespace theater::handlers {
+
+// How a stream's output is cut into pieces (the WIT's output-mode, in its case order).
+enum class OutputMode { kRaw = 0, kLineByLine = 1, kJson = 2, kChunked = 3 };
+
+// What to run. Validated by the handler (permissions, NUL bytes, limits) before Spawn.
+struct ProcessSpec {
+  std::string program;  // a bare name (looked up on the host's PATH) or a path
+  std::vector<std::string> args;
+  int cwd_fd = -1;  // the directory the child starts in (borrowed); -1: the host's cwd
+  // Added to (or replacing) the minimal base environment (PATH, HOME, LANG, LC_ALL, TZ, TMPDIR).
+  std::vector<std::pair<std::string, std::string>> env;
+  uint32_t buffer_size = 4096;  // the largest piece, >= 1
+  OutputMode stdout_mode = OutputMode::kRaw;
+  OutputMode stderr_mode = OutputMode::kRaw;
+  uint32_t chunk_size = 0;  // kChunked's piece size; 0: buffer_size
+  std::optional<std::chrono::milliseconds> timeout;
+};
+
+struct ProcessEvent {
+  enum class Kind { kStdout, kStderr, kExit };
+  Kind kind = Kind::kStdout;
+  uint64_t id = 0;
+  std::vector<uint8_t> data;  // kStdout / kStderr
+  int32_t exit_code = 0;      // kExit: the exit status, -1 when a signal ended it
+  bool timed_out = false;     // kExit: killed because its execution timeout passed
+};
+
+// A snapshot of one process (os-status).
+struct ProcessInfo {
+  uint64_t id = 0;
+  pid_t pid = -1;
+  bool running = true;               // false once it has exited (been reaped)
+  std::optional<int32_t> exit_code;  // set once exited; -1 when a signal ended it
+  int term_signal = 0;               // the signal that ended it, if one did
+  bool timed_out = false;            // killed by its execution timeout
+  uint64_t start_time_ms = 0;        // ms since the Unix epoch
+  uint64_t peak_buffered_bytes = 0;  // the most output held by the host at once
+  uint64_t output_bytes = 0;         // bytes read from stdout and stderr
+};
+
+class ProcessSupervisor {
+ public:
+  // What the sink did with an event.
+  enum class Delivery {
+    kAccepted,  // taken; `ack` will be called once the actor has handled it (or it was refused)
+    kRetry,     // not taken now (e.g. the mailbox is full): offered again shortly
+    kDropped,   // will never be delivered (the actor stopped, or does not export the callback)
+  };
+  using Sink = std::function<Delivery(const ProcessEvent& event, std::function<void()> ack)>;
+
+  struct Options {
+    uint64_t max_output_buffer = 1 << 20;       // bytes per process (see the header comment)
+    size_t max_in_flight = 64;                  // events handed to the sink and not yet acked
+    size_t keep_finished = 256;                 // finished processes remembered for GetStatus()
+    std::chrono::milliseconds exit_grace{500};  // pipes held open past exit are closed after
+  };
+
+  ProcessSupervisor(Options options, Sink sink);
+  ~ProcessSupervisor();  // Shutdown()
+  ProcessSupervisor(const ProcessSupervisor&) = delete;
+  ProcessSupervisor& operator=(const ProcessSupervisor&) = delete;
+
+  // Starts a process; returns its id (1, 2, ...; never reused). Starts the I/O thread on first
+  // use. Errors: kNotFound (no such program), kUnavailable (cannot be started), kIOError,
+  // kFailedPrecondition after Shutdown.
+  Result<uint64_t> Spawn(const ProcessSpec& spec);
+  // Writes what fits in the stdin pipe now, without blocking; returns the count (0 when the pipe
+  // is full). Empty `data` closes stdin (end of file). Errors: kNotFound (unknown id),
+  // kFailedPrecondition (exited, or stdin closed by us or by the process).
+  Result<uint32_t> WriteStdin(uint64_t id, std::span<const uint8_t> data);
+  Result<ProcessInfo> GetStatus(uint64_t id) const;
+  // Sends `sig` to the process (not its group) through its pidfd. Errors: kNotFound,
+  // kFailedPrecondition (exited), kInvalidArgument (bad signal number).
+  Status Signal(uint64_t id, int sig);
+  // SIGKILL to the whole process group. Errors: kNotFound, kFailedPrecondition (exited).
+  Status Kill(uint64_t id);
+
+  // Processes started and not finished (finished: exited, its pipes read to the end and its
+  // exit queued for the sink).
+  size_t active() const;
+  // Kills every process group, reaps, joins the I/O thread. No event is handed over afterwards.
+  // Idempotent.
+  void Shutdown();
+
+ private:
+  struct StreamState {
+    int fd = -1;
+    OutputMode mode = OutputMode::kRaw;
+    bool armed = false;            // registered for EPOLLIN (false while paused or closed)
+    bool skipping = false;         // kJson: inside an over-long line, discarding to its end
+    std::vector<uint8_t> pending;  // the incomplete piece
+  };
+  struct Proc {
+    uint64_t id = 0;
+    pid_t pid = -1;
+    int pidfd = -1;
+    int stdin_fd = -1;
+    StreamState out, err;
+    uint32_t buffer_size = 0;
+    uint32_t chunk_size = 0;
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    uint64_t start_time_ms = 0;
+    bool reaped = false;
+    bool finished = false;  // exit queued
+    bool timed_out = false;
+    int wstatus = 0;
+    std::chrono::steady_clock::time_point last_activity;  // for the exit grace
+    uint64_t queued_bytes = 0;                            // pieces queued or in flight
+    uint64_t peak_buffered = 0;
+    uint64_t output_bytes = 0;
+    uint64_t buffered() const { return queued_bytes + out.pending.size() + err.pending.size(); }
+  };
+  struct Queued {
+    ProcessEvent event;
+    uint64_t bytes = 0;
+  };
+  // Lets acks outlive the supervisor: they reach it only while `target` is set.
+  struct AckBox {
+    std::mutex mu;
+    ProcessSupervisor* target = nullptr;
+  };
+
+  void Run();
+  void OnAck(uint64_t id, uint64_t bytes);
+  void Wake();
+  // All below: with mu_ held.
+  Proc* FindLocked(uint64_t id) const;
+  void ReadLocked(Proc& p, bool is_err);
+  void Emit(Proc& p, bool is_err, std::vector<uint8_t> piece);
+  void CutPieces(Proc& p, bool is_err, bool at_eof);
+  void CloseStream(Proc& p, bool is_err);
+  void ReapLocked(Proc& p);
+  void MaybeFinishLocked(Proc& p);
+  void UpdateInterestLocked(Proc& p);
+  void ForgetOldLocked();
+  void CloseProcFds(Proc& p);
+
+  const Options options_;
+  Sink sink_;
+  std::shared_ptr<AckBox> box_;
+  int epfd_ = -1;
+  int wakefd_ = -1;
+
+  mutable std::mutex mu_;
+  std::map<uint64_t, std::unique_ptr<Proc>> procs_;  // guarded by mu_
+  std::deque<uint64_t> finished_order_;              // guarded by mu_
+  std::deque<Queued> queue_;                         // guarded by mu_
+  size_t in_flight_ = 0;                             // guarded by mu_
+  uint64_t next_id_ = 1;                             // guarded by mu_
+  size_t active_ = 0;                                // guarded by mu_
+  bool shut_down_ = false;                           // guarded by mu_
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+};
+
+// The POSIX signal numbers os-signal accepts: 1 .. SIGRTMAX.
+bool ValidSignal(int sig);
+
+}  // namespace theater::handlers

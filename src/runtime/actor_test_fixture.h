@@ -1,0 +1,72 @@
+// Theater: a WebAssembly actor runtime.
+//
+// ActorTestFixture: the part every runtime-level handler test repeats. Each test gets a fresh
+// runtime in a fresh home (removed afterwards), spawns probe actors (tests/actors/*.c) from
+// inline manifests, and drives them with text commands sent as message-server requests.
+//
+// Thread-safety: as a gtest fixture, used from the test's thread. Ownership: the fixture owns
+// the runtime; the runtime is destroyed (its actors stopped) before the home is removed.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "runtime/runtime_test_util.h"
+
+namespace theater::testing_util {
+
+class ActorTestFixture : public ::testing::Test {
+ protected:
+  // `home_prefix` names the test's home directory (under the system temp directory).
+  explicit ActorTestFixture(std::string home_prefix) : home_prefix_(std::move(home_prefix)) {}
+
+  void SetUp() override {
+    home_ = NewTestHome(home_prefix_);
+    Result<std::unique_ptr<TheaterRuntime>> runtime =
+        TheaterRuntime::Create(TestRuntimeOptions(home_));
+    ASSERT_TRUE(runtime.ok()) << runtime.status().ToString();
+    runtime_ = std::move(runtime).value();
+  }
+  void TearDown() override {
+    runtime_.reset();
+    std::filesystem::remove_all(home_);
+  }
+
+  // The new actor's id, or "" (and a test failure) when the spawn fails.
+  std::string Spawn(const std::string& manifest, std::optional<std::string> parent = {}) {
+    SpawnRequest request;
+    request.manifest = manifest;
+    request.parent_id = std::move(parent);
+    Result<std::string> id = runtime_->Spawn(request);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : "";
+  }
+
+  // The actor's reply to `command` followed by `binary`, or "failed: <status>".
+  std::string Command(const std::string& id, std::string_view command,
+                      std::span<const uint8_t> binary = {},
+                      std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+    std::vector<uint8_t> message = Bytes(command);
+    message.insert(message.end(), binary.begin(), binary.end());
+    Result<std::vector<uint8_t>> reply = runtime_->RequestMessage(id, message, timeout);
+    if (!reply.ok()) return "failed: " + reply.status().ToString();
+    return std::string(reply->begin(), reply->end());
+  }
+
+  std::filesystem::path home_;
+  std::unique_ptr<TheaterRuntime> runtime_;
+
+ private:
+  std::string home_prefix_;
+};
+
+}  // namespace theater::testing_util
