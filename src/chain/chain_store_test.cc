@@ -22,30 +22,14 @@
 #include <set>
 #include <thread>
 
+#include "common/test_dir.h"
+
 namespace theater::chain {
 namespace {
 
 using ::testing::HasSubstr;
 
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string(info->test_suite_name()) + "." + info->name();
-    for (char& c : name) {
-      if (c == '/') c = '_';
-    }
-    path_ = std::filesystem::temp_directory_path() /
-            ("theater-chain-store-" + std::to_string(getpid()) + "-" + name);
-    std::filesystem::remove_all(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using testing_util::TestDir;
 
 // The deterministic event `index` of test actor `actor`, following `parent`. Payload sizes vary
 // so that rows span pages.
@@ -137,7 +121,7 @@ TEST(ChainStoreTest, DurabilityNamesRoundTrip) {
 }
 
 TEST(ChainStoreTest, RoundTripOfTypedChain) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   auto store = OpenOrDie(dir.path());
   ASSERT_NE(store, nullptr);
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "theater.db"));
@@ -168,7 +152,7 @@ TEST(ChainStoreTest, RoundTripOfTypedChain) {
 }
 
 TEST(ChainStoreTest, AppendRejectsEventsThatDoNotLink) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   auto store = OpenOrDie(dir.path());
   ASSERT_NE(store, nullptr);
   std::vector<Event> chain = MakeChain("a", 3);
@@ -202,7 +186,7 @@ TEST(ChainStoreTest, AppendRejectsEventsThatDoNotLink) {
 }
 
 TEST(ChainStoreTest, ReopenAfterCloseFindsEverything) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   std::vector<Event> a = MakeChain("a", 50);
   std::vector<Event> b = MakeChain("b", 7);
   {
@@ -244,7 +228,7 @@ TEST(ChainStoreTest, ReopenAfterCloseFindsEverything) {
 }
 
 TEST(ChainStoreTest, RegistryUpsertKeepsCreated) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   auto store = OpenOrDie(dir.path());
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->UpsertActor({"x", "ex", "m1", 100, "starting"}).ok());
@@ -258,7 +242,7 @@ TEST(ChainStoreTest, RegistryUpsertKeepsCreated) {
 }
 
 TEST(ChainStoreTest, OpenFailures) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   // A newer schema version than this build knows.
   {
     auto store = OpenOrDie(dir.path());
@@ -271,7 +255,7 @@ TEST(ChainStoreTest, OpenFailures) {
   EXPECT_THAT(newer.status().ToString(), HasSubstr("schema version 99"));
 
   // Not a database: the SQLite message comes through.
-  TempDir other;
+  TestDir other("theater-chain-store");
   std::filesystem::create_directories(other.path());
   {
     FILE* f = fopen((other.path() / "theater.db").c_str(), "w");
@@ -293,7 +277,7 @@ TEST(ChainStoreTest, OpenFailures) {
 class DurabilityTest : public ::testing::TestWithParam<Durability> {};
 
 TEST_P(DurabilityTest, CommittedEventsAreVisibleAndSurviveReopen) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   ChainStore::Options options;
   options.durability = GetParam();
   std::vector<Event> events = MakeChain("d", 200);
@@ -334,7 +318,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, DurabilityTest,
                          [](const auto& info) { return std::string(DurabilityName(info.param)); });
 
 TEST(ChainStoreTest, GroupCommitBatchesABurst) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   ChainStore::Options options;
   options.max_batch = 64;
   auto store = OpenOrDie(dir.path(), options);
@@ -348,7 +332,7 @@ TEST(ChainStoreTest, GroupCommitBatchesABurst) {
 }
 
 TEST(ChainStoreTest, ConcurrentAppendsFromSeveralThreads) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   ChainStore::Options options;
   options.max_queue = 16;  // small, so producers block on a full queue
   options.max_batch = 8;
@@ -393,7 +377,7 @@ TEST(ChainStoreTest, ConcurrentAppendsFromSeveralThreads) {
 }
 
 TEST(ChainStoreTest, FlushWaitsForEverythingQueuedBefore) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   auto store = OpenOrDie(dir.path());
   ASSERT_NE(store, nullptr);
   EXPECT_TRUE(store->Flush().ok());  // nothing queued: returns at once
@@ -414,7 +398,7 @@ TEST(ChainStoreTest, FlushWaitsForEverythingQueuedBefore) {
 }
 
 TEST(ChainStoreTest, CorruptedRowCutsTheChainBeforeIt) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   std::vector<Event> events = MakeChain("c", 10);
   {
     auto store = OpenOrDie(dir.path());
@@ -451,7 +435,7 @@ TEST(ChainStoreTest, CorruptedRowCutsTheChainBeforeIt) {
 }
 
 TEST(ChainStoreTest, OtherDamageIsRejected) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   std::vector<Event> events = MakeChain("c", 8);
   for (std::string actor : {"gap", "shorthash", "badparent", "badhash", "first", "other"}) {
     auto store = OpenOrDie(dir.path());
@@ -545,7 +529,7 @@ class CrashTest : public ::testing::TestWithParam<Durability> {};
 TEST_P(CrashTest, KillNineLeavesVerifiedPrefixesWithEveryAcknowledgedEvent) {
   std::mt19937 rng(std::random_device{}());
   for (int round = 0; round < 3; ++round) {
-    TempDir dir;
+    TestDir dir("theater-chain-store");
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
     pid_t pid = fork();
@@ -616,7 +600,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, CrashTest,
                          [](const auto& info) { return std::string(DurabilityName(info.param)); });
 
 TEST(ChainStoreTest, WhenDurableRunsInTicketOrderOnceCommittedAndFailsAfterClose) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   ChainStore::Options options;
   options.durability = Durability::kStrict;
   auto opened = ChainStore::Open(dir.path(), options);
@@ -661,7 +645,7 @@ TEST(ChainStoreTest, WhenDurableRunsInTicketOrderOnceCommittedAndFailsAfterClose
 }
 
 TEST(ChainStoreTest, PruneKeepsAVerifiableTailFromItsAnchor) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   std::vector<Hash> hashes;
   {
     auto store = OpenOrDie(dir.path());
@@ -714,7 +698,7 @@ TEST(ChainStoreTest, PruneKeepsAVerifiableTailFromItsAnchor) {
 }
 
 TEST(ChainStoreTest, CommitDelayHoldsPartialBatchesOnlyWhileNobodyWaits) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   ChainStore::Options options;
   options.max_commit_delay_us = 60'000'000;  // "forever" for this test
   options.max_batch = 100;
@@ -762,7 +746,7 @@ TEST(ChainStoreTest, CommitDelayHoldsPartialBatchesOnlyWhileNobodyWaits) {
 TEST(ChainStoreTest, QueueEntriesAreReusedSafely) {
   // A tiny queue and batch: the writer takes partial batches, and queue entries (with their
   // buffers) are refilled many times, with payloads of very different sizes and prunes between.
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   ChainStore::Options options;
   options.max_queue = 5;
   options.max_batch = 3;
@@ -804,7 +788,7 @@ TEST(ChainStoreTest, QueueEntriesAreReusedSafely) {
 }
 
 TEST(ChainStoreTest, EnqueueTrustedSkipsOnlyTheHashCheck) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   auto store = OpenOrDie(dir.path());
   ASSERT_NE(store, nullptr);
   std::vector<Event> chain = MakeChain("t", 3);
@@ -918,7 +902,7 @@ std::set<std::string> RawTables(const std::filesystem::path& dir, int64_t* versi
 }
 
 TEST(ChainStoreTest, UpgradesVersion2InPlace) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   std::vector<Event> full = MakeChain("11111111-2222-4333-8444-555555555555", 12);
   std::vector<Event> pruned = MakeChain("pruned", 10);
   std::vector<Event> damaged = MakeChain("damaged", 6);
@@ -987,7 +971,7 @@ TEST(ChainStoreTest, UpgradesVersion2InPlace) {
 }
 
 TEST(ChainStoreTest, UpgradesVersion1InPlace) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   std::vector<Event> a = MakeChain("a", 5);
   {
     OldDatabase old(dir.path(), 1);
@@ -1011,7 +995,7 @@ TEST(ChainStoreTest, UpgradesVersion1InPlace) {
 }
 
 TEST(ChainStoreTest, FailedUpgradeLeavesTheDatabaseAsItWas) {
-  TempDir dir;
+  TestDir dir("theater-chain-store");
   {
     OldDatabase old(dir.path(), 2);
     old.InsertEvents("a", MakeChain("a", 3));

@@ -27,79 +27,22 @@
 #include "common/bytes.h"
 #include "common/uuid.h"
 #include "store/content_cache.h"
+#include "store/store_test_util.h"
 
 namespace theater::store {
 namespace {
+
+using testing_util::Bytes;
+using testing_util::ExpectError;
+using testing_util::HashOf;
+using testing_util::Pattern;
+using testing_util::TestDir;
+using testing_util::Value;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAreArray;
-
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string(info->test_suite_name()) + "." + info->name();
-    for (char& c : name) {
-      if (c == '/') c = '_';
-    }
-    path_ = std::filesystem::temp_directory_path() /
-            ("theater-content-store-" + std::to_string(getpid()) + "-" + name);
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-std::vector<uint8_t> Bytes(std::string_view text) {
-  return {text.begin(), text.end()};
-}
-
-// Deterministic pseudo-random bytes: different seeds give different content.
-std::vector<uint8_t> Pattern(size_t size, uint64_t seed) {
-  std::vector<uint8_t> out(size);
-  uint64_t state = seed * 0x9e3779b97f4a7c15ULL + 0x2545f4914f6cdd1dULL;
-  for (size_t i = 0; i < size; i += 8) {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    std::memcpy(out.data() + i, &state, std::min<size_t>(8, size - i));
-  }
-  return out;
-}
-
-std::string HashOf(const std::vector<uint8_t>& bytes) {
-  return Sha256Hex(bytes);
-}
-
-// "code: message chain" of a failed status, for readable assertions.
-void ExpectError(const Status& status, StatusCode code, std::string_view fragment) {
-  EXPECT_FALSE(status.ok());
-  EXPECT_EQ(status.code(), code) << status.ToString();
-  EXPECT_THAT(status.ToString(), HasSubstr(std::string(fragment)));
-}
-
-template <typename T>
-T Value(Result<T> result) {
-  EXPECT_TRUE(result.ok()) << result.status().ToString();
-  if (!result.ok()) return T{};
-  return std::move(result).value();
-}
-
-#define ASSERT_OK(expr)                                                  \
-  do {                                                                   \
-    const ::theater::Status assert_ok_status_ = (expr);                  \
-    ASSERT_TRUE(assert_ok_status_.ok()) << assert_ok_status_.ToString(); \
-  } while (0)
 
 class ContentStoreTest : public ::testing::Test {
  protected:
@@ -119,7 +62,7 @@ class ContentStoreTest : public ::testing::Test {
     id_ = Value(store_->CreateStore("actor-1"));
   }
 
-  TempDir dir_;
+  TestDir dir_{"theater-content-store"};
   std::unique_ptr<ContentStore> store_;
   std::string id_;
 };
@@ -602,7 +545,7 @@ TEST_F(ContentStoreTest, ANewerSchemaIsRefused) {
 }
 
 TEST(ContentStoreOpenTest, AnUnusableBlobDirectoryFailsOpen) {
-  TempDir dir;
+  TestDir dir("theater-content-store");
   std::ofstream(dir.path() / "file") << "not a directory";
   ContentStore::Options options;
   options.blob_dir = dir.path() / "file" / "blobs";
@@ -940,7 +883,7 @@ TEST_F(ContentStoreTest, AForeignConnectionWritingTheSameFileCorruptsNothing) {
 
 // A child process writes into the database while this one does too; then both sets are there.
 TEST(ContentStoreProcessTest, AnotherProcessWritingConcurrently) {
-  TempDir dir;
+  TestDir dir("theater-content-store");
   const std::filesystem::path db = dir.path() / "theater.db";
   const std::string id = "11111111-2222-4333-8444-555555555555";
   constexpr int kItems = 200;
@@ -973,7 +916,7 @@ TEST(ContentStoreProcessTest, AnotherProcessWritingConcurrently) {
 // kill -9 in the middle of writing large content: afterwards every row names a complete file, and
 // the temporary files are cleaned up on the next open.
 TEST(ContentStoreProcessTest, KillNineWhileWritingLosesNoCommittedContent) {
-  TempDir dir;
+  TestDir dir("theater-content-store");
   const std::filesystem::path db = dir.path() / "theater.db";
   const std::string id = "11111111-2222-4333-8444-666666666666";
   ContentStore::Options options;

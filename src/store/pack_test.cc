@@ -32,73 +32,20 @@
 #include "store/key_filter.h"
 #include "store/location_cache.h"
 #include "store/pack_format.h"
+#include "store/store_test_util.h"
 #include "theater/content_store.h"
 
 namespace theater::store {
 namespace {
 
+using testing_util::ExpectError;
+using testing_util::HashOf;
+using testing_util::Pattern;
+using testing_util::TestDir;
+using testing_util::Value;
+
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAreArray;
-
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string(info->test_suite_name()) + "." + info->name();
-    for (char& c : name) {
-      if (c == '/') c = '_';
-    }
-    path_ = std::filesystem::temp_directory_path() /
-            ("theater-pack-" + std::to_string(getpid()) + "-" + name);
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-// Deterministic pseudo-random bytes: different seeds give different content.
-std::vector<uint8_t> Pattern(size_t size, uint64_t seed) {
-  std::vector<uint8_t> out(size);
-  uint64_t state = seed * 0x9e3779b97f4a7c15ULL + 0x2545f4914f6cdd1dULL;
-  for (size_t i = 0; i < size; i += 8) {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    std::memcpy(out.data() + i, &state, std::min<size_t>(8, size - i));
-  }
-  return out;
-}
-
-std::string HashOf(const std::vector<uint8_t>& bytes) {
-  return Sha256Hex(bytes);
-}
-
-template <typename T>
-T Value(Result<T> result) {
-  EXPECT_TRUE(result.ok()) << result.status().ToString();
-  if (!result.ok()) return T{};
-  return std::move(result).value();
-}
-
-#define ASSERT_OK(expr)                                                  \
-  do {                                                                   \
-    const ::theater::Status assert_ok_status_ = (expr);                  \
-    ASSERT_TRUE(assert_ok_status_.ok()) << assert_ok_status_.ToString(); \
-  } while (0)
-
-void ExpectError(const Status& status, StatusCode code, std::string_view fragment) {
-  EXPECT_FALSE(status.ok());
-  EXPECT_EQ(status.code(), code) << status.ToString();
-  EXPECT_THAT(status.ToString(), HasSubstr(std::string(fragment)));
-}
 
 constexpr char kStoreId[] = "11111111-2222-4333-8444-555555555555";
 
@@ -247,7 +194,7 @@ Scanned Scan(const std::filesystem::path& path, const internal::PackSalt& salt,
 }
 
 TEST(StorePackFormatTest, ScanStopsAtATornTailAndSkipsDamageInRecovery) {
-  TempDir dir;
+  TestDir dir("theater-pack");
   const std::filesystem::path path = dir.path() / "00000001.pack";
   const internal::PackSalt salt = internal::NewPackSalt();
   const std::vector<uint64_t> offsets = WritePack(path, salt, 10, 500);
@@ -284,7 +231,7 @@ TEST(StorePackFormatTest, AFakeRecordInsideContentIsNeverTakenForOne) {
   // Content that embeds a well-formed record of its own (header and content) in the middle:
   // after damage right before it, recovery resynchronises on record magic, lands on the fake
   // header, and must refuse it: its checksum was made without this pack's salt.
-  TempDir dir;
+  TestDir dir("theater-pack");
   const std::filesystem::path path = dir.path() / "00000001.pack";
   const internal::PackSalt salt = internal::NewPackSalt();
   const std::vector<uint8_t> inner = Pattern(300, 99);
@@ -423,7 +370,7 @@ class StorePackTest : public ::testing::Test {
  protected:
   std::filesystem::path db() const { return dir_.path() / "theater.db"; }
   std::filesystem::path pack_dir() const { return dir_.path() / "store-packs"; }
-  TempDir dir_;
+  TestDir dir_{"theater-pack"};
 };
 
 TEST_F(StorePackTest, PacksRollOverAtTheirSizeLimit) {

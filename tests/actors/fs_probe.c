@@ -66,16 +66,6 @@ THEATER_IMPORT(FS_IFACE, "execute-nix-command")
 void fs_execute_nix_command(const char* dir, size_t dir_len, const char* command,
                             size_t command_len, fs_result_command_t* ret);
 
-
-static void reply_unit(theater_option_bytes_t* response, theater_result_t* r) {
-  if (r->is_err) {
-    reply(response, "error:%.*s", (int)r->err.len, r->err.ptr);
-    theater_result_free(r);
-  } else {
-    reply(response, "ok");
-  }
-}
-
 static void reply_command(theater_option_bytes_t* response, fs_result_command_t* r) {
   if (r->is_err) {
     reply(response, "error:%.*s", (int)r->err.len, r->err.ptr);

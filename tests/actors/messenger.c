@@ -72,16 +72,6 @@ static void log_entry(theater_state_t* state, const char* fmt, ...) {
   theater_state_adopt(state, buf, len);
 }
 
-/* Replies "ok" or "error:<why>" for a result<_, string>, and frees it. */
-static void reply_unit(theater_option_bytes_t* response, theater_result_t* r) {
-  if (r->is_err) {
-    reply(response, "error:%.*s", (int)r->err.len, r->err.ptr);
-    theater_result_free(r);
-  } else {
-    reply(response, "ok");
-  }
-}
-
 static theater_result_t init(theater_state_t* state, theater_string_t actor_id) {
   (void)actor_id;
   theater_state_set_str(state, "log");
@@ -190,8 +180,7 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     theater_strings_free(&list);
   } else if (take_prefix(msg, "respond:", &arg)) {
     split(arg, &head, &tail);
-    theater_message_respond_to_request(head.ptr, head.len, (const uint8_t*)tail.ptr, tail.len,
-                                       &r);
+    theater_message_respond_to_request(head.ptr, head.len, (const uint8_t*)tail.ptr, tail.len, &r);
     reply_unit(response, &r);
   } else if (take_prefix(msg, "cancel:", &arg)) {
     theater_message_cancel_request(arg.ptr, arg.len, &r);
@@ -205,8 +194,8 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     for (size_t i = 0; i < list.len; i++) {
       /* This request is outstanding too until it returns: leave it to the return value. */
       if (is_request(list.ptr[i], request_id)) continue;
-      theater_message_respond_to_request(list.ptr[i].ptr, list.ptr[i].len,
-                                         (const uint8_t*)arg.ptr, arg.len, &r);
+      theater_message_respond_to_request(list.ptr[i].ptr, list.ptr[i].len, (const uint8_t*)arg.ptr,
+                                         arg.len, &r);
       if (r.is_err) {
         theater_result_free(&r);
       } else {

@@ -1,6 +1,6 @@
-/* Helpers the text-command test actors share (storer.c, fs_probe.c, messenger.c): splitting a
- * command at ':' and answering a request with formatted text. Header-only (static functions),
- * included by each actor's single source file. */
+/* Helpers the text-command test actors share (storer.c, fs_probe.c, messenger.c, proc_probe.c,
+ * http_probe.c, http_server_probe.c): splitting a command at ':' and answering a request with
+ * formatted text. Header-only (static functions), included by each actor's single source file. */
 #ifndef THEATER_TESTS_ACTORS_PROBE_UTIL_H
 #define THEATER_TESTS_ACTORS_PROBE_UTIL_H
 
@@ -38,6 +38,16 @@ static inline void reply(theater_option_bytes_t* response, const char* fmt, ...)
   theater_string_t s = theater_vformat(fmt, ap);
   va_end(ap);
   theater_state_adopt(response, (uint8_t*)s.ptr, s.len);
+}
+
+/* Replies "ok" or "error:<why>" for a result<_, string>, and frees it. */
+static inline void reply_unit(theater_option_bytes_t* response, theater_result_t* r) {
+  if (r->is_err) {
+    reply(response, "error:%.*s", (int)r->err.len, r->err.ptr);
+    theater_result_free(r);
+  } else {
+    reply(response, "ok");
+  }
 }
 
 #endif

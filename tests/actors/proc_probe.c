@@ -151,15 +151,6 @@ static int mode_of(field_t f) {
   return -1;
 }
 
-static void reply_unit(theater_option_bytes_t* response, theater_result_t* r) {
-  if (r->is_err) {
-    reply(response, "error:%.*s", (int)r->err.len, r->err.ptr);
-    theater_result_free(r);
-  } else {
-    reply(response, "ok");
-  }
-}
-
 static theater_result_t do_spawn(const char* text, size_t len, theater_option_bytes_t* response) {
   /* spawn:<out>:<err>:<buffer>:<chunk>:<timeout>:<cwd>:<env>:<program>:<args...> */
   field_t f[40];

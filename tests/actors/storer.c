@@ -24,7 +24,6 @@
 
 #include "probe_util.h"
 
-
 static void reply_string(theater_option_bytes_t* response, theater_result_string_t* r) {
   if (r->is_err) {
     reply(response, "error:%.*s", (int)r->err.len, r->err.ptr);
@@ -32,15 +31,6 @@ static void reply_string(theater_option_bytes_t* response, theater_result_string
     theater_state_set(response, r->ok.ptr, r->ok.len);
   }
   theater_result_string_free(r);
-}
-
-static void reply_unit(theater_option_bytes_t* response, theater_result_t* r) {
-  if (r->is_err) {
-    reply(response, "error:%.*s", (int)r->err.len, r->err.ptr);
-    theater_result_free(r);
-  } else {
-    reply(response, "ok");
-  }
 }
 
 static void reply_list(theater_option_bytes_t* response, theater_result_strings_t* r) {
@@ -147,8 +137,7 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
                                            (const uint8_t*)f[3].ptr, f[3].len, &rs);
     reply_string(response, &rs);
   } else if (n == 4 && is(f[0], "replaceat")) {
-    theater_store_replace_at_label(f[1].ptr, f[1].len, f[2].ptr, f[2].len, f[3].ptr, f[3].len,
-                                   &ru);
+    theater_store_replace_at_label(f[1].ptr, f[1].len, f[2].ptr, f[2].len, f[3].ptr, f[3].len, &ru);
     reply_unit(response, &ru);
   } else if (n == 2 && (is(f[0], "labels") || is(f[0], "contents"))) {
     theater_result_strings_t rl;

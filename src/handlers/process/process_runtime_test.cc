@@ -17,6 +17,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "handlers/process/process_test_util.h"
 #include "runtime/actor_test_fixture.h"
 #include "theater/chain.h"
 
@@ -31,23 +32,7 @@ using namespace std::chrono_literals;
 
 const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/proc_probe.wasm";
 
-// Whether a live (not zombie) process is in process group `pgid` (see /proc/<pid>/stat).
-bool GroupAlive(pid_t pgid) {
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::string name = entry.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), {});
-    size_t close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(stat.substr(close + 2));
-    char state = 0;
-    long ppid = 0, pgrp = 0;
-    rest >> state >> ppid >> pgrp;
-    if (pgrp == pgid && state != 'Z' && state != 'X') return true;
-  }
-  return false;
-}
+using ::theater::testing_util::GroupAlive;
 
 uint64_t RssKb() {
   std::ifstream in("/proc/self/status");

@@ -24,6 +24,7 @@
 
 #include "handlers/process/process_config.h"
 #include "handlers/process/process_supervisor.h"
+#include "handlers/process/process_test_util.h"
 
 namespace theater::handlers {
 namespace {
@@ -163,25 +164,7 @@ bool Alive(pid_t pid) {
   return ::kill(pid, 0) == 0;
 }
 
-// Whether any live (not zombie) process is in process group `pgid`, from /proc: an orphaned
-// member killed with its group may stay a zombie until whoever adopted it reaps it, and kill(2)
-// still finds zombies.
-bool GroupAlive(pid_t pgid) {
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    std::string name = entry.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), {});
-    size_t close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(stat.substr(close + 2));
-    char state = 0;
-    long ppid = 0, pgrp = 0;
-    rest >> state >> ppid >> pgrp;
-    if (pgrp == pgid && state != 'Z' && state != 'X') return true;
-  }
-  return false;
-}
+using ::theater::testing_util::GroupAlive;
 
 // GroupAlive turning false within a short while (SIGKILL is delivered asynchronously).
 bool GroupGone(pid_t pgid) {
