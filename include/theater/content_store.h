@@ -245,6 +245,13 @@ class ContentStore {
   // its index row is committed in the background (see the class comment).
   [[nodiscard]] Result<std::string> Put(std::string_view store_id,
                                         std::span<const uint8_t> content);
+  // Put of content whose SHA-256 the caller has just computed from these same bytes (the runtime
+  // does, to record a large byte list in a chain by digest): skips hashing them again. A digest
+  // of other bytes would file the content under a wrong name, so pass only one computed from
+  // `content` itself.
+  [[nodiscard]] Result<std::string> PutHashed(std::string_view store_id,
+                                              std::span<const uint8_t> content,
+                                              const std::array<uint8_t, 32>& sha256);
   // The content with `hash`; kNotFound when the store does not hold it. Content read from a pack
   // is checked against its SHA-256 (kValidationError when damaged: wrong bytes are never
   // returned); content read from a file is checked to have its recorded size (not re-hashed):
@@ -355,8 +362,10 @@ class ContentStore {
   Status CreateStoreImpl(std::string_view store_id, std::optional<std::string_view> owner,
                          bool must_be_new);
   // Put, PutAtLabel and ReplaceContentAtLabel; `label_mode` as WriteOp's.
+  // `known_digest`: the content's SHA-256 when the caller has it (PutHashed), else computed here.
   Result<std::string> PutImpl(std::string_view store_id, std::string_view label,
-                              LabelMode label_mode, std::span<const uint8_t> content);
+                              LabelMode label_mode, std::span<const uint8_t> content,
+                              const Digest* known_digest = nullptr);
   // Put of small content: the pack path. Returns whether it appended the bytes (false: the store
   // held them already).
   Result<bool> PutInPack(std::string_view store_id, int64_t key, const Digest& digest,

@@ -1,5 +1,6 @@
 // Theater: a WebAssembly actor runtime.
 #include "cli/event_query.h"
+#include "common/ascii.h"
 
 #include <algorithm>
 #include <cctype>
@@ -8,14 +9,8 @@
 namespace theater::cli {
 namespace {
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool ContainsFolded(std::string_view haystack, const std::string& needle_lower) {
-  return Lower(haystack).find(needle_lower) != std::string::npos;
+  return AsciiLower(haystack).find(needle_lower) != std::string::npos;
 }
 
 }  // namespace
@@ -76,7 +71,7 @@ bool EventMatches(const chain::Event& event, const EventQuery& query) {
   if (query.from_ms && event.timestamp_ms < *query.from_ms) return false;
   if (query.to_ms && event.timestamp_ms > *query.to_ms) return false;
   if (query.search && !query.search->empty()) {
-    const std::string needle = Lower(*query.search);
+    const std::string needle = AsciiLower(*query.search);
     if (event.description && ContainsFolded(*event.description, needle)) return true;
     std::string_view raw(reinterpret_cast<const char*>(event.payload.data()), event.payload.size());
     if (ContainsFolded(raw, needle)) return true;

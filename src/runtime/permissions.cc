@@ -3,6 +3,7 @@
 // Permissions: policy parsing, narrowing and the checks handlers call (docs/permissions.md).
 // Only non-throwing nlohmann calls are used; every value is type-checked before it is read.
 #include "theater/permissions.h"
+#include "common/ascii.h"
 
 #include <algorithm>
 #include <cctype>
@@ -40,10 +41,6 @@ std::string_view JsonTypeName(const json& v) {
 
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 std::string Same(std::string s) {
@@ -163,7 +160,8 @@ Status ReadConfig(ConfigReader& r, FileSystemPermissions* p) {
 
 Status ReadConfig(ConfigReader& r, HttpClientPermissions* p) {
   THEATER_RETURN_IF_ERROR(r.List("allowed_methods", &p->allowed_methods, Upper));
-  THEATER_RETURN_IF_ERROR(r.List("allowed_hosts", &p->allowed_hosts, Lower));
+  THEATER_RETURN_IF_ERROR(
+      r.List("allowed_hosts", &p->allowed_hosts, [](std::string s) { return AsciiLower(s); }));
   THEATER_RETURN_IF_ERROR(r.OptU64("max_redirects", &p->max_redirects));
   return r.OptU64("timeout", &p->timeout_ms);
 }
@@ -619,7 +617,7 @@ Status CheckHttp(const EffectivePermissions& perms, std::string_view method,
   if (!perms.http_client) return OperationDenied("http-request", "http-client");
   THEATER_RETURN_IF_ERROR(CheckMethod(perms.http_client->allowed_methods, method));
   const AllowList& hosts = perms.http_client->allowed_hosts;
-  if (hosts && !Contains(*hosts, Lower(std::string(host)))) {
+  if (hosts && !Contains(*hosts, AsciiLower(std::string(host)))) {
     return PermissionDenied("Host '" + std::string(host) +
                             "' not in allowed hosts: " + FormatList(*hosts));
   }

@@ -205,12 +205,9 @@ bool RuntimeImpl::KeepChainBytes(std::span<const uint8_t> bytes, const chain::Ha
     if (!ensured.ok()) return fail(ensured);
     chain_bytes_store_ready_.store(true, std::memory_order_release);
   }
-  Result<std::string> hash = (*content)->Put(kChainBytesStoreId, bytes);
+  // The chain has just hashed the bytes: the store need not hash them again.
+  Result<std::string> hash = (*content)->PutHashed(kChainBytesStoreId, bytes, sha256);
   if (!hash.ok()) return fail(hash.status());
-  if (*hash != chain::ToHex(sha256)) {
-    return fail(InternalError("the store named the bytes " + *hash + ", the chain " +
-                              chain::ToHex(sha256)));
-  }
   return true;
 }
 

@@ -2008,7 +2008,8 @@ Result<bool> ContentStore::PutInPack(std::string_view store_id, int64_t key, con
 }
 
 Result<std::string> ContentStore::PutImpl(std::string_view store_id, std::string_view label,
-                                          LabelMode label_mode, std::span<const uint8_t> content) {
+                                          LabelMode label_mode, std::span<const uint8_t> content,
+                                          const Digest* known_digest) {
   THEATER_RETURN_IF_ERROR(ValidateStoreId(store_id));
   if (label_mode != LabelMode::kNone) THEATER_RETURN_IF_ERROR(ValidateLabel(label));
   if (content.size() > options_.max_content_bytes) {
@@ -2020,7 +2021,8 @@ Result<std::string> ContentStore::PutImpl(std::string_view store_id, std::string
   if (closing_.load(std::memory_order_relaxed)) {
     return FailedPrecondition("content store is closed");
   }
-  const Sha256Digest digest = Sha256(content);  // before any lock: hashing 1 GiB takes a while
+  // Before any lock: hashing 1 GiB takes a while.
+  const Sha256Digest digest = known_digest ? *known_digest : Sha256(content);
   const bool small = content.size() <= options_.inline_max_bytes;
   auto cache = [&] {
     if (small && options_.cache_bytes > 0 && content.size() <= options_.cache_max_item_bytes) {
@@ -2108,6 +2110,12 @@ Result<std::string> ContentStore::PutImpl(std::string_view store_id, std::string
 
 Result<std::string> ContentStore::Put(std::string_view store_id, std::span<const uint8_t> content) {
   return PutImpl(store_id, {}, LabelMode::kNone, content);
+}
+
+Result<std::string> ContentStore::PutHashed(std::string_view store_id,
+                                            std::span<const uint8_t> content,
+                                            const std::array<uint8_t, 32>& sha256) {
+  return PutImpl(store_id, {}, LabelMode::kNone, content, &sha256);
 }
 
 Result<std::string> ContentStore::PutAtLabel(std::string_view store_id, std::string_view label,

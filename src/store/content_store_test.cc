@@ -69,6 +69,18 @@ class ContentStoreTest : public ::testing::Test {
 
 // --- Content ------------------------------------------------------------------------------------
 
+// PutHashed takes the caller's digest instead of hashing again: the same name, the same bytes,
+// and a later Put of those bytes finds them stored.
+TEST_F(ContentStoreTest, PutHashedStoresUnderTheGivenDigest) {
+  const std::vector<uint8_t> content = Pattern(100 * 1024, 7);
+  const std::string hash = Value(store_->PutHashed(id_, content, Sha256(content)));
+  EXPECT_EQ(hash, HashOf(content));
+  EXPECT_EQ(Value(store_->Get(id_, hash)), content);
+  const uint64_t new_content = store_->stats().new_content;
+  EXPECT_EQ(Value(store_->Put(id_, content)), hash);
+  EXPECT_EQ(store_->stats().new_content, new_content);
+}
+
 TEST_F(ContentStoreTest, PutReturnsTheSha256AndGetRoundTrips) {
   const std::vector<uint8_t> content = Bytes("hello, theater");
   const std::string hash = Value(store_->Put(id_, content));

@@ -1,5 +1,6 @@
 // Theater: a WebAssembly actor runtime.
 #include "abi/wit/parser.h"
+#include "common/ascii.h"
 
 #include <cctype>
 #include <optional>
@@ -8,12 +9,6 @@
 
 namespace theater::wit::internal {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::optional<abi::TypeKind> PrimitiveKind(TokenKind kind) {
   switch (kind) {
@@ -182,7 +177,7 @@ Status Parser::CheckUnique(const std::vector<NamedTypeExpr>& items, std::string_
                            std::string_view owner) {
   std::unordered_map<std::string, const NamedTypeExpr*> seen;
   for (const NamedTypeExpr& item : items) {
-    auto [it, inserted] = seen.emplace(Lower(item.name), &item);
+    auto [it, inserted] = seen.emplace(AsciiLower(item.name), &item);
     if (!inserted) {
       return ErrorAt(item.location,
                      "duplicate " + std::string(what) + " '" + item.name + "' in " +
@@ -530,7 +525,7 @@ Status Parser::ParseResourceBody(TypeDecl* resource) {
       return Unexpected("'constructor', a method name or '}'");
     }
     THEATER_RETURN_IF_ERROR(Expect(TokenKind::kSemicolon));
-    auto [it, inserted] = seen.emplace(Lower(function.name), function.location);
+    auto [it, inserted] = seen.emplace(AsciiLower(function.name), function.location);
     if (!inserted) {
       return ErrorAt(function.location,
                      function.kind == FunctionKind::kConstructor

@@ -1,5 +1,6 @@
 // Theater: a WebAssembly actor runtime.
 #include "abi/wit/resolver.h"
+#include "common/ascii.h"
 
 #include <cctype>
 #include <memory>
@@ -10,12 +11,6 @@
 
 namespace theater::wit::internal {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 struct Scope;
 
@@ -184,7 +179,7 @@ Status Resolver::ResolvePackageName() {
 
 Status Resolver::IndexPackageItems() {
   auto add = [&](const std::string& name, int file, Location location) -> Status {
-    auto [it, inserted] = item_names_.emplace(Lower(name), std::make_pair(file, location));
+    auto [it, inserted] = item_names_.emplace(AsciiLower(name), std::make_pair(file, location));
     if (!inserted) {
       return Error(file, location,
                    "duplicate name '" + name +
@@ -213,13 +208,13 @@ Status Resolver::IndexTopLevelUses() {
     std::unordered_map<std::string, Location> seen;
     for (const TopLevelUse& use : files_[i].uses) {
       const int file = static_cast<int>(i);
-      auto [it, inserted] = seen.emplace(Lower(use.alias), use.location);
+      auto [it, inserted] = seen.emplace(AsciiLower(use.alias), use.location);
       if (!inserted) {
         return Error(file, use.location,
                      "duplicate top-level use of the name '" + use.alias + "' (first at line " +
                          std::to_string(it->second.line) + ")");
       }
-      auto item = item_names_.find(Lower(use.alias));
+      auto item = item_names_.find(AsciiLower(use.alias));
       if (item != item_names_.end()) {
         return Error(file, use.location,
                      "'" + use.alias +
@@ -262,7 +257,7 @@ Result<InterfaceTarget> Resolver::ResolveInterfacePath(const UsePath& written, i
 }
 
 Status Resolver::AddName(Scope* scope, const std::string& name, Location location) {
-  auto [it, inserted] = scope->lower_names.emplace(Lower(name), location);
+  auto [it, inserted] = scope->lower_names.emplace(AsciiLower(name), location);
   if (!inserted) {
     return Error(scope->file, location,
                  "duplicate name '" + name + "' in " + scope->description +
@@ -516,7 +511,7 @@ Result<Function> Resolver::ResolveFunction(Scope& scope, const FuncDecl& decl,
     function.type.params.push_back(abi::Field{"self", abi::Type::Borrow(resource)});
   }
   for (const NamedTypeExpr& param : decl.params) {
-    if (decl.kind == FunctionKind::kMethod && Lower(param.name) == "self") {
+    if (decl.kind == FunctionKind::kMethod && AsciiLower(param.name) == "self") {
       return Error(scope.file, param.location,
                    "method '" + decl.name +
                        "' cannot declare a parameter named 'self'; "
@@ -657,7 +652,7 @@ Status Resolver::BuildWorld(size_t index, int depth) {
   for (const WorldItemDecl& item_decl : decl.items) {
     THEATER_ASSIGN_OR_RETURN(WorldItem item, BuildWorldItem(world_scope, item_decl, decl.file));
     auto& names = item_decl.is_import ? import_names : export_names;
-    auto [it, inserted] = names.emplace(Lower(item.name), item_decl.location);
+    auto [it, inserted] = names.emplace(AsciiLower(item.name), item_decl.location);
     if (!inserted) {
       return Error(decl.file, item_decl.location,
                    std::string(item_decl.is_import ? "import" : "export") + " '" + item.name +
@@ -697,7 +692,7 @@ Status Resolver::IncludeWorld(const IncludeDecl& include, int file, int depth, W
   auto merge = [&](const std::vector<WorldItem>& from, std::vector<WorldItem>* into,
                    std::string_view direction) -> Status {
     std::unordered_set<std::string> present;
-    for (const WorldItem& existing : *into) present.insert(Lower(existing.name));
+    for (const WorldItem& existing : *into) present.insert(AsciiLower(existing.name));
     for (WorldItem item : from) {
       if (IsPlainName(item)) {
         auto rename = renames.find(item.name);
@@ -707,7 +702,7 @@ Status Resolver::IncludeWorld(const IncludeDecl& include, int file, int depth, W
           if (item.kind == WorldItemKind::kFunction) item.function.name = item.name;
         }
       }
-      if (present.insert(Lower(item.name)).second) {
+      if (present.insert(AsciiLower(item.name)).second) {
         into->push_back(std::move(item));
       } else if (IsPlainName(item)) {
         return Error(file, include.location,

@@ -1,5 +1,6 @@
 // Theater: a WebAssembly actor runtime.
 #include "handlers/http-client/curl_engine.h"
+#include "common/ascii.h"
 
 #include <curl/curl.h>
 
@@ -19,22 +20,6 @@ constexpr size_t kMaxHeaderBytes = 256 * 1024;
 void InitCurlOnce() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 std::string Trim(std::string_view s) {
@@ -148,12 +133,12 @@ Result<ParsedUrl> ParseHttpUrl(std::string_view url) {
     return out;
   };
   ParsedUrl parsed;
-  parsed.scheme = Lower(part(CURLUPART_SCHEME));
+  parsed.scheme = AsciiLower(part(CURLUPART_SCHEME));
   if (parsed.scheme != "http" && parsed.scheme != "https") {
     return InvalidArgument("invalid URL '" + text + "': scheme '" + parsed.scheme +
                            "' is not http or https");
   }
-  parsed.host = Lower(part(CURLUPART_HOST));
+  parsed.host = AsciiLower(part(CURLUPART_HOST));
   if (parsed.host.size() >= 2 && parsed.host.front() == '[' && parsed.host.back() == ']') {
     parsed.host = parsed.host.substr(1, parsed.host.size() - 2);
   }
@@ -314,8 +299,8 @@ struct CurlEngine::Active {
     }
     bool has_content_type = false, has_expect = false;
     for (const auto& [name, value] : headers) {
-      has_content_type |= EqualsIgnoreCase(name, "content-type");
-      has_expect |= EqualsIgnoreCase(name, "expect");
+      has_content_type |= AsciiEqualsIgnoreCase(name, "content-type");
+      has_expect |= AsciiEqualsIgnoreCase(name, "expect");
       // "Name;" is libcurl's way to send a header with an empty value.
       std::string line = value.empty() ? name + ";" : name + ": " + value;
       header_list = curl_slist_append(header_list, line.c_str());
@@ -475,15 +460,16 @@ void CurlEngine::Run() {
     if (drop_body) {
       a->body.reset();
       std::erase_if(a->headers, [](const auto& h) {
-        return EqualsIgnoreCase(h.first, "content-type") ||
-               EqualsIgnoreCase(h.first, "content-length");
+        return AsciiEqualsIgnoreCase(h.first, "content-type") ||
+               AsciiEqualsIgnoreCase(h.first, "content-length");
       });
     }
     if (next->host != a->host) {
       // Credentials meant for one host are not handed to another.
       std::erase_if(a->headers, [](const auto& h) {
-        return EqualsIgnoreCase(h.first, "authorization") || EqualsIgnoreCase(h.first, "cookie") ||
-               EqualsIgnoreCase(h.first, "proxy-authorization");
+        return AsciiEqualsIgnoreCase(h.first, "authorization") ||
+               AsciiEqualsIgnoreCase(h.first, "cookie") ||
+               AsciiEqualsIgnoreCase(h.first, "proxy-authorization");
       });
     }
     a->method = method;

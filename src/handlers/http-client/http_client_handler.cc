@@ -22,6 +22,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "common/ascii.h"
 #include "handlers/builtins.h"
 #include "handlers/filesystem/command_runner.h"
 #include "runtime/actor.h"
@@ -36,29 +37,6 @@ using runtime::ActorHost;
 using runtime::HostFunctionTable;
 using Args = std::span<const Value>;
 using Out = Result<std::vector<Value>>;
-
-// RFC 9110 token characters (method and header names).
-bool IsToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    if (std::isalnum(c)) continue;
-    if (std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::string Printable(std::string_view s) {
   std::string out;
@@ -176,7 +154,7 @@ Result<TransferSpec> BuildTransferSpec(const abi::Value& request, const HttpClie
   TransferSpec spec;
 
   std::string method = fields[0].as_string();
-  if (!IsToken(method) || method.size() > 32) {
+  if (!IsHttpToken(method) || method.size() > 32) {
     return InvalidArgument("Invalid HTTP method: '" + Printable(method) + "'");
   }
   for (char& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -200,7 +178,7 @@ Result<TransferSpec> BuildTransferSpec(const abi::Value& request, const HttpClie
   for (const Value& h : headers) {
     const std::string& name = h.items()[0].as_string();
     const std::string& value = h.items()[1].as_string();
-    if (!IsToken(name)) {
+    if (!IsHttpToken(name)) {
       return InvalidArgument("invalid header name '" + Printable(name) + "'");
     }
     if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
@@ -213,8 +191,8 @@ Result<TransferSpec> BuildTransferSpec(const abi::Value& request, const HttpClie
     // These are derived from the URL and the body. Letting the actor set them would let it
     // reach another virtual host than the permission checked, or frame the body differently
     // from what is sent (request smuggling).
-    if (EqualsIgnoreCase(name, "host") || EqualsIgnoreCase(name, "content-length") ||
-        EqualsIgnoreCase(name, "transfer-encoding")) {
+    if (AsciiEqualsIgnoreCase(name, "host") || AsciiEqualsIgnoreCase(name, "content-length") ||
+        AsciiEqualsIgnoreCase(name, "transfer-encoding")) {
       return InvalidArgument("header '" + name + "' is set by the host from the URL and body");
     }
     spec.headers.emplace_back(name, value);

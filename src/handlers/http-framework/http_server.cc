@@ -8,6 +8,7 @@
 // a destroyed io_context. Beast and Asio report errors through error codes here; anything that
 // still throws is caught where the thread runs the io_context.
 #include "handlers/http-framework/http_server.h"
+#include "common/ascii.h"
 
 #include <openssl/ssl.h>
 
@@ -41,22 +42,6 @@ using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr std::string_view kParamHeader = "x-route-param-";
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool IsHeaderNameChar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
 
 // Posts work to a server's io_context for as long as the server exists.
 class Poster {
@@ -120,10 +105,11 @@ Result<Response> ResponseFromValue(const Value& v) {
   for (const Value& pair : f[1].items()) {
     const std::string& name = pair.items()[0].as_string();
     const std::string& value = pair.items()[1].as_string();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), IsHeaderNameChar)) continue;
+    if (!IsHttpToken(name)) continue;
     if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) continue;
-    if (IEquals(name, "content-length") || IEquals(name, "transfer-encoding") ||
-        IEquals(name, "connection")) {
+    if (AsciiEqualsIgnoreCase(name, "content-length") ||
+        AsciiEqualsIgnoreCase(name, "transfer-encoding") ||
+        AsciiEqualsIgnoreCase(name, "connection")) {
       continue;
     }
     res.insert(name, value);
@@ -556,7 +542,8 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
         bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
                           [self](beast::error_code ec, size_t) { self->OnRead(ec); });
       };
-      if (expect != parser_->get().end() && IEquals(expect->value(), "100-continue")) {
+      if (expect != parser_->get().end() &&
+          AsciiEqualsIgnoreCase(expect->value(), "100-continue")) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                           [self, read_body](beast::error_code ec, size_t) {
@@ -637,7 +624,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
       std::string_view value(field.value().data(), field.value().size());
       // A client cannot forge route parameters.
       if (name.size() >= kParamHeader.size() &&
-          IEquals(name.substr(0, kParamHeader.size()), kParamHeader)) {
+          AsciiEqualsIgnoreCase(name.substr(0, kParamHeader.size()), kParamHeader)) {
         continue;
       }
       if (!IsValidUtf8(name) || !IsValidUtf8(value)) {

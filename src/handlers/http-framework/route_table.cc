@@ -1,5 +1,6 @@
 // Theater: a WebAssembly actor runtime.
 #include "handlers/http-framework/route_table.h"
+#include "common/ascii.h"
 
 #include <algorithm>
 #include <set>
@@ -10,12 +11,6 @@ namespace {
 bool IsNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '-';
-}
-
-// RFC 9110 tchar.
-bool IsTokenChar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 // "/a/b" -> ["a", "b"]; "/" -> [""]; the caller has checked the leading '/'.
@@ -154,7 +149,7 @@ int RoutePattern::CompareSpecificity(const RoutePattern& other) const {
 
 Result<std::string> NormalizeMethod(std::string_view method) {
   if (method.empty() || method.size() > 32 ||
-      !std::all_of(method.begin(), method.end(), IsTokenChar)) {
+      !std::all_of(method.begin(), method.end(), IsHttpTokenChar)) {
     return InvalidArgument("method '" + std::string(method.substr(0, 40)) +
                            "' is not an HTTP method (1-32 token characters)");
   }
