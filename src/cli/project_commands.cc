@@ -15,6 +15,7 @@
 
 #include "cli/context.h"
 #include "cli/templates.h"
+#include "common/spawn_setup.h"
 #include "theater/version.h"
 
 extern char** environ;
@@ -172,9 +173,7 @@ Result<fs::path> SdkInclude(const Context& ctx, const fs::path& dir) {
 
 // Runs `command` with the terminal's stdout and stderr; returns its exit status.
 Result<int> RunProcess(const std::vector<std::string>& command) {
-  std::vector<char*> argv;
-  for (const std::string& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
+  std::vector<char*> argv = NullTerminated(command);
   pid_t pid = 0;
   if (int rc = posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ); rc != 0) {
     if (rc == ENOENT) {

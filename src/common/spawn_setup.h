@@ -16,6 +16,9 @@
 #include <signal.h>
 #include <spawn.h>
 
+#include <string>
+#include <vector>
+
 namespace theater {
 
 class SpawnSetup {
@@ -59,5 +62,16 @@ class SpawnSetup {
   bool actions_ok_ = false;
   int error_ = 0;
 };
+
+// The argv / envp form of `strings` for posix_spawn: a pointer to each, then a null pointer. The
+// strings must outlive the result. (posix_spawn takes char* const[] but never writes through it,
+// hence the const_cast.)
+inline std::vector<char*> NullTerminated(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
 
 }  // namespace theater

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <thread>
 
+#include "common/spawn_setup.h"
+
 extern char** environ;
 
 namespace theater::engine {
@@ -37,18 +39,6 @@ class Fd {
 
  private:
   int fd_;
-};
-
-// posix_spawn attributes and file actions, destroyed on every path.
-struct SpawnSetup {
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_t actions;
-  bool attr_ok = false;
-  bool actions_ok = false;
-  ~SpawnSetup() {
-    if (attr_ok) posix_spawnattr_destroy(&attr);
-    if (actions_ok) posix_spawn_file_actions_destroy(&actions);
-  }
 };
 
 void AppendTail(std::string& out, const char* data, size_t n) {
@@ -91,42 +81,22 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
   Fd read_end(pipe_fds[0]);
   Fd write_end(pipe_fds[1]);
 
+  // A new process group lets a timeout kill the compiler driver and its sub-processes together;
+  // tools start with default signals whatever the host's threads block (common/spawn_setup.h).
   SpawnSetup setup;
-  if (posix_spawnattr_init(&setup.attr) != 0) return InternalError("posix_spawnattr_init failed");
-  setup.attr_ok = true;
-  if (posix_spawn_file_actions_init(&setup.actions) != 0) {
-    return InternalError("posix_spawn_file_actions_init failed");
-  }
-  setup.actions_ok = true;
-
-  // A new process group lets a timeout kill the compiler driver and its sub-processes together.
-  // The host may block signals (the wasm runtime's) or ignore some; tools start with defaults.
-  sigset_t empty_mask, defaults;
-  sigemptyset(&empty_mask);
-  sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2}) {
-    sigaddset(&defaults, sig);
-  }
-  int rc = posix_spawnattr_setflags(
-      &setup.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  if (rc == 0) rc = posix_spawnattr_setpgroup(&setup.attr, 0);
-  if (rc == 0) rc = posix_spawnattr_setsigmask(&setup.attr, &empty_mask);
-  if (rc == 0) rc = posix_spawnattr_setsigdefault(&setup.attr, &defaults);
-  if (rc == 0) rc = posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(&setup.actions, write_end.get(), 1);
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(&setup.actions, write_end.get(), 2);
+  int rc = setup.error();
+  if (rc == 0) rc = posix_spawn_file_actions_addopen(setup.actions(), 0, "/dev/null", O_RDONLY, 0);
+  if (rc == 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), write_end.get(), 1);
+  if (rc == 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), write_end.get(), 2);
   if (rc == 0 && !working_dir.empty()) {
-    rc = posix_spawn_file_actions_addchdir_np(&setup.actions, working_dir.c_str());
+    rc = posix_spawn_file_actions_addchdir_np(setup.actions(), working_dir.c_str());
   }
   if (rc != 0) return ErrnoError("preparing to run " + program, rc);
 
-  std::vector<char*> cargv;
-  cargv.reserve(argv.size() + 1);
-  for (const std::string& arg : argv) cargv.push_back(const_cast<char*>(arg.c_str()));
-  cargv.push_back(nullptr);
+  std::vector<char*> cargv = NullTerminated(argv);
 
   pid_t pid = -1;
-  rc = posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attr, cargv.data(), environ);
+  rc = posix_spawn(&pid, program.c_str(), setup.actions(), setup.attr(), cargv.data(), environ);
   if (rc != 0) {
     return Status(StatusCode::kUnavailable, "cannot run " + program + ": " + std::strerror(rc));
   }

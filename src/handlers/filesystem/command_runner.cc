@@ -120,15 +120,11 @@ Result<std::shared_ptr<RunningCommand>> RunningCommand::Start(const CommandSpec&
     if (const char* value = std::getenv(name))
       env_storage.push_back(std::string(name) + "=" + value);
   }
-  std::vector<char*> envp;
-  for (std::string& e : env_storage) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  std::vector<char*> envp = NullTerminated(env_storage);
   std::vector<std::string> argv_storage;
   argv_storage.push_back(spec.program);
   argv_storage.insert(argv_storage.end(), spec.args.begin(), spec.args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  std::vector<char*> argv = NullTerminated(argv_storage);
 
   pid_t pid = -1;
   rc = posix_spawn(&pid, program.c_str(), setup.actions(), setup.attr(), argv.data(), envp.data());
