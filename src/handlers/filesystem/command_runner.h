@@ -7,7 +7,8 @@
 //
 // Why not engine/compile/subprocess.h's RunSubprocess: it merges stdout and stderr, keeps the
 // tail instead of the head, changes directory by path (a second, unconfined lookup) and cannot be
-// interrupted from another thread. Its FindExecutable is reused.
+// interrupted from another thread. Its FindExecutable and the spawn setup (common/spawn_setup.h:
+// a process group of its own, default signals) are shared.
 //
 // The child's environment is not the host's: only PATH, HOME, LANG, LC_ALL, TZ and TMPDIR are
 // passed on (when set), so secrets in the host environment stay hidden from actors. Descriptors
