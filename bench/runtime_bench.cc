@@ -13,6 +13,9 @@
 //   runtime_bench durable [--n N] [--actors A] [--durability none|batched|strict]
 //                                           the same calls with every chain saved to SQLite;
 //                                           events committed per second, including the final sync
+// Every mode takes --wasm ACTOR.wasm to run another build of the actor, e.g. the component
+// build (tests/actors/bench_actor_nowasi.component.wasm against bench_actor_nowasi.wasm).
+//
 //   runtime_bench store   [--n N] [--actors A] [--durability none|batched|strict]
 //                                           the chain store alone: two threads append N events
 //                                           (the size of a handle-send call's) to A chains saved
@@ -58,6 +61,7 @@ struct Args {
   bool chain = true;
   std::string durability = "batched";
   std::string home;
+  std::string wasm;  // the actor's core module or component; default bench_actor.wasm
 };
 
 [[noreturn]] void Usage(const char* why) {
@@ -65,7 +69,7 @@ struct Args {
                "runtime_bench: %s\nusage: runtime_bench spawn|idle|calls|durable|store [--n N] "
                "[--actors A] [--workers W] [--chain-memory E] [--no-chain] [--durability "
                "none|batched|strict] "
-               "[--home DIR]\n",
+               "[--home DIR] [--wasm ACTOR.wasm]\n",
                why);
   std::exit(2);
 }
@@ -94,6 +98,8 @@ Args Parse(int argc, char** argv) {
       a.durability = value();
     } else if (flag == "--home") {
       a.home = value();
+    } else if (flag == "--wasm") {
+      a.wasm = value();
     } else {
       Usage(("unknown flag " + flag).c_str());
     }
@@ -108,9 +114,10 @@ uint64_t ResidentBytes() {
   return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-std::string ManifestText() {
-  return "name = \"bench\"\nversion = \"0.1.0\"\ncomponent = \"" +
-         std::string(THEATER_TEST_ACTOR_DIR) + "/bench_actor.wasm\"\n";
+std::string ManifestText(const Args& args) {
+  const std::string wasm =
+      args.wasm.empty() ? std::string(THEATER_TEST_ACTOR_DIR) + "/bench_actor.wasm" : args.wasm;
+  return "name = \"bench\"\nversion = \"0.1.0\"\ncomponent = \"" + wasm + "\"\n";
 }
 
 // Bounds the asynchronous operations in flight. A full window is refilled only once half of it
@@ -151,10 +158,11 @@ class Window {
 
 // Spawns from one driver thread per core (SpawnAsync loads and instantiates on the calling
 // thread, as a server's connection threads would; init runs on the workers).
-std::vector<std::string> SpawnMany(TheaterRuntime& rt, uint64_t n, double* seconds) {
+std::vector<std::string> SpawnMany(TheaterRuntime& rt, const Args& args, uint64_t n,
+                                   double* seconds) {
   std::vector<std::string> ids(n);
   Window window(512);
-  std::string manifest = ManifestText();
+  std::string manifest = ManifestText(args);
   unsigned drivers = std::max(1u, std::thread::hardware_concurrency());
   auto start = Clock::now();
   std::vector<std::thread> threads;
@@ -282,7 +290,7 @@ int Main(int argc, char** argv) {
   // Warm the compile cache and the module so that the first spawn measures no compile.
   {
     double ignored;
-    SpawnMany(rt, 1, &ignored);
+    SpawnMany(rt, args, 1, &ignored);
     rt.Shutdown().IgnoreError();
   }
   created = TheaterRuntime::Create(options);
@@ -292,7 +300,7 @@ int Main(int argc, char** argv) {
   if (args.mode == "spawn") {
     uint64_t n = args.n ? args.n : 20000;
     double seconds = 0;
-    std::vector<std::string> ids = SpawnMany(runtime, n, &seconds);
+    std::vector<std::string> ids = SpawnMany(runtime, args, n, &seconds);
     auto stop_start = Clock::now();
     Status stopped = runtime.Shutdown();
     double stop_seconds = Seconds(Clock::now() - stop_start);
@@ -305,7 +313,7 @@ int Main(int argc, char** argv) {
     uint64_t n = args.n ? args.n : 100000;
     uint64_t before = ResidentBytes();
     double seconds = 0;
-    std::vector<std::string> ids = SpawnMany(runtime, n, &seconds);
+    std::vector<std::string> ids = SpawnMany(runtime, args, n, &seconds);
     uint64_t after = ResidentBytes();
     uint64_t memory = 0;
     for (size_t i = 0; i < ids.size(); i += std::max<size_t>(1, ids.size() / 100)) {
@@ -319,7 +327,7 @@ int Main(int argc, char** argv) {
   } else if (args.mode == "calls" || args.mode == "durable") {
     uint64_t n = args.n ? args.n : 200000;
     double ignored;
-    std::vector<std::string> ids = SpawnMany(runtime, args.actors, &ignored);
+    std::vector<std::string> ids = SpawnMany(runtime, args, args.actors, &ignored);
     uint64_t committed_before = runtime.store() ? runtime.store()->stats().committed : 0;
     Window window(4096);
     const double cpu_before = ProcessCpuSeconds();

@@ -62,3 +62,50 @@ function(theater_embed_files output)
     COMMENT "Embedding ${E_FUNCTION}"
     VERBATIM)
 endfunction()
+
+# Component tools: Node.js and the pinned jco in tools/jco (scripts/install-deps.sh installs
+# both). Components are built from core modules the way standard toolchains build them.
+find_program(THEATER_NODE NAMES node nodejs)
+set(THEATER_COMPONENTIZE ${PROJECT_SOURCE_DIR}/tools/jco/componentize.mjs)
+if(NOT THEATER_NODE OR NOT EXISTS ${PROJECT_SOURCE_DIR}/tools/jco/node_modules/@bytecodealliance/jco)
+  message(FATAL_ERROR "the component tools are missing: run scripts/install-deps.sh "
+                      "(it installs Node.js and runs `npm ci` in tools/jco)")
+endif()
+
+# theater_add_component(<name> CORE <core.wasm> CORE_TARGET <target> WIT <dir> WORLD <world>
+#                       [ADAPTER reactor|command] [OUTPUT <dir>])
+# Makes <OUTPUT or current binary dir>/<name>.component.wasm from a core module that follows the
+# component model's naming conventions (`wasm-tools component embed` + `component new`, through
+# jco), with the WASI preview-1 adapter when ADAPTER is given.
+function(theater_add_component name)
+  cmake_parse_arguments(C "" "CORE;CORE_TARGET;WIT;WORLD;ADAPTER;OUTPUT" "" ${ARGN})
+  if(NOT C_OUTPUT)
+    set(C_OUTPUT ${CMAKE_CURRENT_BINARY_DIR})
+  endif()
+  set(out ${C_OUTPUT}/${name}.component.wasm)
+  set(adapter_args "")
+  if(C_ADAPTER)
+    set(adapter_args --adapter ${C_ADAPTER})
+  endif()
+  file(GLOB wit_files ${C_WIT}/*.wit)
+  add_custom_command(OUTPUT ${out}
+    COMMAND ${THEATER_NODE} ${THEATER_COMPONENTIZE} --core ${C_CORE} --wit ${C_WIT}
+            --world ${C_WORLD} --out ${out} ${adapter_args}
+    DEPENDS ${C_CORE} ${C_CORE_TARGET} ${wit_files} ${THEATER_COMPONENTIZE}
+    COMMENT "Making component ${name}"
+    VERBATIM)
+  add_custom_target(component_${name} ALL DEPENDS ${out})
+endfunction()
+
+# theater_add_wat_component(<output.wasm> <input.wat>): assembles component (or core module)
+# text with the component tools' parser; the output is a dependency of the target
+# `wat_<name>` (ALL).
+function(theater_add_wat_component output input)
+  get_filename_component(name ${output} NAME_WE)
+  add_custom_command(OUTPUT ${output}
+    COMMAND ${THEATER_NODE} ${PROJECT_SOURCE_DIR}/tools/jco/parse.mjs ${input} ${output}
+    DEPENDS ${input} ${PROJECT_SOURCE_DIR}/tools/jco/parse.mjs
+    COMMENT "Assembling component ${name}"
+    VERBATIM)
+  add_custom_target(wat_${name} ALL DEPENDS ${output})
+endfunction()

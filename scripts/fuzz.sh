@@ -14,6 +14,15 @@ for target in build-fuzz/*_fuzz; do
   mkdir -p "$corpus"
   seeds=()
   [ -d "fuzz/seeds/$name" ] && seeds=("fuzz/seeds/$name")
+  if [ "$name" = component_decoder_fuzz ]; then
+    # Components the main build made (scripts/test.sh builds it first): the decoder fixtures and
+    # the test actors made into components by the standard tools.
+    built=build-fuzz/seeds/$name
+    mkdir -p "$built"
+    cp build/src/abi/component/testdata/*.wasm build/tests/actors/*.component.wasm "$built"/ \
+      2>/dev/null || true
+    seeds+=("$built")
+  fi
   echo "fuzz: $name for ${SECONDS_PER_TARGET}s"
   "$target" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 "$corpus" "${seeds[@]}" 2>&1 | tail -n 12

@@ -24,16 +24,32 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#PACKAGES[@]} packages present"
-  exit 0
+# Node.js runs the component tools (tools/jco). Debian's nodejs 18 is enough; a newer one
+# already installed (e.g. NodeSource's) is used as it is.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install-deps: run as root (missing: ${missing[*]})" >&2; exit 1; }
-  SUDO=sudo
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+else
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: run as root (missing: ${missing[*]})" >&2; exit 1; }
+    SUDO=sudo
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# The component tools from the npm registry, pinned by tools/jco/package-lock.json. Reinstalled
+# only when the lock file changes.
+cd "$(dirname "$0")/../tools/jco"
+if ! cmp -s package-lock.json node_modules/.theater-lock 2>/dev/null; then
+  echo "install-deps: installing the component tools (npm ci in tools/jco)"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.theater-lock
+else
+  echo "install-deps: component tools present"
+fi

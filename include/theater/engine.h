@@ -56,15 +56,27 @@ struct FuncSig {
   bool operator==(const FuncSig&) const = default;
 };
 
+// What an import or export is. Actors import only functions; the core modules of a component
+// also share memories, tables and globals (the values are the wasm binary's external kinds).
+enum class ExternKind : uint8_t { kFunction = 0, kTable = 1, kMemory = 2, kGlobal = 3 };
+
 struct ImportInfo {
   std::string module;  // e.g. "theater:simple/runtime"
   std::string name;    // e.g. "log"
-  FuncSig sig;
+  FuncSig sig;         // functions; for a global, sig.params is its value type letter
+  ExternKind kind = ExternKind::kFunction;
 };
 
 struct ExportInfo {
   std::string name;  // e.g. "theater:simple/actor#init"
   FuncSig sig;
+};
+
+// An exported memory, (funcref) table or global.
+struct ExternExportInfo {
+  std::string name;
+  ExternKind kind = ExternKind::kMemory;
+  char global_type = 0;  // a global's value type letter (i, I, f, F)
 };
 
 class Instance;
@@ -74,9 +86,13 @@ class GuestCall;
 // the value of Instance::Fail(...) to trap the guest with a host error.
 using HostFunction = int (*)(Instance& caller, void* data, const uint64_t* args, uint64_t* results);
 
+// How one import of one instance is satisfied. A function import needs `fn`; a memory, table or
+// global import needs `external`: the object another instance exports (Instance::ExternExport),
+// which must outlive this instance.
 struct HostBinding {
   HostFunction fn = nullptr;
   void* data = nullptr;  // passed back to fn; owned by whoever resolved the import
+  void* external = nullptr;
 };
 
 // Resolves the imports of a module for one instance.
@@ -93,6 +109,14 @@ struct InstanceOptions {
   uint64_t max_memory_bytes = 256ull << 20;
   // Opaque pointer for host functions (e.g. the actor that owns the instance).
   void* user_data = nullptr;
+  // Bounds the guest code instantiation runs: the module's start function (for a component, the
+  // start functions of all its core instances, such as the one that runs `_initialize`). Zero:
+  // no bound.
+  std::chrono::nanoseconds start_timeout{0};
+  // Where Instance::Fail() leaves the error until the failed call reports it. Instances linked
+  // into one component share one, because a host function of one instance may fail inside a call
+  // that another instance is running. Null: the instance has its own.
+  std::shared_ptr<Status> host_error_slot;
 };
 
 struct CallOptions {
@@ -112,6 +136,8 @@ class Module {
   virtual const std::vector<ImportInfo>& imports() const = 0;
   virtual const std::vector<ExportInfo>& exports() const = 0;
   virtual std::optional<uint32_t> FindExport(std::string_view name) const = 0;
+  // Exported memories, tables and globals (the memory exported as "memory" included).
+  virtual const std::vector<ExternExportInfo>& extern_exports() const = 0;
   virtual MemoryMode memory_mode() const = 0;
   virtual bool exports_memory() const = 0;
 
@@ -153,6 +179,10 @@ class Instance {
   // any call into the guest (memory.grow), but the base address never moves.
   virtual std::span<uint8_t> memory() = 0;
 
+  // The object behind module().extern_exports()[index], to bind to another instance's import
+  // (HostBinding::external). Lives as long as this instance.
+  virtual void* ExternExport(uint32_t index) = 0;
+
   // True after a trap, interrupt or cancellation: the instance must be discarded.
   bool poisoned() const { return poisoned_; }
 
@@ -173,14 +203,24 @@ class Instance {
   // Runs export `index` as guest code under the current thread's call state, returning
   // WASM_RT_TRAP_NONE or a trap code. Used by Call() and GuestCall.
   virtual int RunExport(uint32_t index, const uint64_t* args, uint64_t* results) = 0;
+  // RunExport of another instance: for an instance that presents others as one (a component's
+  // core instances as the actor they make up).
+  static int RunExportOf(Instance& other, uint32_t index, const uint64_t* args,
+                         uint64_t* results) {
+    return other.RunExport(index, args, results);
+  }
   // Turns a trap code from RunExport into the call's Status (and poisons the instance).
   Status TrapStatus(int code, std::string_view export_name);
 
   void* user_data_ = nullptr;
   bool poisoned_ = false;
   GuestCall* active_call_ = nullptr;
-  Status host_error_;
+  std::shared_ptr<Status> host_error_ = std::make_shared<Status>();
 };
+
+// The bytes of a memory an instance exports (Instance::ExternExport of a kMemory export). The
+// span is invalidated by any call into the guest (memory.grow), but the base address never moves.
+std::span<uint8_t> MemoryBytes(void* memory);
 
 // One export call on its own fiber.
 //

@@ -32,6 +32,7 @@ std::unique_ptr<CLI::App> BuildApp(GlobalOptions& global, CommandSet& commands) 
   AddMessageCommands(*app, commands);
   AddLocalCommands(*app, commands);
   AddProjectCommands(*app, commands);
+  AddBindgenCommand(*app, commands);
   AddServerCommand(*app, commands);
   AddCompletionCommand(*app, commands);
   app->require_subcommand(1);

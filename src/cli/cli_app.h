@@ -16,4 +16,6 @@ namespace theater::cli {
 // The whole tree. `global` and `commands` must outlive the app (the options write into them).
 std::unique_ptr<CLI::App> BuildApp(GlobalOptions& global, CommandSet& commands);
 
+void AddBindgenCommand(CLI::App& app, CommandSet& commands);  // bindgen_command.cc
+
 }  // namespace theater::cli

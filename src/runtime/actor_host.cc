@@ -6,6 +6,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "component/component_module.h"
+#include "component/wit_check.h"
 #include "runtime/wit_embedded.h"
 
 namespace theater::runtime {
@@ -199,6 +201,9 @@ const std::map<std::string, engine::FuncSig, std::less<>>& WasiSignatures() {
 
 Status ActorHost::Bind(HostFunctionTable extra) {
   THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
+  if (const component::Component* c = component::ComponentOf(*module_)) {
+    THEATER_RETURN_IF_ERROR(component::CheckAgainstWit(*c, *package));
+  }
 
   auto realloc = module_->FindExport("cabi_realloc");
   if (!realloc) {
@@ -218,6 +223,11 @@ Status ActorHost::Bind(HostFunctionTable extra) {
   BindRuntime(&runtime_impls);
 
   HostResolver resolver([&](const engine::ImportInfo& import) -> Result<engine::HostBinding> {
+    if (import.kind != engine::ExternKind::kFunction) {
+      return InvalidArgument(
+          "an actor module may import only functions; memories, tables and globals are shared "
+          "only between the core modules of a component");
+    }
     std::string qualified = import.module + "." + import.name;
     if (import.module == kWasiModule) {
       auto sig = WasiSignatures().find(import.name);
@@ -268,6 +278,8 @@ Status ActorHost::Bind(HostFunctionTable extra) {
   });
   engine::InstanceOptions instance_options = options_.instance;
   instance_options.user_data = this;
+  // A start function (a component runs `_initialize` from one) is part of initialisation.
+  instance_options.start_timeout = options_.init_deadline;
   THEATER_ASSIGN_OR_RETURN(instance_, module_->Instantiate(resolver, instance_options));
   return Status();
 }

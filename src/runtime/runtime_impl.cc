@@ -11,7 +11,10 @@
 
 #include <sys/stat.h>
 
+#include "common/bytes.h"
 #include "common/uuid.h"
+#include "component/component_module.h"
+#include "component/linker.h"
 #include "theater/content_store.h"
 
 namespace theater {
@@ -140,9 +143,22 @@ std::shared_ptr<chain::EventChain> RuntimeImpl::NewChain(const std::string& id, 
   return chain;
 }
 
+Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadCode(std::span<const uint8_t> wasm,
+                                                                    const std::string& name) {
+  if (component::IsComponentBinary(wasm)) {
+    return component::LoadComponentModule(*engine_, wasm, name);
+  }
+  return engine_->LoadModule(wasm, name);
+}
+
+Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadCodeFile(const std::string& path) {
+  THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> wasm, ReadFileBytes(path, "module"));
+  return LoadCode(wasm, std::filesystem::path(path).filename().string());
+}
+
 Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadModule(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return engine_->LoadModuleFile(path);  // it words the error
+  if (::stat(path.c_str(), &st) != 0) return LoadCodeFile(path);  // it words the error
   CachedModule key;
   key.device = st.st_dev;
   key.inode = st.st_ino;
@@ -156,7 +172,7 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadModule(const std:
       return it->second.module;
     }
   }
-  THEATER_ASSIGN_OR_RETURN(key.module, engine_->LoadModuleFile(path));
+  THEATER_ASSIGN_OR_RETURN(key.module, LoadCodeFile(path));
   std::lock_guard<std::mutex> lock(modules_mu_);
   modules_[path] = key;
   return key.module;
@@ -171,7 +187,7 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadComponent(
       std::vector<uint8_t> wasm,
       LoadReference(reference, kind, "component",
                     [this](const std::string& ref) { return ReadStoreReference(ref); }));
-  return engine_->LoadModule(wasm, reference);
+  return LoadCode(wasm, reference);
 }
 
 Result<store::ContentStore*> RuntimeImpl::content_store() {

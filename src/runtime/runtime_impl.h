@@ -114,6 +114,10 @@ class RuntimeImpl final : public TheaterRuntime {
   // The module at `path`, from a cache keyed by the file's identity (device, inode, size,
   // modification time), so spawning the same actor again neither reads nor hashes its file.
   Result<std::shared_ptr<const engine::Module>> LoadModule(const std::string& path);
+  // A core module or a component (component/component_module.h), by its preamble.
+  Result<std::shared_ptr<const engine::Module>> LoadCode(std::span<const uint8_t> wasm,
+                                                         const std::string& name);
+  Result<std::shared_ptr<const engine::Module>> LoadCodeFile(const std::string& path);
   // The module a resolved component reference names: a file through LoadModule's cache, a URL
   // (or, later, a store reference) fetched every time.
   Result<std::shared_ptr<const engine::Module>> LoadComponent(const std::string& reference,

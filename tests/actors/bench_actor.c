@@ -8,6 +8,8 @@
  *                   any other failure)
  *   rtt:<id>:<n>    makes n requests to actor <id> one after the other, timing each with the
  *                   monotonic clock; responds "<p50> <p99> <max> <mean>" in nanoseconds
+ * Built a second time with -DBENCH_ACTOR_NO_WASI as bench_actor_nowasi.wasm (and from it
+ * bench_actor_nowasi.component.wasm) for the component benchmark.
  */
 #include <stdlib.h>
 #include <theater/theater.h>
@@ -57,9 +59,15 @@ static bool parse_target(theater_bytes_t msg, size_t prefix, theater_string_t* i
 }
 
 static uint64_t now_ns(void) {
+#ifdef BENCH_ACTOR_NO_WASI
+  /* The build of this actor that becomes a component imports nothing from WASI (the component
+   * benchmark compares it with the core module): `rtt` then times nothing. */
+  return 0;
+#else
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+#endif
 }
 
 static int compare_u64(const void* a, const void* b) {
@@ -97,8 +105,8 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
         continue;
       }
       if (r.is_err) {
-        theater_string_t text = theater_format("%llu %.*s", (unsigned long long)i, (int)r.err.len,
-                                               r.err.ptr);
+        theater_string_t text =
+            theater_format("%llu %.*s", (unsigned long long)i, (int)r.err.len, r.err.ptr);
         theater_result_free(&r);
         theater_state_adopt(response, (uint8_t*)text.ptr, text.len);
         return theater_ok();
@@ -125,10 +133,10 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
       }
     }
     qsort(took, n, sizeof(uint64_t), compare_u64);
-    theater_string_t text = theater_format(
-        "%llu %llu %llu %llu", (unsigned long long)took[n / 2],
-        (unsigned long long)took[(n * 99) / 100], (unsigned long long)took[n - 1],
-        (unsigned long long)(sum / n));
+    theater_string_t text =
+        theater_format("%llu %llu %llu %llu", (unsigned long long)took[n / 2],
+                       (unsigned long long)took[(n * 99) / 100], (unsigned long long)took[n - 1],
+                       (unsigned long long)(sum / n));
     free(took);
     theater_state_adopt(response, (uint8_t*)text.ptr, text.len);
     return theater_ok();
@@ -140,3 +148,27 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
   return theater_ok();
 }
 THEATER_EXPORT_HANDLE_REQUEST(handle_request)
+
+#ifdef BENCH_ACTOR_NO_WASI
+/* A component exports whole interfaces: the component build implements the channel callbacks
+ * too (channels are accepted and their messages ignored). */
+static theater_result_t channel_open(theater_state_t* state, theater_string_t channel_id,
+                                     theater_bytes_t msg, theater_channel_accept_t* accept) {
+  (void)state, (void)channel_id, (void)msg, (void)accept;
+  return theater_ok();
+}
+THEATER_EXPORT_HANDLE_CHANNEL_OPEN(channel_open)
+
+static theater_result_t channel_message(theater_state_t* state, theater_string_t channel_id,
+                                        theater_bytes_t msg) {
+  (void)state, (void)channel_id, (void)msg;
+  return theater_ok();
+}
+THEATER_EXPORT_HANDLE_CHANNEL_MESSAGE(channel_message)
+
+static theater_result_t channel_close(theater_state_t* state, theater_string_t channel_id) {
+  (void)state, (void)channel_id;
+  return theater_ok();
+}
+THEATER_EXPORT_HANDLE_CHANNEL_CLOSE(channel_close)
+#endif

@@ -59,9 +59,10 @@ const Bytes kTypeError = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01,
                           0x00, 0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b};
 
 // (import "env" "memory" (memory 1))
-const Bytes kImportsMemory = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x02,
-                              0x0f, 0x01, 0x03, 'e',  'n',  'v',  0x06, 'm',  'e',
-                              'm',  'o',  'r',  'y',  0x02, 0x00, 0x01};
+// Imports env.t, an externref table (min 0, max 1).
+const Bytes kImportsExternrefTable = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+                                      0x02, 0x0c, 0x01, 0x03, 'e',  'n',  'v',  0x01,
+                                      't',  0x01, 0x6f, 0x01, 0x00, 0x01};
 
 // Imports a'b"c\d<newline>.é??= (i32) -> i32, host.mv () -> (i32, i64) and host."" (f32, f64);
 // exports memory "mem", table "tab", global "g", x'y<newline>??= (i64) -> (f32, f64) and "".
@@ -352,11 +353,11 @@ TEST_F(ModuleCompilerTest, BadInputsGiveClearErrorsAndLeaveNoTrace) {
   EXPECT_TRUE(r.status().ToString().starts_with("invalid wasm module 'body.wasm': 00000"))
       << r.status().ToString();
 
-  r = compiler->Compile(kImportsMemory, "mem.wasm");
+  r = compiler->Compile(kImportsExternrefTable, "table.wasm");
   EXPECT_EQ(r.status().code(), StatusCode::kValidationError);
   EXPECT_EQ(r.status().ToString(),
-            "cannot compile wasm module 'mem.wasm': imports of memories/tables/globals are not "
-            "supported: env.memory");
+            "cannot compile wasm module 'table.wasm': imports of tags and externref tables are not "
+            "supported: env.t (externref table)");
 
   EXPECT_TRUE(CacheFiles().empty());
   EXPECT_TRUE(TempDirIsEmpty());

@@ -325,6 +325,50 @@ struct ExportFunction {
   ResultShape results;
 };
 
+// What a wasm2c pointer type says about the memory, table or global behind it: its kind and,
+// for a global, its value type letter. Externref tables are not supported (nothing the runtime
+// links uses them).
+std::optional<std::pair<ShimExternKind, std::string>> ExternOfPointer(std::string_view c_type) {
+  if (c_type == "wasm_rt_memory_t*") return std::pair{ShimExternKind::kMemory, std::string()};
+  if (c_type == "wasm_rt_funcref_table_t*") return std::pair{ShimExternKind::kTable, std::string()};
+  if (c_type.ends_with("*")) {
+    if (auto scalar = ScalarType(c_type.substr(0, c_type.size() - 1))) {
+      return std::pair{ShimExternKind::kGlobal, std::string(1, scalar->letter)};
+    }
+  }
+  return std::nullopt;
+}
+
+// An imported memory, table or global: wasm2c declares an extern accessor for it, which the
+// shim defines.
+struct ImportExtern {
+  ShimImport desc;
+  std::string c_name;    // Z_<module>Z_<name>
+  std::string c_type;    // e.g. "wasm_rt_memory_t*"
+  std::string ctx_type;  // e.g. "struct Z_env_instance_t*"
+};
+
+void EmitExternImportStub(std::string& out, size_t index, const ImportExtern& e) {
+  out += "/* import " + std::to_string(index) + " */\n";
+  out += e.c_type + " " + e.c_name + "(" + e.ctx_type + " ctx) {\n";
+  out += "  return (" + e.c_type + ")theater_host_extern(*(void**)ctx, " + std::to_string(index) +
+         "u);\n}\n\n";
+}
+
+const char* ExternKindMacro(ShimExternKind kind) {
+  switch (kind) {
+    case ShimExternKind::kFunction:
+      return "THEATER_EXTERN_FUNC";
+    case ShimExternKind::kTable:
+      return "THEATER_EXTERN_TABLE";
+    case ShimExternKind::kMemory:
+      return "THEATER_EXTERN_MEMORY";
+    case ShimExternKind::kGlobal:
+      return "THEATER_EXTERN_GLOBAL";
+  }
+  return "THEATER_EXTERN_FUNC";
+}
+
 void EmitImportStub(std::string& out, size_t index, const ImportFunction& f) {
   out += "/* import " + std::to_string(index) + " */\n";
   out += f.results.c_type + " " + f.c_name + "(" + f.ctx_type + " ctx";
@@ -342,7 +386,7 @@ void EmitImportStub(std::string& out, size_t index, const ImportFunction& f) {
   out += "  uint64_t results[" + std::to_string(std::max<size_t>(1, f.results.values.size())) +
          "] = {0};\n";
   out += "  wasm_rt_host_enter();\n";
-  out += "  int status = theater_host_dispatch((void*)ctx, " + std::to_string(index) +
+  out += "  int status = theater_host_dispatch(*(void**)ctx, " + std::to_string(index) +
          "u, args, results);\n";
   out += "  wasm_rt_host_leave(status);\n";
   if (f.results.values.empty()) {
@@ -433,8 +477,12 @@ Result<GeneratedShim> GenerateShim(std::string_view header, std::string_view hea
   GeneratedShim shim;
   std::vector<ImportFunction> imports;
   std::vector<ExportFunction> exports;
+  std::vector<std::pair<ExternExportDesc, std::string>> extern_exports;  // with the getter
   std::string memory_getter;
-  std::string unsupported_imports;
+  // Imported memories, tables and globals: the instance members wasm2c declares for them (in
+  // header order) and the extern accessors it expects to be defined, by C name.
+  std::vector<std::pair<ShimImport, std::string>> extern_members;
+  std::map<std::string, Prototype> extern_prototypes;
   std::optional<Prototype> instantiate;
   bool has_init = false;
   bool has_free = false;
@@ -445,7 +493,11 @@ Result<GeneratedShim> GenerateShim(std::string_view header, std::string_view hea
       THEATER_ASSIGN_OR_RETURN(Prototype proto, ParsePrototype(d.text));
       if (proto.name == init_name) has_init = true;
       if (proto.name == free_name) has_free = true;
-      if (proto.name == instantiate_name) instantiate = std::move(proto);
+      if (proto.name == instantiate_name) {
+        instantiate = std::move(proto);
+      } else if (proto.ret.starts_with("extern ")) {
+        extern_prototypes.emplace(proto.name, std::move(proto));
+      }
       continue;
     }
     const bool is_import = d.annotation->starts_with(" import: ");
@@ -454,8 +506,13 @@ Result<GeneratedShim> GenerateShim(std::string_view header, std::string_view hea
       THEATER_ASSIGN_OR_RETURN(std::vector<std::string> parts,
                                Demangle(TrailingIdentifier(d.text)));
       if (parts.size() != 2) return Unexpected("import member " + d.text);
-      if (!unsupported_imports.empty()) unsupported_imports += ", ";
-      unsupported_imports += PrintableName(parts[0]) + "." + PrintableName(parts[1]);
+      if (*d.annotation != " import: '" + parts[0] + "' '" + parts[1] + "' ") {
+        return Unexpected("import comment does not match member " + PrintableName(d.text));
+      }
+      ShimImport desc;
+      desc.module = parts[0];
+      desc.name = parts[1];
+      extern_members.emplace_back(std::move(desc), std::string(TrailingIdentifier(d.text)));
       continue;
     }
     if (d.depth != 0) return Unexpected("export inside a block: " + PrintableName(d.text));
@@ -491,8 +548,9 @@ Result<GeneratedShim> GenerateShim(std::string_view header, std::string_view hea
     }
     if (proto.ret.ends_with("*")) {
       // Memories, tables and globals are exported as getters returning a pointer.
-      if (proto.ret == "wasm_rt_memory_t*" && name == "memory") {
-        memory_getter = proto.name;
+      if (proto.ret == "wasm_rt_memory_t*" && name == "memory") memory_getter = proto.name;
+      if (auto kind = ExternOfPointer(proto.ret)) {
+        extern_exports.emplace_back(ExternExportDesc{name, kind->first, kind->second}, proto.name);
       } else {
         shim.skipped_exports.push_back(name);
       }
@@ -510,9 +568,28 @@ Result<GeneratedShim> GenerateShim(std::string_view header, std::string_view hea
     f.desc.results = f.results.Letters();
     exports.push_back(std::move(f));
   }
-  if (!unsupported_imports.empty()) {
-    return ValidationError("imports of memories/tables/globals are not supported: " +
-                           unsupported_imports);
+  std::vector<ImportExtern> import_externs;
+  for (auto& [desc, c_name] : extern_members) {
+    auto proto = extern_prototypes.find(c_name);
+    if (proto == extern_prototypes.end()) return Unexpected("no accessor declared for " + c_name);
+    ImportExtern e;
+    e.c_type = proto->second.ret.substr(std::string_view("extern ").size());
+    auto kind = ExternOfPointer(e.c_type);
+    if (!kind) {
+      return ValidationError("import '" + PrintableName(desc.module) + "." +
+                             PrintableName(desc.name) + "' has unsupported type " + e.c_type +
+                             " (memories, funcref tables and i32/i64/f32/f64 globals are)");
+    }
+    if (proto->second.params.size() != 1 || !proto->second.params[0].starts_with("struct Z_") ||
+        !proto->second.params[0].ends_with("_instance_t*")) {
+      return Unexpected("import accessor without a host instance parameter: " + c_name);
+    }
+    e.desc = std::move(desc);
+    e.desc.kind = kind->first;
+    e.desc.params = kind->second;
+    e.c_name = c_name;
+    e.ctx_type = proto->second.params[0];
+    import_externs.push_back(std::move(e));
   }
   if (!has_init || !has_free || !instantiate) {
     return Unexpected("missing " + init_name + ", " + instantiate_name + " or " + free_name);
@@ -541,7 +618,16 @@ Result<GeneratedShim> GenerateShim(std::string_view header, std::string_view hea
       "static inline f64 theater_bits_f64(uint64_t b) { f64 v; memcpy(&v, &b, 8); return v; }\n\n";
 
   for (size_t i = 0; i < imports.size(); ++i) EmitImportStub(out, i, imports[i]);
+  // Extern imports are numbered after the function imports.
+  for (size_t i = 0; i < import_externs.size(); ++i) {
+    EmitExternImportStub(out, imports.size() + i, import_externs[i]);
+  }
   for (size_t i = 0; i < exports.size(); ++i) EmitTrampoline(out, i, exports[i], instance_type);
+  for (size_t i = 0; i < extern_exports.size(); ++i) {
+    out += "static void* theater_extern_" + std::to_string(i) + "(void* instance) { return " +
+           extern_exports[i].second + "((" + instance_type + "*)instance); }\n";
+  }
+  if (!extern_exports.empty()) out += "\n";
 
   out += "static void theater_instantiate(void* instance, void* host_ctx) {\n";
   out += "  " + instantiate_name + "((" + instance_type + "*)instance";
@@ -555,11 +641,24 @@ Result<GeneratedShim> GenerateShim(std::string_view header, std::string_view hea
     out += "static wasm_rt_memory_t* theater_memory(void* instance) { return " + memory_getter +
            "((" + instance_type + "*)instance); }\n\n";
   }
-  if (!imports.empty()) {
+  const size_t n_imports = imports.size() + import_externs.size();
+  if (n_imports > 0) {
     out += "static const theater_import_desc theater_imports[] = {\n";
-    for (const ImportFunction& f : imports) {
-      out += "    {" + CStringLiteral(f.desc.module) + ", " + CStringLiteral(f.desc.name) + ", " +
-             CStringLiteral(f.desc.params) + ", " + CStringLiteral(f.desc.results) + "},\n";
+    auto emit = [&out](const ShimImport& d) {
+      out += "    {" + CStringLiteral(d.module) + ", " + CStringLiteral(d.name) + ", " +
+             CStringLiteral(d.params) + ", " + CStringLiteral(d.results) + ", " +
+             ExternKindMacro(d.kind) + "},\n";
+    };
+    for (const ImportFunction& f : imports) emit(f.desc);
+    for (const ImportExtern& e : import_externs) emit(e.desc);
+    out += "};\n\n";
+  }
+  if (!extern_exports.empty()) {
+    out += "static const theater_extern_export_desc theater_extern_exports[] = {\n";
+    for (size_t i = 0; i < extern_exports.size(); ++i) {
+      const ExternExportDesc& e = extern_exports[i].first;
+      out += "    {" + CStringLiteral(e.name) + ", " + ExternKindMacro(e.kind) + ", " +
+             CStringLiteral(e.type) + ", theater_extern_" + std::to_string(i) + "},\n";
     }
     out += "};\n\n";
   }
@@ -581,10 +680,13 @@ Result<GeneratedShim> GenerateShim(std::string_view header, std::string_view hea
   out += "    .free_instance = theater_free_instance,\n";
   out +=
       std::string("    .memory = ") + (memory_getter.empty() ? "NULL" : "theater_memory") + ",\n";
-  out += "    .n_imports = " + std::to_string(imports.size()) + "u,\n";
-  out += std::string("    .imports = ") + (imports.empty() ? "NULL" : "theater_imports") + ",\n";
+  out += "    .n_imports = " + std::to_string(n_imports) + "u,\n";
+  out += std::string("    .imports = ") + (n_imports == 0 ? "NULL" : "theater_imports") + ",\n";
   out += "    .n_exports = " + std::to_string(exports.size()) + "u,\n";
   out += std::string("    .exports = ") + (exports.empty() ? "NULL" : "theater_exports") + ",\n";
+  out += "    .n_extern_exports = " + std::to_string(extern_exports.size()) + "u,\n";
+  out += std::string("    .extern_exports = ") +
+         (extern_exports.empty() ? "NULL" : "theater_extern_exports") + ",\n";
   out += "};\n\n";
   out +=
       "__attribute__((visibility(\"default\"))) const theater_module_desc* theater_module(void) "
@@ -592,6 +694,8 @@ Result<GeneratedShim> GenerateShim(std::string_view header, std::string_view hea
   out += "  return &theater_descriptor;\n}\n";
 
   for (ImportFunction& f : imports) shim.imports.push_back(std::move(f.desc));
+  for (ImportExtern& e : import_externs) shim.imports.push_back(std::move(e.desc));
+  for (auto& [desc, getter] : extern_exports) shim.extern_exports.push_back(std::move(desc));
   for (ExportFunction& f : exports) shim.exports.push_back(std::move(f.desc));
   shim.exports_memory = !memory_getter.empty();
   return shim;

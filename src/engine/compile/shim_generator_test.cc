@@ -148,7 +148,14 @@ TEST(ShimGeneratorTest, DecodesNamesAndSignatures) {
   EXPECT_EQ(shim->exports[1].name, "");
   EXPECT_EQ(shim->exports[1].params, "");
   EXPECT_FALSE(shim->exports_memory);  // exported as "mem", not "memory"
-  EXPECT_EQ(shim->skipped_exports, (std::vector<std::string>{"mem", "tab", "g"}));
+  ASSERT_EQ(shim->extern_exports.size(), 3u);
+  EXPECT_EQ(shim->extern_exports[0].name, "mem");
+  EXPECT_EQ(shim->extern_exports[0].kind, ShimExternKind::kMemory);
+  EXPECT_EQ(shim->extern_exports[1].name, "tab");
+  EXPECT_EQ(shim->extern_exports[1].kind, ShimExternKind::kTable);
+  EXPECT_EQ(shim->extern_exports[2].name, "g");
+  EXPECT_EQ(shim->extern_exports[2].kind, ShimExternKind::kGlobal);
+  EXPECT_TRUE(shim->skipped_exports.empty());
 }
 
 TEST(ShimGeneratorTest, EmitsEscapedLiteralsAndTheDispatchContract) {
@@ -156,7 +163,9 @@ TEST(ShimGeneratorTest, EmitsEscapedLiteralsAndTheDispatchContract) {
   ASSERT_TRUE(shim.ok()) << shim.status().ToString();
   const std::string& src = shim->source;
   // Names only ever appear as escaped literals, never raw (the raw newline would show).
-  EXPECT_NE(src.find(R"({"a'b\042c\134d\012", "\303\251\077\077=", "i", "i"})"), std::string::npos)
+  EXPECT_NE(
+      src.find(R"({"a'b\042c\134d\012", "\303\251\077\077=", "i", "i", THEATER_EXTERN_FUNC})"),
+      std::string::npos)
       << src;
   EXPECT_NE(src.find(R"({"x'y\012\077\077=", "I", "fF", theater_export_0})"), std::string::npos);
   EXPECT_EQ(src.find("a'b\"c"), std::string::npos);
@@ -165,7 +174,7 @@ TEST(ShimGeneratorTest, EmitsEscapedLiteralsAndTheDispatchContract) {
                      "  uint64_t args[2] = {theater_f32_bits(a0), theater_f64_bits(a1)};\n"
                      "  uint64_t results[1] = {0};\n"
                      "  wasm_rt_host_enter();\n"
-                     "  int status = theater_host_dispatch((void*)ctx, 1u, args, results);\n"
+                     "  int status = theater_host_dispatch(*(void**)ctx, 1u, args, results);\n"
                      "  wasm_rt_host_leave(status);\n"),
             std::string::npos)
       << src;
@@ -201,16 +210,55 @@ TEST(ShimGeneratorTest, FindsTheMemoryExport) {
   EXPECT_NE(shim->source.find("results[0] = (uint64_t)ret;"), std::string::npos);
 }
 
-TEST(ShimGeneratorTest, RejectsImportedMemoriesTablesAndGlobals) {
-  const std::string header = Replace(kSmallHeader, "  wasm_rt_memory_t w2c_memory;\n",
-                                     "  /* import: 'env' 'memory' */\n"
-                                     "  wasm_rt_memory_t *Z_envZ_memory;\n"
-                                     "  /* import: 'env' 'g' */\n"
-                                     "  u32 *Z_envZ_g;\n");
-  auto shim = GenerateShim(header, "mod.h", "mod");
-  EXPECT_EQ(shim.status().code(), StatusCode::kValidationError);
-  EXPECT_EQ(shim.status().message(),
-            "imports of memories/tables/globals are not supported: env.memory, env.g");
+// wasm2c declares an instance member and an extern accessor for each imported memory, table or
+// global; the shim defines the accessor, numbered after the function imports.
+std::string WithExternImports(std::string_view member_type, std::string_view accessor_type) {
+  std::string header = Replace(kSmallHeader, "  wasm_rt_memory_t w2c_memory;\n",
+                               "  /* import: 'env' 'memory' */\n"
+                               "  wasm_rt_memory_t *Z_envZ_memory;\n"
+                               "  /* import: 'env' 'g' */\n"
+                               "  " +
+                                   std::string(member_type) + " *Z_envZ_g;\n");
+  return Replace(header, "struct Z_host_instance_t;\n",
+                 "struct Z_host_instance_t;\nstruct Z_env_instance_t;\n"
+                 "extern " +
+                     std::string(accessor_type) +
+                     "* Z_envZ_g(struct Z_env_instance_t*);\n"
+                     "extern wasm_rt_memory_t* Z_envZ_memory(struct Z_env_instance_t*);\n");
+}
+
+TEST(ShimGeneratorTest, DefinesAccessorsForImportedMemoriesTablesAndGlobals) {
+  auto shim = GenerateShim(WithExternImports("u64", "u64"), "mod.h", "mod");
+  ASSERT_TRUE(shim.ok()) << shim.status().ToString();
+  ASSERT_EQ(shim->imports.size(), 3u);
+  EXPECT_EQ(shim->imports[0].name, "log");
+  EXPECT_EQ(shim->imports[1].name, "memory");
+  EXPECT_EQ(shim->imports[1].kind, ShimExternKind::kMemory);
+  EXPECT_EQ(shim->imports[2].name, "g");
+  EXPECT_EQ(shim->imports[2].kind, ShimExternKind::kGlobal);
+  EXPECT_EQ(shim->imports[2].params, "I");
+  const std::string& src = shim->source;
+  EXPECT_NE(src.find("wasm_rt_memory_t* Z_envZ_memory(struct Z_env_instance_t* ctx) {\n"
+                     "  return (wasm_rt_memory_t*)theater_host_extern(*(void**)ctx, 1u);\n}\n"),
+            std::string::npos)
+      << src;
+  EXPECT_NE(src.find("u64* Z_envZ_g(struct Z_env_instance_t* ctx) {\n"
+                     "  return (u64*)theater_host_extern(*(void**)ctx, 2u);\n}\n"),
+            std::string::npos)
+      << src;
+  EXPECT_NE(src.find(R"({"env", "g", "I", "", THEATER_EXTERN_GLOBAL})"), std::string::npos);
+
+  // An accessor type the shim does not know is refused with the import's name.
+  auto odd = GenerateShim(
+      WithExternImports("wasm_rt_externref_table_t", "wasm_rt_externref_table_t"), "mod.h", "mod");
+  EXPECT_EQ(odd.status().code(), StatusCode::kValidationError);
+  EXPECT_NE(odd.status().message().find("'env.g' has unsupported type"), std::string::npos)
+      << odd.status().ToString();
+  // A member without its accessor means the header is not what the shim expects.
+  auto missing = GenerateShim(Replace(WithExternImports("u32", "u32"),
+                                      "extern u32* Z_envZ_g(struct Z_env_instance_t*);\n", ""),
+                              "mod.h", "mod");
+  EXPECT_EQ(missing.status().code(), StatusCode::kInternal);
 }
 
 TEST(ShimGeneratorTest, RejectsReferenceTypedFunctions) {

@@ -184,13 +184,18 @@ Status ReadTypeSection(Reader& r, WasmModuleInfo& info) {
 }
 
 // Skips a limits structure; the flags also cover shared (threads) and 64-bit (memory64) limits.
-Status SkipLimits(Reader& r) {
+Result<WasmLimits> ReadLimits(Reader& r) {
   THEATER_ASSIGN_OR_RETURN(uint8_t flags, r.Byte("limits"));
   if (flags > 0x07) return r.Error("invalid limits flags " + Hex(flags));
-  const int bits = (flags & 0x04) ? 64 : 32;
-  THEATER_RETURN_IF_ERROR(r.Leb(bits, "limits minimum").status());
-  if (flags & 0x01) THEATER_RETURN_IF_ERROR(r.Leb(bits, "limits maximum").status());
-  return Status::Ok();
+  WasmLimits limits;
+  limits.shared = (flags & 0x02) != 0;
+  limits.is64 = (flags & 0x04) != 0;
+  const int bits = limits.is64 ? 64 : 32;
+  THEATER_ASSIGN_OR_RETURN(limits.min, r.Leb(bits, "limits minimum"));
+  if (flags & 0x01) {
+    THEATER_ASSIGN_OR_RETURN(limits.max, r.Leb(bits, "limits maximum"));
+  }
+  return limits;
 }
 
 Status ReadImportSection(Reader& r, WasmModuleInfo& info) {
@@ -209,17 +214,21 @@ Status ReadImportSection(Reader& r, WasmModuleInfo& info) {
       case 1: {
         THEATER_ASSIGN_OR_RETURN(uint8_t ref, r.Byte("table element type"));
         if (ref != 0x70 && ref != 0x6f) return r.Error("invalid table element type " + Hex(ref));
-        THEATER_RETURN_IF_ERROR(SkipLimits(r));
+        imp.value_type = ref;
+        THEATER_ASSIGN_OR_RETURN(imp.limits, ReadLimits(r));
         break;
       }
-      case 2:
-        THEATER_RETURN_IF_ERROR(SkipLimits(r));
+      case 2: {
+        THEATER_ASSIGN_OR_RETURN(imp.limits, ReadLimits(r));
         break;
+      }
       case 3: {
         THEATER_ASSIGN_OR_RETURN(uint8_t type, r.Byte("global type"));
         if (!IsValueType(type)) return r.Error("unknown global type " + Hex(type));
         THEATER_ASSIGN_OR_RETURN(uint8_t mut, r.Byte("global mutability"));
         if (mut > 1) return r.Error("invalid global mutability " + Hex(mut));
+        imp.value_type = type;
+        imp.global_mutable = mut == 1;
         break;
       }
       case 4: {
@@ -357,12 +366,14 @@ Status CheckCompilable(const WasmModuleInfo& info) {
   for (const WasmImport& imp : info.imports) {
     THEATER_RETURN_IF_ERROR(CheckName("import module name", imp.module));
     THEATER_RETURN_IF_ERROR(CheckName("import name", imp.name));
-    if (imp.kind != WasmExternKind::kFunction) {
+    if (imp.kind == WasmExternKind::kTag ||
+        (imp.kind == WasmExternKind::kTable && imp.value_type != 0x70)) {
       if (!unsupported.empty()) unsupported += ", ";
       unsupported += ImportText(imp);
-      if (imp.kind == WasmExternKind::kTag) unsupported += " (tag)";
+      unsupported += imp.kind == WasmExternKind::kTag ? " (tag)" : " (externref table)";
       continue;
     }
+    if (imp.kind != WasmExternKind::kFunction) continue;
     if (imp.type_index >= info.types.size()) {
       return ValidationError("import " + ImportText(imp) + " refers to type " +
                              std::to_string(imp.type_index) + " but the module declares " +
@@ -377,7 +388,8 @@ Status CheckCompilable(const WasmModuleInfo& info) {
     }
   }
   if (!unsupported.empty()) {
-    return ValidationError("imports of memories/tables/globals are not supported: " + unsupported);
+    return ValidationError("imports of tags and externref tables are not supported: " +
+                           unsupported);
   }
   for (const WasmExport& exp : info.exports) {
     THEATER_RETURN_IF_ERROR(CheckName("export name", exp.name));

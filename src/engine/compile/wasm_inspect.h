@@ -5,7 +5,8 @@
 // It reads the header, the section framing and the type, import and export sections; it is not a
 // validator (wasm2c validates everything). It exists to give clear errors for inputs that are not
 // core modules at all, and to reject modules the compile pipeline cannot translate safely:
-//   - imports of memories, tables, globals or tags (the shim forwards only functions);
+//   - imports of tags and of externref tables (the shim links functions, memories, funcref
+//     tables and globals);
 //   - import/export names containing "*/" or NUL: wasm2c 1.0.32 copies names verbatim into C
 //     comments, so "*/" would end the comment and inject C code into the compiled module;
 //   - the same module/name imported twice with different types: wasm2c 1.0.32 then declares one
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,11 +40,23 @@ struct WasmFuncType {
   bool operator==(const WasmFuncType&) const = default;
 };
 
+// The limits of a memory or table: `min` and, when present, `max` (pages or elements).
+struct WasmLimits {
+  uint64_t min = 0;
+  std::optional<uint64_t> max;
+  bool shared = false;
+  bool is64 = false;
+};
+
 struct WasmImport {
   std::string module;
   std::string name;
   WasmExternKind kind = WasmExternKind::kFunction;
-  uint32_t type_index = 0;  // functions only
+  uint32_t type_index = 0;  // functions
+  uint8_t value_type = 0;   // globals: 0x7f i32, 0x7e i64, 0x7d f32, 0x7c f64, ...; tables:
+                            // the element type (0x70 funcref, 0x6f externref)
+  bool global_mutable = false;
+  WasmLimits limits;  // memories and tables
 };
 
 struct WasmExport {

@@ -142,7 +142,7 @@ TEST(WasmInspectTest, EveryPrefixOfAModuleFailsCleanly) {
   }
 }
 
-TEST(WasmInspectTest, RejectsNonFunctionImports) {
+TEST(WasmInspectTest, AcceptsMemoryTableAndGlobalImportsButNotTagsOrExternrefTables) {
   Bytes imports = {0x03};
   AppendName(imports, "env");
   AppendName(imports, "memory");
@@ -155,10 +155,32 @@ TEST(WasmInspectTest, RejectsNonFunctionImports) {
   Append(imports, {0x03, 0x7f, 0x00});
   auto info = InspectWasmModule(Module({{2, imports}}));
   ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_TRUE(CheckCompilable(*info).ok());
+  ASSERT_EQ(info->imports.size(), 3u);
+  EXPECT_EQ(info->imports[0].kind, WasmExternKind::kMemory);
+  EXPECT_EQ(info->imports[0].limits.min, 1u);
+  EXPECT_FALSE(info->imports[0].limits.max.has_value());
+  EXPECT_EQ(info->imports[1].kind, WasmExternKind::kTable);
+  EXPECT_EQ(info->imports[1].value_type, 0x70);
+  EXPECT_EQ(info->imports[2].kind, WasmExternKind::kGlobal);
+  EXPECT_EQ(info->imports[2].value_type, 0x7f);
+  EXPECT_FALSE(info->imports[2].global_mutable);
+
+  Bytes unsupported = {0x02};
+  AppendName(unsupported, "env");
+  AppendName(unsupported, "refs");
+  Append(unsupported, {0x01, 0x6f, 0x01, 0x01, 0x04});  // externref table, min 1, max 4
+  AppendName(unsupported, "env");
+  AppendName(unsupported, "oops");
+  Append(unsupported, {0x04, 0x00, 0x00});  // a tag
+  info = InspectWasmModule(Module({{2, unsupported}}));
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->imports[0].limits.max, 4u);
   Status s = CheckCompilable(*info);
   EXPECT_EQ(s.code(), StatusCode::kValidationError);
   EXPECT_EQ(s.message(),
-            "imports of memories/tables/globals are not supported: env.memory, env.table, env.g");
+            "imports of tags and externref tables are not supported: env.refs (externref table), "
+            "env.oops (tag)");
 }
 
 TEST(WasmInspectTest, RejectsNamesThatWouldEndACComment) {

@@ -9,15 +9,25 @@
  *   - one trampoline per exported function with a uniform signature
  *       void fn(void* instance, const uint64_t* args, uint64_t* results)
  *     where i32/i64 travel zero-extended in a uint64_t and f32/f64 as their bit patterns,
- *   - the list of imports; every import is forwarded by the shim to theater_host_dispatch()
- *     with its index in that list.
+ *   - the list of imports; every function import is forwarded by the shim to
+ *     theater_host_dispatch() with its index in that list, and every memory, table or global
+ *     import is fetched once, while the instance is created, through theater_host_extern()
+ *     (another instance's memory, table or global cell: how the core modules of a component
+ *     share them),
+ *   - the memories, tables and globals the module exports, each with an accessor.
  * Signatures are strings over the letters i (i32), I (i64), f (f32), F (f64).
  *
  * Every import stub the shim generates has exactly this body, and nothing else touches
  * thread-local state in a frame that may span a fiber switch (see docs/engine.md):
  *     wasm_rt_host_enter();
- *     int status = theater_host_dispatch(ctx, index, args, results);
+ *     int status = theater_host_dispatch(*(void**)ctx, index, args, results);
  *     wasm_rt_host_leave(status);   // traps when status != 0 or an interrupt is pending
+ *
+ * The host context is the address of a word that holds its own address. A stub called directly
+ * receives that address; a stub called through a table receives, from wabt 1.0.32's element
+ * initialisation, the address of the instance field that holds it. Dereferencing once gives the
+ * host context either way, which is what lets one core instance put another's imported
+ * functions in a table (as a component's fixup modules do).
  *
  * This header is included by generated C and by the C++ host; it must stay plain C.
  */
@@ -34,16 +44,33 @@ extern "C" {
 #endif
 
 /* Bumped whenever this struct or the trampoline convention changes; part of the cache key. */
-#define THEATER_SHIM_ABI_VERSION 1
+#define THEATER_SHIM_ABI_VERSION 2
 
 typedef void (*theater_export_fn)(void* instance, const uint64_t* args, uint64_t* results);
+
+/* What an import or extern export is. The values are the wasm binary's external kinds. */
+enum {
+  THEATER_EXTERN_FUNC = 0,
+  THEATER_EXTERN_TABLE = 1,   /* wasm_rt_funcref_table_t (funcref tables only) */
+  THEATER_EXTERN_MEMORY = 2,  /* wasm_rt_memory_t */
+  THEATER_EXTERN_GLOBAL = 3,  /* the global's value cell: u32, u64, f32 or f64 */
+};
 
 typedef struct {
   const char* module; /* e.g. "theater:simple/runtime" */
   const char* name;   /* e.g. "log" */
-  const char* params; /* e.g. "ii" */
+  const char* params; /* e.g. "ii"; for a global, its value type letter */
   const char* results;
+  uint32_t kind; /* THEATER_EXTERN_* */
 } theater_import_desc;
+
+/* An exported memory, table or global: `get` returns its wasm_rt object or value cell. */
+typedef struct {
+  const char* name;
+  uint32_t kind;    /* THEATER_EXTERN_TABLE, _MEMORY or _GLOBAL */
+  const char* type; /* a global's value type letter; "" otherwise */
+  void* (*get)(void* instance);
+} theater_extern_export_desc;
 
 typedef struct {
   const char* name;
@@ -67,6 +94,8 @@ typedef struct {
   const theater_import_desc* imports;
   uint32_t n_exports;
   const theater_export_desc* exports; /* functions only */
+  uint32_t n_extern_exports;
+  const theater_extern_export_desc* extern_exports;
 } theater_module_desc;
 
 /* The one symbol a compiled module exports. */
@@ -77,6 +106,10 @@ typedef const theater_module_desc* (*theater_module_fn)(void);
  * wasm_rt_trap_t code to trap the guest with. */
 int theater_host_dispatch(void* host_ctx, uint32_t import_index, const uint64_t* args,
                           uint64_t* results);
+
+/* Provided by the host executable: the memory, table or global cell bound to a non-function
+ * import, never NULL (the host refuses to instantiate without one). */
+void* theater_host_extern(void* host_ctx, uint32_t import_index);
 
 #ifdef __cplusplus
 }

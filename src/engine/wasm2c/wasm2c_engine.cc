@@ -40,14 +40,18 @@ class Wasm2cInstance final : public Instance {
   Wasm2cInstance(std::shared_ptr<const Wasm2cModule> module, const InstanceOptions& options);
   ~Wasm2cInstance() override;
 
-  Status Instantiate(ImportResolver& resolver);
+  Status Instantiate(ImportResolver& resolver, std::chrono::nanoseconds start_timeout);
 
   const Module& module() const override;
   Status Call(uint32_t export_index, std::span<const uint64_t> args, std::span<uint64_t> results,
               const CallOptions& options) override;
   std::span<uint8_t> memory() override;
+  void* ExternExport(uint32_t index) override;
 
   const HostBinding& binding(uint32_t index) const { return bindings_[index]; }
+  static Wasm2cInstance* FromHostContext(void* host_ctx) {
+    return static_cast<HostContext*>(host_ctx)->instance;
+  }
 
  protected:
   int RunExport(uint32_t index, const uint64_t* args, uint64_t* results) override;
@@ -55,8 +59,16 @@ class Wasm2cInstance final : public Instance {
  private:
   rt::MemoryConfig MemoryConfigForModule() const;
 
+  // What the shim's stubs receive (see shim_abi.h): a word holding its own address, then the
+  // instance.
+  struct HostContext {
+    HostContext* self;
+    Wasm2cInstance* instance;
+  };
+
   std::shared_ptr<const Wasm2cModule> module_;
   const theater_module_desc* desc_;
+  HostContext host_context_{&host_context_, this};
   void* storage_ = nullptr;
   bool instantiated_ = false;
   uint32_t max_pages_;
@@ -74,12 +86,17 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
         mode_(mode) {
     for (uint32_t i = 0; i < desc->n_imports; ++i) {
       const auto& d = desc->imports[i];
-      imports_.push_back({d.module, d.name, {d.params, d.results}});
+      imports_.push_back(
+          {d.module, d.name, {d.params, d.results}, static_cast<ExternKind>(d.kind)});
     }
     for (uint32_t i = 0; i < desc->n_exports; ++i) {
       const auto& d = desc->exports[i];
       exports_.push_back({d.name, {d.params, d.results}});
       export_index_.emplace(d.name, i);
+    }
+    for (uint32_t i = 0; i < desc->n_extern_exports; ++i) {
+      const auto& d = desc->extern_exports[i];
+      extern_exports_.push_back({d.name, static_cast<ExternKind>(d.kind), d.type[0]});
     }
   }
   // The .so stays loaded for the life of the process: a module is unloaded only when no
@@ -95,14 +112,15 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
     if (it == export_index_.end()) return std::nullopt;
     return it->second;
   }
+  const std::vector<ExternExportInfo>& extern_exports() const override { return extern_exports_; }
   MemoryMode memory_mode() const override { return mode_; }
   bool exports_memory() const override { return desc_->memory != nullptr; }
 
   Result<std::unique_ptr<Instance>> Instantiate(ImportResolver& resolver,
                                                 const InstanceOptions& options) const override {
     auto instance = std::make_unique<Wasm2cInstance>(shared_from_this(), options);
-    THEATER_RETURN_IF_ERROR(
-        instance->Instantiate(resolver).WithContext("instantiating module '" + name_ + "'"));
+    THEATER_RETURN_IF_ERROR(instance->Instantiate(resolver, options.start_timeout)
+                                .WithContext("instantiating module '" + name_ + "'"));
     return std::unique_ptr<Instance>(std::move(instance));
   }
 
@@ -116,6 +134,7 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
   MemoryMode mode_;
   std::vector<ImportInfo> imports_;
   std::vector<ExportInfo> exports_;
+  std::vector<ExternExportInfo> extern_exports_;
   std::map<std::string, uint32_t, std::less<>> export_index_;
 };
 
@@ -125,6 +144,7 @@ Wasm2cInstance::Wasm2cInstance(std::shared_ptr<const Wasm2cModule> module,
                                const InstanceOptions& options)
     : module_(std::move(module)), desc_(module_->desc()) {
   user_data_ = options.user_data;
+  if (options.host_error_slot) host_error_ = options.host_error_slot;
   uint64_t pages = options.max_memory_bytes / kWasmPageSize;
   max_pages_ = pages > 65536 ? 65536 : static_cast<uint32_t>(pages);
 }
@@ -144,7 +164,8 @@ void InstantiateThunk(void* storage, const uint64_t* args, uint64_t*) {
 }
 }  // namespace
 
-Status Wasm2cInstance::Instantiate(ImportResolver& resolver) {
+Status Wasm2cInstance::Instantiate(ImportResolver& resolver,
+                                   std::chrono::nanoseconds start_timeout) {
   const auto& imports = module_->imports();
   bindings_.reserve(imports.size());
   for (const ImportInfo& import : imports) {
@@ -152,7 +173,9 @@ Status Wasm2cInstance::Instantiate(ImportResolver& resolver) {
     if (!binding.ok()) {
       return binding.status().WithContext("import '" + import.module + "." + import.name + "'");
     }
-    if (!binding->fn) return InternalError("resolver returned no function for " + import.name);
+    if (import.kind == ExternKind::kFunction ? !binding->fn : !binding->external) {
+      return InternalError("resolver returned nothing to bind to " + import.name);
+    }
     bindings_.push_back(*binding);
   }
   storage_ = std::aligned_alloc(64, (desc_->instance_size + 63) / 64 * 64);
@@ -162,15 +185,25 @@ Status Wasm2cInstance::Instantiate(ImportResolver& resolver) {
   rt::SetMemoryConfig(MemoryConfigForModule());
   rt::CallState state;
   state.id = rt::NextCallId();
+  state.deadline_ns = rt::DeadlineAfter(start_timeout);
   rt::SetThreadStackBounds(&state);
   rt::CallState* previous = rt::EnterCallState(&state);
-  InstantiateArgs args{desc_, this};
+  if (state.deadline_ns) Watchdog::Get().Arm(state.deadline_ns);
+  InstantiateArgs args{desc_, &host_context_};
   int code =
       rt::RunGuest(InstantiateThunk, storage_, reinterpret_cast<const uint64_t*>(&args), nullptr);
   rt::LeaveCallState(previous);
   instantiated_ = true;  // partially initialised state is still freed by the destructor
   if (code != WASM_RT_TRAP_NONE) {
     poisoned_ = true;
+    if (code == WASM_RT_TRAP_INTERRUPTED) {
+      return DeadlineExceeded("the start function ran past its deadline");
+    }
+    if (code == WASM_RT_TRAP_HOST && !host_error_->ok()) {
+      Status cause = std::move(*host_error_);
+      *host_error_ = Status();
+      return cause.WithContext("start function");
+    }
     if (code == WASM_RT_TRAP_EXHAUSTION) {
       return ResourceExhausted(
           "initial linear memory exceeds the instance's memory limit, or the address space is "
@@ -200,6 +233,11 @@ std::span<uint8_t> Wasm2cInstance::memory() {
   if (!desc_->memory) return {};
   wasm_rt_memory_t* mem = desc_->memory(storage_);
   return {mem->data, mem->size};
+}
+
+void* Wasm2cInstance::ExternExport(uint32_t index) {
+  if (index >= desc_->n_extern_exports) return nullptr;
+  return desc_->extern_exports[index].get(storage_);
 }
 
 int Wasm2cInstance::RunExport(uint32_t index, const uint64_t* args, uint64_t* results) {
@@ -294,8 +332,16 @@ class Wasm2cEngine final : public Engine {
     }
     for (uint32_t i = 0; i < desc->n_imports; ++i) {
       const auto& d = desc->imports[i];
-      if (!d.module || !d.name || !ValidSignature(d.params) || !ValidSignature(d.results)) {
+      if (!d.module || !d.name || !ValidSignature(d.params) || !ValidSignature(d.results) ||
+          d.kind > THEATER_EXTERN_GLOBAL) {
         return InternalError("malformed import descriptor");
+      }
+    }
+    for (uint32_t i = 0; i < desc->n_extern_exports; ++i) {
+      const auto& d = desc->extern_exports[i];
+      if (!d.name || !d.get || !ValidSignature(d.type) || d.kind == THEATER_EXTERN_FUNC ||
+          d.kind > THEATER_EXTERN_GLOBAL) {
+        return InternalError("malformed extern export descriptor");
       }
     }
     for (uint32_t i = 0; i < desc->n_exports; ++i) {
@@ -314,6 +360,12 @@ class Wasm2cEngine final : public Engine {
 };
 
 }  // namespace
+
+std::span<uint8_t> MemoryBytes(void* memory) {
+  if (memory == nullptr) return {};
+  auto* m = static_cast<wasm_rt_memory_t*>(memory);
+  return {m->data, m->size};
+}
 
 Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   rt::InitProcess();
@@ -341,7 +393,12 @@ Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
 
 extern "C" int theater_host_dispatch(void* host_ctx, uint32_t import_index, const uint64_t* args,
                                      uint64_t* results) {
-  auto* instance = static_cast<theater::engine::Wasm2cInstance*>(host_ctx);
+  auto* instance = theater::engine::Wasm2cInstance::FromHostContext(host_ctx);
   const theater::engine::HostBinding& binding = instance->binding(import_index);
   return binding.fn(*instance, binding.data, args, results);
+}
+
+extern "C" void* theater_host_extern(void* host_ctx, uint32_t import_index) {
+  auto* instance = theater::engine::Wasm2cInstance::FromHostContext(host_ctx);
+  return instance->binding(import_index).external;
 }

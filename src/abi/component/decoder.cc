@@ -1,0 +1,1793 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The section decoder. Definitions are validated in order as they are read, against index spaces
+// that grow as they are; a reference can therefore only name something already defined, which is
+// what rules out cycles. Scopes (the component, nested components, component types, instance
+// types, module types) form a chain through `parent` for outer aliases; its length is capped, and
+// it is the only recursion.
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "abi/component/core_module.h"
+#include "abi/component/names.h"
+#include "abi/component/reader.h"
+#include "theater/abi/component.h"
+
+namespace theater::component {
+namespace {
+
+constexpr uint8_t kMagic[] = {0x00, 0x61, 0x73, 0x6d};
+// Validation steps (instantiation checks, name lookups) one decode may take; bounds the time
+// hostile input can make quadratic checks cost.
+constexpr uint64_t kWorkBudget = 200'000'000;
+// Flattened values beyond which the canonical ABI passes parameters (results) through memory.
+constexpr uint32_t kMaxFlatParams = 16;
+constexpr uint32_t kMaxFlatResults = 1;
+constexpr uint32_t kFlatSaturation = 1u << 31;
+
+const char* SectionName(uint8_t id) {
+  static constexpr const char* kNames[] = {
+      "custom", "core module", "core instance", "core type", "component", "instance", "alias",
+      "type",   "canon",       "start",         "import",    "export",    "value"};
+  return id < std::size(kNames) ? kNames[id] : "unknown";
+}
+
+bool IsCoreSort(Sort sort) {
+  return sort <= Sort::kCoreInstance;
+}
+
+std::string OutOfRange(Sort sort, uint64_t index, size_t size) {
+  return std::string(SortName(sort)) + " index " + std::to_string(index) + " out of range (" +
+         std::to_string(size) + " defined)";
+}
+
+uint32_t SaturatingAdd(uint32_t a, uint32_t b) {
+  return a >= kFlatSaturation - b ? kFlatSaturation : a + b;
+}
+
+// What an index refers to, as far as later definitions need to know.
+struct Payload {
+  TypeRef type;  // kType; the func/instance/component type for those sorts
+  std::shared_ptr<const CoreType> core_type;
+  std::shared_ptr<const CoreModuleShape> module;
+  std::shared_ptr<const CoreInstanceShape> core_instance;
+  std::shared_ptr<const CoreFuncType> core_func;
+};
+
+struct Scope {
+  enum class Kind { kComponent, kComponentType, kInstanceType, kModuleType } kind;
+  Scope* parent = nullptr;
+  int depth = 0;
+
+  std::array<size_t, kSortCount> counts{};
+  std::vector<TypeRef> types, funcs, instances, components;
+  std::vector<std::shared_ptr<const CoreType>> core_types;
+  std::vector<std::shared_ptr<const CoreModuleShape>> core_modules;
+  std::vector<std::shared_ptr<const CoreInstanceShape>> core_instances;
+  std::vector<std::shared_ptr<const CoreFuncType>> core_funcs;
+  // kComponent only: where each index comes from.
+  std::array<std::vector<IndexEntry>, kSortCount> entries;
+  // Resources defined by this component (canon resource.new/rep must name one of these).
+  std::set<const TypeDef*> local_resources;
+
+  std::vector<ExternItem> imports, exports;
+  std::set<std::string> import_keys, export_keys;
+
+  size_t count(Sort sort) const { return counts[static_cast<size_t>(sort)]; }
+  bool is_type_scope() const { return kind != Kind::kComponent; }
+};
+
+}  // namespace
+
+class Decoder {
+ public:
+  explicit Decoder(std::shared_ptr<const std::vector<uint8_t>> bytes) : bytes_(std::move(bytes)) {}
+
+  // Decodes the component in `reader` (preamble included).
+  Result<std::unique_ptr<Component>> DecodeComponentIn(Reader& reader, Scope* parent);
+
+ private:
+  Status Spend(const Reader& r, uint64_t steps) {
+    work_ += steps;
+    if (work_ > kWorkBudget) return r.ExhaustedAt(r.offset(), "component too complex to validate");
+    return Status::Ok();
+  }
+
+  // Index spaces.
+  Status Push(Scope& s, const Reader& r, size_t at, Sort sort, IndexEntry entry, Payload payload);
+  Status CheckIndex(const Scope& s, const Reader& r, size_t at, Sort sort, uint64_t index) const;
+  Result<uint32_t> ReadIndex(const Scope& s, Reader& r, Sort sort);
+  Payload PayloadOf(const Scope& s, Sort sort, uint32_t index) const;
+  Result<Sort> ReadSort(Reader& r);
+  Result<ExternItem> ItemOf(const Scope& s, const Reader& r, size_t at, SortIndex item,
+                            const std::string& name);
+
+  // Sections.
+  Status DecodeCustom(Component& c, Reader& r);
+  Status DecodeCoreModule(Scope& s, Component& c, Reader& r);
+  Status DecodeCoreInstances(Scope& s, Component& c, Reader& r);
+  Status DecodeCoreTypes(Scope& s, Component* c, Reader& r);
+  Status DecodeNestedComponent(Scope& s, Component& c, Reader& r);
+  Status DecodeInstances(Scope& s, Component& c, Reader& r);
+  Status DecodeAliases(Scope& s, Component* c, Reader& r, uint32_t count);
+  Status DecodeTypes(Scope& s, Component* c, Reader& r, uint32_t count);
+  Status DecodeCanons(Scope& s, Component& c, Reader& r);
+  Status DecodeStart(Scope& s, Component& c, Reader& r);
+  Status DecodeImports(Scope& s, Component& c, Reader& r);
+  Status DecodeExports(Scope& s, Component& c, Reader& r);
+
+  // Pieces.
+  Result<Alias> ReadAlias(Scope& s, Reader& r, Payload* payload);
+  Result<std::shared_ptr<const CoreType>> ReadCoreType(Scope& s, Reader& r);
+  Result<std::shared_ptr<const CoreModuleShape>> ReadModuleType(Scope& s, Reader& r);
+  Result<TypeRef> ReadTypeDef(Scope& s, Reader& r);
+  Result<TypeRef> ReadDefValType(Scope& s, Reader& r);
+  Result<TypeRef> ReadValType(Scope& s, Reader& r);
+  Result<TypeRef> ReadFuncType(Scope& s, Reader& r);
+  Result<TypeRef> ReadDeclaratorType(Scope& s, Reader& r, bool is_component);
+  Result<std::string> ReadExternName(Reader& r, bool is_import);
+  Result<ExternItem> ReadExternDesc(Scope& s, Reader& r, const std::string& name);
+  Status Declare(Scope& s, Reader& r, size_t at, ExternItem item, bool is_import, Component* c);
+  Result<CanonOptions> ReadCanonOptions(Scope& s, Reader& r, bool is_lift);
+  Status CheckCanonOptions(const Reader& r, size_t at, const CanonOptions& options,
+                           const TypeDef& func, bool is_lift);
+  Status InstantiateCore(const Scope& s, const Reader& r, size_t at, uint32_t module,
+                         const std::vector<CoreInstantiateArg>& args);
+  Status InstantiateComponent(const Scope& s, const Reader& r, size_t at, uint32_t component,
+                              const std::vector<InstantiateArg>& args);
+
+  TypeRef NewResource(bool defined, std::optional<uint32_t> dtor, std::string name);
+  // Gives an unnamed resource (a definition) the name of the first import or export naming it.
+  void NameResource(const TypeRef& type, const std::string& name);
+  // `type` as named by an import or export: resources keep their identity (and get the name if
+  // they have none); value types get a named copy.
+  TypeRef NameType(const TypeRef& type, const std::string& name);
+
+  std::shared_ptr<const std::vector<uint8_t>> bytes_;
+  uint64_t work_ = 0;
+  uint32_t resource_counter_ = 0;
+  std::unordered_map<const TypeDef*, std::shared_ptr<TypeDef>> unnamed_resources_;
+  // Caches keyed by address; each value also holds the key, so the address cannot be reused.
+  std::unordered_map<const TypeDef*, std::pair<TypeRef, TypeRef>> named_copies_;
+  std::unordered_map<const CoreModuleShape*, std::pair<std::shared_ptr<const CoreModuleShape>,
+                                                       std::shared_ptr<const CoreInstanceShape>>>
+      module_instances_;
+};
+
+namespace {
+
+// ----- Primitive and derived type metadata
+
+TypeRef PrimitiveTypeRef(PrimitiveType p) {
+  static const auto* const kTypes = [] {
+    auto* types = new std::array<TypeRef, 13>;
+    for (size_t i = 0; i < types->size(); ++i) {
+      auto t = std::make_shared<TypeDef>();
+      t->kind = TypeDefKind::kPrimitive;
+      t->primitive = static_cast<PrimitiveType>(i);
+      if (t->primitive == PrimitiveType::kString) {
+        t->flat_count = 2;
+        t->has_string_or_list = true;
+      }
+      (*types)[i] = std::move(t);
+    }
+    return types;
+  }();
+  return (*kTypes)[static_cast<size_t>(p)];
+}
+
+std::optional<PrimitiveType> PrimitiveFromByte(uint8_t byte) {
+  if (byte >= 0x73 && byte <= 0x7f) return static_cast<PrimitiveType>(0x7f - byte);
+  return std::nullopt;
+}
+
+// Fills depth, size and the string/list and borrow flags of a type from its children (null ones
+// are absent optional parts), and checks the depth and size limits (`max_depth` is
+// kMaxTypeDepth for value types, kMaxTypeDepth + 1 for a function of them).
+Status Finish(const Reader& r, size_t at, TypeDef& t, const std::vector<const TypeDef*>& children,
+              uint32_t max_depth = kMaxTypeDepth) {
+  uint32_t depth = 0;
+  uint64_t size = 1;
+  for (const TypeDef* c : children) {
+    if (c == nullptr) continue;
+    depth = std::max(depth, c->depth);
+    size = std::min<uint64_t>(size + c->size, kMaxTypeSize + 1);
+    t.has_string_or_list = t.has_string_or_list || c->has_string_or_list;
+    t.has_borrow = t.has_borrow || c->has_borrow;
+  }
+  t.depth = depth + 1;
+  t.size = size;
+  if (t.depth > max_depth) {
+    return r.ExhaustedAt(at, "type nests deeper than " + std::to_string(max_depth) + " levels");
+  }
+  if (t.size > kMaxTypeSize) {
+    return r.ExhaustedAt(at, "type has more than " + std::to_string(kMaxTypeSize) + " nodes");
+  }
+  return Status::Ok();
+}
+
+// The depth of an instance or component type: one more than the deepest type it imports or
+// exports. Bounding it bounds chains of types that contain types (an instance exporting an
+// instance exporting ...), which shared ownership would otherwise release by unbounded recursion.
+Status FinishDeclared(const Reader& r, size_t at, TypeDef& t) {
+  uint32_t depth = 0;
+  for (const auto* items : {&t.imports, &t.exports}) {
+    for (const ExternItem& item : *items) {
+      if (item.type) depth = std::max(depth, item.type->depth);
+    }
+  }
+  if (t.instance) depth = std::max(depth, t.instance->depth);
+  t.depth = depth + 1;
+  if (t.depth > kMaxDeclaredTypeDepth) {
+    return r.ExhaustedAt(at, std::string(TypeDefKindName(t.kind)) + " type nests deeper than " +
+                                 std::to_string(kMaxDeclaredTypeDepth) + " levels");
+  }
+  return Status::Ok();
+}
+
+uint32_t FlatOf(const TypeRef& t) {
+  return t ? t->flat_count : 0;
+}
+
+}  // namespace
+
+// ----- Index spaces
+
+Status Decoder::Push(Scope& s, const Reader& r, size_t at, Sort sort, IndexEntry entry,
+                     Payload payload) {
+  const auto k = static_cast<size_t>(sort);
+  if (s.counts[k] >= kMaxIndexSpaceSize) {
+    return r.ExhaustedAt(at, std::string(SortName(sort)) + " index space exceeds " +
+                                 std::to_string(kMaxIndexSpaceSize) + " entries");
+  }
+  if (sort == Sort::kValue) return r.ValidationErrorAt(at, "values are not supported");
+  ++s.counts[k];
+  if (s.kind == Scope::Kind::kComponent) s.entries[k].push_back(entry);
+  switch (sort) {
+    case Sort::kCoreFunc:
+      s.core_funcs.push_back(std::move(payload.core_func));
+      break;
+    case Sort::kCoreType:
+      s.core_types.push_back(std::move(payload.core_type));
+      break;
+    case Sort::kCoreModule:
+      s.core_modules.push_back(std::move(payload.module));
+      break;
+    case Sort::kCoreInstance:
+      s.core_instances.push_back(std::move(payload.core_instance));
+      break;
+    case Sort::kFunc:
+      s.funcs.push_back(std::move(payload.type));
+      break;
+    case Sort::kType:
+      s.types.push_back(std::move(payload.type));
+      break;
+    case Sort::kComponent:
+      s.components.push_back(std::move(payload.type));
+      break;
+    case Sort::kInstance:
+      s.instances.push_back(std::move(payload.type));
+      break;
+    case Sort::kCoreTable:
+    case Sort::kCoreMemory:
+    case Sort::kCoreGlobal:
+    case Sort::kValue:
+      break;
+  }
+  return Status::Ok();
+}
+
+Status Decoder::CheckIndex(const Scope& s, const Reader& r, size_t at, Sort sort,
+                           uint64_t index) const {
+  if (index < s.count(sort)) return Status::Ok();
+  return r.ValidationErrorAt(at, OutOfRange(sort, index, s.count(sort)));
+}
+
+Result<uint32_t> Decoder::ReadIndex(const Scope& s, Reader& r, Sort sort) {
+  const size_t at = r.offset();
+  THEATER_ASSIGN_OR_RETURN(const uint32_t index, r.ReadU32());
+  THEATER_RETURN_IF_ERROR(CheckIndex(s, r, at, sort, index));
+  return index;
+}
+
+Payload Decoder::PayloadOf(const Scope& s, Sort sort, uint32_t index) const {
+  Payload p;
+  switch (sort) {
+    case Sort::kCoreFunc:
+      p.core_func = s.core_funcs[index];
+      break;
+    case Sort::kCoreType:
+      p.core_type = s.core_types[index];
+      break;
+    case Sort::kCoreModule:
+      p.module = s.core_modules[index];
+      break;
+    case Sort::kCoreInstance:
+      p.core_instance = s.core_instances[index];
+      break;
+    case Sort::kFunc:
+      p.type = s.funcs[index];
+      break;
+    case Sort::kType:
+      p.type = s.types[index];
+      break;
+    case Sort::kComponent:
+      p.type = s.components[index];
+      break;
+    case Sort::kInstance:
+      p.type = s.instances[index];
+      break;
+    case Sort::kCoreTable:
+    case Sort::kCoreMemory:
+    case Sort::kCoreGlobal:
+    case Sort::kValue:
+      break;
+  }
+  return p;
+}
+
+Result<Sort> Decoder::ReadSort(Reader& r) {
+  const size_t at = r.offset();
+  THEATER_ASSIGN_OR_RETURN(const uint8_t byte, r.ReadByte());
+  switch (byte) {
+    case 0x00: {
+      THEATER_ASSIGN_OR_RETURN(const uint8_t core, r.ReadByte());
+      switch (core) {
+        case 0x00:
+          return Sort::kCoreFunc;
+        case 0x01:
+          return Sort::kCoreTable;
+        case 0x02:
+          return Sort::kCoreMemory;
+        case 0x03:
+          return Sort::kCoreGlobal;
+        case 0x10:
+          return Sort::kCoreType;
+        case 0x11:
+          return Sort::kCoreModule;
+        case 0x12:
+          return Sort::kCoreInstance;
+        default:
+          return r.ParseErrorAt(at, "invalid core sort " + Hex(core));
+      }
+    }
+    case 0x01:
+      return Sort::kFunc;
+    case 0x02:
+      return Sort::kValue;
+    case 0x03:
+      return Sort::kType;
+    case 0x04:
+      return Sort::kComponent;
+    case 0x05:
+      return Sort::kInstance;
+    default:
+      return r.ParseErrorAt(at, "invalid sort " + Hex(byte));
+  }
+}
+
+// The extern type of an existing item, for exports and inline-export instances.
+Result<ExternItem> Decoder::ItemOf(const Scope& s, const Reader& r, size_t at, SortIndex item,
+                                   const std::string& name) {
+  if (item.sort == Sort::kValue) return r.ValidationErrorAt(at, "values are not supported");
+  if (IsCoreSort(item.sort) && item.sort != Sort::kCoreModule) {
+    return r.ValidationErrorAt(
+        at, std::string("a ") + SortName(item.sort) + " cannot be exported from a component");
+  }
+  THEATER_RETURN_IF_ERROR(CheckIndex(s, r, at, item.sort, item.index));
+  Payload p = PayloadOf(s, item.sort, item.index);
+  ExternItem out;
+  out.name = name;
+  out.sort = item.sort;
+  out.type = std::move(p.type);
+  out.module = std::move(p.module);
+  return out;
+}
+
+// ----- Resources and names
+
+TypeRef Decoder::NewResource(bool defined, std::optional<uint32_t> dtor, std::string name) {
+  auto t = std::make_shared<TypeDef>();
+  t->kind = TypeDefKind::kResource;
+  t->resource_defined = defined;
+  t->resource_dtor = dtor;
+  t->flat_count = 1;
+  ++resource_counter_;
+  if (name.empty()) {
+    t->resource_name = "resource-" + std::to_string(resource_counter_ - 1);
+    unnamed_resources_[t.get()] = t;
+  } else {
+    t->resource_name = std::move(name);
+  }
+  return t;
+}
+
+void Decoder::NameResource(const TypeRef& type, const std::string& name) {
+  auto it = unnamed_resources_.find(type.get());
+  if (it == unnamed_resources_.end()) return;
+  // Interface names ("wasi:io/error@0.2.3") name instances, not resources; keep the synthetic
+  // name rather than invent one from them.
+  if (CheckLabel(name).empty()) it->second->resource_name = name;
+  unnamed_resources_.erase(it);
+}
+
+TypeRef Decoder::NameType(const TypeRef& type, const std::string& name) {
+  if (type->kind == TypeDefKind::kResource) {
+    NameResource(type, name);
+    return type;
+  }
+  // The first name wins, and each type is copied at most once: otherwise every export of a
+  // large record would copy it again, which hostile input could use to exhaust memory.
+  if (!type->is_value_type() || type->kind == TypeDefKind::kPrimitive || !type->name.empty()) {
+    return type;
+  }
+  auto& named = named_copies_[type.get()];
+  if (named.second == nullptr) {
+    auto copy = std::make_shared<TypeDef>(*type);
+    copy->name = name;
+    named = {type, std::move(copy)};
+  }
+  return named.second;
+}
+
+// ----- Types
+
+Result<TypeRef> Decoder::ReadValType(Scope& s, Reader& r) {
+  const size_t at = r.offset();
+  THEATER_ASSIGN_OR_RETURN(const uint8_t first, r.PeekByte());
+  if (auto p = PrimitiveFromByte(first)) {
+    THEATER_RETURN_IF_ERROR(r.ReadByte().status());
+    return PrimitiveTypeRef(*p);
+  }
+  if (first == 0x64) return r.ValidationErrorAt(at, "error-context is not supported");
+  THEATER_ASSIGN_OR_RETURN(const int64_t index, r.ReadS33());
+  if (index < 0) return r.ParseErrorAt(at, "invalid value type " + Hex(first));
+  THEATER_RETURN_IF_ERROR(CheckIndex(s, r, at, Sort::kType, static_cast<uint64_t>(index)));
+  const TypeRef& t = s.types[static_cast<size_t>(index)];
+  if (!t->is_value_type()) {
+    return r.ValidationErrorAt(at, "type " + std::to_string(index) + " is a " +
+                                       TypeDefKindName(t->kind) + " type, not a value type");
+  }
+  return t;
+}
+
+Result<TypeRef> Decoder::ReadDefValType(Scope& s, Reader& r) {
+  const size_t at = r.offset();
+  THEATER_ASSIGN_OR_RETURN(const uint8_t opcode, r.ReadByte());
+  if (auto p = PrimitiveFromByte(opcode)) return PrimitiveTypeRef(*p);
+  auto t = std::make_shared<TypeDef>();
+  std::vector<const TypeDef*> children;
+  auto read_labels = [&](const char* what, std::vector<std::string>* labels, uint32_t max) {
+    THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount(what));
+    if (n == 0) return r.ValidationErrorAt(at, std::string(what) + " type has no labels");
+    if (n > max) {
+      return r.ValidationErrorAt(at, std::string(what) + " type has " + std::to_string(n) +
+                                         " labels (at most " + std::to_string(max) + ")");
+    }
+    std::set<std::string> keys;
+    for (uint32_t i = 0; i < n; ++i) {
+      const size_t label_at = r.offset();
+      THEATER_ASSIGN_OR_RETURN(std::string label, r.ReadName());
+      if (std::string e = CheckLabel(label); !e.empty()) return r.ValidationErrorAt(label_at, e);
+      if (!keys.insert(NameKey(label)).second) {
+        return r.ValidationErrorAt(label_at, "duplicate label `" + label + "`");
+      }
+      labels->push_back(std::move(label));
+    }
+    return Status::Ok();
+  };
+  switch (opcode) {
+    case 0x72:    // record
+    case 0x71: {  // variant
+      const bool record = opcode == 0x72;
+      t->kind = record ? TypeDefKind::kRecord : TypeDefKind::kVariant;
+      THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount(record ? "field" : "case"));
+      if (n == 0) {
+        return r.ValidationErrorAt(
+            at, record ? "record type has no fields" : "variant type has no cases");
+      }
+      std::set<std::string> keys;
+      uint32_t max_case_flat = 0;
+      t->flat_count = 0;
+      for (uint32_t i = 0; i < n; ++i) {
+        const size_t label_at = r.offset();
+        NamedType field;
+        THEATER_ASSIGN_OR_RETURN(field.name, r.ReadName());
+        if (std::string e = CheckLabel(field.name); !e.empty()) {
+          return r.ValidationErrorAt(label_at, e);
+        }
+        if (!keys.insert(NameKey(field.name)).second) {
+          return r.ValidationErrorAt(
+              label_at,
+              std::string("duplicate ") + (record ? "field" : "case") + " `" + field.name + "`");
+        }
+        if (record) {
+          THEATER_ASSIGN_OR_RETURN(field.type, ReadValType(s, r));
+          t->flat_count = SaturatingAdd(t->flat_count, field.type->flat_count);
+        } else {
+          const size_t has_at = r.offset();
+          THEATER_ASSIGN_OR_RETURN(const uint8_t has, r.ReadByte());
+          if (has == 1) {
+            THEATER_ASSIGN_OR_RETURN(field.type, ReadValType(s, r));
+            max_case_flat = std::max(max_case_flat, field.type->flat_count);
+          } else if (has != 0) {
+            return r.ParseErrorAt(has_at, "invalid optional-type flag " + Hex(has));
+          }
+          const size_t refines_at = r.offset();
+          THEATER_ASSIGN_OR_RETURN(const uint8_t refines, r.ReadByte());
+          if (refines != 0) {
+            return r.ValidationErrorAt(refines_at, "variant case `refines` is not supported");
+          }
+        }
+        children.push_back(field.type.get());
+        (record ? t->fields : t->cases).push_back(std::move(field));
+      }
+      if (!record) t->flat_count = SaturatingAdd(1, max_case_flat);
+      break;
+    }
+    case 0x70:    // list
+    case 0x6b: {  // option
+      t->kind = opcode == 0x70 ? TypeDefKind::kList : TypeDefKind::kOption;
+      THEATER_ASSIGN_OR_RETURN(t->element, ReadValType(s, r));
+      children.push_back(t->element.get());
+      if (opcode == 0x70) {
+        t->flat_count = 2;
+        t->has_string_or_list = true;
+      } else {
+        t->flat_count = SaturatingAdd(1, t->element->flat_count);
+      }
+      break;
+    }
+    case 0x6f: {  // tuple
+      t->kind = TypeDefKind::kTuple;
+      THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount("tuple element"));
+      if (n == 0) return r.ValidationErrorAt(at, "tuple type has no elements");
+      t->flat_count = 0;
+      for (uint32_t i = 0; i < n; ++i) {
+        THEATER_ASSIGN_OR_RETURN(TypeRef e, ReadValType(s, r));
+        t->flat_count = SaturatingAdd(t->flat_count, e->flat_count);
+        children.push_back(e.get());
+        t->elements.push_back(std::move(e));
+      }
+      break;
+    }
+    case 0x6e:  // flags
+      t->kind = TypeDefKind::kFlags;
+      THEATER_RETURN_IF_ERROR(read_labels("flags", &t->labels, 32));
+      break;
+    case 0x6d:  // enum
+      t->kind = TypeDefKind::kEnum;
+      THEATER_RETURN_IF_ERROR(read_labels("enum", &t->labels, UINT32_MAX));
+      break;
+    case 0x6a: {  // result
+      t->kind = TypeDefKind::kResult;
+      for (TypeRef* side : {&t->element, &t->error}) {
+        const size_t has_at = r.offset();
+        THEATER_ASSIGN_OR_RETURN(const uint8_t has, r.ReadByte());
+        if (has == 1) {
+          THEATER_ASSIGN_OR_RETURN(*side, ReadValType(s, r));
+        } else if (has != 0) {
+          return r.ParseErrorAt(has_at, "invalid optional-type flag " + Hex(has));
+        }
+      }
+      children = {t->element.get(), t->error.get()};
+      t->flat_count = SaturatingAdd(1, std::max(FlatOf(t->element), FlatOf(t->error)));
+      break;
+    }
+    case 0x69:    // own
+    case 0x68: {  // borrow
+      t->kind = opcode == 0x69 ? TypeDefKind::kOwn : TypeDefKind::kBorrow;
+      const size_t index_at = r.offset();
+      THEATER_ASSIGN_OR_RETURN(const uint32_t index, ReadIndex(s, r, Sort::kType));
+      t->resource = s.types[index];
+      if (t->resource->kind != TypeDefKind::kResource) {
+        return r.ValidationErrorAt(index_at, std::string(opcode == 0x69 ? "own" : "borrow") +
+                                                 " of type " + std::to_string(index) + ", a " +
+                                                 TypeDefKindName(t->resource->kind) +
+                                                 " type, not a resource");
+      }
+      t->has_borrow = opcode == 0x68;
+      break;
+    }
+    case 0x67:
+      return r.ValidationErrorAt(at, "fixed-size lists are not supported");
+    case 0x66:
+    case 0x65:
+      return r.ValidationErrorAt(at, std::string(opcode == 0x66 ? "stream" : "future") +
+                                         " types (component-model async) are not supported");
+    case 0x6c:
+      return r.ValidationErrorAt(at, "union types were removed from the component model");
+    case 0x64:
+      return r.ValidationErrorAt(at, "error-context is not supported");
+    default:
+      return r.ParseErrorAt(at, "invalid type opcode " + Hex(opcode));
+  }
+  THEATER_RETURN_IF_ERROR(Finish(r, at, *t, children));
+  return TypeRef(std::move(t));
+}
+
+Result<TypeRef> Decoder::ReadFuncType(Scope& s, Reader& r) {
+  const size_t at = r.offset();
+  auto t = std::make_shared<TypeDef>();
+  t->kind = TypeDefKind::kFunc;
+  std::vector<const TypeDef*> children;
+  THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount("parameter"));
+  std::set<std::string> keys;
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t label_at = r.offset();
+    NamedType param;
+    THEATER_ASSIGN_OR_RETURN(param.name, r.ReadName());
+    if (std::string e = CheckLabel(param.name); !e.empty()) {
+      return r.ValidationErrorAt(label_at, e);
+    }
+    if (!keys.insert(NameKey(param.name)).second) {
+      return r.ValidationErrorAt(label_at, "duplicate parameter `" + param.name + "`");
+    }
+    THEATER_ASSIGN_OR_RETURN(param.type, ReadValType(s, r));
+    children.push_back(param.type.get());
+    t->params.push_back(std::move(param));
+  }
+  const size_t results_at = r.offset();
+  THEATER_ASSIGN_OR_RETURN(const uint8_t form, r.ReadByte());
+  if (form == 0x00) {
+    THEATER_ASSIGN_OR_RETURN(t->result, ReadValType(s, r));
+    if (t->result->has_borrow) {
+      return r.ValidationErrorAt(results_at, "function result contains a borrow handle");
+    }
+    children.push_back(t->result.get());
+  } else if (form == 0x01) {
+    THEATER_ASSIGN_OR_RETURN(const uint32_t named, r.ReadCount("result"));
+    if (named != 0) {
+      return r.ValidationErrorAt(results_at, "named function results are not supported");
+    }
+  } else {
+    return r.ParseErrorAt(results_at, "invalid result list form " + Hex(form));
+  }
+  // A function is not itself a value: its depth and size only bound what ToAbiFunctionType
+  // builds.
+  THEATER_RETURN_IF_ERROR(Finish(r, at, *t, children, kMaxTypeDepth + 1));
+  t->has_borrow = false;
+  return TypeRef(std::move(t));
+}
+
+Result<TypeRef> Decoder::ReadTypeDef(Scope& s, Reader& r) {
+  const size_t at = r.offset();
+  THEATER_ASSIGN_OR_RETURN(const uint8_t opcode, r.PeekByte());
+  switch (opcode) {
+    case 0x40:
+      THEATER_RETURN_IF_ERROR(r.ReadByte().status());
+      return ReadFuncType(s, r);
+    case 0x43:
+      return r.ValidationErrorAt(at, "async function types are not supported");
+    case 0x41:
+    case 0x42:
+      THEATER_RETURN_IF_ERROR(r.ReadByte().status());
+      return ReadDeclaratorType(s, r, opcode == 0x41);
+    case 0x3f: {
+      THEATER_RETURN_IF_ERROR(r.ReadByte().status());
+      if (s.is_type_scope()) {
+        return r.ValidationErrorAt(at,
+                                   "resource definitions are not allowed in a type "
+                                   "declarator (import or export a resource instead)");
+      }
+      const size_t rep_at = r.offset();
+      THEATER_ASSIGN_OR_RETURN(const uint8_t rep, r.ReadByte());
+      if (rep != 0x7f) {
+        return r.ValidationErrorAt(rep_at, "resource representation must be i32");
+      }
+      std::optional<uint32_t> dtor;
+      const size_t has_at = r.offset();
+      THEATER_ASSIGN_OR_RETURN(const uint8_t has, r.ReadByte());
+      if (has == 1) {
+        const size_t dtor_at = r.offset();
+        THEATER_ASSIGN_OR_RETURN(dtor, ReadIndex(s, r, Sort::kCoreFunc));
+        const auto& sig = s.core_funcs[*dtor];
+        if (sig && !(sig->params == std::vector{CoreValType::kI32} && sig->results.empty())) {
+          return r.ValidationErrorAt(dtor_at, "resource destructor must have type [i32] -> []");
+        }
+      } else if (has != 0) {
+        return r.ParseErrorAt(has_at, "invalid optional-index flag " + Hex(has));
+      }
+      TypeRef resource = NewResource(/*defined=*/true, dtor, "");
+      s.local_resources.insert(resource.get());
+      return resource;
+    }
+    case 0x3e:
+      return r.ValidationErrorAt(at, "async resource destructors are not supported");
+    default:
+      return ReadDefValType(s, r);
+  }
+}
+
+Result<std::string> Decoder::ReadExternName(Reader& r, bool is_import) {
+  const size_t at = r.offset();
+  THEATER_ASSIGN_OR_RETURN(const uint8_t prefix, r.ReadByte());
+  // 0x01 marked interface names in older binaries; current tools emit 0x00 and infer the kind
+  // from the spelling, as we do.
+  if (prefix > 0x01) return r.ParseErrorAt(at, "invalid name prefix " + Hex(prefix));
+  const size_t name_at = r.offset();
+  THEATER_ASSIGN_OR_RETURN(std::string name, r.ReadName());
+  const std::string problem = is_import ? CheckImportName(name) : CheckExportName(name);
+  if (!problem.empty()) {
+    return r.ValidationErrorAt(
+        name_at, std::string("invalid ") + (is_import ? "import" : "export") + " name: " + problem);
+  }
+  return name;
+}
+
+Result<ExternItem> Decoder::ReadExternDesc(Scope& s, Reader& r, const std::string& name) {
+  const size_t at = r.offset();
+  THEATER_ASSIGN_OR_RETURN(const uint8_t kind, r.ReadByte());
+  ExternItem item;
+  item.name = name;
+  auto expect_type = [&](TypeDefKind want, const char* what) -> Result<TypeRef> {
+    const size_t index_at = r.offset();
+    THEATER_ASSIGN_OR_RETURN(const uint32_t index, ReadIndex(s, r, Sort::kType));
+    const TypeRef& t = s.types[index];
+    if (t->kind != want) {
+      return r.ValidationErrorAt(index_at, std::string(what) + " refers to type " +
+                                               std::to_string(index) + ", a " +
+                                               TypeDefKindName(t->kind) + " type, not a " +
+                                               TypeDefKindName(want) + " type");
+    }
+    return t;
+  };
+  switch (kind) {
+    case 0x00: {
+      const size_t sort_at = r.offset();
+      THEATER_ASSIGN_OR_RETURN(const uint8_t core_sort, r.ReadByte());
+      if (core_sort != 0x11) {
+        return r.ParseErrorAt(sort_at, "invalid core extern kind " + Hex(core_sort) +
+                                           " (only core modules can be imported or exported)");
+      }
+      item.sort = Sort::kCoreModule;
+      const size_t index_at = r.offset();
+      THEATER_ASSIGN_OR_RETURN(const uint32_t index, ReadIndex(s, r, Sort::kCoreType));
+      const auto& core = s.core_types[index];
+      if (core->kind != CoreType::Kind::kModule) {
+        return r.ValidationErrorAt(index_at,
+                                   "core type " + std::to_string(index) + " is not a module type");
+      }
+      item.module = core->module;
+      return item;
+    }
+    case 0x01: {
+      item.sort = Sort::kFunc;
+      THEATER_ASSIGN_OR_RETURN(item.type, expect_type(TypeDefKind::kFunc, "func"));
+      return item;
+    }
+    case 0x02:
+      return r.ValidationErrorAt(at, "values are not supported");
+    case 0x03: {
+      item.sort = Sort::kType;
+      const size_t bound_at = r.offset();
+      THEATER_ASSIGN_OR_RETURN(const uint8_t bound, r.ReadByte());
+      if (bound == 0x00) {
+        THEATER_ASSIGN_OR_RETURN(const uint32_t index, ReadIndex(s, r, Sort::kType));
+        item.type = NameType(s.types[index], name);
+      } else if (bound == 0x01) {
+        item.type =
+            NewResource(/*defined=*/false, std::nullopt, CheckLabel(name).empty() ? name : "");
+      } else {
+        return r.ParseErrorAt(bound_at, "invalid type bound " + Hex(bound));
+      }
+      return item;
+    }
+    case 0x04: {
+      item.sort = Sort::kComponent;
+      THEATER_ASSIGN_OR_RETURN(item.type, expect_type(TypeDefKind::kComponent, "component"));
+      return item;
+    }
+    case 0x05: {
+      item.sort = Sort::kInstance;
+      THEATER_ASSIGN_OR_RETURN(item.type, expect_type(TypeDefKind::kInstance, "instance"));
+      return item;
+    }
+    default:
+      return r.ParseErrorAt(at, "invalid extern kind " + Hex(kind));
+  }
+}
+
+// Records an import or export of a component or a type declarator, and gives it its index.
+Status Decoder::Declare(Scope& s, Reader& r, size_t at, ExternItem item, bool is_import,
+                        Component* c) {
+  std::set<std::string>& keys = is_import ? s.import_keys : s.export_keys;
+  if (!keys.insert(NameKey(item.name)).second) {
+    return r.ValidationErrorAt(at, std::string("duplicate ") + (is_import ? "import" : "export") +
+                                       " name `" + item.name + "`");
+  }
+  Payload p;
+  p.type = item.type;
+  p.module = item.module;
+  IndexEntry entry;
+  if (c != nullptr && is_import) {
+    entry = {Origin::kImport, static_cast<uint32_t>(c->imports.size())};
+    c->imports.push_back(Import{item.name, item});
+  }
+  THEATER_RETURN_IF_ERROR(Push(s, r, at, item.sort, entry, std::move(p)));
+  (is_import ? s.imports : s.exports).push_back(std::move(item));
+  return Status::Ok();
+}
+
+Result<TypeRef> Decoder::ReadDeclaratorType(Scope& s, Reader& r, bool is_component) {
+  const size_t at = r.offset();
+  if (s.depth + 1 >= kMaxScopeDepth) {
+    return r.ExhaustedAt(at, "scopes nest deeper than " + std::to_string(kMaxScopeDepth));
+  }
+  Scope inner;
+  inner.kind = is_component ? Scope::Kind::kComponentType : Scope::Kind::kInstanceType;
+  inner.parent = &s;
+  inner.depth = s.depth + 1;
+  THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount("declarator"));
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t decl_at = r.offset();
+    THEATER_ASSIGN_OR_RETURN(const uint8_t kind, r.ReadByte());
+    switch (kind) {
+      case 0x00: {
+        THEATER_ASSIGN_OR_RETURN(auto core, ReadCoreType(inner, r));
+        Payload p;
+        p.core_type = std::move(core);
+        THEATER_RETURN_IF_ERROR(Push(inner, r, decl_at, Sort::kCoreType, {}, std::move(p)));
+        break;
+      }
+      case 0x01: {
+        THEATER_ASSIGN_OR_RETURN(TypeRef t, ReadTypeDef(inner, r));
+        Payload p;
+        p.type = std::move(t);
+        THEATER_RETURN_IF_ERROR(Push(inner, r, decl_at, Sort::kType, {}, std::move(p)));
+        break;
+      }
+      case 0x02: {
+        Payload p;
+        THEATER_ASSIGN_OR_RETURN(Alias alias, ReadAlias(inner, r, &p));
+        THEATER_RETURN_IF_ERROR(Push(inner, r, decl_at, alias.sort, {}, std::move(p)));
+        break;
+      }
+      case 0x03:
+      case 0x04: {
+        const bool is_import = kind == 0x03;
+        if (is_import && !is_component) {
+          return r.ParseErrorAt(decl_at, "instance types cannot declare imports");
+        }
+        const size_t name_at = r.offset();
+        THEATER_ASSIGN_OR_RETURN(std::string name, ReadExternName(r, is_import));
+        THEATER_ASSIGN_OR_RETURN(ExternItem item, ReadExternDesc(inner, r, name));
+        THEATER_RETURN_IF_ERROR(Declare(inner, r, name_at, std::move(item), is_import, nullptr));
+        break;
+      }
+      default:
+        return r.ParseErrorAt(decl_at, "invalid declarator kind " + Hex(kind));
+    }
+  }
+  auto instance = std::make_shared<TypeDef>();
+  instance->kind = TypeDefKind::kInstance;
+  instance->exports = std::move(inner.exports);
+  THEATER_RETURN_IF_ERROR(FinishDeclared(r, at, *instance));
+  if (!is_component) return TypeRef(std::move(instance));
+  auto component = std::make_shared<TypeDef>();
+  component->kind = TypeDefKind::kComponent;
+  component->imports = std::move(inner.imports);
+  component->instance = std::move(instance);
+  THEATER_RETURN_IF_ERROR(FinishDeclared(r, at, *component));
+  return TypeRef(std::move(component));
+}
+
+// ----- Core types
+
+Result<std::shared_ptr<const CoreModuleShape>> Decoder::ReadModuleType(Scope& s, Reader& r) {
+  const size_t at = r.offset();
+  if (s.depth + 1 >= kMaxScopeDepth) {
+    return r.ExhaustedAt(at, "scopes nest deeper than " + std::to_string(kMaxScopeDepth));
+  }
+  Scope inner;
+  inner.kind = Scope::Kind::kModuleType;
+  inner.parent = &s;
+  inner.depth = s.depth + 1;
+  // The module type's core type space, by function signature (null for non-functions).
+  std::vector<std::shared_ptr<const CoreFuncType>> funcs;
+  auto shape = std::make_shared<CoreModuleShape>();
+  std::set<std::pair<std::string, std::string>> import_names;
+  std::set<std::string> export_names;
+  THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount("module type declarator"));
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t decl_at = r.offset();
+    THEATER_ASSIGN_OR_RETURN(const uint8_t kind, r.ReadByte());
+    switch (kind) {
+      case 0x00: {
+        CoreImport import;
+        THEATER_ASSIGN_OR_RETURN(import.module, r.ReadName());
+        THEATER_ASSIGN_OR_RETURN(import.name, r.ReadName());
+        THEATER_ASSIGN_OR_RETURN(import.type, ReadCoreImportDesc(r, funcs));
+        if (!import_names.emplace(import.module, import.name).second) {
+          return r.ValidationErrorAt(
+              decl_at, "duplicate import `" + import.module + "` `" + import.name + "`");
+        }
+        shape->imports.push_back(std::move(import));
+        break;
+      }
+      case 0x01: {
+        const size_t type_at = r.offset();
+        THEATER_ASSIGN_OR_RETURN(const uint8_t form, r.ReadByte());
+        if (form == 0x50) {
+          return r.ValidationErrorAt(type_at, "module types cannot contain module types");
+        }
+        if (form != 0x60) {
+          return r.ParseErrorAt(type_at,
+                                "core type form " + Hex(form) +
+                                    " is not a function type (GC types are not supported)");
+        }
+        THEATER_ASSIGN_OR_RETURN(CoreFuncType f, ReadCoreFuncTypeBody(r));
+        auto func = std::make_shared<const CoreFuncType>(std::move(f));
+        auto core = std::make_shared<CoreType>();
+        core->func = func;
+        Payload p;
+        p.core_type = std::move(core);
+        THEATER_RETURN_IF_ERROR(Push(inner, r, decl_at, Sort::kCoreType, {}, std::move(p)));
+        funcs.push_back(std::move(func));
+        break;
+      }
+      case 0x02: {
+        const size_t sort_at = r.offset();
+        THEATER_ASSIGN_OR_RETURN(const uint8_t sort, r.ReadByte());
+        if (sort != 0x10) {
+          return r.ValidationErrorAt(sort_at, "module type aliases must be of core types");
+        }
+        const size_t target_at = r.offset();
+        THEATER_ASSIGN_OR_RETURN(const uint8_t target, r.ReadByte());
+        if (target != 0x01) {
+          return r.ParseErrorAt(target_at, "module type aliases must be outer aliases");
+        }
+        const size_t count_at = r.offset();
+        THEATER_ASSIGN_OR_RETURN(const uint32_t count, r.ReadU32());
+        const Scope* target_scope = &inner;
+        for (uint32_t k = 0; k < count && target_scope != nullptr; ++k) {
+          target_scope = target_scope->parent;
+        }
+        if (target_scope == nullptr) {
+          return r.ValidationErrorAt(count_at, "outer alias count " + std::to_string(count) +
+                                                   " goes beyond the outermost scope");
+        }
+        const size_t index_at = r.offset();
+        THEATER_ASSIGN_OR_RETURN(const uint32_t index, r.ReadU32());
+        THEATER_RETURN_IF_ERROR(CheckIndex(*target_scope, r, index_at, Sort::kCoreType, index));
+        const auto& core = target_scope->core_types[index];
+        if (core->kind != CoreType::Kind::kFunc) {
+          return r.ValidationErrorAt(index_at, "module types cannot alias module types");
+        }
+        Payload p;
+        p.core_type = core;
+        THEATER_RETURN_IF_ERROR(Push(inner, r, decl_at, Sort::kCoreType, {}, std::move(p)));
+        funcs.push_back(core->func);
+        break;
+      }
+      case 0x03: {
+        CoreExport out;
+        THEATER_ASSIGN_OR_RETURN(out.name, r.ReadName());
+        THEATER_ASSIGN_OR_RETURN(out.type, ReadCoreImportDesc(r, funcs));
+        if (!export_names.insert(out.name).second) {
+          return r.ValidationErrorAt(decl_at, "duplicate export `" + out.name + "`");
+        }
+        shape->exports.push_back(std::move(out));
+        break;
+      }
+      default:
+        return r.ParseErrorAt(decl_at, "invalid module type declarator " + Hex(kind));
+    }
+  }
+  return std::shared_ptr<const CoreModuleShape>(std::move(shape));
+}
+
+Result<std::shared_ptr<const CoreType>> Decoder::ReadCoreType(Scope& s, Reader& r) {
+  const size_t at = r.offset();
+  THEATER_ASSIGN_OR_RETURN(const uint8_t form, r.ReadByte());
+  auto core = std::make_shared<CoreType>();
+  if (form == 0x60) {
+    THEATER_ASSIGN_OR_RETURN(CoreFuncType f, ReadCoreFuncTypeBody(r));
+    core->kind = CoreType::Kind::kFunc;
+    core->func = std::make_shared<const CoreFuncType>(std::move(f));
+  } else if (form == 0x50) {
+    core->kind = CoreType::Kind::kModule;
+    THEATER_ASSIGN_OR_RETURN(core->module, ReadModuleType(s, r));
+  } else {
+    return r.ParseErrorAt(at, "core type form " + Hex(form) +
+                                  " is not a function or module type (GC types are not supported)");
+  }
+  return std::shared_ptr<const CoreType>(std::move(core));
+}
+
+// ----- Aliases
+
+Result<Alias> Decoder::ReadAlias(Scope& s, Reader& r, Payload* payload) {
+  Alias alias;
+  const size_t sort_at = r.offset();
+  THEATER_ASSIGN_OR_RETURN(alias.sort, ReadSort(r));
+  if (alias.sort == Sort::kValue) return r.ValidationErrorAt(sort_at, "values are not supported");
+  const size_t target_at = r.offset();
+  THEATER_ASSIGN_OR_RETURN(const uint8_t target, r.ReadByte());
+  switch (target) {
+    case 0x00: {
+      alias.kind = Alias::Kind::kInstanceExport;
+      if (IsCoreSort(alias.sort) && alias.sort != Sort::kCoreModule) {
+        return r.ValidationErrorAt(sort_at, std::string("a ") + SortName(alias.sort) +
+                                                " cannot be an export of a component instance");
+      }
+      THEATER_ASSIGN_OR_RETURN(alias.instance, ReadIndex(s, r, Sort::kInstance));
+      const size_t name_at = r.offset();
+      THEATER_ASSIGN_OR_RETURN(alias.name, r.ReadName());
+      const TypeDef& instance = *s.instances[alias.instance];
+      THEATER_RETURN_IF_ERROR(Spend(r, instance.exports.size()));
+      const ExternItem* item = instance.FindExport(alias.name);
+      if (item == nullptr) {
+        return r.ValidationErrorAt(name_at, "instance " + std::to_string(alias.instance) +
+                                                " has no export named `" + alias.name + "`");
+      }
+      if (item->sort != alias.sort) {
+        return r.ValidationErrorAt(
+            name_at, "export `" + alias.name + "` of instance " + std::to_string(alias.instance) +
+                         " is a " + SortName(item->sort) + ", not a " + SortName(alias.sort));
+      }
+      payload->type = item->type;
+      payload->module = item->module;
+      return alias;
+    }
+    case 0x01: {
+      alias.kind = Alias::Kind::kCoreInstanceExport;
+      static constexpr std::pair<Sort, CoreExternKind> kCoreKinds[] = {
+          {Sort::kCoreFunc, CoreExternKind::kFunc},
+          {Sort::kCoreTable, CoreExternKind::kTable},
+          {Sort::kCoreMemory, CoreExternKind::kMemory},
+          {Sort::kCoreGlobal, CoreExternKind::kGlobal}};
+      const auto* kind = std::find_if(std::begin(kCoreKinds), std::end(kCoreKinds),
+                                      [&](const auto& k) { return k.first == alias.sort; });
+      if (kind == std::end(kCoreKinds)) {
+        return r.ValidationErrorAt(sort_at, std::string("a ") + SortName(alias.sort) +
+                                                " cannot be an export of a core instance");
+      }
+      THEATER_ASSIGN_OR_RETURN(alias.instance, ReadIndex(s, r, Sort::kCoreInstance));
+      const size_t name_at = r.offset();
+      THEATER_ASSIGN_OR_RETURN(alias.name, r.ReadName());
+      const CoreInstanceShape& instance = *s.core_instances[alias.instance];
+      THEATER_RETURN_IF_ERROR(Spend(r, instance.exports.size()));
+      const CoreExport* item = instance.FindExport(alias.name);
+      if (item == nullptr) {
+        return r.ValidationErrorAt(name_at, "core instance " + std::to_string(alias.instance) +
+                                                " has no export named `" + alias.name + "`");
+      }
+      if (item->type.kind != kind->second) {
+        return r.ValidationErrorAt(name_at, "export `" + alias.name + "` of core instance " +
+                                                std::to_string(alias.instance) + " is a " +
+                                                CoreExternKindName(item->type.kind) + ", not a " +
+                                                CoreExternKindName(kind->second));
+      }
+      payload->core_func = item->type.func;
+      return alias;
+    }
+    case 0x02: {
+      alias.kind = Alias::Kind::kOuter;
+      const bool allowed =
+          s.is_type_scope() ? (alias.sort == Sort::kType || alias.sort == Sort::kCoreType)
+                            : (alias.sort == Sort::kType || alias.sort == Sort::kCoreType ||
+                               alias.sort == Sort::kCoreModule || alias.sort == Sort::kComponent);
+      if (!allowed) {
+        return r.ValidationErrorAt(sort_at, std::string("outer aliases cannot refer to a ") +
+                                                SortName(alias.sort) +
+                                                (s.is_type_scope() ? " in a type declarator" : ""));
+      }
+      const size_t count_at = r.offset();
+      THEATER_ASSIGN_OR_RETURN(alias.outer_count, r.ReadU32());
+      const Scope* target = &s;
+      bool crosses_component = false;
+      for (uint32_t k = 0; k < alias.outer_count && target != nullptr; ++k) {
+        crosses_component = crosses_component || target->kind == Scope::Kind::kComponent;
+        target = target->parent;
+      }
+      if (target == nullptr) {
+        return r.ValidationErrorAt(count_at, "outer alias count " +
+                                                 std::to_string(alias.outer_count) +
+                                                 " goes beyond the outermost scope (" +
+                                                 std::to_string(s.depth) + " enclosing)");
+      }
+      const size_t index_at = r.offset();
+      THEATER_ASSIGN_OR_RETURN(alias.outer_index, r.ReadU32());
+      THEATER_RETURN_IF_ERROR(CheckIndex(*target, r, index_at, alias.sort, alias.outer_index));
+      *payload = PayloadOf(*target, alias.sort, alias.outer_index);
+      if (crosses_component && payload->type && payload->type->kind == TypeDefKind::kResource &&
+          payload->type->resource_defined) {
+        return r.ValidationErrorAt(index_at,
+                                   "outer alias of a resource defined in an enclosing "
+                                   "component (resource types are generative)");
+      }
+      return alias;
+    }
+    default:
+      return r.ParseErrorAt(target_at, "invalid alias target " + Hex(target));
+  }
+}
+
+// ----- Sections
+
+Status Decoder::DecodeCustom(Component& c, Reader& r) {
+  CustomSection custom;
+  THEATER_ASSIGN_OR_RETURN(custom.name, r.ReadName());
+  custom.offset = r.offset();
+  custom.size = r.remaining();
+  THEATER_RETURN_IF_ERROR(r.ReadBytes(r.remaining()).status());
+  c.custom_sections.push_back(std::move(custom));
+  return Status::Ok();
+}
+
+Status Decoder::DecodeCoreModule(Scope& s, Component& c, Reader& r) {
+  const size_t at = r.offset();
+  CoreModule module;
+  module.offset = at;
+  module.size = r.remaining();
+  Reader body = r;
+  THEATER_ASSIGN_OR_RETURN(module.shape, ReadCoreModuleShape(body));
+  THEATER_RETURN_IF_ERROR(r.ReadBytes(r.remaining()).status());
+  Payload p;
+  p.module = module.shape;
+  THEATER_RETURN_IF_ERROR(Push(s, r, at, Sort::kCoreModule,
+                               {Origin::kDefinition, static_cast<uint32_t>(c.core_modules.size())},
+                               std::move(p)));
+  c.core_modules.push_back(std::move(module));
+  return Status::Ok();
+}
+
+Status Decoder::InstantiateCore(const Scope& s, const Reader& r, size_t at, uint32_t module,
+                                const std::vector<CoreInstantiateArg>& args) {
+  const CoreModuleShape& shape = *s.core_modules[module];
+  THEATER_RETURN_IF_ERROR(Spend(r, shape.imports.size() + args.size()));
+  for (const CoreImport& import : shape.imports) {
+    const auto arg = std::find_if(args.begin(), args.end(), [&](const CoreInstantiateArg& a) {
+      return a.name == import.module;
+    });
+    if (arg == args.end()) {
+      return r.ValidationErrorAt(
+          at, "core module " + std::to_string(module) + " imports `" + import.module + "` `" +
+                  import.name + "` but no instantiation argument is named `" + import.module + "`");
+    }
+    const CoreInstanceShape& instance = *s.core_instances[arg->instance];
+    THEATER_RETURN_IF_ERROR(Spend(r, instance.exports.size()));
+    const CoreExport* provided = instance.FindExport(import.name);
+    const std::string what = "core module " + std::to_string(module) + " import `" + import.module +
+                             "` `" + import.name + "`: core instance " +
+                             std::to_string(arg->instance);
+    if (provided == nullptr) {
+      return r.ValidationErrorAt(at, what + " has no export of that name");
+    }
+    if (provided->type.kind != import.type.kind) {
+      return r.ValidationErrorAt(at, what + " exports a " +
+                                         CoreExternKindName(provided->type.kind) + ", not a " +
+                                         CoreExternKindName(import.type.kind));
+    }
+    if (provided->type.func && import.type.func && *provided->type.func != *import.type.func) {
+      return r.ValidationErrorAt(at, what + " exports a function of another signature");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Decoder::DecodeCoreInstances(Scope& s, Component& c, Reader& r) {
+  THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount("core instance"));
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t at = r.offset();
+    CoreInstance instance;
+    THEATER_ASSIGN_OR_RETURN(const uint8_t kind, r.ReadByte());
+    if (kind == 0x00) {
+      instance.kind = CoreInstance::Kind::kInstantiate;
+      THEATER_ASSIGN_OR_RETURN(instance.module, ReadIndex(s, r, Sort::kCoreModule));
+      THEATER_ASSIGN_OR_RETURN(const uint32_t args, r.ReadCount("instantiation argument"));
+      std::set<std::string> names;
+      for (uint32_t k = 0; k < args; ++k) {
+        const size_t arg_at = r.offset();
+        CoreInstantiateArg arg;
+        THEATER_ASSIGN_OR_RETURN(arg.name, r.ReadName());
+        const size_t sort_at = r.offset();
+        THEATER_ASSIGN_OR_RETURN(const uint8_t sort, r.ReadByte());
+        if (sort != 0x12) {
+          return r.ParseErrorAt(sort_at,
+                                "core instantiation arguments must be core instances "
+                                "(sort 0x12), not " +
+                                    Hex(sort));
+        }
+        THEATER_ASSIGN_OR_RETURN(arg.instance, ReadIndex(s, r, Sort::kCoreInstance));
+        if (!names.insert(arg.name).second) {
+          return r.ValidationErrorAt(arg_at, "duplicate instantiation argument `" + arg.name + "`");
+        }
+        instance.args.push_back(std::move(arg));
+      }
+      THEATER_RETURN_IF_ERROR(InstantiateCore(s, r, at, instance.module, instance.args));
+      const auto& module = s.core_modules[instance.module];
+      auto& cached = module_instances_[module.get()];
+      if (cached.second == nullptr) {
+        auto shape = std::make_shared<CoreInstanceShape>();
+        shape->exports = module->exports;
+        cached = {module, std::move(shape)};
+      }
+      instance.shape = cached.second;
+    } else if (kind == 0x01) {
+      instance.kind = CoreInstance::Kind::kFromExports;
+      auto shape = std::make_shared<CoreInstanceShape>();
+      THEATER_ASSIGN_OR_RETURN(const uint32_t exports, r.ReadCount("core export"));
+      std::set<std::string> names;
+      for (uint32_t k = 0; k < exports; ++k) {
+        const size_t export_at = r.offset();
+        CoreInlineExport e;
+        THEATER_ASSIGN_OR_RETURN(e.name, r.ReadName());
+        const size_t sort_at = r.offset();
+        THEATER_ASSIGN_OR_RETURN(const uint8_t sort, r.ReadByte());
+        if (sort > 0x03) {
+          return r.ValidationErrorAt(sort_at,
+                                     "core instance exports must be functions, tables, "
+                                     "memories or globals, not sort " +
+                                         Hex(sort));
+        }
+        e.sort = static_cast<Sort>(sort);  // kCoreFunc..kCoreGlobal match the core sort bytes
+        THEATER_ASSIGN_OR_RETURN(e.index, ReadIndex(s, r, e.sort));
+        if (!names.insert(e.name).second) {
+          return r.ValidationErrorAt(export_at, "duplicate core export `" + e.name + "`");
+        }
+        CoreExport out;
+        out.name = e.name;
+        out.type.kind = static_cast<CoreExternKind>(sort);
+        if (e.sort == Sort::kCoreFunc) out.type.func = s.core_funcs[e.index];
+        shape->exports.push_back(std::move(out));
+        instance.exports.push_back(std::move(e));
+      }
+      instance.shape = std::move(shape);
+    } else {
+      return r.ParseErrorAt(at, "invalid core instance kind " + Hex(kind));
+    }
+    Payload p;
+    p.core_instance = instance.shape;
+    THEATER_RETURN_IF_ERROR(
+        Push(s, r, at, Sort::kCoreInstance,
+             {Origin::kDefinition, static_cast<uint32_t>(c.core_instances.size())}, std::move(p)));
+    c.core_instances.push_back(std::move(instance));
+  }
+  return Status::Ok();
+}
+
+Status Decoder::DecodeCoreTypes(Scope& s, Component* c, Reader& r) {
+  THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount("core type"));
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t at = r.offset();
+    THEATER_ASSIGN_OR_RETURN(auto core, ReadCoreType(s, r));
+    Payload p;
+    p.core_type = core;
+    THEATER_RETURN_IF_ERROR(Push(s, r, at, Sort::kCoreType,
+                                 {Origin::kDefinition, static_cast<uint32_t>(c->core_types.size())},
+                                 std::move(p)));
+    c->core_types.push_back(std::move(core));
+  }
+  return Status::Ok();
+}
+
+Status Decoder::DecodeNestedComponent(Scope& s, Component& c, Reader& r) {
+  const size_t at = r.offset();
+  if (s.depth + 1 >= kMaxScopeDepth) {
+    return r.ExhaustedAt(at, "components nest deeper than " + std::to_string(kMaxScopeDepth));
+  }
+  Reader body = r;
+  auto nested = DecodeComponentIn(body, &s);
+  if (!nested.ok()) {
+    return nested.status().WithContext(
+        "in nested component " + std::to_string(c.components.size()) + " at offset " + Hex(at));
+  }
+  THEATER_RETURN_IF_ERROR(r.ReadBytes(r.remaining()).status());
+  Payload p;
+  p.type = (*nested)->type;
+  THEATER_RETURN_IF_ERROR(Push(s, r, at, Sort::kComponent,
+                               {Origin::kDefinition, static_cast<uint32_t>(c.components.size())},
+                               std::move(p)));
+  c.components.push_back(std::move(*nested));
+  return Status::Ok();
+}
+
+Status Decoder::InstantiateComponent(const Scope& s, const Reader& r, size_t at, uint32_t component,
+                                     const std::vector<InstantiateArg>& args) {
+  const TypeDef& type = *s.components[component];
+  THEATER_RETURN_IF_ERROR(Spend(r, type.imports.size() * (args.size() + 1)));
+  for (const ExternItem& import : type.imports) {
+    const auto arg = std::find_if(args.begin(), args.end(),
+                                  [&](const InstantiateArg& a) { return a.name == import.name; });
+    if (arg == args.end()) {
+      return r.ValidationErrorAt(at, "component " + std::to_string(component) + " imports `" +
+                                         import.name +
+                                         "` but no instantiation argument is named so");
+    }
+    if (arg->item.sort != import.sort) {
+      return r.ValidationErrorAt(at, "instantiation argument `" + arg->name + "` is a " +
+                                         SortName(arg->item.sort) + " but component " +
+                                         std::to_string(component) + " imports a " +
+                                         SortName(import.sort));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Decoder::DecodeInstances(Scope& s, Component& c, Reader& r) {
+  THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount("instance"));
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t at = r.offset();
+    Instance instance;
+    THEATER_ASSIGN_OR_RETURN(const uint8_t kind, r.ReadByte());
+    if (kind == 0x00) {
+      instance.kind = Instance::Kind::kInstantiate;
+      THEATER_ASSIGN_OR_RETURN(instance.component, ReadIndex(s, r, Sort::kComponent));
+      THEATER_ASSIGN_OR_RETURN(const uint32_t args, r.ReadCount("instantiation argument"));
+      std::set<std::string> names;
+      for (uint32_t k = 0; k < args; ++k) {
+        const size_t arg_at = r.offset();
+        InstantiateArg arg;
+        THEATER_ASSIGN_OR_RETURN(arg.name, r.ReadName());
+        THEATER_ASSIGN_OR_RETURN(arg.item.sort, ReadSort(r));
+        const size_t index_at = r.offset();
+        THEATER_ASSIGN_OR_RETURN(arg.item.index, r.ReadU32());
+        if (arg.item.sort == Sort::kValue) {
+          return r.ValidationErrorAt(index_at, "values are not supported");
+        }
+        THEATER_RETURN_IF_ERROR(CheckIndex(s, r, index_at, arg.item.sort, arg.item.index));
+        if (!names.insert(NameKey(arg.name)).second) {
+          return r.ValidationErrorAt(arg_at, "duplicate instantiation argument `" + arg.name + "`");
+        }
+        instance.args.push_back(std::move(arg));
+      }
+      THEATER_RETURN_IF_ERROR(InstantiateComponent(s, r, at, instance.component, instance.args));
+      instance.type = s.components[instance.component]->instance;
+    } else if (kind == 0x01) {
+      instance.kind = Instance::Kind::kFromExports;
+      auto type = std::make_shared<TypeDef>();
+      type->kind = TypeDefKind::kInstance;
+      THEATER_ASSIGN_OR_RETURN(const uint32_t exports, r.ReadCount("export"));
+      std::set<std::string> names;
+      for (uint32_t k = 0; k < exports; ++k) {
+        const size_t export_at = r.offset();
+        InlineExport e;
+        THEATER_ASSIGN_OR_RETURN(e.name, ReadExternName(r, /*is_import=*/false));
+        THEATER_ASSIGN_OR_RETURN(e.item.sort, ReadSort(r));
+        const size_t index_at = r.offset();
+        THEATER_ASSIGN_OR_RETURN(e.item.index, r.ReadU32());
+        if (!names.insert(NameKey(e.name)).second) {
+          return r.ValidationErrorAt(export_at, "duplicate export name `" + e.name + "`");
+        }
+        THEATER_ASSIGN_OR_RETURN(ExternItem item, ItemOf(s, r, index_at, e.item, e.name));
+        if (item.sort == Sort::kType) item.type = NameType(item.type, e.name);
+        type->exports.push_back(std::move(item));
+        instance.exports.push_back(std::move(e));
+      }
+      THEATER_RETURN_IF_ERROR(FinishDeclared(r, at, *type));
+      instance.type = std::move(type);
+    } else {
+      return r.ParseErrorAt(at, "invalid instance kind " + Hex(kind));
+    }
+    Payload p;
+    p.type = instance.type;
+    THEATER_RETURN_IF_ERROR(Push(s, r, at, Sort::kInstance,
+                                 {Origin::kDefinition, static_cast<uint32_t>(c.instances.size())},
+                                 std::move(p)));
+    c.instances.push_back(std::move(instance));
+  }
+  return Status::Ok();
+}
+
+Status Decoder::DecodeAliases(Scope& s, Component* c, Reader& r, uint32_t count) {
+  for (uint32_t i = 0; i < count; ++i) {
+    const size_t at = r.offset();
+    Payload p;
+    THEATER_ASSIGN_OR_RETURN(Alias alias, ReadAlias(s, r, &p));
+    THEATER_RETURN_IF_ERROR(Push(s, r, at, alias.sort,
+                                 {Origin::kAlias, static_cast<uint32_t>(c->aliases.size())},
+                                 std::move(p)));
+    c->aliases.push_back(std::move(alias));
+  }
+  return Status::Ok();
+}
+
+Status Decoder::DecodeTypes(Scope& s, Component* c, Reader& r, uint32_t count) {
+  for (uint32_t i = 0; i < count; ++i) {
+    const size_t at = r.offset();
+    THEATER_ASSIGN_OR_RETURN(TypeRef t, ReadTypeDef(s, r));
+    Payload p;
+    p.type = t;
+    THEATER_RETURN_IF_ERROR(Push(s, r, at, Sort::kType,
+                                 {Origin::kDefinition, static_cast<uint32_t>(c->types.size())},
+                                 std::move(p)));
+    c->types.push_back(std::move(t));
+  }
+  return Status::Ok();
+}
+
+Result<CanonOptions> Decoder::ReadCanonOptions(Scope& s, Reader& r, bool is_lift) {
+  CanonOptions options;
+  bool encoding_set = false;
+  THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount("canon option"));
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t at = r.offset();
+    THEATER_ASSIGN_OR_RETURN(const uint8_t opt, r.ReadByte());
+    auto once = [&](auto& field, const char* name) -> Status {
+      if (field.has_value()) {
+        return r.ValidationErrorAt(at,
+                                   std::string("canon option `") + name + "` given more than once");
+      }
+      return Status::Ok();
+    };
+    switch (opt) {
+      case 0x00:
+      case 0x01:
+      case 0x02:
+        if (encoding_set) {
+          return r.ValidationErrorAt(at, "canon option string-encoding given more than once");
+        }
+        encoding_set = true;
+        options.string_encoding = static_cast<StringEncoding>(opt);
+        break;
+      case 0x03: {
+        THEATER_RETURN_IF_ERROR(once(options.memory, "memory"));
+        THEATER_ASSIGN_OR_RETURN(options.memory, ReadIndex(s, r, Sort::kCoreMemory));
+        break;
+      }
+      case 0x04: {
+        THEATER_RETURN_IF_ERROR(once(options.realloc, "realloc"));
+        THEATER_ASSIGN_OR_RETURN(options.realloc, ReadIndex(s, r, Sort::kCoreFunc));
+        const auto& sig = s.core_funcs[*options.realloc];
+        static const CoreFuncType kRealloc{
+            {CoreValType::kI32, CoreValType::kI32, CoreValType::kI32, CoreValType::kI32},
+            {CoreValType::kI32}};
+        if (sig && *sig != kRealloc) {
+          return r.ValidationErrorAt(at, "canon option `realloc`: core func " +
+                                             std::to_string(*options.realloc) +
+                                             " does not have type (i32, i32, i32, i32) -> i32");
+        }
+        break;
+      }
+      case 0x05: {
+        THEATER_RETURN_IF_ERROR(once(options.post_return, "post-return"));
+        if (!is_lift) {
+          return r.ValidationErrorAt(at, "canon option `post-return` is only allowed on lift");
+        }
+        THEATER_ASSIGN_OR_RETURN(options.post_return, ReadIndex(s, r, Sort::kCoreFunc));
+        break;
+      }
+      case 0x06:
+        return r.ValidationErrorAt(at,
+                                   "canon option `async` (component-model async) is not "
+                                   "supported");
+      case 0x07:
+        return r.ValidationErrorAt(at,
+                                   "canon option `callback` (component-model async) is not "
+                                   "supported");
+      case 0x08:
+        return r.ValidationErrorAt(at,
+                                   "canon option `always-task-return` (component-model "
+                                   "async) is not supported");
+      default:
+        return r.ParseErrorAt(at, "invalid canon option " + Hex(opt));
+    }
+  }
+  return options;
+}
+
+// The options the canonical ABI needs to move this function's values: memory for strings, lists
+// and spilled parameters or results; realloc wherever the callee side must allocate.
+Status Decoder::CheckCanonOptions(const Reader& r, size_t at, const CanonOptions& options,
+                                  const TypeDef& func, bool is_lift) {
+  bool params_use_heap = false;
+  uint32_t flat_params = 0;
+  for (const NamedType& p : func.params) {
+    params_use_heap = params_use_heap || p.type->has_string_or_list;
+    flat_params = SaturatingAdd(flat_params, p.type->flat_count);
+  }
+  const bool result_uses_heap = func.result && func.result->has_string_or_list;
+  const uint32_t flat_results = FlatOf(func.result);
+  const bool spills = flat_params > kMaxFlatParams || flat_results > kMaxFlatResults;
+  const char* what = is_lift ? "canon lift" : "canon lower";
+  if ((params_use_heap || result_uses_heap || spills) && !options.memory) {
+    return r.ValidationErrorAt(at, std::string(what) +
+                                       ": option `memory` is required (the function passes "
+                                       "strings, lists or more values than fit in registers)");
+  }
+  const bool needs_realloc =
+      is_lift ? (params_use_heap || flat_params > kMaxFlatParams) : result_uses_heap;
+  if (needs_realloc && !options.realloc) {
+    return r.ValidationErrorAt(at, std::string(what) +
+                                       ": option `realloc` is required (values must be allocated "
+                                       "in the guest's memory)");
+  }
+  return Status::Ok();
+}
+
+Status Decoder::DecodeCanons(Scope& s, Component& c, Reader& r) {
+  THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount("canon"));
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t at = r.offset();
+    Canon canon;
+    Payload p;
+    Sort sort = Sort::kCoreFunc;
+    THEATER_ASSIGN_OR_RETURN(const uint8_t opcode, r.ReadByte());
+    switch (opcode) {
+      case 0x00:
+      case 0x01: {
+        const bool lift = opcode == 0x00;
+        const size_t sort_at = r.offset();
+        THEATER_ASSIGN_OR_RETURN(const uint8_t func_sort, r.ReadByte());
+        if (func_sort != 0x00) {
+          return r.ParseErrorAt(sort_at, "invalid canon " + std::string(lift ? "lift" : "lower") +
+                                             " sort byte " + Hex(func_sort));
+        }
+        canon.kind = lift ? Canon::Kind::kLift : Canon::Kind::kLower;
+        THEATER_ASSIGN_OR_RETURN(canon.func, ReadIndex(s, r, lift ? Sort::kCoreFunc : Sort::kFunc));
+        THEATER_ASSIGN_OR_RETURN(canon.options, ReadCanonOptions(s, r, lift));
+        if (lift) {
+          const size_t type_at = r.offset();
+          THEATER_ASSIGN_OR_RETURN(canon.type, ReadIndex(s, r, Sort::kType));
+          canon.func_type = s.types[canon.type];
+          if (canon.func_type->kind != TypeDefKind::kFunc) {
+            return r.ValidationErrorAt(
+                type_at, "canon lift: type " + std::to_string(canon.type) + " is a " +
+                             TypeDefKindName(canon.func_type->kind) + " type, not a func type");
+          }
+          sort = Sort::kFunc;
+          p.type = canon.func_type;
+        } else {
+          canon.func_type = s.funcs[canon.func];
+        }
+        THEATER_RETURN_IF_ERROR(CheckCanonOptions(r, at, canon.options, *canon.func_type, lift));
+        break;
+      }
+      case 0x02:
+      case 0x03:
+      case 0x04: {
+        static constexpr Canon::Kind kKinds[] = {
+            Canon::Kind::kResourceNew, Canon::Kind::kResourceDrop, Canon::Kind::kResourceRep};
+        static constexpr const char* kNames[] = {"resource.new", "resource.drop", "resource.rep"};
+        canon.kind = kKinds[opcode - 0x02];
+        const char* name = kNames[opcode - 0x02];
+        const size_t type_at = r.offset();
+        THEATER_ASSIGN_OR_RETURN(canon.type, ReadIndex(s, r, Sort::kType));
+        canon.resource = s.types[canon.type];
+        if (canon.resource->kind != TypeDefKind::kResource) {
+          return r.ValidationErrorAt(type_at, std::string("canon ") + name + ": type " +
+                                                  std::to_string(canon.type) + " is a " +
+                                                  TypeDefKindName(canon.resource->kind) +
+                                                  " type, not a resource");
+        }
+        if (canon.kind != Canon::Kind::kResourceDrop &&
+            !s.local_resources.contains(canon.resource.get())) {
+          return r.ValidationErrorAt(type_at, std::string("canon ") + name + ": resource type " +
+                                                  std::to_string(canon.type) +
+                                                  " is not defined by this component");
+        }
+        auto sig = std::make_shared<CoreFuncType>();
+        sig->params = {CoreValType::kI32};
+        if (canon.kind != Canon::Kind::kResourceDrop) sig->results = {CoreValType::kI32};
+        p.core_func = std::move(sig);
+        break;
+      }
+      case 0x07:
+        return r.ValidationErrorAt(at, "canon resource.drop async is not supported");
+      default:
+        if (opcode >= 0x05 && opcode <= 0x42) {
+          return r.ValidationErrorAt(at, "canon opcode " + Hex(opcode) +
+                                             " is a component-model async, stream, future, "
+                                             "error-context or thread builtin, which is not "
+                                             "supported");
+        }
+        return r.ParseErrorAt(at, "invalid canon opcode " + Hex(opcode));
+    }
+    THEATER_RETURN_IF_ERROR(Push(
+        s, r, at, sort, {Origin::kCanon, static_cast<uint32_t>(c.canons.size())}, std::move(p)));
+    c.canons.push_back(std::move(canon));
+  }
+  return Status::Ok();
+}
+
+Status Decoder::DecodeStart(Scope& s, Component& c, Reader& r) {
+  const size_t at = r.offset();
+  if (c.start) return r.ValidationErrorAt(at, "more than one start section");
+  Start start;
+  THEATER_ASSIGN_OR_RETURN(start.func, ReadIndex(s, r, Sort::kFunc));
+  const size_t args_at = r.offset();
+  THEATER_ASSIGN_OR_RETURN(const uint32_t args, r.ReadCount("start argument"));
+  if (args != 0) return r.ValidationErrorAt(args_at, "start arguments (values) are not supported");
+  const size_t results_at = r.offset();
+  THEATER_ASSIGN_OR_RETURN(const uint32_t results, r.ReadU32());
+  if (results != 0) {
+    return r.ValidationErrorAt(results_at, "start results (values) are not supported");
+  }
+  const TypeDef& type = *s.funcs[start.func];
+  if (!type.params.empty() || type.result) {
+    return r.ValidationErrorAt(at, "start function " + std::to_string(start.func) +
+                                       " must take no parameters and return nothing");
+  }
+  c.start = start;
+  return Status::Ok();
+}
+
+Status Decoder::DecodeImports(Scope& s, Component& c, Reader& r) {
+  THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount("import"));
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t at = r.offset();
+    THEATER_ASSIGN_OR_RETURN(std::string name, ReadExternName(r, /*is_import=*/true));
+    THEATER_ASSIGN_OR_RETURN(ExternItem item, ReadExternDesc(s, r, name));
+    THEATER_RETURN_IF_ERROR(Declare(s, r, at, std::move(item), /*is_import=*/true, &c));
+  }
+  return Status::Ok();
+}
+
+Status Decoder::DecodeExports(Scope& s, Component& c, Reader& r) {
+  THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount("export"));
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t at = r.offset();
+    Export e;
+    THEATER_ASSIGN_OR_RETURN(e.name, ReadExternName(r, /*is_import=*/false));
+    THEATER_ASSIGN_OR_RETURN(e.item.sort, ReadSort(r));
+    const size_t index_at = r.offset();
+    THEATER_ASSIGN_OR_RETURN(e.item.index, r.ReadU32());
+    THEATER_ASSIGN_OR_RETURN(e.desc, ItemOf(s, r, index_at, e.item, e.name));
+    const size_t desc_at = r.offset();
+    THEATER_ASSIGN_OR_RETURN(const uint8_t has_desc, r.ReadByte());
+    if (has_desc == 1) {
+      THEATER_ASSIGN_OR_RETURN(ExternItem ascribed, ReadExternDesc(s, r, e.name));
+      if (ascribed.sort != e.item.sort) {
+        return r.ValidationErrorAt(desc_at, "export `" + e.name + "` of a " +
+                                                SortName(e.item.sort) + " is declared as a " +
+                                                SortName(ascribed.sort));
+      }
+      // A `(sub resource)` ascription makes a fresh resource only for the outside; inside, the
+      // export keeps denoting the exported type.
+      if (ascribed.sort != Sort::kType) e.desc = std::move(ascribed);
+    } else if (has_desc != 0) {
+      return r.ParseErrorAt(desc_at, "invalid optional-externdesc flag " + Hex(has_desc));
+    }
+    if (e.desc.sort == Sort::kType) e.desc.type = NameType(e.desc.type, e.name);
+    const size_t export_index = c.exports.size();
+    if (!s.export_keys.insert(NameKey(e.name)).second) {
+      return r.ValidationErrorAt(at, "duplicate export name `" + e.name + "`");
+    }
+    Payload p;
+    p.type = e.desc.type;
+    p.module = e.desc.module;
+    THEATER_RETURN_IF_ERROR(Push(s, r, at, e.item.sort,
+                                 {Origin::kExport, static_cast<uint32_t>(export_index)},
+                                 std::move(p)));
+    s.exports.push_back(e.desc);
+    c.exports.push_back(std::move(e));
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Component>> Decoder::DecodeComponentIn(Reader& reader, Scope* parent) {
+  const size_t start = reader.offset();
+  THEATER_ASSIGN_OR_RETURN(auto preamble,
+                           reader.ReadBytes(std::min<size_t>(8, reader.remaining())));
+  if (preamble.size() < 8 || !std::equal(kMagic, kMagic + 4, preamble.begin())) {
+    return reader.ParseErrorAt(start, "not a WebAssembly binary (bad magic or too short)");
+  }
+  const uint16_t version = preamble[4] | (preamble[5] << 8);
+  const uint16_t layer = preamble[6] | (preamble[7] << 8);
+  if (layer == 0) {
+    return reader.ParseErrorAt(start,
+                               "this is a core module, not a component (layer 0); "
+                               "wrap it with `wasm-tools component new`");
+  }
+  if (layer != 1) return reader.ParseErrorAt(start, "unknown binary layer " + Hex(layer));
+  if (version != 0x0d) {
+    return reader.ParseErrorAt(
+        start, "unsupported component binary version " + Hex(version) + " (expected 0xd)");
+  }
+
+  auto component = std::make_unique<Component>();
+  component->bytes_ = bytes_;
+  Scope scope;
+  scope.kind = Scope::Kind::kComponent;
+  scope.parent = parent;
+  scope.depth = parent ? parent->depth + 1 : 0;
+
+  while (!reader.done()) {
+    const size_t section_at = reader.offset();
+    THEATER_ASSIGN_OR_RETURN(const uint8_t id, reader.ReadByte());
+    const size_t size_at = reader.offset();
+    THEATER_ASSIGN_OR_RETURN(const uint32_t size, reader.ReadU32());
+    const std::string context =
+        "component section " + std::to_string(id) + " (" + SectionName(id) + ")";
+    if (size > reader.remaining()) {
+      return reader.ParseErrorAt(size_at, context + " of " + std::to_string(size) +
+                                              " bytes overruns the " +
+                                              std::to_string(reader.remaining()) + " bytes left");
+    }
+    THEATER_ASSIGN_OR_RETURN(Reader r, reader.Sub(size, context));
+    Component& c = *component;
+    switch (id) {
+      case 0:
+        THEATER_RETURN_IF_ERROR(DecodeCustom(c, r));
+        break;
+      case 1:
+        THEATER_RETURN_IF_ERROR(DecodeCoreModule(scope, c, r));
+        break;
+      case 2:
+        THEATER_RETURN_IF_ERROR(DecodeCoreInstances(scope, c, r));
+        break;
+      case 3:
+        THEATER_RETURN_IF_ERROR(DecodeCoreTypes(scope, &c, r));
+        break;
+      case 4:
+        THEATER_RETURN_IF_ERROR(DecodeNestedComponent(scope, c, r));
+        break;
+      case 5:
+        THEATER_RETURN_IF_ERROR(DecodeInstances(scope, c, r));
+        break;
+      case 6: {
+        THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount("alias"));
+        THEATER_RETURN_IF_ERROR(DecodeAliases(scope, &c, r, n));
+        break;
+      }
+      case 7: {
+        THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount("type"));
+        THEATER_RETURN_IF_ERROR(DecodeTypes(scope, &c, r, n));
+        break;
+      }
+      case 8:
+        THEATER_RETURN_IF_ERROR(DecodeCanons(scope, c, r));
+        break;
+      case 9:
+        THEATER_RETURN_IF_ERROR(DecodeStart(scope, c, r));
+        break;
+      case 10:
+        THEATER_RETURN_IF_ERROR(DecodeImports(scope, c, r));
+        break;
+      case 11:
+        THEATER_RETURN_IF_ERROR(DecodeExports(scope, c, r));
+        break;
+      case 12:
+        return r.ValidationErrorAt(r.offset(), "value definitions are not supported");
+      default:
+        return reader.ParseErrorAt(section_at,
+                                   "unknown component section id " + std::to_string(id));
+    }
+    THEATER_RETURN_IF_ERROR(r.ExpectDone());
+  }
+
+  for (size_t k = 0; k < kSortCount; ++k) component->spaces_[k] = std::move(scope.entries[k]);
+  component->type_space_ = std::move(scope.types);
+  component->func_space_ = std::move(scope.funcs);
+  component->instance_space_ = std::move(scope.instances);
+  component->component_space_ = std::move(scope.components);
+  component->core_type_space_ = std::move(scope.core_types);
+  component->core_module_space_ = std::move(scope.core_modules);
+  component->core_instance_space_ = std::move(scope.core_instances);
+  component->core_func_space_ = std::move(scope.core_funcs);
+  auto instance = std::make_shared<TypeDef>();
+  instance->kind = TypeDefKind::kInstance;
+  instance->exports = std::move(scope.exports);
+  THEATER_RETURN_IF_ERROR(FinishDeclared(reader, start, *instance));
+  auto type = std::make_shared<TypeDef>();
+  type->kind = TypeDefKind::kComponent;
+  type->imports = std::move(scope.imports);
+  type->instance = std::move(instance);
+  THEATER_RETURN_IF_ERROR(FinishDeclared(reader, start, *type));
+  component->type = std::move(type);
+  return component;
+}
+
+Result<std::unique_ptr<const Component>> DecodeComponent(std::span<const uint8_t> bytes) {
+  if (bytes.size() > kMaxComponentBytes) {
+    return ResourceExhausted("component of " + std::to_string(bytes.size()) +
+                             " bytes exceeds the limit of " + std::to_string(kMaxComponentBytes));
+  }
+  auto owned = std::make_shared<const std::vector<uint8_t>>(bytes.begin(), bytes.end());
+  Decoder decoder(owned);
+  Reader reader(*owned, 0, "component");
+  THEATER_ASSIGN_OR_RETURN(std::unique_ptr<Component> component,
+                           decoder.DecodeComponentIn(reader, nullptr));
+  return std::unique_ptr<const Component>(std::move(component));
+}
+
+}  // namespace theater::component

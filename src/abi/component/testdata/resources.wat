@@ -1,0 +1,32 @@
+;; A component that defines a resource with a destructor, exports it with a constructor, and
+;; exports a function passing strings through memory with realloc.
+(component
+  (core module $m
+    (func (export "dtor") (param i32))
+    (func (export "make") (param i32) (result i32) local.get 0)
+    (func (export "greet") (param i32 i32) (result i32) i32.const 0)
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
+    (func (export "greet-post") (param i32))
+    (memory (export "memory") 1)
+  )
+  (core instance $i (instantiate $m))
+  (alias core export $i "dtor" (core func $dtor))
+  (type $blob (resource (rep i32) (dtor (func $dtor))))
+  (core func $new (canon resource.new $blob))
+  (core func $rep (canon resource.rep $blob))
+  (core func $drop (canon resource.drop $blob))
+  (export $blob-e "blob" (type $blob))
+  (type $make-t (func (param "n" u32) (result (own $blob-e))))
+  (alias core export $i "make" (core func $make))
+  (func $make (type $make-t) (canon lift (core func $make)))
+  (export "[constructor]blob" (func $make))
+  (alias core export $i "memory" (core memory $mem))
+  (alias core export $i "realloc" (core func $realloc))
+  (alias core export $i "greet" (core func $greet))
+  (alias core export $i "greet-post" (core func $greet-post))
+  (type $greet-t (func (param "name" string) (result string)))
+  (func $greet (type $greet-t)
+    (canon lift (core func $greet) (memory $mem) (realloc $realloc) string-encoding=utf8
+      (post-return $greet-post)))
+  (export "greet" (func $greet))
+)

@@ -1,0 +1,133 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Components made by the standard tools (tools/jco: `wasm-tools component embed` + `component
+// new`) run as actors wherever core modules do: the example actors built both ways behave the
+// same, the chain names the component that ran, and components whose imports or exports do not
+// match the host's WIT are refused before they run.
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+#include "component/component_module.h"
+#include "component/linker.h"
+#include "runtime/runtime_test_util.h"
+#include "theater/chain.h"
+
+namespace theater::component {
+namespace {
+
+using testing_util::NewTestHome;
+using testing_util::TestRuntimeOptions;
+
+std::string ExampleFile(const std::string& example, const std::string& file) {
+  return std::string(THEATER_BUILD_DIR) + "/examples/" + example + "/" + file;
+}
+
+class ComponentRuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    home_ = NewTestHome("theater-component");
+    RuntimeOptions options = TestRuntimeOptions(home_);
+    options.log_sink = [this](std::string_view, std::string_view, std::string_view line) {
+      std::lock_guard<std::mutex> lock(mu_);
+      log_.emplace_back(line);
+    };
+    auto runtime = TheaterRuntime::Create(options);
+    ASSERT_TRUE(runtime.ok()) << runtime.status().ToString();
+    runtime_ = std::move(runtime).value();
+  }
+  void TearDown() override {
+    runtime_.reset();
+    std::filesystem::remove_all(home_);
+  }
+
+  Result<std::string> SpawnExample(const std::string& example, const std::string& wasm) {
+    SpawnRequest request;
+    request.manifest = "name = \"" + example + "\"\nversion = \"0.1.0\"\ncomponent = \"" +
+                       ExampleFile(example, wasm) + "\"\ninit_state = \"" +
+                       ExampleFile(example, "init.json") + "\"\n";
+    return runtime_->Spawn(request);
+  }
+
+  std::vector<std::string> Log() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return log_;
+  }
+
+  std::filesystem::path home_;
+  std::unique_ptr<TheaterRuntime> runtime_;
+  std::mutex mu_;
+  std::vector<std::string> log_;
+};
+
+TEST(ComponentBinaryTest, TellsComponentsFromCoreModules) {
+  Result<std::vector<uint8_t>> component =
+      ReadFileBytes(ExampleFile("hello", "hello.component.wasm"), "component");
+  Result<std::vector<uint8_t>> core = ReadFileBytes(ExampleFile("hello", "hello.wasm"), "module");
+  ASSERT_TRUE(component.ok() && core.ok());
+  EXPECT_TRUE(IsComponentBinary(*component));
+  EXPECT_FALSE(IsComponentBinary(*core));
+  EXPECT_FALSE(IsComponentBinary(std::vector<uint8_t>{0x00, 0x61, 0x73}));
+}
+
+TEST_F(ComponentRuntimeTest, TheHelloExampleRunsTheSameAsAComponent) {
+  for (const char* example : {"hello", "hello-cpp"}) {
+    SCOPED_TRACE(example);
+    Result<std::string> core = SpawnExample(example, std::string(example) + ".wasm");
+    ASSERT_TRUE(core.ok()) << core.status().ToString();
+    Result<std::string> component = SpawnExample(example, std::string(example) + ".component.wasm");
+    ASSERT_TRUE(component.ok()) << component.status().ToString();
+
+    // Both counted their first start in the same state, and greeted with their own id.
+    auto core_state = runtime_->State(*core);
+    auto component_state = runtime_->State(*component);
+    ASSERT_TRUE(core_state.ok() && component_state.ok());
+    ASSERT_TRUE(core_state->has_value() && component_state->has_value());
+    EXPECT_EQ(**core_state, **component_state);
+    bool greeted = false;
+    for (const std::string& line : Log()) {
+      if (line.find("Hello from " + *component + "!") != std::string::npos) greeted = true;
+    }
+    EXPECT_TRUE(greeted);
+
+    // The chain records the same kinds of events, and names the component's bytes.
+    auto core_events = runtime_->Events(*core);
+    auto component_events = runtime_->Events(*component);
+    ASSERT_TRUE(core_events.ok() && component_events.ok());
+    ASSERT_EQ(core_events->size(), component_events->size());
+    for (size_t i = 0; i < core_events->size(); ++i) {
+      EXPECT_EQ((*core_events)[i].type, (*component_events)[i].type) << i;
+    }
+    Result<std::vector<uint8_t>> bytes =
+        ReadFileBytes(ExampleFile(example, std::string(example) + ".component.wasm"), "component");
+    ASSERT_TRUE(bytes.ok());
+    bool named = false;
+    for (const chain::Event& e : *component_events) {
+      std::string payload(e.payload.begin(), e.payload.end());
+      if (payload.find("component sha256:" + Sha256Hex(*bytes)) != std::string::npos) named = true;
+    }
+    EXPECT_TRUE(named);
+    EXPECT_TRUE(runtime_->VerifyChain(*component).ok());
+  }
+}
+
+TEST_F(ComponentRuntimeTest, AComponentThatDisagreesWithTheHostsWitIsRefusedBeforeItRuns) {
+  SpawnRequest request;
+  request.manifest = "name = \"mismatched\"\nversion = \"0.1.0\"\ncomponent = \"" +
+                     std::string(THEATER_TEST_ACTOR_DIR) + "/mismatched_log.component.wasm\"\n";
+  Result<std::string> id = runtime_->Spawn(request);
+  ASSERT_FALSE(id.ok());
+  EXPECT_NE(id.status().ToString().find(
+                "import theater:simple/runtime.log: the component's type is func(msg: u32), the "
+                "host's WIT declares func(msg: string)"),
+            std::string::npos)
+      << id.status().ToString();
+  EXPECT_TRUE(Log().empty());  // init never ran
+  EXPECT_TRUE(runtime_->List().empty());
+}
+
+}  // namespace
+}  // namespace theater::component

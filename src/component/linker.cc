@@ -1,0 +1,799 @@
+// Theater: a WebAssembly actor runtime.
+#include "component/linker.h"
+
+#include <functional>
+#include <utility>
+#include <variant>
+
+namespace theater::component {
+
+Result<uint32_t> LinkedMemory::Realloc(uint32_t old_ptr, uint32_t old_size, uint32_t align,
+                                       uint32_t new_size) {
+  if (realloc_instance_ == nullptr) {
+    return GuestError("the canonical options of this function name no realloc function");
+  }
+  uint64_t args[4] = {old_ptr, old_size, align, new_size};
+  uint64_t result[1] = {0};
+  THEATER_RETURN_IF_ERROR(
+      realloc_instance_->Call(realloc_index_, args, result).WithContext("realloc"));
+  return static_cast<uint32_t>(result[0]);
+}
+
+bool IsComponentBinary(std::span<const uint8_t> bytes) {
+  // The magic, then a 16-bit version and a 16-bit layer: layer 1 is a component, 0 a core module.
+  static constexpr uint8_t kMagic[4] = {0x00, 0x61, 0x73, 0x6d};
+  return bytes.size() >= 8 && std::equal(kMagic, kMagic + 4, bytes.begin()) && bytes[6] == 0x01 &&
+         bytes[7] == 0x00;
+}
+
+// A function import bound to an export of another core instance of the same component.
+struct ComponentInstance::Forward {
+  engine::Instance* target = nullptr;
+  uint32_t index = 0;
+  size_t params = 0;
+  size_t results = 0;
+};
+
+namespace {
+
+int ForwardCall(engine::Instance& caller, void* data, const uint64_t* args, uint64_t* results) {
+  auto* forward = static_cast<ComponentInstance::Forward*>(data);
+  Status status =
+      forward->target->Call(forward->index, {args, forward->params}, {results, forward->results});
+  return status.ok() ? 0 : caller.Fail(std::move(status));
+}
+
+// ----- Values that exist while a component is being instantiated
+
+// A core function: an export of a core instance, or a host function a canon lower produced.
+struct CoreFuncValue {
+  engine::Instance* instance = nullptr;
+  uint32_t index = 0;
+  const HostImport* host = nullptr;
+};
+
+// A memory, table or global some core instance exports.
+struct CoreExternValue {
+  engine::ExternKind kind = engine::ExternKind::kMemory;
+  void* external = nullptr;
+};
+
+using CoreItem = std::variant<CoreFuncValue, CoreExternValue>;
+
+// A core instance: one the engine made (its exports are looked up in its module), or a bag of
+// items put together with `(core instance (export ...))`.
+struct CoreInstanceValue {
+  engine::Instance* instance = nullptr;
+  std::map<std::string, CoreItem, std::less<>> items;
+};
+
+// A component-level function: imported from the host, or lifted from a core export.
+struct FuncValue {
+  bool lifted = false;
+  std::string interface_name;  // host functions: the imported instance, or empty
+  std::string function;        // host functions: the name there
+  TypeRef type;
+  LiftedExport export_;  // lifted functions (interface and function names filled at export)
+};
+
+struct InstanceValue;
+struct Scope;
+struct ComponentValue {
+  const Component* definition = nullptr;
+  Scope* enclosing = nullptr;  // the scope outer aliases of the definition count from
+};
+struct ModuleValue {
+  const Component* owner = nullptr;
+  const CoreModule* module = nullptr;
+};
+using Value =
+    std::variant<FuncValue, std::shared_ptr<InstanceValue>, TypeRef, ComponentValue, ModuleValue>;
+
+struct InstanceValue {
+  std::map<std::string, Value, std::less<>> exports;
+};
+
+// One instantiation of one (possibly nested) component: the values of its index spaces, computed
+// on first use and kept.
+struct Scope {
+  const Component& component;
+  Scope* enclosing;  // for outer aliases
+  // Nested components: the instantiation arguments, by import name. The root has none: its
+  // imports come from the host.
+  std::optional<std::map<std::string, Value, std::less<>>> args;
+  std::string path;  // "component" or "component 0 (nested)", for messages
+
+  std::vector<std::optional<CoreFuncValue>> core_funcs;
+  std::vector<std::shared_ptr<CoreInstanceValue>> core_instances;
+  std::vector<std::optional<FuncValue>> funcs;
+  std::vector<std::shared_ptr<InstanceValue>> instances;
+
+  Scope(const Component& c, Scope* outer, std::string where)
+      : component(c), enclosing(outer), path(std::move(where)) {
+    core_funcs.resize(c.space(Sort::kCoreFunc).size());
+    core_instances.resize(c.space(Sort::kCoreInstance).size());
+    funcs.resize(c.space(Sort::kFunc).size());
+    instances.resize(c.space(Sort::kInstance).size());
+  }
+};
+
+const char* ValueKindName(const Value& v) {
+  switch (v.index()) {
+    case 0:
+      return "func";
+    case 1:
+      return "instance";
+    case 2:
+      return "type";
+    case 3:
+      return "component";
+    default:
+      return "core module";
+  }
+}
+
+engine::ExternKind EngineKindOf(Sort sort) {
+  switch (sort) {
+    case Sort::kCoreTable:
+      return engine::ExternKind::kTable;
+    case Sort::kCoreMemory:
+      return engine::ExternKind::kMemory;
+    case Sort::kCoreGlobal:
+      return engine::ExternKind::kGlobal;
+    default:
+      return engine::ExternKind::kFunction;
+  }
+}
+
+const char* EngineKindName(engine::ExternKind kind) {
+  switch (kind) {
+    case engine::ExternKind::kFunction:
+      return "function";
+    case engine::ExternKind::kTable:
+      return "table";
+    case engine::ExternKind::kMemory:
+      return "memory";
+    case engine::ExternKind::kGlobal:
+      return "global";
+  }
+  return "?";
+}
+
+}  // namespace
+
+// Does the work of Instantiate(); lives only while it runs.
+class Linker {
+ public:
+  Linker(const CoreModuleLoader& loader, ComponentHost& host,
+         const engine::InstanceOptions& options)
+      : loader_(loader), host_(host), options_(options), result_(new ComponentInstance()) {
+    if (!options_.host_error_slot) options_.host_error_slot = std::make_shared<Status>();
+  }
+
+  Result<std::unique_ptr<ComponentInstance>> Run(const Component& component) {
+    Scope& root = NewScope(component, nullptr, "component");
+    THEATER_ASSIGN_OR_RETURN(std::shared_ptr<InstanceValue> exports, InstantiateScope(root));
+    for (auto& [name, value] : exports->exports) {
+      if (auto* func = std::get_if<FuncValue>(&value)) {
+        THEATER_RETURN_IF_ERROR(AddExport("", name, *func));
+      } else if (auto* instance = std::get_if<std::shared_ptr<InstanceValue>>(&value)) {
+        for (auto& [function, member] : (*instance)->exports) {
+          if (auto* f = std::get_if<FuncValue>(&member)) {
+            THEATER_RETURN_IF_ERROR(AddExport(name, function, *f));
+          }
+        }
+      }
+    }
+    return std::move(result_);
+  }
+
+ private:
+  Scope& NewScope(const Component& c, Scope* enclosing, std::string path) {
+    scopes_.push_back(std::make_unique<Scope>(c, enclosing, std::move(path)));
+    return *scopes_.back();
+  }
+
+  static Status Unsupported(const Scope& s, Sort sort, uint32_t index, std::string_view what) {
+    return ValidationError(s.path + ": " + s.component.Describe(sort, index) + ": " +
+                           std::string(what) + " is not supported");
+  }
+
+  Status AddExport(const std::string& interface_name, const std::string& function,
+                   const FuncValue& func) {
+    if (!func.lifted) return Status::Ok();  // a host import passed through: nothing to call
+    LiftedExport e = func.export_;
+    e.interface_name = interface_name;
+    e.function = function;
+    result_->exports_.push_back(std::move(e));
+    return Status::Ok();
+  }
+
+  // ----- Core sorts
+
+  Result<ModuleValue> CoreModuleAt(Scope& s, uint32_t index) {
+    const IndexEntry& entry = s.component.space(Sort::kCoreModule)[index];
+    switch (entry.origin) {
+      case Origin::kDefinition:
+        return ModuleValue{&s.component, &s.component.core_modules[entry.item]};
+      case Origin::kAlias: {
+        const Alias& alias = s.component.aliases[entry.item];
+        if (alias.kind != Alias::Kind::kOuter) break;
+        THEATER_ASSIGN_OR_RETURN(Scope * outer, Outer(s, alias.outer_count));
+        return CoreModuleAt(*outer, alias.outer_index);
+      }
+      default:
+        break;
+    }
+    return Unsupported(s, Sort::kCoreModule, index, "a core module that is not defined inline");
+  }
+
+  Result<Scope*> Outer(Scope& s, uint32_t count) {
+    Scope* scope = &s;
+    for (uint32_t i = 0; i < count; ++i) {
+      if (scope->enclosing == nullptr) {
+        return ValidationError(s.path + ": outer alias reaches past the outermost component");
+      }
+      scope = scope->enclosing;
+    }
+    return scope;
+  }
+
+  // An item of a core instance by name (functions, memories, tables, globals).
+  Result<CoreItem> CoreExportOf(Scope& s, uint32_t instance_index, std::string_view name) {
+    THEATER_ASSIGN_OR_RETURN(std::shared_ptr<CoreInstanceValue> instance,
+                             CoreInstanceAt(s, instance_index));
+    if (instance->instance == nullptr) {
+      auto it = instance->items.find(name);
+      if (it == instance->items.end()) {
+        return ValidationError(s.path + ": core instance " + std::to_string(instance_index) +
+                               " has no export '" + std::string(name) + "'");
+      }
+      return it->second;
+    }
+    engine::Instance& core = *instance->instance;
+    if (auto function = core.module().FindExport(name)) {
+      return CoreItem(CoreFuncValue{&core, *function, nullptr});
+    }
+    const auto& externs = core.module().extern_exports();
+    for (uint32_t i = 0; i < externs.size(); ++i) {
+      if (externs[i].name == name) {
+        return CoreItem(CoreExternValue{externs[i].kind, core.ExternExport(i)});
+      }
+    }
+    return ValidationError(s.path + ": core instance " + std::to_string(instance_index) +
+                           " exports nothing named '" + std::string(name) + "'");
+  }
+
+  Result<CoreFuncValue> CoreFuncAt(Scope& s, uint32_t index) {
+    if (s.core_funcs[index]) return *s.core_funcs[index];
+    const IndexEntry& entry = s.component.space(Sort::kCoreFunc)[index];
+    CoreFuncValue value;
+    if (entry.origin == Origin::kAlias) {
+      const Alias& alias = s.component.aliases[entry.item];
+      if (alias.kind != Alias::Kind::kCoreInstanceExport) {
+        return Unsupported(s, Sort::kCoreFunc, index, "this alias");
+      }
+      THEATER_ASSIGN_OR_RETURN(CoreItem item, CoreExportOf(s, alias.instance, alias.name));
+      auto* func = std::get_if<CoreFuncValue>(&item);
+      if (func == nullptr) {
+        return ValidationError(s.path + ": " + s.component.Describe(Sort::kCoreFunc, index) +
+                               ": the export is not a function");
+      }
+      value = *func;
+    } else if (entry.origin == Origin::kCanon) {
+      const Canon& canon = s.component.canons[entry.item];
+      if (canon.kind != Canon::Kind::kLower) {
+        return Unsupported(s, Sort::kCoreFunc, index, "a resource builtin");
+      }
+      THEATER_ASSIGN_OR_RETURN(value, Lower(s, index, canon));
+    } else {
+      return Unsupported(s, Sort::kCoreFunc, index, "a core function of this origin");
+    }
+    s.core_funcs[index] = value;
+    return value;
+  }
+
+  Result<CoreExternValue> CoreExternAt(Scope& s, Sort sort, uint32_t index) {
+    const IndexEntry& entry = s.component.space(sort)[index];
+    if (entry.origin != Origin::kAlias ||
+        s.component.aliases[entry.item].kind != Alias::Kind::kCoreInstanceExport) {
+      return Unsupported(s, sort, index, "a memory, table or global that is not a core export");
+    }
+    const Alias& alias = s.component.aliases[entry.item];
+    THEATER_ASSIGN_OR_RETURN(CoreItem item, CoreExportOf(s, alias.instance, alias.name));
+    auto* external = std::get_if<CoreExternValue>(&item);
+    if (external == nullptr || external->kind != EngineKindOf(sort)) {
+      return ValidationError(s.path + ": " + s.component.Describe(sort, index) +
+                             ": the export is not a " + EngineKindName(EngineKindOf(sort)));
+    }
+    return *external;
+  }
+
+  Result<LinkedMemory> MemoryOf(Scope& s, const CanonOptions& options) {
+    if (options.string_encoding != StringEncoding::kUtf8) {
+      return ValidationError(s.path + ": only the utf8 string encoding is supported");
+    }
+    void* memory = nullptr;
+    if (options.memory) {
+      THEATER_ASSIGN_OR_RETURN(CoreExternValue m,
+                               CoreExternAt(s, Sort::kCoreMemory, *options.memory));
+      memory = m.external;
+    }
+    engine::Instance* realloc_instance = nullptr;
+    uint32_t realloc_index = 0;
+    if (options.realloc) {
+      THEATER_ASSIGN_OR_RETURN(CoreFuncValue r, CoreFuncAt(s, *options.realloc));
+      if (r.instance == nullptr) {
+        return ValidationError(s.path + ": a realloc function must be a core export");
+      }
+      realloc_instance = r.instance;
+      realloc_index = r.index;
+    }
+    return LinkedMemory(memory, realloc_instance, realloc_index);
+  }
+
+  Result<CoreFuncValue> Lower(Scope& s, uint32_t core_index, const Canon& canon) {
+    THEATER_ASSIGN_OR_RETURN(FuncValue func, FuncAt(s, canon.func));
+    if (func.lifted) {
+      return Unsupported(s, Sort::kCoreFunc, core_index,
+                         "lowering a function the component lifted itself");
+    }
+    if (func.type && func.type->has_borrow) {
+      return Unsupported(s, Sort::kCoreFunc, core_index, "a function with resource handles");
+    }
+    LoweredImport import;
+    import.interface_name = func.interface_name;
+    import.function = func.function;
+    THEATER_ASSIGN_OR_RETURN(import.type, ToAbiFunctionType(*canon.func_type));
+    THEATER_ASSIGN_OR_RETURN(import.memory, MemoryOf(s, canon.options));
+    const std::string where =
+        func.interface_name.empty() ? func.function : func.interface_name + "." + func.function;
+    Result<HostImport> lowered = host_.LowerImport(import);
+    if (!lowered.ok()) return lowered.status().WithContext("import '" + where + "'");
+    host_imports_.push_back(std::make_unique<HostImport>(std::move(lowered).value()));
+    return CoreFuncValue{nullptr, 0, host_imports_.back().get()};
+  }
+
+  Result<std::shared_ptr<CoreInstanceValue>> CoreInstanceAt(Scope& s, uint32_t index) {
+    if (s.core_instances[index]) return s.core_instances[index];
+    const IndexEntry& entry = s.component.space(Sort::kCoreInstance)[index];
+    if (entry.origin != Origin::kDefinition) {
+      return Unsupported(s, Sort::kCoreInstance, index, "a core instance of this origin");
+    }
+    const CoreInstance& def = s.component.core_instances[entry.item];
+    auto value = std::make_shared<CoreInstanceValue>();
+    if (def.kind == CoreInstance::Kind::kFromExports) {
+      for (const CoreInlineExport& e : def.exports) {
+        CoreItem item;
+        if (e.sort == Sort::kCoreFunc) {
+          THEATER_ASSIGN_OR_RETURN(item, CoreFuncAt(s, e.index));
+        } else if (e.sort == Sort::kCoreMemory || e.sort == Sort::kCoreTable ||
+                   e.sort == Sort::kCoreGlobal) {
+          THEATER_ASSIGN_OR_RETURN(item, CoreExternAt(s, e.sort, e.index));
+        } else {
+          return Unsupported(s, Sort::kCoreInstance, index, "exporting a core type");
+        }
+        value->items.emplace(e.name, std::move(item));
+      }
+    } else {
+      THEATER_ASSIGN_OR_RETURN(value->instance, InstantiateCore(s, index, def));
+    }
+    s.core_instances[index] = value;
+    return value;
+  }
+
+  Result<engine::Instance*> InstantiateCore(Scope& s, uint32_t index, const CoreInstance& def) {
+    THEATER_ASSIGN_OR_RETURN(ModuleValue module_value, CoreModuleAt(s, def.module));
+    const std::string module_name = s.path + " core module " + std::to_string(def.module);
+    THEATER_ASSIGN_OR_RETURN(std::shared_ptr<const engine::Module> module,
+                             loader_(*module_value.owner, *module_value.module, module_name));
+    std::map<std::string, std::shared_ptr<CoreInstanceValue>, std::less<>> args;
+    for (const CoreInstantiateArg& arg : def.args) {
+      THEATER_ASSIGN_OR_RETURN(args[arg.name], CoreInstanceAt(s, arg.instance));
+    }
+    struct Resolver final : engine::ImportResolver {
+      Linker* linker;
+      std::map<std::string, std::shared_ptr<CoreInstanceValue>, std::less<>>* args;
+      Result<engine::HostBinding> Resolve(const engine::ImportInfo& import) override {
+        return linker->BindImport(*args, import);
+      }
+    } resolver;
+    resolver.linker = this;
+    resolver.args = &args;
+    auto instance = module->Instantiate(resolver, options_);
+    if (!instance.ok()) {
+      return instance.status().WithContext(s.path + ": core instance " + std::to_string(index));
+    }
+    result_->modules_.push_back(module);
+    result_->core_instances_.push_back(std::move(instance).value());
+    return result_->core_instances_.back().get();
+  }
+
+  Result<engine::HostBinding> BindImport(
+      std::map<std::string, std::shared_ptr<CoreInstanceValue>, std::less<>>& args,
+      const engine::ImportInfo& import) {
+    auto arg = args.find(import.module);
+    if (arg == args.end()) {
+      return ValidationError("no instantiation argument named '" + import.module + "'");
+    }
+    CoreItem item;
+    if (arg->second->instance == nullptr) {
+      auto it = arg->second->items.find(import.name);
+      if (it == arg->second->items.end()) {
+        return ValidationError("the argument '" + import.module + "' has no export '" +
+                               import.name + "'");
+      }
+      item = it->second;
+    } else {
+      // A real core instance passed whole: find the export in it.
+      engine::Instance& core = *arg->second->instance;
+      if (auto f = core.module().FindExport(import.name)) {
+        item = CoreFuncValue{&core, *f, nullptr};
+      } else {
+        const auto& externs = core.module().extern_exports();
+        uint32_t i = 0;
+        while (i < externs.size() && externs[i].name != import.name) ++i;
+        if (i == externs.size()) {
+          return ValidationError("the argument '" + import.module + "' exports nothing named '" +
+                                 import.name + "'");
+        }
+        item = CoreExternValue{externs[i].kind, core.ExternExport(i)};
+      }
+    }
+    if (import.kind != engine::ExternKind::kFunction) {
+      auto* external = std::get_if<CoreExternValue>(&item);
+      if (external == nullptr || external->kind != import.kind) {
+        return ValidationError(std::string("expected a ") + EngineKindName(import.kind));
+      }
+      engine::HostBinding binding;
+      binding.external = external->external;
+      return binding;
+    }
+    auto* func = std::get_if<CoreFuncValue>(&item);
+    if (func == nullptr) return ValidationError("expected a function");
+    const std::string expected = "(" + import.sig.params + ")->(" + import.sig.results + ")";
+    if (func->host != nullptr) {
+      const engine::FuncSig& sig = func->host->signature;
+      if (!(sig == import.sig)) {
+        return ValidationError("the lowered function has core type (" + sig.params + ")->(" +
+                               sig.results + "), the import expects " + expected);
+      }
+      return func->host->binding;
+    }
+    const engine::ExportInfo& target = func->instance->module().exports()[func->index];
+    if (!(target.sig == import.sig)) {
+      return ValidationError("the function '" + target.name + "' has core type (" +
+                             target.sig.params + ")->(" + target.sig.results +
+                             "), the import expects " + expected);
+    }
+    auto forward = std::make_unique<ComponentInstance::Forward>();
+    forward->target = func->instance;
+    forward->index = func->index;
+    forward->params = target.sig.params.size();
+    forward->results = target.sig.results.size();
+    result_->forwards_.push_back(std::move(forward));
+    return engine::HostBinding{ForwardCall, result_->forwards_.back().get()};
+  }
+
+  // ----- Component sorts
+
+  Result<Value> ValueAt(Scope& s, const SortIndex& item) {
+    switch (item.sort) {
+      case Sort::kFunc: {
+        THEATER_ASSIGN_OR_RETURN(FuncValue f, FuncAt(s, item.index));
+        return Value(std::move(f));
+      }
+      case Sort::kInstance: {
+        THEATER_ASSIGN_OR_RETURN(std::shared_ptr<InstanceValue> i, InstanceAt(s, item.index));
+        return Value(std::move(i));
+      }
+      case Sort::kType:
+        return Value(s.component.TypeAt(item.index));
+      case Sort::kComponent: {
+        THEATER_ASSIGN_OR_RETURN(ComponentValue c, ComponentAt(s, item.index));
+        return Value(c);
+      }
+      case Sort::kCoreModule: {
+        THEATER_ASSIGN_OR_RETURN(ModuleValue m, CoreModuleAt(s, item.index));
+        return Value(m);
+      }
+      default:
+        return Unsupported(s, item.sort, item.index, "a value of this sort");
+    }
+  }
+
+  // The value a nested component's import receives, or the host's for the root.
+  Result<Value> ImportValue(Scope& s, Sort sort, uint32_t index, const Import& import) {
+    if (s.args) {
+      auto it = s.args->find(import.name);
+      if (it == s.args->end()) {
+        return ValidationError(s.path + ": no argument for the import '" + import.name + "'");
+      }
+      return it->second;
+    }
+    if (sort == Sort::kFunc) {
+      FuncValue f;
+      f.function = import.name;
+      f.type = import.desc.type;
+      return Value(std::move(f));
+    }
+    if (sort == Sort::kInstance) {
+      // A host interface: every function of its type becomes a host function of that name.
+      auto instance = std::make_shared<InstanceValue>();
+      if (import.desc.type) {
+        for (const ExternItem& item : import.desc.type->exports) {
+          if (item.sort == Sort::kFunc) {
+            FuncValue f;
+            f.interface_name = import.name;
+            f.function = item.name;
+            f.type = item.type;
+            instance->exports.emplace(item.name, std::move(f));
+          } else if (item.sort == Sort::kType) {
+            instance->exports.emplace(item.name, item.type);
+          }
+        }
+      }
+      return Value(std::move(instance));
+    }
+    return Unsupported(s, sort, index, "importing this sort from the host");
+  }
+
+  Result<FuncValue> FuncAt(Scope& s, uint32_t index) {
+    if (s.funcs[index]) return *s.funcs[index];
+    const IndexEntry& entry = s.component.space(Sort::kFunc)[index];
+    FuncValue value;
+    switch (entry.origin) {
+      case Origin::kImport: {
+        THEATER_ASSIGN_OR_RETURN(
+            Value v, ImportValue(s, Sort::kFunc, index, s.component.imports[entry.item]));
+        THEATER_ASSIGN_OR_RETURN(value, AsFunc(s, index, std::move(v)));
+        break;
+      }
+      case Origin::kAlias: {
+        const Alias& alias = s.component.aliases[entry.item];
+        if (alias.kind != Alias::Kind::kInstanceExport) {
+          return Unsupported(s, Sort::kFunc, index, "this alias");
+        }
+        THEATER_ASSIGN_OR_RETURN(std::shared_ptr<InstanceValue> instance,
+                                 InstanceAt(s, alias.instance));
+        auto it = instance->exports.find(alias.name);
+        if (it == instance->exports.end()) {
+          return ValidationError(s.path + ": instance " + std::to_string(alias.instance) +
+                                 " has no export '" + alias.name + "'");
+        }
+        THEATER_ASSIGN_OR_RETURN(value, AsFunc(s, index, it->second));
+        break;
+      }
+      case Origin::kCanon: {
+        const Canon& canon = s.component.canons[entry.item];
+        THEATER_ASSIGN_OR_RETURN(value, Lift(s, index, canon));
+        break;
+      }
+      case Origin::kExport: {
+        THEATER_ASSIGN_OR_RETURN(Value v, ValueAt(s, s.component.exports[entry.item].item));
+        THEATER_ASSIGN_OR_RETURN(value, AsFunc(s, index, std::move(v)));
+        break;
+      }
+      default:
+        return Unsupported(s, Sort::kFunc, index, "a function of this origin");
+    }
+    s.funcs[index] = value;
+    return value;
+  }
+
+  Result<FuncValue> AsFunc(Scope& s, uint32_t index, Value v) {
+    if (auto* f = std::get_if<FuncValue>(&v)) return std::move(*f);
+    return ValidationError(s.path + ": func " + std::to_string(index) + " is bound to a " +
+                           ValueKindName(v));
+  }
+
+  Result<FuncValue> Lift(Scope& s, uint32_t index, const Canon& canon) {
+    if (canon.func_type && canon.func_type->has_borrow) {
+      return Unsupported(s, Sort::kFunc, index, "a function with resource handles");
+    }
+    THEATER_ASSIGN_OR_RETURN(CoreFuncValue core, CoreFuncAt(s, canon.func));
+    if (core.instance == nullptr) {
+      return Unsupported(s, Sort::kFunc, index, "lifting a lowered host function");
+    }
+    FuncValue value;
+    value.lifted = true;
+    value.type = canon.func_type;
+    LiftedExport& e = value.export_;
+    THEATER_ASSIGN_OR_RETURN(e.type, ToAbiFunctionType(*canon.func_type));
+    e.instance = core.instance;
+    e.index = core.index;
+    THEATER_ASSIGN_OR_RETURN(e.memory, MemoryOf(s, canon.options));
+    if (canon.options.post_return) {
+      THEATER_ASSIGN_OR_RETURN(CoreFuncValue post, CoreFuncAt(s, *canon.options.post_return));
+      if (post.instance != core.instance) {
+        return Unsupported(s, Sort::kFunc, index,
+                           "a post-return function in another core instance than the function");
+      }
+      e.post_return = post.index;
+    }
+    return value;
+  }
+
+  Result<std::shared_ptr<InstanceValue>> InstanceAt(Scope& s, uint32_t index) {
+    if (s.instances[index]) return s.instances[index];
+    const IndexEntry& entry = s.component.space(Sort::kInstance)[index];
+    Value v;
+    switch (entry.origin) {
+      case Origin::kImport: {
+        THEATER_ASSIGN_OR_RETURN(
+            v, ImportValue(s, Sort::kInstance, index, s.component.imports[entry.item]));
+        break;
+      }
+      case Origin::kAlias: {
+        const Alias& alias = s.component.aliases[entry.item];
+        if (alias.kind != Alias::Kind::kInstanceExport) {
+          return Unsupported(s, Sort::kInstance, index, "this alias");
+        }
+        THEATER_ASSIGN_OR_RETURN(std::shared_ptr<InstanceValue> outer,
+                                 InstanceAt(s, alias.instance));
+        auto it = outer->exports.find(alias.name);
+        if (it == outer->exports.end()) {
+          return ValidationError(s.path + ": instance " + std::to_string(alias.instance) +
+                                 " has no export '" + alias.name + "'");
+        }
+        v = it->second;
+        break;
+      }
+      case Origin::kDefinition: {
+        THEATER_ASSIGN_OR_RETURN(v, DefineInstance(s, index, s.component.instances[entry.item]));
+        break;
+      }
+      case Origin::kExport: {
+        THEATER_ASSIGN_OR_RETURN(v, ValueAt(s, s.component.exports[entry.item].item));
+        break;
+      }
+      default:
+        return Unsupported(s, Sort::kInstance, index, "an instance of this origin");
+    }
+    auto* instance = std::get_if<std::shared_ptr<InstanceValue>>(&v);
+    if (instance == nullptr) {
+      return ValidationError(s.path + ": instance " + std::to_string(index) + " is bound to a " +
+                             ValueKindName(v));
+    }
+    s.instances[index] = *instance;
+    return *instance;
+  }
+
+  Result<Value> DefineInstance(Scope& s, uint32_t index, const Instance& def) {
+    if (def.kind == Instance::Kind::kFromExports) {
+      auto instance = std::make_shared<InstanceValue>();
+      for (const InlineExport& e : def.exports) {
+        THEATER_ASSIGN_OR_RETURN(Value v, ValueAt(s, e.item));
+        instance->exports.emplace(e.name, std::move(v));
+      }
+      return Value(std::move(instance));
+    }
+    THEATER_ASSIGN_OR_RETURN(ComponentValue child, ComponentAt(s, def.component));
+    std::map<std::string, Value, std::less<>> args;
+    for (const InstantiateArg& arg : def.args) {
+      THEATER_ASSIGN_OR_RETURN(Value v, ValueAt(s, arg.item));
+      args.emplace(arg.name, std::move(v));
+    }
+    Scope& nested = NewScope(*child.definition, child.enclosing,
+                             s.path + " / instance " + std::to_string(index));
+    nested.args = std::move(args);
+    THEATER_ASSIGN_OR_RETURN(std::shared_ptr<InstanceValue> exports, InstantiateScope(nested));
+    return Value(std::move(exports));
+  }
+
+  Result<ComponentValue> ComponentAt(Scope& s, uint32_t index) {
+    const IndexEntry& entry = s.component.space(Sort::kComponent)[index];
+    if (entry.origin == Origin::kDefinition) {
+      return ComponentValue{s.component.components[entry.item].get(), &s};
+    }
+    if (entry.origin == Origin::kAlias) {
+      const Alias& alias = s.component.aliases[entry.item];
+      if (alias.kind == Alias::Kind::kOuter) {
+        THEATER_ASSIGN_OR_RETURN(Scope * outer, Outer(s, alias.outer_count));
+        return ComponentAt(*outer, alias.outer_index);
+      }
+    }
+    return Unsupported(s, Sort::kComponent, index, "a component that is not defined inline");
+  }
+
+  // Creates every core instance and instance the scope defines, in order, and returns what the
+  // component exports.
+  Result<std::shared_ptr<InstanceValue>> InstantiateScope(Scope& s) {
+    if (++depth_ > kMaxScopeDepth) {
+      return ResourceExhausted(s.path + ": components nested more than " +
+                               std::to_string(kMaxScopeDepth) + " deep");
+    }
+    const Component& c = s.component;
+    if (c.start) return ValidationError(s.path + ": a component start function is not supported");
+    for (uint32_t i = 0; i < c.core_instances.size(); ++i) {
+      THEATER_RETURN_IF_ERROR(CoreInstanceAt(s, i).status());
+    }
+    for (uint32_t i = 0; i < c.space(Sort::kInstance).size(); ++i) {
+      if (c.space(Sort::kInstance)[i].origin == Origin::kDefinition) {
+        THEATER_RETURN_IF_ERROR(InstanceAt(s, i).status());
+      }
+    }
+    auto exports = std::make_shared<InstanceValue>();
+    for (const Export& e : c.exports) {
+      THEATER_ASSIGN_OR_RETURN(Value v, ValueAt(s, e.item));
+      exports->exports.emplace(e.name, std::move(v));
+    }
+    --depth_;
+    return exports;
+  }
+
+  const CoreModuleLoader& loader_;
+  ComponentHost& host_;
+  engine::InstanceOptions options_;
+  std::unique_ptr<ComponentInstance> result_;
+  std::vector<std::unique_ptr<Scope>> scopes_;
+  std::vector<std::unique_ptr<HostImport>> host_imports_;
+  int depth_ = 0;
+};
+
+ComponentInstance::~ComponentInstance() {
+  // Later core instances point into earlier ones (memories, tables): destroy newest first.
+  while (!core_instances_.empty()) core_instances_.pop_back();
+}
+
+const LiftedExport* ComponentInstance::FindExport(std::string_view interface_name,
+                                                  std::string_view function) const {
+  for (const LiftedExport& e : exports_) {
+    if (e.interface_name == interface_name && e.function == function) return &e;
+  }
+  return nullptr;
+}
+
+bool ComponentInstance::poisoned() const {
+  for (const auto& instance : core_instances_) {
+    if (instance->poisoned()) return true;
+  }
+  return false;
+}
+
+Result<std::unique_ptr<ComponentInstance>> Instantiate(const Component& component,
+                                                       const CoreModuleLoader& loader,
+                                                       ComponentHost& host,
+                                                       const engine::InstanceOptions& options) {
+  Linker linker(loader, host, options);
+  return linker.Run(component);
+}
+
+namespace {
+
+Status CompileAll(const Component& component, engine::Engine& engine, const std::string& name,
+                  int depth,
+                  std::map<const CoreModule*, std::shared_ptr<const engine::Module>>* out) {
+  if (depth > kMaxScopeDepth) return ResourceExhausted(name + ": components nested too deep");
+  for (size_t i = 0; i < component.core_modules.size(); ++i) {
+    const CoreModule& module = component.core_modules[i];
+    const std::string module_name = name + " core module " + std::to_string(i);
+    Result<std::shared_ptr<const engine::Module>> loaded =
+        engine.LoadModule(component.ModuleBytes(module), module_name);
+    if (!loaded.ok()) return loaded.status();
+    (*out)[&module] = std::move(loaded).value();
+  }
+  for (size_t i = 0; i < component.components.size(); ++i) {
+    THEATER_RETURN_IF_ERROR(CompileAll(*component.components[i], engine,
+                                       name + " component " + std::to_string(i), depth + 1, out));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CoreModuleLoader> PrepareCoreModules(const Component& component, engine::Engine& engine,
+                                            const std::string& name) {
+  auto modules =
+      std::make_shared<std::map<const CoreModule*, std::shared_ptr<const engine::Module>>>();
+  THEATER_RETURN_IF_ERROR(CompileAll(component, engine, name, 0, modules.get()));
+  return CoreModuleLoader(
+      [modules](const Component&, const CoreModule& module,
+                const std::string& module_name) -> Result<std::shared_ptr<const engine::Module>> {
+        auto it = modules->find(&module);
+        if (it == modules->end()) return InternalError(module_name + " was not compiled");
+        return it->second;
+      });
+}
+
+}  // namespace theater::component

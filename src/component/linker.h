@@ -1,0 +1,145 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Instantiating a decoded component (include/theater/abi/component.h) on the engine: its core
+// modules are loaded and instantiated in the order its core instance section says, each import
+// bound to what the instantiation arguments name — another core instance's function (forwarded),
+// memory, table or global (shared through HostBinding::external), or a host function the
+// component lowered with `canon lower`. Nested components are instantiated with their arguments
+// as imports, and `canon lift` turns core exports back into component functions, which the root
+// component exports.
+//
+// The linker knows nothing about what the host provides: every function the component imports
+// is turned into a core function by a ComponentHost (the runtime's ActorHost), given the WIT-level
+// type of the import and the memory and realloc the canon options name. What the component
+// exports comes back as LiftedExports the host calls with the canonical ABI.
+//
+// Not supported (each refused with a message naming the definition): component-level `start`,
+// value imports and exports, resource builtins (resource.new / drop / rep) and resource-typed
+// functions, lowering a function another component instance lifted (component-to-component
+// calls), imported core modules and components, and string encodings other than UTF-8.
+//
+// Thread-safety: Instantiate is reentrant. A ComponentInstance is used like an engine::Instance:
+// one call at a time, from any thread. Ownership: it owns every core instance it made (destroyed
+// newest first, since later instances point into earlier ones) and the modules they run.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "theater/abi/canonical.h"
+#include "theater/abi/component.h"
+#include "theater/engine.h"
+#include "theater/status.h"
+
+namespace theater::component {
+
+// A guest memory reached through canon options: a memory some core instance exports, and the
+// realloc function (an export of some core instance) that allocates in it.
+class LinkedMemory final : public abi::GuestMemory {
+ public:
+  LinkedMemory() = default;
+  LinkedMemory(void* memory, engine::Instance* realloc_instance, uint32_t realloc_index)
+      : memory_(memory), realloc_instance_(realloc_instance), realloc_index_(realloc_index) {}
+  std::span<uint8_t> Bytes() override { return engine::MemoryBytes(memory_); }
+  Result<uint32_t> Realloc(uint32_t old_ptr, uint32_t old_size, uint32_t align,
+                           uint32_t new_size) override;
+
+  void* memory() const { return memory_; }
+  engine::Instance* realloc_instance() const { return realloc_instance_; }
+  uint32_t realloc_index() const { return realloc_index_; }
+
+ private:
+  void* memory_ = nullptr;
+  engine::Instance* realloc_instance_ = nullptr;
+  uint32_t realloc_index_ = 0;
+};
+
+// A host function the component imports and lowers: `interface_name` is the name of the
+// imported instance ("theater:simple/runtime") or empty for a function imported on its own,
+// `function` its name there ("log").
+struct LoweredImport {
+  std::string interface_name;
+  std::string function;
+  abi::FunctionType type;
+  LinkedMemory memory;  // from the canon options (may lack memory or realloc when not needed)
+};
+
+// What the host gives back for a lowered import: the binding, and the core signature it
+// implements (checked against every core import it is bound to).
+struct HostImport {
+  engine::HostBinding binding;
+  engine::FuncSig signature;
+};
+
+// Implemented by the host that runs the component.
+class ComponentHost {
+ public:
+  virtual ~ComponentHost() = default;
+  // A binding for `import`, or an error (unknown function, type different from the host's).
+  virtual Result<HostImport> LowerImport(const LoweredImport& import) = 0;
+};
+
+// A function the root component exports, lifted from a core export.
+struct LiftedExport {
+  std::string interface_name;  // the exported instance's name, or empty for a bare function
+  std::string function;
+  abi::FunctionType type;
+  engine::Instance* instance = nullptr;  // the core instance whose export implements it
+  uint32_t index = 0;                    // its export index there
+  std::optional<uint32_t> post_return;   // an export of the same instance
+  LinkedMemory memory;
+};
+
+class ComponentInstance {
+ public:
+  ~ComponentInstance();
+
+  // The exported function `interface_name#function` (interface empty for a bare function).
+  const LiftedExport* FindExport(std::string_view interface_name, std::string_view function) const;
+  const std::vector<LiftedExport>& exports() const { return exports_; }
+  // Every core instance, in creation order.
+  const std::vector<std::unique_ptr<engine::Instance>>& core_instances() const {
+    return core_instances_;
+  }
+  // True when any core instance trapped: the component must be discarded.
+  bool poisoned() const;
+
+  struct Forward;  // internal: a core import forwarded to another core instance's export
+
+ private:
+  friend class Linker;
+  ComponentInstance() = default;
+
+  std::vector<std::shared_ptr<const engine::Module>> modules_;
+  std::vector<std::unique_ptr<engine::Instance>> core_instances_;
+  std::vector<std::unique_ptr<Forward>> forwards_;
+  std::vector<LiftedExport> exports_;
+};
+
+// Supplies the compiled form of a core module the component (`owner`, the root or a nested
+// component) defines; `name` is for messages.
+using CoreModuleLoader = std::function<Result<std::shared_ptr<const engine::Module>>(
+    const Component& owner, const CoreModule& module, const std::string& name)>;
+
+// Instantiates `component`, its core modules supplied by `loader`; `options` applies to every
+// core instance (memory cap, user data, the shared host error slot).
+Result<std::unique_ptr<ComponentInstance>> Instantiate(const Component& component,
+                                                       const CoreModuleLoader& loader,
+                                                       ComponentHost& host,
+                                                       const engine::InstanceOptions& options);
+
+// Compiles every core module of `component` and of its nested components with `engine`, and
+// returns a loader that serves them without hashing or compiling again.
+Result<CoreModuleLoader> PrepareCoreModules(const Component& component, engine::Engine& engine,
+                                            const std::string& name);
+
+// True when `bytes` start with a component's preamble rather than a core module's.
+bool IsComponentBinary(std::span<const uint8_t> bytes);
+
+}  // namespace theater::component
