@@ -8,6 +8,7 @@
 
 #include "common/bytes.h"
 #include "component/linker.h"
+#include "component/wit_check.h"
 
 namespace theater::component {
 namespace {
@@ -179,7 +180,7 @@ class ComponentModuleImpl final : public engine::Module,
     auto actor = std::make_unique<ComponentActorInstance>(shared_from_this(), core_options);
     ResolverHost host(resolver, *actor, actor->redirects_);
     Result<std::unique_ptr<ComponentInstance>> linked =
-        component::Instantiate(*component_, loader_, host, core_options);
+        component::Instantiate(*component_, loader_, host, core_options, &types_);
     if (!linked.ok()) return linked.status().WithContext("instantiating component '" + name_ + "'");
     actor->linked_ = std::move(linked).value();
     THEATER_RETURN_IF_ERROR(
@@ -188,6 +189,15 @@ class ComponentModuleImpl final : public engine::Module,
   }
 
   const Component& component() const { return *component_; }
+
+  Status CheckedAgainst(const wit::Package& package) const {
+    std::lock_guard<std::mutex> lock(checks_mu_);
+    auto it = checks_.find(&package);
+    if (it == checks_.end()) {
+      it = checks_.emplace(&package, CheckAgainstWit(*component_, package)).first;
+    }
+    return it->second;
+  }
 
  private:
   Status AddImport(const std::string& module, const std::string& function, const TypeDef& type) {
@@ -293,6 +303,9 @@ class ComponentModuleImpl final : public engine::Module,
   std::vector<engine::ExportInfo> exports_;
   std::vector<ViewEntry> view_;
   std::map<std::string, uint32_t, std::less<>> index_;
+  mutable FunctionTypeCache types_;
+  mutable std::mutex checks_mu_;
+  mutable std::map<const wit::Package*, Status> checks_;
 };
 
 const engine::Module& ComponentActorInstance::module() const {
@@ -321,6 +334,11 @@ bool IsComponentModule(const engine::Module& module) {
 const Component* ComponentOf(const engine::Module& module) {
   auto* impl = dynamic_cast<const ComponentModuleImpl*>(&module);
   return impl ? &impl->component() : nullptr;
+}
+
+Status CheckModuleAgainstWit(const engine::Module& module, const wit::Package& package) {
+  auto* impl = dynamic_cast<const ComponentModuleImpl*>(&module);
+  return impl ? impl->CheckedAgainst(package) : Status::Ok();
 }
 
 }  // namespace theater::component

@@ -31,6 +31,7 @@
 #include <string_view>
 
 #include "theater/abi/component.h"
+#include "theater/abi/wit.h"
 #include "theater/engine.h"
 #include "theater/status.h"
 
@@ -47,5 +48,9 @@ bool IsComponentModule(const engine::Module& module);
 
 // The decoded component behind a module made by LoadComponentModule, else null.
 const Component* ComponentOf(const engine::Module& module);
+
+// For a module made by LoadComponentModule: CheckAgainstWit (wit_check.h) of its component,
+// computed once per package and remembered (every spawn of the actor asks). OK for core modules.
+Status CheckModuleAgainstWit(const engine::Module& module, const wit::Package& package);
 
 }  // namespace theater::component

@@ -19,6 +19,13 @@ Result<uint32_t> LinkedMemory::Realloc(uint32_t old_ptr, uint32_t old_size, uint
   return static_cast<uint32_t>(result[0]);
 }
 
+Result<abi::FunctionType> FunctionTypeCache::Get(const TypeDef& type) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = types_.find(&type); it != types_.end()) return it->second;
+  THEATER_ASSIGN_OR_RETURN(abi::FunctionType converted, ToAbiFunctionType(type));
+  return types_.emplace(&type, std::move(converted)).first->second;
+}
+
 bool IsComponentBinary(std::span<const uint8_t> bytes) {
   // The magic, then a 16-bit version and a 16-bit layer: layer 1 is a component, 0 a core module.
   static constexpr uint8_t kMagic[4] = {0x00, 0x61, 0x73, 0x6d};
@@ -165,8 +172,12 @@ const char* EngineKindName(engine::ExternKind kind) {
 class Linker {
  public:
   Linker(const CoreModuleLoader& loader, ComponentHost& host,
-         const engine::InstanceOptions& options)
-      : loader_(loader), host_(host), options_(options), result_(new ComponentInstance()) {
+         const engine::InstanceOptions& options, FunctionTypeCache* types)
+      : loader_(loader),
+        host_(host),
+        options_(options),
+        types_(types ? types : &own_types_),
+        result_(new ComponentInstance()) {
     if (!options_.host_error_slot) options_.host_error_slot = std::make_shared<Status>();
   }
 
@@ -344,7 +355,7 @@ class Linker {
     LoweredImport import;
     import.interface_name = func.interface_name;
     import.function = func.function;
-    THEATER_ASSIGN_OR_RETURN(import.type, ToAbiFunctionType(*canon.func_type));
+    THEATER_ASSIGN_OR_RETURN(import.type, types_->Get(*canon.func_type));
     THEATER_ASSIGN_OR_RETURN(import.memory, MemoryOf(s, canon.options));
     const std::string where =
         func.interface_name.empty() ? func.function : func.interface_name + "." + func.function;
@@ -599,7 +610,7 @@ class Linker {
     value.lifted = true;
     value.type = canon.func_type;
     LiftedExport& e = value.export_;
-    THEATER_ASSIGN_OR_RETURN(e.type, ToAbiFunctionType(*canon.func_type));
+    THEATER_ASSIGN_OR_RETURN(e.type, types_->Get(*canon.func_type));
     e.instance = core.instance;
     e.index = core.index;
     THEATER_ASSIGN_OR_RETURN(e.memory, MemoryOf(s, canon.options));
@@ -725,6 +736,8 @@ class Linker {
   const CoreModuleLoader& loader_;
   ComponentHost& host_;
   engine::InstanceOptions options_;
+  FunctionTypeCache own_types_;
+  FunctionTypeCache* types_;
   std::unique_ptr<ComponentInstance> result_;
   std::vector<std::unique_ptr<Scope>> scopes_;
   std::vector<std::unique_ptr<HostImport>> host_imports_;
@@ -754,8 +767,9 @@ bool ComponentInstance::poisoned() const {
 Result<std::unique_ptr<ComponentInstance>> Instantiate(const Component& component,
                                                        const CoreModuleLoader& loader,
                                                        ComponentHost& host,
-                                                       const engine::InstanceOptions& options) {
-  Linker linker(loader, host, options);
+                                                       const engine::InstanceOptions& options,
+                                                       FunctionTypeCache* types) {
+  Linker linker(loader, host, options, types);
   return linker.Run(component);
 }
 

@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -122,6 +123,17 @@ class ComponentInstance {
   std::vector<LiftedExport> exports_;
 };
 
+// The abi::FunctionType of each component function type, converted once: instantiating the same
+// component again (every spawn of an actor) then converts nothing. Thread-safe.
+class FunctionTypeCache {
+ public:
+  Result<abi::FunctionType> Get(const TypeDef& type);
+
+ private:
+  std::mutex mu_;
+  std::map<const TypeDef*, abi::FunctionType> types_;
+};
+
 // Supplies the compiled form of a core module the component (`owner`, the root or a nested
 // component) defines; `name` is for messages.
 using CoreModuleLoader = std::function<Result<std::shared_ptr<const engine::Module>>(
@@ -129,10 +141,12 @@ using CoreModuleLoader = std::function<Result<std::shared_ptr<const engine::Modu
 
 // Instantiates `component`, its core modules supplied by `loader`; `options` applies to every
 // core instance (memory cap, user data, the shared host error slot).
+// `types`, when given, must only ever be used with this `component`.
 Result<std::unique_ptr<ComponentInstance>> Instantiate(const Component& component,
                                                        const CoreModuleLoader& loader,
                                                        ComponentHost& host,
-                                                       const engine::InstanceOptions& options);
+                                                       const engine::InstanceOptions& options,
+                                                       FunctionTypeCache* types = nullptr);
 
 // Compiles every core module of `component` and of its nested components with `engine`, and
 // returns a loader that serves them without hashing or compiling again.

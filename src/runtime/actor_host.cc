@@ -7,7 +7,6 @@
 #include <ctime>
 
 #include "component/component_module.h"
-#include "component/wit_check.h"
 #include "runtime/wit_embedded.h"
 
 namespace theater::runtime {
@@ -201,9 +200,7 @@ const std::map<std::string, engine::FuncSig, std::less<>>& WasiSignatures() {
 
 Status ActorHost::Bind(HostFunctionTable extra) {
   THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
-  if (const component::Component* c = component::ComponentOf(*module_)) {
-    THEATER_RETURN_IF_ERROR(component::CheckAgainstWit(*c, *package));
-  }
+  THEATER_RETURN_IF_ERROR(component::CheckModuleAgainstWit(*module_, *package));
 
   auto realloc = module_->FindExport("cabi_realloc");
   if (!realloc) {
