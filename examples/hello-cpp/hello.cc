@@ -1,17 +1,30 @@
-// hello-cpp: the hello actor (examples/hello/hello.c) written in C++ with theater.hpp.
+// hello-cpp: the hello actor (examples/hello/hello.c) written in C++.
 //
 // init logs "Hello from <actor-id>!", increments "count" in the JSON document kept as the
 // actor's state (init.json to begin with), and returns the updated document as the new state.
 //
+// The actor is written against the C++ bindings `theater bindgen` generates for the world
+// `minimal` of Theater's WIT (docs/bindgen.md): minimal.hpp declares the import
+// minimal::runtime::Log and the export this file implements, minimal::exports::actor::Init.
+//
 // Build (what examples/CMakeLists.txt does):
-//   clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -std=c++17 -fno-exceptions -I sdk/c \
-//     -lc-printscan-long-double -lc++ -lc++abi -o hello-cpp.wasm examples/hello-cpp/hello.cc
-#include <theater/theater.hpp>
-
+//   theater bindgen wit --world minimal --lang cpp --out gen
+//   clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -std=c++20 -fno-exceptions \
+//     -lc-printscan-long-double -lc++ -lc++abi -I gen -o hello-cpp.wasm \
+//     examples/hello-cpp/hello.cc gen/minimal.cpp
 #include <string>
 #include <string_view>
 
+#include "minimal.hpp"
+
 namespace {
+
+using State = std::optional<std::vector<uint8_t>>;
+using InitResult = theater_bindgen::Result<std::tuple<State>, std::string>;
+
+std::vector<uint8_t> ToBytes(std::string_view text) {
+  return std::vector<uint8_t>(text.begin(), text.end());
+}
 
 // Where the digits of the number under "count" are in a JSON object: {begin, end}, or
 // {npos, npos}. A real actor would use a JSON library; this one stays dependency-free and does
@@ -31,29 +44,30 @@ std::pair<size_t, size_t> FindCount(std::string_view json) {
   return {std::string_view::npos, std::string_view::npos};
 }
 
-theater::Result Init(theater::State& state, std::string_view actor_id) {
-  theater::log("Hello from " + std::string(actor_id) + "!");
+}  // namespace
 
-  std::string json = state ? std::string(theater::as_string_view(*state)) : std::string();
+namespace minimal::exports::actor {
+
+// The arguments are this function's to keep; the result is an owning value.
+InitResult Init(State state, std::tuple<std::string> params) {
+  minimal::runtime::Log("Hello from " + std::get<0>(params) + "!");
+
+  std::string json = state ? std::string(state->begin(), state->end()) : std::string();
   auto [begin, end] = FindCount(json);
   if (begin == std::string::npos) {
     // No state, or no counter in it: start a fresh document.
-    state = theater::to_bytes(R"({"greeting": "Hello", "count": 1})");
-    theater::log("count = 1 (new state)");
-    return theater::Result::ok();
+    minimal::runtime::Log("count = 1 (new state)");
+    return InitResult::Ok({ToBytes(R"({"greeting": "Hello", "count": 1})")});
   }
   if (end - begin > 18) {  // would overflow; the host keeps the old state on error
-    return theater::Result::err("count " + json.substr(begin, end - begin) + " is too large");
+    return InitResult::Err("count " + json.substr(begin, end - begin) + " is too large");
   }
   uint64_t count = 0;
   for (size_t i = begin; i < end; i++) count = count * 10 + static_cast<uint64_t>(json[i] - '0');
   count++;
   json.replace(begin, end - begin, std::to_string(count));
-  state = theater::to_bytes(json);
-  theater::logf("count = %llu", static_cast<unsigned long long>(count));
-  return theater::Result::ok();
+  minimal::runtime::Log("count = " + std::to_string(count));
+  return InitResult::Ok({ToBytes(json)});
 }
 
-}  // namespace
-
-THEATER_CPP_ACTOR_INIT(Init)
+}  // namespace minimal::exports::actor

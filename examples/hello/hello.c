@@ -5,11 +5,57 @@
  * returns the updated document as the new state: count = 1 after a fresh start, one more each
  * time the actor is started again from its previous state.
  *
+ * The actor is written against the C bindings `theater bindgen` generates for the world
+ * `minimal` of Theater's WIT (docs/bindgen.md): minimal.h declares the import
+ * minimal_runtime_log and the export this file implements, minimal_exports_actor_init.
+ *
  * Build (what examples/CMakeLists.txt does):
- *   clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -I sdk/c -lc-printscan-long-double \
- *     -o hello.wasm examples/hello/hello.c
+ *   theater bindgen wit --world minimal --lang c --out gen
+ *   clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -lc-printscan-long-double -I gen \
+ *     -o hello.wasm examples/hello/hello.c gen/minimal.c
  */
-#include <theater/theater.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "minimal.h"
+
+/* Logs a printf-style line. The import only borrows the string. */
+__attribute__((format(printf, 1, 2))) static void log_line(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
+  minimal_string_t line = {buf, (size_t)n};
+  minimal_runtime_log(line);
+}
+
+/* A state holding a heap copy of `len` bytes: what an export returns is freed by the bindings
+ * once the host has copied it. */
+static minimal_option_list_u8_t state_of(const void* data, size_t len) {
+  minimal_option_list_u8_t state = {.is_some = true, .val = {NULL, len}};
+  if (len != 0) {
+    state.val.ptr = (uint8_t*)malloc(len);
+    if (state.val.ptr == NULL) __builtin_trap();
+    memcpy(state.val.ptr, data, len);
+  }
+  return state;
+}
+
+/* An error result with a heap copy of `text`. */
+static void set_error(minimal_result_tuple1_option_list_u8_string_t* ret, const char* text) {
+  size_t len = strlen(text);
+  char* copy = (char*)malloc(len + 1);
+  if (copy == NULL) __builtin_trap();
+  memcpy(copy, text, len + 1);
+  ret->is_err = true;
+  ret->val.err.ptr = copy;
+  ret->val.err.len = len;
+}
 
 /* Locates the digits of the number stored under "count" in a JSON object, as [*start, *end).
  * A real actor would use a JSON library; this keeps the example free of dependencies (it does
@@ -36,36 +82,47 @@ static bool find_count(const char* json, size_t len, size_t* start, size_t* end)
   return false;
 }
 
-static theater_result_t init(theater_state_t* state, theater_string_t actor_id) {
+/* `state` and `params` belong to the bindings (they free them after this returns); `*ret`
+ * starts zeroed. */
+void minimal_exports_actor_init(minimal_option_list_u8_t* state, minimal_tuple1_string_t* params,
+                                minimal_result_tuple1_option_list_u8_string_t* ret) {
   /* Strings from the host are not NUL-terminated: print them with %.*s. */
-  theater_log("Hello from %.*s!", (int)actor_id.len, actor_id.ptr);
+  log_line("Hello from %.*s!", (int)params->f0.len, params->f0.ptr);
 
-  theater_string_t json = theater_state_str(state); /* empty when there is no state */
+  const char* json = state->is_some ? (const char*)state->val.ptr : "";
+  const size_t json_len = state->is_some ? state->val.len : 0;
   size_t start = 0, end = 0;
-  if (!find_count(json.ptr, json.len, &start, &end)) {
+  if (!find_count(json, json_len, &start, &end)) {
     /* No state, or no counter in it: start a fresh document. */
-    theater_state_set_str(state, "{\"greeting\": \"Hello\", \"count\": 1}");
-    theater_log("count = 1 (new state)");
-    return theater_ok();
+    static const char kFresh[] = "{\"greeting\": \"Hello\", \"count\": 1}";
+    ret->is_err = false;
+    ret->val.ok.f0 = state_of(kFresh, sizeof kFresh - 1);
+    log_line("count = 1 (new state)");
+    return;
   }
   if (end - start > 18) { /* would overflow; the host keeps the old state on error */
-    return theater_err("count %.*s is too large", (int)(end - start), json.ptr + start);
+    char text[256];
+    snprintf(text, sizeof text, "count %.*s is too large", (int)(end - start), json + start);
+    set_error(ret, text);
+    return;
   }
   uint64_t count = 0;
-  for (size_t i = start; i < end; i++) count = count * 10 + (uint64_t)(json.ptr[i] - '0');
+  for (size_t i = start; i < end; i++) count = count * 10 + (uint64_t)(json[i] - '0');
   count++;
 
   /* The new document is the old one with the digits replaced. */
   char digits[24];
   int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)count);
-  size_t new_len = start + (size_t)n + (json.len - end);
-  uint8_t* doc = (uint8_t*)theater_xmalloc(new_len);
-  memcpy(doc, json.ptr, start);
+  size_t new_len = start + (size_t)n + (json_len - end);
+  uint8_t* doc = (uint8_t*)malloc(new_len);
+  if (doc == NULL) __builtin_trap();
+  memcpy(doc, json, start);
   memcpy(doc + start, digits, (size_t)n);
-  memcpy(doc + start + n, json.ptr + end, json.len - end);
-  theater_state_adopt(state, doc, new_len); /* frees the old state, takes ownership of doc */
+  memcpy(doc + start + n, json + end, json_len - end);
+  ret->is_err = false;
+  ret->val.ok.f0.is_some = true;
+  ret->val.ok.f0.val.ptr = doc; /* freed by the bindings after the host copied it */
+  ret->val.ok.f0.val.len = new_len;
 
-  theater_log("count = %llu", (unsigned long long)count);
-  return theater_ok();
+  log_line("count = %llu", (unsigned long long)count);
 }
-THEATER_EXPORT_ACTOR_INIT(init)

@@ -47,6 +47,11 @@ const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe
 // The build's shared compile cache, so each test's server does not compile the actors again.
 const std::string kCacheDir = std::string(THEATER_BUILD_DIR) + "/test-home/cache";
 
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 struct Finished {
   int code = -1;
   std::string out;
@@ -281,29 +286,57 @@ TEST_F(CliLocalTest, RunHelloPrintsLogAndVerifiedChain) {
 
 TEST_F(CliLocalTest, CreateBuildAndRunEveryTemplate) {
   if (system("command -v clang-14 > /dev/null") != 0) GTEST_SKIP() << "clang-14 not installed";
-  for (const char* tmpl : {"basic", "message-server", "supervisor", "http-server"}) {
+  const std::map<std::string, std::string> worlds = {{"basic", "minimal"},
+                                                     {"message-server", "message_server_actor"},
+                                                     {"supervisor", "supervisor_messages"},
+                                                     {"http-server", "http_actor"}};
+  for (const auto& [tmpl, world] : worlds) {
     for (const char* lang : {"c", "cpp"}) {
-      const std::string name = std::string("t-") + tmpl + "-" + lang;
+      const std::string name = "t-" + tmpl + "-" + lang;
       Finished created =
           Run({"create", name, "--template", tmpl, "--lang", lang, "-o", dir_.string()});
       ASSERT_EQ(created.code, 0) << created.err;
       const fs::path project = dir_ / name;
-      ASSERT_TRUE(fs::exists(project / "sdk" / "theater" / "theater.h"));
+      // Theater's WIT and the bindings of the template's world; no SDK.
+      ASSERT_TRUE(fs::exists(project / "wit" / "worlds.wit"));
+      const bool c = std::string(lang) == "c";
+      ASSERT_TRUE(fs::exists(project / "bindings" / (world + (c ? ".h" : ".hpp")))) << name;
+      ASSERT_TRUE(fs::exists(project / "bindings" / (world + (c ? ".c" : ".cpp")))) << name;
+      EXPECT_FALSE(fs::exists(project / "sdk")) << name;
       Finished built = Run({"build", project.string()});
       ASSERT_EQ(built.code, 0) << name << ": " << built.err;
       EXPECT_THAT(built.out, HasSubstr(name + ".wasm"));
       ASSERT_TRUE(fs::exists(project / (name + ".wasm")));
-      Finished ran = Run({"run", (project / "manifest.toml").string()});
+      std::vector<std::string> run = {"run", (project / "manifest.toml").string()};
+      // The HTTP server listens on a free port rather than init.json's 8080.
+      if (tmpl == "http-server") run = {"run", "-i", R"({"port": 0, "served": 0})", run[1]};
+      Finished ran = Run(run);
       EXPECT_EQ(ran.code, 0) << name << ": " << ran.out << ran.err;
       EXPECT_THAT(ran.out, HasSubstr("chain verified")) << name;
+      if (tmpl == "http-server") {
+        EXPECT_THAT(ran.out, HasSubstr("serving on http://127.0.0.1:")) << name;
+      }
+      if (tmpl == "basic") {
+        EXPECT_THAT(ran.out, HasSubstr("started 1 time(s)")) << name;
+      }
     }
   }
-  // The generated Makefile builds too.
+  // The generated Makefile builds too, with clang only; `make bindings` regenerates bindings/
+  // with the theater binary, identical to what create wrote.
   if (system("command -v make > /dev/null") == 0) {
-    const fs::path project = dir_ / "t-basic-c";
-    fs::remove(project / "t-basic-c.wasm");
-    EXPECT_EQ(system(("make -s -C " + project.string() + " > /dev/null").c_str()), 0);
-    EXPECT_TRUE(fs::exists(project / "t-basic-c.wasm"));
+    for (const char* name : {"t-basic-c", "t-supervisor-cpp"}) {
+      const fs::path project = dir_ / name;
+      fs::remove(project / (std::string(name) + ".wasm"));
+      EXPECT_EQ(system(("make -s -C " + project.string() + " > /dev/null").c_str()), 0) << name;
+      EXPECT_TRUE(fs::exists(project / (std::string(name) + ".wasm"))) << name;
+    }
+    const fs::path project = dir_ / "t-message-server-c";
+    const std::string before = ReadFile(project / "bindings" / "message_server_actor.c");
+    EXPECT_EQ(system(("make -s -C " + project.string() + " bindings THEATER=" + THEATER_CLI_BINARY +
+                      " > /dev/null")
+                         .c_str()),
+              0);
+    EXPECT_EQ(ReadFile(project / "bindings" / "message_server_actor.c"), before);
   }
   // An existing project is not overwritten.
   Finished again = Run({"create", "t-basic-c", "-o", dir_.string()});

@@ -306,6 +306,9 @@ TEST(TemplateTest, ProjectNames) {
 TEST(TemplateTest, EveryTemplateRendersInBothLanguages) {
   ASSERT_EQ(TemplateNames().size(), 4u);
   for (const std::string& name : TemplateNames()) {
+    Result<std::string> world = TemplateWorld(name);
+    ASSERT_TRUE(world.ok()) << name;
+    const std::string w = SnakeCase(*world);
     for (Lang lang : {Lang::kC, Lang::kCpp}) {
       Result<std::vector<ProjectFile>> files = RenderProject(name, lang, "demo-actor");
       ASSERT_TRUE(files.ok()) << name << ": " << files.status().ToString();
@@ -316,22 +319,55 @@ TEST(TemplateTest, EveryTemplateRendersInBothLanguages) {
       ASSERT_TRUE(by_path.count(source)) << name;
       ASSERT_TRUE(by_path.count("Makefile")) << name;
       ASSERT_TRUE(by_path.count(".gitignore")) << name;
-      ASSERT_TRUE(by_path.count("sdk/theater/theater.h")) << name;
-      ASSERT_TRUE(by_path.count("sdk/theater/theater.hpp")) << name;
+      // Theater's WIT, and the bindings generated for the template's world; no SDK.
+      ASSERT_TRUE(by_path.count("wit/worlds.wit")) << name;
+      ASSERT_TRUE(by_path.count("wit/runtime.wit")) << name;
+      const std::string header = "bindings/" + w + (lang == Lang::kC ? ".h" : ".hpp");
+      const std::string generated = "bindings/" + w + (lang == Lang::kC ? ".c" : ".cpp");
+      ASSERT_TRUE(by_path.count(header)) << name << " lacks " << header;
+      ASSERT_TRUE(by_path.count(generated)) << name << " lacks " << generated;
+      for (const auto& [path, contents] : by_path) {
+        EXPECT_NE(path.rfind("sdk/", 0), 0u) << name << ": " << path;
+      }
+      // The actor is written against the generated header.
+      EXPECT_THAT(by_path[source],
+                  HasSubstr("#include \"" + w + (lang == Lang::kC ? ".h\"" : ".hpp\"")));
+      EXPECT_THAT(by_path[source], Not(HasSubstr("theater/theater.h"))) << name;
       EXPECT_THAT(by_path["manifest.toml"], HasSubstr("name = \"demo-actor\""));
       EXPECT_THAT(by_path["manifest.toml"], HasSubstr("component = \"demo-actor.wasm\""));
-      EXPECT_THAT(by_path["Makefile"], HasSubstr("SOURCES = " + source));
+      EXPECT_THAT(by_path["Makefile"], HasSubstr("WORLD = " + *world + "\n"));
+      EXPECT_THAT(by_path["Makefile"], HasSubstr("SOURCES = " + source + " $(BINDINGS)"));
+      EXPECT_THAT(by_path["Makefile"], HasSubstr("-Ibindings"));
+      EXPECT_THAT(by_path["Makefile"], HasSubstr("bindgen wit --world $(WORLD) --lang " +
+                                                 std::string(lang == Lang::kC ? "c" : "cpp")));
       EXPECT_THAT(by_path["Makefile"], HasSubstr("demo-actor.wasm:"));
       EXPECT_THAT(by_path["Makefile"], HasSubstr("\n\t$(WASM_CC)"));  // a recipe needs a tab
       if (lang == Lang::kCpp) {
+        EXPECT_THAT(by_path["Makefile"], HasSubstr("-std=c++20"));
         EXPECT_THAT(by_path["Makefile"], HasSubstr("-lc++abi"));
       }
       for (const auto& [path, contents] : by_path) {
-        if (path.rfind("sdk/", 0) == 0) continue;
+        if (path.rfind("wit/", 0) == 0 || path.rfind("bindings/", 0) == 0) continue;
         EXPECT_THAT(contents, Not(HasSubstr("{{"))) << name << " " << path;
       }
     }
   }
+  // A template may bring its own world (written beside Theater's WIT).
+  Result<std::vector<ProjectFile>> supervisor = RenderProject("supervisor", Lang::kC, "sup");
+  ASSERT_TRUE(supervisor.ok());
+  bool has_world = false;
+  for (const ProjectFile& f : *supervisor) {
+    if (f.path == "wit/supervisor-messages.wit") {
+      has_world = true;
+      EXPECT_THAT(f.contents, HasSubstr("world supervisor-messages"));
+      EXPECT_THAT(f.contents, Not(HasSubstr("{{")));
+    }
+  }
+  EXPECT_TRUE(has_world);
+  EXPECT_EQ(*TemplateWorld("basic"), "minimal");
+  EXPECT_EQ(*TemplateWorld("message-server"), "message-server-actor");
+  EXPECT_EQ(*TemplateWorld("http-server"), "http-actor");
+  EXPECT_FALSE(TemplateWorld("nope").ok());
 }
 
 TEST(TemplateTest, UnknownTemplateAndBadNameAreErrors) {
@@ -342,18 +378,20 @@ TEST(TemplateTest, UnknownTemplateAndBadNameAreErrors) {
   EXPECT_FALSE(ParseLang("rust").ok());
 }
 
-TEST(TemplateTest, CompileCommandHasTargetSdkAndLanguageFlags) {
-  std::vector<std::string> c =
-      WasmCompileCommand("clang-14", Lang::kC, "/p/sdk", {"/p/src/a.c"}, "/p/a.wasm");
+TEST(TemplateTest, CompileCommandHasTargetIncludesAndLanguageFlags) {
+  std::vector<std::string> c = WasmCompileCommand("clang-14", Lang::kC, {"/p/bindings"},
+                                                  {"/p/src/a.c", "/p/bindings/w.c"}, "/p/a.wasm");
   EXPECT_EQ(c.front(), "clang-14");
   EXPECT_THAT(c, Contains("--target=wasm32-wasi"));
   EXPECT_THAT(c, Contains("-mexec-model=reactor"));
-  EXPECT_THAT(c, Contains("-I/p/sdk"));
+  EXPECT_THAT(c, Contains("-I/p/bindings"));
   EXPECT_THAT(c, Contains("/p/src/a.c"));
+  EXPECT_THAT(c, Contains("/p/bindings/w.c"));
   EXPECT_THAT(c, Not(Contains("-lc++")));
   std::vector<std::string> cpp =
-      WasmCompileCommand("clang-14", Lang::kCpp, "/p/sdk", {"/p/src/a.cc"}, "/p/a.wasm");
-  EXPECT_THAT(cpp, Contains("-std=c++17"));
+      WasmCompileCommand("clang-14", Lang::kCpp, {"/p/sdk"}, {"/p/src/a.cc"}, "/p/a.wasm");
+  EXPECT_THAT(cpp, Contains("-I/p/sdk"));
+  EXPECT_THAT(cpp, Contains("-std=c++20"));
   EXPECT_THAT(cpp, Contains("-lc++"));
 }
 
@@ -402,7 +440,7 @@ TEST(CompletionTest, ScriptsNameEveryCommand) {
     Result<std::string> script = CompletionScript(*app, shell);
     ASSERT_TRUE(script.ok()) << shell;
     for (const char* command : {"start", "stop", "events", "channel", "open", "chain", "verify",
-                                "completion", "server", "create", "build"}) {
+                                "completion", "server", "create", "build", "bindgen"}) {
       EXPECT_THAT(*script, HasSubstr(command)) << shell << " lacks " << command;
     }
     EXPECT_THAT(*script, HasSubstr("follow")) << shell;

@@ -1,7 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 //
-// Subcommands for actor projects: `create` (a new project from a template) and `build` (compile
-// a project's sources to its manifest's component with clang-14 for wasm32-wasi).
+// Subcommands for actor projects: `create` (a new project from a template, with Theater's WIT and
+// the bindings generated for the template's world) and `build` (compile a project's sources and
+// its generated bindings to its manifest's component with clang-14 for wasm32-wasi).
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -79,9 +80,11 @@ int Create(Context& ctx, const CreateArgs& args) {
             << (*lang == Lang::kC ? "C" : "C++") << ")\n\n"
             << "next:\n"
             << "  cd " << dir.string() << "\n"
-            << "  theater build              # or: make\n"
+            << "  theater build              # or: make (src/ + bindings/ of world "
+            << *TemplateWorld(args.template_name) << ")\n"
             << "  theater run manifest.toml  # in-process\n"
-            << "  theater start manifest.toml  # on a running `theater server`\n";
+            << "  theater start manifest.toml  # on a running `theater server`\n"
+            << "  make bindings              # after editing wit/: runs theater bindgen\n";
   return kExitOk;
 }
 
@@ -145,8 +148,9 @@ Result<fs::path> ComponentPath(const fs::path& dir) {
   }
 }
 
-// Where the SDK headers are for this project: its own sdk/ (as `create` makes it), else a copy
-// of the SDK embedded in this binary, written once to $THEATER_HOME/sdk/<version>/.
+// Where the SDK headers are for a project without generated bindings (made before `create`
+// generated them): its own sdk/, else a copy of the SDK embedded in this binary, written once to
+// $THEATER_HOME/sdk/<version>/.
 Result<fs::path> SdkInclude(const Context& ctx, const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(dir / "sdk" / "theater" / "theater.h", ec)) return dir / "sdk";
@@ -169,6 +173,20 @@ Result<fs::path> SdkInclude(const Context& ctx, const fs::path& dir) {
     THEATER_RETURN_IF_ERROR(WriteFile(path, header.contents));
   }
   return root;
+}
+
+// The generated sources in the project's bindings/ (what `create` or `theater bindgen` wrote).
+std::vector<fs::path> BindingSources(const fs::path& dir) {
+  std::vector<fs::path> sources;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir / kProjectBindingsDir, ec)) {
+    const fs::path& path = entry.path();
+    if (entry.is_regular_file() && (path.extension() == ".c" || IsCppSource(path))) {
+      sources.push_back(path);
+    }
+  }
+  std::sort(sources.begin(), sources.end());
+  return sources;
 }
 
 // Runs `command` with the terminal's stdout and stderr; returns its exit status.
@@ -205,17 +223,33 @@ int Build(Context& ctx, const BuildArgs& args) {
     return out.Error(
         NotFound("no .c or .cc sources in " + (dir / "src").string() + " or " + dir.string()));
   }
+  // A project with generated bindings compiles them with its sources and includes nothing
+  // else; an older project gets the SDK headers instead.
+  std::vector<fs::path> include_dirs;
+  std::error_code ec;
+  if (fs::is_directory(dir / kProjectBindingsDir, ec)) {
+    std::vector<fs::path> generated = BindingSources(dir);
+    if (generated.empty()) {
+      return out.Error(NotFound(
+          "no generated .c or .cpp in " + (dir / kProjectBindingsDir).string() +
+          " (make them with: theater bindgen wit --world <world> --lang c|cpp --out bindings)"));
+    }
+    sources.insert(sources.end(), generated.begin(), generated.end());
+    include_dirs.push_back(dir / kProjectBindingsDir);
+  } else {
+    THEATER_ASSIGN_OR_RETURN_EXIT(fs::path sdk, SdkInclude(ctx, dir), out);
+    include_dirs.push_back(sdk);
+  }
   const Lang lang =
       std::any_of(sources.begin(), sources.end(), IsCppSource) ? Lang::kCpp : Lang::kC;
-  THEATER_ASSIGN_OR_RETURN_EXIT(fs::path sdk, SdkInclude(ctx, dir), out);
   std::string compiler = args.compiler;
   if (compiler.empty()) {
     std::optional<std::string> env = ctx.env()("THEATER_WASM_CC");
     compiler = env && !env->empty() ? *env : "clang-14";
   }
-  std::error_code ec;
   if (!output.parent_path().empty()) fs::create_directories(output.parent_path(), ec);
-  std::vector<std::string> command = WasmCompileCommand(compiler, lang, sdk, sources, output);
+  std::vector<std::string> command =
+      WasmCompileCommand(compiler, lang, include_dirs, sources, output);
   THEATER_ASSIGN_OR_RETURN_EXIT(int status, RunProcess(command), out);
   if (status != 0) {
     return out.Error(compiler + " failed (exit status " + std::to_string(status) + ")");
@@ -239,7 +273,8 @@ void AddProjectCommands(CLI::App& app, CommandSet& commands) {
   for (const std::string& name : TemplateNames()) names += (names.empty() ? "" : ", ") + name;
   CLI::App* create_cmd = app.add_subcommand(
       "create",
-      "Create an actor project (manifest, source, Makefile, SDK headers) from a template");
+      "Create an actor project (manifest, source, Makefile, Theater's WIT and the bindings "
+      "generated for the template's world) from a template");
   create_cmd->add_option("name", create->name, "Project name (letters, digits, '-', '_')")
       ->required();
   create_cmd->add_option("-t,--template", create->template_name, "Template: " + names)

@@ -1,8 +1,13 @@
 // Theater: a WebAssembly actor runtime.
 #include "cli/templates.h"
 
+#include <algorithm>
 #include <cctype>
+#include <optional>
 
+#include "abi/bindgen/bindgen.h"
+#include "runtime/wit_embedded.h"
+#include "theater/abi/wit.h"
 #include "theater/version.h"
 
 namespace theater::cli {
@@ -11,14 +16,44 @@ namespace {
 struct TemplateEntry {
   std::string_view name;
   std::span<const EmbeddedFile> (*files)();
+  // The world the actor implements: one of theater:simple (wit/worlds.wit), or one the template
+  // declares in its world.wit (written to the project as wit/<world>.wit).
+  std::string_view world;
 };
 
 constexpr TemplateEntry kTemplates[] = {
-    {"basic", EmbeddedTemplateBasic},
-    {"message-server", EmbeddedTemplateMessageServer},
-    {"supervisor", EmbeddedTemplateSupervisor},
-    {"http-server", EmbeddedTemplateHttpServer},
+    {"basic", EmbeddedTemplateBasic, "minimal"},
+    {"message-server", EmbeddedTemplateMessageServer, "message-server-actor"},
+    {"supervisor", EmbeddedTemplateSupervisor, "supervisor-messages"},
+    {"http-server", EmbeddedTemplateHttpServer, "http-actor"},
 };
+
+const TemplateEntry* FindTemplate(std::string_view name) {
+  for (const TemplateEntry& entry : kTemplates) {
+    if (entry.name == name) return &entry;
+  }
+  return nullptr;
+}
+
+Status UnknownTemplate(std::string_view name) {
+  std::string known;
+  for (const std::string& n : TemplateNames()) known += (known.empty() ? "" : ", ") + n;
+  return NotFound("no template named '" + std::string(name) + "' (available: " + known + ")");
+}
+
+// A project's WIT: Theater's as embedded in the binary, plus `extra` (a template's own world),
+// in file-name order: the order `theater bindgen wit/` reads a directory in, so regenerating
+// from a project's wit/ gives the same bindings.
+std::vector<wit::SourceFile> ProjectWit(std::optional<wit::SourceFile> extra) {
+  std::vector<wit::SourceFile> sources;
+  for (const runtime::EmbeddedWitFile& file : runtime::EmbeddedTheaterWit()) {
+    sources.push_back({std::string(file.name), std::string(file.contents)});
+  }
+  if (extra) sources.push_back(std::move(*extra));
+  std::sort(sources.begin(), sources.end(),
+            [](const wit::SourceFile& a, const wit::SourceFile& b) { return a.name < b.name; });
+  return sources;
+}
 
 const EmbeddedFile* Find(std::span<const EmbeddedFile> files, std::string_view name) {
   for (const EmbeddedFile& file : files) {
@@ -45,6 +80,12 @@ std::vector<std::string> TemplateNames() {
   std::vector<std::string> names;
   for (const TemplateEntry& entry : kTemplates) names.emplace_back(entry.name);
   return names;
+}
+
+Result<std::string> TemplateWorld(std::string_view template_name) {
+  const TemplateEntry* entry = FindTemplate(template_name);
+  if (entry == nullptr) return UnknownTemplate(template_name);
+  return std::string(entry->world);
 }
 
 Status ValidateProjectName(std::string_view name) {
@@ -94,17 +135,18 @@ std::string RenderText(std::string_view text, const std::map<std::string, std::s
 std::vector<std::string> LanguageFlags(Lang lang) {
   // -lc-printscan-long-double drops wasi-libc's stderr fallback in printf (docs/writing-actors.md);
   // clang-14 links the C++ runtime only when asked.
+  // The generated C++ bindings need C++20 (std::span) and no exceptions.
   if (lang == Lang::kC) return {"-lc-printscan-long-double"};
-  return {"-std=c++17", "-fno-exceptions", "-lc-printscan-long-double", "-lc++", "-lc++abi"};
+  return {"-std=c++20", "-fno-exceptions", "-lc-printscan-long-double", "-lc++", "-lc++abi"};
 }
 
 std::vector<std::string> WasmCompileCommand(const std::string& compiler, Lang lang,
-                                            const std::filesystem::path& sdk_include,
+                                            const std::vector<std::filesystem::path>& include_dirs,
                                             const std::vector<std::filesystem::path>& sources,
                                             const std::filesystem::path& output) {
   std::vector<std::string> command = {
-      compiler,  "--target=wasm32-wasi",     "-O2", "-mexec-model=reactor", "-Wall",
-      "-Wextra", "-I" + sdk_include.string()};
+      compiler, "--target=wasm32-wasi", "-O2", "-mexec-model=reactor", "-Wall", "-Wextra"};
+  for (const auto& dir : include_dirs) command.push_back("-I" + dir.string());
   for (std::string& flag : LanguageFlags(lang)) command.push_back(std::move(flag));
   command.push_back("-o");
   command.push_back(output.string());
@@ -115,23 +157,45 @@ std::vector<std::string> WasmCompileCommand(const std::string& compiler, Lang la
 Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, Lang lang,
                                                std::string_view project_name) {
   THEATER_RETURN_IF_ERROR(ValidateProjectName(project_name));
-  const TemplateEntry* entry = nullptr;
-  for (const TemplateEntry& candidate : kTemplates) {
-    if (candidate.name == template_name) entry = &candidate;
+  const TemplateEntry* entry = FindTemplate(template_name);
+  if (entry == nullptr) return UnknownTemplate(template_name);
+
+  std::span<const EmbeddedFile> files = entry->files();
+  // The project's WIT: Theater's, plus the template's own world when it has one. Its bindings
+  // are generated exactly as `theater bindgen wit --world <world> --lang <lang> --out bindings`
+  // would (the same files in the same order).
+  std::optional<wit::SourceFile> own_world;
+  if (const EmbeddedFile* world_wit = Find(files, "world.wit"); world_wit != nullptr) {
+    own_world = wit::SourceFile{
+        std::string(entry->world) + ".wit",
+        RenderText(world_wit->contents, {{"project_name", std::string(project_name)}})};
   }
-  if (entry == nullptr) {
-    std::string known;
-    for (const std::string& name : TemplateNames()) known += (known.empty() ? "" : ", ") + name;
-    return NotFound("no template named '" + std::string(template_name) + "' (available: " + known +
-                    ")");
+  const std::vector<wit::SourceFile> wit_sources = ProjectWit(std::move(own_world));
+  Result<wit::Package> package = wit::ParseWitSources(wit_sources);
+  if (!package.ok()) return InternalError("the embedded WIT: " + package.status().ToString());
+  Result<std::vector<bindgen::GeneratedFile>> bindings =
+      bindgen::Generate(*package, std::string(entry->world),
+                        lang == Lang::kC ? bindgen::Language::kC : bindgen::Language::kCpp);
+  if (!bindings.ok()) {
+    return InternalError("generating the bindings of world " + std::string(entry->world) + ": " +
+                         bindings.status().ToString());
   }
+  const std::string bindings_dir(kProjectBindingsDir);
+
   const std::string source = lang == Lang::kC ? "actor.c" : "actor.cc";
   const std::map<std::string, std::string> vars = {
-      {"project_name", std::string(project_name)}, {"project_name_snake", SnakeCase(project_name)},
-      {"theater_version", std::string(kVersion)},  {"source", "src/" + source},
-      {"lang_flags", Join(LanguageFlags(lang))},   {"lang", lang == Lang::kC ? "c" : "cpp"},
+      {"project_name", std::string(project_name)},
+      {"project_name_snake", SnakeCase(project_name)},
+      {"theater_version", std::string(kVersion)},
+      {"source", "src/" + source},
+      {"lang_flags", Join(LanguageFlags(lang))},
+      {"lang", lang == Lang::kC ? "c" : "cpp"},
+      {"world", std::string(entry->world)},
+      {"world_snake", SnakeCase(entry->world)},
+      {"wit_dir", std::string(kProjectWitDir)},
+      {"bindings_dir", bindings_dir},
+      {"bindings_ext", lang == Lang::kC ? "c" : "cpp"},
   };
-  std::span<const EmbeddedFile> files = entry->files();
   std::span<const EmbeddedFile> common = EmbeddedTemplateCommon();
   std::vector<ProjectFile> project;
   auto add = [&](std::span<const EmbeddedFile> from, std::string_view name,
@@ -151,9 +215,12 @@ Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, L
   }
   THEATER_RETURN_IF_ERROR(add(common, "Makefile", "Makefile"));
   THEATER_RETURN_IF_ERROR(add(common, "gitignore", ".gitignore"));
-  // The SDK verbatim: its headers are C, where "{{" never means a placeholder.
-  for (const EmbeddedFile& header : EmbeddedSdkHeaders()) {
-    project.push_back({"sdk/theater/" + std::string(header.name), std::string(header.contents)});
+  // WIT and generated code verbatim: "{{" in them never means a placeholder.
+  for (const wit::SourceFile& file : wit_sources) {
+    project.push_back({std::string(kProjectWitDir) + "/" + file.name, file.text});
+  }
+  for (bindgen::GeneratedFile& file : *bindings) {
+    project.push_back({bindings_dir + "/" + file.name, std::move(file.contents)});
   }
   return project;
 }

@@ -1,10 +1,12 @@
 // Theater: a WebAssembly actor runtime.
 //
 // Actor project templates for `theater create` and the compiler invocation `theater build`
-// shares with the generated Makefiles. The template files (the repository's templates/ folder)
-// and the guest SDK headers (sdk/c/theater/) are embedded in the binary at build time, so a
-// project can be created anywhere, and carries its own copy of the SDK (sdk/theater/), which
-// keeps it buildable without a Theater source tree.
+// shares with the generated Makefiles. The template files (the repository's templates/ folder),
+// Theater's WIT (wit/, through the runtime's embedded copy) and the guest SDK headers
+// (sdk/c/theater/, for projects made before bindings were generated) are embedded in the binary
+// at build time, so a project can be created anywhere. A new project carries Theater's WIT
+// (wit/) and the bindings `theater bindgen` generates from it for the template's world
+// (bindings/), which keeps it buildable without a Theater source tree.
 //
 // Thread-safety: pure functions over static data.
 #pragma once
@@ -38,6 +40,9 @@ Result<Lang> ParseLang(std::string_view text);
 
 // "basic", "message-server", "supervisor", "http-server".
 std::vector<std::string> TemplateNames();
+// The WIT world (of package theater:simple) a template's actor implements: "minimal",
+// "message-server-actor", "supervisor-actor", "http-actor". Errors: unknown template.
+Result<std::string> TemplateWorld(std::string_view template_name);
 
 // A file of a project to write: a path relative to the project directory.
 struct ProjectFile {
@@ -53,17 +58,23 @@ std::string SnakeCase(std::string_view name);
 // Replaces every {{key}} whose key is in `vars`; other text (including unknown {{...}}) stays.
 std::string RenderText(std::string_view text, const std::map<std::string, std::string>& vars);
 
+// Where a project keeps its WIT and its generated bindings, relative to the project directory.
+inline constexpr std::string_view kProjectWitDir = "wit";
+inline constexpr std::string_view kProjectBindingsDir = "bindings";
+
 // Every file of a new project: manifest.toml, src/actor.c|cc, Makefile, .gitignore, init.json
-// (when the template has one) and sdk/theater/*. Errors: unknown template, invalid name.
+// (when the template has one), wit/*.wit (Theater's WIT) and bindings/<w>.h + <w>.c (C) or
+// bindings/<w>.hpp + <w>.cpp (C++), generated for the template's world. Errors: unknown
+// template, invalid name, and (kInternal) a generator failure.
 Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, Lang lang,
                                                std::string_view project_name);
 
-// The clang flags for building an actor in `lang` (after the target and SDK include flags).
+// The clang flags for building an actor in `lang` (after the target and include flags).
 std::vector<std::string> LanguageFlags(Lang lang);
-// The full clang command line to build `sources` into `output` with the SDK headers under
-// `sdk_include` (the directory holding theater/).
+// The full clang command line to build `sources` into `output`, with `include_dirs` (a
+// project's bindings/, or the directory holding the SDK's theater/) as -I flags.
 std::vector<std::string> WasmCompileCommand(const std::string& compiler, Lang lang,
-                                            const std::filesystem::path& sdk_include,
+                                            const std::vector<std::filesystem::path>& include_dirs,
                                             const std::vector<std::filesystem::path>& sources,
                                             const std::filesystem::path& output);
 

@@ -1,29 +1,59 @@
 /* {{project_name}}: a minimal Theater actor in C.
  *
  * init runs once when the actor starts. It logs a greeting and keeps a JSON state,
- * {"starts": N}, that counts how often it started. */
+ * {"starts": N}, that counts how often it started.
+ *
+ * The actor implements the WIT world `minimal` (wit/worlds.wit): bindings/minimal.h, generated
+ * by `theater bindgen`, declares what the host provides (minimal_runtime_log, ...) and the
+ * function this file implements (minimal_exports_actor_init). Arguments of an export belong to
+ * the bindings, which free them afterwards; what it returns in *ret must be malloc'ed memory,
+ * freed by the bindings once the host has copied it. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <theater/theater.h>
+#include <string.h>
 
-static theater_result_t init(theater_state_t* state, theater_string_t actor_id) {
-  theater_log("Hello from {{project_name}} (%.*s)!", (int)actor_id.len, actor_id.ptr);
+#include "minimal.h"
+
+/* Logs a printf-style line through the runtime import (which only borrows the text). */
+__attribute__((format(printf, 1, 2))) static void log_line(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
+  minimal_string_t line = {buf, (size_t)n};
+  minimal_runtime_log(line);
+}
+
+void minimal_exports_actor_init(minimal_option_list_u8_t* state, minimal_tuple1_string_t* params,
+                                minimal_result_tuple1_option_list_u8_string_t* ret) {
+  minimal_string_t actor_id = params->f0; /* not NUL-terminated: print it with %.*s */
+  log_line("Hello from {{project_name}} (%.*s)!", (int)actor_id.len, actor_id.ptr);
 
   /* The state is the JSON text of init.json; find the number after "starts". */
   unsigned long starts = 0;
-  char* text = theater_string_to_cstr(theater_state_str(state));
-  const char* at = strstr(text, "\"starts\"");
-  if (at) {
-    at = strchr(at, ':');
+  if (state->is_some) {
+    char* text = (char*)malloc(state->val.len + 1);
+    if (text == NULL) __builtin_trap();
+    if (state->val.len) memcpy(text, state->val.ptr, state->val.len);
+    text[state->val.len] = '\0';
+    const char* at = strstr(text, "\"starts\"");
+    if (at) at = strchr(at, ':');
     if (at) starts = strtoul(at + 1, NULL, 10);
+    free(text);
   }
-  free(text);
   starts++;
-  theater_log("started %lu time(s)", starts);
+  log_line("started %lu time(s)", starts);
 
-  char json[64];
-  int len = snprintf(json, sizeof json, "{\"starts\": %lu}", starts);
-  theater_state_set(state, json, (size_t)len);
-  return theater_ok();
+  /* The new state: {"starts": N}, in a buffer the bindings free after the host copied it. */
+  char* json = (char*)malloc(64);
+  if (json == NULL) __builtin_trap();
+  int len = snprintf(json, 64, "{\"starts\": %lu}", starts);
+  ret->is_err = false;
+  ret->val.ok.f0.is_some = true;
+  ret->val.ok.f0.val.ptr = (uint8_t*)json;
+  ret->val.ok.f0.val.len = (size_t)len;
 }
-THEATER_EXPORT_ACTOR_INIT(init)

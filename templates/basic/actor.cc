@@ -2,18 +2,27 @@
 //
 // init runs once when the actor starts. It logs a greeting and keeps a JSON state,
 // {"starts": N}, that counts how often it started.
-#include <theater/theater.hpp>
-
+//
+// The actor implements the WIT world `minimal` (wit/worlds.wit): bindings/minimal.hpp, generated
+// by `theater bindgen`, declares what the host provides (minimal::runtime::Log, ...) and the
+// function this file defines (minimal::exports::actor::Init). Exports take their arguments by
+// value and return owning values; nothing throws.
 #include <cstdlib>
 #include <string>
 
-namespace {
+#include "minimal.hpp"
 
-theater::Result Init(theater::State& state, std::string_view actor_id) {
-  theater::log("Hello from {{project_name}} (" + std::string(actor_id) + ")!");
+namespace minimal::exports::actor {
+
+using State = std::optional<std::vector<uint8_t>>;
+
+theater_bindgen::Result<std::tuple<State>, std::string> Init(State state,
+                                                             std::tuple<std::string> params) {
+  const std::string& actor_id = std::get<0>(params);
+  minimal::runtime::Log("Hello from {{project_name}} (" + actor_id + ")!");
 
   // The state is the JSON text of init.json; find the number after "starts".
-  std::string json = state ? std::string(theater::as_string_view(*state)) : std::string();
+  const std::string json = state ? std::string(state->begin(), state->end()) : std::string();
   unsigned long starts = 0;
   if (size_t key = json.find("\"starts\""); key != std::string::npos) {
     if (size_t colon = json.find(':', key); colon != std::string::npos) {
@@ -21,11 +30,10 @@ theater::Result Init(theater::State& state, std::string_view actor_id) {
     }
   }
   starts++;
-  theater::logf("started %lu time(s)", starts);
-  state = theater::to_bytes("{\"starts\": " + std::to_string(starts) + "}");
-  return theater::Result::ok();
+  minimal::runtime::Log("started " + std::to_string(starts) + " time(s)");
+  const std::string next = "{\"starts\": " + std::to_string(starts) + "}";
+  return theater_bindgen::Result<std::tuple<State>, std::string>::Ok(
+      {std::vector<uint8_t>(next.begin(), next.end())});
 }
 
-}  // namespace
-
-THEATER_CPP_ACTOR_INIT(Init)
+}  // namespace minimal::exports::actor

@@ -7,82 +7,146 @@
  *   theater message --request $id "count"    # answers how many messages it received
  *   theater channel open $id                 # each line comes back as "echo: <line>"
  *
- * State: the number of messages received, as decimal text. */
+ * State: the number of messages received, as decimal text.
+ *
+ * The actor implements the WIT world `message-server-actor` (wit/worlds.wit), through the
+ * bindings `theater bindgen` generated in bindings/message_server_actor.h. Arguments of an export
+ * belong to the bindings, which free them afterwards; what it returns in *ret must be malloc'ed
+ * memory (or empty), freed by the bindings once the host has copied it. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <theater/theater.h>
+#include <string.h>
 
-static unsigned long count_of(theater_state_t* state) {
-  char* text = theater_string_to_cstr(theater_state_str(state));
-  unsigned long n = strtoul(text, NULL, 10);
-  free(text);
-  return n;
+#include "message_server_actor.h"
+
+typedef message_server_actor_string_t string_t;
+typedef message_server_actor_list_u8_t bytes_t;
+typedef message_server_actor_option_list_u8_t state_t;
+/* What most handlers return: the new state, or an error. */
+typedef message_server_actor_result_tuple1_option_list_u8_string_t state_result_t;
+
+/* printf into a malloc'ed buffer: a value an export may return. */
+__attribute__((format(printf, 1, 2))) static bytes_t format_bytes(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  char* buf = (char*)malloc((size_t)n + 1);
+  if (buf == NULL) __builtin_trap();
+  va_start(ap, fmt);
+  vsnprintf(buf, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  bytes_t r = {(uint8_t*)buf, (size_t)n};
+  return r;
 }
 
-static void set_count(theater_state_t* state, unsigned long n) {
-  char digits[32];
-  int len = snprintf(digits, sizeof digits, "%lu", n);
-  theater_state_set(state, digits, (size_t)len);
+__attribute__((format(printf, 1, 2))) static void log_line(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
+  string_t line = {buf, (size_t)n};
+  message_server_actor_runtime_log(line);
 }
 
-static theater_result_t init(theater_state_t* state, theater_string_t actor_id) {
-  theater_log("{{project_name}} %.*s is ready for messages", (int)actor_id.len, actor_id.ptr);
-  set_count(state, 0);
-  return theater_ok();
+static unsigned long count_of(const state_t* state) {
+  if (!state->is_some) return 0;
+  char digits[32] = "";
+  size_t len = state->val.len < sizeof digits - 1 ? state->val.len : sizeof digits - 1;
+  if (len) memcpy(digits, state->val.ptr, len);
+  return strtoul(digits, NULL, 10);
 }
-THEATER_EXPORT_ACTOR_INIT(init)
 
-static theater_result_t handle_send(theater_state_t* state, theater_bytes_t msg) {
-  theater_log("message: %.*s", (int)msg.len, (const char*)msg.ptr);
-  set_count(state, count_of(state) + 1);
-  return theater_ok();
+static state_t count_state(unsigned long n) {
+  state_t s = {.is_some = true, .val = format_bytes("%lu", n)};
+  return s;
 }
-THEATER_EXPORT_HANDLE_SEND(handle_send)
 
-static theater_result_t handle_request(theater_state_t* state, theater_string_t request_id,
-                                       theater_bytes_t msg, theater_option_bytes_t* response) {
-  (void)request_id;
-  set_count(state, count_of(state) + 1);
-  if (msg.len == 4 && memcmp(msg.ptr, "ping", 4) == 0) {
-    theater_state_set_str(response, "pong");
-  } else if (msg.len == 5 && memcmp(msg.ptr, "count", 5) == 0) {
-    char digits[32];
-    int len = snprintf(digits, sizeof digits, "%lu", count_of(state));
-    theater_state_set(response, digits, (size_t)len);
+/* Takes the state over unchanged: zeroing the parameter keeps the bindings from freeing it. */
+static state_t keep(state_t* state) {
+  state_t s = *state;
+  state->is_some = false;
+  return s;
+}
+
+void message_server_actor_exports_actor_init(state_t* state,
+                                             message_server_actor_tuple1_string_t* params,
+                                             state_result_t* ret) {
+  (void)state;
+  log_line("{{project_name}} %.*s is ready for messages", (int)params->f0.len, params->f0.ptr);
+  ret->is_err = false;
+  ret->val.ok.f0 = count_state(0);
+}
+
+void message_server_actor_exports_message_server_client_handle_send(
+    state_t* state, message_server_actor_tuple1_list_u8_t* params, state_result_t* ret) {
+  bytes_t msg = params->f0;
+  log_line("message: %.*s", (int)msg.len, (const char*)msg.ptr);
+  ret->is_err = false;
+  ret->val.ok.f0 = count_state(count_of(state) + 1);
+}
+
+static bool is(bytes_t msg, const char* text) {
+  size_t n = strlen(text);
+  return msg.len == n && memcmp(msg.ptr, text, n) == 0;
+}
+
+void message_server_actor_exports_message_server_client_handle_request(
+    state_t* state, message_server_actor_tuple2_string_list_u8_t* params,
+    message_server_actor_result_tuple2_option_list_u8_tuple1_option_list_u8_string_t* ret) {
+  /* params->f0 is the request id (only needed to answer later with respond-to-request). */
+  bytes_t msg = params->f1;
+  const unsigned long count = count_of(state) + 1;
+  bytes_t reply;
+  if (is(msg, "ping")) {
+    reply = format_bytes("pong");
+  } else if (is(msg, "count")) {
+    reply = format_bytes("%lu", count);
   } else {
-    theater_string_t reply = theater_format("you said: %.*s", (int)msg.len, (const char*)msg.ptr);
-    theater_state_adopt(response, (uint8_t*)reply.ptr, reply.len);
+    reply = format_bytes("you said: %.*s", (int)msg.len, (const char*)msg.ptr);
   }
-  return theater_ok();
+  ret->is_err = false;
+  ret->val.ok.f0 = count_state(count);
+  ret->val.ok.f1.f0.is_some = true;
+  ret->val.ok.f1.f0.val = reply;
 }
-THEATER_EXPORT_HANDLE_REQUEST(handle_request)
 
-static theater_result_t channel_open(theater_state_t* state, theater_string_t channel_id,
-                                     theater_bytes_t msg, theater_channel_accept_t* accept) {
-  (void)state;
-  (void)msg;
-  theater_log("channel %.*s opened", (int)channel_id.len, channel_id.ptr);
-  theater_state_set_str(&accept->message, "welcome to {{project_name}}");
-  return theater_ok();
+void message_server_actor_exports_message_server_client_handle_channel_open(
+    state_t* state, message_server_actor_tuple2_string_list_u8_t* params,
+    message_server_actor_result_tuple2_option_list_u8_tuple1_types_channel_accept_string_t* ret) {
+  log_line("channel %.*s opened", (int)params->f0.len, params->f0.ptr);
+  ret->is_err = false;
+  ret->val.ok.f0 = keep(state);
+  ret->val.ok.f1.f0.accepted = true;
+  ret->val.ok.f1.f0.message.is_some = true;
+  ret->val.ok.f1.f0.message.val = format_bytes("welcome to {{project_name}}");
 }
-THEATER_EXPORT_HANDLE_CHANNEL_OPEN(channel_open)
 
-static theater_result_t channel_message(theater_state_t* state, theater_string_t channel_id,
-                                        theater_bytes_t msg) {
-  set_count(state, count_of(state) + 1);
-  theater_string_t echo = theater_format("echo: %.*s", (int)msg.len, (const char*)msg.ptr);
-  theater_result_t sent;
-  theater_message_send_on_channel(channel_id.ptr, channel_id.len, (const uint8_t*)echo.ptr,
-                                  echo.len, &sent);
-  theater_string_free(&echo);
-  if (sent.is_err) return theater_err_take(sent.err);
-  return theater_ok();
+void message_server_actor_exports_message_server_client_handle_channel_message(
+    state_t* state, message_server_actor_tuple2_types_channel_id_list_u8_t* params,
+    state_result_t* ret) {
+  bytes_t msg = params->f1;
+  bytes_t echo = format_bytes("echo: %.*s", (int)msg.len, (const char*)msg.ptr);
+  message_server_actor_result_void_string_t sent;
+  message_server_actor_message_server_host_send_on_channel(params->f0, echo, &sent);
+  free(echo.ptr); /* the import only borrowed it */
+  if (sent.is_err) {
+    ret->is_err = true;
+    ret->val.err = sent.val.err; /* hand the host's error text on; it is ours to return */
+    return;
+  }
+  ret->is_err = false;
+  ret->val.ok.f0 = count_state(count_of(state) + 1);
 }
-THEATER_EXPORT_HANDLE_CHANNEL_MESSAGE(channel_message)
 
-static theater_result_t channel_close(theater_state_t* state, theater_string_t channel_id) {
-  (void)state;
-  theater_log("channel %.*s closed", (int)channel_id.len, channel_id.ptr);
-  return theater_ok();
+void message_server_actor_exports_message_server_client_handle_channel_close(
+    state_t* state, message_server_actor_tuple1_types_channel_id_t* params, state_result_t* ret) {
+  log_line("channel %.*s closed", (int)params->f0.len, params->f0.ptr);
+  ret->is_err = false;
+  ret->val.ok.f0 = keep(state);
 }
-THEATER_EXPORT_HANDLE_CHANNEL_CLOSE(channel_close)

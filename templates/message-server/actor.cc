@@ -8,76 +8,96 @@
 //   theater channel open $id                 # each line comes back as "echo: <line>"
 //
 // State: the number of messages received, as decimal text.
-#include <theater/theater.hpp>
-
+//
+// The actor implements the WIT world `message-server-actor` (wit/worlds.wit), through the
+// bindings `theater bindgen` generated in bindings/message_server_actor.hpp: imports are
+// functions in message_server_actor::<interface>, exports are the functions this file defines in
+// message_server_actor::exports::<interface>. Exports take their arguments by value and return
+// owning values; nothing throws.
 #include <cstdlib>
 #include <string>
 
+#include "message_server_actor.hpp"
+
 namespace {
 
-unsigned long CountOf(const theater::State& state) {
-  if (!state) return 0;
-  return std::strtoul(std::string(theater::as_string_view(*state)).c_str(), nullptr, 10);
+using Bytes = std::vector<uint8_t>;
+using State = std::optional<Bytes>;
+// What most handlers return: the new state, or an error.
+using StateResult = theater_bindgen::Result<std::tuple<State>, std::string>;
+namespace runtime = message_server_actor::runtime;
+
+Bytes ToBytes(const std::string& text) {
+  return Bytes(text.begin(), text.end());
+}
+std::string Text(const Bytes& bytes) {
+  return std::string(bytes.begin(), bytes.end());
 }
 
-void Count(theater::State& state) { state = theater::to_bytes(std::to_string(CountOf(state) + 1)); }
-
-std::string Text(const theater::Bytes& bytes) { return std::string(theater::as_string_view(bytes)); }
-
-theater::Result Init(theater::State& state, std::string_view actor_id) {
-  theater::log("{{project_name}} " + std::string(actor_id) + " is ready for messages");
-  state = theater::to_bytes("0");
-  return theater::Result::ok();
+unsigned long CountOf(const State& state) {
+  return state ? std::strtoul(Text(*state).c_str(), nullptr, 10) : 0;
 }
 
-theater::Result HandleSend(theater::State& state, const theater::Bytes& msg) {
-  theater::log("message: " + Text(msg));
-  Count(state);
-  return theater::Result::ok();
-}
-
-theater::Result HandleRequest(theater::State& state, std::string_view /*request_id*/,
-                              const theater::Bytes& msg, std::optional<theater::Bytes>& response) {
-  Count(state);
-  const std::string text = Text(msg);
-  if (text == "ping") {
-    response = theater::to_bytes("pong");
-  } else if (text == "count") {
-    response = theater::to_bytes(std::to_string(CountOf(state)));
-  } else {
-    response = theater::to_bytes("you said: " + text);
-  }
-  return theater::Result::ok();
-}
-
-theater::Result ChannelOpen(theater::State& /*state*/, std::string_view channel_id,
-                            const theater::Bytes& /*msg*/, theater::ChannelAccept& accept) {
-  theater::log("channel " + std::string(channel_id) + " opened");
-  accept.message = theater::to_bytes("welcome to {{project_name}}");
-  return theater::Result::ok();
-}
-
-theater::Result ChannelMessage(theater::State& state, std::string_view channel_id,
-                               const theater::Bytes& msg) {
-  Count(state);
-  const std::string echo = "echo: " + Text(msg);
-  theater_result_t sent;
-  theater_message_send_on_channel(channel_id.data(), channel_id.size(),
-                                  reinterpret_cast<const uint8_t*>(echo.data()), echo.size(), &sent);
-  if (sent.is_err) return theater::Result::err(theater::detail::take(&sent.err));
-  return theater::Result::ok();
-}
-
-theater::Result ChannelClose(theater::State& /*state*/, std::string_view channel_id) {
-  theater::log("channel " + std::string(channel_id) + " closed");
-  return theater::Result::ok();
+State CountState(unsigned long n) {
+  return ToBytes(std::to_string(n));
 }
 
 }  // namespace
 
-THEATER_CPP_ACTOR_INIT(Init)
-THEATER_CPP_HANDLE_SEND(HandleSend)
-THEATER_CPP_HANDLE_REQUEST(HandleRequest)
-THEATER_CPP_HANDLE_CHANNEL_OPEN(ChannelOpen)
-THEATER_CPP_HANDLE_CHANNEL_MESSAGE(ChannelMessage)
-THEATER_CPP_HANDLE_CHANNEL_CLOSE(ChannelClose)
+namespace message_server_actor::exports::actor {
+
+StateResult Init(State /*state*/, std::tuple<std::string> params) {
+  runtime::Log("{{project_name}} " + std::get<0>(params) + " is ready for messages");
+  return StateResult::Ok({CountState(0)});
+}
+
+}  // namespace message_server_actor::exports::actor
+
+namespace message_server_actor::exports::message_server_client {
+
+StateResult HandleSend(State state, std::tuple<Bytes> params) {
+  runtime::Log("message: " + Text(std::get<0>(params)));
+  return StateResult::Ok({CountState(CountOf(state) + 1)});
+}
+
+// params: (request id, message); the id is only needed to answer later (respond-to-request).
+theater_bindgen::Result<std::tuple<State, std::tuple<State>>, std::string> HandleRequest(
+    State state, std::tuple<std::string, Bytes> params) {
+  const unsigned long count = CountOf(state) + 1;
+  const std::string text = Text(std::get<1>(params));
+  std::string reply;
+  if (text == "ping") {
+    reply = "pong";
+  } else if (text == "count") {
+    reply = std::to_string(count);
+  } else {
+    reply = "you said: " + text;
+  }
+  using R = theater_bindgen::Result<std::tuple<State, std::tuple<State>>, std::string>;
+  return R::Ok({CountState(count), std::tuple<State>(ToBytes(reply))});
+}
+
+theater_bindgen::Result<std::tuple<State, std::tuple<types::ChannelAccept>>, std::string>
+HandleChannelOpen(State state, std::tuple<std::string, Bytes> params) {
+  runtime::Log("channel " + std::get<0>(params) + " opened");
+  types::ChannelAccept accept;
+  accept.accepted = true;
+  accept.message = ToBytes("welcome to {{project_name}}");
+  using R =
+      theater_bindgen::Result<std::tuple<State, std::tuple<types::ChannelAccept>>, std::string>;
+  return R::Ok({std::move(state), std::tuple<types::ChannelAccept>(std::move(accept))});
+}
+
+StateResult HandleChannelMessage(State state, std::tuple<std::string, Bytes> params) {
+  const auto& [channel_id, msg] = params;
+  auto sent = message_server_host::SendOnChannel(channel_id, ToBytes("echo: " + Text(msg)));
+  if (!sent.ok()) return StateResult::Err(sent.error());
+  return StateResult::Ok({CountState(CountOf(state) + 1)});
+}
+
+StateResult HandleChannelClose(State state, std::tuple<std::string> params) {
+  runtime::Log("channel " + std::get<0>(params) + " closed");
+  return StateResult::Ok({std::move(state)});
+}
+
+}  // namespace message_server_actor::exports::message_server_client

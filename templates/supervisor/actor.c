@@ -4,11 +4,68 @@
  *   spawn:<manifest>   start a child (a manifest path, URL or TOML text); answers its id
  *   list               the children's ids, comma-separated
  *   stop:<child-id>    stop a child
- * A child that fails is restarted; one that exits or is stopped from outside is only logged. */
+ * A child that fails is restarted; one that exits or is stopped from outside is only logged.
+ *
+ * The actor implements the world `supervisor-messages` (wit/supervisor-messages.wit: the
+ * supervisor-actor and message-server-actor worlds together), through the bindings
+ * `theater bindgen` generated in bindings/supervisor_messages.h. Arguments of an export belong to
+ * the bindings, which free them afterwards; what it returns in *ret must be malloc'ed memory (or
+ * empty), freed by the bindings once the host has copied it. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include <theater/theater.h>
+#include <string.h>
 
-static bool take_prefix(theater_bytes_t msg, const char* prefix, theater_string_t* rest) {
+#include "supervisor_messages.h"
+
+typedef supervisor_messages_string_t string_t;
+typedef supervisor_messages_list_u8_t bytes_t;
+typedef supervisor_messages_option_list_u8_t state_t;
+/* What most handlers return: the new state, or an error. */
+typedef supervisor_messages_result_tuple1_option_list_u8_string_t state_result_t;
+
+/* printf into a malloc'ed buffer: a value an export may return. */
+__attribute__((format(printf, 1, 2))) static bytes_t format_bytes(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  char* buf = (char*)malloc((size_t)n + 1);
+  if (buf == NULL) __builtin_trap();
+  va_start(ap, fmt);
+  vsnprintf(buf, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  bytes_t r = {(uint8_t*)buf, (size_t)n};
+  return r;
+}
+
+__attribute__((format(printf, 1, 2))) static void log_line(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
+  string_t line = {buf, (size_t)n};
+  supervisor_messages_runtime_log(line);
+}
+
+/* Takes the state over unchanged: zeroing the parameter keeps the bindings from freeing it. */
+static state_t keep(state_t* state) {
+  state_t s = *state;
+  state->is_some = false;
+  return s;
+}
+
+static void ok_keep(state_t* state, state_result_t* ret) {
+  ret->is_err = false;
+  ret->val.ok.f0 = keep(state);
+}
+
+/* When `msg` starts with `prefix`, points `rest` at what follows (borrowed from msg). */
+static bool take_prefix(bytes_t msg, const char* prefix, string_t* rest) {
   size_t n = strlen(prefix);
   if (msg.len < n || memcmp(msg.ptr, prefix, n) != 0) return false;
   rest->ptr = (char*)msg.ptr + n;
@@ -16,91 +73,117 @@ static bool take_prefix(theater_bytes_t msg, const char* prefix, theater_string_
   return true;
 }
 
-static void answer_result(theater_option_bytes_t* response, theater_result_t* r) {
-  if (r->is_err) {
-    theater_string_t text = theater_format("error: %.*s", (int)r->err.len, r->err.ptr);
-    theater_state_adopt(response, (uint8_t*)text.ptr, text.len);
-    theater_result_free(r);
-  } else {
-    theater_state_set_str(response, "ok");
-  }
+static bytes_t answer_unit(const supervisor_messages_result_void_string_t* r) {
+  if (r->is_err) return format_bytes("error: %.*s", (int)r->val.err.len, r->val.err.ptr);
+  return format_bytes("ok");
 }
 
-static theater_result_t init(theater_state_t* state, theater_string_t actor_id) {
-  (void)state;
-  theater_log("supervisor {{project_name}} %.*s started", (int)actor_id.len, actor_id.ptr);
-  return theater_ok();
+void supervisor_messages_exports_actor_init(state_t* state,
+                                            supervisor_messages_tuple1_string_t* params,
+                                            state_result_t* ret) {
+  log_line("supervisor {{project_name}} %.*s started", (int)params->f0.len, params->f0.ptr);
+  ok_keep(state, ret);
 }
-THEATER_EXPORT_ACTOR_INIT(init)
 
-static theater_result_t handle_request(theater_state_t* state, theater_string_t request_id,
-                                       theater_bytes_t msg, theater_option_bytes_t* response) {
-  (void)state;
-  (void)request_id;
-  theater_string_t arg;
+void supervisor_messages_exports_message_server_client_handle_request(
+    state_t* state, supervisor_messages_tuple2_string_list_u8_t* params,
+    supervisor_messages_result_tuple2_option_list_u8_tuple1_option_list_u8_string_t* ret) {
+  bytes_t msg = params->f1;
+  string_t arg;
+  bytes_t answer;
   if (take_prefix(msg, "spawn:", &arg)) {
-    theater_result_string_t child;
-    theater_supervisor_spawn(arg.ptr, arg.len, false, NULL, 0, &child);
+    supervisor_messages_option_list_u8_t no_init_bytes = {.is_some = false};
+    supervisor_messages_result_string_string_t child;
+    supervisor_messages_supervisor_spawn(arg, &no_init_bytes, &child);
     if (child.is_err) {
-      theater_string_t text = theater_format("error: %.*s", (int)child.err.len, child.err.ptr);
-      theater_state_adopt(response, (uint8_t*)text.ptr, text.len);
+      answer = format_bytes("error: %.*s", (int)child.val.err.len, child.val.err.ptr);
     } else {
-      theater_log("spawned child %.*s", (int)child.ok.len, child.ok.ptr);
-      theater_state_set(response, child.ok.ptr, child.ok.len);
+      log_line("spawned child %.*s", (int)child.val.ok.len, child.val.ok.ptr);
+      answer = format_bytes("%.*s", (int)child.val.ok.len, child.val.ok.ptr);
     }
-    theater_result_string_free(&child);
+    supervisor_messages_result_string_string_free(&child);
   } else if (take_prefix(msg, "stop:", &arg)) {
-    theater_result_t r;
-    theater_supervisor_stop_child(arg.ptr, arg.len, &r);
-    answer_result(response, &r);
+    supervisor_messages_result_void_string_t r;
+    supervisor_messages_supervisor_stop_child(arg, &r);
+    answer = answer_unit(&r);
+    supervisor_messages_result_void_string_free(&r);
   } else if (take_prefix(msg, "list", &arg)) {
-    theater_strings_t children;
-    theater_supervisor_list_children(&children);
+    supervisor_messages_list_string_t children;
+    supervisor_messages_supervisor_list_children(&children);
     size_t total = 1;
     for (size_t i = 0; i < children.len; i++) total += children.ptr[i].len + 1;
-    char* text = (char*)theater_xmalloc(total);
+    char* text = (char*)malloc(total);
+    if (text == NULL) __builtin_trap();
     size_t at = 0;
     for (size_t i = 0; i < children.len; i++) {
       if (at) text[at++] = ',';
       memcpy(text + at, children.ptr[i].ptr, children.ptr[i].len);
       at += children.ptr[i].len;
     }
-    theater_state_adopt(response, (uint8_t*)text, at);
-    theater_strings_free(&children);
+    answer.ptr = (uint8_t*)text;
+    answer.len = at;
+    supervisor_messages_list_string_free(&children);
   } else {
-    theater_state_set_str(response, "commands: spawn:<manifest>, list, stop:<child-id>");
+    answer = format_bytes("commands: spawn:<manifest>, list, stop:<child-id>");
   }
-  return theater_ok();
+  ret->is_err = false;
+  ret->val.ok.f0 = keep(state);
+  ret->val.ok.f1.f0.is_some = true;
+  ret->val.ok.f1.f0.val = answer;
 }
-THEATER_EXPORT_HANDLE_REQUEST(handle_request)
 
-static theater_result_t child_error(theater_state_t* state, theater_string_t child_id,
-                                    theater_actor_error_t error) {
-  (void)state;
-  theater_log("child %.*s failed (error type %d); restarting it", (int)child_id.len, child_id.ptr,
-              (int)error.error_type);
-  theater_result_t r;
-  theater_supervisor_restart_child(child_id.ptr, child_id.len, &r);
-  if (r.is_err) {
-    theater_log("restart failed: %.*s", (int)r.err.len, r.err.ptr);
-    theater_result_free(&r);
-  }
-  return theater_ok();
+void supervisor_messages_exports_supervisor_handlers_handle_child_error(
+    state_t* state, supervisor_messages_tuple2_string_types_wit_actor_error_t* params,
+    state_result_t* ret) {
+  string_t child_id = params->f0;
+  log_line("child %.*s failed (error type %d); restarting it", (int)child_id.len, child_id.ptr,
+           (int)params->f1.error_type);
+  supervisor_messages_result_void_string_t r;
+  supervisor_messages_supervisor_restart_child(child_id, &r);
+  if (r.is_err) log_line("restart failed: %.*s", (int)r.val.err.len, r.val.err.ptr);
+  supervisor_messages_result_void_string_free(&r);
+  ok_keep(state, ret);
 }
-THEATER_EXPORT_HANDLE_CHILD_ERROR(child_error)
 
-static theater_result_t child_exit(theater_state_t* state, theater_string_t child_id,
-                                   theater_option_bytes_t data) {
-  (void)state;
-  theater_log("child %.*s exited%s", (int)child_id.len, child_id.ptr,
-              data.is_some ? " with data" : "");
-  return theater_ok();
+void supervisor_messages_exports_supervisor_handlers_handle_child_exit(
+    state_t* state, supervisor_messages_tuple2_string_option_list_u8_t* params,
+    state_result_t* ret) {
+  log_line("child %.*s exited%s", (int)params->f0.len, params->f0.ptr,
+           params->f1.is_some ? " with data" : "");
+  ok_keep(state, ret);
 }
-THEATER_EXPORT_HANDLE_CHILD_EXIT(child_exit)
 
-static theater_result_t child_external_stop(theater_state_t* state, theater_string_t child_id) {
-  (void)state;
-  theater_log("child %.*s was stopped from outside", (int)child_id.len, child_id.ptr);
-  return theater_ok();
+void supervisor_messages_exports_supervisor_handlers_handle_child_external_stop(
+    state_t* state, supervisor_messages_tuple1_string_t* params, state_result_t* ret) {
+  log_line("child %.*s was stopped from outside", (int)params->f0.len, params->f0.ptr);
+  ok_keep(state, ret);
 }
-THEATER_EXPORT_HANDLE_CHILD_EXTERNAL_STOP(child_external_stop)
+
+/* The rest of message-server-client: one-way messages and channels are not used. */
+void supervisor_messages_exports_message_server_client_handle_send(
+    state_t* state, supervisor_messages_tuple1_list_u8_t* params, state_result_t* ret) {
+  (void)params;
+  ok_keep(state, ret);
+}
+
+void supervisor_messages_exports_message_server_client_handle_channel_open(
+    state_t* state, supervisor_messages_tuple2_string_list_u8_t* params,
+    supervisor_messages_result_tuple2_option_list_u8_tuple1_types_channel_accept_string_t* ret) {
+  (void)params;
+  ret->is_err = false;
+  ret->val.ok.f0 = keep(state);
+  ret->val.ok.f1.f0.accepted = false; /* refuse channels */
+}
+
+void supervisor_messages_exports_message_server_client_handle_channel_message(
+    state_t* state, supervisor_messages_tuple2_types_channel_id_list_u8_t* params,
+    state_result_t* ret) {
+  (void)params;
+  ok_keep(state, ret);
+}
+
+void supervisor_messages_exports_message_server_client_handle_channel_close(
+    state_t* state, supervisor_messages_tuple1_types_channel_id_t* params, state_result_t* ret) {
+  (void)params;
+  ok_keep(state, ret);
+}

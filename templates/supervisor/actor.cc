@@ -5,51 +5,66 @@
 //   list               the children's ids, comma-separated
 //   stop:<child-id>    stop a child
 // A child that fails is restarted; one that exits or is stopped from outside is only logged.
-#include <theater/theater.hpp>
-
+//
+// The actor implements the world `supervisor-messages` (wit/supervisor-messages.wit: the
+// supervisor-actor and message-server-actor worlds together), through the bindings
+// `theater bindgen` generated in bindings/supervisor_messages.hpp: imports are functions in
+// supervisor_messages::<interface>, exports are the functions this file defines in
+// supervisor_messages::exports::<interface>. Exports take their arguments by value and return
+// owning values; nothing throws.
 #include <string>
+
+#include "supervisor_messages.hpp"
 
 namespace {
 
-std::string Text(const theater::Bytes& bytes) { return std::string(theater::as_string_view(bytes)); }
+using Bytes = std::vector<uint8_t>;
+using State = std::optional<Bytes>;
+// What most handlers return: the new state, or an error.
+using StateResult = theater_bindgen::Result<std::tuple<State>, std::string>;
+namespace runtime = supervisor_messages::runtime;
+namespace supervisor = supervisor_messages::supervisor;
+
+std::string Text(const Bytes& bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
 
 std::string Spawn(const std::string& manifest) {
-  theater_result_string_t child;
-  theater_supervisor_spawn(manifest.data(), manifest.size(), false, nullptr, 0, &child);
-  std::string answer = child.is_err ? "error: " + std::string(child.err.ptr, child.err.len)
-                                    : std::string(child.ok.ptr, child.ok.len);
-  if (!child.is_err) theater::log("spawned child " + answer);
-  theater_result_string_free(&child);
-  return answer;
+  auto child = supervisor::Spawn(manifest, std::nullopt);
+  if (!child.ok()) return "error: " + child.error();
+  runtime::Log("spawned child " + child.value());
+  return child.value();
 }
 
 std::string Children() {
-  theater_strings_t children;
-  theater_supervisor_list_children(&children);
   std::string list;
-  for (size_t i = 0; i < children.len; i++) {
-    if (!list.empty()) list += ",";
-    list.append(children.ptr[i].ptr, children.ptr[i].len);
+  for (const std::string& child : supervisor::ListChildren()) {
+    list += (list.empty() ? "" : ",") + child;
   }
-  theater_strings_free(&children);
   return list;
 }
 
 std::string Stop(const std::string& child) {
-  theater_result_t r;
-  theater_supervisor_stop_child(child.data(), child.size(), &r);
-  if (r.is_err) return "error: " + theater::detail::take(&r.err);
-  return "ok";
+  auto stopped = supervisor::StopChild(child);
+  return stopped.ok() ? "ok" : "error: " + stopped.error();
 }
 
-theater::Result Init(theater::State& /*state*/, std::string_view actor_id) {
-  theater::log("supervisor {{project_name}} " + std::string(actor_id) + " started");
-  return theater::Result::ok();
+}  // namespace
+
+namespace supervisor_messages::exports::actor {
+
+StateResult Init(State state, std::tuple<std::string> params) {
+  runtime::Log("supervisor {{project_name}} " + std::get<0>(params) + " started");
+  return StateResult::Ok({std::move(state)});
 }
 
-theater::Result HandleRequest(theater::State& /*state*/, std::string_view /*request_id*/,
-                              const theater::Bytes& msg, std::optional<theater::Bytes>& response) {
-  const std::string text = Text(msg);
+}  // namespace supervisor_messages::exports::actor
+
+namespace supervisor_messages::exports::message_server_client {
+
+theater_bindgen::Result<std::tuple<State, std::tuple<State>>, std::string> HandleRequest(
+    State state, std::tuple<std::string, Bytes> params) {
+  const std::string text = Text(std::get<1>(params));
   std::string answer;
   if (text.rfind("spawn:", 0) == 0) {
     answer = Spawn(text.substr(6));
@@ -60,35 +75,52 @@ theater::Result HandleRequest(theater::State& /*state*/, std::string_view /*requ
   } else {
     answer = "commands: spawn:<manifest>, list, stop:<child-id>";
   }
-  response = theater::to_bytes(answer);
-  return theater::Result::ok();
+  using R = theater_bindgen::Result<std::tuple<State, std::tuple<State>>, std::string>;
+  return R::Ok({std::move(state), std::tuple<State>(Bytes(answer.begin(), answer.end()))});
 }
 
-theater::Result ChildError(theater::State& /*state*/, std::string_view child_id,
-                           const theater::ActorError& error) {
-  theater::logf("child %.*s failed (error type %d); restarting it", static_cast<int>(child_id.size()),
-                child_id.data(), static_cast<int>(error.type));
-  theater_result_t r;
-  theater_supervisor_restart_child(child_id.data(), child_id.size(), &r);
-  if (r.is_err) theater::log("restart failed: " + theater::detail::take(&r.err));
-  return theater::Result::ok();
+// One-way messages and channels are not used: channels are refused.
+StateResult HandleSend(State state, std::tuple<Bytes>) {
+  return StateResult::Ok({std::move(state)});
 }
 
-theater::Result ChildExit(theater::State& /*state*/, std::string_view child_id,
-                          const theater::State& data) {
-  theater::log("child " + std::string(child_id) + " exited" + (data ? " with data" : ""));
-  return theater::Result::ok();
+theater_bindgen::Result<std::tuple<State, std::tuple<types::ChannelAccept>>, std::string>
+HandleChannelOpen(State state, std::tuple<std::string, Bytes>) {
+  using R =
+      theater_bindgen::Result<std::tuple<State, std::tuple<types::ChannelAccept>>, std::string>;
+  return R::Ok({std::move(state), std::tuple<types::ChannelAccept>(types::ChannelAccept{})});
 }
 
-theater::Result ChildExternalStop(theater::State& /*state*/, std::string_view child_id) {
-  theater::log("child " + std::string(child_id) + " was stopped from outside");
-  return theater::Result::ok();
+StateResult HandleChannelMessage(State state, std::tuple<std::string, Bytes>) {
+  return StateResult::Ok({std::move(state)});
 }
 
-}  // namespace
+StateResult HandleChannelClose(State state, std::tuple<std::string>) {
+  return StateResult::Ok({std::move(state)});
+}
 
-THEATER_CPP_ACTOR_INIT(Init)
-THEATER_CPP_HANDLE_REQUEST(HandleRequest)
-THEATER_CPP_HANDLE_CHILD_ERROR(ChildError)
-THEATER_CPP_HANDLE_CHILD_EXIT(ChildExit)
-THEATER_CPP_HANDLE_CHILD_EXTERNAL_STOP(ChildExternalStop)
+}  // namespace supervisor_messages::exports::message_server_client
+
+namespace supervisor_messages::exports::supervisor_handlers {
+
+StateResult HandleChildError(State state, std::tuple<std::string, types::WitActorError> params) {
+  const auto& [child_id, error] = params;
+  runtime::Log("child " + child_id + " failed (error type " +
+               std::to_string(static_cast<int>(error.error_type)) + "); restarting it");
+  auto restarted = supervisor::RestartChild(child_id);
+  if (!restarted.ok()) runtime::Log("restart failed: " + restarted.error());
+  return StateResult::Ok({std::move(state)});
+}
+
+StateResult HandleChildExit(State state, std::tuple<std::string, State> params) {
+  const auto& [child_id, data] = params;
+  runtime::Log("child " + child_id + " exited" + (data ? " with data" : ""));
+  return StateResult::Ok({std::move(state)});
+}
+
+StateResult HandleChildExternalStop(State state, std::tuple<std::string> params) {
+  runtime::Log("child " + std::get<0>(params) + " was stopped from outside");
+  return StateResult::Ok({std::move(state)});
+}
+
+}  // namespace supervisor_messages::exports::supervisor_handlers
