@@ -402,7 +402,9 @@ TEST_F(ManagementServerTest, ASubscriberThatFallsBehindGetsEveryEventOrAGapNotic
   // for the slow reader and say how many. Either way the stream resumes once the client reads
   // again, and every event is accounted for.
   // Only the queue that holds every event for now: with a 500-event queue, one ASan run of two
-  // received 204 events and no gap notice (a suspected bug in the drop path, open).
+  // received 204 events and no gap notice. That reader gave up after 2 s without an event, as
+  // the run described below did with this queue, so it may have been the same pause rather than
+  // a bug in the drop path; not yet shown either way.
   for (size_t queue : {size_t{100000}}) {
     ServerOptions options;
     options.address = "127.0.0.1:0";
@@ -432,8 +434,11 @@ TEST_F(ManagementServerTest, ASubscriberThatFallsBehindGetsEveryEventOrAGapNotic
       for (auto& d : done) ASSERT_TRUE(d.get().ok());
     }
     uint64_t received = 0, dropped = 0, last_index = 0;
-    for (;;) {
-      auto push = (*client)->NextEvent(2s);
+    while (received + dropped < static_cast<uint64_t>(kCalls)) {
+      // Under the sanitizers, with other tests running in parallel, the server has been seen to
+      // pause for over 2 s (one run stopped reading after 190 of 30,000 events); 10 s tells a
+      // pause from a stream that stopped.
+      auto push = (*client)->NextEvent(10s);
       ASSERT_TRUE(push.ok()) << push.status().ToString();
       if (!*push) break;
       if ((*push)->dropped) {
@@ -444,7 +449,8 @@ TEST_F(ManagementServerTest, ASubscriberThatFallsBehindGetsEveryEventOrAGapNotic
         last_index = (*push)->index;
       }
     }
-    EXPECT_EQ(received + dropped, static_cast<uint64_t>(kCalls)) << "queue " << queue;
+    EXPECT_EQ(received + dropped, static_cast<uint64_t>(kCalls))
+        << "queue " << queue << ": received " << received << ", dropped " << dropped;
     if (queue > static_cast<size_t>(kCalls)) {
       EXPECT_EQ(dropped, 0u);
     } else {
