@@ -298,8 +298,6 @@ class EventChain {
   // Stamps, hashes and publishes the event NextSlotLocked() returned.
   Hash CommitLocked(Event& event, uint64_t timestamp_ms, std::optional<std::string> description);
   const Event& HeldLocked(size_t i) const { return ring_[(start_ + i) % ring_.size()]; }
-  // Asks the CPU to bring the slot the next append will reuse into the cache.
-  static void PrefetchSlotLocked(const Event& slot);
   // Moves the held events to the front of ring_ in order (start_ = 0).
   void LinearizeLocked();
 

@@ -205,8 +205,7 @@ class Instance {
   virtual int RunExport(uint32_t index, const uint64_t* args, uint64_t* results) = 0;
   // RunExport of another instance: for an instance that presents others as one (a component's
   // core instances as the actor they make up).
-  static int RunExportOf(Instance& other, uint32_t index, const uint64_t* args,
-                         uint64_t* results) {
+  static int RunExportOf(Instance& other, uint32_t index, const uint64_t* args, uint64_t* results) {
     return other.RunExport(index, args, results);
   }
   // Turns a trap code from RunExport into the call's Status (and poisons the instance).
@@ -215,7 +214,12 @@ class Instance {
   void* user_data_ = nullptr;
   bool poisoned_ = false;
   GuestCall* active_call_ = nullptr;
-  std::shared_ptr<Status> host_error_ = std::make_shared<Status>();
+  // Where Fail() leaves the error until TrapStatus() reports it: the slot of
+  // InstanceOptions::host_error_slot when one was given, else the instance's own (no allocation
+  // for the common case).
+  Status& host_error() { return shared_host_error_ ? *shared_host_error_ : own_host_error_; }
+  Status own_host_error_;
+  std::shared_ptr<Status> shared_host_error_;
 };
 
 // The bytes of a memory an instance exports (Instance::ExternExport of a kMemory export). The

@@ -43,18 +43,7 @@ Hash EventChain::CommitLocked(Event& event, uint64_t timestamp_ms,
   payload_bytes_ += event.payload.size();
   const size_t index = dropped_ + ring_.size() - 1;
   for (const auto& [id, observer] : observers_) observer(event, index);
-  if (ring_.size() == max_events_) PrefetchSlotLocked(ring_[start_]);
   return event.hash;
-}
-
-void EventChain::PrefetchSlotLocked(const Event& slot) {
-  // A full ring reuses its oldest slot next. With many actors each chain's oldest slot has long
-  // left the cache, and the misses on it were a visible share of a cheap call's recording cost;
-  // fetching it now overlaps them with the guest's next call.
-  const char* base = reinterpret_cast<const char*>(&slot);
-  for (size_t offset = 0; offset < sizeof(Event); offset += 64) __builtin_prefetch(base + offset, 1);
-  __builtin_prefetch(slot.payload.data(), 1);
-  __builtin_prefetch(slot.payload.data() + 64, 1);
 }
 
 Hash EventChain::Append(std::string type, std::vector<uint8_t> payload,

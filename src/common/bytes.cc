@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <fstream>
 
 namespace theater {
@@ -123,6 +124,22 @@ bool Base64Decode(std::string_view in, std::vector<uint8_t>* out) {
     if (pad == 1) *p++ = static_cast<uint8_t>(bits >> 8);
   }
   return true;
+}
+
+std::string CStringLiteral(std::string_view bytes) {
+  std::string out = "\"";
+  for (unsigned char c : bytes) {
+    // '?' is escaped so that no "??x" trigraph can form; octal escapes are at most three
+    // digits, so a following digit is never swallowed.
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\%03o", c);
+      out += buf;
+    }
+  }
+  return out + "\"";
 }
 
 }  // namespace theater

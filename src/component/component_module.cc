@@ -51,7 +51,7 @@ class ComponentActorInstance final : public engine::Instance {
                          const engine::InstanceOptions& options)
       : module_(std::move(module)) {
     user_data_ = options.user_data;
-    if (options.host_error_slot) host_error_ = options.host_error_slot;
+    shared_host_error_ = options.host_error_slot;
   }
 
   const engine::Module& module() const override;
@@ -68,8 +68,6 @@ class ComponentActorInstance final : public engine::Instance {
 
   std::span<uint8_t> memory() override { return main_->memory(); }
   void* ExternExport(uint32_t) override { return nullptr; }
-
-  std::shared_ptr<Status> error_slot() const { return host_error_; }
 
  protected:
   int RunExport(uint32_t index, const uint64_t* args, uint64_t* results) override {

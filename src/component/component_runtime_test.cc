@@ -6,7 +6,9 @@
 // match the host's WIT are refused before they run.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -112,6 +114,36 @@ TEST_F(ComponentRuntimeTest, TheHelloExampleRunsTheSameAsAComponent) {
     EXPECT_TRUE(named);
     EXPECT_TRUE(runtime_->VerifyChain(*component).ok());
   }
+}
+
+TEST_F(ComponentRuntimeTest, AnActorUpdatesFromItsCoreModuleToItsComponentKeepingItsState) {
+  Result<std::string> id = SpawnExample("hello", "hello.wasm");
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  auto before = runtime_->State(*id);
+  ASSERT_TRUE(before.ok() && before->has_value());
+  const std::string component = ExampleFile("hello", "hello.component.wasm");
+  ASSERT_TRUE(runtime_->UpdateComponent(*id, component).ok());
+  Result<std::vector<uint8_t>> bytes = ReadFileBytes(component, "component");
+  ASSERT_TRUE(bytes.ok());
+  // The update is applied through the actor's mailbox: wait for its event.
+  bool updated = false;
+  for (int i = 0; i < 200 && !updated; ++i) {
+    auto events = runtime_->Events(*id);
+    ASSERT_TRUE(events.ok());
+    for (const chain::Event& e : *events) {
+      std::string payload(e.payload.begin(), e.payload.end());
+      if (payload.find("component-updated") != std::string::npos &&
+          payload.find("component sha256:" + Sha256Hex(*bytes)) != std::string::npos) {
+        updated = true;
+      }
+    }
+    if (!updated) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(updated);
+  auto after = runtime_->State(*id);
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ(**before, **after);
+  EXPECT_TRUE(runtime_->VerifyChain(*id).ok());
 }
 
 TEST_F(ComponentRuntimeTest, AComponentThatDisagreesWithTheHostsWitIsRefusedBeforeItRuns) {

@@ -66,7 +66,7 @@ Result<std::shared_ptr<const Module>> Engine::LoadModuleFile(const std::filesyst
 // Instance
 
 int Instance::Fail(Status status) {
-  *host_error_ = std::move(status);
+  host_error() = std::move(status);
   return WASM_RT_TRAP_HOST;
 }
 
@@ -83,8 +83,8 @@ Status Instance::TrapStatus(int code, std::string_view export_name) {
       status = Cancelled("guest call cancelled");
       break;
     case WASM_RT_TRAP_HOST:
-      status = host_error_->ok() ? InternalError("host function failed")
-                                 : host_error_->WithContext("host function failed");
+      status = host_error().ok() ? InternalError("host function failed")
+                                 : host_error().WithContext("host function failed");
       break;
     case WASM_RT_TRAP_EXHAUSTION:
       status = ResourceExhausted(std::string("trap: ") +
@@ -94,7 +94,7 @@ Status Instance::TrapStatus(int code, std::string_view export_name) {
       status =
           TrapError(std::string("trap: ") + wasm_rt_strerror(static_cast<wasm_rt_trap_t>(code)));
   }
-  *host_error_ = Status();
+  host_error() = Status();
   return status.WithContext(where);
 }
 

@@ -136,22 +136,6 @@ struct CoreInstanceShape {
 
 // ----- Component types
 
-enum class PrimitiveType : uint8_t {
-  kBool,
-  kS8,
-  kU8,
-  kS16,
-  kU16,
-  kS32,
-  kU32,
-  kS64,
-  kU64,
-  kF32,
-  kF64,
-  kChar,
-  kString,
-};
-
 enum class TypeDefKind : uint8_t {
   kPrimitive,
   kRecord,
@@ -197,7 +181,7 @@ struct ExternItem {
 // A resolved component-level type. Exactly the fields of its kind are meaningful.
 struct TypeDef {
   TypeDefKind kind = TypeDefKind::kPrimitive;
-  PrimitiveType primitive = PrimitiveType::kBool;  // kPrimitive
+  abi::TypeKind primitive = abi::TypeKind::kBool;  // kPrimitive: kBool .. kString
   // The name the first export or import naming a value type gave it,
   // `(export "point" (type (eq 3)))`; empty otherwise. Cosmetic: it becomes abi::Type::name.
   std::string name;

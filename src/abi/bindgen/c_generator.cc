@@ -4,6 +4,7 @@
 #include <map>
 
 #include "abi/bindgen/names.h"
+#include "common/bytes.h"
 #include "theater/abi/canonical.h"
 
 namespace theater::bindgen {

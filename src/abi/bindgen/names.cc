@@ -186,13 +186,4 @@ std::string StripVersion(std::string_view qualified_name) {
   return std::string(qualified_name.substr(0, qualified_name.find('@')));
 }
 
-std::string CStringLiteral(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 }  // namespace theater::bindgen

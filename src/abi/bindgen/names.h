@@ -26,7 +26,5 @@ bool IsKeyword(std::string_view identifier);
 // "theater:simple/runtime@0.1.0" -> "theater:simple/runtime": the core-module naming
 // convention leaves versions out of import modules and export names.
 std::string StripVersion(std::string_view qualified_name);
-// A C string literal for `text` (quotes included), escaping what C requires.
-std::string CStringLiteral(std::string_view text);
 
 }  // namespace theater::bindgen

@@ -165,14 +165,16 @@ namespace {
 
 // ----- Primitive and derived type metadata
 
-TypeRef PrimitiveTypeRef(PrimitiveType p) {
+// The primitive value types, in the order of abi::TypeKind (kBool .. kString), which is also the
+// order of their opcodes counting down from 0x7f.
+TypeRef PrimitiveTypeRef(abi::TypeKind p) {
   static const auto* const kTypes = [] {
     auto* types = new std::array<TypeRef, 13>;
     for (size_t i = 0; i < types->size(); ++i) {
       auto t = std::make_shared<TypeDef>();
       t->kind = TypeDefKind::kPrimitive;
-      t->primitive = static_cast<PrimitiveType>(i);
-      if (t->primitive == PrimitiveType::kString) {
+      t->primitive = static_cast<abi::TypeKind>(i);
+      if (t->primitive == abi::TypeKind::kString) {
         t->flat_count = 2;
         t->has_string_or_list = true;
       }
@@ -183,8 +185,9 @@ TypeRef PrimitiveTypeRef(PrimitiveType p) {
   return (*kTypes)[static_cast<size_t>(p)];
 }
 
-std::optional<PrimitiveType> PrimitiveFromByte(uint8_t byte) {
-  if (byte >= 0x73 && byte <= 0x7f) return static_cast<PrimitiveType>(0x7f - byte);
+std::optional<abi::TypeKind> PrimitiveFromByte(uint8_t byte) {
+  static_assert(static_cast<int>(abi::TypeKind::kString) == 0x7f - 0x73);
+  if (byte >= 0x73 && byte <= 0x7f) return static_cast<abi::TypeKind>(0x7f - byte);
   return std::nullopt;
 }
 

@@ -11,15 +11,6 @@
 namespace theater::component {
 namespace {
 
-abi::TypeKind PrimitiveKind(PrimitiveType p) {
-  static constexpr abi::TypeKind kKinds[] = {
-      abi::TypeKind::kBool,  abi::TypeKind::kS8,  abi::TypeKind::kU8,  abi::TypeKind::kS16,
-      abi::TypeKind::kU16,   abi::TypeKind::kS32, abi::TypeKind::kU32, abi::TypeKind::kS64,
-      abi::TypeKind::kU64,   abi::TypeKind::kF32, abi::TypeKind::kF64, abi::TypeKind::kChar,
-      abi::TypeKind::kString};
-  return kKinds[static_cast<size_t>(p)];
-}
-
 Result<abi::TypePtr> Convert(const TypeDef& t, uint32_t depth);
 
 Result<abi::TypePtr> ConvertOptional(const TypeRef& t, uint32_t depth) {
@@ -34,7 +25,7 @@ Result<abi::TypePtr> Convert(const TypeDef& t, uint32_t depth) {
   }
   switch (t.kind) {
     case TypeDefKind::kPrimitive:
-      return abi::Type::Primitive(PrimitiveKind(t.primitive));
+      return abi::Type::Primitive(t.primitive);
     case TypeDefKind::kRecord: {
       std::vector<abi::Field> fields;
       for (const NamedType& f : t.fields) {

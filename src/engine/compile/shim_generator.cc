@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/bytes.h"
 #include "engine/compile/wasm_inspect.h"
 
 namespace theater::engine {
@@ -429,22 +430,6 @@ void EmitTrampoline(std::string& out, size_t index, const ExportFunction& f,
 }
 
 }  // namespace
-
-std::string CStringLiteral(std::string_view bytes) {
-  std::string out = "\"";
-  for (unsigned char c : bytes) {
-    // '?' is escaped so that no "??x" trigraph can form; octal escapes are at most three
-    // digits, so a following digit is never swallowed.
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\%03o", c);
-      out += buf;
-    }
-  }
-  return out + "\"";
-}
 
 Result<GeneratedShim> GenerateShim(std::string_view header, std::string_view header_name,
                                    std::string_view module_prefix) {

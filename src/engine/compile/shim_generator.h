@@ -72,7 +72,5 @@ struct GeneratedShim {
 Result<GeneratedShim> GenerateShim(std::string_view header, std::string_view header_name,
                                    std::string_view module_prefix);
 
-// `bytes` as a C string literal (with the quotes), safe for any byte values.
-std::string CStringLiteral(std::string_view bytes);
 
 }  // namespace theater::engine

@@ -301,16 +301,6 @@ TEST(ShimGeneratorTest, RejectsHeadersInAnUnexpectedFormat) {
             StatusCode::kInvalidArgument);
 }
 
-TEST(ShimGeneratorTest, CStringLiteralEscapesEverythingUnsafe) {
-  EXPECT_EQ(CStringLiteral("theater:simple/actor#init"), "\"theater:simple/actor#init\"");
-  EXPECT_EQ(CStringLiteral(""), "\"\"");
-  EXPECT_EQ(CStringLiteral("a\"b\\c?d"), R"("a\042b\134c\077d")");
-  EXPECT_EQ(CStringLiteral(std::string_view("\0"
-                                            "1\n*/",
-                                            5)),
-            R"("\0001\012*/")");
-  EXPECT_EQ(CStringLiteral("\xff"), R"("\377")");
-}
 
 }  // namespace
 }  // namespace theater::engine

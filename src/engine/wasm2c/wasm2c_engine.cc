@@ -144,7 +144,7 @@ Wasm2cInstance::Wasm2cInstance(std::shared_ptr<const Wasm2cModule> module,
                                const InstanceOptions& options)
     : module_(std::move(module)), desc_(module_->desc()) {
   user_data_ = options.user_data;
-  if (options.host_error_slot) host_error_ = options.host_error_slot;
+  shared_host_error_ = options.host_error_slot;
   uint64_t pages = options.max_memory_bytes / kWasmPageSize;
   max_pages_ = pages > 65536 ? 65536 : static_cast<uint32_t>(pages);
 }
@@ -199,9 +199,9 @@ Status Wasm2cInstance::Instantiate(ImportResolver& resolver,
     if (code == WASM_RT_TRAP_INTERRUPTED) {
       return DeadlineExceeded("the start function ran past its deadline");
     }
-    if (code == WASM_RT_TRAP_HOST && !host_error_->ok()) {
-      Status cause = std::move(*host_error_);
-      *host_error_ = Status();
+    if (code == WASM_RT_TRAP_HOST && !host_error().ok()) {
+      Status cause = std::move(host_error());
+      host_error() = Status();
       return cause.WithContext("start function");
     }
     if (code == WASM_RT_TRAP_EXHAUSTION) {
