@@ -41,7 +41,52 @@ struct ComponentInstance::Forward {
   size_t results = 0;
 };
 
+// A resource builtin bound as a core function.
+struct ComponentInstance::ResourceBuiltin {
+  Canon::Kind kind = Canon::Kind::kResourceNew;
+  ComponentInstance* owner = nullptr;
+  const ResourceType* type = nullptr;
+};
+
 namespace {
+
+// canon resource.new (rep -> handle), resource.rep (handle -> rep), resource.drop (handle).
+int ResourceBuiltinCall(engine::Instance& caller, void* data, const uint64_t* args,
+                        uint64_t* results) {
+  auto* builtin = static_cast<ComponentInstance::ResourceBuiltin*>(data);
+  ResourceTable& table = builtin->owner->resource_table();
+  const ResourceType& type = *builtin->type;
+  const auto value = static_cast<uint32_t>(args[0]);
+  switch (builtin->kind) {
+    case Canon::Kind::kResourceNew: {
+      Result<uint32_t> handle = table.Insert(type, value, /*own=*/true);
+      if (!handle.ok()) return caller.Fail(handle.status().WithContext("resource.new"));
+      results[0] = *handle;
+      return 0;
+    }
+    case Canon::Kind::kResourceRep: {
+      Result<ResourceTable::Entry> entry = table.Get(value, type);
+      if (!entry.ok()) return caller.Fail(entry.status().WithContext("resource.rep"));
+      results[0] = entry->rep;
+      return 0;
+    }
+    default: {
+      Result<ResourceTable::Entry> entry = table.Remove(value, type);
+      if (!entry.ok()) return caller.Fail(entry.status().WithContext("resource.drop"));
+      if (!entry->own) return 0;
+      if (type.host) {
+        if (type.on_host_drop) type.on_host_drop(entry->rep);
+        return 0;
+      }
+      if (type.dtor_instance == nullptr) return 0;
+      const uint64_t rep[1] = {entry->rep};
+      Status status = type.dtor_instance->Call(type.dtor_index, rep, {});
+      return status.ok()
+                 ? 0
+                 : caller.Fail(status.WithContext("the destructor of " + type.QualifiedName()));
+    }
+  }
+}
 
 int ForwardCall(engine::Instance& caller, void* data, const uint64_t* args, uint64_t* results) {
   auto* forward = static_cast<ComponentInstance::Forward*>(data);
@@ -98,6 +143,8 @@ using Value =
 
 struct InstanceValue {
   std::map<std::string, Value, std::less<>> exports;
+  // The exports that are resource types, resolved.
+  std::map<std::string, ResourceType*, std::less<>> resources;
 };
 
 // One instantiation of one (possibly nested) component: the values of its index spaces, computed
@@ -114,6 +161,8 @@ struct Scope {
   std::vector<std::shared_ptr<CoreInstanceValue>> core_instances;
   std::vector<std::optional<FuncValue>> funcs;
   std::vector<std::shared_ptr<InstanceValue>> instances;
+  // Nested components: the resource types their `(sub resource)` imports are bound to.
+  std::map<const TypeDef*, ResourceType*> bound_resources;
 
   Scope(const Component& c, Scope* outer, std::string where)
       : component(c), enclosing(outer), path(std::move(where)) {
@@ -183,6 +232,7 @@ class Linker {
 
   Result<std::unique_ptr<ComponentInstance>> Run(const Component& component) {
     Scope& root = NewScope(component, nullptr, "component");
+    root_ = &root;
     THEATER_ASSIGN_OR_RETURN(std::shared_ptr<InstanceValue> exports, InstantiateScope(root));
     for (auto& [name, value] : exports->exports) {
       if (auto* func = std::get_if<FuncValue>(&value)) {
@@ -193,7 +243,30 @@ class Linker {
             THEATER_RETURN_IF_ERROR(AddExport(name, function, *f));
           }
         }
+        // The names the component exports its resources by ("counter" in "t:r/api").
+        for (auto& [resource_name, type] : (*instance)->resources) {
+          if (type->host) continue;
+          type->interface_name = name;
+          type->name = resource_name;
+        }
       }
+    }
+    // Destructors are resolved last: the core instance that exports one usually imports the
+    // resource's builtins, so it cannot exist when the resource type is first met.
+    for (auto& [scope, dtor_index, type] : pending_dtors_) {
+      THEATER_ASSIGN_OR_RETURN(CoreFuncValue dtor, CoreFuncAt(*scope, dtor_index));
+      if (dtor.instance == nullptr) {
+        return ValidationError(scope->path + ": the destructor of " + type->QualifiedName() +
+                               " must be a core export");
+      }
+      const engine::FuncSig& sig = dtor.instance->module().exports()[dtor.index].sig;
+      if (sig.params != "i" || !sig.results.empty()) {
+        return ValidationError(scope->path + ": the destructor of " + type->QualifiedName() +
+                               " has core type (" + sig.params + ")->(" + sig.results +
+                               "), not (i32)->()");
+      }
+      type->dtor_instance = dtor.instance;
+      type->dtor_index = dtor.index;
     }
     return std::move(result_);
   }
@@ -293,10 +366,11 @@ class Linker {
       value = *func;
     } else if (entry.origin == Origin::kCanon) {
       const Canon& canon = s.component.canons[entry.item];
-      if (canon.kind != Canon::Kind::kLower) {
-        return Unsupported(s, Sort::kCoreFunc, index, "a resource builtin");
+      if (canon.kind == Canon::Kind::kLower) {
+        THEATER_ASSIGN_OR_RETURN(value, Lower(s, index, canon));
+      } else {
+        THEATER_ASSIGN_OR_RETURN(value, Builtin(s, index, canon));
       }
-      THEATER_ASSIGN_OR_RETURN(value, Lower(s, index, canon));
     } else {
       return Unsupported(s, Sort::kCoreFunc, index, "a core function of this origin");
     }
@@ -349,19 +423,115 @@ class Linker {
       return Unsupported(s, Sort::kCoreFunc, core_index,
                          "lowering a function the component lifted itself");
     }
-    if (func.type && func.type->has_borrow) {
-      return Unsupported(s, Sort::kCoreFunc, core_index, "a function with resource handles");
-    }
     LoweredImport import;
     import.interface_name = func.interface_name;
     import.function = func.function;
     THEATER_ASSIGN_OR_RETURN(import.type, types_->Get(*canon.func_type));
     THEATER_ASSIGN_OR_RETURN(import.memory, MemoryOf(s, canon.options));
+    THEATER_RETURN_IF_ERROR(CollectResources(s, *canon.func_type, &import.resources));
+    import.table = &result_->table_;
     const std::string where =
         func.interface_name.empty() ? func.function : func.interface_name + "." + func.function;
     Result<HostImport> lowered = host_.LowerImport(import);
     if (!lowered.ok()) return lowered.status().WithContext("import '" + where + "'");
     host_imports_.push_back(std::make_unique<HostImport>(std::move(lowered).value()));
+    return CoreFuncValue{nullptr, 0, host_imports_.back().get()};
+  }
+
+  // ----- Resources
+
+  // The resource type `def` (a kResource TypeDef) stands for in scope `s`: bound by a nested
+  // component's instantiation, defined by the component, or imported from the host.
+  Result<ResourceType*> ResourceOf(Scope& s, const TypeDef* def) {
+    for (Scope* scope = &s; scope != nullptr; scope = scope->enclosing) {
+      if (auto it = scope->bound_resources.find(def); it != scope->bound_resources.end()) {
+        return it->second;
+      }
+    }
+    if (auto it = resources_.find(def); it != resources_.end()) return it->second;
+    auto type = std::make_unique<ResourceType>();
+    type->name = def->resource_name;
+    if (def->resource_defined) {
+      if (def->resource_dtor) pending_dtors_.push_back({&s, *def->resource_dtor, type.get()});
+    } else {
+      // Not bound by an instantiation: only the root's imports can declare it.
+      const Import* declared = nullptr;
+      const ExternItem* item = nullptr;
+      for (const Import& import : root_->component.imports) {
+        if (import.desc.sort == Sort::kType && import.desc.type.get() == def) {
+          declared = &import;
+        } else if (import.desc.sort == Sort::kInstance && import.desc.type) {
+          for (const ExternItem& e : import.desc.type->exports) {
+            if (e.sort == Sort::kType && e.type.get() == def) {
+              declared = &import;
+              item = &e;
+              break;
+            }
+          }
+        }
+        if (declared) break;
+      }
+      if (declared == nullptr) {
+        return ValidationError(s.path + ": the resource type '" + def->resource_name +
+                               "' is neither defined by the component nor imported");
+      }
+      type->host = true;
+      type->interface_name = item ? declared->name : "";
+      type->name = item ? item->name : declared->name;
+      host_.BindResource(*type);
+    }
+    ResourceType* raw = type.get();
+    result_->resource_types_.push_back(std::move(type));
+    resources_.emplace(def, raw);
+    return raw;
+  }
+
+  // Adds the resource type of every handle in `type` (a function or value type) to `out`.
+  Status CollectResources(Scope& s, const TypeDef& type, ResourceNames* out, int depth = 0) {
+    if (depth > 64) return ResourceExhausted(s.path + ": a type nested too deep");
+    if (type.kind == TypeDefKind::kOwn || type.kind == TypeDefKind::kBorrow) {
+      if (!type.resource) return ValidationError(s.path + ": a handle without a resource type");
+      THEATER_ASSIGN_OR_RETURN(ResourceType * resource, ResourceOf(s, type.resource.get()));
+      auto [it, added] = out->emplace(type.resource->resource_name, resource);
+      if (!added && it->second != resource) {
+        return ValidationError(s.path + ": two resource types named '" +
+                               type.resource->resource_name + "' in one function");
+      }
+      return Status::Ok();
+    }
+    auto visit = [&](const TypeRef& t) {
+      return t ? CollectResources(s, *t, out, depth + 1) : Status::Ok();
+    };
+    for (const NamedType& f : type.fields) THEATER_RETURN_IF_ERROR(visit(f.type));
+    for (const NamedType& c : type.cases) THEATER_RETURN_IF_ERROR(visit(c.type));
+    for (const NamedType& p : type.params) THEATER_RETURN_IF_ERROR(visit(p.type));
+    for (const TypeRef& e : type.elements) THEATER_RETURN_IF_ERROR(visit(e));
+    THEATER_RETURN_IF_ERROR(visit(type.element));
+    THEATER_RETURN_IF_ERROR(visit(type.error));
+    return visit(type.result);
+  }
+
+  // canon resource.new / rep / drop as a core function over the instance's table.
+  Result<CoreFuncValue> Builtin(Scope& s, uint32_t core_index, const Canon& canon) {
+    if (!canon.resource || canon.resource->kind != TypeDefKind::kResource) {
+      return ValidationError(s.path + ": " + s.component.Describe(Sort::kCoreFunc, core_index) +
+                             ": not a resource type");
+    }
+    THEATER_ASSIGN_OR_RETURN(ResourceType * type, ResourceOf(s, canon.resource.get()));
+    if (canon.kind != Canon::Kind::kResourceDrop && type->host) {
+      return ValidationError(s.path + ": " + s.component.Describe(Sort::kCoreFunc, core_index) +
+                             ": resource.new and resource.rep need a resource the component "
+                             "defines, and " +
+                             type->QualifiedName() + " is imported");
+    }
+    auto builtin = std::make_unique<ComponentInstance::ResourceBuiltin>();
+    builtin->kind = canon.kind;
+    builtin->owner = result_.get();
+    builtin->type = type;
+    engine::FuncSig sig{"i", canon.kind == Canon::Kind::kResourceDrop ? "" : "i"};
+    host_imports_.push_back(std::make_unique<HostImport>(
+        HostImport{engine::HostBinding{ResourceBuiltinCall, builtin.get()}, sig}));
+    result_->builtins_.push_back(std::move(builtin));
     return CoreFuncValue{nullptr, 0, host_imports_.back().get()};
   }
 
@@ -599,9 +769,6 @@ class Linker {
   }
 
   Result<FuncValue> Lift(Scope& s, uint32_t index, const Canon& canon) {
-    if (canon.func_type && canon.func_type->has_borrow) {
-      return Unsupported(s, Sort::kFunc, index, "a function with resource handles");
-    }
     THEATER_ASSIGN_OR_RETURN(CoreFuncValue core, CoreFuncAt(s, canon.func));
     if (core.instance == nullptr) {
       return Unsupported(s, Sort::kFunc, index, "lifting a lowered host function");
@@ -614,6 +781,7 @@ class Linker {
     e.instance = core.instance;
     e.index = core.index;
     THEATER_ASSIGN_OR_RETURN(e.memory, MemoryOf(s, canon.options));
+    THEATER_RETURN_IF_ERROR(CollectResources(s, *canon.func_type, &e.resources));
     if (canon.options.post_return) {
       THEATER_ASSIGN_OR_RETURN(CoreFuncValue post, CoreFuncAt(s, *canon.options.post_return));
       if (post.instance != core.instance) {
@@ -687,6 +855,20 @@ class Linker {
     }
     Scope& nested = NewScope(*child.definition, child.enclosing,
                              s.path + " / instance " + std::to_string(index));
+    for (const Import& import : child.definition->imports) {
+      if (import.desc.sort != Sort::kType || !import.desc.type ||
+          import.desc.type->kind != TypeDefKind::kResource) {
+        continue;
+      }
+      auto arg = args.find(import.name);
+      const TypeRef* bound = arg == args.end() ? nullptr : std::get_if<TypeRef>(&arg->second);
+      if (bound == nullptr || !*bound || (*bound)->kind != TypeDefKind::kResource) {
+        return ValidationError(nested.path + ": the resource import '" + import.name +
+                               "' is not given a resource type");
+      }
+      THEATER_ASSIGN_OR_RETURN(nested.bound_resources[import.desc.type.get()],
+                               ResourceOf(s, bound->get()));
+    }
     nested.args = std::move(args);
     THEATER_ASSIGN_OR_RETURN(std::shared_ptr<InstanceValue> exports, InstantiateScope(nested));
     return Value(std::move(exports));
@@ -727,6 +909,10 @@ class Linker {
     auto exports = std::make_shared<InstanceValue>();
     for (const Export& e : c.exports) {
       THEATER_ASSIGN_OR_RETURN(Value v, ValueAt(s, e.item));
+      if (const TypeRef* type = std::get_if<TypeRef>(&v);
+          type && *type && (*type)->kind == TypeDefKind::kResource) {
+        THEATER_ASSIGN_OR_RETURN(exports->resources[e.name], ResourceOf(s, type->get()));
+      }
       exports->exports.emplace(e.name, std::move(v));
     }
     --depth_;
@@ -741,6 +927,14 @@ class Linker {
   std::unique_ptr<ComponentInstance> result_;
   std::vector<std::unique_ptr<Scope>> scopes_;
   std::vector<std::unique_ptr<HostImport>> host_imports_;
+  Scope* root_ = nullptr;
+  std::map<const TypeDef*, ResourceType*> resources_;  // defined and host resource types
+  struct PendingDtor {
+    Scope* scope;
+    uint32_t core_func;
+    ResourceType* type;
+  };
+  std::vector<PendingDtor> pending_dtors_;
   int depth_ = 0;
 };
 
@@ -753,6 +947,16 @@ const LiftedExport* ComponentInstance::FindExport(std::string_view interface_nam
                                                   std::string_view function) const {
   for (const LiftedExport& e : exports_) {
     if (e.interface_name == interface_name && e.function == function) return &e;
+  }
+  return nullptr;
+}
+
+const ResourceType* ComponentInstance::FindResource(std::string_view interface_name,
+                                                    std::string_view name) const {
+  for (const auto& type : resource_types_) {
+    if (type->name == name && (interface_name.empty() || type->interface_name == interface_name)) {
+      return type.get();
+    }
   }
   return nullptr;
 }

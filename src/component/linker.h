@@ -13,10 +13,16 @@
 // type of the import and the memory and realloc the canon options name. What the component
 // exports comes back as LiftedExports the host calls with the canonical ABI.
 //
+// Resources (resources.h): every resource type the component defines or imports becomes one
+// ResourceType of the instance, `canon resource.new / rep / drop` become core functions over the
+// instance's ResourceTable, and each lowered import and lifted export names the ResourceTypes its
+// handles refer to. Moving handles across the boundary is the host's part (value_host.h does it
+// for hosts that work with abi::Values).
+//
 // Not supported (each refused with a message naming the definition): component-level `start`,
-// value imports and exports, resource builtins (resource.new / drop / rep) and resource-typed
-// functions, lowering a function another component instance lifted (component-to-component
-// calls), imported core modules and components, and string encodings other than UTF-8.
+// value imports and exports, lowering a function another component instance lifted
+// (component-to-component calls), imported core modules and components, and string encodings
+// other than UTF-8.
 //
 // Thread-safety: Instantiate is reentrant. A ComponentInstance is used like an engine::Instance:
 // one call at a time, from any thread. Ownership: it owns every core instance it made (destroyed
@@ -33,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "component/resources.h"
 #include "theater/abi/canonical.h"
 #include "theater/abi/component.h"
 #include "theater/engine.h"
@@ -69,6 +76,10 @@ struct LoweredImport {
   std::string function;
   abi::FunctionType type;
   LinkedMemory memory;  // from the canon options (may lack memory or realloc when not needed)
+  // The resource types the function's handles name (by abi::Type::resource_name), and the
+  // table its handles index; both live as long as the ComponentInstance.
+  ResourceNames resources;
+  ResourceTable* table = nullptr;
 };
 
 // What the host gives back for a lowered import: the binding, and the core signature it
@@ -84,6 +95,9 @@ class ComponentHost {
   virtual ~ComponentHost() = default;
   // A binding for `import`, or an error (unknown function, type different from the host's).
   virtual Result<HostImport> LowerImport(const LoweredImport& import) = 0;
+  // Called once for every resource type the component imports, before any function that uses
+  // it is lowered; the host may set `type.on_host_drop`.
+  virtual void BindResource(ResourceType& type) { (void)type; }
 };
 
 // A function the root component exports, lifted from a core export.
@@ -95,6 +109,7 @@ struct LiftedExport {
   uint32_t index = 0;                    // its export index there
   std::optional<uint32_t> post_return;   // an export of the same instance
   LinkedMemory memory;
+  ResourceNames resources;  // the resource types its handles name
 };
 
 class ComponentInstance {
@@ -111,7 +126,16 @@ class ComponentInstance {
   // True when any core instance trapped: the component must be discarded.
   bool poisoned() const;
 
-  struct Forward;  // internal: a core import forwarded to another core instance's export
+  // The handles the component holds, and its resource types (defined and imported).
+  ResourceTable& resource_table() { return table_; }
+  const std::vector<std::unique_ptr<ResourceType>>& resource_types() const {
+    return resource_types_;
+  }
+  // The resource type `name` declared by `interface_name` ("" matches any interface).
+  const ResourceType* FindResource(std::string_view interface_name, std::string_view name) const;
+
+  struct Forward;          // internal: a core import forwarded to another core instance's export
+  struct ResourceBuiltin;  // internal: canon resource.new / rep / drop
 
  private:
   friend class Linker;
@@ -120,7 +144,10 @@ class ComponentInstance {
   std::vector<std::shared_ptr<const engine::Module>> modules_;
   std::vector<std::unique_ptr<engine::Instance>> core_instances_;
   std::vector<std::unique_ptr<Forward>> forwards_;
+  std::vector<std::unique_ptr<ResourceBuiltin>> builtins_;
   std::vector<LiftedExport> exports_;
+  std::vector<std::unique_ptr<ResourceType>> resource_types_;
+  ResourceTable table_;
 };
 
 // The abi::FunctionType of each component function type, converted once: instantiating the same

@@ -94,6 +94,10 @@ class Emitter {
              size_t index, int indent, std::string& out) const;
   void Lift(const Type& type, const std::string& dest, const std::vector<Slot>& slots, size_t index,
             int indent, std::string& out) const;
+  // Drops every borrowed handle of an imported resource inside `expr`: an export must drop the
+  // borrows it was lent before it returns, or the host fails the call.
+  void DropBorrows(const Type& type, const std::string& expr, int indent, std::string& out) const;
+  bool HasImportedBorrow(const Type& type) const;
 
   // C declarations of the user-facing function (import wrapper or export to implement).
   std::string Signature(const FunctionInfo& fn) const;
@@ -587,6 +591,93 @@ void Emitter::Lower(const Type& type, const std::string& expr, const std::vector
   }
 }
 
+bool Emitter::HasImportedBorrow(const Type& type) const {
+  switch (type.kind) {
+    case TypeKind::kBorrow: {
+      const ResourceInfo* res = model_.FindResource(type);
+      return res != nullptr && !res->exported();
+    }
+    case TypeKind::kList:
+    case TypeKind::kOption:
+      return HasImportedBorrow(*type.element);
+    case TypeKind::kRecord:
+      for (const abi::Field& f : type.fields) {
+        if (HasImportedBorrow(*f.type)) return true;
+      }
+      return false;
+    case TypeKind::kTuple:
+      for (const abi::TypePtr& e : type.elements) {
+        if (HasImportedBorrow(*e)) return true;
+      }
+      return false;
+    case TypeKind::kVariant:
+      for (const abi::Case& c : type.cases) {
+        if (c.type && HasImportedBorrow(*c.type)) return true;
+      }
+      return false;
+    case TypeKind::kResult:
+      return (type.ok && HasImportedBorrow(*type.ok)) || (type.err && HasImportedBorrow(*type.err));
+    default:
+      return false;
+  }
+}
+
+void Emitter::DropBorrows(const Type& type, const std::string& expr, int indent,
+                          std::string& out) const {
+  if (!HasImportedBorrow(type)) return;
+  const std::string in = Indent(indent);
+  switch (type.kind) {
+    case TypeKind::kBorrow:
+      out += in + model_.FindResource(type)->c_base + "_wasm_drop((" + expr + ").handle);\n";
+      return;
+    case TypeKind::kList: {
+      const std::string i = "d" + std::to_string(indent) + "_";
+      out += in + "for (size_t " + i + " = 0; " + i + " < (" + expr + ").len; " + i + "++) {\n";
+      DropBorrows(*type.element, "(" + expr + ").ptr[" + i + "]", indent + 1, out);
+      out += in + "}\n";
+      return;
+    }
+    case TypeKind::kOption:
+      out += in + "if ((" + expr + ").is_some) {\n";
+      DropBorrows(*type.element, "(" + expr + ").val", indent + 1, out);
+      out += in + "}\n";
+      return;
+    case TypeKind::kRecord:
+      for (const abi::Field& f : type.fields) {
+        DropBorrows(*f.type, "(" + expr + ")." + SnakeName(f.name), indent, out);
+      }
+      return;
+    case TypeKind::kTuple:
+      for (size_t i = 0; i < type.elements.size(); i++) {
+        DropBorrows(*type.elements[i], "(" + expr + ").f" + std::to_string(i), indent, out);
+      }
+      return;
+    case TypeKind::kResult:
+      if (type.ok) {
+        out += in + "if (!(" + expr + ").is_err) {\n";
+        DropBorrows(*type.ok, "(" + expr + ").val.ok", indent + 1, out);
+        out += in + "}\n";
+      }
+      if (type.err) {
+        out += in + "if ((" + expr + ").is_err) {\n";
+        DropBorrows(*type.err, "(" + expr + ").val.err", indent + 1, out);
+        out += in + "}\n";
+      }
+      return;
+    case TypeKind::kVariant:
+      for (size_t i = 0; i < type.cases.size(); i++) {
+        const abi::Case& c = type.cases[i];
+        if (!c.type || !HasImportedBorrow(*c.type)) continue;
+        out += in + "if ((" + expr + ").tag == " + std::to_string(i) + ") {\n";
+        DropBorrows(*c.type, "(" + expr + ").val." + SnakeName(c.name), indent + 1, out);
+        out += in + "}\n";
+      }
+      return;
+    default:
+      return;
+  }
+}
+
 void Emitter::Lift(const Type& type, const std::string& dest, const std::vector<Slot>& slots,
                    size_t index, int indent, std::string& out) const {
   const std::string in = Indent(indent);
@@ -869,6 +960,9 @@ void Emitter::EmitExport(const FunctionInfo& fn) {
   s += fn.c_name + "(";
   for (size_t i = 0; i < args.size(); i++) s += (i ? ", " : "") + args[i];
   s += ");\n";
+  for (size_t i = 0; i < type.params.size(); i++) {
+    DropBorrows(*type.params[i].type, "a" + std::to_string(i) + "_", 1, s);
+  }
   for (size_t i = 0; i < type.params.size(); i++) {
     if (NeedsFree(*type.params[i].type)) {
       s += "  " + names_.FreeFunction(*type.params[i].type) + "(&a" + std::to_string(i) + "_);\n";
