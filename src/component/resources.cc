@@ -65,33 +65,9 @@ void ResourceTable::RemoveCallBorrows() {
 }
 
 bool HasHandles(const abi::Type& type) {
-  switch (type.kind) {
-    case abi::TypeKind::kOwn:
-    case abi::TypeKind::kBorrow:
-      return true;
-    case abi::TypeKind::kList:
-    case abi::TypeKind::kOption:
-      return type.element && HasHandles(*type.element);
-    case abi::TypeKind::kRecord:
-      for (const abi::Field& f : type.fields) {
-        if (f.type && HasHandles(*f.type)) return true;
-      }
-      return false;
-    case abi::TypeKind::kTuple:
-      for (const abi::TypePtr& e : type.elements) {
-        if (e && HasHandles(*e)) return true;
-      }
-      return false;
-    case abi::TypeKind::kVariant:
-      for (const abi::Case& c : type.cases) {
-        if (c.type && HasHandles(*c.type)) return true;
-      }
-      return false;
-    case abi::TypeKind::kResult:
-      return (type.ok && HasHandles(*type.ok)) || (type.err && HasHandles(*type.err));
-    default:
-      return false;
-  }
+  return abi::Contains(type, [](const abi::Type& t) {
+    return t.kind == abi::TypeKind::kOwn || t.kind == abi::TypeKind::kBorrow;
+  });
 }
 
 Status MapHandles(const abi::Type& type, abi::Value& value, const HandleMapper& fn) {

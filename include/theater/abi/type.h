@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -97,6 +98,9 @@ const char* TypeKindName(TypeKind kind);
 
 // True when the two types have the same structure (names are ignored).
 bool StructurallyEqual(const Type& a, const Type& b);
+
+// True when `match` holds for `type` or for any type nested in it (elements, fields, payloads).
+bool Contains(const Type& type, const std::function<bool(const Type&)>& match);
 
 // A function signature as WIT declares it: named parameters, and zero or one result (WIT also
 // allows named results; those are carried as a record-like list in `named_results`).

@@ -592,34 +592,11 @@ void Emitter::Lower(const Type& type, const std::string& expr, const std::vector
 }
 
 bool Emitter::HasImportedBorrow(const Type& type) const {
-  switch (type.kind) {
-    case TypeKind::kBorrow: {
-      const ResourceInfo* res = model_.FindResource(type);
-      return res != nullptr && !res->exported();
-    }
-    case TypeKind::kList:
-    case TypeKind::kOption:
-      return HasImportedBorrow(*type.element);
-    case TypeKind::kRecord:
-      for (const abi::Field& f : type.fields) {
-        if (HasImportedBorrow(*f.type)) return true;
-      }
-      return false;
-    case TypeKind::kTuple:
-      for (const abi::TypePtr& e : type.elements) {
-        if (HasImportedBorrow(*e)) return true;
-      }
-      return false;
-    case TypeKind::kVariant:
-      for (const abi::Case& c : type.cases) {
-        if (c.type && HasImportedBorrow(*c.type)) return true;
-      }
-      return false;
-    case TypeKind::kResult:
-      return (type.ok && HasImportedBorrow(*type.ok)) || (type.err && HasImportedBorrow(*type.err));
-    default:
-      return false;
-  }
+  return abi::Contains(type, [this](const Type& t) {
+    if (t.kind != TypeKind::kBorrow) return false;
+    const ResourceInfo* res = model_.FindResource(t);
+    return res != nullptr && !res->exported();
+  });
 }
 
 void Emitter::DropBorrows(const Type& type, const std::string& expr, int indent,

@@ -36,32 +36,8 @@ bool IsScalar(const Type& type) {
 }
 
 bool NeedsFree(const Type& type) {
-  switch (type.kind) {
-    case TypeKind::kString:
-    case TypeKind::kList:
-      return true;
-    case TypeKind::kOption:
-      return NeedsFree(*type.element);
-    case TypeKind::kRecord:
-      for (const abi::Field& f : type.fields) {
-        if (NeedsFree(*f.type)) return true;
-      }
-      return false;
-    case TypeKind::kTuple:
-      for (const abi::TypePtr& e : type.elements) {
-        if (NeedsFree(*e)) return true;
-      }
-      return false;
-    case TypeKind::kVariant:
-      for (const abi::Case& c : type.cases) {
-        if (c.type && NeedsFree(*c.type)) return true;
-      }
-      return false;
-    case TypeKind::kResult:
-      return (type.ok && NeedsFree(*type.ok)) || (type.err && NeedsFree(*type.err));
-    default:
-      return false;
-  }
+  return abi::Contains(
+      type, [](const Type& t) { return t.kind == TypeKind::kString || t.kind == TypeKind::kList; });
 }
 
 Result<std::unique_ptr<WorldModel>> WorldModel::Build(const wit::Package& package,

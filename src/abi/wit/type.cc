@@ -205,6 +205,22 @@ std::string Type::ToWit() const {
   }
 }
 
+bool Contains(const Type& type, const std::function<bool(const Type&)>& match) {
+  if (match(type)) return true;
+  auto nested = [&match](const TypePtr& t) { return t != nullptr && Contains(*t, match); };
+  if (nested(type.element) || nested(type.ok) || nested(type.err)) return true;
+  for (const Field& f : type.fields) {
+    if (nested(f.type)) return true;
+  }
+  for (const TypePtr& e : type.elements) {
+    if (nested(e)) return true;
+  }
+  for (const Case& c : type.cases) {
+    if (nested(c.type)) return true;
+  }
+  return false;
+}
+
 bool StructurallyEqual(const Type& a, const Type& b) {
   if (&a == &b) return true;
   if (a.kind != b.kind) return false;
