@@ -8,6 +8,8 @@
 
 #include "common/bytes.h"
 #include "component/linker.h"
+#include "component/value_host.h"
+#include "component/wasi_preview2.h"
 #include "component/wit_check.h"
 
 namespace theater::component {
@@ -83,16 +85,23 @@ class ComponentActorInstance final : public engine::Instance {
   // View export index -> the main module's export index (none: nothing to run).
   std::vector<std::optional<uint32_t>> targets_;
   std::vector<std::unique_ptr<Redirect>> redirects_;
+  std::vector<std::unique_ptr<ValueImport>> value_imports_;  // the WASI imports
 };
 
 // Turns the component's lowered imports into core-style imports resolved by the runtime.
 class ResolverHost final : public ComponentHost {
  public:
   ResolverHost(engine::ImportResolver& resolver, ComponentActorInstance& actor,
-               std::vector<std::unique_ptr<Redirect>>& redirects)
-      : resolver_(resolver), actor_(actor), redirects_(redirects) {}
+               std::vector<std::unique_ptr<Redirect>>& redirects,
+               std::vector<std::unique_ptr<ValueImport>>& value_imports)
+      : resolver_(resolver),
+        actor_(actor),
+        redirects_(redirects),
+        value_imports_(value_imports),
+        wasi_provider_(dynamic_cast<WasiProvider*>(&resolver)) {}
 
   Result<HostImport> LowerImport(const LoweredImport& import) override {
+    if (WasiPreview2::IsWasi(import.interface_name)) return LowerWasiImport(import);
     engine::ImportInfo info;
     info.module = import.interface_name.empty() ? std::string(kRootModule) : import.interface_name;
     info.name = import.function;
@@ -103,13 +112,33 @@ class ResolverHost final : public ComponentHost {
     return HostImport{engine::HostBinding{RedirectCall, redirects_.back().get()}, info.sig};
   }
 
-  // The memories and reallocs the lowered imports were given.
+  void BindResource(ResourceType& type) override {
+    WasiPreview2* wasi = wasi_provider_ ? wasi_provider_->wasi() : nullptr;
+    if (wasi != nullptr && WasiPreview2::IsWasi(type.interface_name)) {
+      type.on_host_drop = [wasi](uint32_t rep) { wasi->Drop(rep); };
+    }
+  }
+
+  // The memories and reallocs the imports bound at the core level were given (WASI imports
+  // carry their own: the adapter allocates with its own realloc).
   const std::vector<LinkedMemory>& memories() const { return memories_; }
 
  private:
+  Result<HostImport> LowerWasiImport(const LoweredImport& import) {
+    WasiPreview2* wasi = wasi_provider_ ? wasi_provider_->wasi() : nullptr;
+    if (wasi == nullptr) return NotFound("the WASI interfaces are not provided here");
+    THEATER_ASSIGN_OR_RETURN(ValueHost::Function fn, wasi->Resolve(import));
+    THEATER_ASSIGN_OR_RETURN(HostImport bound,
+                             BindValueImport(import, std::move(fn), &value_imports_));
+    redirects_.push_back(std::make_unique<Redirect>(Redirect{bound.binding, &actor_}));
+    return HostImport{engine::HostBinding{RedirectCall, redirects_.back().get()}, bound.signature};
+  }
+
   engine::ImportResolver& resolver_;
   ComponentActorInstance& actor_;
   std::vector<std::unique_ptr<Redirect>>& redirects_;
+  std::vector<std::unique_ptr<ValueImport>>& value_imports_;
+  WasiProvider* wasi_provider_;
   std::vector<LinkedMemory> memories_;
 };
 
@@ -176,7 +205,7 @@ class ComponentModuleImpl final : public engine::Module,
     engine::InstanceOptions core_options = options;
     if (!core_options.host_error_slot) core_options.host_error_slot = std::make_shared<Status>();
     auto actor = std::make_unique<ComponentActorInstance>(shared_from_this(), core_options);
-    ResolverHost host(resolver, *actor, actor->redirects_);
+    ResolverHost host(resolver, *actor, actor->redirects_, actor->value_imports_);
     Result<std::unique_ptr<ComponentInstance>> linked =
         component::Instantiate(*component_, loader_, host, core_options, &types_);
     if (!linked.ok()) return linked.status().WithContext("instantiating component '" + name_ + "'");

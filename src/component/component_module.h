@@ -37,6 +37,18 @@
 
 namespace theater::component {
 
+class WasiPreview2;
+
+// Implemented by an engine::ImportResolver that also serves the WASI preview-2 interfaces to
+// components (the runtime's, once per actor): a component's imports of `wasi:` interfaces are
+// bound to it, with abi::Values and resource handles (wasi_preview2.h), instead of through
+// Resolve. A resolver without it leaves such imports unresolved.
+class WasiProvider {
+ public:
+  virtual ~WasiProvider() = default;
+  virtual WasiPreview2* wasi() = 0;
+};
+
 // Decodes a component binary and prepares it to be instantiated on `engine`. The core modules
 // are compiled (or fetched from the engine's cache) at the first instantiation.
 Result<std::shared_ptr<const engine::Module>> LoadComponentModule(engine::Engine& engine,

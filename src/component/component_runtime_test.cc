@@ -8,8 +8,8 @@
 
 #include <chrono>
 #include <mutex>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/bytes.h"
@@ -159,6 +159,45 @@ TEST_F(ComponentRuntimeTest, AComponentThatDisagreesWithTheHostsWitIsRefusedBefo
       << id.status().ToString();
   EXPECT_TRUE(Log().empty());  // init never ran
   EXPECT_TRUE(runtime_->List().empty());
+}
+
+TEST_F(ComponentRuntimeTest, AnActorUsingWasiRunsAsAComponentMadeWithTheAdapter) {
+  // wasi_probe.c uses wasi-libc; as a component, its preview-1 calls go through the adapter to
+  // the host's WASI preview-2 interfaces.
+  SpawnRequest request;
+  request.manifest = "name = \"wasi-probe\"\nversion = \"0.1.0\"\ncomponent = \"" +
+                     std::string(THEATER_TEST_ACTOR_DIR) + "/wasi_probe.component.wasm\"\n";
+  Result<std::string> id = runtime_->Spawn(request);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  const std::vector<std::string> expected = {
+      "hello from stdout", "second line, 42", "and one from stderr",
+      "probe: clock=1 monotonic=1 entropy=1 fopen=denied env=none"};
+  std::vector<std::string> log;
+  for (int i = 0; i < 500 && log.size() < expected.size(); ++i) {
+    log = Log();
+    if (log.size() < expected.size()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(log, expected);
+
+  // Everything it did through WASI is in the chain, and the chain verifies.
+  auto events = runtime_->Events(*id);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  auto recorded = [&](std::string_view interface_prefix, std::string_view function) {
+    for (const chain::Event& e : *events) {
+      if (e.type.rfind(interface_prefix, 0) == 0 && e.type.size() > function.size() &&
+          e.type.compare(e.type.size() - function.size(), function.size(), function) == 0) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(recorded("wasi:cli/stdout@0.2.", "/get-stdout"));
+  EXPECT_TRUE(recorded("wasi:io/streams@0.2.", "-write-and-flush") ||
+              recorded("wasi:io/streams@0.2.", "[method]output-stream.write"));
+  EXPECT_TRUE(recorded("wasi:clocks/wall-clock@0.2.", "/now"));
+  EXPECT_TRUE(recorded("wasi:random/random@0.2.", "/get-random-bytes"));
+  EXPECT_TRUE(recorded("wasi:filesystem/preopens@0.2.", "/get-directories"));
+  EXPECT_TRUE(runtime_->VerifyChain(*id).ok());
 }
 
 }  // namespace

@@ -43,17 +43,10 @@ HandleMapper ToGuest(const ResourceNames& resources, ResourceTable& table) {
 
 }  // namespace
 
-struct ValueHost::Binding {
-  Function fn;
-  LoweredImport import;
-  abi::FunctionPlan plan;
-  std::string where;
-};
-
 namespace {
 
 int ServeImport(engine::Instance& caller, void* data, const uint64_t* args, uint64_t* results) {
-  auto* b = static_cast<ValueHost::Binding*>(data);
+  auto* b = static_cast<ValueImport*>(data);
   LoweredImport& import = b->import;
   std::span<const uint64_t> flat_args(args, b->plan.signature().params.size());
   Result<std::vector<abi::Value>> params = b->plan.LiftImportParams(import.memory, flat_args);
@@ -102,17 +95,22 @@ void ValueHost::BindResource(ResourceType& type) {
   };
 }
 
-Result<HostImport> ValueHost::LowerImport(const LoweredImport& import) {
-  auto it = functions_.find({import.interface_name, import.function});
-  if (it == functions_.end()) return NotFound("the host does not provide this function");
+Result<HostImport> BindValueImport(const LoweredImport& import, ValueHost::Function fn,
+                                   std::vector<std::unique_ptr<ValueImport>>* keep) {
   THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
                            abi::FunctionPlan::Build(import.type, abi::Context::kLower));
   engine::FuncSig sig{plan.signature().ParamLetters(), plan.signature().ResultLetters()};
   std::string where = import.interface_name.empty() ? import.function
                                                     : import.interface_name + "#" + import.function;
-  bindings_.push_back(
-      std::make_unique<Binding>(Binding{it->second, import, std::move(plan), std::move(where)}));
-  return HostImport{engine::HostBinding{ServeImport, bindings_.back().get()}, std::move(sig)};
+  keep->push_back(std::make_unique<ValueImport>(
+      ValueImport{std::move(fn), import, std::move(plan), std::move(where)}));
+  return HostImport{engine::HostBinding{ServeImport, keep->back().get()}, std::move(sig)};
+}
+
+Result<HostImport> ValueHost::LowerImport(const LoweredImport& import) {
+  auto it = functions_.find({import.interface_name, import.function});
+  if (it == functions_.end()) return NotFound("the host does not provide this function");
+  return BindValueImport(import, it->second, &bindings_);
 }
 
 Result<std::vector<abi::Value>> CallExport(ComponentInstance& instance, const LiftedExport& e,

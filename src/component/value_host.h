@@ -35,6 +35,8 @@
 
 namespace theater::component {
 
+struct ValueImport;
+
 class ValueHost : public ComponentHost {
  public:
   // Serves one import: `params` have their handles replaced by representations (see above); the
@@ -53,13 +55,25 @@ class ValueHost : public ComponentHost {
   Result<HostImport> LowerImport(const LoweredImport& import) override;
   void BindResource(ResourceType& type) override;
 
-  struct Binding;  // internal
-
  private:
   std::map<std::pair<std::string, std::string>, Function> functions_;
   std::function<void(const ResourceType&, uint32_t)> on_drop_;
-  std::vector<std::unique_ptr<Binding>> bindings_;
+  std::vector<std::unique_ptr<ValueImport>> bindings_;
 };
+
+// One import served with abi::Values (what BindValueImport's binding points to).
+struct ValueImport {
+  ValueHost::Function fn;
+  LoweredImport import;
+  abi::FunctionPlan plan;
+  std::string where;  // "interface#function", for messages
+};
+
+// A binding that serves `import` with `fn` as ValueHost does (lifting, moving handles, lowering),
+// for hosts that pick functions themselves. The binding's data is kept in `keep`, which must
+// outlive the instance.
+Result<HostImport> BindValueImport(const LoweredImport& import, ValueHost::Function fn,
+                                   std::vector<std::unique_ptr<ValueImport>>* keep);
 
 // Calls the export `e` of `instance` with `args` (handles as representations) and returns its
 // results likewise, running its post-return function afterwards.

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "component/component_module.h"
+#include "component/wasi_preview2.h"
 #include "runtime/wit_embedded.h"
 
 namespace theater::runtime {
@@ -171,16 +172,20 @@ void ActorHost::BindRuntime(std::map<std::string, HostFunctionImpl>* impls) {
 
 namespace {
 
-class HostResolver final : public engine::ImportResolver {
+// Resolves an actor's imports; a component's WASI preview-2 imports go to `wasi`.
+class HostResolver final : public engine::ImportResolver, public component::WasiProvider {
  public:
   using Lookup = std::function<Result<engine::HostBinding>(const engine::ImportInfo&)>;
-  explicit HostResolver(Lookup lookup) : lookup_(std::move(lookup)) {}
+  HostResolver(Lookup lookup, component::WasiPreview2* wasi)
+      : lookup_(std::move(lookup)), wasi_(wasi) {}
   Result<engine::HostBinding> Resolve(const engine::ImportInfo& import) override {
     return lookup_(import);
   }
+  component::WasiPreview2* wasi() override { return wasi_; }
 
  private:
   Lookup lookup_;
+  component::WasiPreview2* wasi_;
 };
 
 // Core signatures of the WASI preview-1 functions wasi-libc reactors commonly import.
@@ -219,7 +224,17 @@ Status ActorHost::Bind(HostFunctionTable extra) {
   if (!runtime) return InternalError("theater:simple has no runtime interface");
   BindRuntime(&runtime_impls);
 
-  HostResolver resolver([&](const engine::ImportInfo& import) -> Result<engine::HostBinding> {
+  if (component::IsComponentModule(*module_)) {
+    component::WasiPreview2::Options wasi;
+    wasi.log = [this](std::string_view line) { Log(line); };
+    wasi.record = [this](std::string_view interface_name, std::string_view function,
+                         std::span<const Value> params, std::span<const Value> results) {
+      RecordHostCall(std::string(interface_name) + "/" + std::string(function), interface_name,
+                     function, params, {results, nullptr});
+    };
+    wasi_preview2_ = std::make_unique<component::WasiPreview2>(std::move(wasi));
+  }
+  auto lookup = [&](const engine::ImportInfo& import) -> Result<engine::HostBinding> {
     if (import.kind != engine::ExternKind::kFunction) {
       return InvalidArgument(
           "an actor module may import only functions; memories, tables and globals are shared "
@@ -272,7 +287,8 @@ Status ActorHost::Bind(HostFunctionTable extra) {
     }
     bindings_.push_back(std::move(binding));
     return engine::HostBinding{&ActorHost::DispatchImport, bindings_.back().get()};
-  });
+  };
+  HostResolver resolver(lookup, wasi_preview2_.get());
   engine::InstanceOptions instance_options = options_.instance;
   instance_options.user_data = this;
   // A start function (a component runs `_initialize` from one) is part of initialisation.

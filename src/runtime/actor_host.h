@@ -38,6 +38,10 @@
 #include "theater/permissions.h"
 #include "theater/status.h"
 
+namespace theater::component {
+class WasiPreview2;
+}
+
 namespace theater::runtime {
 
 class ActorHost;
@@ -149,6 +153,9 @@ class ActorHost {
   std::shared_ptr<const engine::Module> module_;
   ActorHostOptions options_;
   std::shared_ptr<chain::EventChain> chain_;
+  // The WASI preview-2 interfaces, for components made with the preview-1 adapter. Declared
+  // before instance_, which points into it.
+  std::unique_ptr<component::WasiPreview2> wasi_preview2_;
   std::unique_ptr<engine::Instance> instance_;
   std::vector<std::unique_ptr<ImportBinding>> bindings_;
   struct WasiBinding;

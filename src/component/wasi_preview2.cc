@@ -1,0 +1,319 @@
+// Theater: a WebAssembly actor runtime.
+#include "component/wasi_preview2.h"
+
+#include <openssl/rand.h>
+#include <time.h>
+
+#include <utility>
+#include <vector>
+
+namespace theater::component {
+namespace {
+
+using abi::Type;
+using abi::TypeKind;
+using abi::Value;
+using Values = std::vector<Value>;
+
+// Bytes one random or write call may move: more is a guest asking the host to allocate without
+// bound.
+constexpr uint64_t kMaxTransfer = 1u << 20;
+// What check-write grants, so that the adapter writes in pieces of this size at most.
+constexpr uint64_t kWriteBudget = 64u << 10;
+
+// "wasi:io/streams@0.2.3" -> "wasi:io/streams", when the version is 0.2.x or absent.
+std::optional<std::string_view> Unversioned(std::string_view name) {
+  const size_t at = name.find('@');
+  if (at == std::string_view::npos) return name;
+  if (!name.substr(at + 1).starts_with("0.2.")) return std::nullopt;
+  return name.substr(0, at);
+}
+
+uint64_t Now(clockid_t clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// The single result type of `import`.
+Result<const Type*> ResultType(const LoweredImport& import) {
+  if (!import.type.result) return InvalidArgument("the function has no result");
+  return import.type.result.get();
+}
+
+// err(closed) of a result<_, stream-error>.
+Result<Value> StreamClosed(const LoweredImport& import) {
+  THEATER_ASSIGN_OR_RETURN(const Type* result, ResultType(import));
+  if (result->kind == TypeKind::kResult && result->err && result->err->kind == TypeKind::kVariant) {
+    for (uint32_t i = 0; i < result->err->cases.size(); ++i) {
+      if (result->err->cases[i].name == "closed" && !result->err->cases[i].type) {
+        return Value::Err(Value::Variant(i));
+      }
+    }
+  }
+  return InvalidArgument("expected a result whose error is a stream-error with a closed case");
+}
+
+Result<std::vector<uint8_t>> RandomBytes(uint64_t len) {
+  if (len > kMaxTransfer) {
+    return ResourceExhausted("asked for " + std::to_string(len) + " random bytes, more than " +
+                             std::to_string(kMaxTransfer));
+  }
+  std::vector<uint8_t> bytes(len);
+  if (len != 0 && RAND_bytes(bytes.data(), static_cast<int>(len)) != 1) {
+    return InternalError("the random source failed");
+  }
+  return bytes;
+}
+
+Result<uint64_t> RandomU64() {
+  THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, RandomBytes(8));
+  uint64_t value = 0;
+  for (uint8_t b : bytes) value = value << 8 | b;
+  return value;
+}
+
+}  // namespace
+
+WasiPreview2::WasiPreview2(Options options) : options_(std::move(options)) {}
+
+bool WasiPreview2::IsWasi(std::string_view interface_name) {
+  return interface_name.starts_with("wasi:");
+}
+
+uint32_t WasiPreview2::New(Kind kind, int stream) {
+  const uint32_t rep = next_rep_++;
+  objects_[rep] = Object{kind, stream};
+  return rep;
+}
+
+Result<WasiPreview2::Object*> WasiPreview2::Get(const Value& handle, Kind kind) {
+  auto it = objects_.find(handle.handle());
+  if (it == objects_.end() || it->second.kind != kind) {
+    return InternalError("no such WASI object " + std::to_string(handle.handle()));
+  }
+  return &it->second;
+}
+
+void WasiPreview2::Drop(uint32_t rep) {
+  objects_.erase(rep);
+}
+
+void WasiPreview2::Write(int stream, std::span<const uint8_t> bytes) {
+  std::string& pending = pending_[stream];
+  pending.append(bytes.begin(), bytes.end());
+  size_t newline;
+  while ((newline = pending.find('\n')) != std::string::npos) {
+    if (options_.log) options_.log(std::string_view(pending).substr(0, newline));
+    pending.erase(0, newline + 1);
+  }
+}
+
+Result<ValueHost::Function> WasiPreview2::Resolve(const LoweredImport& import) {
+  const std::optional<std::string_view> interface_name = Unversioned(import.interface_name);
+  if (!interface_name) {
+    return NotFound("'" + import.interface_name + "' is not a WASI 0.2 interface");
+  }
+  THEATER_ASSIGN_OR_RETURN(Impl impl, Find(*interface_name, import.function));
+  return ValueHost::Function(
+      [this, impl = std::move(impl)](const LoweredImport& call,
+                                     std::vector<Value>& params) -> Result<Values> {
+        Result<Values> results = impl(call, params);
+        if (results.ok() && options_.record) {
+          options_.record(call.interface_name, call.function, params, *results);
+        }
+        return results;
+      });
+}
+
+Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
+                                              std::string_view function) {
+  auto unit = [](const LoweredImport&, Values&) -> Result<Values> { return Values{}; };
+  const std::string name = std::string(interface_name) + "#" + std::string(function);
+
+  // ----- wasi:cli
+  if (interface_name == "wasi:cli/stdin" && function == "get-stdin") {
+    return Impl([this](const LoweredImport&, Values&) -> Result<Values> {
+      return Values{Value::Own(New(Kind::kInputStream, 0))};
+    });
+  }
+  if ((interface_name == "wasi:cli/stdout" && function == "get-stdout") ||
+      (interface_name == "wasi:cli/stderr" && function == "get-stderr")) {
+    const int stream = function == "get-stdout" ? 1 : 2;
+    return Impl([this, stream](const LoweredImport&, Values&) -> Result<Values> {
+      return Values{Value::Own(New(Kind::kOutputStream, stream))};
+    });
+  }
+  if (interface_name.starts_with("wasi:cli/terminal-std") &&
+      function.starts_with("get-terminal-")) {
+    return Impl(
+        [](const LoweredImport&, Values&) -> Result<Values> { return Values{Value::None()}; });
+  }
+  if (interface_name == "wasi:cli/environment") {
+    if (function == "get-environment" || function == "get-arguments") {
+      return Impl(
+          [](const LoweredImport&, Values&) -> Result<Values> { return Values{Value::List({})}; });
+    }
+    if (function == "initial-cwd") {
+      return Impl(
+          [](const LoweredImport&, Values&) -> Result<Values> { return Values{Value::None()}; });
+    }
+  }
+  if (interface_name == "wasi:cli/exit" && (function == "exit" || function == "exit-with-code")) {
+    return Impl([](const LoweredImport& import, Values& params) -> Result<Values> {
+      std::string status = params.empty() ? "" : params[0].ToString();
+      return FailedPrecondition("actor called " + import.function + "(" + status + ")");
+    });
+  }
+
+  // ----- wasi:io
+  if (interface_name == "wasi:io/error" && function == "[method]error.to-debug-string") {
+    return Impl([](const LoweredImport&, Values&) -> Result<Values> {
+      return Values{Value::String("stream error")};
+    });
+  }
+  if (interface_name == "wasi:io/poll") {
+    if (function == "[method]pollable.ready") {
+      return Impl([](const LoweredImport&, Values&) -> Result<Values> {
+        return Values{Value::Bool(true)};
+      });
+    }
+    if (function == "[method]pollable.block") return Impl(unit);
+    if (function == "poll") {
+      return Impl([](const LoweredImport&, Values& params) -> Result<Values> {
+        // Every pollable is ready: all indices.
+        Values ready;
+        for (size_t i = 0; i < params[0].items().size(); ++i) {
+          ready.push_back(Value::U32(static_cast<uint32_t>(i)));
+        }
+        return Values{Value::List(std::move(ready))};
+      });
+    }
+  }
+  if (interface_name == "wasi:io/streams") {
+    const std::string_view prefix_in = "[method]input-stream.";
+    const std::string_view prefix_out = "[method]output-stream.";
+    if (function == "[method]input-stream.subscribe" ||
+        function == "[method]output-stream.subscribe") {
+      return Impl([this](const LoweredImport&, Values&) -> Result<Values> {
+        return Values{Value::Own(New(Kind::kPollable))};
+      });
+    }
+    if (function.starts_with(prefix_in)) {
+      // stdin is closed: every read and skip reports it.
+      return Impl([this](const LoweredImport& import, Values& params) -> Result<Values> {
+        THEATER_RETURN_IF_ERROR(Get(params[0], Kind::kInputStream).status());
+        THEATER_ASSIGN_OR_RETURN(Value closed, StreamClosed(import));
+        return Values{std::move(closed)};
+      });
+    }
+    const std::string_view method =
+        function.starts_with(prefix_out) ? function.substr(prefix_out.size()) : std::string_view();
+    if (method == "check-write") {
+      return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+        THEATER_RETURN_IF_ERROR(Get(params[0], Kind::kOutputStream).status());
+        return Values{Value::Ok(Value::U64(kWriteBudget))};
+      });
+    }
+    if (method == "write" || method == "blocking-write-and-flush") {
+      return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+        THEATER_ASSIGN_OR_RETURN(Object * stream, Get(params[0], Kind::kOutputStream));
+        const std::vector<uint8_t>& bytes = params[1].as_bytes();
+        if (bytes.size() > kMaxTransfer) {
+          return ResourceExhausted("a write of " + std::to_string(bytes.size()) + " bytes");
+        }
+        Write(stream->stream, bytes);
+        return Values{Value::Ok()};
+      });
+    }
+    if (method == "write-zeroes" || method == "blocking-write-zeroes-and-flush") {
+      return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+        THEATER_ASSIGN_OR_RETURN(Object * stream, Get(params[0], Kind::kOutputStream));
+        const uint64_t len = params[1].as_u64();
+        if (len > kMaxTransfer) return ResourceExhausted("a write of " + std::to_string(len));
+        Write(stream->stream, std::vector<uint8_t>(len, 0));
+        return Values{Value::Ok()};
+      });
+    }
+    if (method == "flush" || method == "blocking-flush") {
+      return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+        THEATER_RETURN_IF_ERROR(Get(params[0], Kind::kOutputStream).status());
+        return Values{Value::Ok()};
+      });
+    }
+    if (method == "splice" || method == "blocking-splice") {
+      // The only input stream is stdin, which is closed.
+      return Impl([](const LoweredImport& import, Values&) -> Result<Values> {
+        THEATER_ASSIGN_OR_RETURN(Value closed, StreamClosed(import));
+        return Values{std::move(closed)};
+      });
+    }
+  }
+
+  // ----- wasi:clocks
+  if (interface_name == "wasi:clocks/wall-clock" &&
+      (function == "now" || function == "resolution")) {
+    const bool now = function == "now";
+    return Impl([now](const LoweredImport&, Values&) -> Result<Values> {
+      const uint64_t ns = now ? Now(CLOCK_REALTIME) : 1;
+      return Values{Value::Record({Value::U64(ns / 1'000'000'000u),
+                                   Value::U32(static_cast<uint32_t>(ns % 1'000'000'000u))})};
+    });
+  }
+  if (interface_name == "wasi:clocks/monotonic-clock") {
+    if (function == "now" || function == "resolution") {
+      const bool now = function == "now";
+      return Impl([now](const LoweredImport&, Values&) -> Result<Values> {
+        return Values{Value::U64(now ? Now(CLOCK_MONOTONIC) : 1)};
+      });
+    }
+    if (function == "subscribe-instant" || function == "subscribe-duration") {
+      return Impl([this](const LoweredImport&, Values&) -> Result<Values> {
+        return Values{Value::Own(New(Kind::kPollable))};
+      });
+    }
+  }
+
+  // ----- wasi:random
+  if ((interface_name == "wasi:random/random" && function == "get-random-bytes") ||
+      (interface_name == "wasi:random/insecure" && function == "get-insecure-random-bytes")) {
+    return Impl([](const LoweredImport&, Values& params) -> Result<Values> {
+      THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, RandomBytes(params[0].as_u64()));
+      return Values{Value::Bytes(std::move(bytes))};
+    });
+  }
+  if ((interface_name == "wasi:random/random" && function == "get-random-u64") ||
+      (interface_name == "wasi:random/insecure" && function == "get-insecure-random-u64")) {
+    return Impl([](const LoweredImport&, Values&) -> Result<Values> {
+      THEATER_ASSIGN_OR_RETURN(uint64_t value, RandomU64());
+      return Values{Value::U64(value)};
+    });
+  }
+  if (interface_name == "wasi:random/insecure-seed" && function == "insecure-seed") {
+    return Impl([](const LoweredImport&, Values&) -> Result<Values> {
+      THEATER_ASSIGN_OR_RETURN(uint64_t a, RandomU64());
+      THEATER_ASSIGN_OR_RETURN(uint64_t b, RandomU64());
+      return Values{Value::Tuple({Value::U64(a), Value::U64(b)})};
+    });
+  }
+
+  // ----- wasi:filesystem: nothing is granted
+  if (interface_name == "wasi:filesystem/preopens" && function == "get-directories") {
+    return Impl(
+        [](const LoweredImport&, Values&) -> Result<Values> { return Values{Value::List({})}; });
+  }
+  if (interface_name == "wasi:filesystem/types") {
+    if (function == "filesystem-error-code") {
+      return Impl(
+          [](const LoweredImport&, Values&) -> Result<Values> { return Values{Value::None()}; });
+    }
+    // Methods of descriptors and directory streams: the guest can hold none, so the table check
+    // fails before any of these could run.
+    return Impl([name](const LoweredImport&, Values&) -> Result<Values> {
+      return FailedPrecondition(name + ": no directory is granted to this actor");
+    });
+  }
+  return NotFound(name + " is not provided to actors");
+}
+
+}  // namespace theater::component

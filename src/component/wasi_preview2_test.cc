@@ -1,0 +1,159 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The WASI preview-2 host on its own: which interfaces and versions it serves, what it records,
+// how stdout becomes lines, and the limits a guest cannot pass. component_runtime_test runs a
+// real adapter component through it.
+#include "component/wasi_preview2.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace theater::component {
+namespace {
+
+using abi::Type;
+using abi::TypeKind;
+using abi::Value;
+
+LoweredImport Import(std::string interface_name, std::string function,
+                     std::vector<abi::TypePtr> params, abi::TypePtr result) {
+  LoweredImport import;
+  import.interface_name = std::move(interface_name);
+  import.function = std::move(function);
+  for (size_t i = 0; i < params.size(); ++i) {
+    import.type.params.push_back({"p" + std::to_string(i), std::move(params[i])});
+  }
+  import.type.result = std::move(result);
+  return import;
+}
+
+abi::TypePtr StreamResult(abi::TypePtr ok) {
+  abi::TypePtr error = Type::Variant(
+      "stream-error", {{"last-operation-failed", Type::Own("error")}, {"closed", nullptr}});
+  return Type::Result(std::move(ok), std::move(error));
+}
+
+struct Recorded {
+  std::string call;
+  std::vector<Value> params, results;
+};
+
+class WasiPreview2Test : public ::testing::Test {
+ protected:
+  WasiPreview2Test()
+      : wasi_(WasiPreview2::Options{
+            [this](std::string_view line) { lines_.emplace_back(line); },
+            [this](std::string_view interface_name, std::string_view function,
+                   std::span<const Value> params, std::span<const Value> results) {
+              recorded_.push_back({std::string(interface_name) + "#" + std::string(function),
+                                   {params.begin(), params.end()},
+                                   {results.begin(), results.end()}});
+            }}) {}
+
+  Result<std::vector<Value>> Call(const LoweredImport& import, std::vector<Value> params) {
+    Result<ValueHost::Function> fn = wasi_.Resolve(import);
+    if (!fn.ok()) return fn.status();
+    return (*fn)(import, params);
+  }
+
+  WasiPreview2 wasi_;
+  std::vector<std::string> lines_;
+  std::vector<Recorded> recorded_;
+};
+
+TEST_F(WasiPreview2Test, ServesWasi02InterfacesOnlyAndNamesWhatItDoesNotProvide) {
+  EXPECT_TRUE(WasiPreview2::IsWasi("wasi:io/streams@0.2.3"));
+  EXPECT_FALSE(WasiPreview2::IsWasi("theater:simple/runtime"));
+  Result<ValueHost::Function> sockets =
+      wasi_.Resolve(Import("wasi:sockets/tcp@0.2.3", "[method]tcp-socket.connect", {}, nullptr));
+  ASSERT_FALSE(sockets.ok());
+  EXPECT_EQ(sockets.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(sockets.status().message().find("wasi:sockets/tcp#[method]tcp-socket.connect"),
+            std::string::npos);
+  Result<ValueHost::Function> future = wasi_.Resolve(
+      Import("wasi:random/random@0.3.0", "get-random-u64", {}, Type::Primitive(TypeKind::kU64)));
+  EXPECT_FALSE(future.ok());
+  EXPECT_TRUE(wasi_
+                  .Resolve(Import("wasi:random/random@0.2.0", "get-random-u64", {},
+                                  Type::Primitive(TypeKind::kU64)))
+                  .ok());
+}
+
+TEST_F(WasiPreview2Test, StdoutBecomesLinesAndEveryCallIsRecorded) {
+  Result<std::vector<Value>> out =
+      Call(Import("wasi:cli/stdout@0.2.3", "get-stdout", {}, Type::Own("output-stream")), {});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const Value stream = Value::Borrow((*out)[0].handle());
+  LoweredImport write =
+      Import("wasi:io/streams@0.2.3", "[method]output-stream.blocking-write-and-flush",
+             {Type::Borrow("output-stream"), Type::List(Type::Primitive(TypeKind::kU8))},
+             StreamResult(nullptr));
+  auto bytes = [](std::string_view text) {
+    return Value::Bytes(std::vector<uint8_t>(text.begin(), text.end()));
+  };
+  ASSERT_TRUE(Call(write, {stream, bytes("one\ntw")}).ok());
+  ASSERT_TRUE(Call(write, {stream, bytes("o\nthree")}).ok());
+  EXPECT_EQ(lines_, (std::vector<std::string>{"one", "two"}));  // "three" waits for its newline
+  ASSERT_EQ(recorded_.size(), 3u);
+  EXPECT_EQ(recorded_[0].call, "wasi:cli/stdout@0.2.3#get-stdout");
+  EXPECT_EQ(recorded_[2].params[1], bytes("o\nthree"));
+  EXPECT_EQ(recorded_[2].results[0], Value::Ok());
+
+  // stdin is closed.
+  Result<std::vector<Value>> in =
+      Call(Import("wasi:cli/stdin@0.2.3", "get-stdin", {}, Type::Own("input-stream")), {});
+  ASSERT_TRUE(in.ok());
+  Result<std::vector<Value>> read =
+      Call(Import("wasi:io/streams@0.2.3", "[method]input-stream.blocking-read",
+                  {Type::Borrow("input-stream"), Type::Primitive(TypeKind::kU64)},
+                  StreamResult(Type::List(Type::Primitive(TypeKind::kU8)))),
+           {Value::Borrow((*in)[0].handle()), Value::U64(10)});
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ((*read)[0], Value::Err(Value::Variant(1)));
+  EXPECT_EQ(wasi_.live_objects(), 2u);
+  wasi_.Drop((*in)[0].handle());
+  EXPECT_EQ(wasi_.live_objects(), 1u);
+}
+
+TEST_F(WasiPreview2Test, AGuestCannotAskForUnboundedBytesOrEscapeItsSandbox) {
+  Result<std::vector<Value>> random =
+      Call(Import("wasi:random/random@0.2.3", "get-random-bytes", {Type::Primitive(TypeKind::kU64)},
+                  Type::List(Type::Primitive(TypeKind::kU8))),
+           {Value::U64(uint64_t{1} << 40)});
+  ASSERT_FALSE(random.ok());
+  EXPECT_EQ(random.status().code(), StatusCode::kResourceExhausted);
+
+  Result<std::vector<Value>> sixteen =
+      Call(Import("wasi:random/random@0.2.3", "get-random-bytes", {Type::Primitive(TypeKind::kU64)},
+                  Type::List(Type::Primitive(TypeKind::kU8))),
+           {Value::U64(16)});
+  ASSERT_TRUE(sixteen.ok());
+  EXPECT_EQ((*sixteen)[0].as_bytes().size(), 16u);
+
+  Result<std::vector<Value>> dirs = Call(
+      Import(
+          "wasi:filesystem/preopens@0.2.3", "get-directories", {},
+          Type::List(Type::Tuple({Type::Own("descriptor"), Type::Primitive(TypeKind::kString)}))),
+      {});
+  ASSERT_TRUE(dirs.ok());
+  EXPECT_TRUE((*dirs)[0].items().empty());
+
+  Result<std::vector<Value>> env =
+      Call(Import("wasi:cli/environment@0.2.3", "get-environment", {},
+                  Type::List(Type::Tuple(
+                      {Type::Primitive(TypeKind::kString), Type::Primitive(TypeKind::kString)}))),
+           {});
+  ASSERT_TRUE(env.ok());
+  EXPECT_TRUE((*env)[0].items().empty());
+
+  Result<std::vector<Value>> exit =
+      Call(Import("wasi:cli/exit@0.2.3", "exit", {Type::Result(nullptr, nullptr)}, nullptr),
+           {Value::Err()});
+  ASSERT_FALSE(exit.ok());
+  EXPECT_NE(exit.status().message().find("actor called exit"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace theater::component
