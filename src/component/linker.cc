@@ -1,7 +1,11 @@
 // Theater: a WebAssembly actor runtime.
 #include "component/linker.h"
 
+#include "component/value_host.h"
+
+#include <algorithm>
 #include <functional>
+#include <set>
 #include <utility>
 #include <variant>
 
@@ -19,11 +23,40 @@ Result<uint32_t> LinkedMemory::Realloc(uint32_t old_ptr, uint32_t old_size, uint
   return static_cast<uint32_t>(result[0]);
 }
 
-Result<abi::FunctionType> FunctionTypeCache::Get(const TypeDef& type) {
+namespace {
+
+// Adds the resource of every own/borrow handle in `type` to `out`, once each.
+Status CollectHandleResources(const TypeDef& type, std::vector<const TypeDef*>* out,
+                              int depth = 0) {
+  if (depth > 64) return ResourceExhausted("a type nested too deep");
+  if (type.kind == TypeDefKind::kOwn || type.kind == TypeDefKind::kBorrow) {
+    if (!type.resource) return ValidationError("a handle without a resource type");
+    if (std::find(out->begin(), out->end(), type.resource.get()) == out->end()) {
+      out->push_back(type.resource.get());
+    }
+    return Status::Ok();
+  }
+  auto visit = [&](const TypeRef& t) {
+    return t ? CollectHandleResources(*t, out, depth + 1) : Status::Ok();
+  };
+  for (const NamedType& f : type.fields) THEATER_RETURN_IF_ERROR(visit(f.type));
+  for (const NamedType& c : type.cases) THEATER_RETURN_IF_ERROR(visit(c.type));
+  for (const NamedType& p : type.params) THEATER_RETURN_IF_ERROR(visit(p.type));
+  for (const TypeRef& e : type.elements) THEATER_RETURN_IF_ERROR(visit(e));
+  THEATER_RETURN_IF_ERROR(visit(type.element));
+  THEATER_RETURN_IF_ERROR(visit(type.error));
+  return visit(type.result);
+}
+
+}  // namespace
+
+Result<const FunctionTypeCache::Entry*> FunctionTypeCache::Get(const TypeDef& type) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (auto it = types_.find(&type); it != types_.end()) return it->second;
-  THEATER_ASSIGN_OR_RETURN(abi::FunctionType converted, ToAbiFunctionType(type));
-  return types_.emplace(&type, std::move(converted)).first->second;
+  if (auto it = entries_.find(&type); it != entries_.end()) return &it->second;
+  Entry entry;
+  THEATER_ASSIGN_OR_RETURN(entry.type, ToAbiFunctionType(type));
+  THEATER_RETURN_IF_ERROR(CollectHandleResources(type, &entry.resources));
+  return &entries_.emplace(&type, std::move(entry)).first->second;
 }
 
 bool IsComponentBinary(std::span<const uint8_t> bytes) {
@@ -419,23 +452,65 @@ class Linker {
 
   Result<CoreFuncValue> Lower(Scope& s, uint32_t core_index, const Canon& canon) {
     THEATER_ASSIGN_OR_RETURN(FuncValue func, FuncAt(s, canon.func));
-    if (func.lifted) {
-      return Unsupported(s, Sort::kCoreFunc, core_index,
-                         "lowering a function the component lifted itself");
-    }
     LoweredImport import;
     import.interface_name = func.interface_name;
     import.function = func.function;
-    THEATER_ASSIGN_OR_RETURN(import.type, types_->Get(*canon.func_type));
+    THEATER_ASSIGN_OR_RETURN(const FunctionTypeCache::Entry* entry, types_->Get(*canon.func_type));
+    import.type = entry->type;
     THEATER_ASSIGN_OR_RETURN(import.memory, MemoryOf(s, canon.options));
-    THEATER_RETURN_IF_ERROR(CollectResources(s, *canon.func_type, &import.resources));
+    THEATER_RETURN_IF_ERROR(NameResources(s, *entry, &import.resources));
     import.table = &result_->table_;
+    if (func.lifted) return LowerLifted(s, core_index, import, func.export_);
     const std::string where =
         func.interface_name.empty() ? func.function : func.interface_name + "." + func.function;
     Result<HostImport> lowered = host_.LowerImport(import);
     if (!lowered.ok()) return lowered.status().WithContext("import '" + where + "'");
     host_imports_.push_back(std::make_unique<HostImport>(std::move(lowered).value()));
     return CoreFuncValue{nullptr, 0, host_imports_.back().get()};
+  }
+
+  // A function one component instance lifted, lowered into another (components composed with
+  // each other): the call lifts the caller's arguments out of its memory, lowers them into the
+  // callee's, and brings the results back the same way, through abi::Values. Handles move through
+  // the one table (resources.h).
+  Result<CoreFuncValue> LowerLifted(Scope& s, uint32_t core_index, LoweredImport& import,
+                                    const LiftedExport& callee) {
+    // Handles name their resources differently on either side (each component names its own
+    // imports); what must agree is the shape, and which resource types the handles refer to.
+    auto resources_of = [](const ResourceNames& names) {
+      std::set<const ResourceType*> set;
+      for (const auto& [name, type] : names) set.insert(type);
+      return set;
+    };
+    const bool same_shape =
+        import.resources.empty() && callee.resources.empty()
+            ? abi::StructurallyEqual(*FunctionAsTuple(import.type), *FunctionAsTuple(callee.type))
+            : abi::LowerSignature(import.type, abi::Context::kLower) ==
+                  abi::LowerSignature(callee.type, abi::Context::kLower);
+    if (!same_shape || resources_of(import.resources) != resources_of(callee.resources)) {
+      return ValidationError(s.path + ": " + s.component.Describe(Sort::kCoreFunc, core_index) +
+                             ": the lowered type differs from the lifted function's");
+    }
+    import.function =
+        "a lifted function (" + s.component.Describe(Sort::kCoreFunc, core_index) + ")";
+    ComponentInstance* owner = result_.get();
+    auto target = std::make_shared<const LiftedExport>(callee);
+    ValueHost::Function call = [owner, target](const LoweredImport&,
+                                               std::vector<abi::Value>& params) {
+      return CallExport(*owner, *target, std::move(params));
+    };
+    THEATER_ASSIGN_OR_RETURN(HostImport bound,
+                             BindValueImport(import, std::move(call), &result_->value_imports_));
+    host_imports_.push_back(std::make_unique<HostImport>(std::move(bound)));
+    return CoreFuncValue{nullptr, 0, host_imports_.back().get()};
+  }
+
+  // A function type's parameters and results as two tuples in one, to compare shapes.
+  static abi::TypePtr FunctionAsTuple(const abi::FunctionType& f) {
+    std::vector<abi::TypePtr> params;
+    for (const abi::Field& p : f.params) params.push_back(p.type);
+    return abi::Type::Tuple(
+        {abi::Type::Tuple(std::move(params)), abi::Type::Tuple(f.ResultTypes())});
   }
 
   // ----- Resources
@@ -486,29 +561,17 @@ class Linker {
     return raw;
   }
 
-  // Adds the resource type of every handle in `type` (a function or value type) to `out`.
-  Status CollectResources(Scope& s, const TypeDef& type, ResourceNames* out, int depth = 0) {
-    if (depth > 64) return ResourceExhausted(s.path + ": a type nested too deep");
-    if (type.kind == TypeDefKind::kOwn || type.kind == TypeDefKind::kBorrow) {
-      if (!type.resource) return ValidationError(s.path + ": a handle without a resource type");
-      THEATER_ASSIGN_OR_RETURN(ResourceType * resource, ResourceOf(s, type.resource.get()));
-      auto [it, added] = out->emplace(type.resource->resource_name, resource);
+  // The resource types of a function's handles in this instantiation, by name.
+  Status NameResources(Scope& s, const FunctionTypeCache::Entry& function, ResourceNames* out) {
+    for (const TypeDef* def : function.resources) {
+      THEATER_ASSIGN_OR_RETURN(ResourceType * resource, ResourceOf(s, def));
+      auto [it, added] = out->emplace(def->resource_name, resource);
       if (!added && it->second != resource) {
-        return ValidationError(s.path + ": two resource types named '" +
-                               type.resource->resource_name + "' in one function");
+        return ValidationError(s.path + ": two resource types named '" + def->resource_name +
+                               "' in one function");
       }
-      return Status::Ok();
     }
-    auto visit = [&](const TypeRef& t) {
-      return t ? CollectResources(s, *t, out, depth + 1) : Status::Ok();
-    };
-    for (const NamedType& f : type.fields) THEATER_RETURN_IF_ERROR(visit(f.type));
-    for (const NamedType& c : type.cases) THEATER_RETURN_IF_ERROR(visit(c.type));
-    for (const NamedType& p : type.params) THEATER_RETURN_IF_ERROR(visit(p.type));
-    for (const TypeRef& e : type.elements) THEATER_RETURN_IF_ERROR(visit(e));
-    THEATER_RETURN_IF_ERROR(visit(type.element));
-    THEATER_RETURN_IF_ERROR(visit(type.error));
-    return visit(type.result);
+    return Status::Ok();
   }
 
   // canon resource.new / rep / drop as a core function over the instance's table.
@@ -777,11 +840,12 @@ class Linker {
     value.lifted = true;
     value.type = canon.func_type;
     LiftedExport& e = value.export_;
-    THEATER_ASSIGN_OR_RETURN(e.type, types_->Get(*canon.func_type));
+    THEATER_ASSIGN_OR_RETURN(const FunctionTypeCache::Entry* entry, types_->Get(*canon.func_type));
+    e.type = entry->type;
     e.instance = core.instance;
     e.index = core.index;
     THEATER_ASSIGN_OR_RETURN(e.memory, MemoryOf(s, canon.options));
-    THEATER_RETURN_IF_ERROR(CollectResources(s, *canon.func_type, &e.resources));
+    THEATER_RETURN_IF_ERROR(NameResources(s, *entry, &e.resources));
     if (canon.options.post_return) {
       THEATER_ASSIGN_OR_RETURN(CoreFuncValue post, CoreFuncAt(s, *canon.options.post_return));
       if (post.instance != core.instance) {

@@ -20,9 +20,9 @@
 // for hosts that work with abi::Values).
 //
 // Not supported (each refused with a message naming the definition): component-level `start`,
-// value imports and exports, lowering a function another component instance lifted
-// (component-to-component calls), imported core modules and components, and string encodings
-// other than UTF-8.
+// value imports and exports, imported core modules and components, and string encodings other
+// than UTF-8. A function one component instance lifts may be lowered into another (components
+// composed with each other): the call copies values across as abi::Values (value_host.h).
 //
 // Thread-safety: Instantiate is reentrant. A ComponentInstance is used like an engine::Instance:
 // one call at a time, from any thread. Ownership: it owns every core instance it made (destroyed
@@ -46,6 +46,8 @@
 #include "theater/status.h"
 
 namespace theater::component {
+
+struct ValueImport;  // value_host.h
 
 // A guest memory reached through canon options: a memory some core instance exports, and the
 // realloc function (an export of some core instance) that allocates in it.
@@ -145,20 +147,26 @@ class ComponentInstance {
   std::vector<std::unique_ptr<engine::Instance>> core_instances_;
   std::vector<std::unique_ptr<Forward>> forwards_;
   std::vector<std::unique_ptr<ResourceBuiltin>> builtins_;
+  std::vector<std::unique_ptr<ValueImport>> value_imports_;  // calls between component instances
   std::vector<LiftedExport> exports_;
   std::vector<std::unique_ptr<ResourceType>> resource_types_;
   ResourceTable table_;
 };
 
-// The abi::FunctionType of each component function type, converted once: instantiating the same
-// component again (every spawn of an actor) then converts nothing. Thread-safe.
+// The abi::FunctionType of each component function type, converted once, and the resource
+// types its handles name: instantiating the same component again (every spawn of an actor) then
+// converts and walks nothing. Thread-safe.
 class FunctionTypeCache {
  public:
-  Result<abi::FunctionType> Get(const TypeDef& type);
+  struct Entry {
+    abi::FunctionType type;
+    std::vector<const TypeDef*> resources;  // the kResource TypeDefs of its own/borrow handles
+  };
+  Result<const Entry*> Get(const TypeDef& type);
 
  private:
   std::mutex mu_;
-  std::map<const TypeDef*, abi::FunctionType> types_;
+  std::map<const TypeDef*, Entry> entries_;  // entries never move: std::map nodes are stable
 };
 
 // Supplies the compiled form of a core module the component (`owner`, the root or a nested

@@ -233,5 +233,38 @@ TEST_F(ResourcesTest, TheHostCannotPassAHandleItDoesNotHold) {
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
 }
 
+// ----- Components composed with each other
+
+TEST(ComposedComponentTest, ACallCrossesFromOneComponentInstanceToAnother) {
+  Result<std::vector<uint8_t>> bytes =
+      ReadFileBytes(std::string(THEATER_TEST_ACTOR_DIR) + "/composed.component.wasm", "component");
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  Result<std::unique_ptr<const Component>> component = DecodeComponent(*bytes);
+  ASSERT_TRUE(component.ok()) << component.status().ToString();
+  Result<CoreModuleLoader> loader =
+      PrepareCoreModules(**component, engine::testing::SharedEngine(), "composed");
+  ASSERT_TRUE(loader.ok()) << loader.status().ToString();
+  ValueHost host;  // the composition imports nothing
+  Result<std::unique_ptr<ComponentInstance>> instance =
+      Instantiate(**component, *loader, host, engine::InstanceOptions{});
+  ASSERT_TRUE(instance.ok()) << instance.status().ToString();
+
+  const LiftedExport* run = (*instance)->FindExport("", "run");
+  ASSERT_NE(run, nullptr);
+  Result<std::vector<Value>> doubled = CallExport(**instance, *run, {Value::U32(20)});
+  ASSERT_TRUE(doubled.ok()) << doubled.status().ToString();
+  EXPECT_EQ((*doubled)[0], Value::U32(41));
+
+  // The string is lifted out of the caller's memory, lowered into the callee's, and back.
+  const LiftedExport* relay = (*instance)->FindExport("", "relay");
+  ASSERT_NE(relay, nullptr);
+  for (std::string text :
+       {std::string("h\xc3\xa9llo \xf0\x9f\x8c\x8d"), std::string(), std::string(5000, 'x')}) {
+    Result<std::vector<Value>> echoed = CallExport(**instance, *relay, {Value::String(text)});
+    ASSERT_TRUE(echoed.ok()) << echoed.status().ToString();
+    EXPECT_EQ((*echoed)[0], Value::String(text));
+  }
+}
+
 }  // namespace
 }  // namespace theater::component
