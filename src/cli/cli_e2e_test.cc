@@ -284,6 +284,29 @@ TEST_F(CliLocalTest, RunHelloPrintsLogAndVerifiedChain) {
   EXPECT_GE(report["events"].size(), 3u);
 }
 
+TEST_F(CliLocalTest, CompileAcceptsModulesAndComponents) {
+  const std::string dir = std::string(THEATER_BUILD_DIR) + "/examples/hello/";
+  Finished module = Run({"compile", dir + "hello.wasm"});
+  EXPECT_EQ(module.code, 0) << module.err;
+  EXPECT_THAT(module.out, HasSubstr("compiled module"));
+  Finished component = Run({"compile", "--json", dir + "hello.component.wasm"});
+  ASSERT_EQ(component.code, 0) << component.err;
+  json report = json::parse(component.out);
+  EXPECT_EQ(report["kind"], "component");
+  EXPECT_EQ(report["exports"].get<int>(), 3);  // actor#init, its post-return, cabi_realloc
+
+  // Bytes that claim to be a component but are not: a clear error, not a crash.
+  const fs::path bad = fs::temp_directory_path() / "theater-cli-bad.component.wasm";
+  {
+    std::ofstream f(bad, std::ios::binary);
+    f.write("\0asm\x0d\x00\x01\x00\x07\x05", 10);
+  }
+  Finished broken = Run({"compile", bad.string()});
+  fs::remove(bad);
+  EXPECT_NE(broken.code, 0);
+  EXPECT_THAT(broken.err, HasSubstr("loading component"));
+}
+
 TEST_F(CliLocalTest, CreateBuildAndRunEveryTemplate) {
   if (system("command -v clang-14 > /dev/null") != 0) GTEST_SKIP() << "clang-14 not installed";
   const std::map<std::string, std::string> worlds = {{"basic", "minimal"},

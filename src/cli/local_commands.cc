@@ -18,7 +18,10 @@
 #include <thread>
 
 #include "cli/context.h"
+#include "common/bytes.h"
 #include "common/uuid.h"
+#include "component/component_module.h"
+#include "component/linker.h"
 #include "theater/engine.h"
 #include "theater/runtime.h"
 
@@ -233,15 +236,23 @@ int Compile(Context& ctx, const std::string& path, bool bounds_checks) {
   if (out.json()) options.progress = engine::EngineOptions::Progress::kOff;
   THEATER_ASSIGN_OR_RETURN_EXIT(std::unique_ptr<engine::Engine> engine,
                                 engine::Engine::Create(options), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::vector<uint8_t> bytes, ReadFileBytes(path, "module"), out);
+  // A component's core modules are compiled when it is loaded.
+  const bool is_component = component::IsComponentBinary(bytes);
+  const std::string name = std::filesystem::path(path).filename().string();
   THEATER_ASSIGN_OR_RETURN_EXIT(std::shared_ptr<const engine::Module> module,
-                                engine->LoadModuleFile(path), out);
+                                is_component ? component::LoadComponentModule(*engine, bytes, name)
+                                             : engine->LoadModule(bytes, name),
+                                out);
+  const char* kind = is_component ? "component" : "module";
   if (out.json()) {
     out.PrintJson({{"module", path},
+                   {"kind", kind},
                    {"sha256", module->wasm_sha256()},
                    {"imports", module->imports().size()},
                    {"exports", module->exports().size()}});
   } else {
-    std::cout << "compiled " << path << " (sha256 " << module->wasm_sha256() << ", "
+    std::cout << "compiled " << kind << " " << path << " (sha256 " << module->wasm_sha256() << ", "
               << module->imports().size() << " imports, " << module->exports().size()
               << " exports)\n";
   }
@@ -275,8 +286,11 @@ void AddLocalCommands(CLI::App& app, CommandSet& commands) {
   auto compile_path = std::make_shared<std::string>();
   auto compile_bounds = std::make_shared<bool>(false);
   CLI::App* compile_cmd =
-      app.add_subcommand("compile", "Compile a wasm module into the cache ahead of time");
-  compile_cmd->add_option("module", *compile_path, "Path to the .wasm module")->required();
+      app.add_subcommand("compile",
+                         "Compile a wasm module, or every core module of a component, into the "
+                         "cache ahead of time");
+  compile_cmd->add_option("module", *compile_path, "Path to the .wasm module or component")
+      ->required();
   compile_cmd->add_flag("--bounds-checks", *compile_bounds, "Compile for bounds-check mode");
   commands.Add(compile_cmd, [compile_path, compile_bounds](Context& ctx) {
     return Compile(ctx, *compile_path, *compile_bounds);

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "cli/context.h"
+#include "common/bytes.h"
 
 namespace theater::cli {
 namespace {

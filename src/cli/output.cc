@@ -159,17 +159,6 @@ std::string BytesForHuman(std::span<const uint8_t> bytes) {
   return text;
 }
 
-Result<std::vector<uint8_t>> ReadFileBytes(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return NotFound("file not found: " + path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return IOError("cannot read " + path);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
-  if (in.bad()) return IOError("reading " + path);
-  return bytes;
-}
-
 nlohmann::json EventJson(const chain::Event& event, size_t index) {
   nlohmann::json j = chain::EventToJson(event);
   j["index"] = index;

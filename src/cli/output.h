@@ -81,8 +81,6 @@ std::string HexBytes(std::span<const uint8_t> bytes);
 nlohmann::json BytesForJson(std::span<const uint8_t> bytes);
 // A human form: the text when printable (pretty-printed when it is JSON), else "hex:<digits>".
 std::string BytesForHuman(std::span<const uint8_t> bytes);
-// Reads the whole of a file as bytes. Errors: kNotFound / kIOError naming the path.
-Result<std::vector<uint8_t>> ReadFileBytes(const std::string& path);
 
 // A chain event in JSON for --json output: chain::EventToJson plus its "index".
 nlohmann::json EventJson(const chain::Event& event, size_t index);

@@ -32,13 +32,13 @@ inline std::string Sha256Hex(std::span<const uint8_t> data) {
   return HexEncode(Sha256(data));
 }
 
-// The whole file. `what` names it in errors ("manifest not found: m.toml"): kNotFound when it
-// does not exist, kInvalidArgument for a directory, kIOError otherwise.
 // `bytes` as a C string literal (with the quotes), safe for any byte values: printable ASCII stays,
 // everything else (and '"', '\\', '?', so no trigraph can form) becomes a three-digit octal escape.
 // For code generators (the module compiler's shim, `theater bindgen`).
 std::string CStringLiteral(std::string_view bytes);
 
+// The whole file. `what` names it in errors ("manifest not found: m.toml"): kNotFound when it
+// does not exist, kInvalidArgument for a directory, kIOError otherwise.
 Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path,
                                            std::string_view what = "file");
 Result<std::string> ReadFileText(const std::filesystem::path& path, std::string_view what = "file");
