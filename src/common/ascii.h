@@ -1,7 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 //
-// ASCII helpers for protocol text: case folding (HTTP methods and header names, host names, WIT
-// keywords, query words) and HTTP token characters. Locale-independent on purpose: std::tolower
+// ASCII helpers for protocol text: character classes (WIT and component-model names), case
+// folding (HTTP methods and header names, host names, WIT keywords, query words) and HTTP token
+// characters. Locale-independent on purpose: std::tolower
 // follows the C locale, and protocol names are ASCII by definition. Bytes outside A-Z pass through
 // unchanged.
 //
@@ -12,6 +13,19 @@
 #include <string_view>
 
 namespace theater {
+
+constexpr bool AsciiIsLower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+constexpr bool AsciiIsUpper(char c) {
+  return c >= 'A' && c <= 'Z';
+}
+constexpr bool AsciiIsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+constexpr bool AsciiIsAlpha(char c) {
+  return AsciiIsLower(c) || AsciiIsUpper(c);
+}
 
 constexpr char AsciiToLower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;

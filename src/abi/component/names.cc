@@ -1,20 +1,13 @@
 // Theater: a WebAssembly actor runtime.
 #include "abi/component/names.h"
 
+#include "abi/wit/lexer.h"
+#include "common/ascii.h"
+
 #include <vector>
 
 namespace theater::component {
 namespace {
-
-bool IsLower(char c) {
-  return c >= 'a' && c <= 'z';
-}
-bool IsUpper(char c) {
-  return c >= 'A' && c <= 'Z';
-}
-bool IsDigit(char c) {
-  return c >= '0' && c <= '9';
-}
 
 std::string Quote(std::string_view s) {
   return "`" + std::string(s) + "`";
@@ -37,44 +30,9 @@ std::vector<std::string_view> Split(std::string_view s, char separator) {
 // words ::= word ('-' word)*, word ::= [a-z][0-9a-z]*  (namespaces admit no acronyms)
 bool IsWords(std::string_view s) {
   for (std::string_view word : Split(s, '-')) {
-    if (word.empty() || !IsLower(word[0])) return false;
+    if (word.empty() || !AsciiIsLower(word[0])) return false;
     for (char c : word) {
-      if (!IsLower(c) && !IsDigit(c)) return false;
-    }
-  }
-  return true;
-}
-
-bool IsSemverIdentifiers(std::string_view s, bool numeric_without_leading_zero) {
-  for (std::string_view id : Split(s, '.')) {
-    if (id.empty()) return false;
-    bool all_digits = true;
-    for (char c : id) {
-      if (!IsDigit(c) && !IsLower(c) && !IsUpper(c) && c != '-') return false;
-      all_digits = all_digits && IsDigit(c);
-    }
-    if (numeric_without_leading_zero && all_digits && id.size() > 1 && id[0] == '0') return false;
-  }
-  return true;
-}
-
-bool IsSemver(std::string_view v) {
-  std::string_view build;
-  if (const size_t plus = v.find('+'); plus != std::string_view::npos) {
-    build = v.substr(plus + 1);
-    v = v.substr(0, plus);
-    if (!IsSemverIdentifiers(build, false)) return false;
-  }
-  if (const size_t dash = v.find('-'); dash != std::string_view::npos) {
-    if (!IsSemverIdentifiers(v.substr(dash + 1), true)) return false;
-    v = v.substr(0, dash);
-  }
-  const auto core = Split(v, '.');
-  if (core.size() != 3) return false;
-  for (std::string_view number : core) {
-    if (number.empty() || (number.size() > 1 && number[0] == '0')) return false;
-    for (char c : number) {
-      if (!IsDigit(c)) return false;
+      if (!AsciiIsLower(c) && !AsciiIsDigit(c)) return false;
     }
   }
   return true;
@@ -108,7 +66,7 @@ std::string CheckPlainName(std::string_view name) {
 std::string CheckInterfaceName(std::string_view name) {
   std::string_view path = name;
   if (const size_t at = name.find('@'); at != std::string_view::npos) {
-    if (!IsSemver(name.substr(at + 1))) {
+    if (!wit::VersionProblem(name.substr(at + 1)).empty()) {
       return Quote(name) + " has an invalid semver version " + Quote(name.substr(at + 1));
     }
     path = name.substr(0, at);
@@ -151,23 +109,10 @@ bool IsBracketed(std::string_view name, std::string_view prefix, bool allow_inte
 
 }  // namespace
 
+// The same grammar as WIT identifiers, so one check serves both.
 std::string CheckLabel(std::string_view name) {
-  if (name.empty()) return "empty name";
-  for (std::string_view fragment : Split(name, '-')) {
-    if (fragment.empty()) return Quote(name) + " is not kebab-case (empty word)";
-    const bool lower = IsLower(fragment[0]);
-    if (!lower && !IsUpper(fragment[0])) {
-      return Quote(name) + " is not kebab-case (a word starts with " +
-             Quote(fragment.substr(0, 1)) + ")";
-    }
-    for (char c : fragment) {
-      if (!IsDigit(c) && !(lower ? IsLower(c) : IsUpper(c))) {
-        return Quote(name) + " is not kebab-case (word " + Quote(fragment) +
-               " mixes cases or has other characters)";
-      }
-    }
-  }
-  return "";
+  const std::string problem = wit::IdentifierProblem(name);
+  return problem.empty() ? "" : Quote(name) + " is not kebab-case: " + problem;
 }
 
 std::string CheckExportName(std::string_view name) {
@@ -190,7 +135,7 @@ std::string CheckImportName(std::string_view name) {
 std::string NameKey(std::string_view name) {
   std::string key(name);
   for (char& c : key) {
-    if (IsUpper(c)) c = static_cast<char>(c - 'A' + 'a');
+    if (AsciiIsUpper(c)) c = static_cast<char>(c - 'A' + 'a');
   }
   return key;
 }

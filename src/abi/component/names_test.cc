@@ -10,13 +10,13 @@ TEST(ComponentNamesTest, Labels) {
   for (const char* ok : {"a", "log", "get-stdin", "HTTP-request", "utf8", "a1-b2", "UTF8"}) {
     EXPECT_EQ(CheckLabel(ok), "") << ok;
   }
-  EXPECT_EQ(CheckLabel(""), "empty name");
-  EXPECT_NE(CheckLabel("a--b").find("empty word"), std::string::npos);
-  EXPECT_NE(CheckLabel("-a").find("empty word"), std::string::npos);
-  EXPECT_NE(CheckLabel("a-").find("empty word"), std::string::npos);
-  EXPECT_NE(CheckLabel("1a").find("starts with `1`"), std::string::npos);
-  EXPECT_NE(CheckLabel("camelCase").find("mixes cases"), std::string::npos);
-  EXPECT_NE(CheckLabel("snake_case").find("mixes cases"), std::string::npos);
+  EXPECT_NE(CheckLabel("").find("cannot be empty"), std::string::npos);
+  EXPECT_NE(CheckLabel("a--b").find("doubled '-'"), std::string::npos);
+  EXPECT_NE(CheckLabel("-a").find("doubled '-'"), std::string::npos);
+  EXPECT_NE(CheckLabel("a-").find("doubled '-'"), std::string::npos);
+  EXPECT_NE(CheckLabel("1a").find("must start with a letter"), std::string::npos);
+  EXPECT_NE(CheckLabel("camelCase").find("mixes upper and lower case"), std::string::npos);
+  EXPECT_NE(CheckLabel("snake_case").find("'_' is not allowed"), std::string::npos);
 }
 
 TEST(ComponentNamesTest, ExportNames) {

@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "abi/wit/lexer.h"
 
+#include "common/ascii.h"
+
 #include <array>
 #include <cstdio>
 #include <utility>
@@ -39,23 +41,11 @@ constexpr std::array kKeywords = {
     Keyword{"with", TokenKind::kWith},       Keyword{"world", TokenKind::kWorld},
 };
 
-bool IsLetter(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool IsDigit(char c) {
-  return c >= '0' && c <= '9';
-}
-bool IsLower(char c) {
-  return c >= 'a' && c <= 'z';
-}
-bool IsUpper(char c) {
-  return c >= 'A' && c <= 'Z';
-}
 bool IsWordChar(char c) {
-  return IsLetter(c) || IsDigit(c) || c == '-' || c == '_';
+  return AsciiIsAlpha(c) || AsciiIsDigit(c) || c == '-' || c == '_';
 }
 bool IsVersionChar(char c) {
-  return IsLetter(c) || IsDigit(c) || c == '.' || c == '-' || c == '+';
+  return AsciiIsAlpha(c) || AsciiIsDigit(c) || c == '.' || c == '-' || c == '+';
 }
 
 // Unicode bidirectional embedding/override/isolate controls, which can make source text read
@@ -113,7 +103,7 @@ void AppendBlockDocs(std::string_view body, std::string* docs) {
 bool AllDigits(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
-    if (!IsDigit(c)) return false;
+    if (!AsciiIsDigit(c)) return false;
   }
   return true;
 }
@@ -127,7 +117,8 @@ std::string SuffixProblem(std::string_view suffix, bool numeric_without_leading_
     std::string_view part = suffix.substr(start, end - start);
     if (part.empty()) return "it has an empty identifier after '-' or '+'";
     for (char c : part) {
-      if (!IsLetter(c) && !IsDigit(c) && c != '-') return "it contains '" + std::string(1, c) + "'";
+      if (!AsciiIsAlpha(c) && !AsciiIsDigit(c) && c != '-')
+        return "it contains '" + std::string(1, c) + "'";
     }
     if (numeric_without_leading_zero && AllDigits(part) && part.size() > 1 && part[0] == '0') {
       return "numeric identifier '" + std::string(part) + "' has a leading zero";
@@ -215,6 +206,10 @@ Status ErrorAt(StatusCode code, std::string_view file, Location location,
   return Status(code, std::move(text));
 }
 
+}  // namespace theater::wit::internal
+
+namespace theater::wit {
+
 std::string IdentifierProblem(std::string_view name) {
   if (name.empty()) return "an identifier cannot be empty";
   size_t start = 0;
@@ -226,7 +221,7 @@ std::string IdentifierProblem(std::string_view name) {
       return "identifiers are kebab-case words joined by single '-' (no leading, trailing or "
              "doubled '-')";
     }
-    if (!IsLetter(word[0])) {
+    if (!AsciiIsAlpha(word[0])) {
       return "each word of an identifier must start with a letter, '" + std::string(word) +
              "' does not";
     }
@@ -234,11 +229,11 @@ std::string IdentifierProblem(std::string_view name) {
     bool upper = false;
     for (char c : word) {
       if (c == '_') return "'_' is not allowed; identifiers are kebab-case (use '-')";
-      if (!IsLetter(c) && !IsDigit(c)) {
+      if (!AsciiIsAlpha(c) && !AsciiIsDigit(c)) {
         return "character '" + std::string(1, c) + "' is not allowed in an identifier";
       }
-      lower |= IsLower(c);
-      upper |= IsUpper(c);
+      lower |= AsciiIsLower(c);
+      upper |= AsciiIsUpper(c);
     }
     if (lower && upper) {
       return "word '" + std::string(word) + "' mixes upper and lower case letters";
@@ -257,7 +252,7 @@ std::string VersionProblem(std::string_view version) {
     size_t end = core.find('.', start);
     if (end == std::string_view::npos) end = core.size();
     std::string_view part = core.substr(start, end - start);
-    if (!AllDigits(part)) return "expected MAJOR.MINOR.PATCH with decimal numbers";
+    if (!internal::AllDigits(part)) return "expected MAJOR.MINOR.PATCH with decimal numbers";
     if (part.size() > 1 && part[0] == '0') {
       return "number '" + std::string(part) + "' has a leading zero";
     }
@@ -271,15 +266,19 @@ std::string VersionProblem(std::string_view version) {
   size_t plus = rest.find('+');
   if (rest[0] == '-') {
     std::string_view pre = rest.substr(1, plus == std::string_view::npos ? rest.npos : plus - 1);
-    std::string problem = SuffixProblem(pre, true);
+    std::string problem = internal::SuffixProblem(pre, true);
     if (!problem.empty()) return "pre-release: " + problem;
   }
   if (plus != std::string_view::npos) {
-    std::string problem = SuffixProblem(rest.substr(plus + 1), false);
+    std::string problem = internal::SuffixProblem(rest.substr(plus + 1), false);
     if (!problem.empty()) return "build metadata: " + problem;
   }
   return "";
 }
+
+}  // namespace theater::wit
+
+namespace theater::wit::internal {
 
 Lexer::Lexer(std::string_view text, std::string file_name)
     : text_(text), file_name_(std::move(file_name)) {}
@@ -411,7 +410,7 @@ Result<Token> Lexer::NextToken() {
     return token;
   }
   const char c = text_[pos_];
-  if (IsDigit(c) && (last_kind_ == TokenKind::kAt || last_kind_ == TokenKind::kEquals)) {
+  if (AsciiIsDigit(c) && (last_kind_ == TokenKind::kAt || last_kind_ == TokenKind::kEquals)) {
     const size_t start = pos_;
     // A '.' right before '{' ends the version: `use a:b/c@1.0.0.{x};`.
     while (pos_ < text_.size() && IsVersionChar(text_[pos_]) &&

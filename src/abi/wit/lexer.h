@@ -138,12 +138,17 @@ class Lexer {
   TokenKind last_kind_ = TokenKind::kEnd;
 };
 
-// Checks the kebab-case rules of a WIT identifier (without any `%`); returns why it is invalid,
-// or an empty string when it is valid.
+}  // namespace theater::wit::internal
+
+namespace theater::wit {
+
+// Checks the kebab-case rules of a WIT identifier (without any `%`), which are also the
+// component model's label rules (the binary decoder uses them); returns why it is invalid, or an
+// empty string when it is valid.
 std::string IdentifierProblem(std::string_view name);
 
-// Checks a semantic version string (the text of a kVersion token); returns why it is invalid, or an
-// empty string when valid.
+// Checks a semantic version string (the text of a kVersion token, a version in a component's
+// interface name); returns why it is invalid, or an empty string when valid.
 std::string VersionProblem(std::string_view version);
 
-}  // namespace theater::wit::internal
+}  // namespace theater::wit
