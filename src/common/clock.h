@@ -16,6 +16,13 @@ inline uint64_t WallClockMs() {
                                    .count());
 }
 
+// Nanoseconds since the Unix epoch (what WASI's wall clocks report).
+inline uint64_t WallClockNs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
 // Steady-clock nanoseconds (monotonic; only differences mean anything).
 inline int64_t SteadyNowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(

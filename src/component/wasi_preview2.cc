@@ -1,11 +1,10 @@
 // Theater: a WebAssembly actor runtime.
 #include "component/wasi_preview2.h"
 
-#include <openssl/rand.h>
-#include <time.h>
-
 #include <utility>
 #include <vector>
+
+#include "common/clock.h"
 
 namespace theater::component {
 namespace {
@@ -29,12 +28,6 @@ std::optional<std::string_view> Unversioned(std::string_view name) {
   return name.substr(0, at);
 }
 
-uint64_t Now(clockid_t clock) {
-  struct timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 // The single result type of `import`.
 Result<const Type*> ResultType(const LoweredImport& import) {
   if (!import.type.result) return InvalidArgument("the function has no result");
@@ -52,25 +45,6 @@ Result<Value> StreamClosed(const LoweredImport& import) {
     }
   }
   return InvalidArgument("expected a result whose error is a stream-error with a closed case");
-}
-
-Result<std::vector<uint8_t>> RandomBytes(uint64_t len) {
-  if (len > kMaxTransfer) {
-    return ResourceExhausted("asked for " + std::to_string(len) + " random bytes, more than " +
-                             std::to_string(kMaxTransfer));
-  }
-  std::vector<uint8_t> bytes(len);
-  if (len != 0 && RAND_bytes(bytes.data(), static_cast<int>(len)) != 1) {
-    return InternalError("the random source failed");
-  }
-  return bytes;
-}
-
-Result<uint64_t> RandomU64() {
-  THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, RandomBytes(8));
-  uint64_t value = 0;
-  for (uint8_t b : bytes) value = value << 8 | b;
-  return value;
 }
 
 }  // namespace
@@ -97,6 +71,24 @@ Result<WasiPreview2::Object*> WasiPreview2::Get(const Value& handle, Kind kind) 
 
 void WasiPreview2::Drop(uint32_t rep) {
   objects_.erase(rep);
+}
+
+Result<std::vector<uint8_t>> WasiPreview2::RandomBytes(uint64_t len) {
+  if (len > kMaxTransfer) {
+    return ResourceExhausted("asked for " + std::to_string(len) + " random bytes, more than " +
+                             std::to_string(kMaxTransfer));
+  }
+  if (!options_.random) return FailedPrecondition("no random source is configured");
+  std::vector<uint8_t> bytes(len);
+  THEATER_RETURN_IF_ERROR(options_.random(bytes));
+  return bytes;
+}
+
+Result<uint64_t> WasiPreview2::RandomU64() {
+  THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, RandomBytes(8));
+  uint64_t value = 0;
+  for (uint8_t b : bytes) value = value << 8 | b;
+  return value;
 }
 
 void WasiPreview2::Write(int stream, std::span<const uint8_t> bytes) {
@@ -255,7 +247,7 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
       (function == "now" || function == "resolution")) {
     const bool now = function == "now";
     return Impl([now](const LoweredImport&, Values&) -> Result<Values> {
-      const uint64_t ns = now ? Now(CLOCK_REALTIME) : 1;
+      const uint64_t ns = now ? WallClockNs() : 1;
       return Values{Value::Record({Value::U64(ns / 1'000'000'000u),
                                    Value::U32(static_cast<uint32_t>(ns % 1'000'000'000u))})};
     });
@@ -264,7 +256,7 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
     if (function == "now" || function == "resolution") {
       const bool now = function == "now";
       return Impl([now](const LoweredImport&, Values&) -> Result<Values> {
-        return Values{Value::U64(now ? Now(CLOCK_MONOTONIC) : 1)};
+        return Values{Value::U64(now ? static_cast<uint64_t>(SteadyNowNs()) : 1)};
       });
     }
     if (function == "subscribe-instant" || function == "subscribe-duration") {
@@ -277,20 +269,20 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
   // ----- wasi:random
   if ((interface_name == "wasi:random/random" && function == "get-random-bytes") ||
       (interface_name == "wasi:random/insecure" && function == "get-insecure-random-bytes")) {
-    return Impl([](const LoweredImport&, Values& params) -> Result<Values> {
+    return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
       THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, RandomBytes(params[0].as_u64()));
       return Values{Value::Bytes(std::move(bytes))};
     });
   }
   if ((interface_name == "wasi:random/random" && function == "get-random-u64") ||
       (interface_name == "wasi:random/insecure" && function == "get-insecure-random-u64")) {
-    return Impl([](const LoweredImport&, Values&) -> Result<Values> {
+    return Impl([this](const LoweredImport&, Values&) -> Result<Values> {
       THEATER_ASSIGN_OR_RETURN(uint64_t value, RandomU64());
       return Values{Value::U64(value)};
     });
   }
   if (interface_name == "wasi:random/insecure-seed" && function == "insecure-seed") {
-    return Impl([](const LoweredImport&, Values&) -> Result<Values> {
+    return Impl([this](const LoweredImport&, Values&) -> Result<Values> {
       THEATER_ASSIGN_OR_RETURN(uint64_t a, RandomU64());
       THEATER_ASSIGN_OR_RETURN(uint64_t b, RandomU64());
       return Values{Value::Tuple({Value::U64(a), Value::U64(b)})};

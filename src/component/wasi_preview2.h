@@ -11,7 +11,7 @@
 //   wasi:cli/terminal-*          no terminal
 //   wasi:io/streams, error, poll streams as above; pollables are always ready
 //   wasi:clocks/wall-clock, monotonic-clock   the real clocks
-//   wasi:random/random, insecure, insecure-seed   real random bytes (OpenSSL)
+//   wasi:random/random, insecure, insecure-seed   bytes from Options::random
 //   wasi:filesystem/preopens     no directories: nothing is granted
 //   wasi:filesystem/types        served, but unreachable: without a descriptor no method can be
 //                                called (a made-up handle traps before the host runs)
@@ -45,6 +45,8 @@ class WasiPreview2 {
   struct Options {
     // A complete line written to stdout or stderr (without its newline).
     std::function<void(std::string_view line)> log;
+    // Fills a buffer with random bytes (the runtime's source, shared with preview 1).
+    std::function<Status(std::span<uint8_t>)> random;
     // Every call: interface (as imported, with its version), function, arguments and results.
     std::function<void(std::string_view interface_name, std::string_view function,
                        std::span<const abi::Value> params, std::span<const abi::Value> results)>
@@ -75,6 +77,8 @@ class WasiPreview2 {
                                                              std::vector<abi::Value>& params)>;
 
   Result<Impl> Find(std::string_view interface_name, std::string_view function);
+  Result<std::vector<uint8_t>> RandomBytes(uint64_t len);
+  Result<uint64_t> RandomU64();
   uint32_t New(Kind kind, int stream = 0);
   Result<Object*> Get(const abi::Value& handle, Kind kind);
   void Write(int stream, std::span<const uint8_t> bytes);

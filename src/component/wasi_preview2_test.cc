@@ -42,15 +42,24 @@ struct Recorded {
 
 class WasiPreview2Test : public ::testing::Test {
  protected:
-  WasiPreview2Test()
-      : wasi_(WasiPreview2::Options{
-            [this](std::string_view line) { lines_.emplace_back(line); },
-            [this](std::string_view interface_name, std::string_view function,
-                   std::span<const Value> params, std::span<const Value> results) {
-              recorded_.push_back({std::string(interface_name) + "#" + std::string(function),
-                                   {params.begin(), params.end()},
-                                   {results.begin(), results.end()}});
-            }}) {}
+  static WasiPreview2::Options MakeOptions(WasiPreview2Test* t) {
+    WasiPreview2::Options options;
+    options.log = [t](std::string_view line) { t->lines_.emplace_back(line); };
+    // A recognisable source, to see that random bytes come from the one the host gives.
+    options.random = [](std::span<uint8_t> out) {
+      for (uint8_t& b : out) b = 0xab;
+      return Status::Ok();
+    };
+    options.record = [t](std::string_view interface_name, std::string_view function,
+                         std::span<const Value> params, std::span<const Value> results) {
+      t->recorded_.push_back({std::string(interface_name) + "#" + std::string(function),
+                              {params.begin(), params.end()},
+                              {results.begin(), results.end()}});
+    };
+    return options;
+  }
+
+  WasiPreview2Test() : wasi_(MakeOptions(this)) {}
 
   Result<std::vector<Value>> Call(const LoweredImport& import, std::vector<Value> params) {
     Result<ValueHost::Function> fn = wasi_.Resolve(import);
@@ -130,7 +139,7 @@ TEST_F(WasiPreview2Test, AGuestCannotAskForUnboundedBytesOrEscapeItsSandbox) {
                   Type::List(Type::Primitive(TypeKind::kU8))),
            {Value::U64(16)});
   ASSERT_TRUE(sixteen.ok());
-  EXPECT_EQ((*sixteen)[0].as_bytes().size(), 16u);
+  EXPECT_EQ((*sixteen)[0].as_bytes(), std::vector<uint8_t>(16, 0xab));
 
   Result<std::vector<Value>> dirs = Call(
       Import(

@@ -1,13 +1,13 @@
 // Theater: a WebAssembly actor runtime.
 #include "runtime/actor_host.h"
 
-#include <openssl/rand.h>
-
 #include <cstring>
 #include <ctime>
 
+#include "common/clock.h"
 #include "component/component_module.h"
 #include "component/wasi_preview2.h"
+#include "handlers/random/random_source.h"
 #include "runtime/wit_embedded.h"
 
 namespace theater::runtime {
@@ -224,9 +224,11 @@ Status ActorHost::Bind(HostFunctionTable extra) {
   if (!runtime) return InternalError("theater:simple has no runtime interface");
   BindRuntime(&runtime_impls);
 
+  wasi_random_ = handlers::RandomSource::OsEntropy();
   if (component::IsComponentModule(*module_)) {
     component::WasiPreview2::Options wasi;
     wasi.log = [this](std::string_view line) { Log(line); };
+    wasi.random = [this](std::span<uint8_t> out) { return wasi_random_->Fill(out); };
     wasi.record = [this](std::string_view interface_name, std::string_view function,
                          std::span<const Value> params, std::span<const Value> results) {
       RecordHostCall(std::string(interface_name) + "/" + std::string(function), interface_name,
@@ -394,9 +396,7 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
     return instance.Fail(
         FailedPrecondition("actor called proc_exit(" + std::to_string(args[0]) + ")"));
   } else if (name == "clock_time_get") {
-    struct timespec ts;
-    clock_gettime(args[0] == 0 ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
-    uint64_t ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
+    const uint64_t ns = args[0] == 0 ? WallClockNs() : static_cast<uint64_t>(SteadyNowNs());
     if (!write(args[2], &ns, 8)) {
       rc = kWasiFault;
     } else {
@@ -408,8 +408,8 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
       rc = kWasiFault;
     } else {
       std::vector<uint8_t> bytes(len);
-      if (len && RAND_bytes(bytes.data(), static_cast<int>(len)) != 1)
-        return instance.Fail(InternalError("random source failed"));
+      Status filled = host.wasi_random_->Fill(bytes);
+      if (!filled.ok()) return instance.Fail(std::move(filled));
       std::memcpy(mem.data() + ptr, bytes.data(), len);
       host.RecordWasiCall(*b, {Value::U32(static_cast<uint32_t>(len))},
                           {Value::Bytes(std::move(bytes))});

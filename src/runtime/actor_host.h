@@ -41,6 +41,9 @@
 namespace theater::component {
 class WasiPreview2;
 }
+namespace theater::handlers {
+class RandomSource;
+}
 
 namespace theater::runtime {
 
@@ -156,6 +159,8 @@ class ActorHost {
   // The WASI preview-2 interfaces, for components made with the preview-1 adapter. Declared
   // before instance_, which points into it.
   std::unique_ptr<component::WasiPreview2> wasi_preview2_;
+  // Where WASI's random bytes come from, preview 1 and 2 alike.
+  std::unique_ptr<handlers::RandomSource> wasi_random_;
   std::unique_ptr<engine::Instance> instance_;
   std::vector<std::unique_ptr<ImportBinding>> bindings_;
   struct WasiBinding;
