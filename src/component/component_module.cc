@@ -105,7 +105,9 @@ class ResolverHost final : public ComponentHost {
     engine::ImportInfo info;
     info.module = import.interface_name.empty() ? std::string(kRootModule) : import.interface_name;
     info.name = import.function;
-    info.sig = SignatureOf(import.type, abi::Context::kLower);
+    info.sig = import.plan ? engine::FuncSig{import.plan->signature().ParamLetters(),
+                                             import.plan->signature().ResultLetters()}
+                           : SignatureOf(import.type, abi::Context::kLower);
     THEATER_ASSIGN_OR_RETURN(engine::HostBinding inner, resolver_.Resolve(info));
     redirects_.push_back(std::make_unique<Redirect>(Redirect{inner, &actor_}));
     memories_.push_back(import.memory);

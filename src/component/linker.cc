@@ -56,6 +56,12 @@ Result<const FunctionTypeCache::Entry*> FunctionTypeCache::Get(const TypeDef& ty
   Entry entry;
   THEATER_ASSIGN_OR_RETURN(entry.type, ToAbiFunctionType(type));
   THEATER_RETURN_IF_ERROR(CollectHandleResources(type, &entry.resources));
+  if (auto plan = abi::FunctionPlan::Build(entry.type, abi::Context::kLift); plan.ok()) {
+    entry.lift_plan = std::move(plan).value();
+  }
+  if (auto plan = abi::FunctionPlan::Build(entry.type, abi::Context::kLower); plan.ok()) {
+    entry.lower_plan = std::move(plan).value();
+  }
   return &entries_.emplace(&type, std::move(entry)).first->second;
 }
 
@@ -457,6 +463,7 @@ class Linker {
     import.function = func.function;
     THEATER_ASSIGN_OR_RETURN(const FunctionTypeCache::Entry* entry, types_->Get(*canon.func_type));
     import.type = entry->type;
+    import.plan = entry->lower_plan;
     THEATER_ASSIGN_OR_RETURN(import.memory, MemoryOf(s, canon.options));
     THEATER_RETURN_IF_ERROR(NameResources(s, *entry, &import.resources));
     import.table = &result_->table_;
@@ -842,6 +849,7 @@ class Linker {
     LiftedExport& e = value.export_;
     THEATER_ASSIGN_OR_RETURN(const FunctionTypeCache::Entry* entry, types_->Get(*canon.func_type));
     e.type = entry->type;
+    e.plan = entry->lift_plan;
     e.instance = core.instance;
     e.index = core.index;
     THEATER_ASSIGN_OR_RETURN(e.memory, MemoryOf(s, canon.options));

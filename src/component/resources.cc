@@ -70,8 +70,11 @@ bool HasHandles(const abi::Type& type) {
   });
 }
 
-Status MapHandles(const abi::Type& type, abi::Value& value, const HandleMapper& fn) {
-  if (!HasHandles(type)) return Status::Ok();
+namespace {
+
+// MapHandles below its first level: walks every value that may hold a handle, and asks whether a
+// list's elements can hold one once per list, not once per element.
+Status MapHandlesIn(const abi::Type& type, abi::Value& value, const HandleMapper& fn) {
   if (value.kind() != type.kind) {
     return InvalidArgument(std::string("a ") + abi::TypeKindName(value.kind()) +
                            " value where the type is " + type.ToWit());
@@ -85,15 +88,16 @@ Status MapHandles(const abi::Type& type, abi::Value& value, const HandleMapper& 
       return Status::Ok();
     }
     case abi::TypeKind::kList:
+      if (value.is_bytes() || !HasHandles(*type.element)) return Status::Ok();
       for (abi::Value& item : value.mutable_items()) {
-        THEATER_RETURN_IF_ERROR(MapHandles(*type.element, item, fn));
+        THEATER_RETURN_IF_ERROR(MapHandlesIn(*type.element, item, fn));
       }
       return Status::Ok();
     case abi::TypeKind::kRecord: {
       std::vector<abi::Value>& fields = value.mutable_items();
       if (fields.size() != type.fields.size()) return InvalidArgument("record arity mismatch");
       for (size_t i = 0; i < fields.size(); ++i) {
-        THEATER_RETURN_IF_ERROR(MapHandles(*type.fields[i].type, fields[i], fn));
+        THEATER_RETURN_IF_ERROR(MapHandlesIn(*type.fields[i].type, fields[i], fn));
       }
       return Status::Ok();
     }
@@ -101,7 +105,7 @@ Status MapHandles(const abi::Type& type, abi::Value& value, const HandleMapper& 
       std::vector<abi::Value>& elements = value.mutable_items();
       if (elements.size() != type.elements.size()) return InvalidArgument("tuple arity mismatch");
       for (size_t i = 0; i < elements.size(); ++i) {
-        THEATER_RETURN_IF_ERROR(MapHandles(*type.elements[i], elements[i], fn));
+        THEATER_RETURN_IF_ERROR(MapHandlesIn(*type.elements[i], elements[i], fn));
       }
       return Status::Ok();
     }
@@ -119,11 +123,17 @@ Status MapHandles(const abi::Type& type, abi::Value& value, const HandleMapper& 
         payload_type = type.cases[value.case_index()].type.get();
       }
       if (payload_type == nullptr) return InvalidArgument("a payload where the case has none");
-      return MapHandles(*payload_type, *payload, fn);
+      return MapHandlesIn(*payload_type, *payload, fn);
     }
     default:
       return Status::Ok();
   }
+}
+
+}  // namespace
+
+Status MapHandles(const abi::Type& type, abi::Value& value, const HandleMapper& fn) {
+  return HasHandles(type) ? MapHandlesIn(type, value, fn) : Status::Ok();
 }
 
 }  // namespace theater::component

@@ -98,7 +98,9 @@ void ValueHost::BindResource(ResourceType& type) {
 Result<HostImport> BindValueImport(const LoweredImport& import, ValueHost::Function fn,
                                    std::vector<std::unique_ptr<ValueImport>>* keep) {
   THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
-                           abi::FunctionPlan::Build(import.type, abi::Context::kLower));
+                           import.plan
+                               ? Result<abi::FunctionPlan>(*import.plan)
+                               : abi::FunctionPlan::Build(import.type, abi::Context::kLower));
   engine::FuncSig sig{plan.signature().ParamLetters(), plan.signature().ResultLetters()};
   std::string where = import.interface_name.empty() ? import.function
                                                     : import.interface_name + "#" + import.function;
@@ -128,7 +130,8 @@ Result<std::vector<abi::Value>> CallExport(ComponentInstance& instance, const Li
         MapHandles(*e.type.params[i].type, args[i], to_guest).WithContext("arguments of " + where));
   }
   THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
-                           abi::FunctionPlan::Build(e.type, abi::Context::kLift));
+                           e.plan ? Result<abi::FunctionPlan>(*e.plan)
+                                  : abi::FunctionPlan::Build(e.type, abi::Context::kLift));
   LinkedMemory memory = e.memory;
   std::vector<uint64_t> flat_args;
   std::vector<uint64_t> flat_results(plan.signature().results.size());
