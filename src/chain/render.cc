@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "abi/canonical/utf8.h"
 #include "theater/chain.h"
 
 namespace theater::chain {
@@ -18,59 +19,8 @@ using nlohmann::json;
 
 constexpr size_t kMaxLineSummary = 160;
 
-// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 when it is invalid (overlong,
-// surrogate, beyond U+10FFFF or truncated).
-size_t Utf8SequenceAt(std::string_view s, size_t i, char32_t* cp) {
-  auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
-  uint8_t b0 = byte(i);
-  if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
-  }
-  // Sequence length, smallest code point it may encode, and the payload bits of the lead byte.
-  size_t len;
-  char32_t min;
-  if ((b0 & 0xe0) == 0xc0) {
-    len = 2;
-    min = 0x80;
-    *cp = b0 & 0x1f;
-  } else if ((b0 & 0xf0) == 0xe0) {
-    len = 3;
-    min = 0x800;
-    *cp = b0 & 0x0f;
-  } else if ((b0 & 0xf8) == 0xf0) {
-    len = 4;
-    min = 0x10000;
-    *cp = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xc0) != 0x80) return 0;
-    *cp = (*cp << 6) | (byte(i + k) & 0x3f);
-  }
-  if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff)) return 0;
-  return len;
-}
-
-void AppendUtf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else {
-    out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  }
-}
+using abi::canonical_internal::AppendUtf8;
+using abi::canonical_internal::Utf8SequenceAt;
 
 // `s` with every invalid UTF-8 sequence replaced by U+FFFD, so nlohmann::json::dump() accepts it.
 std::string SanitizeUtf8(std::string_view s) {
@@ -80,7 +30,7 @@ std::string SanitizeUtf8(std::string_view s) {
     char32_t cp;
     size_t n = Utf8SequenceAt(s, i, &cp);
     if (n == 0) {
-      AppendUtf8(out, 0xfffd);
+      AppendUtf8(0xfffd, &out);
       ++i;
     } else {
       out.append(s.substr(i, n));
@@ -180,7 +130,7 @@ std::string TerminalSafe(std::string_view s) {
     char32_t cp;
     size_t n = Utf8SequenceAt(s, i, &cp);
     if (n == 0) {
-      AppendUtf8(out, 0xfffd);
+      AppendUtf8(0xfffd, &out);
       ++i;
       continue;
     }
@@ -196,7 +146,7 @@ std::string TerminalSafe(std::string_view s) {
       std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned>(cp));
       out += buf;
     } else {
-      AppendUtf8(out, cp);
+      AppendUtf8(cp, &out);
     }
   }
   return out;
@@ -277,7 +227,7 @@ json ValueToJson(const abi::Value& v) {
         return json{{"char", static_cast<uint32_t>(cp)}};
       }
       std::string s;
-      AppendUtf8(s, cp);
+      AppendUtf8(cp, &s);
       return s;
     }
     case TypeKind::kString:

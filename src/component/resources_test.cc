@@ -225,12 +225,12 @@ TEST_F(ResourcesTest, AHandleUsedAsAnotherTypeTrapsTheGuest) {
       << r.status().ToString();
 }
 
-TEST_F(ResourcesTest, TheHostCannotPassAHandleItDoesNotHold) {
-  // A borrow of a counter is its representation; an owned blob the host made up is accepted as
-  // a new handle, so the host-side misuse to check is the wrong value kind.
+TEST_F(ResourcesTest, AnArgumentOfTheWrongKindWhereAHandleGoesIsRefusedBeforeTheCall) {
   Result<std::vector<Value>> r = Call("take", {Value::U32(3)});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+  EXPECT_FALSE(instance_->poisoned());  // the guest never ran
+  EXPECT_EQ(CallU32("live", {}), 0u);
 }
 
 // ----- Components composed with each other

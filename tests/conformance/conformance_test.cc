@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "abi/canonical/utf8.h"
 #include "common/bytes.h"
 #include "common/test_dir.h"
 #include "component/linker.h"
@@ -53,36 +54,13 @@ std::string Hex(uint64_t bits, int digits) {
 
 std::string Utf8(char32_t c) {
   std::string out;
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xc0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3f));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xe0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (c & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (c & 0x3f));
-  }
+  abi::canonical_internal::AppendUtf8(c, &out);
   return out;
 }
 
 char32_t FirstCodePoint(const std::string& s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  if (s.empty()) return 0;
-  if (p[0] < 0x80) return p[0];
-  if ((p[0] & 0xe0) == 0xc0 && s.size() >= 2) return ((p[0] & 0x1f) << 6) | (p[1] & 0x3f);
-  if ((p[0] & 0xf0) == 0xe0 && s.size() >= 3) {
-    return ((p[0] & 0x0f) << 12) | ((p[1] & 0x3f) << 6) | (p[2] & 0x3f);
-  }
-  if (s.size() >= 4) {
-    return ((p[0] & 0x07) << 18) | ((p[1] & 0x3f) << 12) | ((p[2] & 0x3f) << 6) | (p[3] & 0x3f);
-  }
-  return 0;
+  char32_t c = 0;
+  return !s.empty() && abi::canonical_internal::Utf8SequenceAt(s, 0, &c) != 0 ? c : 0;
 }
 
 // The host side's resource objects: one id sequence over blobs and counters, in the order the

@@ -49,6 +49,40 @@ std::optional<size_t> FindInvalidUtf8(std::string_view bytes) {
   return std::nullopt;
 }
 
+size_t Utf8SequenceAt(std::string_view s, size_t i, char32_t* cp) {
+  auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
+  uint8_t b0 = byte(i);
+  if (b0 < 0x80) {
+    *cp = b0;
+    return 1;
+  }
+  // Sequence length, smallest code point it may encode, and the payload bits of the lead byte.
+  size_t len;
+  char32_t min;
+  if ((b0 & 0xe0) == 0xc0) {
+    len = 2;
+    min = 0x80;
+    *cp = b0 & 0x1f;
+  } else if ((b0 & 0xf0) == 0xe0) {
+    len = 3;
+    min = 0x800;
+    *cp = b0 & 0x0f;
+  } else if ((b0 & 0xf8) == 0xf0) {
+    len = 4;
+    min = 0x10000;
+    *cp = b0 & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+    *cp = (*cp << 6) | (byte(i + k) & 0x3f);
+  }
+  if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff)) return 0;
+  return len;
+}
+
 void AppendUtf8(char32_t c, std::string* out) {
   if (c < 0x80) {
     out->push_back(static_cast<char>(c));

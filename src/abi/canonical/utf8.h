@@ -19,6 +19,10 @@ namespace theater::abi::canonical_internal {
 // nullopt when all of `bytes` is valid UTF-8.
 std::optional<size_t> FindInvalidUtf8(std::string_view bytes);
 
+// Decodes the UTF-8 sequence at s[i] (i < s.size()) into *cp; returns its length, or 0 when it is
+// invalid (overlong, surrogate, beyond U+10FFFF or truncated).
+size_t Utf8SequenceAt(std::string_view s, size_t i, char32_t* cp);
+
 // Appends the UTF-8 encoding of scalar value `c` to `out`.
 void AppendUtf8(char32_t c, std::string* out);
 
