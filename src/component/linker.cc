@@ -57,10 +57,10 @@ Result<const FunctionTypeCache::Entry*> FunctionTypeCache::Get(const TypeDef& ty
   THEATER_ASSIGN_OR_RETURN(entry.type, ToAbiFunctionType(type));
   THEATER_RETURN_IF_ERROR(CollectHandleResources(type, &entry.resources));
   if (auto plan = abi::FunctionPlan::Build(entry.type, abi::Context::kLift); plan.ok()) {
-    entry.lift_plan = std::move(plan).value();
+    entry.lift_plan = std::make_shared<const abi::FunctionPlan>(std::move(plan).value());
   }
   if (auto plan = abi::FunctionPlan::Build(entry.type, abi::Context::kLower); plan.ok()) {
-    entry.lower_plan = std::move(plan).value();
+    entry.lower_plan = std::make_shared<const abi::FunctionPlan>(std::move(plan).value());
   }
   return &entries_.emplace(&type, std::move(entry)).first->second;
 }

@@ -78,7 +78,8 @@ struct LoweredImport {
   std::string function;
   abi::FunctionType type;
   LinkedMemory memory;  // from the canon options (may lack memory or realloc when not needed)
-  std::optional<abi::FunctionPlan> plan;  // for serving it (Context::kLower), built once per type
+  // For serving it (Context::kLower), built once per type; shared, since imports are copied.
+  std::shared_ptr<const abi::FunctionPlan> plan;
   // The resource types the function's handles name (by abi::Type::resource_name), and the
   // table its handles index; both live as long as the ComponentInstance.
   ResourceNames resources;
@@ -112,8 +113,8 @@ struct LiftedExport {
   uint32_t index = 0;                    // its export index there
   std::optional<uint32_t> post_return;   // an export of the same instance
   LinkedMemory memory;
-  ResourceNames resources;                // the resource types its handles name
-  std::optional<abi::FunctionPlan> plan;  // for calling it (Context::kLift), built once per type
+  ResourceNames resources;                        // the resource types its handles name
+  std::shared_ptr<const abi::FunctionPlan> plan;  // for calling it (kLift), built once per type
 };
 
 class ComponentInstance {
@@ -165,8 +166,8 @@ class FunctionTypeCache {
     std::vector<const TypeDef*> resources;  // the kResource TypeDefs of its own/borrow handles
     // Canonical-ABI plans for calling it as an export and serving it as an import; absent when
     // the type is beyond AbiLimits (the call then reports why).
-    std::optional<abi::FunctionPlan> lift_plan;
-    std::optional<abi::FunctionPlan> lower_plan;
+    std::shared_ptr<const abi::FunctionPlan> lift_plan;
+    std::shared_ptr<const abi::FunctionPlan> lower_plan;
   };
   Result<const Entry*> Get(const TypeDef& type);
 
