@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "component/wasi_internal.h"
 
 namespace theater::component {
 namespace {
@@ -14,9 +15,6 @@ using abi::TypeKind;
 using abi::Value;
 using Values = std::vector<Value>;
 
-// Bytes one random or write call may move: more is a guest asking the host to allocate without
-// bound.
-constexpr uint64_t kMaxTransfer = 1u << 20;
 // What check-write grants, so that the adapter writes in pieces of this size at most.
 constexpr uint64_t kWriteBudget = 64u << 10;
 
@@ -28,13 +26,15 @@ std::optional<std::string_view> Unversioned(std::string_view name) {
   return name.substr(0, at);
 }
 
-// The single result type of `import`.
+}  // namespace
+
+namespace wasi_internal {
+
 Result<const Type*> ResultType(const LoweredImport& import) {
   if (!import.type.result) return InvalidArgument("the function has no result");
   return import.type.result.get();
 }
 
-// err(closed) of a result<_, stream-error>.
 Result<Value> StreamClosed(const LoweredImport& import) {
   THEATER_ASSIGN_OR_RETURN(const Type* result, ResultType(import));
   if (result->kind == TypeKind::kResult && result->err && result->err->kind == TypeKind::kVariant) {
@@ -47,7 +47,10 @@ Result<Value> StreamClosed(const LoweredImport& import) {
   return InvalidArgument("expected a result whose error is a stream-error with a closed case");
 }
 
-}  // namespace
+}  // namespace wasi_internal
+
+using wasi_internal::kMaxTransfer;
+using wasi_internal::StreamClosed;
 
 WasiPreview2::WasiPreview2(Options options) : options_(std::move(options)) {}
 
@@ -57,7 +60,9 @@ bool WasiPreview2::IsWasi(std::string_view interface_name) {
 
 uint32_t WasiPreview2::New(Kind kind, int stream) {
   const uint32_t rep = next_rep_++;
-  objects_[rep] = Object{kind, stream};
+  Object& object = objects_[rep];
+  object.kind = kind;
+  object.stream = stream;
   return rep;
 }
 
@@ -192,9 +197,14 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
       });
     }
     if (function.starts_with(prefix_in)) {
-      // stdin is closed: every read and skip reports it.
-      return Impl([this](const LoweredImport& import, Values& params) -> Result<Values> {
-        THEATER_RETURN_IF_ERROR(Get(params[0], Kind::kInputStream).status());
+      // A file's stream reads the file; stdin is closed: every read and skip reports it.
+      const std::string_view method = function.substr(prefix_in.size());
+      const bool skip = method == "skip" || method == "blocking-skip";
+      return Impl([this, skip](const LoweredImport& import, Values& params) -> Result<Values> {
+        THEATER_ASSIGN_OR_RETURN(Object * stream, Get(params[0], Kind::kInputStream));
+        if (stream->file && params.size() > 1) {
+          return ReadFileStream(import, *stream, params[1].as_u64(), skip);
+        }
         THEATER_ASSIGN_OR_RETURN(Value closed, StreamClosed(import));
         return Values{std::move(closed)};
       });
@@ -208,22 +218,25 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
       });
     }
     if (method == "write" || method == "blocking-write-and-flush") {
-      return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+      return Impl([this](const LoweredImport& import, Values& params) -> Result<Values> {
         THEATER_ASSIGN_OR_RETURN(Object * stream, Get(params[0], Kind::kOutputStream));
         const std::vector<uint8_t>& bytes = params[1].as_bytes();
         if (bytes.size() > kMaxTransfer) {
           return ResourceExhausted("a write of " + std::to_string(bytes.size()) + " bytes");
         }
+        if (stream->file) return WriteFileStream(import, *stream, bytes);
         Write(stream->stream, bytes);
         return Values{Value::Ok()};
       });
     }
     if (method == "write-zeroes" || method == "blocking-write-zeroes-and-flush") {
-      return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+      return Impl([this](const LoweredImport& import, Values& params) -> Result<Values> {
         THEATER_ASSIGN_OR_RETURN(Object * stream, Get(params[0], Kind::kOutputStream));
         const uint64_t len = params[1].as_u64();
         if (len > kMaxTransfer) return ResourceExhausted("a write of " + std::to_string(len));
-        Write(stream->stream, std::vector<uint8_t>(len, 0));
+        const std::vector<uint8_t> zeroes(len, 0);
+        if (stream->file) return WriteFileStream(import, *stream, zeroes);
+        Write(stream->stream, zeroes);
         return Values{Value::Ok()};
       });
     }
@@ -234,7 +247,7 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
       });
     }
     if (method == "splice" || method == "blocking-splice") {
-      // The only input stream is stdin, which is closed.
+      // Splicing is not offered: the output stream reports itself closed.
       return Impl([](const LoweredImport& import, Values&) -> Result<Values> {
         THEATER_ASSIGN_OR_RETURN(Value closed, StreamClosed(import));
         return Values{std::move(closed)};
@@ -289,22 +302,9 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
     });
   }
 
-  // ----- wasi:filesystem: nothing is granted
-  if (interface_name == "wasi:filesystem/preopens" && function == "get-directories") {
-    return Impl(
-        [](const LoweredImport&, Values&) -> Result<Values> { return Values{Value::List({})}; });
-  }
-  if (interface_name == "wasi:filesystem/types") {
-    if (function == "filesystem-error-code") {
-      return Impl(
-          [](const LoweredImport&, Values&) -> Result<Values> { return Values{Value::None()}; });
-    }
-    // Methods of descriptors and directory streams: the guest can hold none, so the table check
-    // fails before any of these could run.
-    return Impl([name](const LoweredImport&, Values&) -> Result<Values> {
-      return FailedPrecondition(name + ": no directory is granted to this actor");
-    });
-  }
+  // ----- wasi:filesystem (wasi_filesystem.cc)
+  if (interface_name.starts_with("wasi:filesystem/"))
+    return FindFilesystem(interface_name, function);
   return NotFound(name + " is not provided to actors");
 }
 

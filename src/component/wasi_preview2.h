@@ -12,9 +12,12 @@
 //   wasi:io/streams, error, poll streams as above; pollables are always ready
 //   wasi:clocks/wall-clock, monotonic-clock   the real clocks
 //   wasi:random/random, insecure, insecure-seed   bytes from Options::random
-//   wasi:filesystem/preopens     no directories: nothing is granted
-//   wasi:filesystem/types        served, but unreachable: without a descriptor no method can be
-//                                called (a made-up handle traps before the host runs)
+//   wasi:filesystem/preopens     the directories given to Grant() (none unless the manifest
+//                                grants one, see docs/components.md)
+//   wasi:filesystem/types        descriptors confined by the kernel to those directories
+//                                (wasi_filesystem.cc): open, read and write (directly and through
+//                                streams), stat, directories, create, remove, rename; links and
+//                                timestamps are unsupported
 //
 // Interfaces are matched without their version, for any 0.2.x. Every call is reported to
 // `Options::record` with its arguments and results (handles as the host's representations), so
@@ -30,11 +33,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "component/value_host.h"
+#include "handlers/filesystem/confined_dir.h"
 #include "theater/abi/value.h"
 #include "theater/status.h"
 
@@ -42,6 +48,15 @@ namespace theater::component {
 
 class WasiPreview2 {
  public:
+  // A host directory the actor may reach through wasi:filesystem, and what it may do there.
+  struct Preopen {
+    int directory_fd = -1;    // duplicated by the constructor; the caller keeps its own
+    std::string guest_path;   // the name the guest sees, e.g. "/"
+    bool read = true;         // read files, list directories, stat
+    bool write = false;       // create, write, truncate, remove and rename files
+    bool create_dir = false;  // create directories
+  };
+
   struct Options {
     // A complete line written to stdout or stderr (without its newline).
     std::function<void(std::string_view line)> log;
@@ -55,6 +70,10 @@ class WasiPreview2 {
 
   explicit WasiPreview2(Options options);
 
+  // Grants a directory: wasi:filesystem/preopens lists it from now on. Fails when its descriptor
+  // cannot be duplicated.
+  Status Grant(const Preopen& preopen);
+
   // True when `interface_name` is a WASI interface ("wasi:io/streams@0.2.3").
   static bool IsWasi(std::string_view interface_name);
 
@@ -64,19 +83,54 @@ class WasiPreview2 {
   // The guest dropped its last owned handle of a WASI resource.
   void Drop(uint32_t rep);
 
-  // Objects alive (streams, errors, pollables), for tests.
+  // Objects alive (streams, errors, pollables, descriptors), for tests.
   size_t live_objects() const { return objects_.size(); }
 
  private:
-  enum class Kind : uint8_t { kInputStream, kOutputStream, kError, kPollable };
+  enum class Kind : uint8_t {
+    kInputStream,
+    kOutputStream,
+    kError,
+    kPollable,
+    kDescriptor,
+    kDirectoryStream
+  };
+  // A granted directory: its descriptor and permissions, shared by every descriptor under it.
+  struct GrantedDirectory {
+    handlers::UniqueFd fd;
+    std::string guest_path;
+    bool read = false, write = false, create_dir = false;
+  };
+  struct DirectoryEntry {
+    std::string name;
+    uint32_t mode = 0;  // its st_mode (0 when it could not be read)
+  };
   struct Object {
     Kind kind = Kind::kPollable;
-    int stream = 0;  // 0 stdin, 1 stdout, 2 stderr
+    int stream = 0;  // 0 stdin, 1 stdout, 2 stderr (when `file` is null)
+    // Descriptors and file streams: the open file or directory, and the grant it lies under.
+    std::shared_ptr<handlers::UniqueFd> file;
+    std::shared_ptr<const GrantedDirectory> grant;
+    bool directory = false;                   // descriptor: a directory
+    bool readable = false, writable = false;  // descriptor: its descriptor-flags
+    uint64_t offset = 0;                      // file stream: the next byte
+    bool append = false;                      // output file stream: at the end
+    std::vector<DirectoryEntry> entries;      // directory stream
+    size_t next_entry = 0;
   };
   using Impl = std::function<Result<std::vector<abi::Value>>(const LoweredImport& import,
                                                              std::vector<abi::Value>& params)>;
 
   Result<Impl> Find(std::string_view interface_name, std::string_view function);
+  // wasi:filesystem/types and preopens (wasi_filesystem.cc); kNotFound for other functions.
+  Result<Impl> FindFilesystem(std::string_view interface_name, std::string_view function);
+  // Input and output streams reading or writing a file (wasi_filesystem.cc).
+  Result<std::vector<abi::Value>> ReadFileStream(const LoweredImport& import, Object& stream,
+                                                 uint64_t len, bool skip);
+  // err(last-operation-failed(error)) of a stream function's result.
+  Result<std::vector<abi::Value>> StreamFailed(const LoweredImport& import);
+  Result<std::vector<abi::Value>> WriteFileStream(const LoweredImport& import, Object& stream,
+                                                  std::span<const uint8_t> bytes);
   Result<std::vector<uint8_t>> RandomBytes(uint64_t len);
   Result<uint64_t> RandomU64();
   uint32_t New(Kind kind, int stream = 0);
@@ -84,6 +138,7 @@ class WasiPreview2 {
   void Write(int stream, std::span<const uint8_t> bytes);
 
   Options options_;
+  std::vector<std::shared_ptr<const GrantedDirectory>> grants_;
   std::map<uint32_t, Object> objects_;
   uint32_t next_rep_ = 1;
   std::string pending_[3];  // stdout and stderr text after the last newline

@@ -80,6 +80,9 @@ Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::
   options.log_sink = [this](std::string_view line) { runtime_.Log(*this, line); };
   options.record_chain = runtime_.options().record_calls;
   options.byte_spill = runtime_.byte_spill();
+  for (auto& handler : handlers_) {
+    for (auto& preopen : handler->WasiPreopens()) options.wasi_preopens.push_back(preopen);
+  }
   return ActorHost::Create(std::move(module), options, config_.chain, table);
 }
 

@@ -235,6 +235,9 @@ Status ActorHost::Bind(HostFunctionTable extra) {
                      function, params, {results, nullptr});
     };
     wasi_preview2_ = std::make_unique<component::WasiPreview2>(std::move(wasi));
+    for (const component::WasiPreview2::Preopen& preopen : options_.wasi_preopens) {
+      THEATER_RETURN_IF_ERROR(wasi_preview2_->Grant(preopen));
+    }
   }
   auto lookup = [&](const engine::ImportInfo& import) -> Result<engine::HostBinding> {
     if (import.kind != engine::ExternKind::kFunction) {

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "component/wasi_preview2.h"
 #include "theater/abi/canonical.h"
 #include "theater/abi/wit.h"
 #include "theater/chain.h"
@@ -38,9 +39,6 @@
 #include "theater/permissions.h"
 #include "theater/status.h"
 
-namespace theater::component {
-class WasiPreview2;
-}
 namespace theater::handlers {
 class RandomSource;
 }
@@ -92,6 +90,9 @@ struct ActorHostOptions {
   std::shared_ptr<const chain::ByteSpill> byte_spill;
   // Receives every runtime.log line (and guest stdout/stderr lines).
   std::function<void(std::string_view line)> log_sink;
+  // Directories a component reaches through wasi:filesystem (Handler::WasiPreopens); none by
+  // default. Ignored for core modules.
+  std::vector<component::WasiPreview2::Preopen> wasi_preopens;
 };
 
 class ActorHost {

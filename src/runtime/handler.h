@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "component/wasi_preview2.h"
 #include "runtime/actor_host.h"
 #include "theater/manifest.h"
 #include "theater/status.h"
@@ -61,6 +62,9 @@ class Handler {
     return Status();
   }
   virtual void Stop(StopKind kind) { (void)kind; }
+  // Directories this handler grants the actor through wasi:filesystem when the actor is a
+  // component (asked after SetupHostFunctions). The descriptors stay this handler's.
+  virtual std::vector<component::WasiPreview2::Preopen> WasiPreopens() const { return {}; }
 };
 
 // Adds `theater:simple/<interface_name>.<function>` to `table`, typed by the embedded WIT, as a

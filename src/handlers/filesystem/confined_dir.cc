@@ -66,8 +66,9 @@ int Openat2(int dirfd, const char* path, open_how* how) {
   return static_cast<int>(::syscall(SYS_openat2, dirfd, path, how, sizeof(*how)));
 }
 
-// openat2 beneath `root`: a descriptor, or -errno.
-int RawOpenBeneath(int root, const std::string& rel, int flags, mode_t mode) {
+}  // namespace
+
+int OpenBeneathRaw(int root, const std::string& rel, int flags, mode_t mode) {
   open_how how;
   std::memset(&how, 0, sizeof(how));
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
@@ -83,6 +84,8 @@ int RawOpenBeneath(int root, const std::string& rel, int flags, mode_t mode) {
     return -errno;
   }
 }
+
+namespace {
 
 std::string JoinParts(const std::vector<std::string>& parts, size_t count) {
   std::string out;
@@ -227,7 +230,7 @@ Result<UniqueFd> OpenRoot(const std::string& dir) {
 
 Result<UniqueFd> OpenBeneath(int root, const std::string& rel, int flags, mode_t mode,
                              std::string_view shown) {
-  int fd = RawOpenBeneath(root, rel, flags, mode);
+  int fd = OpenBeneathRaw(root, rel, flags, mode);
   if (fd < 0) return PathError(shown, -fd);
   return UniqueFd(fd);
 }
@@ -355,7 +358,7 @@ Status RemoveTreeAt(int parent_fd, const std::string& name, std::string_view sho
 
 Result<bool> ExistsBeneath(int root, const std::vector<std::string>& parts,
                            std::string_view shown) {
-  UniqueFd fd(RawOpenBeneath(root, JoinParts(parts, parts.size()), O_PATH, 0));
+  UniqueFd fd(OpenBeneathRaw(root, JoinParts(parts, parts.size()), O_PATH, 0));
   if (fd.valid()) return true;
   const int err = -fd.release();
   // Missing, or a component that is a file: the path does not exist. A refused escape or a

@@ -84,6 +84,10 @@ Result<UniqueFd> OpenRoot(const std::string& dir);
 Result<UniqueFd> OpenBeneath(int root, const std::string& rel, int flags, mode_t mode,
                              std::string_view shown);
 
+// The same, for callers that need the reason itself (the WASI host maps it to an error-code):
+// a descriptor, or -errno (EXDEV for an escape, ENOSYS without openat2).
+int OpenBeneathRaw(int root, const std::string& rel, int flags, mode_t mode);
+
 // The operations, each relative to `root`. `parts` are a GuestPath's components relative to it.
 Result<std::vector<uint8_t>> ReadFileBeneath(int root, const std::vector<std::string>& parts,
                                              uint64_t max_bytes, std::string_view shown);

@@ -162,7 +162,39 @@ class FilesystemHandler final : public runtime::Handler {
     fs::path real = fs::canonical(base, ec);
     base_real_ = ec ? fs::absolute(base, ec) : real;
     ComputeAllowedRoots(perms.file_system->allowed_paths);
+    GrantToWasi(*perms.file_system);
     return Status::Ok();
+  }
+
+  std::vector<component::WasiPreview2::Preopen> WasiPreopens() const override {
+    return wasi_preopens_;
+  }
+
+  // What a component reaches through wasi:filesystem: the base directory as "/", or, when
+  // allowed_paths restricts it, each allowed directory that exists as "/<its path>" (so the
+  // kernel confines WASI to exactly the allowed trees). The permission's flags apply.
+  void GrantToWasi(const FileSystemPermissions& perms) {
+    component::WasiPreview2::Preopen preopen;
+    preopen.read = perms.read;
+    preopen.write = perms.write;
+    preopen.create_dir = perms.write && perms.new_dir;
+    if (!allowed_roots_) {
+      preopen.directory_fd = root_.get();
+      preopen.guest_path = "/";
+      wasi_preopens_.push_back(preopen);
+      return;
+    }
+    for (const std::vector<std::string>& parts : *allowed_roots_) {
+      GuestPath path;
+      path.parts = parts;
+      Result<UniqueFd> dir =
+          OpenBeneath(root_.get(), path.Joined(), O_PATH | O_DIRECTORY, 0, path.Joined());
+      if (!dir.ok()) continue;  // an allowed directory that does not exist grants nothing
+      preopen.directory_fd = dir->get();
+      preopen.guest_path = parts.empty() ? "/" : "/" + path.Joined();
+      wasi_dirs_.push_back(std::move(dir).value());
+      wasi_preopens_.push_back(preopen);
+    }
   }
 
   // $TMPDIR/theater-fs-<actor id>-XXXXXX (mode 0700), unique even when an id is reused.
@@ -465,6 +497,10 @@ class FilesystemHandler final : public runtime::Handler {
   // allowed_paths as component lists relative to the base; nullopt: unrestricted.
   std::optional<std::vector<std::vector<std::string>>> allowed_roots_;
   std::vector<std::string> allowed_text_;  // allowed_paths as written, for messages
+  // The directories granted to WASI (a component's wasi:filesystem) and their descriptors
+  // (root_ itself, or the allowed directories opened beneath it, held in wasi_dirs_).
+  std::vector<component::WasiPreview2::Preopen> wasi_preopens_;
+  std::vector<UniqueFd> wasi_dirs_;
 
   std::mutex jobs_mu_;
   std::map<uint64_t, Job> jobs_;  // guarded by jobs_mu_

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <future>
 
+#include "handlers/filesystem/escape_layout_test_util.h"
 #include "runtime/actor_test_fixture.h"
 #include "theater/chain.h"
 
@@ -22,14 +23,10 @@ namespace fs = std::filesystem;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+using testing_util::ReadFileText;
 using namespace std::chrono_literals;
 
 const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/fs_probe.wasm";
-
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
 
 class FilesystemRuntimeTest : public testing_util::ActorTestFixture {
  protected:
@@ -38,14 +35,7 @@ class FilesystemRuntimeTest : public testing_util::ActorTestFixture {
     ActorTestFixture::SetUp();
     base_ = home_ / "base";
     outside_ = home_ / "outside";
-    fs::create_directories(base_);
-    fs::create_directories(outside_);
-    std::ofstream(outside_ / "secret.txt") << "secret";
-    fs::create_directory_symlink("../outside", base_ / "out");
-    fs::create_directory_symlink(outside_, base_ / "abs");
-    fs::create_symlink("../outside/secret.txt", base_ / "secretlink");
-    fs::create_symlink("loop2", base_ / "loop1");
-    fs::create_symlink("loop1", base_ / "loop2");
+    testing_util::MakeEscapeLayout(base_, outside_);
   }
 
   // A manifest for fs_probe with a filesystem handler table holding `handler` (TOML lines).
@@ -62,7 +52,7 @@ class FilesystemRuntimeTest : public testing_util::ActorTestFixture {
 TEST_F(FilesystemRuntimeTest, EveryFunctionWorksInsideTheBase) {
   std::string a = Spawn(BaseManifest());
   EXPECT_EQ(Command(a, "write:notes.txt:hello: world"), "ok");
-  EXPECT_EQ(ReadAll(base_ / "notes.txt"), "hello: world");
+  EXPECT_EQ(ReadFileText(base_ / "notes.txt"), "hello: world");
   EXPECT_EQ(Command(a, "read:notes.txt"), "hello: world");
   EXPECT_EQ(Command(a, "write:notes.txt:short"), "ok");  // truncates
   EXPECT_EQ(Command(a, "read:./notes.txt"), "short");
@@ -89,7 +79,7 @@ TEST_F(FilesystemRuntimeTest, EveryFunctionWorksInsideTheBase) {
   EXPECT_THAT(Command(a, "read:nothing"), StartsWith("error:not-found: path 'nothing'"));
   // Deleting a link inside removes the link, not its target.
   EXPECT_EQ(Command(a, "rm:secretlink"), "ok");
-  EXPECT_EQ(ReadAll(outside_ / "secret.txt"), "secret");
+  EXPECT_EQ(ReadFileText(outside_ / "secret.txt"), "secret");
 }
 
 TEST_F(FilesystemRuntimeTest, EveryKindOfEscapeIsRefusedWithTheName) {
@@ -142,7 +132,7 @@ TEST_F(FilesystemRuntimeTest, EveryKindOfEscapeIsRefusedWithTheName) {
   EXPECT_THAT(Command(a, "rmdir:."), HasSubstr("base directory itself"));
   EXPECT_THAT(Command(a, "rm:."), HasSubstr("base directory itself"));
   // Nothing outside changed.
-  EXPECT_EQ(ReadAll(outside_ / "secret.txt"), "secret");
+  EXPECT_EQ(ReadFileText(outside_ / "secret.txt"), "secret");
   EXPECT_EQ(std::distance(fs::directory_iterator(outside_), fs::directory_iterator()), 1);
   EXPECT_FALSE(fs::exists(home_ / "x"));
   EXPECT_TRUE(fs::exists(base_ / "out"));

@@ -1,0 +1,163 @@
+// Theater: a WebAssembly actor runtime.
+//
+// wasi:filesystem in a directory the manifest grants (wasi_filesystem.cc), driven by a real
+// component (tests/actors/components/wasi/wasi_fs_probe.c: wasi-libc POSIX calls through the
+// preview-1 adapter): what works inside the grant, every kind of escape, the permission flags,
+// allowed_paths, and no grant at all. The files are checked on the host side.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "handlers/filesystem/escape_layout_test_util.h"
+#include "runtime/actor_test_fixture.h"
+#include "theater/chain.h"
+
+namespace theater::component {
+namespace {
+
+namespace fs = std::filesystem;
+using testing_util::ReadFileText;
+
+const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/wasi_fs_probe.component.wasm";
+
+class WasiFilesystemTest : public testing_util::ActorTestFixture {
+ protected:
+  WasiFilesystemTest() : ActorTestFixture("theater-wasi-fs") {}
+  void SetUp() override {
+    ActorTestFixture::SetUp();
+    base_ = home_ / "base";
+    outside_ = home_ / "outside";
+    testing_util::MakeEscapeLayout(base_, outside_);
+  }
+
+  // A manifest for the probe; `handler` adds a filesystem handler table (the grant).
+  std::string Manifest(const std::string& handler, const std::string& extra = "") {
+    std::string manifest =
+        "name = \"wasi-fs\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe + "\"\n" + extra;
+    if (!handler.empty()) manifest += "\n[[handler]]\ntype = \"filesystem\"\n" + handler;
+    return manifest;
+  }
+  std::string Granted(const std::string& extra = "") {
+    return Manifest("path = \"" + base_.string() + "\"\n", extra);
+  }
+
+  fs::path base_, outside_;
+};
+
+TEST_F(WasiFilesystemTest, PosixFileCallsWorkInTheGrantedDirectory) {
+  std::string a = Spawn(Granted());
+  EXPECT_EQ(Command(a, "write notes.txt hello"), "ok");
+  EXPECT_EQ(ReadFileText(base_ / "notes.txt"), "hello");
+  EXPECT_EQ(Command(a, "append notes.txt , world"), "ok");
+  EXPECT_EQ(Command(a, "read notes.txt"), "ok hello, world");
+  EXPECT_EQ(Command(a, "size /notes.txt"), "ok 12");  // absolute paths name the same grant
+  EXPECT_EQ(Command(a, "mkdir sub"), "ok");
+  EXPECT_TRUE(fs::is_directory(base_ / "sub"));
+  EXPECT_EQ(Command(a, "write sub/a.txt inner"), "ok");
+  EXPECT_EQ(Command(a, "ls sub"), "ok a.txt");
+  EXPECT_EQ(Command(a, "ls ."), "ok abs,loop1,loop2,notes.txt,out,secretlink,sub");
+  EXPECT_EQ(Command(a, "mv notes.txt sub/renamed.txt"), "ok");
+  EXPECT_EQ(ReadFileText(base_ / "sub/renamed.txt"), "hello, world");
+  EXPECT_EQ(Command(a, "read notes.txt"), "error No such file or directory");
+  EXPECT_EQ(Command(a, "rmdir sub"), "error Directory not empty");
+  EXPECT_EQ(Command(a, "rm sub/a.txt"), "ok");
+  EXPECT_EQ(Command(a, "rm sub/renamed.txt"), "ok");
+  EXPECT_EQ(Command(a, "rmdir sub"), "ok");
+  EXPECT_FALSE(fs::exists(base_ / "sub"));
+
+  // Every file operation is in the chain, and the chain verifies.
+  auto events = runtime_->Events(a);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  size_t opens = 0;
+  for (const chain::Event& e : *events) {
+    if (e.type.starts_with("wasi:filesystem/types@0.2.") &&
+        e.type.ends_with("/[method]descriptor.open-at")) {
+      ++opens;
+    }
+  }
+  EXPECT_GE(opens, 6u);
+  EXPECT_TRUE(runtime_->VerifyChain(a).ok());
+}
+
+TEST_F(WasiFilesystemTest, EveryKindOfEscapeIsRefusedAndTouchesNothingOutside) {
+  std::string a = Spawn(Granted());
+  const std::string not_permitted = "error Operation not permitted";
+  EXPECT_EQ(Command(a, "read ../outside/secret.txt"), not_permitted);
+  EXPECT_EQ(Command(a, "read out/secret.txt"), not_permitted);  // relative link climbing
+  EXPECT_EQ(Command(a, "read abs/secret.txt"), not_permitted);  // absolute link
+  EXPECT_EQ(Command(a, "read secretlink"), not_permitted);      // link to a file outside
+  EXPECT_EQ(Command(a, "size secretlink"), not_permitted);      // stat follows it: refused
+  EXPECT_EQ(Command(a, "ls out"), not_permitted);
+  EXPECT_TRUE(Command(a, "read loop1").starts_with("error ")) << Command(a, "read loop1");
+  EXPECT_EQ(Command(a, "write out/new.txt x"), not_permitted);
+  EXPECT_EQ(Command(a, "mkdir abs/newdir"), not_permitted);
+  EXPECT_EQ(Command(a, "write inside.txt x"), "ok");
+  EXPECT_EQ(Command(a, "mv inside.txt out/stolen.txt"), not_permitted);
+  // "/etc/passwd" is the granted directory's etc/passwd, which does not exist.
+  EXPECT_EQ(Command(a, "read /etc/passwd"), "error No such file or directory");
+  EXPECT_EQ(ReadFileText(outside_ / "secret.txt"), "secret");
+  EXPECT_FALSE(fs::exists(outside_ / "new.txt"));
+  EXPECT_FALSE(fs::exists(outside_ / "newdir"));
+  EXPECT_FALSE(fs::exists(outside_ / "stolen.txt"));
+  EXPECT_TRUE(fs::exists(base_ / "inside.txt"));
+}
+
+TEST_F(WasiFilesystemTest, WithoutAGrantNoFileIsReachable) {
+  std::string a = Spawn(Manifest(""));
+  EXPECT_TRUE(Command(a, "write notes.txt x").starts_with("error ")) << Command(a, "ls .");
+  EXPECT_TRUE(Command(a, "read /etc/passwd").starts_with("error "));
+  EXPECT_TRUE(Command(a, "ls .").starts_with("error "));
+}
+
+TEST_F(WasiFilesystemTest, ThePermissionFlagsApplyToWasiToo) {
+  std::ofstream(base_ / "f.txt") << "content";
+  std::string parent = Spawn(Granted());
+  auto child = [&](const std::string& config) {
+    return Spawn(Granted("[permission_policy.file_system]\ntype = \"restrict\"\n"
+                         "[permission_policy.file_system.config]\n" +
+                         config),
+                 parent);
+  };
+  const std::string denied = "error Permission denied";
+  std::string read_only = child("write = false\n");
+  EXPECT_EQ(Command(read_only, "read f.txt"), "ok content");
+  EXPECT_EQ(Command(read_only, "write f.txt x"), denied);
+  EXPECT_EQ(Command(read_only, "write g.txt x"), denied);
+  EXPECT_EQ(Command(read_only, "rm f.txt"), denied);
+  EXPECT_EQ(Command(read_only, "mkdir d"), denied);
+  EXPECT_EQ(ReadFileText(base_ / "f.txt"), "content");
+  EXPECT_FALSE(fs::exists(base_ / "g.txt"));
+
+  std::string write_only = child("read = false\n");
+  EXPECT_EQ(Command(write_only, "read f.txt"), denied);
+  EXPECT_EQ(Command(write_only, "ls ."), denied);
+  EXPECT_EQ(Command(write_only, "write g.txt new"), "ok");
+  EXPECT_EQ(ReadFileText(base_ / "g.txt"), "new");
+
+  std::string no_new_dir = child("new_dir = false\n");
+  EXPECT_EQ(Command(no_new_dir, "mkdir d"), denied);
+  EXPECT_EQ(Command(no_new_dir, "write h.txt x"), "ok");
+}
+
+TEST_F(WasiFilesystemTest, AllowedPathsBecomeTheOnlyDirectoriesGranted) {
+  fs::create_directories(base_ / "data");
+  std::ofstream(base_ / "data/in.txt") << "allowed";
+  std::ofstream(base_ / "top.txt") << "not allowed";
+  std::string parent = Spawn(Granted());
+  std::string a = Spawn(Granted("[permission_policy.file_system]\ntype = \"restrict\"\n"
+                                "[permission_policy.file_system.config]\n"
+                                "allowed_paths = [\"data\"]\n"),
+                        parent);
+  EXPECT_EQ(Command(a, "read data/in.txt"), "ok allowed");
+  EXPECT_EQ(Command(a, "read /data/in.txt"), "ok allowed");
+  EXPECT_EQ(Command(a, "write data/out.txt x"), "ok");
+  EXPECT_EQ(ReadFileText(base_ / "data/out.txt"), "x");
+  EXPECT_TRUE(Command(a, "read top.txt").starts_with("error "));
+  EXPECT_TRUE(Command(a, "write top.txt y").starts_with("error "));
+  EXPECT_EQ(ReadFileText(base_ / "top.txt"), "not allowed");
+}
+
+}  // namespace
+}  // namespace theater::component
