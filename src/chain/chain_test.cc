@@ -91,6 +91,20 @@ TEST(ChainGoldenTest, WorkedExampleMatchesByteForByte) {
   EXPECT_EQ(ToHex(chain.Append(GoldenPayload1())), kGoldenHash1);
 }
 
+TEST(ChainHashTest, EveryFrameSizeHashesLikeItsFrame) {
+  // HashEvent assembles frames up to 1 KiB on the stack and feeds larger ones piece by piece:
+  // both must be SHA-256 of HashFrame(), with and without a parent, across the switch.
+  std::optional<Hash> parent = Sha256(Bytes("parent"));
+  for (size_t size = 0; size <= 1100; size += (size > 900 && size < 1030) ? 1 : 37) {
+    std::vector<uint8_t> payload(size);
+    for (size_t i = 0; i < size; ++i) payload[i] = static_cast<uint8_t>(i * 7 + size);
+    for (const std::optional<Hash>& link : {std::optional<Hash>(), parent}) {
+      EXPECT_EQ(HashEvent(link, "wasm", payload), Sha256(HashFrame(link, "wasm", payload)))
+          << "payload of " << size << " bytes" << (link ? " with a parent" : "");
+    }
+  }
+}
+
 TEST(ChainGoldenTest, DocumentContainsTheWorkedExample) {
   std::ifstream in(std::string(THEATER_SOURCE_DIR) + "/docs/chain-format.md");
   ASSERT_TRUE(in) << "docs/chain-format.md is missing";
@@ -141,7 +155,8 @@ TEST(ChainGoldenTest, LargeByteListsAreRecordedByDigest) {
   EXPECT_EQ(value.bytes_digest().sha256, digest);
   EXPECT_EQ(EncodePayload(*decoded), encoded);
   EXPECT_EQ(ValueToJson(value).dump(), "{\"sha256\":\"" + ToHex(digest) + "\",\"size\":5}");
-  EXPECT_THAT(value.ToString(), ::testing::StartsWith("<5 bytes, sha256 " + ToHex(digest).substr(0, 16)));
+  EXPECT_THAT(value.ToString(),
+              ::testing::StartsWith("<5 bytes, sha256 " + ToHex(digest).substr(0, 16)));
 
   // A spill that cannot keep the bytes: recorded inline, as without a spill.
   spill.keep = [](std::span<const uint8_t>, const Hash&) { return false; };

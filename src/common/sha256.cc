@@ -214,9 +214,31 @@ Sha256Digest Sha256Hasher::Final() {
 }
 
 Sha256Digest Sha256(std::span<const uint8_t> data) {
-  Sha256Hasher hasher;
-  hasher.Update(data);
-  return hasher.Final();
+  // One pass without the hasher's staging: whole blocks straight from `data`, then the tail and
+  // the padding in one or two blocks on the stack, each compressed in a single call. For the
+  // short messages the chain hashes, the staging copies would cost as much as the compression.
+  std::array<uint32_t, 8> state = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  const size_t whole = data.size() / 64;
+  if (whole > 0) Compress(state.data(), data.data(), whole);
+  const size_t tail = data.size() % 64;
+  uint8_t last[128] = {};
+  if (tail > 0) std::memcpy(last, data.data() + whole * 64, tail);
+  last[tail] = 0x80;
+  const size_t last_blocks = tail < 56 ? 1 : 2;
+  const uint64_t total_bits = static_cast<uint64_t>(data.size()) * 8;
+  for (int i = 0; i < 8; ++i) {
+    last[last_blocks * 64 - 1 - i] = static_cast<uint8_t>(total_bits >> (8 * i));
+  }
+  Compress(state.data(), last, last_blocks);
+  Sha256Digest out;
+  for (int i = 0; i < 8; ++i) {
+    out[4 * i] = static_cast<uint8_t>(state[i] >> 24);
+    out[4 * i + 1] = static_cast<uint8_t>(state[i] >> 16);
+    out[4 * i + 2] = static_cast<uint8_t>(state[i] >> 8);
+    out[4 * i + 3] = static_cast<uint8_t>(state[i]);
+  }
+  return out;
 }
 
 }  // namespace theater
