@@ -3,12 +3,16 @@
 // wasi:filesystem in a directory the manifest grants (wasi_filesystem.cc), driven by a real
 // component (tests/actors/components/wasi/wasi_fs_probe.c: wasi-libc POSIX calls through the
 // preview-1 adapter): what works inside the grant, every kind of escape, the permission flags,
-// allowed_paths, and no grant at all. The files are checked on the host side.
+// allowed_paths, and no grant at all. The files are checked on the host side. The same probe
+// also sleeps, for the pollables that wait (wasi_preview2.cc).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <string>
+#include <vector>
 
 #include "handlers/filesystem/escape_layout_test_util.h"
 #include "runtime/actor_test_fixture.h"
@@ -157,6 +161,34 @@ TEST_F(WasiFilesystemTest, AllowedPathsBecomeTheOnlyDirectoriesGranted) {
   EXPECT_TRUE(Command(a, "read top.txt").starts_with("error "));
   EXPECT_TRUE(Command(a, "write top.txt y").starts_with("error "));
   EXPECT_EQ(ReadFileText(base_ / "top.txt"), "not allowed");
+}
+
+// Not a file, but the same probe: usleep becomes a WASI poll on a monotonic-clock subscription,
+// which parks the actor on the runtime's timers.
+TEST_F(WasiFilesystemTest, ASleepingComponentWaitsWithoutHoldingAWorker) {
+  std::string a = Spawn(Manifest(""));
+  const auto start = std::chrono::steady_clock::now();
+  const std::string reply = Command(a, "sleep 120");
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(reply.starts_with("ok ")) << reply;
+  EXPECT_GE(std::stoi(reply.substr(3)), 120);
+  EXPECT_GE(took, std::chrono::milliseconds(120));
+
+  // Four actors sleeping 300 ms at once on the two workers: if a sleep held a worker this would
+  // take 600 ms at least.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(Spawn(Manifest("")));
+  const auto together = std::chrono::steady_clock::now();
+  std::vector<std::future<std::string>> replies;
+  for (const std::string& id : ids) {
+    replies.push_back(std::async(std::launch::async, [&, id] { return Command(id, "sleep 300"); }));
+  }
+  for (auto& r : replies) EXPECT_TRUE(r.get().starts_with("ok ")) << "a sleep failed";
+  EXPECT_LT(std::chrono::steady_clock::now() - together, std::chrono::milliseconds(590));
+
+  // A wait beyond the call's deadline fails the call instead of being cut off by it.
+  std::string short_deadline = Spawn(Manifest("", "[limits]\ncall_deadline_ms = 200\n"));
+  EXPECT_TRUE(Command(short_deadline, "sleep 1000").starts_with("failed: ")) << "no failure";
 }
 
 }  // namespace

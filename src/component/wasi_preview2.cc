@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "component/wasi_preview2.h"
 
+#include <algorithm>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -96,6 +98,11 @@ Result<uint64_t> WasiPreview2::RandomU64() {
   return value;
 }
 
+Status WasiPreview2::WaitUntil(int64_t ready_at_ns) {
+  if (SteadyNowNs() >= ready_at_ns || !options_.wait_until) return Status::Ok();
+  return options_.wait_until(ready_at_ns);
+}
+
 void WasiPreview2::Write(int stream, std::span<const uint8_t> bytes) {
   std::string& pending = pending_[stream];
   pending.append(bytes.begin(), bytes.end());
@@ -125,7 +132,6 @@ Result<ValueHost::Function> WasiPreview2::Resolve(const LoweredImport& import) {
 
 Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
                                               std::string_view function) {
-  auto unit = [](const LoweredImport&, Values&) -> Result<Values> { return Values{}; };
   const std::string name = std::string(interface_name) + "#" + std::string(function);
 
   // ----- wasi:cli
@@ -171,17 +177,34 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
   }
   if (interface_name == "wasi:io/poll") {
     if (function == "[method]pollable.ready") {
-      return Impl([](const LoweredImport&, Values&) -> Result<Values> {
-        return Values{Value::Bool(true)};
+      return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+        THEATER_ASSIGN_OR_RETURN(Object * pollable, Get(params[0], Kind::kPollable));
+        return Values{Value::Bool(SteadyNowNs() >= pollable->ready_at_ns)};
       });
     }
-    if (function == "[method]pollable.block") return Impl(unit);
+    if (function == "[method]pollable.block") {
+      return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+        THEATER_ASSIGN_OR_RETURN(Object * pollable, Get(params[0], Kind::kPollable));
+        THEATER_RETURN_IF_ERROR(WaitUntil(pollable->ready_at_ns));
+        return Values{};
+      });
+    }
     if (function == "poll") {
-      return Impl([](const LoweredImport&, Values& params) -> Result<Values> {
-        // Every pollable is ready: all indices.
+      return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+        const std::vector<Value>& list = params[0].items();
+        if (list.empty()) return InvalidArgument("poll of an empty list of pollables");
+        std::vector<int64_t> ready_at;
+        ready_at.reserve(list.size());
+        for (const Value& handle : list) {
+          THEATER_ASSIGN_OR_RETURN(Object * pollable, Get(handle, Kind::kPollable));
+          ready_at.push_back(pollable->ready_at_ns);
+        }
+        // Waits for the first to become ready, then reports every one that is.
+        THEATER_RETURN_IF_ERROR(WaitUntil(*std::min_element(ready_at.begin(), ready_at.end())));
+        const int64_t now = SteadyNowNs();
         Values ready;
-        for (size_t i = 0; i < params[0].items().size(); ++i) {
-          ready.push_back(Value::U32(static_cast<uint32_t>(i)));
+        for (size_t i = 0; i < ready_at.size(); ++i) {
+          if (now >= ready_at[i]) ready.push_back(Value::U32(static_cast<uint32_t>(i)));
         }
         return Values{Value::List(std::move(ready))};
       });
@@ -273,8 +296,16 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
       });
     }
     if (function == "subscribe-instant" || function == "subscribe-duration") {
-      return Impl([this](const LoweredImport&, Values&) -> Result<Values> {
-        return Values{Value::Own(New(Kind::kPollable))};
+      const bool instant = function == "subscribe-instant";
+      return Impl([this, instant](const LoweredImport&, Values& params) -> Result<Values> {
+        // Instants are monotonic-clock nanoseconds, the base of SteadyNowNs(); both saturate.
+        constexpr uint64_t kLatest = std::numeric_limits<int64_t>::max();
+        const uint64_t value = std::min(params[0].as_u64(), kLatest);
+        const uint64_t now = static_cast<uint64_t>(SteadyNowNs());
+        const uint64_t ready_at = instant ? value : std::min(now + value, kLatest);
+        const uint32_t rep = New(Kind::kPollable);
+        objects_[rep].ready_at_ns = static_cast<int64_t>(ready_at);
+        return Values{Value::Own(rep)};
       });
     }
   }

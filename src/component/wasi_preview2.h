@@ -9,7 +9,8 @@
 //   wasi:cli/environment         no variables, no arguments, no working directory
 //   wasi:cli/exit                fails the running call with the status
 //   wasi:cli/terminal-*          no terminal
-//   wasi:io/streams, error, poll streams as above; pollables are always ready
+//   wasi:io/streams, error, poll streams as above, always ready; clock subscriptions are ready
+//                                at their instant, and block/poll wait for it (Options::wait_until)
 //   wasi:clocks/wall-clock, monotonic-clock   the real clocks
 //   wasi:random/random, insecure, insecure-seed   bytes from Options::random
 //   wasi:filesystem/preopens     the directories given to Grant() (none unless the manifest
@@ -62,6 +63,10 @@ class WasiPreview2 {
     std::function<void(std::string_view line)> log;
     // Fills a buffer with random bytes (the runtime's source, shared with preview 1).
     std::function<Status(std::span<uint8_t>)> random;
+    // Suspends the running call until SteadyNowNs() reaches the deadline (the runtime parks
+    // the actor on its timers, holding no thread), or fails when it may not wait that long.
+    // Null: a pollable that is not ready yet is reported ready at once.
+    std::function<Status(int64_t steady_deadline_ns)> wait_until;
     // Every call: interface (as imported, with its version), function, arguments and results.
     std::function<void(std::string_view interface_name, std::string_view function,
                        std::span<const abi::Value> params, std::span<const abi::Value> results)>
@@ -117,6 +122,7 @@ class WasiPreview2 {
     bool append = false;                      // output file stream: at the end
     std::vector<DirectoryEntry> entries;      // directory stream
     size_t next_entry = 0;
+    int64_t ready_at_ns = 0;  // pollable: ready from this SteadyNowNs() on (0: always)
   };
   using Impl = std::function<Result<std::vector<abi::Value>>(const LoweredImport& import,
                                                              std::vector<abi::Value>& params)>;
@@ -136,6 +142,7 @@ class WasiPreview2 {
   uint32_t New(Kind kind, int stream = 0);
   Result<Object*> Get(const abi::Value& handle, Kind kind);
   void Write(int stream, std::span<const uint8_t> bytes);
+  Status WaitUntil(int64_t ready_at_ns);
 
   Options options_;
   std::vector<std::shared_ptr<const GrantedDirectory>> grants_;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/clock.h"
+#include "runtime/await.h"
 #include "runtime/runtime_impl.h"
 #include "runtime/timers.h"
 
@@ -83,7 +84,36 @@ Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::
   for (auto& handler : handlers_) {
     for (auto& preopen : handler->WasiPreopens()) options.wasi_preopens.push_back(preopen);
   }
+  options.wasi_wait_until = [this](ActorHost& host, int64_t deadline_ns) {
+    return WaitForWasi(host, deadline_ns);
+  };
   return ActorHost::Create(std::move(module), options, config_.chain, table);
+}
+
+Status Actor::WaitForWasi(ActorHost& host, int64_t steady_deadline_ns) {
+  // As theater:simple/timing's sleep: on the runtime's timers, holding no worker, and refused
+  // when it would outlast the call's deadline rather than cut off by it.
+  const int64_t wait_ns = steady_deadline_ns - SteadyNowNs();
+  if (wait_ns <= 0) return Status::Ok();
+  const uint64_t call_deadline_ms = config_.manifest.limits.call_deadline_ms;
+  if (static_cast<uint64_t>(wait_ns) / 1'000'000 >= call_deadline_ms) {
+    return FailedPrecondition("a WASI poll would wait " + std::to_string(wait_ns / 1'000'000) +
+                              " ms, beyond the call's deadline of " +
+                              std::to_string(call_deadline_ms) + " ms");
+  }
+  return SleepUntil(host, TimerService::Clock::now() + std::chrono::nanoseconds(wait_ns));
+}
+
+Status Actor::SleepUntil(ActorHost& host, TimerService::Clock::time_point when) {
+  TimerService::TimerId timer = 0;
+  Result<uint64_t> woken = Await(host.instance(), [&](Waker waker) {
+    timer = timers().Schedule(when, [waker] { waker.Wake(); });
+  });
+  if (!woken.ok()) {
+    timers().Cancel(timer);
+    return woken.status();  // cancelled: the call is being stopped
+  }
+  return Status::Ok();
 }
 
 Status Actor::UpdateComponent(std::shared_ptr<const engine::Module> module,

@@ -229,6 +229,11 @@ Status ActorHost::Bind(HostFunctionTable extra) {
     component::WasiPreview2::Options wasi;
     wasi.log = [this](std::string_view line) { Log(line); };
     wasi.random = [this](std::span<uint8_t> out) { return wasi_random_->Fill(out); };
+    if (options_.wasi_wait_until) {
+      wasi.wait_until = [this](int64_t deadline_ns) {
+        return options_.wasi_wait_until(*this, deadline_ns);
+      };
+    }
     wasi.record = [this](std::string_view interface_name, std::string_view function,
                          std::span<const Value> params, std::span<const Value> results) {
       RecordHostCall(std::string(interface_name) + "/" + std::string(function), interface_name,

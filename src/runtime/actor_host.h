@@ -93,6 +93,8 @@ struct ActorHostOptions {
   // Directories a component reaches through wasi:filesystem (Handler::WasiPreopens); none by
   // default. Ignored for core modules.
   std::vector<component::WasiPreview2::Preopen> wasi_preopens;
+  // How a component's WASI pollables wait (WasiPreview2::Options::wait_until); null: they do not.
+  std::function<Status(ActorHost& host, int64_t steady_deadline_ns)> wasi_wait_until;
 };
 
 class ActorHost {

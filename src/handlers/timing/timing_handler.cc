@@ -11,8 +11,6 @@
 
 #include "handlers/builtins.h"
 #include "runtime/actor.h"
-#include "runtime/await.h"
-#include "runtime/timers.h"
 
 namespace theater::handlers {
 namespace {
@@ -82,16 +80,8 @@ class TimingHandler final : public runtime::Handler {
                       " ms");
     }
     if (duration_ms == 0) return std::vector<Value>{Value::Ok()};
-    runtime::TimerService& timers = actor.timers();
-    auto when = runtime::TimerService::Clock::now() + std::chrono::milliseconds(duration_ms);
-    runtime::TimerService::TimerId timer = 0;
-    Result<uint64_t> woken = runtime::Await(host.instance(), [&](runtime::Waker waker) {
-      timer = timers.Schedule(when, [waker] { waker.Wake(); });
-    });
-    if (!woken.ok()) {
-      timers.Cancel(timer);
-      return woken.status();  // cancelled: the call is being stopped
-    }
+    THEATER_RETURN_IF_ERROR(actor.SleepUntil(
+        host, std::chrono::steady_clock::now() + std::chrono::milliseconds(duration_ms)));
     return std::vector<Value>{Value::Ok()};
   }
 

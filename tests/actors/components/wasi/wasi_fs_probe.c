@@ -1,5 +1,5 @@
-/* wasi_fs_probe: an actor that works on files with plain POSIX calls of wasi-libc, made into a
- * component with the WASI preview-1 adapter, so that every file operation reaches the host as
+/* wasi_fs_probe: an actor that works on files (and sleeps) with plain POSIX calls of wasi-libc,
+ * made into a component with the WASI preview-1 adapter, so that every file operation reaches the host as
  * wasi:filesystem (src/component/wasi_filesystem.cc). Written against the C bindings
  * `theater bindgen` generates for the world `message-server-actor`.
  *
@@ -10,6 +10,8 @@
  *   size <path>             stat's size
  *   ls <path>               the entries, comma-separated, in the order readdir gives them
  *   mkdir <path>, rm <path>, rmdir <path>, mv <from> <to>
+ *   sleep <ms>              usleep (a WASI poll on a monotonic-clock subscription); answers
+ *                           "ok <ms it took by the monotonic clock>"
  * The other exports do nothing. */
 #include <dirent.h>
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "message_server_actor.h"
@@ -50,6 +53,15 @@ static char* run(char* command, char* out, size_t size) {
   char* path = strtok(NULL, " ");
   char* rest = strtok(NULL, "");
   if (verb == NULL || path == NULL) return strcpy(out, "error usage");
+  if (strcmp(verb, "sleep") == 0) {
+    struct timespec before, after;
+    clock_gettime(CLOCK_MONOTONIC, &before);
+    if (usleep((useconds_t)atoi(path) * 1000) != 0) return fail(out, size);
+    clock_gettime(CLOCK_MONOTONIC, &after);
+    long long ms = (after.tv_sec - before.tv_sec) * 1000LL + (after.tv_nsec - before.tv_nsec) / 1000000;
+    snprintf(out, size, "ok %lld", ms);
+    return out;
+  }
   if (strcmp(verb, "write") == 0 || strcmp(verb, "append") == 0) {
     const int append = verb[0] == 'a';
     int fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
