@@ -158,7 +158,9 @@ struct CoreInstanceValue {
   std::map<std::string, CoreItem, std::less<>> items;
 };
 
-// A component-level function: imported from the host, or lifted from a core export.
+// A component-level function: imported from the host, or lifted from a core export. Immutable
+// once made and shared by every place it is bound to (index spaces, instance exports,
+// instantiation arguments): a copy would copy its function type and names, on every spawn.
 struct FuncValue {
   bool lifted = false;
   std::string interface_name;  // host functions: the imported instance, or empty
@@ -166,6 +168,7 @@ struct FuncValue {
   TypeRef type;
   LiftedExport export_;  // lifted functions (interface and function names filled at export)
 };
+using FuncRef = std::shared_ptr<const FuncValue>;
 
 struct InstanceValue;
 struct Scope;
@@ -178,7 +181,7 @@ struct ModuleValue {
   const CoreModule* module = nullptr;
 };
 using Value =
-    std::variant<FuncValue, std::shared_ptr<InstanceValue>, TypeRef, ComponentValue, ModuleValue>;
+    std::variant<FuncRef, std::shared_ptr<InstanceValue>, TypeRef, ComponentValue, ModuleValue>;
 
 struct InstanceValue {
   std::map<std::string, Value, std::less<>> exports;
@@ -198,7 +201,7 @@ struct Scope {
 
   std::vector<std::optional<CoreFuncValue>> core_funcs;
   std::vector<std::shared_ptr<CoreInstanceValue>> core_instances;
-  std::vector<std::optional<FuncValue>> funcs;
+  std::vector<FuncRef> funcs;
   std::vector<std::shared_ptr<InstanceValue>> instances;
   // Nested components: the resource types their `(sub resource)` imports are bound to.
   std::map<const TypeDef*, ResourceType*> bound_resources;
@@ -274,12 +277,12 @@ class Linker {
     root_ = &root;
     THEATER_ASSIGN_OR_RETURN(std::shared_ptr<InstanceValue> exports, InstantiateScope(root));
     for (auto& [name, value] : exports->exports) {
-      if (auto* func = std::get_if<FuncValue>(&value)) {
-        THEATER_RETURN_IF_ERROR(AddExport("", name, *func));
+      if (auto* func = std::get_if<FuncRef>(&value)) {
+        THEATER_RETURN_IF_ERROR(AddExport("", name, **func));
       } else if (auto* instance = std::get_if<std::shared_ptr<InstanceValue>>(&value)) {
         for (auto& [function, member] : (*instance)->exports) {
-          if (auto* f = std::get_if<FuncValue>(&member)) {
-            THEATER_RETURN_IF_ERROR(AddExport(name, function, *f));
+          if (auto* f = std::get_if<FuncRef>(&member)) {
+            THEATER_RETURN_IF_ERROR(AddExport(name, function, **f));
           }
         }
         // The names the component exports its resources by ("counter" in "t:r/api").
@@ -457,7 +460,8 @@ class Linker {
   }
 
   Result<CoreFuncValue> Lower(Scope& s, uint32_t core_index, const Canon& canon) {
-    THEATER_ASSIGN_OR_RETURN(FuncValue func, FuncAt(s, canon.func));
+    THEATER_ASSIGN_OR_RETURN(FuncRef func_ref, FuncAt(s, canon.func));
+    const FuncValue& func = *func_ref;
     LoweredImport import;
     import.interface_name = func.interface_name;
     import.function = func.function;
@@ -731,7 +735,7 @@ class Linker {
   Result<Value> ValueAt(Scope& s, const SortIndex& item) {
     switch (item.sort) {
       case Sort::kFunc: {
-        THEATER_ASSIGN_OR_RETURN(FuncValue f, FuncAt(s, item.index));
+        THEATER_ASSIGN_OR_RETURN(FuncRef f, FuncAt(s, item.index));
         return Value(std::move(f));
       }
       case Sort::kInstance: {
@@ -763,10 +767,10 @@ class Linker {
       return it->second;
     }
     if (sort == Sort::kFunc) {
-      FuncValue f;
-      f.function = import.name;
-      f.type = import.desc.type;
-      return Value(std::move(f));
+      auto f = std::make_shared<FuncValue>();
+      f->function = import.name;
+      f->type = import.desc.type;
+      return Value(FuncRef(std::move(f)));
     }
     if (sort == Sort::kInstance) {
       // A host interface: every function of its type becomes a host function of that name.
@@ -774,11 +778,11 @@ class Linker {
       if (import.desc.type) {
         for (const ExternItem& item : import.desc.type->exports) {
           if (item.sort == Sort::kFunc) {
-            FuncValue f;
-            f.interface_name = import.name;
-            f.function = item.name;
-            f.type = item.type;
-            instance->exports.emplace(item.name, std::move(f));
+            auto f = std::make_shared<FuncValue>();
+            f->interface_name = import.name;
+            f->function = item.name;
+            f->type = item.type;
+            instance->exports.emplace(item.name, FuncRef(std::move(f)));
           } else if (item.sort == Sort::kType) {
             instance->exports.emplace(item.name, item.type);
           }
@@ -789,10 +793,10 @@ class Linker {
     return Unsupported(s, sort, index, "importing this sort from the host");
   }
 
-  Result<FuncValue> FuncAt(Scope& s, uint32_t index) {
-    if (s.funcs[index]) return *s.funcs[index];
+  Result<FuncRef> FuncAt(Scope& s, uint32_t index) {
+    if (s.funcs[index]) return s.funcs[index];
     const IndexEntry& entry = s.component.space(Sort::kFunc)[index];
-    FuncValue value;
+    FuncRef value;
     switch (entry.origin) {
       case Origin::kImport: {
         THEATER_ASSIGN_OR_RETURN(
@@ -832,21 +836,21 @@ class Linker {
     return value;
   }
 
-  Result<FuncValue> AsFunc(Scope& s, uint32_t index, Value v) {
-    if (auto* f = std::get_if<FuncValue>(&v)) return std::move(*f);
+  Result<FuncRef> AsFunc(Scope& s, uint32_t index, Value v) {
+    if (auto* f = std::get_if<FuncRef>(&v)) return std::move(*f);
     return ValidationError(s.path + ": func " + std::to_string(index) + " is bound to a " +
                            ValueKindName(v));
   }
 
-  Result<FuncValue> Lift(Scope& s, uint32_t index, const Canon& canon) {
+  Result<FuncRef> Lift(Scope& s, uint32_t index, const Canon& canon) {
     THEATER_ASSIGN_OR_RETURN(CoreFuncValue core, CoreFuncAt(s, canon.func));
     if (core.instance == nullptr) {
       return Unsupported(s, Sort::kFunc, index, "lifting a lowered host function");
     }
-    FuncValue value;
-    value.lifted = true;
-    value.type = canon.func_type;
-    LiftedExport& e = value.export_;
+    auto value = std::make_shared<FuncValue>();
+    value->lifted = true;
+    value->type = canon.func_type;
+    LiftedExport& e = value->export_;
     THEATER_ASSIGN_OR_RETURN(const FunctionTypeCache::Entry* entry, types_->Get(*canon.func_type));
     e.type = entry->type;
     e.plan = entry->lift_plan;
@@ -862,7 +866,7 @@ class Linker {
       }
       e.post_return = post.index;
     }
-    return value;
+    return FuncRef(std::move(value));
   }
 
   Result<std::shared_ptr<InstanceValue>> InstanceAt(Scope& s, uint32_t index) {
