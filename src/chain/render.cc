@@ -20,6 +20,8 @@ using nlohmann::json;
 constexpr size_t kMaxLineSummary = 160;
 
 using abi::canonical_internal::AppendUtf8;
+using abi::canonical_internal::IsControlCodePoint;
+using abi::canonical_internal::IsPrintableUtf8;
 using abi::canonical_internal::Utf8SequenceAt;
 
 // `s` with every invalid UTF-8 sequence replaced by U+FFFD, so nlohmann::json::dump() accepts it.
@@ -38,22 +40,6 @@ std::string SanitizeUtf8(std::string_view s) {
     }
   }
   return out;
-}
-
-bool IsControl(char32_t cp) {
-  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
-}
-
-// Valid UTF-8 with no control characters other than tab, newline and carriage return.
-bool IsPrintableUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    char32_t cp;
-    size_t n = Utf8SequenceAt(s, i, &cp);
-    if (n == 0) return false;
-    if (IsControl(cp) && cp != '\t' && cp != '\n' && cp != '\r') return false;
-    i += n;
-  }
-  return true;
 }
 
 std::string_view AsChars(std::span<const uint8_t> bytes) {
@@ -141,7 +127,7 @@ std::string TerminalSafe(std::string_view s) {
       out += "\\t";
     } else if (cp == '\r') {
       out += "\\r";
-    } else if (IsControl(cp)) {
+    } else if (IsControlCodePoint(cp)) {
       char buf[8];
       std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned>(cp));
       out += buf;

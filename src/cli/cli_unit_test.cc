@@ -409,8 +409,9 @@ TEST(OutputTest, BytesForJsonAndHuman) {
   EXPECT_EQ(BytesForHuman(std::vector<uint8_t>{0x01}), "hex:01");
   EXPECT_THAT(BytesForHuman(B("{\"a\":1}")), HasSubstr("\"a\": 1"));
   EXPECT_TRUE(IsPrintableText(B("tab\tand\nnewline é")));
-  EXPECT_FALSE(IsPrintableText(std::vector<uint8_t>{0xc3}));  // truncated UTF-8
-  EXPECT_FALSE(IsPrintableText(std::vector<uint8_t>{0x1b}));  // escape
+  EXPECT_FALSE(IsPrintableText(std::vector<uint8_t>{0xc3}));        // truncated UTF-8
+  EXPECT_FALSE(IsPrintableText(std::vector<uint8_t>{0x1b}));        // escape
+  EXPECT_FALSE(IsPrintableText(std::vector<uint8_t>{0xc2, 0x9b}));  // C1 control (CSI)
 }
 
 TEST(OutputTest, TablePadsAllButTheLastColumn) {

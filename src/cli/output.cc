@@ -9,6 +9,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "abi/canonical/utf8.h"
+
 namespace theater::cli {
 namespace {
 
@@ -35,34 +37,6 @@ std::string_view Code(Style style) {
 std::string Painted(bool color, std::string_view text, Style style) {
   if (!color || style == Style::kPlain) return std::string(text);
   return std::string(Code(style)) + std::string(text) + "\033[0m";
-}
-
-// Length of the valid UTF-8 sequence starting at bytes[i], or 0.
-size_t Utf8SequenceLength(std::span<const uint8_t> bytes, size_t i) {
-  const uint8_t c = bytes[i];
-  size_t len = 0;
-  uint32_t min = 0;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2;
-    min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + len > bytes.size()) return 0;
-  uint32_t code = c & (0x7F >> len);
-  for (size_t k = 1; k < len; ++k) {
-    if ((bytes[i + k] & 0xC0) != 0x80) return 0;
-    code = (code << 6) | (bytes[i + k] & 0x3F);
-  }
-  if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
-  return len;
 }
 
 }  // namespace
@@ -120,15 +94,8 @@ void Table::Print(const Output& out, std::ostream& os) const {
 }
 
 bool IsPrintableText(std::span<const uint8_t> bytes) {
-  for (size_t i = 0; i < bytes.size();) {
-    const uint8_t c = bytes[i];
-    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return false;
-    if (c == 0x7F) return false;
-    size_t len = Utf8SequenceLength(bytes, i);
-    if (len == 0) return false;
-    i += len;
-  }
-  return true;
+  return abi::canonical_internal::IsPrintableUtf8(
+      {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
 }
 
 std::string BytesToText(std::span<const uint8_t> bytes) {

@@ -83,6 +83,17 @@ size_t Utf8SequenceAt(std::string_view s, size_t i, char32_t* cp) {
   return len;
 }
 
+bool IsPrintableUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp;
+    const size_t n = Utf8SequenceAt(s, i, &cp);
+    if (n == 0) return false;
+    if (IsControlCodePoint(cp) && cp != '\t' && cp != '\n' && cp != '\r') return false;
+    i += n;
+  }
+  return true;
+}
+
 void AppendUtf8(char32_t c, std::string* out) {
   if (c < 0x80) {
     out->push_back(static_cast<char>(c));

@@ -23,6 +23,15 @@ std::optional<size_t> FindInvalidUtf8(std::string_view bytes);
 // invalid (overlong, surrogate, beyond U+10FFFF or truncated).
 size_t Utf8SequenceAt(std::string_view s, size_t i, char32_t* cp);
 
+// A C0 or C1 control character, or DEL.
+inline bool IsControlCodePoint(char32_t cp) {
+  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+// Valid UTF-8 with no control characters other than tab, newline and carriage return: bytes a
+// person can be shown as text (the chain's rendering, the CLI's message output).
+bool IsPrintableUtf8(std::string_view s);
+
 // Appends the UTF-8 encoding of scalar value `c` to `out`.
 void AppendUtf8(char32_t c, std::string* out);
 
