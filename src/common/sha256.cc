@@ -161,11 +161,36 @@ void Compress(uint32_t state[8], const uint8_t* data, size_t blocks) {
   }
 }
 
+constexpr std::array<uint32_t, 8> kInitialState = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+// Pads the last `tail_size` (< 64) bytes of a `total_bytes` message, compresses them in one call
+// (one block, or two when the length does not fit beside the tail) and returns the digest.
+// Padding: a 1 bit, zeros up to 56 mod 64, then the message length in bits, big-endian.
+Sha256Digest FinishDigest(uint32_t state[8], const uint8_t* tail, size_t tail_size,
+                          uint64_t total_bytes) {
+  uint8_t last[128] = {};
+  if (tail_size > 0) std::memcpy(last, tail, tail_size);
+  last[tail_size] = 0x80;
+  const size_t blocks = tail_size < 56 ? 1 : 2;
+  const uint64_t total_bits = total_bytes * 8;
+  for (int i = 0; i < 8; ++i) {
+    last[blocks * 64 - 1 - i] = static_cast<uint8_t>(total_bits >> (8 * i));
+  }
+  Compress(state, last, blocks);
+  Sha256Digest out;
+  for (int i = 0; i < 8; ++i) {
+    out[4 * i] = static_cast<uint8_t>(state[i] >> 24);
+    out[4 * i + 1] = static_cast<uint8_t>(state[i] >> 16);
+    out[4 * i + 2] = static_cast<uint8_t>(state[i] >> 8);
+    out[4 * i + 3] = static_cast<uint8_t>(state[i]);
+  }
+  return out;
+}
+
 }  // namespace
 
-Sha256Hasher::Sha256Hasher()
-    : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
+Sha256Hasher::Sha256Hasher() : state_(kInitialState) {}
 
 void Sha256Hasher::Update(std::span<const uint8_t> data) {
   // An empty span may have a null data pointer, which memcpy must not be given even for 0 bytes.
@@ -193,52 +218,16 @@ void Sha256Hasher::Update(std::span<const uint8_t> data) {
 }
 
 Sha256Digest Sha256Hasher::Final() {
-  // Padding: a 1 bit, zeros up to 56 mod 64, then the message length in bits, big-endian.
-  const uint64_t total_bits = total_bytes_ * 8;
-  uint8_t padding[72] = {0x80};
-  size_t zeros_then_length = (pending_size_ < 56 ? 56 - pending_size_ : 120 - pending_size_);
-  for (int i = 0; i < 8; ++i) {
-    padding[zeros_then_length + i] = static_cast<uint8_t>(total_bits >> (56 - 8 * i));
-  }
-  const uint64_t saved_total = total_bytes_;
-  Update({padding, zeros_then_length + 8});
-  total_bytes_ = saved_total;
-  Sha256Digest out;
-  for (int i = 0; i < 8; ++i) {
-    out[4 * i] = static_cast<uint8_t>(state_[i] >> 24);
-    out[4 * i + 1] = static_cast<uint8_t>(state_[i] >> 16);
-    out[4 * i + 2] = static_cast<uint8_t>(state_[i] >> 8);
-    out[4 * i + 3] = static_cast<uint8_t>(state_[i]);
-  }
-  return out;
+  return FinishDigest(state_.data(), pending_.data(), pending_size_, total_bytes_);
 }
 
 Sha256Digest Sha256(std::span<const uint8_t> data) {
-  // One pass without the hasher's staging: whole blocks straight from `data`, then the tail and
-  // the padding in one or two blocks on the stack, each compressed in a single call. For the
-  // short messages the chain hashes, the staging copies would cost as much as the compression.
-  std::array<uint32_t, 8> state = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  // One pass without the hasher's staging: whole blocks straight from `data`, then the tail. For
+  // the short messages the chain hashes, staging copies would cost as much as the compression.
+  std::array<uint32_t, 8> state = kInitialState;
   const size_t whole = data.size() / 64;
   if (whole > 0) Compress(state.data(), data.data(), whole);
-  const size_t tail = data.size() % 64;
-  uint8_t last[128] = {};
-  if (tail > 0) std::memcpy(last, data.data() + whole * 64, tail);
-  last[tail] = 0x80;
-  const size_t last_blocks = tail < 56 ? 1 : 2;
-  const uint64_t total_bits = static_cast<uint64_t>(data.size()) * 8;
-  for (int i = 0; i < 8; ++i) {
-    last[last_blocks * 64 - 1 - i] = static_cast<uint8_t>(total_bits >> (8 * i));
-  }
-  Compress(state.data(), last, last_blocks);
-  Sha256Digest out;
-  for (int i = 0; i < 8; ++i) {
-    out[4 * i] = static_cast<uint8_t>(state[i] >> 24);
-    out[4 * i + 1] = static_cast<uint8_t>(state[i] >> 16);
-    out[4 * i + 2] = static_cast<uint8_t>(state[i] >> 8);
-    out[4 * i + 3] = static_cast<uint8_t>(state[i]);
-  }
-  return out;
+  return FinishDigest(state.data(), data.data() + whole * 64, data.size() % 64, data.size());
 }
 
 }  // namespace theater
