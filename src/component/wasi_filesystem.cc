@@ -262,6 +262,11 @@ int StatBeneath(int dir, const Value& path, bool follow, struct stat* st) {
 
 }  // namespace
 
+int WasiPreview2::DescriptorFd(const Object& descriptor) {
+  // A preopen has no file of its own: it is its grant's directory.
+  return descriptor.file ? descriptor.file->get() : descriptor.grant->fd.get();
+}
+
 Status WasiPreview2::Grant(const Preopen& preopen) {
   auto grant = std::make_shared<GrantedDirectory>();
   grant->fd = UniqueFd(::fcntl(preopen.directory_fd, F_DUPFD_CLOEXEC, 0));
@@ -370,7 +375,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
     return [this, method = std::move(method)](const LoweredImport& import,
                                               Values& params) -> Result<Values> {
       THEATER_ASSIGN_OR_RETURN(Object * self, Get(params[0], Kind::kDescriptor));
-      const int fd = self->file ? self->file->get() : self->grant->fd.get();
+      const int fd = DescriptorFd(*self);
       return method(import, params, *self, fd);
     };
   };
@@ -503,7 +508,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
     return on_descriptor(
         [this](const LoweredImport&, Values& params, Object&, int fd) -> Result<Values> {
           THEATER_ASSIGN_OR_RETURN(Object * other, Get(params[1], Kind::kDescriptor));
-          const int other_fd = other->file ? other->file->get() : other->grant->fd.get();
+          const int other_fd = DescriptorFd(*other);
           struct stat a, b;
           const bool same = ::fstat(fd, &a) == 0 && ::fstat(other_fd, &b) == 0 &&
                             a.st_dev == b.st_dev && a.st_ino == b.st_ino;
@@ -573,9 +578,13 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
           too_many = true;
           break;
         }
+        // The type the directory itself reports; a stat only for filesystems that report none.
+        mode_t mode = DTTOIF(entry->d_type);
         struct stat st;
-        const mode_t mode =
-            ::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_mode : 0;
+        if (entry->d_type == DT_UNKNOWN) {
+          mode = ::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_mode
+                                                                                       : 0;
+        }
         entries.push_back({std::string(entry_name), mode});
       }
       ::closedir(dir);
@@ -612,7 +621,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
                                 int fd) -> Result<Values> {
       THEATER_ASSIGN_OR_RETURN(Object * target, Get(params[2], Kind::kDescriptor));
       if (!self.grant->write || !target->grant->write) return Fail(import, "access");
-      const int target_fd = target->file ? target->file->get() : target->grant->fd.get();
+      const int target_fd = DescriptorFd(*target);
       UniqueFd from_parent, to_parent;
       std::string from, to;
       if (int err = OpenParent(fd, params[1], &from_parent, &from)) return FailErrno(import, err);

@@ -133,6 +133,8 @@ class WasiPreview2 {
   // Input and output streams reading or writing a file (wasi_filesystem.cc).
   Result<std::vector<abi::Value>> ReadFileStream(const LoweredImport& import, Object& stream,
                                                  uint64_t len, bool skip);
+  // The open file or directory of a kDescriptor object.
+  static int DescriptorFd(const Object& descriptor);
   // err(last-operation-failed(error)) of a stream function's result.
   Result<std::vector<abi::Value>> StreamFailed(const LoweredImport& import);
   Result<std::vector<abi::Value>> WriteFileStream(const LoweredImport& import, Object& stream,

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/clock.h"
+#include "component/component_module.h"
 #include "runtime/await.h"
 #include "runtime/runtime_impl.h"
 #include "runtime/timers.h"
@@ -81,12 +82,14 @@ Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::
   options.log_sink = [this](std::string_view line) { runtime_.Log(*this, line); };
   options.record_chain = runtime_.options().record_calls;
   options.byte_spill = runtime_.byte_spill();
-  for (auto& handler : handlers_) {
-    for (auto& preopen : handler->WasiPreopens()) options.wasi_preopens.push_back(preopen);
+  if (component::IsComponentModule(*module)) {
+    for (auto& handler : handlers_) {
+      for (auto& preopen : handler->WasiPreopens()) options.wasi_preopens.push_back(preopen);
+    }
+    options.wasi_wait_until = [this](ActorHost& host, int64_t deadline_ns) {
+      return WaitForWasi(host, deadline_ns);
+    };
   }
-  options.wasi_wait_until = [this](ActorHost& host, int64_t deadline_ns) {
-    return WaitForWasi(host, deadline_ns);
-  };
   return ActorHost::Create(std::move(module), options, config_.chain, table);
 }
 

@@ -62,9 +62,9 @@ class Handler {
     return Status();
   }
   virtual void Stop(StopKind kind) { (void)kind; }
-  // Directories this handler grants the actor through wasi:filesystem when the actor is a
-  // component (asked after SetupHostFunctions). The descriptors stay this handler's.
-  virtual std::vector<component::WasiPreview2::Preopen> WasiPreopens() const { return {}; }
+  // Directories this handler grants the actor through wasi:filesystem; asked, after
+  // SetupHostFunctions, only when the actor is a component. The descriptors stay this handler's.
+  virtual std::vector<component::WasiPreview2::Preopen> WasiPreopens() { return {}; }
 };
 
 // Adds `theater:simple/<interface_name>.<function>` to `table`, typed by the embedded WIT, as a

@@ -162,11 +162,17 @@ class FilesystemHandler final : public runtime::Handler {
     fs::path real = fs::canonical(base, ec);
     base_real_ = ec ? fs::absolute(base, ec) : real;
     ComputeAllowedRoots(perms.file_system->allowed_paths);
-    GrantToWasi(*perms.file_system);
+    wasi_rights_ = *perms.file_system;
     return Status::Ok();
   }
 
-  std::vector<component::WasiPreview2::Preopen> WasiPreopens() const override {
+  // Asked only for components, so a core module's handler opens nothing more.
+  std::vector<component::WasiPreview2::Preopen> WasiPreopens() override {
+    if (!root_.valid() || !wasi_rights_) return {};
+    if (!wasi_granted_) {
+      GrantToWasi(*wasi_rights_);
+      wasi_granted_ = true;
+    }
     return wasi_preopens_;
   }
 
@@ -501,6 +507,8 @@ class FilesystemHandler final : public runtime::Handler {
   // (root_ itself, or the allowed directories opened beneath it, held in wasi_dirs_).
   std::vector<component::WasiPreview2::Preopen> wasi_preopens_;
   std::vector<UniqueFd> wasi_dirs_;
+  std::optional<FileSystemPermissions> wasi_rights_;  // the permission, set with the base
+  bool wasi_granted_ = false;                         // wasi_preopens_ computed
 
   std::mutex jobs_mu_;
   std::map<uint64_t, Job> jobs_;  // guarded by jobs_mu_
