@@ -4,13 +4,20 @@
 // wasi:filesystem's): a granted `base` and, beside it, an `outside` holding secret.txt, reachable
 // from inside the base only through symbolic links the kernel must refuse to follow out. Test-only.
 //
-// Thread-safety: plain functions on the test's own directories.
+// EscapeLayoutFixture: an ActorTestFixture with that layout in its home and manifests for a probe
+// actor granted the base (the filesystem handler's runtime test with a core module, the WASI
+// filesystem test with a component).
+//
+// Thread-safety: used from the test's thread.
 #pragma once
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
+
+#include "runtime/actor_test_fixture.h"
 
 namespace theater::testing_util {
 
@@ -37,5 +44,37 @@ inline void MakeEscapeLayout(const std::filesystem::path& base,
   fs::create_symlink("loop2", base / "loop1");
   fs::create_symlink("loop1", base / "loop2");
 }
+
+class EscapeLayoutFixture : public ActorTestFixture {
+ protected:
+  // `probe` is the wasm file the manifests run.
+  EscapeLayoutFixture(std::string home_prefix, std::string probe)
+      : ActorTestFixture(std::move(home_prefix)), probe_(std::move(probe)) {}
+
+  void SetUp() override {
+    ActorTestFixture::SetUp();
+    base_ = home_ / "base";
+    outside_ = home_ / "outside";
+    MakeEscapeLayout(base_, outside_);
+  }
+
+  // A manifest for the probe, `extra` (TOML lines) after its top-level fields and, unless
+  // `handler` is empty, a filesystem handler table holding `handler`.
+  std::string Manifest(const std::string& handler, const std::string& extra = "") {
+    std::string manifest =
+        "name = \"probe\"\nversion = \"0.1.0\"\ncomponent = \"" + probe_ + "\"\n" + extra;
+    if (!handler.empty()) manifest += "\n[[handler]]\ntype = \"filesystem\"\n" + handler;
+    return manifest;
+  }
+  // The same with the handler's `path` the base directory, plus `more` handler lines.
+  std::string BaseManifest(const std::string& more = "", const std::string& extra = "") {
+    return Manifest("path = \"" + base_.string() + "\"\n" + more, extra);
+  }
+
+  std::filesystem::path base_, outside_;
+
+ private:
+  std::string probe_;
+};
 
 }  // namespace theater::testing_util

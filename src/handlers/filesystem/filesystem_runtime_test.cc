@@ -13,7 +13,6 @@
 #include <future>
 
 #include "handlers/filesystem/escape_layout_test_util.h"
-#include "runtime/actor_test_fixture.h"
 #include "theater/chain.h"
 
 namespace theater {
@@ -26,27 +25,10 @@ using ::testing::StartsWith;
 using testing_util::ReadFileText;
 using namespace std::chrono_literals;
 
-const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/fs_probe.wasm";
-
-class FilesystemRuntimeTest : public testing_util::ActorTestFixture {
+class FilesystemRuntimeTest : public testing_util::EscapeLayoutFixture {
  protected:
-  FilesystemRuntimeTest() : ActorTestFixture("theater-fs") {}
-  void SetUp() override {
-    ActorTestFixture::SetUp();
-    base_ = home_ / "base";
-    outside_ = home_ / "outside";
-    testing_util::MakeEscapeLayout(base_, outside_);
-  }
-
-  // A manifest for fs_probe with a filesystem handler table holding `handler` (TOML lines).
-  std::string Manifest(const std::string& handler, const std::string& extra = "") {
-    return "name = \"fs\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe + "\"\n" + extra +
-           "\n[[handler]]\ntype = \"filesystem\"\n" + handler;
-  }
-  std::string BaseManifest(const std::string& more = "", const std::string& extra = "") {
-    return Manifest("path = \"" + base_.string() + "\"\n" + more, extra);
-  }
-  fs::path base_, outside_;
+  FilesystemRuntimeTest()
+      : EscapeLayoutFixture("theater-fs", std::string(THEATER_TEST_ACTOR_DIR) + "/fs_probe.wasm") {}
 };
 
 TEST_F(FilesystemRuntimeTest, EveryFunctionWorksInsideTheBase) {
@@ -158,7 +140,7 @@ TEST_F(FilesystemRuntimeTest, ConfigErrorsFailTheSpawnClearly) {
   ASSERT_FALSE(id.ok());
   EXPECT_THAT(id.status().ToString(), HasSubstr("cannot open the base directory"));
   // Importing the interface without a [[handler]] table: no base directory, no start.
-  request.manifest = "name = \"fs\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe + "\"\n";
+  request.manifest = Manifest("");
   id = runtime_->Spawn(request);
   ASSERT_FALSE(id.ok());
   EXPECT_THAT(id.status().ToString(), HasSubstr("one of 'path' or 'new_dir = true' is required"));
