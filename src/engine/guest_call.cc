@@ -19,6 +19,7 @@
 #include <mutex>
 
 #include "common/bytes.h"
+#include "common/sanitizers.h"
 #include "engine/stack_pool.h"
 #include "engine/wasm2c/runtime.h"
 #include "engine/watchdog.h"
@@ -137,7 +138,7 @@ constexpr size_t ImplOffset() {
 // pair. Blocks are all one size, so a block freed on one thread serves a call created on
 // another. Disabled under AddressSanitizer, where reuse would hide use-after-free. Only touched
 // by operator new/delete, which never span a fiber switch.
-#if defined(__SANITIZE_ADDRESS__)
+#if THEATER_ADDRESS_SANITIZER
 constexpr int kCachedBlocks = 0;
 #else
 constexpr int kCachedBlocks = 64;

@@ -20,6 +20,7 @@
 #include <set>
 #include <thread>
 
+#include "common/sanitizers.h"
 #include "common/test_http_server.h"
 #include "common/uuid.h"
 #include "runtime/runtime_test_util.h"
@@ -808,7 +809,7 @@ TEST_F(RuntimeTest, KillNineDuringChainWritesLeavesVerifiableChains) {
   }
 }
 
-#if defined(__SANITIZE_ADDRESS__)
+#if THEATER_ADDRESS_SANITIZER
 constexpr int kFloodCalls = 10'000;  // 10k events: the same behaviour, at sanitizer speed
 #else
 constexpr int kFloodCalls = 100'000;  // 100k events (one per export call)

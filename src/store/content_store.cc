@@ -1808,7 +1808,9 @@ Status ContentStore::CatchUpForeign() {
   if (f.packs.empty()) return Status();
 
   std::vector<uint32_t> adopted;
-  for (auto& [id, pack] : f.packs) {
+  for (auto& [pack_id, pack] : f.packs) {
+    // (A lambda cannot capture a structured binding in every compiler the build supports.)
+    const uint32_t id = pack_id;
     THEATER_ASSIGN_OR_RETURN(uint64_t size, packs->FileSize(*pack.file));
     if (size > pack.scanned_to) {
       std::vector<std::pair<ContentKey, PackLocation>> found;

@@ -11,6 +11,7 @@
 
 #include "abi/canonical/canonical_test_util.h"
 #include "abi/canonical/vector_guest_memory.h"
+#include "common/sanitizers.h"
 #include "theater/abi/canonical.h"
 
 namespace theater::abi {
@@ -224,7 +225,7 @@ TEST(CanonicalHostileTest, NestingDepthBomb) {
 // Lifting and lowering recurse once per nesting level; at the default depth limit a call through
 // prebuilt plans must fit in the 16 KiB an engine keeps free for host code on a fiber stack.
 TEST(CanonicalHostileTest, DeepestAllowedValueFitsASmallStack) {
-#if defined(__SANITIZE_ADDRESS__) || !defined(NDEBUG)
+#if THEATER_ADDRESS_SANITIZER || !defined(NDEBUG)
   GTEST_SKIP() << "stack frames are only representative in an optimised, unsanitised build";
 #endif
   // list<record{option<list<...<u8>>>}>: every kind of recursive step, 32 levels deep.

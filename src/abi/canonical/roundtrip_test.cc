@@ -13,6 +13,7 @@
 
 #include "abi/canonical/canonical_test_util.h"
 #include "abi/canonical/vector_guest_memory.h"
+#include "common/sanitizers.h"
 #include "theater/abi/canonical.h"
 
 namespace theater::abi {
@@ -368,7 +369,7 @@ TEST(CanonicalFunctionTest, NamedResults) {
 }
 
 TEST(CanonicalFunctionTest, OneKibibyteRoundTripIsFast) {
-#if defined(__SANITIZE_ADDRESS__) || !defined(NDEBUG)
+#if THEATER_ADDRESS_SANITIZER || !defined(NDEBUG)
   GTEST_SKIP() << "timing is only meaningful in an optimised, unsanitised build";
 #endif
   const FunctionType f = Function({ListOf(T(TypeKind::kU8))}, nullptr);

@@ -127,7 +127,9 @@ class HttpFrameworkRuntimeTest : public testing_util::ActorTestFixture {
     return "request_timeout_ms = " + std::to_string(timeout_ms) +
            "\nmax_body_bytes = 1024\nmax_header_bytes = 2048\nshutdown_timeout_ms = 3000\n";
   }
-  // Spawns a probe and returns (id, port).
+  // Spawns a probe and returns (id, port). Tests unpack it with structured bindings, which a
+  // lambda names through an init-capture (`[port = port]`): clang 14, the sanitizer build's
+  // compiler, cannot capture a structured binding itself.
   std::pair<std::string, uint16_t> Spawn(const std::string& config = Limits(),
                                          std::optional<std::string> state = {}) {
     SpawnRequest request;
@@ -240,7 +242,7 @@ TEST_F(HttpFrameworkRuntimeTest, BodyAndHeaderLimits) {
 TEST_F(HttpFrameworkRuntimeTest, ExpectContinueGetsAGoAheadOrAnEarly413) {
   auto [id, port] = Spawn();
   ASSERT_NE(port, 0);
-  auto exchange = [port](const std::string& length, bool send_body) {
+  auto exchange = [port = port](const std::string& length, bool send_body) {
     asio::io_context ioc;
     beast::tcp_stream s(ioc);
     s.expires_after(10s);
@@ -300,7 +302,8 @@ TEST_F(HttpFrameworkRuntimeTest, StuckCallTimesOutWhileOtherConnectionsAreServed
   EXPECT_GE(took, 380ms);
   EXPECT_LT(took, 1400ms);  // answered at the timeout, not when the actor finished
   // Once the actor is free again it serves (the late reply was dropped).
-  EXPECT_TRUE(testing_util::WaitFor([&] { return Get(port_a, "/users/3").status == 200; }, 5s));
+  EXPECT_TRUE(testing_util::WaitFor(
+      [&, port_a = port_a] { return Get(port_a, "/users/3").status == 200; }, 5s));
 }
 
 TEST_F(HttpFrameworkRuntimeTest, RouteChangesApplyToARunningServer) {
@@ -330,7 +333,7 @@ TEST_F(HttpFrameworkRuntimeTest, OneActorCrashingOrStoppingNeverTouchesAnothersS
   Reply trapped = Get(port_a, "/trap");
   EXPECT_NE(trapped.status, 200);
   // A failed: its server closes with it. B is untouched.
-  EXPECT_TRUE(testing_util::WaitFor([&] { return Refuses(port_a); }, 5s));
+  EXPECT_TRUE(testing_util::WaitFor([&, port_a = port_a] { return Refuses(port_a); }, 5s));
   for (int i = 0; i < 3; ++i) EXPECT_EQ(Get(port_b, "/users/1").status, 200);
 
   // B cannot reach A's (or anyone else's) server by its id.
@@ -355,12 +358,12 @@ TEST_F(HttpFrameworkRuntimeTest, OneActorCrashingOrStoppingNeverTouchesAnothersS
 TEST_F(HttpFrameworkRuntimeTest, StopServerDrainsRequestsInFlight) {
   auto [id, port] = Spawn(Limits(5000));
   ASSERT_NE(port, 0);
-  auto slow = std::async(std::launch::async, [port] { return Get(port, "/sleep/600"); });
+  auto slow = std::async(std::launch::async, [port = port] { return Get(port, "/sleep/600"); });
   std::this_thread::sleep_for(100ms);
   // Queued behind the sleep: the stop, then a request that will be in flight when it runs.
-  auto stop = std::async(std::launch::async, [port] { return Get(port, "/admin/stop/x"); });
+  auto stop = std::async(std::launch::async, [port = port] { return Get(port, "/admin/stop/x"); });
   std::this_thread::sleep_for(100ms);
-  auto in_flight = std::async(std::launch::async, [port] { return Get(port, "/users/9"); });
+  auto in_flight = std::async(std::launch::async, [port = port] { return Get(port, "/users/9"); });
   EXPECT_EQ(slow.get().status, 200);
   Reply s = stop.get();
   EXPECT_EQ(s.status, 200);
@@ -369,7 +372,7 @@ TEST_F(HttpFrameworkRuntimeTest, StopServerDrainsRequestsInFlight) {
   EXPECT_EQ(r.status, 200) << r.error;
   EXPECT_THAT(r.body, HasSubstr("h:X-Route-Param-id=9"));
   EXPECT_EQ(r.headers["Connection"], "close");
-  EXPECT_TRUE(testing_util::WaitFor([&] { return Refuses(port); }, 3s));
+  EXPECT_TRUE(testing_util::WaitFor([&, port = port] { return Refuses(port); }, 3s));
 }
 
 TEST_F(HttpFrameworkRuntimeTest, AServerCanBeRestartedAndDestroyed) {
@@ -380,7 +383,7 @@ TEST_F(HttpFrameworkRuntimeTest, AServerCanBeRestartedAndDestroyed) {
   uint16_t port2 = static_cast<uint16_t>(std::stoi(restarted.body));
   ASSERT_NE(port2, 0);
   EXPECT_EQ(Get(port2, "/users/5").status, 200);
-  EXPECT_TRUE(testing_util::WaitFor([&] { return Refuses(port); }, 3s));
+  EXPECT_TRUE(testing_util::WaitFor([&, port = port] { return Refuses(port); }, 3s));
   // Routes survive a restart; info reports the new port.
   EXPECT_THAT(Get(port2, "/admin/info/x").body,
               HasSubstr(";port=" + std::to_string(port2) + ";host=127.0.0.1;running=1;routes=7"));
@@ -471,7 +474,7 @@ TEST_F(HttpFrameworkRuntimeTest, HttpsWithASelfSignedCertificate) {
 TEST_F(HttpFrameworkRuntimeTest, PermissionsRestrictRoutesAndMethods) {
   auto [parent, parent_port] = Spawn();
   ASSERT_NE(parent_port, 0);
-  auto child = [&](const std::string& policy) {
+  auto child = [&, parent = parent](const std::string& policy) {
     SpawnRequest request;
     request.manifest = Manifest(Limits()) + "\n" + policy;
     request.parent_id = parent;
@@ -498,7 +501,7 @@ TEST_F(HttpFrameworkRuntimeTest, TheChainRecordsHostCallsAndCallbacks) {
   auto [id, port] = Spawn();
   ASSERT_NE(port, 0);
   ASSERT_EQ(Get(port, "/users/77").status, 200);
-  ASSERT_TRUE(testing_util::WaitFor([&] {
+  ASSERT_TRUE(testing_util::WaitFor([&, id = id] {
     Result<std::vector<chain::Event>> events = runtime_->Events(id);
     if (!events.ok()) return false;
     for (const chain::Event& e : *events) {

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/sanitizers.h"
 #include "handlers/process/process_test_util.h"
 #include "runtime/actor_test_fixture.h"
 #include "theater/chain.h"
@@ -309,7 +310,7 @@ TEST_F(ProcessRuntimeTest, FloodDoesNotStallTheRuntimeOrBlowMemory) {
   EXPECT_THAT(stats, HasSubstr("maxpiece=16384"));
   EXPECT_LT(worst, 2s);
   // The output is held a window at a time; the chain's in-memory tail is bounded by count.
-#if defined(__SANITIZE_ADDRESS__)
+#if THEATER_ADDRESS_SANITIZER
   // AddressSanitizer keeps freed memory in its quarantine (256 MiB by default): RSS says nothing.
 #else
   EXPECT_LT(rss_peak - std::min(rss_peak, rss_before), 200u * 1024);
