@@ -94,6 +94,22 @@ struct StateRecord {
   friend bool operator==(const StateRecord&, const StateRecord&) = default;
 };
 
+// A StateRecord by reference, for encoding without a copy: inline bytes are read where the state
+// lives. Valid while the state (or the StateRecord it was made from) is.
+struct StateRecordView {
+  StateRecord::Form form = StateRecord::Form::kNone;
+  uint64_t size = 0;
+  std::span<const uint8_t> bytes;  // kInline
+  Hash digest{};                   // kDigest
+
+  StateRecordView() = default;
+  StateRecordView(const StateRecord& record)  // NOLINT(google-explicit-constructor): a view
+      : form(record.form), size(record.size), bytes(record.bytes), digest(record.digest) {}
+  // The record of a present state: inline when it is at most kStateInlineLimit bytes, else
+  // `digest`, which the caller computed once (SHA-256 of the state) and keeps with it.
+  static StateRecordView OfBytes(std::span<const uint8_t> state, const Hash& digest);
+};
+
 // A CallOutcome's contents by reference, for encoding without a copy: `error` null means ok.
 struct CallOutcomeView {
   std::span<const abi::Value> values;
@@ -192,7 +208,7 @@ void EncodeHostCallTo(std::string_view interface, std::string_view function,
                       std::span<const abi::Value> input, const CallOutcomeView& output,
                       std::vector<uint8_t>& out, const ByteSpill* spill = nullptr);
 void EncodeExportCallTo(std::string_view function, std::span<const abi::Value> params,
-                        const CallOutcomeView& result, const StateRecord& new_state,
+                        const CallOutcomeView& result, const StateRecordView& new_state,
                         std::vector<uint8_t>& out, const ByteSpill* spill = nullptr);
 
 // Decoders reject truncated, trailing, over-deep and non-canonical input with a kParseError Status
@@ -310,6 +326,9 @@ class EventChain {
   size_t dropped_ = 0;          // events evicted from memory (they precede the held ones)
   uint64_t payload_bytes_ = 0;  // appended by this object (not those FromEvents() restored)
   std::optional<Hash> anchor_;  // hash of the last dropped event
+  // Hash of the newest event (the next one's parent), kept here so that an append need not read
+  // the previous slot, which a busy runtime has long evicted from the cache.
+  std::optional<Hash> head_;
   size_t max_events_ = SIZE_MAX;
   std::map<ObserverId, Observer> observers_;
   ObserverId next_observer_id_ = 1;

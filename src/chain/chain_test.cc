@@ -853,6 +853,17 @@ TEST(PayloadEncodingTest, DirectEncodersMatchEncodePayload) {
   EXPECT_EQ(out,
             EncodePayload(ExportCall{"f", {}, CallOutcome::Error(error), StateRecord::None()}));
 
+  // A view of the state in place records it as the owning StateRecord does.
+  const std::vector<uint8_t> small_state{9, 8, 7};
+  const std::vector<uint8_t> large_state(kStateInlineLimit + 1, 5);
+  for (const auto* state : {&small_state, &large_state}) {
+    out.clear();
+    EncodeExportCallTo("f", params, {params, nullptr},
+                       StateRecordView::OfBytes(*state, Sha256(*state)), out);
+    EXPECT_EQ(out, EncodePayload(ExportCall{"f", params, CallOutcome::Ok(params),
+                                            StateRecord::OfBytes(*state)}));
+  }
+
   out.clear();
   EncodeHostCallTo("theater:simple/runtime", "log", params, {params, nullptr}, out);
   EXPECT_EQ(out, EncodePayload(

@@ -13,12 +13,11 @@ Result<std::unique_ptr<EventChain>> EventChain::FromEvents(std::vector<Event> ev
   THEATER_RETURN_IF_ERROR(VerifyEvents(events).WithContext("restoring an event chain"));
   auto chain = std::make_unique<EventChain>(std::move(clock));
   chain->ring_ = std::move(events);
+  if (!chain->ring_.empty()) chain->head_ = chain->ring_.back().hash;
   return chain;
 }
 
 Event& EventChain::NextSlotLocked() {
-  std::optional<Hash> parent =
-      ring_.empty() ? anchor_ : std::optional<Hash>(HeldLocked(ring_.size() - 1).hash);
   Event* slot;
   if (ring_.size() < max_events_) {
     slot = &ring_.emplace_back();
@@ -31,7 +30,7 @@ Event& EventChain::NextSlotLocked() {
     slot->type.clear();
     slot->payload.clear();
   }
-  slot->parent = parent;
+  slot->parent = head_;
   return *slot;
 }
 
@@ -40,6 +39,7 @@ Hash EventChain::CommitLocked(Event& event, uint64_t timestamp_ms,
   event.timestamp_ms = timestamp_ms;
   event.description = std::move(description);
   event.hash = HashEvent(event.parent, event.type, event.payload);
+  head_ = event.hash;
   payload_bytes_ += event.payload.size();
   const size_t index = dropped_ + ring_.size() - 1;
   for (const auto& [id, observer] : observers_) observer(event, index);
@@ -115,8 +115,7 @@ std::optional<Event> EventChain::event(size_t index) const {
 
 std::optional<Hash> EventChain::head() const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (ring_.empty()) return anchor_;
-  return HeldLocked(ring_.size() - 1).hash;
+  return head_;
 }
 
 EventChain::Tail EventChain::tail() const {

@@ -222,7 +222,7 @@ class Writer {
     }
   }
 
-  void State(const StateRecord& s) {
+  void State(const StateRecordView& s) {
     Byte(static_cast<uint8_t>(s.form));
     switch (s.form) {
       case StateRecord::Form::kNone:
@@ -571,6 +571,19 @@ StateRecord StateRecord::OfBytes(std::span<const uint8_t> state) {
   return s;
 }
 
+StateRecordView StateRecordView::OfBytes(std::span<const uint8_t> state, const Hash& digest) {
+  StateRecordView s;
+  s.size = state.size();
+  if (state.size() <= kStateInlineLimit) {
+    s.form = StateRecord::Form::kInline;
+    s.bytes = state;
+  } else {
+    s.form = StateRecord::Form::kDigest;
+    s.digest = digest;
+  }
+  return s;
+}
+
 StateRecord StateRecord::Of(const std::optional<std::vector<uint8_t>>& state) {
   return state ? OfBytes(*state) : None();
 }
@@ -601,7 +614,7 @@ void EncodeHostCallTo(std::string_view interface, std::string_view function,
 }
 
 void EncodeExportCallTo(std::string_view function, std::span<const abi::Value> params,
-                        const CallOutcomeView& result, const StateRecord& new_state,
+                        const CallOutcomeView& result, const StateRecordView& new_state,
                         std::vector<uint8_t>& out, const ByteSpill* spill) {
   Writer w(out, spill);
   w.Byte(kExportCallTag);

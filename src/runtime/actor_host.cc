@@ -35,10 +35,6 @@ Value StateValue(const StateBytes& state) {
   return state ? Value::Some(Value::Bytes(*state)) : Value::None();
 }
 
-chain::StateRecord StateRecordOf(const StateBytes& state) {
-  return state ? chain::StateRecord::OfBytes(*state) : chain::StateRecord::None();
-}
-
 constexpr std::string_view kExportEventType = "wasm";
 
 // The short interface name inside theater:simple ("runtime" for "theater:simple/runtime").
@@ -95,8 +91,9 @@ ActorHost::ActorHost(std::shared_ptr<const engine::Module> module, ActorHostOpti
     : module_(std::move(module)),
       options_(std::move(options)),
       chain_(std::move(chain)),
-      state_(options_.initial_state),
-      state_record_(options_.record_chain ? StateRecordOf(state_) : chain::StateRecord::None()) {}
+      state_(options_.initial_state) {
+  UpdateStateDigest();
+}
 
 ActorHost::~ActorHost() = default;
 
@@ -122,7 +119,18 @@ void ActorHost::RecordWasiCall(const WasiBinding& binding, std::initializer_list
 
 void ActorHost::SetState(StateBytes state) {
   state_ = std::move(state);
-  if (options_.record_chain) state_record_ = StateRecordOf(state_);
+  UpdateStateDigest();
+}
+
+void ActorHost::UpdateStateDigest() {
+  if (options_.record_chain && state_ && state_->size() > chain::kStateInlineLimit) {
+    state_digest_ = chain::Sha256(*state_);
+  }
+}
+
+chain::StateRecordView ActorHost::ChainStateRecord() const {
+  return state_ ? chain::StateRecordView::OfBytes(*state_, state_digest_)
+                : chain::StateRecordView();
 }
 
 Result<std::unique_ptr<ActorHost>> ActorHost::Create(std::shared_ptr<const engine::Module> module,
@@ -528,7 +536,7 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   auto record = [&](const chain::CallOutcomeView& outcome) {
     if (!options_.record_chain) return;
     chain_->AppendWith(kExportEventType, [&](std::vector<uint8_t>& payload) {
-      chain::EncodeExportCallTo(export_name, args[1].items(), outcome, state_record_, payload,
+      chain::EncodeExportCallTo(export_name, args[1].items(), outcome, ChainStateRecord(), payload,
                                 options_.byte_spill.get());
     });
   };

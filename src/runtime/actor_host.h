@@ -186,13 +186,17 @@ class ActorHost {
   // Records a successful WASI preview-1 call.
   void RecordWasiCall(const WasiBinding& binding, std::initializer_list<abi::Value> input,
                       std::initializer_list<abi::Value> output);
-  // Replaces the state, and the chain record of it, after an export returned.
+  // Replaces the state after an export returned (and its digest, when the chain records it by
+  // one).
   void SetState(StateBytes state);
+  void UpdateStateDigest();
+  // How the chain records state_: inline, read in place, or by state_digest_.
+  chain::StateRecordView ChainStateRecord() const;
 
   StateBytes state_;
-  // How the chain records state_: computed once per state change, when the call that changed it
-  // returns (it can be a SHA-256 of the whole state); failed calls record it unchanged.
-  chain::StateRecord state_record_;
+  // SHA-256 of state_ when the chain records it by digest (over kStateInlineLimit bytes):
+  // computed once per state change, so failed calls, which record the state unchanged, reuse it.
+  chain::Hash state_digest_{};
   std::string stdout_line_;
 };
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "runtime/runtime_test_util.h"
+#include "theater/chain.h"
 
 namespace theater {
 namespace {
@@ -131,6 +132,36 @@ TEST_F(MessagingTest, MessagesFromOneSenderArriveInOrder) {
   std::string expected = "log";
   for (int i = 0; i < 300; ++i) expected += "|send:" + std::to_string(i);
   EXPECT_TRUE(WaitFor([&] { return State(b) == expected; })) << State(b);
+}
+
+// A state over chain::kStateInlineLimit is recorded by its SHA-256 and size, and the digest
+// follows the state as it changes.
+TEST_F(MessagingTest, LargeStatesAreRecordedByADigestOfTheCurrentState) {
+  std::string id = Messenger();
+  auto last_export_state = [&]() -> std::optional<chain::StateRecord> {
+    Result<std::vector<chain::Event>> events = runtime_->Events(id);
+    if (!events.ok()) return std::nullopt;
+    for (auto e = events->rbegin(); e != events->rend(); ++e) {
+      Result<chain::Payload> payload = chain::DecodePayload(e->payload);
+      auto* call = payload.ok() ? std::get_if<chain::ExportCall>(&*payload) : nullptr;
+      if (call && call->function == "theater:simple/message-server-client#handle-send") {
+        return call->new_state;
+      }
+    }
+    return std::nullopt;
+  };
+  std::string expected = "log";
+  for (const std::string& message : {std::string(1500, 'x'), std::string("small")}) {
+    ASSERT_TRUE(runtime_->SendMessage(id, Bytes(message)).ok());
+    expected += "|send:" + message;
+    ASSERT_TRUE(WaitFor([&] { return State(id) == expected; }));
+    std::optional<chain::StateRecord> recorded = last_export_state();
+    ASSERT_TRUE(recorded.has_value());
+    EXPECT_EQ(recorded->form, chain::StateRecord::Form::kDigest);
+    EXPECT_EQ(recorded->size, expected.size());
+    EXPECT_EQ(recorded->digest, chain::Sha256(Bytes(expected)));
+  }
+  EXPECT_TRUE(runtime_->VerifyChain(id).ok());
 }
 
 TEST_F(MessagingTest, SendErrorsAreDistinct) {
