@@ -86,28 +86,25 @@ Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::
     for (auto& handler : handlers_) {
       for (auto& preopen : handler->WasiPreopens()) options.wasi_preopens.push_back(preopen);
     }
-    options.wasi_wait_until = [this](ActorHost& host, int64_t deadline_ns) {
-      return WaitForWasi(host, deadline_ns);
+    options.wasi_wait_until = [this](ActorHost& host, int64_t steady_deadline_ns) {
+      return SleepFor(host, std::chrono::nanoseconds(steady_deadline_ns - SteadyNowNs()));
     };
   }
   return ActorHost::Create(std::move(module), options, config_.chain, table);
 }
 
-Status Actor::WaitForWasi(ActorHost& host, int64_t steady_deadline_ns) {
-  // As theater:simple/timing's sleep: on the runtime's timers, holding no worker, and refused
-  // when it would outlast the call's deadline rather than cut off by it.
-  const int64_t wait_ns = steady_deadline_ns - SteadyNowNs();
-  if (wait_ns <= 0) return Status::Ok();
-  const uint64_t call_deadline_ms = config_.manifest.limits.call_deadline_ms;
-  if (static_cast<uint64_t>(wait_ns) / 1'000'000 >= call_deadline_ms) {
-    return FailedPrecondition("a WASI poll would wait " + std::to_string(wait_ns / 1'000'000) +
-                              " ms, beyond the call's deadline of " +
-                              std::to_string(call_deadline_ms) + " ms");
+Status Actor::SleepFor(ActorHost& host, std::chrono::nanoseconds wait) {
+  if (wait <= std::chrono::nanoseconds::zero()) return Status::Ok();
+  // Refused at once rather than cut off by the deadline, so the guest learns why.
+  const std::chrono::milliseconds call_deadline(config_.manifest.limits.call_deadline_ms);
+  if (wait >= call_deadline) {
+    return FailedPrecondition(
+        "a wait of " +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) +
+        " ms would outlast the call's deadline of " + std::to_string(call_deadline.count()) +
+        " ms");
   }
-  return SleepUntil(host, TimerService::Clock::now() + std::chrono::nanoseconds(wait_ns));
-}
-
-Status Actor::SleepUntil(ActorHost& host, TimerService::Clock::time_point when) {
+  const TimerService::Clock::time_point when = TimerService::Clock::now() + wait;
   TimerService::TimerId timer = 0;
   Result<uint64_t> woken = Await(host.instance(), [&](Waker waker) {
     timer = timers().Schedule(when, [waker] { waker.Wake(); });

@@ -149,9 +149,11 @@ class Actor : public std::enable_shared_from_this<Actor> {
   // --- For handlers. ---
   RuntimeImpl& runtime() { return runtime_; }
   TimerService& timers();
-  // Suspends the guest call `host` is running until `when`, on the timers, holding no worker
-  // thread. kCancelled when the call is stopped meanwhile. Must be called from a host function.
-  Status SleepUntil(ActorHost& host, std::chrono::steady_clock::time_point when);
+  // Suspends the guest call `host` is running for `wait`, on the timers, holding no worker
+  // thread (theater:simple/timing's sleep, a component's WASI pollables). kFailedPrecondition at
+  // once when the wait would outlast the call's deadline; kCancelled when the call is stopped
+  // meanwhile. Must be called from a host function.
+  Status SleepFor(ActorHost& host, std::chrono::nanoseconds wait);
   // The actor's host; valid inside its host functions and between Setup and stop.
   ActorHost& host() { return *host_; }
   // Called by runtime.shutdown: the actor stops (reporting kExit with `data` to its supervisor)
@@ -211,9 +213,6 @@ class Actor : public std::enable_shared_from_this<Actor> {
   // its host is gone.
   std::shared_ptr<const engine::Module> module_;
   // An ActorHost for `module` with `state`, its imports served by this actor's handlers.
-  // Suspends the running call until the steady clock reaches the deadline (a component's WASI
-  // pollables), on the timers.
-  Status WaitForWasi(ActorHost& host, int64_t steady_deadline_ns);
   Result<std::unique_ptr<ActorHost>> NewHost(std::shared_ptr<const engine::Module> module,
                                              StateBytes state);
   std::unique_ptr<ActorHost> host_;

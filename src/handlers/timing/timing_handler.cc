@@ -73,15 +73,10 @@ class TimingHandler final : public runtime::Handler {
     if (Status allowed = CheckSleep(own, duration_ms); !allowed.ok()) {
       return ErrValue(allowed.message());
     }
-    uint64_t call_deadline = actor.manifest().limits.call_deadline_ms;
-    if (duration_ms >= call_deadline) {
-      return ErrValue("sleep of " + std::to_string(duration_ms) +
-                      " ms would outlast the call's deadline of " + std::to_string(call_deadline) +
-                      " ms");
-    }
-    if (duration_ms == 0) return std::vector<Value>{Value::Ok()};
-    THEATER_RETURN_IF_ERROR(actor.SleepUntil(
-        host, std::chrono::steady_clock::now() + std::chrono::milliseconds(duration_ms)));
+    Status slept = actor.SleepFor(host, std::chrono::milliseconds(duration_ms));
+    // A sleep the call's deadline refuses is the guest's error to handle; a cancelled one traps.
+    if (slept.code() == StatusCode::kFailedPrecondition) return ErrValue(slept.message());
+    THEATER_RETURN_IF_ERROR(slept);
     return std::vector<Value>{Value::Ok()};
   }
 

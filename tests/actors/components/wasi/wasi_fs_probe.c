@@ -1,6 +1,6 @@
 /* wasi_fs_probe: an actor that works on files (and sleeps) with plain POSIX calls of wasi-libc,
- * made into a component with the WASI preview-1 adapter, so that every file operation reaches the host as
- * wasi:filesystem (src/component/wasi_filesystem.cc). Written against the C bindings
+ * made into a component with the WASI preview-1 adapter, so that every file operation reaches the
+ * host as wasi:filesystem (src/component/wasi_filesystem.cc). Written against the C bindings
  * `theater bindgen` generates for the world `message-server-actor`.
  *
  * handle-request takes one command and answers "ok", "ok <data>" or "error <strerror(errno)>":
@@ -58,7 +58,8 @@ static char* run(char* command, char* out, size_t size) {
     clock_gettime(CLOCK_MONOTONIC, &before);
     if (usleep((useconds_t)atoi(path) * 1000) != 0) return fail(out, size);
     clock_gettime(CLOCK_MONOTONIC, &after);
-    long long ms = (after.tv_sec - before.tv_sec) * 1000LL + (after.tv_nsec - before.tv_nsec) / 1000000;
+    long long ms =
+        (after.tv_sec - before.tv_sec) * 1000LL + (after.tv_nsec - before.tv_nsec) / 1000000;
     snprintf(out, size, "ok %lld", ms);
     return out;
   }
