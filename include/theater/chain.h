@@ -73,6 +73,10 @@ Hash HashEvent(const std::optional<Hash>& parent, std::string_view type,
 // States up to this many bytes are recorded inline in export events; larger ones by SHA-256 and
 // size, so that a chain does not grow by the whole state on every call.
 inline constexpr size_t kStateInlineLimit = 1024;
+// Whether an export event records a state of `size` bytes by its digest (else inline).
+inline bool StateRecordedByDigest(uint64_t size) {
+  return size > kStateInlineLimit;
+}
 
 // How an export event records an actor state (an option<list<u8>>).
 struct StateRecord {
@@ -105,8 +109,8 @@ struct StateRecordView {
   StateRecordView() = default;
   StateRecordView(const StateRecord& record)  // NOLINT(google-explicit-constructor): a view
       : form(record.form), size(record.size), bytes(record.bytes), digest(record.digest) {}
-  // The record of a present state: inline when it is at most kStateInlineLimit bytes, else
-  // `digest`, which the caller computed once (SHA-256 of the state) and keeps with it.
+  // The record of a present state: inline, or by `digest` when StateRecordedByDigest (the
+  // caller computed it once, SHA-256 of the state, and keeps it with the state; else unread).
   static StateRecordView OfBytes(std::span<const uint8_t> state, const Hash& digest);
 };
 

@@ -487,7 +487,7 @@ class Reader {
         return s;
       case 1: {
         THEATER_ASSIGN_OR_RETURN(std::span<const uint8_t> b, Blob("inline state length"));
-        if (b.size() > kStateInlineLimit) {
+        if (StateRecordedByDigest(b.size())) {
           return Fail("inline state of " + std::to_string(b.size()) +
                       " bytes exceeds the inline limit");
         }
@@ -498,7 +498,7 @@ class Reader {
       }
       case 2: {
         THEATER_ASSIGN_OR_RETURN(uint64_t size, Uleb("state size"));
-        if (size <= kStateInlineLimit) {
+        if (!StateRecordedByDigest(size)) {
           return Fail("state of " + std::to_string(size) + " bytes must be recorded inline");
         }
         if (remaining() < s.digest.size()) return Fail("truncated state digest");
@@ -559,27 +559,20 @@ class Reader {
 }  // namespace
 
 StateRecord StateRecord::OfBytes(std::span<const uint8_t> state) {
-  StateRecord s;
-  s.size = state.size();
-  if (state.size() <= kStateInlineLimit) {
-    s.form = Form::kInline;
-    s.bytes.assign(state.begin(), state.end());
-  } else {
-    s.form = Form::kDigest;
-    s.digest = Sha256(state);
-  }
-  return s;
+  const StateRecordView view =
+      StateRecordView::OfBytes(state, StateRecordedByDigest(state.size()) ? Sha256(state) : Hash{});
+  return {view.form, view.size, {view.bytes.begin(), view.bytes.end()}, view.digest};
 }
 
 StateRecordView StateRecordView::OfBytes(std::span<const uint8_t> state, const Hash& digest) {
   StateRecordView s;
   s.size = state.size();
-  if (state.size() <= kStateInlineLimit) {
-    s.form = StateRecord::Form::kInline;
-    s.bytes = state;
-  } else {
+  if (StateRecordedByDigest(state.size())) {
     s.form = StateRecord::Form::kDigest;
     s.digest = digest;
+  } else {
+    s.form = StateRecord::Form::kInline;
+    s.bytes = state;
   }
   return s;
 }

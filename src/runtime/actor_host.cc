@@ -123,7 +123,7 @@ void ActorHost::SetState(StateBytes state) {
 }
 
 void ActorHost::UpdateStateDigest() {
-  if (options_.record_chain && state_ && state_->size() > chain::kStateInlineLimit) {
+  if (options_.record_chain && state_ && chain::StateRecordedByDigest(state_->size())) {
     state_digest_ = chain::Sha256(*state_);
   }
 }
