@@ -153,6 +153,34 @@ struct RuntimeOptions {
   // replay and `theater store` find them by that hash (docs/chain-format.md, "Large byte
   // lists"). 0: always inline. Only with persist (a runtime without a database keeps them inline).
   size_t chain_bytes_inline_max = 64 * 1024;
+  // What one actor may log (runtime log lines, stdout and stderr), and record as custom chain
+  // events, in bytes per second; past it lines and events are dropped, with one notice a second
+  // in the log and the actor's chain (a "rate-limited" event). 0: no limit.
+  uint64_t log_bytes_per_second = 256 * 1024;
+  uint64_t custom_event_bytes_per_second = 1024 * 1024;
+  // Hold an exclusive lock on <home>/lock while the runtime lives: a second runtime that asks
+  // for it on the same home fails to start, naming the holder's pid (`theater server` asks).
+  bool exclusive_home = false;
+  // Admission control: a spawn is refused, with an error that says why, while the machine's
+  // available memory (MemAvailable) is below this, instead of starting an actor that would fail
+  // for lack of it. 0: no floor. (Address space is always checked: see Capacity().)
+  uint64_t min_free_memory_bytes = 64u << 20;
+};
+
+// How many more actors fit, and what bounds it (TheaterRuntime::Capacity, `theater info`).
+struct RuntimeCapacity {
+  // Address space held by the linear memories of live actors, and what they may hold in all
+  // (the user address space, or RLIMIT_AS, less room for everything else).
+  uint64_t address_space_reserved_bytes = 0;
+  uint64_t address_space_limit_bytes = 0;
+  // What one more actor's memory reserves (8 GiB in guard-page mode).
+  uint64_t reservation_per_actor_bytes = 0;
+  // The machine's available memory, and the floor below which spawns are refused.
+  uint64_t memory_available_bytes = 0;
+  uint64_t memory_floor_bytes = 0;
+  // An estimate: the smaller of what the address space and the available memory allow, the
+  // latter at the current resident size per live actor.
+  uint64_t actors_that_fit = 0;
 };
 
 // The content store that keeps the byte lists chains record by digest (RuntimeOptions::
@@ -261,6 +289,8 @@ class TheaterRuntime {
 
   // Stops every actor and syncs the database. Idempotent; later operations fail.
   virtual Status Shutdown() = 0;
+  // How many more actors fit (admission control refuses spawns past it).
+  virtual RuntimeCapacity Capacity() const = 0;
 
   // The database, or nullptr when persistence is off.
   virtual chain::ChainStore* store() = 0;

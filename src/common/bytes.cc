@@ -6,31 +6,61 @@
 #include <cstdio>
 #include <fstream>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace theater {
 namespace {
 
 template <typename Container>
-Result<Container> ReadWhole(const std::filesystem::path& path, std::string_view what) {
-  std::error_code ec;
-  std::string name(what);
-  if (!std::filesystem::exists(path, ec)) return NotFound(name + " not found: " + path.string());
-  if (std::filesystem::is_directory(path, ec)) {
-    return InvalidArgument(name + " is a directory: " + path.string());
+Result<Container> ReadWhole(const std::filesystem::path& path, std::string_view what,
+                            size_t max_bytes) {
+  const std::string name(what);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (a FIFO given as a manifest would
+  // otherwise hold the thread that reads it until someone writes). Only regular files are read.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) return NotFound(name + " not found: " + path.string());
+    return ErrnoError("opening " + name + " " + path.string(), err);
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoError("opening " + name + " " + path.string(), errno);
-  // One read of the whole file: a character-at-a-time stream iterator costs ~10x more on
-  // modules of a few hundred KiB, and spawning reads one per actor.
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  in.seekg(0, std::ios::beg);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return ErrnoError("reading " + name + " " + path.string(), errno);
+  if (S_ISDIR(info.st_mode)) return InvalidArgument(name + " is a directory: " + path.string());
+  if (!S_ISREG(info.st_mode)) {
+    return InvalidArgument(name + " is not a regular file: " + path.string());
+  }
+  if (static_cast<uint64_t>(info.st_size) > max_bytes) {
+    return ResourceExhausted(name + " " + path.string() + " is " + std::to_string(info.st_size) +
+                             " bytes, over the limit of " + std::to_string(max_bytes) + " bytes");
+  }
+  // One byte more than the file's size: reading it shows a file that grew (a /proc file reports
+  // 0); it grows past the limit only by a read that would fill max_bytes + 1.
   Container out;
-  if (size > 0) {
-    out.resize(static_cast<size_t>(size));
-    in.read(reinterpret_cast<char*>(out.data()), size);
-    out.resize(static_cast<size_t>(in.gcount()));
+  out.resize(static_cast<size_t>(info.st_size) + 1);
+  size_t filled = 0;
+  for (;;) {
+    if (filled == out.size()) {
+      if (filled > max_bytes) {
+        return ResourceExhausted(name + " " + path.string() + " grew past the limit of " +
+                                 std::to_string(max_bytes) + " bytes while it was read");
+      }
+      out.resize(std::min(max_bytes + 1, std::max<size_t>(out.size() * 2, 4096)));
+    }
+    const ssize_t n = ::read(fd, reinterpret_cast<char*>(out.data()) + filled, out.size() - filled);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("reading " + name + " " + path.string(), errno);
+    }
+    if (n == 0) break;
+    filled += static_cast<size_t>(n);
   }
-  if (in.bad()) return ErrnoError("reading " + name + " " + path.string(), errno);
+  out.resize(filled);
   return out;
 }
 
@@ -47,13 +77,14 @@ std::string HexEncode(std::span<const uint8_t> bytes) {
   return out;
 }
 
-Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path,
-                                           std::string_view what) {
-  return ReadWhole<std::vector<uint8_t>>(path, what);
+Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path, std::string_view what,
+                                           size_t max_bytes) {
+  return ReadWhole<std::vector<uint8_t>>(path, what, max_bytes);
 }
 
-Result<std::string> ReadFileText(const std::filesystem::path& path, std::string_view what) {
-  return ReadWhole<std::string>(path, what);
+Result<std::string> ReadFileText(const std::filesystem::path& path, std::string_view what,
+                                 size_t max_bytes) {
+  return ReadWhole<std::string>(path, what, max_bytes);
 }
 
 namespace {

@@ -38,9 +38,14 @@ inline std::string Sha256Hex(std::span<const uint8_t> data) {
 std::string CStringLiteral(std::string_view bytes);
 
 // The whole file. `what` names it in errors ("manifest not found: m.toml"): kNotFound when it
-// does not exist, kInvalidArgument for a directory, kIOError otherwise.
+// does not exist, kInvalidArgument for a directory or anything else that is not a regular file
+// (a FIFO, a device: opened without blocking, never read), kResourceExhausted past `max_bytes`,
+// kIOError otherwise.
+inline constexpr size_t kDefaultMaxFileBytes = size_t{1} << 30;
 Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path,
-                                           std::string_view what = "file");
-Result<std::string> ReadFileText(const std::filesystem::path& path, std::string_view what = "file");
+                                           std::string_view what = "file",
+                                           size_t max_bytes = kDefaultMaxFileBytes);
+Result<std::string> ReadFileText(const std::filesystem::path& path, std::string_view what = "file",
+                                 size_t max_bytes = kDefaultMaxFileBytes);
 
 }  // namespace theater

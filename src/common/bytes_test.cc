@@ -1,9 +1,15 @@
 // Theater: a WebAssembly actor runtime.
 //
-// Base64 against the RFC 4648 test vectors and OpenSSL's encoder, and the inputs it must refuse.
+// Base64 against the RFC 4648 test vectors and OpenSSL's encoder, and the inputs it must refuse;
+// whole-file reads and what they refuse (FIFOs, devices, files over the limit).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "common/bytes.h"
@@ -65,6 +71,51 @@ TEST(CStringLiteralTest, EscapesEverythingUnsafe) {
                                             5)),
             R"("\0001\012*/")");
   EXPECT_EQ(CStringLiteral("\xff"), R"("\377")");
+}
+
+}  // namespace
+}  // namespace theater
+
+namespace theater {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ReadFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("theater-read-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ReadFileTest, ReadsRegularFilesWhole) {
+  std::ofstream(dir_ / "a") << std::string(100000, 'x');
+  Result<std::string> text = ReadFileText(dir_ / "a", "manifest");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, std::string(100000, 'x'));
+  std::ofstream(dir_ / "empty");
+  EXPECT_EQ(ReadFileBytes(dir_ / "empty").value().size(), 0u);
+}
+
+TEST_F(ReadFileTest, RefusesWhatIsNotARegularFileWithoutBlocking) {
+  ASSERT_EQ(::mkfifo((dir_ / "fifo").c_str(), 0600), 0);
+  Result<std::string> fifo = ReadFileText(dir_ / "fifo", "manifest");
+  EXPECT_EQ(fifo.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(fifo.status().message(), "manifest is not a regular file: " + (dir_ / "fifo").string());
+  EXPECT_EQ(ReadFileText(dir_, "manifest").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadFileText("/dev/zero", "state").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadFileText(dir_ / "missing", "manifest").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ReadFileTest, RefusesFilesOverTheLimitByName) {
+  std::ofstream(dir_ / "big") << std::string(5000, 'x');
+  Result<std::vector<uint8_t>> big = ReadFileBytes(dir_ / "big", "module", 4096);
+  EXPECT_EQ(big.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(big.status().message(), HasSubstr("is 5000 bytes, over the limit of 4096 bytes"));
+  EXPECT_TRUE(ReadFileBytes(dir_ / "big", "module", 5000).ok());
 }
 
 }  // namespace

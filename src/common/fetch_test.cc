@@ -14,6 +14,7 @@
 #include <chrono>
 #include <fstream>
 
+#include "common/silent_listener.h"
 #include "common/test_http_server.h"
 #include "common/uuid.h"
 
@@ -89,21 +90,14 @@ TEST(FetchErrorsTest, ConnectionRefusedIsUnavailable) {
 
 // A server that accepts the connection (the kernel does, from its backlog) and never answers.
 TEST(FetchErrorsTest, SilentServerTimesOut) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 4), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  testing::SilentListener silent;
+  ASSERT_TRUE(silent.ok());
   FetchOptions options;
   options.timeout = std::chrono::milliseconds(300);
   auto start = std::chrono::steady_clock::now();
   Result<std::vector<uint8_t>> body =
-      FetchUrl("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x", options);
+      FetchUrl("http://127.0.0.1:" + std::to_string(silent.port()) + "/x", options);
   auto took = std::chrono::steady_clock::now() - start;
-  ::close(fd);
   ASSERT_FALSE(body.ok());
   EXPECT_EQ(body.status().code(), StatusCode::kDeadlineExceeded);
   EXPECT_THAT(body.status().message(), HasSubstr("timed out after 300 ms"));

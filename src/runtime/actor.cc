@@ -80,6 +80,8 @@ Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::
   options.call_deadline = std::chrono::milliseconds(limits.call_deadline_ms);
   options.stack_size = limits.stack_size_kb * 1024;
   options.log_sink = [this](std::string_view line) { runtime_.Log(*this, line); };
+  options.log_bytes_per_second = runtime_.options().log_bytes_per_second;
+  options.custom_event_bytes_per_second = runtime_.options().custom_event_bytes_per_second;
   options.record_chain = runtime_.options().record_calls;
   options.byte_spill = runtime_.byte_spill();
   if (component::IsComponentModule(*module)) {

@@ -19,6 +19,8 @@ namespace {
 constexpr std::string_view kPackagePrefix = "theater:simple/";
 constexpr std::string_view kWasiModule = "wasi_snapshot_preview1";
 constexpr std::string_view kInitExport = "theater:simple/actor#init";
+// Guest stdout/stderr held while waiting for a line end; past it, the text so far is logged.
+constexpr size_t kMaxPendingStdoutLine = 64 * 1024;
 
 // WASI errno values used by the preview-1 stubs.
 constexpr uint64_t kWasiSuccess = 0;
@@ -91,14 +93,40 @@ ActorHost::ActorHost(std::shared_ptr<const engine::Module> module, ActorHostOpti
     : module_(std::move(module)),
       options_(std::move(options)),
       chain_(std::move(chain)),
-      state_(options_.initial_state) {
+      state_(options_.initial_state),
+      log_rate_(options_.log_bytes_per_second),
+      event_rate_(options_.custom_event_bytes_per_second) {
   UpdateStateDigest();
 }
 
 ActorHost::~ActorHost() = default;
 
 void ActorHost::Log(std::string_view line) {
-  if (options_.log_sink) options_.log_sink(line);
+  const int64_t now = SteadyNowNs();
+  const bool admitted = log_rate_.Admit(line.size(), now);
+  NoticeDrops(log_rate_, "log lines", now);
+  if (admitted && options_.log_sink) options_.log_sink(line);
+}
+
+bool ActorHost::RecordCustomEvent(std::string_view type, std::span<const uint8_t> data) {
+  const int64_t now = SteadyNowNs();
+  const bool admitted = event_rate_.Admit(type.size() + data.size(), now);
+  NoticeDrops(event_rate_, "custom events", now);
+  if (admitted) {
+    chain_->Append("custom/" + std::string(type), std::vector<uint8_t>(data.begin(), data.end()));
+  }
+  return admitted;
+}
+
+void ActorHost::NoticeDrops(ByteRateLimiter& limiter, std::string_view what, int64_t now_ns) {
+  std::optional<ByteRateLimiter::Dropped> dropped = limiter.TakeNotice(now_ns);
+  if (!dropped) return;
+  const std::string notice = std::to_string(dropped->items) + " " + std::string(what) + " (" +
+                             std::to_string(dropped->bytes) +
+                             " bytes) dropped: over the actor's limit of " +
+                             std::to_string(limiter.bytes_per_second()) + " bytes/s";
+  if (options_.log_sink) options_.log_sink("[theater] " + notice);
+  chain_->Append(chain::Lifecycle{"rate-limited", notice});
 }
 
 void ActorHost::RecordHostCall(std::string_view event_type, std::string_view interface_name,
@@ -388,6 +416,11 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
         while ((nl = host.stdout_line_.find('\n')) != std::string::npos) {
           host.Log(std::string_view(host.stdout_line_).substr(0, nl));
           host.stdout_line_.erase(0, nl + 1);
+        }
+        // Output without a line end is logged in pieces rather than held without bound.
+        if (host.stdout_line_.size() >= kMaxPendingStdoutLine) {
+          host.Log(host.stdout_line_);
+          host.stdout_line_.clear();
         }
       }
     }

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "component/wasi_preview2.h"
+#include "runtime/rate_limiter.h"
 #include "theater/abi/canonical.h"
 #include "theater/abi/wit.h"
 #include "theater/chain.h"
@@ -90,6 +91,11 @@ struct ActorHostOptions {
   std::shared_ptr<const chain::ByteSpill> byte_spill;
   // Receives every runtime.log line (and guest stdout/stderr lines).
   std::function<void(std::string_view line)> log_sink;
+  // What the guest may log, and record as custom chain events, in bytes per second (0: no
+  // limit); past it lines and events are dropped, with one notice a second in the log and the
+  // chain (RuntimeOptions has the defaults).
+  uint64_t log_bytes_per_second = 0;
+  uint64_t custom_event_bytes_per_second = 0;
   // Directories a component reaches through wasi:filesystem (Handler::WasiPreopens); none by
   // default. Ignored for core modules.
   std::vector<component::WasiPreview2::Preopen> wasi_preopens;
@@ -136,7 +142,11 @@ class ActorHost {
   const engine::Module& module() const { return *module_; }
   chain::EventChain& chain() { return *chain_; }
   engine::Instance& instance() { return *instance_; }
+  // Passes `line` to the log sink unless the actor is over its log rate.
   void Log(std::string_view line);
+  // Appends a custom event (`custom/<type>`) to the chain unless the actor is over its custom
+  // event rate; false (nothing recorded) when it is.
+  bool RecordCustomEvent(std::string_view type, std::span<const uint8_t> data);
   // Records a host call in the chain under `event_type` ("<interface>/<function>"), encoding the
   // values where they are (for handlers that record extra events, too).
   void RecordHostCall(std::string_view event_type, std::string_view interface_name,
@@ -198,6 +208,10 @@ class ActorHost {
   // computed once per state change, so failed calls, which record the state unchanged, reuse it.
   chain::Hash state_digest_{};
   std::string stdout_line_;
+  ByteRateLimiter log_rate_;
+  ByteRateLimiter event_rate_;
+  // Logs and records what `limiter` dropped since its last notice, if one is due.
+  void NoticeDrops(ByteRateLimiter& limiter, std::string_view what, int64_t now_ns);
 };
 
 // The theater:simple package this host implements, parsed from the WIT embedded at build time.

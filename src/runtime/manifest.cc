@@ -6,6 +6,8 @@
 
 #include "common/bytes.h"
 #include "common/fetch.h"
+#include "common/nesting_guard.h"
+#include "theater/limits.h"
 
 #include <algorithm>
 #include <cmath>
@@ -353,6 +355,25 @@ std::string LineColumn(std::string_view text, size_t pos) {
   return std::to_string(line) + ":" + std::to_string(pos - line_start + 1);
 }
 
+// What every manifest text passes before toml++ sees it: toml++ recurses once per component of a
+// dotted key or table header (its own nesting limit guards only arrays and inline tables), and
+// the TOML → JSON conversion above recurses once per level.
+Status CheckManifestText(std::string_view text, const std::string& source_name) {
+  if (text.size() > limits::kMaxManifestBytes) {
+    return ResourceExhausted(source_name + ": manifest is " + std::to_string(text.size()) +
+                             " bytes, over the manifest size limit of " +
+                             std::to_string(limits::kMaxManifestBytes) + " bytes");
+  }
+  return CheckTomlNesting(text, limits::kMaxTomlDepth, source_name + ": manifest");
+}
+
+// The largest thing a reference may name, by what it is.
+size_t MaxReferenceBytes(std::string_view what) {
+  if (what.starts_with("manifest")) return limits::kMaxManifestBytes;
+  if (what.starts_with("init_state")) return limits::kMaxInitStateBytes;
+  return limits::kMaxModuleBytes;
+}
+
 }  // namespace
 
 ReferenceKind ClassifyReference(std::string_view reference) {
@@ -365,6 +386,7 @@ ReferenceKind ClassifyReference(std::string_view reference) {
 
 Result<Manifest> ParseManifest(std::string_view toml_text, fs::path base_dir,
                                std::string source_name, std::string base_url) {
+  THEATER_RETURN_IF_ERROR(CheckManifestText(toml_text, source_name));
   Context ctx(std::move(source_name));
   try {
     toml::table root = toml::parse(toml_text, ctx.source_name());
@@ -378,7 +400,8 @@ Result<Manifest> ParseManifest(std::string_view toml_text, fs::path base_dir,
 }
 
 Result<Manifest> LoadManifest(const fs::path& path) {
-  THEATER_ASSIGN_OR_RETURN(std::string text, ReadFileText(path, "manifest"));
+  THEATER_ASSIGN_OR_RETURN(std::string text,
+                           ReadFileText(path, "manifest", limits::kMaxManifestBytes));
   std::error_code ec;
   fs::path absolute = fs::absolute(path, ec);
   if (ec) return IOError("resolving manifest path " + path.string() + ": " + ec.message());
@@ -393,6 +416,7 @@ Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manife
       LoadReference(ref, manifest.init_state_kind, "init_state", store);
   if (!bytes.ok()) return bytes.status().WithContext(manifest.source_name + ": init_state");
   const std::string text(bytes->begin(), bytes->end());
+  THEATER_RETURN_IF_ERROR(CheckJsonNesting(text, limits::kMaxJsonDepth, ref + ": init_state"));
   try {
     [[maybe_unused]] const json parsed = json::parse(text);
   } catch (const json::parse_error& e) {
@@ -426,6 +450,7 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
                                                  std::string source_name,
                                                  std::optional<json> override_state,
                                                  std::string base_url, const StoreReader& store) {
+  THEATER_RETURN_IF_ERROR(CheckManifestText(toml_text, source_name));
   // 1. Find `init_state` before the state is known: parse the text with every template
   //    expression masked by a same-sized `0`, so TOML positions stay those of the source. When the
   //    template itself is malformed, the raw text is parsed instead; the template error is
@@ -481,7 +506,8 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
   std::string text(toml_text);
   if (state && state->is_object()) {
     if (!parsed.ok()) return parsed.status();
-    text = RenderTemplate(*parsed, *state, source_name, &template_warnings);
+    THEATER_ASSIGN_OR_RETURN(text,
+                             RenderTemplate(*parsed, *state, source_name, &template_warnings));
   }
   THEATER_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(text, base_dir, source_name, base_url));
   for (std::string& w : template_warnings) manifest.warnings.push_back(std::move(w));
@@ -500,7 +526,8 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
 Result<ManifestWithState> LoadManifestWithState(const fs::path& path,
                                                 std::optional<json> override_state,
                                                 const StoreReader& store) {
-  THEATER_ASSIGN_OR_RETURN(std::string text, ReadFileText(path, "manifest"));
+  THEATER_ASSIGN_OR_RETURN(std::string text,
+                           ReadFileText(path, "manifest", limits::kMaxManifestBytes));
   std::error_code ec;
   fs::path absolute = fs::absolute(path, ec);
   if (ec) return IOError("resolving manifest path " + path.string() + ": " + ec.message());
@@ -511,8 +538,8 @@ Result<ManifestWithState> LoadManifestWithState(const fs::path& path,
 Result<ManifestWithState> LoadManifestWithStateFromUrl(const std::string& url,
                                                        std::optional<json> override_state,
                                                        const StoreReader& store) {
-  Result<std::vector<uint8_t>> bytes = FetchUrl(url);
-  if (!bytes.ok()) return bytes.status().WithContext("manifest");
+  Result<std::vector<uint8_t>> bytes = LoadReference(url, ReferenceKind::kUrl, "manifest");
+  if (!bytes.ok()) return bytes.status();
   const std::string text(bytes->begin(), bytes->end());
   return ParseManifestWithState(text, {}, url, std::move(override_state), url, store);
 }
@@ -530,9 +557,14 @@ Result<std::vector<uint8_t>> LoadReference(const std::string& reference, Referen
                                            std::string_view what, const StoreReader& store) {
   switch (kind) {
     case ReferenceKind::kFile:
-      return ReadFileBytes(reference, std::string(what) + " file");
-    case ReferenceKind::kUrl:
-      return FetchUrl(reference);
+      return ReadFileBytes(reference, std::string(what) + " file", MaxReferenceBytes(what));
+    case ReferenceKind::kUrl: {
+      FetchOptions options;
+      options.max_bytes = MaxReferenceBytes(what);
+      Result<std::vector<uint8_t>> body = FetchUrl(reference, options);
+      if (!body.ok()) return body.status().WithContext(std::string(what));
+      return body;
+    }
     case ReferenceKind::kStore:
       break;
   }
@@ -542,6 +574,11 @@ Result<std::vector<uint8_t>> LoadReference(const std::string& reference, Referen
   }
   Result<std::vector<uint8_t>> bytes = store(reference);
   if (!bytes.ok()) return bytes.status().WithContext(std::string(what) + " '" + reference + "'");
+  if (bytes->size() > MaxReferenceBytes(what)) {
+    return ResourceExhausted(std::string(what) + " '" + reference + "' is " +
+                             std::to_string(bytes->size()) + " bytes, over the limit of " +
+                             std::to_string(MaxReferenceBytes(what)) + " bytes");
+  }
   return bytes;
 }
 

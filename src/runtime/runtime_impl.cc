@@ -7,15 +7,17 @@
 #include <cstdlib>
 #include <fstream>
 #include <future>
-#include <regex>
 
 #include <sys/stat.h>
 
 #include "common/bytes.h"
+#include "common/nesting_guard.h"
 #include "common/uuid.h"
 #include "component/component_module.h"
 #include "component/linker.h"
+#include "runtime/home_lock.h"
 #include "theater/content_store.h"
+#include "theater/limits.h"
 
 namespace theater {
 
@@ -30,6 +32,10 @@ Result<std::unique_ptr<TheaterRuntime>> TheaterRuntime::Create(RuntimeOptions op
     }
   }
   if (options.engine.cache_dir.empty()) options.engine.cache_dir = options.home / "cache";
+  std::unique_ptr<runtime::HomeLock> home_lock;
+  if (options.exclusive_home) {
+    THEATER_ASSIGN_OR_RETURN(home_lock, runtime::HomeLock::Acquire(options.home));
+  }
   THEATER_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> engine,
                            engine::Engine::Create(options.engine));
   std::unique_ptr<chain::ChainStore> store;
@@ -41,9 +47,11 @@ Result<std::unique_ptr<TheaterRuntime>> TheaterRuntime::Create(RuntimeOptions op
     if (!opened.ok()) return opened.status().WithContext("opening the runtime database");
     store = std::move(opened).value();
   }
-  return std::unique_ptr<TheaterRuntime>(
-      new runtime::RuntimeImpl(std::move(options), std::move(engine), std::move(store),
-                               runtime::HandlerRegistry::WithBuiltins()));
+  auto runtime = std::make_unique<runtime::RuntimeImpl>(std::move(options), std::move(engine),
+                                                        std::move(store),
+                                                        runtime::HandlerRegistry::WithBuiltins());
+  runtime->KeepHomeLock(std::move(home_lock));
+  return std::unique_ptr<TheaterRuntime>(std::move(runtime));
 }
 
 namespace runtime {
@@ -56,8 +64,68 @@ bool LooksLikeInlineManifest(std::string_view text) {
   size_t start = text.find_first_not_of(" \t");
   if (start == std::string_view::npos) return false;
   if (text[start] == '[') return true;
-  static const std::regex key_line(R"(^\s*[A-Za-z0-9_-]+\s*=)");
-  return std::regex_search(text.begin(), text.end(), key_line);
+  // A bare TOML key, then `=`: one pass, whatever the length (a regex here recursed per byte).
+  auto bare_key_char = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  };
+  size_t i = start;
+  while (i < text.size() && bare_key_char(text[i])) ++i;
+  if (i == start) return false;
+  while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+  return i < text.size() && text[i] == '=';
+}
+
+// The error an actor's `spawn` returns when loading its manifest failed. A parse error may quote
+// what the host read on the actor's behalf (a manifest file, an init_state file or download, a
+// manifest filled in from those), which the actor may have no right to read: such errors are
+// logged on the host in full and returned without their text. An inline manifest that names no
+// init_state holds only what the actor wrote itself, and its errors are returned whole.
+Status WithoutReadContent(const Status& error, std::string_view manifest, std::string_view parent) {
+  const bool content_error =
+      error.code() == StatusCode::kParseError || error.code() == StatusCode::kInvalidArgument;
+  const bool own_text =
+      LooksLikeInlineManifest(manifest) && manifest.find("init_state") == std::string_view::npos;
+  if (!content_error || own_text) return error;
+  spdlog::warn("actor {}: spawn failed: {}", parent, error.ToString());
+  std::string name(manifest.substr(0, std::min<size_t>(manifest.size(), 200)));
+  if (LooksLikeInlineManifest(manifest)) name = "<inline manifest>";
+  return Status(error.code(), name +
+                                  ": the manifest or its init_state is not valid (the details are "
+                                  "in the host's log: they may quote what the spawning actor "
+                                  "cannot read)");
+}
+
+// A child's limits never exceed its parent's: a limit the child's manifest raises above the
+// parent's is refused; one it leaves at the default is lowered to the parent's.
+Status CapLimitsAtParent(ManifestLimits& child, const ManifestLimits& parent) {
+  struct Field {
+    const char* name;
+    uint64_t ManifestLimits::*member;
+    uint64_t default_value;
+  };
+  static constexpr Field kFields[] = {
+      {"init_deadline_ms", &ManifestLimits::init_deadline_ms,
+       ManifestLimits::kDefaultInitDeadlineMs},
+      {"call_deadline_ms", &ManifestLimits::call_deadline_ms,
+       ManifestLimits::kDefaultCallDeadlineMs},
+      {"memory_limit_mb", &ManifestLimits::memory_limit_mb, ManifestLimits::kDefaultMemoryLimitMb},
+      {"stack_size_kb", &ManifestLimits::stack_size_kb, ManifestLimits::kDefaultStackSizeKb},
+      {"mailbox_capacity", &ManifestLimits::mailbox_capacity,
+       ManifestLimits::kDefaultMailboxCapacity},
+  };
+  for (const Field& f : kFields) {
+    uint64_t& value = child.*f.member;
+    const uint64_t cap = parent.*f.member;
+    if (value <= cap) continue;
+    if (value != f.default_value) {
+      return PermissionDenied("limits." + std::string(f.name) + " = " + std::to_string(value) +
+                              " is above the parent's " + std::to_string(cap) +
+                              ": a child's limits cannot exceed its parent's");
+    }
+    value = cap;
+  }
+  return Status::Ok();
 }
 
 template <typename T>
@@ -80,6 +148,14 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
   int workers = options_.workers > 0 ? options_.workers
                                      : static_cast<int>(std::thread::hardware_concurrency());
   executor_ = std::make_unique<engine::Executor>(std::max(workers, 1));
+  loader_ = std::make_unique<BlockingPool>();
+  // A guard-page memory reserves 8 GiB whatever its size; a bounds-checked one its cap (the
+  // default cap is assumed: manifests may lower or raise it).
+  admission_ =
+      std::make_unique<Admission>(engine_->options().memory_mode == engine::MemoryMode::kGuardPages
+                                      ? uint64_t{8} << 30
+                                      : ManifestLimits::kDefaultMemoryLimitMb << 20,
+                                  options_.min_free_memory_bytes);
   if (options_.persist && options_.chain_bytes_inline_max > 0) {
     auto spill = std::make_shared<chain::ByteSpill>();
     spill->inline_max = options_.chain_bytes_inline_max;
@@ -100,6 +176,10 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
 RuntimeImpl::~RuntimeImpl() {
   Status stopped = Shutdown();
   if (!stopped.ok()) spdlog::error("runtime shutdown: {}", stopped.ToString());
+  // Spawns still queued see the shutdown and fail; one that was past that check when Shutdown()
+  // listed the actors has registered its actor by now, and is stopped here.
+  loader_.reset();
+  StopAllActors();
   executor_.reset();  // before the timers and the hub the tasks may still reach
   // Closing the store runs its last durability callbacks, which hand deliveries to the timer
   // thread; the timer service runs those (they are due) before it stops.
@@ -152,7 +232,8 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadCode(std::span<co
 }
 
 Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadCodeFile(const std::string& path) {
-  THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> wasm, ReadFileBytes(path, "module"));
+  THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> wasm,
+                           ReadFileBytes(path, "module", limits::kMaxModuleBytes));
   return LoadCode(wasm, std::filesystem::path(path).filename().string());
 }
 
@@ -179,14 +260,12 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadModule(const std:
 }
 
 Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadComponent(
-    const std::string& reference, ReferenceKind kind) {
+    const std::string& reference, ReferenceKind kind, const StoreReader& store_reader) {
   if (kind == ReferenceKind::kFile) return LoadModule(reference);
   // Not cached by reference: what a URL serves may change. The engine's compile cache is keyed
   // by the bytes' hash, so fetching the same component again costs the download only.
-  THEATER_ASSIGN_OR_RETURN(
-      std::vector<uint8_t> wasm,
-      LoadReference(reference, kind, "component",
-                    [this](const std::string& ref) { return ReadStoreReference(ref); }));
+  THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> wasm,
+                           LoadReference(reference, kind, "component", store_reader));
   return LoadCode(wasm, reference);
 }
 
@@ -263,10 +342,62 @@ void RuntimeImpl::SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::Ev
     done(FailedPrecondition("the runtime is shut down"));
     return;
   }
+  // Everything after this reads files, fetches URLs, reads stores or compiles modules: it runs on
+  // the loader pool, never on the caller's thread (the management server's I/O thread, or an
+  // executor worker under a guest's suspended `spawn`).
+  auto shared_done = std::make_shared<Callback<std::string>>(std::move(done));
+  Status posted = loader_->Post(
+      [this, request = std::move(request), chain = std::move(chain), shared_done]() mutable {
+        SpawnNow(std::move(request), std::move(chain), std::move(*shared_done));
+      });
+  if (!posted.ok()) (*shared_done)(posted.WithContext("spawn refused"));
+}
+
+void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventChain> chain,
+                           Callback<std::string> done) {
+  if (shut_down_) {
+    done(FailedPrecondition("the runtime is shut down"));
+    return;
+  }
+  if (Status admitted = admission_->AdmitOne(); !admitted.ok()) {
+    done(admitted);
+    return;
+  }
+  std::shared_ptr<Actor> parent;
+  if (request.parent_id) {
+    parent = Find(*request.parent_id);
+    if (!parent) {
+      done(NotFound("parent actor " + *request.parent_id + " is not running"));
+      return;
+    }
+  }
+  // Errors up to the child's init may quote what was read on a guest spawner's behalf.
+  Callback<std::string> begin_done = done;
+  if (parent) {
+    done = [begin_done, manifest = request.manifest,
+            parent_id = parent->id()](Result<std::string> r) {
+      if (!r.ok()) r = WithoutReadContent(r.status(), manifest, parent_id);
+      begin_done(std::move(r));
+    };
+  }
   // The initial state: for a spawn, JSON merged over the manifest's init_state; for a resume,
   // the given bytes as they are.
   std::optional<nlohmann::json> override_state;
   if (!request.resume && request.state) {
+    if (request.state->size() > limits::kMaxInitStateBytes) {
+      done(ResourceExhausted("the initial state given at spawn is " +
+                             std::to_string(request.state->size()) + " bytes, over the limit of " +
+                             std::to_string(limits::kMaxInitStateBytes) + " bytes"));
+      return;
+    }
+    const std::string_view text(reinterpret_cast<const char*>(request.state->data()),
+                                request.state->size());
+    Status shape =
+        CheckJsonNesting(text, limits::kMaxJsonDepth, "the initial state given at spawn");
+    if (!shape.ok()) {
+      done(shape);
+      return;
+    }
     nlohmann::json parsed = nlohmann::json::parse(request.state->begin(), request.state->end(),
                                                   nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) {
@@ -275,7 +406,18 @@ void RuntimeImpl::SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::Ev
     }
     override_state = std::move(parsed);
   }
-  StoreReader store_reader = [this](const std::string& reference) {
+  // A store:// reference in a spawn (the manifest, its component, its init_state) is read only
+  // if the spawner may read that store: a child must not read through its manifest what its
+  // parent could not read itself.
+  StoreReader store_reader =
+      [this, parent](const std::string& reference) -> Result<std::vector<uint8_t>> {
+    if (parent) {
+      std::string_view rest(reference);
+      if (rest.starts_with("store://")) rest.remove_prefix(8);
+      Status allowed =
+          CheckStoreAccess(parent->permissions(), std::string(rest.substr(0, rest.find('/'))));
+      if (!allowed.ok()) return allowed.WithContext("the spawning actor may not read " + reference);
+    }
     return ReadStoreReference(reference);
   };
   Result<ManifestWithState> loaded = [&]() -> Result<ManifestWithState> {
@@ -299,6 +441,13 @@ void RuntimeImpl::SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::Ev
   }
   Manifest& manifest = loaded->manifest;
   for (const std::string& warning : manifest.warnings) spdlog::warn("{}", warning);
+  if (parent) {
+    Status capped = CapLimitsAtParent(manifest.limits, parent->manifest().limits);
+    if (!capped.ok()) {
+      done(capped.WithContext(manifest.source_name));
+      return;
+    }
+  }
   StateBytes state;
   if (request.resume) {
     if (request.state) state = std::make_shared<const std::vector<uint8_t>>(*request.state);
@@ -311,19 +460,11 @@ void RuntimeImpl::SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::Ev
     done(policy.status().WithContext(manifest.source_name));
     return;
   }
-  std::shared_ptr<Actor> parent;
   auto permissions = std::make_shared<EffectivePermissions>(RootPermissions());
-  if (request.parent_id) {
-    parent = Find(*request.parent_id);
-    if (!parent) {
-      done(NotFound("parent actor " + *request.parent_id + " is not running"));
-      return;
-    }
-    *permissions = ComputeEffectivePermissions(parent->permissions(), *policy);
-  }
+  if (parent) *permissions = ComputeEffectivePermissions(parent->permissions(), *policy);
 
   Result<std::shared_ptr<const engine::Module>> module =
-      LoadComponent(manifest.component, manifest.component_kind);
+      LoadComponent(manifest.component, manifest.component_kind, store_reader);
   if (!module.ok()) {
     done(module.status().WithContext(manifest.source_name));
     return;
@@ -391,7 +532,7 @@ void RuntimeImpl::SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::Ev
     if (!registered.ok()) spdlog::warn("actor {}: registry: {}", id, registered.ToString());
   }
   spdlog::debug("actor {} ({}): Starting", id, actor->name());
-  actor->Begin(request.resume, [id, done = std::move(done)](Status ready) {
+  actor->Begin(request.resume, [id, done = std::move(begin_done)](Status ready) {
     if (ready.ok()) {
       done(id);
     } else {
@@ -479,7 +620,7 @@ Status RuntimeImpl::UpdateComponent(std::string_view id, const std::string& comp
       LoadComponent(kind == ReferenceKind::kFile
                         ? std::filesystem::absolute(component).lexically_normal().string()
                         : component,
-                    kind);
+                    kind, [this](const std::string& ref) { return ReadStoreReference(ref); });
   if (!module.ok()) return module.status().WithContext("updating the component of " + actor->id());
   Result<bool> updated = Wait<bool>([&](Callback<bool> done) {
     Status queued = actor->UpdateComponent(std::move(module).value(), [done](Status s) {
@@ -750,6 +891,21 @@ void RuntimeImpl::ApplySupervision(const std::shared_ptr<Actor>& parent, const C
 
 Status RuntimeImpl::Shutdown() {
   if (shut_down_.exchange(true)) return Status();
+  StopAllActors();
+  if (store_) return store_->Flush();
+  return Status();
+}
+
+RuntimeCapacity RuntimeImpl::Capacity() const {
+  size_t live = 0;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    live = actors_.size();
+  }
+  return admission_->Capacity(live);
+}
+
+void RuntimeImpl::StopAllActors() {
   std::vector<ActorSummary> actors = List();
   // Newest top-level actors first; each stops its own children before itself.
   std::reverse(actors.begin(), actors.end());
@@ -759,8 +915,6 @@ Status RuntimeImpl::Shutdown() {
     StopActor(a.id, StopKind::kGraceful, std::nullopt, [promise](bool) { promise->set_value(); });
     promise->get_future().wait();
   }
-  if (store_) return store_->Flush();
-  return Status();
 }
 
 }  // namespace runtime

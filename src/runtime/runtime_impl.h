@@ -16,10 +16,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/blocking_pool.h"
 #include "engine/executor.h"
 #include "messaging/router.h"
 #include "runtime/actor.h"
+#include "runtime/admission.h"
 #include "runtime/handler.h"
+#include "runtime/home_lock.h"
 #include "runtime/timers.h"
 #include "theater/runtime.h"
 
@@ -72,6 +75,7 @@ class RuntimeImpl final : public TheaterRuntime {
                                             chain::OverflowPolicy policy) override;
   void SetTopLevelListener(std::function<void(const ChildEvent&)> listener) override;
   Status Shutdown() override;
+  RuntimeCapacity Capacity() const override;
   chain::ChainStore* store() override { return store_.get(); }
   engine::Engine& engine() override { return *engine_; }
 
@@ -89,6 +93,8 @@ class RuntimeImpl final : public TheaterRuntime {
   // `store://<store-id>/<label>` (docs/store.md, "References").
   Result<std::vector<uint8_t>> ReadStoreReference(const std::string& reference);
   const RuntimeOptions& options() const { return options_; }
+  // Holds `lock` (RuntimeOptions::exclusive_home) until the runtime is gone.
+  void KeepHomeLock(std::unique_ptr<HomeLock> lock) { home_lock_ = std::move(lock); }
   void Log(const Actor& actor, std::string_view line);
 
   // Stops `id` with `kind`; `report` is what its parent hears. `done(false)` when unknown.
@@ -96,7 +102,8 @@ class RuntimeImpl final : public TheaterRuntime {
                  std::function<void(bool)> done);
   // Called by an actor at the end of its stop sequence: unregisters it and delivers `report`.
   void OnActorStopped(Actor& actor, const std::optional<ChildEvent>& report);
-  // Spawns with an existing chain (restarts continue the chain).
+  // Spawns with an existing chain (restarts continue the chain). Returns at once: the spawn runs
+  // on the loader pool, and `done` is called there.
   void SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::EventChain> chain,
                       Callback<std::string> done);
   // Restarts `id` in place (same id, same position among its parent's children).
@@ -111,6 +118,12 @@ class RuntimeImpl final : public TheaterRuntime {
   void ApplySupervision(const std::shared_ptr<Actor>& parent, const ChildEvent& event,
                         const SpawnRequest& request, std::shared_ptr<chain::EventChain> chain);
   std::shared_ptr<chain::EventChain> NewChain(const std::string& id, bool persist);
+  // Stops every actor, newest top-level first, each after its children; waits for each.
+  void StopAllActors();
+  // The body of SpawnWithChain, on a loader thread: reads and checks the manifest, its state and
+  // its module, then creates, registers and begins the actor.
+  void SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventChain> chain,
+                Callback<std::string> done);
   // The module at `path`, from a cache keyed by the file's identity (device, inode, size,
   // modification time), so spawning the same actor again neither reads nor hashes its file.
   Result<std::shared_ptr<const engine::Module>> LoadModule(const std::string& path);
@@ -121,7 +134,8 @@ class RuntimeImpl final : public TheaterRuntime {
   // The module a resolved component reference names: a file through LoadModule's cache, a URL
   // (or, later, a store reference) fetched every time.
   Result<std::shared_ptr<const engine::Module>> LoadComponent(const std::string& reference,
-                                                              ReferenceKind kind);
+                                                              ReferenceKind kind,
+                                                              const StoreReader& store_reader);
   // An actor's chain as the runtime holds it: a running unsaved actor's in-memory tail, or what
   // the database has for a saved (or stopped) one, flushed first. kNotFound when neither exists.
   struct HeldChain {
@@ -130,6 +144,8 @@ class RuntimeImpl final : public TheaterRuntime {
   };
   Result<HeldChain> ReadChain(std::string_view id) const;
 
+  // First, so that it is released last, after the database is closed.
+  std::unique_ptr<HomeLock> home_lock_;
   RuntimeOptions options_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<chain::ChainStore> store_;
@@ -137,6 +153,10 @@ class RuntimeImpl final : public TheaterRuntime {
   chain::SubscriptionHub hub_;
   std::unique_ptr<TimerService> timers_;
   std::unique_ptr<engine::Executor> executor_;
+  // Where spawns load their manifests, states and modules (SpawnWithChain).
+  std::unique_ptr<BlockingPool> loader_;
+  // Whether one more actor fits (asked by every spawn).
+  std::unique_ptr<Admission> admission_;
   messaging::Router router_;
   std::mutex content_mu_;
   std::unique_ptr<store::ContentStore> content_;

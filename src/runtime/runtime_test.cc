@@ -23,118 +23,14 @@
 #include "common/sanitizers.h"
 #include "common/test_http_server.h"
 #include "common/uuid.h"
-#include "runtime/runtime_test_util.h"
+#include "runtime/runtime_test_fixture.h"
 
 namespace theater {
 namespace {
 
 using abi::Value;
 using namespace std::chrono_literals;
-
-const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm";
-const std::string kBenchActor = std::string(THEATER_TEST_ACTOR_DIR) + "/bench_actor.wasm";
-
-// Inline manifest text for the probe actor with extra TOML appended.
-std::string ProbeManifest(const std::string& extra = "", const std::string& name = "probe") {
-  return "name = \"" + name + "\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe + "\"\n" + extra;
-}
-
-std::vector<uint8_t> Bytes(const std::string& s) {
-  return std::vector<uint8_t>(s.begin(), s.end());
-}
-
-std::string Text(const std::optional<std::vector<uint8_t>>& b) {
-  return b ? std::string(b->begin(), b->end()) : std::string("<none>");
-}
-
-// The response of handle-request, or "error: <status>".
-std::string Response(const Result<std::vector<Value>>& r) {
-  if (!r.ok()) return "error: " + r.status().ToString();
-  if (r->size() != 1) return "malformed";
-  const Value& tuple = (*r)[0];
-  const Value& option = tuple.items()[0];
-  if (!option.is_some()) return "<none>";
-  const std::vector<uint8_t>& bytes = option.payload()->as_bytes();
-  return std::string(bytes.begin(), bytes.end());
-}
-
-using testing_util::WaitFor;
-
-class RuntimeTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    home_ = testing_util::NewTestHome("theater-rt");
-    Start();
-  }
-  void TearDown() override {
-    runtime_.reset();
-    std::filesystem::remove_all(home_);
-  }
-
-  void Start(RuntimeOptions options = {}) {
-    runtime_.reset();
-    RuntimeOptions defaults = testing_util::TestRuntimeOptions(home_);
-    options.home = defaults.home;
-    options.workers = defaults.workers;
-    options.engine.cache_dir = defaults.engine.cache_dir;
-    options.engine.progress = defaults.engine.progress;
-    options.log_sink = [this](std::string_view, std::string_view, std::string_view line) {
-      std::lock_guard<std::mutex> lock(log_mu_);
-      log_.emplace_back(line);
-    };
-    auto rt = TheaterRuntime::Create(options);
-    ASSERT_TRUE(rt.ok()) << rt.status().ToString();
-    runtime_ = std::move(rt).value();
-    runtime_->SetTopLevelListener([this](const ChildEvent& e) {
-      std::lock_guard<std::mutex> lock(log_mu_);
-      top_level_.push_back(e);
-    });
-  }
-
-  std::string Spawn(const std::string& manifest, std::optional<std::string> state = {},
-                    std::optional<std::string> parent = {}) {
-    SpawnRequest request;
-    request.manifest = manifest;
-    if (state) request.state = Bytes(*state);
-    request.parent_id = parent;
-    Result<std::string> id = runtime_->Spawn(request);
-    EXPECT_TRUE(id.ok()) << id.status().ToString();
-    return id.ok() ? *id : "";
-  }
-
-  Result<std::vector<Value>> Request(const std::string& id, const std::string& command) {
-    return runtime_->Call(id, "theater:simple/message-server-client", "handle-request",
-                          {Value::String("req"), Value::Bytes(Bytes(command))});
-  }
-
-  std::future<Result<std::vector<Value>>> RequestAsync(const std::string& id,
-                                                       const std::string& command) {
-    auto promise = std::make_shared<std::promise<Result<std::vector<Value>>>>();
-    auto future = promise->get_future();
-    runtime_->CallAsync(id, "theater:simple/message-server-client", "handle-request",
-                        {Value::String("req"), Value::Bytes(Bytes(command))},
-                        [promise](Result<std::vector<Value>> r) { promise->set_value(r); });
-    return future;
-  }
-
-  std::string State(const std::string& id) {
-    auto s = runtime_->State(id);
-    return s.ok() ? Text(*s) : "error: " + s.status().ToString();
-  }
-
-  bool Running(const std::string& id) { return runtime_->Phase(id).ok(); }
-
-  std::vector<ChildEvent> TopLevel() {
-    std::lock_guard<std::mutex> lock(log_mu_);
-    return top_level_;
-  }
-
-  std::filesystem::path home_;
-  std::unique_ptr<TheaterRuntime> runtime_;
-  std::mutex log_mu_;
-  std::vector<std::string> log_;
-  std::vector<ChildEvent> top_level_;
-};
+using namespace testing_util;  // the fixture and its helpers
 
 TEST_F(RuntimeTest, SpawnRunsInitAndReturnsTheIdOnceReady) {
   std::string id = Spawn(ProbeManifest());

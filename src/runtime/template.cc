@@ -146,14 +146,6 @@ std::string ParseExpression(std::string_view body, TemplateExpression* expr) {
   return "";
 }
 
-void AppendValue(const json& value, std::string* out) {
-  if (value.is_string()) {
-    out->append(value.get_ref<const std::string&>());
-  } else if (!value.is_null()) {
-    out->append(value.dump(-1, ' ', false, json::error_handler_t::replace));
-  }
-}
-
 }  // namespace
 
 Result<ParsedTemplate> ParseTemplate(std::string_view text, std::string_view source_name) {
@@ -235,12 +227,33 @@ const json* LookupTemplatePath(const json& state, const std::vector<TemplatePath
   return node;
 }
 
-std::string RenderTemplate(const ParsedTemplate& parsed, const json& state,
-                           std::string_view source_name, std::vector<std::string>* warnings) {
+Result<std::string> RenderTemplate(const ParsedTemplate& parsed, const json& state,
+                                   std::string_view source_name, std::vector<std::string>* warnings,
+                                   size_t max_bytes) {
   std::string out;
+  size_t missing = 0;
+  // A value is checked before it is appended: `{{big}}` written 100,000 times over a 16 MiB
+  // value must fail at the limit, not after building terabytes.
+  auto append = [&](std::string_view text) -> Status {
+    if (text.size() > max_bytes - out.size()) {
+      return ResourceExhausted(std::string(source_name) +
+                               ": the manifest with its template expressions filled in would "
+                               "exceed the manifest size limit of " +
+                               std::to_string(max_bytes) + " bytes");
+    }
+    out.append(text);
+    return Status::Ok();
+  };
+  std::string dumped;
+  auto append_value = [&](const json& value) -> Status {
+    if (value.is_string()) return append(value.get_ref<const std::string&>());
+    if (value.is_null()) return Status::Ok();
+    dumped = value.dump(-1, ' ', false, json::error_handler_t::replace);
+    return append(dumped);
+  };
   for (const auto& part : parsed.parts) {
     if (const auto* literal = std::get_if<std::string>(&part)) {
-      out.append(*literal);
+      THEATER_RETURN_IF_ERROR(append(*literal));
       continue;
     }
     const TemplateExpression& expr = std::get<TemplateExpression>(part);
@@ -248,22 +261,24 @@ std::string RenderTemplate(const ParsedTemplate& parsed, const json& state,
     if (expr.has_default) {
       bool use_fallback = value == nullptr || value->is_null() ||
                           (value->is_string() && value->get_ref<const std::string&>().empty());
-      if (use_fallback) {
-        out.append(expr.fallback);
-      } else {
-        AppendValue(*value, &out);
-      }
+      THEATER_RETURN_IF_ERROR(use_fallback ? append(expr.fallback) : append_value(*value));
       continue;
     }
     if (value == nullptr) {
-      if (warnings) {
+      ++missing;
+      if (warnings && missing <= limits::kMaxTemplateWarnings) {
         warnings->push_back(std::string(source_name) + ":" + expr.position +
                             ": template variable '" + expr.path_text +
                             "' not found in the initial state (inserted as empty)");
       }
       continue;
     }
-    AppendValue(*value, &out);
+    THEATER_RETURN_IF_ERROR(append_value(*value));
+  }
+  if (warnings && missing > limits::kMaxTemplateWarnings) {
+    warnings->push_back(std::string(source_name) + ": " +
+                        std::to_string(missing - limits::kMaxTemplateWarnings) +
+                        " more template variables not found in the initial state");
   }
   return out;
 }

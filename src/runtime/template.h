@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "theater/limits.h"
 #include "theater/status.h"
 
 namespace theater {
@@ -54,8 +55,11 @@ Result<ParsedTemplate> ParseTemplate(std::string_view text, std::string_view sou
 // The text with every expression filled in from `state` (see docs/manifest.md for the rules);
 // each variable that does not exist adds "source:line:col: template variable 'x' not found in the
 // initial state (inserted as empty)" to `warnings`.
-std::string RenderTemplate(const ParsedTemplate& parsed, const nlohmann::json& state,
-                           std::string_view source_name, std::vector<std::string>* warnings);
+// Warnings stop at limits::kMaxTemplateWarnings, then one line counts the rest. Errors:
+// kResourceExhausted when the text would grow past `max_bytes`.
+Result<std::string> RenderTemplate(const ParsedTemplate& parsed, const nlohmann::json& state,
+                                   std::string_view source_name, std::vector<std::string>* warnings,
+                                   size_t max_bytes = limits::kMaxManifestBytes);
 
 // The text with every expression replaced by `mark` (default `0`) padded with spaces to the
 // expression's length, so positions in the result equal positions in the source.

@@ -20,7 +20,10 @@ std::string Render(std::string_view text, const json& state,
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
   if (!parsed.ok()) return "<parse error>";
   std::vector<std::string> local;
-  return RenderTemplate(*parsed, state, "m.toml", warnings ? warnings : &local);
+  Result<std::string> rendered =
+      RenderTemplate(*parsed, state, "m.toml", warnings ? warnings : &local);
+  EXPECT_TRUE(rendered.ok()) << rendered.status().ToString();
+  return rendered.ok() ? *rendered : "<render error>";
 }
 
 TEST(TemplateTest, TextWithoutExpressionsIsUnchanged) {
@@ -144,6 +147,31 @@ TEST(TemplateTest, LookupPath) {
   ASSERT_NE(v, nullptr);
   EXPECT_EQ(*v, 20);
   EXPECT_THAT(expr.path_text, "a.b.[1]");
+}
+
+TEST(TemplateTest, RenderingStopsAtTheSizeLimit) {
+  // 10,000 copies of a 1 MiB value would be 10 GiB; the render fails at the limit instead.
+  std::string text;
+  for (int i = 0; i < 10000; ++i) text += "{{big}}";
+  Result<ParsedTemplate> parsed = ParseTemplate(text, "m.toml");
+  ASSERT_TRUE(parsed.ok());
+  json state = {{"big", std::string(1 << 20, 'x')}};
+  std::vector<std::string> warnings;
+  Result<std::string> rendered = RenderTemplate(*parsed, state, "m.toml", &warnings, 4u << 20);
+  ASSERT_FALSE(rendered.ok());
+  EXPECT_EQ(rendered.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(rendered.status().message(), HasSubstr("manifest size limit of 4194304 bytes"));
+}
+
+TEST(TemplateTest, MissingVariableWarningsAreCapped) {
+  std::string text;
+  for (int i = 0; i < 1000; ++i) text += "{{missing" + std::to_string(i) + "}}\n";
+  Result<ParsedTemplate> parsed = ParseTemplate(text, "m.toml");
+  ASSERT_TRUE(parsed.ok());
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(RenderTemplate(*parsed, json::object(), "m.toml", &warnings).ok());
+  ASSERT_EQ(warnings.size(), limits::kMaxTemplateWarnings + 1);
+  EXPECT_THAT(warnings.back(), HasSubstr("984 more template variables not found"));
 }
 
 }  // namespace

@@ -982,6 +982,8 @@ int Serve(ServeOptions options) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // A server owns its home: a second one there would run actors with nothing saved.
+  options.runtime.exclusive_home = true;
   Result<std::unique_ptr<TheaterRuntime>> runtime = TheaterRuntime::Create(options.runtime);
   if (!runtime.ok()) {
     std::fprintf(stderr, "theater server: %s\n", runtime.status().ToString().c_str());

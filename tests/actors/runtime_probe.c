@@ -22,6 +22,8 @@
  *   random:<n>          random.random-bytes(n) as hex, or "error:<why>"
  *   uuid                random.generate-uuid
  *   env:<name>          environment.get-var; the value or "none"
+ *   log-flood:<n>:<len> logs <n> lines of <len> bytes; responds "ok"
+ *   event-flood:<n>:<len> records <n> custom events of <len> bytes; responds "<accepted> <refused>"
  * init: a state of "fail-init" fails init, "trap-init" traps in it, and a JSON string
  * "spawn-in-init:<manifest>" spawns that child from init. Any other state becomes "0".
  */
@@ -222,6 +224,36 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     theater_runtime_system_info(&info);
     respond_fmt(response, "%u %.*s", info.cpus, (int)info.hostname.len, info.hostname.ptr);
     theater_host_info_free(&info);
+  } else if (has_prefix(msg, "log-flood:", &arg) || has_prefix(msg, "event-flood:", &arg)) {
+    bool events = msg.ptr[0] == 'e';
+    char* text = theater_string_to_cstr(arg);
+    char* sep = NULL;
+    unsigned long n = strtoul(text, &sep, 10);
+    size_t len = (size_t)strtoul(sep && *sep == ':' ? sep + 1 : "0", NULL, 10);
+    free(text);
+    char* line = malloc(len + 1);
+    memset(line, 'x', len);
+    unsigned long accepted = 0, refused = 0;
+    for (unsigned long i = 0; i < n; ++i) {
+      if (events) {
+        theater_result_t r;
+        theater_runtime_record_event("flood", 5, (const uint8_t*)line, len, &r);
+        if (r.is_err) {
+          ++refused;
+          theater_result_free(&r);
+        } else {
+          ++accepted;
+        }
+      } else {
+        theater_runtime_log(line, len);
+      }
+    }
+    free(line);
+    if (events) {
+      respond_fmt(response, "%lu %lu", accepted, refused);
+    } else {
+      respond_str(response, "ok", 2);
+    }
   } else if (has_prefix(msg, "metric:", &arg)) {
     char* text = theater_string_to_cstr(arg);
     theater_runtime_record_metric("probe", 5, strtod(text, NULL));

@@ -135,5 +135,7 @@ void ForEachThreadSlot(Fn&& fn) {
 
 // Number of memories currently allocated by the runtime (leak checks in tests).
 int64_t LiveMemoryCount();
+// Bytes of address space reserved by live linear memories (not those pooled for reuse).
+uint64_t ReservedAddressSpace();
 
 }  // namespace theater::engine::rt

@@ -40,6 +40,9 @@ thread_local uintptr_t tls_stack_lo = 0;  // lowest usable address of this threa
 
 std::atomic<uint64_t> g_next_call_id{1};
 std::atomic<int64_t> g_live_memories{0};
+// Address space reserved by live linear memories (admission control reads it; the reuse pool's
+// idle reservations are not counted: the next memories take them).
+std::atomic<uint64_t> g_reserved_bytes{0};
 
 // Freed linear-memory reservations kept for reuse. Mapping 8 GiB of address space, making the
 // first pages accessible and unmapping it again costs more than instantiating a small actor; a
@@ -375,6 +378,10 @@ int64_t LiveMemoryCount() {
   return g_live_memories.load();
 }
 
+uint64_t ReservedAddressSpace() {
+  return g_reserved_bytes.load(std::memory_order_relaxed);
+}
+
 }  // namespace theater::engine::rt
 
 namespace theater::engine::rt {
@@ -554,6 +561,7 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, u
       wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
     }
   }
+  theater::engine::rt::g_reserved_bytes.fetch_add(reserve, std::memory_order_relaxed);
   memory->data = static_cast<uint8_t*>(base);
   memory->pages = initial_pages;
   memory->size = static_cast<uint32_t>(bytes);
@@ -589,6 +597,7 @@ void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
       !theater::engine::rt::Reservations().Give({memory->data, reserve, accessible})) {
     munmap(memory->data, reserve);
   }
+  theater::engine::rt::g_reserved_bytes.fetch_sub(reserve, std::memory_order_relaxed);
   memory->data = nullptr;
   memory->size = 0;
   memory->pages = 0;

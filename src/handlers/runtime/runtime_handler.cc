@@ -106,7 +106,11 @@ class RuntimeHandler final : public runtime::Handler {
             return std::vector<Value>{Value::Err(Value::String(
                 "event type must be 1 to " + std::to_string(kMaxCustomEventType) + " bytes"))};
           }
-          host.chain().Append("custom/" + type, args[1].as_bytes());
+          if (!host.RecordCustomEvent(type, args[1].as_bytes())) {
+            return std::vector<Value>{Value::Err(Value::String(
+                "custom event dropped: over the actor's limit of custom events in bytes per "
+                "second (custom_event_bytes_per_second)"))};
+          }
           return std::vector<Value>{Value::Ok()};
         }));
     THEATER_RETURN_IF_ERROR(AddHostFunction(

@@ -1,0 +1,304 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Spawns as a hostile client or guest makes them, against a real runtime with the probe actor:
+// references and manifests built to crash a recursive parser, to block the thread that loads
+// them (a FIFO, a URL that never answers), to read through a child's manifest what the spawner
+// may not read, or to raise a child's limits above its parent's; and guests that flood the log
+// and the chain. Each must fail (or be throttled) with an error that names the limit, and leave
+// the runtime serving everyone else.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <string>
+
+#include "common/silent_listener.h"
+#include "common/uuid.h"
+#include "engine/wasm2c/runtime.h"
+#include "runtime/admission.h"
+#include "runtime/runtime_test_fixture.h"
+#include "theater/content_store.h"
+#include "theater/limits.h"
+
+namespace theater {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace testing_util;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class HostileSpawnTest : public RuntimeTest {
+ protected:
+  // Spawn() that expects a failure and returns it.
+  Status SpawnFails(const std::string& manifest, std::optional<std::string> state = {}) {
+    SpawnRequest request;
+    request.manifest = manifest;
+    if (state) request.state = Bytes(*state);
+    Result<std::string> id = runtime_->Spawn(request);
+    EXPECT_FALSE(id.ok()) << "spawned " << *id;
+    return id.ok() ? Status::Ok() : id.status();
+  }
+  // The runtime still spawns and answers.
+  void ExpectServing() {
+    std::string id = Spawn(ProbeManifest());
+    ASSERT_TRUE(IsUuid(id));
+    EXPECT_EQ(Response(Request(id, "count")), "1");
+  }
+};
+
+TEST_F(HostileSpawnTest, AVeryLongReferenceIsRefusedNotACrash) {
+  // 32 KiB of one letter once sent the inline-manifest check's regex past the stack's end.
+  for (size_t n : {size_t{32} << 10, size_t{1} << 20}) {
+    Status s = SpawnFails(std::string(n, 'A'));
+    EXPECT_NE(s.code(), StatusCode::kOk);
+  }
+  Status s = SpawnFails("name" + std::string(1 << 20, ' ') + "= 1");
+  EXPECT_THAT(s.ToString(), HasSubstr("<inline manifest>"));
+  ExpectServing();
+}
+
+TEST_F(HostileSpawnTest, ADeepDottedTableHeaderIsRefusedByName) {
+  std::string header = "[a";
+  for (int i = 0; i < 100000; ++i) header += ".a";
+  header += "]\n";
+  Status s = SpawnFails(ProbeManifest() + header + "x = 1\n");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.ToString(), HasSubstr("more than 64 dotted parts"));
+  // Nested inline arrays are refused the same way, before toml++ sees them.
+  Status arrays = SpawnFails(ProbeManifest() + "x = " + std::string(100000, '[') + "\n");
+  EXPECT_THAT(arrays.ToString(), HasSubstr("nests deeper than 64 levels"));
+  ExpectServing();
+}
+
+TEST_F(HostileSpawnTest, ADeeplyNestedInitialStateIsRefusedByName) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  Status given = SpawnFails(ProbeManifest(), deep);
+  EXPECT_THAT(given.ToString(), HasSubstr("initial state given at spawn nests deeper than 128"));
+  // The same through the manifest's init_state file.
+  std::filesystem::path state_file = home_ / "deep.json";
+  std::ofstream(state_file) << "{\"a\":" << deep << "}";
+  Status from_file = SpawnFails(ProbeManifest("init_state = \"" + state_file.string() + "\"\n"));
+  EXPECT_THAT(from_file.ToString(), HasSubstr("init_state nests deeper than 128 levels"));
+  // A state just inside the limit is fine.
+  const std::string ok = std::string(limits::kMaxJsonDepth - 1, '[') + "1" +
+                         std::string(limits::kMaxJsonDepth - 1, ']');
+  EXPECT_TRUE(IsUuid(Spawn(ProbeManifest(), ok)));
+  ExpectServing();
+}
+
+TEST_F(HostileSpawnTest, OversizedManifestsAndStatesNameTheirLimits) {
+  std::filesystem::path big = home_ / "big.toml";
+  {
+    std::ofstream out(big);
+    out << ProbeManifest() << "# " << std::string(limits::kMaxManifestBytes, 'x') << "\n";
+  }
+  Status file = SpawnFails(big.string());
+  EXPECT_EQ(file.code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(file.ToString(), HasSubstr("over the limit of 1048576 bytes"));
+  Status state = SpawnFails(ProbeManifest(), std::string(limits::kMaxInitStateBytes + 1, ' '));
+  EXPECT_THAT(state.ToString(), HasSubstr("over the limit of 16777216 bytes"));
+  ExpectServing();
+}
+
+TEST_F(HostileSpawnTest, AFifoIsRefusedAtOnceAsManifestStateOrComponent) {
+  std::filesystem::path fifo = home_ / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_THAT(SpawnFails(fifo.string()).ToString(), HasSubstr("not a regular file"));
+  EXPECT_THAT(SpawnFails(ProbeManifest("init_state = \"" + fifo.string() + "\"\n")).ToString(),
+              HasSubstr("not a regular file"));
+  EXPECT_THAT(
+      SpawnFails("name = \"x\"\nversion = \"0.1.0\"\ncomponent = \"" + fifo.string() + "\"\n")
+          .ToString(),
+      HasSubstr("not a regular file"));
+  // From a guest: three spawns of the FIFO neither hang nor hold the workers.
+  std::string parent = Spawn(ProbeManifest());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(Response(Request(parent, "spawn:" + fifo.string())), HasSubstr("error:"));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  ExpectServing();
+}
+
+TEST_F(HostileSpawnTest, AManifestUrlThatNeverAnswersBlocksNoOtherSpawn) {
+  theater::testing::SilentListener silent;
+  ASSERT_TRUE(silent.ok());
+  const std::string url = "http://127.0.0.1:" + std::to_string(silent.port()) + "/m.toml";
+  std::promise<Result<std::string>> hung;
+  const auto started = std::chrono::steady_clock::now();
+  SpawnRequest request;
+  request.manifest = url;
+  runtime_->SpawnAsync(request, [&](Result<std::string> r) { hung.set_value(r); });
+  // SpawnAsync returned without waiting for the fetch (it runs on the loader pool), and the
+  // same from a guest: its spawn suspends the guest, not a worker.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 500ms);
+  std::string parent = Spawn(ProbeManifest());
+  auto guest_spawn = RequestAsync(parent, "spawn:" + url);
+  for (int i = 0; i < 3; ++i) ExpectServing();
+  auto result = hung.get_future();
+  EXPECT_EQ(result.wait_for(0s), std::future_status::timeout);
+  silent.Close();
+  ASSERT_EQ(result.wait_for(20s), std::future_status::ready);
+  EXPECT_FALSE(result.get().ok());
+  ASSERT_EQ(guest_spawn.wait_for(20s), std::future_status::ready);
+  EXPECT_THAT(Response(guest_spawn.get()), HasSubstr("error:"));
+}
+
+TEST_F(HostileSpawnTest, StoreReferencesInAGuestSpawnObeyTheSpawnersStoreAccess) {
+  Result<store::ContentStore*> content = runtime_->content_store();
+  ASSERT_TRUE(content.ok()) << content.status().ToString();
+  Result<std::string> store_id = (*content)->CreateStore();
+  ASSERT_TRUE(store_id.ok());
+  ASSERT_TRUE(
+      (*content)->PutAtLabel(*store_id, "secret", Bytes("{\"password\":\"hunter2\"}")).ok());
+  const std::string secret_ref = "store://" + *store_id + "/secret";
+
+  // A supervisor whose own store access does not include the store.
+  std::string root = Spawn(ProbeManifest());
+  std::string supervisor = Response(Request(
+      root, "spawn:" + ProbeManifest("[permission_policy.store]\ntype = \"restrict\"\n"
+                                     "[permission_policy.store.config]\nallowed_stores = []\n")));
+  ASSERT_TRUE(IsUuid(supervisor)) << supervisor;
+  const std::string leaky = ProbeManifest("init_state = \"" + secret_ref +
+                                          "\"\n[[handler]]\ntype = \"filesystem\"\n"
+                                          "path = \"/nonexistent/{{password}}\"\n");
+  std::string refused = Response(Request(supervisor, "spawn:" + leaky));
+  EXPECT_THAT(refused, HasSubstr("error:"));
+  EXPECT_THAT(refused, HasSubstr("may not read " + secret_ref));
+  EXPECT_THAT(refused, Not(HasSubstr("hunter2")));
+  // Its component and manifest are store references too.
+  std::string manifest_ref = Response(Request(supervisor, "spawn:" + secret_ref));
+  EXPECT_THAT(manifest_ref, HasSubstr("may not read " + secret_ref));
+  EXPECT_THAT(manifest_ref, Not(HasSubstr("hunter2")));
+
+  // The root may read every store: the same manifest loads its state.
+  std::string allowed = Response(Request(root, "spawn:" + leaky));
+  EXPECT_THAT(allowed, Not(HasSubstr("may not read")));
+}
+
+TEST_F(HostileSpawnTest, AChildCannotRaiseItsLimitsAboveItsParents) {
+  std::string parent = Spawn(ProbeManifest("[limits]\ncall_deadline_ms = 1000\n"));
+  std::string raised = Response(
+      Request(parent, "spawn:" + ProbeManifest("[limits]\ncall_deadline_ms = 86400000\n")));
+  EXPECT_THAT(raised, HasSubstr("limits.call_deadline_ms = 86400000 is above the parent's 1000"));
+  // A child that leaves a limit at its default gets the parent's.
+  std::string child = Response(Request(parent, "spawn:" + ProbeManifest()));
+  ASSERT_TRUE(IsUuid(child)) << child;
+  Result<Manifest> manifest = runtime_->GetManifest(child);
+  ASSERT_TRUE(manifest.ok());
+  EXPECT_EQ(manifest->limits.call_deadline_ms, 1000u);
+}
+
+TEST_F(HostileSpawnTest, LogFloodsAreThrottledWithOneNoticeASecond) {
+  RuntimeOptions options;
+  options.log_bytes_per_second = 64 * 1024;
+  options.custom_event_bytes_per_second = 64 * 1024;
+  Start(options);
+  std::string id = Spawn(ProbeManifest());
+  // 300 KB: past the budget, so the chain (whose in-memory tail keeps the last 1,024 events)
+  // records the notice among the calls.
+  ASSERT_EQ(Response(Request(id, "log-flood:300:1000")), "ok");
+  Result<std::vector<chain::Event>> events = runtime_->Events(id);
+  ASSERT_TRUE(events.ok());
+  bool recorded = false;
+  for (const chain::Event& e : *events) {
+    auto payload = chain::DecodePayload(e.payload);
+    if (!payload.ok()) continue;
+    if (auto* life = std::get_if<chain::Lifecycle>(&*payload)) {
+      recorded = recorded || (life->kind == "rate-limited" &&
+                              life->message.find("log lines") != std::string::npos);
+    }
+  }
+  EXPECT_TRUE(recorded);
+  // 20 MB of log lines in one call: about a second's budget passes, the rest is dropped.
+  ASSERT_EQ(Response(Request(id, "log-flood:20000:1000")), "ok");
+  size_t lines = 0, bytes = 0, notices = 0;
+  {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    for (const std::string& line : log_) {
+      if (line.starts_with("[theater]")) {
+        ++notices;
+        EXPECT_THAT(line, HasSubstr("log lines"));
+        EXPECT_THAT(line, HasSubstr("over the actor's limit of 65536 bytes/s"));
+      } else {
+        ++lines;
+        bytes += line.size();
+      }
+    }
+  }
+  // Both floods run well under two seconds: at most three seconds' worth passes.
+  EXPECT_LE(bytes, 3u * 64 * 1024) << lines << " lines passed";
+  EXPECT_GE(lines, 30u);
+  EXPECT_GE(notices, 1u);
+  EXPECT_LE(notices, 4u);
+  // Custom events: refused past the budget, with an error the guest sees.
+  std::string counts = Response(Request(id, "event-flood:1000:1000"));
+  unsigned long accepted = 0, refused = 0;
+  ASSERT_EQ(std::sscanf(counts.c_str(), "%lu %lu", &accepted, &refused), 2) << counts;
+  EXPECT_LE(accepted, 140u);
+  EXPECT_GE(refused, 800u);
+}
+
+TEST_F(HostileSpawnTest, SpawnsAreRefusedBelowTheMemoryFloorAndInfoSaysHowManyFit) {
+  RuntimeCapacity capacity = runtime_->Capacity();
+  EXPECT_GT(capacity.actors_that_fit, 0u);
+  RuntimeOptions options;
+  options.min_free_memory_bytes = uint64_t{1} << 60;  // more than any machine has
+  Start(options);
+  Status refused = SpawnFails(ProbeManifest());
+  EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.ToString(), HasSubstr("below the floor"));
+  EXPECT_EQ(runtime_->Capacity().actors_that_fit, 0u);
+}
+
+TEST_F(HostileSpawnTest, TwoRuntimesCannotHoldOneHome) {
+  RuntimeOptions options = TestRuntimeOptions(home_ / "shared");
+  options.exclusive_home = true;
+  Result<std::unique_ptr<TheaterRuntime>> first = TheaterRuntime::Create(options);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  Result<std::unique_ptr<TheaterRuntime>> second = TheaterRuntime::Create(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(second.status().ToString(),
+              HasSubstr("(pid " + std::to_string(::getpid()) + ") holds the home directory"));
+  first->reset();
+  EXPECT_TRUE(TheaterRuntime::Create(options).ok()) << "the lock goes with its holder";
+}
+
+}  // namespace
+}  // namespace theater
+
+namespace theater::runtime {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(AdmissionTest, RefusesTheActorThatWouldOverrunTheAddressSpace) {
+  const uint64_t reserved = engine::rt::ReservedAddressSpace();
+  Admission roomy(uint64_t{8} << 30, 0, reserved + (uint64_t{8} << 30));
+  EXPECT_TRUE(roomy.AdmitOne().ok());
+  EXPECT_EQ(roomy.Capacity(0).actors_that_fit >= 1, true);
+  Admission full(uint64_t{8} << 30, 0, reserved + (uint64_t{4} << 30));
+  Status refused = full.AdmitOne();
+  EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.ToString(), HasSubstr("no room for another actor"));
+  EXPECT_THAT(refused.ToString(), HasSubstr("one more needs 8 GiB"));
+  EXPECT_EQ(full.Capacity(0).actors_that_fit, 0u);
+}
+
+TEST(AdmissionTest, TheDefaultLimitLeavesRoomForAboutFifteenThousandGuardPageActors) {
+  Admission admission(uint64_t{8} << 30, 0);
+  RuntimeCapacity c = admission.Capacity(0);
+  EXPECT_EQ(c.address_space_limit_bytes, (uint64_t{1} << 47) / 16 * 15);
+  EXPECT_EQ(c.reservation_per_actor_bytes, uint64_t{8} << 30);
+  EXPECT_GT(c.memory_available_bytes, 0u);
+}
+
+}  // namespace
+}  // namespace theater::runtime
