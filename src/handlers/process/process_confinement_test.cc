@@ -9,6 +9,7 @@
 // spawn shim killing every descendant — those that `setsid -f` away or double-fork included —
 // on os-kill, at the program's exit and at shutdown.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
