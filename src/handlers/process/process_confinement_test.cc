@@ -10,14 +10,9 @@
 // on os-kill, at the program's exit and at shutdown.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stddef.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -32,6 +27,7 @@
 #include <thread>
 
 #include "common/child_env.h"
+#include "common/hide_landlock_test_util.h"
 #include "common/landlock.h"
 #include "common/test_dir.h"
 #include "handlers/process/process_config.h"
@@ -125,20 +121,6 @@ pid_t WaitPidFile(const fs::path& file) {
   return 0;
 }
 
-// Makes landlock_create_ruleset fail with ENOSYS for the calling thread (and what it starts),
-// as on a kernel built without Landlock.
-void HideLandlockFromThisThread() {
-  sock_filter filter[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_landlock_create_ruleset, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  sock_fprog prog{static_cast<unsigned short>(std::size(filter)), filter};
-  ASSERT_EQ(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-  ASSERT_EQ(::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0) << std::strerror(errno);
-}
-
 class ProcessConfinementTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -227,7 +209,7 @@ TEST_F(ProcessConfinementTest, WithoutLandlockNothingStartsUnlessUnconfined) {
   // The same thread spawns (the probe runs in the caller), so the filter applies to the probe.
   Status refused, unconfined;
   std::thread t([&] {
-    HideLandlockFromThisThread();
+    ASSERT_TRUE(testing_util::HideLandlockFromThisThread());
     Result<int> abi = landlock::Abi();
     EXPECT_FALSE(abi.ok());
     Result<uint64_t> r = Sup().Spawn(Confined("echo should-not-run > ran.txt"));
