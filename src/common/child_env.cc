@@ -9,8 +9,8 @@
 namespace theater {
 namespace {
 
-constexpr std::string_view kHostNames[] = {"PATH", "HOME", "USER", "LOGNAME", "LANG",
-                                           "LANGUAGE", "TZ", "TERM"};
+constexpr std::string_view kHostNames[] = {"PATH", "HOME",     "USER", "LOGNAME",
+                                           "LANG", "LANGUAGE", "TZ",   "TERM"};
 constexpr std::string_view kHostPrefixes[] = {"LC_"};
 
 struct Rule {
@@ -87,8 +87,8 @@ Result<std::vector<std::string>> BuildChildEnvironment(
     std::span<const std::pair<std::string, std::string>> requested) {
   for (const auto& entry : requested) {
     if (std::optional<std::string_view> why = NeverPassedReason(entry.first)) {
-      return PermissionDenied("env: " + entry.first + " is never passed to a child process: " +
-                              std::string(*why));
+      return PermissionDenied("env: " + entry.first +
+                              " is never passed to a child process: " + std::string(*why));
     }
   }
   std::vector<std::string> out;

@@ -31,8 +31,11 @@ using handlers::UniqueFd;
 // The shim's descriptors and status records: must match common/spawn_shim.c.
 enum ShimFd { kStdin = 0, kStdout, kStderr, kControl, kStatus, kRuleset, kCwd, kSelf, kCount };
 enum { kMsgPid = 1, kMsgError = 2 };
-constexpr const char* kSteps[] = {"",         "starting the program", "changing directory",
-                                  "setting no_new_privs", "applying the Landlock ruleset",
+constexpr const char* kSteps[] = {"",
+                                  "starting the program",
+                                  "changing directory",
+                                  "setting no_new_privs",
+                                  "applying the Landlock ruleset",
                                   "executing the program"};
 struct StatusMessage {
   int32_t kind;
@@ -155,10 +158,14 @@ Result<ConfinedChild> SpawnConfined(const ChildSpec& spec) {
     }
   }
   auto or_null = [&](int fd) { return fd >= 0 ? fd : null_fd.get(); };
-  int sources[kCount] = {or_null(spec.stdin_fd), or_null(spec.stdout_fd),
-                         or_null(spec.stderr_fd), control[0],
-                         status[1],             ruleset.get(),
-                         spec.cwd_fd,           shim};
+  int sources[kCount] = {or_null(spec.stdin_fd),
+                         or_null(spec.stdout_fd),
+                         or_null(spec.stderr_fd),
+                         control[0],
+                         status[1],
+                         ruleset.get(),
+                         spec.cwd_fd,
+                         shim};
 
   // Each source goes to its fixed number in two steps — first above every source, then down —
   // so that no dup2 overwrites a source still to be copied.
@@ -167,7 +174,8 @@ Result<ConfinedChild> SpawnConfined(const ChildSpec& spec) {
   int high = std::max(*std::max_element(std::begin(sources), std::end(sources)) + 1,
                       static_cast<int>(kCount));
   for (int i = 0; i < kCount && rc == 0; ++i) {
-    if (sources[i] >= 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), sources[i], high + i);
+    if (sources[i] >= 0)
+      rc = posix_spawn_file_actions_adddup2(setup.actions(), sources[i], high + i);
   }
   for (int i = 0; i < kCount && rc == 0; ++i) {
     if (sources[i] >= 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), high + i, i);
@@ -188,14 +196,14 @@ Result<ConfinedChild> SpawnConfined(const ChildSpec& spec) {
   const std::string self = "/proc/self/fd/" + std::to_string(kSelf);
 
   pid_t shim_pid = -1;
-  rc = posix_spawn(&shim_pid, self.c_str(), setup.actions(), setup.attr(), argv.data(),
-                   envp.data());
+  rc =
+      posix_spawn(&shim_pid, self.c_str(), setup.actions(), setup.attr(), argv.data(), envp.data());
   CloseFd(control[0]);
   CloseFd(status[1]);
   if (rc != 0) {
     close_pipes();
-    return Unavailable("cannot run '" + spec.program + "': starting the spawn shim: " +
-                       std::strerror(rc));
+    return Unavailable("cannot run '" + spec.program +
+                       "': starting the spawn shim: " + std::strerror(rc));
   }
   ConfinedChild child;
   child.shim_pid = shim_pid;

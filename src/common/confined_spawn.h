@@ -49,18 +49,18 @@ struct SandboxPolicy {
 };
 
 struct ChildSpec {
-  std::string program;     // as the actor named it, for messages
-  std::string executable;  // the file to run: absolute, or relative to cwd_fd
-  std::vector<std::string> argv;                      // argv[0] included
-  std::vector<std::string> env;                       // NAME=value
+  std::string program;            // as the actor named it, for messages
+  std::string executable;         // the file to run: absolute, or relative to cwd_fd
+  std::vector<std::string> argv;  // argv[0] included
+  std::vector<std::string> env;   // NAME=value
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // borrowed; -1: /dev/null
   int cwd_fd = -1;                                    // borrowed; -1: the host's cwd
   SandboxPolicy sandbox;
 };
 
 struct ConfinedChild {
-  pid_t shim_pid = -1;  // the process to wait for; its exit status is the program's
-  pid_t pid = -1;       // the program, leader of its own process group
+  pid_t shim_pid = -1;         // the process to wait for; its exit status is the program's
+  pid_t pid = -1;              // the program, leader of its own process group
   handlers::UniqueFd pidfd;    // the shim's
   handlers::UniqueFd control;  // write end of the shim's control pipe (KillTree, ForwardSignal)
 };

@@ -54,8 +54,8 @@ constexpr uint64_t kFileRights =
 
 uint64_t HandledFs(int abi) {
   uint64_t fs = kFsExecute | kFsWriteFile | kFsReadFile | kFsReadDir | kFsRemoveDir |
-                kFsRemoveFile | kFsMakeChar | kFsMakeDir | kFsMakeReg | kFsMakeSock |
-                kFsMakeFifo | kFsMakeBlock | kFsMakeSym;
+                kFsRemoveFile | kFsMakeChar | kFsMakeDir | kFsMakeReg | kFsMakeSock | kFsMakeFifo |
+                kFsMakeBlock | kFsMakeSym;
   if (abi >= 2) fs |= kFsRefer;
   if (abi >= 3) fs |= kFsTruncate;
   if (abi >= 5) fs |= kFsIoctlDev;
@@ -77,8 +77,8 @@ uint64_t Rights(unsigned access, int abi) {
 }
 
 // Read-only and executable: where programs, their libraries and their data live.
-constexpr const char* kSystemDirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
-                                       "/libx32", "/nix/store"};
+constexpr const char* kSystemDirs[] = {"/usr",   "/bin",   "/sbin",   "/lib",
+                                       "/lib32", "/lib64", "/libx32", "/nix/store"};
 // Read-only files the dynamic loader and the C library read at start-up.
 constexpr const char* kSystemFiles[] = {"/etc/ld.so.cache", "/etc/localtime"};
 // Devices that give nothing away: read-only, except /dev/null, which is also writable.
@@ -116,7 +116,7 @@ Result<Ruleset> Ruleset::Create(int abi, bool allow_network) {
 }
 
 Status Ruleset::AllowFd(int fd, unsigned access, const std::string& shown) {
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) return ErrnoError("landlock: " + shown, errno);
   uint64_t rights = Rights(access, abi_) & HandledFs(abi_);
   if (!S_ISDIR(st.st_mode)) rights &= kFileRights;

@@ -66,8 +66,8 @@ TEST(FilesystemConfigTest, ParsesEveryKey) {
   EXPECT_EQ(parsed->max_file_bytes, 1000u);
   EXPECT_FALSE(parsed->unconfined);  // confined by default
   EXPECT_FALSE(parsed->allow_network);
-  auto opened = ParseFilesystemConfig(
-      json{{"path", "data"}, {"unconfined", true}, {"allow_network", true}});
+  auto opened =
+      ParseFilesystemConfig(json{{"path", "data"}, {"unconfined", true}, {"allow_network", true}});
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   EXPECT_TRUE(opened->unconfined);
   EXPECT_TRUE(opened->allow_network);

@@ -140,7 +140,8 @@ class ProcessConfinementTest : public ::testing::Test {
     if (cwd_ >= 0) ::close(cwd_);
   }
   ProcessSupervisor& Sup() {
-    if (!sup_) sup_ = std::make_unique<ProcessSupervisor>(ProcessSupervisor::Options{}, events_.Sink());
+    if (!sup_)
+      sup_ = std::make_unique<ProcessSupervisor>(ProcessSupervisor::Options{}, events_.Sink());
     return *sup_;
   }
   // A spec confined to the working directory, read-write (as the process handler grants it).
@@ -164,14 +165,14 @@ class ProcessConfinementTest : public ::testing::Test {
 };
 
 TEST_F(ProcessConfinementTest, ArgumentsCannotReachOutsideTheGrantedDirectories) {
-  uint64_t id = Run(Confined(
-      "cat inside.txt;"
-      "cat /etc/hostname >/dev/null 2>&1 || echo hostname-denied;"
-      "cat ../outside/secret.txt 2>/dev/null || echo sibling-denied;"
-      "ls / >/dev/null 2>&1 || echo root-denied;"
-      "echo written > new.txt && cat new.txt;"
-      "mkdir made && echo dir-made;"
-      "echo x > ../outside/new.txt 2>/dev/null || echo write-outside-denied"));
+  uint64_t id =
+      Run(Confined("cat inside.txt;"
+                   "cat /etc/hostname >/dev/null 2>&1 || echo hostname-denied;"
+                   "cat ../outside/secret.txt 2>/dev/null || echo sibling-denied;"
+                   "ls / >/dev/null 2>&1 || echo root-denied;"
+                   "echo written > new.txt && cat new.txt;"
+                   "mkdir made && echo dir-made;"
+                   "echo x > ../outside/new.txt 2>/dev/null || echo write-outside-denied"));
   ASSERT_EQ(events_.WaitExit(id), 0);
   EXPECT_EQ(events_.Out(id),
             "inside\nhostname-denied\nsibling-denied\nroot-denied\nwritten\ndir-made\n"
@@ -242,8 +243,8 @@ TEST_F(ProcessConfinementTest, TcpIsDeniedUnlessAllowed) {
   ASSERT_EQ(::listen(listener, 8), 0);
   socklen_t len = sizeof(addr);
   ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::string connect = "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(ntohs(addr.sin_port)) +
-                        " && echo connected";
+  std::string connect =
+      "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(ntohs(addr.sin_port)) + " && echo connected";
   ProcessSpec denied = Confined("");
   denied.program = "bash";
   denied.args = {"-c", connect};
@@ -299,8 +300,8 @@ TEST_F(ProcessConfinementTest, EnvironmentIsAnAllowListAndLoaderVariablesAreRefu
 }
 
 TEST_F(ProcessConfinementTest, KillReachesADescendantThatLeftWithSetsid) {
-  uint64_t id = Run(Confined(
-      "setsid -f sh -c 'echo $$ > escaped.pid; exec sleep 1000'; exec sleep 1000"));
+  uint64_t id =
+      Run(Confined("setsid -f sh -c 'echo $$ > escaped.pid; exec sleep 1000'; exec sleep 1000"));
   pid_t escaped = WaitPidFile(work_ / "escaped.pid");
   ASSERT_GT(escaped, 0);
   ASSERT_TRUE(Running(escaped));
@@ -312,9 +313,9 @@ TEST_F(ProcessConfinementTest, KillReachesADescendantThatLeftWithSetsid) {
 }
 
 TEST_F(ProcessConfinementTest, ADoubleForkedDescendantDiesWhenTheProgramExits) {
-  uint64_t id = Run(Confined(
-      "(sh -c 'echo $$ > orphan.pid; exec sleep 1000' &);"
-      "while [ ! -s orphan.pid ]; do sleep 0.05; done; echo done"));
+  uint64_t id =
+      Run(Confined("(sh -c 'echo $$ > orphan.pid; exec sleep 1000' &);"
+                   "while [ ! -s orphan.pid ]; do sleep 0.05; done; echo done"));
   ASSERT_EQ(events_.WaitExit(id), 0);
   EXPECT_EQ(events_.Out(id), "done\n");
   pid_t orphan = WaitPidFile(work_ / "orphan.pid");
@@ -323,9 +324,9 @@ TEST_F(ProcessConfinementTest, ADoubleForkedDescendantDiesWhenTheProgramExits) {
 }
 
 TEST_F(ProcessConfinementTest, ShutdownKillsEveryDescendant) {
-  uint64_t id = Run(Confined(
-      "setsid -f sh -c 'echo $$ > a.pid; exec sleep 1000';"
-      "(setsid sh -c 'echo $$ > b.pid; exec sleep 1000' &); exec sleep 1000"));
+  uint64_t id =
+      Run(Confined("setsid -f sh -c 'echo $$ > a.pid; exec sleep 1000';"
+                   "(setsid sh -c 'echo $$ > b.pid; exec sleep 1000' &); exec sleep 1000"));
   pid_t a = WaitPidFile(work_ / "a.pid");
   pid_t b = WaitPidFile(work_ / "b.pid");
   pid_t program = Sup().GetStatus(id)->pid;
@@ -355,8 +356,7 @@ TEST(ProcessConfigTest, ConfinementKeys) {
   ASSERT_TRUE(defaults.ok());
   EXPECT_FALSE(defaults->unconfined);
   EXPECT_FALSE(defaults->allow_network);
-  Result<ProcessConfig> set =
-      ParseProcessConfig({{"unconfined", true}, {"allow_network", true}});
+  Result<ProcessConfig> set = ParseProcessConfig({{"unconfined", true}, {"allow_network", true}});
   ASSERT_TRUE(set.ok());
   EXPECT_TRUE(set->unconfined);
   EXPECT_TRUE(set->allow_network);

@@ -362,8 +362,8 @@ TEST_F(ProcessRuntimeTest, ProgramsAreConfinedToTheirDirectories) {
   const std::string work = (home_ / "work").string();
   std::ofstream(home_ / "work" / "inside.txt") << "inside\n";
   std::ofstream(home_ / "outside" / "secret.txt") << "secret\n";
-  std::string a = Spawn(Manifest("allowed_programs = [\"cat\", \"ls\"]\nallowed_paths = [\"" +
-                                 work + "\"]\n"));
+  std::string a =
+      Spawn(Manifest("allowed_programs = [\"cat\", \"ls\"]\nallowed_paths = [\"" + work + "\"]\n"));
   std::string in = Start(a, "line:line:256:-:-:" + work + ":-:cat:inside.txt");
   std::string log = WaitLog(a, "x:" + in + ":0\n");
   EXPECT_THAT(log, HasSubstr("o:" + in + ":inside\n"));
@@ -405,8 +405,9 @@ TEST_F(ProcessRuntimeTest, LoaderVariablesInEnvAreRefusedByName) {
 TEST_F(ProcessRuntimeTest, StoppingTheActorKillsDescendantsThatLeftTheGroup) {
   const fs::path work = home_ / "work";
   std::string a = Spawn(Manifest("allowed_programs = [\"sh\"]\n"));
-  Start(a, "raw:raw:64:-:-:" + work.string() +
-               ":-:sh:-c:setsid -f sh -c 'echo $$ > escaped.pid; exec sleep 1000'; exec sleep 1000");
+  Start(a,
+        "raw:raw:64:-:-:" + work.string() +
+            ":-:sh:-c:setsid -f sh -c 'echo $$ > escaped.pid; exec sleep 1000'; exec sleep 1000");
   pid_t escaped = 0;
   ASSERT_TRUE(testing_util::WaitFor(
       [&] {

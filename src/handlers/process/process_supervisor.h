@@ -6,11 +6,11 @@
 //
 // Each process is started through the spawn shim (common/confined_spawn.h; no shell) in its own
 // process group, confined by Landlock unless its spec says otherwise, with an allow-listed
-// environment (common/child_env.h), three pipes (stdin, stdout, stderr) and the shim's pidfd. A single I/O thread per supervisor waits on all of
-// them with epoll (no thread per process): it reads output, cuts it into pieces by the stream's
-// OutputMode, notices exits through the pidfd, enforces execution timeouts, and hands
-// ProcessEvents to a Sink in the order they were produced — every piece of a process before its
-// exit.
+// environment (common/child_env.h), three pipes (stdin, stdout, stderr) and the shim's pidfd. A
+// single I/O thread per supervisor waits on all of them with epoll (no thread per process): it
+// reads output, cuts it into pieces by the stream's OutputMode, notices exits through the pidfd,
+// enforces execution timeouts, and hands ProcessEvents to a Sink in the order they were produced —
+// every piece of a process before its exit.
 //
 // Flow control instead of dropping: a process's output held by the host — pieces handed to the
 // sink and not yet acknowledged, plus the incomplete piece of each stream — never exceeds
