@@ -14,6 +14,10 @@
 // the status code's name ("permission-denied: ...", "not-found: ..."); the actor host records
 // every call with its inputs and outputs in the chain.
 //
+// A command runs confined by Landlock to the directories the actor's calls may reach, with the
+// permission's read/write flags (Sandbox()), unless the config says `unconfined = true`; it and
+// everything it starts are killed when it exits (command_runner.h, common/confined_spawn.h).
+//
 // A command does not hold a worker while it runs: the call suspends (runtime::Await) and a
 // collector thread owned by this instance reads the output and wakes it. A cancelled call, Stop()
 // and the destructor kill the command's process group and join the thread.

@@ -351,6 +351,21 @@ TEST_F(ProcessConfinementTest, TheProgramCannotSignalItsShimOrTheHost) {
   EXPECT_EQ(events_.Out(id), "shim-denied\nhost-denied\n");
 }
 
+// A program holds nothing of the host's but its three pipes: in particular no other shim's
+// control pipe, whose write end must close when the host dies so that the shims kill their
+// subtrees. (Unconfined, to be allowed to list /proc/self/fd.)
+TEST_F(ProcessConfinementTest, AProgramInheritsOnlyItsStandardStreams) {
+  uint64_t other = Run(Confined("exec sleep 1000"));
+  ProcessSpec spec = Confined("ls /proc/self/fd");
+  spec.program = "ls";
+  spec.args = {"/proc/self/fd"};
+  spec.sandbox.confine = false;
+  uint64_t id = Run(spec);
+  ASSERT_EQ(events_.WaitExit(id), 0);
+  EXPECT_EQ(events_.Out(id), "0\n1\n2\n3\n");  // 3: the directory ls itself opened
+  ASSERT_TRUE(Sup().Kill(other).ok());
+}
+
 TEST(ProcessConfigTest, ConfinementKeys) {
   Result<ProcessConfig> defaults = ParseProcessConfig(nlohmann::json::object());
   ASSERT_TRUE(defaults.ok());

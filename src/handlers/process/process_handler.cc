@@ -16,7 +16,11 @@
 // every call without it) — allowed_programs, max_processes, max_output_buffer, allowed_paths —
 // and the same keys of the handler's config; the working directory is opened first and its real
 // path (read back from the descriptor) is what is checked, and the same descriptor is the
-// child's cwd, so a link swapped in between cannot redirect it.
+// child's cwd, so a link swapped in between cannot redirect it. The process then runs confined
+// (Sandbox(): Landlock allows its working directory and the allowed paths, read-write, unless the
+// config says `unconfined = true`), with an allow-listed environment in which the actor's `env`
+// may not set the loader's variables (common/child_env.h), and everything it starts dies with it
+// (common/confined_spawn.h).
 //
 // Thread-safety: host functions run one at a time on the actor's fiber; Start and Stop run on
 // runtime threads, never concurrently with them. The supervisor is internally synchronised.
