@@ -44,3 +44,6 @@ theater_add_test(http_framework_runtime_test
 if(THEATER_BUILD_TESTS)
   add_dependencies(http_framework_runtime_test wasm_http_server_probe)
 endif()
+theater_add_test(process_confinement_test
+  SOURCES ${PROJECT_SOURCE_DIR}/src/handlers/process/process_confinement_test.cc
+  LIBS theater_runtime GTest::gmock)

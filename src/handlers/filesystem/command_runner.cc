@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,7 +13,7 @@
 #include <cstring>
 
 #include "abi/canonical/utf8.h"
-#include "common/spawn_setup.h"
+#include "common/child_env.h"
 #include "engine/compile/subprocess.h"
 
 namespace theater::handlers {
@@ -22,11 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Variables a command inherits from the host; everything else in the host's environment (tokens,
-// keys) stays out of reach of actors.
-constexpr const char* kPassedVariables[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"};
-
-// posix_spawn attributes and file actions, destroyed on every path.
 void CloseFd(int& fd) {
   if (fd >= 0) ::close(fd);
   fd = -1;
@@ -87,7 +81,14 @@ Result<std::shared_ptr<RunningCommand>> RunningCommand::Start(const CommandSpec&
   if (!found.ok()) {
     return NotFound("command '" + spec.program + "' not found: " + found.status().message());
   }
-  const std::string program = found->string();
+  ChildSpec child_spec;
+  child_spec.program = spec.program;
+  child_spec.executable = found->string();
+  child_spec.argv.push_back(spec.program);
+  child_spec.argv.insert(child_spec.argv.end(), spec.args.begin(), spec.args.end());
+  THEATER_ASSIGN_OR_RETURN(child_spec.env, BuildChildEnvironment({}));
+  child_spec.cwd_fd = spec.cwd_fd;
+  child_spec.sandbox = spec.sandbox;
 
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) return ErrnoError("creating a pipe", errno);
@@ -97,51 +98,25 @@ Result<std::shared_ptr<RunningCommand>> RunningCommand::Start(const CommandSpec&
     CloseFd(out_pipe[1]);
     return ErrnoError("creating a pipe", err);
   }
-  auto close_all = [&] {
-    for (int* fd : {&out_pipe[0], &out_pipe[1], &err_pipe[0], &err_pipe[1]}) CloseFd(*fd);
-  };
-
-  // A process group of its own and default signals (common/spawn_setup.h).
-  SpawnSetup setup;
-  int rc = setup.error();
-  if (rc == 0) rc = posix_spawn_file_actions_addopen(setup.actions(), 0, "/dev/null", O_RDONLY, 0);
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), out_pipe[1], 1);
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), err_pipe[1], 2);
-  // The confined directory by descriptor: no path is resolved again in the child.
-  if (rc == 0) rc = posix_spawn_file_actions_addfchdir_np(setup.actions(), spec.cwd_fd);
-  if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(setup.actions(), 3);
-  if (rc != 0) {
-    close_all();
-    return ErrnoError("preparing to run " + spec.program, rc);
-  }
-
-  std::vector<std::string> env_storage;
-  for (const char* name : kPassedVariables) {
-    if (const char* value = std::getenv(name))
-      env_storage.push_back(std::string(name) + "=" + value);
-  }
-  std::vector<char*> envp = NullTerminated(env_storage);
-  std::vector<std::string> argv_storage;
-  argv_storage.push_back(spec.program);
-  argv_storage.insert(argv_storage.end(), spec.args.begin(), spec.args.end());
-  std::vector<char*> argv = NullTerminated(argv_storage);
-
-  pid_t pid = -1;
-  rc = posix_spawn(&pid, program.c_str(), setup.actions(), setup.attr(), argv.data(), envp.data());
+  child_spec.stdout_fd = out_pipe[1];  // stdin: /dev/null
+  child_spec.stderr_fd = err_pipe[1];
+  Result<ConfinedChild> child = SpawnConfined(child_spec);
   CloseFd(out_pipe[1]);
   CloseFd(err_pipe[1]);
-  if (rc != 0) {
-    close_all();
-    return Unavailable("cannot run " + spec.program + ": " + std::strerror(rc));
+  if (!child.ok()) {
+    CloseFd(out_pipe[0]);
+    CloseFd(err_pipe[0]);
+    return child.status();
   }
   std::shared_ptr<RunningCommand> cmd(new RunningCommand());
-  cmd->pid_ = pid;
+  cmd->pid_ = child->shim_pid;
+  cmd->program_pid_ = child->pid;
+  cmd->control_ = std::move(child->control);
+  cmd->pidfd_ = child->pidfd.release();
   cmd->stdout_fd_ = out_pipe[0];
   cmd->stderr_fd_ = err_pipe[0];
   ::fcntl(cmd->stdout_fd_, F_SETFL, O_NONBLOCK);
   ::fcntl(cmd->stderr_fd_, F_SETFL, O_NONBLOCK);
-  cmd->pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (cmd->pidfd_ >= 0) ::fcntl(cmd->pidfd_, F_SETFD, FD_CLOEXEC);
   cmd->deadline_ = Clock::now() + spec.timeout;
   cmd->max_output_bytes_ = spec.max_output_bytes;
   cmd->program_ = spec.program;
@@ -152,8 +127,8 @@ RunningCommand::~RunningCommand() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!reaped_ && pid_ > 0) {
-      // Never collected (Start succeeded but no collector ran): do not leave a zombie.
-      ::kill(-pid_, SIGKILL);
+      // Never collected (Start succeeded but no collector ran): kill it, leave no zombie.
+      KillTree(control_);
       ::waitpid(pid_, nullptr, 0);
       reaped_ = true;
     }
@@ -166,7 +141,7 @@ RunningCommand::~RunningCommand() {
 void RunningCommand::Kill() {
   kill_requested_ = true;
   std::lock_guard<std::mutex> lock(mu_);
-  if (!reaped_) ::kill(-pid_, SIGKILL);
+  KillTree(control_);
 }
 
 void RunningCommand::Collect() {
@@ -208,12 +183,11 @@ void RunningCommand::Collect() {
     if (pid_i >= 0 && fds[pid_i].revents) exited = true;
     if (!exited) exited = has_exited();
   }
-  // Exited, timed out or killed: kill what is left of the group (stragglers of an exited program
-  // included), then read what is still buffered, for a short while only — a process that left the
-  // group could hold the pipes open forever.
+  // Exited, timed out or killed: the shim kills whatever is left (it already has when the
+  // program exited), then we read what is still buffered, for a short while only.
   {
     std::lock_guard<std::mutex> lock(mu_);
-    ::kill(-pid_, SIGKILL);
+    KillTree(control_);
   }
   const auto drain_until = Clock::now() + std::chrono::milliseconds(200);
   while ((out_open || err_open) && Clock::now() < drain_until) {

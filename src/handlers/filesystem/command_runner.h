@@ -1,19 +1,16 @@
 // Theater: a WebAssembly actor runtime.
 //
-// Runs one program for the filesystem handler's execute-command: no shell, its own process
-// group, started in a directory given as a descriptor (so the directory the handler confined is
-// the one the child gets, with no path looked up again), stdin from /dev/null, stdout and stderr
-// captured separately up to a limit, killed (the whole group) on timeout or on Kill().
+// Runs one program for the filesystem handler's execute-command: no shell, through the spawn
+// shim (common/confined_spawn.h) — its own process group, confined by Landlock to what the
+// handler grants, started in a directory given as a descriptor (so the directory the handler
+// confined is the one the child gets, with no path looked up again), stdin from /dev/null, an
+// allow-listed environment (common/child_env.h) — with stdout and stderr captured separately up
+// to a limit. On timeout, on Kill() and when the program exits, the shim kills the program and
+// every descendant it started (those that left its process group included).
 //
 // Why not engine/compile/subprocess.h's RunSubprocess: it merges stdout and stderr, keeps the
 // tail instead of the head, changes directory by path (a second, unconfined lookup) and cannot be
-// interrupted from another thread. Its FindExecutable and the spawn setup (common/spawn_setup.h:
-// a process group of its own, default signals) are shared.
-//
-// The child's environment is not the host's: only PATH, HOME, LANG, LC_ALL, TZ and TMPDIR are
-// passed on (when set), so secrets in the host environment stay hidden from actors. Descriptors
-// other than 0-2 are closed in the child. When the program exits, whatever it left running in its
-// process group is killed too.
+// interrupted from another thread. Its FindExecutable is shared.
 //
 // Thread-safety: Start() from any thread; Collect() from one thread (the collector); Kill() and
 // TakeOutput() from any thread, concurrently with Collect(). Shared ownership (std::shared_ptr)
@@ -30,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "common/confined_spawn.h"
 #include "theater/status.h"
 
 namespace theater::handlers {
@@ -40,6 +38,7 @@ struct CommandSpec {
   int cwd_fd = -1;  // the directory the child starts in; borrowed, only used by Start()
   std::chrono::milliseconds timeout{10'000};
   uint64_t max_output_bytes = 1 << 20;  // per stream
+  SandboxPolicy sandbox;                // Landlock grants (the handler's directories)
 };
 
 struct CommandOutput {
@@ -71,15 +70,18 @@ class RunningCommand {
   // The outcome once Collect() has finished; nullopt before.
   std::optional<CommandOutput> TakeOutput();
 
-  pid_t pid() const { return pid_; }
+  // The program's pid (the leader of its process group).
+  pid_t pid() const { return program_pid_; }
 
  private:
   RunningCommand() = default;
 
-  pid_t pid_ = -1;
+  pid_t pid_ = -1;          // the spawn shim: the process we wait for
+  pid_t program_pid_ = -1;  // the program
+  UniqueFd control_;        // the shim's control pipe (guarded by mu_): closing it kills all
   int stdout_fd_ = -1;
   int stderr_fd_ = -1;
-  int pidfd_ = -1;  // -1 when pidfd_open is unavailable; Collect() then polls with a short tick
+  int pidfd_ = -1;  // the shim's
   std::chrono::steady_clock::time_point deadline_;
   uint64_t max_output_bytes_ = 0;
   std::string program_;

@@ -14,6 +14,10 @@
 // the status code's name ("permission-denied: ...", "not-found: ..."); the actor host records
 // every call with its inputs and outputs in the chain.
 //
+// A command runs confined by Landlock to the directories the actor's calls may reach, with the
+// permission's read/write flags (Sandbox()), unless the config says `unconfined = true`; it and
+// everything it starts are killed when it exits (command_runner.h, common/confined_spawn.h).
+//
 // A command does not hold a worker while it runs: the call suspends (runtime::Await) and a
 // collector thread owned by this instance reads the output and wakes it. A cancelled call, Stop()
 // and the destructor kill the command's process group and join the thread.
@@ -31,6 +35,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/landlock.h"
 #include "handlers/builtins.h"
 #include "handlers/filesystem/command_runner.h"
 #include "handlers/filesystem/confined_dir.h"
@@ -393,6 +398,36 @@ class FilesystemHandler final : public runtime::Handler {
     return Status::Ok();
   }
 
+  // What a command may reach (Landlock): the directories the actor's calls may reach — the
+  // base, or each allowed directory beneath it — read and/or written as the permission's flags
+  // say; directories may be created when it allows create-dir. Descriptors opened here are
+  // kept in `held`.
+  SandboxPolicy Sandbox(const EffectivePermissions& perms, std::vector<UniqueFd>& held) const {
+    SandboxPolicy policy;
+    policy.confine = !config_.unconfined;
+    policy.allow_network = config_.allow_network;
+    unsigned access = 0;
+    if (perms.file_system && perms.file_system->read) access |= landlock::kRead;
+    if (perms.file_system && perms.file_system->write) access |= landlock::kWrite;
+    if (perms.file_system && perms.file_system->write && perms.file_system->new_dir) {
+      access |= landlock::kMakeDir;
+    }
+    if (!allowed_roots_) {
+      policy.grants.push_back({root_.get(), base_real_.string(), access});
+      return policy;
+    }
+    for (const std::vector<std::string>& parts : *allowed_roots_) {
+      GuestPath path;
+      path.parts = parts;
+      Result<UniqueFd> dir =
+          OpenBeneath(root_.get(), path.Joined(), O_PATH | O_DIRECTORY, 0, path.Joined());
+      if (!dir.ok()) continue;  // an allowed directory that does not exist grants nothing
+      policy.grants.push_back({dir->get(), path.Joined(), access});
+      held.push_back(std::move(dir).value());
+    }
+    return policy;
+  }
+
   Out Execute(ActorHost& host, const std::string& dir, const std::string& command,
               std::vector<std::string> args, const std::string& inner) {
     const EffectivePermissions& perms = ActorOf(host).permissions();
@@ -422,6 +457,8 @@ class FilesystemHandler final : public runtime::Handler {
     spec.program = command;
     spec.args = std::move(args);
     spec.cwd_fd = cwd->get();
+    std::vector<UniqueFd> granted;  // the granted directories' descriptors, open until started
+    spec.sandbox = Sandbox(perms, granted);
     spec.timeout = std::chrono::milliseconds(config_.command_timeout_ms);
     spec.max_output_bytes = config_.max_output_bytes;
     Result<std::shared_ptr<RunningCommand>> started = RunningCommand::Start(spec);

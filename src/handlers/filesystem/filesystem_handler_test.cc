@@ -13,8 +13,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
+#include "common/hide_landlock_test_util.h"
 #include "common/uuid.h"
 #include "handlers/builtins.h"
 #include "handlers/filesystem/command_runner.h"
@@ -62,6 +64,13 @@ TEST(FilesystemConfigTest, ParsesEveryKey) {
   EXPECT_EQ(parsed->command_timeout_ms, 200u);
   EXPECT_EQ(parsed->max_output_bytes, 100u);
   EXPECT_EQ(parsed->max_file_bytes, 1000u);
+  EXPECT_FALSE(parsed->unconfined);  // confined by default
+  EXPECT_FALSE(parsed->allow_network);
+  auto opened =
+      ParseFilesystemConfig(json{{"path", "data"}, {"unconfined", true}, {"allow_network", true}});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_TRUE(opened->unconfined);
+  EXPECT_TRUE(opened->allow_network);
 
   auto fresh = ParseFilesystemConfig(json{{"new_dir", true}, {"keep_dir", true}});
   ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
@@ -96,6 +105,9 @@ TEST(FilesystemConfigTest, RejectsUnknownMistypedAndContradictoryKeys) {
             "max_output_bytes: must be a non-negative integer");
   EXPECT_THAT(ErrorOf(json{{"path", "x"}, {"max_file_bytes", 1ull << 40}}),
               HasSubstr("max_file_bytes: 1099511627776 exceeds the maximum"));
+  EXPECT_EQ(ErrorOf(json{{"path", "x"}, {"unconfined", 1}}), "unconfined: must be a boolean");
+  EXPECT_EQ(ErrorOf(json{{"path", "x"}, {"allow_network", "yes"}}),
+            "allow_network: must be a boolean");
 }
 
 TEST(GuestPathTest, SplitsAndRefusesWhatCouldEscapeOrMislead) {
@@ -317,6 +329,32 @@ TEST_F(CommandRunnerTest, KillStopsACollectorPromptlyAndMissingProgramsAreNotFou
   spec.program = "/nonexistent/prog";
   EXPECT_THAT(RunningCommand::Start(spec).status().message(),
               HasSubstr("command '/nonexistent/prog' not found"));
+}
+
+// On a kernel without Landlock (hidden by a seccomp filter on this thread), a command is refused
+// unless the policy is unconfined; with it, it runs.
+TEST_F(CommandRunnerTest, WithoutLandlockACommandRunsOnlyUnconfined) {
+  Status refused;
+  std::optional<CommandOutput> unconfined;
+  std::thread t([&] {
+    ASSERT_TRUE(testing_util::HideLandlockFromThisThread());
+    CommandSpec spec;
+    spec.program = "sh";
+    spec.args = {"-c", "echo ran > ran.txt; echo ran"};
+    spec.cwd_fd = root_.get();
+    refused = RunningCommand::Start(spec).status();
+    spec.sandbox.confine = false;
+    auto cmd = RunningCommand::Start(spec);
+    ASSERT_TRUE(cmd.ok()) << cmd.status().ToString();
+    (*cmd)->Collect();
+    unconfined = (*cmd)->TakeOutput();
+  });
+  t.join();
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.message(), HasSubstr("cannot run 'sh': Landlock is not available"));
+  EXPECT_THAT(refused.message(), HasSubstr("unless the handler's config sets unconfined = true"));
+  ASSERT_TRUE(unconfined.has_value());
+  EXPECT_EQ(unconfined->stdout_text, "ran\n");
 }
 
 }  // namespace

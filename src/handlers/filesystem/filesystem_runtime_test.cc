@@ -278,6 +278,81 @@ TEST_F(FilesystemRuntimeTest, CommandsRunWithArgsInTheirDirectoryWithinLimits) {
   EXPECT_LT(big.size(), 300u);
 }
 
+// The kernel (Landlock) confines what a command's arguments reach: the base directory (or the
+// allowed directories), with the permission's read and write flags, plus the system paths.
+TEST_F(FilesystemRuntimeTest, CommandArgumentsCannotReachOutsideTheBase) {
+  std::ofstream(base_ / "inside.txt") << "inside\n";
+  std::string a = Spawn(BaseManifest("allowed_commands = [\"cat\", \"ls\", \"sh\"]\n"));
+  EXPECT_EQ(Command(a, "exec:.:cat:inside.txt"), "exit=0;stdout=inside\n;stderr=");
+  EXPECT_EQ(Command(a, "exec:.:cat:/etc/hostname"),
+            "exit=1;stdout=;stderr=cat: /etc/hostname: Permission denied\n");
+  EXPECT_EQ(
+      Command(a, "exec:.:cat:" + (outside_ / "secret.txt").string()),
+      "exit=1;stdout=;stderr=cat: " + (outside_ / "secret.txt").string() + ": Permission denied\n");
+  EXPECT_EQ(Command(a, "exec:.:cat:secretlink"),
+            "exit=1;stdout=;stderr=cat: secretlink: Permission denied\n");
+  EXPECT_THAT(Command(a, "exec:.:ls:-la:/"),
+              StartsWith("exit=2;stdout=;stderr=ls: cannot open directory '/': Permission denied"));
+  EXPECT_EQ(Command(a, "exec:.:sh:-c:echo made > made.txt && cat made.txt"),
+            "exit=0;stdout=made\n;stderr=");
+  EXPECT_EQ(
+      Command(a, "exec:.:sh:-c:echo x > " + (outside_ / "new.txt").string() + " || echo denied"),
+      "exit=0;stdout=denied\n;stderr=sh: 1: cannot create " + (outside_ / "new.txt").string() +
+          ": Permission denied\n");
+  EXPECT_FALSE(fs::exists(outside_ / "new.txt"));
+
+  // The permission's flags become the kernel's: without `write`, nothing is written.
+  std::string parent = Spawn(BaseManifest());
+  std::string read_only =
+      Spawn(BaseManifest("allowed_commands = [\"sh\"]\n",
+                         "[permission_policy.file_system]\ntype = \"restrict\"\n"
+                         "[permission_policy.file_system.config]\nwrite = false\n"),
+            parent);
+  EXPECT_EQ(
+      Command(read_only, "exec:.:sh:-c:cat inside.txt; echo x > w.txt || echo denied"),
+      "exit=0;stdout=inside\ndenied\n;stderr=sh: 1: cannot create w.txt: Permission denied\n");
+  EXPECT_FALSE(fs::exists(base_ / "w.txt"));
+
+  // allowed_paths: a command started in `pub` cannot read `priv`, though both are in the base.
+  fs::create_directories(base_ / "pub");
+  fs::create_directories(base_ / "priv");
+  std::ofstream(base_ / "priv/a") << "private";
+  std::string paths =
+      Spawn(BaseManifest("allowed_commands = [\"cat\"]\n",
+                         "[permission_policy.file_system]\ntype = \"restrict\"\n"
+                         "[permission_policy.file_system.config]\nallowed_paths = [\"pub\"]\n"),
+            parent);
+  EXPECT_EQ(Command(paths, "exec:pub:cat:../priv/a"),
+            "exit=1;stdout=;stderr=cat: ../priv/a: Permission denied\n");
+
+  // unconfined = true: the program runs without Landlock (for hosts that must).
+  std::ifstream in("/etc/hostname");
+  std::string hostname((std::istreambuf_iterator<char>(in)), {});
+  std::string unconfined = Spawn(BaseManifest("allowed_commands = [\"cat\"]\nunconfined = true\n"));
+  EXPECT_EQ(Command(unconfined, "exec:.:cat:/etc/hostname"),
+            "exit=0;stdout=" + hostname + ";stderr=");
+}
+
+// Nothing a command starts outlives it: a descendant that left with `setsid -f` is killed when
+// the command exits.
+TEST_F(FilesystemRuntimeTest, ACommandsEscapedDescendantsDieWithIt) {
+  std::string a = Spawn(BaseManifest("allowed_commands = [\"sh\"]\n"));
+  EXPECT_EQ(Command(a,
+                    "exec:.:sh:-c:setsid -f sh -c 'echo $$ > escaped.pid; exec sleep 1000';"
+                    "while [ ! -s escaped.pid ]; do sleep 0.05; done; echo started"),
+            "exit=0;stdout=started\n;stderr=");
+  pid_t escaped = std::stoi(ReadFileText(base_ / "escaped.pid"));
+  ASSERT_GT(escaped, 0);
+  EXPECT_TRUE(testing_util::WaitFor(
+      [&] {
+        std::ifstream stat("/proc/" + std::to_string(escaped) + "/stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), {});
+        size_t close = text.rfind(')');
+        return close == std::string::npos || close + 2 >= text.size() || text[close + 2] == 'Z';
+      },
+      1s));
+}
+
 // A running command suspends its actor, not a worker: with both of the runtime's two workers'
 // actors running commands, a third actor still answers at once.
 TEST_F(FilesystemRuntimeTest, ARunningCommandDoesNotHoldAWorker) {

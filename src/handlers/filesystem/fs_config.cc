@@ -64,10 +64,15 @@ Result<FilesystemConfig> ParseFilesystemConfig(const nlohmann::json& config) {
     } else if (key == "max_file_bytes") {
       THEATER_ASSIGN_OR_RETURN(out.max_file_bytes,
                                runtime::ConfigLimit(value, key, 1, kMaxFileBytesCap));
+    } else if (key == "unconfined") {
+      THEATER_ASSIGN_OR_RETURN(out.unconfined, Bool(key, value));
+    } else if (key == "allow_network") {
+      THEATER_ASSIGN_OR_RETURN(out.allow_network, Bool(key, value));
     } else {
       return InvalidArgument("unknown key '" + key +
                              "' (expected path, new_dir, keep_dir, allowed_commands, "
-                             "command_timeout_ms, max_output_bytes, max_file_bytes)");
+                             "command_timeout_ms, max_output_bytes, max_file_bytes, unconfined, "
+                             "allow_network)");
     }
   }
   if (out.path && out.new_dir) {

@@ -33,6 +33,11 @@ struct FilesystemConfig {
   uint64_t command_timeout_ms = 10'000;   // a command running longer is killed
   uint64_t max_output_bytes = 1 << 20;    // per stream (stdout, stderr); the rest is dropped
   uint64_t max_file_bytes = 16ull << 20;  // largest file read-file returns / write-file writes
+  // Run commands without Landlock (docs/handlers.md, "Confinement of child processes"). Without
+  // it a host whose kernel lacks Landlock refuses to run commands.
+  bool unconfined = false;
+  // Let commands bind and connect TCP sockets (denied by Landlock ABI >= 4 otherwise).
+  bool allow_network = false;
 };
 
 // Hard upper bounds on the limits above: whatever the config says, one call must not make the

@@ -38,10 +38,13 @@ Result<ProcessConfig> ParseProcessConfig(const nlohmann::json& config) {
       THEATER_ASSIGN_OR_RETURN(out.allowed_programs, Strings(key, value));
     } else if (key == "allowed_paths") {
       THEATER_ASSIGN_OR_RETURN(out.allowed_paths, Strings(key, value));
+    } else if (key == "unconfined" || key == "allow_network") {
+      if (!value.is_boolean()) return InvalidArgument(key + ": must be a boolean");
+      (key == "unconfined" ? out.unconfined : out.allow_network) = value.get<bool>();
     } else {
       return InvalidArgument("unknown key '" + key +
                              "' (expected max_processes, max_output_buffer, allowed_programs, "
-                             "allowed_paths)");
+                             "allowed_paths, unconfined, allow_network)");
     }
   }
   return out;

@@ -33,6 +33,11 @@ struct ProcessConfig {
   // Directories (component-wise, after resolving links) a process may start in. Relative entries
   // are relative to the manifest's directory. nullopt: any.
   AllowList allowed_paths;
+  // Run processes without Landlock (docs/handlers.md, "Confinement of child processes"). Without
+  // it a host whose kernel lacks Landlock refuses to start processes.
+  bool unconfined = false;
+  // Let processes bind and connect TCP sockets (denied by Landlock ABI >= 4 otherwise).
+  bool allow_network = false;
 };
 
 // Hard upper bounds, whatever the config or permission says.

@@ -16,7 +16,11 @@
 // every call without it) — allowed_programs, max_processes, max_output_buffer, allowed_paths —
 // and the same keys of the handler's config; the working directory is opened first and its real
 // path (read back from the descriptor) is what is checked, and the same descriptor is the
-// child's cwd, so a link swapped in between cannot redirect it.
+// child's cwd, so a link swapped in between cannot redirect it. The process then runs confined
+// (Sandbox(): Landlock allows its working directory and the allowed paths, read-write, unless the
+// config says `unconfined = true`), with an allow-listed environment in which the actor's `env`
+// may not set the loader's variables (common/child_env.h), and everything it starts dies with it
+// (common/confined_spawn.h).
 //
 // Thread-safety: host functions run one at a time on the actor's fiber; Start and Stop run on
 // runtime threads, never concurrently with them. The supervisor is internally synchronised.
@@ -29,6 +33,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/landlock.h"
 #include "handlers/builtins.h"
 #include "handlers/filesystem/confined_dir.h"
 #include "handlers/process/process_config.h"
@@ -165,6 +170,54 @@ class ProcessHandler final : public runtime::Handler {
                             "' not in allowed paths: " + FormatList(allowed));
   }
 
+  // Entries of `allowed` that exist, resolved (relative ones against `base`), links resolved.
+  static std::vector<fs::path> Resolved(const std::vector<std::string>& allowed,
+                                        const fs::path& base) {
+    std::vector<fs::path> out;
+    for (const std::string& entry : allowed) {
+      fs::path p(entry);
+      if (p.is_relative()) p = base / p;
+      std::error_code ec;
+      fs::path canon = fs::canonical(p, ec);
+      if (!ec) out.push_back(std::move(canon));
+    }
+    return out;
+  }
+
+  // What the process may reach (Landlock): its working directory, and every directory where
+  // both the permission's and the config's allowed_paths allow a process to start, read-write.
+  // Without either list, only the working directory.
+  SandboxPolicy Sandbox(Actor& actor, int cwd_fd) const {
+    SandboxPolicy policy;
+    policy.confine = !config_.unconfined;
+    policy.allow_network = config_.allow_network;
+    const unsigned rw = landlock::kRead | landlock::kWrite | landlock::kMakeDir;
+    policy.grants.push_back({cwd_fd, "the working directory", rw});
+    const EffectivePermissions& perms = actor.permissions();
+    std::optional<std::vector<fs::path>> from_perm, from_config;
+    if (perms.process && perms.process->allowed_paths) {
+      from_perm = Resolved(*perms.process->allowed_paths, "/");
+    }
+    if (config_.allowed_paths) from_config = Resolved(*config_.allowed_paths, BaseDir(actor));
+    std::vector<fs::path> dirs;
+    if (from_perm && from_config) {
+      // The intersection of two sets of trees: the deeper of each pair where one holds the other.
+      for (const fs::path& p : *from_perm) {
+        for (const fs::path& c : *from_config) {
+          if (PathWithin(p, c)) {
+            dirs.push_back(p);
+          } else if (PathWithin(c, p)) {
+            dirs.push_back(c);
+          }
+        }
+      }
+    } else if (from_perm || from_config) {
+      dirs = from_perm ? *from_perm : *from_config;
+    }
+    for (const fs::path& dir : dirs) policy.grants.push_back({-1, dir.string(), rw});
+    return policy;
+  }
+
   // Opens the working directory and checks its real path against both allowlists.
   Result<UniqueFd> OpenCwd(Actor& actor, const std::optional<std::string>& cwd) {
     fs::path base = BaseDir(actor);
@@ -274,6 +327,7 @@ class ProcessHandler final : public runtime::Handler {
     Result<UniqueFd> dir = OpenCwd(actor, cwd);
     if (!dir.ok()) return ErrValue(dir.status());
     spec->cwd_fd = dir->get();
+    spec->sandbox = Sandbox(actor, dir->get());
     Result<uint64_t> id = supervisor_->Spawn(*spec);
     if (!id.ok()) return ErrValue(id.status());
     return OkValue(Value::U64(*id));

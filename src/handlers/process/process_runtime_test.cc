@@ -356,6 +356,76 @@ TEST_F(ProcessRuntimeTest, StoppingOrTerminatingTheActorKillsItsProcessGroups) {
   EXPECT_TRUE(testing_util::WaitFor([&] { return !GroupAlive(g3); }, 3s));
 }
 
+// The kernel (Landlock) confines what a program's arguments reach: its working directory and the
+// allowed paths, plus the system paths; with `unconfined = true`, nothing.
+TEST_F(ProcessRuntimeTest, ProgramsAreConfinedToTheirDirectories) {
+  const std::string work = (home_ / "work").string();
+  std::ofstream(home_ / "work" / "inside.txt") << "inside\n";
+  std::ofstream(home_ / "outside" / "secret.txt") << "secret\n";
+  std::string a =
+      Spawn(Manifest("allowed_programs = [\"cat\", \"ls\"]\nallowed_paths = [\"" + work + "\"]\n"));
+  std::string in = Start(a, "line:line:256:-:-:" + work + ":-:cat:inside.txt");
+  std::string log = WaitLog(a, "x:" + in + ":0\n");
+  EXPECT_THAT(log, HasSubstr("o:" + in + ":inside\n"));
+  std::string host = Start(a, "line:line:256:-:-:" + work + ":-:cat:/etc/hostname");
+  log = WaitLog(a, "x:" + host + ":1\n");
+  EXPECT_THAT(log, HasSubstr("e:" + host + ":cat: /etc/hostname: Permission denied\n"));
+  // escape -> ../outside: the link resolves outside the grant.
+  std::string link = Start(a, "line:line:256:-:-:" + work + ":-:cat:escape/secret.txt");
+  log = WaitLog(a, "x:" + link + ":1\n");
+  EXPECT_THAT(log, HasSubstr("e:" + link + ":cat: escape/secret.txt: Permission denied\n"));
+  std::string root = Start(a, "line:line:256:-:-:" + work + ":-:ls:-la:/");
+  log = WaitLog(a, "x:" + root + ":2\n");
+  EXPECT_THAT(log, HasSubstr("e:" + root + ":ls: cannot open directory '/': Permission denied"));
+
+  std::ifstream hostname_file("/etc/hostname");
+  std::string hostname;
+  std::getline(hostname_file, hostname);
+  std::string free = Spawn(Manifest("allowed_programs = [\"cat\"]\nunconfined = true\n"));
+  std::string id = Start(free, "line:line:256:-:-:" + work + ":-:cat:/etc/hostname");
+  log = WaitLog(free, "x:" + id + ":0\n");
+  EXPECT_THAT(log, HasSubstr("o:" + id + ":" + hostname + "\n"));
+}
+
+TEST_F(ProcessRuntimeTest, LoaderVariablesInEnvAreRefusedByName) {
+  std::string a = Spawn(Manifest("allowed_programs = [\"echo\"]\n"));
+  EXPECT_EQ(Command(a, "spawn:raw:raw:64:-:-:-:LD_PRELOAD=/tmp/evil.so:echo:hi"),
+            "error:permission-denied: env: LD_PRELOAD is never passed to a child process: it "
+            "makes the dynamic loader or the C library load code or read files of the caller's "
+            "choosing");
+  EXPECT_THAT(Command(a, "spawn:raw:raw:64:-:-:-:FOO=1,GCONV_PATH=.:echo:hi"),
+              StartsWith("error:permission-denied: env: GCONV_PATH is never passed"));
+  std::string ok = Start(a, "line:raw:64:-:-:-:FOO=1:echo:fine");
+  std::string log = WaitLog(a, "x:" + ok + ":0\n");
+  EXPECT_THAT(log, HasSubstr("o:" + ok + ":fine\n"));
+}
+
+// Nothing outlives its actor: a descendant that left the process group and the session
+// (`setsid -f`) is killed when the actor stops.
+TEST_F(ProcessRuntimeTest, StoppingTheActorKillsDescendantsThatLeftTheGroup) {
+  const fs::path work = home_ / "work";
+  std::string a = Spawn(Manifest("allowed_programs = [\"sh\"]\n"));
+  Start(a,
+        "raw:raw:64:-:-:" + work.string() +
+            ":-:sh:-c:setsid -f sh -c 'echo $$ > escaped.pid; exec sleep 1000'; exec sleep 1000");
+  pid_t escaped = 0;
+  ASSERT_TRUE(testing_util::WaitFor(
+      [&] {
+        std::ifstream in(work / "escaped.pid");
+        return static_cast<bool>(in >> escaped) && escaped > 0;
+      },
+      5s));
+  auto running = [&] {
+    std::ifstream stat("/proc/" + std::to_string(escaped) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    size_t close = text.rfind(')');
+    return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
+  };
+  ASSERT_TRUE(running());
+  ASSERT_TRUE(runtime_->Stop(a).ok());
+  EXPECT_TRUE(testing_util::WaitFor([&] { return !running(); }, 1s));
+}
+
 TEST_F(ProcessRuntimeTest, ConfigErrorsFailTheSpawnNamingTheKey) {
   SpawnRequest request;
   request.manifest = Manifest("max_processes = 0\n");

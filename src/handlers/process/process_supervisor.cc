@@ -2,6 +2,7 @@
 #include "handlers/process/process_supervisor.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -18,7 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/spawn_setup.h"
+#include "common/child_env.h"
+#include "common/confined_spawn.h"
 #include "engine/compile/subprocess.h"
 
 namespace theater::handlers {
@@ -26,9 +28,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Variables every process gets from the host when set; the rest of the host's environment
-// (tokens, keys) stays out of reach of actors. The actor's own `env` entries come on top.
-constexpr const char* kPassedVariables[] = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"};
+// How long Shutdown waits for a shim to kill its subtree before killing the shim itself.
+constexpr auto kShimGrace = std::chrono::seconds(2);
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr auto kRetryDelay = std::chrono::milliseconds(10);
 // epoll keys: (id << 2) | kind. Ids start at 1, so key 0 is the wake eventfd.
@@ -43,6 +44,25 @@ uint64_t NowMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count());
+}
+
+// Reaps a shim told to end (its control pipe closed). It kills its subtree in milliseconds; one
+// that has not ended within kShimGrace (stuck, or killed by something) is killed and reaped.
+void WaitShim(pid_t shim_pid, int pidfd) {
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    auto until = Clock::now() + kShimGrace;
+    while (Clock::now() < until) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+      int ready = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 1)));
+      if (ready > 0 || (ready < 0 && errno != EINTR)) break;
+    }
+  }
+  if (::waitpid(shim_pid, nullptr, WNOHANG) == 0) {
+    ::kill(shim_pid, SIGKILL);
+    while (::waitpid(shim_pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
 }
 
 bool IsJsonSpace(uint8_t c) {
@@ -85,7 +105,9 @@ Result<uint64_t> ProcessSupervisor::Spawn(const ProcessSpec& spec) {
       return IOError("the process supervisor could not create its epoll or eventfd descriptor");
     }
   }
-  std::string executable = spec.program;
+  ChildSpec child_spec;
+  child_spec.program = spec.program;
+  child_spec.executable = spec.program;
   if (spec.program.find('/') == std::string::npos) {
     // The host's PATH, never the actor's `env`: an actor must not redirect an allowed name to a
     // file of its choosing.
@@ -93,8 +115,13 @@ Result<uint64_t> ProcessSupervisor::Spawn(const ProcessSpec& spec) {
     if (!found.ok()) {
       return NotFound("program '" + spec.program + "' not found: " + found.status().message());
     }
-    executable = found->string();
+    child_spec.executable = found->string();
   }
+  THEATER_ASSIGN_OR_RETURN(child_spec.env, BuildChildEnvironment(spec.env));
+  child_spec.argv.push_back(spec.program);
+  child_spec.argv.insert(child_spec.argv.end(), spec.args.begin(), spec.args.end());
+  child_spec.cwd_fd = spec.cwd_fd;
+  child_spec.sandbox = spec.sandbox;
 
   int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   auto close_all = [&] {
@@ -110,65 +137,24 @@ Result<uint64_t> ProcessSupervisor::Spawn(const ProcessSpec& spec) {
       return ErrnoError("creating a pipe", err);
     }
   }
-
-  // A process group of its own and default signals (common/spawn_setup.h).
-  SpawnSetup setup;
-  int rc = setup.error();
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), in_pipe[0], 0);
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), out_pipe[1], 1);
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), err_pipe[1], 2);
-  // The checked directory by descriptor: no path is looked up again in the child.
-  if (rc == 0 && spec.cwd_fd >= 0) {
-    rc = posix_spawn_file_actions_addfchdir_np(setup.actions(), spec.cwd_fd);
-  }
-  if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(setup.actions(), 3);
-  if (rc != 0) {
-    close_all();
-    return ErrnoError("preparing to run " + spec.program, rc);
-  }
-
-  std::vector<std::string> env_storage;
-  for (const char* name : kPassedVariables) {
-    bool overridden = std::any_of(spec.env.begin(), spec.env.end(),
-                                  [&](const auto& kv) { return kv.first == name; });
-    if (overridden) continue;
-    if (const char* value = std::getenv(name)) {
-      env_storage.push_back(std::string(name) + "=" + value);
-    }
-  }
-  for (const auto& [name, value] : spec.env) env_storage.push_back(name + "=" + value);
-  std::vector<char*> envp = NullTerminated(env_storage);
-  std::vector<std::string> argv_storage;
-  argv_storage.push_back(spec.program);
-  argv_storage.insert(argv_storage.end(), spec.args.begin(), spec.args.end());
-  std::vector<char*> argv = NullTerminated(argv_storage);
-
-  pid_t pid = -1;
-  rc = posix_spawn(&pid, executable.c_str(), setup.actions(), setup.attr(), argv.data(),
-                   envp.data());
+  child_spec.stdin_fd = in_pipe[0];
+  child_spec.stdout_fd = out_pipe[1];
+  child_spec.stderr_fd = err_pipe[1];
+  Result<ConfinedChild> child = SpawnConfined(child_spec);
   CloseFd(in_pipe[0]);
   CloseFd(out_pipe[1]);
   CloseFd(err_pipe[1]);
-  if (rc != 0) {
+  if (!child.ok()) {
     close_all();
-    if (rc == ENOENT) return NotFound("program '" + spec.program + "' not found");
-    return Unavailable("cannot run " + spec.program + ": " + std::strerror(rc));
+    return child.status();
   }
-  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
-    int err = errno;
-    ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    close_all();
-    return ErrnoError("pidfd_open", err);
-  }
-  ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
   for (int fd : {in_pipe[1], out_pipe[0], err_pipe[0]}) ::fcntl(fd, F_SETFL, O_NONBLOCK);
 
   auto p = std::make_unique<Proc>();
-  p->pid = pid;
-  p->pidfd = pidfd;
+  p->pid = child->pid;
+  p->shim_pid = child->shim_pid;
+  p->pidfd = child->pidfd.release();
+  p->control_fd = child->control.release();
   p->stdin_fd = in_pipe[1];
   p->out.fd = out_pipe[0];
   p->err.fd = err_pipe[0];
@@ -183,10 +169,9 @@ Result<uint64_t> ProcessSupervisor::Spawn(const ProcessSpec& spec) {
 
   std::lock_guard<std::mutex> lock(mu_);
   if (shut_down_) {
-    ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    CloseProcFds(*p);  // the control pipe first: the shim kills the program
+    while (::waitpid(p->shim_pid, nullptr, 0) < 0 && errno == EINTR) {
     }
-    CloseProcFds(*p);
     return FailedPrecondition("the process handler has stopped");
   }
   uint64_t id = next_id_++;
@@ -280,12 +265,10 @@ Status ProcessSupervisor::Signal(uint64_t id, int sig) {
   Proc* p = FindLocked(id);
   if (!p) return NotFound("unknown process id " + std::to_string(id));
   if (p->reaped) return FailedPrecondition("process " + std::to_string(id) + " has exited");
-  // Through the pidfd: it names this process and no other, even if its pid were reused.
-  if (::syscall(SYS_pidfd_send_signal, p->pidfd, sig, nullptr, 0) != 0) {
-    return ErrnoError("sending signal " + std::to_string(sig) + " to process " + std::to_string(id),
-                      errno);
-  }
-  return Status();
+  // Through the shim, the program's parent: it signals the program only while it has not
+  // reaped it, so never a reused pid.
+  return ForwardSignal(p->control_fd, sig)
+      .WithContext("sending signal " + std::to_string(sig) + " to process " + std::to_string(id));
 }
 
 Status ProcessSupervisor::Kill(uint64_t id) {
@@ -293,8 +276,7 @@ Status ProcessSupervisor::Kill(uint64_t id) {
   Proc* p = FindLocked(id);
   if (!p) return NotFound("unknown process id " + std::to_string(id));
   if (p->reaped) return FailedPrecondition("process " + std::to_string(id) + " has exited");
-  // Not reaped yet, so the group id is still ours (the leader, at worst a zombie, holds it).
-  ::kill(-p->pid, SIGKILL);
+  KillShim(*p);
   return Status();
 }
 
@@ -443,13 +425,11 @@ void ProcessSupervisor::CloseStream(Proc& p, bool is_err) {
 
 void ProcessSupervisor::ReapLocked(Proc& p) {
   if (p.reaped) return;
-  // The leader has exited but is not reaped: its group id cannot have been reused. Whatever it
-  // left running in the group goes with it.
-  ::kill(-p.pid, SIGKILL);
+  // The shim exits once the program has and it has killed whatever the program left.
   int status = 0;
   pid_t r;
   do {
-    r = ::waitpid(p.pid, &status, WNOHANG);
+    r = ::waitpid(p.shim_pid, &status, WNOHANG);
   } while (r < 0 && errno == EINTR);
   if (r == 0) return;  // not yet (spurious wake-up)
   p.reaped = true;
@@ -512,6 +492,11 @@ void ProcessSupervisor::CloseProcFds(Proc& p) {
   if (p.pidfd >= 0) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, p.pidfd, nullptr);
   CloseFd(p.pidfd);
   CloseFd(p.stdin_fd);
+  CloseFd(p.control_fd);
+}
+
+void ProcessSupervisor::KillShim(Proc& p) {
+  CloseFd(p.control_fd);
 }
 
 void ProcessSupervisor::Run() {
@@ -567,7 +552,7 @@ void ProcessSupervisor::Run() {
       for (auto& [id, p] : procs_) {
         if (p->finished) continue;
         if (p->deadline && !p->reaped && now >= *p->deadline) {
-          ::kill(-p->pid, SIGKILL);
+          KillShim(*p);
           p->timed_out = true;
           p->deadline.reset();
         }
@@ -635,11 +620,11 @@ void ProcessSupervisor::Shutdown() {
   Wake();
   if (thread.joinable()) thread.join();
   std::lock_guard<std::mutex> lock(mu_);
+  // Every shim at once, then wait for each: they kill their subtrees in parallel.
+  for (auto& [id, p] : procs_) KillShim(*p);
   for (auto& [id, p] : procs_) {
     if (!p->reaped) {
-      ::kill(-p->pid, SIGKILL);
-      while (::waitpid(p->pid, nullptr, 0) < 0 && errno == EINTR) {
-      }
+      WaitShim(p->shim_pid, p->pidfd);
       p->reaped = true;
     }
     CloseProcFds(*p);

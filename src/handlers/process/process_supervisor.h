@@ -4,12 +4,13 @@
 // theater:simple/process, and the one thread that watches them. docs/handlers.md, "process", is
 // the reference for the behaviour described here.
 //
-// Each process is started with posix_spawn (no shell) in its own process group, with three
-// pipes (stdin, stdout, stderr) and a pidfd. A single I/O thread per supervisor waits on all of
-// them with epoll (no thread per process): it reads output, cuts it into pieces by the stream's
-// OutputMode, notices exits through the pidfd, enforces execution timeouts, and hands
-// ProcessEvents to a Sink in the order they were produced — every piece of a process before its
-// exit.
+// Each process is started through the spawn shim (common/confined_spawn.h; no shell) in its own
+// process group, confined by Landlock unless its spec says otherwise, with an allow-listed
+// environment (common/child_env.h), three pipes (stdin, stdout, stderr) and the shim's pidfd. A
+// single I/O thread per supervisor waits on all of them with epoll (no thread per process): it
+// reads output, cuts it into pieces by the stream's OutputMode, notices exits through the pidfd,
+// enforces execution timeouts, and hands ProcessEvents to a Sink in the order they were produced —
+// every piece of a process before its exit.
 //
 // Flow control instead of dropping: a process's output held by the host — pieces handed to the
 // sink and not yet acknowledged, plus the incomplete piece of each stream — never exceeds
@@ -19,9 +20,11 @@
 // number of processes. A flood of output therefore costs bounded memory and never stalls the
 // runtime's workers.
 //
-// When a process exits, whatever is left in its process group is killed (SIGKILL), the process
-// is reaped (no zombies) and its pipes are drained; a pipe some escaped descendant still holds
-// open is closed after a short grace period. Shutdown() kills every group, reaps and joins.
+// When a process exits, its shim kills every descendant it left (those that left its process
+// group or session included: the shim is their subreaper), the shim is reaped (no zombies) and
+// the pipes are drained; a pipe still held open is closed after a short grace period. Kill, the
+// execution timeout and Shutdown() close the shim's control pipe, which kills the whole subtree.
+// Shutdown() then reaps and joins.
 //
 // Thread-safety: every public method may be called from any thread; one mutex guards the
 // process table. The Sink is called on the I/O thread without that mutex held, and the ack it
@@ -47,6 +50,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/confined_spawn.h"
 #include "theater/status.h"
 
 namespace theater::handlers {
@@ -59,8 +63,12 @@ struct ProcessSpec {
   std::string program;  // a bare name (looked up on the host's PATH) or a path
   std::vector<std::string> args;
   int cwd_fd = -1;  // the directory the child starts in (borrowed); -1: the host's cwd
-  // Added to (or replacing) the minimal base environment (PATH, HOME, LANG, LC_ALL, TZ, TMPDIR).
+  // Added to (or replacing) the host's allow-listed variables (common/child_env.h); a variable
+  // that is never passed (LD_PRELOAD, ...) fails the spawn.
   std::vector<std::pair<std::string, std::string>> env;
+  // Landlock: the system paths, the program, and these grants. The working directory is not
+  // granted implicitly: the handler adds it.
+  SandboxPolicy sandbox;
   uint32_t buffer_size = 4096;  // the largest piece, >= 1
   OutputMode stdout_mode = OutputMode::kRaw;
   OutputMode stderr_mode = OutputMode::kRaw;
@@ -114,24 +122,26 @@ class ProcessSupervisor {
 
   // Starts a process; returns its id (1, 2, ...; never reused). Starts the I/O thread on first
   // use. Errors: kNotFound (no such program), kUnavailable (cannot be started), kIOError,
-  // kFailedPrecondition after Shutdown.
+  // kPermissionDenied (an env variable that is never passed; a program Landlock denies),
+  // kFailedPrecondition after Shutdown or when Landlock is unavailable and the spec confines.
   Result<uint64_t> Spawn(const ProcessSpec& spec);
   // Writes what fits in the stdin pipe now, without blocking; returns the count (0 when the pipe
   // is full). Empty `data` closes stdin (end of file). Errors: kNotFound (unknown id),
   // kFailedPrecondition (exited, or stdin closed by us or by the process).
   Result<uint32_t> WriteStdin(uint64_t id, std::span<const uint8_t> data);
   Result<ProcessInfo> GetStatus(uint64_t id) const;
-  // Sends `sig` to the process (not its group) through its pidfd. Errors: kNotFound,
+  // Sends `sig` to the process (not its group) through its shim, its parent. Errors: kNotFound,
   // kFailedPrecondition (exited), kInvalidArgument (bad signal number).
   Status Signal(uint64_t id, int sig);
-  // SIGKILL to the whole process group. Errors: kNotFound, kFailedPrecondition (exited).
+  // Kills the process and every descendant (SIGKILL, by its shim). Errors: kNotFound,
+  // kFailedPrecondition (exited).
   Status Kill(uint64_t id);
 
   // Processes started and not finished (finished: exited, its pipes read to the end and its
   // exit queued for the sink).
   size_t active() const;
-  // Kills every process group, reaps, joins the I/O thread. No event is handed over afterwards.
-  // Idempotent.
+  // Kills every process and its descendants, reaps, joins the I/O thread. No event is handed
+  // over afterwards. Idempotent.
   void Shutdown();
 
  private:
@@ -144,8 +154,10 @@ class ProcessSupervisor {
   };
   struct Proc {
     uint64_t id = 0;
-    pid_t pid = -1;
-    int pidfd = -1;
+    pid_t pid = -1;       // the program
+    pid_t shim_pid = -1;  // its spawn shim: the process we wait for
+    int pidfd = -1;       // the shim's
+    int control_fd = -1;  // the shim's control pipe: closing it kills the subtree
     int stdin_fd = -1;
     StreamState out, err;
     uint32_t buffer_size = 0;
@@ -186,6 +198,8 @@ class ProcessSupervisor {
   void UpdateInterestLocked(Proc& p);
   void ForgetOldLocked();
   void CloseProcFds(Proc& p);
+  // Closes the shim's control pipe: it kills the program and its descendants, then exits.
+  void KillShim(Proc& p);
 
   const Options options_;
   Sink sink_;

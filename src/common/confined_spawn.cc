@@ -1,0 +1,289 @@
+// Theater: a WebAssembly actor runtime.
+#include "common/confined_spawn.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <span>
+
+#include "common/landlock.h"
+#include "common/spawn_setup.h"
+#include "common/spawn_shim_embedded.h"
+
+namespace theater {
+namespace {
+
+using handlers::UniqueFd;
+
+// The shim's descriptors and status records: must match common/spawn_shim.c.
+enum ShimFd { kStdin = 0, kStdout, kStderr, kControl, kStatus, kRuleset, kCwd, kSelf, kCount };
+enum { kMsgPid = 1, kMsgError = 2 };
+constexpr const char* kSteps[] = {"",
+                                  "starting the program",
+                                  "changing directory",
+                                  "setting no_new_privs",
+                                  "applying the Landlock ruleset",
+                                  "executing the program"};
+struct StatusMessage {
+  int32_t kind;
+  int32_t step;
+  int32_t value;
+};
+// How long the shim may take to report that the program runs (fork + exec).
+constexpr int kStartTimeoutMs = 10'000;
+// memfd_create's MFD_EXEC (Linux 6.3; older headers lack it): an executable memfd even where
+// vm.memfd_noexec makes non-executable the default.
+constexpr unsigned kMfdExec = 0x10u;
+
+// The sealed memfd holding the shim, made on first use and kept for the life of the process.
+Result<int> ShimFd() {
+  static std::once_flag once;
+  static int fd = -1;
+  static int error = 0;
+  std::call_once(once, [] {
+    std::span<const EmbeddedShimFile> files = EmbeddedSpawnShim();
+    const std::string_view bytes = files.front().contents;
+    int m = static_cast<int>(::syscall(SYS_memfd_create, "theater-spawn-shim",
+                                       MFD_CLOEXEC | MFD_ALLOW_SEALING | kMfdExec));
+    if (m < 0 && errno == EINVAL) {
+      m = static_cast<int>(
+          ::syscall(SYS_memfd_create, "theater-spawn-shim", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    }
+    if (m < 0) {
+      error = errno;
+      return;
+    }
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::write(m, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error = n < 0 ? errno : EIO;
+        ::close(m);
+        return;
+      }
+      done += static_cast<size_t>(n);
+    }
+    // Nobody can change the shim once it is sealed, not even code in this process.
+    ::fcntl(m, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+    ::fchmod(m, 0500);
+    fd = m;
+  });
+  if (fd < 0) return ErrnoError("creating the spawn shim's memfd", error);
+  return fd;
+}
+
+// The Landlock ruleset for running `spec`, or an invalid descriptor when not confining.
+Result<UniqueFd> BuildRuleset(const ChildSpec& spec) {
+  if (!spec.sandbox.confine) return UniqueFd();
+  Result<int> abi = landlock::Abi();
+  if (!abi.ok()) {
+    return FailedPrecondition("cannot run '" + spec.program + "': " + abi.status().message() +
+                              "; programs are only run confined by Landlock unless the handler's "
+                              "config sets unconfined = true");
+  }
+  THEATER_ASSIGN_OR_RETURN(landlock::Ruleset rules,
+                           landlock::Ruleset::Create(*abi, spec.sandbox.allow_network));
+  THEATER_RETURN_IF_ERROR(rules.AllowSystemPaths());
+  // The program itself, wherever it is: the file that was allowed may be run.
+  UniqueFd program(::openat(spec.cwd_fd >= 0 ? spec.cwd_fd : AT_FDCWD, spec.executable.c_str(),
+                            O_PATH | O_CLOEXEC));
+  if (!program.valid()) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return NotFound("program '" + spec.program + "' not found");
+    }
+    return ErrnoError("opening program '" + spec.program + "'", errno);
+  }
+  THEATER_RETURN_IF_ERROR(
+      rules.AllowFd(program.get(), landlock::kRead | landlock::kExecute, spec.executable));
+  for (const SandboxPolicy::Grant& grant : spec.sandbox.grants) {
+    if (grant.fd >= 0) {
+      THEATER_RETURN_IF_ERROR(rules.AllowFd(grant.fd, grant.access, grant.path));
+    } else {
+      THEATER_RETURN_IF_ERROR(rules.AllowPath(grant.path, grant.access));
+    }
+  }
+  return UniqueFd(::dup(rules.fd()));
+}
+
+Status StartError(const std::string& program, int step, int err) {
+  const char* what = step >= 1 && step <= 5 ? kSteps[step] : "starting";
+  if (step == 5 && err == ENOENT) return NotFound("program '" + program + "' not found");
+  if (step == 5 && err == EACCES) {
+    return PermissionDenied("cannot run '" + program + "': permission denied (" + what + ")");
+  }
+  return Unavailable("cannot run '" + program + "': " + what + ": " + std::strerror(err));
+}
+
+void CloseFd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+}  // namespace
+
+Result<ConfinedChild> SpawnConfined(const ChildSpec& spec) {
+  THEATER_ASSIGN_OR_RETURN(int shim, ShimFd());
+  THEATER_ASSIGN_OR_RETURN(UniqueFd ruleset, BuildRuleset(spec));
+
+  int control[2] = {-1, -1}, status[2] = {-1, -1};
+  UniqueFd null_fd;
+  auto close_pipes = [&] {
+    for (int* fd : {&control[0], &control[1], &status[0], &status[1]}) CloseFd(*fd);
+  };
+  if (::pipe2(control, O_CLOEXEC) != 0 || ::pipe2(status, O_CLOEXEC) != 0) {
+    int err = errno;
+    close_pipes();
+    return ErrnoError("creating a pipe", err);
+  }
+  if (spec.stdin_fd < 0 || spec.stdout_fd < 0 || spec.stderr_fd < 0) {
+    null_fd = UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!null_fd.valid()) {
+      int err = errno;
+      close_pipes();
+      return ErrnoError("opening /dev/null", err);
+    }
+  }
+  auto or_null = [&](int fd) { return fd >= 0 ? fd : null_fd.get(); };
+  int sources[kCount] = {or_null(spec.stdin_fd),
+                         or_null(spec.stdout_fd),
+                         or_null(spec.stderr_fd),
+                         control[0],
+                         status[1],
+                         ruleset.get(),
+                         spec.cwd_fd,
+                         shim};
+
+  // Each source goes to its fixed number in two steps — first above every source, then down —
+  // so that no dup2 overwrites a source still to be copied.
+  SpawnSetup setup;
+  int rc = setup.error();
+  int high = std::max(*std::max_element(std::begin(sources), std::end(sources)) + 1,
+                      static_cast<int>(kCount));
+  for (int i = 0; i < kCount && rc == 0; ++i) {
+    if (sources[i] >= 0)
+      rc = posix_spawn_file_actions_adddup2(setup.actions(), sources[i], high + i);
+  }
+  for (int i = 0; i < kCount && rc == 0; ++i) {
+    if (sources[i] >= 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), high + i, i);
+  }
+  if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(setup.actions(), kCount);
+  if (rc != 0) {
+    close_pipes();
+    return ErrnoError("preparing to run " + spec.program, rc);
+  }
+
+  std::string flags = "-";
+  if (ruleset.valid()) flags += 'L';
+  if (spec.cwd_fd >= 0) flags += 'C';
+  std::vector<std::string> shim_args = {"theater-spawn-shim", flags, spec.executable};
+  shim_args.insert(shim_args.end(), spec.argv.begin(), spec.argv.end());
+  std::vector<char*> argv = NullTerminated(shim_args);
+  std::vector<char*> envp = NullTerminated(spec.env);
+  const std::string self = "/proc/self/fd/" + std::to_string(kSelf);
+
+  pid_t shim_pid = -1;
+  rc =
+      posix_spawn(&shim_pid, self.c_str(), setup.actions(), setup.attr(), argv.data(), envp.data());
+  CloseFd(control[0]);
+  CloseFd(status[1]);
+  if (rc != 0) {
+    close_pipes();
+    return Unavailable("cannot run '" + spec.program +
+                       "': starting the spawn shim: " + std::strerror(rc));
+  }
+  ConfinedChild child;
+  child.shim_pid = shim_pid;
+  child.control = UniqueFd(control[1]);
+  control[1] = -1;
+  // ForwardSignal never blocks: a full pipe is an error.
+  ::fcntl(child.control.get(), F_SETFL, O_NONBLOCK);
+  UniqueFd status_fd(status[0]);
+  status[0] = -1;
+  auto fail = [&](Status error) -> Result<ConfinedChild> {
+    KillTree(child.control);
+    while (::waitpid(shim_pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return error;
+  };
+
+  // The shim reports the program's pid, then an error if a step failed; end of file once the
+  // program has been exec'd (or has failed and exited).
+  StatusMessage msg{};
+  size_t have = 0;
+  std::optional<Status> error;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kStartTimeoutMs);
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) {
+      return fail(Unavailable("cannot run '" + spec.program + "': it did not start within " +
+                              std::to_string(kStartTimeoutMs) + " ms"));
+    }
+    pollfd p{status_fd.get(), POLLIN, 0};
+    int ready = ::poll(&p, 1, static_cast<int>(left));
+    if (ready < 0 && errno != EINTR) return fail(ErrnoError("waiting for the spawn shim", errno));
+    if (ready <= 0) continue;
+    ssize_t n = ::read(status_fd.get(), reinterpret_cast<char*>(&msg) + have, sizeof(msg) - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    have += static_cast<size_t>(n);
+    if (have < sizeof(msg)) continue;
+    have = 0;
+    if (msg.kind == kMsgPid) child.pid = msg.value;
+    if (msg.kind == kMsgError && !error) error = StartError(spec.program, msg.step, msg.value);
+  }
+  if (error) return fail(*error);
+  if (child.pid <= 0) {
+    return fail(Unavailable("cannot run '" + spec.program + "': the spawn shim failed to start"));
+  }
+  child.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, shim_pid, 0)));
+  if (!child.pidfd.valid()) return fail(ErrnoError("pidfd_open", errno));
+  ::fcntl(child.pidfd.get(), F_SETFD, FD_CLOEXEC);
+  return child;
+}
+
+Status ForwardSignal(int control_fd, int sig) {
+  if (control_fd < 0) return FailedPrecondition("the process has been killed");
+  int32_t value = sig;
+  // SIGPIPE if the shim is gone: block it for the write and consume it, so EPIPE is an error.
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  ssize_t n;
+  do {
+    n = ::write(control_fd, &value, sizeof(value));
+  } while (n < 0 && errno == EINTR);
+  int err = errno;
+  if (n < 0 && err == EPIPE) {
+    timespec zero{0, 0};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (n == static_cast<ssize_t>(sizeof(value))) return Status::Ok();
+  if (err == EPIPE) return FailedPrecondition("the process has exited");
+  if (err == EAGAIN) return Unavailable("too many signals are waiting to be delivered");
+  return ErrnoError("forwarding a signal", err);
+}
+
+void KillTree(UniqueFd& control) {
+  control = UniqueFd();
+}
+
+}  // namespace theater

@@ -1,0 +1,384 @@
+// Theater: a WebAssembly actor runtime.
+//
+// What confines the programs actors run (common/confined_spawn.h, common/landlock.h,
+// common/child_env.h), through a real ProcessSupervisor and real child processes: Landlock keeps
+// arguments from reaching outside the granted directories (read and read-write grants, the
+// system paths, TCP), the refusal when the kernel hides Landlock (a seccomp filter on the
+// spawning thread makes landlock_create_ruleset answer ENOSYS, as on a kernel without it) and
+// `unconfined`, the environment allow-list and the variables that are never passed, and the
+// spawn shim killing every descendant — those that `setsid -f` away or double-fork included —
+// on os-kill, at the program's exit and at shutdown.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "common/child_env.h"
+#include "common/hide_landlock_test_util.h"
+#include "common/landlock.h"
+#include "common/test_dir.h"
+#include "handlers/process/process_config.h"
+#include "handlers/process/process_supervisor.h"
+
+namespace theater::handlers {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace std::chrono_literals;
+using Kind = ProcessEvent::Kind;
+
+// Collects every event and acknowledges it at once.
+class Events {
+ public:
+  ProcessSupervisor::Sink Sink() {
+    return [this](const ProcessEvent& e, std::function<void()> ack) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (e.kind == Kind::kExit) {
+          exits_[e.id] = e.exit_code;
+        } else {
+          (e.kind == Kind::kStdout ? out_ : err_)[e.id].append(e.data.begin(), e.data.end());
+        }
+      }
+      cv_.notify_all();
+      ack();
+      return ProcessSupervisor::Delivery::kAccepted;
+    };
+  }
+  // The exit code of `id` once it has exited (nullopt after the timeout).
+  std::optional<int> WaitExit(uint64_t id, std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return exits_.count(id) > 0; })) return std::nullopt;
+    return exits_[id];
+  }
+  std::string Out(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return out_[id];
+  }
+  std::string Err(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return err_[id];
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<uint64_t, int> exits_;
+  std::map<uint64_t, std::string> out_, err_;
+};
+
+ProcessSpec Shell(const std::string& script, int cwd_fd) {
+  ProcessSpec spec;
+  spec.program = "sh";
+  spec.args = {"-c", script};
+  spec.cwd_fd = cwd_fd;
+  return spec;
+}
+
+// Whether `pid` is a live process (not a zombie, not gone), from /proc.
+bool Running(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size()) return false;
+  char state = stat[close + 2];
+  return state != 'Z' && state != 'X';
+}
+
+// Waits until `pid` is no longer running; false after `timeout`.
+bool GoneWithin(pid_t pid, std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (!Running(pid)) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return !Running(pid);
+}
+
+// The pid a script wrote to `file`, once it has (0 after 5 s).
+pid_t WaitPidFile(const fs::path& file) {
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in(file);
+    pid_t pid = 0;
+    if (in >> pid && pid > 0) return pid;
+    std::this_thread::sleep_for(10ms);
+  }
+  return 0;
+}
+
+class ProcessConfinementTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(landlock::Abi().ok()) << "these tests need a kernel with Landlock";
+    work_ = dir_.path() / "work";
+    fs::create_directories(work_);
+    fs::create_directories(dir_.path() / "outside");
+    fs::create_directories(dir_.path() / "shared");
+    std::ofstream(work_ / "inside.txt") << "inside\n";
+    std::ofstream(dir_.path() / "outside" / "secret.txt") << "secret\n";
+    std::ofstream(dir_.path() / "shared" / "data.txt") << "shared\n";
+    cwd_ = ::open(work_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(cwd_, 0);
+  }
+  void TearDown() override {
+    if (sup_) sup_->Shutdown();
+    if (cwd_ >= 0) ::close(cwd_);
+  }
+  ProcessSupervisor& Sup() {
+    if (!sup_)
+      sup_ = std::make_unique<ProcessSupervisor>(ProcessSupervisor::Options{}, events_.Sink());
+    return *sup_;
+  }
+  // A spec confined to the working directory, read-write (as the process handler grants it).
+  ProcessSpec Confined(const std::string& script) {
+    ProcessSpec spec = Shell(script, cwd_);
+    spec.sandbox.grants.push_back(
+        {cwd_, "work", landlock::kRead | landlock::kWrite | landlock::kMakeDir});
+    return spec;
+  }
+  uint64_t Run(const ProcessSpec& spec) {
+    Result<uint64_t> id = Sup().Spawn(spec);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : 0;
+  }
+
+  testing_util::TestDir dir_{"theater-confine"};
+  fs::path work_;
+  int cwd_ = -1;
+  Events events_;
+  std::unique_ptr<ProcessSupervisor> sup_;
+};
+
+TEST_F(ProcessConfinementTest, ArgumentsCannotReachOutsideTheGrantedDirectories) {
+  uint64_t id =
+      Run(Confined("cat inside.txt;"
+                   "cat /etc/hostname >/dev/null 2>&1 || echo hostname-denied;"
+                   "cat ../outside/secret.txt 2>/dev/null || echo sibling-denied;"
+                   "ls / >/dev/null 2>&1 || echo root-denied;"
+                   "echo written > new.txt && cat new.txt;"
+                   "mkdir made && echo dir-made;"
+                   "echo x > ../outside/new.txt 2>/dev/null || echo write-outside-denied"));
+  ASSERT_EQ(events_.WaitExit(id), 0);
+  EXPECT_EQ(events_.Out(id),
+            "inside\nhostname-denied\nsibling-denied\nroot-denied\nwritten\ndir-made\n"
+            "write-outside-denied\n");
+  EXPECT_FALSE(fs::exists(dir_.path() / "outside" / "new.txt"));
+  // The denial is the kernel's, reported by the program as it would report any EACCES.
+  uint64_t cat = Run(Confined("exec cat /etc/hostname"));
+  EXPECT_EQ(events_.WaitExit(cat), 1);
+  EXPECT_THAT(events_.Err(cat), HasSubstr("Permission denied"));
+}
+
+TEST_F(ProcessConfinementTest, AReadGrantAllowsReadingOnly) {
+  ProcessSpec spec = Confined(
+      "cat ../shared/data.txt;"
+      "echo x > ../shared/new.txt 2>/dev/null || echo write-denied;"
+      "rm ../shared/data.txt 2>/dev/null || echo remove-denied");
+  spec.sandbox.grants.push_back({-1, (dir_.path() / "shared").string(), landlock::kRead});
+  uint64_t id = Run(spec);
+  ASSERT_EQ(events_.WaitExit(id), 0);
+  EXPECT_EQ(events_.Out(id), "shared\nwrite-denied\nremove-denied\n");
+  EXPECT_TRUE(fs::exists(dir_.path() / "shared" / "data.txt"));
+}
+
+TEST_F(ProcessConfinementTest, UnconfinedRunsWithoutLandlock) {
+  std::ifstream in("/etc/hostname");
+  std::string hostname((std::istreambuf_iterator<char>(in)), {});
+  ProcessSpec spec = Confined("cat /etc/hostname");
+  spec.sandbox.confine = false;
+  uint64_t id = Run(spec);
+  ASSERT_EQ(events_.WaitExit(id), 0);
+  EXPECT_EQ(events_.Out(id), hostname);
+}
+
+TEST_F(ProcessConfinementTest, WithoutLandlockNothingStartsUnlessUnconfined) {
+  // The same thread spawns (the probe runs in the caller), so the filter applies to the probe.
+  Status refused, unconfined;
+  std::thread t([&] {
+    ASSERT_TRUE(testing_util::HideLandlockFromThisThread());
+    Result<int> abi = landlock::Abi();
+    EXPECT_FALSE(abi.ok());
+    Result<uint64_t> r = Sup().Spawn(Confined("echo should-not-run > ran.txt"));
+    refused = r.status();
+    ProcessSpec spec = Confined("echo ran-unconfined");
+    spec.sandbox.confine = false;
+    Result<uint64_t> ok = Sup().Spawn(spec);
+    unconfined = ok.status();
+    if (ok.ok()) EXPECT_EQ(events_.WaitExit(*ok), 0);
+    if (ok.ok()) EXPECT_EQ(events_.Out(*ok), "ran-unconfined\n");
+  });
+  t.join();
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.ToString(), HasSubstr("Landlock is not available"));
+  EXPECT_THAT(refused.ToString(), HasSubstr("unconfined = true"));
+  EXPECT_FALSE(fs::exists(work_ / "ran.txt"));
+  EXPECT_TRUE(unconfined.ok()) << unconfined.ToString();
+}
+
+TEST_F(ProcessConfinementTest, TcpIsDeniedUnlessAllowed) {
+  Result<int> abi = landlock::Abi();
+  ASSERT_TRUE(abi.ok());
+  ASSERT_GE(*abi, 4) << "TCP rules need Landlock ABI 4 (Linux 6.7)";
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener, 8), 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string connect =
+      "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(ntohs(addr.sin_port)) + " && echo connected";
+  ProcessSpec denied = Confined("");
+  denied.program = "bash";
+  denied.args = {"-c", connect};
+  uint64_t a = Run(denied);
+  EXPECT_EQ(events_.WaitExit(a), 1);
+  EXPECT_THAT(events_.Err(a), HasSubstr("Permission denied"));
+  ProcessSpec allowed = denied;
+  allowed.sandbox.allow_network = true;
+  uint64_t b = Run(allowed);
+  EXPECT_EQ(events_.WaitExit(b), 0);
+  EXPECT_EQ(events_.Out(b), "connected\n");
+  ::close(listener);
+}
+
+TEST_F(ProcessConfinementTest, EnvironmentIsAnAllowListAndLoaderVariablesAreRefused) {
+  for (const char* name : {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "GCONV_PATH",
+                           "GLIBC_TUNABLES", "MALLOC_CHECK_", "BASH_ENV", "BASH_FUNC_echo%%"}) {
+    ProcessSpec spec = Confined("echo ran > ran.txt");
+    spec.env = {{"FOO", "bar"}, {name, "/tmp/evil.so"}};
+    Result<uint64_t> r = Sup().Spawn(spec);
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied) << name;
+    EXPECT_THAT(r.status().ToString(),
+                HasSubstr(std::string("env: ") + name + " is never passed to a child process"));
+  }
+  EXPECT_FALSE(fs::exists(work_ / "ran.txt"));
+
+  // From the host: only the allow-list, whatever else is set.
+  ::setenv("LD_LIBRARY_PATH", "/nonexistent", 1);
+  ::setenv("THEATER_CONFINE_TEST_TOKEN", "hunter2", 1);
+  ::setenv("LC_TIME", "C", 1);
+  ::setenv("TMPDIR", "/tmp", 1);
+  ProcessSpec spec = Confined("env");
+  spec.program = "env";
+  spec.args = {};
+  spec.env = {{"FOO", "bar"}, {"TMPDIR", "."}};
+  uint64_t id = Run(spec);
+  ::unsetenv("LD_LIBRARY_PATH");
+  ::unsetenv("THEATER_CONFINE_TEST_TOKEN");
+  ::unsetenv("LC_TIME");
+  ASSERT_EQ(events_.WaitExit(id), 0);
+  std::string env = events_.Out(id);
+  EXPECT_THAT(env, HasSubstr("LC_TIME=C\n"));
+  EXPECT_THAT(env, HasSubstr("FOO=bar\n"));
+  EXPECT_THAT(env, HasSubstr("TMPDIR=.\n"));  // the actor's, not the host's
+  EXPECT_THAT(env, Not(HasSubstr("TMPDIR=/tmp")));
+  EXPECT_THAT(env, Not(HasSubstr("LD_LIBRARY_PATH")));
+  EXPECT_THAT(env, Not(HasSubstr("hunter2")));
+  EXPECT_TRUE(HostVariablePassed("PATH"));
+  EXPECT_TRUE(HostVariablePassed("LC_ALL"));
+  EXPECT_FALSE(HostVariablePassed("TMPDIR"));
+  EXPECT_FALSE(HostVariablePassed("LD_PRELOAD"));
+}
+
+TEST_F(ProcessConfinementTest, KillReachesADescendantThatLeftWithSetsid) {
+  uint64_t id =
+      Run(Confined("setsid -f sh -c 'echo $$ > escaped.pid; exec sleep 1000'; exec sleep 1000"));
+  pid_t escaped = WaitPidFile(work_ / "escaped.pid");
+  ASSERT_GT(escaped, 0);
+  ASSERT_TRUE(Running(escaped));
+  // It really left: another session, another process group.
+  EXPECT_NE(::getsid(escaped), ::getsid(Sup().GetStatus(id)->pid));
+  ASSERT_TRUE(Sup().Kill(id).ok());
+  EXPECT_TRUE(GoneWithin(escaped, 1s));
+  EXPECT_EQ(events_.WaitExit(id), -1);
+}
+
+TEST_F(ProcessConfinementTest, ADoubleForkedDescendantDiesWhenTheProgramExits) {
+  uint64_t id =
+      Run(Confined("(sh -c 'echo $$ > orphan.pid; exec sleep 1000' &);"
+                   "while [ ! -s orphan.pid ]; do sleep 0.05; done; echo done"));
+  ASSERT_EQ(events_.WaitExit(id), 0);
+  EXPECT_EQ(events_.Out(id), "done\n");
+  pid_t orphan = WaitPidFile(work_ / "orphan.pid");
+  ASSERT_GT(orphan, 0);
+  EXPECT_TRUE(GoneWithin(orphan, 1s));
+}
+
+TEST_F(ProcessConfinementTest, ShutdownKillsEveryDescendant) {
+  uint64_t id =
+      Run(Confined("setsid -f sh -c 'echo $$ > a.pid; exec sleep 1000';"
+                   "(setsid sh -c 'echo $$ > b.pid; exec sleep 1000' &); exec sleep 1000"));
+  pid_t a = WaitPidFile(work_ / "a.pid");
+  pid_t b = WaitPidFile(work_ / "b.pid");
+  pid_t program = Sup().GetStatus(id)->pid;
+  ASSERT_GT(a, 0);
+  ASSERT_GT(b, 0);
+  auto start = std::chrono::steady_clock::now();
+  Sup().Shutdown();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  EXPECT_FALSE(Running(a));
+  EXPECT_FALSE(Running(b));
+  EXPECT_FALSE(Running(program));
+}
+
+TEST_F(ProcessConfinementTest, TheProgramCannotSignalItsShimOrTheHost) {
+  Result<int> abi = landlock::Abi();
+  ASSERT_TRUE(abi.ok());
+  ASSERT_GE(*abi, 6) << "signal scoping needs Landlock ABI 6 (Linux 6.12)";
+  std::string script = "kill -0 $PPID 2>/dev/null || echo shim-denied; kill -0 " +
+                       std::to_string(::getpid()) + " 2>/dev/null || echo host-denied";
+  uint64_t id = Run(Confined(script));
+  ASSERT_EQ(events_.WaitExit(id), 0);
+  EXPECT_EQ(events_.Out(id), "shim-denied\nhost-denied\n");
+}
+
+// A program holds nothing of the host's but its three pipes: in particular no other shim's
+// control pipe, whose write end must close when the host dies so that the shims kill their
+// subtrees. (Unconfined, to be allowed to list /proc/self/fd.)
+TEST_F(ProcessConfinementTest, AProgramInheritsOnlyItsStandardStreams) {
+  uint64_t other = Run(Confined("exec sleep 1000"));
+  ProcessSpec spec = Confined("ls /proc/self/fd");
+  spec.program = "ls";
+  spec.args = {"/proc/self/fd"};
+  spec.sandbox.confine = false;
+  uint64_t id = Run(spec);
+  ASSERT_EQ(events_.WaitExit(id), 0);
+  EXPECT_EQ(events_.Out(id), "0\n1\n2\n3\n");  // 3: the directory ls itself opened
+  ASSERT_TRUE(Sup().Kill(other).ok());
+}
+
+TEST(ProcessConfigTest, ConfinementKeys) {
+  Result<ProcessConfig> defaults = ParseProcessConfig(nlohmann::json::object());
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_FALSE(defaults->unconfined);
+  EXPECT_FALSE(defaults->allow_network);
+  Result<ProcessConfig> set = ParseProcessConfig({{"unconfined", true}, {"allow_network", true}});
+  ASSERT_TRUE(set.ok());
+  EXPECT_TRUE(set->unconfined);
+  EXPECT_TRUE(set->allow_network);
+  Result<ProcessConfig> bad = ParseProcessConfig({{"unconfined", "yes"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().ToString(), HasSubstr("unconfined: must be a boolean"));
+}
+
+}  // namespace
+}  // namespace theater::handlers
