@@ -42,12 +42,21 @@ enum class MemoryMode {
   kBoundsChecks,  // explicit checks on every access (~1.2x slower; reservation = memory cap)
 };
 
+// The default time slice of a guest call (EngineOptions::preempt_slice).
+inline constexpr std::chrono::microseconds kDefaultPreemptSlice{2000};
+
 struct EngineOptions {
   // Where compiled modules are cached. Empty: $THEATER_HOME/cache (default ~/.theater/cache).
   std::filesystem::path cache_dir;
   MemoryMode memory_mode = MemoryMode::kGuardPages;
   int opt_level = 2;  // C compiler optimisation level for generated code
   enum class Progress { kAuto, kOn, kOff } progress = Progress::kAuto;  // compile progress line
+  // Time slice of a guest call on a shared worker (docs/engine.md, "Time slices"): a call that
+  // runs this long without a break yields its worker at its next loop iteration or function
+  // entry, and continues after the calls waiting for a worker. Zero compiles modules without
+  // the checks, so nothing yields (a guest then holds its worker until it returns, suspends or
+  // reaches its deadline). The embedder passes the same value to the executor.
+  std::chrono::microseconds preempt_slice = kDefaultPreemptSlice;
 };
 
 struct FuncSig {
@@ -275,6 +284,12 @@ class GuestCall {
   void Cancel();
 
   void set_on_runnable(RunnableFn fn) { on_runnable_ = std::move(fn); }
+
+  // Gives the call a time slice (zero: none, the default). A call that runs longer than `slice`
+  // without suspending yields at its next check (modules compiled with the checks only): it is
+  // suspended and woken at once, so Resume() returns kRunnable and the runnable callback runs;
+  // the owner queues it behind the other calls waiting. Set before the first Resume().
+  void set_preempt_slice(std::chrono::nanoseconds slice);
 
   State state() const { return state_.load(std::memory_order_acquire); }
   bool finished() const { return state() == State::kFinished; }

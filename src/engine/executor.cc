@@ -12,7 +12,7 @@ int Executor::CurrentWorker() {
   return tls_worker_index;
 }
 
-Executor::Executor(int threads) {
+Executor::Executor(int threads, std::chrono::nanoseconds slice) : slice_(slice) {
   if (threads < 1) threads = 1;
   for (int i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
   for (int i = 0; i < threads; ++i) {
@@ -47,6 +47,7 @@ Executor::~Executor() {
 
 void Executor::Start(std::unique_ptr<GuestCall> call, DoneFn done, int worker) {
   auto* task = new Task{std::move(call), std::move(done)};
+  task->call->set_preempt_slice(slice_);
   task->call->set_on_runnable([this, task](GuestCall&) {
     int w = CurrentWorker();
     Enqueue(task, w);

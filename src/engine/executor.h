@@ -10,6 +10,10 @@
 // worker's queue before it sleeps; a worker that queues a call while another sleeps wakes that
 // one to steal it. So a call suspended on worker A may well continue on worker B.
 //
+// Every call gets the executor's time slice (docs/engine.md, "Time slices"): one that runs past it
+// yields at its next check and goes to the back of its worker's queue, so a few guests that
+// never stop delay the others by a few slices, not until their deadlines.
+//
 // This is the execution substrate the actor scheduler builds on; it knows nothing of actors.
 //
 // Thread-safety: Start() may be called from any thread, including from inside publish callbacks.
@@ -18,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -36,7 +41,9 @@ class Executor {
   // Called on the worker thread when a call finishes; receives ownership of the call.
   using DoneFn = std::function<void(std::unique_ptr<GuestCall>)>;
 
-  explicit Executor(int threads);
+  // `slice`: the time slice of every call started here; zero lets calls run until they return
+  // or suspend.
+  explicit Executor(int threads, std::chrono::nanoseconds slice = kDefaultPreemptSlice);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -71,6 +78,7 @@ class Executor {
   // Wakes a sleeping worker other than `except`, if there is one.
   void WakeIdle(int except);
 
+  std::chrono::nanoseconds slice_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<unsigned> next_{0};
   std::atomic<bool> stopping_{false};
