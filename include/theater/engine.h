@@ -290,6 +290,10 @@ class GuestCall {
   // suspended and woken at once, so Resume() returns kRunnable and the runnable callback runs;
   // the owner queues it behind the other calls waiting. Set before the first Resume().
   void set_preempt_slice(std::chrono::nanoseconds slice);
+  // True while the call is runnable because it yielded its slice (in the runnable callback and
+  // until it is resumed), as opposed to woken by whatever it waited for: a scheduler may serve
+  // such calls after the ones that have been waiting.
+  bool yielded() const { return yielded_.load(std::memory_order_relaxed); }
 
   State state() const { return state_.load(std::memory_order_acquire); }
   bool finished() const { return state() == State::kFinished; }
@@ -319,6 +323,8 @@ class GuestCall {
   static Result<std::unique_ptr<GuestCall>> Prepare(std::unique_ptr<GuestCall> call,
                                                     const CallOptions& options);
   void Run();  // the fiber body
+  // The runtime's yield hook for a call with a slice (rt::CallState::yield), on the fiber.
+  static void YieldSlice(void* self);
 
   Instance& instance_;
   uint32_t export_index_;
@@ -327,6 +333,7 @@ class GuestCall {
   TaskBody body_;  // set for CreateTask() calls
   Status status_;
   std::atomic<State> state_{State::kReady};
+  std::atomic<bool> yielded_{false};
   RunnableFn on_runnable_;
   // Lives in the same allocation, right after this object (see operator new): one allocation
   // per call instead of two on the fresh-fiber path.

@@ -11,8 +11,10 @@
 // one to steal it. So a call suspended on worker A may well continue on worker B.
 //
 // Every call gets the executor's time slice (docs/engine.md, "Time slices"): one that runs past it
-// yields at its next check and goes to the back of its worker's queue, so a few guests that
-// never stop delay the others by a few slices, not until their deadlines.
+// yields at its next check and goes to the back of its worker's queue of yielded calls. A worker
+// serves calls that are new or were woken before yielded ones, except that after
+// kFreshBeforeYielded of those in a row it takes a yielded one; so a few guests that never stop
+// delay the others by about one slice, and cannot themselves be starved.
 //
 // This is the execution substrate the actor scheduler builds on; it knows nothing of actors.
 //
@@ -60,17 +62,22 @@ class Executor {
     std::unique_ptr<GuestCall> call;
     DoneFn done;
   };
+  // Calls taken from the fresh queue in a row, while yielded ones wait, before one of those.
+  static constexpr int kFreshBeforeYielded = 8;
+
   struct Worker {
     std::mutex mutex;
     std::condition_variable cv;
-    std::deque<Task*> queue;
-    std::atomic<size_t> queued{0};      // queue.size(), readable without the mutex
+    std::deque<Task*> queue;    // new calls and woken ones
+    std::deque<Task*> yielded;  // calls that yielded their slice
+    int fresh_in_a_row = 0;     // guarded by mutex
+    std::atomic<size_t> queued{0};      // queue.size() + yielded.size(), readable without the mutex
     std::atomic<bool> sleeping{false};  // waiting on cv (or about to)
     bool wake = false;                  // guarded by mutex: woken to steal
     std::thread thread;
   };
 
-  void Enqueue(Task* task, int worker);
+  void Enqueue(Task* task, int worker, bool yielded = false);
   void Loop(int index);
   Task* PopOwn(Worker& w);
   Task* Steal(int thief);

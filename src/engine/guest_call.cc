@@ -268,23 +268,26 @@ void GuestCall::RestartDeadline(std::chrono::milliseconds timeout) {
   if (cs.deadline_ns) Watchdog::Get().Arm(cs.deadline_ns);
 }
 
-namespace {
 // CallState::yield of a call with a time slice: suspend, and be woken at once by the publish
 // step, which runs after the switch; Resume() then hands the call to its owner's runnable
-// callback, which queues it behind the others.
-void YieldSlice(void* arg) {
-  auto* call = static_cast<GuestCall*>(arg);
-  Result<uint64_t> resumed =
-      call->Suspend([](GuestCall& self, void*) { self.Wake(0); }, nullptr);
+// callback (marked as yielded), which queues it behind the others.
+void GuestCall::YieldSlice(void* self) {
+  auto* call = static_cast<GuestCall*>(self);
+  Result<uint64_t> resumed = call->Suspend(
+      [](GuestCall& yielding, void*) {
+        yielding.yielded_.store(true, std::memory_order_relaxed);
+        yielding.Wake(0);
+      },
+      nullptr);
+  call->yielded_.store(false, std::memory_order_relaxed);
   // A cancellation is reported by wasm_rt_preempt(), which traps on the call's kill flag.
   resumed.status().IgnoreError();
 }
-}  // namespace
 
 void GuestCall::set_preempt_slice(std::chrono::nanoseconds slice) {
   rt::CallState& cs = impl_->call_state;
   cs.slice_ns = slice.count() > 0 ? slice.count() : 0;
-  cs.yield = cs.slice_ns > 0 ? &YieldSlice : nullptr;
+  cs.yield = cs.slice_ns > 0 ? &GuestCall::YieldSlice : nullptr;
   cs.yield_arg = this;
 }
 
