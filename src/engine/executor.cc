@@ -141,9 +141,8 @@ void Executor::Loop(int index) {
       // look sees (both sides use sequentially consistent atomics).
       w.sleeping.store(true);
       if (w.queue.empty() && w.yielded.empty() && !stopping_ && !AnyQueued()) {
-        w.cv.wait(lock, [&] {
-          return stopping_ || !w.queue.empty() || !w.yielded.empty() || w.wake;
-        });
+        w.cv.wait(lock,
+                  [&] { return stopping_ || !w.queue.empty() || !w.yielded.empty() || w.wake; });
       }
       w.sleeping.store(false);
       w.wake = false;

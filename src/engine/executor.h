@@ -68,9 +68,9 @@ class Executor {
   struct Worker {
     std::mutex mutex;
     std::condition_variable cv;
-    std::deque<Task*> queue;    // new calls and woken ones
-    std::deque<Task*> yielded;  // calls that yielded their slice
-    int fresh_in_a_row = 0;     // guarded by mutex
+    std::deque<Task*> queue;            // new calls and woken ones
+    std::deque<Task*> yielded;          // calls that yielded their slice
+    int fresh_in_a_row = 0;             // guarded by mutex
     std::atomic<size_t> queued{0};      // queue.size() + yielded.size(), readable without the mutex
     std::atomic<bool> sleeping{false};  // waiting on cv (or about to)
     bool wake = false;                  // guarded by mutex: woken to steal

@@ -138,10 +138,10 @@ TEST(PreemptTest, SpinningCallsDoNotStarveABystander) {
   Latencies latencies = RunSpinnersWithBystander(executor, module, 3000ms, 200, true);
   const double p50 = latencies.Percentile(0.5);
   const double p99 = latencies.Percentile(0.99);
-  std::printf("bystander latency with 3 spinners on 2 workers, slice %lld us: p50 %.2f ms, "
-              "p99 %.2f ms, max %.2f ms\n",
-              static_cast<long long>(kDefaultPreemptSlice.count()), p50, p99,
-              latencies.Percentile(1.0));
+  std::printf(
+      "bystander latency with 3 spinners on 2 workers, slice %lld us: p50 %.2f ms, "
+      "p99 %.2f ms, max %.2f ms\n",
+      static_cast<long long>(kDefaultPreemptSlice.count()), p50, p99, latencies.Percentile(1.0));
   EXPECT_LE(p99, 50.0);
   // The spinners were asked to yield over and over (about once a slice each).
   EXPECT_GT(Watchdog::Get().preemptions_requested() - requested_before, 100u);
@@ -190,13 +190,13 @@ TEST_P(PreemptModesTest, CallsThatYieldManyTimesComputeTheSameResults) {
   constexpr uint64_t kRounds = 30'000'000;
   auto reference_instance = NewSpinner(module);
   uint64_t expected_hash[1] = {0}, expected_fib[1] = {0};
-  ASSERT_TRUE(reference_instance
-                  ->Call(ExportIndex(*module, "hash"), std::vector<uint64_t>{kRounds},
-                         expected_hash)
-                  .ok());
-  ASSERT_TRUE(reference_instance
-                  ->Call(ExportIndex(*module, "fib"), std::vector<uint64_t>{27}, expected_fib)
-                  .ok());
+  ASSERT_TRUE(
+      reference_instance
+          ->Call(ExportIndex(*module, "hash"), std::vector<uint64_t>{kRounds}, expected_hash)
+          .ok());
+  ASSERT_TRUE(
+      reference_instance->Call(ExportIndex(*module, "fib"), std::vector<uint64_t>{27}, expected_fib)
+          .ok());
   ASSERT_EQ(expected_fib[0], 196418u);
 
   // Six at once on two workers with a 1 ms slice: each yields many times and resumes on

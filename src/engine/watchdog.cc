@@ -54,7 +54,8 @@ void Watchdog::Loop() {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     // A call published before our plan became visible did not see it and will not wake us.
     Plan again = Scan(rt::SteadyNowNs());
-    if (again.deadline < planned || again.slice_look < planned || (again.ticking && !plan.ticking)) {
+    if (again.deadline < planned || again.slice_look < planned ||
+        (again.ticking && !plan.ticking)) {
       continue;
     }
     std::unique_lock<std::mutex> lock(mutex_);

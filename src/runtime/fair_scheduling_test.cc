@@ -79,8 +79,9 @@ TEST_F(FairSchedulingTest, ThreeSpinningActorsDoNotStarveAnIdleOne) {
   spinning.push_back(RequestAsync(spinners[1], "loop"));
   spinning.push_back(RequestAsync(spinners[2], "recurse"));
   for (const std::string& id : spinners) {
-    ASSERT_TRUE(testing_util::WaitFor(
-        [&] { return runtime_->Phase(id).value_or(ActorPhase::kStopped) == ActorPhase::kProcessing; }));
+    ASSERT_TRUE(testing_util::WaitFor([&] {
+      return runtime_->Phase(id).value_or(ActorPhase::kStopped) == ActorPhase::kProcessing;
+    }));
   }
 
   std::vector<double> latencies_ms;
@@ -98,8 +99,9 @@ TEST_F(FairSchedulingTest, ThreeSpinningActorsDoNotStarveAnIdleOne) {
   std::sort(latencies_ms.begin(), latencies_ms.end());
   const double p50 = latencies_ms[latencies_ms.size() / 2];
   const double p99 = latencies_ms[latencies_ms.size() * 99 / 100];
-  std::printf("idle actor with 3 spinning actors on 2 workers: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-              p50, p99, latencies_ms.back());
+  std::printf(
+      "idle actor with 3 spinning actors on 2 workers: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+      p50, p99, latencies_ms.back());
   EXPECT_LE(p99, 50.0);
 
   // The deadline still stops each spinning request for good.

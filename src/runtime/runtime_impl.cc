@@ -79,7 +79,8 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
       timers_(std::make_unique<TimerService>()) {
   int workers = options_.workers > 0 ? options_.workers
                                      : static_cast<int>(std::thread::hardware_concurrency());
-  executor_ = std::make_unique<engine::Executor>(std::max(workers, 1), options_.engine.preempt_slice);
+  executor_ =
+      std::make_unique<engine::Executor>(std::max(workers, 1), options_.engine.preempt_slice);
   if (options_.persist && options_.chain_bytes_inline_max > 0) {
     auto spill = std::make_shared<chain::ByteSpill>();
     spill->inline_max = options_.chain_bytes_inline_max;

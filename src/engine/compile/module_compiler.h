@@ -4,12 +4,12 @@
 // and keeps the result in a content-addressed on-disk cache (docs/compile-cache.md).
 //
 // On a cache miss: pre-check the binary, `wasm2c module.wasm -n mod -o mod.c`, insert the
-// time-slice checks (preempt_pass.h), generate the shim (shim_generator.h), compile both with the system C compiler against the runtime headers
-// embedded in this library, verify the object (elf_check.h) and rename it into
-// <cache_dir>/<key[0:2]>/<key>.so. The key is a SHA-256 over the wasm bytes, every flag, the
-// identities of wasm2c and the C compiler, the shim ABI version and the embedded headers, so a
-// cached object is reused only when it would be rebuilt identically. A hit costs one SHA-256 of
-// the wasm bytes and a read of the 64-byte ELF header.
+// time-slice checks (preempt_pass.h), generate the shim (shim_generator.h), compile both with the
+// system C compiler against the runtime headers embedded in this library, verify the object
+// (elf_check.h) and rename it into <cache_dir>/<key[0:2]>/<key>.so. The key is a SHA-256 over the
+// wasm bytes, every flag, the identities of wasm2c and the C compiler, the shim ABI version and the
+// embedded headers, so a cached object is reused only when it would be rebuilt identically. A hit
+// costs one SHA-256 of the wasm bytes and a read of the 64-byte ELF header.
 //
 // Processes share the cache safely: a compile holds an exclusive flock on <key>.lock, builds in
 // a private temporary directory inside the cache and renames the finished object into place, so

@@ -88,8 +88,7 @@ Lex Advance(Lex state, std::string_view line) {
 
 }  // namespace
 
-Result<PreemptPassResult> InsertPreemptChecks(std::string_view c_source,
-                                              size_t defined_functions) {
+Result<PreemptPassResult> InsertPreemptChecks(std::string_view c_source, size_t defined_functions) {
   PreemptPassResult out;
   // Each check adds about 25 bytes; one per 64 bytes of input is a generous first guess.
   out.source.reserve(c_source.size() + c_source.size() / 64 * kCheck.size());

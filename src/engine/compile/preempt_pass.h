@@ -26,9 +26,9 @@
 namespace theater::engine {
 
 struct PreemptPassResult {
-  std::string source;           // the instrumented C
-  size_t function_checks = 0;   // one per translated function
-  size_t loop_checks = 0;       // one per loop
+  std::string source;          // the instrumented C
+  size_t function_checks = 0;  // one per translated function
+  size_t loop_checks = 0;      // one per loop
 };
 
 // Instruments `c_source`. `defined_functions` is the count of the module's function section: the

@@ -98,14 +98,14 @@ TEST(PreemptPassTest, LeavesCommentsAndLiteralsAlone) {
 
 TEST(PreemptPassTest, OnlyExactLinesMatch) {
   const std::string in =
-      "FUNC_PROLOGUE;\n"             // not indented as wasm2c writes it
-      "  FUNC_PROLOGUE; \n"          // trailing space
-      "w2c_L0: \n"                   // a label at column 0 is not one of a function body's loops
-      "  w2c_L1:\n"                  // no space after the colon
-      "  w2c_L2: x = 1;\n"           // a statement on the same line
-      "  default: \n"                // never a loop label
-      "  9abc: \n"                   // not an identifier
-      "  w2c_L3: ";                  // the last line, without a newline
+      "FUNC_PROLOGUE;\n"     // not indented as wasm2c writes it
+      "  FUNC_PROLOGUE; \n"  // trailing space
+      "w2c_L0: \n"           // a label at column 0 is not one of a function body's loops
+      "  w2c_L1:\n"          // no space after the colon
+      "  w2c_L2: x = 1;\n"   // a statement on the same line
+      "  default: \n"        // never a loop label
+      "  9abc: \n"           // not an identifier
+      "  w2c_L3: ";          // the last line, without a newline
   auto out = InsertPreemptChecks(in, 0);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(out->function_checks, 0u);

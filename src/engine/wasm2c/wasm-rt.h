@@ -222,11 +222,11 @@ extern WASM_RT_THREAD_LOCAL volatile uint32_t wasm_rt_preempt_flag;
 __attribute__((cold)) void wasm_rt_preempt(void);
 /* Inserted by the compile pipeline (src/engine/compile/preempt_pass.h) at the entry of every
  * function and the head of every loop. */
-#define WASM_RT_PREEMPT_CHECK()                \
-  do {                                         \
-    if (UNLIKELY(wasm_rt_preempt_flag)) {      \
-      wasm_rt_preempt();                       \
-    }                                          \
+#define WASM_RT_PREEMPT_CHECK()           \
+  do {                                    \
+    if (UNLIKELY(wasm_rt_preempt_flag)) { \
+      wasm_rt_preempt();                  \
+    }                                     \
   } while (0)
 
 #ifdef __cplusplus

@@ -655,7 +655,8 @@ void wasm_rt_preempt(void) {
     // Yielding needs little stack, but the switch must not start on a nearly full one; the guest
     // then runs on and is asked again at its next check.
     char probe;
-    if (reinterpret_cast<uintptr_t>(&probe) < state->stack_lo + theater::engine::rt::kHostStackReserve) {
+    if (reinterpret_cast<uintptr_t>(&probe) <
+        state->stack_lo + theater::engine::rt::kHostStackReserve) {
       return;
     }
   }
