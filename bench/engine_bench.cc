@@ -8,6 +8,9 @@
 //   1 KiB list<u8> round trip through the ABI     <= 2 us
 //   resident memory of a suspended call           <= 16 KiB  (reported as a counter)
 // Guests: tests/actors/bench_guest.c and fiber_guest.c, compiled by the build.
+// The cost of the time-slice checks (docs/benchmarks.md, "Time slices"): the compute kernels of
+// tests/actors/spinner.c and a no-op call, each from a module compiled with the checks (/1) and
+// without them (/0), in the same process: BM_Slices_*.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -23,23 +26,27 @@
 namespace theater::engine {
 namespace {
 
-Engine& SharedEngine() {
-  static std::unique_ptr<Engine> engine = [] {
-    EngineOptions options;
-    options.progress = EngineOptions::Progress::kOff;
-    auto e = Engine::Create(options);
-    if (!e.ok()) {
-      std::fprintf(stderr, "engine: %s\n", e.status().ToString().c_str());
-      std::exit(1);
-    }
-    return std::move(e).value();
-  }();
-  return *engine;
+std::unique_ptr<Engine> NewEngine(bool preempt_checks) {
+  EngineOptions options;
+  options.progress = EngineOptions::Progress::kOff;
+  if (!preempt_checks) options.preempt_slice = std::chrono::microseconds(0);
+  auto e = Engine::Create(options);
+  if (!e.ok()) {
+    std::fprintf(stderr, "engine: %s\n", e.status().ToString().c_str());
+    std::exit(1);
+  }
+  return std::move(e).value();
 }
 
-std::shared_ptr<const Module> Load(const char* name) {
-  auto m =
-      SharedEngine().LoadModuleFile(std::string(THEATER_TEST_ACTOR_DIR) + "/" + name + ".wasm");
+Engine& SharedEngine(bool preempt_checks = true) {
+  static std::unique_ptr<Engine> checked = NewEngine(true);
+  static std::unique_ptr<Engine> unchecked = NewEngine(false);
+  return preempt_checks ? *checked : *unchecked;
+}
+
+std::shared_ptr<const Module> Load(const char* name, bool preempt_checks = true) {
+  auto m = SharedEngine(preempt_checks)
+               .LoadModuleFile(std::string(THEATER_TEST_ACTOR_DIR) + "/" + name + ".wasm");
   if (!m.ok()) {
     std::fprintf(stderr, "load %s: %s\n", name, m.status().ToString().c_str());
     std::exit(1);
@@ -226,6 +233,62 @@ void BM_ResidentMemoryPerSuspendedCall(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ResidentMemoryPerSuspendedCall)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// ---- the cost of the time-slice checks: Arg 1 = module compiled with them, 0 = without ----
+
+// Binds every import of the spinner to a trap; its kernels call none.
+class TrapResolver : public ImportResolver {
+ public:
+  Result<HostBinding> Resolve(const ImportInfo&) override {
+    return HostBinding{[](Instance& caller, void*, const uint64_t*, uint64_t*) {
+                         return caller.Fail(InternalError("not provided"));
+                       },
+                       nullptr};
+  }
+};
+
+void RunSpinnerKernel(benchmark::State& state, const char* name, uint64_t arg) {
+  auto module = Load("spinner", state.range(0) != 0);
+  TrapResolver resolver;
+  auto instance = module->Instantiate(resolver, {});
+  if (!instance.ok()) std::exit(1);
+  uint32_t index = *module->FindExport(name);
+  const uint64_t args[1] = {arg};
+  uint64_t results[1] = {0};
+  for (auto _ : state) {
+    Status s = (*instance)->Call(index, args, results);
+    benchmark::DoNotOptimize(s);
+    benchmark::DoNotOptimize(results[0]);
+  }
+}
+
+// hash(1,000,000): a tight loop over linear memory, one check per iteration.
+void BM_Slices_HashLoop(benchmark::State& state) {
+  RunSpinnerKernel(state, "hash", 1'000'000);
+}
+BENCHMARK(BM_Slices_HashLoop)->Arg(1)->Arg(0)->Unit(benchmark::kMicrosecond);
+
+// fib(25): 242,785 calls of a tiny recursive function, one check per call.
+void BM_Slices_FibCalls(benchmark::State& state) {
+  RunSpinnerKernel(state, "fib", 25);
+}
+BENCHMARK(BM_Slices_FibCalls)->Arg(1)->Arg(0)->Unit(benchmark::kMicrosecond);
+
+// A direct call of add(): the entry check of one small export.
+void BM_Slices_CallAddDirect(benchmark::State& state) {
+  auto module = Load("spinner", state.range(0) != 0);
+  TrapResolver resolver;
+  auto instance = module->Instantiate(resolver, {});
+  if (!instance.ok()) std::exit(1);
+  uint32_t index = *module->FindExport("add");
+  const uint64_t args[2] = {1, 2};
+  uint64_t results[1] = {0};
+  for (auto _ : state) {
+    Status s = (*instance)->Call(index, args, results);
+    benchmark::DoNotOptimize(s);
+  }
+}
+BENCHMARK(BM_Slices_CallAddDirect)->Arg(1)->Arg(0);
 
 // ---- same-session baselines: the machine's cost of the primitives the figures are built on ----
 

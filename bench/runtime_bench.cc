@@ -22,7 +22,9 @@
 //                                           through ChainStore, as the runtime does; events
 //                                           committed per second, including the final sync
 // Common: --workers W (default: one per core), --home DIR (default: a fresh temporary directory),
-// --chain-memory E (events of each chain held in memory; default: RuntimeOptions' default).
+// --chain-memory E (events of each chain held in memory; default: RuntimeOptions' default),
+// --preempt-slice-us S (the time slice, EngineOptions::preempt_slice; 0 compiles the actor
+// without the checks and runs calls without slices; default: the engine's default).
 // Prints one line of JSON per run so results can be compared as ratios within one session.
 #include <sys/resource.h>
 #include <unistd.h>
@@ -57,6 +59,7 @@ struct Args {
   uint64_t n = 0;
   uint64_t actors = 64;
   int workers = 0;
+  int64_t preempt_slice_us = engine::kDefaultPreemptSlice.count();
   size_t chain_memory = RuntimeOptions{}.chain_memory_events;
   bool chain = true;
   std::string durability = "batched";
@@ -69,7 +72,7 @@ struct Args {
                "runtime_bench: %s\nusage: runtime_bench spawn|idle|calls|durable|store [--n N] "
                "[--actors A] [--workers W] [--chain-memory E] [--no-chain] [--durability "
                "none|batched|strict] "
-               "[--home DIR] [--wasm ACTOR.wasm]\n",
+               "[--home DIR] [--wasm ACTOR.wasm] [--preempt-slice-us S]\n",
                why);
   std::exit(2);
 }
@@ -90,6 +93,8 @@ Args Parse(int argc, char** argv) {
       a.actors = std::stoull(value());
     } else if (flag == "--workers") {
       a.workers = std::stoi(value());
+    } else if (flag == "--preempt-slice-us") {
+      a.preempt_slice_us = std::stoll(value());
     } else if (flag == "--chain-memory") {
       a.chain_memory = std::stoull(value());
     } else if (flag == "--no-chain") {
@@ -266,6 +271,7 @@ int Main(int argc, char** argv) {
   RuntimeOptions options;
   options.home = home;
   options.workers = args.workers;
+  options.engine.preempt_slice = std::chrono::microseconds(args.preempt_slice_us);
   options.chain_memory_events = args.chain_memory;
   options.engine.progress = engine::EngineOptions::Progress::kOff;
   if (const char* shared = std::getenv("THEATER_HOME")) {
@@ -348,12 +354,14 @@ int Main(int argc, char** argv) {
         runtime.store() ? runtime.store()->stats().committed - committed_before : 0;
     std::snprintf(line, sizeof line,
                   "{\"mode\":\"%s\",\"calls\":%llu,\"actors\":%llu,\"chain\":%s,"
-                  "\"durability\":\"%s\",\"seconds\":%.3f,\"calls_per_s\":%.0f,"
+                  "\"durability\":\"%s\",\"preempt_slice_us\":%lld,\"seconds\":%.3f,"
+                  "\"calls_per_s\":%.0f,"
                   "\"cpu_us_per_call\":%.2f,\"events_committed_per_s\":%.0f,"
                   "\"failures\":%llu}",
                   args.mode.c_str(), static_cast<unsigned long long>(n),
                   static_cast<unsigned long long>(args.actors), args.chain ? "true" : "false",
-                  args.mode == "durable" ? args.durability.c_str() : "-", seconds, n / seconds,
+                  args.mode == "durable" ? args.durability.c_str() : "-",
+                  static_cast<long long>(args.preempt_slice_us), seconds, n / seconds,
                   cpu_us_per_call, committed / seconds, static_cast<unsigned long long>(failures));
   } else {
     Usage("unknown mode");

@@ -42,12 +42,21 @@ enum class MemoryMode {
   kBoundsChecks,  // explicit checks on every access (~1.2x slower; reservation = memory cap)
 };
 
+// The default time slice of a guest call (EngineOptions::preempt_slice).
+inline constexpr std::chrono::microseconds kDefaultPreemptSlice{2000};
+
 struct EngineOptions {
   // Where compiled modules are cached. Empty: $THEATER_HOME/cache (default ~/.theater/cache).
   std::filesystem::path cache_dir;
   MemoryMode memory_mode = MemoryMode::kGuardPages;
   int opt_level = 2;  // C compiler optimisation level for generated code
   enum class Progress { kAuto, kOn, kOff } progress = Progress::kAuto;  // compile progress line
+  // Time slice of a guest call on a shared worker (docs/engine.md, "Time slices"): a call that
+  // runs this long without a break yields its worker at its next loop iteration or function
+  // entry, and continues after the calls waiting for a worker. Zero compiles modules without
+  // the checks, so nothing yields (a guest then holds its worker until it returns, suspends or
+  // reaches its deadline). The embedder passes the same value to the executor.
+  std::chrono::microseconds preempt_slice = kDefaultPreemptSlice;
 };
 
 struct FuncSig {
@@ -276,6 +285,16 @@ class GuestCall {
 
   void set_on_runnable(RunnableFn fn) { on_runnable_ = std::move(fn); }
 
+  // Gives the call a time slice (zero: none, the default). A call that runs longer than `slice`
+  // without suspending yields at its next check (modules compiled with the checks only): it is
+  // suspended and woken at once, so Resume() returns kRunnable and the runnable callback runs;
+  // the owner queues it behind the other calls waiting. Set before the first Resume().
+  void set_preempt_slice(std::chrono::nanoseconds slice);
+  // True while the call is runnable because it yielded its slice (in the runnable callback and
+  // until it is resumed), as opposed to woken by whatever it waited for: a scheduler may serve
+  // such calls after the ones that have been waiting.
+  bool yielded() const { return yielded_.load(std::memory_order_relaxed); }
+
   State state() const { return state_.load(std::memory_order_acquire); }
   bool finished() const { return state() == State::kFinished; }
   // Valid once finished.
@@ -304,6 +323,8 @@ class GuestCall {
   static Result<std::unique_ptr<GuestCall>> Prepare(std::unique_ptr<GuestCall> call,
                                                     const CallOptions& options);
   void Run();  // the fiber body
+  // The runtime's yield hook for a call with a slice (rt::CallState::yield), on the fiber.
+  static void YieldSlice(void* self);
 
   Instance& instance_;
   uint32_t export_index_;
@@ -312,6 +333,7 @@ class GuestCall {
   TaskBody body_;  // set for CreateTask() calls
   Status status_;
   std::atomic<State> state_{State::kReady};
+  std::atomic<bool> yielded_{false};
   RunnableFn on_runnable_;
   // Lives in the same allocation, right after this object (see operator new): one allocation
   // per call instead of two on the fresh-fiber path.

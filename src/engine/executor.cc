@@ -12,7 +12,7 @@ int Executor::CurrentWorker() {
   return tls_worker_index;
 }
 
-Executor::Executor(int threads) {
+Executor::Executor(int threads, std::chrono::nanoseconds slice) : slice_(slice) {
   if (threads < 1) threads = 1;
   for (int i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
   for (int i = 0; i < threads; ++i) {
@@ -47,9 +47,10 @@ Executor::~Executor() {
 
 void Executor::Start(std::unique_ptr<GuestCall> call, DoneFn done, int worker) {
   auto* task = new Task{std::move(call), std::move(done)};
-  task->call->set_on_runnable([this, task](GuestCall&) {
+  task->call->set_preempt_slice(slice_);
+  task->call->set_on_runnable([this, task](GuestCall& call) {
     int w = CurrentWorker();
-    Enqueue(task, w);
+    Enqueue(task, w, call.yielded());
   });
   {
     std::lock_guard<std::mutex> lock(live_mutex_);
@@ -58,7 +59,7 @@ void Executor::Start(std::unique_ptr<GuestCall> call, DoneFn done, int worker) {
   Enqueue(task, worker);
 }
 
-void Executor::Enqueue(Task* task, int worker) {
+void Executor::Enqueue(Task* task, int worker, bool yielded) {
   int self = CurrentWorker();
   if (worker < 0 || worker >= worker_count()) {
     worker =
@@ -70,8 +71,8 @@ void Executor::Enqueue(Task* task, int worker) {
   bool target_sleeps;
   {
     std::lock_guard<std::mutex> lock(w.mutex);
-    w.queue.push_back(task);
-    w.queued.store(w.queue.size());
+    (yielded ? w.yielded : w.queue).push_back(task);
+    w.queued.store(w.queue.size() + w.yielded.size());
     target_sleeps = w.sleeping.load();
     if (target_sleeps) w.wake = true;
   }
@@ -100,10 +101,14 @@ void Executor::WakeIdle(int except) {
 
 Executor::Task* Executor::PopOwn(Worker& w) {
   std::lock_guard<std::mutex> lock(w.mutex);
-  if (w.queue.empty()) return nullptr;
-  Task* task = w.queue.front();
-  w.queue.pop_front();
-  w.queued.store(w.queue.size());
+  const bool take_yielded =
+      !w.yielded.empty() && (w.queue.empty() || w.fresh_in_a_row >= kFreshBeforeYielded);
+  std::deque<Task*>& from = take_yielded ? w.yielded : w.queue;
+  if (from.empty()) return nullptr;
+  Task* task = from.front();
+  from.pop_front();
+  w.fresh_in_a_row = take_yielded || w.yielded.empty() ? 0 : w.fresh_in_a_row + 1;
+  w.queued.store(w.queue.size() + w.yielded.size());
   return task;
 }
 
@@ -135,12 +140,13 @@ void Executor::Loop(int index) {
       // Announce the sleep before the last look: an enqueuer that missed it left a queue this
       // look sees (both sides use sequentially consistent atomics).
       w.sleeping.store(true);
-      if (w.queue.empty() && !stopping_ && !AnyQueued()) {
-        w.cv.wait(lock, [&] { return stopping_ || !w.queue.empty() || w.wake; });
+      if (w.queue.empty() && w.yielded.empty() && !stopping_ && !AnyQueued()) {
+        w.cv.wait(lock,
+                  [&] { return stopping_ || !w.queue.empty() || !w.yielded.empty() || w.wake; });
       }
       w.sleeping.store(false);
       w.wake = false;
-      if (stopping_ && w.queue.empty()) return;
+      if (stopping_ && w.queue.empty() && w.yielded.empty()) return;
       continue;
     }
     if (task->call->Resume() != GuestCall::State::kFinished) continue;

@@ -10,6 +10,12 @@
 // worker's queue before it sleeps; a worker that queues a call while another sleeps wakes that
 // one to steal it. So a call suspended on worker A may well continue on worker B.
 //
+// Every call gets the executor's time slice (docs/engine.md, "Time slices"): one that runs past it
+// yields at its next check and goes to the back of its worker's queue of yielded calls. A worker
+// serves calls that are new or were woken before yielded ones, except that after
+// kFreshBeforeYielded of those in a row it takes a yielded one; so a few guests that never stop
+// delay the others by about one slice, and cannot themselves be starved.
+//
 // This is the execution substrate the actor scheduler builds on; it knows nothing of actors.
 //
 // Thread-safety: Start() may be called from any thread, including from inside publish callbacks.
@@ -18,6 +24,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -36,7 +43,9 @@ class Executor {
   // Called on the worker thread when a call finishes; receives ownership of the call.
   using DoneFn = std::function<void(std::unique_ptr<GuestCall>)>;
 
-  explicit Executor(int threads);
+  // `slice`: the time slice of every call started here; zero lets calls run until they return
+  // or suspend.
+  explicit Executor(int threads, std::chrono::nanoseconds slice = kDefaultPreemptSlice);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -53,17 +62,22 @@ class Executor {
     std::unique_ptr<GuestCall> call;
     DoneFn done;
   };
+  // Calls taken from the fresh queue in a row, while yielded ones wait, before one of those.
+  static constexpr int kFreshBeforeYielded = 8;
+
   struct Worker {
     std::mutex mutex;
     std::condition_variable cv;
-    std::deque<Task*> queue;
-    std::atomic<size_t> queued{0};      // queue.size(), readable without the mutex
+    std::deque<Task*> queue;            // new calls and woken ones
+    std::deque<Task*> yielded;          // calls that yielded their slice
+    int fresh_in_a_row = 0;             // guarded by mutex
+    std::atomic<size_t> queued{0};      // queue.size() + yielded.size(), readable without the mutex
     std::atomic<bool> sleeping{false};  // waiting on cv (or about to)
     bool wake = false;                  // guarded by mutex: woken to steal
     std::thread thread;
   };
 
-  void Enqueue(Task* task, int worker);
+  void Enqueue(Task* task, int worker, bool yielded = false);
   void Loop(int index);
   Task* PopOwn(Worker& w);
   Task* Steal(int thief);
@@ -71,6 +85,7 @@ class Executor {
   // Wakes a sleeping worker other than `except`, if there is one.
   void WakeIdle(int except);
 
+  std::chrono::nanoseconds slice_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<unsigned> next_{0};
   std::atomic<bool> stopping_{false};

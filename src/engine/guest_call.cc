@@ -268,6 +268,29 @@ void GuestCall::RestartDeadline(std::chrono::milliseconds timeout) {
   if (cs.deadline_ns) Watchdog::Get().Arm(cs.deadline_ns);
 }
 
+// CallState::yield of a call with a time slice: suspend, and be woken at once by the publish
+// step, which runs after the switch; Resume() then hands the call to its owner's runnable
+// callback (marked as yielded), which queues it behind the others.
+void GuestCall::YieldSlice(void* self) {
+  auto* call = static_cast<GuestCall*>(self);
+  Result<uint64_t> resumed = call->Suspend(
+      [](GuestCall& yielding, void*) {
+        yielding.yielded_.store(true, std::memory_order_relaxed);
+        yielding.Wake(0);
+      },
+      nullptr);
+  call->yielded_.store(false, std::memory_order_relaxed);
+  // A cancellation is reported by wasm_rt_preempt(), which traps on the call's kill flag.
+  resumed.status().IgnoreError();
+}
+
+void GuestCall::set_preempt_slice(std::chrono::nanoseconds slice) {
+  rt::CallState& cs = impl_->call_state;
+  cs.slice_ns = slice.count() > 0 ? slice.count() : 0;
+  cs.yield = cs.slice_ns > 0 ? &GuestCall::YieldSlice : nullptr;
+  cs.yield_arg = this;
+}
+
 GuestCall::State GuestCall::Resume() {
   State current = state_.load(std::memory_order_acquire);
   if ((current != State::kReady && current != State::kRunnable) ||
@@ -275,13 +298,18 @@ GuestCall::State GuestCall::Resume() {
     return state();  // nothing to do: running elsewhere, suspended, or finished
   }
   rt::CallState& cs = impl_->call_state;
-  if (cs.deadline_ns && rt::SteadyNowNs() >= cs.deadline_ns && !cs.kill.load()) {
-    // The deadline passed while the call was suspended or queued.
-    cs.kill_reason.store(WASM_RT_TRAP_INTERRUPTED);
-    cs.kill.store(1);
+  const bool watched = cs.deadline_ns != 0 || cs.slice_ns != 0;
+  if (watched) {
+    const int64_t now = rt::SteadyNowNs();
+    cs.run_start_ns = now;  // the slice counts from here
+    if (cs.deadline_ns && now >= cs.deadline_ns && !cs.kill.load()) {
+      // The deadline passed while the call was suspended or queued.
+      cs.kill_reason.store(WASM_RT_TRAP_INTERRUPTED);
+      cs.kill.store(1);
+    }
   }
   rt::CallState* previous = rt::EnterCallState(&cs);
-  if (cs.deadline_ns) Watchdog::Get().Arm(cs.deadline_ns);
+  if (watched) Watchdog::Get().Arm(cs.deadline_ns, cs.slice_ns != 0);
   impl_->fiber = std::move(impl_->fiber).resume();
   rt::LeaveCallState(previous);
 

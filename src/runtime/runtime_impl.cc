@@ -147,7 +147,8 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
       timers_(std::make_unique<TimerService>()) {
   int workers = options_.workers > 0 ? options_.workers
                                      : static_cast<int>(std::thread::hardware_concurrency());
-  executor_ = std::make_unique<engine::Executor>(std::max(workers, 1));
+  executor_ =
+      std::make_unique<engine::Executor>(std::max(workers, 1), options_.engine.preempt_slice);
   loader_ = std::make_unique<BlockingPool>();
   // A guard-page memory reserves 8 GiB whatever its size; a bounds-checked one its cap (the
   // default cap is assumed: manifests may lower or raise it).

@@ -22,6 +22,7 @@
 
 #include "engine/compile/elf_check.h"
 #include "engine/compile/embedded_headers.h"
+#include "engine/compile/preempt_pass.h"
 #include "engine/compile/progress_line.h"
 #include "engine/compile/shim_generator.h"
 #include "engine/compile/subprocess.h"
@@ -429,6 +430,7 @@ Result<std::unique_ptr<ModuleCompiler>> ModuleCompiler::Create(CompileOptions op
   config.Field("--");
   config.Field(std::to_string(THEATER_SHIM_ABI_VERSION));
   config.Field(std::to_string(kShimGeneratorRevision));
+  config.Field(options.preempt_checks ? "preempt-checks" : "no-preempt-checks");
   for (const EmbeddedFile& file : EmbeddedRuntimeHeaders()) {
     config.Field(file.name);
     config.Field(file.contents);
@@ -532,6 +534,19 @@ Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm
   THEATER_ASSIGN_OR_RETURN(SubprocessResult translated,
                            RunSubprocess(state_->wasm2c_args, dir, timeout));
   if (!translated.ok()) return Wasm2cFailure(translated, name);
+
+  if (options.preempt_checks) {
+    THEATER_ASSIGN_OR_RETURN(std::string translated_c, ReadWholeFile(dir / kModuleC));
+    auto instrumented = InsertPreemptChecks(translated_c, info->defined_functions);
+    if (!instrumented.ok()) {
+      return instrumented.status().WithContext("cannot compile wasm module '" + name + "'");
+    }
+    translated_c = std::string();  // the instrumented copy replaces it
+    if (::unlink((dir / kModuleC).c_str()) != 0) {
+      return ErrnoError("replacing " + (dir / kModuleC).string(), errno);
+    }
+    THEATER_RETURN_IF_ERROR(WriteNewFile(dir / kModuleC, instrumented->source));
+  }
 
   THEATER_ASSIGN_OR_RETURN(std::string header, ReadWholeFile(dir / kModuleH));
   auto shim = GenerateShim(header, kModuleH, kModulePrefix);

@@ -3,13 +3,13 @@
 // ModuleCompiler turns a core wasm module into a shared object the wasm2c engine can dlopen(),
 // and keeps the result in a content-addressed on-disk cache (docs/compile-cache.md).
 //
-// On a cache miss: pre-check the binary, `wasm2c module.wasm -n mod -o mod.c`, generate the shim
-// (shim_generator.h), compile both with the system C compiler against the runtime headers
-// embedded in this library, verify the object (elf_check.h) and rename it into
-// <cache_dir>/<key[0:2]>/<key>.so. The key is a SHA-256 over the wasm bytes, every flag, the
-// identities of wasm2c and the C compiler, the shim ABI version and the embedded headers, so a
-// cached object is reused only when it would be rebuilt identically. A hit costs one SHA-256 of
-// the wasm bytes and a read of the 64-byte ELF header.
+// On a cache miss: pre-check the binary, `wasm2c module.wasm -n mod -o mod.c`, insert the
+// time-slice checks (preempt_pass.h), generate the shim (shim_generator.h), compile both with the
+// system C compiler against the runtime headers embedded in this library, verify the object
+// (elf_check.h) and rename it into <cache_dir>/<key[0:2]>/<key>.so. The key is a SHA-256 over the
+// wasm bytes, every flag, the identities of wasm2c and the C compiler, the shim ABI version and the
+// embedded headers, so a cached object is reused only when it would be rebuilt identically. A hit
+// costs one SHA-256 of the wasm bytes and a read of the 64-byte ELF header.
 //
 // Processes share the cache safely: a compile holds an exclusive flock on <key>.lock, builds in
 // a private temporary directory inside the cache and renames the finished object into place, so
@@ -46,6 +46,9 @@ struct CompileOptions {
   // true: guard-page mode (out-of-bounds accesses fault). false: bounds-check mode, compiled
   // with -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0.
   bool signal_memcheck = true;
+  // Insert a time-slice check at every function entry and loop head of the generated C
+  // (preempt_pass.h), so a long-running guest can yield its worker. Part of the cache key.
+  bool preempt_checks = true;
   // The C compiler's -O level, 0..3. gcc -O2 takes ~0.6 s on a small actor and over a minute on
   // a SQLite-sized one, -O1 about 40% less for slower code.
   int opt_level = 2;

@@ -22,6 +22,8 @@
 // it when they are loaded (the executable is linked with ENABLE_EXPORTS). Functions the modules
 // import (wasm_rt_*, theater_host_dispatch) are bound lazily and never called here.
 thread_local uint32_t wasm_rt_call_stack_depth = 0;
+// The same for the time-slice flag every module's checks read (all modes).
+thread_local volatile uint32_t wasm_rt_preempt_flag = 0;
 
 namespace theater::engine {
 namespace {
@@ -273,6 +275,12 @@ TEST_F(ModuleCompilerTest, FlagsAndInputsChangeTheKey) {
   EXPECT_NE(key_bounds, key);
   EXPECT_NE(key_bounds, key_o1);
   EXPECT_NE(base->CacheKey(WithNonce(wasm)), key);
+  // Modules compiled with and without time-slice checks never share an entry.
+  CompileOptions unchecked = Options();
+  unchecked.preempt_checks = false;
+  const std::string key_unchecked = Compiler(unchecked)->CacheKey(wasm);
+  EXPECT_NE(key_unchecked, key);
+  EXPECT_NE(key_unchecked, key_o1);
 
   // Bounds-check mode is recorded in the descriptor.
   auto compiled = bounds_compiler->Compile(wasm, "sample.wasm");

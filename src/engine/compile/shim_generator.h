@@ -28,7 +28,8 @@ namespace theater::engine {
 
 // Bumped whenever the generated C changes in a way that affects compiled modules; it is part of
 // the compile cache key, like THEATER_SHIM_ABI_VERSION.
-inline constexpr int kShimGeneratorRevision = 3;
+// 4: the generated C gets time-slice checks (preempt_pass.h) and the runtime header declares them.
+inline constexpr int kShimGeneratorRevision = 4;
 
 // The wasm binary's external kinds, as far as the shim handles them.
 enum class ShimExternKind : uint8_t { kFunction = 0, kTable = 1, kMemory = 2, kGlobal = 3 };

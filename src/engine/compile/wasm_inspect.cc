@@ -17,6 +17,7 @@ constexpr uint8_t kComponentLayer[2] = {0x01, 0x00};
 
 constexpr uint8_t kSectionType = 1;
 constexpr uint8_t kSectionImport = 2;
+constexpr uint8_t kSectionFunction = 3;
 constexpr uint8_t kSectionExport = 7;
 
 // Offsets in messages are formatted like wabt's, so they read the same as wasm2c's errors.
@@ -346,6 +347,13 @@ Result<WasmModuleInfo> InspectWasmModule(std::span<const uint8_t> wasm) {
       case kSectionExport:
         status = ReadExportSection(section, info);
         break;
+      case kSectionFunction: {
+        // Only the count (wasm2c validates the type indices that follow).
+        auto count = section.U32("function count");
+        if (count.ok()) info.defined_functions = *count;
+        status = count.status();
+        break;
+      }
       default:
         break;  // wasm2c reads and validates the others
     }

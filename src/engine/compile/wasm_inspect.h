@@ -69,10 +69,12 @@ struct WasmModuleInfo {
   std::vector<WasmFuncType> types;
   std::vector<WasmImport> imports;
   std::vector<WasmExport> exports;
+  uint32_t defined_functions = 0;  // entries of the function section (imports not counted)
 };
 
-// Reads the header and the type/import/export sections. Errors: kParseError for anything that is
-// not a well-framed core module binary (too short, bad magic, a component, truncated sections).
+// Reads the header, the type/import/export sections and the function section's count. Errors:
+// kParseError for anything that is not a well-framed core module binary (too short, bad magic, a
+// component, truncated sections).
 Result<WasmModuleInfo> InspectWasmModule(std::span<const uint8_t> wasm);
 
 // Rejects modules the compile pipeline cannot translate (see the file comment), with

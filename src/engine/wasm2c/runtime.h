@@ -17,6 +17,11 @@
 //
 // Thread-safety: a CallState is used by one thread at a time (the one running the call), except
 // for `kill`, which the watchdog or a canceller may set from any thread.
+//
+// Time slices: EnterCallState() clears this thread's wasm_rt_preempt_flag and publishes the
+// call's slice and start time in the thread slot; the watchdog sets the flag once the call has
+// run past its slice; the check compiled into guest code then calls wasm_rt_preempt(), which
+// suspends the call through CallState::yield (host code in between: none but that function).
 #pragma once
 
 #include <pthread.h>
@@ -60,6 +65,18 @@ struct CallState {
 
   // Deadline in steady-clock nanoseconds; 0 = none. Read by the watchdog through the thread slot.
   int64_t deadline_ns = 0;
+
+  // Time slice (docs/engine.md, "Time slices"): after running this long on a thread without a
+  // break, the call is asked to yield at its next check; 0 = never. Set by the call's owner.
+  int64_t slice_ns = 0;
+  // When the call last started or resumed running on a thread (steady clock); set by its owner
+  // before EnterCallState, which publishes it to the watchdog.
+  int64_t run_start_ns = 0;
+  // Suspends the call so that others may run, and returns when it has been resumed (possibly on
+  // another thread). Null: the call cannot yield (a direct call, or one whose owner does not
+  // reschedule it); the check then only clears the flag.
+  void (*yield)(void* arg) = nullptr;
+  void* yield_arg = nullptr;
 };
 
 // Host stack that must remain for a host import to run (checked in wasm_rt_host_enter()).
@@ -123,6 +140,11 @@ struct ThreadSlot {
   std::atomic<int64_t> deadline_ns{0};  // its deadline, 0 = none
   std::atomic<uint64_t> kill_id{0};     // the call the last interrupt was aimed at
   std::atomic<CallState*> running{nullptr};
+  // Time slices: the running call's slice (0 = never preempted) and when it began running here;
+  // the watchdog sets *preempt_flag (this thread's wasm_rt_preempt_flag) when it has run longer.
+  std::atomic<int64_t> slice_ns{0};
+  std::atomic<int64_t> run_start_ns{0};
+  volatile uint32_t* preempt_flag = nullptr;
 };
 // Calls fn(slot) for every registered thread slot (under the registry lock).
 template <typename Fn>

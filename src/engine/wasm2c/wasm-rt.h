@@ -17,6 +17,8 @@
  *     compile pipeline) so that no TLS address is cached across a switch.
  *   - Import stubs call wasm_rt_host_enter()/wasm_rt_host_leave(): out of line, so that the stub
  *     frame itself never touches TLS.
+ *   - Unless disabled (EngineOptions::preempt_slice = 0), every function entry and loop head
+ *     runs WASM_RT_PREEMPT_CHECK(), so a call that used up its time slice yields its worker.
  *
  * Configuration macros (may be set with -D when compiling a module):
  *   WASM_RT_MEMCHECK_SIGNAL_HANDLER  1 (default): linear memory is an 8 GiB reservation with
@@ -206,6 +208,26 @@ void wasm_rt_host_enter(void);
 /* Called by an import stub when the host returns. Traps with `status` when non-zero, or with
  * INTERRUPTED when an interrupt arrived while the host code ran. */
 void wasm_rt_host_leave(int status);
+
+/* ---- Time slices (docs/engine.md, "Time slices"). ---- */
+
+/* Non-zero when the call running on this thread has used up its time slice: set by the watchdog
+ * (through the address each thread registers), cleared when a call starts or resumes on the
+ * thread and by wasm_rt_preempt(). Read through %fs on every check (initial-exec TLS, volatile),
+ * so no thread's address of it is ever kept across a fiber switch. */
+extern WASM_RT_THREAD_LOCAL volatile uint32_t wasm_rt_preempt_flag;
+/* The slow path of a check: clears the flag and, when the running call may yield, suspends it
+ * and queues it behind the calls waiting for a worker. Traps when the call was interrupted or
+ * cancelled meanwhile. Out of line and cold, so a check costs a load and a branch. */
+__attribute__((cold)) void wasm_rt_preempt(void);
+/* Inserted by the compile pipeline (src/engine/compile/preempt_pass.h) at the entry of every
+ * function and the head of every loop. */
+#define WASM_RT_PREEMPT_CHECK()           \
+  do {                                    \
+    if (UNLIKELY(wasm_rt_preempt_flag)) { \
+      wasm_rt_preempt();                  \
+    }                                     \
+  } while (0)
 
 #ifdef __cplusplus
 }

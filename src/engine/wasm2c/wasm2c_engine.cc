@@ -373,6 +373,10 @@ Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   if (!options.cache_dir.empty()) compile.cache_dir = options.cache_dir;
   compile.signal_memcheck = options.memory_mode == MemoryMode::kGuardPages;
   compile.opt_level = options.opt_level;
+  if (options.preempt_slice.count() < 0) {
+    return InvalidArgument("preempt_slice must not be negative (zero disables time slices)");
+  }
+  compile.preempt_checks = options.preempt_slice.count() > 0;
   switch (options.progress) {
     case EngineOptions::Progress::kAuto:
       compile.progress = ProgressMode::kAuto;

@@ -247,6 +247,9 @@ void InitThread() {
   }
   auto* slot = new ThreadSlot();
   slot->thread = pthread_self();
+  // This thread's instance of the flag; the watchdog writes it through this address for as long
+  // as the slot is registered (the slot goes away with the thread, under the registry lock).
+  slot->preempt_flag = &wasm_rt_preempt_flag;
   {
     std::lock_guard<std::mutex> lock(SlotMutex());
     Slots().push_back(slot);
@@ -261,9 +264,14 @@ __attribute__((noinline)) CallState* EnterCallState(CallState* state) {
   if (previous) previous->depth = wasm_rt_call_stack_depth;
   tls_current = state;
   wasm_rt_call_stack_depth = state->depth;
+  // A new run starts a new slice: a request left over from the previous run on this thread is
+  // not this call's.
+  wasm_rt_preempt_flag = 0;
   ThreadSlot* slot = tls_slot;
   slot->running.store(state, std::memory_order_relaxed);
   slot->deadline_ns.store(state->deadline_ns, std::memory_order_relaxed);
+  slot->slice_ns.store(state->slice_ns, std::memory_order_relaxed);
+  slot->run_start_ns.store(state->run_start_ns, std::memory_order_relaxed);
   slot->running_id.store(state->id, std::memory_order_release);
   return previous;
 }
@@ -283,6 +291,7 @@ __attribute__((noinline)) void LeaveCallState(CallState* previous) {
     wasm_rt_call_stack_depth = previous->depth;
     slot->running.store(previous, std::memory_order_relaxed);
     slot->deadline_ns.store(previous->deadline_ns, std::memory_order_relaxed);
+    slot->slice_ns.store(previous->slice_ns, std::memory_order_relaxed);
     slot->running_id.store(previous->id, std::memory_order_release);
   } else {
     wasm_rt_call_stack_depth = 0;
@@ -420,6 +429,7 @@ using theater::engine::rt::tls_current;
 extern "C" {
 
 WASM_RT_THREAD_LOCAL uint32_t wasm_rt_call_stack_depth = 0;
+WASM_RT_THREAD_LOCAL volatile uint32_t wasm_rt_preempt_flag = 0;
 
 void wasm_rt_init(void) {
   theater::engine::rt::InitProcess();
@@ -644,6 +654,33 @@ void wasm_rt_host_enter(void) {
   }
   state->in_guest = 0;
   std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+void wasm_rt_preempt(void) {
+  wasm_rt_preempt_flag = 0;
+  CallState* const state = tls_current;
+  if (!state || !state->yield) return;  // nobody to give the worker to: run on
+  if (state->stack_lo) {
+    // Yielding needs little stack, but the switch must not start on a nearly full one; the guest
+    // then runs on and is asked again at its next check.
+    char probe;
+    if (reinterpret_cast<uintptr_t>(&probe) <
+        state->stack_lo + theater::engine::rt::kHostStackReserve) {
+      return;
+    }
+  }
+  // Host code from here on, as inside an import: an interrupt does not unwind it but is honoured
+  // below.
+  state->in_guest = 0;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  state->yield(state->yield_arg);
+  // Possibly on another thread now: only `state`, no thread-local storage.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  state->in_guest = 1;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (state->kill.load(std::memory_order_relaxed)) {
+    wasm_rt_trap(static_cast<wasm_rt_trap_t>(state->kill_reason.load(std::memory_order_relaxed)));
+  }
 }
 
 void wasm_rt_host_leave(int status) {
