@@ -409,6 +409,10 @@ TEST_F(ManagementServerTest, ASubscriberThatFallsBehindGetsEveryEventOrAGapNotic
     ServerOptions options;
     options.address = "127.0.0.1:0";
     options.subscription_queue = queue;
+    // Room for every event in bytes too (the defaults hold some 16 MiB for one subscriber).
+    options.subscription_queue_bytes = 256u << 20;
+    options.connection_subscription_bytes = 256u << 20;
+    options.total_subscription_bytes = 256u << 20;
     auto server = ManagementServer::Start(*runtime_, options);
     ASSERT_TRUE(server.ok());
     ManagementClient::Options client_options;
