@@ -128,8 +128,10 @@ void Connection::Ingest(std::span<const uint8_t> bytes, Clock::time_point now) {
   Status fed = decoder_.Feed(bytes, messages, now, at_most);
   for (std::vector<uint8_t>& m : messages) queued_.push_back(ParseCommand(m));
   if (!fed.ok()) {
-    // The commands before the bad frame are answered first; then the connection closes.
-    spdlog::info("management: connection {} ({}): {}", serial_, peer_, fed.ToString());
+    // The commands before the bad frame are answered first; then the connection closes. Only
+    // clients that spoke the protocol are logged at info: anyone can open connections.
+    spdlog::log(established_ ? spdlog::level::info : spdlog::level::debug,
+                "management: connection {} ({}): {}", serial_, peer_, fed.ToString());
     input_error_ = "unreadable frame: " + fed.ToString();
   }
   if (decoder_.buffered_bytes() == 0 || decoder_.HasWholeFrame()) {
