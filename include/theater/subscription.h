@@ -170,7 +170,7 @@ class SubscriptionHub {
     size_t bytes_queued = 0;   // DeliveryBytes of the queued events
     size_t max_bytes = SIZE_MAX;
     std::shared_ptr<ByteBudget> budget;  // shared with other queues; may be null
-    uint64_t dropped = 0;      // dropped since the last gap marker was queued
+    uint64_t dropped = 0;                // dropped since the last gap marker was queued
     bool closed = false;
     std::function<void()> wakeup;
   };

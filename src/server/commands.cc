@@ -106,12 +106,12 @@ void ServerImpl::Blocking(const std::shared_ptr<Connection>& conn, const Connect
 
 void ServerImpl::BlockingText(const std::shared_ptr<Connection>& conn,
                               const Connection::Context& ctx, std::function<std::string()> work) {
-  asio::post(*blocking_, [this, weak = std::weak_ptr<Connection>(conn), ctx,
-                          work = std::move(work)] {
-    asio::post(io_, [weak, ctx, text = work()]() mutable {
-      if (auto c = weak.lock()) c->FinishText(ctx, std::move(text));
-    });
-  });
+  asio::post(*blocking_,
+             [this, weak = std::weak_ptr<Connection>(conn), ctx, work = std::move(work)] {
+               asio::post(io_, [weak, ctx, text = work()]() mutable {
+                 if (auto c = weak.lock()) c->FinishText(ctx, std::move(text));
+               });
+             });
 }
 
 void ServerImpl::OnTopLevelEvent(const ChildEvent& event) {
@@ -296,8 +296,8 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
     Result<ByteEncoding> encoding = ByteEncodingField(fields);
     if (!encoding.ok()) return invalid(encoding.status());
     request.encoding = *encoding;
-    Status paging = ReadPageFields(fields, "offset", &request.paged, &request.offset,
-                                   &request.max_bytes);
+    Status paging =
+        ReadPageFields(fields, "offset", &request.paged, &request.offset, &request.max_bytes);
     if (!paging.ok()) return invalid(paging);
     return BlockingText(conn, ctx, [this, request, page_limits, text_or_error] {
       return text_or_error(StateReply(runtime_, request, page_limits));

@@ -103,10 +103,8 @@ void Connection::StartRead() {
   }
   reading_ = true;
   auto self = shared_from_this();
-  socket_.async_read_some(asio::buffer(read_buffer_),
-                          [self](const boost::system::error_code& ec, size_t n) {
-                            self->OnRead(ec, n);
-                          });
+  socket_.async_read_some(asio::buffer(read_buffer_), [self](const boost::system::error_code& ec,
+                                                             size_t n) { self->OnRead(ec, n); });
 }
 
 void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
@@ -239,25 +237,24 @@ void Connection::WrongToken(const Context& ctx) {
   const bool last = auth_failures_ >= o.max_auth_failures;
   std::string why = "wrong token (" + std::to_string(auth_failures_) + " of " +
                     std::to_string(o.max_auth_failures) + " attempts, max_auth_failures";
-  why += last ? "): closing the connection" : "; each is answered after " +
-                                                   Ms(o.auth_failure_delay) +
-                                                   ", auth_failure_delay)";
+  why += last ? "): closing the connection"
+              : "; each is answered after " + Ms(o.auth_failure_delay) + ", auth_failure_delay)";
   if (!auth_timer_) auth_timer_ = std::make_unique<asio::steady_timer>(server_.io());
   auth_timer_->expires_after(o.auth_failure_delay);
-  auth_timer_->async_wait([weak = weak_from_this(), ctx, why, last](
-                              const boost::system::error_code& ec) {
-    auto self = weak.lock();
-    if (ec || !self || self->closed_) return;
-    self->auth_wait_ = false;
-    self->Finish(ctx, ErrorResponse(ManagementError::kUnauthorized, why));
-    if (last) {
-      self->close_after_write_ = true;
-      self->close_deadline_ = Clock::now() + kFailLinger;
-      self->Write();
-      return;
-    }
-    self->Pump();
-  });
+  auth_timer_->async_wait(
+      [weak = weak_from_this(), ctx, why, last](const boost::system::error_code& ec) {
+        auto self = weak.lock();
+        if (ec || !self || self->closed_) return;
+        self->auth_wait_ = false;
+        self->Finish(ctx, ErrorResponse(ManagementError::kUnauthorized, why));
+        if (last) {
+          self->close_after_write_ = true;
+          self->close_deadline_ = Clock::now() + kFailLinger;
+          self->Write();
+          return;
+        }
+        self->Pump();
+      });
 }
 
 void Connection::CheckDeadlines(Clock::time_point now) {
@@ -274,7 +271,8 @@ void Connection::CheckDeadlines(Clock::time_point now) {
   if (!reading_) return;  // only a frame this side is waiting for has a deadline
   if (frame_started_ && !header_read_ && now - *frame_started_ >= o.frame_header_timeout) {
     return CloseWithNotice("closing: a frame's 4-byte length did not arrive within " +
-                           Ms(o.frame_header_timeout) + " of its first byte (frame_header_timeout)");
+                           Ms(o.frame_header_timeout) +
+                           " of its first byte (frame_header_timeout)");
   }
   if (header_read_ && now - *header_read_ >= o.frame_body_timeout) {
     return CloseWithNotice("closing: a frame's body did not arrive within " +
@@ -319,9 +317,9 @@ void Connection::FinishText(const Context& ctx, std::string response,
   if (closed_) return;
   std::string text;
   if (ctx.wrapped) {
-    text = "{\"request_id\":" +
-           ctx.request_id.dump(-1, ' ', false, json::error_handler_t::replace) +
-           ",\"response\":" + response + "}";
+    text =
+        "{\"request_id\":" + ctx.request_id.dump(-1, ' ', false, json::error_handler_t::replace) +
+        ",\"response\":" + response + "}";
     response.clear();
     response.shrink_to_fit();
   } else {
@@ -358,9 +356,10 @@ void Connection::Enqueue(std::string_view message) {
   if (outbox_bytes() > server_.options().max_outbox_bytes) {
     // Replies are bounded (max_reply_bytes), commands stop being read above the high-water
     // mark and subscriptions stop draining: only a client that does not read gets here.
-    spdlog::info("management: connection {} ({}): {} bytes wait to be written, more than {} "
-                 "(max_outbox_bytes): the client is not reading; closing",
-                 serial_, peer_, outbox_bytes(), server_.options().max_outbox_bytes);
+    spdlog::info(
+        "management: connection {} ({}): {} bytes wait to be written, more than {} "
+        "(max_outbox_bytes): the client is not reading; closing",
+        serial_, peer_, outbox_bytes(), server_.options().max_outbox_bytes);
     Close();
   }
 }

@@ -36,10 +36,10 @@ class PageBuilder {
   PageBuilder(const EventsRequest& request, const PageLimits& limits)
       : request_(request),
         hard_limit_(limits.max_reply_bytes),
-        budget_(request.paged ? std::min(request.max_bytes ? request.max_bytes
-                                                            : limits.default_page_bytes,
-                                         limits.max_reply_bytes)
-                              : limits.max_reply_bytes) {
+        budget_(request.paged
+                    ? std::min(request.max_bytes ? request.max_bytes : limits.default_page_bytes,
+                               limits.max_reply_bytes)
+                    : limits.max_reply_bytes) {
     text_ = "{\"ActorEvents\":{\"id\":" + JsonQuote(request.id) + ",\"events\":[";
   }
 
@@ -51,17 +51,17 @@ class PageBuilder {
     const size_t after = text_.size() + 1 + one_.size() + kTrailerBytes;
     if (after > budget_) {
       if (!request_.paged) {
-        error_ = ResourceExhausted("the events of actor " + request_.id +
-                                   " take more than the reply limit of " +
-                                   std::to_string(hard_limit_) + " bytes (max_reply_bytes): " +
-                                   PagingHint("GetActorEvents", "from_index"));
+        error_ = ResourceExhausted(
+            "the events of actor " + request_.id + " take more than the reply limit of " +
+            std::to_string(hard_limit_) +
+            " bytes (max_reply_bytes): " + PagingHint("GetActorEvents", "from_index"));
         return false;
       }
       if (count_ > 0) return false;  // the page is full; the event starts the next one
       // A page holds at least one event, even past max_bytes, so that paging progresses.
       if (after > hard_limit_) {
-        error_ = ResourceExhausted("event #" + std::to_string(index) + " of actor " +
-                                   request_.id + " alone takes " + std::to_string(one_.size()) +
+        error_ = ResourceExhausted("event #" + std::to_string(index) + " of actor " + request_.id +
+                                   " alone takes " + std::to_string(one_.size()) +
                                    " bytes, more than the reply limit of " +
                                    std::to_string(hard_limit_) + " bytes (max_reply_bytes)");
         return false;
@@ -152,8 +152,7 @@ Result<std::string> EventsReply(TheaterRuntime& runtime, const EventsRequest& re
     if (report.found) {
       if (!page.error().ok()) return page.error();
       // A row that does not verify ends the chain, as for Events(): the verified prefix.
-      return page.Finish(report.first_index, report.next_index,
-                         report.more && report.problem.ok());
+      return page.Finish(report.first_index, report.next_index, report.more && report.problem.ok());
     }
   }
   // Not saved: the events the running actor holds in memory (bounded by the runtime).
@@ -198,9 +197,9 @@ Result<json> VerifyChainReply(TheaterRuntime& runtime, const std::string& id) {
       found = true;
       verified += batch_events;
       if (!report.problem.ok()) {
-        problem = report.problem.WithContext("the stored events of actor " + id + " from #" +
-                                             std::to_string(report.next_index) +
-                                             " on do not verify");
+        problem =
+            report.problem.WithContext("the stored events of actor " + id + " from #" +
+                                       std::to_string(report.next_index) + " on do not verify");
         break;
       }
       if (!report.more) break;
@@ -250,10 +249,10 @@ Result<std::string> StateReply(TheaterRuntime& runtime, const StateRequest& requ
   if (!request.paged) {
     const size_t size = EncodedBytesSize(all, request.encoding);
     if (text.size() + size + kTrailerBytes > limits.max_reply_bytes) {
-      return ResourceExhausted("the state of actor " + request.id + " takes " +
-                               std::to_string(size) + " bytes as JSON, more than the reply limit of " +
-                               std::to_string(limits.max_reply_bytes) + " bytes (max_reply_bytes): " +
-                               PagingHint("GetActorState", "offset"));
+      return ResourceExhausted(
+          "the state of actor " + request.id + " takes " + std::to_string(size) +
+          " bytes as JSON, more than the reply limit of " + std::to_string(limits.max_reply_bytes) +
+          " bytes (max_reply_bytes): " + PagingHint("GetActorState", "offset"));
     }
     AppendBytesJson(all, text, request.encoding);
     return finish(0, all.size(), false);

@@ -154,8 +154,9 @@ void ServerImpl::Accept() {
           last_accept_warning_ = now;
           spdlog::warn("management: accept: {} ({} connections open)", ec.message(), open_);
         }
-        EvictOldestUnestablished("closing: the server is out of file descriptors and this "
-                                 "connection has not authenticated");
+        EvictOldestUnestablished(
+            "closing: the server is out of file descriptors and this "
+            "connection has not authenticated");
         accept_retry_timer_.expires_after(kAcceptRetry);
         accept_retry_timer_.async_wait([this](const boost::system::error_code& wait) {
           if (!wait) Accept();

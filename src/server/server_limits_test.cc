@@ -61,9 +61,10 @@ json Info(ManagementClient& client) {
 }
 
 std::string AuthenticateFrames(RawSocket& raw, std::string_view token, int request_id) {
-  return raw.MessageFrames(json{{"command", MakeVariant("Authenticate", json{{"token", token}})},
-                                {"request_id", request_id}}
-                               .dump());
+  return raw.MessageFrames(json{
+      {"command", MakeVariant("Authenticate", json{{"token", token}})},
+      {"request_id",
+       request_id}}.dump());
 }
 
 double Ms(Clock::duration d) {
@@ -146,7 +147,8 @@ TEST(ServerLimitsTest, ANewcomerEvictsTheOldestUnauthenticatedConnection) {
     waiting.push_back(std::make_unique<RawSocket>(t.address(), "127.0.0.2"));
     ASSERT_TRUE(waiting.back()->connected());
   }
-  ASSERT_TRUE(testing_util::WaitFor([&] { return Info(*legit)["unauthenticated_connections"] == 4; }));
+  ASSERT_TRUE(
+      testing_util::WaitFor([&] { return Info(*legit)["unauthenticated_connections"] == 4; }));
   RawSocket newcomer(t.address(), "127.0.0.3");
   ASSERT_TRUE(newcomer.connected());
   EXPECT_THAT(Text(waiting[0]->Receive()),
@@ -215,9 +217,9 @@ TEST(ServerLimitsTest, NothingLargeIsReadBeforeTheToken) {
   // The token and a large command in one write: the command is read once the token has been.
   RawSocket pipelined(t.address());
   const std::string padding(20000, 'x');
-  pipelined.Send(AuthenticateFrames(pipelined, kToken, 1) +
-                 pipelined.MessageFrames(
-                     json{{"command", "ListActors"}, {"request_id", padding}}.dump()));
+  pipelined.Send(
+      AuthenticateFrames(pipelined, kToken, 1) +
+      pipelined.MessageFrames(json{{"command", "ListActors"}, {"request_id", padding}}.dump()));
   auto first = pipelined.Receive();
   ASSERT_TRUE(first);
   EXPECT_EQ((*first)["request_id"], 1);
@@ -247,7 +249,8 @@ TEST(ServerLimitsTest, WrongTokensAreAnsweredLateAndEndTheConnection) {
   RawSocket guesser(t.address());
   // Three guesses in one write: nothing after a wrong one is read until its delay has passed.
   const auto start = Clock::now();
-  guesser.Send(AuthenticateFrames(guesser, "guess-1", 1) + AuthenticateFrames(guesser, "guess-2", 2) +
+  guesser.Send(AuthenticateFrames(guesser, "guess-1", 1) +
+               AuthenticateFrames(guesser, "guess-2", 2) +
                AuthenticateFrames(guesser, "guess-3", 3));
   for (int i = 1; i <= 3; ++i) {
     auto reply = guesser.Receive();
@@ -339,8 +342,8 @@ TEST(ServerLimitsTest, TwoThousandHostileConnectionsDoNotLockOutAClient) {
   json info = Info(*legit);
   EXPECT_LE(info["unauthenticated_connections"].get<size_t>(), 128u);
   EXPECT_LE(info["connections"].get<size_t>(), 1024u);
-  std::cout << "[ measured ] 2000 hostile connections opened in " << Ms(flood_took)
-            << " ms; " << checks << " ListActors calls meanwhile, the slowest " << Ms(worst)
+  std::cout << "[ measured ] 2000 hostile connections opened in " << Ms(flood_took) << " ms; "
+            << checks << " ListActors calls meanwhile, the slowest " << Ms(worst)
             << " ms; server then held " << info["connections"] << " connections ("
             << info["unauthenticated_connections"] << " unauthenticated)\n";
 }
@@ -389,8 +392,8 @@ TEST(ServerLimitsTest, SubscriptionsPerConnectionAreCapped) {
   EXPECT_THAT(refused.status().ToString(),
               HasSubstr("this connection has 3 subscriptions, the limit "
                         "(max_subscriptions_per_connection = 3)"));
-  auto start_refused = client->Call(MakeVariant(
-      "StartActor", json{{"manifest", Manifest(kProbe)}, {"subscribe", true}}));
+  auto start_refused = client->Call(
+      MakeVariant("StartActor", json{{"manifest", Manifest(kProbe)}, {"subscribe", true}}));
   ASSERT_FALSE(start_refused.ok());
   EXPECT_THAT(start_refused.status().ToString(), HasSubstr("max_subscriptions_per_connection"));
   ASSERT_TRUE(client
@@ -420,8 +423,7 @@ TEST(ServerLimitsTest, ASubscriberThatNeverReadsHoldsBoundedBytesFreedWhenItLeav
 
   // A subscriber with a small receive buffer that reads nothing.
   RawSocket sleeper(t.address(), "", 4096);
-  sleeper.SendMessage(
-      json{{"SubscribeToActor", {{"id", id}, {"byte_encoding", "base64"}}}}.dump());
+  sleeper.SendMessage(json{{"SubscribeToActor", {{"id", id}, {"byte_encoding", "base64"}}}}.dump());
   // 300 requests of 60 KB: some 36 MB of events, four times the outbox's high-water mark.
   const std::string text(60000, 'z');
   for (int i = 0; i < 300; ++i) {
@@ -435,8 +437,8 @@ TEST(ServerLimitsTest, ASubscriberThatNeverReadsHoldsBoundedBytesFreedWhenItLeav
   EXPECT_GT(queued, 0u);
   EXPECT_LE(queued, (512u << 10) + 100000) << "the subscriber's queue, in bytes";
   EXPECT_LE(outbox, kWriteHighWater + 300000) << "bytes waiting to be written";
-  std::cout << "[ measured ] a subscriber that never reads: " << queued
-            << " bytes queued, " << outbox << " bytes in its outbox\n";
+  std::cout << "[ measured ] a subscriber that never reads: " << queued << " bytes queued, "
+            << outbox << " bytes in its outbox\n";
 
   // Reading now (with room to read fast), it finds a gap notice where events were dropped.
   int room = 4 << 20;
@@ -472,8 +474,7 @@ TEST(ServerLimitsTest, ASubscriberThatNeverReadsHoldsBoundedBytesFreedWhenItLeav
   ::shutdown(sleeper.fd(), SHUT_RDWR);
   EXPECT_TRUE(testing_util::WaitFor([&] {
     json now = Info(*client);
-    return now["subscription_bytes"] == 0 && now["outbox_bytes"] == 0 &&
-           now["subscriptions"] == 0;
+    return now["subscription_bytes"] == 0 && now["outbox_bytes"] == 0 && now["subscriptions"] == 0;
   }));
 }
 
@@ -491,7 +492,8 @@ TEST(ServerLimitsTest, AClientThatDoesNotReadItsRepliesIsDisconnected) {
   std::string id = Start(*client, Manifest(kMessenger));
   RawSocket hoarder(t.address(), "", 4096);
   const std::string request =
-      json{{"RequestActorMessage", {{"id", id}, {"data", Bytes("echo:" + std::string(200000, 'q'))}}}}
+      json{{"RequestActorMessage",
+            {{"id", id}, {"data", Bytes("echo:" + std::string(200000, 'q'))}}}}
           .dump();
   const std::string frames = hoarder.MessageFrames(request);
   std::string all;
@@ -500,8 +502,9 @@ TEST(ServerLimitsTest, AClientThatDoesNotReadItsRepliesIsDisconnected) {
   EXPECT_TRUE(testing_util::WaitFor([&] { return Info(*client)["connections"] == 1; }))
       << "the hoarder was disconnected";
   // A reply over max_reply_bytes is refused, not built.
-  auto too_big = client->Call(MakeVariant(
-      "RequestActorMessage", json{{"id", id}, {"data", Bytes("echo:" + std::string(400000, 'q'))}}));
+  auto too_big = client->Call(
+      MakeVariant("RequestActorMessage",
+                  json{{"id", id}, {"data", Bytes("echo:" + std::string(400000, 'q'))}}));
   ASSERT_FALSE(too_big.ok());
   EXPECT_THAT(too_big.status().ToString(),
               HasSubstr("more than the reply limit of 1048576 bytes (max_reply_bytes)"));

@@ -65,11 +65,10 @@ std::vector<chain::Event> ReadPages(ManagementClient& client, const std::string&
   for (int page = 0;; ++page) {
     EXPECT_LT(page, 10000);
     if (page >= 10000) break;
-    auto reply = client.Call(MakeVariant(
-        "GetActorEvents", json{{"id", id},
-                               {"from_index", from},
-                               {"max_bytes", max_bytes},
-                               {"byte_encoding", encoding}}));
+    auto reply = client.Call(MakeVariant("GetActorEvents", json{{"id", id},
+                                                                {"from_index", from},
+                                                                {"max_bytes", max_bytes},
+                                                                {"byte_encoding", encoding}}));
     EXPECT_TRUE(reply.ok()) << reply.status().ToString();
     if (!reply.ok()) break;
     EXPECT_EQ(reply->name, "ActorEvents");
@@ -203,8 +202,8 @@ TEST(ServerPagingTest, StatesComeInSlicesUnderTheReplyLimit) {
       EXPECT_EQ(slice->fields["total_bytes"], expected.size());
       auto bytes = BytesField(slice->fields, "state");
       ASSERT_TRUE(bytes.ok());
-      EXPECT_LE(EncodedBytesSize(*bytes, encoding == "base64" ? ByteEncoding::kBase64
-                                                              : ByteEncoding::kArray),
+      EXPECT_LE(EncodedBytesSize(
+                    *bytes, encoding == "base64" ? ByteEncoding::kBase64 : ByteEncoding::kArray),
                 10000u);
       joined.insert(joined.end(), bytes->begin(), bytes->end());
       offset += bytes->size();
@@ -249,13 +248,13 @@ TEST(ServerPagingTest, ChainsAreVerifiedPageByPage) {
   // Damage one stored row: verification finds it; the events stop before it.
   RawExec(t.home() / "theater.db",
           "UPDATE events SET payload = CAST('tampered' AS BLOB) WHERE seq = 5 AND actor_key = "
-          "(SELECT actor_key FROM actor_keys WHERE actor = '" + id + "');");
+          "(SELECT actor_key FROM actor_keys WHERE actor = '" +
+              id + "');");
   verified = client->Call(MakeVariant("VerifyChain", json{{"id", id}}));
   ASSERT_TRUE(verified.ok()) << verified.status().ToString();
   EXPECT_FALSE(verified->fields["valid"].get<bool>());
   EXPECT_EQ(verified->fields["events"], 5);
-  EXPECT_THAT(verified->fields["error"].get<std::string>(),
-              HasSubstr("from #5 on do not verify"));
+  EXPECT_THAT(verified->fields["error"].get<std::string>(), HasSubstr("from #5 on do not verify"));
   auto events = client->Call(MakeVariant("GetActorEvents", json{{"id", id}}));
   ASSERT_TRUE(events.ok());
   EXPECT_EQ(events->fields["events"].size(), 5u);
@@ -306,8 +305,8 @@ TEST(ManifestAccessTest, ClientsBeyondLoopbackNameFilesOnlyUnderAManifestRoot) {
   for (const std::string& path :
        {std::string("/etc/passwd"), (outside / "secret.toml").string(),
         (outside / "valid.toml").string(), (allowed / "link.toml").string(),
-        (allowed / ".." / "outside" / "valid.toml").string(),
-        (allowed / "missing.toml").string(), allowed.string()}) {
+        (allowed / ".." / "outside" / "valid.toml").string(), (allowed / "missing.toml").string(),
+        allowed.string()}) {
     auto refused = remote->CallRaw(MakeVariant("StartActor", json{{"manifest", path}}));
     ASSERT_TRUE(refused.ok()) << refused.status().ToString();
     ASSERT_EQ(refused->name, "Error") << path;
