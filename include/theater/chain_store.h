@@ -74,11 +74,11 @@ struct ActorRecord {
 
 // What VisitChain() found.
 struct VisitReport {
-  bool found = false;       // the actor has (or had, before pruning) committed events
-  size_t first_index = 0;   // the index of the first stored event (after pruning)
-  size_t next_index = 0;    // the index after the last event visited (where to go on from)
-  bool more = false;        // the visitor stopped before the end: events from next_index remain
-  Status problem;           // why the read stopped at a row that does not verify; OK otherwise
+  bool found = false;      // the actor has (or had, before pruning) committed events
+  size_t first_index = 0;  // the index of the first stored event (after pruning)
+  size_t next_index = 0;   // the index after the last event visited (where to go on from)
+  bool more = false;       // the visitor stopped before the end: events from next_index remain
+  Status problem;          // why the read stopped at a row that does not verify; OK otherwise
 };
 
 // What LoadChain() found besides the events it returns.

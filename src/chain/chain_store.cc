@@ -859,8 +859,8 @@ Status ChainStore::VisitChain(std::string_view actor_id, size_t from,
   if (start > local.first_index) {
     // The parent of the first event visited is the stored hash of the one before it.
     Stmt before;
-    THEATER_RETURN_IF_ERROR(before.Prepare(
-        reader_db_, "SELECT hash FROM events WHERE actor_key = ?1 AND seq = ?2;"));
+    THEATER_RETURN_IF_ERROR(
+        before.Prepare(reader_db_, "SELECT hash FROM events WHERE actor_key = ?1 AND seq = ?2;"));
     before.BindInt(1, actor_key);
     before.BindInt(2, static_cast<int64_t>(start - 1));
     THEATER_ASSIGN_OR_RETURN(bool found, before.Step("reading the chain of " + actor));
@@ -872,9 +872,8 @@ Status ChainStore::VisitChain(std::string_view actor_id, size_t from,
     }
     std::vector<uint8_t> hash = before.Blob(0);
     if (hash.size() != Hash{}.size()) {
-      local.problem = ValidationError("event #" + std::to_string(start - 1) +
-                                      ": malformed hash (" + std::to_string(hash.size()) +
-                                      " bytes)");
+      local.problem = ValidationError("event #" + std::to_string(start - 1) + ": malformed hash (" +
+                                      std::to_string(hash.size()) + " bytes)");
       if (report != nullptr) *report = local;
       return Status();
     }

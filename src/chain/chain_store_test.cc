@@ -452,15 +452,16 @@ TEST(ChainStoreTest, VisitChainReadsPagesWithLoadChainsChecks) {
     size_t taken = 0;
     VisitReport report;
     ASSERT_TRUE(store
-                    ->VisitChain("v", from,
-                                 [&](Event&& e, size_t index) {
-                                   if (taken == 7) return false;
-                                   EXPECT_EQ(index, from + taken);
-                                   read.push_back(std::move(e));
-                                   ++taken;
-                                   return true;
-                                 },
-                                 &report)
+                    ->VisitChain(
+                        "v", from,
+                        [&](Event&& e, size_t index) {
+                          if (taken == 7) return false;
+                          EXPECT_EQ(index, from + taken);
+                          read.push_back(std::move(e));
+                          ++taken;
+                          return true;
+                        },
+                        &report)
                     .ok());
     ++pages;
     EXPECT_TRUE(report.found);
@@ -497,12 +498,13 @@ TEST(ChainStoreTest, VisitChainReadsPagesWithLoadChainsChecks) {
   for (size_t start : {size_t{0}, size_t{10}, size_t{12}}) {
     std::vector<Event> got;
     ASSERT_TRUE(store
-                    ->VisitChain("v", start,
-                                 [&](Event&& e, size_t) {
-                                   got.push_back(std::move(e));
-                                   return true;
-                                 },
-                                 &report)
+                    ->VisitChain(
+                        "v", start,
+                        [&](Event&& e, size_t) {
+                          got.push_back(std::move(e));
+                          return true;
+                        },
+                        &report)
                     .ok());
     EXPECT_EQ(got, std::vector<Event>(events.begin() + static_cast<std::ptrdiff_t>(start),
                                       events.begin() + 12));
@@ -517,13 +519,14 @@ TEST(ChainStoreTest, VisitChainReadsPagesWithLoadChainsChecks) {
   ASSERT_TRUE(store->Flush().ok());
   std::vector<size_t> indices;
   ASSERT_TRUE(store
-                  ->VisitChain("p", 0,
-                               [&](Event&& e, size_t index) {
-                                 EXPECT_EQ(e, pruned_chain[index]);
-                                 indices.push_back(index);
-                                 return true;
-                               },
-                               &report)
+                  ->VisitChain(
+                      "p", 0,
+                      [&](Event&& e, size_t index) {
+                        EXPECT_EQ(e, pruned_chain[index]);
+                        indices.push_back(index);
+                        return true;
+                      },
+                      &report)
                   .ok());
   EXPECT_EQ(report.first_index, 4u);
   EXPECT_EQ(indices, (std::vector<size_t>{4, 5, 6, 7, 8, 9}));

@@ -270,10 +270,9 @@ Status FrameDecoder::HandleFrame(std::span<const uint8_t> json,
                       std::to_string(total));
   }
   if (total > limits_.max_message_bytes / kMaxFragmentData + 1) {
-    return ResourceExhausted("a message of " + std::to_string(total) +
-                             " fragments exceeds the message limit of " +
-                             std::to_string(limits_.max_message_bytes) +
-                             " bytes (max_message_bytes)");
+    return ResourceExhausted(
+        "a message of " + std::to_string(total) + " fragments exceeds the message limit of " +
+        std::to_string(limits_.max_message_bytes) + " bytes (max_message_bytes)");
   }
   std::vector<uint8_t> bytes;
   if (!Base64Decode(data_text, &bytes))
@@ -286,10 +285,9 @@ Status FrameDecoder::HandleFrame(std::span<const uint8_t> json,
   if (total == 1 && it == pending_.end()) {
     // A whole message in one fragment: nothing to reassemble.
     if (bytes.size() > limits_.max_message_bytes) {
-      return ResourceExhausted("a message of " + std::to_string(bytes.size()) +
-                               " bytes exceeds the message limit of " +
-                               std::to_string(limits_.max_message_bytes) +
-                               " bytes (max_message_bytes)");
+      return ResourceExhausted(
+          "a message of " + std::to_string(bytes.size()) + " bytes exceeds the message limit of " +
+          std::to_string(limits_.max_message_bytes) + " bytes (max_message_bytes)");
     }
     messages.push_back(std::move(bytes));
     return Status();
