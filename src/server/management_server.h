@@ -81,8 +81,8 @@ struct ServerOptions {
   size_t subscription_queue = 65536;
   // ... and bytes (theater::chain::DeliveryBytes) for one subscriber, for all subscribers of one
   // connection, and for all subscribers of the server.
-  size_t subscription_queue_bytes = 4u << 20;
-  size_t connection_subscription_bytes = 32u << 20;
+  size_t subscription_queue_bytes = 16u << 20;
+  size_t connection_subscription_bytes = 64u << 20;
   size_t total_subscription_bytes = 256u << 20;
 
   std::chrono::milliseconds request_timeout{30'000};  // RequestActorMessage, OpenChannel
