@@ -242,6 +242,24 @@ TEST_F(CliLocalTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Run({"create", "x", "--template", "nope"}).code, 2);
 }
 
+TEST_F(CliLocalTest, ServerRefusesBadLimitsAndManifestRoots) {
+  const std::vector<std::string> base{
+      "server",      "--address", "127.0.0.1:0", "--home", (dir_ / "home").string(),
+      "--log-level", "off"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  Finished root = Run(with({"--manifest-root", (dir_ / "no-such-dir").string()}));
+  EXPECT_EQ(root.code, 1);
+  EXPECT_THAT(root.err, HasSubstr("no-such-dir' is not a directory"));
+  Finished outbox = Run(with({"--max-reply-bytes", "40000000", "--max-outbox-bytes", "50000000"}));
+  EXPECT_EQ(outbox.code, 1);
+  EXPECT_THAT(outbox.err, HasSubstr("max_outbox_bytes (50000000) must be at least twice"));
+  EXPECT_EQ(Run(with({"--frame-header-timeout", "0"})).code, 2);
+}
+
 TEST_F(CliLocalTest, HelpOnEveryCommandExitsZero) {
   for (std::vector<std::string> args :
        std::vector<std::vector<std::string>>{{"--help"},
@@ -376,11 +394,10 @@ class CliServerTest : public ::testing::Test {
     home_ = NewTempDir("theater-cli-e2e");
     std::map<std::string, std::string> server_env = BaseEnv(home_, "");
     if (!Token().empty()) server_env["THEATER_SERVER_TOKEN"] = Token();
-    std::vector<std::string> server_args{"server",      "--address",    "127.0.0.1:0",
-                                         "--home",      home_.string(), "--cache-dir",
-                                         kCacheDir,     "--durability", "none",
-                                         "--workers",   "2",            "--log-level",
-                                         "warn"};
+    std::vector<std::string> server_args{
+        "server",      "--address",   "127.0.0.1:0",  "--home", home_.string(),
+        "--cache-dir", kCacheDir,     "--durability", "none",   "--workers",
+        "2",           "--log-level", "warn"};
     for (const std::string& arg : ExtraServerArgs()) server_args.push_back(arg);
     server_ = std::make_unique<Child>(server_args, server_env, "", /*keep_stdin_open=*/true);
     ASSERT_TRUE(server_->WaitForOutput(
@@ -828,13 +845,14 @@ TEST_F(CliSmallRepliesTest, EventsExportStateAndInspectReadInPages) {
   ASSERT_TRUE(client);
   for (int i = 0; i < 30; ++i) {
     const std::string text = "echo:" + std::string(8000, static_cast<char>('a' + i % 26));
-    ASSERT_TRUE(client
-                    ->Call(server::MakeVariant(
-                        "RequestActorMessage",
-                        {{"id", id},
-                         {"data", server::BytesToJson({reinterpret_cast<const uint8_t*>(text.data()),
-                                                       text.size()})}}))
-                    .ok());
+    ASSERT_TRUE(
+        client
+            ->Call(server::MakeVariant(
+                "RequestActorMessage",
+                {{"id", id},
+                 {"data", server::BytesToJson(
+                              {reinterpret_cast<const uint8_t*>(text.data()), text.size()})}}))
+            .ok());
   }
   const std::string message(5000, 'm');
   const json message_bytes =
