@@ -348,6 +348,34 @@ TEST(ServerLimitsTest, TwoThousandHostileConnectionsDoNotLockOutAClient) {
             << info["unauthenticated_connections"] << " unauthenticated)\n";
 }
 
+// Without a token the same holds: 300 connections that send a byte or two of a length and then
+// nothing hold no slot for long, and a client that spoke first keeps getting answers.
+TEST(ServerLimitsTest, ThreeHundredSlowlorisConnectionsWithoutAToken) {
+  ASSERT_GE(server_testing::RaiseFileLimit(), rlim_t{2000});
+  ServerOptions options;
+  options.unauthenticated_timeout = 1s;
+  TestServer t(options);
+  ASSERT_TRUE(t.ok());
+  auto legit = t.Connect();
+  ASSERT_TRUE(legit);
+  ASSERT_TRUE(legit->Call("ListActors").ok());
+  std::vector<std::unique_ptr<RawSocket>> slow;
+  for (int i = 0; i < 300; ++i) {
+    slow.push_back(
+        std::make_unique<RawSocket>(t.address(), "127.0.0." + std::to_string(2 + i % 3)));
+    slow.back()->TrySend(std::string(1 + i % 2, '\0'));
+    if (i % 50 == 49) {
+      const auto start = Clock::now();
+      EXPECT_TRUE(legit->Call("ListActors").ok());
+      EXPECT_LT(Clock::now() - start, 1s);
+    }
+  }
+  EXPECT_LE(Info(*legit)["unauthenticated_connections"].get<size_t>(), 128u);
+  // Past unauthenticated_timeout none of them is left.
+  EXPECT_TRUE(testing_util::WaitFor([&] { return Info(*legit)["connections"] == 1; }, 5s));
+  EXPECT_TRUE(legit->Call("ListActors").ok());
+}
+
 TEST(ServerLimitsTest, FiveHundredConcurrentClients) {
   ASSERT_GE(server_testing::RaiseFileLimit(), rlim_t{2000});
   TestServer t;
