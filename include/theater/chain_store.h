@@ -72,6 +72,15 @@ struct ActorRecord {
   friend bool operator==(const ActorRecord&, const ActorRecord&) = default;
 };
 
+// What VisitChain() found.
+struct VisitReport {
+  bool found = false;      // the actor has (or had, before pruning) committed events
+  size_t first_index = 0;  // the index of the first stored event (after pruning)
+  size_t next_index = 0;   // the index after the last event visited (where to go on from)
+  bool more = false;       // the visitor stopped before the end: events from next_index remain
+  Status problem;          // why the read stopped at a row that does not verify; OK otherwise
+};
+
 // What LoadChain() found besides the events it returns.
 struct LoadReport {
   size_t stored = 0;    // rows stored for the actor
@@ -149,6 +158,18 @@ class ChainStore {
   // The actor's committed chain: the longest prefix that verifies. `report`, when given, receives
   // how many rows were stored and rejected. An actor with no events has an empty chain.
   Result<std::vector<Event>> LoadChain(std::string_view actor_id, LoadReport* report = nullptr);
+
+  // The actor's committed events from index `from` on (from its first stored one when `from` is
+  // before it), handed one at a time to `visit` until it returns false (that event not taken:
+  // report->more is set) or the chain ends, so that a long chain is read in pages without being
+  // held in memory. Each event is checked as LoadChain checks it, against the stored hash of the
+  // event before it (the anchor for the first stored one); the read stops, with
+  // report->problem, at the first that does not verify, so a reader that starts at the first
+  // event and goes on page by page gets exactly LoadChain's verified prefix. `visit` runs under
+  // the store's reader lock: it must be quick (no I/O, no waits).
+  Status VisitChain(std::string_view actor_id, size_t from,
+                    const std::function<bool(Event&& event, size_t index)>& visit,
+                    VisitReport* report);
 
   // Deletes the actor's events from index `keep` on (e.g. a rejected tail, before appending to
   // the verified prefix again). Waits for queued appends first; the caller must not append to

@@ -7,7 +7,15 @@
 //     is lost; a slow subscriber slows every publisher down.
 //   * kLossy: the event is dropped for that subscriber only, and the subscriber later receives a
 //     gap marker (Delivery::dropped > 0) saying how many events it missed at that point.
-// A subscriber's queue holds at most `capacity` events plus one gap marker per event.
+// A subscriber's queue holds at most `capacity` events plus one gap marker per event, and (once
+// Subscription::SetByteLimits is called) at most a number of bytes: its own limit, and shares of
+// ByteBudgets common to several queues (e.g. every subscriber of one client, of one server). A
+// lossy queue past any of them drops, with the same gap marker; a strict one waits for its own
+// byte limit and is never refused by a shared budget (it is charged to it all the same).
+//
+// Bytes are counted as DeliveryBytes(): the event's type, payload and description, the actor id
+// and the size of a Delivery. What a subscriber holds is released as it reads, and all at once
+// when its handle is destroyed: a subscriber that never reads and then leaves frees everything.
 //
 // Thread-safety: every method may be called from any thread. Publishers may run concurrently;
 // each subscriber sees the events of one publisher in publishing order. A Subscription is used
@@ -38,6 +46,33 @@ namespace theater::chain {
 
 enum class OverflowPolicy { kStrict, kLossy };
 
+// A number of bytes several subscriber queues draw on together, with an optional parent that
+// every reservation is charged to as well (a client's budget inside a server's). Thread-safe
+// (atomic counters); shared by the queues that use it, and each budget holds its parent, so a
+// chain of budgets lives as long as its last user.
+class ByteBudget {
+ public:
+  explicit ByteBudget(size_t limit, std::shared_ptr<ByteBudget> parent = nullptr)
+      : limit_(limit), parent_(std::move(parent)) {}
+  ByteBudget(const ByteBudget&) = delete;
+  ByteBudget& operator=(const ByteBudget&) = delete;
+
+  // Reserves `n` bytes here and in every ancestor, or nothing when one of them lacks room.
+  bool TryReserve(size_t n);
+  // Reserves `n` bytes here and in every ancestor even past their limits.
+  void Charge(size_t n);
+  // Gives back `n` reserved (or charged) bytes here and in every ancestor.
+  void Release(size_t n);
+
+  size_t used() const { return used_.load(std::memory_order_relaxed); }
+  size_t limit() const { return limit_; }
+
+ private:
+  const size_t limit_;
+  const std::shared_ptr<ByteBudget> parent_;
+  std::atomic<size_t> used_{0};
+};
+
 // One item a subscriber receives: an event, or (dropped > 0) a gap marker.
 struct Delivery {
   std::string actor_id;
@@ -47,6 +82,10 @@ struct Delivery {
 
   bool is_gap() const { return dropped > 0; }
 };
+
+// The bytes a queued delivery of `event` for `actor_id` is counted as (its heap parts and the
+// Delivery itself; close to what it really holds).
+size_t DeliveryBytes(std::string_view actor_id, const Event& event);
 
 class SubscriptionHub {
  private:
@@ -71,6 +110,13 @@ class SubscriptionHub {
     // publisher's thread, after the queue's lock is released (it must be quick: e.g. post a
     // drain to an event loop). A consumer driven by it drains with TryNext() until nullopt.
     void SetWakeup(std::function<void()> wakeup);
+    // Bounds the queue in bytes (DeliveryBytes): at most `max_bytes` of its own (but always room
+    // for one event when it is empty) and, when `shared` is set, only what `shared` (and its
+    // ancestors) can reserve. Deliveries queued before the call are charged to `shared` as they
+    // are. Call once, right after subscribing.
+    void SetByteLimits(size_t max_bytes, std::shared_ptr<ByteBudget> shared = nullptr);
+    // The bytes queued now (DeliveryBytes of every queued event).
+    size_t queued_bytes() const;
 
    private:
     friend class SubscriptionHub;
@@ -107,6 +153,10 @@ class SubscriptionHub {
         : capacity(capacity), policy(policy), actor_id(std::move(actor_id)) {}
     bool Deliver(std::string_view actor, const Event& event, size_t index);
     void Close();
+    // Close() and drop whatever is queued, releasing its bytes (the handle is gone: nobody reads).
+    void Abandon();
+    // Takes the bytes of a delivery leaving the queue off the counts (mu held).
+    void Released(size_t bytes);
 
     const size_t capacity;
     const OverflowPolicy policy;
@@ -117,7 +167,10 @@ class SubscriptionHub {
     std::condition_variable not_full;
     std::deque<Delivery> items;
     size_t events_queued = 0;  // items that are events, not gap markers
-    uint64_t dropped = 0;      // dropped since the last gap marker was queued
+    size_t bytes_queued = 0;   // DeliveryBytes of the queued events
+    size_t max_bytes = SIZE_MAX;
+    std::shared_ptr<ByteBudget> budget;  // shared with other queues; may be null
+    uint64_t dropped = 0;                // dropped since the last gap marker was queued
     bool closed = false;
     std::function<void()> wakeup;
   };

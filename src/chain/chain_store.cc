@@ -813,6 +813,121 @@ Result<std::vector<Event>> ChainStore::LoadChain(std::string_view actor_id, Load
   return events;
 }
 
+Status ChainStore::VisitChain(std::string_view actor_id, size_t from,
+                              const std::function<bool(Event&& event, size_t index)>& visit,
+                              VisitReport* report) {
+  VisitReport local;
+  std::lock_guard reader_lock(reader_mu_);
+  if (reader_db_ == nullptr) return FailedPrecondition("chain store is closed");
+  // One read transaction: one consistent snapshot, as LoadChain.
+  THEATER_RETURN_IF_ERROR(Exec(reader_db_, "BEGIN;"));
+  struct EndRead {
+    sqlite3* db;
+    ~EndRead() { Exec(db, "COMMIT;").IgnoreError(); }
+  } end_read{reader_db_};
+  const std::string actor(actor_id);
+  Stmt key;
+  THEATER_RETURN_IF_ERROR(
+      key.Prepare(reader_db_, "SELECT actor_key FROM actor_keys WHERE actor = ?1;"));
+  key.BindText(1, actor_id);
+  THEATER_ASSIGN_OR_RETURN(bool known, key.Step("reading the key of " + actor));
+  if (!known) {
+    if (report != nullptr) *report = local;
+    return Status();
+  }
+  local.found = true;
+  const int64_t actor_key = key.Int(0);
+  std::optional<Hash> previous;
+  {
+    Stmt anchor;
+    THEATER_RETURN_IF_ERROR(
+        anchor.Prepare(reader_db_, "SELECT seq, hash FROM anchors WHERE actor_key = ?1;"));
+    anchor.BindInt(1, actor_key);
+    THEATER_ASSIGN_OR_RETURN(bool found, anchor.Step("reading the anchor of " + actor));
+    if (found) {
+      std::vector<uint8_t> hash = anchor.Blob(1);
+      if (hash.size() != Hash{}.size()) {
+        return ValidationError("the anchor of " + actor + " is malformed");
+      }
+      previous.emplace();
+      std::copy(hash.begin(), hash.end(), previous->begin());
+      local.first_index = static_cast<size_t>(anchor.Int(0));
+    }
+  }
+  const size_t start = std::max(from, local.first_index);
+  local.next_index = start;
+  if (start > local.first_index) {
+    // The parent of the first event visited is the stored hash of the one before it.
+    Stmt before;
+    THEATER_RETURN_IF_ERROR(
+        before.Prepare(reader_db_, "SELECT hash FROM events WHERE actor_key = ?1 AND seq = ?2;"));
+    before.BindInt(1, actor_key);
+    before.BindInt(2, static_cast<int64_t>(start - 1));
+    THEATER_ASSIGN_OR_RETURN(bool found, before.Step("reading the chain of " + actor));
+    if (!found) {
+      // Past the end, or after a missing row (where a reader coming page by page stopped with
+      // the problem already): nothing to visit.
+      if (report != nullptr) *report = local;
+      return Status();
+    }
+    std::vector<uint8_t> hash = before.Blob(0);
+    if (hash.size() != Hash{}.size()) {
+      local.problem = ValidationError("event #" + std::to_string(start - 1) + ": malformed hash (" +
+                                      std::to_string(hash.size()) + " bytes)");
+      if (report != nullptr) *report = local;
+      return Status();
+    }
+    previous.emplace();
+    std::copy(hash.begin(), hash.end(), previous->begin());
+  }
+  Stmt stmt;
+  THEATER_RETURN_IF_ERROR(
+      stmt.Prepare(reader_db_,
+                   "SELECT seq, hash, type, payload, timestamp, description FROM events "
+                   "WHERE actor_key = ?1 AND seq >= ?2 ORDER BY seq;"));
+  stmt.BindInt(1, actor_key);
+  stmt.BindInt(2, static_cast<int64_t>(start));
+  for (;;) {
+    THEATER_ASSIGN_OR_RETURN(bool row, stmt.Step("loading the chain of " + actor));
+    if (!row) break;
+    const size_t index = local.next_index;
+    auto row_problem = [&](const std::string& what) {
+      return ValidationError("event #" + std::to_string(index) + ": " + what);
+    };
+    if (stmt.Int(0) != static_cast<int64_t>(index)) {
+      local.problem = row_problem("stored with sequence number " + std::to_string(stmt.Int(0)) +
+                                  " (events missing)");
+      break;
+    }
+    Event event;
+    std::vector<uint8_t> hash = stmt.Blob(1);
+    if (hash.size() != event.hash.size()) {
+      local.problem = row_problem("malformed hash (" + std::to_string(hash.size()) + " bytes)");
+      break;
+    }
+    std::copy(hash.begin(), hash.end(), event.hash.begin());
+    event.parent = previous;
+    event.type = stmt.Text(2);
+    event.payload = stmt.Blob(3);
+    event.timestamp_ms = static_cast<uint64_t>(stmt.Int(4));
+    if (!stmt.IsNull(5)) event.description = stmt.Text(5);
+    Status ok = CheckHash(event).WithContext("event #" + std::to_string(index));
+    if (!ok.ok()) {
+      local.problem = ok;
+      break;
+    }
+    const Hash this_hash = event.hash;
+    if (!visit(std::move(event), index)) {
+      local.more = true;
+      break;
+    }
+    previous = this_hash;
+    local.next_index = index + 1;
+  }
+  if (report != nullptr) *report = local;
+  return Status();
+}
+
 Status ChainStore::TruncateChain(std::string_view actor_id, size_t keep) {
   THEATER_RETURN_IF_ERROR(Flush());
   std::lock_guard lock(mu_);

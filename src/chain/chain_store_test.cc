@@ -434,6 +434,105 @@ TEST(ChainStoreTest, CorruptedRowCutsTheChainBeforeIt) {
   EXPECT_EQ(report.rejected, 0u);
 }
 
+// VisitChain reads a chain in pages, one event at a time, with LoadChain's checks: page by page
+// from the start it yields exactly LoadChain's verified prefix, and it stops at a damaged row.
+TEST(ChainStoreTest, VisitChainReadsPagesWithLoadChainsChecks) {
+  TestDir dir("theater-chain-store");
+  std::vector<Event> events = MakeChain("v", 25);
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  AppendAll(*store, "v", events);
+  ASSERT_TRUE(store->Flush().ok());
+
+  // Pages of at most 7 events, each going on where the last stopped.
+  std::vector<Event> read;
+  size_t from = 0;
+  int pages = 0;
+  for (;;) {
+    size_t taken = 0;
+    VisitReport report;
+    ASSERT_TRUE(store
+                    ->VisitChain(
+                        "v", from,
+                        [&](Event&& e, size_t index) {
+                          if (taken == 7) return false;
+                          EXPECT_EQ(index, from + taken);
+                          read.push_back(std::move(e));
+                          ++taken;
+                          return true;
+                        },
+                        &report)
+                    .ok());
+    ++pages;
+    EXPECT_TRUE(report.found);
+    EXPECT_TRUE(report.problem.ok()) << report.problem.ToString();
+    EXPECT_EQ(report.next_index, from + taken);
+    from = report.next_index;
+    if (!report.more) break;
+    ASSERT_LT(pages, 10);
+  }
+  EXPECT_EQ(pages, 4);
+  EXPECT_EQ(read, events);
+
+  // Past the end: nothing, no problem. An unknown actor: not found.
+  VisitReport report;
+  size_t visited = 0;
+  auto count = [&](Event&&, size_t) { return ++visited > 0; };
+  ASSERT_TRUE(store->VisitChain("v", 25, count, &report).ok());
+  EXPECT_FALSE(report.more);
+  EXPECT_TRUE(report.problem.ok());
+  ASSERT_TRUE(store->VisitChain("v", 1000, count, &report).ok());
+  EXPECT_EQ(visited, 0u);
+  ASSERT_TRUE(store->VisitChain("nobody", 0, count, &report).ok());
+  EXPECT_FALSE(report.found);
+  EXPECT_EQ(visited, 0u);
+  store.reset();
+
+  // A damaged row: the read stops before it, with the problem, whether it starts at 0 or later.
+  std::vector<uint8_t> altered = events[12].payload;
+  altered[0] ^= 0x01;
+  RawExec(dir.path(),
+          "UPDATE events SET payload = ?1 WHERE actor_key = " + KeyOf("v") + " AND seq = 12;",
+          altered);
+  store = OpenOrDie(dir.path());
+  for (size_t start : {size_t{0}, size_t{10}, size_t{12}}) {
+    std::vector<Event> got;
+    ASSERT_TRUE(store
+                    ->VisitChain(
+                        "v", start,
+                        [&](Event&& e, size_t) {
+                          got.push_back(std::move(e));
+                          return true;
+                        },
+                        &report)
+                    .ok());
+    EXPECT_EQ(got, std::vector<Event>(events.begin() + static_cast<std::ptrdiff_t>(start),
+                                      events.begin() + 12));
+    EXPECT_FALSE(report.more);
+    EXPECT_EQ(report.next_index, 12u);
+    EXPECT_THAT(report.problem.ToString(), HasSubstr("event #12: hash mismatch"));
+  }
+  // A pruned chain starts at its anchor.
+  std::vector<Event> pruned_chain = MakeChain("p", 10);
+  AppendAll(*store, "p", pruned_chain);
+  ASSERT_TRUE(store->Prune("p", 4).ok());
+  ASSERT_TRUE(store->Flush().ok());
+  std::vector<size_t> indices;
+  ASSERT_TRUE(store
+                  ->VisitChain(
+                      "p", 0,
+                      [&](Event&& e, size_t index) {
+                        EXPECT_EQ(e, pruned_chain[index]);
+                        indices.push_back(index);
+                        return true;
+                      },
+                      &report)
+                  .ok());
+  EXPECT_EQ(report.first_index, 4u);
+  EXPECT_EQ(indices, (std::vector<size_t>{4, 5, 6, 7, 8, 9}));
+  EXPECT_TRUE(report.problem.ok());
+}
+
 TEST(ChainStoreTest, OtherDamageIsRejected) {
   TestDir dir("theater-chain-store");
   std::vector<Event> events = MakeChain("c", 8);

@@ -8,17 +8,56 @@
 
 namespace theater::chain {
 
+bool ByteBudget::TryReserve(size_t n) {
+  size_t used = used_.load(std::memory_order_relaxed);
+  do {
+    if (used > limit_ || n > limit_ - used) return false;
+  } while (!used_.compare_exchange_weak(used, used + n, std::memory_order_relaxed));
+  if (parent_ && !parent_->TryReserve(n)) {
+    used_.fetch_sub(n, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+void ByteBudget::Charge(size_t n) {
+  used_.fetch_add(n, std::memory_order_relaxed);
+  if (parent_) parent_->Charge(n);
+}
+
+void ByteBudget::Release(size_t n) {
+  used_.fetch_sub(n, std::memory_order_relaxed);
+  if (parent_) parent_->Release(n);
+}
+
+size_t DeliveryBytes(std::string_view actor_id, const Event& event) {
+  return sizeof(Delivery) + actor_id.size() + event.type.size() + event.payload.size() +
+         (event.description ? event.description->size() : 0);
+}
+
 bool SubscriptionHub::Queue::Deliver(std::string_view actor, const Event& event, size_t index) {
+  const size_t cost = DeliveryBytes(actor, event);
   std::unique_lock lock(mu);
   if (closed) return false;
-  if (events_queued >= capacity) {
-    if (policy == OverflowPolicy::kLossy) {
+  // One event always fits an empty queue, so an event larger than the limit is not lost for good
+  // (a shared budget may still refuse it).
+  auto fits = [&] {
+    return events_queued < capacity &&
+           (events_queued == 0 || (bytes_queued <= max_bytes && cost <= max_bytes - bytes_queued));
+  };
+  if (policy == OverflowPolicy::kLossy) {
+    if (!fits() || (budget && !budget->TryReserve(cost))) {
       dropped++;
       return false;
     }
-    not_full.wait(lock, [&] { return events_queued < capacity || closed; });
-    if (closed) return false;
+  } else {
+    if (!fits()) {
+      not_full.wait(lock, [&] { return fits() || closed; });
+      if (closed) return false;
+    }
+    if (budget) budget->Charge(cost);
   }
+  bytes_queued += cost;
   if (dropped > 0) {
     // The gap marker sits exactly where the events went missing.
     Delivery gap;
@@ -45,17 +84,38 @@ void SubscriptionHub::Queue::Close() {
   not_empty.notify_all();
 }
 
+void SubscriptionHub::Queue::Released(size_t bytes) {
+  bytes_queued -= std::min(bytes, bytes_queued);
+  if (budget) budget->Release(bytes);
+}
+
+void SubscriptionHub::Queue::Abandon() {
+  std::deque<Delivery> dropped_items;
+  {
+    std::lock_guard lock(mu);
+    closed = true;
+    dropped_items.swap(items);
+    if (budget) budget->Release(bytes_queued);
+    bytes_queued = 0;
+    events_queued = 0;
+    dropped = 0;
+    not_full.notify_all();
+    not_empty.notify_all();
+  }
+  // The events are freed here, outside the lock.
+}
+
 SubscriptionHub::Subscription& SubscriptionHub::Subscription::operator=(
     Subscription&& other) noexcept {
   if (this != &other) {
-    Close();
+    if (queue_) queue_->Abandon();
     queue_ = std::move(other.queue_);
   }
   return *this;
 }
 
 SubscriptionHub::Subscription::~Subscription() {
-  Close();
+  if (queue_) queue_->Abandon();
 }
 
 void SubscriptionHub::Subscription::Close() {
@@ -71,6 +131,22 @@ void SubscriptionHub::Subscription::SetWakeup(std::function<void()> wakeup) {
     lock.unlock();
     wake();
   }
+}
+
+void SubscriptionHub::Subscription::SetByteLimits(size_t max_bytes,
+                                                  std::shared_ptr<ByteBudget> shared) {
+  if (!queue_) return;
+  std::lock_guard lock(queue_->mu);
+  queue_->max_bytes = max_bytes;
+  if (queue_->budget) queue_->budget->Release(queue_->bytes_queued);
+  queue_->budget = std::move(shared);
+  if (queue_->budget) queue_->budget->Charge(queue_->bytes_queued);
+}
+
+size_t SubscriptionHub::Subscription::queued_bytes() const {
+  if (!queue_) return 0;
+  std::lock_guard lock(queue_->mu);
+  return queue_->bytes_queued;
 }
 
 std::optional<Delivery> SubscriptionHub::Subscription::Next(std::chrono::milliseconds timeout) {
@@ -91,6 +167,7 @@ std::optional<Delivery> SubscriptionHub::Subscription::Next(std::chrono::millise
   q.items.pop_front();
   if (!d.is_gap()) {
     q.events_queued--;
+    q.Released(DeliveryBytes(d.actor_id, d.event));
     q.not_full.notify_one();
   }
   return d;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <thread>
 
 namespace theater::chain {
@@ -129,6 +130,88 @@ TEST(SubscriptionTest, ClosingReleasesWaitingPublishers) {
   std::this_thread::sleep_for(20ms);
   hub.Close();
   consumer.join();
+}
+
+Event SizedEvent(size_t i, size_t payload) {
+  Event e;
+  e.type = "test";
+  e.payload.assign(payload, static_cast<uint8_t>(i));
+  e.hash = HashEvent(e.parent, e.type, e.payload);
+  return e;
+}
+
+// A lossy queue is bounded in bytes as well as in events: past its byte limit it drops, with the
+// same gap marker; one event always fits an empty queue.
+TEST(SubscriptionTest, LossyQueuesAreBoundedInBytes) {
+  SubscriptionHub hub;
+  auto sub = hub.Subscribe(1000, OverflowPolicy::kLossy);
+  const size_t one = DeliveryBytes("a", SizedEvent(0, 1000));
+  sub.SetByteLimits(3 * one);
+  for (size_t i = 0; i < 10; ++i) hub.Publish("a", SizedEvent(i, 1000), i);
+  EXPECT_EQ(sub.queued_bytes(), 3 * one);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(sub.TryNext()->index, i);
+  EXPECT_EQ(sub.queued_bytes(), 0u);
+  auto gap = sub.TryNext();
+  ASSERT_TRUE(gap.has_value());
+  EXPECT_EQ(gap->dropped, 7u);
+  // An event larger than the whole limit still reaches an empty queue, alone.
+  hub.Publish("a", SizedEvent(10, 10 * one), 10);
+  hub.Publish("a", SizedEvent(11, 10), 11);
+  EXPECT_EQ(sub.TryNext()->index, 10u);
+  EXPECT_EQ(sub.TryNext()->dropped, 1u);
+}
+
+// Queues drawing on a shared budget (with a parent) together hold no more than it; a handle
+// destroyed with events unread gives everything back.
+TEST(SubscriptionTest, SharedBudgetsBoundSeveralQueuesAndAreReleased) {
+  SubscriptionHub hub;
+  const size_t one = DeliveryBytes("a", SizedEvent(0, 1000));
+  auto server = std::make_shared<ByteBudget>(5 * one);
+  auto client = std::make_shared<ByteBudget>(4 * one, server);
+  auto first = hub.Subscribe(1000, OverflowPolicy::kLossy);
+  auto second = hub.Subscribe(1000, OverflowPolicy::kLossy);
+  first.SetByteLimits(3 * one, client);
+  second.SetByteLimits(3 * one, client);
+  auto other =
+      std::make_unique<SubscriptionHub::Subscription>(hub.Subscribe(1000, OverflowPolicy::kLossy));
+  other->SetByteLimits(3 * one, server);
+  for (size_t i = 0; i < 10; ++i) hub.Publish("a", SizedEvent(i, 1000), i);
+  EXPECT_LE(client->used(), client->limit());
+  EXPECT_LE(server->used(), server->limit());
+  EXPECT_EQ(first.queued_bytes() + second.queued_bytes(), client->used());
+  EXPECT_EQ(server->used(), client->used() + other->queued_bytes());
+  EXPECT_EQ(server->used(), 5 * one);
+  // Reading gives bytes back to every budget up the chain.
+  const size_t before = server->used();
+  ASSERT_TRUE(first.TryNext().has_value());
+  EXPECT_EQ(server->used(), before - one);
+  // A subscriber that leaves without reading frees all it held.
+  other.reset();
+  EXPECT_EQ(server->used(), client->used());
+  { auto gone = std::move(first); }
+  EXPECT_EQ(client->used(), second.queued_bytes());
+  second = hub.Subscribe(1, OverflowPolicy::kLossy);  // the old queue is dropped, unread
+  EXPECT_EQ(client->used(), 0u);
+  EXPECT_EQ(server->used(), 0u);
+}
+
+// A strict queue waits for room in bytes as it does in events.
+TEST(SubscriptionTest, StrictQueuesWaitForRoomInBytes) {
+  SubscriptionHub hub;
+  auto sub = hub.Subscribe(1000, OverflowPolicy::kStrict);
+  const size_t one = DeliveryBytes("a", SizedEvent(0, 1000));
+  sub.SetByteLimits(2 * one);
+  std::atomic<size_t> published{0};
+  std::thread producer([&] {
+    for (size_t i = 0; i < 5; ++i) {
+      hub.Publish("a", SizedEvent(i, 1000), i);
+      published++;
+    }
+  });
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(published.load(), 2u);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(sub.Next(5s)->index, i);
+  producer.join();
 }
 
 TEST(SubscriptionTest, ObservesAnEventChain) {

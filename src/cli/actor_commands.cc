@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <iostream>
 
 #include "cli/context.h"
+#include "cli/event_pages.h"
 #include "common/bytes.h"
 
 namespace theater::cli {
@@ -286,10 +288,8 @@ int State(Context& ctx, const std::string& given, bool raw) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
-  Result<Variant> reply =
-      CallExpect(*client, MakeVariant("GetActorState", {{"id", id}}), "ActorState");
-  if (!reply.ok()) return out.Error(reply.status());
-  THEATER_ASSIGN_OR_RETURN_EXIT(auto state, server::OptionalBytesField(reply->fields, "state"),
+  // In slices: a large state never has to fit one reply.
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::optional<std::vector<uint8_t>> state, ReadState(*client, id),
                                 out);
   if (raw) {
     if (state) {
@@ -368,11 +368,8 @@ int Inspect(Context& ctx, const std::string& given, size_t recent) {
     report["manifest"] = manifest->fields.value("manifest", json());
   }
   if (running) {
-    if (Result<Variant> state =
-            CallExpect(*client, MakeVariant("GetActorState", {{"id", id}}), "ActorState");
-        state.ok()) {
-      auto bytes = server::OptionalBytesField(state->fields, "state");
-      report["state"] = bytes.ok() && *bytes ? BytesForJson(**bytes) : json();
+    if (Result<std::optional<std::vector<uint8_t>>> state = ReadState(*client, id); state.ok()) {
+      report["state"] = *state ? BytesForJson(**state) : json();
     }
     if (Result<Variant> metrics =
             CallExpect(*client, MakeVariant("GetActorMetrics", {{"id", id}}), "ActorMetrics");
@@ -385,18 +382,29 @@ int Inspect(Context& ctx, const std::string& given, size_t recent) {
       report["children"] = children->fields.value("children", json::array());
     }
   }
-  std::vector<IndexedEvent> events;
+  // The last `recent` events, read in pages: from where they start when the chain's length is
+  // known (a running actor's metrics), else from the first, keeping only the last ones.
+  std::deque<IndexedEvent> recent_events;
   size_t total_events = 0;
-  if (Result<Variant> reply =
-          CallExpect(*client, MakeVariant("GetActorEvents", {{"id", id}}), "ActorEvents");
-      reply.ok()) {
-    if (Result<std::vector<IndexedEvent>> all = ReadEventList(reply->fields); all.ok()) {
-      total_events = all->size();
-      const size_t skip = all->size() > recent ? all->size() - recent : 0;
-      events.assign(std::make_move_iterator(all->begin() + static_cast<ptrdiff_t>(skip)),
-                    std::make_move_iterator(all->end()));
-    }
+  size_t from = 0;
+  if (report.contains("metrics") && report["metrics"].contains("events")) {
+    const size_t length = JsonNumber(report["metrics"], "events");
+    from = length > recent ? length - recent : 0;
   }
+  if (Result<ChainPages> pages = ForEachEvent(*client, id,
+                                              [&](IndexedEvent&& e) {
+                                                recent_events.push_back(std::move(e));
+                                                if (recent_events.size() > recent) {
+                                                  recent_events.pop_front();
+                                                }
+                                                return true;
+                                              },
+                                              from);
+      pages.ok()) {
+    total_events = pages->next_index - pages->first_index;
+  }
+  std::vector<IndexedEvent> events(std::make_move_iterator(recent_events.begin()),
+                                   std::make_move_iterator(recent_events.end()));
   if (out.json()) {
     report["events_total"] = total_events;
     report["recent_events"] = json::array();

@@ -242,6 +242,24 @@ TEST_F(CliLocalTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Run({"create", "x", "--template", "nope"}).code, 2);
 }
 
+TEST_F(CliLocalTest, ServerRefusesBadLimitsAndManifestRoots) {
+  const std::vector<std::string> base{
+      "server",      "--address", "127.0.0.1:0", "--home", (dir_ / "home").string(),
+      "--log-level", "off"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  Finished root = Run(with({"--manifest-root", (dir_ / "no-such-dir").string()}));
+  EXPECT_EQ(root.code, 1);
+  EXPECT_THAT(root.err, HasSubstr("no-such-dir' is not a directory"));
+  Finished outbox = Run(with({"--max-reply-bytes", "40000000", "--max-outbox-bytes", "50000000"}));
+  EXPECT_EQ(outbox.code, 1);
+  EXPECT_THAT(outbox.err, HasSubstr("max_outbox_bytes (50000000) must be at least twice"));
+  EXPECT_EQ(Run(with({"--frame-header-timeout", "0"})).code, 2);
+}
+
 TEST_F(CliLocalTest, HelpOnEveryCommandExitsZero) {
   for (std::vector<std::string> args :
        std::vector<std::vector<std::string>>{{"--help"},
@@ -376,11 +394,12 @@ class CliServerTest : public ::testing::Test {
     home_ = NewTempDir("theater-cli-e2e");
     std::map<std::string, std::string> server_env = BaseEnv(home_, "");
     if (!Token().empty()) server_env["THEATER_SERVER_TOKEN"] = Token();
-    server_ = std::make_unique<Child>(
-        std::vector<std::string>{"server", "--address", "127.0.0.1:0", "--home", home_.string(),
-                                 "--cache-dir", kCacheDir, "--durability", "none", "--workers", "2",
-                                 "--log-level", "warn"},
-        server_env, "", /*keep_stdin_open=*/true);
+    std::vector<std::string> server_args{
+        "server",      "--address",   "127.0.0.1:0",  "--home", home_.string(),
+        "--cache-dir", kCacheDir,     "--durability", "none",   "--workers",
+        "2",           "--log-level", "warn"};
+    for (const std::string& arg : ExtraServerArgs()) server_args.push_back(arg);
+    server_ = std::make_unique<Child>(server_args, server_env, "", /*keep_stdin_open=*/true);
     ASSERT_TRUE(server_->WaitForOutput(
         [](const std::string& out) { return out.find('\n') != std::string::npos; }, 30s))
         << "the server did not say it was listening";
@@ -409,6 +428,8 @@ class CliServerTest : public ::testing::Test {
 
   // The server's shared secret; empty for none.
   virtual std::string Token() const { return ""; }
+  // More flags for `theater server`.
+  virtual std::vector<std::string> ExtraServerArgs() const { return {}; }
   std::map<std::string, std::string> Env() const { return BaseEnv(home_, address_); }
   std::unique_ptr<server::ManagementClient> Connect(std::optional<std::string> token = {}) {
     server::ManagementClient::Options options;
@@ -807,6 +828,88 @@ TEST_F(CliServerTest, ChainVerifyExportAndListStored) {
   // The chain of a stopped actor is still there, by id and by prefix.
   EXPECT_FALSE(Json({"events", id}).empty());
   EXPECT_EQ(Run({"chain", "verify", id.substr(0, 8)}).code, 0);
+}
+
+// A server whose replies are small (--max-reply-bytes 64 KiB): a chain or a state longer than
+// that comes only in pages, which the CLI reads.
+class CliSmallRepliesTest : public CliServerTest {
+ protected:
+  std::vector<std::string> ExtraServerArgs() const override {
+    return {"--max-reply-bytes", "65536", "--max-outbox-bytes", "1048576"};
+  }
+};
+
+TEST_F(CliSmallRepliesTest, EventsExportStateAndInspectReadInPages) {
+  const std::string id = StartActor(messenger_manifest_);
+  auto client = Connect();
+  ASSERT_TRUE(client);
+  for (int i = 0; i < 30; ++i) {
+    const std::string text = "echo:" + std::string(8000, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(
+        client
+            ->Call(server::MakeVariant(
+                "RequestActorMessage",
+                {{"id", id},
+                 {"data", server::BytesToJson(
+                              {reinterpret_cast<const uint8_t*>(text.data()), text.size()})}}))
+            .ok());
+  }
+  const std::string message(5000, 'm');
+  const json message_bytes =
+      server::BytesToJson({reinterpret_cast<const uint8_t*>(message.data()), message.size()});
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(
+        client->Call(server::MakeVariant("SendActorMessage", {{"id", id}, {"data", message_bytes}}))
+            .ok());
+  }
+  // Sends are queued: wait until the log holds them all.
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto status = client->Call(server::MakeVariant("GetActorMetrics", {{"id", id}}));
+    if (status.ok() && status->fields["metrics"]["mailbox_depth"] == 0) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  // The original one-reply forms no longer fit.
+  auto whole = client->Call(server::MakeVariant("GetActorEvents", {{"id", id}}));
+  ASSERT_FALSE(whole.ok());
+  EXPECT_THAT(whole.status().ToString(), HasSubstr("max_reply_bytes"));
+
+  json all = Json({"events", id});
+  ASSERT_TRUE(all.is_array());
+  ASSERT_GE(all.size(), 50u);
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i]["index"], i);
+  json limited = Json({"events", id, "--limit", "3"});
+  ASSERT_EQ(limited.size(), 3u);
+  EXPECT_EQ(limited[2], all[2]);
+  json reversed = Json({"events", id, "--reverse", "--limit", "1"});
+  ASSERT_EQ(reversed.size(), 1u);
+  EXPECT_EQ(reversed[0], all.back());
+  Finished human = Run({"events", id});
+  EXPECT_EQ(human.code, 0) << human.err;
+
+  const fs::path file = home_ / "paged-chain.json";
+  Finished exported = Run({"chain", "export", id, "-o", file.string()});
+  ASSERT_EQ(exported.code, 0) << exported.err;
+  std::ifstream in(file);
+  json document = json::parse(in, nullptr, false);
+  ASSERT_FALSE(document.is_discarded());
+  EXPECT_EQ(document["actor_id"], id);
+  EXPECT_EQ(document["first_index"], 0);
+  EXPECT_EQ(document["events"], all);
+  EXPECT_EQ(json::parse(Run({"chain", "export", id}).out), document);
+
+  // The state (the messenger's log of 20 messages of 5,000 bytes) comes in slices.
+  json state = Json({"state", id});
+  EXPECT_GT(state["size"].get<size_t>(), 100000u);
+  Finished raw = Run({"state", id, "--raw"});
+  EXPECT_EQ(raw.out.size(), state["size"].get<size_t>());
+  EXPECT_EQ(raw.out.rfind("log|send:", 0), 0u);
+
+  json inspected = Json({"inspect", id});
+  EXPECT_EQ(inspected["events_total"], all.size());
+  ASSERT_FALSE(inspected["recent_events"].empty());
+  EXPECT_EQ(inspected["recent_events"].back()["index"], all.size() - 1);
+  EXPECT_TRUE(Json({"chain", "verify", id})["valid"].get<bool>());
 }
 
 TEST_F(CliServerTest, ChannelOpenWithPipedInput) {

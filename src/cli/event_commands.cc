@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cli/context.h"
+#include "cli/event_pages.h"
 
 namespace theater::cli {
 namespace {
@@ -57,10 +58,10 @@ bool StillRunning(server::ManagementClient& client, const std::string& id) {
 
 // Prints the ActorEvent pushes of `subscription_id` until the actor stops (0), Ctrl-C (130),
 // `limit` events have been printed (0) or nothing came for `idle_timeout` (0; zero: no timeout).
-// `seen` holds hashes already printed, which are skipped.
+// Events with an index below `skip_below` were printed with the history and are skipped.
 int Stream(const Context& ctx, server::ManagementClient& client, const std::string& id,
            const std::string& subscription_id, const EventQuery& filter, size_t limit,
-           std::chrono::milliseconds idle_timeout, std::set<chain::Hash>& seen) {
+           std::chrono::milliseconds idle_timeout, size_t skip_below) {
   const Output& out = ctx.out();
   size_t printed = 0;
   auto last_event = std::chrono::steady_clock::now();
@@ -88,8 +89,8 @@ int Stream(const Context& ctx, server::ManagementClient& client, const std::stri
             if (!rest.ok() || !*rest) break;
             if ((*rest)->name != "ActorEvent") continue;
             Result<ActorEventPush> event = ReadActorEventPush((*rest)->fields);
-            if (event.ok() && event->event && EventMatches(event->event->event, filter) &&
-                seen.insert(event->event->event.hash).second) {
+            if (event.ok() && event->event && event->event->index >= skip_below &&
+                EventMatches(event->event->event, filter)) {
               PrintEvent(out, *event->event);
             }
           }
@@ -110,8 +111,8 @@ int Stream(const Context& ctx, server::ManagementClient& client, const std::stri
     if (event->dropped > 0) {
       out.Warning(std::to_string(event->dropped) + " events dropped (reading too slowly)");
     }
-    if (!event->event || !EventMatches(event->event->event, filter)) continue;
-    if (!seen.insert(event->event->event.hash).second) continue;
+    if (!event->event || event->event->index < skip_below) continue;
+    if (!EventMatches(event->event->event, filter)) continue;
     PrintEvent(out, *event->event);
     if (limit > 0 && ++printed >= limit) return kExitOk;
   }
@@ -134,28 +135,56 @@ int Events(Context& ctx, const EventsArgs& args) {
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, args.actor), out);
   // Subscribe before reading the history, so no event falls between the two; the overlap is
-  // removed by hash.
+  // removed by index (pushes below the history's end are skipped).
   std::string subscription;
   if (args.follow) {
     THEATER_ASSIGN_OR_RETURN_EXIT(subscription, Subscribe(*client, id), out);
   }
-  Result<Variant> reply =
-      CallExpect(*client, MakeVariant("GetActorEvents", {{"id", id}}), "ActorEvents");
-  if (!reply.ok()) return out.Error(reply.status());
-  THEATER_ASSIGN_OR_RETURN_EXIT(std::vector<IndexedEvent> all, ReadEventList(reply->fields), out);
-  std::set<chain::Hash> seen;
-  for (const IndexedEvent& e : all) seen.insert(e.event.hash);
-  std::vector<IndexedEvent> selected = ApplyEventQuery(std::move(all), *query);
-  if (out.json() && !args.follow) {
-    json list = json::array();
-    for (const IndexedEvent& e : selected) list.push_back(EventJson(e.event, e.index));
-    out.PrintJson(list);
-    return kExitOk;
+  // The history comes in pages. In chain order each event is printed as it arrives and the
+  // read stops at --limit; another order needs every matching event first (only those are
+  // kept).
+  const bool streaming = query->sort == EventSort::kChain && !query->reverse;
+  const bool json_list = out.json() && !args.follow;
+  std::vector<IndexedEvent> selected;
+  size_t printed = 0;
+  if (json_list && streaming) std::cout << "[";
+  Result<ChainPages> pages = ForEachEvent(*client, id, [&](IndexedEvent&& e) {
+    if (!EventMatches(e.event, *query)) return true;
+    if (!streaming) {
+      selected.push_back(std::move(e));
+      return true;
+    }
+    if (json_list) {
+      // The same text PrintJson gives a list, one element at a time.
+      std::string item = EventJson(e.event, e.index).dump(2, ' ', false,
+                                                         json::error_handler_t::replace);
+      std::string indented = printed ? ",\n  " : "\n  ";
+      for (char c : item) {
+        indented.push_back(c);
+        if (c == '\n') indented += "  ";
+      }
+      std::cout << indented;
+    } else {
+      PrintEvent(out, e);
+    }
+    ++printed;
+    return query->limit == 0 || printed < query->limit;
+  });
+  if (json_list && streaming) std::cout << (printed ? "\n]\n" : "]\n") << std::flush;
+  if (!pages.ok()) return out.Error(pages.status());
+  if (!streaming) {
+    selected = ApplyEventQuery(std::move(selected), *query);
+    if (json_list) {
+      json list = json::array();
+      for (const IndexedEvent& e : selected) list.push_back(EventJson(e.event, e.index));
+      out.PrintJson(list);
+    } else {
+      for (const IndexedEvent& e : selected) PrintEvent(out, e);
+    }
   }
-  for (const IndexedEvent& e : selected) PrintEvent(out, e);
   if (!args.follow) return kExitOk;
   EventQuery live = *query;  // filters only: live events come in chain order
-  return Stream(ctx, *client, id, subscription, live, 0, 0ms, seen);
+  return Stream(ctx, *client, id, subscription, live, 0, 0ms, pages->next_index);
 }
 
 struct SubscribeArgs {
@@ -174,9 +203,8 @@ int SubscribeCommand(Context& ctx, const SubscribeArgs& args) {
   if (!out.json()) std::cerr << "subscribed to " << id << " (Ctrl-C to stop)\n";
   EventQuery filter;
   if (!args.type.empty()) filter.type_contains = args.type;
-  std::set<chain::Hash> seen;
   return Stream(ctx, *client, id, subscription, filter, args.limit,
-                std::chrono::milliseconds(static_cast<int64_t>(args.timeout_s * 1000)), seen);
+                std::chrono::milliseconds(static_cast<int64_t>(args.timeout_s * 1000)), 0);
 }
 
 int ChainVerify(Context& ctx, const std::string& given) {
@@ -206,29 +234,47 @@ int ChainExport(Context& ctx, const std::string& given, const std::string& outpu
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
-  Result<Variant> reply =
-      CallExpect(*client, MakeVariant("GetActorEvents", {{"id", id}}), "ActorEvents");
-  if (!reply.ok()) return out.Error(reply.status());
-  THEATER_ASSIGN_OR_RETURN_EXIT(std::vector<IndexedEvent> events, ReadEventList(reply->fields),
-                                out);
-  // The same shape as TheaterRuntime::SaveChain's files, so one reader handles both.
-  json document{{"actor_id", id},
-                {"first_index", 0},
-                {"anchor", events.empty() || !events.front().event.parent
-                               ? json()
-                               : json(chain::ToHex(*events.front().event.parent))},
-                {"events", json::array()}};
-  for (const IndexedEvent& e : events) document["events"].push_back(EventJson(e.event, e.index));
-  const std::string text = document.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-  if (output.empty() || output == "-") {
-    std::cout << text;
-    return kExitOk;
+  // Written as the pages arrive, in the same shape (and text) as TheaterRuntime::SaveChain's
+  // files, so one reader handles both and a long chain is never held whole.
+  std::ofstream file;
+  const bool to_stdout = output.empty() || output == "-";
+  if (!to_stdout) {
+    file.open(output, std::ios::binary | std::ios::trunc);
+    if (!file) return out.Error(IOError("writing " + output));
   }
-  std::ofstream file(output, std::ios::binary | std::ios::trunc);
-  file << text;
-  file.close();
-  if (!file) return out.Error(IOError("writing " + output));
-  std::cerr << "wrote " << events.size() << " events to " << output << "\n";
+  std::ostream& sink = to_stdout ? std::cout : file;
+  size_t written = 0;
+  auto indent = [](const json& value, std::string_view by) {
+    std::string text = value.dump(2, ' ', false, json::error_handler_t::replace);
+    std::string indented(by);
+    for (char c : text) {
+      indented.push_back(c);
+      if (c == '\n') indented += by;
+    }
+    return indented;
+  };
+  Result<ChainPages> pages = ForEachEvent(*client, id, [&](IndexedEvent&& e) {
+    if (written == 0) {
+      sink << "{\n  \"actor_id\": " << json(id).dump() << ",\n  \"anchor\": "
+           << (e.event.parent ? json(chain::ToHex(*e.event.parent)) : json()).dump()
+           << ",\n  \"events\": [\n";
+    } else {
+      sink << ",\n";
+    }
+    sink << indent(EventJson(e.event, e.index), "    ");
+    ++written;
+    return static_cast<bool>(sink);
+  });
+  if (!pages.ok()) return out.Error(pages.status());
+  if (written == 0) {
+    sink << "{\n  \"actor_id\": " << json(id).dump()
+         << ",\n  \"anchor\": null,\n  \"events\": [],\n  \"first_index\": 0\n}\n";
+  } else {
+    sink << "\n  ],\n  \"first_index\": " << pages->first_index << "\n}\n";
+  }
+  sink.flush();
+  if (!sink) return out.Error(IOError("writing " + (to_stdout ? std::string("stdout") : output)));
+  if (!to_stdout) std::cerr << "wrote " << written << " events to " << output << "\n";
   return kExitOk;
 }
 

@@ -5,7 +5,10 @@
 // until SIGTERM or SIGINT.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/context.h"
 #include "server/management_server.h"
@@ -23,7 +26,17 @@ struct ServerArgs {
   int workers = 0;
   std::string log_level = "info";
   bool save_all_chains = false;
+  std::vector<std::string> manifest_roots;
+  // Limits (ServerOptions; docs/protocol.md, section 6): the defaults are ServerOptions'.
+  server::ServerOptions limits;
+  double unauthenticated_timeout_s = 10;
+  double frame_header_timeout_s = 10;
+  double frame_body_timeout_s = 60;
 };
+
+std::chrono::milliseconds Seconds(double s) {
+  return std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
+}
 
 int Server(Context& ctx, const ServerArgs& args) {
   const Output& out = ctx.out();
@@ -43,8 +56,17 @@ int Server(Context& ctx, const ServerArgs& args) {
              env && !env->empty()) {
     token = *env;
   }
+  if (args.unauthenticated_timeout_s <= 0 || args.frame_header_timeout_s <= 0 ||
+      args.frame_body_timeout_s <= 0) {
+    return UsageError(ctx, "timeouts must be positive numbers of seconds");
+  }
   server::ServeOptions options;
+  options.server = args.limits;
   options.server.address = args.address;
+  for (const std::string& root : args.manifest_roots) options.server.manifest_roots.push_back(root);
+  options.server.unauthenticated_timeout = Seconds(args.unauthenticated_timeout_s);
+  options.server.frame_header_timeout = Seconds(args.frame_header_timeout_s);
+  options.server.frame_body_timeout = Seconds(args.frame_body_timeout_s);
   options.server.token = std::move(token);
   if (!args.home.empty()) options.runtime.home = args.home;
   if (!args.cache_dir.empty()) options.runtime.engine.cache_dir = args.cache_dir;
@@ -87,6 +109,51 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
       ->capture_default_str();
   cmd->add_flag("--save-all-chains", args->save_all_chains,
                 "Store every actor's chain, not only those whose manifest says save_chain");
+  cmd->add_option("--manifest-root", args->manifest_roots,
+                  "Directory whose manifest files clients beyond loopback may name in StartActor "
+                  "(repeatable; without one they may send only manifest text or store:// and "
+                  "http(s):// references)");
+  server::ServerOptions& l = args->limits;
+  cmd->add_option("--max-connections", l.max_connections, "Open connections, in all")
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-peer", l.max_connections_per_peer,
+                  "Open connections from one peer address")
+      ->capture_default_str();
+  cmd->add_option("--max-unauthenticated-connections", l.max_unauthenticated_connections,
+                  "Connections not yet authenticated (without a token: that have not sent a "
+                  "command); past it the oldest of them is closed")
+      ->capture_default_str();
+  cmd->add_option("--unauthenticated-timeout", args->unauthenticated_timeout_s,
+                  "Seconds a connection may stay unauthenticated (as above)")
+      ->capture_default_str();
+  cmd->add_option("--frame-header-timeout", args->frame_header_timeout_s,
+                  "Seconds for a frame's 4-byte length to arrive once it has begun")
+      ->capture_default_str();
+  cmd->add_option("--frame-body-timeout", args->frame_body_timeout_s,
+                  "Seconds for a frame's body to arrive once its length has")
+      ->capture_default_str();
+  cmd->add_option("--max-frame-bytes", l.max_frame_bytes, "Largest frame a client may send")
+      ->capture_default_str();
+  cmd->add_option("--max-message-bytes", l.max_message_bytes,
+                  "Largest message (reassembled from fragments) a client may send")
+      ->capture_default_str();
+  cmd->add_option("--max-reply-bytes", l.max_reply_bytes,
+                  "Largest reply built in one piece; longer chains and states go in pages")
+      ->capture_default_str();
+  cmd->add_option("--max-outbox-bytes", l.max_outbox_bytes,
+                  "Bytes waiting to be written to one client before it is disconnected (at "
+                  "least twice --max-reply-bytes)")
+      ->capture_default_str();
+  cmd->add_option("--max-subscriptions-per-connection", l.max_subscriptions_per_connection,
+                  "Subscriptions one connection may hold")
+      ->capture_default_str();
+  cmd->add_option("--subscription-queue-bytes", l.subscription_queue_bytes,
+                  "Bytes of events queued for one subscriber before they are dropped (with a "
+                  "gap notice)")
+      ->capture_default_str();
+  cmd->add_option("--total-subscription-bytes", l.total_subscription_bytes,
+                  "Bytes of events queued for all subscribers of the server")
+      ->capture_default_str();
   commands.Add(cmd, [args](Context& ctx) { return Server(ctx, *args); });
 }
 

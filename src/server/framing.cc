@@ -184,26 +184,38 @@ std::vector<std::vector<uint8_t>> FrameEncoder::Encode(std::span<const uint8_t> 
 
 Status FrameDecoder::Feed(std::span<const uint8_t> bytes,
                           std::vector<std::vector<uint8_t>>& messages,
-                          std::chrono::steady_clock::time_point now) {
+                          std::chrono::steady_clock::time_point now, size_t max_messages) {
   buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
   size_t at = 0;
+  size_t taken = 0;
   Status status;
-  while (buffer_.size() - at >= 4) {
+  while (buffer_.size() - at >= 4 && taken < max_messages) {
     size_t length = (size_t{buffer_[at]} << 24) | (size_t{buffer_[at + 1]} << 16) |
                     (size_t{buffer_[at + 2]} << 8) | size_t{buffer_[at + 3]};
     if (length > limits_.max_frame_bytes) {
       status = ResourceExhausted("frame of " + std::to_string(length) + " bytes exceeds the " +
-                                 std::to_string(limits_.max_frame_bytes) + "-byte limit");
+                                 limits_.frame_limit_label + " of " +
+                                 std::to_string(limits_.max_frame_bytes) + " bytes (" +
+                                 limits_.frame_limit_name + ")");
       break;
     }
     if (buffer_.size() - at - 4 < length) break;  // the rest of the frame has not arrived
+    const size_t before = messages.size();
     status = HandleFrame({buffer_.data() + at + 4, length}, messages, now);
     at += 4 + length;
+    taken += messages.size() - before;
     if (!status.ok()) break;
   }
   buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(at));
   Expire(now);
   return status;
+}
+
+bool FrameDecoder::HasWholeFrame() const {
+  if (buffer_.size() < 4) return false;
+  const size_t length = (size_t{buffer_[0]} << 24) | (size_t{buffer_[1]} << 16) |
+                        (size_t{buffer_[2]} << 8) | size_t{buffer_[3]};
+  return buffer_.size() - 4 >= length;
 }
 
 Status FrameDecoder::HandleFrame(std::span<const uint8_t> json,
@@ -258,8 +270,9 @@ Status FrameDecoder::HandleFrame(std::span<const uint8_t> json,
                       std::to_string(total));
   }
   if (total > limits_.max_message_bytes / kMaxFragmentData + 1) {
-    return ResourceExhausted("a message of " + std::to_string(total) +
-                             " fragments exceeds the message size limit");
+    return ResourceExhausted(
+        "a message of " + std::to_string(total) + " fragments exceeds the message limit of " +
+        std::to_string(limits_.max_message_bytes) + " bytes (max_message_bytes)");
   }
   std::vector<uint8_t> bytes;
   if (!Base64Decode(data_text, &bytes))
@@ -272,8 +285,9 @@ Status FrameDecoder::HandleFrame(std::span<const uint8_t> json,
   if (total == 1 && it == pending_.end()) {
     // A whole message in one fragment: nothing to reassemble.
     if (bytes.size() > limits_.max_message_bytes) {
-      return ResourceExhausted("a message of " + std::to_string(bytes.size()) +
-                               " bytes exceeds the size limit");
+      return ResourceExhausted(
+          "a message of " + std::to_string(bytes.size()) + " bytes exceeds the message limit of " +
+          std::to_string(limits_.max_message_bytes) + " bytes (max_message_bytes)");
     }
     messages.push_back(std::move(bytes));
     return Status();
@@ -281,7 +295,7 @@ Status FrameDecoder::HandleFrame(std::span<const uint8_t> json,
   if (it == pending_.end()) {
     if (pending_.size() >= limits_.max_pending_messages) {
       return ResourceExhausted("more than " + std::to_string(limits_.max_pending_messages) +
-                               " fragmented messages in progress");
+                               " fragmented messages in progress (max_pending_messages)");
     }
     it = pending_.emplace(id, Pending{}).first;
     it->second.total = static_cast<uint32_t>(total);
@@ -296,9 +310,15 @@ Status FrameDecoder::HandleFrame(std::span<const uint8_t> json,
     return ParseError("malformed fragment: fragment " + std::to_string(index) + " of message " +
                       std::to_string(id) + " arrived twice");
   }
-  if (pending_bytes_ + bytes.size() > limits_.max_pending_bytes ||
-      p.bytes + bytes.size() > limits_.max_message_bytes) {
-    return ResourceExhausted("fragmented messages exceed the size limit");
+  if (p.bytes + bytes.size() > limits_.max_message_bytes) {
+    return ResourceExhausted("a fragmented message exceeds the message limit of " +
+                             std::to_string(limits_.max_message_bytes) +
+                             " bytes (max_message_bytes)");
+  }
+  if (pending_bytes_ + bytes.size() > limits_.max_pending_bytes) {
+    return ResourceExhausted("fragmented messages in progress exceed " +
+                             std::to_string(limits_.max_pending_bytes) +
+                             " bytes (max_pending_bytes)");
   }
   p.bytes += bytes.size();
   pending_bytes_ += bytes.size();

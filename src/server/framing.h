@@ -61,6 +61,9 @@ class FrameDecoder {
  public:
   struct Limits {
     size_t max_frame_bytes = 64u << 20;     // one frame's JSON (a Complete of 8 MiB is ~32 MiB)
+    // How an oversize frame's error names the limit: "... exceeds the <label> of N bytes (<name>)".
+    std::string frame_limit_label = "frame limit";
+    std::string frame_limit_name = "max_frame_bytes";
     size_t max_message_bytes = 256u << 20;  // one reassembled message
     size_t max_pending_messages = 16;       // messages with fragments still missing
     size_t max_pending_bytes = 256u << 20;  // bytes held for them, in all
@@ -70,15 +73,27 @@ class FrameDecoder {
   FrameDecoder() : FrameDecoder(Limits{}) {}
   explicit FrameDecoder(Limits limits) : limits_(limits) {}
 
-  // Takes the next bytes of the stream; appends every message they complete to `messages`.
-  // `now` drives the expiry of partial messages. Errors: kResourceExhausted for a limit,
-  // kParseError for a malformed frame (with what was wrong).
+  // Takes the next bytes of the stream; appends every message they complete to `messages`, at
+  // most `max_messages` of them: frames after that stay buffered, unread (not even their length
+  // checked), until a later Feed (with no new bytes, say) after the caller changed the limits,
+  // e.g. once a connection has authenticated. `now` drives the expiry of partial messages.
+  // Errors: kResourceExhausted for a limit, kParseError for a malformed frame (with what was
+  // wrong).
   Status Feed(std::span<const uint8_t> bytes, std::vector<std::vector<uint8_t>>& messages,
-              std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+              std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now(),
+              size_t max_messages = SIZE_MAX);
 
-  // Bytes received but not yet a whole frame, and messages waiting for fragments.
+  // The limits apply to frames read from now on.
+  void set_limits(Limits limits) { limits_ = std::move(limits); }
+  const Limits& limits() const { return limits_; }
+
+  // Bytes received but not yet read as frames, and messages waiting for fragments.
   size_t buffered_bytes() const { return buffer_.size(); }
   size_t pending_messages() const { return pending_.size(); }
+  // Whether the buffer holds a whole frame that a Feed stopped before (max_messages).
+  bool HasWholeFrame() const;
+  // Whether the buffer holds the start of a frame whose 4-byte length has all arrived.
+  bool HasFrameHeader() const { return buffer_.size() >= 4; }
 
  private:
   Status HandleFrame(std::span<const uint8_t> json, std::vector<std::vector<uint8_t>>& messages,

@@ -156,6 +156,8 @@ TEST(FramingTest, LimitsBoundMemory) {
   // A length prefix beyond the limit is refused before any of the frame arrives.
   Status oversize = decoder.Feed(std::vector<uint8_t>{0x7f, 0xff, 0xff, 0xff}, messages);
   EXPECT_EQ(oversize.code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(oversize.ToString(), HasSubstr("frame of 2147483647 bytes exceeds the frame limit "
+                                             "of 1000 bytes (max_frame_bytes)"));
   // Too many messages left half-sent.
   FrameDecoder partial(limits);
   auto fragment = [](int id) {
@@ -184,6 +186,48 @@ TEST(FramingTest, LimitsBoundMemory) {
                 .code(),
             StatusCode::kResourceExhausted);
   EXPECT_TRUE(messages.empty());
+}
+
+// A caller that must act between messages (a connection that authenticates with its first)
+// takes them one at a time: later frames stay buffered, unread, until new limits apply.
+TEST(FramingTest, MessagesCanBeTakenOneAtATimeUnderChangingLimits) {
+  FrameDecoder::Limits small;
+  small.max_frame_bytes = 64;
+  small.frame_limit_label = "unauthenticated frame limit";
+  small.frame_limit_name = "max_unauthenticated_frame_bytes";
+  FrameDecoder decoder(small);
+  FrameEncoder encoder;
+  std::vector<uint8_t> stream;
+  for (const auto& f : encoder.Encode(Bytes("\"first\"")))
+    stream.insert(stream.end(), f.begin(), f.end());
+  const std::string large(100, 'x');
+  for (const auto& f : encoder.Encode(Bytes("\"" + large + "\""))) {
+    stream.insert(stream.end(), f.begin(), f.end());
+  }
+  std::vector<std::vector<uint8_t>> messages;
+  ASSERT_TRUE(decoder.Feed(stream, messages, std::chrono::steady_clock::now(), 1).ok());
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], Bytes("\"first\""));
+  EXPECT_TRUE(decoder.HasWholeFrame());
+  // Under the small limits the next frame is refused, naming them ...
+  FrameDecoder strict(small);
+  std::vector<std::vector<uint8_t>> ignored;
+  Status refused = strict.Feed(stream, ignored);
+  EXPECT_THAT(refused.ToString(), HasSubstr("exceeds the unauthenticated frame limit of 64 bytes "
+                                            "(max_unauthenticated_frame_bytes)"));
+  // ... but once the limits are lifted it is read.
+  decoder.set_limits(FrameDecoder::Limits{});
+  ASSERT_TRUE(decoder.Feed({}, messages).ok());
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[1], Bytes("\"" + large + "\""));
+  EXPECT_FALSE(decoder.HasWholeFrame());
+  EXPECT_EQ(decoder.buffered_bytes(), 0u);
+  // A partial frame: its header, then not yet its body.
+  ASSERT_TRUE(decoder.Feed(std::vector<uint8_t>{0, 0}, messages).ok());
+  EXPECT_FALSE(decoder.HasFrameHeader());
+  ASSERT_TRUE(decoder.Feed(std::vector<uint8_t>{0, 9, '{'}, messages).ok());
+  EXPECT_TRUE(decoder.HasFrameHeader());
+  EXPECT_FALSE(decoder.HasWholeFrame());
 }
 
 TEST(FramingTest, PartialMessagesExpire) {

@@ -14,31 +14,85 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "theater/runtime.h"
 #include "theater/status.h"
 
 namespace theater::server {
 
+// Every limit the server applies to its clients (docs/protocol.md, section 6, lists them with
+// the error each one gives). The defaults suit a management server on one host with a few dozen
+// clients; `theater server` exposes those a user may need to change as flags.
 struct ServerOptions {
   std::string address = "127.0.0.1:9000";  // host:port; port 0 picks a free one
   // The shared secret clients must present; required to listen beyond loopback.
   std::optional<std::string> token;
+  // Manifest files a client beyond loopback may name in StartActor must lie under one of these
+  // directories (symlinks resolved); with none, such clients may start actors only from manifest
+  // text, store:// or http(s):// references. Loopback clients may name any file.
+  std::vector<std::filesystem::path> manifest_roots;
+
+  // --- Frames ---
   size_t max_frame_bytes = 64u << 20;
   size_t max_message_bytes = 256u << 20;
+  // With a token set, the largest frame (and message) read before the connection authenticated.
+  size_t max_unauthenticated_frame_bytes = 4096;
+  // A frame's 4-byte length must arrive within frame_header_timeout of its first byte, and its
+  // body within frame_body_timeout of its length (slow senders hold no slot for long).
+  std::chrono::milliseconds frame_header_timeout{10'000};
+  std::chrono::milliseconds frame_body_timeout{60'000};
+
+  // --- Connections ---
   size_t max_connections = 1024;
-  // Events queued for one subscriber before they are dropped (with a gap notice).
+  // Connections from one peer address.
+  size_t max_connections_per_peer = 512;
+  // Connections not yet authenticated (without a token: that have not sent a whole command)
+  // across the server. Past it the oldest such connection is closed to make room, so a flood of
+  // silent connections cannot keep a real client out, and authenticated ones keep their slots.
+  size_t max_unauthenticated_connections = 128;
+  // An unauthenticated connection (as above) is closed this long after it was accepted.
+  std::chrono::milliseconds unauthenticated_timeout{10'000};
+  // A wrong token is answered after this delay (the connection reads nothing meanwhile), and
+  // the connection is closed after max_auth_failures of them.
+  std::chrono::milliseconds auth_failure_delay{1'000};
+  size_t max_auth_failures = 3;
+
+  // --- Replies and what a connection holds ---
+  // The largest reply the server builds in one piece (a page of events, a state, an answer).
+  // Longer chains and states are read in pages (docs/protocol.md, "Paging").
+  size_t max_reply_bytes = 16u << 20;
+  // A page's size when the client asks for pages without saying (max_bytes absent).
+  size_t default_page_bytes = 1u << 20;
+  // Bytes waiting to be written to one client (replies and pushes, framed). A client that lets
+  // more pile up is not reading: it is disconnected. At least max_reply_bytes * 2.
+  size_t max_outbox_bytes = 64u << 20;
+  // Commands of one connection being worked on or answered but not yet sent; past it the server
+  // reads no more of that connection's commands until some are answered.
+  size_t max_commands_in_flight = 64;
+
+  // --- Subscriptions ---
+  size_t max_subscriptions_per_connection = 64;
+  // Events queued for one subscriber before they are dropped (with a gap notice) ...
   size_t subscription_queue = 65536;
+  // ... and bytes (theater::chain::DeliveryBytes) for one subscriber, for all subscribers of one
+  // connection, and for all subscribers of the server.
+  size_t subscription_queue_bytes = 16u << 20;
+  size_t connection_subscription_bytes = 64u << 20;
+  size_t total_subscription_bytes = 256u << 20;
+
   std::chrono::milliseconds request_timeout{30'000};  // RequestActorMessage, OpenChannel
 };
 
 class ManagementServer {
  public:
-  // Binds and starts serving. Errors: the address is malformed or cannot be bound, or it is not
-  // loopback and no token is set.
+  // Binds and starts serving. Errors: the address is malformed or cannot be bound, it is not
+  // loopback and no token is set, a manifest root is not a directory, or the limits contradict
+  // each other (max_outbox_bytes below twice max_reply_bytes, a zero count).
   static Result<std::unique_ptr<ManagementServer>> Start(TheaterRuntime& runtime,
                                                          ServerOptions options);
   virtual ~ManagementServer() = default;
@@ -52,7 +106,8 @@ class ManagementServer {
 
 // `theater server`: serves until SIGTERM or SIGINT, then stops every actor, syncs the database
 // and returns 0 (1 when it could not start). Prints "listening on <address>" on stdout once
-// ready, so scripts and tests can wait for it.
+// ready, so scripts and tests can wait for it. Raises the soft limit on open files to the hard
+// one first: every connection costs a descriptor.
 struct ServeOptions {
   ServerOptions server;
   RuntimeOptions runtime;

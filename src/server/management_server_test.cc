@@ -21,6 +21,7 @@
 #include "server/framing.h"
 #include "server/management_server.h"
 #include "server/protocol.h"
+#include "server/server_test_util.h"
 #include "theater/chain.h"
 
 namespace theater::server {
@@ -103,76 +104,7 @@ class ManagementServerTest : public ::testing::Test {
   std::unique_ptr<ManagementServer> server_;
 };
 
-// A raw TCP connection, for bytes no well-behaved client sends.
-class RawSocket {
- public:
-  explicit RawSocket(const std::string& address) {
-    auto hp = SplitAddress(address);
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(hp->second);
-    ::inet_pton(AF_INET, hp->first.c_str(), &sa.sin_addr);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
-    timeval tv{10, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  }
-  ~RawSocket() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  void Send(std::string_view bytes) {
-    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
-              static_cast<ssize_t>(bytes.size()));
-  }
-  // One frame holding `json_text`.
-  void SendFrame(std::string_view json_text) {
-    std::string frame(4, '\0');
-    uint32_t n = static_cast<uint32_t>(json_text.size());
-    frame[0] = static_cast<char>(n >> 24);
-    frame[1] = static_cast<char>(n >> 16);
-    frame[2] = static_cast<char>(n >> 8);
-    frame[3] = static_cast<char>(n);
-    frame += json_text;
-    Send(frame);
-  }
-  // A message as the original's clients send it: one Complete frame.
-  void SendMessage(std::string_view message) {
-    for (auto& frame :
-         encoder_.Encode({reinterpret_cast<const uint8_t*>(message.data()), message.size()})) {
-      Send({reinterpret_cast<const char*>(frame.data()), frame.size()});
-    }
-  }
-  // The next message, or nullopt when the server closed the connection (or 10 s passed).
-  std::optional<json> Receive() {
-    std::vector<std::vector<uint8_t>> messages;
-    while (pending_.empty()) {
-      uint8_t buffer[65536];
-      ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
-      if (n <= 0) return std::nullopt;
-      messages.clear();
-      if (!decoder_.Feed({buffer, static_cast<size_t>(n)}, messages).ok()) return std::nullopt;
-      for (auto& m : messages) pending_.push_back(json::parse(m.begin(), m.end()));
-    }
-    json front = pending_.front();
-    pending_.erase(pending_.begin());
-    return front;
-  }
-  // Whether the server closed the connection (reads EOF within 10 s).
-  bool ClosedByServer() {
-    for (;;) {
-      uint8_t buffer[4096];
-      ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
-      if (n == 0) return true;
-      if (n < 0) return false;
-    }
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-  FrameEncoder encoder_;
-  FrameDecoder decoder_;
-  std::vector<json> pending_;
-};
+using server_testing::RawSocket;
 
 TEST_F(ManagementServerTest, ActorLifecycleCommands) {
   auto client = Connect();
@@ -409,6 +341,10 @@ TEST_F(ManagementServerTest, ASubscriberThatFallsBehindGetsEveryEventOrAGapNotic
     ServerOptions options;
     options.address = "127.0.0.1:0";
     options.subscription_queue = queue;
+    // Room for every event in bytes too (the defaults hold some 16 MiB for one subscriber).
+    options.subscription_queue_bytes = 256u << 20;
+    options.connection_subscription_bytes = 256u << 20;
+    options.total_subscription_bytes = 256u << 20;
     auto server = ManagementServer::Start(*runtime_, options);
     ASSERT_TRUE(server.ok());
     ManagementClient::Options client_options;

@@ -1,0 +1,51 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Which manifests a management client may name (docs/protocol.md, "StartActor from beyond
+// loopback"). StartActor's `manifest` is manifest text, a store:// or http(s):// reference, or a
+// path on the server's machine; the runtime tells them apart (runtime_impl.cc, SpawnWithChain,
+// and ClassifyReference in manifest.cc) and ClassifyManifest mirrors its rule exactly. A client
+// beyond loopback may name a file only under one of the server's manifest roots
+// (`theater server --manifest-root DIR`): otherwise it could make the server read any file its
+// user can, and learn from the error whether it exists and what it holds.
+//
+// Thread-safety: ManifestRoots is immutable after Create; safe from any thread.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "theater/status.h"
+
+namespace theater::server {
+
+enum class ManifestForm { kInline, kStore, kUrl, kFile };
+
+// Inline text when it holds a newline, or starts (after spaces and tabs) with '[', or starts with
+// a `key =` line (a bare key of letters, digits, '_' or '-', then '='); else a reference:
+// store://…, http://… or https://…, and anything else a file path. Linear, no regex.
+ManifestForm ClassifyManifest(std::string_view manifest);
+
+class ManifestRoots {
+ public:
+  ManifestRoots() = default;
+  // The directories, resolved (symlinks included). Errors: one does not exist or is not a
+  // directory (kInvalidArgument naming it).
+  static Result<ManifestRoots> Create(const std::vector<std::filesystem::path>& roots);
+
+  // For a manifest path a client beyond loopback names: the path resolved (relative to the
+  // server's working directory, symlinks included) when it is a regular file under a root, to be
+  // read instead of the client's text (so the file checked is the file read). Otherwise
+  // kPermissionDenied, whose message names the client's own text and the rule, and nothing the
+  // server found out about the file (not even whether it exists).
+  Result<std::string> Admit(std::string_view path) const;
+
+  bool empty() const { return roots_.empty(); }
+  const std::vector<std::filesystem::path>& roots() const { return roots_; }
+
+ private:
+  std::vector<std::filesystem::path> roots_;
+};
+
+}  // namespace theater::server

@@ -1,0 +1,121 @@
+// Theater: a WebAssembly actor runtime.
+//
+// ServerImpl: the management server behind ManagementServer (management_server.h). It listens,
+// admits connections (connection.h) under its caps — per peer address, for connections not yet
+// authenticated, in all — sweeps their deadlines, and runs their commands against the runtime
+// (commands.cc).
+//
+// One Boost.Asio thread owns every socket and every connection's state; nothing here is touched
+// from another thread except through asio::post. Commands the runtime answers at once (list,
+// status, metrics, send) run on that thread. Commands that wait run elsewhere: the runtime's
+// asynchronous forms (spawn, stop, request) call back on runtime threads, and the blocking ones
+// (terminate, restart, pause, resume, channels, chain reads, state, the stores) run on a small
+// pool. Either way the reply is posted back to the network thread, which sends each
+// connection's replies in the order of its commands.
+//
+// Thread-safety: Start/Stop from one thread; everything else on the network thread.
+// Ownership: borrows the runtime (which must outlive it); owns the acceptor, the connections
+// and the pool.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "server/connection.h"
+#include "server/management_server.h"
+#include "server/manifest_access.h"
+#include "server/protocol.h"
+#include "theater/runtime.h"
+#include "theater/subscription.h"
+
+namespace theater::server {
+
+// Whether a command's reply may be large (a chain's events, a state) or its work long (a chain
+// verified page by page): a connection runs such a command only when every earlier reply is out.
+bool HasLargeReply(const Variant& command);
+
+class ServerImpl final : public ManagementServer {
+ public:
+  ServerImpl(TheaterRuntime& runtime, ServerOptions options);
+  ~ServerImpl() override { Stop(); }
+
+  Status Listen();
+  std::string address() const override { return bound_address_; }
+  void Stop() override;
+
+  // --- For connections (network thread). ---
+  TheaterRuntime& runtime() { return runtime_; }
+  const ServerOptions& options() const { return options_; }
+  boost::asio::io_context& io() { return io_; }
+  const std::shared_ptr<chain::ByteBudget>& subscription_budget() const {
+    return subscription_budget_;
+  }
+  // A connection authenticated (or, without a token, sent its first message): it is no longer
+  // a candidate for eviction.
+  void OnEstablished(Connection& connection);
+  // A connection closed: its slot is free (the object goes once its handlers have run).
+  void OnClosed(Connection& connection);
+  void Dispatch(const std::shared_ptr<Connection>& conn, Connection::Context ctx,
+                const Variant& command);
+  void CountCommand() { ++commands_; }
+
+ private:
+  using tcp = boost::asio::ip::tcp;
+  using json = nlohmann::json;
+
+  void Accept();
+  void Admit(tcp::socket socket);
+  // Closes the connection that has waited longest to authenticate, saying why.
+  bool EvictOldestUnestablished(const std::string& why);
+  void Sweep();
+  void OnTopLevelEvent(const ChildEvent& event);
+  // A completion for `ctx` on `conn` from any thread: posts the reply to the network thread.
+  std::function<void(json, std::vector<std::string>)> Replier(
+      const std::shared_ptr<Connection>& conn, const Connection::Context& ctx);
+  // Runs `work` on the blocking pool and replies with what it returns.
+  void Blocking(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+                std::function<json()> work);
+  // The same for work that returns the reply as text (large replies, never built as a tree).
+  void BlockingText(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+                    std::function<std::string()> work);
+
+  void StartActor(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+                  const json& fields);
+  void OpenChannel(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+                   const json& fields);
+  json ServerInfo() const;
+
+  TheaterRuntime& runtime_;
+  ServerOptions options_;
+  ManifestRoots manifest_roots_;
+  boost::asio::io_context io_;
+  tcp::acceptor acceptor_;
+  boost::asio::steady_timer sweep_timer_;
+  boost::asio::steady_timer accept_retry_timer_;
+  std::thread thread_;
+  std::unique_ptr<boost::asio::thread_pool> blocking_;
+  std::string bound_address_;
+  const std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point last_accept_warning_{};
+  bool stopped_ = false;
+  uint64_t next_serial_ = 1;
+  uint64_t commands_ = 0;
+  std::map<Connection*, std::shared_ptr<Connection>> connections_;
+  size_t open_ = 0;  // connections not yet closed (connections_ also holds closing ones)
+  std::unordered_map<std::string, size_t> per_peer_;  // open connections by peer address
+  std::map<uint64_t, Connection*> unestablished_;     // by serial: oldest first
+  std::shared_ptr<chain::ByteBudget> subscription_budget_;
+  // Top-level actors started with `parent: true`, and who hears their result.
+  std::unordered_map<std::string, std::weak_ptr<Connection>> parents_;
+};
+
+}  // namespace theater::server

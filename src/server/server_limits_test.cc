@@ -1,0 +1,564 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The management server under hostile clients, over real loopback TCP: slow and silent
+// connections closed at their deadlines, the caps on connections per peer address and on
+// unauthenticated ones (a newcomer evicts the connection that waited longest), the frame limit
+// before authentication, the delay and the cap on wrong tokens, 2,000 hostile connections while
+// a real client keeps getting answers, 500 concurrent clients, and the bounds on what one
+// connection holds (subscriptions, their queues in bytes, replies it does not read).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/bytes.h"
+#include "server/connection.h"
+#include "server/server_test_util.h"
+
+namespace theater::server {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+using server_testing::RawSocket;
+using server_testing::TestServer;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm";
+const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
+constexpr std::string_view kToken = "s3cret-token";
+
+std::string Manifest(const std::string& component) {
+  return "name = \"probe\"\nversion = \"0.1.0\"\ncomponent = \"" + component + "\"\n";
+}
+
+// Bytes as the server also reads them: a base64 string (cheap to build for large payloads).
+json Bytes(std::string_view text) {
+  return Base64Encode({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+}
+
+std::string Text(const std::optional<json>& message) {
+  return message ? message->dump() : std::string("<closed>");
+}
+
+std::string Start(ManagementClient& client, const std::string& manifest) {
+  auto reply = client.Call(MakeVariant("StartActor", json{{"manifest", manifest}}));
+  EXPECT_TRUE(reply.ok()) << reply.status().ToString();
+  return reply.ok() ? reply->fields["id"].get<std::string>() : "";
+}
+
+json Info(ManagementClient& client) {
+  auto info = client.Call("GetServerInfo");
+  EXPECT_TRUE(info.ok()) << info.status().ToString();
+  return info.ok() ? info->fields : json::object();
+}
+
+std::string AuthenticateFrames(RawSocket& raw, std::string_view token, int request_id) {
+  return raw.MessageFrames(json{
+      {"command", MakeVariant("Authenticate", json{{"token", token}})},
+      {"request_id",
+       request_id}}.dump());
+}
+
+double Ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+TEST(ServerLimitsTest, SlowFramesAndSilentConnectionsAreClosedAtTheirDeadlines) {
+  ServerOptions options;
+  options.frame_header_timeout = 300ms;
+  options.frame_body_timeout = 600ms;
+  options.unauthenticated_timeout = 500ms;
+  TestServer t(options);
+  ASSERT_TRUE(t.ok());
+
+  // A connection that never sends a whole message is closed after unauthenticated_timeout.
+  auto start = Clock::now();
+  RawSocket silent(t.address());
+  ASSERT_TRUE(silent.connected());
+  auto notice = silent.Receive();
+  EXPECT_THAT(Text(notice), HasSubstr("not authenticated within 500 ms of connecting "
+                                      "(unauthenticated_timeout)"));
+  EXPECT_TRUE(silent.ClosedByServer());
+  EXPECT_GE(Clock::now() - start, 450ms);
+  EXPECT_LT(Clock::now() - start, 3s);
+
+  // Connections that spoke the protocol are not subject to it, but a frame they start must come
+  // whole: one byte of a length, then silence, is closed after frame_header_timeout ...
+  RawSocket header(t.address());
+  header.SendMessage("\"ListActors\"");
+  ASSERT_TRUE(header.Receive());
+  start = Clock::now();
+  header.Send(std::string(1, '\0'));
+  EXPECT_THAT(Text(header.Receive()),
+              HasSubstr("4-byte length did not arrive within 300 ms of its first byte "
+                        "(frame_header_timeout)"));
+  EXPECT_TRUE(header.ClosedByServer());
+  EXPECT_GE(Clock::now() - start, 250ms);
+  EXPECT_LT(Clock::now() - start, 3s);
+
+  // ... and a length whose body stops coming after frame_body_timeout.
+  RawSocket body(t.address());
+  body.SendMessage("\"ListActors\"");
+  ASSERT_TRUE(body.Receive());
+  start = Clock::now();
+  body.Send(body.MessageFrames("\"ListActors\"").substr(0, 9));
+  EXPECT_THAT(Text(body.Receive()),
+              HasSubstr("body did not arrive within 600 ms of its length (frame_body_timeout)"));
+  EXPECT_TRUE(body.ClosedByServer());
+  EXPECT_GE(Clock::now() - start, 550ms);
+
+  // A frame that comes slowly but within its deadlines is read and answered.
+  RawSocket slow(t.address());
+  const std::string frame = slow.MessageFrames("\"ListActors\"");
+  for (size_t i = 0; i < frame.size(); i += 8) {
+    slow.Send(frame.substr(i, 8));
+    std::this_thread::sleep_for(20ms);
+  }
+  auto reply = slow.Receive();
+  ASSERT_TRUE(reply);
+  EXPECT_TRUE(reply->contains("ActorList")) << reply->dump();
+  // It is established now: no unauthenticated_timeout for it.
+  std::this_thread::sleep_for(700ms);
+  slow.SendMessage("\"ListActors\"");
+  reply = slow.Receive();
+  ASSERT_TRUE(reply);
+  EXPECT_TRUE(reply->contains("ActorList"));
+}
+
+TEST(ServerLimitsTest, ANewcomerEvictsTheOldestUnauthenticatedConnection) {
+  ServerOptions options;
+  options.token = std::string(kToken);
+  options.max_unauthenticated_connections = 4;
+  TestServer t(options);
+  ASSERT_TRUE(t.ok());
+  auto legit = t.Connect();
+  ASSERT_TRUE(legit);
+
+  std::vector<std::unique_ptr<RawSocket>> waiting;
+  for (int i = 0; i < 4; ++i) {
+    waiting.push_back(std::make_unique<RawSocket>(t.address(), "127.0.0.2"));
+    ASSERT_TRUE(waiting.back()->connected());
+  }
+  ASSERT_TRUE(
+      testing_util::WaitFor([&] { return Info(*legit)["unauthenticated_connections"] == 4; }));
+  RawSocket newcomer(t.address(), "127.0.0.3");
+  ASSERT_TRUE(newcomer.connected());
+  EXPECT_THAT(Text(waiting[0]->Receive()),
+              HasSubstr("connections are waiting to authenticate "
+                        "(max_unauthenticated_connections) and this one waited longest"));
+  EXPECT_TRUE(waiting[0]->ClosedByServer());
+  // The newcomer gets its turn; the authenticated client kept its slot all along.
+  newcomer.Send(AuthenticateFrames(newcomer, kToken, 1));
+  auto authenticated = newcomer.Receive();
+  ASSERT_TRUE(authenticated);
+  EXPECT_EQ((*authenticated)["response"], json({{"Authenticated", json::object()}}));
+  for (int i = 0; i < 20; ++i) {
+    waiting.push_back(std::make_unique<RawSocket>(t.address(), "127.0.0.4"));
+  }
+  EXPECT_TRUE(legit->Call("ListActors").ok());
+  newcomer.SendMessage(json{{"command", "ListActors"}, {"request_id", 2}}.dump());
+  auto listed = newcomer.Receive();
+  ASSERT_TRUE(listed);
+  EXPECT_TRUE((*listed)["response"].contains("ActorList")) << listed->dump();
+  json info = Info(*legit);
+  EXPECT_LE(info["unauthenticated_connections"].get<int>(), 4);
+}
+
+TEST(ServerLimitsTest, ConnectionsPerPeerAddressAreCapped) {
+  ServerOptions options;
+  options.max_connections_per_peer = 6;
+  TestServer t(options);
+  ASSERT_TRUE(t.ok());
+  std::vector<std::unique_ptr<RawSocket>> held;
+  for (int i = 0; i < 6; ++i) {
+    held.push_back(std::make_unique<RawSocket>(t.address(), "127.0.0.5"));
+    held.back()->SendMessage("\"ListActors\"");
+    ASSERT_TRUE(held.back()->Receive());
+  }
+  RawSocket seventh(t.address(), "127.0.0.5");
+  EXPECT_THAT(Text(seventh.Receive()),
+              HasSubstr("too many connections from 127.0.0.5: the limit is 6 per address "
+                        "(max_connections_per_peer)"));
+  EXPECT_TRUE(seventh.ClosedByServer());
+  // Other addresses are not affected, and a slot freed is a slot to take.
+  RawSocket other(t.address(), "127.0.0.6");
+  other.SendMessage("\"ListActors\"");
+  EXPECT_TRUE(other.Receive());
+  held.pop_back();
+  std::this_thread::sleep_for(100ms);
+  RawSocket again(t.address(), "127.0.0.5");
+  again.SendMessage("\"ListActors\"");
+  auto reply = again.Receive();
+  ASSERT_TRUE(reply);
+  EXPECT_TRUE(reply->contains("ActorList")) << reply->dump();
+}
+
+TEST(ServerLimitsTest, NothingLargeIsReadBeforeTheToken) {
+  ServerOptions options;
+  options.token = std::string(kToken);
+  TestServer t(options);
+  ASSERT_TRUE(t.ok());
+  RawSocket big(t.address());
+  std::string header("\x00\x01\x11\x70", 4);  // 70,000 bytes
+  big.Send(header + "{\"Complete\":[");
+  EXPECT_THAT(Text(big.Receive()),
+              HasSubstr("frame of 70000 bytes exceeds the unauthenticated frame limit of 4096 "
+                        "bytes (max_unauthenticated_frame_bytes)"));
+  EXPECT_TRUE(big.ClosedByServer());
+
+  // The token and a large command in one write: the command is read once the token has been.
+  RawSocket pipelined(t.address());
+  const std::string padding(20000, 'x');
+  pipelined.Send(
+      AuthenticateFrames(pipelined, kToken, 1) +
+      pipelined.MessageFrames(json{{"command", "ListActors"}, {"request_id", padding}}.dump()));
+  auto first = pipelined.Receive();
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)["request_id"], 1);
+  auto second = pipelined.Receive();
+  ASSERT_TRUE(second);
+  EXPECT_EQ((*second)["request_id"], padding);
+  EXPECT_TRUE((*second)["response"].contains("ActorList"));
+
+  // An authenticated client sends large messages as before.
+  auto client = t.Connect();
+  ASSERT_TRUE(client);
+  std::string id = Start(*client, Manifest(kMessenger));
+  const std::string text(300000, 'y');
+  auto echoed = client->Call(
+      MakeVariant("RequestActorMessage", json{{"id", id}, {"data", Bytes("echo:" + text)}}));
+  ASSERT_TRUE(echoed.ok()) << echoed.status().ToString();
+  EXPECT_EQ(echoed->fields["message"].size(), text.size());
+}
+
+TEST(ServerLimitsTest, WrongTokensAreAnsweredLateAndEndTheConnection) {
+  ServerOptions options;
+  options.token = std::string(kToken);
+  options.auth_failure_delay = 300ms;
+  options.max_auth_failures = 3;
+  TestServer t(options);
+  ASSERT_TRUE(t.ok());
+  RawSocket guesser(t.address());
+  // Three guesses in one write: nothing after a wrong one is read until its delay has passed.
+  const auto start = Clock::now();
+  guesser.Send(AuthenticateFrames(guesser, "guess-1", 1) +
+               AuthenticateFrames(guesser, "guess-2", 2) +
+               AuthenticateFrames(guesser, "guess-3", 3));
+  for (int i = 1; i <= 3; ++i) {
+    auto reply = guesser.Receive();
+    ASSERT_TRUE(reply) << "reply " << i;
+    EXPECT_EQ((*reply)["request_id"], i);
+    EXPECT_EQ((*reply)["response"]["Error"]["error"], "Unauthorized");
+    const std::string message = (*reply)["response"]["Error"]["message"];
+    EXPECT_THAT(message, HasSubstr("wrong token (" + std::to_string(i) + " of 3 attempts"));
+    if (i == 3) {
+      EXPECT_THAT(message, HasSubstr("closing the connection"));
+    }
+    EXPECT_GE(Clock::now() - start, i * 300ms - 20ms) << "reply " << i;
+  }
+  EXPECT_TRUE(guesser.ClosedByServer());
+
+  // A wrong token, then the right one, on one connection: in.
+  RawSocket second(t.address());
+  second.Send(AuthenticateFrames(second, "nope", 1) + AuthenticateFrames(second, kToken, 2));
+  EXPECT_EQ((*second.Receive())["response"]["Error"]["error"], "Unauthorized");
+  EXPECT_EQ((*second.Receive())["response"], json({{"Authenticated", json::object()}}));
+}
+
+// Issue 19, "why" 4: 1,030 connections that each sent one byte of a length locked every client
+// out. Now 2,000 hostile connections of four kinds — a byte of a length, half a length, an
+// oversize frame before the token, a wrong token — from eight peer addresses leave a client's
+// answers within a second, and a newcomer can still get in.
+TEST(ServerLimitsTest, TwoThousandHostileConnectionsDoNotLockOutAClient) {
+  ASSERT_GE(server_testing::RaiseFileLimit(), rlim_t{5000});
+  ServerOptions options;
+  options.token = std::string(kToken);
+  TestServer t(options);
+  ASSERT_TRUE(t.ok());
+  auto legit = t.Connect();
+  ASSERT_TRUE(legit);
+  Start(*legit, Manifest(kProbe));
+
+  Clock::duration worst{};
+  int checks = 0;
+  auto check = [&] {
+    const auto start = Clock::now();
+    auto list = legit->Call("ListActors");
+    const auto took = Clock::now() - start;
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    if (list.ok()) {
+      EXPECT_EQ(list->fields["actors"].size(), 1u);
+    }
+    EXPECT_LT(took, 1s) << "check " << checks;
+    worst = std::max(worst, took);
+    ++checks;
+  };
+  const std::string oversize = std::string("\x00\x10\x00\x00", 4) + "{\"Complete\":[1,2,3";
+  std::vector<std::unique_ptr<RawSocket>> hostile;
+  hostile.reserve(2000);
+  int not_connected = 0;
+  const auto flood_start = Clock::now();
+  for (int i = 0; i < 2000; ++i) {
+    auto s = std::make_unique<RawSocket>(t.address(), "127.0.0." + std::to_string(2 + i % 8));
+    if (!s->connected()) ++not_connected;
+    switch (i % 4) {
+      case 0:
+        s->TrySend(std::string(1, '\0'));
+        break;
+      case 1:
+        s->TrySend(std::string(2, '\0'));
+        break;
+      case 2:
+        s->TrySend(oversize);
+        break;
+      default:
+        s->TrySend(AuthenticateFrames(*s, "wrong-" + std::to_string(i), i));
+        break;
+    }
+    hostile.push_back(std::move(s));
+    if (i % 100 == 99) check();
+  }
+  const auto flood_took = Clock::now() - flood_start;
+  EXPECT_EQ(not_connected, 0);
+  for (int round = 0; round < 10; ++round) {
+    check();
+    std::this_thread::sleep_for(100ms);
+  }
+  // A new client gets in while the flood holds its connections open.
+  const auto start = Clock::now();
+  auto newcomer = t.Connect();
+  ASSERT_TRUE(newcomer);
+  auto list = newcomer->Call("ListActors");
+  EXPECT_TRUE(list.ok());
+  EXPECT_LT(Clock::now() - start, 1s);
+  json info = Info(*legit);
+  EXPECT_LE(info["unauthenticated_connections"].get<size_t>(), 128u);
+  EXPECT_LE(info["connections"].get<size_t>(), 1024u);
+  std::cout << "[ measured ] 2000 hostile connections opened in " << Ms(flood_took) << " ms; "
+            << checks << " ListActors calls meanwhile, the slowest " << Ms(worst)
+            << " ms; server then held " << info["connections"] << " connections ("
+            << info["unauthenticated_connections"] << " unauthenticated)\n";
+}
+
+// Without a token the same holds: 300 connections that send a byte or two of a length and then
+// nothing hold no slot for long, and a client that spoke first keeps getting answers.
+TEST(ServerLimitsTest, ThreeHundredSlowlorisConnectionsWithoutAToken) {
+  ASSERT_GE(server_testing::RaiseFileLimit(), rlim_t{2000});
+  ServerOptions options;
+  options.unauthenticated_timeout = 1s;
+  TestServer t(options);
+  ASSERT_TRUE(t.ok());
+  auto legit = t.Connect();
+  ASSERT_TRUE(legit);
+  ASSERT_TRUE(legit->Call("ListActors").ok());
+  std::vector<std::unique_ptr<RawSocket>> slow;
+  for (int i = 0; i < 300; ++i) {
+    slow.push_back(
+        std::make_unique<RawSocket>(t.address(), "127.0.0." + std::to_string(2 + i % 3)));
+    slow.back()->TrySend(std::string(1 + i % 2, '\0'));
+    if (i % 50 == 49) {
+      const auto start = Clock::now();
+      EXPECT_TRUE(legit->Call("ListActors").ok());
+      EXPECT_LT(Clock::now() - start, 1s);
+    }
+  }
+  EXPECT_LE(Info(*legit)["unauthenticated_connections"].get<size_t>(), 128u);
+  // Past unauthenticated_timeout none of them is left.
+  EXPECT_TRUE(testing_util::WaitFor([&] { return Info(*legit)["connections"] == 1; }, 5s));
+  EXPECT_TRUE(legit->Call("ListActors").ok());
+}
+
+TEST(ServerLimitsTest, FiveHundredConcurrentClients) {
+  ASSERT_GE(server_testing::RaiseFileLimit(), rlim_t{2000});
+  TestServer t;
+  ASSERT_TRUE(t.ok());
+  auto setup = t.Connect();
+  ASSERT_TRUE(setup);
+  std::string id = Start(*setup, Manifest(kProbe));
+  std::vector<std::unique_ptr<ManagementClient>> clients;
+  for (int i = 0; i < 500; ++i) {
+    auto client = t.Connect();
+    ASSERT_TRUE(client) << "client " << i;
+    // A client speaks first: one that connects and says nothing is a slowloris to the server.
+    ASSERT_TRUE(client->Call("ListActors").ok()) << "client " << i;
+    clients.push_back(std::move(client));
+  }
+  int failures = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (auto& client : clients) {
+      if (!client->Call(MakeVariant("GetActorStatus", json{{"id", id}})).ok()) ++failures;
+    }
+  }
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(Info(*setup)["connections"], 501);
+}
+
+TEST(ServerLimitsTest, SubscriptionsPerConnectionAreCapped) {
+  ServerOptions options;
+  options.max_subscriptions_per_connection = 3;
+  TestServer t(options);
+  ASSERT_TRUE(t.ok());
+  auto client = t.Connect();
+  ASSERT_TRUE(client);
+  std::string id = Start(*client, Manifest(kProbe));
+  std::vector<std::string> subscriptions;
+  for (int i = 0; i < 3; ++i) {
+    auto sub = client->Call(MakeVariant("SubscribeToActor", json{{"id", id}}));
+    ASSERT_TRUE(sub.ok()) << sub.status().ToString();
+    subscriptions.push_back(sub->fields["subscription_id"]);
+  }
+  auto refused = client->Call(MakeVariant("SubscribeToActor", json{{"id", id}}));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().ToString(),
+              HasSubstr("this connection has 3 subscriptions, the limit "
+                        "(max_subscriptions_per_connection = 3)"));
+  auto start_refused = client->Call(
+      MakeVariant("StartActor", json{{"manifest", Manifest(kProbe)}, {"subscribe", true}}));
+  ASSERT_FALSE(start_refused.ok());
+  EXPECT_THAT(start_refused.status().ToString(), HasSubstr("max_subscriptions_per_connection"));
+  ASSERT_TRUE(client
+                  ->Call(MakeVariant("UnsubscribeFromActor",
+                                     json{{"id", id}, {"subscription_id", subscriptions[0]}}))
+                  .ok());
+  EXPECT_TRUE(client->Call(MakeVariant("SubscribeToActor", json{{"id", id}})).ok());
+  // Another connection has its own allowance.
+  auto other = t.Connect();
+  EXPECT_TRUE(other->Call(MakeVariant("SubscribeToActor", json{{"id", id}})).ok());
+}
+
+// Issue 19, "why" 10: a subscriber that never read held 65,536 events of any size (4.2 GB), kept
+// after it left. Now its queue is bounded in bytes, then a gap notice; its outbox stops at the
+// high-water mark; and all of it is freed when it leaves.
+TEST(ServerLimitsTest, ASubscriberThatNeverReadsHoldsBoundedBytesFreedWhenItLeaves) {
+  ServerOptions options;
+  options.subscription_queue_bytes = 512u << 10;
+  options.connection_subscription_bytes = 1u << 20;
+  options.total_subscription_bytes = 2u << 20;
+  // Chains in memory: a saved chain's commits would set the pace, not the subscriber.
+  TestServer t(options, /*persist=*/false);
+  ASSERT_TRUE(t.ok());
+  auto client = t.Connect();
+  ASSERT_TRUE(client);
+  std::string id = Start(*client, Manifest(kMessenger));
+
+  // A subscriber with a small receive buffer that reads nothing.
+  RawSocket sleeper(t.address(), "", 4096);
+  sleeper.SendMessage(json{{"SubscribeToActor", {{"id", id}, {"byte_encoding", "base64"}}}}.dump());
+  // 300 requests of 60 KB: some 36 MB of events, four times the outbox's high-water mark.
+  const std::string text(60000, 'z');
+  for (int i = 0; i < 300; ++i) {
+    auto echoed = client->Call(
+        MakeVariant("RequestActorMessage", json{{"id", id}, {"data", Bytes("echo:" + text)}}));
+    ASSERT_TRUE(echoed.ok()) << echoed.status().ToString();
+  }
+  json info = Info(*client);
+  const size_t queued = info["subscription_bytes"];
+  const size_t outbox = info["outbox_bytes"];
+  EXPECT_GT(queued, 0u);
+  EXPECT_LE(queued, (512u << 10) + 100000) << "the subscriber's queue, in bytes";
+  EXPECT_LE(outbox, kWriteHighWater + 300000) << "bytes waiting to be written";
+  std::cout << "[ measured ] a subscriber that never reads: " << queued << " bytes queued, "
+            << outbox << " bytes in its outbox\n";
+
+  // Reading now (with room to read fast), it finds a gap notice where events were dropped.
+  int room = 4 << 20;
+  ::setsockopt(sleeper.fd(), SOL_SOCKET, SO_RCVBUF, &room, sizeof(room));
+  sleeper.SetTimeout(5s);
+  uint64_t dropped = 0;
+  int events = 0;
+  while (dropped == 0) {
+    auto message = sleeper.Receive();
+    ASSERT_TRUE(message) << "after " << events << " events";
+    if (!message->contains("ActorEvent")) continue;
+    const json& push = (*message)["ActorEvent"];
+    if (push["event"].is_null()) {
+      dropped = push["dropped"];
+    } else {
+      ++events;
+    }
+  }
+  EXPECT_GT(dropped, 0u);
+
+  // Gone, it holds nothing.
+  RawSocket second(t.address(), "", 4096);
+  second.SendMessage(json{{"SubscribeToActor", {{"id", id}}}}.dump());
+  ASSERT_TRUE(second.Receive());
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(client
+                    ->Call(MakeVariant("RequestActorMessage",
+                                       json{{"id", id}, {"data", Bytes("echo:" + text)}}))
+                    .ok());
+  }
+  EXPECT_GT(Info(*client)["subscription_bytes"].get<size_t>(), 0u);
+  ::shutdown(second.fd(), SHUT_RDWR);
+  ::shutdown(sleeper.fd(), SHUT_RDWR);
+  EXPECT_TRUE(testing_util::WaitFor([&] {
+    json now = Info(*client);
+    return now["subscription_bytes"] == 0 && now["outbox_bytes"] == 0 && now["subscriptions"] == 0;
+  }));
+}
+
+// Replies are bounded (max_reply_bytes) and no more commands are read above the high-water
+// mark, but a client may pipeline large requests and never read: past max_outbox_bytes it is
+// disconnected instead of the server holding its replies.
+TEST(ServerLimitsTest, AClientThatDoesNotReadItsRepliesIsDisconnected) {
+  ServerOptions options;
+  options.max_reply_bytes = 1u << 20;
+  options.max_outbox_bytes = 2u << 20;
+  TestServer t(options);
+  ASSERT_TRUE(t.ok());
+  auto client = t.Connect();
+  ASSERT_TRUE(client);
+  std::string id = Start(*client, Manifest(kMessenger));
+  RawSocket hoarder(t.address(), "", 4096);
+  const std::string request =
+      json{{"RequestActorMessage",
+            {{"id", id}, {"data", Bytes("echo:" + std::string(200000, 'q'))}}}}
+          .dump();
+  const std::string frames = hoarder.MessageFrames(request);
+  std::string all;
+  for (int i = 0; i < 20; ++i) all += frames;
+  hoarder.TrySend(all);  // may be cut short once the server hangs up
+  EXPECT_TRUE(testing_util::WaitFor([&] { return Info(*client)["connections"] == 1; }))
+      << "the hoarder was disconnected";
+  // A reply over max_reply_bytes is refused, not built.
+  auto too_big = client->Call(
+      MakeVariant("RequestActorMessage",
+                  json{{"id", id}, {"data", Bytes("echo:" + std::string(400000, 'q'))}}));
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_THAT(too_big.status().ToString(),
+              HasSubstr("more than the reply limit of 1048576 bytes (max_reply_bytes)"));
+  EXPECT_TRUE(client->Call("ListActors").ok());
+}
+
+TEST(ServerLimitsTest, ContradictoryLimitsAreRefusedAtStart) {
+  auto home = testing_util::NewTestHome("theater-server-limits");
+  auto runtime = TheaterRuntime::Create(testing_util::TestRuntimeOptions(home));
+  ASSERT_TRUE(runtime.ok());
+  ServerOptions options;
+  options.address = "127.0.0.1:0";
+  options.max_reply_bytes = 32u << 20;
+  options.max_outbox_bytes = 48u << 20;
+  auto refused = ManagementServer::Start(**runtime, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().ToString(), HasSubstr("max_outbox_bytes"));
+  options = ServerOptions{};
+  options.address = "127.0.0.1:0";
+  options.manifest_roots = {home / "no-such-directory"};
+  refused = ManagementServer::Start(**runtime, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().ToString(), HasSubstr("is not a directory"));
+  runtime->reset();
+  std::filesystem::remove_all(home);
+}
+
+}  // namespace
+}  // namespace theater::server
