@@ -480,6 +480,17 @@ int Info(Context& ctx) {
   for (const char* key : {"actors", "connections", "subscriptions", "channels", "commands"}) {
     table.AddRow({key, std::to_string(JsonNumber(info, key))});
   }
+  if (info.contains("capacity") && info["capacity"].is_object()) {
+    const json& capacity = info["capacity"];
+    table.AddRow({"room for actors", std::to_string(JsonNumber(capacity, "actors_that_fit"))});
+    table.AddRow({"address space",
+                  std::to_string(JsonNumber(capacity, "address_space_reserved_bytes") >> 30) +
+                      " of " +
+                      std::to_string(JsonNumber(capacity, "address_space_limit_bytes") >> 30) +
+                      " GiB reserved"});
+    table.AddRow({"memory available",
+                  std::to_string(JsonNumber(capacity, "memory_available_bytes") >> 20) + " MiB"});
+  }
   table.Print(out, std::cout);
   return kExitOk;
 }

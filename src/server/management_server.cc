@@ -247,6 +247,16 @@ void ServerImpl::Sweep() {
   });
 }
 
+// How many more actors fit, and what bounds it (admission control, docs/security.md).
+static json CapacityToJson(const RuntimeCapacity& c) {
+  return json{{"actors_that_fit", c.actors_that_fit},
+              {"address_space_reserved_bytes", c.address_space_reserved_bytes},
+              {"address_space_limit_bytes", c.address_space_limit_bytes},
+              {"reservation_per_actor_bytes", c.reservation_per_actor_bytes},
+              {"memory_available_bytes", c.memory_available_bytes},
+              {"memory_floor_bytes", c.memory_floor_bytes}};
+}
+
 json ServerImpl::ServerInfo() const {
   size_t subscriptions = 0;
   size_t channels = 0;
@@ -269,7 +279,8 @@ json ServerImpl::ServerInfo() const {
                                         {"subscription_bytes", subscription_budget_->used()},
                                         {"outbox_bytes", outbox},
                                         {"channels", channels},
-                                        {"commands", commands_}});
+                                        {"commands", commands_},
+                                        {"capacity", CapacityToJson(runtime_.Capacity())}});
 }
 
 Result<std::unique_ptr<ManagementServer>> ManagementServer::Start(TheaterRuntime& runtime,
