@@ -409,7 +409,8 @@ class Reader {
       }
       case kFlagsTag: {
         THEATER_ASSIGN_OR_RETURN(uint64_t n, Uleb("flag count"));
-        if ((n + 7) / 8 > remaining()) {
+        // n / 8 + (n % 8 != 0), not (n + 7) / 8: that wraps to 0 for a count near 2^64.
+        if (n / 8 + (n % 8 != 0 ? 1 : 0) > remaining()) {
           return Fail("flag count " + std::to_string(n) + " exceeds the remaining input");
         }
         std::vector<bool> flags(n);
