@@ -218,6 +218,34 @@ Status CheckHash(const Event& event) {
   return Status();
 }
 
+// The event in the current row of a `SELECT seq, hash, type, payload, timestamp, description`,
+// expected at `index` after `previous`: kValidationError "event #N: ..." when the row is not
+// what the chain needs there (a gap in the sequence, a malformed hash, a hash that does not
+// match its contents).
+Result<Event> EventFromRow(Stmt& stmt, size_t index, const std::optional<Hash>& previous) {
+  auto row_problem = [&](const std::string& what) {
+    return ValidationError("event #" + std::to_string(index) + ": " + what);
+  };
+  if (stmt.Int(0) != static_cast<int64_t>(index)) {
+    return row_problem("stored with sequence number " + std::to_string(stmt.Int(0)) +
+                       " (events missing)");
+  }
+  Event event;
+  std::vector<uint8_t> hash = stmt.Blob(1);
+  if (hash.size() != event.hash.size()) {
+    return row_problem("malformed hash (" + std::to_string(hash.size()) + " bytes)");
+  }
+  std::copy(hash.begin(), hash.end(), event.hash.begin());
+  event.parent = previous;
+  event.type = stmt.Text(2);
+  event.payload = stmt.Blob(3);
+  event.timestamp_ms = static_cast<uint64_t>(stmt.Int(4));
+  if (!stmt.IsNull(5)) event.description = stmt.Text(5);
+  // The link holds by construction; the hash check is what catches damage.
+  THEATER_RETURN_IF_ERROR(CheckHash(event).WithContext("event #" + std::to_string(index)));
+  return event;
+}
+
 // The link to the chain's current head (under the store's lock).
 Status CheckLink(const Event& event, size_t index, const std::optional<Hash>& previous) {
   if (event.parent != previous) {
@@ -774,32 +802,12 @@ Result<std::vector<Event>> ChainStore::LoadChain(std::string_view actor_id, Load
       local.stored++;
       if (!local.problem.ok()) continue;  // counting the rejected tail
       const size_t index = local.first_index + events.size();
-      Event event;
-      auto row_problem = [&](const std::string& what) {
-        return ValidationError("event #" + std::to_string(index) + ": " + what);
-      };
-      if (stmt.Int(0) != static_cast<int64_t>(index)) {
-        local.problem = row_problem("stored with sequence number " + std::to_string(stmt.Int(0)) +
-                                    " (events missing)");
+      Result<Event> read = EventFromRow(stmt, index, previous);
+      if (!read.ok()) {
+        local.problem = read.status();
         continue;
       }
-      std::vector<uint8_t> hash = stmt.Blob(1);
-      if (hash.size() != event.hash.size()) {
-        local.problem = row_problem("malformed hash (" + std::to_string(hash.size()) + " bytes)");
-        continue;
-      }
-      std::copy(hash.begin(), hash.end(), event.hash.begin());
-      event.parent = previous;
-      event.type = stmt.Text(2);
-      event.payload = stmt.Blob(3);
-      event.timestamp_ms = static_cast<uint64_t>(stmt.Int(4));
-      if (!stmt.IsNull(5)) event.description = stmt.Text(5);
-      // The link holds by construction; the hash check is what catches damage.
-      Status ok = CheckHash(event).WithContext("event #" + std::to_string(index));
-      if (!ok.ok()) {
-        local.problem = ok;
-        continue;
-      }
+      Event event = std::move(read).value();
       previous = event.hash;
       events.push_back(std::move(event));
     }
@@ -891,31 +899,12 @@ Status ChainStore::VisitChain(std::string_view actor_id, size_t from,
     THEATER_ASSIGN_OR_RETURN(bool row, stmt.Step("loading the chain of " + actor));
     if (!row) break;
     const size_t index = local.next_index;
-    auto row_problem = [&](const std::string& what) {
-      return ValidationError("event #" + std::to_string(index) + ": " + what);
-    };
-    if (stmt.Int(0) != static_cast<int64_t>(index)) {
-      local.problem = row_problem("stored with sequence number " + std::to_string(stmt.Int(0)) +
-                                  " (events missing)");
+    Result<Event> read = EventFromRow(stmt, index, previous);
+    if (!read.ok()) {
+      local.problem = read.status();
       break;
     }
-    Event event;
-    std::vector<uint8_t> hash = stmt.Blob(1);
-    if (hash.size() != event.hash.size()) {
-      local.problem = row_problem("malformed hash (" + std::to_string(hash.size()) + " bytes)");
-      break;
-    }
-    std::copy(hash.begin(), hash.end(), event.hash.begin());
-    event.parent = previous;
-    event.type = stmt.Text(2);
-    event.payload = stmt.Blob(3);
-    event.timestamp_ms = static_cast<uint64_t>(stmt.Int(4));
-    if (!stmt.IsNull(5)) event.description = stmt.Text(5);
-    Status ok = CheckHash(event).WithContext("event #" + std::to_string(index));
-    if (!ok.ok()) {
-      local.problem = ok;
-      break;
-    }
+    Event event = std::move(read).value();
     const Hash this_hash = event.hash;
     if (!visit(std::move(event), index)) {
       local.more = true;
