@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/sanitizers.h"
 #include "server/connection.h"
 #include "server/server_test_util.h"
 
@@ -338,7 +339,9 @@ TEST(ServerLimitsTest, TwoThousandHostileConnectionsDoNotLockOutAClient) {
   ASSERT_TRUE(newcomer);
   auto list = newcomer->Call("ListActors");
   EXPECT_TRUE(list.ok());
-  EXPECT_LT(Clock::now() - start, 1s);
+  // A newcomer waits for the accept loop to work through the evictions the flood caused; the
+  // sanitizer build runs that loop several times slower, so only its bound is wider.
+  EXPECT_LT(Clock::now() - start, THEATER_ADDRESS_SANITIZER ? 10s : 1s);
   json info = Info(*legit);
   EXPECT_LE(info["unauthenticated_connections"].get<size_t>(), 128u);
   EXPECT_LE(info["connections"].get<size_t>(), 1024u);
