@@ -432,6 +432,10 @@ Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manife
     }
     return ParseError(ref + ":" + LineColumn(text, pos) +
                       ": init_state is not valid JSON: " + detail);
+  } catch (const json::exception& e) {
+    // Not a syntax error but a value nlohmann refuses (406: a number out of range, 1e99999); an
+    // escaped exception would end the process.
+    return ParseError(ref + ": init_state is not valid JSON: " + e.what());
   }
   return std::optional<std::vector<uint8_t>>(std::move(*bytes));
 }

@@ -99,5 +99,21 @@ TEST(ManifestFuzzRegression, DeepDottedKeyInPermissionPolicyIsRefused) {
   EXPECT_THAT(r.status().ToString(), DepthError());
 }
 
+// An init state of `1e99999` made nlohmann throw out_of_range (406, number overflow) from
+// LoadInitState, which caught only parse errors: std::terminate ended the process. Found by
+// fuzz/manifest_fuzz.
+TEST(ManifestFuzzRegression, AnInitStateNumberOutOfRangeIsAnError) {
+  const std::string init = "1e99999";
+  StoreReader store = [&](const std::string&) -> Result<std::vector<uint8_t>> {
+    return std::vector<uint8_t>(init.begin(), init.end());
+  };
+  Result<ManifestWithState> r = ParseManifestWithState(
+      "name = \"a\"\nversion = \"1\"\ncomponent = \"a.wasm\"\ninit_state = \"init.json\"\n", {},
+      "m.toml", std::nullopt, "store://s/m.toml", store);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kParseError);
+  EXPECT_THAT(r.status().ToString(), ::testing::HasSubstr("init_state is not valid JSON"));
+}
+
 }  // namespace
 }  // namespace theater
