@@ -359,8 +359,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       case 4: {  // raw bytes: a frame of anything, or a cut one
         if (c.fd < 0) break;
-        std::string raw = in.ConsumeRandomLengthString(256);
-        SendAll(c.fd, raw);
+        std::string raw = state.Take(in, 256);
+        if (!state.excluded) SendAll(c.fd, raw);
         break;
       }
       case 5:

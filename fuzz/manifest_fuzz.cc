@@ -35,9 +35,15 @@ using nlohmann::json;
 
 constexpr std::string_view kSeparator = "\n%%\n";
 
+// Splits at lines "%%" (an empty part is a "%%" line right after another).
 std::vector<std::string_view> Split(std::string_view data) {
   std::vector<std::string_view> parts;
   while (parts.size() < 2) {
+    if (!parts.empty() && data.starts_with("%%\n")) {
+      parts.push_back({});
+      data.remove_prefix(3);
+      continue;
+    }
     size_t at = data.find(kSeparator);
     if (at == std::string_view::npos) break;
     parts.push_back(data.substr(0, at));
