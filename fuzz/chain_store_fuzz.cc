@@ -31,16 +31,15 @@ namespace {
 using namespace theater;
 using namespace theater::chain;
 
-#define CHECK(cond) \
-  do {              \
+#define CHECK(cond)                \
+  do {                             \
     if (!(cond)) __builtin_trap(); \
   } while (0)
 
 const char* const kActors[] = {"00000000-0000-4000-8000-00000000000a",
                                "00000000-0000-4000-8000-00000000000b"};
 
-Event MakeEvent(const std::optional<Hash>& parent, std::vector<uint8_t> payload,
-                std::string type) {
+Event MakeEvent(const std::optional<Hash>& parent, std::vector<uint8_t> payload, std::string type) {
   Event e;
   e.parent = parent;
   e.type = std::move(type);
@@ -173,7 +172,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CHECK(report.rejected == report.stored - events->size());
     CHECK(report.problem.ok() == (report.rejected == 0));
     for (size_t i = 0; i < events->size(); ++i) {
-      (void)EventToJson((*events)[i]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      (void)EventToJson((*events)[i])
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       (void)EventToLine((*events)[i], report.first_index + i);
     }
     // Continue the chain from its verified prefix.

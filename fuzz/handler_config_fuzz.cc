@@ -48,9 +48,9 @@ const runtime::HandlerRegistry& Registry() {
   return *registry;
 }
 
-constexpr const char* kTypes[] = {"runtime",  "supervisor", "timing",     "random",
-                                  "environment", "message-server", "store", "filesystem",
-                                  "process",  "http-client", "http-framework"};
+constexpr const char* kTypes[] = {"runtime",     "supervisor",     "timing",        "random",
+                                  "environment", "message-server", "store",         "filesystem",
+                                  "process",     "http-client",    "http-framework"};
 
 void Apply(const HandlerConfig& config) {
   const runtime::Handler* prototype = Registry().Find(config.type);

@@ -22,9 +22,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -133,13 +135,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   HttpServer& server = Server();
   g_behaviour = data[0];
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) abort();
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(server.port());
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) abort();
+  int fd = -1;
+  // Tens of thousands of connections a minute can run the loopback's ephemeral ports short for
+  // a moment (TIME_WAIT): retry for a while before calling it a failure.
+  for (int attempt = 0; fd < 0; ++attempt) {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      perror("socket");
+      abort();
+    }
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) break;
+    int err = errno;
+    close(fd);
+    fd = -1;
+    if (attempt == 200) {
+      fprintf(stderr, "cannot connect to the server: %s\n", strerror(err));
+      abort();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // Closing with a reset leaves no TIME_WAIT on the client's side.
+  linger no_linger{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &no_linger, sizeof no_linger);
   // Send while reading, so a large input cannot deadlock against a server that answers early.
   size_t sent = 0;
   std::string reply;
@@ -169,7 +190,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   close(fd);
-  if (!reply.empty() && reply.rfind("HTTP/1.", 0) != 0) __builtin_trap();
+  if (!reply.empty() && reply.rfind("HTTP/1.", 0) != 0) {
+    fprintf(stderr, "the reply does not start with a status line: %s\n",
+            reply.substr(0, 80).c_str());
+    __builtin_trap();
+  }
   // The session must go with its client.
   for (int i = 0; i < 500 && server.open_connections() > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -5,7 +5,8 @@
 // 127.0.0.1:0 (one without a token, one with) over one in-process TheaterRuntime (persist=false,
 // THEATER_HOME in a private temporary directory), started once and reused by every input.
 //
-// An input is a program of up to 64 steps over at most 4 connections: open a connection (to
+// An input is a script (text starting "#script", see RunScript) or a program of up to 64 steps
+// over at most 4 connections: open a connection (to
 // either server), send a command built from the input (any command name, ids the server handed
 // out earlier or made up, inline manifests naming the test actors or not, byte fields as arrays
 // or base64, envelopes with request ids and tokens), send raw frame bytes, send a command cut in
@@ -31,6 +32,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -69,12 +71,6 @@ World& TheWorld() {
     auto* w = new World();
     namespace fs = std::filesystem;
     const fs::path dir = fuzz::FreshSubdir("management");
-    // Inline manifests resolve against the working directory: the test actors are found there.
-    for (const char* name : {"runtime_probe.wasm", "messenger.wasm"}) {
-      fs::copy_file(fs::path(THEATER_FUZZ_ACTOR_DIR) / name, dir / name,
-                    fs::copy_options::overwrite_existing);
-    }
-    fs::current_path(dir);
     RuntimeOptions options;
     options.home = dir / "home";
     options.persist = false;
@@ -98,6 +94,20 @@ World& TheWorld() {
       if (!started.ok()) abort();
       w->servers[i] = std::move(*started);
       w->addresses[i] = w->servers[i]->address();
+    }
+    // Compile both actors once (the cache keeps them), so that inputs spend their time on the
+    // server, not in the compiler, and so that a setup problem stops the target at once.
+    for (const char* component : {"runtime_probe.wasm", "messenger.wasm"}) {
+      SpawnRequest request;
+      request.manifest = std::string("name = \"warm\"\nversion = \"1\"\ncomponent = \"") +
+                         THEATER_FUZZ_ACTOR_DIR + "/" + component +
+                         "\"\n[[handler]]\ntype = \"message-server\"\n";
+      Result<std::string> id = w->runtime->Spawn(request);
+      if (!id.ok()) {
+        fprintf(stderr, "spawning %s: %s\n", component, id.status().ToString().c_str());
+        abort();
+      }
+      (void)w->runtime->Terminate(*id);
     }
     return w;
   }();
@@ -166,15 +176,18 @@ struct State {
 
 std::string Manifest(FuzzedDataProvider& in, State& state) {
   static const char* const kHandlers[] = {
-      "", "[[handler]]\ntype = \"message-server\"\n",
+      "",
+      "[[handler]]\ntype = \"message-server\"\n",
       "[[handler]]\ntype = \"supervisor\"\n[[handler]]\ntype = \"runtime\"\n",
       "[[handler]]\ntype = \"timing\"\nmax_sleep_duration = 10\n",
-      "[[handler]]\ntype = \"store\"\n", "[[handler]]\ntype = \"random\"\nseed = 1\n"};
+      "[[handler]]\ntype = \"store\"\n",
+      "[[handler]]\ntype = \"random\"\nseed = 1\n"};
   switch (in.ConsumeIntegralInRange<int>(0, 4)) {
     case 0:
     case 1: {
       std::string m = "name = \"fuzz\"\nversion = \"0.1.0\"\ncomponent = \"";
-      m += in.ConsumeBool() ? "runtime_probe.wasm" : "messenger.wasm";
+      m += THEATER_FUZZ_ACTOR_DIR;
+      m += in.ConsumeBool() ? "/runtime_probe.wasm" : "/messenger.wasm";
       m += "\"\n";
       if (in.ConsumeBool()) m += "save_chain = true\n";
       m += "[limits]\ncall_deadline_ms = 2000\ninit_deadline_ms = 2000\n";
@@ -192,13 +205,14 @@ std::string Manifest(FuzzedDataProvider& in, State& state) {
 }
 
 json Bytes(FuzzedDataProvider& in, State& state) {
-  static const char* const kMessages[] = {"count", "echo:hi", "get-state", "err", "trap",
-                                          "actor-id", "children", "uuid", "random:4",
-                                          "metric:3", "shutdown:bye"};
+  static const char* const kMessages[] = {"count",    "echo:hi",  "get-state",   "err",
+                                          "trap",     "actor-id", "children",    "uuid",
+                                          "random:4", "metric:3", "shutdown:bye"};
   std::string text = in.ConsumeBool()
                          ? kMessages[in.ConsumeIntegralInRange<size_t>(0, std::size(kMessages) - 1)]
                          : state.Take(in, 64);
-  if (in.ConsumeBool()) return BytesToJson({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+  if (in.ConsumeBool())
+    return BytesToJson({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
   json array = json::array();
   for (unsigned char c : text) array.push_back(c);
   return array;
@@ -206,11 +220,10 @@ json Bytes(FuzzedDataProvider& in, State& state) {
 
 json Command(FuzzedDataProvider& in, State& state) {
   static const char* const kBare[] = {"ListActors", "ListStored", "GetServerInfo", "NewStore"};
-  static const char* const kById[] = {"StopActor",      "TerminateActor",  "RestartActor",
-                                      "PauseActor",     "ResumeActor",     "ListChildren",
-                                      "GetActorStatus", "GetActorState",   "GetActorManifest",
-                                      "GetActorEvents", "GetActorMetrics", "VerifyChain",
-                                      "SubscribeToActor"};
+  static const char* const kById[] = {
+      "StopActor",       "TerminateActor", "RestartActor",    "PauseActor",       "ResumeActor",
+      "ListChildren",    "GetActorStatus", "GetActorState",   "GetActorManifest", "GetActorEvents",
+      "GetActorMetrics", "VerifyChain",    "SubscribeToActor"};
   switch (in.ConsumeIntegralInRange<int>(0, 9)) {
     case 0:
       return kBare[in.ConsumeIntegralInRange<size_t>(0, std::size(kBare) - 1)];
@@ -236,9 +249,8 @@ json Command(FuzzedDataProvider& in, State& state) {
                          {{"id", state.Pick(in, state.actors)},
                           {"subscription_id", state.Pick(in, state.subscriptions)}});
     case 6:
-      return MakeVariant("OpenChannel",
-                         {{"actor_id", {{"Actor", state.Pick(in, state.actors)}}},
-                          {"initial_message", Bytes(in, state)}});
+      return MakeVariant("OpenChannel", {{"actor_id", {{"Actor", state.Pick(in, state.actors)}}},
+                                         {"initial_message", Bytes(in, state)}});
     case 7:
       if (in.ConsumeBool()) {
         return MakeVariant("SendOnChannel", {{"channel_id", state.Pick(in, state.channels)},
@@ -246,10 +258,11 @@ json Command(FuzzedDataProvider& in, State& state) {
       }
       return MakeVariant("CloseChannel", {{"channel_id", state.Pick(in, state.channels)}});
     case 8:
-      return MakeVariant("Authenticate", {{"token", in.ConsumeBool() ? kToken : state.Take(in, 20)}});
+      return MakeVariant("Authenticate",
+                         {{"token", in.ConsumeBool() ? kToken : state.Take(in, 20)}});
     default:
-      return MakeVariant("UpdateActorComponent", {{"id", state.Pick(in, state.actors)},
-                                                  {"component", state.Take(in, 40)}});
+      return MakeVariant("UpdateActorComponent",
+                         {{"id", state.Pick(in, state.actors)}, {"component", state.Take(in, 40)}});
   }
 }
 
@@ -308,7 +321,8 @@ void CheckAnswers(const std::string& address) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n <= 0) break;
     std::vector<std::vector<uint8_t>> messages;
-    if (!decoder.Feed({reinterpret_cast<uint8_t*>(buf), static_cast<size_t>(n)}, messages).ok()) break;
+    if (!decoder.Feed({reinterpret_cast<uint8_t*>(buf), static_cast<size_t>(n)}, messages).ok())
+      break;
     for (const auto& m : messages) {
       Result<Incoming> in = ParseIncoming(m);
       if (in.ok() && in->response.name == "ServerInfo") {
@@ -321,13 +335,65 @@ void CheckAnswers(const std::string& address) {
   __builtin_trap();
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+// A script: the input as lines "<conn> <verb> [text]", verbs open0/open1 (to the server without
+// or with a token), send (the text as one message: a command's JSON, where "$A" stands for the
+// last actor id and "$S" for the last subscription id), raw (the text's bytes as they are),
+// read (wait up to 100 ms for replies), close; "$D" stands for the test actors' directory. Seeds
+// and dictionaries can reach deep states this way at once; random inputs go through RunProgram.
+void RunScript(std::string_view script, State& state, Connection (&conns)[4]) {
   World& world = TheWorld();
-  FuzzedDataProvider in(data, size);
-  State state;
-  Connection conns[4];
+  FrameEncoder encoder(kCompactCompleteMax);
+  int lines = 0;
+  while (!script.empty() && lines++ < 64 && !state.excluded) {
+    size_t nl = script.find('\n');
+    std::string_view line = script.substr(0, nl);
+    script.remove_prefix(nl == std::string_view::npos ? script.size() : nl + 1);
+    if (line.size() < 2 || line[0] < '0' || line[0] > '3' || line[1] != ' ') continue;
+    Connection& c = conns[line[0] - '0'];
+    line.remove_prefix(2);
+    size_t space = line.find(' ');
+    std::string_view verb = line.substr(0, space);
+    std::string text(space == std::string_view::npos ? "" : line.substr(space + 1));
+    if (Excluded(text)) {
+      state.excluded = true;
+      break;
+    }
+    if (verb == "open0" || verb == "open1") {
+      if (c.fd >= 0) close(c.fd);
+      c.fd = Connect(world.addresses[verb == "open1" ? 1 : 0]);
+      c.decoder = FrameDecoder();
+      c.broken = false;
+    } else if (verb == "send" && c.fd >= 0) {
+      // "$D": the directory of the test actors (inline manifests name them by absolute path).
+      for (size_t at = text.find("$D"); at != std::string::npos; at = text.find("$D", at)) {
+        text.replace(at, 2, THEATER_FUZZ_ACTOR_DIR);
+        at += std::strlen(THEATER_FUZZ_ACTOR_DIR);
+      }
+      for (const auto& [mark, known] :
+           {std::pair{"$A", &state.actors}, std::pair{"$S", &state.subscriptions},
+            std::pair{"$C", &state.channels}}) {
+        std::string value = known->empty() ? "none" : known->back();
+        for (size_t at = text.find(mark); at != std::string::npos; at = text.find(mark, at)) {
+          text.replace(at, 2, value);
+          at += value.size();
+        }
+      }
+      std::string wire;
+      encoder.EncodeTo({reinterpret_cast<const uint8_t*>(text.data()), text.size()}, wire);
+      SendAll(c.fd, wire);
+    } else if (verb == "raw" && c.fd >= 0) {
+      SendAll(c.fd, text);
+    } else if (verb == "read") {
+      Drain(c, state, 100);
+    } else if (verb == "close" && c.fd >= 0) {
+      close(c.fd);
+      c.fd = -1;
+    }
+  }
+}
+
+void RunProgram(FuzzedDataProvider& in, State& state, Connection (&conns)[4]) {
+  World& world = TheWorld();
   FrameEncoder encoder(in.ConsumeBool() ? kCompactCompleteMax : kMaxFragmentData);
   for (int step = 0; step < 64 && in.remaining_bytes() > 0 && !state.excluded; ++step) {
     Connection& c = conns[in.ConsumeIntegralInRange<int>(0, 3)];
@@ -372,6 +438,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         c.fd = -1;
         break;
     }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  World& world = TheWorld();
+  State state;
+  Connection conns[4];
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  if (text.starts_with("#script\n")) {
+    RunScript(text.substr(8), state, conns);
+  } else {
+    FuzzedDataProvider in(data, size);
+    RunProgram(in, state, conns);
   }
   for (Connection& c : conns) {
     if (c.fd >= 0) {

@@ -99,9 +99,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return referenced;
   };
   fuzz::SetOfflineResponder(store);
-  Result<ManifestWithState> with_state =
-      ParseManifestWithState(manifest_text, {}, "fuzz.toml", override_state,
-                             "store://fuzz-store/manifest.toml", store);
+  Result<ManifestWithState> with_state = ParseManifestWithState(
+      manifest_text, {}, "fuzz.toml", override_state, "store://fuzz-store/manifest.toml", store);
   if (with_state.ok()) {
     (void)ParsePermissionPolicy(with_state->manifest.permission_policy);
     if (override_state && ValidUtf8(*override_state)) {

@@ -37,16 +37,18 @@ namespace {
 using namespace theater;
 using nlohmann::json;
 
-#define CHECK(cond) \
-  do {              \
+#define CHECK(cond)                \
+  do {                             \
     if (!(cond)) __builtin_trap(); \
   } while (0)
 
-const char* const kPaths[] = {"/", "/a", "/a/b", "/a/b/c", "/a/../b", "/a/", "//a", "/a/./b", "a",
-                              "a/b", ".", "", "..", "../a", "/b", "/ab", "/a/b/..", "/a//b"};
-const char* const kWords[] = {"ls", "cat", "GET", "get", "POST", "HEAD", "example.com",
-                              "Example.Com", "s1", "s2", "HOME", "PATH", "THEATER_", "THEATER_X",
-                              "T", "", "child.toml", "/", "/a/{id}", "x"};
+const char* const kPaths[] = {"/",   "/a",     "/a/b", "/a/b/c", "/a/../b", "/a/",
+                              "//a", "/a/./b", "a",    "a/b",    ".",       "",
+                              "..",  "../a",   "/b",   "/ab",    "/a/b/..", "/a//b"};
+const char* const kWords[] = {"ls",   "cat",         "GET",         "get",       "POST",
+                              "HEAD", "example.com", "Example.Com", "s1",        "s2",
+                              "HOME", "PATH",        "THEATER_",    "THEATER_X", "T",
+                              "",     "child.toml",  "/",           "/a/{id}",   "x"};
 
 std::string PickString(FuzzedDataProvider& in, bool path) {
   switch (in.ConsumeIntegralInRange<int>(0, 3)) {
@@ -378,7 +380,8 @@ std::vector<std::string> QueryStrings(const EffectivePermissions& a, const Effec
 std::vector<uint64_t> QueryNumbers(const EffectivePermissions& a, const EffectivePermissions& b) {
   std::vector<uint64_t> base = {0, 1, 2, 1000, kUnlimited};
   for (const EffectivePermissions* p : {&a, &b}) {
-    if (p->http_client && p->http_client->max_redirects) base.push_back(*p->http_client->max_redirects);
+    if (p->http_client && p->http_client->max_redirects)
+      base.push_back(*p->http_client->max_redirects);
     if (p->supervisor && p->supervisor->max_children) base.push_back(*p->supervisor->max_children);
     if (p->timing) base.push_back(p->timing->max_sleep_duration);
     if (p->timing) base.push_back(p->timing->min_sleep_duration);
@@ -401,10 +404,9 @@ std::vector<uint64_t> QueryNumbers(const EffectivePermissions& a, const Effectiv
 
 void CheckBehaviour(const EffectivePermissions& c, const EffectivePermissions& p,
                     FuzzedDataProvider& in) {
-  static const char* const kTypes[] = {"message-server", "filesystem", "http-client",
-                                       "http-framework", "runtime",    "supervisor",
-                                       "store",          "timing",     "process",
-                                       "environment",    "random",     "nope"};
+  static const char* const kTypes[] = {
+      "message-server", "filesystem", "http-client", "http-framework", "runtime", "supervisor",
+      "store",          "timing",     "process",     "environment",    "random",  "nope"};
   for (const char* t : kTypes) IMPLIES(CheckHandlerPermitted(c, t), CheckHandlerPermitted(p, t));
   IMPLIES(CheckStoreCreate(c), CheckStoreCreate(p));
   IMPLIES(CheckEnvListAll(c), CheckEnvListAll(p));

@@ -3,8 +3,8 @@
 // libFuzzer target for `[permission_policy]` parsing (ParsePermissionPolicy): any JSON document
 // is accepted or refused with an error naming the field, never an exception or a crash. A policy
 // that parses is applied to the root permissions and to itself applied twice: applying a policy
-// to the permissions it produced changes nothing further (narrowing is idempotent, lists compared as sets), and a
-// `restrict` without a config keeps what the parent has.
+// to the permissions it produced changes nothing further (narrowing is idempotent, lists compared
+// as sets), and a `restrict` without a config keeps what the parent has.
 #include <cstddef>
 #include <cstdint>
 

@@ -30,8 +30,8 @@ namespace {
 
 using namespace theater::handlers::http;
 
-#define CHECK(cond) \
-  do {              \
+#define CHECK(cond)                \
+  do {                             \
     if (!(cond)) __builtin_trap(); \
   } while (0)
 

@@ -42,7 +42,8 @@ TEST(ManifestFuzzRegression, ManyTemplateExpressionsParseInLinearTime) {
   auto elapsed = std::chrono::steady_clock::now() - start;
   // Either parsed or refused by a documented limit on expressions/size; never seconds of work.
   if (parsed.ok()) EXPECT_EQ(MaskTemplate(*parsed).size(), text.size());
-  EXPECT_LT(elapsed, std::chrono::seconds(2)) << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms";
+  EXPECT_LT(elapsed, std::chrono::seconds(2))
+      << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms";
 }
 
 // A 100,000-deep JSON initial state overflowed the stack in nlohmann's recursive copy in

@@ -38,8 +38,8 @@ inline std::vector<chain::Payload> SamplePayloads() {
       Value::Own(3),
       Value::Borrow(4),
   };
-  out.push_back(HostCall{"theater:simple/runtime", "log", {Value::String("hi")},
-                         CallOutcome::Ok({})});
+  out.push_back(
+      HostCall{"theater:simple/runtime", "log", {Value::String("hi")}, CallOutcome::Ok({})});
   out.push_back(HostCall{"theater:simple/store", "get", every, CallOutcome::Error("trap")});
   ExportCall call;
   call.function = "theater:simple/actor#init";

@@ -18,7 +18,8 @@ struct Owner {
   fs::path path;
   Owner() {
     std::error_code ec;
-    fs::path base = fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") : fs::temp_directory_path();
+    fs::path base =
+        fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") : fs::temp_directory_path();
     path = base / ("theater-fuzz-" + std::to_string(getpid()));
     fs::remove_all(path, ec);
     fs::create_directories(path);
