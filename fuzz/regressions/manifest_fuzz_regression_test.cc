@@ -96,5 +96,23 @@ TEST(ManifestFuzzRegression, DeepDottedKeyInPermissionPolicyIsRefused) {
   EXPECT_THAT(r.status().message(), ::testing::HasSubstr("depth"));
 }
 
+// An init_state whose bytes hold a number too large for a double (`1e99999`) made nlohmann
+// throw out_of_range (406), which LoadInitState (manifest.cc, `json::parse(text)` catching only
+// parse_error) let escape: std::terminate, the whole server gone. The bytes come from a file, a
+// URL or a store a guest can write. Found by fuzz/manifest_fuzz
+// (fuzz/regressions/manifest_fuzz/crash-init-state-number-overflow-uncaught).
+TEST(ManifestFuzzRegression, InitStateNumberOverflowIsAnError) {
+  for (std::string bytes : {"1e99999", "[-1e400]", "{\"a\": 49e0000000000000400048}"}) {
+    StoreReader store = [&](const std::string&) -> Result<std::vector<uint8_t>> {
+      return std::vector<uint8_t>(bytes.begin(), bytes.end());
+    };
+    Result<ManifestWithState> r = ParseManifestWithState(
+        "name = \"a\"\nversion = \"1\"\ncomponent = \"a.wasm\"\ninit_state = \"init.json\"\n", {},
+        "m.toml", std::nullopt, "store://s/m.toml", store);
+    ASSERT_FALSE(r.ok()) << bytes;
+    EXPECT_EQ(r.status().code(), StatusCode::kParseError) << r.status().ToString();
+  }
+}
+
 }  // namespace
 }  // namespace theater
