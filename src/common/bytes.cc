@@ -4,7 +4,6 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
-#include <fstream>
 
 #include <fcntl.h>
 #include <sys/stat.h>

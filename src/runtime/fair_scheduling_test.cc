@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/runtime_test_util.h"
+#include "runtime/runtime_test_fixture.h"
 
 namespace theater {
 namespace {
@@ -28,42 +28,15 @@ std::string Manifest(const std::string& name, int call_deadline_ms) {
          "\"\n[limits]\ncall_deadline_ms = " + std::to_string(call_deadline_ms) + "\n";
 }
 
-class FairSchedulingTest : public ::testing::Test {
+// The runtime tests' fixture, on a runtime without a database.
+class FairSchedulingTest : public testing_util::RuntimeTest {
  protected:
   void SetUp() override {
     home_ = testing_util::NewTestHome("theater-fair");
-    RuntimeOptions options = testing_util::TestRuntimeOptions(home_);  // two workers
+    RuntimeOptions options;
     options.persist = false;
-    options.log_sink = [](std::string_view, std::string_view, std::string_view) {};
-    auto runtime = TheaterRuntime::Create(options);
-    ASSERT_TRUE(runtime.ok()) << runtime.status().ToString();
-    runtime_ = std::move(runtime).value();
+    Start(options);
   }
-  void TearDown() override {
-    runtime_.reset();
-    std::filesystem::remove_all(home_);
-  }
-
-  std::string Spawn(const std::string& manifest) {
-    SpawnRequest request;
-    request.manifest = manifest;
-    Result<std::string> id = runtime_->Spawn(request);
-    EXPECT_TRUE(id.ok()) << id.status().ToString();
-    return id.ok() ? *id : "";
-  }
-
-  std::future<Result<std::vector<Value>>> RequestAsync(const std::string& id,
-                                                       const std::string& command) {
-    auto promise = std::make_shared<std::promise<Result<std::vector<Value>>>>();
-    auto future = promise->get_future();
-    runtime_->CallAsync(id, "theater:simple/message-server-client", "handle-request",
-                        {Value::String("req"), Value::Bytes(testing_util::Bytes(command))},
-                        [promise](Result<std::vector<Value>> r) { promise->set_value(r); });
-    return future;
-  }
-
-  std::filesystem::path home_;
-  std::unique_ptr<TheaterRuntime> runtime_;
 };
 
 TEST_F(FairSchedulingTest, ThreeSpinningActorsDoNotStarveAnIdleOne) {
