@@ -152,6 +152,13 @@ std::map<std::string, Expectation> Expectations() {
         "hf-send-websocket-message-bogus-ids", "hf-close-websocket-bogus-ids"}) {
     e[name] = {err, "is not one of this actor's servers"};
   }
+  // Creating without end: per-actor caps (http_framework_handler.cc), found by these cases.
+  e["hf-create-server-flood"] = {err, "an actor may have at most 16 HTTP servers (max_servers)"};
+  e["hf-register-handler-flood"] = {err, "at most 1024 registered HTTP handlers (max_handlers)"};
+  e["hf-add-route-flood"] = {err, "at most 1024 routes on one server (max_routes_per_server)"};
+  e["hf-add-middleware-flood"] = {err, "at most 256 middleware on one server"};
+  e["hf-enable-websocket-flood"] = {err, "at most 256 WebSocket endpoints on one server"};
+  e["hf-start-server-real"] = {ok, "ok"};
   e["hf-register-handler-max"] = {err, "handler name must be 1-256 bytes"};
   e["hf-add-route-bogus-ids"] = {err, "route path 'hostile': must start with '/'"};
   e["hf-add-route-path-far"] = {trap, "param 'path': string at 0xfffffff0"};

@@ -359,6 +359,10 @@ enum {
   T_HASH_L,
   T_PAIRS_P, /* 1 Mi (name, value) pairs of empty strings (headers, env) */
   T_PAIRS_L,
+  T_SERVER,  /* an HTTP server this actor created (created once) */
+  T_HANDLER, /* an HTTP handler this actor registered (registered once) */
+  T_PATH_P,  /* a new literal path on every resolution: "/p<n>" */
+  T_PATH_L,
 };
 #define T(x) (T_BASE | (u64)(x))
 
@@ -409,6 +413,18 @@ static char* nested(size_t depth, size_t* len) {
 
 static uint32_t addr(const void* p) {
   return (uint32_t)(uintptr_t)p;
+}
+
+static u64 server_id, handler_id;
+static char path_buf[24];
+static size_t path_len;
+
+/* The u64 an ok result<u64, string> in the return area holds, or 0. */
+static u64 ok_u64(void) {
+  const uint8_t* ret = (const uint8_t*)ret_area;
+  u64 v = 0;
+  if (ret[0] == 0) memcpy(&v, ret + 8, sizeof v);
+  return v;
 }
 
 static u64 resolve(u64 v) {
@@ -530,6 +546,25 @@ static u64 resolve(u64 v) {
       return addr(pairs);
     case T_PAIRS_L:
       return PAIRS_COUNT;
+    case T_SERVER:
+      if (!server_id) {
+        hf_create_server(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, addr(ret_area));
+        server_id = ok_u64();
+      }
+      return server_id;
+    case T_HANDLER:
+      if (!handler_id) {
+        hf_register_handler(addr(kOk), sizeof kOk - 1, addr(ret_area));
+        handler_id = ok_u64();
+      }
+      return handler_id;
+    case T_PATH_P: {
+      static unsigned n;
+      path_len = (size_t)snprintf(path_buf, sizeof path_buf, "/p%u", n++);
+      return addr(path_buf);
+    }
+    case T_PATH_L:
+      return path_len;
   }
   return v;
 }
@@ -543,6 +578,8 @@ typedef struct {
   /* For a result<_, string> in the return area: the offset of the err string (0: none). */
   uint32_t err_off;
   u64 args[17];
+  /* Calls made (0: one), until the first err: a guest calling in a loop. */
+  uint32_t repeat;
 } hostile_case_t;
 
 #define RET T(T_RET)
@@ -579,6 +616,8 @@ typedef struct {
   {prefix "-over-limit", target, inv_##c, off, {BIG, __VA_ARGS__}}
 /* clang-format on */
 
+/* `repeat` is left out (zero: one call) everywhere but in the flood cases. */
+#pragma clang diagnostic ignored "-Wmissing-field-initializers"
 /* clang-format off */
 static const hostile_case_t kCases[] = {
     /* runtime */
@@ -696,6 +735,22 @@ static const hostile_case_t kCases[] = {
      inv_hf_send_websocket_message, 4, {999, 999, 77, 0, 0, NONE3, NONE3, RET}},
     {"hf-send-websocket-message-data-over-limit", "http-framework.send-websocket-message",
      inv_hf_send_websocket_message, 4, {999, 999, 1, 0, 0, 1, BIG, NONE3, RET}},
+    /* A guest creating without end: each kind of object is capped per actor. */
+    {"hf-create-server-flood", "http-framework.create-server",
+     inv_hf_create_server, 8, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, RET}, 100000},
+    {"hf-register-handler-flood", "http-framework.register-handler",
+     inv_hf_register_handler, 8, {OK, RET}, 100000},
+    {"hf-add-route-flood", "http-framework.add-route",
+     inv_hf_add_route, 8,
+     {T(T_SERVER), T(T_PATH_P), T(T_PATH_L), T(T_OK_P), 3, T(T_HANDLER), RET}, 100000},
+    {"hf-add-middleware-flood", "http-framework.add-middleware",
+     inv_hf_add_middleware, 8,
+     {T(T_SERVER), T(T_PATH_P), T(T_PATH_L), T(T_HANDLER), RET}, 100000},
+    {"hf-enable-websocket-flood", "http-framework.enable-websocket",
+     inv_hf_enable_websocket, 4,
+     {T(T_SERVER), T(T_PATH_P), T(T_PATH_L), 0, 0, T(T_HANDLER), 0, 0, RET}, 100000},
+    {"hf-start-server-real", "http-framework.start-server",
+     inv_hf_start_server, 4, {T(T_SERVER), RET}},
     {"hf-close-websocket-bogus-ids", "http-framework.close-websocket", inv_hf_close_websocket, 4,
      {999, 999, RET}},
     /* message-server-host */
@@ -876,10 +931,14 @@ static void reply_text(theater_option_bytes_t* response, theater_string_t s) {
 
 static void run_case(const hostile_case_t* c, theater_option_bytes_t* response) {
   u64 args[17];
-  for (size_t i = 0; i < 17; ++i) args[i] = resolve(c->args[i]);
-  memset(ret_area, 0, sizeof ret_area);
-  int64_t rc = c->invoke(args);
+  int64_t rc = 0;
   const uint8_t* ret = (const uint8_t*)ret_area;
+  for (uint32_t call = 0; call < (c->repeat ? c->repeat : 1); ++call) {
+    for (size_t i = 0; i < 17; ++i) args[i] = resolve(c->args[i]);
+    memset(ret_area, 0, sizeof ret_area);
+    rc = c->invoke(args);
+    if (c->err_off && ret[0] == 1) break;
+  }
   if (c->err_off && ret[0] == 1) {
     theater_string_t err;
     memcpy(&err, ret + c->err_off, sizeof err);
