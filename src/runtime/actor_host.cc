@@ -1,6 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "runtime/actor_host.h"
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 
@@ -21,6 +22,15 @@ constexpr std::string_view kWasiModule = "wasi_snapshot_preview1";
 constexpr std::string_view kInitExport = "theater:simple/actor#init";
 // Guest stdout/stderr held while waiting for a line end; past it, the text so far is logged.
 constexpr size_t kMaxPendingStdoutLine = 64 * 1024;
+// Bytes one fd_write takes; the rest is a short write, which wasi-libc's stdio retries. Its
+// iovecs may each cover all of memory, 1024 times over: the host copies no more than this.
+constexpr size_t kMaxFdWriteBytes = 64 * 1024;
+// Bytes one random_get fills (the random handler's per-call limit); more is EINVAL.
+constexpr uint64_t kMaxRandomGetBytes = 16u << 20;
+// An error value a host function returns to the guest (the err of a result<_, string>) is cut
+// to this many bytes: errors may quote what the guest sent (ids, paths, manifests), and that
+// may be megabytes, past what the ABI lowers.
+constexpr size_t kMaxGuestErrorBytes = 1024;
 
 // WASI errno values used by the preview-1 stubs.
 constexpr uint64_t kWasiSuccess = 0;
@@ -31,6 +41,22 @@ constexpr uint64_t kWasiSpipe = 70;
 
 bool InBounds(std::span<uint8_t> mem, uint64_t ptr, uint64_t len) {
   return ptr <= mem.size() && len <= mem.size() - ptr;
+}
+
+// Cuts the string of every top-level err(string) in `results` to kMaxGuestErrorBytes, at a
+// UTF-8 character boundary, saying how long it was.
+void BoundErrorValues(std::vector<Value>& results) {
+  for (Value& v : results) {
+    if (!v.is_err() || !v.payload() || v.payload()->kind() != abi::TypeKind::kString) continue;
+    const std::string& text = v.payload()->as_string();
+    if (text.size() <= kMaxGuestErrorBytes) continue;
+    size_t cut = kMaxGuestErrorBytes;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    std::string bounded = text.substr(0, cut) + "... (an error of " + std::to_string(text.size()) +
+                          " bytes, cut at the limit of " + std::to_string(kMaxGuestErrorBytes) +
+                          " bytes for errors returned to actors)";
+    *v.mutable_payload() = Value::String(std::move(bounded));
+  }
 }
 
 Value StateValue(const StateBytes& state) {
@@ -239,6 +265,12 @@ const std::map<std::string, engine::FuncSig, std::less<>>& WasiSignatures() {
 
 }  // namespace
 
+std::vector<std::string> WasiPreview1Functions() {
+  std::vector<std::string> names;
+  for (const auto& [name, sig] : WasiSignatures()) names.push_back(name);
+  return names;
+}
+
 Status ActorHost::Bind(HostFunctionTable extra) {
   THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
   THEATER_RETURN_IF_ERROR(component::CheckModuleAgainstWit(*module_, *package));
@@ -352,6 +384,10 @@ int ActorHost::DispatchImport(engine::Instance& instance, void* data, const uint
   auto where = [b] { return b->interface_name + "." + b->function; };
   Result<std::vector<Value>> params = b->plan.LiftImportParams(memory, flat_args);
   if (!params.ok()) return instance.Fail(params.status().WithContext("arguments of " + where()));
+  // A call whose results could never be delivered is refused before it has any effect (a spawned
+  // child, a sleep, a message sent).
+  Status area = b->plan.CheckImportReturnArea(memory, flat_args);
+  if (!area.ok()) return instance.Fail(area.WithContext("results of " + where()));
   Result<std::vector<Value>> output =
       b->denial.ok()           ? b->impl(host, *params)
       : b->denial_is_err_value ? std::vector<Value>{Value::Err(Value::String(b->denial.message()))}
@@ -361,6 +397,7 @@ int ActorHost::DispatchImport(engine::Instance& instance, void* data, const uint
     host.RecordHostCall(b->event_type, b->interface_name, b->function, *params, {{}, &error});
     return instance.Fail(output.status().WithContext(where()));
   }
+  BoundErrorValues(*output);
   std::vector<uint64_t> flat_results;
   Status lowered = b->plan.LowerImportResults(memory, *output, flat_args, &flat_results);
   host.RecordHostCall(b->event_type, b->interface_name, b->function, *params, {*output, nullptr});
@@ -404,7 +441,9 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
           rc = kWasiFault;
           break;
         }
-        text.append(reinterpret_cast<const char*>(mem.data() + ptr), len);
+        // A short write past kMaxFdWriteBytes (every iovec is still checked).
+        const size_t take = std::min<size_t>(len, kMaxFdWriteBytes - text.size());
+        text.append(reinterpret_cast<const char*>(mem.data() + ptr), take);
       }
       uint32_t written = static_cast<uint32_t>(text.size());
       if (rc == kWasiSuccess && !write(nwritten_ptr, &written, 4)) rc = kWasiFault;
@@ -412,11 +451,15 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
         host.RecordWasiCall(*b, {Value::U32(static_cast<uint32_t>(fd)), Value::String(text)},
                             {Value::U32(written)});
         host.stdout_line_ += text;
-        size_t nl;
-        while ((nl = host.stdout_line_.find('\n')) != std::string::npos) {
-          host.Log(std::string_view(host.stdout_line_).substr(0, nl));
-          host.stdout_line_.erase(0, nl + 1);
+        // One pass, one erase: erasing each line from the front would cost the square of the
+        // pending text when the guest writes many short lines at once.
+        std::string_view pending(host.stdout_line_);
+        size_t start = 0, nl;
+        while ((nl = pending.find('\n', start)) != std::string_view::npos) {
+          host.Log(pending.substr(start, nl - start));
+          start = nl + 1;
         }
+        host.stdout_line_.erase(0, start);
         // Output without a line end is logged in pieces rather than held without bound.
         if (host.stdout_line_.size() >= kMaxPendingStdoutLine) {
           host.Log(host.stdout_line_);
@@ -455,6 +498,8 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
     uint64_t ptr = args[0], len = args[1];
     if (!InBounds(mem, ptr, len)) {
       rc = kWasiFault;
+    } else if (len > kMaxRandomGetBytes) {
+      rc = kWasiInval;
     } else {
       std::vector<uint8_t> bytes(len);
       Status filled = host.wasi_random_->Fill(bytes);

@@ -217,6 +217,10 @@ class ActorHost {
 // The theater:simple package this host implements, parsed from the WIT embedded at build time.
 Result<const wit::Package*> TheaterPackage();
 
+// The WASI preview-1 functions the host serves to core modules (wasi-libc's stdio, environment,
+// clock and random entry points), by name: what a guest may import from wasi_snapshot_preview1.
+std::vector<std::string> WasiPreview1Functions();
+
 // A guest memory view over an instance: Bytes() is its exported memory, Realloc calls its
 // cabi_realloc export.
 class InstanceMemory final : public abi::GuestMemory {

@@ -212,6 +212,11 @@ class FunctionPlan {
   // Lifts the guest's arguments (through the parameter pointer when they are in memory).
   Result<std::vector<Value>> LiftImportParams(GuestMemory& memory,
                                               std::span<const uint64_t> flat_args) const;
+  // Checks the return area the guest passed (its trailing return pointer, when the results
+  // travel in memory) for alignment and bounds; OK when the results travel flat. Memory never
+  // shrinks, so an area that passes stays valid: the host checks it before serving the call,
+  // so that a call whose results could never be delivered has no effects.
+  Status CheckImportReturnArea(GuestMemory& memory, std::span<const uint64_t> flat_args) const;
   // Lowers the host's results: into `flat_results` (replaced), or, when they travel in memory,
   // into the return area whose pointer is the last of `flat_args` (flat_results is then cleared).
   Status LowerImportResults(GuestMemory& memory, std::span<const Value> results,

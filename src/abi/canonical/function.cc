@@ -267,6 +267,19 @@ Result<std::vector<Value>> FunctionPlan::LiftImportParams(
   return values;
 }
 
+Status FunctionPlan::CheckImportReturnArea(GuestMemory& memory,
+                                           std::span<const uint64_t> flat_args) const {
+  THEATER_RETURN_IF_ERROR(RequireContext(Context::kLower, "CheckImportReturnArea"));
+  if (!signature_.results_in_memory) return Status::Ok();
+  if (flat_args.size() != signature_.params.size()) {
+    return InvalidArgument(
+        CountMismatch("core arguments", signature_.params.size(), flat_args.size()));
+  }
+  const auto retptr = static_cast<uint32_t>(flat_args.back());
+  return CheckRegion(data_->plan, data_->results_tuple, retptr, memory.Bytes().size(),
+                     "return area");
+}
+
 Status FunctionPlan::LowerImportResults(GuestMemory& memory, std::span<const Value> results,
                                         std::span<const uint64_t> flat_args,
                                         std::vector<uint64_t>* flat_results) const {

@@ -18,6 +18,7 @@
 //
 // Thread-safety: host functions run on the actor's fiber one at a time; Stop runs on a runtime
 // thread. mu_ guards all state, so Stop may overlap a host function safely.
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -42,6 +43,19 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kHandlersInterface = "theater:simple/http-handlers";
 constexpr size_t kMaxHandlerName = 256;
+// What one actor may hold, so that a guest calling in a loop cannot take the host's sockets,
+// threads and memory (each running server listens on a socket; every change of a server's
+// routing copies it for the server's threads). Errors name the limit.
+constexpr size_t kMaxServers = 16;
+constexpr size_t kMaxHandlers = 1024;
+constexpr size_t kMaxRoutesPerServer = 1024;
+constexpr size_t kMaxMiddlewarePerServer = 256;
+constexpr size_t kMaxWebSocketsPerServer = 256;
+
+Status OverLimit(std::string_view what, size_t limit, std::string_view name) {
+  return ResourceExhausted("an actor may have at most " + std::to_string(limit) + " " +
+                           std::string(what) + " (" + std::string(name) + ")");
+}
 
 // Ids of servers, handlers, routes and middleware: one sequence for the whole process, so an id
 // is never valid in two actors.
@@ -193,6 +207,9 @@ class HttpFrameworkHandler final : public runtime::Handler {
       s.key_path = ResolvePath(key);
     }
     std::lock_guard<std::mutex> lock(mu_);
+    if (servers_.size() >= kMaxServers) {
+      return ErrValue(OverLimit("HTTP servers", kMaxServers, "max_servers"));
+    }
     uint64_t id = s.id;
     servers_.emplace(id, std::move(s));
     return OkValue(Value::U64(id));
@@ -271,6 +288,9 @@ class HttpFrameworkHandler final : public runtime::Handler {
           InvalidArgument("handler name must be 1-" + std::to_string(kMaxHandlerName) + " bytes"));
     }
     std::lock_guard<std::mutex> lock(mu_);
+    if (handlers_.size() >= kMaxHandlers) {
+      return ErrValue(OverLimit("registered HTTP handlers", kMaxHandlers, "max_handlers"));
+    }
     uint64_t id = NextId();
     handlers_.emplace(id, name);
     return OkValue(Value::U64(id));
@@ -295,6 +315,12 @@ class HttpFrameworkHandler final : public runtime::Handler {
     Server& srv = **s;
     if (srv.routing.websockets.contains(path)) {
       return ErrValue(AlreadyExists("path '" + path + "' is a WebSocket endpoint"));
+    }
+    if (std::count_if(route_owner_.begin(), route_owner_.end(), [server_id](const auto& e) {
+          return e.second == server_id;
+        }) >= static_cast<std::ptrdiff_t>(kMaxRoutesPerServer)) {
+      return ErrValue(
+          OverLimit("routes on one server", kMaxRoutesPerServer, "max_routes_per_server"));
     }
     http::Route route;
     route.id = NextId();
@@ -337,6 +363,10 @@ class HttpFrameworkHandler final : public runtime::Handler {
     Result<Server*> s = FindServer(server_id);
     if (!s.ok()) return ErrValue(s.status());
     if (Status h = CheckHandler(handler_id); !h.ok()) return ErrValue(h);
+    if ((*s)->routing.middleware.size() >= kMaxMiddlewarePerServer) {
+      return ErrValue(OverLimit("middleware on one server", kMaxMiddlewarePerServer,
+                                "max_middleware_per_server"));
+    }
     uint64_t id = NextId();
     (*s)->routing.middleware.push_back(http::Middleware{id, path, handler_id});
     middleware_owner_[id] = server_id;
@@ -385,6 +415,10 @@ class HttpFrameworkHandler final : public runtime::Handler {
     }
     if (srv.routing.routes.HasLiteralPath(path)) {
       return ErrValue(AlreadyExists("path '" + path + "' already has a route"));
+    }
+    if (srv.routing.websockets.size() >= kMaxWebSocketsPerServer) {
+      return ErrValue(OverLimit("WebSocket endpoints on one server", kMaxWebSocketsPerServer,
+                                "max_websockets_per_server"));
     }
     srv.routing.websockets.emplace(path, endpoint);
     Publish(srv);

@@ -73,6 +73,14 @@ class TimingHandler final : public runtime::Handler {
     if (Status allowed = CheckSleep(own, duration_ms); !allowed.ok()) {
       return ErrValue(allowed.message());
     }
+    // Refused before the conversion to a signed duration, which a guest's 2^64 - 1 ms would
+    // wrap to a negative wait (a sleep that returned at once as if it had slept).
+    const uint64_t call_deadline_ms = actor.manifest().limits.call_deadline_ms;
+    if (duration_ms >= call_deadline_ms) {
+      return ErrValue("a wait of " + std::to_string(duration_ms) +
+                      " ms would outlast the call's deadline of " +
+                      std::to_string(call_deadline_ms) + " ms");
+    }
     Status slept = actor.SleepFor(host, std::chrono::milliseconds(duration_ms));
     // A sleep the call's deadline refuses is the guest's error to handle; a cancelled one traps.
     if (slept.code() == StatusCode::kFailedPrecondition) return ErrValue(slept.message());
