@@ -39,6 +39,14 @@ ReferenceKind ClassifyReference(std::string_view reference);
 // docs/store.md, "References"). Empty: store:// references fail with kUnavailable.
 using StoreReader = std::function<Result<std::vector<uint8_t>>(const std::string& reference)>;
 
+// Admits a local file that loading a manifest is about to read (the manifest itself, its
+// init_state; the runtime also asks it for the component): returns the path to read (for example
+// the path resolved, so that the file checked is the file read) or the error that loading fails
+// with. `what` names the reference ("init_state"). Empty: every path is read as given. The
+// management server sets one for clients beyond loopback (docs/security.md).
+using LocalFileGate =
+    std::function<Result<std::string>(const std::string& path, std::string_view what)>;
+
 // Per-actor resource limits. Defaults match docs/manifest.md.
 struct ManifestLimits {
   static constexpr uint64_t kDefaultInitDeadlineMs = 60'000;
@@ -112,7 +120,8 @@ Result<Manifest> LoadManifest(const std::filesystem::path& path);
 // checked to be JSON (the error says where it is not); nullopt when the manifest has no
 // init_state.
 Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manifest,
-                                                          const StoreReader& store = {});
+                                                          const StoreReader& store = {},
+                                                          const LocalFileGate& files = {});
 
 // Combines the manifest's initial state with one supplied at spawn time: when both are objects,
 // the override's top-level keys replace the initial state's (a shallow merge); otherwise the
@@ -141,27 +150,32 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml,
                                                  std::string source_name,
                                                  std::optional<nlohmann::json> override_state,
                                                  std::string base_url = {},
-                                                 const StoreReader& store = {});
+                                                 const StoreReader& store = {},
+                                                 const LocalFileGate& files = {});
 
 // ParseManifestWithState() on a file; paths resolve as in LoadManifest().
 Result<ManifestWithState> LoadManifestWithState(const std::filesystem::path& path,
                                                 std::optional<nlohmann::json> override_state,
-                                                const StoreReader& store = {});
+                                                const StoreReader& store = {},
+                                                const LocalFileGate& files = {});
 // The same for a manifest fetched from an http(s) URL (FetchUrl's limits and errors); its
 // relative references resolve against the URL.
 Result<ManifestWithState> LoadManifestWithStateFromUrl(const std::string& url,
                                                        std::optional<nlohmann::json> override_state,
-                                                       const StoreReader& store = {});
+                                                       const StoreReader& store = {},
+                                                       const LocalFileGate& files = {});
 // The same for a manifest in a content store (`reference` is a store:// reference read by
 // `store`). Its relative references name labels of the same store: `component = "app.wasm"` in a
 // manifest at store://<id>/... is store://<id>/app.wasm. Absolute local paths are refused.
 Result<ManifestWithState> LoadManifestWithStateFromStore(
     const std::string& reference, std::optional<nlohmann::json> override_state,
-    const StoreReader& store);
+    const StoreReader& store, const LocalFileGate& files = {});
 
-// The bytes a resolved reference names: a file's contents, a URL's body (FetchUrl), or what
-// `store` reads for a store:// reference. `what` names it in errors ("component").
+// The bytes a resolved reference names: a file's contents (the path `files` admits, when given),
+// a URL's body (FetchUrl), or what `store` reads for a store:// reference. `what` names it in
+// errors ("component").
 Result<std::vector<uint8_t>> LoadReference(const std::string& reference, ReferenceKind kind,
-                                           std::string_view what, const StoreReader& store = {});
+                                           std::string_view what, const StoreReader& store = {},
+                                           const LocalFileGate& files = {});
 
 }  // namespace theater

@@ -109,6 +109,11 @@ struct SpawnRequest {
   std::optional<std::string> parent_id;
   // Use this id instead of a fresh UUID (it must be a UUID not in use).
   std::optional<std::string> actor_id;
+  // Admits every local file the spawn reads on the requester's behalf (the manifest, its
+  // init_state and its component; see LocalFileGate). Empty: any file the host can read. Kept
+  // for restarts. Children an actor spawns are not bound by it: their files are its parent's
+  // handler permissions' business.
+  LocalFileGate local_files;
 };
 
 // How the embedder hears from an actor on a channel it opened (OpenChannel). Both callbacks run

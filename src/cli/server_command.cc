@@ -32,6 +32,9 @@ struct ServerArgs {
   double unauthenticated_timeout_s = 10;
   double frame_header_timeout_s = 10;
   double frame_body_timeout_s = 60;
+  // Milliseconds a guest call runs before it yields its worker (EngineOptions::preempt_slice).
+  double preempt_slice_ms =
+      std::chrono::duration<double, std::milli>(engine::kDefaultPreemptSlice).count();
 };
 
 std::chrono::milliseconds Seconds(double s) {
@@ -60,6 +63,9 @@ int Server(Context& ctx, const ServerArgs& args) {
       args.frame_body_timeout_s <= 0) {
     return UsageError(ctx, "timeouts must be positive numbers of seconds");
   }
+  if (args.preempt_slice_ms < 0 || args.preempt_slice_ms > 60'000) {
+    return UsageError(ctx, "--preempt-slice must be between 0 (no time slices) and 60000 ms");
+  }
   server::ServeOptions options;
   options.server = args.limits;
   options.server.address = args.address;
@@ -73,6 +79,8 @@ int Server(Context& ctx, const ServerArgs& args) {
   options.runtime.durability = *durability;
   options.runtime.workers = args.workers;
   options.runtime.save_all_chains = args.save_all_chains;
+  options.runtime.engine.preempt_slice =
+      std::chrono::microseconds(static_cast<int64_t>(args.preempt_slice_ms * 1000));
   // Compile progress lines would interleave with "listening on ..." for scripts reading stdout.
   options.runtime.engine.progress = engine::EngineOptions::Progress::kOff;
   return server::Serve(std::move(options));
@@ -107,12 +115,16 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
                   "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
+  cmd->add_option("--preempt-slice", args->preempt_slice_ms,
+                  "Milliseconds a guest call may run before it yields its worker to the calls "
+                  "waiting (0: no time slices; modules are then compiled without the checks)")
+      ->capture_default_str();
   cmd->add_flag("--save-all-chains", args->save_all_chains,
                 "Store every actor's chain, not only those whose manifest says save_chain");
   cmd->add_option("--manifest-root", args->manifest_roots,
-                  "Directory whose manifest files clients beyond loopback may name in StartActor "
-                  "(repeatable; without one they may send only manifest text or store:// and "
-                  "http(s):// references)");
+                  "Directory whose files (manifests, and the components and initial states they "
+                  "name) clients beyond loopback may have the server read (repeatable; without "
+                  "one they may send only manifest text or store:// and http(s):// references)");
   server::ServerOptions& l = args->limits;
   cmd->add_option("--max-connections", l.max_connections, "Open connections, in all")
       ->capture_default_str();

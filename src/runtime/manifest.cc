@@ -409,11 +409,12 @@ Result<Manifest> LoadManifest(const fs::path& path) {
 }
 
 Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manifest,
-                                                          const StoreReader& store) {
+                                                          const StoreReader& store,
+                                                          const LocalFileGate& files) {
   if (!manifest.init_state) return std::optional<std::vector<uint8_t>>();
   const std::string& ref = *manifest.init_state;
   Result<std::vector<uint8_t>> bytes =
-      LoadReference(ref, manifest.init_state_kind, "init_state", store);
+      LoadReference(ref, manifest.init_state_kind, "init_state", store, files);
   if (!bytes.ok()) return bytes.status().WithContext(manifest.source_name + ": init_state");
   const std::string text(bytes->begin(), bytes->end());
   THEATER_RETURN_IF_ERROR(CheckJsonNesting(text, limits::kMaxJsonDepth, ref + ": init_state"));
@@ -453,7 +454,8 @@ std::optional<json> MergeInitState(const std::optional<json>& init,
 Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs::path base_dir,
                                                  std::string source_name,
                                                  std::optional<json> override_state,
-                                                 std::string base_url, const StoreReader& store) {
+                                                 std::string base_url, const StoreReader& store,
+                                                 const LocalFileGate& files) {
   THEATER_RETURN_IF_ERROR(CheckManifestText(toml_text, source_name));
   // 1. Find `init_state` before the state is known: parse the text with every template
   //    expression masked by a same-sized `0`, so TOML positions stay those of the source. When the
@@ -499,7 +501,7 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
         ResolveReference(*init_ref, &probe_manifest.init_state_kind, base_dir, base_url);
     if (!resolved.ok()) return resolved.status().WithContext(source_name + ": init_state");
     probe_manifest.init_state = std::move(*resolved);
-    THEATER_ASSIGN_OR_RETURN(init_bytes, LoadInitState(probe_manifest, store));
+    THEATER_ASSIGN_OR_RETURN(init_bytes, LoadInitState(probe_manifest, store, files));
     // LoadInitState has checked that the bytes are JSON.
     init_json = json::parse(init_bytes->begin(), init_bytes->end(), nullptr, false);
   }
@@ -529,39 +531,54 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
 
 Result<ManifestWithState> LoadManifestWithState(const fs::path& path,
                                                 std::optional<json> override_state,
-                                                const StoreReader& store) {
+                                                const StoreReader& store,
+                                                const LocalFileGate& files) {
+  fs::path to_read = path;
+  if (files) {
+    THEATER_ASSIGN_OR_RETURN(std::string admitted, files(path.string(), "manifest"));
+    to_read = std::move(admitted);
+  }
   THEATER_ASSIGN_OR_RETURN(std::string text,
-                           ReadFileText(path, "manifest", limits::kMaxManifestBytes));
+                           ReadFileText(to_read, "manifest", limits::kMaxManifestBytes));
   std::error_code ec;
-  fs::path absolute = fs::absolute(path, ec);
+  fs::path absolute = fs::absolute(to_read, ec);
   if (ec) return IOError("resolving manifest path " + path.string() + ": " + ec.message());
   return ParseManifestWithState(text, absolute.parent_path(), path.string(),
-                                std::move(override_state), {}, store);
+                                std::move(override_state), {}, store, files);
 }
 
 Result<ManifestWithState> LoadManifestWithStateFromUrl(const std::string& url,
                                                        std::optional<json> override_state,
-                                                       const StoreReader& store) {
+                                                       const StoreReader& store,
+                                                       const LocalFileGate& files) {
   Result<std::vector<uint8_t>> bytes = LoadReference(url, ReferenceKind::kUrl, "manifest");
   if (!bytes.ok()) return bytes.status();
   const std::string text(bytes->begin(), bytes->end());
-  return ParseManifestWithState(text, {}, url, std::move(override_state), url, store);
+  return ParseManifestWithState(text, {}, url, std::move(override_state), url, store, files);
 }
 
 Result<ManifestWithState> LoadManifestWithStateFromStore(const std::string& reference,
                                                          std::optional<json> override_state,
-                                                         const StoreReader& store) {
+                                                         const StoreReader& store,
+                                                         const LocalFileGate& files) {
   THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
                            LoadReference(reference, ReferenceKind::kStore, "manifest", store));
   const std::string text(bytes.begin(), bytes.end());
-  return ParseManifestWithState(text, {}, reference, std::move(override_state), reference, store);
+  return ParseManifestWithState(text, {}, reference, std::move(override_state), reference, store,
+                                files);
 }
 
 Result<std::vector<uint8_t>> LoadReference(const std::string& reference, ReferenceKind kind,
-                                           std::string_view what, const StoreReader& store) {
+                                           std::string_view what, const StoreReader& store,
+                                           const LocalFileGate& files) {
   switch (kind) {
-    case ReferenceKind::kFile:
-      return ReadFileBytes(reference, std::string(what) + " file", MaxReferenceBytes(what));
+    case ReferenceKind::kFile: {
+      std::string to_read = reference;
+      if (files) {
+        THEATER_ASSIGN_OR_RETURN(to_read, files(reference, what));
+      }
+      return ReadFileBytes(to_read, std::string(what) + " file", MaxReferenceBytes(what));
+    }
     case ReferenceKind::kUrl: {
       FetchOptions options;
       options.max_bytes = MaxReferenceBytes(what);

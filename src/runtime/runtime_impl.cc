@@ -421,20 +421,22 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
     }
     return ReadStoreReference(reference);
   };
+  const LocalFileGate& files = request.local_files;
   Result<ManifestWithState> loaded = [&]() -> Result<ManifestWithState> {
     if (LooksLikeInlineManifest(request.manifest)) {
       return ParseManifestWithState(request.manifest, std::filesystem::current_path(),
-                                    "<inline manifest>", override_state, {}, store_reader);
+                                    "<inline manifest>", override_state, {}, store_reader, files);
     }
     switch (ClassifyReference(request.manifest)) {
       case ReferenceKind::kStore:
-        return LoadManifestWithStateFromStore(request.manifest, override_state, store_reader);
+        return LoadManifestWithStateFromStore(request.manifest, override_state, store_reader,
+                                              files);
       case ReferenceKind::kUrl:
-        return LoadManifestWithStateFromUrl(request.manifest, override_state, store_reader);
+        return LoadManifestWithStateFromUrl(request.manifest, override_state, store_reader, files);
       case ReferenceKind::kFile:
         break;
     }
-    return LoadManifestWithState(request.manifest, override_state, store_reader);
+    return LoadManifestWithState(request.manifest, override_state, store_reader, files);
   }();
   if (!loaded.ok()) {
     done(loaded.status());
@@ -464,6 +466,14 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
   auto permissions = std::make_shared<EffectivePermissions>(RootPermissions());
   if (parent) *permissions = ComputeEffectivePermissions(parent->permissions(), *policy);
 
+  if (files && manifest.component_kind == ReferenceKind::kFile) {
+    Result<std::string> admitted = files(manifest.component, "component");
+    if (!admitted.ok()) {
+      done(admitted.status().WithContext(manifest.source_name));
+      return;
+    }
+    manifest.component = std::move(*admitted);
+  }
   Result<std::shared_ptr<const engine::Module>> module =
       LoadComponent(manifest.component, manifest.component_kind, store_reader);
   if (!module.ok()) {

@@ -405,6 +405,13 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
   if (name == "UpdateActorComponent") {
     Result<std::string> component = StringField(fields, "component");
     if (!component.ok()) return invalid(component.status());
+    if (!conn->peer_is_loopback() && ClassifyReference(*component) == ReferenceKind::kFile) {
+      component = manifest_roots_.AdmitReferenced(*component, "component");
+      if (!component.ok()) {
+        return conn->Finish(
+            ctx, ErrorResponse(ManagementError::kUnauthorized, component.status().message()));
+      }
+    }
     return Blocking(conn, ctx, [this, id, component = *component]() -> json {
       Status s = runtime_.UpdateComponent(id, component);
       if (!s.ok()) return ErrorResponse(s, Subject::kActor);
@@ -456,6 +463,14 @@ void ServerImpl::StartActor(const std::shared_ptr<Connection>& conn, const Conne
   request.manifest = std::move(*manifest);
   request.state = std::move(*state);
   request.actor_id = NewUuid();
+  // And every other local file the spawn reads for it (component, init_state) obeys the same rule.
+  if (!conn->peer_is_loopback()) {
+    request.local_files = [roots = manifest_roots_](const std::string& path,
+                                                    std::string_view what) -> Result<std::string> {
+      if (what == "manifest") return roots.Admit(path);
+      return roots.AdmitReferenced(path, what);
+    };
+  }
   const std::string id = *request.actor_id;
   std::string subscription_id;
   if (*subscribe) {

@@ -2,6 +2,7 @@
 #include "server/manifest_access.h"
 
 #include <algorithm>
+#include <optional>
 #include <system_error>
 
 namespace theater::server {
@@ -77,6 +78,20 @@ Result<ManifestRoots> ManifestRoots::Create(const std::vector<fs::path>& roots) 
   return out;
 }
 
+std::optional<fs::path> ManifestRoots::ResolveUnderRoot(std::string_view path) const {
+  if (roots_.empty() || path.empty() || path.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::error_code ec;
+  fs::path resolved = fs::canonical(fs::path(path), ec);
+  if (ec) return std::nullopt;
+  if (!fs::is_regular_file(resolved, ec) || ec) return std::nullopt;
+  const bool under = std::any_of(roots_.begin(), roots_.end(),
+                                 [&](const fs::path& root) { return IsUnder(resolved, root); });
+  if (!under) return std::nullopt;
+  return resolved;
+}
+
 Result<std::string> ManifestRoots::Admit(std::string_view path) const {
   const std::string refused =
       roots_.empty()
@@ -89,20 +104,24 @@ Result<std::string> ManifestRoots::Admit(std::string_view path) const {
             "server's manifest roots (--manifest-root), and " +
                 Quote(path) +
                 " is not one; send the manifest's content or a store:// reference instead";
-  if (roots_.empty() || path.empty() || path.find('\0') != std::string_view::npos) {
-    return PermissionDenied(refused);
-  }
-  std::error_code ec;
-  const fs::path resolved = fs::canonical(fs::path(path), ec);
-  if (ec) return PermissionDenied(refused);
-  if (!fs::is_regular_file(resolved, ec) || ec) return PermissionDenied(refused);
-  const bool under = std::any_of(roots_.begin(), roots_.end(),
-                                 [&](const fs::path& root) { return IsUnder(resolved, root); });
+  std::optional<fs::path> resolved = ResolveUnderRoot(path);
   // The resolved path must still read as a path (a target whose name looks like TOML would not).
-  if (!under || ClassifyManifest(resolved.string()) != ManifestForm::kFile) {
+  if (!resolved || ClassifyManifest(resolved->string()) != ManifestForm::kFile) {
     return PermissionDenied(refused);
   }
-  return resolved.string();
+  return resolved->string();
+}
+
+Result<std::string> ManifestRoots::AdmitReferenced(std::string_view path,
+                                                   std::string_view what) const {
+  std::optional<fs::path> resolved = ResolveUnderRoot(path);
+  if (resolved) return resolved->string();
+  return PermissionDenied(
+      "the " + std::string(what) + " " + Quote(path) +
+      " is a file on the server's machine, and a client beyond loopback may have the server read "
+      "only files under its manifest roots (--manifest-root" +
+      (roots_.empty() ? std::string(": this server has none") : std::string()) +
+      "); use a store:// or http(s):// reference instead");
 }
 
 }  // namespace theater::server

@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 //
-// Which manifests a management client may name (docs/protocol.md, "StartActor from beyond
-// loopback"). StartActor's `manifest` is manifest text, a store:// or http(s):// reference, or a
+// Which manifests, and which files they name, a management client may have the server read
+// (docs/protocol.md, "StartActor from beyond loopback"). StartActor's `manifest` is manifest text, a store:// or http(s):// reference, or a
 // path on the server's machine; the runtime tells them apart (runtime_impl.cc, SpawnWithChain,
 // and ClassifyReference in manifest.cc) and ClassifyManifest mirrors its rule exactly. A client
 // beyond loopback may name a file only under one of the server's manifest roots
@@ -12,6 +12,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,10 +42,19 @@ class ManifestRoots {
   // server found out about the file (not even whether it exists).
   Result<std::string> Admit(std::string_view path) const;
 
+  // The same rule for a local file that a spawn or an update reads on such a client's behalf:
+  // the component or init_state its manifest names (SpawnRequest::local_files), the component of
+  // UpdateActorComponent. `what` names it in the error ("component"), which again tells nothing
+  // about the file.
+  Result<std::string> AdmitReferenced(std::string_view path, std::string_view what) const;
+
   bool empty() const { return roots_.empty(); }
   const std::vector<std::filesystem::path>& roots() const { return roots_; }
 
  private:
+  // `path` resolved (symlinks included) when it is a regular file under a root.
+  std::optional<std::filesystem::path> ResolveUnderRoot(std::string_view path) const;
+
   std::vector<std::filesystem::path> roots_;
 };
 

@@ -287,7 +287,10 @@ TEST(ManifestAccessTest, ClientsBeyondLoopbackNameFilesOnlyUnderAManifestRoot) {
   const std::filesystem::path outside = dir / "outside";
   std::filesystem::create_directories(allowed / "sub");
   std::filesystem::create_directories(outside);
-  std::ofstream(allowed / "sub" / "ok.toml") << Manifest(kMessenger, "in-root");
+  // Every file a spawn reads for such a client lies under a root: the component too.
+  const std::string component = (allowed / "messenger.wasm").string();
+  std::filesystem::copy_file(kMessenger, component);
+  std::ofstream(allowed / "sub" / "ok.toml") << Manifest(component, "in-root");
   std::ofstream(outside / "secret.toml") << "password = \"hunter2\"\nnot toml at all [[[\n";
   std::ofstream(outside / "valid.toml") << Manifest(kMessenger, "outside");
   std::filesystem::create_symlink(outside / "secret.toml", allowed / "link.toml");
@@ -318,9 +321,37 @@ TEST(ManifestAccessTest, ClientsBeyondLoopbackNameFilesOnlyUnderAManifestRoot) {
     EXPECT_THAT(message, Not(HasSubstr("root:")));
     EXPECT_THAT(message, Not(HasSubstr(":1:")));
   }
-  // Under the root: started. Inline content is always allowed.
+  // Under the root: started. Inline content is allowed, and the files it names obey the roots.
   EXPECT_FALSE(Start(*remote, (allowed / "sub" / "ok.toml").string()).empty());
-  EXPECT_FALSE(Start(*remote, Manifest(kMessenger, "inline")).empty());
+  const std::string inline_ok = Start(*remote, Manifest(component, "inline"));
+  EXPECT_FALSE(inline_ok.empty());
+  std::ofstream(outside / "state.json") << "{\"password\": \"hunter2\"}";
+  std::ofstream(allowed / "sub" / "escape.toml")
+      << Manifest(component, "escape") << "init_state = \"../../outside/state.json\"\n";
+  for (const auto& [manifest, what] : std::vector<std::pair<std::string, std::string>>{
+           {Manifest(kMessenger, "component-outside"), "component"},
+           {Manifest(component, "state-outside") + "init_state = \"" +
+                (outside / "state.json").string() + "\"\n",
+            "init_state"},
+           {(allowed / "sub" / "escape.toml").string(), "init_state"},
+           {Manifest("/etc/passwd", "passwd"), "component"}}) {
+    auto refused = remote->Call(MakeVariant("StartActor", json{{"manifest", manifest}}));
+    ASSERT_FALSE(refused.ok()) << manifest;
+    const std::string message = refused.status().ToString();
+    EXPECT_THAT(message, HasSubstr("the " + what + " '")) << manifest;
+    EXPECT_THAT(message, HasSubstr("manifest roots (--manifest-root)")) << manifest;
+    EXPECT_THAT(message, Not(HasSubstr("hunter2")));
+    EXPECT_THAT(message, Not(HasSubstr("root:")));
+  }
+  // Replacing an actor's component follows the same rule.
+  auto update = remote->Call(MakeVariant("UpdateActorComponent",
+                                         json{{"id", inline_ok}, {"component", kMessenger}}));
+  ASSERT_FALSE(update.ok());
+  EXPECT_THAT(update.status().ToString(), HasSubstr("manifest roots (--manifest-root)"));
+  EXPECT_TRUE(remote
+                  ->Call(MakeVariant("UpdateActorComponent",
+                                     json{{"id", inline_ok}, {"component", component}}))
+                  .ok());
 
   // From loopback, any path, as before.
   auto local = t.Connect("127.0.0.1:" + port);

@@ -1,0 +1,95 @@
+// Theater: a WebAssembly actor runtime.
+//
+// libFuzzer target for the built-in handlers' config parsers: every `[[handler]]` table of a
+// manifest reaches its handler's CreateInstance (filesystem, process, http-client,
+// http-framework, environment, random, timing, store, supervisor, message-server, runtime),
+// which must accept it or refuse it with an error, never crash or throw.
+//
+// The first input byte chooses the form of the rest:
+//   - even: a manifest's TOML (after a fixed name/version/component header), parsed by
+//     ParseManifest exactly as a spawn does, every [[handler]] table then handed to its handler;
+//   - odd: a JSON object handed to the handler whose index is that byte / 2 (mod the count), the
+//     way a config arrives from any other JSON-carrying path.
+// The environment handler's config is also applied: a variable it exposes is allowed by both the
+// actor's permission and the config (EnvVarExposed is an intersection).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "handlers/builtins.h"
+#include "handlers/environment/env_rules.h"
+#include "runtime/handler.h"
+#include "theater/manifest.h"
+#include "theater/permissions.h"
+
+namespace {
+
+using namespace theater;
+
+const runtime::HandlerRegistry& Registry() {
+  static const runtime::HandlerRegistry* registry = [] {
+    auto* r = new runtime::HandlerRegistry();
+    r->Register(handlers::NewRuntimeHandler());
+    r->Register(handlers::NewSupervisorHandler());
+    r->Register(handlers::NewTimingHandler());
+    r->Register(handlers::NewRandomHandler());
+    r->Register(handlers::NewEnvironmentHandler());
+    r->Register(handlers::NewMessageServerHandler());
+    r->Register(handlers::NewStoreHandler());
+    r->Register(handlers::NewFilesystemHandler());
+    r->Register(handlers::NewProcessHandler());
+    r->Register(handlers::NewHttpClientHandler());
+    r->Register(handlers::NewHttpFrameworkHandler());
+    return r;
+  }();
+  return *registry;
+}
+
+constexpr const char* kTypes[] = {"runtime",     "supervisor",     "timing",        "random",
+                                  "environment", "message-server", "store",         "filesystem",
+                                  "process",     "http-client",    "http-framework"};
+
+void Apply(const HandlerConfig& config) {
+  const runtime::Handler* prototype = Registry().Find(config.type);
+  if (prototype == nullptr) return;
+  Result<std::unique_ptr<runtime::Handler>> instance = prototype->CreateInstance(config);
+  if (instance.ok() && (*instance)->name() != config.type) __builtin_trap();
+  if (config.type == "environment") {
+    Result<EnvironmentPermissions> own = handlers::ParseEnvironmentConfig(config.config);
+    if (instance.ok() != own.ok()) __builtin_trap();
+    if (!own.ok()) return;
+    EffectivePermissions actor = RootPermissions();
+    for (const char* name : {"HOME", "PATH", "THEATER_X", "", "A=B", "LD_PRELOAD"}) {
+      bool exposed = handlers::EnvVarExposed(actor, *own, name);
+      EffectivePermissions narrowed;
+      narrowed.environment = *own;
+      if (exposed && !CheckEnvVar(narrowed, name).ok()) __builtin_trap();
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
+  if (data[0] % 2 == 0) {
+    std::string text = "name = \"fuzz\"\nversion = \"0.1.0\"\ncomponent = \"a.wasm\"\n";
+    text.append(rest);
+    Result<Manifest> manifest = ParseManifest(text, "/nonexistent", "fuzz.toml");
+    if (!manifest.ok()) return 0;
+    for (const HandlerConfig& config : manifest->handlers) Apply(config);
+    return 0;
+  }
+  nlohmann::json config = nlohmann::json::parse(rest, nullptr, false);
+  if (config.is_discarded() || !config.is_object()) return 0;
+  HandlerConfig handler;
+  handler.type = kTypes[(data[0] / 2) % std::size(kTypes)];
+  handler.config = std::move(config);
+  handler.location = "fuzz.json";
+  Apply(handler);
+  return 0;
+}
