@@ -1,29 +1,76 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang-14 and runs each for a fixed budget.
-# Usage: scripts/fuzz.sh [seconds-per-target]
+# Builds the libFuzzer targets (fuzz/*_fuzz.cc, in the sanitizer build: scripts/sanitizer-build.sh)
+# and runs each for a fixed budget, with its seed corpus (fuzz/seeds/<target>) and dictionary
+# (fuzz/dictionaries/<target>.dict). A target that crashes, hangs or leaks fails the run; its log
+# is build-asan/fuzz/<target>.log and the input it saved is named in it.
+#
+# Usage: scripts/fuzz.sh [seconds-per-target] [target...]
+#        scripts/fuzz.sh --regressions [target...]
+#   seconds-per-target: default $FUZZ_SECONDS, else 15 (15 targets: about 4 minutes in all).
+#   target...: only these (names as in fuzz/, e.g. manifest_fuzz).
+#   --regressions: instead of fuzzing, runs each target once over fuzz/regressions/<target>/*
+#   (inputs that crashed or hung it once) and fails if any still does.
+# Longer campaigns: run a target directly, e.g.
+#   build-asan/fuzz/manifest_fuzz -max_total_time=600 -dict=fuzz/dictionaries/manifest_fuzz.dict \
+#     -max_len=300000 corpus/ fuzz/seeds/manifest_fuzz
+# (a large -max_len lets the deep-nesting dictionary entries build inputs deep enough to matter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_PER_TARGET=${1:-30}
-if [ ! -f build-fuzz/build.ninja ]; then
-  CC=clang-14 CXX=clang++-14 cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+mode=fuzz
+if [ "${1:-}" = "--regressions" ]; then
+  mode=regressions
+  shift
+  SECONDS_PER_TARGET=0
+else
+  SECONDS_PER_TARGET=${1:-${FUZZ_SECONDS:-15}}
+  [ $# -gt 0 ] && shift
 fi
-cmake --build build-fuzz -j "$(nproc)"
-for target in build-fuzz/*_fuzz; do
+only=("$@")
+
+scripts/sanitizer-build.sh fuzz_targets
+out=build-asan/fuzz
+
+status=0
+for target in "$out"/*_fuzz; do
   name=$(basename "$target")
-  corpus=build-fuzz/corpus/$name
+  if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " =~ " $name " ]]; then
+    continue
+  fi
+  if [ "$mode" = regressions ]; then
+    [ -d "fuzz/regressions/$name" ] || continue
+    for input in fuzz/regressions/"$name"/*; do
+      if "$target" -timeout=10 -rss_limit_mb=2048 "$input" >/dev/null 2>&1; then
+        echo "regression: $name $(basename "$input"): ok"
+      else
+        echo "regression: $name $(basename "$input"): FAILS"
+        status=1
+      fi
+    done
+    continue
+  fi
+  corpus=$out/corpus/$name
   mkdir -p "$corpus"
   seeds=()
   [ -d "fuzz/seeds/$name" ] && seeds=("fuzz/seeds/$name")
+  dict=()
+  [ -f "fuzz/dictionaries/$name.dict" ] && dict=("-dict=fuzz/dictionaries/$name.dict")
   if [ "$name" = component_decoder_fuzz ]; then
-    # Components the main build made (scripts/test.sh builds it first): the decoder fixtures and
-    # the test actors made into components by the standard tools.
-    built=build-fuzz/seeds/$name
+    # Components the sanitizer build made: the decoder fixtures and the test actors made into
+    # components by the standard tools (present after a full build; fuzz.sh alone builds only
+    # the targets).
+    built=$out/seeds/$name
     mkdir -p "$built"
-    cp build/src/abi/component/testdata/*.wasm build/tests/actors/*.component.wasm "$built"/ \
-      2>/dev/null || true
+    cp build-asan/src/abi/component/testdata/*.wasm build-asan/tests/actors/*.component.wasm \
+      "$built"/ 2>/dev/null || true
     seeds+=("$built")
   fi
   echo "fuzz: $name for ${SECONDS_PER_TARGET}s"
-  "$target" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 "$corpus" "${seeds[@]}" 2>&1 | tail -n 12
+  if ! "$target" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
+      -print_final_stats=1 "${dict[@]}" "$corpus" "${seeds[@]}" > "$out/$name.log" 2>&1; then
+    status=1
+    echo "fuzz: $name FAILED ($out/$name.log):"
+  fi
+  tail -n 12 "$out/$name.log"
 done
+exit $status

@@ -34,10 +34,6 @@ size_t AppendBody(char* data, size_t size, size_t count, void* user) {
 struct CurlDeleter {
   void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
 };
-struct UrlDeleter {
-  void operator()(CURLU* handle) const { curl_url_cleanup(handle); }
-};
-
 Status TransferError(const std::string& url, CURLcode code, const char* detail,
                      const FetchOptions& options) {
   std::string what = std::string(detail[0] != '\0' ? detail : curl_easy_strerror(code));
@@ -111,24 +107,6 @@ Result<std::vector<uint8_t>> FetchUrl(const std::string& url, const FetchOptions
     return Unavailable(message);
   }
   return std::move(body.bytes);
-}
-
-Result<std::string> ResolveUrl(const std::string& base, const std::string& reference) {
-  std::unique_ptr<CURLU, UrlDeleter> url(curl_url());
-  if (!url) return InternalError("resolving a URL: libcurl could not create a handle");
-  if (curl_url_set(url.get(), CURLUPART_URL, base.c_str(), 0) != CURLUE_OK) {
-    return InvalidArgument("'" + base + "' is not a valid URL");
-  }
-  if (curl_url_set(url.get(), CURLUPART_URL, reference.c_str(), 0) != CURLUE_OK) {
-    return InvalidArgument("'" + reference + "' cannot be resolved against " + base);
-  }
-  char* resolved = nullptr;
-  if (curl_url_get(url.get(), CURLUPART_URL, &resolved, 0) != CURLUE_OK || resolved == nullptr) {
-    return InvalidArgument("'" + reference + "' cannot be resolved against " + base);
-  }
-  std::string out(resolved);
-  curl_free(resolved);
-  return out;
 }
 
 }  // namespace theater
