@@ -21,6 +21,7 @@
 #include "common/uuid.h"
 #include "engine/wasm2c/runtime.h"
 #include "runtime/admission.h"
+#include "runtime/runtime_impl.h"
 #include "runtime/runtime_test_fixture.h"
 #include "theater/content_store.h"
 #include "theater/limits.h"
@@ -304,6 +305,27 @@ TEST(AdmissionTest, TheDefaultLimitLeavesRoomForAboutFifteenThousandGuardPageAct
   EXPECT_EQ(c.address_space_limit_bytes, (uint64_t{1} << 47) / 16 * 15);
   EXPECT_EQ(c.reservation_per_actor_bytes, uint64_t{8} << 30);
   EXPECT_GT(c.memory_available_bytes, 0u);
+}
+
+// supervisor.get-child-events hands a child's whole chain to its parent: a read with a budget
+// gives up, by name, before it holds more than the budget, for saved chains and in-memory ones.
+TEST_F(HostileSpawnTest, AChainReadWithABudgetStopsAtIt) {
+  auto& impl = static_cast<RuntimeImpl&>(*runtime_);
+  for (const std::string extra : {std::string("save_chain = true\n"), std::string()}) {
+    const std::string id = Spawn(ProbeManifest(extra));
+    ASSERT_TRUE(IsUuid(id));
+    for (int i = 0; i < 5; ++i) ASSERT_EQ(Response(Request(id, "count")), std::to_string(i + 1));
+    Result<std::vector<chain::Event>> all = runtime_->Events(id);
+    ASSERT_TRUE(all.ok()) << all.status().ToString();
+    Result<std::vector<chain::Event>> within = impl.EventsWithin(id, 64u << 20);
+    ASSERT_TRUE(within.ok()) << within.status().ToString();
+    EXPECT_EQ(within->size(), all->size()) << extra;
+    Result<std::vector<chain::Event>> over = impl.EventsWithin(id, 300);
+    ASSERT_FALSE(over.ok()) << extra;
+    EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted);
+    EXPECT_THAT(over.status().ToString(), ::testing::HasSubstr("more than 300 bytes of events"));
+    EXPECT_EQ(impl.EventsWithin(NewUuid(), 1000).status().code(), StatusCode::kNotFound);
+  }
 }
 
 }  // namespace

@@ -746,6 +746,46 @@ Result<std::vector<chain::Event>> RuntimeImpl::Events(std::string_view id) const
   return std::move(held.tail.events);
 }
 
+Result<std::vector<chain::Event>> RuntimeImpl::EventsWithin(std::string_view id,
+                                                             size_t max_bytes) const {
+  // What an event costs besides its payload: hashes, type and description, about.
+  constexpr size_t kEventOverhead = 128;
+  auto over = [&](size_t events) {
+    return ResourceExhausted("the chain of actor " + std::string(id) + " holds more than " +
+                             std::to_string(max_bytes) + " bytes of events (" +
+                             std::to_string(events) + " events read so far), over this read's limit");
+  };
+  std::shared_ptr<Actor> actor = Find(id);
+  if ((actor && !actor->persisted()) || !store_) {
+    THEATER_ASSIGN_OR_RETURN(std::vector<chain::Event> events, Events(id));
+    size_t bytes = 0;
+    for (const chain::Event& e : events) bytes += e.payload.size() + kEventOverhead;
+    if (bytes > max_bytes) return over(events.size());
+    return events;
+  }
+  THEATER_RETURN_IF_ERROR(store_->Flush());
+  std::vector<chain::Event> events;
+  size_t bytes = 0;
+  bool exceeded = false;
+  chain::VisitReport report;
+  THEATER_RETURN_IF_ERROR(store_->VisitChain(
+      id, 0,
+      [&](chain::Event&& event, size_t) {
+        bytes += event.payload.size() + kEventOverhead;
+        if (bytes > max_bytes) {
+          exceeded = true;
+          return false;
+        }
+        events.push_back(std::move(event));
+        return true;
+      },
+      &report));
+  if (exceeded) return over(events.size());
+  if (!report.found) return NotFound("actor " + std::string(id) + " not found");
+  // A row that does not verify ends the chain, as for Events(): the verified prefix.
+  return events;
+}
+
 Result<ActorMetrics> RuntimeImpl::Metrics(std::string_view id) const {
   std::shared_ptr<Actor> actor = Find(id);
   if (!actor) return NotFound("actor " + std::string(id) + " not found");

@@ -65,6 +65,10 @@ class RuntimeImpl final : public TheaterRuntime {
   Result<ActorPhase> Phase(std::string_view id) const override;
   Result<std::optional<std::vector<uint8_t>>> State(std::string_view id) const override;
   Result<std::vector<chain::Event>> Events(std::string_view id) const override;
+  // Events() for a reader that must not hold more than `max_bytes` of events (payloads plus a
+  // fixed overhead each): a saved chain is read row by row and given up, with
+  // kResourceExhausted naming the limit, as soon as it passes the budget.
+  Result<std::vector<chain::Event>> EventsWithin(std::string_view id, size_t max_bytes) const;
   Result<ActorMetrics> Metrics(std::string_view id) const override;
   Result<Manifest> GetManifest(std::string_view id) const override;
   Status VerifyChain(std::string_view id) const override;

@@ -19,6 +19,10 @@
 namespace theater::handlers {
 namespace {
 
+// get-child-events hands a child's whole chain to the guest: a long one is refused, by name,
+// before the host holds more of it than this (the canonical ABI refuses past 64 MiB anyway).
+constexpr size_t kMaxChildEventsBytes = 32u << 20;
+
 using abi::Value;
 using runtime::Actor;
 using runtime::ActorHost;
@@ -223,8 +227,9 @@ class SupervisorHandler final : public runtime::Handler {
                              if (Status s = CheckChild(self, child); !s.ok())
                                return ErrValue(s.ToString());
                              Result<std::vector<chain::Event>> events =
-                                 self.runtime().Events(child);
-                             if (!events.ok()) return ErrValue(events.status().ToString());
+                                 self.runtime().EventsWithin(child, kMaxChildEventsBytes);
+                             if (!events.ok())
+                               return ErrValue(events.status().WithContext("get-child-events").ToString());
                              std::vector<Value> list;
                              for (const chain::Event& e : *events)
                                list.push_back(ChainEventValue(e));
