@@ -161,8 +161,9 @@ class Window {
   bool waiting_ = false;
 };
 
-// Spawns from one driver thread per core (SpawnAsync loads and instantiates on the calling
-// thread, as a server's connection threads would; init runs on the workers).
+// Spawns from one driver thread per core, up to 512 at a time (SpawnAsync loads and
+// instantiates on the runtime's loader pool, as for a server's clients; init runs on the
+// workers).
 std::vector<std::string> SpawnMany(TheaterRuntime& rt, const Args& args, uint64_t n,
                                    double* seconds) {
   std::vector<std::string> ids(n);

@@ -202,7 +202,9 @@ class TheaterRuntime {
   virtual ~TheaterRuntime() = default;
 
   // Loads the manifest, instantiates the actor with its handlers and runs `init`; returns the id
-  // once `init` succeeded, or the first error (the actor is then gone).
+  // once `init` succeeded, or the first error (the actor is then gone). Blocks the calling
+  // thread, which also does the loading (reading, fetching, compiling): call it from a thread of
+  // your own, never from a runtime callback. SpawnAsync loads on the runtime's loader threads.
   virtual Result<std::string> Spawn(SpawnRequest request) = 0;
   virtual void SpawnAsync(SpawnRequest request, Callback<std::string> done) = 0;
 

@@ -329,8 +329,12 @@ Result<std::vector<uint8_t>> RuntimeImpl::ReadStoreReference(const std::string& 
 }
 
 Result<std::string> RuntimeImpl::Spawn(SpawnRequest request) {
-  return Wait<std::string>(
-      [&](Callback<std::string> done) { SpawnAsync(std::move(request), std::move(done)); });
+  // The caller waits for the whole spawn anyway, so it does the loading itself: a hop to the
+  // loader pool and back would cost about a tenth of the spawn rate (docs/benchmarks.md) and
+  // spare no thread that matters.
+  return Wait<std::string>([&](Callback<std::string> done) {
+    SpawnNow(std::move(request), nullptr, std::move(done));
+  });
 }
 
 void RuntimeImpl::SpawnAsync(SpawnRequest request, Callback<std::string> done) {
