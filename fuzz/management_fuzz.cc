@@ -463,18 +463,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       close(c.fd);
     }
   }
-  // Leave nothing running for the next input.
-  for (int round = 0; round < 3; ++round) {
+  // Leave nothing running for the next input. A StartActor whose connection has closed may still
+  // be loading on the runtime's loader pool and register its actor a moment later: terminate
+  // until the list has stayed empty for a while (a stuck actor still fails the check below).
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  int quiet_rounds = 0;
+  while (quiet_rounds < 3 && std::chrono::steady_clock::now() < give_up) {
     std::vector<ActorSummary> actors = world.runtime->List();
-    if (actors.empty()) break;
+    if (actors.empty()) {
+      ++quiet_rounds;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    quiet_rounds = 0;
     for (const ActorSummary& a : actors) {
       if (!a.parent_id) (void)world.runtime->Terminate(a.id);
     }
   }
   CheckAnswers(world.addresses[0]);
   CheckAnswers(world.addresses[1]);
-  if (!world.runtime->List().empty()) {
-    fprintf(stderr, "actors are still running after Terminate\n");
+  if (std::vector<ActorSummary> left = world.runtime->List(); !left.empty()) {
+    fprintf(stderr, "actors are still running after Terminate:\n");
+    for (const ActorSummary& a : left) {
+      fprintf(stderr, "  %s '%s' phase %d parent %s from %.80s\n", a.id.c_str(), a.name.c_str(),
+              static_cast<int>(a.phase), a.parent_id ? a.parent_id->c_str() : "-",
+              a.manifest_source.c_str());
+    }
     __builtin_trap();
   }
   return 0;

@@ -40,10 +40,12 @@ for target in "$out"/*_fuzz; do
   if [ "$mode" = regressions ]; then
     [ -d "fuzz/regressions/$name" ] || continue
     for input in fuzz/regressions/"$name"/*; do
-      if "$target" -timeout=10 -rss_limit_mb=2048 "$input" >/dev/null 2>&1; then
+      log=$out/$name.regression.log
+      if "$target" -timeout=10 -rss_limit_mb=2048 "$input" > "$log" 2>&1; then
         echo "regression: $name $(basename "$input"): ok"
       else
-        echo "regression: $name $(basename "$input"): FAILS"
+        echo "regression: $name $(basename "$input"): FAILS ($log):"
+        tail -n 20 "$log"
         status=1
       fi
     done
