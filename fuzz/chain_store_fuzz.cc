@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -186,8 +187,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CHECK((*store)->Flush().ok());
     LoadReport after;
     Result<std::vector<Event>> again = (*store)->LoadChain(actor, &after);
-    CHECK(again.ok());
-    CHECK(again->size() == events->size() + 1 && again->back() == next);
+    if (!again.ok()) {
+      fprintf(stderr, "actor %s: after truncating to %zu and appending one, the chain does not load: %s\n",
+              actor.c_str(), keep, again.status().ToString().c_str());
+      __builtin_trap();
+    }
+    if (!(again->size() == events->size() + 1 && again->back() == next)) {
+      fprintf(stderr,
+              "actor %s: verified prefix of %zu events (first index %zu, %zu stored, %zu "
+              "rejected, problem: %s); after truncating to %zu and appending one, %zu events load "
+              "(first index %zu, %zu stored, %zu rejected, problem: %s)\n",
+              actor.c_str(), events->size(), report.first_index, report.stored, report.rejected,
+              report.problem.ToString().c_str(), keep, again->size(), after.first_index,
+              after.stored, after.rejected, after.problem.ToString().c_str());
+      __builtin_trap();
+    }
   }
   (void)(*store)->Close();
   return 0;

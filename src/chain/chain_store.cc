@@ -320,8 +320,13 @@ Status ChainStore::Init(const std::filesystem::path& db_path) {
           std::to_string(kSchemaVersion) + ");";
       THEATER_RETURN_IF_ERROR(Exec(writer_db_, set.c_str()));
     }
-    THEATER_ASSIGN_OR_RETURN(std::optional<int64_t> max_key,
-                             query_int("SELECT MAX(actor_key) FROM actor_keys;"));
+    // Past every key in use, also by rows no actor_keys row names (a damaged database): a new
+    // actor must not inherit another's stray events or anchor.
+    THEATER_ASSIGN_OR_RETURN(
+        std::optional<int64_t> max_key,
+        query_int("SELECT MAX(k) FROM (SELECT MAX(actor_key) AS k FROM actor_keys UNION ALL "
+                  "SELECT MAX(actor_key) FROM events WHERE typeof(actor_key) = 'integer' "
+                  "UNION ALL SELECT MAX(actor_key) FROM anchors);"));
     next_actor_key_ = max_key.value_or(0) + 1;
     return Status();
   }();

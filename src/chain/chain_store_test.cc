@@ -533,6 +533,35 @@ TEST(ChainStoreTest, VisitChainReadsPagesWithLoadChainsChecks) {
   EXPECT_TRUE(report.problem.ok());
 }
 
+// Found by fuzz/chain_store_fuzz (fuzz/regressions/chain_store_fuzz/): rows under an actor key
+// that no actor owns (a damaged database) are not inherited by the next new actor, whose chain
+// would then fail to load ("the anchor of ... is malformed").
+TEST(ChainStoreTest, ANewActorDoesNotInheritStrayRows) {
+  TestDir dir("theater-chain-store");
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    AppendAll(*store, "owned", MakeChain("owned", 3));
+  }
+  // "owned" has key 1: the next two keys a new actor would get.
+  RawExec(dir.path(), "INSERT INTO anchors (actor_key, seq, hash) VALUES (2, 5, X'01');");
+  RawExec(dir.path(),
+          "INSERT INTO events (actor_key, seq, hash, type, payload, timestamp) "
+          "VALUES (3, 0, X'02', 'stray', X'', 0);");
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  for (const std::string actor : {"new-1", "new-2"}) {
+    std::vector<Event> events = MakeChain(actor, 2);
+    AppendAll(*store, actor, events);
+    ASSERT_TRUE(store->Flush().ok());
+    LoadReport report;
+    auto loaded = store->LoadChain(actor, &report);
+    ASSERT_TRUE(loaded.ok()) << actor << ": " << loaded.status().ToString();
+    EXPECT_EQ(*loaded, events) << actor;
+    EXPECT_TRUE(report.problem.ok()) << report.problem.ToString();
+  }
+}
+
 TEST(ChainStoreTest, OtherDamageIsRejected) {
   TestDir dir("theater-chain-store");
   std::vector<Event> events = MakeChain("c", 8);
