@@ -6,10 +6,7 @@
 // succeeds, the value is lowered back into the same memory and lifted again, and must come back
 // identical (lift and lower agree).
 //
-// Build (see docs/canonical-abi.md):
-//   clang++-14 -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I include -I src \
-//     fuzz/canonical_lift_fuzz.cc src/abi/canonical/*.cc (without *_test*.cc) \
-//     src/abi/wit/type.cc src/common/status.cc -o canonical_lift_fuzz
+// Built and run by scripts/fuzz.sh, in the sanitizer build (docs/canonical-abi.md).
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstdint>
