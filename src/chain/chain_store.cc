@@ -257,6 +257,48 @@ Status CheckLink(const Event& event, size_t index, const std::optional<Hash>& pr
   return Status();
 }
 
+// Ends a read transaction (BEGIN on the reader connection) when it goes out of scope.
+struct EndRead {
+  sqlite3* db;
+  ~EndRead() { Exec(db, "COMMIT;").IgnoreError(); }
+};
+
+// The integer key of `actor_id`, or nullopt when it has none (no event was ever committed). Run
+// inside the caller's read transaction.
+Result<std::optional<int64_t>> ReadActorKey(sqlite3* db, std::string_view actor_id) {
+  Stmt key;
+  THEATER_RETURN_IF_ERROR(key.Prepare(db, "SELECT actor_key FROM actor_keys WHERE actor = ?1;"));
+  key.BindText(1, actor_id);
+  THEATER_ASSIGN_OR_RETURN(bool known, key.Step("reading the key of " + std::string(actor_id)));
+  if (!known) return std::optional<int64_t>();
+  return std::optional<int64_t>(key.Int(0));
+}
+
+// Where a pruned chain now begins: the index of its first stored event and the hash of the
+// event before it (the first stored event's parent). nullopt for a chain never pruned.
+struct Anchor {
+  size_t first_index = 0;
+  Hash hash{};
+};
+Result<std::optional<Anchor>> ReadAnchor(sqlite3* db, int64_t actor_key,
+                                         std::string_view actor_id) {
+  Stmt anchor;
+  THEATER_RETURN_IF_ERROR(
+      anchor.Prepare(db, "SELECT seq, hash FROM anchors WHERE actor_key = ?1;"));
+  anchor.BindInt(1, actor_key);
+  THEATER_ASSIGN_OR_RETURN(bool found,
+                           anchor.Step("reading the anchor of " + std::string(actor_id)));
+  if (!found) return std::optional<Anchor>();
+  std::vector<uint8_t> hash = anchor.Blob(1);
+  if (hash.size() != Hash{}.size()) {
+    return ValidationError("the anchor of " + std::string(actor_id) + " is malformed");
+  }
+  Anchor out;
+  out.first_index = static_cast<size_t>(anchor.Int(0));
+  std::copy(hash.begin(), hash.end(), out.hash.begin());
+  return std::optional<Anchor>(out);
+}
+
 }  // namespace
 
 ChainStore::ChainStore(Options options) : options_(options) {}
@@ -761,17 +803,10 @@ Result<std::vector<Event>> ChainStore::LoadChain(std::string_view actor_id, Load
     // The key, the anchor and the rows are read in one read transaction: one consistent
     // snapshot, even while the writer commits (or prunes).
     THEATER_RETURN_IF_ERROR(Exec(reader_db_, "BEGIN;"));
-    struct EndRead {
-      sqlite3* db;
-      ~EndRead() { Exec(db, "COMMIT;").IgnoreError(); }
-    } end_read{reader_db_};
-    Stmt key;
-    THEATER_RETURN_IF_ERROR(
-        key.Prepare(reader_db_, "SELECT actor_key FROM actor_keys WHERE actor = ?1;"));
-    key.BindText(1, actor_id);
-    THEATER_ASSIGN_OR_RETURN(bool known, key.Step("reading the key of " + std::string(actor_id)));
+    EndRead end_read{reader_db_};
+    THEATER_ASSIGN_OR_RETURN(std::optional<int64_t> known, ReadActorKey(reader_db_, actor_id));
     // No key: the actor never had an event committed (an empty chain).
-    const int64_t actor_key = known ? key.Int(0) : 0;
+    const int64_t actor_key = known.value_or(0);
     Stmt stmt;
     THEATER_RETURN_IF_ERROR(
         stmt.Prepare(reader_db_,
@@ -782,23 +817,12 @@ Result<std::vector<Event>> ChainStore::LoadChain(std::string_view actor_id, Load
     // the first row of a pruned chain, none for a chain's first event). The hash covers it, so
     // a missing or altered row still fails verification (docs/persistence.md).
     std::optional<Hash> previous;
-    {
-      Stmt anchor;
-      THEATER_RETURN_IF_ERROR(
-          anchor.Prepare(reader_db_, "SELECT seq, hash FROM anchors WHERE actor_key = ?1;"));
-      anchor.BindInt(1, actor_key);
-      THEATER_ASSIGN_OR_RETURN(bool found,
-                               anchor.Step("reading the anchor of " + std::string(actor_id)));
-      if (found) {
-        std::vector<uint8_t> hash = anchor.Blob(1);
-        if (hash.size() != Hash{}.size()) {
-          return ValidationError("the anchor of " + std::string(actor_id) + " is malformed");
-        }
-        previous.emplace();
-        std::copy(hash.begin(), hash.end(), previous->begin());
-        local.first_index = static_cast<size_t>(anchor.Int(0));
-        local.anchor = previous;
-      }
+    THEATER_ASSIGN_OR_RETURN(std::optional<Anchor> anchor,
+                             ReadAnchor(reader_db_, actor_key, actor_id));
+    if (anchor) {
+      previous = anchor->hash;
+      local.first_index = anchor->first_index;
+      local.anchor = previous;
     }
     for (;;) {
       THEATER_ASSIGN_OR_RETURN(bool row,
@@ -834,38 +858,21 @@ Status ChainStore::VisitChain(std::string_view actor_id, size_t from,
   if (reader_db_ == nullptr) return FailedPrecondition("chain store is closed");
   // One read transaction: one consistent snapshot, as LoadChain.
   THEATER_RETURN_IF_ERROR(Exec(reader_db_, "BEGIN;"));
-  struct EndRead {
-    sqlite3* db;
-    ~EndRead() { Exec(db, "COMMIT;").IgnoreError(); }
-  } end_read{reader_db_};
+  EndRead end_read{reader_db_};
   const std::string actor(actor_id);
-  Stmt key;
-  THEATER_RETURN_IF_ERROR(
-      key.Prepare(reader_db_, "SELECT actor_key FROM actor_keys WHERE actor = ?1;"));
-  key.BindText(1, actor_id);
-  THEATER_ASSIGN_OR_RETURN(bool known, key.Step("reading the key of " + actor));
+  THEATER_ASSIGN_OR_RETURN(std::optional<int64_t> known, ReadActorKey(reader_db_, actor_id));
   if (!known) {
     if (report != nullptr) *report = local;
     return Status();
   }
   local.found = true;
-  const int64_t actor_key = key.Int(0);
+  const int64_t actor_key = *known;
   std::optional<Hash> previous;
-  {
-    Stmt anchor;
-    THEATER_RETURN_IF_ERROR(
-        anchor.Prepare(reader_db_, "SELECT seq, hash FROM anchors WHERE actor_key = ?1;"));
-    anchor.BindInt(1, actor_key);
-    THEATER_ASSIGN_OR_RETURN(bool found, anchor.Step("reading the anchor of " + actor));
-    if (found) {
-      std::vector<uint8_t> hash = anchor.Blob(1);
-      if (hash.size() != Hash{}.size()) {
-        return ValidationError("the anchor of " + actor + " is malformed");
-      }
-      previous.emplace();
-      std::copy(hash.begin(), hash.end(), previous->begin());
-      local.first_index = static_cast<size_t>(anchor.Int(0));
-    }
+  THEATER_ASSIGN_OR_RETURN(std::optional<Anchor> anchor,
+                           ReadAnchor(reader_db_, actor_key, actor_id));
+  if (anchor) {
+    previous = anchor->hash;
+    local.first_index = anchor->first_index;
   }
   const size_t start = std::max(from, local.first_index);
   local.next_index = start;
