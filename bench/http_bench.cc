@@ -18,6 +18,7 @@
 
 #include "common/uuid.h"
 #include "theater/runtime.h"
+#include "theater/builtins.h"
 
 using namespace theater;
 
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
     options.engine.cache_dir = std::filesystem::path(shared) / "cache";
   }
   options.log_sink = [](std::string_view, std::string_view, std::string_view) {};
-  auto created = TheaterRuntime::Create(options);
+  auto created = TheaterRuntime::Create(options, BuiltinHandlers());
   if (!created.ok()) {
     std::fprintf(stderr, "http_bench: %s\n", created.status().ToString().c_str());
     return 1;

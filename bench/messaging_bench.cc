@@ -34,8 +34,9 @@
 
 #include "bench_util.h"
 #include "common/uuid.h"
-#include "messaging/router.h"
+#include "theater/router.h"
 #include "theater/runtime.h"
+#include "theater/builtins.h"
 
 namespace {
 
@@ -180,7 +181,7 @@ std::unique_ptr<TheaterRuntime> MakeRuntime(const Args& args, std::filesystem::p
     options.durability = *durability;
     options.save_all_chains = true;
   }
-  Result<std::unique_ptr<TheaterRuntime>> rt = TheaterRuntime::Create(options);
+  Result<std::unique_ptr<TheaterRuntime>> rt = TheaterRuntime::Create(options, BuiltinHandlers());
   if (!rt.ok()) {
     std::fprintf(stderr, "messaging_bench: %s\n", rt.status().ToString().c_str());
     std::exit(1);

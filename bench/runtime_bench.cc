@@ -46,6 +46,7 @@
 #include "common/uuid.h"
 #include "theater/chain_store.h"
 #include "theater/runtime.h"
+#include "theater/builtins.h"
 
 namespace theater {
 namespace {
@@ -288,7 +289,7 @@ int Main(int argc, char** argv) {
   }
   if (args.mode == "idle") options.engine.memory_mode = engine::MemoryMode::kBoundsChecks;
 
-  auto created = TheaterRuntime::Create(options);
+  auto created = TheaterRuntime::Create(options, BuiltinHandlers());
   if (!created.ok()) {
     std::fprintf(stderr, "runtime_bench: %s\n", created.status().ToString().c_str());
     return 1;
@@ -300,7 +301,7 @@ int Main(int argc, char** argv) {
     SpawnMany(rt, args, 1, &ignored);
     rt.Shutdown().IgnoreError();
   }
-  created = TheaterRuntime::Create(options);
+  created = TheaterRuntime::Create(options, BuiltinHandlers());
   TheaterRuntime& runtime = **created;
 
   char line[512];

@@ -30,6 +30,7 @@
 #include "server/client.h"
 #include "server/management_server.h"
 #include "server/protocol.h"
+#include "theater/builtins.h"
 
 namespace theater::server {
 namespace {
@@ -102,7 +103,7 @@ int Main(int argc, char** argv) {
   options.home = home;
   if (env_home) options.engine.cache_dir = std::filesystem::path(env_home) / "cache";
   options.engine.progress = engine::EngineOptions::Progress::kOff;
-  auto runtime = TheaterRuntime::Create(options);
+  auto runtime = TheaterRuntime::Create(options, BuiltinHandlers());
   if (!runtime.ok()) {
     std::fprintf(stderr, "runtime: %s\n", runtime.status().ToString().c_str());
     return 1;

@@ -116,3 +116,13 @@ function(theater_add_wat_component output input)
     VERBATIM)
   add_custom_target(wat_${name} ALL DEPENDS ${output})
 endfunction()
+
+# theater_add_handler(<name> SOURCES <files...> [LIBS <targets...>])
+# One handler as a unit (src/handlers/<name>): the library theater_handler_<name>, built on the
+# runtime's public host API (include/theater/host_api.h, handler.h). LIBS are its own private
+# dependencies.
+function(theater_add_handler name)
+  cmake_parse_arguments(H "" "" "SOURCES;LIBS" ${ARGN})
+  add_library(theater_handler_${name} STATIC ${H_SOURCES})
+  target_link_libraries(theater_handler_${name} PUBLIC theater_runtime PRIVATE ${H_LIBS})
+endfunction()

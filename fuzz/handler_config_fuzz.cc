@@ -19,9 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "handlers/builtins.h"
 #include "handlers/environment/env_rules.h"
-#include "runtime/handler.h"
+#include "theater/builtins.h"
 #include "theater/manifest.h"
 #include "theater/permissions.h"
 
@@ -29,22 +28,8 @@ namespace {
 
 using namespace theater;
 
-const runtime::HandlerRegistry& Registry() {
-  static const runtime::HandlerRegistry* registry = [] {
-    auto* r = new runtime::HandlerRegistry();
-    r->Register(handlers::NewRuntimeHandler());
-    r->Register(handlers::NewSupervisorHandler());
-    r->Register(handlers::NewTimingHandler());
-    r->Register(handlers::NewRandomHandler());
-    r->Register(handlers::NewEnvironmentHandler());
-    r->Register(handlers::NewMessageServerHandler());
-    r->Register(handlers::NewStoreHandler());
-    r->Register(handlers::NewFilesystemHandler());
-    r->Register(handlers::NewProcessHandler());
-    r->Register(handlers::NewHttpClientHandler());
-    r->Register(handlers::NewHttpFrameworkHandler());
-    return r;
-  }();
+const HandlerRegistry& Registry() {
+  static const HandlerRegistry* registry = new HandlerRegistry(BuiltinHandlers());
   return *registry;
 }
 
@@ -53,9 +38,9 @@ constexpr const char* kTypes[] = {"runtime",     "supervisor",     "timing",    
                                   "process",     "http-client",    "http-framework"};
 
 void Apply(const HandlerConfig& config) {
-  const runtime::Handler* prototype = Registry().Find(config.type);
+  const Handler* prototype = Registry().Find(config.type);
   if (prototype == nullptr) return;
-  Result<std::unique_ptr<runtime::Handler>> instance = prototype->CreateInstance(config);
+  Result<std::unique_ptr<Handler>> instance = prototype->CreateInstance(config);
   if (instance.ok() && (*instance)->name() != config.type) __builtin_trap();
   if (config.type == "environment") {
     Result<EnvironmentPermissions> own = handlers::ParseEnvironmentConfig(config.config);

@@ -47,6 +47,7 @@
 #include "server/protocol.h"
 #include "support/temp_dir.h"
 #include "theater/runtime.h"
+#include "theater/builtins.h"
 
 #ifndef THEATER_FUZZ_ACTOR_DIR
 #error "THEATER_FUZZ_ACTOR_DIR must name the directory of the built test actors"
@@ -80,7 +81,7 @@ World& TheWorld() {
     options.workers = 2;
     options.engine.cache_dir = fs::path(THEATER_FUZZ_WORK_DIR) / "compile-cache";
     options.engine.progress = engine::EngineOptions::Progress::kOff;
-    Result<std::unique_ptr<TheaterRuntime>> runtime = TheaterRuntime::Create(options);
+    Result<std::unique_ptr<TheaterRuntime>> runtime = TheaterRuntime::Create(options, BuiltinHandlers());
     if (!runtime.ok()) {
       fprintf(stderr, "runtime: %s\n", runtime.status().ToString().c_str());
       abort();

@@ -45,6 +45,8 @@
 
 namespace theater {
 
+class HandlerRegistry;
+
 // Where an actor is in its life (docs/runtime.md, "Lifecycle").
 enum class ActorPhase {
   kStarting,      // instantiated; `init` queued or running
@@ -198,7 +200,10 @@ class TheaterRuntime {
   template <typename T>
   using Callback = std::function<void(Result<T>)>;
 
-  static Result<std::unique_ptr<TheaterRuntime>> Create(RuntimeOptions options = {});
+  // A runtime whose actors may use the handlers in `handlers` (theater/handler_registry.h;
+  // theater/builtins.h has the standard set, BuiltinHandlers()).
+  static Result<std::unique_ptr<TheaterRuntime>> Create(RuntimeOptions options,
+                                                        HandlerRegistry handlers);
   virtual ~TheaterRuntime() = default;
 
   // Loads the manifest, instantiates the actor with its handlers and runs `init`; returns the id

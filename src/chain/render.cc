@@ -22,25 +22,8 @@ constexpr size_t kMaxLineSummary = 160;
 using abi::canonical_internal::AppendUtf8;
 using abi::canonical_internal::IsControlCodePoint;
 using abi::canonical_internal::IsPrintableUtf8;
+using abi::canonical_internal::SanitizeUtf8;
 using abi::canonical_internal::Utf8SequenceAt;
-
-// `s` with every invalid UTF-8 sequence replaced by U+FFFD, so nlohmann::json::dump() accepts it.
-std::string SanitizeUtf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    char32_t cp;
-    size_t n = Utf8SequenceAt(s, i, &cp);
-    if (n == 0) {
-      AppendUtf8(0xfffd, &out);
-      ++i;
-    } else {
-      out.append(s.substr(i, n));
-      i += n;
-    }
-  }
-  return out;
-}
 
 std::string_view AsChars(std::span<const uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};

@@ -24,6 +24,7 @@
 #include "component/linker.h"
 #include "theater/engine.h"
 #include "theater/runtime.h"
+#include "theater/builtins.h"
 
 namespace theater::cli {
 namespace {
@@ -103,7 +104,7 @@ int Run(Context& ctx, const RunArgs& args) {
     std::cout.flush();
   };
   THEATER_ASSIGN_OR_RETURN_EXIT(std::unique_ptr<TheaterRuntime> runtime,
-                                TheaterRuntime::Create(std::move(options)), out);
+                                TheaterRuntime::Create(std::move(options), BuiltinHandlers()), out);
   const std::string id = args.actor_id.empty() ? NewUuid() : args.actor_id;
   runtime->SetTopLevelListener([shared, id](const ChildEvent& event) {
     if (event.child_id != id) return;

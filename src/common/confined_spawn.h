@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "handlers/filesystem/confined_dir.h"
+#include "common/confined_dir.h"
 #include "theater/status.h"
 
 namespace theater {

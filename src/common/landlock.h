@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <string>
 
-#include "handlers/filesystem/confined_dir.h"
+#include "common/confined_dir.h"
 #include "theater/status.h"
 
 namespace theater::landlock {

@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "common/uuid.h"
 
-#include <openssl/rand.h>
+#include "common/os_entropy.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -9,10 +9,10 @@
 namespace theater {
 
 std::string NewUuid() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) std::abort();  // no entropy: nothing sane to continue with
-  b[6] = (b[6] & 0x0f) | 0x40;                     // version 4
-  b[8] = (b[8] & 0x3f) | 0x80;                     // RFC 4122 variant
+  uint8_t b[16];
+  if (!FillOsEntropy(b).ok()) std::abort();  // no entropy: nothing sane to continue with
+  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
+  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
   char out[37];
   std::snprintf(out, sizeof out,
                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],

@@ -15,8 +15,9 @@
 #include "common/bytes.h"
 #include "component/component_module.h"
 #include "component/linker.h"
-#include "runtime/runtime_test_util.h"
+#include "testing/runtime_test_util.h"
 #include "theater/chain.h"
+#include "theater/builtins.h"
 
 namespace theater::component {
 namespace {
@@ -37,7 +38,7 @@ class ComponentRuntimeTest : public ::testing::Test {
       std::lock_guard<std::mutex> lock(mu_);
       log_.emplace_back(line);
     };
-    auto runtime = TheaterRuntime::Create(options);
+    auto runtime = TheaterRuntime::Create(options, BuiltinHandlers());
     ASSERT_TRUE(runtime.ok()) << runtime.status().ToString();
     runtime_ = std::move(runtime).value();
   }

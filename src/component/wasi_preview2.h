@@ -41,7 +41,7 @@
 #include <vector>
 
 #include "component/value_host.h"
-#include "handlers/filesystem/confined_dir.h"
+#include "common/confined_dir.h"
 #include "theater/abi/value.h"
 #include "theater/status.h"
 

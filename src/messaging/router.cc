@@ -1,5 +1,5 @@
 // Theater: a WebAssembly actor runtime.
-#include "messaging/router.h"
+#include "theater/router.h"
 
 #include <algorithm>
 

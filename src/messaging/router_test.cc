@@ -2,7 +2,7 @@
 //
 // Router tests with in-process endpoints (bounded queues standing in for actor mailboxes; the
 // actor side is tested through real actors in src/runtime/messaging_test.cc).
-#include "messaging/router.h"
+#include "theater/router.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -64,8 +64,10 @@ Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::
                                                   StateBytes state) {
   HostFunctionTable table;
   for (auto& handler : handlers_) {
+    HandlerHostFunctions functions(table, handler->name(),
+                                   runtime_.handlers().WitOf(handler->name()));
     THEATER_RETURN_IF_ERROR(
-        handler->SetupHostFunctions(*this, table)
+        handler->SetupHostFunctions(*this, functions)
             .WithContext("setting up handler '" + std::string(handler->name()) + "'"));
   }
   const ManifestLimits& limits = config_.manifest.limits;
@@ -86,16 +88,20 @@ Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::
   options.byte_spill = runtime_.byte_spill();
   if (component::IsComponentModule(*module)) {
     for (auto& handler : handlers_) {
-      for (auto& preopen : handler->WasiPreopens()) options.wasi_preopens.push_back(preopen);
+      for (const WasiPreopen& preopen : handler->WasiPreopens()) {
+        options.wasi_preopens.push_back(component::WasiPreview2::Preopen{
+            preopen.directory_fd, preopen.guest_path, preopen.read, preopen.write,
+            preopen.create_dir});
+      }
     }
     options.wasi_wait_until = [this](ActorHost& host, int64_t steady_deadline_ns) {
-      return SleepFor(host, std::chrono::nanoseconds(steady_deadline_ns - SteadyNowNs()));
+      return SleepOn(host, std::chrono::nanoseconds(steady_deadline_ns - SteadyNowNs()));
     };
   }
   return ActorHost::Create(std::move(module), options, config_.chain, table);
 }
 
-Status Actor::SleepFor(ActorHost& host, std::chrono::nanoseconds wait) {
+Status Actor::SleepOn(ActorHost& host, std::chrono::nanoseconds wait) {
   if (wait <= std::chrono::nanoseconds::zero()) return Status::Ok();
   // Refused at once rather than cut off by the deadline, so the guest learns why.
   const std::chrono::milliseconds call_deadline(config_.manifest.limits.call_deadline_ms);
@@ -292,9 +298,14 @@ Result<std::vector<Value>> Actor::Execute(Operation& op) {
     case Operation::Kind::kStart:
       THEATER_RETURN_IF_ERROR(host_->InitializeModule());
       return std::vector<Value>{};
-    case Operation::Kind::kUpdate:
-      THEATER_RETURN_IF_ERROR(op.new_host->InitializeModule());
+    case Operation::Kind::kUpdate: {
+      // The new component's host functions run for its host (CallingHost), not the old one's.
+      calling_host_ = op.new_host.get();
+      Status initialized = op.new_host->InitializeModule();
+      calling_host_ = nullptr;
+      THEATER_RETURN_IF_ERROR(initialized);
       return std::vector<Value>{};
+    }
     case Operation::Kind::kCall:
       break;
   }

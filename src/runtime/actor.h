@@ -35,6 +35,7 @@
 
 #include "runtime/actor_host.h"
 #include "runtime/handler.h"
+#include "theater/host_api.h"
 #include "theater/manifest.h"
 #include "theater/runtime.h"
 
@@ -63,16 +64,9 @@ struct Operation {
   ReplyFn reply;  // may be empty (callbacks nobody waits for)
 };
 
-// How a supervisor restarts failed children (docs/runtime.md, "Supervision"), declared in the
-// supervisor's `[[handler]] type = "supervisor"` table.
-struct SupervisionPolicy {
-  enum class Strategy { kNone, kOneForOne, kOneForAll, kRestForOne };
-  Strategy strategy = Strategy::kNone;     // kNone: report failures only, never restart
-  uint64_t max_restarts = 3;               // restarts allowed within `period`...
-  std::chrono::milliseconds period{5000};  // ...before the supervisor itself fails
-};
-
-class Actor : public std::enable_shared_from_this<Actor> {
+// The actor is the ActorContext its handlers are given (include/theater/host_api.h): the
+// overrides below are what handlers may reach; the rest is the runtime's.
+class Actor final : public ActorContext, public std::enable_shared_from_this<Actor> {
  public:
   struct Config {
     std::string id;
@@ -123,12 +117,12 @@ class Actor : public std::enable_shared_from_this<Actor> {
   void BeginStop(StopKind kind, std::optional<ChildEvent> report, std::function<void()> done);
 
   // --- Info: answered from the last committed snapshot. ---
-  const std::string& id() const { return config_.id; }
-  const std::string& name() const { return config_.manifest.name; }
-  const Manifest& manifest() const { return config_.manifest; }
+  const std::string& id() const override { return config_.id; }
+  const std::string& name() const override { return config_.manifest.name; }
+  const Manifest& manifest() const override { return config_.manifest; }
   const SpawnRequest& origin() const { return config_.origin; }
   const std::optional<std::string>& parent_id() const { return config_.parent_id; }
-  const EffectivePermissions& permissions() const { return *config_.permissions; }
+  const EffectivePermissions& permissions() const override { return *config_.permissions; }
   const std::shared_ptr<chain::EventChain>& chain() const { return config_.chain; }
   uint64_t sequence() const { return config_.sequence; }
   bool persisted() const { return config_.persisted; }
@@ -146,26 +140,38 @@ class Actor : public std::enable_shared_from_this<Actor> {
   void RemoveChild(const std::string& child_id);
   std::vector<std::string> children() const;
 
-  // --- For handlers. ---
-  RuntimeImpl& runtime() { return runtime_; }
-  TimerService& timers();
-  // Suspends the guest call `host` is running for `wait`, on the timers, holding no worker
-  // thread (theater:simple/timing's sleep, a component's WASI pollables). kFailedPrecondition at
-  // once when the wait would outlast the call's deadline; kCancelled when the call is stopped
-  // meanwhile. Must be called from a host function.
-  Status SleepFor(ActorHost& host, std::chrono::nanoseconds wait);
-  // The actor's host; valid inside its host functions and between Setup and stop.
-  ActorHost& host() { return *host_; }
+  // --- ActorContext: what handlers reach (include/theater/host_api.h documents each). ---
+  HostServices& services() override;
+  std::weak_ptr<ActorContext> WeakSelf() override { return weak_from_this(); }
+  void Log(std::string_view line) override;
+  bool RecordCustomEvent(std::string_view type, std::span<const uint8_t> data) override;
+  void SetCustomMetric(const std::string& name, double value) override;
+  Status Post(ExportInvocation call) override;
   // Called by runtime.shutdown: the actor stops (reporting kExit with `data` to its supervisor)
   // once the current operation has finished. False when it is already stopping.
-  bool RequestShutdown(std::optional<std::vector<uint8_t>> data);
+  bool RequestShutdown(std::optional<std::vector<uint8_t>> data) override;
+  bool CanSuspend() const override;
+  Result<uint64_t> Suspend(const std::function<void(Waker)>& arm) override;
+  Status SleepFor(std::chrono::nanoseconds wait) override;
+  std::vector<std::string> Children() const override { return children(); }
+  void SpawnChild(SpawnRequest request, Callback<std::string> done) override;
+  void StopChild(std::string_view child_id, std::function<void(bool found)> done) override;
+  void RestartChild(std::string_view child_id, std::function<void(Status)> done) override;
+  Result<std::optional<std::vector<uint8_t>>> ChildState(std::string_view child_id) override;
+  Result<std::vector<chain::Event>> ChildEvents(std::string_view child_id,
+                                                size_t max_bytes) override;
   // Receives the notifications about this actor's children (set by the supervisor handler).
-  void SetChildListener(std::function<void(const ChildEvent&)> listener);
-  void SetSupervisionPolicy(SupervisionPolicy policy);
+  void SetChildListener(std::function<void(const ChildEvent&)> listener) override;
+  void SetSupervisionPolicy(SupervisionPolicy policy) override;
+
+  // --- The runtime's. ---
+  TimerService& timers();
+  // Suspends the guest call `host` is running for `wait`, on the timers, holding no worker
+  // thread (SleepFor above, a component's WASI pollables).
+  Status SleepOn(ActorHost& host, std::chrono::nanoseconds wait);
   SupervisionPolicy supervision_policy() const;
   // Delivers a child's notification to the listener (and returns whether there was one).
   bool DeliverChildEvent(const ChildEvent& event);
-  void SetCustomMetric(const std::string& name, double value);
   // Timestamps of recent child restarts, for the restart-intensity check (guarded by the actor).
   // Returns false when one more restart now would exceed the policy's budget.
   bool AdmitRestart();
@@ -216,6 +222,11 @@ class Actor : public std::enable_shared_from_this<Actor> {
   Result<std::unique_ptr<ActorHost>> NewHost(std::shared_ptr<const engine::Module> module,
                                              StateBytes state);
   std::unique_ptr<ActorHost> host_;
+  // The host whose guest code is running host functions: host_, except while an update
+  // initialises the new component (then its host). Touched only by the running operation.
+  ActorHost* calling_host_ = nullptr;
+  ActorHost& CallingHost() { return calling_host_ ? *calling_host_ : *host_; }
+  const ActorHost& CallingHost() const { return calling_host_ ? *calling_host_ : *host_; }
   std::vector<std::unique_ptr<Handler>> handlers_;
   const std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
 

@@ -8,7 +8,7 @@
 #include "common/clock.h"
 #include "component/component_module.h"
 #include "component/wasi_preview2.h"
-#include "handlers/random/random_source.h"
+#include "common/os_entropy.h"
 #include "runtime/wit_embedded.h"
 
 namespace theater::runtime {
@@ -99,7 +99,9 @@ struct ActorHost::ImportBinding {
   std::string function;
   std::string event_type;  // "<interface>/<function>", built once
   abi::FunctionPlan plan;
-  HostFunctionImpl impl;
+  // A handler's function (given the actor), or else one of the host's own.
+  HostFunction impl;
+  HostFunctionImpl own;
   // The actor's permissions are fixed at spawn, so whether this import's handler is permitted is
   // decided once, at binding; every call then checks this. OK when permitted.
   Status denial;
@@ -292,11 +294,10 @@ Status ActorHost::Bind(HostFunctionTable extra) {
   if (!runtime) return InternalError("theater:simple has no runtime interface");
   BindRuntime(&runtime_impls);
 
-  wasi_random_ = handlers::RandomSource::OsEntropy();
   if (component::IsComponentModule(*module_)) {
     component::WasiPreview2::Options wasi;
     wasi.log = [this](std::string_view line) { Log(line); };
-    wasi.random = [this](std::span<uint8_t> out) { return wasi_random_->Fill(out); };
+    wasi.random = [](std::span<uint8_t> out) { return FillOsEntropy(out); };
     if (options_.wasi_wait_until) {
       wasi.wait_until = [this](int64_t deadline_ns) {
         return options_.wasi_wait_until(*this, deadline_ns);
@@ -332,19 +333,23 @@ Status ActorHost::Bind(HostFunctionTable extra) {
       return engine::HostBinding{&ActorHost::DispatchWasi, wasi_bindings_.back().get()};
     }
     const abi::FunctionType* type = nullptr;
-    HostFunctionImpl impl;
+    HostFunction impl;
+    HostFunctionImpl own;
     std::string handler;
     if (auto it = extra.find(qualified); it != extra.end()) {
+      if (options_.context == nullptr) {
+        return InternalError("host function '" + qualified + "' has no actor to serve");
+      }
       type = it->second.type;
       impl = it->second.impl;
       handler = it->second.handler;
     } else if (ShortInterfaceName(import.module) == "runtime") {
       type = runtime->FindFunction(import.name);
       auto found = runtime_impls.find(import.name);
-      if (found != runtime_impls.end()) impl = found->second;
+      if (found != runtime_impls.end()) own = found->second;
       handler = "runtime";
     }
-    if (!type || !impl) return NotFound("no handler provides '" + qualified + "'");
+    if (!type || (!impl && !own)) return NotFound("no handler provides '" + qualified + "'");
     THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
                              abi::FunctionPlan::Build(*type, abi::Context::kLower));
     if (!plan.signature().Matches(import.sig.params, import.sig.results)) {
@@ -356,7 +361,7 @@ Status ActorHost::Bind(HostFunctionTable extra) {
     }
     auto binding = std::make_unique<ImportBinding>(
         ImportBinding{this, import.module, import.name, import.module + "/" + import.name,
-                      std::move(plan), std::move(impl), Status(), false});
+                      std::move(plan), std::move(impl), std::move(own), Status(), false});
     if (options_.permissions && !handler.empty()) {
       binding->denial = CheckHandlerPermitted(*options_.permissions, handler);
       const abi::TypePtr& result = type->result;
@@ -389,7 +394,8 @@ int ActorHost::DispatchImport(engine::Instance& instance, void* data, const uint
   Status area = b->plan.CheckImportReturnArea(memory, flat_args);
   if (!area.ok()) return instance.Fail(area.WithContext("results of " + where()));
   Result<std::vector<Value>> output =
-      b->denial.ok()           ? b->impl(host, *params)
+      b->denial.ok()           ? (b->impl ? b->impl(*host.options_.context, *params)
+                                          : b->own(host, *params))
       : b->denial_is_err_value ? std::vector<Value>{Value::Err(Value::String(b->denial.message()))}
                                : Result<std::vector<Value>>(b->denial);
   if (!output.ok()) {
@@ -502,7 +508,7 @@ int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64
       rc = kWasiInval;
     } else {
       std::vector<uint8_t> bytes(len);
-      Status filled = host.wasi_random_->Fill(bytes);
+      Status filled = FillOsEntropy(bytes);
       if (!filled.ok()) return instance.Fail(std::move(filled));
       std::memcpy(mem.data() + ptr, bytes.data(), len);
       host.RecordWasiCall(*b, {Value::U32(static_cast<uint32_t>(len))},

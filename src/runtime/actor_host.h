@@ -37,12 +37,9 @@
 #include "theater/abi/wit.h"
 #include "theater/chain.h"
 #include "theater/engine.h"
+#include "theater/handler.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
-
-namespace theater::handlers {
-class RandomSource;
-}
 
 namespace theater::runtime {
 
@@ -52,17 +49,16 @@ class ActorHost;
 // readers of the last committed state; null means "no state" (the WIT's `none`).
 using StateBytes = std::shared_ptr<const std::vector<uint8_t>>;
 
-// Implements one imported WIT function. Receives the lifted arguments, returns the results to
-// lower (as many as the WIT function has). A non-OK status traps the guest: use it for host
-// failures, not for errors the WIT lets the function return (those are `result` values).
+// One of the host's own functions (the runtime interface a standalone host serves itself): like
+// a handler's HostFunction, but given the host rather than an actor.
 using HostFunctionImpl =
     std::function<Result<std::vector<abi::Value>>(ActorHost& host, std::span<const abi::Value>)>;
 
-// One host function offered to an actor: its WIT type, its implementation and the handler it
-// belongs to (by `[[handler]]` type name, e.g. "timing"), whose permission every call checks.
+// One host function a handler offers an actor: its WIT type, its implementation and the handler
+// it belongs to (by `[[handler]]` type name, e.g. "timing"), whose permission every call checks.
 struct HostFunctionEntry {
   const abi::FunctionType* type = nullptr;
-  HostFunctionImpl impl;
+  HostFunction impl;
   std::string handler;
 };
 // Keyed by "<interface>.<function>", e.g. "theater:simple/timing.sleep".
@@ -77,8 +73,9 @@ struct ActorHostOptions {
   // when imports are bound, since permissions are fixed at spawn; enforced on every call).
   // nullptr permits everything (a standalone host, e.g. in tests).
   std::shared_ptr<const EffectivePermissions> permissions;
-  // Opaque pointer for host functions: the runtime's actor object (see context()).
-  void* context = nullptr;
+  // The actor the handlers' host functions (HostFunctionEntry) are given; required when there
+  // are any (a standalone host serves only its own runtime interface).
+  ActorContext* context = nullptr;
   std::chrono::milliseconds init_deadline{60'000};
   std::chrono::milliseconds call_deadline{300'000};
   // Fiber stack for export calls (0: the engine default, 256 KiB).
@@ -138,10 +135,10 @@ class ActorHost {
   const StateBytes& state() const { return state_; }
   const std::string& actor_id() const { return options_.actor_id; }
   const std::string& name() const { return options_.name; }
-  void* context() const { return options_.context; }
   const engine::Module& module() const { return *module_; }
   chain::EventChain& chain() { return *chain_; }
   engine::Instance& instance() { return *instance_; }
+  const engine::Instance& instance() const { return *instance_; }
   // Passes `line` to the log sink unless the actor is over its log rate.
   void Log(std::string_view line);
   // Appends a custom event (`custom/<type>`) to the chain unless the actor is over its custom
@@ -172,8 +169,6 @@ class ActorHost {
   // The WASI preview-2 interfaces, for components made with the preview-1 adapter. Declared
   // before instance_, which points into it.
   std::unique_ptr<component::WasiPreview2> wasi_preview2_;
-  // Where WASI's random bytes come from, preview 1 and 2 alike.
-  std::unique_ptr<handlers::RandomSource> wasi_random_;
   std::unique_ptr<engine::Instance> instance_;
   std::vector<std::unique_ptr<ImportBinding>> bindings_;
   struct WasiBinding;

@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "runtime/await.h"
 
-namespace theater::runtime {
+namespace theater {
 
 bool Waker::Wake(uint64_t value) const {
   if (!slot_) return false;
@@ -11,6 +11,8 @@ bool Waker::Wake(uint64_t value) const {
   slot_->call = nullptr;
   return call->Wake(value);
 }
+
+namespace runtime {
 
 namespace {
 struct ArmContext {
@@ -40,4 +42,5 @@ Result<uint64_t> Await(engine::Instance& instance, const std::function<void(Wake
   return woken;
 }
 
-}  // namespace theater::runtime
+}  // namespace runtime
+}  // namespace theater

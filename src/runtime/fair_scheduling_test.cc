@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/runtime_test_fixture.h"
+#include "testing/runtime_test_fixture.h"
 
 namespace theater {
 namespace {

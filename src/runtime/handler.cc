@@ -3,19 +3,7 @@
 
 #include <set>
 
-namespace theater::runtime {
-
-Status AddHostFunction(HostFunctionTable& table, std::string_view interface_name,
-                       std::string_view function, std::string_view handler, HostFunctionImpl impl) {
-  THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
-  const wit::Interface* iface = package->FindInterface(interface_name);
-  const abi::FunctionType* type = iface ? iface->FindFunction(function) : nullptr;
-  std::string qualified =
-      "theater:simple/" + std::string(interface_name) + "." + std::string(function);
-  if (!type) return InternalError("the theater:simple WIT has no function '" + qualified + "'");
-  table[qualified] = HostFunctionEntry{type, std::move(impl), std::string(handler)};
-  return Status();
-}
+namespace theater {
 
 Result<uint64_t> ConfigUnsigned(const nlohmann::json& value, std::string_view key) {
   if (value.is_number_unsigned()) return value.get<uint64_t>();
@@ -37,21 +25,91 @@ Result<uint64_t> ConfigLimit(const nlohmann::json& value, std::string_view key, 
   return n;
 }
 
-void HandlerRegistry::Register(std::unique_ptr<Handler> prototype) {
-  for (auto& existing : prototypes_) {
-    if (existing->name() == prototype->name()) {
-      existing = std::move(prototype);
-      return;
+namespace runtime {
+
+Status HandlerHostFunctions::Add(std::string_view interface_name, std::string_view function,
+                                 HostFunction impl) {
+  constexpr std::string_view kOwnPackage = "theater:simple/";
+  std::string qualified_interface = interface_name.find(':') == std::string_view::npos
+                                         ? std::string(kOwnPackage) + std::string(interface_name)
+                                         : std::string(interface_name);
+  std::string qualified = qualified_interface + "." + std::string(function);
+  const abi::FunctionType* type = nullptr;
+  if (qualified_interface.starts_with(kOwnPackage)) {
+    THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
+    const wit::Interface* iface =
+        package->FindInterface(std::string_view(qualified_interface).substr(kOwnPackage.size()));
+    type = iface ? iface->FindFunction(function) : nullptr;
+    if (!type) return InternalError("the theater:simple WIT has no function '" + qualified + "'");
+  } else {
+    if (own_wit_ == nullptr) {
+      return InternalError("handler '" + handler_ + "' declares no WIT for '" + qualified + "'");
+    }
+    const std::string prefix = own_wit_->namespace_name + ":" + own_wit_->name + "/";
+    const wit::Interface* iface =
+        qualified_interface.starts_with(prefix)
+            ? own_wit_->FindInterface(std::string_view(qualified_interface).substr(prefix.size()))
+            : nullptr;
+    type = iface ? iface->FindFunction(function) : nullptr;
+    if (!type) {
+      return InternalError("the WIT of handler '" + handler_ + "' has no function '" + qualified +
+                           "'");
     }
   }
-  prototypes_.push_back(std::move(prototype));
+  table_[qualified] = HostFunctionEntry{type, std::move(impl), handler_};
+  return Status();
+}
+
+}  // namespace runtime
+
+struct HandlerRegistry::Entry {
+  std::unique_ptr<Handler> prototype;
+  std::unique_ptr<wit::Package> wit;  // the parsed prototype->wit(), if any
+};
+
+HandlerRegistry::HandlerRegistry() = default;
+HandlerRegistry::~HandlerRegistry() = default;
+HandlerRegistry::HandlerRegistry(HandlerRegistry&&) noexcept = default;
+HandlerRegistry& HandlerRegistry::operator=(HandlerRegistry&&) noexcept = default;
+
+Status HandlerRegistry::Register(std::unique_ptr<Handler> prototype) {
+  if (!prototype) return InvalidArgument("registering a null handler");
+  Entry entry;
+  if (!prototype->wit().empty()) {
+    const std::string source = "handler '" + std::string(prototype->name()) + "' wit()";
+    Result<wit::Package> parsed = wit::ParseWitText(prototype->wit(), source);
+    if (!parsed.ok()) return parsed.status().WithContext(source);
+    entry.wit = std::make_unique<wit::Package>(std::move(parsed).value());
+  }
+  entry.prototype = std::move(prototype);
+  for (Entry& existing : entries_) {
+    if (existing.prototype->name() == entry.prototype->name()) {
+      existing = std::move(entry);
+      return Status();
+    }
+  }
+  entries_.push_back(std::move(entry));
+  return Status();
 }
 
 const Handler* HandlerRegistry::Find(std::string_view name) const {
-  for (const auto& p : prototypes_) {
-    if (p->name() == name) return p.get();
+  for (const Entry& e : entries_) {
+    if (e.prototype->name() == name) return e.prototype.get();
   }
   return nullptr;
+}
+
+const wit::Package* HandlerRegistry::WitOf(std::string_view name) const {
+  for (const Entry& e : entries_) {
+    if (e.prototype->name() == name) return e.wit.get();
+  }
+  return nullptr;
+}
+
+std::vector<std::string_view> HandlerRegistry::Names() const {
+  std::vector<std::string_view> names;
+  for (const Entry& e : entries_) names.push_back(e.prototype->name());
+  return names;
 }
 
 Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
@@ -80,16 +138,17 @@ Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
     size_t hash = e.name.find('#');
     if (hash != std::string::npos) exported.insert(e.name.substr(0, hash));
   }
-  for (const auto& prototype : prototypes_) {
-    if (names.count(prototype->name())) continue;
-    auto imports = prototype->imports();
-    auto exports = prototype->exports();
+  for (const Entry& entry : entries_) {
+    const Handler& prototype = *entry.prototype;
+    if (names.count(prototype.name())) continue;
+    auto imports = prototype.imports();
+    auto exports = prototype.exports();
     bool used = (imports && imported.count(*imports)) || (exports && exported.count(*exports));
     if (!used) continue;
     HandlerConfig config;
-    config.type = std::string(prototype->name());
+    config.type = std::string(prototype.name());
     config.location = manifest.source_name;
-    Result<std::unique_ptr<Handler>> instance = prototype->CreateInstance(config);
+    Result<std::unique_ptr<Handler>> instance = prototype.CreateInstance(config);
     if (!instance.ok()) return instance.status().WithContext("handler '" + config.type + "'");
     names.insert(config.type);
     active.push_back(std::move(instance).value());
@@ -97,4 +156,4 @@ Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
   return active;
 }
 
-}  // namespace theater::runtime
+}  // namespace theater

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "runtime/actor_host.h"
-#include "runtime/runtime_test_fixture.h"
+#include "testing/runtime_test_fixture.h"
 
 namespace theater {
 namespace {

@@ -22,9 +22,10 @@
 #include "engine/wasm2c/runtime.h"
 #include "runtime/admission.h"
 #include "runtime/runtime_impl.h"
-#include "runtime/runtime_test_fixture.h"
+#include "testing/runtime_test_fixture.h"
 #include "theater/content_store.h"
 #include "theater/limits.h"
+#include "theater/builtins.h"
 
 namespace theater {
 namespace {
@@ -267,15 +268,15 @@ TEST_F(HostileSpawnTest, SpawnsAreRefusedBelowTheMemoryFloorAndInfoSaysHowManyFi
 TEST_F(HostileSpawnTest, TwoRuntimesCannotHoldOneHome) {
   RuntimeOptions options = TestRuntimeOptions(home_ / "shared");
   options.exclusive_home = true;
-  Result<std::unique_ptr<TheaterRuntime>> first = TheaterRuntime::Create(options);
+  Result<std::unique_ptr<TheaterRuntime>> first = TheaterRuntime::Create(options, BuiltinHandlers());
   ASSERT_TRUE(first.ok()) << first.status().ToString();
-  Result<std::unique_ptr<TheaterRuntime>> second = TheaterRuntime::Create(options);
+  Result<std::unique_ptr<TheaterRuntime>> second = TheaterRuntime::Create(options, BuiltinHandlers());
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(second.status().ToString(),
               HasSubstr("(pid " + std::to_string(::getpid()) + ") holds the home directory"));
   first->reset();
-  EXPECT_TRUE(TheaterRuntime::Create(options).ok()) << "the lock goes with its holder";
+  EXPECT_TRUE(TheaterRuntime::Create(options, BuiltinHandlers()).ok()) << "the lock goes with its holder";
 }
 
 }  // namespace

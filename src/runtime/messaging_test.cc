@@ -12,8 +12,9 @@
 #include <mutex>
 #include <thread>
 
-#include "runtime/runtime_test_util.h"
+#include "testing/runtime_test_util.h"
 #include "theater/chain.h"
+#include "theater/builtins.h"
 
 namespace theater {
 namespace {
@@ -53,7 +54,7 @@ class MessagingTest : public ::testing::Test {
     home_ = testing_util::NewTestHome("theater-msg");
     RuntimeOptions options = testing_util::TestRuntimeOptions(home_);
     options.durability = chain::Durability::kNone;
-    auto rt = TheaterRuntime::Create(options);
+    auto rt = TheaterRuntime::Create(options, BuiltinHandlers());
     ASSERT_TRUE(rt.ok()) << rt.status().ToString();
     runtime_ = std::move(rt).value();
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "theater/runtime.h"
+#include "theater/builtins.h"
 
 int main(int argc, char** argv) {
   using namespace theater;
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
   }
   options.durability = *durability;
   options.log_sink = [](std::string_view, std::string_view, std::string_view) {};
-  auto runtime = TheaterRuntime::Create(options);
+  auto runtime = TheaterRuntime::Create(options, BuiltinHandlers());
   if (!runtime.ok()) {
     std::fprintf(stderr, "%s\n", runtime.status().ToString().c_str());
     return 1;

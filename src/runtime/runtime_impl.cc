@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "runtime/runtime_impl.h"
 
+#include "common/clock.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -21,7 +23,8 @@
 
 namespace theater {
 
-Result<std::unique_ptr<TheaterRuntime>> TheaterRuntime::Create(RuntimeOptions options) {
+Result<std::unique_ptr<TheaterRuntime>> TheaterRuntime::Create(RuntimeOptions options,
+                                                               HandlerRegistry handlers) {
   if (options.home.empty()) {
     if (const char* home = std::getenv("THEATER_HOME"); home && *home) {
       options.home = home;
@@ -48,13 +51,20 @@ Result<std::unique_ptr<TheaterRuntime>> TheaterRuntime::Create(RuntimeOptions op
     store = std::move(opened).value();
   }
   auto runtime = std::make_unique<runtime::RuntimeImpl>(std::move(options), std::move(engine),
-                                                        std::move(store),
-                                                        runtime::HandlerRegistry::WithBuiltins());
+                                                        std::move(store), std::move(handlers));
   runtime->KeepHomeLock(std::move(home_lock));
   return std::unique_ptr<TheaterRuntime>(std::move(runtime));
 }
 
 namespace runtime {
+
+uint64_t RuntimeImpl::SystemClock::WallMs() {
+  return WallClockMs();
+}
+
+uint64_t RuntimeImpl::SystemClock::WallNs() {
+  return WallClockNs();
+}
 
 namespace {
 

@@ -18,17 +18,20 @@
 
 #include "common/blocking_pool.h"
 #include "engine/executor.h"
-#include "messaging/router.h"
+#include "theater/router.h"
 #include "runtime/actor.h"
 #include "runtime/admission.h"
 #include "runtime/handler.h"
+#include "theater/handler_registry.h"
+#include "theater/host_api.h"
 #include "runtime/home_lock.h"
 #include "runtime/timers.h"
 #include "theater/runtime.h"
 
 namespace theater::runtime {
 
-class RuntimeImpl final : public TheaterRuntime {
+// Also the HostServices handed to every actor's handlers (include/theater/host_api.h).
+class RuntimeImpl final : public TheaterRuntime, public HostServices {
  public:
   RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine> engine,
               std::unique_ptr<chain::ChainStore> store, HandlerRegistry registry);
@@ -86,8 +89,11 @@ class RuntimeImpl final : public TheaterRuntime {
   // --- Internal ---
   std::shared_ptr<Actor> Find(std::string_view id) const;
   engine::Executor& executor() { return *executor_; }
-  TimerService& timers() { return *timers_; }
-  messaging::Router& router() { return router_; }
+  // --- HostServices ---
+  TimerService& timers() override { return *timers_; }
+  messaging::Router& router() override { return router_; }
+  HostClock& clock() override { return clock_; }
+  const HandlerRegistry& handlers() const { return registry_; }
   // The content store in <home>/theater.db (docs/store.md), opened on first use: an actor that
   // never stores anything costs nothing. The error of a failed open is returned every time.
   Result<store::ContentStore*> content_store() override;
@@ -154,6 +160,13 @@ class RuntimeImpl final : public TheaterRuntime {
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<chain::ChainStore> store_;
   HandlerRegistry registry_;
+  // The system clock, as handlers read it.
+  class SystemClock final : public HostClock {
+   public:
+    uint64_t WallMs() override;
+    uint64_t WallNs() override;
+  };
+  SystemClock clock_;
   chain::SubscriptionHub hub_;
   std::unique_ptr<TimerService> timers_;
   std::unique_ptr<engine::Executor> executor_;

@@ -23,7 +23,7 @@
 #include "common/sanitizers.h"
 #include "common/test_http_server.h"
 #include "common/uuid.h"
-#include "runtime/runtime_test_fixture.h"
+#include "testing/runtime_test_fixture.h"
 
 namespace theater {
 namespace {

@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "common/bytes.h"
-#include "runtime/actor_test_fixture.h"
+#include "testing/actor_test_fixture.h"
 
 namespace theater {
 namespace {

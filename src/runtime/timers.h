@@ -16,22 +16,22 @@
 #include <mutex>
 #include <thread>
 
+#include "theater/host_api.h"
+
 namespace theater::runtime {
 
-class TimerService {
+// The runtime's Timers (include/theater/host_api.h), which handlers reach through HostServices.
+class TimerService final : public Timers {
  public:
-  using Clock = std::chrono::steady_clock;
-  using TimerId = uint64_t;
-
   TimerService();
   ~TimerService();
   TimerService(const TimerService&) = delete;
   TimerService& operator=(const TimerService&) = delete;
 
   // Runs `fn` at (or soon after) `when`; a time in the past runs it as soon as possible.
-  TimerId Schedule(Clock::time_point when, std::function<void()> fn);
+  TimerId Schedule(Clock::time_point when, std::function<void()> fn) override;
   // Drops a timer that has not fired. Returns false when it already ran (or never existed).
-  bool Cancel(TimerId id);
+  bool Cancel(TimerId id) override;
   size_t pending() const;
 
  private:

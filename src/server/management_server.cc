@@ -14,6 +14,7 @@
 #include "server/client.h"
 #include "server/server_impl.h"
 #include "theater/version.h"
+#include "theater/builtins.h"
 
 namespace theater::server {
 namespace {
@@ -310,7 +311,7 @@ int Serve(ServeOptions options) {
 
   // A server owns its home: a second one there would run actors with nothing saved.
   options.runtime.exclusive_home = true;
-  Result<std::unique_ptr<TheaterRuntime>> runtime = TheaterRuntime::Create(options.runtime);
+  Result<std::unique_ptr<TheaterRuntime>> runtime = TheaterRuntime::Create(options.runtime, BuiltinHandlers());
   if (!runtime.ok()) {
     std::fprintf(stderr, "theater server: %s\n", runtime.status().ToString().c_str());
     return 1;

@@ -16,13 +16,14 @@
 #include <future>
 #include <thread>
 
-#include "runtime/runtime_test_util.h"
+#include "testing/runtime_test_util.h"
 #include "server/client.h"
 #include "server/framing.h"
 #include "server/management_server.h"
 #include "server/protocol.h"
 #include "server/server_test_util.h"
 #include "theater/chain.h"
+#include "theater/builtins.h"
 
 namespace theater::server {
 namespace {
@@ -62,7 +63,7 @@ class ManagementServerTest : public ::testing::Test {
     RuntimeOptions runtime_options = testing_util::TestRuntimeOptions(home_);
     runtime_options.durability = chain::Durability::kNone;
     runtime_options.save_all_chains = true;
-    auto rt = TheaterRuntime::Create(runtime_options);
+    auto rt = TheaterRuntime::Create(runtime_options, BuiltinHandlers());
     ASSERT_TRUE(rt.ok()) << rt.status().ToString();
     runtime_ = std::move(rt).value();
     options.address = "127.0.0.1:0";
@@ -556,7 +557,7 @@ TEST_F(ManagementServerTokenTest, ATokenIsRequiredAndAWrongOneRefused) {
 
 TEST(ManagementServerStartTest, RefusesNonLoopbackWithoutATokenAndBadAddresses) {
   auto home = testing_util::NewTestHome("theater-server-start");
-  auto runtime = TheaterRuntime::Create(testing_util::TestRuntimeOptions(home));
+  auto runtime = TheaterRuntime::Create(testing_util::TestRuntimeOptions(home), BuiltinHandlers());
   ASSERT_TRUE(runtime.ok());
   ServerOptions options;
   options.address = "0.0.0.0:0";

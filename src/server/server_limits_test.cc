@@ -21,6 +21,7 @@
 #include "common/sanitizers.h"
 #include "server/connection.h"
 #include "server/server_test_util.h"
+#include "theater/builtins.h"
 
 namespace theater::server {
 namespace {
@@ -545,7 +546,7 @@ TEST(ServerLimitsTest, AClientThatDoesNotReadItsRepliesIsDisconnected) {
 
 TEST(ServerLimitsTest, ContradictoryLimitsAreRefusedAtStart) {
   auto home = testing_util::NewTestHome("theater-server-limits");
-  auto runtime = TheaterRuntime::Create(testing_util::TestRuntimeOptions(home));
+  auto runtime = TheaterRuntime::Create(testing_util::TestRuntimeOptions(home), BuiltinHandlers());
   ASSERT_TRUE(runtime.ok());
   ServerOptions options;
   options.address = "127.0.0.1:0";

@@ -25,11 +25,12 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/runtime_test_util.h"
+#include "testing/runtime_test_util.h"
 #include "server/client.h"
 #include "server/framing.h"
 #include "server/management_server.h"
 #include "server/protocol.h"
+#include "theater/builtins.h"
 
 namespace theater::server::server_testing {
 
@@ -42,7 +43,7 @@ class TestServer {
     runtime_options.durability = chain::Durability::kNone;
     runtime_options.save_all_chains = persist;
     runtime_options.persist = persist;
-    auto rt = TheaterRuntime::Create(runtime_options);
+    auto rt = TheaterRuntime::Create(runtime_options, BuiltinHandlers());
     EXPECT_TRUE(rt.ok()) << rt.status().ToString();
     if (!rt.ok()) return;
     runtime_ = std::move(rt).value();

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "common/bytes.h"
-#include "runtime/actor_test_fixture.h"
+#include "testing/actor_test_fixture.h"
 
 namespace theater {
 namespace {

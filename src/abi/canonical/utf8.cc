@@ -112,4 +112,20 @@ void AppendUtf8(char32_t c, std::string* out) {
   }
 }
 
+std::string SanitizeUtf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  while (!bytes.empty()) {
+    std::optional<size_t> bad = FindInvalidUtf8(bytes);
+    if (!bad) {
+      out.append(bytes);
+      break;
+    }
+    out.append(bytes.substr(0, *bad));
+    out.append("\xEF\xBF\xBD");  // U+FFFD REPLACEMENT CHARACTER
+    bytes.remove_prefix(*bad + 1);
+  }
+  return out;
+}
+
 }  // namespace theater::abi::canonical_internal

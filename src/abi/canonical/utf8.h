@@ -32,6 +32,11 @@ inline bool IsControlCodePoint(char32_t cp) {
 // person can be shown as text (the chain's rendering, the CLI's message output).
 bool IsPrintableUtf8(std::string_view s);
 
+// `bytes` with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD: text
+// from outside (process output, HTTP headers, chain fields) made safe to pass as a WIT string
+// or to JSON.
+std::string SanitizeUtf8(std::string_view bytes);
+
 // Appends the UTF-8 encoding of scalar value `c` to `out`.
 void AppendUtf8(char32_t c, std::string* out);
 

@@ -14,23 +14,19 @@
 // host functions only read the process environment.
 #include <unistd.h>
 
-#include "handlers/builtins.h"
+#include "handlers/environment/environment_handler.h"
 #include "handlers/environment/env_rules.h"
-#include "runtime/actor.h"
 
 namespace theater::handlers {
 namespace {
 
 using abi::Value;
-using runtime::Actor;
-using runtime::ActorHost;
-using runtime::HostFunctionTable;
 
-const EffectivePermissions& PermissionsOf(ActorHost& host) {
-  return ActorOf(host).permissions();
+const EffectivePermissions& PermissionsOf(ActorContext& actor) {
+  return actor.permissions();
 }
 
-class EnvironmentHandler final : public runtime::Handler {
+class EnvironmentHandler final : public Handler {
  public:
   EnvironmentHandler() = default;
   explicit EnvironmentHandler(EnvironmentPermissions config) : config_(std::move(config)) {}
@@ -44,28 +40,25 @@ class EnvironmentHandler final : public runtime::Handler {
     return std::unique_ptr<Handler>(new EnvironmentHandler(std::move(parsed)));
   }
 
-  Status SetupHostFunctions(Actor&, HostFunctionTable& table) override {
+  Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
     using Args = std::span<const Value>;
     using Out = Result<std::vector<Value>>;
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "environment", "get-var", "environment", [this](ActorHost& host, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add("environment", "get-var", [this](ActorContext& actor, Args args) -> Out {
           std::optional<std::string> value =
-              ReadEnvVar(PermissionsOf(host), config_, args[0].as_string());
+              ReadEnvVar(PermissionsOf(actor), config_, args[0].as_string());
           return std::vector<Value>{value ? Value::Some(Value::String(std::move(*value)))
                                           : Value::None()};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "environment", "list-vars", "environment", [this](ActorHost& host, Args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add("environment", "list-vars", [this](ActorContext& actor, Args) -> Out {
           std::vector<Value> pairs;
-          for (auto& [name, value] : ListEnvVars(PermissionsOf(host), config_, environ)) {
+          for (auto& [name, value] : ListEnvVars(PermissionsOf(actor), config_, environ)) {
             pairs.push_back(
                 Value::Tuple({Value::String(std::move(name)), Value::String(std::move(value))}));
           }
           return std::vector<Value>{Value::List(std::move(pairs))};
         }));
-    return AddHostFunction(
-        table, "environment", "exists", "environment", [this](ActorHost& host, Args args) -> Out {
-          bool set = ReadEnvVar(PermissionsOf(host), config_, args[0].as_string()).has_value();
+    return functions.Add("environment", "exists", [this](ActorContext& actor, Args args) -> Out {
+          bool set = ReadEnvVar(PermissionsOf(actor), config_, args[0].as_string()).has_value();
           return std::vector<Value>{Value::Bool(set)};
         });
   }
@@ -76,7 +69,7 @@ class EnvironmentHandler final : public runtime::Handler {
 
 }  // namespace
 
-std::unique_ptr<runtime::Handler> NewEnvironmentHandler() {
+std::unique_ptr<Handler> NewEnvironmentHandler() {
   return std::make_unique<EnvironmentHandler>();
 }
 

@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "handlers/builtins.h"
+#include "handlers/environment/environment_handler.h"
 #include "handlers/environment/env_rules.h"
 
 namespace theater::handlers {
@@ -16,7 +16,7 @@ namespace {
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
-Result<std::unique_ptr<runtime::Handler>> Create(nlohmann::json config) {
+Result<std::unique_ptr<Handler>> Create(nlohmann::json config) {
   HandlerConfig handler_config;
   handler_config.type = "environment";
   handler_config.config = std::move(config);

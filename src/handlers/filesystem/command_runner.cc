@@ -49,7 +49,7 @@ bool Drain(int fd, std::string& out, uint64_t& total, uint64_t limit) {
 
 std::string Finish(const std::string& raw, uint64_t total, uint64_t limit, const char* stream,
                    bool* truncated) {
-  std::string out = SanitizeUtf8(raw);
+  std::string out = abi::canonical_internal::SanitizeUtf8(raw);
   *truncated = total > limit;
   if (*truncated) {
     out += "\n[theater: " + std::string(stream) + " truncated: " + std::to_string(total) +
@@ -59,22 +59,6 @@ std::string Finish(const std::string& raw, uint64_t total, uint64_t limit, const
 }
 
 }  // namespace
-
-std::string SanitizeUtf8(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  while (!bytes.empty()) {
-    std::optional<size_t> bad = abi::canonical_internal::FindInvalidUtf8(bytes);
-    if (!bad) {
-      out.append(bytes);
-      break;
-    }
-    out.append(bytes.substr(0, *bad));
-    out.append("\xEF\xBF\xBD");  // U+FFFD REPLACEMENT CHARACTER
-    bytes.remove_prefix(*bad + 1);
-  }
-  return out;
-}
 
 Result<std::shared_ptr<RunningCommand>> RunningCommand::Start(const CommandSpec& spec) {
   Result<std::filesystem::path> found = engine::FindExecutable(spec.program);

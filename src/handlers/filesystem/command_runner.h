@@ -93,8 +93,4 @@ class RunningCommand {
   CommandOutput output_;  // written by Collect() before done_ is set
 };
 
-// `bytes` as valid UTF-8: each byte that does not start or continue a valid sequence becomes
-// U+FFFD.
-std::string SanitizeUtf8(std::string_view bytes);
-
 }  // namespace theater::handlers

@@ -17,7 +17,7 @@
 #include <string>
 #include <utility>
 
-#include "runtime/actor_test_fixture.h"
+#include "testing/actor_test_fixture.h"
 
 namespace theater::testing_util {
 

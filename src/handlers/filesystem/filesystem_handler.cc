@@ -36,21 +36,17 @@
 #include <thread>
 
 #include "common/landlock.h"
-#include "handlers/builtins.h"
+#include "handlers/filesystem/filesystem_handler.h"
 #include "handlers/filesystem/command_runner.h"
-#include "handlers/filesystem/confined_dir.h"
+#include "common/confined_dir.h"
 #include "handlers/filesystem/fs_config.h"
-#include "runtime/actor.h"
-#include "runtime/await.h"
+#include "handlers/support/handler_util.h"
 
 namespace theater::handlers {
 namespace {
 
 namespace fs = std::filesystem;
 using abi::Value;
-using runtime::Actor;
-using runtime::ActorHost;
-using runtime::HostFunctionTable;
 using Args = std::span<const Value>;
 using Out = Result<std::vector<Value>>;
 
@@ -89,7 +85,7 @@ std::vector<std::string> SplitWords(std::string_view text) {
   return words;
 }
 
-class FilesystemHandler final : public runtime::Handler {
+class FilesystemHandler final : public Handler {
  public:
   FilesystemHandler() = default;
   explicit FilesystemHandler(FilesystemConfig config) : config_(std::move(config)) {}
@@ -104,12 +100,10 @@ class FilesystemHandler final : public runtime::Handler {
     return std::unique_ptr<Handler>(new FilesystemHandler(std::move(parsed)));
   }
 
-  Status SetupHostFunctions(Actor& actor, HostFunctionTable& table) override {
+  Status SetupHostFunctions(ActorContext& actor, HostFunctions& functions) override {
     THEATER_RETURN_IF_ERROR(OpenBase(actor));
-    auto add = [&](std::string_view function, Out (FilesystemHandler::*impl)(ActorHost&, Args)) {
-      return AddHostFunction(
-          table, "filesystem", function, "filesystem",
-          [this, impl](ActorHost& host, Args args) -> Out { return (this->*impl)(host, args); });
+    auto add = [&](std::string_view function, Out (FilesystemHandler::*impl)(ActorContext&, Args)) {
+      return functions.Add("filesystem", function, [this, impl](ActorContext& actor, Args args) -> Out { return (this->*impl)(actor, args); });
     };
     THEATER_RETURN_IF_ERROR(add("read-file", &FilesystemHandler::ReadFile));
     THEATER_RETURN_IF_ERROR(add("write-file", &FilesystemHandler::WriteFile));
@@ -122,7 +116,7 @@ class FilesystemHandler final : public runtime::Handler {
     return add("execute-nix-command", &FilesystemHandler::ExecuteNixCommand);
   }
 
-  void Stop(runtime::StopKind) override { Cleanup(); }
+  void Stop(StopKind) override { Cleanup(); }
 
  private:
   // A command being collected by its own thread.
@@ -133,7 +127,7 @@ class FilesystemHandler final : public runtime::Handler {
 
   // Opens the base directory: `path` (relative to the manifest's directory), or a fresh
   // directory for new_dir. Computes the allowed roots from the permission.
-  Status OpenBase(Actor& actor) {
+  Status OpenBase(ActorContext& actor) {
     const EffectivePermissions& perms = actor.permissions();
     // Without the filesystem permission every call is refused before it reaches this handler;
     // do not create or open anything.
@@ -172,7 +166,7 @@ class FilesystemHandler final : public runtime::Handler {
   }
 
   // Asked only for components, so a core module's handler opens nothing more.
-  std::vector<component::WasiPreview2::Preopen> WasiPreopens() override {
+  std::vector<WasiPreopen> WasiPreopens() override {
     if (!root_.valid() || !wasi_rights_) return {};
     if (!wasi_granted_) {
       GrantToWasi(*wasi_rights_);
@@ -185,7 +179,7 @@ class FilesystemHandler final : public runtime::Handler {
   // allowed_paths restricts it, each allowed directory that exists as "/<its path>" (so the
   // kernel confines WASI to exactly the allowed trees). The permission's flags apply.
   void GrantToWasi(const FileSystemPermissions& perms) {
-    component::WasiPreview2::Preopen preopen;
+    WasiPreopen preopen;
     preopen.read = perms.read;
     preopen.write = perms.write;
     preopen.create_dir = perms.write && perms.new_dir;
@@ -273,9 +267,9 @@ class FilesystemHandler final : public runtime::Handler {
     std::string shown;  // the path as the actor wrote it
   };
 
-  Result<Target> Resolve(ActorHost& host, const std::string& path, Op op) {
+  Result<Target> Resolve(ActorContext& actor, const std::string& path, Op op) {
     THEATER_ASSIGN_OR_RETURN(GuestPath guest, ParseGuestPath(path));
-    THEATER_RETURN_IF_ERROR(CheckFlag(ActorOf(host).permissions(), op, guest.Joined()));
+    THEATER_RETURN_IF_ERROR(CheckFlag(actor.permissions(), op, guest.Joined()));
     if (!root_.valid()) {
       return FailedPrecondition("the filesystem handler has no base directory");
     }
@@ -308,8 +302,8 @@ class FilesystemHandler final : public runtime::Handler {
     return target;
   }
 
-  Out ReadFile(ActorHost& host, Args args) {
-    Result<Target> t = Resolve(host, args[0].as_string(), Op::kRead);
+  Out ReadFile(ActorContext& actor, Args args) {
+    Result<Target> t = Resolve(actor, args[0].as_string(), Op::kRead);
     if (!t.ok()) return ErrValue(t.status());
     Result<std::vector<uint8_t>> data =
         ReadFileBeneath(t->root, t->parts, config_.max_file_bytes, t->shown);
@@ -317,15 +311,15 @@ class FilesystemHandler final : public runtime::Handler {
     return OkValue(Value::Bytes(std::move(data).value()));
   }
 
-  Out WriteFile(ActorHost& host, Args args) {
-    Result<Target> t = Resolve(host, args[0].as_string(), Op::kWrite);
+  Out WriteFile(ActorContext& actor, Args args) {
+    Result<Target> t = Resolve(actor, args[0].as_string(), Op::kWrite);
     if (!t.ok()) return ErrValue(t.status());
     return OkOr(
         WriteFileBeneath(t->root, t->parts, args[1].as_string(), config_.max_file_bytes, t->shown));
   }
 
-  Out ListFiles(ActorHost& host, Args args) {
-    Result<Target> t = Resolve(host, args[0].as_string(), Op::kRead);
+  Out ListFiles(ActorContext& actor, Args args) {
+    Result<Target> t = Resolve(actor, args[0].as_string(), Op::kRead);
     if (!t.ok()) return ErrValue(t.status());
     Result<std::vector<std::string>> names = ListBeneath(t->root, t->parts, t->shown);
     if (!names.ok()) return ErrValue(names.status());
@@ -335,26 +329,26 @@ class FilesystemHandler final : public runtime::Handler {
     return OkValue(Value::List(std::move(items)));
   }
 
-  Out DeleteFile(ActorHost& host, Args args) {
-    Result<Target> t = Resolve(host, args[0].as_string(), Op::kWrite);
+  Out DeleteFile(ActorContext& actor, Args args) {
+    Result<Target> t = Resolve(actor, args[0].as_string(), Op::kWrite);
     if (!t.ok()) return ErrValue(t.status());
     return OkOr(DeleteFileBeneath(t->root, t->parts, t->shown));
   }
 
-  Out CreateDir(ActorHost& host, Args args) {
-    Result<Target> t = Resolve(host, args[0].as_string(), Op::kCreateDir);
+  Out CreateDir(ActorContext& actor, Args args) {
+    Result<Target> t = Resolve(actor, args[0].as_string(), Op::kCreateDir);
     if (!t.ok()) return ErrValue(t.status());
     return OkOr(CreateDirBeneath(t->root, t->parts, t->shown));
   }
 
-  Out DeleteDir(ActorHost& host, Args args) {
-    Result<Target> t = Resolve(host, args[0].as_string(), Op::kWrite);
+  Out DeleteDir(ActorContext& actor, Args args) {
+    Result<Target> t = Resolve(actor, args[0].as_string(), Op::kWrite);
     if (!t.ok()) return ErrValue(t.status());
     return OkOr(DeleteDirBeneath(t->root, t->parts, t->shown));
   }
 
-  Out PathExists(ActorHost& host, Args args) {
-    Result<Target> t = Resolve(host, args[0].as_string(), Op::kRead);
+  Out PathExists(ActorContext& actor, Args args) {
+    Result<Target> t = Resolve(actor, args[0].as_string(), Op::kRead);
     if (!t.ok()) {
       // A path inside an allowed directory that does not exist is "false", not an error.
       if (t.status().code() == StatusCode::kNotFound) return OkValue(Value::Bool(false));
@@ -365,15 +359,15 @@ class FilesystemHandler final : public runtime::Handler {
     return OkValue(Value::Bool(*exists));
   }
 
-  Out ExecuteCommand(ActorHost& host, Args args) {
+  Out ExecuteCommand(ActorContext& actor, Args args) {
     std::vector<std::string> argv;
     for (const Value& a : args[2].items()) argv.push_back(a.as_string());
-    return Execute(host, args[0].as_string(), args[1].as_string(), std::move(argv), {});
+    return Execute(actor, args[0].as_string(), args[1].as_string(), std::move(argv), {});
   }
 
   // nix develop --command <words of command>. Both `nix` and the program the command names must
   // be allowed: allowing nix alone would otherwise allow anything the dev shell can run.
-  Out ExecuteNixCommand(ActorHost& host, Args args) {
+  Out ExecuteNixCommand(ActorContext& actor, Args args) {
     std::vector<std::string> words = SplitWords(args[1].as_string());
     if (words.empty()) {
       return OkValue(CommandError(InvalidArgument("execute-nix-command: empty command")));
@@ -381,7 +375,7 @@ class FilesystemHandler final : public runtime::Handler {
     std::string inner = words.front();
     std::vector<std::string> argv = {"develop", "--command"};
     argv.insert(argv.end(), words.begin(), words.end());
-    return Execute(host, args[0].as_string(), "nix", std::move(argv), inner);
+    return Execute(actor, args[0].as_string(), "nix", std::move(argv), inner);
   }
 
   // Why `command` may not run, or OK: the permission (execute, allowed_commands) and the
@@ -428,10 +422,10 @@ class FilesystemHandler final : public runtime::Handler {
     return policy;
   }
 
-  Out Execute(ActorHost& host, const std::string& dir, const std::string& command,
+  Out Execute(ActorContext& actor, const std::string& dir, const std::string& command,
               std::vector<std::string> args, const std::string& inner) {
-    const EffectivePermissions& perms = ActorOf(host).permissions();
-    Result<Target> t = Resolve(host, dir, Op::kExecute);
+    const EffectivePermissions& perms = actor.permissions();
+    Result<Target> t = Resolve(actor, dir, Op::kExecute);
     if (!t.ok()) return ErrValue(t.status());
     // argv strings are C strings: a NUL would silently cut an argument short.
     bool has_nul = command.find('\0') != std::string::npos;
@@ -465,7 +459,7 @@ class FilesystemHandler final : public runtime::Handler {
     if (!started.ok()) return OkValue(CommandError(started.status()));
     std::shared_ptr<RunningCommand> cmd = *started;
 
-    Status waited = Wait(host, cmd);
+    Status waited = Wait(actor, cmd);
     std::optional<CommandOutput> out = cmd->TakeOutput();
     if (!waited.ok()) return waited;  // the call was cancelled (the actor is stopping)
     if (!out) return Cancelled("the command was stopped with the actor");
@@ -482,13 +476,13 @@ class FilesystemHandler final : public runtime::Handler {
   // instance reads the output. Outside a fiber call (a direct call cannot suspend) it collects
   // on this thread. Returns the cancellation when the call was cancelled; the command is then
   // killed.
-  Status Wait(ActorHost& host, const std::shared_ptr<RunningCommand>& cmd) {
-    if (host.instance().active_call() == nullptr) {
+  Status Wait(ActorContext& actor, const std::shared_ptr<RunningCommand>& cmd) {
+    if (!actor.CanSuspend()) {
       cmd->Collect();
       return Status::Ok();
     }
     uint64_t job_id = 0;
-    Result<uint64_t> woken = runtime::Await(host.instance(), [&](runtime::Waker waker) {
+    Result<uint64_t> woken = actor.Suspend([&](Waker waker) {
       std::lock_guard<std::mutex> lock(jobs_mu_);
       job_id = ++next_job_;
       jobs_[job_id] = Job{cmd, std::thread([cmd, waker] {
@@ -542,7 +536,7 @@ class FilesystemHandler final : public runtime::Handler {
   std::vector<std::string> allowed_text_;  // allowed_paths as written, for messages
   // The directories granted to WASI (a component's wasi:filesystem) and their descriptors
   // (root_ itself, or the allowed directories opened beneath it, held in wasi_dirs_).
-  std::vector<component::WasiPreview2::Preopen> wasi_preopens_;
+  std::vector<WasiPreopen> wasi_preopens_;
   std::vector<UniqueFd> wasi_dirs_;
   std::optional<FileSystemPermissions> wasi_rights_;  // the permission, set with the base
   bool wasi_granted_ = false;                         // wasi_preopens_ computed
@@ -554,7 +548,7 @@ class FilesystemHandler final : public runtime::Handler {
 
 }  // namespace
 
-std::unique_ptr<runtime::Handler> NewFilesystemHandler() {
+std::unique_ptr<Handler> NewFilesystemHandler() {
   return std::make_unique<FilesystemHandler>();
 }
 

@@ -18,9 +18,10 @@
 
 #include "common/hide_landlock_test_util.h"
 #include "common/uuid.h"
-#include "handlers/builtins.h"
+#include "handlers/filesystem/filesystem_handler.h"
+#include "abi/canonical/utf8.h"
 #include "handlers/filesystem/command_runner.h"
-#include "handlers/filesystem/confined_dir.h"
+#include "common/confined_dir.h"
 #include "handlers/filesystem/fs_config.h"
 
 namespace theater::handlers {
@@ -304,8 +305,8 @@ TEST_F(CommandRunnerTest, TimeoutKillsTheGroupAndOutputIsLimitedAndValidUtf8) {
                                          "the first 100 kept]"));
   EXPECT_EQ(big.stdout_text.substr(0, 6), "1\n2\n3\n");
 
-  EXPECT_EQ(SanitizeUtf8("ok\xff\xfe!"), "ok\xEF\xBF\xBD\xEF\xBF\xBD!");
-  EXPECT_EQ(SanitizeUtf8("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(abi::canonical_internal::SanitizeUtf8("ok\xff\xfe!"), "ok\xEF\xBF\xBD\xEF\xBF\xBD!");
+  EXPECT_EQ(abi::canonical_internal::SanitizeUtf8("caf\xC3\xA9"), "caf\xC3\xA9");
 }
 
 TEST_F(CommandRunnerTest, KillStopsACollectorPromptlyAndMissingProgramsAreNotFound) {

@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "handlers/filesystem/fs_config.h"
 
-#include "runtime/handler.h"
+#include "theater/handler.h"
 
 namespace theater::handlers {
 namespace {
@@ -57,13 +57,13 @@ Result<FilesystemConfig> ParseFilesystemConfig(const nlohmann::json& config) {
       THEATER_ASSIGN_OR_RETURN(out.allowed_commands, Commands(key, value));
     } else if (key == "command_timeout_ms") {
       THEATER_ASSIGN_OR_RETURN(out.command_timeout_ms,
-                               runtime::ConfigLimit(value, key, 1, kMaxCommandTimeoutMs));
+                               ConfigLimit(value, key, 1, kMaxCommandTimeoutMs));
     } else if (key == "max_output_bytes") {
       THEATER_ASSIGN_OR_RETURN(out.max_output_bytes,
-                               runtime::ConfigLimit(value, key, 1, kMaxOutputBytesCap));
+                               ConfigLimit(value, key, 1, kMaxOutputBytesCap));
     } else if (key == "max_file_bytes") {
       THEATER_ASSIGN_OR_RETURN(out.max_file_bytes,
-                               runtime::ConfigLimit(value, key, 1, kMaxFileBytesCap));
+                               ConfigLimit(value, key, 1, kMaxFileBytesCap));
     } else if (key == "unconfined") {
       THEATER_ASSIGN_OR_RETURN(out.unconfined, Bool(key, value));
     } else if (key == "allow_network") {

@@ -23,18 +23,13 @@
 #include <mutex>
 
 #include "common/ascii.h"
-#include "handlers/builtins.h"
-#include "handlers/filesystem/command_runner.h"
-#include "runtime/actor.h"
-#include "runtime/await.h"
+#include "theater/handler.h"
+#include "abi/canonical/utf8.h"
 
 namespace theater::handlers {
 namespace {
 
 using abi::Value;
-using runtime::Actor;
-using runtime::ActorHost;
-using runtime::HostFunctionTable;
 using Args = std::span<const Value>;
 using Out = Result<std::vector<Value>>;
 
@@ -53,7 +48,7 @@ std::vector<uint8_t> BytesOf(const Value& v) {
   return out;
 }
 
-class HttpClientHandler final : public runtime::Handler {
+class HttpClientHandler final : public Handler {
  public:
   HttpClientHandler() = default;
   explicit HttpClientHandler(HttpClientConfig config) : config_(std::move(config)) {}
@@ -68,18 +63,17 @@ class HttpClientHandler final : public runtime::Handler {
     return std::unique_ptr<Handler>(new HttpClientHandler(std::move(parsed)));
   }
 
-  Status SetupHostFunctions(Actor& actor, HostFunctionTable& table) override {
+  Status SetupHostFunctions(ActorContext& actor, HostFunctions& functions) override {
     THEATER_RETURN_IF_ERROR(ResolveCaFile(actor));
-    return AddHostFunction(table, "http-client", "send-http", "http-client",
-                           [this](ActorHost& host, Args args) { return SendHttp(host, args); });
+    return functions.Add("http-client", "send-http", [this](ActorContext& actor, Args args) { return SendHttp(actor, args); });
   }
 
-  void Stop(runtime::StopKind) override { StopEngine(); }
+  void Stop(StopKind) override { StopEngine(); }
 
  private:
   // A relative ca_file is relative to the manifest's directory (like `component`); it must be
   // readable now, so that a typo fails the actor's start rather than every request.
-  Status ResolveCaFile(Actor& actor) {
+  Status ResolveCaFile(ActorContext& actor) {
     if (!config_.ca_file) return Status::Ok();
     std::filesystem::path path(*config_.ca_file);
     if (path.is_relative() && !actor.manifest().base_dir.empty()) {
@@ -110,19 +104,19 @@ class HttpClientHandler final : public runtime::Handler {
     if (engine) engine->Shutdown();
   }
 
-  Out SendHttp(ActorHost& host, Args args) {
-    Result<TransferSpec> spec = BuildTransferSpec(args[0], config_, ActorOf(host).permissions());
+  Out SendHttp(ActorContext& actor, Args args) {
+    Result<TransferSpec> spec = BuildTransferSpec(args[0], config_, actor.permissions());
     if (!spec.ok()) return ErrValue(spec.status());
     Result<CurlEngine*> engine = Engine();
     if (!engine.ok()) return ErrValue("cancelled: " + engine.status().message());
 
     std::shared_ptr<Transfer> transfer;
-    if (host.instance().active_call() == nullptr) {
+    if (!actor.CanSuspend()) {
       // A direct call cannot suspend: wait on this thread.
       transfer = (*engine)->Start(std::move(spec).value(), nullptr);
       transfer->WaitDone();
     } else {
-      Result<uint64_t> woken = runtime::Await(host.instance(), [&](runtime::Waker waker) {
+      Result<uint64_t> woken = actor.Suspend([&](Waker waker) {
         transfer = (*engine)->Start(std::move(spec).value(), [waker] { waker.Wake(); });
       });
       if (!woken.ok()) {
@@ -226,13 +220,14 @@ abi::Value ResponseValue(HttpResponseData response) {
   headers.reserve(response.headers.size());
   for (auto& [name, value] : response.headers) {
     headers.push_back(
-        Value::Tuple({Value::String(SanitizeUtf8(name)), Value::String(SanitizeUtf8(value))}));
+        Value::Tuple({Value::String(abi::canonical_internal::SanitizeUtf8(name)),
+                      Value::String(abi::canonical_internal::SanitizeUtf8(value))}));
   }
   return Value::Record({Value::U16(response.status), Value::List(std::move(headers)),
                         Value::Some(Value::Bytes(std::move(response.body)))});
 }
 
-std::unique_ptr<runtime::Handler> NewHttpClientHandler() {
+std::unique_ptr<Handler> NewHttpClientHandler() {
   return std::make_unique<HttpClientHandler>();
 }
 

@@ -11,9 +11,13 @@
 #include "handlers/http-client/curl_engine.h"
 #include "handlers/http-client/http_config.h"
 #include "theater/abi/value.h"
+#include "theater/handler.h"
 #include "theater/permissions.h"
 
 namespace theater::handlers {
+
+// The http-client handler's prototype (theater:simple/http-client); src/handlers/http-client/README.md describes it.
+std::unique_ptr<Handler> NewHttpClientHandler();
 
 // Input limits on what an actor may ask for; beyond them the request is invalid-argument.
 inline constexpr size_t kMaxUrlBytes = 64 * 1024;

@@ -12,7 +12,7 @@
 #include <future>
 
 #include "handlers/http-client/test_http_server.h"
-#include "runtime/actor_test_fixture.h"
+#include "testing/actor_test_fixture.h"
 #include "theater/chain.h"
 
 namespace theater {

@@ -16,12 +16,11 @@
 #include <future>
 
 #include "common/uuid.h"
-#include "handlers/builtins.h"
 #include "handlers/http-client/curl_engine.h"
 #include "handlers/http-client/http_client_handler.h"
 #include "handlers/http-client/http_config.h"
 #include "handlers/http-client/test_http_server.h"
-#include "runtime/runtime_test_util.h"
+#include "testing/runtime_test_util.h"
 
 namespace theater::handlers {
 namespace {

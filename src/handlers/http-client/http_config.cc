@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "handlers/http-client/http_config.h"
 
-#include "runtime/handler.h"
+#include "theater/handler.h"
 
 namespace theater::handlers {
 Result<HttpClientConfig> ParseHttpClientConfig(const nlohmann::json& config) {
@@ -11,16 +11,16 @@ Result<HttpClientConfig> ParseHttpClientConfig(const nlohmann::json& config) {
   for (const auto& [key, value] : config.items()) {
     if (key == "max_redirects") {
       THEATER_ASSIGN_OR_RETURN(out.max_redirects,
-                               runtime::ConfigLimit(value, key, 0, kMaxRedirectsCap));
+                               ConfigLimit(value, key, 0, kMaxRedirectsCap));
     } else if (key == "connect_timeout_ms") {
       THEATER_ASSIGN_OR_RETURN(out.connect_timeout_ms,
-                               runtime::ConfigLimit(value, key, 1, kMaxHttpTimeoutMs));
+                               ConfigLimit(value, key, 1, kMaxHttpTimeoutMs));
     } else if (key == "timeout_ms") {
       THEATER_ASSIGN_OR_RETURN(out.timeout_ms,
-                               runtime::ConfigLimit(value, key, 1, kMaxHttpTimeoutMs));
+                               ConfigLimit(value, key, 1, kMaxHttpTimeoutMs));
     } else if (key == "max_response_bytes") {
       THEATER_ASSIGN_OR_RETURN(out.max_response_bytes,
-                               runtime::ConfigLimit(value, key, 0, kMaxResponseBytesCap));
+                               ConfigLimit(value, key, 0, kMaxResponseBytesCap));
     } else if (key == "ca_file") {
       if (!value.is_string()) return InvalidArgument("ca_file: must be a string");
       std::string path = value.get<std::string>();

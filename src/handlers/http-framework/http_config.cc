@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "handlers/http-framework/http_config.h"
 
-#include "runtime/handler.h"
+#include "theater/handler.h"
 
 namespace theater::handlers::http {
 Result<ServerLimits> ParseHttpFrameworkConfig(const nlohmann::json& config) {
@@ -11,22 +11,22 @@ Result<ServerLimits> ParseHttpFrameworkConfig(const nlohmann::json& config) {
   using ms = std::chrono::milliseconds;
   for (const auto& [key, value] : config.items()) {
     if (key == "request_timeout_ms") {
-      THEATER_ASSIGN_OR_RETURN(uint64_t n, runtime::ConfigLimit(value, key, 1, 3'600'000));
+      THEATER_ASSIGN_OR_RETURN(uint64_t n, ConfigLimit(value, key, 1, 3'600'000));
       out.request_timeout = ms(n);
     } else if (key == "max_body_bytes") {
       THEATER_ASSIGN_OR_RETURN(out.max_body_bytes,
-                               runtime::ConfigLimit(value, key, 1, 256ull << 20));
+                               ConfigLimit(value, key, 1, 256ull << 20));
     } else if (key == "max_header_bytes") {
-      THEATER_ASSIGN_OR_RETURN(uint64_t n, runtime::ConfigLimit(value, key, 1, 1 << 20));
+      THEATER_ASSIGN_OR_RETURN(uint64_t n, ConfigLimit(value, key, 1, 1 << 20));
       out.max_header_bytes = static_cast<uint32_t>(n);
     } else if (key == "idle_timeout_ms") {
-      THEATER_ASSIGN_OR_RETURN(uint64_t n, runtime::ConfigLimit(value, key, 1, 3'600'000));
+      THEATER_ASSIGN_OR_RETURN(uint64_t n, ConfigLimit(value, key, 1, 3'600'000));
       out.idle_timeout = ms(n);
     } else if (key == "shutdown_timeout_ms") {
-      THEATER_ASSIGN_OR_RETURN(uint64_t n, runtime::ConfigLimit(value, key, 1, 600'000));
+      THEATER_ASSIGN_OR_RETURN(uint64_t n, ConfigLimit(value, key, 1, 600'000));
       out.shutdown_timeout = ms(n);
     } else if (key == "max_connections") {
-      THEATER_ASSIGN_OR_RETURN(out.max_connections, runtime::ConfigLimit(value, key, 1, 100'000));
+      THEATER_ASSIGN_OR_RETURN(out.max_connections, ConfigLimit(value, key, 1, 100'000));
     } else {
       return InvalidArgument("unknown key '" + key +
                              "' (expected request_timeout_ms, max_body_bytes, max_header_bytes, "

@@ -24,19 +24,15 @@
 #include <map>
 #include <mutex>
 
-#include "handlers/builtins.h"
+#include "handlers/http-framework/http_framework_handler.h"
 #include "handlers/http-framework/http_config.h"
 #include "handlers/http-framework/http_server.h"
 #include "handlers/http-framework/route_table.h"
-#include "runtime/actor.h"
 
 namespace theater::handlers {
 namespace {
 
 using abi::Value;
-using runtime::Actor;
-using runtime::ActorHost;
-using runtime::HostFunctionTable;
 using Args = std::span<const Value>;
 using Out = Result<std::vector<Value>>;
 namespace fs = std::filesystem;
@@ -67,21 +63,21 @@ uint64_t NextId() {
 // Queues calls of the actor's http-handlers exports.
 class ActorPortImpl final : public http::ActorPort {
  public:
-  explicit ActorPortImpl(std::weak_ptr<Actor> actor) : actor_(std::move(actor)) {}
+  explicit ActorPortImpl(std::weak_ptr<ActorContext> actor) : actor_(std::move(actor)) {}
 
   Status Call(std::string_view function, std::vector<Value> params, Done done) override {
-    std::shared_ptr<Actor> actor = actor_.lock();
+    std::shared_ptr<ActorContext> actor = actor_.lock();
     if (!actor) return Unavailable("the actor has stopped");
     std::string export_name = std::string(kHandlersInterface) + "#" + std::string(function);
     if (!actor->HasExport(export_name)) {
       return FailedPrecondition("the actor does not export " + export_name);
     }
-    runtime::Operation op;
+    ExportInvocation op;
     op.interface_name = std::string(kHandlersInterface);
     op.function = std::string(function);
     op.params = std::move(params);
     op.reply = std::move(done);
-    Status queued = actor->Enqueue(std::move(op));
+    Status queued = actor->Post(std::move(op));
     // Stopping (failed-precondition from the actor) is the server's 503, not a missing export.
     if (!queued.ok() && queued.code() == StatusCode::kFailedPrecondition) {
       return Unavailable(queued.message());
@@ -90,10 +86,10 @@ class ActorPortImpl final : public http::ActorPort {
   }
 
  private:
-  std::weak_ptr<Actor> actor_;
+  std::weak_ptr<ActorContext> actor_;
 };
 
-class HttpFrameworkHandler final : public runtime::Handler {
+class HttpFrameworkHandler final : public Handler {
  public:
   HttpFrameworkHandler() = default;
   explicit HttpFrameworkHandler(http::ServerLimits limits) : limits_(limits) {}
@@ -109,17 +105,15 @@ class HttpFrameworkHandler final : public runtime::Handler {
     return std::unique_ptr<Handler>(new HttpFrameworkHandler(limits));
   }
 
-  Status SetupHostFunctions(Actor& actor, HostFunctionTable& table) override {
+  Status SetupHostFunctions(ActorContext& actor, HostFunctions& functions) override {
     base_dir_ = actor.manifest().base_dir;
     const EffectivePermissions& perms = actor.permissions();
     if (perms.http_framework && perms.http_framework->max_request_size) {
       limits_.max_body_bytes =
           std::min<uint64_t>(limits_.max_body_bytes, *perms.http_framework->max_request_size);
     }
-    auto add = [&](std::string_view function, Out (HttpFrameworkHandler::*impl)(ActorHost&, Args)) {
-      return AddHostFunction(
-          table, "http-framework", function, "http-framework",
-          [this, impl](ActorHost& host, Args args) -> Out { return (this->*impl)(host, args); });
+    auto add = [&](std::string_view function, Out (HttpFrameworkHandler::*impl)(ActorContext&, Args)) {
+      return functions.Add("http-framework", function, [this, impl](ActorContext& actor, Args args) -> Out { return (this->*impl)(actor, args); });
     };
     THEATER_RETURN_IF_ERROR(add("create-server", &HttpFrameworkHandler::CreateServer));
     THEATER_RETURN_IF_ERROR(add("get-server-info", &HttpFrameworkHandler::GetServerInfo));
@@ -138,14 +132,14 @@ class HttpFrameworkHandler final : public runtime::Handler {
     return add("close-websocket", &HttpFrameworkHandler::CloseWebSocket);
   }
 
-  Status Start(Actor& actor) override {
+  Status Start(ActorContext& actor) override {
     std::lock_guard<std::mutex> lock(mu_);
-    port_ = std::make_shared<ActorPortImpl>(actor.weak_from_this());
+    port_ = std::make_shared<ActorPortImpl>(actor.WeakSelf());
     stopped_ = false;
     return Status::Ok();
   }
 
-  void Stop(runtime::StopKind) override { StopAll(); }
+  void Stop(StopKind) override { StopAll(); }
 
  private:
   struct Server {
@@ -187,7 +181,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     return p.lexically_normal().string();
   }
 
-  Out CreateServer(ActorHost&, Args args) {
+  Out CreateServer(ActorContext&, Args args) {
     const auto& config = args[0].items();
     Server s;
     s.id = NextId();
@@ -215,7 +209,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     return OkValue(Value::U64(id));
   }
 
-  Out GetServerInfo(ActorHost&, Args args) {
+  Out GetServerInfo(ActorContext&, Args args) {
     std::lock_guard<std::mutex> lock(mu_);
     Result<Server*> s = FindServer(args[0].as_u64());
     if (!s.ok()) return ErrValue(s.status());
@@ -231,7 +225,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     }));
   }
 
-  Out StartServer(ActorHost&, Args args) {
+  Out StartServer(ActorContext&, Args args) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_ || !port_) return ErrValue(FailedPrecondition("the actor is stopping"));
     Reap();
@@ -260,7 +254,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     draining_.push_back(std::move(srv.running));
   }
 
-  Out StopServer(ActorHost&, Args args) {
+  Out StopServer(ActorContext&, Args args) {
     std::lock_guard<std::mutex> lock(mu_);
     Result<Server*> s = FindServer(args[0].as_u64());
     if (!s.ok()) return ErrValue(s.status());
@@ -269,7 +263,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     return OkValue();
   }
 
-  Out DestroyServer(ActorHost&, Args args) {
+  Out DestroyServer(ActorContext&, Args args) {
     std::lock_guard<std::mutex> lock(mu_);
     uint64_t id = args[0].as_u64();
     Result<Server*> s = FindServer(id);
@@ -281,7 +275,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     return OkValue();
   }
 
-  Out RegisterHandler(ActorHost&, Args args) {
+  Out RegisterHandler(ActorContext&, Args args) {
     const std::string& name = args[0].as_string();
     if (name.empty() || name.size() > kMaxHandlerName) {
       return ErrValue(
@@ -296,7 +290,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     return OkValue(Value::U64(id));
   }
 
-  Out AddRoute(ActorHost& host, Args args) {
+  Out AddRoute(ActorContext& actor, Args args) {
     uint64_t server_id = args[0].as_u64();
     const std::string& path = args[1].as_string();
     uint64_t handler_id = args[3].as_u64();
@@ -304,7 +298,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     if (!method.ok()) return ErrValue(method.status());
     Result<http::RoutePattern> pattern = http::RoutePattern::Parse(path);
     if (!pattern.ok()) return ErrValue(pattern.status());
-    if (Status allowed = CheckHttpRoute(ActorOf(host).permissions(), *method, path);
+    if (Status allowed = CheckHttpRoute(actor.permissions(), *method, path);
         !allowed.ok()) {
       return ErrValue(allowed);
     }
@@ -336,7 +330,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     return OkValue(Value::U64(id));
   }
 
-  Out RemoveRoute(ActorHost&, Args args) {
+  Out RemoveRoute(ActorContext&, Args args) {
     uint64_t id = args[0].as_u64();
     std::lock_guard<std::mutex> lock(mu_);
     auto owner = route_owner_.find(id);
@@ -350,7 +344,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     return OkValue();
   }
 
-  Out AddMiddleware(ActorHost&, Args args) {
+  Out AddMiddleware(ActorContext&, Args args) {
     uint64_t server_id = args[0].as_u64();
     const std::string& path = args[1].as_string();
     uint64_t handler_id = args[2].as_u64();
@@ -374,7 +368,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     return OkValue(Value::U64(id));
   }
 
-  Out RemoveMiddleware(ActorHost&, Args args) {
+  Out RemoveMiddleware(ActorContext&, Args args) {
     uint64_t id = args[0].as_u64();
     std::lock_guard<std::mutex> lock(mu_);
     auto owner = middleware_owner_.find(id);
@@ -388,7 +382,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     return OkValue();
   }
 
-  Out EnableWebSocket(ActorHost&, Args args) {
+  Out EnableWebSocket(ActorContext&, Args args) {
     uint64_t server_id = args[0].as_u64();
     const std::string& path = args[1].as_string();
     if (path.empty() || path[0] != '/' || path.size() > http::kMaxPatternBytes ||
@@ -425,7 +419,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     return OkValue();
   }
 
-  Out DisableWebSocket(ActorHost&, Args args) {
+  Out DisableWebSocket(ActorContext&, Args args) {
     const std::string& path = args[1].as_string();
     std::lock_guard<std::mutex> lock(mu_);
     Result<Server*> s = FindServer(args[0].as_u64());
@@ -439,7 +433,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     return OkValue();
   }
 
-  Out SendWebSocketMessage(ActorHost&, Args args) {
+  Out SendWebSocketMessage(ActorContext&, Args args) {
     Result<http::WsOutgoing> message = http::WsOutgoingFromValue(args[2]);
     if (!message.ok()) return ErrValue(message.status());
     std::lock_guard<std::mutex> lock(mu_);
@@ -451,7 +445,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
     return OkValue();
   }
 
-  Out CloseWebSocket(ActorHost&, Args args) {
+  Out CloseWebSocket(ActorContext&, Args args) {
     std::lock_guard<std::mutex> lock(mu_);
     Result<Server*> s = FindServer(args[0].as_u64());
     if (!s.ok()) return ErrValue(s.status());
@@ -492,7 +486,7 @@ class HttpFrameworkHandler final : public runtime::Handler {
 
 }  // namespace
 
-std::unique_ptr<runtime::Handler> NewHttpFrameworkHandler() {
+std::unique_ptr<Handler> NewHttpFrameworkHandler() {
   return std::make_unique<HttpFrameworkHandler>();
 }
 

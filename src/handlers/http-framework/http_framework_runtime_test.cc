@@ -20,7 +20,7 @@
 #include <future>
 #include <thread>
 
-#include "runtime/actor_test_fixture.h"
+#include "testing/actor_test_fixture.h"
 #include "theater/chain.h"
 
 namespace theater {

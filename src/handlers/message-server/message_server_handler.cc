@@ -23,12 +23,8 @@
 #include <unordered_map>
 
 #include "common/uuid.h"
-#include "handlers/builtins.h"
-#include "messaging/router.h"
-#include "runtime/actor.h"
-#include "runtime/await.h"
-#include "runtime/runtime_impl.h"
-#include "runtime/timers.h"
+#include "handlers/message-server/message_server_handler.h"
+#include "theater/router.h"
 
 namespace theater::handlers {
 namespace {
@@ -37,10 +33,6 @@ using abi::Value;
 using messaging::Envelope;
 using messaging::Reply;
 using messaging::ReplyFn;
-using runtime::Actor;
-using runtime::ActorHost;
-using runtime::HostFunctionTable;
-using runtime::Operation;
 
 constexpr std::string_view kClient = "theater:simple/message-server-client";
 constexpr uint64_t kDefaultRequestTimeoutMs = 30'000;
@@ -61,13 +53,13 @@ const std::string& ExportName(Envelope::Kind kind) {
 class ActorMailbox final : public messaging::Endpoint,
                            public std::enable_shared_from_this<ActorMailbox> {
  public:
-  ActorMailbox(std::weak_ptr<Actor> actor, std::string id)
+  ActorMailbox(std::weak_ptr<ActorContext> actor, std::string id)
       : actor_(std::move(actor)), id_(std::move(id)) {}
 
   Status Deliver(Envelope envelope) override {
-    std::shared_ptr<Actor> actor = actor_.lock();
+    std::shared_ptr<ActorContext> actor = actor_.lock();
     if (!actor) return Unavailable("actor " + id_ + " has stopped");
-    Operation op;
+    ExportInvocation op;
     op.interface_name = std::string(kClient);
     std::string request_id;
     switch (envelope.kind) {
@@ -111,7 +103,7 @@ class ActorMailbox final : public messaging::Endpoint,
       if (closed_) return FailedPrecondition("actor " + id_ + " is shutting down");
       outstanding_.emplace(request_id, Pending{next_seq_++, std::move(envelope.reply)});
     }
-    Status queued = actor->Enqueue(std::move(op));
+    Status queued = actor->Post(std::move(op));
     if (!queued.ok() && !request_id.empty()) {
       std::lock_guard<std::mutex> lock(mu_);
       outstanding_.erase(request_id);  // refused: the router tells the requester, not us
@@ -202,7 +194,7 @@ class ActorMailbox final : public messaging::Endpoint,
     return reply;
   }
 
-  std::weak_ptr<Actor> actor_;
+  std::weak_ptr<ActorContext> actor_;
   const std::string id_;
   std::mutex mu_;
   std::unordered_map<std::string, Pending> outstanding_;
@@ -210,7 +202,7 @@ class ActorMailbox final : public messaging::Endpoint,
   bool closed_ = false;
 };
 
-class MessageServerHandler final : public runtime::Handler {
+class MessageServerHandler final : public Handler {
  public:
   explicit MessageServerHandler(uint64_t request_timeout_ms = kDefaultRequestTimeoutMs)
       : request_timeout_ms_(request_timeout_ms) {}
@@ -225,40 +217,39 @@ class MessageServerHandler final : public runtime::Handler {
     uint64_t timeout = kDefaultRequestTimeoutMs;
     for (const auto& [key, value] : config.config.items()) {
       if (key != "request_timeout_ms") return InvalidArgument("unknown key '" + key + "'");
-      THEATER_ASSIGN_OR_RETURN(timeout, runtime::ConfigUnsigned(value, key));
+      THEATER_ASSIGN_OR_RETURN(timeout, ConfigUnsigned(value, key));
       if (timeout == 0) return InvalidArgument("request_timeout_ms: must be at least 1");
     }
     return std::unique_ptr<Handler>(new MessageServerHandler(timeout));
   }
 
-  Status SetupHostFunctions(Actor&, HostFunctionTable& table) override {
+  Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
     using Args = std::span<const Value>;
     using Out = Result<std::vector<Value>>;
     constexpr std::string_view kHost = "message-server-host";
     constexpr std::string_view kName = "message-server";
     THEATER_RETURN_IF_ERROR(
-        AddHostFunction(table, kHost, "send", kName, [](ActorHost& host, Args args) -> Out {
+        functions.Add(kHost, "send", [](ActorContext& actor, Args args) -> Out {
           const std::string& target = args[0].as_string();
           if (Status s = CheckActorId(target); !s.ok()) return ErrValue(s);
-          Status sent = ActorOf(host).runtime().router().Send(target, args[1].as_bytes());
+          Status sent = actor.services().router().Send(target, args[1].as_bytes());
           if (!sent.ok()) return ErrValue(sent);
           return std::vector<Value>{Value::Ok()};
         }));
     THEATER_RETURN_IF_ERROR(
-        AddHostFunction(table, kHost, "request", kName, [this](ActorHost& host, Args args) -> Out {
+        functions.Add(kHost, "request", [this](ActorContext& actor, Args args) -> Out {
           const std::string& target = args[0].as_string();
           if (Status s = CheckActorId(target); !s.ok()) return ErrValue(s);
-          Actor& self = ActorOf(host);
-          if (target == self.id()) {
+          if (target == actor.id()) {
             return ErrValue(
                 "an actor cannot request itself: the request would wait behind the call that "
                 "sent it");
           }
-          messaging::Router* router = &self.runtime().router();
+          messaging::Router* router = &actor.services().router();
           std::vector<uint8_t> payload = args[1].as_bytes();
           Result<Reply> answer = Cancelled("no answer");
           Status waited = AwaitAnswer<Reply>(
-              host, "request to actor " + target,
+              actor, "request to actor " + target,
               [&](std::function<void(Result<Reply>)> done) {
                 Status routed = router->Request(target, std::move(payload), done);
                 if (!routed.ok()) done(routed);
@@ -269,18 +260,16 @@ class MessageServerHandler final : public runtime::Handler {
           return std::vector<Value>{Value::Ok(Value::Bytes(
               answer->message ? std::move(*answer->message) : std::vector<uint8_t>{}))};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, kHost, "open-channel", kName, [this](ActorHost& host, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(kHost, "open-channel", [this](ActorContext& actor, Args args) -> Out {
           const std::string& target = args[0].as_string();
           if (Status s = CheckActorId(target); !s.ok()) return ErrValue(s);
-          Actor& self = ActorOf(host);
-          if (target == self.id()) return ErrValue("an actor cannot open a channel to itself");
-          messaging::Router* router = &self.runtime().router();
+          if (target == actor.id()) return ErrValue("an actor cannot open a channel to itself");
+          messaging::Router* router = &actor.services().router();
           std::vector<uint8_t> payload = args[1].as_bytes();
-          std::string initiator = self.id();
+          std::string initiator = actor.id();
           Result<messaging::OpenedChannel> opened = Cancelled("no answer");
           Status waited = AwaitAnswer<messaging::OpenedChannel>(
-              host, "opening a channel to actor " + target,
+              actor, "opening a channel to actor " + target,
               [&](std::function<void(Result<messaging::OpenedChannel>)> done) {
                 router->OpenChannel(initiator, target, std::move(payload), std::move(done));
               },
@@ -298,61 +287,54 @@ class MessageServerHandler final : public runtime::Handler {
             if (mailbox_) {
               Status queued = mailbox_->Deliver(std::move(first));
               if (!queued.ok()) {
-                host.Log("message-server: the accept message of " + opened->channel +
+                actor.Log("message-server: the accept message of " + opened->channel +
                          " was dropped: " + queued.ToString());
               }
             }
           }
           return std::vector<Value>{Value::Ok(Value::String(opened->channel))};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, kHost, "send-on-channel", kName, [](ActorHost& host, Args args) -> Out {
-          Actor& self = ActorOf(host);
-          Status sent = self.runtime().router().SendOnChannel(self.id(), args[0].as_string(),
+    THEATER_RETURN_IF_ERROR(functions.Add(kHost, "send-on-channel", [](ActorContext& actor, Args args) -> Out {
+          Status sent = actor.services().router().SendOnChannel(actor.id(), args[0].as_string(),
                                                               args[1].as_bytes());
           if (!sent.ok()) return ErrValue(sent);
           return std::vector<Value>{Value::Ok()};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, kHost, "close-channel", kName, [](ActorHost& host, Args args) -> Out {
-          Actor& self = ActorOf(host);
-          Status closed = self.runtime().router().CloseChannel(self.id(), args[0].as_string());
+    THEATER_RETURN_IF_ERROR(functions.Add(kHost, "close-channel", [](ActorContext& actor, Args args) -> Out {
+          Status closed = actor.services().router().CloseChannel(actor.id(), args[0].as_string());
           if (!closed.ok()) return ErrValue(closed);
           return std::vector<Value>{Value::Ok()};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, kHost, "list-outstanding-requests", kName, [this](ActorHost&, Args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(kHost, "list-outstanding-requests", [this](ActorContext&, Args) -> Out {
           std::vector<Value> ids;
           if (mailbox_) {
             for (std::string& id : mailbox_->Outstanding()) ids.push_back(Value::String(id));
           }
           return std::vector<Value>{Value::List(std::move(ids))};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, kHost, "respond-to-request", kName, [this](ActorHost&, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(kHost, "respond-to-request", [this](ActorContext&, Args args) -> Out {
           const std::string& id = args[0].as_string();
           std::optional<ReplyFn> reply = mailbox_ ? mailbox_->Take(id) : std::nullopt;
           if (!reply) return ErrValue(NotOutstanding(id));
           (*reply)(Reply{true, args[1].as_bytes()});
           return std::vector<Value>{Value::Ok()};
         }));
-    return AddHostFunction(
-        table, kHost, "cancel-request", kName, [this](ActorHost& host, Args args) -> Out {
+    return functions.Add(kHost, "cancel-request", [this](ActorContext& actor, Args args) -> Out {
           const std::string& id = args[0].as_string();
           std::optional<ReplyFn> reply = mailbox_ ? mailbox_->Take(id) : std::nullopt;
           if (!reply) return ErrValue(NotOutstanding(id));
-          (*reply)(Cancelled("request " + id + " was cancelled by actor " + host.actor_id()));
+          (*reply)(Cancelled("request " + id + " was cancelled by actor " + actor.id()));
           return std::vector<Value>{Value::Ok()};
         });
   }
 
-  Status Start(Actor& actor) override {
-    mailbox_ = std::make_shared<ActorMailbox>(actor.shared_from_this(), actor.id());
-    router_ = &actor.runtime().router();
+  Status Start(ActorContext& actor) override {
+    mailbox_ = std::make_shared<ActorMailbox>(actor.WeakSelf(), actor.id());
+    router_ = &actor.services().router();
     return router_->Register(actor.id(), mailbox_);
   }
 
-  void Stop(runtime::StopKind) override {
+  void Stop(StopKind) override {
     if (!mailbox_) return;
     router_->Unregister(mailbox_->id(), mailbox_.get());
     mailbox_->Close();
@@ -371,7 +353,7 @@ class MessageServerHandler final : public runtime::Handler {
   // as kDeadlineExceeded). A non-OK return means the wait itself ended: the actor is being
   // terminated, and the host function must end the call with that status.
   template <typename T>
-  Status AwaitAnswer(ActorHost& host, const std::string& what,
+  Status AwaitAnswer(ActorContext& actor, const std::string& what,
                      const std::function<void(std::function<void(Result<T>)>)>& start,
                      Result<T>* answer) {
     struct Shared {
@@ -379,11 +361,10 @@ class MessageServerHandler final : public runtime::Handler {
       std::optional<Result<T>> result;
     };
     auto shared = std::make_shared<Shared>();
-    Actor& self = ActorOf(host);
-    runtime::TimerService& timers = self.timers();
-    uint64_t timeout_ms = std::min(request_timeout_ms_, self.manifest().limits.call_deadline_ms);
-    runtime::TimerService::TimerId timer = 0;
-    Result<uint64_t> woken = runtime::Await(host.instance(), [&](runtime::Waker waker) {
+    Timers& timers = actor.services().timers();
+    uint64_t timeout_ms = std::min(request_timeout_ms_, actor.manifest().limits.call_deadline_ms);
+    Timers::TimerId timer = 0;
+    Result<uint64_t> woken = actor.Suspend([&](Waker waker) {
       auto finish = [shared, waker](Result<T> r) {
         {
           std::lock_guard<std::mutex> lock(shared->mu);
@@ -393,7 +374,7 @@ class MessageServerHandler final : public runtime::Handler {
         waker.Wake();
       };
       timer = timers.Schedule(
-          runtime::TimerService::Clock::now() + std::chrono::milliseconds(timeout_ms),
+          Timers::Clock::now() + std::chrono::milliseconds(timeout_ms),
           [finish, what, timeout_ms] {
             finish(
                 DeadlineExceeded(what + " timed out after " + std::to_string(timeout_ms) + " ms"));
@@ -415,7 +396,7 @@ class MessageServerHandler final : public runtime::Handler {
 
 }  // namespace
 
-std::unique_ptr<runtime::Handler> NewMessageServerHandler() {
+std::unique_ptr<Handler> NewMessageServerHandler() {
   return std::make_unique<MessageServerHandler>();
 }
 

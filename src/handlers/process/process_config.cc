@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "handlers/process/process_config.h"
 
-#include "runtime/handler.h"
+#include "theater/handler.h"
 
 namespace theater::handlers {
 namespace {
@@ -30,10 +30,10 @@ Result<ProcessConfig> ParseProcessConfig(const nlohmann::json& config) {
   for (const auto& [key, value] : config.items()) {
     if (key == "max_processes") {
       THEATER_ASSIGN_OR_RETURN(out.max_processes,
-                               runtime::ConfigLimit(value, key, 1, kMaxProcessesCap));
+                               ConfigLimit(value, key, 1, kMaxProcessesCap));
     } else if (key == "max_output_buffer") {
       THEATER_ASSIGN_OR_RETURN(out.max_output_buffer,
-                               runtime::ConfigLimit(value, key, 1, kMaxOutputBufferCap));
+                               ConfigLimit(value, key, 1, kMaxOutputBufferCap));
     } else if (key == "allowed_programs") {
       THEATER_ASSIGN_OR_RETURN(out.allowed_programs, Strings(key, value));
     } else if (key == "allowed_paths") {

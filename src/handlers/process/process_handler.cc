@@ -34,20 +34,17 @@
 #include <spdlog/spdlog.h>
 
 #include "common/landlock.h"
-#include "handlers/builtins.h"
-#include "handlers/filesystem/confined_dir.h"
+#include "handlers/process/process_handler.h"
+#include "common/confined_dir.h"
 #include "handlers/process/process_config.h"
 #include "handlers/process/process_supervisor.h"
-#include "runtime/actor.h"
+#include "handlers/support/handler_util.h"
 
 namespace theater::handlers {
 namespace {
 
 namespace fs = std::filesystem;
 using abi::Value;
-using runtime::Actor;
-using runtime::ActorHost;
-using runtime::HostFunctionTable;
 using Args = std::span<const Value>;
 using Out = Result<std::vector<Value>>;
 
@@ -62,7 +59,7 @@ bool HasNul(const std::string& s) {
   return s.find('\0') != std::string::npos;
 }
 
-class ProcessHandler final : public runtime::Handler {
+class ProcessHandler final : public Handler {
  public:
   ProcessHandler() = default;
   explicit ProcessHandler(ProcessConfig config) : config_(std::move(config)) {}
@@ -79,11 +76,9 @@ class ProcessHandler final : public runtime::Handler {
     return std::unique_ptr<Handler>(new ProcessHandler(std::move(parsed)));
   }
 
-  Status SetupHostFunctions(Actor&, HostFunctionTable& table) override {
-    auto add = [&](std::string_view function, Out (ProcessHandler::*impl)(ActorHost&, Args)) {
-      return AddHostFunction(
-          table, "process", function, "process",
-          [this, impl](ActorHost& host, Args args) -> Out { return (this->*impl)(host, args); });
+  Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
+    auto add = [&](std::string_view function, Out (ProcessHandler::*impl)(ActorContext&, Args)) {
+      return functions.Add("process", function, [this, impl](ActorContext& actor, Args args) -> Out { return (this->*impl)(actor, args); });
     };
     THEATER_RETURN_IF_ERROR(add("os-spawn", &ProcessHandler::OsSpawn));
     THEATER_RETURN_IF_ERROR(add("os-write-stdin", &ProcessHandler::OsWriteStdin));
@@ -92,7 +87,7 @@ class ProcessHandler final : public runtime::Handler {
     return add("os-kill", &ProcessHandler::OsKill);
   }
 
-  Status Start(Actor& actor) override {
+  Status Start(ActorContext& actor) override {
     if (supervisor_) return Status::Ok();
     const EffectivePermissions& perms = actor.permissions();
     uint64_t limit = std::min(config_.max_output_buffer, kMaxOutputBufferCap);
@@ -103,7 +98,7 @@ class ProcessHandler final : public runtime::Handler {
     // A window well inside the mailbox, so that output cannot crowd out messages.
     options.max_in_flight =
         std::clamp<size_t>(actor.manifest().limits.mailbox_capacity / 4, 1, kMaxInFlight);
-    std::weak_ptr<Actor> weak = actor.shared_from_this();
+    std::weak_ptr<ActorContext> weak = actor.WeakSelf();
     std::string actor_id = actor.id();
     supervisor_ = std::make_unique<ProcessSupervisor>(
         options, [weak, actor_id](const ProcessEvent& event, std::function<void()> ack) {
@@ -112,20 +107,20 @@ class ProcessHandler final : public runtime::Handler {
     return Status::Ok();
   }
 
-  void Stop(runtime::StopKind) override {
+  void Stop(StopKind) override {
     if (supervisor_) supervisor_->Shutdown();
   }
 
  private:
   // Queues the callback for `event` in the actor's mailbox (see ProcessSupervisor::Sink).
-  static ProcessSupervisor::Delivery Deliver(const std::weak_ptr<Actor>& weak,
+  static ProcessSupervisor::Delivery Deliver(const std::weak_ptr<ActorContext>& weak,
                                              const std::string& actor_id, const ProcessEvent& event,
                                              std::function<void()> ack) {
     using Delivery = ProcessSupervisor::Delivery;
     size_t which = static_cast<size_t>(event.kind);
-    std::shared_ptr<Actor> actor = weak.lock();
+    std::shared_ptr<ActorContext> actor = weak.lock();
     if (!actor) return Delivery::kDropped;
-    runtime::Operation op;
+    ExportInvocation op;
     op.interface_name = std::string(kCallbacks);
     op.function = kCallbackNames[which];
     // Asked each time: a component update may add or remove the callback.
@@ -137,7 +132,7 @@ class ProcessHandler final : public runtime::Handler {
     }
     // Called when the callback has run, failed, or was refused because the actor stops.
     op.reply = [ack = std::move(ack)](Result<std::vector<Value>>) { ack(); };
-    Status queued = actor->Enqueue(std::move(op));
+    Status queued = actor->Post(std::move(op));
     if (!queued.ok() && queued.code() == StatusCode::kResourceExhausted) return Delivery::kRetry;
     if (event.kind == ProcessEvent::Kind::kExit && event.timed_out) {
       spdlog::info("actor {}: process {} was killed: its execution-timeout passed", actor_id,
@@ -147,7 +142,7 @@ class ProcessHandler final : public runtime::Handler {
   }
 
   // The directory relative paths (cwd, allowed_paths of the config) are resolved against.
-  static fs::path BaseDir(Actor& actor) {
+  static fs::path BaseDir(ActorContext& actor) {
     const fs::path& dir = actor.manifest().base_dir;
     if (!dir.empty()) return dir;
     std::error_code ec;
@@ -187,7 +182,7 @@ class ProcessHandler final : public runtime::Handler {
   // What the process may reach (Landlock): its working directory, and every directory where
   // both the permission's and the config's allowed_paths allow a process to start, read-write.
   // Without either list, only the working directory.
-  SandboxPolicy Sandbox(Actor& actor, int cwd_fd) const {
+  SandboxPolicy Sandbox(ActorContext& actor, int cwd_fd) const {
     SandboxPolicy policy;
     policy.confine = !config_.unconfined;
     policy.allow_network = config_.allow_network;
@@ -219,7 +214,7 @@ class ProcessHandler final : public runtime::Handler {
   }
 
   // Opens the working directory and checks its real path against both allowlists.
-  Result<UniqueFd> OpenCwd(Actor& actor, const std::optional<std::string>& cwd) {
+  Result<UniqueFd> OpenCwd(ActorContext& actor, const std::optional<std::string>& cwd) {
     fs::path base = BaseDir(actor);
     fs::path path = base;
     if (cwd) {
@@ -253,7 +248,7 @@ class ProcessHandler final : public runtime::Handler {
 
   // Validates the WIT process-config record into a spec (cwd excepted). Errors are
   // kInvalidArgument or the permission's / config's denials.
-  Result<ProcessSpec> ParseSpec(Actor& actor, const Value& record) {
+  Result<ProcessSpec> ParseSpec(ActorContext& actor, const Value& record) {
     const std::vector<Value>& f = record.items();
     ProcessSpec spec;
     spec.program = f[0].as_string();
@@ -316,9 +311,8 @@ class ProcessHandler final : public runtime::Handler {
     return spec;
   }
 
-  Out OsSpawn(ActorHost& host, Args args) {
+  Out OsSpawn(ActorContext& actor, Args args) {
     if (!supervisor_) return ErrValue(FailedPrecondition("the process handler is not started"));
-    Actor& actor = ActorOf(host);
     Result<ProcessSpec> spec = ParseSpec(actor, args[0]);
     if (!spec.ok()) return ErrValue(spec.status());
     const Value& cwd_value = args[0].items()[2];
@@ -333,14 +327,14 @@ class ProcessHandler final : public runtime::Handler {
     return OkValue(Value::U64(*id));
   }
 
-  Out OsWriteStdin(ActorHost&, Args args) {
+  Out OsWriteStdin(ActorContext&, Args args) {
     if (!supervisor_) return ErrValue(FailedPrecondition("the process handler is not started"));
     Result<uint32_t> n = supervisor_->WriteStdin(args[0].as_u64(), args[1].as_bytes());
     if (!n.ok()) return ErrValue(n.status());
     return OkValue(Value::U32(*n));
   }
 
-  Out OsStatus(ActorHost&, Args args) {
+  Out OsStatus(ActorContext&, Args args) {
     if (!supervisor_) return ErrValue(FailedPrecondition("the process handler is not started"));
     Result<ProcessInfo> info = supervisor_->GetStatus(args[0].as_u64());
     if (!info.ok()) return ErrValue(info.status());
@@ -352,7 +346,7 @@ class ProcessHandler final : public runtime::Handler {
     }));
   }
 
-  Out OsSignal(ActorHost&, Args args) {
+  Out OsSignal(ActorContext&, Args args) {
     if (!supervisor_) return ErrValue(FailedPrecondition("the process handler is not started"));
     uint64_t sig = args[1].as_u64();
     if (sig > INT_MAX || !ValidSignal(static_cast<int>(sig))) {
@@ -363,7 +357,7 @@ class ProcessHandler final : public runtime::Handler {
     return OkValue();
   }
 
-  Out OsKill(ActorHost&, Args args) {
+  Out OsKill(ActorContext&, Args args) {
     if (!supervisor_) return ErrValue(FailedPrecondition("the process handler is not started"));
     Status killed = supervisor_->Kill(args[0].as_u64());
     if (!killed.ok()) return ErrValue(killed);
@@ -377,7 +371,7 @@ class ProcessHandler final : public runtime::Handler {
 
 }  // namespace
 
-std::unique_ptr<runtime::Handler> NewProcessHandler() {
+std::unique_ptr<Handler> NewProcessHandler() {
   return std::make_unique<ProcessHandler>();
 }
 

@@ -19,7 +19,7 @@
 
 #include "common/sanitizers.h"
 #include "handlers/process/process_test_util.h"
-#include "runtime/actor_test_fixture.h"
+#include "testing/actor_test_fixture.h"
 #include "theater/chain.h"
 
 namespace theater {

@@ -14,19 +14,15 @@
 //
 // Thread-safety: one instance per actor; its host functions run on the actor's fiber one at a
 // time, so the generator needs no lock.
-#include "handlers/builtins.h"
+#include "handlers/random/random_handler.h"
 #include "handlers/random/random_source.h"
-#include "runtime/actor.h"
 
 namespace theater::handlers {
 namespace {
 
 using abi::Value;
-using runtime::Actor;
-using runtime::ActorHost;
-using runtime::HostFunctionTable;
 
-class RandomHandler final : public runtime::Handler {
+class RandomHandler final : public Handler {
  public:
   RandomHandler() = default;
   explicit RandomHandler(RandomConfig config) : config_(std::move(config)) {}
@@ -40,15 +36,14 @@ class RandomHandler final : public runtime::Handler {
     return std::unique_ptr<Handler>(new RandomHandler(std::move(parsed)));
   }
 
-  Status SetupHostFunctions(Actor& actor, HostFunctionTable& table) override {
+  Status SetupHostFunctions(ActorContext& actor, HostFunctions& functions) override {
     THEATER_RETURN_IF_ERROR(CreateSource(actor));
     using Args = std::span<const Value>;
     using Out = Result<std::vector<Value>>;
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "random", "random-bytes", "random", [this](ActorHost& host, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add("random", "random-bytes", [this](ActorContext& actor, Args args) -> Out {
           uint64_t length = args[0].as_u64();
           Status allowed =
-              CheckRandomBytesRequest(ActorOf(host).permissions(), config_.limits, length);
+              CheckRandomBytesRequest(actor.permissions(), config_.limits, length);
           if (!allowed.ok()) return ErrValue(allowed.message());
           std::vector<uint8_t> bytes(length);
           if (Status filled = source_->Fill(bytes); !filled.ok()) {
@@ -56,25 +51,23 @@ class RandomHandler final : public runtime::Handler {
           }
           return std::vector<Value>{Value::Ok(Value::Bytes(std::move(bytes)))};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "random", "random-range", "random", [this](ActorHost& host, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add("random", "random-range", [this](ActorContext& actor, Args args) -> Out {
           uint64_t min = args[0].as_u64();
           uint64_t max = args[1].as_u64();
           Status allowed =
-              CheckRandomRangeRequest(ActorOf(host).permissions(), config_.limits, min, max);
+              CheckRandomRangeRequest(actor.permissions(), config_.limits, min, max);
           if (!allowed.ok()) return ErrValue(allowed.message());
           Result<uint64_t> value = source_->Range(min, max);
           if (!value.ok()) return ErrValue(value.status().message());
           return std::vector<Value>{Value::Ok(Value::U64(*value))};
         }));
     THEATER_RETURN_IF_ERROR(
-        AddHostFunction(table, "random", "random-float", "random", [this](ActorHost&, Args) -> Out {
+        functions.Add("random", "random-float", [this](ActorContext&, Args) -> Out {
           Result<double> value = source_->Float();
           if (!value.ok()) return ErrValue(value.status().message());
           return std::vector<Value>{Value::Ok(Value::F64(*value))};
         }));
-    return AddHostFunction(table, "random", "generate-uuid", "random",
-                           [this](ActorHost&, Args) -> Out {
+    return functions.Add("random", "generate-uuid", [this](ActorContext&, Args) -> Out {
                              Result<std::string> uuid = source_->Uuid();
                              if (!uuid.ok()) return ErrValue(uuid.status().message());
                              return std::vector<Value>{Value::Ok(Value::String(std::move(*uuid)))};
@@ -85,7 +78,7 @@ class RandomHandler final : public runtime::Handler {
   // The actor's generator: seeded (reproducible), the OS CSPRNG, or — when neither the actor's
   // permission nor this handler's config allows cryptographically secure randomness — a stream
   // keyed once from the OS, so the actor never draws from the CSPRNG directly.
-  Status CreateSource(const Actor& actor) {
+  Status CreateSource(const ActorContext& actor) {
     if (config_.seed) {
       THEATER_ASSIGN_OR_RETURN(source_, RandomSource::Seeded(*config_.seed, actor.id()));
       return Status::Ok();
@@ -104,7 +97,7 @@ class RandomHandler final : public runtime::Handler {
 
 }  // namespace
 
-std::unique_ptr<runtime::Handler> NewRandomHandler() {
+std::unique_ptr<Handler> NewRandomHandler() {
   return std::make_unique<RandomHandler>();
 }
 

@@ -8,7 +8,7 @@
 #include <set>
 #include <vector>
 
-#include "handlers/builtins.h"
+#include "handlers/random/random_handler.h"
 #include "handlers/random/random_source.h"
 
 namespace theater::handlers {
@@ -26,7 +26,7 @@ std::unique_ptr<RandomSource> SeededOrDie(uint64_t seed, std::string_view actor_
   return std::move(source).value();
 }
 
-Result<std::unique_ptr<runtime::Handler>> Create(nlohmann::json config) {
+Result<std::unique_ptr<Handler>> Create(nlohmann::json config) {
   HandlerConfig handler_config;
   handler_config.type = "random";
   handler_config.config = std::move(config);

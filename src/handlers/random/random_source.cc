@@ -3,6 +3,8 @@
 // RandomSource and the random handler's config parsing and limit checks (random_source.h).
 #include "handlers/random/random_source.h"
 
+#include "common/os_entropy.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -34,16 +36,7 @@ Result<uint64_t> NonNegativeInteger(const std::string& key, const nlohmann::json
 
 class OsEntropySource final : public RandomSource {
  public:
-  Status Fill(std::span<uint8_t> out) override {
-    for (size_t done = 0; done < out.size();) {
-      size_t n = std::min(kChunk, out.size() - done);
-      if (RAND_bytes(out.data() + done, static_cast<int>(n)) != 1) {
-        return InternalError("the OS random number generator failed");
-      }
-      done += n;
-    }
-    return Status::Ok();
-  }
+  Status Fill(std::span<uint8_t> out) override { return FillOsEntropy(out); }
 };
 
 // The ChaCha20 keystream: encrypting zeros yields it, and the EVP context keeps the position

@@ -12,17 +12,13 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "handlers/builtins.h"
-#include "runtime/actor.h"
+#include "handlers/runtime/runtime_handler.h"
 #include "theater/version.h"
 
 namespace theater::handlers {
 namespace {
 
 using abi::Value;
-using runtime::Actor;
-using runtime::ActorHost;
-using runtime::HostFunctionTable;
 
 constexpr size_t kMaxCustomEventType = 128;
 constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
@@ -44,7 +40,7 @@ Value SystemInfo() {
                         Value::U64(static_cast<uint64_t>(si.uptime))});
 }
 
-class RuntimeHandler final : public runtime::Handler {
+class RuntimeHandler final : public Handler {
  public:
   std::string_view name() const override { return "runtime"; }
   std::optional<std::string> imports() const override { return "theater:simple/runtime"; }
@@ -54,78 +50,66 @@ class RuntimeHandler final : public runtime::Handler {
     return std::unique_ptr<Handler>(new RuntimeHandler());
   }
 
-  Status SetupHostFunctions(Actor&, HostFunctionTable& table) override {
+  Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
     using Args = std::span<const Value>;
     using Out = Result<std::vector<Value>>;
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "runtime", "shutdown", "runtime", [](ActorHost& host, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime", "shutdown", [](ActorContext& actor, Args args) -> Out {
           std::optional<std::vector<uint8_t>> data;
           if (args[0].is_some()) data = args[0].payload()->as_bytes();
-          if (!ActorOf(host).RequestShutdown(std::move(data))) {
+          if (!actor.RequestShutdown(std::move(data))) {
             return std::vector<Value>{Value::Err(Value::String("the actor is already stopping"))};
           }
           return std::vector<Value>{Value::Ok()};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "runtime-ext", "actor-id", "runtime", [](ActorHost& host, Args) -> Out {
-          return std::vector<Value>{Value::String(host.actor_id())};
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "actor-id", [](ActorContext& actor, Args) -> Out {
+          return std::vector<Value>{Value::String(actor.id())};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(table, "runtime-ext", "actor-name", "runtime",
-                                            [](ActorHost& host, Args) -> Out {
-                                              return std::vector<Value>{Value::String(host.name())};
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "actor-name", [](ActorContext& actor, Args) -> Out {
+                                              return std::vector<Value>{Value::String(actor.name())};
                                             }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "runtime-ext", "now", "runtime",
-        [](ActorHost&, Args) -> Out { return std::vector<Value>{Value::U64(WallClockMs())}; }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "runtime-ext", "get-env", "runtime", [](ActorHost& host, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "now", [](ActorContext& actor, Args) -> Out { return std::vector<Value>{Value::U64(actor.services().clock().WallMs())}; }));
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "get-env", [](ActorContext& actor, Args args) -> Out {
           const std::string& name = args[0].as_string();
           // Fails closed: without an environment permission allowing the variable, it is unset.
-          if (!CheckEnvVar(ActorOf(host).permissions(), name).ok()) {
+          if (!CheckEnvVar(actor.permissions(), name).ok()) {
             return std::vector<Value>{Value::None()};
           }
           const char* value = std::getenv(name.c_str());
           return std::vector<Value>{value ? Value::Some(Value::String(value)) : Value::None()};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "runtime-ext", "log-at", "runtime", [](ActorHost& host, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "log-at", [](ActorContext& actor, Args args) -> Out {
           uint64_t level = args[0].case_index();
           const char* name = level < std::size(kLevels) ? kLevels[level] : "info";
-          host.Log(std::string("[") + name + "] " + args[1].as_string());
+          actor.Log(std::string("[") + name + "] " + args[1].as_string());
           return std::vector<Value>{};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "runtime-ext", "record-metric", "runtime", [](ActorHost& host, Args args) -> Out {
-          ActorOf(host).SetCustomMetric(args[0].as_string(), args[1].as_f64());
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "record-metric", [](ActorContext& actor, Args args) -> Out {
+          actor.SetCustomMetric(args[0].as_string(), args[1].as_f64());
           return std::vector<Value>{};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "runtime-ext", "record-event", "runtime", [](ActorHost& host, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "record-event", [](ActorContext& actor, Args args) -> Out {
           const std::string& type = args[0].as_string();
           if (type.empty() || type.size() > kMaxCustomEventType) {
             return std::vector<Value>{Value::Err(Value::String(
                 "event type must be 1 to " + std::to_string(kMaxCustomEventType) + " bytes"))};
           }
-          if (!host.RecordCustomEvent(type, args[1].as_bytes())) {
+          if (!actor.RecordCustomEvent(type, args[1].as_bytes())) {
             return std::vector<Value>{Value::Err(Value::String(
                 "custom event dropped: over the actor's limit of custom events in bytes per "
                 "second (custom_event_bytes_per_second)"))};
           }
           return std::vector<Value>{Value::Ok()};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "runtime-ext", "theater-version", "runtime", [](ActorHost&, Args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "theater-version", [](ActorContext&, Args) -> Out {
           return std::vector<Value>{Value::String(std::string(kVersion))};
         }));
-    return AddHostFunction(
-        table, "runtime-ext", "system-info", "runtime",
-        [](ActorHost&, Args) -> Out { return std::vector<Value>{SystemInfo()}; });
+    return functions.Add("runtime-ext", "system-info", [](ActorContext&, Args) -> Out { return std::vector<Value>{SystemInfo()}; });
   }
 };
 
 }  // namespace
 
-std::unique_ptr<runtime::Handler> NewRuntimeHandler() {
+std::unique_ptr<Handler> NewRuntimeHandler() {
   return std::make_unique<RuntimeHandler>();
 }
 

@@ -12,18 +12,13 @@
 #include <set>
 
 #include "common/uuid.h"
-#include "handlers/builtins.h"
-#include "runtime/actor.h"
-#include "runtime/runtime_impl.h"
+#include "handlers/store/store_handler.h"
 #include "theater/content_store.h"
 
 namespace theater::handlers {
 namespace {
 
 using abi::Value;
-using runtime::Actor;
-using runtime::ActorHost;
-using runtime::HostFunctionTable;
 using Args = std::span<const Value>;
 using Out = Result<std::vector<Value>>;
 
@@ -39,7 +34,7 @@ std::vector<Value> OkUnit() {
   return {Value::Ok()};
 }
 
-class StoreHandler final : public runtime::Handler {
+class StoreHandler final : public Handler {
  public:
   StoreHandler() = default;
   StoreHandler(std::set<std::string> listed, bool any)
@@ -72,11 +67,9 @@ class StoreHandler final : public runtime::Handler {
     return std::unique_ptr<Handler>(new StoreHandler(std::move(listed), any));
   }
 
-  Status SetupHostFunctions(Actor&, HostFunctionTable& table) override {
+  Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
     auto add = [&](std::string_view function, HostFunctionImplFor impl) {
-      return AddHostFunction(
-          table, "store", function, "store",
-          [this, impl](ActorHost& host, Args args) -> Out { return (this->*impl)(host, args); });
+      return functions.Add("store", function, [this, impl](ActorContext& actor, Args args) -> Out { return (this->*impl)(actor, args); });
     };
     THEATER_RETURN_IF_ERROR(add("new", &StoreHandler::New));
     THEATER_RETURN_IF_ERROR(add("store", &StoreHandler::Store));
@@ -95,18 +88,17 @@ class StoreHandler final : public runtime::Handler {
   }
 
  private:
-  using HostFunctionImplFor = Out (StoreHandler::*)(ActorHost&, Args);
+  using HostFunctionImplFor = Out (StoreHandler::*)(ActorContext&, Args);
 
   // The content store, after checking that this actor may use `store_id`.
-  Result<store::ContentStore*> Open(ActorHost& host, const std::string& store_id) {
+  Result<store::ContentStore*> Open(ActorContext& actor, const std::string& store_id) {
     THEATER_RETURN_IF_ERROR(store::ValidateStoreId(store_id));
-    Actor& self = ActorOf(host);
-    THEATER_RETURN_IF_ERROR(CheckStoreAccess(self.permissions(), store_id));
-    THEATER_ASSIGN_OR_RETURN(store::ContentStore * content, self.runtime().content_store());
+    THEATER_RETURN_IF_ERROR(CheckStoreAccess(actor.permissions(), store_id));
+    THEATER_ASSIGN_OR_RETURN(store::ContentStore * content, actor.services().content_store());
     if (any_listed_ || listed_.count(store_id) || granted_.count(store_id)) return content;
     // Not listed: only the actor that created the store may use it.
     THEATER_ASSIGN_OR_RETURN(std::optional<std::string> owner, content->StoreOwner(store_id));
-    if (owner != self.id()) {
+    if (owner != actor.id()) {
       return PermissionDenied("store " + store_id +
                               " was not created by this actor and its manifest does not list it "
                               "in the store handler's `stores`");
@@ -115,12 +107,11 @@ class StoreHandler final : public runtime::Handler {
     return content;
   }
 
-  Out New(ActorHost& host, Args) {
-    Actor& self = ActorOf(host);
-    if (Status s = CheckStoreCreate(self.permissions()); !s.ok()) return ErrValue(s);
-    Result<store::ContentStore*> content = self.runtime().content_store();
+  Out New(ActorContext& actor, Args) {
+    if (Status s = CheckStoreCreate(actor.permissions()); !s.ok()) return ErrValue(s);
+    Result<store::ContentStore*> content = actor.services().content_store();
     if (!content.ok()) return ErrValue(content.status());
-    Result<std::string> id = (*content)->CreateStore(self.id());
+    Result<std::string> id = (*content)->CreateStore(actor.id());
     if (!id.ok()) return ErrValue(id.status());
     granted_.insert(*id);
     return OkValue(Value::String(*id));
@@ -129,9 +120,9 @@ class StoreHandler final : public runtime::Handler {
   // Every function but `new`: args[0] is the store id. Opens it (with the access checks) and
   // runs `body` on it; a failure of either is the function's err.
   template <typename Body>
-  Out OnStore(ActorHost& host, Args args, Body body) {
+  Out OnStore(ActorContext& actor, Args args, Body body) {
     const std::string& id = args[0].as_string();
-    Result<store::ContentStore*> content = Open(host, id);
+    Result<store::ContentStore*> content = Open(actor, id);
     if (!content.ok()) return ErrValue(content.status());
     return body(**content, id);
   }
@@ -143,61 +134,61 @@ class StoreHandler final : public runtime::Handler {
   }
   static Out OkOr(const Status& status) { return status.ok() ? OkUnit() : ErrValue(status); }
 
-  Out Store(ActorHost& host, Args args) {
-    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+  Out Store(ActorContext& actor, Args args) {
+    return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.Put(id, args[1].as_bytes()), ContentRef);
     });
   }
-  Out Get(ActorHost& host, Args args) {
-    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+  Out Get(ActorContext& actor, Args args) {
+    return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.Get(id, HashOf(args[1])), Value::Bytes);
     });
   }
-  Out Exists(ActorHost& host, Args args) {
-    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+  Out Exists(ActorContext& actor, Args args) {
+    return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.Exists(id, HashOf(args[1])), Value::Bool);
     });
   }
-  Out Label(ActorHost& host, Args args) {
-    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+  Out Label(ActorContext& actor, Args args) {
+    return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.SetLabel(id, args[1].as_string(), HashOf(args[2])));
     });
   }
-  Out GetByLabel(ActorHost& host, Args args) {
-    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+  Out GetByLabel(ActorContext& actor, Args args) {
+    return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.GetLabel(id, args[1].as_string()), [](std::optional<std::string> hash) {
         return hash ? Value::Some(ContentRef(std::move(*hash))) : Value::None();
       });
     });
   }
-  Out RemoveLabel(ActorHost& host, Args args) {
-    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+  Out RemoveLabel(ActorContext& actor, Args args) {
+    return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.RemoveLabel(id, args[1].as_string()));
     });
   }
-  Out RemoveFromLabel(ActorHost& host, Args args) {
-    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+  Out RemoveFromLabel(ActorContext& actor, Args args) {
+    return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       // Whether it removed anything is not part of the WIT result.
       return OkOr(c.RemoveLabelIf(id, args[1].as_string(), HashOf(args[2])).status());
     });
   }
-  Out StoreAtLabel(ActorHost& host, Args args) {
-    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+  Out StoreAtLabel(ActorContext& actor, Args args) {
+    return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.PutAtLabel(id, args[1].as_string(), args[2].as_bytes()), ContentRef);
     });
   }
-  Out ReplaceContentAtLabel(ActorHost& host, Args args) {
-    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+  Out ReplaceContentAtLabel(ActorContext& actor, Args args) {
+    return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.ReplaceContentAtLabel(id, args[1].as_string(), args[2].as_bytes()), ContentRef);
     });
   }
-  Out ReplaceAtLabel(ActorHost& host, Args args) {
-    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+  Out ReplaceAtLabel(ActorContext& actor, Args args) {
+    return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.ReplaceAtLabel(id, args[1].as_string(), HashOf(args[2])));
     });
   }
-  Out ListLabels(ActorHost& host, Args args) {
-    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+  Out ListLabels(ActorContext& actor, Args args) {
+    return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.ListLabels(id), [](std::vector<std::string> labels) {
         std::vector<Value> list;
         list.reserve(labels.size());
@@ -206,8 +197,8 @@ class StoreHandler final : public runtime::Handler {
       });
     });
   }
-  Out ListAllContent(ActorHost& host, Args args) {
-    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+  Out ListAllContent(ActorContext& actor, Args args) {
+    return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.ListContent(id), [](std::vector<std::string> hashes) {
         std::vector<Value> list;
         list.reserve(hashes.size());
@@ -216,8 +207,8 @@ class StoreHandler final : public runtime::Handler {
       });
     });
   }
-  Out TotalSize(ActorHost& host, Args args) {
-    return OnStore(host, args, [&](store::ContentStore& c, const std::string& id) {
+  Out TotalSize(ActorContext& actor, Args args) {
+    return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.TotalSize(id), Value::U64);
     });
   }
@@ -231,7 +222,7 @@ class StoreHandler final : public runtime::Handler {
 
 }  // namespace
 
-std::unique_ptr<runtime::Handler> NewStoreHandler() {
+std::unique_ptr<Handler> NewStoreHandler() {
   return std::make_unique<StoreHandler>();
 }
 

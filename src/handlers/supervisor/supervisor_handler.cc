@@ -11,10 +11,7 @@
 #include <memory>
 #include <mutex>
 
-#include "handlers/builtins.h"
-#include "runtime/actor.h"
-#include "runtime/await.h"
-#include "runtime/runtime_impl.h"
+#include "handlers/supervisor/supervisor_handler.h"
 
 namespace theater::handlers {
 namespace {
@@ -24,23 +21,19 @@ namespace {
 constexpr size_t kMaxChildEventsBytes = 32u << 20;
 
 using abi::Value;
-using runtime::Actor;
-using runtime::ActorHost;
-using runtime::HostFunctionTable;
-using runtime::SupervisionPolicy;
 
 constexpr std::string_view kCallbacks = "theater:simple/supervisor-handlers";
 
 // Waits (suspending the actor) for an asynchronous runtime operation that reports a Result<T>.
 template <typename T>
-Result<T> AwaitRuntime(ActorHost& host,
+Result<T> AwaitRuntime(ActorContext& actor,
                        const std::function<void(std::function<void(Result<T>)>)>& start) {
   struct Shared {
     std::mutex mu;
     std::optional<Result<T>> result;
   };
   auto shared = std::make_shared<Shared>();
-  Result<uint64_t> woken = runtime::Await(host.instance(), [&](runtime::Waker waker) {
+  Result<uint64_t> woken = actor.Suspend([&](Waker waker) {
     start([shared, waker](Result<T> r) {
       {
         std::lock_guard<std::mutex> lock(shared->mu);
@@ -107,9 +100,9 @@ Result<SupervisionPolicy> ParsePolicy(const nlohmann::json& config) {
             s + "'");
       }
     } else if (key == "max_restarts") {
-      THEATER_ASSIGN_OR_RETURN(policy.max_restarts, runtime::ConfigUnsigned(value, key));
+      THEATER_ASSIGN_OR_RETURN(policy.max_restarts, ConfigUnsigned(value, key));
     } else if (key == "restart_period_ms") {
-      THEATER_ASSIGN_OR_RETURN(uint64_t period, runtime::ConfigUnsigned(value, key));
+      THEATER_ASSIGN_OR_RETURN(uint64_t period, ConfigUnsigned(value, key));
       if (period == 0) return InvalidArgument("restart_period_ms: must be at least 1");
       policy.period = std::chrono::milliseconds(period);
     } else {
@@ -119,7 +112,7 @@ Result<SupervisionPolicy> ParsePolicy(const nlohmann::json& config) {
   return policy;
 }
 
-class SupervisorHandler final : public runtime::Handler {
+class SupervisorHandler final : public Handler {
  public:
   explicit SupervisorHandler(SupervisionPolicy policy = {}) : policy_(policy) {}
 
@@ -132,24 +125,22 @@ class SupervisorHandler final : public runtime::Handler {
     return std::unique_ptr<Handler>(new SupervisorHandler(policy));
   }
 
-  Status SetupHostFunctions(Actor&, HostFunctionTable& table) override {
+  Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
     using Args = std::span<const Value>;
     using Out = Result<std::vector<Value>>;
     auto spawn = [](bool resume) {
-      return [resume](ActorHost& host, Args args) -> Out {
-        Actor& self = ActorOf(host);
+      return [resume](ActorContext& actor, Args args) -> Out {
         const std::string& manifest = args[0].as_string();
-        Status allowed = CheckSpawnChild(self.permissions(), manifest, self.children().size());
+        Status allowed =
+            CheckSpawnChild(actor.permissions(), manifest, actor.Children().size());
         if (!allowed.ok()) return ErrValue(allowed.ToString());
         SpawnRequest request;
         request.manifest = manifest;
         if (args[1].is_some()) request.state = args[1].payload()->as_bytes();
         request.resume = resume;
-        request.parent_id = self.id();
-        runtime::RuntimeImpl* rt = &self.runtime();
         Result<std::string> child = AwaitRuntime<std::string>(
-            host, [rt, &request](std::function<void(Result<std::string>)> done) {
-              rt->SpawnAsync(std::move(request), std::move(done));
+            actor, [&actor, &request](std::function<void(Result<std::string>)> done) {
+              actor.SpawnChild(std::move(request), std::move(done));
             });
         if (!child.ok()) {
           if (child.status().code() == StatusCode::kCancelled) return child.status();
@@ -158,41 +149,33 @@ class SupervisorHandler final : public runtime::Handler {
         return std::vector<Value>{Value::Ok(Value::String(*child))};
       };
     };
+    THEATER_RETURN_IF_ERROR(functions.Add("supervisor", "spawn", spawn(false)));
+    THEATER_RETURN_IF_ERROR(functions.Add("supervisor", "resume", spawn(true)));
     THEATER_RETURN_IF_ERROR(
-        AddHostFunction(table, "supervisor", "spawn", "supervisor", spawn(false)));
-    THEATER_RETURN_IF_ERROR(
-        AddHostFunction(table, "supervisor", "resume", "supervisor", spawn(true)));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "supervisor", "list-children", "supervisor", [](ActorHost& host, Args) -> Out {
+        functions.Add("supervisor", "list-children", [](ActorContext& actor, Args) -> Out {
           std::vector<Value> ids;
-          for (const std::string& id : ActorOf(host).children()) ids.push_back(Value::String(id));
+          for (const std::string& id : actor.Children()) ids.push_back(Value::String(id));
           return std::vector<Value>{Value::List(std::move(ids))};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "supervisor", "stop-child", "supervisor", [](ActorHost& host, Args args) -> Out {
-          Actor& self = ActorOf(host);
+    THEATER_RETURN_IF_ERROR(
+        functions.Add("supervisor", "stop-child", [](ActorContext& actor, Args args) -> Out {
           const std::string& child = args[0].as_string();
-          if (Status s = CheckChild(self, child); !s.ok()) return ErrValue(s.ToString());
-          runtime::RuntimeImpl* rt = &self.runtime();
+          if (Status s = CheckChild(actor, child); !s.ok()) return ErrValue(s.ToString());
           Result<bool> stopped =
-              AwaitRuntime<bool>(host, [rt, child](std::function<void(Result<bool>)> done) {
-                // The supervisor asked for it: no external-stop notification back to it.
-                rt->StopActor(child, runtime::StopKind::kGraceful, std::nullopt,
-                              [done](bool found) { done(found); });
+              AwaitRuntime<bool>(actor, [&actor, child](std::function<void(Result<bool>)> done) {
+                actor.StopChild(child, [done](bool found) { done(found); });
               });
           if (!stopped.ok()) return stopped.status();
           if (!*stopped) return ErrValue(NotFound("child " + child + " is not running").ToString());
           return std::vector<Value>{Value::Ok()};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "supervisor", "restart-child", "supervisor", [](ActorHost& host, Args args) -> Out {
-          Actor& self = ActorOf(host);
+    THEATER_RETURN_IF_ERROR(
+        functions.Add("supervisor", "restart-child", [](ActorContext& actor, Args args) -> Out {
           const std::string& child = args[0].as_string();
-          if (Status s = CheckChild(self, child); !s.ok()) return ErrValue(s.ToString());
-          runtime::RuntimeImpl* rt = &self.runtime();
+          if (Status s = CheckChild(actor, child); !s.ok()) return ErrValue(s.ToString());
           Result<bool> restarted =
-              AwaitRuntime<bool>(host, [rt, child](std::function<void(Result<bool>)> done) {
-                rt->RestartAsync(child, [done](Status s) {
+              AwaitRuntime<bool>(actor, [&actor, child](std::function<void(Result<bool>)> done) {
+                actor.RestartChild(child, [done](Status s) {
                   if (s.ok()) {
                     done(true);
                   } else {
@@ -206,45 +189,38 @@ class SupervisorHandler final : public runtime::Handler {
           }
           return std::vector<Value>{Value::Ok()};
         }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(table, "supervisor", "get-child-state", "supervisor",
-                                            [](ActorHost& host, Args args) -> Out {
-                                              Actor& self = ActorOf(host);
-                                              const std::string& child = args[0].as_string();
-                                              if (Status s = CheckChild(self, child); !s.ok())
-                                                return ErrValue(s.ToString());
-                                              Result<std::optional<std::vector<uint8_t>>> state =
-                                                  self.runtime().State(child);
-                                              if (!state.ok())
-                                                return ErrValue(state.status().ToString());
-                                              Value v = *state ? Value::Some(Value::Bytes(**state))
-                                                               : Value::None();
-                                              return std::vector<Value>{Value::Ok(std::move(v))};
-                                            }));
-    return AddHostFunction(table, "supervisor", "get-child-events", "supervisor",
-                           [](ActorHost& host, Args args) -> Out {
-                             Actor& self = ActorOf(host);
-                             const std::string& child = args[0].as_string();
-                             if (Status s = CheckChild(self, child); !s.ok())
-                               return ErrValue(s.ToString());
-                             Result<std::vector<chain::Event>> events =
-                                 self.runtime().EventsWithin(child, kMaxChildEventsBytes);
-                             if (!events.ok())
-                               return ErrValue(events.status().WithContext("get-child-events").ToString());
-                             std::vector<Value> list;
-                             for (const chain::Event& e : *events)
-                               list.push_back(ChainEventValue(e));
-                             return std::vector<Value>{Value::Ok(Value::List(std::move(list)))};
-                           });
+    THEATER_RETURN_IF_ERROR(
+        functions.Add("supervisor", "get-child-state", [](ActorContext& actor, Args args) -> Out {
+          const std::string& child = args[0].as_string();
+          if (Status s = CheckChild(actor, child); !s.ok()) return ErrValue(s.ToString());
+          Result<std::optional<std::vector<uint8_t>>> state = actor.ChildState(child);
+          if (!state.ok()) return ErrValue(state.status().ToString());
+          Value v = *state ? Value::Some(Value::Bytes(**state)) : Value::None();
+          return std::vector<Value>{Value::Ok(std::move(v))};
+        }));
+    return functions.Add(
+        "supervisor", "get-child-events", [](ActorContext& actor, Args args) -> Out {
+          const std::string& child = args[0].as_string();
+          if (Status s = CheckChild(actor, child); !s.ok()) return ErrValue(s.ToString());
+          Result<std::vector<chain::Event>> events =
+              actor.ChildEvents(child, kMaxChildEventsBytes);
+          if (!events.ok()) {
+            return ErrValue(events.status().WithContext("get-child-events").ToString());
+          }
+          std::vector<Value> list;
+          for (const chain::Event& e : *events) list.push_back(ChainEventValue(e));
+          return std::vector<Value>{Value::Ok(Value::List(std::move(list)))};
+        });
   }
 
-  Status AddExportFunctions(Actor& actor) override {
+  Status AddExportFunctions(ActorContext& actor) override {
     actor.SetSupervisionPolicy(policy_);
     return Status();
   }
 
-  Status Start(Actor& actor) override {
+  Status Start(ActorContext& actor) override {
     // Runs on runtime threads; Notify only queues a callback operation for the actor.
-    Actor* self = &actor;
+    ActorContext* self = &actor;
     actor.SetChildListener([self](const ChildEvent& event) {
       switch (event.kind) {
         case ChildEvent::Kind::kError:
@@ -265,8 +241,8 @@ class SupervisorHandler final : public runtime::Handler {
   }
 
  private:
-  static Status CheckChild(Actor& self, const std::string& child) {
-    for (const std::string& c : self.children()) {
+  static Status CheckChild(ActorContext& actor, const std::string& child) {
+    for (const std::string& c : actor.Children()) {
       if (c == child) return Status();
     }
     return NotFound("actor " + child + " is not a child of this actor");
@@ -277,7 +253,7 @@ class SupervisorHandler final : public runtime::Handler {
 
 }  // namespace
 
-std::unique_ptr<runtime::Handler> NewSupervisorHandler() {
+std::unique_ptr<Handler> NewSupervisorHandler() {
   return std::make_unique<SupervisorHandler>();
 }
 

@@ -9,18 +9,14 @@
 // which narrow the permission further for this actor.
 #include <chrono>
 
-#include "handlers/builtins.h"
-#include "runtime/actor.h"
+#include "handlers/timing/timing_handler.h"
 
 namespace theater::handlers {
 namespace {
 
 using abi::Value;
-using runtime::Actor;
-using runtime::ActorHost;
-using runtime::HostFunctionTable;
 
-class TimingHandler final : public runtime::Handler {
+class TimingHandler final : public Handler {
  public:
   TimingHandler() = default;
   explicit TimingHandler(TimingPermissions limits) : limits_(limits) {}
@@ -35,7 +31,7 @@ class TimingHandler final : public runtime::Handler {
       if (key != "max_sleep_duration" && key != "min_sleep_duration") {
         return InvalidArgument("unknown key '" + key + "'");
       }
-      THEATER_ASSIGN_OR_RETURN(uint64_t ms, runtime::ConfigUnsigned(value, key));
+      THEATER_ASSIGN_OR_RETURN(uint64_t ms, ConfigUnsigned(value, key));
       (key == "max_sleep_duration" ? limits.max_sleep_duration : limits.min_sleep_duration) = ms;
     }
     if (limits.min_sleep_duration > limits.max_sleep_duration) {
@@ -44,27 +40,21 @@ class TimingHandler final : public runtime::Handler {
     return std::unique_ptr<Handler>(new TimingHandler(limits));
   }
 
-  Status SetupHostFunctions(Actor&, HostFunctionTable& table) override {
+  Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
     using Args = std::span<const Value>;
     using Out = Result<std::vector<Value>>;
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "timing", "now", "timing",
-        [](ActorHost&, Args) -> Out { return std::vector<Value>{Value::U64(WallClockMs())}; }));
-    THEATER_RETURN_IF_ERROR(AddHostFunction(
-        table, "timing", "sleep", "timing",
-        [this](ActorHost& host, Args args) -> Out { return Sleep(host, args[0].as_u64()); }));
-    return AddHostFunction(table, "timing", "deadline", "timing",
-                           [this](ActorHost& host, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add("timing", "now", [](ActorContext& actor, Args) -> Out { return std::vector<Value>{Value::U64(actor.services().clock().WallMs())}; }));
+    THEATER_RETURN_IF_ERROR(functions.Add("timing", "sleep", [this](ActorContext& actor, Args args) -> Out { return Sleep(actor, args[0].as_u64()); }));
+    return functions.Add("timing", "deadline", [this](ActorContext& actor, Args args) -> Out {
                              uint64_t target = args[0].as_u64();
-                             uint64_t now = WallClockMs();
+                             uint64_t now = actor.services().clock().WallMs();
                              if (target <= now) return std::vector<Value>{Value::Ok()};
-                             return Sleep(host, target - now);
+                             return Sleep(actor, target - now);
                            });
   }
 
  private:
-  Result<std::vector<Value>> Sleep(ActorHost& host, uint64_t duration_ms) {
-    Actor& actor = *static_cast<Actor*>(host.context());
+  Result<std::vector<Value>> Sleep(ActorContext& actor, uint64_t duration_ms) {
     EffectivePermissions own;
     own.timing = limits_;
     if (Status allowed = CheckSleep(actor.permissions(), duration_ms); !allowed.ok()) {
@@ -81,7 +71,7 @@ class TimingHandler final : public runtime::Handler {
                       " ms would outlast the call's deadline of " +
                       std::to_string(call_deadline_ms) + " ms");
     }
-    Status slept = actor.SleepFor(host, std::chrono::milliseconds(duration_ms));
+    Status slept = actor.SleepFor(std::chrono::milliseconds(duration_ms));
     // A sleep the call's deadline refuses is the guest's error to handle; a cancelled one traps.
     if (slept.code() == StatusCode::kFailedPrecondition) return ErrValue(slept.message());
     THEATER_RETURN_IF_ERROR(slept);
@@ -93,7 +83,7 @@ class TimingHandler final : public runtime::Handler {
 
 }  // namespace
 
-std::unique_ptr<runtime::Handler> NewTimingHandler() {
+std::unique_ptr<Handler> NewTimingHandler() {
   return std::make_unique<TimingHandler>();
 }
 

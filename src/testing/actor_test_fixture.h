@@ -20,7 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/runtime_test_util.h"
+#include "testing/runtime_test_util.h"
+#include "theater/builtins.h"
 
 namespace theater::testing_util {
 
@@ -32,7 +33,7 @@ class ActorTestFixture : public ::testing::Test {
   void SetUp() override {
     home_ = NewTestHome(home_prefix_);
     Result<std::unique_ptr<TheaterRuntime>> runtime =
-        TheaterRuntime::Create(TestRuntimeOptions(home_));
+        TheaterRuntime::Create(TestRuntimeOptions(home_), BuiltinHandlers());
     ASSERT_TRUE(runtime.ok()) << runtime.status().ToString();
     runtime_ = std::move(runtime).value();
   }

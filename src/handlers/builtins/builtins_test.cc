@@ -6,13 +6,13 @@
 // streams differ per actor).
 #include <gtest/gtest.h>
 
-#include "handlers/builtins.h"
+#include "theater/builtins.h"
 
-namespace theater::runtime {
+namespace theater {
 namespace {
 
 TEST(BuiltinHandlersTest, NamesAndInterfacesAreExact) {
-  HandlerRegistry registry = HandlerRegistry::WithBuiltins();
+  HandlerRegistry registry = BuiltinHandlers();
   struct Expected {
     const char* name;
     std::optional<std::string> imports;
@@ -43,7 +43,7 @@ TEST(BuiltinHandlersTest, NamesAndInterfacesAreExact) {
 }
 
 TEST(BuiltinHandlersTest, ConfigErrorsNameTheKey) {
-  HandlerRegistry registry = HandlerRegistry::WithBuiltins();
+  HandlerRegistry registry = BuiltinHandlers();
   HandlerConfig config;
   config.type = "timing";
   config.config = {{"max_sleep_duration", -5}};
@@ -62,4 +62,4 @@ TEST(BuiltinHandlersTest, ConfigErrorsNameTheKey) {
 }
 
 }  // namespace
-}  // namespace theater::runtime
+}  // namespace theater

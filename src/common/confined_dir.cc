@@ -1,5 +1,5 @@
 // Theater: a WebAssembly actor runtime.
-#include "handlers/filesystem/confined_dir.h"
+#include "common/confined_dir.h"
 
 #include <dirent.h>
 #include <fcntl.h>

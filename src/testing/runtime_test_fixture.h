@@ -16,8 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/runtime_test_util.h"
+#include "testing/runtime_test_util.h"
 #include "theater/runtime.h"
+#include "theater/builtins.h"
 
 namespace theater::testing_util {
 
@@ -68,7 +69,7 @@ class RuntimeTest : public ::testing::Test {
       std::lock_guard<std::mutex> lock(log_mu_);
       log_.emplace_back(line);
     };
-    auto rt = TheaterRuntime::Create(options);
+    auto rt = TheaterRuntime::Create(options, BuiltinHandlers());
     ASSERT_TRUE(rt.ok()) << rt.status().ToString();
     runtime_ = std::move(rt).value();
     runtime_->SetTopLevelListener([this](const ChildEvent& e) {

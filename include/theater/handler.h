@@ -1,0 +1,139 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Handlers: the host capabilities an actor reaches through WIT interfaces (runtime, timing,
+// supervisor, ... and any an embedder adds). docs/handlers.md describes the built-in ones and how
+// to write one; examples/custom-handler is a complete third-party handler.
+//
+// A Handler registered with a HandlerRegistry (theater/handler_registry.h) is a prototype. For
+// every actor the runtime activates the handlers the actor needs — those its manifest lists in
+// `[[handler]]` (with their config) and those whose interface the actor imports or exports — and
+// creates a fresh instance of each with CreateInstance(), so no handler state is ever shared
+// between actors by accident. The actor then drives its instances through:
+//   SetupHostFunctions()  before instantiation: add the host functions of its imports
+//   AddExportFunctions()  after instantiation: learn which callbacks the actor exports
+//   Start()               once the actor is registered (before `init`): start background work
+//   Stop()                when the actor stops: release everything, promptly
+//
+// Thread-safety: a handler instance belongs to one actor. Its host functions run on that actor's
+// fiber, one at a time; Start and Stop run on runtime threads, never concurrently with each other;
+// anything the handler runs on other threads (timers, I/O) must synchronise with its host
+// functions itself. A prototype is used only for CreateInstance, from any thread, concurrently:
+// it must be immutable.
+//
+// Ownership: the runtime owns prototypes (in its registry) and instances (with their actor); the
+// ActorContext passed to an instance outlives it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "theater/abi/value.h"
+#include "theater/host_api.h"
+#include "theater/manifest.h"
+#include "theater/status.h"
+
+namespace theater {
+
+enum class StopKind { kGraceful, kForce };
+
+// Implements one imported WIT function for one actor. Receives the lifted arguments, returns the
+// results to lower (as many as the WIT function has). A non-OK status traps the guest: use it for
+// host failures, not for errors the WIT lets the function return (those are `result` values; see
+// ErrValue). Every call, with its arguments and results, is recorded in the actor's chain by the
+// runtime.
+using HostFunction =
+    std::function<Result<std::vector<abi::Value>>(ActorContext& actor,
+                                                  std::span<const abi::Value> args)>;
+
+// Where a handler adds its host functions (SetupHostFunctions). Each is typed by the WIT: the
+// interfaces of theater:simple (by short name, "timing", or in full, "theater:simple/timing"), or
+// an interface of the handler's own WIT (Handler::wit(), by its full name,
+// "example:counter/counter"). Every call is checked against the handler's permission (its
+// name()) first.
+//
+// Thread-safety: used by one thread, during SetupHostFunctions only.
+class HostFunctions {
+ public:
+  virtual ~HostFunctions() = default;
+  // kInternal when the WIT has no such function; adding one twice replaces the first.
+  virtual Status Add(std::string_view interface_name, std::string_view function,
+                     HostFunction impl) = 0;
+};
+
+// A directory a handler grants a component through wasi:filesystem (Handler::WasiPreopens).
+struct WasiPreopen {
+  int directory_fd = -1;    // duplicated by the runtime; the handler keeps its own
+  std::string guest_path;   // the name the guest sees, e.g. "/"
+  bool read = true;         // read files, list directories, stat
+  bool write = false;       // create, write, truncate, remove and rename files
+  bool create_dir = false;  // create directories
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+
+  // The `[[handler]]` type name, e.g. "timing"; also the permission it needs.
+  virtual std::string_view name() const = 0;
+  // The interface whose imports it serves (e.g. "theater:simple/timing"), if any.
+  virtual std::optional<std::string> imports() const = 0;
+  // The interface whose exports it calls (e.g. "theater:simple/supervisor-handlers"), if any.
+  virtual std::optional<std::string> exports() const = 0;
+  // WIT source (a `package ...;` with its interfaces) declaring the interfaces this handler
+  // serves that are not theater:simple's. Empty for the built-in handlers.
+  virtual std::string_view wit() const { return {}; }
+
+  // A new instance for one actor, configured by its `[[handler]]` table (an empty object when
+  // the handler was activated by an import or export). Errors name the config field.
+  virtual Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const = 0;
+
+  // Adds the host functions of imports() to `functions`.
+  virtual Status SetupHostFunctions(ActorContext& actor, HostFunctions& functions) = 0;
+  virtual Status AddExportFunctions(ActorContext& actor) {
+    (void)actor;
+    return Status();
+  }
+  virtual Status Start(ActorContext& actor) {
+    (void)actor;
+    return Status();
+  }
+  virtual void Stop(StopKind kind) { (void)kind; }
+  // Directories this handler grants the actor through wasi:filesystem; asked, after
+  // SetupHostFunctions, only when the actor is a component. The descriptors stay this handler's.
+  virtual std::vector<WasiPreopen> WasiPreopens() { return {}; }
+};
+
+// --- Helpers for handler code. ---
+
+// A non-negative integer from a handler's config (TOML integers arrive as signed JSON numbers).
+// Errors name `key`.
+Result<uint64_t> ConfigUnsigned(const nlohmann::json& value, std::string_view key);
+// A limit from a handler's config: an integer between `min` and `cap`; errors name `key`.
+Result<uint64_t> ConfigLimit(const nlohmann::json& value, std::string_view key, uint64_t min,
+                             uint64_t cap);
+
+// The single result `err(message)` of a WIT function returning result<_, string>.
+inline std::vector<abi::Value> ErrValue(const std::string& message) {
+  return {abi::Value::Err(abi::Value::String(message))};
+}
+// The same for a failed Status, prefixed by its code's name ("not-found: actor ... not found"),
+// so that an actor can tell kinds of failure apart.
+inline std::vector<abi::Value> ErrValue(const Status& status) {
+  return ErrValue(std::string(StatusCodeName(status.code())) + ": " + status.ToString());
+}
+// The single result `ok(v)` (or `ok` without a value) of a WIT function returning a result.
+inline std::vector<abi::Value> OkValue(std::optional<abi::Value> v = std::nullopt) {
+  std::vector<abi::Value> out;
+  out.push_back(abi::Value::Ok(std::move(v)));
+  return out;
+}
+
+}  // namespace theater

@@ -1,0 +1,67 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The Actor as its handlers see it: the ActorContext overrides (include/theater/host_api.h),
+// each a thin door onto the actor's host, mailbox and the runtime's supervision machinery.
+#include "runtime/actor.h"
+#include "runtime/await.h"
+#include "runtime/runtime_impl.h"
+
+namespace theater::runtime {
+
+HostServices& Actor::services() {
+  return runtime_;
+}
+
+void Actor::Log(std::string_view line) {
+  CallingHost().Log(line);
+}
+
+bool Actor::RecordCustomEvent(std::string_view type, std::span<const uint8_t> data) {
+  return CallingHost().RecordCustomEvent(type, data);
+}
+
+Status Actor::Post(ExportInvocation call) {
+  Operation op;
+  op.interface_name = std::move(call.interface_name);
+  op.function = std::move(call.function);
+  op.params = std::move(call.params);
+  op.reply = std::move(call.reply);
+  return Enqueue(std::move(op));
+}
+
+bool Actor::CanSuspend() const {
+  return CallingHost().instance().active_call() != nullptr;
+}
+
+Result<uint64_t> Actor::Suspend(const std::function<void(Waker)>& arm) {
+  return Await(CallingHost().instance(), arm);
+}
+
+Status Actor::SleepFor(std::chrono::nanoseconds wait) {
+  return SleepOn(CallingHost(), wait);
+}
+
+void Actor::SpawnChild(SpawnRequest request, Callback<std::string> done) {
+  request.parent_id = id();
+  runtime_.SpawnAsync(std::move(request), std::move(done));
+}
+
+void Actor::StopChild(std::string_view child_id, std::function<void(bool found)> done) {
+  // The supervisor asked for it: no external-stop notification back to it.
+  runtime_.StopActor(child_id, StopKind::kGraceful, std::nullopt, std::move(done));
+}
+
+void Actor::RestartChild(std::string_view child_id, std::function<void(Status)> done) {
+  runtime_.RestartAsync(child_id, std::move(done));
+}
+
+Result<std::optional<std::vector<uint8_t>>> Actor::ChildState(std::string_view child_id) {
+  return runtime_.State(child_id);
+}
+
+Result<std::vector<chain::Event>> Actor::ChildEvents(std::string_view child_id,
+                                                     size_t max_bytes) {
+  return runtime_.EventsWithin(child_id, max_bytes);
+}
+
+}  // namespace theater::runtime
