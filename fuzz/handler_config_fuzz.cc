@@ -22,11 +22,14 @@
 #include "handlers/environment/env_rules.h"
 #include "theater/builtins.h"
 #include "theater/manifest.h"
+#include "testing/builtin_permissions_view.h"
 #include "theater/permissions.h"
 
 namespace {
 
 using namespace theater;
+using namespace theater::handlers;
+using namespace theater::handlers::permissions_view;
 
 const HandlerRegistry& Registry() {
   static const HandlerRegistry* registry = new HandlerRegistry(BuiltinHandlers());
@@ -46,10 +49,10 @@ void Apply(const HandlerConfig& config) {
     Result<EnvironmentPermissions> own = handlers::ParseEnvironmentConfig(config.config);
     if (instance.ok() != own.ok()) __builtin_trap();
     if (!own.ok()) return;
-    EffectivePermissions actor = RootPermissions();
+    Perms actor = RootPermissions();
     for (const char* name : {"HOME", "PATH", "THEATER_X", "", "A=B", "LD_PRELOAD"}) {
       bool exposed = handlers::EnvVarExposed(actor, *own, name);
-      EffectivePermissions narrowed;
+      Perms narrowed;
       narrowed.environment = *own;
       if (exposed && !CheckEnvVar(narrowed, name).ok()) __builtin_trap();
     }

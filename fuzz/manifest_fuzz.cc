@@ -27,6 +27,7 @@
 #include "runtime/template.h"
 #include "support/offline_fetch.h"
 #include "theater/manifest.h"
+#include "testing/builtin_permissions_view.h"
 #include "theater/permissions.h"
 
 namespace {
@@ -92,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The manifest itself, as a store would hand it over.
   Result<Manifest> manifest =
       ParseManifest(manifest_text, {}, "fuzz.toml", "store://fuzz-store/manifest.toml");
-  if (manifest.ok()) (void)ParsePermissionPolicy(manifest->permission_policy);
+  if (manifest.ok()) (void)handlers::permissions_view::ParsePolicy(manifest->permission_policy);
 
   // The spawn path: init_state read through the store (or the offline fetch), merged, rendered.
   StoreReader store = [&referenced](const std::string&) -> Result<std::vector<uint8_t>> {
@@ -102,7 +103,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Result<ManifestWithState> with_state = ParseManifestWithState(
       manifest_text, {}, "fuzz.toml", override_state, "store://fuzz-store/manifest.toml", store);
   if (with_state.ok()) {
-    (void)ParsePermissionPolicy(with_state->manifest.permission_policy);
+    (void)handlers::permissions_view::ParsePolicy(with_state->manifest.permission_policy);
     if (override_state && ValidUtf8(*override_state)) {
       // The state is the merge, serialised: it must read back as the same JSON.
       if (!with_state->state) __builtin_trap();

@@ -30,11 +30,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "testing/builtin_permissions_view.h"
 #include "theater/permissions.h"
 
 namespace {
 
 using namespace theater;
+using namespace theater::handlers;
+using namespace theater::handlers::permissions_view;
 using nlohmann::json;
 
 #define CHECK(cond)                \
@@ -86,8 +89,8 @@ AllowList PickList(FuzzedDataProvider& in, bool path) {
 
 // A random parent grant, as the runtime could hold for an actor (any values; the parent itself
 // may have been narrowed before).
-EffectivePermissions PickParent(FuzzedDataProvider& in) {
-  EffectivePermissions p;
+Perms PickParent(FuzzedDataProvider& in) {
+  Perms p;
   if (in.ConsumeBool()) p.message_server.emplace();
   if (in.ConsumeBool()) p.runtime.emplace();
   if (in.ConsumeBool()) {
@@ -237,7 +240,7 @@ bool PathWithinPolicy(const std::string& path, const std::string& dir) {
   // The documented rule: component-wise prefix after lexical normalisation. The check functions
   // are the reference (behavioural part below); here a path is within when CheckFileRead with
   // allowed_paths = [dir] lets it through.
-  EffectivePermissions p;
+  Perms p;
   p.file_system.emplace().allowed_paths = std::vector<std::string>{dir};
   return CheckFileRead(p, path).ok();
 }
@@ -270,7 +273,7 @@ void CheckOptMax(const std::optional<uint64_t>& child, const std::optional<uint6
   CHECK(child && *child <= *parent);
 }
 
-void CheckStructure(const EffectivePermissions& c, const EffectivePermissions& p) {
+void CheckStructure(const Perms& c, const Perms& p) {
   CHECK(!c.message_server || p.message_server);
   CHECK(!c.runtime || p.runtime);
   if (c.file_system) {
@@ -345,10 +348,10 @@ void AddList(std::vector<std::string>& out, const AllowList& list) {
   if (list) out.insert(out.end(), list->begin(), list->end());
 }
 
-std::vector<std::string> QueryStrings(const EffectivePermissions& a, const EffectivePermissions& b,
+std::vector<std::string> QueryStrings(const Perms& a, const Perms& b,
                                       FuzzedDataProvider& in) {
   std::vector<std::string> base = {"/", "/a", "/a/b", "a", "", ".", "..", "x"};
-  for (const EffectivePermissions* p : {&a, &b}) {
+  for (const Perms* p : {&a, &b}) {
     if (p->file_system) AddList(base, p->file_system->allowed_commands);
     if (p->file_system) AddList(base, p->file_system->allowed_paths);
     if (p->http_client) AddList(base, p->http_client->allowed_methods);
@@ -377,9 +380,9 @@ std::vector<std::string> QueryStrings(const EffectivePermissions& a, const Effec
   return out;
 }
 
-std::vector<uint64_t> QueryNumbers(const EffectivePermissions& a, const EffectivePermissions& b) {
+std::vector<uint64_t> QueryNumbers(const Perms& a, const Perms& b) {
   std::vector<uint64_t> base = {0, 1, 2, 1000, kUnlimited};
-  for (const EffectivePermissions* p : {&a, &b}) {
+  for (const Perms* p : {&a, &b}) {
     if (p->http_client && p->http_client->max_redirects)
       base.push_back(*p->http_client->max_redirects);
     if (p->supervisor && p->supervisor->max_children) base.push_back(*p->supervisor->max_children);
@@ -402,7 +405,7 @@ std::vector<uint64_t> QueryNumbers(const EffectivePermissions& a, const Effectiv
 // Child allowed => parent allowed.
 #define IMPLIES(child_status, parent_status) CHECK(!(child_status).ok() || (parent_status).ok())
 
-void CheckBehaviour(const EffectivePermissions& c, const EffectivePermissions& p,
+void CheckBehaviour(const Perms& c, const Perms& p,
                     FuzzedDataProvider& in) {
   static const char* const kTypes[] = {
       "message-server", "filesystem", "http-client", "http-framework", "runtime", "supervisor",
@@ -442,17 +445,17 @@ void CheckBehaviour(const EffectivePermissions& c, const EffectivePermissions& p
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
-  EffectivePermissions parent = PickParent(in);
+  Perms parent = PickParent(in);
   json policy_json = PickPolicy(in);
-  Result<PermissionPolicy> policy = ParsePermissionPolicy(policy_json);
+  Result<permissions_view::Policy> policy = permissions_view::ParsePolicy(policy_json);
   if (!policy.ok()) return 0;
-  EffectivePermissions child = ComputeEffectivePermissions(parent, *policy);
+  Perms child = ComputeEffectivePermissions(parent, *policy);
   CheckStructure(child, parent);
   CheckBehaviour(child, parent, in);
 
-  Result<PermissionPolicy> second = ParsePermissionPolicy(PickPolicy(in));
+  Result<permissions_view::Policy> second = permissions_view::ParsePolicy(PickPolicy(in));
   if (!second.ok()) return 0;
-  EffectivePermissions grandchild = ComputeEffectivePermissions(child, *second);
+  Perms grandchild = ComputeEffectivePermissions(child, *second);
   CheckStructure(grandchild, child);
   CheckStructure(grandchild, parent);
   CheckBehaviour(grandchild, child, in);

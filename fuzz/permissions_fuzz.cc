@@ -12,17 +12,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "testing/builtin_permissions_view.h"
 #include "theater/permissions.h"
 
 namespace {
 
 using namespace theater;
+using namespace theater::handlers;
+using namespace theater::handlers::permissions_view;
 
 // Lists compared as sets: narrowing keeps a list's entries in no particular order.
 void Sort(AllowList& list) {
   if (list) std::sort(list->begin(), list->end());
 }
-EffectivePermissions Canonical(EffectivePermissions p) {
+Perms Canonical(Perms p) {
   if (p.file_system) Sort(p.file_system->allowed_commands), Sort(p.file_system->allowed_paths);
   if (p.http_client) Sort(p.http_client->allowed_methods), Sort(p.http_client->allowed_hosts);
   if (p.http_framework) {
@@ -43,26 +46,26 @@ EffectivePermissions Canonical(EffectivePermissions p) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   nlohmann::json policy_json = nlohmann::json::parse(data, data + size, nullptr, false);
   if (policy_json.is_discarded()) return 0;
-  Result<PermissionPolicy> policy = ParsePermissionPolicy(policy_json);
+  Result<permissions_view::Policy> policy = permissions_view::ParsePolicy(policy_json);
   if (!policy.ok()) {
     if (policy.status().code() != StatusCode::kInvalidArgument) __builtin_trap();
     return 0;
   }
-  EffectivePermissions once = ComputeEffectivePermissions(RootPermissions(), *policy);
-  EffectivePermissions twice = ComputeEffectivePermissions(once, *policy);
+  Perms once = ComputeEffectivePermissions(RootPermissions(), *policy);
+  Perms twice = ComputeEffectivePermissions(once, *policy);
   if (!(Canonical(once) == Canonical(twice))) __builtin_trap();
 
   // An empty restriction narrows nothing.
-  PermissionPolicy keep;
-  keep.file_system.kind = InheritanceKind::kRestrict;
-  keep.process.kind = InheritanceKind::kRestrict;
-  keep.environment.kind = InheritanceKind::kRestrict;
-  keep.http_client.kind = InheritanceKind::kRestrict;
-  keep.http_framework.kind = InheritanceKind::kRestrict;
-  keep.supervisor.kind = InheritanceKind::kRestrict;
-  keep.store.kind = InheritanceKind::kRestrict;
-  keep.timing.kind = InheritanceKind::kRestrict;
-  keep.random.kind = InheritanceKind::kRestrict;
+  static const permissions_view::Policy keep = [] {
+    nlohmann::json all = nlohmann::json::object();
+    for (const char* key : {"file_system", "process", "environment", "http_client",
+                            "http_framework", "supervisor", "store", "timing", "random"}) {
+      all[key] = {{"type", "restrict"}};
+    }
+    Result<permissions_view::Policy> parsed = permissions_view::ParsePolicy(all);
+    if (!parsed.ok()) __builtin_trap();
+    return *parsed;
+  }();
   if (!(Canonical(ComputeEffectivePermissions(once, keep)) == Canonical(once))) __builtin_trap();
   return 0;
 }

@@ -38,6 +38,7 @@
 #include "theater/abi/value.h"
 #include "theater/host_api.h"
 #include "theater/manifest.h"
+#include "theater/permissions.h"
 #include "theater/status.h"
 
 namespace theater {
@@ -90,6 +91,11 @@ class Handler {
   // WIT source (a `package ...;` with its interfaces) declaring the interfaces this handler
   // serves that are not theater:simple's. Empty for the built-in handlers.
   virtual std::string_view wit() const { return {}; }
+
+  // How this handler's permission is granted, restricted by `[permission_policy]` and narrowed
+  // for children (theater/permissions.h). Null: a yes/no permission (inherit or disallow). The
+  // rules must outlive the prototype (typically a static).
+  virtual const PermissionRules* permission_rules() const { return nullptr; }
 
   // A new instance for one actor, configured by its `[[handler]]` table (an empty object when
   // the handler was activated by an import or export). Errors name the config field.

@@ -22,6 +22,7 @@
 #include "theater/engine.h"
 #include "theater/handler.h"
 #include "theater/manifest.h"
+#include "theater/permissions.h"
 #include "theater/status.h"
 
 namespace theater {
@@ -45,6 +46,14 @@ class HandlerRegistry {
   const wit::Package* WitOf(std::string_view name) const;
   // The names of the registered handlers, in registration order.
   std::vector<std::string_view> Names() const;
+
+  // --- Permissions (theater/permissions.h), over the registered handlers. ---
+  // A top-level actor's: every handler's Root() (or its yes/no permission).
+  EffectivePermissions RootPermissions() const;
+  // The handlers `[permission_policy]` may name, with their keys and rules.
+  std::vector<PolicyHandler> PolicyHandlers() const;
+  // The rules of a registered handler (null: none, or no such handler).
+  const PermissionRules* PermissionRulesOf(std::string_view name) const;
 
   // The handler instances for an actor with `manifest` and `module`: one per `[[handler]]`
   // table, then one per registered handler whose imports()/exports() interface the module

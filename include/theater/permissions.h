@@ -1,25 +1,29 @@
 // Theater: a WebAssembly actor runtime.
 //
-// Actor permissions (docs/permissions.md): what each handler may do for an actor, how a child
-// actor's permissions derive from its parent's through the manifest's `[permission_policy]`, and
-// the checks handlers call before acting.
+// Actor permissions (docs/permissions.md), the generic machinery: what an actor may do is one
+// permission per handler, and each handler owns its permission — its value type, how its
+// `[permission_policy]` config is read and how a parent's grant narrows for a child — by
+// registering PermissionRules with its descriptor (Handler::permission_rules(), theater/handler.h).
+// This header knows no handler; src/handlers/<name>/README.md documents each one's permission.
 //
-// A top-level actor gets RootPermissions() (everything allowed). A child gets
-// ComputeEffectivePermissions(parent, policy): per handler, `inherit` keeps the parent's
-// permission, `disallow` removes it, `restrict` narrows it with a config. Narrowing is an
-// intersection, so a child can never gain what its parent lacks. In every struct below a
-// default-constructed value allows everything, and a list that is nullopt means "unrestricted".
+// A top-level actor gets every registered handler's Root() permission (everything allowed). A
+// child gets ComputeEffectivePermissions(parent, policy): per handler, `inherit` keeps the
+// parent's permission, `disallow` removes it, `restrict` narrows it with a config. Narrowing is
+// an intersection, so a child can never gain what its parent lacks. A handler without rules of
+// its own has a yes/no permission: inherit or disallow it (restrict keeps it, and takes no
+// config).
 //
-// Every Check*() function fails closed: an absent permission (the handler is not permitted)
-// denies, and a denial is a kPermissionDenied Status whose message follows the original
-// Theater's wording.
-//
-// Thread-safety: plain values and pure functions. Nothing here throws.
+// Thread-safety: permissions are immutable values once built; rules are immutable and shared.
+// Nothing here throws.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,197 +39,165 @@ inline constexpr uint64_t kUnlimited = std::numeric_limits<uint64_t>::max();
 // nullopt: no restriction. A set list allows exactly its entries (an empty list allows nothing).
 using AllowList = std::optional<std::vector<std::string>>;
 
-struct MessageServerPermissions {
-  friend bool operator==(const MessageServerPermissions&,
-                         const MessageServerPermissions&) = default;
-};
-struct RuntimePermissions {
-  friend bool operator==(const RuntimePermissions&, const RuntimePermissions&) = default;
-};
-// The original's store permission is a unit; these two fields are Theater additions.
-struct StorePermissions {
-  AllowList allowed_stores;  // store ids that may be touched at all (docs/store.md, "Access")
-  bool create = true;        // may create stores (`new`)
-  friend bool operator==(const StorePermissions&, const StorePermissions&) = default;
+// One handler's permission for one actor: an immutable value of the handler's own type.
+class Permission {
+ public:
+  virtual ~Permission() = default;
+  virtual bool Equals(const Permission& other) const = 0;
 };
 
-struct FileSystemPermissions {
-  bool read = true;
-  bool write = true;
-  bool execute = true;
-  bool new_dir = true;         // may create directories (also needs `write`)
-  AllowList allowed_commands;  // commands `execute` may run
-  AllowList allowed_paths;     // directory trees (component-wise prefixes) that may be touched
-  friend bool operator==(const FileSystemPermissions&, const FileSystemPermissions&) = default;
+// A Permission holding a plain struct T (with operator==): how handlers define theirs.
+template <typename T>
+class PermissionOf final : public Permission {
+ public:
+  explicit PermissionOf(T v) : value(std::move(v)) {}
+  bool Equals(const Permission& other) const override {
+    const auto* o = dynamic_cast<const PermissionOf<T>*>(&other);
+    return o != nullptr && o->value == value;
+  }
+  const T value;
 };
 
-struct HttpClientPermissions {
-  AllowList allowed_methods;              // upper-cased when parsed; compared case-insensitively
-  AllowList allowed_hosts;                // lower-cased when parsed; exact host match
-  std::optional<uint64_t> max_redirects;  // nullopt: unlimited
-  std::optional<uint64_t> timeout_ms;     // JSON key `timeout`; nullopt: unlimited
-  friend bool operator==(const HttpClientPermissions&, const HttpClientPermissions&) = default;
+// Reads the fields of one `config` table of `[permission_policy]`: typed, with errors naming the
+// field ("permission_policy.file_system.config.read: must be a boolean, not a string"); Finish()
+// refuses the first key no read consumed. Only non-throwing JSON calls are used.
+class PermissionConfigReader {
+ public:
+  PermissionConfigReader(const nlohmann::json& object, std::string prefix);
+
+  Status Bool(const char* key, bool* out);
+  Status U64(const char* key, uint64_t* out);
+  Status OptU64(const char* key, std::optional<uint64_t>* out);
+  // A list of strings, each passed through `normalise` (e.g. upper-casing), duplicates dropped.
+  Status Strings(const char* key, std::vector<std::string>* out,
+                 std::string (*normalise)(std::string) = nullptr);
+  Status List(const char* key, AllowList* out, std::string (*normalise)(std::string) = nullptr);
+  [[nodiscard]] Status Finish() const;
+
+ private:
+  const nlohmann::json* Get(const char* key);
+  std::string Field(std::string_view key) const;
+  Status WrongType(const char* key, const nlohmann::json& v, std::string_view expected) const;
+
+  const nlohmann::json& object_;
+  std::string prefix_;
+  std::set<std::string> seen_;
 };
 
-struct HttpFrameworkPermissions {
-  AllowList allowed_routes;                  // exact route paths
-  AllowList allowed_methods;                 // upper-cased when parsed
-  std::optional<uint64_t> max_request_size;  // bytes; nullopt: unlimited
-  friend bool operator==(const HttpFrameworkPermissions&,
-                         const HttpFrameworkPermissions&) = default;
+// What a handler registers about its permission.
+class PermissionRules {
+ public:
+  virtual ~PermissionRules() = default;
+  // The permission of a top-level actor: everything allowed.
+  virtual std::shared_ptr<const Permission> Root() const = 0;
+  // A restriction from a `restrict` policy's config; fields the config does not set keep their
+  // allow-everything value, so they do not narrow.
+  virtual Result<std::shared_ptr<const Permission>> ParseRestriction(
+      PermissionConfigReader& config) const = 0;
+  // The intersection of a parent's permission and a restriction: never allows anything `parent`
+  // does not.
+  virtual std::shared_ptr<const Permission> Narrow(const Permission& parent,
+                                                   const Permission& restriction) const = 0;
+  // Whether `permission` admits access to the named resource of the host service the handler
+  // fronts (the store handler: a store id), for the runtime's own reads on an actor's behalf
+  // (a child's store:// manifest). OK by default.
+  virtual Status CheckAccess(const Permission& permission, std::string_view resource) const {
+    (void)permission;
+    (void)resource;
+    return Status();
+  }
 };
 
-// The original's supervisor permission is a unit; these two limits are Theater additions.
-struct SupervisorPermissions {
-  std::optional<uint64_t> max_children;  // nullopt: unlimited
-  AllowList allowed_manifests;           // manifest references a child may be spawned from
-  friend bool operator==(const SupervisorPermissions&, const SupervisorPermissions&) = default;
+// PermissionRules for a struct T with T{} allowing everything and, found by argument-dependent
+// lookup, `Status ReadPermissionConfig(PermissionConfigReader&, T*)` and
+// `T NarrowPermission(const T& parent, const T& restriction)`.
+template <typename T>
+class PermissionRulesFor : public PermissionRules {
+ public:
+  std::shared_ptr<const Permission> Root() const override {
+    return std::make_shared<const PermissionOf<T>>(T{});
+  }
+  Result<std::shared_ptr<const Permission>> ParseRestriction(
+      PermissionConfigReader& config) const override {
+    T restriction{};
+    THEATER_RETURN_IF_ERROR(ReadPermissionConfig(config, &restriction));
+    return std::shared_ptr<const Permission>(
+        std::make_shared<const PermissionOf<T>>(std::move(restriction)));
+  }
+  std::shared_ptr<const Permission> Narrow(const Permission& parent,
+                                           const Permission& restriction) const override {
+    const auto* p = dynamic_cast<const PermissionOf<T>*>(&parent);
+    const auto* r = dynamic_cast<const PermissionOf<T>*>(&restriction);
+    if (p == nullptr || r == nullptr) return nullptr;  // not ours: nothing is granted
+    return std::make_shared<const PermissionOf<T>>(NarrowPermission(p->value, r->value));
+  }
 };
 
-struct TimingPermissions {
-  uint64_t max_sleep_duration = kUnlimited;  // ms
-  uint64_t min_sleep_duration = 0;           // ms
-  friend bool operator==(const TimingPermissions&, const TimingPermissions&) = default;
+// What an actor may do: one permission per permitted handler, by `[[handler]]` type name; a
+// handler with none is not permitted at all. A default-constructed value permits nothing.
+class EffectivePermissions {
+ public:
+  bool Permits(std::string_view handler) const { return Find(handler) != nullptr; }
+  const Permission* Find(std::string_view handler) const;
+  std::shared_ptr<const Permission> FindShared(std::string_view handler) const;
+  // The handler's permission as its own type; null when not permitted (or of another type).
+  template <typename T>
+  const T* Get(std::string_view handler) const {
+    const auto* p = dynamic_cast<const PermissionOf<T>*>(Find(handler));
+    return p != nullptr ? &p->value : nullptr;
+  }
+  void Set(std::string_view handler, std::shared_ptr<const Permission> permission);
+  void Remove(std::string_view handler);
+  // The permitted handlers, by name.
+  std::vector<std::string> Handlers() const;
+  friend bool operator==(const EffectivePermissions& a, const EffectivePermissions& b);
+
+ private:
+  std::map<std::string, std::shared_ptr<const Permission>, std::less<>> grants_;
 };
 
-struct ProcessPermissions {
-  uint64_t max_processes = kUnlimited;
-  uint64_t max_output_buffer = kUnlimited;  // bytes
-  AllowList allowed_programs;
-  AllowList allowed_paths;  // working directories (component-wise prefixes)
-  friend bool operator==(const ProcessPermissions&, const ProcessPermissions&) = default;
-};
-
-struct EnvironmentPermissions {
-  AllowList allowed_vars;
-  std::vector<std::string> denied_vars;  // always denied, whatever else says
-  AllowList allowed_prefixes;
-  bool allow_list_all = true;  // may list every variable
-  friend bool operator==(const EnvironmentPermissions&, const EnvironmentPermissions&) = default;
-};
-
-struct RandomPermissions {
-  uint64_t max_bytes = kUnlimited;  // per request
-  uint64_t max_int = kUnlimited;    // largest upper bound of a random integer
-  bool allow_crypto_secure = true;
-  friend bool operator==(const RandomPermissions&, const RandomPermissions&) = default;
-};
-
-// What an actor may do: one optional permission per handler; nullopt means the handler is not
-// permitted at all. A default-constructed value permits nothing.
-struct EffectivePermissions {
-  std::optional<MessageServerPermissions> message_server;
-  std::optional<FileSystemPermissions> file_system;
-  std::optional<HttpClientPermissions> http_client;
-  std::optional<HttpFrameworkPermissions> http_framework;
-  std::optional<RuntimePermissions> runtime;
-  std::optional<SupervisorPermissions> supervisor;
-  std::optional<StorePermissions> store;
-  std::optional<TimingPermissions> timing;
-  std::optional<ProcessPermissions> process;
-  std::optional<EnvironmentPermissions> environment;
-  std::optional<RandomPermissions> random;
-  friend bool operator==(const EffectivePermissions&, const EffectivePermissions&) = default;
-};
+// The yes/no permission of a handler without rules of its own.
+std::shared_ptr<const Permission> PlainPermission();
 
 enum class InheritanceKind { kInherit, kDisallow, kRestrict };
 
-// One handler's entry in `[permission_policy]`. `restriction` is used only for kRestrict; fields
-// the config does not set keep their default (allow-everything) value, so they do not narrow.
-template <typename T>
+// One handler's entry in `[permission_policy]`.
 struct HandlerPolicy {
   InheritanceKind kind = InheritanceKind::kInherit;
-  T restriction;
+  const PermissionRules* rules = nullptr;        // null: a yes/no permission
+  std::shared_ptr<const Permission> restriction;  // kRestrict with rules only
 };
 
-// The parsed `[permission_policy]`; every handler defaults to inherit.
-struct PermissionPolicy {
-  HandlerPolicy<MessageServerPermissions> message_server;
-  HandlerPolicy<FileSystemPermissions> file_system;
-  HandlerPolicy<HttpClientPermissions> http_client;
-  HandlerPolicy<HttpFrameworkPermissions> http_framework;
-  HandlerPolicy<RuntimePermissions> runtime;
-  HandlerPolicy<SupervisorPermissions> supervisor;
-  HandlerPolicy<StorePermissions> store;
-  HandlerPolicy<TimingPermissions> timing;
-  HandlerPolicy<ProcessPermissions> process;
-  HandlerPolicy<EnvironmentPermissions> environment;
-  HandlerPolicy<RandomPermissions> random;
+// The parsed `[permission_policy]`, by handler name; a handler without an entry inherits.
+using PermissionPolicy = std::map<std::string, HandlerPolicy, std::less<>>;
+
+// The handlers a policy may name. `policy_key` is the table's name in `[permission_policy]`
+// (e.g. "file_system" for the filesystem handler, see HandlerPolicyKey).
+struct PolicyHandler {
+  std::string name;
+  std::string policy_key;
+  const PermissionRules* rules = nullptr;
 };
 
-// Parses Manifest::permission_policy. Errors: kInvalidArgument naming the field, e.g.
+// A handler's key in `[permission_policy]`: its name with '-' as '_' ("message_server"), except
+// "filesystem", which the design spells "file_system".
+std::string HandlerPolicyKey(std::string_view handler);
+
+// Parses Manifest::permission_policy against the handlers a runtime has. Errors:
+// kInvalidArgument naming the field, e.g.
 // "permission_policy.file_system.config.read: must be a boolean, not a string", for unknown
-// handlers or config keys, a missing or unknown `type`, a `config` on inherit/disallow, and values
-// of the wrong type or out of range.
-Result<PermissionPolicy> ParsePermissionPolicy(const nlohmann::json& policy);
-
-// Everything allowed: every handler present with its default-constructed permission.
-EffectivePermissions RootPermissions();
+// handlers or config keys, a missing or unknown `type`, a `config` on inherit/disallow (or on a
+// yes/no permission), and values of the wrong type or out of range.
+Result<PermissionPolicy> ParsePermissionPolicy(const nlohmann::json& policy,
+                                               const std::vector<PolicyHandler>& handlers);
 
 // The child's permissions: per handler, inherit → the parent's; disallow → none; restrict →
-// Narrow(parent's, restriction), or none when the parent has none.
+// rules->Narrow(parent's, restriction), or none when the parent has none.
 EffectivePermissions ComputeEffectivePermissions(const EffectivePermissions& parent,
                                                  const PermissionPolicy& policy);
 
-// The intersection of a parent's permission and a restriction (docs/permissions.md lists the rule
-// for every field). The result never allows anything `parent` does not.
-FileSystemPermissions Narrow(const FileSystemPermissions& parent, const FileSystemPermissions& r);
-HttpClientPermissions Narrow(const HttpClientPermissions& parent, const HttpClientPermissions& r);
-HttpFrameworkPermissions Narrow(const HttpFrameworkPermissions& parent,
-                                const HttpFrameworkPermissions& r);
-SupervisorPermissions Narrow(const SupervisorPermissions& parent, const SupervisorPermissions& r);
-StorePermissions Narrow(const StorePermissions& parent, const StorePermissions& r);
-TimingPermissions Narrow(const TimingPermissions& parent, const TimingPermissions& r);
-ProcessPermissions Narrow(const ProcessPermissions& parent, const ProcessPermissions& r);
-EnvironmentPermissions Narrow(const EnvironmentPermissions& parent,
-                              const EnvironmentPermissions& r);
-RandomPermissions Narrow(const RandomPermissions& parent, const RandomPermissions& r);
-
-// --- Checks. OK when allowed; otherwise kPermissionDenied. ---
-
-// Whether a handler (by its `[[handler]]` type: "filesystem", "message-server", "http-client",
-// "http-framework", "runtime", "supervisor", "store", "timing", "process", "environment",
-// "random") is permitted at all. Unknown types are denied.
+// OK when the handler (by its `[[handler]]` type) is permitted at all; otherwise
+// kPermissionDenied "Handler type '<name>' not permitted by effective permissions".
 Status CheckHandlerPermitted(const EffectivePermissions& perms, std::string_view handler_type);
-
-// Filesystem: the operation's flag, and the path (lexically normalised) must lie within an
-// allowed path. Creating a directory needs `write` and `new_dir`.
-Status CheckFileRead(const EffectivePermissions& perms, std::string_view path);
-Status CheckFileWrite(const EffectivePermissions& perms, std::string_view path);
-Status CheckFileCreateDir(const EffectivePermissions& perms, std::string_view path);
-// Running a command: `execute`, and the command must be in allowed_commands when that is set.
-Status CheckFileCommand(const EffectivePermissions& perms, std::string_view command);
-
-// Store: `store_id` must be in allowed_stores when that is set; creating a store needs `create`.
-Status CheckStoreAccess(const EffectivePermissions& perms, std::string_view store_id);
-Status CheckStoreCreate(const EffectivePermissions& perms);
-
-// HTTP client request: method and host allowed.
-Status CheckHttp(const EffectivePermissions& perms, std::string_view method, std::string_view host);
-// HTTP framework route registration: route and method allowed.
-Status CheckHttpRoute(const EffectivePermissions& perms, std::string_view method,
-                      std::string_view route);
-
-// Environment: not denied, in allowed_vars when set, and matching allowed_prefixes when set.
-Status CheckEnvVar(const EffectivePermissions& perms, std::string_view var);
-Status CheckEnvListAll(const EffectivePermissions& perms);
-
-// Spawning a process while `running` processes are alive: count below max_processes, program in
-// allowed_programs when set, and the working directory (when not empty) within allowed_paths.
-Status CheckProgram(const EffectivePermissions& perms, std::string_view program, uint64_t running,
-                    std::string_view cwd = {});
-Status CheckProcessOutputBuffer(const EffectivePermissions& perms, uint64_t bytes);
-
-// Random: request size, integer bound, and cryptographically secure randomness.
-Status CheckRandomBytes(const EffectivePermissions& perms, uint64_t bytes);
-Status CheckRandomInt(const EffectivePermissions& perms, uint64_t max_value);
-Status CheckRandomCryptoSecure(const EffectivePermissions& perms);
-
-// Timing: min_sleep_duration <= duration_ms <= max_sleep_duration.
-Status CheckSleep(const EffectivePermissions& perms, uint64_t duration_ms);
-
-// Supervisor: spawning a child from `manifest` while `children` children exist.
-Status CheckSpawnChild(const EffectivePermissions& perms, std::string_view manifest,
-                       uint64_t children);
 
 }  // namespace theater

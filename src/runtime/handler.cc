@@ -112,6 +112,30 @@ std::vector<std::string_view> HandlerRegistry::Names() const {
   return names;
 }
 
+EffectivePermissions HandlerRegistry::RootPermissions() const {
+  EffectivePermissions root;
+  for (const Entry& e : entries_) {
+    const PermissionRules* rules = e.prototype->permission_rules();
+    root.Set(e.prototype->name(), rules != nullptr ? rules->Root() : PlainPermission());
+  }
+  return root;
+}
+
+std::vector<PolicyHandler> HandlerRegistry::PolicyHandlers() const {
+  std::vector<PolicyHandler> handlers;
+  for (const Entry& e : entries_) {
+    handlers.push_back(PolicyHandler{std::string(e.prototype->name()),
+                                     HandlerPolicyKey(e.prototype->name()),
+                                     e.prototype->permission_rules()});
+  }
+  return handlers;
+}
+
+const PermissionRules* HandlerRegistry::PermissionRulesOf(std::string_view name) const {
+  const Handler* h = Find(name);
+  return h != nullptr ? h->permission_rules() : nullptr;
+}
+
 Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
     const Manifest& manifest, const engine::Module& module) const {
   std::vector<std::unique_ptr<Handler>> active;

@@ -154,6 +154,9 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
       engine_(std::move(engine)),
       store_(std::move(store)),
       registry_(std::move(registry)),
+      root_permissions_(
+          std::make_shared<const EffectivePermissions>(registry_.RootPermissions())),
+      policy_handlers_(registry_.PolicyHandlers()),
       timers_(std::make_unique<TimerService>()) {
   int workers = options_.workers > 0 ? options_.workers
                                      : static_cast<int>(std::thread::hardware_concurrency());
@@ -429,8 +432,15 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
     if (parent) {
       std::string_view rest(reference);
       if (rest.starts_with("store://")) rest.remove_prefix(8);
-      Status allowed =
-          CheckStoreAccess(parent->permissions(), std::string(rest.substr(0, rest.find('/'))));
+      // Governed by the permission of the handler that fronts the content store ("store").
+      const std::string store_id(rest.substr(0, rest.find('/')));
+      const PermissionRules* rules = registry_.PermissionRulesOf(kStorePermission);
+      const Permission* granted = parent->permissions().Find(kStorePermission);
+      Status allowed = granted == nullptr
+                           ? PermissionDenied("Operation denied: store not permitted by store "
+                                              "permissions")
+                       : rules != nullptr ? rules->CheckAccess(*granted, store_id)
+                                          : Status();
       if (!allowed.ok()) return allowed.WithContext("the spawning actor may not read " + reference);
     }
     return ReadStoreReference(reference);
@@ -472,13 +482,18 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
     state = std::make_shared<const std::vector<uint8_t>>(std::move(*loaded->state));
   }
 
-  Result<PermissionPolicy> policy = ParsePermissionPolicy(manifest.permission_policy);
+  Result<PermissionPolicy> policy =
+      ParsePermissionPolicy(manifest.permission_policy, policy_handlers_);
   if (!policy.ok()) {
     done(policy.status().WithContext(manifest.source_name));
     return;
   }
-  auto permissions = std::make_shared<EffectivePermissions>(RootPermissions());
-  if (parent) *permissions = ComputeEffectivePermissions(parent->permissions(), *policy);
+  // Top-level actors share the root permissions; a child's are its parent's, narrowed.
+  std::shared_ptr<const EffectivePermissions> permissions = root_permissions_;
+  if (parent) {
+    permissions = std::make_shared<const EffectivePermissions>(
+        ComputeEffectivePermissions(parent->permissions(), *policy));
+  }
 
   if (files && manifest.component_kind == ReferenceKind::kFile) {
     Result<std::string> admitted = files(manifest.component, "component");

@@ -160,6 +160,12 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<chain::ChainStore> store_;
   HandlerRegistry registry_;
+  // What a top-level actor may do (every handler's root permission), and the handlers
+  // `[permission_policy]` may name: fixed by the registry, computed once.
+  std::shared_ptr<const EffectivePermissions> root_permissions_;
+  std::vector<PolicyHandler> policy_handlers_;
+  // The permission that governs the content store (store:// references read for a child).
+  static constexpr std::string_view kStorePermission = "store";
   // The system clock, as handlers read it.
   class SystemClock final : public HostClock {
    public:

@@ -52,9 +52,7 @@ Result<EnvironmentPermissions> ParseEnvironmentConfig(const nlohmann::json& conf
 bool EnvVarExposed(const EffectivePermissions& actor, const EnvironmentPermissions& own,
                    std::string_view name) {
   if (!ValidName(name)) return false;
-  EffectivePermissions own_perms;
-  own_perms.environment = own;
-  return CheckEnvVar(actor, name).ok() && CheckEnvVar(own_perms, name).ok();
+  return CheckEnvVar(actor, name).ok() && CheckEnvVar(&own, name).ok();
 }
 
 std::optional<std::string> ReadEnvVar(const EffectivePermissions& actor,

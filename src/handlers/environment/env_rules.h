@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "handlers/environment/environment_permissions.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
 

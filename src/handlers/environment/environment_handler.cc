@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "handlers/environment/environment_handler.h"
+#include "handlers/environment/environment_permissions.h"
 #include "handlers/environment/env_rules.h"
 
 namespace theater::handlers {
@@ -34,6 +35,7 @@ class EnvironmentHandler final : public Handler {
   std::string_view name() const override { return "environment"; }
   std::optional<std::string> imports() const override { return "theater:simple/environment"; }
   std::optional<std::string> exports() const override { return std::nullopt; }
+  const PermissionRules* permission_rules() const override { return &EnvironmentPermissionRules(); }
 
   Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
     THEATER_ASSIGN_OR_RETURN(EnvironmentPermissions parsed, ParseEnvironmentConfig(config.config));

@@ -25,7 +25,8 @@ Result<std::unique_ptr<Handler>> Create(nlohmann::json config) {
 
 EffectivePermissions WithEnvironment(EnvironmentPermissions env) {
   EffectivePermissions perms;
-  perms.environment = std::move(env);
+  perms.Set(kEnvironmentHandler,
+            std::make_shared<const PermissionOf<EnvironmentPermissions>>(std::move(env)));
   return perms;
 }
 

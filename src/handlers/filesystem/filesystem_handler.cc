@@ -37,6 +37,7 @@
 
 #include "common/landlock.h"
 #include "handlers/filesystem/filesystem_handler.h"
+#include "handlers/filesystem/fs_permissions.h"
 #include "handlers/filesystem/command_runner.h"
 #include "common/confined_dir.h"
 #include "handlers/filesystem/fs_config.h"
@@ -94,6 +95,7 @@ class FilesystemHandler final : public Handler {
   std::string_view name() const override { return "filesystem"; }
   std::optional<std::string> imports() const override { return "theater:simple/filesystem"; }
   std::optional<std::string> exports() const override { return std::nullopt; }
+  const PermissionRules* permission_rules() const override { return &FileSystemPermissionRules(); }
 
   Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
     THEATER_ASSIGN_OR_RETURN(FilesystemConfig parsed, ParseFilesystemConfig(config.config));
@@ -131,7 +133,7 @@ class FilesystemHandler final : public Handler {
     const EffectivePermissions& perms = actor.permissions();
     // Without the filesystem permission every call is refused before it reaches this handler;
     // do not create or open anything.
-    if (!perms.file_system) return Status::Ok();
+    if (!perms.Get<FileSystemPermissions>(kFilesystemHandler)) return Status::Ok();
     // A component update sets up the host functions again: keep the directory already open.
     if (root_.valid()) return Status::Ok();
     fs::path base;
@@ -149,7 +151,7 @@ class FilesystemHandler final : public Handler {
       }
       base = base.lexically_normal();
     } else {
-      if (!perms.file_system->new_dir) {
+      if (!perms.Get<FileSystemPermissions>(kFilesystemHandler)->new_dir) {
         return PermissionDenied(
             "Operation denied: new_dir not permitted by filesystem permissions");
       }
@@ -160,8 +162,8 @@ class FilesystemHandler final : public Handler {
     std::error_code ec;
     fs::path real = fs::canonical(base, ec);
     base_real_ = ec ? fs::absolute(base, ec) : real;
-    ComputeAllowedRoots(perms.file_system->allowed_paths);
-    wasi_rights_ = *perms.file_system;
+    ComputeAllowedRoots(perms.Get<FileSystemPermissions>(kFilesystemHandler)->allowed_paths);
+    wasi_rights_ = *perms.Get<FileSystemPermissions>(kFilesystemHandler);
     return Status::Ok();
   }
 
@@ -240,20 +242,22 @@ class FilesystemHandler final : public Handler {
 
   // The operation's flag in the actor's filesystem permission (read, write, create-dir).
   static Status CheckFlag(const EffectivePermissions& perms, Op op, const std::string& shown) {
-    EffectivePermissions flags_only;
-    if (perms.file_system) {
-      flags_only.file_system = *perms.file_system;
-      flags_only.file_system->allowed_paths.reset();  // paths are checked against the roots
+    const FileSystemPermissions* granted = perms.Get<FileSystemPermissions>(kFilesystemHandler);
+    std::optional<FileSystemPermissions> flags_only;
+    if (granted) {
+      flags_only = *granted;
+      flags_only->allowed_paths.reset();  // paths are checked against the roots
     }
+    const FileSystemPermissions* flags = flags_only ? &*flags_only : nullptr;
     switch (op) {
       case Op::kRead:
-        return CheckFileRead(flags_only, shown);
+        return CheckFileRead(flags, shown);
       case Op::kWrite:
-        return CheckFileWrite(flags_only, shown);
+        return CheckFileWrite(flags, shown);
       case Op::kCreateDir:
-        return CheckFileCreateDir(flags_only, shown);
+        return CheckFileCreateDir(flags, shown);
       case Op::kExecute:
-        if (!perms.file_system) return CheckFileCommand(flags_only, "");
+        if (!granted) return CheckFileCommand(flags, "");
         return Status::Ok();
     }
     return Status::Ok();
@@ -401,9 +405,9 @@ class FilesystemHandler final : public Handler {
     policy.confine = !config_.unconfined;
     policy.allow_network = config_.allow_network;
     unsigned access = 0;
-    if (perms.file_system && perms.file_system->read) access |= landlock::kRead;
-    if (perms.file_system && perms.file_system->write) access |= landlock::kWrite;
-    if (perms.file_system && perms.file_system->write && perms.file_system->new_dir) {
+    if (perms.Get<FileSystemPermissions>(kFilesystemHandler) && perms.Get<FileSystemPermissions>(kFilesystemHandler)->read) access |= landlock::kRead;
+    if (perms.Get<FileSystemPermissions>(kFilesystemHandler) && perms.Get<FileSystemPermissions>(kFilesystemHandler)->write) access |= landlock::kWrite;
+    if (perms.Get<FileSystemPermissions>(kFilesystemHandler) && perms.Get<FileSystemPermissions>(kFilesystemHandler)->write && perms.Get<FileSystemPermissions>(kFilesystemHandler)->new_dir) {
       access |= landlock::kMakeDir;
     }
     if (!allowed_roots_) {

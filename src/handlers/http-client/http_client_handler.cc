@@ -15,6 +15,7 @@
 // Thread-safety: one instance per actor; host functions run one at a time on the actor's fiber.
 // `engine_` is shared with Stop(), which runs on a runtime thread, and is guarded by mu_.
 #include "handlers/http-client/http_client_handler.h"
+#include "handlers/http-client/http_client_permissions.h"
 
 #include <algorithm>
 #include <cctype>
@@ -57,6 +58,7 @@ class HttpClientHandler final : public Handler {
   std::string_view name() const override { return "http-client"; }
   std::optional<std::string> imports() const override { return "theater:simple/http-client"; }
   std::optional<std::string> exports() const override { return std::nullopt; }
+  const PermissionRules* permission_rules() const override { return &HttpClientPermissionRules(); }
 
   Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
     THEATER_ASSIGN_OR_RETURN(HttpClientConfig parsed, ParseHttpClientConfig(config.config));
@@ -195,13 +197,13 @@ Result<TransferSpec> BuildTransferSpec(const abi::Value& request, const HttpClie
 
   spec.max_redirects = config.max_redirects;
   spec.timeout_ms = config.timeout_ms;
-  if (perms.http_client) {
-    if (perms.http_client->max_redirects) {
-      spec.max_redirects = std::min(spec.max_redirects, *perms.http_client->max_redirects);
+  if (perms.Get<HttpClientPermissions>(kHttpClientHandler)) {
+    if (perms.Get<HttpClientPermissions>(kHttpClientHandler)->max_redirects) {
+      spec.max_redirects = std::min(spec.max_redirects, *perms.Get<HttpClientPermissions>(kHttpClientHandler)->max_redirects);
     }
-    if (perms.http_client->timeout_ms) {
+    if (perms.Get<HttpClientPermissions>(kHttpClientHandler)->timeout_ms) {
       spec.timeout_ms =
-          std::max<uint64_t>(1, std::min(spec.timeout_ms, *perms.http_client->timeout_ms));
+          std::max<uint64_t>(1, std::min(spec.timeout_ms, *perms.Get<HttpClientPermissions>(kHttpClientHandler)->timeout_ms));
     }
   }
   spec.connect_timeout_ms = std::min(config.connect_timeout_ms, spec.timeout_ms);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "handlers/http-client/curl_engine.h"
+#include "handlers/http-client/http_client_permissions.h"
 #include "handlers/http-client/http_config.h"
 #include "theater/abi/value.h"
 #include "theater/handler.h"

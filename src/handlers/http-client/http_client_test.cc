@@ -46,11 +46,23 @@ Value Request(const std::string& method, const std::string& url,
       {Value::String(method), Value::String(url), Value::List(std::move(hs)), std::move(b)});
 }
 
-EffectivePermissions HttpPerms(AllowList hosts = std::nullopt, AllowList methods = std::nullopt) {
-  EffectivePermissions p = RootPermissions();
-  p.http_client->allowed_hosts = std::move(hosts);
-  p.http_client->allowed_methods = std::move(methods);
+// Permissions with http-client as given (everything else: none, which BuildTransferSpec does not
+// read).
+EffectivePermissions WithHttp(HttpClientPermissions http) {
+  EffectivePermissions p;
+  p.Set(kHttpClientHandler, std::make_shared<const PermissionOf<HttpClientPermissions>>(http));
   return p;
+}
+
+EffectivePermissions RootPermissions() {
+  return WithHttp(HttpClientPermissions{});
+}
+
+EffectivePermissions HttpPerms(AllowList hosts = std::nullopt, AllowList methods = std::nullopt) {
+  HttpClientPermissions http;
+  http.allowed_hosts = std::move(hosts);
+  http.allowed_methods = std::move(methods);
+  return WithHttp(http);
 }
 
 std::string Body(const TransferOutcome& o) {
@@ -196,8 +208,7 @@ TEST(HttpClientRequestTest, PermissionsRefuseWithTheOriginalsWordingAndNarrowLim
   EXPECT_EQ(err(Request("POST", "http://a.com/"), methods),
             "Method 'POST' not in allowed methods: [\"GET\"]");
   EXPECT_TRUE(BuildTransferSpec(Request("get", "http://a.com/"), {}, methods).ok());
-  EffectivePermissions none = RootPermissions();
-  none.http_client.reset();
+  EffectivePermissions none;
   EXPECT_THAT(err(Request("GET", "http://a.com/"), none),
               HasSubstr("Operation denied: http-request not permitted by http-client"));
   EffectivePermissions v6 = HttpPerms(std::vector<std::string>{"::1"});
@@ -206,9 +217,10 @@ TEST(HttpClientRequestTest, PermissionsRefuseWithTheOriginalsWordingAndNarrowLim
   EffectivePermissions empty = HttpPerms(std::vector<std::string>{});
   EXPECT_THAT(err(Request("GET", "http://a.com/"), empty), HasSubstr("not in allowed hosts"));
 
-  EffectivePermissions narrow = RootPermissions();
-  narrow.http_client->max_redirects = 1;
-  narrow.http_client->timeout_ms = 250;
+  HttpClientPermissions narrowed;
+  narrowed.max_redirects = 1;
+  narrowed.timeout_ms = 250;
+  EffectivePermissions narrow = WithHttp(narrowed);
   HttpClientConfig config;
   config.max_redirects = 5;
   config.timeout_ms = 1000;

@@ -25,6 +25,7 @@
 #include <mutex>
 
 #include "handlers/http-framework/http_framework_handler.h"
+#include "handlers/http-framework/http_framework_permissions.h"
 #include "handlers/http-framework/http_config.h"
 #include "handlers/http-framework/http_server.h"
 #include "handlers/http-framework/route_table.h"
@@ -98,6 +99,7 @@ class HttpFrameworkHandler final : public Handler {
   std::string_view name() const override { return "http-framework"; }
   std::optional<std::string> imports() const override { return "theater:simple/http-framework"; }
   std::optional<std::string> exports() const override { return std::string(kHandlersInterface); }
+  const PermissionRules* permission_rules() const override { return &HttpFrameworkPermissionRules(); }
 
   Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
     THEATER_ASSIGN_OR_RETURN(http::ServerLimits limits,
@@ -108,9 +110,9 @@ class HttpFrameworkHandler final : public Handler {
   Status SetupHostFunctions(ActorContext& actor, HostFunctions& functions) override {
     base_dir_ = actor.manifest().base_dir;
     const EffectivePermissions& perms = actor.permissions();
-    if (perms.http_framework && perms.http_framework->max_request_size) {
+    if (perms.Get<HttpFrameworkPermissions>(kHttpFrameworkHandler) && perms.Get<HttpFrameworkPermissions>(kHttpFrameworkHandler)->max_request_size) {
       limits_.max_body_bytes =
-          std::min<uint64_t>(limits_.max_body_bytes, *perms.http_framework->max_request_size);
+          std::min<uint64_t>(limits_.max_body_bytes, *perms.Get<HttpFrameworkPermissions>(kHttpFrameworkHandler)->max_request_size);
     }
     auto add = [&](std::string_view function, Out (HttpFrameworkHandler::*impl)(ActorContext&, Args)) {
       return functions.Add("http-framework", function, [this, impl](ActorContext& actor, Args args) -> Out { return (this->*impl)(actor, args); });

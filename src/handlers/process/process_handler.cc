@@ -35,6 +35,7 @@
 
 #include "common/landlock.h"
 #include "handlers/process/process_handler.h"
+#include "handlers/process/process_permissions.h"
 #include "common/confined_dir.h"
 #include "handlers/process/process_config.h"
 #include "handlers/process/process_supervisor.h"
@@ -70,6 +71,7 @@ class ProcessHandler final : public Handler {
   std::string_view name() const override { return "process"; }
   std::optional<std::string> imports() const override { return "theater:simple/process"; }
   std::optional<std::string> exports() const override { return std::string(kCallbacks); }
+  const PermissionRules* permission_rules() const override { return &ProcessPermissionRules(); }
 
   Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
     THEATER_ASSIGN_OR_RETURN(ProcessConfig parsed, ParseProcessConfig(config.config));
@@ -91,7 +93,7 @@ class ProcessHandler final : public Handler {
     if (supervisor_) return Status::Ok();
     const EffectivePermissions& perms = actor.permissions();
     uint64_t limit = std::min(config_.max_output_buffer, kMaxOutputBufferCap);
-    if (perms.process) limit = std::min(limit, perms.process->max_output_buffer);
+    if (perms.Get<ProcessPermissions>(kProcessHandler)) limit = std::min(limit, perms.Get<ProcessPermissions>(kProcessHandler)->max_output_buffer);
     max_output_buffer_ = limit;
     ProcessSupervisor::Options options;
     options.max_output_buffer = limit;
@@ -190,8 +192,8 @@ class ProcessHandler final : public Handler {
     policy.grants.push_back({cwd_fd, "the working directory", rw});
     const EffectivePermissions& perms = actor.permissions();
     std::optional<std::vector<fs::path>> from_perm, from_config;
-    if (perms.process && perms.process->allowed_paths) {
-      from_perm = Resolved(*perms.process->allowed_paths, "/");
+    if (perms.Get<ProcessPermissions>(kProcessHandler) && perms.Get<ProcessPermissions>(kProcessHandler)->allowed_paths) {
+      from_perm = Resolved(*perms.Get<ProcessPermissions>(kProcessHandler)->allowed_paths, "/");
     }
     if (config_.allowed_paths) from_config = Resolved(*config_.allowed_paths, BaseDir(actor));
     std::vector<fs::path> dirs;
@@ -237,8 +239,8 @@ class ProcessHandler final : public Handler {
     if (n <= 0) return ErrnoError("resolving cwd '" + path.string() + "'", errno);
     fs::path real(std::string(buf, static_cast<size_t>(n)));
     const EffectivePermissions& perms = actor.permissions();
-    if (perms.process && perms.process->allowed_paths) {
-      THEATER_RETURN_IF_ERROR(CheckAllowedPath(real, *perms.process->allowed_paths, "/"));
+    if (perms.Get<ProcessPermissions>(kProcessHandler) && perms.Get<ProcessPermissions>(kProcessHandler)->allowed_paths) {
+      THEATER_RETURN_IF_ERROR(CheckAllowedPath(real, *perms.Get<ProcessPermissions>(kProcessHandler)->allowed_paths, "/"));
     }
     if (config_.allowed_paths) {
       THEATER_RETURN_IF_ERROR(CheckAllowedPath(real, *config_.allowed_paths, base));
@@ -303,11 +305,10 @@ class ProcessHandler final : public Handler {
     // The permission, then the config (the same check on a permission built from it).
     size_t running = supervisor_->active();
     THEATER_RETURN_IF_ERROR(CheckProgram(perms, spec.program, running));
-    EffectivePermissions from_config;
-    from_config.process.emplace();
-    from_config.process->max_processes = config_.max_processes;
-    from_config.process->allowed_programs = config_.allowed_programs;
-    THEATER_RETURN_IF_ERROR(CheckProgram(from_config, spec.program, running));
+    ProcessPermissions from_config;
+    from_config.max_processes = config_.max_processes;
+    from_config.allowed_programs = config_.allowed_programs;
+    THEATER_RETURN_IF_ERROR(CheckProgram(&from_config, spec.program, running));
     return spec;
   }
 

@@ -15,6 +15,7 @@
 // Thread-safety: one instance per actor; its host functions run on the actor's fiber one at a
 // time, so the generator needs no lock.
 #include "handlers/random/random_handler.h"
+#include "handlers/random/random_permissions.h"
 #include "handlers/random/random_source.h"
 
 namespace theater::handlers {
@@ -30,6 +31,7 @@ class RandomHandler final : public Handler {
   std::string_view name() const override { return "random"; }
   std::optional<std::string> imports() const override { return "theater:simple/random"; }
   std::optional<std::string> exports() const override { return std::nullopt; }
+  const PermissionRules* permission_rules() const override { return &RandomPermissionRules(); }
 
   Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
     THEATER_ASSIGN_OR_RETURN(RandomConfig parsed, ParseRandomConfig(config.config));

@@ -35,7 +35,7 @@ Result<std::unique_ptr<Handler>> Create(nlohmann::json config) {
 
 EffectivePermissions WithRandom(RandomPermissions random) {
   EffectivePermissions perms;
-  perms.random = random;
+  perms.Set(kRandomHandler, std::make_shared<const PermissionOf<RandomPermissions>>(random));
   return perms;
 }
 

@@ -102,9 +102,7 @@ Result<RandomConfig> ParseRandomConfig(const nlohmann::json& config) {
 Status CheckRandomBytesRequest(const EffectivePermissions& actor, const RandomPermissions& own,
                                uint64_t length) {
   THEATER_RETURN_IF_ERROR(CheckRandomBytes(actor, length));
-  EffectivePermissions own_perms;
-  own_perms.random = own;
-  THEATER_RETURN_IF_ERROR(CheckRandomBytes(own_perms, length));
+  THEATER_RETURN_IF_ERROR(CheckRandomBytes(&own, length));
   if (length > kRandomBytesHardCap) {
     return ResourceExhausted("Requested " + std::to_string(length) +
                              " bytes exceeds the limit of " + std::to_string(kRandomBytesHardCap) +
@@ -120,8 +118,9 @@ Status CheckRandomRangeRequest(const EffectivePermissions& actor, const RandomPe
                            std::to_string(max) + ")");
   }
   // Without a random permission at all the permission's own denial is the clearer message.
-  if (!actor.random) return CheckRandomInt(actor, max);
-  uint64_t limit = std::min(actor.random->max_int, own.max_int);
+  const RandomPermissions* granted = actor.Get<RandomPermissions>(kRandomHandler);
+  if (granted == nullptr) return CheckRandomInt(granted, max);
+  uint64_t limit = std::min(granted->max_int, own.max_int);
   if (max > limit) {
     return PermissionDenied("Requested max value (" + std::to_string(max) +
                             ") exceeds configured maximum (" + std::to_string(limit) + ")");

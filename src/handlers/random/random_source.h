@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "handlers/random/random_permissions.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "handlers/environment/environment_permissions.h"
 #include "handlers/runtime/runtime_handler.h"
 #include "theater/version.h"
 

@@ -13,6 +13,7 @@
 
 #include "common/uuid.h"
 #include "handlers/store/store_handler.h"
+#include "handlers/store/store_permissions.h"
 #include "theater/content_store.h"
 
 namespace theater::handlers {
@@ -43,6 +44,7 @@ class StoreHandler final : public Handler {
   std::string_view name() const override { return "store"; }
   std::optional<std::string> imports() const override { return "theater:simple/store"; }
   std::optional<std::string> exports() const override { return std::nullopt; }
+  const PermissionRules* permission_rules() const override { return &StorePermissionRules(); }
 
   Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
     std::set<std::string> listed;

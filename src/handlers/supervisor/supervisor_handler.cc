@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "handlers/supervisor/supervisor_handler.h"
+#include "handlers/supervisor/supervisor_permissions.h"
 
 namespace theater::handlers {
 namespace {
@@ -119,6 +120,7 @@ class SupervisorHandler final : public Handler {
   std::string_view name() const override { return "supervisor"; }
   std::optional<std::string> imports() const override { return "theater:simple/supervisor"; }
   std::optional<std::string> exports() const override { return std::string(kCallbacks); }
+  const PermissionRules* permission_rules() const override { return &SupervisorPermissionRules(); }
 
   Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
     THEATER_ASSIGN_OR_RETURN(SupervisionPolicy policy, ParsePolicy(config.config));

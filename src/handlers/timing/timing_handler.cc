@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "handlers/timing/timing_handler.h"
+#include "handlers/timing/timing_permissions.h"
 
 namespace theater::handlers {
 namespace {
@@ -24,6 +25,7 @@ class TimingHandler final : public Handler {
   std::string_view name() const override { return "timing"; }
   std::optional<std::string> imports() const override { return "theater:simple/timing"; }
   std::optional<std::string> exports() const override { return std::nullopt; }
+  const PermissionRules* permission_rules() const override { return &TimingPermissionRules(); }
 
   Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
     TimingPermissions limits;
@@ -55,12 +57,10 @@ class TimingHandler final : public Handler {
 
  private:
   Result<std::vector<Value>> Sleep(ActorContext& actor, uint64_t duration_ms) {
-    EffectivePermissions own;
-    own.timing = limits_;
     if (Status allowed = CheckSleep(actor.permissions(), duration_ms); !allowed.ok()) {
       return ErrValue(allowed.message());
     }
-    if (Status allowed = CheckSleep(own, duration_ms); !allowed.ok()) {
+    if (Status allowed = CheckSleep(&limits_, duration_ms); !allowed.ok()) {
       return ErrValue(allowed.message());
     }
     // Refused before the conversion to a signed duration, which a guest's 2^64 - 1 ms would

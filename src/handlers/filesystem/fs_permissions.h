@@ -1,0 +1,49 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The filesystem handler's permission (src/handlers/filesystem/README.md, "Permissions"): its value, how a
+// `[permission_policy]` config restricts it, how it narrows for a child, and the checks the
+// handler makes before acting. Registered with the handler (Handler::permission_rules()).
+//
+// Thread-safety: plain values and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "theater/permissions.h"
+#include "theater/status.h"
+
+namespace theater::handlers {
+
+inline constexpr std::string_view kFilesystemHandler = "filesystem";
+
+struct FileSystemPermissions {
+  bool read = true;
+  bool write = true;
+  bool execute = true;
+  bool new_dir = true;         // may create directories (also needs `write`)
+  AllowList allowed_commands;  // commands `execute` may run
+  AllowList allowed_paths;     // directory trees (component-wise prefixes) that may be touched
+  friend bool operator==(const FileSystemPermissions&, const FileSystemPermissions&) = default;
+};
+
+Status ReadPermissionConfig(PermissionConfigReader& r, FileSystemPermissions* p);
+// The intersection of a parent's permission and a restriction (docs/permissions.md).
+FileSystemPermissions NarrowPermission(const FileSystemPermissions& parent, const FileSystemPermissions& restriction);
+// The rules the handler registers.
+const PermissionRules& FileSystemPermissionRules();
+
+// --- Checks: OK when allowed, otherwise kPermissionDenied. A null permission (the handler is not
+// permitted) denies. ---
+Status CheckFileRead(const FileSystemPermissions* p, std::string_view path);
+Status CheckFileRead(const EffectivePermissions& perms, std::string_view path);
+Status CheckFileWrite(const FileSystemPermissions* p, std::string_view path);
+Status CheckFileWrite(const EffectivePermissions& perms, std::string_view path);
+Status CheckFileCreateDir(const FileSystemPermissions* p, std::string_view path);
+Status CheckFileCreateDir(const EffectivePermissions& perms, std::string_view path);
+Status CheckFileCommand(const FileSystemPermissions* p, std::string_view command);
+Status CheckFileCommand(const EffectivePermissions& perms, std::string_view command);
+
+}  // namespace theater::handlers

@@ -1,0 +1,63 @@
+// Theater: a WebAssembly actor runtime.
+#include "handlers/process/process_permissions.h"
+
+#include <algorithm>
+
+#include "common/ascii.h"
+#include "handlers/support/handler_util.h"
+#include "handlers/support/permission_support.h"
+
+namespace theater::handlers {
+
+Status ReadPermissionConfig(PermissionConfigReader& r, ProcessPermissions* p) {
+  THEATER_RETURN_IF_ERROR(r.U64("max_processes", &p->max_processes));
+  THEATER_RETURN_IF_ERROR(r.U64("max_output_buffer", &p->max_output_buffer));
+  THEATER_RETURN_IF_ERROR(r.List("allowed_programs", &p->allowed_programs));
+  return r.List("allowed_paths", &p->allowed_paths);
+}
+
+ProcessPermissions NarrowPermission(const ProcessPermissions& p, const ProcessPermissions& r) {
+  ProcessPermissions out;
+  out.max_processes = std::min(p.max_processes, r.max_processes);
+  out.max_output_buffer = std::min(p.max_output_buffer, r.max_output_buffer);
+  out.allowed_programs = Intersect(p.allowed_programs, r.allowed_programs);
+  out.allowed_paths = IntersectPaths(p.allowed_paths, r.allowed_paths);
+  return out;
+}
+
+const PermissionRules& ProcessPermissionRules() {
+  static const PermissionRulesFor<ProcessPermissions> rules;
+  return rules;
+}
+
+Status CheckProgram(const ProcessPermissions* granted, std::string_view program, uint64_t running,
+                    std::string_view cwd) {
+  if (!granted) return OperationDenied("spawn", "process");
+  const ProcessPermissions& p = *granted;
+  if (running >= p.max_processes) {
+    return LimitExceeded("process_count", running == kUnlimited ? running : running + 1, ">",
+                         p.max_processes);
+  }
+  THEATER_RETURN_IF_ERROR(CheckCommand(p.allowed_programs, program));
+  if (!cwd.empty()) THEATER_RETURN_IF_ERROR(CheckPath(p.allowed_paths, cwd));
+  return Status::Ok();
+}
+
+Status CheckProgram(const EffectivePermissions& perms, std::string_view program, uint64_t running,
+                    std::string_view cwd) {
+  return CheckProgram(perms.Get<ProcessPermissions>(kProcessHandler), program, running, cwd);
+}
+
+Status CheckProcessOutputBuffer(const ProcessPermissions* p, uint64_t bytes) {
+  if (!p) return OperationDenied("spawn", "process");
+  if (bytes > p->max_output_buffer) {
+    return LimitExceeded("output_buffer", bytes, ">", p->max_output_buffer);
+  }
+  return Status::Ok();
+}
+
+Status CheckProcessOutputBuffer(const EffectivePermissions& perms, uint64_t bytes) {
+  return CheckProcessOutputBuffer(perms.Get<ProcessPermissions>(kProcessHandler), bytes);
+}
+
+}  // namespace theater::handlers

@@ -1,0 +1,47 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The process handler's permission (src/handlers/process/README.md, "Permissions"): its value, how a
+// `[permission_policy]` config restricts it, how it narrows for a child, and the checks the
+// handler makes before acting. Registered with the handler (Handler::permission_rules()).
+//
+// Thread-safety: plain values and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "theater/permissions.h"
+#include "theater/status.h"
+
+namespace theater::handlers {
+
+inline constexpr std::string_view kProcessHandler = "process";
+
+struct ProcessPermissions {
+  uint64_t max_processes = kUnlimited;
+  uint64_t max_output_buffer = kUnlimited;  // bytes
+  AllowList allowed_programs;
+  AllowList allowed_paths;  // working directories (component-wise prefixes)
+  friend bool operator==(const ProcessPermissions&, const ProcessPermissions&) = default;
+};
+
+Status ReadPermissionConfig(PermissionConfigReader& r, ProcessPermissions* p);
+// The intersection of a parent's permission and a restriction (docs/permissions.md).
+ProcessPermissions NarrowPermission(const ProcessPermissions& parent, const ProcessPermissions& restriction);
+// The rules the handler registers.
+const PermissionRules& ProcessPermissionRules();
+
+// --- Checks: OK when allowed, otherwise kPermissionDenied. A null permission (the handler is not
+// permitted) denies. ---
+// Spawning a process while `running` processes are alive: count below max_processes, program in
+// allowed_programs when set, and the working directory (when not empty) within allowed_paths.
+Status CheckProgram(const ProcessPermissions* p, std::string_view program, uint64_t running,
+                    std::string_view cwd = {});
+Status CheckProgram(const EffectivePermissions& perms, std::string_view program, uint64_t running,
+                    std::string_view cwd = {});
+Status CheckProcessOutputBuffer(const ProcessPermissions* p, uint64_t bytes);
+Status CheckProcessOutputBuffer(const EffectivePermissions& perms, uint64_t bytes);
+
+}  // namespace theater::handlers

@@ -1,0 +1,49 @@
+// Theater: a WebAssembly actor runtime.
+#include "handlers/supervisor/supervisor_permissions.h"
+
+#include <algorithm>
+
+#include "common/ascii.h"
+#include "handlers/support/handler_util.h"
+#include "handlers/support/permission_support.h"
+
+namespace theater::handlers {
+
+Status ReadPermissionConfig(PermissionConfigReader& r, SupervisorPermissions* p) {
+  THEATER_RETURN_IF_ERROR(r.OptU64("max_children", &p->max_children));
+  return r.List("allowed_manifests", &p->allowed_manifests);
+}
+
+SupervisorPermissions NarrowPermission(const SupervisorPermissions& p, const SupervisorPermissions& r) {
+  SupervisorPermissions out;
+  out.max_children = MinOpt(p.max_children, r.max_children);
+  out.allowed_manifests = Intersect(p.allowed_manifests, r.allowed_manifests);
+  return out;
+}
+
+const PermissionRules& SupervisorPermissionRules() {
+  static const PermissionRulesFor<SupervisorPermissions> rules;
+  return rules;
+}
+
+Status CheckSpawnChild(const SupervisorPermissions* p, std::string_view manifest,
+                       uint64_t children) {
+  if (!p) return OperationDenied("spawn", "supervisor");
+  const SupervisorPermissions& s = *p;
+  if (s.max_children && children >= *s.max_children) {
+    return LimitExceeded("child_count", children == kUnlimited ? children : children + 1, ">",
+                         *s.max_children);
+  }
+  if (s.allowed_manifests && !Contains(*s.allowed_manifests, manifest)) {
+    return PermissionDenied("Manifest '" + std::string(manifest) +
+                            "' not in allowed manifests: " + FormatList(*s.allowed_manifests));
+  }
+  return Status::Ok();
+}
+
+Status CheckSpawnChild(const EffectivePermissions& perms, std::string_view manifest,
+                       uint64_t children) {
+  return CheckSpawnChild(perms.Get<SupervisorPermissions>(kSupervisorHandler), manifest, children);
+}
+
+}  // namespace theater::handlers
