@@ -38,6 +38,7 @@
 #include "theater/permissions.h"
 #include "theater/runtime.h"
 #include "theater/status.h"
+#include "theater/timers.h"
 
 namespace theater {
 
@@ -65,21 +66,6 @@ class Waker {
 
  private:
   std::shared_ptr<Slot> slot_;
-};
-
-// Runs callbacks at steady-clock deadlines, on a thread of the host's: the wake-ups of sleeps and
-// the timeouts of waits. Callbacks must be quick (typically a Waker::Wake).
-//
-// Thread-safety: every method may be called from any thread.
-class Timers {
- public:
-  using Clock = std::chrono::steady_clock;
-  using TimerId = uint64_t;
-  virtual ~Timers() = default;
-  // Runs `fn` at (or soon after) `when`; a time in the past runs it as soon as possible.
-  virtual TimerId Schedule(Clock::time_point when, std::function<void()> fn) = 0;
-  // Drops a timer that has not fired. Returns false when it already ran (or never existed).
-  virtual bool Cancel(TimerId id) = 0;
 };
 
 // The time an actor sees. Handlers read the clock through it, never the system clock, so that a

@@ -39,6 +39,7 @@
 #include "theater/content_store.h"
 #include "theater/engine.h"
 #include "theater/manifest.h"
+#include "theater/message_client.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
 #include "theater/subscription.h"
@@ -116,21 +117,6 @@ struct SpawnRequest {
   // for restarts. Children an actor spawns are not bound by it: their files are its parent's
   // handler permissions' business.
   LocalFileGate local_files;
-};
-
-// How the embedder hears from an actor on a channel it opened (OpenChannel). Both callbacks run
-// on runtime threads (often the sending actor's worker): they must be quick and must not call
-// the blocking forms of this API.
-struct ChannelListener {
-  std::function<void(std::string_view channel, std::vector<uint8_t> message)> on_message;
-  // The actor closed the channel, or stopped. Not called for CloseChannel from this side.
-  std::function<void(std::string_view channel)> on_close;
-};
-
-// A channel the embedder opened, and what the actor said when it accepted.
-struct ExternalChannel {
-  std::string channel;
-  std::optional<std::vector<uint8_t>> accept_message;
 };
 
 // Receives actor log lines (runtime.log, stdout and stderr of the guest).

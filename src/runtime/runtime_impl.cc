@@ -157,7 +157,8 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
       root_permissions_(
           std::make_shared<const EffectivePermissions>(registry_.RootPermissions())),
       policy_handlers_(registry_.PolicyHandlers()),
-      timers_(std::make_unique<TimerService>()) {
+      timers_(std::make_unique<TimerService>()),
+      messages_(router_, *timers_) {
   int workers = options_.workers > 0 ? options_.workers
                                      : static_cast<int>(std::thread::hardware_concurrency());
   executor_ =

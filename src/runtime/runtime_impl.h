@@ -189,13 +189,8 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   std::shared_ptr<const chain::ByteSpill> byte_spill_;
   std::atomic<bool> chain_bytes_store_ready_{false};
   std::atomic<bool> chain_bytes_warned_{false};
-  // Channels the embedder opened (OpenChannel), by channel id: the participant standing for it.
-  class ExternalParticipant;
-  friend class ExternalParticipant;
-  std::mutex external_mu_;
-  std::unordered_map<std::string, std::shared_ptr<ExternalParticipant>> external_channels_;
-  // Forgets an external channel and unregisters its participant (idempotent).
-  std::shared_ptr<ExternalParticipant> ForgetExternalChannel(std::string_view channel);
+  // The embedder's side of messaging (TheaterRuntime::SendMessage and the rest forward to it).
+  messaging::MessageClient messages_;
 
   mutable std::shared_mutex mu_;
   // Looked up by string_view without building a std::string (the hot path of every call).

@@ -1,183 +1,41 @@
 // Theater: a WebAssembly actor runtime.
 //
 // The embedder's side of messaging (TheaterRuntime::SendMessage, RequestMessage, OpenChannel,
-// SendOnChannel, CloseChannel): the embedder takes part through the runtime's Router like an
-// actor does, with one ExternalParticipant per channel it opens.
-#include <condition_variable>
-#include <future>
-
-#include "common/uuid.h"
+// SendOnChannel, CloseChannel): forwarded to the MessageClient (theater/message_client.h), which
+// takes part through the Router like an actor does. The runtime itself knows no message.
 #include "runtime/runtime_impl.h"
 
 namespace theater::runtime {
 
-using messaging::Envelope;
-using messaging::Reply;
-
-// The embedder's end of one channel: hands what the actor sends to the listener.
-class RuntimeImpl::ExternalParticipant final : public messaging::Endpoint {
- public:
-  ExternalParticipant(RuntimeImpl& runtime, ChannelListener listener)
-      : runtime_(runtime), listener_(std::move(listener)), id_("external-" + NewUuid()) {}
-
-  Status Deliver(Envelope envelope) override {
-    switch (envelope.kind) {
-      case Envelope::Kind::kChannelMessage:
-        if (listener_.on_message)
-          listener_.on_message(envelope.channel, std::move(envelope.payload));
-        return Status();
-      case Envelope::Kind::kChannelClose:
-        runtime_.ForgetExternalChannel(envelope.channel);
-        if (listener_.on_close) listener_.on_close(envelope.channel);
-        return Status();
-      default:
-        return FailedPrecondition("participant " + id_ +
-                                  " (the embedder) receives channel "
-                                  "messages only");
-    }
-  }
-  const std::string& id() const { return id_; }
-
- private:
-  RuntimeImpl& runtime_;
-  ChannelListener listener_;
-  const std::string id_;
-};
-
-std::shared_ptr<RuntimeImpl::ExternalParticipant> RuntimeImpl::ForgetExternalChannel(
-    std::string_view channel) {
-  std::shared_ptr<ExternalParticipant> participant;
-  {
-    std::lock_guard<std::mutex> lock(external_mu_);
-    auto it = external_channels_.find(std::string(channel));
-    if (it == external_channels_.end()) return nullptr;
-    participant = std::move(it->second);
-    external_channels_.erase(it);
-  }
-  router_.Unregister(participant->id(), participant.get());
-  return participant;
-}
-
 Status RuntimeImpl::SendMessage(std::string_view id, std::vector<uint8_t> message) {
-  return router_.Send(id, std::move(message));
+  return messages_.Send(id, std::move(message));
 }
 
 void RuntimeImpl::RequestMessageAsync(std::string_view id, std::vector<uint8_t> message,
                                       std::chrono::milliseconds timeout,
                                       Callback<std::vector<uint8_t>> done) {
-  // Whichever comes first, the answer or the timeout, is delivered; the other is dropped.
-  struct Once {
-    std::mutex mu;
-    Callback<std::vector<uint8_t>> done;
-    TimerService::TimerId timer = 0;
-  };
-  auto once = std::make_shared<Once>();
-  once->done = std::move(done);
-  auto finish = [once, timers = timers_.get()](Result<std::vector<uint8_t>> r) {
-    Callback<std::vector<uint8_t>> done;
-    {
-      std::lock_guard<std::mutex> lock(once->mu);
-      done = std::move(once->done);
-      once->done = nullptr;
-      if (once->timer) timers->Cancel(once->timer);
-    }
-    if (done) done(std::move(r));
-  };
-  std::string target(id);
-  {
-    // Armed before the request goes out, under the lock an early answer waits for.
-    std::lock_guard<std::mutex> lock(once->mu);
-    once->timer =
-        timers_->Schedule(TimerService::Clock::now() + timeout, [finish, target, timeout] {
-          finish(DeadlineExceeded("request to actor " + target + " timed out after " +
-                                  std::to_string(timeout.count()) + " ms"));
-        });
-  }
-  Status routed = router_.Request(target, std::move(message), [finish](Result<Reply> reply) {
-    if (!reply.ok()) {
-      finish(reply.status());
-      return;
-    }
-    finish(reply->message ? std::move(*reply->message) : std::vector<uint8_t>{});
-  });
-  if (!routed.ok()) finish(routed);
+  messages_.RequestAsync(id, std::move(message), timeout, std::move(done));
 }
 
 Result<std::vector<uint8_t>> RuntimeImpl::RequestMessage(std::string_view id,
                                                          std::vector<uint8_t> message,
                                                          std::chrono::milliseconds timeout) {
-  auto promise = std::make_shared<std::promise<Result<std::vector<uint8_t>>>>();
-  auto future = promise->get_future();
-  RequestMessageAsync(id, std::move(message), timeout, [promise](Result<std::vector<uint8_t>> r) {
-    promise->set_value(std::move(r));
-  });
-  return future.get();
+  return messages_.Request(id, std::move(message), timeout);
 }
 
 Result<ExternalChannel> RuntimeImpl::OpenChannel(std::string_view id,
                                                  std::vector<uint8_t> initial_message,
                                                  ChannelListener listener,
                                                  std::chrono::milliseconds timeout) {
-  auto participant = std::make_shared<ExternalParticipant>(*this, std::move(listener));
-  THEATER_RETURN_IF_ERROR(router_.Register(participant->id(), participant));
-  struct Outcome {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<Result<messaging::OpenedChannel>> result;
-    bool abandoned = false;  // the opener gave up: a late acceptance is closed at once
-  };
-  auto outcome = std::make_shared<Outcome>();
-  router_.OpenChannel(participant->id(), id, std::move(initial_message),
-                      [this, outcome, participant](Result<messaging::OpenedChannel> opened) {
-                        std::unique_lock<std::mutex> lock(outcome->mu);
-                        if (outcome->abandoned) {
-                          lock.unlock();
-                          if (opened.ok())
-                            (void)router_.CloseChannel(participant->id(), opened->channel);
-                          router_.Unregister(participant->id(), participant.get());
-                          return;
-                        }
-                        if (opened.ok()) {
-                          // Recorded before the opener returns, so that a message or close the
-                          // actor sends at once finds the channel.
-                          std::lock_guard<std::mutex> channels(external_mu_);
-                          external_channels_[opened->channel] = participant;
-                        }
-                        outcome->result = std::move(opened);
-                        outcome->cv.notify_all();
-                      });
-  std::unique_lock<std::mutex> lock(outcome->mu);
-  if (!outcome->cv.wait_for(lock, timeout, [&] { return outcome->result.has_value(); })) {
-    outcome->abandoned = true;
-    lock.unlock();
-    return DeadlineExceeded("opening a channel to actor " + std::string(id) + " timed out after " +
-                            std::to_string(timeout.count()) + " ms");
-  }
-  Result<messaging::OpenedChannel> opened = std::move(*outcome->result);
-  lock.unlock();
-  if (!opened.ok()) {
-    router_.Unregister(participant->id(), participant.get());
-    return opened.status();
-  }
-  return ExternalChannel{opened->channel, std::move(opened->message)};
+  return messages_.OpenChannel(id, std::move(initial_message), std::move(listener), timeout);
 }
 
 Status RuntimeImpl::SendOnChannel(std::string_view channel, std::vector<uint8_t> message) {
-  std::shared_ptr<ExternalParticipant> participant;
-  {
-    std::lock_guard<std::mutex> lock(external_mu_);
-    auto it = external_channels_.find(std::string(channel));
-    if (it != external_channels_.end()) participant = it->second;
-  }
-  if (!participant) return NotFound("channel " + std::string(channel) + " is not open");
-  return router_.SendOnChannel(participant->id(), channel, std::move(message));
+  return messages_.SendOnChannel(channel, std::move(message));
 }
 
 Status RuntimeImpl::CloseChannel(std::string_view channel) {
-  std::shared_ptr<ExternalParticipant> participant = ForgetExternalChannel(channel);
-  if (!participant) return NotFound("channel " + std::string(channel) + " is not open");
-  // Unregistering the participant closed the channel and told the actor.
-  return Status();
+  return messages_.CloseChannel(channel);
 }
 
 }  // namespace theater::runtime
