@@ -40,6 +40,7 @@
 #include "theater/manifest.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
+#include "theater/wasi_preopen.h"
 
 namespace theater {
 
@@ -67,15 +68,6 @@ class HostFunctions {
   // kInternal when the WIT has no such function; adding one twice replaces the first.
   virtual Status Add(std::string_view interface_name, std::string_view function,
                      HostFunction impl) = 0;
-};
-
-// A directory a handler grants a component through wasi:filesystem (Handler::WasiPreopens).
-struct WasiPreopen {
-  int directory_fd = -1;    // duplicated by the runtime; the handler keeps its own
-  std::string guest_path;   // the name the guest sees, e.g. "/"
-  bool read = true;         // read files, list directories, stat
-  bool write = false;       // create, write, truncate, remove and rename files
-  bool create_dir = false;  // create directories
 };
 
 class Handler {

@@ -44,19 +44,14 @@
 #include "common/confined_dir.h"
 #include "theater/abi/value.h"
 #include "theater/status.h"
+#include "theater/wasi_preopen.h"
 
 namespace theater::component {
 
 class WasiPreview2 {
  public:
   // A host directory the actor may reach through wasi:filesystem, and what it may do there.
-  struct Preopen {
-    int directory_fd = -1;    // duplicated by the constructor; the caller keeps its own
-    std::string guest_path;   // the name the guest sees, e.g. "/"
-    bool read = true;         // read files, list directories, stat
-    bool write = false;       // create, write, truncate, remove and rename files
-    bool create_dir = false;  // create directories
-  };
+  using Preopen = WasiPreopen;
 
   struct Options {
     // A complete line written to stdout or stderr (without its newline).

@@ -88,10 +88,8 @@ Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::
   options.byte_spill = runtime_.byte_spill();
   if (component::IsComponentModule(*module)) {
     for (auto& handler : handlers_) {
-      for (const WasiPreopen& preopen : handler->WasiPreopens()) {
-        options.wasi_preopens.push_back(component::WasiPreview2::Preopen{
-            preopen.directory_fd, preopen.guest_path, preopen.read, preopen.write,
-            preopen.create_dir});
+      for (WasiPreopen& preopen : handler->WasiPreopens()) {
+        options.wasi_preopens.push_back(std::move(preopen));
       }
     }
     options.wasi_wait_until = [this](ActorHost& host, int64_t steady_deadline_ns) {

@@ -218,7 +218,7 @@ class StoreHandler final : public Handler {
   const std::set<std::string> listed_{};
   const bool any_listed_ = false;
   // Stores this actor created (checked once, then remembered). No lock: an instance's host
-  // functions run one at a time, on its actor's fiber (runtime/handler.h).
+  // functions run one at a time, on its actor's fiber (theater/handler.h).
   std::set<std::string> granted_;
 };
 

@@ -54,8 +54,10 @@ bool PathTextWithin(std::string_view path, std::string_view dir) {
 
 }  // namespace
 
-
-AllowList IntersectPaths(const AllowList& parent, const AllowList& child) {
+// The entries of `child` lying within some entry of `parent`, plus the entries of `parent` lying
+// within some entry of `child` (the child asked for more than the parent has), each once.
+template <typename Within>
+AllowList IntersectWithin(const AllowList& parent, const AllowList& child, Within within) {
   if (!parent) return child;
   if (!child) return parent;
   std::vector<std::string> out;
@@ -64,9 +66,9 @@ AllowList IntersectPaths(const AllowList& parent, const AllowList& child) {
   };
   for (const std::string& c : *child) {
     for (const std::string& p : *parent) {
-      if (PathTextWithin(c, p)) {
+      if (within(c, p)) {
         add(c);
-      } else if (PathTextWithin(p, c)) {
+      } else if (within(p, c)) {
         add(p);
       }
     }
@@ -74,23 +76,14 @@ AllowList IntersectPaths(const AllowList& parent, const AllowList& child) {
   return out;
 }
 
+AllowList IntersectPaths(const AllowList& parent, const AllowList& child) {
+  return IntersectWithin(parent, child, PathTextWithin);
+}
+
 AllowList IntersectPrefixes(const AllowList& parent, const AllowList& child) {
-  if (!parent) return child;
-  if (!child) return parent;
-  std::vector<std::string> out;
-  auto add = [&out](const std::string& s) {
-    if (!Contains(out, s)) out.push_back(s);
-  };
-  for (const std::string& c : *child) {
-    for (const std::string& p : *parent) {
-      if (c.starts_with(p)) {
-        add(c);
-      } else if (p.starts_with(c)) {
-        add(p);
-      }
-    }
-  }
-  return out;
+  return IntersectWithin(parent, child, [](const std::string& item, const std::string& prefix) {
+    return std::string_view(item).starts_with(prefix);
+  });
 }
 
 Status OperationDenied(std::string_view operation, std::string_view permission_type) {
