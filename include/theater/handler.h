@@ -55,6 +55,20 @@ using HostFunction =
     std::function<Result<std::vector<abi::Value>>(ActorContext& actor,
                                                   std::span<const abi::Value> args)>;
 
+// One call of a core-ABI host function (HostFunctions::AddCore): the raw core arguments, where
+// its core results go, and the guest's linear memory, valid for this call only. Every pointer
+// the guest passes must be bounds-checked against `memory` before use.
+struct CoreCall {
+  std::span<uint8_t> memory;
+  std::span<const uint64_t> args;
+  std::span<uint64_t> results;
+};
+// A host function of an interface that predates the component model (WASI preview 1): it works
+// on core values and guest memory itself, with no WIT type. A non-OK status traps the guest. The
+// runtime records nothing for it: the handler records what crossed with
+// ActorContext::RecordHostCall.
+using CoreHostFunction = std::function<Status(ActorContext& actor, CoreCall& call)>;
+
 // Where a handler adds its host functions (SetupHostFunctions). Each is typed by the WIT: the
 // interfaces of theater:simple (by short name, "timing", or in full, "theater:simple/timing"), or
 // an interface of the handler's own WIT (Handler::wit(), by its full name,
@@ -68,6 +82,12 @@ class HostFunctions {
   // kInternal when the WIT has no such function; adding one twice replaces the first.
   virtual Status Add(std::string_view interface_name, std::string_view function,
                      HostFunction impl) = 0;
+  // Adds core function `module`.`name` with core signature `params` -> `results`, in the
+  // engine's letters (i: i32, I: i64, f: f32, F: f64; theater/engine.h). An import of it with
+  // another signature fails the actor's instantiation. Denied calls (the handler not permitted)
+  // trap.
+  virtual Status AddCore(std::string_view module, std::string_view name, std::string_view params,
+                         std::string_view results, CoreHostFunction impl) = 0;
 };
 
 class Handler {

@@ -139,6 +139,12 @@ class ActorContext {
   // Appends a custom event `custom/<type>` to the actor's chain unless the actor is over its
   // custom-event rate; false (nothing recorded) when it is. From a host function only.
   virtual bool RecordCustomEvent(std::string_view type, std::span<const uint8_t> data) = 0;
+  // Records a host call of a core-ABI function (HostFunctions::AddCore) in the chain, as the
+  // runtime records the others: an event "<interface>/<function>" with `input` and `output`.
+  // From a host function only.
+  virtual void RecordHostCall(std::string_view interface_name, std::string_view function,
+                              std::span<const abi::Value> input,
+                              std::span<const abi::Value> output) = 0;
   // Sets a value the actor's metrics report under `name`. Any thread.
   virtual void SetCustomMetric(const std::string& name, double value) = 0;
 

@@ -20,6 +20,12 @@ bool Actor::RecordCustomEvent(std::string_view type, std::span<const uint8_t> da
   return CallingHost().RecordCustomEvent(type, data);
 }
 
+void Actor::RecordHostCall(std::string_view interface_name, std::string_view function,
+                           std::span<const abi::Value> input, std::span<const abi::Value> output) {
+  const std::string event_type = std::string(interface_name) + "/" + std::string(function);
+  CallingHost().RecordHostCall(event_type, interface_name, function, input, {output, nullptr});
+}
+
 Status Actor::Post(ExportInvocation call) {
   Operation op;
   op.interface_name = std::move(call.interface_name);

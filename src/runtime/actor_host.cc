@@ -18,30 +18,11 @@ using abi::Value;
 namespace {
 
 constexpr std::string_view kPackagePrefix = "theater:simple/";
-constexpr std::string_view kWasiModule = "wasi_snapshot_preview1";
 constexpr std::string_view kInitExport = "theater:simple/actor#init";
-// Guest stdout/stderr held while waiting for a line end; past it, the text so far is logged.
-constexpr size_t kMaxPendingStdoutLine = 64 * 1024;
-// Bytes one fd_write takes; the rest is a short write, which wasi-libc's stdio retries. Its
-// iovecs may each cover all of memory, 1024 times over: the host copies no more than this.
-constexpr size_t kMaxFdWriteBytes = 64 * 1024;
-// Bytes one random_get fills (the random handler's per-call limit); more is EINVAL.
-constexpr uint64_t kMaxRandomGetBytes = 16u << 20;
 // An error value a host function returns to the guest (the err of a result<_, string>) is cut
 // to this many bytes: errors may quote what the guest sent (ids, paths, manifests), and that
 // may be megabytes, past what the ABI lowers.
 constexpr size_t kMaxGuestErrorBytes = 1024;
-
-// WASI errno values used by the preview-1 stubs.
-constexpr uint64_t kWasiSuccess = 0;
-constexpr uint64_t kWasiBadf = 8;
-constexpr uint64_t kWasiFault = 21;
-constexpr uint64_t kWasiInval = 28;
-constexpr uint64_t kWasiSpipe = 70;
-
-bool InBounds(std::span<uint8_t> mem, uint64_t ptr, uint64_t len) {
-  return ptr <= mem.size() && len <= mem.size() - ptr;
-}
 
 // Cuts the string of every top-level err(string) in `results` to kMaxGuestErrorBytes, at a
 // UTF-8 character boundary, saying how long it was.
@@ -110,10 +91,14 @@ struct ActorHost::ImportBinding {
   bool denial_is_err_value = false;
 };
 
-struct ActorHost::WasiBinding {
+struct ActorHost::CoreBinding {
   ActorHost* host;
-  std::string name;
-  std::string event_type;  // "wasi_snapshot_preview1/<name>", built once
+  std::string qualified;  // "<module>.<name>", for messages
+  CoreHostFunction impl;
+  size_t params = 0;   // core argument and result counts (the import's signature)
+  size_t results = 0;
+  // As ImportBinding::denial; a denied core call always traps.
+  Status denial;
 };
 
 ActorHost::ActorHost(std::shared_ptr<const engine::Module> module, ActorHostOptions options,
@@ -165,12 +150,6 @@ void ActorHost::RecordHostCall(std::string_view event_type, std::string_view int
     chain::EncodeHostCallTo(interface_name, function, input, output, payload,
                             options_.byte_spill.get());
   });
-}
-
-void ActorHost::RecordWasiCall(const WasiBinding& binding, std::initializer_list<Value> input,
-                               std::initializer_list<Value> output) {
-  RecordHostCall(binding.event_type, kWasiModule, binding.name, {input.begin(), input.size()},
-                 {{output.begin(), output.size()}, nullptr});
 }
 
 void ActorHost::SetState(StateBytes state) {
@@ -252,26 +231,7 @@ class HostResolver final : public engine::ImportResolver, public component::Wasi
   component::WasiPreview2* wasi_;
 };
 
-// Core signatures of the WASI preview-1 functions wasi-libc reactors commonly import.
-const std::map<std::string, engine::FuncSig, std::less<>>& WasiSignatures() {
-  static const std::map<std::string, engine::FuncSig, std::less<>> sigs = {
-      {"fd_write", {"iiii", "i"}},        {"fd_close", {"i", "i"}},
-      {"fd_seek", {"iIii", "i"}},         {"fd_fdstat_get", {"ii", "i"}},
-      {"environ_sizes_get", {"ii", "i"}}, {"environ_get", {"ii", "i"}},
-      {"args_sizes_get", {"ii", "i"}},    {"args_get", {"ii", "i"}},
-      {"proc_exit", {"i", ""}},           {"clock_time_get", {"iIi", "i"}},
-      {"random_get", {"ii", "i"}},
-  };
-  return sigs;
-}
-
 }  // namespace
-
-std::vector<std::string> WasiPreview1Functions() {
-  std::vector<std::string> names;
-  for (const auto& [name, sig] : WasiSignatures()) names.push_back(name);
-  return names;
-}
 
 Status ActorHost::Bind(HostFunctionTable extra) {
   THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
@@ -320,23 +280,30 @@ Status ActorHost::Bind(HostFunctionTable extra) {
           "only between the core modules of a component");
     }
     std::string qualified = import.module + "." + import.name;
-    if (import.module == kWasiModule) {
-      auto sig = WasiSignatures().find(import.name);
-      if (sig == WasiSignatures().end()) {
-        return NotFound("WASI function '" + import.name + "' is not provided to actors");
+    if (auto core = extra.core.find(qualified); core != extra.core.end()) {
+      if (options_.context == nullptr) {
+        return InternalError("host function '" + qualified + "' has no actor to serve");
       }
-      if (sig->second != import.sig) {
-        return InvalidArgument("WASI import '" + import.name + "' has an unexpected signature");
+      if (core->second.sig != import.sig) {
+        return InvalidArgument("import '" + qualified + "' has core signature (" +
+                               import.sig.params + ") -> (" + import.sig.results +
+                               "), but its handler serves (" + core->second.sig.params +
+                               ") -> (" + core->second.sig.results + ")");
       }
-      wasi_bindings_.push_back(std::make_unique<WasiBinding>(
-          WasiBinding{this, import.name, std::string(kWasiModule) + "/" + import.name}));
-      return engine::HostBinding{&ActorHost::DispatchWasi, wasi_bindings_.back().get()};
+      auto binding = std::make_unique<CoreBinding>(
+          CoreBinding{this, qualified, core->second.impl, import.sig.params.size(),
+                      import.sig.results.size(), Status()});
+      if (options_.permissions) {
+        binding->denial = CheckHandlerPermitted(*options_.permissions, core->second.handler);
+      }
+      core_bindings_.push_back(std::move(binding));
+      return engine::HostBinding{&ActorHost::DispatchCore, core_bindings_.back().get()};
     }
     const abi::FunctionType* type = nullptr;
     HostFunction impl;
     HostFunctionImpl own;
     std::string handler;
-    if (auto it = extra.find(qualified); it != extra.end()) {
+    if (auto it = extra.typed.find(qualified); it != extra.typed.end()) {
       if (options_.context == nullptr) {
         return InternalError("host function '" + qualified + "' has no actor to serve");
       }
@@ -412,110 +379,14 @@ int ActorHost::DispatchImport(engine::Instance& instance, void* data, const uint
   return 0;
 }
 
-// wasi-libc's stdio, environment, clock and random entry points, enough for C and C++ actors
-// built against wasi-libc: stdout/stderr lines go to the actor log, there is no environment and
-// no argv, clocks and random bytes are real (and recorded, since they are nondeterministic).
-int ActorHost::DispatchWasi(engine::Instance& instance, void* data, const uint64_t* args,
-                            uint64_t* results) {
-  auto* b = static_cast<WasiBinding*>(data);
-  ActorHost& host = *b->host;
-  std::span<uint8_t> mem = instance.memory();
-  auto write = [&](uint64_t ptr, const void* src, size_t len) {
-    if (!InBounds(mem, ptr, len)) return false;
-    std::memcpy(mem.data() + ptr, src, len);
-    return true;
-  };
-  auto read_u32 = [&](uint64_t ptr, uint32_t* out) {
-    if (!InBounds(mem, ptr, 4)) return false;
-    std::memcpy(out, mem.data() + ptr, 4);
-    return true;
-  };
-  const std::string& name = b->name;
-  uint64_t rc = kWasiSuccess;
-  if (name == "fd_write") {
-    uint64_t fd = args[0], iovs = args[1], iovs_len = args[2], nwritten_ptr = args[3];
-    if (fd != 1 && fd != 2) {
-      rc = kWasiBadf;
-    } else if (iovs_len > 1024) {
-      rc = kWasiInval;
-    } else {
-      std::string text;
-      for (uint64_t i = 0; i < iovs_len && rc == kWasiSuccess; ++i) {
-        uint32_t ptr = 0, len = 0;
-        if (!read_u32(iovs + 8 * i, &ptr) || !read_u32(iovs + 8 * i + 4, &len) ||
-            !InBounds(mem, ptr, len)) {
-          rc = kWasiFault;
-          break;
-        }
-        // A short write past kMaxFdWriteBytes (every iovec is still checked).
-        const size_t take = std::min<size_t>(len, kMaxFdWriteBytes - text.size());
-        text.append(reinterpret_cast<const char*>(mem.data() + ptr), take);
-      }
-      uint32_t written = static_cast<uint32_t>(text.size());
-      if (rc == kWasiSuccess && !write(nwritten_ptr, &written, 4)) rc = kWasiFault;
-      if (rc == kWasiSuccess) {
-        host.RecordWasiCall(*b, {Value::U32(static_cast<uint32_t>(fd)), Value::String(text)},
-                            {Value::U32(written)});
-        host.stdout_line_ += text;
-        // One pass, one erase: erasing each line from the front would cost the square of the
-        // pending text when the guest writes many short lines at once.
-        std::string_view pending(host.stdout_line_);
-        size_t start = 0, nl;
-        while ((nl = pending.find('\n', start)) != std::string_view::npos) {
-          host.Log(pending.substr(start, nl - start));
-          start = nl + 1;
-        }
-        host.stdout_line_.erase(0, start);
-        // Output without a line end is logged in pieces rather than held without bound.
-        if (host.stdout_line_.size() >= kMaxPendingStdoutLine) {
-          host.Log(host.stdout_line_);
-          host.stdout_line_.clear();
-        }
-      }
-    }
-  } else if (name == "environ_sizes_get" || name == "args_sizes_get") {
-    uint32_t zero = 0;
-    if (!write(args[0], &zero, 4) || !write(args[1], &zero, 4)) rc = kWasiFault;
-  } else if (name == "environ_get" || name == "args_get") {
-    rc = kWasiSuccess;
-  } else if (name == "fd_close") {
-    rc = kWasiBadf;
-  } else if (name == "fd_seek") {
-    rc = args[0] <= 2 ? kWasiSpipe : kWasiBadf;
-  } else if (name == "fd_fdstat_get") {
-    if (args[0] > 2) {
-      rc = kWasiBadf;
-    } else {
-      uint8_t stat[24] = {};
-      stat[0] = 2;  // character device
-      if (!write(args[1], stat, sizeof stat)) rc = kWasiFault;
-    }
-  } else if (name == "proc_exit") {
-    return instance.Fail(
-        FailedPrecondition("actor called proc_exit(" + std::to_string(args[0]) + ")"));
-  } else if (name == "clock_time_get") {
-    const uint64_t ns = args[0] == 0 ? WallClockNs() : static_cast<uint64_t>(SteadyNowNs());
-    if (!write(args[2], &ns, 8)) {
-      rc = kWasiFault;
-    } else {
-      host.RecordWasiCall(*b, {Value::U32(static_cast<uint32_t>(args[0]))}, {Value::U64(ns)});
-    }
-  } else if (name == "random_get") {
-    uint64_t ptr = args[0], len = args[1];
-    if (!InBounds(mem, ptr, len)) {
-      rc = kWasiFault;
-    } else if (len > kMaxRandomGetBytes) {
-      rc = kWasiInval;
-    } else {
-      std::vector<uint8_t> bytes(len);
-      Status filled = FillOsEntropy(bytes);
-      if (!filled.ok()) return instance.Fail(std::move(filled));
-      std::memcpy(mem.data() + ptr, bytes.data(), len);
-      host.RecordWasiCall(*b, {Value::U32(static_cast<uint32_t>(len))},
-                          {Value::Bytes(std::move(bytes))});
-    }
-  }
-  results[0] = rc;
+int ActorHost::DispatchCore(engine::Instance& instance, void* data, const uint64_t* args,
+                             uint64_t* results) {
+  auto* b = static_cast<CoreBinding*>(data);
+  if (!b->denial.ok()) return instance.Fail(b->denial.WithContext(b->qualified));
+  CoreCall call{instance.memory(), std::span<const uint64_t>(args, b->params),
+                std::span<uint64_t>(results, b->results)};
+  Status done = b->impl(*b->host->options_.context, call);
+  if (!done.ok()) return instance.Fail(done.WithContext(b->qualified));
   return 0;
 }
 

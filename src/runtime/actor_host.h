@@ -61,8 +61,19 @@ struct HostFunctionEntry {
   HostFunction impl;
   std::string handler;
 };
-// Keyed by "<interface>.<function>", e.g. "theater:simple/timing.sleep".
-using HostFunctionTable = std::map<std::string, HostFunctionEntry, std::less<>>;
+// A core-ABI host function a handler offers (HostFunctions::AddCore): its core signature, its
+// implementation and its handler.
+struct CoreFunctionEntry {
+  engine::FuncSig sig;
+  CoreHostFunction impl;
+  std::string handler;
+};
+// What the handlers offer an actor, keyed by "<interface>.<function>", e.g.
+// "theater:simple/timing.sleep" (or "<module>.<name>" for core functions).
+struct HostFunctionTable {
+  std::map<std::string, HostFunctionEntry, std::less<>> typed;
+  std::map<std::string, CoreFunctionEntry, std::less<>> core;
+};
 
 struct ActorHostOptions {
   std::string actor_id;
@@ -158,7 +169,8 @@ class ActorHost {
   Status Bind(HostFunctionTable extra);
   static int DispatchImport(engine::Instance& instance, void* data, const uint64_t* args,
                             uint64_t* results);
-  static int DispatchWasi(engine::Instance& instance, void* data, const uint64_t* args,
+  // A handler's core-ABI function (HostFunctions::AddCore).
+  static int DispatchCore(engine::Instance& instance, void* data, const uint64_t* args,
                           uint64_t* results);
   // The runtime interface: log, get-state, get-chain, shutdown.
   static void BindRuntime(std::map<std::string, HostFunctionImpl>* impls);
@@ -171,8 +183,8 @@ class ActorHost {
   std::unique_ptr<component::WasiPreview2> wasi_preview2_;
   std::unique_ptr<engine::Instance> instance_;
   std::vector<std::unique_ptr<ImportBinding>> bindings_;
-  struct WasiBinding;
-  std::vector<std::unique_ptr<WasiBinding>> wasi_bindings_;
+  struct CoreBinding;
+  std::vector<std::unique_ptr<CoreBinding>> core_bindings_;
   // What calling an export needs, resolved on its first call: its index, its post-return
   // export, its canonical-ABI plan and WIT type.
   struct ExportEntry {
@@ -188,9 +200,6 @@ class ActorHost {
                                             std::chrono::milliseconds deadline);
   std::map<std::string, ExportEntry, std::less<>> exports_;
   uint32_t realloc_index_ = 0;
-  // Records a successful WASI preview-1 call.
-  void RecordWasiCall(const WasiBinding& binding, std::initializer_list<abi::Value> input,
-                      std::initializer_list<abi::Value> output);
   // Replaces the state after an export returned (and its digest, when the chain records it by
   // one).
   void SetState(StateBytes state);
@@ -202,7 +211,6 @@ class ActorHost {
   // SHA-256 of state_ when the chain records it by digest (over kStateInlineLimit bytes):
   // computed once per state change, so failed calls, which record the state unchanged, reuse it.
   chain::Hash state_digest_{};
-  std::string stdout_line_;
   ByteRateLimiter log_rate_;
   ByteRateLimiter event_rate_;
   // Logs and records what `limiter` dropped since its last notice, if one is due.
@@ -211,10 +219,6 @@ class ActorHost {
 
 // The theater:simple package this host implements, parsed from the WIT embedded at build time.
 Result<const wit::Package*> TheaterPackage();
-
-// The WASI preview-1 functions the host serves to core modules (wasi-libc's stdio, environment,
-// clock and random entry points), by name: what a guest may import from wasi_snapshot_preview1.
-std::vector<std::string> WasiPreview1Functions();
 
 // A guest memory view over an instance: Bytes() is its exported memory, Realloc calls its
 // cabi_realloc export.

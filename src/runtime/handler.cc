@@ -56,7 +56,23 @@ Status HandlerHostFunctions::Add(std::string_view interface_name, std::string_vi
                            "'");
     }
   }
-  table_[qualified] = HostFunctionEntry{type, std::move(impl), handler_};
+  table_.typed[qualified] = HostFunctionEntry{type, std::move(impl), handler_};
+  return Status();
+}
+
+Status HandlerHostFunctions::AddCore(std::string_view module, std::string_view name,
+                                     std::string_view params, std::string_view results,
+                                     CoreHostFunction impl) {
+  constexpr std::string_view kLetters = "iIfF";
+  for (std::string_view sig : {params, results}) {
+    if (sig.find_first_not_of(kLetters) != std::string_view::npos) {
+      return InternalError("core function '" + std::string(module) + "." + std::string(name) +
+                           "': signature letters must be i, I, f or F, not '" + std::string(sig) +
+                           "'");
+    }
+  }
+  table_.core[std::string(module) + "." + std::string(name)] = CoreFunctionEntry{
+      engine::FuncSig{std::string(params), std::string(results)}, std::move(impl), handler_};
   return Status();
 }
 

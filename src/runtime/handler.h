@@ -27,6 +27,8 @@ class HandlerHostFunctions final : public HostFunctions {
       : table_(table), handler_(handler), own_wit_(own_wit) {}
   Status Add(std::string_view interface_name, std::string_view function,
              HostFunction impl) override;
+  Status AddCore(std::string_view module, std::string_view name, std::string_view params,
+                 std::string_view results, CoreHostFunction impl) override;
 
  private:
   HostFunctionTable& table_;

@@ -25,6 +25,7 @@
 
 #include "runtime/actor_host.h"
 #include "testing/runtime_test_fixture.h"
+#include "handlers/wasi-preview1/wasi_preview1_handler.h"
 
 namespace theater {
 namespace {
@@ -360,7 +361,7 @@ TEST_F(HostileHostCallsTest, EveryHostFunctionHasAHostileCase) {
       return s.rfind(iface + std::string("."), 0) == 0;
     })) << iface;
   }
-  for (const std::string& name : runtime::WasiPreview1Functions()) {
+  for (const std::string& name : handlers::WasiPreview1Functions()) {
     served.insert("wasi_snapshot_preview1." + name);
   }
   // Not reachable from a core module, so not here: the WASI preview-2 interfaces, which the host
@@ -374,6 +375,28 @@ TEST_F(HostileHostCallsTest, EveryHostFunctionHasAHostileCase) {
     EXPECT_TRUE(served.count(target))
         << "a case attacks " << target << ", which the host does not serve";
   }
+}
+
+// WASI preview 1 is a handler like the others: a parent can disallow it for a child, whose calls
+// then trap (a core function has no error value to return), while the parent's still work.
+TEST_F(HostileHostCallsTest, AParentCanDisallowWasiPreview1ForAChild) {
+  std::string parent = Spawn(ProbeManifest());
+  ASSERT_TRUE(IsUuid(parent));
+  std::string child = Response(Request(
+      parent, "spawn:" + HostileManifest() + "[permission_policy.wasi_preview1]\n" +
+                  "type = \"disallow\"\n"));
+  ASSERT_TRUE(IsUuid(child)) << child;
+  Result<std::vector<Value>> denied =
+      Request(child, "run:fd-write-bad-fd\n" + ProbeManifest());
+  ASSERT_FALSE(denied.ok());
+  EXPECT_THAT(denied.status().ToString(),
+              HasSubstr("wasi_snapshot_preview1.fd_write: Handler type 'wasi-preview1' not "
+                        "permitted by effective permissions"));
+  // The same call from an actor that has the permission gets its errno.
+  std::string allowed = Spawn(HostileManifest());
+  EXPECT_THAT(Response(Request(allowed, "run:fd-write-bad-fd\n" + ProbeManifest())),
+              HasSubstr("rc=8"));
+  ExpectBystanderAnswers("wasi disallowed");
 }
 
 TEST_F(HostileHostCallsTest, EveryCaseFailsCleanlyInTheOffendingActorOnly) {

@@ -16,6 +16,7 @@
 #include "handlers/store/store_handler.h"
 #include "handlers/supervisor/supervisor_handler.h"
 #include "handlers/timing/timing_handler.h"
+#include "handlers/wasi-preview1/wasi_preview1_handler.h"
 
 namespace theater {
 
@@ -28,7 +29,7 @@ HandlerRegistry BuiltinHandlers() {
       handlers::NewEnvironmentHandler,   handlers::NewMessageServerHandler,
       handlers::NewStoreHandler,         handlers::NewFilesystemHandler,
       handlers::NewProcessHandler,       handlers::NewHttpClientHandler,
-      handlers::NewHttpFrameworkHandler,
+      handlers::NewHttpFrameworkHandler, handlers::NewWasiPreview1Handler,
   };
   HandlerRegistry registry;
   for (Factory factory : kFactories) {

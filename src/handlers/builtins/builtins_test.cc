@@ -31,6 +31,7 @@ TEST(BuiltinHandlersTest, NamesAndInterfacesAreExact) {
       {"process", "theater:simple/process", "theater:simple/process-handlers"},
       {"http-client", "theater:simple/http-client", std::nullopt},
       {"http-framework", "theater:simple/http-framework", "theater:simple/http-handlers"},
+      {"wasi-preview1", "wasi_snapshot_preview1", std::nullopt},
   };
   for (const Expected& e : expected) {
     const Handler* h = registry.Find(e.name);
@@ -40,6 +41,7 @@ TEST(BuiltinHandlersTest, NamesAndInterfacesAreExact) {
     EXPECT_EQ(h->exports(), e.exports) << e.name;
   }
   EXPECT_EQ(registry.Find("teleporter"), nullptr);
+  EXPECT_EQ(registry.Names().size(), std::size(expected));
 }
 
 TEST(BuiltinHandlersTest, ConfigErrorsNameTheKey) {
