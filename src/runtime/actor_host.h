@@ -22,7 +22,6 @@
 
 #include <chrono>
 #include <functional>
-#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>

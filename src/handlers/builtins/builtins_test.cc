@@ -6,6 +6,7 @@
 // streams differ per actor).
 #include <gtest/gtest.h>
 
+#include "theater/abi/wit.h"
 #include "theater/builtins.h"
 
 namespace theater {
@@ -61,6 +62,62 @@ TEST(BuiltinHandlersTest, ConfigErrorsNameTheKey) {
   EXPECT_NE(r.status().ToString().find("restart_period_ms"), std::string::npos);
   config.config = {{"surprise", true}};
   EXPECT_FALSE(registry.Find("supervisor")->CreateInstance(config).ok());
+}
+
+}  // namespace
+}  // namespace theater
+
+namespace theater {
+namespace {
+
+// A third-party handler whose WIT is given by the test.
+class WitHandler final : public Handler {
+ public:
+  explicit WitHandler(std::string wit) : wit_(std::move(wit)) {}
+  std::string_view name() const override { return "counter"; }
+  std::optional<std::string> imports() const override { return "example:counter/counter"; }
+  std::optional<std::string> exports() const override { return std::nullopt; }
+  std::string_view wit() const override { return wit_; }
+  Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig&) const override {
+    return std::unique_ptr<Handler>(new WitHandler(wit_));
+  }
+  Status SetupHostFunctions(ActorContext&, HostFunctions&) override { return Status(); }
+
+ private:
+  std::string wit_;
+};
+
+TEST(HandlerRegistryTest, AHandlersWitIsParsedWhenItIsRegistered) {
+  HandlerRegistry registry = BuiltinHandlers();
+  const size_t builtins = registry.Names().size();
+  Status bad = registry.Register(std::make_unique<WitHandler>("package example:counter;\n"
+                                                              "interface counter { next: func( }\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.ToString().find("handler 'counter' wit()"), std::string::npos) << bad.ToString();
+  EXPECT_EQ(registry.Find("counter"), nullptr);  // nothing registered
+  EXPECT_EQ(registry.Names().size(), builtins);
+
+  ASSERT_TRUE(registry
+                  .Register(std::make_unique<WitHandler>(
+                      "package example:counter;\ninterface counter { next: func() -> u64; }\n"))
+                  .ok());
+  const wit::Package* wit = registry.WitOf("counter");
+  ASSERT_NE(wit, nullptr);
+  EXPECT_NE(wit->FindInterface("counter"), nullptr);
+  EXPECT_EQ(registry.WitOf("timing"), nullptr);  // built-ins use theater:simple's WIT
+  // A handler without rules has a yes/no permission, granted at the root, keyed by its name.
+  EXPECT_TRUE(registry.RootPermissions().Permits("counter"));
+  bool listed = false;
+  for (const PolicyHandler& h : registry.PolicyHandlers()) {
+    if (h.name == "counter") listed = h.policy_key == "counter" && h.rules == nullptr;
+  }
+  EXPECT_TRUE(listed);
+  // Registering the same name again replaces it.
+  ASSERT_TRUE(registry
+                  .Register(std::make_unique<WitHandler>(
+                      "package example:counter;\ninterface counter { next: func() -> u32; }\n"))
+                  .ok());
+  EXPECT_EQ(registry.Names().size(), builtins + 1);
 }
 
 }  // namespace
