@@ -34,7 +34,7 @@ set(THEATER_WASM_CFLAGS --target=wasm32-wasi -O2 -mexec-model=reactor
 # theater_add_wasm_actor(<name> SOURCES <files...> [OUTPUT <dir>] [FLAGS <extra clang flags...>])
 # Compiles a C or C++ guest to <OUTPUT or current binary dir>/<name>.wasm.
 function(theater_add_wasm_actor name)
-  cmake_parse_arguments(A "" "OUTPUT" "SOURCES;FLAGS" ${ARGN})
+  cmake_parse_arguments(A "" "OUTPUT" "SOURCES;FLAGS;DEPENDS" ${ARGN})
   if(NOT A_OUTPUT)
     set(A_OUTPUT ${CMAKE_CURRENT_BINARY_DIR})
   endif()
@@ -48,7 +48,7 @@ function(theater_add_wasm_actor name)
   add_custom_command(OUTPUT ${out}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${A_OUTPUT}
     COMMAND ${THEATER_WASM_CC} ${THEATER_WASM_CFLAGS} ${A_FLAGS} -o ${out} ${srcs}
-    DEPENDS ${srcs} ${sdk_headers}
+    DEPENDS ${srcs} ${sdk_headers} ${A_DEPENDS}
     COMMENT "Compiling wasm actor ${name}"
     VERBATIM)
   add_custom_target(wasm_${name} ALL DEPENDS ${out})

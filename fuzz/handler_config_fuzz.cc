@@ -1,21 +1,21 @@
 // Theater: a WebAssembly actor runtime.
 //
 // libFuzzer target for the built-in handlers' config parsers: every `[[handler]]` table of a
-// manifest reaches its handler's CreateInstance (filesystem, process, http-client,
-// http-framework, environment, random, timing, store, supervisor, message-server, runtime),
+// manifest reaches its handler's CreateInstance (every handler BuiltinHandlers() registers),
 // which must accept it or refuse it with an error, never crash or throw.
 //
 // The first input byte chooses the form of the rest:
 //   - even: a manifest's TOML (after a fixed name/version/component header), parsed by
 //     ParseManifest exactly as a spawn does, every [[handler]] table then handed to its handler;
-//   - odd: a JSON object handed to the handler whose index is that byte / 2 (mod the count), the
-//     way a config arrives from any other JSON-carrying path.
+//   - odd: a JSON object handed to the handler whose index (in registration order) is that
+//     byte / 2 (mod the count), the way a config arrives from any other JSON-carrying path.
 // The environment handler's config is also applied: a variable it exposes is allowed by both the
 // actor's permission and the config (EnvVarExposed is an intersection).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,9 +36,12 @@ const HandlerRegistry& Registry() {
   return *registry;
 }
 
-constexpr const char* kTypes[] = {"runtime",     "supervisor",     "timing",        "random",
-                                  "environment", "message-server", "store",         "filesystem",
-                                  "process",     "http-client",    "http-framework"};
+// Every registered handler type, so that a handler added to the built-in set is fuzzed too.
+const std::vector<std::string_view>& Types() {
+  static const std::vector<std::string_view>* types =
+      new std::vector<std::string_view>(Registry().Names());
+  return *types;
+}
 
 void Apply(const HandlerConfig& config) {
   const Handler* prototype = Registry().Find(config.type);
@@ -75,7 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   nlohmann::json config = nlohmann::json::parse(rest, nullptr, false);
   if (config.is_discarded() || !config.is_object()) return 0;
   HandlerConfig handler;
-  handler.type = kTypes[(data[0] / 2) % std::size(kTypes)];
+  handler.type = std::string(Types()[(data[0] / 2) % Types().size()]);
   handler.config = std::move(config);
   handler.location = "fuzz.json";
   Apply(handler);

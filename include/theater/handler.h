@@ -69,6 +69,35 @@ struct CoreCall {
 // ActorContext::RecordHostCall.
 using CoreHostFunction = std::function<Status(ActorContext& actor, CoreCall& call)>;
 
+// A function of an interface a component imports that the host serves with the component's own
+// types rather than a WIT it knows beforehand (WASI preview 2: every component made with the
+// preview-1 adapter imports its own version of it). Owned, so a function may keep it.
+struct ComponentImport {
+  std::string interface_name;  // as imported, version included: "wasi:io/streams@0.2.3"
+  std::string function;        // "get-stdout", "[method]output-stream.write"
+  abi::FunctionType type;      // the component's type of it
+};
+
+// Serves one ComponentImport: `params` are the lifted arguments, resource handles replaced by
+// their representations (an own<T> moved to the host, a borrow<T> lent for the call); handles in
+// the results are representations of resources the host implements, which the guest then owns.
+// A non-OK status traps the guest. The runtime records nothing: the handler records what crossed
+// with ActorContext::RecordHostCall.
+using ComponentHostFunction = std::function<Result<std::vector<abi::Value>>(
+    const ComponentImport& import, std::vector<abi::Value>& params)>;
+
+// The functions of a family of component interfaces (HostFunctions::ServeComponentInterfaces),
+// with the resources they hand out. Asked while the component is instantiated; its functions
+// and drops then run on the actor's fiber, one at a time.
+class ComponentInterfaces {
+ public:
+  virtual ~ComponentInterfaces() = default;
+  // The implementation of `import`, or kNotFound naming it (the actor then fails to spawn).
+  virtual Result<ComponentHostFunction> Resolve(const ComponentImport& import) = 0;
+  // The guest dropped its last owned handle of a resource these interfaces implement.
+  virtual void DropResource(uint32_t rep) = 0;
+};
+
 // Where a handler adds its host functions (SetupHostFunctions). Each is typed by the WIT: the
 // interfaces of theater:simple (by short name, "timing", or in full, "theater:simple/timing"), or
 // an interface of the handler's own WIT (Handler::wit(), by its full name,
@@ -88,6 +117,12 @@ class HostFunctions {
   // trap.
   virtual Status AddCore(std::string_view module, std::string_view name, std::string_view params,
                          std::string_view results, CoreHostFunction impl) = 0;
+  // Serves every function a component imports from an interface whose name starts with
+  // `prefix` ("wasi:") with `interfaces`, which the actor's instance keeps alive (a fresh one per
+  // instance: an update instantiates anew). For components only; core modules never ask it.
+  // When the handler is not permitted, every call traps.
+  virtual Status ServeComponentInterfaces(std::string_view prefix,
+                                          std::shared_ptr<ComponentInterfaces> interfaces) = 0;
 };
 
 class Handler {
@@ -96,7 +131,9 @@ class Handler {
 
   // The `[[handler]]` type name, e.g. "timing"; also the permission it needs.
   virtual std::string_view name() const = 0;
-  // The interface whose imports it serves (e.g. "theater:simple/timing"), if any.
+  // The interface whose imports it serves (e.g. "theater:simple/timing"), if any: an actor
+  // importing it activates the handler. A name ending in '*' stands for every interface it is a
+  // prefix of ("wasi:*": each WASI interface a component imports).
   virtual std::optional<std::string> imports() const = 0;
   // The interface whose exports it calls (e.g. "theater:simple/supervisor-handlers"), if any.
   virtual std::optional<std::string> exports() const = 0;
@@ -124,8 +161,9 @@ class Handler {
     return Status();
   }
   virtual void Stop(StopKind kind) { (void)kind; }
-  // Directories this handler grants the actor through wasi:filesystem; asked, after
-  // SetupHostFunctions, only when the actor is a component. The descriptors stay this handler's.
+  // Directories this handler grants the actor through wasi:filesystem; asked (through
+  // ActorContext::WasiPreopens) while a component is instantiated, after every handler's
+  // SetupHostFunctions. The descriptors stay this handler's.
   virtual std::vector<WasiPreopen> WasiPreopens() { return {}; }
 };
 
@@ -134,6 +172,8 @@ class Handler {
 // A non-negative integer from a handler's config (TOML integers arrive as signed JSON numbers).
 // Errors name `key`.
 Result<uint64_t> ConfigUnsigned(const nlohmann::json& value, std::string_view key);
+// For a handler that takes no config: refuses any key of `config`, naming it.
+Status RequireNoConfig(const HandlerConfig& config);
 // A limit from a handler's config: an integer between `min` and `cap`; errors name `key`.
 Result<uint64_t> ConfigLimit(const nlohmann::json& value, std::string_view key, uint64_t min,
                              uint64_t cap);

@@ -39,6 +39,7 @@
 #include "theater/runtime.h"
 #include "theater/status.h"
 #include "theater/timers.h"
+#include "theater/wasi_preopen.h"
 
 namespace theater {
 
@@ -139,8 +140,8 @@ class ActorContext {
   // Appends a custom event `custom/<type>` to the actor's chain unless the actor is over its
   // custom-event rate; false (nothing recorded) when it is. From a host function only.
   virtual bool RecordCustomEvent(std::string_view type, std::span<const uint8_t> data) = 0;
-  // Records a host call of a core-ABI function (HostFunctions::AddCore) in the chain, as the
-  // runtime records the others: an event "<interface>/<function>" with `input` and `output`.
+  // Records a host call of a core-ABI or component-typed function (HostFunctions::AddCore,
+  // ServeComponentInterfaces) in the chain, as the runtime records the others: an event "<interface>/<function>" with `input` and `output`.
   // From a host function only.
   virtual void RecordHostCall(std::string_view interface_name, std::string_view function,
                               std::span<const abi::Value> input,
@@ -148,9 +149,22 @@ class ActorContext {
   // Sets a value the actor's metrics report under `name`. Any thread.
   virtual void SetCustomMetric(const std::string& name, double value) = 0;
 
+  // The directories the actor's handlers grant it through wasi:filesystem (each one's
+  // Handler::WasiPreopens), for the handler that serves WASI to components. Complete once every
+  // handler is set up, i.e. while the actor's instance is created and afterwards. The descriptors
+  // stay their handlers': duplicate what you keep.
+  virtual std::vector<WasiPreopen> WasiPreopens() = 0;
+
   // --- Exports and mailbox (any thread). ---
   // Whether the actor's component exports "<interface>#<function>". Safe also while it stops.
   virtual bool HasExport(std::string_view export_name) const = 0;
+  // Which declaration the actor's export `<interface>#<function>` follows, told by its type:
+  // the interface's own ("theater:simple/message-server-client") or an alternate form of it
+  // ("theater:simple/message-server-client-simple"; docs/wit.md, "Two forms of one name"). A
+  // handler that calls an export with alternate forms builds its params for the form named
+  // here. Empty when the actor does not export the function or its type matches no form.
+  virtual std::string ExportForm(std::string_view interface_name,
+                                 std::string_view function) const = 0;
   // Queues a call of one of the actor's exports. Refused (without calling call.reply) with
   // kFailedPrecondition while the actor stops and kResourceExhausted when its mailbox is full.
   virtual Status Post(ExportInvocation call) = 0;
@@ -164,7 +178,8 @@ class ActorContext {
 
   // --- Suspending the calling host function (on the actor's fiber only). ---
   // Whether the running host function may suspend: false inside a direct call that is not a
-  // scheduled operation (then a handler does its work synchronously).
+  // scheduled operation (then a handler does its work synchronously), and while the actor's
+  // module is instantiated (a component's start function runs then).
   virtual bool CanSuspend() const = 0;
   // Suspends the guest call and calls `arm(waker)` once it has switched away (so a wake from
   // `arm` itself is safe); the worker thread runs other actors meanwhile. Returns the wake value,
@@ -172,7 +187,8 @@ class ActorContext {
   // with that status), or kFailedPrecondition when !CanSuspend().
   virtual Result<uint64_t> Suspend(const std::function<void(Waker)>& arm) = 0;
   // Suspends for `wait` on the timers. kFailedPrecondition at once when the wait would outlast
-  // the call's deadline; kCancelled when the call is stopped meanwhile.
+  // the call's deadline or the module is being instantiated; kCancelled when the call is stopped
+  // meanwhile.
   virtual Status SleepFor(std::chrono::nanoseconds wait) = 0;
 
   // --- Children (the supervisor handler; any thread). ---

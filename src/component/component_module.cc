@@ -9,7 +9,6 @@
 #include "common/bytes.h"
 #include "component/linker.h"
 #include "component/value_host.h"
-#include "component/wasi_preview2.h"
 #include "component/wit_check.h"
 
 namespace theater::component {
@@ -85,7 +84,7 @@ class ComponentActorInstance final : public engine::Instance {
   // View export index -> the main module's export index (none: nothing to run).
   std::vector<std::optional<uint32_t>> targets_;
   std::vector<std::unique_ptr<Redirect>> redirects_;
-  std::vector<std::unique_ptr<ValueImport>> value_imports_;  // the WASI imports
+  std::vector<std::unique_ptr<ValueImport>> value_imports_;  // the imports served with values (WASI)
 };
 
 // Turns the component's lowered imports into core-style imports resolved by the runtime.
@@ -98,10 +97,12 @@ class ResolverHost final : public ComponentHost {
         actor_(actor),
         redirects_(redirects),
         value_imports_(value_imports),
-        wasi_provider_(dynamic_cast<WasiProvider*>(&resolver)) {}
+        value_resolver_(dynamic_cast<ValueImportResolver*>(&resolver)) {}
 
   Result<HostImport> LowerImport(const LoweredImport& import) override {
-    if (WasiPreview2::IsWasi(import.interface_name)) return LowerWasiImport(import);
+    if (value_resolver_ != nullptr && value_resolver_->ServesWithValues(import.interface_name)) {
+      return LowerValueImport(import);
+    }
     engine::ImportInfo info;
     info.module = import.interface_name.empty() ? std::string(kRootModule) : import.interface_name;
     info.name = import.function;
@@ -115,21 +116,18 @@ class ResolverHost final : public ComponentHost {
   }
 
   void BindResource(ResourceType& type) override {
-    WasiPreview2* wasi = wasi_provider_ ? wasi_provider_->wasi() : nullptr;
-    if (wasi != nullptr && WasiPreview2::IsWasi(type.interface_name)) {
-      type.on_host_drop = [wasi](uint32_t rep) { wasi->Drop(rep); };
+    if (value_resolver_ != nullptr) {
+      type.on_host_drop = value_resolver_->ResourceDropper(type.interface_name);
     }
   }
 
-  // The memories and reallocs the imports bound at the core level were given (WASI imports
-  // carry their own: the adapter allocates with its own realloc).
+  // The memories and reallocs the imports bound at the core level were given (imports served
+  // with values carry their own: the WASI adapter allocates with its own realloc).
   const std::vector<LinkedMemory>& memories() const { return memories_; }
 
  private:
-  Result<HostImport> LowerWasiImport(const LoweredImport& import) {
-    WasiPreview2* wasi = wasi_provider_ ? wasi_provider_->wasi() : nullptr;
-    if (wasi == nullptr) return NotFound("the WASI interfaces are not provided here");
-    THEATER_ASSIGN_OR_RETURN(ValueHost::Function fn, wasi->Resolve(import));
+  Result<HostImport> LowerValueImport(const LoweredImport& import) {
+    THEATER_ASSIGN_OR_RETURN(ValueHost::Function fn, value_resolver_->ResolveValueImport(import));
     THEATER_ASSIGN_OR_RETURN(HostImport bound,
                              BindValueImport(import, std::move(fn), &value_imports_));
     redirects_.push_back(std::make_unique<Redirect>(Redirect{bound.binding, &actor_}));
@@ -140,7 +138,7 @@ class ResolverHost final : public ComponentHost {
   ComponentActorInstance& actor_;
   std::vector<std::unique_ptr<Redirect>>& redirects_;
   std::vector<std::unique_ptr<ValueImport>>& value_imports_;
-  WasiProvider* wasi_provider_;
+  ValueImportResolver* value_resolver_;
   std::vector<LinkedMemory> memories_;
 };
 

@@ -24,12 +24,14 @@
 // first instantiation fills in under a lock (every instantiation derives the same one).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "component/value_host.h"
 #include "theater/abi/component.h"
 #include "theater/abi/wit.h"
 #include "theater/engine.h"
@@ -37,16 +39,21 @@
 
 namespace theater::component {
 
-class WasiPreview2;
-
-// Implemented by an engine::ImportResolver that also serves the WASI preview-2 interfaces to
-// components (the runtime's, once per actor): a component's imports of `wasi:` interfaces are
-// bound to it, with abi::Values and resource handles (wasi_preview2.h), instead of through
-// Resolve. A resolver without it leaves such imports unresolved.
-class WasiProvider {
+// Implemented by an engine::ImportResolver that serves some of a component's imports with
+// abi::Values and resource handles (value_host.h) instead of at the core level: the runtime's,
+// for the interfaces handlers serve that way (WASI preview 2, HostFunctions::
+// ServeComponentInterfaces). A resolver without it has every import resolved at the core level.
+class ValueImportResolver {
  public:
-  virtual ~WasiProvider() = default;
-  virtual WasiPreview2* wasi() = 0;
+  virtual ~ValueImportResolver() = default;
+  // Whether the imports of `interface_name` are served with values.
+  virtual bool ServesWithValues(std::string_view interface_name) = 0;
+  // The implementation of `import`, whose interface ServesWithValues accepted; an error names it.
+  virtual Result<ValueHost::Function> ResolveValueImport(const LoweredImport& import) = 0;
+  // What to call when the guest drops its last owned handle of a resource of such an interface
+  // (the resolver may be gone by then: the function keeps what it needs); null for a resource of
+  // an interface not served with values.
+  virtual std::function<void(uint32_t rep)> ResourceDropper(std::string_view interface_name) = 0;
 };
 
 // Decodes a component binary and prepares it to be instantiated on `engine`. The core modules

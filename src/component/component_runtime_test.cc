@@ -201,5 +201,50 @@ TEST_F(ComponentRuntimeTest, AnActorUsingWasiRunsAsAComponentMadeWithTheAdapter)
   EXPECT_TRUE(runtime_->VerifyChain(*id).ok());
 }
 
+// WASI preview 2 is a handler like the others: a parent can disallow it for a child, whose WASI
+// calls then trap. The probe makes them from its start function, so the child never spawns, and
+// the error says which handler was refused; the parent, which has it, ran the same code.
+TEST_F(ComponentRuntimeTest, AParentCanDisallowWasiPreview2ForAChild) {
+  const std::string manifest = "name = \"wasi-probe\"\nversion = \"0.1.0\"\ncomponent = \"" +
+                               std::string(THEATER_TEST_ACTOR_DIR) +
+                               "/wasi_probe.component.wasm\"\n";
+  SpawnRequest parent_request;
+  parent_request.manifest = manifest;
+  Result<std::string> parent = runtime_->Spawn(parent_request);
+  ASSERT_TRUE(parent.ok()) << parent.status().ToString();
+
+  SpawnRequest child_request;
+  child_request.parent_id = *parent;
+  child_request.manifest = manifest + "[permission_policy.wasi_preview2]\ntype = \"disallow\"\n";
+  Result<std::string> child = runtime_->Spawn(child_request);
+  ASSERT_FALSE(child.ok());
+  EXPECT_NE(child.status().ToString().find(
+                "Handler type 'wasi-preview2' not permitted by effective permissions"),
+            std::string::npos)
+      << child.status().ToString();
+  EXPECT_EQ(runtime_->List().size(), 1u);  // the parent only
+}
+
+// A component whose static constructor sleeps asks the host to wait while it is being
+// instantiated, before any call exists to park: the wait is refused with an error that says so,
+// the spawn fails cleanly, and the host and its other actors carry on.
+TEST_F(ComponentRuntimeTest, AWaitWhileTheComponentIsInstantiatedIsRefusedNotACrash) {
+  SpawnRequest request;
+  request.manifest = "name = \"start-sleep\"\nversion = \"0.1.0\"\ncomponent = \"" +
+                     std::string(THEATER_TEST_ACTOR_DIR) + "/wasi_start_sleep.component.wasm\"\n";
+  Result<std::string> id = runtime_->Spawn(request);
+  ASSERT_FALSE(id.ok());
+  EXPECT_NE(id.status().ToString().find(
+                "a host function cannot wait while the actor's instance is being created"),
+            std::string::npos)
+      << id.status().ToString();
+  EXPECT_TRUE(runtime_->List().empty());
+  // The runtime still spawns and runs components.
+  request.manifest = "name = \"wasi-probe\"\nversion = \"0.1.0\"\ncomponent = \"" +
+                     std::string(THEATER_TEST_ACTOR_DIR) + "/wasi_probe.component.wasm\"\n";
+  Result<std::string> probe = runtime_->Spawn(request);
+  EXPECT_TRUE(probe.ok()) << probe.status().ToString();
+}
+
 }  // namespace
 }  // namespace theater::component

@@ -60,15 +60,26 @@ Status CheckInstance(const std::string& direction, const std::string& instance_n
   for (const ExternItem& item : type->exports) {
     if (item.sort != Sort::kFunc || !item.type) continue;
     const std::string where = direction + " " + instance_name + "." + item.name;
-    const abi::FunctionType* expected = iface->FindFunction(item.name);
-    if (expected == nullptr) {
+    // An import or export may take any form the package accepts (Package::alternate_forms).
+    std::vector<const wit::Interface*> forms = package.FormsOf(interface_name, item.name);
+    if (forms.empty()) {
       return ValidationError(where + ": the host's WIT declares no such function");
     }
     Result<abi::FunctionType> actual = ToAbiFunctionType(*item.type);
     if (!actual.ok()) return actual.status().WithContext(where);
-    if (!SameFunction(*actual, *expected)) {
+    std::string declared;
+    for (const wit::Interface* form : forms) {
+      const abi::FunctionType& expected = *form->FindFunction(item.name);
+      if (SameFunction(*actual, expected)) {
+        declared.clear();
+        break;
+      }
+      if (!declared.empty()) declared += ", or (interface " + form->name + ") ";
+      declared += FunctionText(expected);
+    }
+    if (!declared.empty()) {
       return ValidationError(where + ": the component's type is " + FunctionText(*actual) +
-                             ", the host's WIT declares " + FunctionText(*expected));
+                             ", the host's WIT declares " + declared);
     }
   }
   return Status::Ok();

@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 //
 // Router tests with in-process endpoints (bounded queues standing in for actor mailboxes; the
-// actor side is tested through real actors in src/runtime/messaging_test.cc).
+// actor side is tested through real actors in src/handlers/message-server/message_server_test.cc).
 #include "theater/router.h"
 
 #include <gmock/gmock.h>

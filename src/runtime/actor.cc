@@ -6,7 +6,6 @@
 #include <algorithm>
 
 #include "common/clock.h"
-#include "component/component_module.h"
 #include "runtime/await.h"
 #include "runtime/runtime_impl.h"
 #include "runtime/timers.h"
@@ -86,21 +85,20 @@ Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::
   options.custom_event_bytes_per_second = runtime_.options().custom_event_bytes_per_second;
   options.record_chain = runtime_.options().record_calls;
   options.byte_spill = runtime_.byte_spill();
-  if (component::IsComponentModule(*module)) {
-    for (auto& handler : handlers_) {
-      for (WasiPreopen& preopen : handler->WasiPreopens()) {
-        options.wasi_preopens.push_back(std::move(preopen));
-      }
-    }
-    options.wasi_wait_until = [this](ActorHost& host, int64_t steady_deadline_ns) {
-      return SleepOn(host, std::chrono::nanoseconds(steady_deadline_ns - SteadyNowNs()));
-    };
-  }
+  // Nothing else runs on the actor while a host is created (at spawn, or in an update's task).
+  options.instantiating = [this](ActorHost* host) { calling_host_ = host; };
   return ActorHost::Create(std::move(module), options, config_.chain, table);
+}
+
+Status WaitWhileInstantiating() {
+  return FailedPrecondition(
+      "a host function cannot wait while the actor's instance is being created (a start "
+      "function, such as a component's _initialize)");
 }
 
 Status Actor::SleepOn(ActorHost& host, std::chrono::nanoseconds wait) {
   if (wait <= std::chrono::nanoseconds::zero()) return Status::Ok();
+  if (!host.has_instance()) return WaitWhileInstantiating();
   // Refused at once rather than cut off by the deadline, so the guest learns why.
   const std::chrono::milliseconds call_deadline(config_.manifest.limits.call_deadline_ms);
   if (wait >= call_deadline) {
@@ -197,6 +195,22 @@ bool Actor::HasExport(std::string_view export_name) const {
     module = module_;
   }
   return module && module->FindExport(export_name);
+}
+
+std::string Actor::ExportForm(std::string_view interface_name, std::string_view function) const {
+  const std::string export_name = std::string(interface_name) + "#" + std::string(function);
+  std::shared_ptr<const engine::Module> module;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = export_forms_.find(export_name); it != export_forms_.end()) return it->second;
+    module = module_;
+  }
+  if (!module) return "";
+  Result<runtime::ExportForm> found = FindExportForm(*module, interface_name, function);
+  std::string form = found.ok() ? found->form : "";
+  std::lock_guard<std::mutex> lock(mu_);
+  if (module_ == module) export_forms_.emplace(export_name, form);
+  return form;
 }
 
 bool Actor::Notify(std::string_view interface_name, std::string_view function,
@@ -377,6 +391,7 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
       replaced_host = std::exchange(host_, std::move(op.new_host));
       std::lock_guard<std::mutex> lock(mu_);
       module_ = op.module;
+      export_forms_.clear();
     } else {
       config_.chain->Append(
           chain::Lifecycle{"component-update-failed", result.status().ToString()});

@@ -64,6 +64,10 @@ struct Operation {
   ReplyFn reply;  // may be empty (callbacks nobody waits for)
 };
 
+// Why a host function may not suspend while its actor's module is instantiated: the start
+// function runs outside any fiber call, before the instance exists.
+Status WaitWhileInstantiating();
+
 // The actor is the ActorContext its handlers are given (include/theater/host_api.h): the
 // overrides below are what handlers may reach; the rest is the runtime's.
 class Actor final : public ActorContext, public std::enable_shared_from_this<Actor> {
@@ -108,6 +112,8 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // Whether the actor's component exports `export_name` ("<interface>#<function>"). Safe from
   // any thread, also while the actor stops.
   bool HasExport(std::string_view export_name) const;
+  std::string ExportForm(std::string_view interface_name,
+                         std::string_view function) const override;
 
   Status Pause();
   Status Resume();
@@ -149,6 +155,7 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
                       std::span<const abi::Value> input,
                       std::span<const abi::Value> output) override;
   void SetCustomMetric(const std::string& name, double value) override;
+  std::vector<WasiPreopen> WasiPreopens() override;
   Status Post(ExportInvocation call) override;
   // Called by runtime.shutdown: the actor stops (reporting kExit with `data` to its supervisor)
   // once the current operation has finished. False when it is already stopping.
@@ -170,7 +177,7 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // --- The runtime's. ---
   TimerService& timers();
   // Suspends the guest call `host` is running for `wait`, on the timers, holding no worker
-  // thread (SleepFor above, a component's WASI pollables).
+  // thread (SleepFor above).
   Status SleepOn(ActorHost& host, std::chrono::nanoseconds wait);
   SupervisionPolicy supervision_policy() const;
   // Delivers a child's notification to the listener (and returns whether there was one).
@@ -221,12 +228,16 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // The component: replaced (under mu_) only by an update, which keeps the old one alive until
   // its host is gone.
   std::shared_ptr<const engine::Module> module_;
+  // ExportForm's answers for module_ (under mu_; cleared when an update replaces it).
+  mutable std::map<std::string, std::string, std::less<>> export_forms_;
   // An ActorHost for `module` with `state`, its imports served by this actor's handlers.
   Result<std::unique_ptr<ActorHost>> NewHost(std::shared_ptr<const engine::Module> module,
                                              StateBytes state);
   std::unique_ptr<ActorHost> host_;
-  // The host whose guest code is running host functions: host_, except while an update
-  // initialises the new component (then its host). Touched only by the running operation.
+  // The host whose guest code is running host functions: host_, except while a host is being
+  // instantiated (a component's start function runs then) and while an update initialises the
+  // new component (then that host). Touched only by the running operation, or by Setup before
+  // anything runs.
   ActorHost* calling_host_ = nullptr;
   ActorHost& CallingHost() { return calling_host_ ? *calling_host_ : *host_; }
   const ActorHost& CallingHost() const { return calling_host_ ? *calling_host_ : *host_; }

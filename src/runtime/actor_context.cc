@@ -26,6 +26,14 @@ void Actor::RecordHostCall(std::string_view interface_name, std::string_view fun
   CallingHost().RecordHostCall(event_type, interface_name, function, input, {output, nullptr});
 }
 
+std::vector<WasiPreopen> Actor::WasiPreopens() {
+  std::vector<WasiPreopen> preopens;
+  for (auto& handler : handlers_) {
+    for (WasiPreopen& preopen : handler->WasiPreopens()) preopens.push_back(std::move(preopen));
+  }
+  return preopens;
+}
+
 Status Actor::Post(ExportInvocation call) {
   Operation op;
   op.interface_name = std::move(call.interface_name);
@@ -36,11 +44,14 @@ Status Actor::Post(ExportInvocation call) {
 }
 
 bool Actor::CanSuspend() const {
-  return CallingHost().instance().active_call() != nullptr;
+  const ActorHost& host = CallingHost();
+  return host.has_instance() && host.instance().active_call() != nullptr;
 }
 
 Result<uint64_t> Actor::Suspend(const std::function<void(Waker)>& arm) {
-  return Await(CallingHost().instance(), arm);
+  ActorHost& host = CallingHost();
+  if (!host.has_instance()) return WaitWhileInstantiating();
+  return Await(host.instance(), arm);
 }
 
 Status Actor::SleepFor(std::chrono::nanoseconds wait) {

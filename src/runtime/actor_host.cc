@@ -7,8 +7,6 @@
 
 #include "common/clock.h"
 #include "component/component_module.h"
-#include "component/wasi_preview2.h"
-#include "common/os_entropy.h"
 #include "runtime/wit_embedded.h"
 
 namespace theater::runtime {
@@ -60,7 +58,14 @@ Result<const wit::Package*> TheaterPackage() {
     for (const EmbeddedWitFile& f : EmbeddedTheaterWit()) {
       sources.push_back({std::string(f.name), std::string(f.contents)});
     }
-    return wit::ParseWitSources(sources);
+    Result<wit::Package> parsed = wit::ParseWitSources(sources);
+    // The forms the handlers' documentation gives: runtime.log with a level
+    // (wit/runtime.wit) and handle-request without a request id (wit/message-server.wit).
+    if (parsed.ok()) {
+      parsed->alternate_forms.emplace_back("runtime", "runtime-leveled");
+      parsed->alternate_forms.emplace_back("message-server-client", "message-server-client-simple");
+    }
+    return parsed;
   }();
   if (!package.ok()) return package.status().WithContext("the embedded theater:simple WIT");
   return &package.value();
@@ -215,20 +220,66 @@ void ActorHost::BindRuntime(std::map<std::string, HostFunctionImpl>* impls) {
 
 namespace {
 
-// Resolves an actor's imports; a component's WASI preview-2 imports go to `wasi`.
-class HostResolver final : public engine::ImportResolver, public component::WasiProvider {
+// Resolves an actor's imports: at the core level through `lookup`, and, for a component, the
+// interfaces handlers serve with values (HostFunctions::ServeComponentInterfaces) through their
+// ComponentInterfaces, by the longest matching prefix.
+class HostResolver final : public engine::ImportResolver, public component::ValueImportResolver {
  public:
   using Lookup = std::function<Result<engine::HostBinding>(const engine::ImportInfo&)>;
-  HostResolver(Lookup lookup, component::WasiPreview2* wasi)
-      : lookup_(std::move(lookup)), wasi_(wasi) {}
+  HostResolver(Lookup lookup, const std::vector<ComponentInterfacesEntry>& families,
+               const EffectivePermissions* permissions)
+      : lookup_(std::move(lookup)), families_(families), permissions_(permissions) {}
+
   Result<engine::HostBinding> Resolve(const engine::ImportInfo& import) override {
     return lookup_(import);
   }
-  component::WasiPreview2* wasi() override { return wasi_; }
+
+  bool ServesWithValues(std::string_view interface_name) override {
+    return Family(interface_name) != nullptr;
+  }
+
+  Result<component::ValueHost::Function> ResolveValueImport(
+      const component::LoweredImport& import) override {
+    const ComponentInterfacesEntry* family = Family(import.interface_name);
+    if (family == nullptr) {
+      return NotFound("no handler provides '" + import.interface_name + "." + import.function +
+                      "'");
+    }
+    ComponentImport own{import.interface_name, import.function, import.type};
+    THEATER_ASSIGN_OR_RETURN(ComponentHostFunction fn, family->interfaces->Resolve(own));
+    // Decided once, like a typed binding's: permissions are fixed at spawn.
+    Status denial =
+        permissions_ != nullptr ? CheckHandlerPermitted(*permissions_, family->handler) : Status();
+    return component::ValueHost::Function(
+        [fn = std::move(fn), own = std::move(own), denial = std::move(denial)](
+            const component::LoweredImport&,
+            std::vector<Value>& params) -> Result<std::vector<Value>> {
+          if (!denial.ok()) return denial;
+          return fn(own, params);
+        });
+  }
+
+  std::function<void(uint32_t rep)> ResourceDropper(std::string_view interface_name) override {
+    const ComponentInterfacesEntry* family = Family(interface_name);
+    if (family == nullptr) return nullptr;
+    return [interfaces = family->interfaces](uint32_t rep) { interfaces->DropResource(rep); };
+  }
 
  private:
+  const ComponentInterfacesEntry* Family(std::string_view interface_name) const {
+    const ComponentInterfacesEntry* best = nullptr;
+    for (const ComponentInterfacesEntry& family : families_) {
+      if (interface_name.starts_with(family.prefix) &&
+          (best == nullptr || family.prefix.size() > best->prefix.size())) {
+        best = &family;
+      }
+    }
+    return best;
+  }
+
   Lookup lookup_;
-  component::WasiPreview2* wasi_;
+  const std::vector<ComponentInterfacesEntry>& families_;
+  const EffectivePermissions* permissions_;
 };
 
 }  // namespace
@@ -254,25 +305,7 @@ Status ActorHost::Bind(HostFunctionTable extra) {
   if (!runtime) return InternalError("theater:simple has no runtime interface");
   BindRuntime(&runtime_impls);
 
-  if (component::IsComponentModule(*module_)) {
-    component::WasiPreview2::Options wasi;
-    wasi.log = [this](std::string_view line) { Log(line); };
-    wasi.random = [](std::span<uint8_t> out) { return FillOsEntropy(out); };
-    if (options_.wasi_wait_until) {
-      wasi.wait_until = [this](int64_t deadline_ns) {
-        return options_.wasi_wait_until(*this, deadline_ns);
-      };
-    }
-    wasi.record = [this](std::string_view interface_name, std::string_view function,
-                         std::span<const Value> params, std::span<const Value> results) {
-      RecordHostCall(std::string(interface_name) + "/" + std::string(function), interface_name,
-                     function, params, {results, nullptr});
-    };
-    wasi_preview2_ = std::make_unique<component::WasiPreview2>(std::move(wasi));
-    for (const component::WasiPreview2::Preopen& preopen : options_.wasi_preopens) {
-      THEATER_RETURN_IF_ERROR(wasi_preview2_->Grant(preopen));
-    }
-  }
+  component_interfaces_ = std::move(extra.component);
   auto lookup = [&](const engine::ImportInfo& import) -> Result<engine::HostBinding> {
     if (import.kind != engine::ExternKind::kFunction) {
       return InvalidArgument(
@@ -299,51 +332,69 @@ Status ActorHost::Bind(HostFunctionTable extra) {
       core_bindings_.push_back(std::move(binding));
       return engine::HostBinding{&ActorHost::DispatchCore, core_bindings_.back().get()};
     }
-    const abi::FunctionType* type = nullptr;
-    HostFunction impl;
-    HostFunctionImpl own;
-    std::string handler;
-    if (auto it = extra.typed.find(qualified); it != extra.typed.end()) {
-      if (options_.context == nullptr) {
-        return InternalError("host function '" + qualified + "' has no actor to serve");
+    // The import may take any form the package accepts (wit::Package::alternate_forms): the
+    // first whose core signature matches the imported one is bound.
+    std::vector<std::string> forms{import.module};
+    if (std::optional<std::string_view> short_name = ShortInterfaceName(import.module)) {
+      for (const wit::Interface* form : package->FormsOf(*short_name, import.name)) {
+        std::string module = std::string(kPackagePrefix) + form->name;
+        if (module != import.module) forms.push_back(std::move(module));
       }
-      type = it->second.type;
-      impl = it->second.impl;
-      handler = it->second.handler;
-    } else if (ShortInterfaceName(import.module) == "runtime") {
-      type = runtime->FindFunction(import.name);
-      auto found = runtime_impls.find(import.name);
-      if (found != runtime_impls.end()) own = found->second;
-      handler = "runtime";
     }
-    if (!type || (!impl && !own)) return NotFound("no handler provides '" + qualified + "'");
-    THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
-                             abi::FunctionPlan::Build(*type, abi::Context::kLower));
-    if (!plan.signature().Matches(import.sig.params, import.sig.results)) {
-      return InvalidArgument(
-          "core signature (" + import.sig.params + ") -> (" + import.sig.results +
-          ") does not match the WIT function, which "
-          "lowers to (" +
-          plan.signature().ParamLetters() + ") -> (" + plan.signature().ResultLetters() + ")");
+    std::string mismatches;
+    for (const std::string& form : forms) {
+      const abi::FunctionType* type = nullptr;
+      HostFunction impl;
+      HostFunctionImpl own;
+      std::string handler;
+      if (auto it = extra.typed.find(form + "." + import.name); it != extra.typed.end()) {
+        if (options_.context == nullptr) {
+          return InternalError("host function '" + qualified + "' has no actor to serve");
+        }
+        type = it->second.type;
+        impl = it->second.impl;
+        handler = it->second.handler;
+      } else if (ShortInterfaceName(form) == "runtime") {
+        type = runtime->FindFunction(import.name);
+        auto found = runtime_impls.find(import.name);
+        if (found != runtime_impls.end()) own = found->second;
+        handler = "runtime";
+      }
+      if (!type || (!impl && !own)) continue;
+      THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
+                               abi::FunctionPlan::Build(*type, abi::Context::kLower));
+      if (!plan.signature().Matches(import.sig.params, import.sig.results)) {
+        mismatches += (mismatches.empty() ? "" : ", nor the form of " + form + ", which lowers to ") +
+                      std::string("(") + plan.signature().ParamLetters() + ") -> (" +
+                      plan.signature().ResultLetters() + ")";
+        continue;
+      }
+      auto binding = std::make_unique<ImportBinding>(
+          ImportBinding{this, import.module, import.name, import.module + "/" + import.name,
+                        std::move(plan), std::move(impl), std::move(own), Status(), false});
+      if (options_.permissions && !handler.empty()) {
+        binding->denial = CheckHandlerPermitted(*options_.permissions, handler);
+        const abi::TypePtr& result = type->result;
+        binding->denial_is_err_value = result && result->kind == abi::TypeKind::kResult &&
+                                       result->err && result->err->kind == abi::TypeKind::kString;
+      }
+      bindings_.push_back(std::move(binding));
+      return engine::HostBinding{&ActorHost::DispatchImport, bindings_.back().get()};
     }
-    auto binding = std::make_unique<ImportBinding>(
-        ImportBinding{this, import.module, import.name, import.module + "/" + import.name,
-                      std::move(plan), std::move(impl), std::move(own), Status(), false});
-    if (options_.permissions && !handler.empty()) {
-      binding->denial = CheckHandlerPermitted(*options_.permissions, handler);
-      const abi::TypePtr& result = type->result;
-      binding->denial_is_err_value = result && result->kind == abi::TypeKind::kResult &&
-                                     result->err && result->err->kind == abi::TypeKind::kString;
-    }
-    bindings_.push_back(std::move(binding));
-    return engine::HostBinding{&ActorHost::DispatchImport, bindings_.back().get()};
+    if (mismatches.empty()) return NotFound("no handler provides '" + qualified + "'");
+    return InvalidArgument("core signature (" + import.sig.params + ") -> (" + import.sig.results +
+                           ") does not match the WIT function, which lowers to " + mismatches);
   };
-  HostResolver resolver(lookup, wasi_preview2_.get());
+  HostResolver resolver(lookup, component_interfaces_, options_.permissions.get());
   engine::InstanceOptions instance_options = options_.instance;
   instance_options.user_data = this;
   // A start function (a component runs `_initialize` from one) is part of initialisation.
   instance_options.start_timeout = options_.init_deadline;
-  THEATER_ASSIGN_OR_RETURN(instance_, module_->Instantiate(resolver, instance_options));
+  if (options_.instantiating) options_.instantiating(this);
+  Result<std::unique_ptr<engine::Instance>> instance =
+      module_->Instantiate(resolver, instance_options);
+  if (options_.instantiating) options_.instantiating(nullptr);
+  THEATER_ASSIGN_OR_RETURN(instance_, std::move(instance));
   return Status();
 }
 
@@ -388,6 +439,32 @@ int ActorHost::DispatchCore(engine::Instance& instance, void* data, const uint64
   Status done = b->impl(*b->host->options_.context, call);
   if (!done.ok()) return instance.Fail(done.WithContext(b->qualified));
   return 0;
+}
+
+Result<ExportForm> FindExportForm(const engine::Module& module, std::string_view interface_name,
+                                  std::string_view function) {
+  const std::string export_name = std::string(interface_name) + "#" + std::string(function);
+  THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
+  std::optional<std::string_view> short_name = ShortInterfaceName(interface_name);
+  std::vector<const wit::Interface*> forms;
+  if (short_name) forms = package->FormsOf(*short_name, function);
+  if (forms.empty()) return NotFound("no WIT function '" + export_name + "' in theater:simple");
+  std::optional<uint32_t> index = module.FindExport(export_name);
+  if (!index) return NotFound("actor does not export '" + export_name + "'");
+  const engine::FuncSig& sig = module.exports()[*index].sig;
+  std::string lowered;
+  for (const wit::Interface* form : forms) {
+    const abi::FunctionType* type = form->FindFunction(function);
+    THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
+                             abi::FunctionPlan::Build(*type, abi::Context::kLift));
+    if (plan.signature().Matches(sig.params, sig.results)) {
+      return ExportForm{type, std::string(kPackagePrefix) + form->name};
+    }
+    lowered += std::string(lowered.empty() ? "" : ", or (the form of " + form->name + ") ") + "(" +
+               plan.signature().ParamLetters() + ") -> (" + plan.signature().ResultLetters() + ")";
+  }
+  return InvalidArgument("export '" + export_name + "' has core signature (" + sig.params +
+                         ") -> (" + sig.results + "), but its WIT type lowers to " + lowered);
 }
 
 Result<ActorHost::ExportEntry*> ActorHost::ResolveExport(const std::string& export_name,
@@ -468,12 +545,10 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   auto cached = exports_.find(key);
   if (cached == exports_.end()) {
     std::string name(key);
-    THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
-    auto short_name = ShortInterfaceName(interface_name);
-    const wit::Interface* iface = short_name ? package->FindInterface(*short_name) : nullptr;
-    const abi::FunctionType* type = iface ? iface->FindFunction(function) : nullptr;
-    if (!type) return NotFound("no WIT function '" + name + "' in theater:simple");
-    THEATER_RETURN_IF_ERROR(ResolveExport(name, *type).status());
+    // The form the export takes decides its type (message-server handlers build the params for
+    // the same form, ActorContext::ExportForm).
+    THEATER_ASSIGN_OR_RETURN(ExportForm form, FindExportForm(*module_, interface_name, function));
+    THEATER_RETURN_IF_ERROR(ResolveExport(name, *form.type).status());
     cached = exports_.find(key);
   }
   const std::string& export_name = cached->first;

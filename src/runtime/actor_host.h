@@ -30,7 +30,6 @@
 #include <string_view>
 #include <vector>
 
-#include "component/wasi_preview2.h"
 #include "runtime/rate_limiter.h"
 #include "theater/abi/canonical.h"
 #include "theater/abi/wit.h"
@@ -69,9 +68,17 @@ struct CoreFunctionEntry {
 };
 // What the handlers offer an actor, keyed by "<interface>.<function>", e.g.
 // "theater:simple/timing.sleep" (or "<module>.<name>" for core functions).
+// A family of component interfaces a handler serves with the component's own types
+// (HostFunctions::ServeComponentInterfaces): every interface whose name starts with `prefix`.
+struct ComponentInterfacesEntry {
+  std::string prefix;
+  std::shared_ptr<ComponentInterfaces> interfaces;
+  std::string handler;
+};
 struct HostFunctionTable {
   std::map<std::string, HostFunctionEntry, std::less<>> typed;
   std::map<std::string, CoreFunctionEntry, std::less<>> core;
+  std::vector<ComponentInterfacesEntry> component;
 };
 
 struct ActorHostOptions {
@@ -103,17 +110,16 @@ struct ActorHostOptions {
   // chain (RuntimeOptions has the defaults).
   uint64_t log_bytes_per_second = 0;
   uint64_t custom_event_bytes_per_second = 0;
-  // Directories a component reaches through wasi:filesystem (Handler::WasiPreopens); none by
-  // default. Ignored for core modules.
-  std::vector<component::WasiPreview2::Preopen> wasi_preopens;
-  // How a component's WASI pollables wait (WasiPreview2::Options::wait_until); null: they do not.
-  std::function<Status(ActorHost& host, int64_t steady_deadline_ns)> wasi_wait_until;
+  // Called with this host just before its module is instantiated and with null right after: a
+  // component's start function runs during instantiation and may call host functions, whose
+  // handlers then reach the actor (ActorContext) before the host is returned to it.
+  std::function<void(ActorHost* host)> instantiating;
 };
 
 class ActorHost {
  public:
-  // Binds the module's imports (runtime interface, WASI stubs, plus the `extra` host functions,
-  // which take precedence) and instantiates it. Fails with a message naming the first import or
+  // Binds the module's imports (its own runtime interface functions, plus the `extra` host
+  // functions, which take precedence) and instantiates it. Fails with a message naming the first import or
   // export that does not match the theater:simple WIT.
   static Result<std::unique_ptr<ActorHost>> Create(std::shared_ptr<const engine::Module> module,
                                                    ActorHostOptions options,
@@ -148,6 +154,8 @@ class ActorHost {
   const engine::Module& module() const { return *module_; }
   chain::EventChain& chain() { return *chain_; }
   engine::Instance& instance() { return *instance_; }
+  // False while the module is being instantiated (its start function may call host functions).
+  bool has_instance() const { return instance_ != nullptr; }
   const engine::Instance& instance() const { return *instance_; }
   // Passes `line` to the log sink unless the actor is over its log rate.
   void Log(std::string_view line);
@@ -177,9 +185,9 @@ class ActorHost {
   std::shared_ptr<const engine::Module> module_;
   ActorHostOptions options_;
   std::shared_ptr<chain::EventChain> chain_;
-  // The WASI preview-2 interfaces, for components made with the preview-1 adapter. Declared
-  // before instance_, which points into it.
-  std::unique_ptr<component::WasiPreview2> wasi_preview2_;
+  // The component interfaces handlers serve with values (WASI preview 2), kept alive for the
+  // instance's imports, which point into them: declared before instance_.
+  std::vector<ComponentInterfacesEntry> component_interfaces_;
   std::unique_ptr<engine::Instance> instance_;
   std::vector<std::unique_ptr<ImportBinding>> bindings_;
   struct CoreBinding;
@@ -218,6 +226,19 @@ class ActorHost {
 
 // The theater:simple package this host implements, parsed from the WIT embedded at build time.
 Result<const wit::Package*> TheaterPackage();
+
+// Which declaration of theater:simple types an export of `module`: `interface_name`'s own
+// function or one of its alternate forms (wit::Package::alternate_forms), told apart by the
+// export's core signature. `form` is the qualified name of the declaring interface
+// ("theater:simple/message-server-client-simple"). kNotFound when the module does not export
+// the function or theater:simple declares no such function; kInvalidArgument naming every form
+// when its signature matches none.
+struct ExportForm {
+  const abi::FunctionType* type = nullptr;
+  std::string form;
+};
+Result<ExportForm> FindExportForm(const engine::Module& module, std::string_view interface_name,
+                                  std::string_view function);
 
 // A guest memory view over an instance: Bytes() is its exported memory, Realloc calls its
 // cabi_realloc export.

@@ -13,6 +13,13 @@ Result<uint64_t> ConfigUnsigned(const nlohmann::json& value, std::string_view ke
   return InvalidArgument(std::string(key) + ": must be a non-negative integer");
 }
 
+Status RequireNoConfig(const HandlerConfig& config) {
+  for (const auto& [key, value] : config.config.items()) {
+    return InvalidArgument("unknown key '" + key + "' (the handler takes no config)");
+  }
+  return Status();
+}
+
 Result<uint64_t> ConfigLimit(const nlohmann::json& value, std::string_view key, uint64_t min,
                              uint64_t cap) {
   THEATER_ASSIGN_OR_RETURN(uint64_t n, ConfigUnsigned(value, key));
@@ -73,6 +80,23 @@ Status HandlerHostFunctions::AddCore(std::string_view module, std::string_view n
   }
   table_.core[std::string(module) + "." + std::string(name)] = CoreFunctionEntry{
       engine::FuncSig{std::string(params), std::string(results)}, std::move(impl), handler_};
+  return Status();
+}
+
+Status HandlerHostFunctions::ServeComponentInterfaces(
+    std::string_view prefix, std::shared_ptr<ComponentInterfaces> interfaces) {
+  if (prefix.empty() || interfaces == nullptr) {
+    return InternalError("handler '" + handler_ +
+                         "' serves component interfaces without a prefix or an implementation");
+  }
+  for (ComponentInterfacesEntry& family : table_.component) {
+    if (family.prefix == prefix) {
+      family = ComponentInterfacesEntry{std::string(prefix), std::move(interfaces), handler_};
+      return Status();
+    }
+  }
+  table_.component.push_back(
+      ComponentInterfacesEntry{std::string(prefix), std::move(interfaces), handler_});
   return Status();
 }
 
@@ -178,12 +202,20 @@ Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
     size_t hash = e.name.find('#');
     if (hash != std::string::npos) exported.insert(e.name.substr(0, hash));
   }
+  // Whether the module imports `interface_name`, or, for a name ending in '*', any interface
+  // it is a prefix of.
+  auto imports_any = [&imported](const std::string& interface_name) {
+    if (!interface_name.ends_with('*')) return imported.count(interface_name) > 0;
+    const std::string_view prefix = std::string_view(interface_name).substr(0, interface_name.size() - 1);
+    auto it = imported.lower_bound(prefix);
+    return it != imported.end() && it->starts_with(prefix);
+  };
   for (const Entry& entry : entries_) {
     const Handler& prototype = *entry.prototype;
     if (names.count(prototype.name())) continue;
     auto imports = prototype.imports();
     auto exports = prototype.exports();
-    bool used = (imports && imported.count(*imports)) || (exports && exported.count(*exports));
+    bool used = (imports && imports_any(*imports)) || (exports && exported.count(*exports));
     if (!used) continue;
     HandlerConfig config;
     config.type = std::string(prototype.name());

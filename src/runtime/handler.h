@@ -29,6 +29,8 @@ class HandlerHostFunctions final : public HostFunctions {
              HostFunction impl) override;
   Status AddCore(std::string_view module, std::string_view name, std::string_view params,
                  std::string_view results, CoreHostFunction impl) override;
+  Status ServeComponentInterfaces(std::string_view prefix,
+                                  std::shared_ptr<ComponentInterfaces> interfaces) override;
 
  private:
   HostFunctionTable& table_;

@@ -34,6 +34,10 @@ using namespace testing_util;
 using ::testing::HasSubstr;
 
 const std::string kHostile = std::string(THEATER_TEST_ACTOR_DIR) + "/hostile_host_calls.wasm";
+// The same guest built with runtime.log in its leveled form (level, message): a module imports
+// one form of a name, so the leveled form's cases are this build's.
+const std::string kHostileLeveled =
+    std::string(THEATER_TEST_ACTOR_DIR) + "/hostile_host_calls_leveled.wasm";
 
 // How a case must end.
 enum class Outcome {
@@ -69,6 +73,11 @@ void AddStringCases(std::map<std::string, Expectation>& e, const std::string& pr
 std::map<std::string, Expectation> Expectations() {
   std::map<std::string, Expectation> e;
   for (const char* prefix : {"log",
+                             "log-leveled-level",
+                             "log-leveled-message",
+                             "rt-get-env",
+                             "rt-record-metric",
+                             "rt-record-event",
                              "get-env",
                              "log-at",
                              "record-metric",
@@ -109,6 +118,17 @@ std::map<std::string, Expectation> Expectations() {
   e["shutdown-far-data"] = {trap, "list<u8> at 0xfffffff0 with length 16 " + kBeyondMemory};
   e["shutdown-data-over-limit"] = {trap, kOverListLimit};
   e["shutdown-ret-odd"] = {trap, kMisaligned};
+  e["log-leveled-unknown-level"] = {err, "unknown log level 'hostile'"};
+  e["log-leveled-ret-far"] = {trap, ret_far};
+  e["get-actor-id-ret-far"] = {trap, ret_far};
+  e["get-actor-name-ret-odd"] = {trap, kMisaligned};
+  e["get-current-time-ok"] = {ok, "rc=1"};
+  e["rt-get-env-ret-far"] = {trap, ret_far};
+  e["rt-record-metric-long-name"] = {err, "a metric name must be 1 to 128 bytes"};
+  e["rt-record-metric-ret-far"] = {trap, ret_far};
+  e["rt-record-event-data-over-limit"] = {trap, kOverListLimit};
+  e["get-theater-version-ret-far"] = {trap, ret_far};
+  e["get-system-info-ret-odd"] = {trap, kMisaligned + " (alignment 8)"};
   // runtime-ext
   e["actor-id-ret-far"] = {trap, ret_far};
   e["actor-name-ret-odd"] = {trap, kMisaligned};
@@ -297,8 +317,8 @@ class HostileHostCallsTest : public RuntimeTest {
     ASSERT_TRUE(IsUuid(bystander_));
   }
 
-  std::string HostileManifest() const {
-    return "name = \"hostile\"\nversion = \"0.1.0\"\ncomponent = \"" + kHostile +
+  std::string HostileManifest(const std::string& module = kHostile) const {
+    return "name = \"hostile\"\nversion = \"0.1.0\"\ncomponent = \"" + module +
            "\"\n"
            "[[handler]]\ntype = \"filesystem\"\npath = \"" +
            (home_ / "fs").string() +
@@ -326,11 +346,13 @@ std::vector<std::pair<std::string, std::string>> ParseList(const std::string& li
 }
 
 TEST_F(HostileHostCallsTest, EveryHostFunctionHasAHostileCase) {
-  std::string hostile = Spawn(HostileManifest());
-  ASSERT_TRUE(IsUuid(hostile));
   std::set<std::string> covered;
-  for (const auto& [name, target] : ParseList(Response(Request(hostile, "list")))) {
-    covered.insert(target);
+  for (const std::string& module : {kHostile, kHostileLeveled}) {
+    std::string hostile = Spawn(HostileManifest(module));
+    ASSERT_TRUE(IsUuid(hostile)) << module;
+    for (const auto& [name, target] : ParseList(Response(Request(hostile, "list")))) {
+      covered.insert(target);
+    }
   }
   ASSERT_FALSE(covered.empty());
 
@@ -364,10 +386,10 @@ TEST_F(HostileHostCallsTest, EveryHostFunctionHasAHostileCase) {
   for (const std::string& name : handlers::WasiPreview1Functions()) {
     served.insert("wasi_snapshot_preview1." + name);
   }
-  // Not reachable from a core module, so not here: the WASI preview-2 interfaces, which the host
-  // serves only to components (src/component/wasi_preview2.cc, resource-typed: streams,
-  // descriptors, pollables); a core C guest cannot import them. Their hostile inputs are the
-  // component tests' (src/component/wasi_preview2_test.cc, wasi_filesystem_test.cc).
+  // Not reachable from a core module, so not here: the WASI preview-2 interfaces, which the
+  // wasi-preview2 handler serves only to components (resource-typed: streams, descriptors,
+  // pollables); a core C guest cannot import them. Their hostile inputs are that handler's tests
+  // (src/handlers/wasi-preview2/wasi_preview2_test.cc, wasi_filesystem_test.cc).
   for (const std::string& function : served) {
     EXPECT_TRUE(covered.count(function)) << "no hostile case for host function " << function;
   }
@@ -401,16 +423,23 @@ TEST_F(HostileHostCallsTest, AParentCanDisallowWasiPreview1ForAChild) {
 
 TEST_F(HostileHostCallsTest, EveryCaseFailsCleanlyInTheOffendingActorOnly) {
   const std::map<std::string, Expectation> expectations = Expectations();
-  std::string lister = Spawn(HostileManifest());
-  ASSERT_TRUE(IsUuid(lister));
-  const auto cases = ParseList(Response(Request(lister, "list")));
-  ASSERT_GT(cases.size(), 100u);
-  ASSERT_TRUE(runtime_->Stop(lister).ok());
+  // Every case of the main build, then the cases only the leveled build has.
+  std::vector<std::pair<std::string, std::pair<std::string, std::string>>> cases;
   std::set<std::string> names;
-  for (const auto& [name, target] : cases) {
+  for (const std::string& module : {kHostile, kHostileLeveled}) {
+    std::string lister = Spawn(HostileManifest(module));
+    ASSERT_TRUE(IsUuid(lister)) << module;
+    const auto listed = ParseList(Response(Request(lister, "list")));
+    ASSERT_GT(listed.size(), 100u);
+    ASSERT_TRUE(runtime_->Stop(lister).ok());
+    for (const auto& named_case : listed) {
+      if (names.insert(named_case.first).second) cases.push_back({module, named_case});
+    }
+  }
+  for (const auto& [module, named_case] : cases) {
+    const auto& [name, target] = named_case;
     SCOPED_TRACE(name + " (" + target + ")");
-    names.insert(name);
-    std::string hostile = Spawn(HostileManifest());
+    std::string hostile = Spawn(HostileManifest(module));
     ASSERT_TRUE(IsUuid(hostile));
     const auto started = std::chrono::steady_clock::now();
     Result<std::vector<Value>> r = Request(hostile, "run:" + name + "\n" + ProbeManifest());

@@ -312,7 +312,7 @@ TEST(AdmissionTest, TheDefaultLimitLeavesRoomForAboutFifteenThousandGuardPageAct
 // gives up, by name, before it holds more than the budget, for saved chains and in-memory ones.
 TEST_F(HostileSpawnTest, AChainReadWithABudgetStopsAtIt) {
   auto& impl = static_cast<RuntimeImpl&>(*runtime_);
-  for (const std::string extra : {std::string("save_chain = true\n"), std::string()}) {
+  for (const std::string& extra : {std::string("save_chain = true\n"), std::string()}) {
     const std::string id = Spawn(ProbeManifest(extra));
     ASSERT_TRUE(IsUuid(id));
     for (int i = 0; i < 5; ++i) ASSERT_EQ(Response(Request(id, "count")), std::to_string(i + 1));

@@ -35,7 +35,12 @@ constexpr uint64_t kMaxMailboxCapacity = 1 << 20;
 constexpr std::string_view kKnownKeys[] = {
     "name",       "version",    "component",         "description", "long_description",
     "save_chain", "init_state", "permission_policy", "handler",     "limits",
+    // The design documents' spellings of `component` and `handler` (docs/manifest.md).
+    "component_path", "handlers",
 };
+
+// The version of a manifest that states none (the design documents' examples omit it).
+constexpr std::string_view kDefaultVersion = "0.1.0";
 
 // A warning and where it points, so warnings can be reported in document order (toml++ iterates
 // tables in key order).
@@ -249,27 +254,59 @@ Status ParseLimits(const toml::node& node, Manifest& m, std::vector<Warning>& wa
   return Status::Ok();
 }
 
-Status ParseHandlers(const toml::node& node, Manifest& m, const Context& ctx) {
+// `[[handler]]` or, as the design documents spell it, `[[handlers]]` (`key`). A handler's settings
+// are its table's other keys, or, as the design writes them, the table `config` (inline,
+// `config = { ... }`, or a sub-table, `[handlers.config]`); one table using both is refused.
+Status ParseHandlers(const toml::node& node, std::string_view key, Manifest& m,
+                     const Context& ctx) {
+  const std::string name(key);
   if (!node.is_array() || !(node.as_array()->empty() || node.is_array_of_tables())) {
-    return ctx.WrongType(node, "handler", "an array of tables ([[handler]])");
+    return ctx.WrongType(node, name, "an array of tables ([[" + name + "]])");
   }
   const toml::array& array = *node.as_array();
   for (size_t i = 0; i < array.size(); ++i) {
     const toml::table& table = *array[i].as_table();
-    const std::string prefix = "handler[" + std::to_string(i) + "]";
+    const std::string prefix = name + "[" + std::to_string(i) + "]";
     HandlerConfig handler;
     handler.location = ctx.Where(table.source());
     THEATER_ASSIGN_OR_RETURN(handler.type,
                              RequiredString(table, "type", prefix + ".type", table.source(), ctx));
-    for (const auto& [key, value] : table) {
-      if (key.str() == "type") continue;
+    const toml::node* config = table.get("config");
+    if (config != nullptr) {
+      if (!config->is_table()) return ctx.WrongType(*config, prefix + ".config", "a table");
+      for (const auto& [other, value] : table) {
+        if (other.str() == "type" || other.str() == "config") continue;
+        return ctx.Invalid(other.source(), prefix + "." + std::string(other.str()),
+                           "is a setting outside '" + prefix +
+                               ".config', which holds the others: give the settings either in "
+                               "'config' or as keys of the table, not both");
+      }
+      THEATER_ASSIGN_OR_RETURN(handler.config, ToJson(*config, prefix + ".config", ctx));
+      m.handlers.push_back(std::move(handler));
+      continue;
+    }
+    for (const auto& [setting, value] : table) {
+      if (setting.str() == "type") continue;
       THEATER_ASSIGN_OR_RETURN(json item,
-                               ToJson(value, prefix + "." + std::string(key.str()), ctx));
-      handler.config[std::string(key.str())] = std::move(item);
+                               ToJson(value, prefix + "." + std::string(setting.str()), ctx));
+      handler.config[std::string(setting.str())] = std::move(item);
     }
     m.handlers.push_back(std::move(handler));
   }
   return Status::Ok();
+}
+
+// The node of `key` or of its synonym `synonym`, refusing a manifest that gives both.
+Result<const toml::node*> OneSpelling(const toml::table& root, std::string_view key,
+                                      std::string_view synonym, const Context& ctx) {
+  const toml::node* node = root.get(key);
+  const toml::node* other = root.get(synonym);
+  if (node != nullptr && other != nullptr) {
+    return ctx.Invalid(other->source(), std::string(synonym),
+                       "and '" + std::string(key) + "' (" + ctx.Where(node->source()) +
+                           ") are two spellings of one field: give only one");
+  }
+  return node != nullptr ? node : other;
 }
 
 Result<Manifest> BuildManifest(const toml::table& root, fs::path base_dir, std::string base_url,
@@ -282,13 +319,23 @@ Result<Manifest> BuildManifest(const toml::table& root, fs::path base_dir, std::
 
   // Required fields are checked in document order of the spec so the first missing one is named.
   THEATER_ASSIGN_OR_RETURN(m.name, RequiredString(root, "name", "name", {}, ctx));
-  THEATER_ASSIGN_OR_RETURN(m.version, RequiredString(root, "version", "version", {}, ctx));
+  THEATER_ASSIGN_OR_RETURN(std::optional<std::string> version,
+                           OptionalString(root, "version", "version", ctx));
+  if (version && version->empty()) {
+    return ctx.Invalid(root.get("version")->source(), "version", "must not be empty");
+  }
+  m.version = version ? std::move(*version) : std::string(kDefaultVersion);
+  THEATER_ASSIGN_OR_RETURN(const toml::node* component_node,
+                           OneSpelling(root, "component", "component_path", ctx));
+  // OneSpelling refused both, so the synonym is the one given when it is there at all.
+  const std::string component_key =
+      root.get("component_path") != nullptr ? "component_path" : "component";
   THEATER_ASSIGN_OR_RETURN(std::string component,
-                           RequiredString(root, "component", "component", {}, ctx));
+                           RequiredString(root, component_key, component_key, {}, ctx));
   Result<std::string> resolved_component =
       ResolveReference(component, &m.component_kind, m.base_dir, m.base_url);
   if (!resolved_component.ok()) {
-    return ctx.Invalid(root.get("component")->source(), "component",
+    return ctx.Invalid(component_node->source(), component_key,
                        resolved_component.status().message());
   }
   m.component = std::move(*resolved_component);
@@ -321,8 +368,11 @@ Result<Manifest> BuildManifest(const toml::table& root, fs::path base_dir, std::
     if (!node->is_table()) return ctx.WrongType(*node, "permission_policy", "a table");
     THEATER_ASSIGN_OR_RETURN(m.permission_policy, ToJson(*node, "permission_policy", ctx));
   }
-  if (const toml::node* node = root.get("handler")) {
-    THEATER_RETURN_IF_ERROR(ParseHandlers(*node, m, ctx));
+  THEATER_ASSIGN_OR_RETURN(const toml::node* handlers,
+                           OneSpelling(root, "handler", "handlers", ctx));
+  if (handlers != nullptr) {
+    THEATER_RETURN_IF_ERROR(
+        ParseHandlers(*handlers, root.get("handlers") != nullptr ? "handlers" : "handler", m, ctx));
   }
   if (const toml::node* node = root.get("limits")) {
     THEATER_RETURN_IF_ERROR(ParseLimits(*node, m, warnings, ctx));

@@ -138,11 +138,65 @@ TEST(ManifestTest, DefaultsForOptionalFields) {
 TEST(ManifestTest, EachRequiredFieldMissing) {
   EXPECT_EQ(ErrorOf("version = \"1\"\ncomponent = \"a.wasm\"\n"),
             "m.toml: missing required field 'name'");
-  EXPECT_EQ(ErrorOf("name = \"a\"\ncomponent = \"a.wasm\"\n"),
-            "m.toml: missing required field 'version'");
   EXPECT_EQ(ErrorOf("name = \"a\"\nversion = \"1\"\n"),
             "m.toml: missing required field 'component'");
   EXPECT_EQ(Parse("").status().code(), StatusCode::kInvalidArgument);
+}
+
+// The manifest of the design documents (003, "Handler Configuration"), verbatim: `component_path`,
+// `[[handlers]]`, settings in `config = { ... }`, no `version`.
+TEST(ManifestTest, TheDesignDocumentsSpellingIsAccepted) {
+  Result<Manifest> m = Parse(R"(name = "my-actor"
+component_path = "my_actor.wasm"
+
+[[handlers]]
+type = "message-server"
+config = {}
+
+[[handlers]]
+type = "http-client"
+config = {}
+
+[[handlers]]
+type = "filesystem"
+config = { path = "data", new_dir = true }
+)");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->name, "my-actor");
+  EXPECT_EQ(m->version, "0.1.0");  // the default when none is given
+  EXPECT_EQ(fs::path(m->component).filename(), "my_actor.wasm");
+  ASSERT_EQ(m->handlers.size(), 3u);
+  EXPECT_EQ(m->handlers[0].type, "message-server");
+  EXPECT_EQ(m->handlers[0].config, json::object());
+  EXPECT_EQ(m->handlers[2].type, "filesystem");
+  EXPECT_EQ(m->handlers[2].config, (json{{"path", "data"}, {"new_dir", true}}));
+  EXPECT_TRUE(m->warnings.empty());
+
+  // `config` as a sub-table means the same.
+  Result<Manifest> sub = Parse(
+      "name = \"a\"\ncomponent_path = \"a.wasm\"\n[[handlers]]\ntype = \"timing\"\n"
+      "[handlers.config]\nmax_sleep_duration = 5\n");
+  ASSERT_TRUE(sub.ok()) << sub.status().ToString();
+  EXPECT_EQ(sub->handlers[0].config, (json{{"max_sleep_duration", 5}}));
+}
+
+TEST(ManifestTest, BothSpellingsOfOneFieldAreRefusedNamingBoth) {
+  EXPECT_EQ(ErrorOf("name = \"a\"\ncomponent = \"a.wasm\"\ncomponent_path = \"b.wasm\"\n"),
+            "m.toml:3:18: field 'component_path' and 'component' (m.toml:2:13) are two spellings "
+            "of one field: give only one");
+  EXPECT_EQ(ErrorOf(std::string(kMinimal) + "[[handler]]\ntype = \"timing\"\n"
+                    "[[handlers]]\ntype = \"random\"\n"),
+            "m.toml:6:1: field 'handlers' and 'handler' (m.toml:4:1) are two spellings of one "
+            "field: give only one");
+  EXPECT_EQ(ErrorOf(std::string(kMinimal) +
+                    "[[handlers]]\ntype = \"timing\"\nmax_sleep_duration = 5\nconfig = {}\n"),
+            "m.toml:6:1: field 'handlers[0].max_sleep_duration' is a setting outside "
+            "'handlers[0].config', which holds the others: give the settings either in 'config' "
+            "or as keys of the table, not both");
+  EXPECT_EQ(ErrorOf(std::string(kMinimal) + "[[handlers]]\ntype = \"timing\"\nconfig = 5\n"),
+            "m.toml:6:10: field 'handlers[0].config' must be a table, not an integer");
+  EXPECT_EQ(ErrorOf("name = \"a\"\nversion = \"\"\ncomponent = \"a.wasm\"\n"),
+            "m.toml:2:11: field 'version' must not be empty");
 }
 
 TEST(ManifestTest, WrongTypesNameFieldAndPosition) {

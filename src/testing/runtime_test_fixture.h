@@ -111,6 +111,15 @@ class RuntimeTest : public ::testing::Test {
 
   bool Running(const std::string& id) { return runtime_->Phase(id).ok(); }
 
+  // Whether a log line so far contains `text`.
+  bool LogContains(std::string_view text) {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    for (const std::string& line : log_) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+
   std::vector<ChildEvent> TopLevel() {
     std::lock_guard<std::mutex> lock(log_mu_);
     return top_level_;

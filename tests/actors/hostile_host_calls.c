@@ -86,10 +86,36 @@ typedef int64_t (*invoke_fn)(const u64* a);
   }
 
 /* runtime */
-V2(rt_log, "runtime", "log")
 V1(rt_get_chain, "runtime", "get-chain")
 V1(rt_get_state, "runtime", "get-state")
 V4(rt_shutdown, "runtime", "shutdown")
+#ifndef HOSTILE_LEVELED_LOG
+V2(rt_log, "runtime", "log")
+#else
+/* runtime.log in its second form (runtime-leveled): (level, message) -> result<_, string>. A
+ * module imports one form of a name, so this form is built as hostile_host_calls_leveled. */
+V5(rt_log_leveled, "runtime", "log")
+/* The leveled log at level "info", with the message as its first two arguments. */
+static int64_t inv_rt_log_leveled_message(const u64* a);
+#endif
+V1(rt_get_actor_id, "runtime", "get-actor-id")
+V1(rt_get_actor_name, "runtime", "get-actor-name")
+IMP("runtime", "get-current-time") uint64_t rt_get_current_time(void);
+static int64_t inv_rt_get_current_time(const u64* a) {
+  (void)a;
+  return rt_get_current_time() > 0 ? 1 : 0;
+}
+V3(rt_get_env, "runtime", "get-env")
+IMP("runtime", "record-metric") void rt_record_metric(uint32_t, uint32_t, double, uint32_t);
+static int64_t inv_rt_record_metric(const u64* a) {
+  double v;
+  memcpy(&v, &a[2], sizeof v);
+  rt_record_metric(A(0), A(1), v, A(3));
+  return 0;
+}
+V5(rt_record_event, "runtime", "record-event")
+V1(rt_get_theater_version, "runtime", "get-theater-version")
+V1(rt_get_system_info, "runtime", "get-system-info")
 /* runtime-ext */
 V1(rx_actor_id, "runtime-ext", "actor-id")
 V1(rx_actor_name, "runtime-ext", "actor-name")
@@ -415,6 +441,14 @@ static uint32_t addr(const void* p) {
   return (uint32_t)(uintptr_t)p;
 }
 
+#ifdef HOSTILE_LEVELED_LOG
+static int64_t inv_rt_log_leveled_message(const u64* a) {
+  static const char kInfo[] = "info";
+  rt_log_leveled(addr(kInfo), 4, A(0), A(1), A(2));
+  return 0;
+}
+#endif
+
 static u64 server_id, handler_id;
 static char path_buf[24];
 static size_t path_len;
@@ -621,8 +655,10 @@ typedef struct {
 /* clang-format off */
 static const hostile_case_t kCases[] = {
     /* runtime */
+#ifndef HOSTILE_LEVELED_LOG
     STRING_CASES("log", "runtime.log", rt_log, 0, 0),
     {"log-max-length", "runtime.log", inv_rt_log, 0, {MAXSTR}},
+#endif
     {"get-chain-ret-far", "runtime.get-chain", inv_rt_get_chain, 0, {RET_FAR}},
     {"get-chain-ret-odd", "runtime.get-chain", inv_rt_get_chain, 0, {RET_ODD}},
     {"get-state-ret-far", "runtime.get-state", inv_rt_get_state, 0, {RET_FAR}},
@@ -631,6 +667,28 @@ static const hostile_case_t kCases[] = {
     {"shutdown-far-data", "runtime.shutdown", inv_rt_shutdown, 4, {1, FAR, RET}},
     {"shutdown-data-over-limit", "runtime.shutdown", inv_rt_shutdown, 4, {1, BIG, RET}},
     {"shutdown-ret-odd", "runtime.shutdown", inv_rt_shutdown, 4, {0, 0, 0, RET_ODD}},
+#ifdef HOSTILE_LEVELED_LOG
+    STRING_CASES("log-leveled-level", "runtime.log", rt_log_leveled, 4, OK, RET),
+    STRING_CASES("log-leveled-message", "runtime.log", rt_log_leveled_message, 4, RET),
+    {"log-leveled-unknown-level", "runtime.log", inv_rt_log_leveled, 4, {OK, OK, RET}},
+    {"log-leveled-ret-far", "runtime.log", inv_rt_log_leveled, 4, {OK, OK, RET_FAR}},
+#endif
+    {"get-actor-id-ret-far", "runtime.get-actor-id", inv_rt_get_actor_id, 0, {RET_FAR}},
+    {"get-actor-name-ret-odd", "runtime.get-actor-name", inv_rt_get_actor_name, 0, {RET_ODD}},
+    {"get-current-time-ok", "runtime.get-current-time", inv_rt_get_current_time, 0, {0}},
+    STRING_CASES("rt-get-env", "runtime.get-env", rt_get_env, 0, RET),
+    {"rt-get-env-ret-far", "runtime.get-env", inv_rt_get_env, 0, {OK, RET_FAR}},
+    STRING_CASES("rt-record-metric", "runtime.record-metric", rt_record_metric, 4, 0, RET),
+    {"rt-record-metric-long-name", "runtime.record-metric", inv_rt_record_metric, 4,
+     {T(T_LONGA_P), T(T_LONGA_L), 0, RET}},
+    {"rt-record-metric-ret-far", "runtime.record-metric", inv_rt_record_metric, 4,
+     {OK, 0, RET_FAR}},
+    STRING_CASES("rt-record-event", "runtime.record-event", rt_record_event, 4, OK, RET),
+    {"rt-record-event-data-over-limit", "runtime.record-event", inv_rt_record_event, 4,
+     {OK, BIG, RET}},
+    {"get-theater-version-ret-far", "runtime.get-theater-version", inv_rt_get_theater_version, 0,
+     {RET_FAR}},
+    {"get-system-info-ret-odd", "runtime.get-system-info", inv_rt_get_system_info, 0, {RET_ODD}},
     /* runtime-ext */
     {"actor-id-ret-far", "runtime-ext.actor-id", inv_rx_actor_id, 0, {RET_FAR}},
     {"actor-name-ret-odd", "runtime-ext.actor-name", inv_rx_actor_name, 0, {RET_ODD}},

@@ -8,8 +8,13 @@
 //                         [--adapter reactor|command]
 //
 // Exits 1 with the tool's message when the module does not fit the world.
-import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+//
+// WIT written before the `f32`/`f64` spellings (the design documents write `float64`) is accepted:
+// Theater's own WIT parser reads both, the bundled wasm-tools only the new ones, so the WIT is
+// handed over with the old names replaced.
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -34,12 +39,34 @@ function parseArgs(argv) {
   return args;
 }
 
+// A copy of the WIT folder (or file) `path` with `float32`/`float64` written `f32`/`f64` in its own
+// files, or `path` itself when they use neither. Returns [path to parse, folder to remove or null].
+async function withCurrentTypeNames(path) {
+  const legacy = /\bfloat(32|64)\b/g;
+  const isDir = !path.endsWith('.wit');
+  const names = isDir ? (await readdir(path)).filter((n) => n.endsWith('.wit')) : [null];
+  const files = await Promise.all(
+    names.map(async (n) => [n, await readFile(n ? join(path, n) : path, 'utf8')]));
+  if (!files.some(([, text]) => text.match(legacy))) return [path, null];
+  const scratch = await mkdtemp(join(tmpdir(), 'componentize-wit-'));
+  const copy = join(scratch, 'wit');
+  if (isDir) await cp(path, copy, { recursive: true });  // deps/ included
+  else await mkdir(copy);
+  for (const [n, text] of files) {
+    await writeFile(join(copy, n ?? 'world.wit'), text.replace(legacy, 'f$1'));
+  }
+  return [copy, scratch];
+}
+
+let scratch = null;
 try {
   const args = parseArgs(process.argv.slice(2));
   await $init;
+  let witPath;
+  [witPath, scratch] = await withCurrentTypeNames(resolve(args.wit));
   const embedded = tools.componentEmbed({
     binary: await readFile(args.core),
-    witPath: resolve(args.wit),
+    witPath,
     world: args.world,
   });
   const adapters = [];
@@ -51,5 +78,7 @@ try {
   await writeFile(args.out, tools.componentNew(embedded, adapters));
 } catch (error) {
   console.error(`componentize: ${error.message ?? error}`);
-  process.exit(1);
+  process.exitCode = 1;
+} finally {
+  if (scratch) await rm(scratch, { recursive: true, force: true });
 }

@@ -149,6 +149,17 @@ struct Package {
   std::string docs;
   std::vector<std::shared_ptr<const Interface>> interfaces;  // in declaration order
   std::vector<World> worlds;
+  // Interfaces whose functions are accepted as other forms of another interface's functions of
+  // the same name: {"runtime", {"runtime-leveled"}} lets a guest import
+  // `theater:simple/runtime.log` with the type `runtime-leveled.log` declares. WIT cannot say
+  // this (an interface has one function per name); the host that loads the package sets it, and
+  // whoever binds an import tells the forms apart by the imported type (docs/wit.md).
+  std::vector<std::pair<std::string, std::string>> alternate_forms;  // {interface, alternate}
+
+  // The interfaces whose `function` an import of `interface_name`.`function` may be: the
+  // interface itself first, then its alternates that declare the function.
+  std::vector<const Interface*> FormsOf(std::string_view interface_name,
+                                        std::string_view function) const;
 
   // "theater:simple", or "theater:simple@0.1.0" when the package has a version.
   std::string Id() const;

@@ -57,7 +57,9 @@ TEST_F(TheaterSimpleTest, HasEveryInterface) {
                            "actor",
                            "runtime",
                            "runtime-ext",
+                           "runtime-leveled",
                            "message-server-client",
+                           "message-server-client-simple",
                            "message-server-host",
                            "supervisor",
                            "supervisor-handlers",
@@ -77,7 +79,7 @@ TEST_F(TheaterSimpleTest, HasEveryInterface) {
   }
   // The legacy interface no handler implements is left out on purpose.
   EXPECT_EQ(package_->FindInterface("websocket-server"), nullptr);
-  EXPECT_EQ(package_->interfaces.size(), 20u);
+  EXPECT_EQ(package_->interfaces.size(), 22u);
 }
 
 TEST_F(TheaterSimpleTest, EveryFunctionIsDocumented) {

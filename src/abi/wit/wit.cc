@@ -108,6 +108,20 @@ const Interface* Package::FindInterface(std::string_view interface_name) const {
   return nullptr;
 }
 
+std::vector<const Interface*> Package::FormsOf(std::string_view interface_name,
+                                               std::string_view function) const {
+  std::vector<const Interface*> forms;
+  if (const Interface* own = FindInterface(interface_name); own && own->FindFunction(function)) {
+    forms.push_back(own);
+  }
+  for (const auto& [of, alternate] : alternate_forms) {
+    if (of != interface_name) continue;
+    const Interface* other = FindInterface(alternate);
+    if (other && other->FindFunction(function)) forms.push_back(other);
+  }
+  return forms;
+}
+
 const World* Package::FindWorld(std::string_view world_name) const {
   for (const World& world : worlds) {
     if (world.name == world_name) return &world;

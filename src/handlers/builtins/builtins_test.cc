@@ -2,12 +2,13 @@
 //
 // The built-in handler registry: each handler's type name and interfaces (the strings the
 // manifest and the WIT use) and config errors. That each actor gets its own instances is tested
-// end to end in runtime_test.cc (supervisors hear only their own children; seeded random
-// streams differ per actor).
+// end to end beside the handlers (supervisor_test.cc: supervisors hear only their own children;
+// random_runtime_test.cc: seeded random streams differ per actor).
 #include <gtest/gtest.h>
 
 #include "theater/abi/wit.h"
 #include "theater/builtins.h"
+#include "theater/engine.h"
 
 namespace theater {
 namespace {
@@ -33,6 +34,7 @@ TEST(BuiltinHandlersTest, NamesAndInterfacesAreExact) {
       {"http-client", "theater:simple/http-client", std::nullopt},
       {"http-framework", "theater:simple/http-framework", "theater:simple/http-handlers"},
       {"wasi-preview1", "wasi_snapshot_preview1", std::nullopt},
+      {"wasi-preview2", "wasi:*", std::nullopt},
   };
   for (const Expected& e : expected) {
     const Handler* h = registry.Find(e.name);
@@ -43,6 +45,24 @@ TEST(BuiltinHandlersTest, NamesAndInterfacesAreExact) {
   }
   EXPECT_EQ(registry.Find("teleporter"), nullptr);
   EXPECT_EQ(registry.Names().size(), std::size(expected));
+}
+
+// Every handler refuses a key it does not know, naming it; the runtime handler and the WASI ones,
+// which take no config, included (a misspelt setting must not pass as a default).
+TEST(BuiltinHandlersTest, EveryHandlerRefusesAnUnknownKeyNamingIt) {
+  HandlerRegistry registry = BuiltinHandlers();
+  for (std::string_view name : registry.Names()) {
+    HandlerConfig config;
+    config.type = std::string(name);
+    config.config = {{"bogus_key", 1}};
+    Result<std::unique_ptr<Handler>> instance = registry.Find(name)->CreateInstance(config);
+    ASSERT_FALSE(instance.ok()) << name;
+    EXPECT_NE(instance.status().ToString().find("unknown key 'bogus_key'"), std::string::npos)
+        << name << ": " << instance.status().ToString();
+  }
+  HandlerConfig empty;
+  empty.type = "runtime";
+  EXPECT_TRUE(registry.Find("runtime")->CreateInstance(empty).ok());
 }
 
 TEST(BuiltinHandlersTest, ConfigErrorsNameTheKey) {
@@ -118,6 +138,63 @@ TEST(HandlerRegistryTest, AHandlersWitIsParsedWhenItIsRegistered) {
                       "package example:counter;\ninterface counter { next: func() -> u32; }\n"))
                   .ok());
   EXPECT_EQ(registry.Names().size(), builtins + 1);
+}
+
+// What Activate reads of a module is the list of its imports and exports: a module that is
+// only those lists (a test double, since the point is which names activate what, not running it).
+class ImportsOnlyModule final : public engine::Module {
+ public:
+  explicit ImportsOnlyModule(std::vector<std::string> interfaces) {
+    for (std::string& interface_name : interfaces) {
+      imports_.push_back({std::move(interface_name), "f", {"", ""}});
+    }
+  }
+  const std::string& name() const override { return name_; }
+  const std::string& wasm_sha256() const override { return name_; }
+  const std::vector<engine::ImportInfo>& imports() const override { return imports_; }
+  const std::vector<engine::ExportInfo>& exports() const override { return exports_; }
+  std::optional<uint32_t> FindExport(std::string_view) const override { return std::nullopt; }
+  const std::vector<engine::ExternExportInfo>& extern_exports() const override {
+    return extern_exports_;
+  }
+  engine::MemoryMode memory_mode() const override { return engine::MemoryMode::kBoundsChecks; }
+  bool exports_memory() const override { return true; }
+  Result<std::unique_ptr<engine::Instance>> Instantiate(engine::ImportResolver&,
+                                                        const engine::InstanceOptions&) const override {
+    return FailedPrecondition("an imports-only module cannot be instantiated");
+  }
+
+ private:
+  std::string name_ = "imports-only";
+  std::vector<engine::ImportInfo> imports_;
+  std::vector<engine::ExportInfo> exports_;
+  std::vector<engine::ExternExportInfo> extern_exports_;
+};
+
+std::vector<std::string> ActivatedNames(const HandlerRegistry& registry,
+                                        std::vector<std::string> interfaces) {
+  Manifest manifest;
+  manifest.source_name = "test.toml";
+  Result<std::vector<std::unique_ptr<Handler>>> active =
+      registry.Activate(manifest, ImportsOnlyModule(std::move(interfaces)));
+  std::vector<std::string> names;
+  if (!active.ok()) return {"error: " + active.status().ToString()};
+  for (const auto& handler : *active) names.emplace_back(handler->name());
+  return names;
+}
+
+// An import activates the handler whose imports() names its interface; a name ending in '*'
+// (wasi-preview2's "wasi:*") stands for every interface it is a prefix of, whatever its version.
+TEST(HandlerRegistryTest, AnImportActivatesItsHandlerAndAStarNamesAFamily) {
+  HandlerRegistry registry = BuiltinHandlers();
+  EXPECT_EQ(ActivatedNames(registry, {"theater:simple/timing"}),
+            (std::vector<std::string>{"timing"}));
+  EXPECT_EQ(ActivatedNames(registry, {"wasi:io/streams@0.2.3", "wasi:cli/stdout@0.2.0"}),
+            (std::vector<std::string>{"wasi-preview2"}));
+  EXPECT_EQ(ActivatedNames(registry, {"wasi_snapshot_preview1"}),
+            (std::vector<std::string>{"wasi-preview1"}));
+  // Neither a name that only starts like the family's prefix nor one it is a prefix of.
+  EXPECT_TRUE(ActivatedNames(registry, {"wasi", "wasix:io/streams", "theater:simple/tim"}).empty());
 }
 
 }  // namespace

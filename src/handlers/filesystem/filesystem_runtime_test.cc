@@ -12,7 +12,7 @@
 #include <fstream>
 #include <future>
 
-#include "handlers/filesystem/escape_layout_test_util.h"
+#include "testing/escape_layout_fixture.h"
 #include "theater/chain.h"
 
 namespace theater {

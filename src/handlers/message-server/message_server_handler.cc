@@ -35,6 +35,8 @@ using messaging::Reply;
 using messaging::ReplyFn;
 
 constexpr std::string_view kClient = "theater:simple/message-server-client";
+// handle-request as the handler system's documentation writes it: (msg) -> (state, (reply)).
+constexpr std::string_view kSimpleRequestForm = "theater:simple/message-server-client-simple";
 constexpr uint64_t kDefaultRequestTimeoutMs = 30'000;
 
 // The callback an envelope calls, as "<interface>#<function>".
@@ -70,9 +72,15 @@ class ActorMailbox final : public messaging::Endpoint,
       case Envelope::Kind::kRequest: {
         op.function = "handle-request";
         request_id = NewUuid();
-        op.params = {Value::String(request_id), Value::Bytes(std::move(envelope.payload))};
-        op.reply = [self = shared_from_this(), request_id](Result<std::vector<Value>> handled) {
-          self->OnRequestHandled(request_id, std::move(handled));
+        const bool simple = actor->ExportForm(kClient, op.function) == kSimpleRequestForm;
+        if (simple) {
+          op.params = {Value::Bytes(std::move(envelope.payload))};
+        } else {
+          op.params = {Value::String(request_id), Value::Bytes(std::move(envelope.payload))};
+        }
+        op.reply = [self = shared_from_this(), request_id,
+                    simple](Result<std::vector<Value>> handled) {
+          self->OnRequestHandled(request_id, simple, std::move(handled));
         };
         break;
       }
@@ -155,7 +163,9 @@ class ActorMailbox final : public messaging::Endpoint,
     ReplyFn reply;
   };
 
-  void OnRequestHandled(const std::string& request_id, Result<std::vector<Value>> handled) {
+  // `simple`: the export has the documentation's form, whose reply is always given.
+  void OnRequestHandled(const std::string& request_id, bool simple,
+                        Result<std::vector<Value>> handled) {
     if (!handled.ok()) {
       if (auto reply = Take(request_id)) {
         (*reply)(handled.status().WithContext("actor " + id_ + " failed handling request " +
@@ -163,7 +173,8 @@ class ActorMailbox final : public messaging::Endpoint,
       }
       return;
     }
-    // (option<list<u8>>,): some answers now; none leaves the request outstanding.
+    // (option<list<u8>>,): some answers now; none leaves the request outstanding. The simple
+    // form's (json,) always answers.
     const std::vector<Value>& results = *handled;
     if (results.size() != 1 || results[0].kind() != abi::TypeKind::kTuple ||
         results[0].items().size() != 1) {
@@ -173,6 +184,10 @@ class ActorMailbox final : public messaging::Endpoint,
       return;
     }
     const Value& answer = results[0].items()[0];
+    if (simple) {
+      if (auto reply = Take(request_id)) (*reply)(Reply{true, answer.as_bytes()});
+      return;
+    }
     if (!answer.is_some()) return;
     // Answered already (respond-to-request from within handle-request): the first answer wins.
     if (auto reply = Take(request_id)) (*reply)(Reply{true, answer.payload()->as_bytes()});
@@ -227,7 +242,6 @@ class MessageServerHandler final : public Handler {
     using Args = std::span<const Value>;
     using Out = Result<std::vector<Value>>;
     constexpr std::string_view kHost = "message-server-host";
-    constexpr std::string_view kName = "message-server";
     THEATER_RETURN_IF_ERROR(
         functions.Add(kHost, "send", [](ActorContext& actor, Args args) -> Out {
           const std::string& target = args[0].as_string();

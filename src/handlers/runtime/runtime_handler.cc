@@ -1,9 +1,10 @@
 // Theater: a WebAssembly actor runtime.
 //
 // The runtime handler: theater:simple/runtime (log, get-state, get-chain — served by the actor
-// host itself — and shutdown, which stops the actor through the runtime) and
-// theater:simple/runtime-ext (identity, time, levelled logging, metrics, custom events, version
-// and system information). It is active for every actor that imports either interface or
+// host itself — shutdown, which stops the actor through the runtime, and the documented
+// identity, time, environment, metric, custom-event, version and system-information functions),
+// the second form of runtime.log (runtime-leveled), and theater:simple/runtime-ext (the same
+// services under their earlier names). It is active for every actor that imports any of them or
 // exports theater:simple/actor.
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
@@ -21,10 +22,12 @@ namespace {
 
 using abi::Value;
 
-constexpr size_t kMaxCustomEventType = 128;
+constexpr size_t kMaxName = 128;  // a metric's name or a custom event's type
 constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
 
-Value SystemInfo() {
+// The host's facts, read each call. `split_os`: the documented record (os-type and os-release
+// apart) rather than runtime-ext's host-info (one "sysname release" string).
+Value SystemInfo(bool split_os) {
   char hostname[256] = {};
   gethostname(hostname, sizeof hostname - 1);
   struct utsname uts {};
@@ -33,12 +36,36 @@ Value SystemInfo() {
   sysinfo(&si);
   uint64_t unit = si.mem_unit ? si.mem_unit : 1;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  return Value::Record({Value::String(hostname),
-                        Value::String(std::string(uts.sysname) + " " + uts.release),
-                        Value::U32(static_cast<uint32_t>(cpus > 0 ? cpus : 1)),
-                        Value::U64(static_cast<uint64_t>(si.totalram) * unit),
-                        Value::U64(static_cast<uint64_t>(si.freeram + si.bufferram) * unit),
-                        Value::U64(static_cast<uint64_t>(si.uptime))});
+  std::vector<Value> fields{Value::String(hostname)};
+  if (split_os) {
+    fields.push_back(Value::String(uts.sysname));
+    fields.push_back(Value::String(uts.release));
+  } else {
+    fields.push_back(Value::String(std::string(uts.sysname) + " " + uts.release));
+  }
+  fields.push_back(Value::U32(static_cast<uint32_t>(cpus > 0 ? cpus : 1)));
+  fields.push_back(Value::U64(static_cast<uint64_t>(si.totalram) * unit));
+  fields.push_back(Value::U64(static_cast<uint64_t>(si.freeram + si.bufferram) * unit));
+  fields.push_back(Value::U64(static_cast<uint64_t>(si.uptime)));
+  return Value::Record(std::move(fields));
+}
+
+std::vector<Value> Err(std::string message) {
+  return {Value::Err(Value::String(std::move(message)))};
+}
+
+// The level's index in kLevels, or none.
+std::optional<size_t> LevelIndex(std::string_view level) {
+  for (size_t i = 0; i < std::size(kLevels); ++i) {
+    if (level == kLevels[i]) return i;
+  }
+  return std::nullopt;
+}
+
+// A name of a metric or custom event type: 1 to 128 bytes, or the error saying so.
+std::optional<std::string> CheckName(std::string_view what, std::string_view name) {
+  if (!name.empty() && name.size() <= kMaxName) return std::nullopt;
+  return std::string(what) + " must be 1 to " + std::to_string(kMaxName) + " bytes";
 }
 
 class RuntimeHandler final : public Handler {
@@ -47,64 +74,97 @@ class RuntimeHandler final : public Handler {
   std::optional<std::string> imports() const override { return "theater:simple/runtime"; }
   std::optional<std::string> exports() const override { return "theater:simple/actor"; }
 
-  Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig&) const override {
+  Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
+    THEATER_RETURN_IF_ERROR(RequireNoConfig(config));
     return std::unique_ptr<Handler>(new RuntimeHandler());
   }
 
   Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
-    using Args = std::span<const Value>;
-    using Out = Result<std::vector<Value>>;
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime", "shutdown", [](ActorContext& actor, Args args) -> Out {
-          std::optional<std::vector<uint8_t>> data;
-          if (args[0].is_some()) data = args[0].payload()->as_bytes();
-          if (!actor.RequestShutdown(std::move(data))) {
-            return std::vector<Value>{Value::Err(Value::String("the actor is already stopping"))};
-          }
-          return std::vector<Value>{Value::Ok()};
-        }));
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "actor-id", [](ActorContext& actor, Args) -> Out {
-          return std::vector<Value>{Value::String(actor.id())};
-        }));
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "actor-name", [](ActorContext& actor, Args) -> Out {
-                                              return std::vector<Value>{Value::String(actor.name())};
-                                            }));
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "now", [](ActorContext& actor, Args) -> Out { return std::vector<Value>{Value::U64(actor.services().clock().WallMs())}; }));
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "get-env", [](ActorContext& actor, Args args) -> Out {
-          const std::string& name = args[0].as_string();
-          // Fails closed: without an environment permission allowing the variable, it is unset.
-          if (!CheckEnvVar(actor.permissions(), name).ok()) {
-            return std::vector<Value>{Value::None()};
-          }
-          const char* value = std::getenv(name.c_str());
-          return std::vector<Value>{value ? Value::Some(Value::String(value)) : Value::None()};
-        }));
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "log-at", [](ActorContext& actor, Args args) -> Out {
-          uint64_t level = args[0].case_index();
-          const char* name = level < std::size(kLevels) ? kLevels[level] : "info";
-          actor.Log(std::string("[") + name + "] " + args[1].as_string());
-          return std::vector<Value>{};
-        }));
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime", "shutdown", Shutdown));
+    // The runtime handler's documented interface (wit/runtime.wit) and runtime-ext, which
+    // offers the same services under the names it had first.
+    struct Both {
+      const char* documented;
+      const char* ext;
+      Out (*impl)(ActorContext&, Args);
+    };
+    for (const Both& both : {Both{"get-actor-id", "actor-id", ActorId},
+                             Both{"get-actor-name", "actor-name", ActorName},
+                             Both{"get-current-time", "now", Now},
+                             Both{"get-env", "get-env", GetEnv},
+                             Both{"record-event", "record-event", RecordEvent},
+                             Both{"get-theater-version", "theater-version", Version}}) {
+      THEATER_RETURN_IF_ERROR(functions.Add("runtime", both.documented, both.impl));
+      THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", both.ext, both.impl));
+    }
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime", "record-metric", [](ActorContext& actor, Args args) -> Out {
+      if (auto bad = CheckName("a metric name", args[0].as_string())) return Err(*bad);
+      actor.SetCustomMetric(args[0].as_string(), args[1].as_f64());
+      return std::vector<Value>{Value::Ok()};
+    }));
     THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "record-metric", [](ActorContext& actor, Args args) -> Out {
-          actor.SetCustomMetric(args[0].as_string(), args[1].as_f64());
-          return std::vector<Value>{};
-        }));
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "record-event", [](ActorContext& actor, Args args) -> Out {
-          const std::string& type = args[0].as_string();
-          if (type.empty() || type.size() > kMaxCustomEventType) {
-            return std::vector<Value>{Value::Err(Value::String(
-                "event type must be 1 to " + std::to_string(kMaxCustomEventType) + " bytes"))};
-          }
-          if (!actor.RecordCustomEvent(type, args[1].as_bytes())) {
-            return std::vector<Value>{Value::Err(Value::String(
-                "custom event dropped: over the actor's limit of custom events in bytes per "
-                "second (custom_event_bytes_per_second)"))};
-          }
-          return std::vector<Value>{Value::Ok()};
-        }));
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "theater-version", [](ActorContext&, Args) -> Out {
-          return std::vector<Value>{Value::String(std::string(kVersion))};
-        }));
-    return functions.Add("runtime-ext", "system-info", [](ActorContext&, Args) -> Out { return std::vector<Value>{SystemInfo()}; });
+      actor.SetCustomMetric(args[0].as_string(), args[1].as_f64());
+      return std::vector<Value>{};
+    }));
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime-leveled", "log", [](ActorContext& actor, Args args) -> Out {
+      const std::string& level = args[0].as_string();
+      if (!LevelIndex(level)) {
+        return Err("unknown log level '" + level.substr(0, 32) +
+                   "' (expected trace, debug, info, warn or error)");
+      }
+      actor.Log("[" + level + "] " + args[1].as_string());
+      return std::vector<Value>{Value::Ok()};
+    }));
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "log-at", [](ActorContext& actor, Args args) -> Out {
+      uint64_t level = args[0].case_index();
+      const char* name = level < std::size(kLevels) ? kLevels[level] : "info";
+      actor.Log(std::string("[") + name + "] " + args[1].as_string());
+      return std::vector<Value>{};
+    }));
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime", "get-system-info", [](ActorContext&, Args) -> Out {
+      return std::vector<Value>{SystemInfo(/*split_os=*/true)};
+    }));
+    return functions.Add("runtime-ext", "system-info", [](ActorContext&, Args) -> Out {
+      return std::vector<Value>{SystemInfo(/*split_os=*/false)};
+    });
+  }
+
+ private:
+  using Args = std::span<const Value>;
+  using Out = Result<std::vector<Value>>;
+
+  static Out Shutdown(ActorContext& actor, Args args) {
+    std::optional<std::vector<uint8_t>> data;
+    if (args[0].is_some()) data = args[0].payload()->as_bytes();
+    if (!actor.RequestShutdown(std::move(data))) return Err("the actor is already stopping");
+    return std::vector<Value>{Value::Ok()};
+  }
+  static Out ActorId(ActorContext& actor, Args) { return std::vector<Value>{Value::String(actor.id())}; }
+  static Out ActorName(ActorContext& actor, Args) {
+    return std::vector<Value>{Value::String(actor.name())};
+  }
+  static Out Now(ActorContext& actor, Args) {
+    return std::vector<Value>{Value::U64(actor.services().clock().WallMs())};
+  }
+  static Out GetEnv(ActorContext& actor, Args args) {
+    const std::string& name = args[0].as_string();
+    // Fails closed: without an environment permission allowing the variable, it is unset.
+    if (!CheckEnvVar(actor.permissions(), name).ok()) return std::vector<Value>{Value::None()};
+    const char* value = std::getenv(name.c_str());
+    return std::vector<Value>{value ? Value::Some(Value::String(value)) : Value::None()};
+  }
+  static Out RecordEvent(ActorContext& actor, Args args) {
+    const std::string& type = args[0].as_string();
+    if (auto bad = CheckName("event type", type)) return Err(*bad);
+    if (!actor.RecordCustomEvent(type, args[1].as_bytes())) {
+      return Err(
+          "custom event dropped: over the actor's limit of custom events in bytes per second "
+          "(custom_event_bytes_per_second)");
+    }
+    return std::vector<Value>{Value::Ok()};
+  }
+  static Out Version(ActorContext&, Args) {
+    return std::vector<Value>{Value::String(std::string(kVersion))};
   }
 };
 

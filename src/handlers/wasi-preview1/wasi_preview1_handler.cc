@@ -72,9 +72,7 @@ class WasiPreview1Handler final : public Handler {
   std::optional<std::string> exports() const override { return std::nullopt; }
 
   Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
-    for (const auto& [key, value] : config.config.items()) {
-      return InvalidArgument("unknown key '" + key + "' (the handler takes no config)");
-    }
+    THEATER_RETURN_IF_ERROR(RequireNoConfig(config));
     return std::unique_ptr<Handler>(new WasiPreview1Handler());
   }
 

@@ -1,25 +1,25 @@
 // Theater: a WebAssembly actor runtime.
 //
-// The WASI preview-2 host on its own: which interfaces and versions it serves, what it records,
-// how stdout becomes lines, and the limits a guest cannot pass. component_runtime_test runs a
-// real adapter component through it.
-#include "component/wasi_preview2.h"
+// The wasi-preview2 handler's WASI host on its own: which interfaces and versions it serves, what
+// it records, how stdout becomes lines, and the limits a guest cannot pass.
+// component_runtime_test and wasi_filesystem_test run real adapter components through it.
+#include "handlers/wasi-preview2/wasi_preview2.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace theater::component {
+namespace theater::handlers {
 namespace {
 
 using abi::Type;
 using abi::TypeKind;
 using abi::Value;
 
-LoweredImport Import(std::string interface_name, std::string function,
+ComponentImport Import(std::string interface_name, std::string function,
                      std::vector<abi::TypePtr> params, abi::TypePtr result) {
-  LoweredImport import;
+  ComponentImport import;
   import.interface_name = std::move(interface_name);
   import.function = std::move(function);
   for (size_t i = 0; i < params.size(); ++i) {
@@ -61,8 +61,8 @@ class WasiPreview2Test : public ::testing::Test {
 
   WasiPreview2Test() : wasi_(MakeOptions(this)) {}
 
-  Result<std::vector<Value>> Call(const LoweredImport& import, std::vector<Value> params) {
-    Result<ValueHost::Function> fn = wasi_.Resolve(import);
+  Result<std::vector<Value>> Call(const ComponentImport& import, std::vector<Value> params) {
+    Result<ComponentHostFunction> fn = wasi_.Resolve(import);
     if (!fn.ok()) return fn.status();
     return (*fn)(import, params);
   }
@@ -73,15 +73,13 @@ class WasiPreview2Test : public ::testing::Test {
 };
 
 TEST_F(WasiPreview2Test, ServesWasi02InterfacesOnlyAndNamesWhatItDoesNotProvide) {
-  EXPECT_TRUE(WasiPreview2::IsWasi("wasi:io/streams@0.2.3"));
-  EXPECT_FALSE(WasiPreview2::IsWasi("theater:simple/runtime"));
-  Result<ValueHost::Function> sockets =
+  Result<ComponentHostFunction> sockets =
       wasi_.Resolve(Import("wasi:sockets/tcp@0.2.3", "[method]tcp-socket.connect", {}, nullptr));
   ASSERT_FALSE(sockets.ok());
   EXPECT_EQ(sockets.status().code(), StatusCode::kNotFound);
   EXPECT_NE(sockets.status().message().find("wasi:sockets/tcp#[method]tcp-socket.connect"),
             std::string::npos);
-  Result<ValueHost::Function> future = wasi_.Resolve(
+  Result<ComponentHostFunction> future = wasi_.Resolve(
       Import("wasi:random/random@0.3.0", "get-random-u64", {}, Type::Primitive(TypeKind::kU64)));
   EXPECT_FALSE(future.ok());
   EXPECT_TRUE(wasi_
@@ -95,7 +93,7 @@ TEST_F(WasiPreview2Test, StdoutBecomesLinesAndEveryCallIsRecorded) {
       Call(Import("wasi:cli/stdout@0.2.3", "get-stdout", {}, Type::Own("output-stream")), {});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   const Value stream = Value::Borrow((*out)[0].handle());
-  LoweredImport write =
+  ComponentImport write =
       Import("wasi:io/streams@0.2.3", "[method]output-stream.blocking-write-and-flush",
              {Type::Borrow("output-stream"), Type::List(Type::Primitive(TypeKind::kU8))},
              StreamResult(nullptr));
@@ -122,7 +120,7 @@ TEST_F(WasiPreview2Test, StdoutBecomesLinesAndEveryCallIsRecorded) {
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_EQ((*read)[0], Value::Err(Value::Variant(1)));
   EXPECT_EQ(wasi_.live_objects(), 2u);
-  wasi_.Drop((*in)[0].handle());
+  wasi_.DropResource((*in)[0].handle());
   EXPECT_EQ(wasi_.live_objects(), 1u);
 }
 
@@ -165,4 +163,4 @@ TEST_F(WasiPreview2Test, AGuestCannotAskForUnboundedBytesOrEscapeItsSandbox) {
 }
 
 }  // namespace
-}  // namespace theater::component
+}  // namespace theater::handlers

@@ -6,20 +6,20 @@
 
 #include <cstdint>
 
-#include "component/linker.h"
+#include "theater/handler.h"
 #include "theater/abi/value.h"
 #include "theater/status.h"
 
-namespace theater::component::wasi_internal {
+namespace theater::handlers::wasi_internal {
 
 // Bytes one random, read or write call may move: more is a guest asking the host to allocate
 // without bound.
 inline constexpr uint64_t kMaxTransfer = 1u << 20;
 
 // The single result type of `import`.
-Result<const abi::Type*> ResultType(const LoweredImport& import);
+Result<const abi::Type*> ResultType(const ComponentImport& import);
 
 // err(closed) of a result<_, stream-error>.
-Result<abi::Value> StreamClosed(const LoweredImport& import);
+Result<abi::Value> StreamClosed(const ComponentImport& import);
 
-}  // namespace theater::component::wasi_internal
+}  // namespace theater::handlers::wasi_internal

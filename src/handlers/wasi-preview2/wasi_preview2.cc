@@ -1,5 +1,5 @@
 // Theater: a WebAssembly actor runtime.
-#include "component/wasi_preview2.h"
+#include "handlers/wasi-preview2/wasi_preview2.h"
 
 #include <algorithm>
 #include <limits>
@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "component/wasi_internal.h"
+#include "handlers/wasi-preview2/wasi_internal.h"
 
-namespace theater::component {
+namespace theater::handlers {
 namespace {
 
 using abi::Type;
@@ -32,12 +32,12 @@ std::optional<std::string_view> Unversioned(std::string_view name) {
 
 namespace wasi_internal {
 
-Result<const Type*> ResultType(const LoweredImport& import) {
+Result<const Type*> ResultType(const ComponentImport& import) {
   if (!import.type.result) return InvalidArgument("the function has no result");
   return import.type.result.get();
 }
 
-Result<Value> StreamClosed(const LoweredImport& import) {
+Result<Value> StreamClosed(const ComponentImport& import) {
   THEATER_ASSIGN_OR_RETURN(const Type* result, ResultType(import));
   if (result->kind == TypeKind::kResult && result->err && result->err->kind == TypeKind::kVariant) {
     for (uint32_t i = 0; i < result->err->cases.size(); ++i) {
@@ -56,10 +56,6 @@ using wasi_internal::StreamClosed;
 
 WasiPreview2::WasiPreview2(Options options) : options_(std::move(options)) {}
 
-bool WasiPreview2::IsWasi(std::string_view interface_name) {
-  return interface_name.starts_with("wasi:");
-}
-
 uint32_t WasiPreview2::New(Kind kind, int stream) {
   const uint32_t rep = next_rep_++;
   Object& object = objects_[rep];
@@ -76,7 +72,7 @@ Result<WasiPreview2::Object*> WasiPreview2::Get(const Value& handle, Kind kind) 
   return &it->second;
 }
 
-void WasiPreview2::Drop(uint32_t rep) {
+void WasiPreview2::DropResource(uint32_t rep) {
   objects_.erase(rep);
 }
 
@@ -113,14 +109,20 @@ void WasiPreview2::Write(int stream, std::span<const uint8_t> bytes) {
   }
 }
 
-Result<ValueHost::Function> WasiPreview2::Resolve(const LoweredImport& import) {
+Result<ComponentHostFunction> WasiPreview2::Resolve(const ComponentImport& import) {
+  if (!granted_) {
+    granted_ = true;
+    if (options_.preopens) {
+      for (const WasiPreopen& preopen : options_.preopens()) THEATER_RETURN_IF_ERROR(Grant(preopen));
+    }
+  }
   const std::optional<std::string_view> interface_name = Unversioned(import.interface_name);
   if (!interface_name) {
     return NotFound("'" + import.interface_name + "' is not a WASI 0.2 interface");
   }
   THEATER_ASSIGN_OR_RETURN(Impl impl, Find(*interface_name, import.function));
-  return ValueHost::Function(
-      [this, impl = std::move(impl)](const LoweredImport& call,
+  return ComponentHostFunction(
+      [this, impl = std::move(impl)](const ComponentImport& call,
                                      std::vector<Value>& params) -> Result<Values> {
         Result<Values> results = impl(call, params);
         if (results.ok() && options_.record) {
@@ -136,34 +138,34 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
 
   // ----- wasi:cli
   if (interface_name == "wasi:cli/stdin" && function == "get-stdin") {
-    return Impl([this](const LoweredImport&, Values&) -> Result<Values> {
+    return Impl([this](const ComponentImport&, Values&) -> Result<Values> {
       return Values{Value::Own(New(Kind::kInputStream, 0))};
     });
   }
   if ((interface_name == "wasi:cli/stdout" && function == "get-stdout") ||
       (interface_name == "wasi:cli/stderr" && function == "get-stderr")) {
     const int stream = function == "get-stdout" ? 1 : 2;
-    return Impl([this, stream](const LoweredImport&, Values&) -> Result<Values> {
+    return Impl([this, stream](const ComponentImport&, Values&) -> Result<Values> {
       return Values{Value::Own(New(Kind::kOutputStream, stream))};
     });
   }
   if (interface_name.starts_with("wasi:cli/terminal-std") &&
       function.starts_with("get-terminal-")) {
     return Impl(
-        [](const LoweredImport&, Values&) -> Result<Values> { return Values{Value::None()}; });
+        [](const ComponentImport&, Values&) -> Result<Values> { return Values{Value::None()}; });
   }
   if (interface_name == "wasi:cli/environment") {
     if (function == "get-environment" || function == "get-arguments") {
       return Impl(
-          [](const LoweredImport&, Values&) -> Result<Values> { return Values{Value::List({})}; });
+          [](const ComponentImport&, Values&) -> Result<Values> { return Values{Value::List({})}; });
     }
     if (function == "initial-cwd") {
       return Impl(
-          [](const LoweredImport&, Values&) -> Result<Values> { return Values{Value::None()}; });
+          [](const ComponentImport&, Values&) -> Result<Values> { return Values{Value::None()}; });
     }
   }
   if (interface_name == "wasi:cli/exit" && (function == "exit" || function == "exit-with-code")) {
-    return Impl([](const LoweredImport& import, Values& params) -> Result<Values> {
+    return Impl([](const ComponentImport& import, Values& params) -> Result<Values> {
       std::string status = params.empty() ? "" : params[0].ToString();
       return FailedPrecondition("actor called " + import.function + "(" + status + ")");
     });
@@ -171,26 +173,26 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
 
   // ----- wasi:io
   if (interface_name == "wasi:io/error" && function == "[method]error.to-debug-string") {
-    return Impl([](const LoweredImport&, Values&) -> Result<Values> {
+    return Impl([](const ComponentImport&, Values&) -> Result<Values> {
       return Values{Value::String("stream error")};
     });
   }
   if (interface_name == "wasi:io/poll") {
     if (function == "[method]pollable.ready") {
-      return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+      return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
         THEATER_ASSIGN_OR_RETURN(Object * pollable, Get(params[0], Kind::kPollable));
         return Values{Value::Bool(SteadyNowNs() >= pollable->ready_at_ns)};
       });
     }
     if (function == "[method]pollable.block") {
-      return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+      return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
         THEATER_ASSIGN_OR_RETURN(Object * pollable, Get(params[0], Kind::kPollable));
         THEATER_RETURN_IF_ERROR(WaitUntil(pollable->ready_at_ns));
         return Values{};
       });
     }
     if (function == "poll") {
-      return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+      return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
         const std::vector<Value>& list = params[0].items();
         if (list.empty()) return InvalidArgument("poll of an empty list of pollables");
         std::vector<int64_t> ready_at;
@@ -215,7 +217,7 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
     const std::string_view prefix_out = "[method]output-stream.";
     if (function == "[method]input-stream.subscribe" ||
         function == "[method]output-stream.subscribe") {
-      return Impl([this](const LoweredImport&, Values&) -> Result<Values> {
+      return Impl([this](const ComponentImport&, Values&) -> Result<Values> {
         return Values{Value::Own(New(Kind::kPollable))};
       });
     }
@@ -223,7 +225,7 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
       // A file's stream reads the file; stdin is closed: every read and skip reports it.
       const std::string_view method = function.substr(prefix_in.size());
       const bool skip = method == "skip" || method == "blocking-skip";
-      return Impl([this, skip](const LoweredImport& import, Values& params) -> Result<Values> {
+      return Impl([this, skip](const ComponentImport& import, Values& params) -> Result<Values> {
         THEATER_ASSIGN_OR_RETURN(Object * stream, Get(params[0], Kind::kInputStream));
         if (stream->file && params.size() > 1) {
           return ReadFileStream(import, *stream, params[1].as_u64(), skip);
@@ -235,13 +237,13 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
     const std::string_view method =
         function.starts_with(prefix_out) ? function.substr(prefix_out.size()) : std::string_view();
     if (method == "check-write") {
-      return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+      return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
         THEATER_RETURN_IF_ERROR(Get(params[0], Kind::kOutputStream).status());
         return Values{Value::Ok(Value::U64(kWriteBudget))};
       });
     }
     if (method == "write" || method == "blocking-write-and-flush") {
-      return Impl([this](const LoweredImport& import, Values& params) -> Result<Values> {
+      return Impl([this](const ComponentImport& import, Values& params) -> Result<Values> {
         THEATER_ASSIGN_OR_RETURN(Object * stream, Get(params[0], Kind::kOutputStream));
         const std::vector<uint8_t>& bytes = params[1].as_bytes();
         if (bytes.size() > kMaxTransfer) {
@@ -253,7 +255,7 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
       });
     }
     if (method == "write-zeroes" || method == "blocking-write-zeroes-and-flush") {
-      return Impl([this](const LoweredImport& import, Values& params) -> Result<Values> {
+      return Impl([this](const ComponentImport& import, Values& params) -> Result<Values> {
         THEATER_ASSIGN_OR_RETURN(Object * stream, Get(params[0], Kind::kOutputStream));
         const uint64_t len = params[1].as_u64();
         if (len > kMaxTransfer) return ResourceExhausted("a write of " + std::to_string(len));
@@ -264,14 +266,14 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
       });
     }
     if (method == "flush" || method == "blocking-flush") {
-      return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+      return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
         THEATER_RETURN_IF_ERROR(Get(params[0], Kind::kOutputStream).status());
         return Values{Value::Ok()};
       });
     }
     if (method == "splice" || method == "blocking-splice") {
       // Splicing is not offered: the output stream reports itself closed.
-      return Impl([](const LoweredImport& import, Values&) -> Result<Values> {
+      return Impl([](const ComponentImport& import, Values&) -> Result<Values> {
         THEATER_ASSIGN_OR_RETURN(Value closed, StreamClosed(import));
         return Values{std::move(closed)};
       });
@@ -282,7 +284,7 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
   if (interface_name == "wasi:clocks/wall-clock" &&
       (function == "now" || function == "resolution")) {
     const bool now = function == "now";
-    return Impl([now](const LoweredImport&, Values&) -> Result<Values> {
+    return Impl([now](const ComponentImport&, Values&) -> Result<Values> {
       const uint64_t ns = now ? WallClockNs() : 1;
       return Values{Value::Record({Value::U64(ns / 1'000'000'000u),
                                    Value::U32(static_cast<uint32_t>(ns % 1'000'000'000u))})};
@@ -291,13 +293,13 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
   if (interface_name == "wasi:clocks/monotonic-clock") {
     if (function == "now" || function == "resolution") {
       const bool now = function == "now";
-      return Impl([now](const LoweredImport&, Values&) -> Result<Values> {
+      return Impl([now](const ComponentImport&, Values&) -> Result<Values> {
         return Values{Value::U64(now ? static_cast<uint64_t>(SteadyNowNs()) : 1)};
       });
     }
     if (function == "subscribe-instant" || function == "subscribe-duration") {
       const bool instant = function == "subscribe-instant";
-      return Impl([this, instant](const LoweredImport&, Values& params) -> Result<Values> {
+      return Impl([this, instant](const ComponentImport&, Values& params) -> Result<Values> {
         // Instants are monotonic-clock nanoseconds, the base of SteadyNowNs(); both saturate.
         constexpr uint64_t kLatest = std::numeric_limits<int64_t>::max();
         const uint64_t value = std::min(params[0].as_u64(), kLatest);
@@ -313,20 +315,20 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
   // ----- wasi:random
   if ((interface_name == "wasi:random/random" && function == "get-random-bytes") ||
       (interface_name == "wasi:random/insecure" && function == "get-insecure-random-bytes")) {
-    return Impl([this](const LoweredImport&, Values& params) -> Result<Values> {
+    return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
       THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, RandomBytes(params[0].as_u64()));
       return Values{Value::Bytes(std::move(bytes))};
     });
   }
   if ((interface_name == "wasi:random/random" && function == "get-random-u64") ||
       (interface_name == "wasi:random/insecure" && function == "get-insecure-random-u64")) {
-    return Impl([this](const LoweredImport&, Values&) -> Result<Values> {
+    return Impl([this](const ComponentImport&, Values&) -> Result<Values> {
       THEATER_ASSIGN_OR_RETURN(uint64_t value, RandomU64());
       return Values{Value::U64(value)};
     });
   }
   if (interface_name == "wasi:random/insecure-seed" && function == "insecure-seed") {
-    return Impl([this](const LoweredImport&, Values&) -> Result<Values> {
+    return Impl([this](const ComponentImport&, Values&) -> Result<Values> {
       THEATER_ASSIGN_OR_RETURN(uint64_t a, RandomU64());
       THEATER_ASSIGN_OR_RETURN(uint64_t b, RandomU64());
       return Values{Value::Tuple({Value::U64(a), Value::U64(b)})};
@@ -339,4 +341,4 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
   return NotFound(name + " is not provided to actors");
 }
 
-}  // namespace theater::component
+}  // namespace theater::handlers

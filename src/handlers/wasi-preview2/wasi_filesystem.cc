@@ -27,10 +27,10 @@
 #include <utility>
 
 #include "abi/canonical/utf8.h"
-#include "component/wasi_internal.h"
-#include "component/wasi_preview2.h"
+#include "handlers/wasi-preview2/wasi_internal.h"
+#include "handlers/wasi-preview2/wasi_preview2.h"
 
-namespace theater::component {
+namespace theater::handlers {
 namespace {
 
 using abi::Type;
@@ -133,7 +133,7 @@ std::string_view ErrorLabel(int err) {
 }
 
 // err(<label>) of a result<_, error-code>.
-Result<Values> Fail(const LoweredImport& import, std::string_view label) {
+Result<Values> Fail(const ComponentImport& import, std::string_view label) {
   THEATER_ASSIGN_OR_RETURN(const Type* result, ResultType(import));
   if (result->kind != TypeKind::kResult || !result->err || result->err->kind != TypeKind::kEnum) {
     return InvalidArgument(import.function + ": expected a result whose error is an error-code");
@@ -143,12 +143,12 @@ Result<Values> Fail(const LoweredImport& import, std::string_view label) {
   return Values{Value::Err(Value::Enum(*index))};
 }
 
-Result<Values> FailErrno(const LoweredImport& import, int err) {
+Result<Values> FailErrno(const ComponentImport& import, int err) {
   return Fail(import, ErrorLabel(err));
 }
 
 // The ok type of the function's result<T, error-code>.
-Result<const Type*> OkType(const LoweredImport& import) {
+Result<const Type*> OkType(const ComponentImport& import) {
   THEATER_ASSIGN_OR_RETURN(const Type* result, ResultType(import));
   if (result->kind != TypeKind::kResult || !result->ok) {
     return InvalidArgument(import.function + ": expected a result with an ok type");
@@ -267,7 +267,7 @@ int WasiPreview2::DescriptorFd(const Object& descriptor) {
   return descriptor.file ? descriptor.file->get() : descriptor.grant->fd.get();
 }
 
-Status WasiPreview2::Grant(const Preopen& preopen) {
+Status WasiPreview2::Grant(const WasiPreopen& preopen) {
   auto grant = std::make_shared<GrantedDirectory>();
   grant->fd = UniqueFd(::fcntl(preopen.directory_fd, F_DUPFD_CLOEXEC, 0));
   if (!grant->fd.valid()) {
@@ -281,7 +281,7 @@ Status WasiPreview2::Grant(const Preopen& preopen) {
   return Status::Ok();
 }
 
-Result<Values> WasiPreview2::StreamFailed(const LoweredImport& import) {
+Result<Values> WasiPreview2::StreamFailed(const ComponentImport& import) {
   // last-operation-failed(error): the guest may ask the error for its text.
   THEATER_ASSIGN_OR_RETURN(const Type* result, ResultType(import));
   for (uint32_t i = 0; result->err && i < result->err->cases.size(); ++i) {
@@ -292,7 +292,7 @@ Result<Values> WasiPreview2::StreamFailed(const LoweredImport& import) {
   return InvalidArgument("expected a stream-error with a last-operation-failed case");
 }
 
-Result<Values> WasiPreview2::ReadFileStream(const LoweredImport& import, Object& stream,
+Result<Values> WasiPreview2::ReadFileStream(const ComponentImport& import, Object& stream,
                                             uint64_t len, bool skip) {
   len = std::min<uint64_t>(len, kMaxTransfer);
   std::vector<uint8_t> bytes(len);
@@ -313,7 +313,7 @@ Result<Values> WasiPreview2::ReadFileStream(const LoweredImport& import, Object&
   return Values{Value::Ok(Value::Bytes(std::move(bytes)))};
 }
 
-Result<Values> WasiPreview2::WriteFileStream(const LoweredImport& import, Object& stream,
+Result<Values> WasiPreview2::WriteFileStream(const ComponentImport& import, Object& stream,
                                              std::span<const uint8_t> bytes) {
   const int fd = stream.file->get();
   if (stream.append) {
@@ -329,7 +329,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
                                                         std::string_view function) {
   const std::string name = std::string(interface_name) + "#" + std::string(function);
   if (interface_name == "wasi:filesystem/preopens" && function == "get-directories") {
-    return Impl([this](const LoweredImport&, Values&) -> Result<Values> {
+    return Impl([this](const ComponentImport&, Values&) -> Result<Values> {
       Values list;
       for (const auto& grant : grants_) {
         const uint32_t rep = New(Kind::kDescriptor);
@@ -349,10 +349,10 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
   if (function == "filesystem-error-code") {
     // Stream errors here never come from a filesystem call the guest could inspect further.
     return Impl(
-        [](const LoweredImport&, Values&) -> Result<Values> { return Values{Value::None()}; });
+        [](const ComponentImport&, Values&) -> Result<Values> { return Values{Value::None()}; });
   }
   if (function == "[method]directory-entry-stream.read-directory-entry") {
-    return Impl([this](const LoweredImport& import, Values& params) -> Result<Values> {
+    return Impl([this](const ComponentImport& import, Values& params) -> Result<Values> {
       THEATER_ASSIGN_OR_RETURN(Object * stream, Get(params[0], Kind::kDirectoryStream));
       if (stream->next_entry >= stream->entries.size()) return Values{Value::Ok(Value::None())};
       THEATER_ASSIGN_OR_RETURN(const Type* ok, OkType(import));
@@ -370,9 +370,9 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
   if (!function.starts_with(prefix)) return NotFound(name + " is not provided to actors");
   const std::string_view method = function.substr(prefix.size());
   // Each method below runs on the descriptor its first parameter names; `fd` is its open file.
-  using Method = std::function<Result<Values>(const LoweredImport&, Values&, Object&, int fd)>;
+  using Method = std::function<Result<Values>(const ComponentImport&, Values&, Object&, int fd)>;
   auto on_descriptor = [this](Method method) -> Impl {
-    return [this, method = std::move(method)](const LoweredImport& import,
+    return [this, method = std::move(method)](const ComponentImport& import,
                                               Values& params) -> Result<Values> {
       THEATER_ASSIGN_OR_RETURN(Object * self, Get(params[0], Kind::kDescriptor));
       const int fd = DescriptorFd(*self);
@@ -381,7 +381,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
   };
 
   if (method == "open-at") {
-    return on_descriptor([this](const LoweredImport& import, Values& params, Object& dir,
+    return on_descriptor([this](const ComponentImport& import, Values& params, Object& dir,
                                 int dir_fd) -> Result<Values> {
       if (!dir.directory) return Fail(import, "not-directory");
       const std::vector<abi::Field>& types = import.type.params;
@@ -427,7 +427,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
       method == "append-via-stream") {
     const bool input = method == "read-via-stream";
     const bool append = method == "append-via-stream";
-    return on_descriptor([this, input, append](const LoweredImport& import, Values& params,
+    return on_descriptor([this, input, append](const ComponentImport& import, Values& params,
                                                Object& self, int) -> Result<Values> {
       if (self.directory || !self.file) return Fail(import, "is-directory");
       if (input ? !(self.readable && self.grant->read) : !(self.writable && self.grant->write)) {
@@ -443,7 +443,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
     });
   }
   if (method == "read") {
-    return on_descriptor([](const LoweredImport& import, Values& params, Object& self,
+    return on_descriptor([](const ComponentImport& import, Values& params, Object& self,
                             int fd) -> Result<Values> {
       if (self.directory) return Fail(import, "is-directory");
       if (!self.readable || !self.grant->read) return Fail(import, "bad-descriptor");
@@ -461,7 +461,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
   }
   if (method == "write") {
     return on_descriptor(
-        [](const LoweredImport& import, Values& params, Object& self, int fd) -> Result<Values> {
+        [](const ComponentImport& import, Values& params, Object& self, int fd) -> Result<Values> {
           if (self.directory) return Fail(import, "is-directory");
           if (!self.writable || !self.grant->write) return Fail(import, "bad-descriptor");
           const std::vector<uint8_t>& bytes = params[1].as_bytes();
@@ -473,7 +473,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
   if (method == "get-type" || method == "stat") {
     const bool whole = method == "stat";
     return on_descriptor(
-        [whole](const LoweredImport& import, Values&, Object&, int fd) -> Result<Values> {
+        [whole](const ComponentImport& import, Values&, Object&, int fd) -> Result<Values> {
           struct stat st;
           if (::fstat(fd, &st) != 0) return FailErrno(import, errno);
           THEATER_ASSIGN_OR_RETURN(const Type* ok, OkType(import));
@@ -484,7 +484,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
   }
   if (method == "stat-at" || method == "metadata-hash-at") {
     const bool whole = method == "stat-at";
-    return on_descriptor([whole](const LoweredImport& import, Values& params, Object& self,
+    return on_descriptor([whole](const ComponentImport& import, Values& params, Object& self,
                                  int fd) -> Result<Values> {
       if (!self.grant->read) return Fail(import, "access");
       const bool follow = FlagSet(params[1], *import.type.params[1].type, "symlink-follow");
@@ -498,7 +498,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
   }
   if (method == "metadata-hash") {
     return on_descriptor(
-        [](const LoweredImport& import, Values&, Object&, int fd) -> Result<Values> {
+        [](const ComponentImport& import, Values&, Object&, int fd) -> Result<Values> {
           struct stat st;
           if (::fstat(fd, &st) != 0) return FailErrno(import, errno);
           return Values{Value::Ok(MetadataHash(st))};
@@ -506,7 +506,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
   }
   if (method == "is-same-object") {
     return on_descriptor(
-        [this](const LoweredImport&, Values& params, Object&, int fd) -> Result<Values> {
+        [this](const ComponentImport&, Values& params, Object&, int fd) -> Result<Values> {
           THEATER_ASSIGN_OR_RETURN(Object * other, Get(params[1], Kind::kDescriptor));
           const int other_fd = DescriptorFd(*other);
           struct stat a, b;
@@ -517,7 +517,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
   }
   if (method == "get-flags") {
     return on_descriptor(
-        [](const LoweredImport& import, Values&, Object& self, int) -> Result<Values> {
+        [](const ComponentImport& import, Values&, Object& self, int) -> Result<Values> {
           THEATER_ASSIGN_OR_RETURN(const Type* ok, OkType(import));
           std::vector<bool> set(ok->labels.size(), false);
           auto mark = [&](std::string_view label, bool on) {
@@ -531,7 +531,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
   }
   if (method == "set-size") {
     return on_descriptor(
-        [](const LoweredImport& import, Values& params, Object& self, int fd) -> Result<Values> {
+        [](const ComponentImport& import, Values& params, Object& self, int fd) -> Result<Values> {
           if (self.directory) return Fail(import, "is-directory");
           if (!self.writable || !self.grant->write) return Fail(import, "bad-descriptor");
           if (::ftruncate(fd, static_cast<off_t>(params[1].as_u64())) != 0) {
@@ -543,7 +543,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
   if (method == "sync" || method == "sync-data" || method == "advise") {
     const bool data_only = method == "sync-data";
     const bool sync = method != "advise";
-    return on_descriptor([data_only, sync](const LoweredImport& import, Values&, Object& self,
+    return on_descriptor([data_only, sync](const ComponentImport& import, Values&, Object& self,
                                            int fd) -> Result<Values> {
       // Only a file written through this descriptor has anything to sync.
       if (sync && self.writable && !self.directory &&
@@ -554,7 +554,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
     });
   }
   if (method == "read-directory") {
-    return on_descriptor([this](const LoweredImport& import, Values&, Object& self,
+    return on_descriptor([this](const ComponentImport& import, Values&, Object& self,
                                 int fd) -> Result<Values> {
       if (!self.directory) return Fail(import, "not-directory");
       if (!self.grant->read) return Fail(import, "access");
@@ -600,7 +600,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
   if (method == "create-directory-at" || method == "unlink-file-at" ||
       method == "remove-directory-at") {
     const std::string op(method);
-    return on_descriptor([op](const LoweredImport& import, Values& params, Object& self,
+    return on_descriptor([op](const ComponentImport& import, Values& params, Object& self,
                               int fd) -> Result<Values> {
       const bool allowed = op == "create-directory-at" ? self.grant->create_dir : self.grant->write;
       if (!allowed) return Fail(import, "access");
@@ -617,7 +617,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
     });
   }
   if (method == "rename-at") {
-    return on_descriptor([this](const LoweredImport& import, Values& params, Object& self,
+    return on_descriptor([this](const ComponentImport& import, Values& params, Object& self,
                                 int fd) -> Result<Values> {
       THEATER_ASSIGN_OR_RETURN(Object * target, Get(params[2], Kind::kDescriptor));
       if (!self.grant->write || !target->grant->write) return Fail(import, "access");
@@ -635,9 +635,9 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
     });
   }
   // link-at, symlink-at, readlink-at, set-times, set-times-at.
-  return Impl([](const LoweredImport& import, Values&) -> Result<Values> {
+  return Impl([](const ComponentImport& import, Values&) -> Result<Values> {
     return Fail(import, "unsupported");
   });
 }
 
-}  // namespace theater::component
+}  // namespace theater::handlers

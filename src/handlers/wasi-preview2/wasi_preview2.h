@@ -1,8 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 //
 // The WASI preview-2 interfaces a component made with the preview-1 adapter imports, served to
-// one actor: what a C or C++ actor built against wasi-libc needs, with the same policy as the
-// preview-1 functions core modules get (src/runtime/actor_host.cc):
+// one actor instance: what a C or C++ actor built against wasi-libc needs, with the same policy as
+// the preview-1 functions core modules get (../wasi-preview1):
 //
 //   wasi:cli/stdout, stderr      output streams whose lines go to the actor's log
 //   wasi:cli/stdin               an input stream that is closed
@@ -13,8 +13,8 @@
 //                                at their instant, and block/poll wait for it (Options::wait_until)
 //   wasi:clocks/wall-clock, monotonic-clock   the real clocks
 //   wasi:random/random, insecure, insecure-seed   bytes from Options::random
-//   wasi:filesystem/preopens     the directories given to Grant() (none unless the manifest
-//                                grants one, see docs/components.md)
+//   wasi:filesystem/preopens     the directories Options::preopens grants (none unless the
+//                                manifest grants one, see docs/components.md)
 //   wasi:filesystem/types        descriptors confined by the kernel to those directories
 //                                (wasi_filesystem.cc): open, read and write (directly and through
 //                                streams), stat, directories, create, remove, rename; links and
@@ -22,13 +22,13 @@
 //
 // Interfaces are matched without their version, for any 0.2.x. Every call is reported to
 // `Options::record` with its arguments and results (handles as the host's representations), so
-// the runtime records it in the chain like any host call: clocks and random bytes are what a
+// the handler records it in the chain like any host call: clocks and random bytes are what a
 // replay needs. Functions of other WASI interfaces (sockets, http) are not provided; spawning a
 // component that imports one fails with its name.
 //
-// Thread-safety: one instance serves one actor, which runs one call at a time.
+// Thread-safety: one instance serves one actor instance, which runs one call at a time.
 // Ownership: the functions Resolve returns point into this object, which must outlive the
-// component instance they serve.
+// component instance they serve (the runtime keeps it with the instance).
 #pragma once
 
 #include <cstdint>
@@ -40,23 +40,20 @@
 #include <string_view>
 #include <vector>
 
-#include "component/value_host.h"
 #include "common/confined_dir.h"
 #include "theater/abi/value.h"
+#include "theater/handler.h"
 #include "theater/status.h"
 #include "theater/wasi_preopen.h"
 
-namespace theater::component {
+namespace theater::handlers {
 
-class WasiPreview2 {
+class WasiPreview2 final : public ComponentInterfaces {
  public:
-  // A host directory the actor may reach through wasi:filesystem, and what it may do there.
-  using Preopen = WasiPreopen;
-
   struct Options {
     // A complete line written to stdout or stderr (without its newline).
     std::function<void(std::string_view line)> log;
-    // Fills a buffer with random bytes (the runtime's source, shared with preview 1).
+    // Fills a buffer with random bytes (the OS source, as preview 1's).
     std::function<Status(std::span<uint8_t>)> random;
     // Suspends the running call until SteadyNowNs() reaches the deadline (the runtime parks
     // the actor on its timers, holding no thread), or fails when it may not wait that long.
@@ -66,22 +63,22 @@ class WasiPreview2 {
     std::function<void(std::string_view interface_name, std::string_view function,
                        std::span<const abi::Value> params, std::span<const abi::Value> results)>
         record;
+    // The directories to grant, asked once, at the first Resolve: by then every handler of the
+    // actor is set up (ActorContext::WasiPreopens). Null: none.
+    std::function<std::vector<WasiPreopen>()> preopens;
   };
 
   explicit WasiPreview2(Options options);
 
   // Grants a directory: wasi:filesystem/preopens lists it from now on. Fails when its descriptor
   // cannot be duplicated.
-  Status Grant(const Preopen& preopen);
-
-  // True when `interface_name` is a WASI interface ("wasi:io/streams@0.2.3").
-  static bool IsWasi(std::string_view interface_name);
+  Status Grant(const WasiPreopen& preopen);
 
   // The implementation of `import` (an import of a WASI interface), or kNotFound naming it.
-  Result<ValueHost::Function> Resolve(const LoweredImport& import);
+  Result<ComponentHostFunction> Resolve(const ComponentImport& import) override;
 
   // The guest dropped its last owned handle of a WASI resource.
-  void Drop(uint32_t rep);
+  void DropResource(uint32_t rep) override;
 
   // Objects alive (streams, errors, pollables, descriptors), for tests.
   size_t live_objects() const { return objects_.size(); }
@@ -119,20 +116,20 @@ class WasiPreview2 {
     size_t next_entry = 0;
     int64_t ready_at_ns = 0;  // pollable: ready from this SteadyNowNs() on (0: always)
   };
-  using Impl = std::function<Result<std::vector<abi::Value>>(const LoweredImport& import,
+  using Impl = std::function<Result<std::vector<abi::Value>>(const ComponentImport& import,
                                                              std::vector<abi::Value>& params)>;
 
   Result<Impl> Find(std::string_view interface_name, std::string_view function);
   // wasi:filesystem/types and preopens (wasi_filesystem.cc); kNotFound for other functions.
   Result<Impl> FindFilesystem(std::string_view interface_name, std::string_view function);
   // Input and output streams reading or writing a file (wasi_filesystem.cc).
-  Result<std::vector<abi::Value>> ReadFileStream(const LoweredImport& import, Object& stream,
+  Result<std::vector<abi::Value>> ReadFileStream(const ComponentImport& import, Object& stream,
                                                  uint64_t len, bool skip);
   // The open file or directory of a kDescriptor object.
   static int DescriptorFd(const Object& descriptor);
   // err(last-operation-failed(error)) of a stream function's result.
-  Result<std::vector<abi::Value>> StreamFailed(const LoweredImport& import);
-  Result<std::vector<abi::Value>> WriteFileStream(const LoweredImport& import, Object& stream,
+  Result<std::vector<abi::Value>> StreamFailed(const ComponentImport& import);
+  Result<std::vector<abi::Value>> WriteFileStream(const ComponentImport& import, Object& stream,
                                                   std::span<const uint8_t> bytes);
   Result<std::vector<uint8_t>> RandomBytes(uint64_t len);
   Result<uint64_t> RandomU64();
@@ -145,7 +142,8 @@ class WasiPreview2 {
   std::vector<std::shared_ptr<const GrantedDirectory>> grants_;
   std::map<uint32_t, Object> objects_;
   uint32_t next_rep_ = 1;
+  bool granted_ = false;  // Options::preopens asked
   std::string pending_[3];  // stdout and stderr text after the last newline
 };
 
-}  // namespace theater::component
+}  // namespace theater::handlers

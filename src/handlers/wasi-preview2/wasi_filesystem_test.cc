@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "handlers/filesystem/escape_layout_test_util.h"
+#include "testing/escape_layout_fixture.h"
 #include "theater/chain.h"
 
-namespace theater::component {
+namespace theater::handlers {
 namespace {
 
 namespace fs = std::filesystem;
@@ -180,4 +180,4 @@ TEST_F(WasiFilesystemTest, ASleepingComponentWaitsWithoutHoldingAWorker) {
 }
 
 }  // namespace
-}  // namespace theater::component
+}  // namespace theater::handlers
