@@ -84,7 +84,9 @@ struct Manifest {
   ReferenceKind component_kind = ReferenceKind::kFile;
   std::optional<std::string> description;
   std::optional<std::string> long_description;
-  bool save_chain = false;
+  // Whether the actor's chain is kept in the runtime's database; unset: the runtime's default
+  // (RuntimeOptions::save_chains_by_default, true).
+  std::optional<bool> save_chain;
   // Same resolution as `component`. Its bytes (a JSON document) become the initial state.
   std::optional<std::string> init_state;
   ReferenceKind init_state_kind = ReferenceKind::kFile;

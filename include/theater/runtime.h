@@ -133,7 +133,11 @@ struct RuntimeOptions {
   int workers = 0;
   engine::EngineOptions engine;
   ActorLogSink log_sink;
-  // Record every actor's chain in the database, not only those whose manifest says save_chain.
+  // Whether an actor whose manifest does not say `save_chain` keeps its chain in the database
+  // (with persist): a chain that is gone cannot be inspected, verified or replayed.
+  bool save_chains_by_default = true;
+  // Record every actor's chain in the database, also those whose manifest says
+  // `save_chain = false`.
   bool save_all_chains = false;
   // Events of each actor's chain held in memory (beyond it the oldest is dropped; a saved chain
   // keeps its full history in the database, where Events() and VerifyChain() read it).
@@ -143,8 +147,8 @@ struct RuntimeOptions {
   bool record_calls = true;
   // Byte lists (list<u8> inputs, outputs, params, results) longer than this are recorded in
   // chains by SHA-256 and size, the bytes kept in the content store kChainBytesStoreId, where
-  // replay and `theater store` find them by that hash (docs/chain-format.md, "Large byte
-  // lists"). 0: always inline. Only with persist (a runtime without a database keeps them inline).
+  // ContentStore::Get finds them by that hash (docs/chain-format.md, "Large byte lists").
+  // 0: always inline. Only with persist (a runtime without a database keeps them inline).
   size_t chain_bytes_inline_max = 64 * 1024;
   // What one actor may log (runtime log lines, stdout and stderr), and record as custom chain
   // events, in bytes per second; past it lines and events are dropped, with one notice a second

@@ -10,7 +10,8 @@ std::unique_ptr<CLI::App> BuildApp(GlobalOptions& global, CommandSet& commands) 
       "Theater: a WebAssembly actor runtime. Run `theater <command> --help` for a command's "
       "options; docs/cli.md has the whole reference.",
       "theater");
-  app->set_version_flag("--version", std::string(kVersion));
+  app->set_version_flag("--version", "theater " + std::string(kVersion) + " (commit " +
+                                         std::string(BuildCommit()) + ")");
   // Global options may come after the subcommand too (`theater list --json`): subcommands pass
   // options they do not know to their parent. Set before adding subcommands, which inherit it.
   app->fallthrough();

@@ -27,6 +27,7 @@
 
 #include "common/uuid.h"
 #include "server/client.h"
+#include "theater/version.h"
 #include "server/framing.h"
 #include "theater/chain.h"
 #include "theater/chain_store.h"
@@ -275,6 +276,18 @@ TEST_F(CliLocalTest, HelpOnEveryCommandExitsZero) {
   }
   Finished version = Run({"--version"});
   EXPECT_EQ(version.code, 0);
+  // The version and the commit the binary was built from (a source tree without git says so).
+  const std::string prefix = "theater " + std::string(theater::kVersion) + " (commit ";
+  ASSERT_EQ(version.out.rfind(prefix, 0), 0u) << version.out;
+  std::string commit = version.out.substr(prefix.size());
+  ASSERT_GE(commit.size(), 2u) << version.out;
+  EXPECT_EQ(commit.substr(commit.size() - 2), ")\n") << version.out;
+  commit.resize(commit.size() - 2);
+  if (commit.size() > 6 && commit.substr(commit.size() - 6) == "-dirty") commit.resize(commit.size() - 6);
+  if (commit != "unknown") {
+    EXPECT_EQ(commit.size(), 12u) << version.out;
+    EXPECT_EQ(commit.find_first_not_of("0123456789abcdef"), std::string::npos) << version.out;
+  }
 }
 
 TEST_F(CliLocalTest, CompletionScripts) {
@@ -419,10 +432,13 @@ class CliServerTest : public ::testing::Test {
     fs::remove_all(home_);
   }
 
-  std::string WriteManifest(const std::string& name, const std::string& component) {
+  // A manifest of `component`; its chain is kept, as by default, unless `extra` says otherwise.
+  std::string WriteManifest(const std::string& name, const std::string& component,
+                            const std::string& extra = "") {
     const fs::path path = home_ / (name + ".toml");
     std::ofstream(path) << "name = \"" << name << "\"\nversion = \"0.1.0\"\ncomponent = \""
-                        << component << "\"\nsave_chain = true\n";
+                        << component << "\"\n"
+                        << extra;
     return path.string();
   }
 
@@ -834,6 +850,34 @@ TEST_F(CliServerTest, ChainVerifyExportAndListStored) {
   // The chain of a stopped actor is still there, by id and by prefix.
   EXPECT_FALSE(Json({"events", id}).empty());
   EXPECT_EQ(Run({"chain", "verify", id.substr(0, 8)}).code, 0);
+}
+
+// A server keeps every chain unless the manifest says save_chain = false. Such an actor's chain
+// is readable while it runs; once it stopped, asking for it says why it is gone and how to keep
+// it, and exits 1.
+TEST_F(CliServerTest, AChainNotKeptSaysSoAndHowToKeepIt) {
+  const std::string id =
+      StartActor(WriteManifest("forgetful", kMessenger, "save_chain = false\n"));
+  Request(id, "echo:a");
+  EXPECT_FALSE(Json({"events", id}).empty());
+  EXPECT_EQ(Run({"chain", "verify", id}).code, 0);
+  // A running actor that keeps its chain is counted with its events so far.
+  const std::string kept = StartActor(messenger_manifest_);
+  Request(kept, "echo:a");
+  for (const json& actor : Json({"list-stored"})) {
+    if (actor["id"] == kept) EXPECT_GE(actor["events"].get<uint64_t>(), 2u) << actor.dump();
+  }
+
+  Run({"stop", id});
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"events", id}, std::vector<std::string>{"chain", "verify", id},
+        std::vector<std::string>{"chain", "export", id}}) {
+    Finished r = Run(args);
+    EXPECT_EQ(r.code, 1) << args.front() << ": " << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr("the chain of actor " + id + " was not kept"));
+    EXPECT_THAT(r.err, HasSubstr("save_chain = false (remove that line, or start the server with "
+                                 "--save-all-chains, to keep chains)"));
+  }
 }
 
 // A server whose replies are small (--max-reply-bytes 64 KiB): a chain or a state longer than

@@ -120,7 +120,7 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
                   "waiting (0: no time slices; modules are then compiled without the checks)")
       ->capture_default_str();
   cmd->add_flag("--save-all-chains", args->save_all_chains,
-                "Store every actor's chain, not only those whose manifest says save_chain");
+                "Store every actor's chain, also those whose manifest says save_chain = false");
   cmd->add_option("--manifest-root", args->manifest_roots,
                   "Directory whose files (manifests, and the components and initial states they "
                   "name) clients beyond loopback may have the server read (repeatable; without "

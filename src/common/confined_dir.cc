@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include "abi/canonical/utf8.h"
@@ -226,6 +227,14 @@ Result<UniqueFd> OpenRoot(const std::string& dir) {
   // Probe openat2 once, so that a kernel without it fails the actor's start, not its first call.
   THEATER_ASSIGN_OR_RETURN(UniqueFd probe, OpenBeneath(fd.get(), ".", O_PATH, 0, dir));
   return fd;
+}
+
+Result<std::string> DescriptorPath(int fd, std::string_view shown) {
+  char buf[PATH_MAX + 1];
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  ssize_t n = ::readlink(proc.c_str(), buf, PATH_MAX);
+  if (n <= 0) return ErrnoError("resolving '" + std::string(shown) + "'", errno);
+  return std::string(buf, static_cast<size_t>(n));
 }
 
 Result<UniqueFd> OpenBeneath(int root, const std::string& rel, int flags, mode_t mode,

@@ -84,6 +84,11 @@ Result<UniqueFd> OpenRoot(const std::string& dir);
 Result<UniqueFd> OpenBeneath(int root, const std::string& rel, int flags, mode_t mode,
                              std::string_view shown);
 
+// The host path an open descriptor refers to, as the kernel resolved it (links followed), read
+// from /proc/self/fd: what a check on it sees is what the descriptor reaches. `shown` is the path
+// named in errors.
+Result<std::string> DescriptorPath(int fd, std::string_view shown);
+
 // The same, for callers that need the reason itself (the WASI host maps it to an error-code):
 // a descriptor, or -errno (EXDEV for an escape, ENOSYS without openat2).
 int OpenBeneathRaw(int root, const std::string& rel, int flags, mode_t mode);

@@ -96,7 +96,7 @@ chain_retention_bytes = 1048576
   EXPECT_EQ(m->component_kind, ReferenceKind::kFile);
   EXPECT_EQ(m->description, "says hello");
   EXPECT_EQ(m->long_description, "a longer text");
-  EXPECT_TRUE(m->save_chain);
+  EXPECT_EQ(m->save_chain, true);
   EXPECT_EQ(m->init_state, "/actors/x/state.json");
   EXPECT_EQ(m->permission_policy, json::parse(R"({"file_system": {"type": "restrict",
                            "config": {"read": true, "allowed_paths": ["/tmp/test"]}}})"));
@@ -124,7 +124,7 @@ TEST(ManifestTest, DefaultsForOptionalFields) {
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_FALSE(m->description);
   EXPECT_FALSE(m->long_description);
-  EXPECT_FALSE(m->save_chain);
+  EXPECT_EQ(m->save_chain, std::nullopt);  // the runtime decides (it keeps chains by default)
   EXPECT_FALSE(m->init_state);
   EXPECT_EQ(m->permission_policy, json::object());
   EXPECT_TRUE(m->handlers.empty());

@@ -516,7 +516,9 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
     done(InvalidArgument("actor id '" + id + "' is not a UUID"));
     return;
   }
-  bool persist = options_.persist && (manifest.save_chain || options_.save_all_chains);
+  bool persist =
+      options_.persist && (manifest.save_chain.value_or(options_.save_chains_by_default) ||
+                           options_.save_all_chains);
   if (!chain) chain = NewChain(id, persist);
   chain->Append(chain::Lifecycle{
       "actor-load",
@@ -747,6 +749,23 @@ Result<std::optional<std::vector<uint8_t>>> RuntimeImpl::State(std::string_view 
   return std::optional<std::vector<uint8_t>>(*state);
 }
 
+Status RuntimeImpl::ChainNotKept(std::string_view id) const {
+  bool unsaved = false;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    unsaved = unsaved_.count(id) > 0;
+  }
+  if (!unsaved) return NotFound("actor " + std::string(id) + " not found");
+  if (!store_) {
+    return FailedPrecondition("the chain of actor " + std::string(id) +
+                              " was not kept: this runtime keeps chains in memory only, while "
+                              "their actors run (a server keeps them on disk)");
+  }
+  return FailedPrecondition("the chain of actor " + std::string(id) +
+                            " was not kept: its manifest says save_chain = false (remove that "
+                            "line, or start the server with --save-all-chains, to keep chains)");
+}
+
 Result<RuntimeImpl::HeldChain> RuntimeImpl::ReadChain(std::string_view id) const {
   std::shared_ptr<Actor> actor = Find(id);
   HeldChain held;
@@ -754,13 +773,11 @@ Result<RuntimeImpl::HeldChain> RuntimeImpl::ReadChain(std::string_view id) const
     held.tail = actor->chain()->tail();
     return held;
   }
-  if (!store_) return NotFound("actor " + std::string(id) + " not found");
+  if (!store_) return ChainNotKept(id);
   THEATER_RETURN_IF_ERROR(store_->Flush());
   chain::LoadReport report;
   THEATER_ASSIGN_OR_RETURN(held.tail.events, store_->LoadChain(id, &report));
-  if (held.tail.events.empty() && report.stored == 0) {
-    return NotFound("actor " + std::string(id) + " not found");
-  }
+  if (held.tail.events.empty() && report.stored == 0) return ChainNotKept(id);
   held.tail.first_index = report.first_index;
   held.tail.anchor = report.anchor;
   if (report.rejected > 0) {
@@ -811,7 +828,7 @@ Result<std::vector<chain::Event>> RuntimeImpl::EventsWithin(std::string_view id,
       },
       &report));
   if (exceeded) return over(events.size());
-  if (!report.found) return NotFound("actor " + std::string(id) + " not found");
+  if (!report.found) return ChainNotKept(id);
   // A row that does not verify ends the chain, as for Events(): the verified prefix.
   return events;
 }
@@ -889,6 +906,13 @@ void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& 
     auto it = actors_.find(actor.id());
     if (it != actors_.end() && it->second.get() == &actor) actors_.erase(it);
     restarting = restarting_.count(actor.id()) > 0;
+    if (!actor.persisted() && unsaved_.insert(actor.id()).second) {
+      unsaved_order_.push_back(actor.id());
+      if (unsaved_order_.size() > kUnsavedRemembered) {
+        unsaved_.erase(unsaved_order_.front());
+        unsaved_order_.pop_front();
+      }
+    }
   }
   if (store_) {
     bool failed = report && report->kind == ChildEvent::Kind::kError;

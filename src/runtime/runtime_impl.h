@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -201,6 +202,13 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   std::unordered_map<std::string, std::shared_ptr<Actor>, IdHash, std::equal_to<>> actors_;
   // Actors being restarted in place: their stop keeps their place among their parent's children.
   std::unordered_set<std::string> restarting_;
+  // The latest stopped actors whose chains were not kept (at most kUnsavedRemembered, oldest
+  // first), so that asking for such a chain says why it is gone rather than "not found".
+  static constexpr size_t kUnsavedRemembered = 4096;
+  std::deque<std::string> unsaved_order_;
+  std::unordered_set<std::string, IdHash, std::equal_to<>> unsaved_;
+  // The error for the chain of `id`, a stopped actor whose chain was not kept, or NotFound.
+  Status ChainNotKept(std::string_view id) const;
   std::function<void(const ChildEvent&)> top_level_listener_;
 
   struct CachedModule {

@@ -178,8 +178,8 @@ TEST_F(RuntimeTest, UpdateComponentKeepsStateAndChain) {
 // "Save chain": the chain as JSON in <home>/chains/<id>.json, for a memory-only chain and for a
 // saved one; the file's events are the chain's, verifiable from its anchor.
 TEST_F(RuntimeTest, SaveChainWritesTheChainAsJson) {
-  std::string memory_only = Spawn(ProbeManifest());
-  std::string saved = Spawn(ProbeManifest("save_chain = true\n"));
+  std::string memory_only = Spawn(ProbeManifest("save_chain = false\n"));
+  std::string saved = Spawn(ProbeManifest());
   for (const std::string& id : {memory_only, saved}) {
     ASSERT_EQ(Response(Request(id, "count")), "1");
     Result<std::filesystem::path> path = runtime_->SaveChain(id);

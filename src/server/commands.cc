@@ -27,7 +27,7 @@ json ManifestToJson(const Manifest& m) {
   out["component"] = m.component;
   out["description"] = m.description ? json(*m.description) : json(nullptr);
   out["long_description"] = m.long_description ? json(*m.long_description) : json(nullptr);
-  out["save_chain"] = m.save_chain;
+  out["save_chain"] = m.save_chain ? json(*m.save_chain) : json(nullptr);
   out["init_state"] = m.init_state ? json(*m.init_state) : json(nullptr);
   out["permission_policy"] = m.permission_policy;
   json handlers = json::array();
@@ -168,6 +168,10 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
     return Blocking(conn, ctx, [this]() -> json {
       json actors = json::array();
       if (chain::ChainStore* store = runtime_.store()) {
+        // Running actors' latest events may still wait in the writer's batch: count them too.
+        if (Status flushed = store->Flush(); !flushed.ok()) {
+          return ErrorResponse(flushed, Subject::kStore);
+        }
         Result<std::vector<chain::ActorRecord>> records = store->ListActors();
         if (!records.ok()) return ErrorResponse(records.status(), Subject::kStore);
         for (const chain::ActorRecord& r : *records) {

@@ -67,7 +67,8 @@ TEST(PermissionPolicyTest, ParsesEveryHandlerAndField) {
                                 {"execute", false},
                                 {"new_dir", false},
                                 {"allowed_commands", {"ls"}},
-                                {"allowed_paths", {"/tmp/test"}}})},
+                                {"allowed_paths", {"/tmp/test"}},
+                                {"denied_paths", {"/tmp/test/keys"}}})},
       {"http_client", Restrict({{"allowed_methods", {"get", "Post"}},
                                 {"allowed_hosts", {"API.example.com"}},
                                 {"max_redirects", 3},
@@ -93,7 +94,8 @@ TEST(PermissionPolicyTest, ParsesEveryHandlerAndField) {
   EXPECT_EQ(p.file_system.kind, InheritanceKind::kRestrict);
   EXPECT_EQ(
       p.file_system.restriction,
-      (FileSystemPermissions{true, false, false, false, Strings{"ls"}, Strings{"/tmp/test"}}));
+      (FileSystemPermissions{true, false, false, false, Strings{"ls"}, Strings{"/tmp/test"},
+                             {"/tmp/test/keys"}}));
   EXPECT_EQ(p.http_client.restriction,
             (HttpClientPermissions{Strings{"GET", "POST"}, Strings{"api.example.com"}, 3, 1000}));
   EXPECT_EQ(p.http_framework.restriction,
@@ -317,6 +319,16 @@ TEST(PermissionNarrowTest, PathsIntersectByComponent) {
   // "/tmp/app/cache" lies within "/tmp/app"; "/tmp/application" does not (component-wise);
   // "/" is wider than the parent, so it narrows to the parent's own paths; "/etc" is outside.
   EXPECT_EQ(out.allowed_paths, (Strings{"/tmp/app/cache", "/tmp/app", "/data"}));
+}
+
+TEST(PermissionNarrowTest, DeniedPathsUnite) {
+  FileSystemPermissions parent;
+  parent.denied_paths = {"data/keys", "/etc"};
+  FileSystemPermissions r;
+  r.denied_paths = {"/etc", "data/cache"};
+  EXPECT_EQ(Narrow(parent, r).denied_paths, (Strings{"data/keys", "/etc", "data/cache"}));
+  // A restriction that says nothing keeps the parent's denials.
+  EXPECT_EQ(Narrow(parent, FileSystemPermissions{}).denied_paths, parent.denied_paths);
 }
 
 TEST(PermissionNarrowTest, EnvironmentDeniedVarsUniteAndPrefixesNarrow) {

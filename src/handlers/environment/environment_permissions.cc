@@ -19,10 +19,7 @@ Status ReadPermissionConfig(PermissionConfigReader& r, EnvironmentPermissions* p
 EnvironmentPermissions NarrowPermission(const EnvironmentPermissions& p, const EnvironmentPermissions& r) {
   EnvironmentPermissions out;
   out.allowed_vars = Intersect(p.allowed_vars, r.allowed_vars);
-  out.denied_vars = p.denied_vars;
-  for (const std::string& v : r.denied_vars) {
-    if (!Contains(out.denied_vars, v)) out.denied_vars.push_back(v);
-  }
+  out.denied_vars = Unite(p.denied_vars, r.denied_vars);
   out.allowed_prefixes = IntersectPrefixes(p.allowed_prefixes, r.allowed_prefixes);
   out.allow_list_all = p.allow_list_all && r.allow_list_all;
   return out;

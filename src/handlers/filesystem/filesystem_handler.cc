@@ -127,8 +127,9 @@ class FilesystemHandler final : public Handler {
     std::thread collector;
   };
 
-  // Opens the base directory: `path` (relative to the manifest's directory), or a fresh
-  // directory for new_dir. Computes the allowed roots from the permission.
+  // Opens the base directory: `path` (relative to the manifest's directory; created first when
+  // missing and the config says new_dir), or a fresh directory for temp_dir. Computes the
+  // allowed roots from the permission.
   Status OpenBase(ActorContext& actor) {
     const EffectivePermissions& perms = actor.permissions();
     // Without the filesystem permission every call is refused before it reaches this handler;
@@ -150,10 +151,11 @@ class FilesystemHandler final : public Handler {
         if (!manifest.base_dir.empty()) base = manifest.base_dir / base;
       }
       base = base.lexically_normal();
+      if (config_.new_dir) THEATER_RETURN_IF_ERROR(CreateMissingBase(base, perms));
     } else {
       if (!perms.Get<FileSystemPermissions>(kFilesystemHandler)->new_dir) {
         return PermissionDenied(
-            "Operation denied: new_dir not permitted by filesystem permissions");
+            "Operation denied: temp_dir needs the filesystem permission's new_dir");
       }
       THEATER_ASSIGN_OR_RETURN(base, MakeFreshDir(actor.id()));
       made_dir_ = base;
@@ -163,6 +165,7 @@ class FilesystemHandler final : public Handler {
     fs::path real = fs::canonical(base, ec);
     base_real_ = ec ? fs::absolute(base, ec) : real;
     ComputeAllowedRoots(perms.Get<FileSystemPermissions>(kFilesystemHandler)->allowed_paths);
+    ComputeDeniedPaths(perms.Get<FileSystemPermissions>(kFilesystemHandler)->denied_paths);
     wasi_rights_ = *perms.Get<FileSystemPermissions>(kFilesystemHandler);
     return Status::Ok();
   }
@@ -170,6 +173,9 @@ class FilesystemHandler final : public Handler {
   // Asked only for components, so a core module's handler opens nothing more.
   std::vector<WasiPreopen> WasiPreopens() override {
     if (!root_.valid() || !wasi_rights_) return {};
+    // The kernel confines a preopen to whole trees; it cannot keep denied paths out of one, so
+    // with denied_paths a component gets no wasi:filesystem directory from this handler.
+    if (!denied_.empty()) return {};
     if (!wasi_granted_) {
       GrantToWasi(*wasi_rights_);
       wasi_granted_ = true;
@@ -204,6 +210,21 @@ class FilesystemHandler final : public Handler {
     }
   }
 
+  // `path` with new_dir: created, with its missing parents, when it does not exist yet, which
+  // needs the permission to write and to create directories.
+  static Status CreateMissingBase(const fs::path& base, const EffectivePermissions& perms) {
+    std::error_code ec;
+    if (fs::is_directory(base, ec)) return Status::Ok();
+    const FileSystemPermissions* granted = perms.Get<FileSystemPermissions>(kFilesystemHandler);
+    if (!granted->write || !granted->new_dir) {
+      return PermissionDenied("new_dir: creating '" + base.string() +
+                              "' needs the filesystem permission's write and new_dir");
+    }
+    fs::create_directories(base, ec);
+    if (ec) return InvalidArgument("new_dir: cannot create '" + base.string() + "': " + ec.message());
+    return Status::Ok();
+  }
+
   // $TMPDIR/theater-fs-<actor id>-XXXXXX (mode 0700), unique even when an id is reused.
   static Result<fs::path> MakeFreshDir(const std::string& actor_id) {
     std::error_code ec;
@@ -211,7 +232,7 @@ class FilesystemHandler final : public Handler {
     if (ec) tmp = "/tmp";
     std::string pattern = (tmp / ("theater-fs-" + actor_id + "-XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr) {
-      return ErrnoError("new_dir: creating a directory under " + tmp.string(), errno);
+      return ErrnoError("temp_dir: creating a directory under " + tmp.string(), errno);
     }
     return fs::path(pattern);
   }
@@ -240,6 +261,58 @@ class FilesystemHandler final : public Handler {
     }
   }
 
+  // Where a checked path resolves: a root descriptor and the components below it.
+  struct Target {
+    UniqueFd owned;  // the allowed directory's descriptor, when the root is not the base
+    int root = -1;
+    std::vector<std::string> parts;
+    std::string shown;  // the path as the actor wrote it
+  };
+
+  // denied_paths as host paths: relative entries are relative to the base; each is resolved as
+  // far as it exists (links followed), so that a call is checked against where it really lands.
+  void ComputeDeniedPaths(const std::vector<std::string>& denied) {
+    denied_text_ = denied;
+    for (const std::string& entry : denied) {
+      fs::path p(entry);
+      if (p.is_relative()) p = base_real_ / p;
+      std::error_code ec;
+      fs::path real = fs::weakly_canonical(p, ec);
+      denied_.push_back((ec ? p : real).lexically_normal());
+    }
+  }
+
+  // Refuses a resolved target that lies in a denied path: the host path it reaches (links
+  // followed, as far as it exists; the rest of it as written), and for a write (which may delete
+  // a tree) also one that holds a denied path.
+  Status CheckDenied(const Target& target, Op op) const {
+    if (denied_.empty()) return Status::Ok();
+    if (op == Op::kExecute) {
+      return PermissionDenied(
+          "Operation denied: commands cannot run while denied_paths is set (a command's "
+          "confinement grants whole trees and cannot keep a denied path out of one)");
+    }
+    for (size_t n = target.parts.size() + 1; n-- > 0;) {
+      GuestPath prefix;
+      prefix.parts.assign(target.parts.begin(), target.parts.begin() + static_cast<std::ptrdiff_t>(n));
+      int fd = OpenBeneathRaw(target.root, prefix.Joined(), O_PATH, 0);
+      if (fd == -ENOENT || fd == -ENOTDIR) continue;  // check what exists of it
+      if (fd < 0) return Status::Ok();  // the operation reports the escape or the loop itself
+      UniqueFd owned(fd);
+      THEATER_ASSIGN_OR_RETURN(std::string resolved, DescriptorPath(owned.get(), target.shown));
+      fs::path reached(resolved);
+      for (size_t i = n; i < target.parts.size(); ++i) reached /= target.parts[i];
+      for (const fs::path& denied : denied_) {
+        if (PathWithin(reached, denied) || (op == Op::kWrite && PathWithin(denied, reached))) {
+          return PermissionDenied("Path '" + target.shown +
+                                  "' is in denied paths: " + FormatList(denied_text_));
+        }
+      }
+      return Status::Ok();
+    }
+    return Status::Ok();
+  }
+
   // The operation's flag in the actor's filesystem permission (read, write, create-dir).
   static Status CheckFlag(const EffectivePermissions& perms, Op op, const std::string& shown) {
     const FileSystemPermissions* granted = perms.Get<FileSystemPermissions>(kFilesystemHandler);
@@ -263,14 +336,6 @@ class FilesystemHandler final : public Handler {
     return Status::Ok();
   }
 
-  // Where a checked path resolves: a root descriptor and the components below it.
-  struct Target {
-    UniqueFd owned;  // the allowed directory's descriptor, when the root is not the base
-    int root = -1;
-    std::vector<std::string> parts;
-    std::string shown;  // the path as the actor wrote it
-  };
-
   Result<Target> Resolve(ActorContext& actor, const std::string& path, Op op) {
     THEATER_ASSIGN_OR_RETURN(GuestPath guest, ParseGuestPath(path));
     THEATER_RETURN_IF_ERROR(CheckFlag(actor.permissions(), op, guest.Joined()));
@@ -281,7 +346,10 @@ class FilesystemHandler final : public Handler {
     target.shown = path;
     target.root = root_.get();
     target.parts = guest.parts;
-    if (!allowed_roots_) return target;
+    if (!allowed_roots_) {
+      THEATER_RETURN_IF_ERROR(CheckDenied(target, op));
+      return target;
+    }
     const std::vector<std::string>* best = nullptr;
     for (const std::vector<std::string>& prefix : *allowed_roots_) {
       if (HasPrefix(guest.parts, prefix) && (!best || prefix.size() < best->size())) {
@@ -295,7 +363,10 @@ class FilesystemHandler final : public Handler {
     // The allowed directory itself resolves beneath the base (its parent is needed to create or
     // delete it); anything inside it resolves beneath the allowed directory, so no link inside
     // can lead to a part of the base that is not allowed.
-    if (best->empty() || best->size() == guest.parts.size()) return target;
+    if (best->empty() || best->size() == guest.parts.size()) {
+      THEATER_RETURN_IF_ERROR(CheckDenied(target, op));
+      return target;
+    }
     GuestPath prefix_path;
     prefix_path.parts = *best;
     THEATER_ASSIGN_OR_RETURN(target.owned, OpenBeneath(root_.get(), prefix_path.Joined(),
@@ -303,6 +374,7 @@ class FilesystemHandler final : public Handler {
     target.root = target.owned.get();
     target.parts.assign(guest.parts.begin() + static_cast<std::ptrdiff_t>(best->size()),
                         guest.parts.end());
+    THEATER_RETURN_IF_ERROR(CheckDenied(target, op));
     return target;
   }
 
@@ -509,7 +581,7 @@ class FilesystemHandler final : public Handler {
     return woken.status();
   }
 
-  // Kills running commands, joins their collectors, removes a new_dir directory (unless kept).
+  // Kills running commands, joins their collectors, removes a temp_dir directory (unless kept).
   void Cleanup() {
     std::map<uint64_t, Job> jobs;
     {
@@ -534,10 +606,12 @@ class FilesystemHandler final : public Handler {
   FilesystemConfig config_;
   UniqueFd root_;                     // the base directory (O_PATH)
   fs::path base_real_;                // its canonical path, for absolute allowed_paths
-  std::optional<fs::path> made_dir_;  // the new_dir directory this instance created
+  std::optional<fs::path> made_dir_;  // the temp_dir directory this instance created
   // allowed_paths as component lists relative to the base; nullopt: unrestricted.
   std::optional<std::vector<std::vector<std::string>>> allowed_roots_;
   std::vector<std::string> allowed_text_;  // allowed_paths as written, for messages
+  std::vector<fs::path> denied_;           // denied_paths as host paths (ComputeDeniedPaths)
+  std::vector<std::string> denied_text_;   // denied_paths as written, for messages
   // The directories granted to WASI (a component's wasi:filesystem) and their descriptors
   // (root_ itself, or the allowed directories opened beneath it, held in wasi_dirs_).
   std::vector<WasiPreopen> wasi_preopens_;

@@ -73,25 +73,40 @@ TEST(FilesystemConfigTest, ParsesEveryKey) {
   EXPECT_TRUE(opened->unconfined);
   EXPECT_TRUE(opened->allow_network);
 
-  auto fresh = ParseFilesystemConfig(json{{"new_dir", true}, {"keep_dir", true}});
+  auto fresh = ParseFilesystemConfig(json{{"temp_dir", true}, {"keep_dir", true}});
   ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
-  EXPECT_TRUE(fresh->new_dir);
+  EXPECT_TRUE(fresh->temp_dir);
   EXPECT_TRUE(fresh->keep_dir);
   EXPECT_FALSE(fresh->path);
   EXPECT_TRUE(fresh->allowed_commands.empty());  // no command runs unless listed
-  EXPECT_TRUE(CreateWith(json{{"new_dir", true}}).ok());
+  EXPECT_TRUE(CreateWith(json{{"temp_dir", true}}).ok());
+  // `new_dir = true` alone is the older spelling of temp_dir.
+  auto older = ParseFilesystemConfig(json{{"new_dir", true}, {"keep_dir", true}});
+  ASSERT_TRUE(older.ok()) << older.status().ToString();
+  EXPECT_TRUE(older->temp_dir);
+  EXPECT_FALSE(older->new_dir);
+  EXPECT_TRUE(older->keep_dir);
+  // With path, as the design documents write it: use that directory, creating it if missing.
+  auto design = ParseFilesystemConfig(json{{"path", "data"}, {"new_dir", true}});
+  ASSERT_TRUE(design.ok()) << design.status().ToString();
+  EXPECT_EQ(design->path, "data");
+  EXPECT_TRUE(design->new_dir);
+  EXPECT_FALSE(design->temp_dir);
 }
 
 TEST(FilesystemConfigTest, RejectsUnknownMistypedAndContradictoryKeys) {
   EXPECT_THAT(ErrorOf(json{{"pathh", "x"}}), HasSubstr("unknown key 'pathh'"));
-  EXPECT_THAT(ErrorOf(json::object()), HasSubstr("one of 'path' or 'new_dir = true' is required"));
+  EXPECT_THAT(ErrorOf(json::object()), HasSubstr("one of 'path' or 'temp_dir = true' is required"));
   EXPECT_THAT(ErrorOf(json{{"new_dir", false}}), HasSubstr("one of 'path'"));
-  EXPECT_THAT(ErrorOf(json{{"path", "x"}, {"new_dir", true}}), HasSubstr("exclusive"));
+  EXPECT_THAT(ErrorOf(json{{"path", "x"}, {"temp_dir", true}}),
+              HasSubstr("path and temp_dir = true are exclusive"));
   EXPECT_EQ(ErrorOf(json{{"path", 3}}), "path: must be a string");
   EXPECT_EQ(ErrorOf(json{{"path", ""}}), "path: must not be empty");
   EXPECT_EQ(ErrorOf(json{{"new_dir", "yes"}}), "new_dir: must be a boolean");
   EXPECT_EQ(ErrorOf(json{{"path", "x"}, {"keep_dir", true}}),
-            "keep_dir: only allowed with new_dir");
+            "keep_dir: only allowed with temp_dir (a private directory)");
+  EXPECT_EQ(ErrorOf(json{{"path", "x"}, {"new_dir", true}, {"keep_dir", true}}),
+            "keep_dir: only allowed with temp_dir (a private directory)");
   EXPECT_EQ(ErrorOf(json{{"path", "x"}, {"allowed_commands", "ls"}}),
             "allowed_commands: must be a list of strings");
   EXPECT_EQ(ErrorOf(json{{"path", "x"}, {"allowed_commands", {"ls", 3}}}),

@@ -143,7 +143,7 @@ TEST_F(FilesystemRuntimeTest, ConfigErrorsFailTheSpawnClearly) {
   request.manifest = Manifest("");
   id = runtime_->Spawn(request);
   ASSERT_FALSE(id.ok());
-  EXPECT_THAT(id.status().ToString(), HasSubstr("one of 'path' or 'new_dir = true' is required"));
+  EXPECT_THAT(id.status().ToString(), HasSubstr("one of 'path' or 'temp_dir = true' is required"));
 }
 
 // Permissions come from a parent's policy: restrict the child's file_system permission.
@@ -217,8 +217,8 @@ TEST_F(FilesystemRuntimeTest, PermissionsAreEnforcedOnEveryCall) {
             "error:Handler type 'filesystem' not permitted by effective permissions");
 }
 
-TEST_F(FilesystemRuntimeTest, NewDirGivesEachActorItsOwnDirectoryRemovedAtStop) {
-  std::string manifest = Manifest("new_dir = true\nallowed_commands = [\"pwd\"]\n");
+TEST_F(FilesystemRuntimeTest, TempDirGivesEachActorItsOwnDirectoryRemovedAtStop) {
+  std::string manifest = Manifest("temp_dir = true\nallowed_commands = [\"pwd\"]\n");
   std::string a = Spawn(manifest);
   std::string b = Spawn(manifest);
   EXPECT_EQ(Command(a, "write:who:a"), "ok");
@@ -236,6 +236,7 @@ TEST_F(FilesystemRuntimeTest, NewDirGivesEachActorItsOwnDirectoryRemovedAtStop) 
   EXPECT_TRUE(testing_util::WaitFor([&] { return !fs::exists(dir_a); }));
   EXPECT_EQ(Command(b, "read:who"), "b");
 
+  // `new_dir = true` without a path is the older spelling of temp_dir.
   std::string kept =
       Spawn(Manifest("new_dir = true\nkeep_dir = true\nallowed_commands = "
                      "[\"pwd\"]\n"));
@@ -244,6 +245,83 @@ TEST_F(FilesystemRuntimeTest, NewDirGivesEachActorItsOwnDirectoryRemovedAtStop) 
   ASSERT_TRUE(runtime_->Stop(kept).ok());
   EXPECT_TRUE(fs::is_directory(dir_k));
   fs::remove_all(dir_k);
+}
+
+// denied_paths: paths under the allowed ones that stay refused, checked where a call really
+// lands (links followed), also for a write that would delete a tree holding one; names are still
+// listed. Commands cannot be confined that finely, so they do not run; a child keeps what its
+// parent denies.
+TEST_F(FilesystemRuntimeTest, DeniedPathsStayRefusedUnderAllowedOnesLinksIncluded) {
+  fs::create_directories(base_ / "data/secret");
+  std::ofstream(base_ / "data/secret/key") << "k";
+  std::ofstream(base_ / "data/open") << "o";
+  fs::create_directory_symlink("secret", base_ / "data/alias");
+  fs::create_symlink("secret/key", base_ / "data/keylink");
+  std::string parent = Spawn(BaseManifest("allowed_commands = [\"echo\"]\n"));
+  auto restricted = [&](const std::string& config, const std::string& of) {
+    return Spawn(BaseManifest("allowed_commands = [\"echo\"]\n",
+                              "[permission_policy.file_system]\ntype = \"restrict\"\n"
+                              "[permission_policy.file_system.config]\n" +
+                                  config),
+                 of);
+  };
+  std::string child =
+      restricted("allowed_paths = [\"data\"]\ndenied_paths = [\"data/secret\"]\n", parent);
+  EXPECT_EQ(Command(child, "read:data/open"), "o");
+  EXPECT_EQ(Command(child, "read:data/secret/key"),
+            "error:permission-denied: Path 'data/secret/key' is in denied paths: "
+            "[\"data/secret\"]");
+  EXPECT_THAT(Command(child, "read:data/alias/key"), HasSubstr("is in denied paths"));
+  EXPECT_THAT(Command(child, "read:data/keylink"), HasSubstr("is in denied paths"));
+  EXPECT_THAT(Command(child, "exists:data/secret"), HasSubstr("is in denied paths"));
+  EXPECT_THAT(Command(child, "ls:data/alias"), HasSubstr("is in denied paths"));
+  EXPECT_THAT(Command(child, "write:data/secret/new:x"), HasSubstr("is in denied paths"));
+  EXPECT_THAT(Command(child, "mkdir:data/secret/sub"), HasSubstr("is in denied paths"));
+  EXPECT_FALSE(fs::exists(base_ / "data/secret/new"));
+  EXPECT_THAT(Command(child, "rmdir:data"), HasSubstr("Path 'data' is in denied paths"));
+  EXPECT_EQ(ReadFileText(base_ / "data/secret/key"), "k");
+  EXPECT_EQ(Command(child, "ls:data"), "alias,keylink,open,secret");
+  EXPECT_EQ(Command(child, "write:data/other:x"), "ok");
+  EXPECT_THAT(Command(child, "exec:data:echo:hi"),
+              HasSubstr("commands cannot run while denied_paths is set"));
+  // A grandchild denies more, never less.
+  std::string grandchild = restricted("denied_paths = [\"data/open\"]\n", child);
+  EXPECT_THAT(Command(grandchild, "read:data/open"),
+              HasSubstr("is in denied paths: [\"data/secret\", \"data/open\"]"));
+  EXPECT_THAT(Command(grandchild, "read:data/secret/key"), HasSubstr("is in denied paths"));
+  EXPECT_EQ(Command(grandchild, "read:data/other"), "x");
+  // Without denied paths the same calls work.
+  EXPECT_EQ(Command(parent, "read:data/alias/key"), "k");
+}
+
+// The design documents' `{ path = "data", new_dir = true }`: use that directory, creating it (and
+// its missing parents) when it is not there; it stays after the actor stops. Creating it needs
+// the permission to create directories.
+TEST_F(FilesystemRuntimeTest, NewDirWithAPathCreatesThatDirectoryWhenMissing) {
+  const fs::path data = home_ / "made" / "data";
+  ASSERT_FALSE(fs::exists(home_ / "made"));
+  std::string a = Spawn(Manifest("path = \"" + data.string() + "\"\nnew_dir = true\n"));
+  EXPECT_TRUE(fs::is_directory(data));
+  EXPECT_EQ(Command(a, "write:note:kept"), "ok");
+  ASSERT_TRUE(runtime_->Stop(a).ok());
+  EXPECT_EQ(ReadFileText(data / "note"), "kept");
+  // An existing directory is used as it is.
+  std::string b = Spawn(Manifest("path = \"" + data.string() + "\"\nnew_dir = true\n"));
+  EXPECT_EQ(Command(b, "read:note"), "kept");
+
+  // A child that may not create directories cannot have one made for it...
+  const fs::path other = home_ / "other";
+  SpawnRequest request;
+  request.manifest = Manifest("path = \"" + other.string() + "\"\nnew_dir = true\n",
+                              "[permission_policy.file_system]\ntype = \"restrict\"\n"
+                              "[permission_policy.file_system.config]\nnew_dir = false\n");
+  request.parent_id = b;
+  Result<std::string> refused = runtime_->Spawn(request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().ToString(),
+              HasSubstr("new_dir: creating '" + other.string() +
+                        "' needs the filesystem permission's write and new_dir"));
+  EXPECT_FALSE(fs::exists(other));
 }
 
 TEST_F(FilesystemRuntimeTest, CommandsRunWithArgsInTheirDirectoryWithinLimits) {

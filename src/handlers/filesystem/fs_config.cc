@@ -50,6 +50,8 @@ Result<FilesystemConfig> ParseFilesystemConfig(const nlohmann::json& config) {
       out.path = std::move(path);
     } else if (key == "new_dir") {
       THEATER_ASSIGN_OR_RETURN(out.new_dir, Bool(key, value));
+    } else if (key == "temp_dir") {
+      THEATER_ASSIGN_OR_RETURN(out.temp_dir, Bool(key, value));
     } else if (key == "keep_dir") {
       THEATER_ASSIGN_OR_RETURN(out.keep_dir, Bool(key, value));
       keep_dir_set = true;
@@ -70,18 +72,27 @@ Result<FilesystemConfig> ParseFilesystemConfig(const nlohmann::json& config) {
       THEATER_ASSIGN_OR_RETURN(out.allow_network, Bool(key, value));
     } else {
       return InvalidArgument("unknown key '" + key +
-                             "' (expected path, new_dir, keep_dir, allowed_commands, "
+                             "' (expected path, new_dir, temp_dir, keep_dir, allowed_commands, "
                              "command_timeout_ms, max_output_bytes, max_file_bytes, unconfined, "
                              "allow_network)");
     }
   }
-  if (out.path && out.new_dir) {
-    return InvalidArgument("path and new_dir = true are exclusive: give one of them");
+  // `new_dir = true` alone asks for a private directory, as `temp_dir = true` does.
+  if (out.new_dir && !out.path) {
+    out.new_dir = false;
+    out.temp_dir = true;
   }
-  if (!out.path && !out.new_dir) {
-    return InvalidArgument("one of 'path' or 'new_dir = true' is required");
+  if (out.path && out.temp_dir) {
+    return InvalidArgument(
+        "path and temp_dir = true are exclusive: give one of them (new_dir = true with path "
+        "creates that directory when it is missing)");
   }
-  if (keep_dir_set && !out.new_dir) return InvalidArgument("keep_dir: only allowed with new_dir");
+  if (!out.path && !out.temp_dir) {
+    return InvalidArgument("one of 'path' or 'temp_dir = true' is required");
+  }
+  if (keep_dir_set && !out.temp_dir) {
+    return InvalidArgument("keep_dir: only allowed with temp_dir (a private directory)");
+  }
   return out;
 }
 

@@ -21,11 +21,15 @@ namespace theater::handlers {
 
 struct FilesystemConfig {
   // `path`: the base directory as written (relative paths resolve against the manifest's
-  // directory when the handler is set up). Exactly one of `path` and `new_dir` is given.
+  // directory when the handler is set up). Exactly one of `path` and `temp_dir` is given.
   std::optional<std::string> path;
-  // `new_dir = true`: a fresh private directory per actor, created when its handler instance is
-  // set up; removed when the actor stops unless `keep_dir = true`.
+  // `new_dir = true` with `path` (the design documents' spelling): create `path`, and its
+  // missing parents, when it does not exist. Without `path` it is the older spelling of
+  // `temp_dir = true`, and ParseFilesystemConfig sets temp_dir instead.
   bool new_dir = false;
+  // `temp_dir = true`: a fresh private directory per actor, created when its handler instance
+  // is set up; removed when the actor stops unless `keep_dir = true`.
+  bool temp_dir = false;
   bool keep_dir = false;
   // Programs execute-command may run (names looked up on PATH, or absolute paths), in addition
   // to the permission's `allowed_commands`. Absent or empty: no command may run.
@@ -48,7 +52,7 @@ inline constexpr uint64_t kMaxCommandTimeoutMs = 3'600'000;
 
 // Parses the handler's config object. Errors: kInvalidArgument naming the key
 // ("allowed_commands[1]: must be a string", "unknown key 'pathh'", "one of 'path' or
-// 'new_dir = true' is required", ...).
+// 'temp_dir = true' is required", ...).
 Result<FilesystemConfig> ParseFilesystemConfig(const nlohmann::json& config);
 
 }  // namespace theater::handlers

@@ -15,7 +15,8 @@ Status ReadPermissionConfig(PermissionConfigReader& r, FileSystemPermissions* p)
   THEATER_RETURN_IF_ERROR(r.Bool("execute", &p->execute));
   THEATER_RETURN_IF_ERROR(r.Bool("new_dir", &p->new_dir));
   THEATER_RETURN_IF_ERROR(r.List("allowed_commands", &p->allowed_commands));
-  return r.List("allowed_paths", &p->allowed_paths);
+  THEATER_RETURN_IF_ERROR(r.List("allowed_paths", &p->allowed_paths));
+  return r.Strings("denied_paths", &p->denied_paths);
 }
 
 FileSystemPermissions NarrowPermission(const FileSystemPermissions& p, const FileSystemPermissions& r) {
@@ -26,6 +27,7 @@ FileSystemPermissions NarrowPermission(const FileSystemPermissions& p, const Fil
   out.new_dir = p.new_dir && r.new_dir;
   out.allowed_commands = Intersect(p.allowed_commands, r.allowed_commands);
   out.allowed_paths = IntersectPaths(p.allowed_paths, r.allowed_paths);
+  out.denied_paths = Unite(p.denied_paths, r.denied_paths);
   return out;
 }
 

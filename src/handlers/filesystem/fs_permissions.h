@@ -26,6 +26,9 @@ struct FileSystemPermissions {
   bool new_dir = true;         // may create directories (also needs `write`)
   AllowList allowed_commands;  // commands `execute` may run
   AllowList allowed_paths;     // directory trees (component-wise prefixes) that may be touched
+  // Paths (files or trees) under the allowed ones that stay refused, checked on the path a call
+  // resolves to, links followed. Empty: none.
+  std::vector<std::string> denied_paths;
   friend bool operator==(const FileSystemPermissions&, const FileSystemPermissions&) = default;
 };
 

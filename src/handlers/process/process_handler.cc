@@ -233,11 +233,9 @@ class ProcessHandler final : public Handler {
       return ErrnoError("opening cwd '" + path.string() + "'", err);
     }
     // The directory actually opened, links resolved: what is checked is what the child gets.
-    char buf[PATH_MAX + 1];
-    std::string proc = "/proc/self/fd/" + std::to_string(fd.get());
-    ssize_t n = ::readlink(proc.c_str(), buf, PATH_MAX);
-    if (n <= 0) return ErrnoError("resolving cwd '" + path.string() + "'", errno);
-    fs::path real(std::string(buf, static_cast<size_t>(n)));
+    THEATER_ASSIGN_OR_RETURN(std::string resolved,
+                             DescriptorPath(fd.get(), path.string()));
+    fs::path real(std::move(resolved));
     const EffectivePermissions& perms = actor.permissions();
     if (perms.Get<ProcessPermissions>(kProcessHandler) && perms.Get<ProcessPermissions>(kProcessHandler)->allowed_paths) {
       THEATER_RETURN_IF_ERROR(CheckAllowedPath(real, *perms.Get<ProcessPermissions>(kProcessHandler)->allowed_paths, "/"));

@@ -80,6 +80,15 @@ AllowList IntersectPaths(const AllowList& parent, const AllowList& child) {
   return IntersectWithin(parent, child, PathTextWithin);
 }
 
+std::vector<std::string> Unite(const std::vector<std::string>& parent,
+                               const std::vector<std::string>& child) {
+  std::vector<std::string> out = parent;
+  for (const std::string& item : child) {
+    if (!Contains(out, item)) out.push_back(item);
+  }
+  return out;
+}
+
 AllowList IntersectPrefixes(const AllowList& parent, const AllowList& child) {
   return IntersectWithin(parent, child, [](const std::string& item, const std::string& prefix) {
     return std::string_view(item).starts_with(prefix);

@@ -29,6 +29,10 @@ AllowList Intersect(const AllowList& parent, const AllowList& child);
 AllowList IntersectPaths(const AllowList& parent, const AllowList& child);
 // String-prefix lists, the same way.
 AllowList IntersectPrefixes(const AllowList& parent, const AllowList& child);
+// Deny lists narrow by union: what either denies stays denied (the parent's entries first, then
+// the child's new ones, each once).
+std::vector<std::string> Unite(const std::vector<std::string>& parent,
+                               const std::vector<std::string>& child);
 
 // --- Denials. ---
 // "Operation denied: <operation> not permitted by <permission_type> permissions".
