@@ -175,6 +175,9 @@ struct Log {
 
 using Payload = std::variant<HostCall, ExportCall, Lifecycle, Log>;
 
+// The event type of lifecycle steps.
+inline constexpr std::string_view kLifecycleEventType = "theater-runtime";
+
 // The event type conventionally recorded with a payload: "<interface>/<function>" for host calls,
 // "wasm" for export calls, "theater-runtime" for lifecycle steps and
 // "theater:simple/runtime/log" for logs.
@@ -231,6 +234,18 @@ Status VerifyEvents(std::span<const Event> events);
 // before it; nullopt when the tail is the whole chain). `first_index` numbers the messages.
 Status VerifyEvents(std::span<const Event> events, const std::optional<Hash>& anchor,
                     size_t first_index);
+
+// The first event of an actor's chain binds the chain to its actor: a Lifecycle "actor-load"
+// whose message is ActorLoadMessage() ("actor <id> loads <name> <version>, component
+// sha256:<hex>"; docs/chain-format.md, "The first event").
+std::string ActorLoadMessage(std::string_view actor_id, std::string_view name,
+                             std::string_view version, std::string_view module_sha256);
+// Whether `events`, a chain's tail starting at index `first_index`, belongs to `actor_id`: a
+// kValidationError naming both ids when its event #0 names another actor, or when event #0 is
+// not an actor-load event. OK when the tail does not start at event #0 (retention dropped it)
+// and for chains recorded before event #0 named its actor.
+Status VerifyActorBinding(std::span<const Event> events, size_t first_index,
+                          std::string_view actor_id);
 
 // ---------------------------------------------------------------------------------------------
 // The chain.

@@ -334,6 +334,37 @@ TEST(VerifyTest, DetectsModifiedStoredHash) {
   EXPECT_THAT(VerifyEvents(events).message(), HasSubstr("event #0: stored hash"));
 }
 
+// Event #0 names the actor: two actors of one manifest start with different hashes, and a chain
+// checked as another actor's is refused, naming both.
+TEST(VerifyTest, TheFirstEventBindsTheChainToItsActor) {
+  const std::string a = "11111111-1111-4111-8111-111111111111";
+  const std::string b = "22222222-2222-4222-8222-222222222222";
+  auto started = [](const std::string& id) {
+    EventChain chain(FixedClock(1));
+    chain.Append(Lifecycle{"actor-load", ActorLoadMessage(id, "echo", "0.1.0", "ab12")});
+    chain.Append(LogCall("hello"));
+    return chain.events();
+  };
+  std::vector<Event> of_a = started(a), of_b = started(b);
+  EXPECT_NE(of_a.front().hash, of_b.front().hash);
+  EXPECT_EQ(std::get<Lifecycle>(DecodePayload(of_a.front().payload).value()).message,
+            "actor " + a + " loads echo 0.1.0, component sha256:ab12");
+  EXPECT_TRUE(VerifyActorBinding(of_a, 0, a).ok());
+  Status other = VerifyActorBinding(of_a, 0, b);
+  EXPECT_EQ(other.code(), StatusCode::kValidationError);
+  EXPECT_EQ(other.message(), "event #0 binds this chain to actor " + a + ", not to actor " + b);
+  // A tail without event #0 has nothing to compare; nor has a chain from before the binding.
+  EXPECT_TRUE(VerifyActorBinding(std::span(of_a).subspan(1), 1, b).ok());
+  EventChain older(FixedClock(1));
+  older.Append(Lifecycle{"actor-load", "echo 0.1.0 component sha256:ab12"});
+  EXPECT_TRUE(VerifyActorBinding(older.events(), 0, b).ok());
+  // A chain that does not start with actor-load is not an actor's chain.
+  EventChain loose(FixedClock(1));
+  loose.Append(LogCall("hello"));
+  EXPECT_THAT(VerifyActorBinding(loose.events(), 0, a).message(),
+              HasSubstr("event #0 is not the actor-load event"));
+}
+
 TEST(VerifyTest, FromEventsRestoresAndContinuesTheChain) {
   std::vector<Event> events = SampleEvents();
   Result<std::unique_ptr<EventChain>> chain = EventChain::FromEvents(events, FixedClock(9));

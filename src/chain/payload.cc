@@ -586,7 +586,7 @@ std::string EventTypeFor(const Payload& payload) {
   struct Visitor {
     std::string operator()(const HostCall& p) const { return p.interface + "/" + p.function; }
     std::string operator()(const ExportCall&) const { return "wasm"; }
-    std::string operator()(const Lifecycle&) const { return "theater-runtime"; }
+    std::string operator()(const Lifecycle&) const { return std::string(kLifecycleEventType); }
     std::string operator()(const Log&) const { return "theater:simple/runtime/log"; }
   };
   return std::visit(Visitor{}, payload);

@@ -250,6 +250,22 @@ TEST(EventQueryTest, FiltersByTypeSubstring) {
   EXPECT_EQ(Indices(ApplyEventQuery(SampleEvents(), query)), (std::vector<size_t>{1, 3}));
 }
 
+// A lifecycle step matches by its kind as well as by its type.
+TEST(EventQueryTest, FiltersLifecycleStepsByKind) {
+  chain::EventChain chain;
+  chain.Append(chain::Lifecycle{"actor-load", "actor x loads y"});
+  chain.Append(chain::Lifecycle{"runtime-setup", "ok: handlers runtime"});
+  std::vector<IndexedEvent> events;
+  for (size_t i = 0; i < chain.events().size(); ++i) events.push_back({i, chain.events()[i]});
+  EventQuery query;
+  query.type_contains = "runtime-setup";
+  EXPECT_EQ(Indices(ApplyEventQuery(events, query)), (std::vector<size_t>{1}));
+  query.type_contains = "theater-runtime";
+  EXPECT_EQ(Indices(ApplyEventQuery(events, query)), (std::vector<size_t>{0, 1}));
+  query.type_contains = "record-metric";
+  EXPECT_TRUE(ApplyEventQuery(events, query).empty());
+}
+
 TEST(EventQueryTest, FiltersByTimeRangeInclusive) {
   EventQuery query;
   query.from_ms = 200;

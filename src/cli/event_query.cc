@@ -13,6 +13,16 @@ bool ContainsFolded(std::string_view haystack, const std::string& needle_lower) 
   return AsciiLower(haystack).find(needle_lower) != std::string::npos;
 }
 
+// The event's type holds `needle`, or, for a lifecycle step, its kind does (so that
+// `--type runtime-setup` finds the setup events).
+bool TypeMatches(const chain::Event& event, const std::string& needle) {
+  if (event.type.find(needle) != std::string::npos) return true;
+  if (event.type != chain::kLifecycleEventType) return false;
+  Result<chain::Payload> payload = chain::DecodePayload(event.payload);
+  const chain::Lifecycle* step = payload.ok() ? std::get_if<chain::Lifecycle>(&*payload) : nullptr;
+  return step != nullptr && step->kind.find(needle) != std::string::npos;
+}
+
 }  // namespace
 
 Result<uint64_t> ParseTimeSpec(std::string_view text, uint64_t now_ms) {
@@ -65,9 +75,7 @@ Result<EventSort> ParseEventSort(std::string_view text) {
 }
 
 bool EventMatches(const chain::Event& event, const EventQuery& query) {
-  if (query.type_contains && event.type.find(*query.type_contains) == std::string::npos) {
-    return false;
-  }
+  if (query.type_contains && !TypeMatches(event, *query.type_contains)) return false;
   if (query.from_ms && event.timestamp_ms < *query.from_ms) return false;
   if (query.to_ms && event.timestamp_ms > *query.to_ms) return false;
   if (query.search && !query.search->empty()) {

@@ -522,13 +522,18 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
   if (!chain) chain = NewChain(id, persist);
   chain->Append(chain::Lifecycle{
       "actor-load",
-      manifest.name + " " + manifest.version + " component sha256:" + (*module)->wasm_sha256()});
+      chain::ActorLoadMessage(id, manifest.name, manifest.version, (*module)->wasm_sha256())});
 
   Result<std::vector<std::unique_ptr<Handler>>> handlers = registry_.Activate(manifest, **module);
   if (!handlers.ok()) {
-    chain->Append(chain::Lifecycle{"actor-setup-failed", handlers.status().ToString()});
+    chain->Append(chain::Lifecycle{"runtime-setup", "error: " + handlers.status().ToString()});
     done(handlers.status());
     return;
+  }
+  // What the runtime-setup event lists once every handler is set up.
+  std::string handler_names;
+  for (const std::unique_ptr<Handler>& handler : *handlers) {
+    handler_names += (handler_names.empty() ? "" : ", ") + std::string(handler->name());
   }
   static std::atomic<uint64_t> sequence{0};
   Actor::Config config;
@@ -545,10 +550,12 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
   Status setup =
       actor->Setup(std::move(module).value(), std::move(state), std::move(handlers).value());
   if (!setup.ok()) {
-    chain->Append(chain::Lifecycle{"actor-setup-failed", setup.ToString()});
+    chain->Append(chain::Lifecycle{"runtime-setup", "error: " + setup.ToString()});
     done(setup);
     return;
   }
+  chain->Append(chain::Lifecycle{
+      "runtime-setup", "ok: handlers " + (handler_names.empty() ? "(none)" : handler_names)});
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     if (!actors_.emplace(id, actor).second) {
@@ -565,7 +572,7 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
       actors_.erase(id);
     }
     Status refused = FailedPrecondition("parent actor " + parent->id() + " is stopping");
-    chain->Append(chain::Lifecycle{"actor-setup-failed", refused.ToString()});
+    chain->Append(chain::Lifecycle{"runtime-setup", "error: " + refused.ToString()});
     done(refused);
     return;
   }
@@ -879,7 +886,9 @@ Result<std::filesystem::path> RuntimeImpl::SaveChain(std::string_view id) const 
 Status RuntimeImpl::VerifyChain(std::string_view id) const {
   THEATER_ASSIGN_OR_RETURN(HeldChain held, ReadChain(id));
   THEATER_RETURN_IF_ERROR(held.rejected);
-  return chain::VerifyEvents(held.tail.events, held.tail.anchor, held.tail.first_index);
+  THEATER_RETURN_IF_ERROR(
+      chain::VerifyEvents(held.tail.events, held.tail.anchor, held.tail.first_index));
+  return chain::VerifyActorBinding(held.tail.events, held.tail.first_index, id);
 }
 
 Result<TheaterRuntime::Subscription> RuntimeImpl::Subscribe(std::string_view id, size_t capacity,

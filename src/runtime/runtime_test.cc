@@ -5,6 +5,7 @@
 // the phase machine (pause, resume, graceful stop, terminate), mailbox overflow, deadlines,
 // traps, updates, persistence, subscriptions and metrics. What one handler does is tested in its
 // folder (src/handlers/<name>/).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,6 +32,8 @@ namespace {
 using abi::Value;
 using namespace std::chrono_literals;
 using namespace testing_util;  // the fixture and its helpers
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 TEST_F(RuntimeTest, SpawnRunsInitAndReturnsTheIdOnceReady) {
   std::string id = Spawn(ProbeManifest());
@@ -42,6 +45,43 @@ TEST_F(RuntimeTest, SpawnRunsInitAndReturnsTheIdOnceReady) {
   EXPECT_EQ(list[0].id, id);
   EXPECT_EQ(list[0].name, "probe");
   EXPECT_FALSE(list[0].parent_id.has_value());
+}
+
+// The chain starts with actor-load, naming the actor and its module, then runtime-setup (the
+// handlers set up, or why one could not be), as docs/chain-format.md says.
+TEST_F(RuntimeTest, TheChainStartsWithItsActorAndItsSetup) {
+  auto lifecycle = [](const chain::Event& event) {
+    Result<chain::Payload> payload = chain::DecodePayload(event.payload);
+    EXPECT_TRUE(payload.ok()) << payload.status().ToString();
+    const chain::Lifecycle* step =
+        payload.ok() ? std::get_if<chain::Lifecycle>(&*payload) : nullptr;
+    return step ? *step : chain::Lifecycle{"(not lifecycle)", event.type};
+  };
+  std::string a = Spawn(ProbeManifest());
+  std::string b = Spawn(ProbeManifest());
+  std::vector<chain::Event> of_a = runtime_->Events(a).value();
+  std::vector<chain::Event> of_b = runtime_->Events(b).value();
+  ASSERT_GE(of_a.size(), 2u);
+  EXPECT_EQ(lifecycle(of_a[0]).kind, "actor-load");
+  EXPECT_THAT(lifecycle(of_a[0]).message,
+              StartsWith("actor " + a + " loads probe 0.1.0, component sha256:"));
+  EXPECT_NE(of_a[0].hash, of_b[0].hash) << "two actors of one manifest start differently";
+  EXPECT_EQ(lifecycle(of_a[1]).kind, "runtime-setup");
+  EXPECT_THAT(lifecycle(of_a[1]).message, StartsWith("ok: handlers "));
+  EXPECT_THAT(lifecycle(of_a[1]).message, HasSubstr("runtime"));
+  EXPECT_TRUE(runtime_->VerifyChain(a).ok());
+
+  // A handler that cannot be set up: the spawn fails and the chain says why.
+  SpawnRequest request;
+  request.actor_id = "33333333-3333-4333-8333-333333333333";
+  request.manifest = ProbeManifest("[[handler]]\ntype = \"filesystem\"\npath = \"" +
+                                   (home_ / "missing").string() + "\"\n");
+  ASSERT_FALSE(runtime_->Spawn(request).ok());
+  std::vector<chain::Event> failed = runtime_->Events(*request.actor_id).value();
+  ASSERT_FALSE(failed.empty());
+  EXPECT_EQ(lifecycle(failed.back()).kind, "runtime-setup");
+  EXPECT_THAT(lifecycle(failed.back()).message, StartsWith("error: "));
+  EXPECT_THAT(lifecycle(failed.back()).message, HasSubstr("cannot open the base directory"));
 }
 
 TEST_F(RuntimeTest, CallsThreadTheStateOneAtATime) {
