@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
   TheaterRuntime& rt = **created;
   SpawnRequest spawn;
   spawn.manifest = std::string("name = \"web\"\nversion = \"0.1.0\"\ncomponent = \"") +
-                   THEATER_TEST_ACTOR_DIR + "/http_server_probe.wasm\"\n";
+                   THEATER_TEST_ACTOR_DIR +
+                   "/http_server_probe.wasm\"\nauto_handlers = true\n";
   Result<std::string> id = rt.Spawn(spawn);
   if (!id.ok()) {
     std::fprintf(stderr, "http_bench: spawn: %s\n", id.status().ToString().c_str());

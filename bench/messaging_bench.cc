@@ -157,7 +157,9 @@ int RouterMode(const Args& args) {
 // A sender that finds its receiver's mailbox full waits a millisecond (bench_actor.c).
 std::string BenchManifest(uint64_t mailbox) {
   std::string text = "name = \"bench\"\nversion = \"0.1.0\"\ncomponent = \"" +
-                     std::string(THEATER_TEST_ACTOR_DIR) + "/bench_actor.wasm\"\n";
+                     std::string(THEATER_TEST_ACTOR_DIR) +
+                     "/bench_actor.wasm\"\n[[handler]]\ntype = \"message-server\"\n"
+                     "[[handler]]\ntype = \"timing\"\n";
   if (mailbox) text += "[limits]\nmailbox_capacity = " + std::to_string(mailbox) + "\n";
   return text;
 }

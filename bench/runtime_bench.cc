@@ -123,7 +123,12 @@ uint64_t ResidentBytes() {
 std::string ManifestText(const Args& args) {
   const std::string wasm =
       args.wasm.empty() ? std::string(THEATER_TEST_ACTOR_DIR) + "/bench_actor.wasm" : args.wasm;
-  return "name = \"bench\"\nversion = \"0.1.0\"\ncomponent = \"" + wasm + "\"\n";
+  // The bench actor declares the handlers it uses; another module (--wasm) gets whichever its
+  // imports need (auto_handlers).
+  return "name = \"bench\"\nversion = \"0.1.0\"\ncomponent = \"" + wasm + "\"\n" +
+         (args.wasm.empty()
+              ? "[[handler]]\ntype = \"message-server\"\n[[handler]]\ntype = \"timing\"\n"
+              : "auto_handlers = true\n");
 }
 
 // Bounds the asynchronous operations in flight. A full window is refilled only once half of it

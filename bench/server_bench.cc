@@ -71,7 +71,9 @@ Args Parse(int argc, char** argv) {
 
 std::string ManifestText() {
   return "name = \"bench\"\nversion = \"0.1.0\"\ncomponent = \"" +
-         std::string(THEATER_TEST_ACTOR_DIR) + "/bench_actor.wasm\"\n";
+         std::string(THEATER_TEST_ACTOR_DIR) +
+         "/bench_actor.wasm\"\n[[handler]]\ntype = \"message-server\"\n[[handler]]\ntype = "
+         "\"timing\"\n";
 }
 
 std::unique_ptr<ManagementClient> MustConnect(const std::string& address) {

@@ -123,7 +123,7 @@ endfunction()
 # dependencies.
 function(theater_add_handler name)
   cmake_parse_arguments(H "" "" "SOURCES;LIBS" ${ARGN})
-  add_library(theater_handler_${name} STATIC ${H_SOURCES})
+  add_library(theater_handler_${name} ${H_SOURCES})
   target_link_libraries(theater_handler_${name} PUBLIC theater_runtime theater_handler_support
     PRIVATE ${H_LIBS})
 endfunction()

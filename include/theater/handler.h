@@ -140,6 +140,13 @@ class Handler {
   // WIT source (a `package ...;` with its interfaces) declaring the interfaces this handler
   // serves that are not theater:simple's. Empty for the built-in handlers.
   virtual std::string_view wit() const { return {}; }
+  // Whether an actor may use this handler without a `[[handler]]` table. False (the default):
+  // an actor whose module imports or exports its interface must declare it (the design's
+  // security model: actors declare the handlers they use), unless auto_handlers is on
+  // (Manifest::auto_handlers, RuntimeOptions::auto_handlers). True only for handlers that give an
+  // actor nothing of the world beyond itself and what every toolchain links in: the runtime
+  // handler (its own id, log and state) and the WASI handlers.
+  virtual bool implicit() const { return false; }
 
   // How this handler's permission is granted, restricted by `[permission_policy]` and narrowed
   // for children (theater/permissions.h). Null: a yes/no permission (inherit or disallow). The

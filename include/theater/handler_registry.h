@@ -57,10 +57,13 @@ class HandlerRegistry {
 
   // The handler instances for an actor with `manifest` and `module`: one per `[[handler]]`
   // table, then one per registered handler whose imports()/exports() interface the module
-  // imports or exports and that is not already active. Errors: an unknown `[[handler]]` type, a
-  // handler listed twice, or a handler's own config error (with the table's location).
+  // imports or exports and that is not already active. Such a handler must be implicit() unless
+  // `auto_handlers` (or the manifest's auto_handlers) is set. Errors: an unknown `[[handler]]`
+  // type, a handler listed twice, a handler's own config error (with the table's location), or
+  // a handler the module uses without declaring it (naming it and the table to add).
   Result<std::vector<std::unique_ptr<Handler>>> Activate(const Manifest& manifest,
-                                                         const engine::Module& module) const;
+                                                         const engine::Module& module,
+                                                         bool auto_handlers = false) const;
 
  private:
   struct Entry;

@@ -87,6 +87,10 @@ struct Manifest {
   // Whether the actor's chain is kept in the runtime's database; unset: the runtime's default
   // (RuntimeOptions::save_chains_by_default, true).
   std::optional<bool> save_chain;
+  // Whether the runtime adds, undeclared, every handler whose interface the module imports or
+  // exports (a convenience for development); unset: the runtime's default
+  // (RuntimeOptions::auto_handlers, false). Off, such a handler must have a `[[handler]]` table.
+  std::optional<bool> auto_handlers;
   // Same resolution as `component`. Its bytes (a JSON document) become the initial state.
   std::optional<std::string> init_state;
   ReferenceKind init_state_kind = ReferenceKind::kFile;

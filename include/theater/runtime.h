@@ -82,6 +82,9 @@ struct ActorSummary {
   std::string id;
   std::string name;
   ActorPhase phase = ActorPhase::kStarting;
+  // While kStarting, the setup step it is at: "starting handler 'http-framework'", "running
+  // init" (or "resuming (start)"). Empty in every other phase.
+  std::string starting_step;
   std::optional<std::string> parent_id;
   std::string manifest_source;  // the manifest reference the actor was spawned from
 };
@@ -136,6 +139,11 @@ struct RuntimeOptions {
   // Whether an actor whose manifest does not say `save_chain` keeps its chain in the database
   // (with persist): a chain that is gone cannot be inspected, verified or replayed.
   bool save_chains_by_default = true;
+  // Whether an actor whose manifest does not say `auto_handlers` may use handlers it does not
+  // declare (the runtime adds each one its module imports or exports). Off by default: actors
+  // declare the handlers they use (HandlerRegistry::Activate); on is a development convenience
+  // (`theater server --auto-handlers`, `theater run --auto-handlers`).
+  bool auto_handlers = false;
   // Record every actor's chain in the database, also those whose manifest says
   // `save_chain = false`.
   bool save_all_chains = false;
@@ -219,7 +227,11 @@ class TheaterRuntime {
   // permissions and children stay. On failure (unloadable module, an import no handler serves, a
   // trap in _initialize) the old component keeps running and the error is returned.
   virtual Status UpdateComponent(std::string_view id, const std::string& component) = 0;
-  virtual Status Pause(std::string_view id) = 0;
+  // Pauses the actor: operations queue up but do not run until Resume. kNow pauses an idle actor
+  // and refuses, at once, one that is running an operation (kFailedPrecondition, "cannot pause
+  // during operation"); kWhenIdle pauses it once the running operation is over.
+  enum class PauseWhen { kNow, kWhenIdle };
+  virtual Status Pause(std::string_view id, PauseWhen when) = 0;
   virtual Status Resume(std::string_view id) = 0;
 
   // Calls export `<interface>#<function>` of the actor with `params` (the params tuple's
@@ -258,6 +270,8 @@ class TheaterRuntime {
   virtual std::vector<ActorSummary> List() const = 0;
   virtual Result<std::vector<std::string>> Children(std::string_view id) const = 0;
   virtual Result<ActorPhase> Phase(std::string_view id) const = 0;
+  // One actor's row of List(), with its starting step while it starts.
+  virtual Result<ActorSummary> Summary(std::string_view id) const = 0;
   // The last committed state (never waits for a running operation).
   virtual Result<std::optional<std::vector<uint8_t>>> State(std::string_view id) const = 0;
   // The chain: from the database when it is saved there (running or not), else the events the

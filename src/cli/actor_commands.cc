@@ -31,16 +31,35 @@ struct StartArgs {
   bool parent = false;
 };
 
-// The manifest as the server should see it: a local file becomes its absolute path (so that
-// paths inside it resolve against its directory on the same machine); anything else (store://,
-// http(s)://, a path only the server has, TOML text) goes as given.
-std::string ManifestReference(const std::string& given) {
+// A manifest or component as the server should see it: a local file becomes its absolute path
+// (so that paths inside a manifest resolve against its directory on the same machine); anything
+// else (store://, http(s)://, a path only the server has, TOML text) goes as given.
+std::string LocalReference(const std::string& given) {
   std::error_code ec;
   if (given.find('\n') == std::string::npos && std::filesystem::is_regular_file(given, ec)) {
     std::filesystem::path absolute = std::filesystem::absolute(given, ec);
     if (!ec) return absolute.lexically_normal().string();
   }
   return given;
+}
+
+// `update`: replaces the actor's component (UpdateActorComponent); a local file goes as its
+// absolute path, anything else (http(s)://, a path only the server has) as given.
+int Update(Context& ctx, const std::string& given, const std::string& component) {
+  const Output& out = ctx.out();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
+  Result<Variant> reply = CallExpect(
+      *client,
+      MakeVariant("UpdateActorComponent", {{"id", id}, {"component", LocalReference(component)}}),
+      "ActorComponentUpdated");
+  if (!reply.ok()) return out.Error(reply.status());
+  if (out.json()) {
+    out.PrintJson({{"id", id}, {"result", "updated"}});
+  } else {
+    std::cout << "updated " << id << "\n";
+  }
+  return kExitOk;
 }
 
 // --initial-state: JSON text, or @file holding JSON. Returns its bytes.
@@ -158,7 +177,7 @@ int Attach(const Context& ctx, server::ManagementClient& client, const StartArgs
 
 int Start(Context& ctx, const StartArgs& args) {
   const Output& out = ctx.out();
-  json fields{{"manifest", ManifestReference(args.manifest)},
+  json fields{{"manifest", LocalReference(args.manifest)},
               {"initial_state", nullptr},
               // The ActorResult push tells an attached client that the actor stopped, so
               // --subscribe asks for it too (and only --parent turns it into the exit code).
@@ -204,16 +223,20 @@ constexpr IdCommand kIdCommands[] = {
      "ActorStopped", "terminated"},
     {"restart", "Restart an actor from its manifest (same id, fresh state; the chain continues)",
      "RestartActor", "Restarted", "restarted"},
-    {"pause", "Pause an actor: operations queue up but do not run", "PauseActor", "ActorPaused",
-     "paused"},
+    {"pause",
+     "Pause an idle actor: operations queue up but do not run (refused while it runs one, unless "
+     "--when-idle)",
+     "PauseActor", "ActorPaused", "paused"},
     {"resume", "Resume a paused actor", "ResumeActor", "ActorResumed", "resumed"},
 };
 
-int RunIdCommand(Context& ctx, const IdCommand& spec, const std::string& given) {
+// `fields`: the command's fields besides the id.
+int RunIdCommand(Context& ctx, const IdCommand& spec, const std::string& given, json fields) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
-  Result<Variant> reply = CallExpect(*client, MakeVariant(spec.command, {{"id", id}}), spec.reply);
+  fields["id"] = id;
+  Result<Variant> reply = CallExpect(*client, MakeVariant(spec.command, fields), spec.reply);
   if (!reply.ok()) return out.Error(reply.status());
   if (out.json()) {
     out.PrintJson({{"id", id}, {"result", spec.done}});
@@ -360,6 +383,9 @@ int Inspect(Context& ctx, const std::string& given, size_t recent) {
   if (!status.ok()) return out.Error(status.status());
   report["status"] = JsonString(status->fields, "status");
   report["phase"] = JsonString(status->fields, "phase");
+  if (status->fields.contains("starting_step")) {
+    report["starting_step"] = JsonString(status->fields, "starting_step");
+  }
   const bool running = report["status"] == "Running";
   // The rest is best effort: a stopped actor has no state or metrics, an old server no children.
   if (Result<Variant> manifest =
@@ -428,7 +454,11 @@ int Inspect(Context& ctx, const std::string& given, size_t recent) {
       {"status", out.Paint(status_text, status_text == "Running" ? Style::kGreen : Style::kYellow) +
                      (report["phase"].get<std::string>().empty()
                           ? ""
-                          : " (" + report["phase"].get<std::string>() + ")")});
+                          : " (" + report["phase"].get<std::string>() +
+                                (report.contains("starting_step")
+                                     ? ": " + report["starting_step"].get<std::string>()
+                                     : "") +
+                                ")")});
   if (report.contains("children")) {
     std::string list;
     for (const json& child : report["children"]) {
@@ -520,8 +550,32 @@ void AddActorCommands(CLI::App& app, CommandSet& commands) {
     auto id = std::make_shared<std::string>();
     CLI::App* cmd = app.add_subcommand(spec.name, spec.help);
     cmd->add_option("actor", *id, "Actor id (or a unique id prefix, or a name)")->required();
-    commands.Add(cmd, [id, &spec](Context& ctx) { return RunIdCommand(ctx, spec, *id); });
+    auto when_idle = std::make_shared<bool>(false);
+    if (std::string_view(spec.name) == "pause") {
+      cmd->add_flag("--when-idle", *when_idle,
+                    "If the actor is running an operation, pause it once that is over");
+    }
+    commands.Add(cmd, [id, when_idle, &spec](Context& ctx) {
+      json fields = json::object();
+      if (*when_idle) fields["when_idle"] = true;
+      return RunIdCommand(ctx, spec, *id, std::move(fields));
+    });
   }
+
+  auto update_id = std::make_shared<std::string>();
+  auto update_component = std::make_shared<std::string>();
+  CLI::App* update_cmd = app.add_subcommand(
+      "update",
+      "Replace a running actor's component, keeping its state, chain, handlers and children");
+  update_cmd->add_option("actor", *update_id, "Actor id (or a unique id prefix, or a name)")
+      ->required();
+  update_cmd->add_option("component", *update_component,
+                         "The new component: a local .wasm file, a path on the server or an "
+                         "http(s):// URL")
+      ->required();
+  commands.Add(update_cmd, [update_id, update_component](Context& ctx) {
+    return Update(ctx, *update_id, *update_component);
+  });
 
   CLI::App* list_cmd = app.add_subcommand("list", "List the running actors");
   commands.Add(list_cmd, [](Context& ctx) { return List(ctx); });

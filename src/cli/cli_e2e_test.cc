@@ -31,6 +31,7 @@
 #include "server/framing.h"
 #include "theater/chain.h"
 #include "theater/chain_store.h"
+#include "testing/runtime_test_util.h"
 
 namespace {
 
@@ -438,7 +439,7 @@ class CliServerTest : public ::testing::Test {
     const fs::path path = home_ / (name + ".toml");
     std::ofstream(path) << "name = \"" << name << "\"\nversion = \"0.1.0\"\ncomponent = \""
                         << component << "\"\n"
-                        << extra;
+                        << extra << theater::testing_util::HandlersOf(component);
     return path.string();
   }
 
@@ -850,6 +851,42 @@ TEST_F(CliServerTest, ChainVerifyExportAndListStored) {
   // The chain of a stopped actor is still there, by id and by prefix.
   EXPECT_FALSE(Json({"events", id}).empty());
   EXPECT_EQ(Run({"chain", "verify", id.substr(0, 8)}).code, 0);
+}
+
+// `chain save` has the server write the chain file; `update` replaces the component (a bad one
+// leaves the old running); `pause` takes --when-idle.
+TEST_F(CliServerTest, ChainSaveUpdateAndPause) {
+  const std::string id = StartActor(messenger_manifest_);
+  Request(id, "echo:a");
+  Finished saved = Run({"chain", "save", id});
+  ASSERT_EQ(saved.code, 0) << saved.err;
+  const std::string prefix = "chain of " + id + " saved to ";
+  ASSERT_EQ(saved.out.rfind(prefix, 0), 0u) << saved.out;
+  const fs::path file = saved.out.substr(prefix.size(), saved.out.size() - prefix.size() - 1);
+  std::ifstream in(file);
+  json document = json::parse(in, nullptr, false);
+  ASSERT_FALSE(document.is_discarded()) << file;
+  EXPECT_EQ(document["actor_id"], id);
+  EXPECT_GE(document["events"].size(), 3u);
+
+  Finished updated = Run({"update", id, kMessenger});
+  EXPECT_EQ(updated.code, 0) << updated.err;
+  EXPECT_EQ(updated.out, "updated " + id + "\n");
+  bool recorded = false;
+  for (const json& event : Json({"events", id, "--type", "component-updated"})) {
+    recorded = true;
+    EXPECT_THAT(event.dump(), HasSubstr("component sha256:"));
+  }
+  EXPECT_TRUE(recorded);
+  Finished bad = Run({"update", id, (home_ / "missing.wasm").string()});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("missing.wasm"));
+  EXPECT_THAT(Request(id, "echo:still"), HasSubstr("still"));
+
+  EXPECT_EQ(Run({"pause", "--when-idle", id}).code, 0);
+  EXPECT_EQ(Run({"resume", id}).code, 0);
+  EXPECT_EQ(Run({"pause", id}).out, "paused " + id + "\n");
+  EXPECT_EQ(Run({"resume", id}).code, 0);
 }
 
 // A server keeps every chain unless the manifest says save_chain = false. Such an actor's chain

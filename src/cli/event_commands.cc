@@ -230,6 +230,21 @@ int ChainVerify(Context& ctx, const std::string& given) {
   return valid ? kExitOk : kExitFailure;
 }
 
+// `chain save`: the server writes the chain to a file under its home and names it.
+int ChainSave(Context& ctx, const std::string& given) {
+  const Output& out = ctx.out();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
+  Result<Variant> reply = CallExpect(*client, MakeVariant("SaveChain", {{"id", id}}), "ChainSaved");
+  if (!reply.ok()) return out.Error(reply.status());
+  if (out.json()) {
+    out.PrintJson({{"id", id}, {"path", JsonString(reply->fields, "path")}});
+  } else {
+    std::cout << "chain of " << id << " saved to " << JsonString(reply->fields, "path") << "\n";
+  }
+  return kExitOk;
+}
+
 int ChainExport(Context& ctx, const std::string& given, const std::string& output) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
@@ -314,7 +329,8 @@ void AddEventCommands(CLI::App& app, CommandSet& commands) {
                       "Exit after this many seconds without an event (0 = never)");
   commands.Add(sub_cmd, [sub](Context& ctx) { return SubscribeCommand(ctx, *sub); });
 
-  CLI::App* chain_cmd = app.add_subcommand("chain", "Verify or export an actor's event chain");
+  CLI::App* chain_cmd =
+      app.add_subcommand("chain", "Verify, export or save an actor's event chain");
   chain_cmd->require_subcommand(1);
   auto verify_id = std::make_shared<std::string>();
   CLI::App* verify_cmd = chain_cmd->add_subcommand(
@@ -332,6 +348,12 @@ void AddEventCommands(CLI::App& app, CommandSet& commands) {
   commands.Add(export_cmd, [export_id, export_out](Context& ctx) {
     return ChainExport(ctx, *export_id, *export_out);
   });
+  auto save_id = std::make_shared<std::string>();
+  CLI::App* save_cmd = chain_cmd->add_subcommand(
+      "save", "Have the server write the chain to <its home>/chains/<id>.json; print the path");
+  save_cmd->add_option("actor", *save_id, "Actor id (or a unique id prefix, or a name)")
+      ->required();
+  commands.Add(save_cmd, [save_id](Context& ctx) { return ChainSave(ctx, *save_id); });
 }
 
 }  // namespace theater::cli

@@ -41,6 +41,7 @@ struct RunArgs {
   std::string actor_id;
   std::string initial_state;
   bool bounds_checks = false;
+  bool auto_handlers = false;
 };
 
 // What the runtime reports from its threads, read by the command's thread.
@@ -90,6 +91,7 @@ int Run(Context& ctx, const RunArgs& args) {
   RuntimeOptions options;
   options.persist = false;  // a local run leaves no database behind
   options.durability = Durability::kNone;
+  options.auto_handlers = args.auto_handlers;
   options.engine.memory_mode =
       args.bounds_checks ? engine::MemoryMode::kBoundsChecks : engine::MemoryMode::kGuardPages;
   if (quiet) options.engine.progress = engine::EngineOptions::Progress::kOff;
@@ -282,6 +284,8 @@ void AddLocalCommands(CLI::App& app, CommandSet& commands) {
   run_cmd->add_option("--id", run->actor_id, "Actor id to use (default: a new UUID)");
   run_cmd->add_flag("--bounds-checks", run->bounds_checks,
                     "Compile with explicit memory bounds checks instead of guard pages");
+  run_cmd->add_flag("--auto-handlers", run->auto_handlers,
+                    "Let the actor use handlers its manifest does not declare (for development)");
   commands.Add(run_cmd, [run](Context& ctx) { return Run(ctx, *run); });
 
   auto compile_path = std::make_shared<std::string>();

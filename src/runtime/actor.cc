@@ -131,6 +131,10 @@ Status Actor::UpdateComponent(std::shared_ptr<const engine::Module> module,
 
 void Actor::Begin(bool resume, std::function<void(Status)> ready) {
   for (auto& handler : handlers_) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      starting_step_ = "starting handler '" + std::string(handler->name()) + "'";
+    }
     Status started = handler->Start(*this);
     if (!started.ok()) {
       ready(started.WithContext("starting handler '" + std::string(handler->name()) + "'"));
@@ -142,6 +146,7 @@ void Actor::Begin(bool resume, std::function<void(Status)> ready) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ready_ = std::move(ready);
+    starting_step_ = resume ? "resuming (start)" : "running init";
     Operation op;
     op.kind = resume ? Operation::Kind::kStart : Operation::Kind::kInit;
     mailbox_.push_front(std::move(op));
@@ -510,7 +515,7 @@ void Actor::Deliver(std::function<void(Status)> deliver) {
   });
 }
 
-Status Actor::Pause() {
+Status Actor::Pause(bool when_idle) {
   std::lock_guard<std::mutex> lock(mu_);
   switch (phase_) {
     case ActorPhase::kIdle:
@@ -519,6 +524,12 @@ Status Actor::Pause() {
       return Status();
     case ActorPhase::kStarting:
     case ActorPhase::kProcessing:
+      if (!when_idle && !pause_requested_) {
+        return FailedPrecondition("actor " + config_.id + " cannot pause during operation (it is " +
+                                  std::string(phase_ == ActorPhase::kStarting ? "Starting"
+                                                                              : "Processing") +
+                                  "; pause it when idle to wait for the operation's end)");
+      }
       pause_requested_ = true;  // takes effect when the running operation finishes
       return Status();
     case ActorPhase::kPaused:
@@ -675,7 +686,11 @@ ActorSummary Actor::summary() const {
   ActorSummary s;
   s.id = config_.id;
   s.name = config_.manifest.name;
-  s.phase = phase();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s.phase = phase_;
+    if (phase_ == ActorPhase::kStarting) s.starting_step = starting_step_;
+  }
   s.parent_id = config_.parent_id;
   s.manifest_source = config_.origin.manifest;
   return s;

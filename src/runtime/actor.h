@@ -115,7 +115,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   std::string ExportForm(std::string_view interface_name,
                          std::string_view function) const override;
 
-  Status Pause();
+  // Pauses now when idle; during an operation, defers the pause to its end when `when_idle`,
+  // else refuses ("cannot pause during operation").
+  Status Pause(bool when_idle);
   Status Resume();
   // Starts stopping: graceful lets the running operation finish, force interrupts it. `report`
   // is what the parent (or the top-level listener) hears once stopped; nullopt: nothing.
@@ -248,6 +250,8 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   ActorPhase phase_ = ActorPhase::kStarting;
   bool running_ = false;
   bool pause_requested_ = false;
+  // While kStarting, what the actor is doing: which handler it starts, or its init (summary()).
+  std::string starting_step_ = "setting up handlers";
   bool began_stop_ = false;
   engine::GuestCall* current_ = nullptr;  // the running task (valid while running_)
   std::deque<Operation> mailbox_;

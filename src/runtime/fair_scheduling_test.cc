@@ -25,7 +25,8 @@ const std::string kSpinner = std::string(THEATER_TEST_ACTOR_DIR) + "/spinner.was
 
 std::string Manifest(const std::string& name, int call_deadline_ms) {
   return "name = \"" + name + "\"\nversion = \"0.1.0\"\ncomponent = \"" + kSpinner +
-         "\"\n[limits]\ncall_deadline_ms = " + std::to_string(call_deadline_ms) + "\n";
+         "\"\n[[handler]]\ntype = \"message-server\"\n[limits]\ncall_deadline_ms = " +
+         std::to_string(call_deadline_ms) + "\n";
 }
 
 // The runtime tests' fixture, on a runtime without a database.

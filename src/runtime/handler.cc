@@ -102,6 +102,22 @@ Status HandlerHostFunctions::ServeComponentInterfaces(
 
 }  // namespace runtime
 
+namespace {
+
+// The error for a module that uses a handler its manifest does not declare: it names the
+// handler, the interface that needs it and the table that grants it.
+Status UndeclaredHandler(const Manifest& manifest, std::string_view handler, std::string_view how,
+                         std::string_view interface_name) {
+  return FailedPrecondition(
+      manifest.source_name + ": the actor " + std::string(how) + " " +
+      std::string(interface_name) + " but its manifest does not declare the '" +
+      std::string(handler) + "' handler; add\n[[handler]]\ntype = \"" + std::string(handler) +
+      "\"\n(actors declare the handlers they use; auto_handlers = true, for development, lets "
+      "the runtime add them)");
+}
+
+}  // namespace
+
 struct HandlerRegistry::Entry {
   std::unique_ptr<Handler> prototype;
   std::unique_ptr<wit::Package> wit;  // the parsed prototype->wit(), if any
@@ -177,7 +193,8 @@ const PermissionRules* HandlerRegistry::PermissionRulesOf(std::string_view name)
 }
 
 Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
-    const Manifest& manifest, const engine::Module& module) const {
+    const Manifest& manifest, const engine::Module& module, bool auto_handlers) const {
+  auto_handlers = manifest.auto_handlers.value_or(auto_handlers);
   std::vector<std::unique_ptr<Handler>> active;
   std::set<std::string, std::less<>> names;
   for (const HandlerConfig& config : manifest.handlers) {
@@ -215,8 +232,13 @@ Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
     if (names.count(prototype.name())) continue;
     auto imports = prototype.imports();
     auto exports = prototype.exports();
-    bool used = (imports && imports_any(*imports)) || (exports && exported.count(*exports));
+    const bool by_import = imports && imports_any(*imports);
+    const bool used = by_import || (exports && exported.count(*exports));
     if (!used) continue;
+    if (!auto_handlers && !prototype.implicit()) {
+      return UndeclaredHandler(manifest, prototype.name(), by_import ? "imports" : "exports",
+                               by_import ? *imports : *exports);
+    }
     HandlerConfig config;
     config.type = std::string(prototype.name());
     config.location = manifest.source_name;

@@ -35,6 +35,7 @@ constexpr uint64_t kMaxMailboxCapacity = 1 << 20;
 constexpr std::string_view kKnownKeys[] = {
     "name",       "version",    "component",         "description", "long_description",
     "save_chain", "init_state", "permission_policy", "handler",     "limits",
+    "auto_handlers",
     // The design documents' spellings of `component` and `handler` (docs/manifest.md).
     "component_path", "handlers",
 };
@@ -344,9 +345,12 @@ Result<Manifest> BuildManifest(const toml::table& root, fs::path base_dir, std::
   THEATER_ASSIGN_OR_RETURN(m.long_description,
                            OptionalString(root, "long_description", "long_description", ctx));
 
-  if (const toml::node* node = root.get("save_chain")) {
-    if (!node->is_boolean()) return ctx.WrongType(*node, "save_chain", "a boolean");
-    m.save_chain = node->as_boolean()->get();
+  for (auto [key, field] : {std::pair{"save_chain", &m.save_chain},
+                             std::pair{"auto_handlers", &m.auto_handlers}}) {
+    if (const toml::node* node = root.get(key)) {
+      if (!node->is_boolean()) return ctx.WrongType(*node, key, "a boolean");
+      *field = node->as_boolean()->get();
+    }
   }
 
   THEATER_ASSIGN_OR_RETURN(std::optional<std::string> init_state,

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string manifest = "name = \"victim\"\nversion = \"1\"\nsave_chain = true\ncomponent = \"" +
-                         std::string(argv[2]) + "\"\n";
+                         std::string(argv[2]) + "\"\nauto_handlers = true\n";
   std::vector<std::string> ids;
   for (int i = 0; i < 8; ++i) {
     SpawnRequest request;

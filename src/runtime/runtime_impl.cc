@@ -489,11 +489,15 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
     done(policy.status().WithContext(manifest.source_name));
     return;
   }
-  // Top-level actors share the root permissions; a child's are its parent's, narrowed.
+  // A child's permissions are its parent's, narrowed by its manifest's policy; a top-level
+  // actor's are the root permissions, narrowed the same way (shared when it has no policy).
   std::shared_ptr<const EffectivePermissions> permissions = root_permissions_;
   if (parent) {
     permissions = std::make_shared<const EffectivePermissions>(
         ComputeEffectivePermissions(parent->permissions(), *policy));
+  } else if (!manifest.permission_policy.empty()) {
+    permissions = std::make_shared<const EffectivePermissions>(
+        ComputeEffectivePermissions(*root_permissions_, *policy));
   }
 
   if (files && manifest.component_kind == ReferenceKind::kFile) {
@@ -524,7 +528,8 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
       "actor-load",
       chain::ActorLoadMessage(id, manifest.name, manifest.version, (*module)->wasm_sha256())});
 
-  Result<std::vector<std::unique_ptr<Handler>>> handlers = registry_.Activate(manifest, **module);
+  Result<std::vector<std::unique_ptr<Handler>>> handlers =
+      registry_.Activate(manifest, **module, options_.auto_handlers);
   if (!handlers.ok()) {
     chain->Append(chain::Lifecycle{"runtime-setup", "error: " + handlers.status().ToString()});
     done(handlers.status());
@@ -685,10 +690,10 @@ Status RuntimeImpl::UpdateComponent(std::string_view id, const std::string& comp
   return updated.status().WithContext("updating the component of " + actor->id());
 }
 
-Status RuntimeImpl::Pause(std::string_view id) {
+Status RuntimeImpl::Pause(std::string_view id, PauseWhen when) {
   std::shared_ptr<Actor> actor = Find(id);
   if (!actor) return NotFound("actor " + std::string(id) + " not found");
-  return actor->Pause();
+  return actor->Pause(when == PauseWhen::kWhenIdle);
 }
 
 Status RuntimeImpl::Resume(std::string_view id) {
@@ -746,6 +751,12 @@ Result<ActorPhase> RuntimeImpl::Phase(std::string_view id) const {
   std::shared_ptr<Actor> actor = Find(id);
   if (!actor) return NotFound("actor " + std::string(id) + " not found");
   return actor->phase();
+}
+
+Result<ActorSummary> RuntimeImpl::Summary(std::string_view id) const {
+  std::shared_ptr<Actor> actor = Find(id);
+  if (!actor) return NotFound("actor " + std::string(id) + " not found");
+  return actor->summary();
 }
 
 Result<std::optional<std::vector<uint8_t>>> RuntimeImpl::State(std::string_view id) const {

@@ -46,7 +46,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   Status Terminate(std::string_view id) override;
   Status Restart(std::string_view id) override;
   Status UpdateComponent(std::string_view id, const std::string& component) override;
-  Status Pause(std::string_view id) override;
+  Status Pause(std::string_view id, PauseWhen when) override;
   Status Resume(std::string_view id) override;
   Result<std::vector<abi::Value>> Call(std::string_view id, std::string_view interface_name,
                                        std::string_view function,
@@ -67,6 +67,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   std::vector<ActorSummary> List() const override;
   Result<std::vector<std::string>> Children(std::string_view id) const override;
   Result<ActorPhase> Phase(std::string_view id) const override;
+  Result<ActorSummary> Summary(std::string_view id) const override;
   Result<std::optional<std::vector<uint8_t>>> State(std::string_view id) const override;
   Result<std::vector<chain::Event>> Events(std::string_view id) const override;
   // Events() for a reader that must not hold more than `max_bytes` of events (payloads plus a

@@ -32,7 +32,9 @@ namespace {
 using abi::Value;
 using namespace std::chrono_literals;
 using namespace testing_util;  // the fixture and its helpers
+using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 TEST_F(RuntimeTest, SpawnRunsInitAndReturnsTheIdOnceReady) {
@@ -84,6 +86,95 @@ TEST_F(RuntimeTest, TheChainStartsWithItsActorAndItsSetup) {
   EXPECT_THAT(lifecycle(failed.back()).message, HasSubstr("cannot open the base directory"));
 }
 
+// Actors declare the handlers they use (the design's security model): a module that imports or
+// exports a handler's interface without a [[handler]] table is refused, and the error names the
+// handler and the table to add. Adding each table it names makes the actor run; the runtime
+// and WASI handlers need none. auto_handlers (manifest, or the runtime's default) adds them.
+TEST_F(RuntimeTest, AnActorDeclaresTheHandlersItUses) {
+  const std::string bare = "name = \"probe\"\ncomponent = \"" + kProbe + "\"\n";
+  std::string manifest = bare;
+  std::vector<std::string> declared;
+  Result<std::string> spawned = NotFound("not tried");
+  for (int attempt = 0; attempt < 12; ++attempt) {
+    SpawnRequest request;
+    request.manifest = manifest;
+    spawned = runtime_->Spawn(request);
+    if (spawned.ok()) break;
+    const std::string error = spawned.status().ToString();
+    ASSERT_EQ(spawned.status().code(), StatusCode::kFailedPrecondition) << error;
+    const std::string before = "add\n[[handler]]\ntype = \"";
+    size_t at = error.find(before);
+    ASSERT_NE(at, std::string::npos) << error;
+    at += before.size();
+    const std::string type = error.substr(at, error.find('"', at) - at);
+    EXPECT_THAT(error, HasSubstr("does not declare the '" + type + "' handler")) << error;
+    EXPECT_THAT(error, HasSubstr("auto_handlers = true")) << error;
+    declared.push_back(type);
+    manifest += "[[handler]]\ntype = \"" + type + "\"\n";
+  }
+  ASSERT_TRUE(spawned.ok()) << spawned.status().ToString();
+  for (const char* used : {"message-server", "supervisor", "timing", "random", "environment"}) {
+    EXPECT_THAT(declared, Contains(used));
+  }
+  EXPECT_THAT(declared, Not(Contains("runtime")));
+  EXPECT_THAT(declared, Not(Contains("wasi-preview1")));
+  EXPECT_EQ(Response(Request(*spawned, "sleep:1")), "slept");
+
+  // The manifest's auto_handlers, or the runtime's; the manifest's false overrides the runtime.
+  EXPECT_EQ(Response(Request(Spawn(bare + "auto_handlers = true\n"), "count")), "1");
+  RuntimeOptions options;
+  options.auto_handlers = true;
+  Start(options);
+  EXPECT_EQ(Response(Request(Spawn(bare), "count")), "1");
+  SpawnRequest strict;
+  strict.manifest = bare + "auto_handlers = false\n";
+  EXPECT_EQ(runtime_->Spawn(strict).status().code(), StatusCode::kFailedPrecondition);
+}
+
+// A top-level actor's own [permission_policy] restricts what the root grants it.
+TEST_F(RuntimeTest, ATopLevelActorsManifestRestrictsItsOwnPermissions) {
+  std::string id = Spawn(ProbeManifest(
+      "[permission_policy.timing]\ntype = \"restrict\"\n"
+      "[permission_policy.timing.config]\nmax_sleep_duration = 5\n"
+      "[permission_policy.environment]\ntype = \"disallow\"\n"));
+  EXPECT_EQ(Response(Request(id, "sleep:1")), "slept");
+  EXPECT_THAT(Response(Request(id, "sleep:50")), HasSubstr("sleep_duration = 50 > 5"));
+  // Without the handler at all, a call into it traps (fail closed).
+  EXPECT_EQ(Request(id, "env:HOME").status().code(), StatusCode::kPermissionDenied);
+  std::string free = Spawn(ProbeManifest());
+  EXPECT_EQ(Response(Request(free, "sleep:50")), "slept");
+  EXPECT_EQ(Response(Request(free, "env:THEATER_NO_SUCH_VARIABLE")), "none");
+}
+
+// While it starts, an actor's summary says which setup step it is at (its init, here); in any
+// other phase the step is empty.
+TEST_F(RuntimeTest, AStartingActorReportsItsSetupStep) {
+  SpawnRequest request;
+  request.manifest = ProbeManifest();
+  request.state = Bytes("\"sleep-init:400\"");
+  std::promise<Result<std::string>> spawned;
+  runtime_->SpawnAsync(request, [&](Result<std::string> id) { spawned.set_value(id); });
+  std::string id;
+  ASSERT_TRUE(WaitFor([&] {
+    for (const ActorSummary& actor : runtime_->List()) {
+      if (actor.phase == ActorPhase::kStarting && actor.starting_step == "running init") {
+        id = actor.id;
+        return true;
+      }
+    }
+    return false;
+  }));
+  EXPECT_EQ(runtime_->Summary(id)->starting_step, "running init");
+  Result<std::string> ready = spawned.get_future().get();
+  ASSERT_TRUE(ready.ok()) << ready.status().ToString();
+  EXPECT_EQ(*ready, id);
+  Result<ActorSummary> summary = runtime_->Summary(id);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->phase, ActorPhase::kIdle);
+  EXPECT_EQ(summary->starting_step, "");
+  EXPECT_EQ(runtime_->Summary(NewUuid()).status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(RuntimeTest, CallsThreadTheStateOneAtATime) {
   std::string id = Spawn(ProbeManifest());
   std::vector<std::future<Result<std::vector<Value>>>> replies;
@@ -115,13 +206,15 @@ TEST_F(RuntimeTest, SpawnsFromUrls) {
   std::filesystem::create_directories(root / "actors");
   std::filesystem::copy_file(kProbe, root / "probe.wasm");
   std::ofstream(root / "actors" / "probe.toml")
-      << "name = \"remote\"\nversion = \"1.0.0\"\ncomponent = \"../probe.wasm\"\n";
+      << "name = \"remote\"\nversion = \"1.0.0\"\ncomponent = \"../probe.wasm\"\n"
+         "auto_handlers = true\n";
   std::ofstream(root / "actors" / "failing.toml")
       << "name = \"remote\"\nversion = \"1.0.0\"\ncomponent = \"../probe.wasm\"\n"
-         "init_state = \"fail.json\"\n";
+         "init_state = \"fail.json\"\nauto_handlers = true\n";
   std::ofstream(root / "actors" / "fail.json") << "\"fail-init\"";
   std::ofstream(root / "actors" / "local.toml")
-      << "name = \"remote\"\nversion = \"1.0.0\"\ncomponent = \"" << kProbe << "\"\n";
+      << "name = \"remote\"\nversion = \"1.0.0\"\ncomponent = \"" << kProbe
+      << "\"\nauto_handlers = true\n";
   testing::TestHttpServer server(root);
   ASSERT_TRUE(server.ok()) << server.error();
 
@@ -131,7 +224,8 @@ TEST_F(RuntimeTest, SpawnsFromUrls) {
 
   // An inline manifest may name a component by URL too.
   std::string inline_id =
-      Spawn("name = \"x\"\nversion = \"1\"\ncomponent = \"" + server.Url("probe.wasm") + "\"\n");
+      Spawn("name = \"x\"\nversion = \"1\"\ncomponent = \"" + server.Url("probe.wasm") +
+            "\"\nauto_handlers = true\n");
   EXPECT_EQ(Response(Request(inline_id, "count")), "1");
 
   SpawnRequest failing;
@@ -197,7 +291,8 @@ TEST_F(RuntimeTest, UpdateComponentKeepsStateAndChain) {
   // (supervisor, timing, ...) they do not serve: the update fails and the bench component keeps
   // running, state intact.
   std::string bench =
-      Spawn("name = \"bench\"\nversion = \"1\"\ncomponent = \"" + kBenchActor + "\"\n");
+      Spawn("name = \"bench\"\nversion = \"1\"\ncomponent = \"" + kBenchActor + "\"\n" +
+            HandlersOf(kBenchActor));
   EXPECT_EQ(Response(Request(bench, "x")), "1");
   Status refused = runtime_->UpdateComponent(bench, kProbe);
   ASSERT_FALSE(refused.ok());
@@ -282,7 +377,7 @@ TEST_F(RuntimeTest, SpawnErrorsAreClear) {
 // `config`; a key the runtime handler does not know is refused, naming it.
 TEST_F(RuntimeTest, AManifestInTheDesignDocumentsSpellingRuns) {
   const std::string design = "name = \"my-actor\"\ncomponent_path = \"" + kProbe +
-                             "\"\n\n[[handlers]]\ntype = \"runtime\"\nconfig = {}\n\n"
+                             "\"\nauto_handlers = true\n\n[[handlers]]\ntype = \"runtime\"\nconfig = {}\n\n"
                              "[[handlers]]\ntype = \"timing\"\n"
                              "config = { max_sleep_duration = 50 }\n";
   const std::string id = Spawn(design);
@@ -308,7 +403,7 @@ TEST_F(RuntimeTest, AManifestInTheDesignDocumentsSpellingRuns) {
 TEST_F(RuntimeTest, UnknownActorsAreNotFound) {
   std::string ghost = NewUuid();
   EXPECT_EQ(runtime_->Stop(ghost).code(), StatusCode::kNotFound);
-  EXPECT_EQ(runtime_->Pause(ghost).code(), StatusCode::kNotFound);
+  EXPECT_EQ(runtime_->Pause(ghost, TheaterRuntime::PauseWhen::kNow).code(), StatusCode::kNotFound);
   EXPECT_EQ(runtime_->State(ghost).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(runtime_->Events(ghost).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(Request(ghost, "count").status().code(), StatusCode::kNotFound);
@@ -397,7 +492,7 @@ TEST_F(RuntimeTest, GracefulStopLetsTheCurrentCallFinishAndRefusesQueuedOnes) {
 
 TEST_F(RuntimeTest, PausedActorsQueueOperationsUntilResumed) {
   std::string id = Spawn(ProbeManifest());
-  ASSERT_TRUE(runtime_->Pause(id).ok());
+  ASSERT_TRUE(runtime_->Pause(id, TheaterRuntime::PauseWhen::kNow).ok());
   EXPECT_EQ(runtime_->Phase(id).value(), ActorPhase::kPaused);
   auto reply = RequestAsync(id, "count");
   EXPECT_EQ(reply.wait_for(100ms), std::future_status::timeout);
@@ -408,9 +503,27 @@ TEST_F(RuntimeTest, PausedActorsQueueOperationsUntilResumed) {
   EXPECT_EQ(runtime_->Resume(id).code(), StatusCode::kFailedPrecondition);
 }
 
+// Pausing an actor that runs an operation: refused at once, or, when idle, once it is over.
+TEST_F(RuntimeTest, PauseDuringAnOperationIsRefusedOrWaitsForItsEnd) {
+  std::string id = Spawn(ProbeManifest());
+  auto sleeping = RequestAsync(id, "sleep:300");
+  ASSERT_TRUE(WaitFor([&] { return runtime_->Phase(id).value() == ActorPhase::kProcessing; }));
+  Status refused = runtime_->Pause(id, TheaterRuntime::PauseWhen::kNow);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.ToString(), HasSubstr("cannot pause during operation (it is Processing"));
+  EXPECT_EQ(runtime_->Phase(id).value(), ActorPhase::kProcessing);
+  ASSERT_TRUE(runtime_->Pause(id, TheaterRuntime::PauseWhen::kWhenIdle).ok());
+  // Once a pause is pending, asking again (either way) is no error.
+  EXPECT_TRUE(runtime_->Pause(id, TheaterRuntime::PauseWhen::kNow).ok());
+  EXPECT_TRUE(sleeping.get().ok());
+  EXPECT_TRUE(WaitFor([&] { return runtime_->Phase(id).value() == ActorPhase::kPaused; }));
+  ASSERT_TRUE(runtime_->Resume(id).ok());
+  EXPECT_EQ(Response(Request(id, "count")), "1");
+}
+
 TEST_F(RuntimeTest, AFullMailboxRefusesWithoutQueueing) {
   std::string id = Spawn(ProbeManifest("[limits]\nmailbox_capacity = 2\n"));
-  ASSERT_TRUE(runtime_->Pause(id).ok());
+  ASSERT_TRUE(runtime_->Pause(id, TheaterRuntime::PauseWhen::kNow).ok());
   auto a = RequestAsync(id, "count");
   auto b = RequestAsync(id, "count");
   auto c = Request(id, "count");

@@ -211,7 +211,7 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
       "ResumeActor",         "ListChildren",         "GetActorStatus",   "GetActorState",
       "GetActorManifest",    "GetActorEvents",       "GetActorMetrics",  "VerifyChain",
       "SubscribeToActor",    "UnsubscribeFromActor", "SendActorMessage", "RequestActorMessage",
-      "UpdateActorComponent"};
+      "UpdateActorComponent", "SaveChain"};
   if (!kActorCommands.count(name)) {
     return finish(
         ErrorResponse(ManagementError::kInvalidRequest, "unknown command '" + name + "'"));
@@ -245,10 +245,16 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
     });
   }
   if (name == "RestartActor" || name == "PauseActor" || name == "ResumeActor") {
-    return Blocking(conn, ctx, [this, id, name]() -> json {
+    // PauseActor's `when_idle` (an addition): wait for the running operation instead of refusing.
+    Result<bool> when_idle_or = BoolField(fields, "when_idle", false);
+    if (!when_idle_or.ok()) return invalid(when_idle_or.status());
+    const bool when_idle = name == "PauseActor" && *when_idle_or;
+    return Blocking(conn, ctx, [this, id, name, when_idle]() -> json {
       Status s = name == "RestartActor" ? runtime_.Restart(id)
-                 : name == "PauseActor" ? runtime_.Pause(id)
-                                        : runtime_.Resume(id);
+                 : name == "PauseActor"
+                     ? runtime_.Pause(id, when_idle ? TheaterRuntime::PauseWhen::kWhenIdle
+                                                    : TheaterRuntime::PauseWhen::kNow)
+                     : runtime_.Resume(id);
       if (!s.ok()) return ErrorResponse(s, Subject::kActor);
       return MakeVariant(name == "RestartActor" ? "Restarted"
                          : name == "PauseActor" ? "ActorPaused"
@@ -262,11 +268,14 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
     return finish(MakeVariant("ActorChildren", json{{"id", id}, {"children", *children}}));
   }
   if (name == "GetActorStatus") {
-    Result<ActorPhase> phase = runtime_.Phase(id);
-    if (phase.ok()) {
-      return finish(MakeVariant(
-          "ActorStatus",
-          json{{"id", id}, {"status", "Running"}, {"phase", std::string(ActorPhaseName(*phase))}}));
+    Result<ActorSummary> summary = runtime_.Summary(id);
+    if (summary.ok()) {
+      json status{{"id", id},
+                  {"status", "Running"},
+                  {"phase", std::string(ActorPhaseName(summary->phase))}};
+      // The design's Starting phase reports its setup progress (an addition to the reply).
+      if (summary->phase == ActorPhase::kStarting) status["starting_step"] = summary->starting_step;
+      return finish(MakeVariant("ActorStatus", std::move(status)));
     }
     // Not running: the registry knows whether it stopped or failed.
     return Blocking(conn, ctx, [this, id]() -> json {
@@ -337,6 +346,14 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
       Result<json> reply = VerifyChainReply(runtime_, id);
       if (!reply.ok()) return ErrorResponse(reply.status(), Subject::kActor);
       return *reply;
+    });
+  }
+  if (name == "SaveChain") {
+    // The file is written on the server's machine, under its home (TheaterRuntime::SaveChain).
+    return Blocking(conn, ctx, [this, id]() -> json {
+      Result<std::filesystem::path> path = runtime_.SaveChain(id);
+      if (!path.ok()) return ErrorResponse(path.status(), Subject::kActor);
+      return MakeVariant("ChainSaved", json{{"id", id}, {"path", path->string()}});
     });
   }
   auto subscription_limit = [&] {

@@ -178,16 +178,18 @@ Result<json> VerifyChainReply(TheaterRuntime& runtime, const std::string& id) {
     size_t verified = 0;
     bool found = false;
     Status problem;
+    Status binding;  // whether event #0 names this actor (chain::VerifyActorBinding)
     for (;;) {
       size_t batch_events = 0;
       size_t batch_bytes = 0;
       chain::VisitReport report;
       THEATER_RETURN_IF_ERROR(store->VisitChain(
           id, from,
-          [&](chain::Event&& event, size_t) {
+          [&](chain::Event&& event, size_t index) {
             if (batch_events >= kVerifyBatchEvents || batch_bytes >= kVerifyBatchBytes) {
               return false;
             }
+            if (index == 0) binding = chain::VerifyActorBinding(std::span(&event, 1), 0, id);
             ++batch_events;
             batch_bytes += event.payload.size();
             return true;
@@ -206,6 +208,7 @@ Result<json> VerifyChainReply(TheaterRuntime& runtime, const std::string& id) {
       from = report.next_index;
     }
     if (found) {
+      if (problem.ok()) problem = binding;
       return MakeVariant("ChainVerified",
                          json{{"id", id},
                               {"valid", problem.ok()},

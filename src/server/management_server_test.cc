@@ -36,7 +36,8 @@ const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe
 const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
 
 std::string Manifest(const std::string& component, const std::string& extra = "") {
-  return "name = \"probe\"\nversion = \"0.1.0\"\ncomponent = \"" + component + "\"\n" + extra;
+  return "name = \"probe\"\nversion = \"0.1.0\"\ncomponent = \"" + component + "\"\n" + extra +
+         testing_util::HandlersOf(component);
 }
 
 json Bytes(std::string_view text) {

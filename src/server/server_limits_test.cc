@@ -21,6 +21,7 @@
 #include "common/sanitizers.h"
 #include "server/connection.h"
 #include "server/server_test_util.h"
+#include "testing/runtime_test_util.h"
 #include "theater/builtins.h"
 
 namespace theater::server {
@@ -38,7 +39,8 @@ const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger
 constexpr std::string_view kToken = "s3cret-token";
 
 std::string Manifest(const std::string& component) {
-  return "name = \"probe\"\nversion = \"0.1.0\"\ncomponent = \"" + component + "\"\n";
+  return "name = \"probe\"\nversion = \"0.1.0\"\ncomponent = \"" + component + "\"\n" +
+         testing_util::HandlersOf(component);
 }
 
 // Bytes as the server also reads them: a base64 string (cheap to build for large payloads).

@@ -17,6 +17,7 @@
 #include "server/event_pages.h"
 #include "server/manifest_access.h"
 #include "server/server_test_util.h"
+#include "testing/runtime_test_util.h"
 
 namespace theater::server {
 namespace {
@@ -29,8 +30,11 @@ using namespace std::chrono_literals;
 
 const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
 
-std::string Manifest(const std::string& component, const std::string& name = "probe") {
-  return "name = \"" + name + "\"\nversion = \"0.1.0\"\ncomponent = \"" + component + "\"\n";
+// `top_level`: more top-level keys (before the handler tables).
+std::string Manifest(const std::string& component, const std::string& name = "probe",
+                     const std::string& top_level = "") {
+  return "name = \"" + name + "\"\nversion = \"0.1.0\"\ncomponent = \"" + component + "\"\n" +
+         top_level + testing_util::HandlersOf(component);
 }
 
 // Bytes as the server also reads them: a base64 string (cheap to build for large payloads).
@@ -327,11 +331,11 @@ TEST(ManifestAccessTest, ClientsBeyondLoopbackNameFilesOnlyUnderAManifestRoot) {
   EXPECT_FALSE(inline_ok.empty());
   std::ofstream(outside / "state.json") << "{\"password\": \"hunter2\"}";
   std::ofstream(allowed / "sub" / "escape.toml")
-      << Manifest(component, "escape") << "init_state = \"../../outside/state.json\"\n";
+      << Manifest(component, "escape", "init_state = \"../../outside/state.json\"\n");
   for (const auto& [manifest, what] : std::vector<std::pair<std::string, std::string>>{
            {Manifest(kMessenger, "component-outside"), "component"},
-           {Manifest(component, "state-outside") + "init_state = \"" +
-                (outside / "state.json").string() + "\"\n",
+           {Manifest(component, "state-outside",
+                     "init_state = \"" + (outside / "state.json").string() + "\"\n"),
             "init_state"},
            {(allowed / "sub" / "escape.toml").string(), "init_state"},
            {Manifest("/etc/passwd", "passwd"), "component"}}) {

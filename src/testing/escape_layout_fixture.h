@@ -63,6 +63,7 @@ class EscapeLayoutFixture : public ActorTestFixture {
   std::string Manifest(const std::string& handler, const std::string& extra = "") {
     std::string manifest =
         "name = \"probe\"\nversion = \"0.1.0\"\ncomponent = \"" + probe_ + "\"\n" + extra;
+    manifest += "\n[[handler]]\ntype = \"message-server\"\n";
     if (!handler.empty()) manifest += "\n[[handler]]\ntype = \"filesystem\"\n" + handler;
     return manifest;
   }

@@ -27,9 +27,13 @@ using abi::Value;
 inline const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm";
 inline const std::string kBenchActor = std::string(THEATER_TEST_ACTOR_DIR) + "/bench_actor.wasm";
 
-// Inline manifest text for the probe actor with extra TOML appended.
+// Inline manifest text for the probe actor with extra TOML appended. The probe imports nearly
+// every handler's interface and tests add `[[handler]]` tables of their own, so its manifest
+// lets the runtime add the handlers it does not declare (auto_handlers; the declared form is
+// tested by RuntimeTest.AnActorDeclaresTheHandlersItUses and the design conformance tests).
 inline std::string ProbeManifest(const std::string& extra = "", const std::string& name = "probe") {
-  return "name = \"" + name + "\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe + "\"\n" + extra;
+  return "name = \"" + name + "\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe +
+         "\"\nauto_handlers = true\n" + extra;
 }
 
 inline std::string Text(const std::optional<std::vector<uint8_t>>& b) {

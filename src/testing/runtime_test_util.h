@@ -35,6 +35,15 @@ inline RuntimeOptions TestRuntimeOptions(const std::filesystem::path& home) {
   return options;
 }
 
+// What a test actor's manifest says about the handlers its module uses (actors declare them;
+// docs/manifest.md, "Handlers"), to append after the manifest's top-level keys: the messaging
+// actors (messenger, bench_actor) declare message-server and timing; the runtime probe, which
+// imports nearly every handler's interface, has the runtime add them (auto_handlers).
+inline std::string HandlersOf(std::string_view component) {
+  if (component.ends_with("runtime_probe.wasm")) return "auto_handlers = true\n";
+  return "\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\ntype = \"timing\"\n";
+}
+
 inline std::vector<uint8_t> Bytes(std::string_view s) {
   return {s.begin(), s.end()};
 }

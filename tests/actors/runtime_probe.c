@@ -25,7 +25,8 @@
  *   log-flood:<n>:<len> logs <n> lines of <len> bytes; responds "ok"
  *   event-flood:<n>:<len> records <n> custom events of <len> bytes; responds "<accepted> <refused>"
  * init: a state of "fail-init" fails init, "trap-init" traps in it, and a JSON string
- * "spawn-in-init:<manifest>" spawns that child from init. Any other state becomes "0".
+ * "spawn-in-init:<manifest>" spawns that child from init, "sleep-init:<ms>" sleeps that long in
+ * init (timing.sleep) before it succeeds. Any other state becomes "0".
  */
 #include <stdlib.h>
 #include <theater/theater.h>
@@ -85,6 +86,14 @@ static theater_result_t init(theater_state_t* state, theater_string_t actor_id) 
   theater_string_t s = theater_state_str(state);
   if (theater_string_eq(s, "\"fail-init\"")) return theater_err("init failed on purpose");
   if (theater_string_eq(s, "\"trap-init\"")) __builtin_trap();
+  static const char kSleep[] = "\"sleep-init:";
+  if (s.len > sizeof kSleep && memcmp(s.ptr, kSleep, sizeof kSleep - 1) == 0) {
+    theater_result_t slept;
+    theater_timing_sleep(strtoull(s.ptr + sizeof kSleep - 1, NULL, 10), &slept);
+    if (slept.is_err) return slept;
+    theater_state_set_str(state, "0");
+    return theater_ok();
+  }
   static const char kSpawn[] = "\"spawn-in-init:";
   if (s.len > sizeof kSpawn && memcmp(s.ptr, kSpawn, sizeof kSpawn - 1) == 0) {
     theater_string_t manifest = {s.ptr + sizeof kSpawn - 1, s.len - sizeof kSpawn};  // drop quotes

@@ -22,8 +22,11 @@ using ::testing::StartsWith;
 
 const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
 
+// The bindgen actors and the messenger declare the handlers they use.
 std::string Manifest(const std::string& name, const std::string& wasm) {
-  return "name = \"" + name + "\"\nversion = \"0.1.0\"\ncomponent = \"" + wasm + "\"\n";
+  return "name = \"" + name + "\"\nversion = \"0.1.0\"\ncomponent = \"" + wasm +
+         "\"\n\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\ntype = \"timing\"\n"
+         "\n[[handler]]\ntype = \"store\"\n";
 }
 
 struct ActorKind {

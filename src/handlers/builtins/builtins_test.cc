@@ -171,12 +171,15 @@ class ImportsOnlyModule final : public engine::Module {
   std::vector<engine::ExternExportInfo> extern_exports_;
 };
 
+// The handlers a manifest without tables activates for a module importing `interfaces`, with
+// the runtime adding undeclared ones (`auto_handlers`) or not.
 std::vector<std::string> ActivatedNames(const HandlerRegistry& registry,
-                                        std::vector<std::string> interfaces) {
+                                        std::vector<std::string> interfaces,
+                                        bool auto_handlers = true) {
   Manifest manifest;
   manifest.source_name = "test.toml";
   Result<std::vector<std::unique_ptr<Handler>>> active =
-      registry.Activate(manifest, ImportsOnlyModule(std::move(interfaces)));
+      registry.Activate(manifest, ImportsOnlyModule(std::move(interfaces)), auto_handlers);
   std::vector<std::string> names;
   if (!active.ok()) return {"error: " + active.status().ToString()};
   for (const auto& handler : *active) names.emplace_back(handler->name());
@@ -195,6 +198,30 @@ TEST(HandlerRegistryTest, AnImportActivatesItsHandlerAndAStarNamesAFamily) {
             (std::vector<std::string>{"wasi-preview1"}));
   // Neither a name that only starts like the family's prefix nor one it is a prefix of.
   EXPECT_TRUE(ActivatedNames(registry, {"wasi", "wasix:io/streams", "theater:simple/tim"}).empty());
+
+  // Without auto_handlers only the implicit handlers (runtime, WASI) come undeclared; a table
+  // declares the others.
+  EXPECT_EQ(ActivatedNames(registry, {"wasi_snapshot_preview1"}, false),
+            (std::vector<std::string>{"wasi-preview1"}));
+  EXPECT_EQ(ActivatedNames(registry, {"wasi:cli/stdout@0.2.0"}, false),
+            (std::vector<std::string>{"wasi-preview2"}));
+  EXPECT_EQ(ActivatedNames(registry, {"theater:simple/runtime"}, false),
+            (std::vector<std::string>{"runtime"}));
+  const std::vector<std::string> refused =
+      ActivatedNames(registry, {"theater:simple/timing"}, false);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0],
+            "error: test.toml: the actor imports theater:simple/timing but its manifest does not "
+            "declare the 'timing' handler; add\n[[handler]]\ntype = \"timing\"\n(actors declare the "
+            "handlers they use; auto_handlers = true, for development, lets the runtime add them)");
+  Manifest declared;
+  declared.source_name = "test.toml";
+  declared.handlers.push_back(HandlerConfig{"timing", nlohmann::json::object(), "test.toml:3:1"});
+  Result<std::vector<std::unique_ptr<Handler>>> active =
+      registry.Activate(declared, ImportsOnlyModule({"theater:simple/timing"}), false);
+  ASSERT_TRUE(active.ok()) << active.status().ToString();
+  ASSERT_EQ(active->size(), 1u);
+  EXPECT_EQ((*active)[0]->name(), "timing");
 }
 
 }  // namespace

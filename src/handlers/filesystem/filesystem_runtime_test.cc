@@ -139,8 +139,14 @@ TEST_F(FilesystemRuntimeTest, ConfigErrorsFailTheSpawnClearly) {
   id = runtime_->Spawn(request);
   ASSERT_FALSE(id.ok());
   EXPECT_THAT(id.status().ToString(), HasSubstr("cannot open the base directory"));
-  // Importing the interface without a [[handler]] table: no base directory, no start.
+  // Importing the interface without a [[handler]] table is refused, naming the table to add;
+  // when the runtime adds the handler (auto_handlers), it has no base directory: no start.
   request.manifest = Manifest("");
+  id = runtime_->Spawn(request);
+  ASSERT_FALSE(id.ok());
+  EXPECT_THAT(id.status().ToString(), HasSubstr("does not declare the 'filesystem' handler; add\n"
+                                                "[[handler]]\ntype = \"filesystem\"\n"));
+  request.manifest = Manifest("", "auto_handlers = true\n");
   id = runtime_->Spawn(request);
   ASSERT_FALSE(id.ok());
   EXPECT_THAT(id.status().ToString(), HasSubstr("one of 'path' or 'temp_dir = true' is required"));

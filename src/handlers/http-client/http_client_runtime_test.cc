@@ -33,7 +33,7 @@ class HttpClientRuntimeTest : public testing_util::ActorTestFixture {
   // A manifest for http_probe; `handler` (TOML lines) goes into an http-client handler table.
   std::string Manifest(const std::string& handler = "", const std::string& extra = "") {
     return "name = \"http\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe + "\"\n" + extra +
-           "\n[[handler]]\ntype = \"http-client\"\n" + handler;
+           "\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\ntype = \"http-client\"\n" + handler;
   }
 };
 
@@ -120,8 +120,13 @@ TEST_F(HttpClientRuntimeTest, ConfigErrorsFailTheSpawn) {
   id = runtime_->Spawn(request);
   ASSERT_FALSE(id.ok());
   EXPECT_THAT(id.status().ToString(), HasSubstr("ca_file: cannot read '/nonexistent/ca.pem'"));
-  // Importing the interface without a [[handler]] table works, with the defaults.
+  // Importing the interface without a [[handler]] table is refused, naming the table to add;
+  // when the runtime adds the handler (auto_handlers), it works with the defaults.
   request.manifest = "name = \"http\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe + "\"\n";
+  id = runtime_->Spawn(request);
+  ASSERT_FALSE(id.ok());
+  EXPECT_THAT(id.status().ToString(), HasSubstr("does not declare the '"));
+  request.manifest += "auto_handlers = true\n";
   EXPECT_TRUE(runtime_->Spawn(request).ok());
 }
 

@@ -121,7 +121,9 @@ class HttpFrameworkRuntimeTest : public testing_util::ActorTestFixture {
 
   std::string Manifest(const std::string& config) {
     return "name = \"web\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe +
-           "\"\n\n[[handler]]\ntype = \"http-framework\"\n" + config;
+           "\"\n\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\ntype = \"timing\"\n\n"
+           "[[handler]]\ntype = \"http-framework\"\n" +
+           config;
   }
   static std::string Limits(uint64_t timeout_ms = 400) {
     return "request_timeout_ms = " + std::to_string(timeout_ms) +

@@ -27,8 +27,16 @@ const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger
 const std::string kCounter = std::string(THEATER_TEST_ACTOR_DIR) + "/bench_actor.wasm";
 const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm";
 
+// The actors here declare the message-server handler (unless `extra` configures it) and timing;
+// the probe, which imports nearly every handler, has the runtime add the rest (auto_handlers).
 std::string Manifest(const std::string& component, const std::string& extra = "") {
-  return "name = \"m\"\nversion = \"0.1.0\"\ncomponent = \"" + component + "\"\n" + extra;
+  std::string manifest = "name = \"m\"\nversion = \"0.1.0\"\ncomponent = \"" + component + "\"\n";
+  if (component == kProbe) manifest += "auto_handlers = true\n";
+  manifest += extra;
+  if (extra.find("type = \"message-server\"") == std::string::npos) {
+    manifest += "\n[[handler]]\ntype = \"message-server\"\n";
+  }
+  return manifest + "\n[[handler]]\ntype = \"timing\"\n";
 }
 
 std::vector<uint8_t> Bytes(const std::string& s) {

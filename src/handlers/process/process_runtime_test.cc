@@ -56,7 +56,7 @@ class ProcessRuntimeTest : public testing_util::ActorTestFixture {
 
   std::string Manifest(const std::string& handler = "", const std::string& extra = "") {
     return "name = \"proc\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe + "\"\n" + extra +
-           "\n[[handler]]\ntype = \"process\"\n" + handler;
+           "\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\ntype = \"process\"\n" + handler;
   }
   // spawn:<out>:<err>:<buffer>:<chunk>:<timeout>:<cwd>:<env>:<program>[:args] → the id.
   std::string Start(const std::string& actor, const std::string& spec) {

@@ -72,6 +72,9 @@ class RuntimeHandler final : public Handler {
  public:
   std::string_view name() const override { return "runtime"; }
   std::optional<std::string> imports() const override { return "theater:simple/runtime"; }
+  // Used without a [[handler]] table: it gives the actor nothing of the world beyond itself
+  // (Handler::implicit).
+  bool implicit() const override { return true; }
   std::optional<std::string> exports() const override { return "theater:simple/actor"; }
 
   Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {

@@ -21,8 +21,13 @@ using namespace std::chrono_literals;
 const std::string kStorer = std::string(THEATER_TEST_ACTOR_DIR) + "/storer.wasm";
 const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
 
+// The storer declares the handlers it uses: store (unless `extra` configures it) and
+// message-server, through which the tests drive it.
 std::string Manifest(const std::string& extra = "") {
-  return "name = \"storer\"\nversion = \"0.1.0\"\ncomponent = \"" + kStorer + "\"\n" + extra;
+  std::string manifest =
+      "name = \"storer\"\nversion = \"0.1.0\"\ncomponent = \"" + kStorer + "\"\n" + extra;
+  if (extra.find("type = \"store\"") == std::string::npos) manifest += "\n[[handler]]\ntype = \"store\"\n";
+  return manifest + "\n[[handler]]\ntype = \"message-server\"\n";
 }
 std::vector<uint8_t> Bytes(const std::string& s) {
   return {s.begin(), s.end()};
@@ -195,14 +200,15 @@ TEST_F(StoreHandlerTest, ActorsSpawnFromStoreReferences) {
   // A manifest by label whose relative references name labels of the same store.
   std::string by_label =
       "name = \"stored\"\nversion = \"1.0.0\"\ncomponent = \"app.wasm\"\n"
-      "init_state = \"state.json\"\n";
+      "init_state = \"state.json\"\n" +
+      testing_util::HandlersOf("messenger.wasm");
   ASSERT_EQ(Command(a, "putat:" + s + ":app.toml:" + by_label).size(), 64u);
   std::string id = Spawn("store://" + s + "/app.toml");
   ASSERT_FALSE(id.empty());
   EXPECT_EQ(Command(id, "echo:stored and running"), "stored and running");
   // A manifest by hash naming its component by hash.
   std::string by_hash = "name = \"hashed\"\nversion = \"1.0.0\"\ncomponent = \"store://" + s +
-                        "/hash/" + wasm_hash + "\"\n";
+                        "/hash/" + wasm_hash + "\"\n" + testing_util::HandlersOf("messenger.wasm");
   std::string manifest_hash = Command(a, "put:" + s + ":" + by_hash);
   ASSERT_EQ(manifest_hash.size(), 64u) << manifest_hash;
   std::string id2 = Spawn("store://" + s + "/hash/" + manifest_hash);

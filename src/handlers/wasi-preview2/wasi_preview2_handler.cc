@@ -24,6 +24,10 @@ class WasiPreview2Handler final : public Handler {
  public:
   std::string_view name() const override { return "wasi-preview2"; }
   std::optional<std::string> imports() const override { return "wasi:*"; }
+  // Used without a [[handler]] table (Handler::implicit): toolchains link WASI in whether or not
+  // an actor means to use it, and the directories it may open come only from a declared
+  // filesystem handler.
+  bool implicit() const override { return true; }
   std::optional<std::string> exports() const override { return std::nullopt; }
 
   Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
