@@ -6,7 +6,8 @@
 //
 // A Handler registered with a HandlerRegistry (theater/handler_registry.h) is a prototype. For
 // every actor the runtime activates the handlers the actor needs — those its manifest lists in
-// `[[handler]]` (with their config) and those whose interface the actor imports or exports — and
+// `[[handler]]` (with their config), and the implicit() ones (or, with auto_handlers, any) whose
+// interface the actor imports or exports — and
 // creates a fresh instance of each with CreateInstance(), so no handler state is ever shared
 // between actors by accident. The actor then drives its instances through:
 //   SetupHostFunctions()  before instantiation: add the host functions of its imports

@@ -104,16 +104,29 @@ Status HandlerHostFunctions::ServeComponentInterfaces(
 
 namespace {
 
-// The error for a module that uses a handler its manifest does not declare: it names the
-// handler, the interface that needs it and the table that grants it.
-Status UndeclaredHandler(const Manifest& manifest, std::string_view handler, std::string_view how,
-                         std::string_view interface_name) {
+// A handler the module uses that its manifest does not declare, and why it is needed.
+struct Undeclared {
+  std::string handler;
+  std::string use;  // "imports theater:simple/timing"
+};
+
+// The error for a module that uses handlers its manifest does not declare: it names each one,
+// the interface that needs it and the tables that grant them, so one edit fixes the manifest.
+Status UndeclaredHandlers(const Manifest& manifest, const std::vector<Undeclared>& undeclared) {
+  std::string uses;
+  std::string names;
+  std::string tables;
+  for (size_t i = 0; i < undeclared.size(); ++i) {
+    const char* separator = i == 0 ? "" : i + 1 == undeclared.size() ? " and " : ", ";
+    uses += separator + undeclared[i].use;
+    names += separator + ("'" + undeclared[i].handler + "'");
+    tables += "[[handler]]\ntype = \"" + undeclared[i].handler + "\"\n";
+  }
   return FailedPrecondition(
-      manifest.source_name + ": the actor " + std::string(how) + " " +
-      std::string(interface_name) + " but its manifest does not declare the '" +
-      std::string(handler) + "' handler; add\n[[handler]]\ntype = \"" + std::string(handler) +
-      "\"\n(actors declare the handlers they use; auto_handlers = true, for development, lets "
-      "the runtime add them)");
+      manifest.source_name + ": the actor " + uses + " but its manifest does not declare the " +
+      names + (undeclared.size() == 1 ? " handler" : " handlers") + "; add\n" + tables +
+      "(actors declare the handlers they use; auto_handlers = true, for development, lets the "
+      "runtime add them)");
 }
 
 }  // namespace
@@ -227,6 +240,7 @@ Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
     auto it = imported.lower_bound(prefix);
     return it != imported.end() && it->starts_with(prefix);
   };
+  std::vector<Undeclared> undeclared;
   for (const Entry& entry : entries_) {
     const Handler& prototype = *entry.prototype;
     if (names.count(prototype.name())) continue;
@@ -236,8 +250,9 @@ Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
     const bool used = by_import || (exports && exported.count(*exports));
     if (!used) continue;
     if (!auto_handlers && !prototype.implicit()) {
-      return UndeclaredHandler(manifest, prototype.name(), by_import ? "imports" : "exports",
-                               by_import ? *imports : *exports);
+      undeclared.push_back(Undeclared{std::string(prototype.name()),
+                                      by_import ? "imports " + *imports : "exports " + *exports});
+      continue;
     }
     HandlerConfig config;
     config.type = std::string(prototype.name());
@@ -247,6 +262,7 @@ Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
     names.insert(config.type);
     active.push_back(std::move(instance).value());
   }
+  if (!undeclared.empty()) return UndeclaredHandlers(manifest, undeclared);
   return active;
 }
 

@@ -4,6 +4,7 @@
 // manifest and the WIT use) and config errors. That each actor gets its own instances is tested
 // end to end beside the handlers (supervisor_test.cc: supervisors hear only their own children;
 // random_runtime_test.cc: seeded random streams differ per actor).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "theater/abi/wit.h"
@@ -12,6 +13,8 @@
 
 namespace theater {
 namespace {
+
+using ::testing::HasSubstr;
 
 TEST(BuiltinHandlersTest, NamesAndInterfacesAreExact) {
   HandlerRegistry registry = BuiltinHandlers();
@@ -214,6 +217,15 @@ TEST(HandlerRegistryTest, AnImportActivatesItsHandlerAndAStarNamesAFamily) {
             "error: test.toml: the actor imports theater:simple/timing but its manifest does not "
             "declare the 'timing' handler; add\n[[handler]]\ntype = \"timing\"\n(actors declare the "
             "handlers they use; auto_handlers = true, for development, lets the runtime add them)");
+  // Several at once: one error lists them all, with their tables.
+  const std::vector<std::string> two =
+      ActivatedNames(registry, {"theater:simple/timing", "theater:simple/random"}, false);
+  ASSERT_EQ(two.size(), 1u);
+  EXPECT_THAT(two[0], HasSubstr("theater:simple/timing"));
+  EXPECT_THAT(two[0], HasSubstr("theater:simple/random"));
+  EXPECT_THAT(two[0], HasSubstr("' handlers; add\n[[handler]]\ntype = \""));
+  EXPECT_THAT(two[0], HasSubstr("[[handler]]\ntype = \"timing\"\n"));
+  EXPECT_THAT(two[0], HasSubstr("[[handler]]\ntype = \"random\"\n"));
   Manifest declared;
   declared.source_name = "test.toml";
   declared.handlers.push_back(HandlerConfig{"timing", nlohmann::json::object(), "test.toml:3:1"});
