@@ -148,6 +148,11 @@ class ActorContext {
                               std::span<const abi::Value> output) = 0;
   // Sets a value the actor's metrics report under `name`. Any thread.
   virtual void SetCustomMetric(const std::string& name, double value) = 0;
+  // The state the running call was given (what the guest's runtime.get-state sees; null: no
+  // state). Shared, not copied. From a host function only.
+  virtual std::shared_ptr<const std::vector<uint8_t>> CallState() const = 0;
+  // The events of the actor's chain held in memory (its retained tail), oldest first. Any thread.
+  virtual std::vector<chain::Event> HeldEvents() const = 0;
 
   // The directories the actor's handlers grant it through wasi:filesystem (each one's
   // Handler::WasiPreopens), for the handler that serves WASI to components. Complete once every

@@ -153,6 +153,8 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   std::weak_ptr<ActorContext> WeakSelf() override { return weak_from_this(); }
   void Log(std::string_view line) override;
   bool RecordCustomEvent(std::string_view type, std::span<const uint8_t> data) override;
+  std::shared_ptr<const std::vector<uint8_t>> CallState() const override;
+  std::vector<chain::Event> HeldEvents() const override;
   void RecordHostCall(std::string_view interface_name, std::string_view function,
                       std::span<const abi::Value> input,
                       std::span<const abi::Value> output) override;

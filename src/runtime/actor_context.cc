@@ -20,6 +20,14 @@ bool Actor::RecordCustomEvent(std::string_view type, std::span<const uint8_t> da
   return CallingHost().RecordCustomEvent(type, data);
 }
 
+std::shared_ptr<const std::vector<uint8_t>> Actor::CallState() const {
+  return CallingHost().state();
+}
+
+std::vector<chain::Event> Actor::HeldEvents() const {
+  return config_.chain->events();
+}
+
 void Actor::RecordHostCall(std::string_view interface_name, std::string_view function,
                            std::span<const abi::Value> input, std::span<const abi::Value> output) {
   const std::string event_type = std::string(interface_name) + "/" + std::string(function);

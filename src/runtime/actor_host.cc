@@ -184,7 +184,7 @@ Result<std::unique_ptr<ActorHost>> ActorHost::Create(std::shared_ptr<const engin
   return host;
 }
 
-void ActorHost::BindRuntime(std::map<std::string, HostFunctionImpl>* impls) {
+void ActorHost::BindStandaloneRuntime(std::map<std::string, HostFunctionImpl>* impls) {
   (*impls)["log"] = [](ActorHost& host, std::span<const Value> args) -> Result<std::vector<Value>> {
     host.Log(args[0].as_string());
     return std::vector<Value>{};
@@ -193,8 +193,7 @@ void ActorHost::BindRuntime(std::map<std::string, HostFunctionImpl>* impls) {
                              std::span<const Value>) -> Result<std::vector<Value>> {
     return std::vector<Value>{StateValue(host.state_)};
   };
-  // A standalone host has no lifecycle to end (it runs the calls it is given); the runtime
-  // handler replaces this with a real stop (src/handlers/runtime).
+  // A standalone host has no lifecycle to end (it runs the calls it is given).
   (*impls)["shutdown"] = [](ActorHost&, std::span<const Value>) -> Result<std::vector<Value>> {
     return std::vector<Value>{Value::Ok()};
   };
@@ -303,7 +302,7 @@ Status ActorHost::Bind(HostFunctionTable extra) {
   std::map<std::string, HostFunctionImpl> runtime_impls;
   const wit::Interface* runtime = package->FindInterface("runtime");
   if (!runtime) return InternalError("theater:simple has no runtime interface");
-  BindRuntime(&runtime_impls);
+  if (options_.context == nullptr) BindStandaloneRuntime(&runtime_impls);
 
   component_interfaces_ = std::move(extra.component);
   auto lookup = [&](const engine::ImportInfo& import) -> Result<engine::HostBinding> {

@@ -179,8 +179,10 @@ class ActorHost {
   // A handler's core-ABI function (HostFunctions::AddCore).
   static int DispatchCore(engine::Instance& instance, void* data, const uint64_t* args,
                           uint64_t* results);
-  // The runtime interface: log, get-state, get-chain, shutdown.
-  static void BindRuntime(std::map<std::string, HostFunctionImpl>* impls);
+  // A standalone host's (no ActorContext, so no handlers) own runtime.log, get-state, get-chain
+  // and shutdown, so that it can run an actor alone (tests, tools). In a runtime the runtime
+  // handler serves these (src/handlers/runtime), and the host binds none of its own.
+  static void BindStandaloneRuntime(std::map<std::string, HostFunctionImpl>* impls);
 
   std::shared_ptr<const engine::Module> module_;
   ActorHostOptions options_;

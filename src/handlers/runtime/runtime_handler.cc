@@ -1,8 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 //
-// The runtime handler: theater:simple/runtime (log, get-state, get-chain — served by the actor
-// host itself — shutdown, which stops the actor through the runtime, and the documented
-// identity, time, environment, metric, custom-event, version and system-information functions),
+// The runtime handler: theater:simple/runtime (log, get-state, get-chain, shutdown, which stops
+// the actor through the runtime, and the documented identity, time, environment, metric,
+// custom-event, version and system-information functions),
 // the second form of runtime.log (runtime-leveled), and theater:simple/runtime-ext (the same
 // services under their earlier names). It is active for every actor that imports any of them or
 // exports theater:simple/actor.
@@ -50,6 +50,25 @@ Value SystemInfo(bool split_os) {
   return Value::Record(std::move(fields));
 }
 
+// runtime.get-chain's `chain { events: list<meta-event> }`, meta-event { hash: u64, event: event },
+// event { event-type: string, parent: option<u64>, data: list<u8> }. The u64 "hash" is the first
+// 8 bytes (big-endian) of the event's SHA-256; the full hash stays in the chain.
+Value ChainValue(const std::vector<chain::Event>& events) {
+  auto short_hash = [](const chain::Hash& h) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | h[i];
+    return v;
+  };
+  std::vector<Value> metas;
+  metas.reserve(events.size());
+  for (const chain::Event& e : events) {
+    Value parent = e.parent ? Value::Some(Value::U64(short_hash(*e.parent))) : Value::None();
+    Value event = Value::Record({Value::String(e.type), parent, Value::Bytes(e.payload)});
+    metas.push_back(Value::Record({Value::U64(short_hash(e.hash)), event}));
+  }
+  return Value::Record({Value::List(std::move(metas))});
+}
+
 std::vector<Value> Err(std::string message) {
   return {Value::Err(Value::String(std::move(message)))};
 }
@@ -84,6 +103,17 @@ class RuntimeHandler final : public Handler {
 
   Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
     THEATER_RETURN_IF_ERROR(functions.Add("runtime", "shutdown", Shutdown));
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime", "log", [](ActorContext& actor, Args args) -> Out {
+      actor.Log(args[0].as_string());
+      return std::vector<Value>{};
+    }));
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime", "get-state", [](ActorContext& actor, Args) -> Out {
+      std::shared_ptr<const std::vector<uint8_t>> state = actor.CallState();
+      return std::vector<Value>{state ? Value::Some(Value::Bytes(*state)) : Value::None()};
+    }));
+    THEATER_RETURN_IF_ERROR(functions.Add("runtime", "get-chain", [](ActorContext& actor, Args) -> Out {
+      return std::vector<Value>{ChainValue(actor.HeldEvents())};
+    }));
     // The runtime handler's documented interface (wit/runtime.wit) and runtime-ext, which
     // offers the same services under the names it had first.
     struct Both {
