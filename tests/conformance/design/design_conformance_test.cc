@@ -7,12 +7,15 @@
 //   * json_messenger.c, against the handler system's documented message-server interfaces
 //     (`json` messages and states, handle-request without a request id);
 // each as a core module and as a component, started from a manifest in the documents' spelling
-// (component_path, [[handlers]], config = {}).
+// (component_path, [[handlers]], config = {}); and handler_configuration.toml, the handler
+// system's example manifest, verbatim.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/utsname.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -106,6 +109,37 @@ TEST_P(DesignConformanceTest, AnActorOfTheRuntimeHandlersDocumentationRuns) {
   }
   EXPECT_TRUE(login) << "record-event appends custom/user_login with its data";
   EXPECT_TRUE(leveled_log) << "each log call is a host-call event";
+  EXPECT_TRUE(runtime_->VerifyChain(id).ok());
+}
+
+// The handler system's example manifest, byte for byte (handler_configuration.toml): beside it,
+// `my_actor.wasm` (here the json messenger, which uses the message-server it declares); the
+// filesystem's `data` is created beside the manifest, and the chain's setup event names the
+// three declared handlers.
+TEST_P(DesignConformanceTest, TheHandlerConfigurationExampleRunsAsWritten) {
+  const std::filesystem::path dir = home_ / "my-actor";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(std::string(THEATER_DESIGN_SOURCE_DIR) + "/handler_configuration.toml",
+                             dir / "manifest.toml");
+  std::filesystem::copy_file(ActorPath("json_messenger", component()), dir / "my_actor.wasm");
+  ASSERT_FALSE(std::filesystem::exists(dir / "data"));
+  const std::string id = Spawn((dir / "manifest.toml").string());
+  ASSERT_FALSE(id.empty());
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "data")) << "new_dir creates `path`";
+  Result<std::vector<uint8_t>> reply = runtime_->RequestMessage(id, Bytes("{\"q\":2}"));
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(std::string(reply->begin(), reply->end()), "{\"echo\":{\"q\":2}}");
+  Result<std::vector<chain::Event>> events = runtime_->Events(id);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_GE(events->size(), 2u);
+  Result<chain::Payload> setup = chain::DecodePayload((*events)[1].payload);
+  ASSERT_TRUE(setup.ok()) << setup.status().ToString();
+  const chain::Lifecycle* step = std::get_if<chain::Lifecycle>(&*setup);
+  ASSERT_NE(step, nullptr);
+  EXPECT_EQ(step->kind, "runtime-setup");
+  for (const char* handler : {"message-server", "http-client", "filesystem"}) {
+    EXPECT_THAT(step->message, HasSubstr(handler));
+  }
   EXPECT_TRUE(runtime_->VerifyChain(id).ok());
 }
 
