@@ -173,13 +173,24 @@ struct Log {
   friend bool operator==(const Log&, const Log&) = default;
 };
 
-using Payload = std::variant<HostCall, ExportCall, Lifecycle, Log>;
+// The state an actor's instance starts from, when it has one: the manifest's init_state (with
+// what the spawn merged over it), or the saved state a resumed actor continues from. Recorded
+// right after the actor-load event, so that a replay starts from the state the actor started
+// from. No such event means no state.
+struct InitialState {
+  std::string source;  // "init_state" or "resume"
+  abi::Value state;    // the bytes (Value::Bytes; by digest when large, as call values)
+
+  friend bool operator==(const InitialState&, const InitialState&) = default;
+};
+
+using Payload = std::variant<HostCall, ExportCall, Lifecycle, Log, InitialState>;
 
 // The event type of lifecycle steps.
 inline constexpr std::string_view kLifecycleEventType = "theater-runtime";
 
 // The event type conventionally recorded with a payload: "<interface>/<function>" for host calls,
-// "wasm" for export calls, "theater-runtime" for lifecycle steps and
+// "wasm" for export calls, "theater-runtime" for lifecycle steps and initial states, and
 // "theater:simple/runtime/log" for logs.
 std::string EventTypeFor(const Payload& payload);
 
@@ -218,6 +229,10 @@ void EncodeExportCallTo(std::string_view function, std::span<const abi::Value> p
                         const CallOutcomeView& result, const StateRecordView& new_state,
                         std::vector<uint8_t>& out, const ByteSpill* spill = nullptr);
 
+// An InitialState's encoding, with large states spilled like call values.
+void EncodeInitialStateTo(std::string_view source, const abi::Value& state,
+                          std::vector<uint8_t>& out, const ByteSpill* spill = nullptr);
+
 // Decoders reject truncated, trailing, over-deep and non-canonical input with a kParseError Status
 // naming the byte offset. They never crash, recurse at most kMaxValueDepth levels, and their
 // memory use is bounded by a constant factor of the input size.
@@ -238,8 +253,20 @@ Status VerifyEvents(std::span<const Event> events, const std::optional<Hash>& an
 // The first event of an actor's chain binds the chain to its actor: a Lifecycle "actor-load"
 // whose message is ActorLoadMessage() ("actor <id> loads <name> <version>, component
 // sha256:<hex>"; docs/chain-format.md, "The first event").
+// The limits an actor ran under, which decide what its calls do (how much memory a guest gets,
+// when a call is cut off): named in its actor-load event so that a replay runs under them too.
+struct RecordedLimits {
+  uint64_t memory_bytes = 0;
+  uint64_t stack_bytes = 0;
+  uint64_t init_deadline_ms = 0;
+  uint64_t call_deadline_ms = 0;
+};
 std::string ActorLoadMessage(std::string_view actor_id, std::string_view name,
-                             std::string_view version, std::string_view module_sha256);
+                             std::string_view version, std::string_view module_sha256,
+                             const std::optional<RecordedLimits>& limits = std::nullopt);
+// The limits an actor-load message names (", limits memory <n> B, stack <n> B, init <n> ms,
+// call <n> ms"); nullopt when it names none (chains recorded before they did).
+std::optional<RecordedLimits> ParseRecordedLimits(std::string_view actor_load_message);
 // Whether `events`, a chain's tail starting at index `first_index`, belongs to `actor_id`: a
 // kValidationError naming both ids when its event #0 names another actor, or when event #0 is
 // not an actor-load event. OK when the tail does not start at event #0 (retention dropped it)

@@ -67,7 +67,8 @@ struct CoreCall {
 // A host function of an interface that predates the component model (WASI preview 1): it works
 // on core values and guest memory itself, with no WIT type. A non-OK status traps the guest. The
 // runtime records nothing for it: the handler records what crossed with
-// ActorContext::RecordHostCall.
+// ActorContext::RecordHostCall (or RecordFailedHostCall), every call, and says how a recorded
+// call replays (Handler::ReplayCore).
 using CoreHostFunction = std::function<Status(ActorContext& actor, CoreCall& call)>;
 
 // A function of an interface a component imports that the host serves with the component's own
@@ -169,6 +170,17 @@ class Handler {
     return Status();
   }
   virtual void Stop(StopKind kind) { (void)kind; }
+  // Replays one call of a core-ABI function this handler serves (HostFunctions::AddCore) from the
+  // chain (theater/replay.h): does for the guest what the live call did, with every answer that
+  // came from the world (a time, random bytes) taken from `recorded`, the outcome the live call
+  // recorded, and touches nothing outside the guest. Returns the call as the live call records
+  // it, which the replay compares with the recording. Called on the prototype, from any thread:
+  // it may use nothing of an instance. The default refuses, so that a handler with core
+  // functions says how they replay (typed and component functions replay without the handler:
+  // the recorded results are served).
+  virtual Result<chain::HostCall> ReplayCore(std::string_view function, CoreCall& call,
+                                             const chain::CallOutcome& recorded) const;
+
   // Directories this handler grants the actor through wasi:filesystem; asked (through
   // ActorContext::WasiPreopens) while a component is instantiated, after every handler's
   // SetupHostFunctions. The descriptors stay this handler's.

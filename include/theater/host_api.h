@@ -146,6 +146,9 @@ class ActorContext {
   virtual void RecordHostCall(std::string_view interface_name, std::string_view function,
                               std::span<const abi::Value> input,
                               std::span<const abi::Value> output) = 0;
+  // The same for a call that failed (and traps the guest) with `error`.
+  virtual void RecordFailedHostCall(std::string_view interface_name, std::string_view function,
+                                    std::span<const abi::Value> input, std::string_view error) = 0;
   // Sets a value the actor's metrics report under `name`. Any thread.
   virtual void SetCustomMetric(const std::string& name, double value) = 0;
   // The state the running call was given (what the guest's runtime.get-state sees; null: no

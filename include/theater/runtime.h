@@ -41,6 +41,7 @@
 #include "theater/manifest.h"
 #include "theater/message_client.h"
 #include "theater/permissions.h"
+#include "theater/replay.h"
 #include "theater/status.h"
 #include "theater/subscription.h"
 
@@ -282,6 +283,15 @@ class TheaterRuntime {
   virtual Result<Manifest> GetManifest(std::string_view id) const = 0;
   // Verifies the actor's chain (the saved history, or the tail held in memory from its anchor).
   virtual Status VerifyChain(std::string_view id) const = 0;
+  // Re-runs the actor from its chain (theater/replay.h, docs/replay.md): the saved chain, or the
+  // one a running actor holds, which must still start at event #0. Answers from the chain alone;
+  // the actor itself, running or not, is not touched. Errors are about the replay's inputs (no
+  // such chain, its module gone); a divergence is in the report.
+  virtual Result<ReplayReport> Replay(std::string_view id, const ReplayOptions& options) = 0;
+  // The same for a chain given as its events (an exported chain file), from event #0; its
+  // modules and large byte lists come from this runtime's store.
+  virtual Result<ReplayReport> ReplayEvents(const std::vector<chain::Event>& events,
+                                            const ReplayOptions& options) = 0;
   // "Save chain": writes the actor's chain, as Events() returns it, to
   // `<home>/chains/<id>.json` (a temporary file renamed over the old one, so a reader never sees
   // half a file) and returns the path. The file holds {"actor_id", "first_index", "anchor",

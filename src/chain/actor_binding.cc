@@ -10,15 +10,63 @@ namespace {
 
 constexpr std::string_view kActorLoad = "actor-load";
 constexpr std::string_view kPrefix = "actor ";
+constexpr std::string_view kLimits = ", limits ";
 
 }  // namespace
 
 std::string ActorLoadMessage(std::string_view actor_id, std::string_view name,
-                             std::string_view version, std::string_view module_sha256) {
+                             std::string_view version, std::string_view module_sha256,
+                             const std::optional<RecordedLimits>& limits) {
   std::string message(kPrefix);
   message.append(actor_id).append(" loads ").append(name).append(" ").append(version);
   message.append(", component sha256:").append(module_sha256);
+  if (limits) {
+    message.append(kLimits)
+        .append("memory ")
+        .append(std::to_string(limits->memory_bytes))
+        .append(" B, stack ")
+        .append(std::to_string(limits->stack_bytes))
+        .append(" B, init ")
+        .append(std::to_string(limits->init_deadline_ms))
+        .append(" ms, call ")
+        .append(std::to_string(limits->call_deadline_ms))
+        .append(" ms");
+  }
   return message;
+}
+
+std::optional<RecordedLimits> ParseRecordedLimits(std::string_view message) {
+  const size_t at = message.rfind(kLimits);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view rest = message.substr(at + kLimits.size());
+  // "<label> <digits> <unit>" four times, separated by ", ".
+  auto field = [&](std::string_view label, std::string_view unit) -> std::optional<uint64_t> {
+    if (!rest.starts_with(label) || rest.size() <= label.size() || rest[label.size()] != ' ') {
+      return std::nullopt;
+    }
+    rest.remove_prefix(label.size() + 1);
+    uint64_t value = 0;
+    size_t digits = 0;
+    while (digits < rest.size() && digits < 19 && rest[digits] >= '0' && rest[digits] <= '9') {
+      value = value * 10 + static_cast<uint64_t>(rest[digits] - '0');
+      ++digits;
+    }
+    if (digits == 0) return std::nullopt;
+    rest.remove_prefix(digits);
+    if (!rest.starts_with(" ") || !rest.substr(1).starts_with(unit)) return std::nullopt;
+    rest.remove_prefix(1 + unit.size());
+    if (rest.starts_with(", ")) rest.remove_prefix(2);
+    return value;
+  };
+  RecordedLimits limits;
+  std::optional<uint64_t> memory = field("memory", "B"), stack = field("stack", "B"),
+                          init = field("init", "ms"), call = field("call", "ms");
+  if (!memory || !stack || !init || !call || !rest.empty()) return std::nullopt;
+  limits.memory_bytes = *memory;
+  limits.stack_bytes = *stack;
+  limits.init_deadline_ms = *init;
+  limits.call_deadline_ms = *call;
+  return limits;
 }
 
 Status VerifyActorBinding(std::span<const Event> events, size_t first_index,

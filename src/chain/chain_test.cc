@@ -555,6 +555,7 @@ std::vector<Payload> EveryPayload() {
                  StateRecord::Of(std::vector<uint8_t>{})},
       Lifecycle{"actor-ready", "actor abc is ready"},
       Log{"warn", ""},
+      InitialState{"init_state", Value::Bytes({'{', '}'})},
   };
 }
 
@@ -621,8 +622,8 @@ TEST(PayloadEncodingTest, RejectsEveryTruncationAndTrailingBytes) {
     ASSERT_FALSE(r.ok());
     EXPECT_THAT(r.status().message(), HasSubstr("trailing"));
   }
-  EXPECT_THAT(DecodePayload(std::vector<uint8_t>{0x06}).status().message(),
-              HasSubstr("unknown payload kind 6"));
+  EXPECT_THAT(DecodePayload(std::vector<uint8_t>{0x07}).status().message(),
+              HasSubstr("unknown payload kind 7"));
 }
 
 TEST(PayloadEncodingTest, GarbageNeverCrashes) {
@@ -905,4 +906,24 @@ TEST(PayloadEncodingTest, DirectEncodersMatchEncodePayload) {
 }
 
 }  // namespace
+// The limits an actor-load event names come back as written; a message without them (or with a
+// malformed list) names none.
+TEST(ActorBindingTest, TheLimitsOfAnActorLoadEventRoundTrip) {
+  const RecordedLimits limits{64u << 20, 256u * 1024, 60000, 250};
+  const std::string message = ActorLoadMessage("a1", "echo", "0.1.0", "ab12", limits);
+  EXPECT_EQ(message,
+            "actor a1 loads echo 0.1.0, component sha256:ab12, limits memory 67108864 B, stack "
+            "262144 B, init 60000 ms, call 250 ms");
+  std::optional<RecordedLimits> back = ParseRecordedLimits(message);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->memory_bytes, limits.memory_bytes);
+  EXPECT_EQ(back->stack_bytes, limits.stack_bytes);
+  EXPECT_EQ(back->init_deadline_ms, limits.init_deadline_ms);
+  EXPECT_EQ(back->call_deadline_ms, limits.call_deadline_ms);
+  EXPECT_FALSE(ParseRecordedLimits(ActorLoadMessage("a1", "echo", "0.1.0", "ab12")));
+  EXPECT_FALSE(ParseRecordedLimits(message + " and more"));
+  EXPECT_FALSE(ParseRecordedLimits("x, limits memory B, stack 1 B, init 1 ms, call 1 ms"));
+  EXPECT_FALSE(ParseRecordedLimits("x, limits memory 99999999999999999999999 B"));
+}
+
 }  // namespace theater::chain

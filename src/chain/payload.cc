@@ -22,6 +22,7 @@ enum PayloadTag : uint8_t {
   // 0x03 is not assigned.
   kLifecycleTag = 0x04,
   kLogTag = 0x05,
+  kInitialStateTag = 0x06,
 };
 
 // Value kinds (the first byte of every encoded value).
@@ -546,6 +547,12 @@ class Reader {
         THEATER_ASSIGN_OR_RETURN(p.message, Str("message length"));
         return Payload(std::move(p));
       }
+      case kInitialStateTag: {
+        InitialState p;
+        THEATER_ASSIGN_OR_RETURN(p.source, Str("source length"));
+        THEATER_ASSIGN_OR_RETURN(p.state, Val(1));
+        return Payload(std::move(p));
+      }
       default:
         --pos_;
         return Fail("unknown payload kind " + std::to_string(tag));
@@ -588,6 +595,7 @@ std::string EventTypeFor(const Payload& payload) {
     std::string operator()(const ExportCall&) const { return "wasm"; }
     std::string operator()(const Lifecycle&) const { return std::string(kLifecycleEventType); }
     std::string operator()(const Log&) const { return "theater:simple/runtime/log"; }
+    std::string operator()(const InitialState&) const { return std::string(kLifecycleEventType); }
   };
   return std::visit(Visitor{}, payload);
 }
@@ -618,6 +626,14 @@ void EncodeExportCallTo(std::string_view function, std::span<const abi::Value> p
   w.State(new_state);
 }
 
+void EncodeInitialStateTo(std::string_view source, const abi::Value& state,
+                          std::vector<uint8_t>& out, const ByteSpill* spill) {
+  Writer w(out, spill);
+  w.Byte(kInitialStateTag);
+  w.Str(source);
+  w.Val(state);
+}
+
 void EncodePayloadTo(const Payload& payload, std::vector<uint8_t>& out) {
   struct Visitor {
     std::vector<uint8_t>& out;
@@ -639,6 +655,7 @@ void EncodePayloadTo(const Payload& payload, std::vector<uint8_t>& out) {
       w.Str(p.level);
       w.Str(p.message);
     }
+    void operator()(const InitialState& p) const { EncodeInitialStateTo(p.source, p.state, out); }
   };
   std::visit(Visitor{out}, payload);
 }

@@ -166,6 +166,9 @@ std::string PayloadSummary(const Event& event) {
     }
     std::string operator()(const Lifecycle& p) const { return p.kind + ": " + p.message; }
     std::string operator()(const Log& p) const { return "[" + p.level + "] " + p.message; }
+    std::string operator()(const InitialState& p) const {
+      return "initial-state (" + p.source + "): " + ValuesInline({p.state});
+    }
   };
   return std::visit(Visitor{}, *payload);
 }
@@ -265,6 +268,11 @@ json PayloadToJson(std::span<const uint8_t> payload) {
       return json{
           {"kind", "log"}, {"level", SanitizeUtf8(p.level)}, {"message", SanitizeUtf8(p.message)}};
     }
+    json operator()(const InitialState& p) const {
+      return json{{"kind", "initial-state"},
+                  {"source", SanitizeUtf8(p.source)},
+                  {"state", ValueToJson(p.state)}};
+    }
   };
   return std::visit(Visitor{}, *decoded);
 }
@@ -278,7 +286,8 @@ json EventToJson(const Event& event) {
       {"timestamp_ms", event.timestamp_ms},
       {"description", event.description ? json(SanitizeUtf8(*event.description)) : json(nullptr)},
       {"payload_size", event.payload.size()},
-      {"payload", PayloadToJson(event.payload)}};
+      {"payload", PayloadToJson(event.payload)},
+      {"payload_hex", ToHex(event.payload)}};
 }
 
 std::string EventToLine(const Event& event, size_t index) {

@@ -30,6 +30,7 @@ std::unique_ptr<CLI::App> BuildApp(GlobalOptions& global, CommandSet& commands) 
 
   AddActorCommands(*app, commands);
   AddEventCommands(*app, commands);
+  AddReplayCommand(*app, commands);
   AddMessageCommands(*app, commands);
   AddLocalCommands(*app, commands);
   AddProjectCommands(*app, commands);

@@ -853,6 +853,54 @@ TEST_F(CliServerTest, ChainVerifyExportAndListStored) {
   EXPECT_EQ(Run({"chain", "verify", id.substr(0, 8)}).code, 0);
 }
 
+// `replay` re-runs an actor from its chain on the server, by id and from an exported file: the
+// same answers; --until prints the state after an event; another build of the actor diverges
+// (exit 1, saying where); a file that is not a chain is refused by name.
+TEST_F(CliServerTest, ReplayByIdAndFromAnExportedFile) {
+  const std::string id = StartActor(probe_manifest_);
+  Request(id, "count");
+  Request(id, "echo:abc");
+  Request(id, "count");
+  Finished replay = Run({"replay", id});
+  ASSERT_EQ(replay.code, 0) << replay.err << replay.out;
+  EXPECT_THAT(replay.out, HasSubstr("events, identical"));
+  json report = Json({"replay", id});
+  EXPECT_TRUE(report["identical"].get<bool>());
+  const uint64_t events = report["events"].get<uint64_t>();
+  EXPECT_EQ(events, report["total"].get<uint64_t>());
+  EXPECT_EQ(report["state"], 2) << report.dump();
+
+  const fs::path file = home_ / "replayed.json";
+  ASSERT_EQ(Run({"chain", "export", id, "-o", file.string()}).code, 0);
+  json from_file = Json({"replay", file.string()});
+  EXPECT_TRUE(from_file["identical"].get<bool>()) << from_file.dump();
+  EXPECT_EQ(from_file["events"], events);
+
+  // Time travel: the state after the first export event after init (the first count).
+  std::vector<size_t> exports;
+  size_t index = 0;
+  for (const json& e : Json({"events", id})) {
+    if (e["type"] == "wasm") exports.push_back(index);
+    ++index;
+  }
+  ASSERT_GE(exports.size(), 2u);
+  Finished until = Run({"replay", id, "--until", std::to_string(exports[1])});
+  ASSERT_EQ(until.code, 0) << until.err;
+  EXPECT_EQ(until.out, "1\n");
+
+  Finished changed = Run({"replay", id, "--module",
+                          std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe_changed.wasm"});
+  EXPECT_EQ(changed.code, 1);
+  EXPECT_THAT(changed.out, HasSubstr("replay: diverged at event #"));
+  EXPECT_THAT(changed.out, HasSubstr("changed:abc"));
+
+  const fs::path not_chain = home_ / "not-a-chain.json";
+  std::ofstream(not_chain) << "{\"hello\": 1}";
+  Finished refused = Run({"replay", not_chain.string()});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("is not an exported chain"));
+}
+
 // `chain save` has the server write the chain file; `update` replaces the component (a bad one
 // leaves the old running); `pause` takes --when-idle.
 TEST_F(CliServerTest, ChainSaveUpdateAndPause) {

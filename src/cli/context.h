@@ -100,6 +100,7 @@ void AddLocalCommands(CLI::App& app, CommandSet& commands);      // local_comman
 void AddProjectCommands(CLI::App& app, CommandSet& commands);    // project_commands.cc
 void AddServerCommand(CLI::App& app, CommandSet& commands);      // server_command.cc
 void AddCompletionCommand(CLI::App& app, CommandSet& commands);  // completion.cc
+void AddReplayCommand(CLI::App& app, CommandSet& commands);      // replay_command.cc
 
 // A usage error found after parsing (e.g. two options that exclude each other): prints it with
 // a hint to --help and returns kExitUsage.

@@ -76,6 +76,25 @@ std::string HexEncode(std::span<const uint8_t> bytes) {
   return out;
 }
 
+int HexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool HexDecode(std::string_view text, std::vector<uint8_t>* out) {
+  if (text.size() % 2 != 0) return false;
+  out->clear();
+  out->reserve(text.size() / 2);
+  for (size_t i = 0; i < text.size(); i += 2) {
+    const int high = HexDigitValue(text[i]), low = HexDigitValue(text[i + 1]);
+    if (high < 0 || low < 0) return false;
+    out->push_back(static_cast<uint8_t>(high << 4 | low));
+  }
+  return true;
+}
+
 Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path, std::string_view what,
                                            size_t max_bytes) {
   return ReadWhole<std::vector<uint8_t>>(path, what, max_bytes);

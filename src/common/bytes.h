@@ -19,6 +19,10 @@ namespace theater {
 
 // Lower-case hex, two digits per byte.
 std::string HexEncode(std::span<const uint8_t> bytes);
+// The value of a hex digit (either case), or -1 for any other character.
+int HexDigitValue(char c);
+// Two hex digits per byte (either case), nothing else; false (and `out` unspecified) otherwise.
+bool HexDecode(std::string_view text, std::vector<uint8_t>* out);
 // Standard base64 with padding (RFC 4648 section 4). Appends to `out`.
 void Base64Append(std::span<const uint8_t> bytes, std::string& out);
 inline std::string Base64Encode(std::span<const uint8_t> bytes) {

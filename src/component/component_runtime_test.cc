@@ -43,6 +43,7 @@ class ComponentRuntimeTest : public ::testing::Test {
     runtime_ = std::move(runtime).value();
   }
   void TearDown() override {
+    if (runtime_) testing_util::ExpectEveryChainReplays(*runtime_);
     runtime_.reset();
     std::filesystem::remove_all(home_);
   }

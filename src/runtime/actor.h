@@ -158,6 +158,8 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   void RecordHostCall(std::string_view interface_name, std::string_view function,
                       std::span<const abi::Value> input,
                       std::span<const abi::Value> output) override;
+  void RecordFailedHostCall(std::string_view interface_name, std::string_view function,
+                            std::span<const abi::Value> input, std::string_view error) override;
   void SetCustomMetric(const std::string& name, double value) override;
   std::vector<WasiPreopen> WasiPreopens() override;
   Status Post(ExportInvocation call) override;

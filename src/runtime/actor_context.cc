@@ -34,6 +34,13 @@ void Actor::RecordHostCall(std::string_view interface_name, std::string_view fun
   CallingHost().RecordHostCall(event_type, interface_name, function, input, {output, nullptr});
 }
 
+void Actor::RecordFailedHostCall(std::string_view interface_name, std::string_view function,
+                                 std::span<const abi::Value> input, std::string_view error) {
+  const std::string event_type = std::string(interface_name) + "/" + std::string(function);
+  const std::string message(error);
+  CallingHost().RecordHostCall(event_type, interface_name, function, input, {{}, &message});
+}
+
 std::vector<WasiPreopen> Actor::WasiPreopens() {
   std::vector<WasiPreopen> preopens;
   for (auto& handler : handlers_) {

@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "component/component_module.h"
+#include "runtime/host_call_replay.h"
 #include "runtime/wit_embedded.h"
 
 namespace theater::runtime {
@@ -99,11 +100,13 @@ struct ActorHost::ImportBinding {
 struct ActorHost::CoreBinding {
   ActorHost* host;
   std::string qualified;  // "<module>.<name>", for messages
-  CoreHostFunction impl;
+  CoreHostFunction impl;  // null while replaying
   size_t params = 0;   // core argument and result counts (the import's signature)
   size_t results = 0;
   // As ImportBinding::denial; a denied core call always traps.
   Status denial;
+  std::string module;  // the import's module and name
+  std::string name;
 };
 
 ActorHost::ActorHost(std::shared_ptr<const engine::Module> module, ActorHostOptions options,
@@ -226,19 +229,25 @@ class HostResolver final : public engine::ImportResolver, public component::Valu
  public:
   using Lookup = std::function<Result<engine::HostBinding>(const engine::ImportInfo&)>;
   HostResolver(Lookup lookup, const std::vector<ComponentInterfacesEntry>& families,
-               const EffectivePermissions* permissions)
-      : lookup_(std::move(lookup)), families_(families), permissions_(permissions) {}
+               const EffectivePermissions* permissions, ActorHost* host, bool replaying)
+      : lookup_(std::move(lookup)),
+        families_(families),
+        permissions_(permissions),
+        host_(host),
+        replayed_(replaying ? host : nullptr) {}
 
   Result<engine::HostBinding> Resolve(const engine::ImportInfo& import) override {
     return lookup_(import);
   }
 
   bool ServesWithValues(std::string_view interface_name) override {
+    if (replayed_ != nullptr) return replayed_->replay()->ServesWithValues(interface_name);
     return Family(interface_name) != nullptr;
   }
 
   Result<component::ValueHost::Function> ResolveValueImport(
       const component::LoweredImport& import) override {
+    if (replayed_ != nullptr) return Replayed(import);
     const ComponentInterfacesEntry* family = Family(import.interface_name);
     if (family == nullptr) {
       return NotFound("no handler provides '" + import.interface_name + "." + import.function +
@@ -250,15 +259,30 @@ class HostResolver final : public engine::ImportResolver, public component::Valu
     Status denial =
         permissions_ != nullptr ? CheckHandlerPermitted(*permissions_, family->handler) : Status();
     return component::ValueHost::Function(
-        [fn = std::move(fn), own = std::move(own), denial = std::move(denial)](
+        [fn = std::move(fn), own = std::move(own), denial = std::move(denial), host = host_](
             const component::LoweredImport&,
             std::vector<Value>& params) -> Result<std::vector<Value>> {
-          if (!denial.ok()) return denial;
-          return fn(own, params);
+          if (!denial.ok()) {
+            // The handler records the calls it serves; a refused or failed one is recorded here.
+            const std::string error = denial.ToString();
+            host->RecordHostCall(own.interface_name + "/" + own.function, own.interface_name,
+                                 own.function, params, {{}, &error});
+            return denial;
+          }
+          Result<std::vector<Value>> results = fn(own, params);
+          if (!results.ok()) {
+            // A failed call (it traps the guest) is recorded here too: a replay fails it again.
+            const std::string error = results.status().ToString();
+            host->RecordHostCall(own.interface_name + "/" + own.function, own.interface_name,
+                                 own.function, params, {{}, &error});
+          }
+          return results;
         });
   }
 
   std::function<void(uint32_t rep)> ResourceDropper(std::string_view interface_name) override {
+    // A replay holds no resources: the representations it hands out are the recorded ones.
+    if (replayed_ != nullptr) return [](uint32_t) {};
     const ComponentInterfacesEntry* family = Family(interface_name);
     if (family == nullptr) return nullptr;
     return [interfaces = family->interfaces](uint32_t rep) { interfaces->DropResource(rep); };
@@ -276,9 +300,29 @@ class HostResolver final : public engine::ImportResolver, public component::Valu
     return best;
   }
 
+  // A value import while replaying: the recorded results, recorded again as the handler would.
+  Result<component::ValueHost::Function> Replayed(const component::LoweredImport& import) {
+    ActorHost* host = replayed_;
+    std::string event_type = import.interface_name + "/" + import.function;
+    return component::ValueHost::Function(
+        [host, event_type = std::move(event_type)](
+            const component::LoweredImport& call,
+            std::vector<Value>& params) -> Result<std::vector<Value>> {
+          Result<chain::CallOutcome> served =
+              host->replay()->Serve(call.interface_name, call.function, params);
+          if (!served.ok()) return served.status();
+          host->RecordHostCall(event_type, call.interface_name, call.function, params,
+                               served->view());
+          if (!served->ok()) return FailedPrecondition(*served->error);
+          return std::move(served->values);
+        });
+  }
+
   Lookup lookup_;
   const std::vector<ComponentInterfacesEntry>& families_;
   const EffectivePermissions* permissions_;
+  ActorHost* host_;
+  ActorHost* replayed_;  // set while replaying
 };
 
 }  // namespace
@@ -302,7 +346,8 @@ Status ActorHost::Bind(HostFunctionTable extra) {
   std::map<std::string, HostFunctionImpl> runtime_impls;
   const wit::Interface* runtime = package->FindInterface("runtime");
   if (!runtime) return InternalError("theater:simple has no runtime interface");
-  if (options_.context == nullptr) BindStandaloneRuntime(&runtime_impls);
+  const bool replaying = options_.replay != nullptr;
+  if (options_.context == nullptr && !replaying) BindStandaloneRuntime(&runtime_impls);
 
   component_interfaces_ = std::move(extra.component);
   auto lookup = [&](const engine::ImportInfo& import) -> Result<engine::HostBinding> {
@@ -312,6 +357,15 @@ Status ActorHost::Bind(HostFunctionTable extra) {
           "only between the core modules of a component");
     }
     std::string qualified = import.module + "." + import.name;
+    if (replaying && !extra.typed.contains(qualified) &&
+        !ShortInterfaceName(import.module).has_value()) {
+      // Not a typed function: a core-ABI one, which its handler replays (Handler::ReplayCore).
+      auto binding = std::make_unique<CoreBinding>(
+          CoreBinding{this, qualified, nullptr, import.sig.params.size(),
+                      import.sig.results.size(), Status(), import.module, import.name});
+      core_bindings_.push_back(std::move(binding));
+      return engine::HostBinding{&ActorHost::DispatchCore, core_bindings_.back().get()};
+    }
     if (auto core = extra.core.find(qualified); core != extra.core.end()) {
       if (options_.context == nullptr) {
         return InternalError("host function '" + qualified + "' has no actor to serve");
@@ -324,7 +378,7 @@ Status ActorHost::Bind(HostFunctionTable extra) {
       }
       auto binding = std::make_unique<CoreBinding>(
           CoreBinding{this, qualified, core->second.impl, import.sig.params.size(),
-                      import.sig.results.size(), Status()});
+                      import.sig.results.size(), Status(), import.module, import.name});
       if (options_.permissions) {
         binding->denial = CheckHandlerPermitted(*options_.permissions, core->second.handler);
       }
@@ -347,7 +401,7 @@ Status ActorHost::Bind(HostFunctionTable extra) {
       HostFunctionImpl own;
       std::string handler;
       if (auto it = extra.typed.find(form + "." + import.name); it != extra.typed.end()) {
-        if (options_.context == nullptr) {
+        if (options_.context == nullptr && !replaying) {
           return InternalError("host function '" + qualified + "' has no actor to serve");
         }
         type = it->second.type;
@@ -384,7 +438,8 @@ Status ActorHost::Bind(HostFunctionTable extra) {
     return InvalidArgument("core signature (" + import.sig.params + ") -> (" + import.sig.results +
                            ") does not match the WIT function, which lowers to " + mismatches);
   };
-  HostResolver resolver(lookup, component_interfaces_, options_.permissions.get());
+  HostResolver resolver(lookup, component_interfaces_, options_.permissions.get(), this,
+                        replaying);
   engine::InstanceOptions instance_options = options_.instance;
   instance_options.user_data = this;
   // A start function (a component runs `_initialize` from one) is part of initialisation.
@@ -410,17 +465,28 @@ int ActorHost::DispatchImport(engine::Instance& instance, void* data, const uint
   // child, a sleep, a message sent).
   Status area = b->plan.CheckImportReturnArea(memory, flat_args);
   if (!area.ok()) return instance.Fail(area.WithContext("results of " + where()));
-  Result<std::vector<Value>> output =
-      b->denial.ok()           ? (b->impl ? b->impl(*host.options_.context, *params)
-                                          : b->own(host, *params))
-      : b->denial_is_err_value ? std::vector<Value>{Value::Err(Value::String(b->denial.message()))}
-                               : Result<std::vector<Value>>(b->denial);
+  Result<std::vector<Value>> output = std::vector<Value>{};
+  if (host.options_.replay != nullptr) {
+    // Replaying: the recording answers (a failed call fails again, with its recorded error).
+    Result<chain::CallOutcome> served =
+        host.options_.replay->Serve(b->interface_name, b->function, *params);
+    if (!served.ok()) return instance.Fail(served.status().WithContext(where()));
+    output = served->ok() ? Result<std::vector<Value>>(std::move(served->values))
+                          : Result<std::vector<Value>>(FailedPrecondition(*served->error));
+  } else {
+    output = b->denial.ok() ? (b->impl ? b->impl(*host.options_.context, *params)
+                                       : b->own(host, *params))
+             : b->denial_is_err_value
+                 ? std::vector<Value>{Value::Err(Value::String(b->denial.message()))}
+                 : Result<std::vector<Value>>(b->denial);
+  }
   if (!output.ok()) {
     const std::string error = output.status().ToString();
     host.RecordHostCall(b->event_type, b->interface_name, b->function, *params, {{}, &error});
     return instance.Fail(output.status().WithContext(where()));
   }
-  BoundErrorValues(*output);
+  // (A replayed result is what the guest got then: bounded already.)
+  if (host.options_.replay == nullptr) BoundErrorValues(*output);
   std::vector<uint64_t> flat_results;
   Status lowered = b->plan.LowerImportResults(memory, *output, flat_args, &flat_results);
   host.RecordHostCall(b->event_type, b->interface_name, b->function, *params, {*output, nullptr});
@@ -432,9 +498,26 @@ int ActorHost::DispatchImport(engine::Instance& instance, void* data, const uint
 int ActorHost::DispatchCore(engine::Instance& instance, void* data, const uint64_t* args,
                              uint64_t* results) {
   auto* b = static_cast<CoreBinding*>(data);
-  if (!b->denial.ok()) return instance.Fail(b->denial.WithContext(b->qualified));
+  if (!b->denial.ok()) {
+    // Recorded with no input (the handler never read the guest's arguments): a replay refuses
+    // it again without the handler.
+    const std::string error = b->denial.ToString();
+    b->host->RecordHostCall(b->module + "/" + b->name, b->module, b->name, {}, {{}, &error});
+    return instance.Fail(b->denial.WithContext(b->qualified));
+  }
   CoreCall call{instance.memory(), std::span<const uint64_t>(args, b->params),
                 std::span<uint64_t>(results, b->results)};
+  if (HostCallReplay* replay = b->host->options_.replay) {
+    // Replaying: the handler applies the recorded outcome; the call is recorded as it did.
+    Result<chain::HostCall> served = replay->ServeCore(b->module, b->name, call);
+    if (!served.ok()) return instance.Fail(served.status().WithContext(b->qualified));
+    b->host->RecordHostCall(b->module + "/" + b->name, b->module, b->name, served->input,
+                            served->output.view());
+    if (!served->output.ok()) {
+      return instance.Fail(FailedPrecondition(*served->output.error).WithContext(b->qualified));
+    }
+    return 0;
+  }
   Status done = b->impl(*b->host->options_.context, call);
   if (!done.ok()) return instance.Fail(done.WithContext(b->qualified));
   return 0;
@@ -564,13 +647,19 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   // returned or why it failed, and the state it left.
   auto record = [&](const chain::CallOutcomeView& outcome) {
     if (!options_.record_chain) return;
+    if (options_.replay != nullptr) options_.replay->BeforeExportRecorded();
     chain_->AppendWith(kExportEventType, [&](std::vector<uint8_t>& payload) {
       chain::EncodeExportCallTo(export_name, args[1].items(), outcome, ChainStateRecord(), payload,
                                 options_.byte_spill.get());
     });
   };
   auto fail = [&](Status status) {
-    const std::string error = status.ToString();
+    std::string error = status.ToString();
+    if (options_.replay != nullptr) {
+      if (std::optional<std::string> recorded = options_.replay->RecordedFailure(status)) {
+        error = std::move(*recorded);
+      }
+    }
     record({{}, &error});
     return status;
   };

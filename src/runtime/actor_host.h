@@ -42,6 +42,7 @@
 namespace theater::runtime {
 
 class ActorHost;
+class HostCallReplay;
 
 // An actor's state as the host keeps it: immutable bytes shared between the running call and
 // readers of the last committed state; null means "no state" (the WIT's `none`).
@@ -110,6 +111,9 @@ struct ActorHostOptions {
   // chain (RuntimeOptions has the defaults).
   uint64_t log_bytes_per_second = 0;
   uint64_t custom_event_bytes_per_second = 0;
+  // Replaying the actor from its chain (src/runtime/replay.cc): every host call is answered by
+  // `replay` instead of a handler, and `context` is null. Not owned; outlives the host.
+  HostCallReplay* replay = nullptr;
   // Called with this host just before its module is instantiated and with null right after: a
   // component's start function runs during instantiation and may call host functions, whose
   // handlers then reach the actor (ActorContext) before the host is returned to it.
@@ -154,6 +158,13 @@ class ActorHost {
   const engine::Module& module() const { return *module_; }
   chain::EventChain& chain() { return *chain_; }
   engine::Instance& instance() { return *instance_; }
+  // Changes the deadlines of the export calls from now on (a replay gives each call its own).
+  void SetDeadlines(std::chrono::milliseconds init, std::chrono::milliseconds call) {
+    options_.init_deadline = init;
+    options_.call_deadline = call;
+  }
+  // Set while the host replays an actor from its chain (ActorHostOptions::replay).
+  HostCallReplay* replay() const { return options_.replay; }
   // False while the module is being instantiated (its start function may call host functions).
   bool has_instance() const { return instance_ != nullptr; }
   const engine::Instance& instance() const { return *instance_; }

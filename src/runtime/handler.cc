@@ -13,6 +13,12 @@ Result<uint64_t> ConfigUnsigned(const nlohmann::json& value, std::string_view ke
   return InvalidArgument(std::string(key) + ": must be a non-negative integer");
 }
 
+Result<chain::HostCall> Handler::ReplayCore(std::string_view function, CoreCall&,
+                                            const chain::CallOutcome&) const {
+  return FailedPrecondition("handler '" + std::string(name()) + "' does not say how its core function '" +
+                       std::string(function) + "' replays (Handler::ReplayCore)");
+}
+
 Status RequireNoConfig(const HandlerConfig& config) {
   for (const auto& [key, value] : config.config.items()) {
     return InvalidArgument("unknown key '" + key + "' (the handler takes no config)");

@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "runtime/runtime_impl.h"
 
+#include "runtime/replay.h"
+
 #include "common/clock.h"
 
 #include <spdlog/spdlog.h>
@@ -240,10 +242,64 @@ std::shared_ptr<chain::EventChain> RuntimeImpl::NewChain(const std::string& id, 
 
 Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadCode(std::span<const uint8_t> wasm,
                                                                     const std::string& name) {
-  if (component::IsComponentBinary(wasm)) {
-    return component::LoadComponentModule(*engine_, wasm, name);
+  Result<std::shared_ptr<const engine::Module>> module =
+      component::IsComponentBinary(wasm) ? component::LoadComponentModule(*engine_, wasm, name)
+                                         : engine_->LoadModule(wasm, name);
+  // A persisting runtime keeps every module it runs, by its SHA-256 (the name chains give it,
+  // in actor-load and component-updated events), so that a replay finds it. Once per load: a
+  // module file already loaded is not loaded again.
+  if (!module.ok()) return module;
+  if (options_.persist) (void)KeepChainBytes(wasm, chain::Sha256(wasm));
+  std::lock_guard<std::mutex> lock(modules_mu_);
+  std::erase_if(modules_by_sha_, [](const auto& entry) { return entry.second.expired(); });
+  modules_by_sha_[(*module)->wasm_sha256()] = *module;
+  return module;
+}
+
+Result<std::shared_ptr<const engine::Module>> RuntimeImpl::ModuleBySha256(const std::string& hex) {
+  {
+    std::lock_guard<std::mutex> lock(modules_mu_);
+    if (auto it = modules_by_sha_.find(hex); it != modules_by_sha_.end()) {
+      if (std::shared_ptr<const engine::Module> held = it->second.lock()) return held;
+    }
   }
-  return engine_->LoadModule(wasm, name);
+  THEATER_ASSIGN_OR_RETURN(store::ContentStore * content, content_store());
+  Result<std::vector<uint8_t>> wasm = content->Get(kChainBytesStoreId, hex);
+  if (!wasm.ok()) {
+    return NotFound("module sha256:" + hex + " is not in the store (" +
+                    wasm.status().ToString() +
+                    "): only a persisting runtime keeps the modules its actors run");
+  }
+  return LoadCode(*wasm, "sha256:" + hex.substr(0, 12));
+}
+
+Result<ReplayReport> RuntimeImpl::Replay(std::string_view id, const ReplayOptions& options) {
+  THEATER_ASSIGN_OR_RETURN(HeldChain held, ReadChain(id));
+  THEATER_RETURN_IF_ERROR(held.rejected);
+  return ReplayHeld(held.tail.events, held.tail.first_index, options);
+}
+
+Result<ReplayReport> RuntimeImpl::ReplayEvents(const std::vector<chain::Event>& events,
+                                               const ReplayOptions& options) {
+  THEATER_RETURN_IF_ERROR(chain::VerifyEvents(events).WithContext("the chain to replay"));
+  return ReplayHeld(events, 0, options);
+}
+
+Result<ReplayReport> RuntimeImpl::ReplayHeld(std::span<const chain::Event> events,
+                                             size_t first_index, const ReplayOptions& options) {
+  ReplaySources sources;
+  sources.handlers = &registry_;
+  sources.module = [this, &options](const std::string& hex) {
+    return options.module.empty() ? ModuleBySha256(hex) : LoadModule(options.module);
+  };
+  sources.bytes = [this](const chain::Hash& sha) -> Result<std::vector<uint8_t>> {
+    THEATER_ASSIGN_OR_RETURN(store::ContentStore * content, content_store());
+    return content->Get(kChainBytesStoreId, chain::ToHex(sha));
+  };
+  if (options_.chain_bytes_inline_max > 0) {
+    sources.bytes_inline_max = options_.chain_bytes_inline_max;
+  }
+  return ReplayChain(events, first_index, sources, options);
 }
 
 Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadCodeFile(const std::string& path) {
@@ -526,7 +582,18 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
   if (!chain) chain = NewChain(id, persist);
   chain->Append(chain::Lifecycle{
       "actor-load",
-      chain::ActorLoadMessage(id, manifest.name, manifest.version, (*module)->wasm_sha256())});
+      chain::ActorLoadMessage(id, manifest.name, manifest.version, (*module)->wasm_sha256(),
+                              chain::RecordedLimits{manifest.limits.memory_limit_mb << 20,
+                                                    manifest.limits.stack_size_kb * 1024,
+                                                    manifest.limits.init_deadline_ms,
+                                                    manifest.limits.call_deadline_ms})});
+  if (state) {
+    // What the instance starts from, so that a replay starts there too (none: no event).
+    chain->AppendWith(chain::kLifecycleEventType, [&](std::vector<uint8_t>& payload) {
+      chain::EncodeInitialStateTo(request.resume ? "resume" : "init_state",
+                                  abi::Value::Bytes(*state), payload, byte_spill_.get());
+    });
+  }
 
   Result<std::vector<std::unique_ptr<Handler>>> handlers =
       registry_.Activate(manifest, **module, options_.auto_handlers);

@@ -77,6 +77,9 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   Result<ActorMetrics> Metrics(std::string_view id) const override;
   Result<Manifest> GetManifest(std::string_view id) const override;
   Status VerifyChain(std::string_view id) const override;
+  Result<ReplayReport> Replay(std::string_view id, const ReplayOptions& options) override;
+  Result<ReplayReport> ReplayEvents(const std::vector<chain::Event>& events,
+                                    const ReplayOptions& options) override;
   Result<std::filesystem::path> SaveChain(std::string_view id) const override;
   Result<Subscription> Subscribe(std::string_view id, size_t capacity,
                                  chain::OverflowPolicy policy) override;
@@ -143,6 +146,10 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   Result<std::shared_ptr<const engine::Module>> LoadCode(std::span<const uint8_t> wasm,
                                                          const std::string& name);
   Result<std::shared_ptr<const engine::Module>> LoadCodeFile(const std::string& path);
+  // A module this runtime kept (LoadCode), by the SHA-256 of its bytes in hex.
+  Result<std::shared_ptr<const engine::Module>> ModuleBySha256(const std::string& hex);
+  Result<ReplayReport> ReplayHeld(std::span<const chain::Event> events, size_t first_index,
+                                  const ReplayOptions& options);
   // The module a resolved component reference names: a file through LoadModule's cache, a URL
   // (or, later, a store reference) fetched every time.
   Result<std::shared_ptr<const engine::Module>> LoadComponent(const std::string& reference,
@@ -219,6 +226,9 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   };
   std::mutex modules_mu_;
   std::unordered_map<std::string, CachedModule> modules_;
+  // Every module loaded, by the SHA-256 of its bytes (hex), while something still holds it: what
+  // a replay finds when the runtime does not persist (ModuleBySha256).
+  std::unordered_map<std::string, std::weak_ptr<const engine::Module>> modules_by_sha_;
   std::atomic<bool> shut_down_{false};
 };
 

@@ -153,6 +153,7 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
     return finish(MakeVariant("ActorList", json{{"actors", actors}, {"details", details}}));
   }
   if (name == "GetServerInfo") return finish(ServerInfo());
+  if (name == "ReplayActor" || name == "ReplayChain") return Replay(conn, ctx, name, fields);
   if (name == "StartActor") return StartActor(conn, ctx, fields);
   if (name == "OpenChannel") return OpenChannel(conn, ctx, fields);
   if (name == "NewStore") {

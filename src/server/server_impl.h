@@ -93,6 +93,9 @@ class ServerImpl final : public ManagementServer {
   void OpenChannel(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
                    const json& fields);
   json ServerInfo() const;
+  // ReplayActor and ReplayChain (replay_commands.cc).
+  void Replay(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+              const std::string& name, const json& fields);
 
   TheaterRuntime& runtime_;
   ServerOptions options_;

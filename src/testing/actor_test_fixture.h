@@ -38,6 +38,7 @@ class ActorTestFixture : public ::testing::Test {
     runtime_ = std::move(runtime).value();
   }
   void TearDown() override {
+    if (runtime_) testing_util::ExpectEveryChainReplays(*runtime_);
     runtime_.reset();
     std::filesystem::remove_all(home_);
   }

@@ -58,6 +58,7 @@ class RuntimeTest : public ::testing::Test {
     Start();
   }
   void TearDown() override {
+    if (runtime_) testing_util::ExpectEveryChainReplays(*runtime_);
     runtime_.reset();
     std::filesystem::remove_all(home_);
   }

@@ -4,9 +4,12 @@
 // build's shared compile cache, no progress lines) in a fresh temporary home, and polling.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -23,6 +26,37 @@ inline std::filesystem::path NewTestHome(std::string_view prefix) {
       std::filesystem::temp_directory_path() / (std::string(prefix) + "-" + NewUuid());
   std::filesystem::create_directories(home);
   return home;
+}
+
+// Replays the chain of every actor `runtime` knows, running or stored (theater/replay.h), and
+// expects each to come out identical: the fixtures call it before they stop their runtime, so
+// every actor of every integration test is also a replay test. A chain the runtime did not keep
+// (save_chain = false), and one whose first events retention pruned, cannot be replayed from its
+// start (docs/replay.md, "What cannot be replayed"); any other error fails the test.
+inline void ExpectEveryChainReplays(TheaterRuntime& runtime) {
+  std::set<std::string> ids;
+  for (const ActorSummary& actor : runtime.List()) ids.insert(actor.id);
+  if (chain::ChainStore* store = runtime.store()) {
+    Result<std::vector<chain::ActorRecord>> stored = store->ListActors();
+    if (stored.ok()) {
+      for (const chain::ActorRecord& record : *stored) ids.insert(record.actor_id);
+    }
+  }
+  for (const std::string& id : ids) {
+    Result<ReplayReport> report = runtime.Replay(id, {});
+    if (!report.ok()) {
+      const std::string why = report.status().ToString();
+      const bool not_kept = why.find("was not kept") != std::string::npos ||
+                            why.find("are no longer held") != std::string::npos;
+      EXPECT_TRUE(not_kept) << "replaying actor " << id << ": " << why;
+      continue;
+    }
+    EXPECT_TRUE(report->identical())
+        << "the chain of actor " << id << " diverges at event #" << report->divergence->index
+        << "\n  expected: " << report->divergence->expected
+        << "\n  got:      " << report->divergence->got << "\n"
+        << report->divergence->detail;
+  }
 }
 
 // Options for a runtime under test in `home`.

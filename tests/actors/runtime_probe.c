@@ -3,7 +3,8 @@
  * State: "<count>" followed by zero or more "|<note>" segments (notes record what the
  * supervisor callbacks heard). Commands (the request message, as text):
  *   count               count += 1; responds with the new count
- *   echo:<text>         responds with <text>
+ *   echo:<text>         responds with <text> ("changed:<text>" when built with
+ *                       PROBE_CHANGED_ECHO, the replay tests' other build)
  *   get-state           responds with runtime.get-state's view of the state
  *   sleep:<ms>          timing.sleep(ms); responds "slept" or the error
  *   spin                loops forever (the deadline or terminate must stop it)
@@ -128,7 +129,11 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     theater_state_adopt(state, (uint8_t*)rebuilt.ptr, rebuilt.len);
     respond_fmt(response, "%llu", (unsigned long long)n);
   } else if (has_prefix(msg, "echo:", &arg)) {
+#ifdef PROBE_CHANGED_ECHO
+    respond_fmt(response, "changed:%.*s", (int)arg.len, arg.ptr);
+#else
     respond_str(response, arg.ptr, arg.len);
+#endif
   } else if (has_prefix(msg, "get-state", NULL)) {
     theater_option_bytes_t st = theater_get_state();
     if (st.is_some) {

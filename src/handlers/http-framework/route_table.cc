@@ -1,5 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "handlers/http-framework/route_table.h"
+
+#include "common/bytes.h"
 #include "common/ascii.h"
 
 #include <algorithm>
@@ -26,12 +28,6 @@ std::vector<std::string_view> Split(std::string_view path) {
   return out;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 
@@ -164,9 +160,9 @@ std::string PercentDecode(std::string_view raw) {
   std::string out;
   out.reserve(raw.size());
   for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '%' && i + 2 < raw.size() && HexValue(raw[i + 1]) >= 0 &&
-        HexValue(raw[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(raw[i + 1]) * 16 + HexValue(raw[i + 2])));
+    if (raw[i] == '%' && i + 2 < raw.size() && HexDigitValue(raw[i + 1]) >= 0 &&
+        HexDigitValue(raw[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexDigitValue(raw[i + 1]) * 16 + HexDigitValue(raw[i + 2])));
       i += 2;
     } else {
       out.push_back(raw[i]);

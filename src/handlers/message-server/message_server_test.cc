@@ -67,6 +67,7 @@ class MessagingTest : public ::testing::Test {
     runtime_ = std::move(rt).value();
   }
   void TearDown() override {
+    if (runtime_) testing_util::ExpectEveryChainReplays(*runtime_);
     runtime_.reset();
     std::filesystem::remove_all(home_);
   }

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "common/clock.h"
 #include "common/os_entropy.h"
@@ -84,30 +85,84 @@ class WasiPreview1Handler final : public Handler {
     for (const auto& [function, sig] : Signatures()) {
       THEATER_RETURN_IF_ERROR(functions.AddCore(
           kWasiModule, function, sig.first, sig.second,
-          [this, fn = function](ActorContext& actor, CoreCall& call) {
-            return Dispatch(actor, fn, call);
+          [this, fn = function](ActorContext& actor, CoreCall& call) -> Status {
+            Crossing crossing = Run(fn, call, &actor, &stdout_line_, nullptr);
+            if (crossing.failure) {
+              actor.RecordFailedHostCall(kWasiModule, fn, crossing.input, *crossing.failure);
+              return FailedPrecondition(*crossing.failure);
+            }
+            actor.RecordHostCall(kWasiModule, fn, crossing.input, crossing.output);
+            return Status();
           }));
     }
     return Status();
   }
 
+  // The same code as a live call, with the clock's and the entropy's answers taken from the
+  // recording and nothing logged: what the guest sees is what it saw.
+  Result<chain::HostCall> ReplayCore(std::string_view function, CoreCall& call,
+                                     const chain::CallOutcome& recorded) const override {
+    if (!Signatures().contains(function)) {
+      return NotFound("wasi-preview1 serves no function '" + std::string(function) + "'");
+    }
+    Crossing crossing = Run(function, call, nullptr, nullptr, &recorded);
+    if (crossing.replay_error) return *crossing.replay_error;
+    chain::HostCall out{std::string(kWasiModule), std::string(function), std::move(crossing.input),
+                        {}};
+    if (crossing.failure) {
+      out.output = chain::CallOutcome::Error(*crossing.failure);
+    } else {
+      out.output = chain::CallOutcome::Ok(std::move(crossing.output));
+    }
+    return out;
+  }
+
  private:
-  Status Dispatch(ActorContext& actor, const std::string& name, CoreCall& call) {
+  // What one call amounts to, as the chain records it: the input the guest gave (read from its
+  // memory where it passed a pointer), the output (the errno first, then what the host chose:
+  // the time, the bytes), or the failure that ends the call (proc_exit).
+  struct Crossing {
+    std::vector<Value> input;
+    std::vector<Value> output;
+    std::optional<std::string> failure;
+    std::optional<Status> replay_error;  // the recording cannot answer this call
+  };
+
+  // Runs `name` for the guest. Live (`actor` set) it asks the clock and the entropy source and
+  // logs what the guest writes, a line at a time (`pending_line` holds the rest); replaying
+  // (`recorded` set) it takes those answers from the recording and logs nothing.
+  static Crossing Run(std::string_view name, CoreCall& call, ActorContext* actor,
+                      std::string* pending_line, const chain::CallOutcome* recorded) {
     std::span<uint8_t> mem = call.memory;
     std::span<const uint64_t> args = call.args;
+    Crossing c;
     uint64_t rc = kWasiSuccess;
+    // The value the recording gave at output position `i` (after the errno), if it has one.
+    auto recorded_at = [&](size_t i) -> const Value* {
+      if (recorded == nullptr || recorded->values.size() <= i) return nullptr;
+      return &recorded->values[i];
+    };
     if (name == "fd_write") {
-      rc = FdWrite(actor, mem, args);
+      std::string text;
+      rc = FdWrite(mem, args, &text);
+      c.input = {Value::U32(static_cast<uint32_t>(args[0])), Value::String(text)};
+      if (rc == kWasiSuccess) {
+        c.output.push_back(Value::U32(static_cast<uint32_t>(text.size())));
+        if (actor != nullptr) LogOutput(*actor, text, *pending_line);
+      }
     } else if (name == "environ_sizes_get" || name == "args_sizes_get") {
       uint32_t zero = 0;
       if (!Write(mem, args[0], &zero, 4) || !Write(mem, args[1], &zero, 4)) rc = kWasiFault;
     } else if (name == "environ_get" || name == "args_get") {
       rc = kWasiSuccess;
     } else if (name == "fd_close") {
+      c.input = {Value::U32(static_cast<uint32_t>(args[0]))};
       rc = kWasiBadf;
     } else if (name == "fd_seek") {
+      c.input = {Value::U32(static_cast<uint32_t>(args[0]))};
       rc = args[0] <= 2 ? kWasiSpipe : kWasiBadf;
     } else if (name == "fd_fdstat_get") {
+      c.input = {Value::U32(static_cast<uint32_t>(args[0]))};
       if (args[0] > 2) {
         rc = kWasiBadf;
       } else {
@@ -116,74 +171,94 @@ class WasiPreview1Handler final : public Handler {
         if (!Write(mem, args[1], stat, sizeof stat)) rc = kWasiFault;
       }
     } else if (name == "proc_exit") {
-      return FailedPrecondition("actor called proc_exit(" + std::to_string(args[0]) + ")");
+      c.input = {Value::U32(static_cast<uint32_t>(args[0]))};
+      c.failure = "actor called proc_exit(" + std::to_string(args[0]) + ")";
+      return c;
     } else if (name == "clock_time_get") {
-      const uint64_t ns = args[0] == 0 ? actor.services().clock().WallNs()
-                                       : static_cast<uint64_t>(SteadyNowNs());
+      c.input = {Value::U32(static_cast<uint32_t>(args[0]))};
+      uint64_t ns = 0;
+      if (actor != nullptr) {
+        ns = args[0] == 0 ? actor->services().clock().WallNs()
+                          : static_cast<uint64_t>(SteadyNowNs());
+      } else if (const Value* v = recorded_at(1); v && v->kind() == abi::TypeKind::kU64) {
+        ns = v->as_u64();
+      }
       if (!Write(mem, args[2], &ns, 8)) {
         rc = kWasiFault;
       } else {
-        Record(actor, name, {Value::U32(static_cast<uint32_t>(args[0]))}, {Value::U64(ns)});
+        c.output.push_back(Value::U64(ns));
       }
     } else if (name == "random_get") {
       uint64_t ptr = args[0], len = args[1];
+      c.input = {Value::U32(static_cast<uint32_t>(len))};
       if (!InBounds(mem, ptr, len)) {
         rc = kWasiFault;
       } else if (len > kMaxRandomGetBytes) {
         rc = kWasiInval;
       } else {
         std::vector<uint8_t> bytes(len);
-        THEATER_RETURN_IF_ERROR(FillOsEntropy(bytes));
+        if (actor != nullptr) {
+          if (Status filled = FillOsEntropy(bytes); !filled.ok()) {
+            c.failure = filled.ToString();
+            return c;
+          }
+        } else if (const Value* v = recorded_at(1); v && v->is_bytes() &&
+                                                    v->as_bytes().size() == len) {
+          bytes = v->as_bytes();
+        } else {
+          c.replay_error = FailedPrecondition("the recording of random_get has no " + std::to_string(len) +
+                                   " bytes to give back");
+        }
         std::memcpy(mem.data() + ptr, bytes.data(), len);
-        Record(actor, name, {Value::U32(static_cast<uint32_t>(len))},
-               {Value::Bytes(std::move(bytes))});
+        c.output.push_back(Value::Bytes(std::move(bytes)));
       }
     }
+    c.output.insert(c.output.begin(), Value::U32(static_cast<uint32_t>(rc)));
     call.results[0] = rc;
-    return Status();
+    return c;
   }
 
-  uint64_t FdWrite(ActorContext& actor, std::span<uint8_t> mem, std::span<const uint64_t> args) {
+  static uint64_t FdWrite(std::span<uint8_t> mem, std::span<const uint64_t> args,
+                          std::string* text) {
     uint64_t fd = args[0], iovs = args[1], iovs_len = args[2], nwritten_ptr = args[3];
     if (fd != 1 && fd != 2) return kWasiBadf;
     if (iovs_len > 1024) return kWasiInval;
-    std::string text;
     for (uint64_t i = 0; i < iovs_len; ++i) {
       uint32_t ptr = 0, len = 0;
       if (!ReadU32(mem, iovs + 8 * i, &ptr) || !ReadU32(mem, iovs + 8 * i + 4, &len) ||
           !InBounds(mem, ptr, len)) {
+        text->clear();
         return kWasiFault;
       }
       // A short write past kMaxFdWriteBytes (every iovec is still checked).
-      const size_t take = std::min<size_t>(len, kMaxFdWriteBytes - text.size());
-      text.append(reinterpret_cast<const char*>(mem.data() + ptr), take);
+      const size_t take = std::min<size_t>(len, kMaxFdWriteBytes - text->size());
+      text->append(reinterpret_cast<const char*>(mem.data() + ptr), take);
     }
-    uint32_t written = static_cast<uint32_t>(text.size());
-    if (!Write(mem, nwritten_ptr, &written, 4)) return kWasiFault;
-    Record(actor, "fd_write", {Value::U32(static_cast<uint32_t>(fd)), Value::String(text)},
-           {Value::U32(written)});
-    stdout_line_ += text;
+    uint32_t written = static_cast<uint32_t>(text->size());
+    if (!Write(mem, nwritten_ptr, &written, 4)) {
+      text->clear();
+      return kWasiFault;
+    }
+    return kWasiSuccess;
+  }
+
+  // Complete lines of what the guest wrote go to its log.
+  static void LogOutput(ActorContext& actor, const std::string& text, std::string& pending_line) {
+    pending_line += text;
     // One pass, one erase: erasing each line from the front would cost the square of the
     // pending text when the guest writes many short lines at once.
-    std::string_view pending(stdout_line_);
+    std::string_view pending(pending_line);
     size_t start = 0, nl;
     while ((nl = pending.find('\n', start)) != std::string_view::npos) {
       actor.Log(pending.substr(start, nl - start));
       start = nl + 1;
     }
-    stdout_line_.erase(0, start);
+    pending_line.erase(0, start);
     // Output without a line end is logged in pieces rather than held without bound.
-    if (stdout_line_.size() >= kMaxPendingStdoutLine) {
-      actor.Log(stdout_line_);
-      stdout_line_.clear();
+    if (pending_line.size() >= kMaxPendingStdoutLine) {
+      actor.Log(pending_line);
+      pending_line.clear();
     }
-    return kWasiSuccess;
-  }
-
-  static void Record(ActorContext& actor, std::string_view function,
-                     std::initializer_list<Value> input, std::initializer_list<Value> output) {
-    actor.RecordHostCall(kWasiModule, function, {input.begin(), input.size()},
-                         {output.begin(), output.size()});
   }
 
   std::string stdout_line_;

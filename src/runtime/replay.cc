@@ -1,0 +1,704 @@
+// Theater: a WebAssembly actor runtime.
+//
+// How a replay walks a chain (docs/replay.md has the user's view):
+//   * The recorded events are read in order. Each is one of: a host call (answered to the guest
+//     when it makes that call), an export call (made by the replay, with the recorded params), a
+//     control event (actor-load: a fresh instance of the module it names; initial-state: the
+//     state the next instance starts from; runtime-setup: the module's `_initialize` runs;
+//     component-updated: a new module takes over the state), or anything else (custom events,
+//     notices), which is copied as it is.
+//   * Everything the replay does is recorded in a chain of its own, by the same code that
+//     records a live actor; an observer compares each event's hash with the recording's at the
+//     same index. The first mismatch is the divergence.
+#include "runtime/replay.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/nesting_guard.h"
+#include "runtime/actor_host.h"
+#include "runtime/host_call_replay.h"
+#include "theater/abi/wit.h"
+#include "theater/limits.h"
+
+namespace theater::runtime {
+namespace {
+
+using abi::Value;
+
+constexpr std::string_view kComponentMarker = "component sha256:";
+constexpr size_t kSha256HexLength = 64;
+// The interface of host-call events the runtime records of its own (state-snapshot).
+constexpr std::string_view kRuntimeInterface = "theater:runtime";
+// How long a replayed export call the recording shows failed may run (see CallExport).
+constexpr std::chrono::milliseconds kFailedCallBudget{1000};
+
+// What a recorded event asks of the replay.
+enum class Role {
+  kHostCall,       // consumed by the guest's next host call
+  kExportCall,     // the replay calls the export
+  kActorLoad,      // a fresh instance of the module named
+  kInitialState,   // the state the next instance starts from
+  kSetup,          // handlers are set up: `_initialize` runs (or the spawn failed)
+  kComponentSwap,  // component-updated: a new module takes over the state
+  kCopy,           // recorded by the host alone: copied as it is
+};
+
+struct Recorded {
+  Role role = Role::kCopy;
+  std::optional<chain::Payload> payload;  // decoded, when it decodes
+};
+
+// The module's SHA-256 named in an actor-load or component-updated message.
+std::optional<std::string> ModuleSha(std::string_view message) {
+  size_t at = message.find(kComponentMarker);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view hex = message.substr(at + kComponentMarker.size());
+  if (hex.size() < kSha256HexLength) return std::nullopt;
+  hex = hex.substr(0, kSha256HexLength);
+  if (!std::all_of(hex.begin(), hex.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      })) {
+    return std::nullopt;
+  }
+  return std::string(hex);
+}
+
+// "actor <id> loads <name> ..." (chain::ActorLoadMessage): the id and the name.
+std::pair<std::string, std::string> ActorOfLoad(std::string_view message) {
+  std::string id, name;
+  std::istringstream in{std::string(message)};
+  std::string word;
+  in >> word;
+  if (word == "actor") {
+    in >> id >> word;
+  }
+  if (word == "loads") in >> name;
+  return {id, name};
+}
+
+// A state for people: pretty JSON when it is JSON, the text when it is printable text, else hex.
+std::string RenderState(const std::optional<std::vector<uint8_t>>& state) {
+  if (!state) return "none";
+  std::string text(state->begin(), state->end());
+  if (!text.empty() && CheckJsonNesting(text, limits::kMaxJsonDepth, "state").ok()) {
+    nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!parsed.is_discarded()) {
+      return parsed.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+  }
+  return chain::ValueToJson(Value::Bytes(*state)).dump(-1, ' ', false,
+                                                        nlohmann::json::error_handler_t::replace);
+}
+
+std::string RenderRecordedState(const chain::StateRecord& record) {
+  switch (record.form) {
+    case chain::StateRecord::Form::kNone:
+      return "none";
+    case chain::StateRecord::Form::kInline:
+      return RenderState(record.bytes);
+    case chain::StateRecord::Form::kDigest:
+      return "(" + std::to_string(record.size) + " bytes, sha256:" + chain::ToHex(record.digest) +
+             ")";
+  }
+  return "?";
+}
+
+// The lines of `expected` and `got` that differ, marked - and +, with the first line that
+// differs located (a readable diff for states of a few hundred lines, not an optimal one).
+std::string LineDiff(const std::string& expected, const std::string& got) {
+  auto lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  };
+  std::vector<std::string> a = lines(expected), b = lines(got);
+  size_t head = 0;
+  while (head < a.size() && head < b.size() && a[head] == b[head]) ++head;
+  size_t tail = 0;
+  while (tail < a.size() - head && tail < b.size() - head &&
+         a[a.size() - 1 - tail] == b[b.size() - 1 - tail]) {
+    ++tail;
+  }
+  std::string out = "state differs from line " + std::to_string(head + 1) + ":\n";
+  constexpr size_t kMaxLines = 40;
+  for (size_t i = head, shown = 0; i < a.size() - tail && shown < kMaxLines; ++i, ++shown) {
+    out += "- " + a[i] + "\n";
+  }
+  for (size_t i = head, shown = 0; i < b.size() - tail && shown < kMaxLines; ++i, ++shown) {
+    out += "+ " + b[i] + "\n";
+  }
+  return out;
+}
+
+class ChainReplay final : public HostCallReplay {
+ public:
+  ChainReplay(std::span<const chain::Event> events, const ReplaySources& sources,
+              const ReplayOptions& options)
+      : events_(events), sources_(sources), options_(options) {}
+
+  Result<ReplayReport> Run() {
+    THEATER_RETURN_IF_ERROR(Prepare());
+    chain_ = std::make_shared<chain::EventChain>([] { return uint64_t{0}; });
+    chain_->SetMemoryLimit(4);
+    chain_->AddObserver([this](const chain::Event& event, size_t index) { Compare(event, index); });
+
+    while (!diverged() && !unfinished_at_ && next_ < events_.size() && !PastUntil(next_)) {
+      CopyUntilRole(/*bounded=*/true);
+      if (diverged() || next_ >= events_.size() || PastUntil(next_)) break;
+      const size_t at = next_;
+      const Recorded& r = recorded_[at];
+      switch (r.role) {
+        case Role::kActorLoad: {
+          const auto& load = std::get<chain::Lifecycle>(*r.payload);
+          std::optional<std::string> sha = ModuleSha(load.message);
+          if (!sha) {
+            return InvalidArgument("event #" + std::to_string(at) +
+                                   ": actor-load names no module (\"" + load.message + "\")");
+          }
+          limits_ = chain::ParseRecordedLimits(load.message);
+          auto [id, name] = ActorOfLoad(load.message);
+          actor_id_ = id;
+          name_ = name.empty() ? "replayed actor" : name;
+          host_.reset();
+          state_ = nullptr;
+          THEATER_ASSIGN_OR_RETURN(module_, ResolveModule(*sha, at));
+          CopyEvent(at);
+          break;
+        }
+        case Role::kInitialState: {
+          const auto& initial = std::get<chain::InitialState>(*r.payload);
+          THEATER_ASSIGN_OR_RETURN(Value state, ResolveDigests(initial.state));
+          if (!state.is_bytes()) {
+            return InvalidArgument("event #" + std::to_string(at) +
+                                   ": an initial state must be a byte list");
+          }
+          state_ = std::make_shared<const std::vector<uint8_t>>(std::move(state.mutable_bytes()));
+          CopyEvent(at);
+          break;
+        }
+        case Role::kSetup: {
+          const auto& setup = std::get<chain::Lifecycle>(*r.payload);
+          const bool ok = setup.message.starts_with("ok");
+          // The instance was created before the setup event (a component's start function may
+          // have called host functions then); `_initialize` runs after it.
+          if (ok && !host_) THEATER_RETURN_IF_ERROR(Instantiate(module_));
+          if (diverged()) break;
+          CopyEvent(at);
+          if (ok && host_) {
+            Status initialized = host_->InitializeModule();
+            if (!initialized.ok() && !diverged()) {
+              return initialized.WithContext("replaying `_initialize` after event #" +
+                                             std::to_string(at));
+            }
+          } else {
+            host_.reset();
+          }
+          break;
+        }
+        case Role::kComponentSwap: {
+          if (!swapped_ahead_) {
+            const auto& updated = std::get<chain::Lifecycle>(*r.payload);
+            THEATER_RETURN_IF_ERROR(Swap(updated.message, at));
+          }
+          swapped_ahead_ = false;
+          if (diverged()) break;
+          CopyEvent(at);
+          break;
+        }
+        case Role::kExportCall:
+          THEATER_RETURN_IF_ERROR(CallExport(at));
+          break;
+        case Role::kHostCall:
+          // A call the guest makes in what comes next: the export call recorded after its host
+          // calls, or a new module's instantiation and `_initialize` when a component-updated
+          // event follows.
+          THEATER_RETURN_IF_ERROR(RunAhead(at));
+          break;
+        case Role::kCopy:
+          CopyEvent(at);
+          break;
+      }
+    }
+    ReplayReport report;
+    report.total = events_.size();
+    report.events = divergence_ ? divergence_->index : unfinished_at_.value_or(next_);
+    report.divergence = divergence_;
+    const StateBytes& state = host_ ? host_->state() : state_;
+    if (state) report.state = *state;
+    return report;
+  }
+
+  // --- HostCallReplay ---
+
+  Result<chain::CallOutcome> Serve(std::string_view interface_name, std::string_view function,
+                                   std::span<const Value> input) override {
+    THEATER_ASSIGN_OR_RETURN(const chain::HostCall* call,
+                             NextHostCall(interface_name, function, input));
+    chain::CallOutcome outcome = call->output;
+    for (Value& v : outcome.values) {
+      THEATER_ASSIGN_OR_RETURN(v, ResolveDigests(std::move(v)));
+    }
+    return outcome;
+  }
+
+  Result<chain::HostCall> ServeCore(std::string_view module, std::string_view name,
+                                    CoreCall& call) override {
+    THEATER_ASSIGN_OR_RETURN(const chain::HostCall* recorded, NextHostCall(module, name, {}));
+    if (!recorded->output.ok() && recorded->input.empty()) {
+      // The runtime refused the call before its handler saw it (the actor lacked the handler's
+      // permission): refused again, the handler untouched.
+      return *recorded;
+    }
+    const Handler* handler = CoreHandler(module);
+    if (handler == nullptr) {
+      return Diverge(served_at_, "no registered handler serves '" + std::string(module) + "'");
+    }
+    chain::CallOutcome outcome = recorded->output;
+    for (Value& v : outcome.values) {
+      THEATER_ASSIGN_OR_RETURN(v, ResolveDigests(std::move(v)));
+    }
+    return handler->ReplayCore(name, call, outcome);
+  }
+
+  bool ServesWithValues(std::string_view interface_name) override {
+    if (sources_.handlers == nullptr) return false;
+    for (std::string_view handler_name : sources_.handlers->Names()) {
+      const Handler* handler = sources_.handlers->Find(handler_name);
+      std::optional<std::string> imports = handler ? handler->imports() : std::nullopt;
+      if (imports && imports->ends_with('*') &&
+          interface_name.starts_with(std::string_view(*imports).substr(0, imports->size() - 1))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void BeforeExportRecorded() override { CopyUntilRole(/*bounded=*/false); }
+
+  std::optional<std::string> RecordedFailure(const Status& status) override {
+    if (!cut_short_ || status.code() != StatusCode::kDeadlineExceeded) return std::nullopt;
+    return cut_short_;
+  }
+
+ private:
+  bool diverged() const { return divergence_.has_value(); }
+  bool PastUntil(size_t index) const { return options_.until && index > *options_.until; }
+
+  // Decodes every event and decides its role; checks what the chain must hold to be replayed.
+  Status Prepare() {
+    if (events_.empty()) return InvalidArgument("the chain is empty: nothing to replay");
+    recorded_.resize(events_.size());
+    for (size_t i = 0; i < events_.size(); ++i) {
+      Result<chain::Payload> decoded = chain::DecodePayload(events_[i].payload);
+      if (!decoded.ok()) continue;  // a custom event's own bytes: copied
+      Recorded& r = recorded_[i];
+      r.payload = std::move(decoded).value();
+      if (const auto* call = std::get_if<chain::HostCall>(&*r.payload);
+          call != nullptr && call->interface == kRuntimeInterface) {
+        // The runtime's own record (a retention snapshot of the state): not a call of the guest.
+        r.role = Role::kCopy;
+      } else if (call != nullptr) {
+        r.role = Role::kHostCall;
+        NoteSpill(std::get<chain::HostCall>(*r.payload).input);
+        NoteSpill(std::get<chain::HostCall>(*r.payload).output.values);
+      } else if (std::holds_alternative<chain::ExportCall>(*r.payload)) {
+        r.role = Role::kExportCall;
+        NoteSpill(std::get<chain::ExportCall>(*r.payload).params);
+      } else if (std::holds_alternative<chain::InitialState>(*r.payload)) {
+        r.role = Role::kInitialState;
+      } else if (const auto* step = std::get_if<chain::Lifecycle>(&*r.payload)) {
+        if (step->kind == "actor-load") r.role = Role::kActorLoad;
+        if (step->kind == "runtime-setup") r.role = Role::kSetup;
+        if (step->kind == "component-updated") r.role = Role::kComponentSwap;
+      }
+    }
+    if (recorded_[0].role != Role::kActorLoad) {
+      return InvalidArgument(
+          "event #0 is not an actor-load event: replay needs the chain from its first event");
+    }
+    spill_ = std::make_shared<chain::ByteSpill>();
+    spill_->inline_max = spill_inline_max_.value_or(sources_.bytes_inline_max);
+    spill_->keep = [](std::span<const uint8_t>, const chain::Hash&) { return true; };
+    return Status();
+  }
+
+  // Whether the recording spilled large byte lists: a list recorded by digest says it did, a
+  // longer list recorded inline that it did not.
+  void NoteSpill(std::span<const Value> values) {
+    if (spill_inline_max_) return;
+    for (const Value& v : values) {
+      if (v.is_bytes_digest()) {
+        spill_inline_max_ = sources_.bytes_inline_max;
+        return;
+      }
+      if (v.is_bytes() && v.as_bytes().size() > sources_.bytes_inline_max) {
+        spill_inline_max_ = SIZE_MAX;
+        return;
+      }
+    }
+  }
+
+  Result<std::shared_ptr<const engine::Module>> ResolveModule(const std::string& sha, size_t at) {
+    if (!sources_.module) return NotFound("no source of modules to replay with");
+    Result<std::shared_ptr<const engine::Module>> module = sources_.module(sha);
+    if (!module.ok()) {
+      return module.status().WithContext("event #" + std::to_string(at) + " names module sha256:" +
+                                         sha);
+    }
+    return module;
+  }
+
+  // Byte lists recorded by digest, given back whole (the guest must see the bytes).
+  Result<Value> ResolveDigests(Value v, int depth = 0) {
+    if (depth > chain::kMaxValueDepth) return InvalidArgument("value nested too deep to replay");
+    if (v.is_bytes_digest()) {
+      if (!sources_.bytes) return NotFound("no store to read recorded byte lists from");
+      chain::Hash sha;
+      std::copy(v.bytes_digest().sha256.begin(), v.bytes_digest().sha256.end(), sha.begin());
+      Result<std::vector<uint8_t>> bytes = sources_.bytes(sha);
+      if (!bytes.ok()) {
+        return bytes.status().WithContext("a byte list the chain recorded by digest (sha256:" +
+                                          chain::ToHex(sha) + ")");
+      }
+      return Value::Bytes(std::move(bytes).value());
+    }
+    switch (v.kind()) {
+      case abi::TypeKind::kList:
+        if (v.is_bytes()) return v;
+        [[fallthrough]];
+      case abi::TypeKind::kRecord:
+      case abi::TypeKind::kTuple:
+        for (Value& item : v.mutable_items()) {
+          THEATER_ASSIGN_OR_RETURN(item, ResolveDigests(std::move(item), depth + 1));
+        }
+        return v;
+      case abi::TypeKind::kVariant:
+      case abi::TypeKind::kOption:
+      case abi::TypeKind::kResult:
+        if (Value* payload = v.mutable_payload()) {
+          THEATER_ASSIGN_OR_RETURN(*payload, ResolveDigests(std::move(*payload), depth + 1));
+        }
+        return v;
+      default:
+        return v;
+    }
+  }
+
+  // The types every typed import may have: theater:simple's interfaces (and their alternate
+  // forms) and each registered handler's own WIT. The functions are never called: the replay
+  // answers (ActorHost consults options.replay).
+  HostFunctionTable TypedTable() {
+    HostFunctionTable table;
+    HostFunction never = [](ActorContext&, std::span<const Value>) -> Result<std::vector<Value>> {
+      return InternalError("a replayed host call reached a handler");
+    };
+    auto add_package = [&](const wit::Package& package, const std::string& handler) {
+      const std::string prefix = package.namespace_name + ":" + package.name + "/";
+      for (const auto& iface : package.interfaces) {
+        for (const wit::Function& fn : iface->functions) {
+          table.typed[prefix + iface->name + "." + fn.ComponentName()] =
+              HostFunctionEntry{&fn.type, never, handler};
+        }
+      }
+    };
+    if (Result<const wit::Package*> package = TheaterPackage(); package.ok()) {
+      add_package(**package, "runtime");
+    }
+    if (sources_.handlers != nullptr) {
+      for (std::string_view name : sources_.handlers->Names()) {
+        if (const wit::Package* own = sources_.handlers->WitOf(name)) {
+          add_package(*own, std::string(name));
+        }
+      }
+    }
+    return table;
+  }
+
+  const Handler* CoreHandler(std::string_view module) const {
+    if (sources_.handlers == nullptr) return nullptr;
+    for (std::string_view name : sources_.handlers->Names()) {
+      const Handler* handler = sources_.handlers->Find(name);
+      if (handler && handler->imports() == module) return handler;
+    }
+    return nullptr;
+  }
+
+  Status Instantiate(std::shared_ptr<const engine::Module> module) {
+    if (!module) return InvalidArgument("no module to instantiate (no actor-load event before)");
+    ActorHostOptions options;
+    options.actor_id = actor_id_;
+    options.name = name_;
+    options.initial_state = state_;
+    options.byte_spill = spill_;
+    options.replay = this;
+    if (limits_) {
+      options.instance.max_memory_bytes = limits_->memory_bytes;
+      options.stack_size = limits_->stack_bytes;
+      options.init_deadline = std::chrono::milliseconds(limits_->init_deadline_ms);
+      options.call_deadline = std::chrono::milliseconds(limits_->call_deadline_ms);
+    }
+    Result<std::unique_ptr<ActorHost>> host =
+        ActorHost::Create(std::move(module), std::move(options), chain_, TypedTable());
+    if (!host.ok()) {
+      if (diverged()) return Status();
+      return host.status().WithContext("instantiating the module for the replay");
+    }
+    host_ = std::move(host).value();
+    return Status();
+  }
+
+  Status Swap(const std::string& message, size_t at) {
+    std::optional<std::string> sha = ModuleSha(message);
+    if (!sha) return InvalidArgument("event #" + std::to_string(at) + " names no module");
+    THEATER_ASSIGN_OR_RETURN(module_, ResolveModule(*sha, at));
+    if (host_) state_ = host_->state();
+    host_.reset();
+    THEATER_RETURN_IF_ERROR(Instantiate(module_));
+    if (host_ && !diverged()) {
+      Status initialized = host_->InitializeModule();
+      if (!initialized.ok() && !diverged()) return initialized.WithContext("replaying an update");
+    }
+    return Status();
+  }
+
+  Status RunAhead(size_t at) {
+    for (size_t j = at; j < events_.size(); ++j) {
+      const Role role = recorded_[j].role;
+      if (role == Role::kHostCall || role == Role::kCopy) continue;
+      if (role == Role::kExportCall) {
+        if (PastUntil(j)) {
+          next_ = *options_.until + 1;  // time travel ends inside this call: it does not run
+          return Status();
+        }
+        return CallExport(j);
+      }
+      if (role == Role::kSetup && !host_ &&
+          std::get<chain::Lifecycle>(*recorded_[j].payload).message.starts_with("ok")) {
+        // A component's start function called host functions while it was instantiated, before
+        // the setup event.
+        return Instantiate(module_);
+      }
+      if (role == Role::kComponentSwap) {
+        THEATER_RETURN_IF_ERROR(
+            Swap(std::get<chain::Lifecycle>(*recorded_[j].payload).message, j));
+        swapped_ahead_ = true;
+        if (next_ == at && !diverged()) {
+          // The new instance made none of the calls recorded before the update.
+          (void)Diverge(at, "the replay made no host call here");
+        }
+        return Status();
+      }
+      break;
+    }
+    if (std::all_of(recorded_.begin() + at, recorded_.end(), [](const Recorded& r) {
+          return r.role == Role::kHostCall || r.role == Role::kCopy;
+        })) {
+      // The chain of a running actor ends in a call still running: replayed up to it.
+      unfinished_at_ = at;
+      return Status();
+    }
+    (void)Diverge(at, "the replay made no host call here");
+    return Status();
+  }
+
+  Status CallExport(size_t at) {
+    const auto& recorded = std::get<chain::ExportCall>(*recorded_[at].payload);
+    if (!host_) {
+      (void)Diverge(at, "the replay has no instance to call (no successful setup before)");
+      return Status();
+    }
+    const size_t hash = recorded.function.rfind('#');
+    if (hash == std::string::npos) {
+      return InvalidArgument("event #" + std::to_string(at) + ": export '" + recorded.function +
+                             "' is not named <interface>#<function>");
+    }
+    std::vector<Value> params;
+    params.reserve(recorded.params.size());
+    for (const Value& p : recorded.params) {
+      THEATER_ASSIGN_OR_RETURN(Value resolved, ResolveDigests(p));
+      params.push_back(std::move(resolved));
+    }
+    // A call the recording shows failed is cut short after kFailedCallBudget: whatever stopped
+    // it live (a deadline, a terminate), any later point leaves the same state.
+    const std::chrono::milliseconds init(limits_ ? limits_->init_deadline_ms : 60'000);
+    const std::chrono::milliseconds call(limits_ ? limits_->call_deadline_ms : 300'000);
+    cut_short_.reset();
+    if (!recorded.result.ok()) {
+      cut_short_ = *recorded.result.error;
+      host_->SetDeadlines(std::min(init, kFailedCallBudget), std::min(call, kFailedCallBudget));
+    } else {
+      host_->SetDeadlines(init, call);
+    }
+    Result<std::vector<Value>> result =
+        host_->CallExport(std::string_view(recorded.function).substr(0, hash),
+                          std::string_view(recorded.function).substr(hash + 1), std::move(params));
+    (void)result;  // its outcome is in the event it recorded, compared like any other
+    if (!diverged() && chain_->size() != at + 1) {
+      // The export failed before it could be recorded (e.g. its export is gone).
+      (void)Diverge(at, "the replay could not call it: " + result.status().ToString());
+    }
+    next_ = at + 1;
+    return Status();
+  }
+
+  // The recorded host call the guest's call must be: the next one (after copying what nobody
+  // re-creates). Anything else diverges.
+  Result<const chain::HostCall*> NextHostCall(std::string_view interface_name,
+                                              std::string_view function,
+                                              std::span<const Value> input) {
+    if (diverged()) return FailedPrecondition("the replay diverged at event #" + std::to_string(divergence_->index));
+    CopyUntilRole(/*bounded=*/false);
+    auto described = [&] {
+      std::string call = std::string(interface_name) + "/" + std::string(function);
+      if (!input.empty()) {
+        call += "(";
+        for (size_t i = 0; i < input.size(); ++i) {
+          call += (i ? ", " : "") + chain::ValueToJson(input[i]).dump(
+                                        -1, ' ', false, nlohmann::json::error_handler_t::replace);
+        }
+        call += ")";
+      }
+      return "the guest called " + call;
+    };
+    if (next_ >= events_.size() || recorded_[next_].role != Role::kHostCall) {
+      return Diverge(next_, described());
+    }
+    const auto* call = &std::get<chain::HostCall>(*recorded_[next_].payload);
+    if (call->interface != interface_name || call->function != function) {
+      return Diverge(next_, described());
+    }
+    served_at_ = next_++;
+    return call;
+  }
+
+  // Copies recorded events that nobody re-creates, up to the next event with a role.
+  void CopyUntilRole(bool bounded) {
+    while (!diverged() && next_ < events_.size() && recorded_[next_].role == Role::kCopy &&
+           !(bounded && PastUntil(next_))) {
+      CopyEvent(next_);
+    }
+  }
+
+  void CopyEvent(size_t at) {
+    const chain::Event& e = events_[at];
+    if (chain_->size() != at) {
+      (void)Diverge(at, "the replay's chain is at event #" + std::to_string(chain_->size()));
+      return;
+    }
+    next_ = at + 1;
+    chain_->Append(e.type, e.payload, e.description);
+  }
+
+  // Runs under the replay chain's lock for every event the replay records.
+  void Compare(const chain::Event& event, size_t index) {
+    if (divergence_) return;
+    if (index >= events_.size()) {
+      got_.emplace(event);
+      divergence_ = ReplayDivergence{index, "", "(the recording ends here)", "", ""};
+      return;
+    }
+    if (events_[index].hash == event.hash) return;
+    got_.emplace(event);
+    divergence_ = ReplayDivergence{index, events_[index].type, "", "", ""};
+  }
+
+  // Records a divergence the replay noticed itself (before an event could differ); returns the
+  // error that ends the guest's call.
+  Status Diverge(size_t at, std::string got) {
+    if (!divergence_) {
+      divergence_ = ReplayDivergence{at, at < events_.size() ? events_[at].type : "", "",
+                                     std::move(got), ""};
+    }
+    return FailedPrecondition("replay diverged at event #" + std::to_string(divergence_->index));
+  }
+
+ public:
+  // Fills in the readable parts of the divergence once the replay is over.
+  void Describe(ReplayReport& report) {
+    if (!report.divergence) return;
+    ReplayDivergence& d = *report.divergence;
+    if (d.index < events_.size()) d.expected = chain::EventToLine(events_[d.index], d.index);
+    if (got_) {
+      d.got = chain::EventToLine(*got_, d.index);
+      // Two host calls: what differs of them (the one-line forms cut long values short).
+      if (d.index < events_.size() && recorded_[d.index].role == Role::kHostCall) {
+        Result<chain::Payload> mine = chain::DecodePayload(got_->payload);
+        const auto& theirs = std::get<chain::HostCall>(*recorded_[d.index].payload);
+        if (mine.ok() && std::holds_alternative<chain::HostCall>(*mine)) {
+          const auto& ours = std::get<chain::HostCall>(*mine);
+          auto cut = [](const nlohmann::json& j) {
+            std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            return text.size() > 400 ? text.substr(0, 400) + "…" : text;
+          };
+          if (!(ours.input == theirs.input)) {
+            d.detail += "input differs:\n- " + cut(chain::PayloadToJson(events_[d.index].payload)["input"]) +
+                        "\n+ " + cut(chain::PayloadToJson(got_->payload)["input"]) + "\n";
+          }
+          if (!(ours.output == theirs.output)) {
+            d.detail += "output differs:\n- " + cut(chain::PayloadToJson(events_[d.index].payload)["output"]) +
+                        "\n+ " + cut(chain::PayloadToJson(got_->payload)["output"]) + "\n";
+          }
+        }
+      }
+      // Two export calls that left different states: the states, line by line.
+      if (d.index < events_.size() && recorded_[d.index].role == Role::kExportCall) {
+        Result<chain::Payload> mine = chain::DecodePayload(got_->payload);
+        const auto& theirs = std::get<chain::ExportCall>(*recorded_[d.index].payload);
+        if (mine.ok() && std::holds_alternative<chain::ExportCall>(*mine)) {
+          const auto& ours = std::get<chain::ExportCall>(*mine);
+          if (!(ours.new_state == theirs.new_state)) {
+            std::string expected = RenderRecordedState(theirs.new_state);
+            std::optional<std::vector<uint8_t>> actual;
+            if (host_ && host_->state()) actual = *host_->state();
+            d.detail = LineDiff(expected, RenderState(actual));
+          }
+        }
+      }
+    }
+  }
+
+ private:
+  std::span<const chain::Event> events_;
+  const ReplaySources& sources_;
+  const ReplayOptions& options_;
+  std::vector<Recorded> recorded_;
+  std::optional<size_t> spill_inline_max_;
+  std::shared_ptr<chain::ByteSpill> spill_;
+
+  std::shared_ptr<chain::EventChain> chain_;
+  std::unique_ptr<ActorHost> host_;
+  std::shared_ptr<const engine::Module> module_;
+  StateBytes state_;
+  std::string actor_id_, name_;
+  size_t next_ = 0;        // the next recorded event not yet replayed
+  size_t served_at_ = 0;   // the host call served last
+  bool swapped_ahead_ = false;
+  std::optional<chain::RecordedLimits> limits_;  // the limits the actor-load event names
+  std::optional<std::string> cut_short_;  // the recorded error of the failed call running
+  std::optional<size_t> unfinished_at_;  // where a call still running when the chain was read begins
+  std::optional<ReplayDivergence> divergence_;
+  std::optional<chain::Event> got_;  // the replay's event where it diverged
+};
+
+}  // namespace
+
+Result<ReplayReport> ReplayChain(std::span<const chain::Event> events, size_t first_index,
+                                 const ReplaySources& sources, const ReplayOptions& options) {
+  if (first_index != 0) {
+    return InvalidArgument("the chain's first " + std::to_string(first_index) +
+                           " events are no longer held (the chain was not saved, or retention "
+                           "dropped them): replay needs the chain from its first event");
+  }
+  ChainReplay replay(events, sources, options);
+  THEATER_ASSIGN_OR_RETURN(ReplayReport report, replay.Run());
+  replay.Describe(report);
+  return report;
+}
+
+}  // namespace theater::runtime

@@ -1,0 +1,45 @@
+// Theater: a WebAssembly actor runtime.
+//
+// ReplayChain: re-runs an actor from its recorded events (theater/replay.h, docs/replay.md). The
+// runtime gives it where modules and large byte lists come from (its content store, its engine)
+// and the handlers (whose WIT types the imports have, and whose Handler::ReplayCore replays
+// core-ABI calls); nothing of the live runtime is touched.
+//
+// Thread-safety: a call runs on the calling thread (the guest on fibers of it) and shares nothing
+// but the engine, the registry and the sources, which must be thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "theater/chain.h"
+#include "theater/engine.h"
+#include "theater/handler_registry.h"
+#include "theater/replay.h"
+#include "theater/status.h"
+
+namespace theater::runtime {
+
+struct ReplaySources {
+  // The module whose wasm bytes have this SHA-256 (lower-case hex); kNotFound when it is gone.
+  std::function<Result<std::shared_ptr<const engine::Module>>(const std::string& sha256_hex)>
+      module;
+  // The bytes of a list the chain recorded by digest (docs/chain-format.md, "Large byte lists").
+  std::function<Result<std::vector<uint8_t>>(const chain::Hash& sha256)> bytes;
+  const HandlerRegistry* handlers = nullptr;
+  // Byte lists longer than this were recorded by digest when the chain was recorded with a
+  // spill (a persisting runtime); the replay records them the same way. Decided per chain: a
+  // chain that holds a longer list inline was recorded without one.
+  size_t bytes_inline_max = 64 * 1024;
+};
+
+// Replays `events`, which must start at the chain's event #0. Errors (kNotFound for a module
+// that is gone, kInvalidArgument for a chain that cannot be replayed) are problems of the
+// replay's inputs; a replay that runs reports what it found in the ReplayReport.
+Result<ReplayReport> ReplayChain(std::span<const chain::Event> events, size_t first_index,
+                                 const ReplaySources& sources, const ReplayOptions& options);
+
+}  // namespace theater::runtime
