@@ -10,6 +10,9 @@
 //   runtime_bench calls   [--n N] [--actors A] [--no-chain]
 //                                           N handle-send calls spread over A actors; calls/s,
 //                                           with or without chain recording
+//   runtime_bench replay  [--n N]           N handle-send calls to one actor whose chain is saved,
+//                                           then TheaterRuntime::Replay of that chain (reading it
+//                                           back included); calls/s recorded live and replayed
 //   runtime_bench durable [--n N] [--actors A] [--durability none|batched|strict]
 //                                           the same calls with every chain saved to SQLite;
 //                                           events committed per second, including the final sync
@@ -70,7 +73,7 @@ struct Args {
 
 [[noreturn]] void Usage(const char* why) {
   std::fprintf(stderr,
-               "runtime_bench: %s\nusage: runtime_bench spawn|idle|calls|durable|store [--n N] "
+               "runtime_bench: %s\nusage: runtime_bench spawn|idle|calls|durable|replay|store [--n N] "
                "[--actors A] [--workers W] [--chain-memory E] [--no-chain] [--durability "
                "none|batched|strict] "
                "[--home DIR] [--wasm ACTOR.wasm] [--preempt-slice-us S]\n",
@@ -286,7 +289,7 @@ int Main(int argc, char** argv) {
   }
   options.log_sink = [](std::string_view, std::string_view, std::string_view) {};
   options.record_calls = args.chain;
-  if (args.mode == "durable") {
+  if (args.mode == "durable" || args.mode == "replay") {
     options.save_all_chains = true;
     options.durability = DurabilityOf(args);
   } else {
@@ -370,6 +373,39 @@ int Main(int argc, char** argv) {
                   args.mode == "durable" ? args.durability.c_str() : "-",
                   static_cast<long long>(args.preempt_slice_us), seconds, n / seconds,
                   cpu_us_per_call, committed / seconds, static_cast<unsigned long long>(failures));
+  } else if (args.mode == "replay") {
+    uint64_t n = args.n ? args.n : 100000;
+    double ignored;
+    Args one = args;
+    one.actors = 1;
+    std::vector<std::string> ids = SpawnMany(runtime, one, 1, &ignored);
+    Window window(512);  // under the actor's mailbox capacity (1,024): no call is refused
+    auto start = Clock::now();
+    for (uint64_t i = 0; i < n; ++i) {
+      window.Acquire();
+      runtime.CallAsync(ids[0], "theater:simple/message-server-client", "handle-send",
+                        {abi::Value::Bytes({1, 2, 3})},
+                        [&](Result<std::vector<abi::Value>> r) { window.Release(r.ok()); });
+    }
+    uint64_t failures = window.Drain();
+    if (runtime.store()) runtime.store()->Flush().IgnoreError();
+    const double live_seconds = Seconds(Clock::now() - start);
+    start = Clock::now();
+    Result<ReplayReport> report = runtime.Replay(ids[0], {});
+    const double replay_seconds = Seconds(Clock::now() - start);
+    if (!report.ok()) {
+      std::fprintf(stderr, "runtime_bench: replay: %s\n", report.status().ToString().c_str());
+      return 1;
+    }
+    std::snprintf(line, sizeof line,
+                  "{\"mode\":\"replay\",\"calls\":%llu,\"events\":%llu,\"identical\":%s,"
+                  "\"live_seconds\":%.3f,\"live_calls_per_s\":%.0f,\"replay_seconds\":%.3f,"
+                  "\"replay_calls_per_s\":%.0f,\"replay_over_live\":%.2f,\"failures\":%llu}",
+                  static_cast<unsigned long long>(n),
+                  static_cast<unsigned long long>(report->events),
+                  report->identical() ? "true" : "false", live_seconds, n / live_seconds,
+                  replay_seconds, n / replay_seconds, live_seconds / replay_seconds,
+                  static_cast<unsigned long long>(failures));
   } else {
     Usage("unknown mode");
   }
