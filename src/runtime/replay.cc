@@ -13,7 +13,11 @@
 #include "runtime/replay.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <sstream>
 
@@ -136,23 +140,62 @@ std::string LineDiff(const std::string& expected, const std::string& got) {
   return out;
 }
 
+// A recorded event with what it asks of the replay, decoded by the loader.
+struct Item {
+  chain::Event event;
+  Recorded recorded;
+};
+
 class ChainReplay final : public HostCallReplay {
  public:
-  ChainReplay(std::span<const chain::Event> events, const ReplaySources& sources,
-              const ReplayOptions& options)
-      : events_(events), sources_(sources), options_(options) {}
+  ChainReplay(const ReplaySources& sources, const ReplayOptions& options)
+      : sources_(sources), options_(options) {}
 
-  Result<ReplayReport> Run() {
-    THEATER_RETURN_IF_ERROR(Prepare());
+  ~ChainReplay() override { StopLoading(); }
+
+  Result<ReplayReport> Run(RecordedEventVisitor visit) {
+    StartLoading(std::move(visit));
+    Status run = RunLoaded();
+    StopLoading();
+    // What the loader met comes first: the replay may have stopped because of it.
+    THEATER_RETURN_IF_ERROR(load_status_);
+    THEATER_RETURN_IF_ERROR(run);
+    ReplayReport report;
+    report.total = stopped_early_ ? loaded_ : items_.size();
+    report.events = divergence_ ? divergence_->index : unfinished_at_.value_or(next_);
+    report.divergence = divergence_;
+    const StateBytes& state = host_ ? host_->state() : state_;
+    if (state) report.state = *state;
+    return report;
+  }
+
+ private:
+  Status RunLoaded() {
+    if (!Has(0)) {
+      THEATER_RETURN_IF_ERROR(load_status_);
+      return InvalidArgument("the chain is empty: nothing to replay");
+    }
+    if (first_index_ != 0) {
+      return InvalidArgument("the chain's first " + std::to_string(first_index_) +
+                             " events are no longer held (the chain was not saved, or retention "
+                             "dropped them): replay needs the chain from its first event");
+    }
+    if (Rec(0).role != Role::kActorLoad) {
+      return InvalidArgument(
+          "event #0 is not an actor-load event: replay needs the chain from its first event");
+    }
+    spill_ = std::make_shared<chain::ByteSpill>();
+    spill_->inline_max = sources_.bytes_inline_max;
+    spill_->keep = [](std::span<const uint8_t>, const chain::Hash&) { return true; };
     chain_ = std::make_shared<chain::EventChain>([] { return uint64_t{0}; });
     chain_->SetMemoryLimit(4);
     chain_->AddObserver([this](const chain::Event& event, size_t index) { Compare(event, index); });
 
-    while (!diverged() && !unfinished_at_ && next_ < events_.size() && !PastUntil(next_)) {
+    while (!diverged() && !unfinished_at_ && Has(next_) && !PastUntil(next_)) {
       CopyUntilRole(/*bounded=*/true);
-      if (diverged() || next_ >= events_.size() || PastUntil(next_)) break;
+      if (diverged() || !Has(next_) || PastUntil(next_)) break;
       const size_t at = next_;
-      const Recorded& r = recorded_[at];
+      const Recorded& r = Rec(at);
       switch (r.role) {
         case Role::kActorLoad: {
           const auto& load = std::get<chain::Lifecycle>(*r.payload);
@@ -225,15 +268,10 @@ class ChainReplay final : public HostCallReplay {
           break;
       }
     }
-    ReplayReport report;
-    report.total = events_.size();
-    report.events = divergence_ ? divergence_->index : unfinished_at_.value_or(next_);
-    report.divergence = divergence_;
-    const StateBytes& state = host_ ? host_->state() : state_;
-    if (state) report.state = *state;
-    return report;
+    return Status();
   }
 
+ public:
   // --- HostCallReplay ---
 
   Result<chain::CallOutcome> Serve(std::string_view interface_name, std::string_view function,
@@ -290,55 +328,105 @@ class ChainReplay final : public HostCallReplay {
   bool diverged() const { return divergence_.has_value(); }
   bool PastUntil(size_t index) const { return options_.until && index > *options_.until; }
 
-  // Decodes every event and decides its role; checks what the chain must hold to be replayed.
-  Status Prepare() {
-    if (events_.empty()) return InvalidArgument("the chain is empty: nothing to replay");
-    recorded_.resize(events_.size());
-    for (size_t i = 0; i < events_.size(); ++i) {
-      Result<chain::Payload> decoded = chain::DecodePayload(events_[i].payload);
-      if (!decoded.ok()) continue;  // a custom event's own bytes: copied
-      Recorded& r = recorded_[i];
-      r.payload = std::move(decoded).value();
-      if (const auto* call = std::get_if<chain::HostCall>(&*r.payload);
-          call != nullptr && call->interface == kRuntimeInterface) {
-        // The runtime's own record (a retention snapshot of the state): not a call of the guest.
-        r.role = Role::kCopy;
-      } else if (call != nullptr) {
-        r.role = Role::kHostCall;
-        NoteSpill(std::get<chain::HostCall>(*r.payload).input);
-        NoteSpill(std::get<chain::HostCall>(*r.payload).output.values);
-      } else if (std::holds_alternative<chain::ExportCall>(*r.payload)) {
-        r.role = Role::kExportCall;
-        NoteSpill(std::get<chain::ExportCall>(*r.payload).params);
-      } else if (std::holds_alternative<chain::InitialState>(*r.payload)) {
-        r.role = Role::kInitialState;
-      } else if (const auto* step = std::get_if<chain::Lifecycle>(&*r.payload)) {
-        if (step->kind == "actor-load") r.role = Role::kActorLoad;
-        if (step->kind == "runtime-setup") r.role = Role::kSetup;
-        if (step->kind == "component-updated") r.role = Role::kComponentSwap;
-      }
+  // --- Loading: a thread reads the recorded events and decodes them while the replay runs. ---
+
+  // The event's payload decoded and its role decided.
+  static Recorded Classify(const chain::Event& event) {
+    Recorded r;
+    Result<chain::Payload> decoded = chain::DecodePayload(event.payload);
+    if (!decoded.ok()) return r;  // a custom event's own bytes: copied
+    r.payload = std::move(decoded).value();
+    if (const auto* call = std::get_if<chain::HostCall>(&*r.payload);
+        call != nullptr && call->interface == kRuntimeInterface) {
+      // The runtime's own record (a retention snapshot of the state): not a call of the guest.
+      r.role = Role::kCopy;
+    } else if (call != nullptr) {
+      r.role = Role::kHostCall;
+    } else if (std::holds_alternative<chain::ExportCall>(*r.payload)) {
+      r.role = Role::kExportCall;
+    } else if (std::holds_alternative<chain::InitialState>(*r.payload)) {
+      r.role = Role::kInitialState;
+    } else if (const auto* step = std::get_if<chain::Lifecycle>(&*r.payload)) {
+      if (step->kind == "actor-load") r.role = Role::kActorLoad;
+      if (step->kind == "runtime-setup") r.role = Role::kSetup;
+      if (step->kind == "component-updated") r.role = Role::kComponentSwap;
     }
-    if (recorded_[0].role != Role::kActorLoad) {
-      return InvalidArgument(
-          "event #0 is not an actor-load event: replay needs the chain from its first event");
-    }
-    spill_ = std::make_shared<chain::ByteSpill>();
-    spill_->inline_max = spill_inline_max_.value_or(sources_.bytes_inline_max);
-    spill_->keep = [](std::span<const uint8_t>, const chain::Hash&) { return true; };
-    return Status();
+    return r;
   }
 
-  // Whether the recording spilled large byte lists: a list recorded by digest says it did, a
-  // longer list recorded inline that it did not.
+  void StartLoading(RecordedEventVisitor visit) {
+    loader_ = std::thread([this, visit = std::move(visit)] {
+      constexpr size_t kBatch = 256;
+      std::vector<std::unique_ptr<Item>> batch;
+      bool first = true;
+      auto publish = [&] {
+        std::lock_guard<std::mutex> lock(load_mu_);
+        for (auto& item : batch) loading_.push_back(std::move(item));
+        batch.clear();
+        loaded_cv_.notify_all();
+      };
+      Status visited = visit([&](chain::Event&& event, size_t index) {
+        if (stop_loading_.load(std::memory_order_relaxed)) return false;
+        if (first) {
+          first = false;
+          std::lock_guard<std::mutex> lock(load_mu_);
+          first_index_ = index;
+        }
+        auto item = std::make_unique<Item>();
+        item->recorded = Classify(event);
+        item->event = std::move(event);
+        batch.push_back(std::move(item));
+        if (batch.size() >= kBatch) publish();
+        return true;
+      });
+      publish();
+      std::lock_guard<std::mutex> lock(load_mu_);
+      load_status_ = std::move(visited);
+      loading_done_ = true;
+      loaded_cv_.notify_all();
+    });
+  }
+
+  void StopLoading() {
+    if (!loader_.joinable()) return;
+    stop_loading_.store(true, std::memory_order_relaxed);
+    loader_.join();
+    std::lock_guard<std::mutex> lock(load_mu_);
+    // Events the loader read but the replay never needed still count toward the total.
+    loaded_ = items_.size() + loading_.size();
+    stopped_early_ = !loading_done_ || loaded_ > items_.size();
+    for (auto& item : loading_) owned_.push_back(std::move(item));
+    loading_.clear();
+  }
+
+  // Whether event `i` exists: waits for the loader until it has read that far or finished.
+  bool Has(size_t i) {
+    if (i < items_.size()) return true;
+    std::unique_lock<std::mutex> lock(load_mu_);
+    loaded_cv_.wait(lock, [&] { return loading_done_ || items_.size() + loading_.size() > i; });
+    for (auto& item : loading_) {
+      items_.push_back(item.get());
+      owned_.push_back(std::move(item));
+    }
+    loading_.clear();
+    return i < items_.size();
+  }
+  const chain::Event& Ev(size_t i) const { return items_[i]->event; }
+  const Recorded& Rec(size_t i) const { return items_[i]->recorded; }
+
+  // Whether the recording spilled large byte lists, learnt from the first large list the replay
+  // meets (before it records it again): a list recorded by digest says it did, a longer list
+  // recorded inline that it did not.
   void NoteSpill(std::span<const Value> values) {
-    if (spill_inline_max_) return;
+    if (spill_decided_) return;
     for (const Value& v : values) {
       if (v.is_bytes_digest()) {
-        spill_inline_max_ = sources_.bytes_inline_max;
+        spill_decided_ = true;
         return;
       }
       if (v.is_bytes() && v.as_bytes().size() > sources_.bytes_inline_max) {
-        spill_inline_max_ = SIZE_MAX;
+        spill_decided_ = true;
+        spill_->inline_max = SIZE_MAX;
         return;
       }
     }
@@ -468,8 +556,8 @@ class ChainReplay final : public HostCallReplay {
   }
 
   Status RunAhead(size_t at) {
-    for (size_t j = at; j < events_.size(); ++j) {
-      const Role role = recorded_[j].role;
+    for (size_t j = at; Has(j); ++j) {
+      const Role role = Rec(j).role;
       if (role == Role::kHostCall || role == Role::kCopy) continue;
       if (role == Role::kExportCall) {
         if (PastUntil(j)) {
@@ -479,14 +567,14 @@ class ChainReplay final : public HostCallReplay {
         return CallExport(j);
       }
       if (role == Role::kSetup && !host_ &&
-          std::get<chain::Lifecycle>(*recorded_[j].payload).message.starts_with("ok")) {
+          std::get<chain::Lifecycle>(*Rec(j).payload).message.starts_with("ok")) {
         // A component's start function called host functions while it was instantiated, before
         // the setup event.
         return Instantiate(module_);
       }
       if (role == Role::kComponentSwap) {
         THEATER_RETURN_IF_ERROR(
-            Swap(std::get<chain::Lifecycle>(*recorded_[j].payload).message, j));
+            Swap(std::get<chain::Lifecycle>(*Rec(j).payload).message, j));
         swapped_ahead_ = true;
         if (next_ == at && !diverged()) {
           // The new instance made none of the calls recorded before the update.
@@ -496,9 +584,11 @@ class ChainReplay final : public HostCallReplay {
       }
       break;
     }
-    if (std::all_of(recorded_.begin() + at, recorded_.end(), [](const Recorded& r) {
-          return r.role == Role::kHostCall || r.role == Role::kCopy;
-        })) {
+    bool only_calls = true;
+    for (size_t j = at; only_calls && Has(j); ++j) {
+      only_calls = Rec(j).role == Role::kHostCall || Rec(j).role == Role::kCopy;
+    }
+    if (only_calls) {
       // The chain of a running actor ends in a call still running: replayed up to it.
       unfinished_at_ = at;
       return Status();
@@ -508,7 +598,9 @@ class ChainReplay final : public HostCallReplay {
   }
 
   Status CallExport(size_t at) {
-    const auto& recorded = std::get<chain::ExportCall>(*recorded_[at].payload);
+    const auto& recorded = std::get<chain::ExportCall>(*Rec(at).payload);
+    NoteSpill(recorded.params);
+    NoteSpill(recorded.result.values);
     if (!host_) {
       (void)Diverge(at, "the replay has no instance to call (no successful setup before)");
       return Status();
@@ -566,10 +658,12 @@ class ChainReplay final : public HostCallReplay {
       }
       return "the guest called " + call;
     };
-    if (next_ >= events_.size() || recorded_[next_].role != Role::kHostCall) {
+    if (!Has(next_) || Rec(next_).role != Role::kHostCall) {
       return Diverge(next_, described());
     }
-    const auto* call = &std::get<chain::HostCall>(*recorded_[next_].payload);
+    const auto* call = &std::get<chain::HostCall>(*Rec(next_).payload);
+    NoteSpill(call->input);
+    NoteSpill(call->output.values);
     if (call->interface != interface_name || call->function != function) {
       return Diverge(next_, described());
     }
@@ -579,14 +673,14 @@ class ChainReplay final : public HostCallReplay {
 
   // Copies recorded events that nobody re-creates, up to the next event with a role.
   void CopyUntilRole(bool bounded) {
-    while (!diverged() && next_ < events_.size() && recorded_[next_].role == Role::kCopy &&
+    while (!diverged() && Has(next_) && Rec(next_).role == Role::kCopy &&
            !(bounded && PastUntil(next_))) {
       CopyEvent(next_);
     }
   }
 
   void CopyEvent(size_t at) {
-    const chain::Event& e = events_[at];
+    const chain::Event& e = Ev(at);
     if (chain_->size() != at) {
       (void)Diverge(at, "the replay's chain is at event #" + std::to_string(chain_->size()));
       return;
@@ -598,22 +692,21 @@ class ChainReplay final : public HostCallReplay {
   // Runs under the replay chain's lock for every event the replay records.
   void Compare(const chain::Event& event, size_t index) {
     if (divergence_) return;
-    if (index >= events_.size()) {
+    if (!Has(index)) {
       got_.emplace(event);
       divergence_ = ReplayDivergence{index, "", "(the recording ends here)", "", ""};
       return;
     }
-    if (events_[index].hash == event.hash) return;
+    if (Ev(index).hash == event.hash) return;
     got_.emplace(event);
-    divergence_ = ReplayDivergence{index, events_[index].type, "", "", ""};
+    divergence_ = ReplayDivergence{index, Ev(index).type, "", "", ""};
   }
 
   // Records a divergence the replay noticed itself (before an event could differ); returns the
   // error that ends the guest's call.
   Status Diverge(size_t at, std::string got) {
     if (!divergence_) {
-      divergence_ = ReplayDivergence{at, at < events_.size() ? events_[at].type : "", "",
-                                     std::move(got), ""};
+      divergence_ = ReplayDivergence{at, Has(at) ? Ev(at).type : "", "", std::move(got), ""};
     }
     return FailedPrecondition("replay diverged at event #" + std::to_string(divergence_->index));
   }
@@ -623,13 +716,14 @@ class ChainReplay final : public HostCallReplay {
   void Describe(ReplayReport& report) {
     if (!report.divergence) return;
     ReplayDivergence& d = *report.divergence;
-    if (d.index < events_.size()) d.expected = chain::EventToLine(events_[d.index], d.index);
+    const bool recorded = Has(d.index);
+    if (recorded) d.expected = chain::EventToLine(Ev(d.index), d.index);
     if (got_) {
       d.got = chain::EventToLine(*got_, d.index);
       // Two host calls: what differs of them (the one-line forms cut long values short).
-      if (d.index < events_.size() && recorded_[d.index].role == Role::kHostCall) {
+      if (recorded && Rec(d.index).role == Role::kHostCall) {
         Result<chain::Payload> mine = chain::DecodePayload(got_->payload);
-        const auto& theirs = std::get<chain::HostCall>(*recorded_[d.index].payload);
+        const auto& theirs = std::get<chain::HostCall>(*Rec(d.index).payload);
         if (mine.ok() && std::holds_alternative<chain::HostCall>(*mine)) {
           const auto& ours = std::get<chain::HostCall>(*mine);
           auto cut = [](const nlohmann::json& j) {
@@ -637,19 +731,19 @@ class ChainReplay final : public HostCallReplay {
             return text.size() > 400 ? text.substr(0, 400) + "…" : text;
           };
           if (!(ours.input == theirs.input)) {
-            d.detail += "input differs:\n- " + cut(chain::PayloadToJson(events_[d.index].payload)["input"]) +
+            d.detail += "input differs:\n- " + cut(chain::PayloadToJson(Ev(d.index).payload)["input"]) +
                         "\n+ " + cut(chain::PayloadToJson(got_->payload)["input"]) + "\n";
           }
           if (!(ours.output == theirs.output)) {
-            d.detail += "output differs:\n- " + cut(chain::PayloadToJson(events_[d.index].payload)["output"]) +
+            d.detail += "output differs:\n- " + cut(chain::PayloadToJson(Ev(d.index).payload)["output"]) +
                         "\n+ " + cut(chain::PayloadToJson(got_->payload)["output"]) + "\n";
           }
         }
       }
       // Two export calls that left different states: the states, line by line.
-      if (d.index < events_.size() && recorded_[d.index].role == Role::kExportCall) {
+      if (recorded && Rec(d.index).role == Role::kExportCall) {
         Result<chain::Payload> mine = chain::DecodePayload(got_->payload);
-        const auto& theirs = std::get<chain::ExportCall>(*recorded_[d.index].payload);
+        const auto& theirs = std::get<chain::ExportCall>(*Rec(d.index).payload);
         if (mine.ok() && std::holds_alternative<chain::ExportCall>(*mine)) {
           const auto& ours = std::get<chain::ExportCall>(*mine);
           if (!(ours.new_state == theirs.new_state)) {
@@ -664,11 +758,23 @@ class ChainReplay final : public HostCallReplay {
   }
 
  private:
-  std::span<const chain::Event> events_;
   const ReplaySources& sources_;
   const ReplayOptions& options_;
-  std::vector<Recorded> recorded_;
-  std::optional<size_t> spill_inline_max_;
+  // The events the replay has taken from the loader (addresses stable: owned_ holds them).
+  std::vector<const Item*> items_;
+  std::vector<std::unique_ptr<Item>> owned_;
+  std::thread loader_;
+  std::atomic<bool> stop_loading_{false};
+  std::mutex load_mu_;
+  std::condition_variable loaded_cv_;
+  // Guarded by load_mu_: what the loader read and the replay has not taken yet, and its end.
+  std::vector<std::unique_ptr<Item>> loading_;
+  bool loading_done_ = false;
+  Status load_status_;
+  size_t first_index_ = 0;
+  size_t loaded_ = 0;         // events read in all (set when loading stops)
+  bool stopped_early_ = false;  // the replay stopped before the loader reached the end
+  bool spill_decided_ = false;
   std::shared_ptr<chain::ByteSpill> spill_;
 
   std::shared_ptr<chain::EventChain> chain_;
@@ -688,15 +794,10 @@ class ChainReplay final : public HostCallReplay {
 
 }  // namespace
 
-Result<ReplayReport> ReplayChain(std::span<const chain::Event> events, size_t first_index,
-                                 const ReplaySources& sources, const ReplayOptions& options) {
-  if (first_index != 0) {
-    return InvalidArgument("the chain's first " + std::to_string(first_index) +
-                           " events are no longer held (the chain was not saved, or retention "
-                           "dropped them): replay needs the chain from its first event");
-  }
-  ChainReplay replay(events, sources, options);
-  THEATER_ASSIGN_OR_RETURN(ReplayReport report, replay.Run());
+Result<ReplayReport> ReplayChain(RecordedEventVisitor visit, const ReplaySources& sources,
+                                 const ReplayOptions& options) {
+  ChainReplay replay(sources, options);
+  THEATER_ASSIGN_OR_RETURN(ReplayReport report, replay.Run(std::move(visit)));
   replay.Describe(report);
   return report;
 }

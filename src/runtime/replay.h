@@ -11,7 +11,6 @@
 
 #include <functional>
 #include <memory>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -36,10 +35,17 @@ struct ReplaySources {
   size_t bytes_inline_max = 64 * 1024;
 };
 
-// Replays `events`, which must start at the chain's event #0. Errors (kNotFound for a module
-// that is gone, kInvalidArgument for a chain that cannot be replayed) are problems of the
+// Where a replay reads the recorded events from: `visit` hands them to `sink` in order, from
+// event #0, each with its index in the chain, and stops early when `sink` returns false. It runs
+// on a thread of its own while the replay runs the events it already has, so reading a saved
+// chain overlaps with replaying it.
+using RecordedEventVisitor =
+    std::function<Status(const std::function<bool(chain::Event&& event, size_t index)>& sink)>;
+
+// Replays the events `visit` gives. Errors (kNotFound for a module that is gone,
+// kInvalidArgument for a chain that cannot be replayed, the visitor's own) are problems of the
 // replay's inputs; a replay that runs reports what it found in the ReplayReport.
-Result<ReplayReport> ReplayChain(std::span<const chain::Event> events, size_t first_index,
-                                 const ReplaySources& sources, const ReplayOptions& options);
+Result<ReplayReport> ReplayChain(RecordedEventVisitor visit, const ReplaySources& sources,
+                                 const ReplayOptions& options);
 
 }  // namespace theater::runtime

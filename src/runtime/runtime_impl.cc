@@ -274,19 +274,74 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::ModuleBySha256(const 
 }
 
 Result<ReplayReport> RuntimeImpl::Replay(std::string_view id, const ReplayOptions& options) {
-  THEATER_ASSIGN_OR_RETURN(HeldChain held, ReadChain(id));
-  THEATER_RETURN_IF_ERROR(held.rejected);
-  return ReplayHeld(held.tail.events, held.tail.first_index, options);
+  std::shared_ptr<Actor> actor = Find(id);
+  if ((actor && !actor->persisted()) || !store_) {
+    // Held in memory only: the chain as the actor holds it.
+    THEATER_ASSIGN_OR_RETURN(HeldChain held, ReadChain(id));
+    auto tail = std::make_shared<chain::EventChain::Tail>(std::move(held.tail));
+    return ReplayVisited(
+        [tail](const std::function<bool(chain::Event&&, size_t)>& sink) -> Status {
+          for (size_t i = 0; i < tail->events.size(); ++i) {
+            if (!sink(std::move(tail->events[i]), tail->first_index + i)) break;
+          }
+          return Status();
+        },
+        options);
+  }
+  // A saved chain, read page by page (each page checked as it is read) while the replay runs
+  // what it has: reading and replaying overlap, and a long chain is never read twice.
+  THEATER_RETURN_IF_ERROR(store_->Flush());
+  chain::VisitReport first;
+  THEATER_RETURN_IF_ERROR(store_->VisitChain(
+      id, 0, [](chain::Event&&, size_t) { return false; }, &first));
+  if (!first.found) return ChainNotKept(id);
+  chain::ChainStore* store = store_.get();
+  const std::string actor_id(id);
+  return ReplayVisited(
+      [store, actor_id](const std::function<bool(chain::Event&&, size_t)>& sink) -> Status {
+        constexpr size_t kPage = 4096;
+        size_t from = 0;
+        for (;;) {
+          size_t taken = 0;
+          bool stopped = false;
+          chain::VisitReport report;
+          THEATER_RETURN_IF_ERROR(store->VisitChain(
+              actor_id, from,
+              [&](chain::Event&& event, size_t index) {
+                // Refused events are not consumed: the next page starts with this one.
+                if (taken == kPage) return false;
+                if (!sink(std::move(event), index)) {
+                  stopped = true;
+                  return false;
+                }
+                ++taken;
+                return true;
+              },
+              &report));
+          THEATER_RETURN_IF_ERROR(report.problem.WithContext(
+              "the saved chain of actor " + actor_id + " does not verify"));
+          if (stopped || !report.more) return Status();
+          from = report.next_index;
+        }
+      },
+      options);
 }
 
 Result<ReplayReport> RuntimeImpl::ReplayEvents(const std::vector<chain::Event>& events,
                                                const ReplayOptions& options) {
   THEATER_RETURN_IF_ERROR(chain::VerifyEvents(events).WithContext("the chain to replay"));
-  return ReplayHeld(events, 0, options);
+  return ReplayVisited(
+      [&events](const std::function<bool(chain::Event&&, size_t)>& sink) -> Status {
+        for (size_t i = 0; i < events.size(); ++i) {
+          if (!sink(chain::Event(events[i]), i)) break;
+        }
+        return Status();
+      },
+      options);
 }
 
-Result<ReplayReport> RuntimeImpl::ReplayHeld(std::span<const chain::Event> events,
-                                             size_t first_index, const ReplayOptions& options) {
+Result<ReplayReport> RuntimeImpl::ReplayVisited(RecordedEventVisitor visit,
+                                                const ReplayOptions& options) {
   ReplaySources sources;
   sources.handlers = &registry_;
   sources.module = [this, &options](const std::string& hex) {
@@ -299,7 +354,7 @@ Result<ReplayReport> RuntimeImpl::ReplayHeld(std::span<const chain::Event> event
   if (options_.chain_bytes_inline_max > 0) {
     sources.bytes_inline_max = options_.chain_bytes_inline_max;
   }
-  return ReplayChain(events, first_index, sources, options);
+  return ReplayChain(std::move(visit), sources, options);
 }
 
 Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadCodeFile(const std::string& path) {

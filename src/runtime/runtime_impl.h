@@ -23,6 +23,7 @@
 #include "runtime/actor.h"
 #include "runtime/admission.h"
 #include "runtime/handler.h"
+#include "runtime/replay.h"
 #include "theater/handler_registry.h"
 #include "theater/host_api.h"
 #include "runtime/home_lock.h"
@@ -148,8 +149,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   Result<std::shared_ptr<const engine::Module>> LoadCodeFile(const std::string& path);
   // A module this runtime kept (LoadCode), by the SHA-256 of its bytes in hex.
   Result<std::shared_ptr<const engine::Module>> ModuleBySha256(const std::string& hex);
-  Result<ReplayReport> ReplayHeld(std::span<const chain::Event> events, size_t first_index,
-                                  const ReplayOptions& options);
+  Result<ReplayReport> ReplayVisited(RecordedEventVisitor visit, const ReplayOptions& options);
   // The module a resolved component reference names: a file through LoadModule's cache, a URL
   // (or, later, a store reference) fetched every time.
   Result<std::shared_ptr<const engine::Module>> LoadComponent(const std::string& reference,
