@@ -3,7 +3,8 @@
 // The program registers CounterHandler (counter_handler.h) beside the built-in handlers, spawns
 // counter_actor.wasm (built beside this program), which calls the handler's `next` three times
 // in its `init` and logs "counter: 1 2 3", prints that line, and checks that the actor's chain
-// holds the three calls. Exit status 0 when all of that happened.
+// holds the three calls and replays identical without the handler. Exit status 0 when all of
+// that happened.
 //
 //   build/examples/custom-handler/custom-handler-demo            run it
 //   build/examples/custom-handler/custom-handler-demo --chain    also list the chain's events
@@ -98,6 +99,14 @@ int main(int argc, char** argv) {
   for (const theater::chain::Event& event : *events) {
     if (event.type == "example:counter/counter/next") ++counter_calls;
     if (list_chain) std::fprintf(stderr, "chain: %s\n", event.type.c_str());
+  }
+  // The chain replays identical without the handler: the runtime answers its calls from the
+  // chain (docs/replay.md).
+  theater::Result<theater::ReplayReport> replay = (*runtime)->Replay(*id, {});
+  if (!replay.ok()) return Fail("replay: " + replay.status().ToString());
+  if (!replay->identical()) {
+    return Fail("replay diverged at event #" + std::to_string(replay->divergence->index) + ": " +
+                replay->divergence->got);
   }
   if (theater::Status stopped = (*runtime)->Stop(*id); !stopped.ok()) {
     return Fail(stopped.ToString());
