@@ -55,6 +55,7 @@ class ManagementServerTest : public ::testing::Test {
   void TearDown() override {
     if (server_) server_->Stop();
     server_.reset();
+    if (runtime_) testing_util::ExpectEveryChainReplays(*runtime_);
     runtime_.reset();
     std::filesystem::remove_all(home_);
   }

@@ -56,6 +56,7 @@ class TestServer {
   ~TestServer() {
     if (server_) server_->Stop();
     server_.reset();
+    if (runtime_) testing_util::ExpectEveryChainReplays(*runtime_);
     runtime_.reset();
     std::error_code ec;
     std::filesystem::remove_all(home_, ec);
