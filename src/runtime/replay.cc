@@ -262,6 +262,9 @@ class ChainReplay final : public HostCallReplay {
           // calls, or a new module's instantiation and `_initialize` when a component-updated
           // event follows.
           THEATER_RETURN_IF_ERROR(RunAhead(at));
+          if (next_ == at && !diverged() && !unfinished_at_ && !PastUntil(at)) {
+            (void)Diverge(at, "the replay made no host call here");
+          }
           break;
         case Role::kCopy:
           CopyEvent(at);
@@ -413,6 +416,9 @@ class ChainReplay final : public HostCallReplay {
   }
   const chain::Event& Ev(size_t i) const { return items_[i]->event; }
   const Recorded& Rec(size_t i) const { return items_[i]->recorded; }
+  std::vector<Value>& MutableParams(size_t i) {
+    return std::get<chain::ExportCall>(*items_[i]->recorded.payload).params;
+  }
 
   // Whether the recording spilled large byte lists, learnt from the first large list the replay
   // meets (before it records it again): a list recorded by digest says it did, a longer list
@@ -566,11 +572,14 @@ class ChainReplay final : public HostCallReplay {
         }
         return CallExport(j);
       }
-      if (role == Role::kSetup && !host_ &&
-          std::get<chain::Lifecycle>(*Rec(j).payload).message.starts_with("ok")) {
+      if (role == Role::kSetup && !host_) {
         // A component's start function called host functions while it was instantiated, before
-        // the setup event.
-        return Instantiate(module_);
+        // the setup event. When that event says the setup failed, so may the instantiation.
+        Status made = Instantiate(module_);
+        const bool setup_failed =
+            !std::get<chain::Lifecycle>(*Rec(j).payload).message.starts_with("ok");
+        if (!made.ok() && setup_failed) return Status();
+        return made;
       }
       if (role == Role::kComponentSwap) {
         THEATER_RETURN_IF_ERROR(
@@ -610,11 +619,11 @@ class ChainReplay final : public HostCallReplay {
       return InvalidArgument("event #" + std::to_string(at) + ": export '" + recorded.function +
                              "' is not named <interface>#<function>");
     }
-    std::vector<Value> params;
-    params.reserve(recorded.params.size());
-    for (const Value& p : recorded.params) {
-      THEATER_ASSIGN_OR_RETURN(Value resolved, ResolveDigests(p));
-      params.push_back(std::move(resolved));
+    // The params move out of the recording: nothing reads them again (a divergence is described
+    // from the event's bytes).
+    std::vector<Value> params = std::move(MutableParams(at));
+    for (Value& p : params) {
+      THEATER_ASSIGN_OR_RETURN(p, ResolveDigests(std::move(p)));
     }
     // A call the recording shows failed is cut short after kFailedCallBudget: whatever stopped
     // it live (a deadline, a terminate), any later point leaves the same state.
@@ -761,7 +770,7 @@ class ChainReplay final : public HostCallReplay {
   const ReplaySources& sources_;
   const ReplayOptions& options_;
   // The events the replay has taken from the loader (addresses stable: owned_ holds them).
-  std::vector<const Item*> items_;
+  std::vector<Item*> items_;
   std::vector<std::unique_ptr<Item>> owned_;
   std::thread loader_;
   std::atomic<bool> stop_loading_{false};
