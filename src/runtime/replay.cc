@@ -323,7 +323,8 @@ class ChainReplay final : public HostCallReplay {
   void BeforeExportRecorded() override { CopyUntilRole(/*bounded=*/false); }
 
   std::optional<std::string> RecordedFailure(const Status& status) override {
-    if (!cut_short_ || status.code() != StatusCode::kDeadlineExceeded) return std::nullopt;
+    if (!cut_short_) return std::nullopt;
+    if (status.code() != StatusCode::kDeadlineExceeded && !ended_by_replay_) return std::nullopt;
     return cut_short_;
   }
 
@@ -630,6 +631,7 @@ class ChainReplay final : public HostCallReplay {
     const std::chrono::milliseconds init(limits_ ? limits_->init_deadline_ms : 60'000);
     const std::chrono::milliseconds call(limits_ ? limits_->call_deadline_ms : 300'000);
     cut_short_.reset();
+    ended_by_replay_ = false;
     if (!recorded.result.ok()) {
       cut_short_ = *recorded.result.error;
       host_->SetDeadlines(std::min(init, kFailedCallBudget), std::min(call, kFailedCallBudget));
@@ -667,6 +669,12 @@ class ChainReplay final : public HostCallReplay {
       }
       return "the guest called " + call;
     };
+    if (cut_short_ && Has(next_) && Rec(next_).role == Role::kExportCall) {
+      // The recorded call failed before it made this call (stopped from outside while it
+      // waited, or before it ran): it ends here as it ended then.
+      ended_by_replay_ = true;
+      return Cancelled("the recorded call ended before this host call");
+    }
     if (!Has(next_) || Rec(next_).role != Role::kHostCall) {
       return Diverge(next_, described());
     }
@@ -796,6 +804,7 @@ class ChainReplay final : public HostCallReplay {
   bool swapped_ahead_ = false;
   std::optional<chain::RecordedLimits> limits_;  // the limits the actor-load event names
   std::optional<std::string> cut_short_;  // the recorded error of the failed call running
+  bool ended_by_replay_ = false;  // the replay ended that call where its recording ends
   std::optional<size_t> unfinished_at_;  // where a call still running when the chain was read begins
   std::optional<ReplayDivergence> divergence_;
   std::optional<chain::Event> got_;  // the replay's event where it diverged

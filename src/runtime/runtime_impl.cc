@@ -290,6 +290,9 @@ Result<ReplayReport> RuntimeImpl::Replay(std::string_view id, const ReplayOption
   }
   // A saved chain, read page by page (each page checked as it is read) while the replay runs
   // what it has: reading and replaying overlap, and a long chain is never read twice.
+  // A running actor's chain goes on growing: the replay takes it as it is now, up to the events
+  // appended before this call (else it would chase an actor that never stops).
+  const size_t end = actor ? actor->chain()->size() : SIZE_MAX;
   THEATER_RETURN_IF_ERROR(store_->Flush());
   chain::VisitReport first;
   THEATER_RETURN_IF_ERROR(store_->VisitChain(
@@ -298,7 +301,7 @@ Result<ReplayReport> RuntimeImpl::Replay(std::string_view id, const ReplayOption
   chain::ChainStore* store = store_.get();
   const std::string actor_id(id);
   return ReplayVisited(
-      [store, actor_id](const std::function<bool(chain::Event&&, size_t)>& sink) -> Status {
+      [store, actor_id, end](const std::function<bool(chain::Event&&, size_t)>& sink) -> Status {
         constexpr size_t kPage = 4096;
         size_t from = 0;
         for (;;) {
@@ -308,6 +311,10 @@ Result<ReplayReport> RuntimeImpl::Replay(std::string_view id, const ReplayOption
           THEATER_RETURN_IF_ERROR(store->VisitChain(
               actor_id, from,
               [&](chain::Event&& event, size_t index) {
+                if (index >= end) {
+                  stopped = true;
+                  return false;
+                }
                 // Refused events are not consumed: the next page starts with this one.
                 if (taken == kPage) return false;
                 if (!sink(std::move(event), index)) {
