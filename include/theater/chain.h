@@ -267,6 +267,18 @@ std::string ActorLoadMessage(std::string_view actor_id, std::string_view name,
 // The limits an actor-load message names (", limits memory <n> B, stack <n> B, init <n> ms,
 // call <n> ms"); nullopt when it names none (chains recorded before they did).
 std::optional<RecordedLimits> ParseRecordedLimits(std::string_view actor_load_message);
+// The module an actor-load or component-updated message names ("component sha256:<hex>"): its
+// lower-case hex SHA-256, or nullopt.
+std::optional<std::string> ModuleNamedIn(std::string_view message);
+// What an actor-load message names. `actor_id` is empty for chains recorded before event #0
+// named its actor; nullopt when the message names no module.
+struct ActorLoad {
+  std::string actor_id;
+  std::string name;
+  std::string module_sha256;
+  std::optional<RecordedLimits> limits;
+};
+std::optional<ActorLoad> ParseActorLoadMessage(std::string_view message);
 // Whether `events`, a chain's tail starting at index `first_index`, belongs to `actor_id`: a
 // kValidationError naming both ids when its event #0 names another actor, or when event #0 is
 // not an actor-load event. OK when the tail does not start at event #0 (retention dropped it)

@@ -42,7 +42,9 @@ struct ReplayDivergence {
 
 struct ReplayReport {
   uint64_t events = 0;  // events replayed and compared (identical up to the divergence)
-  uint64_t total = 0;   // events in the chain
+  // Events of the chain the replay read: all of them, unless it stopped early (a divergence,
+  // `until`), when reading stops too.
+  uint64_t total = 0;
   std::optional<ReplayDivergence> divergence;
   // The actor's state after the last event replayed; nullopt: no state (the WIT's `none`).
   std::optional<std::vector<uint8_t>> state;

@@ -290,7 +290,7 @@ class TheaterRuntime {
   virtual Result<ReplayReport> Replay(std::string_view id, const ReplayOptions& options) = 0;
   // The same for a chain given as its events (an exported chain file), from event #0; its
   // modules and large byte lists come from this runtime's store.
-  virtual Result<ReplayReport> ReplayEvents(const std::vector<chain::Event>& events,
+  virtual Result<ReplayReport> ReplayEvents(std::vector<chain::Event> events,
                                             const ReplayOptions& options) = 0;
   // "Save chain": writes the actor's chain, as Events() returns it, to
   // `<home>/chains/<id>.json` (a temporary file renamed over the old one, so a reader never sees

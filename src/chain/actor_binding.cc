@@ -3,6 +3,8 @@
 // The first event of an actor's chain names the actor (docs/chain-format.md, "The first event"),
 // so that one actor's chain cannot be presented as another's: every actor of one manifest would
 // otherwise start with the same event, and so the same hash.
+#include <algorithm>
+
 #include "theater/chain.h"
 
 namespace theater::chain {
@@ -11,6 +13,9 @@ namespace {
 constexpr std::string_view kActorLoad = "actor-load";
 constexpr std::string_view kPrefix = "actor ";
 constexpr std::string_view kLimits = ", limits ";
+constexpr std::string_view kLoads = "loads ";
+constexpr std::string_view kComponent = "component sha256:";
+constexpr size_t kSha256HexDigits = 64;
 
 }  // namespace
 
@@ -19,7 +24,7 @@ std::string ActorLoadMessage(std::string_view actor_id, std::string_view name,
                              const std::optional<RecordedLimits>& limits) {
   std::string message(kPrefix);
   message.append(actor_id).append(" loads ").append(name).append(" ").append(version);
-  message.append(", component sha256:").append(module_sha256);
+  message.append(", ").append(kComponent).append(module_sha256);
   if (limits) {
     message.append(kLimits)
         .append("memory ")
@@ -67,6 +72,38 @@ std::optional<RecordedLimits> ParseRecordedLimits(std::string_view message) {
   limits.init_deadline_ms = *init;
   limits.call_deadline_ms = *call;
   return limits;
+}
+
+std::optional<std::string> ModuleNamedIn(std::string_view message) {
+  const size_t at = message.find(kComponent);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view hex = message.substr(at + kComponent.size(), kSha256HexDigits);
+  if (hex.size() != kSha256HexDigits ||
+      hex.find_first_not_of("0123456789abcdef") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return std::string(hex);
+}
+
+std::optional<ActorLoad> ParseActorLoadMessage(std::string_view message) {
+  ActorLoad load;
+  std::optional<std::string> sha = ModuleNamedIn(message);
+  if (!sha) return std::nullopt;
+  load.module_sha256 = std::move(*sha);
+  load.limits = ParseRecordedLimits(message);
+  // "actor <id> loads <name> <version>, component ...": the id, then the name (which may hold
+  // spaces) before the last space ahead of ", component".
+  std::string_view head = message.substr(0, message.find(", component"));
+  if (head.starts_with(kPrefix)) {
+    head.remove_prefix(kPrefix.size());
+    load.actor_id = std::string(head.substr(0, head.find(' ')));
+    head.remove_prefix(std::min(head.size(), load.actor_id.size() + 1));
+  }
+  if (head.starts_with(kLoads)) {
+    head.remove_prefix(kLoads.size());
+    load.name = std::string(head.substr(0, head.rfind(' ')));
+  }
+  return load;
 }
 
 Status VerifyActorBinding(std::span<const Event> events, size_t first_index,

@@ -926,4 +926,26 @@ TEST(ActorBindingTest, TheLimitsOfAnActorLoadEventRoundTrip) {
   EXPECT_FALSE(ParseRecordedLimits("x, limits memory 99999999999999999999999 B"));
 }
 
+// An actor-load message read back: the id, a name with spaces, the module and the limits; the
+// form before event #0 named its actor; a message naming no module.
+TEST(ActorBindingTest, AnActorLoadMessageIsReadBack) {
+  const std::string sha(64, 'c');
+  std::optional<ActorLoad> load = ParseActorLoadMessage(
+      ActorLoadMessage("a1", "my echo", "0.1.0", sha, RecordedLimits{1, 2, 3, 4}));
+  ASSERT_TRUE(load.has_value());
+  EXPECT_EQ(load->actor_id, "a1");
+  EXPECT_EQ(load->name, "my echo");
+  EXPECT_EQ(load->module_sha256, sha);
+  ASSERT_TRUE(load->limits.has_value());
+  EXPECT_EQ(load->limits->call_deadline_ms, 4u);
+  std::optional<ActorLoad> old = ParseActorLoadMessage("loads echo 0.1.0, component sha256:" + sha);
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->actor_id, "");
+  EXPECT_EQ(old->name, "echo");
+  EXPECT_FALSE(old->limits.has_value());
+  EXPECT_FALSE(ParseActorLoadMessage("actor a1 loads echo 0.1.0, component sha256:abc"));
+  EXPECT_EQ(ModuleNamedIn("component sha256:" + sha), sha);
+  EXPECT_FALSE(ModuleNamedIn("component sha256:" + std::string(64, 'G')));
+}
+
 }  // namespace theater::chain

@@ -107,6 +107,7 @@ struct ActorHost::CoreBinding {
   Status denial;
   std::string module;  // the import's module and name
   std::string name;
+  std::string event_type;  // "<module>/<name>", built once
 };
 
 ActorHost::ActorHost(std::shared_ptr<const engine::Module> module, ActorHostOptions options,
@@ -229,25 +230,21 @@ class HostResolver final : public engine::ImportResolver, public component::Valu
  public:
   using Lookup = std::function<Result<engine::HostBinding>(const engine::ImportInfo&)>;
   HostResolver(Lookup lookup, const std::vector<ComponentInterfacesEntry>& families,
-               const EffectivePermissions* permissions, ActorHost* host, bool replaying)
-      : lookup_(std::move(lookup)),
-        families_(families),
-        permissions_(permissions),
-        host_(host),
-        replayed_(replaying ? host : nullptr) {}
+               const EffectivePermissions* permissions, ActorHost& host)
+      : lookup_(std::move(lookup)), families_(families), permissions_(permissions), host_(host) {}
 
   Result<engine::HostBinding> Resolve(const engine::ImportInfo& import) override {
     return lookup_(import);
   }
 
   bool ServesWithValues(std::string_view interface_name) override {
-    if (replayed_ != nullptr) return replayed_->replay()->ServesWithValues(interface_name);
+    if (host_.replay() != nullptr) return host_.replay()->ServesWithValues(interface_name);
     return Family(interface_name) != nullptr;
   }
 
   Result<component::ValueHost::Function> ResolveValueImport(
       const component::LoweredImport& import) override {
-    if (replayed_ != nullptr) return Replayed(import);
+    if (host_.replay() != nullptr) return Replayed(import);
     const ComponentInterfacesEntry* family = Family(import.interface_name);
     if (family == nullptr) {
       return NotFound("no handler provides '" + import.interface_name + "." + import.function +
@@ -258,23 +255,20 @@ class HostResolver final : public engine::ImportResolver, public component::Valu
     // Decided once, like a typed binding's: permissions are fixed at spawn.
     Status denial =
         permissions_ != nullptr ? CheckHandlerPermitted(*permissions_, family->handler) : Status();
+    std::string event_type = own.interface_name + "/" + own.function;
     return component::ValueHost::Function(
-        [fn = std::move(fn), own = std::move(own), denial = std::move(denial), host = host_](
+        [fn = std::move(fn), own = std::move(own), denial = std::move(denial), host = &host_,
+         event_type = std::move(event_type)](
             const component::LoweredImport&,
             std::vector<Value>& params) -> Result<std::vector<Value>> {
-          if (!denial.ok()) {
-            // The handler records the calls it serves; a refused or failed one is recorded here.
-            const std::string error = denial.ToString();
-            host->RecordHostCall(own.interface_name + "/" + own.function, own.interface_name,
-                                 own.function, params, {{}, &error});
-            return denial;
-          }
-          Result<std::vector<Value>> results = fn(own, params);
+          // The handler records the calls it serves; a refused or failed one (it traps the
+          // guest) is recorded here, so that a replay fails it again.
+          Result<std::vector<Value>> results =
+              denial.ok() ? fn(own, params) : Result<std::vector<Value>>(denial);
           if (!results.ok()) {
-            // A failed call (it traps the guest) is recorded here too: a replay fails it again.
             const std::string error = results.status().ToString();
-            host->RecordHostCall(own.interface_name + "/" + own.function, own.interface_name,
-                                 own.function, params, {{}, &error});
+            host->RecordHostCall(event_type, own.interface_name, own.function, params,
+                                 {{}, &error});
           }
           return results;
         });
@@ -282,7 +276,7 @@ class HostResolver final : public engine::ImportResolver, public component::Valu
 
   std::function<void(uint32_t rep)> ResourceDropper(std::string_view interface_name) override {
     // A replay holds no resources: the representations it hands out are the recorded ones.
-    if (replayed_ != nullptr) return [](uint32_t) {};
+    if (host_.replay() != nullptr) return [](uint32_t) {};
     const ComponentInterfacesEntry* family = Family(interface_name);
     if (family == nullptr) return nullptr;
     return [interfaces = family->interfaces](uint32_t rep) { interfaces->DropResource(rep); };
@@ -302,7 +296,7 @@ class HostResolver final : public engine::ImportResolver, public component::Valu
 
   // A value import while replaying: the recorded results, recorded again as the handler would.
   Result<component::ValueHost::Function> Replayed(const component::LoweredImport& import) {
-    ActorHost* host = replayed_;
+    ActorHost* host = &host_;
     std::string event_type = import.interface_name + "/" + import.function;
     return component::ValueHost::Function(
         [host, event_type = std::move(event_type)](
@@ -321,8 +315,7 @@ class HostResolver final : public engine::ImportResolver, public component::Valu
   Lookup lookup_;
   const std::vector<ComponentInterfacesEntry>& families_;
   const EffectivePermissions* permissions_;
-  ActorHost* host_;
-  ActorHost* replayed_;  // set while replaying
+  ActorHost& host_;  // whose replay(), when set, answers every value import
 };
 
 }  // namespace
@@ -362,7 +355,8 @@ Status ActorHost::Bind(HostFunctionTable extra) {
       // Not a typed function: a core-ABI one, which its handler replays (Handler::ReplayCore).
       auto binding = std::make_unique<CoreBinding>(
           CoreBinding{this, qualified, nullptr, import.sig.params.size(),
-                      import.sig.results.size(), Status(), import.module, import.name});
+                      import.sig.results.size(), Status(), import.module, import.name,
+                      import.module + "/" + import.name});
       core_bindings_.push_back(std::move(binding));
       return engine::HostBinding{&ActorHost::DispatchCore, core_bindings_.back().get()};
     }
@@ -378,7 +372,8 @@ Status ActorHost::Bind(HostFunctionTable extra) {
       }
       auto binding = std::make_unique<CoreBinding>(
           CoreBinding{this, qualified, core->second.impl, import.sig.params.size(),
-                      import.sig.results.size(), Status(), import.module, import.name});
+                      import.sig.results.size(), Status(), import.module, import.name,
+                      import.module + "/" + import.name});
       if (options_.permissions) {
         binding->denial = CheckHandlerPermitted(*options_.permissions, core->second.handler);
       }
@@ -438,8 +433,7 @@ Status ActorHost::Bind(HostFunctionTable extra) {
     return InvalidArgument("core signature (" + import.sig.params + ") -> (" + import.sig.results +
                            ") does not match the WIT function, which lowers to " + mismatches);
   };
-  HostResolver resolver(lookup, component_interfaces_, options_.permissions.get(), this,
-                        replaying);
+  HostResolver resolver(lookup, component_interfaces_, options_.permissions.get(), *this);
   engine::InstanceOptions instance_options = options_.instance;
   instance_options.user_data = this;
   // A start function (a component runs `_initialize` from one) is part of initialisation.
@@ -502,7 +496,7 @@ int ActorHost::DispatchCore(engine::Instance& instance, void* data, const uint64
     // Recorded with no input (the handler never read the guest's arguments): a replay refuses
     // it again without the handler.
     const std::string error = b->denial.ToString();
-    b->host->RecordHostCall(b->module + "/" + b->name, b->module, b->name, {}, {{}, &error});
+    b->host->RecordHostCall(b->event_type, b->module, b->name, {}, {{}, &error});
     return instance.Fail(b->denial.WithContext(b->qualified));
   }
   CoreCall call{instance.memory(), std::span<const uint64_t>(args, b->params),
@@ -511,7 +505,7 @@ int ActorHost::DispatchCore(engine::Instance& instance, void* data, const uint64
     // Replaying: the handler applies the recorded outcome; the call is recorded as it did.
     Result<chain::HostCall> served = replay->ServeCore(b->module, b->name, call);
     if (!served.ok()) return instance.Fail(served.status().WithContext(b->qualified));
-    b->host->RecordHostCall(b->module + "/" + b->name, b->module, b->name, served->input,
+    b->host->RecordHostCall(b->event_type, b->module, b->name, served->input,
                             served->output.view());
     if (!served->output.ok()) {
       return instance.Fail(FailedPrecondition(*served->output.error).WithContext(b->qualified));

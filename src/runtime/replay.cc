@@ -34,8 +34,6 @@ namespace {
 
 using abi::Value;
 
-constexpr std::string_view kComponentMarker = "component sha256:";
-constexpr size_t kSha256HexLength = 64;
 // The interface of host-call events the runtime records of its own (state-snapshot).
 constexpr std::string_view kRuntimeInterface = "theater:runtime";
 // How long a replayed export call the recording shows failed may run (see CallExport).
@@ -56,34 +54,6 @@ struct Recorded {
   Role role = Role::kCopy;
   std::optional<chain::Payload> payload;  // decoded, when it decodes
 };
-
-// The module's SHA-256 named in an actor-load or component-updated message.
-std::optional<std::string> ModuleSha(std::string_view message) {
-  size_t at = message.find(kComponentMarker);
-  if (at == std::string_view::npos) return std::nullopt;
-  std::string_view hex = message.substr(at + kComponentMarker.size());
-  if (hex.size() < kSha256HexLength) return std::nullopt;
-  hex = hex.substr(0, kSha256HexLength);
-  if (!std::all_of(hex.begin(), hex.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-      })) {
-    return std::nullopt;
-  }
-  return std::string(hex);
-}
-
-// "actor <id> loads <name> ..." (chain::ActorLoadMessage): the id and the name.
-std::pair<std::string, std::string> ActorOfLoad(std::string_view message) {
-  std::string id, name;
-  std::istringstream in{std::string(message)};
-  std::string word;
-  in >> word;
-  if (word == "actor") {
-    in >> id >> word;
-  }
-  if (word == "loads") in >> name;
-  return {id, name};
-}
 
 // A state for people: pretty JSON when it is JSON, the text when it is printable text, else hex.
 std::string RenderState(const std::optional<std::vector<uint8_t>>& state) {
@@ -161,7 +131,7 @@ class ChainReplay final : public HostCallReplay {
     THEATER_RETURN_IF_ERROR(load_status_);
     THEATER_RETURN_IF_ERROR(run);
     ReplayReport report;
-    report.total = stopped_early_ ? loaded_ : items_.size();
+    report.total = loaded_;
     report.events = divergence_ ? divergence_->index : unfinished_at_.value_or(next_);
     report.divergence = divergence_;
     const StateBytes& state = host_ ? host_->state() : state_;
@@ -198,19 +168,18 @@ class ChainReplay final : public HostCallReplay {
       const Recorded& r = Rec(at);
       switch (r.role) {
         case Role::kActorLoad: {
-          const auto& load = std::get<chain::Lifecycle>(*r.payload);
-          std::optional<std::string> sha = ModuleSha(load.message);
-          if (!sha) {
+          const std::string& message = std::get<chain::Lifecycle>(*r.payload).message;
+          std::optional<chain::ActorLoad> load = chain::ParseActorLoadMessage(message);
+          if (!load) {
             return InvalidArgument("event #" + std::to_string(at) +
-                                   ": actor-load names no module (\"" + load.message + "\")");
+                                   ": actor-load names no module (\"" + message + "\")");
           }
-          limits_ = chain::ParseRecordedLimits(load.message);
-          auto [id, name] = ActorOfLoad(load.message);
-          actor_id_ = id;
-          name_ = name.empty() ? "replayed actor" : name;
+          limits_ = load->limits;
+          actor_id_ = load->actor_id;
+          name_ = load->name.empty() ? "replayed actor" : load->name;
           host_.reset();
           state_ = nullptr;
-          THEATER_ASSIGN_OR_RETURN(module_, ResolveModule(*sha, at));
+          THEATER_ASSIGN_OR_RETURN(module_, ResolveModule(load->module_sha256, at));
           CopyEvent(at);
           break;
         }
@@ -398,7 +367,6 @@ class ChainReplay final : public HostCallReplay {
     std::lock_guard<std::mutex> lock(load_mu_);
     // Events the loader read but the replay never needed still count toward the total.
     loaded_ = items_.size() + loading_.size();
-    stopped_early_ = !loading_done_ || loaded_ > items_.size();
     for (auto& item : loading_) owned_.push_back(std::move(item));
     loading_.clear();
   }
@@ -549,7 +517,7 @@ class ChainReplay final : public HostCallReplay {
   }
 
   Status Swap(const std::string& message, size_t at) {
-    std::optional<std::string> sha = ModuleSha(message);
+    std::optional<std::string> sha = chain::ModuleNamedIn(message);
     if (!sha) return InvalidArgument("event #" + std::to_string(at) + " names no module");
     THEATER_ASSIGN_OR_RETURN(module_, ResolveModule(*sha, at));
     if (host_) state_ = host_->state();
@@ -789,8 +757,7 @@ class ChainReplay final : public HostCallReplay {
   bool loading_done_ = false;
   Status load_status_;
   size_t first_index_ = 0;
-  size_t loaded_ = 0;         // events read in all (set when loading stops)
-  bool stopped_early_ = false;  // the replay stopped before the loader reached the end
+  size_t loaded_ = 0;  // events read in all (set when loading stops)
   bool spill_decided_ = false;
   std::shared_ptr<chain::ByteSpill> spill_;
 

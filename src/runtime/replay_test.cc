@@ -171,7 +171,8 @@ TEST_F(ReplayTest, ACoreModuleUsingWasiReplaysItsClocksAndEntropyFromTheChain) {
 
 TEST_F(ReplayTest, AChainThatCannotBeReplayedSaysWhy) {
   Result<ReplayReport> unknown = runtime_->Replay("00000000-0000-0000-0000-000000000001", {});
-  EXPECT_FALSE(unknown.ok());
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.status().ToString(), HasSubstr("not found"));
 
   const std::string id = Spawn(ProbeManifest());
   ASSERT_FALSE(id.empty());

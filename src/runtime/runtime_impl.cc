@@ -249,10 +249,23 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadCode(std::span<co
   // in actor-load and component-updated events), so that a replay finds it. Once per load: a
   // module file already loaded is not loaded again.
   if (!module.ok()) return module;
-  if (options_.persist) (void)KeepChainBytes(wasm, chain::Sha256(wasm));
-  std::lock_guard<std::mutex> lock(modules_mu_);
-  std::erase_if(modules_by_sha_, [](const auto& entry) { return entry.second.expired(); });
-  modules_by_sha_[(*module)->wasm_sha256()] = *module;
+  const std::string& hex = (*module)->wasm_sha256();
+  {
+    std::lock_guard<std::mutex> lock(modules_mu_);
+    auto held = modules_by_sha_.find(hex);
+    // Kept already while a module of these bytes is alive (a URL or store reference loads its
+    // bytes again for every spawn).
+    if (held != modules_by_sha_.end() && !held->second.expired()) return module;
+    std::erase_if(modules_by_sha_, [](const auto& entry) { return entry.second.expired(); });
+    modules_by_sha_[hex] = *module;
+  }
+  std::vector<uint8_t> digest;
+  if (options_.persist && HexDecode(hex, &digest) && digest.size() == chain::Hash{}.size()) {
+    // The engine hashed the bytes already: the store need not.
+    chain::Hash sha;
+    std::copy(digest.begin(), digest.end(), sha.begin());
+    (void)KeepChainBytes(wasm, sha);
+  }
   return module;
 }
 
@@ -294,14 +307,11 @@ Result<ReplayReport> RuntimeImpl::Replay(std::string_view id, const ReplayOption
   // appended before this call (else it would chase an actor that never stops).
   const size_t end = actor ? actor->chain()->size() : SIZE_MAX;
   THEATER_RETURN_IF_ERROR(store_->Flush());
-  chain::VisitReport first;
-  THEATER_RETURN_IF_ERROR(store_->VisitChain(
-      id, 0, [](chain::Event&&, size_t) { return false; }, &first));
-  if (!first.found) return ChainNotKept(id);
   chain::ChainStore* store = store_.get();
   const std::string actor_id(id);
   return ReplayVisited(
-      [store, actor_id, end](const std::function<bool(chain::Event&&, size_t)>& sink) -> Status {
+      [this, store, actor_id, end](
+          const std::function<bool(chain::Event&&, size_t)>& sink) -> Status {
         constexpr size_t kPage = 4096;
         size_t from = 0;
         for (;;) {
@@ -325,6 +335,7 @@ Result<ReplayReport> RuntimeImpl::Replay(std::string_view id, const ReplayOption
                 return true;
               },
               &report));
+          if (from == 0 && !report.found) return ChainNotKept(actor_id);
           THEATER_RETURN_IF_ERROR(report.problem.WithContext(
               "the saved chain of actor " + actor_id + " does not verify"));
           if (stopped || !report.more) return Status();
@@ -334,13 +345,14 @@ Result<ReplayReport> RuntimeImpl::Replay(std::string_view id, const ReplayOption
       options);
 }
 
-Result<ReplayReport> RuntimeImpl::ReplayEvents(const std::vector<chain::Event>& events,
+Result<ReplayReport> RuntimeImpl::ReplayEvents(std::vector<chain::Event> events,
                                                const ReplayOptions& options) {
   THEATER_RETURN_IF_ERROR(chain::VerifyEvents(events).WithContext("the chain to replay"));
+  auto held = std::make_shared<std::vector<chain::Event>>(std::move(events));
   return ReplayVisited(
-      [&events](const std::function<bool(chain::Event&&, size_t)>& sink) -> Status {
-        for (size_t i = 0; i < events.size(); ++i) {
-          if (!sink(chain::Event(events[i]), i)) break;
+      [held](const std::function<bool(chain::Event&&, size_t)>& sink) -> Status {
+        for (size_t i = 0; i < held->size(); ++i) {
+          if (!sink(std::move((*held)[i]), i)) break;
         }
         return Status();
       },

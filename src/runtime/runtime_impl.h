@@ -79,7 +79,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   Result<Manifest> GetManifest(std::string_view id) const override;
   Status VerifyChain(std::string_view id) const override;
   Result<ReplayReport> Replay(std::string_view id, const ReplayOptions& options) override;
-  Result<ReplayReport> ReplayEvents(const std::vector<chain::Event>& events,
+  Result<ReplayReport> ReplayEvents(std::vector<chain::Event> events,
                                     const ReplayOptions& options) override;
   Result<std::filesystem::path> SaveChain(std::string_view id) const override;
   Result<Subscription> Subscribe(std::string_view id, size_t capacity,

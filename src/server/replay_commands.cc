@@ -76,8 +76,8 @@ void ServerImpl::Replay(const std::shared_ptr<Connection>& conn, const Connectio
     if (!event.ok()) return invalid(event.status().WithContext("events[" + std::to_string(i) + "]"));
     events.push_back(std::move(event).value());
   }
-  Blocking(conn, ctx, [this, events = std::move(events), options, reply]() -> json {
-    return reply("", runtime_.ReplayEvents(events, options));
+  Blocking(conn, ctx, [this, events = std::move(events), options, reply]() mutable -> json {
+    return reply("", runtime_.ReplayEvents(std::move(events), options));
   });
 }
 
