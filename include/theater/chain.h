@@ -303,6 +303,13 @@ class EventChain {
   static Result<std::unique_ptr<EventChain>> FromEvents(std::vector<Event> events,
                                                         Clock clock = nullptr);
 
+  // A chain whose first `next_index` events are elsewhere (saved in a ChainStore), the last of
+  // them with hash `head`: the next append links to it and gets index `next_index`, and none of
+  // the earlier ones is held (first_index() is next_index, anchor() is head). How a recovered
+  // actor continues its chain without reading it.
+  static std::unique_ptr<EventChain> Continuing(size_t next_index, const Hash& head,
+                                                Clock clock = nullptr);
+
   EventChain(const EventChain&) = delete;
   EventChain& operator=(const EventChain&) = delete;
 

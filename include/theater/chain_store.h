@@ -68,6 +68,10 @@ struct ActorRecord {
   uint64_t created_ms = 0;   // set on first insert; an upsert keeps the stored value
   std::string status;        // e.g. "running", "stopped", "failed"
   uint64_t event_count = 0;  // filled by ListActors(); ignored by UpsertActor()
+  std::optional<std::string> parent_id;  // the supervising actor, if any
+  // What the runtime needs to bring the actor back after the host restarts (JSON, the runtime's
+  // business: docs/persistence.md, "Recovery"). Empty: the actor is not to be recovered.
+  std::string recovery;
 
   friend bool operator==(const ActorRecord&, const ActorRecord&) = default;
 };
@@ -78,6 +82,14 @@ struct VisitReport {
   size_t first_index = 0;  // the index of the first stored event (after pruning)
   size_t next_index = 0;   // the index after the last event visited (where to go on from)
   bool more = false;       // the visitor stopped before the end: events from next_index remain
+  Status problem;          // why the read stopped at a row that does not verify; OK otherwise
+};
+
+// What VisitChainBackward() found.
+struct BackwardVisitReport {
+  bool found = false;      // the actor has committed events
+  size_t next_index = 0;   // the events in its chain (the index the next one gets)
+  std::optional<Hash> head;  // the hash of its last event
   Status problem;          // why the read stopped at a row that does not verify; OK otherwise
 };
 
@@ -171,6 +183,17 @@ class ChainStore {
                     const std::function<bool(Event&& event, size_t index)>& visit,
                     VisitReport* report);
 
+  // The actor's newest committed events, newest first, handed to `visit` until it returns false
+  // or the stored chain begins. Each event is checked against the stored hash of the one before
+  // it (the anchor, or no parent, for the first stored one) before it is visited, so a visitor
+  // that stops at event i has seen only events that verify from i to the head; the read stops,
+  // with report->problem, at the first that does not (the visitor never sees it). What a
+  // recovery reads (the head, and the last events that fix an actor's state) without reading
+  // the whole chain. `visit` runs under the store's reader lock: it must be quick.
+  Status VisitChainBackward(std::string_view actor_id,
+                            const std::function<bool(Event&& event, size_t index)>& visit,
+                            BackwardVisitReport* report);
+
   // Deletes the actor's events from index `keep` on (e.g. a rejected tail, before appending to
   // the verified prefix again). Waits for queued appends first; the caller must not append to
   // this actor concurrently.
@@ -179,8 +202,9 @@ class ChainStore {
   // Inserts or updates a registry row; an update keeps the stored created_ms.
   Status UpsertActor(const ActorRecord& record);
   // Registered actors and actors that have events (unregistered ones with empty name, manifest
-  // and status), sorted by id, with their event counts.
-  Result<std::vector<ActorRecord>> ListActors();
+  // and status), sorted by id, with their event counts. Without `count_events`: registered
+  // actors only, event counts 0 (no pass over the events).
+  Result<std::vector<ActorRecord>> ListActors(bool count_events = true);
 
   Stats stats() const;
   Durability durability() const { return options_.durability; }

@@ -107,6 +107,8 @@ struct Manifest {
   std::string source_name;
   std::filesystem::path base_dir;
   std::string base_url;
+  // The TOML text it was parsed from (what a recovery parses again: docs/persistence.md).
+  std::string text;
 };
 
 // Parses manifest TOML. `source_name` prefixes every message; `base_dir` resolves relative paths

@@ -41,6 +41,7 @@
 #include "theater/manifest.h"
 #include "theater/message_client.h"
 #include "theater/permissions.h"
+#include "theater/recovery.h"
 #include "theater/replay.h"
 #include "theater/status.h"
 #include "theater/subscription.h"
@@ -171,6 +172,11 @@ struct RuntimeOptions {
   // available memory (MemAvailable) is below this, instead of starting an actor that would fail
   // for lack of it. 0: no floor. (Address space is always checked: see Capacity().)
   uint64_t min_free_memory_bytes = 64u << 20;
+  // Durable actors (theater/recovery.h): record, for every actor whose chain is saved, what it
+  // takes to start it again, and leave the actors still running at Shutdown() recorded as
+  // running, so that Recover() on the next start brings them back. `theater server` sets it.
+  // Off: shutdown records every actor as stopped and nothing is recovered.
+  bool durable_actors = false;
 };
 
 // How many more actors fit, and what bounds it (TheaterRuntime::Capacity, `theater info`).
@@ -313,8 +319,14 @@ class TheaterRuntime {
   // server. Children report to their parent instead.
   virtual void SetTopLevelListener(std::function<void(const ChildEvent&)> listener) = 0;
 
-  // Stops every actor and syncs the database. Idempotent; later operations fail.
+  // Stops every actor and syncs the database. Idempotent; later operations fail. With
+  // durable_actors, the actors it stops stay recorded as running, for Recover().
   virtual Status Shutdown() = 0;
+  // Brings back every actor the database records as running (theater/recovery.h): parents
+  // first, each under its id, from the state of its last durable event, its chain continuing.
+  // Call it on a fresh runtime before spawning anything. Fails only when the registry cannot be
+  // read (or there is no database); each actor's outcome is in the report.
+  virtual Result<RecoveryReport> Recover() = 0;
   // How many more actors fit (admission control refuses spawns past it).
   virtual RuntimeCapacity Capacity() const = 0;
 

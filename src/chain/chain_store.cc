@@ -23,9 +23,10 @@ namespace {
 // 2: the anchors table (pruned chains).
 // 3: integer actor keys (the actor_keys table) and no parent column: events are found by
 //    (actor_key, seq), and an event's parent is the hash of the row before it (or the anchor).
-// Older databases are upgraded in place on open (kRenameV2Tables, kCopyV2Tables); a build that
-// knows an older version refuses a newer database.
-constexpr int kSchemaVersion = 3;
+// 4: the actors table gains `parent` and `recovery` (what brings an actor back after a restart).
+// Older databases are upgraded in place on open (kRenameV2Tables, kCopyV2Tables, kAddV4Columns);
+// a build that knows an older version refuses a newer database.
+constexpr int kSchemaVersion = 4;
 
 // Why this shape (measured with 100 interleaved actors, docs/persistence.md):
 // * A 36-character actor id in every row and index entry made rows ~35% larger and every B-tree
@@ -62,8 +63,16 @@ CREATE TABLE IF NOT EXISTS actors (
   name TEXT NOT NULL,
   manifest TEXT NOT NULL,
   created INTEGER NOT NULL,
-  status TEXT NOT NULL
+  status TEXT NOT NULL,
+  parent TEXT,
+  recovery TEXT NOT NULL DEFAULT ''
 );
+)sql";
+
+// Version 1, 2 or 3 -> 4, run after kSchema when the actors table predates the columns.
+constexpr const char* kAddV4Columns = R"sql(
+ALTER TABLE actors ADD COLUMN parent TEXT;
+ALTER TABLE actors ADD COLUMN recovery TEXT NOT NULL DEFAULT '';
 )sql";
 
 // Version 1 or 2 -> 3, run by Init inside its transaction (so an upgrade is all or nothing): the
@@ -353,9 +362,23 @@ Status ChainStore::Init(const std::filesystem::path& db_path) {
                                                 std::to_string(*version) + " to " +
                                                 std::to_string(kSchemaVersion)
                                           : std::string();
-    if (upgrade) THEATER_RETURN_IF_ERROR(Exec(writer_db_, kRenameV2Tables).WithContext(upgrading));
+    const bool before_keys = upgrade && *version < 3;  // events keyed by actor text
+    if (before_keys) {
+      THEATER_RETURN_IF_ERROR(Exec(writer_db_, kRenameV2Tables).WithContext(upgrading));
+    }
     THEATER_RETURN_IF_ERROR(Exec(writer_db_, kSchema));
-    if (upgrade) THEATER_RETURN_IF_ERROR(Exec(writer_db_, kCopyV2Tables).WithContext(upgrading));
+    if (before_keys) {
+      THEATER_RETURN_IF_ERROR(Exec(writer_db_, kCopyV2Tables).WithContext(upgrading));
+    }
+    if (upgrade) {
+      // kSchema created the actors table with the new columns only when there was none.
+      THEATER_ASSIGN_OR_RETURN(
+          std::optional<int64_t> has_recovery,
+          query_int("SELECT COUNT(*) FROM pragma_table_info('actors') WHERE name = 'recovery';"));
+      if (has_recovery.value_or(0) == 0) {
+        THEATER_RETURN_IF_ERROR(Exec(writer_db_, kAddV4Columns).WithContext(upgrading));
+      }
+    }
     if (version != kSchemaVersion) {
       std::string set =
           "DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (" +
@@ -929,6 +952,92 @@ Status ChainStore::VisitChain(std::string_view actor_id, size_t from,
   return Status();
 }
 
+Status ChainStore::VisitChainBackward(
+    std::string_view actor_id, const std::function<bool(Event&& event, size_t index)>& visit,
+    BackwardVisitReport* report) {
+  BackwardVisitReport local;
+  std::lock_guard reader_lock(reader_mu_);
+  if (reader_db_ == nullptr) return FailedPrecondition("chain store is closed");
+  THEATER_RETURN_IF_ERROR(Exec(reader_db_, "BEGIN;"));
+  EndRead end_read{reader_db_};
+  const std::string actor(actor_id);
+  THEATER_ASSIGN_OR_RETURN(std::optional<int64_t> known, ReadActorKey(reader_db_, actor_id));
+  auto finish = [&]() {
+    if (report != nullptr) *report = local;
+    return Status();
+  };
+  if (!known) return finish();
+  const int64_t actor_key = *known;
+  THEATER_ASSIGN_OR_RETURN(std::optional<Anchor> anchor,
+                           ReadAnchor(reader_db_, actor_key, actor_id));
+  Stmt stmt;
+  THEATER_RETURN_IF_ERROR(
+      stmt.Prepare(reader_db_,
+                   "SELECT seq, hash, type, payload, timestamp, description FROM events "
+                   "WHERE actor_key = ?1 ORDER BY seq DESC;"));
+  stmt.BindInt(1, actor_key);
+  // An event is visited once the row before it has given its parent (rows come newest first).
+  std::optional<Event> held;
+  size_t held_index = 0;
+  auto row_hash = [&](size_t index) -> Result<Hash> {
+    std::vector<uint8_t> bytes = stmt.Blob(1);
+    if (bytes.size() != Hash{}.size()) {
+      return ValidationError("event #" + std::to_string(index) + ": malformed hash (" +
+                             std::to_string(bytes.size()) + " bytes)");
+    }
+    Hash hash;
+    std::copy(bytes.begin(), bytes.end(), hash.begin());
+    return hash;
+  };
+  // Checks the held event against `parent` and visits it; false: stop reading.
+  auto release = [&](const std::optional<Hash>& parent) -> bool {
+    held->parent = parent;
+    Status checked = CheckHash(*held).WithContext("event #" + std::to_string(held_index));
+    if (!checked.ok()) {
+      local.problem = std::move(checked);
+      return false;
+    }
+    return visit(std::move(*held), held_index);
+  };
+  for (;;) {
+    THEATER_ASSIGN_OR_RETURN(bool row, stmt.Step("reading the chain of " + actor));
+    if (!row) break;
+    const int64_t seq = stmt.Int(0);
+    if (!local.found) {
+      local.found = true;
+      local.next_index = static_cast<size_t>(seq) + 1;
+    } else if (seq != static_cast<int64_t>(held_index) - 1) {
+      local.problem = ValidationError("event #" + std::to_string(held_index - 1) +
+                                      ": missing (the next stored row is #" +
+                                      std::to_string(seq) + ")");
+      return finish();
+    }
+    Result<Hash> hash = row_hash(static_cast<size_t>(seq));
+    if (!hash.ok()) {
+      local.problem = hash.status();
+      return finish();
+    }
+    if (!local.head) local.head = *hash;
+    if (held && !release(*hash)) return finish();
+    held.emplace();
+    held_index = static_cast<size_t>(seq);
+    held->hash = *hash;
+    held->type = stmt.Text(2);
+    held->payload = stmt.Blob(3);
+    held->timestamp_ms = static_cast<uint64_t>(stmt.Int(4));
+    if (!stmt.IsNull(5)) held->description = stmt.Text(5);
+  }
+  if (!held) return finish();
+  // The oldest stored event: its parent is the anchor of a pruned chain, else it has none.
+  const size_t first = anchor ? anchor->first_index : 0;
+  if (held_index != first) {
+    local.problem = ValidationError("event #" + std::to_string(held_index - 1) + ": missing");
+    return finish();
+  }
+  (void)release(anchor ? std::optional<Hash>(anchor->hash) : std::nullopt);
+  return finish();
+}
+
 Status ChainStore::TruncateChain(std::string_view actor_id, size_t keep) {
   THEATER_RETURN_IF_ERROR(Flush());
   std::lock_guard lock(mu_);
@@ -968,20 +1077,23 @@ Status ChainStore::UpsertActor(const ActorRecord& record) {
   Stmt stmt;
   THEATER_RETURN_IF_ERROR(stmt.Prepare(
       reader_db_,
-      "INSERT INTO actors (id, name, manifest, created, status) VALUES (?1, ?2, ?3, ?4, ?5) "
-      "ON CONFLICT (id) DO UPDATE SET name = excluded.name, manifest = excluded.manifest, "
-      "status = excluded.status;"));
+      "INSERT INTO actors (id, name, manifest, created, status, parent, recovery) VALUES (?1, ?2, "
+      "?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO UPDATE SET name = excluded.name, manifest = "
+      "excluded.manifest, status = excluded.status, parent = excluded.parent, recovery = "
+      "excluded.recovery;"));
   stmt.BindText(1, record.actor_id);
   stmt.BindText(2, record.name);
   stmt.BindText(3, record.manifest);
   stmt.BindInt(4, static_cast<int64_t>(record.created_ms));
   stmt.BindText(5, record.status);
+  if (record.parent_id) stmt.BindText(6, *record.parent_id);
+  stmt.BindText(7, record.recovery);
   THEATER_ASSIGN_OR_RETURN(bool row, stmt.Step("registering actor " + record.actor_id));
   (void)row;
   return Status();
 }
 
-Result<std::vector<ActorRecord>> ChainStore::ListActors() {
+Result<std::vector<ActorRecord>> ChainStore::ListActors(bool count_events) {
   std::lock_guard reader_lock(reader_mu_);
   if (reader_db_ == nullptr) return FailedPrecondition("chain store is closed");
   THEATER_RETURN_IF_ERROR(Exec(reader_db_, "BEGIN;"));
@@ -989,16 +1101,29 @@ Result<std::vector<ActorRecord>> ChainStore::ListActors() {
     std::map<std::string, ActorRecord> actors;
     Stmt registry;
     THEATER_RETURN_IF_ERROR(
-        registry.Prepare(reader_db_, "SELECT id, name, manifest, created, status FROM actors;"));
+        registry.Prepare(reader_db_,
+                         "SELECT id, name, manifest, created, status, parent, recovery FROM "
+                         "actors;"));
     for (;;) {
       THEATER_ASSIGN_OR_RETURN(bool row, registry.Step("listing actors"));
       if (!row) break;
-      ActorRecord record{registry.Text(0), registry.Text(1),
-                         registry.Text(2), static_cast<uint64_t>(registry.Int(3)),
-                         registry.Text(4), 0};
+      ActorRecord record;
+      record.actor_id = registry.Text(0);
+      record.name = registry.Text(1);
+      record.manifest = registry.Text(2);
+      record.created_ms = static_cast<uint64_t>(registry.Int(3));
+      record.status = registry.Text(4);
+      if (!registry.IsNull(5)) record.parent_id = registry.Text(5);
+      record.recovery = registry.Text(6);
       actors[record.actor_id] = std::move(record);
     }
     Stmt counts;
+    if (!count_events) {
+      std::vector<ActorRecord> out;
+      out.reserve(actors.size());
+      for (auto& [id, record] : actors) out.push_back(std::move(record));
+      return out;
+    }
     THEATER_RETURN_IF_ERROR(
         counts.Prepare(reader_db_,
                        "SELECT k.actor, c.n FROM (SELECT actor_key, COUNT(*) AS n FROM events "

@@ -1085,7 +1085,7 @@ TEST(ChainStoreTest, UpgradesVersion2InPlace) {
   }
   int64_t version = 0;
   std::set<std::string> tables = RawTables(dir.path(), &version);
-  EXPECT_EQ(version, 3);
+  EXPECT_EQ(version, 4);
   EXPECT_EQ(tables,
             (std::set<std::string>{"schema_version", "actor_keys", "events", "anchors", "actors"}));
   auto store = OpenOrDie(dir.path());
@@ -1119,7 +1119,7 @@ TEST(ChainStoreTest, UpgradesVersion1InPlace) {
   ASSERT_TRUE(store->Close().ok());
   int64_t version = 0;
   RawTables(dir.path(), &version);
-  EXPECT_EQ(version, 3);
+  EXPECT_EQ(version, 4);
 }
 
 TEST(ChainStoreTest, FailedUpgradeLeavesTheDatabaseAsItWas) {

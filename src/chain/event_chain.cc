@@ -17,6 +17,16 @@ Result<std::unique_ptr<EventChain>> EventChain::FromEvents(std::vector<Event> ev
   return chain;
 }
 
+std::unique_ptr<EventChain> EventChain::Continuing(size_t next_index, const Hash& head,
+                                                  Clock clock) {
+  auto chain = std::make_unique<EventChain>(std::move(clock));
+  // As if every earlier event had been dropped from memory: the next one links to `head`.
+  chain->dropped_ = next_index;
+  chain->anchor_ = head;
+  chain->head_ = head;
+  return chain;
+}
+
 Event& EventChain::NextSlotLocked() {
   Event* slot;
   if (ring_.size() < max_events_) {

@@ -406,6 +406,13 @@ class CliServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     home_ = NewTempDir("theater-cli-e2e");
+    StartServer();
+    messenger_manifest_ = WriteManifest("messenger", kMessenger);
+    probe_manifest_ = WriteManifest("probe", kProbe);
+  }
+  // Starts `theater server` on home_ (again, after a test stopped the last one) and waits until
+  // it listens.
+  void StartServer(const std::vector<std::string>& more_args = {}) {
     std::map<std::string, std::string> server_env = BaseEnv(home_, "");
     if (!Token().empty()) server_env["THEATER_SERVER_TOKEN"] = Token();
     std::vector<std::string> server_args{
@@ -413,6 +420,7 @@ class CliServerTest : public ::testing::Test {
         "--cache-dir", kCacheDir,     "--durability", "none",   "--workers",
         "2",           "--log-level", "warn"};
     for (const std::string& arg : ExtraServerArgs()) server_args.push_back(arg);
+    for (const std::string& arg : more_args) server_args.push_back(arg);
     server_ = std::make_unique<Child>(server_args, server_env, "", /*keep_stdin_open=*/true);
     ASSERT_TRUE(server_->WaitForOutput(
         [](const std::string& out) { return out.find('\n') != std::string::npos; }, 30s))
@@ -421,8 +429,14 @@ class CliServerTest : public ::testing::Test {
     const std::string prefix = "listening on ";
     ASSERT_EQ(line.rfind(prefix, 0), 0u) << line;
     address_ = line.substr(prefix.size(), line.find('\n') - prefix.size());
-    messenger_manifest_ = WriteManifest("messenger", kMessenger);
-    probe_manifest_ = WriteManifest("probe", kProbe);
+  }
+  // Stops the server with SIGTERM; returns what it wrote on stderr.
+  std::string StopServer() {
+    server_->Signal(SIGTERM);
+    Finished f = server_->Finish(30s);
+    EXPECT_EQ(f.code, 0) << f.err;
+    server_.reset();
+    return f.err;
   }
   void TearDown() override {
     if (server_) {
@@ -538,19 +552,17 @@ TEST_F(CliServerTest, StartListStateStop) {
 TEST_F(CliServerTest, SigtermStopsEveryActorAndSyncsTheirChains) {
   const std::string id = StartActor(probe_manifest_);
   EXPECT_EQ(Request(id, "count"), "1");
-  server_->Signal(SIGTERM);
-  Finished f = server_->Finish(30s);
-  EXPECT_EQ(f.code, 0) << f.err;
-  server_.reset();
-  // The database the server left behind: the actor stopped, its chain whole and verified, its
-  // last event the stop.
+  StopServer();
+  // The database the server left behind: the actor stopped but recorded as running, with what
+  // recovers it, its chain whole and verified, its last event the stop.
   auto store = chain::ChainStore::Open(home_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   auto records = (*store)->ListActors();
   ASSERT_TRUE(records.ok());
   ASSERT_EQ(records->size(), 1u);
   EXPECT_EQ((*records)[0].actor_id, id);
-  EXPECT_EQ((*records)[0].status, "stopped");
+  EXPECT_EQ((*records)[0].status, "running");
+  EXPECT_THAT((*records)[0].recovery, HasSubstr("module_sha256"));
   auto events = (*store)->LoadChain(id);
   ASSERT_TRUE(events.ok()) << events.status().ToString();
   EXPECT_TRUE(chain::VerifyEvents(*events).ok());
@@ -559,6 +571,31 @@ TEST_F(CliServerTest, SigtermStopsEveryActorAndSyncsTheirChains) {
   auto* life = std::get_if<chain::Lifecycle>(&*last);
   ASSERT_NE(life, nullptr);
   EXPECT_EQ(life->kind, "actor-stopped");
+}
+
+// A server that restarts brings its actors back (same ids, states going on); `--no-recover`
+// starts with none and leaves them recorded for a later start.
+TEST_F(CliServerTest, ARestartedServerBringsItsActorsBack) {
+  const std::string id = StartActor(probe_manifest_);
+  EXPECT_EQ(Request(id, "count"), "1");
+  EXPECT_EQ(Request(id, "count"), "2");
+  StopServer();
+  StartServer();
+  EXPECT_TRUE(Listed(id));
+  EXPECT_EQ(Request(id, "count"), "3");
+  EXPECT_THAT(StopServer(), HasSubstr("recovered 1 actor in"));
+
+  StartServer({"--no-recover"});
+  EXPECT_FALSE(Listed(id));
+  StopServer();
+  StartServer();
+  EXPECT_TRUE(Listed(id));
+  EXPECT_EQ(Request(id, "count"), "4");
+  Finished verified = Run({"chain", "verify", id});
+  EXPECT_EQ(verified.code, 0) << verified.out << verified.err;
+  Finished replayed = Run({"replay", id});
+  EXPECT_EQ(replayed.code, 0) << replayed.out << replayed.err;
+  EXPECT_THAT(replayed.out, HasSubstr("identical"));
 }
 
 TEST_F(CliServerTest, RawSocketClientsOfTheServerProcess) {

@@ -27,6 +27,7 @@ struct ServerArgs {
   std::string log_level = "info";
   bool save_all_chains = false;
   bool auto_handlers = false;
+  bool no_recover = false;
   std::vector<std::string> manifest_roots;
   // Limits (ServerOptions; docs/protocol.md, section 6): the defaults are ServerOptions'.
   server::ServerOptions limits;
@@ -81,6 +82,7 @@ int Server(Context& ctx, const ServerArgs& args) {
   options.runtime.workers = args.workers;
   options.runtime.save_all_chains = args.save_all_chains;
   options.runtime.auto_handlers = args.auto_handlers;
+  options.recover = !args.no_recover;
   options.runtime.engine.preempt_slice =
       std::chrono::microseconds(static_cast<int64_t>(args.preempt_slice_ms * 1000));
   // Compile progress lines would interleave with "listening on ..." for scripts reading stdout.
@@ -123,6 +125,9 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
       ->capture_default_str();
   cmd->add_flag("--save-all-chains", args->save_all_chains,
                 "Store every actor's chain, also those whose manifest says save_chain = false");
+  cmd->add_flag("--no-recover", args->no_recover,
+                "Start with no actors: do not bring back those this home's server was running "
+                "when it last stopped or crashed (they stay recorded for a later start)");
   cmd->add_flag("--auto-handlers", args->auto_handlers,
                 "Let actors use handlers their manifests do not declare (for development; a "
                 "manifest's auto_handlers key overrides it)");

@@ -394,9 +394,12 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
       config_.chain->Append(
           chain::Lifecycle{"component-updated", "component sha256:" + op.module->wasm_sha256()});
       replaced_host = std::exchange(host_, std::move(op.new_host));
-      std::lock_guard<std::mutex> lock(mu_);
-      module_ = op.module;
-      export_forms_.clear();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        module_ = op.module;
+        export_forms_.clear();
+      }
+      runtime_.OnComponentUpdated(*this);
     } else {
       config_.chain->Append(
           chain::Lifecycle{"component-update-failed", result.status().ToString()});
@@ -496,6 +499,11 @@ void Actor::ApplyRetention() {
   }
   snapshot_index_ = index;
   snapshot_bytes_ = chain.payload_bytes();
+}
+
+std::string Actor::module_sha256() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return module_ ? module_->wasm_sha256() : std::string();
 }
 
 bool Actor::DeliveryWaitsForDurability() const {

@@ -138,6 +138,8 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // True from the moment a stop begins (graceful or forced), through to Stopped.
   bool stopping() const;
   StateBytes committed_state() const;
+  // The SHA-256 (hex) of the module it runs now.
+  std::string module_sha256() const;
   ActorMetrics metrics() const;
   ActorSummary summary() const;
 

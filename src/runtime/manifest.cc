@@ -444,7 +444,9 @@ Result<Manifest> ParseManifest(std::string_view toml_text, fs::path base_dir,
   Context ctx(std::move(source_name));
   try {
     toml::table root = toml::parse(toml_text, ctx.source_name());
-    return BuildManifest(root, std::move(base_dir), std::move(base_url), ctx);
+    Result<Manifest> built = BuildManifest(root, std::move(base_dir), std::move(base_url), ctx);
+    if (built.ok()) built->text.assign(toml_text);
+    return built;
   } catch (const toml::parse_error& e) {
     return ParseError(ctx.Where(e.source()) +
                       ": TOML syntax error: " + std::string(e.description()));

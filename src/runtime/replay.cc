@@ -177,6 +177,9 @@ class ChainReplay final : public HostCallReplay {
           limits_ = load->limits;
           actor_id_ = load->actor_id;
           name_ = load->name.empty() ? "replayed actor" : load->name;
+          // What the instance before had: a recovery must resume exactly from it.
+          previous_state_ = host_ ? host_->state() : state_;
+          previous_instance_ = host_ != nullptr;
           host_.reset();
           state_ = nullptr;
           THEATER_ASSIGN_OR_RETURN(module_, ResolveModule(load->module_sha256, at));
@@ -191,6 +194,12 @@ class ChainReplay final : public HostCallReplay {
                                    ": an initial state must be a byte list");
           }
           state_ = std::make_shared<const std::vector<uint8_t>>(std::move(state.mutable_bytes()));
+          if (initial.source == "recovery" && previous_instance_ &&
+              (!previous_state_ || *previous_state_ != *state_)) {
+            (void)Diverge(at, "a recovery resumed from a state other than the one the replay "
+                              "computed for the instance before it");
+            break;
+          }
           CopyEvent(at);
           break;
         }
@@ -550,6 +559,13 @@ class ChainReplay final : public HostCallReplay {
         if (!made.ok() && setup_failed) return Status();
         return made;
       }
+      if (role == Role::kActorLoad) {
+        // The instance was lost in the middle of this call (the host crashed, and a recovery
+        // started a new one): its export call was never recorded, so what it did is not replayed.
+        // Its host calls are copied as they are.
+        while (!diverged() && next_ < j) CopyEvent(next_);
+        return Status();
+      }
       if (role == Role::kComponentSwap) {
         THEATER_RETURN_IF_ERROR(
             Swap(std::get<chain::Lifecycle>(*Rec(j).payload).message, j));
@@ -770,6 +786,10 @@ class ChainReplay final : public HostCallReplay {
   size_t served_at_ = 0;   // the host call served last
   bool swapped_ahead_ = false;
   std::optional<chain::RecordedLimits> limits_;  // the limits the actor-load event names
+  // At an actor-load: the state the instance before it had, and whether there was one (what a
+  // recovery's initial state is checked against).
+  StateBytes previous_state_;
+  bool previous_instance_ = false;
   std::optional<std::string> cut_short_;  // the recorded error of the failed call running
   bool ended_by_replay_ = false;  // the replay ended that call where its recording ends
   std::optional<size_t> unfinished_at_;  // where a call still running when the chain was read begins

@@ -3,9 +3,11 @@
 // The victim of the runtime's kill -9 test (runtime_test.cc, KillNineDuringChainWrites): runs
 // actors whose chains are saved and keeps them busy until it is killed.
 //
-//   runtime_crash_child <home> <probe.wasm> <none|batched|strict>
+//   runtime_crash_child <home> <probe.wasm> <none|batched|strict> [durable]
 //
-// Prints "ready" once chains are being written, then calls actors forever.
+// Prints "ready" once chains are being written, then calls actors forever. With `durable` (the
+// recovery test, recovery_test.cc) its actors are durable, and every other one has a state
+// large enough to be recorded by digest.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -16,8 +18,9 @@
 
 int main(int argc, char** argv) {
   using namespace theater;
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: runtime_crash_child <home> <probe.wasm> <durability>\n");
+  const bool durable = argc == 5 && std::string(argv[4]) == "durable";
+  if (argc != 4 && !durable) {
+    std::fprintf(stderr, "usage: runtime_crash_child <home> <probe.wasm> <durability> [durable]\n");
     return 2;
   }
   RuntimeOptions options;
@@ -33,6 +36,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.durability = *durability;
+  options.durable_actors = durable;
   options.log_sink = [](std::string_view, std::string_view, std::string_view) {};
   auto runtime = TheaterRuntime::Create(options, BuiltinHandlers());
   if (!runtime.ok()) {
@@ -51,6 +55,15 @@ int main(int argc, char** argv) {
       return 1;
     }
     ids.push_back(*id);
+    if (durable && i % 2 == 0) {
+      auto padded = (*runtime)->Call(
+          *id, "theater:simple/message-server-client", "handle-request",
+          {abi::Value::String("r"), abi::Value::Bytes({'p', 'a', 'd', ':', '2', '0', '0', '0'})});
+      if (!padded.ok()) {
+        std::fprintf(stderr, "%s\n", padded.status().ToString().c_str());
+        return 1;
+      }
+    }
   }
   for (uint64_t n = 0;; ++n) {
     auto r = (*runtime)->Call(

@@ -221,8 +221,12 @@ void RuntimeImpl::Log(const Actor& actor, std::string_view line) {
   }
 }
 
-std::shared_ptr<chain::EventChain> RuntimeImpl::NewChain(const std::string& id, bool persist) {
-  auto chain = std::make_shared<chain::EventChain>();
+std::shared_ptr<chain::EventChain> RuntimeImpl::NewChain(const std::string& id, bool persist,
+                                                         const ChainContinuation* continuing) {
+  std::shared_ptr<chain::EventChain> chain =
+      continuing != nullptr
+          ? chain::EventChain::Continuing(continuing->next_index, continuing->head)
+          : std::make_shared<chain::EventChain>();
   chain->SetMemoryLimit(options_.chain_memory_events);
   chain->AddObserver(hub_.ObserverFor(id));
   if (persist && store_) {
@@ -613,21 +617,11 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
     state = std::make_shared<const std::vector<uint8_t>>(std::move(*loaded->state));
   }
 
-  Result<PermissionPolicy> policy =
-      ParsePermissionPolicy(manifest.permission_policy, policy_handlers_);
-  if (!policy.ok()) {
-    done(policy.status().WithContext(manifest.source_name));
+  Result<std::shared_ptr<const EffectivePermissions>> permissions =
+      PermissionsFor(manifest, parent.get());
+  if (!permissions.ok()) {
+    done(permissions.status());
     return;
-  }
-  // A child's permissions are its parent's, narrowed by its manifest's policy; a top-level
-  // actor's are the root permissions, narrowed the same way (shared when it has no policy).
-  std::shared_ptr<const EffectivePermissions> permissions = root_permissions_;
-  if (parent) {
-    permissions = std::make_shared<const EffectivePermissions>(
-        ComputeEffectivePermissions(parent->permissions(), *policy));
-  } else if (!manifest.permission_policy.empty()) {
-    permissions = std::make_shared<const EffectivePermissions>(
-        ComputeEffectivePermissions(*root_permissions_, *policy));
   }
 
   if (files && manifest.component_kind == ReferenceKind::kFile) {
@@ -645,18 +639,58 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
     return;
   }
 
+  LaunchActor(std::move(request), std::move(parent), std::move(manifest), std::move(state),
+              std::move(module).value(), std::move(permissions).value(), std::move(chain), nullptr,
+              std::move(done), std::move(begin_done));
+}
+
+Status RuntimeImpl::CapLimits(ManifestLimits& child, const ManifestLimits& parent) {
+  return CapLimitsAtParent(child, parent);
+}
+
+Result<std::shared_ptr<const EffectivePermissions>> RuntimeImpl::PermissionsFor(
+    const Manifest& manifest, const Actor* parent) const {
+  Result<PermissionPolicy> policy =
+      ParsePermissionPolicy(manifest.permission_policy, policy_handlers_);
+  if (!policy.ok()) return policy.status().WithContext(manifest.source_name);
+  // A child's permissions are its parent's, narrowed by its manifest's policy; a top-level
+  // actor's are the root permissions, narrowed the same way (shared when it has no policy).
+  if (parent) {
+    return std::make_shared<const EffectivePermissions>(
+        ComputeEffectivePermissions(parent->permissions(), *policy));
+  }
+  if (!manifest.permission_policy.empty()) {
+    return std::make_shared<const EffectivePermissions>(
+        ComputeEffectivePermissions(*root_permissions_, *policy));
+  }
+  return root_permissions_;
+}
+
+void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> parent,
+                              Manifest manifest, StateBytes state,
+                              std::shared_ptr<const engine::Module> module,
+                              std::shared_ptr<const EffectivePermissions> permissions,
+                              std::shared_ptr<chain::EventChain> chain,
+                              const ChainContinuation* recovery, Callback<std::string> done,
+                              Callback<std::string> begin_done) {
   std::string id = request.actor_id.value_or(NewUuid());
   if (!IsUuid(id)) {
     done(InvalidArgument("actor id '" + id + "' is not a UUID"));
     return;
   }
-  bool persist =
-      options_.persist && (manifest.save_chain.value_or(options_.save_chains_by_default) ||
-                           options_.save_all_chains);
+  // A recovered actor's chain is saved by definition (only such actors are recovered).
+  bool persist = options_.persist &&
+                 (recovery != nullptr ||
+                  manifest.save_chain.value_or(options_.save_chains_by_default) ||
+                  options_.save_all_chains);
+  if (recovery != nullptr) {
+    chain = NewChain(id, persist, recovery);
+    chain->Append(chain::Lifecycle{"actor-recovered", recovery->note});
+  }
   if (!chain) chain = NewChain(id, persist);
   chain->Append(chain::Lifecycle{
       "actor-load",
-      chain::ActorLoadMessage(id, manifest.name, manifest.version, (*module)->wasm_sha256(),
+      chain::ActorLoadMessage(id, manifest.name, manifest.version, module->wasm_sha256(),
                               chain::RecordedLimits{manifest.limits.memory_limit_mb << 20,
                                                     manifest.limits.stack_size_kb * 1024,
                                                     manifest.limits.init_deadline_ms,
@@ -664,13 +698,15 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
   if (state) {
     // What the instance starts from, so that a replay starts there too (none: no event).
     chain->AppendWith(chain::kLifecycleEventType, [&](std::vector<uint8_t>& payload) {
-      chain::EncodeInitialStateTo(request.resume ? "resume" : "init_state",
+      chain::EncodeInitialStateTo(recovery != nullptr ? "recovery"
+                                  : request.resume    ? "resume"
+                                                      : "init_state",
                                   abi::Value::Bytes(*state), payload, byte_spill_.get());
     });
   }
 
   Result<std::vector<std::unique_ptr<Handler>>> handlers =
-      registry_.Activate(manifest, **module, options_.auto_handlers);
+      registry_.Activate(manifest, *module, options_.auto_handlers);
   if (!handlers.ok()) {
     chain->Append(chain::Lifecycle{"runtime-setup", "error: " + handlers.status().ToString()});
     done(handlers.status());
@@ -693,8 +729,7 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
   config.sequence = ++sequence;
   config.persisted = persist && store_;
   auto actor = std::make_shared<Actor>(*this, std::move(config));
-  Status setup =
-      actor->Setup(std::move(module).value(), std::move(state), std::move(handlers).value());
+  Status setup = actor->Setup(std::move(module), std::move(state), std::move(handlers).value());
   if (!setup.ok()) {
     chain->Append(chain::Lifecycle{"runtime-setup", "error: " + setup.ToString()});
     done(setup);
@@ -722,9 +757,9 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
     done(refused);
     return;
   }
-  if (store_) {
-    Status registered = store_->UpsertActor(
-        chain::ActorRecord{id, actor->name(), actor->origin().manifest, 0, "running", 0});
+  // A recovered actor's row says so already (RecoverOne marks one it finds otherwise).
+  if (store_ && recovery == nullptr) {
+    Status registered = store_->UpsertActor(RegistryRecord(*actor, "running"));
     if (!registered.ok()) spdlog::warn("actor {}: registry: {}", id, registered.ToString());
   }
   spdlog::debug("actor {} ({}): Starting", id, actor->name());
@@ -1077,9 +1112,17 @@ void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& 
   }
   if (store_) {
     bool failed = report && report->kind == ChildEvent::Kind::kError;
-    Status registered = store_->UpsertActor(chain::ActorRecord{
-        actor.id(), actor.name(), actor.origin().manifest, 0, failed ? "failed" : "stopped", 0});
-    if (!registered.ok()) spdlog::warn("actor {}: registry: {}", actor.id(), registered.ToString());
+    // Stopped by the host's shutdown: it stays recorded as running, to be recovered.
+    const bool kept_for_recovery = !failed && shut_down_ && options_.durable_actors &&
+                                   actor.persisted() && !restarting;
+    if (kept_for_recovery) {
+      KeepStateForRecovery(actor);
+    } else {
+      Status registered = store_->UpsertActor(RegistryRecord(actor, failed ? "failed" : "stopped"));
+      if (!registered.ok()) {
+        spdlog::warn("actor {}: registry: {}", actor.id(), registered.ToString());
+      }
+    }
   }
   std::shared_ptr<Actor> parent = actor.parent_id() ? Find(*actor.parent_id()) : nullptr;
   if (!report) {

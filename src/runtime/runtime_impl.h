@@ -88,6 +88,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
                                             chain::OverflowPolicy policy) override;
   void SetTopLevelListener(std::function<void(const ChildEvent&)> listener) override;
   Status Shutdown() override;
+  Result<RecoveryReport> Recover() override;
   RuntimeCapacity Capacity() const override;
   chain::ChainStore* store() override { return store_.get(); }
   engine::Engine& engine() override { return *engine_; }
@@ -124,6 +125,10 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
                       Callback<std::string> done);
   // Restarts `id` in place (same id, same position among its parent's children).
   void RestartAsync(std::string_view id, std::function<void(Status)> done);
+  // The actor's registry row with `status` (and, with durable_actors, what recovers it).
+  chain::ActorRecord RegistryRecord(const Actor& actor, std::string_view status);
+  // After the actor's component was replaced: its registry row names the new module.
+  void OnComponentUpdated(const Actor& actor);
 
  private:
   // Delivers a child's event to its parent (or the top-level listener) and applies the parent's
@@ -133,13 +138,49 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // siblings; fails the parent upward when its restart budget is spent.
   void ApplySupervision(const std::shared_ptr<Actor>& parent, const ChildEvent& event,
                         const SpawnRequest& request, std::shared_ptr<chain::EventChain> chain);
-  std::shared_ptr<chain::EventChain> NewChain(const std::string& id, bool persist);
+  // Where a recovered actor's chain goes on: after event next_index - 1, whose hash is `head`;
+  // `note` is the message of its actor-recovered event.
+  struct ChainContinuation {
+    size_t next_index = 0;
+    chain::Hash head{};
+    std::string note;
+  };
+  // A chain for actor `id`, saved when `persist`, continuing a saved one when `continuing`.
+  std::shared_ptr<chain::EventChain> NewChain(const std::string& id, bool persist,
+                                              const ChainContinuation* continuing = nullptr);
   // Stops every actor, newest top-level first, each after its children; waits for each.
   void StopAllActors();
   // The body of SpawnWithChain, on a loader thread: reads and checks the manifest, its state and
   // its module, then creates, registers and begins the actor.
   void SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventChain> chain,
                 Callback<std::string> done);
+  // What a spawn does once its manifest, state and module are loaded: records the start in the
+  // chain (a new one unless `chain` is given; with `recovery`, one continuing the saved chain),
+  // activates the handlers, creates, registers and begins the actor (`init`, or only
+  // `_initialize` when resuming). `done` gets setup errors, `begin_done` the outcome of init.
+  void LaunchActor(SpawnRequest request, std::shared_ptr<Actor> parent, Manifest manifest,
+                   StateBytes state, std::shared_ptr<const engine::Module> module,
+                   std::shared_ptr<const EffectivePermissions> permissions,
+                   std::shared_ptr<chain::EventChain> chain, const ChainContinuation* recovery,
+                   Callback<std::string> done, Callback<std::string> begin_done);
+  // The permissions of an actor spawned from `manifest` under `parent` (none: top-level).
+  Result<std::shared_ptr<const EffectivePermissions>> PermissionsFor(const Manifest& manifest,
+                                                                     const Actor* parent) const;
+  // --- Recovery (recovery.cc) ---
+  // Brings back one actor of the registry (its parent, if any, is running again): reads where
+  // its chain ends and the state its last durable event left, loads its manifest and module,
+  // and launches it resuming; returns once it runs again (or why it does not). `cache` holds
+  // what the actors of one Recover() share (manifest texts).
+  struct RecoveryCache;
+  RecoveredActor RecoverOne(const chain::ActorRecord& record, RecoveryCache& cache);
+  // A child's limits capped at its parent's (as a spawn caps them).
+  static Status CapLimits(ManifestLimits& child, const ManifestLimits& parent);
+  // At a shutdown that keeps `actor` for recovery: keeps its state in the store when its chain
+  // records it only by digest, so that the recovery need not replay the chain to find it.
+  void KeepStateForRecovery(const Actor& actor);
+  // Keeps a manifest's text in kChainBytesStoreId (once per text) and returns its SHA-256 hex;
+  // empty when it could not.
+  std::string KeepManifestText(const std::string& text);
   // The module at `path`, from a cache keyed by the file's identity (device, inode, size,
   // modification time), so spawning the same actor again neither reads nor hashes its file.
   Result<std::shared_ptr<const engine::Module>> LoadModule(const std::string& path);
@@ -230,6 +271,9 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // a replay finds when the runtime does not persist (ModuleBySha256).
   std::unordered_map<std::string, std::weak_ptr<const engine::Module>> modules_by_sha_;
   std::atomic<bool> shut_down_{false};
+  // Manifest texts kept in the store already (KeepManifestText), by SHA-256 hex.
+  std::mutex kept_manifests_mu_;
+  std::unordered_set<std::string> kept_manifests_;
 };
 
 }  // namespace theater::runtime

@@ -311,10 +311,30 @@ int Serve(ServeOptions options) {
 
   // A server owns its home: a second one there would run actors with nothing saved.
   options.runtime.exclusive_home = true;
+  options.runtime.durable_actors = true;
   Result<std::unique_ptr<TheaterRuntime>> runtime = TheaterRuntime::Create(options.runtime, BuiltinHandlers());
   if (!runtime.ok()) {
     std::fprintf(stderr, "theater server: %s\n", runtime.status().ToString().c_str());
     return 1;
+  }
+  if (options.recover && options.runtime.persist) {
+    Result<RecoveryReport> recovered = (*runtime)->Recover();
+    if (!recovered.ok()) {
+      std::fprintf(stderr, "theater server: recovering actors: %s\n",
+                   recovered.status().ToString().c_str());
+      return 1;
+    }
+    if (!recovered->actors.empty()) {
+      // On stderr: stdout's first line is "listening on", which scripts wait for.
+      std::fprintf(stderr, "theater server: recovered %zu actor%s in %lld ms", recovered->recovered,
+                   recovered->recovered == 1 ? "" : "s",
+                   static_cast<long long>(recovered->elapsed.count()));
+      if (recovered->failed > 0) {
+        std::fprintf(stderr, "; %zu could not be recovered (`theater list-stored` shows them "
+                     "as unrecovered; the log says why)", recovered->failed);
+      }
+      std::fprintf(stderr, "\n");
+    }
   }
   Result<std::unique_ptr<ManagementServer>> server =
       ManagementServer::Start(**runtime, options.server);

@@ -104,13 +104,18 @@ class ManagementServer {
   virtual void Stop() = 0;
 };
 
-// `theater server`: serves until SIGTERM or SIGINT, then stops every actor, syncs the database
-// and returns 0 (1 when it could not start). Prints "listening on <address>" on stdout once
+// `theater server`: brings back the actors it was running when it last stopped or crashed
+// (ServeOptions::recover; its actors are durable), serves until SIGTERM or SIGINT, then stops
+// every actor, leaving them recorded for the next start, syncs the database and returns 0 (1
+// when it could not start). Prints "listening on <address>" on stdout once
 // ready, so scripts and tests can wait for it. Raises the soft limit on open files to the hard
 // one first: every connection costs a descriptor.
 struct ServeOptions {
   ServerOptions server;
   RuntimeOptions runtime;
+  // Bring back the actors the database records as running (TheaterRuntime::Recover) before
+  // listening; off (`--no-recover`): start with none (they stay recorded, for a later start).
+  bool recover = true;
 };
 int Serve(ServeOptions options);
 

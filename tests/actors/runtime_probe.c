@@ -3,6 +3,8 @@
  * State: "<count>" followed by zero or more "|<note>" segments (notes record what the
  * supervisor callbacks heard). Commands (the request message, as text):
  *   count               count += 1; responds with the new count
+ *   pad:<n>             appends a note of <n> 'x' bytes to the state (a large state); responds
+ *                       with the state's new length
  *   echo:<text>         responds with <text> ("changed:<text>" when built with
  *                       PROBE_CHANGED_ECHO, the replay tests' other build)
  *   get-state           responds with runtime.get-state's view of the state
@@ -128,6 +130,19 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
         theater_format("%llu%.*s", (unsigned long long)n, (int)(s.len - digits), s.ptr + digits);
     theater_state_adopt(state, (uint8_t*)rebuilt.ptr, rebuilt.len);
     respond_fmt(response, "%llu", (unsigned long long)n);
+  } else if (has_prefix(msg, "pad:", &arg)) {
+    char* text = theater_string_to_cstr(arg);
+    size_t n = (size_t)strtoull(text, NULL, 10);
+    free(text);
+    theater_string_t s = theater_state_str(state);
+    size_t len = s.len + 1 + n;
+    uint8_t* grown = (uint8_t*)malloc(len);
+    if (grown == NULL) return theater_err("pad: out of memory");
+    memcpy(grown, s.ptr, s.len);
+    grown[s.len] = '|';
+    memset(grown + s.len + 1, 'x', n);
+    theater_state_adopt(state, grown, len);
+    respond_fmt(response, "%zu", len);
   } else if (has_prefix(msg, "echo:", &arg)) {
 #ifdef PROBE_CHANGED_ECHO
     respond_fmt(response, "changed:%.*s", (int)arg.len, arg.ptr);

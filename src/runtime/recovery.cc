@@ -1,0 +1,473 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Recovery (theater/recovery.h, docs/persistence.md "Recovery"): the registry rows of durable
+// actors, and bringing those actors back after the host restarts.
+//
+// What a row keeps (ActorRecord::recovery, JSON): the SHA-256 of the manifest's text (the text
+// itself is in the store kChainBytesStoreId, like the modules and large byte lists chains name),
+// where the manifest came from (so that its relative paths resolve as they did), and the module
+// the actor runs now. The state is not in the row: it is in the chain, in the last event that
+// fixes it (an export call's new state, or the state an instance started from), which is the
+// state of the last durable event by construction: what is not durable is not in the database.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+#include "common/bytes.h"
+#include "runtime/runtime_impl.h"
+#include "theater/chain_store.h"
+#include "theater/content_store.h"
+
+namespace theater::runtime {
+namespace {
+
+using abi::Value;
+
+// Recoveries running at once: the work is CPU (instantiation) and a few reads, so a few more
+// than the cores keeps them busy while one waits for the database.
+constexpr size_t kRecoveryParallelism = 8;
+
+// The registry row's `recovery` JSON.
+struct RecoveryRecord {
+  std::string manifest_sha256;
+  std::string module_sha256;
+  std::string source_name;
+  std::string base_dir;
+  std::string base_url;
+};
+
+std::string EncodeRecoveryRecord(const RecoveryRecord& r) {
+  return nlohmann::json{{"format", 1},
+                        {"manifest_sha256", r.manifest_sha256},
+                        {"module_sha256", r.module_sha256},
+                        {"source_name", r.source_name},
+                        {"base_dir", r.base_dir},
+                        {"base_url", r.base_url}}
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<RecoveryRecord> ParseRecoveryRecord(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || j.value("format", 0) != 1) {
+    return ParseError("the registry's recovery record is not one this build reads");
+  }
+  RecoveryRecord r;
+  auto text_field = [&](const char* name, std::string& out) -> Status {
+    auto it = j.find(name);
+    if (it == j.end() || !it->is_string()) {
+      return ParseError(std::string("the registry's recovery record has no ") + name);
+    }
+    out = it->get<std::string>();
+    return Status();
+  };
+  THEATER_RETURN_IF_ERROR(text_field("manifest_sha256", r.manifest_sha256));
+  THEATER_RETURN_IF_ERROR(text_field("module_sha256", r.module_sha256));
+  THEATER_RETURN_IF_ERROR(text_field("source_name", r.source_name));
+  THEATER_RETURN_IF_ERROR(text_field("base_dir", r.base_dir));
+  THEATER_RETURN_IF_ERROR(text_field("base_url", r.base_url));
+  return r;
+}
+
+// Where a saved chain says its actor resumes: its head, and the state the newest event that
+// fixes one left.
+struct ResumePoint {
+  size_t next_index = 0;
+  chain::Hash head{};
+  size_t state_event = 0;
+  // The state: absent (none), the bytes, or a digest to look up (or recompute).
+  std::optional<std::vector<uint8_t>> state;
+  std::optional<abi::BytesDigest> state_digest;
+};
+
+// Reads the chain's newest events back to the one that fixes the state. Fails when the tail
+// does not verify, when the actor's last instance had not finished (or failed) its init, or
+// when there is no chain.
+Result<ResumePoint> FindResumePoint(chain::ChainStore& store, const std::string& id) {
+  ResumePoint point;
+  bool found_state = false;
+  bool after_load = false;  // the newer neighbour was an actor-load with no state after it
+  std::optional<size_t> load_index;
+  Status problem;
+  chain::BackwardVisitReport report;
+  auto take_bytes = [&](const Value& v) {
+    if (v.is_bytes_digest()) {
+      point.state_digest = v.bytes_digest();
+    } else if (v.is_bytes()) {
+      point.state = v.as_bytes();
+    }
+  };
+  THEATER_RETURN_IF_ERROR(store.VisitChainBackward(
+      id,
+      [&](chain::Event&& event, size_t index) {
+        if (after_load) {
+          // The event before a state-less actor-load: a recovery of an actor that had no state
+          // records "actor-recovered" there; anything else means the instance never finished init.
+          Result<chain::Payload> before = chain::DecodePayload(event.payload);
+          const auto* step = before.ok() ? std::get_if<chain::Lifecycle>(&*before) : nullptr;
+          if (step != nullptr && step->kind == "actor-recovered") {
+            found_state = true;
+            point.state_event = *load_index;
+          }
+          return false;
+        }
+        if (event.type != "wasm" && event.type != chain::kLifecycleEventType) return true;
+        Result<chain::Payload> payload = chain::DecodePayload(event.payload);
+        if (!payload.ok()) {
+          problem = payload.status().WithContext("event #" + std::to_string(index));
+          return false;
+        }
+        if (const auto* call = std::get_if<chain::ExportCall>(&*payload)) {
+          if (call->function == "theater:simple/actor#init" && !call->result.ok()) {
+            problem = FailedPrecondition("its init failed (event #" + std::to_string(index) +
+                                         "): " + *call->result.error);
+            return false;
+          }
+          point.state_event = index;
+          found_state = true;
+          const chain::StateRecord& s = call->new_state;
+          if (s.form == chain::StateRecord::Form::kInline) point.state = s.bytes;
+          if (s.form == chain::StateRecord::Form::kDigest) {
+            point.state_digest = abi::BytesDigest{s.size, s.digest};
+          }
+          return false;
+        }
+        if (const auto* initial = std::get_if<chain::InitialState>(&*payload)) {
+          point.state_event = index;
+          found_state = true;
+          take_bytes(initial->state);
+          return false;
+        }
+        if (const auto* step = std::get_if<chain::Lifecycle>(&*payload)) {
+          if (step->kind == "actor-load") {
+            after_load = true;
+            load_index = index;
+          }
+        }
+        return true;
+      },
+      &report));
+  if (!report.found || !report.head) return NotFound("no saved chain");
+  THEATER_RETURN_IF_ERROR(report.problem.WithContext("its chain does not verify"));
+  THEATER_RETURN_IF_ERROR(problem);
+  if (!found_state) {
+    return FailedPrecondition(load_index ? "its init had not finished when the host stopped"
+                                         : "its chain records no start of an instance");
+  }
+  point.next_index = report.next_index;
+  point.head = *report.head;
+  return point;
+}
+
+}  // namespace
+
+// The manifest texts and modules a recovery has loaded, shared by its workers.
+struct RuntimeImpl::RecoveryCache {
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<const std::string>> manifests;  // by SHA-256 hex
+};
+
+std::string RuntimeImpl::KeepManifestText(const std::string& text) {
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(text.data()),
+                                       text.size());
+  const chain::Hash sha = chain::Sha256(bytes);
+  std::string hex = chain::ToHex(sha);
+  {
+    std::lock_guard<std::mutex> lock(kept_manifests_mu_);
+    if (kept_manifests_.count(hex)) return hex;
+  }
+  if (!KeepChainBytes(bytes, sha)) return {};
+  std::lock_guard<std::mutex> lock(kept_manifests_mu_);
+  kept_manifests_.insert(hex);
+  return hex;
+}
+
+chain::ActorRecord RuntimeImpl::RegistryRecord(const Actor& actor, std::string_view status) {
+  chain::ActorRecord record;
+  record.actor_id = actor.id();
+  record.name = actor.name();
+  record.manifest = actor.origin().manifest;
+  record.status = std::string(status);
+  record.parent_id = actor.parent_id();
+  if (options_.durable_actors && actor.persisted() && status == "running") {
+    const Manifest& m = actor.manifest();
+    RecoveryRecord r;
+    r.manifest_sha256 = KeepManifestText(m.text);
+    r.module_sha256 = actor.module_sha256();
+    r.source_name = m.source_name;
+    r.base_dir = m.base_dir.string();
+    r.base_url = m.base_url;
+    // Without its manifest kept the actor cannot come back: it is then recorded as not durable.
+    if (!r.manifest_sha256.empty() && !m.text.empty()) record.recovery = EncodeRecoveryRecord(r);
+  }
+  return record;
+}
+
+void RuntimeImpl::OnComponentUpdated(const Actor& actor) {
+  if (!store_ || !options_.durable_actors || !actor.persisted()) return;
+  // Called on the worker that ran the update: the database is written on a loader thread.
+  std::shared_ptr<Actor> held = Find(actor.id());
+  if (!held) return;
+  Status posted = loader_->Post([this, held] {
+    if (held->stopping()) return;
+    Status registered = store_->UpsertActor(RegistryRecord(*held, "running"));
+    if (!registered.ok()) spdlog::warn("actor {}: registry: {}", held->id(), registered.ToString());
+  });
+  if (!posted.ok()) spdlog::warn("actor {}: registry: {}", actor.id(), posted.ToString());
+}
+
+void RuntimeImpl::KeepStateForRecovery(const Actor& actor) {
+  StateBytes state = actor.committed_state();
+  if (!state || !chain::StateRecordedByDigest(state->size())) return;
+  if (!KeepChainBytes(*state, chain::Sha256(*state))) {
+    spdlog::warn("actor {}: its state could not be kept for recovery (a recovery will replay "
+                 "its chain to find it)",
+                 actor.id());
+  }
+}
+
+RecoveredActor RuntimeImpl::RecoverOne(const chain::ActorRecord& record, RecoveryCache& cache) {
+  RecoveredActor out;
+  out.id = record.actor_id;
+  out.name = record.name;
+  out.parent_id = record.parent_id;
+  auto failed = [&](Status why) {
+    out.status = std::move(why);
+    return out;
+  };
+  Result<RecoveryRecord> recovery = ParseRecoveryRecord(record.recovery);
+  if (!recovery.ok()) return failed(recovery.status());
+  Result<ResumePoint> point = FindResumePoint(*store_, record.actor_id);
+  if (!point.ok()) return failed(point.status());
+  out.resumed_after_event = point->state_event;
+
+  // The state: recorded inline, kept by its digest, or recomputed by a replay.
+  std::optional<std::vector<uint8_t>> state = std::move(point->state);
+  out.state_source = state ? "chain" : "none";
+  if (point->state_digest) {
+    const std::string hex = chain::ToHex(point->state_digest->sha256);
+    Result<store::ContentStore*> content = content_store();
+    Result<std::vector<uint8_t>> kept =
+        content.ok() ? (*content)->Get(kChainBytesStoreId, hex)
+                     : Result<std::vector<uint8_t>>(content.status());
+    if (kept.ok() && chain::Sha256(*kept) == point->state_digest->sha256) {
+      state = std::move(*kept);
+      out.state_source = "store";
+    } else {
+      ReplayOptions until;
+      until.until = point->state_event;
+      Result<ReplayReport> replayed = Replay(record.actor_id, until);
+      if (!replayed.ok()) {
+        return failed(replayed.status().WithContext("its state (sha256:" + hex.substr(0, 12) +
+                                                    ") is not kept, and replaying its chain"));
+      }
+      if (replayed->divergence || !replayed->state ||
+          chain::Sha256(*replayed->state) != point->state_digest->sha256) {
+        return failed(ValidationError("its state (sha256:" + hex.substr(0, 12) +
+                               ") is not kept, and a replay of its chain does not give it back"));
+      }
+      state = std::move(replayed->state);
+      out.state_source = "replay";
+    }
+  }
+
+  // The manifest, as it was parsed then.
+  std::shared_ptr<const std::string> text;
+  {
+    std::lock_guard<std::mutex> lock(cache.mu);
+    if (auto it = cache.manifests.find(recovery->manifest_sha256); it != cache.manifests.end()) {
+      text = it->second;
+    }
+  }
+  if (!text) {
+    Result<store::ContentStore*> content = content_store();
+    if (!content.ok()) return failed(content.status().WithContext("reading its manifest"));
+    Result<std::vector<uint8_t>> bytes =
+        (*content)->Get(kChainBytesStoreId, recovery->manifest_sha256);
+    if (!bytes.ok()) {
+      return failed(bytes.status().WithContext("its manifest (sha256:" +
+                                               recovery->manifest_sha256.substr(0, 12) +
+                                               ") is not in the store"));
+    }
+    text = std::make_shared<const std::string>(bytes->begin(), bytes->end());
+    std::lock_guard<std::mutex> lock(cache.mu);
+    cache.manifests.emplace(recovery->manifest_sha256, text);
+  }
+  Result<Manifest> manifest =
+      ParseManifest(*text, recovery->base_dir, recovery->source_name, recovery->base_url);
+  if (!manifest.ok()) return failed(manifest.status().WithContext("parsing its manifest again"));
+  out.name = manifest->name;
+
+  std::shared_ptr<Actor> parent;
+  if (record.parent_id) {
+    parent = Find(*record.parent_id);
+    if (!parent) return failed(NotFound("its parent " + *record.parent_id + " is not running"));
+    Status capped = CapLimits(manifest->limits, parent->manifest().limits);
+    if (!capped.ok()) return failed(capped);
+  }
+  Result<std::shared_ptr<const EffectivePermissions>> permissions =
+      PermissionsFor(*manifest, parent.get());
+  if (!permissions.ok()) return failed(permissions.status());
+  Result<std::shared_ptr<const engine::Module>> module = ModuleBySha256(recovery->module_sha256);
+  if (!module.ok()) return failed(module.status());
+  if (Status admitted = admission_->AdmitOne(); !admitted.ok()) return failed(admitted);
+
+  SpawnRequest request;
+  request.manifest = record.manifest;  // what a later restart starts from again
+  request.resume = true;
+  request.parent_id = record.parent_id;
+  request.actor_id = record.actor_id;
+  ChainContinuation continuation;
+  continuation.next_index = point->next_index;
+  continuation.head = point->head;
+  continuation.note = "recovered by the host: resuming from the state after event #" +
+                      std::to_string(point->state_event) + " (" + out.state_source + ")";
+  StateBytes initial =
+      state ? std::make_shared<const std::vector<uint8_t>>(std::move(*state)) : nullptr;
+  auto started = std::make_shared<std::promise<Result<std::string>>>();
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  Callback<std::string> done = [started, once](Result<std::string> r) {
+    if (!once->exchange(true)) started->set_value(std::move(r));
+  };
+  std::future<Result<std::string>> outcome = started->get_future();
+  LaunchActor(std::move(request), std::move(parent), std::move(manifest).value(),
+              std::move(initial), std::move(module).value(), std::move(permissions).value(),
+              nullptr, &continuation, done, done);
+  Result<std::string> launched = outcome.get();
+  if (!launched.ok()) return failed(launched.status());
+  if (record.status != "running") {
+    // A row left "unrecovered" by an earlier start: running again now.
+    chain::ActorRecord running = record;
+    running.status = "running";
+    Status registered = store_->UpsertActor(running);
+    if (!registered.ok()) spdlog::warn("actor {}: registry: {}", out.id, registered.ToString());
+  }
+  return out;
+}
+
+Result<RecoveryReport> RuntimeImpl::Recover() {
+  if (!store_) return FailedPrecondition("recovery needs a database (RuntimeOptions::persist)");
+  const auto began = std::chrono::steady_clock::now();
+  THEATER_ASSIGN_OR_RETURN(std::vector<chain::ActorRecord> rows,
+                           store_->ListActors(/*count_events=*/false));
+  // Rows recorded as running (or left unrecovered by an earlier start) with a recovery record;
+  // oldest first, so that siblings come back in the order their parent had them.
+  std::vector<chain::ActorRecord> wanted;
+  for (chain::ActorRecord& row : rows) {
+    if (row.recovery.empty()) continue;
+    if (row.status != "running" && row.status != "unrecovered") continue;
+    wanted.push_back(std::move(row));
+  }
+  std::stable_sort(wanted.begin(), wanted.end(), [](const auto& a, const auto& b) {
+    return a.created_ms < b.created_ms;
+  });
+  std::map<std::string, std::vector<const chain::ActorRecord*>> children;
+  std::vector<const chain::ActorRecord*> level;
+  std::map<std::string, const chain::ActorRecord*> by_id;
+  for (const chain::ActorRecord& row : wanted) by_id[row.actor_id] = &row;
+  RecoveryReport report;
+  for (const chain::ActorRecord& row : wanted) {
+    if (!row.parent_id) {
+      level.push_back(&row);
+    } else if (by_id.count(*row.parent_id)) {
+      children[*row.parent_id].push_back(&row);
+    } else {
+      RecoveredActor lost;
+      lost.id = row.actor_id;
+      lost.name = row.name;
+      lost.parent_id = row.parent_id;
+      lost.status =
+          FailedPrecondition("its parent " + *row.parent_id + " is not recorded as running");
+      report.actors.push_back(std::move(lost));
+    }
+  }
+
+  RecoveryCache cache;
+  // One level of the tree at a time: a group is one root, or the children of one parent, which
+  // come back one after another (their order among the parent's children is kept).
+  std::vector<std::vector<const chain::ActorRecord*>> groups;
+  for (const chain::ActorRecord* root : level) groups.push_back({root});
+  while (!groups.empty()) {
+    std::vector<std::vector<RecoveredActor>> results(groups.size());
+    std::atomic<size_t> next{0};
+    std::mutex mu;
+    std::condition_variable all_done;
+    size_t workers = std::min(kRecoveryParallelism, groups.size());
+    size_t running = workers;
+    auto work = [&] {
+      for (size_t g = next++; g < groups.size(); g = next++) {
+        for (const chain::ActorRecord* row : groups[g]) {
+          results[g].push_back(RecoverOne(*row, cache));
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      if (--running == 0) all_done.notify_all();
+    };
+    for (size_t w = 0; w < workers; ++w) {
+      Status posted = loader_->Post(work);
+      if (!posted.ok()) work();  // the pool is full: this thread takes a share itself
+    }
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      all_done.wait(lock, [&] { return running == 0; });
+    }
+    std::vector<std::vector<const chain::ActorRecord*>> next_groups;
+    for (auto& group : results) {
+      for (RecoveredActor& actor : group) {
+        auto kids = children.find(actor.id);
+        if (kids != children.end()) {
+          if (actor.status.ok()) {
+            next_groups.push_back(kids->second);
+          } else {
+            // Its subtree stays down with it (breadth-first, so grandchildren follow).
+            std::vector<const chain::ActorRecord*> lost = kids->second;
+            for (size_t i = 0; i < lost.size(); ++i) {
+              auto more = children.find(lost[i]->actor_id);
+              if (more != children.end()) {
+                lost.insert(lost.end(), more->second.begin(), more->second.end());
+              }
+              RecoveredActor down;
+              down.id = lost[i]->actor_id;
+              down.name = lost[i]->name;
+              down.parent_id = lost[i]->parent_id;
+              down.status =
+                  FailedPrecondition("its parent " + *lost[i]->parent_id + " did not come back");
+              report.actors.push_back(std::move(down));
+            }
+          }
+        }
+        report.actors.push_back(std::move(actor));
+      }
+    }
+    groups = std::move(next_groups);
+  }
+
+  for (const RecoveredActor& actor : report.actors) {
+    if (actor.status.ok()) {
+      ++report.recovered;
+      continue;
+    }
+    ++report.failed;
+    spdlog::warn("actor {} ({}) not recovered: {}", actor.id, actor.name,
+                 actor.status.ToString());
+    if (auto row = by_id.find(actor.id); row != by_id.end() && row->second->status != "unrecovered") {
+      chain::ActorRecord left = *row->second;
+      left.status = "unrecovered";
+      Status registered = store_->UpsertActor(left);
+      if (!registered.ok()) {
+        spdlog::warn("actor {}: registry: {}", actor.id, registered.ToString());
+      }
+    }
+  }
+  report.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - began);
+  return report;
+}
+
+}  // namespace theater::runtime
