@@ -3,8 +3,14 @@
 // Runtime benchmarks (docs/benchmarks.md, "Runtime"): a load generator over TheaterRuntime with
 // the small actor tests/actors/bench_actor.c.
 //
-//   runtime_bench spawn   [--n N]           spawn N actors (each runs init) through SpawnAsync with
-//                                           a bounded number in flight; actors/s; then stop them
+//   runtime_bench spawn   [--n N] [--persist] [--durable-actors]
+//                                           spawn N actors (each runs init) through SpawnAsync with
+//                                           a bounded number in flight; actors/s; then stop them.
+//                                           --persist saves their chains (a server's default);
+//                                           --durable-actors adds the recovery bookkeeping
+//   runtime_bench recover [--n N]           N idle durable actors, the runtime shut down and a new
+//                                           one started on the same home: seconds until every
+//                                           actor is recovered and has answered a message
 //   runtime_bench idle    [--n N]           keep N actors alive; resident memory per idle actor
 //                                           (bounds-check memory mode: guard pages cap the count)
 //   runtime_bench calls   [--n N] [--actors A] [--no-chain]
@@ -69,13 +75,15 @@ struct Args {
   std::string durability = "batched";
   std::string home;
   std::string wasm;  // the actor's core module or component; default bench_actor.wasm
+  bool persist = false;         // spawn: save chains
+  bool durable_actors = false;  // spawn: RuntimeOptions::durable_actors
 };
 
 [[noreturn]] void Usage(const char* why) {
   std::fprintf(stderr,
-               "runtime_bench: %s\nusage: runtime_bench spawn|idle|calls|durable|replay|store [--n N] "
-               "[--actors A] [--workers W] [--chain-memory E] [--no-chain] [--durability "
-               "none|batched|strict] "
+               "runtime_bench: %s\nusage: runtime_bench spawn|idle|calls|durable|replay|recover|store "
+               "[--n N] [--actors A] [--workers W] [--chain-memory E] [--no-chain] [--durability "
+               "none|batched|strict] [--persist] [--durable-actors] "
                "[--home DIR] [--wasm ACTOR.wasm] [--preempt-slice-us S]\n",
                why);
   std::exit(2);
@@ -109,6 +117,10 @@ Args Parse(int argc, char** argv) {
       a.home = value();
     } else if (flag == "--wasm") {
       a.wasm = value();
+    } else if (flag == "--persist") {
+      a.persist = true;
+    } else if (flag == "--durable-actors") {
+      a.durable_actors = true;
     } else {
       Usage(("unknown flag " + flag).c_str());
     }
@@ -289,15 +301,20 @@ int Main(int argc, char** argv) {
   }
   options.log_sink = [](std::string_view, std::string_view, std::string_view) {};
   options.record_calls = args.chain;
-  if (args.mode == "durable" || args.mode == "replay") {
+  if (args.mode == "durable" || args.mode == "replay" || args.mode == "recover" ||
+      (args.mode == "spawn" && args.persist)) {
     options.save_all_chains = true;
     options.durability = DurabilityOf(args);
   } else {
     options.persist = false;
   }
+  options.durable_actors = args.mode == "recover" || args.durable_actors;
   if (args.mode == "idle") options.engine.memory_mode = engine::MemoryMode::kBoundsChecks;
 
-  auto created = TheaterRuntime::Create(options, BuiltinHandlers());
+  // The warm-up's actor is not durable: a recovery brings back only the measured ones.
+  RuntimeOptions warm_up = options;
+  warm_up.durable_actors = false;
+  auto created = TheaterRuntime::Create(warm_up, BuiltinHandlers());
   if (!created.ok()) {
     std::fprintf(stderr, "runtime_bench: %s\n", created.status().ToString().c_str());
     return 1;
@@ -373,6 +390,52 @@ int Main(int argc, char** argv) {
                   args.mode == "durable" ? args.durability.c_str() : "-",
                   static_cast<long long>(args.preempt_slice_us), seconds, n / seconds,
                   cpu_us_per_call, committed / seconds, static_cast<unsigned long long>(failures));
+  } else if (args.mode == "recover") {
+    uint64_t n = args.n ? args.n : 10000;
+    double spawn_seconds = 0;
+    SpawnMany(runtime, args, n, &spawn_seconds);
+    Status stopped = runtime.Shutdown();
+    created->reset();
+    if (!stopped.ok()) {
+      std::fprintf(stderr, "runtime_bench: shutdown: %s\n", stopped.ToString().c_str());
+      return 1;
+    }
+    // The restart: a new runtime on the home, its actors recovered, each sent a message and
+    // answered (the call returns once handle-send ran).
+    auto start = Clock::now();
+    created = TheaterRuntime::Create(options, BuiltinHandlers());
+    if (!created.ok()) {
+      std::fprintf(stderr, "runtime_bench: %s\n", created.status().ToString().c_str());
+      return 1;
+    }
+    TheaterRuntime& again = **created;
+    Result<RecoveryReport> report = again.Recover();
+    if (!report.ok()) {
+      std::fprintf(stderr, "runtime_bench: recover: %s\n", report.status().ToString().c_str());
+      return 1;
+    }
+    const double recover_seconds = Seconds(Clock::now() - start);
+    Window window(512);
+    for (const RecoveredActor& actor : report->actors) {
+      window.Acquire();
+      again.CallAsync(actor.id, "theater:simple/message-server-client", "handle-send",
+                      {abi::Value::Bytes({1, 2, 3})},
+                      [&](Result<std::vector<abi::Value>> r) { window.Release(r.ok()); });
+    }
+    uint64_t failures = window.Drain();
+    const double answered_seconds = Seconds(Clock::now() - start);
+    std::snprintf(line, sizeof line,
+                  "{\"mode\":\"recover\",\"actors\":%llu,\"recovered\":%zu,\"not_recovered\":%zu,"
+                  "\"spawn_seconds\":%.3f,\"recover_seconds\":%.3f,\"answered_seconds\":%.3f,"
+                  "\"recovered_per_s\":%.0f,\"failures\":%llu}",
+                  static_cast<unsigned long long>(n), report->recovered, report->failed,
+                  spawn_seconds, recover_seconds, answered_seconds, n / recover_seconds,
+                  static_cast<unsigned long long>(failures));
+    std::cout << line << std::endl;
+    again.Shutdown().IgnoreError();
+    created->reset();
+    if (args.home.empty()) std::filesystem::remove_all(home);
+    return 0;
   } else if (args.mode == "replay") {
     uint64_t n = args.n ? args.n : 100000;
     double ignored;

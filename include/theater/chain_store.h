@@ -65,7 +65,7 @@ struct ActorRecord {
   std::string actor_id;
   std::string name;
   std::string manifest;      // the manifest text the actor was started from
-  uint64_t created_ms = 0;   // set on first insert; an upsert keeps the stored value
+  uint64_t created_ms = 0;   // set on first insert (0: now); an upsert keeps the stored value
   std::string status;        // e.g. "running", "stopped", "failed"
   uint64_t event_count = 0;  // filled by ListActors(); ignored by UpsertActor()
   std::optional<std::string> parent_id;  // the supervising actor, if any
@@ -199,11 +199,15 @@ class ChainStore {
   // this actor concurrently.
   Status TruncateChain(std::string_view actor_id, size_t keep);
 
-  // Inserts or updates a registry row; an update keeps the stored created_ms.
+  // Inserts or updates a registry row; an update keeps the stored created_ms. Queued for the
+  // writer like an event (committed in its group, in order with the events queued before it),
+  // so that registering an actor costs its spawn no transaction of its own; ListActors() waits
+  // for the rows queued before it. Fails after Close() or once the writer has failed.
   Status UpsertActor(const ActorRecord& record);
   // Registered actors and actors that have events (unregistered ones with empty name, manifest
   // and status), sorted by id, with their event counts. Without `count_events`: registered
-  // actors only, event counts 0 (no pass over the events).
+  // actors only, in the order they were first registered, event counts 0 (no pass over the
+  // events).
   Result<std::vector<ActorRecord>> ListActors(bool count_events = true);
 
   Stats stats() const;
@@ -223,6 +227,8 @@ class ChainStore {
     uint64_t seq = 0;
     Event event;
     uint64_t prune_before = 0;  // > 0: a Prune() request, not an event
+    bool registry = false;      // an UpsertActor() request (of `record`), not an event
+    ActorRecord record;
   };
   struct Head {
     int64_t actor_key = 0;  // 0: none stored yet; assigned with the first event
@@ -246,6 +252,7 @@ class ChainStore {
   void RunDurableCallbacks();
   Status CommitBatch(std::span<const Pending> batch, WriterStatements& statements);
   Status CommitPrune(const Pending& prune, WriterStatements& statements);
+  Status CommitRegistryRow(const ActorRecord& record, WriterStatements& statements);
 
   const Options options_;
   sqlite3* writer_db_ = nullptr;  // used only by the writer thread (and Init/Close)
@@ -272,6 +279,7 @@ class ChainStore {
   int64_t next_actor_key_ = 1;  // the next integer key to assign to an actor without one
   uint64_t next_ticket_ = 1;
   uint64_t committed_ticket_ = 0;
+  uint64_t last_registry_ticket_ = 0;  // of the last UpsertActor() queued
   Status writer_error_;
   std::multimap<uint64_t, std::function<void(Status)>> durable_callbacks_;
   size_t durable_waiters_ = 0;  // threads in WaitDurable(): the writer must not delay

@@ -514,6 +514,7 @@ Result<uint64_t> ChainStore::Prune(std::string_view actor_id, uint64_t before_se
   prune.new_key = false;
   prune.seq = 0;
   prune.prune_before = before_seq;  // the slot's event is left as it is: not used
+  prune.registry = false;
   NotifyWriterLocked();
   return ticket;
 }
@@ -617,6 +618,7 @@ Result<uint64_t> ChainStore::EnqueueChecked(std::string_view actor_id, const Eve
     pending.new_key = new_key;
     pending.seq = head.next_seq;
     pending.prune_before = 0;
+    pending.registry = false;
     // Copy-assigning into a spent entry reuses its buffers: no allocation here, and no free on
     // the writer, in the steady state.
     pending.event = event;
@@ -670,6 +672,7 @@ struct ChainStore::WriterStatements {
   Stmt new_key;
   Stmt anchor;
   Stmt prune;
+  Stmt upsert_actor;
 };
 
 void ChainStore::WriterLoop() {
@@ -783,6 +786,10 @@ Status ChainStore::CommitBatch(std::span<const Pending> batch, WriterStatements&
     for (const Pending& p : batch) {
       if (p.prune_before) {
         THEATER_RETURN_IF_ERROR(CommitPrune(p, st));
+        continue;
+      }
+      if (p.registry) {
+        THEATER_RETURN_IF_ERROR(CommitRegistryRow(p.record, st));
         continue;
       }
       if (p.new_key) {
@@ -1072,38 +1079,83 @@ Status ChainStore::TruncateChain(std::string_view actor_id, size_t keep) {
 }
 
 Status ChainStore::UpsertActor(const ActorRecord& record) {
-  std::lock_guard reader_lock(reader_mu_);
-  if (reader_db_ == nullptr) return FailedPrecondition("chain store is closed");
-  Stmt stmt;
-  THEATER_RETURN_IF_ERROR(stmt.Prepare(
-      reader_db_,
-      "INSERT INTO actors (id, name, manifest, created, status, parent, recovery) VALUES (?1, ?2, "
-      "?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO UPDATE SET name = excluded.name, manifest = "
-      "excluded.manifest, status = excluded.status, parent = excluded.parent, recovery = "
-      "excluded.recovery;"));
-  stmt.BindText(1, record.actor_id);
-  stmt.BindText(2, record.name);
-  stmt.BindText(3, record.manifest);
-  stmt.BindInt(4, static_cast<int64_t>(record.created_ms));
-  stmt.BindText(5, record.status);
-  if (record.parent_id) stmt.BindText(6, *record.parent_id);
-  stmt.BindText(7, record.recovery);
-  THEATER_ASSIGN_OR_RETURN(bool row, stmt.Step("registering actor " + record.actor_id));
-  (void)row;
+  std::unique_lock lock(mu_);
+  if (closing_ || closed_) return FailedPrecondition("chain store is closed");
+  if (!writer_error_.ok()) return writer_error_;
+  not_full_.wait(
+      lock, [&] { return QueuedLocked() < options_.max_queue || closing_ || !writer_error_.ok(); });
+  if (closing_) return FailedPrecondition("chain store is closed");
+  if (!writer_error_.ok()) return writer_error_;
+  static const std::string kNoChain;  // a registry row belongs to no chain in the queue
+  const uint64_t ticket = next_ticket_++;
+  Pending& pending = NextSlotLocked();
+  pending.ticket = ticket;
+  pending.actor_id = &kNoChain;
+  pending.actor_key = 0;
+  pending.new_key = false;
+  pending.seq = 0;
+  pending.prune_before = 0;
+  pending.registry = true;
+  pending.record = record;
+  last_registry_ticket_ = ticket;
+  NotifyWriterLocked();
   return Status();
 }
 
+namespace {
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+Status ChainStore::CommitRegistryRow(const ActorRecord& record, WriterStatements& st) {
+  if (!st.upsert_actor.prepared()) {
+    THEATER_RETURN_IF_ERROR(st.upsert_actor.Prepare(
+        writer_db_,
+        "INSERT INTO actors (id, name, manifest, created, status, parent, recovery) VALUES (?1, "
+        "?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO UPDATE SET name = excluded.name, manifest = "
+        "excluded.manifest, status = excluded.status, parent = excluded.parent, recovery = "
+        "excluded.recovery;"));
+  }
+  Stmt& stmt = st.upsert_actor;
+  // The batch outlives the step: the text needs no copy.
+  stmt.BindStaticText(1, record.actor_id);
+  stmt.BindStaticText(2, record.name);
+  stmt.BindStaticText(3, record.manifest);
+  stmt.BindInt(4, static_cast<int64_t>(record.created_ms ? record.created_ms : NowMs()));
+  stmt.BindStaticText(5, record.status);
+  if (record.parent_id) {
+    stmt.BindStaticText(6, *record.parent_id);
+  } else {
+    stmt.BindNull(6);
+  }
+  stmt.BindStaticText(7, record.recovery);
+  Status ran = stmt.Run("registering actor " + record.actor_id);
+  stmt.ClearBindings();
+  return ran;
+}
+
 Result<std::vector<ActorRecord>> ChainStore::ListActors(bool count_events) {
+  uint64_t registered = 0;
+  {
+    std::lock_guard lock(mu_);
+    registered = last_registry_ticket_;
+  }
+  // The rows queued before the call are part of the answer.
+  if (registered > 0) THEATER_RETURN_IF_ERROR(WaitDurable(registered));
   std::lock_guard reader_lock(reader_mu_);
   if (reader_db_ == nullptr) return FailedPrecondition("chain store is closed");
   THEATER_RETURN_IF_ERROR(Exec(reader_db_, "BEGIN;"));
   auto list = [&]() -> Result<std::vector<ActorRecord>> {
     std::map<std::string, ActorRecord> actors;
+    std::vector<ActorRecord> in_order;  // without counts: in registration order
     Stmt registry;
     THEATER_RETURN_IF_ERROR(
         registry.Prepare(reader_db_,
                          "SELECT id, name, manifest, created, status, parent, recovery FROM "
-                         "actors;"));
+                         "actors ORDER BY rowid;"));
     for (;;) {
       THEATER_ASSIGN_OR_RETURN(bool row, registry.Step("listing actors"));
       if (!row) break;
@@ -1115,15 +1167,14 @@ Result<std::vector<ActorRecord>> ChainStore::ListActors(bool count_events) {
       record.status = registry.Text(4);
       if (!registry.IsNull(5)) record.parent_id = registry.Text(5);
       record.recovery = registry.Text(6);
-      actors[record.actor_id] = std::move(record);
+      if (count_events) {
+        actors[record.actor_id] = std::move(record);
+      } else {
+        in_order.push_back(std::move(record));
+      }
     }
+    if (!count_events) return in_order;
     Stmt counts;
-    if (!count_events) {
-      std::vector<ActorRecord> out;
-      out.reserve(actors.size());
-      for (auto& [id, record] : actors) out.push_back(std::move(record));
-      return out;
-    }
     THEATER_RETURN_IF_ERROR(
         counts.Prepare(reader_db_,
                        "SELECT k.actor, c.n FROM (SELECT actor_key, COUNT(*) AS n FROM events "

@@ -356,17 +356,14 @@ Result<RecoveryReport> RuntimeImpl::Recover() {
   const auto began = std::chrono::steady_clock::now();
   THEATER_ASSIGN_OR_RETURN(std::vector<chain::ActorRecord> rows,
                            store_->ListActors(/*count_events=*/false));
-  // Rows recorded as running (or left unrecovered by an earlier start) with a recovery record;
-  // oldest first, so that siblings come back in the order their parent had them.
+  // Rows recorded as running (or left unrecovered by an earlier start) with a recovery record,
+  // in registration order, so that siblings come back in the order their parent had them.
   std::vector<chain::ActorRecord> wanted;
   for (chain::ActorRecord& row : rows) {
     if (row.recovery.empty()) continue;
     if (row.status != "running" && row.status != "unrecovered") continue;
     wanted.push_back(std::move(row));
   }
-  std::stable_sort(wanted.begin(), wanted.end(), [](const auto& a, const auto& b) {
-    return a.created_ms < b.created_ms;
-  });
   std::map<std::string, std::vector<const chain::ActorRecord*>> children;
   std::vector<const chain::ActorRecord*> level;
   std::map<std::string, const chain::ActorRecord*> by_id;
