@@ -149,6 +149,18 @@ class ActorContext {
   // The same for a call that failed (and traps the guest) with `error`.
   virtual void RecordFailedHostCall(std::string_view interface_name, std::string_view function,
                                     std::span<const abi::Value> input, std::string_view error) = 0;
+
+  // --- The output gate (docs/persistence.md, "Durability after a recovery"). ---
+  // Whether messages leaving the actor wait for the events that produced them to be durable:
+  // true when its chain is saved with strict durability. Then a host function that sends checks
+  // what it can at once (the target exists, the channel is open), answers the guest, and hands
+  // the sending itself to ReleaseOutput: a failure found later is logged, not returned.
+  virtual bool GatesOutputs() const = 0;
+  // Runs `output` (the sending of a message) at once, or, when GatesOutputs(), once the running
+  // operation has ended and its events are durable; held outputs run in the order they were
+  // given, and are dropped (logged) if those events cannot be made durable. From a host function
+  // only.
+  virtual void ReleaseOutput(std::function<void()> output) = 0;
   // Sets a value the actor's metrics report under `name`. Any thread.
   virtual void SetCustomMetric(const std::string& name, double value) = 0;
   // The state the running call was given (what the guest's runtime.get-state sees; null: no

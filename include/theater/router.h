@@ -112,6 +112,9 @@ class Router {
 
   // A one-way message.
   Status Send(std::string_view target, std::vector<uint8_t> payload);
+  // What Send() to `target` would fail with for want of a participant (kNotFound, kUnavailable,
+  // the miss explainer's error), without sending: for a sender that sends later.
+  Status CheckReachable(std::string_view target) const;
   // A request. On OK, `reply` is called exactly once later; on an error it is never called.
   Status Request(std::string_view target, std::vector<uint8_t> payload, ReplyFn reply);
 
@@ -127,6 +130,8 @@ class Router {
   // (unknown, closed, or still opening); kPermissionDenied when `sender` is not a participant.
   Status SendOnChannel(std::string_view sender, std::string_view channel,
                        std::vector<uint8_t> payload);
+  // What SendOnChannel() would fail with for want of an open channel with `sender` in it.
+  Status CheckChannel(std::string_view sender, std::string_view channel);
   // Closes a channel; the other participant receives kChannelClose. Errors as SendOnChannel.
   Status CloseChannel(std::string_view sender, std::string_view channel);
   size_t open_channels() const;

@@ -146,6 +146,10 @@ Status Router::Send(std::string_view target, std::vector<uint8_t> payload) {
   return Deliver(target, std::move(envelope));
 }
 
+Status Router::CheckReachable(std::string_view target) const {
+  return Resolve(target).status();
+}
+
 Status Router::Request(std::string_view target, std::vector<uint8_t> payload, ReplyFn reply) {
   Envelope envelope;
   envelope.kind = Envelope::Kind::kRequest;
@@ -265,6 +269,10 @@ Status Router::SendOnChannel(std::string_view sender, std::string_view channel,
   envelope.sender = std::string(sender);
   envelope.payload = std::move(payload);
   return Deliver(other, std::move(envelope));
+}
+
+Status Router::CheckChannel(std::string_view sender, std::string_view channel) {
+  return OtherParticipant(sender, channel, false).status();
 }
 
 Status Router::CloseChannel(std::string_view sender, std::string_view channel) {

@@ -361,6 +361,7 @@ std::optional<Operation> Actor::ContinueInTask(Operation& op, Result<std::vector
   }
   // Still running: the snapshot, if one is due, follows this operation's events directly.
   if (config_.persisted) ApplyRetention();
+  ReleaseHeldOutputs();
   DeliverOutcome(nullptr, std::move(op.reply), std::move(result));
   return next;
 }
@@ -437,6 +438,7 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
     // its reply sees the actor idle (or busy with the next operation), not still on this one.
     EndTaskLocked(&next, &finish_stop);
   }
+  ReleaseHeldOutputs();
   DeliverOutcome(std::move(ready), std::move(op.reply), std::move(result));
   if (finish_stop) {
     FinishStop();
@@ -504,6 +506,34 @@ void Actor::ApplyRetention() {
 std::string Actor::module_sha256() const {
   std::lock_guard<std::mutex> lock(mu_);
   return module_ ? module_->wasm_sha256() : std::string();
+}
+
+void Actor::ReleaseOutput(std::function<void()> output) {
+  if (!DeliveryWaitsForDurability()) {
+    output();
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  held_outputs_.push_back(std::move(output));
+}
+
+void Actor::ReleaseHeldOutputs() {
+  std::vector<std::function<void()>> outputs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    outputs.swap(held_outputs_);
+  }
+  if (outputs.empty()) return;
+  // After the operation's events (all appended by now) are durable, in the order they were made.
+  Deliver([outputs = std::move(outputs), id = config_.id](Status durable) {
+    if (!durable.ok()) {
+      spdlog::error("actor {}: {} outgoing message(s) dropped: the events that produced them "
+                    "could not be made durable: {}",
+                    id, outputs.size(), durable.ToString());
+      return;
+    }
+    for (const std::function<void()>& output : outputs) output();
+  });
 }
 
 bool Actor::DeliveryWaitsForDurability() const {

@@ -124,6 +124,11 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // `done` runs once the actor is stopped (immediately if it already is).
   void BeginStop(StopKind kind, std::optional<ChildEvent> report, std::function<void()> done);
 
+  // ActorContext's output gate: `output` runs at once, or, in strict durability, is held until
+  // the operation ends and its events are durable (ReleaseHeldOutputs).
+  void ReleaseOutput(std::function<void()> output) override;
+  bool GatesOutputs() const override { return DeliveryWaitsForDurability(); }
+
   // --- Info: answered from the last committed snapshot. ---
   const std::string& id() const override { return config_.id; }
   const std::string& name() const override { return config_.manifest.name; }
@@ -223,6 +228,8 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   void Deliver(std::function<void(Status durable)> deliver);
   // True for a chain saved with strict durability (then Deliver defers).
   bool DeliveryWaitsForDurability() const;
+  // Hands the outputs held for the operation that is ending to Deliver.
+  void ReleaseHeldOutputs();
   // After an operation (before the next can start), for a saved chain with a retention limit:
   // records a state snapshot once the limit is passed and prunes the stored events before the
   // previous snapshot.
@@ -261,6 +268,8 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   bool began_stop_ = false;
   engine::GuestCall* current_ = nullptr;  // the running task (valid while running_)
   std::deque<Operation> mailbox_;
+  // Messages the running operation sent while outputs are gated (ReleaseOutput), under mu_.
+  std::vector<std::function<void()>> held_outputs_;
   size_t mailbox_capacity_;
   StateBytes committed_state_;
   std::function<void(Status)> ready_;

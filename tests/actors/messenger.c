@@ -22,6 +22,7 @@
  *   answer-all:<msg>          answers every outstanding request with <msg>; replies how many
  *   sleep:<ms>                timing.sleep, then replies "ok"
  *   after:<ms>:<command>      timing.sleep, then runs <command>
+ *   then-sleep:<ms>:<command> runs <command>, then timing.sleep (the reply is the command's)
  *   trap                      traps
  * Channel opening: a first message "reject:<text>" refuses with <text>, "accept:<text>" accepts
  * with <text> as the accept message, "trap" traps; anything else accepts silently. A channel
@@ -222,6 +223,17 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     }
     theater_bytes_t rest = {(uint8_t*)tail.ptr, tail.len};
     return handle_request(state, request_id, rest, response);
+  } else if (take_prefix(msg, "then-sleep:", &arg)) {
+    split(arg, &head, &tail);
+    char* text = theater_string_to_cstr(head);
+    uint64_t ms = strtoull(text, NULL, 10);
+    free(text);
+    theater_bytes_t rest = {(uint8_t*)tail.ptr, tail.len};
+    theater_result_t done = handle_request(state, request_id, rest, response);
+    if (done.is_err) return done;
+    theater_timing_sleep(ms, &r);
+    if (r.is_err) theater_result_free(&r);
+    return theater_ok();
   } else if (take_prefix(msg, "trap", &arg)) {
     __builtin_trap();
   } else {

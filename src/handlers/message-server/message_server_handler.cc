@@ -246,7 +246,24 @@ class MessageServerHandler final : public Handler {
         functions.Add(kHost, "send", [](ActorContext& actor, Args args) -> Out {
           const std::string& target = args[0].as_string();
           if (Status s = CheckActorId(target); !s.ok()) return ErrValue(s);
-          Status sent = actor.services().router().Send(target, args[1].as_bytes());
+          messaging::Router* router = &actor.services().router();
+          if (actor.GatesOutputs()) {
+            // The output gate: sent once this call's events are durable.
+            if (Status reachable = router->CheckReachable(target); !reachable.ok()) {
+              return ErrValue(reachable);
+            }
+            actor.ReleaseOutput(
+                [router, target, payload = args[1].as_bytes(), self = actor.WeakSelf()]() mutable {
+                  Status sent = router->Send(target, std::move(payload));
+                  std::shared_ptr<ActorContext> sender = self.lock();
+                  if (!sent.ok() && sender) {
+                    sender->Log("message-server: a send to " + target + " failed: " +
+                                sent.ToString());
+                  }
+                });
+            return std::vector<Value>{Value::Ok()};
+          }
+          Status sent = router->Send(target, args[1].as_bytes());
           if (!sent.ok()) return ErrValue(sent);
           return std::vector<Value>{Value::Ok()};
         }));
@@ -309,8 +326,24 @@ class MessageServerHandler final : public Handler {
           return std::vector<Value>{Value::Ok(Value::String(opened->channel))};
         }));
     THEATER_RETURN_IF_ERROR(functions.Add(kHost, "send-on-channel", [](ActorContext& actor, Args args) -> Out {
-          Status sent = actor.services().router().SendOnChannel(actor.id(), args[0].as_string(),
-                                                              args[1].as_bytes());
+          messaging::Router* router = &actor.services().router();
+          if (actor.GatesOutputs()) {
+            // The output gate: sent once this call's events are durable.
+            if (Status open = router->CheckChannel(actor.id(), args[0].as_string()); !open.ok()) {
+              return ErrValue(open);
+            }
+            actor.ReleaseOutput([router, sender = actor.id(), channel = args[0].as_string(),
+                                 payload = args[1].as_bytes(), self = actor.WeakSelf()]() mutable {
+              Status sent = router->SendOnChannel(sender, channel, std::move(payload));
+              std::shared_ptr<ActorContext> held = self.lock();
+              if (!sent.ok() && held) {
+                held->Log("message-server: a message on channel " + channel + " failed: " +
+                          sent.ToString());
+              }
+            });
+            return std::vector<Value>{Value::Ok()};
+          }
+          Status sent = router->SendOnChannel(actor.id(), args[0].as_string(), args[1].as_bytes());
           if (!sent.ok()) return ErrValue(sent);
           return std::vector<Value>{Value::Ok()};
         }));
@@ -326,11 +359,14 @@ class MessageServerHandler final : public Handler {
           }
           return std::vector<Value>{Value::List(std::move(ids))};
         }));
-    THEATER_RETURN_IF_ERROR(functions.Add(kHost, "respond-to-request", [this](ActorContext&, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(kHost, "respond-to-request", [this](ActorContext& actor, Args args) -> Out {
           const std::string& id = args[0].as_string();
           std::optional<ReplyFn> reply = mailbox_ ? mailbox_->Take(id) : std::nullopt;
           if (!reply) return ErrValue(NotOutstanding(id));
-          (*reply)(Reply{true, args[1].as_bytes()});
+          // The output gate: answered once this call's events are durable.
+          actor.ReleaseOutput([reply = std::move(*reply), payload = args[1].as_bytes()]() mutable {
+            reply(Reply{true, std::move(payload)});
+          });
           return std::vector<Value>{Value::Ok()};
         }));
     return functions.Add(kHost, "cancel-request", [this](ActorContext& actor, Args args) -> Out {

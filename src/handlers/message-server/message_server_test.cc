@@ -60,8 +60,12 @@ class MessagingTest : public ::testing::Test {
  protected:
   void SetUp() override {
     home_ = testing_util::NewTestHome("theater-msg");
+    StartRuntime(chain::Durability::kNone);
+  }
+  void StartRuntime(chain::Durability durability) {
+    runtime_.reset();
     RuntimeOptions options = testing_util::TestRuntimeOptions(home_);
-    options.durability = chain::Durability::kNone;
+    options.durability = durability;
     auto rt = TheaterRuntime::Create(options, BuiltinHandlers());
     ASSERT_TRUE(rt.ok()) << rt.status().ToString();
     runtime_ = std::move(rt).value();
@@ -120,6 +124,25 @@ TEST_F(MessagingTest, PingPongBetweenTwoActors) {
   EXPECT_EQ(Command(b, "send:" + a + ":hi back"), "ok");
   EXPECT_TRUE(WaitFor([&] { return Log(b).find("|send:hello") != std::string::npos; }));
   EXPECT_TRUE(WaitFor([&] { return Log(a).find("|send:hi back") != std::string::npos; }));
+}
+
+// The output gate (docs/persistence.md): with strict durability a message an actor sends leaves
+// only once the call that sent it is over and its events are durable; otherwise at once.
+TEST_F(MessagingTest, InStrictDurabilityAMessageLeavesOnceItsCallIsDurable) {
+  for (chain::Durability durability : {chain::Durability::kBatched, chain::Durability::kStrict}) {
+    SCOPED_TRACE(std::string(DurabilityName(durability)));
+    StartRuntime(durability);
+    std::string a = Messenger(), b = Messenger();
+    // A sends, then sleeps in the same call.
+    std::future<std::string> call = CommandAsync(a, "then-sleep:400:send:" + b + ":gated");
+    const bool arrived_during_the_call =
+        WaitFor([&] { return State(b).find("|send:gated") != std::string::npos; }, 250ms);
+    EXPECT_EQ(arrived_during_the_call, durability != chain::Durability::kStrict);
+    EXPECT_EQ(call.get(), "ok");
+    EXPECT_TRUE(WaitFor([&] { return State(b).find("|send:gated") != std::string::npos; }));
+    // A target that does not exist is still refused at once.
+    EXPECT_THAT(Command(a, "send:" + NewUuid() + ":lost"), ::testing::HasSubstr("error:"));
+  }
 }
 
 TEST_F(MessagingTest, FanOutFromOneActorToAThousand) {

@@ -1,0 +1,169 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Test helpers for tests that run the `theater` binary (THEATER_CLI_BINARY): a child process
+// with its pipes, a fresh temporary directory, and the environment every run gets. Used by
+// cli_e2e_test.cc and server_crash_test.cc.
+//
+// Thread-safety: a Child belongs to the test thread that made it.
+#pragma once
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/uuid.h"
+
+namespace theater::cli_testing {
+
+inline const std::string kCli = THEATER_CLI_BINARY;
+
+struct Finished {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// A running CLI process with its pipes.
+class Child {
+ public:
+  // Starts `kCli args...` with `env` added to the environment and `input` on stdin (closed
+  // after it, unless keep_stdin_open).
+  Child(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+        const std::string& input, bool keep_stdin_open = false) {
+    int in[2], out[2], err[2];
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+      ADD_FAILURE() << "pipe: " << std::strerror(errno);
+      return;
+    }
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(in[0], 0);
+      dup2(out[1], 1);
+      dup2(err[1], 2);
+      for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(kCli.c_str()));
+      for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+      argv.push_back(nullptr);
+      execv(kCli.c_str(), argv.data());
+      _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    close(err[1]);
+    stdin_ = in[1];
+    stdout_ = out[0];
+    stderr_ = err[0];
+    if (!input.empty()) WriteStdin(input);
+    if (!keep_stdin_open) CloseStdin();
+  }
+  ~Child() {
+    if (pid_ > 0 && !reaped_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    CloseStdin();
+    if (stdout_ >= 0) close(stdout_);
+    if (stderr_ >= 0) close(stderr_);
+  }
+
+  void WriteStdin(const std::string& text) {
+    if (stdin_ >= 0) {
+      EXPECT_EQ(write(stdin_, text.data(), text.size()), ssize_t(text.size()));
+    }
+  }
+  void CloseStdin() {
+    if (stdin_ >= 0) close(stdin_);
+    stdin_ = -1;
+  }
+  void Signal(int sig) { kill(pid_, sig); }
+
+  // Reads what is available into out/err for up to `timeout`; returns once `pred(out)` holds.
+  bool WaitForOutput(const std::function<bool(const std::string&)>& pred,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (!pred(result_.out)) {
+      if (std::chrono::steady_clock::now() > until) return false;
+      if (!Pump(50)) return pred(result_.out);
+    }
+    return true;
+  }
+
+  // Waits for the exit (killing it after `timeout`) and returns everything it printed.
+  Finished Finish(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (Pump(50)) {
+      if (std::chrono::steady_clock::now() > until) {
+        ADD_FAILURE() << "the CLI did not finish in time; killing it. stdout so far:\n"
+                      << result_.out << "\nstderr so far:\n"
+                      << result_.err;
+        kill(pid_, SIGKILL);
+      }
+    }
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    reaped_ = true;
+    result_.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return result_;
+  }
+
+  const std::string& out() const { return result_.out; }
+
+ private:
+  // One round of reading; false once both pipes are at EOF.
+  bool Pump(int timeout_ms) {
+    pollfd fds[2] = {{stdout_, POLLIN, 0}, {stderr_, POLLIN, 0}};
+    if (stdout_ < 0 && stderr_ < 0) return false;
+    poll(fds, 2, timeout_ms);
+    auto drain = [](int& fd, short revents, std::string& into) {
+      if (fd < 0 || !(revents & (POLLIN | POLLHUP | POLLERR))) return;
+      char buffer[4096];
+      ssize_t n = read(fd, buffer, sizeof buffer);
+      if (n > 0) {
+        into.append(buffer, size_t(n));
+      } else if (n == 0 || errno != EINTR) {
+        close(fd);
+        fd = -1;
+      }
+    };
+    drain(stdout_, fds[0].revents, result_.out);
+    drain(stderr_, fds[1].revents, result_.err);
+    return stdout_ >= 0 || stderr_ >= 0;
+  }
+
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int stdin_ = -1, stdout_ = -1, stderr_ = -1;
+  Finished result_;
+};
+
+inline std::filesystem::path NewTempDir(const std::string& prefix) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / (prefix + "-" + theater::NewUuid());
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// The environment every CLI run gets: no user config, no colour, and (when given) the server.
+inline std::map<std::string, std::string> BaseEnv(const std::filesystem::path& config_home,
+                                           const std::string& address) {
+  std::map<std::string, std::string> env = {{"XDG_CONFIG_HOME", config_home.string()},
+                                            {"NO_COLOR", "1"},
+                                            {"THEATER_HOME", config_home.string()}};
+  if (!address.empty()) env["THEATER_SERVER_ADDRESS"] = address;
+  return env;
+}
+
+}  // namespace theater::cli_testing
