@@ -33,6 +33,8 @@ using abi::Value;
 // Recoveries running at once: the work is CPU (instantiation) and a few reads, so a few more
 // than the cores keeps them busy while one waits for the database.
 constexpr size_t kRecoveryParallelism = 8;
+// Distinct recovery records kept made (RegistryRecord); past it the cache starts over.
+constexpr size_t kRecoveryRecordsCached = 1024;
 
 // The registry row's `recovery` JSON.
 struct RecoveryRecord {
@@ -197,14 +199,33 @@ chain::ActorRecord RuntimeImpl::RegistryRecord(const Actor& actor, std::string_v
   record.parent_id = actor.parent_id();
   if (options_.durable_actors && actor.persisted() && status == "running") {
     const Manifest& m = actor.manifest();
+    const std::string module_sha256 = actor.module_sha256();
+    // Actors spawned from one manifest share their record: it is made once (a SHA-256 of the
+    // text and a JSON document per spawn were measurable).
+    std::string key;
+    key.reserve(m.text.size() + m.source_name.size() + m.base_url.size() + 160);
+    key.append(module_sha256).append(1, '\0').append(m.source_name).append(1, '\0');
+    key.append(m.base_dir.native()).append(1, '\0').append(m.base_url).append(1, '\0');
+    key.append(m.text);
+    {
+      std::lock_guard<std::mutex> lock(kept_manifests_mu_);
+      if (auto it = recovery_records_.find(key); it != recovery_records_.end()) {
+        record.recovery = it->second;
+        return record;
+      }
+    }
     RecoveryRecord r;
     r.manifest_sha256 = KeepManifestText(m.text);
-    r.module_sha256 = actor.module_sha256();
+    r.module_sha256 = module_sha256;
     r.source_name = m.source_name;
     r.base_dir = m.base_dir.string();
     r.base_url = m.base_url;
     // Without its manifest kept the actor cannot come back: it is then recorded as not durable.
-    if (!r.manifest_sha256.empty() && !m.text.empty()) record.recovery = EncodeRecoveryRecord(r);
+    if (r.manifest_sha256.empty() || m.text.empty()) return record;
+    record.recovery = EncodeRecoveryRecord(r);
+    std::lock_guard<std::mutex> lock(kept_manifests_mu_);
+    if (recovery_records_.size() >= kRecoveryRecordsCached) recovery_records_.clear();
+    recovery_records_.emplace(std::move(key), record.recovery);
   }
   return record;
 }
@@ -362,6 +383,7 @@ Result<RecoveryReport> RuntimeImpl::Recover() {
   for (chain::ActorRecord& row : rows) {
     if (row.recovery.empty()) continue;
     if (row.status != "running" && row.status != "unrecovered") continue;
+    if (Find(row.actor_id)) continue;  // running already (Recover() was called before)
     wanted.push_back(std::move(row));
   }
   std::map<std::string, std::vector<const chain::ActorRecord*>> children;

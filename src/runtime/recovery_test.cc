@@ -90,6 +90,8 @@ TEST_F(RecoveryTest, ACleanRestartBringsBackActorsWithTheirStatesParentsAndChain
   EXPECT_EQ(recovered_big->state_source, "store");  // kept at shutdown: no replay needed
   EXPECT_EQ(Find(report, parent)->state_source, "chain");
 
+  // A second Recover() finds them running and leaves them be.
+  EXPECT_TRUE(Recover().actors.empty());
   EXPECT_EQ(State(parent), parent_state);
   EXPECT_EQ(State(child), child_state);
   EXPECT_EQ(State(big), big_state);

@@ -1113,8 +1113,10 @@ void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& 
   if (store_) {
     bool failed = report && report->kind == ChildEvent::Kind::kError;
     // Stopped by the host's shutdown: it stays recorded as running, to be recovered.
+    // (Not one whose manifest could not be kept: nothing could bring it back.)
     const bool kept_for_recovery = !failed && shut_down_ && options_.durable_actors &&
-                                   actor.persisted() && !restarting;
+                                   actor.persisted() && !restarting &&
+                                   !RegistryRecord(actor, "running").recovery.empty();
     if (kept_for_recovery) {
       KeepStateForRecovery(actor);
     } else {

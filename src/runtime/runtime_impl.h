@@ -274,6 +274,8 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // Manifest texts kept in the store already (KeepManifestText), by SHA-256 hex.
   std::mutex kept_manifests_mu_;
   std::unordered_set<std::string> kept_manifests_;
+  // Recovery records made (RegistryRecord), by everything they are made from.
+  std::unordered_map<std::string, std::string> recovery_records_;
 };
 
 }  // namespace theater::runtime
