@@ -231,7 +231,9 @@ Status CheckHash(const Event& event) {
 // expected at `index` after `previous`: kValidationError "event #N: ..." when the row is not
 // what the chain needs there (a gap in the sequence, a malformed hash, a hash that does not
 // match its contents).
-Result<Event> EventFromRow(Stmt& stmt, size_t index, const std::optional<Hash>& previous) {
+// The event in the current row of `stmt` (seq, hash, type, payload, timestamp, description),
+// which must be event #index, without its parent and not yet checked against it.
+Result<Event> UncheckedEventFromRow(Stmt& stmt, size_t index) {
   auto row_problem = [&](const std::string& what) {
     return ValidationError("event #" + std::to_string(index) + ": " + what);
   };
@@ -245,13 +247,23 @@ Result<Event> EventFromRow(Stmt& stmt, size_t index, const std::optional<Hash>& 
     return row_problem("malformed hash (" + std::to_string(hash.size()) + " bytes)");
   }
   std::copy(hash.begin(), hash.end(), event.hash.begin());
-  event.parent = previous;
   event.type = stmt.Text(2);
   event.payload = stmt.Blob(3);
   event.timestamp_ms = static_cast<uint64_t>(stmt.Int(4));
   if (!stmt.IsNull(5)) event.description = stmt.Text(5);
-  // The link holds by construction; the hash check is what catches damage.
-  THEATER_RETURN_IF_ERROR(CheckHash(event).WithContext("event #" + std::to_string(index)));
+  return event;
+}
+
+// Gives `event` (#index) its parent, the hash of the event before it (parents are not stored),
+// and checks its hash: the link holds by construction; the hash check is what catches damage.
+Status LinkAndCheck(Event& event, size_t index, const std::optional<Hash>& previous) {
+  event.parent = previous;
+  return CheckHash(event).WithContext("event #" + std::to_string(index));
+}
+
+Result<Event> EventFromRow(Stmt& stmt, size_t index, const std::optional<Hash>& previous) {
+  THEATER_ASSIGN_OR_RETURN(Event event, UncheckedEventFromRow(stmt, index));
+  THEATER_RETURN_IF_ERROR(LinkAndCheck(event, index, previous));
   return event;
 }
 
@@ -306,6 +318,21 @@ Result<std::optional<Anchor>> ReadAnchor(sqlite3* db, int64_t actor_key,
   out.first_index = static_cast<size_t>(anchor.Int(0));
   std::copy(hash.begin(), hash.end(), out.hash.begin());
   return std::optional<Anchor>(out);
+}
+
+// Where an actor's stored chain starts: its key and, for a pruned chain, its anchor. nullopt
+// when the actor never had an event committed. Run inside the caller's read transaction.
+struct ChainStart {
+  int64_t actor_key = 0;
+  std::optional<Anchor> anchor;
+};
+Result<std::optional<ChainStart>> ReadChainStart(sqlite3* db, std::string_view actor_id) {
+  THEATER_ASSIGN_OR_RETURN(std::optional<int64_t> key, ReadActorKey(db, actor_id));
+  if (!key) return std::optional<ChainStart>();
+  ChainStart start;
+  start.actor_key = *key;
+  THEATER_ASSIGN_OR_RETURN(start.anchor, ReadAnchor(db, *key, actor_id));
+  return std::optional<ChainStart>(std::move(start));
 }
 
 }  // namespace
@@ -834,9 +861,10 @@ Result<std::vector<Event>> ChainStore::LoadChain(std::string_view actor_id, Load
     // snapshot, even while the writer commits (or prunes).
     THEATER_RETURN_IF_ERROR(Exec(reader_db_, "BEGIN;"));
     EndRead end_read{reader_db_};
-    THEATER_ASSIGN_OR_RETURN(std::optional<int64_t> known, ReadActorKey(reader_db_, actor_id));
+    THEATER_ASSIGN_OR_RETURN(std::optional<ChainStart> known,
+                             ReadChainStart(reader_db_, actor_id));
     // No key: the actor never had an event committed (an empty chain).
-    const int64_t actor_key = known.value_or(0);
+    const int64_t actor_key = known ? known->actor_key : 0;
     Stmt stmt;
     THEATER_RETURN_IF_ERROR(
         stmt.Prepare(reader_db_,
@@ -847,8 +875,7 @@ Result<std::vector<Event>> ChainStore::LoadChain(std::string_view actor_id, Load
     // the first row of a pruned chain, none for a chain's first event). The hash covers it, so
     // a missing or altered row still fails verification (docs/persistence.md).
     std::optional<Hash> previous;
-    THEATER_ASSIGN_OR_RETURN(std::optional<Anchor> anchor,
-                             ReadAnchor(reader_db_, actor_key, actor_id));
+    const std::optional<Anchor> anchor = known ? known->anchor : std::nullopt;
     if (anchor) {
       previous = anchor->hash;
       local.first_index = anchor->first_index;
@@ -890,16 +917,15 @@ Status ChainStore::VisitChain(std::string_view actor_id, size_t from,
   THEATER_RETURN_IF_ERROR(Exec(reader_db_, "BEGIN;"));
   EndRead end_read{reader_db_};
   const std::string actor(actor_id);
-  THEATER_ASSIGN_OR_RETURN(std::optional<int64_t> known, ReadActorKey(reader_db_, actor_id));
+  THEATER_ASSIGN_OR_RETURN(std::optional<ChainStart> known, ReadChainStart(reader_db_, actor_id));
   if (!known) {
     if (report != nullptr) *report = local;
     return Status();
   }
   local.found = true;
-  const int64_t actor_key = *known;
+  const int64_t actor_key = known->actor_key;
+  const std::optional<Anchor>& anchor = known->anchor;
   std::optional<Hash> previous;
-  THEATER_ASSIGN_OR_RETURN(std::optional<Anchor> anchor,
-                           ReadAnchor(reader_db_, actor_key, actor_id));
   if (anchor) {
     previous = anchor->hash;
     local.first_index = anchor->first_index;
@@ -967,75 +993,54 @@ Status ChainStore::VisitChainBackward(
   if (reader_db_ == nullptr) return FailedPrecondition("chain store is closed");
   THEATER_RETURN_IF_ERROR(Exec(reader_db_, "BEGIN;"));
   EndRead end_read{reader_db_};
-  const std::string actor(actor_id);
-  THEATER_ASSIGN_OR_RETURN(std::optional<int64_t> known, ReadActorKey(reader_db_, actor_id));
   auto finish = [&]() {
     if (report != nullptr) *report = local;
     return Status();
   };
+  THEATER_ASSIGN_OR_RETURN(std::optional<ChainStart> known, ReadChainStart(reader_db_, actor_id));
   if (!known) return finish();
-  const int64_t actor_key = *known;
-  THEATER_ASSIGN_OR_RETURN(std::optional<Anchor> anchor,
-                           ReadAnchor(reader_db_, actor_key, actor_id));
   Stmt stmt;
   THEATER_RETURN_IF_ERROR(
       stmt.Prepare(reader_db_,
                    "SELECT seq, hash, type, payload, timestamp, description FROM events "
                    "WHERE actor_key = ?1 ORDER BY seq DESC;"));
-  stmt.BindInt(1, actor_key);
-  // An event is visited once the row before it has given its parent (rows come newest first).
+  stmt.BindInt(1, known->actor_key);
+  // Rows come newest first: an event is checked and visited once the row before it has given
+  // its parent.
   std::optional<Event> held;
   size_t held_index = 0;
-  auto row_hash = [&](size_t index) -> Result<Hash> {
-    std::vector<uint8_t> bytes = stmt.Blob(1);
-    if (bytes.size() != Hash{}.size()) {
-      return ValidationError("event #" + std::to_string(index) + ": malformed hash (" +
-                             std::to_string(bytes.size()) + " bytes)");
-    }
-    Hash hash;
-    std::copy(bytes.begin(), bytes.end(), hash.begin());
-    return hash;
-  };
-  // Checks the held event against `parent` and visits it; false: stop reading.
   auto release = [&](const std::optional<Hash>& parent) -> bool {
-    held->parent = parent;
-    Status checked = CheckHash(*held).WithContext("event #" + std::to_string(held_index));
+    Status checked = LinkAndCheck(*held, held_index, parent);
     if (!checked.ok()) {
       local.problem = std::move(checked);
       return false;
     }
     return visit(std::move(*held), held_index);
   };
+  const std::string reading = "reading the chain of " + std::string(actor_id);
   for (;;) {
-    THEATER_ASSIGN_OR_RETURN(bool row, stmt.Step("reading the chain of " + actor));
+    THEATER_ASSIGN_OR_RETURN(bool row, stmt.Step(reading));
     if (!row) break;
-    const int64_t seq = stmt.Int(0);
-    if (!local.found) {
+    // The head's index is whatever the newest row says; every older row must be the one before.
+    const size_t index = held ? held_index - 1 : static_cast<size_t>(stmt.Int(0));
+    Result<Event> event = UncheckedEventFromRow(stmt, index);
+    if (!event.ok()) {
+      local.problem = event.status();
+      return finish();
+    }
+    if (!held) {
       local.found = true;
-      local.next_index = static_cast<size_t>(seq) + 1;
-    } else if (seq != static_cast<int64_t>(held_index) - 1) {
-      local.problem = ValidationError("event #" + std::to_string(held_index - 1) +
-                                      ": missing (the next stored row is #" +
-                                      std::to_string(seq) + ")");
+      local.next_index = index + 1;
+      local.head = event->hash;
+    } else if (!release(event->hash)) {
       return finish();
     }
-    Result<Hash> hash = row_hash(static_cast<size_t>(seq));
-    if (!hash.ok()) {
-      local.problem = hash.status();
-      return finish();
-    }
-    if (!local.head) local.head = *hash;
-    if (held && !release(*hash)) return finish();
-    held.emplace();
-    held_index = static_cast<size_t>(seq);
-    held->hash = *hash;
-    held->type = stmt.Text(2);
-    held->payload = stmt.Blob(3);
-    held->timestamp_ms = static_cast<uint64_t>(stmt.Int(4));
-    if (!stmt.IsNull(5)) held->description = stmt.Text(5);
+    held = std::move(event).value();
+    held_index = index;
   }
   if (!held) return finish();
   // The oldest stored event: its parent is the anchor of a pruned chain, else it has none.
+  const std::optional<Anchor>& anchor = known->anchor;
   const size_t first = anchor ? anchor->first_index : 0;
   if (held_index != first) {
     local.problem = ValidationError("event #" + std::to_string(held_index - 1) + ": missing");

@@ -562,6 +562,73 @@ TEST(ChainStoreTest, ANewActorDoesNotInheritStrayRows) {
   }
 }
 
+// The backward read a recovery uses: newest first, each event checked before it is visited, the
+// head and size reported; a damaged row ends the read before the visitor sees it; a pruned chain
+// ends at its anchor.
+TEST(ChainStoreTest, VisitChainBackwardReadsFromTheHeadWithTheSameChecks) {
+  TestDir dir("theater-chain-store");
+  std::vector<Event> events = MakeChain("b", 20);
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  AppendAll(*store, "b", events);
+  ASSERT_TRUE(store->Flush().ok());
+  auto read_back = [&](const std::string& actor, size_t stop_after, BackwardVisitReport* report) {
+    std::vector<std::pair<size_t, Event>> got;
+    EXPECT_TRUE(store
+                    ->VisitChainBackward(
+                        actor,
+                        [&](Event&& e, size_t index) {
+                          got.emplace_back(index, std::move(e));
+                          return got.size() < stop_after;
+                        },
+                        report)
+                    .ok());
+    return got;
+  };
+  BackwardVisitReport report;
+  auto all = read_back("b", 100, &report);
+  EXPECT_TRUE(report.found);
+  EXPECT_TRUE(report.problem.ok()) << report.problem.ToString();
+  EXPECT_EQ(report.next_index, 20u);
+  EXPECT_EQ(report.head, std::optional<Hash>(events.back().hash));
+  ASSERT_EQ(all.size(), 20u);
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].first, 19 - i);
+    EXPECT_EQ(all[i].second, events[19 - i]);
+  }
+  EXPECT_EQ(read_back("b", 3, &report).size(), 3u);  // the visitor stops it
+  read_back("nobody", 100, &report);
+  EXPECT_FALSE(report.found);
+  store.reset();
+
+  // Event #15 altered: #19..#16 are visited, #15 is not, and the problem names it.
+  std::vector<uint8_t> altered = events[15].payload;
+  altered[0] ^= 0x01;
+  RawExec(dir.path(),
+          "UPDATE events SET payload = ?1 WHERE actor_key = " + KeyOf("b") + " AND seq = 15;",
+          altered);
+  store = OpenOrDie(dir.path());
+  auto damaged = read_back("b", 100, &report);
+  ASSERT_EQ(damaged.size(), 4u);
+  EXPECT_EQ(damaged.back().first, 16u);
+  EXPECT_THAT(report.problem.ToString(), HasSubstr("event #15: hash mismatch"));
+  // A missing row: the read stops there too.
+  RawExec(dir.path(), "DELETE FROM events WHERE actor_key = " + KeyOf("b") + " AND seq = 17;");
+  damaged = read_back("b", 100, &report);
+  EXPECT_EQ(damaged.size(), 1u);
+  EXPECT_THAT(report.problem.ToString(), HasSubstr("event #17"));
+
+  // A pruned chain: read down to its first stored event, checked against the anchor.
+  std::vector<Event> pruned = MakeChain("p", 10);
+  AppendAll(*store, "p", pruned);
+  ASSERT_TRUE(store->Prune("p", 4).ok());
+  ASSERT_TRUE(store->Flush().ok());
+  auto tail = read_back("p", 100, &report);
+  EXPECT_TRUE(report.problem.ok()) << report.problem.ToString();
+  ASSERT_EQ(tail.size(), 6u);
+  EXPECT_EQ(tail.back().first, 4u);
+}
+
 TEST(ChainStoreTest, OtherDamageIsRejected) {
   TestDir dir("theater-chain-store");
   std::vector<Event> events = MakeChain("c", 8);

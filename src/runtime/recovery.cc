@@ -169,7 +169,8 @@ Result<ResumePoint> FindResumePoint(chain::ChainStore& store, const std::string&
 
 }  // namespace
 
-// The manifest texts and modules a recovery has loaded, shared by its workers.
+// The manifest texts a recovery has read from the store, shared by its workers (modules are
+// shared through ModuleBySha256's own map).
 struct RuntimeImpl::RecoveryCache {
   std::mutex mu;
   std::map<std::string, std::shared_ptr<const std::string>> manifests;  // by SHA-256 hex

@@ -8,14 +8,12 @@
 // event, a large one recomputed by replaying its chain.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "testing/crash_child.h"
 #include "testing/runtime_test_fixture.h"
 #include "theater/chain_store.h"
 
@@ -84,7 +82,12 @@ TEST_F(RecoveryTest, ACleanRestartBringsBackActorsWithTheirStatesParentsAndChain
   EXPECT_EQ(report.failed, 0u);
   ASSERT_EQ(report.actors.size(), 3u);
   // Parents first.
-  EXPECT_NE(report.actors.back().id, parent);
+  auto position = [&](const std::string& id) {
+    return std::find_if(report.actors.begin(), report.actors.end(),
+                        [&](const RecoveredActor& a) { return a.id == id; }) -
+           report.actors.begin();
+  };
+  EXPECT_LT(position(parent), position(child));
   const RecoveredActor* recovered_big = Find(report, big);
   ASSERT_NE(recovered_big, nullptr);
   EXPECT_EQ(recovered_big->state_source, "store");  // kept at shutdown: no replay needed
@@ -207,34 +210,10 @@ TEST_F(RecoveryTest, AnActorWhoseModuleIsGoneIsReportedAndKeepsItsChain) {
 TEST_F(RecoveryTest, AfterKillNineActorsComeBackFromTheirLastDurableEvent) {
   runtime_.reset();  // the child owns the database
   const std::string probe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm";
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    execl(THEATER_CRASH_CHILD, THEATER_CRASH_CHILD, home_.c_str(), probe.c_str(), "strict",
-          "durable", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
-  struct pollfd ready {
-    out[0], POLLIN, 0
-  };
-  if (poll(&ready, 1, 60'000) != 1) {
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    FAIL() << "the crash child did not start within 60 s";
-  }
-  char buf[16] = {};
-  ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0);
-  EXPECT_EQ(std::string(buf), "ready\n");
-  std::this_thread::sleep_for(std::chrono::milliseconds(100 + std::rand() % 200));
-  ASSERT_EQ(kill(pid, SIGKILL), 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  close(out[0]);
+  Result<pid_t> child =
+      testing_util::StartWhenReady({THEATER_CRASH_CHILD, home_.string(), probe, "strict", "durable"});
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  ASSERT_TRUE(testing_util::KillNineSoon(*child).ok());
 
   StartDurable();
   RecoveryReport report = Recover();

@@ -24,6 +24,7 @@
 #include "common/sanitizers.h"
 #include "common/test_http_server.h"
 #include "common/uuid.h"
+#include "testing/crash_child.h"
 #include "testing/runtime_test_fixture.h"
 
 namespace theater {
@@ -605,37 +606,10 @@ TEST_F(RuntimeTest, KillNineDuringChainWritesLeavesVerifiableChains) {
   runtime_.reset();  // the child owns the database
   for (const char* durability : {"batched", "strict"}) {
     std::filesystem::path dir = home_ / durability;
-    int out[2];
-    ASSERT_EQ(pipe(out), 0);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      execl(THEATER_CRASH_CHILD, THEATER_CRASH_CHILD, dir.c_str(), kProbe.c_str(), durability,
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(out[1]);
-    // Wait for "ready" at most a minute, so a child that hangs fails the test instead of
-    // hanging it.
-    struct pollfd ready {
-      out[0], POLLIN, 0
-    };
-    if (poll(&ready, 1, 60'000) != 1) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-      FAIL() << durability << ": the crash child did not start writing within 60 s";
-    }
-    char buf[16] = {};
-    ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0) << durability;
-    EXPECT_EQ(std::string(buf), "ready\n");
-    std::this_thread::sleep_for(std::chrono::milliseconds(50 + std::rand() % 200));
-    ASSERT_EQ(kill(pid, SIGKILL), 0);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << durability;
-    close(out[0]);
+    Result<pid_t> child = testing_util::StartWhenReady(
+        {THEATER_CRASH_CHILD, dir.string(), kProbe, durability});
+    ASSERT_TRUE(child.ok()) << durability << ": " << child.status().ToString();
+    ASSERT_TRUE(testing_util::KillNineSoon(*child).ok()) << durability;
 
     auto store = chain::ChainStore::Open(dir);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
