@@ -237,6 +237,12 @@ void EncodeInitialStateTo(std::string_view source, const abi::Value& state,
 // naming the byte offset. They never crash, recurse at most kMaxValueDepth levels, and their
 // memory use is bounded by a constant factor of the input size.
 Result<Payload> DecodePayload(std::span<const uint8_t> bytes);
+
+// The kind of Payload `bytes` would decode to, read from its first byte alone (nothing else is
+// checked, so DecodePayload may still refuse it): for a reader that sorts many events cheaply and
+// decodes only those it needs, when it needs them. kNone for an empty or unknown first byte.
+enum class PayloadKind { kNone, kHostCall, kExportCall, kLifecycle, kLog, kInitialState };
+PayloadKind PeekPayloadKind(std::span<const uint8_t> bytes);
 Result<abi::Value> DecodeValue(std::span<const uint8_t> bytes);
 
 // ---------------------------------------------------------------------------------------------
@@ -366,6 +372,15 @@ class EventChain {
   // VerifyEvents over the whole chain.
   Status Verify() const;
 
+  // Where the chain may take an event's hash from instead of computing it: `known(event, index)`
+  // returns the hash of an event with exactly this parent, type and payload that was verified
+  // elsewhere, or nullopt (then the chain computes the SHA-256 as usual). For a replay, which
+  // re-creates a recorded chain whose hashes its loader has already checked: an identical event
+  // costs a comparison instead of a second SHA-256. It runs under the chain's lock, before the
+  // observers. Set it before the first append; an empty function removes it.
+  using KnownHash = std::function<std::optional<Hash>(const Event& event, size_t index)>;
+  void SetKnownHash(KnownHash known);
+
   // Registers `observer`, called synchronously after every append, in append order, while the
   // chain's lock is held: it must be quick, must not throw and must not call back into this
   // chain. (A consumer that may be slow copies the event into its own bounded queue.)
@@ -396,6 +411,7 @@ class EventChain {
   std::optional<Hash> head_;
   size_t max_events_ = SIZE_MAX;
   std::map<ObserverId, Observer> observers_;
+  KnownHash known_hash_;
   ObserverId next_observer_id_ = 1;
 };
 

@@ -76,6 +76,12 @@ struct ActorRecord {
   friend bool operator==(const ActorRecord&, const ActorRecord&) = default;
 };
 
+// Whether a chain read checks each event's hash against its parent, type and payload.
+// kByCaller leaves it to a reader that recomputes every hash itself (a replay does, as it
+// re-creates the events); the read still checks the sequence and the form of each hash, and
+// links each event to the one before (Event::parent).
+enum class HashCheck { kChecked, kByCaller };
+
 // What VisitChain() found.
 struct VisitReport {
   bool found = false;      // the actor has (or had, before pruning) committed events
@@ -177,11 +183,12 @@ class ChainStore {
   // held in memory. Each event is checked as LoadChain checks it, against the stored hash of the
   // event before it (the anchor for the first stored one); the read stops, with
   // report->problem, at the first that does not verify, so a reader that starts at the first
-  // event and goes on page by page gets exactly LoadChain's verified prefix. `visit` runs under
-  // the store's reader lock: it must be quick (no I/O, no waits).
+  // event and goes on page by page gets exactly LoadChain's verified prefix (with
+  // HashCheck::kByCaller the hashes are the visitor's to check). `visit` runs under the store's
+  // reader lock: it must be quick (no I/O, no waits).
   Status VisitChain(std::string_view actor_id, size_t from,
                     const std::function<bool(Event&& event, size_t index)>& visit,
-                    VisitReport* report);
+                    VisitReport* report, HashCheck check = HashCheck::kChecked);
 
   // The actor's newest committed events, newest first, handed to `visit` until it returns false
   // or the stored chain begins. Each event is checked against the stored hash of the one before

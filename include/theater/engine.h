@@ -350,4 +350,10 @@ class GuestCall {
 Status CallOnFiber(Instance& instance, uint32_t index, std::span<const uint64_t> args,
                    std::span<uint64_t> results, const CallOptions& options = {});
 
+// Runs `body` as a task of `instance` (GuestCall::CreateTask) on a fresh fiber on the calling
+// thread, as CallOnFiber runs an export: the Instance::Call()s it makes run as part of the task,
+// and the thread blocks while the task is suspended. Returns what `body` returned.
+Status RunTaskOnFiber(Instance& instance, GuestCall::TaskBody body,
+                      const CallOptions& options = {});
+
 }  // namespace theater::engine

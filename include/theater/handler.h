@@ -13,6 +13,8 @@
 //   SetupHostFunctions()  before instantiation: add the host functions of its imports
 //   AddExportFunctions()  after instantiation: learn which callbacks the actor exports
 //   Start()               once the actor is registered (before `init`): start background work
+//   Restore()             for an actor a restarted host brought back, after Start(): re-create
+//                         what its earlier instances made with this handler (if restores())
 //   Stop()                when the actor stops: release everything, promptly
 //
 // Thread-safety: a handler instance belongs to one actor. Its host functions run on that actor's
@@ -180,6 +182,28 @@ class Handler {
   // the recorded results are served).
   virtual Result<chain::HostCall> ReplayCore(std::string_view function, CoreCall& call,
                                              const chain::CallOutcome& recorded) const;
+
+  // --- Recovery (docs/persistence.md, "Recovery") ---
+  // Whether this handler re-creates, for an actor brought back after its host restarted, what
+  // the actor's earlier instances made with this handler's host calls (Restore). False (the
+  // default): a recovered actor gets the handler fresh from its config, as a spawn does. Asked
+  // of the prototype.
+  virtual bool restores() const { return false; }
+  // Called once on a recovered actor's instance, after Start() and before the actor runs
+  // anything. `history` holds the calls of imports() that the actor made since it last started
+  // fresh (its spawn, or a restart by its supervisor), through earlier recoveries, oldest first,
+  // up to the event the actor resumes after: each as the chain recorded it (inputs, outputs),
+  // the failed ones included (a handler skips what did not succeed). Re-create what outlasts a
+  // call (a server listening, its routes) under the ids the guest was given, so that the
+  // recovered guest's state still names them. Returns a line saying what was restored, which
+  // the runtime records in the actor's chain (a `handler-restored` event); an error is recorded
+  // and logged, and the actor runs on without what could not be restored.
+  virtual Result<std::string> Restore(ActorContext& actor,
+                                      std::span<const chain::HostCall> history) {
+    (void)actor;
+    (void)history;
+    return std::string("nothing to restore");
+  }
 
   // Directories this handler grants the actor through wasi:filesystem; asked (through
   // ActorContext::WasiPreopens) while a component is instantiated, after every handler's

@@ -179,6 +179,14 @@ class [[nodiscard]] Result {
     if (!theater_status_.ok()) return theater_status_; \
   } while (0)
 
+// As THEATER_RETURN_IF_ERROR, the status given `context` (an expression, evaluated only on
+// failure: a hot path pays nothing for the words of an error it does not have).
+#define THEATER_RETURN_IF_ERROR_WITH_CONTEXT(expr, context)                    \
+  do {                                                                         \
+    ::theater::Status theater_status_ = (expr);                                \
+    if (!theater_status_.ok()) return theater_status_.WithContext(context);   \
+  } while (0)
+
 // `lhs = value of expr` (a Result<T>), or returns its status from the enclosing function.
 #define THEATER_ASSIGN_OR_RETURN(lhs, expr) \
   THEATER_ASSIGN_OR_RETURN_IMPL_(THEATER_CONCAT_(theater_result_, __LINE__), lhs, expr)

@@ -173,6 +173,12 @@ class Stmt {
     int n = sqlite3_column_bytes(stmt_, col);
     return p ? std::string(reinterpret_cast<const char*>(p), n) : std::string();
   }
+  // The column's bytes, valid until the statement steps or is reset.
+  std::span<const uint8_t> BlobView(int col) const {
+    const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, col));
+    int n = sqlite3_column_bytes(stmt_, col);
+    return p ? std::span<const uint8_t>(p, static_cast<size_t>(n)) : std::span<const uint8_t>();
+  }
   std::vector<uint8_t> Blob(int col) const {
     const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, col));
     int n = sqlite3_column_bytes(stmt_, col);
@@ -242,7 +248,7 @@ Result<Event> UncheckedEventFromRow(Stmt& stmt, size_t index) {
                        " (events missing)");
   }
   Event event;
-  std::vector<uint8_t> hash = stmt.Blob(1);
+  std::span<const uint8_t> hash = stmt.BlobView(1);
   if (hash.size() != event.hash.size()) {
     return row_problem("malformed hash (" + std::to_string(hash.size()) + " bytes)");
   }
@@ -258,7 +264,10 @@ Result<Event> UncheckedEventFromRow(Stmt& stmt, size_t index) {
 // and checks its hash: the link holds by construction; the hash check is what catches damage.
 Status LinkAndCheck(Event& event, size_t index, const std::optional<Hash>& previous) {
   event.parent = previous;
-  return CheckHash(event).WithContext("event #" + std::to_string(index));
+  Status checked = CheckHash(event);
+  // The context is built only for a failure: this runs for every event a reader reads.
+  if (!checked.ok()) return checked.WithContext("event #" + std::to_string(index));
+  return checked;
 }
 
 Result<Event> EventFromRow(Stmt& stmt, size_t index, const std::optional<Hash>& previous) {
@@ -604,8 +613,8 @@ Result<uint64_t> ChainStore::EnqueueTrusted(std::string_view actor_id, const Eve
 Result<uint64_t> ChainStore::EnqueueChecked(std::string_view actor_id, const Event& event,
                                             bool check_hash) {
   if (check_hash) {
-    THEATER_RETURN_IF_ERROR(
-        CheckHash(event).WithContext("appending to the chain of " + std::string(actor_id)));
+    THEATER_RETURN_IF_ERROR_WITH_CONTEXT(CheckHash(event),
+                                         "appending to the chain of " + std::string(actor_id));
   }
   uint64_t ticket = 0;
   {
@@ -881,9 +890,9 @@ Result<std::vector<Event>> ChainStore::LoadChain(std::string_view actor_id, Load
       local.first_index = anchor->first_index;
       local.anchor = previous;
     }
+    const std::string loading = "loading the chain of " + std::string(actor_id);
     for (;;) {
-      THEATER_ASSIGN_OR_RETURN(bool row,
-                               stmt.Step("loading the chain of " + std::string(actor_id)));
+      THEATER_ASSIGN_OR_RETURN(bool row, stmt.Step(loading));
       if (!row) break;
       local.stored++;
       if (!local.problem.ok()) continue;  // counting the rejected tail
@@ -909,7 +918,7 @@ Result<std::vector<Event>> ChainStore::LoadChain(std::string_view actor_id, Load
 
 Status ChainStore::VisitChain(std::string_view actor_id, size_t from,
                               const std::function<bool(Event&& event, size_t index)>& visit,
-                              VisitReport* report) {
+                              VisitReport* report, HashCheck check) {
   VisitReport local;
   std::lock_guard reader_lock(reader_mu_);
   if (reader_db_ == nullptr) return FailedPrecondition("chain store is closed");
@@ -963,11 +972,14 @@ Status ChainStore::VisitChain(std::string_view actor_id, size_t from,
                    "WHERE actor_key = ?1 AND seq >= ?2 ORDER BY seq;"));
   stmt.BindInt(1, actor_key);
   stmt.BindInt(2, static_cast<int64_t>(start));
+  const std::string loading = "loading the chain of " + actor;
   for (;;) {
-    THEATER_ASSIGN_OR_RETURN(bool row, stmt.Step("loading the chain of " + actor));
+    THEATER_ASSIGN_OR_RETURN(bool row, stmt.Step(loading));
     if (!row) break;
     const size_t index = local.next_index;
-    Result<Event> read = EventFromRow(stmt, index, previous);
+    Result<Event> read = check == HashCheck::kChecked ? EventFromRow(stmt, index, previous)
+                                                      : UncheckedEventFromRow(stmt, index);
+    if (read.ok()) read->parent = previous;
     if (!read.ok()) {
       local.problem = read.status();
       break;

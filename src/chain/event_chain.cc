@@ -48,12 +48,18 @@ Hash EventChain::CommitLocked(Event& event, uint64_t timestamp_ms,
                               std::optional<std::string> description) {
   event.timestamp_ms = timestamp_ms;
   event.description = std::move(description);
-  event.hash = HashEvent(event.parent, event.type, event.payload);
+  const size_t index = dropped_ + ring_.size() - 1;
+  std::optional<Hash> known = known_hash_ ? known_hash_(event, index) : std::nullopt;
+  event.hash = known ? *known : HashEvent(event.parent, event.type, event.payload);
   head_ = event.hash;
   payload_bytes_ += event.payload.size();
-  const size_t index = dropped_ + ring_.size() - 1;
   for (const auto& [id, observer] : observers_) observer(event, index);
   return event.hash;
+}
+
+void EventChain::SetKnownHash(KnownHash known) {
+  std::lock_guard<std::mutex> lock(mu_);
+  known_hash_ = std::move(known);
 }
 
 Hash EventChain::Append(std::string type, std::vector<uint8_t> payload,

@@ -680,6 +680,24 @@ Result<Payload> DecodePayload(std::span<const uint8_t> bytes) {
   return p;
 }
 
+PayloadKind PeekPayloadKind(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return PayloadKind::kNone;
+  switch (bytes[0]) {
+    case kHostCallTag:
+      return PayloadKind::kHostCall;
+    case kExportCallTag:
+      return PayloadKind::kExportCall;
+    case kLifecycleTag:
+      return PayloadKind::kLifecycle;
+    case kLogTag:
+      return PayloadKind::kLog;
+    case kInitialStateTag:
+      return PayloadKind::kInitialState;
+    default:
+      return PayloadKind::kNone;
+  }
+}
+
 Result<abi::Value> DecodeValue(std::span<const uint8_t> bytes) {
   Reader r(bytes);
   THEATER_ASSIGN_OR_RETURN(abi::Value v, r.Val(1));

@@ -210,8 +210,8 @@ class ComponentModuleImpl final : public engine::Module,
         component::Instantiate(*component_, loader_, host, core_options, &types_);
     if (!linked.ok()) return linked.status().WithContext("instantiating component '" + name_ + "'");
     actor->linked_ = std::move(linked).value();
-    THEATER_RETURN_IF_ERROR(
-        Connect(*actor, host).WithContext("instantiating component '" + name_ + "'"));
+    THEATER_RETURN_IF_ERROR_WITH_CONTEXT(Connect(*actor, host),
+                                         "instantiating component '" + name_ + "'");
     return std::unique_ptr<engine::Instance>(std::move(actor));
   }
 

@@ -126,8 +126,8 @@ Result<std::vector<abi::Value>> CallExport(ComponentInstance& instance, const Li
   ResourceTable& table = instance.resource_table();
   HandleMapper to_guest = ToGuest(e.resources, table);
   for (size_t i = 0; i < args.size(); ++i) {
-    THEATER_RETURN_IF_ERROR(
-        MapHandles(*e.type.params[i].type, args[i], to_guest).WithContext("arguments of " + where));
+    THEATER_RETURN_IF_ERROR_WITH_CONTEXT(MapHandles(*e.type.params[i].type, args[i], to_guest),
+                                         "arguments of " + where);
   }
   THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
                            e.plan ? Result<abi::FunctionPlan>(*e.plan)

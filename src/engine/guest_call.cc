@@ -382,28 +382,44 @@ Result<uint64_t> GuestCall::Suspend(PublishFn publish, void* arg) {
   return impl->wake_value;
 }
 
+namespace {
+
+// Resumes `call` on this thread until it finishes, blocking while it is suspended.
+void RunToEnd(GuestCall& call) {
+  std::mutex mutex;
+  std::condition_variable runnable;
+  bool woken = false;
+  call.set_on_runnable([&](GuestCall&) {
+    std::lock_guard<std::mutex> lock(mutex);
+    woken = true;
+    runnable.notify_one();
+  });
+  for (;;) {
+    GuestCall::State state = call.Resume();
+    if (state == GuestCall::State::kFinished) break;
+    std::unique_lock<std::mutex> lock(mutex);
+    runnable.wait(lock, [&] { return woken; });
+    woken = false;
+  }
+}
+
+}  // namespace
+
 Status CallOnFiber(Instance& instance, uint32_t index, std::span<const uint64_t> args,
                    std::span<uint64_t> results, const CallOptions& options) {
   THEATER_ASSIGN_OR_RETURN(
       std::unique_ptr<GuestCall> call,
       GuestCall::Create(instance, index, std::vector<uint64_t>(args.begin(), args.end()), options));
   if (results.size() < call->results().size()) return InvalidArgument("results span too small");
-  std::mutex mutex;
-  std::condition_variable runnable;
-  bool woken = false;
-  call->set_on_runnable([&](GuestCall&) {
-    std::lock_guard<std::mutex> lock(mutex);
-    woken = true;
-    runnable.notify_one();
-  });
-  for (;;) {
-    GuestCall::State state = call->Resume();
-    if (state == GuestCall::State::kFinished) break;
-    std::unique_lock<std::mutex> lock(mutex);
-    runnable.wait(lock, [&] { return woken; });
-    woken = false;
-  }
+  RunToEnd(*call);
   std::copy(call->results().begin(), call->results().end(), results.begin());
+  return call->status();
+}
+
+Status RunTaskOnFiber(Instance& instance, GuestCall::TaskBody body, const CallOptions& options) {
+  THEATER_ASSIGN_OR_RETURN(std::unique_ptr<GuestCall> call,
+                           GuestCall::CreateTask(instance, std::move(body), options));
+  RunToEnd(*call);
   return call->status();
 }
 

@@ -142,6 +142,7 @@ void Actor::Begin(bool resume, std::function<void(Status)> ready) {
       return;
     }
   }
+  RestoreHandlers();
   std::optional<Operation> next;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -153,6 +154,70 @@ void Actor::Begin(bool resume, std::function<void(Status)> ready) {
     next = TakeNextLocked();
   }
   if (next) StartTask(std::move(*next));
+}
+
+namespace {
+
+// Whether every call of `calls` has the shape its WIT function gives it (in theater:simple, or
+// in `own`, the handler's WIT): a handler's Restore reads recorded values as its host functions
+// read lifted ones, which the canonical ABI has checked.
+Status CheckRecordedCalls(std::span<const chain::HostCall> calls, const wit::Package* own) {
+  Result<const wit::Package*> theater = TheaterPackage();
+  auto find = [&](const chain::HostCall& call) -> const abi::FunctionType* {
+    for (const wit::Package* package : {theater.ok() ? *theater : nullptr, own}) {
+      if (package == nullptr) continue;
+      const std::string prefix = package->namespace_name + ":" + package->name + "/";
+      if (!call.interface.starts_with(prefix)) continue;
+      for (const auto& iface : package->interfaces) {
+        if (call.interface.size() == prefix.size() + iface->name.size() &&
+            call.interface.ends_with(iface->name)) {
+          return iface->FindFunction(call.function);
+        }
+      }
+    }
+    return nullptr;
+  };
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const chain::HostCall& call = calls[i];
+    const std::string where = "recorded call " + std::to_string(i + 1) + " (" + call.interface +
+                              "/" + call.function + ")";
+    const abi::FunctionType* type = find(call);
+    if (type == nullptr) return InvalidArgument(where + ": no such function in its WIT");
+    std::vector<abi::TypePtr> params;
+    for (const abi::Field& param : type->params) params.push_back(param.type);
+    THEATER_RETURN_IF_ERROR_WITH_CONTEXT(abi::CheckValues(params, call.input),
+                                         where + ": its input");
+    if (call.output.ok()) {
+      THEATER_RETURN_IF_ERROR_WITH_CONTEXT(
+          abi::CheckValues(type->ResultTypes(), call.output.values), where + ": its output");
+    }
+  }
+  return Status();
+}
+
+}  // namespace
+
+void Actor::RestoreHandlers() {
+  if (config_.handler_history.empty()) return;
+  auto history = std::move(config_.handler_history);
+  config_.handler_history.clear();
+  for (auto& handler : handlers_) {
+    auto calls = history.find(handler->name());
+    if (calls == history.end()) continue;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      starting_step_ = "restoring handler '" + std::string(handler->name()) + "'";
+    }
+    Status recorded = CheckRecordedCalls(calls->second, runtime_.handlers().WitOf(handler->name()));
+    Result<std::string> restored =
+        recorded.ok() ? handler->Restore(*this, calls->second)
+                      : Result<std::string>(recorded.WithContext("what it held is not restored"));
+    const std::string what = std::string(handler->name()) + ": " +
+                             (restored.ok() ? "ok: " + *restored
+                                            : "error: " + restored.status().ToString());
+    if (!restored.ok()) spdlog::warn("actor {}: restoring handler {}", config_.id, what);
+    config_.chain->Append(chain::Lifecycle{"handler-restored", what});
+  }
 }
 
 std::optional<Operation> Actor::TakeNextLocked() {

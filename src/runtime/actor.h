@@ -81,6 +81,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
     std::shared_ptr<chain::EventChain> chain;
     uint64_t sequence = 0;   // spawn order, runtime-wide (the runtime stops newest first)
     bool persisted = false;  // the chain is saved in the runtime's database
+    // A recovered actor's: by handler name, the host calls each restoring handler re-creates
+    // its resources from (Handler::Restore), handed over once, in Begin().
+    std::map<std::string, std::vector<chain::HostCall>, std::less<>> handler_history;
   };
 
   Actor(RuntimeImpl& runtime, Config config);
@@ -98,7 +101,8 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // state. `done` gets OK, or why the old component stays (e.g. an import no handler serves).
   Status UpdateComponent(std::shared_ptr<const engine::Module> module,
                          std::function<void(Status)> done);
-  // After registration: starts the handlers and queues init (or start, for a resumed actor).
+  // After registration: starts the handlers (and, for a recovered actor, restores what they held
+  // from Config::handler_history) and queues init (or start, for a resumed actor).
   // `ready` receives OK once init succeeded, or its error (the actor then stops on its own).
   void Begin(bool resume, std::function<void(Status)> ready);
 
@@ -200,6 +204,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   bool AdmitRestart();
 
  private:
+  // A recovered actor's restoring handlers re-create what they held (Handler::Restore), each
+  // recorded in the chain as a handler-restored event; failures are recorded and logged.
+  void RestoreHandlers();
   // The next operation to run, moving the phase to Processing; nullopt when nothing may run now.
   std::optional<Operation> TakeNextLocked();
   void StartTask(Operation op);

@@ -577,8 +577,8 @@ Result<std::vector<Value>> ActorHost::RunExport(const std::string& export_name,
   const abi::FunctionPlan& plan = entry.plan;
   InstanceMemory memory(*instance_, realloc_index_);
   std::vector<uint64_t> flat_args;
-  THEATER_RETURN_IF_ERROR(plan.LowerExportParams(memory, args, &flat_args)
-                              .WithContext("passing arguments to '" + export_name + "'"));
+  THEATER_RETURN_IF_ERROR_WITH_CONTEXT(plan.LowerExportParams(memory, args, &flat_args),
+                                       "passing arguments to '" + export_name + "'");
   std::vector<uint64_t> flat_results(plan.signature().results.size());
   engine::CallOptions call_options;
   call_options.timeout = deadline;
@@ -595,10 +595,15 @@ Result<std::vector<Value>> ActorHost::RunExport(const std::string& export_name,
   Result<std::vector<Value>> values = plan.LiftExportResults(memory, flat_results);
   if (!values.ok()) return values.status().WithContext("results of '" + export_name + "'");
   if (entry.post_return) {
-    THEATER_RETURN_IF_ERROR(instance_->Call(*entry.post_return, flat_results, {}, call_options)
-                                .WithContext("post-return of '" + export_name + "'"));
+    THEATER_RETURN_IF_ERROR_WITH_CONTEXT(
+        instance_->Call(*entry.post_return, flat_results, {}, call_options),
+        "post-return of '" + export_name + "'");
   }
   return values;
+}
+
+std::chrono::milliseconds ActorHost::DeadlineFor(std::string_view export_name) const {
+  return export_name == kInitExport ? options_.init_deadline : options_.call_deadline;
 }
 
 Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name,
@@ -630,13 +635,12 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   const std::string& export_name = cached->first;
   ExportEntry* entry = &cached->second;
 
-  bool is_init = export_name == kInitExport;
   std::vector<Value> args;  // (a braced list would copy both, params and all)
   args.reserve(2);
   args.push_back(StateValue(state_));
   args.push_back(Value::Tuple(std::move(params)));
   Result<std::vector<Value>> values = RunExport(
-      export_name, *entry, args, is_init ? options_.init_deadline : options_.call_deadline);
+      export_name, *entry, args, DeadlineFor(export_name));
   // One event per export call, written when it is over: the params (still in `args`), what it
   // returned or why it failed, and the state it left.
   auto record = [&](const chain::CallOutcomeView& outcome) {

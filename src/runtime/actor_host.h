@@ -163,6 +163,9 @@ class ActorHost {
     options_.init_deadline = init;
     options_.call_deadline = call;
   }
+  // The deadline of a call of `export_name` (interface#function): the init deadline for the
+  // actor's init, the call deadline for any other.
+  std::chrono::milliseconds DeadlineFor(std::string_view export_name) const;
   // Set while the host replays an actor from its chain (ActorHostOptions::replay).
   HostCallReplay* replay() const { return options_.replay; }
   // False while the module is being instantiated (its start function may call host functions).

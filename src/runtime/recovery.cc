@@ -167,6 +167,128 @@ Result<ResumePoint> FindResumePoint(chain::ChainStore& store, const std::string&
   return point;
 }
 
+// The message of the actor-recovered event that starts a recovered instance's part of the
+// chain, and the event it names back (ResumedAfter): a later recovery reads it to know which of
+// the instance before's events its state includes.
+constexpr std::string_view kResumedAfterPrefix =
+    "recovered by the host: resuming from the state after event #";
+
+std::string RecoveredNote(size_t state_event, const std::string& state_source) {
+  return std::string(kResumedAfterPrefix) + std::to_string(state_event) + " (" + state_source +
+         ")";
+}
+
+std::optional<size_t> ResumedAfter(std::string_view note) {
+  if (!note.starts_with(kResumedAfterPrefix)) return std::nullopt;
+  note.remove_prefix(kResumedAfterPrefix.size());
+  size_t value = 0;
+  size_t digits = 0;
+  for (; digits < note.size() && digits < 19 && note[digits] >= '0' && note[digits] <= '9';
+       ++digits) {
+    value = value * 10 + static_cast<size_t>(note[digits] - '0');
+  }
+  if (digits == 0) return std::nullopt;
+  return value;
+}
+
+// By handler name, the interface whose calls each registered restoring handler
+// (Handler::restores) re-creates from, for those the module imports.
+std::map<std::string, std::string> RestoringInterfaces(const HandlerRegistry& registry,
+                                                       const engine::Module& module) {
+  std::map<std::string, std::string> out;
+  for (std::string_view name : registry.Names()) {
+    const Handler* handler = registry.Find(name);
+    if (handler == nullptr || !handler->restores()) continue;
+    std::optional<std::string> imports = handler->imports();
+    if (!imports || imports->ends_with('*')) continue;
+    for (const engine::ImportInfo& import : module.imports()) {
+      if (import.module == *imports) {
+        out.emplace(std::string(name), *imports);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+// Whether `type` is the event type of a host call of `interface_name` ("<interface>/<function>").
+bool IsCallOf(std::string_view type, std::string_view interface_name) {
+  return type.size() > interface_name.size() + 1 && type.starts_with(interface_name) &&
+         type[interface_name.size()] == '/';
+}
+
+// The host calls of `interfaces` (handler name -> interface) that actor `id` made since it last
+// started fresh, oldest first, by handler name: read back from the chain's head through the
+// instances that recoveries continued, each instance's up to the event its successor resumed
+// after (`resumed_after` for the newest), so that what a handler re-creates is what the
+// recovered state knows of. A chain pruned before that start gives what it still holds (and
+// says so in the log).
+Result<std::map<std::string, std::vector<chain::HostCall>, std::less<>>> ReadHandlerHistory(
+    chain::ChainStore& store, const std::string& id,
+    const std::map<std::string, std::string>& interfaces, size_t resumed_after) {
+  std::map<std::string, std::vector<chain::HostCall>, std::less<>> history;
+  size_t keep_through = resumed_after;
+  bool after_load = false;
+  bool reached_start = false;
+  Status problem;
+  chain::BackwardVisitReport report;
+  THEATER_RETURN_IF_ERROR(store.VisitChainBackward(
+      id,
+      [&](chain::Event&& event, size_t index) {
+        if (index == 0) reached_start = true;
+        const bool lifecycle = event.type == chain::kLifecycleEventType;
+        if (after_load) {
+          // The event before an actor-load: a recovery's marker continues the instance before;
+          // anything else (none: the spawn; a restart's events) is where the actor started fresh.
+          after_load = false;
+          Result<chain::Payload> payload =
+              lifecycle ? chain::DecodePayload(event.payload) : Result<chain::Payload>(Status());
+          const auto* step = payload.ok() ? std::get_if<chain::Lifecycle>(&*payload) : nullptr;
+          std::optional<size_t> resumed =
+              step != nullptr && step->kind == "actor-recovered" ? ResumedAfter(step->message)
+                                                                 : std::nullopt;
+          if (!resumed) {
+            reached_start = true;
+            return false;
+          }
+          keep_through = *resumed;
+          return true;
+        }
+        if (lifecycle) {
+          Result<chain::Payload> payload = chain::DecodePayload(event.payload);
+          const auto* step = payload.ok() ? std::get_if<chain::Lifecycle>(&*payload) : nullptr;
+          if (step != nullptr && step->kind == "actor-load") {
+            after_load = true;
+            if (index == 0) return false;
+          }
+          return true;
+        }
+        if (index > keep_through) return true;
+        for (const auto& [handler, interface_name] : interfaces) {
+          if (!IsCallOf(event.type, interface_name)) continue;
+          Result<chain::Payload> payload = chain::DecodePayload(event.payload);
+          auto* call = payload.ok() ? std::get_if<chain::HostCall>(&*payload) : nullptr;
+          if (call == nullptr) {
+            problem = ParseError("event #" + std::to_string(index) + " (" + event.type +
+                                 ") is not a host call");
+            return false;
+          }
+          history[handler].push_back(std::move(*call));
+        }
+        return true;
+      },
+      &report));
+  THEATER_RETURN_IF_ERROR(report.problem.WithContext("its chain does not verify"));
+  THEATER_RETURN_IF_ERROR(problem);
+  if (!reached_start) {
+    spdlog::warn("actor {}: its chain was pruned before the start of its instance: its handlers "
+                 "restore only what the kept events record",
+                 id);
+  }
+  for (auto& [handler, calls] : history) std::reverse(calls.begin(), calls.end());
+  return history;
+}
+
 }  // namespace
 
 // The manifest texts a recovery has read from the store, shared by its workers (modules are
@@ -348,8 +470,16 @@ RecoveredActor RuntimeImpl::RecoverOne(const chain::ActorRecord& record, Recover
   ChainContinuation continuation;
   continuation.next_index = point->next_index;
   continuation.head = point->head;
-  continuation.note = "recovered by the host: resuming from the state after event #" +
-                      std::to_string(point->state_event) + " (" + out.state_source + ")";
+  continuation.note = RecoveredNote(point->state_event, out.state_source);
+  if (std::map<std::string, std::string> restoring = RestoringInterfaces(registry_, **module);
+      !restoring.empty()) {
+    Result<std::map<std::string, std::vector<chain::HostCall>, std::less<>>> history =
+        ReadHandlerHistory(*store_, record.actor_id, restoring, point->state_event);
+    if (!history.ok()) {
+      return failed(history.status().WithContext("reading what its handlers held"));
+    }
+    continuation.handler_history = std::move(history).value();
+  }
   StateBytes initial =
       state ? std::make_shared<const std::vector<uint8_t>>(std::move(*state)) : nullptr;
   auto started = std::make_shared<std::promise<Result<std::string>>>();

@@ -38,6 +38,9 @@ using abi::Value;
 constexpr std::string_view kRuntimeInterface = "theater:runtime";
 // How long a replayed export call the recording shows failed may run (see CallExport).
 constexpr std::chrono::milliseconds kFailedCallBudget{1000};
+// Custom events (ActorContext::RecordCustomEvent) carry a guest's own bytes under this type
+// prefix: never a call, whatever their first byte.
+constexpr std::string_view kCustomEventPrefix = "custom/";
 
 // What a recorded event asks of the replay.
 enum class Role {
@@ -48,11 +51,13 @@ enum class Role {
   kSetup,          // handlers are set up: `_initialize` runs (or the spawn failed)
   kComponentSwap,  // component-updated: a new module takes over the state
   kCopy,           // recorded by the host alone: copied as it is
+  kUndecoded,      // a call (host or export) the loader left for the replay to decode (Rec())
 };
 
 struct Recorded {
   Role role = Role::kCopy;
   std::optional<chain::Payload> payload;  // decoded, when it decodes
+  bool decoded_by_replay = false;         // by the replay's thread (Rec()), not the loader
 };
 
 // A state for people: pretty JSON when it is JSON, the text when it is printable text, else hex.
@@ -110,7 +115,9 @@ std::string LineDiff(const std::string& expected, const std::string& got) {
   return out;
 }
 
-// A recorded event with what it asks of the replay, decoded by the loader.
+// A recorded event with what it asks of the replay. The loader decodes the rare events; the
+// calls, nearly all of a chain, are decoded by the replay's thread when it reaches them (Rec()):
+// what it decodes it also uses and frees there, so the two threads never free each other's memory.
 struct Item {
   chain::Event event;
   Recorded recorded;
@@ -159,9 +166,22 @@ class ChainReplay final : public HostCallReplay {
     spill_->keep = [](std::span<const uint8_t>, const chain::Hash&) { return true; };
     chain_ = std::make_shared<chain::EventChain>([] { return uint64_t{0}; });
     chain_->SetMemoryLimit(4);
+    // An event the replay makes with the recorded one's parent, type and payload is the recorded
+    // event: it takes the recorded hash, which the loader has checked, instead of a second SHA-256.
+    chain_->SetKnownHash([this](const chain::Event& event,
+                                size_t index) -> std::optional<chain::Hash> {
+      if (divergence_ || !Has(index)) return std::nullopt;
+      const chain::Event& recorded = Ev(index);
+      if (recorded.parent == event.parent && recorded.type == event.type &&
+          recorded.payload == event.payload) {
+        return recorded.hash;
+      }
+      return std::nullopt;
+    });
     chain_->AddObserver([this](const chain::Event& event, size_t index) { Compare(event, index); });
 
     while (!diverged() && !unfinished_at_ && Has(next_) && !PastUntil(next_)) {
+      RetireConsumed();
       CopyUntilRole(/*bounded=*/true);
       if (diverged() || !Has(next_) || PastUntil(next_)) break;
       const size_t at = next_;
@@ -233,9 +253,13 @@ class ChainReplay final : public HostCallReplay {
           break;
         }
         case Role::kExportCall:
-          THEATER_RETURN_IF_ERROR(CallExport(at));
+          THEATER_RETURN_IF_ERROR(host_ ? RunCalls() : CallExport(at));
           break;
         case Role::kHostCall:
+          if (host_ && ExportAt(at)) {
+            THEATER_RETURN_IF_ERROR(RunCalls());
+            break;
+          }
           // A call the guest makes in what comes next: the export call recorded after its host
           // calls, or a new module's instantiation and `_initialize` when a component-updated
           // event follows.
@@ -312,6 +336,18 @@ class ChainReplay final : public HostCallReplay {
 
   // --- Loading: a thread reads the recorded events and decodes them while the replay runs. ---
 
+  // The event's role, as the loader sees it: a call is left undecoded (kUndecoded) for Rec().
+  static Recorded Sort(const chain::Event& event) {
+    const chain::PayloadKind kind = chain::PeekPayloadKind(event.payload);
+    if ((kind == chain::PayloadKind::kHostCall || kind == chain::PayloadKind::kExportCall) &&
+        !event.type.starts_with(kCustomEventPrefix)) {
+      Recorded r;
+      r.role = Role::kUndecoded;
+      return r;
+    }
+    return Classify(event);
+  }
+
   // The event's payload decoded and its role decided.
   static Recorded Classify(const chain::Event& event) {
     Recorded r;
@@ -342,42 +378,108 @@ class ChainReplay final : public HostCallReplay {
       std::vector<std::unique_ptr<Item>> batch;
       bool first = true;
       auto publish = [&] {
-        std::lock_guard<std::mutex> lock(load_mu_);
-        for (auto& item : batch) loading_.push_back(std::move(item));
-        batch.clear();
-        loaded_cv_.notify_all();
+        std::vector<std::unique_ptr<Item>> done;
+        {
+          std::lock_guard<std::mutex> lock(load_mu_);
+          for (auto& item : batch) loading_.push_back(std::move(item));
+          batch.clear();
+          loaded_cv_.notify_all();
+          done.swap(retiring_);
+        }
+        // Freed here, outside the lock, by the thread that allocated them: freeing them on the
+        // replay's thread cost it a quarter of its time (frees across threads contend in malloc).
       };
+      std::optional<chain::Hash> previous;  // the hash of the event read before
+      Status damage;
       Status visited = visit([&](chain::Event&& event, size_t index) {
         if (stop_loading_.load(std::memory_order_relaxed)) return false;
+        // Every recorded event is checked here, on this thread, while the replay runs: that it
+        // links to the one before and that its hash is the SHA-256 of what it holds. The replay
+        // then compares what it makes with the recorded events (their hashes are proven).
+        if (previous && event.parent != previous) {
+          damage = ValidationError("the recorded chain does not verify: event #" +
+                                   std::to_string(index) + " does not link to the event before");
+          return false;
+        }
+        const chain::Hash own = chain::HashEvent(event.parent, event.type, event.payload);
+        if (own != event.hash) {
+          damage = ValidationError("the recorded chain does not verify: event #" +
+                                   std::to_string(index) + ": hash mismatch: stored " +
+                                   chain::ToHex(event.hash).substr(0, 12) + ", computed " +
+                                   chain::ToHex(own).substr(0, 12));
+          return false;
+        }
+        previous = event.hash;
         if (first) {
           first = false;
           std::lock_guard<std::mutex> lock(load_mu_);
           first_index_ = index;
         }
         auto item = std::make_unique<Item>();
-        item->recorded = Classify(event);
+        item->recorded = Sort(event);
         item->event = std::move(event);
         batch.push_back(std::move(item));
         if (batch.size() >= kBatch) publish();
         return true;
       });
       publish();
-      std::lock_guard<std::mutex> lock(load_mu_);
-      load_status_ = std::move(visited);
-      loading_done_ = true;
-      loaded_cv_.notify_all();
+      if (visited.ok()) visited = std::move(damage);
+      {
+        std::lock_guard<std::mutex> lock(load_mu_);
+        load_status_ = std::move(visited);
+        loading_done_ = true;
+        loaded_cv_.notify_all();
+      }
+      // Then the thread frees what the replay is done with until the replay ends.
+      for (;;) {
+        std::vector<std::unique_ptr<Item>> done;
+        {
+          std::unique_lock<std::mutex> lock(load_mu_);
+          retire_cv_.wait(lock, [&] {
+            return !retiring_.empty() || stop_loading_.load(std::memory_order_relaxed);
+          });
+          done.swap(retiring_);
+          if (done.empty()) return;
+        }
+      }
     });
   }
 
   void StopLoading() {
     if (!loader_.joinable()) return;
-    stop_loading_.store(true, std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lock(load_mu_);
+      stop_loading_.store(true, std::memory_order_relaxed);
+      retire_cv_.notify_all();
+    }
     loader_.join();
     std::lock_guard<std::mutex> lock(load_mu_);
     // Events the loader read but the replay never needed still count toward the total.
     loaded_ = items_.size() + loading_.size();
-    for (auto& item : loading_) owned_.push_back(std::move(item));
+    for (auto& item : loading_) unread_.push_back(std::move(item));
     loading_.clear();
+  }
+
+  // Hands the events the replay can no longer need to the loader's thread to free: all before
+  // the replay's chain and its next recorded event, but the last (a divergence found later is
+  // at or after it). Nothing is retired after a divergence, which Describe() reads back.
+  void RetireConsumed() {
+    if (diverged()) return;
+    const size_t upto = std::min(next_, chain_->size());
+    if (upto < kKeptBehind) return;
+    const size_t end = upto - kKeptBehind;
+    for (; retired_upto_ < end; ++retired_upto_) {
+      // What this thread decoded it frees itself; the loader frees what it allocated.
+      Recorded& recorded = items_[retired_upto_]->recorded;
+      if (recorded.decoded_by_replay) recorded.payload.reset();
+      retired_.push_back(std::move(items_[retired_upto_]));
+    }
+    if (retired_.size() >= kRetireBatch) {
+      std::lock_guard<std::mutex> lock(load_mu_);
+      for (auto& item : retired_) retiring_.push_back(std::move(item));
+      retired_.clear();
+      retire_cv_.notify_all();
+    }
   }
 
   // Whether event `i` exists: waits for the loader until it has read that far or finished.
@@ -385,16 +487,22 @@ class ChainReplay final : public HostCallReplay {
     if (i < items_.size()) return true;
     std::unique_lock<std::mutex> lock(load_mu_);
     loaded_cv_.wait(lock, [&] { return loading_done_ || items_.size() + loading_.size() > i; });
-    for (auto& item : loading_) {
-      items_.push_back(item.get());
-      owned_.push_back(std::move(item));
-    }
+    for (auto& item : loading_) items_.push_back(std::move(item));
     loading_.clear();
     return i < items_.size();
   }
   const chain::Event& Ev(size_t i) const { return items_[i]->event; }
-  const Recorded& Rec(size_t i) const { return items_[i]->recorded; }
+  // Event `i`'s role and payload, decoded here the first time a call is asked for.
+  const Recorded& Rec(size_t i) {
+    Recorded& r = items_[i]->recorded;
+    if (r.role == Role::kUndecoded) {
+      r = Classify(items_[i]->event);
+      r.decoded_by_replay = true;
+    }
+    return r;
+  }
   std::vector<Value>& MutableParams(size_t i) {
+    (void)Rec(i);
     return std::get<chain::ExportCall>(*items_[i]->recorded.payload).params;
   }
 
@@ -539,6 +647,48 @@ class ChainReplay final : public HostCallReplay {
     return Status();
   }
 
+  // The export call whose host calls begin at `at` (or that is at `at`), when the events from
+  // `at` are host calls (and copies) up to an export call the replay is to run.
+  std::optional<size_t> ExportAt(size_t at) {
+    for (size_t j = at; Has(j); ++j) {
+      const Role role = Rec(j).role;
+      if (role == Role::kHostCall || role == Role::kCopy) continue;
+      if (role == Role::kExportCall && !PastUntil(j)) return j;
+      return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  // Runs the export calls that come next, with the host calls each one makes, as one task on
+  // one fiber of the current instance, as a live actor runs the calls queued for it, instead of
+  // a fiber for each. It ends at the first event that asks for something else (a new instance,
+  // a call cut short, the end of what is to be replayed) and after a call that failed (as a live
+  // actor's batch does); RunLoaded() takes it from there.
+  Status RunCalls() {
+    engine::CallOptions options;
+    if (limits_) options.stack_size = limits_->stack_bytes;
+    Status problem;
+    Status ran = engine::RunTaskOnFiber(
+        host_->instance(),
+        [&]() -> Status {
+          for (bool first = true;; first = false) {
+            if (!first) {
+              RetireConsumed();
+              CopyUntilRole(/*bounded=*/true);
+            }
+            if (diverged() || unfinished_at_ || !Has(next_) || PastUntil(next_)) return Status();
+            std::optional<size_t> call = ExportAt(next_);
+            if (!call) return Status();
+            problem = CallExport(*call);
+            if (!problem.ok() || diverged()) return Status();
+            if (!std::get<chain::ExportCall>(*Rec(*call).payload).result.ok()) return Status();
+          }
+        },
+        options);
+    THEATER_RETURN_IF_ERROR(problem);
+    return ran.WithContext("replaying export calls");
+  }
+
   Status RunAhead(size_t at) {
     for (size_t j = at; Has(j); ++j) {
       const Role role = Rec(j).role;
@@ -604,8 +754,8 @@ class ChainReplay final : public HostCallReplay {
       return InvalidArgument("event #" + std::to_string(at) + ": export '" + recorded.function +
                              "' is not named <interface>#<function>");
     }
-    // The params move out of the recording: nothing reads them again (a divergence is described
-    // from the event's bytes).
+    // The params move out of the recording (this thread decoded them): nothing reads them again
+    // (a divergence is described from the event's bytes and the recorded state).
     std::vector<Value> params = std::move(MutableParams(at));
     for (Value& p : params) {
       THEATER_ASSIGN_OR_RETURN(p, ResolveDigests(std::move(p)));
@@ -622,9 +772,14 @@ class ChainReplay final : public HostCallReplay {
     } else {
       host_->SetDeadlines(init, call);
     }
+    // On a task (RunCalls), the call runs under the task's deadline: restarted for it, and
+    // lifted after it while the replay reads on.
+    engine::GuestCall* task = host_->instance().active_call();
+    if (task != nullptr) task->RestartDeadline(host_->DeadlineFor(recorded.function));
     Result<std::vector<Value>> result =
         host_->CallExport(std::string_view(recorded.function).substr(0, hash),
                           std::string_view(recorded.function).substr(hash + 1), std::move(params));
+    if (task != nullptr) task->RestartDeadline(std::chrono::milliseconds(0));
     (void)result;  // its outcome is in the event it recorded, compared like any other
     if (!diverged() && chain_->size() != at + 1) {
       // The export failed before it could be recorded (e.g. its export is gone).
@@ -698,6 +853,8 @@ class ChainReplay final : public HostCallReplay {
       divergence_ = ReplayDivergence{index, "", "(the recording ends here)", "", ""};
       return;
     }
+    // The same hash: the same event (the recorded hash is checked, and the replay's is the
+    // recorded one only when their bytes are equal, or else a SHA-256 of its own bytes).
     if (Ev(index).hash == event.hash) return;
     got_.emplace(event);
     divergence_ = ReplayDivergence{index, Ev(index).type, "", "", ""};
@@ -761,15 +918,22 @@ class ChainReplay final : public HostCallReplay {
  private:
   const ReplaySources& sources_;
   const ReplayOptions& options_;
-  // The events the replay has taken from the loader (addresses stable: owned_ holds them).
-  std::vector<Item*> items_;
-  std::vector<std::unique_ptr<Item>> owned_;
+  // The events the replay has taken from the loader, by index; null once retired (those before
+  // retired_upto_).
+  std::vector<std::unique_ptr<Item>> items_;
+  std::vector<std::unique_ptr<Item>> unread_;  // read by the loader, never taken
+  static constexpr size_t kKeptBehind = 2;
+  static constexpr size_t kRetireBatch = 256;
+  size_t retired_upto_ = 0;
+  std::vector<std::unique_ptr<Item>> retired_;  // retired, not yet handed to the loader
   std::thread loader_;
   std::atomic<bool> stop_loading_{false};
   std::mutex load_mu_;
   std::condition_variable loaded_cv_;
+  std::condition_variable retire_cv_;  // the loader's thread waits for items to free
   // Guarded by load_mu_: what the loader read and the replay has not taken yet, and its end.
   std::vector<std::unique_ptr<Item>> loading_;
+  std::vector<std::unique_ptr<Item>> retiring_;  // for the loader's thread to free
   bool loading_done_ = false;
   Status load_status_;
   size_t first_index_ = 0;

@@ -38,7 +38,9 @@ struct ReplaySources {
 // Where a replay reads the recorded events from: `visit` hands them to `sink` in order, from
 // event #0, each with its index in the chain, and stops early when `sink` returns false. It runs
 // on a thread of its own while the replay runs the events it already has, so reading a saved
-// chain overlaps with replaying it.
+// chain overlaps with replaying it. The events' hashes need not have been checked (each event
+// must name its parent): the replay's loader checks that each links to the one before and
+// matches its own hash, and the replay ends with that error at the first that does not.
 using RecordedEventVisitor =
     std::function<Status(const std::function<bool(chain::Event&& event, size_t index)>& sink)>;
 

@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include <string>
 #include <vector>
 
@@ -199,6 +201,33 @@ TEST_F(ReplayTest, AChainThatCannotBeReplayedSaysWhy) {
   // A chain that does not start at its first event.
   std::vector<chain::Event> tail(events->begin() + 1, events->end());
   EXPECT_FALSE(runtime_->ReplayEvents(tail, {}).ok());
+}
+
+// A saved chain damaged in the database is refused where the damage is (every recorded hash is
+// checked as the replay reads it), never reported as a divergence of the actor.
+TEST_F(ReplayTest, ADamagedSavedChainIsRefusedWhereItIsDamaged) {
+  const std::string id = Spawn(ProbeManifest());
+  ASSERT_FALSE(id.empty());
+  for (int i = 0; i < 5; ++i) Reply(id, "count");
+  ASSERT_TRUE(runtime_->Stop(id).ok());
+  ASSERT_TRUE(runtime_->store()->Flush().ok());
+  Result<std::vector<chain::Event>> events = runtime_->Events(id);
+  ASSERT_TRUE(events.ok());
+  ASSERT_GT(events->size(), 8u);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((home_ / "theater.db").c_str(), &db), SQLITE_OK);
+  const std::string damage =
+      "UPDATE events SET payload = CAST('damaged' AS BLOB) WHERE seq = 7 AND actor_key = "
+      "(SELECT actor_key FROM actor_keys WHERE actor = '" + id + "');";
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, damage.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+      << (error ? error : "");
+  sqlite3_free(error);
+  EXPECT_EQ(sqlite3_changes(db), 1);
+  sqlite3_close(db);
+  Result<ReplayReport> replayed = runtime_->Replay(id, {});
+  ASSERT_FALSE(replayed.ok());
+  EXPECT_THAT(replayed.status().ToString(), HasSubstr("does not verify: event #7: hash mismatch"));
 }
 
 }  // namespace

@@ -305,8 +305,9 @@ Result<ReplayReport> RuntimeImpl::Replay(std::string_view id, const ReplayOption
         },
         options);
   }
-  // A saved chain, read page by page (each page checked as it is read) while the replay runs
-  // what it has: reading and replaying overlap, and a long chain is never read twice.
+  // A saved chain, read page by page while the replay runs what it has: reading and replaying
+  // overlap, and a long chain is never read twice. The replay's loader checks each event's hash
+  // (the reader does not check them a second time).
   // A running actor's chain goes on growing: the replay takes it as it is now, up to the events
   // appended before this call (else it would chase an actor that never stops).
   const size_t end = actor ? actor->chain()->size() : SIZE_MAX;
@@ -338,7 +339,7 @@ Result<ReplayReport> RuntimeImpl::Replay(std::string_view id, const ReplayOption
                 ++taken;
                 return true;
               },
-              &report));
+              &report, chain::HashCheck::kByCaller));  // the replay's loader checks every hash
           if (from == 0 && !report.found) return ChainNotKept(actor_id);
           THEATER_RETURN_IF_ERROR(report.problem.WithContext(
               "the saved chain of actor " + actor_id + " does not verify"));
@@ -728,6 +729,7 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
   config.chain = chain;
   config.sequence = ++sequence;
   config.persisted = persist && store_;
+  if (recovery != nullptr) config.handler_history = recovery->handler_history;
   auto actor = std::make_shared<Actor>(*this, std::move(config));
   Status setup = actor->Setup(std::move(module), std::move(state), std::move(handlers).value());
   if (!setup.ok()) {

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -144,6 +145,8 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
     size_t next_index = 0;
     chain::Hash head{};
     std::string note;
+    // By handler name: the host calls each restoring handler re-creates from (Handler::Restore).
+    std::map<std::string, std::vector<chain::HostCall>, std::less<>> handler_history;
   };
   // A chain for actor `id`, saved when `persist`, continuing a saved one when `continuing`.
   std::shared_ptr<chain::EventChain> NewChain(const std::string& id, bool persist,

@@ -22,6 +22,9 @@
  * close-websocket; anything else is echoed back as the returned message ("echo:<text>", or the
  * same bytes for binary).
  * Message-server requests: "port" -> the bound port, "server" -> the server id.
+ * After init the state holds the ids init was given ("ids:<server> <port> <handler>..."): an
+ * instance recovered after its host restarted starts from the state without running init, and
+ * takes its ids from there (the http-framework handler restores the server under the same ids).
  */
 #include <stdlib.h>
 #include <theater/theater.h>
@@ -107,6 +110,36 @@ static uint64_t reg(const char* name) {
   hf_register_handler(name, strlen(name), &r);
   return must_u64(&r);
 }
+/* The ids init was given, kept in the state (see the header). */
+static uint64_t* const g_ids[] = {&g_server, &g_port, &h_echo, &h_sleep, &h_trap, &h_admin,
+                                  &h_tag1, &h_tag2, &h_deny, &h_ws_connect, &h_ws_message,
+                                  &h_ws_disconnect};
+#define ID_COUNT (sizeof g_ids / sizeof g_ids[0])
+static void save_ids(theater_state_t* state) {
+  char text[16 * ID_COUNT + 8];
+  size_t len = (size_t)snprintf(text, sizeof text, "ids:");
+  for (size_t i = 0; i < ID_COUNT; i++) {
+    len += (size_t)snprintf(text + len, sizeof text - len, "%s%llu", i ? " " : "",
+                            (unsigned long long)*g_ids[i]);
+  }
+  theater_state_set(state, text, len);
+}
+/* A recovered instance (its globals still zero) reads its ids back from the state. */
+static void load_ids(const theater_state_t* state) {
+  if (g_server != 0 || !state->is_some || state->val.len < 4 ||
+      memcmp(state->val.ptr, "ids:", 4) != 0) {
+    return;
+  }
+  const uint8_t* p = state->val.ptr + 4;
+  const uint8_t* end = state->val.ptr + state->val.len;
+  for (size_t i = 0; i < ID_COUNT; i++) {
+    uint64_t v = 0;
+    while (p < end && *p == ' ') p++;
+    while (p < end && *p >= '0' && *p <= '9') v = v * 10 + (uint64_t)(*p++ - '0');
+    *g_ids[i] = v;
+  }
+}
+
 /* The first add-route error of init (init then fails with it). */
 static theater_string_t g_route_err;
 static void route(const char* method, const char* path, uint64_t handler) {
@@ -176,14 +209,15 @@ static theater_result_t init(theater_state_t* state, theater_string_t actor_id) 
   hf_start_server(g_server, &started);
   if (started.is_err) return theater_err_take(started.err);
   g_port = started.ok;
+  save_ids(state);
   return theater_ok();
 }
 THEATER_EXPORT_ACTOR_INIT(init)
 
 static theater_result_t handle_request(theater_state_t* state, theater_string_t request_id,
                                        theater_bytes_t msg, theater_option_bytes_t* response) {
-  (void)state;
   (void)request_id;
+  load_ids(state);
   if (msg.len == 4 && memcmp(msg.ptr, "port", 4) == 0) {
     reply(response, "%llu", (unsigned long long)g_port);
   } else {
@@ -420,6 +454,7 @@ ret_response_t* export_handle_request(THEATER__STATE_PARAMS, uint64_t handler, c
                                       uint8_t* b_ptr, size_t b_len) {
   static ret_response_t area;
   theater_option_bytes_t state = theater__lift_option_bytes(st_tag, st_ptr, st_len);
+  load_ids(&state);
   theater_string_t method = theater__lift_string(m_ptr, m_len);
   theater_string_t uri = theater__lift_string(u_ptr, u_len);
   theater_string_pairs_t headers = {h_ptr, h_len};

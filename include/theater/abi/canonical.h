@@ -168,6 +168,13 @@ Result<std::vector<Value>> LiftFlatValues(GuestMemory& memory, std::span<const T
                                           std::span<const uint64_t> flat,
                                           const AbiLimits& limits = {});
 
+// Checks one value per type as lowering them would (kinds, field and case counts, payloads,
+// UTF-8, chars, the sizes within `limits`) without touching any memory: for values that come from
+// elsewhere than a lift (a chain's record) before code that assumes their shape reads them.
+// Errors name the type and where in it the first mismatch is.
+Status CheckValues(std::span<const TypePtr> types, std::span<const Value> values,
+                   const AbiLimits& limits = {});
+
 // Lowers one value per type to flat core values, replacing the contents of `flat_out`.
 Status LowerFlatValues(GuestMemory& memory, std::span<const TypePtr> types,
                        std::span<const Value> values, std::vector<uint64_t>* flat_out,

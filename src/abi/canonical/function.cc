@@ -9,6 +9,7 @@
 #include "abi/canonical/lift.h"
 #include "abi/canonical/lower.h"
 #include "abi/canonical/plan.h"
+#include "abi/canonical/vector_guest_memory.h"
 #include "theater/abi/canonical.h"
 
 namespace theater::abi {
@@ -106,20 +107,45 @@ Result<std::vector<Value>> LiftFlatValues(GuestMemory& memory, std::span<const T
   return values;
 }
 
-Status LowerFlatValues(GuestMemory& memory, std::span<const TypePtr> types,
-                       std::span<const Value> values, std::vector<uint64_t>* flat_out,
-                       const AbiLimits& limits) {
+namespace {
+
+// The plan of one value per type, once `values` holds as many values as there are types.
+Result<Plan> PlanForValues(std::span<const TypePtr> types, std::span<const Value> values,
+                           const AbiLimits& limits) {
   if (types.size() != values.size()) {
     return InvalidArgument(CountMismatch("values", types.size(), values.size()));
   }
   PlanBuilder builder(limits);
   for (const TypePtr& type : types) THEATER_RETURN_IF_ERROR(builder.Add(type).status());
-  const Plan plan = std::move(builder).Finish();
-  THEATER_RETURN_IF_ERROR(FlatCount(plan, plan.roots()).status());
-  Lowerer lowerer(plan, memory);
+  return std::move(builder).Finish();
+}
+
+// The first pass of lowering (Lowerer::Check) over every value.
+Status CheckAll(const Plan& plan, Lowerer& lowerer, std::span<const Value> values) {
   for (size_t i = 0; i < values.size(); ++i) {
     THEATER_RETURN_IF_ERROR(lowerer.Check(plan.roots()[i], values[i]));
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckValues(std::span<const TypePtr> types, std::span<const Value> values,
+                   const AbiLimits& limits) {
+  THEATER_ASSIGN_OR_RETURN(const Plan plan, PlanForValues(types, values, limits));
+  // Check() reads no memory: an empty one stands in for the guest's.
+  VectorGuestMemory none(0, 0);
+  Lowerer lowerer(plan, none);
+  return CheckAll(plan, lowerer, values);
+}
+
+Status LowerFlatValues(GuestMemory& memory, std::span<const TypePtr> types,
+                       std::span<const Value> values, std::vector<uint64_t>* flat_out,
+                       const AbiLimits& limits) {
+  THEATER_ASSIGN_OR_RETURN(const Plan plan, PlanForValues(types, values, limits));
+  THEATER_RETURN_IF_ERROR(FlatCount(plan, plan.roots()).status());
+  Lowerer lowerer(plan, memory);
+  THEATER_RETURN_IF_ERROR(CheckAll(plan, lowerer, values));
   flat_out->clear();
   for (size_t i = 0; i < values.size(); ++i) {
     THEATER_RETURN_IF_ERROR(lowerer.LowerFlat(plan.roots()[i], values[i], flat_out));

@@ -36,6 +36,31 @@ void PutBytes(VectorGuestMemory& memory, uint32_t at, std::initializer_list<uint
     EXPECT_NE(s_.ToString().find(substring), std::string::npos) << s_.ToString(); \
   } while (0)
 
+// Values that come from a record rather than a lift (a chain's host calls, before a handler's
+// Restore reads them) are checked against their types without any memory.
+TEST(CanonicalHostileTest, CheckValuesRefusesValuesOfAnotherShape) {
+  const TypePtr config = RecordOf({OptionOf(T(TypeKind::kU16)), OptionOf(T(TypeKind::kString))});
+  const std::vector<TypePtr> types = {config, T(TypeKind::kU64)};
+  const std::vector<Value> good = {
+      Value::Record({Value::Some(Value::U16(8080)), Value::None()}), Value::U64(7)};
+  EXPECT_TRUE(CheckValues(types, good).ok());
+  EXPECT_ERROR(CheckValues(types, std::vector<Value>{good[0]}), StatusCode::kInvalidArgument, "values");
+  EXPECT_ERROR(CheckValues(types, std::vector<Value>{good[0], Value::String("7")}), StatusCode::kInvalidArgument,
+               "got a string value");
+  EXPECT_ERROR(CheckValues(types, std::vector<Value>{Value::Record({Value::None()}), good[1]}),
+               StatusCode::kInvalidArgument, "fields");
+  EXPECT_ERROR(CheckValues(types, std::vector<Value>{Value::Record({Value::Some(Value::U32(1)), Value::None()}),
+                                   good[1]}),
+               StatusCode::kInvalidArgument, "got a u32 value");
+  EXPECT_ERROR(CheckValues(types, std::vector<Value>{Value::Record({Value::None(), Value::Some(Value::String("\xff"))}),
+                                   good[1]}),
+               StatusCode::kInvalidArgument, "UTF-8");
+  // A result whose case carries no payload where the type has one.
+  EXPECT_ERROR(CheckValues(std::vector<TypePtr>{ResultOf(T(TypeKind::kU64), T(TypeKind::kString))},
+                           std::vector<Value>{Value::Ok()}),
+               StatusCode::kInvalidArgument, "carries a payload");
+}
+
 TEST(CanonicalHostileTest, OutOfBoundsPointers) {
   VectorGuestMemory memory;  // 65536 bytes
   EXPECT_ERROR(Load(memory, *T(TypeKind::kU32), 65536).status(), StatusCode::kGuestError,

@@ -119,8 +119,8 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
   Result<std::unique_ptr<Instance>> Instantiate(ImportResolver& resolver,
                                                 const InstanceOptions& options) const override {
     auto instance = std::make_unique<Wasm2cInstance>(shared_from_this(), options);
-    THEATER_RETURN_IF_ERROR(instance->Instantiate(resolver, options.start_timeout)
-                                .WithContext("instantiating module '" + name_ + "'"));
+    THEATER_RETURN_IF_ERROR_WITH_CONTEXT(instance->Instantiate(resolver, options.start_timeout),
+                                         "instantiating module '" + name_ + "'");
     return std::unique_ptr<Instance>(std::move(instance));
   }
 

@@ -7,7 +7,8 @@
 // Each actor's handler instance owns its servers outright: ids are unique runtime-wide, so an id
 // of another actor's server, route or middleware is simply unknown here, and nothing one actor
 // does (stop, crash, destroy) can reach another actor's servers. When the actor stops, Stop()
-// closes all of its servers at once.
+// closes all of its servers at once. When it is recovered after its host restarted, Restore()
+// re-creates them, with the ids the guest was given, from the calls its chain recorded.
 //
 // The routes, middleware and WebSocket endpoints of a server are kept here and published to the
 // running server as an immutable snapshot (http::Routing) after every change, so a change
@@ -56,9 +57,30 @@ Status OverLimit(std::string_view what, size_t limit, std::string_view name) {
 
 // Ids of servers, handlers, routes and middleware: one sequence for the whole process, so an id
 // is never valid in two actors.
-uint64_t NextId() {
+std::atomic<uint64_t>& IdSequence() {
   static std::atomic<uint64_t> next{1};
-  return next.fetch_add(1);
+  return next;
+}
+uint64_t NextId() { return IdSequence().fetch_add(1); }
+// A recovered actor's ids come back from the chain: the sequence moves past them, so that no id
+// given out later in this process is one of them.
+void ReserveIdsThrough(uint64_t id) {
+  std::atomic<uint64_t>& next = IdSequence();
+  uint64_t current = next.load();
+  while (current <= id && !next.compare_exchange_weak(current, id + 1)) {
+  }
+}
+
+// The u64 a recorded call's `result<u64, string>` (or `result<u16, string>`) gave back: the id
+// (or port) the guest was told. The shapes were checked against the WIT before Restore.
+std::optional<uint64_t> OkNumber(const chain::HostCall& call) {
+  if (!call.output.ok() || call.output.values.size() != 1) return std::nullopt;
+  const Value& result = call.output.values[0];
+  if (!result.is_ok() || result.payload() == nullptr) return std::nullopt;
+  return result.payload()->as_u64();
+}
+bool Succeeded(const chain::HostCall& call) {
+  return call.output.ok() && call.output.values.size() == 1 && call.output.values[0].is_ok();
 }
 
 // Queues calls of the actor's http-handlers exports.
@@ -143,6 +165,87 @@ class HttpFrameworkHandler final : public Handler {
 
   void Stop(StopKind) override { StopAll(); }
 
+  bool restores() const override { return true; }
+
+  // Re-applies the calls that made and changed this actor's servers, handlers, routes,
+  // middleware and WebSocket endpoints, under the ids the guest was given, then starts the
+  // servers that were listening: on the port they had (one configured as 0, "any", takes the
+  // port it had been given, or any free one when that is taken now). Calls that failed live are
+  // skipped; a call that fails now (a permission narrowed since, a port taken) is reported and
+  // the rest goes on.
+  Result<std::string> Restore(ActorContext& actor, std::span<const chain::HostCall> history) override {
+    std::map<uint64_t, uint16_t> listening;  // server id -> the port it was given
+    std::vector<std::string> problems;
+    auto failed = [&](const chain::HostCall& call, const Out& out) {
+      if (!out.ok()) {
+        problems.push_back(call.function + ": " + out.status().ToString());
+        return true;
+      }
+      if (out->size() == 1 && (*out)[0].is_err() && (*out)[0].payload() != nullptr) {
+        problems.push_back(call.function + ": " + (*out)[0].payload()->as_string());
+        return true;
+      }
+      return false;
+    };
+    for (const chain::HostCall& call : history) {
+      if (!Succeeded(call)) continue;
+      const std::string& f = call.function;
+      const Args args(call.input);
+      const std::optional<uint64_t> given = OkNumber(call);
+      if (given) ReserveIdsThrough(*given);
+      if (f == "create-server" && given) {
+        (void)failed(call, CreateServerAs(args, *given));
+      } else if (f == "register-handler" && given) {
+        (void)failed(call, RegisterHandlerAs(args, *given));
+      } else if (f == "add-route" && given) {
+        (void)failed(call, AddRouteAs(actor, args, *given));
+      } else if (f == "add-middleware" && given) {
+        (void)failed(call, AddMiddlewareAs(args, *given));
+      } else if (f == "remove-route") {
+        (void)failed(call, RemoveRoute(actor, args));
+      } else if (f == "remove-middleware") {
+        (void)failed(call, RemoveMiddleware(actor, args));
+      } else if (f == "enable-websocket") {
+        (void)failed(call, EnableWebSocket(actor, args));
+      } else if (f == "disable-websocket") {
+        (void)failed(call, DisableWebSocket(actor, args));
+      } else if (f == "start-server" && given) {
+        listening[args[0].as_u64()] = static_cast<uint16_t>(*given);
+      } else if (f == "stop-server") {
+        listening.erase(args[0].as_u64());
+      } else if (f == "destroy-server") {
+        listening.erase(args[0].as_u64());
+        (void)failed(call, DestroyServer(actor, args));
+      }
+      // get-server-info and the WebSocket sends change nothing that lasts.
+    }
+    std::string summary;
+    size_t servers = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      servers = servers_.size();
+    }
+    for (const auto& [id, port] : listening) {
+      Result<uint16_t> started = StartServerOn(id, port);
+      if (!started.ok()) {
+        problems.push_back("server " + std::to_string(id) + " does not listen again: " +
+                           started.status().ToString());
+        continue;
+      }
+      summary += (summary.empty() ? "" : ", ") + std::string("server ") + std::to_string(id) +
+                 " listening on port " + std::to_string(*started) +
+                 (*started != port ? " (it had " + std::to_string(port) + ")" : "");
+    }
+    std::string out = std::to_string(servers) + " server(s) restored" +
+                      (summary.empty() ? "" : ": " + summary);
+    if (!problems.empty()) {
+      std::string all;
+      for (const std::string& p : problems) all += (all.empty() ? "" : "; ") + p;
+      return FailedPrecondition(out + "; not restored: " + all);
+    }
+    return out;
+  }
+
  private:
   struct Server {
     uint64_t id = 0;
@@ -183,10 +286,12 @@ class HttpFrameworkHandler final : public Handler {
     return p.lexically_normal().string();
   }
 
-  Out CreateServer(ActorContext&, Args args) {
+  Out CreateServer(ActorContext&, Args args) { return CreateServerAs(args, NextId()); }
+
+  Out CreateServerAs(Args args, uint64_t id) {
     const auto& config = args[0].items();
     Server s;
-    s.id = NextId();
+    s.id = id;
     s.port = config[0].is_some() ? static_cast<uint16_t>(config[0].payload()->as_u64()) : 0;
     s.host = config[1].is_some() ? config[1].payload()->as_string() : "127.0.0.1";
     if (Status ok = http::CheckHost(s.host); !ok.ok()) return ErrValue(ok);
@@ -206,8 +311,9 @@ class HttpFrameworkHandler final : public Handler {
     if (servers_.size() >= kMaxServers) {
       return ErrValue(OverLimit("HTTP servers", kMaxServers, "max_servers"));
     }
-    uint64_t id = s.id;
-    servers_.emplace(id, std::move(s));
+    if (!servers_.emplace(id, std::move(s)).second) {
+      return ErrValue(AlreadyExists("server " + std::to_string(id) + " exists already"));
+    }
     return OkValue(Value::U64(id));
   }
 
@@ -228,25 +334,38 @@ class HttpFrameworkHandler final : public Handler {
   }
 
   Out StartServer(ActorContext&, Args args) {
+    Result<uint16_t> port = StartServerOn(args[0].as_u64(), std::nullopt);
+    if (!port.ok()) return ErrValue(port.status());
+    return OkValue(Value::U16(*port));
+  }
+
+  // Starts server `id` (if it is not listening already) and returns its port. `had`: the port a
+  // restored server listened on before, tried first when its configured port is 0 (any).
+  Result<uint16_t> StartServerOn(uint64_t id, std::optional<uint16_t> had) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopped_ || !port_) return ErrValue(FailedPrecondition("the actor is stopping"));
+    if (stopped_ || !port_) return FailedPrecondition("the actor is stopping");
     Reap();
-    Result<Server*> s = FindServer(args[0].as_u64());
-    if (!s.ok()) return ErrValue(s.status());
-    Server& srv = **s;
-    if (srv.running) return OkValue(Value::U16(srv.running->port()));  // already listening
+    THEATER_ASSIGN_OR_RETURN(Server * s, FindServer(id));
+    Server& srv = *s;
+    if (srv.running) return srv.running->port();  // already listening
     http::HttpServer::Options options;
     options.server_id = srv.id;
     options.host = srv.host;
-    options.port = srv.port;
+    options.port = srv.port != 0 ? srv.port : had.value_or(0);
     options.cert_path = srv.cert_path;
     options.key_path = srv.key_path;
     options.limits = limits_;
+    auto routing = std::make_shared<const http::Routing>(srv.routing);
     Result<std::unique_ptr<http::HttpServer>> started =
-        http::HttpServer::Start(options, port_, std::make_shared<const http::Routing>(srv.routing));
-    if (!started.ok()) return ErrValue(started.status());
+        http::HttpServer::Start(options, port_, routing);
+    if (!started.ok() && srv.port == 0 && options.port != 0) {
+      // The port it had is taken now: any free one, as its config asks.
+      options.port = 0;
+      started = http::HttpServer::Start(options, port_, routing);
+    }
+    THEATER_RETURN_IF_ERROR(started.status());
     srv.running = std::move(started).value();
-    return OkValue(Value::U16(srv.running->port()));
+    return srv.running->port();
   }
 
   // Begins the graceful stop of a running server; it drains on its own thread (Reap joins it).
@@ -277,7 +396,9 @@ class HttpFrameworkHandler final : public Handler {
     return OkValue();
   }
 
-  Out RegisterHandler(ActorContext&, Args args) {
+  Out RegisterHandler(ActorContext&, Args args) { return RegisterHandlerAs(args, NextId()); }
+
+  Out RegisterHandlerAs(Args args, uint64_t id) {
     const std::string& name = args[0].as_string();
     if (name.empty() || name.size() > kMaxHandlerName) {
       return ErrValue(
@@ -287,12 +408,15 @@ class HttpFrameworkHandler final : public Handler {
     if (handlers_.size() >= kMaxHandlers) {
       return ErrValue(OverLimit("registered HTTP handlers", kMaxHandlers, "max_handlers"));
     }
-    uint64_t id = NextId();
-    handlers_.emplace(id, name);
+    if (!handlers_.emplace(id, name).second) {
+      return ErrValue(AlreadyExists("handler " + std::to_string(id) + " exists already"));
+    }
     return OkValue(Value::U64(id));
   }
 
-  Out AddRoute(ActorContext& actor, Args args) {
+  Out AddRoute(ActorContext& actor, Args args) { return AddRouteAs(actor, args, NextId()); }
+
+  Out AddRouteAs(ActorContext& actor, Args args, uint64_t id) {
     uint64_t server_id = args[0].as_u64();
     const std::string& path = args[1].as_string();
     uint64_t handler_id = args[3].as_u64();
@@ -318,12 +442,14 @@ class HttpFrameworkHandler final : public Handler {
       return ErrValue(
           OverLimit("routes on one server", kMaxRoutesPerServer, "max_routes_per_server"));
     }
+    if (route_owner_.contains(id)) {
+      return ErrValue(AlreadyExists("route " + std::to_string(id) + " exists already"));
+    }
     http::Route route;
-    route.id = NextId();
+    route.id = id;
     route.pattern = std::move(pattern).value();
     route.method = *method;
     route.handler_id = handler_id;
-    uint64_t id = route.id;
     if (Status added = srv.routing.routes.Add(std::move(route)); !added.ok()) {
       return ErrValue(added);
     }
@@ -346,7 +472,9 @@ class HttpFrameworkHandler final : public Handler {
     return OkValue();
   }
 
-  Out AddMiddleware(ActorContext&, Args args) {
+  Out AddMiddleware(ActorContext&, Args args) { return AddMiddlewareAs(args, NextId()); }
+
+  Out AddMiddlewareAs(Args args, uint64_t id) {
     uint64_t server_id = args[0].as_u64();
     const std::string& path = args[1].as_string();
     uint64_t handler_id = args[2].as_u64();
@@ -363,7 +491,9 @@ class HttpFrameworkHandler final : public Handler {
       return ErrValue(OverLimit("middleware on one server", kMaxMiddlewarePerServer,
                                 "max_middleware_per_server"));
     }
-    uint64_t id = NextId();
+    if (middleware_owner_.contains(id)) {
+      return ErrValue(AlreadyExists("middleware " + std::to_string(id) + " exists already"));
+    }
     (*s)->routing.middleware.push_back(http::Middleware{id, path, handler_id});
     middleware_owner_[id] = server_id;
     Publish(**s);

@@ -395,6 +395,105 @@ TEST_F(HttpFrameworkRuntimeTest, AServerCanBeRestartedAndDestroyed) {
   EXPECT_TRUE(testing_util::WaitFor([&] { return Refuses(port2); }, 3s));
 }
 
+// A runtime with durable actors (as `theater server` runs) replaces the fixture's, on its home.
+void StartDurable(std::unique_ptr<TheaterRuntime>& runtime, const fs::path& home) {
+  runtime.reset();  // the old one shuts down first, keeping its actors for recovery
+  RuntimeOptions options = testing_util::TestRuntimeOptions(home);
+  options.durable_actors = true;
+  Result<std::unique_ptr<TheaterRuntime>> created = TheaterRuntime::Create(options, BuiltinHandlers());
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  runtime = std::move(created).value();
+}
+
+TEST_F(HttpFrameworkRuntimeTest, ARecoveredActorListensAgainWithItsRoutesAndIds) {
+  StartDurable(runtime_, home_);
+  auto [id, port] = Spawn();
+  ASSERT_NE(port, 0);
+  const std::string server = Command(id, "server");
+  // Routing changed after init: one route added, one added and removed again.
+  Reply added = Get(port, "/admin/add-route/later/%7Bname%7D");
+  ASSERT_EQ(added.status, 200) << added.body;
+  Reply gone = Get(port, "/admin/add-route/gone");
+  ASSERT_EQ(gone.status, 200) << gone.body;
+  ASSERT_EQ(Get(port, "/admin/remove-route/" + gone.body).status, 200);
+  ASSERT_EQ(Get(port, "/later/x").status, 200);
+
+  StartDurable(runtime_, home_);
+  EXPECT_TRUE(Refuses(port));  // nothing listens while the host is down
+  Result<RecoveryReport> report = runtime_->Recover();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->recovered, 1u);
+  // The same server id and port, its routes and handlers as they were, the actor answering.
+  EXPECT_EQ(Command(id, "server"), server);
+  EXPECT_EQ(Command(id, "port"), std::to_string(port));
+  Reply user = Get(port, "/users/7");
+  ASSERT_EQ(user.status, 200) << user.error;
+  EXPECT_THAT(user.body, HasSubstr("h:X-Route-Param-id=7\n"));
+  Reply later = Get(port, "/later/abc");
+  ASSERT_EQ(later.status, 200) << later.error;
+  EXPECT_THAT(later.body, HasSubstr("h:X-Route-Param-name=abc\n"));
+  EXPECT_EQ(Get(port, "/gone").status, 404);
+  // The handler ids the guest holds name the same handlers (admin is one of them).
+  EXPECT_THAT(Get(port, "/admin/info/x").body,
+              HasSubstr("id=" + server + ";port=" + std::to_string(port) + ";host=127.0.0.1;running=1"));
+  // Ids given out later do not collide with the restored ones.
+  Reply newer = Get(port, "/admin/add-route/newer");
+  ASSERT_EQ(newer.status, 200) << newer.body;
+  EXPECT_GT(std::stoull(newer.body), std::stoull(added.body));
+  // The chain says what was restored.
+  Result<std::vector<chain::Event>> events = runtime_->Events(id);
+  ASSERT_TRUE(events.ok());
+  bool restored = false;
+  for (const chain::Event& e : *events) {
+    Result<chain::Payload> payload = chain::DecodePayload(e.payload);
+    const auto* step = payload.ok() ? std::get_if<chain::Lifecycle>(&*payload) : nullptr;
+    if (step != nullptr && step->kind == "handler-restored") {
+      EXPECT_THAT(step->message, HasSubstr("http-framework: ok: 1 server(s) restored: server " +
+                                           server + " listening on port " + std::to_string(port)));
+      restored = true;
+    }
+  }
+  EXPECT_TRUE(restored);
+
+  // A second restart restores it again: through both recoveries, back to the spawn.
+  StartDurable(runtime_, home_);
+  report = runtime_->Recover();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->recovered, 1u);
+  EXPECT_EQ(Get(port, "/later/abc").status, 200);
+  EXPECT_EQ(Get(port, "/newer").status, 200);
+  EXPECT_EQ(Get(port, "/gone").status, 404);
+}
+
+TEST_F(HttpFrameworkRuntimeTest, ARecoveredServerWhosePortIsTakenListensOnAnother) {
+  StartDurable(runtime_, home_);
+  auto [id, port] = Spawn();
+  ASSERT_NE(port, 0);
+  runtime_.reset();
+  // Someone else listens on the port while the host is down.
+  asio::io_context ioc;
+  tcp::acceptor squatter(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  StartDurable(runtime_, home_);
+  Result<RecoveryReport> report = runtime_->Recover();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->recovered, 1u);
+  // Its config said any port: it took another, and says which.
+  Result<std::vector<chain::Event>> events = runtime_->Events(id);
+  ASSERT_TRUE(events.ok());
+  std::string message;
+  for (const chain::Event& e : *events) {
+    Result<chain::Payload> payload = chain::DecodePayload(e.payload);
+    const auto* step = payload.ok() ? std::get_if<chain::Lifecycle>(&*payload) : nullptr;
+    if (step != nullptr && step->kind == "handler-restored") message = step->message;
+  }
+  EXPECT_THAT(message, HasSubstr("(it had " + std::to_string(port) + ")"));
+  const size_t at = message.find("listening on port ");
+  ASSERT_NE(at, std::string::npos) << message;
+  const uint16_t now = static_cast<uint16_t>(std::stoi(message.substr(at + 18)));
+  EXPECT_NE(now, port);
+  EXPECT_EQ(Get(now, "/users/1").status, 200);
+}
+
 TEST_F(HttpFrameworkRuntimeTest, WebSocketEchoesAndPushes) {
   auto [id, port] = Spawn();
   ASSERT_NE(port, 0);
