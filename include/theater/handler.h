@@ -189,6 +189,13 @@ class Handler {
   // default): a recovered actor gets the handler fresh from its config, as a spawn does. Asked
   // of the prototype.
   virtual bool restores() const { return false; }
+  // Whether Restore needs the recorded calls of `function` (a function of imports()): those it
+  // does not need are not read back (a query an actor makes on every request would otherwise
+  // fill the history). Asked of the prototype.
+  virtual bool RestoreReads(std::string_view function) const {
+    (void)function;
+    return true;
+  }
   // Called once on a recovered actor's instance, after Start() and before the actor runs
   // anything. `history` holds the calls of imports() that the actor made since it last started
   // fresh (its spawn, or a restart by its supervisor), through earlier recoveries, oldest first,

@@ -208,9 +208,12 @@ void Actor::RestoreHandlers() {
       std::lock_guard<std::mutex> lock(mu_);
       starting_step_ = "restoring handler '" + std::string(handler->name()) + "'";
     }
-    Status recorded = CheckRecordedCalls(calls->second, runtime_.handlers().WitOf(handler->name()));
+    Status recorded = calls->second.problem;
+    if (recorded.ok()) {
+      recorded = CheckRecordedCalls(calls->second.calls, runtime_.handlers().WitOf(handler->name()));
+    }
     Result<std::string> restored =
-        recorded.ok() ? handler->Restore(*this, calls->second)
+        recorded.ok() ? handler->Restore(*this, calls->second.calls)
                       : Result<std::string>(recorded.WithContext("what it held is not restored"));
     const std::string what = std::string(handler->name()) + ": " +
                              (restored.ok() ? "ok: " + *restored

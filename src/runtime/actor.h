@@ -68,6 +68,14 @@ struct Operation {
 // function runs outside any fiber call, before the instance exists.
 Status WaitWhileInstantiating();
 
+// What a restoring handler of a recovered actor gets (Handler::Restore): the calls of its
+// interface the chain recorded, or why they could not be read.
+struct HandlerHistory {
+  std::vector<chain::HostCall> calls;
+  Status problem;
+};
+using HandlerHistories = std::map<std::string, HandlerHistory, std::less<>>;
+
 // The actor is the ActorContext its handlers are given (include/theater/host_api.h): the
 // overrides below are what handlers may reach; the rest is the runtime's.
 class Actor final : public ActorContext, public std::enable_shared_from_this<Actor> {
@@ -81,9 +89,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
     std::shared_ptr<chain::EventChain> chain;
     uint64_t sequence = 0;   // spawn order, runtime-wide (the runtime stops newest first)
     bool persisted = false;  // the chain is saved in the runtime's database
-    // A recovered actor's: by handler name, the host calls each restoring handler re-creates
-    // its resources from (Handler::Restore), handed over once, in Begin().
-    std::map<std::string, std::vector<chain::HostCall>, std::less<>> handler_history;
+    // A recovered actor's: by handler name, what each restoring handler re-creates its
+    // resources from (Handler::Restore), handed over once, in Begin().
+    HandlerHistories handler_history;
   };
 
   Actor(RuntimeImpl& runtime, Config config);

@@ -191,11 +191,21 @@ std::optional<size_t> ResumedAfter(std::string_view note) {
   return value;
 }
 
-// By handler name, the interface whose calls each registered restoring handler
-// (Handler::restores) re-creates from, for those the module imports.
-std::map<std::string, std::string> RestoringInterfaces(const HandlerRegistry& registry,
-                                                       const engine::Module& module) {
-  std::map<std::string, std::string> out;
+// The calls a restoring handler may be given at most (Handler::Restore): past it the handler
+// restores nothing and says why, rather than the recovery holding an unbounded history.
+constexpr size_t kMaxRestoredCalls = 100'000;
+
+// A registered restoring handler (Handler::restores) and the interface whose calls it
+// re-creates from.
+struct Restoring {
+  const Handler* handler = nullptr;
+  std::string interface_name;
+};
+
+// By handler name, the restoring handlers whose interface the module imports.
+std::map<std::string, Restoring> RestoringInterfaces(const HandlerRegistry& registry,
+                                                     const engine::Module& module) {
+  std::map<std::string, Restoring> out;
   for (std::string_view name : registry.Names()) {
     const Handler* handler = registry.Find(name);
     if (handler == nullptr || !handler->restores()) continue;
@@ -203,7 +213,7 @@ std::map<std::string, std::string> RestoringInterfaces(const HandlerRegistry& re
     if (!imports || imports->ends_with('*')) continue;
     for (const engine::ImportInfo& import : module.imports()) {
       if (import.module == *imports) {
-        out.emplace(std::string(name), *imports);
+        out.emplace(std::string(name), Restoring{handler, *imports});
         break;
       }
     }
@@ -223,10 +233,10 @@ bool IsCallOf(std::string_view type, std::string_view interface_name) {
 // after (`resumed_after` for the newest), so that what a handler re-creates is what the
 // recovered state knows of. A chain pruned before that start gives what it still holds (and
 // says so in the log).
-Result<std::map<std::string, std::vector<chain::HostCall>, std::less<>>> ReadHandlerHistory(
-    chain::ChainStore& store, const std::string& id,
-    const std::map<std::string, std::string>& interfaces, size_t resumed_after) {
-  std::map<std::string, std::vector<chain::HostCall>, std::less<>> history;
+Result<HandlerHistories> ReadHandlerHistory(chain::ChainStore& store, const std::string& id,
+                                           const std::map<std::string, Restoring>& interfaces,
+                                           size_t resumed_after) {
+  HandlerHistories history;
   size_t keep_through = resumed_after;
   bool after_load = false;
   bool reached_start = false;
@@ -264,8 +274,22 @@ Result<std::map<std::string, std::vector<chain::HostCall>, std::less<>>> ReadHan
           return true;
         }
         if (index > keep_through) return true;
-        for (const auto& [handler, interface_name] : interfaces) {
+        for (const auto& [handler, restoring] : interfaces) {
+          const std::string& interface_name = restoring.interface_name;
           if (!IsCallOf(event.type, interface_name)) continue;
+          if (!restoring.handler->RestoreReads(
+                  std::string_view(event.type).substr(interface_name.size() + 1))) {
+            continue;
+          }
+          HandlerHistory& kept = history[handler];
+          if (!kept.problem.ok()) continue;
+          if (kept.calls.size() == kMaxRestoredCalls) {
+            kept.calls.clear();
+            kept.problem = ResourceExhausted(
+                "its chain records more than " + std::to_string(kMaxRestoredCalls) + " calls of " +
+                interface_name + " to re-apply (the limit of what a handler is given)");
+            continue;
+          }
           Result<chain::Payload> payload = chain::DecodePayload(event.payload);
           auto* call = payload.ok() ? std::get_if<chain::HostCall>(&*payload) : nullptr;
           if (call == nullptr) {
@@ -273,7 +297,7 @@ Result<std::map<std::string, std::vector<chain::HostCall>, std::less<>>> ReadHan
                                  ") is not a host call");
             return false;
           }
-          history[handler].push_back(std::move(*call));
+          kept.calls.push_back(std::move(*call));
         }
         return true;
       },
@@ -285,7 +309,7 @@ Result<std::map<std::string, std::vector<chain::HostCall>, std::less<>>> ReadHan
                  "restore only what the kept events record",
                  id);
   }
-  for (auto& [handler, calls] : history) std::reverse(calls.begin(), calls.end());
+  for (auto& [handler, kept] : history) std::reverse(kept.calls.begin(), kept.calls.end());
   return history;
 }
 
@@ -471,9 +495,9 @@ RecoveredActor RuntimeImpl::RecoverOne(const chain::ActorRecord& record, Recover
   continuation.next_index = point->next_index;
   continuation.head = point->head;
   continuation.note = RecoveredNote(point->state_event, out.state_source);
-  if (std::map<std::string, std::string> restoring = RestoringInterfaces(registry_, **module);
+  if (std::map<std::string, Restoring> restoring = RestoringInterfaces(registry_, **module);
       !restoring.empty()) {
-    Result<std::map<std::string, std::vector<chain::HostCall>, std::less<>>> history =
+    Result<HandlerHistories> history =
         ReadHandlerHistory(*store_, record.actor_id, restoring, point->state_event);
     if (!history.ok()) {
       return failed(history.status().WithContext("reading what its handlers held"));

@@ -146,7 +146,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
     chain::Hash head{};
     std::string note;
     // By handler name: the host calls each restoring handler re-creates from (Handler::Restore).
-    std::map<std::string, std::vector<chain::HostCall>, std::less<>> handler_history;
+    HandlerHistories handler_history;
   };
   // A chain for actor `id`, saved when `persist`, continuing a saved one when `continuing`.
   std::shared_ptr<chain::EventChain> NewChain(const std::string& id, bool persist,

@@ -166,6 +166,11 @@ class HttpFrameworkHandler final : public Handler {
   void Stop(StopKind) override { StopAll(); }
 
   bool restores() const override { return true; }
+  // Queries and WebSocket sends change nothing that lasts.
+  bool RestoreReads(std::string_view function) const override {
+    return function != "get-server-info" && function != "send-websocket-message" &&
+           function != "close-websocket";
+  }
 
   // Re-applies the calls that made and changed this actor's servers, handlers, routes,
   // middleware and WebSocket endpoints, under the ids the guest was given, then starts the
