@@ -20,6 +20,9 @@
 
 #include "common/bytes.h"
 #include "common/sanitizers.h"
+#if THEATER_ADDRESS_SANITIZER
+#include <sanitizer/asan_interface.h>
+#endif
 #include "engine/stack_pool.h"
 #include "engine/wasm2c/runtime.h"
 #include "engine/watchdog.h"
@@ -39,6 +42,12 @@ class PooledStackAllocator {
     ctx::stack_context sc;
     if (!s) throw std::bad_alloc();  // caught in GuestCall::Create
     *out_ = s;
+#if THEATER_ADDRESS_SANITIZER
+    // A pooled stack may last have run a fiber that never returned (a call cut off by its
+    // deadline, a cancelled task): its frames' poisoned shadow is still there, and ASan cannot
+    // clear it on a fiber switch it is not told of. The new fiber starts on a clean stack.
+    ASAN_UNPOISON_MEMORY_REGION(reinterpret_cast<void*>(s.usable_lo()), s.size);
+#endif
     sc.size = s.size;
     sc.sp = reinterpret_cast<void*>(s.top());
     return sc;

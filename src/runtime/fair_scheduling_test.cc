@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/sanitizers.h"
 #include "testing/runtime_test_fixture.h"
 
 namespace theater {
@@ -76,7 +77,9 @@ TEST_F(FairSchedulingTest, ThreeSpinningActorsDoNotStarveAnIdleOne) {
   std::printf(
       "idle actor with 3 spinning actors on 2 workers: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
       p50, p99, latencies_ms.back());
-  EXPECT_LE(p99, 50.0);
+  // Starved, the idle actor would wait for the spinners' deadlines (seconds). The sanitizer
+  // build runs several times slower, beside other tests on the same two cores.
+  EXPECT_LE(p99, THEATER_ADDRESS_SANITIZER ? 150.0 : 50.0);
 
   // The deadline still stops each spinning request for good.
   for (auto& f : spinning) {

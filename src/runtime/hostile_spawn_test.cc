@@ -244,7 +244,9 @@ TEST_F(HostileSpawnTest, LogFloodsAreThrottledWithOneNoticeASecond) {
   EXPECT_LT(bytes, 20'000'000u / 20) << "most of the 20 MB was dropped";
   EXPECT_GE(lines, 30u);
   EXPECT_GE(notices, 1u);
-  EXPECT_LE(notices, 4u);
+  // At most one notice a second (and the first at once): a slow machine (a sanitizer build on a
+  // loaded VM takes over 10 s for the floods) gets more seconds, not more notices per second.
+  EXPECT_LE(notices, static_cast<size_t>(seconds) + 2) << "in " << seconds << " s";
   // Custom events: refused past the budget, with an error the guest sees.
   std::string counts = Response(Request(id, "event-flood:1000:1000"));
   unsigned long accepted = 0, refused = 0;

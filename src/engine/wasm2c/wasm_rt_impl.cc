@@ -23,7 +23,11 @@
 #include <string>
 #include <vector>
 
+#include "common/sanitizers.h"
 #include "engine/wasm2c/runtime.h"
+#if THEATER_ADDRESS_SANITIZER
+#include <sanitizer/asan_interface.h>
+#endif
 
 namespace theater::engine::rt {
 namespace {
@@ -329,6 +333,16 @@ __attribute__((noinline)) int RunGuest(GuestFn fn, void* instance, const uint64_
   } else {
     // Left by siglongjmp, possibly from a signal handler that ran with these signals blocked.
     UnblockTrapSignals();
+#if THEATER_ADDRESS_SANITIZER
+    // The frames siglongjmp skipped lie below this one, on the call's own stack (a fiber's),
+    // whose bounds ASan does not know: it cannot clear their poisoned shadow itself, and a later
+    // frame at those addresses would be reported as a use after scope.
+    char here = 0;
+    const uintptr_t top = reinterpret_cast<uintptr_t>(&here);
+    if (state->stack_lo != 0 && top > state->stack_lo) {
+      ASAN_UNPOISON_MEMORY_REGION(reinterpret_cast<void*>(state->stack_lo), top - state->stack_lo);
+    }
+#endif
   }
   state->in_guest = outer_in_guest;
   std::atomic_signal_fence(std::memory_order_seq_cst);
