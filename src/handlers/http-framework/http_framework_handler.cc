@@ -181,16 +181,13 @@ class HttpFrameworkHandler final : public Handler {
   Result<std::string> Restore(ActorContext& actor, std::span<const chain::HostCall> history) override {
     std::map<uint64_t, uint16_t> listening;  // server id -> the port it was given
     std::vector<std::string> problems;
-    auto failed = [&](const chain::HostCall& call, const Out& out) {
+    // Re-applies one recorded call; what fails now (a permission narrowed since) is noted.
+    auto reapply = [&](const chain::HostCall& call, const Out& out) {
       if (!out.ok()) {
         problems.push_back(call.function + ": " + out.status().ToString());
-        return true;
-      }
-      if (out->size() == 1 && (*out)[0].is_err() && (*out)[0].payload() != nullptr) {
+      } else if (out->size() == 1 && (*out)[0].is_err() && (*out)[0].payload() != nullptr) {
         problems.push_back(call.function + ": " + (*out)[0].payload()->as_string());
-        return true;
       }
-      return false;
     };
     for (const chain::HostCall& call : history) {
       if (!Succeeded(call)) continue;
@@ -199,28 +196,28 @@ class HttpFrameworkHandler final : public Handler {
       const std::optional<uint64_t> given = OkNumber(call);
       if (given) ReserveIdsThrough(*given);
       if (f == "create-server" && given) {
-        (void)failed(call, CreateServerAs(args, *given));
+        reapply(call, CreateServerAs(args, *given));
       } else if (f == "register-handler" && given) {
-        (void)failed(call, RegisterHandlerAs(args, *given));
+        reapply(call, RegisterHandlerAs(args, *given));
       } else if (f == "add-route" && given) {
-        (void)failed(call, AddRouteAs(actor, args, *given));
+        reapply(call, AddRouteAs(actor, args, *given));
       } else if (f == "add-middleware" && given) {
-        (void)failed(call, AddMiddlewareAs(args, *given));
+        reapply(call, AddMiddlewareAs(args, *given));
       } else if (f == "remove-route") {
-        (void)failed(call, RemoveRoute(actor, args));
+        reapply(call, RemoveRoute(actor, args));
       } else if (f == "remove-middleware") {
-        (void)failed(call, RemoveMiddleware(actor, args));
+        reapply(call, RemoveMiddleware(actor, args));
       } else if (f == "enable-websocket") {
-        (void)failed(call, EnableWebSocket(actor, args));
+        reapply(call, EnableWebSocket(actor, args));
       } else if (f == "disable-websocket") {
-        (void)failed(call, DisableWebSocket(actor, args));
+        reapply(call, DisableWebSocket(actor, args));
       } else if (f == "start-server" && given) {
         listening[args[0].as_u64()] = static_cast<uint16_t>(*given);
       } else if (f == "stop-server") {
         listening.erase(args[0].as_u64());
       } else if (f == "destroy-server") {
         listening.erase(args[0].as_u64());
-        (void)failed(call, DestroyServer(actor, args));
+        reapply(call, DestroyServer(actor, args));
       }
       // get-server-info and the WebSocket sends change nothing that lasts.
     }
