@@ -8,6 +8,15 @@
 //                                           a bounded number in flight; actors/s; then stop them.
 //                                           --persist saves their chains (a server's default);
 //                                           --durable-actors adds the recovery bookkeeping
+//   runtime_bench churn   [--n N] [--actors A] [--warm-up R]
+//                                           spawn and stop N actors in rounds of A (default 64),
+//                                           after R warm-up rounds (default 3): spawn+stop cycles
+//                                           per second in steady state, the growth of resident
+//                                           memory and of the heap per cycle (leaks show here),
+//                                           and what the linear-memory pool asked of the kernel
+//                                           per spawn. The measured phase
+//                                           is bracketed by write(-1, "theater-bench:begin"/"end")
+//                                           markers for `strace` (bench/spawn_syscalls.sh)
 //   runtime_bench recover [--n N]           N idle durable actors, the runtime shut down and a new
 //                                           one started on the same home: seconds until every
 //                                           actor is recovered and has answered a message
@@ -35,6 +44,7 @@
 // --preempt-slice-us S (the time slice, EngineOptions::preempt_slice; 0 compiles the actor
 // without the checks and runs calls without slices; default: the engine's default).
 // Prints one line of JSON per run so results can be compared as ratios within one session.
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -53,6 +63,7 @@
 
 #include "bench_util.h"
 #include "common/uuid.h"
+#include "engine/wasm2c/memory_pool.h"
 #include "theater/chain_store.h"
 #include "theater/runtime.h"
 #include "theater/builtins.h"
@@ -77,14 +88,15 @@ struct Args {
   std::string wasm;  // the actor's core module or component; default bench_actor.wasm
   bool persist = false;         // spawn: save chains
   bool durable_actors = false;  // spawn: RuntimeOptions::durable_actors
+  uint64_t warm_up_rounds = 3;  // churn
 };
 
 [[noreturn]] void Usage(const char* why) {
   std::fprintf(stderr,
-               "runtime_bench: %s\nusage: runtime_bench spawn|idle|calls|durable|replay|recover|store "
+               "runtime_bench: %s\nusage: runtime_bench spawn|churn|idle|calls|durable|replay|recover|store "
                "[--n N] [--actors A] [--workers W] [--chain-memory E] [--no-chain] [--durability "
                "none|batched|strict] [--persist] [--durable-actors] "
-               "[--home DIR] [--wasm ACTOR.wasm] [--preempt-slice-us S]\n",
+               "[--home DIR] [--wasm ACTOR.wasm] [--preempt-slice-us S] [--warm-up R]\n",
                why);
   std::exit(2);
 }
@@ -121,6 +133,8 @@ Args Parse(int argc, char** argv) {
       a.persist = true;
     } else if (flag == "--durable-actors") {
       a.durable_actors = true;
+    } else if (flag == "--warm-up") {
+      a.warm_up_rounds = std::stoull(value());
     } else {
       Usage(("unknown flag " + flag).c_str());
     }
@@ -182,19 +196,19 @@ class Window {
   bool waiting_ = false;
 };
 
-// Spawns from one driver thread per core, up to 512 at a time (SpawnAsync loads and
-// instantiates on the runtime's loader pool, as for a server's clients; init runs on the
-// workers).
+// Spawns from one driver thread per core (or from the calling thread alone: `inline_driver`),
+// up to 512 at a time (SpawnAsync loads and instantiates on the runtime's loader pool, as for a
+// server's clients; init runs on the workers).
 std::vector<std::string> SpawnMany(TheaterRuntime& rt, const Args& args, uint64_t n,
-                                   double* seconds) {
+                                   double* seconds, bool inline_driver = false) {
   std::vector<std::string> ids(n);
   Window window(512);
   std::string manifest = ManifestText(args);
-  unsigned drivers = std::max(1u, std::thread::hardware_concurrency());
+  unsigned drivers = inline_driver ? 1 : std::max(1u, std::thread::hardware_concurrency());
   auto start = Clock::now();
   std::vector<std::thread> threads;
   for (unsigned d = 0; d < drivers; ++d) {
-    threads.emplace_back([&, d] {
+    auto drive = [&, d] {
       for (uint64_t i = d; i < n; i += drivers) {
         window.Acquire();
         SpawnRequest request;
@@ -209,7 +223,12 @@ std::vector<std::string> SpawnMany(TheaterRuntime& rt, const Args& args, uint64_
           window.Release(id.ok());
         });
       }
-    });
+    };
+    if (inline_driver) {
+      drive();
+    } else {
+      threads.emplace_back(drive);
+    }
   }
   for (auto& t : threads) t.join();
   uint64_t failures = window.Drain();
@@ -220,6 +239,76 @@ std::vector<std::string> SpawnMany(TheaterRuntime& rt, const Args& args, uint64_
     std::exit(1);
   }
   return ids;
+}
+
+// Stops every actor of `ids`, up to 512 at a time.
+void StopMany(TheaterRuntime& rt, const std::vector<std::string>& ids) {
+  Window window(512);
+  for (const std::string& id : ids) {
+    window.Acquire();
+    rt.StopAsync(id, [&](Result<bool> stopped) { window.Release(stopped.ok()); });
+  }
+  if (uint64_t failures = window.Drain()) {
+    std::fprintf(stderr, "runtime_bench: %llu stops failed\n",
+                 static_cast<unsigned long long>(failures));
+    std::exit(1);
+  }
+}
+
+// A marker in the system-call trace: `strace -e trace=write` shows it, and it does nothing.
+void TraceMarker(const char* text) {
+  ssize_t ignored = ::write(-1, text, std::strlen(text));
+  (void)ignored;
+}
+
+// Spawn and stop in rounds of `actors`, after warm-up rounds that fill the pools.
+std::string ChurnMain(TheaterRuntime& runtime, const Args& args) {
+  const uint64_t n = args.n ? args.n : 20000;
+  const uint64_t round = std::max<uint64_t>(args.actors, 1);
+  double ignored;
+  for (uint64_t r = 0; r < args.warm_up_rounds; ++r) {
+    StopMany(runtime, SpawnMany(runtime, args, round, &ignored, /*inline_driver=*/true));
+  }
+  const engine::rt::MemoryPoolCounters before = engine::rt::MemoryPool::Get().counters();
+  const uint64_t rss_before = ResidentBytes();
+  const size_t heap_before = mallinfo2().uordblks;
+  const double cpu_before = ProcessCpuSeconds();
+  TraceMarker("theater-bench:begin");
+  double spawn_seconds = 0, stop_seconds = 0;
+  auto start = Clock::now();
+  for (uint64_t done = 0; done < n; done += round) {
+    double seconds = 0;
+    // Driven from this thread: a driver thread started per round would show in the trace.
+    std::vector<std::string> ids =
+        SpawnMany(runtime, args, std::min(round, n - done), &seconds, /*inline_driver=*/true);
+    spawn_seconds += seconds;
+    auto stop_start = Clock::now();
+    StopMany(runtime, ids);
+    stop_seconds += Seconds(Clock::now() - stop_start);
+  }
+  const double seconds = Seconds(Clock::now() - start);
+  TraceMarker("theater-bench:end");
+  const double cpu_us = (ProcessCpuSeconds() - cpu_before) * 1e6 / n;
+  // What the process kept per spawned-and-stopped actor (near 0 in a steady state without
+  // leaks): resident memory, and the bytes malloc has handed out and not had back.
+  const double rss_growth = (static_cast<double>(ResidentBytes()) - rss_before) / n;
+  const double heap_growth = (static_cast<double>(mallinfo2().uordblks) - heap_before) / n;
+  const engine::rt::MemoryPoolCounters after = engine::rt::MemoryPool::Get().counters();
+  auto per_spawn = [n](uint64_t a, uint64_t b) { return static_cast<double>(b - a) / n; };
+  char line[768];
+  std::snprintf(
+      line, sizeof line,
+      "{\"mode\":\"churn\",\"actors\":%llu,\"round\":%llu,\"seconds\":%.3f,"
+      "\"cycles_per_s\":%.0f,\"spawns_per_s\":%.0f,\"stops_per_s\":%.0f,"
+      "\"cpu_us_per_cycle\":%.1f,\"rss_growth_bytes_per_cycle\":%.0f,"
+      "\"heap_growth_bytes_per_cycle\":%.0f,\"pool_per_spawn\":{\"mmap\":%.3f,\"munmap\":%.3f,"
+      "\"mprotect\":%.3f,\"madvise\":%.3f,\"reused\":%.3f,\"zeroed_kib\":%.1f}}",
+      static_cast<unsigned long long>(n), static_cast<unsigned long long>(round), seconds,
+      n / seconds, n / spawn_seconds, n / stop_seconds, cpu_us, rss_growth, heap_growth, per_spawn(before.maps, after.maps),
+      per_spawn(before.unmaps, after.unmaps), per_spawn(before.protects, after.protects),
+      per_spawn(before.advises, after.advises), per_spawn(before.reused, after.reused),
+      per_spawn(before.zeroed_bytes, after.zeroed_bytes) / 1024);
+  return line;
 }
 
 chain::Durability DurabilityOf(const Args& args) {
@@ -330,6 +419,13 @@ int Main(int argc, char** argv) {
   TheaterRuntime& runtime = **created;
 
   char line[512];
+  if (args.mode == "churn") {
+    std::cout << ChurnMain(runtime, args) << std::endl;
+    runtime.Shutdown().IgnoreError();
+    created->reset();
+    if (args.home.empty()) std::filesystem::remove_all(home);
+    return 0;
+  }
   if (args.mode == "spawn") {
     uint64_t n = args.n ? args.n : 20000;
     double seconds = 0;

@@ -1,7 +1,20 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package Theater needs to build, test and run actors.
 # Safe to run repeatedly: does nothing when everything is already installed.
+#
+#   scripts/install-deps.sh           what building, testing and running need
+#   scripts/install-deps.sh --bench   the same and Erlang/OTP (erlang-base), the peer that
+#                                     bench/peers/run.sh measures this project against
 set -euo pipefail
+
+bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) bench=1 ;;
+    --help|-h) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install-deps: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
 
 PACKAGES=(
   # host toolchain and build
@@ -16,7 +29,11 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl  # the command line: the http-client tests make a self-signed certificate
   wrk curl  # HTTP load generator and client (bench/http_bench, bench/http_churn.sh)
+  strace  # counts the system calls of a spawn (bench/spawn_syscalls.sh, test bench.spawn_syscalls)
 )
+if [ "$bench" -eq 1 ]; then
+  PACKAGES+=(erlang-base)  # escript and the Erlang VM for bench/peers
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -30,7 +30,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -42,6 +41,10 @@
 #include <vector>
 
 #include "theater/status.h"
+
+namespace theater {
+class RecentIds;
+}
 
 namespace theater::messaging {
 
@@ -145,8 +148,9 @@ class Router {
   struct Shard {
     mutable std::mutex mu;
     std::unordered_map<std::string, std::shared_ptr<Endpoint>, IdHash, std::equal_to<>> endpoints;
-    std::unordered_set<std::string, IdHash, std::equal_to<>> stopped;
-    std::deque<std::string> stopped_order;  // oldest first, to forget beyond the limit
+    // The last remembered_stops_per_shard_ ids unregistered here (a fixed table: a stop
+    // allocates nothing).
+    std::unique_ptr<RecentIds> stopped;
   };
   static constexpr size_t kShards = 64;
   Shard& ShardFor(std::string_view id) const;

@@ -10,6 +10,7 @@
 
 #include "common/bytes.h"
 #include "engine/engine_test_util.h"
+#include "engine/wasm2c/memory_pool.h"
 #include "engine/wasm2c/runtime.h"
 #include "engine/watchdog.h"
 
@@ -248,6 +249,31 @@ TEST(EngineTest, InstancesReleaseTheirMemory) {
     ASSERT_TRUE(instance.ok());
   }
   EXPECT_EQ(rt::LiveMemoryCount(), before);
+}
+
+// Spawning and stopping in steady state: after the first instance, an instantiate-and-free
+// cycle of a small module asks the kernel for nothing (no mapping, protection or advice).
+TEST(EngineTest, InstancesInSteadyStateChangeNoPageTables) {
+  auto module = LoadActor("hostile");
+  ASSERT_NE(module, nullptr);
+  TableResolver resolver;
+  resolver.set_default(testing::TrappingImport);
+  { ASSERT_TRUE(module->Instantiate(resolver, {}).ok()); }
+  const rt::MemoryPoolCounters before = rt::MemoryPool::Get().counters();
+  for (int i = 0; i < 100; ++i) {
+    auto instance = module->Instantiate(resolver, {});
+    ASSERT_TRUE(instance.ok());
+    ASSERT_FALSE((*instance)->memory().empty());
+    // Below the module's data (at 1024): what the last instance wrote there must be gone.
+    ASSERT_EQ((*instance)->memory()[100], 0) << "instance " << i;
+    (*instance)->memory()[100] = 1;
+  }
+  const rt::MemoryPoolCounters after = rt::MemoryPool::Get().counters();
+  EXPECT_EQ(after.maps, before.maps);
+  EXPECT_EQ(after.unmaps, before.unmaps);
+  EXPECT_EQ(after.protects, before.protects);
+  EXPECT_EQ(after.advises, before.advises);
+  EXPECT_EQ(after.reused - before.reused, 100u);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "common/recent_ids.h"
 #include "common/uuid.h"
 
 namespace theater::messaging {
@@ -33,7 +34,11 @@ std::string NewChannelId() {
 }
 
 Router::Router(size_t remembered_stops)
-    : remembered_stops_per_shard_(std::max<size_t>(1, remembered_stops / kShards)) {}
+    : remembered_stops_per_shard_(std::max<size_t>(1, remembered_stops / kShards)) {
+  for (Shard& shard : shards_) {
+    shard.stopped = std::make_unique<RecentIds>(remembered_stops_per_shard_);
+  }
+}
 
 Router::~Router() = default;
 
@@ -49,10 +54,7 @@ Status Router::Register(std::string_view id, std::shared_ptr<Endpoint> endpoint)
   std::string key(id);
   if (shard.endpoints.count(key)) return AlreadyExists("participant " + key + " is registered");
   // A restarted actor keeps its id: it is no longer stopped.
-  if (shard.stopped.erase(key)) {
-    shard.stopped_order.erase(
-        std::find(shard.stopped_order.begin(), shard.stopped_order.end(), key));
-  }
+  shard.stopped->Forget(key);
   shard.endpoints.emplace(std::move(key), std::move(endpoint));
   return Status();
 }
@@ -64,14 +66,7 @@ void Router::Unregister(std::string_view id, const Endpoint* endpoint) {
     auto it = shard.endpoints.find(std::string(id));
     if (it == shard.endpoints.end() || it->second.get() != endpoint) return;
     shard.endpoints.erase(it);
-    std::string key(id);
-    if (shard.stopped.insert(key).second) {
-      shard.stopped_order.push_back(key);
-      if (shard.stopped_order.size() > remembered_stops_per_shard_) {
-        shard.stopped.erase(shard.stopped_order.front());
-        shard.stopped_order.pop_front();
-      }
-    }
+    shard.stopped->Add(id);
   }
   // Its channels end. Notifications go out after the channel lock is released.
   struct Ended {
@@ -123,7 +118,7 @@ Result<std::shared_ptr<Endpoint>> Router::Resolve(std::string_view target) const
     std::lock_guard<std::mutex> lock(shard.mu);
     auto it = shard.endpoints.find(target);
     if (it != shard.endpoints.end()) return it->second;
-    if (shard.stopped.count(target)) {
+    if (shard.stopped->Contains(target)) {
       return Unavailable("actor " + std::string(target) + " has stopped");
     }
   }

@@ -62,9 +62,11 @@ Status Actor::Setup(std::shared_ptr<const engine::Module> module, StateBytes ini
 Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::Module> module,
                                                   StateBytes state) {
   HostFunctionTable table;
+  THEATER_ASSIGN_OR_RETURN(std::shared_ptr<const ImportNames> wanted,
+                           runtime_.ImportNamesFor(module));
   for (auto& handler : handlers_) {
     HandlerHostFunctions functions(table, handler->name(),
-                                   runtime_.handlers().WitOf(handler->name()));
+                                   runtime_.handlers().WitOf(handler->name()), wanted.get());
     THEATER_RETURN_IF_ERROR(
         handler->SetupHostFunctions(*this, functions)
             .WithContext("setting up handler '" + std::string(handler->name()) + "'"));

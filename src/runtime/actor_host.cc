@@ -517,6 +517,20 @@ int ActorHost::DispatchCore(engine::Instance& instance, void* data, const uint64
   return 0;
 }
 
+Result<ImportNames> ImportNamesOf(const engine::Module& module) {
+  THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
+  ImportNames names;
+  for (const engine::ImportInfo& import : module.imports()) {
+    names.insert(import.module + "." + import.name);
+    if (std::optional<std::string_view> short_name = ShortInterfaceName(import.module)) {
+      for (const wit::Interface* form : package->FormsOf(*short_name, import.name)) {
+        names.insert(std::string(kPackagePrefix) + form->name + "." + import.name);
+      }
+    }
+  }
+  return names;
+}
+
 Result<ExportForm> FindExportForm(const engine::Module& module, std::string_view interface_name,
                                   std::string_view function) {
   const std::string export_name = std::string(interface_name) + "#" + std::string(function);

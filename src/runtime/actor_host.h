@@ -28,6 +28,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "runtime/rate_limiter.h"
@@ -242,6 +243,17 @@ class ActorHost {
 
 // The theater:simple package this host implements, parsed from the WIT embedded at build time.
 Result<const wit::Package*> TheaterPackage();
+
+// The "<interface>.<function>" names (interfaces fully qualified) that the imports of a module
+// may bind to: each import's own, and for theater:simple imports those of every alternate form
+// of the function (wit::Package::alternate_forms). An actor's handlers register only the host
+// functions named here: a small actor imports a dozen of the hundred or so they offer.
+struct ImportNameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
+};
+using ImportNames = std::unordered_set<std::string, ImportNameHash, std::equal_to<>>;
+Result<ImportNames> ImportNamesOf(const engine::Module& module);
 
 // Which declaration of theater:simple types an export of `module`: `interface_name`'s own
 // function or one of its alternate forms (wit::Package::alternate_forms), told apart by the

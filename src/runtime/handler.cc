@@ -1,6 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "runtime/handler.h"
 
+#include <cstring>
 #include <set>
 
 namespace theater {
@@ -40,9 +41,39 @@ Result<uint64_t> ConfigLimit(const nlohmann::json& value, std::string_view key, 
 
 namespace runtime {
 
+bool HandlerHostFunctions::Wanted(std::string_view qualified_interface,
+                                  std::string_view function) const {
+  if (wanted_ == nullptr) return true;
+  // Composed on the stack: this runs for every function every handler offers, at every spawn.
+  char buffer[256];
+  const size_t size = qualified_interface.size() + 1 + function.size();
+  if (size > sizeof buffer) {
+    return wanted_->contains(std::string(qualified_interface) + "." + std::string(function));
+  }
+  std::memcpy(buffer, qualified_interface.data(), qualified_interface.size());
+  buffer[qualified_interface.size()] = '.';
+  std::memcpy(buffer + qualified_interface.size() + 1, function.data(), function.size());
+  return wanted_->contains(std::string_view(buffer, size));
+}
+
 Status HandlerHostFunctions::Add(std::string_view interface_name, std::string_view function,
                                  HostFunction impl) {
   constexpr std::string_view kOwnPackage = "theater:simple/";
+  if (wanted_ != nullptr) {
+    if (interface_name.find(':') != std::string_view::npos) {
+      if (!Wanted(interface_name, function)) return Status();
+    } else {
+      char buffer[128];
+      if (kOwnPackage.size() + interface_name.size() <= sizeof buffer) {
+        std::memcpy(buffer, kOwnPackage.data(), kOwnPackage.size());
+        std::memcpy(buffer + kOwnPackage.size(), interface_name.data(), interface_name.size());
+        if (!Wanted(std::string_view(buffer, kOwnPackage.size() + interface_name.size()),
+                    function)) {
+          return Status();
+        }
+      }
+    }
+  }
   std::string qualified_interface = interface_name.find(':') == std::string_view::npos
                                          ? std::string(kOwnPackage) + std::string(interface_name)
                                          : std::string(interface_name);
@@ -76,6 +107,7 @@ Status HandlerHostFunctions::Add(std::string_view interface_name, std::string_vi
 Status HandlerHostFunctions::AddCore(std::string_view module, std::string_view name,
                                      std::string_view params, std::string_view results,
                                      CoreHostFunction impl) {
+  if (!Wanted(module, name)) return Status();
   constexpr std::string_view kLetters = "iIfF";
   for (std::string_view sig : {params, results}) {
     if (sig.find_first_not_of(kLetters) != std::string_view::npos) {

@@ -21,10 +21,11 @@ namespace theater::runtime {
 
 class HandlerHostFunctions final : public HostFunctions {
  public:
-  // `own_wit`: the handler's parsed wit() (null when it has none).
+  // `own_wit`: the handler's parsed wit() (null when it has none). `wanted`: the functions the
+  // module can bind (ImportNamesOf); the others are skipped unexamined. Null: all are filed.
   HandlerHostFunctions(HostFunctionTable& table, std::string_view handler,
-                       const wit::Package* own_wit)
-      : table_(table), handler_(handler), own_wit_(own_wit) {}
+                       const wit::Package* own_wit, const ImportNames* wanted = nullptr)
+      : table_(table), handler_(handler), own_wit_(own_wit), wanted_(wanted) {}
   Status Add(std::string_view interface_name, std::string_view function,
              HostFunction impl) override;
   Status AddCore(std::string_view module, std::string_view name, std::string_view params,
@@ -33,9 +34,13 @@ class HandlerHostFunctions final : public HostFunctions {
                                   std::shared_ptr<ComponentInterfaces> interfaces) override;
 
  private:
+  // Whether "<interface>.<function>" is one the module can bind (always, without `wanted_`).
+  bool Wanted(std::string_view qualified_interface, std::string_view function) const;
+
   HostFunctionTable& table_;
   std::string handler_;
   const wit::Package* own_wit_;
+  const ImportNames* wanted_;
 };
 
 }  // namespace theater::runtime

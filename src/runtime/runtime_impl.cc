@@ -949,7 +949,7 @@ Status RuntimeImpl::ChainNotKept(std::string_view id) const {
   bool unsaved = false;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
-    unsaved = unsaved_.count(id) > 0;
+    unsaved = unsaved_.Contains(id);
   }
   if (!unsaved) return NotFound("actor " + std::string(id) + " not found");
   if (!store_) {
@@ -1097,6 +1097,23 @@ void RuntimeImpl::SetTopLevelListener(std::function<void(const ChildEvent&)> lis
   top_level_listener_ = std::move(listener);
 }
 
+Result<std::shared_ptr<const ImportNames>> RuntimeImpl::ImportNamesFor(
+    const std::shared_ptr<const engine::Module>& module) {
+  {
+    std::lock_guard<std::mutex> lock(import_names_mu_);
+    auto it = import_names_.find(module.get());
+    if (it != import_names_.end() && it->second.module.lock() == module) return it->second.names;
+  }
+  THEATER_ASSIGN_OR_RETURN(ImportNames names, ImportNamesOf(*module));
+  auto shared = std::make_shared<const ImportNames>(std::move(names));
+  std::lock_guard<std::mutex> lock(import_names_mu_);
+  if (import_names_.size() >= 64) {
+    std::erase_if(import_names_, [](const auto& entry) { return entry.second.module.expired(); });
+  }
+  import_names_[module.get()] = KnownImports{module, shared};
+  return shared;
+}
+
 void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& report) {
   bool restarting = false;
   {
@@ -1104,13 +1121,7 @@ void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& 
     auto it = actors_.find(actor.id());
     if (it != actors_.end() && it->second.get() == &actor) actors_.erase(it);
     restarting = restarting_.count(actor.id()) > 0;
-    if (!actor.persisted() && unsaved_.insert(actor.id()).second) {
-      unsaved_order_.push_back(actor.id());
-      if (unsaved_order_.size() > kUnsavedRemembered) {
-        unsaved_.erase(unsaved_order_.front());
-        unsaved_order_.pop_front();
-      }
-    }
+    if (!actor.persisted()) unsaved_.Add(actor.id());
   }
   if (store_) {
     bool failed = report && report->kind == ChildEvent::Kind::kError;

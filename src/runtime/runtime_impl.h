@@ -10,7 +10,6 @@
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -19,6 +18,7 @@
 #include <unordered_set>
 
 #include "common/blocking_pool.h"
+#include "common/recent_ids.h"
 #include "engine/executor.h"
 #include "theater/router.h"
 #include "runtime/actor.h"
@@ -102,6 +102,9 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   messaging::Router& router() override { return router_; }
   HostClock& clock() override { return clock_; }
   const HandlerRegistry& handlers() const { return registry_; }
+  // ImportNamesOf(*module), computed once per module while it is loaded.
+  Result<std::shared_ptr<const ImportNames>> ImportNamesFor(
+      const std::shared_ptr<const engine::Module>& module);
   // The content store in <home>/theater.db (docs/store.md), opened on first use: an actor that
   // never stores anything costs nothing. The error of a failed open is returned every time.
   Result<store::ContentStore*> content_store() override;
@@ -257,8 +260,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // The latest stopped actors whose chains were not kept (at most kUnsavedRemembered, oldest
   // first), so that asking for such a chain says why it is gone rather than "not found".
   static constexpr size_t kUnsavedRemembered = 4096;
-  std::deque<std::string> unsaved_order_;
-  std::unordered_set<std::string, IdHash, std::equal_to<>> unsaved_;
+  RecentIds unsaved_{kUnsavedRemembered};
   // The error for the chain of `id`, a stopped actor whose chain was not kept, or NotFound.
   Status ChainNotKept(std::string_view id) const;
   std::function<void(const ChildEvent&)> top_level_listener_;
@@ -277,6 +279,13 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // Manifest texts kept in the store already (KeepManifestText), by SHA-256 hex.
   std::mutex kept_manifests_mu_;
   std::unordered_set<std::string> kept_manifests_;
+  // ImportNamesFor's memo, by module; an entry whose module is gone is recomputed (and swept).
+  struct KnownImports {
+    std::weak_ptr<const engine::Module> module;
+    std::shared_ptr<const ImportNames> names;
+  };
+  std::mutex import_names_mu_;
+  std::unordered_map<const engine::Module*, KnownImports> import_names_;
   // Recovery records made (RegistryRecord), by everything they are made from.
   std::unordered_map<std::string, std::string> recovery_records_;
 };

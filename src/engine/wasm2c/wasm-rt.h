@@ -148,6 +148,9 @@ typedef struct {
   uint8_t* data;
   uint32_t pages, max_pages;
   uint32_t size;
+  // Runtime-private: nonzero for a guard-page memory. It fills what was tail padding, so the
+  // struct's size and layout are those modules compiled before it was added expect.
+  uint32_t guarded;
 } wasm_rt_memory_t;
 
 typedef struct {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/sanitizers.h"
+#include "engine/wasm2c/memory_pool.h"
 #include "engine/wasm2c/runtime.h"
 #if THEATER_ADDRESS_SANITIZER
 #include <sanitizer/asan_interface.h>
@@ -47,52 +48,6 @@ std::atomic<int64_t> g_live_memories{0};
 // Address space reserved by live linear memories (admission control reads it; the reuse pool's
 // idle reservations are not counted: the next memories take them).
 std::atomic<uint64_t> g_reserved_bytes{0};
-
-// Freed linear-memory reservations kept for reuse. Mapping 8 GiB of address space, making the
-// first pages accessible and unmapping it again costs more than instantiating a small actor; a
-// released reservation is instead emptied (MADV_DONTNEED gives its pages back and makes them
-// read as zero) and handed to the next instance that wants one of the same size, with its
-// accessible prefix adjusted to the new memory's size.
-class ReservationPool {
- public:
-  struct Entry {
-    uint8_t* base = nullptr;
-    uint64_t reserve = 0;     // bytes of address space
-    uint64_t accessible = 0;  // bytes at the start mapped read-write
-  };
-
-  bool Take(uint64_t reserve, Entry* out) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = entries_.size(); i-- > 0;) {
-      if (entries_[i].reserve == reserve) {
-        *out = entries_[i];
-        entries_[i] = entries_.back();
-        entries_.pop_back();
-        return true;
-      }
-    }
-    return false;
-  }
-  // Keeps `e` (its pages already released) unless the pool is full; false: caller unmaps.
-  bool Give(const Entry& e) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (entries_.size() >= kMaxEntries) return false;
-    entries_.push_back(e);
-    return true;
-  }
-
- private:
-  // At 8 GiB each in guard-page mode, 256 idle reservations hold 2 TiB of the 128 TiB address
-  // space: enough to absorb spawn/stop churn without crowding out live instances.
-  static constexpr size_t kMaxEntries = 256;
-  std::mutex mu_;
-  std::vector<Entry> entries_;
-};
-
-ReservationPool& Reservations() {
-  static ReservationPool* pool = new ReservationPool();  // never destroyed: used at exit
-  return *pool;
-}
 
 struct sigaction g_prev_segv;
 struct sigaction g_prev_bus;
@@ -544,64 +499,57 @@ void* wasm_rt_exception(void) {
   return tls_current->exception_payload.data();
 }
 
-// Linear memory. Both modes reserve address space up front and grow by mprotect, so `data`
-// never moves: guard-page mode reserves 8 GiB (no bounds checks needed), bounds-check mode
-// reserves only up to the (capped) maximum.
+// Linear memory. Both modes reserve address space up front, so `data` never moves: guard-page
+// mode reserves 8 GiB (no bounds checks needed), bounds-check mode only up to the (capped)
+// maximum. The ranges come from, and go back to, the MemoryPool (memory_pool.h).
+namespace theater::engine::rt {
+namespace {
+uint64_t ReservationFor(bool guarded, uint32_t max_pages) {
+  uint64_t reserve = guarded ? kGuardReservation
+                                        : static_cast<uint64_t>(max_pages) * kPageSize;
+  return reserve == 0 ? kPageSize : reserve;  // a zero-page memory still needs an address
+}
+}  // namespace
+}  // namespace theater::engine::rt
+
 void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages) {
-  const auto& config = theater::engine::rt::tls_memory_config;
+  namespace rt = theater::engine::rt;
+  const auto& config = rt::tls_memory_config;
   uint32_t cap = max_pages < config.max_pages ? max_pages : config.max_pages;
   memory->data = nullptr;
   memory->pages = 0;
   memory->size = 0;
   memory->max_pages = cap;
+  memory->guarded = config.guard_pages ? 1 : 0;
   if (initial_pages > cap) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
-  uint64_t reserve = config.guard_pages
-                         ? theater::engine::rt::kGuardReservation
-                         : static_cast<uint64_t>(cap) * theater::engine::rt::kPageSize;
-  if (reserve == 0)
-    reserve = theater::engine::rt::kPageSize;  // a zero-page memory still needs an address
-  uint64_t bytes = static_cast<uint64_t>(initial_pages) * theater::engine::rt::kPageSize;
-  theater::engine::rt::ReservationPool::Entry reused;
-  void* base = nullptr;
-  if (theater::engine::rt::Reservations().Take(reserve, &reused)) {
-    // Fit the accessible prefix to this memory: open what it needs, close what it must not see.
-    base = reused.base;
-    bool ok = true;
-    if (bytes > reused.accessible) {
-      ok = mprotect(reused.base + reused.accessible, bytes - reused.accessible,
-                    PROT_READ | PROT_WRITE) == 0;
-    } else if (bytes < reused.accessible) {
-      ok = mprotect(reused.base + bytes, reused.accessible - bytes, PROT_NONE) == 0;
-    }
-    if (!ok) {
-      munmap(reused.base, reserve);
-      wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
-    }
-  } else {
-    base = mmap(nullptr, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (base == MAP_FAILED) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
-    if (bytes && mprotect(base, bytes, PROT_READ | PROT_WRITE) != 0) {
-      munmap(base, reserve);
-      wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
-    }
+  const uint64_t reserve = rt::ReservationFor(config.guard_pages, cap);
+  const uint64_t bytes = static_cast<uint64_t>(initial_pages) * rt::kPageSize;
+  rt::MemoryReservation range;
+  if (!rt::MemoryPool::Get().Acquire(reserve, bytes, config.guard_pages, &range)) {
+    wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
   }
-  theater::engine::rt::g_reserved_bytes.fetch_add(reserve, std::memory_order_relaxed);
-  memory->data = static_cast<uint8_t*>(base);
+  rt::g_reserved_bytes.fetch_add(reserve, std::memory_order_relaxed);
+  memory->data = range.base;
   memory->pages = initial_pages;
   memory->size = static_cast<uint32_t>(bytes);
-  theater::engine::rt::g_live_memories.fetch_add(1, std::memory_order_relaxed);
+  rt::g_live_memories.fetch_add(1, std::memory_order_relaxed);
 }
 
 uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
+  namespace rt = theater::engine::rt;
   uint32_t old_pages = memory->pages;
   uint64_t new_pages = static_cast<uint64_t>(old_pages) + delta;
   if (delta == 0) return old_pages;
   if (new_pages > memory->max_pages || new_pages > 65536) return UINT32_MAX;
-  uint64_t old_bytes = static_cast<uint64_t>(old_pages) * theater::engine::rt::kPageSize;
-  uint64_t new_bytes = new_pages * theater::engine::rt::kPageSize;
-  if (mprotect(memory->data + old_bytes, new_bytes - old_bytes, PROT_READ | PROT_WRITE) != 0) {
-    return UINT32_MAX;
+  uint64_t new_bytes = new_pages * rt::kPageSize;
+  // Not tls_memory_config: that names the module last instantiated or freed on this thread,
+  // which need not be the one running.
+  if (memory->guarded) {
+    rt::MemoryReservation range{memory->data, rt::kGuardReservation,
+                                static_cast<uint64_t>(old_pages) * rt::kPageSize};
+    if (!rt::MemoryPool::Get().Grow(&range, new_bytes)) return UINT32_MAX;
   }
+  // Bounds-check mode: the whole reservation is read-write already.
   memory->pages = static_cast<uint32_t>(new_pages);
   // A 4 GiB memory has a size that does not fit in 32 bits; wasm2c 1.0.32 shares that limit.
   memory->size = new_bytes > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(new_bytes);
@@ -609,23 +557,16 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
 }
 
 void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
+  namespace rt = theater::engine::rt;
   if (!memory->data) return;
-  const auto& config = theater::engine::rt::tls_memory_config;
-  uint64_t reserve = config.guard_pages ? theater::engine::rt::kGuardReservation
-                                        : static_cast<uint64_t>(memory->max_pages) *
-                                              theater::engine::rt::kPageSize;
-  if (reserve == 0) reserve = theater::engine::rt::kPageSize;
-  uint64_t accessible = static_cast<uint64_t>(memory->pages) * theater::engine::rt::kPageSize;
-  // Release the pages (they read as zero afterwards) and keep the address space for reuse.
-  if (accessible == 0 || madvise(memory->data, accessible, MADV_DONTNEED) != 0 ||
-      !theater::engine::rt::Reservations().Give({memory->data, reserve, accessible})) {
-    munmap(memory->data, reserve);
-  }
-  theater::engine::rt::g_reserved_bytes.fetch_sub(reserve, std::memory_order_relaxed);
+  const uint64_t reserve = rt::ReservationFor(memory->guarded, memory->max_pages);
+  const uint64_t used = static_cast<uint64_t>(memory->pages) * rt::kPageSize;
+  rt::MemoryPool::Get().Release({memory->data, reserve, memory->guarded ? used : reserve}, used);
+  rt::g_reserved_bytes.fetch_sub(reserve, std::memory_order_relaxed);
   memory->data = nullptr;
   memory->size = 0;
   memory->pages = 0;
-  theater::engine::rt::g_live_memories.fetch_sub(1, std::memory_order_relaxed);
+  rt::g_live_memories.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* table, uint32_t elements,
