@@ -49,6 +49,7 @@
 #include "theater/chain.h"
 #include "theater/durability.h"
 #include "theater/status.h"
+#include "theater/string_hash.h"
 
 struct sqlite3;
 
@@ -277,12 +278,8 @@ class ChainStore {
   size_t queue_head_ = 0;
   size_t queue_end_ = 0;
   // Looked up by string_view on every append: hashed, and without building a std::string.
-  struct IdHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
-  };
   // Never erased: pointers to its keys and values stay valid (rehashing moves no node).
-  std::unordered_map<std::string, Head, IdHash, std::equal_to<>> heads_;
+  std::unordered_map<std::string, Head, StringHash, std::equal_to<>> heads_;
   int64_t next_actor_key_ = 1;  // the next integer key to assign to an actor without one
   uint64_t next_ticket_ = 1;
   uint64_t committed_ticket_ = 0;

@@ -68,6 +68,7 @@
 
 #include "theater/durability.h"
 #include "theater/status.h"
+#include "theater/string_hash.h"
 
 struct sqlite3;
 
@@ -465,11 +466,8 @@ class ContentStore {
   // Store id -> integer key, for stores known to exist. Never shrinks: stores are not deleted
   // (a future delete must erase its entry here).
   std::shared_mutex keys_mu_;
-  struct IdHash {
-    using is_transparent = void;  // look up by string_view without building a string
-    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
-  };
-  std::unordered_map<std::string, int64_t, IdHash, std::equal_to<>> keys_;
+  // Looked up by string_view without building a string.
+  std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> keys_;
 };
 
 }  // namespace theater::store

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "theater/status.h"
+#include "theater/string_hash.h"
 
 namespace theater {
 class RecentIds;
@@ -141,13 +142,9 @@ class Router {
 
  private:
   // Looked up by string_view without building a std::string (every message does a lookup).
-  struct IdHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
-  };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, std::shared_ptr<Endpoint>, IdHash, std::equal_to<>> endpoints;
+    std::unordered_map<std::string, std::shared_ptr<Endpoint>, StringHash, std::equal_to<>> endpoints;
     // The last remembered_stops_per_shard_ ids unregistered here (a fixed table: a stop
     // allocates nothing).
     std::unique_ptr<RecentIds> stopped;

@@ -39,6 +39,7 @@
 #include "theater/handler.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
+#include "theater/string_hash.h"
 
 namespace theater::runtime {
 
@@ -248,11 +249,7 @@ Result<const wit::Package*> TheaterPackage();
 // may bind to: each import's own, and for theater:simple imports those of every alternate form
 // of the function (wit::Package::alternate_forms). An actor's handlers register only the host
 // functions named here: a small actor imports a dozen of the hundred or so they offer.
-struct ImportNameHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
-};
-using ImportNames = std::unordered_set<std::string, ImportNameHash, std::equal_to<>>;
+using ImportNames = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 Result<ImportNames> ImportNamesOf(const engine::Module& module);
 
 // Which declaration of theater:simple types an export of `module`: `interface_name`'s own

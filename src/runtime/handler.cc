@@ -41,42 +41,31 @@ Result<uint64_t> ConfigLimit(const nlohmann::json& value, std::string_view key, 
 
 namespace runtime {
 
-bool HandlerHostFunctions::Wanted(std::string_view qualified_interface,
+bool HandlerHostFunctions::Wanted(std::string_view package, std::string_view interface_name,
                                   std::string_view function) const {
   if (wanted_ == nullptr) return true;
   // Composed on the stack: this runs for every function every handler offers, at every spawn.
   char buffer[256];
-  const size_t size = qualified_interface.size() + 1 + function.size();
+  const size_t size = package.size() + interface_name.size() + 1 + function.size();
   if (size > sizeof buffer) {
-    return wanted_->contains(std::string(qualified_interface) + "." + std::string(function));
+    return wanted_->contains(std::string(package) + std::string(interface_name) + "." +
+                             std::string(function));
   }
-  std::memcpy(buffer, qualified_interface.data(), qualified_interface.size());
-  buffer[qualified_interface.size()] = '.';
-  std::memcpy(buffer + qualified_interface.size() + 1, function.data(), function.size());
+  char* at = buffer;
+  for (std::string_view part : {package, interface_name, std::string_view("."), function}) {
+    std::memcpy(at, part.data(), part.size());
+    at += part.size();
+  }
   return wanted_->contains(std::string_view(buffer, size));
 }
 
 Status HandlerHostFunctions::Add(std::string_view interface_name, std::string_view function,
                                  HostFunction impl) {
   constexpr std::string_view kOwnPackage = "theater:simple/";
-  if (wanted_ != nullptr) {
-    if (interface_name.find(':') != std::string_view::npos) {
-      if (!Wanted(interface_name, function)) return Status();
-    } else {
-      char buffer[128];
-      if (kOwnPackage.size() + interface_name.size() <= sizeof buffer) {
-        std::memcpy(buffer, kOwnPackage.data(), kOwnPackage.size());
-        std::memcpy(buffer + kOwnPackage.size(), interface_name.data(), interface_name.size());
-        if (!Wanted(std::string_view(buffer, kOwnPackage.size() + interface_name.size()),
-                    function)) {
-          return Status();
-        }
-      }
-    }
-  }
-  std::string qualified_interface = interface_name.find(':') == std::string_view::npos
-                                         ? std::string(kOwnPackage) + std::string(interface_name)
-                                         : std::string(interface_name);
+  const std::string_view prefix =
+      interface_name.find(':') == std::string_view::npos ? kOwnPackage : std::string_view();
+  if (!Wanted(prefix, interface_name, function)) return Status();
+  std::string qualified_interface = std::string(prefix) + std::string(interface_name);
   std::string qualified = qualified_interface + "." + std::string(function);
   const abi::FunctionType* type = nullptr;
   if (qualified_interface.starts_with(kOwnPackage)) {
@@ -107,7 +96,7 @@ Status HandlerHostFunctions::Add(std::string_view interface_name, std::string_vi
 Status HandlerHostFunctions::AddCore(std::string_view module, std::string_view name,
                                      std::string_view params, std::string_view results,
                                      CoreHostFunction impl) {
-  if (!Wanted(module, name)) return Status();
+  if (!Wanted("", module, name)) return Status();
   constexpr std::string_view kLetters = "iIfF";
   for (std::string_view sig : {params, results}) {
     if (sig.find_first_not_of(kLetters) != std::string_view::npos) {

@@ -34,8 +34,10 @@ class HandlerHostFunctions final : public HostFunctions {
                                   std::shared_ptr<ComponentInterfaces> interfaces) override;
 
  private:
-  // Whether "<interface>.<function>" is one the module can bind (always, without `wanted_`).
-  bool Wanted(std::string_view qualified_interface, std::string_view function) const;
+  // Whether "<package><interface>.<function>" is one the module can bind (always, without
+  // `wanted_`).
+  bool Wanted(std::string_view package, std::string_view interface_name,
+              std::string_view function) const;
 
   HostFunctionTable& table_;
   std::string handler_;

@@ -30,6 +30,7 @@
 #include "runtime/home_lock.h"
 #include "runtime/timers.h"
 #include "theater/runtime.h"
+#include "theater/string_hash.h"
 
 namespace theater::runtime {
 
@@ -250,11 +251,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
 
   mutable std::shared_mutex mu_;
   // Looked up by string_view without building a std::string (the hot path of every call).
-  struct IdHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
-  };
-  std::unordered_map<std::string, std::shared_ptr<Actor>, IdHash, std::equal_to<>> actors_;
+  std::unordered_map<std::string, std::shared_ptr<Actor>, StringHash, std::equal_to<>> actors_;
   // Actors being restarted in place: their stop keeps their place among their parent's children.
   std::unordered_set<std::string> restarting_;
   // The latest stopped actors whose chains were not kept (at most kUnsavedRemembered, oldest
