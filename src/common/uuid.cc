@@ -3,22 +3,55 @@
 
 #include "common/os_entropy.h"
 
+#include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
 namespace theater {
 
+namespace {
+
+// Lower-case hyphenated 8-4-4-4-12 form of 16 bytes, with the version-4 and RFC 4122 variant bits.
+std::string FormatVersion4(uint8_t b[16]) {
+  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
+  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(36, '-');
+  size_t at = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (at == 8 || at == 13 || at == 18 || at == 23) ++at;
+    out[at++] = kDigits[b[i] >> 4];
+    out[at++] = kDigits[b[i] & 0x0f];
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string NewUuid() {
   uint8_t b[16];
   if (!FillOsEntropy(b).ok()) std::abort();  // no entropy: nothing sane to continue with
-  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
-  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
-  char out[37];
-  std::snprintf(out, sizeof out,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
-  return out;
+  return FormatVersion4(b);
+}
+
+std::string NewProcessUniqueUuid() {
+  static const uint64_t prefix = [] {
+    uint8_t random[8];
+    if (!FillOsEntropy(random).ok()) std::abort();
+    uint64_t v = 0;
+    for (uint8_t byte : random) v = (v << 8) | byte;
+    return v;
+  }();
+  static std::atomic<uint64_t> counter{0};
+  // The variant bits take the counter's top two: 2^62 ids before one repeats.
+  const uint64_t n = counter.fetch_add(1, std::memory_order_relaxed);
+  uint8_t b[16];
+  for (int i = 0; i < 8; ++i) {
+    b[i] = static_cast<uint8_t>(prefix >> (56 - 8 * i));
+    b[8 + i] = static_cast<uint8_t>(n >> (56 - 8 * i));
+  }
+  return FormatVersion4(b);
 }
 
 bool IsUuid(std::string_view text) {

@@ -1,8 +1,11 @@
 // Theater: a WebAssembly actor runtime.
 //
-// Random (version 4) UUIDs, the ids of actors, stores and requests.
+// UUIDs: random (version 4) ones, the ids of actors and stores, and cheap process-unique ones
+// for ids that need only be distinct, such as request ids.
 //
-// Thread-safety: pure functions; NewUuid draws from OpenSSL's thread-safe generator.
+// Thread-safety: every function may be called from any thread. NewUuid draws from the OS
+// generator (one getrandom(2) per call); NewProcessUniqueUuid from a per-process random prefix
+// and an atomic counter (no system call after the first).
 #pragma once
 
 #include <string>
@@ -12,6 +15,10 @@ namespace theater {
 
 // A random RFC 4122 version-4 UUID in lower-case hyphenated form.
 std::string NewUuid();
+// A version-4-shaped UUID that no other call in this process returns: 64 random bits drawn once
+// per process, then a counter. Unguessable only across processes, so never for an id that grants
+// anything: request ids qualify (only the actor that received a request can answer it).
+std::string NewProcessUniqueUuid();
 // True for a hyphenated 8-4-4-4-12 hex UUID (either case).
 bool IsUuid(std::string_view text);
 

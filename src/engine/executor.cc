@@ -3,6 +3,8 @@
 
 #include "engine/executor.h"
 
+#include "engine/wasm2c/runtime.h"
+
 namespace theater::engine {
 namespace {
 thread_local int tls_worker_index = -1;
@@ -68,9 +70,16 @@ void Executor::Enqueue(Task* task, int worker, bool yielded) {
             : static_cast<int>(next_.fetch_add(1, std::memory_order_relaxed) % workers_.size());
   }
   Worker& w = *workers_[worker];
-  bool target_sleeps;
+  // A worker that queues a call for itself between calls (a guest's suspend publishing, a call's
+  // completion) returns to its loop right away: when its queue was empty it runs the call next
+  // itself, and waking another worker would only make that one find nothing (a futex wake and
+  // two context switches per request/reply otherwise). Inside a guest call the worker may stay
+  // busy for a whole slice, so there an idle worker is still woken to steal.
+  const bool own_between_calls = worker == self && rt::CurrentCallState() == nullptr;
+  bool target_sleeps, runs_next_here;
   {
     std::lock_guard<std::mutex> lock(w.mutex);
+    runs_next_here = own_between_calls && w.queue.empty() && w.yielded.empty();
     (yielded ? w.yielded : w.queue).push_back(task);
     w.queued.store(w.queue.size() + w.yielded.size());
     target_sleeps = w.sleeping.load();
@@ -78,7 +87,7 @@ void Executor::Enqueue(Task* task, int worker, bool yielded) {
   }
   if (target_sleeps) {
     w.cv.notify_one();
-  } else {
+  } else if (!runs_next_here) {
     // Its owner is busy (often it is us): let an idle worker take it.
     WakeIdle(worker);
   }

@@ -8,7 +8,9 @@
 // from another thread goes to the queue the caller chose, else round robin. A worker resumes one
 // call at a time from its own queue and, when that is empty, steals the oldest call of another
 // worker's queue before it sleeps; a worker that queues a call while another sleeps wakes that
-// one to steal it. So a call suspended on worker A may well continue on worker B.
+// one to steal it, unless it queued it between calls into its own empty queue (it runs it next
+// itself: a request and its reply between idle actors stay on one worker and wake nobody). So a
+// call suspended on worker A may well continue on worker B.
 //
 // Every call gets the executor's time slice (docs/engine.md, "Time slices"): one that runs past it
 // yields at its next check and goes to the back of its worker's queue of yielded calls. A worker

@@ -23,10 +23,12 @@ TimerService::~TimerService() {
 TimerService::TimerId TimerService::Schedule(Clock::time_point when, std::function<void()> fn) {
   std::lock_guard<std::mutex> lock(mu_);
   TimerId id = next_id_++;
-  bool earliest = timers_.empty() || when < timers_.begin()->first.first;
   timers_.emplace(std::make_pair(when, id), std::move(fn));
   by_id_.emplace(id, when);
-  if (earliest) cv_.notify_all();
+  if (when < loop_wakes_at_) {
+    loop_wakes_at_ = when;  // the loop re-reads it when it wakes
+    cv_.notify_all();
+  }
   return id;
 }
 
@@ -60,6 +62,7 @@ void TimerService::Loop() {
       return;
     }
     if (timers_.empty()) {
+      loop_wakes_at_ = Clock::time_point::max();
       cv_.wait(lock);
       continue;
     }
@@ -68,6 +71,7 @@ void TimerService::Loop() {
     // time point it was given.
     const Clock::time_point when = first->first.first;
     if (Clock::now() < when) {
+      loop_wakes_at_ = when;
       cv_.wait_until(lock, when);
       continue;
     }

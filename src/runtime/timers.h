@@ -43,6 +43,11 @@ class TimerService final : public Timers {
   std::map<std::pair<Clock::time_point, TimerId>, std::function<void()>> timers_;
   std::map<TimerId, Clock::time_point> by_id_;
   TimerId next_id_ = 1;
+  // When the loop wakes next on its own (time_point::max() while it waits for work): a timer due
+  // later needs no notify. A wait with a timeout, such as each request's, then costs the
+  // scheduling thread no futex wake and the timer thread no context switch; a cancelled timer
+  // costs one spurious wake at its deadline instead.
+  Clock::time_point loop_wakes_at_ = Clock::time_point::max();
   bool stopping_ = false;
   std::thread thread_;
 };

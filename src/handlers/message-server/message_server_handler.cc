@@ -71,7 +71,7 @@ class ActorMailbox final : public messaging::Endpoint,
         break;
       case Envelope::Kind::kRequest: {
         op.function = "handle-request";
-        request_id = NewUuid();
+        request_id = NewProcessUniqueUuid();
         const bool simple = actor->ExportForm(kClient, op.function) == kSimpleRequestForm;
         if (simple) {
           op.params = {Value::Bytes(std::move(envelope.payload))};

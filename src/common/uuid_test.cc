@@ -1,0 +1,55 @@
+// Theater: a WebAssembly actor runtime.
+#include "common/uuid.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace theater {
+namespace {
+
+bool IsVersion4(const std::string& id) {
+  return IsUuid(id) && id[14] == '4' && (id[19] == '8' || id[19] == '9' || id[19] == 'a' ||
+                                         id[19] == 'b');
+}
+
+TEST(UuidTest, RandomUuidsAreVersion4AndDiffer) {
+  std::string a = NewUuid(), b = NewUuid();
+  EXPECT_TRUE(IsVersion4(a)) << a;
+  EXPECT_TRUE(IsVersion4(b)) << b;
+  EXPECT_NE(a, b);
+}
+
+TEST(UuidTest, ProcessUniqueUuidsNeverRepeatAcrossThreads) {
+  constexpr int kThreads = 4, kEach = 20'000;
+  std::vector<std::vector<std::string>> made(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&made, t] {
+      for (int i = 0; i < kEach; ++i) made[t].push_back(NewProcessUniqueUuid());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::set<std::string> seen;
+  for (const auto& ids : made) {
+    for (const std::string& id : ids) {
+      ASSERT_TRUE(IsVersion4(id)) << id;
+      ASSERT_TRUE(seen.insert(id).second) << "repeated: " << id;
+    }
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kThreads * kEach));
+}
+
+TEST(UuidTest, IsUuidChecksShapeAndDigits) {
+  EXPECT_TRUE(IsUuid("0123abcd-4567-89ab-CDEF-0123456789ab"));
+  EXPECT_FALSE(IsUuid("0123abcd-4567-89ab-cdef-0123456789a"));    // one digit short
+  EXPECT_FALSE(IsUuid("0123abcd-4567-89ab-cdef-0123456789abc"));  // one too many
+  EXPECT_FALSE(IsUuid("0123abcd_4567-89ab-cdef-0123456789ab"));   // wrong separator
+  EXPECT_FALSE(IsUuid("0123abcg-4567-89ab-cdef-0123456789ab"));   // not hex
+}
+
+}  // namespace
+}  // namespace theater
