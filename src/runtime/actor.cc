@@ -87,6 +87,7 @@ Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::
   options.custom_event_bytes_per_second = runtime_.options().custom_event_bytes_per_second;
   options.record_chain = runtime_.options().record_calls;
   options.byte_spill = runtime_.byte_spill();
+  options.plans = &runtime_.plans();
   // Nothing else runs on the actor while a host is created (at spawn, or in an update's task).
   options.instantiating = [this](ActorHost* host) { calling_host_ = host; };
   return ActorHost::Create(std::move(module), options, config_.chain, table);

@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "component/component_module.h"
 #include "runtime/host_call_replay.h"
+#include "runtime/plan_cache.h"
 #include "runtime/wit_embedded.h"
 
 namespace theater::runtime {
@@ -409,8 +410,7 @@ Status ActorHost::Bind(HostFunctionTable extra) {
         handler = "runtime";
       }
       if (!type || (!impl && !own)) continue;
-      THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
-                               abi::FunctionPlan::Build(*type, abi::Context::kLower));
+      THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan, PlanFor(*type, abi::Context::kLower));
       if (!plan.signature().Matches(import.sig.params, import.sig.results)) {
         mismatches += (mismatches.empty() ? "" : ", nor the form of " + form + ", which lowers to ") +
                       std::string("(") + plan.signature().ParamLetters() + ") -> (" +
@@ -557,13 +557,18 @@ Result<ExportForm> FindExportForm(const engine::Module& module, std::string_view
                          ") -> (" + sig.results + "), but its WIT type lowers to " + lowered);
 }
 
+Result<abi::FunctionPlan> ActorHost::PlanFor(const abi::FunctionType& type,
+                                              abi::Context context) const {
+  if (options_.plans != nullptr) return options_.plans->Get(type, context);
+  return abi::FunctionPlan::Build(type, context);
+}
+
 Result<ActorHost::ExportEntry*> ActorHost::ResolveExport(const std::string& export_name,
                                                          const abi::FunctionType& type) {
   if (auto it = exports_.find(export_name); it != exports_.end()) return &it->second;
   auto index = module_->FindExport(export_name);
   if (!index) return NotFound("actor does not export '" + export_name + "'");
-  THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
-                           abi::FunctionPlan::Build(type, abi::Context::kLift));
+  THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan, PlanFor(type, abi::Context::kLift));
   const engine::FuncSig& sig = module_->exports()[*index].sig;
   if (!plan.signature().Matches(sig.params, sig.results)) {
     return InvalidArgument("export '" + export_name + "' has core signature (" + sig.params +

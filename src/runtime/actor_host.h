@@ -45,6 +45,7 @@ namespace theater::runtime {
 
 class ActorHost;
 class HostCallReplay;
+class PlanCache;
 
 // An actor's state as the host keeps it: immutable bytes shared between the running call and
 // readers of the last committed state; null means "no state" (the WIT's `none`).
@@ -116,6 +117,10 @@ struct ActorHostOptions {
   // Replaying the actor from its chain (src/runtime/replay.cc): every host call is answered by
   // `replay` instead of a handler, and `context` is null. Not owned; outlives the host.
   HostCallReplay* replay = nullptr;
+  // Where the host takes the plans of its imports and exports (null: it builds its own). Not
+  // owned; outlives the host. Only for hosts whose host functions take their types from packages
+  // that outlive the cache (runtime/plan_cache.h): the runtime passes its own for actors.
+  PlanCache* plans = nullptr;
   // Called with this host just before its module is instantiated and with null right after: a
   // component's start function runs during instantiation and may call host functions, whose
   // handlers then reach the actor (ActorContext) before the host is returned to it.
@@ -219,6 +224,8 @@ class ActorHost {
     const abi::FunctionType* type;
   };
   Result<ExportEntry*> ResolveExport(const std::string& export_name, const abi::FunctionType& type);
+  // The plan of `type`: from options_.plans when the host has one, else built here.
+  Result<abi::FunctionPlan> PlanFor(const abi::FunctionType& type, abi::Context context) const;
   Result<std::vector<abi::Value>> RunExport(const std::string& export_name,
                                             const ExportEntry& entry,
                                             std::span<const abi::Value> args,

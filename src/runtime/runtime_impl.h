@@ -28,6 +28,7 @@
 #include "theater/handler_registry.h"
 #include "theater/host_api.h"
 #include "runtime/home_lock.h"
+#include "runtime/plan_cache.h"
 #include "runtime/timers.h"
 #include "theater/runtime.h"
 #include "theater/string_hash.h"
@@ -111,6 +112,8 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   Result<store::ContentStore*> content_store() override;
   // How actors' chains record large byte lists (null: inline); see RuntimeOptions.
   const std::shared_ptr<const chain::ByteSpill>& byte_spill() const { return byte_spill_; }
+  // The plans every actor's host shares (runtime/plan_cache.h).
+  PlanCache& plans() { return plans_; }
   // The bytes a store:// reference names: `store://<store-id>/hash/<hash>` or
   // `store://<store-id>/<label>` (docs/store.md, "References").
   Result<std::vector<uint8_t>> ReadStoreReference(const std::string& reference);
@@ -244,6 +247,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // event then records the bytes inline).
   bool KeepChainBytes(std::span<const uint8_t> bytes, const chain::Hash& sha256);
   std::shared_ptr<const chain::ByteSpill> byte_spill_;
+  PlanCache plans_;
   std::atomic<bool> chain_bytes_store_ready_{false};
   std::atomic<bool> chain_bytes_warned_{false};
   // The embedder's side of messaging (TheaterRuntime::SendMessage and the rest forward to it).
