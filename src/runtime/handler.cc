@@ -53,6 +53,7 @@ bool HandlerHostFunctions::Wanted(std::string_view package, std::string_view int
   }
   char* at = buffer;
   for (std::string_view part : {package, interface_name, std::string_view("."), function}) {
+    if (part.empty()) continue;  // an empty view may have a null data(): memcpy must not see it
     std::memcpy(at, part.data(), part.size());
     at += part.size();
   }
