@@ -106,7 +106,8 @@ struct ChildEvent {
 
 struct SpawnRequest {
   // A manifest: a file path, a store:// reference, an http(s):// URL, or the TOML text itself
-  // (anything containing a newline or starting with '[' or a `key =` line).
+  // (anything containing a newline or starting with '[' or a `key =` line; its relative paths
+  // resolve against the working directory the runtime was created in).
   std::string manifest;
   // Spawn: JSON merged over the manifest's init_state (docs/manifest.md). Resume: the state
   // itself, used as is.

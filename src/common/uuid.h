@@ -4,8 +4,8 @@
 // for ids that need only be distinct, such as request ids.
 //
 // Thread-safety: every function may be called from any thread. NewUuid draws from the OS
-// generator (one getrandom(2) per call); NewProcessUniqueUuid from a per-process random prefix
-// and an atomic counter (no system call after the first).
+// generator 4 KiB at a time per thread (a forked child draws afresh); NewProcessUniqueUuid from a
+// per-process random prefix and an atomic counter (no system call after the first).
 #pragma once
 
 #include <string>

@@ -2,6 +2,8 @@
 #include "common/uuid.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <set>
 #include <string>
@@ -21,6 +23,43 @@ TEST(UuidTest, RandomUuidsAreVersion4AndDiffer) {
   EXPECT_TRUE(IsVersion4(a)) << a;
   EXPECT_TRUE(IsVersion4(b)) << b;
   EXPECT_NE(a, b);
+}
+
+TEST(UuidTest, RandomUuidsDoNotRepeatAcrossBufferRefillsOrThreads) {
+  constexpr int kThreads = 3, kEach = 2'000;  // several 256-id refills per thread
+  std::vector<std::vector<std::string>> made(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&made, t] {
+      for (int i = 0; i < kEach; ++i) made[t].push_back(NewUuid());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::set<std::string> seen;
+  for (const auto& ids : made) {
+    for (const std::string& id : ids) ASSERT_TRUE(IsVersion4(id) && seen.insert(id).second) << id;
+  }
+}
+
+TEST(UuidTest, AForkedChildDoesNotRepeatItsParentsBufferedUuids) {
+  (void)NewUuid();  // this thread now has buffered bytes the child inherits
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::string id = NewUuid();
+    _exit(write(fds[1], id.data(), id.size()) == static_cast<ssize_t>(id.size()) ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string child(36, '\0');
+  ASSERT_EQ(read(fds[0], child.data(), child.size()), 36);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_TRUE(IsVersion4(child)) << child;
+  EXPECT_NE(child, NewUuid()) << "the child handed out the parent's next UUID";
 }
 
 TEST(UuidTest, ProcessUniqueUuidsNeverRepeatAcrossThreads) {

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "common/clock.h"
+#include "common/composed_name.h"
 #include "component/component_module.h"
 #include "runtime/host_call_replay.h"
 #include "runtime/plan_cache.h"
@@ -350,31 +351,32 @@ Status ActorHost::Bind(HostFunctionTable extra) {
           "an actor module may import only functions; memories, tables and globals are shared "
           "only between the core modules of a component");
     }
-    std::string qualified = import.module + "." + import.name;
-    if (replaying && !extra.typed.contains(qualified) &&
+    // Names are composed on the stack for the lookups: this runs for every import at every spawn.
+    const ComposedName qualified({import.module, ".", import.name});
+    if (replaying && !extra.typed.contains(qualified.view()) &&
         !ShortInterfaceName(import.module).has_value()) {
       // Not a typed function: a core-ABI one, which its handler replays (Handler::ReplayCore).
       auto binding = std::make_unique<CoreBinding>(
-          CoreBinding{this, qualified, nullptr, import.sig.params.size(),
+          CoreBinding{this, qualified.str(), nullptr, import.sig.params.size(),
                       import.sig.results.size(), Status(), import.module, import.name,
-                      import.module + "/" + import.name});
+                      ComposedName({import.module, "/", import.name}).str()});
       core_bindings_.push_back(std::move(binding));
       return engine::HostBinding{&ActorHost::DispatchCore, core_bindings_.back().get()};
     }
-    if (auto core = extra.core.find(qualified); core != extra.core.end()) {
+    if (auto core = extra.core.find(qualified.view()); core != extra.core.end()) {
       if (options_.context == nullptr) {
-        return InternalError("host function '" + qualified + "' has no actor to serve");
+        return InternalError("host function '" + qualified.str() + "' has no actor to serve");
       }
       if (core->second.sig != import.sig) {
-        return InvalidArgument("import '" + qualified + "' has core signature (" +
+        return InvalidArgument("import '" + qualified.str() + "' has core signature (" +
                                import.sig.params + ") -> (" + import.sig.results +
                                "), but its handler serves (" + core->second.sig.params +
                                ") -> (" + core->second.sig.results + ")");
       }
       auto binding = std::make_unique<CoreBinding>(
-          CoreBinding{this, qualified, core->second.impl, import.sig.params.size(),
+          CoreBinding{this, qualified.str(), core->second.impl, import.sig.params.size(),
                       import.sig.results.size(), Status(), import.module, import.name,
-                      import.module + "/" + import.name});
+                      ComposedName({import.module, "/", import.name}).str()});
       if (options_.permissions) {
         binding->denial = CheckHandlerPermitted(*options_.permissions, core->second.handler);
       }
@@ -382,23 +384,19 @@ Status ActorHost::Bind(HostFunctionTable extra) {
       return engine::HostBinding{&ActorHost::DispatchCore, core_bindings_.back().get()};
     }
     // The import may take any form the package accepts (wit::Package::alternate_forms): the
-    // first whose core signature matches the imported one is bound.
-    std::vector<std::string> forms{import.module};
-    if (std::optional<std::string_view> short_name = ShortInterfaceName(import.module)) {
-      for (const wit::Interface* form : package->FormsOf(*short_name, import.name)) {
-        std::string module = std::string(kPackagePrefix) + form->name;
-        if (module != import.module) forms.push_back(std::move(module));
-      }
-    }
+    // first whose core signature matches the imported one is bound. Its own form is tried first;
+    // the others are looked up only when that does not bind.
     std::string mismatches;
-    for (const std::string& form : forms) {
+    // Binds `form` when it can: a binding, an error, or nothing (try the next form).
+    auto bind_form = [&](std::string_view form) -> std::optional<Result<engine::HostBinding>> {
       const abi::FunctionType* type = nullptr;
       HostFunction impl;
       HostFunctionImpl own;
-      std::string handler;
-      if (auto it = extra.typed.find(form + "." + import.name); it != extra.typed.end()) {
+      std::string_view handler;
+      if (auto it = extra.typed.find(ComposedName({form, ".", import.name}).view());
+          it != extra.typed.end()) {
         if (options_.context == nullptr && !replaying) {
-          return InternalError("host function '" + qualified + "' has no actor to serve");
+          return InternalError("host function '" + qualified.str() + "' has no actor to serve");
         }
         type = it->second.type;
         impl = it->second.impl;
@@ -409,17 +407,19 @@ Status ActorHost::Bind(HostFunctionTable extra) {
         if (found != runtime_impls.end()) own = found->second;
         handler = "runtime";
       }
-      if (!type || (!impl && !own)) continue;
-      THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan, PlanFor(*type, abi::Context::kLower));
-      if (!plan.signature().Matches(import.sig.params, import.sig.results)) {
-        mismatches += (mismatches.empty() ? "" : ", nor the form of " + form + ", which lowers to ") +
-                      std::string("(") + plan.signature().ParamLetters() + ") -> (" +
-                      plan.signature().ResultLetters() + ")";
-        continue;
+      if (!type || (!impl && !own)) return std::nullopt;
+      Result<abi::FunctionPlan> plan = PlanFor(*type, abi::Context::kLower);
+      if (!plan.ok()) return plan.status();
+      if (!plan->signature().Matches(import.sig.params, import.sig.results)) {
+        mismatches += (mismatches.empty() ? "" : ", nor the form of " + std::string(form) +
+                                                     ", which lowers to ") +
+                      std::string("(") + plan->signature().ParamLetters() + ") -> (" +
+                      plan->signature().ResultLetters() + ")";
+        return std::nullopt;
       }
-      auto binding = std::make_unique<ImportBinding>(
-          ImportBinding{this, import.module, import.name, import.module + "/" + import.name,
-                        std::move(plan), std::move(impl), std::move(own), Status(), false});
+      auto binding = std::make_unique<ImportBinding>(ImportBinding{
+          this, import.module, import.name, ComposedName({import.module, "/", import.name}).str(),
+          std::move(*plan), std::move(impl), std::move(own), Status(), false});
       if (options_.permissions && !handler.empty()) {
         binding->denial = CheckHandlerPermitted(*options_.permissions, handler);
         const abi::TypePtr& result = type->result;
@@ -428,8 +428,16 @@ Status ActorHost::Bind(HostFunctionTable extra) {
       }
       bindings_.push_back(std::move(binding));
       return engine::HostBinding{&ActorHost::DispatchImport, bindings_.back().get()};
+    };
+    if (auto bound = bind_form(import.module)) return std::move(*bound);
+    if (std::optional<std::string_view> short_name = ShortInterfaceName(import.module)) {
+      for (const wit::Interface* form : package->FormsOf(*short_name, import.name)) {
+        const ComposedName module({kPackagePrefix, form->name});
+        if (module.view() == import.module) continue;
+        if (auto bound = bind_form(module.view())) return std::move(*bound);
+      }
     }
-    if (mismatches.empty()) return NotFound("no handler provides '" + qualified + "'");
+    if (mismatches.empty()) return NotFound("no handler provides '" + qualified.str() + "'");
     return InvalidArgument("core signature (" + import.sig.params + ") -> (" + import.sig.results +
                            ") does not match the WIT function, which lowers to " + mismatches);
   };
@@ -630,18 +638,8 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
                                                  std::vector<Value> params) {
   // After the first call of an export, one map lookup finds its type, index and plan; the name
   // is assembled on the stack for it (the map's key then serves as the name).
-  char key_buffer[160];
-  std::string_view key;
-  std::string long_key;
-  if (interface_name.size() + 1 + function.size() <= sizeof key_buffer) {
-    std::memcpy(key_buffer, interface_name.data(), interface_name.size());
-    key_buffer[interface_name.size()] = '#';
-    std::memcpy(key_buffer + interface_name.size() + 1, function.data(), function.size());
-    key = std::string_view(key_buffer, interface_name.size() + 1 + function.size());
-  } else {
-    long_key = std::string(interface_name) + "#" + std::string(function);
-    key = long_key;
-  }
+  const ComposedName composed({interface_name, "#", function});
+  const std::string_view key = composed.view();
   auto cached = exports_.find(key);
   if (cached == exports_.end()) {
     std::string name(key);

@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "runtime/handler.h"
 
+#include "common/composed_name.h"
+
 #include <cstring>
 #include <set>
 
@@ -45,19 +47,7 @@ bool HandlerHostFunctions::Wanted(std::string_view package, std::string_view int
                                   std::string_view function) const {
   if (wanted_ == nullptr) return true;
   // Composed on the stack: this runs for every function every handler offers, at every spawn.
-  char buffer[256];
-  const size_t size = package.size() + interface_name.size() + 1 + function.size();
-  if (size > sizeof buffer) {
-    return wanted_->contains(std::string(package) + std::string(interface_name) + "." +
-                             std::string(function));
-  }
-  char* at = buffer;
-  for (std::string_view part : {package, interface_name, std::string_view("."), function}) {
-    if (part.empty()) continue;  // an empty view may have a null data(): memcpy must not see it
-    std::memcpy(at, part.data(), part.size());
-    at += part.size();
-  }
-  return wanted_->contains(std::string_view(buffer, size));
+  return wanted_->contains(ComposedName({package, interface_name, ".", function}).view());
 }
 
 Status HandlerHostFunctions::Add(std::string_view interface_name, std::string_view function,

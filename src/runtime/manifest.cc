@@ -17,6 +17,7 @@
 
 #include <toml++/toml.h>
 
+#include "common/bounded_memo.h"
 #include "runtime/template.h"
 
 namespace theater {
@@ -438,8 +439,23 @@ ReferenceKind ClassifyReference(std::string_view reference) {
   return ReferenceKind::kFile;
 }
 
-Result<Manifest> ParseManifest(std::string_view toml_text, fs::path base_dir,
-                               std::string source_name, std::string base_url) {
+namespace {
+
+// Parsing is a pure function of its inputs, so a spawn from the same manifest text does not
+// parse it again: two TOML parses were about a tenth of a spawn's time. Bounded: 64 manifests,
+// 16 MiB (a manifest weighs about twice its text: the text it keeps and what it parsed into).
+constexpr size_t kMemoEntries = 64;
+constexpr size_t kMemoBytes = size_t{16} << 20;
+size_t ManifestWeight(std::string_view text) { return 2 * text.size() + 4096; }
+
+// What ParseManifestWithState learns from the text before the initial state is known.
+struct TemplateProbe {
+  Result<ParsedTemplate> parsed = ParsedTemplate{};
+  std::optional<std::string> init_ref;  // the init_state reference, as written
+};
+
+Result<Manifest> ParseManifestText(std::string_view toml_text, fs::path base_dir,
+                                   std::string source_name, std::string base_url) {
   THEATER_RETURN_IF_ERROR(CheckManifestText(toml_text, source_name));
   Context ctx(std::move(source_name));
   try {
@@ -453,6 +469,69 @@ Result<Manifest> ParseManifest(std::string_view toml_text, fs::path base_dir,
   } catch (const std::exception& e) {
     return InternalError(ctx.source_name() + ": unexpected error parsing manifest: " + e.what());
   }
+}
+
+// Finds `init_state` in a manifest text whose template expressions are not yet filled in: the
+// text is parsed with every expression masked by a same-sized `0`, so TOML positions stay those
+// of the source. When the template itself is malformed, the raw text is parsed instead; the
+// template error is reported only if substitution turns out to be needed.
+Result<TemplateProbe> ProbeTemplate(std::string_view toml_text, const std::string& source_name) {
+  TemplateProbe probe;
+  probe.parsed = ParseTemplate(toml_text, source_name);
+  std::string probe_text = probe.parsed.ok() ? MaskTemplate(*probe.parsed) : std::string(toml_text);
+  Context ctx(source_name);
+  try {
+    toml::table table = toml::parse(probe_text, source_name);
+    if (const toml::node* node = table.get("init_state")) {
+      if (!node->is_string()) return ctx.WrongType(*node, "init_state", "a string");
+      if (!node->as_string()->get().empty()) probe.init_ref = node->as_string()->get();
+      // A second mask with another mark shows whether init_state contains an expression.
+      if (probe.init_ref) {
+        bool templated = probe.init_ref->find("{{") != std::string::npos;
+        if (probe.parsed.ok()) {
+          toml::table second = toml::parse(MaskTemplate(*probe.parsed, '1'), source_name);
+          templated = second["init_state"].value_or(std::string()) != *probe.init_ref;
+        }
+        if (templated) {
+          return ctx.Invalid(node->source(), "init_state",
+                             "must not use template expressions (it is read before the initial "
+                             "state is known)");
+        }
+      }
+    }
+  } catch (const toml::parse_error& e) {
+    return ParseError(ctx.Where(e.source()) +
+                      ": TOML syntax error: " + std::string(e.description()));
+  } catch (const std::exception& e) {
+    return InternalError(source_name + ": unexpected error parsing manifest: " + e.what());
+  }
+  return probe;
+}
+
+Result<std::shared_ptr<const TemplateProbe>> ProbeTemplateMemoized(std::string_view toml_text,
+                                                                  const std::string& source_name) {
+  static BoundedMemo<TemplateProbe> memo(kMemoEntries, kMemoBytes);
+  std::string key = MemoKey({toml_text, source_name});
+  if (std::shared_ptr<const TemplateProbe> found = memo.Find(key)) return found;
+  THEATER_ASSIGN_OR_RETURN(TemplateProbe probe, ProbeTemplate(toml_text, source_name));
+  auto shared = std::make_shared<const TemplateProbe>(std::move(probe));
+  memo.Insert(std::move(key), shared, ManifestWeight(toml_text));
+  return shared;
+}
+
+}  // namespace
+
+Result<Manifest> ParseManifest(std::string_view toml_text, fs::path base_dir,
+                               std::string source_name, std::string base_url) {
+  static BoundedMemo<Manifest> memo(kMemoEntries, kMemoBytes);
+  std::string key = MemoKey({toml_text, base_dir.native(), source_name, base_url});
+  if (std::shared_ptr<const Manifest> found = memo.Find(key)) return *found;
+  THEATER_ASSIGN_OR_RETURN(Manifest manifest,
+                           ParseManifestText(toml_text, std::move(base_dir),
+                                             std::move(source_name), std::move(base_url)));
+  memo.Insert(std::move(key), std::make_shared<const Manifest>(manifest),
+              ManifestWeight(toml_text));
+  return manifest;
 }
 
 Result<Manifest> LoadManifest(const fs::path& path) {
@@ -513,46 +592,18 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
                                                  std::string base_url, const StoreReader& store,
                                                  const LocalFileGate& files) {
   THEATER_RETURN_IF_ERROR(CheckManifestText(toml_text, source_name));
-  // 1. Find `init_state` before the state is known: parse the text with every template
-  //    expression masked by a same-sized `0`, so TOML positions stay those of the source. When the
-  //    template itself is malformed, the raw text is parsed instead; the template error is
-  //    reported only if substitution turns out to be needed.
-  Result<ParsedTemplate> parsed = ParseTemplate(toml_text, source_name);
-  std::string probe_text = parsed.ok() ? MaskTemplate(*parsed) : std::string(toml_text);
-  std::optional<std::string> init_ref;
-  Context ctx(source_name);
-  try {
-    toml::table probe = toml::parse(probe_text, source_name);
-    if (const toml::node* node = probe.get("init_state")) {
-      if (!node->is_string()) return ctx.WrongType(*node, "init_state", "a string");
-      if (!node->as_string()->get().empty()) init_ref = node->as_string()->get();
-      // A second mask with another mark shows whether init_state contains an expression.
-      if (init_ref) {
-        bool templated = init_ref->find("{{") != std::string::npos;
-        if (parsed.ok()) {
-          toml::table probe2 = toml::parse(MaskTemplate(*parsed, '1'), source_name);
-          templated = probe2["init_state"].value_or(std::string()) != *init_ref;
-        }
-        if (templated) {
-          return ctx.Invalid(node->source(), "init_state",
-                             "must not use template expressions (it is read before the initial "
-                             "state is known)");
-        }
-      }
-    }
-  } catch (const toml::parse_error& e) {
-    return ParseError(ctx.Where(e.source()) +
-                      ": TOML syntax error: " + std::string(e.description()));
-  } catch (const std::exception& e) {
-    return InternalError(source_name + ": unexpected error parsing manifest: " + e.what());
-  }
+  // 1. Find `init_state` before the state is known (ProbeTemplate).
+  THEATER_ASSIGN_OR_RETURN(std::shared_ptr<const TemplateProbe> probe,
+                           ProbeTemplateMemoized(toml_text, source_name));
+  const Result<ParsedTemplate>& parsed = probe->parsed;
+  const std::optional<std::string>& init_ref = probe->init_ref;
 
   // 2. Load it and merge the override over it.
   std::optional<std::vector<uint8_t>> init_bytes;
   std::optional<json> init_json;
-  Manifest probe_manifest;
-  probe_manifest.source_name = source_name;
   if (init_ref) {
+    Manifest probe_manifest;
+    probe_manifest.source_name = source_name;
     Result<std::string> resolved =
         ResolveReference(*init_ref, &probe_manifest.init_state_kind, base_dir, base_url);
     if (!resolved.ok()) return resolved.status().WithContext(source_name + ": init_state");
@@ -565,11 +616,13 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
 
   // 3. Substitute when the state is an object, then parse.
   std::vector<std::string> template_warnings;
-  std::string text(toml_text);
+  std::string rendered;
+  std::string_view text = toml_text;
   if (state && state->is_object()) {
     if (!parsed.ok()) return parsed.status();
-    THEATER_ASSIGN_OR_RETURN(text,
+    THEATER_ASSIGN_OR_RETURN(rendered,
                              RenderTemplate(*parsed, *state, source_name, &template_warnings));
+    text = rendered;
   }
   THEATER_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(text, base_dir, source_name, base_url));
   for (std::string& w : template_warnings) manifest.warnings.push_back(std::move(w));

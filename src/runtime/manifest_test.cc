@@ -256,6 +256,29 @@ TEST(ManifestTest, ComponentReferences) {
             std::make_pair(std::string("http://example.com/a.wasm"), ReferenceKind::kUrl));
 }
 
+// Parsing is remembered (a spawn from the same text does not parse it again): every input is
+// part of what is remembered, so a different directory, name or URL parses anew.
+TEST(ManifestTest, ParsingAgainGivesTheSameManifestForTheSameInputsOnly) {
+  const std::string text = "name = \"a\"\nversion = \"1\"\ncomponent = \"a.wasm\"\ncolour = 1\n";
+  Result<Manifest> first = ParseManifest(text, "/srv/one", "one.toml");
+  Result<Manifest> again = ParseManifest(text, "/srv/one", "one.toml");
+  ASSERT_TRUE(first.ok() && again.ok());
+  EXPECT_EQ(again->component, "/srv/one/a.wasm");
+  EXPECT_EQ(again->warnings, first->warnings);
+  EXPECT_EQ(again->text, text);
+  Result<Manifest> elsewhere = ParseManifest(text, "/srv/two", "two.toml");
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_EQ(elsewhere->component, "/srv/two/a.wasm");
+  ASSERT_EQ(elsewhere->warnings.size(), 1u);
+  EXPECT_THAT(elsewhere->warnings[0], HasSubstr("two.toml:4:1"));
+  Result<Manifest> fetched = ParseManifest(text, "", "url", "https://example.com/m/manifest.toml");
+  ASSERT_TRUE(fetched.ok());
+  EXPECT_EQ(fetched->component, "https://example.com/m/a.wasm");
+  // A failure is not remembered as a success, nor the other way round.
+  EXPECT_FALSE(ParseManifest(text + "name = \"twice\"\n", "/srv/one", "one.toml").ok());
+  EXPECT_TRUE(ParseManifest(text, "/srv/one", "one.toml").ok());
+}
+
 TEST(ManifestTest, UnknownKeysAreWarningsWithPositions) {
   Result<Manifest> m = Parse(std::string(kMinimal) +
                              "colour = \"blue\"\n"
@@ -522,6 +545,22 @@ max_sleep_duration = {{timing.max}}
   EXPECT_THAT(m->manifest.warnings, ::testing::IsEmpty());
   // Without an override the state is the file's bytes, unchanged.
   EXPECT_THAT(StateText(*m), HasSubstr("\"servers\": [{\"hostname\": \"h0\"}"));
+}
+
+// The manifest's text is the same at each spawn, but its init_state file is read every time.
+TEST(ManifestTemplateTest, AnInitStateFileThatChangedIsReadAgain) {
+  TempDir dir;
+  fs::path path = dir.Write("manifest.toml", "name = \"{{svc}}\"\nversion = \"1\"\n"
+                                             "component = \"a.wasm\"\ninit_state = \"init.json\"\n");
+  dir.Write("init.json", R"({"svc": "first"})");
+  Result<ManifestWithState> m = LoadManifestWithState(path, std::nullopt);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->manifest.name, "first");
+  dir.Write("init.json", R"({"svc": "second"})");
+  m = LoadManifestWithState(path, std::nullopt);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->manifest.name, "second");
+  EXPECT_EQ(StateText(*m), R"({"svc": "second"})");
 }
 
 TEST(ManifestTemplateTest, OverrideIsMergedAndUsedForSubstitution) {

@@ -166,6 +166,8 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
   executor_ =
       std::make_unique<engine::Executor>(std::max(workers, 1), options_.engine.preempt_slice);
   loader_ = std::make_unique<BlockingPool>();
+  std::error_code cwd_error;
+  inline_manifest_dir_ = std::filesystem::current_path(cwd_error);  // empty on error: relative
   // A guard-page memory reserves 8 GiB whatever its size; a bounds-checked one its cap (the
   // default cap is assumed: manifests may lower or raise it).
   admission_ =
@@ -584,7 +586,7 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
   const LocalFileGate& files = request.local_files;
   Result<ManifestWithState> loaded = [&]() -> Result<ManifestWithState> {
     if (LooksLikeInlineManifest(request.manifest)) {
-      return ParseManifestWithState(request.manifest, std::filesystem::current_path(),
+      return ParseManifestWithState(request.manifest, inline_manifest_dir_,
                                     "<inline manifest>", override_state, {}, store_reader, files);
     }
     switch (ClassifyReference(request.manifest)) {

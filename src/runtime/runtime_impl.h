@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -248,6 +249,9 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   bool KeepChainBytes(std::span<const uint8_t> bytes, const chain::Hash& sha256);
   std::shared_ptr<const chain::ByteSpill> byte_spill_;
   PlanCache plans_;
+  // What an inline manifest's relative paths resolve against: the working directory when the
+  // runtime was created (asking the kernel at every spawn was ~6 % of a spawn's time).
+  std::filesystem::path inline_manifest_dir_;
   std::atomic<bool> chain_bytes_store_ready_{false};
   std::atomic<bool> chain_bytes_warned_{false};
   // The embedder's side of messaging (TheaterRuntime::SendMessage and the rest forward to it).
