@@ -271,6 +271,8 @@ class ChainReplay final : public HostCallReplay {
         case Role::kCopy:
           CopyEvent(at);
           break;
+        case Role::kUndecoded:  // Rec() decodes: never seen here
+          return InternalError("event #" + std::to_string(at) + " was left undecoded");
       }
     }
     return Status();
