@@ -422,7 +422,15 @@ TEST_F(HostileHostCallsTest, AParentCanDisallowWasiPreview1ForAChild) {
   ExpectBystanderAnswers("wasi disallowed");
 }
 
-TEST_F(HostileHostCallsTest, EveryCaseFailsCleanlyInTheOffendingActorOnly) {
+// The cases run in four shards (every fourth case each), so that the test runner spreads them
+// over its jobs: one after another they take minutes under the sanitizers.
+constexpr size_t kCaseShards = 4;
+
+class HostileCaseShardTest : public HostileHostCallsTest,
+                             public ::testing::WithParamInterface<size_t> {};
+
+TEST_P(HostileCaseShardTest, EveryCaseFailsCleanlyInTheOffendingActorOnly) {
+  const size_t shard = GetParam();
   const std::map<std::string, Expectation> expectations = Expectations();
   // Every case of the main build, then the cases only the leveled build has.
   std::vector<std::pair<std::string, std::pair<std::string, std::string>>> cases;
@@ -437,7 +445,8 @@ TEST_F(HostileHostCallsTest, EveryCaseFailsCleanlyInTheOffendingActorOnly) {
       if (names.insert(named_case.first).second) cases.push_back({module, named_case});
     }
   }
-  for (const auto& [module, named_case] : cases) {
+  for (size_t index = shard; index < cases.size(); index += kCaseShards) {
+    const auto& [module, named_case] = cases[index];
     const auto& [name, target] = named_case;
     SCOPED_TRACE(name + " (" + target + ")");
     std::string hostile = Spawn(HostileManifest(module));
@@ -486,6 +495,8 @@ TEST_F(HostileHostCallsTest, EveryCaseFailsCleanlyInTheOffendingActorOnly) {
     EXPECT_TRUE(names.count(name)) << "expectation for a case the guest does not have: " << name;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Shards, HostileCaseShardTest, ::testing::Range<size_t>(0, kCaseShards));
 
 }  // namespace
 }  // namespace theater

@@ -7,9 +7,12 @@
 
 #include "minimal.h"
 
+/* Half a second: long enough that the host cannot find it already over when the wait reaches it
+ * (5 ms could pass before that under a sanitizer on a loaded machine, and then there was no wait
+ * to refuse). The refusal is immediate, so the test does not wait this long. */
 __attribute__((constructor)) static void sleep_while_starting(void) {
-  const struct timespec five_ms = {0, 5 * 1000 * 1000};
-  nanosleep(&five_ms, NULL);
+  const struct timespec half_a_second = {0, 500 * 1000 * 1000};
+  nanosleep(&half_a_second, NULL);
 }
 
 void minimal_exports_actor_init(minimal_option_list_u8_t* state,
