@@ -3,9 +3,8 @@
 // BoundedMemo<V>: remembers the results of a pure function of text (parsing a manifest, say),
 // so that the thousandth spawn from the same manifest does not parse it again. Bounded twice: at
 // most `max_entries` results, whose keys and values weigh at most `max_bytes` together (the caller
-// says what a value weighs); past either bound the oldest entries are forgotten first. Only what
-// the caller inserts is remembered: callers insert successes, so an error is always computed anew
-// and says the same thing.
+// says what a value weighs); past either bound the oldest entries are forgotten first.
+// FindOrCompute remembers only successes, so an error is always computed anew.
 //
 // MemoKey joins the function's inputs into one key, each part prefixed by its length, so that no
 // two different input lists make the same key.
@@ -25,6 +24,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "theater/status.h"
 #include "theater/string_hash.h"
 
 namespace theater {
@@ -71,6 +71,20 @@ class BoundedMemo {
     auto it = values_.emplace(std::move(key), Entry{std::move(value), weight}).first;
     order_.push_back(&it->first);
     bytes_ += weight;
+  }
+
+  // The remembered value for `key`; else `compute()` (a Result<V>), remembered when it succeeds
+  // with the weight `value_bytes`. Two threads missing at once may both compute; the first to
+  // insert is kept.
+  template <typename Compute>
+  Result<std::shared_ptr<const V>> FindOrCompute(std::string key, size_t value_bytes,
+                                                 Compute&& compute) {
+    if (std::shared_ptr<const V> found = Find(key)) return found;
+    Result<V> computed = std::forward<Compute>(compute)();
+    if (!computed.ok()) return computed.status();
+    auto value = std::make_shared<const V>(std::move(computed).value());
+    Insert(std::move(key), value, value_bytes);
+    return value;
   }
 
   size_t size() const {

@@ -53,6 +53,25 @@ TEST(BoundedMemoTest, AValueFoundOutlivesItsForgetting) {
   EXPECT_EQ(*held, 7);
 }
 
+TEST(BoundedMemoTest, FindOrComputeComputesOnceAndNeverRemembersAFailure) {
+  BoundedMemo<int> memo(4, 1 << 20);
+  int computed = 0;
+  auto fails = [&]() -> Result<int> {
+    ++computed;
+    return InvalidArgument("no");
+  };
+  EXPECT_FALSE(memo.FindOrCompute("k", 0, fails).ok());
+  EXPECT_FALSE(memo.FindOrCompute("k", 0, fails).ok());
+  EXPECT_EQ(computed, 2);
+  auto succeeds = [&]() -> Result<int> { return ++computed; };
+  Result<std::shared_ptr<const int>> first = memo.FindOrCompute("k", 0, succeeds);
+  Result<std::shared_ptr<const int>> again = memo.FindOrCompute("k", 0, succeeds);
+  ASSERT_TRUE(first.ok() && again.ok());
+  EXPECT_EQ(**first, 3);
+  EXPECT_EQ(**again, 3);
+  EXPECT_EQ(computed, 3);
+}
+
 TEST(BoundedMemoTest, KeysOfDifferentPartsNeverCollide) {
   EXPECT_NE(MemoKey({"ab", "c"}), MemoKey({"a", "bc"}));
   EXPECT_NE(MemoKey({"a", ""}), MemoKey({"a"}));

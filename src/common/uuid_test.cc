@@ -25,20 +25,29 @@ TEST(UuidTest, RandomUuidsAreVersion4AndDiffer) {
   EXPECT_NE(a, b);
 }
 
-TEST(UuidTest, RandomUuidsDoNotRepeatAcrossBufferRefillsOrThreads) {
-  constexpr int kThreads = 3, kEach = 2'000;  // several 256-id refills per thread
-  std::vector<std::vector<std::string>> made(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&made, t] {
-      for (int i = 0; i < kEach; ++i) made[t].push_back(NewUuid());
+// Makes `each` ids on each of `threads` threads at once and checks that all are version-4
+// shaped and none repeats.
+void ExpectDistinctAcrossThreads(std::string (*make)(), int threads, int each) {
+  std::vector<std::vector<std::string>> made(threads);
+  std::vector<std::thread> running;
+  for (int t = 0; t < threads; ++t) {
+    running.emplace_back([&made, make, each, t] {
+      for (int i = 0; i < each; ++i) made[t].push_back(make());
     });
   }
-  for (std::thread& t : threads) t.join();
+  for (std::thread& t : running) t.join();
   std::set<std::string> seen;
   for (const auto& ids : made) {
-    for (const std::string& id : ids) ASSERT_TRUE(IsVersion4(id) && seen.insert(id).second) << id;
+    for (const std::string& id : ids) {
+      ASSERT_TRUE(IsVersion4(id)) << id;
+      ASSERT_TRUE(seen.insert(id).second) << "repeated: " << id;
+    }
   }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(threads * each));
+}
+
+TEST(UuidTest, RandomUuidsDoNotRepeatAcrossBufferRefillsOrThreads) {
+  ExpectDistinctAcrossThreads(&NewUuid, 3, 2'000);  // several 256-id refills per thread
 }
 
 TEST(UuidTest, AForkedChildDoesNotRepeatItsParentsBufferedUuids) {
@@ -63,23 +72,7 @@ TEST(UuidTest, AForkedChildDoesNotRepeatItsParentsBufferedUuids) {
 }
 
 TEST(UuidTest, ProcessUniqueUuidsNeverRepeatAcrossThreads) {
-  constexpr int kThreads = 4, kEach = 20'000;
-  std::vector<std::vector<std::string>> made(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&made, t] {
-      for (int i = 0; i < kEach; ++i) made[t].push_back(NewProcessUniqueUuid());
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  std::set<std::string> seen;
-  for (const auto& ids : made) {
-    for (const std::string& id : ids) {
-      ASSERT_TRUE(IsVersion4(id)) << id;
-      ASSERT_TRUE(seen.insert(id).second) << "repeated: " << id;
-    }
-  }
-  EXPECT_EQ(seen.size(), static_cast<size_t>(kThreads * kEach));
+  ExpectDistinctAcrossThreads(&NewProcessUniqueUuid, 4, 20'000);
 }
 
 TEST(UuidTest, IsUuidChecksShapeAndDigits) {

@@ -2,7 +2,6 @@
 #include "runtime/actor_host.h"
 
 #include <algorithm>
-#include <cstring>
 #include <ctime>
 
 #include "common/clock.h"
@@ -353,13 +352,15 @@ Status ActorHost::Bind(HostFunctionTable extra) {
     }
     // Names are composed on the stack for the lookups: this runs for every import at every spawn.
     const ComposedName qualified({import.module, ".", import.name});
+    // The chain's event type for its calls.
+    auto event_type = [&import] { return ComposedName({import.module, "/", import.name}).str(); };
     if (replaying && !extra.typed.contains(qualified.view()) &&
         !ShortInterfaceName(import.module).has_value()) {
       // Not a typed function: a core-ABI one, which its handler replays (Handler::ReplayCore).
       auto binding = std::make_unique<CoreBinding>(
           CoreBinding{this, qualified.str(), nullptr, import.sig.params.size(),
                       import.sig.results.size(), Status(), import.module, import.name,
-                      ComposedName({import.module, "/", import.name}).str()});
+                      event_type()});
       core_bindings_.push_back(std::move(binding));
       return engine::HostBinding{&ActorHost::DispatchCore, core_bindings_.back().get()};
     }
@@ -376,7 +377,7 @@ Status ActorHost::Bind(HostFunctionTable extra) {
       auto binding = std::make_unique<CoreBinding>(
           CoreBinding{this, qualified.str(), core->second.impl, import.sig.params.size(),
                       import.sig.results.size(), Status(), import.module, import.name,
-                      ComposedName({import.module, "/", import.name}).str()});
+                      event_type()});
       if (options_.permissions) {
         binding->denial = CheckHandlerPermitted(*options_.permissions, core->second.handler);
       }
@@ -418,7 +419,7 @@ Status ActorHost::Bind(HostFunctionTable extra) {
         return std::nullopt;
       }
       auto binding = std::make_unique<ImportBinding>(ImportBinding{
-          this, import.module, import.name, ComposedName({import.module, "/", import.name}).str(),
+          this, import.module, import.name, event_type(),
           std::move(*plan), std::move(impl), std::move(own), Status(), false});
       if (options_.permissions && !handler.empty()) {
         binding->denial = CheckHandlerPermitted(*options_.permissions, handler);

@@ -1,10 +1,9 @@
 // Theater: a WebAssembly actor runtime.
 #include "runtime/handler.h"
 
-#include "common/composed_name.h"
-
-#include <cstring>
 #include <set>
+
+#include "common/composed_name.h"
 
 namespace theater {
 

@@ -476,6 +476,7 @@ Result<Manifest> ParseManifestText(std::string_view toml_text, fs::path base_dir
 // of the source. When the template itself is malformed, the raw text is parsed instead; the
 // template error is reported only if substitution turns out to be needed.
 Result<TemplateProbe> ProbeTemplate(std::string_view toml_text, const std::string& source_name) {
+  THEATER_RETURN_IF_ERROR(CheckManifestText(toml_text, source_name));
   TemplateProbe probe;
   probe.parsed = ParseTemplate(toml_text, source_name);
   std::string probe_text = probe.parsed.ok() ? MaskTemplate(*probe.parsed) : std::string(toml_text);
@@ -508,15 +509,15 @@ Result<TemplateProbe> ProbeTemplate(std::string_view toml_text, const std::strin
   return probe;
 }
 
+// ProbeTemplate, remembered. A text over the size limit is refused before it is copied into a key.
 Result<std::shared_ptr<const TemplateProbe>> ProbeTemplateMemoized(std::string_view toml_text,
                                                                   const std::string& source_name) {
   static BoundedMemo<TemplateProbe> memo(kMemoEntries, kMemoBytes);
-  std::string key = MemoKey({toml_text, source_name});
-  if (std::shared_ptr<const TemplateProbe> found = memo.Find(key)) return found;
-  THEATER_ASSIGN_OR_RETURN(TemplateProbe probe, ProbeTemplate(toml_text, source_name));
-  auto shared = std::make_shared<const TemplateProbe>(std::move(probe));
-  memo.Insert(std::move(key), shared, ManifestWeight(toml_text));
-  return shared;
+  if (toml_text.size() > limits::kMaxManifestBytes) {
+    return CheckManifestText(toml_text, source_name);
+  }
+  return memo.FindOrCompute(MemoKey({toml_text, source_name}), ManifestWeight(toml_text),
+                            [&] { return ProbeTemplate(toml_text, source_name); });
 }
 
 }  // namespace
@@ -524,14 +525,17 @@ Result<std::shared_ptr<const TemplateProbe>> ProbeTemplateMemoized(std::string_v
 Result<Manifest> ParseManifest(std::string_view toml_text, fs::path base_dir,
                                std::string source_name, std::string base_url) {
   static BoundedMemo<Manifest> memo(kMemoEntries, kMemoBytes);
+  if (toml_text.size() > limits::kMaxManifestBytes) {
+    return CheckManifestText(toml_text, source_name);  // refused before it is copied into a key
+  }
   std::string key = MemoKey({toml_text, base_dir.native(), source_name, base_url});
-  if (std::shared_ptr<const Manifest> found = memo.Find(key)) return *found;
-  THEATER_ASSIGN_OR_RETURN(Manifest manifest,
-                           ParseManifestText(toml_text, std::move(base_dir),
-                                             std::move(source_name), std::move(base_url)));
-  memo.Insert(std::move(key), std::make_shared<const Manifest>(manifest),
-              ManifestWeight(toml_text));
-  return manifest;
+  THEATER_ASSIGN_OR_RETURN(
+      std::shared_ptr<const Manifest> manifest,
+      memo.FindOrCompute(std::move(key), ManifestWeight(toml_text), [&] {
+        return ParseManifestText(toml_text, std::move(base_dir), std::move(source_name),
+                                 std::move(base_url));
+      }));
+  return *manifest;
 }
 
 Result<Manifest> LoadManifest(const fs::path& path) {
@@ -591,8 +595,8 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
                                                  std::optional<json> override_state,
                                                  std::string base_url, const StoreReader& store,
                                                  const LocalFileGate& files) {
-  THEATER_RETURN_IF_ERROR(CheckManifestText(toml_text, source_name));
-  // 1. Find `init_state` before the state is known (ProbeTemplate).
+  // 1. Find `init_state` before the state is known (ProbeTemplate, which checks the text's size
+  //    and nesting first).
   THEATER_ASSIGN_OR_RETURN(std::shared_ptr<const TemplateProbe> probe,
                            ProbeTemplateMemoized(toml_text, source_name));
   const Result<ParsedTemplate>& parsed = probe->parsed;

@@ -1,4 +1,5 @@
 #include "theater/manifest.h"
+#include "theater/limits.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -277,6 +278,17 @@ TEST(ManifestTest, ParsingAgainGivesTheSameManifestForTheSameInputsOnly) {
   // A failure is not remembered as a success, nor the other way round.
   EXPECT_FALSE(ParseManifest(text + "name = \"twice\"\n", "/srv/one", "one.toml").ok());
   EXPECT_TRUE(ParseManifest(text, "/srv/one", "one.toml").ok());
+}
+
+TEST(ManifestTest, AnOversizedTextIsRefusedNamingTheLimit) {
+  const std::string text = "name = \"" + std::string(limits::kMaxManifestBytes, 'a') + "\"\n";
+  Result<Manifest> parsed = ParseManifest(text, "/srv", "big.toml");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(parsed.status().message(), HasSubstr("over the manifest size limit"));
+  Result<ManifestWithState> with_state = ParseManifestWithState(text, "/srv", "big.toml", {});
+  ASSERT_FALSE(with_state.ok());
+  EXPECT_THAT(with_state.status().message(), HasSubstr("big.toml: manifest is"));
 }
 
 TEST(ManifestTest, UnknownKeysAreWarningsWithPositions) {
