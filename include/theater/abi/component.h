@@ -48,6 +48,10 @@
 
 namespace theater::component {
 
+namespace decoding {
+class Decoder;  // the decoder fills a Component's index spaces (src/abi/component/decoder.h)
+}  // namespace decoding
+
 // Limits applied to untrusted input (see docs/components.md).
 inline constexpr size_t kMaxComponentBytes = 256u << 20;
 // Nested components, component types, instance types and module types, counted together.
@@ -408,7 +412,7 @@ class Component {
   std::string Describe(Sort sort, uint32_t index) const;
 
  private:
-  friend class Decoder;
+  friend class decoding::Decoder;
   // The whole input, shared with nested components; every offset is relative to its start.
   std::shared_ptr<const std::vector<uint8_t>> bytes_;
   std::array<std::vector<IndexEntry>, kSortCount> spaces_;

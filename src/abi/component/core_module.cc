@@ -83,6 +83,21 @@ Result<CoreFuncType> ReadCoreFuncTypeBody(Reader& reader) {
   return type;
 }
 
+Result<CoreImport> ReadUniqueCoreImport(
+    Reader& reader, const std::vector<std::shared_ptr<const CoreFuncType>>& types,
+    std::set<std::pair<std::string, std::string>>& seen) {
+  const size_t at = reader.offset();
+  CoreImport import;
+  THEATER_ASSIGN_OR_RETURN(import.module, reader.ReadName());
+  THEATER_ASSIGN_OR_RETURN(import.name, reader.ReadName());
+  THEATER_ASSIGN_OR_RETURN(import.type, ReadCoreImportDesc(reader, types));
+  if (!seen.emplace(import.module, import.name).second) {
+    return reader.ValidationErrorAt(
+        at, "duplicate import `" + import.module + "` `" + import.name + "`");
+  }
+  return import;
+}
+
 Result<CoreExternType> ReadCoreImportDesc(
     Reader& reader, const std::vector<std::shared_ptr<const CoreFuncType>>& types) {
   const size_t at = reader.offset();
@@ -180,15 +195,8 @@ Result<std::shared_ptr<const CoreModuleShape>> ReadCoreModuleShape(Reader& reade
       case 2: {  // import
         THEATER_ASSIGN_OR_RETURN(const uint32_t count, section.ReadCount("import"));
         for (uint32_t i = 0; i < count; ++i) {
-          const size_t at = section.offset();
-          CoreImport import;
-          THEATER_ASSIGN_OR_RETURN(import.module, section.ReadName());
-          THEATER_ASSIGN_OR_RETURN(import.name, section.ReadName());
-          THEATER_ASSIGN_OR_RETURN(import.type, ReadCoreImportDesc(section, types));
-          if (!import_names.emplace(import.module, import.name).second) {
-            return section.ValidationErrorAt(
-                at, "duplicate import `" + import.module + "` `" + import.name + "`");
-          }
+          THEATER_ASSIGN_OR_RETURN(CoreImport import,
+                                   ReadUniqueCoreImport(section, types, import_names));
           switch (import.type.kind) {
             case CoreExternKind::kFunc:
               funcs.push_back(import.type.func);

@@ -8,6 +8,10 @@
 // Thread-safety: stateless functions over a caller-owned Reader.
 #pragma once
 
+#include <set>
+#include <string>
+#include <utility>
+
 #include <memory>
 #include <vector>
 
@@ -25,6 +29,12 @@ Result<CoreFuncType> ReadCoreFuncTypeBody(Reader& reader);
 // not function types are null).
 Result<CoreExternType> ReadCoreImportDesc(
     Reader& reader, const std::vector<std::shared_ptr<const CoreFuncType>>& types);
+
+// A core import (module name, field name, importdesc), refused when `seen` already holds its two
+// names; added to `seen` otherwise.
+Result<CoreImport> ReadUniqueCoreImport(
+    Reader& reader, const std::vector<std::shared_ptr<const CoreFuncType>>& types,
+    std::set<std::pair<std::string, std::string>>& seen);
 
 // The imports and exports of the core module in `reader` (preamble included).
 Result<std::shared_ptr<const CoreModuleShape>> ReadCoreModuleShape(Reader& reader);

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "abi/component/component_builder.h"
+#include "abi/component/core_module.h"
+#include "abi/component/reader.h"
 #include "theater/abi/component.h"
 
 namespace theater::component {
@@ -711,6 +713,30 @@ TEST(ComponentDecoderTest, ExportAscriptionMustMatchTheSort) {
                    LibraryPrefix(),
                    {VecSection(kExport, {Bytes().ExternName("f").Raw({0x00, 0x00, 0x00, 0x00})})})),
                StatusCode::kValidationError, "a core func cannot be exported from a component");
+}
+
+// Core modules and core module types read their imports the same way: a second import of the
+// same two names is refused.
+TEST(CoreImportTest, ASecondImportOfTheSameNamesIsRefused) {
+  const std::vector<uint8_t> bytes = {0x01, 'm', 0x01, 'f', 0x00, 0x00,   // m.f: func type 0
+                                      0x01, 'm', 0x01, 'g', 0x00, 0x00,   // m.g
+                                      0x01, 'm', 0x01, 'f', 0x00, 0x00};  // m.f again
+  const std::vector<std::shared_ptr<const CoreFuncType>> types = {
+      std::make_shared<const CoreFuncType>()};
+  Reader reader(bytes, 0, "module");
+  std::set<std::pair<std::string, std::string>> seen;
+  Result<CoreImport> first = ReadUniqueCoreImport(reader, types, seen);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->module, "m");
+  EXPECT_EQ(first->name, "f");
+  EXPECT_EQ(first->type.kind, CoreExternKind::kFunc);
+  ASSERT_TRUE(ReadUniqueCoreImport(reader, types, seen).ok());
+  Result<CoreImport> again = ReadUniqueCoreImport(reader, types, seen);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kValidationError);
+  const std::string message(again.status().message());
+  EXPECT_NE(message.find("duplicate import `m` `f`"), std::string::npos) << message;
+  EXPECT_NE(message.find("0xc"), std::string::npos) << message;  // where the third import starts
 }
 
 }  // namespace
