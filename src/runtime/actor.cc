@@ -368,6 +368,8 @@ void Actor::StartTask(Operation op) {
   runtime_.executor().Start(
       std::move(call).value(), [task](std::unique_ptr<engine::GuestCall> finished) {
         Status task_status = finished->status();
+        // Before the call is freed: a concurrent force stop cancels current_ under mu_.
+        task->actor->ForgetFinishedCall(finished.get());
         finished.reset();
         // A task cancelled before its body ran never set a result.
         if (task->result.ok() && !task_status.ok()) {
@@ -524,6 +526,11 @@ void Actor::StopAfterLocked(std::optional<ChildEvent> report) {
   stop_kind_ = StopKind::kGraceful;
   if (report) report->child_id = config_.id;
   stop_report_ = std::move(report);
+}
+
+void Actor::ForgetFinishedCall(const engine::GuestCall* call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (current_ == call) current_ = nullptr;
 }
 
 void Actor::EndTaskLocked(std::optional<Operation>* next, bool* finish_stop) {

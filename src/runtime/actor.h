@@ -230,6 +230,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   std::optional<Operation> ContinueInTask(Operation& op, Result<std::vector<abi::Value>>& result,
                                           uint64_t elapsed_ns, uint32_t batch_ops,
                                           uint64_t batch_ns);
+  // The running task's call has finished and is about to be freed: a force stop must no longer
+  // reach it through current_.
+  void ForgetFinishedCall(const engine::GuestCall* call);
   // The task is over: the actor becomes idle (taking the next operation), paused, or stopping.
   void EndTaskLocked(std::optional<Operation>* next, bool* finish_stop);
   void RecordOutcomeLocked(bool ok, uint64_t elapsed_ns);
@@ -281,7 +284,8 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // While kStarting, what the actor is doing: which handler it starts, or its init (summary()).
   std::string starting_step_ = "setting up handlers";
   bool began_stop_ = false;
-  engine::GuestCall* current_ = nullptr;  // the running task (valid while running_)
+  // The running task's call: set when it starts, cleared before it is freed (ForgetFinishedCall).
+  engine::GuestCall* current_ = nullptr;
   std::deque<Operation> mailbox_;
   // Messages the running operation sent while outputs are gated (ReleaseOutput), under mu_.
   std::vector<std::function<void()>> held_outputs_;
