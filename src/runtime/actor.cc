@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/clock.h"
+#include "common/composed_name.h"
 #include "runtime/await.h"
 #include "runtime/runtime_impl.h"
 #include "runtime/timers.h"
@@ -67,9 +68,10 @@ Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::
   for (auto& handler : handlers_) {
     HandlerHostFunctions functions(table, handler->name(),
                                    runtime_.handlers().WitOf(handler->name()), wanted.get());
-    THEATER_RETURN_IF_ERROR(
-        handler->SetupHostFunctions(*this, functions)
-            .WithContext("setting up handler '" + std::string(handler->name()) + "'"));
+    Status set_up = handler->SetupHostFunctions(*this, functions);
+    if (!set_up.ok()) {
+      return set_up.WithContext("setting up handler '" + std::string(handler->name()) + "'");
+    }
   }
   const ManifestLimits& limits = config_.manifest.limits;
   ActorHostOptions options;
@@ -90,7 +92,7 @@ Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::
   options.plans = &runtime_.plans();
   // Nothing else runs on the actor while a host is created (at spawn, or in an update's task).
   options.instantiating = [this](ActorHost* host) { calling_host_ = host; };
-  return ActorHost::Create(std::move(module), options, config_.chain, table);
+  return ActorHost::Create(std::move(module), std::move(options), config_.chain, std::move(table));
 }
 
 Status WaitWhileInstantiating() {
@@ -136,7 +138,8 @@ void Actor::Begin(bool resume, std::function<void(Status)> ready) {
   for (auto& handler : handlers_) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      starting_step_ = "starting handler '" + std::string(handler->name()) + "'";
+      starting_step_ = "starting handler";
+      starting_handler_ = handler->name();
     }
     Status started = handler->Start(*this);
     if (!started.ok()) {
@@ -151,6 +154,7 @@ void Actor::Begin(bool resume, std::function<void(Status)> ready) {
     std::lock_guard<std::mutex> lock(mu_);
     ready_ = std::move(ready);
     starting_step_ = resume ? "resuming (start)" : "running init";
+    starting_handler_ = {};
     Operation op;
     op.kind = resume ? Operation::Kind::kStart : Operation::Kind::kInit;
     mailbox_.push_front(std::move(op));
@@ -209,7 +213,8 @@ void Actor::RestoreHandlers() {
     if (calls == history.end()) continue;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      starting_step_ = "restoring handler '" + std::string(handler->name()) + "'";
+      starting_step_ = "restoring handler";
+      starting_handler_ = handler->name();
     }
     Status recorded = calls->second.problem;
     if (recorded.ok()) {
@@ -282,7 +287,8 @@ std::string Actor::ExportForm(std::string_view interface_name, std::string_view 
     module = module_;
   }
   if (!module) return "";
-  Result<runtime::ExportForm> found = FindExportForm(*module, interface_name, function);
+  Result<runtime::ExportForm> found =
+      FindExportForm(*module, interface_name, function, &runtime_.plans());
   std::string form = found.ok() ? found->form : "";
   std::lock_guard<std::mutex> lock(mu_);
   if (module_ == module) export_forms_.emplace(export_name, form);
@@ -805,7 +811,11 @@ ActorSummary Actor::summary() const {
   {
     std::lock_guard<std::mutex> lock(mu_);
     s.phase = phase_;
-    if (phase_ == ActorPhase::kStarting) s.starting_step = starting_step_;
+    if (phase_ == ActorPhase::kStarting) {
+      s.starting_step = starting_handler_.empty()
+                            ? std::string(starting_step_)
+                            : ComposedName({starting_step_, " '", starting_handler_, "'"}).str();
+    }
   }
   s.parent_id = config_.parent_id;
   s.manifest_source = config_.origin.manifest;

@@ -281,8 +281,10 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   ActorPhase phase_ = ActorPhase::kStarting;
   bool running_ = false;
   bool pause_requested_ = false;
-  // While kStarting, what the actor is doing: which handler it starts, or its init (summary()).
-  std::string starting_step_ = "setting up handlers";
+  // While kStarting, what the actor is doing (summary()): a step, and the handler it concerns
+  // if any (views of static text and of a handler's name, so that spawning composes no string).
+  std::string_view starting_step_ = "setting up handlers";
+  std::string_view starting_handler_;
   bool began_stop_ = false;
   // The running task's call: set when it starts, cleared before it is freed (ForgetFinishedCall).
   engine::GuestCall* current_ = nullptr;

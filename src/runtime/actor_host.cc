@@ -81,14 +81,30 @@ Result<uint32_t> InstanceMemory::Realloc(uint32_t old_ptr, uint32_t old_size, ui
   return static_cast<uint32_t>(result[0]);
 }
 
+// An import's "<module>/<name>", the chain's event type for its calls, with the module and the
+// name as views of it: one string per binding instead of three.
+class CallName {
+ public:
+  CallName(std::string_view module, std::string_view name)
+      : text_(ComposedName({module, "/", name}).str()), split_(module.size()) {}
+  std::string_view event_type() const { return text_; }
+  std::string_view module() const { return std::string_view(text_).substr(0, split_); }
+  std::string_view name() const { return std::string_view(text_).substr(split_ + 1); }
+  // "<module>.<name>", for messages.
+  std::string qualified() const { return ComposedName({module(), ".", name()}).str(); }
+
+ private:
+  std::string text_;
+  size_t split_;
+};
+
 struct ActorHost::ImportBinding {
   ActorHost* host;
-  std::string interface_name;
-  std::string function;
-  std::string event_type;  // "<interface>/<function>", built once
+  CallName call;  // the WIT interface and function
   abi::FunctionPlan plan;
-  // A handler's function (given the actor), or else one of the host's own.
-  HostFunction impl;
+  // A handler's function (given the actor; it lives in the host's functions_), or else one of
+  // the host's own.
+  const HostFunction* impl = nullptr;
   HostFunctionImpl own;
   // The actor's permissions are fixed at spawn, so whether this import's handler is permitted is
   // decided once, at binding; every call then checks this. OK when permitted.
@@ -100,15 +116,12 @@ struct ActorHost::ImportBinding {
 
 struct ActorHost::CoreBinding {
   ActorHost* host;
-  std::string qualified;  // "<module>.<name>", for messages
-  CoreHostFunction impl;  // null while replaying
+  CallName call;                           // the import's module and name
+  const CoreHostFunction* impl = nullptr;  // in the host's functions_; null while replaying
   size_t params = 0;   // core argument and result counts (the import's signature)
   size_t results = 0;
   // As ImportBinding::denial; a denied core call always traps.
   Status denial;
-  std::string module;  // the import's module and name
-  std::string name;
-  std::string event_type;  // "<module>/<name>", built once
 };
 
 ActorHost::ActorHost(std::shared_ptr<const engine::Module> module, ActorHostOptions options,
@@ -321,7 +334,7 @@ class HostResolver final : public engine::ImportResolver, public component::Valu
 
 }  // namespace
 
-Status ActorHost::Bind(HostFunctionTable extra) {
+Status ActorHost::Bind(HostFunctionTable offered) {
   THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
   THEATER_RETURN_IF_ERROR(component::CheckModuleAgainstWit(*module_, *package));
 
@@ -343,7 +356,8 @@ Status ActorHost::Bind(HostFunctionTable extra) {
   const bool replaying = options_.replay != nullptr;
   if (options_.context == nullptr && !replaying) BindStandaloneRuntime(&runtime_impls);
 
-  component_interfaces_ = std::move(extra.component);
+  functions_ = std::move(offered);
+  const HostFunctionTable& extra = functions_;
   auto lookup = [&](const engine::ImportInfo& import) -> Result<engine::HostBinding> {
     if (import.kind != engine::ExternKind::kFunction) {
       return InvalidArgument(
@@ -352,15 +366,12 @@ Status ActorHost::Bind(HostFunctionTable extra) {
     }
     // Names are composed on the stack for the lookups: this runs for every import at every spawn.
     const ComposedName qualified({import.module, ".", import.name});
-    // The chain's event type for its calls.
-    auto event_type = [&import] { return ComposedName({import.module, "/", import.name}).str(); };
     if (replaying && !extra.typed.contains(qualified.view()) &&
         !ShortInterfaceName(import.module).has_value()) {
       // Not a typed function: a core-ABI one, which its handler replays (Handler::ReplayCore).
       auto binding = std::make_unique<CoreBinding>(
-          CoreBinding{this, qualified.str(), nullptr, import.sig.params.size(),
-                      import.sig.results.size(), Status(), import.module, import.name,
-                      event_type()});
+          CoreBinding{this, CallName(import.module, import.name), nullptr, import.sig.params.size(),
+                      import.sig.results.size(), Status()});
       core_bindings_.push_back(std::move(binding));
       return engine::HostBinding{&ActorHost::DispatchCore, core_bindings_.back().get()};
     }
@@ -375,9 +386,8 @@ Status ActorHost::Bind(HostFunctionTable extra) {
                                ") -> (" + core->second.sig.results + ")");
       }
       auto binding = std::make_unique<CoreBinding>(
-          CoreBinding{this, qualified.str(), core->second.impl, import.sig.params.size(),
-                      import.sig.results.size(), Status(), import.module, import.name,
-                      event_type()});
+          CoreBinding{this, CallName(import.module, import.name), &core->second.impl,
+                      import.sig.params.size(), import.sig.results.size(), Status()});
       if (options_.permissions) {
         binding->denial = CheckHandlerPermitted(*options_.permissions, core->second.handler);
       }
@@ -391,7 +401,7 @@ Status ActorHost::Bind(HostFunctionTable extra) {
     // Binds `form` when it can: a binding, an error, or nothing (try the next form).
     auto bind_form = [&](std::string_view form) -> std::optional<Result<engine::HostBinding>> {
       const abi::FunctionType* type = nullptr;
-      HostFunction impl;
+      const HostFunction* impl = nullptr;
       HostFunctionImpl own;
       std::string_view handler;
       if (auto it = extra.typed.find(ComposedName({form, ".", import.name}).view());
@@ -400,7 +410,7 @@ Status ActorHost::Bind(HostFunctionTable extra) {
           return InternalError("host function '" + qualified.str() + "' has no actor to serve");
         }
         type = it->second.type;
-        impl = it->second.impl;
+        impl = &it->second.impl;
         handler = it->second.handler;
       } else if (ShortInterfaceName(form) == "runtime") {
         type = runtime->FindFunction(import.name);
@@ -408,7 +418,7 @@ Status ActorHost::Bind(HostFunctionTable extra) {
         if (found != runtime_impls.end()) own = found->second;
         handler = "runtime";
       }
-      if (!type || (!impl && !own)) return std::nullopt;
+      if (!type || ((impl == nullptr || !*impl) && !own)) return std::nullopt;
       Result<abi::FunctionPlan> plan = PlanFor(*type, abi::Context::kLower);
       if (!plan.ok()) return plan.status();
       if (!plan->signature().Matches(import.sig.params, import.sig.results)) {
@@ -418,9 +428,9 @@ Status ActorHost::Bind(HostFunctionTable extra) {
                       plan->signature().ResultLetters() + ")";
         return std::nullopt;
       }
-      auto binding = std::make_unique<ImportBinding>(ImportBinding{
-          this, import.module, import.name, event_type(),
-          std::move(*plan), std::move(impl), std::move(own), Status(), false});
+      auto binding = std::make_unique<ImportBinding>(
+          ImportBinding{this, CallName(import.module, import.name), std::move(*plan), impl,
+                        std::move(own), Status(), false});
       if (options_.permissions && !handler.empty()) {
         binding->denial = CheckHandlerPermitted(*options_.permissions, handler);
         const abi::TypePtr& result = type->result;
@@ -442,7 +452,7 @@ Status ActorHost::Bind(HostFunctionTable extra) {
     return InvalidArgument("core signature (" + import.sig.params + ") -> (" + import.sig.results +
                            ") does not match the WIT function, which lowers to " + mismatches);
   };
-  HostResolver resolver(lookup, component_interfaces_, options_.permissions.get(), *this);
+  HostResolver resolver(lookup, functions_.component, options_.permissions.get(), *this);
   engine::InstanceOptions instance_options = options_.instance;
   instance_options.user_data = this;
   // A start function (a component runs `_initialize` from one) is part of initialisation.
@@ -461,7 +471,7 @@ int ActorHost::DispatchImport(engine::Instance& instance, void* data, const uint
   ActorHost& host = *b->host;
   InstanceMemory memory(instance, host.realloc_index_);
   std::span<const uint64_t> flat_args(args, b->plan.signature().params.size());
-  auto where = [b] { return b->interface_name + "." + b->function; };
+  auto where = [b] { return b->call.qualified(); };
   Result<std::vector<Value>> params = b->plan.LiftImportParams(memory, flat_args);
   if (!params.ok()) return instance.Fail(params.status().WithContext("arguments of " + where()));
   // A call whose results could never be delivered is refused before it has any effect (a spawned
@@ -472,27 +482,29 @@ int ActorHost::DispatchImport(engine::Instance& instance, void* data, const uint
   if (host.options_.replay != nullptr) {
     // Replaying: the recording answers (a failed call fails again, with its recorded error).
     Result<chain::CallOutcome> served =
-        host.options_.replay->Serve(b->interface_name, b->function, *params);
+        host.options_.replay->Serve(b->call.module(), b->call.name(), *params);
     if (!served.ok()) return instance.Fail(served.status().WithContext(where()));
     output = served->ok() ? Result<std::vector<Value>>(std::move(served->values))
                           : Result<std::vector<Value>>(FailedPrecondition(*served->error));
   } else {
-    output = b->denial.ok() ? (b->impl ? b->impl(*host.options_.context, *params)
-                                       : b->own(host, *params))
+    output = b->denial.ok() ? (b->impl != nullptr ? (*b->impl)(*host.options_.context, *params)
+                                                  : b->own(host, *params))
              : b->denial_is_err_value
                  ? std::vector<Value>{Value::Err(Value::String(b->denial.message()))}
                  : Result<std::vector<Value>>(b->denial);
   }
   if (!output.ok()) {
     const std::string error = output.status().ToString();
-    host.RecordHostCall(b->event_type, b->interface_name, b->function, *params, {{}, &error});
+    host.RecordHostCall(b->call.event_type(), b->call.module(), b->call.name(), *params,
+                        {{}, &error});
     return instance.Fail(output.status().WithContext(where()));
   }
   // (A replayed result is what the guest got then: bounded already.)
   if (host.options_.replay == nullptr) BoundErrorValues(*output);
   std::vector<uint64_t> flat_results;
   Status lowered = b->plan.LowerImportResults(memory, *output, flat_args, &flat_results);
-  host.RecordHostCall(b->event_type, b->interface_name, b->function, *params, {*output, nullptr});
+  host.RecordHostCall(b->call.event_type(), b->call.module(), b->call.name(), *params,
+                      {*output, nullptr});
   if (!lowered.ok()) return instance.Fail(lowered.WithContext("results of " + where()));
   for (size_t i = 0; i < flat_results.size(); ++i) results[i] = flat_results[i];
   return 0;
@@ -505,24 +517,26 @@ int ActorHost::DispatchCore(engine::Instance& instance, void* data, const uint64
     // Recorded with no input (the handler never read the guest's arguments): a replay refuses
     // it again without the handler.
     const std::string error = b->denial.ToString();
-    b->host->RecordHostCall(b->event_type, b->module, b->name, {}, {{}, &error});
-    return instance.Fail(b->denial.WithContext(b->qualified));
+    b->host->RecordHostCall(b->call.event_type(), b->call.module(), b->call.name(), {},
+                            {{}, &error});
+    return instance.Fail(b->denial.WithContext(b->call.qualified()));
   }
   CoreCall call{instance.memory(), std::span<const uint64_t>(args, b->params),
                 std::span<uint64_t>(results, b->results)};
   if (HostCallReplay* replay = b->host->options_.replay) {
     // Replaying: the handler applies the recorded outcome; the call is recorded as it did.
-    Result<chain::HostCall> served = replay->ServeCore(b->module, b->name, call);
-    if (!served.ok()) return instance.Fail(served.status().WithContext(b->qualified));
-    b->host->RecordHostCall(b->event_type, b->module, b->name, served->input,
+    Result<chain::HostCall> served = replay->ServeCore(b->call.module(), b->call.name(), call);
+    if (!served.ok()) return instance.Fail(served.status().WithContext(b->call.qualified()));
+    b->host->RecordHostCall(b->call.event_type(), b->call.module(), b->call.name(), served->input,
                             served->output.view());
     if (!served->output.ok()) {
-      return instance.Fail(FailedPrecondition(*served->output.error).WithContext(b->qualified));
+      return instance.Fail(
+          FailedPrecondition(*served->output.error).WithContext(b->call.qualified()));
     }
     return 0;
   }
-  Status done = b->impl(*b->host->options_.context, call);
-  if (!done.ok()) return instance.Fail(done.WithContext(b->qualified));
+  Status done = (*b->impl)(*b->host->options_.context, call);
+  if (!done.ok()) return instance.Fail(done.WithContext(b->call.qualified()));
   return 0;
 }
 
@@ -541,7 +555,7 @@ Result<ImportNames> ImportNamesOf(const engine::Module& module) {
 }
 
 Result<ExportForm> FindExportForm(const engine::Module& module, std::string_view interface_name,
-                                  std::string_view function) {
+                                  std::string_view function, PlanCache* plans) {
   const std::string export_name = std::string(interface_name) + "#" + std::string(function);
   THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
   std::optional<std::string_view> short_name = ShortInterfaceName(interface_name);
@@ -555,7 +569,9 @@ Result<ExportForm> FindExportForm(const engine::Module& module, std::string_view
   for (const wit::Interface* form : forms) {
     const abi::FunctionType* type = form->FindFunction(function);
     THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
-                             abi::FunctionPlan::Build(*type, abi::Context::kLift));
+                             plans != nullptr
+                                 ? plans->Get(*type, abi::Context::kLift)
+                                 : abi::FunctionPlan::Build(*type, abi::Context::kLift));
     if (plan.signature().Matches(sig.params, sig.results)) {
       return ExportForm{type, std::string(kPackagePrefix) + form->name};
     }
@@ -646,7 +662,8 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
     std::string name(key);
     // The form the export takes decides its type (message-server handlers build the params for
     // the same form, ActorContext::ExportForm).
-    THEATER_ASSIGN_OR_RETURN(ExportForm form, FindExportForm(*module_, interface_name, function));
+    THEATER_ASSIGN_OR_RETURN(ExportForm form,
+                             FindExportForm(*module_, interface_name, function, options_.plans));
     THEATER_RETURN_IF_ERROR(ResolveExport(name, *form.type).status());
     cached = exports_.find(key);
   }

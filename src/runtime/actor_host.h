@@ -194,7 +194,7 @@ class ActorHost {
  private:
   ActorHost(std::shared_ptr<const engine::Module> module, ActorHostOptions options,
             std::shared_ptr<chain::EventChain> chain);
-  Status Bind(HostFunctionTable extra);
+  Status Bind(HostFunctionTable offered);
   static int DispatchImport(engine::Instance& instance, void* data, const uint64_t* args,
                             uint64_t* results);
   // A handler's core-ABI function (HostFunctions::AddCore).
@@ -208,9 +208,10 @@ class ActorHost {
   std::shared_ptr<const engine::Module> module_;
   ActorHostOptions options_;
   std::shared_ptr<chain::EventChain> chain_;
-  // The component interfaces handlers serve with values (WASI preview 2), kept alive for the
-  // instance's imports, which point into them: declared before instance_.
-  std::vector<ComponentInterfacesEntry> component_interfaces_;
+  // The host functions the handlers offered (Create's `extra`): the bindings point at the
+  // implementations in it, and the instance's imports at the component interfaces handlers serve
+  // with values (WASI preview 2), so it is declared before instance_.
+  HostFunctionTable functions_;
   std::unique_ptr<engine::Instance> instance_;
   std::vector<std::unique_ptr<ImportBinding>> bindings_;
   struct CoreBinding;
@@ -264,13 +265,14 @@ Result<ImportNames> ImportNamesOf(const engine::Module& module);
 // export's core signature. `form` is the qualified name of the declaring interface
 // ("theater:simple/message-server-client-simple"). kNotFound when the module does not export
 // the function or theater:simple declares no such function; kInvalidArgument naming every form
-// when its signature matches none.
+// when its signature matches none. `plans` (may be null) supplies the plans the forms are told
+// apart by, so that telling them apart at every spawn builds none.
 struct ExportForm {
   const abi::FunctionType* type = nullptr;
   std::string form;
 };
 Result<ExportForm> FindExportForm(const engine::Module& module, std::string_view interface_name,
-                                  std::string_view function);
+                                  std::string_view function, PlanCache* plans = nullptr);
 
 // A guest memory view over an instance: Bytes() is its exported memory, Realloc calls its
 // cabi_realloc export.

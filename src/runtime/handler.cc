@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "runtime/handler.h"
 
-#include <set>
+#include <algorithm>
 
 #include "common/composed_name.h"
 
@@ -55,31 +55,37 @@ Status HandlerHostFunctions::Add(std::string_view interface_name, std::string_vi
   const std::string_view prefix =
       interface_name.find(':') == std::string_view::npos ? kOwnPackage : std::string_view();
   if (!Wanted(prefix, interface_name, function)) return Status();
-  std::string qualified_interface = std::string(prefix) + std::string(interface_name);
-  std::string qualified = qualified_interface + "." + std::string(function);
+  // Composed on the stack; only the table's key is allocated.
+  const ComposedName qualified({prefix, interface_name, ".", function});
+  const std::string_view qualified_interface =
+      qualified.view().substr(0, prefix.size() + interface_name.size());
   const abi::FunctionType* type = nullptr;
   if (qualified_interface.starts_with(kOwnPackage)) {
     THEATER_ASSIGN_OR_RETURN(const wit::Package* package, TheaterPackage());
     const wit::Interface* iface =
-        package->FindInterface(std::string_view(qualified_interface).substr(kOwnPackage.size()));
+        package->FindInterface(qualified_interface.substr(kOwnPackage.size()));
     type = iface ? iface->FindFunction(function) : nullptr;
-    if (!type) return InternalError("the theater:simple WIT has no function '" + qualified + "'");
+    if (!type) {
+      return InternalError("the theater:simple WIT has no function '" + qualified.str() + "'");
+    }
   } else {
     if (own_wit_ == nullptr) {
-      return InternalError("handler '" + handler_ + "' declares no WIT for '" + qualified + "'");
+      return InternalError("handler '" + handler_ + "' declares no WIT for '" + qualified.str() +
+                           "'");
     }
-    const std::string prefix = own_wit_->namespace_name + ":" + own_wit_->name + "/";
+    const std::string own_prefix = own_wit_->namespace_name + ":" + own_wit_->name + "/";
     const wit::Interface* iface =
-        qualified_interface.starts_with(prefix)
-            ? own_wit_->FindInterface(std::string_view(qualified_interface).substr(prefix.size()))
+        qualified_interface.starts_with(own_prefix)
+            ? own_wit_->FindInterface(qualified_interface.substr(own_prefix.size()))
             : nullptr;
     type = iface ? iface->FindFunction(function) : nullptr;
     if (!type) {
-      return InternalError("the WIT of handler '" + handler_ + "' has no function '" + qualified +
-                           "'");
+      return InternalError("the WIT of handler '" + handler_ + "' has no function '" +
+                           qualified.str() + "'");
     }
   }
-  table_.typed[qualified] = HostFunctionEntry{type, std::move(impl), handler_};
+  table_.typed.insert_or_assign(qualified.str(),
+                                HostFunctionEntry{type, std::move(impl), handler_});
   return Status();
 }
 
@@ -95,8 +101,10 @@ Status HandlerHostFunctions::AddCore(std::string_view module, std::string_view n
                            "'");
     }
   }
-  table_.core[std::string(module) + "." + std::string(name)] = CoreFunctionEntry{
-      engine::FuncSig{std::string(params), std::string(results)}, std::move(impl), handler_};
+  table_.core.insert_or_assign(
+      ComposedName({module, ".", name}).str(),
+      CoreFunctionEntry{engine::FuncSig{std::string(params), std::string(results)}, std::move(impl),
+                        handler_});
   return Status();
 }
 
@@ -151,6 +159,9 @@ Status UndeclaredHandlers(const Manifest& manifest, const std::vector<Undeclared
 struct HandlerRegistry::Entry {
   std::unique_ptr<Handler> prototype;
   std::unique_ptr<wit::Package> wit;  // the parsed prototype->wit(), if any
+  // prototype->imports() and exports(), asked once: Activate consults them at every spawn.
+  std::optional<std::string> imports;
+  std::optional<std::string> exports;
 };
 
 HandlerRegistry::HandlerRegistry() = default;
@@ -167,6 +178,8 @@ Status HandlerRegistry::Register(std::unique_ptr<Handler> prototype) {
     if (!parsed.ok()) return parsed.status().WithContext(source);
     entry.wit = std::make_unique<wit::Package>(std::move(parsed).value());
   }
+  entry.imports = prototype->imports();
+  entry.exports = prototype->exports();
   entry.prototype = std::move(prototype);
   for (Entry& existing : entries_) {
     if (existing.prototype->name() == entry.prototype->name()) {
@@ -226,13 +239,19 @@ Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
     const Manifest& manifest, const engine::Module& module, bool auto_handlers) const {
   auto_handlers = manifest.auto_handlers.value_or(auto_handlers);
   std::vector<std::unique_ptr<Handler>> active;
-  std::set<std::string, std::less<>> names;
+  active.reserve(entries_.size());
+  // The handlers activated so far, by name (views of their prototypes' names; a handful).
+  std::vector<std::string_view> names;
+  names.reserve(entries_.size());
+  auto named = [&names](std::string_view name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
   for (const HandlerConfig& config : manifest.handlers) {
     const Handler* prototype = Find(config.type);
     if (!prototype) {
       return InvalidArgument(config.location + ": unknown handler type '" + config.type + "'");
     }
-    if (!names.insert(config.type).second) {
+    if (named(prototype->name())) {
       return InvalidArgument(config.location + ": handler '" + config.type +
                              "' is listed more than once");
     }
@@ -240,31 +259,41 @@ Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
     if (!instance.ok()) {
       return instance.status().WithContext(config.location + ": handler '" + config.type + "'");
     }
+    names.push_back(prototype->name());
     active.push_back(std::move(instance).value());
   }
-  std::set<std::string, std::less<>> imported;
-  for (const engine::ImportInfo& import : module.imports()) imported.insert(import.module);
-  std::set<std::string, std::less<>> exported;
+  // The module's imported interfaces and exported ones, sorted, as views of its own names (this
+  // runs at every spawn: no string is copied).
+  std::vector<std::string_view> imported;
+  imported.reserve(module.imports().size());
+  for (const engine::ImportInfo& import : module.imports()) imported.push_back(import.module);
+  std::sort(imported.begin(), imported.end());
+  std::vector<std::string_view> exported;
   for (const engine::ExportInfo& e : module.exports()) {
-    size_t hash = e.name.find('#');
-    if (hash != std::string::npos) exported.insert(e.name.substr(0, hash));
+    const size_t hash = e.name.find('#');
+    if (hash != std::string::npos) exported.push_back(std::string_view(e.name).substr(0, hash));
   }
+  std::sort(exported.begin(), exported.end());
   // Whether the module imports `interface_name`, or, for a name ending in '*', any interface
   // it is a prefix of.
-  auto imports_any = [&imported](const std::string& interface_name) {
-    if (!interface_name.ends_with('*')) return imported.count(interface_name) > 0;
-    const std::string_view prefix = std::string_view(interface_name).substr(0, interface_name.size() - 1);
-    auto it = imported.lower_bound(prefix);
-    return it != imported.end() && it->starts_with(prefix);
+  auto imports_any = [&imported](std::string_view interface_name) {
+    const bool family = interface_name.ends_with('*');
+    if (family) interface_name.remove_suffix(1);
+    auto it = std::lower_bound(imported.begin(), imported.end(), interface_name);
+    return it != imported.end() &&
+           (family ? it->starts_with(interface_name) : *it == interface_name);
+  };
+  auto exports_one = [&exported](std::string_view interface_name) {
+    return std::binary_search(exported.begin(), exported.end(), interface_name);
   };
   std::vector<Undeclared> undeclared;
   for (const Entry& entry : entries_) {
     const Handler& prototype = *entry.prototype;
-    if (names.count(prototype.name())) continue;
-    auto imports = prototype.imports();
-    auto exports = prototype.exports();
+    if (named(prototype.name())) continue;
+    const std::optional<std::string>& imports = entry.imports;
+    const std::optional<std::string>& exports = entry.exports;
     const bool by_import = imports && imports_any(*imports);
-    const bool used = by_import || (exports && exported.count(*exports));
+    const bool used = by_import || (exports && exports_one(*exports));
     if (!used) continue;
     if (!auto_handlers && !prototype.implicit()) {
       undeclared.push_back(Undeclared{std::string(prototype.name()),
@@ -276,7 +305,7 @@ Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
     config.location = manifest.source_name;
     Result<std::unique_ptr<Handler>> instance = prototype.CreateInstance(config);
     if (!instance.ok()) return instance.status().WithContext("handler '" + config.type + "'");
-    names.insert(config.type);
+    names.push_back(prototype.name());
     active.push_back(std::move(instance).value());
   }
   if (!undeclared.empty()) return UndeclaredHandlers(manifest, undeclared);

@@ -200,7 +200,7 @@ class FunctionPlan {
                                     const AbiLimits& limits = {});
 
   Context context() const { return context_; }
-  const CoreSignature& signature() const { return signature_; }
+  const CoreSignature& signature() const;
   const AbiLimits& limits() const;
 
   // Calling an export (context kLift).
@@ -231,15 +231,15 @@ class FunctionPlan {
                             std::vector<uint64_t>* flat_results) const;
 
  private:
-  FunctionPlan(std::shared_ptr<const canonical_internal::FunctionData> data, Context context,
-               CoreSignature signature)
-      : data_(std::move(data)), context_(context), signature_(std::move(signature)) {}
+  FunctionPlan(std::shared_ptr<const canonical_internal::FunctionData> data, Context context)
+      : data_(std::move(data)), context_(context) {}
 
   Status RequireContext(Context wanted, std::string_view operation) const;
 
+  // Everything but the context is shared by the copies (the core signature too): copying a
+  // plan allocates nothing.
   std::shared_ptr<const canonical_internal::FunctionData> data_;
   Context context_;
-  CoreSignature signature_;
 };
 
 // One-shot forms of the FunctionPlan operations: they build a plan for every call, which costs a

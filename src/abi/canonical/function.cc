@@ -25,6 +25,7 @@ struct FunctionData {
   uint32_t results_tuple = kNoNode;
   std::vector<std::string> param_labels;  // "param 'name'", for messages
   std::vector<std::string> result_labels;
+  CoreSignature signature;  // for the plan's context
 };
 
 }  // namespace canonical_internal
@@ -179,8 +180,12 @@ Result<FunctionPlan> FunctionPlan::Build(const FunctionType& function, Context c
   THEATER_ASSIGN_OR_RETURN(data->results_tuple, builder.AddTuple(data->results, "results"));
   data->plan = std::move(builder).Finish();
   // Safe only now: the plan has bounded the depth and size of every type that Flatten walks.
-  CoreSignature signature = LowerSignature(function, context);
-  return FunctionPlan(std::move(data), context, std::move(signature));
+  data->signature = LowerSignature(function, context);
+  return FunctionPlan(std::move(data), context);
+}
+
+const CoreSignature& FunctionPlan::signature() const {
+  return data_->signature;
 }
 
 const AbiLimits& FunctionPlan::limits() const {
@@ -206,7 +211,7 @@ Status FunctionPlan::LowerExportParams(GuestMemory& memory, std::span<const Valu
     THEATER_RETURN_IF_ERROR(Labeled(lowerer.Check(d.params[i], params[i]), d.param_labels[i]));
   }
   flat_args->clear();
-  if (!signature_.params_in_memory) {
+  if (!data_->signature.params_in_memory) {
     for (size_t i = 0; i < params.size(); ++i) {
       THEATER_RETURN_IF_ERROR(
           Labeled(lowerer.LowerFlat(d.params[i], params[i], flat_args), d.param_labels[i]));
@@ -229,15 +234,15 @@ Result<std::vector<Value>> FunctionPlan::LiftExportResults(
     GuestMemory& memory, std::span<const uint64_t> flat_results) const {
   THEATER_RETURN_IF_ERROR(RequireContext(Context::kLift, "LiftExportResults"));
   const FunctionData& d = *data_;
-  if (flat_results.size() != signature_.results.size()) {
+  if (flat_results.size() != data_->signature.results.size()) {
     return InvalidArgument(
-        CountMismatch("core results", signature_.results.size(), flat_results.size()));
+        CountMismatch("core results", data_->signature.results.size(), flat_results.size()));
   }
   const std::span<const uint8_t> bytes = memory.Bytes();
   Lifter lifter(d.plan, bytes);
   std::vector<Value> values;
   values.reserve(d.results.size());
-  if (!signature_.results_in_memory) {
+  if (!data_->signature.results_in_memory) {
     size_t pos = 0;
     for (size_t i = 0; i < d.results.size(); ++i) {
       THEATER_RETURN_IF_ERROR(lifter.ChargeRoot());
@@ -263,15 +268,15 @@ Result<std::vector<Value>> FunctionPlan::LiftImportParams(
     GuestMemory& memory, std::span<const uint64_t> flat_args) const {
   THEATER_RETURN_IF_ERROR(RequireContext(Context::kLower, "LiftImportParams"));
   const FunctionData& d = *data_;
-  if (flat_args.size() != signature_.params.size()) {
+  if (flat_args.size() != data_->signature.params.size()) {
     return InvalidArgument(
-        CountMismatch("core arguments", signature_.params.size(), flat_args.size()));
+        CountMismatch("core arguments", data_->signature.params.size(), flat_args.size()));
   }
   const std::span<const uint8_t> bytes = memory.Bytes();
   Lifter lifter(d.plan, bytes);
   std::vector<Value> values;
   values.reserve(d.params.size());
-  if (!signature_.params_in_memory) {
+  if (!data_->signature.params_in_memory) {
     size_t pos = 0;  // a trailing return pointer, if any, is left for LowerImportResults
     for (size_t i = 0; i < d.params.size(); ++i) {
       THEATER_RETURN_IF_ERROR(lifter.ChargeRoot());
@@ -296,10 +301,10 @@ Result<std::vector<Value>> FunctionPlan::LiftImportParams(
 Status FunctionPlan::CheckImportReturnArea(GuestMemory& memory,
                                            std::span<const uint64_t> flat_args) const {
   THEATER_RETURN_IF_ERROR(RequireContext(Context::kLower, "CheckImportReturnArea"));
-  if (!signature_.results_in_memory) return Status::Ok();
-  if (flat_args.size() != signature_.params.size()) {
+  if (!data_->signature.results_in_memory) return Status::Ok();
+  if (flat_args.size() != data_->signature.params.size()) {
     return InvalidArgument(
-        CountMismatch("core arguments", signature_.params.size(), flat_args.size()));
+        CountMismatch("core arguments", data_->signature.params.size(), flat_args.size()));
   }
   const auto retptr = static_cast<uint32_t>(flat_args.back());
   return CheckRegion(data_->plan, data_->results_tuple, retptr, memory.Bytes().size(),
@@ -314,16 +319,16 @@ Status FunctionPlan::LowerImportResults(GuestMemory& memory, std::span<const Val
   if (results.size() != d.results.size()) {
     return InvalidArgument(CountMismatch("results", d.results.size(), results.size()));
   }
-  if (flat_args.size() != signature_.params.size()) {
+  if (flat_args.size() != data_->signature.params.size()) {
     return InvalidArgument(
-        CountMismatch("core arguments", signature_.params.size(), flat_args.size()));
+        CountMismatch("core arguments", data_->signature.params.size(), flat_args.size()));
   }
   Lowerer lowerer(d.plan, memory);
   for (size_t i = 0; i < results.size(); ++i) {
     THEATER_RETURN_IF_ERROR(Labeled(lowerer.Check(d.results[i], results[i]), d.result_labels[i]));
   }
   flat_results->clear();
-  if (!signature_.results_in_memory) {
+  if (!data_->signature.results_in_memory) {
     for (size_t i = 0; i < results.size(); ++i) {
       THEATER_RETURN_IF_ERROR(
           Labeled(lowerer.LowerFlat(d.results[i], results[i], flat_results), d.result_labels[i]));

@@ -85,13 +85,15 @@ class WasiPreview1Handler final : public Handler {
     for (const auto& [function, sig] : Signatures()) {
       THEATER_RETURN_IF_ERROR(functions.AddCore(
           kWasiModule, function, sig.first, sig.second,
-          [this, fn = function](ActorContext& actor, CoreCall& call) -> Status {
-            Crossing crossing = Run(fn, call, &actor, &stdout_line_, nullptr);
+          // Two pointers (the name lives in the static table): small enough for std::function
+          // to hold without a heap allocation, for each function at each spawn.
+          [this, fn = &function](ActorContext& actor, CoreCall& call) -> Status {
+            Crossing crossing = Run(*fn, call, &actor, &stdout_line_, nullptr);
             if (crossing.failure) {
-              actor.RecordFailedHostCall(kWasiModule, fn, crossing.input, *crossing.failure);
+              actor.RecordFailedHostCall(kWasiModule, *fn, crossing.input, *crossing.failure);
               return FailedPrecondition(*crossing.failure);
             }
-            actor.RecordHostCall(kWasiModule, fn, crossing.input, crossing.output);
+            actor.RecordHostCall(kWasiModule, *fn, crossing.input, crossing.output);
             return Status();
           }));
     }
