@@ -860,7 +860,9 @@ TEST_F(CliServerTest, AChainNotKeptSaysSoAndHowToKeepIt) {
   const std::string kept = StartActor(messenger_manifest_);
   Request(kept, "echo:a");
   for (const json& actor : Json({"list-stored"})) {
-    if (actor["id"] == kept) EXPECT_GE(actor["events"].get<uint64_t>(), 2u) << actor.dump();
+    if (actor["id"] == kept) {
+      EXPECT_GE(actor["events"].get<uint64_t>(), 2u) << actor.dump();
+    }
   }
 
   Run({"stop", id});

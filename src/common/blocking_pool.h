@@ -40,7 +40,9 @@ class BlockingPool {
     std::chrono::milliseconds idle{10'000};
     // Tasks run side by side that have not yet stalled; 0: one per CPU.
     size_t concurrency = 0;
-    std::chrono::milliseconds stall{10};
+    // Long enough that a task only descheduled on a busy machine is not taken for a blocked one
+    // (each thread started for it would grow a malloc arena of its own).
+    std::chrono::milliseconds stall{100};
     // The threads' name (pthread_setname_np, at most 15 characters), for profiles and debuggers.
     const char* thread_name = "theater-block";
   };

@@ -28,7 +28,11 @@ using testing::TableResolver;
 // Read the thread identity in a function the compiler cannot analyse: pthread_self() is declared
 // `const`, so a caller that spans a fiber switch could otherwise reuse the value it read on the
 // previous thread (the TLS-caching hazard of fibers.md, in miniature).
+#if defined(__clang__)
+__attribute__((noinline, optnone)) pthread_t ThisThread() {  // clang has no noipa
+#else
 __attribute__((noipa)) pthread_t ThisThread() {
+#endif
   return pthread_self();
 }
 

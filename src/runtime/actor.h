@@ -120,10 +120,10 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // Queues a call of an export nobody waits for, if the actor exports it. Returns false when it
   // does not export it or the operation was refused.
   bool Notify(std::string_view interface_name, std::string_view function,
-              std::vector<abi::Value> params);
+              std::vector<abi::Value> params) override;
   // Whether the actor's component exports `export_name` ("<interface>#<function>"). Safe from
   // any thread, also while the actor stops.
-  bool HasExport(std::string_view export_name) const;
+  bool HasExport(std::string_view export_name) const override;
   std::string ExportForm(std::string_view interface_name,
                          std::string_view function) const override;
 

@@ -200,7 +200,9 @@ TEST_F(RecoveryTest, AnActorWhoseModuleIsGoneIsReportedAndKeepsItsChain) {
   auto rows = runtime_->store()->ListActors();
   ASSERT_TRUE(rows.ok());
   for (const chain::ActorRecord& row : *rows) {
-    if (row.actor_id == parent || row.actor_id == child) EXPECT_EQ(row.status, "unrecovered");
+    if (row.actor_id == parent || row.actor_id == child) {
+      EXPECT_EQ(row.status, "unrecovered");
+    }
   }
 }
 

@@ -77,11 +77,11 @@ class Wasm2cInstance final : public Instance {
 
 class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wasm2cModule> {
  public:
-  Wasm2cModule(std::string name, std::string sha256, void* handle, const theater_module_desc* desc,
+  // `desc` points into a loaded library that is never closed (see the destructor).
+  Wasm2cModule(std::string name, std::string sha256, const theater_module_desc* desc,
                MemoryMode mode)
       : name_(std::move(name)),
         sha256_(std::move(sha256)),
-        handle_(handle),
         desc_(desc),
         mode_(mode) {
     for (uint32_t i = 0; i < desc->n_imports; ++i) {
@@ -129,7 +129,6 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
  private:
   std::string name_;
   std::string sha256_;
-  void* handle_;
   const theater_module_desc* desc_;
   MemoryMode mode_;
   std::vector<ImportInfo> imports_;
@@ -317,7 +316,7 @@ class Wasm2cEngine final : public Engine {
     desc->init_module();
     MemoryMode mode =
         desc->memcheck_signal_handler ? MemoryMode::kGuardPages : MemoryMode::kBoundsChecks;
-    return std::make_shared<Wasm2cModule>(std::move(name), std::move(sha), handle, desc, mode);
+    return std::make_shared<Wasm2cModule>(std::move(name), std::move(sha), desc, mode);
   }
 
   Status ValidateDescriptor(const theater_module_desc* desc) const {

@@ -348,7 +348,7 @@ TEST(PermissionNarrowTest, ChildCannotWiden) {
   // back exactly the parent, for every handler.
   Perms parent;
   parent.file_system =
-      FileSystemPermissions{true, false, true, false, Strings{"ls"}, Strings{"/a"}};
+      FileSystemPermissions{true, false, true, false, Strings{"ls"}, Strings{"/a"}, {}};
   parent.http_client = HttpClientPermissions{Strings{"GET"}, Strings{"h"}, 1, 10};
   parent.http_framework = HttpFrameworkPermissions{Strings{"/r"}, Strings{"GET"}, 5};
   parent.supervisor = SupervisorPermissions{1, Strings{"m"}};
@@ -428,7 +428,7 @@ TEST(PermissionCheckTest, EverythingFailsClosedWithoutPermissions) {
 TEST(PermissionCheckTest, FileSystem) {
   Perms p;
   p.file_system =
-      FileSystemPermissions{true, true, false, false, Strings{"ls"}, Strings{"/tmp/app/"}};
+      FileSystemPermissions{true, true, false, false, Strings{"ls"}, Strings{"/tmp/app/"}, {}};
   EXPECT_TRUE(CheckFileRead(p, "/tmp/app").ok());
   EXPECT_TRUE(CheckFileRead(p, "/tmp/app/sub/file.txt").ok());
   EXPECT_TRUE(CheckFileWrite(p, "/tmp/app/./x").ok());

@@ -219,8 +219,10 @@ TEST_F(ProcessConfinementTest, WithoutLandlockNothingStartsUnlessUnconfined) {
     spec.sandbox.confine = false;
     Result<uint64_t> ok = Sup().Spawn(spec);
     unconfined = ok.status();
-    if (ok.ok()) EXPECT_EQ(events_.WaitExit(*ok), 0);
-    if (ok.ok()) EXPECT_EQ(events_.Out(*ok), "ran-unconfined\n");
+    if (ok.ok()) {
+      EXPECT_EQ(events_.WaitExit(*ok), 0);
+      EXPECT_EQ(events_.Out(*ok), "ran-unconfined\n");
+    }
   });
   t.join();
   EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
