@@ -165,7 +165,7 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
                                      : static_cast<int>(std::thread::hardware_concurrency());
   executor_ =
       std::make_unique<engine::Executor>(std::max(workers, 1), options_.engine.preempt_slice);
-  loader_ = std::make_unique<BlockingPool>(BlockingPool::Options{.thread_name = "theater-load"});
+  loader_ = std::make_unique<BlockingPool>();
   std::error_code cwd_error;
   inline_manifest_dir_ = std::filesystem::current_path(cwd_error);  // empty on error: relative
   // A guard-page memory reserves 8 GiB whatever its size; a bounds-checked one its cap (the
