@@ -357,7 +357,6 @@ Status ActorHost::Bind(HostFunctionTable offered) {
   if (options_.context == nullptr && !replaying) BindStandaloneRuntime(&runtime_impls);
 
   functions_ = std::move(offered);
-  const HostFunctionTable& extra = functions_;
   auto lookup = [&](const engine::ImportInfo& import) -> Result<engine::HostBinding> {
     if (import.kind != engine::ExternKind::kFunction) {
       return InvalidArgument(
@@ -366,7 +365,7 @@ Status ActorHost::Bind(HostFunctionTable offered) {
     }
     // Names are composed on the stack for the lookups: this runs for every import at every spawn.
     const ComposedName qualified({import.module, ".", import.name});
-    if (replaying && !extra.typed.contains(qualified.view()) &&
+    if (replaying && !functions_.typed.contains(qualified.view()) &&
         !ShortInterfaceName(import.module).has_value()) {
       // Not a typed function: a core-ABI one, which its handler replays (Handler::ReplayCore).
       auto binding = std::make_unique<CoreBinding>(
@@ -375,7 +374,7 @@ Status ActorHost::Bind(HostFunctionTable offered) {
       core_bindings_.push_back(std::move(binding));
       return engine::HostBinding{&ActorHost::DispatchCore, core_bindings_.back().get()};
     }
-    if (auto core = extra.core.find(qualified.view()); core != extra.core.end()) {
+    if (auto core = functions_.core.find(qualified.view()); core != functions_.core.end()) {
       if (options_.context == nullptr) {
         return InternalError("host function '" + qualified.str() + "' has no actor to serve");
       }
@@ -404,8 +403,8 @@ Status ActorHost::Bind(HostFunctionTable offered) {
       const HostFunction* impl = nullptr;
       HostFunctionImpl own;
       std::string_view handler;
-      if (auto it = extra.typed.find(ComposedName({form, ".", import.name}).view());
-          it != extra.typed.end()) {
+      if (auto it = functions_.typed.find(ComposedName({form, ".", import.name}).view());
+          it != functions_.typed.end()) {
         if (options_.context == nullptr && !replaying) {
           return InternalError("host function '" + qualified.str() + "' has no actor to serve");
         }
