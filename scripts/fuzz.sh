@@ -6,7 +6,8 @@
 #
 # Usage: scripts/fuzz.sh [seconds-per-target] [target...]
 #        scripts/fuzz.sh --regressions [target...]
-#   seconds-per-target: default $FUZZ_SECONDS, else 15 (15 targets: about 4 minutes in all).
+#   seconds-per-target: default $FUZZ_SECONDS, else 15 (15 targets: about 2 minutes in all
+#   on 2 cores, one campaign per core; FUZZ_JOBS sets how many run at once).
 #   target...: only these (names as in fuzz/, e.g. manifest_fuzz).
 #   --regressions: instead of fuzzing, runs each target once over fuzz/regressions/<target>/*
 #   (inputs that crashed or hung it once) and fails if any still does.
@@ -30,6 +31,24 @@ only=("$@")
 
 scripts/sanitizer-build.sh fuzz_targets
 out=build-asan/fuzz
+
+# One fuzzing campaign per CPU at a time (FUZZ_JOBS, default nproc): each target is a single
+# process on one core, so on the 2-core CI machine two lanes halve the step's wall time.
+jobs=${FUZZ_JOBS:-$(nproc)}
+running=0
+
+# Runs one target's campaign and prints its report in one piece when it ends (so that lanes
+# running side by side do not interleave their lines); fails if the target did.
+fuzz_one() {
+  local name=$1 target=$2 report rc=0
+  shift 2
+  "$target" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 "$@" > "$out/$name.log" 2>&1 || rc=$?
+  report="fuzz: $name for ${SECONDS_PER_TARGET}s"
+  [ $rc -eq 0 ] || report+=$'\n'"fuzz: $name FAILED ($out/$name.log):"
+  echo "$report"$'\n'"$(tail -n 12 "$out/$name.log")"
+  return $rc
+}
 
 status=0
 for target in "$out"/*_fuzz; do
@@ -75,12 +94,15 @@ for target in "$out"/*_fuzz; do
       "$built"/ 2>/dev/null || true
     seeds+=("$built")
   fi
-  echo "fuzz: $name for ${SECONDS_PER_TARGET}s"
-  if ! "$target" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
-      -print_final_stats=1 "${dict[@]}" "$corpus" "${seeds[@]}" > "$out/$name.log" 2>&1; then
-    status=1
-    echo "fuzz: $name FAILED ($out/$name.log):"
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || status=1
+    running=$((running - 1))
   fi
-  tail -n 12 "$out/$name.log"
+  fuzz_one "$name" "$target" "${dict[@]}" "$corpus" "${seeds[@]}" &
+  running=$((running + 1))
+done
+while [ "$running" -gt 0 ]; do
+  wait -n || status=1
+  running=$((running - 1))
 done
 exit $status

@@ -1,7 +1,9 @@
 // Theater: a WebAssembly actor runtime.
 #include "component/component_module.h"
 
+#include <deque>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -83,36 +85,44 @@ class ComponentActorInstance final : public engine::Instance {
   engine::Instance* main_ = nullptr;
   // View export index -> the main module's export index (none: nothing to run).
   std::vector<std::optional<uint32_t>> targets_;
-  std::vector<std::unique_ptr<Redirect>> redirects_;
+  std::deque<Redirect> redirects_;  // a deque: the bindings point at its elements
   std::vector<std::unique_ptr<ValueImport>> value_imports_;  // the imports served with values (WASI)
 };
 
 // Turns the component's lowered imports into core-style imports resolved by the runtime.
 class ResolverHost final : public ComponentHost {
  public:
+  // `collect_memories`: keep the canon options' memories for memories() (only the first
+  // instantiation of a component checks them).
   ResolverHost(engine::ImportResolver& resolver, ComponentActorInstance& actor,
-               std::vector<std::unique_ptr<Redirect>>& redirects,
-               std::vector<std::unique_ptr<ValueImport>>& value_imports)
+               std::deque<Redirect>& redirects,
+               std::vector<std::unique_ptr<ValueImport>>& value_imports, bool collect_memories)
       : resolver_(resolver),
         actor_(actor),
         redirects_(redirects),
         value_imports_(value_imports),
-        value_resolver_(dynamic_cast<ValueImportResolver*>(&resolver)) {}
+        value_resolver_(dynamic_cast<ValueImportResolver*>(&resolver)),
+        collect_memories_(collect_memories) {}
 
   Result<HostImport> LowerImport(const LoweredImport& import) override {
     if (value_resolver_ != nullptr && value_resolver_->ServesWithValues(import.interface_name)) {
       return LowerValueImport(import);
     }
-    engine::ImportInfo info;
-    info.module = import.interface_name.empty() ? std::string(kRootModule) : import.interface_name;
-    info.name = import.function;
+    // One ImportInfo for all the imports: its strings keep their capacity from one to the next.
+    engine::ImportInfo& info = info_;
+    if (import.interface_name.empty()) {
+      info.module.assign(kRootModule);
+    } else {
+      info.module.assign(import.interface_name);
+    }
+    info.name.assign(import.function);
     info.sig = import.plan ? engine::FuncSig{import.plan->signature().ParamLetters(),
                                              import.plan->signature().ResultLetters()}
-                           : SignatureOf(import.type, abi::Context::kLower);
+                           : SignatureOf(*import.type, abi::Context::kLower);
     THEATER_ASSIGN_OR_RETURN(engine::HostBinding inner, resolver_.Resolve(info));
-    redirects_.push_back(std::make_unique<Redirect>(Redirect{inner, &actor_}));
-    memories_.push_back(import.memory);
-    return HostImport{engine::HostBinding{RedirectCall, redirects_.back().get()}, info.sig};
+    Redirect& redirect = redirects_.emplace_back(Redirect{inner, &actor_});
+    if (collect_memories_) memories_.push_back(import.memory);
+    return HostImport{engine::HostBinding{RedirectCall, &redirect}, info.sig};
   }
 
   void BindResource(ResourceType& type) override {
@@ -130,16 +140,18 @@ class ResolverHost final : public ComponentHost {
     THEATER_ASSIGN_OR_RETURN(ValueHost::Function fn, value_resolver_->ResolveValueImport(import));
     THEATER_ASSIGN_OR_RETURN(HostImport bound,
                              BindValueImport(import, std::move(fn), &value_imports_));
-    redirects_.push_back(std::make_unique<Redirect>(Redirect{bound.binding, &actor_}));
-    return HostImport{engine::HostBinding{RedirectCall, redirects_.back().get()}, bound.signature};
+    Redirect& redirect = redirects_.emplace_back(Redirect{bound.binding, &actor_});
+    return HostImport{engine::HostBinding{RedirectCall, &redirect}, bound.signature};
   }
 
   engine::ImportResolver& resolver_;
   ComponentActorInstance& actor_;
-  std::vector<std::unique_ptr<Redirect>>& redirects_;
+  std::deque<Redirect>& redirects_;
   std::vector<std::unique_ptr<ValueImport>>& value_imports_;
   ValueImportResolver* value_resolver_;
+  bool collect_memories_;
   std::vector<LinkedMemory> memories_;
+  engine::ImportInfo info_;
 };
 
 class ComponentModuleImpl final : public engine::Module,
@@ -205,9 +217,15 @@ class ComponentModuleImpl final : public engine::Module,
     engine::InstanceOptions core_options = options;
     if (!core_options.host_error_slot) core_options.host_error_slot = std::make_shared<Status>();
     auto actor = std::make_unique<ComponentActorInstance>(shared_from_this(), core_options);
-    ResolverHost host(resolver, *actor, actor->redirects_, actor->value_imports_);
+    bool connected;
+    {
+      std::lock_guard<std::mutex> lock(connection_mu_);
+      connected = connection_.has_value();
+    }
+    ResolverHost host(resolver, *actor, actor->redirects_, actor->value_imports_,
+                      /*collect_memories=*/!connected);
     Result<std::unique_ptr<ComponentInstance>> linked =
-        component::Instantiate(*component_, loader_, host, core_options, &types_);
+        component::Instantiate(*component_, loader_, host, core_options, &link_cache_);
     if (!linked.ok()) return linked.status().WithContext("instantiating component '" + name_ + "'");
     actor->linked_ = std::move(linked).value();
     THEATER_RETURN_IF_ERROR_WITH_CONTEXT(Connect(*actor, host),
@@ -250,9 +268,18 @@ class ComponentModuleImpl final : public engine::Module,
   }
 
   // Finds the main core instance and maps the view onto its exports; checks that every canon
-  // option uses its memory and realloc.
+  // option uses its memory and realloc. What it finds depends only on the component (every
+  // instantiation makes the same core instances in the same order), so it is worked out once.
   Status Connect(ComponentActorInstance& actor, const ResolverHost& host) const {
     const ComponentInstance& linked = *actor.linked_;
+    {
+      std::lock_guard<std::mutex> lock(connection_mu_);
+      if (connection_) {
+        actor.main_ = linked.core_instances()[connection_->main].get();
+        actor.targets_ = connection_->targets;
+        return Status::Ok();
+      }
+    }
     engine::Instance* main = nullptr;
     for (const LiftedExport& e : linked.exports()) {
       if (main != nullptr && e.instance != main) {
@@ -318,8 +345,19 @@ class ComponentModuleImpl final : public engine::Module,
       }
       actor.targets_[i] = target;
     }
+    Connection connection;
+    while (linked.core_instances()[connection.main].get() != main) ++connection.main;
+    connection.targets = actor.targets_;
+    std::lock_guard<std::mutex> lock(connection_mu_);
+    if (!connection_) connection_ = std::move(connection);
     return Status::Ok();
   }
+
+  // What Connect found: the main core instance's position, and the view's targets.
+  struct Connection {
+    size_t main = 0;
+    std::vector<std::optional<uint32_t>> targets;
+  };
 
   std::string name_;
   std::string sha256_;
@@ -330,7 +368,9 @@ class ComponentModuleImpl final : public engine::Module,
   std::vector<engine::ExportInfo> exports_;
   std::vector<ViewEntry> view_;
   std::map<std::string, uint32_t, std::less<>> index_;
-  mutable FunctionTypeCache types_;
+  mutable LinkCache link_cache_;
+  mutable std::mutex connection_mu_;
+  mutable std::optional<Connection> connection_;
   mutable std::mutex checks_mu_;
   mutable std::map<const wit::Package*, Status> checks_;
 };

@@ -4,6 +4,7 @@
 #include "component/value_host.h"
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <set>
 #include <utility>
@@ -54,12 +55,13 @@ Result<const FunctionTypeCache::Entry*> FunctionTypeCache::Get(const TypeDef& ty
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = entries_.find(&type); it != entries_.end()) return &it->second;
   Entry entry;
-  THEATER_ASSIGN_OR_RETURN(entry.type, ToAbiFunctionType(type));
+  THEATER_ASSIGN_OR_RETURN(abi::FunctionType converted, ToAbiFunctionType(type));
+  entry.type = std::make_shared<const abi::FunctionType>(std::move(converted));
   THEATER_RETURN_IF_ERROR(CollectHandleResources(type, &entry.resources));
-  if (auto plan = abi::FunctionPlan::Build(entry.type, abi::Context::kLift); plan.ok()) {
+  if (auto plan = abi::FunctionPlan::Build(*entry.type, abi::Context::kLift); plan.ok()) {
     entry.lift_plan = std::make_shared<const abi::FunctionPlan>(std::move(plan).value());
   }
-  if (auto plan = abi::FunctionPlan::Build(entry.type, abi::Context::kLower); plan.ok()) {
+  if (auto plan = abi::FunctionPlan::Build(*entry.type, abi::Context::kLower); plan.ok()) {
     entry.lower_plan = std::make_shared<const abi::FunctionPlan>(std::move(plan).value());
   }
   return &entries_.emplace(&type, std::move(entry)).first->second;
@@ -71,14 +73,6 @@ bool IsComponentBinary(std::span<const uint8_t> bytes) {
   return bytes.size() >= 8 && std::equal(kMagic, kMagic + 4, bytes.begin()) && bytes[6] == 0x01 &&
          bytes[7] == 0x00;
 }
-
-// A function import bound to an export of another core instance of the same component.
-struct ComponentInstance::Forward {
-  engine::Instance* target = nullptr;
-  uint32_t index = 0;
-  size_t params = 0;
-  size_t results = 0;
-};
 
 // A resource builtin bound as a core function.
 struct ComponentInstance::ResourceBuiltin {
@@ -259,15 +253,108 @@ const char* EngineKindName(engine::ExternKind kind) {
 
 }  // namespace
 
+// The steps one instantiation of a component took, replayable (LinkCache). Positions name what
+// each instantiation makes anew: the n-th core instance (in creation order), the n-th host import
+// (lowered import, lifted function lowered again, or resource builtin, in creation order) and the
+// n-th resource type.
+struct LinkPlan {
+  // An export of the n-th core instance: a function (by export index) or a memory, table or
+  // global (by extern export index).
+  struct CoreRef {
+    uint32_t instance = 0;
+    uint32_t index = 0;
+  };
+  // What one core import was bound to, in the order the module asked for them.
+  struct Binding {
+    enum class Kind : uint8_t { kForward, kHost, kExtern } kind = Kind::kForward;
+    CoreRef target;       // kForward: the function; kExtern: the memory, table or global
+    uint32_t host = 0;    // kHost: the host import
+    uint32_t params = 0;  // kForward: the function's core arity
+    uint32_t results = 0;
+  };
+  struct Memory {
+    std::optional<CoreRef> memory;   // an extern export
+    std::optional<CoreRef> realloc;  // a function export
+  };
+  struct ResourceName {
+    std::string name;
+    uint32_t resource = 0;
+  };
+  // A lowered import or a lifted export without what points into one instantiation.
+  struct Lowered {
+    LoweredImport import;  // memory, resources and table blank
+    Memory memory;
+    std::vector<ResourceName> resources;
+    std::string where;  // "import 'interface.function'", for messages
+  };
+  struct Lifted {
+    LiftedExport function;  // instance, memory and resources blank
+    uint32_t instance = 0;
+    Memory memory;
+    std::vector<ResourceName> resources;
+  };
+  struct Resource {
+    bool host = false;
+    std::string interface_name;
+    std::string name;
+    std::optional<CoreRef> dtor;  // defined resources with a destructor
+  };
+  struct Step {
+    enum class Kind : uint8_t {
+      kCoreInstance,
+      kLower,
+      kLowerLifted,
+      kBuiltin
+    } kind = Kind::kCoreInstance;
+    // kCoreInstance
+    std::shared_ptr<const engine::Module> module;
+    std::vector<Binding> bindings;
+    std::string where;  // "component: core instance 2", for messages
+    // kLower, kLowerLifted (the lowered side)
+    Lowered lowered;
+    // kLowerLifted: the function lowered again
+    Lifted callee;
+    // kBuiltin
+    Canon::Kind builtin = Canon::Kind::kResourceDrop;
+    uint32_t resource = 0;
+  };
+
+  std::vector<Resource> resources;  // created first, in this order
+  std::vector<Step> steps;
+  size_t core_instances = 0;  // how many kCoreInstance steps there are
+  std::vector<Lifted> exports;
+};
+
+namespace {
+// `lifted` as a function of `instance`, whose core instances and resource types it names by
+// position (checked by Linker::CheckLifted when the plan was replayed).
+LiftedExport LiftedFrom(const ComponentInstance& instance, const LinkPlan::Lifted& lifted);
+}  // namespace
+
+LinkCache::LinkCache() = default;
+LinkCache::~LinkCache() = default;
+
+std::shared_ptr<const LinkPlan> LinkCache::plan() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return plan_;
+}
+
+void LinkCache::set_plan(std::shared_ptr<const LinkPlan> plan) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!plan_) plan_ = std::move(plan);
+}
+
 // Does the work of Instantiate(); lives only while it runs.
 class Linker {
  public:
+  // `record`, when given, receives the steps this instantiation takes (Run only).
   Linker(const CoreModuleLoader& loader, ComponentHost& host,
-         const engine::InstanceOptions& options, FunctionTypeCache* types)
+         const engine::InstanceOptions& options, FunctionTypeCache* types, LinkPlan* record)
       : loader_(loader),
         host_(host),
         options_(options),
         types_(types ? types : &own_types_),
+        record_(record),
         result_(new ComponentInstance()) {
     if (!options_.host_error_slot) options_.host_error_slot = std::make_shared<Status>();
   }
@@ -310,6 +397,58 @@ class Linker {
       type->dtor_instance = dtor.instance;
       type->dtor_index = dtor.index;
     }
+    if (record_ != nullptr) THEATER_RETURN_IF_ERROR(RecordResult());
+    return std::move(result_);
+  }
+
+  // Instantiates the component again as `plan` says (see LinkCache).
+  Result<std::unique_ptr<ComponentInstance>> Replay(std::shared_ptr<const LinkPlan> shared_plan) {
+    const LinkPlan& plan = *shared_plan;
+    ComponentInstance& out = *result_;
+    out.core_instances_.reserve(plan.core_instances);
+    out.modules_.reserve(plan.core_instances);
+    out.resource_types_.reserve(plan.resources.size());
+    for (const LinkPlan::Resource& r : plan.resources) {
+      auto type = std::make_unique<ResourceType>();
+      type->host = r.host;
+      type->interface_name = r.interface_name;
+      type->name = r.name;
+      if (r.host) host_.BindResource(*type);
+      out.resource_types_.push_back(std::move(type));
+    }
+    for (const LinkPlan::Step& step : plan.steps) {
+      switch (step.kind) {
+        case LinkPlan::Step::Kind::kCoreInstance:
+          THEATER_RETURN_IF_ERROR(ReplayCoreInstance(step));
+          break;
+        case LinkPlan::Step::Kind::kLower: {
+          THEATER_ASSIGN_OR_RETURN(LoweredImport import, Rebuild(step.lowered));
+          Result<HostImport> lowered = host_.LowerImport(import);
+          if (!lowered.ok()) return lowered.status().WithContext(step.lowered.where);
+          host_imports_.push_back(std::move(lowered).value());
+          break;
+        }
+        case LinkPlan::Step::Kind::kLowerLifted: {
+          THEATER_ASSIGN_OR_RETURN(LoweredImport import, Rebuild(step.lowered));
+          THEATER_ASSIGN_OR_RETURN(LiftedExport callee, Rebuild(step.callee));
+          THEATER_RETURN_IF_ERROR(BindLifted(import, callee));
+          break;
+        }
+        case LinkPlan::Step::Kind::kBuiltin:
+          AddBuiltin(step.builtin, out.resource_types_[step.resource].get());
+          break;
+      }
+    }
+    for (size_t i = 0; i < plan.resources.size(); ++i) {
+      if (const auto& dtor = plan.resources[i].dtor) {
+        out.resource_types_[i]->dtor_instance = out.core_instances_[dtor->instance].get();
+        out.resource_types_[i]->dtor_index = dtor->index;
+      }
+    }
+    // The exports are built on first use (ComponentInstance::exports), from what is checked here.
+    for (const LinkPlan::Lifted& e : plan.exports) THEATER_RETURN_IF_ERROR(CheckLifted(e));
+    out.plan_ = std::move(shared_plan);
+    out.exports_pending_ = !out.plan_->exports.empty();
     return std::move(result_);
   }
 
@@ -476,8 +615,14 @@ class Linker {
         func.interface_name.empty() ? func.function : func.interface_name + "." + func.function;
     Result<HostImport> lowered = host_.LowerImport(import);
     if (!lowered.ok()) return lowered.status().WithContext("import '" + where + "'");
-    host_imports_.push_back(std::make_unique<HostImport>(std::move(lowered).value()));
-    return CoreFuncValue{nullptr, 0, host_imports_.back().get()};
+    host_imports_.push_back(std::move(lowered).value());
+    if (record_ != nullptr) {
+      LinkPlan::Step step;
+      step.kind = LinkPlan::Step::Kind::kLower;
+      THEATER_ASSIGN_OR_RETURN(step.lowered, RecordLowered(import, "import '" + where + "'"));
+      record_->steps.push_back(std::move(step));
+    }
+    return CoreFuncValue{nullptr, 0, &host_imports_.back()};
   }
 
   // A function one component instance lifted, lowered into another (components composed with
@@ -495,15 +640,29 @@ class Linker {
     };
     const bool same_shape =
         import.resources.empty() && callee.resources.empty()
-            ? abi::StructurallyEqual(*FunctionAsTuple(import.type), *FunctionAsTuple(callee.type))
-            : abi::LowerSignature(import.type, abi::Context::kLower) ==
-                  abi::LowerSignature(callee.type, abi::Context::kLower);
+            ? abi::StructurallyEqual(*FunctionAsTuple(*import.type), *FunctionAsTuple(*callee.type))
+            : abi::LowerSignature(*import.type, abi::Context::kLower) ==
+                  abi::LowerSignature(*callee.type, abi::Context::kLower);
     if (!same_shape || resources_of(import.resources) != resources_of(callee.resources)) {
       return ValidationError(s.path + ": " + s.component.Describe(Sort::kCoreFunc, core_index) +
                              ": the lowered type differs from the lifted function's");
     }
     import.function =
         "a lifted function (" + s.component.Describe(Sort::kCoreFunc, core_index) + ")";
+    THEATER_RETURN_IF_ERROR(BindLifted(import, callee));
+    if (record_ != nullptr) {
+      LinkPlan::Step step;
+      step.kind = LinkPlan::Step::Kind::kLowerLifted;
+      THEATER_ASSIGN_OR_RETURN(step.lowered, RecordLowered(import, ""));
+      THEATER_ASSIGN_OR_RETURN(step.callee, RecordLifted(callee));
+      record_->steps.push_back(std::move(step));
+    }
+    return CoreFuncValue{nullptr, 0, &host_imports_.back()};
+  }
+
+  // Serves `import` by calling `callee`, a function this component instance lifted (the new
+  // host import is host_imports_.back()).
+  Status BindLifted(const LoweredImport& import, const LiftedExport& callee) {
     ComponentInstance* owner = result_.get();
     auto target = std::make_shared<const LiftedExport>(callee);
     ValueHost::Function call = [owner, target](const LoweredImport&,
@@ -512,8 +671,8 @@ class Linker {
     };
     THEATER_ASSIGN_OR_RETURN(HostImport bound,
                              BindValueImport(import, std::move(call), &result_->value_imports_));
-    host_imports_.push_back(std::make_unique<HostImport>(std::move(bound)));
-    return CoreFuncValue{nullptr, 0, host_imports_.back().get()};
+    host_imports_.push_back(std::move(bound));
+    return Status::Ok();
   }
 
   // A function type's parameters and results as two tuples in one, to compare shapes.
@@ -598,15 +757,26 @@ class Linker {
                              "defines, and " +
                              type->QualifiedName() + " is imported");
     }
+    if (record_ != nullptr) {
+      LinkPlan::Step step;
+      step.kind = LinkPlan::Step::Kind::kBuiltin;
+      step.builtin = canon.kind;
+      THEATER_ASSIGN_OR_RETURN(step.resource, ResourcePosition(type));
+      record_->steps.push_back(std::move(step));
+    }
+    return AddBuiltin(canon.kind, type);
+  }
+
+  CoreFuncValue AddBuiltin(Canon::Kind kind, ResourceType* type) {
     auto builtin = std::make_unique<ComponentInstance::ResourceBuiltin>();
-    builtin->kind = canon.kind;
+    builtin->kind = kind;
     builtin->owner = result_.get();
     builtin->type = type;
-    engine::FuncSig sig{"i", canon.kind == Canon::Kind::kResourceDrop ? "" : "i"};
-    host_imports_.push_back(std::make_unique<HostImport>(
-        HostImport{engine::HostBinding{ResourceBuiltinCall, builtin.get()}, sig}));
+    engine::FuncSig sig{"i", kind == Canon::Kind::kResourceDrop ? "" : "i"};
+    host_imports_.push_back(
+        HostImport{engine::HostBinding{ResourceBuiltinCall, builtin.get()}, sig});
     result_->builtins_.push_back(std::move(builtin));
-    return CoreFuncValue{nullptr, 0, host_imports_.back().get()};
+    return CoreFuncValue{nullptr, 0, &host_imports_.back()};
   }
 
   Result<std::shared_ptr<CoreInstanceValue>> CoreInstanceAt(Scope& s, uint32_t index) {
@@ -655,9 +825,18 @@ class Linker {
     } resolver;
     resolver.linker = this;
     resolver.args = &args;
+    recorded_bindings_.clear();
     auto instance = module->Instantiate(resolver, options_);
     if (!instance.ok()) {
       return instance.status().WithContext(s.path + ": core instance " + std::to_string(index));
+    }
+    if (record_ != nullptr) {
+      LinkPlan::Step step;
+      step.kind = LinkPlan::Step::Kind::kCoreInstance;
+      step.module = module;
+      step.bindings = std::move(recorded_bindings_);
+      step.where = s.path + ": core instance " + std::to_string(index);
+      record_->steps.push_back(std::move(step));
     }
     result_->modules_.push_back(module);
     result_->core_instances_.push_back(std::move(instance).value());
@@ -702,6 +881,12 @@ class Linker {
       }
       engine::HostBinding binding;
       binding.external = external->external;
+      if (record_ != nullptr) {
+        LinkPlan::Binding recorded;
+        recorded.kind = LinkPlan::Binding::Kind::kExtern;
+        THEATER_ASSIGN_OR_RETURN(recorded.target, LocateExtern(external->external));
+        recorded_bindings_.push_back(recorded);
+      }
       return binding;
     }
     auto* func = std::get_if<CoreFuncValue>(&item);
@@ -713,6 +898,12 @@ class Linker {
         return ValidationError("the lowered function has core type (" + sig.params + ")->(" +
                                sig.results + "), the import expects " + expected);
       }
+      if (record_ != nullptr) {
+        LinkPlan::Binding recorded;
+        recorded.kind = LinkPlan::Binding::Kind::kHost;
+        THEATER_ASSIGN_OR_RETURN(recorded.host, HostImportPosition(func->host));
+        recorded_bindings_.push_back(recorded);
+      }
       return func->host->binding;
     }
     const engine::ExportInfo& target = func->instance->module().exports()[func->index];
@@ -721,13 +912,244 @@ class Linker {
                              target.sig.params + ")->(" + target.sig.results +
                              "), the import expects " + expected);
     }
-    auto forward = std::make_unique<ComponentInstance::Forward>();
-    forward->target = func->instance;
-    forward->index = func->index;
-    forward->params = target.sig.params.size();
-    forward->results = target.sig.results.size();
-    result_->forwards_.push_back(std::move(forward));
-    return engine::HostBinding{ForwardCall, result_->forwards_.back().get()};
+    ComponentInstance::Forward& forward = result_->forwards_.emplace_back();
+    forward.target = func->instance;
+    forward.index = func->index;
+    forward.params = target.sig.params.size();
+    forward.results = target.sig.results.size();
+    if (record_ != nullptr) {
+      LinkPlan::Binding recorded;
+      recorded.kind = LinkPlan::Binding::Kind::kForward;
+      THEATER_ASSIGN_OR_RETURN(recorded.target.instance, InstancePosition(func->instance));
+      recorded.target.index = func->index;
+      recorded.params = static_cast<uint32_t>(forward.params);
+      recorded.results = static_cast<uint32_t>(forward.results);
+      recorded_bindings_.push_back(recorded);
+    }
+    return engine::HostBinding{ForwardCall, &forward};
+  }
+
+  // ----- Link plans: recording what Run did, and replaying it
+
+  Result<uint32_t> InstancePosition(const engine::Instance* instance) const {
+    const auto& all = result_->core_instances_;
+    for (uint32_t i = 0; i < all.size(); ++i) {
+      if (all[i].get() == instance) return i;
+    }
+    return InternalError("link plan: a function of a core instance the component did not make");
+  }
+
+  Result<uint32_t> HostImportPosition(const HostImport* host) const {
+    for (uint32_t i = 0; i < host_imports_.size(); ++i) {
+      if (&host_imports_[i] == host) return i;
+    }
+    return InternalError("link plan: an unknown host import");
+  }
+
+  Result<uint32_t> ResourcePosition(const ResourceType* type) const {
+    const auto& all = result_->resource_types_;
+    for (uint32_t i = 0; i < all.size(); ++i) {
+      if (all[i].get() == type) return i;
+    }
+    return InternalError("link plan: an unknown resource type");
+  }
+
+  // The core instance and extern export index of a memory, table or global.
+  Result<LinkPlan::CoreRef> LocateExtern(void* external) const {
+    const auto& all = result_->core_instances_;
+    for (uint32_t i = 0; i < all.size(); ++i) {
+      const auto& externs = all[i]->module().extern_exports();
+      for (uint32_t e = 0; e < externs.size(); ++e) {
+        if (all[i]->ExternExport(e) == external) return LinkPlan::CoreRef{i, e};
+      }
+    }
+    return InternalError("link plan: a memory, table or global no core instance exports");
+  }
+
+  Result<LinkPlan::Memory> RecordMemory(const LinkedMemory& m) const {
+    LinkPlan::Memory out;
+    if (m.memory() != nullptr) {
+      THEATER_ASSIGN_OR_RETURN(out.memory, LocateExtern(m.memory()));
+    }
+    if (m.realloc_instance() != nullptr) {
+      THEATER_ASSIGN_OR_RETURN(uint32_t instance, InstancePosition(m.realloc_instance()));
+      out.realloc = LinkPlan::CoreRef{instance, m.realloc_index()};
+    }
+    return out;
+  }
+
+  Result<std::vector<LinkPlan::ResourceName>> RecordResources(const ResourceNames& names) const {
+    std::vector<LinkPlan::ResourceName> out;
+    for (const auto& [name, type] : names) {
+      THEATER_ASSIGN_OR_RETURN(uint32_t position, ResourcePosition(type));
+      out.push_back({name, position});
+    }
+    return out;
+  }
+
+  Result<LinkPlan::Lowered> RecordLowered(const LoweredImport& import, std::string where) const {
+    LinkPlan::Lowered out;
+    out.import = import;
+    out.import.memory = LinkedMemory();
+    out.import.resources.clear();
+    out.import.table = nullptr;
+    THEATER_ASSIGN_OR_RETURN(out.memory, RecordMemory(import.memory));
+    THEATER_ASSIGN_OR_RETURN(out.resources, RecordResources(import.resources));
+    out.where = std::move(where);
+    return out;
+  }
+
+  Result<LinkPlan::Lifted> RecordLifted(const LiftedExport& e) const {
+    LinkPlan::Lifted out;
+    out.function = e;
+    out.function.instance = nullptr;
+    out.function.memory = LinkedMemory();
+    out.function.resources.clear();
+    THEATER_ASSIGN_OR_RETURN(out.instance, InstancePosition(e.instance));
+    THEATER_ASSIGN_OR_RETURN(out.memory, RecordMemory(e.memory));
+    THEATER_ASSIGN_OR_RETURN(out.resources, RecordResources(e.resources));
+    return out;
+  }
+
+  // The resource types as Run left them (names and destructors), and the exports.
+  Status RecordResult() {
+    record_->core_instances = result_->core_instances_.size();
+    for (const auto& type : result_->resource_types_) {
+      LinkPlan::Resource r;
+      r.host = type->host;
+      r.interface_name = type->interface_name;
+      r.name = type->name;
+      if (type->dtor_instance != nullptr) {
+        THEATER_ASSIGN_OR_RETURN(uint32_t instance, InstancePosition(type->dtor_instance));
+        r.dtor = LinkPlan::CoreRef{instance, type->dtor_index};
+      }
+      record_->resources.push_back(std::move(r));
+    }
+    for (const LiftedExport& e : result_->exports_) {
+      THEATER_ASSIGN_OR_RETURN(LinkPlan::Lifted lifted, RecordLifted(e));
+      record_->exports.push_back(std::move(lifted));
+    }
+    return Status::Ok();
+  }
+
+  // The n-th core instance of this replay; the plan names only instances made before.
+  Result<engine::Instance*> CoreInstanceByPosition(uint32_t position) const {
+    if (position >= result_->core_instances_.size()) {
+      return InternalError("link plan: core instance " + std::to_string(position) +
+                           " is used before it is made");
+    }
+    return result_->core_instances_[position].get();
+  }
+
+  Result<LinkedMemory> MemoryFrom(const LinkPlan::Memory& m) const {
+    void* memory = nullptr;
+    if (m.memory) {
+      THEATER_ASSIGN_OR_RETURN(engine::Instance * owner,
+                               CoreInstanceByPosition(m.memory->instance));
+      memory = owner->ExternExport(m.memory->index);
+    }
+    engine::Instance* realloc_instance = nullptr;
+    if (m.realloc) {
+      THEATER_ASSIGN_OR_RETURN(realloc_instance, CoreInstanceByPosition(m.realloc->instance));
+    }
+    return LinkedMemory(memory, realloc_instance, m.realloc ? m.realloc->index : 0);
+  }
+
+  Status ResourcesFrom(const std::vector<LinkPlan::ResourceName>& names, ResourceNames* out) const {
+    for (const LinkPlan::ResourceName& r : names) {
+      if (r.resource >= result_->resource_types_.size()) {
+        return InternalError("link plan: an unknown resource type");
+      }
+      out->emplace(r.name, result_->resource_types_[r.resource].get());
+    }
+    return Status::Ok();
+  }
+
+  Result<LoweredImport> Rebuild(const LinkPlan::Lowered& lowered) const {
+    LoweredImport import = lowered.import;
+    THEATER_ASSIGN_OR_RETURN(import.memory, MemoryFrom(lowered.memory));
+    THEATER_RETURN_IF_ERROR(ResourcesFrom(lowered.resources, &import.resources));
+    import.table = &result_->table_;
+    return import;
+  }
+
+  // Whether everything `lifted` names by position exists in this replay.
+  Status CheckLifted(const LinkPlan::Lifted& lifted) const {
+    THEATER_RETURN_IF_ERROR(CoreInstanceByPosition(lifted.instance).status());
+    THEATER_RETURN_IF_ERROR(MemoryFrom(lifted.memory).status());
+    for (const LinkPlan::ResourceName& r : lifted.resources) {
+      if (r.resource >= result_->resource_types_.size()) {
+        return InternalError("link plan: an unknown resource type");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Result<LiftedExport> Rebuild(const LinkPlan::Lifted& lifted) const {
+    THEATER_RETURN_IF_ERROR(CheckLifted(lifted));
+    return LiftedFrom(*result_, lifted);
+  }
+
+  // Makes the core instance `step` names, its imports bound in the order it asks for them.
+  Status ReplayCoreInstance(const LinkPlan::Step& step) {
+    struct Resolver final : engine::ImportResolver {
+      Linker* linker = nullptr;
+      const LinkPlan::Step* step = nullptr;
+      size_t next = 0;
+      Result<engine::HostBinding> Resolve(const engine::ImportInfo& import) override {
+        if (next >= step->bindings.size()) {
+          return InternalError("link plan: more imports than when the plan was made");
+        }
+        return linker->ReplayBinding(step->bindings[next++], import);
+      }
+    } resolver;
+    resolver.linker = this;
+    resolver.step = &step;
+    auto instance = step.module->Instantiate(resolver, options_);
+    if (!instance.ok()) return instance.status().WithContext(step.where);
+    if (resolver.next != step.bindings.size()) {
+      return InternalError(step.where + ": fewer imports than when the link plan was made");
+    }
+    result_->modules_.push_back(step.module);
+    result_->core_instances_.push_back(std::move(instance).value());
+    return Status::Ok();
+  }
+
+  Result<engine::HostBinding> ReplayBinding(const LinkPlan::Binding& binding,
+                                            const engine::ImportInfo& import) {
+    switch (binding.kind) {
+      case LinkPlan::Binding::Kind::kExtern: {
+        THEATER_ASSIGN_OR_RETURN(engine::Instance * owner,
+                                 CoreInstanceByPosition(binding.target.instance));
+        engine::HostBinding out;
+        out.external = owner->ExternExport(binding.target.index);
+        return out;
+      }
+      case LinkPlan::Binding::Kind::kHost: {
+        if (binding.host >= host_imports_.size()) {
+          return InternalError("link plan: a host import used before it is made");
+        }
+        const HostImport& host = host_imports_[binding.host];
+        // The host gives its signature anew at every instantiation: check it as Run does.
+        if (!(host.signature == import.sig)) {
+          return ValidationError("the lowered function has core type (" + host.signature.params +
+                                 ")->(" + host.signature.results + "), the import expects (" +
+                                 import.sig.params + ")->(" + import.sig.results + ")");
+        }
+        return host.binding;
+      }
+      case LinkPlan::Binding::Kind::kForward: {
+        THEATER_ASSIGN_OR_RETURN(engine::Instance * target,
+                                 CoreInstanceByPosition(binding.target.instance));
+        ComponentInstance::Forward& forward = result_->forwards_.emplace_back();
+        forward.target = target;
+        forward.index = binding.target.index;
+        forward.params = binding.params;
+        forward.results = binding.results;
+        return engine::HostBinding{ForwardCall, &forward};
+      }
+    }
+    return InternalError("link plan: an unknown binding");
   }
 
   // ----- Component sorts
@@ -1000,9 +1422,12 @@ class Linker {
   engine::InstanceOptions options_;
   FunctionTypeCache own_types_;
   FunctionTypeCache* types_;
+  LinkPlan* record_;                                  // Run: where the steps go, if anywhere
+  std::vector<LinkPlan::Binding> recorded_bindings_;  // of the core instance being made
   std::unique_ptr<ComponentInstance> result_;
   std::vector<std::unique_ptr<Scope>> scopes_;
-  std::vector<std::unique_ptr<HostImport>> host_imports_;
+  // A deque: core imports bound to a host import point at it, so it must not move.
+  std::deque<HostImport> host_imports_;
   Scope* root_ = nullptr;
   std::map<const TypeDef*, ResourceType*> resources_;  // defined and host resource types
   struct PendingDtor {
@@ -1014,6 +1439,34 @@ class Linker {
   int depth_ = 0;
 };
 
+namespace {
+LiftedExport LiftedFrom(const ComponentInstance& instance, const LinkPlan::Lifted& lifted) {
+  const auto& cores = instance.core_instances();
+  LiftedExport e = lifted.function;
+  e.instance = cores[lifted.instance].get();
+  void* memory =
+      lifted.memory.memory
+          ? cores[lifted.memory.memory->instance]->ExternExport(lifted.memory.memory->index)
+          : nullptr;
+  const auto& realloc = lifted.memory.realloc;
+  e.memory = LinkedMemory(memory, realloc ? cores[realloc->instance].get() : nullptr,
+                          realloc ? realloc->index : 0);
+  for (const LinkPlan::ResourceName& r : lifted.resources) {
+    e.resources.emplace(r.name, instance.resource_types()[r.resource].get());
+  }
+  return e;
+}
+}  // namespace
+
+const std::vector<LiftedExport>& ComponentInstance::exports() const {
+  if (exports_pending_) {
+    exports_pending_ = false;
+    exports_.reserve(plan_->exports.size());
+    for (const LinkPlan::Lifted& e : plan_->exports) exports_.push_back(LiftedFrom(*this, e));
+  }
+  return exports_;
+}
+
 ComponentInstance::~ComponentInstance() {
   // Later core instances point into earlier ones (memories, tables): destroy newest first.
   while (!core_instances_.empty()) core_instances_.pop_back();
@@ -1021,7 +1474,7 @@ ComponentInstance::~ComponentInstance() {
 
 const LiftedExport* ComponentInstance::FindExport(std::string_view interface_name,
                                                   std::string_view function) const {
-  for (const LiftedExport& e : exports_) {
+  for (const LiftedExport& e : exports()) {
     if (e.interface_name == interface_name && e.function == function) return &e;
   }
   return nullptr;
@@ -1048,9 +1501,20 @@ Result<std::unique_ptr<ComponentInstance>> Instantiate(const Component& componen
                                                        const CoreModuleLoader& loader,
                                                        ComponentHost& host,
                                                        const engine::InstanceOptions& options,
-                                                       FunctionTypeCache* types) {
-  Linker linker(loader, host, options, types);
-  return linker.Run(component);
+                                                       LinkCache* cache) {
+  if (cache == nullptr) {
+    Linker linker(loader, host, options, nullptr, nullptr);
+    return linker.Run(component);
+  }
+  if (std::shared_ptr<const LinkPlan> plan = cache->plan()) {
+    Linker linker(loader, host, options, &cache->types(), nullptr);
+    return linker.Replay(std::move(plan));
+  }
+  auto plan = std::make_shared<LinkPlan>();
+  Linker linker(loader, host, options, &cache->types(), plan.get());
+  Result<std::unique_ptr<ComponentInstance>> instance = linker.Run(component);
+  if (instance.ok()) cache->set_plan(std::move(plan));
+  return instance;
 }
 
 namespace {

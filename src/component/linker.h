@@ -29,6 +29,7 @@
 // newest first, since later instances point into earlier ones) and the modules they run.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -48,6 +49,7 @@
 namespace theater::component {
 
 struct ValueImport;  // value_host.h
+struct LinkPlan;     // linker.cc
 
 // A guest memory reached through canon options: a memory some core instance exports, and the
 // realloc function (an export of some core instance) that allocates in it.
@@ -76,7 +78,8 @@ class LinkedMemory final : public abi::GuestMemory {
 struct LoweredImport {
   std::string interface_name;
   std::string function;
-  abi::FunctionType type;
+  // Shared with every instantiation of the component (FunctionTypeCache): never copied per spawn.
+  std::shared_ptr<const abi::FunctionType> type;
   LinkedMemory memory;  // from the canon options (may lack memory or realloc when not needed)
   // For serving it (Context::kLower), built once per type; shared, since imports are copied.
   std::shared_ptr<const abi::FunctionPlan> plan;
@@ -108,7 +111,7 @@ class ComponentHost {
 struct LiftedExport {
   std::string interface_name;  // the exported instance's name, or empty for a bare function
   std::string function;
-  abi::FunctionType type;
+  std::shared_ptr<const abi::FunctionType> type;  // shared, as LoweredImport::type
   engine::Instance* instance = nullptr;  // the core instance whose export implements it
   uint32_t index = 0;                    // its export index there
   std::optional<uint32_t> post_return;   // an export of the same instance
@@ -123,7 +126,7 @@ class ComponentInstance {
 
   // The exported function `interface_name#function` (interface empty for a bare function).
   const LiftedExport* FindExport(std::string_view interface_name, std::string_view function) const;
-  const std::vector<LiftedExport>& exports() const { return exports_; }
+  const std::vector<LiftedExport>& exports() const;
   // Every core instance, in creation order.
   const std::vector<std::unique_ptr<engine::Instance>>& core_instances() const {
     return core_instances_;
@@ -139,7 +142,13 @@ class ComponentInstance {
   // The resource type `name` declared by `interface_name` ("" matches any interface).
   const ResourceType* FindResource(std::string_view interface_name, std::string_view name) const;
 
-  struct Forward;          // internal: a core import forwarded to another core instance's export
+  // Internal: a core import bound to an export of another core instance of the component.
+  struct Forward {
+    engine::Instance* target = nullptr;
+    uint32_t index = 0;
+    size_t params = 0;
+    size_t results = 0;
+  };
   struct ResourceBuiltin;  // internal: canon resource.new / rep / drop
 
  private:
@@ -148,10 +157,14 @@ class ComponentInstance {
 
   std::vector<std::shared_ptr<const engine::Module>> modules_;
   std::vector<std::unique_ptr<engine::Instance>> core_instances_;
-  std::vector<std::unique_ptr<Forward>> forwards_;
+  std::deque<Forward> forwards_;  // a deque: the bindings point at its elements
   std::vector<std::unique_ptr<ResourceBuiltin>> builtins_;
   std::vector<std::unique_ptr<ValueImport>> value_imports_;  // calls between component instances
-  std::vector<LiftedExport> exports_;
+  // An instance replayed from a link plan builds its exports from the plan when first asked for
+  // them: the runtime calls a component by core export index and never asks.
+  std::shared_ptr<const LinkPlan> plan_;
+  mutable std::vector<LiftedExport> exports_;
+  mutable bool exports_pending_ = false;
   std::vector<std::unique_ptr<ResourceType>> resource_types_;
   ResourceTable table_;
 };
@@ -162,7 +175,7 @@ class ComponentInstance {
 class FunctionTypeCache {
  public:
   struct Entry {
-    abi::FunctionType type;
+    std::shared_ptr<const abi::FunctionType> type;
     std::vector<const TypeDef*> resources;  // the kResource TypeDefs of its own/borrow handles
     // Canonical-ABI plans for calling it as an export and serving it as an import; absent when
     // the type is beyond AbiLimits (the call then reports why).
@@ -176,6 +189,28 @@ class FunctionTypeCache {
   std::map<const TypeDef*, Entry> entries_;  // entries never move: std::map nodes are stable
 };
 
+// What instantiating one component learns the first time and every later instantiation reuses:
+// its function types (FunctionTypeCache) and its link plan, the steps the first instantiation
+// took with every value it met named by position (the n-th core instance, host import or
+// resource type) instead of by pointer. A later instantiation replays the steps: it creates the
+// same core instances, binds the same imports and lifts the same exports without walking the
+// component's index spaces again (which cost a spawn of a small component about a quarter of its
+// CPU). Only an instantiation that succeeded leaves a plan. Thread-safe; must only ever be used
+// with one component.
+class LinkCache {
+ public:
+  LinkCache();
+  ~LinkCache();
+  FunctionTypeCache& types() { return types_; }
+  std::shared_ptr<const LinkPlan> plan() const;
+  void set_plan(std::shared_ptr<const LinkPlan> plan);  // keeps the first one given
+
+ private:
+  FunctionTypeCache types_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const LinkPlan> plan_;
+};
+
 // Supplies the compiled form of a core module the component (`owner`, the root or a nested
 // component) defines; `name` is for messages.
 using CoreModuleLoader = std::function<Result<std::shared_ptr<const engine::Module>>(
@@ -183,12 +218,13 @@ using CoreModuleLoader = std::function<Result<std::shared_ptr<const engine::Modu
 
 // Instantiates `component`, its core modules supplied by `loader`; `options` applies to every
 // core instance (memory cap, user data, the shared host error slot).
-// `types`, when given, must only ever be used with this `component`.
+// `cache`, when given, must only ever be used with this `component` (and the same `loader`):
+// with a plan in it the instantiation replays the plan, without one it leaves one there.
 Result<std::unique_ptr<ComponentInstance>> Instantiate(const Component& component,
                                                        const CoreModuleLoader& loader,
                                                        ComponentHost& host,
                                                        const engine::InstanceOptions& options,
-                                                       FunctionTypeCache* types = nullptr);
+                                                       LinkCache* cache = nullptr);
 
 // Compiles every core module of `component` and of its nested components with `engine`, and
 // returns a loader that serves them without hashing or compiling again.

@@ -3,7 +3,9 @@
 // Resource handles across the component boundary: the component tests/actors/components/resources
 // (C against generated bindings, made into a component by the standard tools) run through the
 // linker and ValueHost, with a host-implemented resource (blob) and a component-implemented one
-// (counter). Also the ResourceTable's rules on their own.
+// (counter). Also the ResourceTable's rules on their own. The component tests run twice: on an
+// instance the linker made by walking the component, and on one it made by replaying the link
+// plan an earlier instantiation left in a LinkCache (what every spawn after the first does).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -104,7 +106,8 @@ struct BlobHost {
   }
 };
 
-class ResourcesTest : public ::testing::Test {
+// The parameter: whether the instance under test is replayed from a link plan.
+class ResourcesTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     Result<std::vector<uint8_t>> bytes = ReadFileBytes(
@@ -117,8 +120,14 @@ class ResourcesTest : public ::testing::Test {
         PrepareCoreModules(*component_, engine::testing::SharedEngine(), "resources");
     ASSERT_TRUE(loader.ok()) << loader.status().ToString();
     blobs_.Install(host_);
+    if (GetParam()) {
+      Result<std::unique_ptr<ComponentInstance>> first =
+          Instantiate(*component_, *loader, host_, engine::InstanceOptions{}, &link_cache_);
+      ASSERT_TRUE(first.ok()) << first.status().ToString();
+    }
     Result<std::unique_ptr<ComponentInstance>> instance =
-        Instantiate(*component_, *loader, host_, engine::InstanceOptions{});
+        Instantiate(*component_, *loader, host_, engine::InstanceOptions{},
+                    GetParam() ? &link_cache_ : nullptr);
     ASSERT_TRUE(instance.ok()) << instance.status().ToString();
     instance_ = std::move(instance).value();
     counter_ = instance_->FindResource(kApi, "counter");
@@ -146,6 +155,7 @@ class ResourcesTest : public ::testing::Test {
   }
 
   std::unique_ptr<const Component> component_;
+  LinkCache link_cache_;
   ValueHost host_;
   BlobHost blobs_;
   std::unique_ptr<ComponentInstance> instance_;
@@ -153,7 +163,7 @@ class ResourcesTest : public ::testing::Test {
   const ResourceType* blob_ = nullptr;
 };
 
-TEST_F(ResourcesTest, TypesAreNamedByTheInterfacesThatDeclareThem) {
+TEST_P(ResourcesTest, TypesAreNamedByTheInterfacesThatDeclareThem) {
   EXPECT_FALSE(counter_->host);
   EXPECT_TRUE(blob_->host);
   EXPECT_EQ(counter_->QualifiedName(), "test:resources/api.counter");
@@ -161,7 +171,7 @@ TEST_F(ResourcesTest, TypesAreNamedByTheInterfacesThatDeclareThem) {
   EXPECT_NE(counter_->dtor_instance, nullptr);
 }
 
-TEST_F(ResourcesTest, ACounterTheHostOwnsIsPassedBackByRepresentationAndDestroyedOnDrop) {
+TEST_P(ResourcesTest, ACounterTheHostOwnsIsPassedBackByRepresentationAndDestroyedOnDrop) {
   uint32_t a = NewCounter(5);
   uint32_t b = NewCounter(7);
   EXPECT_NE(a, b);
@@ -180,7 +190,7 @@ TEST_F(ResourcesTest, ACounterTheHostOwnsIsPassedBackByRepresentationAndDestroye
   EXPECT_EQ(instance_->resource_table().size(), 0u);
 }
 
-TEST_F(ResourcesTest, HostBlobsAreLentAndGivenAndDroppedBackToTheHost) {
+TEST_P(ResourcesTest, HostBlobsAreLentAndGivenAndDroppedBackToTheHost) {
   blobs_.blobs[40] = 40;
   blobs_.blobs[41] = 1;
   // make: lent blob 40, constructs blob 100 through the host, reads both, drops 100.
@@ -206,7 +216,7 @@ TEST_F(ResourcesTest, HostBlobsAreLentAndGivenAndDroppedBackToTheHost) {
   ASSERT_TRUE(DropResource(*counter_, counter).ok());
 }
 
-TEST_F(ResourcesTest, AForgedHandleTrapsTheGuestWithTheCause) {
+TEST_P(ResourcesTest, AForgedHandleTrapsTheGuestWithTheCause) {
   Result<std::vector<Value>> r = Call("forge", {Value::U32(12345)});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().ToString().find("resource handle 12345 does not exist"), std::string::npos)
@@ -215,7 +225,7 @@ TEST_F(ResourcesTest, AForgedHandleTrapsTheGuestWithTheCause) {
   EXPECT_TRUE(blobs_.calls.empty());  // the host function never ran
 }
 
-TEST_F(ResourcesTest, AHandleUsedAsAnotherTypeTrapsTheGuest) {
+TEST_P(ResourcesTest, AHandleUsedAsAnotherTypeTrapsTheGuest) {
   blobs_.blobs[7] = 7;
   Result<std::vector<Value>> r = Call("confuse", {Value::Own(7)});
   ASSERT_FALSE(r.ok());
@@ -225,7 +235,7 @@ TEST_F(ResourcesTest, AHandleUsedAsAnotherTypeTrapsTheGuest) {
       << r.status().ToString();
 }
 
-TEST_F(ResourcesTest, AnArgumentOfTheWrongKindWhereAHandleGoesIsRefusedBeforeTheCall) {
+TEST_P(ResourcesTest, AnArgumentOfTheWrongKindWhereAHandleGoesIsRefusedBeforeTheCall) {
   Result<std::vector<Value>> r = Call("take", {Value::U32(3)});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
@@ -233,7 +243,65 @@ TEST_F(ResourcesTest, AnArgumentOfTheWrongKindWhereAHandleGoesIsRefusedBeforeThe
   EXPECT_EQ(CallU32("live", {}), 0u);
 }
 
+INSTANTIATE_TEST_SUITE_P(Linking, ResourcesTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Replayed" : "Walked";
+                         });
+
+TEST(LinkPlanTest, AReplayRefusesAHostThatLacksAFunctionAsTheFirstInstantiationDoes) {
+  Result<std::vector<uint8_t>> bytes =
+      ReadFileBytes(std::string(THEATER_TEST_ACTOR_DIR) + "/resources.component.wasm", "component");
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  Result<std::unique_ptr<const Component>> component = DecodeComponent(*bytes);
+  ASSERT_TRUE(component.ok()) << component.status().ToString();
+  Result<CoreModuleLoader> loader =
+      PrepareCoreModules(**component, engine::testing::SharedEngine(), "resources");
+  ASSERT_TRUE(loader.ok()) << loader.status().ToString();
+
+  ValueHost empty;  // serves nothing: the blob constructor is missing
+  Result<std::unique_ptr<ComponentInstance>> walked =
+      Instantiate(**component, *loader, empty, engine::InstanceOptions{});
+  ASSERT_FALSE(walked.ok());
+  EXPECT_NE(walked.status().message().find("[constructor]blob"), std::string::npos)
+      << walked.status().ToString();
+
+  LinkCache cache;
+  Result<std::unique_ptr<ComponentInstance>> failed =
+      Instantiate(**component, *loader, empty, engine::InstanceOptions{}, &cache);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(cache.plan(), nullptr) << "a failed instantiation leaves no plan";
+
+  ValueHost full;
+  BlobHost blobs;
+  blobs.Install(full);
+  ASSERT_TRUE(Instantiate(**component, *loader, full, engine::InstanceOptions{}, &cache).ok());
+  ASSERT_NE(cache.plan(), nullptr);
+  Result<std::unique_ptr<ComponentInstance>> replayed =
+      Instantiate(**component, *loader, empty, engine::InstanceOptions{}, &cache);
+  ASSERT_FALSE(replayed.ok());
+  EXPECT_EQ(replayed.status().ToString(), walked.status().ToString());
+}
+
 // ----- Components composed with each other
+
+// The composition's calls: a number and strings go from one component instance to the other.
+void ExpectTheCompositionCrossesInstances(ComponentInstance& instance) {
+  const LiftedExport* run = instance.FindExport("", "run");
+  ASSERT_NE(run, nullptr);
+  Result<std::vector<Value>> doubled = CallExport(instance, *run, {Value::U32(20)});
+  ASSERT_TRUE(doubled.ok()) << doubled.status().ToString();
+  EXPECT_EQ((*doubled)[0], Value::U32(41));
+
+  // The string is lifted out of the caller's memory, lowered into the callee's, and back.
+  const LiftedExport* relay = instance.FindExport("", "relay");
+  ASSERT_NE(relay, nullptr);
+  for (std::string text :
+       {std::string("h\xc3\xa9llo \xf0\x9f\x8c\x8d"), std::string(), std::string(5000, 'x')}) {
+    Result<std::vector<Value>> echoed = CallExport(instance, *relay, {Value::String(text)});
+    ASSERT_TRUE(echoed.ok()) << echoed.status().ToString();
+    EXPECT_EQ((*echoed)[0], Value::String(text));
+  }
+}
 
 TEST(ComposedComponentTest, ACallCrossesFromOneComponentInstanceToAnother) {
   Result<std::vector<uint8_t>> bytes =
@@ -245,24 +313,13 @@ TEST(ComposedComponentTest, ACallCrossesFromOneComponentInstanceToAnother) {
       PrepareCoreModules(**component, engine::testing::SharedEngine(), "composed");
   ASSERT_TRUE(loader.ok()) << loader.status().ToString();
   ValueHost host;  // the composition imports nothing
-  Result<std::unique_ptr<ComponentInstance>> instance =
-      Instantiate(**component, *loader, host, engine::InstanceOptions{});
-  ASSERT_TRUE(instance.ok()) << instance.status().ToString();
-
-  const LiftedExport* run = (*instance)->FindExport("", "run");
-  ASSERT_NE(run, nullptr);
-  Result<std::vector<Value>> doubled = CallExport(**instance, *run, {Value::U32(20)});
-  ASSERT_TRUE(doubled.ok()) << doubled.status().ToString();
-  EXPECT_EQ((*doubled)[0], Value::U32(41));
-
-  // The string is lifted out of the caller's memory, lowered into the callee's, and back.
-  const LiftedExport* relay = (*instance)->FindExport("", "relay");
-  ASSERT_NE(relay, nullptr);
-  for (std::string text :
-       {std::string("h\xc3\xa9llo \xf0\x9f\x8c\x8d"), std::string(), std::string(5000, 'x')}) {
-    Result<std::vector<Value>> echoed = CallExport(**instance, *relay, {Value::String(text)});
-    ASSERT_TRUE(echoed.ok()) << echoed.status().ToString();
-    EXPECT_EQ((*echoed)[0], Value::String(text));
+  LinkCache cache;
+  for (const char* how : {"walked", "replayed"}) {
+    SCOPED_TRACE(how);
+    Result<std::unique_ptr<ComponentInstance>> instance =
+        Instantiate(**component, *loader, host, engine::InstanceOptions{}, &cache);
+    ASSERT_TRUE(instance.ok()) << instance.status().ToString();
+    ExpectTheCompositionCrossesInstances(**instance);
   }
 }
 

@@ -53,12 +53,12 @@ int ServeImport(engine::Instance& caller, void* data, const uint64_t* args, uint
   if (!params.ok()) return caller.Fail(params.status().WithContext("arguments of " + b->where));
   HandleMapper from_guest = FromGuest(import.resources, *import.table);
   for (size_t i = 0; i < params->size(); ++i) {
-    Status mapped = MapHandles(*import.type.params[i].type, (*params)[i], from_guest);
+    Status mapped = MapHandles(*import.type->params[i].type, (*params)[i], from_guest);
     if (!mapped.ok()) return caller.Fail(mapped.WithContext("arguments of " + b->where));
   }
   Result<std::vector<abi::Value>> output = b->fn(import, *params);
   if (!output.ok()) return caller.Fail(output.status().WithContext(b->where));
-  std::vector<abi::TypePtr> result_types = import.type.ResultTypes();
+  std::vector<abi::TypePtr> result_types = import.type->ResultTypes();
   if (output->size() != result_types.size()) {
     return caller.Fail(InternalError(b->where + " returned " + std::to_string(output->size()) +
                                      " results, the function has " +
@@ -100,7 +100,7 @@ Result<HostImport> BindValueImport(const LoweredImport& import, ValueHost::Funct
   THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
                            import.plan
                                ? Result<abi::FunctionPlan>(*import.plan)
-                               : abi::FunctionPlan::Build(import.type, abi::Context::kLower));
+                               : abi::FunctionPlan::Build(*import.type, abi::Context::kLower));
   engine::FuncSig sig{plan.signature().ParamLetters(), plan.signature().ResultLetters()};
   std::string where = import.interface_name.empty() ? import.function
                                                     : import.interface_name + "#" + import.function;
@@ -119,19 +119,19 @@ Result<std::vector<abi::Value>> CallExport(ComponentInstance& instance, const Li
                                            std::vector<abi::Value> args) {
   const std::string where =
       e.interface_name.empty() ? e.function : e.interface_name + "#" + e.function;
-  if (args.size() != e.type.params.size()) {
-    return InvalidArgument(where + " takes " + std::to_string(e.type.params.size()) +
+  if (args.size() != e.type->params.size()) {
+    return InvalidArgument(where + " takes " + std::to_string(e.type->params.size()) +
                            " arguments, not " + std::to_string(args.size()));
   }
   ResourceTable& table = instance.resource_table();
   HandleMapper to_guest = ToGuest(e.resources, table);
   for (size_t i = 0; i < args.size(); ++i) {
-    THEATER_RETURN_IF_ERROR_WITH_CONTEXT(MapHandles(*e.type.params[i].type, args[i], to_guest),
+    THEATER_RETURN_IF_ERROR_WITH_CONTEXT(MapHandles(*e.type->params[i].type, args[i], to_guest),
                                          "arguments of " + where);
   }
   THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
                            e.plan ? Result<abi::FunctionPlan>(*e.plan)
-                                  : abi::FunctionPlan::Build(e.type, abi::Context::kLift));
+                                  : abi::FunctionPlan::Build(*e.type, abi::Context::kLift));
   LinkedMemory memory = e.memory;
   std::vector<uint64_t> flat_args;
   std::vector<uint64_t> flat_results(plan.signature().results.size());
@@ -142,7 +142,7 @@ Result<std::vector<abi::Value>> CallExport(ComponentInstance& instance, const Li
                                                 : Result<std::vector<abi::Value>>(status);
   if (results.ok()) {
     HandleMapper from_guest = FromGuest(e.resources, table);
-    std::vector<abi::TypePtr> result_types = e.type.ResultTypes();
+    std::vector<abi::TypePtr> result_types = e.type->ResultTypes();
     for (size_t i = 0; i < results->size() && status.ok(); ++i) {
       status = MapHandles(*result_types[i], (*results)[i], from_guest);
     }

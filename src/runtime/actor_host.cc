@@ -264,7 +264,7 @@ class HostResolver final : public engine::ImportResolver, public component::Valu
       return NotFound("no handler provides '" + import.interface_name + "." + import.function +
                       "'");
     }
-    ComponentImport own{import.interface_name, import.function, import.type};
+    ComponentImport own{import.interface_name, import.function, *import.type};
     THEATER_ASSIGN_OR_RETURN(ComponentHostFunction fn, family->interfaces->Resolve(own));
     // Decided once, like a typed binding's: permissions are fixed at spawn.
     Status denial =

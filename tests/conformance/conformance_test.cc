@@ -378,7 +378,7 @@ class ConformanceHost {
                   if (log == nullptr) return FailedPrecondition(call + " outside an export call");
                   Json entry = {{"call", call}, {"args", Json::array()}};
                   for (size_t i = 0; i < params.size(); ++i) {
-                    entry["args"].push_back(Encode(*import.type.params[i].type, params[i], res_));
+                    entry["args"].push_back(Encode(*import.type->params[i].type, params[i], res_));
                   }
                   std::vector<Value> results;
                   try {
@@ -386,7 +386,7 @@ class ConformanceHost {
                   } catch (const std::exception& e) {
                     return InvalidArgument(call + ": " + e.what());
                   }
-                  std::vector<abi::TypePtr> types = import.type.ResultTypes();
+                  std::vector<abi::TypePtr> types = import.type->ResultTypes();
                   entry["result"] =
                       results.empty() ? Json(nullptr) : Encode(*types[0], results[0], res_);
                   log->push_back(std::move(entry));
@@ -477,14 +477,14 @@ TEST(ConformanceTest, TheRuntimeAndJcoProduceTheSameTrace) {
       const LiftedExport* e = (*instance)->FindExport(call.substr(0, hash), call.substr(hash + 1));
       ASSERT_NE(e, nullptr) << "no export " << call;
       std::vector<abi::TypePtr> param_types;
-      for (const abi::Field& p : e->type.params) param_types.push_back(p.type);
+      for (const abi::Field& p : e->type->params) param_types.push_back(p.type);
       Result<std::vector<Value>> args = DecodeAll(param_types, expected.at("args"), res);
       ASSERT_TRUE(args.ok()) << args.status().ToString();
       conformance.log = &actual["imports"];
       Result<std::vector<Value>> results = CallExport(**instance, *e, std::move(*args));
       conformance.log = nullptr;
       ASSERT_TRUE(results.ok()) << call << ": " << results.status().ToString();
-      std::vector<abi::TypePtr> result_types = e->type.ResultTypes();
+      std::vector<abi::TypePtr> result_types = e->type->ResultTypes();
       actual["result"] =
           results->empty() ? Json(nullptr) : Encode(*result_types[0], (*results)[0], res);
     }
