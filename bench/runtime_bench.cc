@@ -20,8 +20,10 @@
 //   runtime_bench recover [--n N]           N idle durable actors, the runtime shut down and a new
 //                                           one started on the same home: seconds until every
 //                                           actor is recovered and has answered a message
-//   runtime_bench idle    [--n N]           keep N actors alive; resident memory per idle actor
-//                                           (bounds-check memory mode: guard pages cap the count)
+//   runtime_bench idle    [--n N] [--hibernate-ms M]
+//                                           keep N actors alive; resident memory per idle actor
+//                                           (bounds-check memory mode: guard pages cap the count),
+//                                           and, with M > 0, again once every actor hibernates
 //   runtime_bench calls   [--n N] [--actors A] [--no-chain]
 //                                           N handle-send calls spread over A actors; calls/s,
 //                                           with or without chain recording
@@ -89,15 +91,17 @@ struct Args {
   bool persist = false;         // spawn: save chains
   bool durable_actors = false;  // spawn: RuntimeOptions::durable_actors
   uint64_t warm_up_rounds = 3;  // churn
+  int64_t hibernate_ms = -1;    // RuntimeOptions::hibernate_after; -1: the default
 };
 
 [[noreturn]] void Usage(const char* why) {
-  std::fprintf(stderr,
-               "runtime_bench: %s\nusage: runtime_bench spawn|churn|idle|calls|durable|replay|recover|store "
-               "[--n N] [--actors A] [--workers W] [--chain-memory E] [--no-chain] [--durability "
-               "none|batched|strict] [--persist] [--durable-actors] "
-               "[--home DIR] [--wasm ACTOR.wasm] [--preempt-slice-us S] [--warm-up R]\n",
-               why);
+  std::fprintf(
+      stderr,
+      "runtime_bench: %s\nusage: runtime_bench spawn|churn|idle|calls|durable|replay|recover|store "
+      "[--n N] [--actors A] [--workers W] [--chain-memory E] [--no-chain] [--durability "
+      "none|batched|strict] [--persist] [--durable-actors] "
+      "[--home DIR] [--wasm ACTOR.wasm] [--preempt-slice-us S] [--warm-up R] [--hibernate-ms M]\n",
+      why);
   std::exit(2);
 }
 
@@ -135,6 +139,8 @@ Args Parse(int argc, char** argv) {
       a.durable_actors = true;
     } else if (flag == "--warm-up") {
       a.warm_up_rounds = std::stoull(value());
+    } else if (flag == "--hibernate-ms") {
+      a.hibernate_ms = std::stoll(value());
     } else {
       Usage(("unknown flag " + flag).c_str());
     }
@@ -399,6 +405,8 @@ int Main(int argc, char** argv) {
   }
   options.durable_actors = args.mode == "recover" || args.durable_actors;
   if (args.mode == "idle") options.engine.memory_mode = engine::MemoryMode::kBoundsChecks;
+  if (args.hibernate_ms >= 0)
+    options.hibernate_after = std::chrono::milliseconds(args.hibernate_ms);
 
   // The warm-up's actor is not durable: a recovery brings back only the measured ones.
   RuntimeOptions warm_up = options;
@@ -448,11 +456,37 @@ int Main(int argc, char** argv) {
     for (size_t i = 0; i < ids.size(); i += std::max<size_t>(1, ids.size() / 100)) {
       memory += runtime.Metrics(ids[i])->memory_bytes;
     }
+    // With hibernation on: once every actor sleeps, what they cost asleep.
+    double hibernated_kib = -1, hibernated_seconds = 0;
+    uint64_t image_bytes = 0;
+    if (options.hibernate_after.count() > 0) {
+      const auto wait_start = Clock::now();
+      const auto give_up = wait_start + 10 * options.hibernate_after + std::chrono::seconds(30);
+      size_t asleep = 0;
+      while (Clock::now() < give_up) {
+        asleep = 0;
+        image_bytes = 0;
+        for (const std::string& id : ids) {
+          Result<ActorMetrics> m = runtime.Metrics(id);
+          if (m.ok() && m->hibernated) {
+            ++asleep;
+            image_bytes += m->hibernated_bytes;
+          }
+        }
+        if (asleep == ids.size()) break;
+        std::this_thread::sleep_for(options.hibernate_after / 4);
+      }
+      hibernated_seconds = Seconds(Clock::now() - wait_start);
+      if (asleep == ids.size()) hibernated_kib = (ResidentBytes() - before) / 1024.0 / n;
+    }
     std::snprintf(line, sizeof line,
                   "{\"mode\":\"idle\",\"actors\":%llu,\"alive\":%zu,\"rss_delta_mib\":%.1f,"
-                  "\"kib_per_actor\":%.1f,\"spawn_seconds\":%.2f}",
+                  "\"kib_per_actor\":%.1f,\"spawn_seconds\":%.2f,"
+                  "\"kib_per_actor_hibernated\":%.1f,\"image_bytes_per_actor\":%.0f,"
+                  "\"hibernated_after_seconds\":%.2f}",
                   static_cast<unsigned long long>(n), runtime.List().size(),
-                  (after - before) / 1048576.0, (after - before) / 1024.0 / n, seconds);
+                  (after - before) / 1048576.0, (after - before) / 1024.0 / n, seconds,
+                  hibernated_kib, static_cast<double>(image_bytes) / n, hibernated_seconds);
   } else if (args.mode == "calls" || args.mode == "durable") {
     uint64_t n = args.n ? args.n : 200000;
     double ignored;

@@ -195,6 +195,13 @@ class Instance {
   // True after a trap, interrupt or cancellation: the instance must be discarded.
   bool poisoned() const { return poisoned_; }
 
+  // For an instance that sits idle: gives the pages of its own linear memory back to the kernel,
+  // keeping what they hold (the runs of bytes that are not zero) in a compact copy on the heap.
+  // The next Call, memory() or ExternExport puts them back first, so nothing else changes.
+  // Returns the bytes the copy takes (0 when there was nothing to give back). Not concurrently
+  // with anything else on the instance, like a call.
+  virtual Result<uint64_t> Hibernate() { return uint64_t{0}; }
+
   // Bytes of linear memory currently in use (pages × 64 KiB).
   uint64_t memory_size() { return memory().size(); }
 

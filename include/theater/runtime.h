@@ -75,6 +75,11 @@ struct ActorMetrics {
   uint64_t memory_peak_bytes = 0;
   uint64_t uptime_ms = 0;
   uint64_t events = 0;  // events in the chain
+  // Whether the actor is hibernating (RuntimeOptions::hibernate_after): its linear memory's
+  // pages are given back, what they held kept in `hibernated_bytes` of heap until its next call.
+  bool hibernated = false;
+  uint64_t hibernated_bytes = 0;
+  uint64_t hibernations = 0;  // times it has hibernated
   // Values the actor reported through theater:simple/runtime-ext `metric`.
   std::map<std::string, double> custom;
 };
@@ -178,6 +183,12 @@ struct RuntimeOptions {
   // running, so that Recover() on the next start brings them back. `theater server` sets it.
   // Off: shutdown records every actor as stopped and nothing is recovered.
   bool durable_actors = false;
+  // Hibernation: an actor that has run nothing for between one and two of these periods gives
+  // its linear memory's pages back to the kernel, keeping what they held (its bytes that are not
+  // zero) compactly on the heap; its next operation puts them back first, which the guest cannot
+  // tell (docs/runtime.md, "Hibernation"). An idle small actor then costs a few hundred bytes of
+  // guest memory instead of a few pages. Zero: never.
+  std::chrono::milliseconds hibernate_after{10'000};
 };
 
 // How many more actors fit, and what bounds it (TheaterRuntime::Capacity, `theater info`).

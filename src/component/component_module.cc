@@ -71,6 +71,16 @@ class ComponentActorInstance final : public engine::Instance {
 
   std::span<uint8_t> memory() override { return main_->memory(); }
   void* ExternExport(uint32_t) override { return nullptr; }
+  // Each core instance gives back the memory it owns (the main one's, in practice); a call
+  // reaches the others only through the main one, which puts its memory back first.
+  Result<uint64_t> Hibernate() override {
+    uint64_t kept = 0;
+    for (const auto& core : linked_->core_instances()) {
+      THEATER_ASSIGN_OR_RETURN(uint64_t bytes, core->Hibernate());
+      kept += bytes;
+    }
+    return kept;
+  }
 
  protected:
   int RunExport(uint32_t index, const uint64_t* args, uint64_t* results) override {

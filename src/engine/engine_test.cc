@@ -4,8 +4,12 @@
 // kind comes back as an error value and poisons only its instance; a runaway guest is stopped
 // within 50 ms of its deadline and the thread goes on serving other instances; memory growth is
 // capped; malformed modules are rejected with a message naming the problem.
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "common/bytes.h"
@@ -275,6 +279,70 @@ TEST(EngineTest, InstancesInSteadyStateChangeNoPageTables) {
   EXPECT_EQ(after.advises, before.advises);
   EXPECT_EQ(after.reused - before.reused, 100u);
 }
+
+// Pages of the `bytes` at `base` that are resident.
+size_t ResidentPages(const uint8_t* base, size_t bytes) {
+  std::vector<unsigned char> resident(bytes / 4096);
+  if (mincore(const_cast<uint8_t*>(base), bytes, resident.data()) != 0) return SIZE_MAX;
+  size_t n = 0;
+  for (unsigned char r : resident) n += r & 1;
+  return n;
+}
+
+// Hibernation: the memory's pages go back to the kernel, what they held is kept compactly, and
+// the next way into the instance (a call, or memory()) puts it back, in both memory modes.
+class HibernationTest : public ::testing::TestWithParam<MemoryMode> {};
+
+TEST_P(HibernationTest, PagesGoBackAndComeBackOnTheNextCall) {
+  auto module = LoadActor("bench_guest", GetParam());
+  ASSERT_NE(module, nullptr);
+  TableResolver resolver;
+  resolver.set_default(testing::TrappingImport);
+  auto instance = module->Instantiate(resolver, {});
+  ASSERT_TRUE(instance.ok()) << instance.status().ToString();
+  Instance& guest = **instance;
+  std::span<uint8_t> memory = guest.memory();
+  ASSERT_GE(memory.size(), 2 * 65536u);
+  // Beside what the module's own initialisation wrote: a run in one page, two bytes far apart
+  // in another (a zero gap between them longer than a run's header), a byte at the very end.
+  std::memset(&memory[70000], 0x5a, 300);
+  memory[100000] = 1;
+  memory[100500] = 2;
+  memory[memory.size() - 1] = 3;
+  const std::vector<uint8_t> before(memory.begin(), memory.end());
+  uint8_t* base = memory.data();
+  const size_t size = memory.size();
+  ASSERT_GT(ResidentPages(base, size), 3u);
+
+  Result<uint64_t> kept = guest.Hibernate();
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_GT(*kept, 300u);
+  EXPECT_LT(*kept, 3 * 4096u) << "the copy keeps the bytes that are not zero, not whole pages";
+  EXPECT_EQ(ResidentPages(base, size), 0u);
+  Result<uint64_t> again = guest.Hibernate();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0u) << "already hibernated: nothing more to give back";
+
+  uint64_t args[2] = {40, 2};
+  uint64_t result[1] = {0};
+  ASSERT_TRUE(guest.Call("add", args, result).ok());
+  EXPECT_EQ(result[0], 42u);
+  std::span<uint8_t> after = guest.memory();
+  ASSERT_EQ(after.size(), before.size());
+  EXPECT_TRUE(std::equal(after.begin(), after.end(), before.begin()));
+
+  // memory() alone wakes it too.
+  ASSERT_TRUE(guest.Hibernate().ok());
+  after = guest.memory();
+  EXPECT_TRUE(std::equal(after.begin(), after.end(), before.begin()));
+}
+
+INSTANTIATE_TEST_SUITE_P(MemoryModes, HibernationTest,
+                         ::testing::Values(MemoryMode::kGuardPages, MemoryMode::kBoundsChecks),
+                         [](const ::testing::TestParamInfo<MemoryMode>& info) {
+                           return info.param == MemoryMode::kGuardPages ? "GuardPages"
+                                                                        : "BoundsChecks";
+                         });
 
 }  // namespace
 }  // namespace theater::engine

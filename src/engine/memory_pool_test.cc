@@ -18,13 +18,6 @@ namespace {
 constexpr uint64_t kWasmPage = 65536;
 constexpr uint64_t kGuardReserve = 8ull << 30;
 
-bool AllZero(const uint8_t* p, uint64_t n) {
-  for (uint64_t i = 0; i < n; ++i) {
-    if (p[i] != 0) return false;
-  }
-  return true;
-}
-
 // Whether the page at `p` may be written, from /proc/self/maps (no fault needed to find out).
 bool Writable(const void* p) {
   FILE* maps = std::fopen("/proc/self/maps", "re");

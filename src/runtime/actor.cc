@@ -243,6 +243,8 @@ std::optional<Operation> Actor::TakeNextLocked() {
   Operation op = std::move(mailbox_.front());
   mailbox_.pop_front();
   running_ = true;
+  hibernated_ = false;  // the operation's first way into the instance puts its memory back
+  hibernated_bytes_ = 0;
   if (!starting) phase_ = ActorPhase::kProcessing;
   return op;
 }
@@ -717,6 +719,39 @@ void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::func
   if (finish_now) FinishStop();
 }
 
+void Actor::TryHibernate() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool quiet_since_last_sweep = calls_ == calls_at_last_sweep_;
+    calls_at_last_sweep_ = calls_;
+    if (!quiet_since_last_sweep || hibernated_ || running_ || phase_ != ActorPhase::kIdle ||
+        !mailbox_.empty() || began_stop_ || pause_requested_ || shutdown_request_ || !host_ ||
+        !host_->has_instance()) {
+      return;
+    }
+    running_ = true;  // claims the instance, as an operation does
+  }
+  Result<uint64_t> kept = host_->instance().Hibernate();
+  if (!kept.ok()) spdlog::warn("actor {}: hibernating: {}", config_.id, kept.status().ToString());
+  std::optional<Operation> next;
+  bool finish_stop = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (kept.ok() && *kept > 0) {
+      hibernated_ = true;
+      hibernated_bytes_ = *kept;
+      ++hibernations_;
+    }
+    // What arrived meanwhile (an operation, a stop, a pause) proceeds as after an operation.
+    EndTaskLocked(&next, &finish_stop);
+  }
+  if (finish_stop) {
+    FinishStop();
+  } else if (next) {
+    StartTask(std::move(*next));
+  }
+}
+
 void Actor::FinishStop() {
   std::vector<std::string> children = this->children();
   std::reverse(children.begin(), children.end());
@@ -795,6 +830,9 @@ ActorMetrics Actor::metrics() const {
     m.mailbox_peak = mailbox_peak_;
     m.memory_bytes = memory_bytes_;
     m.memory_peak_bytes = memory_peak_;
+    m.hibernated = hibernated_;
+    m.hibernated_bytes = hibernated_bytes_;
+    m.hibernations = hibernations_;
     m.custom = custom_metrics_;
   }
   m.uptime_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(

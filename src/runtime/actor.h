@@ -136,6 +136,12 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // `done` runs once the actor is stopped (immediately if it already is).
   void BeginStop(StopKind kind, std::optional<ChildEvent> report, std::function<void()> done);
 
+  // Asked by the runtime's hibernation sweep (RuntimeOptions::hibernate_after), once a period:
+  // an actor that is idle and has finished no operation since the last sweep hibernates its
+  // instance (engine::Instance::Hibernate). Meanwhile it counts as running, so operations sent
+  // to it queue, and a stop waits; they proceed as after any operation.
+  void TryHibernate();
+
   // ActorContext's output gate: `output` runs at once, or, in strict durability, is held until
   // the operation ends and its events are durable (ReleaseHeldOutputs).
   void ReleaseOutput(std::function<void()> output) override;
@@ -313,6 +319,11 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   uint64_t mailbox_peak_ = 0;
   uint64_t memory_bytes_ = 0;
   uint64_t memory_peak_ = 0;
+  // Hibernation: calls_ when the last sweep looked, and the state the sweep left.
+  uint64_t calls_at_last_sweep_ = 0;
+  bool hibernated_ = false;
+  uint64_t hibernated_bytes_ = 0;
+  uint64_t hibernations_ = 0;
   std::map<std::string, double> custom_metrics_;
 
   // Retention. Touched only by OnTaskDone while its operation still counts as running.

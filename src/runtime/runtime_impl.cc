@@ -190,6 +190,7 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
         " does not receive messages: it runs no message-server handler (it neither imports "
         "theater:simple/message-server-host nor exports theater:simple/message-server-client)");
   });
+  ScheduleHibernationSweep();
 }
 
 RuntimeImpl::~RuntimeImpl() {
@@ -1217,6 +1218,7 @@ void RuntimeImpl::ApplySupervision(const std::shared_ptr<Actor>& parent, const C
 
 Status RuntimeImpl::Shutdown() {
   if (shut_down_.exchange(true)) return Status();
+  StopHibernationSweeps();
   StopAllActors();
   if (store_) return store_->Flush();
   return Status();

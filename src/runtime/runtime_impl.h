@@ -281,6 +281,14 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // a replay finds when the runtime does not persist (ModuleBySha256).
   std::unordered_map<std::string, std::weak_ptr<const engine::Module>> modules_by_sha_;
   std::atomic<bool> shut_down_{false};
+
+  // Hibernation (hibernation.cc): a sweep each RuntimeOptions::hibernate_after, on the loader
+  // pool, until Shutdown() stops them.
+  void ScheduleHibernationSweep();
+  void HibernationSweep();
+  void StopHibernationSweeps();
+  std::mutex hibernation_mu_;  // orders scheduling against StopHibernationSweeps
+  Timers::TimerId hibernation_timer_ = 0;
   // Manifest texts kept in the store already (KeepManifestText), by SHA-256 hex.
   std::mutex kept_manifests_mu_;
   std::unordered_set<std::string> kept_manifests_;

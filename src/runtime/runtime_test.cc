@@ -38,6 +38,57 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
+// Hibernation (RuntimeOptions::hibernate_after): an idle actor gives its memory's pages back,
+// and its next call finds every byte of its memory as it was, without the guest telling.
+TEST_F(RuntimeTest, AnIdleActorHibernatesAndItsNextCallFindsItsMemoryAsItWas) {
+  RuntimeOptions options;
+  options.hibernate_after = 20ms;
+  Start(options);
+  std::string id = Spawn(ProbeManifest());
+  ASSERT_EQ(Response(Request(id, "guest-count")), "1");
+  const std::string sum = Response(Request(id, "guest-fill:300000"));
+  ASSERT_FALSE(sum.empty());
+
+  auto hibernated = [&] {
+    for (int i = 0; i < 500; ++i) {
+      Result<ActorMetrics> m = runtime_->Metrics(id);
+      if (m.ok() && m->hibernated) return *m;
+      std::this_thread::sleep_for(10ms);
+    }
+    return ActorMetrics{};
+  };
+  ActorMetrics asleep = hibernated();
+  ASSERT_TRUE(asleep.hibernated) << "not hibernated within 5 s";
+  EXPECT_GT(asleep.hibernated_bytes, 0u);
+  // The filled bytes are a third zeros, in runs: kept as runs, not as pages.
+  EXPECT_LT(asleep.hibernated_bytes, 300000u * 3 / 4);
+  EXPECT_GE(asleep.hibernations, 1u);
+
+  EXPECT_EQ(Response(Request(id, "guest-sum")), sum);
+  EXPECT_EQ(Response(Request(id, "guest-count")), "2");
+  EXPECT_EQ(Response(Request(id, "count")), "1");  // the host-held state, untouched
+
+  // Asleep again, it stops as any idle actor does.
+  asleep = hibernated();
+  ASSERT_TRUE(asleep.hibernated);
+  EXPECT_GE(asleep.hibernations, 2u);
+  EXPECT_TRUE(runtime_->Stop(id).ok());
+}
+
+// Zero turns hibernation off: nothing sleeps however long it idles.
+TEST_F(RuntimeTest, NoActorHibernatesWhenHibernationIsOff) {
+  RuntimeOptions options;
+  options.hibernate_after = 0ms;
+  Start(options);
+  std::string id = Spawn(ProbeManifest());
+  ASSERT_EQ(Response(Request(id, "guest-count")), "1");
+  std::this_thread::sleep_for(100ms);
+  Result<ActorMetrics> m = runtime_->Metrics(id);
+  ASSERT_TRUE(m.ok());
+  EXPECT_FALSE(m->hibernated);
+  EXPECT_EQ(m->hibernations, 0u);
+}
+
 TEST_F(RuntimeTest, SpawnRunsInitAndReturnsTheIdOnceReady) {
   std::string id = Spawn(ProbeManifest());
   ASSERT_TRUE(IsUuid(id)) << id;

@@ -27,6 +27,11 @@
  *   env:<name>          environment.get-var; the value or "none"
  *   log-flood:<n>:<len> logs <n> lines of <len> bytes; responds "ok"
  *   event-flood:<n>:<len> records <n> custom events of <len> bytes; responds "<accepted> <refused>"
+ *   guest-count         a counter kept only in the guest's memory (not the state), += 1; responds
+ *                       with it (what hibernation must give back)
+ *   guest-fill:<n>      fills <n> freshly allocated bytes with a pattern kept in the guest's
+ *                       memory; responds with their checksum
+ *   guest-sum           responds with the checksum of those bytes as they are now
  * init: a state of "fail-init" fails init, "trap-init" traps in it, and a JSON string
  * "spawn-in-init:<manifest>" spawns that child from init, "sleep-init:<ms>" sleeps that long in
  * init (timing.sleep) before it succeeds. Any other state becomes "0".
@@ -118,11 +123,38 @@ static theater_result_t init(theater_state_t* state, theater_string_t actor_id) 
 }
 THEATER_EXPORT_ACTOR_INIT(init)
 
+/* What lives only in the guest's linear memory (guest-count, guest-fill, guest-sum). */
+static uint64_t guest_calls;
+static uint8_t* guest_bytes;
+static size_t guest_bytes_len;
+
+static uint64_t guest_checksum(void) {
+  uint64_t sum = 1469598103934665603ull;
+  for (size_t i = 0; i < guest_bytes_len; i++) sum = (sum ^ guest_bytes[i]) * 1099511628211ull;
+  return sum;
+}
+
 static theater_result_t handle_request(theater_state_t* state, theater_string_t request_id,
                                        theater_bytes_t msg, theater_option_bytes_t* response) {
   (void)request_id;
   theater_string_t arg;
-  if (has_prefix(msg, "count", NULL)) {
+  if (has_prefix(msg, "guest-count", NULL)) {
+    respond_fmt(response, "%llu", (unsigned long long)++guest_calls);
+  } else if (has_prefix(msg, "guest-fill:", &arg)) {
+    char* text = theater_string_to_cstr(arg);
+    size_t n = (size_t)strtoull(text, NULL, 10);
+    free(text);
+    free(guest_bytes);
+    guest_bytes = (uint8_t*)malloc(n);
+    if (guest_bytes == NULL) return theater_err("guest-fill: out of memory");
+    guest_bytes_len = n;
+    /* Runs of zeros between runs of bytes: the shapes a hibernated image keeps compactly. */
+    for (size_t i = 0; i < n; i++)
+      guest_bytes[i] = (i / 97) % 3 == 0 ? 0 : (uint8_t)(i * 7 % 251 + 1);
+    respond_fmt(response, "%llu", (unsigned long long)guest_checksum());
+  } else if (has_prefix(msg, "guest-sum", NULL)) {
+    respond_fmt(response, "%llu", (unsigned long long)guest_checksum());
+  } else if (has_prefix(msg, "count", NULL)) {
     theater_string_t s = theater_state_str(state);
     size_t digits = 0;
     uint64_t n = leading_count(s, &digits) + 1;

@@ -17,11 +17,11 @@ constexpr uint32_t kMaxSlab = 64;   // ... doubling up to this
 // already the wanted size (guard-page mode), before settling for an adjustment.
 constexpr int kExactSearch = 8;
 
+}  // namespace
+
 bool AllZero(const uint8_t* p, size_t n) {
   return p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0;
 }
-
-}  // namespace
 
 MemoryPool& MemoryPool::Get() {
   static MemoryPool* pool = new MemoryPool();  // never destroyed: memories are freed during exit

@@ -35,6 +35,9 @@
 
 namespace theater::engine::rt {
 
+// Whether the `n` (> 0) bytes at `p` are all zero.
+bool AllZero(const uint8_t* p, size_t n);
+
 struct MemoryReservation {
   uint8_t* base = nullptr;
   uint64_t reserve = 0;     // bytes of address space at `base`
@@ -72,6 +75,10 @@ class MemoryPool {
   // Returns `r` to the pool (zeroed) or to the kernel. `used`: the bytes the memory had when it
   // was freed (its pages times 64 KiB); nothing past them was touched.
   void Release(const MemoryReservation& r, uint64_t used);
+
+  // Gives the pages of `bytes` at `at`, part of a memory in use, back to the kernel (they read
+  // as zero afterwards): a hibernating instance's (memory_image.h).
+  void Trim(uint8_t* at, uint64_t bytes) { Advise(at, bytes); }
 
   MemoryPoolCounters counters() const;
   // Ranges kept for reuse right now.

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <openssl/sha.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -13,6 +14,7 @@
 
 #include "common/bytes.h"
 #include "engine/compile/module_compiler.h"
+#include "engine/wasm2c/memory_image.h"
 #include "engine/wasm2c/runtime.h"
 #include "engine/wasm2c/shim_abi.h"
 #include "engine/watchdog.h"
@@ -47,6 +49,7 @@ class Wasm2cInstance final : public Instance {
               const CallOptions& options) override;
   std::span<uint8_t> memory() override;
   void* ExternExport(uint32_t index) override;
+  Result<uint64_t> Hibernate() override;
 
   const HostBinding& binding(uint32_t index) const { return bindings_[index]; }
   static Wasm2cInstance* FromHostContext(void* host_ctx) {
@@ -71,8 +74,16 @@ class Wasm2cInstance final : public Instance {
   HostContext host_context_{&host_context_, this};
   void* storage_ = nullptr;
   bool instantiated_ = false;
+  // Puts a hibernated memory back; every way into the instance calls it first.
+  void WakeIfHibernated() {
+    if (image_) [[unlikely]]
+      Wake();
+  }
+  void Wake();
+
   uint32_t max_pages_;
   std::vector<HostBinding> bindings_;
+  std::unique_ptr<rt::MemoryImage> image_;  // while hibernated: what the memory held
 };
 
 class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wasm2cModule> {
@@ -88,6 +99,7 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
       const auto& d = desc->imports[i];
       imports_.push_back(
           {d.module, d.name, {d.params, d.results}, static_cast<ExternKind>(d.kind)});
+      if (imports_.back().kind == ExternKind::kMemory) imports_memory_ = true;
     }
     for (uint32_t i = 0; i < desc->n_exports; ++i) {
       const auto& d = desc->exports[i];
@@ -126,6 +138,26 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
 
   const theater_module_desc* desc() const { return desc_; }
 
+  // Whether the module imports its memory (then another instance owns it).
+  bool imports_memory() const { return imports_memory_; }
+  // What hibernated images of this module's instances are taken against (memory_image.h): the
+  // memory of its first instance right after instantiation. Null until then.
+  std::shared_ptr<const rt::MemoryBaseline> baseline() const {
+    std::lock_guard<std::mutex> lock(baseline_mu_);
+    return baseline_;
+  }
+  // Called after every instantiation; the first one's memory becomes the baseline.
+  void OfferBaseline(const uint8_t* memory, uint64_t bytes) const {
+    if (baseline_offered_.load(std::memory_order_relaxed) ||
+        baseline_offered_.exchange(true, std::memory_order_relaxed)) {
+      return;
+    }
+    auto baseline =
+        std::make_shared<const rt::MemoryBaseline>(rt::MemoryBaseline::Copy(memory, bytes));
+    std::lock_guard<std::mutex> lock(baseline_mu_);
+    baseline_ = std::move(baseline);
+  }
+
  private:
   std::string name_;
   std::string sha256_;
@@ -135,6 +167,10 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
   std::vector<ExportInfo> exports_;
   std::vector<ExternExportInfo> extern_exports_;
   std::map<std::string, uint32_t, std::less<>> export_index_;
+  bool imports_memory_ = false;
+  mutable std::atomic<bool> baseline_offered_{false};
+  mutable std::mutex baseline_mu_;
+  mutable std::shared_ptr<const rt::MemoryBaseline> baseline_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -211,6 +247,10 @@ Status Wasm2cInstance::Instantiate(ImportResolver& resolver,
     return TrapError(std::string("trap during initialisation: ") +
                      wasm_rt_strerror(static_cast<wasm_rt_trap_t>(code)));
   }
+  if (desc_->memory && !module_->imports_memory()) {
+    const wasm_rt_memory_t* mem = desc_->memory(storage_);
+    module_->OfferBaseline(mem->data, mem->size);
+  }
   return Status();
 }
 
@@ -224,28 +264,50 @@ Wasm2cInstance::~Wasm2cInstance() {
   }
 }
 
+Result<uint64_t> Wasm2cInstance::Hibernate() {
+  // A memory imported from another instance is that instance's to give back.
+  if (image_ || !instantiated_ || poisoned_ || !desc_->memory || module_->imports_memory()) {
+    return uint64_t{0};
+  }
+  wasm_rt_memory_t* mem = desc_->memory(storage_);
+  if (mem->data == nullptr || mem->size == 0) return uint64_t{0};
+  image_ = std::make_unique<rt::MemoryImage>(
+      rt::MemoryImage::Capture(mem->data, mem->size, module_->baseline()));
+  return image_->size_bytes();
+}
+
+void Wasm2cInstance::Wake() {
+  wasm_rt_memory_t* mem = desc_->memory(storage_);
+  image_->Restore(mem->data);
+  image_.reset();
+}
+
 const Module& Wasm2cInstance::module() const {
   return *module_;
 }
 
 std::span<uint8_t> Wasm2cInstance::memory() {
+  WakeIfHibernated();
   if (!desc_->memory) return {};
   wasm_rt_memory_t* mem = desc_->memory(storage_);
   return {mem->data, mem->size};
 }
 
 void* Wasm2cInstance::ExternExport(uint32_t index) {
+  WakeIfHibernated();  // the object may be a memory someone is about to read
   if (index >= desc_->n_extern_exports) return nullptr;
   return desc_->extern_exports[index].get(storage_);
 }
 
 int Wasm2cInstance::RunExport(uint32_t index, const uint64_t* args, uint64_t* results) {
+  WakeIfHibernated();
   return rt::RunGuest(desc_->exports[index].fn, storage_, args, results);
 }
 
 Status Wasm2cInstance::Call(uint32_t index, std::span<const uint64_t> args,
                             std::span<uint64_t> results, const CallOptions& options) {
   if (index >= desc_->n_exports) return InvalidArgument("export index out of range");
+  WakeIfHibernated();
   const theater_export_desc& e = desc_->exports[index];
   if (args.size() != std::strlen(e.params) || results.size() < std::strlen(e.results)) {
     return InvalidArgument(std::string("wrong number of arguments or results for export '") +
