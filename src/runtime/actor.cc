@@ -157,8 +157,7 @@ void Actor::Begin(bool resume, std::function<void(Status)> ready) {
     starting_handler_ = {};
     Operation op;
     op.kind = resume ? Operation::Kind::kStart : Operation::Kind::kInit;
-    mailbox_.push_front(std::move(op));
-    next = TakeNextLocked();
+    next = AdmitLocked(std::move(op), /*at_front=*/true);
   }
   if (next) StartTask(std::move(*next));
 }
@@ -231,22 +230,39 @@ void Actor::RestoreHandlers() {
   }
 }
 
-std::optional<Operation> Actor::TakeNextLocked() {
-  if (running_ || mailbox_.empty()) return std::nullopt;
-  bool starting = phase_ == ActorPhase::kStarting;
-  if (starting) {
-    // Only the init (or start) operation runs before the actor is ready.
-    if (mailbox_.front().kind == Operation::Kind::kCall) return std::nullopt;
-  } else if (phase_ != ActorPhase::kIdle) {
-    return std::nullopt;
-  }
-  Operation op = std::move(mailbox_.front());
-  mailbox_.pop_front();
+bool Actor::CanStartLocked(Operation::Kind kind) const {
+  if (running_) return false;
+  // Only the init (or start) operation runs before the actor is ready.
+  if (phase_ == ActorPhase::kStarting) return kind != Operation::Kind::kCall;
+  return phase_ == ActorPhase::kIdle;
+}
+
+void Actor::MarkRunningLocked() {
   running_ = true;
   hibernated_ = false;  // the operation's first way into the instance puts its memory back
   hibernated_bytes_ = 0;
-  if (!starting) phase_ = ActorPhase::kProcessing;
+  if (phase_ != ActorPhase::kStarting) phase_ = ActorPhase::kProcessing;
+}
+
+std::optional<Operation> Actor::TakeNextLocked() {
+  if (mailbox_.empty() || !CanStartLocked(mailbox_.front().kind)) return std::nullopt;
+  Operation op = std::move(mailbox_.front());
+  mailbox_.pop_front();
+  MarkRunningLocked();
   return op;
+}
+
+std::optional<Operation> Actor::AdmitLocked(Operation op, bool at_front) {
+  if (mailbox_.empty() && CanStartLocked(op.kind)) {
+    MarkRunningLocked();
+    return op;
+  }
+  if (at_front) {
+    mailbox_.push_front(std::move(op));
+  } else {
+    mailbox_.push_back(std::move(op));
+  }
+  return TakeNextLocked();
 }
 
 Status Actor::Enqueue(Operation op) {
@@ -261,9 +277,9 @@ Status Actor::Enqueue(Operation op) {
       return ResourceExhausted("mailbox of actor " + config_.id + " is full (" +
                                std::to_string(mailbox_capacity_) + " operations)");
     }
-    mailbox_.push_back(std::move(op));
-    mailbox_peak_ = std::max<uint64_t>(mailbox_peak_, mailbox_.size());
-    next = TakeNextLocked();
+    // Counted as queued even when it starts at once: the depth it would have had.
+    mailbox_peak_ = std::max<uint64_t>(mailbox_peak_, mailbox_.size() + 1);
+    next = AdmitLocked(std::move(op), /*at_front=*/false);
   }
   if (next) StartTask(std::move(*next));
   return Status();
@@ -710,8 +726,10 @@ void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::func
       stop_kind_ = StopKind::kForce;  // escalate a graceful stop in progress
     }
     if (kind == StopKind::kForce && running_ && current_) current_->Cancel();
-    for (Operation& op : mailbox_) refused.push_back(std::move(op));
-    mailbox_.clear();
+    while (!mailbox_.empty()) {
+      refused.push_back(std::move(mailbox_.front()));
+      mailbox_.pop_front();
+    }
   }
   for (Operation& op : refused) {
     if (op.reply) op.reply(FailedPrecondition("actor " + config_.id + " is shutting down"));
@@ -925,7 +943,9 @@ void Actor::SetCustomMetric(const std::string& name, double value) {
 bool Actor::AdmitRestart() {
   std::lock_guard<std::mutex> lock(mu_);
   auto now = std::chrono::steady_clock::now();
-  while (!restarts_.empty() && now - restarts_.front() > supervision_.period) restarts_.pop_front();
+  auto expired = std::find_if(restarts_.begin(), restarts_.end(),
+                              [&](auto at) { return now - at <= supervision_.period; });
+  restarts_.erase(restarts_.begin(), expired);
   if (restarts_.size() >= supervision_.max_restarts) return false;
   restarts_.push_back(now);
   return true;

@@ -24,7 +24,6 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -33,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ring_queue.h"
 #include "runtime/actor_host.h"
 #include "runtime/handler.h"
 #include "theater/host_api.h"
@@ -223,6 +223,15 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   void RestoreHandlers();
   // The next operation to run, moving the phase to Processing; nullopt when nothing may run now.
   std::optional<Operation> TakeNextLocked();
+  // Whether an operation of `kind` may start now (nothing running, and the actor idle, or
+  // starting and `kind` its init or start).
+  bool CanStartLocked(Operation::Kind kind) const;
+  // Marks the actor busy with an operation it has taken.
+  void MarkRunningLocked();
+  // `op`, to run now when nothing is queued before it and it can start; else queued (at the
+  // front for init or start) and whatever can run next instead. The mailbox then holds nothing
+  // for an operation that starts at once.
+  std::optional<Operation> AdmitLocked(Operation op, bool at_front);
   void StartTask(Operation op);
   // Runs the operation (its params are consumed).
   Result<std::vector<abi::Value>> Execute(Operation& op);
@@ -294,7 +303,7 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   bool began_stop_ = false;
   // The running task's call: set when it starts, cleared before it is freed (ForgetFinishedCall).
   engine::GuestCall* current_ = nullptr;
-  std::deque<Operation> mailbox_;
+  RingQueue<Operation> mailbox_;  // holds no memory while empty (most actors, most of the time)
   // Messages the running operation sent while outputs are gated (ReleaseOutput), under mu_.
   std::vector<std::function<void()>> held_outputs_;
   size_t mailbox_capacity_;
@@ -308,7 +317,7 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   std::vector<std::string> children_;
   std::function<void(const ChildEvent&)> child_listener_;
   SupervisionPolicy supervision_;
-  std::deque<std::chrono::steady_clock::time_point> restarts_;
+  std::vector<std::chrono::steady_clock::time_point> restarts_;  // oldest first
 
   // Metrics (guarded by mu_).
   uint64_t calls_ = 0;
