@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -119,6 +120,12 @@ struct Manifest {
 // refused: a manifest from a server must not name files on this machine).
 Result<Manifest> ParseManifest(std::string_view toml, std::filesystem::path base_dir,
                                std::string source_name, std::string base_url = {});
+// ParseManifest(), without the copy: the parse the runtime remembers for this text (and base),
+// shared by everyone who parses it (every spawn of one manifest).
+Result<std::shared_ptr<const Manifest>> ParseManifestShared(std::string_view toml,
+                                                            std::filesystem::path base_dir,
+                                                            std::string source_name,
+                                                            std::string base_url = {});
 
 // Reads and parses a manifest file; references resolve against the file's own directory (made
 // absolute), and messages name the path as given.
@@ -139,7 +146,9 @@ std::optional<nlohmann::json> MergeInitState(const std::optional<nlohmann::json>
 
 // A manifest together with the initial state it was rendered against.
 struct ManifestWithState {
-  Manifest manifest;
+  // Shared: every load of the same text (and base) gets the one parse (ParseManifestShared);
+  // copy it to change it.
+  std::shared_ptr<const Manifest> manifest;
   // The actor's initial state: the init_state file's bytes unchanged when there is no override,
   // otherwise MergeInitState(init_state, override) serialised as compact JSON; nullopt when
   // there is neither.

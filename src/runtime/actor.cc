@@ -38,7 +38,7 @@ using abi::Value;
 Actor::Actor(RuntimeImpl& runtime, Config config)
     : runtime_(runtime),
       config_(std::move(config)),
-      mailbox_capacity_(config_.manifest.limits.mailbox_capacity) {}
+      mailbox_capacity_(config_.manifest->limits.mailbox_capacity) {}
 
 Actor::~Actor() = default;
 
@@ -73,10 +73,10 @@ Result<std::unique_ptr<ActorHost>> Actor::NewHost(std::shared_ptr<const engine::
       return set_up.WithContext("setting up handler '" + std::string(handler->name()) + "'");
     }
   }
-  const ManifestLimits& limits = config_.manifest.limits;
+  const ManifestLimits& limits = config_.manifest->limits;
   ActorHostOptions options;
   options.actor_id = config_.id;
-  options.name = config_.manifest.name;
+  options.name = config_.manifest->name;
   options.initial_state = std::move(state);
   options.permissions = config_.permissions;
   options.context = this;
@@ -105,7 +105,7 @@ Status Actor::SleepOn(ActorHost& host, std::chrono::nanoseconds wait) {
   if (wait <= std::chrono::nanoseconds::zero()) return Status::Ok();
   if (!host.has_instance()) return WaitWhileInstantiating();
   // Refused at once rather than cut off by the deadline, so the guest learns why.
-  const std::chrono::milliseconds call_deadline(config_.manifest.limits.call_deadline_ms);
+  const std::chrono::milliseconds call_deadline(config_.manifest->limits.call_deadline_ms);
   if (wait >= call_deadline) {
     return FailedPrecondition(
         "a wait of " +
@@ -329,7 +329,7 @@ bool Actor::Notify(std::string_view interface_name, std::string_view function,
 }
 
 void Actor::StartTask(Operation op) {
-  const ManifestLimits& limits = config_.manifest.limits;
+  const ManifestLimits& limits = config_.manifest->limits;
   engine::CallOptions options;
   bool starting = op.kind != Operation::Kind::kCall;
   if (op.kind == Operation::Kind::kUpdate) {
@@ -580,7 +580,7 @@ void Actor::EndTaskLocked(std::optional<Operation>* next, bool* finish_stop) {
 }
 
 void Actor::ApplyRetention() {
-  const ManifestLimits& limits = config_.manifest.limits;
+  const ManifestLimits& limits = config_.manifest->limits;
   if (!limits.chain_retention_events && !limits.chain_retention_bytes) return;
   chain::EventChain& chain = *config_.chain;
   uint64_t events = chain.size() - snapshot_index_;
@@ -863,7 +863,7 @@ ActorMetrics Actor::metrics() const {
 ActorSummary Actor::summary() const {
   ActorSummary s;
   s.id = config_.id;
-  s.name = config_.manifest.name;
+  s.name = config_.manifest->name;
   {
     std::lock_guard<std::mutex> lock(mu_);
     s.phase = phase_;

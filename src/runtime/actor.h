@@ -83,7 +83,7 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   struct Config {
     std::string id;
     SpawnRequest origin;  // what it was spawned from (for restarts)
-    Manifest manifest;
+    std::shared_ptr<const Manifest> manifest;  // shared by the actors spawned from one text
     std::optional<std::string> parent_id;
     std::shared_ptr<const EffectivePermissions> permissions;
     std::shared_ptr<chain::EventChain> chain;
@@ -149,8 +149,8 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
 
   // --- Info: answered from the last committed snapshot. ---
   const std::string& id() const override { return config_.id; }
-  const std::string& name() const override { return config_.manifest.name; }
-  const Manifest& manifest() const override { return config_.manifest; }
+  const std::string& name() const override { return config_.manifest->name; }
+  const Manifest& manifest() const override { return *config_.manifest; }
   const SpawnRequest& origin() const { return config_.origin; }
   const std::optional<std::string>& parent_id() const { return config_.parent_id; }
   const EffectivePermissions& permissions() const override { return *config_.permissions; }

@@ -522,19 +522,26 @@ Result<std::shared_ptr<const TemplateProbe>> ProbeTemplateMemoized(std::string_v
 
 }  // namespace
 
-Result<Manifest> ParseManifest(std::string_view toml_text, fs::path base_dir,
-                               std::string source_name, std::string base_url) {
+Result<std::shared_ptr<const Manifest>> ParseManifestShared(std::string_view toml_text,
+                                                            fs::path base_dir,
+                                                            std::string source_name,
+                                                            std::string base_url) {
   static BoundedMemo<Manifest> memo(kMemoEntries, kMemoBytes);
   if (toml_text.size() > limits::kMaxManifestBytes) {
     return CheckManifestText(toml_text, source_name);  // refused before it is copied into a key
   }
   std::string key = MemoKey({toml_text, base_dir.native(), source_name, base_url});
-  THEATER_ASSIGN_OR_RETURN(
-      std::shared_ptr<const Manifest> manifest,
-      memo.FindOrCompute(std::move(key), ManifestWeight(toml_text), [&] {
-        return ParseManifestText(toml_text, std::move(base_dir), std::move(source_name),
-                                 std::move(base_url));
-      }));
+  return memo.FindOrCompute(std::move(key), ManifestWeight(toml_text), [&] {
+    return ParseManifestText(toml_text, std::move(base_dir), std::move(source_name),
+                             std::move(base_url));
+  });
+}
+
+Result<Manifest> ParseManifest(std::string_view toml_text, fs::path base_dir,
+                               std::string source_name, std::string base_url) {
+  THEATER_ASSIGN_OR_RETURN(std::shared_ptr<const Manifest> manifest,
+                           ParseManifestShared(toml_text, std::move(base_dir),
+                                               std::move(source_name), std::move(base_url)));
   return *manifest;
 }
 
@@ -628,8 +635,13 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
                              RenderTemplate(*parsed, *state, source_name, &template_warnings));
     text = rendered;
   }
-  THEATER_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(text, base_dir, source_name, base_url));
-  for (std::string& w : template_warnings) manifest.warnings.push_back(std::move(w));
+  THEATER_ASSIGN_OR_RETURN(std::shared_ptr<const Manifest> manifest,
+                           ParseManifestShared(text, base_dir, source_name, base_url));
+  if (!template_warnings.empty()) {
+    auto warned = std::make_shared<Manifest>(*manifest);
+    for (std::string& w : template_warnings) warned->warnings.push_back(std::move(w));
+    manifest = std::move(warned);
+  }
 
   ManifestWithState out;
   out.manifest = std::move(manifest);

@@ -466,8 +466,8 @@ TEST(ManifestTest, ManifestFromAStoreResolvesRelativeReferencesInThatStore) {
   Result<ManifestWithState> loaded =
       LoadManifestWithStateFromStore(store + "/app/manifest.toml", std::nullopt, reader);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
-  EXPECT_EQ(loaded->manifest.component, store + "/app.wasm");
-  EXPECT_EQ(loaded->manifest.component_kind, ReferenceKind::kStore);
+  EXPECT_EQ(loaded->manifest->component, store + "/app.wasm");
+  EXPECT_EQ(loaded->manifest->component_kind, ReferenceKind::kStore);
   ASSERT_TRUE(loaded->state.has_value());
   EXPECT_EQ(std::string(loaded->state->begin(), loaded->state->end()), "{\"greeting\": \"hi\"}");
   // A local path in a stored manifest is refused, as in a fetched one.
@@ -549,12 +549,12 @@ max_sleep_duration = {{timing.max}}
 )");
   Result<ManifestWithState> m = LoadManifestWithState(path, std::nullopt);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
-  EXPECT_EQ(m->manifest.name, "api");
-  EXPECT_EQ(m->manifest.component, (dir.path() / "api.wasm").string());
-  EXPECT_EQ(m->manifest.description, "h1");
-  ASSERT_EQ(m->manifest.handlers.size(), 1u);
-  EXPECT_EQ(m->manifest.handlers[0].config["max_sleep_duration"], 5000);
-  EXPECT_THAT(m->manifest.warnings, ::testing::IsEmpty());
+  EXPECT_EQ(m->manifest->name, "api");
+  EXPECT_EQ(m->manifest->component, (dir.path() / "api.wasm").string());
+  EXPECT_EQ(m->manifest->description, "h1");
+  ASSERT_EQ(m->manifest->handlers.size(), 1u);
+  EXPECT_EQ(m->manifest->handlers[0].config["max_sleep_duration"], 5000);
+  EXPECT_THAT(m->manifest->warnings, ::testing::IsEmpty());
   // Without an override the state is the file's bytes, unchanged.
   EXPECT_THAT(StateText(*m), HasSubstr("\"servers\": [{\"hostname\": \"h0\"}"));
 }
@@ -567,11 +567,11 @@ TEST(ManifestTemplateTest, AnInitStateFileThatChangedIsReadAgain) {
   dir.Write("init.json", R"({"svc": "first"})");
   Result<ManifestWithState> m = LoadManifestWithState(path, std::nullopt);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
-  EXPECT_EQ(m->manifest.name, "first");
+  EXPECT_EQ(m->manifest->name, "first");
   dir.Write("init.json", R"({"svc": "second"})");
   m = LoadManifestWithState(path, std::nullopt);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
-  EXPECT_EQ(m->manifest.name, "second");
+  EXPECT_EQ(m->manifest->name, "second");
   EXPECT_EQ(StateText(*m), R"({"svc": "second"})");
 }
 
@@ -585,8 +585,8 @@ init_state = "init.json"
 )");
   Result<ManifestWithState> m = LoadManifestWithState(path, json({{"svc", "override"}}));
   ASSERT_TRUE(m.ok()) << m.status().ToString();
-  EXPECT_EQ(m->manifest.name, "override");
-  EXPECT_EQ(m->manifest.version, "0.0.1");
+  EXPECT_EQ(m->manifest->name, "override");
+  EXPECT_EQ(m->manifest->version, "0.0.1");
   EXPECT_EQ(json::parse(StateText(*m)), json({{"svc", "override"}, {"keep", 1}}));
 }
 
@@ -599,7 +599,7 @@ description = '{{quote}}'
 )",
                              "/actors/x", "m.toml", json({{"quote", "say \"hi\" & <b>"}}));
   ASSERT_TRUE(m.ok()) << m.status().ToString();
-  EXPECT_EQ(m->manifest.description, "say \"hi\" & <b>") << "no HTML escaping";
+  EXPECT_EQ(m->manifest->description, "say \"hi\" & <b>") << "no HTML escaping";
   EXPECT_EQ(StateText(*m), R"({"quote":"say \"hi\" & <b>"})");
 }
 
@@ -608,9 +608,9 @@ TEST(ManifestTemplateTest, MissingVariableWarnsWithPosition) {
       "name = \"x\"\nversion = \"1\"\ncomponent = \"a.wasm\"\ndescription = \"[{{nope.x}}]\"\n",
       "/actors/x", "m.toml", json::object());
   ASSERT_TRUE(m.ok()) << m.status().ToString();
-  EXPECT_EQ(m->manifest.description, "[]");
-  ASSERT_EQ(m->manifest.warnings.size(), 1u);
-  EXPECT_EQ(m->manifest.warnings[0],
+  EXPECT_EQ(m->manifest->description, "[]");
+  ASSERT_EQ(m->manifest->warnings.size(), 1u);
+  EXPECT_EQ(m->manifest->warnings[0],
             "m.toml:4:17: template variable 'nope.x' not found in the initial state (inserted as "
             "empty)");
 }
@@ -619,11 +619,11 @@ TEST(ManifestTemplateTest, NoSubstitutionWithoutObjectState) {
   const std::string text = std::string(kMinimal) + "description = \"{{x}} {{unterminated\"\n";
   Result<ManifestWithState> none = ParseManifestWithState(text, "/a", "m.toml", std::nullopt);
   ASSERT_TRUE(none.ok()) << none.status().ToString();
-  EXPECT_EQ(none->manifest.description, "{{x}} {{unterminated");
+  EXPECT_EQ(none->manifest->description, "{{x}} {{unterminated");
   EXPECT_FALSE(none->state.has_value());
   Result<ManifestWithState> array = ParseManifestWithState(text, "/a", "m.toml", json({1, 2}));
   ASSERT_TRUE(array.ok()) << array.status().ToString();
-  EXPECT_EQ(array->manifest.description, "{{x}} {{unterminated");
+  EXPECT_EQ(array->manifest->description, "{{x}} {{unterminated");
   EXPECT_EQ(StateText(*array), "[1,2]");
 }
 

@@ -467,17 +467,21 @@ RecoveredActor RuntimeImpl::RecoverOne(const chain::ActorRecord& record, Recover
     std::lock_guard<std::mutex> lock(cache.mu);
     cache.manifests.emplace(recovery->manifest_sha256, text);
   }
-  Result<Manifest> manifest =
-      ParseManifest(*text, recovery->base_dir, recovery->source_name, recovery->base_url);
-  if (!manifest.ok()) return failed(manifest.status().WithContext("parsing its manifest again"));
+  // Shared by the actors recovered from one text, as by those spawned from one.
+  Result<std::shared_ptr<const Manifest>> parsed =
+      ParseManifestShared(*text, recovery->base_dir, recovery->source_name, recovery->base_url);
+  if (!parsed.ok()) return failed(parsed.status().WithContext("parsing its manifest again"));
+  std::shared_ptr<const Manifest> manifest = std::move(parsed).value();
   out.name = manifest->name;
 
   std::shared_ptr<Actor> parent;
   if (record.parent_id) {
     parent = Find(*record.parent_id);
     if (!parent) return failed(NotFound("its parent " + *record.parent_id + " is not running"));
-    Status capped = CapLimits(manifest->limits, parent->manifest().limits);
+    auto capped_manifest = std::make_shared<Manifest>(*manifest);
+    Status capped = CapLimits(capped_manifest->limits, parent->manifest().limits);
     if (!capped.ok()) return failed(capped);
+    manifest = std::move(capped_manifest);
   }
   Result<std::shared_ptr<const EffectivePermissions>> permissions =
       PermissionsFor(*manifest, parent.get());
@@ -512,9 +516,9 @@ RecoveredActor RuntimeImpl::RecoverOne(const chain::ActorRecord& record, Recover
     if (!once->exchange(true)) started->set_value(std::move(r));
   };
   std::future<Result<std::string>> outcome = started->get_future();
-  LaunchActor(std::move(request), std::move(parent), std::move(manifest).value(),
-              std::move(initial), std::move(module).value(), std::move(permissions).value(),
-              nullptr, &continuation, done, done);
+  LaunchActor(std::move(request), std::move(parent), std::move(manifest), std::move(initial),
+              std::move(module).value(), std::move(permissions).value(), nullptr, &continuation,
+              done, done);
   Result<std::string> launched = outcome.get();
   if (!launched.ok()) return failed(launched.status());
   if (record.status != "running") {

@@ -605,12 +605,20 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
     done(loaded.status());
     return;
   }
-  Manifest& manifest = loaded->manifest;
-  for (const std::string& warning : manifest.warnings) spdlog::warn("{}", warning);
+  // Shared by every spawn of the same text; a spawn that changes it gets a copy of its own.
+  std::shared_ptr<const Manifest> manifest = std::move(loaded->manifest);
+  auto own = [&manifest]() -> Manifest& {
+    auto copy = std::make_shared<Manifest>(*manifest);
+    Manifest& changed = *copy;
+    manifest = std::move(copy);
+    return changed;
+  };
+  for (const std::string& warning : manifest->warnings) spdlog::warn("{}", warning);
   if (parent) {
-    Status capped = CapLimitsAtParent(manifest.limits, parent->manifest().limits);
+    Manifest& capped_manifest = own();
+    Status capped = CapLimitsAtParent(capped_manifest.limits, parent->manifest().limits);
     if (!capped.ok()) {
-      done(capped.WithContext(manifest.source_name));
+      done(capped.WithContext(manifest->source_name));
       return;
     }
   }
@@ -622,24 +630,24 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
   }
 
   Result<std::shared_ptr<const EffectivePermissions>> permissions =
-      PermissionsFor(manifest, parent.get());
+      PermissionsFor(*manifest, parent.get());
   if (!permissions.ok()) {
     done(permissions.status());
     return;
   }
 
-  if (files && manifest.component_kind == ReferenceKind::kFile) {
-    Result<std::string> admitted = files(manifest.component, "component");
+  if (files && manifest->component_kind == ReferenceKind::kFile) {
+    Result<std::string> admitted = files(manifest->component, "component");
     if (!admitted.ok()) {
-      done(admitted.status().WithContext(manifest.source_name));
+      done(admitted.status().WithContext(manifest->source_name));
       return;
     }
-    manifest.component = std::move(*admitted);
+    own().component = std::move(*admitted);
   }
   Result<std::shared_ptr<const engine::Module>> module =
-      LoadComponent(manifest.component, manifest.component_kind, store_reader);
+      LoadComponent(manifest->component, manifest->component_kind, store_reader);
   if (!module.ok()) {
-    done(module.status().WithContext(manifest.source_name));
+    done(module.status().WithContext(manifest->source_name));
     return;
   }
 
@@ -671,7 +679,7 @@ Result<std::shared_ptr<const EffectivePermissions>> RuntimeImpl::PermissionsFor(
 }
 
 void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> parent,
-                              Manifest manifest, StateBytes state,
+                              std::shared_ptr<const Manifest> manifest, StateBytes state,
                               std::shared_ptr<const engine::Module> module,
                               std::shared_ptr<const EffectivePermissions> permissions,
                               std::shared_ptr<chain::EventChain> chain,
@@ -683,10 +691,10 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
     return;
   }
   // A recovered actor's chain is saved by definition (only such actors are recovered).
-  bool persist = options_.persist &&
-                 (recovery != nullptr ||
-                  manifest.save_chain.value_or(options_.save_chains_by_default) ||
-                  options_.save_all_chains);
+  bool persist =
+      options_.persist &&
+      (recovery != nullptr || manifest->save_chain.value_or(options_.save_chains_by_default) ||
+       options_.save_all_chains);
   if (recovery != nullptr) {
     chain = NewChain(id, persist, recovery);
     chain->Append(chain::Lifecycle{"actor-recovered", recovery->note});
@@ -694,11 +702,11 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
   if (!chain) chain = NewChain(id, persist);
   chain->Append(chain::Lifecycle{
       "actor-load",
-      chain::ActorLoadMessage(id, manifest.name, manifest.version, module->wasm_sha256(),
-                              chain::RecordedLimits{manifest.limits.memory_limit_mb << 20,
-                                                    manifest.limits.stack_size_kb * 1024,
-                                                    manifest.limits.init_deadline_ms,
-                                                    manifest.limits.call_deadline_ms})});
+      chain::ActorLoadMessage(id, manifest->name, manifest->version, module->wasm_sha256(),
+                              chain::RecordedLimits{manifest->limits.memory_limit_mb << 20,
+                                                    manifest->limits.stack_size_kb * 1024,
+                                                    manifest->limits.init_deadline_ms,
+                                                    manifest->limits.call_deadline_ms})});
   if (state) {
     // What the instance starts from, so that a replay starts there too (none: no event).
     chain->AppendWith(chain::kLifecycleEventType, [&](std::vector<uint8_t>& payload) {
@@ -710,7 +718,7 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
   }
 
   Result<std::vector<std::unique_ptr<Handler>>> handlers =
-      registry_.Activate(manifest, *module, options_.auto_handlers);
+      registry_.Activate(*manifest, *module, options_.auto_handlers);
   if (!handlers.ok()) {
     chain->Append(chain::Lifecycle{"runtime-setup", "error: " + handlers.status().ToString()});
     done(handlers.status());
@@ -722,12 +730,13 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
     handler_names += (handler_names.empty() ? "" : ", ") + std::string(handler->name());
   }
   static std::atomic<uint64_t> sequence{0};
+  const bool resume = request.resume;
   Actor::Config config;
   config.id = id;
-  config.origin = request;
+  config.parent_id = request.parent_id;
+  config.origin = std::move(request);  // moved: an inline manifest's text is not copied again
   config.origin.actor_id = id;
   config.manifest = std::move(manifest);
-  config.parent_id = request.parent_id;
   config.permissions = permissions;
   config.chain = chain;
   config.sequence = ++sequence;
@@ -768,7 +777,7 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
     if (!registered.ok()) spdlog::warn("actor {}: registry: {}", id, registered.ToString());
   }
   spdlog::debug("actor {} ({}): Starting", id, actor->name());
-  actor->Begin(request.resume, [id, done = std::move(begin_done)](Status ready) {
+  actor->Begin(resume, [id, done = std::move(begin_done)](Status ready) {
     if (ready.ok()) {
       done(id);
     } else {

@@ -169,8 +169,9 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // chain (a new one unless `chain` is given; with `recovery`, one continuing the saved chain),
   // activates the handlers, creates, registers and begins the actor (`init`, or only
   // `_initialize` when resuming). `done` gets setup errors, `begin_done` the outcome of init.
-  void LaunchActor(SpawnRequest request, std::shared_ptr<Actor> parent, Manifest manifest,
-                   StateBytes state, std::shared_ptr<const engine::Module> module,
+  void LaunchActor(SpawnRequest request, std::shared_ptr<Actor> parent,
+                   std::shared_ptr<const Manifest> manifest, StateBytes state,
+                   std::shared_ptr<const engine::Module> module,
                    std::shared_ptr<const EffectivePermissions> permissions,
                    std::shared_ptr<chain::EventChain> chain, const ChainContinuation* recovery,
                    Callback<std::string> done, Callback<std::string> begin_done);
