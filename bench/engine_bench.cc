@@ -110,6 +110,24 @@ void BM_CallNoopDirect(benchmark::State& state) {
 }
 BENCHMARK(BM_CallNoopDirect);
 
+// What hibernation costs an idle instance: capturing its memory and giving the pages back
+// (Instance::Hibernate), then the next call, which puts the memory back before it runs.
+void BM_HibernateThenCall(benchmark::State& state) {
+  auto module = Load("bench_guest");
+  auto instance = NewInstance(*module);
+  uint32_t noop = *module->FindExport("noop");
+  uint64_t kept = 0;
+  for (auto _ : state) {
+    Result<uint64_t> bytes = instance->Hibernate();
+    if (!bytes.ok()) std::exit(1);
+    kept = *bytes;
+    Status s = instance->Call(noop, {}, {});
+    benchmark::DoNotOptimize(s);
+  }
+  state.counters["image_bytes"] = static_cast<double>(kept);
+}
+BENCHMARK(BM_HibernateThenCall);
+
 void BM_CallNoopOnFreshFiber(benchmark::State& state) {
   auto module = Load("bench_guest");
   auto instance = NewInstance(*module);
