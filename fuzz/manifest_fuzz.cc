@@ -103,7 +103,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Result<ManifestWithState> with_state = ParseManifestWithState(
       manifest_text, {}, "fuzz.toml", override_state, "store://fuzz-store/manifest.toml", store);
   if (with_state.ok()) {
-    (void)handlers::permissions_view::ParsePolicy(with_state->manifest.permission_policy);
+    (void)handlers::permissions_view::ParsePolicy(with_state->manifest->permission_policy);
     if (override_state && ValidUtf8(*override_state)) {
       // The state is the merge, serialised: it must read back as the same JSON.
       if (!with_state->state) __builtin_trap();
