@@ -37,6 +37,9 @@ struct ServerArgs {
   // Milliseconds a guest call runs before it yields its worker (EngineOptions::preempt_slice).
   double preempt_slice_ms =
       std::chrono::duration<double, std::milli>(engine::kDefaultPreemptSlice).count();
+  // Seconds an actor sits idle before it hibernates (RuntimeOptions::hibernate_after).
+  double hibernate_after_s =
+      std::chrono::duration<double>(RuntimeOptions{}.hibernate_after).count();
 };
 
 std::chrono::milliseconds Seconds(double s) {
@@ -65,6 +68,9 @@ int Server(Context& ctx, const ServerArgs& args) {
       args.frame_body_timeout_s <= 0) {
     return UsageError(ctx, "timeouts must be positive numbers of seconds");
   }
+  if (args.hibernate_after_s < 0 || args.hibernate_after_s > 86'400) {
+    return UsageError(ctx, "--hibernate-after must be between 0 (never) and 86400 seconds");
+  }
   if (args.preempt_slice_ms < 0 || args.preempt_slice_ms > 60'000) {
     return UsageError(ctx, "--preempt-slice must be between 0 (no time slices) and 60000 ms");
   }
@@ -80,6 +86,7 @@ int Server(Context& ctx, const ServerArgs& args) {
   if (!args.cache_dir.empty()) options.runtime.engine.cache_dir = args.cache_dir;
   options.runtime.durability = *durability;
   options.runtime.workers = args.workers;
+  options.runtime.hibernate_after = Seconds(args.hibernate_after_s);
   options.runtime.save_all_chains = args.save_all_chains;
   options.runtime.auto_handlers = args.auto_handlers;
   options.recover = !args.no_recover;
@@ -122,6 +129,10 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
   cmd->add_option("--preempt-slice", args->preempt_slice_ms,
                   "Milliseconds a guest call may run before it yields its worker to the calls "
                   "waiting (0: no time slices; modules are then compiled without the checks)")
+      ->capture_default_str();
+  cmd->add_option("--hibernate-after", args->hibernate_after_s,
+                  "Seconds an actor sits idle before it gives its memory's pages back, keeping "
+                  "what they held compactly until its next message (0: never)")
       ->capture_default_str();
   cmd->add_flag("--save-all-chains", args->save_all_chains,
                 "Store every actor's chain, also those whose manifest says save_chain = false");
