@@ -329,6 +329,9 @@ class GuestCall {
             const CallOptions& options);
   static Result<std::unique_ptr<GuestCall>> Prepare(std::unique_ptr<GuestCall> call,
                                                     const CallOptions& options);
+  // Takes a stack and makes the fiber, when the call first runs; false (status_ says why) when
+  // no stack can be mapped.
+  bool StartFiber();
   void Run();  // the fiber body
   // The runtime's yield hook for a call with a slice (rt::CallState::yield), on the fiber.
   static void YieldSlice(void* self);

@@ -128,6 +128,9 @@ struct GuestCall::Impl {
   ctx::fiber fiber;      // the guest side while it is not running
   ctx::fiber scheduler;  // the resumer while the guest runs
   Stack stack;
+  // Where the stack comes from; taken when the call first runs (GuestCall::StartFiber).
+  StackPool* pool = nullptr;
+  bool started = false;
   PublishFn pending_publish = nullptr;
   void* pending_arg = nullptr;
   std::atomic<bool> wake_claimed{false};
@@ -209,35 +212,43 @@ Result<std::unique_ptr<GuestCall>> GuestCall::CreateTask(Instance& instance, Tas
   return Prepare(std::move(call), options);
 }
 
-// Gives a new call its fiber on a pooled stack.
+// Picks the pool a new call's fiber stack will come from. The stack itself is taken when the
+// call first runs (StartFiber): a call that waits in a queue holds none, so spawning many actors
+// at once maps and touches stacks for the calls running, not for every one in flight (which
+// made the pool trim stacks with madvise, a TLB shootdown each, and fault them in again).
 Result<std::unique_ptr<GuestCall>> GuestCall::Prepare(std::unique_ptr<GuestCall> call,
                                                       const CallOptions& options) {
   static StackPool& default_pool = StackPool::ForSize(StackPool::kDefaultStackSize);
-  StackPool& pool = options.stack_size ? StackPool::ForSize(options.stack_size) : default_pool;
-  GuestCall* self = call.get();
-  try {
-    call->impl_->fiber =
-        ctx::fiber(std::allocator_arg, PooledStackAllocator(pool, &self->impl_->stack),
-                   [self](ctx::fiber&& scheduler) {
-                     self->impl_->scheduler = std::move(scheduler);
-                     self->Run();
-                     return std::move(self->impl_->scheduler);
-                   });
-  } catch (const std::bad_alloc&) {
-    return ResourceExhausted("cannot map a fiber stack");
-  }
-  rt::CallState& cs = call->impl_->call_state;
-  cs.stack_lo = self->impl_->stack.usable_lo();
-  cs.guard_lo = self->impl_->stack.base;
-  cs.guard_hi = self->impl_->stack.usable_lo();
+  call->impl_->pool = options.stack_size ? &StackPool::ForSize(options.stack_size) : &default_pool;
   return call;
+}
+
+bool GuestCall::StartFiber() {
+  impl_->started = true;
+  try {
+    impl_->fiber = ctx::fiber(std::allocator_arg, PooledStackAllocator(*impl_->pool, &impl_->stack),
+                              [this](ctx::fiber&& scheduler) {
+                                impl_->scheduler = std::move(scheduler);
+                                Run();
+                                return std::move(impl_->scheduler);
+                              });
+  } catch (const std::bad_alloc&) {
+    status_ = ResourceExhausted("cannot map a fiber stack");
+    return false;
+  }
+  rt::CallState& cs = impl_->call_state;
+  cs.stack_lo = impl_->stack.usable_lo();
+  cs.guard_lo = impl_->stack.base;
+  cs.guard_hi = impl_->stack.usable_lo();
+  return true;
 }
 
 GuestCall::~GuestCall() {
   // Never destroy a fiber that is suspended inside guest code: its destructor would unwind C
   // frames of the guest with an exception. Cancel and drive it to completion instead.
   State s = state();
-  if (s == State::kSuspended || s == State::kRunnable || s == State::kReady) {
+  // A call that never ran has no fiber (nor stack) to unwind.
+  if (impl_->started && (s == State::kSuspended || s == State::kRunnable || s == State::kReady)) {
     on_runnable_ = nullptr;  // the owner is going away: drive the call here
     Cancel();
     while (!finished()) {
@@ -305,6 +316,10 @@ GuestCall::State GuestCall::Resume() {
   if ((current != State::kReady && current != State::kRunnable) ||
       !state_.compare_exchange_strong(current, State::kRunning)) {
     return state();  // nothing to do: running elsewhere, suspended, or finished
+  }
+  if (!impl_->started && !StartFiber()) {
+    state_.store(State::kFinished, std::memory_order_release);
+    return State::kFinished;
   }
   rt::CallState& cs = impl_->call_state;
   const bool watched = cs.deadline_ns != 0 || cs.slice_ns != 0;
