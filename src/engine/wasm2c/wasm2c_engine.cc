@@ -37,10 +37,15 @@ bool ValidSignature(const char* sig) {
 
 class Wasm2cModule;
 
+// One allocation holds the instance, its import bindings and the module's instance struct
+// (Create): a spawn of a small actor then allocates once here instead of three times.
 class Wasm2cInstance final : public Instance {
  public:
-  Wasm2cInstance(std::shared_ptr<const Wasm2cModule> module, const InstanceOptions& options);
+  static std::unique_ptr<Wasm2cInstance> Create(std::shared_ptr<const Wasm2cModule> module,
+                                                const InstanceOptions& options);
   ~Wasm2cInstance() override;
+  // The block Create allocated (the class's own, so that deleting an Instance frees it).
+  static void operator delete(void* block);
 
   Status Instantiate(ImportResolver& resolver, std::chrono::nanoseconds start_timeout);
 
@@ -69,10 +74,21 @@ class Wasm2cInstance final : public Instance {
     Wasm2cInstance* instance;
   };
 
+  // Where the parts live in the block (Create); `storage` is 64-byte aligned.
+  struct Layout {
+    size_t bindings = 0;
+    size_t storage = 0;
+    size_t total = 0;
+  };
+  static constexpr std::align_val_t kBlockAlignment{64};
+  static Layout LayoutFor(const theater_module_desc& desc);
+  Wasm2cInstance(std::shared_ptr<const Wasm2cModule> module, const InstanceOptions& options,
+                 const Layout& layout);
+
   std::shared_ptr<const Wasm2cModule> module_;
   const theater_module_desc* desc_;
   HostContext host_context_{&host_context_, this};
-  void* storage_ = nullptr;
+  void* storage_ = nullptr;  // in the block: the module's instance struct
   bool instantiated_ = false;
   // Puts a hibernated memory back; every way into the instance calls it first.
   void WakeIfHibernated() {
@@ -82,7 +98,7 @@ class Wasm2cInstance final : public Instance {
   void Wake();
 
   uint32_t max_pages_;
-  std::vector<HostBinding> bindings_;
+  HostBinding* bindings_ = nullptr;         // in the block: one per import, in the module's order
   std::unique_ptr<rt::MemoryImage> image_;  // while hibernated: what the memory held
 };
 
@@ -130,7 +146,7 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
 
   Result<std::unique_ptr<Instance>> Instantiate(ImportResolver& resolver,
                                                 const InstanceOptions& options) const override {
-    auto instance = std::make_unique<Wasm2cInstance>(shared_from_this(), options);
+    std::unique_ptr<Wasm2cInstance> instance = Wasm2cInstance::Create(shared_from_this(), options);
     THEATER_RETURN_IF_ERROR_WITH_CONTEXT(instance->Instantiate(resolver, options.start_timeout),
                                          "instantiating module '" + name_ + "'");
     return std::unique_ptr<Instance>(std::move(instance));
@@ -175,9 +191,41 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
 
 // ---------------------------------------------------------------------------------------------
 
+Wasm2cInstance::Layout Wasm2cInstance::LayoutFor(const theater_module_desc& desc) {
+  auto round_up = [](size_t n, size_t to) { return (n + to - 1) / to * to; };
+  Layout layout;
+  layout.bindings = round_up(sizeof(Wasm2cInstance), alignof(HostBinding));
+  layout.storage = round_up(layout.bindings + desc.n_imports * sizeof(HostBinding),
+                            static_cast<size_t>(kBlockAlignment));
+  layout.total =
+      layout.storage + round_up(desc.instance_size, static_cast<size_t>(kBlockAlignment));
+  return layout;
+}
+
+std::unique_ptr<Wasm2cInstance> Wasm2cInstance::Create(std::shared_ptr<const Wasm2cModule> module,
+                                                       const InstanceOptions& options) {
+  const Layout layout = LayoutFor(*module->desc());
+  void* block = ::operator new(layout.total, kBlockAlignment);
+  try {
+    return std::unique_ptr<Wasm2cInstance>(new (block)
+                                               Wasm2cInstance(std::move(module), options, layout));
+  } catch (...) {
+    ::operator delete(block, kBlockAlignment);
+    throw;
+  }
+}
+
+void Wasm2cInstance::operator delete(void* block) {
+  ::operator delete(block, kBlockAlignment);
+}
+
 Wasm2cInstance::Wasm2cInstance(std::shared_ptr<const Wasm2cModule> module,
-                               const InstanceOptions& options)
+                               const InstanceOptions& options, const Layout& layout)
     : module_(std::move(module)), desc_(module_->desc()) {
+  char* block = reinterpret_cast<char*>(this);
+  bindings_ = reinterpret_cast<HostBinding*>(block + layout.bindings);
+  for (uint32_t i = 0; i < desc_->n_imports; ++i) new (&bindings_[i]) HostBinding();
+  storage_ = block + layout.storage;
   user_data_ = options.user_data;
   shared_host_error_ = options.host_error_slot;
   uint64_t pages = options.max_memory_bytes / kWasmPageSize;
@@ -202,8 +250,8 @@ void InstantiateThunk(void* storage, const uint64_t* args, uint64_t*) {
 Status Wasm2cInstance::Instantiate(ImportResolver& resolver,
                                    std::chrono::nanoseconds start_timeout) {
   const auto& imports = module_->imports();
-  bindings_.reserve(imports.size());
-  for (const ImportInfo& import : imports) {
+  for (size_t i = 0; i < imports.size(); ++i) {
+    const ImportInfo& import = imports[i];
     Result<HostBinding> binding = resolver.Resolve(import);
     if (!binding.ok()) {
       return binding.status().WithContext("import '" + import.module + "." + import.name + "'");
@@ -211,10 +259,8 @@ Status Wasm2cInstance::Instantiate(ImportResolver& resolver,
     if (import.kind == ExternKind::kFunction ? !binding->fn : !binding->external) {
       return InternalError("resolver returned nothing to bind to " + import.name);
     }
-    bindings_.push_back(*binding);
+    bindings_[i] = *binding;
   }
-  storage_ = std::aligned_alloc(64, (desc_->instance_size + 63) / 64 * 64);
-  if (!storage_) return ResourceExhausted("cannot allocate instance");
   std::memset(storage_, 0, desc_->instance_size);
 
   rt::SetMemoryConfig(MemoryConfigForModule());
@@ -255,12 +301,9 @@ Status Wasm2cInstance::Instantiate(ImportResolver& resolver,
 }
 
 Wasm2cInstance::~Wasm2cInstance() {
-  if (storage_) {
-    if (instantiated_) {
-      rt::SetMemoryConfig(MemoryConfigForModule());
-      desc_->free_instance(storage_);
-    }
-    std::free(storage_);
+  if (instantiated_) {
+    rt::SetMemoryConfig(MemoryConfigForModule());
+    desc_->free_instance(storage_);
   }
 }
 
