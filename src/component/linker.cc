@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "component/linker.h"
 
+#include "component/core_bindings.h"
+#include "component/link_plan.h"
 #include "component/value_host.h"
 
 #include <algorithm>
@@ -74,59 +76,7 @@ bool IsComponentBinary(std::span<const uint8_t> bytes) {
          bytes[7] == 0x00;
 }
 
-// A resource builtin bound as a core function.
-struct ComponentInstance::ResourceBuiltin {
-  Canon::Kind kind = Canon::Kind::kResourceNew;
-  ComponentInstance* owner = nullptr;
-  const ResourceType* type = nullptr;
-};
-
 namespace {
-
-// canon resource.new (rep -> handle), resource.rep (handle -> rep), resource.drop (handle).
-int ResourceBuiltinCall(engine::Instance& caller, void* data, const uint64_t* args,
-                        uint64_t* results) {
-  auto* builtin = static_cast<ComponentInstance::ResourceBuiltin*>(data);
-  ResourceTable& table = builtin->owner->resource_table();
-  const ResourceType& type = *builtin->type;
-  const auto value = static_cast<uint32_t>(args[0]);
-  switch (builtin->kind) {
-    case Canon::Kind::kResourceNew: {
-      Result<uint32_t> handle = table.Insert(type, value, /*own=*/true);
-      if (!handle.ok()) return caller.Fail(handle.status().WithContext("resource.new"));
-      results[0] = *handle;
-      return 0;
-    }
-    case Canon::Kind::kResourceRep: {
-      Result<ResourceTable::Entry> entry = table.Get(value, type);
-      if (!entry.ok()) return caller.Fail(entry.status().WithContext("resource.rep"));
-      results[0] = entry->rep;
-      return 0;
-    }
-    default: {
-      Result<ResourceTable::Entry> entry = table.Remove(value, type);
-      if (!entry.ok()) return caller.Fail(entry.status().WithContext("resource.drop"));
-      if (!entry->own) return 0;
-      if (type.host) {
-        if (type.on_host_drop) type.on_host_drop(entry->rep);
-        return 0;
-      }
-      if (type.dtor_instance == nullptr) return 0;
-      const uint64_t rep[1] = {entry->rep};
-      Status status = type.dtor_instance->Call(type.dtor_index, rep, {});
-      return status.ok()
-                 ? 0
-                 : caller.Fail(status.WithContext("the destructor of " + type.QualifiedName()));
-    }
-  }
-}
-
-int ForwardCall(engine::Instance& caller, void* data, const uint64_t* args, uint64_t* results) {
-  auto* forward = static_cast<ComponentInstance::Forward*>(data);
-  Status status =
-      forward->target->Call(forward->index, {args, forward->params}, {results, forward->results});
-  return status.ok() ? 0 : caller.Fail(std::move(status));
-}
 
 // ----- Values that exist while a component is being instantiated
 
@@ -253,97 +203,6 @@ const char* EngineKindName(engine::ExternKind kind) {
 
 }  // namespace
 
-// The steps one instantiation of a component took, replayable (LinkCache). Positions name what
-// each instantiation makes anew: the n-th core instance (in creation order), the n-th host import
-// (lowered import, lifted function lowered again, or resource builtin, in creation order) and the
-// n-th resource type.
-struct LinkPlan {
-  // An export of the n-th core instance: a function (by export index) or a memory, table or
-  // global (by extern export index).
-  struct CoreRef {
-    uint32_t instance = 0;
-    uint32_t index = 0;
-  };
-  // What one core import was bound to, in the order the module asked for them.
-  struct Binding {
-    enum class Kind : uint8_t { kForward, kHost, kExtern } kind = Kind::kForward;
-    CoreRef target;       // kForward: the function; kExtern: the memory, table or global
-    uint32_t host = 0;    // kHost: the host import
-    uint32_t params = 0;  // kForward: the function's core arity
-    uint32_t results = 0;
-  };
-  struct Memory {
-    std::optional<CoreRef> memory;   // an extern export
-    std::optional<CoreRef> realloc;  // a function export
-  };
-  struct ResourceName {
-    std::string name;
-    uint32_t resource = 0;
-  };
-  // A lowered import or a lifted export without what points into one instantiation.
-  struct Lowered {
-    LoweredImport import;  // memory, resources and table blank
-    Memory memory;
-    std::vector<ResourceName> resources;
-    std::string where;  // "import 'interface.function'", for messages
-  };
-  struct Lifted {
-    LiftedExport function;  // instance, memory and resources blank
-    uint32_t instance = 0;
-    Memory memory;
-    std::vector<ResourceName> resources;
-  };
-  struct Resource {
-    bool host = false;
-    std::string interface_name;
-    std::string name;
-    std::optional<CoreRef> dtor;  // defined resources with a destructor
-  };
-  struct Step {
-    enum class Kind : uint8_t {
-      kCoreInstance,
-      kLower,
-      kLowerLifted,
-      kBuiltin
-    } kind = Kind::kCoreInstance;
-    // kCoreInstance
-    std::shared_ptr<const engine::Module> module;
-    std::vector<Binding> bindings;
-    std::string where;  // "component: core instance 2", for messages
-    // kLower, kLowerLifted (the lowered side)
-    Lowered lowered;
-    // kLowerLifted: the function lowered again
-    Lifted callee;
-    // kBuiltin
-    Canon::Kind builtin = Canon::Kind::kResourceDrop;
-    uint32_t resource = 0;
-  };
-
-  std::vector<Resource> resources;  // created first, in this order
-  std::vector<Step> steps;
-  size_t core_instances = 0;  // how many kCoreInstance steps there are
-  std::vector<Lifted> exports;
-};
-
-namespace {
-// `lifted` as a function of `instance`, whose core instances and resource types it names by
-// position (checked by Linker::CheckLifted when the plan was replayed).
-LiftedExport LiftedFrom(const ComponentInstance& instance, const LinkPlan::Lifted& lifted);
-}  // namespace
-
-LinkCache::LinkCache() = default;
-LinkCache::~LinkCache() = default;
-
-std::shared_ptr<const LinkPlan> LinkCache::plan() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return plan_;
-}
-
-void LinkCache::set_plan(std::shared_ptr<const LinkPlan> plan) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!plan_) plan_ = std::move(plan);
-}
-
 // Does the work of Instantiate(); lives only while it runs.
 class Linker {
  public:
@@ -398,57 +257,6 @@ class Linker {
       type->dtor_index = dtor.index;
     }
     if (record_ != nullptr) THEATER_RETURN_IF_ERROR(RecordResult());
-    return std::move(result_);
-  }
-
-  // Instantiates the component again as `plan` says (see LinkCache).
-  Result<std::unique_ptr<ComponentInstance>> Replay(std::shared_ptr<const LinkPlan> shared_plan) {
-    const LinkPlan& plan = *shared_plan;
-    ComponentInstance& out = *result_;
-    out.core_instances_.reserve(plan.core_instances);
-    out.modules_.reserve(plan.core_instances);
-    out.resource_types_.reserve(plan.resources.size());
-    for (const LinkPlan::Resource& r : plan.resources) {
-      auto type = std::make_unique<ResourceType>();
-      type->host = r.host;
-      type->interface_name = r.interface_name;
-      type->name = r.name;
-      if (r.host) host_.BindResource(*type);
-      out.resource_types_.push_back(std::move(type));
-    }
-    for (const LinkPlan::Step& step : plan.steps) {
-      switch (step.kind) {
-        case LinkPlan::Step::Kind::kCoreInstance:
-          THEATER_RETURN_IF_ERROR(ReplayCoreInstance(step));
-          break;
-        case LinkPlan::Step::Kind::kLower: {
-          THEATER_ASSIGN_OR_RETURN(LoweredImport import, Rebuild(step.lowered));
-          Result<HostImport> lowered = host_.LowerImport(import);
-          if (!lowered.ok()) return lowered.status().WithContext(step.lowered.where);
-          host_imports_.push_back(std::move(lowered).value());
-          break;
-        }
-        case LinkPlan::Step::Kind::kLowerLifted: {
-          THEATER_ASSIGN_OR_RETURN(LoweredImport import, Rebuild(step.lowered));
-          THEATER_ASSIGN_OR_RETURN(LiftedExport callee, Rebuild(step.callee));
-          THEATER_RETURN_IF_ERROR(BindLifted(import, callee));
-          break;
-        }
-        case LinkPlan::Step::Kind::kBuiltin:
-          AddBuiltin(step.builtin, out.resource_types_[step.resource].get());
-          break;
-      }
-    }
-    for (size_t i = 0; i < plan.resources.size(); ++i) {
-      if (const auto& dtor = plan.resources[i].dtor) {
-        out.resource_types_[i]->dtor_instance = out.core_instances_[dtor->instance].get();
-        out.resource_types_[i]->dtor_index = dtor->index;
-      }
-    }
-    // The exports are built on first use (ComponentInstance::exports), from what is checked here.
-    for (const LinkPlan::Lifted& e : plan.exports) THEATER_RETURN_IF_ERROR(CheckLifted(e));
-    out.plan_ = std::move(shared_plan);
-    out.exports_pending_ = !out.plan_->exports.empty();
     return std::move(result_);
   }
 
@@ -660,17 +468,9 @@ class Linker {
     return CoreFuncValue{nullptr, 0, &host_imports_.back()};
   }
 
-  // Serves `import` by calling `callee`, a function this component instance lifted (the new
-  // host import is host_imports_.back()).
+  // Serves `import` by calling `callee` (the new host import is host_imports_.back()).
   Status BindLifted(const LoweredImport& import, const LiftedExport& callee) {
-    ComponentInstance* owner = result_.get();
-    auto target = std::make_shared<const LiftedExport>(callee);
-    ValueHost::Function call = [owner, target](const LoweredImport&,
-                                               std::vector<abi::Value>& params) {
-      return CallExport(*owner, *target, std::move(params));
-    };
-    THEATER_ASSIGN_OR_RETURN(HostImport bound,
-                             BindValueImport(import, std::move(call), &result_->value_imports_));
+    THEATER_ASSIGN_OR_RETURN(HostImport bound, CoreBindings::BindLifted(*result_, import, callee));
     host_imports_.push_back(std::move(bound));
     return Status::Ok();
   }
@@ -764,18 +564,7 @@ class Linker {
       THEATER_ASSIGN_OR_RETURN(step.resource, ResourcePosition(type));
       record_->steps.push_back(std::move(step));
     }
-    return AddBuiltin(canon.kind, type);
-  }
-
-  CoreFuncValue AddBuiltin(Canon::Kind kind, ResourceType* type) {
-    auto builtin = std::make_unique<ComponentInstance::ResourceBuiltin>();
-    builtin->kind = kind;
-    builtin->owner = result_.get();
-    builtin->type = type;
-    engine::FuncSig sig{"i", kind == Canon::Kind::kResourceDrop ? "" : "i"};
-    host_imports_.push_back(
-        HostImport{engine::HostBinding{ResourceBuiltinCall, builtin.get()}, sig});
-    result_->builtins_.push_back(std::move(builtin));
+    host_imports_.push_back(CoreBindings::BindResourceBuiltin(*result_, canon.kind, type));
     return CoreFuncValue{nullptr, 0, &host_imports_.back()};
   }
 
@@ -912,24 +701,21 @@ class Linker {
                              target.sig.params + ")->(" + target.sig.results +
                              "), the import expects " + expected);
     }
-    ComponentInstance::Forward& forward = result_->forwards_.emplace_back();
-    forward.target = func->instance;
-    forward.index = func->index;
-    forward.params = target.sig.params.size();
-    forward.results = target.sig.results.size();
+    const auto params = static_cast<uint32_t>(target.sig.params.size());
+    const auto results = static_cast<uint32_t>(target.sig.results.size());
     if (record_ != nullptr) {
       LinkPlan::Binding recorded;
       recorded.kind = LinkPlan::Binding::Kind::kForward;
       THEATER_ASSIGN_OR_RETURN(recorded.target.instance, InstancePosition(func->instance));
       recorded.target.index = func->index;
-      recorded.params = static_cast<uint32_t>(forward.params);
-      recorded.results = static_cast<uint32_t>(forward.results);
+      recorded.params = params;
+      recorded.results = results;
       recorded_bindings_.push_back(recorded);
     }
-    return engine::HostBinding{ForwardCall, &forward};
+    return CoreBindings::BindForward(*result_, func->instance, func->index, params, results);
   }
 
-  // ----- Link plans: recording what Run did, and replaying it
+  // ----- Link plans: recording what Run did (link_plan.cc replays it)
 
   Result<uint32_t> InstancePosition(const engine::Instance* instance) const {
     const auto& all = result_->core_instances_;
@@ -1030,126 +816,6 @@ class Linker {
       record_->exports.push_back(std::move(lifted));
     }
     return Status::Ok();
-  }
-
-  // The n-th core instance of this replay; the plan names only instances made before.
-  Result<engine::Instance*> CoreInstanceByPosition(uint32_t position) const {
-    if (position >= result_->core_instances_.size()) {
-      return InternalError("link plan: core instance " + std::to_string(position) +
-                           " is used before it is made");
-    }
-    return result_->core_instances_[position].get();
-  }
-
-  Result<LinkedMemory> MemoryFrom(const LinkPlan::Memory& m) const {
-    void* memory = nullptr;
-    if (m.memory) {
-      THEATER_ASSIGN_OR_RETURN(engine::Instance * owner,
-                               CoreInstanceByPosition(m.memory->instance));
-      memory = owner->ExternExport(m.memory->index);
-    }
-    engine::Instance* realloc_instance = nullptr;
-    if (m.realloc) {
-      THEATER_ASSIGN_OR_RETURN(realloc_instance, CoreInstanceByPosition(m.realloc->instance));
-    }
-    return LinkedMemory(memory, realloc_instance, m.realloc ? m.realloc->index : 0);
-  }
-
-  Status ResourcesFrom(const std::vector<LinkPlan::ResourceName>& names, ResourceNames* out) const {
-    for (const LinkPlan::ResourceName& r : names) {
-      if (r.resource >= result_->resource_types_.size()) {
-        return InternalError("link plan: an unknown resource type");
-      }
-      out->emplace(r.name, result_->resource_types_[r.resource].get());
-    }
-    return Status::Ok();
-  }
-
-  Result<LoweredImport> Rebuild(const LinkPlan::Lowered& lowered) const {
-    LoweredImport import = lowered.import;
-    THEATER_ASSIGN_OR_RETURN(import.memory, MemoryFrom(lowered.memory));
-    THEATER_RETURN_IF_ERROR(ResourcesFrom(lowered.resources, &import.resources));
-    import.table = &result_->table_;
-    return import;
-  }
-
-  // Whether everything `lifted` names by position exists in this replay.
-  Status CheckLifted(const LinkPlan::Lifted& lifted) const {
-    THEATER_RETURN_IF_ERROR(CoreInstanceByPosition(lifted.instance).status());
-    THEATER_RETURN_IF_ERROR(MemoryFrom(lifted.memory).status());
-    for (const LinkPlan::ResourceName& r : lifted.resources) {
-      if (r.resource >= result_->resource_types_.size()) {
-        return InternalError("link plan: an unknown resource type");
-      }
-    }
-    return Status::Ok();
-  }
-
-  Result<LiftedExport> Rebuild(const LinkPlan::Lifted& lifted) const {
-    THEATER_RETURN_IF_ERROR(CheckLifted(lifted));
-    return LiftedFrom(*result_, lifted);
-  }
-
-  // Makes the core instance `step` names, its imports bound in the order it asks for them.
-  Status ReplayCoreInstance(const LinkPlan::Step& step) {
-    struct Resolver final : engine::ImportResolver {
-      Linker* linker = nullptr;
-      const LinkPlan::Step* step = nullptr;
-      size_t next = 0;
-      Result<engine::HostBinding> Resolve(const engine::ImportInfo& import) override {
-        if (next >= step->bindings.size()) {
-          return InternalError("link plan: more imports than when the plan was made");
-        }
-        return linker->ReplayBinding(step->bindings[next++], import);
-      }
-    } resolver;
-    resolver.linker = this;
-    resolver.step = &step;
-    auto instance = step.module->Instantiate(resolver, options_);
-    if (!instance.ok()) return instance.status().WithContext(step.where);
-    if (resolver.next != step.bindings.size()) {
-      return InternalError(step.where + ": fewer imports than when the link plan was made");
-    }
-    result_->modules_.push_back(step.module);
-    result_->core_instances_.push_back(std::move(instance).value());
-    return Status::Ok();
-  }
-
-  Result<engine::HostBinding> ReplayBinding(const LinkPlan::Binding& binding,
-                                            const engine::ImportInfo& import) {
-    switch (binding.kind) {
-      case LinkPlan::Binding::Kind::kExtern: {
-        THEATER_ASSIGN_OR_RETURN(engine::Instance * owner,
-                                 CoreInstanceByPosition(binding.target.instance));
-        engine::HostBinding out;
-        out.external = owner->ExternExport(binding.target.index);
-        return out;
-      }
-      case LinkPlan::Binding::Kind::kHost: {
-        if (binding.host >= host_imports_.size()) {
-          return InternalError("link plan: a host import used before it is made");
-        }
-        const HostImport& host = host_imports_[binding.host];
-        // The host gives its signature anew at every instantiation: check it as Run does.
-        if (!(host.signature == import.sig)) {
-          return ValidationError("the lowered function has core type (" + host.signature.params +
-                                 ")->(" + host.signature.results + "), the import expects (" +
-                                 import.sig.params + ")->(" + import.sig.results + ")");
-        }
-        return host.binding;
-      }
-      case LinkPlan::Binding::Kind::kForward: {
-        THEATER_ASSIGN_OR_RETURN(engine::Instance * target,
-                                 CoreInstanceByPosition(binding.target.instance));
-        ComponentInstance::Forward& forward = result_->forwards_.emplace_back();
-        forward.target = target;
-        forward.index = binding.target.index;
-        forward.params = binding.params;
-        forward.results = binding.results;
-        return engine::HostBinding{ForwardCall, &forward};
-      }
-    }
-    return InternalError("link plan: an unknown binding");
   }
 
   // ----- Component sorts
@@ -1439,34 +1105,6 @@ class Linker {
   int depth_ = 0;
 };
 
-namespace {
-LiftedExport LiftedFrom(const ComponentInstance& instance, const LinkPlan::Lifted& lifted) {
-  const auto& cores = instance.core_instances();
-  LiftedExport e = lifted.function;
-  e.instance = cores[lifted.instance].get();
-  void* memory =
-      lifted.memory.memory
-          ? cores[lifted.memory.memory->instance]->ExternExport(lifted.memory.memory->index)
-          : nullptr;
-  const auto& realloc = lifted.memory.realloc;
-  e.memory = LinkedMemory(memory, realloc ? cores[realloc->instance].get() : nullptr,
-                          realloc ? realloc->index : 0);
-  for (const LinkPlan::ResourceName& r : lifted.resources) {
-    e.resources.emplace(r.name, instance.resource_types()[r.resource].get());
-  }
-  return e;
-}
-}  // namespace
-
-const std::vector<LiftedExport>& ComponentInstance::exports() const {
-  if (exports_pending_) {
-    exports_pending_ = false;
-    exports_.reserve(plan_->exports.size());
-    for (const LinkPlan::Lifted& e : plan_->exports) exports_.push_back(LiftedFrom(*this, e));
-  }
-  return exports_;
-}
-
 ComponentInstance::~ComponentInstance() {
   // Later core instances point into earlier ones (memories, tables): destroy newest first.
   while (!core_instances_.empty()) core_instances_.pop_back();
@@ -1507,8 +1145,7 @@ Result<std::unique_ptr<ComponentInstance>> Instantiate(const Component& componen
     return linker.Run(component);
   }
   if (std::shared_ptr<const LinkPlan> plan = cache->plan()) {
-    Linker linker(loader, host, options, &cache->types(), nullptr);
-    return linker.Replay(std::move(plan));
+    return ReplayLinkPlan(std::move(plan), host, options);
   }
   auto plan = std::make_shared<LinkPlan>();
   Linker linker(loader, host, options, &cache->types(), plan.get());

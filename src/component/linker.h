@@ -13,6 +13,10 @@
 // type of the import and the memory and realloc the canon options name. What the component
 // exports comes back as LiftedExports the host calls with the canonical ABI.
 //
+// The first instantiation of a component through a LinkCache records a link plan, which later
+// ones replay instead of walking the component again (link_plan.h); the core functions both bind
+// imports to besides the host's are in core_bindings.h.
+//
 // Resources (resources.h): every resource type the component defines or imports becomes one
 // ResourceType of the instance, `canon resource.new / rep / drop` become core functions over the
 // instance's ResourceTable, and each lowered import and lifted export names the ResourceTypes its
@@ -49,7 +53,7 @@
 namespace theater::component {
 
 struct ValueImport;  // value_host.h
-struct LinkPlan;     // linker.cc
+struct LinkPlan;     // link_plan.h
 
 // A guest memory reached through canon options: a memory some core instance exports, and the
 // realloc function (an export of some core instance) that allocates in it.
@@ -149,10 +153,12 @@ class ComponentInstance {
     size_t params = 0;
     size_t results = 0;
   };
-  struct ResourceBuiltin;  // internal: canon resource.new / rep / drop
+  struct ResourceBuiltin;  // internal: canon resource.new / rep / drop (core_bindings.h)
 
  private:
-  friend class Linker;
+  friend class Linker;        // the walk (linker.cc)
+  friend class LinkReplayer;  // link-plan replays (link_plan.cc)
+  friend struct CoreBindings;
   ComponentInstance() = default;
 
   std::vector<std::shared_ptr<const engine::Module>> modules_;

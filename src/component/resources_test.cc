@@ -74,6 +74,24 @@ TEST(ResourceTableTest, CountsAndClearsBorrowsLentForACall) {
 
 // ----- The component
 
+// A test component (tests/actors/<name>.component.wasm) decoded, with its core modules compiled.
+struct LoadedComponent {
+  std::unique_ptr<const Component> component;
+  CoreModuleLoader loader;
+};
+
+Result<LoadedComponent> LoadTestComponent(const std::string& name) {
+  THEATER_ASSIGN_OR_RETURN(
+      std::vector<uint8_t> bytes,
+      ReadFileBytes(std::string(THEATER_TEST_ACTOR_DIR) + "/" + name + ".component.wasm",
+                    "component"));
+  LoadedComponent loaded;
+  THEATER_ASSIGN_OR_RETURN(loaded.component, DecodeComponent(bytes));
+  THEATER_ASSIGN_OR_RETURN(
+      loaded.loader, PrepareCoreModules(*loaded.component, engine::testing::SharedEngine(), name));
+  return loaded;
+}
+
 // The host's blobs: representation -> value, and what the guest did with them.
 struct BlobHost {
   std::map<uint32_t, uint32_t> blobs;
@@ -110,15 +128,10 @@ struct BlobHost {
 class ResourcesTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    Result<std::vector<uint8_t>> bytes = ReadFileBytes(
-        std::string(THEATER_TEST_ACTOR_DIR) + "/resources.component.wasm", "component");
-    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-    Result<std::unique_ptr<const Component>> decoded = DecodeComponent(*bytes);
-    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
-    component_ = std::move(decoded).value();
-    Result<CoreModuleLoader> loader =
-        PrepareCoreModules(*component_, engine::testing::SharedEngine(), "resources");
-    ASSERT_TRUE(loader.ok()) << loader.status().ToString();
+    Result<LoadedComponent> loaded = LoadTestComponent("resources");
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    component_ = std::move(loaded->component);
+    const CoreModuleLoader* loader = &loaded->loader;
     blobs_.Install(host_);
     if (GetParam()) {
       Result<std::unique_ptr<ComponentInstance>> first =
@@ -249,35 +262,31 @@ INSTANTIATE_TEST_SUITE_P(Linking, ResourcesTest, ::testing::Values(false, true),
                          });
 
 TEST(LinkPlanTest, AReplayRefusesAHostThatLacksAFunctionAsTheFirstInstantiationDoes) {
-  Result<std::vector<uint8_t>> bytes =
-      ReadFileBytes(std::string(THEATER_TEST_ACTOR_DIR) + "/resources.component.wasm", "component");
-  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-  Result<std::unique_ptr<const Component>> component = DecodeComponent(*bytes);
-  ASSERT_TRUE(component.ok()) << component.status().ToString();
-  Result<CoreModuleLoader> loader =
-      PrepareCoreModules(**component, engine::testing::SharedEngine(), "resources");
-  ASSERT_TRUE(loader.ok()) << loader.status().ToString();
+  Result<LoadedComponent> loaded = LoadTestComponent("resources");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const Component& component = *loaded->component;
+  const CoreModuleLoader& loader = loaded->loader;
 
   ValueHost empty;  // serves nothing: the blob constructor is missing
   Result<std::unique_ptr<ComponentInstance>> walked =
-      Instantiate(**component, *loader, empty, engine::InstanceOptions{});
+      Instantiate(component, loader, empty, engine::InstanceOptions{});
   ASSERT_FALSE(walked.ok());
   EXPECT_NE(walked.status().message().find("[constructor]blob"), std::string::npos)
       << walked.status().ToString();
 
   LinkCache cache;
   Result<std::unique_ptr<ComponentInstance>> failed =
-      Instantiate(**component, *loader, empty, engine::InstanceOptions{}, &cache);
+      Instantiate(component, loader, empty, engine::InstanceOptions{}, &cache);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(cache.plan(), nullptr) << "a failed instantiation leaves no plan";
 
   ValueHost full;
   BlobHost blobs;
   blobs.Install(full);
-  ASSERT_TRUE(Instantiate(**component, *loader, full, engine::InstanceOptions{}, &cache).ok());
+  ASSERT_TRUE(Instantiate(component, loader, full, engine::InstanceOptions{}, &cache).ok());
   ASSERT_NE(cache.plan(), nullptr);
   Result<std::unique_ptr<ComponentInstance>> replayed =
-      Instantiate(**component, *loader, empty, engine::InstanceOptions{}, &cache);
+      Instantiate(component, loader, empty, engine::InstanceOptions{}, &cache);
   ASSERT_FALSE(replayed.ok());
   EXPECT_EQ(replayed.status().ToString(), walked.status().ToString());
 }
@@ -304,20 +313,14 @@ void ExpectTheCompositionCrossesInstances(ComponentInstance& instance) {
 }
 
 TEST(ComposedComponentTest, ACallCrossesFromOneComponentInstanceToAnother) {
-  Result<std::vector<uint8_t>> bytes =
-      ReadFileBytes(std::string(THEATER_TEST_ACTOR_DIR) + "/composed.component.wasm", "component");
-  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-  Result<std::unique_ptr<const Component>> component = DecodeComponent(*bytes);
-  ASSERT_TRUE(component.ok()) << component.status().ToString();
-  Result<CoreModuleLoader> loader =
-      PrepareCoreModules(**component, engine::testing::SharedEngine(), "composed");
-  ASSERT_TRUE(loader.ok()) << loader.status().ToString();
+  Result<LoadedComponent> loaded = LoadTestComponent("composed");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   ValueHost host;  // the composition imports nothing
   LinkCache cache;
   for (const char* how : {"walked", "replayed"}) {
     SCOPED_TRACE(how);
     Result<std::unique_ptr<ComponentInstance>> instance =
-        Instantiate(**component, *loader, host, engine::InstanceOptions{}, &cache);
+        Instantiate(*loaded->component, loaded->loader, host, engine::InstanceOptions{}, &cache);
     ASSERT_TRUE(instance.ok()) << instance.status().ToString();
     ExpectTheCompositionCrossesInstances(**instance);
   }

@@ -16,19 +16,18 @@ void RuntimeImpl::ScheduleHibernationSweep() {
   if (options_.hibernate_after.count() <= 0) return;
   std::lock_guard<std::mutex> lock(hibernation_mu_);
   if (shut_down_) return;
-  hibernation_timer_ =
-      timers_->Schedule(TimerService::Clock::now() + options_.hibernate_after, [this] {
-        // On the timer thread: only hand the sweep over (timer callbacks must be quick).
-        std::lock_guard<std::mutex> lock(hibernation_mu_);
-        if (shut_down_) return;
-        Status posted = loader_->Post([this] { HibernationSweep(); });
-        if (!posted.ok()) {
-          // A full loader queue: skip this sweep, not the next.
-          hibernation_timer_ =
-              timers_->Schedule(TimerService::Clock::now() + options_.hibernate_after,
-                                [this] { ScheduleHibernationSweep(); });
-        }
-      });
+  hibernation_timer_ = timers_->Schedule(TimerService::Clock::now() + options_.hibernate_after,
+                                         [this] { PostHibernationSweep(); });
+}
+
+void RuntimeImpl::PostHibernationSweep() {
+  {
+    // On the timer thread: only hand the sweep over (timer callbacks must be quick).
+    std::lock_guard<std::mutex> lock(hibernation_mu_);
+    if (shut_down_) return;
+    if (loader_->Post([this] { HibernationSweep(); }).ok()) return;
+  }
+  ScheduleHibernationSweep();  // a full loader queue: this sweep is skipped, not the next
 }
 
 void RuntimeImpl::HibernationSweep() {

@@ -286,6 +286,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // Hibernation (hibernation.cc): a sweep each RuntimeOptions::hibernate_after, on the loader
   // pool, until Shutdown() stops them.
   void ScheduleHibernationSweep();
+  void PostHibernationSweep();
   void HibernationSweep();
   void StopHibernationSweeps();
   std::mutex hibernation_mu_;  // orders scheduling against StopHibernationSweeps
