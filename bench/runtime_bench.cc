@@ -34,7 +34,9 @@
 //                                           the same calls with every chain saved to SQLite;
 //                                           events committed per second, including the final sync
 // Every mode takes --wasm ACTOR.wasm to run another build of the actor, e.g. the component
-// build (tests/actors/bench_actor_nowasi.component.wasm against bench_actor_nowasi.wasm).
+// build (tests/actors/bench_actor_nowasi.component.wasm against bench_actor_nowasi.wasm), and
+// --memory-mode guard|bounds to choose the linear memories' mode (default: guard pages, bounds
+// checks for idle).
 //
 //   runtime_bench store   [--n N] [--actors A] [--durability none|batched|strict]
 //                                           the chain store alone: two threads append N events
@@ -93,6 +95,7 @@ struct Args {
   uint64_t warm_up_rounds = 3;  // churn
   int64_t hibernate_ms = -1;    // RuntimeOptions::hibernate_after; -1: the default
   uint64_t memory_limit_mb = 0;  // the manifest's limits.memory_limit_mb; 0: the default
+  std::string memory_mode;       // guard|bounds; empty: the mode's default
 };
 
 [[noreturn]] void Usage(const char* why) {
@@ -102,7 +105,7 @@ struct Args {
       "[--n N] [--actors A] [--workers W] [--chain-memory E] [--no-chain] [--durability "
       "none|batched|strict] [--persist] [--durable-actors] "
       "[--home DIR] [--wasm ACTOR.wasm] [--preempt-slice-us S] [--warm-up R] [--hibernate-ms M] "
-      "[--memory-limit-mb L]\n",
+      "[--memory-limit-mb L] [--memory-mode guard|bounds]\n",
       why);
   std::exit(2);
 }
@@ -145,6 +148,9 @@ Args Parse(int argc, char** argv) {
       a.hibernate_ms = std::stoll(value());
     } else if (flag == "--memory-limit-mb") {
       a.memory_limit_mb = std::stoull(value());
+    } else if (flag == "--memory-mode") {
+      a.memory_mode = value();
+      if (a.memory_mode != "guard" && a.memory_mode != "bounds") Usage("--memory-mode: guard|bounds");
     } else {
       Usage(("unknown flag " + flag).c_str());
     }
@@ -415,6 +421,10 @@ int Main(int argc, char** argv) {
   }
   options.durable_actors = args.mode == "recover" || args.durable_actors;
   if (args.mode == "idle") options.engine.memory_mode = engine::MemoryMode::kBoundsChecks;
+  if (!args.memory_mode.empty()) {
+    options.engine.memory_mode = args.memory_mode == "bounds" ? engine::MemoryMode::kBoundsChecks
+                                                              : engine::MemoryMode::kGuardPages;
+  }
   if (args.hibernate_ms >= 0)
     options.hibernate_after = std::chrono::milliseconds(args.hibernate_ms);
 

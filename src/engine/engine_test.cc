@@ -280,6 +280,53 @@ TEST(EngineTest, InstancesInSteadyStateChangeNoPageTables) {
   EXPECT_EQ(after.reused - before.reused, 100u);
 }
 
+// A module's first instance teaches it which pages its first calls write (an allocator's
+// state, read before it is written); a later instance whose memory comes fresh from the kernel
+// has those pages written ahead, so that none of them is first mapped to the kernel's zero page
+// and then copied (a TLB shootdown on every CPU). The instance sees the same memory either way.
+TEST(EngineTest, FreshMemoriesHaveThePagesTheFirstInstanceWroteFaultedInAhead) {
+  // An engine of this test's own: its module object has had no instance yet.
+  EngineOptions options;
+  options.memory_mode = MemoryMode::kBoundsChecks;
+  options.progress = EngineOptions::Progress::kOff;
+  auto engine = Engine::Create(options);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  auto module = (*engine)->LoadModuleFile(testing::ActorPath("bench_guest"));
+  ASSERT_TRUE(module.ok()) << module.status().ToString();
+  TableResolver resolver;
+  resolver.set_default(testing::TrappingImport);
+  // Memory caps no other test uses: each instance's bounds-checked range is fresh from a slab.
+  InstanceOptions first_options;
+  first_options.max_memory_bytes = 61 * 65536;
+  auto first = (*module)->Instantiate(resolver, first_options);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  uint64_t realloc_args[4] = {0, 0, 8, 64};
+  uint64_t pointer[1] = {0};
+  ASSERT_TRUE((*first)->Call("cabi_realloc", realloc_args, pointer).ok());
+  ASSERT_NE(pointer[0], 0u);
+
+  InstanceOptions second_options;
+  second_options.max_memory_bytes = 67 * 65536;
+  const rt::MemoryPoolCounters before = rt::MemoryPool::Get().counters();
+  auto second = (*module)->Instantiate(resolver, second_options);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  const uint64_t populated =
+      rt::MemoryPool::Get().counters().populated_pages - before.populated_pages;
+  EXPECT_GT(populated, 0u) << "the allocator's state page, at least";
+  EXPECT_LT(populated, 32u) << "the pages written, not the whole 128 KiB";
+  // Written ahead, the pages still hold what a new instance's memory holds: equal to the
+  // first's as it was instantiated, i.e. where the first's allocator has not written since.
+  std::span<uint8_t> fresh = (*second)->memory();
+  std::span<uint8_t> used = (*first)->memory();
+  ASSERT_EQ(fresh.size(), used.size());
+  EXPECT_EQ(std::memcmp(fresh.data(), used.data(), 1024), 0) << "below the data: zeros in both";
+  uint64_t pointer_again[1] = {0};
+  ASSERT_TRUE((*second)->Call("cabi_realloc", realloc_args, pointer_again).ok());
+  EXPECT_EQ(pointer_again[0], pointer[0]) << "the allocator starts from the same state";
+  EXPECT_TRUE(std::equal(fresh.begin(), fresh.end(), used.begin()))
+      << "after the same call, the same memory";
+}
+
 // Pages of the `bytes` at `base` that are resident.
 size_t ResidentPages(const uint8_t* base, size_t bytes) {
   std::vector<unsigned char> resident(bytes / 4096);

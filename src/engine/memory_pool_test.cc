@@ -157,5 +157,56 @@ TEST(MemoryPoolTest, MemoriesPastTheKeepThresholdGiveTheirTailBack) {
   pool.Release(again, used);
 }
 
+// Pages of the `bytes` at `base` that are resident, one flag each.
+std::vector<bool> Resident(const uint8_t* base, uint64_t bytes) {
+  std::vector<unsigned char> flags(bytes / 4096);
+  EXPECT_EQ(mincore(const_cast<uint8_t*>(base), bytes, flags.data()), 0);
+  return std::vector<bool>(flags.begin(), flags.end());
+}
+
+TEST(MemoryPoolTest, DirtyRunsAreThePagesWrittenNotThoseOnlyRead) {
+  MemoryPool& pool = MemoryPool::Get();
+  const uint64_t reserve = 53 * kWasmPage;  // a size no other test uses
+  MemoryReservation r;
+  ASSERT_TRUE(pool.Acquire(reserve, kWasmPage, false, &r));
+  EXPECT_TRUE(r.fresh);
+  r.base[0] = 1;
+  r.base[4096 + 17] = 2;
+  // Read only: mapped (to the kernel's zero page) but not written.
+  EXPECT_EQ(reinterpret_cast<volatile uint8_t*>(r.base)[3 * 4096], 0);
+  r.base[5 * 4096 + 4095] = 3;
+  const std::vector<PageRun> runs = MemoryPool::DirtyRuns(r.base, 8 * 4096);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].first, 0u);
+  EXPECT_EQ(runs[0].count, 2u);
+  EXPECT_EQ(runs[1].first, 5u);
+  EXPECT_EQ(runs[1].count, 1u);
+  pool.Release(r, kWasmPage);
+
+  // Back from the pool it has pages resident: it is not fresh, and nothing in it is dirty.
+  MemoryReservation again;
+  ASSERT_TRUE(pool.Acquire(reserve, kWasmPage, false, &again));
+  EXPECT_FALSE(again.fresh);
+  EXPECT_TRUE(MemoryPool::DirtyRuns(again.base, kWasmPage).empty());
+  pool.Release(again, kWasmPage);
+}
+
+TEST(MemoryPoolTest, PopulateFaultsInTheRunsWithinTheAccessiblePrefixAndKeepsThemZero) {
+  MemoryPool& pool = MemoryPool::Get();
+  const uint64_t reserve = 59 * kWasmPage;  // a size no other test uses
+  MemoryReservation r;
+  ASSERT_TRUE(pool.Acquire(reserve, kWasmPage, false, &r));
+  ASSERT_TRUE(r.fresh);
+  const MemoryPoolCounters before = pool.counters();
+  pool.Populate(r.base, 4 * 4096, {{1, 2}, {3, 4}, {6, 1}});
+  EXPECT_EQ(pool.counters().populated_pages - before.populated_pages, 3u)
+      << "pages 1-3: the rest lie past the 4 accessible pages";
+  const std::vector<bool> resident = Resident(r.base, 8 * 4096);
+  EXPECT_EQ(resident, (std::vector<bool>{false, true, true, true, false, false, false, false}));
+  EXPECT_TRUE(AllZero(r.base, 8 * 4096));
+  EXPECT_EQ(pool.counters().advises, before.advises) << "written ahead, not asked of the kernel";
+  pool.Release(r, kWasmPage);
+}
+
 }  // namespace
 }  // namespace theater::engine::rt

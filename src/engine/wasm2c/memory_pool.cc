@@ -56,6 +56,7 @@ bool MemoryPool::Acquire(uint64_t reserve, uint64_t bytes, bool guard, MemoryRes
         }
       }
       *out = list[pick].range;
+      out->fresh = list[pick].resident == 0;
       idle_resident_ -= list[pick].resident;
       list[pick] = list.back();
       list.pop_back();
@@ -131,7 +132,7 @@ bool MemoryPool::MapSlab(uint64_t reserve, bool guard, MemoryReservation* out) {
     (void)madvise(first, count * reserve, MADV_NOHUGEPAGE);
   }
   const uint64_t accessible = guard ? 0 : reserve;
-  *out = {first, reserve, accessible};
+  *out = {first, reserve, accessible, /*fresh=*/true};
   if (count > 1) {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<Idle>& list = idle_[reserve];
@@ -193,6 +194,41 @@ void MemoryPool::Release(const MemoryReservation& r, uint64_t used) {
   ++idle_count_;
 }
 
+std::vector<PageRun> MemoryPool::DirtyRuns(const uint8_t* base, uint64_t bytes) {
+  unsigned char resident[kKeepResidentBytes / kOsPage];
+  const uint64_t pages = std::min(bytes, kKeepResidentBytes) / kOsPage;
+  std::vector<PageRun> runs;
+  if (pages == 0 || mincore(const_cast<uint8_t*>(base), pages * kOsPage, resident) != 0) {
+    return runs;
+  }
+  for (uint32_t i = 0; i < pages; ++i) {
+    if (!(resident[i] & 1) || AllZero(base + uint64_t{i} * kOsPage, kOsPage)) continue;
+    if (!runs.empty() && runs.back().first + runs.back().count == i) {
+      ++runs.back().count;
+    } else {
+      runs.push_back({i, 1});
+    }
+  }
+  return runs;
+}
+
+void MemoryPool::Populate(uint8_t* base, uint64_t accessible, const std::vector<PageRun>& runs) {
+  // A write (never a read) faults each page in as a private zeroed page of its own. Cheaper
+  // here than madvise(MADV_POPULATE_WRITE): a small actor's pages lie in several runs, and a
+  // system call per run cost more on a VM than the faults it saved.
+  const uint64_t pages = accessible / kOsPage;
+  uint64_t touched = 0;
+  for (const PageRun& run : runs) {
+    if (run.first >= pages) break;
+    const uint64_t end = std::min<uint64_t>(uint64_t{run.first} + run.count, pages);
+    for (uint64_t i = run.first; i < end; ++i) {
+      reinterpret_cast<volatile uint8_t*>(base)[i * kOsPage] = 0;
+    }
+    touched += end - run.first;
+  }
+  populated_pages_.fetch_add(touched, std::memory_order_relaxed);
+}
+
 MemoryPoolCounters MemoryPool::counters() const {
   MemoryPoolCounters c;
   c.maps = maps_.load(std::memory_order_relaxed);
@@ -201,6 +237,7 @@ MemoryPoolCounters MemoryPool::counters() const {
   c.advises = advises_.load(std::memory_order_relaxed);
   c.reused = reused_.load(std::memory_order_relaxed);
   c.zeroed_bytes = zeroed_bytes_.load(std::memory_order_relaxed);
+  c.populated_pages = populated_pages_.load(std::memory_order_relaxed);
   return c;
 }
 

@@ -13,6 +13,15 @@
 // than kIdleResidentBudget) are pages given back with `madvise`. New reservations are mapped
 // in slabs of several at a time, so that spawning many live actors maps once per slab.
 //
+// A fresh range (no page resident) is where a live spawn's first touches land. A page the guest
+// reads before it writes (a zeroed global such as the allocator's state) is first mapped to the
+// kernel's shared zero page and then copied on the write, and that copy flushes the TLB of every
+// CPU the process runs on: on a VM, one such IPI per spawn cost more than the rest of the
+// instantiation. So a module learns which pages its first instance dirtied (DirtyRuns) and each
+// later fresh memory has them written ahead by the host (Populate): each faults in once, as a
+// private page, with no zero page, no copy and no IPI. A reused range skips this (its pages are
+// resident already).
+//
 // Two shapes of reservation, chosen by the module's memory mode:
 //   - guard pages: `reserve` is 8 GiB; the first `accessible` bytes are read-write and the rest
 //     inaccessible, so an access past the memory's end faults. A reused range whose accessible
@@ -42,6 +51,13 @@ struct MemoryReservation {
   uint8_t* base = nullptr;
   uint64_t reserve = 0;     // bytes of address space at `base`
   uint64_t accessible = 0;  // bytes at the start that are read-write
+  bool fresh = false;       // Acquire: no page of the range is resident
+};
+
+// Consecutive 4 KiB pages of a memory, by index.
+struct PageRun {
+  uint32_t first = 0;
+  uint32_t count = 0;
 };
 
 // What the pool has asked of the kernel since the process started (tests and benchmarks
@@ -53,6 +69,7 @@ struct MemoryPoolCounters {
   uint64_t advises = 0;      // madvise calls
   uint64_t reused = 0;       // acquisitions served by a released reservation
   uint64_t zeroed_bytes = 0;  // bytes the host wrote zeros over on release
+  uint64_t populated_pages = 0;  // pages of fresh ranges written ahead (Populate)
 };
 
 class MemoryPool {
@@ -79,6 +96,14 @@ class MemoryPool {
   // Gives the pages of `bytes` at `at`, part of a memory in use, back to the kernel (they read
   // as zero afterwards): a hibernating instance's (memory_image.h).
   void Trim(uint8_t* at, uint64_t bytes) { Advise(at, bytes); }
+
+  // The runs of pages among the first `bytes` (at most kKeepResidentBytes are looked at) at
+  // `base` that are resident and not all zero: what an instance has written. Empty when the
+  // kernel cannot say.
+  static std::vector<PageRun> DirtyRuns(const uint8_t* base, uint64_t bytes);
+  // Faults in, writable, the pages of `runs` that lie within the first `accessible` bytes of the
+  // fresh range at `base`, without changing what they read (zero).
+  void Populate(uint8_t* base, uint64_t accessible, const std::vector<PageRun>& runs);
 
   MemoryPoolCounters counters() const;
   // Ranges kept for reuse right now.
@@ -108,7 +133,7 @@ class MemoryPool {
   // Slabs mapped per reserve size so far: each new slab is twice the last (at most 64 ranges).
   std::unordered_map<uint64_t, uint32_t> slab_size_;
   std::atomic<uint64_t> maps_{0}, unmaps_{0}, protects_{0}, advises_{0}, reused_{0},
-      zeroed_bytes_{0};
+      zeroed_bytes_{0}, populated_pages_{0};
 };
 
 }  // namespace theater::engine::rt

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "engine/wasm2c/memory_pool.h"
 #include "engine/wasm2c/wasm-rt.h"
 
 namespace theater::engine::rt {
@@ -108,6 +109,9 @@ int RunGuest(GuestFn fn, void* instance, const uint64_t* args, uint64_t* results
 struct MemoryConfig {
   bool guard_pages = true;     // the module's WASM_RT_MEMCHECK_SIGNAL_HANDLER
   uint32_t max_pages = 65536;  // cap on any memory the module allocates
+  // The pages the module's first instance dirtied, made writable ahead in a fresh memory
+  // (MemoryPool::Populate); null until learned. Owned by the module, which outlives this.
+  const std::vector<PageRun>* dirty_runs = nullptr;
 };
 void SetMemoryConfig(const MemoryConfig& config);
 

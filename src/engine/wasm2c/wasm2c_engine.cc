@@ -98,6 +98,10 @@ class Wasm2cInstance final : public Instance {
   void Wake();
 
   uint32_t max_pages_;
+  // The module's first instance publishes the pages it has written as each of this many export
+  // calls returns (Wasm2cModule::PublishDirtyRuns); others start at 0.
+  static constexpr uint8_t kLearningCalls = 4;
+  uint8_t learning_calls_ = 0;
   HostBinding* bindings_ = nullptr;         // in the block: one per import, in the module's order
   std::unique_ptr<rt::MemoryImage> image_;  // while hibernated: what the memory held
 };
@@ -162,16 +166,34 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
     std::lock_guard<std::mutex> lock(baseline_mu_);
     return baseline_;
   }
-  // Called after every instantiation; the first one's memory becomes the baseline.
-  void OfferBaseline(const uint8_t* memory, uint64_t bytes) const {
+  // Called after every instantiation; the first one's memory becomes the baseline (true for
+  // that one).
+  bool OfferBaseline(const uint8_t* memory, uint64_t bytes) const {
     if (baseline_offered_.load(std::memory_order_relaxed) ||
         baseline_offered_.exchange(true, std::memory_order_relaxed)) {
-      return;
+      return false;
     }
     auto baseline =
         std::make_shared<const rt::MemoryBaseline>(rt::MemoryBaseline::Copy(memory, bytes));
     std::lock_guard<std::mutex> lock(baseline_mu_);
     baseline_ = std::move(baseline);
+    return true;
+  }
+  // The pages the module's first instance had written after its last learning call (memory_pool.h,
+  // "fresh range"), which later instances of the module have populated in a fresh memory; null
+  // until its first call returns.
+  const std::vector<rt::PageRun>* dirty_runs() const {
+    return dirty_runs_.load(std::memory_order_acquire);
+  }
+  // Called by the first instance as each of its first kLearningCalls export calls returns (an
+  // actor's first are cabi_realloc, then init): the pages it has written by then.
+  void PublishDirtyRuns(const uint8_t* memory, uint64_t bytes) const {
+    auto runs =
+        std::make_unique<const std::vector<rt::PageRun>>(rt::MemoryPool::DirtyRuns(memory, bytes));
+    std::lock_guard<std::mutex> lock(baseline_mu_);
+    // Earlier sets stay alive: an instantiation may be reading one.
+    dirty_runs_.store(runs.get(), std::memory_order_release);
+    dirty_runs_sets_.push_back(std::move(runs));
   }
 
  private:
@@ -187,6 +209,8 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
   mutable std::atomic<bool> baseline_offered_{false};
   mutable std::mutex baseline_mu_;
   mutable std::shared_ptr<const rt::MemoryBaseline> baseline_;
+  mutable std::vector<std::unique_ptr<const std::vector<rt::PageRun>>> dirty_runs_sets_;
+  mutable std::atomic<const std::vector<rt::PageRun>*> dirty_runs_{nullptr};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -233,7 +257,8 @@ Wasm2cInstance::Wasm2cInstance(std::shared_ptr<const Wasm2cModule> module,
 }
 
 rt::MemoryConfig Wasm2cInstance::MemoryConfigForModule() const {
-  return rt::MemoryConfig{desc_->memcheck_signal_handler != 0, max_pages_};
+  return rt::MemoryConfig{desc_->memcheck_signal_handler != 0, max_pages_,
+                          module_->dirty_runs()};
 }
 
 namespace {
@@ -295,7 +320,7 @@ Status Wasm2cInstance::Instantiate(ImportResolver& resolver,
   }
   if (desc_->memory && !module_->imports_memory()) {
     const wasm_rt_memory_t* mem = desc_->memory(storage_);
-    module_->OfferBaseline(mem->data, mem->size);
+    if (module_->OfferBaseline(mem->data, mem->size)) learning_calls_ = kLearningCalls;
   }
   return Status();
 }
@@ -344,7 +369,13 @@ void* Wasm2cInstance::ExternExport(uint32_t index) {
 
 int Wasm2cInstance::RunExport(uint32_t index, const uint64_t* args, uint64_t* results) {
   WakeIfHibernated();
-  return rt::RunGuest(desc_->exports[index].fn, storage_, args, results);
+  const int code = rt::RunGuest(desc_->exports[index].fn, storage_, args, results);
+  if (learning_calls_ != 0 && code == WASM_RT_TRAP_NONE) {
+    --learning_calls_;
+    const wasm_rt_memory_t* mem = desc_->memory(storage_);
+    module_->PublishDirtyRuns(mem->data, mem->size);
+  }
+  return code;
 }
 
 Status Wasm2cInstance::Call(uint32_t index, std::span<const uint64_t> args,

@@ -528,6 +528,9 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, u
   if (!rt::MemoryPool::Get().Acquire(reserve, bytes, config.guard_pages, &range)) {
     wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
   }
+  if (range.fresh && config.dirty_runs) {
+    rt::MemoryPool::Get().Populate(range.base, bytes, *config.dirty_runs);
+  }
   rt::g_reserved_bytes.fetch_add(reserve, std::memory_order_relaxed);
   memory->data = range.base;
   memory->pages = initial_pages;
