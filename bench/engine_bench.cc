@@ -10,7 +10,8 @@
 // Guests: tests/actors/bench_guest.c and fiber_guest.c, compiled by the build.
 // The cost of the time-slice checks (docs/benchmarks.md, "Time slices"): the compute kernels of
 // tests/actors/spinner.c and a no-op call, each from a module compiled with the checks (/1) and
-// without them (/0), in the same process: BM_Slices_*.
+// without them (/0), in the same process: BM_Slices_*. The cost of bounds checks: two of those
+// kernels from a guard-page module (/0) and a bounds-checked one (/1): BM_MemoryMode_*.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -307,6 +308,55 @@ void BM_Slices_CallAddDirect(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Slices_CallAddDirect)->Arg(1)->Arg(0);
+
+// ---- the cost of bounds checks: Arg 0 = guard-page module, 1 = bounds-checked module ----
+
+std::shared_ptr<const Module> LoadInMode(const char* name, MemoryMode mode) {
+  static std::unique_ptr<Engine> engines[2];
+  std::unique_ptr<Engine>& engine = engines[mode == MemoryMode::kBoundsChecks];
+  if (!engine) {
+    EngineOptions options;
+    options.progress = EngineOptions::Progress::kOff;
+    options.memory_mode = mode;
+    auto created = Engine::Create(options);
+    if (!created.ok()) std::exit(1);
+    engine = std::move(created).value();
+  }
+  auto m = engine->LoadModuleFile(std::string(THEATER_TEST_ACTOR_DIR) + "/" + name + ".wasm");
+  if (!m.ok()) {
+    std::fprintf(stderr, "load %s: %s\n", name, m.status().ToString().c_str());
+    std::exit(1);
+  }
+  return *m;
+}
+
+void RunSpinnerKernelInMode(benchmark::State& state, const char* name, uint64_t arg) {
+  auto module =
+      LoadInMode("spinner", state.range(0) ? MemoryMode::kBoundsChecks : MemoryMode::kGuardPages);
+  TrapResolver resolver;
+  auto instance = module->Instantiate(resolver, {});
+  if (!instance.ok()) std::exit(1);
+  uint32_t index = *module->FindExport(name);
+  const uint64_t args[1] = {arg};
+  uint64_t results[1] = {0};
+  for (auto _ : state) {
+    Status s = (*instance)->Call(index, args, results);
+    benchmark::DoNotOptimize(s);
+    benchmark::DoNotOptimize(results[0]);
+  }
+}
+
+// hash(1,000,000): a load and a store of linear memory per iteration.
+void BM_MemoryMode_HashLoop(benchmark::State& state) {
+  RunSpinnerKernelInMode(state, "hash", 1'000'000);
+}
+BENCHMARK(BM_MemoryMode_HashLoop)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+// fib(25): calls, and the shadow stack in linear memory.
+void BM_MemoryMode_FibCalls(benchmark::State& state) {
+  RunSpinnerKernelInMode(state, "fib", 25);
+}
+BENCHMARK(BM_MemoryMode_FibCalls)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 // ---- same-session baselines: the machine's cost of the primitives the figures are built on ----
 

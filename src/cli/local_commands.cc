@@ -40,9 +40,20 @@ struct RunArgs {
   int settle_ms = 200;
   std::string actor_id;
   std::string initial_state;
-  bool bounds_checks = false;
+  std::string memory_mode = "auto";
+  bool bounds_checks = false;  // --bounds-checks: --memory-mode bounds
   bool auto_handlers = false;
 };
+
+// The engine's memory mode for --memory-mode NAME (checked by the option) or --bounds-checks.
+engine::MemoryMode MemoryModeNamed(const std::string& name, bool bounds_checks) {
+  if (bounds_checks || name == "bounds") return engine::MemoryMode::kBoundsChecks;
+  return name == "guard" ? engine::MemoryMode::kGuardPages : engine::MemoryMode::kAuto;
+}
+
+constexpr const char* kMemoryModeHelp =
+    "Linear memories: auto (bounds checks for small actors, guard pages for the rest), guard "
+    "(guard pages: no checks, 8 GiB of address space each) or bounds (explicit checks)";
 
 // What the runtime reports from its threads, read by the command's thread.
 struct RunShared {
@@ -92,8 +103,7 @@ int Run(Context& ctx, const RunArgs& args) {
   options.persist = false;  // a local run leaves no database behind
   options.durability = Durability::kNone;
   options.auto_handlers = args.auto_handlers;
-  options.engine.memory_mode =
-      args.bounds_checks ? engine::MemoryMode::kBoundsChecks : engine::MemoryMode::kGuardPages;
+  options.engine.memory_mode = MemoryModeNamed(args.memory_mode, args.bounds_checks);
   if (quiet) options.engine.progress = engine::EngineOptions::Progress::kOff;
   const bool color = out.color();
   options.log_sink = [shared, quiet, color](std::string_view, std::string_view name,
@@ -231,11 +241,10 @@ int Run(Context& ctx, const RunArgs& args) {
   return verified.ok() ? kExitOk : kExitFailure;
 }
 
-int Compile(Context& ctx, const std::string& path, bool bounds_checks) {
+int Compile(Context& ctx, const std::string& path, engine::MemoryMode mode) {
   const Output& out = ctx.out();
   engine::EngineOptions options;
-  options.memory_mode =
-      bounds_checks ? engine::MemoryMode::kBoundsChecks : engine::MemoryMode::kGuardPages;
+  options.memory_mode = mode;
   if (out.json()) options.progress = engine::EngineOptions::Progress::kOff;
   THEATER_ASSIGN_OR_RETURN_EXIT(std::unique_ptr<engine::Engine> engine,
                                 engine::Engine::Create(options), out);
@@ -282,23 +291,29 @@ void AddLocalCommands(CLI::App& app, CommandSet& commands) {
   run_cmd->add_option("-i,--initial-state", run->initial_state,
                       "JSON merged over the manifest's init_state");
   run_cmd->add_option("--id", run->actor_id, "Actor id to use (default: a new UUID)");
-  run_cmd->add_flag("--bounds-checks", run->bounds_checks,
-                    "Compile with explicit memory bounds checks instead of guard pages");
+  run_cmd->add_option("--memory-mode", run->memory_mode, kMemoryModeHelp)
+      ->check(CLI::IsMember({"auto", "guard", "bounds"}))
+      ->capture_default_str();
+  run_cmd->add_flag("--bounds-checks", run->bounds_checks, "Same as --memory-mode bounds");
   run_cmd->add_flag("--auto-handlers", run->auto_handlers,
                     "Let the actor use handlers its manifest does not declare (for development)");
   commands.Add(run_cmd, [run](Context& ctx) { return Run(ctx, *run); });
 
   auto compile_path = std::make_shared<std::string>();
   auto compile_bounds = std::make_shared<bool>(false);
+  auto compile_mode = std::make_shared<std::string>("auto");
   CLI::App* compile_cmd =
       app.add_subcommand("compile",
                          "Compile a wasm module, or every core module of a component, into the "
                          "cache ahead of time");
   compile_cmd->add_option("module", *compile_path, "Path to the .wasm module or component")
       ->required();
-  compile_cmd->add_flag("--bounds-checks", *compile_bounds, "Compile for bounds-check mode");
-  commands.Add(compile_cmd, [compile_path, compile_bounds](Context& ctx) {
-    return Compile(ctx, *compile_path, *compile_bounds);
+  compile_cmd->add_option("--memory-mode", *compile_mode, kMemoryModeHelp)
+      ->check(CLI::IsMember({"auto", "guard", "bounds"}))
+      ->capture_default_str();
+  compile_cmd->add_flag("--bounds-checks", *compile_bounds, "Same as --memory-mode bounds");
+  commands.Add(compile_cmd, [compile_path, compile_bounds, compile_mode](Context& ctx) {
+    return Compile(ctx, *compile_path, MemoryModeNamed(*compile_mode, *compile_bounds));
   });
 }
 

@@ -242,6 +242,46 @@ TEST(EngineTest, UnresolvedImportNamesTheImport) {
       << instance.status().ToString();
 }
 
+// MemoryMode::kAuto chooses per module: guard pages only for a module that defines its memory,
+// imports none, and starts it above kSmallMemoryBytes; bounds checks for the rest.
+TEST(EngineTest, AutoMemoryModeChecksSmallModulesAndGuardsLargeOnes) {
+  EngineOptions options;
+  options.progress = EngineOptions::Progress::kOff;
+  ASSERT_EQ(options.memory_mode, MemoryMode::kAuto) << "the default";
+  auto engine = Engine::Create(options);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  const std::vector<uint8_t> header = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+  // A module whose only content is a memory of `pages` 64 KiB pages (no maximum), exported.
+  auto defining = [&](uint8_t pages) {
+    std::vector<uint8_t> wasm = header;
+    wasm.insert(wasm.end(), {0x05, 0x03, 0x01, 0x00, pages});
+    wasm.insert(wasm.end(), {0x07, 0x0a, 0x01, 0x06, 'm', 'e', 'm', 'o', 'r', 'y', 0x02, 0x00});
+    return wasm;
+  };
+  static_assert(kSmallMemoryBytes == 16 * 65536);
+  auto small = (*engine)->LoadModule(defining(16), "one-mib");
+  ASSERT_TRUE(small.ok()) << small.status().ToString();
+  EXPECT_EQ((*small)->memory_mode(), MemoryMode::kBoundsChecks);
+  auto large = (*engine)->LoadModule(defining(17), "over-one-mib");
+  ASSERT_TRUE(large.ok()) << large.status().ToString();
+  EXPECT_EQ((*large)->memory_mode(), MemoryMode::kGuardPages);
+  // Importing its memory (of any size): checked, whatever memory it is given.
+  std::vector<uint8_t> importing = header;
+  importing.insert(importing.end(), {0x02, 0x0d, 0x01, 0x04, 'h', 'o', 's', 't', 0x03, 'm', 'e',
+                                     'm', 0x02, 0x00, 64});
+  auto imported = (*engine)->LoadModule(importing, "imports-memory");
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  EXPECT_EQ((*imported)->memory_mode(), MemoryMode::kBoundsChecks);
+
+  // Each runs in its mode: the small one's memory is checked, the large one's guarded.
+  TableResolver resolver;
+  for (const auto& module : {*small, *large}) {
+    auto instance = module->Instantiate(resolver, {});
+    ASSERT_TRUE(instance.ok()) << instance.status().ToString();
+    EXPECT_EQ((*instance)->memory().size(), module == *small ? 16 * 65536u : 17 * 65536u);
+  }
+}
+
 TEST(EngineTest, InstancesReleaseTheirMemory) {
   auto module = LoadActor("hostile");
   ASSERT_NE(module, nullptr);

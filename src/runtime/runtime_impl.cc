@@ -169,12 +169,13 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
   std::error_code cwd_error;
   inline_manifest_dir_ = std::filesystem::current_path(cwd_error);  // empty on error: relative
   // A guard-page memory reserves 8 GiB whatever its size; a bounds-checked one its cap (the
-  // default cap is assumed: manifests may lower or raise it).
-  admission_ =
-      std::make_unique<Admission>(engine_->options().memory_mode == engine::MemoryMode::kGuardPages
-                                      ? uint64_t{8} << 30
-                                      : ManifestLimits::kDefaultMemoryLimitMb << 20,
-                                  options_.min_free_memory_bytes);
+  // default cap is assumed: manifests may lower or raise it). Under kAuto the module is not known
+  // yet, so the larger is assumed: that refuses a spawn only within 8 GiB of the limit.
+  admission_ = std::make_unique<Admission>(
+      engine_->options().memory_mode != engine::MemoryMode::kBoundsChecks
+          ? uint64_t{8} << 30
+          : ManifestLimits::kDefaultMemoryLimitMb << 20,
+      options_.min_free_memory_bytes);
   if (options_.persist && options_.chain_bytes_inline_max > 0) {
     auto spill = std::make_shared<chain::ByteSpill>();
     spill->inline_max = options_.chain_bytes_inline_max;

@@ -18,6 +18,7 @@ constexpr uint8_t kComponentLayer[2] = {0x01, 0x00};
 constexpr uint8_t kSectionType = 1;
 constexpr uint8_t kSectionImport = 2;
 constexpr uint8_t kSectionFunction = 3;
+constexpr uint8_t kSectionMemory = 5;
 constexpr uint8_t kSectionExport = 7;
 
 // Offsets in messages are formatted like wabt's, so they read the same as wasm2c's errors.
@@ -246,6 +247,16 @@ Status ReadImportSection(Reader& r, WasmModuleInfo& info) {
   return Status::Ok();
 }
 
+Status ReadMemorySection(Reader& r, WasmModuleInfo& info) {
+  THEATER_ASSIGN_OR_RETURN(uint32_t n, r.Count("memory"));
+  info.memories.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    THEATER_ASSIGN_OR_RETURN(WasmLimits limits, ReadLimits(r));
+    info.memories.push_back(limits);
+  }
+  return Status::Ok();
+}
+
 Status ReadExportSection(Reader& r, WasmModuleInfo& info) {
   THEATER_ASSIGN_OR_RETURN(uint32_t n, r.Count("export"));
   info.exports.reserve(n);
@@ -344,6 +355,9 @@ Result<WasmModuleInfo> InspectWasmModule(std::span<const uint8_t> wasm) {
       case kSectionImport:
         status = ReadImportSection(section, info);
         break;
+      case kSectionMemory:
+        status = ReadMemorySection(section, info);
+        break;
       case kSectionExport:
         status = ReadExportSection(section, info);
         break;
@@ -358,7 +372,9 @@ Result<WasmModuleInfo> InspectWasmModule(std::span<const uint8_t> wasm) {
         break;  // wasm2c reads and validates the others
     }
     THEATER_RETURN_IF_ERROR(status);
-    if ((id == kSectionType || id == kSectionImport || id == kSectionExport) && !section.AtEnd()) {
+    if ((id == kSectionType || id == kSectionImport || id == kSectionMemory ||
+         id == kSectionExport) &&
+        !section.AtEnd()) {
       return ParseError(Offset(section.pos()) + ": section " + std::to_string(id) + " has " +
                         std::to_string(section.end() - section.pos()) + " unread bytes at its end");
     }

@@ -2,9 +2,9 @@
 //
 // A structural pre-check of a core wasm binary, run before the bytes are handed to wasm2c.
 //
-// It reads the header, the section framing and the type, import and export sections; it is not a
-// validator (wasm2c validates everything). It exists to give clear errors for inputs that are not
-// core modules at all, and to reject modules the compile pipeline cannot translate safely:
+// It reads the header, the section framing and the type, import, memory and export sections; it
+// is not a validator (wasm2c validates everything). It exists to give clear errors for inputs that
+// are not core modules at all, and to reject modules the compile pipeline cannot translate safely:
 //   - imports of tags and of externref tables (the shim links functions, memories, funcref
 //     tables and globals);
 //   - import/export names containing "*/" or NUL: wasm2c 1.0.32 copies names verbatim into C
@@ -69,12 +69,13 @@ struct WasmModuleInfo {
   std::vector<WasmFuncType> types;
   std::vector<WasmImport> imports;
   std::vector<WasmExport> exports;
-  uint32_t defined_functions = 0;  // entries of the function section (imports not counted)
+  std::vector<WasmLimits> memories;  // the memories the module defines (imports not counted)
+  uint32_t defined_functions = 0;    // entries of the function section (imports not counted)
 };
 
-// Reads the header, the type/import/export sections and the function section's count. Errors:
-// kParseError for anything that is not a well-framed core module binary (too short, bad magic, a
-// component, truncated sections).
+// Reads the header, the type/import/memory/export sections and the function section's count.
+// Errors: kParseError for anything that is not a well-framed core module binary (too short, bad
+// magic, a component, truncated sections).
 Result<WasmModuleInfo> InspectWasmModule(std::span<const uint8_t> wasm);
 
 // Rejects modules the compile pipeline cannot translate (see the file comment), with

@@ -72,6 +72,28 @@ TEST(WasmInspectTest, ReadsImportsAndExports) {
   EXPECT_EQ(info->exports[0].index, 1u);
 }
 
+TEST(WasmInspectTest, ReadsTheMemoriesTheModuleDefines) {
+  // Two memories: min 2 (no max), and min 1 max 300 (a two-byte LEB); an imported one is not
+  // counted among them.
+  Bytes imports = {0x01};
+  AppendName(imports, "host");
+  AppendName(imports, "mem");
+  Append(imports, {0x02, 0x00, 0x05});
+  auto info =
+      InspectWasmModule(Module({{2, imports}, {5, {0x02, 0x00, 0x02, 0x01, 0x01, 0xac, 0x02}}}));
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  ASSERT_EQ(info->memories.size(), 2u);
+  EXPECT_EQ(info->memories[0].min, 2u);
+  EXPECT_FALSE(info->memories[0].max.has_value());
+  EXPECT_EQ(info->memories[1].min, 1u);
+  EXPECT_EQ(info->memories[1].max, 300u);
+  ASSERT_EQ(info->imports.size(), 1u);
+  EXPECT_EQ(info->imports[0].limits.min, 5u);
+  // Bytes left over after the memories are an error, like in the other sections read.
+  EXPECT_EQ(InspectWasmModule(Module({{5, {0x01, 0x00, 0x02, 0x00}}})).status().code(),
+            StatusCode::kParseError);
+}
+
 TEST(WasmInspectTest, RejectsInputsThatAreNotCoreModules) {
   auto text = InspectWasmModule(Bytes{'(', 'm', 'o', 'd', 'u', 'l', 'e', ')'});
   EXPECT_EQ(text.status().code(), StatusCode::kParseError);

@@ -14,6 +14,7 @@
 
 #include "common/bytes.h"
 #include "engine/compile/module_compiler.h"
+#include "engine/compile/wasm_inspect.h"
 #include "engine/wasm2c/memory_image.h"
 #include "engine/wasm2c/runtime.h"
 #include "engine/wasm2c/shim_abi.h"
@@ -408,10 +409,31 @@ Status Wasm2cInstance::Call(uint32_t index, std::span<const uint64_t> args,
 
 // ---------------------------------------------------------------------------------------------
 
+// MemoryMode::kAuto's choice for one module. Code compiled for guard pages does not check
+// bounds, so it may only ever see a guard-page memory, which is its own: guard pages go to a
+// module that defines its memory, imports none, and starts it larger than kSmallMemoryBytes (an
+// engine such as a JavaScript runtime, whose compute the checks would slow). Everything else is
+// checked, which is safe with a memory of either kind (a component's adapters import the main
+// module's memory). A module the inspection cannot read is compiled checked, and the compile
+// reports what is wrong with it.
+MemoryMode AutoMemoryMode(std::span<const uint8_t> wasm) {
+  Result<WasmModuleInfo> info = InspectWasmModule(wasm);
+  if (!info.ok() || info->memories.size() != 1) return MemoryMode::kBoundsChecks;
+  for (const WasmImport& import : info->imports) {
+    if (import.kind == WasmExternKind::kMemory) return MemoryMode::kBoundsChecks;
+  }
+  const WasmLimits& memory = info->memories[0];
+  return !memory.is64 && memory.min * kWasmPageSize > kSmallMemoryBytes ? MemoryMode::kGuardPages
+                                                                        : MemoryMode::kBoundsChecks;
+}
+
 class Wasm2cEngine final : public Engine {
  public:
-  Wasm2cEngine(EngineOptions options, std::unique_ptr<ModuleCompiler> compiler)
-      : options_(std::move(options)), compiler_(std::move(compiler)) {}
+  // `guard` and `bounds` compile for each memory mode; only the one the options' mode needs is
+  // given, except under kAuto.
+  Wasm2cEngine(EngineOptions options, std::unique_ptr<ModuleCompiler> guard,
+               std::unique_ptr<ModuleCompiler> bounds)
+      : options_(std::move(options)), guard_(std::move(guard)), bounds_(std::move(bounds)) {}
 
   const EngineOptions& options() const override { return options_; }
 
@@ -423,7 +445,11 @@ class Wasm2cEngine final : public Engine {
       auto it = modules_.find(sha);
       if (it != modules_.end()) return std::shared_ptr<const Module>(it->second);
     }
-    Result<CompiledModuleFile> compiled = compiler_->Compile(wasm, name);
+    const ModuleCompiler& compiler =
+        !bounds_  ? *guard_
+        : !guard_ ? *bounds_
+                  : (AutoMemoryMode(wasm) == MemoryMode::kGuardPages ? *guard_ : *bounds_);
+    Result<CompiledModuleFile> compiled = compiler.Compile(wasm, name);
     if (!compiled.ok())
       return compiled.status().WithContext("loading module '" + std::string(name) + "'");
     THEATER_ASSIGN_OR_RETURN(auto module, Open(compiled->so_path, std::string(name), sha));
@@ -489,7 +515,8 @@ class Wasm2cEngine final : public Engine {
   }
 
   EngineOptions options_;
-  std::unique_ptr<ModuleCompiler> compiler_;
+  std::unique_ptr<ModuleCompiler> guard_;
+  std::unique_ptr<ModuleCompiler> bounds_;
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Wasm2cModule>> modules_;
 };
@@ -506,7 +533,6 @@ Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   rt::InitProcess();
   THEATER_ASSIGN_OR_RETURN(CompileOptions compile, DefaultCompileOptions());
   if (!options.cache_dir.empty()) compile.cache_dir = options.cache_dir;
-  compile.signal_memcheck = options.memory_mode == MemoryMode::kGuardPages;
   compile.opt_level = options.opt_level;
   if (options.preempt_slice.count() < 0) {
     return InvalidArgument("preempt_slice must not be negative (zero disables time slices)");
@@ -523,9 +549,17 @@ Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
       compile.progress = ProgressMode::kOff;
       break;
   }
-  THEATER_ASSIGN_OR_RETURN(std::unique_ptr<ModuleCompiler> compiler,
-                           ModuleCompiler::Create(std::move(compile)));
-  return std::unique_ptr<Engine>(new Wasm2cEngine(std::move(options), std::move(compiler)));
+  std::unique_ptr<ModuleCompiler> guard, bounds;
+  if (options.memory_mode != MemoryMode::kBoundsChecks) {
+    compile.signal_memcheck = true;
+    THEATER_ASSIGN_OR_RETURN(guard, ModuleCompiler::Create(compile));
+  }
+  if (options.memory_mode != MemoryMode::kGuardPages) {
+    compile.signal_memcheck = false;
+    THEATER_ASSIGN_OR_RETURN(bounds, ModuleCompiler::Create(std::move(compile)));
+  }
+  return std::unique_ptr<Engine>(
+      new Wasm2cEngine(std::move(options), std::move(guard), std::move(bounds)));
 }
 
 }  // namespace theater::engine
