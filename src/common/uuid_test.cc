@@ -81,6 +81,10 @@ TEST(UuidTest, IsUuidChecksShapeAndDigits) {
   EXPECT_FALSE(IsUuid("0123abcd-4567-89ab-cdef-0123456789abc"));  // one too many
   EXPECT_FALSE(IsUuid("0123abcd_4567-89ab-cdef-0123456789ab"));   // wrong separator
   EXPECT_FALSE(IsUuid("0123abcg-4567-89ab-cdef-0123456789ab"));   // not hex
+  EXPECT_FALSE(IsUuid("0123abc--4567-89ab-cdef-0123456789ab"));   // a dash where a digit goes
+  EXPECT_FALSE(IsUuid(std::string_view("0123abcd-4567-89ab-cdef-0123456789a\0", 36)));  // NUL
+  EXPECT_FALSE(IsUuid("0123abcd-4567-89ab-cdef-0123456789a\xff"));  // a byte past ASCII
+  EXPECT_FALSE(IsUuid("012345678-4567-89ab-cdef-0123456789ab"));    // 36, dashes misplaced
 }
 
 }  // namespace

@@ -211,6 +211,7 @@ Status FunctionPlan::LowerExportParams(GuestMemory& memory, std::span<const Valu
     THEATER_RETURN_IF_ERROR(Labeled(lowerer.Check(d.params[i], params[i]), d.param_labels[i]));
   }
   flat_args->clear();
+  flat_args->reserve(data_->signature.params.size());  // one allocation, not one per doubling
   if (!data_->signature.params_in_memory) {
     for (size_t i = 0; i < params.size(); ++i) {
       THEATER_RETURN_IF_ERROR(
@@ -328,6 +329,7 @@ Status FunctionPlan::LowerImportResults(GuestMemory& memory, std::span<const Val
     THEATER_RETURN_IF_ERROR(Labeled(lowerer.Check(d.results[i], results[i]), d.result_labels[i]));
   }
   flat_results->clear();
+  flat_results->reserve(data_->signature.results.size());
   if (!data_->signature.results_in_memory) {
     for (size_t i = 0; i < results.size(); ++i) {
       THEATER_RETURN_IF_ERROR(
