@@ -266,8 +266,9 @@ class TrapResolver : public ImportResolver {
   }
 };
 
-void RunSpinnerKernel(benchmark::State& state, const char* name, uint64_t arg) {
-  auto module = Load("spinner", state.range(0) != 0);
+// Calls export `name`(arg) of a new instance of `module` once per iteration.
+void RunKernel(benchmark::State& state, const std::shared_ptr<const Module>& module,
+               const char* name, uint64_t arg) {
   TrapResolver resolver;
   auto instance = module->Instantiate(resolver, {});
   if (!instance.ok()) std::exit(1);
@@ -279,6 +280,10 @@ void RunSpinnerKernel(benchmark::State& state, const char* name, uint64_t arg) {
     benchmark::DoNotOptimize(s);
     benchmark::DoNotOptimize(results[0]);
   }
+}
+
+void RunSpinnerKernel(benchmark::State& state, const char* name, uint64_t arg) {
+  RunKernel(state, Load("spinner", state.range(0) != 0), name, arg);
 }
 
 // hash(1,000,000): a tight loop over linear memory, one check per iteration.
@@ -331,19 +336,10 @@ std::shared_ptr<const Module> LoadInMode(const char* name, MemoryMode mode) {
 }
 
 void RunSpinnerKernelInMode(benchmark::State& state, const char* name, uint64_t arg) {
-  auto module =
-      LoadInMode("spinner", state.range(0) ? MemoryMode::kBoundsChecks : MemoryMode::kGuardPages);
-  TrapResolver resolver;
-  auto instance = module->Instantiate(resolver, {});
-  if (!instance.ok()) std::exit(1);
-  uint32_t index = *module->FindExport(name);
-  const uint64_t args[1] = {arg};
-  uint64_t results[1] = {0};
-  for (auto _ : state) {
-    Status s = (*instance)->Call(index, args, results);
-    benchmark::DoNotOptimize(s);
-    benchmark::DoNotOptimize(results[0]);
-  }
+  RunKernel(
+      state,
+      LoadInMode("spinner", state.range(0) ? MemoryMode::kBoundsChecks : MemoryMode::kGuardPages),
+      name, arg);
 }
 
 // hash(1,000,000): a load and a store of linear memory per iteration.
