@@ -2,6 +2,7 @@
 #include "runtime/actor_host.h"
 
 #include <algorithm>
+#include <array>
 #include <ctime>
 
 #include "common/clock.h"
@@ -500,7 +501,8 @@ int ActorHost::DispatchImport(engine::Instance& instance, void* data, const uint
   }
   // (A replayed result is what the guest got then: bounded already.)
   if (host.options_.replay == nullptr) BoundErrorValues(*output);
-  std::vector<uint64_t> flat_results;
+  FlatLease lease(host.import_results_);
+  std::vector<uint64_t>& flat_results = lease.values();
   Status lowered = b->plan.LowerImportResults(memory, *output, flat_args, &flat_results);
   host.RecordHostCall(b->call.event_type(), b->call.module(), b->call.name(), *params,
                       {*output, nullptr});
@@ -619,10 +621,12 @@ Result<std::vector<Value>> ActorHost::RunExport(const std::string& export_name,
                                                 std::chrono::milliseconds deadline) {
   const abi::FunctionPlan& plan = entry.plan;
   InstanceMemory memory(*instance_, realloc_index_);
-  std::vector<uint64_t> flat_args;
+  FlatLease args_lease(export_args_), results_lease(export_results_);
+  std::vector<uint64_t>& flat_args = args_lease.values();
   THEATER_RETURN_IF_ERROR_WITH_CONTEXT(plan.LowerExportParams(memory, args, &flat_args),
                                        "passing arguments to '" + export_name + "'");
-  std::vector<uint64_t> flat_results(plan.signature().results.size());
+  std::vector<uint64_t>& flat_results = results_lease.values();
+  flat_results.assign(plan.signature().results.size(), 0);
   engine::CallOptions call_options;
   call_options.timeout = deadline;
   call_options.stack_size = options_.stack_size;
@@ -669,10 +673,8 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   const std::string& export_name = cached->first;
   ExportEntry* entry = &cached->second;
 
-  std::vector<Value> args;  // (a braced list would copy both, params and all)
-  args.reserve(2);
-  args.push_back(StateValue(state_));
-  args.push_back(Value::Tuple(std::move(params)));
+  // On the stack: (a braced list into a vector would copy both, params and all).
+  std::array<Value, 2> args{StateValue(state_), Value::Tuple(std::move(params))};
   Result<std::vector<Value>> values = RunExport(
       export_name, *entry, args, DeadlineFor(export_name));
   // One event per export call, written when it is over: the params (still in `args`), what it

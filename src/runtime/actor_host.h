@@ -31,6 +31,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/lent_buffer.h"
 #include "runtime/rate_limiter.h"
 #include "theater/abi/canonical.h"
 #include "theater/abi/wit.h"
@@ -233,6 +234,11 @@ class ActorHost {
                                             std::chrono::milliseconds deadline);
   std::map<std::string, ExportEntry, std::less<>> exports_;
   uint32_t realloc_index_ = 0;
+  // Buffers for the flat (core) values of calls, reused so that a call allocates none for them
+  // (a nested call gets its own: common/lent_buffer.h).
+  using FlatBuffer = LentBuffer<uint64_t>;
+  using FlatLease = FlatBuffer::Lease;
+  FlatBuffer export_args_, export_results_, import_results_;
   // Replaces the state after an export returned (and its digest, when the chain records it by
   // one).
   void SetState(StateBytes state);
