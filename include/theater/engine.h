@@ -42,7 +42,7 @@ enum class MemoryMode {
   kBoundsChecks,  // explicit checks on every access (~1.2x slower; reservation = memory cap)
   // Chosen per module (docs/engine.md, "Memory"): guard pages for a module whose own memory
   // starts larger than kSmallMemoryBytes, bounds checks for the rest. Small actors then spawn
-  // about 1.6x faster and are not limited to ~16k per process; their calls cost ~5% more.
+  // about 1.6x faster and are not limited to ~16k per process; their calls cost 2-5% more.
   kAuto,
 };
 
