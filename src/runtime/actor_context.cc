@@ -2,6 +2,7 @@
 //
 // The Actor as its handlers see it: the ActorContext overrides (include/theater/host_api.h),
 // each a thin door onto the actor's host, mailbox and the runtime's supervision machinery.
+#include "common/composed_name.h"
 #include "runtime/actor.h"
 #include "runtime/await.h"
 #include "runtime/runtime_impl.h"
@@ -30,15 +31,18 @@ std::vector<chain::Event> Actor::HeldEvents() const {
 
 void Actor::RecordHostCall(std::string_view interface_name, std::string_view function,
                            std::span<const abi::Value> input, std::span<const abi::Value> output) {
-  const std::string event_type = std::string(interface_name) + "/" + std::string(function);
-  CallingHost().RecordHostCall(event_type, interface_name, function, input, {output, nullptr});
+  // Composed on the stack: a handler records a host call on every call it serves.
+  const ComposedName event_type({interface_name, "/", function});
+  CallingHost().RecordHostCall(event_type.view(), interface_name, function, input,
+                               {output, nullptr});
 }
 
 void Actor::RecordFailedHostCall(std::string_view interface_name, std::string_view function,
                                  std::span<const abi::Value> input, std::string_view error) {
-  const std::string event_type = std::string(interface_name) + "/" + std::string(function);
+  const ComposedName event_type({interface_name, "/", function});
   const std::string message(error);
-  CallingHost().RecordHostCall(event_type, interface_name, function, input, {{}, &message});
+  CallingHost().RecordHostCall(event_type.view(), interface_name, function, input,
+                               {{}, &message});
 }
 
 std::vector<WasiPreopen> Actor::WasiPreopens() {
