@@ -136,4 +136,14 @@ class Value {
       data_;
 };
 
+// A vector of `values`, each moved in. A braced list (`std::vector<Value>{a, b}`) copies every
+// element, its bytes and strings too: initializer_list elements are const.
+template <typename... Values>
+std::vector<Value> ValuesOf(Values&&... values) {
+  std::vector<Value> out;
+  out.reserve(sizeof...(values));
+  (out.push_back(std::forward<Values>(values)), ...);
+  return out;
+}
+
 }  // namespace theater::abi

@@ -260,22 +260,13 @@ Value Value::Tuple(std::vector<Value> elements) {
   return WithData(TypeKind::kTuple, std::move(elements));
 }
 
-// A payload is kept as the single element of a vector<Value>: Value cannot hold an optional of
-// itself, and the vector costs nothing when there is no payload.
-namespace {
-// A one-element vector that takes `v` by move (a braced list would copy it: initializer_list
-// elements are const, and a payload may be a whole state blob).
-std::vector<Value> Single(Value&& v) {
-  std::vector<Value> one;
-  one.reserve(1);
-  one.push_back(std::move(v));
-  return one;
-}
-}  // namespace
+// A payload is kept as the single element of a vector<Value> (ValuesOf moves it in: it may be a
+// whole state blob): Value cannot hold an optional of itself, and the vector costs nothing when
+// there is no payload.
 
 Value Value::Variant(uint32_t case_index, std::optional<Value> payload) {
   Value out = Scalar(TypeKind::kVariant, case_index);
-  if (payload) out.data_ = Single(std::move(*payload));
+  if (payload) out.data_ = ValuesOf(std::move(*payload));
   return out;
 }
 
@@ -288,19 +279,19 @@ Value Value::Flags(std::vector<bool> set) {
 
 Value Value::Some(Value v) {
   Value out = Scalar(TypeKind::kOption, 1);
-  out.data_ = Single(std::move(v));
+  out.data_ = ValuesOf(std::move(v));
   return out;
 }
 
 Value Value::Ok(std::optional<Value> v) {
   Value out = Scalar(TypeKind::kResult, 0);
-  if (v) out.data_ = Single(std::move(*v));
+  if (v) out.data_ = ValuesOf(std::move(*v));
   return out;
 }
 
 Value Value::Err(std::optional<Value> v) {
   Value out = Scalar(TypeKind::kResult, 1);
-  if (v) out.data_ = Single(std::move(*v));
+  if (v) out.data_ = ValuesOf(std::move(*v));
   return out;
 }
 

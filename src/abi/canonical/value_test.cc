@@ -122,5 +122,18 @@ TEST(ValueTest, ToStringIsReadable) {
   EXPECT_NE(big.find("(1000 items)"), std::string::npos);
 }
 
+TEST(ValueTest, ValuesOfKeepsOrderMovesTemporariesAndCopiesNamedValues) {
+  Value named = Value::Bytes(std::vector<uint8_t>(1000, 7));
+  std::vector<Value> values = ValuesOf(Value::String("first"), named, Value::Some(Value::U32(3)));
+  ASSERT_EQ(values.size(), 3u);
+  EXPECT_EQ(values.capacity(), 3u) << "one allocation, sized once";
+  EXPECT_EQ(values[0].as_string(), "first");
+  EXPECT_EQ(values[1].as_bytes().size(), 1000u);
+  EXPECT_EQ(named.as_bytes().size(), 1000u) << "a named value is copied, not moved from";
+  ASSERT_TRUE(values[2].is_some());
+  EXPECT_EQ(values[2].payload()->as_u64(), 3u);
+  EXPECT_TRUE(ValuesOf().empty());
+}
+
 }  // namespace
 }  // namespace theater::abi

@@ -52,21 +52,6 @@ const std::string& ExportName(Envelope::Kind kind) {
 }
 
 // The actor's endpoint in the router.
-// The params of one export call. Not a braced list: that copies each value (its bytes too).
-std::vector<Value> Params(Value first) {
-  std::vector<Value> params;
-  params.reserve(1);
-  params.push_back(std::move(first));
-  return params;
-}
-std::vector<Value> Params(Value first, Value second) {
-  std::vector<Value> params;
-  params.reserve(2);
-  params.push_back(std::move(first));
-  params.push_back(std::move(second));
-  return params;
-}
-
 class ActorMailbox final : public messaging::Endpoint,
                            public std::enable_shared_from_this<ActorMailbox> {
  public:
@@ -82,16 +67,17 @@ class ActorMailbox final : public messaging::Endpoint,
     switch (envelope.kind) {
       case Envelope::Kind::kSend:
         op.function = "handle-send";
-        op.params = Params(Value::Bytes(std::move(envelope.payload)));
+        op.params = abi::ValuesOf(Value::Bytes(std::move(envelope.payload)));
         break;
       case Envelope::Kind::kRequest: {
         op.function = "handle-request";
         request_id = NewProcessUniqueUuid();
         const bool simple = actor->ExportForm(kClient, op.function) == kSimpleRequestForm;
         if (simple) {
-          op.params = Params(Value::Bytes(std::move(envelope.payload)));
+          op.params = abi::ValuesOf(Value::Bytes(std::move(envelope.payload)));
         } else {
-          op.params = Params(Value::String(request_id), Value::Bytes(std::move(envelope.payload)));
+          op.params =
+              abi::ValuesOf(Value::String(request_id), Value::Bytes(std::move(envelope.payload)));
         }
         op.reply = [self = shared_from_this(), request_id,
                     simple](Result<std::vector<Value>> handled) {
@@ -101,20 +87,20 @@ class ActorMailbox final : public messaging::Endpoint,
       }
       case Envelope::Kind::kChannelOpen:
         op.function = "handle-channel-open";
-        op.params =
-            Params(Value::String(envelope.channel), Value::Bytes(std::move(envelope.payload)));
+        op.params = abi::ValuesOf(Value::String(envelope.channel),
+                                  Value::Bytes(std::move(envelope.payload)));
         op.reply = [reply = std::move(envelope.reply)](Result<std::vector<Value>> decided) {
           reply(ParseDecision(decided));
         };
         break;
       case Envelope::Kind::kChannelMessage:
         op.function = "handle-channel-message";
-        op.params =
-            Params(Value::String(envelope.channel), Value::Bytes(std::move(envelope.payload)));
+        op.params = abi::ValuesOf(Value::String(envelope.channel),
+                                  Value::Bytes(std::move(envelope.payload)));
         break;
       case Envelope::Kind::kChannelClose:
         op.function = "handle-channel-close";
-        op.params = Params(Value::String(envelope.channel));
+        op.params = abi::ValuesOf(Value::String(envelope.channel));
         break;
     }
     if (!actor->HasExport(ExportName(envelope.kind))) {
