@@ -57,7 +57,11 @@ struct EngineOptions {
   std::filesystem::path cache_dir;
   MemoryMode memory_mode = MemoryMode::kAuto;
   int opt_level = 2;  // C compiler optimisation level for generated code
-  enum class Progress { kAuto, kOn, kOff } progress = Progress::kAuto;  // compile progress line
+  // What a compile prints on stderr. kAuto: a line rewritten in place, only on a terminal and
+  // only for a compile longer than a second. kOn (the `theater` command): from the start, that
+  // line on a terminal and whole lines elsewhere, ending with the time each stage took. kOff:
+  // nothing.
+  enum class Progress { kAuto, kOn, kOff } progress = Progress::kAuto;
   // Time slice of a guest call on a shared worker (docs/engine.md, "Time slices"): a call that
   // runs this long without a break yields its worker at its next loop iteration or function
   // entry, and continues after the calls waiting for a worker. Zero compiles modules without

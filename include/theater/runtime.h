@@ -107,6 +107,9 @@ struct ChildEvent {
   std::string child_id;
   std::optional<std::vector<uint8_t>> data;
   Status error;
+  // kExternalStop: who stopped it and why, in words ("stopped by theater run after 200 ms
+  // idle"); empty when the stopper gave none. Recorded in the chain's actor-stopped event.
+  std::string reason;
 };
 
 struct SpawnRequest {
@@ -233,6 +236,8 @@ class TheaterRuntime {
   // Graceful stop: the running operation finishes, queued ones are refused, children stop first
   // (newest first), handlers stop, the chain is synced.
   virtual Status Stop(std::string_view id) = 0;
+  // The same, with the reason the chain's actor-stopped event records (ChildEvent::reason).
+  virtual Status Stop(std::string_view id, std::string_view reason) = 0;
   virtual void StopAsync(std::string_view id, Callback<bool> done) = 0;
   // Forced stop: the running operation is interrupted.
   virtual Status Terminate(std::string_view id) = 0;

@@ -790,6 +790,7 @@ void Actor::FinishStop() {
                       : report->kind == ChildEvent::Kind::kError
                           ? "failed: " + report->error.ToString()
                       : report->kind == ChildEvent::Kind::kExit ? "exited"
+                      : !report->reason.empty()                 ? report->reason
                                                                 : "stopped externally";
     self->config_.chain->Append(chain::Lifecycle{"actor-stopped", why});
     self->runtime_.OnActorStopped(*self, report);

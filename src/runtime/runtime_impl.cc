@@ -788,7 +788,18 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
 }
 
 Status RuntimeImpl::Stop(std::string_view id) {
-  Result<bool> stopped = Wait<bool>([&](Callback<bool> done) { StopAsync(id, std::move(done)); });
+  return Stop(id, {});
+}
+
+Status RuntimeImpl::Stop(std::string_view id, std::string_view reason) {
+  Result<bool> stopped = Wait<bool>([&](Callback<bool> done) {
+    ChildEvent report;
+    report.kind = ChildEvent::Kind::kExternalStop;
+    report.child_id = std::string(id);
+    report.reason = std::string(reason);
+    StopActor(id, StopKind::kGraceful, std::move(report),
+              [done = std::move(done)](bool found) { done(found); });
+  });
   if (!stopped.ok()) return stopped.status();
   return *stopped ? Status() : NotFound("actor " + std::string(id) + " not found");
 }

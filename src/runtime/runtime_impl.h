@@ -47,6 +47,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   Result<std::string> Spawn(SpawnRequest request) override;
   void SpawnAsync(SpawnRequest request, Callback<std::string> done) override;
   Status Stop(std::string_view id) override;
+  Status Stop(std::string_view id, std::string_view reason) override;
   void StopAsync(std::string_view id, Callback<bool> done) override;
   Status Terminate(std::string_view id) override;
   Status Restart(std::string_view id) override;

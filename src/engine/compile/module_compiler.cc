@@ -489,13 +489,19 @@ Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm
   THEATER_RETURN_IF_ERROR(
       CheckCompilable(*info).WithContext("cannot compile wasm module '" + name + "'"));
 
+  // kOn: a live line on a terminal, plain lines elsewhere, from the start. kAuto (an embedder's
+  // default): only a terminal, and only for a compile longer than the delay.
   std::FILE* stream = nullptr;
+  const bool terminal =
+      options.progress_stream != nullptr && ::isatty(::fileno(options.progress_stream));
   if (options.progress == ProgressMode::kOn ||
-      (options.progress == ProgressMode::kAuto && options.progress_stream != nullptr &&
-       ::isatty(::fileno(options.progress_stream)))) {
+      (options.progress == ProgressMode::kAuto && terminal)) {
     stream = options.progress_stream;
   }
-  ProgressLine progress(stream, display_name, wasm.size(), options.progress_delay);
+  ProgressLine progress(
+      stream, display_name, wasm.size(),
+      options.progress == ProgressMode::kOn ? std::chrono::milliseconds(0) : options.progress_delay,
+      terminal ? ProgressStyle::kLive : ProgressStyle::kPlain);
 
   const fs::path shard = out.so_path.parent_path();
   THEATER_RETURN_IF_ERROR(MakePrivateDir(shard));

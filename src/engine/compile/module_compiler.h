@@ -35,8 +35,8 @@
 namespace theater::engine {
 
 enum class ProgressMode {
-  kAuto,  // print when the progress stream is a terminal
-  kOn,
+  kAuto,  // a live line when the progress stream is a terminal, once progress_delay has passed
+  kOn,    // from the start: a live line on a terminal, plain lines elsewhere (progress_line.h)
   kOff,
 };
 
@@ -57,7 +57,7 @@ struct CompileOptions {
   std::string wasm2c = "wasm2c";
   ProgressMode progress = ProgressMode::kAuto;
   std::FILE* progress_stream = stderr;  // not owned
-  // A compile shorter than this prints nothing.
+  // Under kAuto, a compile shorter than this prints nothing.
   std::chrono::milliseconds progress_delay{1000};
   // Per tool run; generous because gcc can need minutes for very large modules.
   std::chrono::seconds tool_timeout{1800};

@@ -9,10 +9,18 @@
 namespace theater::engine {
 namespace {
 
-constexpr auto kUpdateInterval = std::chrono::milliseconds(250);
+constexpr auto kLiveInterval = std::chrono::milliseconds(250);
+constexpr auto kPlainInterval = std::chrono::seconds(10);
 
 // Set while some ProgressLine owns the terminal line.
 std::atomic<bool> g_line_taken{false};
+
+// "1.4 s".
+std::string Seconds(std::chrono::steady_clock::duration elapsed) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f s", std::chrono::duration<double>(elapsed).count());
+  return text;
+}
 
 }  // namespace
 
@@ -29,11 +37,12 @@ std::string FormatSize(uint64_t bytes) {
 }
 
 ProgressLine::ProgressLine(std::FILE* stream, std::string_view display_name, uint64_t size_bytes,
-                           std::chrono::milliseconds delay)
+                           std::chrono::milliseconds delay, ProgressStyle style)
     : stream_(stream),
-      prefix_("compiling " + PrintableName(display_name) + " (" + FormatSize(size_bytes) + "):"),
+      style_(style),
+      name_(PrintableName(display_name) + " (" + FormatSize(size_bytes) + ")"),
       delay_(delay),
-      start_(std::chrono::steady_clock::now()) {
+      start_(Clock::now()) {
   if (stream_ == nullptr) return;
   bool expected = false;
   if (!g_line_taken.compare_exchange_strong(expected, true)) {
@@ -55,10 +64,11 @@ ProgressLine::~ProgressLine() {
 }
 
 void ProgressLine::Stage(std::string_view name) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  stages_ += ' ';
-  stages_ += name;
-  stages_ += "\u2026";
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stages_.push_back({std::string(name), Clock::now()});
+  }
+  if (style_ == ProgressStyle::kPlain) wake_.notify_all();  // its line is printed at once
 }
 
 void ProgressLine::Finish(bool ok) {
@@ -66,7 +76,11 @@ void ProgressLine::Finish(bool ok) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (done_) return;
     done_ = true;
-    if (stream_ != nullptr && printed_) PrintLocked(/*final_line=*/true, ok);
+    if (stream_ != nullptr && printed_) {
+      PrintLocked(style_ == ProgressStyle::kLive
+                      ? "\r" + LiveLineLocked() + (ok ? "\n" : " failed\n")
+                      : PlainFinalLocked(ok) + "\n");
+    }
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -75,26 +89,56 @@ void ProgressLine::Finish(bool ok) {
 void ProgressLine::Run() {
   std::unique_lock<std::mutex> lock(mutex_);
   if (wake_.wait_until(lock, start_ + delay_, [this] { return done_; })) return;
+  if (style_ == ProgressStyle::kLive) {
+    while (!done_) {
+      // The line only grows (stages are appended, the time gains digits), so '\r' and a rewrite
+      // cover the previous state without terminal escape codes.
+      PrintLocked("\r" + LiveLineLocked());
+      wake_.wait_for(lock, kLiveInterval, [this] { return done_; });
+    }
+    return;
+  }
+  wake_.wait(lock, [this] { return done_ || !stages_.empty(); });
   while (!done_) {
-    PrintLocked(/*final_line=*/false, true);
-    wake_.wait_for(lock, kUpdateInterval, [this] { return done_; });
+    // A line when a stage begins, and one every kPlainInterval while it runs.
+    PrintLocked(PlainLineLocked() + "\n");
+    stages_printed_ = stages_.size();
+    wake_.wait_for(lock, kPlainInterval,
+                   [this] { return done_ || stages_.size() != stages_printed_; });
   }
 }
 
-std::string ProgressLine::LineLocked() const {
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  char time[32];
-  std::snprintf(time, sizeof(time), " %.1f s", seconds);
-  return prefix_ + stages_ + time;
+std::string ProgressLine::LiveLineLocked() const {
+  std::string line = "compiling " + name_ + ":";
+  for (const StageTime& stage : stages_) line += " " + stage.name + "\u2026";
+  return line + " " + Seconds(Clock::now() - start_);
 }
 
-void ProgressLine::PrintLocked(bool final_line, bool ok) {
-  // The line only grows (stages are appended, the time gains digits), so '\r' and a rewrite
-  // cover the previous state without terminal escape codes.
-  std::string line = "\r" + LineLocked();
-  if (final_line) line += ok ? "\n" : " failed\n";
-  std::fwrite(line.data(), 1, line.size(), stream_);
+std::string ProgressLine::PlainLineLocked() const {
+  std::string line = "compiling " + name_ + ":";
+  if (!stages_.empty()) line += " " + stages_.back().name + "\u2026";
+  const Clock::duration elapsed = Clock::now() - start_;
+  if (elapsed >= std::chrono::milliseconds(50)) line += " " + Seconds(elapsed);
+  return line;
+}
+
+std::string ProgressLine::PlainFinalLocked(bool ok) const {
+  const Clock::time_point now = Clock::now();
+  std::string line = ok ? "compiled " + name_ + " in " + Seconds(now - start_)
+                        : "compiling " + name_ + " failed after " + Seconds(now - start_);
+  if (!stages_.empty()) {
+    line += " (";
+    for (size_t i = 0; i < stages_.size(); ++i) {
+      const Clock::time_point end = i + 1 < stages_.size() ? stages_[i + 1].start : now;
+      line += (i == 0 ? "" : ", ") + stages_[i].name + " " + Seconds(end - stages_[i].start);
+    }
+    line += ")";
+  }
+  return line;
+}
+
+void ProgressLine::PrintLocked(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stream_);
   std::fflush(stream_);
   printed_ = true;
 }

@@ -1,13 +1,21 @@
 // Theater: a WebAssembly actor runtime.
 //
-// A one-line progress indicator for long module compiles:
+// What a long module compile shows while it runs. On a terminal (kLive), one line rewritten in
+// place about four times a second:
 //
 //   compiling hello.wasm (14.2 KiB): wasm2c… gcc… 1.4 s
 //
-// Nothing is printed until `delay` has passed, so fast compiles stay silent. After that a
-// background thread rewrites the line with '\r' about four times a second; Finish() prints the
-// final state and a newline. Only one ProgressLine in the process prints at a time: a second
-// concurrent compile stays silent rather than garbling the line.
+// Elsewhere (kPlain: a log file, a pipe, CI), whole lines that a reader of the log can follow: one
+// when each stage begins, one every ten seconds while a stage runs, and a last one with the time
+// each stage took:
+//
+//   compiling hello.wasm (14.2 KiB): wasm2c…
+//   compiling hello.wasm (14.2 KiB): gcc… 0.1 s
+//   compiled hello.wasm (14.2 KiB) in 1.4 s (wasm2c 0.1 s, gcc 1.3 s)
+//
+// Nothing is printed until `delay` has passed, so fast compiles can stay silent. Only one
+// ProgressLine in the process prints at a time: a second concurrent compile stays silent rather
+// than garbling the line.
 //
 // Thread-safety: Stage() and Finish() may be called from the thread that owns the object while
 // its background thread runs; the object must not be shared between compiles. The stream is not
@@ -22,37 +30,53 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace theater::engine {
+
+enum class ProgressStyle {
+  kLive,   // one line rewritten with '\r' (a terminal)
+  kPlain,  // whole lines (anything else)
+};
 
 class ProgressLine {
  public:
   // `stream` null disables all output (and no thread is started).
   ProgressLine(std::FILE* stream, std::string_view display_name, uint64_t size_bytes,
-               std::chrono::milliseconds delay);
+               std::chrono::milliseconds delay, ProgressStyle style = ProgressStyle::kLive);
   ProgressLine(const ProgressLine&) = delete;
   ProgressLine& operator=(const ProgressLine&) = delete;
   // Finishes (as failed) if Finish() was not called.
   ~ProgressLine();
 
-  // Appends a stage to the line ("wasm2c", "gcc", ...).
+  // A stage begins ("wasm2c", "gcc", ...); the previous one, if any, has ended.
   void Stage(std::string_view name);
-  // Stops the updates; if anything was printed, prints the final line ending in "\n", with
-  // " failed" appended when !ok.
+  // Stops the updates; if anything was printed, prints the final line ending in "\n", saying
+  // "failed" when !ok.
   void Finish(bool ok);
 
  private:
+  using Clock = std::chrono::steady_clock;
+  struct StageTime {
+    std::string name;
+    Clock::time_point start;
+  };
+
   void Run();
-  std::string LineLocked() const;  // needs mutex_
-  void PrintLocked(bool final_line, bool ok);
+  std::string LiveLineLocked() const;   // needs mutex_
+  std::string PlainLineLocked() const;  // needs mutex_: the newest stage and the time so far
+  std::string PlainFinalLocked(bool ok) const;  // needs mutex_
+  void PrintLocked(std::string_view text);
 
   std::FILE* stream_;
-  std::string prefix_;
+  ProgressStyle style_;
+  std::string name_;  // "hello.wasm (14.2 KiB)"
   std::chrono::milliseconds delay_;
-  std::chrono::steady_clock::time_point start_;
+  Clock::time_point start_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::string stages_;
+  std::vector<StageTime> stages_;
+  size_t stages_printed_ = 0;  // kPlain: stages whose first line is out
   bool done_ = false;
   bool printed_ = false;
   bool owns_terminal_ = false;

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,9 +12,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <thread>
 
-#include "common/spawn_setup.h"
+#include "common/confined_spawn.h"
 
 extern char** environ;
 
@@ -24,22 +22,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Closes a descriptor when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { Reset(); }
-  int get() const { return fd_; }
-  void Reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
+using handlers::UniqueFd;
 
 void AppendTail(std::string& out, const char* data, size_t n) {
   out.append(data, n);
@@ -51,22 +34,13 @@ bool IsExecutableFile(const std::filesystem::path& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
-// Waits for `pid` until `deadline`; kills its process group when the deadline passes.
-Result<int> WaitChild(pid_t pid, Clock::time_point deadline, bool* timed_out) {
+// Waits for `pid` (the spawn shim) to end.
+Result<int> WaitChild(pid_t pid) {
   int wstatus = 0;
-  auto delay = std::chrono::milliseconds(1);
-  while (true) {
-    const pid_t r = ::waitpid(pid, &wstatus, WNOHANG);
-    if (r == pid) return wstatus;
-    if (r < 0 && errno != EINTR) return ErrnoError("waiting for child process", errno);
-    if (Clock::now() >= deadline && !*timed_out) {
-      *timed_out = true;
-      ::kill(-pid, SIGKILL);
-      deadline = Clock::time_point::max();
-    }
-    std::this_thread::sleep_for(delay);
-    delay = std::min(delay * 2, std::chrono::milliseconds(50));
+  while (::waitpid(pid, &wstatus, 0) < 0) {
+    if (errno != EINTR) return ErrnoError("waiting for child process", errno);
   }
+  return wstatus;
 }
 
 }  // namespace
@@ -78,29 +52,36 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
   const std::string& program = argv[0];
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoError("creating a pipe", errno);
-  Fd read_end(pipe_fds[0]);
-  Fd write_end(pipe_fds[1]);
-
-  // A new process group lets a timeout kill the compiler driver and its sub-processes together;
-  // tools start with default signals whatever the host's threads block (common/spawn_setup.h).
-  SpawnSetup setup;
-  int rc = setup.error();
-  if (rc == 0) rc = posix_spawn_file_actions_addopen(setup.actions(), 0, "/dev/null", O_RDONLY, 0);
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), write_end.get(), 1);
-  if (rc == 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), write_end.get(), 2);
-  if (rc == 0 && !working_dir.empty()) {
-    rc = posix_spawn_file_actions_addchdir_np(setup.actions(), working_dir.c_str());
+  UniqueFd read_end(pipe_fds[0]);
+  UniqueFd write_end(pipe_fds[1]);
+  UniqueFd cwd;
+  if (!working_dir.empty()) {
+    cwd = UniqueFd(::open(working_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (cwd.get() < 0) return ErrnoError("opening " + working_dir.string(), errno);
   }
-  if (rc != 0) return ErrnoError("preparing to run " + program, rc);
 
-  std::vector<char*> cargv = NullTerminated(argv);
-
-  pid_t pid = -1;
-  rc = posix_spawn(&pid, program.c_str(), setup.actions(), setup.attr(), cargv.data(), environ);
-  if (rc != 0) {
-    return Status(StatusCode::kUnavailable, "cannot run " + program + ": " + std::strerror(rc));
+  // The spawn shim (common/confined_spawn.h) is the tool's parent: whatever the tool starts
+  // (gcc's cc1, as, ld) dies with it, on a timeout, and when this process dies for any reason,
+  // so an interrupted `theater run` leaves no compiler behind. Tools are not confined.
+  ChildSpec spec;
+  spec.program = program;
+  std::error_code ec;
+  spec.executable = std::filesystem::absolute(program, ec).string();
+  if (ec) spec.executable = program;
+  spec.argv = argv;
+  for (char** var = environ; *var != nullptr; ++var) spec.env.emplace_back(*var);
+  spec.stdout_fd = write_end.get();
+  spec.stderr_fd = write_end.get();
+  spec.cwd_fd = cwd.get();
+  spec.sandbox.confine = false;
+  Result<ConfinedChild> started = SpawnConfined(spec);
+  if (!started.ok()) {
+    return Status(StatusCode::kUnavailable,
+                  "cannot run " + program + ": " + std::string(started.status().message()));
   }
-  write_end.Reset();
+  ConfinedChild child = std::move(*started);
+  write_end = UniqueFd();
+  cwd = UniqueFd();
 
   const Clock::time_point deadline = Clock::now() + timeout;
   SubprocessResult result;
@@ -111,7 +92,7 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) {
       timed_out = true;
-      ::kill(-pid, SIGKILL);
+      KillTree(child.control);
       break;
     }
     pollfd pfd{read_end.get(), POLLIN, 0};
@@ -119,17 +100,19 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) {
       const int err = errno;
-      ::kill(-pid, SIGKILL);
-      WaitChild(pid, Clock::now(), &timed_out).status().IgnoreError();
+      KillTree(child.control);
+      WaitChild(child.shim_pid).status().IgnoreError();
       return ErrnoError("polling the output of " + program, err);
     }
     if (ready == 0) continue;
     const ssize_t n = ::read(read_end.get(), buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // EOF: the child and everything it started closed the pipe
+    if (n <= 0) break;  // EOF: the tool and everything it started closed the pipe
     AppendTail(result.output, buf, static_cast<size_t>(n));
   }
-  THEATER_ASSIGN_OR_RETURN(int wstatus, WaitChild(pid, deadline, &timed_out));
+  // The shim ends once the tool has; a descendant that closed its output and lingers is killed
+  // by the shim then.
+  THEATER_ASSIGN_OR_RETURN(int wstatus, WaitChild(child.shim_pid));
   if (result.output.size() > kMaxSubprocessOutput) {
     result.output.erase(0, result.output.size() - kMaxSubprocessOutput);
   }

@@ -2,13 +2,14 @@
 //
 // Runs the external tools of the compile pipeline (wasm2c, the C compiler) as child processes.
 //
-// The child is started with posix_spawn in its own process group, with stdin from /dev/null,
-// stdout and stderr merged into one pipe (the tail is kept for error messages), signal mask and
-// the usually-ignored signals reset, and an optional working directory. When the timeout passes
-// the whole group is killed (gcc's cc1 included) and kDeadlineExceeded is returned.
+// The tool is started under the spawn shim (common/confined_spawn.h, not confined): in its own
+// process group, with stdin from /dev/null, stdout and stderr merged into one pipe (the tail is
+// kept for error messages), default signals, no descriptor of the host's but those, and an
+// optional working directory. The shim kills everything the tool started (gcc's cc1, as, ld)
+// when the tool ends, when the timeout passes (then kDeadlineExceeded is returned) and when this
+// process dies, however it dies: an interrupted `theater run` leaves no compiler running.
 //
-// Thread-safety: the functions may be called from any thread concurrently. They rely on the
-// host opening its own descriptors with O_CLOEXEC, or children inherit them.
+// Thread-safety: the functions may be called from any thread concurrently.
 #pragma once
 
 #include <chrono>
