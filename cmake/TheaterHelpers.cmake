@@ -72,12 +72,15 @@ endfunction()
 
 # Component tools: Node.js and the pinned jco in tools/jco (scripts/install-deps.sh installs
 # both). Components are built from core modules the way standard toolchains build them.
+# They are needed only by a build that makes components (THEATER_BUILD_EXAMPLES or the tests).
 find_program(THEATER_NODE NAMES node nodejs)
 set(THEATER_COMPONENTIZE ${PROJECT_SOURCE_DIR}/tools/jco/componentize.mjs)
-if(NOT THEATER_NODE OR NOT EXISTS ${PROJECT_SOURCE_DIR}/tools/jco/node_modules/@bytecodealliance/jco)
-  message(FATAL_ERROR "the component tools are missing: run scripts/install-deps.sh "
-                      "(it installs Node.js and runs `npm ci` in tools/jco)")
-endif()
+function(theater_require_component_tools)
+  if(NOT THEATER_NODE OR NOT EXISTS ${PROJECT_SOURCE_DIR}/tools/jco/node_modules/@bytecodealliance/jco)
+    message(FATAL_ERROR "the component tools are missing: run scripts/install-deps.sh "
+                        "(it installs Node.js and runs `npm ci` in tools/jco)")
+  endif()
+endfunction()
 
 # theater_add_component(<name> CORE <core.wasm> CORE_TARGET <target> WIT <dir> WORLD <world>
 #                       [ADAPTER reactor|command] [OUTPUT <dir>])
@@ -85,6 +88,7 @@ endif()
 # component model's naming conventions (`wasm-tools component embed` + `component new`, through
 # jco), with the WASI preview-1 adapter when ADAPTER is given.
 function(theater_add_component name)
+  theater_require_component_tools()
   cmake_parse_arguments(C "" "CORE;CORE_TARGET;WIT;WORLD;ADAPTER;OUTPUT" "" ${ARGN})
   if(NOT C_OUTPUT)
     set(C_OUTPUT ${CMAKE_CURRENT_BINARY_DIR})
@@ -108,6 +112,7 @@ endfunction()
 # text with the component tools' parser; the output is a dependency of the target
 # `wat_<name>` (ALL).
 function(theater_add_wat_component output input)
+  theater_require_component_tools()
   get_filename_component(name ${output} NAME_WE)
   add_custom_command(OUTPUT ${output}
     COMMAND ${THEATER_NODE} ${PROJECT_SOURCE_DIR}/tools/jco/parse.mjs ${input} ${output}

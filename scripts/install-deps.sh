@@ -3,34 +3,45 @@
 # Safe to run repeatedly: does nothing when everything is already installed.
 #
 #   scripts/install-deps.sh           what building, testing and running need
-#   scripts/install-deps.sh --bench   the same and Erlang/OTP (erlang-base), the peer that
+#   scripts/install-deps.sh --run     only what building the `theater` command and building and
+#                                     running C and C++ actors need (scripts/run-example.sh,
+#                                     scripts/install.sh): no test, benchmark or component tools
+#   scripts/install-deps.sh --bench   everything, and Erlang/OTP (erlang-base), the peer that
 #                                     bench/peers/run.sh measures this project against
 set -euo pipefail
 
 bench=0
+run_only=0
 for arg in "$@"; do
   case "$arg" in
     --bench) bench=1 ;;
-    --help|-h) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --run) run_only=1 ;;
+    --help|-h) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
 
 PACKAGES=(
   # host toolchain and build
-  g++ cmake ninja-build pkg-config make binutils python3
-  # wasm engine: wasm2c (wabt) and the guest toolchain (clang-14 for wasm32-wasi)
+  g++ cmake ninja-build pkg-config make
+  # wasm engine: wasm2c (wabt) and the guest toolchain (clang-14 for wasm32-wasi, C and C++)
   wabt clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32
-  libc++abi-14-dev-wasm32 libclang-rt-14-dev
+  libc++abi-14-dev-wasm32
   # libraries
   libboost-context1.81-dev libboost1.81-dev libssl-dev libsqlite3-dev libtomlplusplus-dev libcurl4-openssl-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
-  openssl  # the command line: the http-client tests make a self-signed certificate
-  wrk curl  # HTTP load generator and client (bench/http_bench, bench/http_churn.sh)
-  strace  # counts the system calls of a spawn (bench/spawn_syscalls.sh, test bench.spawn_syscalls)
 )
+if [ "$run_only" -eq 0 ]; then
+  PACKAGES+=(
+    binutils python3
+    libclang-rt-14-dev  # the sanitizer build's runtime
+    # tests and benchmarks
+    libgtest-dev libgmock-dev libbenchmark-dev
+    openssl  # the command line: the http-client tests make a self-signed certificate
+    wrk curl  # HTTP load generator and client (bench/http_bench, bench/http_churn.sh)
+    strace  # counts the system calls of a spawn (bench/spawn_syscalls.sh, test bench.spawn_syscalls)
+  )
+fi
 if [ "$bench" -eq 1 ]; then
   PACKAGES+=(erlang-base)  # escript and the Erlang VM for bench/peers
 fi
@@ -43,7 +54,7 @@ for p in "${PACKAGES[@]}"; do
 done
 # Node.js runs the component tools (tools/jco). Debian's nodejs 18 is enough; a newer one
 # already installed (e.g. NodeSource's) is used as it is.
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+if [ "$run_only" -eq 0 ] && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
   missing+=(nodejs npm)
 fi
 
@@ -59,6 +70,8 @@ else
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+[ "$run_only" -eq 1 ] && exit 0
 
 # The component tools from the npm registry, pinned by tools/jco/package-lock.json. Reinstalled
 # only when the lock file changes.

@@ -1,7 +1,21 @@
 #!/usr/bin/env bash
-# Quick start: installs dependencies, builds Theater and runs the hello actor.
+# Quick start: installs what the `theater` command needs, builds only the command (no tests,
+# benchmarks or component tools; in build-run/) and runs the hello actor from the source tree,
+# which builds examples/hello/hello.wasm on the way. Prints how long each step took.
+#
+# Afterwards: build-run/src/cli/theater, or scripts/install.sh to put `theater` on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-scripts/build.sh build
-exec build/src/cli/theater run build/examples/hello/manifest.toml
+started=$SECONDS
+step() { echo "run-example: $1 in $((SECONDS - started)) s" >&2; started=$SECONDS; }
+
+scripts/install-deps.sh --run
+step "dependencies"
+if [ ! -f build-run/build.ninja ]; then
+  cmake -S . -B build-run -G Ninja -DCMAKE_BUILD_TYPE=Release -DTHEATER_BUILD_TESTS=OFF \
+    -DTHEATER_BUILD_BENCH=OFF -DTHEATER_BUILD_EXAMPLES=OFF >/dev/null
+fi
+cmake --build build-run --target theater -j "$(nproc)"
+step "build of the theater command"
+build-run/src/cli/theater run examples/hello/manifest.toml
+step "first run of the hello actor (its build and compile included)"

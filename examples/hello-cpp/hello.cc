@@ -5,7 +5,8 @@
 //
 // The actor is written against the C++ bindings `theater bindgen` generates for the world
 // `minimal` of Theater's WIT (docs/bindgen.md): minimal.hpp declares the import
-// minimal::runtime::Log and the export this file implements, minimal::exports::actor::Init.
+// minimal::runtime::Log and the export this file implements, minimal::exports::actor::Init,
+// with short names for its types (InitResult, InitParams, State).
 //
 // Build (what examples/CMakeLists.txt does):
 //   theater bindgen wit --world minimal --lang cpp --out gen
@@ -18,9 +19,6 @@
 #include "minimal.hpp"
 
 namespace {
-
-using State = std::optional<std::vector<uint8_t>>;
-using InitResult = theater_bindgen::Result<std::tuple<State>, std::string>;
 
 std::vector<uint8_t> ToBytes(std::string_view text) {
   return std::vector<uint8_t>(text.begin(), text.end());
@@ -49,15 +47,16 @@ std::pair<size_t, size_t> FindCount(std::string_view json) {
 namespace minimal::exports::actor {
 
 // The arguments are this function's to keep; the result is an owning value.
-InitResult Init(State state, std::tuple<std::string> params) {
-  minimal::runtime::Log("Hello from " + std::get<0>(params) + "!");
+InitResult Init(State state, InitParams params) {
+  const auto& [actor_id] = params;
+  runtime::Log("Hello from " + actor_id + "!");
 
   std::string json = state ? std::string(state->begin(), state->end()) : std::string();
   auto [begin, end] = FindCount(json);
   if (begin == std::string::npos) {
     // No state, or no counter in it: start a fresh document.
-    minimal::runtime::Log("count = 1 (new state)");
-    return InitResult::Ok({ToBytes(R"({"greeting": "Hello", "count": 1})")});
+    runtime::Log("count = 1 (new state)");
+    return InitResult::Ok(ToBytes(R"({"greeting": "Hello", "count": 1})"));
   }
   if (end - begin > 18) {  // would overflow; the host keeps the old state on error
     return InitResult::Err("count " + json.substr(begin, end - begin) + " is too large");
@@ -66,8 +65,8 @@ InitResult Init(State state, std::tuple<std::string> params) {
   for (size_t i = begin; i < end; i++) count = count * 10 + static_cast<uint64_t>(json[i] - '0');
   count++;
   json.replace(begin, end - begin, std::to_string(count));
-  minimal::runtime::Log("count = " + std::to_string(count));
-  return InitResult::Ok({ToBytes(json)});
+  runtime::Log("count = " + std::to_string(count));
+  return InitResult::Ok(ToBytes(json));
 }
 
 }  // namespace minimal::exports::actor

@@ -9,10 +9,12 @@
  * `minimal` of Theater's WIT (docs/bindgen.md): minimal.h declares the import
  * minimal_runtime_log and the export this file implements, minimal_exports_actor_init.
  *
- * Build (what examples/CMakeLists.txt does):
- *   theater bindgen wit --world minimal --lang c --out gen
- *   clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -lc-printscan-long-double -I gen \
- *     -o hello.wasm examples/hello/hello.c gen/minimal.c
+ * This directory is an actor project as `theater create` makes one: bindings/ holds what
+ * `theater bindgen wit --world minimal --lang c --out bindings` generates (a test checks it is
+ * current). `theater run examples/hello/manifest.toml` builds hello.wasm here on its first run;
+ * `theater build examples/hello` does only that, running
+ *   clang-14 --target=wasm32-wasi -O2 -Wl,--strip-debug -mexec-model=reactor -Wall -Wextra \
+ *     -Ibindings -lc-printscan-long-double -o hello.wasm hello.c bindings/minimal.c
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -29,6 +29,8 @@ struct StartArgs {
   std::string initial_state;
   bool subscribe = false;
   bool parent = false;
+  bool logs = false;
+  int settle_ms = 200;
 };
 
 // A manifest or component as the server should see it: a local file becomes its absolute path
@@ -175,25 +177,145 @@ int Attach(const Context& ctx, server::ManagementClient& client, const StartArgs
   }
 }
 
+// The line an event that records a log call shows, as `theater run` prints the actor's log:
+// the message of runtime.log, "[level] message" of the leveled forms. nullopt for any other
+// event.
+std::optional<std::string> LogLineOf(const chain::Event& event) {
+  if (!event.type.starts_with("theater:simple/runtime") ||
+      chain::PeekPayloadKind(event.payload) != chain::PayloadKind::kHostCall) {
+    return std::nullopt;
+  }
+  Result<chain::Payload> payload = chain::DecodePayload(event.payload);
+  const chain::HostCall* call = payload.ok() ? std::get_if<chain::HostCall>(&*payload) : nullptr;
+  if (call == nullptr || (call->function != "log" && call->function != "log-at") ||
+      call->input.empty() || call->input.back().kind() != abi::TypeKind::kString) {
+    return std::nullopt;
+  }
+  const std::string& message = call->input.back().as_string();
+  if (call->input.size() == 1) return message;
+  // runtime-leveled.log takes the level's name, runtime-ext.log-at its enum case.
+  static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
+  const abi::Value& level = call->input.front();
+  std::string name = "info";
+  if (level.kind() == abi::TypeKind::kString) {
+    name = level.as_string();
+  } else if (level.kind() == abi::TypeKind::kEnum && level.case_index() < std::size(kLevels)) {
+    name = kLevels[level.case_index()];
+  }
+  return "[" + name + "] " + message;
+}
+
+// `start --logs`: prints the actor's log lines until it has been idle with an empty mailbox
+// for `settle_ms` (as `theater run` settles), then leaves it running on the server. Ctrl-C
+// leaves at once (130). An actor that stops meanwhile ends the wait: 0 when it stopped, 1 when
+// it failed.
+int AttachLogs(const Context& ctx, server::ManagementClient& client, const std::string& id,
+               int settle_ms) {
+  using Clock = std::chrono::steady_clock;
+  const Output& out = ctx.out();
+  std::string name = "actor";
+  if (Result<Variant> manifest =
+          CallExpect(client, MakeVariant("GetActorManifest", {{"id", id}}), "ActorManifest");
+      manifest.ok()) {
+    const std::string named = JsonString(manifest->fields.value("manifest", json()), "name");
+    if (!named.empty()) name = named;
+  }
+  auto print_logs = [&](std::chrono::milliseconds wait) -> Status {
+    for (bool first = true;; first = false) {
+      Result<std::optional<Variant>> push =
+          client.NextPush(first ? wait : std::chrono::milliseconds(0));
+      if (!push.ok()) return push.status();
+      if (!*push) return Status::Ok();
+      if ((*push)->name != "ActorEvent") continue;
+      THEATER_ASSIGN_OR_RETURN(ActorEventPush event, ReadActorEventPush((*push)->fields));
+      if (!event.actor_id.empty() && event.actor_id != id) continue;
+      if (event.dropped > 0) {
+        out.Warning(std::to_string(event.dropped) + " events dropped (reading too slowly)");
+      }
+      if (!event.event) continue;
+      std::optional<std::string> line = LogLineOf(event.event->event);
+      if (!line) continue;
+      if (out.json()) {
+        out.PrintJsonLine({{"actor_id", id}, {"name", name}, {"log", *line}});
+      } else {
+        std::cout << out.Paint("[" + name + "]", Style::kCyan) << " " << *line << "\n"
+                  << std::flush;
+      }
+    }
+  };
+  auto detached = [&](const char* why) {
+    if (out.json()) {
+      out.PrintJsonLine({{"actor_id", id}, {"result", "Detached"}});
+    } else {
+      std::cerr << "actor " << id << " " << why << "; detached (it keeps running)\n";
+    }
+  };
+  auto idle_since = Clock::now();
+  for (;;) {
+    if (InterruptCount() > 0) {
+      detached("left by Ctrl-C");
+      return kExitInterrupted;
+    }
+    if (Status printed = print_logs(std::chrono::milliseconds(50)); !printed.ok()) {
+      return out.Error(printed.WithContext("following actor " + id));
+    }
+    Result<Variant> status = client.Call(MakeVariant("GetActorStatus", {{"id", id}}));
+    if (!status.ok() && status.status().code() != StatusCode::kNotFound) {
+      return out.Error(status.status().WithContext("following actor " + id));
+    }
+    const std::string state = status.ok() ? JsonString(status->fields, "status") : "";
+    if (state != "Running") {
+      print_logs(std::chrono::milliseconds(0)).IgnoreError();  // what came before it stopped
+      const bool failed = state == "Failed";
+      if (out.json()) {
+        out.PrintJsonLine({{"actor_id", id}, {"result", failed ? "Error" : "Stopped"}});
+      } else {
+        std::cerr << "actor " << id << (failed ? " failed" : " stopped") << "\n";
+      }
+      return failed ? kExitFailure : kExitOk;
+    }
+    Result<Variant> metrics = client.Call(MakeVariant("GetActorMetrics", {{"id", id}}));
+    const bool idle = JsonString(status->fields, "phase") == "Idle" && metrics.ok() &&
+                      JsonNumber(metrics->fields.value("metrics", json()), "mailbox_depth") == 0;
+    const auto now = Clock::now();
+    if (!idle) idle_since = now;
+    if (now - idle_since >= std::chrono::milliseconds(settle_ms)) {
+      if (Status printed = print_logs(std::chrono::milliseconds(0)); !printed.ok()) {
+        return out.Error(printed.WithContext("following actor " + id));
+      }
+      detached("is idle");
+      return kExitOk;
+    }
+  }
+}
+
 int Start(Context& ctx, const StartArgs& args) {
   const Output& out = ctx.out();
+  if (args.logs && (args.parent || args.subscribe)) {
+    return UsageError(ctx, "--logs excludes --parent and --subscribe");
+  }
   json fields{{"manifest", LocalReference(args.manifest)},
               {"initial_state", nullptr},
               // The ActorResult push tells an attached client that the actor stopped, so
               // --subscribe asks for it too (and only --parent turns it into the exit code).
+              // --logs watches the actor's status instead: it leaves the actor running.
               {"parent", args.parent || args.subscribe},
-              {"subscribe", args.subscribe}};
+              {"subscribe", args.subscribe || args.logs}};
   if (!args.initial_state.empty()) {
     Result<std::vector<uint8_t>> state = InitialStateBytes(args.initial_state);
     if (!state.ok()) return out.Error(state.status());
     fields["initial_state"] = server::BytesToJson(*state);
   }
   const bool attached = args.parent || args.subscribe;
-  if (attached) CatchInterrupts();
+  if (attached || args.logs) CatchInterrupts();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   Result<Variant> started = CallExpect(*client, MakeVariant("StartActor", fields), "ActorStarted");
   if (!started.ok()) return out.Error(started.status());
   const std::string id = JsonString(started->fields, "id");
+  if (args.logs) {
+    if (!out.json()) std::cerr << "started actor " << id << "\n";
+    return AttachLogs(ctx, *client, id, args.settle_ms);
+  }
   if (!attached) {
     if (out.json()) {
       out.PrintJson({{"id", id}});
@@ -544,6 +666,14 @@ void AddActorCommands(CLI::App& app, CommandSet& commands) {
   start_cmd->add_flag("-p,--parent", start->parent,
                       "Stay attached until the actor stops: write its result to stdout and exit "
                       "0, or exit 1 when it failed or was stopped externally");
+  start_cmd->add_flag("--logs", start->logs,
+                      "Print the actor's log lines until it is idle, then leave it running "
+                      "(exit 0); Ctrl-C leaves at once");
+  start_cmd
+      ->add_option("--settle-ms", start->settle_ms,
+                   "With --logs: leave once the actor has been idle with an empty mailbox this "
+                   "long")
+      ->capture_default_str();
   commands.Add(start_cmd, [start](Context& ctx) { return Start(ctx, *start); });
 
   for (const IdCommand& spec : kIdCommands) {

@@ -35,6 +35,9 @@ std::unique_ptr<CLI::App> BuildApp(GlobalOptions& global, CommandSet& commands) 
   AddLocalCommands(*app, commands);
   AddProjectCommands(*app, commands);
   AddBindgenCommand(*app, commands);
+  AddStoreCommands(*app, commands);
+  AddTreeCommand(*app, commands);
+  AddValidateCommand(*app, commands);
   AddServerCommand(*app, commands);
   AddCompletionCommand(*app, commands);
   app->require_subcommand(1);

@@ -17,5 +17,8 @@ namespace theater::cli {
 std::unique_ptr<CLI::App> BuildApp(GlobalOptions& global, CommandSet& commands);
 
 void AddBindgenCommand(CLI::App& app, CommandSet& commands);  // bindgen_command.cc
+void AddStoreCommands(CLI::App& app, CommandSet& commands);   // store_commands.cc
+void AddTreeCommand(CLI::App& app, CommandSet& commands);     // tree_command.cc
+void AddValidateCommand(CLI::App& app, CommandSet& commands);  // validate_command.cc
 
 }  // namespace theater::cli

@@ -54,11 +54,7 @@ using theater::cli_testing::Child;
 using theater::cli_testing::Finished;
 using theater::cli_testing::kCli;
 using theater::cli_testing::NewTempDir;
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using theater::cli_testing::ReadFileText;
 
 // --- without a server ------------------------------------------------------------------------
 
@@ -256,17 +252,73 @@ TEST_F(CliLocalTest, CreateBuildAndRunEveryTemplate) {
       EXPECT_TRUE(fs::exists(project / (std::string(name) + ".wasm"))) << name;
     }
     const fs::path project = dir_ / "t-message-server-c";
-    const std::string before = ReadFile(project / "bindings" / "message_server_actor.c");
+    const std::string before = ReadFileText(project / "bindings" / "message_server_actor.c");
     EXPECT_EQ(system(("make -s -C " + project.string() + " bindings THEATER=" + THEATER_CLI_BINARY +
                       " > /dev/null")
                          .c_str()),
               0);
-    EXPECT_EQ(ReadFile(project / "bindings" / "message_server_actor.c"), before);
+    EXPECT_EQ(ReadFileText(project / "bindings" / "message_server_actor.c"), before);
   }
   // An existing project is not overwritten.
   Finished again = Run({"create", "t-basic-c", "-o", dir_.string()});
   EXPECT_EQ(again.code, 1);
   EXPECT_THAT(again.err, HasSubstr("not empty"));
+}
+
+// The C++ HTTP server template defines only Init and HandleRequest: the bindings' weak defaults
+// stand in for handle-middleware and the WebSocket callbacks, whose exports must still be there.
+TEST_F(CliLocalTest, CppHttpServerWithoutOptionalCallbacksServesARequest) {
+  if (system("command -v clang-14 > /dev/null") != 0) GTEST_SKIP() << "clang-14 not installed";
+  const std::string name = "t-http-defaults";
+  Finished created =
+      Run({"create", name, "--template", "http-server", "--lang", "cpp", "-o", dir_.string()});
+  ASSERT_EQ(created.code, 0) << created.err;
+  const fs::path project = dir_ / name;
+  const std::string source = ReadFileText(project / "src" / "actor.cc");
+  ASSERT_THAT(source, HasSubstr("HandleRequest("));
+  EXPECT_THAT(source, Not(HasSubstr("HandleMiddleware")));
+  EXPECT_THAT(source, Not(HasSubstr("HandleWebsocket")));
+  Finished built = Run({"build", project.string()});
+  ASSERT_EQ(built.code, 0) << built.err;
+  const std::string wasm = ReadFileText(project / (name + ".wasm"));
+  for (const char* fn : {"handle-middleware", "handle-websocket-connect",
+                         "handle-websocket-message", "handle-websocket-disconnect"}) {
+    EXPECT_THAT(wasm, HasSubstr(std::string("theater:simple/http-handlers#") + fn)) << fn;
+  }
+
+  auto env = BaseEnv(dir_, "127.0.0.1:1");
+  env["THEATER_HOME"] = std::string(THEATER_BUILD_DIR) + "/test-home";
+  Child run(
+      {"run", "--wait", "-i", R"({"port": 0, "served": 0})", (project / "manifest.toml").string()},
+      env, "");
+  const std::string marker = "serving on http://127.0.0.1:";
+  ASSERT_TRUE(run.WaitForOutput([&](const std::string& out) {
+    const size_t at = out.find(marker);
+    return at != std::string::npos && out.find('/', at + marker.size()) != std::string::npos;
+  })) << run.out();
+  const int port = std::stoi(run.out().substr(run.out().find(marker) + marker.size()));
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  timeval tv{20, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  const std::string request = "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  std::string response;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;) response.append(buffer, n);
+  ::close(fd);
+  EXPECT_THAT(response, HasSubstr(" 200 "));
+  EXPECT_THAT(response, HasSubstr("Hello from " + name + "!"));
+  run.Signal(SIGINT);
+  Finished ran = run.Finish();
+  EXPECT_EQ(ran.code, 130) << ran.out << ran.err;  // interrupted, as docs/cli.md says
+  EXPECT_THAT(ran.out, HasSubstr("GET /hello"));
+  EXPECT_THAT(ran.out, HasSubstr("chain verified"));
 }
 
 // --- with a server ---------------------------------------------------------------------------

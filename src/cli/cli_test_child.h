@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <string>
@@ -154,6 +155,12 @@ inline std::filesystem::path NewTempDir(const std::string& prefix) {
   std::filesystem::path dir = std::filesystem::temp_directory_path() / (prefix + "-" + theater::NewUuid());
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+// A whole file's bytes ("" when it cannot be read).
+inline std::string ReadFileText(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 // The environment every CLI run gets: no user config, no colour, and (when given) the server.

@@ -13,10 +13,43 @@ bool ContainsFolded(std::string_view haystack, const std::string& needle_lower) 
   return AsciiLower(haystack).find(needle_lower) != std::string::npos;
 }
 
+// Whether the export an export call event names ("theater:simple/message-server-client#
+// handle-request") holds `needle`, also in the host-call spelling with '/' for '#'. Export
+// calls all have the event type "wasm", so without this `--type handle-request` would find
+// nothing; the type itself is hashed and stays as it is.
+bool ExportMatches(const chain::Event& event, const std::string& needle) {
+  if (chain::PeekPayloadKind(event.payload) != chain::PayloadKind::kExportCall) return false;
+  // The export's name is in the payload's bytes as written: most events are ruled out without
+  // decoding them. ("/" for "#" needs the decode: the bytes hold '#'.)
+  const std::string_view raw(reinterpret_cast<const char*>(event.payload.data()),
+                             event.payload.size());
+  const size_t hash_at = needle.find('#');
+  std::string slash_form;  // the needle with its "interface/function" '/' turned into '#'
+  if (hash_at == std::string::npos) {
+    const size_t slash = needle.rfind('/');
+    if (slash != std::string::npos) {
+      slash_form = needle;
+      slash_form[slash] = '#';
+    }
+  }
+  if (raw.find(needle) == std::string_view::npos &&
+      (slash_form.empty() || raw.find(slash_form) == std::string_view::npos)) {
+    return false;
+  }
+  Result<chain::Payload> payload = chain::DecodePayload(event.payload);
+  const chain::ExportCall* call =
+      payload.ok() ? std::get_if<chain::ExportCall>(&*payload) : nullptr;
+  if (call == nullptr) return false;
+  return call->function.find(needle) != std::string::npos ||
+         (!slash_form.empty() && call->function.find(slash_form) != std::string::npos);
+}
+
 // The event's type holds `needle`, or, for a lifecycle step, its kind does (so that
-// `--type runtime-setup` finds the setup events).
+// `--type runtime-setup` finds the setup events), or, for an export call, the export's name
+// does (`--type handle-request`, `--type theater:simple/actor#init`).
 bool TypeMatches(const chain::Event& event, const std::string& needle) {
   if (event.type.find(needle) != std::string::npos) return true;
+  if (ExportMatches(event, needle)) return true;
   if (event.type != chain::kLifecycleEventType) return false;
   Result<chain::Payload> payload = chain::DecodePayload(event.payload);
   const chain::Lifecycle* step = payload.ok() ? std::get_if<chain::Lifecycle>(&*payload) : nullptr;

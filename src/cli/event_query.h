@@ -33,7 +33,10 @@ enum class EventSort { kChain, kTime, kType, kSize };
 Result<EventSort> ParseEventSort(std::string_view text);
 
 struct EventQuery {
-  std::optional<std::string> type_contains;  // substring of the event type
+  // Substring of the event type; for a lifecycle step also of its kind, for an export call
+  // (type "wasm") also of the export's name ("handle-request", "actor#init", and with '/' for
+  // '#' as host calls spell theirs).
+  std::optional<std::string> type_contains;
   std::optional<uint64_t> from_ms;           // inclusive
   std::optional<uint64_t> to_ms;             // inclusive
   // Case-insensitive substring of the description or of the payload (its readable JSON form and,

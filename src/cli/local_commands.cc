@@ -8,23 +8,26 @@
 // been idle with an empty mailbox for --settle-ms. With --wait it keeps the actor running until
 // Ctrl-C or until the actor stops itself. Then it stops the actor, verifies the chain it
 // recorded from the first event on, and prints it.
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <iostream>
 #include <mutex>
 #include <thread>
 
 #include "cli/context.h"
+#include "cli/project_build.h"
 #include "common/bytes.h"
 #include "common/uuid.h"
 #include "component/component_module.h"
 #include "component/linker.h"
+#include "theater/builtins.h"
 #include "theater/engine.h"
 #include "theater/runtime.h"
-#include "theater/builtins.h"
 
 namespace theater::cli {
 namespace {
@@ -43,6 +46,8 @@ struct RunArgs {
   std::string memory_mode = "auto";
   bool bounds_checks = false;  // --bounds-checks: --memory-mode bounds
   bool auto_handlers = false;
+  bool build = false;     // --build: rebuild a project whose component is older than a source
+  bool no_build = false;  // --no-build: never build
 };
 
 // The engine's memory mode for --memory-mode NAME (checked by the option) or --bounds-checks.
@@ -92,11 +97,58 @@ class EventCollector {
   uint64_t gaps_ = 0;
 };
 
+// The final state for a person: JSON pretty-printed, other text as it is, anything else in hex;
+// a large state only begins, with its size.
+std::string StateSummary(const std::vector<uint8_t>& state) {
+  constexpr size_t kShownBytes = 2048;
+  if (state.empty()) return "empty";
+  if (state.size() <= kShownBytes) return BytesForHuman(state);
+  return BytesForHuman(std::span<const uint8_t>(state).first(kShownBytes / 2)) + "\u2026 (" +
+         std::to_string(state.size()) + " bytes)";
+}
+
+// A manifest of an actor project whose component has not been built yet (or, with --build, is
+// older than a source) is built first, as `theater build` would: so `theater run
+// examples/hello/manifest.toml` works in a fresh clone. Anything else is left to the spawn.
+Status BuildIfNeeded(const Context& ctx, const RunArgs& args) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path manifest(args.manifest);
+  if (args.no_build || !fs::is_regular_file(manifest, ec)) return Status();
+  Result<std::optional<fs::path>> component = LocalComponentOf(manifest);
+  if (!component.ok() || !*component) return Status();  // the spawn reports manifest errors
+  const bool exists = fs::exists(**component, ec);
+  ProjectBuildOptions options;
+  options.dir = manifest.parent_path().empty() ? fs::path(".") : manifest.parent_path();
+  Result<ProjectBuildPlan> plan = PlanProjectBuild(ctx, options);
+  if (!plan.ok()) {
+    // Not a project (no sources): the spawn says the component is missing.
+    return exists || plan.status().code() == StatusCode::kNotFound ? Status() : plan.status();
+  }
+  if (exists) {
+    std::optional<fs::path> newer = NewerSource(*plan);
+    if (!newer) return Status();
+    if (!args.build) {
+      ctx.out().Warning((**component).string() + " is older than " + newer->string() +
+                        " (`theater run --build` rebuilds it)");
+      return Status();
+    }
+  }
+  if (!args.quiet) std::cerr << BuildingLine(*plan) << "\n";
+  THEATER_ASSIGN_OR_RETURN(BuiltProject built, BuildProject(*plan));
+  if (!built.diagnostics.empty()) std::cerr << built.diagnostics;
+  if (!args.quiet) std::cerr << BuiltLine(built) << "\n";
+  return Status();
+}
+
 int Run(Context& ctx, const RunArgs& args) {
   const Output& out = ctx.out();
   const bool json_out = out.json();
   const bool quiet = args.quiet || json_out;
+  if (Status built = BuildIfNeeded(ctx, args); !built.ok()) return out.Error(built);
   auto shared = std::make_shared<RunShared>();
+  // The runtime's warnings go to stderr: with --json, stdout holds only the report.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("theater-run"));
   spdlog::set_level(spdlog::level::warn);
 
   RuntimeOptions options;
@@ -104,7 +156,9 @@ int Run(Context& ctx, const RunArgs& args) {
   options.durability = Durability::kNone;
   options.auto_handlers = args.auto_handlers;
   options.engine.memory_mode = MemoryModeNamed(args.memory_mode, args.bounds_checks);
-  if (quiet) options.engine.progress = engine::EngineOptions::Progress::kOff;
+  // A first run compiles the actor: say so on stderr, as lines when it is not a terminal.
+  options.engine.progress =
+      args.quiet ? engine::EngineOptions::Progress::kOff : engine::EngineOptions::Progress::kOn;
   const bool color = out.color();
   options.log_sink = [shared, quiet, color](std::string_view, std::string_view name,
                                             std::string_view line) {
@@ -141,11 +195,20 @@ int Run(Context& ctx, const RunArgs& args) {
   runtime->SpawnAsync(std::move(request), [&spawned](Result<std::string> result) {
     spawned.set_value(std::move(result));
   });
-  if (args.wait) CatchInterrupts();
-  while (spawn_done.wait_for(0ms) != std::future_status::ready) collector.Drain(id, 20ms);
+  CatchInterrupts();
+  while (spawn_done.wait_for(0ms) != std::future_status::ready) {
+    collector.Drain(id, 20ms);
+    if (InterruptCount() > 0) {
+      // Loading (a compile) cannot be cancelled part-way and init may not return: leave now.
+      // The spawn shim kills the compiler with this process (engine/compile/subprocess.h).
+      std::cerr << "theater: interrupted while starting the actor\n";
+      std::_Exit(kExitInterrupted);
+    }
+  }
   Status result = spawn_done.get().status();
 
   bool interrupted = false;
+  std::string stop_reason;  // why the actor stopped, in words
   std::optional<std::vector<uint8_t>> final_state;
   if (result.ok()) {
     // Wait until the actor settles (or, with --wait, until Ctrl-C or it stops by itself).
@@ -177,11 +240,22 @@ int Run(Context& ctx, const RunArgs& args) {
       std::lock_guard lock(shared->mu);
       if (shared->stopped) {
         stopped_by_itself = true;
-        if (shared->stopped->kind == ChildEvent::Kind::kError) result = shared->stopped->error;
+        if (shared->stopped->kind == ChildEvent::Kind::kError) {
+          result = shared->stopped->error;
+          stop_reason = "the actor failed";
+        } else if (shared->stopped->kind == ChildEvent::Kind::kExit) {
+          stop_reason = "the actor shut itself down";
+        } else {
+          stop_reason = "stopped by its supervisor";
+        }
       }
     }
     if (!stopped_by_itself) {
-      if (Status stop = runtime->Stop(id); !stop.ok() && stop.code() != StatusCode::kNotFound) {
+      stop_reason = interrupted ? "stopped by theater run on interrupt (Ctrl-C)"
+                                : "stopped by theater run after " + std::to_string(args.settle_ms) +
+                                      " ms idle";
+      if (Status stop = runtime->Stop(id, stop_reason);
+          !stop.ok() && stop.code() != StatusCode::kNotFound) {
         out.Warning("stopping the actor: " + stop.ToString());
       }
     }
@@ -209,7 +283,11 @@ int Run(Context& ctx, const RunArgs& args) {
       std::lock_guard lock(shared->mu);
       report["log"] = shared->log_lines;
     }
-    report["state"] = final_state ? json(BytesToText(*final_state)) : json();
+    // Text as a string; a state that is not text (it would not survive as a JSON string) as hex.
+    report["state"] = !final_state                    ? json()
+                      : IsPrintableText(*final_state) ? json(BytesToText(*final_state))
+                                                      : json{{"hex", HexBytes(*final_state)}};
+    if (!stop_reason.empty()) report["stopped"] = stop_reason;
     if (stopped && stopped->kind == ChildEvent::Kind::kExit) {
       report["shutdown_data"] = stopped->data ? BytesForJson(*stopped->data) : json();
     }
@@ -234,6 +312,10 @@ int Run(Context& ctx, const RunArgs& args) {
       std::cout << out.Paint("chain verification FAILED", Style::kRed) << ": "
                 << verified.ToString() << "\n";
     }
+    if (result.ok()) {
+      std::cout << "final state: " << (final_state ? StateSummary(*final_state) : "none") << "\n";
+    }
+    if (!stop_reason.empty()) std::cout << stop_reason << "\n";
   }
   runtime.reset();
   if (!result.ok()) return out.Error(result);
@@ -245,7 +327,8 @@ int Compile(Context& ctx, const std::string& path, engine::MemoryMode mode) {
   const Output& out = ctx.out();
   engine::EngineOptions options;
   options.memory_mode = mode;
-  if (out.json()) options.progress = engine::EngineOptions::Progress::kOff;
+  // On stderr, so --json output stays one document.
+  options.progress = engine::EngineOptions::Progress::kOn;
   THEATER_ASSIGN_OR_RETURN_EXIT(std::unique_ptr<engine::Engine> engine,
                                 engine::Engine::Create(options), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::vector<uint8_t> bytes, ReadFileBytes(path, "module"), out);
@@ -295,6 +378,11 @@ void AddLocalCommands(CLI::App& app, CommandSet& commands) {
       ->check(CLI::IsMember({"auto", "guard", "bounds"}))
       ->capture_default_str();
   run_cmd->add_flag("--bounds-checks", run->bounds_checks, "Same as --memory-mode bounds");
+  run_cmd->add_flag("--build", run->build,
+                    "Rebuild the actor project first when a source is newer than its component "
+                    "(a missing component is always built)");
+  run_cmd->add_flag("--no-build", run->no_build,
+                    "Never build: run the component the manifest names as it is");
   run_cmd->add_flag("--auto-handlers", run->auto_handlers,
                     "Let the actor use handlers its manifest does not declare (for development)");
   commands.Add(run_cmd, [run](Context& ctx) { return Run(ctx, *run); });

@@ -3,23 +3,17 @@
 // Subcommands for actor projects: `create` (a new project from a template, with Theater's WIT and
 // the bindings generated for the template's world) and `build` (compile a project's sources and
 // its generated bindings to its manifest's component with clang-14 for wasm32-wasi).
-#include <spawn.h>
-#include <sys/wait.h>
 
-#include <toml++/toml.h>
 #include <algorithm>
-#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "cli/context.h"
+#include "cli/project_build.h"
 #include "cli/templates.h"
-#include "common/spawn_setup.h"
 #include "theater/version.h"
-
-extern char** environ;
 
 namespace theater::cli {
 namespace {
@@ -34,17 +28,6 @@ struct CreateArgs {
   std::string output_dir = ".";
   bool force = false;
 };
-
-Status WriteFile(const fs::path& path, std::string_view contents) {
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  if (ec) return IOError("creating " + path.parent_path().string() + ": " + ec.message());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-  out.close();
-  if (!out) return IOError("writing " + path.string());
-  return Status();
-}
 
 int Create(Context& ctx, const CreateArgs& args) {
   const Output& out = ctx.out();
@@ -63,7 +46,7 @@ int Create(Context& ctx, const CreateArgs& args) {
         AlreadyExists(dir.string() + " exists and is not empty (--force writes into it)"));
   }
   for (const ProjectFile& file : *files) {
-    if (Status written = WriteFile(dir / file.path, file.contents); !written.ok()) {
+    if (Status written = WriteProjectFile(dir / file.path, file.contents); !written.ok()) {
       return out.Error(written);
     }
   }
@@ -77,14 +60,14 @@ int Create(Context& ctx, const CreateArgs& args) {
     return kExitOk;
   }
   std::cout << "created " << dir.string() << " (" << args.template_name << ", "
-            << (*lang == Lang::kC ? "C" : "C++") << ")\n\n"
+            << (*lang == Lang::kC ? "C" : "C++") << ", world " << *TemplateWorld(args.template_name)
+            << ")\n\n"
             << "next:\n"
             << "  cd " << dir.string() << "\n"
-            << "  theater build              # or: make (src/ + bindings/ of world "
-            << *TemplateWorld(args.template_name) << ")\n"
-            << "  theater run manifest.toml  # in-process\n"
-            << "  theater start manifest.toml  # on a running `theater server`\n"
-            << "  make bindings              # after editing wit/: runs theater bindgen\n";
+            << "  theater build                          # or: make; `theater run` also builds\n";
+  std::istringstream steps(*TemplateNextSteps(args.template_name));
+  for (std::string line; std::getline(steps, line);) std::cout << "  " << line << "\n";
+  std::cout << "  make bindings                          # after editing wit/: theater bindgen\n";
   return kExitOk;
 }
 
@@ -94,173 +77,31 @@ struct BuildArgs {
   std::string dir = ".";
   std::string output;
   std::string compiler;
+  bool debug = false;
 };
-
-bool IsCppSource(const fs::path& path) {
-  const std::string ext = path.extension().string();
-  return ext == ".cc" || ext == ".cpp" || ext == ".cxx";
-}
-
-// The project's sources: src/*.{c,cc,cpp,cxx}, else the same in the project directory.
-std::vector<fs::path> FindSources(const fs::path& dir) {
-  std::vector<fs::path> sources;
-  for (const fs::path& where : {dir / "src", dir}) {
-    std::error_code ec;
-    if (!fs::is_directory(where, ec)) continue;
-    for (const auto& entry : fs::directory_iterator(where, ec)) {
-      const fs::path& path = entry.path();
-      if (entry.is_regular_file() && (path.extension() == ".c" || IsCppSource(path))) {
-        sources.push_back(path);
-      }
-    }
-    if (!sources.empty()) break;
-  }
-  std::sort(sources.begin(), sources.end());
-  return sources;
-}
-
-// The manifest's `component`, resolved against the project directory. Errors: no manifest, no
-// component, a component that is not a file path.
-Result<fs::path> ComponentPath(const fs::path& dir) {
-  const fs::path manifest = dir / "manifest.toml";
-  std::ifstream in(manifest, std::ios::binary);
-  if (!in) return NotFound("no manifest.toml in " + dir.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    toml::table root = toml::parse(text.str(), manifest.string());
-    std::optional<std::string> component = root["component"].value<std::string>();
-    if (!component || component->empty()) {
-      return InvalidArgument(manifest.string() + ": missing 'component' (the .wasm to build)");
-    }
-    if (component->find("://") != std::string::npos) {
-      return InvalidArgument(manifest.string() + ": component '" + *component +
-                             "' is not a local path; give -o to say where to build");
-    }
-    fs::path path(*component);
-    return path.is_absolute() ? path : dir / path;
-  } catch (const toml::parse_error& e) {
-    return ParseError(manifest.string() + ":" + std::to_string(e.source().begin.line) + ":" +
-                      std::to_string(e.source().begin.column) + ": " +
-                      std::string(e.description()));
-  } catch (const std::exception& e) {
-    return InternalError(manifest.string() + ": " + e.what());
-  }
-}
-
-// Where the SDK headers are for a project without generated bindings (made before `create`
-// generated them): its own sdk/, else a copy of the SDK embedded in this binary, written once to
-// $THEATER_HOME/sdk/<version>/.
-Result<fs::path> SdkInclude(const Context& ctx, const fs::path& dir) {
-  std::error_code ec;
-  if (fs::exists(dir / "sdk" / "theater" / "theater.h", ec)) return dir / "sdk";
-  fs::path home;
-  if (std::optional<std::string> th = ctx.env()("THEATER_HOME"); th && !th->empty()) {
-    home = *th;
-  } else if (std::optional<std::string> h = ctx.env()("HOME"); h && !h->empty()) {
-    home = fs::path(*h) / ".theater";
-  } else {
-    return FailedPrecondition("no sdk/ in the project and neither $THEATER_HOME nor $HOME is set");
-  }
-  const fs::path root = home / "sdk" / std::string(kVersion);
-  for (const EmbeddedFile& header : EmbeddedSdkHeaders()) {
-    const fs::path path = root / "theater" / std::string(header.name);
-    // Rewritten when different, so an SDK from another build of the same version is replaced.
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream old;
-    if (in) old << in.rdbuf();
-    if (in && old.str() == header.contents) continue;
-    THEATER_RETURN_IF_ERROR(WriteFile(path, header.contents));
-  }
-  return root;
-}
-
-// The generated sources in the project's bindings/ (what `create` or `theater bindgen` wrote).
-std::vector<fs::path> BindingSources(const fs::path& dir) {
-  std::vector<fs::path> sources;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir / kProjectBindingsDir, ec)) {
-    const fs::path& path = entry.path();
-    if (entry.is_regular_file() && (path.extension() == ".c" || IsCppSource(path))) {
-      sources.push_back(path);
-    }
-  }
-  std::sort(sources.begin(), sources.end());
-  return sources;
-}
-
-// Runs `command` with the terminal's stdout and stderr; returns its exit status.
-Result<int> RunProcess(const std::vector<std::string>& command) {
-  std::vector<char*> argv = NullTerminated(command);
-  pid_t pid = 0;
-  if (int rc = posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ); rc != 0) {
-    if (rc == ENOENT) {
-      return Unavailable(command[0] +
-                         " not found (Debian: apt install clang-14 lld-14 wasi-libc; "
-                         "or set $THEATER_WASM_CC / --cc)");
-    }
-    return ErrnoError("starting " + command[0], rc);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return ErrnoError("waiting for " + command[0], errno);
-  }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
 
 int Build(Context& ctx, const BuildArgs& args) {
   const Output& out = ctx.out();
-  const fs::path dir = args.dir;
-  fs::path output;
-  if (!args.output.empty()) {
-    output = args.output;
-  } else {
-    THEATER_ASSIGN_OR_RETURN_EXIT(output, ComponentPath(dir), out);
-  }
-  std::vector<fs::path> sources = FindSources(dir);
-  if (sources.empty()) {
-    return out.Error(
-        NotFound("no .c or .cc sources in " + (dir / "src").string() + " or " + dir.string()));
-  }
-  // A project with generated bindings compiles them with its sources and includes nothing
-  // else; an older project gets the SDK headers instead.
-  std::vector<fs::path> include_dirs;
-  std::error_code ec;
-  if (fs::is_directory(dir / kProjectBindingsDir, ec)) {
-    std::vector<fs::path> generated = BindingSources(dir);
-    if (generated.empty()) {
-      return out.Error(NotFound(
-          "no generated .c or .cpp in " + (dir / kProjectBindingsDir).string() +
-          " (make them with: theater bindgen wit --world <world> --lang c|cpp --out bindings)"));
-    }
-    sources.insert(sources.end(), generated.begin(), generated.end());
-    include_dirs.push_back(dir / kProjectBindingsDir);
-  } else {
-    THEATER_ASSIGN_OR_RETURN_EXIT(fs::path sdk, SdkInclude(ctx, dir), out);
-    include_dirs.push_back(sdk);
-  }
-  const Lang lang =
-      std::any_of(sources.begin(), sources.end(), IsCppSource) ? Lang::kCpp : Lang::kC;
-  std::string compiler = args.compiler;
-  if (compiler.empty()) {
-    std::optional<std::string> env = ctx.env()("THEATER_WASM_CC");
-    compiler = env && !env->empty() ? *env : "clang-14";
-  }
-  if (!output.parent_path().empty()) fs::create_directories(output.parent_path(), ec);
-  std::vector<std::string> command =
-      WasmCompileCommand(compiler, lang, include_dirs, sources, output);
-  THEATER_ASSIGN_OR_RETURN_EXIT(int status, RunProcess(command), out);
-  if (status != 0) {
-    return out.Error(compiler + " failed (exit status " + std::to_string(status) + ")");
-  }
-  const uint64_t size = fs::file_size(output, ec);
+  ProjectBuildOptions options;
+  options.dir = args.dir;
+  options.output = args.output;
+  options.compiler = args.compiler;
+  options.profile = args.debug ? BuildProfile::kDebug : BuildProfile::kRelease;
+  THEATER_ASSIGN_OR_RETURN_EXIT(ProjectBuildPlan plan, PlanProjectBuild(ctx, options), out);
+  // What is compiled goes to stderr; stdout keeps only the output path, for scripts.
+  if (!out.json()) std::cerr << BuildingLine(plan) << "\n";
+  THEATER_ASSIGN_OR_RETURN_EXIT(BuiltProject built, BuildProject(plan), out);
+  if (!built.diagnostics.empty()) std::cerr << built.diagnostics;
   if (out.json()) {
     json list = json::array();
-    for (const fs::path& source : sources) list.push_back(source.string());
-    out.PrintJson({{"output", output.string()}, {"bytes", size}, {"sources", list}});
+    for (const fs::path& source : plan.sources) list.push_back(source.string());
+    out.PrintJson({{"output", built.output.string()},
+                   {"bytes", built.bytes},
+                   {"profile", args.debug ? "debug" : "release"},
+                   {"sources", list}});
   } else {
-    std::cout << output.string() << "\n";
+    std::cerr << BuiltLine(built) << "\n";
+    std::cout << built.output.string() << "\n";
   }
   return kExitOk;
 }
@@ -288,17 +129,23 @@ void AddProjectCommands(CLI::App& app, CommandSet& commands) {
                    "Directory to create the project in (it becomes <dir>/<name>)")
       ->capture_default_str();
   create_cmd->add_flag("--force", create->force, "Write into an existing, non-empty directory");
+  create_cmd->footer("Templates:\n" + TemplateSummaries());
   commands.Add(create_cmd, [create](Context& ctx) { return Create(ctx, *create); });
 
   auto build = std::make_shared<BuildArgs>();
   CLI::App* build_cmd = app.add_subcommand(
-      "build", "Compile an actor project to wasm with clang-14; print the output path");
+      "build",
+      "Compile an actor project to wasm with clang-14 (what it compiles goes to stderr); print "
+      "the output path");
   build_cmd->add_option("dir", build->dir, "Project directory (holding manifest.toml)")
       ->capture_default_str();
   build_cmd->add_option("-o,--output", build->output,
                         "Output .wasm (default: the manifest's component)");
   build_cmd->add_option("--cc", build->compiler,
                         "Compiler (default $THEATER_WASM_CC, else clang-14)");
+  build_cmd->add_flag("--debug", build->debug,
+                      "Unoptimised, with debug information (a release build is -O2 and drops "
+                      "the DWARF sections)");
   commands.Add(build_cmd, [build](Context& ctx) { return Build(ctx, *build); });
 }
 

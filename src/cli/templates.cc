@@ -19,13 +19,31 @@ struct TemplateEntry {
   // The world the actor implements: one of theater:simple (wit/worlds.wit), or one the template
   // declares in its world.wit (written to the project as wit/<world>.wit).
   std::string_view world;
+  std::string_view summary;  // one line for `theater create --help`
+  // What to do after `theater build`, one command per line (shown by `create`).
+  std::string_view next_steps;
 };
 
 constexpr TemplateEntry kTemplates[] = {
-    {"basic", EmbeddedTemplateBasic, "minimal"},
-    {"message-server", EmbeddedTemplateMessageServer, "message-server-actor"},
-    {"supervisor", EmbeddedTemplateSupervisor, "supervisor-messages"},
-    {"http-server", EmbeddedTemplateHttpServer, "http-actor"},
+    {"basic", EmbeddedTemplateBasic, "minimal",
+     "logs a greeting and counts its starts in a JSON state",
+     "theater run manifest.toml              # run it in-process, print its log and chain\n"},
+    {"message-server", EmbeddedTemplateMessageServer, "message-server-actor",
+     "answers messages, requests and channels (from actors or `theater message`)",
+     "theater server &                       # a management server, if none is running\n"
+     "id=$(theater start manifest.toml)\n"
+     "theater message --request $id ping     # answers pong\n"
+     "theater channel open $id               # each line comes back as echo: <line>\n"},
+    {"supervisor", EmbeddedTemplateSupervisor, "supervisor-messages",
+     "starts, lists and stops child actors on request; restarts a child that fails",
+     "theater server &                       # a management server, if none is running\n"
+     "id=$(theater start manifest.toml)\n"
+     "theater message --request $id \"spawn:<a child's manifest.toml>\"\n"
+     "theater tree                           # the supervision tree\n"},
+    {"http-server", EmbeddedTemplateHttpServer, "http-actor",
+     "serves GET /, /hello and /count over HTTP on a free port (the log says which)",
+     "theater run --wait manifest.toml       # serve until Ctrl-C; the log prints the URL\n"
+     "curl http://127.0.0.1:<port>/hello     # from another terminal\n"},
 };
 
 const TemplateEntry* FindTemplate(std::string_view name) {
@@ -80,6 +98,23 @@ std::vector<std::string> TemplateNames() {
   std::vector<std::string> names;
   for (const TemplateEntry& entry : kTemplates) names.emplace_back(entry.name);
   return names;
+}
+
+std::string TemplateSummaries() {
+  size_t width = 0;
+  for (const TemplateEntry& entry : kTemplates) width = std::max(width, entry.name.size());
+  std::string text;
+  for (const TemplateEntry& entry : kTemplates) {
+    text += "  " + std::string(entry.name) + std::string(width + 2 - entry.name.size(), ' ') +
+            std::string(entry.summary) + "\n";
+  }
+  return text;
+}
+
+Result<std::string> TemplateNextSteps(std::string_view template_name) {
+  const TemplateEntry* entry = FindTemplate(template_name);
+  if (entry == nullptr) return UnknownTemplate(template_name);
+  return std::string(entry->next_steps);
 }
 
 Result<std::string> TemplateWorld(std::string_view template_name) {
@@ -143,9 +178,15 @@ std::vector<std::string> LanguageFlags(Lang lang) {
 std::vector<std::string> WasmCompileCommand(const std::string& compiler, Lang lang,
                                             const std::vector<std::filesystem::path>& include_dirs,
                                             const std::vector<std::filesystem::path>& sources,
-                                            const std::filesystem::path& output) {
-  std::vector<std::string> command = {
-      compiler, "--target=wasm32-wasi", "-O2", "-mexec-model=reactor", "-Wall", "-Wextra"};
+                                            const std::filesystem::path& output,
+                                            BuildProfile profile) {
+  std::vector<std::string> command = {compiler, "--target=wasm32-wasi"};
+  if (profile == BuildProfile::kRelease) {
+    command.insert(command.end(), {"-O2", "-Wl,--strip-debug"});
+  } else {
+    command.insert(command.end(), {"-O0", "-g"});
+  }
+  command.insert(command.end(), {"-mexec-model=reactor", "-Wall", "-Wextra"});
   for (const auto& dir : include_dirs) command.push_back("-I" + dir.string());
   for (std::string& flag : LanguageFlags(lang)) command.push_back(std::move(flag));
   command.push_back("-o");

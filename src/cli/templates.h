@@ -43,6 +43,11 @@ std::vector<std::string> TemplateNames();
 // The WIT world (of package theater:simple) a template's actor implements: "minimal",
 // "message-server-actor", "supervisor-actor", "http-actor". Errors: unknown template.
 Result<std::string> TemplateWorld(std::string_view template_name);
+// One line per template, "  name  what it is\n", for `theater create --help`.
+std::string TemplateSummaries();
+// The commands to try a new project of the template after building it, one per line (with a
+// comment). Errors: unknown template.
+Result<std::string> TemplateNextSteps(std::string_view template_name);
 
 // A file of a project to write: a path relative to the project directory.
 struct ProjectFile {
@@ -71,11 +76,17 @@ Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, L
 
 // The clang flags for building an actor in `lang` (after the target and include flags).
 std::vector<std::string> LanguageFlags(Lang lang);
+// kRelease: optimised, without the DWARF sections (most of a small actor's bytes: wasi-libc and
+// libc++ carry theirs); the name section stays, so traps still name functions. kDebug:
+// unoptimised, with debug information.
+enum class BuildProfile { kRelease, kDebug };
+
 // The full clang command line to build `sources` into `output`, with `include_dirs` (a
 // project's bindings/, or the directory holding the SDK's theater/) as -I flags.
 std::vector<std::string> WasmCompileCommand(const std::string& compiler, Lang lang,
                                             const std::vector<std::filesystem::path>& include_dirs,
                                             const std::vector<std::filesystem::path>& sources,
-                                            const std::filesystem::path& output);
+                                            const std::filesystem::path& output,
+                                            BuildProfile profile = BuildProfile::kRelease);
 
 }  // namespace theater::cli

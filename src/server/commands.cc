@@ -84,7 +84,7 @@ json ActorResultPush(const ChildEvent& event) {
 
 bool HasLargeReply(const Variant& command) {
   return command.name == "GetActorEvents" || command.name == "GetActorState" ||
-         command.name == "VerifyChain";
+         command.name == "VerifyChain" || command.name == "GetStoreContent";
 }
 
 std::function<void(json, std::vector<std::string>)> ServerImpl::Replier(
@@ -154,6 +154,9 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
   }
   if (name == "GetServerInfo") return finish(ServerInfo());
   if (name == "ReplayActor" || name == "ReplayChain") return Replay(conn, ctx, name, fields);
+  if (name == "ListStores" || name == "ListStoreContent" || name == "GetStoreContent") {
+    return StoreCommand(conn, ctx, name, fields);
+  }
   if (name == "StartActor") return StartActor(conn, ctx, fields);
   if (name == "OpenChannel") return OpenChannel(conn, ctx, fields);
   if (name == "NewStore") {

@@ -33,6 +33,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -102,6 +103,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t subscription_count() const { return subscriptions_.size(); }
   std::set<std::string>& channels() { return channels_; }
 
+  // The piece of store content GetStoreContent is paging through (store_commands.cc), kept
+  // between its pages so that content larger than one reply is read from the store once, not
+  // once a page. The slot is handed to the blocking pool, hence its own mutex; the bytes are
+  // dropped after the last page (or when another piece is asked for, or the connection goes).
+  struct PagedContent {
+    std::mutex mu;
+    std::string store_id;
+    std::string hash;
+    std::shared_ptr<const std::vector<uint8_t>> bytes;
+  };
+  const std::shared_ptr<PagedContent>& paged_content() { return paged_content_; }
+
  private:
   void StartRead();
   bool ShouldRead() const;
@@ -129,6 +142,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool stalled = false;  // not drained because the client is behind on reading
   };
 
+  std::shared_ptr<PagedContent> paged_content_ = std::make_shared<PagedContent>();
   ServerImpl& server_;
   tcp::socket socket_;
   const uint64_t serial_;

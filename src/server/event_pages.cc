@@ -226,6 +226,23 @@ Result<json> VerifyChainReply(TheaterRuntime& runtime, const std::string& id) {
                           {"error", verified.ok() ? json(nullptr) : json(verified.ToString())}});
 }
 
+size_t SliceThatFits(std::span<const uint8_t> rest, size_t budget, ByteEncoding encoding) {
+  size_t n = 0;
+  if (encoding == ByteEncoding::kBase64) {
+    n = budget > 2 ? (budget - 2) / 4 * 3 : 0;
+  } else {
+    size_t used = 2;
+    while (n < rest.size()) {
+      const uint8_t b = rest[n];
+      const size_t cost = (b >= 100 ? 3 : b >= 10 ? 2 : 1) + (n > 0 ? 1 : 0);
+      if (used + cost > budget) break;
+      used += cost;
+      ++n;
+    }
+  }
+  return std::min(std::max<size_t>(n, 1), rest.size());
+}
+
 size_t EncodedBytesSize(std::span<const uint8_t> bytes, ByteEncoding encoding) {
   if (encoding == ByteEncoding::kBase64) return 2 + (bytes.size() + 2) / 3 * 4;
   size_t size = 2 + (bytes.empty() ? 0 : bytes.size() - 1);
@@ -263,21 +280,7 @@ Result<std::string> StateReply(TheaterRuntime& runtime, const StateRequest& requ
   const size_t offset = std::min(request.offset, all.size());
   const size_t budget = std::min(request.max_bytes ? request.max_bytes : limits.default_page_bytes,
                                  limits.max_reply_bytes - kTrailerBytes - text.size());
-  // The longest slice whose JSON fits the budget, and at least one byte, so paging progresses.
-  size_t n = 0;
-  if (request.encoding == ByteEncoding::kBase64) {
-    n = budget > 2 ? (budget - 2) / 4 * 3 : 0;
-  } else {
-    size_t used = 2;
-    while (offset + n < all.size()) {
-      const uint8_t b = all[offset + n];
-      const size_t cost = (b >= 100 ? 3 : b >= 10 ? 2 : 1) + (n > 0 ? 1 : 0);
-      if (used + cost > budget) break;
-      used += cost;
-      ++n;
-    }
-  }
-  n = std::min(std::max<size_t>(n, 1), all.size() - offset);
+  const size_t n = SliceThatFits(all.subspan(offset), budget, request.encoding);
   AppendBytesJson(all.subspan(offset, n), text, request.encoding);
   return finish(offset, all.size(), offset + n < all.size());
 }

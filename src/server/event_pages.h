@@ -67,6 +67,11 @@ struct StateRequest {
 Result<std::string> StateReply(TheaterRuntime& runtime, const StateRequest& request,
                                const PageLimits& limits);
 
+// How many of the bytes of `rest` a slice whose JSON (AppendBytesJson) fits `budget` bytes
+// holds: the longest such slice, and at least one byte, so paging progresses (0 only when `rest`
+// is empty).
+size_t SliceThatFits(std::span<const uint8_t> rest, size_t budget, ByteEncoding encoding);
+
 // The length of AppendBytesJson's output for `bytes`, without building it.
 size_t EncodedBytesSize(std::span<const uint8_t> bytes, ByteEncoding encoding);
 

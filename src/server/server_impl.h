@@ -96,6 +96,9 @@ class ServerImpl final : public ManagementServer {
   // ReplayActor and ReplayChain (replay_commands.cc).
   void Replay(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
               const std::string& name, const json& fields);
+  // ListStores, ListStoreContent and GetStoreContent (store_commands.cc).
+  void StoreCommand(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+                    const std::string& name, const json& fields);
 
   TheaterRuntime& runtime_;
   ServerOptions options_;

@@ -5,8 +5,9 @@
 //
 // The actor implements the WIT world `minimal` (wit/worlds.wit): bindings/minimal.hpp, generated
 // by `theater bindgen`, declares what the host provides (minimal::runtime::Log, ...) and the
-// function this file defines (minimal::exports::actor::Init). Exports take their arguments by
-// value and return owning values; nothing throws.
+// function this file defines (minimal::exports::actor::Init), with short names for its types
+// (InitResult, InitParams, State). Exports take their arguments by value and return owning
+// values; nothing throws.
 #include <cstdlib>
 #include <string>
 
@@ -14,12 +15,9 @@
 
 namespace minimal::exports::actor {
 
-using State = std::optional<std::vector<uint8_t>>;
-
-theater_bindgen::Result<std::tuple<State>, std::string> Init(State state,
-                                                             std::tuple<std::string> params) {
-  const std::string& actor_id = std::get<0>(params);
-  minimal::runtime::Log("Hello from {{project_name}} (" + actor_id + ")!");
+InitResult Init(State state, InitParams params) {
+  const auto& [actor_id] = params;
+  runtime::Log("Hello from {{project_name}} (" + actor_id + ")!");
 
   // The state is the JSON text of init.json; find the number after "starts".
   const std::string json = state ? std::string(state->begin(), state->end()) : std::string();
@@ -30,10 +28,9 @@ theater_bindgen::Result<std::tuple<State>, std::string> Init(State state,
     }
   }
   starts++;
-  minimal::runtime::Log("started " + std::to_string(starts) + " time(s)");
+  runtime::Log("started " + std::to_string(starts) + " time(s)");
   const std::string next = "{\"starts\": " + std::to_string(starts) + "}";
-  return theater_bindgen::Result<std::tuple<State>, std::string>::Ok(
-      {std::vector<uint8_t>(next.begin(), next.end())});
+  return InitResult::Ok(std::vector<uint8_t>(next.begin(), next.end()));
 }
 
 }  // namespace minimal::exports::actor

@@ -11,9 +11,9 @@
 //
 // The actor implements the WIT world `message-server-actor` (wit/worlds.wit), through the
 // bindings `theater bindgen` generated in bindings/message_server_actor.hpp: imports are
-// functions in message_server_actor::<interface>, exports are the functions this file defines in
-// message_server_actor::exports::<interface>. Exports take their arguments by value and return
-// owning values; nothing throws.
+// functions in message_server_actor::<interface> (also reachable as theater::world::<interface>),
+// exports are the functions this file defines in message_server_actor::exports::<interface>.
+// Exports take their arguments by value and return owning values; nothing throws.
 #include <cstdlib>
 #include <string>
 
@@ -21,11 +21,8 @@
 
 namespace {
 
+using theater::world::exports::State;  // every export's state: std::optional<std::vector<uint8_t>>
 using Bytes = std::vector<uint8_t>;
-using State = std::optional<Bytes>;
-// What most handlers return: the new state, or an error.
-using StateResult = theater_bindgen::Result<std::tuple<State>, std::string>;
-namespace runtime = message_server_actor::runtime;
 
 Bytes ToBytes(const std::string& text) {
   return Bytes(text.begin(), text.end());
@@ -46,25 +43,27 @@ State CountState(unsigned long n) {
 
 namespace message_server_actor::exports::actor {
 
-StateResult Init(State /*state*/, std::tuple<std::string> params) {
-  runtime::Log("{{project_name}} " + std::get<0>(params) + " is ready for messages");
-  return StateResult::Ok({CountState(0)});
+InitResult Init(State /*state*/, InitParams params) {
+  const auto& [actor_id] = params;
+  runtime::Log("{{project_name}} " + actor_id + " is ready for messages");
+  return InitResult::Ok(CountState(0));
 }
 
 }  // namespace message_server_actor::exports::actor
 
 namespace message_server_actor::exports::message_server_client {
 
-StateResult HandleSend(State state, std::tuple<Bytes> params) {
-  runtime::Log("message: " + Text(std::get<0>(params)));
-  return StateResult::Ok({CountState(CountOf(state) + 1)});
+HandleSendResult HandleSend(State state, HandleSendParams params) {
+  const auto& [msg] = params;
+  runtime::Log("message: " + Text(msg));
+  return HandleSendResult::Ok(CountState(CountOf(state) + 1));
 }
 
-// params: (request id, message); the id is only needed to answer later (respond-to-request).
-theater_bindgen::Result<std::tuple<State, std::tuple<State>>, std::string> HandleRequest(
-    State state, std::tuple<std::string, Bytes> params) {
+// The request id is only needed to answer later (message_server_host::RespondToRequest).
+HandleRequestResult HandleRequest(State state, HandleRequestParams params) {
+  const auto& [request_id, msg] = params;
   const unsigned long count = CountOf(state) + 1;
-  const std::string text = Text(std::get<1>(params));
+  const std::string text = Text(msg);
   std::string reply;
   if (text == "ping") {
     reply = "pong";
@@ -73,31 +72,27 @@ theater_bindgen::Result<std::tuple<State, std::tuple<State>>, std::string> Handl
   } else {
     reply = "you said: " + text;
   }
-  using R = theater_bindgen::Result<std::tuple<State, std::tuple<State>>, std::string>;
-  return R::Ok({CountState(count), std::tuple<State>(ToBytes(reply))});
+  return HandleRequestResult::Ok(CountState(count), State(ToBytes(reply)));
 }
 
-theater_bindgen::Result<std::tuple<State, std::tuple<types::ChannelAccept>>, std::string>
-HandleChannelOpen(State state, std::tuple<std::string, Bytes> params) {
-  runtime::Log("channel " + std::get<0>(params) + " opened");
-  types::ChannelAccept accept;
-  accept.accepted = true;
-  accept.message = ToBytes("welcome to {{project_name}}");
-  using R =
-      theater_bindgen::Result<std::tuple<State, std::tuple<types::ChannelAccept>>, std::string>;
-  return R::Ok({std::move(state), std::tuple<types::ChannelAccept>(std::move(accept))});
+HandleChannelOpenResult HandleChannelOpen(State state, HandleChannelOpenParams params) {
+  const auto& [channel_id, msg] = params;
+  runtime::Log("channel " + channel_id + " opened");
+  types::ChannelAccept accept{.accepted = true, .message = ToBytes("welcome to {{project_name}}")};
+  return HandleChannelOpenResult::Ok(std::move(state), std::move(accept));
 }
 
-StateResult HandleChannelMessage(State state, std::tuple<std::string, Bytes> params) {
+HandleChannelMessageResult HandleChannelMessage(State state, HandleChannelMessageParams params) {
   const auto& [channel_id, msg] = params;
   auto sent = message_server_host::SendOnChannel(channel_id, ToBytes("echo: " + Text(msg)));
-  if (!sent.ok()) return StateResult::Err(sent.error());
-  return StateResult::Ok({CountState(CountOf(state) + 1)});
+  if (!sent.ok()) return HandleChannelMessageResult::Err(sent.error());
+  return HandleChannelMessageResult::Ok(CountState(CountOf(state) + 1));
 }
 
-StateResult HandleChannelClose(State state, std::tuple<std::string> params) {
-  runtime::Log("channel " + std::get<0>(params) + " closed");
-  return StateResult::Ok({std::move(state)});
+HandleChannelCloseResult HandleChannelClose(State state, HandleChannelCloseParams params) {
+  const auto& [channel_id] = params;
+  runtime::Log("channel " + channel_id + " closed");
+  return HandleChannelCloseResult::Ok(std::move(state));
 }
 
 }  // namespace message_server_actor::exports::message_server_client

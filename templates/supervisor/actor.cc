@@ -10,20 +10,19 @@
 // supervisor-actor and message-server-actor worlds together), through the bindings
 // `theater bindgen` generated in bindings/supervisor_messages.hpp: imports are functions in
 // supervisor_messages::<interface>, exports are the functions this file defines in
-// supervisor_messages::exports::<interface>. Exports take their arguments by value and return
-// owning values; nothing throws.
+// supervisor_messages::exports::<interface> (theater::world names supervisor_messages, so the
+// helpers below do not repeat it). Exports take their arguments by value and return owning
+// values; nothing throws.
 #include <string>
 
 #include "supervisor_messages.hpp"
 
 namespace {
 
+using theater::world::exports::State;  // every export's state: std::optional<std::vector<uint8_t>>
 using Bytes = std::vector<uint8_t>;
-using State = std::optional<Bytes>;
-// What most handlers return: the new state, or an error.
-using StateResult = theater_bindgen::Result<std::tuple<State>, std::string>;
-namespace runtime = supervisor_messages::runtime;
-namespace supervisor = supervisor_messages::supervisor;
+namespace runtime = theater::world::runtime;
+namespace supervisor = theater::world::supervisor;
 
 std::string Text(const Bytes& bytes) {
   return std::string(bytes.begin(), bytes.end());
@@ -53,18 +52,21 @@ std::string Stop(const std::string& child) {
 
 namespace supervisor_messages::exports::actor {
 
-StateResult Init(State state, std::tuple<std::string> params) {
-  runtime::Log("supervisor {{project_name}} " + std::get<0>(params) + " started");
-  return StateResult::Ok({std::move(state)});
+InitResult Init(State state, InitParams params) {
+  const auto& [actor_id] = params;
+  runtime::Log("supervisor {{project_name}} " + actor_id + " started");
+  return InitResult::Ok(std::move(state));
 }
 
 }  // namespace supervisor_messages::exports::actor
 
+// Only requests are used. One-way messages and channels keep the bindings' defaults: a message
+// keeps the state, a channel is refused.
 namespace supervisor_messages::exports::message_server_client {
 
-theater_bindgen::Result<std::tuple<State, std::tuple<State>>, std::string> HandleRequest(
-    State state, std::tuple<std::string, Bytes> params) {
-  const std::string text = Text(std::get<1>(params));
+HandleRequestResult HandleRequest(State state, HandleRequestParams params) {
+  const auto& [request_id, msg] = params;
+  const std::string text = Text(msg);
   std::string answer;
   if (text.rfind("spawn:", 0) == 0) {
     answer = Spawn(text.substr(6));
@@ -75,52 +77,33 @@ theater_bindgen::Result<std::tuple<State, std::tuple<State>>, std::string> Handl
   } else {
     answer = "commands: spawn:<manifest>, list, stop:<child-id>";
   }
-  using R = theater_bindgen::Result<std::tuple<State, std::tuple<State>>, std::string>;
-  return R::Ok({std::move(state), std::tuple<State>(Bytes(answer.begin(), answer.end()))});
-}
-
-// One-way messages and channels are not used: channels are refused.
-StateResult HandleSend(State state, std::tuple<Bytes>) {
-  return StateResult::Ok({std::move(state)});
-}
-
-theater_bindgen::Result<std::tuple<State, std::tuple<types::ChannelAccept>>, std::string>
-HandleChannelOpen(State state, std::tuple<std::string, Bytes>) {
-  using R =
-      theater_bindgen::Result<std::tuple<State, std::tuple<types::ChannelAccept>>, std::string>;
-  return R::Ok({std::move(state), std::tuple<types::ChannelAccept>(types::ChannelAccept{})});
-}
-
-StateResult HandleChannelMessage(State state, std::tuple<std::string, Bytes>) {
-  return StateResult::Ok({std::move(state)});
-}
-
-StateResult HandleChannelClose(State state, std::tuple<std::string>) {
-  return StateResult::Ok({std::move(state)});
+  return HandleRequestResult::Ok(std::move(state), State(Bytes(answer.begin(), answer.end())));
 }
 
 }  // namespace supervisor_messages::exports::message_server_client
 
 namespace supervisor_messages::exports::supervisor_handlers {
 
-StateResult HandleChildError(State state, std::tuple<std::string, types::WitActorError> params) {
+HandleChildErrorResult HandleChildError(State state, HandleChildErrorParams params) {
   const auto& [child_id, error] = params;
   runtime::Log("child " + child_id + " failed (error type " +
                std::to_string(static_cast<int>(error.error_type)) + "); restarting it");
   auto restarted = supervisor::RestartChild(child_id);
   if (!restarted.ok()) runtime::Log("restart failed: " + restarted.error());
-  return StateResult::Ok({std::move(state)});
+  return HandleChildErrorResult::Ok(std::move(state));
 }
 
-StateResult HandleChildExit(State state, std::tuple<std::string, State> params) {
+HandleChildExitResult HandleChildExit(State state, HandleChildExitParams params) {
   const auto& [child_id, data] = params;
   runtime::Log("child " + child_id + " exited" + (data ? " with data" : ""));
-  return StateResult::Ok({std::move(state)});
+  return HandleChildExitResult::Ok(std::move(state));
 }
 
-StateResult HandleChildExternalStop(State state, std::tuple<std::string> params) {
-  runtime::Log("child " + std::get<0>(params) + " was stopped from outside");
-  return StateResult::Ok({std::move(state)});
+HandleChildExternalStopResult HandleChildExternalStop(State state,
+                                                      HandleChildExternalStopParams params) {
+  const auto& [child_id] = params;
+  runtime::Log("child " + child_id + " was stopped from outside");
+  return HandleChildExternalStopResult::Ok(std::move(state));
 }
 
 }  // namespace supervisor_messages::exports::supervisor_handlers

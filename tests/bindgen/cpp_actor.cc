@@ -19,10 +19,10 @@
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-using State = std::optional<Bytes>;
-namespace host = bindgen_actor::message_server_host;
-namespace runtime = bindgen_actor::runtime;
-namespace store = bindgen_actor::store;
+using theater::world::exports::State;
+namespace host = theater::world::message_server_host;
+namespace runtime = theater::world::runtime;
+namespace store = theater::world::store;
 
 Bytes ToBytes(std::string_view s) {
   return Bytes(s.begin(), s.end());
@@ -58,7 +58,7 @@ std::string StoreRoundTrip() {
 }
 
 std::string ChainSummary() {
-  bindgen_actor::types::Chain chain = runtime::GetChain();
+  theater::world::types::Chain chain = runtime::GetChain();
   bool linked = !chain.events.empty() && !chain.events[0].event.parent.has_value();
   for (size_t i = 1; i < chain.events.size(); i++) {
     const auto& parent = chain.events[i].event.parent;
@@ -78,27 +78,25 @@ std::pair<std::string, std::string> Split(std::string_view text) {
 
 namespace bindgen_actor::exports::actor {
 
-theater_bindgen::Result<std::tuple<State>, std::string> Init(State state,
-                                                             std::tuple<std::string> params) {
-  runtime::Log("Hello from " + std::get<0>(params) + "!");
-  State next = state.has_value() ? Append(state, "|restart") : State(ToBytes("init"));
-  return theater_bindgen::Result<std::tuple<State>, std::string>::Ok({std::move(next)});
+InitResult Init(State state, InitParams params) {
+  const auto& [actor_id] = params;
+  runtime::Log("Hello from " + actor_id + "!");
+  return InitResult::Ok(state.has_value() ? Append(state, "|restart") : State(ToBytes("init")));
 }
 
 }  // namespace bindgen_actor::exports::actor
 
+// handle-channel-message and handle-channel-close keep the bindings' defaults (the state stays);
+// handle-channel-open replaces its default, which refuses.
 namespace bindgen_actor::exports::message_server_client {
 
-using Unchanged = theater_bindgen::Result<std::tuple<State>, std::string>;
-
-Unchanged HandleSend(State state, std::tuple<Bytes> params) {
-  const Bytes& msg = std::get<0>(params);
-  return Unchanged::Ok({Append(state, "|send:" + std::string(msg.begin(), msg.end()))});
+HandleSendResult HandleSend(State state, HandleSendParams params) {
+  const auto& [msg] = params;
+  return HandleSendResult::Ok(Append(state, "|send:" + std::string(msg.begin(), msg.end())));
 }
 
-theater_bindgen::Result<std::tuple<State, std::tuple<State>>, std::string> HandleRequest(
-    State state, std::tuple<std::string, Bytes> params) {
-  const Bytes& raw = std::get<1>(params);
+HandleRequestResult HandleRequest(State state, HandleRequestParams params) {
+  const auto& [request_id, raw] = params;
   auto [cmd, arg] = Split(std::string(raw.begin(), raw.end()));
   std::string reply;
   if (cmd == "echo") {
@@ -126,27 +124,11 @@ theater_bindgen::Result<std::tuple<State, std::tuple<State>>, std::string> Handl
   } else {
     reply = "error:unknown command " + cmd;
   }
-  using R = theater_bindgen::Result<std::tuple<State, std::tuple<State>>, std::string>;
-  return R::Ok({std::move(state), std::tuple<State>(ToBytes(reply))});
+  return HandleRequestResult::Ok(std::move(state), State(ToBytes(reply)));
 }
 
-theater_bindgen::Result<std::tuple<State, std::tuple<bindgen_actor::types::ChannelAccept>>,
-                        std::string>
-HandleChannelOpen(State state, std::tuple<std::string, Bytes>) {
-  bindgen_actor::types::ChannelAccept accept;
-  accept.accepted = true;
-  using R =
-      theater_bindgen::Result<std::tuple<State, std::tuple<bindgen_actor::types::ChannelAccept>>,
-                              std::string>;
-  return R::Ok({std::move(state), std::tuple<bindgen_actor::types::ChannelAccept>(accept)});
-}
-
-Unchanged HandleChannelMessage(State state, std::tuple<std::string, Bytes>) {
-  return Unchanged::Ok({std::move(state)});
-}
-
-Unchanged HandleChannelClose(State state, std::tuple<std::string>) {
-  return Unchanged::Ok({std::move(state)});
+HandleChannelOpenResult HandleChannelOpen(State state, HandleChannelOpenParams) {
+  return HandleChannelOpenResult::Ok(std::move(state), types::ChannelAccept{.accepted = true});
 }
 
 }  // namespace bindgen_actor::exports::message_server_client

@@ -231,6 +231,131 @@ TEST_F(BindgenTest, CppBindingsUseOwningAndBorrowedTypes) {
   EXPECT_THAT(h, HasSubstr("void Run(std::vector<std::string> args);"));
 }
 
+TEST_F(BindgenTest, CppExportsGetShortNamesBesideTheSpelledOutOnes) {
+  const std::string h = File(Language::kCpp, "demo.hpp");
+  // <Function>Result, and <Function><Param> for anonymous tuples, options, lists and results.
+  EXPECT_THAT(h, HasSubstr("namespace demo::exports::guest {\n"
+                           "using HandleResult = ::theater_bindgen::Result<std::monostate, "
+                           "std::string>;\n"));
+  EXPECT_THAT(h, HasSubstr("using RunArgs = std::vector<std::string>;"));
+  EXPECT_THAT(h, Not(HasSubstr("using HandleM ")));  // a named type needs no second name
+  EXPECT_THAT(h, HasSubstr("using CounterIncrementResult = uint64_t;"));
+  // A parameter every export spells alike is also named once for the world's exports.
+  EXPECT_THAT(h, HasSubstr("namespace demo::exports {\n// Parameters every export spells "
+                           "alike.\nusing Args = std::vector<std::string>;\n"));
+  // The declarations keep their spelled-out types, so definitions written either way match.
+  EXPECT_THAT(h, HasSubstr("::theater_bindgen::Result<std::monostate, std::string> "
+                           "Handle(::demo::types::Mixed m);"));
+  // A stable name for the world's namespace, defined once per translation unit.
+  EXPECT_THAT(h, HasSubstr("#ifndef THEATER_BINDGEN_WORLD_\n#define THEATER_BINDGEN_WORLD_ demo\n"
+                           "namespace theater {\nnamespace world = ::demo;\n"));
+  // Results are built from their parts.
+  EXPECT_THAT(h, HasSubstr("requires kBuilds<T, A...>\n  static Result Ok(A&&... parts)"));
+  // Nothing of test:gen has a default.
+  EXPECT_THAT(File(Language::kCpp, "demo.cpp"), Not(HasSubstr("__attribute__((weak)) ::")));
+}
+
+TEST_F(BindgenTest, CppAliasesNeverHideAFunction) {
+  Result<wit::Package> package = wit::ParseWitText(R"(package a:b;
+interface i {
+    f: func(x: list<u8>) -> list<u8>;
+    f-result: func() -> u32;
+}
+world w { export i; }
+)",
+                                                   "clash.wit");
+  ASSERT_TRUE(package.ok()) << package.status().ToString();
+  Result<std::vector<GeneratedFile>> files = Generate(*package, "w", Language::kCpp);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  const std::string& h = (*files)[0].contents;
+  EXPECT_THAT(h, HasSubstr("uint32_t FResult();"));
+  EXPECT_THAT(h, Not(HasSubstr("using FResult =")));
+  EXPECT_THAT(h, HasSubstr("using FX = std::vector<uint8_t>;"));
+}
+
+// The exports of Theater's handler interfaces, from the repository's own WIT.
+class TheaterWitTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    Result<wit::Package> package = LoadWit(std::string(THEATER_SOURCE_DIR) + "/wit");
+    ASSERT_TRUE(package.ok()) << package.status().ToString();
+    package_ = new wit::Package(std::move(package).value());
+  }
+  static void TearDownTestSuite() {
+    delete package_;
+    package_ = nullptr;
+  }
+  static std::string File(const std::string& world, size_t index) {
+    Result<std::vector<GeneratedFile>> files = Generate(*package_, world, Language::kCpp);
+    EXPECT_TRUE(files.ok()) << files.status().ToString();
+    return files.ok() ? (*files)[index].contents : "";
+  }
+  static inline wit::Package* package_ = nullptr;
+};
+
+TEST_F(TheaterWitTest, HandlerExportsHaveShortNames) {
+  const std::string h = File("http-actor", 0);
+  EXPECT_THAT(h, HasSubstr("using HandleRequestResult = ::theater_bindgen::Result<std::tuple<std::"
+                           "optional<std::vector<uint8_t>>, std::tuple<::http_actor::http_types::"
+                           "HttpResponse>>, std::string>;"));
+  EXPECT_THAT(h, HasSubstr("using HandleRequestParams = std::tuple<uint64_t, "
+                           "::http_actor::http_types::HttpRequest>;"));
+  EXPECT_THAT(h, HasSubstr("using InitResult = ::theater_bindgen::Result<std::tuple<std::optional<"
+                           "std::vector<uint8_t>>>, std::string>;"));
+  EXPECT_THAT(h, HasSubstr("using InitParams = std::tuple<std::string>;"));
+  // Every handler takes `state: option<list<u8>>`; `params` differs, so it has no world name.
+  EXPECT_THAT(h, HasSubstr("namespace http_actor::exports {\n// Parameters every export spells "
+                           "alike.\nusing State = std::optional<std::vector<uint8_t>>;\n}"));
+  EXPECT_THAT(h, HasSubstr("namespace world = ::http_actor;"));
+}
+
+TEST_F(TheaterWitTest, NotificationCallbacksHaveWeakDefaults) {
+  const std::string h = File("http-actor", 0);
+  const std::string s = File("http-actor", 1);
+  EXPECT_THAT(h, HasSubstr("#handle-middleware\").\n// Optional: without it, the default in "
+                           "http_actor.cpp (weak) lets every request through unchanged.\n"));
+  EXPECT_THAT(s, HasSubstr("__attribute__((weak)) ::theater_bindgen::Result<std::tuple<std::"
+                           "optional<std::vector<uint8_t>>, std::tuple<::http_actor::http_types::"
+                           "MiddlewareResult>>, std::string> HandleMiddleware("));
+  EXPECT_THAT(s, HasSubstr("  decision.proceed = true;\n"
+                           "  decision.request = std::move(std::get<1>(params));\n"));
+  for (const char* fn :
+       {"HandleWebsocketConnect(", "HandleWebsocketMessage(", "HandleWebsocketDisconnect("}) {
+    EXPECT_THAT(s, HasSubstr(std::string("std::string> ") + fn)) << fn;
+  }
+  EXPECT_THAT(s, HasSubstr("std::string> HandleWebsocketConnect(std::optional<std::vector<"
+                           "uint8_t>> state, std::tuple<uint64_t, uint64_t, std::string, "
+                           "std::optional<std::string>> /*params*/) {\n"));
+  // What must answer has no default: init and handle-request stay the actor's to write.
+  EXPECT_THAT(s, Not(HasSubstr("std::string> HandleRequest(")));
+  EXPECT_THAT(s, Not(HasSubstr("std::string> Init(")));
+
+  const std::string messages = File("message-server-actor", 1);
+  for (const char* fn :
+       {"HandleSend(", "HandleChannelOpen(", "HandleChannelMessage(", "HandleChannelClose("}) {
+    EXPECT_THAT(messages, HasSubstr(std::string("std::string> ") + fn)) << fn;
+  }
+  EXPECT_THAT(messages, Not(HasSubstr("std::string> HandleRequest(")));
+}
+
+TEST(BindgenDefaults, OnlyTheShapeTheyWereWrittenForGetsADefault) {
+  // A handle-middleware of another shape is the actor's to write.
+  Result<wit::Package> package = wit::ParseWitText(R"(package theater:simple;
+interface http-handlers {
+    handle-middleware: func(state: option<list<u8>>, params: tuple<u64>) -> result<tuple<option<list<u8>>, tuple<u32>>, string>;
+    handle-websocket-connect: func(state: option<list<u8>>, params: tuple<u64>) -> result<tuple<option<list<u8>>>, string>;
+}
+world w { export http-handlers; }
+)",
+                                                   "shape.wit");
+  ASSERT_TRUE(package.ok()) << package.status().ToString();
+  Result<std::vector<GeneratedFile>> files = Generate(*package, "w", Language::kCpp);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  const std::string& s = (*files)[1].contents;
+  EXPECT_THAT(s, Not(HasSubstr("std::string> HandleMiddleware(")));
+  EXPECT_THAT(s, HasSubstr("std::string> HandleWebsocketConnect("));
+}
+
 TEST_F(BindgenTest, ChoosesTheOnlyWorldOrAsksForOne) {
   Result<std::vector<GeneratedFile>> ambiguous = Generate(package_, "", Language::kC);
   ASSERT_FALSE(ambiguous.ok());

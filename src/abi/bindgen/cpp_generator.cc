@@ -5,6 +5,7 @@
 #include <set>
 
 #include "abi/bindgen/c_generator.h"
+#include "abi/bindgen/export_defaults.h"
 #include "abi/bindgen/names.h"
 
 namespace theater::bindgen {
@@ -39,6 +40,53 @@ std::string LineComment(const std::string& docs, const std::string& indent) {
   return out + "\n";
 }
 
+// theater_bindgen::Result, shared by every bindings header (hence the guard).
+constexpr const char* kResultClass = R"(#ifndef THEATER_BINDGEN_RESULT_
+#define THEATER_BINDGEN_RESULT_
+namespace theater_bindgen {
+// True when V can be built from `parts`, unless that is one V itself (Ok(V) and Err(V) take it,
+// braced lists included).
+template <typename V, typename... A>
+inline constexpr bool kBuilds =
+    std::is_constructible_v<V, A...> &&
+    !(sizeof...(A) == 1 && (std::is_same_v<std::remove_cvref_t<A>, V> && ...));
+
+// WIT result<T, E>; a `_` side is std::monostate.
+template <typename T, typename E>
+class Result {
+ public:
+  Result() = default;
+  static Result Ok(T value) { return Result(std::in_place_index<0>, std::move(value)); }
+  static Result Err(E error) { return Result(std::in_place_index<1>, std::move(error)); }
+  // Ok(a, b, ...) and Err(...) build the value from its parts, e.g. the elements of a tuple:
+  // Ok(state, response) for result<tuple<option<list<u8>>, tuple<r>>, string>; Ok() is the
+  // empty value (std::monostate for `_`).
+  template <typename... A>
+    requires kBuilds<T, A...>
+  static Result Ok(A&&... parts) {
+    return Result(std::in_place_index<0>, T(std::forward<A>(parts)...));
+  }
+  template <typename... A>
+    requires kBuilds<E, A...>
+  static Result Err(A&&... parts) {
+    return Result(std::in_place_index<1>, E(std::forward<A>(parts)...));
+  }
+  bool ok() const { return v_.index() == 0; }
+  T& value() { return *std::get_if<0>(&v_); }
+  const T& value() const { return *std::get_if<0>(&v_); }
+  E& error() { return *std::get_if<1>(&v_); }
+  const E& error() const { return *std::get_if<1>(&v_); }
+
+ private:
+  template <size_t I, typename V>
+  Result(std::in_place_index_t<I> index, V&& v) : v_(index, std::forward<V>(v)) {}
+  std::variant<T, E> v_;
+};
+}  // namespace theater_bindgen
+#endif
+
+)";
+
 class CppEmitter {
  public:
   explicit CppEmitter(const WorldModel& model) : model_(model), c_(model), p_(model.prefix()) {}
@@ -58,6 +106,10 @@ class CppEmitter {
   std::string ToC(const Type& t, const std::string& in, const std::string& out) const;
 
   std::string Namespace(const InterfaceInfo& owner, bool exported) const;
+  std::string ExportName(const FunctionInfo& fn) const;
+  bool WantsAlias(const Type& t) const;
+  void ReserveExportNames();
+  std::string SharedAliases();
   std::string Signature(const FunctionInfo& fn, const std::string& name, bool skip_self) const;
   void EmitImport(const FunctionInfo& fn);
   void EmitExport(const FunctionInfo& fn);
@@ -74,6 +126,9 @@ class CppEmitter {
   std::string member_defs_;                             // source
   std::string functions_h_;
   std::string functions_s_;
+  // The names declared in each exports namespace ("w::exports::iface"): the actor's functions
+  // first, then the aliases, so that an alias never hides a function or another alias.
+  std::map<std::string, std::set<std::string>> taken_;
 };
 
 const ResourceInfo* CppEmitter::ImportedResource(const Type& t) const {
@@ -380,6 +435,52 @@ std::string CppEmitter::Namespace(const InterfaceInfo& owner, bool exported) con
   return ns;
 }
 
+std::string CppEmitter::ExportName(const FunctionInfo& fn) const {
+  if (fn.function->kind == wit::FunctionKind::kFreestanding) return fn.cpp_name;
+  return CamelName(fn.function->resource) + fn.cpp_name;
+}
+
+// Tuples, options, lists and results without a WIT name: the types whose spelling grows.
+bool CppEmitter::WantsAlias(const Type& t) const {
+  if (model_.FindNamed(t) != nullptr) return false;
+  return t.kind == TypeKind::kTuple || t.kind == TypeKind::kOption || t.kind == TypeKind::kList ||
+         t.kind == TypeKind::kResult;
+}
+
+void CppEmitter::ReserveExportNames() {
+  for (const FunctionInfo& fn : model_.functions()) {
+    if (fn.exported) taken_[Namespace(*fn.owner, true)].insert(ExportName(fn));
+  }
+}
+
+// `using State = ...;` in <w>::exports for each parameter name that every exported function
+// spells with one type (Theater's handlers all take `state: option<list<u8>>`), so that code
+// shared by several exports, or written outside their namespaces, has one name for it.
+std::string CppEmitter::SharedAliases() {
+  std::map<std::string, std::string> types;  // parameter name -> C++ type, "" when they differ
+  std::vector<std::string> order;
+  for (const FunctionInfo& fn : model_.functions()) {
+    if (!fn.exported || fn.function->kind != wit::FunctionKind::kFreestanding) continue;
+    for (const abi::Field& p : fn.function->type.params) {
+      if (!WantsAlias(*p.type)) continue;
+      const std::string cpp = CppType(*p.type);
+      auto [it, added] = types.emplace(p.name, cpp);
+      if (added) order.push_back(p.name);
+      if (it->second != cpp) it->second.clear();
+    }
+  }
+  const std::string ns = p_ + "::exports";
+  std::string out;
+  for (const std::string& name : order) {
+    const std::string& cpp = types[name];
+    if (cpp.empty() || !taken_[ns].insert(CamelName(name)).second) continue;
+    out += "using " + CamelName(name) + " = " + cpp + ";\n";
+  }
+  if (out.empty()) return "";
+  return "namespace " + ns + " {\n// Parameters every export spells alike.\n" + out +
+         "}  // namespace " + ns + "\n";
+}
+
 std::string CppEmitter::Signature(const FunctionInfo& fn, const std::string& name,
                                   bool skip_self) const {
   const abi::FunctionType& type = fn.function->type;
@@ -478,12 +579,39 @@ void CppEmitter::EmitImport(const FunctionInfo& fn) {
 void CppEmitter::EmitExport(const FunctionInfo& fn) {
   const abi::FunctionType& type = fn.function->type;
   const std::string ns = Namespace(*fn.owner, true);
-  std::string name = fn.cpp_name;
-  if (fn.function->kind != wit::FunctionKind::kFreestanding) {
-    name = CamelName(fn.function->resource) + name;
+  const std::string name = ExportName(fn);
+  // Short names for the result and the anonymous compound parameters, so that an actor need not
+  // spell nested tuples: HandleRequestResult, HandleRequestParams.
+  std::string aliases;
+  auto alias = [&](const std::string& alias_name, const Type& t) {
+    if (!taken_[ns].insert(alias_name).second) return;
+    aliases += "using " + alias_name + " = " + CppType(t) + ";\n";
+  };
+  if (fn.result) alias(name + "Result", *fn.result);
+  for (const abi::Field& p : type.params) {
+    if (WantsAlias(*p.type)) alias(name + CamelName(p.name), *p.type);
   }
-  functions_h_ += "namespace " + ns + " {\n// Implemented by the actor (export \"" + fn.core_name +
-                  "\").\n" + Signature(fn, name, false) + ";\n}  // namespace " + ns + "\n";
+  const std::optional<ExportDefault> fallback =
+      DefaultFor(fn, [this](const Type& t) { return CppType(t); });
+  std::string comment = "// Implemented by the actor (export \"" + fn.core_name + "\").\n";
+  if (fallback) {
+    comment += "// Optional: without it, the default in " + p_ + ".cpp (weak) " +
+               fallback->summary + ".\n";
+  }
+  functions_h_ += "namespace " + ns + " {\n" + aliases + comment + Signature(fn, name, false) +
+                  ";\n}  // namespace " + ns + "\n";
+  if (fallback) {
+    // Weak, so that the actor's own definition (in another object) replaces it at link time;
+    // the compiler does not inline a weak function into the export below.
+    const std::string& params_name = type.params[1].name;
+    functions_s_ += "namespace " + ns + " {\n// The default of \"" + fn.core_name + "\": it " +
+                    fallback->summary + ".\n__attribute__((weak)) " + CppType(*fn.result) + " " +
+                    name + "(" + CppType(*type.params[0].type) + " " +
+                    SnakeName(type.params[0].name) + ", " + CppType(*type.params[1].type) +
+                    (fallback->uses_params ? " " : " /*") + SnakeName(params_name) +
+                    (fallback->uses_params ? "" : "*/") + ") {\n" + fallback->body +
+                    "}\n}  // namespace " + ns + "\n\n";
+  }
   // The C layer's export, implemented by converting to and from the C++ types.
   std::string params;
   std::vector<std::string> args;
@@ -536,6 +664,8 @@ Result<CppLayer> CppEmitter::Run() {
     Declare(*t);
     DefineConversions(*t);
   }
+  ReserveExportNames();
+  const std::string shared_aliases = SharedAliases();
   for (const FunctionInfo& fn : model_.functions()) {
     if (fn.exported) {
       EmitExport(fn);
@@ -547,23 +677,9 @@ Result<CppLayer> CppEmitter::Run() {
   CppLayer layer;
   std::string& h = layer.header;
   h += "#include <cstdint>\n#include <optional>\n#include <span>\n#include <string>\n"
-       "#include <string_view>\n#include <tuple>\n#include <utility>\n#include <variant>\n"
-       "#include <vector>\n\n";
-  h += "#ifndef THEATER_BINDGEN_RESULT_\n#define THEATER_BINDGEN_RESULT_\n"
-       "namespace theater_bindgen {\n"
-       "// WIT result<T, E>; a `_` side is std::monostate.\n"
-       "template <typename T, typename E>\nclass Result {\n public:\n"
-       "  Result() = default;\n"
-       "  static Result Ok(T value) { return Result(std::in_place_index<0>, std::move(value)); }\n"
-       "  static Result Err(E error) { return Result(std::in_place_index<1>, std::move(error)); }\n"
-       "  bool ok() const { return v_.index() == 0; }\n"
-       "  T& value() { return *std::get_if<0>(&v_); }\n"
-       "  const T& value() const { return *std::get_if<0>(&v_); }\n"
-       "  E& error() { return *std::get_if<1>(&v_); }\n"
-       "  const E& error() const { return *std::get_if<1>(&v_); }\n\n private:\n"
-       "  template <size_t I, typename V>\n"
-       "  Result(std::in_place_index_t<I> index, V&& v) : v_(index, std::forward<V>(v)) {}\n"
-       "  std::variant<T, E> v_;\n};\n}  // namespace theater_bindgen\n#endif\n\n";
+       "#include <string_view>\n#include <tuple>\n#include <type_traits>\n#include <utility>\n"
+       "#include <variant>\n#include <vector>\n\n";
+  h += kResultClass;
   // Forward declarations, and the enums and flags that depend on nothing.
   for (const abi::TypePtr& t : model_.named_types()) {
     const NamedTypeInfo* named = model_.FindNamed(*t);
@@ -635,7 +751,12 @@ Result<CppLayer> CppEmitter::Run() {
     h += "namespace " + ns + " {\nusing " + name + " = " + CppType(*t) + ";  // WIT `" +
          named->wit_name + "`\n}  // namespace " + ns + "\n";
   }
-  h += "\n" + functions_h_;
+  h += "\n" + shared_aliases + functions_h_;
+  // A name for the world's namespace that does not change with the world, so that code written
+  // against the bindings need not repeat the world's name. A translation unit that includes the
+  // bindings of two worlds gets the first one's (a namespace alias cannot be redefined).
+  h += "\n#ifndef THEATER_BINDGEN_WORLD_\n#define THEATER_BINDGEN_WORLD_ " + p_ +
+       "\nnamespace theater {\nnamespace world = ::" + p_ + ";\n}  // namespace theater\n#endif\n";
 
   std::string& s = layer.source;
   s += "namespace {\n\n// Memory the C layer frees (malloc); out of memory traps.\n"

@@ -28,7 +28,7 @@ std::string Normalise(std::string_view wit_name) {
   return out;
 }
 
-constexpr std::array<std::string_view, 110> kKeywords = {
+constexpr std::array<std::string_view, 113> kKeywords = {
     "alignas",
     "alignof",
     "and",
@@ -132,7 +132,13 @@ constexpr std::array<std::string_view, 110> kKeywords = {
     "_Noreturn",
     "_Static_assert",
     "_Thread_local",
+    // Macros of the C library that a field or parameter name would collide with once the actor
+    // includes <stdio.h> or <errno.h> (wasi-libc defines stdout as `(stdout)`, so `x.stdout` no
+    // longer parses).
     "errno",
+    "stdin",
+    "stdout",
+    "stderr",
     "assert",
     "offsetof",
     "NULL",

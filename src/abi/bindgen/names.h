@@ -21,7 +21,8 @@ std::string SnakeWords(std::string_view wit_name);
 std::string UpperName(std::string_view wit_name);
 // "channel-accept" -> "ChannelAccept" (C++ types and functions).
 std::string CamelName(std::string_view wit_name);
-// True for the reserved words of C11 and C++20 that could clash with generated identifiers.
+// True for the reserved words of C11 and C++20, and the C library's macros and functions (errno,
+// stdout, assert, malloc, ...), that could clash with generated identifiers.
 bool IsKeyword(std::string_view identifier);
 // "theater:simple/runtime@0.1.0" -> "theater:simple/runtime": the core-module naming
 // convention leaves versions out of import modules and export names.

@@ -15,6 +15,8 @@ TEST(BindgenNames, SnakeCaseEscapesKeywordsOfBothLanguages) {
   EXPECT_EQ(SnakeName("new"), "new_");              // C++ only, but the C layer is built as C++
   EXPECT_EQ(SnakeName("register"), "register_");
   EXPECT_EQ(SnakeName("errno"), "errno_");  // a macro in every libc
+  EXPECT_EQ(SnakeName("stdout"), "stdout_");  // wasi-libc: #define stdout (stdout)
+  EXPECT_EQ(SnakeName("stderr"), "stderr_");
   EXPECT_EQ(SnakeWords("new"), "new");      // parts of longer identifiers need no escape
 }
 

@@ -1,0 +1,78 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Building an actor project (what `theater create` writes: manifest.toml, src/, bindings/) into
+// its manifest's component with clang-14 for wasm32-wasi. `theater build` uses it, and so does
+// `theater run`, which builds a project whose component does not exist yet.
+//
+// A plan is made first (sources, include directories, language, the command line): it needs
+// only the file system. Running it starts the compiler under the spawn shim, so the compiler
+// dies with the command however the command ends (engine/compile/subprocess.h).
+//
+// Thread-safety: the functions are reentrant. Ownership: plain values.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/templates.h"
+#include "theater/status.h"
+
+namespace theater::cli {
+
+class Context;
+
+struct ProjectBuildOptions {
+  std::filesystem::path dir = ".";  // holds manifest.toml
+  std::filesystem::path output;     // empty: the manifest's component
+  std::string compiler;             // empty: $THEATER_WASM_CC, else clang-14
+  BuildProfile profile = BuildProfile::kRelease;
+};
+
+struct ProjectBuildPlan {
+  std::filesystem::path dir;
+  std::filesystem::path output;
+  std::vector<std::filesystem::path> sources;  // the project's, then the generated bindings
+  Lang lang = Lang::kC;
+  BuildProfile profile = BuildProfile::kRelease;
+  std::vector<std::string> command;  // the compiler's argv
+};
+
+struct BuiltProject {
+  std::filesystem::path output;
+  uint64_t bytes = 0;
+  std::chrono::steady_clock::duration took{};
+  std::string diagnostics;  // what the compiler printed (warnings), possibly empty
+};
+
+// Errors: no manifest.toml, a manifest without a local `component` (unless options.output is
+// given), no sources; a project without bindings/ gets the SDK headers written under
+// $THEATER_HOME (for projects made before bindings were generated).
+Result<ProjectBuildPlan> PlanProjectBuild(const Context& ctx, const ProjectBuildOptions& options);
+
+// Runs the plan. Errors: the compiler missing (kUnavailable, naming the packages) or failing
+// (kFailedPrecondition with its diagnostics, file:line first).
+Result<BuiltProject> BuildProject(const ProjectBuildPlan& plan);
+
+// "building hello.wasm from src/actor.c + bindings/minimal.c (clang-14, release)".
+std::string BuildingLine(const ProjectBuildPlan& plan);
+// "built ./hello.wasm (27.8 KiB) in 0.9 s".
+std::string BuiltLine(const BuiltProject& built);
+
+// The component a manifest file names, when it is a local path (resolved against the
+// manifest's directory); nullopt for a URL, a store reference or a manifest without one.
+// Errors: the manifest cannot be read or parsed.
+Result<std::optional<std::filesystem::path>> LocalComponentOf(
+    const std::filesystem::path& manifest);
+
+// Writes `contents` to `path`, creating its directories.
+Status WriteProjectFile(const std::filesystem::path& path, std::string_view contents);
+
+// The newest of the plan's sources, when it is newer than the output (make's rule); nullopt when
+// the output is up to date.
+std::optional<std::filesystem::path> NewerSource(const ProjectBuildPlan& plan);
+
+}  // namespace theater::cli

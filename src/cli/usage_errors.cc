@@ -1,0 +1,106 @@
+// Theater: a WebAssembly actor runtime.
+#include "cli/usage_errors.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include "cli/context.h"
+
+namespace theater::cli {
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  // Three rows of the dynamic-programming table at a time (O(|b|) memory); the row two back
+  // counts a swap of neighbouring letters ("lsit") as one edit.
+  std::vector<size_t> two_back(b.size() + 1), previous(b.size() + 1), row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) previous[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      row[j] = std::min(
+          {previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        row[j] = std::min(row[j], two_back[j - 2] + 1);
+      }
+    }
+    std::swap(two_back, previous);
+    std::swap(previous, row);
+  }
+  return previous[b.size()];
+}
+
+std::optional<std::string> NearestName(std::string_view word,
+                                       const std::vector<std::string>& candidates) {
+  // Longer than any command: no suggestion is worth the work (and the input is a user's).
+  constexpr size_t kMaxWord = 64;
+  if (word.empty() || word.size() > kMaxWord) return std::nullopt;
+  const size_t allowed = std::max<size_t>(1, word.size() / 3);
+  std::optional<std::string> best;
+  size_t best_distance = allowed + 1;
+  std::vector<std::string> prefixed;
+  for (const std::string& candidate : candidates) {
+    if (candidate.starts_with(word)) prefixed.push_back(candidate);
+    const size_t distance = EditDistance(word, candidate);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = candidate;
+    }
+  }
+  if (best) return best;
+  if (prefixed.size() == 1) return prefixed.front();
+  return std::nullopt;
+}
+
+std::optional<std::string> UnknownCommandError(const CLI::App& app,
+                                               std::span<const char* const> args) {
+  // The global options (cli_app.cc), and those that take a value.
+  static constexpr std::string_view kValued[] = {"-a", "--address", "--token", "--color",
+                                                 "--config"};
+  static constexpr std::string_view kFlags[] = {"--json", "-h", "--help", "--version"};
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i] == nullptr ? "" : args[i];
+    if (arg == "--") return std::nullopt;
+    if (arg.starts_with("-")) {
+      const std::string_view name = arg.substr(0, arg.find('='));
+      if (std::find(std::begin(kFlags), std::end(kFlags), name) != std::end(kFlags)) continue;
+      if (std::find(std::begin(kValued), std::end(kValued), name) == std::end(kValued)) {
+        return std::nullopt;  // an unknown option: CLI11 says so
+      }
+      if (name.size() == arg.size()) ++i;  // its value is the next word
+      continue;
+    }
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      names.push_back(sub->get_name());
+    }
+    if (std::find(names.begin(), names.end(), arg) != names.end()) return std::nullopt;
+    std::string message = "unrecognized command '" + std::string(arg) + "'";
+    if (std::optional<std::string> near = NearestName(arg, names)) {
+      message += " (did you mean '" + *near + "'?)";
+    }
+    return message;
+  }
+  return std::nullopt;
+}
+
+std::string CommandPath(const CLI::App& app) {
+  std::string path = app.get_name();
+  for (const CLI::App* at = &app;;) {
+    const std::vector<CLI::App*> chosen = at->get_subcommands();
+    if (chosen.empty()) return path;
+    at = chosen.front();
+    path += " " + at->get_name();
+  }
+}
+
+int ReportUsageError(std::string_view message, std::string_view command) {
+  std::string text(message);
+  // CLI11 capitalises its messages; the command's own errors are lower case.
+  if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z' &&
+      (text.size() < 2 || !(text[1] >= 'A' && text[1] <= 'Z'))) {
+    text[0] = static_cast<char>(text[0] - 'A' + 'a');
+  }
+  std::cerr << "theater: error: " << text << " (see `" << command << " --help`)\n";
+  return kExitUsage;
+}
+
+}  // namespace theater::cli

@@ -1,0 +1,43 @@
+// Theater: a WebAssembly actor runtime.
+//
+// How the `theater` command words a usage error before any command runs: an unknown command
+// with the nearest known one ("unrecognized command 'evnets' (did you mean 'events'?)"), and
+// CLI11's parse errors, both printed as `theater: error: ...` with exit code 2 (docs/cli.md).
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace theater::cli {
+
+// The edit distance between two words (insertions, deletions, substitutions; each costs one).
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// The candidate nearest to `word`, when it is near enough to be what was meant: at most a third
+// of the word's letters (at least one) wrong, or `word` a prefix of exactly one candidate.
+std::optional<std::string> NearestName(std::string_view word,
+                                       const std::vector<std::string>& candidates);
+
+// The error for the first command word of `args` (argv without the program name) when it is
+// not one of `app`'s commands: "unrecognized command 'evnets' (did you mean 'events'?)".
+// Global options before it (and their values) are skipped. nullopt when the word is a command
+// or there is none.
+std::optional<std::string> UnknownCommandError(const CLI::App& app,
+                                               std::span<const char* const> args);
+
+// The commands chosen so far, from the program's name: "theater chain verify". After a failed
+// parse, as far as it got.
+std::string CommandPath(const CLI::App& app);
+
+// Prints `message` as a usage error ("theater: error: ... (see `<command> --help`)") on stderr
+// and returns the usage exit code.
+int ReportUsageError(std::string_view message, std::string_view command = "theater");
+
+}  // namespace theater::cli
