@@ -12,8 +12,12 @@ step() { echo "run-example: $1 in $((SECONDS - started)) s" >&2; started=$SECOND
 scripts/install-deps.sh --run
 step "dependencies"
 if [ ! -f build-run/build.ninja ]; then
-  cmake -S . -B build-run -G Ninja -DCMAKE_BUILD_TYPE=Release -DTHEATER_BUILD_TESTS=OFF \
-    -DTHEATER_BUILD_BENCH=OFF -DTHEATER_BUILD_EXAMPLES=OFF >/dev/null
+  # The command alone (no tests, benchmarks or test actors), its largest libraries as combined
+  # translation units: the quickest build from scratch (docs/benchmarks.md, "The first command").
+  cmake -S . -B build-run -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
+    -DTHEATER_BUILD_TESTS=OFF -DTHEATER_BUILD_BENCH=OFF -DTHEATER_BUILD_EXAMPLES=OFF \
+    -DTHEATER_UNITY_BUILD=ON >/dev/null
 fi
 cmake --build build-run --target theater -j "$(nproc)"
 step "build of the theater command"
