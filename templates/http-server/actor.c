@@ -1,7 +1,7 @@
 /* {{project_name}}: an HTTP server as a Theater actor, in C.
  *
  *   theater run --wait manifest.toml     # serves until Ctrl-C
- *   curl http://127.0.0.1:8080/hello
+ *   curl http://127.0.0.1:<port>/hello    # the port the log prints (init.json: 0, a free one)
  *
  * init starts a server of the http-framework handler on 127.0.0.1 at the "port" of its state
  * (init.json; 0 picks a free port) and routes GET /, GET /hello and GET /count to this actor's
