@@ -190,7 +190,8 @@ TEST_F(CliFirstRunTest, BuildPrintsWhatItCompilesAndStripsDebugSectionsUnlessDeb
   EXPECT_THAT(release.err, HasSubstr("built "));
   const std::string stripped = ReadFileText(project / "hello.wasm");
   EXPECT_EQ(stripped.find(".debug_info"), std::string::npos);
-  EXPECT_NE(stripped.find("name"), std::string::npos);  // the name section stays for traces
+  // The name section stays, for traces: a custom section named "name" (length byte 4).
+  EXPECT_NE(stripped.find(std::string("\x04name", 5)), std::string::npos);
 
   Finished debug = Run({"--json", "build", "--debug", project.string()});
   ASSERT_EQ(debug.code, 0) << debug.err;
@@ -225,6 +226,9 @@ TEST_F(CliFirstRunTest, UsageErrorsNameTheProblemTheCommandAndANearCommand) {
             "theater: error: unrecognized command 'evnets' (did you mean 'events'?) "
             "(see `theater --help`)\n");
   EXPECT_THAT(Run({"--json", "lsit"}).err, HasSubstr("(did you mean 'list'?)"));
+  // Global options before the command, with their values, are skipped: -a's value is no command.
+  EXPECT_THAT(Run({"-a", "127.0.0.1:9", "evnts"}).err, HasSubstr("(did you mean 'events'?)"));
+  EXPECT_THAT(Run({"--color=never", "evnts"}).err, HasSubstr("(did you mean 'events'?)"));
   Finished unknown = Run({"xyzzy"});
   EXPECT_EQ(unknown.code, 2);
   EXPECT_EQ(unknown.err, "theater: error: unrecognized command 'xyzzy' (see `theater --help`)\n");

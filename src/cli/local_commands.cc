@@ -246,7 +246,9 @@ int Run(Context& ctx, const RunArgs& args) {
         } else if (shared->stopped->kind == ChildEvent::Kind::kExit) {
           stop_reason = "the actor shut itself down";
         } else {
-          stop_reason = "stopped by its supervisor";
+          // Stopped from outside the run (the runtime's own words when it gave any).
+          stop_reason = shared->stopped->reason.empty() ? "stopped from outside theater run"
+                                                        : shared->stopped->reason;
         }
       }
     }

@@ -52,20 +52,16 @@ std::optional<std::string> NearestName(std::string_view word,
 
 std::optional<std::string> UnknownCommandError(const CLI::App& app,
                                                std::span<const char* const> args) {
-  // The global options (cli_app.cc), and those that take a value.
-  static constexpr std::string_view kValued[] = {"-a", "--address", "--token", "--color",
-                                                 "--config"};
-  static constexpr std::string_view kFlags[] = {"--json", "-h", "--help", "--version"};
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i] == nullptr ? "" : args[i];
     if (arg == "--") return std::nullopt;
     if (arg.starts_with("-")) {
-      const std::string_view name = arg.substr(0, arg.find('='));
-      if (std::find(std::begin(kFlags), std::end(kFlags), name) != std::end(kFlags)) continue;
-      if (std::find(std::begin(kValued), std::end(kValued), name) == std::end(kValued)) {
-        return std::nullopt;  // an unknown option: CLI11 says so
-      }
-      if (name.size() == arg.size()) ++i;  // its value is the next word
+      // The app's own global options, as cli_app.cc declared them: no second list to drift.
+      const std::string name(arg.substr(0, arg.find('=')));
+      const CLI::Option* option = app.get_option_no_throw(name);
+      if (option == nullptr) return std::nullopt;  // an unknown option: CLI11 says so
+      // A flag takes no value; another option's value is the next word unless given with '='.
+      if (option->get_items_expected_min() > 0 && name.size() == arg.size()) ++i;
       continue;
     }
     std::vector<std::string> names;
