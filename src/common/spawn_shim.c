@@ -189,7 +189,12 @@ int main(int argc, char** argv) {
   sigprocmask(SIG_SETMASK, &all, NULL);
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
-  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  /* Above the fixed descriptors: a slot the host left empty (no ruleset when not confining) is
+   * closed below, and a signalfd there would be closed with it, turning the loop at the end into
+   * a busy poll on an invalid descriptor for as long as the program runs. */
+  int raw_sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  int sfd = raw_sfd < 0 ? -1 : fcntl(raw_sfd, F_DUPFD_CLOEXEC, kSelfFd + 1);
+  if (raw_sfd >= 0) close(raw_sfd);
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0 || sfd < 0) {
     Report(kMsgError, kStepFork, errno);
     return 127;
@@ -237,6 +242,7 @@ int main(int argc, char** argv) {
       if (errno == EINTR) continue;
       break;
     }
+    if ((fds[0].revents | fds[1].revents) & POLLNVAL) break; /* cannot happen; never spin */
     if (fds[0].revents) {
       struct signalfd_siginfo info;
       while (read(sfd, &info, sizeof(info)) > 0) {

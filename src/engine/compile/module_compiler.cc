@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "engine/compile/progress_line.h"
 #include "engine/compile/shim_generator.h"
 #include "engine/compile/subprocess.h"
+#include "engine/compile/unit_splitter.h"
 #include "engine/compile/wasm_inspect.h"
 #include "engine/wasm2c/shim_abi.h"
 
@@ -42,6 +44,8 @@ constexpr char kModulePrefix[] = "mod";
 constexpr char kModuleC[] = "mod.c";
 constexpr char kModuleH[] = "mod.h";
 constexpr char kShimC[] = "shim.c";
+constexpr char kShimObject[] = "shim.o";
+constexpr char kUnitsHeader[] = "mod_units.h";  // the units' common header (unit_splitter.h)
 constexpr char kOutputSo[] = "mod.so";
 constexpr char kIncludeDir[] = "include";
 constexpr char kTempDirName[] = "tmp";
@@ -52,6 +56,9 @@ constexpr auto kStaleTempAge = std::chrono::hours(24);
 
 // Separates this hash from every other SHA-256 the project computes; bump to invalidate caches.
 constexpr char kKeyDomain[] = "theater.compile-cache.v1";
+
+// Bump when unit_splitter.cc changes the units it writes for the same input.
+constexpr int kSplitterRevision = 1;
 
 // `<tool> --version` answers at once; a tool that hangs is as good as missing.
 constexpr std::chrono::milliseconds kVersionTimeout{60000};
@@ -344,7 +351,9 @@ struct ModuleCompiler::State {
   Tool compiler;
   std::string compiler_name;  // for progress lines, e.g. "gcc"
   std::vector<std::string> wasm2c_args;
-  std::vector<std::string> compiler_args;
+  std::vector<std::string> compiler_args;  // mod.c and shim.c to mod.so in one run
+  std::vector<std::string> unit_flags;     // for `-c` of one unit, without the file names
+  std::vector<std::string> link_args;      // the objects are inserted before "-o"
   std::string config_digest;  // hash of everything in the key except the wasm bytes
   fs::path temp_root;
 };
@@ -404,19 +413,22 @@ Result<std::unique_ptr<ModuleCompiler>> ModuleCompiler::Create(CompileOptions op
 
   state->wasm2c_args = {
       state->wasm2c.path.string(), kWasmFile, "-n", kModulePrefix, "-o", kModuleC};
-  state->compiler_args = {state->compiler.path.string(), "-O" + std::to_string(options.opt_level),
-                          "-fPIC", "-shared",
-                          // Many modules share a process; each defines the same Z_mod_* names.
-                          "-fvisibility=hidden",
-                          // No TLS address may be cached across a fiber switch.
-                          "-ftls-model=initial-exec", "-fno-strict-aliasing", "-w"};
+  state->unit_flags = {"-O" + std::to_string(options.opt_level), "-fPIC",
+                       // Many modules share a process; each defines the same Z_mod_* names.
+                       "-fvisibility=hidden",
+                       // No TLS address may be cached across a fiber switch.
+                       "-ftls-model=initial-exec", "-fno-strict-aliasing", "-w"};
   if (!options.signal_memcheck) {
-    state->compiler_args.push_back("-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0");
+    state->unit_flags.push_back("-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0");
   }
+  state->unit_flags.push_back("-I" + std::string(kIncludeDir));
+  state->compiler_args = {state->compiler.path.string(), "-shared"};
+  state->compiler_args.insert(state->compiler_args.end(), state->unit_flags.begin(),
+                              state->unit_flags.end());
   // libm: the translated code calls floor(), nearbyint() and friends.
-  state->compiler_args.insert(
-      state->compiler_args.end(),
-      {"-I" + std::string(kIncludeDir), kModuleC, kShimC, "-o", kOutputSo, "-lm"});
+  state->compiler_args.insert(state->compiler_args.end(),
+                              {kModuleC, kShimC, "-o", kOutputSo, "-lm"});
+  state->link_args = {state->compiler.path.string(), "-shared", "-o", kOutputSo, "-lm"};
 
   KeyHasher config;
   config.Field(kKeyDomain);
@@ -428,6 +440,9 @@ Result<std::unique_ptr<ModuleCompiler>> ModuleCompiler::Create(CompileOptions op
   config.Field("--");
   for (size_t i = 1; i < state->compiler_args.size(); ++i) config.Field(state->compiler_args[i]);
   config.Field("--");
+  // How a module is cut into units decides the object as much as the flags do.
+  config.Field("units:" + std::to_string(options.unit_bytes) + ":" +
+               std::to_string(kSplitterRevision));
   config.Field(std::to_string(THEATER_SHIM_ABI_VERSION));
   config.Field(std::to_string(kShimGeneratorRevision));
   config.Field(options.preempt_checks ? "preempt-checks" : "no-preempt-checks");
@@ -464,6 +479,51 @@ std::string ModuleCompiler::CacheKey(std::span<const uint8_t> wasm) const {
 
 fs::path ModuleCompiler::CachePath(std::string_view key) const {
   return state_->options.cache_dir / std::string(key.substr(0, 2)) / (std::string(key) + ".so");
+}
+
+Status ModuleCompiler::CompileUnits(const SplitTranslation& split, const fs::path& dir,
+                                    const std::string& name,
+                                    std::chrono::milliseconds timeout) const {
+  THEATER_RETURN_IF_ERROR(WriteNewFile(dir / kUnitsHeader, split.header));
+  std::vector<SubprocessJob> jobs;
+  std::vector<std::string> objects;
+  const auto add_job = [&](const std::string& source, const std::string& object) {
+    SubprocessJob job{{state_->compiler.path.string()}, dir};
+    job.argv.insert(job.argv.end(), state_->unit_flags.begin(), state_->unit_flags.end());
+    job.argv.insert(job.argv.end(), {"-c", source, "-o", object});
+    jobs.push_back(std::move(job));
+    objects.push_back(object);
+  };
+  for (size_t i = 0; i < split.units.size(); ++i) {
+    const std::string source = std::string(kModulePrefix) + "_" + std::to_string(i) + ".c";
+    THEATER_RETURN_IF_ERROR(WriteNewFile(dir / source, split.units[i]));
+    add_job(source, std::string(kModulePrefix) + "_" + std::to_string(i) + ".o");
+  }
+  add_job(kShimC, kShimObject);  // last: it is small, and the units are the long pole
+
+  const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  const size_t parallel = state_->options.compile_jobs > 0 ? state_->options.compile_jobs : cpus;
+  THEATER_ASSIGN_OR_RETURN(std::vector<SubprocessResult> results,
+                           RunSubprocesses(jobs, parallel, timeout));
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].ok() || results[i].cancelled) continue;
+    const std::string what = i < split.units.size()
+                                 ? "unit " + std::to_string(i + 1) + " of " +
+                                       std::to_string(split.units.size()) + " of the C translation"
+                                 : "the shim";
+    return InternalError(state_->compiler_name + " failed on " + what + " of '" + name + "':\n" +
+                         Tail(results[i]));
+  }
+
+  std::vector<std::string> link = state_->link_args;
+  const auto output_flag = std::find(link.begin(), link.end(), "-o");
+  link.insert(output_flag, objects.begin(), objects.end());
+  THEATER_ASSIGN_OR_RETURN(SubprocessResult linked, RunSubprocess(link, dir, timeout));
+  if (!linked.ok()) {
+    return InternalError(state_->compiler_name + " failed to link the units of '" + name + "':\n" +
+                         Tail(linked));
+  }
+  return Status::Ok();
 }
 
 Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm,
@@ -541,18 +601,31 @@ Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm
                            RunSubprocess(state_->wasm2c_args, dir, timeout));
   if (!translated.ok()) return Wasm2cFailure(translated, name);
 
+  // The C, held while it is instrumented and split; released before the compiler runs.
+  std::string translated_c;
+  if (options.preempt_checks || options.unit_bytes > 0) {
+    THEATER_ASSIGN_OR_RETURN(translated_c, ReadWholeFile(dir / kModuleC));
+  }
   if (options.preempt_checks) {
-    THEATER_ASSIGN_OR_RETURN(std::string translated_c, ReadWholeFile(dir / kModuleC));
     auto instrumented = InsertPreemptChecks(translated_c, info->defined_functions);
     if (!instrumented.ok()) {
       return instrumented.status().WithContext("cannot compile wasm module '" + name + "'");
     }
-    translated_c = std::string();  // the instrumented copy replaces it
+    translated_c = std::move(instrumented->source);
     if (::unlink((dir / kModuleC).c_str()) != 0) {
       return ErrnoError("replacing " + (dir / kModuleC).string(), errno);
     }
-    THEATER_RETURN_IF_ERROR(WriteNewFile(dir / kModuleC, instrumented->source));
+    THEATER_RETURN_IF_ERROR(WriteNewFile(dir / kModuleC, translated_c));
   }
+  SplitTranslation split;
+  if (options.unit_bytes > 0) {
+    UnitSplitOptions split_options;
+    split_options.unit_bytes = options.unit_bytes;
+    split_options.module_prefix = kModulePrefix;
+    split_options.header_name = kUnitsHeader;
+    split = SplitTranslatedModule(translated_c, info->defined_functions, split_options);
+  }
+  translated_c = std::string();
 
   THEATER_ASSIGN_OR_RETURN(std::string header, ReadWholeFile(dir / kModuleH));
   auto shim = GenerateShim(header, kModuleH, kModulePrefix);
@@ -562,12 +635,18 @@ Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm
   }
   THEATER_RETURN_IF_ERROR(WriteNewFile(dir / kShimC, shim->source));
 
-  progress.Stage(state_->compiler_name);
-  THEATER_ASSIGN_OR_RETURN(SubprocessResult compiled,
-                           RunSubprocess(state_->compiler_args, dir, timeout));
-  if (!compiled.ok()) {
-    return InternalError(state_->compiler_name + " failed on the C translation of '" + name +
-                         "':\n" + Tail(compiled));
+  out.translation_units = std::max<size_t>(1, split.units.size());
+  if (split.units.empty()) {
+    progress.Stage(state_->compiler_name);
+    THEATER_ASSIGN_OR_RETURN(SubprocessResult compiled,
+                             RunSubprocess(state_->compiler_args, dir, timeout));
+    if (!compiled.ok()) {
+      return InternalError(state_->compiler_name + " failed on the C translation of '" + name +
+                           "':\n" + Tail(compiled));
+    }
+  } else {
+    progress.Stage(state_->compiler_name + " \u00d7" + std::to_string(split.units.size()));
+    THEATER_RETURN_IF_ERROR(CompileUnits(split, dir, name, timeout));
   }
 
   const fs::path built = dir / kOutputSo;

@@ -5,7 +5,8 @@
 //
 // On a cache miss: pre-check the binary, `wasm2c module.wasm -n mod -o mod.c`, insert the
 // time-slice checks (preempt_pass.h), generate the shim (shim_generator.h), compile both with the
-// system C compiler against the runtime headers embedded in this library, verify the object
+// system C compiler against the runtime headers embedded in this library (a large module as
+// several units in parallel, unit_splitter.h), verify the object
 // (elf_check.h) and rename it into <cache_dir>/<key[0:2]>/<key>.so. The key is a SHA-256 over the
 // wasm bytes, every flag, the identities of wasm2c and the C compiler, the shim ABI version and the
 // embedded headers, so a cached object is reused only when it would be rebuilt identically. A hit
@@ -34,6 +35,8 @@
 
 namespace theater::engine {
 
+struct SplitTranslation;  // unit_splitter.h
+
 enum class ProgressMode {
   kAuto,  // a live line when the progress stream is a terminal, once progress_delay has passed
   kOn,    // from the start: a live line on a terminal, plain lines elsewhere (progress_line.h)
@@ -52,6 +55,12 @@ struct CompileOptions {
   // The C compiler's -O level, 0..3. gcc -O2 takes ~0.6 s on a small actor and over a minute on
   // a SQLite-sized one, -O1 about 40% less for slower code.
   int opt_level = 2;
+  // Generated C with more function code than this is cut into translation units of about this
+  // size, compiled in parallel and linked together (unit_splitter.h); 0 compiles every module
+  // as one file. Part of the cache key; the unit count depends on the module, not the machine.
+  size_t unit_bytes = 256 * 1024;
+  // C compiler processes run at once for one module; 0: one per CPU.
+  unsigned compile_jobs = 0;
   // Program name (searched on PATH) or path; DefaultCompileOptions() takes $THEATER_CC.
   std::string c_compiler = "cc";
   std::string wasm2c = "wasm2c";
@@ -75,6 +84,8 @@ struct CompiledModuleFile {
   std::string key;                           // 64 lower-case hex digits
   bool cache_hit = false;                    // false when this call compiled the module
   std::chrono::nanoseconds compile_time{0};  // wall time of the Compile() call
+  // On a miss, the translation units the C was compiled as (1: whole; unit_splitter.h).
+  size_t translation_units = 0;
 };
 
 class ModuleCompiler {
@@ -108,6 +119,12 @@ class ModuleCompiler {
  private:
   struct State;
   explicit ModuleCompiler(std::unique_ptr<State> state);
+
+  // Compiles the units of a split module and the shim in `dir` in parallel, then links them
+  // into the shared object.
+  [[nodiscard]] Status CompileUnits(const SplitTranslation& split, const std::filesystem::path& dir,
+                                    const std::string& name,
+                                    std::chrono::milliseconds timeout) const;
 
   std::unique_ptr<State> state_;
 };

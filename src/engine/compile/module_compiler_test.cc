@@ -233,6 +233,90 @@ TEST_F(ModuleCompilerTest, CompilesTheSampleIntoALoadableModule) {
   EXPECT_TRUE(needs_dispatch);
 }
 
+// The exports and imports of a loaded module, as "name(params)results" lines.
+std::vector<std::string> Signatures(const theater_module_desc* d) {
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < d->n_imports; ++i) {
+    const theater_import_desc& imp = d->imports[i];
+    out.push_back(std::string("import ") + imp.module + "." + imp.name + "(" + imp.params + ")" +
+                  imp.results);
+  }
+  for (uint32_t i = 0; i < d->n_exports; ++i) {
+    const theater_export_desc& exp = d->exports[i];
+    out.push_back(std::string("export ") + exp.name + "(" + exp.params + ")" + exp.results);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A module cut into units (unit_splitter.h), one function each, links into the same module as
+// the one compiled whole, and still exports nothing but the descriptor.
+TEST_F(ModuleCompilerTest, AModuleSplitIntoUnitsMatchesTheWholeCompile) {
+  for (const Bytes& wasm : {Sample(), kRichModule}) {
+    CompileOptions whole_options = Options();
+    whole_options.unit_bytes = 0;
+    CompileOptions split_options = Options();
+    split_options.unit_bytes = 1;
+    split_options.compile_jobs = 3;
+    auto whole = Compiler(whole_options);
+    auto split = Compiler(split_options);
+    ASSERT_TRUE(whole && split);
+    EXPECT_NE(whole->CacheKey(wasm), split->CacheKey(wasm));
+    auto whole_compiled = whole->Compile(wasm, "whole.wasm");
+    auto split_compiled = split->Compile(wasm, "split.wasm");
+    ASSERT_TRUE(whole_compiled.ok()) << whole_compiled.status().ToString();
+    ASSERT_TRUE(split_compiled.ok()) << split_compiled.status().ToString();
+    EXPECT_EQ(whole_compiled->translation_units, 1u);
+    EXPECT_GT(split_compiled->translation_units, 1u);
+    EXPECT_TRUE(VerifyCompiledModuleFile(split_compiled->so_path).ok());
+    EXPECT_TRUE(TempDirIsEmpty());
+
+    Loaded a, b;
+    ASSERT_NO_FATAL_FAILURE(Load(whole_compiled->so_path, a));
+    ASSERT_NO_FATAL_FAILURE(Load(split_compiled->so_path, b));
+    EXPECT_EQ(Signatures(a.desc), Signatures(b.desc));
+    EXPECT_EQ(a.desc->instance_size, b.desc->instance_size);
+    EXPECT_EQ(a.desc->memory == nullptr, b.desc->memory == nullptr);
+    auto symbols = ReadDynamicSymbols(ReadFile(split_compiled->so_path));
+    ASSERT_TRUE(symbols.ok());
+    for (const ElfDynamicSymbol& sym : *symbols) {
+      if (sym.defined && sym.binding == 1 /* STB_GLOBAL */) {
+        EXPECT_EQ(sym.name, "theater_module") << "unexpected export " << sym.name;
+      }
+    }
+  }
+}
+
+TEST_F(ModuleCompilerTest, AFailingUnitIsNamedAndLeavesNoTrace) {
+  CompileOptions options = Options();
+  options.unit_bytes = 1;
+  options.c_compiler = Script("unit-cc",
+                              "if [ \"$1\" = --version ]; then echo 'unit-cc 1.0'; exit 0; fi\n"
+                              "case \"$*\" in *mod_1.c*) echo 'mod_1.c:9:9: error: no' >&2; "
+                              "exit 1;; esac\nexec cc \"$@\"\n")
+                           .string();
+  options.progress = ProgressMode::kOn;
+  std::FILE* progress = std::tmpfile();
+  ASSERT_NE(progress, nullptr);
+  options.progress_stream = progress;
+  auto compiler = Compiler(options);
+  ASSERT_TRUE(compiler);
+  auto r = compiler->Compile(Sample(), "sample.wasm");
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_NE(r.status().message().find("unit-cc failed on unit 2 of "), std::string::npos)
+      << r.status().ToString();
+  EXPECT_NE(r.status().message().find("of the C translation of 'sample.wasm'"), std::string::npos);
+  EXPECT_NE(r.status().message().find("mod_1.c:9:9: error: no"), std::string::npos);
+  EXPECT_TRUE(CacheFiles().empty());
+  EXPECT_TRUE(TempDirIsEmpty());
+  std::rewind(progress);
+  std::string lines;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), progress)) > 0;) lines.append(buf, n);
+  std::fclose(progress);
+  EXPECT_NE(lines.find("unit-cc \u00d7"), std::string::npos) << lines;
+}
+
 TEST_F(ModuleCompilerTest, SecondCompileIsACacheHit) {
   const Bytes wasm = Sample();
   auto compiler = Compiler(Options());

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/bytes.h"
+#include "engine/compile/c_line_lexer.h"
 #include "engine/compile/wasm_inspect.h"
 
 namespace theater::engine {
@@ -17,14 +18,10 @@ Status Unexpected(std::string what) {
   return InternalError("wasm2c output not in the expected wabt 1.0.32 format: " + std::move(what));
 }
 
-bool IsIdentChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-}
-
 bool IsIdentifier(std::string_view s) {
-  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  if (s.empty() || !IsCIdentStart(s[0])) return false;
   for (char c : s) {
-    if (!IsIdentChar(c)) return false;
+    if (!IsCIdentChar(c)) return false;
   }
   return true;
 }
@@ -56,7 +53,7 @@ std::string Normalize(std::string_view s) {
 std::string_view TrailingIdentifier(std::string_view s) {
   s = Trim(s);
   size_t start = s.size();
-  while (start > 0 && IsIdentChar(s[start - 1])) --start;
+  while (start > 0 && IsCIdentChar(s[start - 1])) --start;
   return s.substr(start);
 }
 
@@ -197,7 +194,7 @@ Result<std::vector<std::string>> Demangle(std::string_view ident) {
   for (size_t i = 2; i < ident.size(); ++i) {
     const char c = ident[i];
     if (c != 'Z') {
-      if (!IsIdentChar(c)) return Unexpected("bad character in identifier " + std::string(ident));
+      if (!IsCIdentChar(c)) return Unexpected("bad character in identifier " + std::string(ident));
       parts.back() += c;
     } else if (i + 1 < ident.size() && ident[i + 1] == '_') {
       parts.emplace_back();

@@ -43,21 +43,24 @@ Result<int> WaitChild(pid_t pid) {
   return wstatus;
 }
 
-}  // namespace
+// One started tool: the spawn shim, and the read end of the pipe its output goes to.
+struct RunningTool {
+  size_t job = 0;
+  ConfinedChild child;
+  UniqueFd output;
+};
 
-Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
-                                       const std::filesystem::path& working_dir,
-                                       std::chrono::milliseconds timeout) {
-  if (argv.empty()) return InvalidArgument("RunSubprocess: empty argv");
-  const std::string& program = argv[0];
+Result<RunningTool> StartTool(const SubprocessJob& job) {
+  if (job.argv.empty()) return InvalidArgument("RunSubprocess: empty argv");
+  const std::string& program = job.argv[0];
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoError("creating a pipe", errno);
   UniqueFd read_end(pipe_fds[0]);
   UniqueFd write_end(pipe_fds[1]);
   UniqueFd cwd;
-  if (!working_dir.empty()) {
-    cwd = UniqueFd(::open(working_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (cwd.get() < 0) return ErrnoError("opening " + working_dir.string(), errno);
+  if (!job.working_dir.empty()) {
+    cwd = UniqueFd(::open(job.working_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (cwd.get() < 0) return ErrnoError("opening " + job.working_dir.string(), errno);
   }
 
   // The spawn shim (common/confined_spawn.h) is the tool's parent: whatever the tool starts
@@ -68,7 +71,7 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
   std::error_code ec;
   spec.executable = std::filesystem::absolute(program, ec).string();
   if (ec) spec.executable = program;
-  spec.argv = argv;
+  spec.argv = job.argv;
   for (char** var = environ; *var != nullptr; ++var) spec.env.emplace_back(*var);
   spec.stdout_fd = write_end.get();
   spec.stderr_fd = write_end.get();
@@ -79,55 +82,108 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
     return Status(StatusCode::kUnavailable,
                   "cannot run " + program + ": " + std::string(started.status().message()));
   }
-  ConfinedChild child = std::move(*started);
-  write_end = UniqueFd();
-  cwd = UniqueFd();
+  RunningTool tool;
+  tool.child = std::move(*started);
+  tool.output = std::move(read_end);
+  return tool;
+}
 
+// Kills every tool in `running` with its subtree and reaps the shims.
+void KillAll(std::vector<RunningTool>& running) {
+  for (RunningTool& tool : running) KillTree(tool.child.control);
+  for (RunningTool& tool : running) WaitChild(tool.child.shim_pid).status().IgnoreError();
+  running.clear();
+}
+
+}  // namespace
+
+Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
+                                       const std::filesystem::path& working_dir,
+                                       std::chrono::milliseconds timeout) {
+  THEATER_ASSIGN_OR_RETURN(std::vector<SubprocessResult> results,
+                           RunSubprocesses({SubprocessJob{argv, working_dir}}, 1, timeout));
+  return std::move(results.front());
+}
+
+Result<std::vector<SubprocessResult>> RunSubprocesses(const std::vector<SubprocessJob>& jobs,
+                                                      size_t parallel,
+                                                      std::chrono::milliseconds timeout) {
+  if (parallel == 0) return InvalidArgument("RunSubprocesses: parallel must be at least 1");
+  std::vector<SubprocessResult> results(jobs.size());
+  std::vector<RunningTool> running;
+  size_t next = 0;
+  bool failed = false;
   const Clock::time_point deadline = Clock::now() + timeout;
-  SubprocessResult result;
-  bool timed_out = false;
+  std::vector<pollfd> polled;
   char buf[16 * 1024];
-  while (true) {
+  while (!running.empty() || (next < jobs.size() && !failed)) {
+    while (!failed && next < jobs.size() && running.size() < parallel) {
+      Result<RunningTool> started = StartTool(jobs[next]);
+      if (!started.ok()) {
+        KillAll(running);
+        return started.status();
+      }
+      started->job = next++;
+      running.push_back(std::move(*started));
+    }
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) {
-      timed_out = true;
-      KillTree(child.control);
-      break;
+      const std::string program = jobs[running.front().job].argv[0];
+      KillAll(running);
+      return DeadlineExceeded(
+          program + " did not finish within " +
+          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) +
+          " s and was killed");
     }
-    pollfd pfd{read_end.get(), POLLIN, 0};
-    const int ready = ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left, 1000)));
+    polled.clear();
+    for (const RunningTool& tool : running) polled.push_back(pollfd{tool.output.get(), POLLIN, 0});
+    const int ready =
+        ::poll(polled.data(), polled.size(), static_cast<int>(std::min<long long>(left, 1000)));
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) {
       const int err = errno;
-      KillTree(child.control);
-      WaitChild(child.shim_pid).status().IgnoreError();
+      const std::string program = jobs[running.front().job].argv[0];
+      KillAll(running);
       return ErrnoError("polling the output of " + program, err);
     }
-    if (ready == 0) continue;
-    const ssize_t n = ::read(read_end.get(), buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // EOF: the tool and everything it started closed the pipe
-    AppendTail(result.output, buf, static_cast<size_t>(n));
+    // Back to front, so that removing a finished tool leaves the indices still to visit alone.
+    for (size_t i = polled.size(); i-- > 0;) {
+      if (polled[i].revents == 0) continue;
+      RunningTool& tool = running[i];
+      SubprocessResult& result = results[tool.job];
+      const ssize_t n = ::read(tool.output.get(), buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n > 0) {
+        AppendTail(result.output, buf, static_cast<size_t>(n));
+        continue;
+      }
+      // EOF (or a read error): the tool and everything it started closed the pipe. The shim
+      // ends once the tool has; a descendant that lingers is killed by the shim then.
+      const Result<int> wstatus = WaitChild(tool.child.shim_pid);
+      if (!wstatus.ok()) {
+        running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+        KillAll(running);
+        return wstatus.status();
+      }
+      if (result.output.size() > kMaxSubprocessOutput) {
+        result.output.erase(0, result.output.size() - kMaxSubprocessOutput);
+      }
+      if (WIFEXITED(*wstatus)) {
+        result.exit_code = WEXITSTATUS(*wstatus);
+      } else if (WIFSIGNALED(*wstatus)) {
+        result.term_signal = WTERMSIG(*wstatus);
+      }
+      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+      if (!result.ok()) failed = true;
+    }
+    if (failed && !running.empty()) {
+      for (const RunningTool& tool : running) results[tool.job].cancelled = true;
+      KillAll(running);
+    }
   }
-  // The shim ends once the tool has; a descendant that closed its output and lingers is killed
-  // by the shim then.
-  THEATER_ASSIGN_OR_RETURN(int wstatus, WaitChild(child.shim_pid));
-  if (result.output.size() > kMaxSubprocessOutput) {
-    result.output.erase(0, result.output.size() - kMaxSubprocessOutput);
-  }
-  if (timed_out) {
-    return DeadlineExceeded(
-        program + " did not finish within " +
-        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) +
-        " s and was killed");
-  }
-  if (WIFEXITED(wstatus)) {
-    result.exit_code = WEXITSTATUS(wstatus);
-  } else if (WIFSIGNALED(wstatus)) {
-    result.term_signal = WTERMSIG(wstatus);
-  }
-  return result;
+  for (size_t i = next; i < jobs.size(); ++i) results[i].cancelled = true;
+  return results;
 }
 
 Result<std::filesystem::path> FindExecutable(std::string_view name) {

@@ -23,10 +23,16 @@
 namespace theater::engine {
 
 struct SubprocessResult {
-  int exit_code = -1;   // the exit status, or -1 when a signal ended the child
-  int term_signal = 0;  // the signal that ended the child, or 0
-  std::string output;   // merged stdout and stderr; only the last kMaxSubprocessOutput bytes
+  int exit_code = -1;      // the exit status, or -1 when a signal ended the child
+  int term_signal = 0;     // the signal that ended the child, or 0
+  std::string output;      // merged stdout and stderr; only the last kMaxSubprocessOutput bytes
+  bool cancelled = false;  // RunSubprocesses: not run to its end because another job failed
   bool ok() const { return exit_code == 0; }
+};
+
+struct SubprocessJob {
+  std::vector<std::string> argv;
+  std::filesystem::path working_dir;  // empty: this process's
 };
 
 inline constexpr size_t kMaxSubprocessOutput = 64 * 1024;
@@ -38,6 +44,14 @@ inline constexpr size_t kMaxSubprocessOutput = 64 * 1024;
 Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
                                        const std::filesystem::path& working_dir,
                                        std::chrono::milliseconds timeout);
+
+// Runs `jobs`, at most `parallel` (>= 1) at a time, and waits for them; the results are in the
+// order of `jobs`. When one exits non-zero or is killed by a signal, the others still running are
+// killed and those not started are not: each of those is marked `cancelled`. Errors as
+// RunSubprocess, with `timeout` for the whole batch (everything is killed when it passes).
+Result<std::vector<SubprocessResult>> RunSubprocesses(const std::vector<SubprocessJob>& jobs,
+                                                      size_t parallel,
+                                                      std::chrono::milliseconds timeout);
 
 // Finds an executable: `name` itself when it contains a '/', else the first match on $PATH.
 // kNotFound when there is none.

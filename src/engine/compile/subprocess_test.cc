@@ -3,7 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace theater::engine {
 namespace {
@@ -65,6 +70,114 @@ TEST(SubprocessTest, MissingProgramIsUnavailable) {
   EXPECT_NE(r.status().message().find("/nonexistent/theater-tool"), std::string::npos);
   EXPECT_EQ(RunSubprocess({}, {}, milliseconds(1000)).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+// CPU time (user + system) of the reaped children of this process so far.
+std::chrono::microseconds ChildrenCpuTime() {
+  rusage usage{};
+  ::getrusage(RUSAGE_CHILDREN, &usage);
+  const auto to_us = [](const timeval& tv) {
+    return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+  };
+  return to_us(usage.ru_utime) + to_us(usage.ru_stime);
+}
+
+// The spawn shim waits for its tool without using the CPU. It once closed its own signalfd (the
+// descriptor took the slot of the absent Landlock ruleset) and spun on poll() for as long as the
+// tool ran: a whole core during every compile.
+TEST(SubprocessTest, TheShimDoesNotSpinWhileTheToolRuns) {
+  const auto before = ChildrenCpuTime();
+  auto r = Sh("sleep 0.5");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->ok());
+  EXPECT_LT(ChildrenCpuTime() - before, std::chrono::milliseconds(200));
+}
+
+class SubprocessBatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string templ = (std::filesystem::temp_directory_path() / "theater-batch-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+    dir_ = templ;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  // A job that appends "start <i>" and "end <i>" to the shared log around `body`.
+  SubprocessJob Job(int i, const std::string& body) const {
+    const std::string n = std::to_string(i);
+    return SubprocessJob{{"/bin/sh", "-c",
+                          "echo start " + n + " >>log; " + body + "; s=$?; echo end " + n +
+                              " >>log; echo out " + n + "; exit $s"},
+                         dir_};
+  }
+  std::string Log() const {
+    std::ifstream in(dir_ / "log");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(SubprocessBatchTest, RunsAtMostParallelAtOnceAndKeepsTheOrderOfResults) {
+  std::vector<SubprocessJob> jobs;
+  for (int i = 0; i < 3; ++i) jobs.push_back(Job(i, "sleep 0.1"));
+  auto sequential = RunSubprocesses(jobs, 1, milliseconds(10000));
+  ASSERT_TRUE(sequential.ok()) << sequential.status().ToString();
+  EXPECT_EQ(Log(), "start 0\nend 0\nstart 1\nend 1\nstart 2\nend 2\n");
+  ASSERT_EQ(sequential->size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE((*sequential)[i].ok());
+    EXPECT_FALSE((*sequential)[i].cancelled);
+    EXPECT_EQ((*sequential)[i].output, "out " + std::to_string(i) + "\n");
+  }
+
+  std::filesystem::remove(dir_ / "log");
+  jobs.clear();
+  // Each waits until all three have started: only a batch that runs them together finishes.
+  for (int i = 0; i < 3; ++i) {
+    jobs.push_back(Job(i, "while [ $(grep -c start log) -lt 3 ]; do sleep 0.01; done"));
+  }
+  auto together = RunSubprocesses(jobs, 3, milliseconds(10000));
+  ASSERT_TRUE(together.ok()) << together.status().ToString();
+  for (const SubprocessResult& result : *together) EXPECT_TRUE(result.ok()) << result.output;
+}
+
+TEST_F(SubprocessBatchTest, AFailureCancelsTheRest) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<SubprocessJob> jobs = {Job(0, "sleep 0.2; echo broken; false"), Job(1, "sleep 30"),
+                                     Job(2, "sleep 30"), Job(3, "sleep 30")};
+  auto r = RunSubprocesses(jobs, 2, milliseconds(60000));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  ASSERT_EQ(r->size(), 4u);
+  EXPECT_EQ((*r)[0].exit_code, 1);
+  EXPECT_FALSE((*r)[0].cancelled);
+  EXPECT_NE((*r)[0].output.find("broken"), std::string::npos);
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_TRUE((*r)[i].cancelled) << i;
+    EXPECT_FALSE((*r)[i].ok()) << i;
+  }
+  // Job 1 was running and was killed; jobs 2 and 3 never started.
+  EXPECT_EQ(Log().find("start 2"), std::string::npos);
+  EXPECT_EQ(Log().find("start 3"), std::string::npos);
+  EXPECT_NE(Log().find("start 1"), std::string::npos);
+  EXPECT_EQ(Log().find("end 1"), std::string::npos);
+}
+
+TEST_F(SubprocessBatchTest, TheDeadlineCoversTheWholeBatch) {
+  std::vector<SubprocessJob> jobs = {Job(0, "sleep 30"), Job(1, "sleep 30")};
+  const auto start = std::chrono::steady_clock::now();
+  auto r = RunSubprocesses(jobs, 2, milliseconds(300));
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(RunSubprocesses(jobs, 0, milliseconds(300)).status().code(),
+            StatusCode::kInvalidArgument);
+  auto empty = RunSubprocesses({}, 2, milliseconds(300));
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
 }
 
 TEST(SubprocessTest, FindExecutableSearchesPath) {
