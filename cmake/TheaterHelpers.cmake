@@ -70,6 +70,19 @@ function(theater_embed_files output)
     VERBATIM)
 endfunction()
 
+# A static library of generated embedded-files sources, and nothing else. CMake makes a target's
+# custom commands wait for everything the target links, and the objects of every dependent wait
+# for those commands: embedded in theater_cli, the templates could not be generated (and the CLI
+# not compiled) until every library of the runtime was built, which left a core idle for most of
+# a minute of the first build. A library without dependencies generates them at once.
+function(theater_embedded_library name)
+  cmake_parse_arguments(L "" "" "SOURCES" ${ARGN})
+  add_library(${name} STATIC ${L_SOURCES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
+  # Each source names its arrays kFile0, kFile1, ...: never combined in a unity build.
+  set_target_properties(${name} PROPERTIES UNITY_BUILD OFF)
+endfunction()
+
 # Component tools: Node.js and the pinned jco in tools/jco (scripts/install-deps.sh installs
 # both). Components are built from core modules the way standard toolchains build them.
 # They are needed only by a build that makes components (THEATER_BUILD_EXAMPLES or the tests).
