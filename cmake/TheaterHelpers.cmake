@@ -79,8 +79,9 @@ function(theater_embedded_library name)
   cmake_parse_arguments(L "" "" "SOURCES" ${ARGN})
   add_library(${name} STATIC ${L_SOURCES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
-  # Each source names its arrays kFile0, kFile1, ...: never combined in a unity build.
-  set_target_properties(${name} PROPERTIES UNITY_BUILD OFF)
+  # Each source names its arrays kFile0, kFile1, ...: never combined in a unity build. Position
+  # independent: the sanitizer build links it into shared libraries.
+  set_target_properties(${name} PROPERTIES UNITY_BUILD OFF POSITION_INDEPENDENT_CODE ON)
 endfunction()
 
 # Component tools: Node.js and the pinned jco in tools/jco (scripts/install-deps.sh installs
