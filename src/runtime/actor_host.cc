@@ -42,7 +42,8 @@ void BoundErrorValues(std::vector<Value>& results) {
 }
 
 Value StateValue(const StateBytes& state) {
-  return state ? Value::Some(Value::Bytes(*state)) : Value::None();
+  // Shared, not copied: the state is immutable once set, and the call only reads it.
+  return state ? Value::Some(Value::SharedBytes(state)) : Value::None();
 }
 
 constexpr std::string_view kExportEventType = "wasm";

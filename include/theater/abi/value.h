@@ -24,6 +24,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -59,6 +60,9 @@ class Value {
   static Value Char(char32_t v) { return Scalar(TypeKind::kChar, v); }
   static Value String(std::string v);
   static Value Bytes(std::vector<uint8_t> v);
+  // A list<u8> over immutable bytes it shares rather than copies (an actor's state, passed into
+  // every export call). It reads like Bytes; mutable_bytes() takes a private copy first.
+  static Value SharedBytes(std::shared_ptr<const std::vector<uint8_t>> bytes);
   // A kList of u8 standing for bytes that are not here (a chain's record of a large list).
   static Value BytesByDigest(BytesDigest digest);
   static Value List(std::vector<Value> items);
@@ -88,9 +92,15 @@ class Value {
   // kString.
   const std::string& as_string() const { return std::get<std::string>(data_); }
   // kList kept as bytes (list<u8>); is_bytes() tells which representation a kList uses.
-  bool is_bytes() const { return std::holds_alternative<std::vector<uint8_t>>(data_); }
-  const std::vector<uint8_t>& as_bytes() const { return std::get<std::vector<uint8_t>>(data_); }
-  std::vector<uint8_t>& mutable_bytes() { return std::get<std::vector<uint8_t>>(data_); }
+  bool is_bytes() const {
+    return std::holds_alternative<std::vector<uint8_t>>(data_) ||
+           std::holds_alternative<SharedByteVector>(data_);
+  }
+  const std::vector<uint8_t>& as_bytes() const {
+    if (const auto* shared = std::get_if<SharedByteVector>(&data_)) return **shared;
+    return std::get<std::vector<uint8_t>>(data_);
+  }
+  std::vector<uint8_t>& mutable_bytes();
   // kList standing for absent bytes (BytesByDigest); neither is_bytes() nor a list of items.
   bool is_bytes_digest() const { return std::holds_alternative<BytesDigest>(data_); }
   const BytesDigest& bytes_digest() const { return std::get<BytesDigest>(data_); }
@@ -129,10 +139,12 @@ class Value {
     return v;
   }
 
+  using SharedByteVector = std::shared_ptr<const std::vector<uint8_t>>;  // never null
+
   TypeKind kind_;
   uint64_t bits_ = 0;
   std::variant<std::monostate, std::string, std::vector<uint8_t>, std::vector<Value>,
-               std::vector<bool>, BytesDigest>
+               std::vector<bool>, BytesDigest, SharedByteVector>
       data_;
 };
 

@@ -156,6 +156,12 @@ TEST(CanonicalRoundTripTest, Lists) {
   ExpectRoundTrips(ListOf(TupleOf({})), Value::List({Value::Tuple({}), Value::Tuple({})}));
 }
 
+TEST(CanonicalRoundTripTest, SharedBytesLowerLikeBytes) {
+  auto bytes = std::make_shared<const std::vector<uint8_t>>(std::vector<uint8_t>{1, 2, 3});
+  ExpectRoundTrips(ListOf(T(TypeKind::kU8)), Value::SharedBytes(bytes));
+  ExpectRoundTrips(OptionOf(ListOf(T(TypeKind::kU8))), Value::Some(Value::SharedBytes(bytes)));
+}
+
 TEST(CanonicalRoundTripTest, ListOfU8ItemsLiftsAsBytes) {
   VectorGuestMemory memory;
   const TypePtr type = ListOf(T(TypeKind::kU8));

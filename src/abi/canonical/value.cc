@@ -244,6 +244,19 @@ Value Value::Bytes(std::vector<uint8_t> v) {
   return WithData(TypeKind::kList, std::move(v));
 }
 
+Value Value::SharedBytes(std::shared_ptr<const std::vector<uint8_t>> bytes) {
+  if (bytes == nullptr) return Bytes({});
+  return WithData(TypeKind::kList, SharedByteVector(std::move(bytes)));
+}
+
+std::vector<uint8_t>& Value::mutable_bytes() {
+  if (auto* shared = std::get_if<SharedByteVector>(&data_)) {
+    std::vector<uint8_t> copy(**shared);
+    data_ = std::move(copy);
+  }
+  return std::get<std::vector<uint8_t>>(data_);
+}
+
 Value Value::BytesByDigest(BytesDigest digest) {
   return WithData(TypeKind::kList, digest);
 }
@@ -325,6 +338,8 @@ bool operator==(const Value& a, const Value& b) {
     const auto* list = std::get_if<std::vector<Value>>(&items.data_);
     return list != nullptr && BytesEqualItems(bytes.as_bytes(), *list);
   }
+  // Owned or shared, bytes compare by content.
+  if (a.is_bytes()) return a.as_bytes() == b.as_bytes();
   return a.data_ == b.data_;
 }
 

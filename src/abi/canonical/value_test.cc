@@ -97,6 +97,28 @@ TEST(ValueTest, BytesEqualTheSameListOfU8) {
   EXPECT_EQ(Value::Bytes({}), Value::List({}));
 }
 
+TEST(ValueTest, SharedBytesReadLikeBytesAndCopyBeforeAWrite) {
+  auto state = std::make_shared<const std::vector<uint8_t>>(std::vector<uint8_t>{7, 8, 9});
+  Value shared = Value::SharedBytes(state);
+  EXPECT_EQ(shared.kind(), TypeKind::kList);
+  EXPECT_TRUE(shared.is_bytes());
+  EXPECT_EQ(&shared.as_bytes(), state.get());  // no copy
+  EXPECT_EQ(shared, Value::Bytes({7, 8, 9}));
+  EXPECT_EQ(Value::Bytes({7, 8, 9}), shared);
+  EXPECT_EQ(shared, Value::List({Value::U8(7), Value::U8(8), Value::U8(9)}));
+  EXPECT_NE(shared, Value::Bytes({7, 8}));
+  EXPECT_EQ(shared.ToString(), Value::Bytes({7, 8, 9}).ToString());
+  EXPECT_EQ(Value::Some(shared), Value::Some(Value::Bytes({7, 8, 9})));
+  // A copy of the Value shares too; a write goes to a private copy, never to the shared bytes.
+  Value copy = shared;
+  EXPECT_EQ(&copy.as_bytes(), state.get());
+  copy.mutable_bytes().push_back(10);
+  EXPECT_EQ(*state, (std::vector<uint8_t>{7, 8, 9}));
+  EXPECT_EQ(copy, Value::Bytes({7, 8, 9, 10}));
+  EXPECT_EQ(&shared.as_bytes(), state.get());
+  EXPECT_EQ(Value::SharedBytes(nullptr), Value::Bytes({}));
+}
+
 TEST(ValueTest, ToStringIsReadable) {
   EXPECT_EQ(Value::Bool(true).ToString(), "true");
   EXPECT_EQ(Value::S32(-7).ToString(), "-7");
