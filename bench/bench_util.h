@@ -1,13 +1,16 @@
 // Theater: a WebAssembly actor runtime.
 //
-// Small helpers the benchmark programs share: wall time in seconds and the CPU time the whole
+// Small helpers the benchmark programs share: wall time in seconds, the CPU time the whole
 // process (every thread) has used, which moves less with the neighbours on a shared machine than
-// wall time does.
+// wall time does, and the bytes the allocator has handed out.
 #pragma once
 
+#include <dlfcn.h>
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cstddef>
 
 namespace theater::bench {
 
@@ -23,6 +26,20 @@ inline double ProcessCpuSeconds() {
   ::getrusage(RUSAGE_SELF, &usage);
   auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// Bytes the allocator has handed out and not had back: tcmalloc's own count when the program
+// runs on it (THEATER_MALLOC; its malloc replaces glibc's, whose mallinfo2 would then report an
+// unused arena), glibc's otherwise.
+inline size_t HeapBytesInUse() {
+  using GetProperty = int (*)(const char*, size_t*);
+  static const auto get_property =
+      reinterpret_cast<GetProperty>(::dlsym(RTLD_DEFAULT, "MallocExtension_GetNumericProperty"));
+  size_t bytes = 0;
+  if (get_property != nullptr && get_property("generic.current_allocated_bytes", &bytes) != 0) {
+    return bytes;
+  }
+  return mallinfo2().uordblks;
 }
 
 }  // namespace theater::bench

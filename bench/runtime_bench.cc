@@ -76,6 +76,7 @@ namespace theater {
 namespace {
 
 using bench::Clock;
+using bench::HeapBytesInUse;
 using bench::ProcessCpuSeconds;
 using bench::Seconds;
 
@@ -293,7 +294,7 @@ std::string ChurnMain(TheaterRuntime& runtime, const Args& args) {
   }
   const engine::rt::MemoryPoolCounters before = engine::rt::MemoryPool::Get().counters();
   const uint64_t rss_before = ResidentBytes();
-  const size_t heap_before = mallinfo2().uordblks;
+  const size_t heap_before = HeapBytesInUse();
   const double cpu_before = ProcessCpuSeconds();
   TraceMarker("theater-bench:begin");
   double spawn_seconds = 0, stop_seconds = 0;
@@ -314,7 +315,7 @@ std::string ChurnMain(TheaterRuntime& runtime, const Args& args) {
   // What the process kept per spawned-and-stopped actor (near 0 in a steady state without
   // leaks): resident memory, and the bytes malloc has handed out and not had back.
   const double rss_growth = (static_cast<double>(ResidentBytes()) - rss_before) / n;
-  const double heap_growth = (static_cast<double>(mallinfo2().uordblks) - heap_before) / n;
+  const double heap_growth = (static_cast<double>(HeapBytesInUse()) - heap_before) / n;
   const engine::rt::MemoryPoolCounters after = engine::rt::MemoryPool::Get().counters();
   auto per_spawn = [n](uint64_t a, uint64_t b) { return static_cast<double>(b - a) / n; };
   char line[768];

@@ -146,3 +146,12 @@ function(theater_add_handler name)
   target_link_libraries(theater_handler_${name} PUBLIC theater_runtime theater_handler_support
     PRIVATE ${H_LIBS})
 endfunction()
+
+# Links the project's allocator (THEATER_MALLOC, CMakeLists.txt) into an executable. Kept as a
+# dependency even though nothing calls it by name: its malloc replaces glibc's by coming first.
+function(theater_link_malloc target)
+  if(THEATER_MALLOC_LIBRARY)
+    target_link_libraries(${target} PRIVATE
+      "-Wl,--push-state,--no-as-needed" ${THEATER_MALLOC_LIBRARY} "-Wl,--pop-state")
+  endif()
+endfunction()

@@ -30,6 +30,7 @@ PACKAGES=(
   # libraries
   libboost-context1.81-dev libboost1.81-dev libssl-dev libsqlite3-dev libtomlplusplus-dev libcurl4-openssl-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  libtcmalloc-minimal4  # the allocator the theater command links (THEATER_MALLOC)
 )
 if [ "$run_only" -eq 0 ]; then
   PACKAGES+=(
