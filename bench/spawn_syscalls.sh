@@ -4,6 +4,7 @@
 # "theater-bench:begin" and "theater-bench:end" markers (after the warm-up rounds).
 #
 #   bench/spawn_syscalls.sh [--build DIR] [--n N] [--warm-up ROUNDS] [--max-page-table-calls X]
+#                           [--wasm ACTOR.wasm]
 #
 # Prints one JSON line: the calls per spawn by name, and `page_table_calls_per_spawn` (mmap,
 # munmap, mremap, mprotect, madvise, brk). With --max-page-table-calls X it exits 1 when that
@@ -16,12 +17,14 @@ BUILD=build
 N=2000
 WARM=3
 MAX=""
+WASM=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) BUILD="$2"; shift 2 ;;
     --n) N="$2"; shift 2 ;;
     --warm-up) WARM="$2"; shift 2 ;;
     --max-page-table-calls) MAX="$2"; shift 2 ;;
+    --wasm) WASM=(--wasm "$2"); shift 2 ;;  # another actor than the bench actor (a component)
     -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "spawn_syscalls: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -35,7 +38,7 @@ TRACE=$(mktemp /tmp/theater-spawn-syscalls.XXXXXX)
 trap 'rm -f "$TRACE"' EXIT
 export THEATER_HOME="${THEATER_HOME:-$BUILD/test-home}"
 # Every thread (-f); all calls, so that the markers and everything between them are seen.
-strace -f -qq -o "$TRACE" "$BENCH" churn --n "$N" --warm-up "$WARM" >/dev/null
+strace -f -qq -o "$TRACE" "$BENCH" churn --n "$N" --warm-up "$WARM" "${WASM[@]}" >/dev/null
 
 python3 - "$TRACE" "$N" "$MAX" <<'EOF'
 import collections, json, re, sys
