@@ -19,6 +19,23 @@ enum class CLexState { kCode, kBlockComment, kLineComment, kString, kChar };
 // The state after `line` (without its newline), starting in `state`.
 CLexState AdvanceCLine(CLexState state, std::string_view line);
 
+// Calls visit(line, starts_in_code, ends_with_newline) for each line of `source`, in order; the
+// line is without its newline. The one walk the passes over wasm2c's text share.
+template <typename Visit>
+void ForEachCLine(std::string_view source, Visit&& visit) {
+  CLexState state = CLexState::kCode;
+  size_t pos = 0;
+  while (pos < source.size()) {
+    const size_t newline = source.find('\n', pos);
+    const size_t end = newline == std::string_view::npos ? source.size() : newline;
+    const std::string_view line = source.substr(pos, end - pos);
+    visit(line, state == CLexState::kCode, newline != std::string_view::npos);
+    state = AdvanceCLine(state, line);
+    if (newline == std::string_view::npos) break;
+    pos = newline + 1;
+  }
+}
+
 inline bool IsCIdentStart(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }

@@ -353,7 +353,6 @@ struct ModuleCompiler::State {
   std::vector<std::string> wasm2c_args;
   std::vector<std::string> compiler_args;  // mod.c and shim.c to mod.so in one run
   std::vector<std::string> unit_flags;     // for `-c` of one unit, without the file names
-  std::vector<std::string> link_args;      // the objects are inserted before "-o"
   std::string config_digest;  // hash of everything in the key except the wasm bytes
   fs::path temp_root;
 };
@@ -428,7 +427,6 @@ Result<std::unique_ptr<ModuleCompiler>> ModuleCompiler::Create(CompileOptions op
   // libm: the translated code calls floor(), nearbyint() and friends.
   state->compiler_args.insert(state->compiler_args.end(),
                               {kModuleC, kShimC, "-o", kOutputSo, "-lm"});
-  state->link_args = {state->compiler.path.string(), "-shared", "-o", kOutputSo, "-lm"};
 
   KeyHasher config;
   config.Field(kKeyDomain);
@@ -515,9 +513,9 @@ Status ModuleCompiler::CompileUnits(const SplitTranslation& split, const fs::pat
                          Tail(results[i]));
   }
 
-  std::vector<std::string> link = state_->link_args;
-  const auto output_flag = std::find(link.begin(), link.end(), "-o");
-  link.insert(output_flag, objects.begin(), objects.end());
+  std::vector<std::string> link = {state_->compiler.path.string(), "-shared"};
+  link.insert(link.end(), objects.begin(), objects.end());
+  link.insert(link.end(), {"-o", kOutputSo, "-lm"});
   THEATER_ASSIGN_OR_RETURN(SubprocessResult linked, RunSubprocess(link, dir, timeout));
   if (!linked.ok()) {
     return InternalError(state_->compiler_name + " failed to link the units of '" + name + "':\n" +
@@ -601,7 +599,8 @@ Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm
                            RunSubprocess(state_->wasm2c_args, dir, timeout));
   if (!translated.ok()) return Wasm2cFailure(translated, name);
 
-  // The C, held while it is instrumented and split; released before the compiler runs.
+  // The C, held while it is instrumented and split; released before the compiler runs. It is
+  // written back as mod.c only when it is compiled whole and the pass changed it.
   std::string translated_c;
   if (options.preempt_checks || options.unit_bytes > 0) {
     THEATER_ASSIGN_OR_RETURN(translated_c, ReadWholeFile(dir / kModuleC));
@@ -612,10 +611,6 @@ Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm
       return instrumented.status().WithContext("cannot compile wasm module '" + name + "'");
     }
     translated_c = std::move(instrumented->source);
-    if (::unlink((dir / kModuleC).c_str()) != 0) {
-      return ErrnoError("replacing " + (dir / kModuleC).string(), errno);
-    }
-    THEATER_RETURN_IF_ERROR(WriteNewFile(dir / kModuleC, translated_c));
   }
   SplitTranslation split;
   if (options.unit_bytes > 0) {
@@ -624,6 +619,12 @@ Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm
     split_options.module_prefix = kModulePrefix;
     split_options.header_name = kUnitsHeader;
     split = SplitTranslatedModule(translated_c, info->defined_functions, split_options);
+  }
+  if (options.preempt_checks && split.units.empty()) {
+    if (::unlink((dir / kModuleC).c_str()) != 0) {
+      return ErrnoError("replacing " + (dir / kModuleC).string(), errno);
+    }
+    THEATER_RETURN_IF_ERROR(WriteNewFile(dir / kModuleC, translated_c));
   }
   translated_c = std::string();
 

@@ -233,6 +233,16 @@ TEST_F(ModuleCompilerTest, CompilesTheSampleIntoALoadableModule) {
   EXPECT_TRUE(needs_dispatch);
 }
 
+// Everything written to `stream` (a tmpfile), which it then closes.
+std::string ReadAll(std::FILE* stream) {
+  std::rewind(stream);
+  std::string text;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), stream)) > 0;) text.append(buf, n);
+  std::fclose(stream);
+  return text;
+}
+
 // The exports and imports of a loaded module, as "name(params)results" lines.
 std::vector<std::string> Signatures(const theater_module_desc* d) {
   std::vector<std::string> out;
@@ -309,11 +319,7 @@ TEST_F(ModuleCompilerTest, AFailingUnitIsNamedAndLeavesNoTrace) {
   EXPECT_NE(r.status().message().find("mod_1.c:9:9: error: no"), std::string::npos);
   EXPECT_TRUE(CacheFiles().empty());
   EXPECT_TRUE(TempDirIsEmpty());
-  std::rewind(progress);
-  std::string lines;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), progress)) > 0;) lines.append(buf, n);
-  std::fclose(progress);
+  const std::string lines = ReadAll(progress);
   EXPECT_NE(lines.find("unit-cc \u00d7"), std::string::npos) << lines;
 }
 
@@ -646,15 +652,6 @@ TEST_F(ModuleCompilerTest, ModulesUsingGeneralDynamicTlsAreNotCached) {
       << r.status().ToString();
   EXPECT_TRUE(CacheFiles().empty());
   EXPECT_TRUE(TempDirIsEmpty());
-}
-
-std::string ReadAll(std::FILE* stream) {
-  std::rewind(stream);
-  std::string text;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), stream)) > 0;) text.append(buf, n);
-  std::fclose(stream);
-  return text;
 }
 
 TEST_F(ModuleCompilerTest, ProgressLinesWhenOnAndNotATerminal) {

@@ -30,14 +30,9 @@ Result<PreemptPassResult> InsertPreemptChecks(std::string_view c_source, size_t 
   PreemptPassResult out;
   // Each check adds about 25 bytes; one per 64 bytes of input is a generous first guess.
   out.source.reserve(c_source.size() + c_source.size() / 64 * kCheck.size());
-  CLexState state = CLexState::kCode;
-  size_t pos = 0;
-  while (pos < c_source.size()) {
-    const size_t newline = c_source.find('\n', pos);
-    const size_t end = newline == std::string_view::npos ? c_source.size() : newline;
-    const std::string_view line = c_source.substr(pos, end - pos);
+  ForEachCLine(c_source, [&](std::string_view line, bool in_code, bool newline) {
     out.source.append(line);
-    if (state == CLexState::kCode) {
+    if (in_code) {
       if (line == kPrologueLine) {
         out.source.push_back(' ');
         out.source.append(kCheck);
@@ -47,11 +42,8 @@ Result<PreemptPassResult> InsertPreemptChecks(std::string_view c_source, size_t 
         ++out.loop_checks;
       }
     }
-    state = AdvanceCLine(state, line);
-    if (newline == std::string_view::npos) break;
-    out.source.push_back('\n');
-    pos = newline + 1;
-  }
+    if (newline) out.source.push_back('\n');
+  });
   if (out.function_checks != defined_functions) {
     return InternalError("the preemption pass found " + std::to_string(out.function_checks) +
                          " function prologues in wasm2c's output for a module that defines " +

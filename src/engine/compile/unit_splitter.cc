@@ -19,17 +19,9 @@ struct Line {
 
 std::vector<Line> ReadLines(std::string_view source) {
   std::vector<Line> lines;
-  CLexState state = CLexState::kCode;
-  size_t pos = 0;
-  while (pos < source.size()) {
-    const size_t newline = source.find('\n', pos);
-    const size_t end = newline == std::string_view::npos ? source.size() : newline;
-    const std::string_view text = source.substr(pos, end - pos);
-    lines.push_back(Line{text, state == CLexState::kCode});
-    state = AdvanceCLine(state, text);
-    if (newline == std::string_view::npos) break;
-    pos = newline + 1;
-  }
+  ForEachCLine(source, [&](std::string_view text, bool in_code, bool) {
+    lines.push_back(Line{text, in_code});
+  });
   return lines;
 }
 
@@ -111,6 +103,8 @@ std::string Quote(std::string_view text) {
 SplitTranslation SplitTranslatedModule(std::string_view c_source, size_t defined_functions,
                                        const UnitSplitOptions& options) {
   if (options.unit_bytes == 0 || options.max_units < 2) return NotSplit("splitting is off");
+  // The functions are part of the text: a text within one unit needs no reading.
+  if (c_source.size() <= options.unit_bytes) return NotSplit("small enough to compile whole");
   const std::vector<Line> lines = ReadLines(c_source);
   const std::string instance_param = "Z_" + std::string(options.module_prefix) + "_instance_t*";
   constexpr std::string_view kInitializedFlag = "static bool s_module_initialized = false;";
