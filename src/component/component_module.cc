@@ -1,7 +1,6 @@
 // Theater: a WebAssembly actor runtime.
 #include "component/component_module.h"
 
-#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/pinned_list.h"
 #include "component/linker.h"
 #include "component/value_host.h"
 #include "component/wit_check.h"
@@ -51,20 +51,17 @@ int RedirectCall(engine::Instance&, void* data, const uint64_t* args, uint64_t* 
 class ComponentActorInstance final : public engine::Instance {
  public:
   ComponentActorInstance(std::shared_ptr<const ComponentModuleImpl> module,
-                         const engine::InstanceOptions& options)
-      : module_(std::move(module)) {
-    user_data_ = options.user_data;
-    shared_host_error_ = options.host_error_slot;
-  }
+                         const engine::InstanceOptions& options);
 
   const engine::Module& module() const override;
 
   Status Call(uint32_t index, std::span<const uint64_t> args, std::span<uint64_t> results,
               const engine::CallOptions& options) override {
-    if (index >= targets_.size()) return InvalidArgument("export index out of range");
+    if (index >= targets_->size()) return InvalidArgument("export index out of range");
     if (poisoned_) return FailedPrecondition("instance is poisoned by an earlier trap");
-    if (!targets_[index]) return Status::Ok();  // a post-return the component does not have
-    Status status = main_->Call(*targets_[index], args, results, options);
+    const std::optional<uint32_t>& target = (*targets_)[index];
+    if (!target) return Status::Ok();  // a post-return the component does not have
+    Status status = main_->Call(*target, args, results, options);
     if (main_->poisoned() || linked_->poisoned()) poisoned_ = true;
     return status;
   }
@@ -84,8 +81,9 @@ class ComponentActorInstance final : public engine::Instance {
 
  protected:
   int RunExport(uint32_t index, const uint64_t* args, uint64_t* results) override {
-    if (!targets_[index]) return 0;  // WASM_RT_TRAP_NONE
-    return RunExportOf(*main_, *targets_[index], args, results);
+    const std::optional<uint32_t>& target = (*targets_)[index];
+    if (!target) return 0;  // WASM_RT_TRAP_NONE
+    return RunExportOf(*main_, *target, args, results);
   }
 
  private:
@@ -93,9 +91,10 @@ class ComponentActorInstance final : public engine::Instance {
   std::shared_ptr<const ComponentModuleImpl> module_;
   std::unique_ptr<ComponentInstance> linked_;
   engine::Instance* main_ = nullptr;
-  // View export index -> the main module's export index (none: nothing to run).
-  std::vector<std::optional<uint32_t>> targets_;
-  std::deque<Redirect> redirects_;  // a deque: the bindings point at its elements
+  // View export index -> the main module's export index (none: nothing to run); the same for
+  // every instance of the component, so shared.
+  std::shared_ptr<const std::vector<std::optional<uint32_t>>> targets_;
+  PinnedList<Redirect> redirects_;                           // the bindings point at its elements
   std::vector<std::unique_ptr<ValueImport>> value_imports_;  // the imports served with values (WASI)
 };
 
@@ -105,7 +104,7 @@ class ResolverHost final : public ComponentHost {
   // `collect_memories`: keep the canon options' memories for memories() (only the first
   // instantiation of a component checks them).
   ResolverHost(engine::ImportResolver& resolver, ComponentActorInstance& actor,
-               std::deque<Redirect>& redirects,
+               PinnedList<Redirect>& redirects,
                std::vector<std::unique_ptr<ValueImport>>& value_imports, bool collect_memories)
       : resolver_(resolver),
         actor_(actor),
@@ -156,7 +155,7 @@ class ResolverHost final : public ComponentHost {
 
   engine::ImportResolver& resolver_;
   ComponentActorInstance& actor_;
-  std::deque<Redirect>& redirects_;
+  PinnedList<Redirect>& redirects_;
   std::vector<std::unique_ptr<ValueImport>>& value_imports_;
   ValueImportResolver* value_resolver_;
   bool collect_memories_;
@@ -285,7 +284,9 @@ class ComponentModuleImpl final : public engine::Module,
     {
       std::lock_guard<std::mutex> lock(connection_mu_);
       if (connection_) {
-        actor.main_ = linked.core_instances()[connection_->main].get();
+        // Every instantiation makes the same core instances, but a replayed one leaves out the
+        // glue (link_plan.h): the main instance is found by what it implements, not where it is.
+        actor.main_ = linked.FirstExportInstance();
         actor.targets_ = connection_->targets;
         return Status::Ok();
       }
@@ -331,7 +332,7 @@ class ComponentModuleImpl final : public engine::Module,
     if (!realloc) realloc = main->module().FindExport("cabi_realloc");
 
     actor.main_ = main;
-    actor.targets_.resize(view_.size());
+    auto targets = std::make_shared<std::vector<std::optional<uint32_t>>>(view_.size());
     for (size_t i = 0; i < view_.size(); ++i) {
       const ViewEntry& v = view_[i];
       std::optional<uint32_t> target;
@@ -353,20 +354,20 @@ class ComponentModuleImpl final : public engine::Module,
                                ")->(" + sig.results + "), expected (" + exports_[i].sig.params +
                                ")->(" + exports_[i].sig.results + ")");
       }
-      actor.targets_[i] = target;
+      (*targets)[i] = target;
     }
+    actor.targets_ = targets;
     Connection connection;
-    while (linked.core_instances()[connection.main].get() != main) ++connection.main;
-    connection.targets = actor.targets_;
+    connection.targets = std::move(targets);
     std::lock_guard<std::mutex> lock(connection_mu_);
     if (!connection_) connection_ = std::move(connection);
     return Status::Ok();
   }
 
-  // What Connect found: the main core instance's position, and the view's targets.
+  // What Connect found: the view's targets in the main core instance (the one implementing the
+  // exports).
   struct Connection {
-    size_t main = 0;
-    std::vector<std::optional<uint32_t>> targets;
+    std::shared_ptr<const std::vector<std::optional<uint32_t>>> targets;
   };
 
   std::string name_;
@@ -384,6 +385,13 @@ class ComponentModuleImpl final : public engine::Module,
   mutable std::mutex checks_mu_;
   mutable std::map<const wit::Package*, Status> checks_;
 };
+
+ComponentActorInstance::ComponentActorInstance(std::shared_ptr<const ComponentModuleImpl> module,
+                                               const engine::InstanceOptions& options)
+    : module_(std::move(module)), redirects_(module_->imports().size()) {
+  user_data_ = options.user_data;
+  shared_host_error_ = options.host_error_slot;
+}
 
 const engine::Module& ComponentActorInstance::module() const {
   return *module_;

@@ -77,6 +77,34 @@ TEST(ComponentBinaryTest, TellsComponentsFromCoreModules) {
   EXPECT_FALSE(IsComponentBinary(std::vector<uint8_t>{0x00, 0x61, 0x73}));
 }
 
+TEST_F(ComponentRuntimeTest, LaterSpawnsReplayTheLinkPlanWithoutTheGlueAndRunTheSame) {
+  // The first spawn walks the component; the others replay its plan, which leaves out the
+  // tools' trampoline table, filler and start forwarder (docs/components.md): their host calls
+  // (log) and `_initialize` must happen exactly as on the first.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    Result<std::string> id = SpawnExample("hello", "hello.component.wasm");
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    ids.push_back(*id);
+  }
+  auto first = runtime_->Events(ids[0]);
+  ASSERT_TRUE(first.ok());
+  for (const std::string& id : ids) {
+    SCOPED_TRACE(id);
+    bool greeted = false;
+    for (const std::string& line : Log()) {
+      if (line.find("Hello from " + id + "!") != std::string::npos) greeted = true;
+    }
+    EXPECT_TRUE(greeted);
+    auto events = runtime_->Events(id);
+    ASSERT_TRUE(events.ok());
+    ASSERT_EQ(events->size(), first->size());
+    for (size_t i = 0; i < events->size(); ++i) EXPECT_EQ((*events)[i].type, (*first)[i].type);
+    EXPECT_EQ(**runtime_->State(id), **runtime_->State(ids[0]));
+    EXPECT_TRUE(runtime_->VerifyChain(id).ok());
+  }
+}
+
 TEST_F(ComponentRuntimeTest, TheHelloExampleRunsTheSameAsAComponent) {
   for (const char* example : {"hello", "hello-cpp"}) {
     SCOPED_TRACE(example);

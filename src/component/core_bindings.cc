@@ -55,7 +55,21 @@ int ForwardCall(engine::Instance& caller, void* data, const uint64_t* args, uint
   return status.ok() ? 0 : caller.Fail(std::move(status));
 }
 
+int SlotCall(engine::Instance& caller, void* data, const uint64_t* args, uint64_t* results) {
+  auto* slot = static_cast<engine::HostBinding*>(data);
+  if (slot->fn == nullptr) [[unlikely]] {
+    return caller.Fail(
+        TrapError("uninitialized table element: an import called before the "
+                  "component linked it"));
+  }
+  return slot->fn(caller, slot->data, args, results);
+}
+
 }  // namespace
+
+engine::HostBinding CoreBindings::BindSlot(engine::HostBinding& slot) {
+  return engine::HostBinding{SlotCall, &slot};
+}
 
 engine::HostBinding CoreBindings::BindForward(ComponentInstance& owner, engine::Instance* target,
                                               uint32_t index, size_t params, size_t results) {

@@ -27,6 +27,9 @@ struct CoreBindings {
   // arguments and `results` results.
   static engine::HostBinding BindForward(ComponentInstance& owner, engine::Instance* target,
                                          uint32_t index, size_t params, size_t results);
+  // A binding that calls whatever `slot` holds when the call is made (a trampoline table's slot,
+  // filled after the instance importing it is made: link_plan_elision.cc); a trap while empty.
+  static engine::HostBinding BindSlot(engine::HostBinding& slot);
   // canon resource.new, resource.rep or resource.drop (`kind`) of `type`, over `owner`'s table.
   static HostImport BindResourceBuiltin(ComponentInstance& owner, Canon::Kind kind,
                                         const ResourceType* type);

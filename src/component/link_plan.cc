@@ -1,7 +1,6 @@
 // Theater: a WebAssembly actor runtime.
 #include "component/link_plan.h"
 
-#include <deque>
 #include <utility>
 
 #include "component/core_bindings.h"
@@ -54,19 +53,27 @@ const std::vector<LiftedExport>& ComponentInstance::exports() const {
   return exports_;
 }
 
+engine::Instance* ComponentInstance::FirstExportInstance() const {
+  if (exports_pending_) return core_instances_[plan_->exports.front().instance].get();
+  return exports_.empty() ? nullptr : exports_.front().instance;
+}
+
 // Does the work of ReplayLinkPlan(); lives only while it runs.
 class LinkReplayer {
  public:
-  LinkReplayer(ComponentHost& host, const engine::InstanceOptions& options)
-      : host_(host), options_(options), result_(new ComponentInstance()) {
+  // `steps`: how many steps the plan has (at most that many host imports are made).
+  LinkReplayer(ComponentHost& host, const engine::InstanceOptions& options, size_t steps)
+      : host_(host), options_(options), result_(new ComponentInstance()), host_imports_(steps) {
     if (!options_.host_error_slot) options_.host_error_slot = std::make_shared<Status>();
   }
 
   Result<std::unique_ptr<ComponentInstance>> Replay(std::shared_ptr<const LinkPlan> shared_plan) {
     const LinkPlan& plan = *shared_plan;
+    plan_slots_ = plan.slots;
     ComponentInstance& out = *result_;
     out.core_instances_.reserve(plan.core_instances);
     out.modules_.reserve(plan.core_instances);
+    if (plan.slots != 0) out.slots_ = std::make_unique<engine::HostBinding[]>(plan.slots);
     out.resource_types_.reserve(plan.resources.size());
     for (const LinkPlan::Resource& r : plan.resources) {
       auto type = std::make_unique<ResourceType>();
@@ -98,6 +105,12 @@ class LinkReplayer {
         case LinkPlan::Step::Kind::kBuiltin:
           host_imports_.push_back(CoreBindings::BindResourceBuiltin(
               out, step.builtin, out.resource_types_[step.resource].get()));
+          break;
+        case LinkPlan::Step::Kind::kFillSlots:
+          THEATER_RETURN_IF_ERROR(FillSlots(step));
+          break;
+        case LinkPlan::Step::Kind::kRunStart:
+          THEATER_RETURN_IF_ERROR(RunStart(step));
           break;
       }
     }
@@ -198,6 +211,49 @@ class LinkReplayer {
     return Status::Ok();
   }
 
+  // What a trampoline table's filler did (link_plan_elision.cc): its slots get host imports.
+  Status FillSlots(const LinkPlan::Step& step) {
+    for (const LinkPlan::SlotFill& fill : step.fills) {
+      if (fill.slot >= plan_slots_) return InternalError("link plan: an unknown slot");
+      const LinkPlan::Binding& content = fill.content;
+      if (content.kind == LinkPlan::Binding::Kind::kForward) {
+        THEATER_ASSIGN_OR_RETURN(engine::Instance * target,
+                                 CoreInstanceByPosition(content.target.instance));
+        result_->slots_[fill.slot] = CoreBindings::BindForward(
+            *result_, target, content.target.index, content.params, content.results);
+        continue;
+      }
+      if (content.kind != LinkPlan::Binding::Kind::kHost || content.host >= host_imports_.size()) {
+        return InternalError("link plan: a slot filled with a host import not made yet");
+      }
+      const HostImport& host = host_imports_[content.host];
+      if (Status checked = CheckSignature(host, fill.sig); !checked.ok()) {
+        return checked.WithContext(step.where);
+      }
+      result_->slots_[fill.slot] = host.binding;
+    }
+    return Status::Ok();
+  }
+
+  // What a start forwarder did: call the function it starts, under the start timeout.
+  Status RunStart(const LinkPlan::Step& step) {
+    THEATER_ASSIGN_OR_RETURN(engine::Instance * target,
+                             CoreInstanceByPosition(step.start.instance));
+    engine::CallOptions call;
+    call.timeout = options_.start_timeout;
+    Status status = target->Call(step.start.index, {}, {}, call);
+    if (!status.ok()) return status.WithContext("start function").WithContext(step.where);
+    return Status::Ok();
+  }
+
+  // The host gives its signatures anew at every instantiation: each is checked as Run does.
+  static Status CheckSignature(const HostImport& host, const engine::FuncSig& expected) {
+    if (host.signature == expected) return Status::Ok();
+    return ValidationError("the lowered function has core type (" + host.signature.params + ")->(" +
+                           host.signature.results + "), the import expects (" + expected.params +
+                           ")->(" + expected.results + ")");
+  }
+
   Result<engine::HostBinding> ReplayBinding(const LinkPlan::Binding& binding,
                                             const engine::ImportInfo& import) {
     switch (binding.kind) {
@@ -213,13 +269,12 @@ class LinkReplayer {
           return InternalError("link plan: a host import used before it is made");
         }
         const HostImport& host = host_imports_[binding.host];
-        // The host gives its signature anew at every instantiation: check it as Run does.
-        if (!(host.signature == import.sig)) {
-          return ValidationError("the lowered function has core type (" + host.signature.params +
-                                 ")->(" + host.signature.results + "), the import expects (" +
-                                 import.sig.params + ")->(" + import.sig.results + ")");
-        }
+        THEATER_RETURN_IF_ERROR(CheckSignature(host, import.sig));
         return host.binding;
+      }
+      case LinkPlan::Binding::Kind::kSlot: {
+        if (binding.slot >= plan_slots_) return InternalError("link plan: an unknown slot");
+        return CoreBindings::BindSlot(result_->slots_[binding.slot]);
       }
       case LinkPlan::Binding::Kind::kForward: {
         THEATER_ASSIGN_OR_RETURN(engine::Instance * target,
@@ -234,14 +289,15 @@ class LinkReplayer {
   ComponentHost& host_;
   engine::InstanceOptions options_;
   std::unique_ptr<ComponentInstance> result_;
-  // A deque: core imports bound to a host import point at it, so it must not move.
-  std::deque<HostImport> host_imports_;
+  // Pinned: core imports bound to a host import point at it, so it must not move.
+  PinnedList<HostImport> host_imports_;
+  size_t plan_slots_ = 0;
 };
 
 Result<std::unique_ptr<ComponentInstance>> ReplayLinkPlan(std::shared_ptr<const LinkPlan> plan,
                                                           ComponentHost& host,
                                                           const engine::InstanceOptions& options) {
-  LinkReplayer replayer(host, options);
+  LinkReplayer replayer(host, options, plan->steps.size());
   return replayer.Replay(std::move(plan));
 }
 

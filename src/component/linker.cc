@@ -625,6 +625,7 @@ class Linker {
       step.module = module;
       step.bindings = std::move(recorded_bindings_);
       step.where = s.path + ": core instance " + std::to_string(index);
+      step.wasm = module_value.owner->ModuleBytes(*module_value.module);
       record_->steps.push_back(std::move(step));
     }
     result_->modules_.push_back(module);
@@ -1150,7 +1151,10 @@ Result<std::unique_ptr<ComponentInstance>> Instantiate(const Component& componen
   auto plan = std::make_shared<LinkPlan>();
   Linker linker(loader, host, options, &cache->types(), plan.get());
   Result<std::unique_ptr<ComponentInstance>> instance = linker.Run(component);
-  if (instance.ok()) cache->set_plan(std::move(plan));
+  if (instance.ok()) {
+    ElideGlueInstances(*plan);
+    cache->set_plan(std::move(plan));
+  }
   return instance;
 }
 

@@ -44,6 +44,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/pinned_list.h"
 #include "component/resources.h"
 #include "theater/abi/canonical.h"
 #include "theater/abi/component.h"
@@ -131,6 +132,9 @@ class ComponentInstance {
   // The exported function `interface_name#function` (interface empty for a bare function).
   const LiftedExport* FindExport(std::string_view interface_name, std::string_view function) const;
   const std::vector<LiftedExport>& exports() const;
+  // The core instance that implements the first export (null when there is none), found
+  // without building exports().
+  engine::Instance* FirstExportInstance() const;
   // Every core instance, in creation order.
   const std::vector<std::unique_ptr<engine::Instance>>& core_instances() const {
     return core_instances_;
@@ -163,7 +167,9 @@ class ComponentInstance {
 
   std::vector<std::shared_ptr<const engine::Module>> modules_;
   std::vector<std::unique_ptr<engine::Instance>> core_instances_;
-  std::deque<Forward> forwards_;  // a deque: the bindings point at its elements
+  PinnedList<Forward> forwards_;  // the bindings point at its elements
+  // Slots core imports are bound to in place of a trampoline table (link_plan_elision.cc).
+  std::unique_ptr<engine::HostBinding[]> slots_;
   std::vector<std::unique_ptr<ResourceBuiltin>> builtins_;
   std::vector<std::unique_ptr<ValueImport>> value_imports_;  // calls between component instances
   // An instance replayed from a link plan builds its exports from the plan when first asked for

@@ -291,6 +291,38 @@ TEST(LinkPlanTest, AReplayRefusesAHostThatLacksAFunctionAsTheFirstInstantiationD
   EXPECT_EQ(replayed.status().ToString(), walked.status().ToString());
 }
 
+TEST(LinkPlanTest, AReplayLeavesOutTheGlueInstancesTheToolsAdd) {
+  // The tools wrap the component's main module in a trampoline table and its filler
+  // (trampolines.h): the walk makes all three core instances, a replay only the main one.
+  Result<LoadedComponent> loaded = LoadTestComponent("resources");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ValueHost host;
+  BlobHost blobs;
+  blobs.Install(host);
+  LinkCache cache;
+  Result<std::unique_ptr<ComponentInstance>> walked =
+      Instantiate(*loaded->component, loaded->loader, host, engine::InstanceOptions{}, &cache);
+  ASSERT_TRUE(walked.ok()) << walked.status().ToString();
+  Result<std::unique_ptr<ComponentInstance>> replayed =
+      Instantiate(*loaded->component, loaded->loader, host, engine::InstanceOptions{}, &cache);
+  ASSERT_TRUE(replayed.ok()) << replayed.status().ToString();
+  EXPECT_EQ((*walked)->core_instances().size(), 3u);
+  EXPECT_EQ((*replayed)->core_instances().size(), 1u);
+
+  // The host imports go through the slots the filler's step filled: `make` constructs a blob
+  // through the host and reads it, on either instance alike.
+  blobs.blobs[40] = 40;
+  for (ComponentInstance* instance : {walked->get(), replayed->get()}) {
+    blobs.calls.clear();
+    const LiftedExport* make = instance->FindExport(kApi, "make");
+    ASSERT_NE(make, nullptr);
+    Result<std::vector<Value>> made =
+        CallExport(*instance, *make, {Value::Borrow(40), Value::U32(2)});
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    EXPECT_EQ(blobs.calls.size(), 3u);
+  }
+}
+
 // ----- Components composed with each other
 
 // The composition's calls: a number and strings go from one component instance to the other.
