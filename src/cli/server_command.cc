@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ struct ServerArgs {
   bool save_all_chains = false;
   bool auto_handlers = false;
   bool no_recover = false;
+  std::optional<std::string> dashboard;  // --dashboard [ADDR:PORT]
   std::vector<std::string> manifest_roots;
   // Limits (ServerOptions; docs/protocol.md, section 6): the defaults are ServerOptions'.
   server::ServerOptions limits;
@@ -90,6 +92,7 @@ int Server(Context& ctx, const ServerArgs& args) {
   options.runtime.save_all_chains = args.save_all_chains;
   options.runtime.auto_handlers = args.auto_handlers;
   options.recover = !args.no_recover;
+  options.dashboard = args.dashboard;
   options.runtime.engine.preempt_slice =
       std::chrono::microseconds(static_cast<int64_t>(args.preempt_slice_ms * 1000));
   // Compile progress lines would interleave with "listening on ..." for scripts reading stdout.
@@ -139,6 +142,12 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
   cmd->add_flag("--no-recover", args->no_recover,
                 "Start with no actors: do not bring back those this home's server was running "
                 "when it last stopped or crashed (they stay recorded for a later start)");
+  cmd->add_option("--dashboard", args->dashboard,
+                  "Also serve the web dashboard (docs/dashboard.md) on ADDR:PORT (default "
+                  "127.0.0.1:9001); beyond loopback it needs the server's token")
+      ->expected(0, 1)
+      ->default_str("127.0.0.1:9001")
+      ->type_name("[ADDR:PORT]");
   cmd->add_flag("--auto-handlers", args->auto_handlers,
                 "Let actors use handlers their manifests do not declare (for development; a "
                 "manifest's auto_handlers key overrides it)");

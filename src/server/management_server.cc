@@ -11,10 +11,11 @@
 #include <spdlog/spdlog.h>
 #include <cstdio>
 
+#include "dashboard/dashboard_server.h"
 #include "server/client.h"
 #include "server/server_impl.h"
-#include "theater/version.h"
 #include "theater/builtins.h"
+#include "theater/version.h"
 
 namespace theater::server {
 namespace {
@@ -342,11 +343,28 @@ int Serve(ServeOptions options) {
     std::fprintf(stderr, "theater server: %s\n", server.status().ToString().c_str());
     return 1;
   }
+  std::unique_ptr<dashboard::DashboardServer> web;
+  if (options.dashboard) {
+    dashboard::DashboardOptions web_options;
+    web_options.address = *options.dashboard;
+    web_options.management_address = (*server)->address();
+    web_options.token_required = options.server.token.has_value();
+    Result<std::unique_ptr<dashboard::DashboardServer>> started =
+        dashboard::DashboardServer::Start(std::move(web_options));
+    if (!started.ok()) {
+      std::fprintf(stderr, "theater server: %s\n", started.status().ToString().c_str());
+      (*server)->Stop();
+      return 1;
+    }
+    web = std::move(started).value();
+  }
   std::printf("listening on %s\n", (*server)->address().c_str());
+  if (web) std::printf("dashboard on http://%s/\n", web->address().c_str());
   std::fflush(stdout);
   int received = 0;
   sigwait(&signals, &received);
   spdlog::info("management: {} received: stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+  if (web) web->Stop();
   (*server)->Stop();
   Status shut = (*runtime)->Shutdown();
   if (!shut.ok()) {

@@ -108,7 +108,8 @@ class ManagementServer {
 // (ServeOptions::recover; its actors are durable), serves until SIGTERM or SIGINT, then stops
 // every actor, leaving them recorded for the next start, syncs the database and returns 0 (1
 // when it could not start). Prints "listening on <address>" on stdout once
-// ready, so scripts and tests can wait for it. Raises the soft limit on open files to the hard
+// ready, so scripts and tests can wait for it (then "dashboard on http://<address>/" when it
+// serves the dashboard). Raises the soft limit on open files to the hard
 // one first: every connection costs a descriptor.
 struct ServeOptions {
   ServerOptions server;
@@ -116,6 +117,8 @@ struct ServeOptions {
   // Bring back the actors the database records as running (TheaterRuntime::Recover) before
   // listening; off (`--no-recover`): start with none (they stay recorded, for a later start).
   bool recover = true;
+  // Also serve the web dashboard (docs/dashboard.md) on this address ("127.0.0.1:9001").
+  std::optional<std::string> dashboard;
 };
 int Serve(ServeOptions options);
 

@@ -1,0 +1,227 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The dashboard's server (dashboard_server.h) in front of a real management server and runtime
+// on loopback ports: its files and their security headers, the checks on Host and Origin that
+// keep other sites out, the limits on requests, and the bridge that carries management
+// messages between a WebSocket and the server (an actor started, listed and verified through
+// it; the server's token still required).
+#include "dashboard/dashboard_server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "server/server_test_util.h"
+
+namespace theater::dashboard {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using json = nlohmann::json;
+
+const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm";
+
+class DashboardServerTest : public ::testing::Test {
+ protected:
+  void StartWith(server::ServerOptions server_options = {}) {
+    management_ = std::make_unique<server::server_testing::TestServer>(std::move(server_options));
+    ASSERT_TRUE(management_->ok());
+    DashboardOptions options;
+    options.address = "127.0.0.1:0";
+    options.management_address = management_->address();
+    options.token_required = token_.has_value();
+    Result<std::unique_ptr<DashboardServer>> started = DashboardServer::Start(options);
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    dashboard_ = std::move(started).value();
+    auto colon = dashboard_->address().rfind(':');
+    port_ = dashboard_->address().substr(colon + 1);
+  }
+  void TearDown() override {
+    if (dashboard_) dashboard_->Stop();
+    dashboard_.reset();
+    management_.reset();
+  }
+
+  tcp::socket Connect() {
+    tcp::socket socket(io_);
+    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                                 static_cast<uint16_t>(std::stoi(port_))));
+    return socket;
+  }
+
+  http::response<http::string_body> Get(const std::string& target, const std::string& host = "",
+                                        http::verb verb = http::verb::get) {
+    tcp::socket socket = Connect();
+    http::request<http::string_body> request(verb, target, 11);
+    request.set(http::field::host, host.empty() ? "127.0.0.1:" + port_ : host);
+    http::write(socket, request);
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.skip(verb == http::verb::head);  // a HEAD response has a length but no body
+    http::read(socket, buffer, parser);
+    return parser.release();
+  }
+
+  // A WebSocket to /ws with this Origin; throws (beast::system_error) when refused.
+  std::unique_ptr<websocket::stream<tcp::socket>> OpenSocket(const std::string& origin) {
+    auto ws = std::make_unique<websocket::stream<tcp::socket>>(Connect());
+    ws->set_option(websocket::stream_base::decorator([origin](websocket::request_type& request) {
+      if (!origin.empty()) request.set(http::field::origin, origin);
+    }));
+    ws->handshake("127.0.0.1:" + port_, "/ws");
+    return ws;
+  }
+
+  static json Call(websocket::stream<tcp::socket>& ws, const json& command, int id,
+                   std::optional<std::string> token = std::nullopt) {
+    json envelope = {{"request_id", id}, {"command", command}};
+    if (token) envelope["token"] = *token;
+    ws.text(true);
+    ws.write(asio::buffer(envelope.dump()));
+    for (;;) {
+      beast::flat_buffer buffer;
+      ws.read(buffer);
+      json message = json::parse(beast::buffers_to_string(buffer.data()));
+      if (message.is_object() && message.contains("request_id") && message["request_id"] == id) {
+        return message["response"];
+      }
+    }
+  }
+
+  std::optional<std::string> token_;
+  std::unique_ptr<server::server_testing::TestServer> management_;
+  std::unique_ptr<DashboardServer> dashboard_;
+  std::string port_;
+  asio::io_context io_;
+};
+
+TEST_F(DashboardServerTest, ServesItsBuiltInPagesWithSecurityHeaders) {
+  StartWith();
+  http::response<http::string_body> index = Get("/");
+  EXPECT_EQ(index.result(), http::status::ok);
+  EXPECT_EQ(index[http::field::content_type], "text/html; charset=utf-8");
+  EXPECT_NE(index.body().find("<script type=\"module\" src=\"/app.js\">"), std::string::npos);
+  EXPECT_EQ(index.body().find("<script>"), std::string::npos) << "no inline script";
+  const std::string csp(index["Content-Security-Policy"]);
+  EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+  EXPECT_EQ(index[http::field::cache_control], "no-store");
+  EXPECT_EQ(index["X-Content-Type-Options"], "nosniff");
+  EXPECT_EQ(index["Referrer-Policy"], "no-referrer");
+
+  http::response<http::string_body> script = Get("/app.js?v=1");
+  EXPECT_EQ(script.result(), http::status::ok);
+  EXPECT_EQ(script[http::field::content_type], "text/javascript; charset=utf-8");
+  EXPECT_EQ(Get("/style.css")[http::field::content_type], "text/css; charset=utf-8");
+
+  EXPECT_EQ(Get("/nothing.js").result(), http::status::not_found);
+  EXPECT_EQ(Get("/../../etc/passwd").result(), http::status::not_found);
+  EXPECT_EQ(Get("/", "", http::verb::post).result(), http::status::method_not_allowed);
+  http::response<http::string_body> head = Get("/app.js", "", http::verb::head);
+  EXPECT_EQ(head.result(), http::status::ok);
+}
+
+TEST_F(DashboardServerTest, ALoopbackDashboardAnswersOnlyToLoopbackNames) {
+  StartWith();
+  EXPECT_EQ(Get("/", "localhost:" + port_).result(), http::status::ok);
+  http::response<http::string_body> rebound = Get("/", "attacker.example:" + port_);
+  EXPECT_EQ(rebound.result(), http::status::misdirected_request);
+  EXPECT_NE(rebound.body().find("attacker.example"), std::string::npos) << rebound.body();
+}
+
+TEST_F(DashboardServerTest, OnlyItsOwnPagesMayOpenTheSocket) {
+  StartWith();
+  for (const std::string& origin :
+       {std::string(), std::string("http://evil.example"), std::string("http://127.0.0.1:1")}) {
+    SCOPED_TRACE(origin);
+    try {
+      OpenSocket(origin);
+      ADD_FAILURE() << "the upgrade was accepted";
+    } catch (const beast::system_error& e) {
+      EXPECT_EQ(e.code(), websocket::error::upgrade_declined) << e.what();
+    }
+  }
+  EXPECT_NO_THROW(OpenSocket("http://127.0.0.1:" + port_));
+}
+
+TEST_F(DashboardServerTest, RequestsWithABodyOrHugeHeadersAreRefused) {
+  StartWith();
+  tcp::socket socket = Connect();
+  const std::string request = "GET / HTTP/1.1\r\nHost: 127.0.0.1:" + port_ +
+                              "\r\nX-Padding: " + std::string(10000, 'a') + "\r\n\r\n";
+  asio::write(socket, asio::buffer(request));
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(socket, buffer, response);
+  EXPECT_EQ(response.result(), http::status::payload_too_large);
+  EXPECT_NE(response.body().find("8 KiB"), std::string::npos) << response.body();
+}
+
+TEST_F(DashboardServerTest, TheSocketCarriesManagementCommandsToTheServer) {
+  StartWith();
+  auto ws = OpenSocket("http://127.0.0.1:" + port_);
+  const std::string manifest = "name = \"probe\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe +
+                               "\"\n" + testing_util::HandlersOf(kProbe);
+  json started = Call(
+      *ws, {{"StartActor", {{"manifest", manifest}, {"parent", false}, {"subscribe", false}}}}, 1);
+  ASSERT_TRUE(started.contains("ActorStarted")) << started.dump();
+  const std::string id = started["ActorStarted"]["id"];
+
+  json list = Call(*ws, "ListActors", 2);
+  ASSERT_TRUE(list.contains("ActorList")) << list.dump();
+  ASSERT_EQ(list["ActorList"]["actors"].size(), 1u);
+  EXPECT_EQ(list["ActorList"]["actors"][0][0], id);
+
+  json verified = Call(*ws, {{"VerifyChain", {{"id", id}}}}, 3);
+  ASSERT_TRUE(verified.contains("ChainVerified")) << verified.dump();
+  EXPECT_TRUE(verified["ChainVerified"]["valid"]);
+
+  // A message that is not a command is the server's to refuse; the bridge stays open.
+  ws->text(true);
+  ws->write(asio::buffer(std::string("{\"request_id\": 4, \"command\": {\"NoSuchCommand\": {}}}")));
+  beast::flat_buffer buffer;
+  ws->read(buffer);
+  json refused = json::parse(beast::buffers_to_string(buffer.data()));
+  EXPECT_TRUE(refused["response"].contains("Error")) << refused.dump();
+  EXPECT_TRUE(Call(*ws, "ListActors", 5).contains("ActorList"));
+}
+
+TEST_F(DashboardServerTest, TheServersTokenIsStillRequiredThroughTheSocket) {
+  token_ = "dashboard-secret";
+  server::ServerOptions options;
+  options.token = token_;
+  StartWith(options);
+  auto ws = OpenSocket("http://127.0.0.1:" + port_);
+  json refused = Call(*ws, "ListActors", 1);
+  ASSERT_TRUE(refused.contains("Error")) << refused.dump();
+  EXPECT_EQ(refused["Error"]["error"], "Unauthorized");
+  json listed = Call(*ws, "ListActors", 2, token_);
+  EXPECT_TRUE(listed.contains("ActorList")) << listed.dump();
+}
+
+TEST(DashboardServerStartTest, BeyondLoopbackItNeedsTheServersToken) {
+  DashboardOptions options;
+  options.address = "0.0.0.0:0";
+  options.management_address = "127.0.0.1:9";
+  Result<std::unique_ptr<DashboardServer>> refused = DashboardServer::Start(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("without a token"), std::string::npos);
+  options.token_required = true;
+  Result<std::unique_ptr<DashboardServer>> started = DashboardServer::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  (*started)->Stop();
+}
+
+}  // namespace
+}  // namespace theater::dashboard
