@@ -41,6 +41,7 @@ if [ "$run_only" -eq 0 ]; then
     openssl  # the command line: the http-client tests make a self-signed certificate
     wrk curl  # HTTP load generator and client (bench/http_bench, bench/http_churn.sh)
     strace  # counts the system calls of a spawn (bench/spawn_syscalls.sh, test bench.spawn_syscalls)
+    chromium fonts-dejavu-core  # the dashboard's browser test drives it headless (tests/dashboard)
   )
 fi
 if [ "$bench" -eq 1 ]; then
@@ -74,13 +75,17 @@ fi
 
 [ "$run_only" -eq 1 ] && exit 0
 
-# The component tools from the npm registry, pinned by tools/jco/package-lock.json. Reinstalled
-# only when the lock file changes.
-cd "$(dirname "$0")/../tools/jco"
-if ! cmp -s package-lock.json node_modules/.theater-lock 2>/dev/null; then
-  echo "install-deps: installing the component tools (npm ci in tools/jco)"
-  npm ci --no-audit --no-fund --loglevel=error
-  cp package-lock.json node_modules/.theater-lock
-else
-  echo "install-deps: component tools present"
-fi
+# From the npm registry, each pinned by its package-lock.json and reinstalled only when that
+# changes: the component tools (tools/jco) and the dashboard's browser-test driver
+# (tests/dashboard, puppeteer-core).
+root="$(cd "$(dirname "$0")/.." && pwd)"
+for dir in tools/jco tests/dashboard; do
+  cd "$root/$dir"
+  if ! cmp -s package-lock.json node_modules/.theater-lock 2>/dev/null; then
+    echo "install-deps: installing $dir's packages (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+    cp package-lock.json node_modules/.theater-lock
+  else
+    echo "install-deps: $dir's packages present"
+  fi
+done

@@ -94,6 +94,9 @@ struct ActorSummary {
   std::string starting_step;
   std::optional<std::string> parent_id;
   std::string manifest_source;  // the manifest reference the actor was spawned from
+  // The handlers it runs with (declared or, with auto_handlers, activated by its imports), by
+  // type name; empty until its setup has chosen them.
+  std::vector<std::string> handlers;
 };
 
 // What a supervisor hears about a child.

@@ -49,6 +49,12 @@ TimerService& Actor::timers() {
 Status Actor::Setup(std::shared_ptr<const engine::Module> module, StateBytes initial_state,
                     std::vector<std::unique_ptr<Handler>> handlers) {
   handlers_ = std::move(handlers);
+  {
+    std::vector<std::string> names;
+    for (const auto& handler : handlers_) names.emplace_back(handler->name());
+    std::lock_guard<std::mutex> lock(mu_);
+    handler_names_ = std::move(names);
+  }
   module_ = module;
   THEATER_ASSIGN_OR_RETURN(host_, NewHost(std::move(module), std::move(initial_state)));
   committed_state_ = host_->state();
@@ -868,6 +874,7 @@ ActorSummary Actor::summary() const {
   {
     std::lock_guard<std::mutex> lock(mu_);
     s.phase = phase_;
+    s.handlers = handler_names_;
     if (phase_ == ActorPhase::kStarting) {
       s.starting_step = starting_handler_.empty()
                             ? std::string(starting_step_)

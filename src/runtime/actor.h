@@ -300,6 +300,8 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // if any (views of static text and of a handler's name, so that spawning composes no string).
   std::string_view starting_step_ = "setting up handlers";
   std::string_view starting_handler_;
+  // The names of handlers_, for summary() on other threads (guarded by mu_).
+  std::vector<std::string> handler_names_;
   bool began_stop_ = false;
   // The running task's call: set when it starts, cleared before it is freed (ForgetFinishedCall).
   engine::GuestCall* current_ = nullptr;

@@ -157,6 +157,9 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
   if (name == "ListStores" || name == "ListStoreContent" || name == "GetStoreContent") {
     return StoreCommand(conn, ctx, name, fields);
   }
+  if (name == "WatchActors" || name == "UnwatchActors") {
+    return WatchCommand(conn, ctx, name, fields);
+  }
   if (name == "StartActor") return StartActor(conn, ctx, fields);
   if (name == "OpenChannel") return OpenChannel(conn, ctx, fields);
   if (name == "NewStore") {
@@ -313,6 +316,9 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
     Result<ByteEncoding> encoding = ByteEncodingField(fields);
     if (!encoding.ok()) return invalid(encoding.status());
     request.encoding = *encoding;
+    Result<bool> decoded = BoolField(fields, "decoded", false);
+    if (!decoded.ok()) return invalid(decoded.status());
+    request.decoded = *decoded;
     Status paging =
         ReadPageFields(fields, "offset", &request.paged, &request.offset, &request.max_bytes);
     if (!paging.ok()) return invalid(paging);
@@ -338,6 +344,9 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
     Result<ByteEncoding> encoding = ByteEncodingField(fields);
     if (!encoding.ok()) return invalid(encoding.status());
     request.encoding = *encoding;
+    Result<bool> decoded = BoolField(fields, "decoded", false);
+    if (!decoded.ok()) return invalid(decoded.status());
+    request.decoded = *decoded;
     Status paging = ReadPageFields(fields, "from_index", &request.paged, &request.from_index,
                                    &request.max_bytes);
     if (!paging.ok()) return invalid(paging);
@@ -371,6 +380,8 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
   if (name == "SubscribeToActor") {
     Result<ByteEncoding> encoding = ByteEncodingField(fields);
     if (!encoding.ok()) return invalid(encoding.status());
+    Result<bool> decoded = BoolField(fields, "decoded", false);
+    if (!decoded.ok()) return invalid(decoded.status());
     if (conn->AtSubscriptionLimit()) return finish(subscription_limit());
     Result<TheaterRuntime::Subscription> sub =
         runtime_.Subscribe(id, options_.subscription_queue, chain::OverflowPolicy::kLossy);
@@ -378,7 +389,7 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
     const std::string subscription_id = NewUuid();
     // Reply first, so that the client hears Subscribed before the first event.
     finish(MakeVariant("Subscribed", json{{"id", id}, {"subscription_id", subscription_id}}));
-    conn->AddSubscription(subscription_id, id, std::move(*sub), *encoding);
+    conn->AddSubscription(subscription_id, id, std::move(*sub), *encoding, *decoded);
     return;
   }
   if (name == "UnsubscribeFromActor") {

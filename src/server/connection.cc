@@ -411,12 +411,14 @@ bool Connection::AtSubscriptionLimit() const {
 }
 
 void Connection::AddSubscription(const std::string& subscription_id, const std::string& actor_id,
-                                 TheaterRuntime::Subscription subscription, ByteEncoding encoding) {
+                                 TheaterRuntime::Subscription subscription, ByteEncoding encoding,
+                                 bool decoded) {
   const ServerOptions& o = server_.options();
   subscription.SetByteLimits(o.subscription_queue_bytes, subscription_budget_);
   SubscriptionState& state = subscriptions_[subscription_id];
   state.actor_id = actor_id;
   state.encoding = encoding;
+  state.decoded = decoded;
   state.subscription = std::make_unique<TheaterRuntime::Subscription>(std::move(subscription));
   asio::io_context& io = server_.io();
   state.subscription->SetWakeup([&io, weak = weak_from_this(), subscription_id] {
@@ -455,7 +457,7 @@ void Connection::Drain(const std::string& subscription_id) {
     if (d->is_gap()) {
       message += "null";
     } else {
-      AppendChainEventJson(d->event, message, state.encoding);
+      AppendChainEventJson(d->event, message, state.encoding, state.decoded);
     }
     message += ",\"actor_id\":\"";
     message += d->is_gap() ? state.actor_id : d->actor_id;
@@ -487,6 +489,8 @@ void Connection::Close() {
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   if (auth_timer_) auth_timer_->cancel();
+  if (actor_watch_) actor_watch_->timer->cancel();
+  actor_watch_.reset();
   subscriptions_.clear();
   for (const std::string& channel : channels_) {
     Status closed = server_.runtime().CloseChannel(channel);

@@ -98,7 +98,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Whether another subscription would pass max_subscriptions_per_connection.
   bool AtSubscriptionLimit() const;
   void AddSubscription(const std::string& subscription_id, const std::string& actor_id,
-                       TheaterRuntime::Subscription subscription, ByteEncoding encoding);
+                       TheaterRuntime::Subscription subscription, ByteEncoding encoding,
+                       bool decoded = false);
   bool RemoveSubscription(const std::string& subscription_id, const std::string& actor_id);
   size_t subscription_count() const { return subscriptions_.size(); }
   std::set<std::string>& channels() { return channels_; }
@@ -114,6 +115,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::shared_ptr<const std::vector<uint8_t>> bytes;
   };
   const std::shared_ptr<PagedContent>& paged_content() { return paged_content_; }
+
+  // WatchActors (watch_commands.cc): while the client watches, a timer pushes a snapshot of the
+  // actors table every `interval`.
+  struct ActorWatch {
+    std::string id;
+    std::chrono::milliseconds interval{1000};
+    std::unique_ptr<boost::asio::steady_timer> timer;
+    bool building = false;  // a snapshot is being built on the pool
+  };
+  std::unique_ptr<ActorWatch>& actor_watch() { return actor_watch_; }
 
  private:
   void StartRead();
@@ -138,11 +149,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   struct SubscriptionState {
     std::string actor_id;
     ByteEncoding encoding = ByteEncoding::kArray;
+    bool decoded = false;  // events carry their payload decoded too
     std::unique_ptr<TheaterRuntime::Subscription> subscription;
     bool stalled = false;  // not drained because the client is behind on reading
   };
 
   std::shared_ptr<PagedContent> paged_content_ = std::make_shared<PagedContent>();
+  std::unique_ptr<ActorWatch> actor_watch_;
   ServerImpl& server_;
   tcp::socket socket_;
   const uint64_t serial_;

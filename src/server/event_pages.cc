@@ -47,7 +47,7 @@ class PageBuilder {
   // sent at all.
   bool Add(const chain::Event& event, size_t index) {
     one_.clear();
-    AppendChainEventJson(event, one_, request_.encoding);
+    AppendChainEventJson(event, one_, request_.encoding, request_.decoded);
     const size_t after = text_.size() + 1 + one_.size() + kTrailerBytes;
     if (after > budget_) {
       if (!request_.paged) {

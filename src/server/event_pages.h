@@ -33,6 +33,7 @@ struct PageLimits {
 struct EventsRequest {
   std::string id;
   ByteEncoding encoding = ByteEncoding::kArray;
+  bool decoded = false;  // "decoded": true: each event also carries its payload decoded
   bool paged = false;
   size_t from_index = 0;
   size_t max_bytes = 0;  // 0: PageLimits::default_page_bytes
@@ -57,6 +58,7 @@ Result<nlohmann::json> VerifyChainReply(TheaterRuntime& runtime, const std::stri
 struct StateRequest {
   std::string id;
   ByteEncoding encoding = ByteEncoding::kArray;
+  bool decoded = false;  // "decoded": true: each event also carries its payload decoded
   bool paged = false;
   size_t offset = 0;
   size_t max_bytes = 0;  // 0: PageLimits::default_page_bytes

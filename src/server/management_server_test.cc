@@ -291,6 +291,58 @@ TEST_F(ManagementServerTest, FragmentedPayloadsBothWays) {
   EXPECT_EQ(Request(*client, id, "echo:" + big), big);
 }
 
+TEST_F(ManagementServerTest, AWatchPushesTheActorsTableUntilItEnds) {
+  auto client = Connect();
+  ASSERT_TRUE(client);
+  std::string parent = Start(*client, Manifest(kProbe));
+  std::string child = Request(*client, parent, "spawn:" + Manifest(kProbe));
+  auto refused = client->Call(MakeVariant("WatchActors", json{{"interval_ms", 5}}));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("'interval_ms' must be an integer from 100"),
+            std::string::npos)
+      << refused.status().ToString();
+
+  auto watching = client->Call(MakeVariant("WatchActors", json{{"interval_ms", 100}}));
+  ASSERT_TRUE(watching.ok()) << watching.status().ToString();
+  ASSERT_EQ(watching->name, "WatchingActors");
+  const std::string watch_id = watching->fields["watch_id"];
+  EXPECT_EQ(Request(*client, parent, "count"), "1");
+  // Snapshots come at once and then every 100 ms; a later one counts the request's events.
+  int snapshots = 0;
+  uint64_t parent_events = 0;
+  const auto started = std::chrono::steady_clock::now();
+  while (snapshots < 3) {
+    auto push = client->NextPush(5s);
+    ASSERT_TRUE(push.ok() && *push) << "expected a snapshot";
+    ASSERT_EQ((*push)->name, "ActorsSnapshot");
+    EXPECT_EQ((*push)->fields["watch_id"], watch_id);
+    const json& actors = (*push)->fields["actors"];
+    ASSERT_EQ(actors.size(), 2u) << actors.dump();
+    for (const json& row : actors) {
+      // The probe's handlers come from its imports (auto_handlers): runtime among them.
+      ASSERT_TRUE(row["handlers"].is_array()) << row.dump();
+      EXPECT_NE(std::find(row["handlers"].begin(), row["handlers"].end(), "runtime"),
+                row["handlers"].end())
+          << row.dump();
+      if (row["id"] == parent) parent_events = row["events"].get<uint64_t>();
+      if (row["id"] == child) EXPECT_EQ(row["parent_id"], parent);
+      EXPECT_TRUE(row.contains("mailbox_depth") && row.contains("memory_bytes")) << row.dump();
+    }
+    ++snapshots;
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 150ms) << "pushed every 100 ms";
+  EXPECT_GT(parent_events, 0u);
+
+  auto ended = client->Call(MakeVariant("UnwatchActors", json{{"watch_id", watch_id}}));
+  ASSERT_TRUE(ended.ok()) << ended.status().ToString();
+  while (client->NextPush(50ms).value()) {
+  }
+  auto late = client->NextPush(300ms);
+  ASSERT_TRUE(late.ok());
+  EXPECT_FALSE(*late) << "no snapshot after UnwatchedActors";
+  EXPECT_FALSE(client->Call(MakeVariant("UnwatchActors", json{{"watch_id", watch_id}})).ok());
+}
+
 TEST_F(ManagementServerTest, SubscriptionsPushEventsAndEndWithTheClient) {
   auto client = Connect();
   ASSERT_TRUE(client);

@@ -31,7 +31,8 @@ constexpr std::array<std::string_view, 16> kErrorNames = {
     "Unauthorized",
 };
 
-constexpr std::array<std::string_view, 3> kPushes = {"ActorEvent", "ActorResult", "ChannelMessage"};
+constexpr std::array<std::string_view, 4> kPushes = {"ActorEvent", "ActorResult", "ChannelMessage",
+                                                     "ActorsSnapshot"};
 
 // Text of `bytes` in the three-character-or-less decimal forms, precomputed: encoding a byte
 // array is the server's hottest loop when it streams events.
@@ -252,7 +253,8 @@ json ChainEventToJson(const chain::Event& event) {
   return out;
 }
 
-void AppendChainEventJson(const chain::Event& event, std::string& out, ByteEncoding encoding) {
+void AppendChainEventJson(const chain::Event& event, std::string& out, ByteEncoding encoding,
+                          bool decoded) {
   out += "{\"hash\":";
   AppendBytesJson(event.hash, out, encoding);
   out += ",\"parent_hash\":";
@@ -272,6 +274,10 @@ void AppendChainEventJson(const chain::Event& event, std::string& out, ByteEncod
     AppendJsonString(*event.description, out);
   } else {
     out += "null";
+  }
+  if (decoded) {
+    out += ",\"decoded\":";
+    out += chain::PayloadToJson(event.payload).dump(-1, ' ', false, json::error_handler_t::replace);
   }
   out.push_back('}');
 }

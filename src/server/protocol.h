@@ -105,9 +105,10 @@ Result<std::string> ActorIdField(const nlohmann::json& fields, std::string_view 
 //  "description": string|null}.
 nlohmann::json ChainEventToJson(const chain::Event& event);
 // The same, appended as text (used for ActorEvent pushes, which may come by the hundred thousand
-// a second).
+// a second). With `decoded` (an addition clients ask for with "decoded": true), the event also
+// carries "decoded": its payload as readable JSON (chain::PayloadToJson).
 void AppendChainEventJson(const chain::Event& event, std::string& out,
-                          ByteEncoding encoding = ByteEncoding::kArray);
+                          ByteEncoding encoding = ByteEncoding::kArray, bool decoded = false);
 Result<chain::Event> ChainEventFromJson(const nlohmann::json& value);
 
 // --- Event pushes ---------------------------------------------------------------------------

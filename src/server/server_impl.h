@@ -96,6 +96,11 @@ class ServerImpl final : public ManagementServer {
   // ReplayActor and ReplayChain (replay_commands.cc).
   void Replay(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
               const std::string& name, const json& fields);
+  // WatchActors and UnwatchActors, and the snapshots they push (watch_commands.cc).
+  void WatchCommand(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+                    const std::string& name, const json& fields);
+  void ScheduleActorsSnapshot(const std::shared_ptr<Connection>& conn);
+  void PushActorsSnapshot(const std::shared_ptr<Connection>& conn);
   // ListStores, ListStoreContent and GetStoreContent (store_commands.cc).
   void StoreCommand(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
                     const std::string& name, const json& fields);

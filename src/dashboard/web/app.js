@@ -92,6 +92,12 @@ function onConnectionState(state, detail) {
   if (state === 'open') refreshServerInfo();
 }
 
+setInterval(() => {
+  if (api.ws && api.ws.readyState === WebSocket.OPEN) refreshServerInfo();
+}, 5000);
+
+
+
 document.getElementById('login-form').addEventListener('submit', () => {
   api.token = document.getElementById('login-token').value;
   document.getElementById('login-token').value = '';
@@ -109,16 +115,19 @@ async function refreshServerInfo() {
 
 // ----- Actors
 
-let actorsTimer = null;
+// The actors table, fed by the server's ActorsSnapshot pushes (WatchActors, one a second).
 const actorsView = {
   sort: 'name',
   ascending: true,
   filter: '',
   rows: [],
-  metrics: new Map(),
-  rates: new Map()
+  at: 0,
+  rates: new Map(),
+  events: new Map(),
+  watch: null
 };
 
+const metric = (r, key) => (r[key] === undefined ? -1 : r[key]);
 const actorColumns = [
   {
     key: 'id',
@@ -136,12 +145,13 @@ const actorColumns = [
         el('a', {href: `#/actor/${r.parent_id}`, class: 'mono'}, shortId(r.parent_id)) :
         ''
   },
+  {key: 'handlers', label: 'handlers', value: (r) => (r.handlers || []).join(', ')},
   {
     key: 'mailbox',
     label: 'mailbox',
     num: true,
-    value: (r) => actorsView.metrics.get(r.id)?.mailbox_depth ?? -1,
-    render: (r) => actorsView.metrics.get(r.id)?.mailbox_depth ?? ''
+    value: (r) => metric(r, 'mailbox_depth'),
+    render: (r) => r.mailbox_depth ?? ''
   },
   {
     key: 'rate',
@@ -154,15 +164,15 @@ const actorColumns = [
     key: 'events',
     label: 'events',
     num: true,
-    value: (r) => actorsView.metrics.get(r.id)?.events ?? -1,
-    render: (r) => actorsView.metrics.get(r.id)?.events ?? ''
+    value: (r) => metric(r, 'events'),
+    render: (r) => r.events ?? ''
   },
   {
     key: 'memory',
     label: 'memory',
     num: true,
-    value: (r) => actorsView.metrics.get(r.id)?.memory_bytes ?? -1,
-    render: (r) => formatBytes(actorsView.metrics.get(r.id)?.memory_bytes)
+    value: (r) => metric(r, 'memory_bytes'),
+    render: (r) => r.hibernated ? 'hibernated' : formatBytes(r.memory_bytes)
   },
 ];
 
@@ -171,7 +181,8 @@ function visibleActors() {
   const column = actorColumns.find((c) => c.key === actorsView.sort) || actorColumns[1];
   const rows = actorsView.rows.filter(
       (r) => !filter || r.id.includes(filter) || r.name.toLowerCase().includes(filter) ||
-          (r.phase || '').toLowerCase().includes(filter));
+          (r.phase || '').toLowerCase().includes(filter) ||
+          (r.handlers || []).some((h) => h.includes(filter)));
   rows.sort((a, b) => {
     const x = column.value(a);
     const y = column.value(b);
@@ -212,32 +223,21 @@ function renderActorsTable(table) {
   table.replaceChildren(el('thead', {}, head), el('tbody', {}, body));
 }
 
-async function refreshActors(table, status) {
-  try {
-    const [, list] = await api.call('ListActors');
-    actorsView.rows = list.details || list.actors.map(([id, name]) => ({id, name}));
-    // Metrics for the rows on top of the current order (each is one command).
-    const now = performance.now();
-    const wanted = visibleActors().slice(0, 100);
-    const replies =
-        await Promise.allSettled(wanted.map((r) => api.call({GetActorMetrics: {id: r.id}})));
-    replies.forEach((reply, i) => {
-      if (reply.status !== 'fulfilled') return;
-      const id = wanted[i].id;
-      const metrics = reply.value[1].metrics;
-      const previous = actorsView.metrics.get(id);
-      if (previous && previous.at < now) {
-        actorsView.rates.set(id, ((metrics.events - previous.events) * 1000) / (now - previous.at));
-      }
-      actorsView.metrics.set(id, {...metrics, at: now});
-    });
-    status.textContent =
-        `${actorsView.rows.length} actor${actorsView.rows.length === 1 ? '' : 's'}`;
-    status.className = 'muted';
-    renderActorsTable(table);
-  } catch (error) {
-    showError(status, error);
+function onActorsSnapshot(snapshot, table, status) {
+  const seconds = actorsView.at ? (snapshot.at_ms - actorsView.at) / 1000 : 0;
+  for (const row of snapshot.actors) {
+    const before = actorsView.events.get(row.id);
+    if (seconds > 0 && before !== undefined && row.events !== undefined) {
+      actorsView.rates.set(row.id, (row.events - before) / seconds);
+    }
+    if (row.events !== undefined) actorsView.events.set(row.id, row.events);
   }
+  actorsView.at = snapshot.at_ms;
+  actorsView.rows = snapshot.actors;
+  status.textContent = `${snapshot.actors.length} actor${snapshot.actors.length === 1 ? '' : 's'}`;
+  status.className = 'muted';
+  renderActorsTable(table);
+  document.body.dataset.actors = String(snapshot.actors.length);  // for the tests
 }
 
 function actorsPage() {
@@ -253,7 +253,7 @@ function actorsPage() {
   const filter = el('input', {
     type: 'search',
     id: 'actors-filter',
-    placeholder: 'filter by id, name or status',
+    placeholder: 'filter by id, name, status or handler',
     value: actorsView.filter,
     oninput: (e) => {
       actorsView.filter = e.target.value;
@@ -271,9 +271,10 @@ function actorsPage() {
             const [, started] = await api.call(
                 {StartActor: {manifest: manifest.value, parent: false, subscribe: false}});
             startResult.replaceChildren(
-                'started ', el('a', {href: `#/actor/${started.id}`, class: 'mono'}, started.id));
+                'started ',
+                el('a', {href: `#/actor/${started.id}`, class: 'mono', id: 'started-link'},
+                   started.id));
             startResult.className = '';
-            refreshActors(table, status);
           } catch (error) {
             showError(startResult, error);
           }
@@ -284,8 +285,18 @@ function actorsPage() {
   page.replaceChildren(
       el('h1', {}, 'Actors'), start, el('div', {class: 'toolbar'}, filter, status), table);
   renderActorsTable(table);
-  refreshActors(table, status);
-  actorsTimer = setInterval(() => refreshActors(table, status), 1000);
+  const onPush = (name, fields) => {
+    if (name === 'ActorsSnapshot') onActorsSnapshot(fields, table, status);
+  };
+  pushHandlers.add(onPush);
+  actorsView.watch = {onPush, id: null};
+  const watch = actorsView.watch;
+  api.call({WatchActors: {interval_ms: 1000}}).then(([, w]) => {
+    if (actorsView.watch === watch)
+      watch.id = w.watch_id;
+    else
+      api.call({UnwatchActors: {watch_id: w.watch_id}}).catch(() => {});
+  }, (error) => showError(status, error));
 }
 
 // ----- Supervision tree
@@ -323,15 +334,45 @@ async function treePage() {
 
 let actorSubscription = null;
 
+// A payload decoded by the server (docs/chain-format.md, "Rendering") as one line.
+function compact(value) {
+  const text = JSON.stringify(value);
+  return text && text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+function outcome(o) {
+  if (!o) return '';
+  return 'error' in o ? `error: ${o.error}` : `ok ${compact(o.ok)}`;
+}
+function summarize(decoded) {
+  if (!decoded) return '';
+  switch (decoded.kind) {
+    case 'host-call':
+      return `${decoded.interface}.${decoded.function}(${compact(decoded.input).slice(1, -1)}) -> ${
+          outcome(decoded.output)}`;
+    case 'export-call': {
+      const state = decoded.new_state ? `, state ${decoded.new_state.size} B` : '';
+      return `${decoded.function}(${compact(decoded.params).slice(1, -1)}) -> ${
+          outcome(decoded.result)}${state}`;
+    }
+    case 'lifecycle':
+      return `${decoded.step}: ${decoded.message}`;
+    case 'log':
+      return `[${decoded.level}] ${decoded.message}`;
+    case 'initial-state':
+      return `initial state from ${decoded.source}`;
+    default:
+      return `undecodable: ${decoded.error}`;
+  }
+}
+
 function eventRow(index, event) {
-  const data = bytes(event.data);
   const time = new Date(event.timestamp).toISOString().replace('T', ' ').replace('Z', '');
-  const payload = event.description || describeBytes(data).replace(/\s+/g, ' ');
+  const line = summarize(event.decoded) + (event.description ? ` | ${event.description}` : '');
   return el(
       'div', {class: 'event', 'data-type': event.event_type},
       el('span', {class: 'muted'}, `#${index}`), el('span', {class: 'muted'}, time),
       el('span', {class: 'type'}, event.event_type),
-      el('span', {class: 'payload', title: describeBytes(data)}, payload));
+      el('span', {class: 'payload', title: JSON.stringify(event.decoded, null, 2)}, line));
 }
 
 async function actorPage(id) {
@@ -473,8 +514,10 @@ async function actorPage(id) {
   let next = 0;
   try {
     for (;;) {
-      const [, pageOfEvents] = await api.call(
-          {GetActorEvents: {id, from_index: next, max_bytes: 1 << 20, byte_encoding: 'base64'}});
+      const [, pageOfEvents] = await api.call({
+        GetActorEvents:
+            {id, from_index: next, max_bytes: 1 << 20, byte_encoding: 'base64', decoded: true}
+      });
       pageOfEvents.events.forEach(
           (e, i) => events.append(eventRow(pageOfEvents.first_index + i, e)));
       next = pageOfEvents.next_index;
@@ -506,11 +549,12 @@ async function actorPage(id) {
       summaryPending = false;
       loadSummary();
       loadState();
-    }, 500);
+    }, 200);
   };
   pushHandlers.add(onPush);
   try {
-    const [, subscribed] = await api.call({SubscribeToActor: {id, byte_encoding: 'base64'}});
+    const [, subscribed] =
+        await api.call({SubscribeToActor: {id, byte_encoding: 'base64', decoded: true}});
     actorSubscription = {id, subscription_id: subscribed.subscription_id, onPush};
   } catch {
     actorSubscription = {id, onPush};
@@ -520,9 +564,12 @@ async function actorPage(id) {
 // ----- Routing
 
 function leavePage() {
-  if (actorsTimer) {
-    clearInterval(actorsTimer);
-    actorsTimer = null;
+  if (actorsView.watch) {
+    pushHandlers.delete(actorsView.watch.onPush);
+    if (actorsView.watch.id) {
+      api.call({UnwatchActors: {watch_id: actorsView.watch.id}}).catch(() => {});
+    }
+    actorsView.watch = null;
   }
   if (actorSubscription) {
     pushHandlers.delete(actorSubscription.onPush);

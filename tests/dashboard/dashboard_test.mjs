@@ -1,0 +1,165 @@
+// Theater: the dashboard in a real browser (docs/dashboard.md).
+//
+// Starts `theater server --dashboard` on free loopback ports in a fresh home, drives its pages in
+// Debian's headless Chromium (puppeteer-core, pinned by package-lock.json) and checks what a user
+// sees: an actor started from the page, its events appearing within a second of being recorded,
+// a message sent and a request answered, its chain verified, the supervision tree. Every page is
+// saved as a screenshot in --out (docs/dashboard.md shows them). Any error in a page (a script
+// error, a Content-Security-Policy violation) fails the test.
+//
+//   node dashboard_test.mjs --theater <theater binary> --actors <dir of test actors> --out <dir>
+//                           [--chromium /usr/bin/chromium]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import puppeteer from 'puppeteer-core';
+
+function argument(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i >= 0 && i + 1 < process.argv.length) return process.argv[i + 1];
+  if (fallback !== undefined) return fallback;
+  console.error(`dashboard_test: --${name} is required`);
+  process.exit(2);
+}
+
+const theater = argument('theater');
+const actors = argument('actors');
+const out = argument('out');
+const chromium = argument('chromium', '/usr/bin/chromium');
+mkdirSync(out, { recursive: true });
+
+const failures = [];
+function check(condition, what) {
+  if (condition) {
+    console.log(`ok   ${what}`);
+  } else {
+    console.log(`FAIL ${what}`);
+    failures.push(what);
+  }
+}
+
+// Starts the server; resolves with its child process and the dashboard's URL.
+function startServer(home, extraArgs = []) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(theater, ['server', '--home', home, '--address', '127.0.0.1:0',
+      '--dashboard', '127.0.0.1:0', '--no-recover', '--log-level', 'warn', ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+    const timer = setTimeout(() => reject(new Error('the server did not start within 60 s')), 60000);
+    child.on('exit', (code) => reject(new Error(`the server exited with ${code}`)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const m = line.match(/^dashboard on (http:\/\/\S+)$/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1] });
+      }
+    });
+  });
+}
+
+async function stopServer(child) {
+  if (child.exitCode !== null) return;
+  child.removeAllListeners('exit');  // startServer's, which would report the exit as a failure
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const home = mkdtempSync(join(tmpdir(), 'theater-dashboard-'));
+// The messenger test actor: it logs every message it is sent and answers `echo:<text>` requests.
+const manifestPath = join(home, 'messenger.toml');
+writeFileSync(manifestPath, `name = "messenger"\nversion = "0.1.0"\ncomponent = "${actors}/messenger.wasm"\n` +
+  '\n[[handler]]\ntype = "message-server"\n\n[[handler]]\ntype = "timing"\n');
+
+let server = null;
+let browser = null;
+try {
+  server = await startServer(join(home, 'home'));
+  browser = await puppeteer.launch({
+    executablePath: chromium,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 800 });
+  const pageErrors = [];
+  page.on('pageerror', (error) => pageErrors.push(String(error)));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+
+  // The actors page: connected, empty, then an actor started from its form.
+  await page.goto(server.url, { waitUntil: 'load' });
+  await page.waitForSelector('#connection.ok', { timeout: 10000 });
+  check(true, 'the page connects to the server through its WebSocket');
+  await page.type('#start-manifest', manifestPath);
+  await page.click('#start-button');
+  await page.waitForSelector('#started-link', { timeout: 30000 });
+  const id = await page.$eval('#started-link', (a) => a.textContent);
+  check(/^[0-9a-f-]{36}$/.test(id), `an actor is started from the page (${id})`);
+  await page.waitForFunction(() => document.body.dataset.actors === '1', { timeout: 5000 });
+  const row = await page.$eval(`#actors tr[data-id="${id}"]`, (tr) => tr.textContent);
+  check(row.includes('messenger') && row.includes('message-server'), `the live table lists it with its handlers (${row})`);
+  await page.screenshot({ path: join(out, 'actors.png') });
+
+  // The actor's page: its chain so far, then new events as they are recorded.
+  await page.goto(`${server.url}#/actor/${id}`, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.querySelectorAll('#events .event').length > 0, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelector('#state').textContent !== 'loading…', { timeout: 10000 });
+  const before = await page.$$eval('#events .event', (rows) => rows.length);
+  check(before > 0, `the chain so far is shown (${before} events)`);
+  await page.type('#message-text', 'hello');
+  const sent = Date.now();
+  await page.click('#send');
+  await page.waitForFunction((n) => document.querySelectorAll('#events .event').length > n, { timeout: 10000 }, before);
+  const appeared = Date.now() - sent;
+  check(appeared < 1000, `a new event appears ${appeared} ms after the message that records it (≤ 1000)`);
+  const decoded = await page.$$eval('#events .event .payload', (cells) => cells.map((c) => c.textContent).join('\n'));
+  check(decoded.includes('handle-send') && decoded.includes('"hello"'), 'its payload is shown decoded (handle-send("hello"))');
+
+  // A request and its reply.
+  await page.$eval('#message-text', (t) => { t.value = ''; });
+  await page.type('#message-text', 'echo:hello from the dashboard');
+  await page.click('#request');
+  await page.waitForFunction(() => document.querySelector('#message-reply').textContent.includes('hello from the dashboard'), { timeout: 10000 });
+  check(true, 'a request is answered on the page');
+
+  // Verify the chain.
+  await page.click('#verify');
+  await page.waitForSelector('#verify-result.verified, #verify-result.broken, #verify-result.error', { timeout: 10000 });
+  const verdict = await page.$eval('#verify-result', (s) => `${s.className}: ${s.textContent}`);
+  check(verdict.startsWith('verified'), `the chain verifies (${verdict})`);
+  await page.$eval('#events', (e) => { e.scrollTop = 0; });
+  await page.screenshot({ path: join(out, 'actor.png'), fullPage: true });
+
+  // The supervision tree.
+  await page.goto(`${server.url}#/tree`, { waitUntil: 'load' });
+  await page.waitForSelector('ul.tree li', { timeout: 10000 });
+  const tree = await page.$eval('#tree', (t) => t.textContent);
+  check(tree.includes('messenger'), 'the supervision tree shows the actor');
+  await page.screenshot({ path: join(out, 'tree.png') });
+
+  check(pageErrors.length === 0, `no script error or CSP violation in the pages${pageErrors.length ? `: ${pageErrors.join('; ')}` : ''}`);
+} catch (error) {
+  failures.push(String(error.stack || error));
+  console.log(`FAIL ${error.stack || error}`);
+  if (browser) {
+    const [page] = (await browser.pages()).slice(-1);
+    if (page) {
+      await page.screenshot({ path: join(out, 'failure.png'), fullPage: true }).catch(() => {});
+      const text = await page.$eval('#page', (p) => p.innerText).catch(() => '');
+      console.log(`the page when it failed (also ${join(out, 'failure.png')}):\n${text.slice(0, 3000)}`);
+    }
+  }
+} finally {
+  if (browser) await browser.close();
+  if (server) await stopServer(server.child);
+  rmSync(home, { recursive: true, force: true });
+}
+
+if (failures.length) {
+  console.log(`${failures.length} check(s) failed`);
+  process.exit(1);
+}
+console.log(`screenshots in ${out}`);
