@@ -130,8 +130,24 @@ try {
   await page.waitForSelector('#verify-result.verified, #verify-result.broken, #verify-result.error', { timeout: 10000 });
   const verdict = await page.$eval('#verify-result', (s) => `${s.className}: ${s.textContent}`);
   check(verdict.startsWith('verified'), `the chain verifies (${verdict})`);
+  // A channel: opened with an accept message, a message answered on it, closed.
+  await page.type('#channel-text', 'accept:welcome');
+  await page.click('#channel-open');
+  await page.waitForFunction(() => document.querySelector('#channel-log').textContent.includes('< welcome'), { timeout: 10000 });
+  await page.$eval('#channel-text', (t) => { t.value = ''; });
+  await page.type('#channel-text', 'echo:ping');
+  await page.click('#channel-send');
+  await page.waitForFunction(() => document.querySelector('#channel-log').textContent.includes('< re:ping'), { timeout: 10000 });
+  check(true, 'a channel is opened, answers on the page, and closes');
+
+  // The state after an earlier event, by replay: after init (#2) the messenger's log is "log".
+  await page.$eval('#state-slider', (s) => { s.value = '2'; s.dispatchEvent(new Event('change')); });
+  await page.waitForFunction(() => document.querySelector('#state-label').textContent === 'after event #2', { timeout: 20000 });
+  const replayed = await page.$eval('#state', (s) => s.textContent);
+  check(replayed === 'log', `the time slider shows the state after event #2 (${JSON.stringify(replayed)})`);
   await page.$eval('#events', (e) => { e.scrollTop = 0; });
   await page.screenshot({ path: join(out, 'actor.png'), fullPage: true });
+  await page.click('#channel-open');
 
   // The supervision tree.
   await page.goto(`${server.url}#/tree`, { waitUntil: 'load' });
@@ -141,6 +157,24 @@ try {
   await page.screenshot({ path: join(out, 'tree.png') });
 
   check(pageErrors.length === 0, `no script error or CSP violation in the pages${pageErrors.length ? `: ${pageErrors.join('; ')}` : ''}`);
+
+  // A server with a token: the page asks for it, and connects once it is given.
+  const tokenFile = join(home, 'token');
+  writeFileSync(tokenFile, 'dashboard-test-secret\n');
+  const guarded = await startServer(join(home, 'guarded'), ['--token-file', tokenFile]);
+  try {
+    const login = await browser.newPage();
+    await login.goto(guarded.url, { waitUntil: 'load' });
+    await login.waitForSelector('#login[open]', { timeout: 10000 });
+    await login.screenshot({ path: join(out, 'login.png') });
+    check(!login.url().includes('secret'), 'the sign-in dialog is shown, and nothing secret is in the address');
+    await login.type('#login-token', 'dashboard-test-secret');
+    await login.click('#login-form button[type=submit]');
+    await login.waitForFunction(() => document.body.dataset.actors === '0', { timeout: 10000 });
+    check(!login.url().includes('secret'), 'with the token the actors page loads');
+  } finally {
+    await stopServer(guarded.child);
+  }
 } catch (error) {
   failures.push(String(error.stack || error));
   console.log(`FAIL ${error.stack || error}`);
