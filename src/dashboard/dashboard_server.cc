@@ -34,6 +34,9 @@ constexpr uint32_t kMaxHeaderBytes = 8 << 10;
 // own limits then apply: it drops subscription events for a slow reader, with a gap notice).
 constexpr size_t kBrowserHighWater = 8u << 20;
 constexpr size_t kMaxPendingToServer = 16u << 20;
+// Management messages waiting for the page are sent together, in one WebSocket message of at
+// most about this size (a larger message goes alone).
+constexpr size_t kMaxBatchBytes = 1u << 20;
 
 constexpr std::string_view kContentSecurityPolicy =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -196,19 +199,39 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
     if (to_browser_bytes_ < kBrowserHighWater) ReadUpstream();
   }
 
+  // Everything waiting goes out as one WebSocket message (up to kMaxBatchBytes): a JSON array
+  // of the management messages when there are several. A page reading a stream of ten thousand
+  // events a second then handles a few dozen messages a second, not ten thousand.
   void WriteBrowser() {
     if (writing_browser_ || to_browser_.empty() || closed_) return;
     writing_browser_ = true;
+    writing_.clear();
+    size_t taken = 0;
+    if (to_browser_.size() == 1 || to_browser_.front().size() >= kMaxBatchBytes) {
+      writing_.swap(to_browser_.front());
+      taken = 1;
+    } else {
+      writing_.push_back('[');
+      while (taken < to_browser_.size() &&
+             (taken == 0 || writing_.size() + to_browser_[taken].size() < kMaxBatchBytes)) {
+        if (taken > 0) writing_.push_back(',');
+        writing_ += to_browser_[taken];
+        ++taken;
+      }
+      writing_.push_back(']');
+    }
+    for (size_t i = 0; i < taken; ++i) {
+      to_browser_bytes_ -= to_browser_.front().size();
+      to_browser_.pop_front();
+    }
     ws_.text(true);
-    ws_.async_write(asio::buffer(to_browser_.front()),
+    ws_.async_write(asio::buffer(writing_),
                     [self = shared_from_this()](beast::error_code ec, size_t) {
                       self->writing_browser_ = false;
                       if (ec) {
                         self->Close();
                         return;
                       }
-                      self->to_browser_bytes_ -= self->to_browser_.front().size();
-                      self->to_browser_.pop_front();
                       if (self->to_browser_bytes_ < kBrowserHighWater / 2) self->ReadUpstream();
                       self->WriteBrowser();
                     });
@@ -236,7 +259,8 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
   std::deque<std::string> to_server_;
   size_t to_server_bytes_ = 0;
   std::deque<std::string> to_browser_;
-  size_t to_browser_bytes_ = 0;
+  size_t to_browser_bytes_ = 0;  // in to_browser_ (not counting the message being written)
+  std::string writing_;          // the WebSocket message being written
   bool writing_server_ = false;
   bool writing_browser_ = false;
   bool reading_upstream_ = false;

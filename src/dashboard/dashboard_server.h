@@ -4,7 +4,8 @@
 // serves the dashboard's files, built into the binary, over HTTP, and bridges each browser's
 // WebSocket at /ws to a connection of its own to the management server: every WebSocket text
 // message is one management-protocol message (a command from the page; a reply or a push from
-// the server), framed on the TCP side as docs/protocol.md says. The page therefore speaks the
+// the server; several of them waiting at once go together as one JSON array), framed on the TCP
+// side as docs/protocol.md says. The page therefore speaks the
 // same protocol as the CLI, and the management server applies the same rules to it: tokens,
 // limits, subscriptions, channels, the rules for clients beyond loopback.
 //

@@ -90,9 +90,13 @@ class DashboardServerTest : public ::testing::Test {
     for (;;) {
       beast::flat_buffer buffer;
       ws.read(buffer);
-      json message = json::parse(beast::buffers_to_string(buffer.data()));
-      if (message.is_object() && message.contains("request_id") && message["request_id"] == id) {
-        return message["response"];
+      // One management message, or several together as an array.
+      json received = json::parse(beast::buffers_to_string(buffer.data()));
+      if (!received.is_array()) received = json::array({received});
+      for (const json& message : received) {
+        if (message.is_object() && message.contains("request_id") && message["request_id"] == id) {
+          return message["response"];
+        }
       }
     }
   }

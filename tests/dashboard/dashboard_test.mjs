@@ -74,6 +74,7 @@ writeFileSync(manifestPath, `name = "messenger"\nversion = "0.1.0"\ncomponent = 
 
 let server = null;
 let browser = null;
+const pageErrors = [];
 try {
   server = await startServer(join(home, 'home'));
   browser = await puppeteer.launch({
@@ -83,7 +84,6 @@ try {
   });
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 800 });
-  const pageErrors = [];
   page.on('pageerror', (error) => pageErrors.push(String(error)));
   page.on('console', (message) => {
     if (message.type() === 'error') pageErrors.push(message.text());
@@ -184,6 +184,7 @@ try {
       await page.screenshot({ path: join(out, 'failure.png'), fullPage: true }).catch(() => {});
       const text = await page.$eval('#page', (p) => p.innerText).catch(() => '');
       console.log(`the page when it failed (also ${join(out, 'failure.png')}):\n${text.slice(0, 3000)}`);
+      if (pageErrors.length) console.log(`errors in the page: ${pageErrors.join('; ')}`);
     }
   }
 } finally {

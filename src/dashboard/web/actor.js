@@ -2,11 +2,15 @@
 // chain, by replay), messages, requests and channels, and its chain as a live list.
 import {toBase64} from './api.js';
 import {api, pushHandlers} from './session.js';
-import {bytes, describeBytes, el, encodeInput, eventRow, formatBytes, formatSelect, showError} from './ui.js';
+import {bytes, describeBytes, el, encodeInput, eventRow, formatBytes, formatSelect, showDecodedOnHover, showError} from './ui.js';
 
 // The chain list keeps the latest this many events on the page: an actor recording ten thousand
 // events a second must not grow the page without bound.
 const kMaxRows = 2000;
+// The list is brought up to date ten times a second, with at most this many new rows each time;
+// a faster stream shows its newest events, and says how many it left out.
+const kFlushMs = 100;
+const kRowsPerFlush = 250;
 
 function card(title, ...content) {
   return el('div', {class: 'card'}, el('h2', {}, title), ...content);
@@ -136,6 +140,7 @@ export function actorPage(page, id) {
 
   // ----- A channel
   let channel = null;
+  const unclaimed = [];  // ChannelMessage pushes that came before their channel's id
   const channelText = el('input', {type: 'text', id: 'channel-text', placeholder: 'message'});
   const channelFormat = formatSelect('channel-format');
   const channelLog = el('pre', {id: 'channel-log'}, '');
@@ -158,6 +163,11 @@ export function actorPage(page, id) {
                   {OpenChannel: {actor_id: {Actor: id}, initial_message: toBase64(data)}});
               channel = opened.channel_id;
               logLine(`— opened ${channel}`);
+              // The accept message may have been read together with the reply, before this.
+              for (const early of unclaimed.splice(0)) {
+                if (early.channel_id === channel)
+                  logLine(`< ${describeBytes(bytes(early.message))}`);
+              }
             }
           } catch (error) {
             logLine(`error: ${error.message}`);
@@ -203,16 +213,27 @@ export function actorPage(page, id) {
     for (const row of events.children) row.hidden = !matches(row, f);
     updateCount();
   });
-  // New rows are added once per frame, however fast they come.
+  // New rows are added ten times a second, however fast they come.
   let pending = [];
-  let frame = 0;
+  let timer = 0;
   const flush = () => {
-    frame = 0;
-    const batch = pending.length > kMaxRows ? pending.slice(-kMaxRows) : pending;
+    timer = 0;
+    let batch = pending;
     pending = [];
+    let skipped = 0;
+    if (batch.length > kRowsPerFlush) {
+      skipped = batch.slice(0, -kRowsPerFlush).reduce((n, item) => n + (item.gap || 1), 0);
+      batch = batch.slice(-kRowsPerFlush);
+    }
     const f = eventFilter.value.toLowerCase();
     const atBottom = events.scrollHeight - events.scrollTop - events.clientHeight < 80;
     const fragment = document.createDocumentFragment();
+    if (skipped) {
+      fragment.append(
+          el('div', {class: 'event gap'},
+             `${skipped} events recorded meanwhile are not listed (the list keeps up ` +
+                 'with the newest)'));
+    }
     for (const item of batch) {
       const row = item.gap ? el('div', {class: 'event gap'},
                                 `${item.gap} events were not sent to this page (it fell behind)`) :
@@ -227,8 +248,9 @@ export function actorPage(page, id) {
   };
   const queue = (item) => {
     pending.push(item);
-    if (!frame) frame = requestAnimationFrame(flush);
+    if (!timer) timer = setTimeout(flush, kFlushMs);
   };
+  showDecodedOnHover(events);
 
   page.replaceChildren(
       el('h1', {}, 'Actor ', el('span', {class: 'mono'}, id)),
@@ -259,8 +281,12 @@ export function actorPage(page, id) {
   let next = 0;  // the index of the next event the list expects
   let refresh = 0;
   const onPush = (name, fields) => {
-    if (name === 'ChannelMessage' && fields.channel_id === channel) {
-      logLine(`< ${describeBytes(bytes(fields.message))}`);
+    if (name === 'ChannelMessage') {
+      if (fields.channel_id === channel) {
+        logLine(`< ${describeBytes(bytes(fields.message))}`);
+      } else if (unclaimed.length < 16) {
+        unclaimed.push(fields);  // perhaps the channel being opened (see channelButton)
+      }
       return;
     }
     if (name === 'ChannelClosed' && fields.channel_id === channel) {
@@ -294,7 +320,7 @@ export function actorPage(page, id) {
   cleanups.push(() => {
     left = true;
     pushHandlers.delete(onPush);
-    if (frame) cancelAnimationFrame(frame);
+    if (timer) clearTimeout(timer);
     if (refresh) clearTimeout(refresh);
     if (subscription) {
       api.call({UnsubscribeFromActor: {id, subscription_id: subscription}}).catch(() => {});

@@ -15,45 +15,59 @@ const view = {
 };
 
 const metric = (r, key) => (r[key] === undefined ? -1 : r[key]);
-const idLink = (id) => el('a', {href: `#/actor/${id}`, class: 'mono'}, shortId(id));
+const actorHref = (id) => (id ? `#/actor/${id}` : null);
+// Each column: `value` orders the rows, `show` is the cell's text, `href` (when given) makes the
+// cell a link.
 const columns = [
-  {key: 'id', label: 'id', value: (r) => r.id, render: (r) => idLink(r.id)},
-  {key: 'name', label: 'name', value: (r) => r.name},
-  {key: 'phase', label: 'status', value: (r) => r.phase},
+  {
+    key: 'id',
+    label: 'id',
+    value: (r) => r.id,
+    show: (r) => shortId(r.id),
+    href: (r) => actorHref(r.id)
+  },
+  {key: 'name', label: 'name', value: (r) => r.name, show: (r) => r.name},
+  {key: 'phase', label: 'status', value: (r) => r.phase, show: (r) => r.phase},
   {
     key: 'parent',
     label: 'parent',
     value: (r) => r.parent_id || '',
-    render: (r) => (r.parent_id ? idLink(r.parent_id) : '')
+    show: (r) => shortId(r.parent_id),
+    href: (r) => actorHref(r.parent_id)
   },
-  {key: 'handlers', label: 'handlers', value: (r) => (r.handlers || []).join(', ')},
+  {
+    key: 'handlers',
+    label: 'handlers',
+    value: (r) => (r.handlers || []).join(', '),
+    show: (r) => (r.handlers || []).join(', ')
+  },
   {
     key: 'mailbox',
     label: 'mailbox',
     num: true,
     value: (r) => metric(r, 'mailbox_depth'),
-    render: (r) => r.mailbox_depth ?? ''
+    show: (r) => String(r.mailbox_depth ?? '')
   },
   {
     key: 'rate',
     label: 'events/s',
     num: true,
     value: (r) => view.rates.get(r.id) ?? -1,
-    render: (r) => (view.rates.has(r.id) ? view.rates.get(r.id).toFixed(0) : '')
+    show: (r) => (view.rates.has(r.id) ? view.rates.get(r.id).toFixed(0) : '')
   },
   {
     key: 'events',
     label: 'events',
     num: true,
     value: (r) => metric(r, 'events'),
-    render: (r) => r.events ?? ''
+    show: (r) => String(r.events ?? '')
   },
   {
     key: 'memory',
     label: 'memory',
     num: true,
     value: (r) => metric(r, 'memory_bytes'),
-    render: (r) => (r.hibernated ? 'hibernated' : formatBytes(r.memory_bytes))
+    show: (r) => (r.hibernated ? 'hibernated' : formatBytes(r.memory_bytes))
   },
 ];
 
@@ -73,7 +87,12 @@ function visibleRows() {
   return rows;
 }
 
-function renderTable(table) {
+// The table's rows by actor id, kept from one snapshot to the next: a snapshot of a thousand
+// actors then changes the cells whose values changed and moves rows whose place changed, instead
+// of building ten thousand elements every second.
+const rowCache = new Map();  // id -> {tr, keys: [per column], cells: [td]}
+
+function renderHead(table) {
   const head =
       el('tr', {},
          columns.map(
@@ -88,19 +107,50 @@ function renderTable(table) {
                        view.sort = c.key;
                        view.ascending = true;
                      }
+                     renderHead(table);
                      renderTable(table);
                    },
                  },
                     c.label)));
-  const body = document.createDocumentFragment();
-  for (const row of visibleRows()) {
-    body.append(el(
-        'tr', {'data-id': row.id},
-        columns.map(
-            (c) =>
-                el('td', {class: c.num ? 'num' : ''}, c.render ? c.render(row) : c.value(row)))));
+  const thead = table.tHead || table.createTHead();
+  thead.replaceChildren(head);
+}
+
+function renderTable(table) {
+  if (!table.tHead) renderHead(table);
+  const tbody = table.tBodies[0] || table.appendChild(document.createElement('tbody'));
+  const rows = visibleRows();
+  const order = [];
+  for (const row of rows) {
+    let entry = rowCache.get(row.id);
+    if (!entry) {
+      const cells = columns.map((c) => el('td', {class: c.num ? 'num' : ''}));
+      entry = {tr: el('tr', {'data-id': row.id}, cells), cells, keys: columns.map(() => undefined)};
+      rowCache.set(row.id, entry);
+    }
+    columns.forEach((c, i) => {
+      const text = c.show(row);
+      const href = c.href ? c.href(row) : null;
+      const key = href ? `${text}\n${href}` : text;
+      if (entry.keys[i] === key) return;
+      entry.keys[i] = key;
+      if (href) {
+        entry.cells[i].replaceChildren(el('a', {href, class: 'mono'}, text));
+      } else {
+        entry.cells[i].textContent = text;
+      }
+    });
+    order.push(entry.tr);
   }
-  table.replaceChildren(el('thead', {}, head), el('tbody', {}, body));
+  // Rows in the new order; those no longer shown leave the table.
+  const current = tbody.children;
+  let same = current.length === order.length;
+  for (let i = 0; same && i < order.length; i++) same = current[i] === order[i];
+  if (!same) tbody.replaceChildren(...order);
+  const alive = new Set(view.rows.map((r) => r.id));
+  for (const id of rowCache.keys()) {
+    if (!alive.has(id)) rowCache.delete(id);
+  }
 }
 
 function onSnapshot(snapshot, table, status) {

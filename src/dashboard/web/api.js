@@ -65,7 +65,15 @@ export class Api {
         resolve();
       };
     });
-    ws.onmessage = (e) => this.receive(JSON.parse(e.data));
+    ws.onmessage = (e) => {
+      // Several management messages waiting at once come as one array (dashboard_server.h).
+      const data = JSON.parse(e.data);
+      if (Array.isArray(data)) {
+        for (const message of data) this.receive(message);
+      } else {
+        this.receive(data);
+      }
+    };
     ws.onclose = (e) => {
       for (const {reject} of this.pending.values())
         reject(new CommandError('Closed', 'connection closed'));

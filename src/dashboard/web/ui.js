@@ -108,14 +108,28 @@ export function summarize(decoded) {
   }
 }
 
+// The decoded payload of each row, shown in full as its tooltip when the pointer reaches it
+// (built then, not for each of thousands of rows a second).
+const decodedOf = new WeakMap();
+
 export function eventRow(index, event) {
   const time = new Date(event.timestamp).toISOString().replace('T', ' ').replace('Z', '');
   const line = summarize(event.decoded) + (event.description ? ` | ${event.description}` : '');
+  const payload = el('span', {class: 'payload'}, line);
+  decodedOf.set(payload, event.decoded);
   return el(
       'div', {class: 'event', 'data-index': index, 'data-type': event.event_type},
       el('span', {class: 'muted'}, `#${index}`), el('span', {class: 'muted'}, time),
-      el('span', {class: 'type'}, event.event_type),
-      el('span', {class: 'payload', title: JSON.stringify(event.decoded, null, 2)}, line));
+      el('span', {class: 'type'}, event.event_type), payload);
+}
+
+export function showDecodedOnHover(list) {
+  list.addEventListener('mouseover', (e) => {
+    const target = e.target;
+    if (decodedOf.has(target) && !target.title) {
+      target.title = JSON.stringify(decodedOf.get(target), null, 2);
+    }
+  });
 }
 
 export {bytes};
