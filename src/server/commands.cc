@@ -382,6 +382,13 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
     if (!encoding.ok()) return invalid(encoding.status());
     Result<bool> decoded = BoolField(fields, "decoded", false);
     if (!decoded.ok()) return invalid(decoded.status());
+    double max_events_per_s = 0;
+    if (auto it = fields.find("max_events_per_s"); it != fields.end() && !it->is_null()) {
+      if (!it->is_number_unsigned() || it->get<uint64_t>() == 0) {
+        return invalid(InvalidArgument("field 'max_events_per_s' must be a positive integer"));
+      }
+      max_events_per_s = static_cast<double>(it->get<uint64_t>());
+    }
     if (conn->AtSubscriptionLimit()) return finish(subscription_limit());
     Result<TheaterRuntime::Subscription> sub =
         runtime_.Subscribe(id, options_.subscription_queue, chain::OverflowPolicy::kLossy);
@@ -389,7 +396,8 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
     const std::string subscription_id = NewUuid();
     // Reply first, so that the client hears Subscribed before the first event.
     finish(MakeVariant("Subscribed", json{{"id", id}, {"subscription_id", subscription_id}}));
-    conn->AddSubscription(subscription_id, id, std::move(*sub), *encoding, *decoded);
+    conn->AddSubscription(subscription_id, id, std::move(*sub), *encoding, *decoded,
+                          max_events_per_s);
     return;
   }
   if (name == "UnsubscribeFromActor") {

@@ -18,6 +18,8 @@ using json = nlohmann::json;
 // Events taken from one subscription per turn of the event loop, so that one busy subscription
 // does not starve the connection's other work.
 constexpr int kDrainBatch = 512;
+// A rate-limited subscription announces what it skipped at most this often once it has caught up.
+constexpr std::chrono::milliseconds kLimitNoticeEvery{100};
 // How long a connection that failed may take to write its last message before it is closed.
 constexpr auto kFailLinger = std::chrono::seconds(1);
 
@@ -412,13 +414,16 @@ bool Connection::AtSubscriptionLimit() const {
 
 void Connection::AddSubscription(const std::string& subscription_id, const std::string& actor_id,
                                  TheaterRuntime::Subscription subscription, ByteEncoding encoding,
-                                 bool decoded) {
+                                 bool decoded, double max_events_per_s) {
   const ServerOptions& o = server_.options();
   subscription.SetByteLimits(o.subscription_queue_bytes, subscription_budget_);
   SubscriptionState& state = subscriptions_[subscription_id];
   state.actor_id = actor_id;
   state.encoding = encoding;
   state.decoded = decoded;
+  state.max_per_s = max_events_per_s;
+  state.tokens = max_events_per_s;
+  state.refilled = Clock::now();
   state.subscription = std::make_unique<TheaterRuntime::Subscription>(std::move(subscription));
   asio::io_context& io = server_.io();
   state.subscription->SetWakeup([&io, weak = weak_from_this(), subscription_id] {
@@ -436,6 +441,18 @@ bool Connection::RemoveSubscription(const std::string& subscription_id,
   return true;
 }
 
+void Connection::EnqueueSkipped(SubscriptionState& state, const std::string& subscription_id) {
+  std::string message = "{\"ActorEvent\":{\"event\":null,\"actor_id\":\"";
+  message += state.actor_id;
+  message += "\",\"subscription_id\":\"";
+  message += subscription_id;
+  message += "\",\"dropped\":";
+  message += std::to_string(std::exchange(state.skipped, 0));
+  message += ",\"limited\":true}}";
+  state.last_notice = Clock::now();
+  Enqueue(message);
+}
+
 void Connection::Drain(const std::string& subscription_id) {
   if (closed_ || close_after_write_) return;
   auto it = subscriptions_.find(subscription_id);
@@ -446,12 +463,48 @@ void Connection::Drain(const std::string& subscription_id) {
     return;
   }
   std::string message;
-  for (int i = 0; i < kDrainBatch; ++i) {
+  // Work done in this turn, in eighths of a sent event: skipping one (max_events_per_s) costs
+  // far less than sending it.
+  for (int work = 0; work < kDrainBatch * 8;) {
     std::optional<chain::Delivery> d = state.subscription->TryNext();
     if (!d) {
+      if (state.skipped > 0) {
+        // Caught up: say what was skipped now, or (notices at most every kLimitNoticeEvery) soon.
+        const Clock::time_point now = Clock::now();
+        if (now - state.last_notice >= kLimitNoticeEvery) {
+          EnqueueSkipped(state, subscription_id);
+        } else if (!state.notice_scheduled) {
+          state.notice_scheduled = true;
+          auto timer = std::make_shared<asio::steady_timer>(server_.io(),
+                                                            state.last_notice + kLimitNoticeEvery);
+          timer->async_wait(
+              [timer, weak = weak_from_this(), subscription_id](const boost::system::error_code&) {
+                auto conn = weak.lock();
+                if (!conn) return;
+                auto found = conn->subscriptions_.find(subscription_id);
+                if (found == conn->subscriptions_.end()) return;
+                found->second.notice_scheduled = false;
+                conn->Drain(subscription_id);
+              });
+        }
+      }
       Write();
       return;
     }
+    if (state.max_per_s > 0 && !d->is_gap()) {
+      const Clock::time_point now = Clock::now();
+      const double elapsed = std::chrono::duration<double>(now - state.refilled).count();
+      state.refilled = now;
+      state.tokens = std::min(state.max_per_s, state.tokens + elapsed * state.max_per_s);
+      if (state.tokens < 1) {
+        ++state.skipped;
+        work += 1;
+        continue;
+      }
+      state.tokens -= 1;
+      if (state.skipped > 0) EnqueueSkipped(state, subscription_id);
+    }
+    work += 8;
     message.clear();
     message += "{\"ActorEvent\":{\"event\":";
     if (d->is_gap()) {

@@ -99,7 +99,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool AtSubscriptionLimit() const;
   void AddSubscription(const std::string& subscription_id, const std::string& actor_id,
                        TheaterRuntime::Subscription subscription, ByteEncoding encoding,
-                       bool decoded = false);
+                       bool decoded = false, double max_events_per_s = 0);
   bool RemoveSubscription(const std::string& subscription_id, const std::string& actor_id);
   size_t subscription_count() const { return subscriptions_.size(); }
   std::set<std::string>& channels() { return channels_; }
@@ -144,12 +144,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Write();
   void OnWritten();
   void Drain(const std::string& subscription_id);
+  // The gap notice for the events a rate-limited subscription skipped.
+  struct SubscriptionState;
+  void EnqueueSkipped(SubscriptionState& state, const std::string& subscription_id);
   bool token_required() const;
 
   struct SubscriptionState {
     std::string actor_id;
     ByteEncoding encoding = ByteEncoding::kArray;
     bool decoded = false;  // events carry their payload decoded too
+    // max_events_per_s (0: no limit): events past it are not sent, only counted, and a gap notice
+    // saying how many precedes the next event sent. A token bucket of one second's worth.
+    double max_per_s = 0;
+    double tokens = 0;
+    Clock::time_point refilled{};
+    uint64_t skipped = 0;
+    // Once the queue is empty, what was skipped is announced at most every kLimitNoticeEvery.
+    Clock::time_point last_notice{};
+    bool notice_scheduled = false;
     std::unique_ptr<TheaterRuntime::Subscription> subscription;
     bool stalled = false;  // not drained because the client is behind on reading
   };

@@ -343,6 +343,44 @@ TEST_F(ManagementServerTest, AWatchPushesTheActorsTableUntilItEnds) {
   EXPECT_FALSE(client->Call(MakeVariant("UnwatchActors", json{{"watch_id", watch_id}})).ok());
 }
 
+TEST_F(ManagementServerTest, ASubscriptionWithARateLimitCountsWhatItDoesNotSend) {
+  auto client = Connect();
+  ASSERT_TRUE(client);
+  std::string id = Start(*client, Manifest(kProbe));
+  EXPECT_FALSE(
+      client->Call(MakeVariant("SubscribeToActor", json{{"id", id}, {"max_events_per_s", 0}}))
+          .ok());
+  auto subscribed = client->Call(MakeVariant(
+      "SubscribeToActor", json{{"id", id}, {"max_events_per_s", 100}, {"decoded", true}}));
+  ASSERT_TRUE(subscribed.ok()) << subscribed.status().ToString();
+  auto other = Connect();
+  EXPECT_EQ(Request(*other, id, "event-flood:3000:8"), "3000 0");
+  const uint64_t recorded = other->Call(MakeVariant("GetActorMetrics", json{{"id", id}}))
+                                ->fields["metrics"]["events"]
+                                .get<uint64_t>();
+  // Sent: at most a second's worth (100) at once; every other event is counted in a notice.
+  uint64_t sent = 0, counted = 0, last_index = 0;
+  bool limited = false;
+  while (sent + counted < recorded - 3) {  // the first three (load, setup, init) came before
+    auto push = client->NextPush(5s);
+    ASSERT_TRUE(push.ok() && *push)
+        << "sent " << sent << ", counted " << counted << " of " << recorded;
+    const json& f = (*push)->fields;
+    if (f["event"].is_null()) {
+      counted += f["dropped"].get<uint64_t>();
+      limited = limited || f.value("limited", false);
+    } else {
+      ++sent;
+      last_index = f["index"].get<uint64_t>();
+      EXPECT_TRUE(f["event"].contains("decoded")) << f.dump();
+    }
+    if (sent + counted >= recorded - 3 || last_index + 1 == recorded) break;
+  }
+  EXPECT_LE(sent, 110u);
+  EXPECT_GT(counted, 2000u);
+  EXPECT_TRUE(limited);
+}
+
 TEST_F(ManagementServerTest, SubscriptionsPushEventsAndEndWithTheClient) {
   auto client = Connect();
   ASSERT_TRUE(client);

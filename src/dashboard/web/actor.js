@@ -11,6 +11,9 @@ const kMaxRows = 2000;
 // a faster stream shows its newest events, and says how many it left out.
 const kFlushMs = 100;
 const kRowsPerFlush = 250;
+// The server sends the page at most this many of an actor's events a second, and counts the rest
+// (docs/protocol.md, SubscribeToActor): a faster actor costs the server and the page no more.
+const kMaxEventsPerSecond = 2000;
 
 function card(title, ...content) {
   return el('div', {class: 'card'}, el('h2', {}, title), ...content);
@@ -229,14 +232,18 @@ export function actorPage(page, id) {
     const atBottom = events.scrollHeight - events.scrollTop - events.clientHeight < 80;
     const fragment = document.createDocumentFragment();
     if (skipped) {
-      fragment.append(
+      const gap =
           el('div', {class: 'event gap'},
              `${skipped} events recorded meanwhile are not listed (the list keeps up ` +
-                 'with the newest)'));
+                 'with the newest)');
+      gap.hidden = !matches(gap, f);
+      fragment.append(gap);
     }
     for (const item of batch) {
+      const why =
+          item.limited ? `it is sent at most ${kMaxEventsPerSecond} a second` : 'it fell behind';
       const row = item.gap ? el('div', {class: 'event gap'},
-                                `${item.gap} events were not sent to this page (it fell behind)`) :
+                                `${item.gap} events were not sent to this page (${why})`) :
                              eventRow(item.index, item.event);
       row.hidden = !matches(row, f);
       fragment.append(row);
@@ -298,7 +305,7 @@ export function actorPage(page, id) {
     }
     if (name !== 'ActorEvent' || fields.actor_id !== id) return;
     if (!fields.event) {
-      queue({gap: fields.dropped});
+      queue({gap: fields.dropped, limited: fields.limited});
       return;
     }
     if (fields.index !== undefined && fields.index < next) return;  // already listed
@@ -350,8 +357,10 @@ export function actorPage(page, id) {
         if (!got.more || left) break;
       }
       if (left) return;
-      const [, subscribed] =
-          await api.call({SubscribeToActor: {id, byte_encoding: 'base64', decoded: true}});
+      const [, subscribed] = await api.call({
+        SubscribeToActor:
+            {id, byte_encoding: 'base64', decoded: true, max_events_per_s: kMaxEventsPerSecond}
+      });
       subscription = subscribed.subscription_id;
       if (left)
         api.call({UnsubscribeFromActor: {id, subscription_id: subscription}}).catch(() => {});
