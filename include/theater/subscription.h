@@ -117,6 +117,11 @@ class SubscriptionHub {
     void SetByteLimits(size_t max_bytes, std::shared_ptr<ByteBudget> shared = nullptr);
     // The bytes queued now (DeliveryBytes of every queued event).
     size_t queued_bytes() const;
+    // Delivers at most `per_second` events a second (a token bucket holding a second's worth);
+    // the others are dropped before they are copied, and reported as gaps like those of a full
+    // kLossy queue. 0: no limit. For viewers that cannot use more (a dashboard's live list), so
+    // that a fast actor costs them, and itself, no more than a slow one.
+    void SetRateLimit(double per_second);
 
    private:
     friend class SubscriptionHub;
@@ -171,6 +176,9 @@ class SubscriptionHub {
     size_t max_bytes = SIZE_MAX;
     std::shared_ptr<ByteBudget> budget;  // shared with other queues; may be null
     uint64_t dropped = 0;                // dropped since the last gap marker was queued
+    double rate_limit = 0;               // SetRateLimit; 0: none
+    double tokens = 0;
+    std::chrono::steady_clock::time_point refilled{};
     bool closed = false;
     std::function<void()> wakeup;
   };

@@ -36,9 +36,20 @@ size_t DeliveryBytes(std::string_view actor_id, const Event& event) {
 }
 
 bool SubscriptionHub::Queue::Deliver(std::string_view actor, const Event& event, size_t index) {
-  const size_t cost = DeliveryBytes(actor, event);
   std::unique_lock lock(mu);
   if (closed) return false;
+  if (rate_limit > 0) {
+    const auto now = std::chrono::steady_clock::now();
+    tokens = std::min(rate_limit,
+                      tokens + std::chrono::duration<double>(now - refilled).count() * rate_limit);
+    refilled = now;
+    if (tokens < 1) {
+      dropped++;
+      return false;
+    }
+    tokens -= 1;
+  }
+  const size_t cost = DeliveryBytes(actor, event);
   // One event always fits an empty queue, so an event larger than the limit is not lost for good
   // (a shared budget may still refuse it).
   auto fits = [&] {
@@ -141,6 +152,14 @@ void SubscriptionHub::Subscription::SetByteLimits(size_t max_bytes,
   if (queue_->budget) queue_->budget->Release(queue_->bytes_queued);
   queue_->budget = std::move(shared);
   if (queue_->budget) queue_->budget->Charge(queue_->bytes_queued);
+}
+
+void SubscriptionHub::Subscription::SetRateLimit(double per_second) {
+  if (!queue_) return;
+  std::lock_guard lock(queue_->mu);
+  queue_->rate_limit = per_second > 0 ? per_second : 0;
+  queue_->tokens = queue_->rate_limit;
+  queue_->refilled = std::chrono::steady_clock::now();
 }
 
 size_t SubscriptionHub::Subscription::queued_bytes() const {

@@ -47,6 +47,32 @@ TEST(SubscriptionTest, DeliversInOrderAndFiltersByActor) {
   EXPECT_FALSE(only_b.TryNext().has_value());
 }
 
+TEST(SubscriptionTest, ARateLimitDeliversABurstThenCountsTheRestAsGaps) {
+  SubscriptionHub hub;
+  auto sub = hub.Subscribe(100000, OverflowPolicy::kLossy);
+  sub.SetRateLimit(10);  // a burst of 10, then 10 a second
+  for (size_t i = 0; i < 1000; ++i) hub.Publish("a", MakeEvent(i), i);
+  size_t delivered = 0;
+  uint64_t counted = 0;
+  while (auto d = sub.TryNext()) {
+    if (d->is_gap()) {
+      counted += d->dropped;
+    } else {
+      EXPECT_EQ(d->index, delivered) << "the burst is the first events, in order";
+      ++delivered;
+    }
+  }
+  EXPECT_GE(delivered, 10u);
+  EXPECT_LE(delivered, 11u);  // the bucket may have refilled by one meanwhile
+  EXPECT_EQ(delivered + counted, 1000u) << "every event is delivered or counted";
+  // A second later the bucket holds a second's worth again.
+  std::this_thread::sleep_for(1100ms);
+  for (size_t i = 1000; i < 1020; ++i) hub.Publish("a", MakeEvent(i), i);
+  size_t later = 0;
+  while (auto d = sub.TryNext()) later += d->is_gap() ? 0 : 1;
+  EXPECT_EQ(later, 10u);
+}
+
 TEST(SubscriptionTest, LossyDropsAndReportsTheGapWhereItHappened) {
   SubscriptionHub hub;
   auto sub = hub.Subscribe(4, OverflowPolicy::kLossy);

@@ -421,10 +421,10 @@ void Connection::AddSubscription(const std::string& subscription_id, const std::
   state.actor_id = actor_id;
   state.encoding = encoding;
   state.decoded = decoded;
-  state.max_per_s = max_events_per_s;
-  state.tokens = max_events_per_s;
-  state.refilled = Clock::now();
+  state.limited = max_events_per_s > 0;
   state.subscription = std::make_unique<TheaterRuntime::Subscription>(std::move(subscription));
+  // Events past the limit are dropped where they are published, before they are copied.
+  if (state.limited) state.subscription->SetRateLimit(max_events_per_s);
   asio::io_context& io = server_.io();
   state.subscription->SetWakeup([&io, weak = weak_from_this(), subscription_id] {
     asio::post(io, [weak, subscription_id] {
@@ -463,48 +463,23 @@ void Connection::Drain(const std::string& subscription_id) {
     return;
   }
   std::string message;
-  // Work done in this turn, in eighths of a sent event: skipping one (max_events_per_s) costs
-  // far less than sending it.
-  for (int work = 0; work < kDrainBatch * 8;) {
+  bool dropping = false;  // a rate-limited subscription reported events it dropped
+  bool caught_up = false;
+  for (int i = 0; i < kDrainBatch; ++i) {
     std::optional<chain::Delivery> d = state.subscription->TryNext();
     if (!d) {
-      if (state.skipped > 0) {
-        // Caught up: say what was skipped now, or (notices at most every kLimitNoticeEvery) soon.
-        const Clock::time_point now = Clock::now();
-        if (now - state.last_notice >= kLimitNoticeEvery) {
-          EnqueueSkipped(state, subscription_id);
-        } else if (!state.notice_scheduled) {
-          state.notice_scheduled = true;
-          auto timer = std::make_shared<asio::steady_timer>(server_.io(),
-                                                            state.last_notice + kLimitNoticeEvery);
-          timer->async_wait(
-              [timer, weak = weak_from_this(), subscription_id](const boost::system::error_code&) {
-                auto conn = weak.lock();
-                if (!conn) return;
-                auto found = conn->subscriptions_.find(subscription_id);
-                if (found == conn->subscriptions_.end()) return;
-                found->second.notice_scheduled = false;
-                conn->Drain(subscription_id);
-              });
-        }
-      }
-      Write();
-      return;
+      caught_up = true;
+      break;
     }
-    if (state.max_per_s > 0 && !d->is_gap()) {
-      const Clock::time_point now = Clock::now();
-      const double elapsed = std::chrono::duration<double>(now - state.refilled).count();
-      state.refilled = now;
-      state.tokens = std::min(state.max_per_s, state.tokens + elapsed * state.max_per_s);
-      if (state.tokens < 1) {
-        ++state.skipped;
-        work += 1;
-        continue;
-      }
-      state.tokens -= 1;
-      if (state.skipped > 0) EnqueueSkipped(state, subscription_id);
+    if (state.limited && d->is_gap()) {
+      // Counted, and said at most every kLimitNoticeEvery (before the next event sent, or below).
+      state.skipped += d->dropped;
+      dropping = true;
+      continue;
     }
-    work += 8;
+    if (state.skipped > 0 && Clock::now() - state.last_notice >= kLimitNoticeEvery) {
+      EnqueueSkipped(state, subscription_id);
+    }
     message.clear();
     message += "{\"ActorEvent\":{\"event\":";
     if (d->is_gap()) {
@@ -528,11 +503,33 @@ void Connection::Drain(const std::string& subscription_id) {
       return;
     }
   }
+  if (!caught_up) {
+    Write();
+    // More may be queued: continue after whatever else is waiting on the loop.
+    asio::post(server_.io(), [weak = weak_from_this(), subscription_id] {
+      if (auto conn = weak.lock()) conn->Drain(subscription_id);
+    });
+    return;
+  }
+  // Caught up. A rate-limited subscription that is dropping events hears of the later ones only
+  // when it asks: drain again shortly, which also says what was skipped when it is time to.
+  if (state.skipped > 0 && Clock::now() - state.last_notice >= kLimitNoticeEvery) {
+    EnqueueSkipped(state, subscription_id);
+  }
+  if ((dropping || state.skipped > 0) && !state.notice_scheduled) {
+    state.notice_scheduled = true;
+    auto timer = std::make_shared<asio::steady_timer>(server_.io(), kLimitNoticeEvery);
+    timer->async_wait(
+        [timer, weak = weak_from_this(), subscription_id](const boost::system::error_code&) {
+          auto conn = weak.lock();
+          if (!conn) return;
+          auto found = conn->subscriptions_.find(subscription_id);
+          if (found == conn->subscriptions_.end()) return;
+          found->second.notice_scheduled = false;
+          conn->Drain(subscription_id);
+        });
+  }
   Write();
-  // More may be queued: continue after whatever else is waiting on the loop.
-  asio::post(server_.io(), [weak = weak_from_this(), subscription_id] {
-    if (auto conn = weak.lock()) conn->Drain(subscription_id);
-  });
 }
 
 void Connection::Close() {

@@ -153,13 +153,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::string actor_id;
     ByteEncoding encoding = ByteEncoding::kArray;
     bool decoded = false;  // events carry their payload decoded too
-    // max_events_per_s (0: no limit): events past it are not sent, only counted, and a gap notice
-    // saying how many precedes the next event sent. A token bucket of one second's worth.
-    double max_per_s = 0;
-    double tokens = 0;
-    Clock::time_point refilled{};
+    // With max_events_per_s, the subscription drops what passes the limit (SetRateLimit); the
+    // gaps it reports are added up in `skipped` and announced (with "limited": true) at most
+    // every kLimitNoticeEvery.
+    bool limited = false;
     uint64_t skipped = 0;
-    // Once the queue is empty, what was skipped is announced at most every kLimitNoticeEvery.
     Clock::time_point last_notice{};
     bool notice_scheduled = false;
     std::unique_ptr<TheaterRuntime::Subscription> subscription;

@@ -202,15 +202,21 @@ export function actorPage(page, id) {
       'input', {type: 'search', id: 'events-filter', placeholder: 'filter events by type or text'});
   const eventCount = el('span', {class: 'muted', id: 'events-count'});
   const matches = (row, f) => !f || row.textContent.toLowerCase().includes(f);
+  let notSent = 0;  // events the server counted but did not send (max_events_per_s)
   const updateCount = () => {
     const shown = events.querySelectorAll('.event:not([hidden])').length;
     const rows = events.children.length;
-    eventCount.textContent = rows < total ?
-        `${shown} shown of the latest ${rows} of ${total} events` :
-        `${shown} of ${total} events`;
+    const skipped = notSent ?
+        `; ${notSent} not sent to this page, which gets at most ${kMaxEventsPerSecond} a second` :
+        '';
+    eventCount.textContent =
+        (rows < total ? `${shown} shown of the latest ${rows} of ${total} events` :
+                        `${shown} of ${total} events`) +
+        skipped;
     slider.max = Math.max(0, total - 1);
     if (Number(slider.value) >= total - 2) slider.value = slider.max;
   };
+
   eventFilter.addEventListener('input', () => {
     const f = eventFilter.value.toLowerCase();
     for (const row of events.children) row.hidden = !matches(row, f);
@@ -240,10 +246,8 @@ export function actorPage(page, id) {
       fragment.append(gap);
     }
     for (const item of batch) {
-      const why =
-          item.limited ? `it is sent at most ${kMaxEventsPerSecond} a second` : 'it fell behind';
       const row = item.gap ? el('div', {class: 'event gap'},
-                                `${item.gap} events were not sent to this page (${why})`) :
+                                `${item.gap} events were not sent to this page (it fell behind)`) :
                              eventRow(item.index, item.event);
       row.hidden = !matches(row, f);
       fragment.append(row);
@@ -305,7 +309,12 @@ export function actorPage(page, id) {
     }
     if (name !== 'ActorEvent' || fields.actor_id !== id) return;
     if (!fields.event) {
-      queue({gap: fields.dropped, limited: fields.limited});
+      if (fields.limited) {
+        notSent += fields.dropped;  // said in the count, not as rows between the events
+        if (!timer) timer = setTimeout(flush, kFlushMs);
+      } else {
+        queue({gap: fields.dropped});
+      }
       return;
     }
     if (fields.index !== undefined && fields.index < next) return;  // already listed
