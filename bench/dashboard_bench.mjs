@@ -15,7 +15,7 @@
 // The actors are tests/actors/runtime_probe.c ("event-flood:N:LEN" records N events). Needs the
 // packages scripts/install-deps.sh installs (chromium; puppeteer-core in tests/dashboard).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -118,6 +118,33 @@ function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100;  // utime, stime in clock ticks
 }
 
+// CPU seconds of a process and all its descendants (the browser's renderer, GPU and utility
+// processes).
+function treeCpuSeconds(root) {
+  const parent = new Map();
+  const cpu = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ');
+      parent.set(Number(entry), Number(fields[1]));
+      cpu.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let total = 0;
+  for (const [pid, seconds] of cpu) {
+    for (let p = pid; p > 1; p = parent.get(p) ?? 0) {
+      if (p === root) {
+        total += seconds;
+        break;
+      }
+    }
+  }
+  return total;
+}
+
 const probeManifest = (name) => `name = "${name}"\nversion = "0.1.0"\ncomponent = "${actorsDir}/runtime_probe.wasm"\nauto_handlers = true\n`;
 const bytesOf = (text) => Array.from(Buffer.from(text));
 
@@ -194,14 +221,16 @@ try {
       perItem = Math.max(1, Math.round(((await events(client, flooder)) - c0) / 1000));
       const measure = async (label, during) => {
         const cpu0 = cpuSeconds(server.child.pid);
+        const browser0 = treeCpuSeconds(browser.process().pid);
         const e0 = await events(client, flooder);
         const t = Date.now();
         const done = flood(client, flooder, rate, seconds * 1000);
         const extra = during ? await during() : null;
         await done;
         const elapsed = (Date.now() - t) / 1000;
-        const out = { events_per_s: ((await events(client, flooder)) - e0) / elapsed, server_cpu: (cpuSeconds(server.child.pid) - cpu0) / elapsed, ...(extra || {}) };
-        console.log(`round ${round} ${label}: ${out.events_per_s.toFixed(0)} events/s, server CPU ${(100 * out.server_cpu).toFixed(1)} % of a core${out.click_ms ? `, clicks answered in ${out.click_ms.join(', ')} ms` : ''}`);
+        const out = { events_per_s: ((await events(client, flooder)) - e0) / elapsed, server_cpu: (cpuSeconds(server.child.pid) - cpu0) / elapsed,
+          browser_cpu: (treeCpuSeconds(browser.process().pid) - browser0) / elapsed, ...(extra || {}) };
+        console.log(`round ${round} ${label}: ${out.events_per_s.toFixed(0)} events/s, server CPU ${(100 * out.server_cpu).toFixed(1)} % of a core, browser ${(100 * out.browser_cpu).toFixed(1)} %${out.click_ms ? `, clicks answered in ${out.click_ms.join(', ')} ms` : ''}`);
         return out;
       };
       const saturate = async (label) => {
@@ -265,6 +294,7 @@ const summary = {
   server_cpu_unwatched: median(r.map((x) => x.unwatched.server_cpu)),
   server_cpu_watched: median(r.map((x) => x.watched.server_cpu)),
   dashboard_cpu: median(r.map((x) => x.watched.server_cpu - x.unwatched.server_cpu)),
+  browser_cpu_watched: median(r.map((x) => x.watched.browser_cpu)),
   max_events_per_s_unwatched: median(r.map((x) => x.max_unwatched)),
   max_events_per_s_watched: median(r.map((x) => x.max_watched)),
   max_events_per_s_subscribed: median(r.map((x) => x.max_subscribed)),
@@ -273,6 +303,6 @@ summary.max_throughput_ratio = summary.max_events_per_s_watched / summary.max_ev
 results.summary = summary;
 console.log(`\n${actorCount} actors: first paint ${summary.first_paint_ms.toFixed(0)} ms (goal ≤ 1000), a sort answered in ${summary.sort_click_ms} ms`);
 console.log(`${rate} events/s watched for ${seconds} s: clicks answered in ${summary.click_ms_median} ms (median), ${summary.click_ms_worst} ms (worst; goal ≤ 200)`);
-console.log(`server CPU ${(100 * summary.server_cpu_unwatched).toFixed(1)} % unwatched, ${(100 * summary.server_cpu_watched).toFixed(1)} % watched: the dashboard's share ${(100 * summary.dashboard_cpu).toFixed(1)} % of a core (goal ≤ 10)`);
+console.log(`server CPU ${(100 * summary.server_cpu_unwatched).toFixed(1)} % unwatched, ${(100 * summary.server_cpu_watched).toFixed(1)} % watched: the dashboard's share ${(100 * summary.dashboard_cpu).toFixed(1)} % of a core (goal ≤ 10); the browser ${(100 * summary.browser_cpu_watched).toFixed(1)} %`);
 console.log(`most events/s: ${summary.max_events_per_s_unwatched.toFixed(0)} unwatched, ${summary.max_events_per_s_subscribed.toFixed(0)} with the page's subscription but no browser, ${summary.max_events_per_s_watched.toFixed(0)} watched in the browser (${(100 * summary.max_throughput_ratio).toFixed(1)} % of unwatched)`);
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2));

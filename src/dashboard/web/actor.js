@@ -13,7 +13,7 @@ const kFlushMs = 100;
 const kRowsPerFlush = 250;
 // The server sends the page at most this many of an actor's events a second, and counts the rest
 // (docs/protocol.md, SubscribeToActor): a faster actor costs the server and the page no more.
-const kMaxEventsPerSecond = 2000;
+const kMaxEventsPerSecond = 500;
 
 function card(title, ...content) {
   return el('div', {class: 'card'}, el('h2', {}, title), ...content);
