@@ -10,7 +10,7 @@
 //
 //   node bench/dashboard_bench.mjs --theater build/src/cli/theater --actors build/tests/actors
 //        [--chromium /usr/bin/chromium] [--rounds 3] [--actors-n 1000] [--rate 10000]
-//        [--seconds 30] [--json FILE]
+//        [--seconds 30] [--page-rate 500] [--json FILE]
 //
 // The actors are tests/actors/runtime_probe.c ("event-flood:N:LEN" records N events). Needs the
 // packages scripts/install-deps.sh installs (chromium; puppeteer-core in tests/dashboard).
@@ -40,6 +40,8 @@ const actorCount = Number(argument('actors-n', '1000'));
 const rate = Number(argument('rate', '10000'));
 const seconds = Number(argument('seconds', '30'));
 const jsonOut = argument('json', '');
+// The rate the actor page asks its subscription for (kMaxEventsPerSecond in src/dashboard/web/actor.js).
+const pageRate = Number(argument('page-rate', '500'));
 let perItem = 1;  // events one `event-flood` item records (measured)
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -246,7 +248,7 @@ try {
       // The same subscription the page makes, from a client that only counts what it receives:
       // the server's share of a watched actor's cost, without the browser's.
       const listener = await Management.connect(server.management);
-      const subscribed = await listener.call({ SubscribeToActor: { id: flooder, byte_encoding: 'base64', decoded: true, max_events_per_s: 2000 } });
+      const subscribed = await listener.call({ SubscribeToActor: { id: flooder, byte_encoding: 'base64', decoded: true, max_events_per_s: pageRate } });
       result.max_subscribed = await saturate('subscribed, no browser');
       await listener.call({ UnsubscribeFromActor: { id: flooder, subscription_id: subscribed.Subscribed.subscription_id } });
       listener.close();

@@ -24,6 +24,7 @@ export function actorPage(page, id) {
   const cleanups = [];
   const summary = el('dl', {id: 'summary'});
   const manifest = el('pre', {id: 'manifest'}, 'loading…');
+  const permissions = el('dl', {id: 'permissions'});
   const state = el('pre', {id: 'state'}, 'loading…');
   const stateLabel = el('span', {class: 'muted', id: 'state-label'}, 'now');
   const slider = el('input', {type: 'range', id: 'state-slider', min: 0, max: 0, value: 0});
@@ -269,6 +270,7 @@ export function actorPage(page, id) {
          act('Restart', {RestartActor: {id}}, () => loadState()), verifyButton, verify,
          actionResult),
       el('div', {class: 'grid'}, card('Status', summary), card('Manifest', manifest),
+         card('Permissions', permissions),
          card('State', el('div', {class: 'toolbar'}, slider, stateLabel), state),
          card(
              'Message', messageText,
@@ -286,6 +288,19 @@ export function actorPage(page, id) {
   loadState();
   api.call({GetActorManifest: {id}}).then(([, m]) => {
     manifest.textContent = JSON.stringify(m.manifest, null, 2);
+    // What the actor may do: its handlers (each the permission to use it) and the policy that
+    // narrows them (docs/permissions.md).
+    const handlers = (m.manifest.handler || []).map((h) => h.type);
+    const policy = m.manifest.permission_policy || {};
+    permissions.replaceChildren(
+        el('dt', {}, 'handlers'),
+        el('dd', {},
+           handlers.length ? handlers.join(', ') :
+                             'none declared (auto_handlers: those its imports need)'),
+        el('dt', {}, 'policy'),
+        el('dd', {},
+           Object.keys(policy).length ? el('pre', {}, JSON.stringify(policy, null, 2)) :
+                                        'none: what its parent and the server allow'));
   }, (error) => showError(manifest, error));
 
   // Pushes: the actor's new events, and its channel's messages.
@@ -323,11 +338,12 @@ export function actorPage(page, id) {
     total = Math.max(total, next);
     queue({index, event: fields.event});
     if (!refresh) {
+      // Status and state follow the stream, once a second at most.
       refresh = setTimeout(() => {
         refresh = 0;
         loadSummary();
         if (stateLabel.textContent === 'now') loadState();
-      }, 200);
+      }, 1000);
     }
   };
   pushHandlers.add(onPush);
