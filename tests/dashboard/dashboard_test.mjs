@@ -156,6 +156,17 @@ try {
   check(tree.includes('messenger'), 'the supervision tree shows the actor');
   await page.screenshot({ path: join(out, 'tree.png') });
 
+  // Restart (same id, fresh state, the chain goes on), then stop, from the actor's page.
+  await page.goto(`${server.url}#/actor/${id}`, { waitUntil: 'load' });
+  await page.waitForSelector('#events .event', { timeout: 10000 });
+  await page.click('#action-restart');
+  await page.waitForFunction(() => document.querySelector('#action-result').textContent === 'Restarted', { timeout: 20000 });
+  await page.click('#action-stop');
+  await page.waitForFunction(() => document.querySelector('#action-result').textContent === 'ActorStopped', { timeout: 20000 });
+  await page.goto(server.url, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.body.dataset.actors === '0', { timeout: 10000 });
+  check(true, 'the actor is restarted, then stopped, from its page');
+
   check(pageErrors.length === 0, `no script error or CSP violation in the pages${pageErrors.length ? `: ${pageErrors.join('; ')}` : ''}`);
 
   // A server with a token: the page asks for it, and connects once it is given.
