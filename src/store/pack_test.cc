@@ -846,12 +846,18 @@ TEST_F(StorePackTest, AnotherInstanceSeesContentBeforeItIsIndexed) {
 }
 
 TEST_F(StorePackTest, ADeadInstancesPackIsAdoptedByALiveOne) {
-  auto live = OpenStore(db(), Lazy());
-  ASSERT_OK(live->EnsureStore(kStoreId));
-  // A child process opens the same database, stores, and dies without committing its rows.
+  // A child process opens the same database while the live instance is open, stores, and dies
+  // without committing its rows. It is forked before this process opens anything (a fork taken
+  // while the live instance's threads hold a lock leaves the child waiting on it forever), and
+  // waits on a pipe until the live instance is open.
+  int go[2];
+  ASSERT_EQ(pipe(go), 0);
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
+    ::close(go[1]);
+    char byte = 0;
+    if (::read(go[0], &byte, 1) != 1) _exit(4);
     auto store = ContentStore::Open(db(), Lazy());
     if (!store.ok()) _exit(2);
     for (int i = 0; i < 50; ++i) {
@@ -859,6 +865,11 @@ TEST_F(StorePackTest, ADeadInstancesPackIsAdoptedByALiveOne) {
     }
     _exit(0);
   }
+  ::close(go[0]);
+  auto live = OpenStore(db(), Lazy());
+  ASSERT_OK(live->EnsureStore(kStoreId));
+  ASSERT_EQ(::write(go[1], "g", 1), 1);
+  ::close(go[1]);
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
