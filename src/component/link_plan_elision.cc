@@ -69,10 +69,7 @@ void ForEachInstanceRef(LinkPlan& plan, const std::function<void(uint32_t&, Bind
   }
 }
 
-// The index of `name` among the module's function exports, or of its extern exports.
-std::optional<uint32_t> FunctionExport(const engine::Module& module, std::string_view name) {
-  return module.FindExport(name);
-}
+// The index of `name` among the module's extern exports of `kind`.
 std::optional<uint32_t> ExternExport(const engine::Module& module, std::string_view name,
                                      engine::ExternKind kind) {
   const auto& externs = module.extern_exports();
@@ -171,7 +168,7 @@ class GlueElision {
     // the function's own signature (else call_indirect would trap).
     std::map<uint32_t, uint64_t> slot_of_export;
     for (const TrampolineTable::Function& f : table->functions) {
-      std::optional<uint32_t> index = FunctionExport(table_module, f.export_name);
+      std::optional<uint32_t> index = table_module.FindExport(f.export_name);
       if (!index) return;
       auto filled = slots.find(f.slot);
       if (filled == slots.end() || !(filled->second.second == table_module.exports()[*index].sig)) {
