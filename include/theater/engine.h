@@ -57,6 +57,11 @@ struct EngineOptions {
   std::filesystem::path cache_dir;
   MemoryMode memory_mode = MemoryMode::kAuto;
   int opt_level = 2;  // C compiler optimisation level for generated code
+  // A module with at least this many bytes of code whose data can be kept apart (such as a
+  // JavaScript engine with an actor's heap snapshot) is compiled without its data, so modules that
+  // share their code share one compiled object, and each instance is given its module's data as
+  // it is instantiated (docs/compile-cache.md, "Modules that share their code"). SIZE_MAX: never.
+  size_t data_split_min_code_bytes = size_t{1} << 20;
   // What a compile prints on stderr. kAuto: a line rewritten in place, only on a terminal and
   // only for a compile longer than a second. kOn (the `theater` command): from the start, that
   // line on a terminal and whole lines elsewhere, ending with the time each stage took. kOff:

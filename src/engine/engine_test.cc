@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/bytes.h"
+#include "common/test_dir.h"
 #include "engine/engine_test_util.h"
 #include "engine/wasm2c/memory_pool.h"
 #include "engine/wasm2c/runtime.h"
@@ -366,6 +367,82 @@ TEST(EngineTest, FreshMemoriesHaveThePagesTheFirstInstanceWroteFaultedInAhead) {
   EXPECT_TRUE(std::equal(fresh.begin(), fresh.end(), used.begin()))
       << "after the same call, the same memory";
 }
+
+// Modules with the same code and different data (tests/actors/data_a.wat, data_b.wat) are
+// compiled once, from their code module, and each instance gets its own module's data and initial
+// size, in both memory modes, again and again as memories are reused, within the memory limit.
+class DataSplitEngineTest : public ::testing::TestWithParam<MemoryMode> {};
+
+TEST_P(DataSplitEngineTest, ModulesThatShareTheirCodeShareOneCompileAndKeepTheirData) {
+  testing_util::TestDir dir("theater-data-split");
+  EngineOptions options;
+  options.cache_dir = dir.path() / "cache";
+  options.memory_mode = GetParam();
+  options.progress = EngineOptions::Progress::kOff;
+  options.data_split_min_code_bytes = 0;  // these modules are tiny
+  auto engine = Engine::Create(options);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  const auto objects = [&] {
+    size_t n = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(options.cache_dir)) {
+      n += entry.path().extension() == ".so";
+    }
+    return n;
+  };
+  auto a = (*engine)->LoadModuleFile(testing::ActorPath("data_a"));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_EQ(objects(), 1u);
+  auto b = (*engine)->LoadModuleFile(testing::ActorPath("data_b"));
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(objects(), 1u) << "the second module is the first's code: no compile";
+  EXPECT_NE((*a)->wasm_sha256(), (*b)->wasm_sha256());
+
+  TableResolver resolver;
+  const auto peek = [](Instance& instance, uint32_t address) {
+    uint64_t args[1] = {address};
+    uint64_t results[1] = {0};
+    EXPECT_TRUE(instance.Call("peek", args, results).ok());
+    return static_cast<char>(results[0]);
+  };
+  const auto pages = [](Instance& instance) {
+    uint64_t results[1] = {0};
+    EXPECT_TRUE(instance.Call("pages", {}, results).ok());
+    return results[0];
+  };
+  for (int round = 0; round < 3; ++round) {
+    auto first = (*a)->Instantiate(resolver, {});
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    auto second = (*b)->Instantiate(resolver, {});
+    ASSERT_TRUE(second.ok()) << second.status().ToString();
+    EXPECT_EQ(pages(**first), 1u);
+    EXPECT_EQ(pages(**second), 3u);
+    EXPECT_EQ(peek(**first, 16), 'f');
+    EXPECT_EQ(peek(**first, 65535), '!');
+    EXPECT_EQ(peek(**second, 16), 'S');
+    EXPECT_EQ(peek(**second, 22), 0) << "b's data is shorter than a's, and a's is not there";
+    EXPECT_EQ(peek(**second, 131072), 'f');
+    // What an instance writes is its own, and gone from the next one's memory.
+    (*first)->memory()[16] = 'X';
+    (*second)->memory()[16] = 'Y';
+    EXPECT_EQ(peek(**first, 16), 'X');
+    EXPECT_EQ(peek(**second, 16), 'Y');
+    // Hibernated and woken, the memory is what it was.
+    ASSERT_TRUE((*second)->Hibernate().ok());
+    EXPECT_EQ(peek(**second, 16), 'Y');
+    EXPECT_EQ(peek(**second, 131074), 'r');
+  }
+
+  // The initial size counts against the instance's memory limit as a module's own would.
+  InstanceOptions small;
+  small.max_memory_bytes = 2 * 65536;
+  auto refused = (*b)->Instantiate(resolver, small);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted) << refused.status().ToString();
+  EXPECT_TRUE((*a)->Instantiate(resolver, small).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(MemoryModes, DataSplitEngineTest,
+                         ::testing::Values(MemoryMode::kGuardPages, MemoryMode::kBoundsChecks));
 
 // Pages of the `bytes` at `base` that are resident.
 size_t ResidentPages(const uint8_t* base, size_t bytes) {

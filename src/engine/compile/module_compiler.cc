@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/compile/data_split.h"
 #include "engine/compile/elf_check.h"
 #include "engine/compile/embedded_headers.h"
 #include "engine/compile/preempt_pass.h"
@@ -469,6 +470,14 @@ const CompileOptions& ModuleCompiler::options() const {
 }
 
 std::string ModuleCompiler::CacheKey(std::span<const uint8_t> wasm) const {
+  Result<WasmModuleInfo> info = InspectWasmModule(wasm);
+  if (!info.ok()) return "";
+  std::optional<DataSplit> split =
+      SplitModuleData(wasm, *info, state_->options.data_split_min_code_bytes, nullptr);
+  return KeyOf(split ? std::span<const uint8_t>(split->code) : wasm);
+}
+
+std::string ModuleCompiler::KeyOf(std::span<const uint8_t> wasm) const {
   KeyHasher key;
   key.Field(state_->config_digest);
   key.Field(std::string_view(reinterpret_cast<const char*>(wasm.data()), wasm.size()));
@@ -480,8 +489,8 @@ fs::path ModuleCompiler::CachePath(std::string_view key) const {
 }
 
 Status ModuleCompiler::CompileUnits(const SplitTranslation& split, const fs::path& dir,
-                                    const std::string& name,
-                                    std::chrono::milliseconds timeout) const {
+                                    const std::string& name, std::chrono::milliseconds timeout,
+                                    ProgressLine& progress) const {
   THEATER_RETURN_IF_ERROR(WriteNewFile(dir / kUnitsHeader, split.header));
   std::vector<SubprocessJob> jobs;
   std::vector<std::string> objects;
@@ -501,8 +510,20 @@ Status ModuleCompiler::CompileUnits(const SplitTranslation& split, const fs::pat
 
   const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
   const size_t parallel = state_->options.compile_jobs > 0 ? state_->options.compile_jobs : cpus;
+  // Units are about the same size, but the first also holds the module's own items.
+  size_t total_bytes = 0;
+  for (const std::string& unit : split.units) total_bytes += unit.size();
+  size_t units_done = 0;
+  size_t bytes_done = 0;
+  const auto finished = [&](size_t job) {
+    if (job >= split.units.size()) return;  // the shim
+    ++units_done;
+    bytes_done += split.units[job].size();
+    progress.StageProgress(units_done, split.units.size(),
+                           static_cast<double>(bytes_done) / static_cast<double>(total_bytes));
+  };
   THEATER_ASSIGN_OR_RETURN(std::vector<SubprocessResult> results,
-                           RunSubprocesses(jobs, parallel, timeout));
+                           RunSubprocesses(jobs, parallel, timeout, finished));
   for (size_t i = 0; i < results.size(); ++i) {
     if (results[i].ok() || results[i].cancelled) continue;
     const std::string what = i < split.units.size()
@@ -527,10 +548,42 @@ Status ModuleCompiler::CompileUnits(const SplitTranslation& split, const fs::pat
 Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm,
                                                    std::string_view display_name) const {
   const Clock::time_point start = Clock::now();
+  // Cheap checks first: bad input never takes a lock or touches the cache.
+  auto info = InspectWasmModule(wasm);
+  if (!info.ok()) {
+    return info.status().WithContext("invalid wasm module '" + PrintableName(display_name) + "'");
+  }
+  std::optional<DataSplit> split =
+      SplitModuleData(wasm, *info, state_->options.data_split_min_code_bytes, nullptr);
+  if (split) {
+    Result<WasmModuleInfo> code_info = InspectWasmModule(split->code);
+    if (!code_info.ok()) return code_info.status().WithContext("splitting off the data");
+    Result<CompiledModuleFile> compiled = CompileModule(split->code, *code_info, display_name);
+    if (compiled.ok()) {
+      compiled->data = std::move(split->data);
+      compiled->compile_time = Clock::now() - start;
+      return compiled;
+    }
+    // wasm2c refuses a code module whose code uses its segments (memory.init, data.drop): such
+    // a module is compiled whole, which also reports what else may be wrong with it.
+    const StatusCode code = compiled.status().code();
+    if (code != StatusCode::kValidationError && code != StatusCode::kParseError) {
+      return compiled.status();
+    }
+  }
+  Result<CompiledModuleFile> compiled = CompileModule(wasm, *info, display_name);
+  if (compiled.ok()) compiled->compile_time = Clock::now() - start;
+  return compiled;
+}
+
+Result<CompiledModuleFile> ModuleCompiler::CompileModule(std::span<const uint8_t> wasm,
+                                                         const WasmModuleInfo& module_info,
+                                                         std::string_view display_name) const {
+  const Clock::time_point start = Clock::now();
   const CompileOptions& options = state_->options;
   const std::string name = PrintableName(display_name);
   CompiledModuleFile out;
-  out.key = CacheKey(wasm);
+  out.key = KeyOf(wasm);
   if (out.key.empty()) return InternalError("SHA-256 unavailable from OpenSSL");
   out.so_path = CachePath(out.key);
   const auto finish = [&](bool hit) {
@@ -541,9 +594,7 @@ Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm
 
   if (CheckElfFile(out.so_path).ok()) return finish(true);
 
-  // Cheap checks first: bad input never takes a lock or touches the cache.
-  auto info = InspectWasmModule(wasm);
-  if (!info.ok()) return info.status().WithContext("invalid wasm module '" + name + "'");
+  const WasmModuleInfo* info = &module_info;
   THEATER_RETURN_IF_ERROR(
       CheckCompilable(*info).WithContext("cannot compile wasm module '" + name + "'"));
 
@@ -647,7 +698,7 @@ Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm
     }
   } else {
     progress.Stage(state_->compiler_name + " \u00d7" + std::to_string(split.units.size()));
-    THEATER_RETURN_IF_ERROR(CompileUnits(split, dir, name, timeout));
+    THEATER_RETURN_IF_ERROR(CompileUnits(split, dir, name, timeout, progress));
   }
 
   const fs::path built = dir / kOutputSo;

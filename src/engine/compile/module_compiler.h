@@ -36,6 +36,9 @@
 namespace theater::engine {
 
 struct SplitTranslation;  // unit_splitter.h
+class ModuleData;         // data_split.h
+class ProgressLine;       // progress_line.h
+struct WasmModuleInfo;    // wasm_inspect.h
 
 enum class ProgressMode {
   kAuto,  // a live line when the progress stream is a terminal, once progress_delay has passed
@@ -59,6 +62,10 @@ struct CompileOptions {
   // size, compiled in parallel and linked together (unit_splitter.h); 0 compiles every module
   // as one file. Part of the cache key; the unit count depends on the module, not the machine.
   size_t unit_bytes = 256 * 1024;
+  // A module with at least this much code (bytes of its code section) whose data can be kept
+  // apart is compiled without it (data_split.h), so that modules with the same code share one
+  // compiled object; SIZE_MAX never splits. The code module is what the cache key covers.
+  size_t data_split_min_code_bytes = 1 << 20;
   // C compiler processes run at once for one module; 0: one per CPU.
   unsigned compile_jobs = 0;
   // Program name (searched on PATH) or path; DefaultCompileOptions() takes $THEATER_CC.
@@ -86,6 +93,9 @@ struct CompiledModuleFile {
   std::chrono::nanoseconds compile_time{0};  // wall time of the Compile() call
   // On a miss, the translation units the C was compiled as (1: whole; unit_splitter.h).
   size_t translation_units = 0;
+  // When the object was compiled from the module's code alone (data_split.h): the data that each
+  // instance's memory must be given right after instantiation. Null: the object is the module.
+  std::shared_ptr<const ModuleData> data;
 };
 
 class ModuleCompiler {
@@ -108,7 +118,8 @@ class ModuleCompiler {
   Result<CompiledModuleFile> Compile(std::span<const uint8_t> wasm,
                                      std::string_view display_name) const;
 
-  // The cache key Compile() uses for `wasm` with these options.
+  // The cache key Compile() uses for `wasm` with these options (of its code module when its data
+  // is split off; "" when `wasm` cannot be read).
   std::string CacheKey(std::span<const uint8_t> wasm) const;
 
   // Where the shared object for `key` lives.
@@ -120,11 +131,18 @@ class ModuleCompiler {
   struct State;
   explicit ModuleCompiler(std::unique_ptr<State> state);
 
+  // Compile() for a module that is compiled as it is (`wasm` is the module or its code module).
+  Result<CompiledModuleFile> CompileModule(std::span<const uint8_t> wasm,
+                                           const WasmModuleInfo& info,
+                                           std::string_view display_name) const;
+  // The key of the object compiled from exactly `wasm`.
+  std::string KeyOf(std::span<const uint8_t> wasm) const;
+
   // Compiles the units of a split module and the shim in `dir` in parallel, then links them
-  // into the shared object.
+  // into the shared object; reports each unit done to `progress`.
   [[nodiscard]] Status CompileUnits(const SplitTranslation& split, const std::filesystem::path& dir,
-                                    const std::string& name,
-                                    std::chrono::milliseconds timeout) const;
+                                    const std::string& name, std::chrono::milliseconds timeout,
+                                    ProgressLine& progress) const;
 
   std::unique_ptr<State> state_;
 };

@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "engine/compile/data_split.h"
 #include "engine/compile/elf_check.h"
 #include "engine/compile/embedded_headers.h"
 #include "engine/compile/progress_line.h"
@@ -345,6 +346,57 @@ TEST_F(ModuleCompilerTest, SecondCompileIsACacheHit) {
   EXPECT_TRUE(third->cache_hit);
   EXPECT_EQ(third->so_path, first->so_path);
   EXPECT_EQ(CacheFiles().size(), 1u);
+}
+
+// Modules that differ only in their data compile once (data_split.h): the key is the code
+// module's, and the data comes back with the object.
+TEST_F(ModuleCompilerTest, ModulesThatDifferOnlyInDataShareOneObject) {
+  CompileOptions options = Options();
+  options.data_split_min_code_bytes = 0;
+  auto compiler = Compiler(options);
+  ASSERT_TRUE(compiler);
+  const Bytes a = ReadFile(fs::path(THEATER_TEST_ACTOR_DIR) / "data_a.wasm");
+  const Bytes b = ReadFile(fs::path(THEATER_TEST_ACTOR_DIR) / "data_b.wasm");
+  EXPECT_EQ(compiler->CacheKey(a), compiler->CacheKey(b));
+  auto first = compiler->Compile(a, "data_a.wasm");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_FALSE(first->cache_hit);
+  ASSERT_NE(first->data, nullptr);
+  EXPECT_EQ(first->data->initial_pages(), 1u);
+  auto second = compiler->Compile(b, "data_b.wasm");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_TRUE(second->cache_hit);
+  EXPECT_EQ(second->so_path, first->so_path);
+  ASSERT_NE(second->data, nullptr);
+  EXPECT_EQ(second->data->initial_pages(), 3u);
+  EXPECT_EQ(CacheFiles().size(), 1u);
+
+  // Below the threshold (the default: a megabyte of code) each is compiled as it is.
+  auto whole = Compiler(Options());
+  ASSERT_TRUE(whole);
+  EXPECT_NE(whole->CacheKey(a), whole->CacheKey(b));
+  auto kept = whole->Compile(a, "data_a.wasm");
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->data, nullptr);
+  EXPECT_NE(kept->key, first->key);
+}
+
+TEST_F(ModuleCompilerTest, ACodeModuleThatNeedsItsSegmentsIsCompiledWhole) {
+  CompileOptions options = Options();
+  options.data_split_min_code_bytes = 0;
+  auto compiler = Compiler(options);
+  ASSERT_TRUE(compiler);
+  const Bytes wasm = ReadFile(fs::path(THEATER_TEST_ACTOR_DIR) / "data_drop.wasm");
+  auto compiled = compiler->Compile(wasm, "data_drop.wasm");
+  ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
+  EXPECT_EQ(compiled->data, nullptr) << "compiled whole, with its segment";
+  Loaded loaded;
+  ASSERT_NO_FATAL_FAILURE(Load(compiled->so_path, loaded));
+  EXPECT_NE(FindExport(loaded.desc, "drop"), nullptr);
+  // Invalid modules still fail as themselves.
+  Bytes broken = wasm;
+  broken.resize(broken.size() - 1);
+  EXPECT_FALSE(compiler->Compile(broken, "broken.wasm").ok());
 }
 
 TEST_F(ModuleCompilerTest, FlagsAndInputsChangeTheKey) {
@@ -700,6 +752,28 @@ TEST_F(ModuleCompilerTest, LiveProgressLineIsRewrittenInPlace) {
   // The final line names every stage.
   const std::string last = text.substr(text.rfind('\r'));
   EXPECT_NE(last.find(": wasm2c\u2026 gcc\u2026 "), std::string::npos) << last;
+}
+
+// A stage that reports its units shows how many are done and, past 5% of the work, the time
+// it has left; a shorter line than the last is padded over it.
+TEST_F(ModuleCompilerTest, ProgressShowsUnitsDoneAndAnEstimate) {
+  std::FILE* stream = std::tmpfile();
+  ASSERT_NE(stream, nullptr);
+  {
+    ProgressLine line(stream, "engine.wasm", 9 << 20, std::chrono::milliseconds(0),
+                      ProgressStyle::kLive);
+    line.Stage("gcc \u00d764");
+    line.StageProgress(1, 64, 0.01);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    line.StageProgress(32, 64, 0.5);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    line.Finish(true);
+  }
+  const std::string text = ReadAll(stream);
+  EXPECT_NE(text.find("gcc \u00d764\u2026 1/64 units, 0."), std::string::npos) << text;
+  EXPECT_EQ(text.find("1/64 units, about"), std::string::npos) << "no estimate from 1%";
+  EXPECT_NE(text.find("gcc \u00d764\u2026 32/64 units, about 0."), std::string::npos) << text;
+  EXPECT_NE(text.find(" s left, "), std::string::npos) << text;
 }
 
 TEST_F(ModuleCompilerTest, NoProgressWhenOffOrNotATerminal) {

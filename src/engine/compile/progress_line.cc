@@ -15,10 +15,16 @@ constexpr auto kPlainInterval = std::chrono::seconds(10);
 // Set while some ProgressLine owns the terminal line.
 std::atomic<bool> g_line_taken{false};
 
-// "1.4 s".
+// "1.4 s", or "4 min 10 s" from a minute on.
 std::string Seconds(std::chrono::steady_clock::duration elapsed) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.1f s", std::chrono::duration<double>(elapsed).count());
+  char text[48];
+  const double seconds = std::chrono::duration<double>(elapsed).count();
+  if (seconds < 60) {
+    std::snprintf(text, sizeof(text), "%.1f s", seconds);
+  } else {
+    const long long whole = static_cast<long long>(seconds);
+    std::snprintf(text, sizeof(text), "%lld min %lld s", whole / 60, whole % 60);
+  }
   return text;
 }
 
@@ -71,6 +77,29 @@ void ProgressLine::Stage(std::string_view name) {
   if (style_ == ProgressStyle::kPlain) wake_.notify_all();  // its line is printed at once
 }
 
+void ProgressLine::StageProgress(size_t done, size_t total, double fraction) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (stages_.empty()) return;
+  StageTime& stage = stages_.back();
+  stage.done = done;
+  stage.total = total;
+  stage.fraction = fraction;
+}
+
+std::string ProgressLine::StageProgressLocked(const StageTime& stage) const {
+  if (stage.total == 0) return "";
+  std::string text =
+      " " + std::to_string(stage.done) + "/" + std::to_string(stage.total) + " units";
+  // Items finish unevenly at first; an estimate from under 5% of the work would mislead.
+  if (stage.fraction >= 0.05 && stage.fraction < 1) {
+    const auto spent = Clock::now() - stage.start;
+    const auto left = std::chrono::duration_cast<Clock::duration>(
+        spent * ((1 - stage.fraction) / stage.fraction));
+    text += ", about " + Seconds(left) + " left";
+  }
+  return text + ",";
+}
+
 void ProgressLine::Finish(bool ok) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -78,7 +107,7 @@ void ProgressLine::Finish(bool ok) {
     done_ = true;
     if (stream_ != nullptr && printed_) {
       PrintLocked(style_ == ProgressStyle::kLive
-                      ? "\r" + LiveLineLocked() + (ok ? "\n" : " failed\n")
+                      ? "\r" + PaddedLiveLineLocked(ok ? "\n" : " failed\n")
                       : PlainFinalLocked(ok) + "\n");
     }
   }
@@ -91,9 +120,9 @@ void ProgressLine::Run() {
   if (wake_.wait_until(lock, start_ + delay_, [this] { return done_; })) return;
   if (style_ == ProgressStyle::kLive) {
     while (!done_) {
-      // The line only grows (stages are appended, the time gains digits), so '\r' and a rewrite
-      // cover the previous state without terminal escape codes.
-      PrintLocked("\r" + LiveLineLocked());
+      // '\r' and a rewrite padded to the previous length cover the previous state without
+      // terminal escape codes.
+      PrintLocked("\r" + PaddedLiveLineLocked(""));
       wake_.wait_for(lock, kLiveInterval, [this] { return done_; });
     }
     return;
@@ -111,12 +140,23 @@ void ProgressLine::Run() {
 std::string ProgressLine::LiveLineLocked() const {
   std::string line = "compiling " + name_ + ":";
   for (const StageTime& stage : stages_) line += " " + stage.name + "\u2026";
+  if (!stages_.empty()) line += StageProgressLocked(stages_.back());
   return line + " " + Seconds(Clock::now() - start_);
+}
+
+std::string ProgressLine::PaddedLiveLineLocked(std::string_view ending) {
+  std::string line = LiveLineLocked();
+  const size_t length = line.size();
+  if (length < live_length_) line.append(live_length_ - length, ' ');
+  live_length_ = length;
+  return line.append(ending);
 }
 
 std::string ProgressLine::PlainLineLocked() const {
   std::string line = "compiling " + name_ + ":";
-  if (!stages_.empty()) line += " " + stages_.back().name + "\u2026";
+  if (!stages_.empty()) {
+    line += " " + stages_.back().name + "\u2026" + StageProgressLocked(stages_.back());
+  }
   const Clock::duration elapsed = Clock::now() - start_;
   if (elapsed >= std::chrono::milliseconds(50)) line += " " + Seconds(elapsed);
   return line;

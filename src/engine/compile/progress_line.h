@@ -5,6 +5,10 @@
 //
 //   compiling hello.wasm (14.2 KiB): wasm2c… gcc… 1.4 s
 //
+// A stage that reports its progress (the units of a split compile) shows it, with an estimate:
+//
+//   compiling engine.wasm (8.8 MiB): wasm2c… gcc ×64… 12/64 units, about 4 min 10 s left, 58.2 s
+//
 // Elsewhere (kPlain: a log file, a pipe, CI), whole lines that a reader of the log can follow: one
 // when each stage begins, one every ten seconds while a stage runs, and a last one with the time
 // each stage took:
@@ -51,6 +55,9 @@ class ProgressLine {
 
   // A stage begins ("wasm2c", "gcc", ...); the previous one, if any, has ended.
   void Stage(std::string_view name);
+  // How far the current stage is: `done` of `total` items (the units of a split compile), and
+  // the share of its work they were (0..1), from which the time left is estimated.
+  void StageProgress(size_t done, size_t total, double fraction);
   // Stops the updates; if anything was printed, prints the final line ending in "\n", saying
   // "failed" when !ok.
   void Finish(bool ok);
@@ -60,10 +67,16 @@ class ProgressLine {
   struct StageTime {
     std::string name;
     Clock::time_point start;
+    size_t done = 0;  // StageProgress; total 0: none reported
+    size_t total = 0;
+    double fraction = 0;
   };
 
   void Run();
+  std::string StageProgressLocked(const StageTime& stage) const;  // needs mutex_; "" or ": 3/64…"
   std::string LiveLineLocked() const;   // needs mutex_
+  // needs mutex_: the live line padded with spaces over a longer previous one, then `ending`.
+  std::string PaddedLiveLineLocked(std::string_view ending);
   std::string PlainLineLocked() const;  // needs mutex_: the newest stage and the time so far
   std::string PlainFinalLocked(bool ok) const;  // needs mutex_
   void PrintLocked(std::string_view text);
@@ -77,6 +90,7 @@ class ProgressLine {
   std::condition_variable wake_;
   std::vector<StageTime> stages_;
   size_t stages_printed_ = 0;  // kPlain: stages whose first line is out
+  size_t live_length_ = 0;     // kLive: the length of the line last printed
   bool done_ = false;
   bool printed_ = false;
   bool owns_terminal_ = false;

@@ -105,9 +105,9 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
   return std::move(results.front());
 }
 
-Result<std::vector<SubprocessResult>> RunSubprocesses(const std::vector<SubprocessJob>& jobs,
-                                                      size_t parallel,
-                                                      std::chrono::milliseconds timeout) {
+Result<std::vector<SubprocessResult>> RunSubprocesses(
+    const std::vector<SubprocessJob>& jobs, size_t parallel, std::chrono::milliseconds timeout,
+    const std::function<void(size_t job)>& finished) {
   if (parallel == 0) return InvalidArgument("RunSubprocesses: parallel must be at least 1");
   std::vector<SubprocessResult> results(jobs.size());
   std::vector<RunningTool> running;
@@ -174,8 +174,13 @@ Result<std::vector<SubprocessResult>> RunSubprocesses(const std::vector<Subproce
       } else if (WIFSIGNALED(*wstatus)) {
         result.term_signal = WTERMSIG(*wstatus);
       }
+      const size_t job = tool.job;
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
-      if (!result.ok()) failed = true;
+      if (!result.ok()) {
+        failed = true;
+      } else if (finished) {
+        finished(job);
+      }
     }
     if (failed && !running.empty()) {
       for (const RunningTool& tool : running) results[tool.job].cancelled = true;

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,9 +50,10 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
 // order of `jobs`. When one exits non-zero or is killed by a signal, the others still running are
 // killed and those not started are not: each of those is marked `cancelled`. Errors as
 // RunSubprocess, with `timeout` for the whole batch (everything is killed when it passes).
-Result<std::vector<SubprocessResult>> RunSubprocesses(const std::vector<SubprocessJob>& jobs,
-                                                      size_t parallel,
-                                                      std::chrono::milliseconds timeout);
+// `finished`, when given, is called on this thread with each job's index as it succeeds.
+Result<std::vector<SubprocessResult>> RunSubprocesses(
+    const std::vector<SubprocessJob>& jobs, size_t parallel, std::chrono::milliseconds timeout,
+    const std::function<void(size_t job)>& finished = {});
 
 // Finds an executable: `name` itself when it contains a '/', else the first match on $PATH.
 // kNotFound when there is none.

@@ -35,7 +35,7 @@ std::string_view IdentifierBefore(std::string_view line, size_t end) {
 // "static <return type> <name>(<instance type>* ..." ending in `tail`: a function's definition
 // (tail ") {") or forward declaration (tail ");"). wasm2c names most functions w2c_<name>, but
 // not all (an export named "" gives "_"), so the caller checks the name against the forward
-// declarations.
+// declarations. An empty `tail` accepts any ending (the first line of a wrapped definition).
 struct FunctionLine {
   std::string_view name;      // empty: not such a line
   std::string_view unstatic;  // the line without "static "
@@ -50,6 +50,30 @@ FunctionLine AsFunctionLine(const Line& line, std::string_view instance_param,
   if (name.empty() || name_at <= kStatic.size() || line.text[name_at - 1] != ' ') return {};
   if (!line.text.substr(paren + 1).starts_with(instance_param)) return {};
   return FunctionLine{name, line.text.substr(kStatic.size())};
+}
+
+// A function definition's first line at `at`, and the line that ends its header with ") {".
+// wasm2c writes a definition's parameters eight to a line: the first line then ends in ", " and
+// each continuation starts with four spaces (forward declarations are never wrapped).
+struct DefinitionHeader {
+  std::string_view name;  // empty: no definition starts at `at`
+  size_t last = 0;
+};
+DefinitionHeader AsDefinitionHeader(const std::vector<Line>& lines, size_t at,
+                                    std::string_view instance_param) {
+  const Line& line = lines[at];
+  if (const FunctionLine whole = AsFunctionLine(line, instance_param, ") {"); !whole.name.empty()) {
+    return {whole.name, at};
+  }
+  const FunctionLine first = AsFunctionLine(line, instance_param, ", ");
+  if (first.name.empty()) return {};
+  for (size_t i = at + 1; i < lines.size(); ++i) {
+    const Line& next = lines[i];
+    if (!next.in_code || !next.text.starts_with("    ")) return {};
+    if (next.text.ends_with(") {")) return {first.name, i};
+    if (!next.text.ends_with(", ")) return {};
+  }
+  return {};
 }
 
 // "static const <type> <name>[] = {" (a data or element segment): returns "const <type> <name>".
@@ -124,11 +148,11 @@ SplitTranslation SplitTranslatedModule(std::string_view c_source, size_t defined
   std::string header_decls;
   std::string unit0_items;
   std::set<std::string_view> declared;  // the functions the module defines
-  const auto is_definition = [&](const Line& line) {
-    const FunctionLine function = AsFunctionLine(line, instance_param, ") {");
-    return !function.name.empty() && declared.count(function.name) != 0;
+  const auto is_definition = [&](size_t index) {
+    const DefinitionHeader header = AsDefinitionHeader(lines, index, instance_param);
+    return !header.name.empty() && declared.count(header.name) != 0;
   };
-  while (at < lines.size() && !is_definition(lines[at])) {
+  while (at < lines.size() && !is_definition(at)) {
     const Line& line = lines[at];
     if (IsBlank(line)) {
       ++at;
@@ -182,7 +206,7 @@ SplitTranslation SplitTranslatedModule(std::string_view c_source, size_t defined
       ++at;
       continue;
     }
-    if (!is_definition(lines[at])) break;
+    if (!is_definition(at)) break;
     Function function{at, FindClosing(lines, at + 1, "}"), 0};
     if (function.last == std::string_view::npos) return NotSplit("a function does not end");
     for (size_t i = function.first; i <= function.last; ++i) {
@@ -193,7 +217,7 @@ SplitTranslation SplitTranslatedModule(std::string_view c_source, size_t defined
   }
   const size_t epilogue_begin = at;
   for (size_t i = epilogue_begin; i < lines.size(); ++i) {
-    if (is_definition(lines[i])) {
+    if (is_definition(i)) {
       return NotSplit("a function definition after the epilogue began " + Quote(lines[i].text));
     }
   }

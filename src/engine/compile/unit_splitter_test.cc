@@ -182,6 +182,40 @@ TEST(UnitSplitterTest, DealsTheLargestFunctionsFirstToTheLightestUnit) {
   EXPECT_EQ(SplitTranslatedModule(source, 3, capped).units.size(), 2u);
 }
 
+// wasm2c writes a definition's parameters eight to a line (a JavaScript engine has functions of
+// fifteen), while the forward declaration stays on one line.
+TEST(UnitSplitterTest, ADefinitionWhoseParametersWrapIsOneFunction) {
+  std::string source = Module(10, 10, 10);
+  const std::string declaration =
+      "static void w2c_wide(Z_mod_instance_t*, u32, u32, u32, u32, u32, u32, u32, u32, u32);\n";
+  source.insert(source.find("static u32 w2c_b(Z_mod_instance_t*, u32);"), declaration);
+  const std::string definition =
+      "static void w2c_wide(Z_mod_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, "
+      "u32 w2c_p3, u32 w2c_p4, u32 w2c_p5, u32 w2c_p6, u32 w2c_p7, \n"
+      "    u32 w2c_p8) {\n"
+      "  FUNC_PROLOGUE;\n" +
+      Body(40) +
+      "  FUNC_EPILOGUE;\n"
+      "}\n"
+      "\n";
+  source.insert(source.find("static u32 w2c_c(Z_mod_instance_t* instance"), definition);
+
+  const SplitTranslation split = SplitTranslatedModule(source, 4, Small());
+  ASSERT_FALSE(split.units.empty()) << split.not_split_reason;
+  EXPECT_EQ(split.functions, 4u);
+  EXPECT_THAT(split.header, HasSubstr("\nvoid w2c_wide(Z_mod_instance_t*, u32, u32"));
+  std::string all;
+  for (const std::string& unit : split.units) all += unit;
+  EXPECT_EQ(Count(all, "void w2c_wide(Z_mod_instance_t* instance, u32 w2c_p0"), 1u);
+  EXPECT_EQ(Count(all, "static void w2c_wide"), 0u);
+  EXPECT_THAT(all, HasSubstr("u32 w2c_p7, \n    u32 w2c_p8) {\n  FUNC_PROLOGUE;"));
+
+  // A continuation that does not close the header is not a definition.
+  std::string broken = source;
+  broken.replace(broken.find("    u32 w2c_p8) {"), 17, "u32 w2c_p8) {");
+  EXPECT_TRUE(SplitTranslatedModule(broken, 4, Small()).units.empty());
+}
+
 TEST(UnitSplitterTest, ShapesItDoesNotKnowAreCompiledWhole) {
   const auto reason = [](const std::string& source, size_t functions, UnitSplitOptions options) {
     const SplitTranslation split = SplitTranslatedModule(source, functions, options);

@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "engine/compile/wasm_inspect.h"
 
+#include "engine/compile/wasm_reader.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -21,89 +23,7 @@ constexpr uint8_t kSectionFunction = 3;
 constexpr uint8_t kSectionMemory = 5;
 constexpr uint8_t kSectionExport = 7;
 
-// Offsets in messages are formatted like wabt's, so they read the same as wasm2c's errors.
-std::string Offset(size_t offset) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%07zx", offset);
-  return buf;
-}
-
-std::string Hex(unsigned value) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "0x%02x", value);
-  return buf;
-}
-
-// A bounds-checked cursor over the module bytes. Every read reports where it failed.
-class Reader {
- public:
-  explicit Reader(std::span<const uint8_t> bytes, size_t pos = 0, size_t end = SIZE_MAX)
-      : bytes_(bytes), pos_(pos), end_(end == SIZE_MAX ? bytes.size() : end) {}
-
-  size_t pos() const { return pos_; }
-  size_t end() const { return end_; }
-  bool AtEnd() const { return pos_ >= end_; }
-  // Callers check `n` against what is left first.
-  void Skip(size_t n) { pos_ += n; }
-
-  Status Error(std::string what) const { return ParseError(Offset(pos_) + ": " + std::move(what)); }
-
-  Result<uint8_t> Byte(std::string_view what) {
-    if (pos_ >= end_) return Error("unexpected end while reading " + std::string(what));
-    return bytes_[pos_++];
-  }
-
-  // Unsigned LEB128 of at most `bits` bits (32 or 64).
-  Result<uint64_t> Leb(int bits, std::string_view what) {
-    uint64_t value = 0;
-    const int max_bytes = (bits + 6) / 7;
-    for (int i = 0; i < max_bytes; ++i) {
-      if (pos_ >= end_) return Error("unexpected end while reading " + std::string(what));
-      const uint8_t byte = bytes_[pos_++];
-      const int shift = 7 * i;
-      if (i == max_bytes - 1) {
-        // The last byte may only carry the bits that are left, and must end the number.
-        const int left = bits - shift;
-        if ((byte & 0x80) != 0 || (left < 7 && (byte >> left) != 0)) {
-          return Error("invalid LEB128 for " + std::string(what));
-        }
-      }
-      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return value;
-    }
-    return Error("invalid LEB128 for " + std::string(what));
-  }
-
-  Result<uint32_t> U32(std::string_view what) {
-    THEATER_ASSIGN_OR_RETURN(uint64_t v, Leb(32, what));
-    return static_cast<uint32_t>(v);
-  }
-
-  Result<std::string> Name(std::string_view what) {
-    THEATER_ASSIGN_OR_RETURN(uint32_t size, U32(what));
-    if (size > end_ - pos_) {
-      return Error(std::string(what) + " extends past the end of its section");
-    }
-    std::string name(reinterpret_cast<const char*>(bytes_.data() + pos_), size);
-    pos_ += size;
-    return name;
-  }
-
-  // A count of items that each take at least one byte, so it cannot exceed the bytes left;
-  // checking that keeps a hostile count from reserving memory.
-  Result<uint32_t> Count(std::string_view what) {
-    THEATER_ASSIGN_OR_RETURN(uint32_t n, U32(what));
-    if (n > end_ - pos_) {
-      return Error(std::string(what) + " count " + std::to_string(n) + " exceeds the section size");
-    }
-    return n;
-  }
-
- private:
-  std::span<const uint8_t> bytes_;
-  size_t pos_;
-  size_t end_;
-};
+using Reader = WasmReader;
 
 bool IsValueType(uint8_t b) {
   switch (b) {
@@ -162,7 +82,7 @@ Result<std::vector<uint8_t>> ReadValueTypes(Reader& r, std::string_view what) {
   for (uint32_t i = 0; i < n; ++i) {
     THEATER_ASSIGN_OR_RETURN(uint8_t t, r.Byte(what));
     if (!IsValueType(t)) {
-      return r.Error("unknown value type " + Hex(t) + " in " + std::string(what));
+      return r.Error("unknown value type " + WasmByteText(t) + " in " + std::string(what));
     }
     types.push_back(t);
   }
@@ -175,7 +95,8 @@ Status ReadTypeSection(Reader& r, WasmModuleInfo& info) {
   for (uint32_t i = 0; i < n; ++i) {
     THEATER_ASSIGN_OR_RETURN(uint8_t form, r.Byte("type form"));
     if (form != 0x60) {
-      return r.Error("unsupported type form " + Hex(form) + " (only function types are supported)");
+      return r.Error("unsupported type form " + WasmByteText(form) +
+                     " (only function types are supported)");
     }
     WasmFuncType type;
     THEATER_ASSIGN_OR_RETURN(type.params, ReadValueTypes(r, "function parameters"));
@@ -188,7 +109,7 @@ Status ReadTypeSection(Reader& r, WasmModuleInfo& info) {
 // Skips a limits structure; the flags also cover shared (threads) and 64-bit (memory64) limits.
 Result<WasmLimits> ReadLimits(Reader& r) {
   THEATER_ASSIGN_OR_RETURN(uint8_t flags, r.Byte("limits"));
-  if (flags > 0x07) return r.Error("invalid limits flags " + Hex(flags));
+  if (flags > 0x07) return r.Error("invalid limits flags " + WasmByteText(flags));
   WasmLimits limits;
   limits.shared = (flags & 0x02) != 0;
   limits.is64 = (flags & 0x04) != 0;
@@ -215,7 +136,8 @@ Status ReadImportSection(Reader& r, WasmModuleInfo& info) {
       }
       case 1: {
         THEATER_ASSIGN_OR_RETURN(uint8_t ref, r.Byte("table element type"));
-        if (ref != 0x70 && ref != 0x6f) return r.Error("invalid table element type " + Hex(ref));
+        if (ref != 0x70 && ref != 0x6f)
+          return r.Error("invalid table element type " + WasmByteText(ref));
         imp.value_type = ref;
         THEATER_ASSIGN_OR_RETURN(imp.limits, ReadLimits(r));
         break;
@@ -226,9 +148,9 @@ Status ReadImportSection(Reader& r, WasmModuleInfo& info) {
       }
       case 3: {
         THEATER_ASSIGN_OR_RETURN(uint8_t type, r.Byte("global type"));
-        if (!IsValueType(type)) return r.Error("unknown global type " + Hex(type));
+        if (!IsValueType(type)) return r.Error("unknown global type " + WasmByteText(type));
         THEATER_ASSIGN_OR_RETURN(uint8_t mut, r.Byte("global mutability"));
-        if (mut > 1) return r.Error("invalid global mutability " + Hex(mut));
+        if (mut > 1) return r.Error("invalid global mutability " + WasmByteText(mut));
         imp.value_type = type;
         imp.global_mutable = mut == 1;
         break;
@@ -239,7 +161,7 @@ Status ReadImportSection(Reader& r, WasmModuleInfo& info) {
         break;
       }
       default:
-        return r.Error("invalid import kind " + Hex(kind));
+        return r.Error("invalid import kind " + WasmByteText(kind));
     }
     imp.kind = static_cast<WasmExternKind>(kind);
     info.imports.push_back(std::move(imp));
@@ -264,7 +186,7 @@ Status ReadExportSection(Reader& r, WasmModuleInfo& info) {
     WasmExport exp;
     THEATER_ASSIGN_OR_RETURN(exp.name, r.Name("export name"));
     THEATER_ASSIGN_OR_RETURN(uint8_t kind, r.Byte("export kind"));
-    if (kind > 4) return r.Error("invalid export kind " + Hex(kind));
+    if (kind > 4) return r.Error("invalid export kind " + WasmByteText(kind));
     exp.kind = static_cast<WasmExternKind>(kind);
     THEATER_ASSIGN_OR_RETURN(exp.index, r.U32("export index"));
     info.exports.push_back(std::move(exp));
@@ -342,10 +264,11 @@ Result<WasmModuleInfo> InspectWasmModule(std::span<const uint8_t> wasm) {
     THEATER_ASSIGN_OR_RETURN(uint8_t id, r.Byte("section id"));
     THEATER_ASSIGN_OR_RETURN(uint32_t size, r.U32("section size"));
     if (size > r.end() - r.pos()) {
-      return ParseError(Offset(section_start) + ": section " + std::to_string(id) + " declares " +
-                        std::to_string(size) + " bytes but only " +
+      return ParseError(WasmOffsetText(section_start) + ": section " + std::to_string(id) +
+                        " declares " + std::to_string(size) + " bytes but only " +
                         std::to_string(r.end() - r.pos()) + " remain (truncated file?)");
     }
+    info.sections.push_back(WasmSection{id, section_start, r.pos(), r.pos() + size});
     Reader section(wasm, r.pos(), r.pos() + size);
     Status status;
     switch (id) {
@@ -375,8 +298,9 @@ Result<WasmModuleInfo> InspectWasmModule(std::span<const uint8_t> wasm) {
     if ((id == kSectionType || id == kSectionImport || id == kSectionMemory ||
          id == kSectionExport) &&
         !section.AtEnd()) {
-      return ParseError(Offset(section.pos()) + ": section " + std::to_string(id) + " has " +
-                        std::to_string(section.end() - section.pos()) + " unread bytes at its end");
+      return ParseError(WasmOffsetText(section.pos()) + ": section " + std::to_string(id) +
+                        " has " + std::to_string(section.end() - section.pos()) +
+                        " unread bytes at its end");
     }
     r.Skip(size);
   }

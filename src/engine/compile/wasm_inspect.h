@@ -65,15 +65,25 @@ struct WasmExport {
   uint32_t index = 0;
 };
 
+// Where one section lies in the binary.
+struct WasmSection {
+  uint8_t id = 0;      // 0 custom, 1 type, ... 11 data, 12 data count
+  size_t begin = 0;    // its id byte
+  size_t payload = 0;  // its first byte after the size
+  size_t end = 0;      // one past its last byte
+};
+
 struct WasmModuleInfo {
   std::vector<WasmFuncType> types;
   std::vector<WasmImport> imports;
   std::vector<WasmExport> exports;
   std::vector<WasmLimits> memories;  // the memories the module defines (imports not counted)
   uint32_t defined_functions = 0;    // entries of the function section (imports not counted)
+  std::vector<WasmSection> sections;  // every section, in the binary's order
 };
 
-// Reads the header, the type/import/memory/export sections and the function section's count.
+// Reads the header, the type/import/memory/export sections, the function section's count and
+// where every section lies.
 // Errors: kParseError for anything that is not a well-framed core module binary (too short, bad
 // magic, a component, truncated sections).
 Result<WasmModuleInfo> InspectWasmModule(std::span<const uint8_t> wasm);

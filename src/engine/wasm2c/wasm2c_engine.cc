@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "common/bytes.h"
+#include "engine/compile/data_split.h"
 #include "engine/compile/module_compiler.h"
 #include "engine/compile/wasm_inspect.h"
 #include "engine/wasm2c/memory_image.h"
@@ -67,6 +68,8 @@ class Wasm2cInstance final : public Instance {
 
  private:
   rt::MemoryConfig MemoryConfigForModule() const;
+  // Gives the memory the module's initial size and data (a module compiled without them).
+  [[nodiscard]] Status WriteModuleData(const ModuleData& data);
 
   // What the shim's stubs receive (see shim_abi.h): a word holding its own address, then the
   // instance.
@@ -111,11 +114,12 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
  public:
   // `desc` points into a loaded library that is never closed (see the destructor).
   Wasm2cModule(std::string name, std::string sha256, const theater_module_desc* desc,
-               MemoryMode mode)
+               MemoryMode mode, std::shared_ptr<const ModuleData> data)
       : name_(std::move(name)),
         sha256_(std::move(sha256)),
         desc_(desc),
-        mode_(mode) {
+        mode_(mode),
+        data_(std::move(data)) {
     for (uint32_t i = 0; i < desc->n_imports; ++i) {
       const auto& d = desc->imports[i];
       imports_.push_back(
@@ -158,6 +162,9 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
   }
 
   const theater_module_desc* desc() const { return desc_; }
+  // The module's data when its object was compiled from its code alone (data_split.h): written
+  // into each instance's memory as it is instantiated. Null otherwise.
+  const ModuleData* data() const { return data_.get(); }
 
   // Whether the module imports its memory (then another instance owns it).
   bool imports_memory() const { return imports_memory_; }
@@ -202,6 +209,7 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
   std::string sha256_;
   const theater_module_desc* desc_;
   MemoryMode mode_;
+  std::shared_ptr<const ModuleData> data_;
   std::vector<ImportInfo> imports_;
   std::vector<ExportInfo> exports_;
   std::vector<ExternExportInfo> extern_exports_;
@@ -319,10 +327,29 @@ Status Wasm2cInstance::Instantiate(ImportResolver& resolver,
     return TrapError(std::string("trap during initialisation: ") +
                      wasm_rt_strerror(static_cast<wasm_rt_trap_t>(code)));
   }
+  if (const ModuleData* data = module_->data()) {
+    THEATER_RETURN_IF_ERROR(WriteModuleData(*data));
+  }
   if (desc_->memory && !module_->imports_memory()) {
     const wasm_rt_memory_t* mem = desc_->memory(storage_);
     if (module_->OfferBaseline(mem->data, mem->size)) learning_calls_ = kLearningCalls;
   }
+  return Status();
+}
+
+Status Wasm2cInstance::WriteModuleData(const ModuleData& data) {
+  wasm_rt_memory_t* mem = desc_->memory(storage_);
+  if (mem->pages < data.initial_pages()) {
+    // The code module's memory starts empty; grown as the module's own would have been made.
+    const auto delta = static_cast<uint32_t>(data.initial_pages() - mem->pages);
+    if (wasm_rt_grow_memory(mem, delta) == UINT32_MAX) {
+      poisoned_ = true;
+      return ResourceExhausted(
+          "initial linear memory exceeds the instance's memory limit, or the address space is "
+          "exhausted");
+    }
+  }
+  data.WriteTo(mem->data);
   return Status();
 }
 
@@ -452,7 +479,8 @@ class Wasm2cEngine final : public Engine {
     Result<CompiledModuleFile> compiled = compiler.Compile(wasm, name);
     if (!compiled.ok())
       return compiled.status().WithContext("loading module '" + std::string(name) + "'");
-    THEATER_ASSIGN_OR_RETURN(auto module, Open(compiled->so_path, std::string(name), sha));
+    THEATER_ASSIGN_OR_RETURN(
+        auto module, Open(compiled->so_path, std::string(name), sha, std::move(compiled->data)));
     std::lock_guard<std::mutex> lock(mutex_);
     auto [it, inserted] = modules_.emplace(sha, module);
     return std::shared_ptr<const Module>(it->second);
@@ -460,7 +488,8 @@ class Wasm2cEngine final : public Engine {
 
  private:
   Result<std::shared_ptr<Wasm2cModule>> Open(const std::filesystem::path& so, std::string name,
-                                             std::string sha) {
+                                             std::string sha,
+                                             std::shared_ptr<const ModuleData> data) {
     rt::InitProcess();
     void* handle = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
@@ -478,7 +507,12 @@ class Wasm2cEngine final : public Engine {
     desc->init_module();
     MemoryMode mode =
         desc->memcheck_signal_handler ? MemoryMode::kGuardPages : MemoryMode::kBoundsChecks;
-    return std::make_shared<Wasm2cModule>(std::move(name), std::move(sha), desc, mode);
+    if (data && !desc->memory) {
+      return InternalError("compiled module " + so.string() +
+                           " exports no memory to write its data into");
+    }
+    return std::make_shared<Wasm2cModule>(std::move(name), std::move(sha), desc, mode,
+                                          std::move(data));
   }
 
   Status ValidateDescriptor(const theater_module_desc* desc) const {
@@ -534,6 +568,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   THEATER_ASSIGN_OR_RETURN(CompileOptions compile, DefaultCompileOptions());
   if (!options.cache_dir.empty()) compile.cache_dir = options.cache_dir;
   compile.opt_level = options.opt_level;
+  compile.data_split_min_code_bytes = options.data_split_min_code_bytes;
   if (options.preempt_slice.count() < 0) {
     return InvalidArgument("preempt_slice must not be negative (zero disables time slices)");
   }

@@ -1,0 +1,149 @@
+// Theater: a WebAssembly actor runtime.
+//
+// WasmReader: a bounds-checked cursor over a core wasm binary, for the compile pipeline's own
+// reading of modules before wasm2c sees them (wasm_inspect.h, data_split.h); AppendWasmLeb for
+// the one module it rewrites. Every read that
+// fails says where, with offsets formatted like wabt's so they read the same as wasm2c's errors.
+//
+// Thread-safety: a small value used by one thread; it does not own the bytes, which must outlive
+// it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "theater/status.h"
+
+namespace theater::engine {
+
+// An offset as wabt prints it ("0000017").
+inline std::string WasmOffsetText(size_t offset) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%07zx", offset);
+  return buf;
+}
+
+// A byte as "0x1f".
+inline std::string WasmByteText(unsigned value) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "0x%02x", value);
+  return buf;
+}
+
+// Appends `value` as unsigned LEB128 (for the modules the pipeline rewrites, data_split.h).
+inline void AppendWasmLeb(std::vector<uint8_t>& out, uint64_t value) {
+  do {
+    uint8_t byte = value & 0x7f;
+    value >>= 7;
+    if (value != 0) byte |= 0x80;
+    out.push_back(byte);
+  } while (value != 0);
+}
+
+class WasmReader {
+ public:
+  explicit WasmReader(std::span<const uint8_t> bytes, size_t pos = 0, size_t end = SIZE_MAX)
+      : bytes_(bytes), pos_(pos), end_(end == SIZE_MAX ? bytes.size() : end) {}
+
+  size_t pos() const { return pos_; }
+  size_t end() const { return end_; }
+  size_t left() const { return end_ - pos_; }
+  bool AtEnd() const { return pos_ >= end_; }
+  // Callers check `n` against left() first.
+  void Skip(size_t n) { pos_ += n; }
+
+  Status Error(std::string what) const {
+    return ParseError(WasmOffsetText(pos_) + ": " + std::move(what));
+  }
+
+  Result<uint8_t> Byte(std::string_view what) {
+    if (pos_ >= end_) return Error("unexpected end while reading " + std::string(what));
+    return bytes_[pos_++];
+  }
+
+  // Unsigned LEB128 of at most `bits` bits (32 or 64).
+  Result<uint64_t> Leb(int bits, std::string_view what) {
+    uint64_t value = 0;
+    const int max_bytes = (bits + 6) / 7;
+    for (int i = 0; i < max_bytes; ++i) {
+      if (pos_ >= end_) return Error("unexpected end while reading " + std::string(what));
+      const uint8_t byte = bytes_[pos_++];
+      const int shift = 7 * i;
+      if (i == max_bytes - 1) {
+        // The last byte may only carry the bits that are left, and must end the number.
+        const int left = bits - shift;
+        if ((byte & 0x80) != 0 || (left < 7 && (byte >> left) != 0)) {
+          return Error("invalid LEB128 for " + std::string(what));
+        }
+      }
+      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return value;
+    }
+    return Error("invalid LEB128 for " + std::string(what));
+  }
+
+  Result<uint32_t> U32(std::string_view what) {
+    THEATER_ASSIGN_OR_RETURN(uint64_t v, Leb(32, what));
+    return static_cast<uint32_t>(v);
+  }
+
+  // Signed LEB128 of 32 bits (an i32.const immediate), in at most 5 bytes.
+  Result<int32_t> S32(std::string_view what) {
+    uint32_t value = 0;
+    for (int i = 0; i < 5; ++i) {
+      if (pos_ >= end_) return Error("unexpected end while reading " + std::string(what));
+      const uint8_t byte = bytes_[pos_++];
+      value |= static_cast<uint32_t>(byte & 0x7f) << (7 * i);
+      if ((byte & 0x80) == 0) {
+        if (i < 4 && (byte & 0x40) != 0) value |= ~uint32_t{0} << (7 * (i + 1));  // sign
+        if (i == 4) {
+          // The unused bits of the last byte must repeat the sign bit.
+          const uint8_t rest = byte & 0x70;
+          if (rest != 0 && rest != 0x70) break;
+        }
+        return static_cast<int32_t>(value);
+      }
+    }
+    return Error("invalid LEB128 for " + std::string(what));
+  }
+
+  Result<std::string> Name(std::string_view what) {
+    THEATER_ASSIGN_OR_RETURN(uint32_t size, U32(what));
+    if (size > end_ - pos_) {
+      return Error(std::string(what) + " extends past the end of its section");
+    }
+    std::string name(reinterpret_cast<const char*>(bytes_.data() + pos_), size);
+    pos_ += size;
+    return name;
+  }
+
+  // The next `n` bytes.
+  Result<std::span<const uint8_t>> Bytes(size_t n, std::string_view what) {
+    if (n > end_ - pos_) return Error(std::string(what) + " extends past the end of its section");
+    std::span<const uint8_t> out = bytes_.subspan(pos_, n);
+    pos_ += n;
+    return out;
+  }
+
+  // A count of items that each take at least one byte, so it cannot exceed the bytes left;
+  // checking that keeps a hostile count from reserving memory.
+  Result<uint32_t> Count(std::string_view what) {
+    THEATER_ASSIGN_OR_RETURN(uint32_t n, U32(what));
+    if (n > end_ - pos_) {
+      return Error(std::string(what) + " count " + std::to_string(n) + " exceeds the section size");
+    }
+    return n;
+  }
+
+ private:
+  std::span<const uint8_t> bytes_;
+  size_t pos_;
+  size_t end_;
+};
+
+}  // namespace theater::engine
