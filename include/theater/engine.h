@@ -56,7 +56,9 @@ struct EngineOptions {
   // Where compiled modules are cached. Empty: $THEATER_HOME/cache (default ~/.theater/cache).
   std::filesystem::path cache_dir;
   MemoryMode memory_mode = MemoryMode::kAuto;
-  int opt_level = 2;  // C compiler optimisation level for generated code
+  // C compiler optimisation level for generated code, 0..3; -1: $THEATER_OPT_LEVEL when set,
+  // else 2. (-O1 compiles the JavaScript engine in about a third of the time, for slower code.)
+  int opt_level = -1;
   // A module with at least this many bytes of code whose data can be kept apart (such as a
   // JavaScript engine with an actor's heap snapshot) is compiled without its data, so modules that
   // share their code share one compiled object, and each instance is given its module's data as

@@ -34,8 +34,9 @@ Status WriteFile(const fs::path& path, std::string_view contents) {
 
 int Bindgen(Context& ctx, const BindgenArgs& args) {
   const Output& out = ctx.out();
-  const bindgen::Language language =
-      args.lang == "cpp" ? bindgen::Language::kCpp : bindgen::Language::kC;
+  const bindgen::Language language = args.lang == "cpp"  ? bindgen::Language::kCpp
+                                     : args.lang == "ts" ? bindgen::Language::kTypeScript
+                                                         : bindgen::Language::kC;
   THEATER_ASSIGN_OR_RETURN_EXIT(wit::Package package, bindgen::LoadWit(args.wit_path), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::vector<bindgen::GeneratedFile> files,
                                 bindgen::Generate(package, args.world, language), out);
@@ -63,8 +64,11 @@ void AddBindgenCommand(CLI::App& app, CommandSet& commands) {
       ->required();
   cmd->add_option("-w,--world", args->world,
                   "The world to generate (optional when the package has exactly one)");
-  cmd->add_option("-l,--lang", args->lang, "Language: c (<w>.h, <w>.c) or cpp (<w>.hpp, <w>.cpp)")
-      ->check(CLI::IsMember({"c", "cpp"}))
+  cmd->add_option(
+         "-l,--lang", args->lang,
+         "Language: c (<w>.h, <w>.c), cpp (<w>.hpp, <w>.cpp) or ts (<w>.d.ts, for actors in "
+         "JavaScript or TypeScript)")
+      ->check(CLI::IsMember({"c", "cpp", "ts"}))
       ->capture_default_str();
   cmd->add_option("-o,--out", args->out_dir, "Output directory (created if missing)")
       ->capture_default_str();

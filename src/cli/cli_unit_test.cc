@@ -12,7 +12,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 
+#include "abi/bindgen/ts_generator.h"
 #include "cli/cli_app.h"
 #include "cli/completion.h"
 #include "cli/config.h"
@@ -397,6 +399,53 @@ TEST(TemplateTest, EveryTemplateRendersInBothLanguages) {
   EXPECT_EQ(*TemplateWorld("message-server"), "message-server-actor");
   EXPECT_EQ(*TemplateWorld("http-server"), "http-actor");
   EXPECT_FALSE(TemplateWorld("nope").ok());
+}
+
+TEST(TemplateTest, EveryTemplateRendersInJavaScriptAndTypeScript) {
+  EXPECT_EQ(*ParseLang("js"), Lang::kJs);
+  EXPECT_EQ(*ParseLang("typescript"), Lang::kTs);
+  for (const std::string& name : TemplateNames()) {
+    const std::string world = *TemplateWorld(name);
+    for (Lang lang : {Lang::kJs, Lang::kTs}) {
+      const bool ts = lang == Lang::kTs;
+      Result<std::vector<ProjectFile>> files = RenderProject(name, lang, "demo-actor");
+      ASSERT_TRUE(files.ok()) << name << ": " << files.status().ToString();
+      std::map<std::string, std::string> by_path;
+      for (const ProjectFile& f : *files) by_path[f.path] = f.contents;
+      const std::string source = ts ? "src/actor.ts" : "src/actor.js";
+      for (const std::string path :
+           {std::string("manifest.toml"), source, std::string("package.json"),
+            std::string("package-lock.json"), std::string(ts ? "tsconfig.json" : "jsconfig.json"),
+            std::string("README.md"), std::string(".gitignore"), std::string("wit/worlds.wit"),
+            "types/" + SnakeCase(world) + ".d.ts"}) {
+        EXPECT_TRUE(by_path.count(path)) << name << " lacks " << path;
+      }
+      EXPECT_FALSE(by_path.count("Makefile")) << name;
+      EXPECT_FALSE(by_path.count("bindings/" + SnakeCase(world) + ".h")) << name;
+      // package.json names the entry and the world, and pins the tools the lock file holds.
+      nlohmann::json package = nlohmann::json::parse(by_path["package.json"]);
+      EXPECT_EQ(package["name"], "demo-actor");
+      EXPECT_EQ(package["theater"]["entry"], source);
+      EXPECT_EQ(package["theater"]["world"], world);
+      EXPECT_EQ(package["devDependencies"]["@bytecodealliance/componentize-js"], "0.23.0");
+      EXPECT_EQ(package["devDependencies"].contains("typescript"), ts);
+      nlohmann::json lock = nlohmann::json::parse(by_path["package-lock.json"]);
+      EXPECT_EQ(lock["packages"][""]["devDependencies"], package["devDependencies"]) << name;
+      EXPECT_EQ(lock["packages"]["node_modules/@bytecodealliance/componentize-js"]["version"],
+                "0.23.0");
+      // The declarations name the world's namespace, which the source's exports are typed by.
+      const std::string world_namespace = bindgen::TsTypeName(world);
+      EXPECT_THAT(by_path["types/" + SnakeCase(world) + ".d.ts"],
+                  HasSubstr("declare namespace " + world_namespace + " {"));
+      EXPECT_THAT(by_path[source], HasSubstr(world_namespace + ".Actor"));
+      EXPECT_THAT(by_path["manifest.toml"], HasSubstr("# built by `theater build`"));
+      EXPECT_THAT(by_path["README.md"], HasSubstr("theater create --template " + name));
+      for (const auto& [path, contents] : by_path) {
+        if (path.rfind("wit/", 0) == 0 || path.rfind("types/", 0) == 0) continue;
+        EXPECT_EQ(contents.find("{{"), std::string::npos) << name << " " << path;
+      }
+    }
+  }
 }
 
 TEST(TemplateTest, UnknownTemplateAndBadNameAreErrors) {

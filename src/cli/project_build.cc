@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/context.h"
+#include "cli/js_build.h"
 #include "engine/compile/progress_line.h"
 #include "engine/compile/subprocess.h"
 #include "theater/version.h"
@@ -135,6 +136,10 @@ Result<ProjectBuildPlan> PlanProjectBuild(const Context& ctx, const ProjectBuild
     }
     plan.output = *component;
   }
+  if (IsJsProject(plan.dir)) {
+    THEATER_RETURN_IF_ERROR(PlanJsBuild(plan));
+    return plan;
+  }
   plan.sources = FindSources(plan.dir);
   if (plan.sources.empty()) {
     return NotFound("no .c or .cc sources in " + (plan.dir / "src").string() + " or " +
@@ -170,6 +175,7 @@ Result<ProjectBuildPlan> PlanProjectBuild(const Context& ctx, const ProjectBuild
 }
 
 Result<BuiltProject> BuildProject(const ProjectBuildPlan& plan) {
+  if (IsJsLang(plan.lang)) return BuildJsProject(plan);
   const auto start = std::chrono::steady_clock::now();
   const std::string& compiler = plan.command.front();
   Result<fs::path> executable = engine::FindExecutable(compiler);
@@ -202,6 +208,11 @@ Result<BuiltProject> BuildProject(const ProjectBuildPlan& plan) {
 }
 
 std::string BuildingLine(const ProjectBuildPlan& plan) {
+  if (IsJsLang(plan.lang)) {
+    return "building " + plan.output.filename().string() + " from " +
+           plan.sources.front().lexically_relative(plan.dir).string() +
+           " (esbuild, componentize-js, world " + plan.world + ")";
+  }
   std::string line = "building " + plan.output.filename().string() + " from ";
   for (size_t i = 0; i < plan.sources.size(); ++i) {
     if (i > 0) line += " + ";

@@ -1,7 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 //
 // Building an actor project (what `theater create` writes: manifest.toml, src/, bindings/) into
-// its manifest's component with clang-14 for wasm32-wasi. `theater build` uses it, and so does
+// its manifest's component with clang-14 for wasm32-wasi; a project in JavaScript or TypeScript
+// (a package.json) with Node.js tools instead (js_build.h). `theater build` uses it, and so does
 // `theater run`, which builds a project whose component does not exist yet.
 //
 // A plan is made first (sources, include directories, language, the command line): it needs
@@ -38,7 +39,8 @@ struct ProjectBuildPlan {
   std::vector<std::filesystem::path> sources;  // the project's, then the generated bindings
   Lang lang = Lang::kC;
   BuildProfile profile = BuildProfile::kRelease;
-  std::vector<std::string> command;  // the compiler's argv
+  std::vector<std::string> command;  // the compiler's argv (JavaScript: the driver's, js_build.h)
+  std::string world;                 // JavaScript: the WIT world the actor implements
 };
 
 struct BuiltProject {

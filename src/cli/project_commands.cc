@@ -59,15 +59,25 @@ int Create(Context& ctx, const CreateArgs& args) {
                    {"files", list}});
     return kExitOk;
   }
-  std::cout << "created " << dir.string() << " (" << args.template_name << ", "
-            << (*lang == Lang::kC ? "C" : "C++") << ", world " << *TemplateWorld(args.template_name)
-            << ")\n\n"
+  const char* language = *lang == Lang::kC     ? "C"
+                         : *lang == Lang::kCpp ? "C++"
+                         : *lang == Lang::kJs  ? "JavaScript"
+                                               : "TypeScript";
+  std::cout << "created " << dir.string() << " (" << args.template_name << ", " << language
+            << ", world " << *TemplateWorld(args.template_name) << ")\n\n"
             << "next:\n"
-            << "  cd " << dir.string() << "\n"
-            << "  theater build                          # or: make; `theater run` also builds\n";
+            << "  cd " << dir.string() << "\n";
+  if (IsJsLang(*lang)) {
+    std::cout << "  theater build                          # npm ci the first time, then "
+                 "componentize-js\n";
+  } else {
+    std::cout << "  theater build                          # or: make; `theater run` also builds\n";
+  }
   std::istringstream steps(*TemplateNextSteps(args.template_name));
   for (std::string line; std::getline(steps, line);) std::cout << "  " << line << "\n";
-  std::cout << "  make bindings                          # after editing wit/: theater bindgen\n";
+  if (!IsJsLang(*lang)) {
+    std::cout << "  make bindings                          # after editing wit/: theater bindgen\n";
+  }
   return kExitOk;
 }
 
@@ -114,15 +124,18 @@ void AddProjectCommands(CLI::App& app, CommandSet& commands) {
   for (const std::string& name : TemplateNames()) names += (names.empty() ? "" : ", ") + name;
   CLI::App* create_cmd = app.add_subcommand(
       "create",
-      "Create an actor project (manifest, source, Makefile, Theater's WIT and the bindings "
-      "generated for the template's world) from a template");
+      "Create an actor project (manifest, source, Theater's WIT and the bindings generated for "
+      "the template's world; a Makefile for C and C++, a pinned package.json for JavaScript and "
+      "TypeScript) from a template");
   create_cmd->add_option("name", create->name, "Project name (letters, digits, '-', '_')")
       ->required();
   create_cmd->add_option("-t,--template", create->template_name, "Template: " + names)
       ->check(CLI::IsMember(TemplateNames()))
       ->capture_default_str();
-  create_cmd->add_option("-l,--lang", create->lang, "Language: c or cpp")
-      ->check(CLI::IsMember({"c", "cpp"}))
+  create_cmd
+      ->add_option("-l,--lang", create->lang,
+                   "Language: c, cpp, js (JavaScript) or ts (TypeScript)")
+      ->check(CLI::IsMember({"c", "cpp", "js", "ts"}))
       ->capture_default_str();
   create_cmd
       ->add_option("-o,--output-dir", create->output_dir,
@@ -135,8 +148,9 @@ void AddProjectCommands(CLI::App& app, CommandSet& commands) {
   auto build = std::make_shared<BuildArgs>();
   CLI::App* build_cmd = app.add_subcommand(
       "build",
-      "Compile an actor project to wasm with clang-14 (what it compiles goes to stderr); print "
-      "the output path");
+      "Compile an actor project to its component: C and C++ with clang-14, JavaScript and "
+      "TypeScript with esbuild and componentize-js (what it runs goes to stderr); print the output "
+      "path");
   build_cmd->add_option("dir", build->dir, "Project directory (holding manifest.toml)")
       ->capture_default_str();
   build_cmd->add_option("-o,--output", build->output,

@@ -91,7 +91,9 @@ std::string Join(const std::vector<std::string>& parts) {
 Result<Lang> ParseLang(std::string_view text) {
   if (text == "c") return Lang::kC;
   if (text == "cpp" || text == "c++" || text == "cxx") return Lang::kCpp;
-  return InvalidArgument("language must be c or cpp, not '" + std::string(text) + "'");
+  if (text == "js" || text == "javascript") return Lang::kJs;
+  if (text == "ts" || text == "typescript") return Lang::kTs;
+  return InvalidArgument("language must be c, cpp, js or ts, not '" + std::string(text) + "'");
 }
 
 std::vector<std::string> TemplateNames() {
@@ -214,30 +216,49 @@ Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, L
   const std::vector<wit::SourceFile> wit_sources = ProjectWit(std::move(own_world));
   Result<wit::Package> package = wit::ParseWitSources(wit_sources);
   if (!package.ok()) return InternalError("the embedded WIT: " + package.status().ToString());
+  const bool js = IsJsLang(lang);
+  const bindgen::Language bindings_language = js                 ? bindgen::Language::kTypeScript
+                                              : lang == Lang::kC ? bindgen::Language::kC
+                                                                 : bindgen::Language::kCpp;
   Result<std::vector<bindgen::GeneratedFile>> bindings =
-      bindgen::Generate(*package, std::string(entry->world),
-                        lang == Lang::kC ? bindgen::Language::kC : bindgen::Language::kCpp);
+      bindgen::Generate(*package, std::string(entry->world), bindings_language);
   if (!bindings.ok()) {
     return InternalError("generating the bindings of world " + std::string(entry->world) + ": " +
                          bindings.status().ToString());
   }
-  const std::string bindings_dir(kProjectBindingsDir);
+  const std::string bindings_dir(js ? kProjectTypesDir : kProjectBindingsDir);
 
-  const std::string source = lang == Lang::kC ? "actor.c" : "actor.cc";
+  const std::string source = lang == Lang::kC     ? "actor.c"
+                             : lang == Lang::kCpp ? "actor.cc"
+                             : lang == Lang::kJs  ? "actor.js"
+                                                  : "actor.ts";
+  const std::string lang_name = lang == Lang::kC     ? "c"
+                                : lang == Lang::kCpp ? "cpp"
+                                : lang == Lang::kJs  ? "js"
+                                                     : "ts";
+  Result<std::string> next_steps = TemplateNextSteps(template_name);
+  if (!next_steps.ok()) return next_steps.status();
   const std::map<std::string, std::string> vars = {
       {"project_name", std::string(project_name)},
       {"project_name_snake", SnakeCase(project_name)},
       {"theater_version", std::string(kVersion)},
-      {"source", "src/" + source},
-      {"lang_flags", Join(LanguageFlags(lang))},
-      {"lang", lang == Lang::kC ? "c" : "cpp"},
+      {"source", js ? source : "src/" + source},
+      {"lang_flags", js ? "" : Join(LanguageFlags(lang))},
+      {"lang", lang_name},
+      {"language", lang == Lang::kJs ? "JavaScript" : "TypeScript"},
+      {"template", std::string(template_name)},
+      {"summary", std::string(entry->summary)},
+      {"next_steps", *next_steps},
+      {"typescript_note", lang == Lang::kTs ? ", typescript" : ""},
+      {"typecheck_note", lang == Lang::kTs ? " and for `theater build`, which type-checks" : ""},
+      {"build_commands", js ? "`theater build`" : "`make` or `theater build`"},
       {"world", std::string(entry->world)},
       {"world_snake", SnakeCase(entry->world)},
       {"wit_dir", std::string(kProjectWitDir)},
       {"bindings_dir", bindings_dir},
       {"bindings_ext", lang == Lang::kC ? "c" : "cpp"},
   };
-  std::span<const EmbeddedFile> common = EmbeddedTemplateCommon();
+  std::span<const EmbeddedFile> common = js ? EmbeddedTemplateJs() : EmbeddedTemplateCommon();
   std::vector<ProjectFile> project;
   auto add = [&](std::span<const EmbeddedFile> from, std::string_view name,
                  std::string path) -> Status {
@@ -254,7 +275,16 @@ Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, L
   if (Find(files, "init.json") != nullptr) {
     THEATER_RETURN_IF_ERROR(add(files, "init.json", "init.json"));
   }
-  THEATER_RETURN_IF_ERROR(add(common, "Makefile", "Makefile"));
+  if (js) {
+    const std::string suffix = lang == Lang::kJs ? "js" : "ts";
+    THEATER_RETURN_IF_ERROR(add(common, "package-" + suffix + ".json", "package.json"));
+    THEATER_RETURN_IF_ERROR(add(common, "package-lock-" + suffix + ".json", "package-lock.json"));
+    THEATER_RETURN_IF_ERROR(add(common, lang == Lang::kJs ? "jsconfig.json" : "tsconfig.json",
+                                lang == Lang::kJs ? "jsconfig.json" : "tsconfig.json"));
+    THEATER_RETURN_IF_ERROR(add(common, "README.md", "README.md"));
+  } else {
+    THEATER_RETURN_IF_ERROR(add(common, "Makefile", "Makefile"));
+  }
   THEATER_RETURN_IF_ERROR(add(common, "gitignore", ".gitignore"));
   // WIT and generated code verbatim: "{{" in them never means a placeholder.
   for (const wit::SourceFile& file : wit_sources) {

@@ -33,9 +33,15 @@ std::span<const EmbeddedFile> EmbeddedTemplateMessageServer();
 std::span<const EmbeddedFile> EmbeddedTemplateSupervisor();
 std::span<const EmbeddedFile> EmbeddedTemplateHttpServer();
 std::span<const EmbeddedFile> EmbeddedTemplateCommon();
+std::span<const EmbeddedFile> EmbeddedTemplateJs();
 std::span<const EmbeddedFile> EmbeddedSdkHeaders();
 
-enum class Lang { kC, kCpp };
+// The language of a project: C and C++ build with clang-14 (project_build.h); JavaScript and
+// TypeScript with Node.js, esbuild and componentize-js (js_build.h).
+enum class Lang { kC, kCpp, kJs, kTs };
+inline bool IsJsLang(Lang lang) {
+  return lang == Lang::kJs || lang == Lang::kTs;
+}
 Result<Lang> ParseLang(std::string_view text);
 
 // "basic", "message-server", "supervisor", "http-server".
@@ -63,14 +69,19 @@ std::string SnakeCase(std::string_view name);
 // Replaces every {{key}} whose key is in `vars`; other text (including unknown {{...}}) stays.
 std::string RenderText(std::string_view text, const std::map<std::string, std::string>& vars);
 
-// Where a project keeps its WIT and its generated bindings, relative to the project directory.
+// Where a project keeps its WIT and its generated bindings (declarations for JavaScript),
+// relative to the project directory.
 inline constexpr std::string_view kProjectWitDir = "wit";
 inline constexpr std::string_view kProjectBindingsDir = "bindings";
+inline constexpr std::string_view kProjectTypesDir = "types";
 
-// Every file of a new project: manifest.toml, src/actor.c|cc, Makefile, .gitignore, init.json
-// (when the template has one), wit/*.wit (Theater's WIT) and bindings/<w>.h + <w>.c (C) or
-// bindings/<w>.hpp + <w>.cpp (C++), generated for the template's world. Errors: unknown
-// template, invalid name, and (kInternal) a generator failure.
+// Every file of a new project: manifest.toml, init.json (when the template has one), .gitignore,
+// wit/*.wit (Theater's WIT), and
+//   C, C++: src/actor.c|cc, Makefile, bindings/<w>.h + <w>.c (C) or bindings/<w>.hpp + <w>.cpp
+//           (C++), generated for the template's world;
+//   JavaScript, TypeScript: src/actor.js|ts, package.json + package-lock.json (pinned),
+//           jsconfig.json or tsconfig.json, README.md, types/<w>.d.ts generated for the world.
+// Errors: unknown template, invalid name, and (kInternal) a generator failure.
 Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, Lang lang,
                                                std::string_view project_name);
 

@@ -9,6 +9,7 @@
 #include "abi/bindgen/cpp_generator.h"
 #include "abi/bindgen/model.h"
 #include "abi/bindgen/names.h"
+#include "abi/bindgen/ts_generator.h"
 
 namespace theater::bindgen {
 namespace {
@@ -61,6 +62,10 @@ Result<std::vector<GeneratedFile>> Generate(const wit::Package& package,
     }
   }
   THEATER_ASSIGN_OR_RETURN(std::unique_ptr<WorldModel> model, WorldModel::Build(package, *world));
+  if (language == Language::kTypeScript) {
+    THEATER_ASSIGN_OR_RETURN(std::string declarations, GenerateTypeScript(*model));
+    return std::vector<GeneratedFile>{{model->prefix() + ".d.ts", std::move(declarations)}};
+  }
   THEATER_ASSIGN_OR_RETURN(CLayer layer, GenerateCLayer(*model, language == Language::kCpp));
   const std::string base = model->prefix();
   const std::string guard = UpperName(base) + "_BINDINGS_H_";

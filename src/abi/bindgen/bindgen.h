@@ -2,8 +2,9 @@
 //
 // `theater bindgen`: generates guest bindings, in C (C11) or C++ (C++20), for any WIT world, so
 // that an actor written against them is a wasm32-wasi core module the host can run without a
-// hand-written SDK. The generated code lifts and lowers every value by the canonical ABI
-// (sdk/c/theater/abi.h states the conventions; docs/bindgen.md describes the output).
+// hand-written SDK; and TypeScript declarations of a world for actors in JavaScript. The generated
+// code lifts and lowers every value by the canonical ABI (sdk/c/theater/abi.h states the
+// conventions; docs/bindgen.md describes the output).
 //
 // Errors: kNotFound (unknown world, unreadable path, an interface whose package is not loaded),
 // the WIT parser's kParseError / kValidationError (messages start with file:line:column), and
@@ -21,7 +22,7 @@
 
 namespace theater::bindgen {
 
-enum class Language { kC, kCpp };
+enum class Language { kC, kCpp, kTypeScript };
 
 struct GeneratedFile {
   std::string name;  // file name, no directory: "message_server_actor.h"
@@ -33,6 +34,7 @@ Result<wit::Package> LoadWit(const std::filesystem::path& path);
 
 // The bindings of `world_name` (may be empty when the package has exactly one world):
 //   C:   <w>.h and <w>.c          C++: <w>.hpp and <w>.cpp
+//   TypeScript: <w>.d.ts, declarations for a componentize-js actor (ts_generator.h)
 // where <w> is the world's name in snake case.
 Result<std::vector<GeneratedFile>> Generate(const wit::Package& package,
                                             const std::string& world_name, Language language);

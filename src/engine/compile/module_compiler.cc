@@ -387,6 +387,15 @@ Result<CompileOptions> DefaultCompileOptions() {
   THEATER_ASSIGN_OR_RETURN(options.cache_dir, DefaultCacheDir());
   const char* cc = std::getenv("THEATER_CC");
   if (cc != nullptr && *cc != '\0') options.c_compiler = cc;
+  // One digit, 0..3: anything else is refused rather than silently ignored.
+  const char* opt = std::getenv("THEATER_OPT_LEVEL");
+  if (opt != nullptr && *opt != '\0') {
+    if (opt[0] < '0' || opt[0] > '3' || opt[1] != '\0') {
+      return InvalidArgument("$THEATER_OPT_LEVEL must be 0, 1, 2 or 3, not '" + std::string(opt) +
+                             "'");
+    }
+    options.opt_level = opt[0] - '0';
+  }
   return options;
 }
 

@@ -83,7 +83,8 @@ struct CompileOptions {
 // database). kFailedPrecondition when no home directory can be determined.
 Result<std::filesystem::path> DefaultCacheDir();
 
-// Defaults for this environment: cache_dir = DefaultCacheDir(), c_compiler = $THEATER_CC when set.
+// Defaults for this environment: cache_dir = DefaultCacheDir(), c_compiler = $THEATER_CC and
+// opt_level = $THEATER_OPT_LEVEL when set (kInvalidArgument for a level that is not 0..3).
 Result<CompileOptions> DefaultCompileOptions();
 
 struct CompiledModuleFile {

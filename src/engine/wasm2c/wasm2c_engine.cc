@@ -567,7 +567,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   rt::InitProcess();
   THEATER_ASSIGN_OR_RETURN(CompileOptions compile, DefaultCompileOptions());
   if (!options.cache_dir.empty()) compile.cache_dir = options.cache_dir;
-  compile.opt_level = options.opt_level;
+  if (options.opt_level >= 0) compile.opt_level = options.opt_level;
   compile.data_split_min_code_bytes = options.data_split_min_code_bytes;
   if (options.preempt_slice.count() < 0) {
     return InvalidArgument("preempt_slice must not be negative (zero disables time slices)");

@@ -1,0 +1,185 @@
+// Theater: a WebAssembly actor runtime.
+#include "cli/js_build.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "abi/bindgen/bindgen.h"
+#include "abi/bindgen/names.h"
+#include "cli/templates.h"
+#include "common/nesting_guard.h"
+#include "engine/compile/subprocess.h"
+#include "theater/limits.h"
+
+namespace theater::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A package.json is a few hundred bytes; anything far larger is not one of ours.
+constexpr uintmax_t kMaxPackageJsonBytes = 1 << 20;
+// npm ci downloads about 100 MB the first time; the driver's componentize step takes 10-30 s.
+constexpr std::chrono::minutes kInstallTimeout{20};
+constexpr std::chrono::minutes kDriverTimeout{10};
+constexpr std::string_view kDriverPath = ".theater/build.mjs";
+
+Result<std::string> ReadSmallFile(const fs::path& path, uintmax_t limit) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec) return NotFound("cannot read " + path.string() + ": " + ec.message());
+  if (size > limit) {
+    return InvalidArgument(path.string() + " is " + std::to_string(size) +
+                           " bytes, over the limit of " + std::to_string(limit));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) return IOError("reading " + path.string());
+  return text.str();
+}
+
+const EmbeddedFile* EmbeddedJsFile(std::string_view name) {
+  for (const EmbeddedFile& file : EmbeddedTemplateJs()) {
+    if (file.name == name) return &file;
+  }
+  return nullptr;
+}
+
+// Whether the world imports theater:simple/runtime (then console.* can go to the actor's log).
+Result<bool> WorldImportsRuntime(const fs::path& wit_dir, const std::string& world_name) {
+  THEATER_ASSIGN_OR_RETURN(wit::Package package, bindgen::LoadWit(wit_dir));
+  const wit::World* world = package.FindWorld(world_name);
+  if (world == nullptr) {
+    return NotFound(wit_dir.string() + " has no world '" + world_name +
+                    "' (package.json's \"theater\".\"world\")");
+  }
+  for (const wit::WorldItem& item : world->imports) {
+    if (bindgen::StripVersion(item.name) == "theater:simple/runtime") return true;
+  }
+  return false;
+}
+
+// npm ci is needed unless node_modules was installed from this very lock file: each install
+// leaves a copy of it in node_modules (kInstalledLock). The lock files of projects of one
+// language are identical, so projects may share one node_modules through a link.
+constexpr std::string_view kInstalledLock = "node_modules/.theater-lock";
+constexpr uintmax_t kMaxLockBytes = 16 << 20;
+
+bool NeedsInstall(const fs::path& dir) {
+  Result<std::string> lock = ReadSmallFile(dir / "package-lock.json", kMaxLockBytes);
+  Result<std::string> installed = ReadSmallFile(dir / kInstalledLock, kMaxLockBytes);
+  return !lock.ok() || !installed.ok() || *lock != *installed;
+}
+
+Result<fs::path> FindTool(const std::string& name) {
+  Result<fs::path> path = engine::FindExecutable(name);
+  if (!path.ok()) {
+    return Unavailable(name +
+                       " not found: a JavaScript actor is built with Node.js 20 or newer and npm "
+                       "(Debian: apt install nodejs npm)");
+  }
+  return path;
+}
+
+std::string Why(const engine::SubprocessResult& run) {
+  return run.term_signal != 0 ? "killed by signal " + std::to_string(run.term_signal)
+                              : "exit status " + std::to_string(run.exit_code);
+}
+
+std::string Trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+bool IsJsProject(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / "package.json", ec);
+}
+
+Status PlanJsBuild(ProjectBuildPlan& plan) {
+  const fs::path package_path = plan.dir / "package.json";
+  THEATER_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(package_path, kMaxPackageJsonBytes));
+  THEATER_RETURN_IF_ERROR(CheckJsonNesting(text, limits::kMaxJsonDepth, package_path.string()));
+  nlohmann::json package = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (package.is_discarded() || !package.is_object()) {
+    return ParseError(package_path.string() + " is not a JSON object");
+  }
+  const auto theater = package.find("theater");
+  if (theater == package.end() || !theater->is_object() || !(*theater)["entry"].is_string() ||
+      !(*theater)["world"].is_string()) {
+    return InvalidArgument(package_path.string() +
+                           " has no \"theater\": {\"entry\": \"src/actor.js\", \"world\": "
+                           "\"<world>\"} (what `theater create --lang js` writes)");
+  }
+  const std::string entry = (*theater)["entry"].get<std::string>();
+  plan.world = (*theater)["world"].get<std::string>();
+  const fs::path entry_path = plan.dir / entry;
+  std::error_code ec;
+  if (!fs::is_regular_file(entry_path, ec)) {
+    return NotFound(package_path.string() + " names the entry " + entry + ", which does not exist");
+  }
+  plan.lang = entry_path.extension() == ".ts" ? Lang::kTs : Lang::kJs;
+  plan.sources = {entry_path};
+  // Everything else under src/ counts for `theater run --build` (is the component stale?).
+  for (auto it = fs::recursive_directory_iterator(plan.dir / "src", ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec) && it->path() != entry_path) plan.sources.push_back(it->path());
+  }
+  THEATER_ASSIGN_OR_RETURN(bool console_log, WorldImportsRuntime(plan.dir / "wit", plan.world));
+  plan.command = {"node",    std::string(kDriverPath),
+                  "--entry", entry,
+                  "--wit",   "wit",
+                  "--world", plan.world,
+                  "--out",   fs::absolute(plan.output).string()};
+  if (console_log) plan.command.push_back("--console-log");
+  return Status();
+}
+
+Result<BuiltProject> BuildJsProject(const ProjectBuildPlan& plan) {
+  const auto start = std::chrono::steady_clock::now();
+  THEATER_ASSIGN_OR_RETURN(fs::path node, FindTool("node"));
+  if (NeedsInstall(plan.dir)) {
+    THEATER_ASSIGN_OR_RETURN(fs::path npm, FindTool("npm"));
+    std::cerr << "installing the project's npm packages (npm ci; about 100 MB the first time)\n";
+    THEATER_ASSIGN_OR_RETURN(engine::SubprocessResult installed,
+                             engine::RunSubprocess({npm.string(), "ci", "--prefer-offline",
+                                                    "--no-audit", "--no-fund", "--loglevel=error"},
+                                                   plan.dir, kInstallTimeout));
+    if (!installed.ok()) {
+      return Unavailable("npm ci failed (" + Why(installed) +
+                         "); it needs the npm registry, or npm's cache holding every package of "
+                         "package-lock.json:\n" +
+                         Trimmed(engine::TailLines(installed.output, 30)));
+    }
+    THEATER_ASSIGN_OR_RETURN(std::string lock,
+                             ReadSmallFile(plan.dir / "package-lock.json", kMaxLockBytes));
+    THEATER_RETURN_IF_ERROR(WriteProjectFile(plan.dir / kInstalledLock, lock));
+  }
+  const EmbeddedFile* driver = EmbeddedJsFile("build.mjs");
+  if (driver == nullptr) return InternalError("the JavaScript build driver is not embedded");
+  THEATER_RETURN_IF_ERROR(WriteProjectFile(plan.dir / kDriverPath, driver->contents));
+
+  std::vector<std::string> argv = plan.command;
+  argv.front() = node.string();
+  THEATER_ASSIGN_OR_RETURN(engine::SubprocessResult run,
+                           engine::RunSubprocess(argv, plan.dir, kDriverTimeout));
+  BuiltProject built;
+  if (!run.ok()) {
+    return FailedPrecondition("building " + plan.output.filename().string() + " failed (" +
+                              Why(run) + "):\n" + Trimmed(run.output));
+  }
+  built.diagnostics = std::move(run.output);
+  built.output = plan.output;
+  std::error_code ec;
+  built.bytes = fs::file_size(plan.output, ec);
+  if (ec) return IOError("the build wrote no " + plan.output.string());
+  built.took = std::chrono::steady_clock::now() - start;
+  return built;
+}
+
+}  // namespace theater::cli

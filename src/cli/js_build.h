@@ -1,0 +1,37 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Building an actor project written in JavaScript or TypeScript (what `theater create --lang
+// js|ts` writes): a package.json whose "theater" object names the entry and the WIT world. The
+// build runs Node.js tools, each under the spawn shim (engine/compile/subprocess.h), so they die
+// with the command:
+//   1. `npm ci` unless node_modules was installed from this package-lock.json (from npm's cache
+//      when it holds every package: --prefer-offline);
+//   2. the build driver (templates/js/build.mjs, embedded, written to .theater/build.mjs):
+//      TypeScript type check, esbuild bundle, componentize-js with no optional WASI capability.
+// Errors from either are shown as the tools print them (file:line:column first).
+//
+// Thread-safety: reentrant. Ownership: plain values.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "cli/project_build.h"
+#include "theater/status.h"
+
+namespace theater::cli {
+
+// True when `dir` holds a package.json (then it is a JavaScript project, or a broken one).
+bool IsJsProject(const std::filesystem::path& dir);
+
+// Fills the JavaScript parts of `plan` (whose dir and output are set): lang, sources (everything
+// under src/), world, command. Errors: a package.json that is not JSON or lacks
+// "theater": {"entry", "world"}, a missing entry, a world the project's wit/ does not have.
+[[nodiscard]] Status PlanJsBuild(ProjectBuildPlan& plan);
+
+// Runs npm ci when needed (saying so on stderr), then the driver. Errors: node or npm missing
+// (kUnavailable, naming the packages), npm ci failing (kUnavailable: the registry or the cache),
+// the build failing (kFailedPrecondition with the tools' output).
+Result<BuiltProject> BuildJsProject(const ProjectBuildPlan& plan);
+
+}  // namespace theater::cli

@@ -1,0 +1,134 @@
+// Theater's build of an actor written in JavaScript or TypeScript. `theater build` writes this
+// file to .theater/build.mjs in the project and runs it with Node.js, from the project's
+// directory, after `npm ci` has installed the project's packages:
+//
+//   node .theater/build.mjs --entry src/actor.ts --wit wit --world minimal --out x.wasm
+//
+// 1. TypeScript only: type-checks the project (tsconfig.json) with the project's typescript.
+// 2. Bundles the entry and everything it imports into one ES module with esbuild; the host's
+//    interfaces (theater:*, wasi:*) stay imports. console.log and friends write to the actor's
+//    log through theater:simple/runtime when the world imports it (--console-log).
+// 3. Makes the component with componentize-js, with none of its optional WASI capabilities:
+//    the component imports only what the world names.
+//
+// Errors are printed as `file:line:column: message` and end the process with status 1.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+
+function parseArgs(argv) {
+  const args = { consoleLog: false };
+  for (let i = 0; i < argv.length; i++) {
+    const key = argv[i];
+    if (key === '--console-log') {
+      args.consoleLog = true;
+      continue;
+    }
+    if (!key.startsWith('--') || i + 1 >= argv.length) fail(`unexpected argument '${key}'`);
+    args[key.slice(2)] = argv[++i];
+  }
+  for (const required of ['entry', 'wit', 'world', 'out']) {
+    if (!args[required]) fail(`missing --${required}`);
+  }
+  return args;
+}
+
+function fail(message) {
+  process.stderr.write(message.endsWith('\n') ? message : message + '\n');
+  process.exit(1);
+}
+
+// 1. Type errors, one per line, as file:line:column.
+async function typeCheck() {
+  const ts = (await import('typescript')).default;
+  const configPath = ts.findConfigFile('.', ts.sys.fileExists, 'tsconfig.json');
+  if (!configPath) fail('tsconfig.json: not found (a TypeScript actor needs one)');
+  const config = ts.getParsedCommandLineOfConfigFile(configPath, {}, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => fail(format(ts, d)),
+  });
+  const program = ts.createProgram(config.fileNames, { ...config.options, noEmit: true });
+  const diagnostics = ts.getPreEmitDiagnostics(program);
+  if (diagnostics.length > 0) fail(diagnostics.map((d) => format(ts, d)).join('\n'));
+}
+
+function format(ts, diagnostic) {
+  const text = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
+  if (!diagnostic.file) return `error TS${diagnostic.code}: ${text}`;
+  const { line, character } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
+  const file = diagnostic.file.fileName.replace(resolve('.') + '/', '');
+  return `${file}:${line + 1}:${character + 1}: error TS${diagnostic.code}: ${text}`;
+}
+
+// 2. One ES module holding the actor and what it imports from npm packages.
+async function bundle(entry, outfile, consoleLog) {
+  const esbuild = await import('esbuild');
+  const inject = [];
+  if (consoleLog) {
+    const shim = join(dirname(outfile), 'console.js');
+    await writeFile(shim, CONSOLE_SHIM);
+    inject.push(shim);
+  }
+  try {
+    await esbuild.build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      target: 'es2022',
+      external: ['theater:*', 'wasi:*'],
+      inject,
+      logLevel: 'silent',
+      charset: 'utf8',
+    });
+  } catch (e) {
+    const errors = e.errors ?? [{ text: String(e) }];
+    fail(errors.map((m) => {
+      const where = m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1}: ` : '';
+      return `${where}error: ${m.text}`;
+    }).join('\n'));
+  }
+}
+
+// What console.* becomes in an actor whose world imports theater:simple/runtime: lines of the
+// actor's log (and so events of its chain).
+const CONSOLE_SHIM = `import { log as theaterLog } from 'theater:simple/runtime';
+const line = (args) => args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+const write = (...args) => theaterLog(line(args));
+globalThis.console = { log: write, info: write, warn: write, error: write, debug: write };
+`;
+
+// 3. The component. The splicer writes the wall-clock time of the build into the stubs it puts
+// where the clocks capability was left out; pinned, the same code makes the same engine, which
+// the runtime then compiles once for every actor of the world (docs/compile-cache.md).
+async function componentizeBundle(bundlePath, args) {
+  const { wallClock, monotonicClock } = await import('@bytecodealliance/preview2-shim/clocks');
+  wallClock.now = () => ({ seconds: 0n, nanoseconds: 0 });
+  monotonicClock.now = () => 0n;
+  // The splicer reads the WIT through this shim's WASI files, which start with no directory
+  // granted since preview2-shim 0.26: grant the project's.
+  const { _setPreopens } = await import('@bytecodealliance/preview2-shim/filesystem');
+  _setPreopens({ [process.cwd()]: process.cwd() });
+  const { componentize } = await import('@bytecodealliance/componentize-js');
+  let component;
+  try {
+    ({ component } = await componentize({
+      sourcePath: bundlePath,
+      witPath: resolve(args.wit),
+      worldName: args.world,
+      disableFeatures: ['stdio', 'random', 'clocks', 'http', 'fetch-event'],
+    }));
+  } catch (e) {
+    fail(`componentize-js: ${e?.message ?? e}`);
+  }
+  await mkdir(dirname(resolve(args.out)), { recursive: true });
+  await writeFile(args.out, component);
+}
+
+const args = parseArgs(process.argv.slice(2));
+if (args.entry.endsWith('.ts')) await typeCheck();
+const bundlePath = resolve('.theater', 'bundle.js');
+await mkdir(dirname(bundlePath), { recursive: true });
+await bundle(args.entry, bundlePath, args.consoleLog);
+await componentizeBundle(bundlePath, args);
+await readFile(args.out);  // fails loudly if it was not written
