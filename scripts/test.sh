@@ -15,6 +15,10 @@ step() { echo "test.sh: $1 done at $(((SECONDS - started) / 60))m$(((SECONDS - s
 scripts/install-deps.sh
 step "install"
 
+# The JavaScript actor tests (src/cli/cli_js_e2e_test.cc) of both builds share one home: each
+# world's engine is compiled once per run, and npm installs once per language.
+export THEATER_JS_TEST_HOME="$PWD/.test-home-js"
+
 # No debug information: nothing in the test run reads it, and with it the suite's 70 statically
 # linked executables take 3.7 GB instead of about 1 GB (CI machines have run out of disk), and
 # compile and link slower. (Only a fresh build directory takes these flags; scripts/build.sh keeps

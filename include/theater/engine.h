@@ -181,6 +181,11 @@ class Engine {
   static Result<std::unique_ptr<Engine>> Create(EngineOptions options = {});
   virtual ~Engine() = default;
 
+  // Stops every module compile running in this process, and every one that starts later: their
+  // LoadModule calls fail with kCancelled. For a process that is shutting down, which should not
+  // wait minutes for a compiler (a JavaScript engine's compile takes that long). Irreversible.
+  static void CancelCompiles();
+
   // Compiles (or fetches from the cache) and loads a module. `name` is used in messages.
   virtual Result<std::shared_ptr<const Module>> LoadModule(std::span<const uint8_t> wasm,
                                                            std::string_view name) = 0;

@@ -310,7 +310,18 @@ int Start(Context& ctx, const StartArgs& args) {
   if (attached || args.logs) CatchInterrupts();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   Result<Variant> started = CallExpect(*client, MakeVariant("StartActor", fields), "ActorStarted");
-  if (!started.ok()) return out.Error(started.status());
+  if (!started.ok()) {
+    if (started.status().code() == StatusCode::kDeadlineExceeded) {
+      // The usual cause: the server is compiling the component (minutes for the first actor of
+      // a JavaScript world), which goes on after the client stops waiting.
+      return out.Error(DeadlineExceeded(
+          started.status().message() +
+          "; the server may still be compiling the component (`theater compile <component>` "
+          "with the server's cache compiles it ahead; timeout_ms in the config file waits "
+          "longer)"));
+    }
+    return out.Error(started.status());
+  }
   const std::string id = JsonString(started->fields, "id");
   if (args.logs) {
     if (!out.json()) std::cerr << "started actor " << id << "\n";

@@ -9,10 +9,10 @@
 //   - npm ci installs about 400 MB per language; the projects of one language share one
 //     node_modules (a link to a project built once per build directory, under a file lock since
 //     ctest runs tests in parallel).
-//   - The first actor of each world compiles the JavaScript engine. The tests share the build's
-//     test-home cache, so JavaScript and TypeScript actors of a world (and later runs) compile it
-//     once, and they compile at -O1 ($THEATER_OPT_LEVEL): what they check does not depend on the
-//     optimisation, and -O1 takes about a third of -O2's time.
+//   - The first actor of each world compiles the JavaScript engine. The tests share one cache
+//     (kTestHome), so JavaScript and TypeScript actors of a world (and later runs, and the other
+//     build of a CI run) compile it once, and they compile at -O1 ($THEATER_OPT_LEVEL): what they
+//     check does not depend on the optimisation, and -O1 takes about a third of -O2's time.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -20,12 +20,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
 
 #include "cli/cli_test_child.h"
+#include "common/fetch.h"
 
 namespace {
 
@@ -40,7 +42,14 @@ using theater::cli_testing::Finished;
 using theater::cli_testing::NewTempDir;
 using theater::cli_testing::ReadFileText;
 
-const fs::path kTestHome = fs::path(THEATER_BUILD_DIR) / "test-home";
+// The home (compile cache, shared npm packages): $THEATER_JS_TEST_HOME when set, so that the
+// release and sanitizer builds of one CI run share one compile of each engine (scripts/test.sh),
+// else the build's own test home.
+const fs::path kTestHome = [] {
+  const char* shared = std::getenv("THEATER_JS_TEST_HOME");
+  return shared != nullptr && *shared != '\0' ? fs::path(shared)
+                                              : fs::path(THEATER_BUILD_DIR) / "test-home";
+}();
 const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
 
 class CliJsTest : public ::testing::Test {
@@ -106,14 +115,19 @@ class CliJsTest : public ::testing::Test {
     EXPECT_THAT(built.out, HasSubstr(name + ".wasm"));
     EXPECT_THAT(built.err, Not(HasSubstr("npm ci"))) << "the shared packages are installed";
     EXPECT_TRUE(fs::exists(project / (name + ".wasm"))) << name;
+    // Compiled ahead (the first of a world compiles its engine), as a server's user would: a
+    // `theater start` does not wait minutes for a compile.
+    Finished compiled = Run({"compile", (project / (name + ".wasm")).string()});
+    EXPECT_EQ(compiled.code, 0) << name << ": " << compiled.err;
     return project;
   }
 
   void StartServer() {
     server_ = std::make_unique<Child>(
         std::vector<std::string>{"server", "--address", "127.0.0.1:0", "--home",
-                                 (dir_ / "server").string(), "--durability", "none", "--log-level",
-                                 "warn"},
+                                 (dir_ / "server").string(), "--cache-dir",
+                                 (kTestHome / "cache").string(), "--durability", "none",
+                                 "--log-level", "warn"},
         Env(), "", /*keep_stdin_open=*/true);
     ASSERT_TRUE(server_->WaitForOutput(
         [](const std::string& out) { return out.find('\n') != std::string::npos; }, 30s));
@@ -165,11 +179,12 @@ TEST_F(CliJsTest, MessageServerTemplateAnswersTheCliAndACActor) {
     const std::string id = Start(project / "manifest.toml");
     ASSERT_FALSE(id.empty());
     ids[lang] = id;
-    EXPECT_EQ(Request(id, "ping"), "pong\n") << lang;
+    EXPECT_EQ(Request(id, "ping"), "pong") << lang;
     Finished sent = Run({"message", id, "hello"});
     EXPECT_EQ(sent.code, 0) << sent.err;
-    EXPECT_EQ(Request(id, "count"), "2\n") << lang;
-    EXPECT_EQ(Request(id, "what"), "you said: what\n") << lang;
+    // ping, hello and this request itself
+    EXPECT_EQ(Request(id, "count"), "3") << lang;
+    EXPECT_EQ(Request(id, "what"), "you said: what") << lang;
     // Channels: the JavaScript actor sends on the channel from its handler.
     Finished channel = Child({"channel", "open", id}, Env(), "one\ntwo\n").Finish(60s);
     EXPECT_EQ(channel.code, 0) << channel.err;
@@ -187,8 +202,109 @@ TEST_F(CliJsTest, MessageServerTemplateAnswersTheCliAndACActor) {
                               "type = \"message-server\"\n\n[[handler]]\ntype = \"timing\"\n";
   const std::string c_actor = Start(messenger);
   ASSERT_FALSE(c_actor.empty());
-  EXPECT_EQ(Request(c_actor, "request:" + ids["ts"] + ":ping"), "pong\n");
-  EXPECT_EQ(Request(c_actor, "request:" + ids["js"] + ":count"), "4\n");
+  EXPECT_EQ(Request(c_actor, "request:" + ids["ts"] + ":ping"), "pong");
+  // Four requests, a message and two channel messages before this request.
+  EXPECT_EQ(Request(c_actor, "request:" + ids["js"] + ":count"), "7");
+}
+
+TEST_F(CliJsTest, SupervisorTemplateSpawnsListsAndStopsAJavaScriptChild) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const fs::path child = CreateAndBuild("child-js", "basic", "js");
+  for (const std::string lang : {"js", "ts"}) {
+    const fs::path project = CreateAndBuild("boss-" + lang, "supervisor", lang);
+    const std::string id = Start(project / "manifest.toml");
+    ASSERT_FALSE(id.empty());
+    const std::string spawned = Request(id, "spawn:" + (child / "manifest.toml").string());
+    ASSERT_EQ(spawned.size(), 36u) << lang << ": " << spawned;  // a UUID
+    EXPECT_EQ(Request(id, "list"), spawned) << lang;
+    EXPECT_EQ(Request(id, "stop:" + spawned), "ok") << lang;
+    EXPECT_EQ(Request(id, "list"), "") << lang;
+    // A host error comes back to JavaScript as an exception, which the actor reports.
+    EXPECT_THAT(Request(id, "stop:no-such-child"), HasSubstr("error: ")) << lang;
+    Finished tree = Run({"events", id});
+    EXPECT_THAT(tree.out, HasSubstr("spawned child " + spawned)) << lang;
+  }
+}
+
+TEST_F(CliJsTest, HttpServerTemplateServesRequests) {
+  for (const std::string lang : {"js", "ts"}) {
+    const std::string name = "web-" + lang;
+    const fs::path project = CreateAndBuild(name, "http-server", lang);
+    Child run({"run", "--wait", "-i", R"({"port": 0, "served": 0})",
+               (project / "manifest.toml").string()},
+              Env(), "");
+    const std::string marker = "serving on http://127.0.0.1:";
+    ASSERT_TRUE(run.WaitForOutput(
+        [&](const std::string& out) {
+          const size_t at = out.find(marker);
+          return at != std::string::npos && out.find('/', at + marker.size()) != std::string::npos;
+        },
+        15min))
+        << run.out();
+    const std::string port = run.out().substr(run.out().find(marker) + marker.size());
+    const std::string base = "http://127.0.0.1:" + port.substr(0, port.find('/'));
+    // In this order: /count counts /hello.
+    for (const auto& [path, body] : std::vector<std::pair<std::string, std::string>>{
+             {"/hello", "Hello from " + name + "!\n"}, {"/count", "2\n"}}) {
+      auto got = theater::FetchUrl(base + path);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_EQ(std::string(got->begin(), got->end()), body) << lang << " " << path;
+    }
+    auto missing = theater::FetchUrl(base + "/nope");
+    EXPECT_EQ(missing.status().code(), theater::StatusCode::kNotFound) << lang;
+    run.Signal(SIGINT);
+    Finished ran = run.Finish();
+    EXPECT_EQ(ran.code, 130) << ran.out << ran.err;
+    EXPECT_THAT(ran.out, HasSubstr("GET /hello"));
+    EXPECT_THAT(ran.out, HasSubstr("chain verified"));
+  }
+}
+
+// A JavaScript actor that throws, loops forever, or allocates without bound: each fails its
+// init with an error that says what happened (the JavaScript stack, or the limit), and the host
+// goes on.
+TEST_F(CliJsTest, ThrowingLoopingAndHoardingActorsGetCleanErrors) {
+  const std::map<std::string, std::string> sources = {
+      {"throws",
+       "import { log } from 'theater:simple/runtime';\n"
+       "function check(n) {\n"
+       "  if (n === 0) throw new RangeError('the count ran out');\n"
+       "  return check(n - 1);\n"
+       "}\n"
+       "export const actor = { init(state) { log('checking'); check(2); return [state]; } };\n"},
+      {"loops", "export const actor = { init(state) { for (;;) {} } };\n"},
+      {"hoards",
+       "export const actor = { init(state) {\n"
+       "  const kept = [];\n"
+       "  for (;;) kept.push(new Array(100000).fill(kept.length));\n"
+       "} };\n"},
+  };
+  const std::map<std::string, std::string> limits = {
+      {"throws", ""},
+      {"loops", "\n[limits]\ninit_deadline_ms = 2000\n"},
+      {"hoards", "\n[limits]\nmemory_limit_mb = 48\n"},
+  };
+  std::map<std::string, Finished> runs;
+  for (const auto& [name, source] : sources) {
+    Finished created = Run({"create", name, "--lang", "js", "-o", dir_.string()});
+    ASSERT_EQ(created.code, 0) << created.err;
+    const fs::path project = dir_ / name;
+    std::ofstream(project / "src" / "actor.js") << source;
+    std::ofstream(project / "manifest.toml", std::ios::app) << limits.at(name);
+    fs::create_directory_symlink(SharedNodeModules("js"), project / "node_modules");
+    Finished built = Run({"build", project.string()});
+    ASSERT_EQ(built.code, 0) << name << ": " << built.err;
+    runs[name] = Run({"run", (project / "manifest.toml").string()});
+  }
+  EXPECT_EQ(runs["throws"].code, 1);
+  EXPECT_THAT(runs["throws"].err, HasSubstr("RangeError: the count ran out"));
+  EXPECT_THAT(runs["throws"].err, HasSubstr("check@"));  // the stack, frame by frame
+  EXPECT_THAT(runs["throws"].out, HasSubstr("checking"));
+  EXPECT_EQ(runs["loops"].code, 1);
+  EXPECT_THAT(runs["loops"].err, HasSubstr("deadline exceeded"));
+  EXPECT_EQ(runs["hoards"].code, 1);
+  EXPECT_THAT(runs["hoards"].err, HasSubstr("out of memory"));
+  for (auto& [name, run] : runs) EXPECT_THAT(run.out, HasSubstr("chain verified")) << name;
 }
 
 }  // namespace

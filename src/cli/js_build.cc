@@ -9,6 +9,7 @@
 
 #include "abi/bindgen/bindgen.h"
 #include "abi/bindgen/names.h"
+#include "abi/bindgen/ts_generator.h"
 #include "cli/templates.h"
 #include "common/nesting_guard.h"
 #include "engine/compile/subprocess.h"
@@ -48,18 +49,31 @@ const EmbeddedFile* EmbeddedJsFile(std::string_view name) {
   return nullptr;
 }
 
-// Whether the world imports theater:simple/runtime (then console.* can go to the actor's log).
-Result<bool> WorldImportsRuntime(const fs::path& wit_dir, const std::string& world_name) {
+// What the build needs to know about the world: whether it imports theater:simple/runtime (then
+// console.* can go to the actor's log), and the names its exports have in JavaScript.
+struct WorldFacts {
+  bool imports_runtime = false;
+  std::string export_names;  // comma-separated: "actor,messageServerClient"
+};
+
+Result<WorldFacts> ReadWorld(const fs::path& wit_dir, const std::string& world_name) {
   THEATER_ASSIGN_OR_RETURN(wit::Package package, bindgen::LoadWit(wit_dir));
   const wit::World* world = package.FindWorld(world_name);
   if (world == nullptr) {
     return NotFound(wit_dir.string() + " has no world '" + world_name +
                     "' (package.json's \"theater\".\"world\")");
   }
+  WorldFacts facts;
   for (const wit::WorldItem& item : world->imports) {
-    if (bindgen::StripVersion(item.name) == "theater:simple/runtime") return true;
+    if (bindgen::StripVersion(item.name) == "theater:simple/runtime") facts.imports_runtime = true;
   }
-  return false;
+  for (const wit::WorldItem& item : world->exports) {
+    const std::string name = item.kind == wit::WorldItemKind::kFunction
+                                 ? item.function.name
+                                 : (item.interface ? item.interface->name : item.name);
+    facts.export_names += (facts.export_names.empty() ? "" : ",") + bindgen::TsMemberName(name);
+  }
+  return facts;
 }
 
 // npm ci is needed unless node_modules was installed from this very lock file: each install
@@ -130,13 +144,14 @@ Status PlanJsBuild(ProjectBuildPlan& plan) {
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_regular_file(ec) && it->path() != entry_path) plan.sources.push_back(it->path());
   }
-  THEATER_ASSIGN_OR_RETURN(bool console_log, WorldImportsRuntime(plan.dir / "wit", plan.world));
-  plan.command = {"node",    std::string(kDriverPath),
-                  "--entry", entry,
-                  "--wit",   "wit",
-                  "--world", plan.world,
-                  "--out",   fs::absolute(plan.output).string()};
-  if (console_log) plan.command.push_back("--console-log");
+  THEATER_ASSIGN_OR_RETURN(WorldFacts world, ReadWorld(plan.dir / "wit", plan.world));
+  plan.command = {"node",      std::string(kDriverPath),
+                  "--entry",   entry,
+                  "--wit",     "wit",
+                  "--world",   plan.world,
+                  "--exports", world.export_names,
+                  "--out",     fs::absolute(plan.output).string()};
+  if (world.imports_runtime) plan.command.push_back("--console-log");
   return Status();
 }
 

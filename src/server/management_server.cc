@@ -15,6 +15,7 @@
 #include "server/client.h"
 #include "server/server_impl.h"
 #include "theater/builtins.h"
+#include "theater/engine.h"
 #include "theater/version.h"
 
 namespace theater::server {
@@ -364,6 +365,9 @@ int Serve(ServeOptions options) {
   int received = 0;
   sigwait(&signals, &received);
   spdlog::info("management: {} received: stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+  // A start that is compiling a large module (minutes for a JavaScript engine) fails now rather
+  // than holding the shutdown.
+  engine::Engine::CancelCompiles();
   if (web) web->Stop();
   (*server)->Stop();
   Status shut = (*runtime)->Shutdown();

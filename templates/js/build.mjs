@@ -2,12 +2,15 @@
 // file to .theater/build.mjs in the project and runs it with Node.js, from the project's
 // directory, after `npm ci` has installed the project's packages:
 //
-//   node .theater/build.mjs --entry src/actor.ts --wit wit --world minimal --out x.wasm
+//   node .theater/build.mjs --entry src/actor.ts --wit wit --world minimal --out x.wasm \
+//       --exports actor[,messageServerClient...] [--console-log]
 //
 // 1. TypeScript only: type-checks the project (tsconfig.json) with the project's typescript.
 // 2. Bundles the entry and everything it imports into one ES module with esbuild; the host's
 //    interfaces (theater:*, wasi:*) stay imports. console.log and friends write to the actor's
-//    log through theater:simple/runtime when the world imports it (--console-log).
+//    log through theater:simple/runtime when the world imports it (--console-log). Each exported
+//    object (--exports) is wrapped so that an Error thrown by its functions becomes the call's
+//    error, with the JavaScript stack, instead of a trap that says only "unreachable".
 // 3. Makes the component with componentize-js, with none of its optional WASI capabilities:
 //    the component imports only what the world names.
 //
@@ -26,7 +29,7 @@ function parseArgs(argv) {
     if (!key.startsWith('--') || i + 1 >= argv.length) fail(`unexpected argument '${key}'`);
     args[key.slice(2)] = argv[++i];
   }
-  for (const required of ['entry', 'wit', 'world', 'out']) {
+  for (const required of ['entry', 'wit', 'world', 'out', 'exports']) {
     if (!args[required]) fail(`missing --${required}`);
   }
   return args;
@@ -59,8 +62,39 @@ function format(ts, diagnostic) {
   return `${file}:${line + 1}:${character + 1}: error TS${diagnostic.code}: ${text}`;
 }
 
+// What the bundle is built from: the actor's module, its exported objects wrapped. A function of
+// an export whose WIT result is result<_, string> returns `err` when it throws a value that is
+// not an Error (componentize-js's rule), and traps on an Error; the wrapper throws the Error's
+// text and stack instead.
+function wrapperSource(entry, exportNames) {
+  const lines = [
+    `import * as actorModule from ${JSON.stringify(resolve(entry))};`,
+    'const describe = (e) => {',
+    '  if (!(e instanceof Error)) return e;',
+    "  const stack = typeof e.stack === 'string' && e.stack.length > 0 ? '\\n' + e.stack.trimEnd() : '';",
+    '  return `${e.name}: ${e.message}${stack}`;',
+    '};',
+    'const wrap = (object) => {',
+    "  if (object === null || typeof object !== 'object') return object;",
+    '  const out = {};',
+    '  for (const [name, value] of Object.entries(object)) {',
+    "    out[name] = typeof value !== 'function' ? value : function (...args) {",
+    '      try {',
+    '        return value.apply(object, args);',
+    '      } catch (e) {',
+    '        throw describe(e);',
+    '      }',
+    '    };',
+    '  }',
+    '  return out;',
+    '};',
+  ];
+  for (const name of exportNames) lines.push(`export const ${name} = wrap(actorModule.${name});`);
+  return lines.join('\n') + '\n';
+}
+
 // 2. One ES module holding the actor and what it imports from npm packages.
-async function bundle(entry, outfile, consoleLog) {
+async function bundle(entry, outfile, consoleLog, exportNames) {
   const esbuild = await import('esbuild');
   const inject = [];
   if (consoleLog) {
@@ -68,9 +102,11 @@ async function bundle(entry, outfile, consoleLog) {
     await writeFile(shim, CONSOLE_SHIM);
     inject.push(shim);
   }
+  const wrapper = join(dirname(outfile), 'entry.js');
+  await writeFile(wrapper, wrapperSource(entry, exportNames));
   try {
     await esbuild.build({
-      entryPoints: [entry],
+      entryPoints: [wrapper],
       outfile,
       bundle: true,
       format: 'esm',
@@ -129,6 +165,6 @@ const args = parseArgs(process.argv.slice(2));
 if (args.entry.endsWith('.ts')) await typeCheck();
 const bundlePath = resolve('.theater', 'bundle.js');
 await mkdir(dirname(bundlePath), { recursive: true });
-await bundle(args.entry, bundlePath, args.consoleLog);
+await bundle(args.entry, bundlePath, args.consoleLog, args.exports.split(',').filter(Boolean));
 await componentizeBundle(bundlePath, args);
 await readFile(args.out);  // fails loudly if it was not written

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -105,6 +106,16 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
   return std::move(results.front());
 }
 
+namespace {
+std::atomic<bool> g_cancelled{false};
+// How often a batch looks at g_cancelled while its tools are quiet.
+constexpr int kCancelPollMs = 200;
+}  // namespace
+
+void CancelAllSubprocesses() {
+  g_cancelled.store(true, std::memory_order_release);
+}
+
 Result<std::vector<SubprocessResult>> RunSubprocesses(
     const std::vector<SubprocessJob>& jobs, size_t parallel, std::chrono::milliseconds timeout,
     const std::function<void(size_t job)>& finished) {
@@ -117,6 +128,10 @@ Result<std::vector<SubprocessResult>> RunSubprocesses(
   std::vector<pollfd> polled;
   char buf[16 * 1024];
   while (!running.empty() || (next < jobs.size() && !failed)) {
+    if (g_cancelled.load(std::memory_order_acquire)) {
+      KillAll(running);
+      return Cancelled("stopped: the process is shutting down");
+    }
     while (!failed && next < jobs.size() && running.size() < parallel) {
       Result<RunningTool> started = StartTool(jobs[next]);
       if (!started.ok()) {
@@ -138,8 +153,8 @@ Result<std::vector<SubprocessResult>> RunSubprocesses(
     }
     polled.clear();
     for (const RunningTool& tool : running) polled.push_back(pollfd{tool.output.get(), POLLIN, 0});
-    const int ready =
-        ::poll(polled.data(), polled.size(), static_cast<int>(std::min<long long>(left, 1000)));
+    const int ready = ::poll(polled.data(), polled.size(),
+                             static_cast<int>(std::min<long long>(left, kCancelPollMs)));
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) {
       const int err = errno;

@@ -55,6 +55,11 @@ Result<std::vector<SubprocessResult>> RunSubprocesses(
     const std::vector<SubprocessJob>& jobs, size_t parallel, std::chrono::milliseconds timeout,
     const std::function<void(size_t job)>& finished = {});
 
+// Kills every tool RunSubprocess(es) runs in this process, now and from now on; those calls fail
+// with kCancelled. How a process that is shutting down stops its compiles (Engine::CancelCompiles)
+// instead of waiting minutes for them. Async-signal-unsafe; call it from a normal thread.
+void CancelAllSubprocesses();
+
 // Finds an executable: `name` itself when it contains a '/', else the first match on $PATH.
 // kNotFound when there is none.
 Result<std::filesystem::path> FindExecutable(std::string_view name);

@@ -4,11 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace theater::engine {
 namespace {
@@ -52,6 +55,29 @@ TEST(SubprocessTest, TimeoutKillsTheWholeProcessGroup) {
   auto r = Sh("sleep 30 & sleep 30", milliseconds(300));
   EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+// CancelAllSubprocesses is for a process that is shutting down, and cannot be undone: it is tried
+// in a child process of its own.
+TEST(SubprocessTest, CancellingStopsRunningToolsAndRefusesNewOnes) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::thread canceller([] {
+      std::this_thread::sleep_for(milliseconds(300));
+      CancelAllSubprocesses();
+    });
+    const auto start = std::chrono::steady_clock::now();
+    auto running = Sh("sleep 30 & sleep 30");
+    const bool stopped = running.status().code() == StatusCode::kCancelled &&
+                         std::chrono::steady_clock::now() - start < std::chrono::seconds(5);
+    canceller.join();
+    const bool refused = Sh("true").status().code() == StatusCode::kCancelled;
+    _exit(stopped && refused ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
 }
 
 TEST(SubprocessTest, KeepsOnlyTheTailOfLongOutput) {

@@ -15,6 +15,7 @@
 #include "common/bytes.h"
 #include "engine/compile/data_split.h"
 #include "engine/compile/module_compiler.h"
+#include "engine/compile/subprocess.h"
 #include "engine/compile/wasm_inspect.h"
 #include "engine/wasm2c/memory_image.h"
 #include "engine/wasm2c/runtime.h"
@@ -561,6 +562,10 @@ std::span<uint8_t> MemoryBytes(void* memory) {
   if (memory == nullptr) return {};
   auto* m = static_cast<wasm_rt_memory_t*>(memory);
   return {m->data, m->size};
+}
+
+void Engine::CancelCompiles() {
+  CancelAllSubprocesses();
 }
 
 Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
