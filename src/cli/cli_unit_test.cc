@@ -413,7 +413,7 @@ TEST(TemplateTest, EveryTemplateRendersInJavaScriptAndTypeScript) {
       std::map<std::string, std::string> by_path;
       for (const ProjectFile& f : *files) by_path[f.path] = f.contents;
       const std::string source = ts ? "src/actor.ts" : "src/actor.js";
-      for (const std::string path :
+      for (const std::string& path :
            {std::string("manifest.toml"), source, std::string("package.json"),
             std::string("package-lock.json"), std::string(ts ? "tsconfig.json" : "jsconfig.json"),
             std::string("README.md"), std::string(".gitignore"), std::string("wit/worlds.wit"),
