@@ -5,7 +5,7 @@
 # type's optimization for the test bodies too, for tests whose checks (speed, stack depth) cover
 # library code that their own sources instantiate.
 function(theater_add_test name)
-  cmake_parse_arguments(T "OPTIMIZED" "" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(T "OPTIMIZED" "COST" "SOURCES;LIBS" ${ARGN})
   if(NOT THEATER_BUILD_TESTS)
     return()
   endif()
@@ -21,8 +21,13 @@ function(theater_add_test name)
     THEATER_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
     THEATER_BUILD_DIR="${CMAKE_BINARY_DIR}")
   include(GoogleTest)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES ENVIRONMENT "THEATER_HOME=${CMAKE_BINARY_DIR}/test-home")
+  set(properties ENVIRONMENT "THEATER_HOME=${CMAKE_BINARY_DIR}/test-home")
+  if(T_COST)
+    # ctest starts the costliest tests first, so that long ones overlap with the many short ones
+    # instead of running last.
+    list(APPEND properties COST ${T_COST})
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ${properties})
 endfunction()
 
 # Guest toolchain: clang-14 targeting wasm32-wasi with Debian's wasi-libc.
