@@ -3,14 +3,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "abi/bindgen/bindgen.h"
 #include "abi/bindgen/names.h"
 #include "abi/bindgen/ts_generator.h"
 #include "cli/templates.h"
+#include "common/bytes.h"
 #include "common/nesting_guard.h"
 #include "engine/compile/subprocess.h"
 #include "theater/limits.h"
@@ -21,26 +20,11 @@ namespace {
 namespace fs = std::filesystem;
 
 // A package.json is a few hundred bytes; anything far larger is not one of ours.
-constexpr uintmax_t kMaxPackageJsonBytes = 1 << 20;
+constexpr size_t kMaxPackageJsonBytes = 1 << 20;
 // npm ci downloads about 100 MB the first time; the driver's componentize step takes 10-30 s.
 constexpr std::chrono::minutes kInstallTimeout{20};
 constexpr std::chrono::minutes kDriverTimeout{10};
 constexpr std::string_view kDriverPath = ".theater/build.mjs";
-
-Result<std::string> ReadSmallFile(const fs::path& path, uintmax_t limit) {
-  std::error_code ec;
-  const uintmax_t size = fs::file_size(path, ec);
-  if (ec) return NotFound("cannot read " + path.string() + ": " + ec.message());
-  if (size > limit) {
-    return InvalidArgument(path.string() + " is " + std::to_string(size) +
-                           " bytes, over the limit of " + std::to_string(limit));
-  }
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in) return IOError("reading " + path.string());
-  return text.str();
-}
 
 const EmbeddedFile* EmbeddedJsFile(std::string_view name) {
   for (const EmbeddedFile& file : EmbeddedTemplateJs()) {
@@ -80,11 +64,13 @@ Result<WorldFacts> ReadWorld(const fs::path& wit_dir, const std::string& world_n
 // leaves a copy of it in node_modules (kInstalledLock). The lock files of projects of one
 // language are identical, so projects may share one node_modules through a link.
 constexpr std::string_view kInstalledLock = "node_modules/.theater-lock";
-constexpr uintmax_t kMaxLockBytes = 16 << 20;
+constexpr size_t kMaxLockBytes = 16 << 20;
 
 bool NeedsInstall(const fs::path& dir) {
-  Result<std::string> lock = ReadSmallFile(dir / "package-lock.json", kMaxLockBytes);
-  Result<std::string> installed = ReadSmallFile(dir / kInstalledLock, kMaxLockBytes);
+  Result<std::string> lock =
+      ReadFileText(dir / "package-lock.json", "package-lock.json", kMaxLockBytes);
+  Result<std::string> installed =
+      ReadFileText(dir / kInstalledLock, "installed lock", kMaxLockBytes);
   return !lock.ok() || !installed.ok() || *lock != *installed;
 }
 
@@ -117,7 +103,8 @@ bool IsJsProject(const fs::path& dir) {
 
 Status PlanJsBuild(ProjectBuildPlan& plan) {
   const fs::path package_path = plan.dir / "package.json";
-  THEATER_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(package_path, kMaxPackageJsonBytes));
+  THEATER_ASSIGN_OR_RETURN(std::string text,
+                           ReadFileText(package_path, "package.json", kMaxPackageJsonBytes));
   THEATER_RETURN_IF_ERROR(CheckJsonNesting(text, limits::kMaxJsonDepth, package_path.string()));
   nlohmann::json package = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (package.is_discarded() || !package.is_object()) {
@@ -171,8 +158,8 @@ Result<BuiltProject> BuildJsProject(const ProjectBuildPlan& plan) {
                          "package-lock.json:\n" +
                          Trimmed(engine::TailLines(installed.output, 30)));
     }
-    THEATER_ASSIGN_OR_RETURN(std::string lock,
-                             ReadSmallFile(plan.dir / "package-lock.json", kMaxLockBytes));
+    THEATER_ASSIGN_OR_RETURN(std::string lock, ReadFileText(plan.dir / "package-lock.json",
+                                                            "package-lock.json", kMaxLockBytes));
     THEATER_RETURN_IF_ERROR(WriteProjectFile(plan.dir / kInstalledLock, lock));
   }
   const EmbeddedFile* driver = EmbeddedJsFile("build.mjs");

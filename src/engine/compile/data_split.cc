@@ -10,12 +10,6 @@
 namespace theater::engine {
 namespace {
 
-constexpr uint8_t kSectionCustom = 0;
-constexpr uint8_t kSectionMemory = 5;
-constexpr uint8_t kSectionStart = 8;
-constexpr uint8_t kSectionCode = 10;
-constexpr uint8_t kSectionData = 11;
-constexpr uint8_t kSectionDataCount = 12;
 constexpr uint64_t kPageBytes = 65536;
 // The "name" section's subsection that names data segments, which the code module has none of.
 constexpr uint8_t kDataNamesSubsection = 9;

@@ -17,12 +17,6 @@ constexpr uint8_t kCoreVersion[4] = {0x01, 0x00, 0x00, 0x00};
 // A component binary has layer 1 in bytes 6..7.
 constexpr uint8_t kComponentLayer[2] = {0x01, 0x00};
 
-constexpr uint8_t kSectionType = 1;
-constexpr uint8_t kSectionImport = 2;
-constexpr uint8_t kSectionFunction = 3;
-constexpr uint8_t kSectionMemory = 5;
-constexpr uint8_t kSectionExport = 7;
-
 using Reader = WasmReader;
 
 bool IsValueType(uint8_t b) {

@@ -21,6 +21,18 @@
 
 namespace theater::engine {
 
+// Section ids of the core binary format.
+inline constexpr uint8_t kSectionCustom = 0;
+inline constexpr uint8_t kSectionType = 1;
+inline constexpr uint8_t kSectionImport = 2;
+inline constexpr uint8_t kSectionFunction = 3;
+inline constexpr uint8_t kSectionMemory = 5;
+inline constexpr uint8_t kSectionExport = 7;
+inline constexpr uint8_t kSectionStart = 8;
+inline constexpr uint8_t kSectionCode = 10;
+inline constexpr uint8_t kSectionData = 11;
+inline constexpr uint8_t kSectionDataCount = 12;
+
 // An offset as wabt prints it ("0000017").
 inline std::string WasmOffsetText(size_t offset) {
   char buf[32];
