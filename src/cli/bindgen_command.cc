@@ -1,7 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 //
-// `theater bindgen <wit-path> [--world W] [--lang c|cpp] [--out DIR]`: writes C or C++ guest
-// bindings for a WIT world (src/abi/bindgen/, docs/bindgen.md).
+// `theater bindgen <wit-path> [--world W] [--lang c|cpp|rust|ts] [--out DIR]`: writes C, C++ or
+// Rust guest bindings, or TypeScript declarations, for a WIT world (src/abi/bindgen/,
+// docs/bindgen.md).
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -34,9 +35,10 @@ Status WriteFile(const fs::path& path, std::string_view contents) {
 
 int Bindgen(Context& ctx, const BindgenArgs& args) {
   const Output& out = ctx.out();
-  const bindgen::Language language = args.lang == "cpp"  ? bindgen::Language::kCpp
-                                     : args.lang == "ts" ? bindgen::Language::kTypeScript
-                                                         : bindgen::Language::kC;
+  const bindgen::Language language = args.lang == "cpp"    ? bindgen::Language::kCpp
+                                     : args.lang == "ts"   ? bindgen::Language::kTypeScript
+                                     : args.lang == "rust" ? bindgen::Language::kRust
+                                                           : bindgen::Language::kC;
   THEATER_ASSIGN_OR_RETURN_EXIT(wit::Package package, bindgen::LoadWit(args.wit_path), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::vector<bindgen::GeneratedFile> files,
                                 bindgen::Generate(package, args.world, language), out);
@@ -59,16 +61,18 @@ int Bindgen(Context& ctx, const BindgenArgs& args) {
 void AddBindgenCommand(CLI::App& app, CommandSet& commands) {
   auto args = std::make_shared<BindgenArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "bindgen", "Generate C or C++ guest bindings for a WIT world (see docs/bindgen.md)");
+      "bindgen",
+      "Generate C, C++ or Rust guest bindings, or TypeScript declarations, for a WIT world "
+      "(see docs/bindgen.md)");
   cmd->add_option("wit-path", args->wit_path, "A .wit file, or a directory of .wit files")
       ->required();
   cmd->add_option("-w,--world", args->world,
                   "The world to generate (optional when the package has exactly one)");
   cmd->add_option(
          "-l,--lang", args->lang,
-         "Language: c (<w>.h, <w>.c), cpp (<w>.hpp, <w>.cpp) or ts (<w>.d.ts, for actors in "
-         "JavaScript or TypeScript)")
-      ->check(CLI::IsMember({"c", "cpp", "ts"}))
+         "Language: c (<w>.h, <w>.c), cpp (<w>.hpp, <w>.cpp), rust (<w>.rs) or ts (<w>.d.ts, "
+         "for actors in JavaScript or TypeScript)")
+      ->check(CLI::IsMember({"c", "cpp", "rust", "ts"}))
       ->capture_default_str();
   cmd->add_option("-o,--out", args->out_dir, "Output directory (created if missing)")
       ->capture_default_str();

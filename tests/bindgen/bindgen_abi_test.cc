@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 //
-// The kitchen-sink module (tests/bindgen/kitchen_sink_impl.c linked with the generated C
-// bindings) carries exactly the core imports and exports the component model's naming
+// The kitchen-sink modules (tests/bindgen/kitchen_sink_impl.{c,cc,rs} built with the generated
+// C, C++ and Rust bindings) carry exactly the core imports and exports the component model's naming
 // conventions ask for, each with the core signature the host's canonical ABI
 // (abi::LowerSignature) computes for it. The expectations are derived here from the WIT, not from
 // the generator, so a naming or flattening mistake in either shows up as a mismatch.
@@ -264,6 +264,23 @@ TEST_F(BindgenAbi, CppModuleMatchesTheCanonicalAbi) {
   expected.imports.erase("[export]test:kitchen-sink/guest.[resource-drop]counter");
   EXPECT_EQ(actual.imports, expected.imports);
   EXPECT_EQ(CheckExports(actual), 6);
+}
+
+TEST_F(BindgenAbi, RustModuleMatchesTheCanonicalAbi) {
+  ModuleSignatures actual = LoadModule(THEATER_KITCHEN_SINK_RUST_WASM);
+  // Rust's std brings a few WASI functions of its own (panic messages, the environment); the
+  // runtime serves them (handlers/wasi-preview1). Everything else is the world's.
+  std::erase_if(actual.imports, [](const auto& import) {
+    return import.first.starts_with("wasi_snapshot_preview1.");
+  });
+  // kitchen_sink_impl.rs never reads a counter through [resource-rep] (the bindings hand the
+  // actor its own values) and never drops a counter handle itself.
+  ModuleSignatures expected = expected_;
+  expected.imports.erase("[export]test:kitchen-sink/guest.[resource-rep]counter");
+  expected.imports.erase("[export]test:kitchen-sink/guest.[resource-drop]counter");
+  EXPECT_EQ(actual.imports, expected.imports);
+  EXPECT_EQ(CheckExports(actual), 6);
+  EXPECT_EQ(actual.exports.at("test:kitchen-sink/guest#floats"), "fFifiI->i");
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 //
-// Actors written only against `theater bindgen` output (tests/bindgen/c_actor.c and
-// cpp_actor.cc, built by this directory's CMakeLists.txt) run in a real TheaterRuntime: init
+// Actors written only against `theater bindgen` output (tests/bindgen/c_actor.c, cpp_actor.cc
+// and rust_actor.rs, built by this directory's CMakeLists.txt) run in a real TheaterRuntime: init
 // greets and sets the state, requests are answered, one-way messages and requests reach other
 // actors, and complex values (result<record>, result<list<..>>, result<option<record>>, the
 // chain's list of records with options) round-trip through host imports.
@@ -108,11 +108,13 @@ TEST_P(BindgenActorTest, ChainRoundTripsAsNestedRecords) {
 
 INSTANTIATE_TEST_SUITE_P(Languages, BindgenActorTest,
                          ::testing::Values(ActorKind{"bindgen-c", "bindgen_c_actor.wasm"},
-                                           ActorKind{"bindgen-cpp", "bindgen_cpp_actor.wasm"}),
+                                           ActorKind{"bindgen-cpp", "bindgen_cpp_actor.wasm"},
+                                           ActorKind{"bindgen-rust", "bindgen_rust_actor.wasm"}),
                          [](const ::testing::TestParamInfo<ActorKind>& info) {
-                           return std::string(info.param.wasm).find("cpp") != std::string::npos
-                                      ? std::string("Cpp")
-                                      : std::string("C");
+                           const std::string name = info.param.name;
+                           return name == "bindgen-c"     ? std::string("C")
+                                  : name == "bindgen-cpp" ? std::string("Cpp")
+                                                          : std::string("Rust");
                          });
 
 class BindgenStoreTest : public testing_util::ActorTestFixture {
@@ -133,6 +135,23 @@ TEST_F(BindgenStoreTest, CppActorRoundTripsStoreResults) {
   std::string id = Spawn(
       Manifest("bindgen-cpp", std::string(THEATER_BINDGEN_ACTOR_DIR) + "/bindgen_cpp_actor.wasm"));
   EXPECT_EQ(Command(id, "store"), "labels=latest;bylabel=beta;get=alpha");
+}
+
+TEST_F(BindgenStoreTest, RustActorRoundTripsStoreResults) {
+  std::string id = Spawn(Manifest(
+      "bindgen-rust", std::string(THEATER_BINDGEN_ACTOR_DIR) + "/bindgen_rust_actor.wasm"));
+  EXPECT_EQ(Command(id, "store"), "labels=latest;bylabel=beta;get=alpha");
+}
+
+TEST_F(BindgenStoreTest, RustAndCActorsTalkToEachOther) {
+  std::string c = Spawn(
+      Manifest("bindgen-c", std::string(THEATER_BINDGEN_ACTOR_DIR) + "/bindgen_c_actor.wasm"));
+  std::string rust = Spawn(Manifest(
+      "bindgen-rust", std::string(THEATER_BINDGEN_ACTOR_DIR) + "/bindgen_rust_actor.wasm"));
+  EXPECT_EQ(Command(c, "request:" + rust + ":echo:across languages"), "across languages");
+  EXPECT_EQ(Command(rust, "request:" + c + ":mark:from rust"), "ok");
+  EXPECT_EQ(Command(c, "state"), "init|from rust");
+  EXPECT_EQ(Command(rust, "request:" + c + ":nope"), "error:unknown command nope");
 }
 
 TEST_F(BindgenStoreTest, CAndCppActorsTalkToEachOther) {

@@ -188,6 +188,36 @@ std::string CamelName(std::string_view wit_name) {
   return out;
 }
 
+std::string RustSnakeName(std::string_view wit_name) {
+  static constexpr std::string_view kRustKeywords[] = {
+      "as",   "async",  "await",    "box",    "break",  "const",   "continue", "dyn",
+      "else", "enum",   "extern",   "false",  "fn",     "for",     "if",       "impl",
+      "in",   "let",    "loop",     "macro",  "match",  "mod",     "move",     "mut",
+      "pub",  "ref",    "return",   "static", "struct", "trait",   "true",     "try",
+      "type", "unsafe", "use",      "where",  "while",  "yield",   "abstract", "become",
+      "do",   "final",  "override", "priv",   "typeof", "unsized", "virtual"};
+  std::string out = Normalise(wit_name);
+  if (out == "self" || out == "super" || out == "crate") return out + "_";
+  for (std::string_view keyword : kRustKeywords) {
+    if (out == keyword) return "r#" + out;
+  }
+  return out;
+}
+
+std::string RustTypeName(std::string_view wit_name) {
+  static constexpr std::string_view kTaken[] = {
+      "Option", "Result", "String", "Vec",  "Box",   "Self",    "Some",  "None",  "Ok",
+      "Err",    "Drop",   "Sized",  "Copy", "Clone", "Default", "Debug", "Guest", "PartialEq"};
+  std::string out = CamelName(wit_name);
+  if (!out.empty() && out.back() == '_' && IsKeyword(out.substr(0, out.size() - 1))) {
+    out.pop_back();  // CamelName's C++ escape ("Class_" is no Rust keyword): Rust needs none
+  }
+  for (std::string_view taken : kTaken) {
+    if (out == taken) return out + "_";
+  }
+  return out;
+}
+
 std::string StripVersion(std::string_view qualified_name) {
   return std::string(qualified_name.substr(0, qualified_name.find('@')));
 }

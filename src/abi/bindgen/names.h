@@ -21,6 +21,13 @@ std::string SnakeWords(std::string_view wit_name);
 std::string UpperName(std::string_view wit_name);
 // "channel-accept" -> "ChannelAccept" (C++ types and functions).
 std::string CamelName(std::string_view wit_name);
+// Rust identifiers: "open-channel" -> "open_channel"; a Rust keyword becomes a raw identifier
+// ("type" -> "r#type"), except the four that cannot be raw (self, super, crate, Self), which get a
+// trailing underscore.
+std::string RustSnakeName(std::string_view wit_name);
+// "channel-accept" -> "ChannelAccept"; a name the bindings or the prelude need unshadowed
+// (Option, Result, String, Vec, Box, Self, ...) gets a trailing underscore.
+std::string RustTypeName(std::string_view wit_name);
 // True for the reserved words of C11 and C++20, and the C library's macros and functions (errno,
 // stdout, assert, malloc, ...), that could clash with generated identifiers.
 bool IsKeyword(std::string_view identifier);

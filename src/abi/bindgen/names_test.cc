@@ -28,6 +28,19 @@ TEST(BindgenNames, UpperAndCamelCase) {
   EXPECT_EQ(CamelName("a"), "A");
 }
 
+TEST(BindgenNames, RustNamesEscapeRustKeywordsAndPreludeNames) {
+  EXPECT_EQ(RustSnakeName("open-channel"), "open_channel");
+  EXPECT_EQ(RustSnakeName("type"), "r#type");  // a raw identifier
+  EXPECT_EQ(RustSnakeName("where"), "r#where");
+  EXPECT_EQ(RustSnakeName("self"), "self_");  // the four that cannot be raw
+  EXPECT_EQ(RustSnakeName("crate"), "crate_");
+  EXPECT_EQ(RustSnakeName("default"), "default");  // a keyword of C, not of Rust
+  EXPECT_EQ(RustTypeName("channel-accept"), "ChannelAccept");
+  EXPECT_EQ(RustTypeName("result"), "Result_");  // would shadow std's in the bindings
+  EXPECT_EQ(RustTypeName("string"), "String_");
+  EXPECT_EQ(RustTypeName("class"), "Class");  // C++'s escape is not Rust's
+}
+
 TEST(BindgenNames, Versions) {
   EXPECT_EQ(StripVersion("theater:simple/runtime@0.1.0"), "theater:simple/runtime");
   EXPECT_EQ(StripVersion("theater:simple/runtime"), "theater:simple/runtime");
