@@ -36,6 +36,8 @@ if [ "$run_only" -eq 0 ]; then
   PACKAGES+=(
     binutils python3
     libclang-rt-14-dev  # the sanitizer build's runtime
+    # Rust actors (`theater create --lang rust`, tests/bindgen): rustc 1.63 with std for wasm32-wasi
+    rustc cargo libstd-rust-dev-wasm32
     # tests and benchmarks
     libgtest-dev libgmock-dev libbenchmark-dev
     openssl  # the command line: the http-client tests make a self-signed certificate
