@@ -448,12 +448,47 @@ TEST(TemplateTest, EveryTemplateRendersInJavaScriptAndTypeScript) {
   }
 }
 
+TEST(TemplateTest, EveryTemplateRendersInRust) {
+  EXPECT_EQ(*ParseLang("rust"), Lang::kRust);
+  EXPECT_EQ(*ParseLang("rs"), Lang::kRust);
+  for (const std::string& name : TemplateNames()) {
+    const std::string world = SnakeCase(*TemplateWorld(name));
+    Result<std::vector<ProjectFile>> files = RenderProject(name, Lang::kRust, "demo-actor");
+    ASSERT_TRUE(files.ok()) << name << ": " << files.status().ToString();
+    std::map<std::string, std::string> by_path;
+    for (const ProjectFile& f : *files) by_path[f.path] = f.contents;
+    for (const std::string& path :
+         {std::string("manifest.toml"), std::string("src/lib.rs"), std::string("Cargo.toml"),
+          std::string(".cargo/config.toml"), std::string("README.md"), std::string(".gitignore"),
+          std::string("wit/worlds.wit"), "bindings/" + world + ".rs"}) {
+      EXPECT_TRUE(by_path.count(path)) << name << " lacks " << path;
+    }
+    EXPECT_FALSE(by_path.count("Makefile")) << name;
+    EXPECT_FALSE(by_path.count("package.json")) << name;
+    // The crate is a cdylib named after the project, and the actor includes the world's
+    // bindings and exports itself through their macro.
+    EXPECT_THAT(by_path["Cargo.toml"], HasSubstr("name = \"demo-actor\""));
+    EXPECT_THAT(by_path["Cargo.toml"], HasSubstr("crate-type = [\"cdylib\"]"));
+    EXPECT_THAT(by_path["src/lib.rs"], HasSubstr("#[path = \"../bindings/" + world + ".rs\"]"));
+    EXPECT_THAT(by_path["src/lib.rs"], HasSubstr("export_" + world + "!(Actor);"));
+    EXPECT_THAT(by_path["bindings/" + world + ".rs"], HasSubstr("macro_rules! export_" + world));
+    EXPECT_THAT(by_path["README.md"], HasSubstr("--lang rust --out bindings"));
+    EXPECT_THAT(by_path[".gitignore"], HasSubstr("/demo-actor.wasm"));
+    // Rust's format strings keep their braces; no placeholder is left.
+    for (const auto& [path, contents] : by_path) {
+      for (const char* placeholder : {"{{project", "{{world", "{{template", "{{summary"}) {
+        EXPECT_EQ(contents.find(placeholder), std::string::npos) << name << " " << path;
+      }
+    }
+  }
+}
+
 TEST(TemplateTest, UnknownTemplateAndBadNameAreErrors) {
   Result<std::vector<ProjectFile>> unknown = RenderProject("nope", Lang::kC, "x");
   ASSERT_FALSE(unknown.ok());
   EXPECT_THAT(unknown.status().ToString(), HasSubstr("message-server"));
   EXPECT_FALSE(RenderProject("basic", Lang::kC, "../evil").ok());
-  EXPECT_FALSE(ParseLang("rust").ok());
+  EXPECT_FALSE(ParseLang("python").ok());
 }
 
 TEST(TemplateTest, CompileCommandHasTargetIncludesAndLanguageFlags) {

@@ -10,6 +10,7 @@
 
 #include "cli/context.h"
 #include "cli/js_build.h"
+#include "cli/rust_build.h"
 #include "engine/compile/progress_line.h"
 #include "engine/compile/subprocess.h"
 #include "theater/version.h"
@@ -140,6 +141,10 @@ Result<ProjectBuildPlan> PlanProjectBuild(const Context& ctx, const ProjectBuild
     THEATER_RETURN_IF_ERROR(PlanJsBuild(plan));
     return plan;
   }
+  if (IsRustProject(plan.dir)) {
+    THEATER_RETURN_IF_ERROR(PlanRustBuild(plan));
+    return plan;
+  }
   plan.sources = FindSources(plan.dir);
   if (plan.sources.empty()) {
     return NotFound("no .c or .cc sources in " + (plan.dir / "src").string() + " or " +
@@ -176,6 +181,7 @@ Result<ProjectBuildPlan> PlanProjectBuild(const Context& ctx, const ProjectBuild
 
 Result<BuiltProject> BuildProject(const ProjectBuildPlan& plan) {
   if (IsJsLang(plan.lang)) return BuildJsProject(plan);
+  if (plan.lang == Lang::kRust) return BuildRustProject(plan);
   const auto start = std::chrono::steady_clock::now();
   const std::string& compiler = plan.command.front();
   Result<fs::path> executable = engine::FindExecutable(compiler);
@@ -212,6 +218,10 @@ std::string BuildingLine(const ProjectBuildPlan& plan) {
     return "building " + plan.output.filename().string() + " from " +
            plan.sources.front().lexically_relative(plan.dir).string() +
            " (esbuild, componentize-js, world " + plan.world + ")";
+  }
+  if (plan.lang == Lang::kRust) {
+    return "building " + plan.output.filename().string() + " from src/lib.rs (cargo, " +
+           (plan.profile == BuildProfile::kRelease ? "release" : "debug") + ")";
   }
   std::string line = "building " + plan.output.filename().string() + " from ";
   for (size_t i = 0; i < plan.sources.size(); ++i) {

@@ -2,7 +2,8 @@
 //
 // Building an actor project (what `theater create` writes: manifest.toml, src/, bindings/) into
 // its manifest's component with clang-14 for wasm32-wasi; a project in JavaScript or TypeScript
-// (a package.json) with Node.js tools instead (js_build.h). `theater build` uses it, and so does
+// (a package.json) with Node.js tools instead (js_build.h), one in Rust (a Cargo.toml) with cargo
+// (rust_build.h). `theater build` uses it, and so does
 // `theater run`, which builds a project whose component does not exist yet.
 //
 // A plan is made first (sources, include directories, language, the command line): it needs
@@ -41,6 +42,7 @@ struct ProjectBuildPlan {
   BuildProfile profile = BuildProfile::kRelease;
   std::vector<std::string> command;  // the compiler's argv (JavaScript: the driver's, js_build.h)
   std::string world;                 // JavaScript: the WIT world the actor implements
+  std::filesystem::path artifact;    // Rust: what cargo writes, copied to `output`
 };
 
 struct BuiltProject {

@@ -1,8 +1,9 @@
 // Theater: a WebAssembly actor runtime.
 //
 // Subcommands for actor projects: `create` (a new project from a template, with Theater's WIT and
-// the bindings generated for the template's world) and `build` (compile a project's sources and
-// its generated bindings to its manifest's component with clang-14 for wasm32-wasi).
+// the bindings generated for the template's world) and `build` (compile a project to its
+// manifest's component: C and C++ with clang-14 for wasm32-wasi, JavaScript and TypeScript with
+// componentize-js, Rust with cargo).
 
 #include <algorithm>
 #include <filesystem>
@@ -59,10 +60,11 @@ int Create(Context& ctx, const CreateArgs& args) {
                    {"files", list}});
     return kExitOk;
   }
-  const char* language = *lang == Lang::kC     ? "C"
-                         : *lang == Lang::kCpp ? "C++"
-                         : *lang == Lang::kJs  ? "JavaScript"
-                                               : "TypeScript";
+  const char* language = *lang == Lang::kC      ? "C"
+                         : *lang == Lang::kCpp  ? "C++"
+                         : *lang == Lang::kJs   ? "JavaScript"
+                         : *lang == Lang::kRust ? "Rust"
+                                                : "TypeScript";
   std::cout << "created " << dir.string() << " (" << args.template_name << ", " << language
             << ", world " << *TemplateWorld(args.template_name) << ")\n\n"
             << "next:\n"
@@ -70,12 +72,18 @@ int Create(Context& ctx, const CreateArgs& args) {
   if (IsJsLang(*lang)) {
     std::cout << "  theater build                          # npm ci the first time, then "
                  "componentize-js\n";
+  } else if (*lang == Lang::kRust) {
+    std::cout << "  theater build                          # cargo build --offline --release; "
+                 "`theater run` also builds\n";
   } else {
     std::cout << "  theater build                          # or: make; `theater run` also builds\n";
   }
   std::istringstream steps(*TemplateNextSteps(args.template_name));
   for (std::string line; std::getline(steps, line);) std::cout << "  " << line << "\n";
-  if (!IsJsLang(*lang)) {
+  if (*lang == Lang::kRust) {
+    std::cout << "  theater bindgen wit --world " << *TemplateWorld(args.template_name)
+              << " --lang rust --out bindings   # after editing wit/\n";
+  } else if (!IsJsLang(*lang)) {
     std::cout << "  make bindings                          # after editing wit/: theater bindgen\n";
   }
   return kExitOk;
@@ -126,7 +134,7 @@ void AddProjectCommands(CLI::App& app, CommandSet& commands) {
       "create",
       "Create an actor project (manifest, source, Theater's WIT and the bindings generated for "
       "the template's world; a Makefile for C and C++, a pinned package.json for JavaScript and "
-      "TypeScript) from a template");
+      "TypeScript, a Cargo.toml for Rust) from a template");
   create_cmd->add_option("name", create->name, "Project name (letters, digits, '-', '_')")
       ->required();
   create_cmd->add_option("-t,--template", create->template_name, "Template: " + names)
@@ -134,8 +142,8 @@ void AddProjectCommands(CLI::App& app, CommandSet& commands) {
       ->capture_default_str();
   create_cmd
       ->add_option("-l,--lang", create->lang,
-                   "Language: c, cpp, js (JavaScript) or ts (TypeScript)")
-      ->check(CLI::IsMember({"c", "cpp", "js", "ts"}))
+                   "Language: c, cpp, rust, js (JavaScript) or ts (TypeScript)")
+      ->check(CLI::IsMember({"c", "cpp", "rust", "js", "ts"}))
       ->capture_default_str();
   create_cmd
       ->add_option("-o,--output-dir", create->output_dir,
@@ -149,8 +157,8 @@ void AddProjectCommands(CLI::App& app, CommandSet& commands) {
   CLI::App* build_cmd = app.add_subcommand(
       "build",
       "Compile an actor project to its component: C and C++ with clang-14, JavaScript and "
-      "TypeScript with esbuild and componentize-js (what it runs goes to stderr); print the output "
-      "path");
+      "TypeScript with esbuild and componentize-js, Rust with cargo (what it runs goes to "
+      "stderr); print the output path");
   build_cmd->add_option("dir", build->dir, "Project directory (holding manifest.toml)")
       ->capture_default_str();
   build_cmd->add_option("-o,--output", build->output,
@@ -159,7 +167,7 @@ void AddProjectCommands(CLI::App& app, CommandSet& commands) {
                         "Compiler (default $THEATER_WASM_CC, else clang-14)");
   build_cmd->add_flag("--debug", build->debug,
                       "Unoptimised, with debug information (a release build is -O2 and drops "
-                      "the DWARF sections)");
+                      "the DWARF sections; Rust: cargo's dev profile)");
   commands.Add(build_cmd, [build](Context& ctx) { return Build(ctx, *build); });
 }
 

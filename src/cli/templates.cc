@@ -93,7 +93,9 @@ Result<Lang> ParseLang(std::string_view text) {
   if (text == "cpp" || text == "c++" || text == "cxx") return Lang::kCpp;
   if (text == "js" || text == "javascript") return Lang::kJs;
   if (text == "ts" || text == "typescript") return Lang::kTs;
-  return InvalidArgument("language must be c, cpp, js or ts, not '" + std::string(text) + "'");
+  if (text == "rust" || text == "rs") return Lang::kRust;
+  return InvalidArgument("language must be c, cpp, rust, js or ts, not '" + std::string(text) +
+                         "'");
 }
 
 std::vector<std::string> TemplateNames() {
@@ -217,7 +219,9 @@ Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, L
   Result<wit::Package> package = wit::ParseWitSources(wit_sources);
   if (!package.ok()) return InternalError("the embedded WIT: " + package.status().ToString());
   const bool js = IsJsLang(lang);
+  const bool rust = lang == Lang::kRust;
   const bindgen::Language bindings_language = js                 ? bindgen::Language::kTypeScript
+                                              : rust             ? bindgen::Language::kRust
                                               : lang == Lang::kC ? bindgen::Language::kC
                                                                  : bindgen::Language::kCpp;
   Result<std::vector<bindgen::GeneratedFile>> bindings =
@@ -231,10 +235,14 @@ Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, L
   const std::string source = lang == Lang::kC     ? "actor.c"
                              : lang == Lang::kCpp ? "actor.cc"
                              : lang == Lang::kJs  ? "actor.js"
+                             : rust               ? "actor.rs"
                                                   : "actor.ts";
+  // Where the actor goes in the project: a crate's root is src/lib.rs.
+  const std::string source_path = rust ? "src/lib.rs" : "src/" + source;
   const std::string lang_name = lang == Lang::kC     ? "c"
                                 : lang == Lang::kCpp ? "cpp"
                                 : lang == Lang::kJs  ? "js"
+                                : rust               ? "rust"
                                                      : "ts";
   Result<std::string> next_steps = TemplateNextSteps(template_name);
   if (!next_steps.ok()) return next_steps.status();
@@ -242,8 +250,8 @@ Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, L
       {"project_name", std::string(project_name)},
       {"project_name_snake", SnakeCase(project_name)},
       {"theater_version", std::string(kVersion)},
-      {"source", js ? source : "src/" + source},
-      {"lang_flags", js ? "" : Join(LanguageFlags(lang))},
+      {"source", js ? source : source_path},
+      {"lang_flags", js || rust ? "" : Join(LanguageFlags(lang))},
       {"lang", lang_name},
       {"language", lang == Lang::kJs ? "JavaScript" : "TypeScript"},
       {"template", std::string(template_name)},
@@ -251,14 +259,16 @@ Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, L
       {"next_steps", *next_steps},
       {"typescript_note", lang == Lang::kTs ? ", typescript" : ""},
       {"typecheck_note", lang == Lang::kTs ? " and for `theater build`, which type-checks" : ""},
-      {"build_commands", js ? "`theater build`" : "`make` or `theater build`"},
+      {"build_commands", js || rust ? "`theater build`" : "`make` or `theater build`"},
       {"world", std::string(entry->world)},
       {"world_snake", SnakeCase(entry->world)},
       {"wit_dir", std::string(kProjectWitDir)},
       {"bindings_dir", bindings_dir},
       {"bindings_ext", lang == Lang::kC ? "c" : "cpp"},
   };
-  std::span<const EmbeddedFile> common = js ? EmbeddedTemplateJs() : EmbeddedTemplateCommon();
+  std::span<const EmbeddedFile> common = js     ? EmbeddedTemplateJs()
+                                         : rust ? EmbeddedTemplateRust()
+                                                : EmbeddedTemplateCommon();
   std::vector<ProjectFile> project;
   auto add = [&](std::span<const EmbeddedFile> from, std::string_view name,
                  std::string path) -> Status {
@@ -271,7 +281,7 @@ Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, L
     return Status();
   };
   THEATER_RETURN_IF_ERROR(add(files, "manifest.toml", "manifest.toml"));
-  THEATER_RETURN_IF_ERROR(add(files, source, "src/" + source));
+  THEATER_RETURN_IF_ERROR(add(files, source, source_path));
   if (Find(files, "init.json") != nullptr) {
     THEATER_RETURN_IF_ERROR(add(files, "init.json", "init.json"));
   }
@@ -281,6 +291,10 @@ Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, L
     THEATER_RETURN_IF_ERROR(add(common, "package-lock-" + suffix + ".json", "package-lock.json"));
     THEATER_RETURN_IF_ERROR(add(common, lang == Lang::kJs ? "jsconfig.json" : "tsconfig.json",
                                 lang == Lang::kJs ? "jsconfig.json" : "tsconfig.json"));
+    THEATER_RETURN_IF_ERROR(add(common, "README.md", "README.md"));
+  } else if (rust) {
+    THEATER_RETURN_IF_ERROR(add(common, "Cargo.toml", "Cargo.toml"));
+    THEATER_RETURN_IF_ERROR(add(common, "cargo-config.toml", ".cargo/config.toml"));
     THEATER_RETURN_IF_ERROR(add(common, "README.md", "README.md"));
   } else {
     THEATER_RETURN_IF_ERROR(add(common, "Makefile", "Makefile"));

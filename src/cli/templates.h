@@ -34,11 +34,13 @@ std::span<const EmbeddedFile> EmbeddedTemplateSupervisor();
 std::span<const EmbeddedFile> EmbeddedTemplateHttpServer();
 std::span<const EmbeddedFile> EmbeddedTemplateCommon();
 std::span<const EmbeddedFile> EmbeddedTemplateJs();
+std::span<const EmbeddedFile> EmbeddedTemplateRust();
 std::span<const EmbeddedFile> EmbeddedSdkHeaders();
 
 // The language of a project: C and C++ build with clang-14 (project_build.h); JavaScript and
-// TypeScript with Node.js, esbuild and componentize-js (js_build.h).
-enum class Lang { kC, kCpp, kJs, kTs };
+// TypeScript with Node.js, esbuild and componentize-js (js_build.h); Rust with cargo
+// (rust_build.h).
+enum class Lang { kC, kCpp, kJs, kTs, kRust };
 inline bool IsJsLang(Lang lang) {
   return lang == Lang::kJs || lang == Lang::kTs;
 }
@@ -80,7 +82,9 @@ inline constexpr std::string_view kProjectTypesDir = "types";
 //   C, C++: src/actor.c|cc, Makefile, bindings/<w>.h + <w>.c (C) or bindings/<w>.hpp + <w>.cpp
 //           (C++), generated for the template's world;
 //   JavaScript, TypeScript: src/actor.js|ts, package.json + package-lock.json (pinned),
-//           jsconfig.json or tsconfig.json, README.md, types/<w>.d.ts generated for the world.
+//           jsconfig.json or tsconfig.json, README.md, types/<w>.d.ts generated for the world;
+//   Rust: src/lib.rs, Cargo.toml, .cargo/config.toml, README.md, bindings/<w>.rs generated for
+//           the world.
 // Errors: unknown template, invalid name, and (kInternal) a generator failure.
 Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, Lang lang,
                                                std::string_view project_name);

@@ -1,0 +1,245 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Actors in Rust, end to end, the way a user meets them: `theater create --lang rust` for every
+// template, `theater build` (the real cargo and rustc: Debian's 1.63 with
+// libstd-rust-dev-wasm32, offline, no crates), then each actor run by the real `theater` binary,
+// in-process or on a real `theater server`, exchanging messages with the CLI and with a C actor.
+// The bindings' value conversions are tested on their own in tests/bindgen (the kitchen-sink
+// world, and bindgen_runtime_test's Rust actor).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "cli/cli_test_child.h"
+#include "common/fetch.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace std::chrono_literals;
+
+using theater::cli_testing::BaseEnv;
+using theater::cli_testing::Child;
+using theater::cli_testing::Finished;
+using theater::cli_testing::NewTempDir;
+using theater::cli_testing::ReadFileText;
+
+const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
+
+class CliRustTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = NewTempDir("theater-cli-rust"); }
+  void TearDown() override {
+    if (server_) {
+      server_->Signal(SIGTERM);
+      Finished f = server_->Finish(30s);
+      EXPECT_EQ(f.code, 0) << "server stderr:\n" << f.err;
+    }
+    fs::remove_all(dir_);
+  }
+
+  std::map<std::string, std::string> Env() const {
+    auto env = BaseEnv(dir_, address_);
+    env["THEATER_HOME"] = std::string(THEATER_BUILD_DIR) + "/test-home";
+    return env;
+  }
+
+  Finished Run(const std::vector<std::string>& args) { return Child(args, Env(), "").Finish(5min); }
+
+  // Creates and builds `name` from `tmpl`; returns its directory.
+  fs::path CreateAndBuild(const std::string& name, const std::string& tmpl) {
+    Finished created =
+        Run({"create", name, "--template", tmpl, "--lang", "rust", "-o", dir_.string()});
+    EXPECT_EQ(created.code, 0) << created.err;
+    const fs::path project = dir_ / name;
+    Finished built = Run({"build", project.string()});
+    EXPECT_EQ(built.code, 0) << name << ": " << built.err;
+    EXPECT_THAT(built.out, HasSubstr(name + ".wasm"));
+    EXPECT_THAT(built.err, HasSubstr("(cargo, release)"));
+    EXPECT_THAT(built.err, Not(HasSubstr("warning"))) << name;
+    EXPECT_TRUE(fs::exists(project / (name + ".wasm"))) << name;
+    return project;
+  }
+
+  void StartServer() {
+    server_ = std::make_unique<Child>(
+        std::vector<std::string>{"server", "--address", "127.0.0.1:0", "--home",
+                                 (dir_ / "server").string(), "--durability", "none", "--log-level",
+                                 "warn"},
+        Env(), "", /*keep_stdin_open=*/true);
+    ASSERT_TRUE(server_->WaitForOutput(
+        [](const std::string& out) { return out.find('\n') != std::string::npos; }, 30s));
+    const std::string& line = server_->out();
+    const std::string prefix = "listening on ";
+    ASSERT_EQ(line.rfind(prefix, 0), 0u) << line;
+    address_ = line.substr(prefix.size(), line.find('\n') - prefix.size());
+  }
+
+  std::string Start(const fs::path& manifest) {
+    Finished started = Run({"start", manifest.string()});
+    EXPECT_EQ(started.code, 0) << started.err;
+    std::string id = started.out;
+    while (!id.empty() && id.back() == '\n') id.pop_back();
+    return id;
+  }
+
+  std::string Request(const std::string& id, const std::string& message) {
+    Finished replied = Run({"message", "--request", id, message});
+    EXPECT_EQ(replied.code, 0) << replied.err;
+    return replied.out;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Child> server_;
+  std::string address_;
+};
+
+TEST_F(CliRustTest, BasicTemplateIsACargoProjectThatRuns) {
+  const fs::path project = CreateAndBuild("hello-rs", "basic");
+  for (const char* file :
+       {"Cargo.toml", ".cargo/config.toml", "src/lib.rs", "bindings/minimal.rs", "wit/worlds.wit",
+        "manifest.toml", "init.json", "README.md", ".gitignore"}) {
+    EXPECT_TRUE(fs::exists(project / file)) << file;
+  }
+  EXPECT_THAT(ReadFileText(project / "Cargo.toml"), HasSubstr("name = \"hello-rs\""));
+  // No crates: the lock cargo wrote names the project alone.
+  EXPECT_THAT(ReadFileText(project / "Cargo.lock"), Not(HasSubstr("source =")));
+  Finished ran = Run({"run", (project / "manifest.toml").string()});
+  EXPECT_EQ(ran.code, 0) << ran.out << ran.err;
+  EXPECT_THAT(ran.out, HasSubstr("Hello from hello-rs ("));
+  EXPECT_THAT(ran.out, HasSubstr("started 1 time(s)"));
+  EXPECT_THAT(ran.out, HasSubstr("chain verified"));
+  // The state threads through: a second start from the state the first one left.
+  Finished again = Run({"run", "-i", R"({"starts": 41})", (project / "manifest.toml").string()});
+  EXPECT_THAT(again.out, HasSubstr("started 42 time(s)"));
+  // A rebuild with nothing changed is cargo's no-op, and still copies the module.
+  fs::remove(project / "hello-rs.wasm");
+  Finished rebuilt = Run({"build", project.string()});
+  EXPECT_EQ(rebuilt.code, 0) << rebuilt.err;
+  EXPECT_TRUE(fs::exists(project / "hello-rs.wasm"));
+}
+
+TEST_F(CliRustTest, MessageServerTemplateAnswersTheCliAndACActor) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const fs::path project = CreateAndBuild("echo-rs", "message-server");
+  const std::string id = Start(project / "manifest.toml");
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(Request(id, "ping"), "pong");
+  Finished sent = Run({"message", id, "hello"});
+  EXPECT_EQ(sent.code, 0) << sent.err;
+  EXPECT_EQ(Request(id, "count"), "3");  // ping, hello and this request itself
+  EXPECT_EQ(Request(id, "what"), "you said: what");
+  Finished channel = Child({"channel", "open", id}, Env(), "one\ntwo\n").Finish(60s);
+  EXPECT_EQ(channel.code, 0) << channel.err;
+  EXPECT_THAT(channel.out, HasSubstr("welcome to echo-rs"));
+  EXPECT_THAT(channel.out, HasSubstr("echo: one"));
+  EXPECT_THAT(channel.out, HasSubstr("echo: two"));
+  // A C actor (tests/actors/messenger.c) requests from the Rust one and relays its reply.
+  const fs::path messenger = dir_ / "messenger.toml";
+  std::ofstream(messenger) << "name = \"messenger\"\nversion = \"0.1.0\"\ncomponent = \""
+                           << kMessenger
+                           << "\"\n\n[[handler]]\ntype = \"runtime\"\n\n[[handler]]\n"
+                              "type = \"message-server\"\n\n[[handler]]\ntype = \"timing\"\n";
+  const std::string c_actor = Start(messenger);
+  ASSERT_FALSE(c_actor.empty());
+  EXPECT_EQ(Request(c_actor, "request:" + id + ":ping"), "pong");
+  // Four requests (ping, count, what, the C actor's ping), a message and two channel messages
+  // before this one.
+  EXPECT_EQ(Request(c_actor, "request:" + id + ":count"), "8");
+}
+
+TEST_F(CliRustTest, SupervisorTemplateSpawnsListsAndStopsARustChild) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const fs::path child = CreateAndBuild("child-rs", "basic");
+  const fs::path project = CreateAndBuild("boss-rs", "supervisor");
+  const std::string id = Start(project / "manifest.toml");
+  ASSERT_FALSE(id.empty());
+  const std::string spawned = Request(id, "spawn:" + (child / "manifest.toml").string());
+  ASSERT_EQ(spawned.size(), 36u) << spawned;  // a UUID
+  EXPECT_EQ(Request(id, "list"), spawned);
+  EXPECT_EQ(Request(id, "stop:" + spawned), "ok");
+  EXPECT_EQ(Request(id, "list"), "");
+  // A host error is the Err of the import's Result, which the actor passes on with `?`.
+  EXPECT_THAT(Request(id, "stop:no-such-child"), HasSubstr("error: "));
+  Finished events = Run({"events", id});
+  EXPECT_THAT(events.out, HasSubstr("spawned child " + spawned));
+}
+
+TEST_F(CliRustTest, HttpServerTemplateServesRequests) {
+  const fs::path project = CreateAndBuild("web-rs", "http-server");
+  Child run(
+      {"run", "--wait", "-i", R"({"port": 0, "served": 0})", (project / "manifest.toml").string()},
+      Env(), "");
+  const std::string marker = "serving on http://127.0.0.1:";
+  ASSERT_TRUE(run.WaitForOutput(
+      [&](const std::string& out) {
+        const size_t at = out.find(marker);
+        return at != std::string::npos && out.find('/', at + marker.size()) != std::string::npos;
+      },
+      60s))
+      << run.out();
+  const std::string port = run.out().substr(run.out().find(marker) + marker.size());
+  const std::string base = "http://127.0.0.1:" + port.substr(0, port.find('/'));
+  for (const auto& [path, body] : std::vector<std::pair<std::string, std::string>>{
+           {"/hello", "Hello from web-rs!\n"}, {"/count", "2\n"}}) {
+    auto got = theater::FetchUrl(base + path);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(std::string(got->begin(), got->end()), body) << path;
+  }
+  auto missing = theater::FetchUrl(base + "/nope");
+  EXPECT_EQ(missing.status().code(), theater::StatusCode::kNotFound);
+  run.Signal(SIGINT);
+  Finished ran = run.Finish();
+  EXPECT_EQ(ran.code, 130) << ran.out << ran.err;
+  EXPECT_THAT(ran.out, HasSubstr("GET /hello"));
+  EXPECT_THAT(ran.out, HasSubstr("chain verified"));
+}
+
+// What goes wrong, said clearly: a compile error with its file and line, an Err from init, a
+// panic, and no cargo on the PATH.
+TEST_F(CliRustTest, BuildAndRunFailuresSayWhere) {
+  Finished created = Run({"create", "broken", "--lang", "rust", "-o", dir_.string()});
+  ASSERT_EQ(created.code, 0) << created.err;
+  const fs::path project = dir_ / "broken";
+  const std::string good = ReadFileText(project / "src" / "lib.rs");
+  std::ofstream(project / "src" / "lib.rs") << good << "\nfn broken() -> u32 { \"text\" }\n";
+  Finished built = Run({"build", project.string()});
+  EXPECT_EQ(built.code, 1);
+  EXPECT_THAT(built.err, HasSubstr("cargo failed (exit status 101)"));
+  EXPECT_THAT(built.err, HasSubstr("src/lib.rs:"));
+  EXPECT_THAT(built.err, HasSubstr("error[E0308]: mismatched types"));
+
+  // init returning Err fails the run with its text; a panic traps, and the run says so.
+  std::string failing = good;
+  const std::string ok_line = "Ok((Some(format!(";
+  ASSERT_NE(failing.find(ok_line), std::string::npos);
+  failing.insert(failing.find(ok_line),
+                 "if starts > 1 { return Err(format!(\"refusing start {}\", starts)); }\n        "
+                 "if starts == 1 { panic!(\"a panic in init\"); }\n        ");
+  std::ofstream(project / "src" / "lib.rs") << failing;
+  Finished rebuilt = Run({"build", project.string()});
+  ASSERT_EQ(rebuilt.code, 0) << rebuilt.err;
+  Finished refused = Run({"run", "-i", R"({"starts": 4})", (project / "manifest.toml").string()});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("refusing start 5"));
+  Finished panicked = Run({"run", (project / "manifest.toml").string()});
+  EXPECT_EQ(panicked.code, 1);
+  EXPECT_THAT(panicked.err, HasSubstr("trap"));
+  EXPECT_THAT(panicked.out, HasSubstr("panicked at 'a panic in init', src/lib.rs:"));
+  EXPECT_THAT(panicked.out, HasSubstr("chain verified"));
+
+  auto env = Env();
+  env["PATH"] = "/nonexistent";
+  Finished no_cargo = Child({"build", project.string()}, env, "").Finish(60s);
+  EXPECT_EQ(no_cargo.code, 1);
+  EXPECT_THAT(no_cargo.err, HasSubstr("cargo not found (Debian: apt install rustc cargo "
+                                      "libstd-rust-dev-wasm32"));
+}
+
+}  // namespace

@@ -1,0 +1,134 @@
+// Theater: a WebAssembly actor runtime.
+#include "cli/rust_build.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+
+#include "common/bytes.h"
+#include "engine/compile/subprocess.h"
+
+namespace theater::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A Cargo.toml of a project of ours is a few hundred bytes.
+constexpr size_t kMaxCargoTomlBytes = 1 << 20;
+// A first build of a small actor takes seconds; this bounds a hung cargo only.
+constexpr std::chrono::minutes kCargoTimeout{30};
+constexpr std::string_view kRustTarget = "wasm32-wasi";
+
+std::string Why(const engine::SubprocessResult& run) {
+  return run.term_signal != 0 ? "killed by signal " + std::to_string(run.term_signal)
+                              : "exit status " + std::to_string(run.exit_code);
+}
+
+// The crate's name as Cargo spells its artifacts: '-' becomes '_'.
+Result<std::string> CrateName(const fs::path& cargo_toml) {
+  THEATER_ASSIGN_OR_RETURN(std::string text,
+                           ReadFileText(cargo_toml, "Cargo.toml", kMaxCargoTomlBytes));
+  try {
+    toml::table root = toml::parse(text, cargo_toml.string());
+    std::optional<std::string> name = root["package"]["name"].value<std::string>();
+    if (!name || name->empty()) {
+      return InvalidArgument(cargo_toml.string() + ": [package] has no name");
+    }
+    std::string artifact = *name;
+    std::replace(artifact.begin(), artifact.end(), '-', '_');
+    return artifact;
+  } catch (const toml::parse_error& e) {
+    return ParseError(cargo_toml.string() + ":" + std::to_string(e.source().begin.line) + ":" +
+                      std::to_string(e.source().begin.column) + ": " +
+                      std::string(e.description()));
+  }
+}
+
+void AddRustFiles(const fs::path& dir, std::vector<fs::path>& out) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec) && it->path().extension() == ".rs") out.push_back(it->path());
+  }
+}
+
+}  // namespace
+
+bool IsRustProject(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / "Cargo.toml", ec);
+}
+
+Status PlanRustBuild(ProjectBuildPlan& plan) {
+  const fs::path cargo_toml = plan.dir / "Cargo.toml";
+  THEATER_ASSIGN_OR_RETURN(std::string crate, CrateName(cargo_toml));
+  std::error_code ec;
+  if (!fs::is_regular_file(plan.dir / "src" / "lib.rs", ec)) {
+    return NotFound("no src/lib.rs in " + plan.dir.string() +
+                    " (an actor is a library crate: [lib] crate-type = [\"cdylib\"])");
+  }
+  plan.lang = Lang::kRust;
+  plan.sources.clear();
+  AddRustFiles(plan.dir / "src", plan.sources);
+  AddRustFiles(plan.dir / "bindings", plan.sources);
+  std::sort(plan.sources.begin(), plan.sources.end());
+  plan.sources.push_back(cargo_toml);
+  const bool release = plan.profile == BuildProfile::kRelease;
+  plan.command = {"cargo",
+                  "build",
+                  "--offline",
+                  "--target",
+                  std::string(kRustTarget),
+                  "--message-format",
+                  "short",
+                  "--manifest-path",
+                  cargo_toml.string()};
+  if (release) plan.command.push_back("--release");
+  plan.artifact = plan.dir / "target" / std::string(kRustTarget) / (release ? "release" : "debug") /
+                  (crate + ".wasm");
+  return Status();
+}
+
+Result<BuiltProject> BuildRustProject(const ProjectBuildPlan& plan) {
+  const auto start = std::chrono::steady_clock::now();
+  Result<fs::path> cargo = engine::FindExecutable(plan.command.front());
+  if (!cargo.ok()) {
+    return Unavailable(
+        "cargo not found (Debian: apt install rustc cargo libstd-rust-dev-wasm32; with rustup: "
+        "rustup target add wasm32-wasi)");
+  }
+  std::vector<std::string> argv = plan.command;
+  argv.front() = cargo->string();
+  THEATER_ASSIGN_OR_RETURN(engine::SubprocessResult run,
+                           engine::RunSubprocess(argv, plan.dir, kCargoTimeout));
+  BuiltProject built;
+  built.diagnostics = std::move(run.output);
+  if (!run.ok()) {
+    std::string message = "cargo failed (" + Why(run) + ")";
+    // Without the target's std, rustc says "can't find crate for `std`": name the package.
+    if (built.diagnostics.find("can't find crate for `std`") != std::string::npos) {
+      message +=
+          "; the wasm32-wasi standard library is missing (Debian: apt install "
+          "libstd-rust-dev-wasm32; rustup: rustup target add wasm32-wasi)";
+    }
+    if (!built.diagnostics.empty()) message += ":\n" + built.diagnostics;
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    return FailedPrecondition(message);
+  }
+  std::error_code ec;
+  if (!fs::is_regular_file(plan.artifact, ec)) {
+    return NotFound("cargo succeeded but left no " + plan.artifact.string() +
+                    " (is the crate type cdylib?)");
+  }
+  if (!plan.output.parent_path().empty()) fs::create_directories(plan.output.parent_path(), ec);
+  fs::copy_file(plan.artifact, plan.output, fs::copy_options::overwrite_existing, ec);
+  if (ec)
+    return IOError("copying " + plan.artifact.string() + " to " + plan.output.string() + ": " +
+                   ec.message());
+  built.output = plan.output;
+  built.bytes = fs::file_size(plan.output, ec);
+  built.took = std::chrono::steady_clock::now() - start;
+  return built;
+}
+
+}  // namespace theater::cli

@@ -1,0 +1,35 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Building an actor project written in Rust (what `theater create --lang rust` writes): a Cargo
+// package of crate type cdylib whose src/lib.rs includes the bindings `theater bindgen --lang rust`
+// generated (bindings/<w>.rs) and needs nothing beyond std. The build runs
+//   cargo build --offline --target wasm32-wasi --release --message-format short
+// under the spawn shim (engine/compile/subprocess.h), so cargo dies with the command, and copies
+// target/wasm32-wasi/<profile>/<crate>.wasm to the manifest's component. Debian's rustc 1.63,
+// cargo and libstd-rust-dev-wasm32 are enough; a rustup toolchain with the wasm32-wasi target
+// works as well.
+//
+// Thread-safety: reentrant. Ownership: plain values.
+#pragma once
+
+#include <filesystem>
+
+#include "cli/project_build.h"
+#include "theater/status.h"
+
+namespace theater::cli {
+
+// True when `dir` holds a Cargo.toml (then it is a Rust project, or a broken one).
+bool IsRustProject(const std::filesystem::path& dir);
+
+// Fills the Rust parts of `plan` (whose dir, output and profile are set): lang, sources (the .rs
+// files under src/ and bindings/, and Cargo.toml), command. Errors: a Cargo.toml that is not TOML
+// or has no [package] name, no src/lib.rs.
+[[nodiscard]] Status PlanRustBuild(ProjectBuildPlan& plan);
+
+// Runs cargo, then copies the module to plan.output. Errors: cargo missing (kUnavailable, naming
+// the Debian packages), the build failing (kFailedPrecondition with cargo's messages, each
+// "file:line:column: error..." first), the module missing after a build that succeeded.
+Result<BuiltProject> BuildRustProject(const ProjectBuildPlan& plan);
+
+}  // namespace theater::cli
