@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "cli/context.h"
+#include "cli/js_engine_stub.h"
 #include "cli/project_build.h"
 #include "common/bytes.h"
 #include "common/uuid.h"
@@ -325,8 +326,29 @@ int Run(Context& ctx, const RunArgs& args) {
   return verified.ok() ? kExitOk : kExitFailure;
 }
 
-int Compile(Context& ctx, const std::string& path, engine::MemoryMode mode) {
+struct CompileArgs {
+  std::string path;
+  std::string engine;  // "js": prepare a world's JavaScript engine instead of compiling `path`
+  std::string world = "minimal";
+  std::string wit_dir;
+  std::string memory_mode = "auto";
+  bool bounds_checks = false;
+};
+
+int Compile(Context& ctx, const CompileArgs& args, engine::MemoryMode mode) {
   const Output& out = ctx.out();
+  std::string path = args.path;
+  if (args.engine.empty() == path.empty()) {
+    return UsageError(ctx, "compile needs a module or component, or --engine js [--world W]");
+  }
+  if (!args.engine.empty()) {
+    THEATER_ASSIGN_OR_RETURN_EXIT(std::filesystem::path home, TheaterHome(ctx), out);
+    std::optional<std::filesystem::path> wit;
+    if (!args.wit_dir.empty()) wit = std::filesystem::path(args.wit_dir);
+    THEATER_ASSIGN_OR_RETURN_EXIT(std::filesystem::path stub,
+                                  BuildJsEngineStub(home, args.world, wit), out);
+    path = stub.string();
+  }
   engine::EngineOptions options;
   options.memory_mode = mode;
   // On stderr, so --json output stays one document.
@@ -389,21 +411,30 @@ void AddLocalCommands(CLI::App& app, CommandSet& commands) {
                     "Let the actor use handlers its manifest does not declare (for development)");
   commands.Add(run_cmd, [run](Context& ctx) { return Run(ctx, *run); });
 
-  auto compile_path = std::make_shared<std::string>();
-  auto compile_bounds = std::make_shared<bool>(false);
-  auto compile_mode = std::make_shared<std::string>("auto");
+  auto compile = std::make_shared<CompileArgs>();
   CLI::App* compile_cmd =
       app.add_subcommand("compile",
                          "Compile a wasm module, or every core module of a component, into the "
-                         "cache ahead of time");
-  compile_cmd->add_option("module", *compile_path, "Path to the .wasm module or component")
-      ->required();
-  compile_cmd->add_option("--memory-mode", *compile_mode, kMemoryModeHelp)
+                         "cache ahead of time; or, with --engine js, the JavaScript engine of a "
+                         "world before any actor of it exists");
+  compile_cmd->add_option("module", compile->path, "Path to the .wasm module or component");
+  compile_cmd
+      ->add_option("--engine", compile->engine,
+                   "js: build a stub JavaScript actor of --world (in $THEATER_HOME/js-engine/, "
+                   "npm ci the first time) and compile it; every JavaScript actor of the world "
+                   "then starts without compiling")
+      ->check(CLI::IsMember({"js"}));
+  compile_cmd->add_option("--world", compile->world, "With --engine: the WIT world")
+      ->capture_default_str();
+  compile_cmd->add_option("--wit", compile->wit_dir,
+                          "With --engine: a directory of .wit files holding the world (default: "
+                          "Theater's WIT)");
+  compile_cmd->add_option("--memory-mode", compile->memory_mode, kMemoryModeHelp)
       ->check(CLI::IsMember({"auto", "guard", "bounds"}))
       ->capture_default_str();
-  compile_cmd->add_flag("--bounds-checks", *compile_bounds, "Same as --memory-mode bounds");
-  commands.Add(compile_cmd, [compile_path, compile_bounds, compile_mode](Context& ctx) {
-    return Compile(ctx, *compile_path, MemoryModeNamed(*compile_mode, *compile_bounds));
+  compile_cmd->add_flag("--bounds-checks", compile->bounds_checks, "Same as --memory-mode bounds");
+  commands.Add(compile_cmd, [compile](Context& ctx) {
+    return Compile(ctx, *compile, MemoryModeNamed(compile->memory_mode, compile->bounds_checks));
   });
 }
 

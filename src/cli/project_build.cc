@@ -65,14 +65,7 @@ std::vector<fs::path> BindingSources(const fs::path& dir) {
 Result<fs::path> SdkInclude(const Context& ctx, const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(dir / "sdk" / "theater" / "theater.h", ec)) return dir / "sdk";
-  fs::path home;
-  if (std::optional<std::string> th = ctx.env()("THEATER_HOME"); th && !th->empty()) {
-    home = *th;
-  } else if (std::optional<std::string> h = ctx.env()("HOME"); h && !h->empty()) {
-    home = fs::path(*h) / ".theater";
-  } else {
-    return FailedPrecondition("no sdk/ in the project and neither $THEATER_HOME nor $HOME is set");
-  }
+  THEATER_ASSIGN_OR_RETURN(fs::path home, TheaterHome(ctx));
   const fs::path root = home / "sdk" / std::string(kVersion);
   for (const EmbeddedFile& header : EmbeddedSdkHeaders()) {
     const fs::path path = root / "theater" / std::string(header.name);
@@ -87,6 +80,15 @@ Result<fs::path> SdkInclude(const Context& ctx, const fs::path& dir) {
 }
 
 }  // namespace
+
+Result<fs::path> TheaterHome(const Context& ctx) {
+  if (std::optional<std::string> th = ctx.env()("THEATER_HOME"); th && !th->empty())
+    return fs::path(*th);
+  if (std::optional<std::string> h = ctx.env()("HOME"); h && !h->empty()) {
+    return fs::path(*h) / ".theater";
+  }
+  return FailedPrecondition("neither $THEATER_HOME nor $HOME is set");
+}
 
 Status WriteProjectFile(const fs::path& path, std::string_view contents) {
   std::error_code ec;

@@ -72,6 +72,9 @@ std::string BuiltLine(const BuiltProject& built);
 Result<std::optional<std::filesystem::path>> LocalComponentOf(
     const std::filesystem::path& manifest);
 
+// Theater's home directory: $THEATER_HOME, else ~/.theater. Errors: neither variable is set.
+Result<std::filesystem::path> TheaterHome(const Context& ctx);
+
 // Writes `contents` to `path`, creating its directories.
 Status WriteProjectFile(const std::filesystem::path& path, std::string_view contents);
 

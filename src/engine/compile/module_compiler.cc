@@ -2,6 +2,7 @@
 #include "engine/compile/module_compiler.h"
 
 #include "common/bytes.h"
+#include "common/file_lock.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -246,33 +247,6 @@ class TempDir {
  private:
   explicit TempDir(fs::path path) : path_(std::move(path)) {}
   fs::path path_;
-};
-
-// An exclusive flock on a lock file, released on destruction. flock locks belong to the open
-// file description, so two threads of one process exclude each other just like two processes.
-class FileLock {
- public:
-  // Takes the lock, calling `on_wait` first if another holder makes us wait.
-  template <typename OnWait>
-  static Result<std::unique_ptr<FileLock>> Acquire(const fs::path& path, OnWait on_wait) {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return ErrnoError("opening lock file " + path.string(), errno);
-    auto lock = std::unique_ptr<FileLock>(new FileLock(fd));
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return lock;
-    if (errno != EWOULDBLOCK) return ErrnoError("locking " + path.string(), errno);
-    on_wait();
-    while (::flock(fd, LOCK_EX) != 0) {
-      if (errno != EINTR) return ErrnoError("locking " + path.string(), errno);
-    }
-    return lock;
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  ~FileLock() { ::close(fd_); }  // closing the last descriptor releases the lock
-
- private:
-  explicit FileLock(int fd) : fd_(fd) {}
-  int fd_;
 };
 
 void SweepStaleTempDirs(const fs::path& temp_root, std::chrono::seconds tool_timeout) {
