@@ -20,6 +20,7 @@
 #include "cli/config.h"
 #include "cli/context.h"
 #include "cli/event_query.h"
+#include "cli/js_engine_stub.h"
 #include "cli/output.h"
 #include "cli/templates.h"
 #include "common/uuid.h"
@@ -481,6 +482,37 @@ TEST(TemplateTest, EveryTemplateRendersInRust) {
       }
     }
   }
+}
+
+// `theater compile --engine js`: the stub exports every function of the world, each throwing.
+TEST(JsEngineStubTest, ExportsEveryFunctionOfTheWorldAsAStub) {
+  Result<wit::Package> package = wit::ParseWitText(R"(package a:b;
+interface handlers {
+    handle-send: func(x: u32);
+    handle-request: func() -> string;
+}
+world w {
+    export handlers;
+    export run: func();
+}
+world with-resource {
+    export r;
+}
+interface r {
+    resource thing;
+}
+)",
+                                                   "stub.wit");
+  ASSERT_TRUE(package.ok()) << package.status().ToString();
+  Result<std::string> source = JsEngineStubSource(*package->FindWorld("w"));
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  EXPECT_THAT(*source, HasSubstr("export const handlers = {\n  handleSend: stub,\n"
+                                 "  handleRequest: stub,\n};\n"));
+  EXPECT_THAT(*source, HasSubstr("export const run = stub;\n"));
+  EXPECT_THAT(*source, HasSubstr("throw new Error("));
+  Result<std::string> refused = JsEngineStubSource(*package->FindWorld("with-resource"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("exports resources"));
 }
 
 TEST(TemplateTest, UnknownTemplateAndBadNameAreErrors) {
