@@ -329,6 +329,7 @@ TEST_F(CliJsTest, ThrowingLoopingAndHoardingActorsGetCleanErrors) {
   EXPECT_THAT(runs["loops"].err, HasSubstr("deadline exceeded"));
   EXPECT_EQ(runs["hoards"].code, 1);
   EXPECT_THAT(runs["hoards"].err, HasSubstr("out of memory"));
+  EXPECT_THAT(runs["hoards"].err, HasSubstr("of its 48 MiB limit, [limits] memory_limit_mb)"));
   for (auto& [name, run] : runs) EXPECT_THAT(run.out, HasSubstr("chain verified")) << name;
 }
 

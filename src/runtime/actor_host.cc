@@ -689,6 +689,9 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
     });
   };
   auto fail = [&](Status status) {
+    if (std::string note = MemoryLimitNote(); !note.empty()) {
+      status = Status(status.code(), std::string(status.message()) + note);
+    }
     std::string error = status.ToString();
     if (options_.replay != nullptr) {
       if (std::optional<std::string> recorded = options_.replay->RecordedFailure(status)) {
@@ -722,6 +725,21 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
   record({rest, nullptr});
   return std::vector<Value>(std::make_move_iterator(items.begin() + 1),
                             std::make_move_iterator(items.end()));
+}
+
+std::string ActorHost::MemoryLimitNote() const {
+  const uint64_t limit = options_.instance.max_memory_bytes;
+  if (limit == 0 || instance_ == nullptr) return "";
+  const uint64_t used = instance_->memory_size();
+  // Near the limit: within a tenth of it, or within 2 MiB (what one refused allocation of a
+  // megabyte or two leaves).
+  const uint64_t headroom = used >= limit ? 0 : limit - used;
+  if (headroom * 10 > limit && headroom > (2u << 20)) return "";
+  char text[160];
+  std::snprintf(text, sizeof text,
+                " (linear memory: %.1f of its %.0f MiB limit, [limits] memory_limit_mb)",
+                static_cast<double>(used) / (1 << 20), static_cast<double>(limit) / (1 << 20));
+  return text;
 }
 
 Status ActorHost::InitializeModule() {

@@ -196,6 +196,11 @@ class ActorHost {
   ActorHost(std::shared_ptr<const engine::Module> module, ActorHostOptions options,
             std::shared_ptr<chain::EventChain> chain);
   Status Bind(HostFunctionTable offered);
+  // " (linear memory: X of its N MiB limit, [limits] memory_limit_mb)" when the instance's
+  // memory is within 10 % or 2 MiB of the actor's limit, else "": appended to a failed call's
+  // error, since a memory.grow the limit refused shows in the guest only as its own out-of-memory
+  // error.
+  std::string MemoryLimitNote() const;
   static int DispatchImport(engine::Instance& instance, void* data, const uint64_t* args,
                             uint64_t* results);
   // A handler's core-ABI function (HostFunctions::AddCore).

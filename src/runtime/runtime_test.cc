@@ -812,6 +812,11 @@ TEST_F(RuntimeTest, MemoryBombIsCappedByTheManifestLimit) {
   EXPECT_LT(std::stoi(blocks), 8);
   EXPECT_LE(runtime_->Metrics(id)->memory_peak_bytes, 8u << 20);
   EXPECT_EQ(Response(Request(id, "count")), "1") << "the actor survives its own memory bomb";
+  // A call that fails with the memory at the limit says which limit it is at.
+  auto failed = Request(id, "err");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(std::string(failed.status().message()),
+              HasSubstr("of its 8 MiB limit, [limits] memory_limit_mb)"));
 }
 
 TEST_F(RuntimeTest, ShutdownStopsEverythingAndRefusesNewWork) {
