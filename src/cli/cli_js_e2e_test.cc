@@ -230,6 +230,42 @@ TEST_F(CliJsTest, MessageServerTemplateAnswersTheCliAndACActor) {
   EXPECT_EQ(Request(c_actor, "request:" + ids["ts"] + ":ping"), "pong");
   // Four requests, a message and two channel messages before this request.
   EXPECT_EQ(Request(c_actor, "request:" + ids["js"] + ":count"), "7");
+
+  // The other way: a JavaScript actor requests from the C one. `request` suspends the
+  // JavaScript call until the reply comes (the worker serves others meanwhile); a failed one
+  // throws, with the host's error.
+  Finished created = Run({"create", "asker", "--template", "message-server", "--lang", "js",
+                          "-o", dir_.string()});
+  ASSERT_EQ(created.code, 0) << created.err;
+  const fs::path asker = dir_ / "asker";
+  std::ofstream(asker / "src" / "actor.js")
+      << "import { request } from 'theater:simple/message-server-host';\n"
+         "const encoder = new TextEncoder();\n"
+         "const decoder = new TextDecoder();\n"
+         "export const actor = { init: (state) => [state] };\n"
+         "export const messageServerClient = {\n"
+         "  handleSend: (state) => [state],\n"
+         "  handleRequest(state, [_id, message]) {\n"
+         "    const [target, ...rest] = decoder.decode(message).split(':');\n"
+         "    let reply;\n"
+         "    try {\n"
+         "      reply = 'c said: ' + decoder.decode(request(target, encoder.encode(rest.join(':'))));\n"
+         "    } catch (e) {\n"
+         "      reply = 'failed: ' + (e.payload ?? e.message);\n"
+         "    }\n"
+         "    return [state, [encoder.encode(reply)]];\n"
+         "  },\n"
+         "  handleChannelOpen: (state) => [state, [{ accepted: false }]],\n"
+         "  handleChannelMessage: (state) => [state],\n"
+         "  handleChannelClose: (state) => [state],\n"
+         "};\n";
+  fs::create_directory_symlink(SharedNodeModules("js"), asker / "node_modules");
+  Finished built = Run({"build", asker.string()});
+  ASSERT_EQ(built.code, 0) << built.err;
+  const std::string js_asker = Start(asker / "manifest.toml");
+  ASSERT_FALSE(js_asker.empty());
+  EXPECT_EQ(Request(js_asker, c_actor + ":echo:from javascript"), "c said: from javascript");
+  EXPECT_THAT(Request(js_asker, "no-such-actor:echo:x"), HasSubstr("failed: "));
 }
 
 TEST_F(CliJsTest, SupervisorTemplateSpawnsListsAndStopsAJavaScriptChild) {
