@@ -40,7 +40,6 @@ using namespace std::chrono_literals;
 using theater::cli_testing::BaseEnv;
 using theater::cli_testing::Child;
 using theater::cli_testing::Finished;
-using theater::cli_testing::NewTempDir;
 using theater::cli_testing::ReadFileText;
 
 // The home (compile cache, shared npm packages): $THEATER_JS_TEST_HOME when set, so that the
@@ -53,19 +52,11 @@ const fs::path kTestHome = [] {
 }();
 const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
 
-class CliJsTest : public ::testing::Test {
+class CliJsTest : public theater::cli_testing::ServerFixture {
  protected:
-  void SetUp() override { dir_ = NewTempDir("theater-cli-js"); }
-  void TearDown() override {
-    if (server_) {
-      server_->Signal(SIGTERM);
-      Finished f = server_->Finish(30s);
-      EXPECT_EQ(f.code, 0) << "server stderr:\n" << f.err;
-    }
-    fs::remove_all(dir_);
-  }
+  CliJsTest() : ServerFixture("theater-cli-js") {}
 
-  std::map<std::string, std::string> Env() const {
+  std::map<std::string, std::string> Env() const override {
     auto env = BaseEnv(dir_, address_);
     env["THEATER_HOME"] = kTestHome.string();
     // What these tests check does not depend on how the engine is optimised: clang at -O0
@@ -74,11 +65,6 @@ class CliJsTest : public ::testing::Test {
     env["THEATER_CC"] = "clang-14";
     env["THEATER_OPT_LEVEL"] = "0";
     return env;
-  }
-
-  // Runs the CLI to its end (an engine compile included, so generously timed).
-  Finished Run(const std::vector<std::string>& args) {
-    return Child(args, Env(), "").Finish(15min);
   }
 
   // The node_modules every project of `lang` links to: installed once per build directory by
@@ -147,39 +133,10 @@ class CliJsTest : public ::testing::Test {
     EXPECT_THAT(compiled.err, Not(HasSubstr("npm ci"))) << "the shared packages are linked";
   }
 
+  // The compile cache is the shared one, so that a world's engine is compiled once per run.
   void StartServer() {
-    server_ = std::make_unique<Child>(
-        std::vector<std::string>{"server", "--address", "127.0.0.1:0", "--home",
-                                 (dir_ / "server").string(), "--cache-dir",
-                                 (kTestHome / "cache").string(), "--durability", "none",
-                                 "--log-level", "warn"},
-        Env(), "", /*keep_stdin_open=*/true);
-    ASSERT_TRUE(server_->WaitForOutput(
-        [](const std::string& out) { return out.find('\n') != std::string::npos; }, 30s));
-    const std::string& line = server_->out();
-    const std::string prefix = "listening on ";
-    ASSERT_EQ(line.rfind(prefix, 0), 0u) << line;
-    address_ = line.substr(prefix.size(), line.find('\n') - prefix.size());
+    ServerFixture::StartServer({"--cache-dir", (kTestHome / "cache").string()});
   }
-
-  // `theater start` of a manifest; the new actor's id.
-  std::string Start(const fs::path& manifest) {
-    Finished started = Run({"start", manifest.string()});
-    EXPECT_EQ(started.code, 0) << started.err;
-    std::string id = started.out;
-    while (!id.empty() && id.back() == '\n') id.pop_back();
-    return id;
-  }
-
-  std::string Request(const std::string& id, const std::string& message) {
-    Finished replied = Run({"message", "--request", id, message});
-    EXPECT_EQ(replied.code, 0) << replied.err;
-    return replied.out;
-  }
-
-  fs::path dir_;
-  std::unique_ptr<Child> server_;
-  std::string address_;
 };
 
 TEST_F(CliJsTest, BasicTemplateRunsInJavaScriptAndTypeScript) {

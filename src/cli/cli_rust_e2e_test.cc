@@ -27,30 +27,19 @@ using namespace std::chrono_literals;
 using theater::cli_testing::BaseEnv;
 using theater::cli_testing::Child;
 using theater::cli_testing::Finished;
-using theater::cli_testing::NewTempDir;
 using theater::cli_testing::ReadFileText;
 
 const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
 
-class CliRustTest : public ::testing::Test {
+class CliRustTest : public theater::cli_testing::ServerFixture {
  protected:
-  void SetUp() override { dir_ = NewTempDir("theater-cli-rust"); }
-  void TearDown() override {
-    if (server_) {
-      server_->Signal(SIGTERM);
-      Finished f = server_->Finish(30s);
-      EXPECT_EQ(f.code, 0) << "server stderr:\n" << f.err;
-    }
-    fs::remove_all(dir_);
-  }
+  CliRustTest() : ServerFixture("theater-cli-rust") {}
 
-  std::map<std::string, std::string> Env() const {
+  std::map<std::string, std::string> Env() const override {
     auto env = BaseEnv(dir_, address_);
     env["THEATER_HOME"] = std::string(THEATER_BUILD_DIR) + "/test-home";
     return env;
   }
-
-  Finished Run(const std::vector<std::string>& args) { return Child(args, Env(), "").Finish(5min); }
 
   // Creates and builds `name` from `tmpl`; returns its directory.
   fs::path CreateAndBuild(const std::string& name, const std::string& tmpl) {
@@ -66,38 +55,6 @@ class CliRustTest : public ::testing::Test {
     EXPECT_TRUE(fs::exists(project / (name + ".wasm"))) << name;
     return project;
   }
-
-  void StartServer() {
-    server_ = std::make_unique<Child>(
-        std::vector<std::string>{"server", "--address", "127.0.0.1:0", "--home",
-                                 (dir_ / "server").string(), "--durability", "none", "--log-level",
-                                 "warn"},
-        Env(), "", /*keep_stdin_open=*/true);
-    ASSERT_TRUE(server_->WaitForOutput(
-        [](const std::string& out) { return out.find('\n') != std::string::npos; }, 30s));
-    const std::string& line = server_->out();
-    const std::string prefix = "listening on ";
-    ASSERT_EQ(line.rfind(prefix, 0), 0u) << line;
-    address_ = line.substr(prefix.size(), line.find('\n') - prefix.size());
-  }
-
-  std::string Start(const fs::path& manifest) {
-    Finished started = Run({"start", manifest.string()});
-    EXPECT_EQ(started.code, 0) << started.err;
-    std::string id = started.out;
-    while (!id.empty() && id.back() == '\n') id.pop_back();
-    return id;
-  }
-
-  std::string Request(const std::string& id, const std::string& message) {
-    Finished replied = Run({"message", "--request", id, message});
-    EXPECT_EQ(replied.code, 0) << replied.err;
-    return replied.out;
-  }
-
-  fs::path dir_;
-  std::unique_ptr<Child> server_;
-  std::string address_;
 };
 
 TEST_F(CliRustTest, BasicTemplateIsACargoProjectThatRuns) {

@@ -1,8 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 //
 // Test helpers for tests that run the `theater` binary (THEATER_CLI_BINARY): a child process
-// with its pipes, a fresh temporary directory, and the environment every run gets. Used by
-// cli_e2e_test.cc and server_crash_test.cc.
+// with its pipes, a fresh temporary directory, the environment every run gets, and a fixture
+// with a `theater server` of its own. Used by the CLI's end-to-end tests.
 //
 // Thread-safety: a Child belongs to the test thread that made it.
 #pragma once
@@ -22,6 +22,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -172,5 +173,67 @@ inline std::map<std::string, std::string> BaseEnv(const std::filesystem::path& c
   if (!address.empty()) env["THEATER_SERVER_ADDRESS"] = address;
   return env;
 }
+
+// A fixture for tests that run the `theater` binary, in-process or against a `theater server` of
+// their own (StartServer: on a free loopback port, in the test's temporary directory, stopped with
+// SIGTERM at the end, which must exit 0). Subclasses may change the environment (Env).
+class ServerFixture : public ::testing::Test {
+ protected:
+  explicit ServerFixture(std::string prefix) : prefix_(std::move(prefix)) {}
+  void SetUp() override { dir_ = NewTempDir(prefix_); }
+  void TearDown() override {
+    if (server_) {
+      server_->Signal(SIGTERM);
+      Finished f = server_->Finish(std::chrono::seconds(30));
+      EXPECT_EQ(f.code, 0) << "server stderr:\n" << f.err;
+    }
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Every run's environment: BaseEnv, pointing at the server once there is one.
+  virtual std::map<std::string, std::string> Env() const { return BaseEnv(dir_, address_); }
+
+  // Runs the CLI to its end.
+  Finished Run(const std::vector<std::string>& args,
+               std::chrono::milliseconds timeout = std::chrono::minutes(15)) {
+    return Child(args, Env(), "").Finish(timeout);
+  }
+
+  void StartServer(const std::vector<std::string>& more_args = {}) {
+    std::vector<std::string> args = {
+        "server",       "--address", "127.0.0.1:0", "--home", (dir_ / "server").string(),
+        "--durability", "none",      "--log-level", "warn"};
+    args.insert(args.end(), more_args.begin(), more_args.end());
+    server_ = std::make_unique<Child>(args, Env(), "", /*keep_stdin_open=*/true);
+    ASSERT_TRUE(server_->WaitForOutput(
+        [](const std::string& out) { return out.find('\n') != std::string::npos; },
+        std::chrono::seconds(30)));
+    const std::string& line = server_->out();
+    const std::string prefix = "listening on ";
+    ASSERT_EQ(line.rfind(prefix, 0), 0u) << line;
+    address_ = line.substr(prefix.size(), line.find('\n') - prefix.size());
+  }
+
+  // `theater start` of a manifest; the new actor's id.
+  std::string Start(const std::filesystem::path& manifest) {
+    Finished started = Run({"start", manifest.string()});
+    EXPECT_EQ(started.code, 0) << started.err;
+    std::string id = started.out;
+    while (!id.empty() && id.back() == '\n') id.pop_back();
+    return id;
+  }
+
+  // `theater message --request`; the reply.
+  std::string Request(const std::string& id, const std::string& message) {
+    Finished replied = Run({"message", "--request", id, message});
+    EXPECT_EQ(replied.code, 0) << replied.err;
+    return replied.out;
+  }
+
+  std::string prefix_;
+  std::filesystem::path dir_;
+  std::unique_ptr<Child> server_;
+  std::string address_;
+};
 
 }  // namespace theater::cli_testing
