@@ -27,6 +27,13 @@
 //   runtime_bench calls   [--n N] [--actors A] [--no-chain]
 //                                           N handle-send calls spread over A actors; calls/s,
 //                                           with or without chain recording
+//   runtime_bench request [--n N] [--message TEXT] [--no-chain]
+//                                           N requests, one after the other, from the host to one
+//                                           actor (TheaterRuntime::RequestMessage: the router, the
+//                                           actor's mailbox, a worker, handle-request with TEXT,
+//                                           default "ping", and the reply back to this thread);
+//                                           each timed from here: p50, p99, min and mean, and the
+//                                           CPU time of the process per request
 //   runtime_bench replay  [--n N]           N handle-send calls to one actor whose chain is saved,
 //                                           then TheaterRuntime::Replay of that chain (reading it
 //                                           back included); calls/s recorded live and replayed
@@ -35,8 +42,9 @@
 //                                           events committed per second, including the final sync
 // Every mode takes --wasm ACTOR.wasm to run another build of the actor, e.g. the component
 // build (tests/actors/bench_actor_nowasi.component.wasm against bench_actor_nowasi.wasm), and
-// --memory-mode guard|bounds to choose the linear memories' mode (default: guard pages, bounds
-// checks for idle).
+// --memory-mode guard|bounds|auto to choose the linear memories' mode (default: the engine's,
+// auto, except bounds checks for idle; auto is what a server runs: guard pages for a module whose
+// memory starts above 1 MiB, such as a JavaScript actor's, bounds checks for the rest).
 //
 //   runtime_bench store   [--n N] [--actors A] [--durability none|batched|strict]
 //                                           the chain store alone: two threads append N events
@@ -52,6 +60,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -96,17 +105,19 @@ struct Args {
   uint64_t warm_up_rounds = 3;  // churn
   int64_t hibernate_ms = -1;    // RuntimeOptions::hibernate_after; -1: the default
   uint64_t memory_limit_mb = 0;  // the manifest's limits.memory_limit_mb; 0: the default
-  std::string memory_mode;       // guard|bounds; empty: the mode's default
+  std::string memory_mode;       // guard|bounds|auto; empty: the mode's default
+  std::string message = "ping";  // request: what each request carries
 };
 
 [[noreturn]] void Usage(const char* why) {
   std::fprintf(
       stderr,
-      "runtime_bench: %s\nusage: runtime_bench spawn|churn|idle|calls|durable|replay|recover|store "
+      "runtime_bench: %s\nusage: runtime_bench spawn|churn|idle|calls|request|durable|replay|recover|"
+      "store "
       "[--n N] [--actors A] [--workers W] [--chain-memory E] [--no-chain] [--durability "
       "none|batched|strict] [--persist] [--durable-actors] "
       "[--home DIR] [--wasm ACTOR.wasm] [--preempt-slice-us S] [--warm-up R] [--hibernate-ms M] "
-      "[--memory-limit-mb L] [--memory-mode guard|bounds]\n",
+      "[--memory-limit-mb L] [--memory-mode guard|bounds|auto] [--message TEXT]\n",
       why);
   std::exit(2);
 }
@@ -151,7 +162,10 @@ Args Parse(int argc, char** argv) {
       a.memory_limit_mb = std::stoull(value());
     } else if (flag == "--memory-mode") {
       a.memory_mode = value();
-      if (a.memory_mode != "guard" && a.memory_mode != "bounds") Usage("--memory-mode: guard|bounds");
+      if (a.memory_mode != "guard" && a.memory_mode != "bounds" && a.memory_mode != "auto")
+        Usage("--memory-mode: guard|bounds|auto");
+    } else if (flag == "--message") {
+      a.message = value();
     } else {
       Usage(("unknown flag " + flag).c_str());
     }
@@ -164,6 +178,48 @@ uint64_t ResidentBytes() {
   uint64_t size = 0, resident = 0;
   statm >> size >> resident;
   return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+// Resident bytes of the linear memories: a memory pool slab holds several reservations of 8 GiB
+// with guard pages (each a read-write prefix, the memory, followed by the inaccessible rest), or
+// of the memory's maximum, 256 MiB by default, read-write throughout, with bounds checks. So:
+// the anonymous mappings of at least 256 MiB, and those followed directly by an inaccessible
+// anonymous mapping of at least 256 MiB. Nothing else of the process maps that much at once.
+uint64_t LinearMemoryResidentBytes() {
+  struct Vma {
+    uint64_t from = 0, to = 0, rss = 0;
+    bool anonymous = false, inaccessible = false;
+  };
+  std::vector<Vma> vmas;
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  while (std::getline(smaps, line)) {
+    unsigned long long from = 0, to = 0, offset = 0, inode = 0;
+    char perms[8] = {}, dev[16] = {};
+    int path_at = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %15s %llu %n", &from, &to, perms, &offset,
+                    dev, &inode, &path_at) >= 6) {
+      Vma vma;
+      vma.from = from;
+      vma.to = to;
+      vma.anonymous = inode == 0 && line.find_first_not_of(' ', path_at) == std::string::npos;
+      vma.inaccessible = std::strncmp(perms, "---", 3) == 0;
+      vmas.push_back(vma);
+    } else if (!vmas.empty() && line.rfind("Rss:", 0) == 0) {
+      vmas.back().rss = std::stoull(line.substr(4)) * 1024;
+    }
+  }
+  constexpr uint64_t kLarge = 256ull << 20;
+  uint64_t total = 0;
+  for (size_t i = 0; i < vmas.size(); ++i) {
+    const Vma& v = vmas[i];
+    if (!v.anonymous) continue;
+    const bool guarded = i + 1 < vmas.size() && vmas[i + 1].from == v.to &&
+                         vmas[i + 1].anonymous && vmas[i + 1].inaccessible &&
+                         vmas[i + 1].to - vmas[i + 1].from >= kLarge;
+    if (v.to - v.from >= kLarge || guarded) total += v.rss;
+  }
+  return total;
 }
 
 std::string ManifestText(const Args& args) {
@@ -423,8 +479,9 @@ int Main(int argc, char** argv) {
   options.durable_actors = args.mode == "recover" || args.durable_actors;
   if (args.mode == "idle") options.engine.memory_mode = engine::MemoryMode::kBoundsChecks;
   if (!args.memory_mode.empty()) {
-    options.engine.memory_mode = args.memory_mode == "bounds" ? engine::MemoryMode::kBoundsChecks
-                                                              : engine::MemoryMode::kGuardPages;
+    options.engine.memory_mode = args.memory_mode == "bounds"  ? engine::MemoryMode::kBoundsChecks
+                                 : args.memory_mode == "guard" ? engine::MemoryMode::kGuardPages
+                                                               : engine::MemoryMode::kAuto;
   }
   if (args.hibernate_ms >= 0)
     options.hibernate_after = std::chrono::milliseconds(args.hibernate_ms);
@@ -447,7 +504,7 @@ int Main(int argc, char** argv) {
   created = TheaterRuntime::Create(options, BuiltinHandlers());
   TheaterRuntime& runtime = **created;
 
-  char line[512];
+  char line[1024];
   if (args.mode == "churn") {
     std::cout << ChurnMain(runtime, args) << std::endl;
     runtime.Shutdown().IgnoreError();
@@ -469,14 +526,24 @@ int Main(int argc, char** argv) {
                   stopped.ok() ? "true" : "false");
   } else if (args.mode == "idle") {
     uint64_t n = args.n ? args.n : 100000;
-    uint64_t before = ResidentBytes();
+    const uint64_t before = ResidentBytes();
+    const uint64_t linear_before = LinearMemoryResidentBytes();
+    const size_t heap_before = HeapBytesInUse();
     double seconds = 0;
     std::vector<std::string> ids = SpawnMany(runtime, args, n, &seconds);
-    uint64_t after = ResidentBytes();
-    uint64_t memory = 0;
+    const uint64_t after = ResidentBytes();
+    // What the resident memory consists of: pages of the linear memories, the host's heap
+    // (malloc: chains, handler state, instances), and the rest (fiber stacks, the allocator's
+    // free lists and metadata, code).
+    const double linear_kib =
+        (static_cast<double>(LinearMemoryResidentBytes()) - linear_before) / 1024.0 / n;
+    const double heap_kib = (static_cast<double>(HeapBytesInUse()) - heap_before) / 1024.0 / n;
+    uint64_t memory = 0, sampled = 0;
     for (size_t i = 0; i < ids.size(); i += std::max<size_t>(1, ids.size() / 100)) {
       memory += runtime.Metrics(ids[i])->memory_bytes;
+      ++sampled;
     }
+    const double memory_kib = sampled ? memory / 1024.0 / sampled : 0;
     // With hibernation on: once every actor sleeps, what they cost asleep.
     double hibernated_kib = -1, hibernated_seconds = 0;
     uint64_t image_bytes = 0;
@@ -502,11 +569,14 @@ int Main(int argc, char** argv) {
     }
     std::snprintf(line, sizeof line,
                   "{\"mode\":\"idle\",\"actors\":%llu,\"alive\":%zu,\"rss_delta_mib\":%.1f,"
-                  "\"kib_per_actor\":%.1f,\"spawn_seconds\":%.2f,"
+                  "\"kib_per_actor\":%.1f,\"linear_memory_resident_kib_per_actor\":%.1f,"
+                  "\"heap_kib_per_actor\":%.1f,\"linear_memory_size_kib\":%.0f,"
+                  "\"spawn_seconds\":%.2f,"
                   "\"kib_per_actor_hibernated\":%.1f,\"image_bytes_per_actor\":%.0f,"
                   "\"hibernated_after_seconds\":%.2f}",
                   static_cast<unsigned long long>(n), runtime.List().size(),
-                  (after - before) / 1048576.0, (after - before) / 1024.0 / n, seconds,
+                  (after - before) / 1048576.0, (after - before) / 1024.0 / n, linear_kib,
+                  heap_kib, memory_kib, seconds,
                   hibernated_kib, static_cast<double>(image_bytes) / n, hibernated_seconds);
   } else if (args.mode == "calls" || args.mode == "durable") {
     uint64_t n = args.n ? args.n : 200000;
@@ -587,6 +657,49 @@ int Main(int argc, char** argv) {
     created->reset();
     if (args.home.empty()) std::filesystem::remove_all(home);
     return 0;
+  } else if (args.mode == "request") {
+    uint64_t n = args.n ? args.n : 20000;
+    double ignored;
+    std::vector<std::string> ids = SpawnMany(runtime, args, 1, &ignored);
+    const std::vector<uint8_t> message(args.message.begin(), args.message.end());
+    std::string reply;
+    uint64_t failures = 0;
+    auto request = [&]() {
+      Result<std::vector<uint8_t>> r =
+          runtime.RequestMessage(ids[0], message, std::chrono::seconds(60));
+      if (!r.ok()) {
+        if (failures++ == 0)
+          std::fprintf(stderr, "runtime_bench: request: %s\n", r.status().ToString().c_str());
+        return;
+      }
+      reply.assign(r->begin(), r->end());
+    };
+    // Warm-up: the first calls resolve the export and fill the actor's caches.
+    for (uint64_t i = 0; i < std::min<uint64_t>(1000, n / 10 + 1); ++i) request();
+    std::vector<uint64_t> took(n);
+    const double cpu_before = ProcessCpuSeconds();
+    auto start = Clock::now();
+    for (uint64_t i = 0; i < n; ++i) {
+      auto t0 = Clock::now();
+      request();
+      took[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+    }
+    const double seconds = Seconds(Clock::now() - start);
+    const double cpu_us = (ProcessCpuSeconds() - cpu_before) * 1e6 / n;
+    std::sort(took.begin(), took.end());
+    double sum = 0;
+    for (uint64_t t : took) sum += t;
+    if (reply.size() > 40) reply = reply.substr(0, 40) + "...";
+    for (char& c : reply) {
+      if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = '?';
+    }
+    std::snprintf(line, sizeof line,
+                  "{\"mode\":\"request\",\"requests\":%llu,\"chain\":%s,\"seconds\":%.3f,"
+                  "\"p50_us\":%.2f,\"p99_us\":%.2f,\"min_us\":%.2f,\"mean_us\":%.2f,"
+                  "\"cpu_us_per_request\":%.2f,\"last_reply\":\"%s\",\"failures\":%llu}",
+                  static_cast<unsigned long long>(n), args.chain ? "true" : "false", seconds,
+                  took[n / 2] / 1e3, took[(n * 99) / 100] / 1e3, took[0] / 1e3, sum / n / 1e3,
+                  cpu_us, reply.c_str(), static_cast<unsigned long long>(failures));
   } else if (args.mode == "replay") {
     uint64_t n = args.n ? args.n : 100000;
     double ignored;
