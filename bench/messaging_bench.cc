@@ -14,9 +14,12 @@
 //       otherwise every chain is saved with that durability. Receivers have the default
 //       mailbox (1,024 operations) unless --mailbox says otherwise; a sender that finds it full
 //       waits a millisecond and sends again.
-//   messaging_bench request [--n N] [--durability ...]
+//   messaging_bench request [--n N] [--durability ...] [--target-wasm ACTOR.wasm]
 //       request/reply round trip between two idle actors, timed inside the requesting actor
-//       with the monotonic clock (p50, p99, max, mean).
+//       with the monotonic clock (p50, p99, max, mean). The requester is bench_actor.c; the
+//       target is another bench_actor, or the module or component --target-wasm names (its
+//       handlers chosen by auto_handlers; its handle-request is called with "ping"), e.g. the
+//       JavaScript actor of bench/js_runtime.sh.
 //
 // Common: --workers W (default: one per core), --home DIR (default: a fresh temporary directory).
 // Output: one JSON line.
@@ -55,13 +58,14 @@ struct Args {
   int workers = 0;
   std::string home;
   uint64_t mailbox = 0;  // receivers' mailbox capacity; 0: the manifest default
+  std::string target_wasm;  // request: the target actor's module or component; empty: bench_actor
 };
 
 [[noreturn]] void Usage(const char* why) {
   std::fprintf(stderr,
                "messaging_bench: %s\nusage: messaging_bench router|send|request [--n N] "
                "[--threads T] [--targets K] [--pairs P] [--durability memory|none|batched|strict] "
-               "[--mailbox M] [--workers W] [--home DIR]\n",
+               "[--mailbox M] [--workers W] [--home DIR] [--target-wasm ACTOR.wasm]\n",
                why);
   std::exit(2);
 }
@@ -90,6 +94,8 @@ Args Parse(int argc, char** argv) {
       a.home = value;
     } else if (flag == "--mailbox") {
       a.mailbox = std::stoull(value);
+    } else if (flag == "--target-wasm") {
+      a.target_wasm = value;
     } else {
       Usage(("unknown flag " + flag).c_str());
     }
@@ -191,9 +197,9 @@ std::unique_ptr<TheaterRuntime> MakeRuntime(const Args& args, std::filesystem::p
   return std::move(rt).value();
 }
 
-std::string SpawnOrDie(TheaterRuntime& rt, uint64_t mailbox = 0) {
+std::string SpawnOrDie(TheaterRuntime& rt, uint64_t mailbox = 0, std::string manifest = "") {
   SpawnRequest request;
-  request.manifest = BenchManifest(mailbox);
+  request.manifest = manifest.empty() ? BenchManifest(mailbox) : std::move(manifest);
   Result<std::string> id = rt.Spawn(request);
   if (!id.ok()) {
     std::fprintf(stderr, "messaging_bench: spawn: %s\n", id.status().ToString().c_str());
@@ -278,7 +284,13 @@ int RequestMode(const Args& args) {
   uint64_t n = args.n ? args.n : 100'000;
   std::filesystem::path home;
   std::unique_ptr<TheaterRuntime> rt = MakeRuntime(args, &home);
-  std::string a = SpawnOrDie(*rt), b = SpawnOrDie(*rt);
+  std::string a = SpawnOrDie(*rt);
+  std::string b =
+      args.target_wasm.empty()
+          ? SpawnOrDie(*rt)
+          : SpawnOrDie(*rt, 0,
+                       "name = \"target\"\nversion = \"0.1.0\"\ncomponent = \"" + args.target_wasm +
+                           "\"\nauto_handlers = true\n");
   Command(*rt, a, "rtt:" + b + ":1000");  // warm-up
   std::string figures = Command(*rt, a, "rtt:" + b + ":" + std::to_string(n));
   unsigned long long p50 = 0, p99 = 0, max = 0, mean = 0;
@@ -287,10 +299,12 @@ int RequestMode(const Args& args) {
     return 1;
   }
   std::printf(
-      "{\"mode\":\"request\",\"requests\":%llu,\"durability\":\"%s\",\"p50_us\":%.2f,"
-      "\"p99_us\":%.2f,\"max_us\":%.1f,\"mean_us\":%.2f}\n",
-      static_cast<unsigned long long>(n), args.durability.c_str(), p50 / 1e3, p99 / 1e3, max / 1e3,
-      mean / 1e3);
+      "{\"mode\":\"request\",\"requests\":%llu,\"durability\":\"%s\",\"target\":\"%s\","
+      "\"p50_us\":%.2f,\"p99_us\":%.2f,\"max_us\":%.1f,\"mean_us\":%.2f}\n",
+      static_cast<unsigned long long>(n), args.durability.c_str(),
+      args.target_wasm.empty() ? "bench_actor"
+                               : std::filesystem::path(args.target_wasm).filename().c_str(),
+      p50 / 1e3, p99 / 1e3, max / 1e3, mean / 1e3);
   rt.reset();
   if (args.home.empty()) std::filesystem::remove_all(home);
   return 0;
