@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What a JavaScript actor costs at run time, against the same measurement on a C actor in the same
 # session (docs/benchmarks.md, "JavaScript actors at run time"; issue 26):
-#   spawn     live spawns of a cached actor, init included (runtime_bench spawn --n N);
+#   spawn     live spawns of a cached actor, init included (runtime_bench spawn --n N): in a
+#             runtime that has not loaded the component yet (the first spawns in flight each
+#             load it), and after one spawn (--warm-spawns 1: the steady state of a server);
 #   idle      resident memory per idle actor, in the memory mode a server gives it (auto), and
 #             once all hibernate (runtime_bench idle --memory-mode auto);
 #   rtt       handle-request round trip from a C actor (bench_actor.c) to the actor, timed inside
@@ -45,7 +47,7 @@ while [ $# -gt 0 ]; do
     --idle-n) idle_n=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --raw) raw=$2; shift 2 ;;
-    --help|-h) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --help|-h) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "js_runtime: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -114,6 +116,8 @@ for r in $(seq 1 "$rounds"); do
   if want spawn; then
     run spawn js "$rb" spawn --n "$spawn_n" --wasm "$js"
     run spawn c "$rb" spawn --n "$spawn_n"
+    run spawn-warm js "$rb" spawn --n "$spawn_n" --warm-spawns 1 --wasm "$js"
+    run spawn-warm c "$rb" spawn --n "$spawn_n" --warm-spawns 1
   fi
   if want idle; then
     run idle js "$rb" idle --n "$idle_n" --memory-mode auto --wasm "$js"
@@ -161,7 +165,8 @@ def line(name, js, c, target=""):
     ratio = f"{js / c:.2f}x" if js is not None and c else "-"
     print(f"  {name:<58} {fmt(js):>12} {fmt(c):>12} {ratio:>8}  {target}")
 print(f"  {'figure':<58} {'JS':>12} {'C':>12} {'JS/C':>8}  target")
-line("spawns/s (spawn --n N)", med("spawn", "js", "spawns_per_s"), med("spawn", "c", "spawns_per_s"), ">= 1,000/s")
+line("spawns/s, module already loaded (--warm-spawns 1)", med("spawn-warm", "js", "spawns_per_s"), med("spawn-warm", "c", "spawns_per_s"), ">= 1,000/s")
+line("spawns/s, first spawns load the module (spawn --n N)", med("spawn", "js", "spawns_per_s"), med("spawn", "c", "spawns_per_s"), ">= 1,000/s")
 line("idle: resident KiB per actor", med("idle", "js", "kib_per_actor"), med("idle", "c", "kib_per_actor"), "<= 8,192 KiB")
 line("  of which linear memory (KiB)", med("idle", "js", "linear_memory_resident_kib_per_actor"), med("idle", "c", "linear_memory_resident_kib_per_actor"))
 line("  of which host heap (KiB)", med("idle", "js", "heap_kib_per_actor"), med("idle", "c", "heap_kib_per_actor"))

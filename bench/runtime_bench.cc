@@ -3,11 +3,15 @@
 // Runtime benchmarks (docs/benchmarks.md, "Runtime"): a load generator over TheaterRuntime with
 // the small actor tests/actors/bench_actor.c.
 //
-//   runtime_bench spawn   [--n N] [--persist] [--durable-actors]
+//   runtime_bench spawn   [--n N] [--persist] [--durable-actors] [--warm-spawns K]
 //                                           spawn N actors (each runs init) through SpawnAsync with
 //                                           a bounded number in flight; actors/s; then stop them.
 //                                           --persist saves their chains (a server's default);
-//                                           --durable-actors adds the recovery bookkeeping
+//                                           --durable-actors adds the recovery bookkeeping;
+//                                           --warm-spawns K first spawns and stops K actors in the
+//                                           measured runtime (its table of loaded modules warm:
+//                                           without, the first spawns in flight each load the
+//                                           module file, a cost a 12 MB JavaScript actor shows)
 //   runtime_bench churn   [--n N] [--actors A] [--warm-up R]
 //                                           spawn and stop N actors in rounds of A (default 64),
 //                                           after R warm-up rounds (default 3): spawn+stop cycles
@@ -102,6 +106,7 @@ struct Args {
   std::string wasm;  // the actor's core module or component; default bench_actor.wasm
   bool persist = false;         // spawn: save chains
   bool durable_actors = false;  // spawn: RuntimeOptions::durable_actors
+  uint64_t warm_spawns = 0;     // spawn: actors spawned and stopped before the measured ones
   uint64_t warm_up_rounds = 3;  // churn
   int64_t hibernate_ms = -1;    // RuntimeOptions::hibernate_after; -1: the default
   uint64_t memory_limit_mb = 0;  // the manifest's limits.memory_limit_mb; 0: the default
@@ -116,7 +121,8 @@ struct Args {
       "store "
       "[--n N] [--actors A] [--workers W] [--chain-memory E] [--no-chain] [--durability "
       "none|batched|strict] [--persist] [--durable-actors] "
-      "[--home DIR] [--wasm ACTOR.wasm] [--preempt-slice-us S] [--warm-up R] [--hibernate-ms M] "
+      "[--home DIR] [--wasm ACTOR.wasm] [--preempt-slice-us S] [--warm-up R] [--warm-spawns K] "
+      "[--hibernate-ms M] "
       "[--memory-limit-mb L] [--memory-mode guard|bounds|auto] [--message TEXT]\n",
       why);
   std::exit(2);
@@ -154,6 +160,8 @@ Args Parse(int argc, char** argv) {
       a.persist = true;
     } else if (flag == "--durable-actors") {
       a.durable_actors = true;
+    } else if (flag == "--warm-spawns") {
+      a.warm_spawns = std::stoull(value());
     } else if (flag == "--warm-up") {
       a.warm_up_rounds = std::stoull(value());
     } else if (flag == "--hibernate-ms") {
@@ -515,6 +523,7 @@ int Main(int argc, char** argv) {
   if (args.mode == "spawn") {
     uint64_t n = args.n ? args.n : 20000;
     double seconds = 0;
+    if (args.warm_spawns) StopMany(runtime, SpawnMany(runtime, args, args.warm_spawns, &seconds));
     std::vector<std::string> ids = SpawnMany(runtime, args, n, &seconds);
     auto stop_start = Clock::now();
     Status stopped = runtime.Shutdown();
