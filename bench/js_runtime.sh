@@ -4,8 +4,8 @@
 #   spawn     live spawns of a cached actor, init included (runtime_bench spawn --n N): in a
 #             runtime that has not loaded the component yet (the first spawns in flight each
 #             load it), and after one spawn (--warm-spawns 1: the steady state of a server);
-#   idle      resident memory per idle actor, in the memory mode a server gives it (auto), and
-#             once all hibernate (runtime_bench idle --memory-mode auto);
+#   idle      resident memory per idle actor, in the memory mode a server gives it (auto), with
+#             the module loaded before (--warm-spawns 1), and once all hibernate;
 #   rtt       handle-request round trip from a C actor (bench_actor.c) to the actor, timed inside
 #             the requester (messaging_bench request --target-wasm);
 #   host-rtt  the same request from the host (runtime_bench request: RequestMessage and back);
@@ -91,7 +91,7 @@ echo "js_runtime: compiling the engine into $home (minutes the first time)" >&2
 t0=$(now)
 "$theater" compile "$js" >"$work/compile.log" 2>&1 || { cat "$work/compile.log" >&2; exit 1; }
 t1=$(now)
-compile_s=$(echo "$t1 - $t0" | bc)
+compile_s=$(printf "%.1f" "$(echo "$t1 - $t0" | bc)")
 echo "js_runtime: compile took ${compile_s} s" >&2
 cached_before=$(find "$home/cache" -name '*.so' | wc -l)
 
@@ -120,8 +120,8 @@ for r in $(seq 1 "$rounds"); do
     run spawn-warm c "$rb" spawn --n "$spawn_n" --warm-spawns 1
   fi
   if want idle; then
-    run idle js "$rb" idle --n "$idle_n" --memory-mode auto --wasm "$js"
-    run idle c "$rb" idle --n "$idle_n" --memory-mode auto
+    run idle js "$rb" idle --n "$idle_n" --memory-mode auto --warm-spawns 1 --wasm "$js"
+    run idle c "$rb" idle --n "$idle_n" --memory-mode auto --warm-spawns 1
   fi
   if want rtt; then
     run rtt js "$mb" request --n 20000 --durability memory --target-wasm "$js"
@@ -152,7 +152,7 @@ cached_after=$(find "$home/cache" -name '*.so' | wc -l)
 
 # 3. The summary: medians over the rounds.
 echo
-echo "js_runtime: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $rounds rounds (medians), component $(stat -c %s "$js") bytes, engine compile ${compile_s} s"
+echo "js_runtime: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $rounds rounds (medians), component $(stat -c %s "$js") bytes, engine compile ${compile_s} s (under a second: it was in the home's cache)"
 python3 - "$raw" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -187,7 +187,8 @@ def loop(name, label, field="p50_us"):
 def net(a, b):
     return tuple(None if x is None or y is None else x - y for x, y in zip(a, b))
 def netline(name, v, target=""):
-    ratio = f"{v[0] / v[1]:.2f}x" if v[0] is not None and v[1] else "-"
+    # No ratio against a C figure within the noise (a C loop of 1,000 additions is ~1 us).
+    ratio = f"{v[0] / v[1]:.2f}x" if v[0] is not None and v[1] is not None and v[1] > 2 else "-"
     print(f"  {name:<58} {fmt(v[0]):>12} {fmt(v[1]):>12} {fmt(v[2]):>12} {ratio:>10}   {target}")
 # A short request's p50 from the host is bimodal (a few us when the worker is awake, ~30 us when
 # it must be woken): the fastest request of each run (min) is the stable measure of its cost.

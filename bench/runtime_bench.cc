@@ -24,7 +24,7 @@
 //   runtime_bench recover [--n N]           N idle durable actors, the runtime shut down and a new
 //                                           one started on the same home: seconds until every
 //                                           actor is recovered and has answered a message
-//   runtime_bench idle    [--n N] [--hibernate-ms M] [--memory-limit-mb L]
+//   runtime_bench idle    [--n N] [--hibernate-ms M] [--memory-limit-mb L] [--warm-spawns K]
 //                                           keep N actors alive; resident memory per idle actor
 //                                           (bounds-check memory mode: guard pages cap the count),
 //                                           and, with M > 0, again once every actor hibernates
@@ -535,6 +535,10 @@ int Main(int argc, char** argv) {
                   stopped.ok() ? "true" : "false");
   } else if (args.mode == "idle") {
     uint64_t n = args.n ? args.n : 100000;
+    if (args.warm_spawns) {
+      double ignored;
+      StopMany(runtime, SpawnMany(runtime, args, args.warm_spawns, &ignored));
+    }
     const uint64_t before = ResidentBytes();
     const uint64_t linear_before = LinearMemoryResidentBytes();
     const size_t heap_before = HeapBytesInUse();
