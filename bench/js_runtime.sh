@@ -12,7 +12,10 @@
 #   loop      one request whose handle-request makes 1,000 host calls (runtime get-current-time,
 #             each recorded in the chain), with the chain and without (--no-chain); the same
 #             request with no host call (host:0) and a loop of 1,000 iterations with no host call
-#             (spin:1000) give the engine's own cost.
+#             (spin:1000) give the engine's own cost;
+#   data-image  the kernel's part of a spawn without the runtime: the actor's data segments into
+#             1,000 fresh memories, copied as now, pre-faulted, or mapped from a copy-on-write
+#             image (bench/data_image_bench.cc; JavaScript only).
 # The JavaScript actor is bench/js/bench_actor.js (world message-server-actor), built with
 # `theater build`; its engine is compiled once into --home (minutes; kept for the next run).
 # The C baselines: tests/actors/bench_actor.wasm (runtime_bench's default) for spawn, idle and the
@@ -22,7 +25,7 @@
 #   bench/js_runtime.sh --theater BUILD/src/cli/theater --runtime-bench BUILD/bench/runtime_bench
 #                       [--messaging-bench BUILD/bench/messaging_bench] [--node-modules DIR]
 #                       [--home DIR] [--rounds 3] [--spawn-n 2000] [--idle-n 1000]
-#                       [--only spawn,idle,rtt,host-rtt,loop] [--raw FILE]
+#                       [--only spawn,idle,rtt,host-rtt,loop,data-image] [--raw FILE]
 set -euo pipefail
 
 theater=""
@@ -33,7 +36,7 @@ home=""
 rounds=3
 spawn_n=2000
 idle_n=1000
-only="spawn,idle,rtt,host-rtt,loop"
+only="spawn,idle,rtt,host-rtt,loop,data-image"
 raw=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -145,6 +148,11 @@ for r in $(seq 1 "$rounds"); do
         --wasm "$c_core"
     done
   fi
+  if want data-image && [ -x "$(dirname "$rb")/data_image_bench" ]; then
+    for mode in copy populate cow; do
+      run "data-image-$mode" js "$(dirname "$rb")/data_image_bench" "$js" --n 1000 --mode "$mode"
+    done
+  fi
 done
 cached_after=$(find "$home/cache" -name '*.so' | wc -l)
 [ "$cached_after" -le "$((cached_before + 3))" ] ||
@@ -205,5 +213,11 @@ for field, title in (("p50_us", "p50"), ("min_us", "fastest")):
     netline("1,000 loop iterations alone (spin:1000 - host:0)", net(s, z))
 print()
 loop("host:1000, CPU us per request (all threads)", "host:1000", "cpu_us_per_request")
+if any(r["label"].startswith("data-image") for r in rows):
+    print()
+    print(f"  {'the data segments into a fresh memory (data_image_bench)':<58} {'us each':>12} {'RSS KiB':>12} {'PSS KiB':>12}")
+    for mode in ("copy", "populate", "cow"):
+        lab = "data-image-" + mode
+        print(f"  {'  ' + mode:<58} {fmt(med(lab, 'js', 'us_per_memory')):>12} {fmt(med(lab, 'js', 'rss_kib_per_memory')):>12} {fmt(med(lab, 'js', 'pss_kib_per_memory')):>12}")
 EOF
 echo "js_runtime: raw results in $raw (one JSON line per run)"
