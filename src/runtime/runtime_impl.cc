@@ -399,16 +399,36 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadModule(const std:
   key.inode = st.st_ino;
   key.size = static_cast<uint64_t>(st.st_size);
   key.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  {
-    std::lock_guard<std::mutex> lock(modules_mu_);
+  auto cached = [&]() -> std::shared_ptr<const engine::Module> {
     auto it = modules_.find(path);
     if (it != modules_.end() && it->second.device == key.device && it->second.inode == key.inode &&
         it->second.size == key.size && it->second.mtime_ns == key.mtime_ns) {
       return it->second.module;
     }
+    return nullptr;
+  };
+  std::shared_ptr<std::mutex> gate;
+  {
+    std::lock_guard<std::mutex> lock(modules_mu_);
+    if (auto module = cached()) return module;
+    std::shared_ptr<std::mutex>& slot = module_loads_[path];
+    if (!slot) slot = std::make_shared<std::mutex>();
+    gate = slot;
   }
-  THEATER_ASSIGN_OR_RETURN(key.module, LoadCodeFile(path));
+  // Loads run on the loader pool or a client's thread, never on a worker: waiting here is what
+  // loading the file again would have cost, without the work.
+  std::lock_guard<std::mutex> one_load(*gate);
+  {
+    std::lock_guard<std::mutex> lock(modules_mu_);
+    if (auto module = cached()) return module;
+  }
+  Result<std::shared_ptr<const engine::Module>> loaded = LoadCodeFile(path);
   std::lock_guard<std::mutex> lock(modules_mu_);
+  if (auto it = module_loads_.find(path); it != module_loads_.end() && it->second == gate) {
+    module_loads_.erase(it);  // waiters keep the gate alive through their own reference
+  }
+  if (!loaded.ok()) return loaded.status();
+  key.module = std::move(loaded).value();
   modules_[path] = key;
   return key.module;
 }

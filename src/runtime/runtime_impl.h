@@ -279,6 +279,10 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   };
   std::mutex modules_mu_;
   std::unordered_map<std::string, CachedModule> modules_;
+  // One load of a path at a time (single flight): spawns of a module not loaded yet wait for the
+  // first one's load instead of each reading, hashing and decoding the file again (a 12 MB
+  // component, and the copies it leaves alive). Entries live while a load is in flight.
+  std::unordered_map<std::string, std::shared_ptr<std::mutex>> module_loads_;
   // Every module loaded, by the SHA-256 of its bytes (hex), while something still holds it: what
   // a replay finds when the runtime does not persist (ModuleBySha256).
   std::unordered_map<std::string, std::weak_ptr<const engine::Module>> modules_by_sha_;
