@@ -84,11 +84,6 @@ Result<fs::path> FindTool(const std::string& name) {
   return path;
 }
 
-std::string Why(const engine::SubprocessResult& run) {
-  return run.term_signal != 0 ? "killed by signal " + std::to_string(run.term_signal)
-                              : "exit status " + std::to_string(run.exit_code);
-}
-
 std::string Trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text;
@@ -153,7 +148,7 @@ Result<BuiltProject> BuildJsProject(const ProjectBuildPlan& plan) {
                                                     "--no-audit", "--no-fund", "--loglevel=error"},
                                                    plan.dir, kInstallTimeout));
     if (!installed.ok()) {
-      return Unavailable("npm ci failed (" + Why(installed) +
+      return Unavailable("npm ci failed (" + installed.Ending() +
                          "); it needs the npm registry, or npm's cache holding every package of "
                          "package-lock.json:\n" +
                          Trimmed(engine::TailLines(installed.output, 30)));
@@ -173,7 +168,7 @@ Result<BuiltProject> BuildJsProject(const ProjectBuildPlan& plan) {
   BuiltProject built;
   if (!run.ok()) {
     return FailedPrecondition("building " + plan.output.filename().string() + " failed (" +
-                              Why(run) + "):\n" + Trimmed(run.output));
+                              run.Ending() + "):\n" + Trimmed(run.output));
   }
   built.diagnostics = std::move(run.output);
   built.output = plan.output;

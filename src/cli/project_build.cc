@@ -202,9 +202,7 @@ Result<BuiltProject> BuildProject(const ProjectBuildPlan& plan) {
   BuiltProject built;
   built.diagnostics = std::move(run.output);
   if (!run.ok()) {
-    std::string why = run.term_signal != 0 ? "killed by signal " + std::to_string(run.term_signal)
-                                           : "exit status " + std::to_string(run.exit_code);
-    std::string message = compiler + " failed (" + why + ")";
+    std::string message = compiler + " failed (" + run.Ending() + ")";
     if (!built.diagnostics.empty()) message += ":\n" + built.diagnostics;
     while (!message.empty() && message.back() == '\n') message.pop_back();
     return FailedPrecondition(message);

@@ -19,11 +19,6 @@ constexpr size_t kMaxCargoTomlBytes = 1 << 20;
 constexpr std::chrono::minutes kCargoTimeout{30};
 constexpr std::string_view kRustTarget = "wasm32-wasi";
 
-std::string Why(const engine::SubprocessResult& run) {
-  return run.term_signal != 0 ? "killed by signal " + std::to_string(run.term_signal)
-                              : "exit status " + std::to_string(run.exit_code);
-}
-
 // The crate's name as Cargo spells its artifacts: '-' becomes '_'.
 Result<std::string> CrateName(const fs::path& cargo_toml) {
   THEATER_ASSIGN_OR_RETURN(std::string text,
@@ -104,7 +99,7 @@ Result<BuiltProject> BuildRustProject(const ProjectBuildPlan& plan) {
   BuiltProject built;
   built.diagnostics = std::move(run.output);
   if (!run.ok()) {
-    std::string message = "cargo failed (" + Why(run) + ")";
+    std::string message = "cargo failed (" + run.Ending() + ")";
     // Without the target's std, rustc says "can't find crate for `std`": name the package.
     if (built.diagnostics.find("can't find crate for `std`") != std::string::npos) {
       message +=

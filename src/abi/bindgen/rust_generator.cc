@@ -190,6 +190,8 @@ class RustEmitter {
   std::string Spell(const Type& t, const std::string& root);
   std::string TypeName(const Type& t) const;  // the declared name of a named shape
   std::string ResourceName(const ResourceInfo& res) const;
+  // The resource a constructor, method or static function belongs to (Fail when unknown).
+  const ResourceInfo* ResourceOf(const FunctionInfo& fn);
   std::string ResourceTrait(const ResourceInfo& res) const { return "Guest" + ResourceName(res); }
   void Fail(const std::string& message) {
     if (error_.ok()) error_ = InvalidArgument(message);
@@ -208,7 +210,9 @@ class RustEmitter {
   std::string ExportParam(const Type& t, const FunctionInfo& fn, const std::string& root);
   void EmitImport(const FunctionInfo& fn);
   void EmitExport(const FunctionInfo& fn);
-  std::optional<std::string> DefaultBody(const FunctionInfo& fn);
+  // The Rust body of an export's default (export_defaults.h) and its summary; nullopt when the
+  // export has none, or its shape has no Default in Rust.
+  std::optional<std::pair<std::string, std::string>> DefaultBody(const FunctionInfo& fn);
 
   std::string StoreLeaf(CoreType natural, const std::string& value, const Slot& slot) const;
   std::string LoadLeaf(CoreType natural, const Slot& slot) const;
@@ -249,6 +253,14 @@ std::string RustEmitter::TypeName(const Type& t) const {
 
 std::string RustEmitter::ResourceName(const ResourceInfo& res) const {
   return RustTypeName(res.wit_name);
+}
+
+const ResourceInfo* RustEmitter::ResourceOf(const FunctionInfo& fn) {
+  for (const auto& r : model_.resources()) {
+    if (r->owner == fn.owner && r->wit_name == fn.function->resource) return r.get();
+  }
+  Fail("resource '" + fn.function->resource + "' of '" + fn.core_name + "' not found");
+  return nullptr;
 }
 
 std::string RustEmitter::Spell(const Type& t, const std::string& root) {
@@ -869,9 +881,10 @@ void RustEmitter::EmitImport(const FunctionInfo& fn) {
   }
   std::string after;
   if (sig.results_in_memory) {
-    uses_keep_ = true;
-    body = "        let __ret = __keep.area(" + std::to_string(abi::SizeOf(*fn.result)) + ", " +
-           std::to_string(abi::AlignmentOf(*fn.result)) + ");\n" + body;
+    // On the stack: 8-byte words are aligned for any canonical value.
+    const size_t words = (abi::SizeOf(*fn.result) + 7) / 8;
+    body = "        let mut __ret_area = [0u64; " + std::to_string(words) +
+           "];\n        let __ret = __ret_area.as_mut_ptr() as *mut u8;\n" + body;
     args.push_back("__ret as i32");
     after = "        <" + result + " as __rt::Canon>::load(__ret)\n";
   } else if (!sig.results.empty()) {
@@ -906,19 +919,12 @@ void RustEmitter::EmitImport(const FunctionInfo& fn) {
   if (function.kind == wit::FunctionKind::kFreestanding) {
     items_[fn.owner] += f + "\n";
   } else {
-    const ResourceInfo* res = nullptr;
-    for (const auto& r : model_.resources()) {
-      if (r->owner == fn.owner && r->wit_name == function.resource) res = r.get();
-    }
-    if (res == nullptr) {
-      Fail("resource '" + function.resource + "' of '" + fn.core_name + "' not found");
-      return;
-    }
-    methods_[res] += f;
+    if (const ResourceInfo* res = ResourceOf(fn)) methods_[res] += f;
   }
 }
 
-std::optional<std::string> RustEmitter::DefaultBody(const FunctionInfo& fn) {
+std::optional<std::pair<std::string, std::string>> RustEmitter::DefaultBody(
+    const FunctionInfo& fn) {
   std::optional<ExportDefault> known =
       DefaultFor(fn, [this](const Type& t) { return Spell(t, ""); });
   if (!known) return std::nullopt;
@@ -929,7 +935,7 @@ std::optional<std::string> RustEmitter::DefaultBody(const FunctionInfo& fn) {
       if (!HasDefault(*ok.elements[i])) return std::nullopt;
       body += ", Default::default()";
     }
-    return body + (ok.elements.size() == 1 ? ",))" : "))");
+    return std::make_pair(body + (ok.elements.size() == 1 ? ",))" : "))"), known->summary);
   }
   // handle-middleware: let the request through, as it came.
   const Type& decision = *ok.elements[1]->elements[0];
@@ -938,7 +944,9 @@ std::optional<std::string> RustEmitter::DefaultBody(const FunctionInfo& fn) {
   for (const abi::Field& f : decision.fields) {
     fields += RustSnakeName(f.name) + (f.name == "proceed" ? ": true, " : ": params.1, ");
   }
-  return "Ok((state, (" + Spell(decision, RootFrom(*fn.owner)) + " { " + fields + "},)))";
+  return std::make_pair(
+      "Ok((state, (" + Spell(decision, RootFrom(*fn.owner)) + " { " + fields + "},)))",
+      known->summary);
 }
 
 void RustEmitter::EmitExport(const FunctionInfo& fn) {
@@ -949,16 +957,8 @@ void RustEmitter::EmitExport(const FunctionInfo& fn) {
   const bool in_resource = function.kind != wit::FunctionKind::kFreestanding;
   const bool is_method = function.kind == wit::FunctionKind::kMethod;
   const bool is_constructor = function.kind == wit::FunctionKind::kConstructor;
-  const ResourceInfo* res = nullptr;
-  if (in_resource) {
-    for (const auto& r : model_.resources()) {
-      if (r->owner == fn.owner && r->wit_name == function.resource) res = r.get();
-    }
-    if (res == nullptr) {
-      Fail("resource '" + function.resource + "' of '" + fn.core_name + "' not found");
-      return;
-    }
-  }
+  const ResourceInfo* res = in_resource ? ResourceOf(fn) : nullptr;
+  if (in_resource && res == nullptr) return;
 
   // The trait function the actor implements.
   const std::string name = is_constructor ? "new" : RustSnakeName(function.name);
@@ -977,11 +977,10 @@ void RustEmitter::EmitExport(const FunctionInfo& fn) {
   if (is_constructor) result_type = "Self";
   std::string decl = DocLines(function.docs) + "fn " + name + "(" + joined + ")" +
                      (result_type.empty() ? "" : " -> " + result_type);
-  std::optional<std::string> fallback = in_resource ? std::nullopt : DefaultBody(fn);
+  auto fallback = in_resource ? std::nullopt : DefaultBody(fn);
   if (fallback) {
-    const ExportDefault summary = *DefaultFor(fn, [this](const Type& t) { return Spell(t, ""); });
-    decl = "/// Optional: the default " + summary.summary + ".\n" + decl + " {\n" +
-           Indented(*fallback, 1) + "}\n";
+    decl = "/// Optional: the default " + fallback->second + ".\n" + decl + " {\n" +
+           Indented(fallback->first, 1) + "}\n";
   } else {
     decl += ";\n";
   }

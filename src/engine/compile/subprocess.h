@@ -29,6 +29,11 @@ struct SubprocessResult {
   std::string output;      // merged stdout and stderr; only the last kMaxSubprocessOutput bytes
   bool cancelled = false;  // RunSubprocesses: not run to its end because another job failed
   bool ok() const { return exit_code == 0; }
+  // How it ended, for messages: "exit status 2", "killed by signal 9".
+  std::string Ending() const {
+    return term_signal != 0 ? "killed by signal " + std::to_string(term_signal)
+                            : "exit status " + std::to_string(exit_code);
+  }
 };
 
 struct SubprocessJob {
