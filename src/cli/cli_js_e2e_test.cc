@@ -106,11 +106,21 @@ class CliJsTest : public theater::cli_testing::ServerFixture {
     EXPECT_THAT(built.out, HasSubstr(name + ".wasm"));
     EXPECT_THAT(built.err, Not(HasSubstr("npm ci"))) << "the shared packages are installed";
     EXPECT_TRUE(fs::exists(project / (name + ".wasm"))) << name;
+    ExpectLeanBindings(project / (name + ".wasm"), built.err);
     // The world's engine compiled ahead, as a server's user would (a `theater start` does not
     // wait minutes for a compile): from a stub actor of the world, which shares its code with
     // every actor of the world (`theater compile --engine js`).
     PrepareEngine(project);
     return project;
+  }
+
+  // The build removed componentize-js's call tracing from the glue (templates/js/build.mjs,
+  // leanBindings). The glue's source stays in the component's snapshot, so a trace statement
+  // left in it would show there.
+  static void ExpectLeanBindings(const fs::path& component, const std::string& build_err) {
+    EXPECT_THAT(build_err, Not(HasSubstr("call tracing was not removed")));
+    EXPECT_THAT(ReadFileText(component), Not(HasSubstr("_debugLog('[Instruction::")))
+        << component;
   }
 
   // `theater compile --engine js --world <the project's world> --wit <its wit/>`, its stub
@@ -291,6 +301,17 @@ TEST_F(CliJsTest, ThrowingLoopingAndHoardingActorsGetCleanErrors) {
        "}\n"
        "export const actor = { init(state) { log('checking'); check(2); return [state]; } };\n"},
       {"loops", "export const actor = { init(state) { for (;;) {} } };\n"},
+      // Not a failure: u64 results, lifted from a core i64 and from memory, arrive as BigInts
+      // of the right value (the build's leaner lifting of them; templates/js/build.mjs).
+      {"clock",
+       "import { log, getCurrentTime, getSystemInfo } from 'theater:simple/runtime';\n"
+       "export const actor = { init(state) {\n"
+       "  const now = getCurrentTime();\n"
+       "  const info = getSystemInfo();\n"
+       "  log(`now ${typeof now} ${String(now).length} ${now > 1700000000000n}`);\n"
+       "  log(`memory ${typeof info.memoryTotal} ${info.memoryTotal > 0n}`);\n"
+       "  return [state];\n"
+       "} };\n"},
       {"hoards",
        "export const actor = { init(state) {\n"
        "  const kept = [];\n"
@@ -299,6 +320,7 @@ TEST_F(CliJsTest, ThrowingLoopingAndHoardingActorsGetCleanErrors) {
   };
   const std::map<std::string, std::string> limits = {
       {"throws", ""},
+      {"clock", ""},
       {"loops", "\n[limits]\ninit_deadline_ms = 2000\n"},
       {"hoards", "\n[limits]\nmemory_limit_mb = 48\n"},
   };
@@ -312,12 +334,16 @@ TEST_F(CliJsTest, ThrowingLoopingAndHoardingActorsGetCleanErrors) {
     fs::create_directory_symlink(SharedNodeModules("js"), project / "node_modules");
     Finished built = Run({"build", project.string()});
     ASSERT_EQ(built.code, 0) << name << ": " << built.err;
+    ExpectLeanBindings(project / (name + ".wasm"), built.err);
     runs[name] = Run({"run", (project / "manifest.toml").string()});
   }
   EXPECT_EQ(runs["throws"].code, 1);
   EXPECT_THAT(runs["throws"].err, HasSubstr("RangeError: the count ran out"));
   EXPECT_THAT(runs["throws"].err, HasSubstr("check@"));  // the stack, frame by frame
   EXPECT_THAT(runs["throws"].out, HasSubstr("checking"));
+  EXPECT_EQ(runs["clock"].code, 0) << runs["clock"].err;
+  EXPECT_THAT(runs["clock"].out, HasSubstr("now bigint 13 true"));
+  EXPECT_THAT(runs["clock"].out, HasSubstr("memory bigint true"));
   EXPECT_EQ(runs["loops"].code, 1);
   EXPECT_THAT(runs["loops"].err, HasSubstr("deadline exceeded"));
   EXPECT_EQ(runs["hoards"].code, 1);
