@@ -5,15 +5,7 @@
 # scripts/install.sh; development uses scripts/build.sh. Its packages: install-deps.sh --run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# GCC collects the garbage of its own heap as it grows; a large first heap skips most of those
-# collections: 0.86x the build's time, for up to 3.5 GB per compiler (the Boost.Beast file) instead
-# of 2.3. Only with GCC, and with 4 GiB of memory per core.
-gcc_flags=""
-mem_kib=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null || echo 0)
-if c++ --version 2>/dev/null | grep -q 'Free Software Foundation' &&
-  [ "${mem_kib:-0}" -ge $((4 * 1024 * 1024 * $(nproc))) ]; then
-  gcc_flags="--param ggc-min-expand=400 --param ggc-min-heapsize=2097152"
-fi
+gcc_flags=$(scripts/gcc-heap-flags.sh)
 if [ ! -f build-run/build.ninja ]; then
   cmake -S . -B build-run -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="$gcc_flags" \
     -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \

@@ -12,7 +12,10 @@
 # sanitizers' reports need, and lld links the instrumented executables several times faster.
 # The project's libraries are shared objects here: statically linked, each of the ~80 test and
 # fuzz executables carried its own instrumented copy of them (about 190 MB each, 17 GB in all,
-# which ran a CI machine out of disk); shared, the whole build takes about 3 GB.
+# which ran a CI machine out of disk); shared, the whole build takes about 3 GB. The libraries
+# compile as a few combined files each (THEATER_UNITY_BUILD, as the release build of
+# scripts/test.sh); the few files whose loops the tests run over megabytes compile at -O1
+# (theater_hot_under_sanitizers in cmake/TheaterHelpers.cmake).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=build-asan
@@ -22,7 +25,7 @@ if [ ! -f "$BUILD_DIR/build.ninja" ] || ! grep -q '^THEATER_BUILD_FUZZ:BOOL=ON' 
     -DTHEATER_BUILD_FUZZ=ON -DTHEATER_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug \
     -DCMAKE_CXX_FLAGS_DEBUG=-gline-tables-only -DCMAKE_C_FLAGS_DEBUG=-gline-tables-only \
     -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld -DCMAKE_SHARED_LINKER_FLAGS=-fuse-ld=lld \
-    -DBUILD_SHARED_LIBS=ON
+    -DBUILD_SHARED_LIBS=ON -DTHEATER_UNITY_BUILD=ON
 fi
 targets=()
 for target in "$@"; do targets+=(--target "$target"); done

@@ -62,12 +62,6 @@ std::string Indent(int n) {
   return std::string(static_cast<size_t>(n) * 2, ' ');
 }
 
-// A core value slot of a flattened signature: a local or parameter of one core type.
-struct Slot {
-  std::string var;
-  CoreType type;
-};
-
 class Emitter {
  public:
   Emitter(const WorldModel& model, bool for_cpp)
@@ -87,12 +81,12 @@ class Emitter {
 
   // Stores `value` (naturally of core type `natural`) into `slot`, converting as the canonical
   // ABI joins variant payloads.
-  std::string StoreLeaf(CoreType natural, const std::string& value, const Slot& slot) const;
+  std::string StoreLeaf(CoreType natural, const std::string& value, const CoreSlot& slot) const;
   // Reads a value of core type `natural` out of `slot`.
-  std::string LoadLeaf(CoreType natural, const Slot& slot) const;
-  void Lower(const Type& type, const std::string& expr, const std::vector<Slot>& slots,
+  std::string LoadLeaf(CoreType natural, const CoreSlot& slot) const;
+  void Lower(const Type& type, const std::string& expr, const std::vector<CoreSlot>& slots,
              size_t index, int indent, std::string& out) const;
-  void Lift(const Type& type, const std::string& dest, const std::vector<Slot>& slots, size_t index,
+  void Lift(const Type& type, const std::string& dest, const std::vector<CoreSlot>& slots, size_t index,
             int indent, std::string& out) const;
   // Drops every borrowed handle of an imported resource inside `expr`: an export must drop the
   // borrows it was lent before it returns, or the host fails the call.
@@ -487,7 +481,7 @@ void Emitter::EmitResources() {
 
 // ---- flattening -------------------------------------------------------------------------------
 
-std::string Emitter::StoreLeaf(CoreType natural, const std::string& value, const Slot& slot) const {
+std::string Emitter::StoreLeaf(CoreType natural, const std::string& value, const CoreSlot& slot) const {
   std::string v;
   if (slot.type == natural) {
     v = value;
@@ -503,7 +497,7 @@ std::string Emitter::StoreLeaf(CoreType natural, const std::string& value, const
   return slot.var + " = " + v + ";\n";
 }
 
-std::string Emitter::LoadLeaf(CoreType natural, const Slot& slot) const {
+std::string Emitter::LoadLeaf(CoreType natural, const CoreSlot& slot) const {
   if (slot.type == natural) return slot.var;
   if (natural == CoreType::kI32) return "(int32_t)" + slot.var;
   if (natural == CoreType::kF32 && slot.type == CoreType::kI32) {
@@ -513,7 +507,7 @@ std::string Emitter::LoadLeaf(CoreType natural, const Slot& slot) const {
   return p_ + "_bits_f64(" + slot.var + ")";
 }
 
-void Emitter::Lower(const Type& type, const std::string& expr, const std::vector<Slot>& slots,
+void Emitter::Lower(const Type& type, const std::string& expr, const std::vector<CoreSlot>& slots,
                     size_t index, int indent, std::string& out) const {
   const std::string in = Indent(indent);
   switch (type.kind) {
@@ -655,7 +649,7 @@ void Emitter::DropBorrows(const Type& type, const std::string& expr, int indent,
   }
 }
 
-void Emitter::Lift(const Type& type, const std::string& dest, const std::vector<Slot>& slots,
+void Emitter::Lift(const Type& type, const std::string& dest, const std::vector<CoreSlot>& slots,
                    size_t index, int indent, std::string& out) const {
   const std::string in = Indent(indent);
   const std::string c_type = names_.CName(type);
@@ -828,7 +822,7 @@ void Emitter::EmitImport(const FunctionInfo& fn) {
     }
     args.push_back("(int32_t)(uintptr_t)area_");
   } else {
-    std::vector<Slot> slots;
+    std::vector<CoreSlot> slots;
     // With results in memory, the last core parameter is the return pointer.
     const size_t value_params = sig.params.size() - (sig.results_in_memory ? 1 : 0);
     for (size_t i = 0; i < value_params; i++) {
@@ -850,7 +844,7 @@ void Emitter::EmitImport(const FunctionInfo& fn) {
   if (sig.results.empty()) {
     s += "  " + call + ";\n";
   } else {
-    std::vector<Slot> result{{"r_", sig.results[0]}};
+    std::vector<CoreSlot> result{{"r_", sig.results[0]}};
     s += std::string("  ") + CoreCType(sig.results[0]) + " r_ = " + call + ";\n";
     if (IsScalar(*fn.result)) {
       s += "  " + names_.CName(*fn.result) + " v_;\n";
@@ -885,7 +879,7 @@ void Emitter::EmitExport(const FunctionInfo& fn) {
 
   std::string& s = source_;
   std::string core_params;
-  std::vector<Slot> slots;
+  std::vector<CoreSlot> slots;
   for (size_t i = 0; i < sig.params.size(); i++) {
     slots.push_back({"c" + std::to_string(i) + "_", sig.params[i]});
     core_params += std::string(i ? ", " : "") + CoreCType(sig.params[i]) + " " + slots.back().var;
@@ -948,7 +942,7 @@ void Emitter::EmitExport(const FunctionInfo& fn) {
   if (sig.results_in_memory) {
     s += "  return (int32_t)(uintptr_t)&" + ret_area + ";\n";
   } else if (!sig.results.empty()) {
-    std::vector<Slot> result{{"r_", sig.results[0]}};
+    std::vector<CoreSlot> result{{"r_", sig.results[0]}};
     s += std::string("  ") + CoreCType(sig.results[0]) + " r_ = 0;\n";
     Lower(*fn.result, result_expr, result, 0, 1, s);
     s += "  return r_;\n";

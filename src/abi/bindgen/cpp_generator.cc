@@ -14,15 +14,6 @@ namespace {
 using abi::Type;
 using abi::TypeKind;
 
-bool IsHandle(const Type& t) {
-  return t.kind == TypeKind::kOwn || t.kind == TypeKind::kBorrow;
-}
-
-bool IsDeclaredShape(const Type& t) {
-  return t.kind == TypeKind::kRecord || t.kind == TypeKind::kVariant || t.kind == TypeKind::kEnum ||
-         t.kind == TypeKind::kFlags;
-}
-
 // "::w::iface::Name" -> {"w::iface", "Name"}.
 std::pair<std::string, std::string> SplitQualified(const std::string& qualified) {
   const size_t at = qualified.rfind("::");

@@ -10,7 +10,7 @@ using abi::Type;
 using abi::TypeKind;
 
 // Deeper than the WIT parser ever produces; keeps the walk bounded on any input.
-constexpr int kMaxDepth = 256;
+constexpr int kMaxModelDepth = 256;
 
 // "theater:simple" for "theater:simple/runtime@0.1.0"; empty for an inline interface.
 std::string PackageOf(const std::string& qualified) {
@@ -19,6 +19,15 @@ std::string PackageOf(const std::string& qualified) {
 }
 
 }  // namespace
+
+bool IsHandle(const Type& type) {
+  return type.kind == TypeKind::kOwn || type.kind == TypeKind::kBorrow;
+}
+
+bool IsDeclaredShape(const Type& type) {
+  return type.kind == TypeKind::kRecord || type.kind == TypeKind::kVariant ||
+         type.kind == TypeKind::kEnum || type.kind == TypeKind::kFlags;
+}
 
 bool IsScalar(const Type& type) {
   switch (type.kind) {
@@ -199,7 +208,7 @@ Status WorldModel::RegisterTypes(InterfaceInfo& owner, const std::vector<wit::Ty
 }
 
 Status WorldModel::ResolveHandles(const InterfaceInfo& scope, const Type& type, int depth) {
-  if (depth > kMaxDepth) return InvalidArgument("type nesting is too deep for bindgen");
+  if (depth > kMaxModelDepth) return InvalidArgument("type nesting is too deep for bindgen");
   const InterfaceInfo* here = &scope;
   if (const NamedTypeInfo* named = FindNamed(type)) here = named->owner;
   switch (type.kind) {

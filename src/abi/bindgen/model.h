@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "theater/abi/canonical.h"
 #include "theater/abi/type.h"
 #include "theater/abi/wit.h"
 #include "theater/status.h"
@@ -105,5 +106,17 @@ class WorldModel {
 bool IsScalar(const abi::Type& type);
 // True when a value of the type owns heap memory (strings, lists, or aggregates holding them).
 bool NeedsFree(const abi::Type& type);
+// One core value of a flattened signature, as a generator writes it: the name of the local or
+// parameter that holds it, and its core type.
+struct CoreSlot {
+  std::string var;
+  abi::CoreType type;
+};
+
+// True for a resource handle, own<R> or borrow<R>.
+bool IsHandle(const abi::Type& type);
+// True for the kinds a generator declares by name (record, variant, enum, flags); the others
+// (lists, options, results, tuples, scalars) are written structurally where they are used.
+bool IsDeclaredShape(const abi::Type& type);
 
 }  // namespace theater::bindgen

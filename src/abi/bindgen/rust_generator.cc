@@ -63,15 +63,6 @@ const char* PrimitiveRust(TypeKind kind) {
   }
 }
 
-bool IsDeclaredShape(const Type& t) {
-  return t.kind == TypeKind::kRecord || t.kind == TypeKind::kVariant || t.kind == TypeKind::kEnum ||
-         t.kind == TypeKind::kFlags;
-}
-
-bool IsHandle(const Type& t) {
-  return t.kind == TypeKind::kOwn || t.kind == TypeKind::kBorrow;
-}
-
 bool HasHandle(const Type& t) {
   return abi::Contains(t, [](const Type& x) { return IsHandle(x); });
 }
@@ -161,11 +152,6 @@ std::string RustStringLiteral(const std::string& text) {
   return out + "\"";
 }
 
-struct Slot {
-  std::string var;
-  CoreType type;
-};
-
 // One export of the core module, as the export macro writes it.
 struct ExportEntry {
   std::string export_name;
@@ -214,13 +200,13 @@ class RustEmitter {
   // export has none, or its shape has no Default in Rust.
   std::optional<std::pair<std::string, std::string>> DefaultBody(const FunctionInfo& fn);
 
-  std::string StoreLeaf(CoreType natural, const std::string& value, const Slot& slot) const;
-  std::string LoadLeaf(CoreType natural, const Slot& slot) const;
+  std::string StoreLeaf(CoreType natural, const std::string& value, const CoreSlot& slot) const;
+  std::string LoadLeaf(CoreType natural, const CoreSlot& slot) const;
   // Lowers the value `ref` (an expression of type &T) into `slots` from `index`.
   void Lower(const Type& t, const std::string& ref, const std::string& root,
-             const std::vector<Slot>& slots, size_t index, int indent, std::string& out);
+             const std::vector<CoreSlot>& slots, size_t index, int indent, std::string& out);
   // An expression that lifts a value out of `slots` from `index`.
-  std::string Lift(const Type& t, const std::string& root, const std::vector<Slot>& slots,
+  std::string Lift(const Type& t, const std::string& root, const std::vector<CoreSlot>& slots,
                    size_t index);
 
   const WorldModel& model_;
@@ -564,7 +550,7 @@ std::string RustEmitter::TupleImpls() {
 // ---- flattening -------------------------------------------------------------------------------
 
 std::string RustEmitter::StoreLeaf(CoreType natural, const std::string& value,
-                                   const Slot& slot) const {
+                                   const CoreSlot& slot) const {
   std::string v;
   if (slot.type == natural) {
     v = value;
@@ -578,7 +564,7 @@ std::string RustEmitter::StoreLeaf(CoreType natural, const std::string& value,
   return slot.var + " = " + v + ";\n";
 }
 
-std::string RustEmitter::LoadLeaf(CoreType natural, const Slot& slot) const {
+std::string RustEmitter::LoadLeaf(CoreType natural, const CoreSlot& slot) const {
   if (slot.type == natural) return slot.var;
   if (natural == CoreType::kI32) return "(" + slot.var + " as i32)";
   if (natural == CoreType::kF32) return "f32::from_bits(" + slot.var + " as u32)";
@@ -586,7 +572,7 @@ std::string RustEmitter::LoadLeaf(CoreType natural, const Slot& slot) const {
 }
 
 void RustEmitter::Lower(const Type& t, const std::string& ref, const std::string& root,
-                        const std::vector<Slot>& slots, size_t index, int indent,
+                        const std::vector<CoreSlot>& slots, size_t index, int indent,
                         std::string& out) {
   const std::string in(static_cast<size_t>(indent) * 4, ' ');
   switch (t.kind) {
@@ -687,7 +673,7 @@ void RustEmitter::Lower(const Type& t, const std::string& ref, const std::string
 }
 
 std::string RustEmitter::Lift(const Type& t, const std::string& root,
-                              const std::vector<Slot>& slots, size_t index) {
+                              const std::vector<CoreSlot>& slots, size_t index) {
   const std::string v32 = LoadLeaf(CoreType::kI32, slots[index]);
   switch (t.kind) {
     case TypeKind::kBool:
@@ -862,7 +848,7 @@ void RustEmitter::EmitImport(const FunctionInfo& fn) {
     args.push_back("__area as i32");
     body += "@CALL@" + frees;
   } else {
-    std::vector<Slot> slots;
+    std::vector<CoreSlot> slots;
     const size_t value_params = sig.params.size() - (sig.results_in_memory ? 1 : 0);
     for (size_t i = 0; i < value_params; i++) {
       slots.push_back({"__c" + std::to_string(i), sig.params[i]});
@@ -888,7 +874,7 @@ void RustEmitter::EmitImport(const FunctionInfo& fn) {
     args.push_back("__ret as i32");
     after = "        <" + result + " as __rt::Canon>::load(__ret)\n";
   } else if (!sig.results.empty()) {
-    std::vector<Slot> r{{"__r", sig.results[0]}};
+    std::vector<CoreSlot> r{{"__r", sig.results[0]}};
     after = Indented(Lift(*fn.result, root, r, 0), 2);
   }
   std::string call = "__import(";
@@ -999,7 +985,7 @@ void RustEmitter::EmitExport(const FunctionInfo& fn) {
                                    : "";
   const std::string tramp_root = "super::";
   std::string t;
-  std::vector<Slot> slots;
+  std::vector<CoreSlot> slots;
   std::string core_params;
   for (size_t i = 0; i < sig.params.size(); i++) {
     slots.push_back({"__c" + std::to_string(i), sig.params[i]});
@@ -1080,7 +1066,7 @@ void RustEmitter::EmitExport(const FunctionInfo& fn) {
     t += "    __p as i32\n}\n";
   } else {
     t += "    let __r = " + call + ";\n";
-    std::vector<Slot> r{{"__r0", sig.results[0]}};
+    std::vector<CoreSlot> r{{"__r0", sig.results[0]}};
     t += std::string("    let mut __r0: ") + CoreRust(sig.results[0]) + " = 0" +
          (sig.results[0] == CoreType::kF32 || sig.results[0] == CoreType::kF64 ? ".0" : "") + ";\n";
     uses_keep_ = false;

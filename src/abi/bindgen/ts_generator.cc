@@ -14,7 +14,7 @@ using abi::TypeKind;
 
 // Nesting deeper than this in one type is refused rather than followed (the WIT parser bounds it
 // further up; this keeps the generator's own recursion bounded whatever it is given).
-constexpr int kMaxDepth = 64;
+constexpr int kMaxTypeScriptDepth = 64;
 
 // Where a type is written: inside the module of an imported interface, or in the world's
 // namespace of exports. Named types of the same scope are written by their bare name.
@@ -29,7 +29,7 @@ class Writer {
 
   // The TypeScript type of `type` as a value (a parameter, a field, an element).
   Result<std::string> ValueType(const Type& type, const Scope& scope, int depth = 0) const {
-    if (depth > kMaxDepth) return InvalidArgument("a type nested too deeply for TypeScript");
+    if (depth > kMaxTypeScriptDepth) return InvalidArgument("a type nested too deeply for TypeScript");
     if (const NamedTypeInfo* named = model_.FindNamed(type); named && depth > 0) {
       return Reference(*named, scope);
     }
