@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <string>
 
-#include "abi/canonical/utf8.h"
+#include "common/utf8.h"
 #include "theater/chain.h"
 
 namespace theater::chain {
@@ -18,12 +18,6 @@ using abi::Value;
 using nlohmann::json;
 
 constexpr size_t kMaxLineSummary = 160;
-
-using abi::canonical_internal::AppendUtf8;
-using abi::canonical_internal::IsControlCodePoint;
-using abi::canonical_internal::IsPrintableUtf8;
-using abi::canonical_internal::SanitizeUtf8;
-using abi::canonical_internal::Utf8SequenceAt;
 
 std::string_view AsChars(std::span<const uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};

@@ -289,7 +289,7 @@ int Run(Context& ctx, const RunArgs& args) {
     // Text as a string; a state that is not text (it would not survive as a JSON string) as hex.
     report["state"] = !final_state                    ? json()
                       : IsPrintableText(*final_state) ? json(BytesToText(*final_state))
-                                                      : json{{"hex", HexBytes(*final_state)}};
+                                                      : json{{"hex", HexEncode(*final_state)}};
     if (!stop_reason.empty()) report["stopped"] = stop_reason;
     if (stopped && stopped->kind == ChildEvent::Kind::kExit) {
       report["shutdown_data"] = stopped->data ? BytesForJson(*stopped->data) : json();

@@ -153,7 +153,7 @@ class ChannelSession {
       return;
     }
     const std::string text =
-        IsPrintableText(message) ? BytesToText(message) : "hex:" + HexBytes(message);
+        IsPrintableText(message) ? BytesToText(message) : "hex:" + HexEncode(message);
     // On a terminal, mark what came from the actor; piped, print just the messages.
     if (isatty(STDOUT_FILENO)) {
       std::cout << ctx_.out().Paint("< ", Style::kCyan) << text << "\n";

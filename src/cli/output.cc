@@ -1,5 +1,6 @@
 // Theater: a WebAssembly actor runtime.
 #include "cli/output.h"
+#include "common/bytes.h"
 
 #include <algorithm>
 #include <chrono>
@@ -9,7 +10,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "abi/canonical/utf8.h"
+#include "common/utf8.h"
 
 namespace theater::cli {
 namespace {
@@ -94,16 +95,12 @@ void Table::Print(const Output& out, std::ostream& os) const {
 }
 
 bool IsPrintableText(std::span<const uint8_t> bytes) {
-  return abi::canonical_internal::IsPrintableUtf8(
+  return theater::IsPrintableUtf8(
       {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
 }
 
 std::string BytesToText(std::span<const uint8_t> bytes) {
   return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
-
-std::string HexBytes(std::span<const uint8_t> bytes) {
-  return chain::ToHex(bytes);
 }
 
 nlohmann::json BytesForJson(std::span<const uint8_t> bytes) {
@@ -113,11 +110,11 @@ nlohmann::json BytesForJson(std::span<const uint8_t> bytes) {
     if (!parsed.is_discarded()) return parsed;
     return text;
   }
-  return nlohmann::json{{"hex", HexBytes(bytes)}};
+  return nlohmann::json{{"hex", HexEncode(bytes)}};
 }
 
 std::string BytesForHuman(std::span<const uint8_t> bytes) {
-  if (!IsPrintableText(bytes)) return "hex:" + HexBytes(bytes);
+  if (!IsPrintableText(bytes)) return "hex:" + HexEncode(bytes);
   const std::string text = BytesToText(bytes);
   nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_discarded() && (parsed.is_object() || parsed.is_array())) {

@@ -75,7 +75,6 @@ class Table {
 // Whether `bytes` are valid UTF-8 with no control characters other than tab, CR and LF.
 bool IsPrintableText(std::span<const uint8_t> bytes);
 std::string BytesToText(std::span<const uint8_t> bytes);
-std::string HexBytes(std::span<const uint8_t> bytes);
 // A JSON form of bytes for --json output: the parsed value when they are JSON, the string when
 // they are printable text, else {"hex": "..."}.
 nlohmann::json BytesForJson(std::span<const uint8_t> bytes);

@@ -14,6 +14,7 @@
 #include <map>
 
 #include "cli/context.h"
+#include "common/bytes.h"
 #include "cli/event_pages.h"
 
 namespace theater::cli {
@@ -277,7 +278,7 @@ int Get(Context& ctx, const GetArgs& args) {
     return kExitOk;
   }
   if (args.hex) {
-    std::cout << HexBytes(kept) << "\n";
+    std::cout << HexEncode(kept) << "\n";
     return kExitOk;
   }
   if (shown && !args.force && !IsPrintableText(kept)) {

@@ -13,7 +13,7 @@
 #include <climits>
 #include <cstring>
 
-#include "abi/canonical/utf8.h"
+#include "common/utf8.h"
 
 namespace theater::handlers {
 namespace {
@@ -310,7 +310,7 @@ Result<std::vector<std::string>> ListBeneath(int root, const std::vector<std::st
   while (dirent* entry = ::readdir(dir)) {
     std::string_view name = entry->d_name;
     if (name == "." || name == "..") continue;
-    if (abi::canonical_internal::FindInvalidUtf8(name).has_value()) continue;
+    if (theater::FindInvalidUtf8(name).has_value()) continue;
     names.emplace_back(name);
   }
   int err = errno;

@@ -16,21 +16,6 @@ namespace theater {
 
 namespace {
 
-// Lower-case hyphenated 8-4-4-4-12 form of 16 bytes, with the version-4 and RFC 4122 variant bits.
-std::string FormatVersion4(uint8_t b[16]) {
-  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
-  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(36, '-');
-  size_t at = 0;
-  for (int i = 0; i < 16; ++i) {
-    if (at == 8 || at == 13 || at == 18 || at == 23) ++at;
-    out[at++] = kDigits[b[i] >> 4];
-    out[at++] = kDigits[b[i] & 0x0f];
-  }
-  return out;
-}
-
 // Bumped in a forked child, so that it never hands out the bytes its parent's threads buffered.
 std::atomic<uint64_t> fork_generation{0};
 
@@ -64,9 +49,9 @@ std::string NewUuid() {
   }();
   (void)fork_hook;
   thread_local EntropyBuffer buffer;
-  uint8_t b[16];
-  buffer.Take(b, sizeof(b));
-  return FormatVersion4(b);
+  std::array<uint8_t, 16> b;
+  buffer.Take(b.data(), b.size());
+  return FormatUuidV4(b);
 }
 
 std::string NewProcessUniqueUuid() {
@@ -80,12 +65,26 @@ std::string NewProcessUniqueUuid() {
   static std::atomic<uint64_t> counter{0};
   // The variant bits take the counter's top two: 2^62 ids before one repeats.
   const uint64_t n = counter.fetch_add(1, std::memory_order_relaxed);
-  uint8_t b[16];
+  std::array<uint8_t, 16> b;
   for (int i = 0; i < 8; ++i) {
     b[i] = static_cast<uint8_t>(prefix >> (56 - 8 * i));
     b[8 + i] = static_cast<uint8_t>(n >> (56 - 8 * i));
   }
-  return FormatVersion4(b);
+  return FormatUuidV4(b);
+}
+
+std::string FormatUuidV4(std::array<uint8_t, 16> b) {
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant: 8, 9, a or b
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(36, '-');
+  size_t at = 0;
+  for (uint8_t byte : b) {
+    if (at == 8 || at == 13 || at == 18 || at == 23) ++at;
+    out[at++] = kDigits[byte >> 4];
+    out[at++] = kDigits[byte & 0x0f];
+  }
+  return out;
 }
 
 bool IsUuid(std::string_view text) {

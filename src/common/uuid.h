@@ -8,6 +8,8 @@
 // per-process random prefix and an atomic counter (no system call after the first).
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -19,6 +21,9 @@ std::string NewUuid();
 // per process, then a counter. Unguessable only across processes, so never for an id that grants
 // anything: request ids qualify (only the actor that received a request can answer it).
 std::string NewProcessUniqueUuid();
+// 16 random bytes as a version-4 UUID: sets the version and RFC 4122 variant bits and writes
+// the lower-case hyphenated 8-4-4-4-12 form (for a guest's own random source, random.uuid).
+std::string FormatUuidV4(std::array<uint8_t, 16> bytes);
 // True for a hyphenated 8-4-4-4-12 hex UUID (either case).
 bool IsUuid(std::string_view text);
 

@@ -469,7 +469,7 @@ std::optional<Operation> Actor::ContinueInTask(Operation& op, Result<std::vector
   return next;
 }
 
-void Actor::DeliverOutcome(std::function<void(Status)> ready, ReplyFn reply,
+void Actor::DeliverOutcome(std::function<void(Status)> ready, CallReplyFn reply,
                            Result<std::vector<Value>> result) {
   if (!ready && !reply) return;
   if (!DeliveryWaitsForDurability()) {
@@ -478,7 +478,7 @@ void Actor::DeliverOutcome(std::function<void(Status)> ready, ReplyFn reply,
     return;
   }
   auto shared = std::make_shared<Result<std::vector<Value>>>(std::move(result));
-  Deliver([ready = std::move(ready), reply = std::move(reply), shared](Status durable) {
+  RunWhenDurable([ready = std::move(ready), reply = std::move(reply), shared](Status durable) {
     if (!durable.ok()) {
       durable = durable.WithContext("the call's events could not be made durable");
       if (ready) ready(durable);
@@ -633,7 +633,7 @@ void Actor::ReleaseHeldOutputs() {
   }
   if (outputs.empty()) return;
   // After the operation's events (all appended by now) are durable, in the order they were made.
-  Deliver([outputs = std::move(outputs), id = config_.id](Status durable) {
+  RunWhenDurable([outputs = std::move(outputs), id = config_.id](Status durable) {
     if (!durable.ok()) {
       spdlog::error("actor {}: {} outgoing message(s) dropped: the events that produced them "
                     "could not be made durable: {}",
@@ -649,7 +649,7 @@ bool Actor::DeliveryWaitsForDurability() const {
   return config_.persisted && store && store->durability() == chain::Durability::kStrict;
 }
 
-void Actor::Deliver(std::function<void(Status)> deliver) {
+void Actor::RunWhenDurable(std::function<void(Status)> deliver) {
   chain::ChainStore* store = runtime_.store();
   if (!DeliveryWaitsForDurability()) {
     deliver(Status());

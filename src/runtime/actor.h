@@ -44,7 +44,9 @@ namespace theater::runtime {
 class RuntimeImpl;
 class TimerService;
 
-using ReplyFn = std::function<void(Result<std::vector<abi::Value>>)>;
+// Receives the outcome of a call into the actor: its results, or why it failed. (A message's
+// reply is theater::ReplyFn, router.h.)
+using CallReplyFn = std::function<void(Result<std::vector<abi::Value>>)>;
 
 // A unit of work for the actor's mailbox.
 struct Operation {
@@ -61,7 +63,7 @@ struct Operation {
   // kUpdate: the new component, and the host built for it when the operation starts.
   std::shared_ptr<const engine::Module> module;
   std::unique_ptr<ActorHost> new_host;
-  ReplyFn reply;  // may be empty (callbacks nobody waits for)
+  CallReplyFn reply;  // may be empty (callbacks nobody waits for)
 };
 
 // Why a host function may not suspend while its actor's module is instantiated: the start
@@ -252,16 +254,16 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   void EndTaskLocked(std::optional<Operation>* next, bool* finish_stop);
   void RecordOutcomeLocked(bool ok, uint64_t elapsed_ns);
   void StopAfterLocked(std::optional<ChildEvent> report);
-  // Hands an operation's outcome to whoever waits for it (see Deliver).
-  void DeliverOutcome(std::function<void(Status)> ready, ReplyFn reply,
+  // Hands an operation's outcome to whoever waits for it (see RunWhenDurable).
+  void DeliverOutcome(std::function<void(Status)> ready, CallReplyFn reply,
                       Result<std::vector<abi::Value>> result);
   // Runs `deliver` — what lets an operation's outcome leave the actor (a reply, a spawn's
   // id) — at once, or, for a chain saved with strict durability, once the actor's events so far
   // are committed (on the timer thread, never on the store's writer).
-  void Deliver(std::function<void(Status durable)> deliver);
-  // True for a chain saved with strict durability (then Deliver defers).
+  void RunWhenDurable(std::function<void(Status durable)> deliver);
+  // True for a chain saved with strict durability (then RunWhenDurable defers).
   bool DeliveryWaitsForDurability() const;
-  // Hands the outputs held for the operation that is ending to Deliver.
+  // Hands the outputs held for the operation that is ending to RunWhenDurable.
   void ReleaseHeldOutputs();
   // After an operation (before the next can start), for a saved chain with a retention limit:
   // records a state snapshot once the limit is passed and prunes the stored events before the

@@ -236,7 +236,7 @@ std::shared_ptr<chain::EventChain> RuntimeImpl::NewChain(const std::string& id, 
   if (persist && store_) {
     chain::ChainStore* store = store_.get();
     // Never waits for durability here, even in strict mode: the actor holds back its replies
-    // until its events are durable instead (Actor::Deliver), so no worker blocks on a sync. The
+    // until its events are durable instead (Actor::RunWhenDurable), so no worker blocks on a sync. The
     // chain has just computed the event's hash, so the store need not compute it again.
     chain->AddObserver([store, id](const chain::Event& event, size_t) {
       Result<uint64_t> appended = store->EnqueueTrusted(id, event);

@@ -88,7 +88,7 @@ bool HasLargeReply(const Variant& command) {
 }
 
 std::function<void(json, std::vector<std::string>)> ServerImpl::Replier(
-    const std::shared_ptr<Connection>& conn, const Connection::Context& ctx) {
+    const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx) {
   return [this, weak = std::weak_ptr<Connection>(conn), ctx](json response,
                                                              std::vector<std::string> after) {
     asio::post(io_,
@@ -98,14 +98,14 @@ std::function<void(json, std::vector<std::string>)> ServerImpl::Replier(
   };
 }
 
-void ServerImpl::Blocking(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+void ServerImpl::Blocking(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
                           std::function<json()> work) {
   asio::post(*blocking_,
              [reply = Replier(conn, ctx), work = std::move(work)] { reply(work(), {}); });
 }
 
 void ServerImpl::BlockingText(const std::shared_ptr<Connection>& conn,
-                              const Connection::Context& ctx, std::function<std::string()> work) {
+                              const Connection::PendingCommand& ctx, std::function<std::string()> work) {
   asio::post(*blocking_,
              [this, weak = std::weak_ptr<Connection>(conn), ctx, work = std::move(work)] {
                asio::post(io_, [weak, ctx, text = work()]() mutable {
@@ -122,7 +122,7 @@ void ServerImpl::OnTopLevelEvent(const ChildEvent& event) {
   if (conn) conn->Push(ActorResultPush(event));
 }
 
-void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::Context ctx,
+void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::PendingCommand ctx,
                           const Variant& command) {
   const std::string& name = command.name;
   const json& fields = command.fields;
@@ -464,7 +464,7 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::C
   }
 }
 
-void ServerImpl::StartActor(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+void ServerImpl::StartActor(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
                             const json& fields) {
   auto invalid = [&](const Status& status) {
     conn->Finish(
@@ -540,7 +540,7 @@ void ServerImpl::StartActor(const std::shared_ptr<Connection>& conn, const Conne
 }
 
 void ServerImpl::OpenChannel(const std::shared_ptr<Connection>& conn,
-                             const Connection::Context& ctx, const json& fields) {
+                             const Connection::PendingCommand& ctx, const json& fields) {
   auto invalid = [&](const std::string& why) {
     conn->Finish(ctx, ErrorResponse(ManagementError::kInvalidRequest, "OpenChannel: " + why));
   };

@@ -152,9 +152,9 @@ void Connection::Pump() {
       if (auth_wait_) break;
       const uint64_t in_flight = next_slot_ - next_to_send_;
       if (in_flight >= o.max_commands_in_flight || outbox_bytes() >= kWriteHighWater) break;
-      Result<Envelope>& front = queued_.front();
+      Result<CommandEnvelope>& front = queued_.front();
       if (front.ok() && in_flight > 0 && HasLargeReply(front->command)) break;
-      Result<Envelope> envelope = std::move(front);
+      Result<CommandEnvelope> envelope = std::move(front);
       queued_.pop_front();
       Handle(std::move(envelope));
       continue;
@@ -175,8 +175,8 @@ void Connection::Pump() {
   StartRead();
 }
 
-void Connection::Handle(Result<Envelope> envelope) {
-  Context ctx;
+void Connection::Handle(Result<CommandEnvelope> envelope) {
+  PendingCommand ctx;
   ctx.slot = next_slot_++;
   server_.CountCommand();
   // Without a token, a client that sent a whole message speaks the protocol: it keeps its slot.
@@ -229,7 +229,7 @@ void Connection::MarkEstablished() {
   server_.OnEstablished(*this);
 }
 
-void Connection::WrongToken(const Context& ctx) {
+void Connection::WrongToken(const PendingCommand& ctx) {
   // Each wrong token is answered only after a delay, during which nothing more is read: guessing
   // costs the guesser time, not the server (the connection holds an unauthenticated slot, which
   // a newcomer may take).
@@ -309,12 +309,12 @@ void Connection::CloseWithNotice(const std::string& why) {
   Close();
 }
 
-void Connection::Finish(const Context& ctx, const json& response, std::vector<std::string> after) {
+void Connection::Finish(const PendingCommand& ctx, const json& response, std::vector<std::string> after) {
   if (closed_) return;
   FinishText(ctx, response.dump(-1, ' ', false, json::error_handler_t::replace), std::move(after));
 }
 
-void Connection::FinishText(const Context& ctx, std::string response,
+void Connection::FinishText(const PendingCommand& ctx, std::string response,
                             std::vector<std::string> after) {
   if (closed_) return;
   std::string text;

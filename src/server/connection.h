@@ -81,16 +81,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t outbox_bytes() const { return outbox_.size() + in_flight_.size(); }
 
   // --- Used by the server's command handlers (network thread only). ---
-  struct Context {
+  // The command a handler answers: its place in the connection's reply order, and how its reply
+  // is addressed (the request id and the wrapping it came with).
+  struct PendingCommand {
     uint64_t slot = 0;
     nlohmann::json request_id;
     bool wrapped = false;
   };
   // The reply to the command in `slot`, then `after` (pushes that must follow it).
-  void Finish(const Context& ctx, const nlohmann::json& response,
+  void Finish(const PendingCommand& ctx, const nlohmann::json& response,
               std::vector<std::string> after = {});
   // The same with the reply already serialized (a large reply built as text, never as a tree).
-  void FinishText(const Context& ctx, std::string response, std::vector<std::string> after = {});
+  void FinishText(const PendingCommand& ctx, std::string response, std::vector<std::string> after = {});
   void Push(const std::string& message);
   void Push(const nlohmann::json& message) {
     Push(message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -134,9 +136,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Ingest(std::span<const uint8_t> bytes, Clock::time_point now);
   // Dispatches queued commands while the limits allow, then reads on when it may.
   void Pump();
-  void Handle(Result<Envelope> envelope);
+  void Handle(Result<CommandEnvelope> envelope);
   void Authenticated();
-  void WrongToken(const Context& ctx);
+  void WrongToken(const PendingCommand& ctx);
   void MarkEstablished();
   // Sends `why` as an Error, then closes once it is written (or after a second).
   void Fail(const std::string& why);
@@ -181,7 +183,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool paused_ = false;  // not reading because of this side's limits (not the client's fault)
   std::optional<Clock::time_point> frame_started_;  // first byte of the frame being read
   std::optional<Clock::time_point> header_read_;    // its 4-byte length complete
-  std::deque<Result<Envelope>> queued_;             // commands read, not yet dispatched
+  std::deque<Result<CommandEnvelope>> queued_;             // commands read, not yet dispatched
   std::optional<std::string> input_error_;          // the stream broke after the queued ones
 
   // Authentication.

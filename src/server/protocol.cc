@@ -82,10 +82,10 @@ json MakeVariant(std::string_view name, json fields) {
   return out;
 }
 
-Result<Envelope> ParseCommand(std::span<const uint8_t> message) {
+Result<CommandEnvelope> ParseCommand(std::span<const uint8_t> message) {
   json value = json::parse(message.begin(), message.end(), nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) return ParseError("the message is not JSON");
-  Envelope envelope;
+  CommandEnvelope envelope;
   json* command = &value;
   if (value.is_object() && value.contains("command")) {
     envelope.wrapped = true;

@@ -47,7 +47,7 @@ nlohmann::json MakeVariant(std::string_view name, nlohmann::json fields = nullpt
 // --- Envelopes (docs/protocol.md, 2.1) -------------------------------------------------------
 
 // A command as the client sent it: bare, or wrapped with a request id and a token.
-struct Envelope {
+struct CommandEnvelope {
   nlohmann::json request_id;  // null when absent (and for bare commands)
   std::optional<std::string> token;
   bool wrapped = false;
@@ -56,7 +56,7 @@ struct Envelope {
 
 // Parses a message the server received. Errors: not JSON (kParseError), or not a command shape
 // (kInvalidArgument). A request id must be a number or a string.
-Result<Envelope> ParseCommand(std::span<const uint8_t> message);
+Result<CommandEnvelope> ParseCommand(std::span<const uint8_t> message);
 // The command as the client sends it: wrapped when `request_id` is not null or `token` is set.
 nlohmann::json WrapCommand(const nlohmann::json& command, const nlohmann::json& request_id,
                            const std::optional<std::string>& token = std::nullopt);

@@ -22,7 +22,7 @@ json DivergenceJson(const ReplayDivergence& d) {
 
 }  // namespace
 
-void ServerImpl::Replay(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+void ServerImpl::Replay(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
                         const std::string& name, const json& fields) {
   auto invalid = [&](const Status& status) {
     conn->Finish(ctx, ErrorResponse(ManagementError::kInvalidRequest, name + ": " + status.ToString()));

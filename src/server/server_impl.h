@@ -64,7 +64,7 @@ class ServerImpl final : public ManagementServer {
   void OnEstablished(Connection& connection);
   // A connection closed: its slot is free (the object goes once its handlers have run).
   void OnClosed(Connection& connection);
-  void Dispatch(const std::shared_ptr<Connection>& conn, Connection::Context ctx,
+  void Dispatch(const std::shared_ptr<Connection>& conn, Connection::PendingCommand ctx,
                 const Variant& command);
   void CountCommand() { ++commands_; }
 
@@ -80,29 +80,29 @@ class ServerImpl final : public ManagementServer {
   void OnTopLevelEvent(const ChildEvent& event);
   // A completion for `ctx` on `conn` from any thread: posts the reply to the network thread.
   std::function<void(json, std::vector<std::string>)> Replier(
-      const std::shared_ptr<Connection>& conn, const Connection::Context& ctx);
+      const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx);
   // Runs `work` on the blocking pool and replies with what it returns.
-  void Blocking(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+  void Blocking(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
                 std::function<json()> work);
   // The same for work that returns the reply as text (large replies, never built as a tree).
-  void BlockingText(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+  void BlockingText(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
                     std::function<std::string()> work);
 
-  void StartActor(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+  void StartActor(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
                   const json& fields);
-  void OpenChannel(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+  void OpenChannel(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
                    const json& fields);
   json ServerInfo() const;
   // ReplayActor and ReplayChain (replay_commands.cc).
-  void Replay(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+  void Replay(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
               const std::string& name, const json& fields);
   // WatchActors and UnwatchActors, and the snapshots they push (watch_commands.cc).
-  void WatchCommand(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+  void WatchCommand(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
                     const std::string& name, const json& fields);
   void ScheduleActorsSnapshot(const std::shared_ptr<Connection>& conn);
   void PushActorsSnapshot(const std::shared_ptr<Connection>& conn);
   // ListStores, ListStoreContent and GetStoreContent (store_commands.cc).
-  void StoreCommand(const std::shared_ptr<Connection>& conn, const Connection::Context& ctx,
+  void StoreCommand(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
                     const std::string& name, const json& fields);
 
   TheaterRuntime& runtime_;

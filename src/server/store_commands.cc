@@ -146,7 +146,7 @@ Result<size_t> OptionalSize(const json& fields, const char* name) {
 }  // namespace
 
 void ServerImpl::StoreCommand(const std::shared_ptr<Connection>& conn,
-                              const Connection::Context& ctx, const std::string& name,
+                              const Connection::PendingCommand& ctx, const std::string& name,
                               const json& fields) {
   auto invalid = [&](const Status& status) {
     conn->Finish(ctx,

@@ -61,7 +61,7 @@ std::string BuildSnapshot(TheaterRuntime& runtime, const std::string& watch_id) 
 }  // namespace
 
 void ServerImpl::WatchCommand(const std::shared_ptr<Connection>& conn,
-                              const Connection::Context& ctx, const std::string& name,
+                              const Connection::PendingCommand& ctx, const std::string& name,
                               const json& fields) {
   std::unique_ptr<Connection::ActorWatch>& watch = conn->actor_watch();
   if (name == "UnwatchActors") {

@@ -185,25 +185,11 @@ bool IsWhitespace(char32_t cp) {
   }
 }
 
-// The value of a lowercase hex digit, by table (no branch to mispredict).
-struct HexTable {
-  uint8_t values[256];
-  constexpr HexTable() : values() {
-    for (int c = '0'; c <= '9'; ++c) values[c] = static_cast<uint8_t>(c - '0');
-    for (int c = 'a'; c <= 'f'; ++c) values[c] = static_cast<uint8_t>(c - 'a' + 10);
-  }
-};
-constexpr HexTable kHexTable;
-
-int HexValue(char c) {
-  return kHexTable.values[static_cast<unsigned char>(c)];
-}
-
 // The digest a validated hash names.
 Sha256Digest ParseDigest(std::string_view hash) {
   Sha256Digest digest{};
   for (size_t i = 0; i < digest.size(); ++i) {
-    digest[i] = static_cast<uint8_t>(HexValue(hash[2 * i]) << 4 | HexValue(hash[2 * i + 1]));
+    digest[i] = static_cast<uint8_t>(HexDigitValue(hash[2 * i]) << 4 | HexDigitValue(hash[2 * i + 1]));
   }
   return digest;
 }

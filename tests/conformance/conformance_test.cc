@@ -25,7 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "abi/canonical/utf8.h"
+#include "common/utf8.h"
 #include "common/bytes.h"
 #include "common/test_dir.h"
 #include "component/linker.h"
@@ -54,13 +54,13 @@ std::string Hex(uint64_t bits, int digits) {
 
 std::string Utf8(char32_t c) {
   std::string out;
-  abi::canonical_internal::AppendUtf8(c, &out);
+  theater::AppendUtf8(c, &out);
   return out;
 }
 
 char32_t FirstCodePoint(const std::string& s) {
   char32_t c = 0;
-  return !s.empty() && abi::canonical_internal::Utf8SequenceAt(s, 0, &c) != 0 ? c : 0;
+  return !s.empty() && theater::Utf8SequenceAt(s, 0, &c) != 0 ? c : 0;
 }
 
 // The host side's resource objects: one id sequence over blobs and counters, in the order the

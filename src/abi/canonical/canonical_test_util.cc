@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "abi/canonical/canonical_test_util.h"
 
-#include "abi/canonical/utf8.h"
+#include "common/utf8.h"
 
 #include <cmath>
 #include <cstring>
@@ -128,7 +128,7 @@ TypePtr RandomType(std::mt19937_64& rng, int depth) {
 std::string RandomUtf8(std::mt19937_64& rng, size_t max_chars) {
   std::string out;
   const size_t n = Pick(rng, max_chars + 1);
-  for (size_t i = 0; i < n; ++i) canonical_internal::AppendUtf8(RandomScalar(rng), &out);
+  for (size_t i = 0; i < n; ++i) theater::AppendUtf8(RandomScalar(rng), &out);
   return out;
 }
 

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "abi/canonical/utf8.h"
+#include "common/utf8.h"
 
 namespace theater::abi::canonical_internal {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-#include "abi/canonical/utf8.h"
+#include "common/utf8.h"
 
 namespace theater::abi::canonical_internal {
 namespace {

@@ -1,7 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "theater/abi/value.h"
 
-#include "abi/canonical/utf8.h"
+#include "common/bytes.h"
+#include "common/utf8.h"
 
 #include <algorithm>
 #include <charconv>
@@ -122,7 +123,7 @@ void Render(const Value& v, std::string* out) {
         out->append("}'");
       } else {
         std::string utf8;
-        canonical_internal::AppendUtf8(c, &utf8);
+        theater::AppendUtf8(c, &utf8);
         AppendQuoted(utf8, '\'', out);
       }
       return;
@@ -134,11 +135,7 @@ void Render(const Value& v, std::string* out) {
       if (v.is_bytes_digest()) {
         const BytesDigest& d = v.bytes_digest();
         out->append("<" + std::to_string(d.size) + " bytes, sha256 ");
-        static constexpr char kDigits[] = "0123456789abcdef";
-        for (size_t i = 0; i < 8; ++i) {
-          out->push_back(kDigits[d.sha256[i] >> 4]);
-          out->push_back(kDigits[d.sha256[i] & 15]);
-        }
+        out->append(HexEncode(std::span<const uint8_t>(d.sha256).first(8)));
         out->append("...>");
       } else if (v.is_bytes()) {
         AppendSequence(

@@ -3,49 +3,14 @@
 
 #include <cstdio>
 
+#include "common/utf8.h"
+
 namespace theater::component {
 
 std::string Hex(uint64_t value) {
   char buffer[24];
   std::snprintf(buffer, sizeof(buffer), "0x%llx", static_cast<unsigned long long>(value));
   return buffer;
-}
-
-bool IsValidUtf8(std::string_view bytes) {
-  size_t i = 0;
-  while (i < bytes.size()) {
-    const auto b0 = static_cast<uint8_t>(bytes[i]);
-    if (b0 < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t length;
-    uint32_t code;
-    if ((b0 & 0xe0) == 0xc0) {
-      length = 2;
-      code = b0 & 0x1f;
-    } else if ((b0 & 0xf0) == 0xe0) {
-      length = 3;
-      code = b0 & 0x0f;
-    } else if ((b0 & 0xf8) == 0xf0) {
-      length = 4;
-      code = b0 & 0x07;
-    } else {
-      return false;
-    }
-    if (bytes.size() - i < length) return false;
-    for (size_t k = 1; k < length; ++k) {
-      const auto b = static_cast<uint8_t>(bytes[i + k]);
-      if ((b & 0xc0) != 0x80) return false;
-      code = (code << 6) | (b & 0x3f);
-    }
-    static constexpr uint32_t kMinForLength[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < kMinForLength[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
-      return false;
-    }
-    i += length;
-  }
-  return true;
 }
 
 std::string Reader::Where(size_t at) const {

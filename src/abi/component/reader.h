@@ -73,7 +73,4 @@ class Reader {
 // "0x1a3".
 std::string Hex(uint64_t value);
 
-// True when `bytes` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
-bool IsValidUtf8(std::string_view bytes);
-
 }  // namespace theater::component

@@ -81,15 +81,5 @@ TEST(ComponentReaderTest, CountsNamesAndSubReaders) {
   EXPECT_EQ(r3.Sub(5, "x").status().code(), StatusCode::kParseError);
 }
 
-TEST(ComponentReaderTest, Utf8) {
-  EXPECT_TRUE(IsValidUtf8("plain"));
-  EXPECT_TRUE(IsValidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
-  EXPECT_FALSE(IsValidUtf8("\xc0\x80"));          // overlong
-  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
-  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
-  EXPECT_FALSE(IsValidUtf8("\x80"));
-}
-
 }  // namespace
 }  // namespace theater::component

@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "abi/canonical/utf8.h"
+#include "common/utf8.h"
 #include "common/child_env.h"
 #include "engine/compile/subprocess.h"
 
@@ -49,7 +49,7 @@ bool Drain(int fd, std::string& out, uint64_t& total, uint64_t limit) {
 
 std::string Finish(const std::string& raw, uint64_t total, uint64_t limit, const char* stream,
                    bool* truncated) {
-  std::string out = abi::canonical_internal::SanitizeUtf8(raw);
+  std::string out = theater::SanitizeUtf8(raw);
   *truncated = total > limit;
   if (*truncated) {
     out += "\n[theater: " + std::string(stream) + " truncated: " + std::to_string(total) +

@@ -19,7 +19,7 @@
 #include "common/hide_landlock_test_util.h"
 #include "common/uuid.h"
 #include "handlers/filesystem/filesystem_handler.h"
-#include "abi/canonical/utf8.h"
+#include "common/utf8.h"
 #include "handlers/filesystem/command_runner.h"
 #include "common/confined_dir.h"
 #include "handlers/filesystem/fs_config.h"
@@ -320,8 +320,8 @@ TEST_F(CommandRunnerTest, TimeoutKillsTheGroupAndOutputIsLimitedAndValidUtf8) {
                                          "the first 100 kept]"));
   EXPECT_EQ(big.stdout_text.substr(0, 6), "1\n2\n3\n");
 
-  EXPECT_EQ(abi::canonical_internal::SanitizeUtf8("ok\xff\xfe!"), "ok\xEF\xBF\xBD\xEF\xBF\xBD!");
-  EXPECT_EQ(abi::canonical_internal::SanitizeUtf8("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(theater::SanitizeUtf8("ok\xff\xfe!"), "ok\xEF\xBF\xBD\xEF\xBF\xBD!");
+  EXPECT_EQ(theater::SanitizeUtf8("caf\xC3\xA9"), "caf\xC3\xA9");
 }
 
 TEST_F(CommandRunnerTest, KillStopsACollectorPromptlyAndMissingProgramsAreNotFound) {

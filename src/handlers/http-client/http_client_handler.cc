@@ -25,7 +25,7 @@
 
 #include "common/ascii.h"
 #include "theater/handler.h"
-#include "abi/canonical/utf8.h"
+#include "common/utf8.h"
 
 namespace theater::handlers {
 namespace {
@@ -222,8 +222,8 @@ abi::Value ResponseValue(HttpResponseData response) {
   headers.reserve(response.headers.size());
   for (auto& [name, value] : response.headers) {
     headers.push_back(
-        Value::Tuple({Value::String(abi::canonical_internal::SanitizeUtf8(name)),
-                      Value::String(abi::canonical_internal::SanitizeUtf8(value))}));
+        Value::Tuple({Value::String(theater::SanitizeUtf8(name)),
+                      Value::String(theater::SanitizeUtf8(value))}));
   }
   return Value::Record({Value::U16(response.status), Value::List(std::move(headers)),
                         Value::Some(Value::Bytes(std::move(response.body)))});

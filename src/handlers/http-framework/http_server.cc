@@ -9,6 +9,7 @@
 // still throws is caught where the thread runs the io_context.
 #include "handlers/http-framework/http_server.h"
 #include "common/ascii.h"
+#include "common/utf8.h"
 
 #include <openssl/ssl.h>
 

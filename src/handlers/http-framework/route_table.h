@@ -72,9 +72,6 @@ class RoutePattern {
 // Does not turn '+' into a space: that is a query-string convention, not a path one.
 std::string PercentDecode(std::string_view raw);
 
-// Whether `text` is valid UTF-8 (WIT strings must be).
-bool IsValidUtf8(std::string_view text);
-
 // One route of a server.
 struct Route {
   uint64_t id = 0;

@@ -4,6 +4,7 @@
 #include "handlers/random/random_source.h"
 
 #include "common/os_entropy.h"
+#include "common/uuid.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -193,17 +194,7 @@ Result<double> RandomSource::Float() {
 Result<std::string> RandomSource::Uuid() {
   std::array<uint8_t, 16> b;
   THEATER_RETURN_IF_ERROR(Fill(b));
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // variant 1 (RFC 4122): 8, 9, a or b
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[b[i] >> 4]);
-    out.push_back(kHex[b[i] & 0x0f]);
-  }
-  return out;
+  return FormatUuidV4(b);
 }
 
 }  // namespace theater::handlers

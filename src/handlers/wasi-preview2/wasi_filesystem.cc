@@ -26,7 +26,7 @@
 #include <cerrno>
 #include <utility>
 
-#include "abi/canonical/utf8.h"
+#include "common/utf8.h"
 #include "handlers/wasi-preview2/wasi_internal.h"
 #include "handlers/wasi-preview2/wasi_preview2.h"
 
@@ -573,7 +573,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindFilesystem(std::string_view interfa
         const std::string_view entry_name = entry->d_name;
         if (entry_name == "." || entry_name == "..") continue;
         // A name that is not UTF-8 cannot be a WIT string: it is left out.
-        if (abi::canonical_internal::FindInvalidUtf8(entry_name)) continue;
+        if (theater::FindInvalidUtf8(entry_name)) continue;
         if (entries.size() >= kMaxDirectoryEntries) {
           too_many = true;
           break;

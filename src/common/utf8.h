@@ -1,8 +1,10 @@
 // Theater: a WebAssembly actor runtime.
 //
-// UTF-8 validation for strings crossing the guest boundary. Strict RFC 3629: no overlong forms,
-// no surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequences, which is what a
-// Rust `str` or a Python `bytes.decode('utf-8')` accepts and what the canonical ABI demands.
+// UTF-8, the project's one implementation: validation, decoding, encoding and sanitizing. Strict
+// RFC 3629: no overlong forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF, no
+// truncated sequences, which is what a Rust `str` or a Python `bytes.decode('utf-8')` accepts and
+// what the canonical ABI demands of strings crossing the guest boundary; the component decoder's
+// names, the HTTP router's paths and the chain's rendering apply the same rule.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -13,11 +15,16 @@
 #include <string>
 #include <string_view>
 
-namespace theater::abi::canonical_internal {
+namespace theater {
 
 // Returns the offset of the first byte that does not start or continue a valid sequence, or
 // nullopt when all of `bytes` is valid UTF-8.
 std::optional<size_t> FindInvalidUtf8(std::string_view bytes);
+
+// True when all of `bytes` is valid UTF-8.
+inline bool IsValidUtf8(std::string_view bytes) {
+  return !FindInvalidUtf8(bytes).has_value();
+}
 
 // Decodes the UTF-8 sequence at s[i] (i < s.size()) into *cp; returns its length, or 0 when it is
 // invalid (overlong, surrogate, beyond U+10FFFF or truncated).
@@ -45,4 +52,4 @@ inline bool IsScalarValue(uint64_t c) {
   return c <= 0x10FFFF && !(c >= 0xD800 && c <= 0xDFFF);
 }
 
-}  // namespace theater::abi::canonical_internal
+}  // namespace theater

@@ -1,9 +1,9 @@
 // Theater: a WebAssembly actor runtime.
-#include "abi/canonical/utf8.h"
+#include "common/utf8.h"
 
 #include <cstring>
 
-namespace theater::abi::canonical_internal {
+namespace theater {
 
 std::optional<size_t> FindInvalidUtf8(std::string_view bytes) {
   const auto* s = reinterpret_cast<const unsigned char*>(bytes.data());
@@ -128,4 +128,4 @@ std::string SanitizeUtf8(std::string_view bytes) {
   return out;
 }
 
-}  // namespace theater::abi::canonical_internal
+}  // namespace theater

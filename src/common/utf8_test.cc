@@ -1,0 +1,45 @@
+// Theater: a WebAssembly actor runtime.
+#include "common/utf8.h"
+
+#include <gtest/gtest.h>
+
+namespace theater {
+namespace {
+
+TEST(Utf8Test, ValidTextOfEveryLength) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain"));
+  // 2, 3 and 4 bytes: é, €, 😀; and the largest scalar value, U+10FFFF.
+  EXPECT_TRUE(IsValidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
+  EXPECT_TRUE(IsValidUtf8("\xf4\x8f\xbf\xbf"));
+  EXPECT_EQ(FindInvalidUtf8("h\xc3\xa9llo \xe2\x82\xac"), std::nullopt);
+}
+
+TEST(Utf8Test, EveryKindOfInvalidSequenceIsFoundWhereItStarts) {
+  EXPECT_EQ(FindInvalidUtf8("ab\xc0\x80"), 2u);          // overlong NUL
+  EXPECT_EQ(FindInvalidUtf8("/\xc0\xaf"), 1u);           // overlong '/'
+  EXPECT_EQ(FindInvalidUtf8("\xed\xa0\x80"), 0u);        // surrogate U+D800
+  EXPECT_EQ(FindInvalidUtf8("x\xf4\x90\x80\x80"), 1u);   // above U+10FFFF
+  EXPECT_EQ(FindInvalidUtf8("ok\xe2\x82"), 2u);          // truncated at the end
+  EXPECT_EQ(FindInvalidUtf8("\x80"), 0u);                // a lone continuation byte
+  EXPECT_EQ(FindInvalidUtf8("\xff"), 0u);                // never a UTF-8 byte
+  EXPECT_FALSE(IsValidUtf8("\xe2\x82x"));                // a sequence cut short
+}
+
+TEST(Utf8Test, DecodeEncodeAndSanitize) {
+  char32_t cp = 0;
+  EXPECT_EQ(Utf8SequenceAt("\xe2\x82\xac", 0, &cp), 3u);
+  EXPECT_EQ(cp, U'\u20ac');
+  EXPECT_EQ(Utf8SequenceAt("\xed\xa0\x80", 0, &cp), 0u);
+  std::string out;
+  AppendUtf8(U'\U0001F600', &out);
+  EXPECT_EQ(out, "\xf0\x9f\x98\x80");
+  EXPECT_EQ(SanitizeUtf8("a\xffz"), "a\xef\xbf\xbdz");
+  EXPECT_TRUE(IsPrintableUtf8("line one\n\ttwo"));
+  EXPECT_FALSE(IsPrintableUtf8("bell\x07"));
+  EXPECT_TRUE(IsScalarValue(0x10FFFF));
+  EXPECT_FALSE(IsScalarValue(0xDFFF));
+}
+
+}  // namespace
+}  // namespace theater
