@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "common/bytes.h"
+#include "common/utf8.h"
 #include "common/sha256.h"
 #include "common/sqlite_util.h"
 #include "common/uuid.h"
@@ -135,35 +136,6 @@ std::string Quote(std::string_view text) {
 
 bool IsLowerHex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-// Decodes the UTF-8 character starting at text[i] into `cp` and returns its length in bytes, or
-// 0 when it is malformed: a stray continuation byte, a truncated sequence, an overlong form, a
-// surrogate or a value above U+10FFFF.
-size_t DecodeUtf8(std::string_view text, size_t i, char32_t& cp) {
-  const auto lead = static_cast<unsigned char>(text[i]);
-  size_t length = 0;
-  char32_t minimum = 0;
-  if (lead < 0x80) {
-    cp = lead;
-    return 1;
-  } else if (lead >= 0xc2 && lead <= 0xdf) {
-    length = 2, cp = lead & 0x1f, minimum = 0x80;
-  } else if (lead >= 0xe0 && lead <= 0xef) {
-    length = 3, cp = lead & 0x0f, minimum = 0x800;
-  } else if (lead >= 0xf0 && lead <= 0xf4) {
-    length = 4, cp = lead & 0x07, minimum = 0x10000;
-  } else {
-    return 0;
-  }
-  if (text.size() - i < length) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    const auto c = static_cast<unsigned char>(text[i + k]);
-    if ((c & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (c & 0x3f);
-  }
-  if (cp < minimum || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return length;
 }
 
 // Unicode's White_Space characters that are not control characters (those are refused anyway),
@@ -325,7 +297,7 @@ Status ValidateLabel(std::string_view label) {
   char32_t last = 0;
   for (size_t i = 0; i < label.size();) {
     char32_t cp = 0;
-    const size_t length = DecodeUtf8(label, i, cp);
+    const size_t length = Utf8SequenceAt(label, i, &cp);
     if (length == 0) {
       return InvalidArgument("invalid label " + Quote(label) + ": not valid UTF-8 at byte " +
                              std::to_string(i));
