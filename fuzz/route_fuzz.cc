@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/utf8.h"
 #include "handlers/http-framework/route_table.h"
 
 namespace {
@@ -120,7 +121,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     size_t space = line.find(' ');
     std::string_view method_text = line.substr(0, space);
     std::string_view target = space == std::string_view::npos ? "" : line.substr(space + 1);
-    (void)IsValidUtf8(target);
+    (void)theater::IsValidUtf8(target);
     std::string decoded = PercentDecode(target);
     CHECK(decoded.size() <= target.size());
 

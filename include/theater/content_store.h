@@ -322,7 +322,7 @@ class ContentStore {
     kSet,      // create or move the label
     kReplace,  // move the label, which must exist (kNotFound otherwise, and nothing changes)
   };
-  struct WriteOp;       // a queued synchronous write (content_store.cc)
+  struct WriteOp;       // a queued synchronous write (src/store/content_store_internal.h)
   struct Reader;        // a read connection and its prepared statements
   struct Checkpointer;  // the background checkpointer's connection
   struct Writer;        // the write connection and its prepared statements

@@ -1,9 +1,9 @@
 // Theater: a WebAssembly actor runtime.
 //
-// ContentCache: a bounded LRU cache of small content for ContentStore (src/store/content_store.cc),
-// keyed by (store key, SHA-256 digest). Content is immutable and never deleted, so an entry can
-// never go stale: a hit is always the stored bytes. (Were deletion ever added, it would have to
-// erase the entry here too.)
+// ContentCache: a bounded LRU cache of small content for ContentStore
+// (src/store/content_store_read.cc), keyed by (store key, SHA-256 digest). Content is immutable
+// and never deleted, so an entry can never go stale: a hit is always the stored bytes. (Were
+// deletion ever added, it would have to erase the entry here too.)
 //
 // Why: content just written or read is the most likely to be read again (an actor reading back
 // its state); serving it from memory costs a hash lookup and a copy, against a pread and a

@@ -2,7 +2,7 @@
 //
 // KeyFilter: an in-memory set of 32-bit fingerprints of the (store, content hash) pairs whose index
 // rows are committed, so that ContentStore::Put can tell "certainly not stored yet" without asking
-// SQLite (src/store/content_store.cc, docs/store.md "Dedup").
+// SQLite (src/store/content_store_read.cc, docs/store.md "Dedup").
 //
 // Why: every Put of new content must first make sure the store does not hold it. Asked of SQLite,
 // that is a B-tree lookup on a read connection whose page cache the index commits keep

@@ -2,7 +2,8 @@
 //
 // LocationCache: where recently stored or read pack records are, (store key, content hash) ->
 // (pack, offset, size), so that ContentStore::Get of such content reads its pack directly instead
-// of first looking up its index row in SQLite (src/store/content_store.cc, docs/store.md "Reads").
+// of first looking up its index row in SQLite (src/store/content_store_read.cc, docs/store.md
+// "Reads").
 //
 // Why: the background index commits keep invalidating the read connections' page caches, so an
 // index lookup re-reads B-tree pages with a system call each (5-10 µs here, as much as the rest of

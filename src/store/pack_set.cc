@@ -37,16 +37,6 @@ std::optional<uint32_t> ParsePackName(std::string_view name) {
   return static_cast<uint32_t>(id);
 }
 
-Status SyncDirectory(const std::filesystem::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("opening directory " + dir.string() + " to sync it", errno);
-  const int rc = ::fsync(fd);
-  const int error = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoError("syncing directory " + dir.string(), error);
-  return Status();
-}
-
 // pwritev of all of `iov` at `offset`, continuing after short writes.
 Status WriteFully(int fd, iovec* iov, int count, uint64_t offset) {
   while (count > 0) {
@@ -71,6 +61,17 @@ Status WriteFully(int fd, iovec* iov, int count, uint64_t offset) {
 }
 
 }  // namespace
+
+// Makes the directory's entries (a rename into it, a new subdirectory) durable.
+Status SyncDirectory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("opening directory " + dir.string() + " to sync it", errno);
+  const int rc = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoError("syncing directory " + dir.string(), error);
+  return Status();
+}
 
 PackFile::~PackFile() {
   if (fd_ >= 0) ::close(fd_);  // releases the lock, if held

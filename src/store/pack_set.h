@@ -177,4 +177,8 @@ class PackSet {
   std::atomic<uint64_t> packs_created_{0};
 };
 
+// fsyncs the directory `dir`, so that the entries made in it (a rename into it, a new
+// subdirectory) are durable. Shared with the content store's files.
+Status SyncDirectory(const std::filesystem::path& dir);
+
 }  // namespace theater::store::internal
