@@ -10,6 +10,9 @@
 #include "store/content_store_internal.h"
 
 namespace theater::store {
+
+// The helpers were file-local when the store was one file (content_store_internal.h).
+using namespace content_internal;
 namespace {
 
 // Version 2 added pack files: store_content's `pack` and `pack_offset`, and store_packs. Open()

@@ -75,8 +75,7 @@ Result<std::vector<uint8_t>> ReadContentFile(const std::filesystem::path& path, 
 
 }  // namespace content_internal
 
-// The helpers were file-local when the store was one file; its files still call them unqualified.
-using namespace content_internal;
+using content_internal::Quote;  // the write descriptions below quote labels
 
 // ---------------------------------------------------------------------------------------------
 // Internal state

@@ -7,6 +7,9 @@
 
 namespace theater::store {
 
+// The helpers were file-local when the store was one file (content_store_internal.h).
+using namespace content_internal;
+
 // ---------------------------------------------------------------------------------------------
 // Writing
 
