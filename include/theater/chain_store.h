@@ -3,7 +3,7 @@
 // ChainStore: persistent event chains and the actor registry, in one SQLite database
 // (`<dir>/theater.db`, WAL mode). docs/persistence.md describes the schema and the guarantees.
 //
-// Writes go through ONE writer thread. Append() validates the event against the actor's current
+// Writes go through ONE writer thread (a GroupCommit, src/common/group_commit.h). Append() validates the event against the actor's current
 // head (hash recomputed, parent link checked), queues it and returns a ticket: a store-wide,
 // strictly increasing write number. The writer commits queued events in groups, one transaction
 // per batch, in ticket order, so "ticket t is committed" implies every earlier ticket is too.
@@ -26,8 +26,9 @@
 // concurrently. One ChainStore per database file at a time (SQLite serialises the writes of
 // several, but the in-memory chain heads and actor keys would go stale).
 //
-// Ownership: the store owns its two SQLite connections and the writer thread; the destructor
-// commits everything queued, then stops the thread and closes the database.
+// Ownership: the store owns its two SQLite connections, the writer thread and a checkpointer
+// thread (src/common/wal_checkpointer.h); the destructor commits everything queued, then stops
+// the threads and closes the database.
 #pragma once
 
 #include <condition_variable>
@@ -51,7 +52,15 @@
 #include "theater/status.h"
 #include "theater/string_hash.h"
 
-struct sqlite3;
+namespace theater {
+template <typename Item>
+class GroupCommit;  // src/common/group_commit.h
+namespace sqlite {
+class Connection;       // src/common/sqlite_util.h
+struct ConnectionSettings;
+class WalCheckpointer;  // src/common/wal_checkpointer.h
+}  // namespace sqlite
+}  // namespace theater
 
 namespace theater::chain {
 
@@ -226,8 +235,8 @@ class ChainStore {
   Status Close();
 
  private:
+  // A queued write: an event, a prune or a registry row.
   struct Pending {
-    uint64_t ticket = 0;
     // The key of the actor's heads_ entry (entries are never erased, so this stays valid).
     const std::string* actor_id = nullptr;
     int64_t actor_key = 0;
@@ -244,54 +253,43 @@ class ChainStore {
     std::optional<Hash> last_hash;
     uint64_t last_ticket = 0;
   };
-  struct WriterStatements;  // the writer's prepared statements (chain_store.cc)
+  struct WriterStatements;  // the writer's prepared statements (chain_store_write.cc)
 
   explicit ChainStore(Options options);
   Status Init(const std::filesystem::path& db_path);
-  Result<Head> ReadHeadLocked(const std::string& actor_id);  // needs mu_; takes reader_mu_
+  Result<Head> ReadHeadLocked(const std::string& actor_id);  // needs heads_mu_; takes reader_mu_
   Result<uint64_t> EnqueueChecked(std::string_view actor_id, const Event& event, bool check_hash);
-  void WriterLoop();
-  size_t QueuedLocked() const;  // needs mu_
-  Pending& NextSlotLocked();    // needs mu_: the entry to fill at the back of the queue
-  size_t BatchTarget() const;
-  void NotifyWriterLocked();  // needs mu_; after queueing
-  // Runs (outside mu_) the WhenDurable callbacks whose tickets are committed, and fails the rest
-  // once the writer has failed or the store is closed.
-  void RunDurableCallbacks();
-  Status CommitBatch(std::span<const Pending> batch, WriterStatements& statements);
-  Status CommitPrune(const Pending& prune, WriterStatements& statements);
-  Status CommitRegistryRow(const ActorRecord& record, WriterStatements& statements);
+  // Prepares the writer's statements, starts the checkpointer and the writer (Init's last step).
+  Status StartWriter(const std::filesystem::path& db_path,
+                     const sqlite::ConnectionSettings& settings);
+  // The writer's commit (on its thread): one transaction for the batch.
+  Status CommitBatch(std::span<Pending> batch);
+  Status CommitPrune(const Pending& prune);
+  Status CommitRegistryRow(const ActorRecord& record);
 
   const Options options_;
-  sqlite3* writer_db_ = nullptr;  // used only by the writer thread (and Init/Close)
-  std::mutex reader_mu_;          // guards reader_db_
-  sqlite3* reader_db_ = nullptr;  // reads, registry writes, truncation
+  // The writer's connection and statements: used only by the writer thread (and Init/Close).
+  std::unique_ptr<sqlite::Connection> writer_db_;
+  std::unique_ptr<WriterStatements> statements_;
+  std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;
+  std::mutex reader_mu_;                              // guards reader_db_
+  std::unique_ptr<sqlite::Connection> reader_db_;     // reads, truncation
 
-  mutable std::mutex mu_;  // guards everything below
-  std::condition_variable not_full_;
-  std::condition_variable not_empty_;
-  std::condition_variable committed_cv_;
-  // Queued events are queue_[queue_head_, queue_end_). Entries outside that range are spent
-  // (committed, or taken by the writer): Enqueue fills them again, reusing their buffers. The
-  // writer takes a batch from the front, usually by swapping the whole vector with its own.
-  std::vector<Pending> queue_;
-  size_t queue_head_ = 0;
-  size_t queue_end_ = 0;
-  // Looked up by string_view on every append: hashed, and without building a std::string.
-  // Never erased: pointers to its keys and values stay valid (rehashing moves no node).
+  // The chain heads: what the next event of each actor must link to, checked before it is
+  // queued. Looked up by string_view on every append: hashed, and without building a
+  // std::string. Never erased: pointers to its keys and values stay valid (rehashing moves no
+  // node), so a queued Pending can point at its actor's id.
+  // Held while an event is queued (writer_->Enqueue), so that tickets follow the heads: the lock
+  // order is heads_mu_, then the writer's own. The writer thread never takes heads_mu_.
+  mutable std::mutex heads_mu_;  // guards everything from here to writer_
   std::unordered_map<std::string, Head, StringHash, std::equal_to<>> heads_;
   int64_t next_actor_key_ = 1;  // the next integer key to assign to an actor without one
-  uint64_t next_ticket_ = 1;
-  uint64_t committed_ticket_ = 0;
   uint64_t last_registry_ticket_ = 0;  // of the last UpsertActor() queued
-  Status writer_error_;
-  std::multimap<uint64_t, std::function<void(Status)>> durable_callbacks_;
-  size_t durable_waiters_ = 0;  // threads in WaitDurable(): the writer must not delay
-  bool closing_ = false;
-  bool closed_ = false;
-  Stats stats_;
+  uint64_t appended_ = 0;
+  bool closed_ = false;  // Close() began: nothing more is checked against the heads
 
-  std::thread writer_;
+  // The queue, the writer thread and the waiters, under a lock of their own.
+  std::unique_ptr<GroupCommit<Pending>> writer_;
 };
 
 }  // namespace theater::chain

@@ -70,7 +70,13 @@
 #include "theater/status.h"
 #include "theater/string_hash.h"
 
-struct sqlite3;
+namespace theater {
+template <typename Item>
+class GroupCommit;  // src/common/group_commit.h
+namespace sqlite {
+class WalCheckpointer;  // src/common/wal_checkpointer.h
+}  // namespace sqlite
+}  // namespace theater
 
 namespace theater::store {
 
@@ -169,8 +175,8 @@ class ContentStore {
     // one whenever a commit leaves more than checkpoint_wal_pages pages in the log, so callers do
     // not wait for those syncs. When the log still grows past max_wal_pages (the disk cannot keep
     // up), the committing caller waits for a complete checkpoint before returning: writers slow
-    // down to the disk's pace instead of the log growing without bound. Both stay below
-    // ChainStore's own threshold (8192 pages), so its writer rarely checkpoints for us.
+    // down to the disk's pace instead of the log growing without bound (sqlite::WalCheckpointer,
+    // which ChainStore uses too, with thresholds of its own).
     int checkpoint_wal_pages = 2048;
     int max_wal_pages = 8000;
     // PRAGMA max_page_count for the writing connection when > 0: caps the database size so that
@@ -324,11 +330,10 @@ class ContentStore {
   };
   struct WriteOp;       // a queued synchronous write (src/store/content_store_internal.h)
   struct Reader;        // a read connection and its prepared statements
-  struct Checkpointer;  // the background checkpointer's connection
   struct Writer;        // the write connection and its prepared statements
   class ReaderLease;    // a Reader borrowed from the pool
   struct PendingEntry;  // a pack record whose index row is not committed yet
-  struct IndexState;    // the pending index, the index writer's queue and state
+  struct IndexState;    // the pending index
   struct ForeignState;  // packs other live instances append to, and their unindexed records
   // Where a piece of content is, as the lookups below find it.
   struct Found;
@@ -353,6 +358,8 @@ class ContentStore {
     uint64_t committed = 0;  // transactions committed
     uint64_t failed = 0;     // transactions rolled back
   };
+  // The synchronous writes' commit (writes_): each write's outcome goes to its op.
+  Status CommitWrites(std::span<WriteOp*> batch);
   BatchOutcome CommitBatch(std::span<WriteOp* const> batch);
   Status RunTransaction(std::span<WriteOp* const> ops);
   Status Apply(WriteOp& op);
@@ -381,8 +388,10 @@ class ContentStore {
   void EnqueuePending(int64_t store_key, const Digest& digest,
                       const internal::PackLocation& location);
   std::optional<internal::PackLocation> FindPending(int64_t store_key, const Digest& digest);
-  void IndexLoop();
-  Status CommitIndex(std::span<const PendingEntry> entries);
+  // The index writer's commit (index_writer_): the rows, then the entries leave the pending
+  // index.
+  Status CommitIndex(std::span<PendingEntry> entries);
+  void ForgetCommitted(std::span<const PendingEntry> entries);
   // Makes a pack record durable as the durability mode asks before a label may name it.
   Status EnsureSynced(const internal::PackLocation& location);
 
@@ -400,11 +409,6 @@ class ContentStore {
   // up with them) other instances' packs. `with_bytes`: also read content held in the database.
   Result<Found> Locate(int64_t key, const Digest& digest, bool with_bytes);
 
-  // Called by SQLite after each commit of writer_ with the number of pages in the log.
-  static int OnWalCommit(void* self, sqlite3* db, const char* name, int pages);
-  // After a batch, by the committing caller: wakes the checkpointer, or checkpoints itself.
-  void MaybeCheckpoint();
-  void CheckpointLoop();
   std::filesystem::path BlobPath(const Digest& digest) const;
   Status WriteBlobFile(const Digest& digest, std::span<const uint8_t> content);
 
@@ -414,21 +418,12 @@ class ContentStore {
   std::filesystem::path db_path_;
   int lock_fd_ = -1;  // the advisory lock on the blob directory (shared while open)
 
-  // The synchronous write path (group commit): write_queue_ holds writes not yet taken by a
-  // committer; writer_active_ is true while some caller is committing a batch with writer_.
-  mutable std::mutex write_mu_;
-  std::condition_variable write_cv_;
-  std::vector<WriteOp*> write_queue_;
-  std::vector<WriteOp*> batch_;  // the batch being committed; only the committing caller uses it
-  bool writer_active_ = false;
-  bool write_closed_ = false;
-  bool gathering_ = false;              // the committing caller waits on gather_cv_
-  std::condition_variable gather_cv_;   // a write was queued while gathering_
-  size_t last_batch_ = 1;               // writes in the previous batch
-  bool arrived_during_commit_ = false;  // writes were queued while it was committed
-  std::unique_ptr<Writer> writer_;      // used only by the caller that set writer_active_
-  Stats stats_;                         // guarded by write_mu_ (the counters of synchronous writes)
-  std::atomic<int> wal_pages_{0};       // pages in the log after writer_'s last commit
+  // The synchronous write path: group commit by the waiting callers (common/group_commit.h),
+  // on writer_, used only by the committing caller.
+  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<GroupCommit<WriteOp*>> writes_;
+  mutable std::mutex stats_mu_;
+  Stats stats_;  // guarded by stats_mu_ (the counters of synchronous writes)
   std::unique_ptr<internal::ContentCache> cache_;
   std::unique_ptr<internal::LocationCache> locations_;
   std::atomic<uint64_t> location_hits_{0};
@@ -445,16 +440,12 @@ class ContentStore {
   std::shared_ptr<internal::PackSet> packs_;  // guarded by packs_mu_; null once closed
   mutable std::mutex packs_mu_;
   std::unique_ptr<IndexState> index_;
-  std::thread index_thread_;
+  // The index writer: a group commit with a thread of its own (common/group_commit.h).
+  std::unique_ptr<GroupCommit<PendingEntry>> index_writer_;
   std::unique_ptr<ForeignState> foreign_;
 
-  // The background checkpointer: its thread, its own connection, and its wake-up.
-  std::unique_ptr<Checkpointer> checkpointer_;
-  std::mutex checkpoint_mu_;
-  std::condition_variable checkpoint_cv_;
-  bool checkpoint_wanted_ = false;  // guarded by checkpoint_mu_
-  bool checkpoint_stop_ = false;    // guarded by checkpoint_mu_
-  std::thread checkpoint_thread_;
+  // Checkpoints writer_'s log in the background (common/wal_checkpointer.h).
+  std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;
 
   // The read connections not in use, and how many exist (in use or not).
   std::mutex readers_mu_;

@@ -3,6 +3,10 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 namespace theater::sqlite {
 
 Status ErrorStatus(sqlite3* db, int rc, std::string_view what) {
@@ -44,6 +48,45 @@ Status Connection::Open(const std::filesystem::path& path, int busy_timeout_ms) 
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, busy_timeout_ms);
+  return Status();
+}
+
+const char* SynchronousPragma(Durability durability) {
+  switch (durability) {
+    case Durability::kNone:
+      return "PRAGMA synchronous=OFF;";
+    case Durability::kBatched:
+      return "PRAGMA synchronous=NORMAL;";
+    case Durability::kStrict:
+      return "PRAGMA synchronous=FULL;";
+  }
+  return "PRAGMA synchronous=FULL;";
+}
+
+Status OpenConfigured(Connection& connection, const std::filesystem::path& path,
+                      const ConnectionSettings& settings) {
+  THEATER_RETURN_IF_ERROR(connection.Open(path, settings.busy_timeout_ms));
+  // 8 KiB pages: with large batches a commit writes fewer WAL frames and the B-trees are
+  // shallower; measured ~10% less writer CPU than 4 KiB (docs/persistence.md, "Tuning").
+  THEATER_RETURN_IF_ERROR(connection.Exec("PRAGMA page_size=8192;"));
+  const auto give_up = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(std::max(settings.busy_timeout_ms, 0));
+  for (;;) {
+    Status wal = connection.Exec("PRAGMA journal_mode=WAL;");
+    if (wal.ok()) break;
+    if (wal.code() != StatusCode::kUnavailable || std::chrono::steady_clock::now() >= give_up) {
+      return wal;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  THEATER_RETURN_IF_ERROR(connection.Exec(SynchronousPragma(settings.durability)));
+  const std::string cache = "PRAGMA cache_size=-" + std::to_string(settings.cache_kib) + ";";
+  THEATER_RETURN_IF_ERROR(connection.Exec(cache.c_str()));
+  if (settings.max_page_count > 0) {
+    const std::string limit =
+        "PRAGMA max_page_count=" + std::to_string(settings.max_page_count) + ";";
+    THEATER_RETURN_IF_ERROR(connection.Exec(limit.c_str()));
+  }
   return Status();
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "theater/durability.h"
 #include "theater/status.h"
 
 struct sqlite3;
@@ -50,6 +51,26 @@ class Connection {
  private:
   sqlite3* db_ = nullptr;
 };
+
+// How a store sets up its connections to the runtime's database (shared by the chain store and
+// the content store, which may open the same file).
+struct ConnectionSettings {
+  Durability durability = Durability::kBatched;  // -> PRAGMA synchronous
+  int busy_timeout_ms = 10000;
+  int cache_kib = 32768;       // the page cache, per connection
+  int64_t max_page_count = 0;  // > 0: the database may not grow past this many pages
+};
+
+// `PRAGMA synchronous=...;` for the durability mode: OFF, NORMAL, FULL.
+const char* SynchronousPragma(Durability durability);
+
+// Opens `path` (Connection::Open) and configures it: 8 KiB pages (a new database only: the page
+// size is fixed once in WAL mode), WAL, the durability's `synchronous`, the cache and the page
+// limit. Switching a new database to WAL takes an exclusive lock that SQLite refuses at once,
+// without its busy handler, while another connection holds a lock: that step is retried for as
+// long as the busy timeout allows.
+Status OpenConfigured(Connection& connection, const std::filesystem::path& path,
+                      const ConnectionSettings& settings);
 
 // A prepared statement, finalized on destruction. Bound text and blobs are NOT copied: they must
 // stay valid until Reset(), which also clears the bindings (use a ResetOnExit).

@@ -2,9 +2,9 @@
 //
 // ContentStore (include/theater/content_store.h, docs/store.md): content-addressed stores, small
 // content appended to pack files (src/store/pack_set.h) and indexed in SQLite by a background
-// writer (IndexLoop(), content_store_index.cc); labels, stores, content stored with a label and
-// rows of large content are committed by whichever waiting caller finds the write connection
-// idle (group commit, Write(), content_store_write.cc); reads borrow a connection from a small
+// writer (index_writer_, CommitIndex(), content_store_index.cc); labels, stores, content stored
+// with a label and rows of large content are committed by whichever waiting caller finds the
+// write connection idle (writes_, Write(), content_store_write.cc), both common/group_commit.h; reads borrow a connection from a small
 // pool (AcquireReader()). This file: the schema, opening and closing, the reader pool,
 // validation and the shared helpers (content_store_internal.h).
 #include "store/content_store_internal.h"
@@ -82,18 +82,6 @@ constexpr const char* kIndexes = R"sql(
 CREATE INDEX IF NOT EXISTS store_content_files ON store_content (hash)
   WHERE blob_id IS NULL AND pack IS NULL;
 )sql";
-
-const char* SynchronousPragma(Durability durability) {
-  switch (durability) {
-    case Durability::kNone:
-      return "PRAGMA synchronous=OFF;";
-    case Durability::kBatched:
-      return "PRAGMA synchronous=NORMAL;";
-    case Durability::kStrict:
-      return "PRAGMA synchronous=FULL;";
-  }
-  return "PRAGMA synchronous=FULL;";
-}
 
 }  // namespace
 
@@ -320,30 +308,14 @@ Status ContentStore::Init(const std::filesystem::path& db_path) {
   pack_dir_ = options_.pack_dir.empty() ? dir / "store-packs" : options_.pack_dir;
 
   auto writer = std::make_unique<Writer>();
-  THEATER_RETURN_IF_ERROR(writer->db.Open(db_path, options_.busy_timeout_ms));
   // 8 KiB pages and WAL, as ChainStore sets them (whichever opens a new database first sets the
   // page size; it is fixed from then on). WAL lets the read connections run beside the writer.
-  THEATER_RETURN_IF_ERROR(writer->db.Exec("PRAGMA page_size=8192;"));
-  // Switching a new database to WAL needs an exclusive lock, and SQLite reports SQLITE_BUSY at
-  // once, without its busy handler, while another connection (another process creating the same
-  // file) holds a lock: retry for as long as the busy timeout allows.
-  const auto give_up = std::chrono::steady_clock::now() +
-                       std::chrono::milliseconds(std::max(options_.busy_timeout_ms, 0));
-  for (;;) {
-    Status wal = writer->db.Exec("PRAGMA journal_mode=WAL;");
-    if (wal.ok()) break;
-    if (wal.code() != StatusCode::kUnavailable || std::chrono::steady_clock::now() >= give_up) {
-      return wal;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  THEATER_RETURN_IF_ERROR(writer->db.Exec(SynchronousPragma(options_.durability)));
-  THEATER_RETURN_IF_ERROR(writer->db.Exec("PRAGMA cache_size=-32768;"));
-  if (options_.max_page_count > 0) {
-    const std::string pragma =
-        "PRAGMA max_page_count=" + std::to_string(options_.max_page_count) + ";";
-    THEATER_RETURN_IF_ERROR(writer->db.Exec(pragma.c_str()));
-  }
+  sqlite::ConnectionSettings settings;
+  settings.durability = options_.durability;
+  settings.busy_timeout_ms = options_.busy_timeout_ms;
+  settings.cache_kib = 32768;
+  settings.max_page_count = options_.max_page_count;
+  THEATER_RETURN_IF_ERROR(sqlite::OpenConfigured(writer->db, db_path, settings));
 
   // The schema, in one transaction with the version check and the migration of older versions.
   THEATER_RETURN_IF_ERROR(writer->db.Exec("BEGIN IMMEDIATE;"));
@@ -384,16 +356,23 @@ Status ContentStore::Init(const std::filesystem::path& db_path) {
     return schema;
   }
   THEATER_RETURN_IF_ERROR(writer->Prepare());
-  // Replaces SQLite's automatic checkpoints on this connection (MaybeCheckpoint() runs them).
-  sqlite3_wal_hook(writer->db.get(), &ContentStore::OnWalCommit, this);
+  sqlite::WalCheckpointer::Options checkpoints;
+  checkpoints.checkpoint_pages = options_.checkpoint_wal_pages;
+  checkpoints.max_pages = options_.max_wal_pages;
+  checkpoints.thread_name = "store-ckpt";
+  THEATER_ASSIGN_OR_RETURN(checkpointer_,
+                           sqlite::WalCheckpointer::Start(db_path, writer->db, settings, checkpoints));
   writer_ = std::move(writer);
-
-  auto checkpointer = std::make_unique<Checkpointer>();
-  THEATER_RETURN_IF_ERROR(checkpointer->db.Open(db_path, options_.busy_timeout_ms));
-  // A checkpoint syncs as its own connection's synchronous setting says.
-  THEATER_RETURN_IF_ERROR(checkpointer->db.Exec(SynchronousPragma(options_.durability)));
-  checkpointer_ = std::move(checkpointer);
-  checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
+  GroupCommitOptions writes;
+  writes.name = "content store";
+  writes.item_noun = "writes";
+  writes.max_batch = options_.max_batch;
+  writes.max_batch_bytes = options_.max_batch_bytes;
+  writes.waited_window = std::chrono::microseconds(options_.commit_window_us);
+  writes.own_thread = false;
+  writes_ = std::make_unique<GroupCommit<WriteOp*>>(
+      writes, [this](std::span<WriteOp*> batch) { return CommitWrites(batch); },
+      [](WriteOp* const& op) { return op->data.size(); });
 
   internal::PackSet::Options pack_options;
   pack_options.durability = options_.durability;
@@ -436,11 +415,15 @@ Status ContentStore::Init(const std::filesystem::path& db_path) {
   // Small content: which pairs are stored, then the index writer, then what earlier runs left
   // unindexed in their packs (queued like fresh appends, committed before Open returns).
   THEATER_RETURN_IF_ERROR(LoadFilter());
-  {
-    std::lock_guard lock(index_->mu);
-    index_->running = true;
-  }
-  index_thread_ = std::thread([this] { IndexLoop(); });
+  GroupCommitOptions index;
+  index.name = "content store";
+  index.item_noun = "index rows of pack records";
+  index.max_batch = options_.index_batch_max;
+  index.hold = std::chrono::microseconds(options_.index_commit_delay_us);
+  index.retry_after = std::chrono::milliseconds(options_.index_retry_ms);
+  index.thread_name = "store-index";
+  index_writer_ = std::make_unique<GroupCommit<PendingEntry>>(
+      index, [this](std::span<PendingEntry> batch) { return CommitIndex(batch); });
   THEATER_RETURN_IF_ERROR(RecoverPacks());
   // A failure here is the sticky index error: the store opens, reads work, writes report it.
   Flush().IgnoreError();
@@ -462,7 +445,7 @@ Status ContentStore::CleanPackDir() {
     }
   }
   if (ec) return ErrnoError("listing " + pack_dir_.string(), ec.value());
-  std::lock_guard lock(write_mu_);
+  std::lock_guard lock(stats_mu_);
   stats_.orphans_removed += removed;
   return Status();
 }
@@ -507,7 +490,7 @@ Status ContentStore::CleanBlobDir(Reader& reader) {
     if (shard_ec) return ErrnoError("listing " + shard->path().string(), shard_ec.value());
   }
   if (ec) return ErrnoError("listing " + blob_dir_.string(), ec.value());
-  std::lock_guard lock(write_mu_);
+  std::lock_guard lock(stats_mu_);
   stats_.orphans_removed += removed;
   return Status();
 }
@@ -573,32 +556,11 @@ void ContentStore::Close() {
   closing_.store(true);
   // The index writer first: it commits what is pending (through the write path below), unless
   // it is failing, in which case Open() will index those records from the packs.
-  if (index_thread_.joinable()) {
-    {
-      std::lock_guard lock(index_->mu);
-      index_->stop = true;
-      index_->stopping = true;
-    }
-    index_->wake.notify_all();
-    index_->done.notify_all();
-    index_thread_.join();
-  }
-  if (checkpoint_thread_.joinable()) {
-    {
-      std::lock_guard lock(checkpoint_mu_);
-      checkpoint_stop_ = true;
-    }
-    checkpoint_cv_.notify_all();
-    checkpoint_thread_.join();
-  }
-  checkpointer_.reset();
-  {
-    std::unique_lock lock(write_mu_);
-    write_closed_ = true;
-    gather_cv_.notify_all();
-    write_cv_.wait(lock, [&] { return !writer_active_ && write_queue_.empty(); });
-    writer_.reset();
-  }
+  if (index_writer_ != nullptr) index_writer_->Close().IgnoreError();
+  // Then the write path: the writes in progress finish; later ones fail.
+  if (writes_ != nullptr) writes_->Close().IgnoreError();
+  checkpointer_.reset();  // before the connection it hooks
+  writer_.reset();
   {
     std::unique_lock lock(readers_mu_);
     closed_ = true;
@@ -626,7 +588,7 @@ void ContentStore::Close() {
 ContentStore::Stats ContentStore::stats() const {
   Stats stats;
   {
-    std::lock_guard lock(write_mu_);
+    std::lock_guard lock(stats_mu_);
     stats = stats_;
   }
   stats.gets = gets_.load(std::memory_order_relaxed);
@@ -638,10 +600,10 @@ ContentStore::Stats ContentStore::stats() const {
   stats.recovered_records = recovered_.load(std::memory_order_relaxed);
   stats.damaged_records = damaged_.load(std::memory_order_relaxed);
   stats.truncated_bytes = truncated_bytes_.load(std::memory_order_relaxed);
-  {
-    std::lock_guard lock(index_->mu);
-    stats.index_commits = index_->commits;
-    stats.index_rows = index_->rows;
+  if (index_writer_ != nullptr) {
+    const GroupCommit<PendingEntry>::Stats index = index_writer_->stats();
+    stats.index_commits = index.batches;
+    stats.index_rows = index.committed;
   }
   if (std::shared_ptr<internal::PackSet> packs = Packs()) {
     stats.pack_bytes = packs->appended_bytes();

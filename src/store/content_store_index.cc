@@ -14,10 +14,10 @@ using namespace content_internal;
 // The pending index and its writer
 
 Status ContentStore::IndexError() {
-  if (!index_->failing.load(std::memory_order_acquire)) return Status();
-  std::lock_guard lock(index_->mu);
-  if (index_->error.ok()) return Status();
-  return index_->error.WithContext(
+  if (!index_writer_->failing()) return Status();
+  Status error = index_writer_->error();
+  if (error.ok()) return Status();
+  return error.WithContext(
       "the content store could not commit its index (content stored before is safe in its "
       "packs; writes fail until a retry succeeds or the store is reopened)");
 }
@@ -38,20 +38,17 @@ void ContentStore::EnqueuePending(int64_t store_key, const Digest& digest,
       if (shard.reservation_waiters > 0) shard.resolved.notify_all();
     }
   }
-  bool wake = false;
-  {
-    std::lock_guard lock(index_->mu);
-    PendingEntry entry;
-    entry.store_key = store_key;
-    entry.digest = digest;
-    entry.location = location;
-    entry.seq = index_->next_seq++;
-    entry.queued = std::chrono::steady_clock::now();
-    index_->queue.push_back(entry);
-    // The writer sleeps until the oldest entry is due: wake it only when it has to act sooner.
-    wake = index_->queue.size() == 1 || index_->queue.size() == options_.index_batch_max;
-  }
-  if (wake) index_->wake.notify_one();
+  // The index writer's queue has no bound of its own: the pending index's (max_pending) holds
+  // Puts back before they append. Fails only once the store is closing: the record is in its
+  // pack, and the next Open() indexes it.
+  index_writer_
+      ->Enqueue([&](PendingEntry& entry) {
+        entry.store_key = store_key;
+        entry.digest = digest;
+        entry.location = location;
+      })
+      .status()
+      .IgnoreError();
 }
 
 std::optional<PackLocation> ContentStore::FindPending(int64_t store_key, const Digest& digest) {
@@ -65,19 +62,9 @@ std::optional<PackLocation> ContentStore::FindPending(int64_t store_key, const D
 
 Status ContentStore::Flush() {
   if (closing_.load()) return FailedPrecondition("content store is closed");
-  std::unique_lock lock(index_->mu);
-  const uint64_t target = index_->next_seq - 1;
-  while (index_->committed_seq < target) {
-    if (!index_->error.ok()) {
-      lock.unlock();
-      return IndexError();
-    }
-    if (!index_->running) return FailedPrecondition("content store is closed");
-    index_->flush_to = std::max(index_->flush_to, target);
-    index_->wake.notify_one();
-    index_->done.wait(lock);
-  }
-  return Status();
+  Status flushed = index_writer_->Flush();
+  if (flushed.ok() || !index_writer_->failing()) return flushed;
+  return IndexError();
 }
 
 Status ContentStore::EnsureSynced(const PackLocation& location) {
@@ -87,7 +74,7 @@ Status ContentStore::EnsureSynced(const PackLocation& location) {
   return packs->Sync(location.pack, location.end());
 }
 
-Status ContentStore::CommitIndex(std::span<const PendingEntry> entries) {
+Status ContentStore::CommitIndex(std::span<PendingEntry> entries) {
   // Unless kNone, the records must be on disk before rows naming them are: otherwise an OS crash
   // could leave rows (and labels) naming bytes that never reached the disk. One fdatasync per
   // pack per batch (in kStrict the Puts have synced already and this returns at once).
@@ -104,95 +91,37 @@ Status ContentStore::CommitIndex(std::span<const PendingEntry> entries) {
   WriteOp op;
   op.kind = WriteOp::Kind::kIndex;
   op.entries = entries;
-  return Write(op);
+  THEATER_RETURN_IF_ERROR(Write(op));
+  ForgetCommitted(entries);
+  return Status();
 }
 
-void ContentStore::IndexLoop() {
-  using Clock = std::chrono::steady_clock;
-  const auto delay = std::chrono::microseconds(options_.index_commit_delay_us);
-  std::vector<PendingEntry> batch;
+void ContentStore::ForgetCommitted(std::span<const PendingEntry> entries) {
+  // Committed: readers find the rows in the database from now on, so the entries leave the
+  // pending index (only now: a reader that misses them there then finds them here), one shard at
+  // a time.
   std::array<std::vector<size_t>, IndexState::kShards> by_shard;
-  std::unique_lock lock(index_->mu);
-  for (;;) {
-    IndexState& s = *index_;
-    if (s.queue.empty()) {
-      if (s.stop) break;
-      s.wake.wait(lock);
-      continue;
-    }
-    if (!s.error.ok()) {
-      // Failing: never spin. Give up at Close (the records are in the packs, and the next Open
-      // indexes them); otherwise try the same batch again at the next retry time.
-      if (s.stop) break;
-      if (Clock::now() < s.retry_at) {
-        s.wake.wait_until(lock, s.retry_at);
-        continue;
-      }
-    } else {
-      // Group commit: wait for more rows until the oldest is due, unless somebody waits for
-      // them or a full batch is ready.
-      const auto due = s.queue.front().queued + delay;
-      const bool now = s.stop || s.flush_to >= s.queue.front().seq ||
-                       s.queue.size() >= options_.index_batch_max || Clock::now() >= due;
-      if (!now) {
-        s.wake.wait_until(lock, due);
-        continue;
-      }
-    }
-    if (s.queue.size() <= options_.index_batch_max) {
-      batch.swap(s.queue);  // the usual case: everything queued, without copying under the lock
-    } else {
-      const auto end = s.queue.begin() + static_cast<ptrdiff_t>(options_.index_batch_max);
-      batch.assign(s.queue.begin(), end);
-      s.queue.erase(s.queue.begin(), end);
-    }
-    lock.unlock();
-    Status status = CommitIndex(batch);
-    if (status.ok()) {
-      // Committed: readers find the rows in the database from now on, so the entries leave the
-      // pending index (only now: a reader that misses them there then finds them here), one
-      // shard at a time.
-      for (auto& members : by_shard) members.clear();
-      for (size_t i = 0; i < batch.size(); ++i) {
-        by_shard[batch[i].digest[31] % IndexState::kShards].push_back(i);
-      }
-      size_t erased = 0;
-      for (size_t k = 0; k < IndexState::kShards; ++k) {
-        if (by_shard[k].empty()) continue;
-        IndexState::Shard& shard = s.shards[k];
-        std::lock_guard shard_lock(shard.mu);
-        for (size_t i : by_shard[k]) {
-          const PendingEntry& entry = batch[i];
-          auto it = shard.pending.find(ContentKey{entry.store_key, entry.digest});
-          if (it != shard.pending.end() && it->second.pack == entry.location.pack &&
-              it->second.offset == entry.location.offset) {
-            shard.pending.erase(it);
-            ++erased;
-          }
-          shard.filter.Insert(internal::KeyFilter::Fingerprint(entry.store_key, entry.digest));
-        }
-        shard.filter_generation++;
-      }
-      s.pending_count.fetch_sub(erased, std::memory_order_relaxed);
-      lock.lock();
-      s.committed_seq = batch.back().seq;
-      s.error = Status();
-      s.failing = false;
-      s.commits++;
-      s.rows += batch.size();
-    } else {
-      lock.lock();
-      s.queue.insert(s.queue.begin(), batch.begin(), batch.end());
-      s.failing = true;
-      s.error = status.WithContext("committing the index rows of " + std::to_string(batch.size()) +
-                                   " pack records");
-      s.retry_at = Clock::now() + std::chrono::milliseconds(options_.index_retry_ms);
-    }
-    batch.clear();
-    s.done.notify_all();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    by_shard[entries[i].digest[31] % IndexState::kShards].push_back(i);
   }
-  index_->running = false;
-  index_->done.notify_all();
+  size_t erased = 0;
+  for (size_t k = 0; k < IndexState::kShards; ++k) {
+    if (by_shard[k].empty()) continue;
+    IndexState::Shard& shard = index_->shards[k];
+    std::lock_guard shard_lock(shard.mu);
+    for (size_t i : by_shard[k]) {
+      const PendingEntry& entry = entries[i];
+      auto it = shard.pending.find(ContentKey{entry.store_key, entry.digest});
+      if (it != shard.pending.end() && it->second.pack == entry.location.pack &&
+          it->second.offset == entry.location.offset) {
+        shard.pending.erase(it);
+        ++erased;
+      }
+      shard.filter.Insert(internal::KeyFilter::Fingerprint(entry.store_key, entry.digest));
+    }
+    shard.filter_generation++;
+  }
+  index_->pending_count.fetch_sub(erased, std::memory_order_relaxed);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -27,10 +27,12 @@
 #include <utility>
 
 #include "common/bytes.h"
-#include "common/utf8.h"
+#include "common/group_commit.h"
 #include "common/sha256.h"
 #include "common/sqlite_util.h"
+#include "common/utf8.h"
 #include "common/uuid.h"
+#include "common/wal_checkpointer.h"
 #include "store/content_cache.h"
 #include "store/key_filter.h"
 #include "store/location_cache.h"
@@ -111,15 +113,13 @@ struct ContentStore::PendingEntry {
   int64_t store_key = 0;
   Sha256Digest digest{};
   PackLocation location;
-  uint64_t seq = 0;  // increasing in queue order
-  std::chrono::steady_clock::time_point queued;
 };
 
-// The pending index and the index writer's state. A pair is in its shard's `pending` from the
-// moment a Put reserves it until its row is committed (and it is in the shard's `filter`); its
-// entry is in `queue` from its append until the writer takes it into a batch (and again if that
-// batch fails). The pairs are spread over shards, each with its own lock, so that Puts, Gets and
-// the writer's clean-up after a commit rarely wait for each other.
+// The pending index. A pair is in its shard's `pending` from the moment a Put reserves it until
+// its row is committed (and it is in the shard's `filter`); its entry is queued in the index writer
+// (ContentStore::index_writer_) from its append until a batch with it commits (a failed batch is
+// retried). The pairs are spread over shards, each with its own lock, so that Puts, Gets and the
+// writer's clean-up after a commit rarely wait for each other.
 struct ContentStore::IndexState {
   struct Shard {
     std::mutex mu;
@@ -134,23 +134,6 @@ struct ContentStore::IndexState {
   // The digest's last byte: independent of the bits the maps and filters hash.
   Shard& ShardOf(const Sha256Digest& digest) { return shards[digest[31] % kShards]; }
   std::atomic<size_t> pending_count{0};  // pairs in the shards' pending maps
-  std::atomic<bool> failing{false};      // `error` is set
-  std::atomic<bool> stopping{false};     // `stop` is set
-
-  // The queue and the writer, guarded by `mu`.
-  std::mutex mu;
-  std::condition_variable wake;  // to the writer: entries queued, a flush wanted, stop
-  std::condition_variable done;  // from the writer: a batch committed or failed, or it stopped
-  std::vector<PendingEntry> queue;
-  uint64_t next_seq = 1;
-  uint64_t committed_seq = 0;  // every entry up to this one is committed
-  uint64_t flush_to = 0;       // a caller waits for every entry up to this one
-  bool running = false;        // the writer thread runs
-  bool stop = false;           // Close(): commit what is queued (unless failing), then exit
-  Status error;                // sticky: the last index commit failed
-  std::chrono::steady_clock::time_point retry_at;
-  uint64_t commits = 0;
-  uint64_t rows = 0;
 };
 
 // Packs that other live instances append to, read as they grow, so that content another instance
@@ -197,11 +180,10 @@ struct ContentStore::WriteOp {
   LabelMode label_mode = LabelMode::kNone;
   bool compare = false;                   // kRemoveLabel: only when the label points at `digest`
   std::span<const PendingEntry> entries;  // kIndex: the index rows to commit
-  // Outputs, written by the committing caller before it sets `done` under write_mu_.
+  // Outputs, written by the committing caller before it publishes the commit (GroupCommit).
   Status status;
   bool changed = false;  // kCreateStore: created; kPut: new content stored; kRemoveLabel: removed
   int64_t new_key = 0;   // kCreateStore: the store's key
-  bool done = false;
 
   // What the write does, for the context of its storage errors.
   std::string Describe() const {
@@ -274,10 +256,6 @@ struct ContentStore::Writer {
         db, "DELETE FROM store_labels WHERE store_key = ?1 AND label = ?2 AND hash = ?3;"));
     return Status();
   }
-};
-
-struct ContentStore::Checkpointer {
-  Connection db;
 };
 
 struct ContentStore::Reader {

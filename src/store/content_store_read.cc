@@ -23,15 +23,13 @@ Result<bool> ContentStore::PutInPack(std::string_view store_id, int64_t key, con
   for (;;) {
     bool maybe_committed = false;
     uint64_t generation = 0;
-    if (index_->failing.load(std::memory_order_acquire)) return IndexError();
-    if (index_->stopping.load(std::memory_order_acquire)) {
+    if (index_writer_->failing()) return IndexError();
+    if (closing_.load(std::memory_order_acquire)) {
       return FailedPrecondition("content store is closed");
     }
     if (index_->pending_count.load(std::memory_order_relaxed) >= options_.max_pending) {
       // Back-pressure: the index writer cannot keep up with the disk.
-      std::unique_lock lock(index_->mu);
-      index_->wake.notify_one();
-      index_->done.wait_for(lock, std::chrono::milliseconds(10));
+      index_writer_->AwaitProgress(std::chrono::milliseconds(10));
       continue;
     }
     {

@@ -1,8 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 //
 // ContentStore's writing (docs/store.md): the group commit of labels, stores, labelled content
-// and rows of large content by whichever waiting caller finds the write connection idle, the
-// checkpoints, content files; and the stores themselves.
+// and rows of large content by whichever waiting caller finds the write connection idle
+// (common/group_commit.h), content files; and the stores themselves.
 #include "store/content_store_internal.h"
 
 namespace theater::store {
@@ -14,112 +14,32 @@ using namespace content_internal;
 // Writing
 
 Status ContentStore::Write(WriteOp& op) {
-  std::unique_lock lock(write_mu_);
-  if (write_closed_) return FailedPrecondition("content store is closed");
-  write_queue_.push_back(&op);
-  if (gathering_) gather_cv_.notify_one();
-  while (!op.done) {
-    if (writer_active_) {
-      write_cv_.wait(lock);
-      continue;
-    }
-    // Nobody is committing: this caller commits the oldest queued writes (its own among them
-    // unless the batch limits cut before it; then it loops and commits again).
-    writer_active_ = true;
-    // Writers that wait for their commit each have one write in flight at most, so a batch
-    // grows only if the committer waits for the others. It does so only after seeing them (a
-    // batch of several, or writes queued during the last commit), for as many as last time
-    // plus one, and never longer than the window: a lone writer never waits, and the target
-    // shrinks back as soon as fewer writers show up.
-    const size_t target =
-        std::min(options_.max_batch, last_batch_ + (arrived_during_commit_ ? 1 : 0));
-    if (options_.commit_window_us > 0 && target > 1 && write_queue_.size() < target) {
-      gathering_ = true;
-      gather_cv_.wait_for(lock, std::chrono::microseconds(options_.commit_window_us),
-                          [&] { return write_queue_.size() >= target || write_closed_; });
-      gathering_ = false;
-    }
-    size_t count = 0;
-    size_t bytes = 0;
-    while (count < write_queue_.size() && count < options_.max_batch) {
-      const size_t next = write_queue_[count]->data.size();
-      if (count > 0 && bytes + next > options_.max_batch_bytes) break;
-      bytes += next;
-      ++count;
-    }
-    batch_.assign(write_queue_.begin(), write_queue_.begin() + static_cast<ptrdiff_t>(count));
-    write_queue_.erase(write_queue_.begin(), write_queue_.begin() + static_cast<ptrdiff_t>(count));
-    lock.unlock();
-    const BatchOutcome outcome = CommitBatch(batch_);
-    MaybeCheckpoint();
-    lock.lock();
-    last_batch_ = count;
-    arrived_during_commit_ = !write_queue_.empty();
-    stats_.transactions += outcome.committed;
-    stats_.failed_transactions += outcome.failed;
-    for (WriteOp* done : batch_) {
-      if (done->status.ok()) {
-        stats_.writes += done->kind == WriteOp::Kind::kIndex ? done->entries.size() : 1;
-        if (done->kind == WriteOp::Kind::kPut) {
-          stats_.puts++;
-          if (done->changed) stats_.new_content++;
-          if (done->changed && done->in_file) stats_.file_content++;
-        }
-      }
-      done->done = true;  // from here on its caller may return and destroy it
-    }
-    batch_.clear();
-    writer_active_ = false;
-    write_cv_.notify_all();
-  }
+  // Every writer waits for its own write, and whichever waiter finds nobody committing commits
+  // the oldest queued writes (common/group_commit.h: no thread hand-off per write).
+  THEATER_ASSIGN_OR_RETURN(const uint64_t ticket,
+                           writes_->Enqueue([&](WriteOp*& slot) { slot = &op; }));
+  THEATER_RETURN_IF_ERROR(writes_->WaitCommitted(ticket));
   return op.status;
 }
 
-int ContentStore::OnWalCommit(void* self, sqlite3* /*db*/, const char* /*name*/, int pages) {
-  static_cast<ContentStore*>(self)->wal_pages_.store(pages, std::memory_order_relaxed);
-  return SQLITE_OK;
-}
-
-void ContentStore::MaybeCheckpoint() {
-  const int pages = wal_pages_.load(std::memory_order_relaxed);
-  if (pages >= options_.max_wal_pages) {
-    // The background checkpoints do not keep up. Still holding the write path (no writer of
-    // this instance appends meanwhile), wait for a complete checkpoint, after which the next
-    // commit starts the log from the beginning again: RESTART waits (busy timeout) for a running
-    // checkpoint and for readers of older snapshots. Failing (the timeout expired) is harmless:
-    // it is tried again after the next commit.
-    int log_pages = 0;
-    int copied = 0;
-    if (sqlite3_wal_checkpoint_v2(writer_->db.get(), nullptr, SQLITE_CHECKPOINT_RESTART, &log_pages,
-                                  &copied) == SQLITE_OK) {
-      wal_pages_.store(0, std::memory_order_relaxed);
+Status ContentStore::CommitWrites(std::span<WriteOp*> batch) {
+  const BatchOutcome outcome = CommitBatch(batch);
+  // Still holding the write path: the checkpointer may checkpoint here, with no commit running.
+  checkpointer_->AfterCommit();
+  std::lock_guard lock(stats_mu_);
+  stats_.transactions += outcome.committed;
+  stats_.failed_transactions += outcome.failed;
+  for (const WriteOp* done : batch) {
+    if (!done->status.ok()) continue;
+    stats_.writes += done->kind == WriteOp::Kind::kIndex ? done->entries.size() : 1;
+    if (done->kind == WriteOp::Kind::kPut) {
+      stats_.puts++;
+      if (done->changed) stats_.new_content++;
+      if (done->changed && done->in_file) stats_.file_content++;
     }
-    return;
   }
-  if (pages >= options_.checkpoint_wal_pages) {
-    {
-      std::lock_guard lock(checkpoint_mu_);
-      checkpoint_wanted_ = true;
-    }
-    checkpoint_cv_.notify_one();
-  }
-}
-
-void ContentStore::CheckpointLoop() {
-  std::unique_lock lock(checkpoint_mu_);
-  for (;;) {
-    checkpoint_cv_.wait(lock, [&] { return checkpoint_wanted_ || checkpoint_stop_; });
-    if (checkpoint_stop_) return;
-    checkpoint_wanted_ = false;
-    lock.unlock();
-    // PASSIVE: copies what it can without waiting for readers or writers. Errors (SQLITE_BUSY
-    // while another checkpoint runs) only postpone the work to the next request.
-    int log_pages = 0;
-    int copied = 0;
-    sqlite3_wal_checkpoint_v2(checkpointer_->db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                              &log_pages, &copied);
-    lock.lock();
-  }
+  // Each write's outcome is in its op; the batch as such never fails.
+  return Status();
 }
 
 ContentStore::BatchOutcome ContentStore::CommitBatch(std::span<WriteOp* const> batch) {
