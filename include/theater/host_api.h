@@ -9,7 +9,7 @@
 //                  chain and log, its exports and mailbox, suspending the calling fiber, its
 //                  children (for supervision) and the shared services.
 //   HostServices   what the host shares between actors: the message router, the content store,
-//                  the clock and the timers.
+//                  the clock, the timers and the I/O loop (include/theater/io_loop.h).
 //   Waker          resumes a host function suspended by ActorContext::Suspend.
 //
 // Thread-safety: stated per method. In short, the identity accessors, Post/Notify, the children
@@ -34,6 +34,7 @@
 
 #include "theater/abi/value.h"
 #include "theater/chain.h"
+#include "theater/io_loop.h"
 #include "theater/manifest.h"
 #include "theater/permissions.h"
 #include "theater/runtime.h"
@@ -94,6 +95,8 @@ class HostServices {
   virtual Result<store::ContentStore*> content_store() = 0;
   virtual Timers& timers() = 0;
   virtual HostClock& clock() = 0;
+  // The I/O loop every handler waits on (sockets, pipes, libcurl): include/theater/io_loop.h.
+  virtual IoLoop& io() = 0;
 };
 
 // A call of one of the actor's exports, queued in its mailbox behind the operations already

@@ -148,6 +148,8 @@ struct RuntimeOptions {
   chain::Durability durability = chain::Durability::kBatched;
   // Worker threads; 0 = one per core.
   int workers = 0;
+  // Threads of the I/O loop handlers share (HostServices::io(), include/theater/io_loop.h).
+  int io_threads = 1;
   engine::EngineOptions engine;
   ActorLogSink log_sink;
   // Whether an actor whose manifest does not say `save_chain` keeps its chain in the database

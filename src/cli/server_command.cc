@@ -25,6 +25,7 @@ struct ServerArgs {
   std::string cache_dir;
   std::string durability = "batched";
   int workers = 0;
+  int io_threads = 1;  // RuntimeOptions::io_threads
   std::string log_level = "info";
   bool save_all_chains = false;
   bool auto_handlers = false;
@@ -53,6 +54,9 @@ int Server(Context& ctx, const ServerArgs& args) {
   Result<Durability> durability = ParseDurability(args.durability);
   if (!durability.ok()) return UsageError(ctx, durability.status().ToString());
   if (args.workers < 0) return UsageError(ctx, "--workers must be 0 (one per core) or more");
+  if (args.io_threads < 1 || args.io_threads > 64) {
+    return UsageError(ctx, "--io-threads must be between 1 and 64");
+  }
   spdlog::level::level_enum level = spdlog::level::from_str(args.log_level);
   if (level == spdlog::level::off && args.log_level != "off") {
     return UsageError(ctx, "--log-level must be trace, debug, info, warn, error, critical or off");
@@ -88,6 +92,7 @@ int Server(Context& ctx, const ServerArgs& args) {
   if (!args.cache_dir.empty()) options.runtime.engine.cache_dir = args.cache_dir;
   options.runtime.durability = *durability;
   options.runtime.workers = args.workers;
+  options.runtime.io_threads = args.io_threads;
   options.runtime.hibernate_after = Seconds(args.hibernate_after_s);
   options.runtime.save_all_chains = args.save_all_chains;
   options.runtime.auto_handlers = args.auto_handlers;
@@ -124,6 +129,10 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
       ->check(CLI::IsMember({"none", "batched", "strict"}))
       ->capture_default_str();
   cmd->add_option("--workers", args->workers, "Worker threads (0 = one per core)")
+      ->capture_default_str();
+  cmd->add_option("--io-threads", args->io_threads,
+                  "Threads of the I/O loop that HTTP servers, HTTP requests and child processes "
+                  "share")
       ->capture_default_str();
   cmd->add_option("--log-level", args->log_level,
                   "trace, debug, info, warn, error, critical or off")

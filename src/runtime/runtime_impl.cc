@@ -160,6 +160,7 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
           std::make_shared<const EffectivePermissions>(registry_.RootPermissions())),
       policy_handlers_(registry_.PolicyHandlers()),
       timers_(std::make_unique<TimerService>()),
+      io_(std::make_unique<IoLoopService>(static_cast<size_t>(std::max(options_.io_threads, 1)))),
       messages_(router_, *timers_) {
   int workers = options_.workers > 0 ? options_.workers
                                      : static_cast<int>(std::thread::hardware_concurrency());
@@ -201,6 +202,9 @@ RuntimeImpl::~RuntimeImpl() {
   // listed the actors has registered its actor by now, and is stopped here.
   loader_.reset();
   StopAllActors();
+  // Every handler has stopped using the loop; what its completions would still hand to the
+  // executor is abandoned with it.
+  io_->Stop();
   executor_.reset();  // before the timers and the hub the tasks may still reach
   // Closing the store runs its last durability callbacks, which hand deliveries to the timer
   // thread; the timer service runs those (they are due) before it stops.
@@ -209,6 +213,7 @@ RuntimeImpl::~RuntimeImpl() {
     if (!closed.ok()) spdlog::error("closing the runtime database: {}", closed.ToString());
   }
   timers_.reset();
+  io_.reset();  // destroys the context and its services (the HTTP client's engine)
 }
 
 std::shared_ptr<Actor> RuntimeImpl::Find(std::string_view id) const {

@@ -3,6 +3,13 @@
 #include "common/ascii.h"
 
 #include <curl/curl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -147,6 +154,29 @@ Result<ParsedUrl> ParseHttpUrl(std::string_view url) {
   return parsed;
 }
 
+// ---- libcurl's callbacks --------------------------------------------------------------------
+
+// Exact C signatures for libcurl, forwarding to the engine (which libcurl calls only on its
+// strand).
+struct CurlCallbacks {
+  static int Socket(CURL* /*easy*/, curl_socket_t fd, int what, void* self, void* /*socketp*/) {
+    static_cast<CurlEngine*>(self)->Watch(fd, what);
+    return 0;
+  }
+  static int Timer(CURLM* /*multi*/, long timeout_ms, void* self) {
+    static_cast<CurlEngine*>(self)->SetTimer(timeout_ms);
+    return 0;
+  }
+  static curl_socket_t Open(void* self, curlsocktype /*purpose*/, struct curl_sockaddr* address) {
+    return static_cast<CurlEngine*>(self)->OpenSocket(address->family, address->socktype,
+                                                      address->protocol);
+  }
+  static int Close(void* self, curl_socket_t fd) {
+    static_cast<CurlEngine*>(self)->CloseSocket(fd);
+    return 0;
+  }
+};
+
 // ---- Transfer -------------------------------------------------------------------------------
 
 bool Transfer::done() const {
@@ -180,10 +210,11 @@ void Transfer::Finish(TransferOutcome outcome) {
   if (done) done();
 }
 
-// ---- the engine thread's state of one transfer ----------------------------------------------
+// ---- the engine's state of one running transfer ----------------------------------------------
 
 struct CurlEngine::Active {
   std::shared_ptr<Transfer> transfer;
+  CurlEngine* engine = nullptr;
   CURL* easy = nullptr;
   curl_slist* header_list = nullptr;
   char error[CURL_ERROR_SIZE] = {};
@@ -210,6 +241,13 @@ struct CurlEngine::Active {
   }
 
   const TransferSpec& spec() const { return transfer->spec_; }
+
+  // The outcome when the deadline passes between hops.
+  TransferOutcome TimedOut() const {
+    return Failure(HttpErrorKind::kTimeout, url + ": no complete response within " +
+                                                std::to_string(spec().timeout_ms) +
+                                                " ms (timeout_ms)");
+  }
 
   static size_t OnBody(char* data, size_t size, size_t count, void* user) {
     auto* self = static_cast<Active*>(user);
@@ -279,6 +317,11 @@ struct CurlEngine::Active {
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Active::OnHeader);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, this);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, this);
+    // The engine makes and closes the sockets, so that the loop owns the descriptors it watches.
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &CurlCallbacks::Open);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, engine);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlCallbacks::Close);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, engine);
 
     if (method == "HEAD") {
       curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
@@ -316,20 +359,50 @@ struct CurlEngine::Active {
   }
 };
 
+// One of libcurl's sockets on the loop. The engine opens and closes them itself
+// (CURLOPT_OPENSOCKETFUNCTION), so the descriptor the loop watches is never closed behind its
+// back.
+struct CurlEngine::Socket {
+  Socket(const boost::asio::strand<boost::asio::io_context::executor_type>& strand, int fd,
+         uint64_t serial)
+      : descriptor(strand, fd), serial(serial) {}
+  boost::asio::posix::stream_descriptor descriptor;  // closes the socket when destroyed
+  const uint64_t serial;  // tells a late completion for a closed socket from its fd's reuse
+  int wanted = 0;         // CURL_POLL_IN / CURL_POLL_OUT bits libcurl asked for
+  bool reading = false;   // a read wait is pending
+  bool writing = false;   // a write wait is pending
+};
+
 // ---- CurlEngine -----------------------------------------------------------------------------
 
-Result<std::unique_ptr<CurlEngine>> CurlEngine::Create() {
+boost::asio::io_context::id CurlEngine::id;
+
+Result<CurlEngine*> CurlEngine::Of(boost::asio::io_context& io) {
+  CurlEngine& engine = boost::asio::use_service<CurlEngine>(io);
+  if (!engine.init_error_.ok()) return engine.init_error_;
+  return &engine;
+}
+
+CurlEngine::CurlEngine(boost::asio::io_context& io)
+    : boost::asio::io_context::service(io),
+      io_(io),
+      strand_(boost::asio::make_strand(io)),
+      timer_(strand_) {
   InitCurlOnce();
-  std::unique_ptr<CurlEngine> engine(new CurlEngine());
-  engine->multi_ = curl_multi_init();
-  if (engine->multi_ == nullptr) return InternalError("curl_multi_init failed");
-  engine->thread_ = std::thread([e = engine.get()] { e->Run(); });
-  return engine;
+  CURLM* multi = curl_multi_init();
+  if (multi == nullptr) {
+    init_error_ = InternalError("curl_multi_init failed");
+    return;
+  }
+  curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &CurlCallbacks::Socket);
+  curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &CurlCallbacks::Timer);
+  curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+  multi_ = multi;
 }
 
 CurlEngine::~CurlEngine() {
-  Shutdown();
-  if (multi_) curl_multi_cleanup(static_cast<CURLM*>(multi_));
+  shutdown();
 }
 
 std::shared_ptr<Transfer> CurlEngine::Start(TransferSpec spec, std::function<void()> on_done) {
@@ -338,223 +411,283 @@ std::shared_ptr<Transfer> CurlEngine::Start(TransferSpec spec, std::function<voi
   transfer->on_done_ = std::move(on_done);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!stopping_) {
-      pending_.push_back(transfer);
-      ++in_flight_;
-      Wakeup();
+    if (!stopping_ && multi_ != nullptr) {
+      in_flight_.emplace(transfer.get(), transfer);
+      boost::asio::post(strand_, [this, transfer] { Begin(transfer); });
       return transfer;
     }
   }
-  transfer->Finish(Failure(HttpErrorKind::kCancelled, "the http-client handler has stopped"));
+  transfer->Finish(Failure(HttpErrorKind::kCancelled, "the host's I/O loop has stopped"));
   return transfer;
 }
 
 void CurlEngine::Cancel(const std::shared_ptr<Transfer>& transfer) {
   if (!transfer || transfer->done()) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  cancelled_.push_back(transfer);
-  Wakeup();
-}
-
-void CurlEngine::Shutdown() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-    Wakeup();
-  }
-  if (thread_.joinable()) thread_.join();
+  boost::asio::post(strand_, [this, transfer] { Abort(transfer); });
 }
 
 size_t CurlEngine::in_flight() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return in_flight_;
+  return in_flight_.size();
 }
 
-void CurlEngine::Wakeup() {
-  if (multi_) curl_multi_wakeup(static_cast<CURLM*>(multi_));
-}
-
-void CurlEngine::Run() {
-  CURLM* multi = static_cast<CURLM*>(multi_);
-  std::map<Transfer*, std::unique_ptr<Active>> active;
-
-  auto finish = [&](Active* a, TransferOutcome outcome) {
-    curl_multi_remove_handle(multi, a->easy);
-    std::shared_ptr<Transfer> t = a->transfer;
-    active.erase(t.get());
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      --in_flight_;
-    }
-    t->Finish(std::move(outcome));
-  };
-  auto timed_out = [](const Active& a) {
-    return Failure(HttpErrorKind::kTimeout, a.url + ": no complete response within " +
-                                                std::to_string(a.spec().timeout_ms) +
-                                                " ms (timeout_ms)");
-  };
-
-  // A hop ended with `code`: finish the transfer, or follow the redirect.
-  auto hop_done = [&](Active* a, CURLcode code) {
-    const TransferSpec& s = a->spec();
-    if (a->body_over_limit || code == CURLE_FILESIZE_EXCEEDED) {
-      return finish(a, Failure(HttpErrorKind::kLimit,
-                               a->url + ": the response body exceeds " +
-                                   std::to_string(s.max_response_bytes) +
-                                   " bytes (max_response_bytes); the transfer was aborted"));
-    }
-    if (a->headers_over_limit) {
-      return finish(a,
-                    Failure(HttpErrorKind::kLimit, a->url + ": the response headers exceed " +
-                                                       std::to_string(kMaxHeaderBytes) + " bytes"));
-    }
-    if (code != CURLE_OK) {
-      std::string detail = a->error[0] ? a->error : curl_easy_strerror(code);
-      return finish(a, Failure(KindOf(code), a->url + ": " + detail));
-    }
-    long status = 0;
-    curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &status);
-    char* location = nullptr;
-    curl_easy_getinfo(a->easy, CURLINFO_REDIRECT_URL, &location);
-    bool redirect = location != nullptr && (status == 301 || status == 302 || status == 303 ||
-                                            status == 307 || status == 308);
-    if (!redirect) {
-      TransferOutcome out;
-      out.response.status = static_cast<uint16_t>(status);
-      out.response.headers = std::move(a->response_headers);
-      out.response.body = std::move(a->response_body);
-      out.response.url = a->url;
-      out.response.redirects = a->redirects;
-      return finish(a, std::move(out));
-    }
-    std::string target(location);
-    if (a->redirects >= s.max_redirects) {
-      return finish(
-          a, Failure(HttpErrorKind::kLimit,
-                     "too many redirects: " + a->url + " redirects (" + std::to_string(status) +
-                         ") to " + target + " after " + std::to_string(a->redirects) +
-                         " redirect(s); at most " + std::to_string(s.max_redirects) +
-                         " are followed (max_redirects)"));
-    }
-    Result<ParsedUrl> next = ParseHttpUrl(target);
-    if (!next.ok()) {
-      return finish(a, Failure(HttpErrorKind::kTransfer, a->url + " redirects to an invalid URL: " +
-                                                             next.status().message()));
-    }
-    std::string method = a->method;
-    bool drop_body = false;
-    if ((status == 303 && method != "HEAD") ||
-        ((status == 301 || status == 302) && method == "POST")) {
-      method = "GET";
-      drop_body = true;
-    }
-    if (s.allow_redirect) {
-      Status allowed = s.allow_redirect(method, next->host);
-      if (!allowed.ok()) {
-        return finish(a, Failure(HttpErrorKind::kPermissionDenied,
-                                 "redirect from " + a->url + " to " + next->url +
-                                     " refused: " + allowed.message()));
-      }
-    }
-    curl_multi_remove_handle(multi, a->easy);
-    if (drop_body) {
-      a->body.reset();
-      std::erase_if(a->headers, [](const auto& h) {
-        return AsciiEqualsIgnoreCase(h.first, "content-type") ||
-               AsciiEqualsIgnoreCase(h.first, "content-length");
-      });
-    }
-    if (next->host != a->host) {
-      // Credentials meant for one host are not handed to another.
-      std::erase_if(a->headers, [](const auto& h) {
-        return AsciiEqualsIgnoreCase(h.first, "authorization") ||
-               AsciiEqualsIgnoreCase(h.first, "cookie") ||
-               AsciiEqualsIgnoreCase(h.first, "proxy-authorization");
-      });
-    }
-    a->method = method;
-    a->url = next->url;
-    a->host = next->host;
-    ++a->redirects;
-    if (!a->Configure()) return finish(a, timed_out(*a));
-    curl_multi_add_handle(multi, a->easy);
-  };
-
-  for (;;) {
-    std::vector<std::shared_ptr<Transfer>> starting, cancelling;
-    bool stopping;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      starting.swap(pending_);
-      cancelling.swap(cancelled_);
-      stopping = stopping_;
-    }
-    for (auto& t : starting) {
-      auto a = std::make_unique<Active>();
-      a->transfer = t;
-      a->easy = curl_easy_init();
-      Active* raw = a.get();
-      active[t.get()] = std::move(a);
-      if (raw->easy == nullptr) {
-        finish(raw, Failure(HttpErrorKind::kInternal, "curl_easy_init failed"));
-        continue;
-      }
-      const TransferSpec& s = t->spec_;
-      raw->method = s.method;
-      raw->url = s.url;
-      raw->headers = s.headers;
-      raw->body = s.body;
-      raw->deadline = Clock::now() + std::chrono::milliseconds(s.timeout_ms);
-      Result<ParsedUrl> parsed = ParseHttpUrl(s.url);
-      if (!parsed.ok()) {
-        finish(raw, Failure(HttpErrorKind::kInvalidArgument, parsed.status().message()));
-        continue;
-      }
-      raw->host = parsed->host;
-      if (!raw->Configure()) {
-        finish(raw, timed_out(*raw));
-        continue;
-      }
-      curl_multi_add_handle(multi, raw->easy);
-    }
-    for (auto& t : cancelling) {
-      auto it = active.find(t.get());
-      if (it != active.end()) {
-        finish(it->second.get(),
-               Failure(HttpErrorKind::kCancelled, it->second->url + ": the request was cancelled"));
-      }
-    }
-    if (stopping) break;
-
-    int running = 0;
-    curl_multi_perform(multi, &running);
-    int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      void* priv = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-      hop_done(static_cast<Active*>(priv), msg->data.result);
-    }
-    // Sleeps until a socket is ready, a timeout of libcurl's is due, or Wakeup().
-    curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
-  }
-
-  // Stopping: abort everything still running.
-  std::vector<Active*> rest;
-  for (auto& [t, a] : active) rest.push_back(a.get());
-  for (Active* a : rest) {
-    finish(a, Failure(HttpErrorKind::kCancelled, a->url + ": the http-client handler stopped"));
-  }
-  std::vector<std::shared_ptr<Transfer>> never_started;
+void CurlEngine::shutdown() {
+  std::map<Transfer*, std::shared_ptr<Transfer>> unfinished;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    never_started.swap(pending_);
-    in_flight_ -= never_started.size();
+    if (stopping_) return;
+    stopping_ = true;
+    unfinished.swap(in_flight_);
   }
-  // Outside the lock: a callback wakes a call, which is not this engine's business to hold up.
-  for (auto& t : never_started) {
-    t->Finish(Failure(HttpErrorKind::kCancelled, "the http-client handler stopped"));
+  // The loop's threads have stopped: nothing else touches the engine's state now.
+  CURLM* multi = static_cast<CURLM*>(multi_);
+  for (auto& [raw, active] : active_) {
+    if (multi != nullptr) curl_multi_remove_handle(multi, active->easy);
   }
+  active_.clear();
+  if (multi != nullptr) curl_multi_cleanup(multi);  // closes the pooled connections' sockets
+  multi_ = nullptr;
+  sockets_.clear();
+  timer_.cancel();
+  // Outside any libcurl call: a callback wakes a call, which may do anything.
+  for (auto& [raw, transfer] : unfinished) {
+    transfer->Finish(Failure(HttpErrorKind::kCancelled, "the host's I/O loop has stopped"));
+  }
+}
+
+void CurlEngine::Finish(Active* a, TransferOutcome outcome) {
+  curl_multi_remove_handle(static_cast<CURLM*>(multi_), a->easy);
+  std::shared_ptr<Transfer> t = a->transfer;
+  active_.erase(t.get());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight_.erase(t.get());
+  }
+  t->Finish(std::move(outcome));
+}
+
+void CurlEngine::Begin(const std::shared_ptr<Transfer>& t) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (in_flight_.find(t.get()) == in_flight_.end()) return;  // shut down meanwhile
+  }
+  auto a = std::make_unique<Active>();
+  a->transfer = t;
+  a->engine = this;
+  a->easy = curl_easy_init();
+  Active* raw = a.get();
+  active_[t.get()] = std::move(a);
+  if (raw->easy == nullptr) {
+    return Finish(raw, Failure(HttpErrorKind::kInternal, "curl_easy_init failed"));
+  }
+  const TransferSpec& s = t->spec_;
+  raw->method = s.method;
+  raw->url = s.url;
+  raw->headers = s.headers;
+  raw->body = s.body;
+  raw->deadline = Clock::now() + std::chrono::milliseconds(s.timeout_ms);
+  Result<ParsedUrl> parsed = ParseHttpUrl(s.url);
+  if (!parsed.ok()) {
+    return Finish(raw, Failure(HttpErrorKind::kInvalidArgument, parsed.status().message()));
+  }
+  raw->host = parsed->host;
+  if (!raw->Configure()) return Finish(raw, raw->TimedOut());
+  curl_multi_add_handle(static_cast<CURLM*>(multi_), raw->easy);
+}
+
+void CurlEngine::Abort(const std::shared_ptr<Transfer>& t) {
+  auto it = active_.find(t.get());
+  if (it != active_.end()) {
+    return Finish(it->second.get(),
+                  Failure(HttpErrorKind::kCancelled, it->second->url + ": the request was cancelled"));
+  }
+  // Not begun yet (its Begin is queued behind this): it never will.
+  bool queued = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued = in_flight_.erase(t.get()) > 0;
+  }
+  if (queued) t->Finish(Failure(HttpErrorKind::kCancelled, "the request was cancelled"));
+}
+
+// A hop ended with `code`: finish the transfer, or follow the redirect.
+void CurlEngine::HopDone(Active* a, int curl_code) {
+  const CURLcode code = static_cast<CURLcode>(curl_code);
+  const TransferSpec& s = a->spec();
+  if (a->body_over_limit || code == CURLE_FILESIZE_EXCEEDED) {
+    return Finish(a, Failure(HttpErrorKind::kLimit,
+                             a->url + ": the response body exceeds " +
+                                 std::to_string(s.max_response_bytes) +
+                                 " bytes (max_response_bytes); the transfer was aborted"));
+  }
+  if (a->headers_over_limit) {
+    return Finish(a, Failure(HttpErrorKind::kLimit, a->url + ": the response headers exceed " +
+                                                        std::to_string(kMaxHeaderBytes) + " bytes"));
+  }
+  if (code != CURLE_OK) {
+    std::string detail = a->error[0] ? a->error : curl_easy_strerror(code);
+    return Finish(a, Failure(KindOf(code), a->url + ": " + detail));
+  }
+  long status = 0;
+  curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &status);
+  char* location = nullptr;
+  curl_easy_getinfo(a->easy, CURLINFO_REDIRECT_URL, &location);
+  bool redirect = location != nullptr && (status == 301 || status == 302 || status == 303 ||
+                                          status == 307 || status == 308);
+  if (!redirect) {
+    TransferOutcome out;
+    out.response.status = static_cast<uint16_t>(status);
+    out.response.headers = std::move(a->response_headers);
+    out.response.body = std::move(a->response_body);
+    out.response.url = a->url;
+    out.response.redirects = a->redirects;
+    return Finish(a, std::move(out));
+  }
+  std::string target(location);
+  if (a->redirects >= s.max_redirects) {
+    return Finish(a, Failure(HttpErrorKind::kLimit,
+                             "too many redirects: " + a->url + " redirects (" +
+                                 std::to_string(status) + ") to " + target + " after " +
+                                 std::to_string(a->redirects) + " redirect(s); at most " +
+                                 std::to_string(s.max_redirects) +
+                                 " are followed (max_redirects)"));
+  }
+  Result<ParsedUrl> next = ParseHttpUrl(target);
+  if (!next.ok()) {
+    return Finish(a, Failure(HttpErrorKind::kTransfer,
+                             a->url + " redirects to an invalid URL: " + next.status().message()));
+  }
+  std::string method = a->method;
+  bool drop_body = false;
+  if ((status == 303 && method != "HEAD") ||
+      ((status == 301 || status == 302) && method == "POST")) {
+    method = "GET";
+    drop_body = true;
+  }
+  if (s.allow_redirect) {
+    Status allowed = s.allow_redirect(method, next->host);
+    if (!allowed.ok()) {
+      return Finish(a, Failure(HttpErrorKind::kPermissionDenied,
+                               "redirect from " + a->url + " to " + next->url +
+                                   " refused: " + allowed.message()));
+    }
+  }
+  curl_multi_remove_handle(static_cast<CURLM*>(multi_), a->easy);
+  if (drop_body) {
+    a->body.reset();
+    std::erase_if(a->headers, [](const auto& h) {
+      return AsciiEqualsIgnoreCase(h.first, "content-type") ||
+             AsciiEqualsIgnoreCase(h.first, "content-length");
+    });
+  }
+  if (next->host != a->host) {
+    // Credentials meant for one host are not handed to another.
+    std::erase_if(a->headers, [](const auto& h) {
+      return AsciiEqualsIgnoreCase(h.first, "authorization") ||
+             AsciiEqualsIgnoreCase(h.first, "cookie") ||
+             AsciiEqualsIgnoreCase(h.first, "proxy-authorization");
+    });
+  }
+  a->method = method;
+  a->url = next->url;
+  a->host = next->host;
+  ++a->redirects;
+  if (!a->Configure()) return Finish(a, a->TimedOut());
+  curl_multi_add_handle(static_cast<CURLM*>(multi_), a->easy);
+}
+
+void CurlEngine::ReadMessages() {
+  int queued = 0;
+  while (CURLMsg* msg = curl_multi_info_read(static_cast<CURLM*>(multi_), &queued)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    void* priv = nullptr;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+    HopDone(static_cast<Active*>(priv), msg->data.result);
+  }
+}
+
+int CurlEngine::OpenSocket(int domain, int type, int protocol) {
+  const int fd = ::socket(domain, type | SOCK_CLOEXEC, protocol);
+  if (fd < 0) return CURL_SOCKET_BAD;
+  static std::atomic<uint64_t> serials{0};
+  boost::system::error_code ec;
+  auto socket = std::make_unique<Socket>(strand_, fd, ++serials);
+  sockets_[fd] = std::move(socket);
+  return fd;
+}
+
+void CurlEngine::CloseSocket(int fd) {
+  auto it = sockets_.find(fd);
+  if (it == sockets_.end()) {
+    ::close(fd);  // not one of ours (cannot happen: every socket libcurl uses comes from OpenSocket)
+    return;
+  }
+  sockets_.erase(it);  // the descriptor closes the socket; its pending waits end as cancelled
+}
+
+void CurlEngine::Watch(int fd, int what) {
+  auto it = sockets_.find(fd);
+  if (it == sockets_.end()) return;
+  Socket& socket = *it->second;
+  socket.wanted = what == CURL_POLL_REMOVE ? 0 : what;
+  if (socket.wanted & CURL_POLL_IN) Arm(fd, /*write=*/false);
+  if (socket.wanted & CURL_POLL_OUT) Arm(fd, /*write=*/true);
+}
+
+void CurlEngine::Arm(int fd, bool write) {
+  auto it = sockets_.find(fd);
+  if (it == sockets_.end()) return;
+  Socket& socket = *it->second;
+  bool& pending = write ? socket.writing : socket.reading;
+  if (pending) return;
+  pending = true;
+  const uint64_t serial = socket.serial;
+  auto ready = [this, fd, serial, write](boost::system::error_code ec) {
+    auto it = sockets_.find(fd);
+    if (it == sockets_.end() || it->second->serial != serial) return;  // closed meanwhile
+    (write ? it->second->writing : it->second->reading) = false;
+    if (ec) return;  // cancelled
+    OnReady(fd, write);
+  };
+  // The loop's reactor reports a descriptor's readiness as it changes (edge-triggered), and a
+  // wait started after the change would miss it: libcurl may have left bytes unread on its last
+  // turn. So a socket that is ready now is handed to libcurl at once.
+  pollfd probe{fd, static_cast<short>(write ? POLLOUT : POLLIN), 0};
+  if (::poll(&probe, 1, 0) > 0) {
+    boost::asio::post(strand_, [ready] { ready(boost::system::error_code()); });
+    return;
+  }
+  socket.descriptor.async_wait(write ? boost::asio::posix::stream_descriptor::wait_write
+                                     : boost::asio::posix::stream_descriptor::wait_read,
+                               std::move(ready));
+}
+
+void CurlEngine::OnReady(int fd, bool write) {
+  auto it = sockets_.find(fd);
+  if (it == sockets_.end() || !(it->second->wanted & (write ? CURL_POLL_OUT : CURL_POLL_IN))) {
+    return;
+  }
+  int running = 0;
+  curl_multi_socket_action(static_cast<CURLM*>(multi_), fd,
+                           write ? CURL_CSELECT_OUT : CURL_CSELECT_IN, &running);
+  ReadMessages();
+  // Still wanted (libcurl's callback may have changed what, or closed the socket): wait again.
+  it = sockets_.find(fd);
+  if (it != sockets_.end() && (it->second->wanted & (write ? CURL_POLL_OUT : CURL_POLL_IN))) {
+    Arm(fd, write);
+  }
+}
+
+void CurlEngine::SetTimer(long timeout_ms) {
+  timer_.cancel();
+  if (timeout_ms < 0) return;  // libcurl needs no timeout now
+  timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;  // replaced or cancelled
+    int running = 0;
+    curl_multi_socket_action(static_cast<CURLM*>(multi_), CURL_SOCKET_TIMEOUT, 0, &running);
+    ReadMessages();
+  });
 }
 
 }  // namespace theater::handlers

@@ -1,10 +1,12 @@
 // Theater: a WebAssembly actor runtime.
 //
-// CurlEngine: the HTTP transfers of one http-client handler instance, run by libcurl's multi
-// interface on one thread the engine owns, so that any number of requests are in flight without
-// holding a runtime worker each. A caller starts a Transfer with a callback; the engine thread
-// calls it once the transfer has its outcome (a response or a classified error), and the caller
-// (the handler, suspended in runtime::Await) picks the outcome up.
+// CurlEngine: the HTTP transfers of every http-client handler instance of one host, run by
+// libcurl's multi interface on the host's I/O loop (include/theater/io_loop.h): the loop watches
+// libcurl's sockets and its timer, so that any number of requests of any number of actors are in
+// flight without a thread each (or a runtime worker each). One engine per loop: an Asio service of
+// the loop's io_context (CurlEngine::Of), destroyed with it. A caller starts a Transfer with a
+// callback; the engine calls it once the transfer has its outcome (a response or a classified
+// error), and the caller (the handler, suspended in runtime::Await) picks the outcome up.
 //
 // Redirects are followed by the engine itself, not by libcurl: every hop's target is parsed,
 // checked by the caller's `allow_redirect` (the actor's host/method permission) and counted
@@ -15,17 +17,18 @@
 // Errors are classified by kind (HttpErrorKind), whose names prefix the `err` strings the actor
 // sees ("dns: ...", "timeout: ..."); docs/handlers.md lists them.
 //
-// Thread-safety: Start, Cancel and Shutdown may be called from any thread. A Transfer's outcome
-// is written once by the engine thread and read by anyone after the callback ran (or
-// WaitDone). The callback runs on the engine thread and must not block. The engine must outlive
-// nothing in particular: destroying it (or Shutdown) cancels what is in flight, calls every
-// pending callback and joins the thread.
+// Thread-safety: Start, Cancel and in_flight may be called from any thread. Everything libcurl
+// sees runs on one strand of the loop, so the engine is right for any number of loop threads. A
+// Transfer's outcome is written once on that strand and read by anyone after the callback ran
+// (or WaitDone). The callback runs on the loop and must not block. Destroying the loop's context
+// cancels what is in flight and calls every pending callback.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -34,6 +37,10 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "theater/status.h"
 
@@ -119,40 +126,70 @@ class Transfer {
   TransferSpec spec_;                       // read by the engine thread only after Start
 };
 
-class CurlEngine {
+class CurlEngine final : public boost::asio::io_context::service {
  public:
-  // Initialises libcurl (once per process), creates the multi handle and starts the thread.
-  static Result<std::unique_ptr<CurlEngine>> Create();
-  ~CurlEngine();
+  static boost::asio::io_context::id id;  // the Asio service's key
+
+  // The engine of `io`'s loop, created on its first use (libcurl initialised once per process).
+  // Fails when libcurl cannot create its multi handle.
+  static Result<CurlEngine*> Of(boost::asio::io_context& io);
+
+  // For boost::asio::use_service (call Of instead).
+  explicit CurlEngine(boost::asio::io_context& io);
+  ~CurlEngine() override;
   CurlEngine(const CurlEngine&) = delete;
   CurlEngine& operator=(const CurlEngine&) = delete;
 
-  // Starts `spec`; `on_done` runs on the engine thread once the outcome is set. After
-  // Shutdown the transfer finishes at once as cancelled.
+  // Starts `spec`; `on_done` runs on the loop once the outcome is set. Once the loop is shutting
+  // down, the transfer finishes at once as cancelled.
   std::shared_ptr<Transfer> Start(TransferSpec spec, std::function<void()> on_done);
   // Aborts `transfer` (closing its connection) if it has not finished; its outcome becomes
-  // kCancelled. Returns at once; the abort happens on the engine thread within milliseconds.
+  // kCancelled. Returns at once; the abort happens on the loop within milliseconds.
   void Cancel(const std::shared_ptr<Transfer>& transfer);
-  // Cancels everything in flight and joins the thread. Idempotent.
-  void Shutdown();
 
   // How many transfers are in flight (queued or running); for tests.
   size_t in_flight() const;
 
  private:
-  struct Active;
-  CurlEngine() = default;
-  void Run();
-  void Wakeup();
+  struct Active;  // a running transfer's libcurl state
+  struct Socket;  // one of libcurl's sockets, as the loop watches it
 
-  void* multi_ = nullptr;  // CURLM*, used by the engine thread only (and wakeup)
-  std::thread thread_;
+  // The context is being destroyed (its threads have stopped): every transfer finishes as
+  // cancelled, libcurl lets go of its sockets.
+  void shutdown() override;
+
+  // On the strand.
+  void Begin(const std::shared_ptr<Transfer>& transfer);
+  void Abort(const std::shared_ptr<Transfer>& transfer);
+  void Finish(Active* active, TransferOutcome outcome);
+  void HopDone(Active* active, int curl_code);
+  void ReadMessages();
+  // libcurl's callbacks (CurlCallbacks in curl_engine.cc has their exact C signatures), called
+  // inside libcurl calls on the strand.
+  friend struct CurlCallbacks;
+  void Watch(int fd, int what);   // CURLMOPT_SOCKETFUNCTION: CURL_POLL_* for `fd`
+  void SetTimer(long timeout_ms);  // CURLMOPT_TIMERFUNCTION
+  int OpenSocket(int domain, int type, int protocol);  // CURLOPT_OPENSOCKETFUNCTION
+  void CloseSocket(int fd);                             // CURLOPT_CLOSESOCKETFUNCTION
+  // Waits for `fd` to become readable (or writable); OnReady then tells libcurl.
+  void Arm(int fd, bool write);
+  void OnReady(int fd, bool write);
+
+  boost::asio::io_context& io_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  boost::asio::steady_timer timer_;  // libcurl's timeout; on the strand
+  void* multi_ = nullptr;            // CURLM*, used on the strand only (and in shutdown)
+  Status init_error_;                // why the multi handle is missing
+
+  // On the strand: the running transfers and libcurl's sockets.
+  std::map<Transfer*, std::unique_ptr<Active>> active_;
+  std::map<int, std::unique_ptr<Socket>> sockets_;
 
   mutable std::mutex mu_;
-  bool stopping_ = false;                             // guarded by mu_
-  std::vector<std::shared_ptr<Transfer>> pending_;    // guarded by mu_
-  std::vector<std::shared_ptr<Transfer>> cancelled_;  // guarded by mu_
-  size_t in_flight_ = 0;                              // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  // Every transfer started and not finished (queued on the strand or running), so that a
+  // shutdown finishes even those whose Begin never ran. Guarded by mu_.
+  std::map<Transfer*, std::shared_ptr<Transfer>> in_flight_;
 };
 
 }  // namespace theater::handlers

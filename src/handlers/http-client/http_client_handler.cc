@@ -5,15 +5,15 @@
 // recorded.
 //
 // Per call: the request is validated and the actor's http_client permission checked for its
-// method and host before anything connects (BuildTransferSpec); the transfer then runs on this
-// instance's CurlEngine (one libcurl multi handle and one thread, created on the first request)
-// while the call is suspended with runtime::Await, so a slow server holds no worker. The engine
-// thread wakes the call when the outcome is there. A cancelled call (the actor terminated) aborts
-// its transfer; Stop() and the destructor abort everything and join the thread. The actor host
-// records every call with its inputs and outputs in the chain.
+// method and host before anything connects (BuildTransferSpec); the transfer then runs on the
+// host's CurlEngine (one libcurl multi handle on the host's I/O loop, shared by every actor: no
+// thread of its own) while the call is suspended with runtime::Await, so a slow server holds no
+// worker. The loop wakes the call when the outcome is there. A cancelled call (the actor
+// terminated) aborts its transfer; Stop() aborts the one in flight. The actor host records every
+// call with its inputs and outputs in the chain.
 //
 // Thread-safety: one instance per actor; host functions run one at a time on the actor's fiber.
-// `engine_` is shared with Stop(), which runs on a runtime thread, and is guarded by mu_.
+// `current_` is shared with Stop(), which runs on a runtime thread, and is guarded by mu_.
 #include "handlers/http-client/http_client_handler.h"
 #include "handlers/http-client/http_client_permissions.h"
 
@@ -24,6 +24,8 @@
 #include <mutex>
 
 #include "common/ascii.h"
+#include "theater/host_api.h"
+#include "theater/io_loop.h"
 #include "theater/handler.h"
 #include "common/utf8.h"
 
@@ -67,6 +69,7 @@ class HttpClientHandler final : public Handler {
 
   Status SetupHostFunctions(ActorContext& actor, HostFunctions& functions) override {
     THEATER_RETURN_IF_ERROR(ResolveCaFile(actor));
+    io_ = &actor.services().io();
     return functions.Add("http-client", "send-http", [this](ActorContext& actor, Args args) { return SendHttp(actor, args); });
   }
 
@@ -90,20 +93,29 @@ class HttpClientHandler final : public Handler {
   Result<CurlEngine*> Engine() {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return Cancelled("the http-client handler has stopped");
-    if (!engine_) {
-      THEATER_ASSIGN_OR_RETURN(engine_, CurlEngine::Create());
-    }
-    return engine_.get();
+    if (io_ == nullptr) return InternalError("the http-client handler was not set up");
+    return CurlEngine::Of(io_->context());
   }
 
+  // Aborts the transfer in flight, if any; later calls fail as cancelled.
   void StopEngine() {
-    std::unique_ptr<CurlEngine> engine;
+    std::shared_ptr<Transfer> current;
+    CurlEngine* engine = nullptr;
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopped_ = true;
-      engine.swap(engine_);
+      current = current_.lock();
+      engine = engine_;
     }
-    if (engine) engine->Shutdown();
+    if (engine != nullptr && current) engine->Cancel(current);
+  }
+
+  // Remembers the call's transfer for Stop(); false when the handler stopped meanwhile.
+  bool Track(CurlEngine* engine, const std::shared_ptr<Transfer>& transfer) {
+    std::lock_guard<std::mutex> lock(mu_);
+    engine_ = engine;
+    current_ = transfer;
+    return !stopped_;
   }
 
   Out SendHttp(ActorContext& actor, Args args) {
@@ -116,10 +128,12 @@ class HttpClientHandler final : public Handler {
     if (!actor.CanSuspend()) {
       // A direct call cannot suspend: wait on this thread.
       transfer = (*engine)->Start(std::move(spec).value(), nullptr);
+      if (!Track(*engine, transfer)) (*engine)->Cancel(transfer);
       transfer->WaitDone();
     } else {
       Result<uint64_t> woken = actor.Suspend([&](Waker waker) {
         transfer = (*engine)->Start(std::move(spec).value(), [waker] { waker.Wake(); });
+        if (!Track(*engine, transfer)) (*engine)->Cancel(transfer);
       });
       if (!woken.ok()) {
         // The call was cancelled (the actor is being terminated): abort the transfer now.
@@ -136,8 +150,10 @@ class HttpClientHandler final : public Handler {
   }
 
   HttpClientConfig config_;
+  IoLoop* io_ = nullptr;  // the host's loop, set up before any call
   std::mutex mu_;
-  std::unique_ptr<CurlEngine> engine_;  // guarded by mu_; created on the first request
+  CurlEngine* engine_ = nullptr;        // guarded by mu_: the loop's, once a call used it
+  std::weak_ptr<Transfer> current_;     // guarded by mu_: the call's transfer (one at a time)
   bool stopped_ = false;                // guarded by mu_
 };
 

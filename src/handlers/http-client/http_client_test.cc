@@ -9,6 +9,11 @@
 // http_client_runtime_test.cc.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <optional>
+#include <thread>
 #include <openssl/ssl.h>
 
 #include <chrono>
@@ -75,12 +80,28 @@ std::string HeaderOf(const TransferOutcome& o, const std::string& name) {
   return "<none>";
 }
 
+// The engine on a loop of the test's own: an io_context run by one thread, as the runtime's
+// IoLoop runs it.
 class HttpEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto e = CurlEngine::Create();
+    auto e = CurlEngine::Of(*io_);
     ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e).value();
+    engine_ = *e;
+    loop_ = std::thread([this] { io_->run(); });
+  }
+  ~HttpEngineTest() override { ShutDownLoop(); }
+  // Stops the loop's thread (what is queued on the loop stays queued).
+  void StopLoop() {
+    work_.reset();
+    if (io_) io_->stop();
+    if (loop_.joinable()) loop_.join();
+  }
+  // Stops the loop and destroys its context, and with it the engine.
+  void ShutDownLoop() {
+    StopLoop();
+    engine_ = nullptr;
+    io_.reset();
   }
   // Builds the request as the handler does and runs it to the end.
   TransferOutcome Send(const Value& request, HttpClientConfig config = {},
@@ -96,8 +117,22 @@ class HttpEngineTest : public ::testing::Test {
     t->WaitDone();
     return t->TakeOutcome();
   }
-  std::unique_ptr<CurlEngine> engine_;
+  std::unique_ptr<boost::asio::io_context> io_ = std::make_unique<boost::asio::io_context>();
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
+      io_->get_executor()};
+  std::thread loop_;
+  CurlEngine* engine_ = nullptr;
 };
+
+TEST_F(HttpEngineTest, OneEnginePerLoop) {
+  Result<CurlEngine*> again = CurlEngine::Of(*io_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, engine_);
+  boost::asio::io_context other;
+  Result<CurlEngine*> elsewhere = CurlEngine::Of(other);
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_NE(*elsewhere, engine_);
+}
 
 // ---- config -----------------------------------------------------------------------------------
 
@@ -468,7 +503,7 @@ TEST_F(HttpEngineTest, CancelAbortsTheTransferAndClosesItsConnection) {
   EXPECT_EQ(engine_->in_flight(), 0u);
 }
 
-TEST_F(HttpEngineTest, ManyTransfersRunConcurrentlyAndShutdownCancelsTheRest) {
+TEST_F(HttpEngineTest, ManyTransfersRunConcurrentlyAndTheLoopsEndCancelsTheRest) {
   TestHttpServer server;
   auto start = std::chrono::steady_clock::now();
   std::vector<std::shared_ptr<Transfer>> slow;
@@ -487,15 +522,20 @@ TEST_F(HttpEngineTest, ManyTransfersRunConcurrentlyAndShutdownCancelsTheRest) {
       BuildTransferSpec(Request("GET", server.Url("/slow/20000")), {}, RootPermissions()).value(),
       nullptr);
   ASSERT_TRUE(testing_util::WaitFor([&] { return server.requests().size() == 9; }, 5000ms));
-  engine_->Shutdown();
-  ASSERT_TRUE(hanging->done());
-  EXPECT_EQ(hanging->TakeOutcome().error, HttpErrorKind::kCancelled);
-  // After shutdown a new transfer finishes at once, cancelled.
-  auto late = engine_->Start(
+  // A transfer queued on a loop that no longer runs never begins ...
+  StopLoop();
+  auto queued = engine_->Start(
       BuildTransferSpec(Request("GET", server.Url("/echo")), {}, RootPermissions()).value(),
       nullptr);
-  ASSERT_TRUE(late->done());
-  EXPECT_EQ(late->TakeOutcome().error, HttpErrorKind::kCancelled);
+  EXPECT_FALSE(queued->done());
+  EXPECT_EQ(engine_->in_flight(), 2u);
+  // ... and the end of the loop's context finishes both, cancelled: no caller waits for ever.
+  ShutDownLoop();
+  ASSERT_TRUE(hanging->done());
+  EXPECT_EQ(hanging->TakeOutcome().error, HttpErrorKind::kCancelled);
+  ASSERT_TRUE(queued->done());
+  EXPECT_EQ(queued->TakeOutcome().error, HttpErrorKind::kCancelled);
+  EXPECT_TRUE(testing_util::WaitFor([&] { return server.abandoned() >= 1; }, 2000ms));
 }
 
 TEST(HttpClientResponseTest, HeadersBecomeValidUtf8) {

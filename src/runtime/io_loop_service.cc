@@ -1,0 +1,48 @@
+// Theater: a WebAssembly actor runtime.
+#include "runtime/io_loop_service.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <optional>
+
+namespace theater::runtime {
+
+struct IoLoopService::State {
+  boost::asio::io_context context;
+  // Keeps run() going while nothing is pending: handlers add work at any time.
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work{
+      context.get_executor()};
+};
+
+IoLoopService::IoLoopService(size_t threads) : state_(std::make_unique<State>()) {
+  threads = std::max<size_t>(threads, 1);
+  for (size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([context = &state_->context] {
+      pthread_setname_np(pthread_self(), "theater-io");
+      context->run();
+    });
+  }
+}
+
+IoLoopService::~IoLoopService() {
+  Stop();
+}
+
+boost::asio::io_context& IoLoopService::context() {
+  return state_->context;
+}
+
+void IoLoopService::Stop() {
+  if (state_->work) {
+    state_->work.reset();
+    state_->context.stop();
+  }
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+}  // namespace theater::runtime
