@@ -160,7 +160,7 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
           std::make_shared<const EffectivePermissions>(registry_.RootPermissions())),
       policy_handlers_(registry_.PolicyHandlers()),
       timers_(std::make_unique<TimerService>()),
-      io_(std::make_unique<IoLoopService>(static_cast<size_t>(std::max(options_.io_threads, 1)))),
+      io_(std::make_unique<IoLoopThreads>(static_cast<size_t>(std::max(options_.io_threads, 1)))),
       messages_(router_, *timers_) {
   int workers = options_.workers > 0 ? options_.workers
                                      : static_cast<int>(std::thread::hardware_concurrency());

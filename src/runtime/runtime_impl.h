@@ -30,7 +30,7 @@
 #include "theater/host_api.h"
 #include "runtime/home_lock.h"
 #include "runtime/plan_cache.h"
-#include "runtime/io_loop_service.h"
+#include "common/io_loop_threads.h"
 #include "runtime/timers.h"
 #include "theater/runtime.h"
 #include "theater/string_hash.h"
@@ -240,7 +240,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   SystemClock clock_;
   chain::SubscriptionHub hub_;
   std::unique_ptr<TimerService> timers_;
-  std::unique_ptr<IoLoopService> io_;  // stopped once every actor is
+  std::unique_ptr<IoLoopThreads> io_;  // stopped once every actor is
   std::unique_ptr<engine::Executor> executor_;
   // Where spawns load their manifests, states and modules (SpawnWithChain).
   std::unique_ptr<BlockingPool> loader_;

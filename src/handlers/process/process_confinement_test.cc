@@ -32,6 +32,7 @@
 #include "common/test_dir.h"
 #include "handlers/process/process_config.h"
 #include "handlers/process/process_supervisor.h"
+#include "common/io_loop_threads.h"
 
 namespace theater::handlers {
 namespace {
@@ -141,7 +142,8 @@ class ProcessConfinementTest : public ::testing::Test {
   }
   ProcessSupervisor& Sup() {
     if (!sup_)
-      sup_ = std::make_unique<ProcessSupervisor>(ProcessSupervisor::Options{}, events_.Sink());
+      sup_ = std::make_unique<ProcessSupervisor>(loop_.context(), ProcessSupervisor::Options{},
+                                                 events_.Sink());
     return *sup_;
   }
   // A spec confined to the working directory, read-write (as the process handler grants it).
@@ -161,6 +163,7 @@ class ProcessConfinementTest : public ::testing::Test {
   fs::path work_;
   int cwd_ = -1;
   Events events_;
+  IoLoopThreads loop_{1};  // outlives sup_
   std::unique_ptr<ProcessSupervisor> sup_;
 };
 

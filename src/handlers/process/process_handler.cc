@@ -103,7 +103,7 @@ class ProcessHandler final : public Handler {
     std::weak_ptr<ActorContext> weak = actor.WeakSelf();
     std::string actor_id = actor.id();
     supervisor_ = std::make_unique<ProcessSupervisor>(
-        options, [weak, actor_id](const ProcessEvent& event, std::function<void()> ack) {
+        actor.services().io().context(), options, [weak, actor_id](const ProcessEvent& event, std::function<void()> ack) {
           return Deliver(weak, actor_id, event, std::move(ack));
         });
     return Status::Ok();

@@ -1,6 +1,11 @@
 // Theater: a WebAssembly actor runtime.
 #include "handlers/process/process_supervisor.h"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -75,7 +80,27 @@ bool ValidSignal(int sig) {
   return sig >= 1 && sig <= SIGRTMAX;
 }
 
-ProcessSupervisor::ProcessSupervisor(Options options, Sink sink)
+// The supervisor's place on the loop: a watch on its epoll descriptor (readable while it has
+// events) and a timer for the next deadline, on a strand of its own. Shared with the loop's
+// pending completions, which reach the supervisor only while `target` is set; `mu` is held
+// through a turn, so Shutdown() (which clears `target` under it) waits for the turn in progress.
+struct ProcessSupervisor::LoopHook {
+  LoopHook(boost::asio::io_context& io, int epfd)
+      : strand(boost::asio::make_strand(io)), watch(strand), timer(strand) {
+    boost::system::error_code ec;
+    watch.assign(epfd, ec);
+    if (ec) assign_error = ec.message();
+  }
+  std::mutex mu;
+  ProcessSupervisor* target = nullptr;  // guarded by mu
+  boost::asio::strand<boost::asio::io_context::executor_type> strand;
+  boost::asio::posix::stream_descriptor watch;  // guarded by mu; released, never closed, by it
+  boost::asio::steady_timer timer;              // guarded by mu
+  bool watching = false;                        // guarded by mu: a wait on `watch` is pending
+  std::string assign_error;                     // why the loop cannot watch the descriptor
+};
+
+ProcessSupervisor::ProcessSupervisor(boost::asio::io_context& io, Options options, Sink sink)
     : options_(options), sink_(std::move(sink)), box_(std::make_shared<AckBox>()) {
   box_->target = this;
   epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -85,6 +110,8 @@ ProcessSupervisor::ProcessSupervisor(Options options, Sink sink)
     ev.events = EPOLLIN;
     ev.data.u64 = 0;
     ::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
+    hook_ = std::make_shared<LoopHook>(io, epfd_);
+    hook_->target = this;
   }
 }
 
@@ -101,8 +128,12 @@ Result<uint64_t> ProcessSupervisor::Spawn(const ProcessSpec& spec) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (shut_down_) return FailedPrecondition("the process handler has stopped");
-    if (epfd_ < 0 || wakefd_ < 0) {
+    if (epfd_ < 0 || wakefd_ < 0 || hook_ == nullptr) {
       return IOError("the process supervisor could not create its epoll or eventfd descriptor");
+    }
+    if (!hook_->assign_error.empty()) {
+      return IOError("the I/O loop cannot watch the process supervisor's epoll descriptor: " +
+                     hook_->assign_error);
     }
   }
   ChildSpec child_spec;
@@ -184,7 +215,10 @@ Result<uint64_t> ProcessSupervisor::Spawn(const ProcessSpec& spec) {
   procs_[id] = std::move(p);
   ++active_;
   UpdateInterestLocked(ref);
-  if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+  if (!on_loop_) {
+    on_loop_ = true;
+    boost::asio::post(hook_->strand, [hook = hook_] { RunTurn(hook); });
+  }
   Wake();
   return id;
 }
@@ -499,80 +533,92 @@ void ProcessSupervisor::KillShim(Proc& p) {
   CloseFd(p.control_fd);
 }
 
-void ProcessSupervisor::Run() {
-  // When the sink last asked to retry: nothing is handed over before this.
-  Clock::time_point retry_at = Clock::time_point::min();
-  bool retrying = false;
+void ProcessSupervisor::RunTurn(const std::shared_ptr<LoopHook>& hook) {
+  std::lock_guard<std::mutex> lock(hook->mu);
+  if (hook->target == nullptr) return;  // shut down
+  Arm(hook, hook->target->Turn());
+}
+
+void ProcessSupervisor::Arm(const std::shared_ptr<LoopHook>& hook,
+                            std::chrono::milliseconds wait) {
+  // With hook->mu held, on the strand.
+  hook->timer.expires_after(wait);
+  hook->timer.async_wait([hook](boost::system::error_code ec) {
+    if (!ec) RunTurn(hook);  // else replaced by a later Arm, or cancelled
+  });
+  if (hook->watching) return;
+  // The loop reports the descriptor's readiness as it changes (edge-triggered): events that are
+  // ready already would go unnoticed until the timer. So a ready descriptor gets a turn at once.
+  pollfd probe{hook->watch.native_handle(), POLLIN, 0};
+  if (::poll(&probe, 1, 0) > 0) {
+    boost::asio::post(hook->strand, [hook] { RunTurn(hook); });
+    return;
+  }
+  hook->watching = true;
+  hook->watch.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                         [hook](boost::system::error_code ec) {
+                           {
+                             std::lock_guard<std::mutex> lock(hook->mu);
+                             hook->watching = false;
+                           }
+                           if (!ec) RunTurn(hook);
+                         });
+}
+
+std::chrono::milliseconds ProcessSupervisor::Turn() {
+  if (stop_) return std::chrono::milliseconds(1000);
+  int timeout_ms = 1000;  // a bound, in case a deadline is computed late
   epoll_event events[64];
-  while (!stop_) {
-    int timeout_ms = 1000;  // a bound, in case a deadline is computed late
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      Clock::time_point now = Clock::now();
-      auto consider = [&](Clock::time_point t) {
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count() + 1;
-        timeout_ms = static_cast<int>(std::clamp<int64_t>(ms, 0, timeout_ms));
-      };
-      for (auto& [id, p] : procs_) {
-        if (p->finished) continue;
-        if (p->deadline && !p->reaped) consider(*p->deadline);
-        // Only streams being read can be idle; a paused one waits for acks, which wake us.
-        if (p->reaped && (p->out.armed || p->err.armed)) {
-          consider(p->last_activity + options_.exit_grace);
-        }
+  int n = ::epoll_wait(epfd_, events, 64, 0);
+  if (n < 0) n = 0;  // EINTR: nothing this turn
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int i = 0; i < n; ++i) {
+      uint64_t key = events[i].data.u64;
+      if (key == 0) {
+        uint64_t drained;
+        (void)!::read(wakefd_, &drained, sizeof(drained));
+        continue;
       }
-      if (retrying) consider(retry_at);
+      Proc* p = FindLocked(key >> 2);
+      if (!p) continue;
+      switch (key & 3) {
+        case kKeyStdout:
+          ReadLocked(*p, false);
+          break;
+        case kKeyStderr:
+          ReadLocked(*p, true);
+          break;
+        case kKeyPidfd:
+          ReapLocked(*p);
+          break;
+      }
     }
-    int n = ::epoll_wait(epfd_, events, 64, timeout_ms);
-    if (n < 0 && errno != EINTR) break;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (int i = 0; i < n; ++i) {
-        uint64_t key = events[i].data.u64;
-        if (key == 0) {
-          uint64_t drained;
-          (void)!::read(wakefd_, &drained, sizeof(drained));
-          continue;
-        }
-        Proc* p = FindLocked(key >> 2);
-        if (!p) continue;
-        switch (key & 3) {
-          case kKeyStdout:
-            ReadLocked(*p, false);
-            break;
-          case kKeyStderr:
-            ReadLocked(*p, true);
-            break;
-          case kKeyPidfd:
-            ReapLocked(*p);
-            break;
+    Clock::time_point now = Clock::now();
+    for (auto& [id, p] : procs_) {
+      if (p->finished) continue;
+      if (p->deadline && !p->reaped && now >= *p->deadline) {
+        KillShim(*p);
+        p->timed_out = true;
+        p->deadline.reset();
+      }
+      // Past exit, a pipe that stays open without output is held by something that left the
+      // group; it would delay the exit forever. (A paused pipe is not idle: we are not
+      // reading it.)
+      if (p->reaped && now >= p->last_activity + options_.exit_grace) {
+        for (bool is_err : {false, true}) {
+          StreamState& s = is_err ? p->err : p->out;
+          if (s.fd >= 0 && s.armed) CloseStream(*p, is_err);
         }
       }
-      Clock::time_point now = Clock::now();
-      for (auto& [id, p] : procs_) {
-        if (p->finished) continue;
-        if (p->deadline && !p->reaped && now >= *p->deadline) {
-          KillShim(*p);
-          p->timed_out = true;
-          p->deadline.reset();
-        }
-        // Past exit, a pipe that stays open without output is held by something that left the
-        // group; it would delay the exit forever. (A paused pipe is not idle: we are not
-        // reading it.)
-        if (p->reaped && now >= p->last_activity + options_.exit_grace) {
-          for (bool is_err : {false, true}) {
-            StreamState& s = is_err ? p->err : p->out;
-            if (s.fd >= 0 && s.armed) CloseStream(*p, is_err);
-          }
-        }
-        MaybeFinishLocked(*p);
-        UpdateInterestLocked(*p);
-      }
-      ForgetOldLocked();
+      MaybeFinishLocked(*p);
+      UpdateInterestLocked(*p);
     }
-    // Hand over what is ready, in order, within the in-flight window.
-    if (retrying && Clock::now() < retry_at) continue;
-    retrying = false;
+    ForgetOldLocked();
+  }
+  // Hand over what is ready, in order, within the in-flight window.
+  if (!retrying_ || Clock::now() >= retry_at_) {
+    retrying_ = false;
     while (!stop_) {
       Queued q;
       {
@@ -592,8 +638,8 @@ void ProcessSupervisor::Run() {
       --in_flight_;
       if (d == Delivery::kRetry) {
         queue_.push_front(std::move(q));
-        retry_at = Clock::now() + kRetryDelay;
-        retrying = true;
+        retry_at_ = Clock::now() + kRetryDelay;
+        retrying_ = true;
         break;
       }
       if (Proc* p = FindLocked(q.event.id)) {
@@ -602,6 +648,25 @@ void ProcessSupervisor::Run() {
       }
     }
   }
+  // When the next turn is due without an event: the nearest deadline, exit grace or retry.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Clock::time_point now = Clock::now();
+    auto consider = [&](Clock::time_point t) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count() + 1;
+      timeout_ms = static_cast<int>(std::clamp<int64_t>(ms, 0, timeout_ms));
+    };
+    for (auto& [id, p] : procs_) {
+      if (p->finished) continue;
+      if (p->deadline && !p->reaped) consider(*p->deadline);
+      // Only streams being read can be idle; a paused one waits for acks, which wake us.
+      if (p->reaped && (p->out.armed || p->err.armed)) {
+        consider(p->last_activity + options_.exit_grace);
+      }
+    }
+    if (retrying_) consider(retry_at_);
+  }
+  return std::chrono::milliseconds(timeout_ms);
 }
 
 void ProcessSupervisor::Shutdown() {
@@ -609,16 +674,20 @@ void ProcessSupervisor::Shutdown() {
     std::lock_guard<std::mutex> lock(box_->mu);
     box_->target = nullptr;  // acks arriving from now on do nothing
   }
-  std::thread thread;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (shut_down_) return;
     shut_down_ = true;  // Spawn refuses from now on
-    thread = std::move(thread_);
   }
   stop_ = true;
-  Wake();
-  if (thread.joinable()) thread.join();
+  if (hook_ != nullptr) {
+    // Waits for a turn in progress; the loop's pending completions find no target from now on.
+    std::lock_guard<std::mutex> lock(hook_->mu);
+    hook_->target = nullptr;
+    hook_->timer.cancel();
+    hook_->watch.cancel();
+    hook_->watch.release();  // the descriptor is epfd_, closed below
+  }
   std::lock_guard<std::mutex> lock(mu_);
   // Every shim at once, then wait for each: they kill their subtrees in parallel.
   for (auto& [id, p] : procs_) KillShim(*p);

@@ -1,20 +1,21 @@
 // Theater: a WebAssembly actor runtime.
 //
 // ProcessSupervisor: the operating-system processes one actor started through
-// theater:simple/process, and the one thread that watches them. docs/handlers.md, "process", is
-// the reference for the behaviour described here.
+// theater:simple/process, watched on the host's I/O loop (include/theater/io_loop.h).
+// docs/handlers.md, "process", is the reference for the behaviour described here.
 //
 // Each process is started through the spawn shim (common/confined_spawn.h; no shell) in its own
 // process group, confined by Landlock unless its spec says otherwise, with an allow-listed
-// environment (common/child_env.h), three pipes (stdin, stdout, stderr) and the shim's pidfd. A
-// single I/O thread per supervisor waits on all of them with epoll (no thread per process): it
-// reads output, cuts it into pieces by the stream's OutputMode, notices exits through the pidfd,
-// enforces execution timeouts, and hands ProcessEvents to a Sink in the order they were produced —
-// every piece of a process before its exit.
+// environment (common/child_env.h), three pipes (stdin, stdout, stderr) and the shim's pidfd. The
+// supervisor gathers all of them in one epoll descriptor of its own, which the host's I/O loop
+// watches (with a timer for the next deadline): no thread per process, nor per supervisor. A turn
+// on the loop reads output, cuts it into pieces by the stream's OutputMode, notices exits through
+// the pidfd, enforces execution timeouts, and hands ProcessEvents to a Sink in the order they were
+// produced — every piece of a process before its exit.
 //
 // Flow control instead of dropping: a process's output held by the host — pieces handed to the
 // sink and not yet acknowledged, plus the incomplete piece of each stream — never exceeds
-// `max_output_buffer` bytes. When it reaches the limit the I/O thread stops reading that
+// `max_output_buffer` bytes. When it reaches the limit the supervisor stops reading that
 // process's pipes, the pipes fill and the process blocks in write(2) until the actor catches up.
 // At most `max_in_flight` events are handed to the sink unacknowledged at a time, whatever the
 // number of processes. A flood of output therefore costs bounded memory and never stalls the
@@ -24,13 +25,15 @@
 // group or session included: the shim is their subreaper), the shim is reaped (no zombies) and
 // the pipes are drained; a pipe still held open is closed after a short grace period. Kill, the
 // execution timeout and Shutdown() close the shim's control pipe, which kills the whole subtree.
-// Shutdown() then reaps and joins.
+// Shutdown() waits for a turn in progress, then reaps.
 //
 // Thread-safety: every public method may be called from any thread; one mutex guards the
-// process table. The Sink is called on the I/O thread without that mutex held, and the ack it
-// receives may be called from any thread, also after Shutdown() (it then does nothing).
+// process table. The Sink is called on the loop (one turn at a time, on a strand of the
+// supervisor's own) without that mutex held, and the ack it receives may be called from any
+// thread, also after Shutdown() (it then does nothing).
 //
-// Ownership: owns its processes' descriptors and its thread; the sink is owned by value.
+// Ownership: owns its processes' descriptors; the sink is owned by value; borrows the loop, which
+// must outlive Shutdown() (the destructor calls it).
 #pragma once
 
 #include <sys/types.h>
@@ -49,6 +52,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <boost/asio/io_context.hpp>
 
 #include "common/confined_spawn.h"
 #include "theater/status.h"
@@ -115,13 +120,12 @@ class ProcessSupervisor {
     std::chrono::milliseconds exit_grace{500};  // pipes held open past exit are closed after
   };
 
-  ProcessSupervisor(Options options, Sink sink);
+  ProcessSupervisor(boost::asio::io_context& io, Options options, Sink sink);
   ~ProcessSupervisor();  // Shutdown()
   ProcessSupervisor(const ProcessSupervisor&) = delete;
   ProcessSupervisor& operator=(const ProcessSupervisor&) = delete;
 
-  // Starts a process; returns its id (1, 2, ...; never reused). Starts the I/O thread on first
-  // use. Errors: kNotFound (no such program), kUnavailable (cannot be started), kIOError,
+  // Starts a process; returns its id (1, 2, ...; never reused). Joins the loop on first use. Errors: kNotFound (no such program), kUnavailable (cannot be started), kIOError,
   // kPermissionDenied (an env variable that is never passed; a program Landlock denies),
   // kFailedPrecondition after Shutdown or when Landlock is unavailable and the spec confines.
   Result<uint64_t> Spawn(const ProcessSpec& spec);
@@ -140,8 +144,8 @@ class ProcessSupervisor {
   // Processes started and not finished (finished: exited, its pipes read to the end and its
   // exit queued for the sink).
   size_t active() const;
-  // Kills every process and its descendants, reaps, joins the I/O thread. No event is handed
-  // over afterwards. Idempotent.
+  // Leaves the loop (waiting for a turn in progress), kills every process and its descendants,
+  // reaps. No event is handed over afterwards. Idempotent.
   void Shutdown();
 
  private:
@@ -184,7 +188,12 @@ class ProcessSupervisor {
     ProcessSupervisor* target = nullptr;
   };
 
-  void Run();
+  struct LoopHook;  // the supervisor's watch and timer on the loop (process_supervisor.cc)
+  // One turn on the loop: reads what the epoll descriptor reports, enforces deadlines, hands over
+  // what is ready. Returns how long the loop may wait for the next turn, at most.
+  std::chrono::milliseconds Turn();
+  static void RunTurn(const std::shared_ptr<LoopHook>& hook);
+  static void Arm(const std::shared_ptr<LoopHook>& hook, std::chrono::milliseconds wait);
   void OnAck(uint64_t id, uint64_t bytes);
   void Wake();
   // All below: with mu_ held.
@@ -215,8 +224,12 @@ class ProcessSupervisor {
   uint64_t next_id_ = 1;                             // guarded by mu_
   size_t active_ = 0;                                // guarded by mu_
   bool shut_down_ = false;                           // guarded by mu_
-  std::thread thread_;
+  bool on_loop_ = false;                             // guarded by mu_: the first turn is queued
   std::atomic<bool> stop_{false};
+  // The turns' own: when the sink last asked to retry (nothing is handed over before then).
+  std::chrono::steady_clock::time_point retry_at_ = std::chrono::steady_clock::time_point::min();
+  bool retrying_ = false;
+  std::shared_ptr<LoopHook> hook_;
 };
 
 // The POSIX signal numbers os-signal accepts: 1 .. SIGRTMAX.

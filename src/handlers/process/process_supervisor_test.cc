@@ -24,6 +24,7 @@
 
 #include "handlers/process/process_config.h"
 #include "handlers/process/process_supervisor.h"
+#include "common/io_loop_threads.h"
 #include "handlers/process/process_test_util.h"
 
 namespace theater::handlers {
@@ -178,13 +179,14 @@ bool GroupGone(pid_t pgid) {
 class ProcessSupervisorTest : public ::testing::Test {
  protected:
   std::unique_ptr<ProcessSupervisor> Make(ProcessSupervisor::Options options = {}) {
-    return std::make_unique<ProcessSupervisor>(options, collector_.Sink());
+    return std::make_unique<ProcessSupervisor>(loop_.context(), options, collector_.Sink());
   }
   uint64_t Spawn(ProcessSupervisor& sup, const ProcessSpec& spec) {
     Result<uint64_t> id = sup.Spawn(spec);
     EXPECT_TRUE(id.ok()) << id.status().ToString();
     return id.ok() ? *id : 0;
   }
+  IoLoopThreads loop_{1};  // declared first: outlives every supervisor of the test
   Collector collector_;
 };
 
@@ -462,7 +464,8 @@ TEST_F(ProcessSupervisorTest, ASinkThatAsksToRetryGetsTheSameEventsInOrderLater)
   std::vector<std::string> got;
   int offers = 0;
   std::atomic<bool> exited{false};
-  ProcessSupervisor sup({}, [&](const ProcessEvent& e, std::function<void()> ack) {
+  IoLoopThreads loop(1);
+  ProcessSupervisor sup(loop.context(), {}, [&](const ProcessEvent& e, std::function<void()> ack) {
     {
       std::lock_guard<std::mutex> lock(mu);
       if (++offers % 2 == 1) return ProcessSupervisor::Delivery::kRetry;
@@ -489,7 +492,8 @@ TEST_F(ProcessSupervisorTest, DroppedEventsFreeTheBufferSoTheProcessFinishes) {
   ProcessSupervisor::Options options;
   options.max_output_buffer = 8192;
   std::atomic<bool> exited{false};
-  ProcessSupervisor sup(options, [&](const ProcessEvent& e, std::function<void()>) {
+  IoLoopThreads loop(1);
+  ProcessSupervisor sup(loop.context(), options, [&](const ProcessEvent& e, std::function<void()>) {
     if (e.kind == Kind::kExit) exited = true;
     return ProcessSupervisor::Delivery::kDropped;  // e.g. no handle-stdout export
   });

@@ -1,5 +1,5 @@
 // Theater: a WebAssembly actor runtime.
-#include "runtime/io_loop_service.h"
+#include "common/io_loop_threads.h"
 
 #include <pthread.h>
 
@@ -8,16 +8,16 @@
 #include <boost/asio/io_context.hpp>
 #include <optional>
 
-namespace theater::runtime {
+namespace theater {
 
-struct IoLoopService::State {
+struct IoLoopThreads::State {
   boost::asio::io_context context;
   // Keeps run() going while nothing is pending: handlers add work at any time.
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work{
       context.get_executor()};
 };
 
-IoLoopService::IoLoopService(size_t threads) : state_(std::make_unique<State>()) {
+IoLoopThreads::IoLoopThreads(size_t threads) : state_(std::make_unique<State>()) {
   threads = std::max<size_t>(threads, 1);
   for (size_t i = 0; i < threads; ++i) {
     threads_.emplace_back([context = &state_->context] {
@@ -27,15 +27,15 @@ IoLoopService::IoLoopService(size_t threads) : state_(std::make_unique<State>())
   }
 }
 
-IoLoopService::~IoLoopService() {
+IoLoopThreads::~IoLoopThreads() {
   Stop();
 }
 
-boost::asio::io_context& IoLoopService::context() {
+boost::asio::io_context& IoLoopThreads::context() {
   return state_->context;
 }
 
-void IoLoopService::Stop() {
+void IoLoopThreads::Stop() {
   if (state_->work) {
     state_->work.reset();
     state_->context.stop();
@@ -45,4 +45,4 @@ void IoLoopService::Stop() {
   }
 }
 
-}  // namespace theater::runtime
+}  // namespace theater

@@ -1,7 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 //
-// IoLoopService: the runtime's IoLoop (include/theater/io_loop.h): one Boost.Asio io_context,
-// run by a fixed number of threads ("theater-io") from construction until Stop().
+// IoLoopThreads: an IoLoop (include/theater/io_loop.h) of its own: one Boost.Asio io_context, run
+// by a fixed number of threads ("theater-io") from construction until Stop(). The runtime's loop,
+// and the loop of tests that drive a handler's parts without a runtime.
 //
 // Thread-safety: context() and threads() from any thread; Stop() once, by the owner, after every
 // user of the loop is gone or stopped. Ownership: owns the context and its threads; destroying
@@ -15,14 +16,14 @@
 
 #include "theater/io_loop.h"
 
-namespace theater::runtime {
+namespace theater {
 
-class IoLoopService final : public IoLoop {
+class IoLoopThreads final : public IoLoop {
  public:
-  explicit IoLoopService(size_t threads);
-  ~IoLoopService() override;
-  IoLoopService(const IoLoopService&) = delete;
-  IoLoopService& operator=(const IoLoopService&) = delete;
+  explicit IoLoopThreads(size_t threads);
+  ~IoLoopThreads() override;
+  IoLoopThreads(const IoLoopThreads&) = delete;
+  IoLoopThreads& operator=(const IoLoopThreads&) = delete;
 
   boost::asio::io_context& context() override;
   size_t threads() const override { return threads_.size(); }
@@ -38,4 +39,4 @@ class IoLoopService final : public IoLoop {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace theater::runtime
+}  // namespace theater
