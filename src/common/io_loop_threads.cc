@@ -4,6 +4,8 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <exception>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <optional>
@@ -22,7 +24,16 @@ IoLoopThreads::IoLoopThreads(size_t threads) : state_(std::make_unique<State>())
   for (size_t i = 0; i < threads; ++i) {
     threads_.emplace_back([context = &state_->context] {
       pthread_setname_np(pthread_self(), "theater-io");
-      context->run();
+      for (;;) {
+        try {
+          context->run();
+          return;
+        } catch (const std::exception& e) {
+          // A completion threw (none should): what it served is dropped with it; the loop, which
+          // every handler shares, goes on.
+          std::fprintf(stderr, "theater: a completion on the I/O loop threw: %s\n", e.what());
+        }
+      }
     });
   }
 }

@@ -1,10 +1,11 @@
 // Theater: a WebAssembly actor runtime.
 //
 // The host's I/O loop keeps the thread count fixed (include/theater/io_loop.h,
-// docs/architecture.md "Threads"): a real runtime with 100 real actors — 50 sending HTTP requests
-// through the http-client handler (tests/actors/http_probe.c) to a slow loopback server, 50
-// running child processes through the process handler (tests/actors/proc_probe.c) — all in
-// flight at once, and not one runtime thread more than before they started.
+// docs/architecture.md "Threads"): a real runtime with 100 real actors — 34 sending HTTP requests
+// through the http-client handler (tests/actors/http_probe.c) to a slow loopback server, 33
+// running child processes through the process handler (tests/actors/proc_probe.c), 33 serving
+// HTTP through the http-framework handler (tests/actors/http_server_probe.c) to a connection
+// each — all in flight at once, and not one runtime thread more than before they started.
 #include <dirent.h>
 #include <pthread.h>
 
@@ -17,6 +18,11 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+
 #include "handlers/http-client/test_http_server.h"
 #include "testing/actor_test_fixture.h"
 
@@ -28,6 +34,30 @@ using namespace std::chrono_literals;
 
 const std::string kHttpProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/http_probe.wasm";
 const std::string kProcProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/proc_probe.wasm";
+const std::string kServerProbe =
+    std::string(THEATER_TEST_ACTOR_DIR) + "/http_server_probe.wasm";
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+
+// A keep-alive connection to a server on 127.0.0.1 that has had one GET answered: the status.
+struct OpenConnection {
+  explicit OpenConnection(asio::io_context& io) : socket(io) {}
+  int Get(uint16_t port, const std::string& target) {
+    boost::system::error_code ec;
+    socket.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+    if (ec) return -1;
+    bhttp::request<bhttp::string_body> req{bhttp::verb::get, target, 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    bhttp::write(socket, req, ec);
+    if (ec) return -1;
+    boost::beast::flat_buffer buffer;
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(socket, buffer, res, ec);
+    return ec ? -1 : static_cast<int>(res.result_int());
+  }
+  asio::ip::tcp::socket socket;
+};
 
 std::string ThreadName(const std::string& task) {
   std::ifstream in("/proc/self/task/" + task + "/comm");
@@ -70,42 +100,83 @@ class LoopThreadsTest : public testing_util::ActorTestFixture {
   LoopThreadsTest() : ActorTestFixture("theater-loop-threads") {}
 };
 
-TEST_F(LoopThreadsTest, HundredActorsWithRequestsAndProcessesInFlightAddNoThread) {
-  testing_util::TestHttpServer server;
-  constexpr int kEach = 50;
-  std::vector<std::string> http_actors, proc_actors;
-  for (int i = 0; i < kEach; ++i) {
-    http_actors.push_back(Spawn("name = \"http\"\nversion = \"0.1.0\"\ncomponent = \"" +
-                                kHttpProbe +
-                                "\"\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
-                                "type = \"http-client\"\n"));
-    proc_actors.push_back(Spawn("name = \"proc\"\nversion = \"0.1.0\"\ncomponent = \"" +
-                                kProcProbe +
-                                "\"\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
-                                "type = \"process\"\nallowed_programs = [\"sleep\"]\n"));
-  }
-  const std::map<std::string, int> before = RuntimeThreads();
+// The runtime's threads but the blocking pool's (theater-block: spawns load on it, and it grows
+// on demand up to a bound of its own, BlockingPool::Options::max_threads).
+std::map<std::string, int> FixedThreads() {
+  std::map<std::string, int> names = RuntimeThreads();
+  names.erase("theater-block");
+  return names;
+}
 
+TEST_F(LoopThreadsTest, HundredActorsWithRequestsProcessesAndServersAddNoThread) {
+  testing_util::TestHttpServer server;
+  auto spawn_client = [&] {
+    return Spawn("name = \"http\"\nversion = \"0.1.0\"\ncomponent = \"" + kHttpProbe +
+                 "\"\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
+                 "type = \"http-client\"\n");
+  };
+  auto spawn_proc = [&] {
+    return Spawn("name = \"proc\"\nversion = \"0.1.0\"\ncomponent = \"" + kProcProbe +
+                 "\"\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
+                 "type = \"process\"\nallowed_programs = [\"sleep\"]\n");
+  };
+  auto spawn_server = [&] {
+    return Spawn("name = \"web\"\nversion = \"0.1.0\"\ncomponent = \"" + kServerProbe +
+                 "\"\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
+                 "type = \"timing\"\n\n[[handler]]\ntype = \"http-framework\"\n");
+  };
+  auto port_of = [&](const std::string& actor) -> uint16_t {
+    const std::string port = Command(actor, "port");
+    EXPECT_TRUE(!port.empty() && std::isdigit(static_cast<unsigned char>(port[0]))) << port;
+    return port.empty() || !std::isdigit(static_cast<unsigned char>(port[0]))
+               ? 0
+               : static_cast<uint16_t>(std::stoi(port));
+  };
+  asio::io_context client_io;
+
+  // One actor of each kind, each used once: whatever the runtime starts lazily is started.
+  std::vector<std::string> http_actors{spawn_client()};
+  std::vector<std::string> proc_actors{spawn_proc()};
+  std::vector<std::string> server_actors{spawn_server()};
+  EXPECT_THAT(Command(http_actors[0], "GET " + server.Url("/echo")), StartsWith("status=200"));
+  EXPECT_THAT(Command(proc_actors[0], "spawn:raw:raw:64:-:-:-:-:sleep:0"), StartsWith("id="));
+  EXPECT_EQ(OpenConnection(client_io).Get(port_of(server_actors[0]), "/users/1"), 200);
+  const std::map<std::string, int> before = FixedThreads();
+
+  // 100 in all: 34 clients, 33 with processes, 33 servers.
+  while (http_actors.size() < 34) http_actors.push_back(spawn_client());
+  while (proc_actors.size() < 33) proc_actors.push_back(spawn_proc());
+  while (server_actors.size() < 33) server_actors.push_back(spawn_server());
+  // Every server answers a request on a connection that stays open.
+  std::vector<std::unique_ptr<OpenConnection>> connections;
+  for (const std::string& actor : server_actors) {
+    connections.push_back(std::make_unique<OpenConnection>(client_io));
+    EXPECT_EQ(connections.back()->Get(port_of(actor), "/users/1"), 200) << actor;
+  }
   // Every process actor starts a process that outlives the sampling below.
   for (const std::string& actor : proc_actors) {
     ASSERT_THAT(Command(actor, "spawn:raw:raw:64:-:-:-:-:sleep:3"), StartsWith("id="));
   }
-  // Every http actor waits on a request the server answers after 2 s: all in flight at once.
+  // Every client waits on a request the server answers after 2 s: all in flight at once.
   std::vector<std::thread> senders;
-  std::vector<std::string> replies(kEach);
-  for (int i = 0; i < kEach; ++i) {
-    senders.emplace_back([&, i] { replies[i] = Command(http_actors[i], "GET " + server.Url("/slow/2000")); });
+  std::vector<std::string> replies(http_actors.size());
+  for (size_t i = 0; i < http_actors.size(); ++i) {
+    senders.emplace_back(
+        [&, i] { replies[i] = Command(http_actors[i], "GET " + server.Url("/slow/2000")); });
   }
-  ASSERT_TRUE(testing_util::WaitFor([&] { return server.requests().size() >= kEach; }, 20000ms))
+  ASSERT_TRUE(testing_util::WaitFor(
+      [&] { return server.requests().size() >= 1 + http_actors.size(); }, 20000ms))
       << server.requests().size() << " requests arrived";
-  const std::map<std::string, int> during = RuntimeThreads();
+  const std::map<std::string, int> during = FixedThreads();
+  const int loaders = RuntimeThreads()["theater-block"];
   for (std::thread& sender : senders) sender.join();
   for (const std::string& reply : replies) EXPECT_THAT(reply, StartsWith("status=200"));
 
-  // No thread per actor, request or process (before the I/O loop there were 100 more here).
+  // No thread per actor, request, process or server: before the I/O loop there were 100 more.
   EXPECT_LE(Total(during), Total(before))
       << "before: " << Describe(before) << "\nduring: " << Describe(during);
   EXPECT_EQ(during.count("theater-io") ? during.at("theater-io") : 0, 1) << Describe(during);
+  EXPECT_LE(loaders, 16) << "the blocking pool's bound";
 }
 
 }  // namespace

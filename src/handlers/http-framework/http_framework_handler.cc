@@ -159,6 +159,7 @@ class HttpFrameworkHandler final : public Handler {
   Status Start(ActorContext& actor) override {
     std::lock_guard<std::mutex> lock(mu_);
     port_ = std::make_shared<ActorPortImpl>(actor.WeakSelf());
+    io_ = &actor.services().io();
     stopped_ = false;
     return Status::Ok();
   }
@@ -359,11 +360,11 @@ class HttpFrameworkHandler final : public Handler {
     options.limits = limits_;
     auto routing = std::make_shared<const http::Routing>(srv.routing);
     Result<std::unique_ptr<http::HttpServer>> started =
-        http::HttpServer::Start(options, port_, routing);
+        http::HttpServer::Start(io_->context(), options, port_, routing);
     if (!started.ok() && srv.port == 0 && options.port != 0) {
       // The port it had is taken now: any free one, as its config asks.
       options.port = 0;
-      started = http::HttpServer::Start(options, port_, routing);
+      started = http::HttpServer::Start(io_->context(), options, port_, routing);
     }
     THEATER_RETURN_IF_ERROR(started.status());
     srv.running = std::move(started).value();
@@ -610,6 +611,7 @@ class HttpFrameworkHandler final : public Handler {
 
   std::mutex mu_;
   std::shared_ptr<ActorPortImpl> port_;
+  IoLoop* io_ = nullptr;  // the host's loop, which runs the servers (set by Start)
   bool stopped_ = false;
   std::map<uint64_t, Server> servers_;
   std::map<uint64_t, std::string> handlers_;  // handler id -> name

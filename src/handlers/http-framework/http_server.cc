@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -24,7 +25,6 @@
 #include <deque>
 #include <future>
 #include <mutex>
-#include <thread>
 #include <unordered_map>
 
 namespace theater::handlers::http {
@@ -44,24 +44,27 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr std::string_view kParamHeader = "x-route-param-";
 
-// Posts work to a server's io_context for as long as the server exists.
+using Strand = asio::strand<asio::io_context::executor_type>;
+
+// Posts work to a server's strand for as long as the server runs.
 class Poster {
  public:
-  explicit Poster(asio::io_context* ioc) : ioc_(ioc) {}
+  explicit Poster(Strand strand) : strand_(std::move(strand)) {}
   bool Post(std::function<void()> fn) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!ioc_) return false;
-    asio::post(*ioc_, std::move(fn));
+    if (!open_) return false;
+    asio::post(strand_, std::move(fn));
     return true;
   }
   void Close() {
     std::lock_guard<std::mutex> lock(mu_);
-    ioc_ = nullptr;
+    open_ = false;
   }
 
  private:
   std::mutex mu_;
-  asio::io_context* ioc_;
+  Strand strand_;
+  bool open_ = true;  // guarded by mu_
 };
 
 // What the server knows of a connection (io thread only).
@@ -195,16 +198,14 @@ Result<WsOutgoing> WsOutgoingFromValue(const Value& m) {
   return out;
 }
 
-struct HttpServer::Impl {
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Options options;
   std::shared_ptr<ActorPort> actor;
-  std::unique_ptr<asio::io_context> ioc;
+  std::optional<Strand> strand;  // of the host's loop: every completion below runs on it
   std::optional<ssl::context> tls;
   std::optional<tcp::acceptor> acceptor;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::optional<asio::steady_timer> grace;
   std::shared_ptr<Poster> poster;
-  std::thread thread;
   std::atomic<uint16_t> port{0};
   std::atomic<bool> shutdown_started{false};
   std::atomic<bool> finished{false};
@@ -217,20 +218,13 @@ struct HttpServer::Impl {
   std::mutex ws_mu;
   std::unordered_map<uint64_t, std::weak_ptr<WsBase>> websockets;  // guarded by ws_mu
 
-  // io thread only.
+  // On the strand only.
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
   bool shutting_down = false;
 
+  // Every session holds the Impl: it is destroyed after the last of them.
   ~Impl() {
     if (poster) poster->Close();
-    if (ioc) ioc->stop();
-    if (thread.joinable()) thread.join();
-    // Sessions still referenced by pending handlers are destroyed with the io_context, while
-    // the rest of Impl (their registry) is still alive.
-    acceptor.reset();
-    grace.reset();
-    work.reset();
-    ioc.reset();
   }
 
   std::shared_ptr<const Routing> CurrentRouting() const {
@@ -250,7 +244,12 @@ struct HttpServer::Impl {
   void MaybeFinish() {
     if (!shutting_down || !sessions.empty()) return;
     if (grace) grace->cancel();
-    work.reset();
+    Finish();
+  }
+  // Nothing is left to serve: later posts are refused.
+  void Finish() {
+    poster->Close();
+    finished = true;
   }
   std::vector<std::shared_ptr<SessionBase>> LiveSessions() {
     std::vector<std::shared_ptr<SessionBase>> out;
@@ -268,27 +267,23 @@ struct HttpServer::Impl {
     beast::error_code ec;
     if (acceptor) acceptor->close(ec);
     for (auto& s : LiveSessions()) s->OnShutdown();
-    grace.emplace(*ioc);
+    grace.emplace(*strand);
     grace->expires_after(options.limits.shutdown_timeout);
-    grace->async_wait([this](beast::error_code ec) {
+    grace->async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec) return;
-      for (auto& s : LiveSessions()) s->ForceClose();
-      work.reset();
+      for (auto& s : self->LiveSessions()) s->ForceClose();
+      self->Finish();
     });
     MaybeFinish();
   }
-  void Run() {
-    while (true) {
-      try {
-        ioc->run();
-        break;
-      } catch (const std::exception&) {
-        // A handler threw (it should not): the connection it served is dropped with it; the
-        // server goes on.
-      }
-    }
-    poster->Close();
-    finished = true;
+  // Closes everything now (ForceStop, on the strand).
+  void DoForceStop() {
+    shutting_down = true;
+    beast::error_code ec;
+    if (acceptor) acceptor->close(ec);
+    if (grace) grace->cancel();
+    for (auto& s : LiveSessions()) s->ForceClose();
+    Finish();
   }
 };
 
@@ -305,15 +300,15 @@ class WsSession : public SessionBase,
                   public WsBase,
                   public std::enable_shared_from_this<WsSession<Stream>> {
  public:
-  WsSession(Impl* impl, Stream&& stream, WebSocketEndpoint endpoint, std::string path,
-            std::optional<std::string> query)
-      : impl_(impl),
+  WsSession(std::shared_ptr<Impl> impl, Stream&& stream, WebSocketEndpoint endpoint,
+            std::string path, std::optional<std::string> query)
+      : impl_(std::move(impl)),
         ws_(std::move(stream)),
         endpoint_(endpoint),
         path_(std::move(path)),
         query_(std::move(query)),
-        id_(impl->next_ws_id.fetch_add(1)),
-        call_timer_(*impl->ioc) {}
+        id_(impl_->next_ws_id.fetch_add(1)),
+        call_timer_(*impl_->strand) {}
   ~WsSession() override { impl_->Unregister(this); }
 
   void Start(Request req) {
@@ -474,7 +469,7 @@ class WsSession : public SessionBase,
     impl_->Unregister(this);
   }
 
-  Impl* impl_;
+  std::shared_ptr<Impl> impl_;  // the server outlives its connections
   websocket::stream<Stream> ws_;
   WebSocketEndpoint endpoint_;
   std::string path_;
@@ -496,8 +491,8 @@ class WsSession : public SessionBase,
 template <class Stream>
 class HttpSession : public SessionBase, public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(Impl* impl, Stream&& stream)
-      : impl_(impl), stream_(std::move(stream)), call_timer_(*impl->ioc) {}
+  HttpSession(std::shared_ptr<Impl> impl, Stream&& stream)
+      : impl_(std::move(impl)), stream_(std::move(stream)), call_timer_(*impl_->strand) {}
   ~HttpSession() override { impl_->Unregister(this); }
 
   void Start() {
@@ -781,7 +776,7 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
     impl_->Unregister(this);
   }
 
-  Impl* impl_;
+  std::shared_ptr<Impl> impl_;  // the server outlives its connections
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -801,10 +796,13 @@ class HttpSession : public SessionBase, public std::enable_shared_from_this<Http
 }  // namespace
 
 void HttpServer::Impl::DoAccept() {
-  acceptor->async_accept(*ioc, [this](beast::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || shutting_down || !acceptor->is_open()) return;
-    if (!ec) Accepted(std::move(socket));
-    DoAccept();
+  // The accepted socket's completions run on the server's strand, as everything else.
+  acceptor->async_accept(*strand, [self = shared_from_this()](beast::error_code ec,
+                                                              tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || self->shutting_down || !self->acceptor->is_open())
+      return;
+    if (!ec) self->Accepted(std::move(socket));
+    self->DoAccept();
   });
 }
 
@@ -817,9 +815,12 @@ void HttpServer::Impl::Accepted(tcp::socket socket) {
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   if (tls) {
-    std::make_shared<HttpSession<TlsStream>>(this, TlsStream(std::move(socket), *tls))->Start();
+    std::make_shared<HttpSession<TlsStream>>(shared_from_this(),
+                                             TlsStream(std::move(socket), *tls))
+        ->Start();
   } else {
-    std::make_shared<HttpSession<PlainStream>>(this, PlainStream(std::move(socket)))->Start();
+    std::make_shared<HttpSession<PlainStream>>(shared_from_this(), PlainStream(std::move(socket)))
+        ->Start();
   }
 }
 
@@ -829,14 +830,14 @@ HttpServer::~HttpServer() {
   ForceStop();
 }
 
-Result<std::unique_ptr<HttpServer>> HttpServer::Start(Options options,
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(asio::io_context& io, Options options,
                                                       std::shared_ptr<ActorPort> actor,
                                                       std::shared_ptr<const Routing> routing) {
   auto impl = std::make_shared<Impl>();
   impl->options = std::move(options);
   impl->actor = std::move(actor);
   impl->routing = std::move(routing);
-  impl->ioc = std::make_unique<asio::io_context>(1);
+  impl->strand.emplace(asio::make_strand(io));
   const Options& o = impl->options;
   beast::error_code ec;
   asio::ip::address address =
@@ -863,7 +864,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Options options,
     }
   }
   tcp::endpoint endpoint(address, o.port);
-  impl->acceptor.emplace(*impl->ioc);
+  impl->acceptor.emplace(*impl->strand);
   impl->acceptor->open(endpoint.protocol(), ec);
   if (!ec) impl->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) impl->acceptor->bind(endpoint, ec);
@@ -876,11 +877,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Options options,
     return IOError("cannot listen on " + where + ": " + ec.message());
   }
   impl->port = impl->acceptor->local_endpoint(ec).port();
-  impl->poster = std::make_shared<Poster>(impl->ioc.get());
-  impl->work.emplace(impl->ioc->get_executor());
-  impl->DoAccept();
-  Impl* raw = impl.get();
-  impl->thread = std::thread([raw] { raw->Run(); });
+  impl->poster = std::make_shared<Poster>(*impl->strand);
+  // Listening already: connections wait in the backlog until the first accept runs.
+  asio::post(*impl->strand, [impl] { impl->DoAccept(); });
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
@@ -897,12 +896,13 @@ void HttpServer::BeginShutdown() {
   if (impl_->shutdown_started.exchange(true)) return;
   auto closed = std::make_shared<std::promise<void>>();
   std::future<void> done = closed->get_future();
-  Impl* impl = impl_.get();
+  std::shared_ptr<Impl> impl = impl_;
   if (impl_->poster->Post([impl, closed] {
         impl->DoShutdown();
         closed->set_value();
-      })) {
-    // The server's thread never blocks, so this is a hand-over, not a wait for the actor.
+      }) &&
+      !impl_->strand->get_inner_executor().running_in_this_thread()) {
+    // The loop never blocks, so this is a hand-over, not a wait for the actor.
     done.wait_for(std::chrono::seconds(2));
   }
 }
@@ -913,11 +913,19 @@ bool HttpServer::finished() const {
 
 void HttpServer::ForceStop() {
   impl_->shutdown_started = true;
-  if (impl_->poster) impl_->poster->Close();
-  if (impl_->ioc) impl_->ioc->stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
-  beast::error_code ec;
-  if (impl_->acceptor) impl_->acceptor->close(ec);
+  auto closed = std::make_shared<std::promise<void>>();
+  std::future<void> done = closed->get_future();
+  std::shared_ptr<Impl> impl = impl_;
+  if (impl_->poster->Post([impl, closed] {
+        impl->DoForceStop();
+        closed->set_value();
+      }) &&
+      !impl_->strand->get_inner_executor().running_in_this_thread()) {
+    // Closing is quick and the loop never blocks: when this returns, the port is free and no
+    // connection is open. (On a loop thread it cannot wait for the loop: it closes soon after.)
+    done.wait_for(std::chrono::seconds(2));
+  }
+  impl_->poster->Close();
   std::lock_guard<std::mutex> lock(impl_->ws_mu);
   impl_->websockets.clear();
 }
@@ -948,7 +956,7 @@ Status HttpServer::CloseWebSocket(uint64_t connection_id) {
 }
 
 void HttpServer::CloseWebSocketsAt(const std::string& path) {
-  Impl* impl = impl_.get();
+  std::shared_ptr<Impl> impl = impl_;
   impl_->poster->Post([impl, path] {
     std::vector<std::shared_ptr<WsBase>> matching;
     {

@@ -1,18 +1,22 @@
 // Theater: a WebAssembly actor runtime.
 //
-// HttpServer: one listening server of the http-framework handler, on Boost.Beast. It owns an
-// Asio io_context and the one thread that runs it, so its accept loop and connection I/O are
-// isolated from every other server and never wait for an actor: each request is handed to the
-// actor asynchronously (ActorPort::Call, which queues an operation in the actor's mailbox) and
-// the response is written when the call's reply comes back, or 504 when it does not within
-// `request_timeout`. docs/handlers.md, "http-framework", describes the request pipeline.
+// HttpServer: one listening server of the http-framework handler, on Boost.Beast, on the host's
+// I/O loop (include/theater/io_loop.h). Its accept loop and connection I/O run on a strand of
+// the loop of its own, so they are serialised without a thread of their own, and never wait for
+// an actor: each request is handed to the actor asynchronously (ActorPort::Call, which queues an
+// operation in the actor's mailbox) and the response is written when the call's reply comes
+// back, or 504 when it does not within `request_timeout`. docs/handlers.md, "http-framework",
+// describes the request pipeline.
 //
 // Thread-safety: every public method may be called from any thread (the handler calls them on
 // the actor's fiber, Stop on a runtime thread). Routing snapshots are swapped under a mutex;
-// everything else is done by posting to the server's thread.
+// everything else is done by posting to the server's strand.
 //
-// Ownership: the handler instance of one actor owns its servers (unique_ptr). Destroying a
-// server closes every connection at once and joins its thread; it never waits for the actor.
+// Ownership: the handler instance of one actor owns its servers (unique_ptr). The server's state
+// is shared with its connections and the loop's pending completions, and lives until the last of
+// them ends. Destroying a server closes every connection at once (waiting for that, on the loop,
+// unless called from one of the loop's threads); it never waits for the actor. The loop must
+// outlive the server's connections.
 #pragma once
 
 #include <chrono>
@@ -27,6 +31,10 @@
 #include "handlers/http-framework/route_table.h"
 #include "theater/abi/value.h"
 #include "theater/status.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
 
 namespace theater::handlers::http {
 
@@ -103,10 +111,11 @@ class HttpServer {
     ServerLimits limits;
   };
 
-  // Binds, loads the TLS files, and starts the server's thread. Errors: kInvalidArgument (bad
-  // address or TLS files), kIOError / kAlreadyExists (cannot bind).
+  // Binds, loads the TLS files, and starts accepting on `io`'s loop. Errors: kInvalidArgument
+  // (bad address or TLS files), kIOError / kAlreadyExists (cannot bind).
   [[nodiscard]] static Result<std::unique_ptr<HttpServer>> Start(
-      Options options, std::shared_ptr<ActorPort> actor, std::shared_ptr<const Routing> routing);
+      boost::asio::io_context& io, Options options, std::shared_ptr<ActorPort> actor,
+      std::shared_ptr<const Routing> routing);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -120,9 +129,9 @@ class HttpServer {
   // later) and then their connections close, WebSocket connections are sent a close frame.
   // Whatever is still open after `shutdown_timeout` is closed. Idempotent.
   void BeginShutdown();
-  // True once a shutdown has completed and the thread has nothing left to do.
+  // True once a shutdown has completed: no connection is left.
   bool finished() const;
-  // Closes everything now and joins the thread (also what the destructor does).
+  // Closes everything now (also what the destructor does).
   void ForceStop();
 
   // Queues a frame on an open WebSocket connection of this server. kNotFound when the
