@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/io_loop_threads.h"
 #include "handlers/http-framework/http_server.h"
 #include "handlers/http-framework/route_table.h"
 
@@ -118,8 +119,10 @@ HttpServer& Server() {
     options.limits.idle_timeout = std::chrono::milliseconds(1000);
     options.limits.shutdown_timeout = std::chrono::milliseconds(100);
     options.limits.max_connections = 64;
+    // The server runs on a loop of its own, as a runtime's would run it (for the whole process).
+    static theater::IoLoopThreads* loop = new theater::IoLoopThreads(1);
     Result<std::unique_ptr<HttpServer>> started =
-        HttpServer::Start(options, std::make_shared<FakeActor>(), routing);
+        HttpServer::Start(loop->context(), options, std::make_shared<FakeActor>(), routing);
     if (!started.ok()) {
       fprintf(stderr, "cannot start the server: %s\n", started.status().ToString().c_str());
       abort();

@@ -14,11 +14,12 @@
 // them, and EventChain::FromEvents() resumes a chain loaded from storage.
 //
 // Thread-safety: Event, Payload and the free functions are values and pure functions. EventChain
-// is internally synchronised (one mutex); any thread may append or read. Observers run on the
-// appending thread while the chain's lock is held (see AddObserver).
+// is internally synchronised; any thread may append or read. Observers run after the chain's lock
+// is released, one event at a time in append order (see AddObserver).
 #pragma once
 
 #include <array>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -333,11 +334,17 @@ class EventChain {
   Hash AppendWith(std::string_view type, WritePayload&& write_payload,
                   std::optional<std::string> description = std::nullopt) {
     const uint64_t now = clock_();
-    std::lock_guard<std::mutex> lock(mu_);
-    Event& event = NextSlotLocked();
-    event.type.assign(type);
-    write_payload(event.payload);
-    return CommitLocked(event, now, std::move(description));
+    uint64_t delivery = 0;
+    Hash hash;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      Event& event = NextSlotLocked();
+      event.type.assign(type);
+      write_payload(event.payload);
+      hash = CommitLocked(event, now, std::move(description), &delivery);
+    }
+    if (delivery != 0) DeliverThrough(delivery);
+    return hash;
   }
 
   // Events appended over the chain's life (including any no longer held in memory).
@@ -381,18 +388,29 @@ class EventChain {
   using KnownHash = std::function<std::optional<Hash>(const Event& event, size_t index)>;
   void SetKnownHash(KnownHash known);
 
-  // Registers `observer`, called synchronously after every append, in append order, while the
-  // chain's lock is held: it must be quick, must not throw and must not call back into this
-  // chain. (A consumer that may be slow copies the event into its own bounded queue.)
+  // Registers `observer`, called for every event appended from now on, in append order, never two
+  // calls at once, and outside the chain's lock: readers of the chain (and other appenders' own
+  // commits) never wait for an observer. An append returns once the observers have seen its
+  // event (an appender that finds another thread delivering waits for its own event's turn), so
+  // what an observer does with an event is done when Append returns. An observer must not throw
+  // and must not remove an observer; it may read the chain. (A consumer that may be slow copies
+  // the event into its own bounded queue.)
   ObserverId AddObserver(Observer observer);
+  // Unregisters it; returns once it will not be called again (events appended before the call
+  // are delivered first). Not from inside an observer.
   void RemoveObserver(ObserverId id);
 
  private:
   // The slot the next event goes into, its parent link set and its type and payload emptied
   // (capacity kept); evicts the oldest event when the chain is at its memory limit.
   Event& NextSlotLocked();
-  // Stamps, hashes and publishes the event NextSlotLocked() returned.
-  Hash CommitLocked(Event& event, uint64_t timestamp_ms, std::optional<std::string> description);
+  // Stamps, hashes and publishes the event NextSlotLocked() returned; queues it for the observers
+  // (its delivery number in `*delivery`, 0 when there are none).
+  Hash CommitLocked(Event& event, uint64_t timestamp_ms, std::optional<std::string> description,
+                    uint64_t* delivery);
+  // Hands the observers every queued event up to delivery number `through`, or waits while
+  // another thread does (the combining deliverer: one at a time, in order, without mu_).
+  void DeliverThrough(uint64_t through);
   const Event& HeldLocked(size_t i) const { return ring_[(start_ + i) % ring_.size()]; }
   // Moves the held events to the front of ring_ in order (start_ = 0).
   void LinearizeLocked();
@@ -413,6 +431,26 @@ class EventChain {
   std::map<ObserverId, Observer> observers_;
   KnownHash known_hash_;
   ObserverId next_observer_id_ = 1;
+
+  // Delivery to the observers, outside mu_ (lock order: mu_, then delivery_mu_). An event is
+  // copied into the outbox under both locks, in append order, with the observers registered at
+  // that moment; one deliverer at a time hands the outbox to them without any lock.
+  struct Outgoing {
+    Event event;
+    size_t index = 0;
+    std::shared_ptr<const std::vector<Observer>> observers;
+  };
+  std::shared_ptr<const std::vector<Observer>> observer_list_;  // guarded by mu_; null: none
+  std::mutex delivery_mu_;
+  std::condition_variable delivered_cv_;
+  // outbox_[0, outbox_size_) is queued; the rest, and the deliverer's batch_, are spent entries
+  // kept for their buffers. Guarded by delivery_mu_ (batch_: by the deliverer alone).
+  std::vector<Outgoing> outbox_;
+  size_t outbox_size_ = 0;
+  std::vector<Outgoing> batch_;
+  uint64_t queued_ = 0;     // delivery numbers handed out (guarded by delivery_mu_)
+  uint64_t delivered_ = 0;  // delivered up to here (guarded by delivery_mu_)
+  bool delivering_ = false;  // a thread is delivering (guarded by delivery_mu_)
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -244,6 +246,71 @@ TEST(EventChainTest, ObserversSeeEveryAppendInOrderUntilRemoved) {
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0], std::make_pair(size_t{0}, h0));
   EXPECT_EQ(seen[1], std::make_pair(size_t{1}, h1));
+}
+
+// Observers run outside the chain's lock: one may read the chain (before, that deadlocked), and a
+// slow one holds up no reader.
+TEST(EventChainTest, ObserversRunOutsideTheChainsLock) {
+  EventChain chain(FixedClock(0));
+  std::vector<size_t> sizes_seen;
+  std::atomic<bool> in_observer{false};
+  std::atomic<bool> release{false};
+  chain.AddObserver([&](const Event&, size_t index) {
+    sizes_seen.push_back(chain.size());  // reads the chain from inside an observer
+    if (index == 1) {
+      in_observer = true;
+      while (!release) std::this_thread::yield();
+    }
+  });
+  chain.Append(LogCall("a"));
+  std::thread appender([&] { chain.Append(LogCall("b")); });
+  while (!in_observer) std::this_thread::yield();
+  // The observer of event #1 is still running: the chain can be read meanwhile.
+  EXPECT_EQ(chain.size(), 2u);
+  EXPECT_TRUE(chain.head().has_value());
+  release = true;
+  appender.join();
+  EXPECT_THAT(sizes_seen, ::testing::ElementsAre(1u, 2u));
+}
+
+// Appends from many threads reach the observers one at a time, in append order, each before its
+// Append returns.
+TEST(EventChainTest, ObserversSeeConcurrentAppendsInOrderBeforeAppendReturns) {
+  EventChain chain;
+  std::mutex mu;
+  std::vector<std::pair<size_t, Hash>> seen;
+  std::atomic<int> inside{0};
+  std::atomic<bool> overlapped{false};
+  chain.AddObserver([&](const Event& e, size_t index) {
+    if (inside.fetch_add(1) != 0) overlapped = true;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      seen.emplace_back(index, e.hash);
+    }
+    inside.fetch_sub(1);
+  });
+  std::atomic<bool> late{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 250; ++i) {
+        const Hash hash = chain.Append(LogCall(std::to_string(t * 1000 + i)));
+        std::lock_guard<std::mutex> lock(mu);
+        bool found = false;
+        for (const auto& [index, h] : seen) found |= h == hash;
+        if (!found) late = true;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_FALSE(overlapped.load()) << "two observer calls at once";
+  EXPECT_FALSE(late.load()) << "an Append returned before its event was observed";
+  ASSERT_EQ(seen.size(), 1000u);
+  std::vector<Event> events = chain.events();
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].first, i);
+    EXPECT_EQ(seen[i].second, events[i].hash);
+  }
 }
 
 TEST(EventChainTest, ConcurrentAppendsStayLinked) {

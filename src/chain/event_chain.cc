@@ -45,7 +45,7 @@ Event& EventChain::NextSlotLocked() {
 }
 
 Hash EventChain::CommitLocked(Event& event, uint64_t timestamp_ms,
-                              std::optional<std::string> description) {
+                              std::optional<std::string> description, uint64_t* delivery) {
   event.timestamp_ms = timestamp_ms;
   event.description = std::move(description);
   const size_t index = dropped_ + ring_.size() - 1;
@@ -53,8 +53,45 @@ Hash EventChain::CommitLocked(Event& event, uint64_t timestamp_ms,
   event.hash = known ? *known : HashEvent(event.parent, event.type, event.payload);
   head_ = event.hash;
   payload_bytes_ += event.payload.size();
-  for (const auto& [id, observer] : observers_) observer(event, index);
+  *delivery = 0;
+  if (observer_list_ != nullptr) {
+    std::lock_guard<std::mutex> lock(delivery_mu_);
+    if (outbox_size_ == outbox_.size()) outbox_.emplace_back();
+    Outgoing& out = outbox_[outbox_size_++];
+    out.event = event;  // copy-assigned into a spent entry: its buffers are reused
+    out.index = index;
+    out.observers = observer_list_;
+    *delivery = ++queued_;
+  }
   return event.hash;
+}
+
+void EventChain::DeliverThrough(uint64_t through) {
+  // Spent entries keep payload buffers up to this size; larger ones are freed.
+  constexpr size_t kKeptBuffer = 64 * 1024;
+  std::unique_lock<std::mutex> lock(delivery_mu_);
+  while (delivered_ < through) {
+    if (delivering_) {
+      delivered_cv_.wait(lock);
+      continue;
+    }
+    delivering_ = true;
+    std::swap(outbox_, batch_);
+    const size_t count = outbox_size_;
+    outbox_size_ = 0;
+    const uint64_t last = queued_;
+    lock.unlock();
+    for (size_t i = 0; i < count; ++i) {
+      Outgoing& out = batch_[i];
+      for (const Observer& observer : *out.observers) observer(out.event, out.index);
+      out.observers.reset();
+      if (out.event.payload.capacity() > kKeptBuffer) std::vector<uint8_t>().swap(out.event.payload);
+    }
+    lock.lock();
+    delivered_ = last;
+    delivering_ = false;
+    delivered_cv_.notify_all();
+  }
 }
 
 void EventChain::SetKnownHash(KnownHash known) {
@@ -65,11 +102,17 @@ void EventChain::SetKnownHash(KnownHash known) {
 Hash EventChain::Append(std::string type, std::vector<uint8_t> payload,
                         std::optional<std::string> description) {
   const uint64_t now = clock_();
-  std::lock_guard<std::mutex> lock(mu_);
-  Event& event = NextSlotLocked();
-  event.type = std::move(type);
-  event.payload = std::move(payload);
-  return CommitLocked(event, now, std::move(description));
+  uint64_t delivery = 0;
+  Hash hash;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Event& event = NextSlotLocked();
+    event.type = std::move(type);
+    event.payload = std::move(payload);
+    hash = CommitLocked(event, now, std::move(description), &delivery);
+  }
+  if (delivery != 0) DeliverThrough(delivery);
+  return hash;
 }
 
 Hash EventChain::Append(const Payload& payload, std::optional<std::string> description) {
@@ -149,16 +192,36 @@ Status EventChain::Verify() const {
   return VerifyEvents(held.events, held.anchor, held.first_index);
 }
 
+namespace {
+// The observers as a snapshot each queued event carries; null when there are none.
+std::shared_ptr<const std::vector<EventChain::Observer>> Snapshot(
+    const std::map<EventChain::ObserverId, EventChain::Observer>& observers) {
+  if (observers.empty()) return nullptr;
+  auto list = std::make_shared<std::vector<EventChain::Observer>>();
+  for (const auto& [id, observer] : observers) list->push_back(observer);
+  return list;
+}
+}  // namespace
+
 EventChain::ObserverId EventChain::AddObserver(Observer observer) {
   std::lock_guard<std::mutex> lock(mu_);
   ObserverId id = next_observer_id_++;
   observers_.emplace(id, std::move(observer));
+  observer_list_ = Snapshot(observers_);
   return id;
 }
 
 void EventChain::RemoveObserver(ObserverId id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  observers_.erase(id);
+  uint64_t queued = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    observers_.erase(id);
+    observer_list_ = Snapshot(observers_);
+    std::lock_guard<std::mutex> delivery_lock(delivery_mu_);
+    queued = queued_;
+  }
+  // Events queued before now carry the old list: deliver them (or wait for it) before returning.
+  DeliverThrough(queued);
 }
 
 }  // namespace theater::chain

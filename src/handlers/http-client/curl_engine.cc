@@ -359,18 +359,23 @@ struct CurlEngine::Active {
   }
 };
 
-// One of libcurl's sockets on the loop. The engine opens and closes them itself
+// One of libcurl's sockets on the loop. The engine opens and closes the transfers' sockets itself
 // (CURLOPT_OPENSOCKETFUNCTION), so the descriptor the loop watches is never closed behind its
-// back.
+// back; a descriptor libcurl makes on its own (its resolver's wake-up pipe) is watched but never
+// closed here (`owned` false: released, not closed, when libcurl lets go of it).
 struct CurlEngine::Socket {
   Socket(const boost::asio::strand<boost::asio::io_context::executor_type>& strand, int fd,
-         uint64_t serial)
-      : descriptor(strand, fd), serial(serial) {}
-  boost::asio::posix::stream_descriptor descriptor;  // closes the socket when destroyed
+         uint64_t serial, bool owned)
+      : descriptor(strand, fd), serial(serial), owned(owned) {}
+  ~Socket() {
+    if (!owned) descriptor.release();
+  }
+  boost::asio::posix::stream_descriptor descriptor;  // closes an owned socket when destroyed
   const uint64_t serial;  // tells a late completion for a closed socket from its fd's reuse
-  int wanted = 0;         // CURL_POLL_IN / CURL_POLL_OUT bits libcurl asked for
-  bool reading = false;   // a read wait is pending
-  bool writing = false;   // a write wait is pending
+  const bool owned;
+  int wanted = 0;        // CURL_POLL_IN / CURL_POLL_OUT bits libcurl asked for
+  bool reading = false;  // a read wait is pending
+  bool writing = false;  // a write wait is pending
 };
 
 // ---- CurlEngine -----------------------------------------------------------------------------
@@ -609,26 +614,40 @@ void CurlEngine::ReadMessages() {
 int CurlEngine::OpenSocket(int domain, int type, int protocol) {
   const int fd = ::socket(domain, type | SOCK_CLOEXEC, protocol);
   if (fd < 0) return CURL_SOCKET_BAD;
-  static std::atomic<uint64_t> serials{0};
-  boost::system::error_code ec;
-  auto socket = std::make_unique<Socket>(strand_, fd, ++serials);
-  sockets_[fd] = std::move(socket);
+  // A stale entry under the same number (a descriptor of libcurl's own, closed without a word)
+  // goes first: the loop cannot watch one number twice.
+  sockets_.erase(fd);
+  try {
+    sockets_.emplace(fd, std::make_unique<Socket>(strand_, fd, ++next_serial_, /*owned=*/true));
+  } catch (const std::exception&) {
+    ::close(fd);  // the loop cannot watch it (out of memory): the connection fails
+    return CURL_SOCKET_BAD;
+  }
   return fd;
 }
 
 void CurlEngine::CloseSocket(int fd) {
   auto it = sockets_.find(fd);
-  if (it == sockets_.end()) {
-    ::close(fd);  // not one of ours (cannot happen: every socket libcurl uses comes from OpenSocket)
-    return;
-  }
-  sockets_.erase(it);  // the descriptor closes the socket; its pending waits end as cancelled
+  const bool owned = it != sockets_.end() && it->second->owned;
+  if (it != sockets_.end()) sockets_.erase(it);  // an owned descriptor closes its socket
+  if (!owned) ::close(fd);
 }
 
 void CurlEngine::Watch(int fd, int what) {
   auto it = sockets_.find(fd);
-  if (it == sockets_.end()) return;
+  if (it == sockets_.end()) {
+    if (what == CURL_POLL_REMOVE) return;
+    try {
+      it = sockets_.emplace(fd, std::make_unique<Socket>(strand_, fd, ++next_serial_, false)).first;
+    } catch (const std::exception&) {
+      return;  // not watched: libcurl's timer still drives the transfer, later
+    }
+  }
   Socket& socket = *it->second;
+  if (what == CURL_POLL_REMOVE && !socket.owned) {
+    sockets_.erase(it);  // libcurl closes it itself
+    return;
+  }
   socket.wanted = what == CURL_POLL_REMOVE ? 0 : what;
   if (socket.wanted & CURL_POLL_IN) Arm(fd, /*write=*/false);
   if (socket.wanted & CURL_POLL_OUT) Arm(fd, /*write=*/true);

@@ -184,6 +184,7 @@ class CurlEngine final : public boost::asio::io_context::service {
   // On the strand: the running transfers and libcurl's sockets.
   std::map<Transfer*, std::unique_ptr<Active>> active_;
   std::map<int, std::unique_ptr<Socket>> sockets_;
+  uint64_t next_serial_ = 0;
 
   mutable std::mutex mu_;
   bool stopping_ = false;  // guarded by mu_

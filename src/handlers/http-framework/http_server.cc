@@ -894,15 +894,20 @@ void HttpServer::SetRouting(std::shared_ptr<const Routing> routing) {
 
 void HttpServer::BeginShutdown() {
   if (impl_->shutdown_started.exchange(true)) return;
+  // The loop never blocks, so this is a hand-over, not a wait for the actor.
+  RunOnStrandAndWait([](Impl& impl) { impl.DoShutdown(); });
+}
+
+void HttpServer::RunOnStrandAndWait(void (*step)(Impl& impl)) {
   auto closed = std::make_shared<std::promise<void>>();
   std::future<void> done = closed->get_future();
   std::shared_ptr<Impl> impl = impl_;
-  if (impl_->poster->Post([impl, closed] {
-        impl->DoShutdown();
-        closed->set_value();
-      }) &&
-      !impl_->strand->get_inner_executor().running_in_this_thread()) {
-    // The loop never blocks, so this is a hand-over, not a wait for the actor.
+  const bool posted = impl_->poster->Post([impl, closed, step] {
+    step(*impl);
+    closed->set_value();
+  });
+  // On one of the loop's threads it cannot wait for the loop: the step runs soon after.
+  if (posted && !impl_->strand->get_inner_executor().running_in_this_thread()) {
     done.wait_for(std::chrono::seconds(2));
   }
 }
@@ -913,18 +918,9 @@ bool HttpServer::finished() const {
 
 void HttpServer::ForceStop() {
   impl_->shutdown_started = true;
-  auto closed = std::make_shared<std::promise<void>>();
-  std::future<void> done = closed->get_future();
-  std::shared_ptr<Impl> impl = impl_;
-  if (impl_->poster->Post([impl, closed] {
-        impl->DoForceStop();
-        closed->set_value();
-      }) &&
-      !impl_->strand->get_inner_executor().running_in_this_thread()) {
-    // Closing is quick and the loop never blocks: when this returns, the port is free and no
-    // connection is open. (On a loop thread it cannot wait for the loop: it closes soon after.)
-    done.wait_for(std::chrono::seconds(2));
-  }
+  // Closing is quick and the loop never blocks: when this returns, the port is free and no
+  // connection is open.
+  RunOnStrandAndWait([](Impl& impl) { impl.DoForceStop(); });
   impl_->poster->Close();
   std::lock_guard<std::mutex> lock(impl_->ws_mu);
   impl_->websockets.clear();

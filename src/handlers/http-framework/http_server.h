@@ -148,6 +148,9 @@ class HttpServer {
 
  private:
   explicit HttpServer(std::shared_ptr<Impl> impl);
+  // Runs `step` on the server's strand and waits for it (at most 2 s; not at all when called on
+  // a thread of the loop).
+  void RunOnStrandAndWait(void (*step)(Impl& impl));
   std::shared_ptr<Impl> impl_;
 };
 
