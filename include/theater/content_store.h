@@ -378,6 +378,9 @@ class ContentStore {
   // held them already).
   Result<bool> PutInPack(std::string_view store_id, int64_t key, const Digest& digest,
                          std::span<const uint8_t> content);
+  // RemoveLabel and (with `hash`) RemoveLabelIf: whether a label was removed.
+  Result<bool> RemoveLabelImpl(std::string_view store_id, std::string_view label,
+                               std::optional<std::string_view> hash);
   // SetLabel and ReplaceAtLabel.
   Status LabelWrite(std::string_view store_id, std::string_view label, std::string_view hash,
                     LabelMode label_mode);

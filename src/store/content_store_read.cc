@@ -464,23 +464,19 @@ Result<std::optional<std::string>> ContentStore::GetLabel(std::string_view store
 }
 
 Status ContentStore::RemoveLabel(std::string_view store_id, std::string_view label) {
-  THEATER_RETURN_IF_ERROR(ValidateStoreId(store_id));
-  THEATER_RETURN_IF_ERROR(ValidateLabel(label));
-  THEATER_ASSIGN_OR_RETURN(int64_t key, StoreKey(store_id));
-  THEATER_RETURN_IF_ERROR(IndexError());
-  WriteOp op;
-  op.kind = WriteOp::Kind::kRemoveLabel;
-  op.store_id = store_id;
-  op.store_key = key;
-  op.label = label;
-  return Write(op);
+  return RemoveLabelImpl(store_id, label, std::nullopt).status();
 }
 
 Result<bool> ContentStore::RemoveLabelIf(std::string_view store_id, std::string_view label,
                                          std::string_view hash) {
+  return RemoveLabelImpl(store_id, label, hash);
+}
+
+Result<bool> ContentStore::RemoveLabelImpl(std::string_view store_id, std::string_view label,
+                                           std::optional<std::string_view> hash) {
   THEATER_RETURN_IF_ERROR(ValidateStoreId(store_id));
   THEATER_RETURN_IF_ERROR(ValidateLabel(label));
-  THEATER_RETURN_IF_ERROR(ValidateHash(hash));
+  if (hash) THEATER_RETURN_IF_ERROR(ValidateHash(*hash));
   THEATER_ASSIGN_OR_RETURN(int64_t key, StoreKey(store_id));
   THEATER_RETURN_IF_ERROR(IndexError());
   WriteOp op;
@@ -488,8 +484,10 @@ Result<bool> ContentStore::RemoveLabelIf(std::string_view store_id, std::string_
   op.store_id = store_id;
   op.store_key = key;
   op.label = label;
-  op.compare = true;
-  op.digest = ParseDigest(hash);
+  if (hash) {
+    op.compare = true;
+    op.digest = ParseDigest(*hash);
+  }
   THEATER_RETURN_IF_ERROR(Write(op));
   return op.changed;
 }
