@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -197,6 +198,53 @@ TEST_F(CliRustTest, BuildAndRunFailuresSayWhere) {
   EXPECT_EQ(no_cargo.code, 1);
   EXPECT_THAT(no_cargo.err, HasSubstr("cargo not found (Debian: apt install rustc cargo "
                                       "libstd-rust-dev-wasm32"));
+}
+
+// A machine may have a cargo that cannot build for wasm ahead of one that can (a rustup
+// toolchain without the target in ~/.cargo/bin, before Debian's /usr/bin/cargo): `build` passes
+// it over, and says which cargos it tried when none can. The one that cannot is a stand-in (two
+// shell scripts), since a second real toolchain cannot be installed here; the one that can is
+// the machine's.
+TEST_F(CliRustTest, ACargoWhoseRustcHasNoWasmLibraryIsPassedOver) {
+  const fs::path fake = dir_ / "fake-toolchain";
+  const fs::path sysroot = fake / "sysroot";
+  fs::create_directories(fake / "bin");
+  fs::create_directories(sysroot / "lib" / "rustlib" / "x86_64-unknown-linux-gnu" / "lib");
+  std::ofstream(fake / "bin" / "cargo") << "#!/bin/sh\necho 'the fake cargo ran' >&2\nexit 3\n";
+  std::ofstream(fake / "bin" / "rustc") << "#!/bin/sh\necho '" << sysroot.string() << "'\n";
+  for (const char* tool : {"cargo", "rustc"}) {
+    fs::permissions(fake / "bin" / tool, fs::perms::owner_all, fs::perm_options::replace);
+  }
+
+  auto env = Env();
+  const std::string path = env.count("PATH") != 0 ? env["PATH"] : std::getenv("PATH");
+  env["PATH"] = (fake / "bin").string() + ":" + path;
+  Finished created =
+      Child({"create", "passed-over", "--lang", "rust", "-o", dir_.string()}, env, "").Finish(60s);
+  ASSERT_EQ(created.code, 0) << created.err;
+  const fs::path project = dir_ / "passed-over";
+  Finished built = Child({"build", project.string()}, env, "").Finish(300s);
+  EXPECT_EQ(built.code, 0) << built.err;
+  EXPECT_THAT(built.err, Not(HasSubstr("the fake cargo ran")));
+  EXPECT_TRUE(fs::exists(project / "passed-over.wasm"));
+  // create wrote the target of the toolchain build then used, so a plain `cargo build` agrees.
+  const std::string config = ReadFileText(project / ".cargo" / "config.toml");
+  const std::string key = "target = \"";
+  const size_t at = config.find(key);
+  ASSERT_NE(at, std::string::npos) << config;
+  const size_t start = at + key.size();
+  const std::string target = config.substr(start, config.find('"', start) - start);
+  EXPECT_TRUE(target == "wasm32-wasip1" || target == "wasm32-wasi") << target;
+  EXPECT_TRUE(fs::exists(project / "target" / target / "release" / "passed_over.wasm")) << target;
+
+  env["PATH"] = (fake / "bin").string();
+  Finished none = Child({"build", project.string()}, env, "").Finish(60s);
+  EXPECT_EQ(none.code, 1);
+  EXPECT_THAT(none.err, HasSubstr("no Rust toolchain here can build for wasm; tried " +
+                                  (fake / "bin" / "cargo").string()));
+  EXPECT_THAT(none.err, HasSubstr("no wasm32-wasip1 or wasm32-wasi standard library in " +
+                                  (sysroot / "lib" / "rustlib").string()));
+  EXPECT_THAT(none.err, HasSubstr("rustup target add wasm32-wasip1"));
 }
 
 }  // namespace

@@ -42,7 +42,8 @@ struct ProjectBuildPlan {
   BuildProfile profile = BuildProfile::kRelease;
   std::vector<std::string> command;  // the compiler's argv (JavaScript: the driver's, js_build.h)
   std::string world;                 // JavaScript: the WIT world the actor implements
-  std::filesystem::path artifact;    // Rust: what cargo writes, copied to `output`
+  std::filesystem::path artifact;    // Rust: what cargo writes under target/<target>/, copied
+                                     // to `output`
 };
 
 struct BuiltProject {

@@ -13,6 +13,7 @@
 
 #include "cli/context.h"
 #include "cli/project_build.h"
+#include "cli/rust_toolchain.h"
 #include "cli/templates.h"
 #include "theater/version.h"
 
@@ -34,7 +35,18 @@ int Create(Context& ctx, const CreateArgs& args) {
   const Output& out = ctx.out();
   Result<Lang> lang = ParseLang(args.lang);
   if (!lang.ok()) return UsageError(ctx, lang.status().ToString());
-  Result<std::vector<ProjectFile>> files = RenderProject(args.template_name, *lang, args.name);
+  // A Rust project's .cargo/config.toml names the wasm target this machine's toolchain has
+  // (rustc 1.84 on knows only wasm32-wasip1; Debian's 1.63 only wasm32-wasi).
+  std::string rust_target(kDefaultRustWasmTarget);
+  if (*lang == Lang::kRust) {
+    std::error_code ec;
+    const fs::path probe_dir = fs::is_directory(args.output_dir, ec) ? args.output_dir : ".";
+    if (Result<RustToolchain> toolchain = FindRustToolchain(probe_dir); toolchain.ok()) {
+      rust_target = toolchain->target;
+    }
+  }
+  Result<std::vector<ProjectFile>> files =
+      RenderProject(args.template_name, *lang, args.name, rust_target);
   if (!files.ok()) {
     return files.status().code() == StatusCode::kInternal
                ? out.Error(files.status())

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "cli/rust_toolchain.h"
 #include "common/bytes.h"
 #include "engine/compile/subprocess.h"
 
@@ -17,7 +18,6 @@ namespace fs = std::filesystem;
 constexpr size_t kMaxCargoTomlBytes = 1 << 20;
 // A first build of a small actor takes seconds; this bounds a hung cargo only.
 constexpr std::chrono::minutes kCargoTimeout{30};
-constexpr std::string_view kRustTarget = "wasm32-wasi";
 
 // The crate's name as Cargo spells its artifacts: '-' becomes '_'.
 Result<std::string> CrateName(const fs::path& cargo_toml) {
@@ -69,56 +69,45 @@ Status PlanRustBuild(ProjectBuildPlan& plan) {
   std::sort(plan.sources.begin(), plan.sources.end());
   plan.sources.push_back(cargo_toml);
   const bool release = plan.profile == BuildProfile::kRelease;
-  plan.command = {"cargo",
-                  "build",
-                  "--offline",
-                  "--target",
-                  std::string(kRustTarget),
-                  "--message-format",
-                  "short",
-                  "--manifest-path",
-                  cargo_toml.string()};
+  // The toolchain (which cargo, which target) is found when the build runs: finding it starts
+  // processes, and a plan needs only the file system.
+  plan.command = {"cargo",    "build", "--offline", "--message-format", "short",
+                  "--manifest-path", cargo_toml.string()};
   if (release) plan.command.push_back("--release");
-  plan.artifact = plan.dir / "target" / std::string(kRustTarget) / (release ? "release" : "debug") /
-                  (crate + ".wasm");
+  // Under target/<target>/; the target is known once the toolchain is.
+  plan.artifact = fs::path(release ? "release" : "debug") / (crate + ".wasm");
   return Status();
 }
 
 Result<BuiltProject> BuildRustProject(const ProjectBuildPlan& plan) {
   const auto start = std::chrono::steady_clock::now();
-  Result<fs::path> cargo = engine::FindExecutable(plan.command.front());
-  if (!cargo.ok()) {
-    return Unavailable(
-        "cargo not found (Debian: apt install rustc cargo libstd-rust-dev-wasm32; with rustup: "
-        "rustup target add wasm32-wasi)");
-  }
+  THEATER_ASSIGN_OR_RETURN(RustToolchain toolchain, FindRustToolchain(plan.dir));
   std::vector<std::string> argv = plan.command;
-  argv.front() = cargo->string();
+  argv.front() = toolchain.cargo.string();
+  // The rustc that was probed builds (not whichever rustc is first on PATH); the target given
+  // here overrides the one in the project's .cargo/config.toml.
+  const std::string rustc_config = "build.rustc=\"" + toolchain.rustc.string() + "\"";
+  argv.insert(argv.begin() + 2, {"--target", toolchain.target, "--config", rustc_config});
+  const fs::path artifact = plan.dir / "target" / toolchain.target / plan.artifact;
   THEATER_ASSIGN_OR_RETURN(engine::SubprocessResult run,
                            engine::RunSubprocess(argv, plan.dir, kCargoTimeout));
   BuiltProject built;
   built.diagnostics = std::move(run.output);
   if (!run.ok()) {
     std::string message = "cargo failed (" + run.Ending() + ")";
-    // Without the target's std, rustc says "can't find crate for `std`": name the package.
-    if (built.diagnostics.find("can't find crate for `std`") != std::string::npos) {
-      message +=
-          "; the wasm32-wasi standard library is missing (Debian: apt install "
-          "libstd-rust-dev-wasm32; rustup: rustup target add wasm32-wasi)";
-    }
     if (!built.diagnostics.empty()) message += ":\n" + built.diagnostics;
     while (!message.empty() && message.back() == '\n') message.pop_back();
     return FailedPrecondition(message);
   }
   std::error_code ec;
-  if (!fs::is_regular_file(plan.artifact, ec)) {
-    return NotFound("cargo succeeded but left no " + plan.artifact.string() +
+  if (!fs::is_regular_file(artifact, ec)) {
+    return NotFound("cargo succeeded but left no " + artifact.string() +
                     " (is the crate type cdylib?)");
   }
   if (!plan.output.parent_path().empty()) fs::create_directories(plan.output.parent_path(), ec);
-  fs::copy_file(plan.artifact, plan.output, fs::copy_options::overwrite_existing, ec);
+  fs::copy_file(artifact, plan.output, fs::copy_options::overwrite_existing, ec);
   if (ec)
-    return IOError("copying " + plan.artifact.string() + " to " + plan.output.string() + ": " +
+    return IOError("copying " + artifact.string() + " to " + plan.output.string() + ": " +
                    ec.message());
   built.output = plan.output;
   built.bytes = fs::file_size(plan.output, ec);

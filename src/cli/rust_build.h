@@ -2,12 +2,15 @@
 //
 // Building an actor project written in Rust (what `theater create --lang rust` writes): a Cargo
 // package of crate type cdylib whose src/lib.rs includes the bindings `theater bindgen --lang rust`
-// generated (bindings/<w>.rs) and needs nothing beyond std. The build runs
-//   cargo build --offline --target wasm32-wasi --release --message-format short
+// generated (bindings/<w>.rs) and needs nothing beyond std. The build finds a toolchain that can
+// build for wasm (rust_toolchain.h: the first cargo on PATH whose rustc has a wasm32-wasip1 or
+// wasm32-wasi standard library) and runs
+//   cargo build --target <target> --config build.rustc="<rustc>" --offline --message-format short
+//               --manifest-path <dir>/Cargo.toml --release
 // under the spawn shim (engine/compile/subprocess.h), so cargo dies with the command, and copies
-// target/wasm32-wasi/<profile>/<crate>.wasm to the manifest's component. Debian's rustc 1.63,
-// cargo and libstd-rust-dev-wasm32 are enough; a rustup toolchain with the wasm32-wasi target
-// works as well.
+// target/<target>/<profile>/<crate>.wasm to the manifest's component. Debian's rustc 1.63,
+// cargo and libstd-rust-dev-wasm32 are enough; a rustup toolchain with the wasm32-wasip1 target
+// works as well, and one without it on PATH before Debian's is passed over.
 //
 // Thread-safety: reentrant. Ownership: plain values.
 #pragma once
@@ -27,8 +30,8 @@ bool IsRustProject(const std::filesystem::path& dir);
 // or has no [package] name, no src/lib.rs.
 [[nodiscard]] Status PlanRustBuild(ProjectBuildPlan& plan);
 
-// Runs cargo, then copies the module to plan.output. Errors: cargo missing (kUnavailable, naming
-// the Debian packages), the build failing (kFailedPrecondition with cargo's messages, each
+// Runs cargo, then copies the module to plan.output. Errors: no cargo, or none that can build for
+// wasm (kUnavailable, naming the Debian packages and the rustup command), the build failing (kFailedPrecondition with cargo's messages, each
 // "file:line:column: error..." first), the module missing after a build that succeeded.
 Result<BuiltProject> BuildRustProject(const ProjectBuildPlan& plan);
 

@@ -200,7 +200,8 @@ std::vector<std::string> WasmCompileCommand(const std::string& compiler, Lang la
 }
 
 Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, Lang lang,
-                                               std::string_view project_name) {
+                                               std::string_view project_name,
+                                               std::string_view rust_target) {
   THEATER_RETURN_IF_ERROR(ValidateProjectName(project_name));
   const TemplateEntry* entry = FindTemplate(template_name);
   if (entry == nullptr) return UnknownTemplate(template_name);
@@ -265,6 +266,7 @@ Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, L
       {"wit_dir", std::string(kProjectWitDir)},
       {"bindings_dir", bindings_dir},
       {"bindings_ext", lang == Lang::kC ? "c" : "cpp"},
+      {"rust_target", std::string(rust_target)},
   };
   std::span<const EmbeddedFile> common = js     ? EmbeddedTemplateJs()
                                          : rust ? EmbeddedTemplateRust()

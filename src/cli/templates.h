@@ -83,11 +83,13 @@ inline constexpr std::string_view kProjectTypesDir = "types";
 //           (C++), generated for the template's world;
 //   JavaScript, TypeScript: src/actor.js|ts, package.json + package-lock.json (pinned),
 //           jsconfig.json or tsconfig.json, README.md, types/<w>.d.ts generated for the world;
-//   Rust: src/lib.rs, Cargo.toml, .cargo/config.toml, README.md, bindings/<w>.rs generated for
-//           the world.
+//   Rust: src/lib.rs, Cargo.toml, .cargo/config.toml (a plain `cargo build` targets
+//           `rust_target`: the one the machine's toolchain has, rust_toolchain.h), README.md,
+//           bindings/<w>.rs generated for the world.
 // Errors: unknown template, invalid name, and (kInternal) a generator failure.
 Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, Lang lang,
-                                               std::string_view project_name);
+                                               std::string_view project_name,
+                                               std::string_view rust_target = "wasm32-wasi");
 
 // The clang flags for building an actor in `lang` (after the target and include flags).
 std::vector<std::string> LanguageFlags(Lang lang);

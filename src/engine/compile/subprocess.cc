@@ -206,12 +206,13 @@ Result<std::vector<SubprocessResult>> RunSubprocesses(
   return results;
 }
 
-Result<std::filesystem::path> FindExecutable(std::string_view name) {
-  if (name.empty()) return InvalidArgument("empty program name");
+std::vector<std::filesystem::path> FindExecutables(std::string_view name) {
+  std::vector<std::filesystem::path> found;
+  if (name.empty()) return found;
   if (name.find('/') != std::string_view::npos) {
     std::filesystem::path path(name);
-    if (IsExecutableFile(path)) return path;
-    return NotFound(std::string(name) + " is not an executable file");
+    if (IsExecutableFile(path)) found.push_back(std::move(path));
+    return found;
   }
   const char* env = std::getenv("PATH");
   std::string_view path_list = env != nullptr ? env : "/usr/local/bin:/usr/bin:/bin";
@@ -220,9 +221,22 @@ Result<std::filesystem::path> FindExecutable(std::string_view name) {
     std::string_view dir = path_list.substr(0, colon);
     if (dir.empty()) dir = ".";  // an empty PATH entry means the current directory
     std::filesystem::path candidate = std::filesystem::path(dir) / name;
-    if (IsExecutableFile(candidate)) return candidate;
+    if (IsExecutableFile(candidate) &&
+        std::find(found.begin(), found.end(), candidate) == found.end()) {
+      found.push_back(std::move(candidate));
+    }
     if (colon == std::string_view::npos) break;
     path_list.remove_prefix(colon + 1);
+  }
+  return found;
+}
+
+Result<std::filesystem::path> FindExecutable(std::string_view name) {
+  if (name.empty()) return InvalidArgument("empty program name");
+  std::vector<std::filesystem::path> found = FindExecutables(name);
+  if (!found.empty()) return std::move(found.front());
+  if (name.find('/') != std::string_view::npos) {
+    return NotFound(std::string(name) + " is not an executable file");
   }
   return NotFound(std::string(name) + " not found on PATH");
 }

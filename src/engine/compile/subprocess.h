@@ -69,6 +69,11 @@ void CancelAllSubprocesses();
 // kNotFound when there is none.
 Result<std::filesystem::path> FindExecutable(std::string_view name);
 
+// Every executable called `name` on $PATH, in PATH order, each directory once (`name` itself when
+// it contains a '/' and is executable). How a caller picks the first one that fits (a cargo whose
+// rustc can build for wasm) rather than the first one there is.
+std::vector<std::filesystem::path> FindExecutables(std::string_view name);
+
 // The last `max_lines` non-empty lines of `text`, for error messages.
 std::string TailLines(std::string_view text, size_t max_lines);
 
