@@ -13,6 +13,7 @@
 #include "cli/context.h"
 #include "cli/event_pages.h"
 #include "common/bytes.h"
+#include "common/json_writer.h"
 
 namespace theater::cli {
 namespace {
@@ -120,7 +121,7 @@ int ReportResult(const Context& ctx, const StartArgs& args, const Variant& resul
       } else if (fields["error"].is_string()) {
         why = fields["error"].get<std::string>();
       } else {
-        why = fields["error"].dump(-1, ' ', false, json::error_handler_t::replace);
+        why = JsonText(fields["error"]);
       }
     }
     std::cerr << "Error: " << why << "\n";

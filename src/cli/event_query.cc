@@ -1,6 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "cli/event_query.h"
 #include "common/ascii.h"
+#include "common/json_writer.h"
 
 #include <algorithm>
 #include <cctype>
@@ -118,10 +119,7 @@ bool EventMatches(const chain::Event& event, const EventQuery& query) {
     if (ContainsFolded(raw, needle)) return true;
     // The decoded payload: strings inside canonical payloads are found here even when the raw
     // bytes also hold binary framing.
-    if (ContainsFolded(chain::PayloadToJson(event.payload)
-                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                       needle))
-      return true;
+    if (ContainsFolded(JsonText(chain::PayloadToJson(event.payload)), needle)) return true;
     return false;
   }
   return true;

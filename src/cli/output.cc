@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/json_writer.h"
 #include "common/utf8.h"
 
 namespace theater::cli {
@@ -52,7 +53,7 @@ void Output::PrintJson(const nlohmann::json& value) const {
 }
 
 void Output::PrintJsonLine(const nlohmann::json& value) const {
-  std::cout << value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  std::cout << JsonText(value) << "\n";
   std::cout.flush();
 }
 

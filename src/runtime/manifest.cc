@@ -3,6 +3,7 @@
 // Manifest parsing. toml++ and nlohmann throw; both are caught here and turned into Status values
 // that carry the source position, so nothing escapes this file's API.
 #include "theater/manifest.h"
+#include "common/json_writer.h"
 
 #include "common/bytes.h"
 #include "common/fetch.h"
@@ -646,7 +647,7 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
   ManifestWithState out;
   out.manifest = std::move(manifest);
   if (override_state) {
-    std::string dumped = state->dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string dumped = JsonText(*state);
     out.state = std::vector<uint8_t>(dumped.begin(), dumped.end());
   } else {
     out.state = std::move(init_bytes);

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/bytes.h"
+#include "common/json_writer.h"
 #include "runtime/runtime_impl.h"
 #include "theater/chain_store.h"
 #include "theater/content_store.h"
@@ -46,13 +47,12 @@ struct RecoveryRecord {
 };
 
 std::string EncodeRecoveryRecord(const RecoveryRecord& r) {
-  return nlohmann::json{{"format", 1},
-                        {"manifest_sha256", r.manifest_sha256},
-                        {"module_sha256", r.module_sha256},
-                        {"source_name", r.source_name},
-                        {"base_dir", r.base_dir},
-                        {"base_url", r.base_url}}
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return JsonText(nlohmann::json{{"format", 1},
+                                 {"manifest_sha256", r.manifest_sha256},
+                                 {"module_sha256", r.module_sha256},
+                                 {"source_name", r.source_name},
+                                 {"base_dir", r.base_dir},
+                                 {"base_url", r.base_url}});
 }
 
 Result<RecoveryRecord> ParseRecoveryRecord(const std::string& text) {

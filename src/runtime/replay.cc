@@ -11,6 +11,7 @@
 //     records a live actor; an observer compares each event's hash with the recording's at the
 //     same index. The first mismatch is the divergence.
 #include "runtime/replay.h"
+#include "common/json_writer.h"
 
 #include <algorithm>
 #include <atomic>
@@ -70,8 +71,7 @@ std::string RenderState(const std::optional<std::vector<uint8_t>>& state) {
       return parsed.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     }
   }
-  return chain::ValueToJson(Value::Bytes(*state)).dump(-1, ' ', false,
-                                                        nlohmann::json::error_handler_t::replace);
+  return JsonText(chain::ValueToJson(Value::Bytes(*state)));
 }
 
 std::string RenderRecordedState(const chain::StateRecord& record) {
@@ -887,7 +887,7 @@ class ChainReplay final : public HostCallReplay {
         if (mine.ok() && std::holds_alternative<chain::HostCall>(*mine)) {
           const auto& ours = std::get<chain::HostCall>(*mine);
           auto cut = [](const nlohmann::json& j) {
-            std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            std::string text = JsonText(j);
             return text.size() > 400 ? text.substr(0, 400) + "…" : text;
           };
           if (!(ours.input == theirs.input)) {

@@ -3,6 +3,7 @@
 // Manifest templates (docs/manifest.md, "Templates"). A small hand-written scanner: the syntax is
 // a tiny subset of Handlebars, and owning the scanner lets every error carry line:column.
 #include "runtime/template.h"
+#include "common/json_writer.h"
 
 #include <cctype>
 #include <string>
@@ -261,7 +262,7 @@ Result<std::string> RenderTemplate(const ParsedTemplate& parsed, const json& sta
   auto append_value = [&](const json& value) -> Status {
     if (value.is_string()) return append(value.get_ref<const std::string&>());
     if (value.is_null()) return Status::Ok();
-    dumped = value.dump(-1, ' ', false, json::error_handler_t::replace);
+    dumped = JsonText(value);
     return append(dumped);
   };
   for (const auto& part : parsed.parts) {

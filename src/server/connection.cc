@@ -311,7 +311,7 @@ void Connection::CloseWithNotice(const std::string& why) {
 
 void Connection::Finish(const PendingCommand& ctx, const json& response, std::vector<std::string> after) {
   if (closed_) return;
-  FinishText(ctx, response.dump(-1, ' ', false, json::error_handler_t::replace), std::move(after));
+  FinishText(ctx, JsonText(response), std::move(after));
 }
 
 void Connection::FinishText(const PendingCommand& ctx, std::string response,
@@ -319,9 +319,9 @@ void Connection::FinishText(const PendingCommand& ctx, std::string response,
   if (closed_) return;
   std::string text;
   if (ctx.wrapped) {
-    text =
-        "{\"request_id\":" + ctx.request_id.dump(-1, ' ', false, json::error_handler_t::replace) +
-        ",\"response\":" + response + "}";
+    JsonWriter w(text);
+    w.BeginObject().Key("request_id").Value(ctx.request_id).Key("response").Raw(response);
+    w.EndObject();
     response.clear();
     response.shrink_to_fit();
   } else {
@@ -442,13 +442,12 @@ bool Connection::RemoveSubscription(const std::string& subscription_id,
 }
 
 void Connection::EnqueueSkipped(SubscriptionState& state, const std::string& subscription_id) {
-  std::string message = "{\"ActorEvent\":{\"event\":null,\"actor_id\":\"";
-  message += state.actor_id;
-  message += "\",\"subscription_id\":\"";
-  message += subscription_id;
-  message += "\",\"dropped\":";
-  message += std::to_string(std::exchange(state.skipped, 0));
-  message += ",\"limited\":true}}";
+  std::string message;
+  JsonWriter w(message);
+  w.BeginVariant("ActorEvent").BeginObject().Key("event").Null();
+  w.Member("actor_id", state.actor_id).Member("subscription_id", subscription_id);
+  w.Member("dropped", uint64_t{std::exchange(state.skipped, 0)}).Member("limited", true);
+  w.EndObject().EndObject();
   state.last_notice = Clock::now();
   Enqueue(message);
 }
@@ -480,20 +479,19 @@ void Connection::Drain(const std::string& subscription_id) {
     if (state.skipped > 0 && Clock::now() - state.last_notice >= kLimitNoticeEvery) {
       EnqueueSkipped(state, subscription_id);
     }
+    // The form ParseCanonicalEventPush reads without a tree (protocol.h).
     message.clear();
-    message += "{\"ActorEvent\":{\"event\":";
+    JsonWriter w(message);
+    w.BeginVariant("ActorEvent").BeginObject().Key("event");
     if (d->is_gap()) {
-      message += "null";
+      w.Null();
     } else {
-      AppendChainEventJson(d->event, message, state.encoding, state.decoded);
+      AppendChainEventJson(d->event, w.ValueSlot(), state.encoding, state.decoded);
     }
-    message += ",\"actor_id\":\"";
-    message += d->is_gap() ? state.actor_id : d->actor_id;
-    message += "\",\"subscription_id\":\"";
-    message += subscription_id;
-    message += d->is_gap() ? "\",\"dropped\":" : "\",\"index\":";
-    message += std::to_string(d->is_gap() ? d->dropped : d->index);
-    message += "}}";
+    w.Member("actor_id", d->is_gap() ? state.actor_id : d->actor_id);
+    w.Member("subscription_id", subscription_id);
+    w.Member(d->is_gap() ? "dropped" : "index", uint64_t{d->is_gap() ? d->dropped : d->index});
+    w.EndObject().EndObject();
     Enqueue(message);
     if (closed_) return;
     if (outbox_bytes() >= kWriteHighWater) {

@@ -40,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json_writer.h"
 #include "server/framing.h"
 #include "server/protocol.h"
 #include "theater/runtime.h"
@@ -94,9 +95,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The same with the reply already serialized (a large reply built as text, never as a tree).
   void FinishText(const PendingCommand& ctx, std::string response, std::vector<std::string> after = {});
   void Push(const std::string& message);
-  void Push(const nlohmann::json& message) {
-    Push(message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  }
+  void Push(const nlohmann::json& message) { Push(JsonText(message)); }
   // Whether another subscription would pass max_subscriptions_per_connection.
   bool AtSubscriptionLimit() const;
   void AddSubscription(const std::string& subscription_id, const std::string& actor_id,

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json_writer.h"
 #include "theater/chain_store.h"
 
 namespace theater::server {
@@ -21,10 +22,6 @@ constexpr size_t kTrailerBytes = 160;
 constexpr size_t kVerifyBatchEvents = 4096;
 constexpr size_t kVerifyBatchBytes = 8u << 20;
 
-std::string JsonQuote(std::string_view text) {
-  return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 std::string PagingHint(std::string_view command, std::string_view offset_field) {
   return "ask for it in pages (" + std::string(command) + " with " + std::string(offset_field) +
          " and max_bytes; docs/protocol.md, \"Paging\")";
@@ -40,7 +37,8 @@ class PageBuilder {
                     ? std::min(request.max_bytes ? request.max_bytes : limits.default_page_bytes,
                                limits.max_reply_bytes)
                     : limits.max_reply_bytes) {
-    text_ = "{\"ActorEvents\":{\"id\":" + JsonQuote(request.id) + ",\"events\":[";
+    writer_.BeginVariant("ActorEvents").BeginObject().Member("id", request.id);
+    writer_.Key("events").BeginArray();
   }
 
   // Takes the event, or returns false: the page is full, or (error() set) the reply cannot be
@@ -67,16 +65,15 @@ class PageBuilder {
         return false;
       }
     }
-    if (count_ > 0) text_.push_back(',');
-    text_ += one_;
+    writer_.Raw(one_);
     ++count_;
     return true;
   }
 
   std::string Finish(size_t first_index, size_t next_index, bool more) {
-    text_ += "],\"first_index\":" + std::to_string(first_index) +
-             ",\"next_index\":" + std::to_string(next_index) +
-             ",\"more\":" + (more ? "true" : "false") + "}}";
+    writer_.EndArray();
+    writer_.Member("first_index", uint64_t{first_index}).Member("next_index", uint64_t{next_index});
+    writer_.Member("more", more).EndObject().EndObject();
     return std::move(text_);
   }
 
@@ -87,6 +84,7 @@ class PageBuilder {
   const size_t hard_limit_;
   const size_t budget_;
   std::string text_;
+  JsonWriter writer_{text_};
   std::string one_;
   size_t count_ = 0;
   Status error_;
@@ -255,14 +253,16 @@ Result<std::string> StateReply(TheaterRuntime& runtime, const StateRequest& requ
   Result<std::optional<std::vector<uint8_t>>> read = runtime.State(request.id);
   if (!read.ok()) return read.status();
   const std::optional<std::vector<uint8_t>>& state = *read;
-  std::string text = "{\"ActorState\":{\"id\":" + JsonQuote(request.id) + ",\"state\":";
+  std::string text;
+  JsonWriter w(text);
+  w.BeginVariant("ActorState").BeginObject().Member("id", request.id).Key("state");
   auto finish = [&](size_t offset, size_t total, bool more) {
-    text += ",\"offset\":" + std::to_string(offset) + ",\"total_bytes\":" + std::to_string(total) +
-            ",\"more\":" + (more ? "true" : "false") + "}}";
+    w.Member("offset", uint64_t{offset}).Member("total_bytes", uint64_t{total});
+    w.Member("more", more).EndObject().EndObject();
     return std::move(text);
   };
   if (!state) {
-    text += "null";
+    w.Null();
     return finish(0, 0, false);
   }
   const std::span<const uint8_t> all(*state);
@@ -274,14 +274,14 @@ Result<std::string> StateReply(TheaterRuntime& runtime, const StateRequest& requ
           " bytes as JSON, more than the reply limit of " + std::to_string(limits.max_reply_bytes) +
           " bytes (max_reply_bytes): " + PagingHint("GetActorState", "offset"));
     }
-    AppendBytesJson(all, text, request.encoding);
+    AppendBytesJson(all, w.ValueSlot(), request.encoding);
     return finish(0, all.size(), false);
   }
   const size_t offset = std::min(request.offset, all.size());
   const size_t budget = std::min(request.max_bytes ? request.max_bytes : limits.default_page_bytes,
                                  limits.max_reply_bytes - kTrailerBytes - text.size());
   const size_t n = SliceThatFits(all.subspan(offset), budget, request.encoding);
-  AppendBytesJson(all.subspan(offset, n), text, request.encoding);
+  AppendBytesJson(all.subspan(offset, n), w.ValueSlot(), request.encoding);
   return finish(offset, all.size(), offset + n < all.size());
 }
 

@@ -2,6 +2,8 @@
 #include "server/framing.h"
 
 #include "common/bytes.h"
+#include "common/json_writer.h"
+#include "server/protocol.h"
 
 #include <nlohmann/json.hpp>
 
@@ -134,14 +136,9 @@ void FrameEncoder::EncodeTo(std::span<const uint8_t> message, std::string& out) 
   if (message.size() <= complete_max_) {
     const size_t start = out.size();
     out.append(4, '\0');
-    out += "{\"Complete\":[";
-    for (size_t i = 0; i < message.size(); ++i) {
-      if (i) out.push_back(',');
-      char digits[4];
-      auto end = std::to_chars(digits, digits + sizeof(digits), message[i]).ptr;
-      out.append(digits, end);
-    }
-    out += "]}";
+    JsonWriter w(out);
+    AppendBytesJson(message, w.BeginVariant("Complete").ValueSlot());
+    w.EndObject();
     PatchLength(out, start);
     return;
   }
@@ -152,15 +149,13 @@ void FrameEncoder::EncodeTo(std::span<const uint8_t> message, std::string& out) 
     const size_t length = std::min(kMaxFragmentData, message.size() - offset);
     const size_t start = out.size();
     out.append(4, '\0');
-    out += "{\"Fragment\":{\"message_id\":";
-    out += std::to_string(id);
-    out += ",\"fragment_index\":";
-    out += std::to_string(index);
-    out += ",\"total_fragments\":";
-    out += std::to_string(total);
-    out += ",\"data\":\"";
-    Base64Append(message.subspan(offset, length), out);
-    out += "\"}}";
+    // The form the decoder's fast path reads (ParseCanonicalFragment above).
+    JsonWriter w(out);
+    w.BeginVariant("Fragment").BeginObject().Member("message_id", id);
+    w.Member("fragment_index", uint64_t{index}).Member("total_fragments", uint64_t{total});
+    AppendBytesJson(message.subspan(offset, length), w.Key("data").ValueSlot(),
+                    ByteEncoding::kBase64);
+    w.EndObject().EndObject();
     PatchLength(out, start);
   }
 }

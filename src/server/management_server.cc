@@ -1,8 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 //
 // The management server (management_server.h): listening, admitting connections under the
-// server's caps, sweeping their deadlines, stopping, and `theater server`. The commands are in
-// commands.cc, one connection's life in connection.cc.
+// server's caps, sweeping their deadlines, stopping, and `theater server`. The commands are listed
+// in command_table.h, one connection's life is in connection.cc.
 #include "server/management_server.h"
 
 #include <signal.h>

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/bytes.h"
+#include "common/json_writer.h"
 #include "common/uuid.h"
 
 namespace theater::server {
@@ -49,10 +50,6 @@ struct DecimalTable {
   }
 };
 constexpr DecimalTable kDecimal;
-
-void AppendJsonString(std::string_view text, std::string& out) {
-  out += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 }  // namespace
 
@@ -277,7 +274,7 @@ void AppendChainEventJson(const chain::Event& event, std::string& out, ByteEncod
   }
   if (decoded) {
     out += ",\"decoded\":";
-    out += chain::PayloadToJson(event.payload).dump(-1, ' ', false, json::error_handler_t::replace);
+    out += JsonText(chain::PayloadToJson(event.payload));
   }
   out.push_back('}');
 }

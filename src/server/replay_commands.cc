@@ -20,65 +20,80 @@ json DivergenceJson(const ReplayDivergence& d) {
               {"detail", d.detail}};
 }
 
+// The ActorReplayed reply (`id` empty for a chain the client sent).
+json ReplayedReply(const std::string& id, const Result<ReplayReport>& report) {
+  if (!report.ok()) return ErrorResponse(report.status(), Subject::kActor);
+  return MakeVariant(
+      "ActorReplayed",
+      json{{"id", id.empty() ? json(nullptr) : json(id)},
+           {"identical", report->identical()},
+           {"events", report->events},
+           {"total", report->total},
+           {"divergence", report->divergence ? DivergenceJson(*report->divergence) : json()},
+           {"state", report->state ? BytesToJson(*report->state) : json()}});
+}
+
 }  // namespace
 
-void ServerImpl::Replay(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
-                        const std::string& name, const json& fields) {
-  auto invalid = [&](const Status& status) {
-    conn->Finish(ctx, ErrorResponse(ManagementError::kInvalidRequest, name + ": " + status.ToString()));
-  };
+// ReplayOptions from a replay command's fields (`until`, `module`); nullopt once an error has been
+// replied.
+std::optional<ReplayOptions> ServerImpl::ReplayOptionsOf(CommandCall& call) {
+  const json& fields = call.fields;
   ReplayOptions options;
   if (auto until = fields.find("until"); until != fields.end() && !until->is_null()) {
     if (!until->is_number_unsigned()) {
-      return invalid(InvalidArgument("field 'until' must be a non-negative integer"));
+      call.Invalid(InvalidArgument("field 'until' must be a non-negative integer"));
+      return std::nullopt;
     }
     options.until = until->get<uint64_t>();
   }
   if (HasField(fields, "module")) {
     Result<std::string> module = StringField(fields, "module");
-    if (!module.ok()) return invalid(module.status());
+    if (!module.ok()) {
+      call.Invalid(module.status());
+      return std::nullopt;
+    }
     // A path on the server's machine: from beyond loopback, only under a manifest root.
-    if (!conn->peer_is_loopback()) {
+    if (!call.conn->peer_is_loopback()) {
       module = manifest_roots_.AdmitReferenced(*module, "module");
       if (!module.ok()) {
-        return conn->Finish(
-            ctx, ErrorResponse(ManagementError::kUnauthorized, module.status().message()));
+        call.Finish(ErrorResponse(ManagementError::kUnauthorized, module.status().message()));
+        return std::nullopt;
       }
     }
     options.module = *module;
   }
-  auto reply = [](const std::string& id, const Result<ReplayReport>& report) -> json {
-    if (!report.ok()) return ErrorResponse(report.status(), Subject::kActor);
-    return MakeVariant(
-        "ActorReplayed",
-        json{{"id", id.empty() ? json(nullptr) : json(id)},
-             {"identical", report->identical()},
-             {"events", report->events},
-             {"total", report->total},
-             {"divergence", report->divergence ? DivergenceJson(*report->divergence) : json()},
-             {"state", report->state ? BytesToJson(*report->state) : json()}});
-  };
-  if (name == "ReplayActor") {
-    Result<std::string> id = ActorIdField(fields, "id");
-    if (!id.ok()) return invalid(id.status());
-    return Blocking(conn, ctx, [this, id = *id, options, reply]() -> json {
-      return reply(id, runtime_.Replay(id, options));
-    });
-  }
-  auto list = fields.find("events");
-  if (list == fields.end() || !list->is_array()) {
-    return invalid(InvalidArgument("field 'events' must be an array of ChainEvent"));
+  return options;
+}
+
+void ServerImpl::ReplayActor(CommandCall& call) {
+  std::optional<ReplayOptions> options = ReplayOptionsOf(call);
+  if (!options) return;
+  Blocking(call.conn, call.ctx, [this, id = call.actor_id, options = *options]() -> json {
+    return ReplayedReply(id, runtime_.Replay(id, options));
+  });
+}
+
+void ServerImpl::ReplayChain(CommandCall& call) {
+  std::optional<ReplayOptions> options = ReplayOptionsOf(call);
+  if (!options) return;
+  auto list = call.fields.find("events");
+  if (list == call.fields.end() || !list->is_array()) {
+    return call.Invalid(InvalidArgument("field 'events' must be an array of ChainEvent"));
   }
   std::vector<chain::Event> events;
   events.reserve(list->size());
   for (size_t i = 0; i < list->size(); ++i) {
     Result<chain::Event> event = ChainEventFromJson((*list)[i]);
-    if (!event.ok()) return invalid(event.status().WithContext("events[" + std::to_string(i) + "]"));
+    if (!event.ok()) {
+      return call.Invalid(event.status().WithContext("events[" + std::to_string(i) + "]"));
+    }
     events.push_back(std::move(event).value());
   }
-  Blocking(conn, ctx, [this, events = std::move(events), options, reply]() mutable -> json {
-    return reply("", runtime_.ReplayEvents(std::move(events), options));
-  });
+  Blocking(call.conn, call.ctx,
+           [this, events = std::move(events), options = *options]() mutable -> json {
+             return ReplayedReply("", runtime_.ReplayEvents(std::move(events), options));
+           });
 }
 
 }  // namespace theater::server

@@ -3,7 +3,7 @@
 // ServerImpl: the management server behind ManagementServer (management_server.h). It listens,
 // admits connections (connection.h) under its caps — per peer address, for connections not yet
 // authenticated, in all — sweeps their deadlines, and runs their commands against the runtime
-// (commands.cc).
+// (command_table.h lists them; each is a member below).
 //
 // One Boost.Asio thread owns every socket and every connection's state; nothing here is touched
 // from another thread except through asio::post. Commands the runtime answers at once (list,
@@ -25,11 +25,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "server/command_table.h"
 #include "server/connection.h"
 #include "server/management_server.h"
 #include "server/manifest_access.h"
@@ -38,10 +41,6 @@
 #include "theater/subscription.h"
 
 namespace theater::server {
-
-// Whether a command's reply may be large (a chain's events, a state) or its work long (a chain
-// verified page by page): a connection runs such a command only when every earlier reply is out.
-bool HasLargeReply(const Variant& command);
 
 class ServerImpl final : public ManagementServer {
  public:
@@ -88,22 +87,55 @@ class ServerImpl final : public ManagementServer {
   void BlockingText(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
                     std::function<std::string()> work);
 
-  void StartActor(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
-                  const json& fields);
-  void OpenChannel(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
-                   const json& fields);
   json ServerInfo() const;
-  // ReplayActor and ReplayChain (replay_commands.cc).
-  void Replay(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
-              const std::string& name, const json& fields);
-  // WatchActors and UnwatchActors, and the snapshots they push (watch_commands.cc).
-  void WatchCommand(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
-                    const std::string& name, const json& fields);
   void ScheduleActorsSnapshot(const std::shared_ptr<Connection>& conn);
   void PushActorsSnapshot(const std::shared_ptr<Connection>& conn);
-  // ListStores, ListStoreContent and GetStoreContent (store_commands.cc).
-  void StoreCommand(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
-                    const std::string& name, const json& fields);
+
+  // --- The commands (command_table.h lists them). ---
+ public:
+  // Every row: the table is a static member so that it may name private members.
+  static std::span<const CommandSpec> Commands();
+
+ private:
+  // actor_commands.cc: the actors, their lifecycle and what the runtime knows of them.
+  void ListActors(CommandCall& call);
+  void GetServerInfo(CommandCall& call);
+  void StartActor(CommandCall& call);
+  void StopActor(CommandCall& call);
+  void TerminateActor(CommandCall& call);
+  void RestartPauseOrResume(CommandCall& call);
+  void ListChildren(CommandCall& call);
+  void GetActorStatus(CommandCall& call);
+  void GetActorManifest(CommandCall& call);
+  void GetActorMetrics(CommandCall& call);
+  void UpdateActorComponent(CommandCall& call);
+  // chain_commands.cc: an actor's chain and state, and the stored chains.
+  void GetActorEvents(CommandCall& call);
+  void GetActorState(CommandCall& call);
+  void VerifyChain(CommandCall& call);
+  void SaveChain(CommandCall& call);
+  void ListStored(CommandCall& call);
+  // message_commands.cc: messages, requests, subscriptions and channels.
+  void SendActorMessage(CommandCall& call);
+  void RequestActorMessage(CommandCall& call);
+  void SubscribeToActor(CommandCall& call);
+  void UnsubscribeFromActor(CommandCall& call);
+  void OpenChannel(CommandCall& call);
+  void SendOnChannel(CommandCall& call);
+  void CloseChannel(CommandCall& call);
+  // store_commands.cc: the content stores.
+  std::optional<store::ContentStore*> ContentStoreFor(CommandCall& call);
+  void NewStore(CommandCall& call);
+  void ListStores(CommandCall& call);
+  void ListStoreContent(CommandCall& call);
+  void GetStoreContent(CommandCall& call);
+  // replay_commands.cc.
+  std::optional<ReplayOptions> ReplayOptionsOf(CommandCall& call);
+  void ReplayActor(CommandCall& call);
+  void ReplayChain(CommandCall& call);
+  // watch_commands.cc.
+  void WatchActors(CommandCall& call);
+  void UnwatchActors(CommandCall& call);
 
   TheaterRuntime& runtime_;
   ServerOptions options_;

@@ -1,11 +1,12 @@
 // Theater: a WebAssembly actor runtime.
 //
 // The commands that look into the server's content stores (docs/protocol.md; docs/store.md):
-// ListStores, ListStoreContent and GetStoreContent, all additions, all read-only. They run on
-// the blocking pool (the store reads SQLite and files). The server is the one to ask because it
-// holds the store: content an actor has just stored may be in its pack files with its index row
-// still in the server's memory, and another process opening the database would have to recover
-// the packs, which is a write.
+// NewStore, which creates one, and ListStores, ListStoreContent and GetStoreContent, read-only
+// additions. They run on the blocking pool (the store reads SQLite and files). The server is the
+// one to ask because it holds the store: content an actor has just stored may be in its pack files
+// with its index row still in the server's memory, and another process opening the database would
+// have to recover the packs, which is a write.
+#include "common/json_writer.h"
 #include "server/event_pages.h"
 #include "server/server_impl.h"
 #include "theater/content_store.h"
@@ -21,7 +22,7 @@ constexpr size_t kStoreTrailerBytes = 256;
 // A listing that passes the reply limit is refused rather than cut: a partial listing would
 // look complete. `what`: "of store <id>", "of stores".
 Status CheckListingSize(const json& reply, size_t max_reply_bytes, const std::string& what) {
-  const size_t size = reply.dump(-1, ' ', false, json::error_handler_t::replace).size();
+  const size_t size = JsonText(reply).size();
   if (size + kStoreTrailerBytes <= max_reply_bytes) return Status::Ok();
   return ResourceExhausted("the listing " + what + " takes " + std::to_string(size) +
                            " bytes as JSON, more than the reply limit of " +
@@ -114,10 +115,10 @@ Result<std::string> ContentReply(store::ContentStore& stores, const ContentReque
     paged->hash = hash;
   }
   const std::span<const uint8_t> all(*paged->bytes);
-  std::string text =
-      "{\"StoreContent\":" + json{{"store_id", request.store_id}, {"hash", hash}}.dump();
-  text.pop_back();  // the object goes on below
-  text += ",\"data\":";
+  std::string text;
+  JsonWriter w(text);
+  w.BeginVariant("StoreContent").BeginObject();
+  w.Member("store_id", request.store_id).Member("hash", hash).Key("data");
   const size_t offset = std::min(request.offset, all.size());
   const size_t room = limits.max_reply_bytes > kStoreTrailerBytes + text.size()
                           ? limits.max_reply_bytes - kStoreTrailerBytes - text.size()
@@ -125,11 +126,10 @@ Result<std::string> ContentReply(store::ContentStore& stores, const ContentReque
   const size_t budget =
       std::min(request.max_bytes ? request.max_bytes : limits.default_page_bytes, room);
   const size_t n = SliceThatFits(all.subspan(offset), budget, request.encoding);
-  AppendBytesJson(all.subspan(offset, n), text, request.encoding);
+  AppendBytesJson(all.subspan(offset, n), w.ValueSlot(), request.encoding);
   const bool more = offset + n < all.size();
-  text += ",\"offset\":" + std::to_string(offset) +
-          ",\"total_bytes\":" + std::to_string(all.size()) +
-          ",\"more\":" + (more ? "true" : "false") + "}}";
+  w.Member("offset", uint64_t{offset}).Member("total_bytes", uint64_t{all.size()});
+  w.Member("more", more).EndObject().EndObject();
   if (!more) paged->bytes.reset();
   return text;
 }
@@ -145,55 +145,78 @@ Result<size_t> OptionalSize(const json& fields, const char* name) {
 
 }  // namespace
 
-void ServerImpl::StoreCommand(const std::shared_ptr<Connection>& conn,
-                              const Connection::PendingCommand& ctx, const std::string& name,
-                              const json& fields) {
-  auto invalid = [&](const Status& status) {
-    conn->Finish(ctx,
-                 ErrorResponse(ManagementError::kInvalidRequest, name + ": " + status.ToString()));
-  };
+// The server's content store, or nullopt once the error has been replied (a server without one).
+std::optional<store::ContentStore*> ServerImpl::ContentStoreFor(CommandCall& call) {
   Result<store::ContentStore*> stores = runtime_.content_store();
-  if (!stores.ok()) return conn->Finish(ctx, ErrorResponse(stores.status(), Subject::kStore));
-  store::ContentStore* store = *stores;
-  if (name == "ListStores") {
-    return Blocking(conn, ctx, [store, limit = options_.max_reply_bytes]() {
-      return ListStoresReply(*store, limit);
-    });
+  if (!stores.ok()) {
+    call.Finish(ErrorResponse(stores.status(), Subject::kStore));
+    return std::nullopt;
   }
+  return *stores;
+}
+
+void ServerImpl::NewStore(CommandCall& call) {
+  std::optional<store::ContentStore*> store = ContentStoreFor(call);
+  if (!store) return;
+  Blocking(call.conn, call.ctx, [store = *store]() -> json {
+    Result<std::string> id = store->CreateStore();
+    if (!id.ok()) return ErrorResponse(id.status(), Subject::kStore);
+    return MakeVariant("StoreCreated", json{{"store_id", *id}});
+  });
+}
+
+void ServerImpl::ListStores(CommandCall& call) {
+  std::optional<store::ContentStore*> store = ContentStoreFor(call);
+  if (!store) return;
+  Blocking(call.conn, call.ctx, [store = *store, limit = options_.max_reply_bytes]() {
+    return ListStoresReply(*store, limit);
+  });
+}
+
+void ServerImpl::ListStoreContent(CommandCall& call) {
+  std::optional<store::ContentStore*> store = ContentStoreFor(call);
+  if (!store) return;
+  Result<std::string> store_id = StringField(call.fields, "store_id");
+  if (!store_id.ok()) return call.Invalid(store_id.status());
+  Blocking(call.conn, call.ctx,
+           [store = *store, id = *store_id, limit = options_.max_reply_bytes]() {
+             return ListContentReply(*store, id, limit);
+           });
+}
+
+// Exactly one of the fields `hash` and `label` names the content.
+void ServerImpl::GetStoreContent(CommandCall& call) {
+  std::optional<store::ContentStore*> store = ContentStoreFor(call);
+  if (!store) return;
+  const json& fields = call.fields;
   Result<std::string> store_id = StringField(fields, "store_id");
-  if (!store_id.ok()) return invalid(store_id.status());
-  if (name == "ListStoreContent") {
-    return Blocking(conn, ctx, [store, id = *store_id, limit = options_.max_reply_bytes]() {
-      return ListContentReply(*store, id, limit);
-    });
-  }
-  // GetStoreContent: exactly one of hash and label.
+  if (!store_id.ok()) return call.Invalid(store_id.status());
   ContentRequest request;
   request.store_id = *store_id;
   const bool by_hash = HasField(fields, "hash");
   const bool by_label = HasField(fields, "label");
   if (by_hash == by_label) {
-    return invalid(InvalidArgument("give exactly one of the fields 'hash' and 'label'"));
+    return call.Invalid(InvalidArgument("give exactly one of the fields 'hash' and 'label'"));
   }
   Result<std::string> key = StringField(fields, by_hash ? "hash" : "label");
-  if (!key.ok()) return invalid(key.status());
+  if (!key.ok()) return call.Invalid(key.status());
   (by_hash ? request.hash : request.label) = *key;
   Result<ByteEncoding> encoding = ByteEncodingField(fields);
-  if (!encoding.ok()) return invalid(encoding.status());
+  if (!encoding.ok()) return call.Invalid(encoding.status());
   request.encoding = *encoding;
   Result<size_t> offset = OptionalSize(fields, "offset");
-  if (!offset.ok()) return invalid(offset.status());
+  if (!offset.ok()) return call.Invalid(offset.status());
   Result<size_t> max_bytes = OptionalSize(fields, "max_bytes");
-  if (!max_bytes.ok()) return invalid(max_bytes.status());
+  if (!max_bytes.ok()) return call.Invalid(max_bytes.status());
   request.offset = *offset;
   request.max_bytes = *max_bytes;
   const PageLimits limits{options_.max_reply_bytes, options_.default_page_bytes};
-  BlockingText(conn, ctx, [store, request, paged = conn->paged_content(), limits]() {
-    Result<std::string> text = ContentReply(*store, request, paged, limits);
-    if (text.ok()) return std::move(text).value();
-    return ErrorResponse(text.status(), Subject::kStore)
-        .dump(-1, ' ', false, json::error_handler_t::replace);
-  });
+  BlockingText(call.conn, call.ctx,
+               [store = *store, request, paged = call.conn->paged_content(), limits]() {
+                 Result<std::string> text = ContentReply(*store, request, paged, limits);
+                 if (text.ok()) return std::move(text).value();
+                 return JsonText(ErrorResponse(text.status(), Subject::kStore));
+               });
 }
 
 }  // namespace theater::server

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/json_writer.h"
 #include "common/uuid.h"
 #include "server/server_impl.h"
 
@@ -53,53 +54,47 @@ std::string BuildSnapshot(TheaterRuntime& runtime, const std::string& watch_id) 
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  return MakeVariant("ActorsSnapshot",
-                     json{{"watch_id", watch_id}, {"at_ms", now_ms}, {"actors", actors}})
-      .dump(-1, ' ', false, json::error_handler_t::replace);
+  return JsonText(MakeVariant("ActorsSnapshot",
+                              json{{"watch_id", watch_id}, {"at_ms", now_ms}, {"actors", actors}}));
 }
 
 }  // namespace
 
-void ServerImpl::WatchCommand(const std::shared_ptr<Connection>& conn,
-                              const Connection::PendingCommand& ctx, const std::string& name,
-                              const json& fields) {
-  std::unique_ptr<Connection::ActorWatch>& watch = conn->actor_watch();
-  if (name == "UnwatchActors") {
-    Result<std::string> id = StringField(fields, "watch_id");
-    if (!id.ok()) {
-      return conn->Finish(ctx, ErrorResponse(ManagementError::kInvalidRequest,
-                                             "UnwatchActors: " + id.status().ToString()));
-    }
-    if (!watch || watch->id != *id) {
-      return conn->Finish(ctx, ErrorResponse(ManagementError::kInvalidRequest,
-                                             "UnwatchActors: no watch '" + *id + "'"));
-    }
-    watch->timer->cancel();
-    watch.reset();
-    return conn->Finish(ctx, MakeVariant("UnwatchedActors", json{{"watch_id", *id}}));
+void ServerImpl::UnwatchActors(CommandCall& call) {
+  std::unique_ptr<Connection::ActorWatch>& watch = call.conn->actor_watch();
+  Result<std::string> id = StringField(call.fields, "watch_id");
+  if (!id.ok()) return call.Invalid(id.status());
+  if (!watch || watch->id != *id) {
+    return call.Finish(
+        ErrorResponse(ManagementError::kInvalidRequest, "UnwatchActors: no watch '" + *id + "'"));
   }
+  watch->timer->cancel();
+  watch.reset();
+  call.Finish(MakeVariant("UnwatchedActors", json{{"watch_id", *id}}));
+}
 
+void ServerImpl::WatchActors(CommandCall& call) {
   uint64_t interval_ms = kDefaultIntervalMs;
-  if (auto it = fields.find("interval_ms"); it != fields.end() && !it->is_null()) {
+  if (auto it = call.fields.find("interval_ms"); it != call.fields.end() && !it->is_null()) {
     if (!it->is_number_unsigned() || it->get<uint64_t>() < kMinIntervalMs ||
         it->get<uint64_t>() > kMaxIntervalMs) {
-      return conn->Finish(
-          ctx, ErrorResponse(ManagementError::kInvalidRequest,
-                             "WatchActors: field 'interval_ms' must be an integer from " +
-                                 std::to_string(kMinIntervalMs) + " to " +
-                                 std::to_string(kMaxIntervalMs)));
+      return call.Finish(ErrorResponse(ManagementError::kInvalidRequest,
+                                       "WatchActors: field 'interval_ms' must be an integer from " +
+                                           std::to_string(kMinIntervalMs) + " to " +
+                                           std::to_string(kMaxIntervalMs)));
     }
     interval_ms = it->get<uint64_t>();
   }
   // One watch per connection: a new one replaces the old (its id changes).
+  std::unique_ptr<Connection::ActorWatch>& watch = call.conn->actor_watch();
   if (watch) watch->timer->cancel();
   watch = std::make_unique<Connection::ActorWatch>();
   watch->id = NewUuid();
   watch->interval = std::chrono::milliseconds(interval_ms);
   watch->timer = std::make_unique<asio::steady_timer>(io_);
-  conn->Finish(ctx, MakeVariant("WatchingActors",
-                                json{{"watch_id", watch->id}, {"interval_ms", interval_ms}}));
-  PushActorsSnapshot(conn);  // the first at once, after the reply
+  call.Finish(
+      MakeVariant("WatchingActors", json{{"watch_id", watch->id}, {"interval_ms", interval_ms}}));
+  PushActorsSnapshot(call.conn);  // the first at once, after the reply
 }
 
 void ServerImpl::ScheduleActorsSnapshot(const std::shared_ptr<Connection>& conn) {

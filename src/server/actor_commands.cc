@@ -1,0 +1,260 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The commands about the server and its actors (docs/protocol.md, section 3): listing them,
+// starting and stopping them, their status, manifest, metrics and component. Which thread each
+// runs on: server_impl.h.
+#include <spdlog/spdlog.h>
+
+#include <string>
+#include <vector>
+
+#include "common/uuid.h"
+#include "server/server_impl.h"
+#include "theater/chain_store.h"
+
+namespace theater::server {
+namespace {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+
+json ManifestToJson(const Manifest& m) {
+  json out = json::object();
+  out["name"] = m.name;
+  out["version"] = m.version;
+  out["component"] = m.component;
+  out["description"] = m.description ? json(*m.description) : json(nullptr);
+  out["long_description"] = m.long_description ? json(*m.long_description) : json(nullptr);
+  out["save_chain"] = m.save_chain ? json(*m.save_chain) : json(nullptr);
+  out["init_state"] = m.init_state ? json(*m.init_state) : json(nullptr);
+  out["permission_policy"] = m.permission_policy;
+  json handlers = json::array();
+  for (const HandlerConfig& h : m.handlers) {
+    json entry = h.config.is_object() ? h.config : json::object();
+    entry["type"] = h.type;
+    handlers.push_back(std::move(entry));
+  }
+  out["handler"] = std::move(handlers);
+  return out;
+}
+
+json MetricsToJson(const ActorMetrics& m) {
+  json out = {{"calls", m.calls},
+              {"failures", m.failures},
+              {"latency_min_ns", m.latency_min_ns},
+              {"latency_avg_ns", m.latency_avg_ns},
+              {"latency_max_ns", m.latency_max_ns},
+              {"mailbox_depth", m.mailbox_depth},
+              {"mailbox_peak", m.mailbox_peak},
+              {"memory_bytes", m.memory_bytes},
+              {"memory_peak_bytes", m.memory_peak_bytes},
+              {"uptime_ms", m.uptime_ms},
+              {"events", m.events}};
+  out["custom"] = json::object();
+  for (const auto& [name, value] : m.custom) out["custom"][name] = value;
+  return out;
+}
+
+}  // namespace
+
+void ServerImpl::ListActors(CommandCall& call) {
+  json actors = json::array();
+  json details = json::array();
+  for (const ActorSummary& a : runtime_.List()) {
+    actors.push_back(json::array({a.id, a.name}));
+    details.push_back(json{{"id", a.id},
+                           {"name", a.name},
+                           {"phase", std::string(ActorPhaseName(a.phase))},
+                           {"parent_id", a.parent_id ? json(*a.parent_id) : json(nullptr)},
+                           {"manifest", a.manifest_source}});
+  }
+  call.Finish(MakeVariant("ActorList", json{{"actors", actors}, {"details", details}}));
+}
+
+void ServerImpl::GetServerInfo(CommandCall& call) {
+  call.Finish(ServerInfo());
+}
+
+void ServerImpl::StartActor(CommandCall& call) {
+  const json& fields = call.fields;
+  Result<std::string> manifest = StringField(fields, "manifest");
+  if (!manifest.ok()) return call.Invalid(manifest.status());
+  Result<std::optional<std::vector<uint8_t>>> state = OptionalBytesField(fields, "initial_state");
+  if (!state.ok()) return call.Invalid(state.status());
+  Result<bool> parent = BoolField(fields, "parent", false);
+  if (!parent.ok()) return call.Invalid(parent.status());
+  Result<bool> subscribe = BoolField(fields, "subscribe", false);
+  if (!subscribe.ok()) return call.Invalid(subscribe.status());
+  Result<ByteEncoding> encoding = ByteEncodingField(fields);
+  if (!encoding.ok()) return call.Invalid(encoding.status());
+  const std::shared_ptr<Connection>& conn = call.conn;
+
+  // A client beyond loopback names actors, not files: a manifest path only under a manifest
+  // root, and then the file checked (resolved) is the file read.
+  if (!conn->peer_is_loopback() && ClassifyManifest(*manifest) == ManifestForm::kFile) {
+    Result<std::string> admitted = manifest_roots_.Admit(*manifest);
+    if (!admitted.ok()) {
+      spdlog::info("management: connection {} ({}): refused a manifest path", conn->serial(),
+                   conn->peer());
+      return call.Finish(
+          ErrorResponse(ManagementError::kUnauthorized, admitted.status().message()));
+    }
+    *manifest = std::move(*admitted);
+  }
+  if (*subscribe && conn->AtSubscriptionLimit()) {
+    return call.Finish(ErrorResponse(
+        ManagementError::kInvalidRequest,
+        "StartActor: this connection has " + std::to_string(conn->subscription_count()) +
+            " subscriptions, the limit (max_subscriptions_per_connection = " +
+            std::to_string(options_.max_subscriptions_per_connection) +
+            "): start it without subscribe, or unsubscribe from one first"));
+  }
+
+  SpawnRequest request;
+  request.manifest = std::move(*manifest);
+  request.state = std::move(*state);
+  request.actor_id = NewUuid();
+  // And every other local file the spawn reads for it (component, init_state) obeys the same rule.
+  if (!conn->peer_is_loopback()) {
+    request.local_files = [roots = manifest_roots_](const std::string& path,
+                                                    std::string_view what) -> Result<std::string> {
+      if (what == "manifest") return roots.Admit(path);
+      return roots.AdmitReferenced(path, what);
+    };
+  }
+  const std::string id = *request.actor_id;
+  std::string subscription_id;
+  if (*subscribe) {
+    Result<TheaterRuntime::Subscription> sub = runtime_.SubscribeBeforeSpawn(
+        id, options_.subscription_queue, chain::OverflowPolicy::kLossy);
+    if (!sub.ok()) return call.Finish(ErrorResponse(sub.status(), Subject::kSpawn));
+    subscription_id = NewUuid();
+    conn->AddSubscription(subscription_id, id, std::move(*sub), *encoding);
+  }
+  if (*parent) parents_[id] = conn;
+  runtime_.SpawnAsync(std::move(request),
+                      [this, reply = Replier(conn, call.ctx), id, subscription_id,
+                       weak = std::weak_ptr<Connection>(conn)](Result<std::string> spawned) {
+                        if (spawned.ok())
+                          return reply(MakeVariant("ActorStarted", json{{"id", id}}), {});
+                        reply(ErrorResponse(spawned.status(), Subject::kSpawn), {});
+                        asio::post(io_, [this, id, subscription_id, weak] {
+                          parents_.erase(id);
+                          if (auto c = weak.lock(); c && !subscription_id.empty())
+                            c->RemoveSubscription(subscription_id, id);
+                        });
+                      });
+}
+
+void ServerImpl::StopActor(CommandCall& call) {
+  runtime_.StopAsync(call.actor_id, [reply = Replier(call.conn, call.ctx),
+                                     id = call.actor_id](Result<bool> found) {
+    if (!found.ok()) return reply(ErrorResponse(found.status(), Subject::kActor), {});
+    if (!*found) {
+      return reply(ErrorResponse(ManagementError::kActorNotFound, "actor " + id + " not found"),
+                   {});
+    }
+    reply(MakeVariant("ActorStopped", json{{"id", id}}), {});
+  });
+}
+
+void ServerImpl::TerminateActor(CommandCall& call) {
+  Blocking(call.conn, call.ctx, [this, id = call.actor_id]() -> json {
+    Status s = runtime_.Terminate(id);
+    if (!s.ok()) return ErrorResponse(s, Subject::kActor);
+    // A forced stop reports nothing to a supervisor; a client attached with `parent` still
+    // hears that the actor is gone.
+    ChildEvent event;
+    event.kind = ChildEvent::Kind::kExternalStop;
+    event.child_id = id;
+    asio::post(io_, [this, event] { OnTopLevelEvent(event); });
+    return MakeVariant("ActorStopped", json{{"id", id}});
+  });
+}
+
+void ServerImpl::RestartPauseOrResume(CommandCall& call) {
+  // PauseActor's `when_idle` (an addition): wait for the running operation instead of refusing.
+  Result<bool> when_idle_or = BoolField(call.fields, "when_idle", false);
+  if (!when_idle_or.ok()) return call.Invalid(when_idle_or.status());
+  const std::string name(call.name);
+  const bool when_idle = name == "PauseActor" && *when_idle_or;
+  Blocking(call.conn, call.ctx, [this, id = call.actor_id, name, when_idle]() -> json {
+    Status s = name == "RestartActor" ? runtime_.Restart(id)
+               : name == "PauseActor"
+                   ? runtime_.Pause(id, when_idle ? TheaterRuntime::PauseWhen::kWhenIdle
+                                                  : TheaterRuntime::PauseWhen::kNow)
+                   : runtime_.Resume(id);
+    if (!s.ok()) return ErrorResponse(s, Subject::kActor);
+    return MakeVariant(name == "RestartActor" ? "Restarted"
+                       : name == "PauseActor" ? "ActorPaused"
+                                              : "ActorResumed",
+                       json{{"id", id}});
+  });
+}
+
+void ServerImpl::ListChildren(CommandCall& call) {
+  Result<std::vector<std::string>> children = runtime_.Children(call.actor_id);
+  if (!children.ok()) return call.Finish(ErrorResponse(children.status(), Subject::kActor));
+  call.Finish(MakeVariant("ActorChildren", json{{"id", call.actor_id}, {"children", *children}}));
+}
+
+void ServerImpl::GetActorStatus(CommandCall& call) {
+  const std::string& id = call.actor_id;
+  Result<ActorSummary> summary = runtime_.Summary(id);
+  if (summary.ok()) {
+    json status{
+        {"id", id}, {"status", "Running"}, {"phase", std::string(ActorPhaseName(summary->phase))}};
+    // The design's Starting phase reports its setup progress (an addition to the reply).
+    if (summary->phase == ActorPhase::kStarting) status["starting_step"] = summary->starting_step;
+    return call.Finish(MakeVariant("ActorStatus", std::move(status)));
+  }
+  // Not running: the registry knows whether it stopped or failed.
+  Blocking(call.conn, call.ctx, [this, id]() -> json {
+    chain::ChainStore* store = runtime_.store();
+    if (store) {
+      Result<std::vector<chain::ActorRecord>> records = store->ListActors();
+      if (!records.ok()) return ErrorResponse(records.status(), Subject::kStore);
+      for (const chain::ActorRecord& r : *records) {
+        if (r.actor_id != id) continue;
+        return MakeVariant("ActorStatus",
+                           json{{"id", id},
+                                {"status", r.status == "failed" ? "Failed" : "Stopped"},
+                                {"phase", "Stopped"}});
+      }
+    }
+    return ErrorResponse(ManagementError::kActorNotFound, "actor " + id + " not found");
+  });
+}
+
+void ServerImpl::GetActorManifest(CommandCall& call) {
+  Result<Manifest> manifest = runtime_.GetManifest(call.actor_id);
+  if (!manifest.ok()) return call.Finish(ErrorResponse(manifest.status(), Subject::kActor));
+  call.Finish(MakeVariant("ActorManifest",
+                          json{{"id", call.actor_id}, {"manifest", ManifestToJson(*manifest)}}));
+}
+
+void ServerImpl::GetActorMetrics(CommandCall& call) {
+  Result<ActorMetrics> metrics = runtime_.Metrics(call.actor_id);
+  if (!metrics.ok()) return call.Finish(ErrorResponse(metrics.status(), Subject::kActor));
+  call.Finish(MakeVariant("ActorMetrics",
+                          json{{"id", call.actor_id}, {"metrics", MetricsToJson(*metrics)}}));
+}
+
+void ServerImpl::UpdateActorComponent(CommandCall& call) {
+  Result<std::string> component = StringField(call.fields, "component");
+  if (!component.ok()) return call.Invalid(component.status());
+  if (!call.conn->peer_is_loopback() && ClassifyReference(*component) == ReferenceKind::kFile) {
+    component = manifest_roots_.AdmitReferenced(*component, "component");
+    if (!component.ok()) {
+      return call.Finish(
+          ErrorResponse(ManagementError::kUnauthorized, component.status().message()));
+    }
+  }
+  Blocking(call.conn, call.ctx, [this, id = call.actor_id, component = *component]() -> json {
+    Status s = runtime_.UpdateComponent(id, component);
+    if (!s.ok()) return ErrorResponse(s, Subject::kActor);
+    return MakeVariant("ActorComponentUpdated", json{{"id", id}});
+  });
+}
+
+}  // namespace theater::server
