@@ -292,10 +292,15 @@ TEST_F(CliLocalTest, CppHttpServerWithoutOptionalCallbacksServesARequest) {
       {"run", "--wait", "-i", R"({"port": 0, "served": 0})", (project / "manifest.toml").string()},
       env, "");
   const std::string marker = "serving on http://127.0.0.1:";
-  ASSERT_TRUE(run.WaitForOutput([&](const std::string& out) {
-    const size_t at = out.find(marker);
-    return at != std::string::npos && out.find('/', at + marker.size()) != std::string::npos;
-  })) << run.out();
+  // The run compiles the new module first: seconds, but more on a loaded 2-core machine (as the
+  // Rust template's run, which waits a minute).
+  ASSERT_TRUE(run.WaitForOutput(
+      [&](const std::string& out) {
+        const size_t at = out.find(marker);
+        return at != std::string::npos && out.find('/', at + marker.size()) != std::string::npos;
+      },
+      std::chrono::seconds(60)))
+      << run.out();
   const int port = std::stoi(run.out().substr(run.out().find(marker) + marker.size()));
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in sa{};

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 
 #include <fcntl.h>
@@ -64,6 +65,16 @@ Result<Container> ReadWhole(const std::filesystem::path& path, std::string_view 
 }
 
 }  // namespace
+
+std::string HexNumber(uint64_t value, int min_digits) {
+  char digits[16];
+  const char* end = std::to_chars(digits, digits + sizeof(digits), value, 16).ptr;
+  const int length = static_cast<int>(end - digits);
+  std::string out = "0x";
+  if (min_digits > length) out.append(static_cast<size_t>(min_digits - length), '0');
+  out.append(digits, static_cast<size_t>(length));
+  return out;
+}
 
 std::string HexEncode(std::span<const uint8_t> bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";

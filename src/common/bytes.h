@@ -19,6 +19,9 @@ namespace theater {
 
 // Lower-case hex, two digits per byte.
 std::string HexEncode(std::span<const uint8_t> bytes);
+// `value` as "0x" and lowercase hex digits, at least `min_digits` of them ("0x1f"; "0x0a" with
+// 2): how error messages name offsets, codes and bytes.
+std::string HexNumber(uint64_t value, int min_digits = 1);
 // The value of a hex digit (either case), or -1 for any other character.
 int HexDigitValue(char c);
 // Two hex digits per byte (either case), nothing else; false (and `out` unspecified) otherwise.

@@ -120,3 +120,18 @@ TEST_F(ReadFileTest, RefusesFilesOverTheLimitByName) {
 
 }  // namespace
 }  // namespace theater
+
+namespace theater {
+namespace {
+
+TEST(HexNumberTest, PrefixedLowercaseDigitsPaddedToTheMinimum) {
+  EXPECT_EQ(HexNumber(0), "0x0");
+  EXPECT_EQ(HexNumber(0x1a3), "0x1a3");
+  EXPECT_EQ(HexNumber(0xa, 2), "0x0a");
+  EXPECT_EQ(HexNumber(0x1f, 2), "0x1f");
+  EXPECT_EQ(HexNumber(0x123, 2), "0x123");
+  EXPECT_EQ(HexNumber(UINT64_MAX), "0xffffffffffffffff");
+}
+
+}  // namespace
+}  // namespace theater

@@ -248,10 +248,8 @@ Status ValidateLabel(std::string_view label) {
                              std::to_string(i));
     }
     if (cp < 0x20 || cp == 0x7f) {
-      char code[5];
-      std::snprintf(code, sizeof code, "0x%02x", static_cast<unsigned>(cp));
-      return InvalidArgument("invalid label " + Quote(label) + ": control character " + code +
-                             " at byte " + std::to_string(i));
+      return InvalidArgument("invalid label " + Quote(label) + ": control character " +
+                             HexNumber(cp, 2) + " at byte " + std::to_string(i));
     }
     if (i == 0) first = cp;
     last = cp;

@@ -1,5 +1,6 @@
 // Theater: a WebAssembly actor runtime.
 #include "abi/canonical/lift.h"
+#include "common/bytes.h"
 
 #include <algorithm>
 #include <bit>
@@ -89,51 +90,54 @@ Value MakeCase(TypeKind kind, uint32_t case_index, Value&& payload) {
 }
 
 [[gnu::cold, gnu::noinline]] Status CharError(uint32_t code) {
-  return GuestError("char " + Hex(code) + " is not a Unicode scalar value" +
+  return GuestError("char " + HexNumber(code) + " is not a Unicode scalar value" +
                     (code <= 0x10FFFF ? " (surrogate)" : " (above 0x10ffff)"));
 }
 
 [[gnu::cold, gnu::noinline]] Status FlagsError(const Plan& plan, uint32_t index, uint32_t bits) {
-  return GuestError(plan.Describe(index) + " value " + Hex(bits) + " has bits set beyond its " +
-                    std::to_string(plan.node(index).case_count) + " labels");
+  return GuestError(plan.Describe(index) + " value " + HexNumber(bits) +
+                    " has bits set beyond its " + std::to_string(plan.node(index).case_count) +
+                    " labels");
 }
 
 [[gnu::cold, gnu::noinline]] Status StringError(uint32_t begin, uint32_t length,
                                                 std::string_view problem) {
-  return GuestError("string at " + Hex(begin) + " with length " + std::to_string(length) + " " +
-                    std::string(problem));
+  return GuestError("string at " + HexNumber(begin) + " with length " + std::to_string(length) +
+                    " " + std::string(problem));
 }
 
 [[gnu::cold, gnu::noinline]] Status StringLimitError(uint32_t begin, uint32_t length,
                                                      uint32_t limit) {
-  return ResourceExhausted("string at " + Hex(begin) + " with length " + std::to_string(length) +
-                           " exceeds the limit of " + std::to_string(limit) + " bytes");
+  return ResourceExhausted("string at " + HexNumber(begin) + " with length " +
+                           std::to_string(length) + " exceeds the limit of " +
+                           std::to_string(limit) + " bytes");
 }
 
 [[gnu::cold, gnu::noinline]] Status Utf8Error(uint32_t begin, std::string_view text,
                                               size_t offset) {
   return StringError(begin, static_cast<uint32_t>(text.size()),
-                     "is not valid UTF-8 (byte " + Hex(static_cast<unsigned char>(text[offset])) +
-                         " at offset " + std::to_string(offset) + ")");
+                     "is not valid UTF-8 (byte " +
+                         HexNumber(static_cast<unsigned char>(text[offset])) + " at offset " +
+                         std::to_string(offset) + ")");
 }
 
 [[gnu::cold, gnu::noinline]] Status ListAlignmentError(const Plan& plan, uint32_t index,
                                                        uint32_t begin, uint32_t align) {
-  return GuestError(plan.Describe(index) + " at " + Hex(begin) +
+  return GuestError(plan.Describe(index) + " at " + HexNumber(begin) +
                     " is misaligned (element alignment " + std::to_string(align) + ")");
 }
 
 [[gnu::cold, gnu::noinline]] Status ListBoundsError(const Plan& plan, uint32_t index,
                                                     uint32_t begin, uint32_t length,
                                                     size_t memory_size) {
-  return GuestError(plan.Describe(index) + " at " + Hex(begin) + " with length " +
+  return GuestError(plan.Describe(index) + " at " + HexNumber(begin) + " with length " +
                     std::to_string(length) + " exceeds guest memory (" +
                     std::to_string(memory_size) + " bytes)");
 }
 
 [[gnu::cold, gnu::noinline]] Status ListLimitError(const Plan& plan, uint32_t index, uint32_t begin,
                                                    uint32_t length) {
-  return ResourceExhausted(plan.Describe(index) + " at " + Hex(begin) + " with length " +
+  return ResourceExhausted(plan.Describe(index) + " at " + HexNumber(begin) + " with length " +
                            std::to_string(length) + " exceeds the limit of " +
                            std::to_string(plan.limits().max_list_length) + " elements");
 }

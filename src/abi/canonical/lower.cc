@@ -1,5 +1,6 @@
 // Theater: a WebAssembly actor runtime.
 #include "abi/canonical/lower.h"
+#include "common/bytes.h"
 
 #include <algorithm>
 #include <bit>
@@ -63,7 +64,7 @@ namespace {
 }
 
 [[gnu::cold, gnu::noinline]] Status CharValueError(uint64_t code) {
-  return InvalidArgument("char value " + Hex(code) + " is not a Unicode scalar value");
+  return InvalidArgument("char value " + HexNumber(code) + " is not a Unicode scalar value");
 }
 
 [[gnu::cold, gnu::noinline]] Status StringLimitError(size_t length, uint32_t limit) {
@@ -73,7 +74,7 @@ namespace {
 
 [[gnu::cold, gnu::noinline]] Status Utf8Error(const std::string& s, size_t offset) {
   return InvalidArgument("string value is not valid UTF-8 (byte " +
-                         Hex(static_cast<unsigned char>(s[offset])) + " at offset " +
+                         HexNumber(static_cast<unsigned char>(s[offset])) + " at offset " +
                          std::to_string(offset) + ")");
 }
 
@@ -227,11 +228,11 @@ Result<uint32_t> Lowerer::Allocate(uint32_t align, uint32_t size, uint32_t node)
   }
   const uint32_t ptr = *allocated;
   if (ptr % align != 0) {
-    return GuestError("cabi_realloc returned " + Hex(ptr) + " for " + plan_.Describe(node) +
+    return GuestError("cabi_realloc returned " + HexNumber(ptr) + " for " + plan_.Describe(node) +
                       ", misaligned for alignment " + std::to_string(align));
   }
   if (uint64_t{ptr} + size > bytes_.size()) {
-    return GuestError("cabi_realloc returned " + Hex(ptr) + " for " + std::to_string(size) +
+    return GuestError("cabi_realloc returned " + HexNumber(ptr) + " for " + std::to_string(size) +
                       " bytes of " + plan_.Describe(node) + ", beyond guest memory (" +
                       std::to_string(bytes_.size()) + " bytes)");
   }

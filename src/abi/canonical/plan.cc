@@ -1,5 +1,6 @@
 // Theater: a WebAssembly actor runtime.
 #include "abi/canonical/plan.h"
+#include "common/bytes.h"
 
 #include <algorithm>
 #include <charconv>
@@ -35,12 +36,6 @@ uint32_t SaturatingAdd(uint32_t a, uint64_t b) {
 }
 
 }  // namespace
-
-std::string Hex(uint64_t value) {
-  char buf[24] = {'0', 'x'};
-  auto [end, ec] = std::to_chars(buf + 2, buf + sizeof(buf), value, 16);
-  return std::string(buf, end);
-}
 
 std::string Plan::Describe(uint32_t index) const {
   const Node& n = nodes_[index];
@@ -78,11 +73,11 @@ Status CheckRegion(const Plan& plan, uint32_t index, uint64_t ptr, size_t memory
                    std::string_view what) {
   const Node& n = plan.node(index);
   if (ptr % n.align != 0) {
-    return GuestError(std::string(what) + " at " + Hex(ptr) + " for " + plan.Describe(index) +
+    return GuestError(std::string(what) + " at " + HexNumber(ptr) + " for " + plan.Describe(index) +
                       " is misaligned (alignment " + std::to_string(n.align) + ")");
   }
   if (ptr + n.size > memory_size) {
-    return GuestError(std::string(what) + " at " + Hex(ptr) + " for " + plan.Describe(index) +
+    return GuestError(std::string(what) + " at " + HexNumber(ptr) + " for " + plan.Describe(index) +
                       " (" + std::to_string(n.size) + " bytes) exceeds guest memory (" +
                       std::to_string(memory_size) + " bytes)");
   }

@@ -101,9 +101,6 @@ class PlanBuilder {
   Plan plan_;
 };
 
-// Messages put guest addresses in hex.
-std::string Hex(uint64_t value);
-
 // Adds to `status` where in the composite value of `node` it happened: "field 'x' of point",
 // "element 3 of list<u32>", "some of option<char>".
 Status InChild(const Status& status, const Plan& plan, uint32_t node, size_t child);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "abi/component/reader.h"
+#include "common/bytes.h"
 #include "theater/abi/component.h"
 
 namespace theater::component {
@@ -170,7 +171,7 @@ std::string Component::Describe(Sort sort, uint32_t index) const {
         case Sort::kCoreModule: {
           const CoreModule& m = core_modules[e.item];
           return head + "core module of " + std::to_string(m.size) + " bytes at offset " +
-                 Hex(m.offset);
+                 HexNumber(m.offset);
         }
         case Sort::kCoreInstance: {
           const CoreInstance& i = core_instances[e.item];

@@ -1,5 +1,6 @@
 // Theater: a WebAssembly actor runtime.
 #include "abi/component/core_module.h"
+#include "common/bytes.h"
 
 #include <set>
 #include <string>
@@ -14,7 +15,7 @@ constexpr uint8_t kCoreMagic[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00
 Status ReadLimits(Reader& reader) {
   const size_t at = reader.offset();
   THEATER_ASSIGN_OR_RETURN(const uint8_t flags, reader.ReadByte());
-  if (flags > 0x07) return reader.ParseErrorAt(at, "invalid limits flags " + Hex(flags));
+  if (flags > 0x07) return reader.ParseErrorAt(at, "invalid limits flags " + HexNumber(flags));
   const bool is64 = (flags & 0x04) != 0;
   const int bounds = (flags & 0x01) != 0 ? 2 : 1;
   for (int i = 0; i < bounds; ++i) {
@@ -63,7 +64,7 @@ Result<CoreValType> ReadCoreValType(Reader& reader) {
     case 0x6f:
       return CoreValType::kExternRef;
     default:
-      return reader.ParseErrorAt(at, "unsupported core value type " + Hex(byte) +
+      return reader.ParseErrorAt(at, "unsupported core value type " + HexNumber(byte) +
                                          " (GC reference types are not supported)");
   }
 }
@@ -130,7 +131,8 @@ Result<CoreExternType> ReadCoreImportDesc(
       THEATER_RETURN_IF_ERROR(ReadCoreValType(reader).status());
       const size_t mut_at = reader.offset();
       THEATER_ASSIGN_OR_RETURN(const uint8_t mut, reader.ReadByte());
-      if (mut > 1) return reader.ParseErrorAt(mut_at, "invalid global mutability " + Hex(mut));
+      if (mut > 1)
+        return reader.ParseErrorAt(mut_at, "invalid global mutability " + HexNumber(mut));
       return type;
     }
     case 0x04: {
@@ -144,7 +146,7 @@ Result<CoreExternType> ReadCoreImportDesc(
       return type;
     }
     default:
-      return reader.ParseErrorAt(at, "invalid core import kind " + Hex(kind));
+      return reader.ParseErrorAt(at, "invalid core import kind " + HexNumber(kind));
   }
 }
 
@@ -183,9 +185,9 @@ Result<std::shared_ptr<const CoreModuleShape>> ReadCoreModuleShape(Reader& reade
           const size_t at = section.offset();
           THEATER_ASSIGN_OR_RETURN(const uint8_t form, section.ReadByte());
           if (form != 0x60) {
-            return section.ParseErrorAt(
-                at,
-                "type form " + Hex(form) + " is not a function type (GC types are not supported)");
+            return section.ParseErrorAt(at,
+                                        "type form " + HexNumber(form) +
+                                            " is not a function type (GC types are not supported)");
           }
           THEATER_ASSIGN_OR_RETURN(CoreFuncType type, ReadCoreFuncTypeBody(section));
           types.push_back(std::make_shared<const CoreFuncType>(std::move(type)));
@@ -290,7 +292,7 @@ Result<std::shared_ptr<const CoreModuleShape>> ReadCoreModuleShape(Reader& reade
               if (index < limit) out.type.func = tags[index];
               break;
             default:
-              return section.ParseErrorAt(kind_at, "invalid export kind " + Hex(kind));
+              return section.ParseErrorAt(kind_at, "invalid export kind " + HexNumber(kind));
           }
           if (index >= limit) {
             return section.ValidationErrorAt(

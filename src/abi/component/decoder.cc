@@ -3,6 +3,7 @@
 // The component decoder's index spaces, aliases and sections, and DecodeComponent (decoder.h says
 // how decoding is organised; decoder_types.cc reads the types).
 #include "abi/component/decoder.h"
+#include "common/bytes.h"
 
 namespace theater::component {
 namespace decoding {
@@ -124,7 +125,7 @@ Result<Sort> Decoder::ReadSort(Reader& r) {
         case 0x12:
           return Sort::kCoreInstance;
         default:
-          return r.ParseErrorAt(at, "invalid core sort " + Hex(core));
+          return r.ParseErrorAt(at, "invalid core sort " + HexNumber(core));
       }
     }
     case 0x01:
@@ -138,7 +139,7 @@ Result<Sort> Decoder::ReadSort(Reader& r) {
     case 0x05:
       return Sort::kInstance;
     default:
-      return r.ParseErrorAt(at, "invalid sort " + Hex(byte));
+      return r.ParseErrorAt(at, "invalid sort " + HexNumber(byte));
   }
 }
 
@@ -265,7 +266,7 @@ Result<Alias> Decoder::ReadAlias(Scope& s, Reader& r, Payload* payload) {
       return alias;
     }
     default:
-      return r.ParseErrorAt(target_at, "invalid alias target " + Hex(target));
+      return r.ParseErrorAt(target_at, "invalid alias target " + HexNumber(target));
   }
 }
 
@@ -353,7 +354,7 @@ Status Decoder::DecodeCoreInstances(Scope& s, Component& c, Reader& r) {
           return r.ParseErrorAt(sort_at,
                                 "core instantiation arguments must be core instances "
                                 "(sort 0x12), not " +
-                                    Hex(sort));
+                                    HexNumber(sort));
         }
         THEATER_ASSIGN_OR_RETURN(arg.instance, ReadIndex(s, r, Sort::kCoreInstance));
         if (!names.insert(arg.name).second) {
@@ -385,7 +386,7 @@ Status Decoder::DecodeCoreInstances(Scope& s, Component& c, Reader& r) {
           return r.ValidationErrorAt(sort_at,
                                      "core instance exports must be functions, tables, "
                                      "memories or globals, not sort " +
-                                         Hex(sort));
+                                         HexNumber(sort));
         }
         e.sort = static_cast<Sort>(sort);  // kCoreFunc..kCoreGlobal match the core sort bytes
         THEATER_ASSIGN_OR_RETURN(e.index, ReadIndex(s, r, e.sort));
@@ -401,7 +402,7 @@ Status Decoder::DecodeCoreInstances(Scope& s, Component& c, Reader& r) {
       }
       instance.shape = std::move(shape);
     } else {
-      return r.ParseErrorAt(at, "invalid core instance kind " + Hex(kind));
+      return r.ParseErrorAt(at, "invalid core instance kind " + HexNumber(kind));
     }
     Payload p;
     p.core_instance = instance.shape;
@@ -436,8 +437,9 @@ Status Decoder::DecodeNestedComponent(Scope& s, Component& c, Reader& r) {
   Reader body = r;
   auto nested = DecodeComponentIn(body, &s);
   if (!nested.ok()) {
-    return nested.status().WithContext(
-        "in nested component " + std::to_string(c.components.size()) + " at offset " + Hex(at));
+    return nested.status().WithContext("in nested component " +
+                                       std::to_string(c.components.size()) + " at offset " +
+                                       HexNumber(at));
   }
   THEATER_RETURN_IF_ERROR(r.ReadBytes(r.remaining()).status());
   Payload p;
@@ -524,7 +526,7 @@ Status Decoder::DecodeInstances(Scope& s, Component& c, Reader& r) {
       THEATER_RETURN_IF_ERROR(FinishDeclared(r, at, *type));
       instance.type = std::move(type);
     } else {
-      return r.ParseErrorAt(at, "invalid instance kind " + Hex(kind));
+      return r.ParseErrorAt(at, "invalid instance kind " + HexNumber(kind));
     }
     Payload p;
     p.type = instance.type;
@@ -627,7 +629,7 @@ Result<CanonOptions> Decoder::ReadCanonOptions(Scope& s, Reader& r, bool is_lift
                                    "canon option `always-task-return` (component-model "
                                    "async) is not supported");
       default:
-        return r.ParseErrorAt(at, "invalid canon option " + Hex(opt));
+        return r.ParseErrorAt(at, "invalid canon option " + HexNumber(opt));
     }
   }
   return options;
@@ -678,7 +680,7 @@ Status Decoder::DecodeCanons(Scope& s, Component& c, Reader& r) {
         THEATER_ASSIGN_OR_RETURN(const uint8_t func_sort, r.ReadByte());
         if (func_sort != 0x00) {
           return r.ParseErrorAt(sort_at, "invalid canon " + std::string(lift ? "lift" : "lower") +
-                                             " sort byte " + Hex(func_sort));
+                                             " sort byte " + HexNumber(func_sort));
         }
         canon.kind = lift ? Canon::Kind::kLift : Canon::Kind::kLower;
         THEATER_ASSIGN_OR_RETURN(canon.func, ReadIndex(s, r, lift ? Sort::kCoreFunc : Sort::kFunc));
@@ -733,12 +735,12 @@ Status Decoder::DecodeCanons(Scope& s, Component& c, Reader& r) {
         return r.ValidationErrorAt(at, "canon resource.drop async is not supported");
       default:
         if (opcode >= 0x05 && opcode <= 0x42) {
-          return r.ValidationErrorAt(at, "canon opcode " + Hex(opcode) +
+          return r.ValidationErrorAt(at, "canon opcode " + HexNumber(opcode) +
                                              " is a component-model async, stream, future, "
                                              "error-context or thread builtin, which is not "
                                              "supported");
         }
-        return r.ParseErrorAt(at, "invalid canon opcode " + Hex(opcode));
+        return r.ParseErrorAt(at, "invalid canon opcode " + HexNumber(opcode));
     }
     THEATER_RETURN_IF_ERROR(Push(
         s, r, at, sort, {Origin::kCanon, static_cast<uint32_t>(c.canons.size())}, std::move(p)));
@@ -803,7 +805,7 @@ Status Decoder::DecodeExports(Scope& s, Component& c, Reader& r) {
       // export keeps denoting the exported type.
       if (ascribed.sort != Sort::kType) e.desc = std::move(ascribed);
     } else if (has_desc != 0) {
-      return r.ParseErrorAt(desc_at, "invalid optional-externdesc flag " + Hex(has_desc));
+      return r.ParseErrorAt(desc_at, "invalid optional-externdesc flag " + HexNumber(has_desc));
     }
     if (e.desc.sort == Sort::kType) e.desc.type = NameType(e.desc.type, e.name);
     const size_t export_index = c.exports.size();
@@ -836,10 +838,10 @@ Result<std::unique_ptr<Component>> Decoder::DecodeComponentIn(Reader& reader, Sc
                                "this is a core module, not a component (layer 0); "
                                "wrap it with `wasm-tools component new`");
   }
-  if (layer != 1) return reader.ParseErrorAt(start, "unknown binary layer " + Hex(layer));
+  if (layer != 1) return reader.ParseErrorAt(start, "unknown binary layer " + HexNumber(layer));
   if (version != 0x0d) {
     return reader.ParseErrorAt(
-        start, "unsupported component binary version " + Hex(version) + " (expected 0xd)");
+        start, "unsupported component binary version " + HexNumber(version) + " (expected 0xd)");
   }
 
   auto component = std::make_unique<Component>();

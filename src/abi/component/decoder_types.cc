@@ -3,6 +3,7 @@
 // The component decoder's types: value, function, instance and component types, core module
 // types, resources and the names imports and exports give them (decoder.h).
 #include "abi/component/decoder.h"
+#include "common/bytes.h"
 
 namespace theater::component::decoding {
 namespace {
@@ -142,7 +143,7 @@ Result<TypeRef> Decoder::ReadValType(Scope& s, Reader& r) {
   }
   if (first == 0x64) return r.ValidationErrorAt(at, "error-context is not supported");
   THEATER_ASSIGN_OR_RETURN(const int64_t index, r.ReadS33());
-  if (index < 0) return r.ParseErrorAt(at, "invalid value type " + Hex(first));
+  if (index < 0) return r.ParseErrorAt(at, "invalid value type " + HexNumber(first));
   THEATER_RETURN_IF_ERROR(CheckIndex(s, r, at, Sort::kType, static_cast<uint64_t>(index)));
   const TypeRef& t = s.types[static_cast<size_t>(index)];
   if (!t->is_value_type()) {
@@ -212,7 +213,7 @@ Result<TypeRef> Decoder::ReadDefValType(Scope& s, Reader& r) {
             THEATER_ASSIGN_OR_RETURN(field.type, ReadValType(s, r));
             max_case_flat = std::max(max_case_flat, field.type->flat_count);
           } else if (has != 0) {
-            return r.ParseErrorAt(has_at, "invalid optional-type flag " + Hex(has));
+            return r.ParseErrorAt(has_at, "invalid optional-type flag " + HexNumber(has));
           }
           const size_t refines_at = r.offset();
           THEATER_ASSIGN_OR_RETURN(const uint8_t refines, r.ReadByte());
@@ -268,7 +269,7 @@ Result<TypeRef> Decoder::ReadDefValType(Scope& s, Reader& r) {
         if (has == 1) {
           THEATER_ASSIGN_OR_RETURN(*side, ReadValType(s, r));
         } else if (has != 0) {
-          return r.ParseErrorAt(has_at, "invalid optional-type flag " + Hex(has));
+          return r.ParseErrorAt(has_at, "invalid optional-type flag " + HexNumber(has));
         }
       }
       children = {t->element.get(), t->error.get()};
@@ -301,7 +302,7 @@ Result<TypeRef> Decoder::ReadDefValType(Scope& s, Reader& r) {
     case 0x64:
       return r.ValidationErrorAt(at, "error-context is not supported");
     default:
-      return r.ParseErrorAt(at, "invalid type opcode " + Hex(opcode));
+      return r.ParseErrorAt(at, "invalid type opcode " + HexNumber(opcode));
   }
   THEATER_RETURN_IF_ERROR(Finish(r, at, *t, children));
   return TypeRef(std::move(t));
@@ -342,7 +343,7 @@ Result<TypeRef> Decoder::ReadFuncType(Scope& s, Reader& r) {
       return r.ValidationErrorAt(results_at, "named function results are not supported");
     }
   } else {
-    return r.ParseErrorAt(results_at, "invalid result list form " + Hex(form));
+    return r.ParseErrorAt(results_at, "invalid result list form " + HexNumber(form));
   }
   // A function is not itself a value: its depth and size only bound what ToAbiFunctionType
   // builds.
@@ -387,7 +388,7 @@ Result<TypeRef> Decoder::ReadTypeDef(Scope& s, Reader& r) {
           return r.ValidationErrorAt(dtor_at, "resource destructor must have type [i32] -> []");
         }
       } else if (has != 0) {
-        return r.ParseErrorAt(has_at, "invalid optional-index flag " + Hex(has));
+        return r.ParseErrorAt(has_at, "invalid optional-index flag " + HexNumber(has));
       }
       TypeRef resource = NewResource(/*defined=*/true, dtor, "");
       s.local_resources.insert(resource.get());
@@ -405,7 +406,7 @@ Result<std::string> Decoder::ReadExternName(Reader& r, bool is_import) {
   THEATER_ASSIGN_OR_RETURN(const uint8_t prefix, r.ReadByte());
   // 0x01 marked interface names in older binaries; current tools emit 0x00 and infer the kind
   // from the spelling, as we do.
-  if (prefix > 0x01) return r.ParseErrorAt(at, "invalid name prefix " + Hex(prefix));
+  if (prefix > 0x01) return r.ParseErrorAt(at, "invalid name prefix " + HexNumber(prefix));
   const size_t name_at = r.offset();
   THEATER_ASSIGN_OR_RETURN(std::string name, r.ReadName());
   const std::string problem = is_import ? CheckImportName(name) : CheckExportName(name);
@@ -438,7 +439,7 @@ Result<ExternItem> Decoder::ReadExternDesc(Scope& s, Reader& r, const std::strin
       const size_t sort_at = r.offset();
       THEATER_ASSIGN_OR_RETURN(const uint8_t core_sort, r.ReadByte());
       if (core_sort != 0x11) {
-        return r.ParseErrorAt(sort_at, "invalid core extern kind " + Hex(core_sort) +
+        return r.ParseErrorAt(sort_at, "invalid core extern kind " + HexNumber(core_sort) +
                                            " (only core modules can be imported or exported)");
       }
       item.sort = Sort::kCoreModule;
@@ -470,7 +471,7 @@ Result<ExternItem> Decoder::ReadExternDesc(Scope& s, Reader& r, const std::strin
         item.type =
             NewResource(/*defined=*/false, std::nullopt, CheckLabel(name).empty() ? name : "");
       } else {
-        return r.ParseErrorAt(bound_at, "invalid type bound " + Hex(bound));
+        return r.ParseErrorAt(bound_at, "invalid type bound " + HexNumber(bound));
       }
       return item;
     }
@@ -485,7 +486,7 @@ Result<ExternItem> Decoder::ReadExternDesc(Scope& s, Reader& r, const std::strin
       return item;
     }
     default:
-      return r.ParseErrorAt(at, "invalid extern kind " + Hex(kind));
+      return r.ParseErrorAt(at, "invalid extern kind " + HexNumber(kind));
   }
 }
 
@@ -557,7 +558,7 @@ Result<TypeRef> Decoder::ReadDeclaratorType(Scope& s, Reader& r, bool is_compone
         break;
       }
       default:
-        return r.ParseErrorAt(decl_at, "invalid declarator kind " + Hex(kind));
+        return r.ParseErrorAt(decl_at, "invalid declarator kind " + HexNumber(kind));
     }
   }
   auto instance = std::make_shared<TypeDef>();
@@ -607,7 +608,7 @@ Result<std::shared_ptr<const CoreModuleShape>> Decoder::ReadModuleType(Scope& s,
         }
         if (form != 0x60) {
           return r.ParseErrorAt(type_at,
-                                "core type form " + Hex(form) +
+                                "core type form " + HexNumber(form) +
                                     " is not a function type (GC types are not supported)");
         }
         THEATER_ASSIGN_OR_RETURN(CoreFuncType f, ReadCoreFuncTypeBody(r));
@@ -665,7 +666,7 @@ Result<std::shared_ptr<const CoreModuleShape>> Decoder::ReadModuleType(Scope& s,
         break;
       }
       default:
-        return r.ParseErrorAt(decl_at, "invalid module type declarator " + Hex(kind));
+        return r.ParseErrorAt(decl_at, "invalid module type declarator " + HexNumber(kind));
     }
   }
   return std::shared_ptr<const CoreModuleShape>(std::move(shape));
@@ -683,7 +684,7 @@ Result<std::shared_ptr<const CoreType>> Decoder::ReadCoreType(Scope& s, Reader& 
     core->kind = CoreType::Kind::kModule;
     THEATER_ASSIGN_OR_RETURN(core->module, ReadModuleType(s, r));
   } else {
-    return r.ParseErrorAt(at, "core type form " + Hex(form) +
+    return r.ParseErrorAt(at, "core type form " + HexNumber(form) +
                                   " is not a function or module type (GC types are not supported)");
   }
   return std::shared_ptr<const CoreType>(std::move(core));

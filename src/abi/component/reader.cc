@@ -1,5 +1,6 @@
 // Theater: a WebAssembly actor runtime.
 #include "abi/component/reader.h"
+#include "common/bytes.h"
 
 #include <cstdio>
 
@@ -7,14 +8,8 @@
 
 namespace theater::component {
 
-std::string Hex(uint64_t value) {
-  char buffer[24];
-  std::snprintf(buffer, sizeof(buffer), "0x%llx", static_cast<unsigned long long>(value));
-  return buffer;
-}
-
 std::string Reader::Where(size_t at) const {
-  return context_ + " at offset " + Hex(at) + ": ";
+  return context_ + " at offset " + HexNumber(at) + ": ";
 }
 
 Status Reader::ParseErrorAt(size_t at, std::string_view what) const {

@@ -70,7 +70,4 @@ class Reader {
   std::string context_;
 };
 
-// "0x1a3".
-std::string Hex(uint64_t value);
-
 }  // namespace theater::component

@@ -54,7 +54,8 @@ bool IsBidiControl(uint32_t scalar) {
   return (scalar >= 0x202A && scalar <= 0x202E) || (scalar >= 0x2066 && scalar <= 0x2069);
 }
 
-std::string Hex(uint32_t value) {
+// "U+00A0": how Unicode names a code point.
+std::string UnicodeNotation(uint32_t value) {
   char buffer[16];
   std::snprintf(buffer, sizeof buffer, "U+%04X", static_cast<unsigned>(value));
   return buffer;
@@ -367,10 +368,11 @@ Status Lexer::SkipTrivia() {
       size_t length;
       THEATER_RETURN_IF_ERROR(DecodeScalar(&scalar, &length));
       if (scalar < 0x20 && scalar != '\t' && scalar != '\n' && scalar != '\r') {
-        return ErrorHere("control character " + Hex(scalar) + " is not allowed in WIT text");
+        return ErrorHere("control character " + UnicodeNotation(scalar) +
+                         " is not allowed in WIT text");
       }
       if (scalar == 0x7F || IsBidiControl(scalar)) {
-        return ErrorHere("character " + Hex(scalar) + " is not allowed in WIT text");
+        return ErrorHere("character " + UnicodeNotation(scalar) + " is not allowed in WIT text");
       }
       Advance(length);
     }
@@ -482,10 +484,11 @@ Result<Token> Lexer::NextToken() {
     size_t length;
     THEATER_RETURN_IF_ERROR(DecodeScalar(&scalar, &length));
     if (scalar < 0x20 || scalar == 0x7F) {
-      return ErrorHere("control character " + Hex(scalar) + " is not allowed in WIT text");
+      return ErrorHere("control character " + UnicodeNotation(scalar) +
+                       " is not allowed in WIT text");
     }
     if (scalar >= 0x80) {
-      return ErrorHere("unexpected character " + Hex(scalar) +
+      return ErrorHere("unexpected character " + UnicodeNotation(scalar) +
                        " (non-ASCII text is only allowed in comments)");
     }
     return ErrorHere("unexpected character '" + std::string(1, c) + "'");

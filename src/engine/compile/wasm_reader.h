@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/bytes.h"
 #include "theater/status.h"
 
 namespace theater::engine {
@@ -42,9 +43,7 @@ inline std::string WasmOffsetText(size_t offset) {
 
 // A byte as "0x1f".
 inline std::string WasmByteText(unsigned value) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "0x%02x", value);
-  return buf;
+  return HexNumber(value, 2);
 }
 
 // Appends `value` as unsigned LEB128 (for the modules the pipeline rewrites, data_split.h).
