@@ -691,7 +691,7 @@ void AddActorCommands(CLI::App& app, CommandSet& commands) {
   for (const IdCommand& spec : kIdCommands) {
     auto id = std::make_shared<std::string>();
     CLI::App* cmd = app.add_subcommand(spec.name, spec.help);
-    cmd->add_option("actor", *id, "Actor id (or a unique id prefix, or a name)")->required();
+    AddActorArgument(cmd, *id);
     auto when_idle = std::make_shared<bool>(false);
     if (std::string_view(spec.name) == "pause") {
       cmd->add_flag("--when-idle", *when_idle,
@@ -709,8 +709,7 @@ void AddActorCommands(CLI::App& app, CommandSet& commands) {
   CLI::App* update_cmd = app.add_subcommand(
       "update",
       "Replace a running actor's component, keeping its state, chain, handlers and children");
-  update_cmd->add_option("actor", *update_id, "Actor id (or a unique id prefix, or a name)")
-      ->required();
+  AddActorArgument(update_cmd, *update_id);
   update_cmd->add_option("component", *update_component,
                          "The new component: a local .wasm file, a path on the server or an "
                          "http(s):// URL")
@@ -729,24 +728,21 @@ void AddActorCommands(CLI::App& app, CommandSet& commands) {
   auto state_id = std::make_shared<std::string>();
   auto state_raw = std::make_shared<bool>(false);
   CLI::App* state_cmd = app.add_subcommand("state", "Print an actor's last committed state");
-  state_cmd->add_option("actor", *state_id, "Actor id (or a unique id prefix, or a name)")
-      ->required();
+  AddActorArgument(state_cmd, *state_id);
   state_cmd->add_flag("--raw", *state_raw, "Write the state's bytes as they are");
   commands.Add(state_cmd,
                [state_id, state_raw](Context& ctx) { return State(ctx, *state_id, *state_raw); });
 
   auto metrics_id = std::make_shared<std::string>();
   CLI::App* metrics_cmd = app.add_subcommand("metrics", "Print an actor's metrics");
-  metrics_cmd->add_option("actor", *metrics_id, "Actor id (or a unique id prefix, or a name)")
-      ->required();
+  AddActorArgument(metrics_cmd, *metrics_id);
   commands.Add(metrics_cmd, [metrics_id](Context& ctx) { return Metrics(ctx, *metrics_id); });
 
   auto inspect_id = std::make_shared<std::string>();
   auto inspect_events = std::make_shared<size_t>(10);
   CLI::App* inspect_cmd = app.add_subcommand(
       "inspect", "Show an actor's status, manifest, state, metrics and recent events");
-  inspect_cmd->add_option("actor", *inspect_id, "Actor id (or a unique id prefix, or a name)")
-      ->required();
+  AddActorArgument(inspect_cmd, *inspect_id);
   inspect_cmd->add_option("-n,--events", *inspect_events, "How many recent events to show")
       ->capture_default_str();
   commands.Add(inspect_cmd, [inspect_id, inspect_events](Context& ctx) {

@@ -7,6 +7,8 @@
 #include <csignal>
 #include <iostream>
 
+#include "common/uuid.h"
+
 namespace theater::cli {
 namespace {
 
@@ -80,16 +82,14 @@ int InterruptCount() {
 }
 
 bool LooksLikeActorId(std::string_view text) {
-  if (text.size() != 36) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return false;
-    }
-  }
-  return true;
+  // A UUID, and lower-case: an id typed in capitals is matched as a prefix (ResolveActorId).
+  return IsUuid(text) &&
+         std::none_of(text.begin(), text.end(), [](char c) { return c >= 'A' && c <= 'F'; });
+}
+
+CLI::Option* AddActorArgument(CLI::App* command, std::string& actor) {
+  return command->add_option("actor", actor, "Actor id (or a unique id prefix, or a name)")
+      ->required();
 }
 
 Result<server::Variant> CallExpect(server::ManagementClient& client, const json& command,

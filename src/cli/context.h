@@ -118,6 +118,9 @@ int InterruptCount();
 
 // Whether `text` is a UUID in the lower-case hyphenated form the server uses.
 bool LooksLikeActorId(std::string_view text);
+// Adds the required positional argument `actor` that every command about one actor takes (an
+// id, a unique id prefix or a name; ResolveActorId reads it) to `command`, stored in `actor`.
+CLI::Option* AddActorArgument(CLI::App* command, std::string& actor);
 // A full actor id for what the user typed: a full id as is; otherwise a unique id prefix or an
 // exact actor name among running actors (then stored ones). Errors: none or several match.
 Result<std::string> ResolveActorId(server::ManagementClient& client, const std::string& text);

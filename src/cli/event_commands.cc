@@ -299,8 +299,7 @@ void AddEventCommands(CLI::App& app, CommandSet& commands) {
   auto events = std::make_shared<EventsArgs>();
   CLI::App* events_cmd = app.add_subcommand(
       "events", "Print an actor's event chain (also of a stopped actor whose chain is stored)");
-  events_cmd->add_option("actor", events->actor, "Actor id (or a unique id prefix, or a name)")
-      ->required();
+  AddActorArgument(events_cmd, events->actor);
   events_cmd->add_option("-l,--limit", events->limit,
                          "Print at most this many events (after sorting; 0 = all)");
   events_cmd->add_option("-t,--type", events->type, "Only events whose type contains this text");
@@ -321,8 +320,7 @@ void AddEventCommands(CLI::App& app, CommandSet& commands) {
 
   auto sub = std::make_shared<SubscribeArgs>();
   CLI::App* sub_cmd = app.add_subcommand("subscribe", "Print an actor's new events as they happen");
-  sub_cmd->add_option("actor", sub->actor, "Actor id (or a unique id prefix, or a name)")
-      ->required();
+  AddActorArgument(sub_cmd, sub->actor);
   sub_cmd->add_option("-t,--type", sub->type, "Only events whose type contains this text");
   sub_cmd->add_option("-l,--limit", sub->limit, "Exit after this many events (0 = no limit)");
   sub_cmd->add_option("--timeout", sub->timeout_s,
@@ -335,15 +333,13 @@ void AddEventCommands(CLI::App& app, CommandSet& commands) {
   auto verify_id = std::make_shared<std::string>();
   CLI::App* verify_cmd = chain_cmd->add_subcommand(
       "verify", "Recompute every hash and parent link of the chain; exit 1 when it is broken");
-  verify_cmd->add_option("actor", *verify_id, "Actor id (or a unique id prefix, or a name)")
-      ->required();
+  AddActorArgument(verify_cmd, *verify_id);
   commands.Add(verify_cmd, [verify_id](Context& ctx) { return ChainVerify(ctx, *verify_id); });
   auto export_id = std::make_shared<std::string>();
   auto export_out = std::make_shared<std::string>();
   CLI::App* export_cmd =
       chain_cmd->add_subcommand("export", "Write the chain as JSON (stdout, or -o FILE)");
-  export_cmd->add_option("actor", *export_id, "Actor id (or a unique id prefix, or a name)")
-      ->required();
+  AddActorArgument(export_cmd, *export_id);
   export_cmd->add_option("-o,--output", *export_out, "Write to this file instead of stdout");
   commands.Add(export_cmd, [export_id, export_out](Context& ctx) {
     return ChainExport(ctx, *export_id, *export_out);
@@ -351,8 +347,7 @@ void AddEventCommands(CLI::App& app, CommandSet& commands) {
   auto save_id = std::make_shared<std::string>();
   CLI::App* save_cmd = chain_cmd->add_subcommand(
       "save", "Have the server write the chain to <its home>/chains/<id>.json; print the path");
-  save_cmd->add_option("actor", *save_id, "Actor id (or a unique id prefix, or a name)")
-      ->required();
+  AddActorArgument(save_cmd, *save_id);
   commands.Add(save_cmd, [save_id](Context& ctx) { return ChainSave(ctx, *save_id); });
 }
 

@@ -265,8 +265,7 @@ void AddMessageCommands(CLI::App& app, CommandSet& commands) {
   auto message = std::make_shared<MessageArgs>();
   CLI::App* message_cmd = app.add_subcommand(
       "message", "Send a message to an actor (handle-send), or a request (handle-request)");
-  message_cmd->add_option("actor", message->actor, "Actor id (or a unique id prefix, or a name)")
-      ->required();
+  AddActorArgument(message_cmd, message->actor);
   CLI::Option* text_opt = message_cmd->add_option("message", message->text, "The message text");
   message_cmd->add_option("-f,--file", message->file, "Send this file's bytes")->excludes(text_opt);
   message_cmd->add_flag("-r,--request", message->request,
@@ -282,8 +281,7 @@ void AddMessageCommands(CLI::App& app, CommandSet& commands) {
       "open",
       "Open a channel to an actor: send each line of stdin, print what the actor sends; /close "
       "or end of input closes it");
-  open_cmd->add_option("actor", channel->actor, "Actor id (or a unique id prefix, or a name)")
-      ->required();
+  AddActorArgument(open_cmd, channel->actor);
   open_cmd->add_option("-m,--message", channel->message, "The opening message (default: empty)");
   open_cmd->add_option("-f,--file", channel->file, "Send this file's bytes as the opening message");
   open_cmd
