@@ -455,8 +455,8 @@ class EventChain {
   std::vector<Outgoing> outbox_ THEATER_GUARDED_BY(delivery_mu_);
   size_t outbox_size_ THEATER_GUARDED_BY(delivery_mu_) = 0;
   std::vector<Outgoing> batch_;
-  uint64_t queued_ THEATER_GUARDED_BY(delivery_mu_) = 0;     // delivery numbers handed out
-  uint64_t delivered_ THEATER_GUARDED_BY(delivery_mu_) = 0;  // delivered up to here
+  uint64_t queued_ THEATER_GUARDED_BY(delivery_mu_) = 0;      // delivery numbers handed out
+  uint64_t delivered_ THEATER_GUARDED_BY(delivery_mu_) = 0;   // delivered up to here
   bool delivering_ THEATER_GUARDED_BY(delivery_mu_) = false;  // a thread is delivering
 };
 

@@ -963,10 +963,9 @@ void Actor::SetCustomMetric(const std::string& name, double value) {
 bool Actor::AdmitRestart() {
   MutexLock lock(mu_);
   auto now = std::chrono::steady_clock::now();
-  auto expired = std::find_if(restarts_.begin(), restarts_.end(),
-                              [&](auto at) THEATER_REQUIRES(mu_) {
-                                return now - at <= supervision_.period;
-                              });
+  auto expired =
+      std::find_if(restarts_.begin(), restarts_.end(),
+                   [&](auto at) THEATER_REQUIRES(mu_) { return now - at <= supervision_.period; });
   restarts_.erase(restarts_.begin(), expired);
   if (restarts_.size() >= supervision_.max_restarts) return false;
   restarts_.push_back(now);

@@ -131,8 +131,7 @@ class ContentCache {
     return Hash(entry.store_key, entry.digest) & (table_.size() - 1);
   }
 
-  uint32_t Lookup(int64_t store_key, const Sha256Digest& digest) const
-      THEATER_REQUIRES(mu_) {
+  uint32_t Lookup(int64_t store_key, const Sha256Digest& digest) const THEATER_REQUIRES(mu_) {
     if (table_.empty()) return kNone;
     const size_t mask = table_.size() - 1;
     for (size_t slot = Hash(store_key, digest) & mask;; slot = (slot + 1) & mask) {
@@ -214,10 +213,10 @@ class ContentCache {
   std::vector<Entry> entries_ THEATER_GUARDED_BY(mu_);
   // Entry indexes, a power of two in size, at most half full.
   std::vector<uint32_t> table_ THEATER_GUARDED_BY(mu_);
-  uint32_t head_ THEATER_GUARDED_BY(mu_) = kNone;  // most recently used
-  uint32_t tail_ THEATER_GUARDED_BY(mu_) = kNone;  // least recently used
-  uint32_t free_ THEATER_GUARDED_BY(mu_) = kNone;  // a free slot of entries_
-  size_t count_ THEATER_GUARDED_BY(mu_) = 0;       // live entries
+  uint32_t head_ THEATER_GUARDED_BY(mu_) = kNone;     // most recently used
+  uint32_t tail_ THEATER_GUARDED_BY(mu_) = kNone;     // least recently used
+  uint32_t free_ THEATER_GUARDED_BY(mu_) = kNone;     // a free slot of entries_
+  size_t count_ THEATER_GUARDED_BY(mu_) = 0;          // live entries
   std::vector<Bytes> spare_ THEATER_GUARDED_BY(mu_);  // evicted buffers nobody holds, for Copy
   size_t size_ THEATER_GUARDED_BY(mu_) = 0;           // bytes of content held
 };
