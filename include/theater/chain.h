@@ -25,7 +25,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -36,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "theater/abi/value.h"
+#include "theater/mutex.h"
 #include "theater/status.h"
 
 namespace theater::chain {
@@ -323,21 +323,22 @@ class EventChain {
   // Appends an event whose parent is the current head, stamps it with the clock, and returns its
   // hash. Costs one SHA-256 over the framed event plus the observers' time.
   Hash Append(std::string type, std::vector<uint8_t> payload,
-              std::optional<std::string> description = std::nullopt);
+              std::optional<std::string> description = std::nullopt) THEATER_EXCLUDES(mu_);
   // Encodes `payload` and appends it under EventTypeFor(payload).
-  Hash Append(const Payload& payload, std::optional<std::string> description = std::nullopt);
+  Hash Append(const Payload& payload, std::optional<std::string> description = std::nullopt)
+      THEATER_EXCLUDES(mu_);
   // Appends an event of `type` whose payload `write_payload(std::vector<uint8_t>&)` appends to
   // the (empty) buffer it is given. Once the chain is at its memory limit the buffer is the
   // evicted event's, capacity kept, so steady-state appends allocate nothing. `write_payload`
   // runs under the chain's lock: it must only encode, never call back into the chain.
   template <typename WritePayload>
   Hash AppendWith(std::string_view type, WritePayload&& write_payload,
-                  std::optional<std::string> description = std::nullopt) {
+                  std::optional<std::string> description = std::nullopt) THEATER_EXCLUDES(mu_) {
     const uint64_t now = clock_();
     uint64_t delivery = 0;
     Hash hash;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       Event& event = NextSlotLocked();
       event.type.assign(type);
       write_payload(event.payload);
@@ -403,34 +404,38 @@ class EventChain {
  private:
   // The slot the next event goes into, its parent link set and its type and payload emptied
   // (capacity kept); evicts the oldest event when the chain is at its memory limit.
-  Event& NextSlotLocked();
+  Event& NextSlotLocked() THEATER_REQUIRES(mu_);
   // Stamps, hashes and publishes the event NextSlotLocked() returned; queues it for the observers
   // (its delivery number in `*delivery`, 0 when there are none).
   Hash CommitLocked(Event& event, uint64_t timestamp_ms, std::optional<std::string> description,
-                    uint64_t* delivery);
+                    uint64_t* delivery) THEATER_REQUIRES(mu_) THEATER_EXCLUDES(delivery_mu_);
   // Hands the observers every queued event up to delivery number `through`, or waits while
   // another thread does (the combining deliverer: one at a time, in order, without mu_).
-  void DeliverThrough(uint64_t through);
-  const Event& HeldLocked(size_t i) const { return ring_[(start_ + i) % ring_.size()]; }
+  void DeliverThrough(uint64_t through) THEATER_EXCLUDES(mu_, delivery_mu_);
+  const Event& HeldLocked(size_t i) const THEATER_REQUIRES(mu_) {
+    return ring_[(start_ + i) % ring_.size()];
+  }
   // Moves the held events to the front of ring_ in order (start_ = 0).
-  void LinearizeLocked();
+  void LinearizeLocked() THEATER_REQUIRES(mu_);
 
   Clock clock_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   // The events held in memory: a ring of at most max_events_ slots whose oldest is at start_.
   // Until it first fills, start_ is 0 and ring_ holds exactly the events appended.
-  std::vector<Event> ring_;
-  size_t start_ = 0;
-  size_t dropped_ = 0;          // events evicted from memory (they precede the held ones)
-  uint64_t payload_bytes_ = 0;  // appended by this object (not those FromEvents() restored)
-  std::optional<Hash> anchor_;  // hash of the last dropped event
+  std::vector<Event> ring_ THEATER_GUARDED_BY(mu_);
+  size_t start_ THEATER_GUARDED_BY(mu_) = 0;
+  // Events evicted from memory (they precede the held ones).
+  size_t dropped_ THEATER_GUARDED_BY(mu_) = 0;
+  // Appended by this object (not those FromEvents() restored).
+  uint64_t payload_bytes_ THEATER_GUARDED_BY(mu_) = 0;
+  std::optional<Hash> anchor_ THEATER_GUARDED_BY(mu_);  // hash of the last dropped event
   // Hash of the newest event (the next one's parent), kept here so that an append need not read
   // the previous slot, which a busy runtime has long evicted from the cache.
-  std::optional<Hash> head_;
-  size_t max_events_ = SIZE_MAX;
-  std::map<ObserverId, Observer> observers_;
-  KnownHash known_hash_;
-  ObserverId next_observer_id_ = 1;
+  std::optional<Hash> head_ THEATER_GUARDED_BY(mu_);
+  size_t max_events_ THEATER_GUARDED_BY(mu_) = SIZE_MAX;
+  std::map<ObserverId, Observer> observers_ THEATER_GUARDED_BY(mu_);
+  KnownHash known_hash_ THEATER_GUARDED_BY(mu_);
+  ObserverId next_observer_id_ THEATER_GUARDED_BY(mu_) = 1;
 
   // Delivery to the observers, outside mu_ (lock order: mu_, then delivery_mu_). An event is
   // copied into the outbox under both locks, in append order, with the observers registered at
@@ -440,17 +445,19 @@ class EventChain {
     size_t index = 0;
     std::shared_ptr<const std::vector<Observer>> observers;
   };
-  std::shared_ptr<const std::vector<Observer>> observer_list_;  // guarded by mu_; null: none
-  std::mutex delivery_mu_;
+  // Null: none.
+  std::shared_ptr<const std::vector<Observer>> observer_list_ THEATER_GUARDED_BY(mu_);
+  Mutex delivery_mu_ THEATER_ACQUIRED_AFTER(mu_);
   std::condition_variable delivered_cv_;
   // outbox_[0, outbox_size_) is queued; the rest, and the deliverer's batch_, are spent entries
-  // kept for their buffers. Guarded by delivery_mu_ (batch_: by the deliverer alone).
-  std::vector<Outgoing> outbox_;
-  size_t outbox_size_ = 0;
+  // kept for their buffers. batch_ is used by the deliverer alone (the thread that set
+  // delivering_), without a lock: no annotation can say that, so it has none.
+  std::vector<Outgoing> outbox_ THEATER_GUARDED_BY(delivery_mu_);
+  size_t outbox_size_ THEATER_GUARDED_BY(delivery_mu_) = 0;
   std::vector<Outgoing> batch_;
-  uint64_t queued_ = 0;     // delivery numbers handed out (guarded by delivery_mu_)
-  uint64_t delivered_ = 0;  // delivered up to here (guarded by delivery_mu_)
-  bool delivering_ = false;  // a thread is delivering (guarded by delivery_mu_)
+  uint64_t queued_ THEATER_GUARDED_BY(delivery_mu_) = 0;      // delivery numbers handed out
+  uint64_t delivered_ THEATER_GUARDED_BY(delivery_mu_) = 0;   // delivered up to here
+  bool delivering_ THEATER_GUARDED_BY(delivery_mu_) = false;  // a thread is delivering
 };
 
 // ---------------------------------------------------------------------------------------------

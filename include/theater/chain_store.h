@@ -38,7 +38,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -49,6 +48,7 @@
 
 #include "theater/chain.h"
 #include "theater/durability.h"
+#include "theater/mutex.h"
 #include "theater/status.h"
 #include "theater/string_hash.h"
 
@@ -257,8 +257,10 @@ class ChainStore {
 
   explicit ChainStore(Options options);
   Status Init(const std::filesystem::path& db_path);
-  Result<Head> ReadHeadLocked(const std::string& actor_id);  // needs heads_mu_; takes reader_mu_
-  Result<uint64_t> EnqueueChecked(std::string_view actor_id, const Event& event, bool check_hash);
+  Result<Head> ReadHeadLocked(const std::string& actor_id) THEATER_REQUIRES(heads_mu_)
+      THEATER_EXCLUDES(reader_mu_);
+  Result<uint64_t> EnqueueChecked(std::string_view actor_id, const Event& event, bool check_hash)
+      THEATER_EXCLUDES(heads_mu_);
   // Prepares the writer's statements, starts the checkpointer and the writer (Init's last step).
   Status StartWriter(const std::filesystem::path& db_path,
                      const sqlite::ConnectionSettings& settings);
@@ -272,8 +274,9 @@ class ChainStore {
   std::unique_ptr<sqlite::Connection> writer_db_;
   std::unique_ptr<WriterStatements> statements_;
   std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;
-  std::mutex reader_mu_;                              // guards reader_db_
-  std::unique_ptr<sqlite::Connection> reader_db_;     // reads, truncation
+  Mutex reader_mu_ THEATER_ACQUIRED_AFTER(heads_mu_);
+  // Reads, truncation.
+  std::unique_ptr<sqlite::Connection> reader_db_ THEATER_GUARDED_BY(reader_mu_);
 
   // The chain heads: what the next event of each actor must link to, checked before it is
   // queued. Looked up by string_view on every append: hashed, and without building a
@@ -281,12 +284,16 @@ class ChainStore {
   // node), so a queued Pending can point at its actor's id.
   // Held while an event is queued (writer_->Enqueue), so that tickets follow the heads: the lock
   // order is heads_mu_, then the writer's own. The writer thread never takes heads_mu_.
-  mutable std::mutex heads_mu_;  // guards everything from here to writer_
-  std::unordered_map<std::string, Head, StringHash, std::equal_to<>> heads_;
-  int64_t next_actor_key_ = 1;  // the next integer key to assign to an actor without one
-  uint64_t last_registry_ticket_ = 0;  // of the last UpsertActor() queued
-  uint64_t appended_ = 0;
-  bool closed_ = false;  // Close() began: nothing more is checked against the heads
+  mutable Mutex heads_mu_;
+  std::unordered_map<std::string, Head, StringHash, std::equal_to<>> heads_
+      THEATER_GUARDED_BY(heads_mu_);
+  // The next integer key to assign to an actor without one.
+  int64_t next_actor_key_ THEATER_GUARDED_BY(heads_mu_) = 1;
+  // Of the last UpsertActor() queued.
+  uint64_t last_registry_ticket_ THEATER_GUARDED_BY(heads_mu_) = 0;
+  uint64_t appended_ THEATER_GUARDED_BY(heads_mu_) = 0;
+  // Close() began: nothing more is checked against the heads.
+  bool closed_ THEATER_GUARDED_BY(heads_mu_) = false;
 
   // The queue, the writer thread and the waiters, under a lock of their own.
   std::unique_ptr<GroupCommit<Pending>> writer_;

@@ -56,9 +56,7 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -67,6 +65,7 @@
 #include <vector>
 
 #include "theater/durability.h"
+#include "theater/mutex.h"
 #include "theater/status.h"
 #include "theater/string_hash.h"
 
@@ -425,8 +424,8 @@ class ContentStore {
   // on writer_, used only by the committing caller.
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<GroupCommit<WriteOp*>> writes_;
-  mutable std::mutex stats_mu_;
-  Stats stats_;  // guarded by stats_mu_ (the counters of synchronous writes)
+  mutable Mutex stats_mu_;
+  Stats stats_ THEATER_GUARDED_BY(stats_mu_);  // the counters of synchronous writes
   std::unique_ptr<internal::ContentCache> cache_;
   std::unique_ptr<internal::LocationCache> locations_;
   std::atomic<uint64_t> location_hits_{0};
@@ -440,8 +439,8 @@ class ContentStore {
   std::atomic<uint64_t> truncated_bytes_{0};
 
   // Small content: the packs, the check-then-append lock, the pending index and its writer.
-  std::shared_ptr<internal::PackSet> packs_;  // guarded by packs_mu_; null once closed
-  mutable std::mutex packs_mu_;
+  std::shared_ptr<internal::PackSet> packs_ THEATER_GUARDED_BY(packs_mu_);  // null once closed
+  mutable Mutex packs_mu_;
   std::unique_ptr<IndexState> index_;
   // The index writer: a group commit with a thread of its own (common/group_commit.h).
   std::unique_ptr<GroupCommit<PendingEntry>> index_writer_;
@@ -451,17 +450,18 @@ class ContentStore {
   std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;
 
   // The read connections not in use, and how many exist (in use or not).
-  std::mutex readers_mu_;
+  Mutex readers_mu_;
   std::condition_variable readers_cv_;
-  std::vector<std::unique_ptr<Reader>> idle_readers_;
-  size_t open_readers_ = 0;
-  bool closed_ = false;
+  std::vector<std::unique_ptr<Reader>> idle_readers_ THEATER_GUARDED_BY(readers_mu_);
+  size_t open_readers_ THEATER_GUARDED_BY(readers_mu_) = 0;
+  bool closed_ THEATER_GUARDED_BY(readers_mu_) = false;
 
   // Store id -> integer key, for stores known to exist. Never shrinks: stores are not deleted
   // (a future delete must erase its entry here).
-  std::shared_mutex keys_mu_;
+  SharedMutex keys_mu_;
   // Looked up by string_view without building a string.
-  std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> keys_;
+  std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> keys_
+      THEATER_GUARDED_BY(keys_mu_);
 };
 
 }  // namespace theater::store

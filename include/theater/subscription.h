@@ -34,13 +34,13 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "theater/chain.h"
+#include "theater/mutex.h"
 
 namespace theater::chain {
 
@@ -143,8 +143,9 @@ class SubscriptionHub {
   size_t Publish(std::string_view actor_id, const Event& event, size_t index);
 
   // An observer for EventChain::AddObserver that publishes the chain's events as `actor_id`.
-  // EventChain runs observers under its lock: with a full kStrict subscriber the append (and
-  // every reader of that chain) waits for the subscriber. The hub must outlive the registration.
+  // EventChain runs observers outside its lock, but an append returns only once its event is
+  // delivered: with a full kStrict subscriber the append waits for the subscriber (readers of
+  // the chain do not). The hub must outlive the registration.
   EventChain::Observer ObserverFor(std::string actor_id);
 
   size_t subscriber_count() const;
@@ -160,31 +161,35 @@ class SubscriptionHub {
     void Close();
     // Close() and drop whatever is queued, releasing its bytes (the handle is gone: nobody reads).
     void Abandon();
-    // Takes the bytes of a delivery leaving the queue off the counts (mu held).
-    void Released(size_t bytes);
+    // Takes the bytes of a delivery leaving the queue off the counts.
+    void Released(size_t bytes) THEATER_REQUIRES(mu);
 
     const size_t capacity;
     const OverflowPolicy policy;
     const std::string actor_id;  // empty: every actor
 
-    std::mutex mu;
+    Mutex mu;
     std::condition_variable not_empty;
     std::condition_variable not_full;
-    std::deque<Delivery> items;
-    size_t events_queued = 0;  // items that are events, not gap markers
-    size_t bytes_queued = 0;   // DeliveryBytes of the queued events
-    size_t max_bytes = SIZE_MAX;
-    std::shared_ptr<ByteBudget> budget;  // shared with other queues; may be null
-    uint64_t dropped = 0;                // dropped since the last gap marker was queued
-    double rate_limit = 0;               // SetRateLimit; 0: none
-    double tokens = 0;
-    std::chrono::steady_clock::time_point refilled{};
-    bool closed = false;
-    std::function<void()> wakeup;
+    std::deque<Delivery> items THEATER_GUARDED_BY(mu);
+    // Items that are events, not gap markers.
+    size_t events_queued THEATER_GUARDED_BY(mu) = 0;
+    // DeliveryBytes of the queued events.
+    size_t bytes_queued THEATER_GUARDED_BY(mu) = 0;
+    size_t max_bytes THEATER_GUARDED_BY(mu) = SIZE_MAX;
+    // Shared with other queues; may be null.
+    std::shared_ptr<ByteBudget> budget THEATER_GUARDED_BY(mu);
+    // Dropped since the last gap marker was queued.
+    uint64_t dropped THEATER_GUARDED_BY(mu) = 0;
+    double rate_limit THEATER_GUARDED_BY(mu) = 0;  // SetRateLimit; 0: none
+    double tokens THEATER_GUARDED_BY(mu) = 0;
+    std::chrono::steady_clock::time_point refilled THEATER_GUARDED_BY(mu){};
+    bool closed THEATER_GUARDED_BY(mu) = false;
+    std::function<void()> wakeup THEATER_GUARDED_BY(mu);
   };
 
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<Queue>> queues_;
+  mutable Mutex mu_;
+  std::vector<std::shared_ptr<Queue>> queues_ THEATER_GUARDED_BY(mu_);
   // queues_.size() as of the last change, read without the lock by Publish.
   std::atomic<size_t> registered_{0};
 };

@@ -253,9 +253,14 @@ Status ChainStore::Init(const std::filesystem::path& db_path) {
   settings.busy_timeout_ms = options_.busy_timeout_ms;
   settings.cache_kib = 65536;
   writer_db_ = std::make_unique<Connection>();
-  reader_db_ = std::make_unique<Connection>();
   THEATER_RETURN_IF_ERROR(sqlite::OpenConfigured(*writer_db_, db_path, settings));
-  THEATER_RETURN_IF_ERROR(sqlite::OpenConfigured(*reader_db_, db_path, settings));
+  {
+    // Nobody else sees the store before Open() returns: the locks here and below are for the
+    // analysis (and are never contended).
+    MutexLock reader_lock(reader_mu_);
+    reader_db_ = std::make_unique<Connection>();
+    THEATER_RETURN_IF_ERROR(sqlite::OpenConfigured(*reader_db_, db_path, settings));
+  }
   THEATER_RETURN_IF_ERROR(writer_db_->Exec("BEGIN IMMEDIATE;"));
   // Reads one integer (absent when there is no row or it is NULL).
   auto query_int = [&](const char* sql) -> Result<std::optional<int64_t>> {
@@ -318,6 +323,7 @@ Status ChainStore::Init(const std::filesystem::path& db_path) {
         query_int("SELECT MAX(k) FROM (SELECT MAX(actor_key) AS k FROM actor_keys UNION ALL "
                   "SELECT MAX(actor_key) FROM events WHERE typeof(actor_key) = 'integer' "
                   "UNION ALL SELECT MAX(actor_key) FROM anchors);"));
+    MutexLock lock(heads_mu_);
     next_actor_key_ = max_key.value_or(0) + 1;
     return Status();
   }();
@@ -330,7 +336,7 @@ Status ChainStore::Init(const std::filesystem::path& db_path) {
 }
 
 Result<ChainStore::Head> ChainStore::ReadHeadLocked(const std::string& actor_id) {
-  std::lock_guard reader_lock(reader_mu_);
+  MutexLock reader_lock(reader_mu_);
   if (reader_db_ == nullptr) return FailedPrecondition("chain store is closed");
   Head head;
   Statement key;
@@ -361,7 +367,7 @@ Result<std::vector<Event>> ChainStore::LoadChain(std::string_view actor_id, Load
   std::vector<Event> events;
   LoadReport local;
   {
-    std::lock_guard reader_lock(reader_mu_);
+    MutexLock reader_lock(reader_mu_);
     if (reader_db_ == nullptr) return FailedPrecondition("chain store is closed");
     // The key, the anchor and the rows are read in one read transaction: one consistent
     // snapshot, even while the writer commits (or prunes).
@@ -417,7 +423,7 @@ Status ChainStore::VisitChain(std::string_view actor_id, size_t from,
                               const std::function<bool(Event&& event, size_t index)>& visit,
                               VisitReport* report, HashCheck check) {
   VisitReport local;
-  std::lock_guard reader_lock(reader_mu_);
+  MutexLock reader_lock(reader_mu_);
   if (reader_db_ == nullptr) return FailedPrecondition("chain store is closed");
   // One read transaction: one consistent snapshot, as LoadChain.
   THEATER_RETURN_IF_ERROR(reader_db_->Exec("BEGIN;"));
@@ -498,7 +504,7 @@ Status ChainStore::VisitChainBackward(
     std::string_view actor_id, const std::function<bool(Event&& event, size_t index)>& visit,
     BackwardVisitReport* report) {
   BackwardVisitReport local;
-  std::lock_guard reader_lock(reader_mu_);
+  MutexLock reader_lock(reader_mu_);
   if (reader_db_ == nullptr) return FailedPrecondition("chain store is closed");
   THEATER_RETURN_IF_ERROR(reader_db_->Exec("BEGIN;"));
   EndRead end_read{*reader_db_};
@@ -562,15 +568,15 @@ Status ChainStore::VisitChainBackward(
 Result<std::vector<ActorRecord>> ChainStore::ListActors(bool count_events) {
   uint64_t registered = 0;
   {
-    std::lock_guard lock(heads_mu_);
+    MutexLock lock(heads_mu_);
     registered = last_registry_ticket_;
   }
   // The rows queued before the call are part of the answer.
   if (registered > 0) THEATER_RETURN_IF_ERROR(WaitDurable(registered));
-  std::lock_guard reader_lock(reader_mu_);
+  MutexLock reader_lock(reader_mu_);
   if (reader_db_ == nullptr) return FailedPrecondition("chain store is closed");
   THEATER_RETURN_IF_ERROR(reader_db_->Exec("BEGIN;"));
-  auto list = [&]() -> Result<std::vector<ActorRecord>> {
+  auto list = [&]() THEATER_REQUIRES(reader_mu_) -> Result<std::vector<ActorRecord>> {
     std::map<std::string, ActorRecord> actors;
     std::vector<ActorRecord> in_order;  // without counts: in registration order
     Statement registry;

@@ -92,7 +92,7 @@ ChainStore::~ChainStore() {
 
 Status ChainStore::Close() {
   {
-    std::lock_guard lock(heads_mu_);
+    MutexLock lock(heads_mu_);
     closed_ = true;
   }
   Status result;
@@ -100,7 +100,7 @@ Status ChainStore::Close() {
   checkpointer_.reset();  // before the connection it hooks
   statements_.reset();
   writer_db_.reset();
-  std::lock_guard reader_lock(reader_mu_);
+  MutexLock reader_lock(reader_mu_);
   reader_db_.reset();
   return result;
 }
@@ -125,7 +125,7 @@ Result<uint64_t> ChainStore::EnqueueChecked(std::string_view actor_id, const Eve
     THEATER_RETURN_IF_ERROR_WITH_CONTEXT(CheckHash(event),
                                          "appending to the chain of " + std::string(actor_id));
   }
-  std::lock_guard lock(heads_mu_);
+  MutexLock lock(heads_mu_);
   if (closed_) return FailedPrecondition("chain store is closed");
   auto it = heads_.find(actor_id);
   if (it == heads_.end()) {
@@ -175,13 +175,13 @@ Status ChainStore::Flush() {
 }
 
 uint64_t ChainStore::LastTicket(std::string_view actor_id) const {
-  std::lock_guard lock(heads_mu_);
+  MutexLock lock(heads_mu_);
   auto it = heads_.find(actor_id);
   return it == heads_.end() ? 0 : it->second.last_ticket;
 }
 
 Result<uint64_t> ChainStore::Prune(std::string_view actor_id, uint64_t before_seq) {
-  std::lock_guard lock(heads_mu_);
+  MutexLock lock(heads_mu_);
   if (closed_) return FailedPrecondition("chain store is closed");
   auto it = heads_.find(actor_id);
   if (it == heads_.end() || before_seq == 0 || before_seq >= it->second.next_seq) {
@@ -200,7 +200,7 @@ Result<uint64_t> ChainStore::Prune(std::string_view actor_id, uint64_t before_se
 
 Status ChainStore::UpsertActor(const ActorRecord& record) {
   static const std::string kNoChain;  // a registry row belongs to no chain in the queue
-  std::lock_guard lock(heads_mu_);
+  MutexLock lock(heads_mu_);
   if (closed_) return FailedPrecondition("chain store is closed");
   THEATER_ASSIGN_OR_RETURN(const uint64_t ticket, writer_->Enqueue([&](Pending& pending) {
     pending.actor_id = &kNoChain;
@@ -217,7 +217,7 @@ Status ChainStore::UpsertActor(const ActorRecord& record) {
 
 Status ChainStore::TruncateChain(std::string_view actor_id, size_t keep) {
   THEATER_RETURN_IF_ERROR(Flush());
-  std::lock_guard lock(heads_mu_);
+  MutexLock lock(heads_mu_);
   if (closed_) return FailedPrecondition("chain store is closed");
   auto it = heads_.find(actor_id);
   if (it != heads_.end() && it->second.last_ticket > writer_->committed()) {
@@ -225,7 +225,7 @@ Status ChainStore::TruncateChain(std::string_view actor_id, size_t keep) {
                               ": appends to it are still queued");
   }
   {
-    std::lock_guard reader_lock(reader_mu_);
+    MutexLock reader_lock(reader_mu_);
     if (reader_db_ == nullptr) return FailedPrecondition("chain store is closed");
     Statement stmt;
     THEATER_RETURN_IF_ERROR(stmt.Prepare(
@@ -248,7 +248,7 @@ Status ChainStore::TruncateChain(std::string_view actor_id, size_t keep) {
 ChainStore::Stats ChainStore::stats() const {
   Stats stats;
   {
-    std::lock_guard lock(heads_mu_);
+    MutexLock lock(heads_mu_);
     stats.appended = appended_;
   }
   const GroupCommit<Pending>::Stats writer = writer_->stats();

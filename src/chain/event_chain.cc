@@ -12,18 +12,25 @@ EventChain::EventChain(Clock clock) : clock_(clock ? std::move(clock) : Clock(Wa
 Result<std::unique_ptr<EventChain>> EventChain::FromEvents(std::vector<Event> events, Clock clock) {
   THEATER_RETURN_IF_ERROR(VerifyEvents(events).WithContext("restoring an event chain"));
   auto chain = std::make_unique<EventChain>(std::move(clock));
-  chain->ring_ = std::move(events);
-  if (!chain->ring_.empty()) chain->head_ = chain->ring_.back().hash;
+  {
+    // Nobody else sees the chain yet: the lock is for the analysis (and is never contended).
+    MutexLock lock(chain->mu_);
+    chain->ring_ = std::move(events);
+    if (!chain->ring_.empty()) chain->head_ = chain->ring_.back().hash;
+  }
   return chain;
 }
 
 std::unique_ptr<EventChain> EventChain::Continuing(size_t next_index, const Hash& head,
                                                   Clock clock) {
   auto chain = std::make_unique<EventChain>(std::move(clock));
-  // As if every earlier event had been dropped from memory: the next one links to `head`.
-  chain->dropped_ = next_index;
-  chain->anchor_ = head;
-  chain->head_ = head;
+  {
+    MutexLock lock(chain->mu_);  // as in FromEvents: nobody else sees the chain yet
+    // As if every earlier event had been dropped from memory: the next one links to `head`.
+    chain->dropped_ = next_index;
+    chain->anchor_ = head;
+    chain->head_ = head;
+  }
   return chain;
 }
 
@@ -55,7 +62,7 @@ Hash EventChain::CommitLocked(Event& event, uint64_t timestamp_ms,
   payload_bytes_ += event.payload.size();
   *delivery = 0;
   if (observer_list_ != nullptr) {
-    std::lock_guard<std::mutex> lock(delivery_mu_);
+    MutexLock lock(delivery_mu_);
     if (outbox_size_ == outbox_.size()) outbox_.emplace_back();
     Outgoing& out = outbox_[outbox_size_++];
     out.event = event;  // copy-assigned into a spent entry: its buffers are reused
@@ -69,10 +76,10 @@ Hash EventChain::CommitLocked(Event& event, uint64_t timestamp_ms,
 void EventChain::DeliverThrough(uint64_t through) {
   // Spent entries keep payload buffers up to this size; larger ones are freed.
   constexpr size_t kKeptBuffer = 64 * 1024;
-  std::unique_lock<std::mutex> lock(delivery_mu_);
+  MutexLock lock(delivery_mu_);
   while (delivered_ < through) {
     if (delivering_) {
-      delivered_cv_.wait(lock);
+      lock.Wait(delivered_cv_);
       continue;
     }
     delivering_ = true;
@@ -80,14 +87,14 @@ void EventChain::DeliverThrough(uint64_t through) {
     const size_t count = outbox_size_;
     outbox_size_ = 0;
     const uint64_t last = queued_;
-    lock.unlock();
+    lock.Unlock();
     for (size_t i = 0; i < count; ++i) {
       Outgoing& out = batch_[i];
       for (const Observer& observer : *out.observers) observer(out.event, out.index);
       out.observers.reset();
       if (out.event.payload.capacity() > kKeptBuffer) std::vector<uint8_t>().swap(out.event.payload);
     }
-    lock.lock();
+    lock.Lock();
     delivered_ = last;
     delivering_ = false;
     delivered_cv_.notify_all();
@@ -95,7 +102,7 @@ void EventChain::DeliverThrough(uint64_t through) {
 }
 
 void EventChain::SetKnownHash(KnownHash known) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   known_hash_ = std::move(known);
 }
 
@@ -105,7 +112,7 @@ Hash EventChain::Append(std::string type, std::vector<uint8_t> payload,
   uint64_t delivery = 0;
   Hash hash;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     Event& event = NextSlotLocked();
     event.type = std::move(type);
     event.payload = std::move(payload);
@@ -122,7 +129,7 @@ Hash EventChain::Append(const Payload& payload, std::optional<std::string> descr
 }
 
 size_t EventChain::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return dropped_ + ring_.size();
 }
 
@@ -132,7 +139,7 @@ void EventChain::LinearizeLocked() {
 }
 
 void EventChain::SetMemoryLimit(size_t max_events) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   LinearizeLocked();
   max_events_ = std::max<size_t>(max_events, 1);
   if (ring_.size() > max_events_) {
@@ -144,22 +151,22 @@ void EventChain::SetMemoryLimit(size_t max_events) {
 }
 
 uint64_t EventChain::payload_bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return payload_bytes_;
 }
 
 size_t EventChain::first_index() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return dropped_;
 }
 
 std::optional<Hash> EventChain::anchor() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return anchor_;
 }
 
 std::vector<Event> EventChain::events() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<Event> out;
   out.reserve(ring_.size());
   for (size_t i = 0; i < ring_.size(); ++i) out.push_back(HeldLocked(i));
@@ -167,19 +174,19 @@ std::vector<Event> EventChain::events() const {
 }
 
 std::optional<Event> EventChain::event(size_t index) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (index < dropped_ || index - dropped_ >= ring_.size()) return std::nullopt;
   return HeldLocked(index - dropped_);
 }
 
 std::optional<Hash> EventChain::head() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return head_;
 }
 
 EventChain::Tail EventChain::tail() const {
   Tail tail;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   tail.events.reserve(ring_.size());
   for (size_t i = 0; i < ring_.size(); ++i) tail.events.push_back(HeldLocked(i));
   tail.first_index = dropped_;
@@ -204,7 +211,7 @@ std::shared_ptr<const std::vector<EventChain::Observer>> Snapshot(
 }  // namespace
 
 EventChain::ObserverId EventChain::AddObserver(Observer observer) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   ObserverId id = next_observer_id_++;
   observers_.emplace(id, std::move(observer));
   observer_list_ = Snapshot(observers_);
@@ -214,10 +221,10 @@ EventChain::ObserverId EventChain::AddObserver(Observer observer) {
 void EventChain::RemoveObserver(ObserverId id) {
   uint64_t queued = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     observers_.erase(id);
     observer_list_ = Snapshot(observers_);
-    std::lock_guard<std::mutex> delivery_lock(delivery_mu_);
+    MutexLock delivery_lock(delivery_mu_);
     queued = queued_;
   }
   // Events queued before now carry the old list: deliver them (or wait for it) before returning.

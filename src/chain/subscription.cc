@@ -36,7 +36,7 @@ size_t DeliveryBytes(std::string_view actor_id, const Event& event) {
 }
 
 bool SubscriptionHub::Queue::Deliver(std::string_view actor, const Event& event, size_t index) {
-  std::unique_lock lock(mu);
+  MutexLock lock(mu);
   if (closed) return false;
   if (rate_limit > 0) {
     const auto now = std::chrono::steady_clock::now();
@@ -52,7 +52,7 @@ bool SubscriptionHub::Queue::Deliver(std::string_view actor, const Event& event,
   const size_t cost = DeliveryBytes(actor, event);
   // One event always fits an empty queue, so an event larger than the limit is not lost for good
   // (a shared budget may still refuse it).
-  auto fits = [&] {
+  auto fits = [&]() THEATER_REQUIRES(mu) {
     return events_queued < capacity &&
            (events_queued == 0 || (bytes_queued <= max_bytes && cost <= max_bytes - bytes_queued));
   };
@@ -63,7 +63,7 @@ bool SubscriptionHub::Queue::Deliver(std::string_view actor, const Event& event,
     }
   } else {
     if (!fits()) {
-      not_full.wait(lock, [&] { return fits() || closed; });
+      lock.Wait(not_full, [&]() THEATER_REQUIRES(mu) { return fits() || closed; });
       if (closed) return false;
     }
     if (budget) budget->Charge(cost);
@@ -82,14 +82,14 @@ bool SubscriptionHub::Queue::Deliver(std::string_view actor, const Event& event,
   not_empty.notify_one();
   if (was_empty && wakeup) {
     std::function<void()> wake = wakeup;
-    lock.unlock();
+    lock.Unlock();
     wake();
   }
   return true;
 }
 
 void SubscriptionHub::Queue::Close() {
-  std::lock_guard lock(mu);
+  MutexLock lock(mu);
   closed = true;
   not_full.notify_all();
   not_empty.notify_all();
@@ -103,7 +103,7 @@ void SubscriptionHub::Queue::Released(size_t bytes) {
 void SubscriptionHub::Queue::Abandon() {
   std::deque<Delivery> dropped_items;
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     closed = true;
     dropped_items.swap(items);
     if (budget) budget->Release(bytes_queued);
@@ -135,11 +135,11 @@ void SubscriptionHub::Subscription::Close() {
 
 void SubscriptionHub::Subscription::SetWakeup(std::function<void()> wakeup) {
   if (!queue_) return;
-  std::unique_lock lock(queue_->mu);
+  MutexLock lock(queue_->mu);
   queue_->wakeup = std::move(wakeup);
   if (!queue_->items.empty() && queue_->wakeup) {
     std::function<void()> wake = queue_->wakeup;
-    lock.unlock();
+    lock.Unlock();
     wake();
   }
 }
@@ -147,7 +147,7 @@ void SubscriptionHub::Subscription::SetWakeup(std::function<void()> wakeup) {
 void SubscriptionHub::Subscription::SetByteLimits(size_t max_bytes,
                                                   std::shared_ptr<ByteBudget> shared) {
   if (!queue_) return;
-  std::lock_guard lock(queue_->mu);
+  MutexLock lock(queue_->mu);
   queue_->max_bytes = max_bytes;
   if (queue_->budget) queue_->budget->Release(queue_->bytes_queued);
   queue_->budget = std::move(shared);
@@ -156,7 +156,7 @@ void SubscriptionHub::Subscription::SetByteLimits(size_t max_bytes,
 
 void SubscriptionHub::Subscription::SetRateLimit(double per_second) {
   if (!queue_) return;
-  std::lock_guard lock(queue_->mu);
+  MutexLock lock(queue_->mu);
   queue_->rate_limit = per_second > 0 ? per_second : 0;
   queue_->tokens = queue_->rate_limit;
   queue_->refilled = std::chrono::steady_clock::now();
@@ -164,16 +164,17 @@ void SubscriptionHub::Subscription::SetRateLimit(double per_second) {
 
 size_t SubscriptionHub::Subscription::queued_bytes() const {
   if (!queue_) return 0;
-  std::lock_guard lock(queue_->mu);
+  MutexLock lock(queue_->mu);
   return queue_->bytes_queued;
 }
 
 std::optional<Delivery> SubscriptionHub::Subscription::Next(std::chrono::milliseconds timeout) {
   if (!queue_) return std::nullopt;
   Queue& q = *queue_;
-  std::unique_lock lock(q.mu);
-  q.not_empty.wait_for(lock, timeout,
-                       [&] { return !q.items.empty() || q.dropped > 0 || q.closed; });
+  MutexLock lock(q.mu);
+  lock.WaitFor(q.not_empty, timeout, [&]() THEATER_REQUIRES(q.mu) {
+    return !q.items.empty() || q.dropped > 0 || q.closed;
+  });
   if (q.items.empty()) {
     if (q.dropped == 0) return std::nullopt;
     // Events were dropped and nothing came after them yet: report the gap now.
@@ -199,7 +200,7 @@ SubscriptionHub::~SubscriptionHub() {
 SubscriptionHub::Subscription SubscriptionHub::Subscribe(size_t capacity, OverflowPolicy policy,
                                                          std::string actor_id) {
   auto queue = std::make_shared<Queue>(std::max<size_t>(capacity, 1), policy, std::move(actor_id));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   queues_.push_back(queue);
   registered_.store(queues_.size(), std::memory_order_release);
   return Subscription(std::move(queue));
@@ -212,10 +213,10 @@ size_t SubscriptionHub::Publish(std::string_view actor_id, const Event& event, s
   if (registered_.load(std::memory_order_acquire) == 0) return 0;
   std::vector<std::shared_ptr<Queue>> targets;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     // Forget closed subscriptions.
     std::erase_if(queues_, [](const std::shared_ptr<Queue>& q) {
-      std::lock_guard qlock(q->mu);
+      MutexLock qlock(q->mu);
       return q->closed;
     });
     registered_.store(queues_.size(), std::memory_order_release);
@@ -238,10 +239,10 @@ EventChain::Observer SubscriptionHub::ObserverFor(std::string actor_id) {
 }
 
 size_t SubscriptionHub::subscriber_count() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   size_t n = 0;
   for (const auto& q : queues_) {
-    std::lock_guard qlock(q->mu);
+    MutexLock qlock(q->mu);
     if (!q->closed) n++;
   }
   return n;
@@ -250,7 +251,7 @@ size_t SubscriptionHub::subscriber_count() const {
 void SubscriptionHub::Close() {
   std::vector<std::shared_ptr<Queue>> queues;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     queues.swap(queues_);
     registered_.store(0, std::memory_order_release);
   }

@@ -52,13 +52,17 @@ Status Actor::Setup(std::shared_ptr<const engine::Module> module, StateBytes ini
   {
     std::vector<std::string> names;
     for (const auto& handler : handlers_) names.emplace_back(handler->name());
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     handler_names_ = std::move(names);
+    module_ = module;
   }
-  module_ = module;
   THEATER_ASSIGN_OR_RETURN(host_, NewHost(std::move(module), std::move(initial_state)));
-  committed_state_ = host_->state();
-  memory_bytes_ = memory_peak_ = host_->instance().memory_size();
+  {
+    // The actor is not registered yet, so nobody else reads these: the lock is for the analysis.
+    MutexLock lock(mu_);
+    committed_state_ = host_->state();
+    memory_bytes_ = memory_peak_ = host_->instance().memory_size();
+  }
   for (auto& handler : handlers_) {
     THEATER_RETURN_IF_ERROR(handler->AddExportFunctions(*this).WithContext(
         "handler '" + std::string(handler->name()) + "'"));
@@ -143,7 +147,7 @@ Status Actor::UpdateComponent(std::shared_ptr<const engine::Module> module,
 void Actor::Begin(bool resume, std::function<void(Status)> ready) {
   for (auto& handler : handlers_) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       starting_step_ = "starting handler";
       starting_handler_ = handler->name();
     }
@@ -157,7 +161,7 @@ void Actor::Begin(bool resume, std::function<void(Status)> ready) {
   RestoreHandlers();
   std::optional<Operation> next;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ready_ = std::move(ready);
     starting_step_ = resume ? "resuming (start)" : "running init";
     starting_handler_ = {};
@@ -217,7 +221,7 @@ void Actor::RestoreHandlers() {
     auto calls = history.find(handler->name());
     if (calls == history.end()) continue;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       starting_step_ = "restoring handler";
       starting_handler_ = handler->name();
     }
@@ -274,7 +278,7 @@ std::optional<Operation> Actor::AdmitLocked(Operation op, bool at_front) {
 Status Actor::Enqueue(Operation op) {
   std::optional<Operation> next;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (phase_ == ActorPhase::kShuttingDown || phase_ == ActorPhase::kStopped || began_stop_) {
       return FailedPrecondition("actor " + config_.id + " is " +
                                 (phase_ == ActorPhase::kStopped ? "stopped" : "shutting down"));
@@ -296,7 +300,7 @@ bool Actor::HasExport(std::string_view export_name) const {
   // notification is being delivered from another thread.
   std::shared_ptr<const engine::Module> module;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     module = module_;
   }
   return module && module->FindExport(export_name);
@@ -306,7 +310,7 @@ std::string Actor::ExportForm(std::string_view interface_name, std::string_view 
   const std::string export_name = std::string(interface_name) + "#" + std::string(function);
   std::shared_ptr<const engine::Module> module;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = export_forms_.find(export_name); it != export_forms_.end()) return it->second;
     module = module_;
   }
@@ -314,7 +318,7 @@ std::string Actor::ExportForm(std::string_view interface_name, std::string_view 
   Result<runtime::ExportForm> found =
       FindExportForm(*module, interface_name, function, &runtime_.plans());
   std::string form = found.ok() ? found->form : "";
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (module_ == module) export_forms_.emplace(export_name, form);
   return form;
 }
@@ -391,7 +395,7 @@ void Actor::StartTask(Operation op) {
     return;
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     current_ = call->get();
     if (began_stop_ && stop_kind_ == StopKind::kForce) current_->Cancel();
   }
@@ -451,7 +455,7 @@ std::optional<Operation> Actor::ContinueInTask(Operation& op, Result<std::vector
   constexpr uint64_t kMaxBatchNs = 2'000'000;
   std::optional<Operation> next;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     // Anything that wants the actor between operations (a stop, a pause, its own shutdown
     // request, an update) ends the batch, as does an empty mailbox.
     bool more = !began_stop_ && !pause_requested_ && !shutdown_request_ && !mailbox_.empty() &&
@@ -499,7 +503,7 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
           chain::Lifecycle{"component-updated", "component sha256:" + op.module->wasm_sha256()});
       replaced_host = std::exchange(host_, std::move(op.new_host));
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         module_ = op.module;
         export_forms_.clear();
       }
@@ -518,7 +522,7 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
   std::optional<Operation> next;
   bool finish_stop = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     RecordOutcomeLocked(result.ok(), elapsed_ns);
     if (starting && result.ok()) {
       ready = std::move(ready_);
@@ -559,7 +563,7 @@ void Actor::StopAfterLocked(std::optional<ChildEvent> report) {
 }
 
 void Actor::ForgetFinishedCall(const engine::GuestCall* call) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (current_ == call) current_ = nullptr;
 }
 
@@ -612,7 +616,7 @@ void Actor::ApplyRetention() {
 }
 
 std::string Actor::module_sha256() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return module_ ? module_->wasm_sha256() : std::string();
 }
 
@@ -621,14 +625,14 @@ void Actor::ReleaseOutput(std::function<void()> output) {
     output();
     return;
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   held_outputs_.push_back(std::move(output));
 }
 
 void Actor::ReleaseHeldOutputs() {
   std::vector<std::function<void()>> outputs;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     outputs.swap(held_outputs_);
   }
   if (outputs.empty()) return;
@@ -662,7 +666,7 @@ void Actor::RunWhenDurable(std::function<void(Status)> deliver) {
 }
 
 Status Actor::Pause(bool when_idle) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   switch (phase_) {
     case ActorPhase::kIdle:
       phase_ = ActorPhase::kPaused;
@@ -690,7 +694,7 @@ Status Actor::Pause(bool when_idle) {
 Status Actor::Resume() {
   std::optional<Operation> next;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (pause_requested_) {
       pause_requested_ = false;
       return Status();
@@ -711,7 +715,7 @@ void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::func
   bool already_stopped = false;
   std::vector<Operation> refused;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     already_stopped = phase_ == ActorPhase::kStopped;
     if (!already_stopped && done) stop_waiters_.push_back(std::move(done));
   }
@@ -720,7 +724,7 @@ void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::func
     return;
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!began_stop_) {
       began_stop_ = true;
       stop_kind_ = kind;
@@ -745,7 +749,7 @@ void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::func
 
 void Actor::TryHibernate() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     const bool quiet_since_last_sweep = calls_ == calls_at_last_sweep_;
     calls_at_last_sweep_ = calls_;
     if (!quiet_since_last_sweep || hibernated_ || running_ || phase_ != ActorPhase::kIdle ||
@@ -760,7 +764,7 @@ void Actor::TryHibernate() {
   std::optional<Operation> next;
   bool finish_stop = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (kept.ok() && *kept > 0) {
       hibernated_ = true;
       hibernated_bytes_ = *kept;
@@ -784,10 +788,12 @@ void Actor::FinishStop() {
     StopKind kind;
     std::optional<ChildEvent> report;
     std::function<void(Status)> ready;
+    Status init_error;
     {
-      std::lock_guard<std::mutex> lock(self->mu_);
+      MutexLock lock(self->mu_);
       kind = self->stop_kind_;
       report = self->stop_report_;
+      init_error = self->init_error_;  // set before the stop began, and never after
       ready = std::move(self->ready_);
       self->ready_ = nullptr;
     }
@@ -802,7 +808,7 @@ void Actor::FinishStop() {
     self->runtime_.OnActorStopped(*self, report);
     std::vector<std::function<void()>> waiters;
     {
-      std::lock_guard<std::mutex> lock(self->mu_);
+      MutexLock lock(self->mu_);
       self->phase_ = ActorPhase::kStopped;
       waiters.swap(self->stop_waiters_);
     }
@@ -811,8 +817,8 @@ void Actor::FinishStop() {
     self->handlers_.clear();
     self->host_.reset();
     if (ready) {
-      ready(!self->init_error_.ok()
-                ? self->init_error_
+      ready(!init_error.ok()
+                ? init_error
                 : Cancelled("actor " + self->config_.id + " stopped before init finished"));
     }
     for (auto& w : waiters) w();
@@ -827,25 +833,31 @@ void Actor::StopChildren(std::vector<std::string> newest_first, size_t next,
   }
   std::string child = newest_first[next];
   auto self = shared_from_this();
-  runtime_.StopActor(child, stop_kind_, std::nullopt,
+  StopKind kind;
+  {
+    // Under the lock: a force stop may escalate stop_kind_ meanwhile (BeginStop).
+    MutexLock lock(mu_);
+    kind = stop_kind_;
+  }
+  runtime_.StopActor(child, kind, std::nullopt,
                      [self, list = std::move(newest_first), next, then = std::move(then)](
                          bool) mutable { self->StopChildren(std::move(list), next + 1, then); });
 }
 
 ActorPhase Actor::phase() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return phase_;
 }
 
 StateBytes Actor::committed_state() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return committed_state_;
 }
 
 ActorMetrics Actor::metrics() const {
   ActorMetrics m;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     m.calls = calls_;
     m.failures = failures_;
     m.latency_min_ns = latency_min_ns_;
@@ -872,7 +884,7 @@ ActorSummary Actor::summary() const {
   s.id = config_.id;
   s.name = config_.manifest->name;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     s.phase = phase_;
     s.handlers = handler_names_;
     if (phase_ == ActorPhase::kStarting) {
@@ -887,12 +899,12 @@ ActorSummary Actor::summary() const {
 }
 
 bool Actor::stopping() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return began_stop_;
 }
 
 bool Actor::AddChild(const std::string& child_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (began_stop_) return false;
   if (std::find(children_.begin(), children_.end(), child_id) == children_.end()) {
     children_.push_back(child_id);
@@ -901,41 +913,41 @@ bool Actor::AddChild(const std::string& child_id) {
 }
 
 void Actor::RemoveChild(const std::string& child_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   children_.erase(std::remove(children_.begin(), children_.end(), child_id), children_.end());
 }
 
 std::vector<std::string> Actor::children() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return children_;
 }
 
 bool Actor::RequestShutdown(std::optional<std::vector<uint8_t>> data) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (began_stop_ || shutdown_request_) return false;
   shutdown_request_ = std::move(data);
   return true;
 }
 
 void Actor::SetChildListener(std::function<void(const ChildEvent&)> listener) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   child_listener_ = std::move(listener);
 }
 
 void Actor::SetSupervisionPolicy(SupervisionPolicy policy) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   supervision_ = policy;
 }
 
 SupervisionPolicy Actor::supervision_policy() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return supervision_;
 }
 
 bool Actor::DeliverChildEvent(const ChildEvent& event) {
   std::function<void(const ChildEvent&)> listener;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     listener = child_listener_;
   }
   if (!listener) return false;
@@ -944,15 +956,16 @@ bool Actor::DeliverChildEvent(const ChildEvent& event) {
 }
 
 void Actor::SetCustomMetric(const std::string& name, double value) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   custom_metrics_[name] = value;
 }
 
 bool Actor::AdmitRestart() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto now = std::chrono::steady_clock::now();
-  auto expired = std::find_if(restarts_.begin(), restarts_.end(),
-                              [&](auto at) { return now - at <= supervision_.period; });
+  auto expired =
+      std::find_if(restarts_.begin(), restarts_.end(),
+                   [&](auto at) THEATER_REQUIRES(mu_) { return now - at <= supervision_.period; });
   restarts_.erase(restarts_.begin(), expired);
   if (restarts_.size() >= supervision_.max_restarts) return false;
   restarts_.push_back(now);

@@ -27,7 +27,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +36,7 @@
 #include "runtime/handler.h"
 #include "theater/host_api.h"
 #include "theater/manifest.h"
+#include "theater/mutex.h"
 #include "theater/runtime.h"
 
 namespace theater::runtime {
@@ -224,16 +224,16 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // recorded in the chain as a handler-restored event; failures are recorded and logged.
   void RestoreHandlers();
   // The next operation to run, moving the phase to Processing; nullopt when nothing may run now.
-  std::optional<Operation> TakeNextLocked();
+  std::optional<Operation> TakeNextLocked() THEATER_REQUIRES(mu_);
   // Whether an operation of `kind` may start now (nothing running, and the actor idle, or
   // starting and `kind` its init or start).
-  bool CanStartLocked(Operation::Kind kind) const;
+  bool CanStartLocked(Operation::Kind kind) const THEATER_REQUIRES(mu_);
   // Marks the actor busy with an operation it has taken.
-  void MarkRunningLocked();
+  void MarkRunningLocked() THEATER_REQUIRES(mu_);
   // `op`, to run now when nothing is queued before it and it can start; else queued (at the
   // front for init or start) and whatever can run next instead. The mailbox then holds nothing
   // for an operation that starts at once.
-  std::optional<Operation> AdmitLocked(Operation op, bool at_front);
+  std::optional<Operation> AdmitLocked(Operation op, bool at_front) THEATER_REQUIRES(mu_);
   void StartTask(Operation op);
   // Runs the operation (its params are consumed).
   Result<std::vector<abi::Value>> Execute(Operation& op);
@@ -251,9 +251,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // reach it through current_.
   void ForgetFinishedCall(const engine::GuestCall* call);
   // The task is over: the actor becomes idle (taking the next operation), paused, or stopping.
-  void EndTaskLocked(std::optional<Operation>* next, bool* finish_stop);
-  void RecordOutcomeLocked(bool ok, uint64_t elapsed_ns);
-  void StopAfterLocked(std::optional<ChildEvent> report);
+  void EndTaskLocked(std::optional<Operation>* next, bool* finish_stop) THEATER_REQUIRES(mu_);
+  void RecordOutcomeLocked(bool ok, uint64_t elapsed_ns) THEATER_REQUIRES(mu_);
+  void StopAfterLocked(std::optional<ChildEvent> report) THEATER_REQUIRES(mu_);
   // Hands an operation's outcome to whoever waits for it (see RunWhenDurable).
   void DeliverOutcome(std::function<void(Status)> ready, CallReplyFn reply,
                       Result<std::vector<abi::Value>> result);
@@ -277,9 +277,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   Config config_;
   // The component: replaced (under mu_) only by an update, which keeps the old one alive until
   // its host is gone.
-  std::shared_ptr<const engine::Module> module_;
-  // ExportForm's answers for module_ (under mu_; cleared when an update replaces it).
-  mutable std::map<std::string, std::string, std::less<>> export_forms_;
+  std::shared_ptr<const engine::Module> module_ THEATER_GUARDED_BY(mu_);
+  // ExportForm's answers for module_ (cleared when an update replaces it).
+  mutable std::map<std::string, std::string, std::less<>> export_forms_ THEATER_GUARDED_BY(mu_);
   // An ActorHost for `module` with `state`, its imports served by this actor's handlers.
   Result<std::unique_ptr<ActorHost>> NewHost(std::shared_ptr<const engine::Module> module,
                                              StateBytes state);
@@ -294,50 +294,53 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   std::vector<std::unique_ptr<Handler>> handlers_;
   const std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
 
-  mutable std::mutex mu_;
-  ActorPhase phase_ = ActorPhase::kStarting;
-  bool running_ = false;
-  bool pause_requested_ = false;
+  mutable Mutex mu_;
+  ActorPhase phase_ THEATER_GUARDED_BY(mu_) = ActorPhase::kStarting;
+  bool running_ THEATER_GUARDED_BY(mu_) = false;
+  bool pause_requested_ THEATER_GUARDED_BY(mu_) = false;
   // While kStarting, what the actor is doing (summary()): a step, and the handler it concerns
   // if any (views of static text and of a handler's name, so that spawning composes no string).
-  std::string_view starting_step_ = "setting up handlers";
-  std::string_view starting_handler_;
-  // The names of handlers_, for summary() on other threads (guarded by mu_).
-  std::vector<std::string> handler_names_;
-  bool began_stop_ = false;
+  std::string_view starting_step_ THEATER_GUARDED_BY(mu_) = "setting up handlers";
+  std::string_view starting_handler_ THEATER_GUARDED_BY(mu_);
+  // The names of handlers_, for summary() on other threads.
+  std::vector<std::string> handler_names_ THEATER_GUARDED_BY(mu_);
+  bool began_stop_ THEATER_GUARDED_BY(mu_) = false;
   // The running task's call: set when it starts, cleared before it is freed (ForgetFinishedCall).
-  engine::GuestCall* current_ = nullptr;
-  RingQueue<Operation> mailbox_;  // holds no memory while empty (most actors, most of the time)
-  // Messages the running operation sent while outputs are gated (ReleaseOutput), under mu_.
-  std::vector<std::function<void()>> held_outputs_;
-  size_t mailbox_capacity_;
-  StateBytes committed_state_;
-  std::function<void(Status)> ready_;
-  Status init_error_;  // why init failed (reported to the spawner once stopped)
-  StopKind stop_kind_ = StopKind::kGraceful;
-  std::optional<ChildEvent> stop_report_;
-  std::vector<std::function<void()>> stop_waiters_;
-  std::optional<std::optional<std::vector<uint8_t>>> shutdown_request_;
-  std::vector<std::string> children_;
-  std::function<void(const ChildEvent&)> child_listener_;
-  SupervisionPolicy supervision_;
-  std::vector<std::chrono::steady_clock::time_point> restarts_;  // oldest first
+  engine::GuestCall* current_ THEATER_GUARDED_BY(mu_) = nullptr;
+  // Holds no memory while empty (most actors, most of the time).
+  RingQueue<Operation> mailbox_ THEATER_GUARDED_BY(mu_);
+  // Messages the running operation sent while outputs are gated (ReleaseOutput).
+  std::vector<std::function<void()>> held_outputs_ THEATER_GUARDED_BY(mu_);
+  size_t mailbox_capacity_ THEATER_GUARDED_BY(mu_);
+  StateBytes committed_state_ THEATER_GUARDED_BY(mu_);
+  std::function<void(Status)> ready_ THEATER_GUARDED_BY(mu_);
+  // Why init failed (reported to the spawner once stopped).
+  Status init_error_ THEATER_GUARDED_BY(mu_);
+  StopKind stop_kind_ THEATER_GUARDED_BY(mu_) = StopKind::kGraceful;
+  std::optional<ChildEvent> stop_report_ THEATER_GUARDED_BY(mu_);
+  std::vector<std::function<void()>> stop_waiters_ THEATER_GUARDED_BY(mu_);
+  std::optional<std::optional<std::vector<uint8_t>>> shutdown_request_ THEATER_GUARDED_BY(mu_);
+  std::vector<std::string> children_ THEATER_GUARDED_BY(mu_);
+  std::function<void(const ChildEvent&)> child_listener_ THEATER_GUARDED_BY(mu_);
+  SupervisionPolicy supervision_ THEATER_GUARDED_BY(mu_);
+  // Oldest first.
+  std::vector<std::chrono::steady_clock::time_point> restarts_ THEATER_GUARDED_BY(mu_);
 
-  // Metrics (guarded by mu_).
-  uint64_t calls_ = 0;
-  uint64_t failures_ = 0;
-  uint64_t latency_sum_ns_ = 0;
-  uint64_t latency_min_ns_ = 0;
-  uint64_t latency_max_ns_ = 0;
-  uint64_t mailbox_peak_ = 0;
-  uint64_t memory_bytes_ = 0;
-  uint64_t memory_peak_ = 0;
+  // Metrics.
+  uint64_t calls_ THEATER_GUARDED_BY(mu_) = 0;
+  uint64_t failures_ THEATER_GUARDED_BY(mu_) = 0;
+  uint64_t latency_sum_ns_ THEATER_GUARDED_BY(mu_) = 0;
+  uint64_t latency_min_ns_ THEATER_GUARDED_BY(mu_) = 0;
+  uint64_t latency_max_ns_ THEATER_GUARDED_BY(mu_) = 0;
+  uint64_t mailbox_peak_ THEATER_GUARDED_BY(mu_) = 0;
+  uint64_t memory_bytes_ THEATER_GUARDED_BY(mu_) = 0;
+  uint64_t memory_peak_ THEATER_GUARDED_BY(mu_) = 0;
   // Hibernation: calls_ when the last sweep looked, and the state the sweep left.
-  uint64_t calls_at_last_sweep_ = 0;
-  bool hibernated_ = false;
-  uint64_t hibernated_bytes_ = 0;
-  uint64_t hibernations_ = 0;
-  std::map<std::string, double> custom_metrics_;
+  uint64_t calls_at_last_sweep_ THEATER_GUARDED_BY(mu_) = 0;
+  bool hibernated_ THEATER_GUARDED_BY(mu_) = false;
+  uint64_t hibernated_bytes_ THEATER_GUARDED_BY(mu_) = 0;
+  uint64_t hibernations_ THEATER_GUARDED_BY(mu_) = 0;
+  std::map<std::string, double> custom_metrics_ THEATER_GUARDED_BY(mu_);
 
   // Retention. Touched only by OnTaskDone while its operation still counts as running.
   uint64_t snapshot_index_ = 0;     // chain index of the last snapshot (0: none yet)

@@ -5,7 +5,7 @@ namespace theater {
 
 bool Waker::Wake(uint64_t value) const {
   if (!slot_) return false;
-  std::lock_guard<std::mutex> lock(slot_->mu);
+  MutexLock lock(slot_->mu);
   if (slot_->call == nullptr) return false;
   engine::GuestCall* call = slot_->call;
   slot_->call = nullptr;
@@ -27,8 +27,7 @@ Result<uint64_t> Await(engine::Instance& instance, const std::function<void(Wake
   if (call == nullptr) {
     return FailedPrecondition("a host function cannot wait outside a fiber call");
   }
-  auto slot = std::make_shared<Waker::Slot>();
-  slot->call = call;
+  auto slot = std::make_shared<Waker::Slot>(call);
   ArmContext context{&arm, slot, Waker(slot)};
   Result<uint64_t> woken = call->Suspend(
       [](engine::GuestCall&, void* arg) {
@@ -37,7 +36,7 @@ Result<uint64_t> Await(engine::Instance& instance, const std::function<void(Wake
       },
       &context);
   // Whatever ended the wait, later wakes must not reach this call again.
-  std::lock_guard<std::mutex> lock(slot->mu);
+  MutexLock lock(slot->mu);
   slot->call = nullptr;
   return woken;
 }

@@ -12,18 +12,19 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 
 #include "theater/engine.h"
 #include "theater/host_api.h"
+#include "theater/mutex.h"
 #include "theater/status.h"
 
 namespace theater {
 
 // The suspended call a Waker refers to; cleared when the wait ends.
 struct Waker::Slot {
-  std::mutex mu;
-  engine::GuestCall* call = nullptr;
+  explicit Slot(engine::GuestCall* waiting) : call(waiting) {}
+  Mutex mu;
+  engine::GuestCall* call THEATER_GUARDED_BY(mu);
 };
 
 namespace runtime {

@@ -14,7 +14,7 @@ namespace theater::runtime {
 
 void RuntimeImpl::ScheduleHibernationSweep() {
   if (options_.hibernate_after.count() <= 0) return;
-  std::lock_guard<std::mutex> lock(hibernation_mu_);
+  MutexLock lock(hibernation_mu_);
   if (shut_down_) return;
   hibernation_timer_ = timers_->Schedule(TimerService::Clock::now() + options_.hibernate_after,
                                          [this] { PostHibernationSweep(); });
@@ -23,7 +23,7 @@ void RuntimeImpl::ScheduleHibernationSweep() {
 void RuntimeImpl::PostHibernationSweep() {
   {
     // On the timer thread: only hand the sweep over (timer callbacks must be quick).
-    std::lock_guard<std::mutex> lock(hibernation_mu_);
+    MutexLock lock(hibernation_mu_);
     if (shut_down_) return;
     if (loader_->Post([this] { HibernationSweep(); }).ok()) return;
   }
@@ -33,7 +33,7 @@ void RuntimeImpl::PostHibernationSweep() {
 void RuntimeImpl::HibernationSweep() {
   std::vector<std::shared_ptr<Actor>> actors;
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderLock lock(mu_);
     actors.reserve(actors_.size());
     for (const auto& [id, actor] : actors_) actors.push_back(actor);
   }
@@ -45,7 +45,7 @@ void RuntimeImpl::HibernationSweep() {
 }
 
 void RuntimeImpl::StopHibernationSweeps() {
-  std::lock_guard<std::mutex> lock(hibernation_mu_);
+  MutexLock lock(hibernation_mu_);
   if (hibernation_timer_) timers_->Cancel(hibernation_timer_);
   hibernation_timer_ = 0;
 }

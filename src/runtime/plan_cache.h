@@ -15,11 +15,11 @@
 #pragma once
 
 #include <cstdint>
-#include <shared_mutex>
 #include <unordered_map>
 
 #include "theater/abi/canonical.h"
 #include "theater/abi/type.h"
+#include "theater/mutex.h"
 #include "theater/status.h"
 
 namespace theater::runtime {
@@ -41,8 +41,8 @@ class PlanCache {
       return std::hash<const void*>()(key.type) * 2 + static_cast<size_t>(key.context);
     }
   };
-  mutable std::shared_mutex mu_;
-  std::unordered_map<Key, abi::FunctionPlan, KeyHash> plans_;
+  mutable SharedMutex mu_;
+  std::unordered_map<Key, abi::FunctionPlan, KeyHash> plans_ THEATER_GUARDED_BY(mu_);
 };
 
 }  // namespace theater::runtime

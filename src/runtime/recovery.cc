@@ -318,8 +318,9 @@ Result<HandlerHistories> ReadHandlerHistory(chain::ChainStore& store, const std:
 // The manifest texts a recovery has read from the store, shared by its workers (modules are
 // shared through ModuleBySha256's own map).
 struct RuntimeImpl::RecoveryCache {
-  std::mutex mu;
-  std::map<std::string, std::shared_ptr<const std::string>> manifests;  // by SHA-256 hex
+  Mutex mu;
+  // By SHA-256 hex.
+  std::map<std::string, std::shared_ptr<const std::string>> manifests THEATER_GUARDED_BY(mu);
 };
 
 std::string RuntimeImpl::KeepManifestText(const std::string& text) {
@@ -328,11 +329,11 @@ std::string RuntimeImpl::KeepManifestText(const std::string& text) {
   const chain::Hash sha = chain::Sha256(bytes);
   std::string hex = chain::ToHex(sha);
   {
-    std::lock_guard<std::mutex> lock(kept_manifests_mu_);
+    MutexLock lock(kept_manifests_mu_);
     if (kept_manifests_.count(hex)) return hex;
   }
   if (!KeepChainBytes(bytes, sha)) return {};
-  std::lock_guard<std::mutex> lock(kept_manifests_mu_);
+  MutexLock lock(kept_manifests_mu_);
   kept_manifests_.insert(hex);
   return hex;
 }
@@ -355,7 +356,7 @@ chain::ActorRecord RuntimeImpl::RegistryRecord(const Actor& actor, std::string_v
     key.append(m.base_dir.native()).append(1, '\0').append(m.base_url).append(1, '\0');
     key.append(m.text);
     {
-      std::lock_guard<std::mutex> lock(kept_manifests_mu_);
+      MutexLock lock(kept_manifests_mu_);
       if (auto it = recovery_records_.find(key); it != recovery_records_.end()) {
         record.recovery = it->second;
         return record;
@@ -370,7 +371,7 @@ chain::ActorRecord RuntimeImpl::RegistryRecord(const Actor& actor, std::string_v
     // Without its manifest kept the actor cannot come back: it is then recorded as not durable.
     if (r.manifest_sha256.empty() || m.text.empty()) return record;
     record.recovery = EncodeRecoveryRecord(r);
-    std::lock_guard<std::mutex> lock(kept_manifests_mu_);
+    MutexLock lock(kept_manifests_mu_);
     if (recovery_records_.size() >= kRecoveryRecordsCached) recovery_records_.clear();
     recovery_records_.emplace(std::move(key), record.recovery);
   }
@@ -448,7 +449,7 @@ RecoveredActor RuntimeImpl::RecoverOne(const chain::ActorRecord& record, Recover
   // The manifest, as it was parsed then.
   std::shared_ptr<const std::string> text;
   {
-    std::lock_guard<std::mutex> lock(cache.mu);
+    MutexLock lock(cache.mu);
     if (auto it = cache.manifests.find(recovery->manifest_sha256); it != cache.manifests.end()) {
       text = it->second;
     }
@@ -464,7 +465,7 @@ RecoveredActor RuntimeImpl::RecoverOne(const chain::ActorRecord& record, Recover
                                                ") is not in the store"));
     }
     text = std::make_shared<const std::string>(bytes->begin(), bytes->end());
-    std::lock_guard<std::mutex> lock(cache.mu);
+    MutexLock lock(cache.mu);
     cache.manifests.emplace(recovery->manifest_sha256, text);
   }
   // Shared by the actors recovered from one text, as by those spawned from one.

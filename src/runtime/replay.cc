@@ -17,7 +17,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <thread>
 #include <optional>
 #include <sstream>
@@ -29,6 +28,7 @@
 #include "runtime/host_call_replay.h"
 #include "theater/abi/wit.h"
 #include "theater/limits.h"
+#include "theater/mutex.h"
 
 namespace theater::runtime {
 namespace {
@@ -135,10 +135,13 @@ class ChainReplay final : public HostCallReplay {
     Status run = RunLoaded();
     StopLoading();
     // What the loader met comes first: the replay may have stopped because of it.
-    THEATER_RETURN_IF_ERROR(load_status_);
+    THEATER_RETURN_IF_ERROR(LoadStatus());
     THEATER_RETURN_IF_ERROR(run);
     ReplayReport report;
-    report.total = loaded_;
+    {
+      MutexLock lock(load_mu_);  // the loader has stopped: for the analysis, never contended
+      report.total = loaded_;
+    }
     report.events = divergence_ ? divergence_->index : unfinished_at_.value_or(next_);
     report.divergence = divergence_;
     const StateBytes& state = host_ ? host_->state() : state_;
@@ -149,11 +152,16 @@ class ChainReplay final : public HostCallReplay {
  private:
   Status RunLoaded() {
     if (!Has(0)) {
-      THEATER_RETURN_IF_ERROR(load_status_);
+      THEATER_RETURN_IF_ERROR(LoadStatus());
       return InvalidArgument("the chain is empty: nothing to replay");
     }
-    if (first_index_ != 0) {
-      return InvalidArgument("the chain's first " + std::to_string(first_index_) +
+    size_t first_index = 0;
+    {
+      MutexLock lock(load_mu_);  // set before event 0 was handed over, and never again
+      first_index = first_index_;
+    }
+    if (first_index != 0) {
+      return InvalidArgument("the chain's first " + std::to_string(first_index) +
                              " events are no longer held (the chain was not saved, or retention "
                              "dropped them): replay needs the chain from its first event");
     }
@@ -382,7 +390,7 @@ class ChainReplay final : public HostCallReplay {
       auto publish = [&] {
         std::vector<std::unique_ptr<Item>> done;
         {
-          std::lock_guard<std::mutex> lock(load_mu_);
+          MutexLock lock(load_mu_);
           for (auto& item : batch) loading_.push_back(std::move(item));
           batch.clear();
           loaded_cv_.notify_all();
@@ -414,7 +422,7 @@ class ChainReplay final : public HostCallReplay {
         previous = event.hash;
         if (first) {
           first = false;
-          std::lock_guard<std::mutex> lock(load_mu_);
+          MutexLock lock(load_mu_);
           first_index_ = index;
         }
         auto item = std::make_unique<Item>();
@@ -427,7 +435,7 @@ class ChainReplay final : public HostCallReplay {
       publish();
       if (visited.ok()) visited = std::move(damage);
       {
-        std::lock_guard<std::mutex> lock(load_mu_);
+        MutexLock lock(load_mu_);
         load_status_ = std::move(visited);
         loading_done_ = true;
         loaded_cv_.notify_all();
@@ -436,8 +444,8 @@ class ChainReplay final : public HostCallReplay {
       for (;;) {
         std::vector<std::unique_ptr<Item>> done;
         {
-          std::unique_lock<std::mutex> lock(load_mu_);
-          retire_cv_.wait(lock, [&] {
+          MutexLock lock(load_mu_);
+          lock.Wait(retire_cv_, [&]() THEATER_REQUIRES(load_mu_) {
             return !retiring_.empty() || stop_loading_.load(std::memory_order_relaxed);
           });
           done.swap(retiring_);
@@ -450,12 +458,12 @@ class ChainReplay final : public HostCallReplay {
   void StopLoading() {
     if (!loader_.joinable()) return;
     {
-      std::lock_guard<std::mutex> lock(load_mu_);
+      MutexLock lock(load_mu_);
       stop_loading_.store(true, std::memory_order_relaxed);
       retire_cv_.notify_all();
     }
     loader_.join();
-    std::lock_guard<std::mutex> lock(load_mu_);
+    MutexLock lock(load_mu_);
     // Events the loader read but the replay never needed still count toward the total.
     loaded_ = items_.size() + loading_.size();
     for (auto& item : loading_) unread_.push_back(std::move(item));
@@ -477,18 +485,26 @@ class ChainReplay final : public HostCallReplay {
       retired_.push_back(std::move(items_[retired_upto_]));
     }
     if (retired_.size() >= kRetireBatch) {
-      std::lock_guard<std::mutex> lock(load_mu_);
+      MutexLock lock(load_mu_);
       for (auto& item : retired_) retiring_.push_back(std::move(item));
       retired_.clear();
       retire_cv_.notify_all();
     }
   }
 
+  // What the loader met (OK while it has met nothing wrong).
+  Status LoadStatus() {
+    MutexLock lock(load_mu_);
+    return load_status_;
+  }
+
   // Whether event `i` exists: waits for the loader until it has read that far or finished.
   bool Has(size_t i) {
     if (i < items_.size()) return true;
-    std::unique_lock<std::mutex> lock(load_mu_);
-    loaded_cv_.wait(lock, [&] { return loading_done_ || items_.size() + loading_.size() > i; });
+    MutexLock lock(load_mu_);
+    lock.Wait(loaded_cv_, [&]() THEATER_REQUIRES(load_mu_) {
+      return loading_done_ || items_.size() + loading_.size() > i;
+    });
     for (auto& item : loading_) items_.push_back(std::move(item));
     loading_.clear();
     return i < items_.size();
@@ -930,16 +946,18 @@ class ChainReplay final : public HostCallReplay {
   std::vector<std::unique_ptr<Item>> retired_;  // retired, not yet handed to the loader
   std::thread loader_;
   std::atomic<bool> stop_loading_{false};
-  std::mutex load_mu_;
+  Mutex load_mu_;
   std::condition_variable loaded_cv_;
   std::condition_variable retire_cv_;  // the loader's thread waits for items to free
-  // Guarded by load_mu_: what the loader read and the replay has not taken yet, and its end.
-  std::vector<std::unique_ptr<Item>> loading_;
-  std::vector<std::unique_ptr<Item>> retiring_;  // for the loader's thread to free
-  bool loading_done_ = false;
-  Status load_status_;
-  size_t first_index_ = 0;
-  size_t loaded_ = 0;  // events read in all (set when loading stops)
+  // What the loader read and the replay has not taken yet, and its end.
+  std::vector<std::unique_ptr<Item>> loading_ THEATER_GUARDED_BY(load_mu_);
+  // For the loader's thread to free.
+  std::vector<std::unique_ptr<Item>> retiring_ THEATER_GUARDED_BY(load_mu_);
+  bool loading_done_ THEATER_GUARDED_BY(load_mu_) = false;
+  Status load_status_ THEATER_GUARDED_BY(load_mu_);
+  size_t first_index_ THEATER_GUARDED_BY(load_mu_) = 0;
+  // Events read in all (set when loading stops).
+  size_t loaded_ THEATER_GUARDED_BY(load_mu_) = 0;
   bool spill_decided_ = false;
   std::shared_ptr<chain::ByteSpill> spill_;
 

@@ -217,7 +217,7 @@ RuntimeImpl::~RuntimeImpl() {
 }
 
 std::shared_ptr<Actor> RuntimeImpl::Find(std::string_view id) const {
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderLock lock(mu_);
   auto it = actors_.find(id);
   return it == actors_.end() ? nullptr : it->second;
 }
@@ -264,7 +264,7 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadCode(std::span<co
   if (!module.ok()) return module;
   const std::string& hex = (*module)->wasm_sha256();
   {
-    std::lock_guard<std::mutex> lock(modules_mu_);
+    MutexLock lock(modules_mu_);
     auto held = modules_by_sha_.find(hex);
     // Kept already while a module of these bytes is alive (a URL or store reference loads its
     // bytes again for every spawn).
@@ -284,7 +284,7 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadCode(std::span<co
 
 Result<std::shared_ptr<const engine::Module>> RuntimeImpl::ModuleBySha256(const std::string& hex) {
   {
-    std::lock_guard<std::mutex> lock(modules_mu_);
+    MutexLock lock(modules_mu_);
     if (auto it = modules_by_sha_.find(hex); it != modules_by_sha_.end()) {
       if (std::shared_ptr<const engine::Module> held = it->second.lock()) return held;
     }
@@ -404,7 +404,7 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadModule(const std:
   key.inode = st.st_ino;
   key.size = static_cast<uint64_t>(st.st_size);
   key.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  auto cached = [&]() -> std::shared_ptr<const engine::Module> {
+  auto cached = [&]() THEATER_REQUIRES(modules_mu_) -> std::shared_ptr<const engine::Module> {
     auto it = modules_.find(path);
     if (it != modules_.end() && it->second.device == key.device && it->second.inode == key.inode &&
         it->second.size == key.size && it->second.mtime_ns == key.mtime_ns) {
@@ -412,23 +412,23 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadModule(const std:
     }
     return nullptr;
   };
-  std::shared_ptr<std::mutex> gate;
+  std::shared_ptr<Mutex> gate;
   {
-    std::lock_guard<std::mutex> lock(modules_mu_);
+    MutexLock lock(modules_mu_);
     if (auto module = cached()) return module;
-    std::shared_ptr<std::mutex>& slot = module_loads_[path];
-    if (!slot) slot = std::make_shared<std::mutex>();
+    std::shared_ptr<Mutex>& slot = module_loads_[path];
+    if (!slot) slot = std::make_shared<Mutex>();
     gate = slot;
   }
   // Loads run on the loader pool or a client's thread, never on a worker: waiting here is what
   // loading the file again would have cost, without the work.
-  std::lock_guard<std::mutex> one_load(*gate);
+  MutexLock one_load(*gate);
   {
-    std::lock_guard<std::mutex> lock(modules_mu_);
+    MutexLock lock(modules_mu_);
     if (auto module = cached()) return module;
   }
   Result<std::shared_ptr<const engine::Module>> loaded = LoadCodeFile(path);
-  std::lock_guard<std::mutex> lock(modules_mu_);
+  MutexLock lock(modules_mu_);
   if (auto it = module_loads_.find(path); it != module_loads_.end() && it->second == gate) {
     module_loads_.erase(it);  // waiters keep the gate alive through their own reference
   }
@@ -449,7 +449,7 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadComponent(
 }
 
 Result<store::ContentStore*> RuntimeImpl::content_store() {
-  std::lock_guard<std::mutex> lock(content_mu_);
+  MutexLock lock(content_mu_);
   if (content_) return content_.get();
   store::ContentStore::Options options;
   options.durability = options_.durability;
@@ -778,9 +778,9 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
   chain->Append(chain::Lifecycle{
       "runtime-setup", "ok: handlers " + (handler_names.empty() ? "(none)" : handler_names)});
   {
-    std::unique_lock<std::shared_mutex> lock(mu_);
+    WriterLock lock(mu_);
     if (!actors_.emplace(id, actor).second) {
-      lock.unlock();
+      lock.Unlock();
       done(AlreadyExists("actor id " + id + " is already in use"));
       return;
     }
@@ -789,7 +789,7 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
   // finds it among its children (and stops it) or refuses it here.
   if (parent && !parent->AddChild(id)) {
     {
-      std::unique_lock<std::shared_mutex> lock(mu_);
+      WriterLock lock(mu_);
       actors_.erase(id);
     }
     Status refused = FailedPrecondition("parent actor " + parent->id() + " is stopping");
@@ -874,7 +874,7 @@ void RuntimeImpl::RestartAsync(std::string_view id, std::function<void(Status)> 
     return;
   }
   {
-    std::unique_lock<std::shared_mutex> lock(mu_);
+    WriterLock lock(mu_);
     restarting_.insert(actor->id());
   }
   actor->BeginStop(StopKind::kGraceful, std::nullopt, [this, actor, done = std::move(done)] {
@@ -883,7 +883,7 @@ void RuntimeImpl::RestartAsync(std::string_view id, std::function<void(Status)> 
     chain->Append(chain::Lifecycle{"actor-restart", "restarting from " + request.manifest});
     SpawnWithChain(request, chain, [this, actor, done](Result<std::string> spawned) {
       {
-        std::unique_lock<std::shared_mutex> lock(mu_);
+        WriterLock lock(mu_);
         restarting_.erase(actor->id());
       }
       if (!spawned.ok() && actor->parent_id()) {
@@ -958,7 +958,7 @@ void RuntimeImpl::CallAsync(std::string_view id, std::string_view interface_name
 std::vector<ActorSummary> RuntimeImpl::List() const {
   std::vector<std::shared_ptr<Actor>> actors;
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderLock lock(mu_);
     for (const auto& [id, actor] : actors_) actors.push_back(actor);
   }
   std::sort(actors.begin(), actors.end(),
@@ -997,7 +997,7 @@ Result<std::optional<std::vector<uint8_t>>> RuntimeImpl::State(std::string_view 
 Status RuntimeImpl::ChainNotKept(std::string_view id) const {
   bool unsaved = false;
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderLock lock(mu_);
     unsaved = unsaved_.Contains(id);
   }
   if (!unsaved) return NotFound("actor " + std::string(id) + " not found");
@@ -1142,20 +1142,20 @@ Result<TheaterRuntime::Subscription> RuntimeImpl::SubscribeBeforeSpawn(
 }
 
 void RuntimeImpl::SetTopLevelListener(std::function<void(const ChildEvent&)> listener) {
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  WriterLock lock(mu_);
   top_level_listener_ = std::move(listener);
 }
 
 Result<std::shared_ptr<const ImportNames>> RuntimeImpl::ImportNamesFor(
     const std::shared_ptr<const engine::Module>& module) {
   {
-    std::lock_guard<std::mutex> lock(import_names_mu_);
+    MutexLock lock(import_names_mu_);
     auto it = import_names_.find(module.get());
     if (it != import_names_.end() && it->second.module.lock() == module) return it->second.names;
   }
   THEATER_ASSIGN_OR_RETURN(ImportNames names, ImportNamesOf(*module));
   auto shared = std::make_shared<const ImportNames>(std::move(names));
-  std::lock_guard<std::mutex> lock(import_names_mu_);
+  MutexLock lock(import_names_mu_);
   if (import_names_.size() >= 64) {
     std::erase_if(import_names_, [](const auto& entry) { return entry.second.module.expired(); });
   }
@@ -1166,7 +1166,7 @@ Result<std::shared_ptr<const ImportNames>> RuntimeImpl::ImportNamesFor(
 void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& report) {
   bool restarting = false;
   {
-    std::unique_lock<std::shared_mutex> lock(mu_);
+    WriterLock lock(mu_);
     auto it = actors_.find(actor.id());
     if (it != actors_.end() && it->second.get() == &actor) actors_.erase(it);
     restarting = restarting_.count(actor.id()) > 0;
@@ -1204,7 +1204,7 @@ void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& 
   }
   std::function<void(const ChildEvent&)> listener;
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderLock lock(mu_);
     listener = top_level_listener_;
   }
   if (listener) listener(*report);
@@ -1273,7 +1273,7 @@ Status RuntimeImpl::Shutdown() {
 RuntimeCapacity RuntimeImpl::Capacity() const {
   size_t live = 0;
   {
-    std::shared_lock<std::shared_mutex> lock(mu_);
+    ReaderLock lock(mu_);
     live = actors_.size();
   }
   return admission_->Capacity(live);

@@ -5,7 +5,7 @@
 // internal entry points actors and handlers use (stop sequences, child notifications,
 // supervision restarts).
 //
-// Thread-safety: as TheaterRuntime. The registry is a shared_mutex-guarded map: lookups (the hot
+// Thread-safety: as TheaterRuntime. The registry is a SharedMutex-guarded map: lookups (the hot
 // path) take it shared; spawn and stop take it exclusively for the insert or erase only.
 #pragma once
 
@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -28,6 +27,7 @@
 #include "runtime/replay.h"
 #include "theater/handler_registry.h"
 #include "theater/host_api.h"
+#include "theater/mutex.h"
 #include "runtime/home_lock.h"
 #include "runtime/plan_cache.h"
 #include "common/io_loop_threads.h"
@@ -247,8 +247,8 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // Whether one more actor fits (asked by every spawn).
   std::unique_ptr<Admission> admission_;
   messaging::Router router_;
-  std::mutex content_mu_;
-  std::unique_ptr<store::ContentStore> content_;
+  Mutex content_mu_;
+  std::unique_ptr<store::ContentStore> content_ THEATER_GUARDED_BY(content_mu_);
   // Keeps a large byte list of a chain event in kChainBytesStoreId; false when it cannot (the
   // event then records the bytes inline).
   bool KeepChainBytes(std::span<const uint8_t> bytes, const chain::Hash& sha256);
@@ -262,33 +262,36 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // The embedder's side of messaging (TheaterRuntime::SendMessage and the rest forward to it).
   messaging::MessageClient messages_;
 
-  mutable std::shared_mutex mu_;
+  mutable SharedMutex mu_;
   // Looked up by string_view without building a std::string (the hot path of every call).
-  std::unordered_map<std::string, std::shared_ptr<Actor>, StringHash, std::equal_to<>> actors_;
+  std::unordered_map<std::string, std::shared_ptr<Actor>, StringHash, std::equal_to<>> actors_
+      THEATER_GUARDED_BY(mu_);
   // Actors being restarted in place: their stop keeps their place among their parent's children.
-  std::unordered_set<std::string> restarting_;
+  std::unordered_set<std::string> restarting_ THEATER_GUARDED_BY(mu_);
   // The latest stopped actors whose chains were not kept (at most kUnsavedRemembered, oldest
   // first), so that asking for such a chain says why it is gone rather than "not found".
   static constexpr size_t kUnsavedRemembered = 4096;
-  RecentIds unsaved_{kUnsavedRemembered};
+  RecentIds unsaved_ THEATER_GUARDED_BY(mu_){kUnsavedRemembered};
   // The error for the chain of `id`, a stopped actor whose chain was not kept, or NotFound.
   Status ChainNotKept(std::string_view id) const;
-  std::function<void(const ChildEvent&)> top_level_listener_;
+  std::function<void(const ChildEvent&)> top_level_listener_ THEATER_GUARDED_BY(mu_);
 
   struct CachedModule {
     uint64_t device = 0, inode = 0, size = 0;
     int64_t mtime_ns = 0;
     std::shared_ptr<const engine::Module> module;
   };
-  std::mutex modules_mu_;
-  std::unordered_map<std::string, CachedModule> modules_;
+  Mutex modules_mu_;
+  std::unordered_map<std::string, CachedModule> modules_ THEATER_GUARDED_BY(modules_mu_);
   // One load of a path at a time (single flight): spawns of a module not loaded yet wait for the
   // first one's load instead of each reading, hashing and decoding the file again (a 12 MB
   // component, and the copies it leaves alive). Entries live while a load is in flight.
-  std::unordered_map<std::string, std::shared_ptr<std::mutex>> module_loads_;
+  std::unordered_map<std::string, std::shared_ptr<Mutex>> module_loads_
+      THEATER_GUARDED_BY(modules_mu_);
   // Every module loaded, by the SHA-256 of its bytes (hex), while something still holds it: what
   // a replay finds when the runtime does not persist (ModuleBySha256).
-  std::unordered_map<std::string, std::weak_ptr<const engine::Module>> modules_by_sha_;
+  std::unordered_map<std::string, std::weak_ptr<const engine::Module>> modules_by_sha_
+      THEATER_GUARDED_BY(modules_mu_);
   std::atomic<bool> shut_down_{false};
 
   // Hibernation (hibernation.cc): a sweep each RuntimeOptions::hibernate_after, on the loader
@@ -297,20 +300,22 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   void PostHibernationSweep();
   void HibernationSweep();
   void StopHibernationSweeps();
-  std::mutex hibernation_mu_;  // orders scheduling against StopHibernationSweeps
-  Timers::TimerId hibernation_timer_ = 0;
+  Mutex hibernation_mu_;  // orders scheduling against StopHibernationSweeps
+  Timers::TimerId hibernation_timer_ THEATER_GUARDED_BY(hibernation_mu_) = 0;
   // Manifest texts kept in the store already (KeepManifestText), by SHA-256 hex.
-  std::mutex kept_manifests_mu_;
-  std::unordered_set<std::string> kept_manifests_;
+  Mutex kept_manifests_mu_;
+  std::unordered_set<std::string> kept_manifests_ THEATER_GUARDED_BY(kept_manifests_mu_);
   // ImportNamesFor's memo, by module; an entry whose module is gone is recomputed (and swept).
   struct KnownImports {
     std::weak_ptr<const engine::Module> module;
     std::shared_ptr<const ImportNames> names;
   };
-  std::mutex import_names_mu_;
-  std::unordered_map<const engine::Module*, KnownImports> import_names_;
+  Mutex import_names_mu_;
+  std::unordered_map<const engine::Module*, KnownImports> import_names_
+      THEATER_GUARDED_BY(import_names_mu_);
   // Recovery records made (RegistryRecord), by everything they are made from.
-  std::unordered_map<std::string, std::string> recovery_records_;
+  std::unordered_map<std::string, std::string> recovery_records_
+      THEATER_GUARDED_BY(kept_manifests_mu_);
 };
 
 }  // namespace theater::runtime

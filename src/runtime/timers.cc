@@ -13,7 +13,7 @@ TimerService::TimerService()
 
 TimerService::~TimerService() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
@@ -21,7 +21,7 @@ TimerService::~TimerService() {
 }
 
 TimerService::TimerId TimerService::Schedule(Clock::time_point when, std::function<void()> fn) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   TimerId id = next_id_++;
   timers_.emplace(std::make_pair(when, id), std::move(fn));
   by_id_.emplace(id, when);
@@ -33,7 +33,7 @@ TimerService::TimerId TimerService::Schedule(Clock::time_point when, std::functi
 }
 
 bool TimerService::Cancel(TimerId id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return false;
   timers_.erase({it->second, id});
@@ -42,12 +42,12 @@ bool TimerService::Cancel(TimerId id) {
 }
 
 size_t TimerService::pending() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return timers_.size();
 }
 
 void TimerService::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (;;) {
     if (stopping_) {
       // Run what is already due (deliveries scheduled "now"); drop the future ones.
@@ -55,15 +55,15 @@ void TimerService::Loop() {
         std::function<void()> fn = std::move(timers_.begin()->second);
         by_id_.erase(timers_.begin()->first.second);
         timers_.erase(timers_.begin());
-        lock.unlock();
+        lock.Unlock();
         fn();
-        lock.lock();
+        lock.Lock();
       }
       return;
     }
     if (timers_.empty()) {
       loop_wakes_at_ = Clock::time_point::max();
-      cv_.wait(lock);
+      lock.Wait(cv_);
       continue;
     }
     auto first = timers_.begin();
@@ -72,15 +72,15 @@ void TimerService::Loop() {
     const Clock::time_point when = first->first.first;
     if (Clock::now() < when) {
       loop_wakes_at_ = when;
-      cv_.wait_until(lock, when);
+      lock.WaitUntil(cv_, when);
       continue;
     }
     std::function<void()> fn = std::move(first->second);
     by_id_.erase(first->first.second);
     timers_.erase(first);
-    lock.unlock();
+    lock.Unlock();
     fn();
-    lock.lock();
+    lock.Lock();
   }
 }
 

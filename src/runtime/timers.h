@@ -13,10 +13,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <thread>
 
 #include "theater/host_api.h"
+#include "theater/mutex.h"
 
 namespace theater::runtime {
 
@@ -35,20 +35,21 @@ class TimerService final : public Timers {
   size_t pending() const;
 
  private:
-  void Loop();
+  void Loop() THEATER_EXCLUDES(mu_);
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable cv_;
   // Ordered by (deadline, id): ties fire in scheduling order.
-  std::map<std::pair<Clock::time_point, TimerId>, std::function<void()>> timers_;
-  std::map<TimerId, Clock::time_point> by_id_;
-  TimerId next_id_ = 1;
+  std::map<std::pair<Clock::time_point, TimerId>, std::function<void()>> timers_
+      THEATER_GUARDED_BY(mu_);
+  std::map<TimerId, Clock::time_point> by_id_ THEATER_GUARDED_BY(mu_);
+  TimerId next_id_ THEATER_GUARDED_BY(mu_) = 1;
   // When the loop wakes next on its own (time_point::max() while it waits for work): a timer due
   // later needs no notify. A wait with a timeout, such as each request's, then costs the
   // scheduling thread no futex wake and the timer thread no context switch; a cancelled timer
   // costs one spurious wake at its deadline instead.
-  Clock::time_point loop_wakes_at_ = Clock::time_point::max();
-  bool stopping_ = false;
+  Clock::time_point loop_wakes_at_ THEATER_GUARDED_BY(mu_) = Clock::time_point::max();
+  bool stopping_ THEATER_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -26,11 +26,11 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <vector>
 
 #include "common/sha256.h"
+#include "theater/mutex.h"
 
 namespace theater::store::internal {
 
@@ -46,7 +46,7 @@ class ContentCache {
   // The cached bytes, or null; a hit becomes the most recently used entry.
   Bytes Find(int64_t store_key, const Sha256Digest& digest) {
     if (capacity_ == 0) return nullptr;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const uint32_t index = Lookup(store_key, digest);
     if (index == kNone) return nullptr;
     MoveToFront(index);
@@ -59,7 +59,7 @@ class ContentCache {
   // with mprotect calls).
   Bytes Copy(std::span<const uint8_t> bytes) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       for (size_t i = spare_.size(); i-- > 0;) {
         if (spare_[i]->capacity() < bytes.size() || spare_[i]->capacity() > 2 * bytes.size() + 64) {
           continue;  // too small, or much larger than needed
@@ -79,7 +79,7 @@ class ContentCache {
   // Adds (or refreshes) an entry, evicting the least recently used ones beyond the capacity.
   void Insert(int64_t store_key, const Sha256Digest& digest, Bytes bytes) {
     if (bytes == nullptr || bytes->size() > capacity_) return;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     uint32_t index = Lookup(store_key, digest);
     if (index != kNone) {
       MoveToFront(index);
@@ -106,7 +106,7 @@ class ContentCache {
   }
 
   size_t size_bytes() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return size_;
   }
 
@@ -127,11 +127,11 @@ class ContentCache {
     std::memcpy(&bits, digest.data(), sizeof bits);
     return static_cast<size_t>(bits ^ (static_cast<uint64_t>(store_key) * 0x9e3779b97f4a7c15ULL));
   }
-  size_t Home(const Entry& entry) const {
+  size_t Home(const Entry& entry) const THEATER_REQUIRES(mu_) {
     return Hash(entry.store_key, entry.digest) & (table_.size() - 1);
   }
 
-  uint32_t Lookup(int64_t store_key, const Sha256Digest& digest) const {
+  uint32_t Lookup(int64_t store_key, const Sha256Digest& digest) const THEATER_REQUIRES(mu_) {
     if (table_.empty()) return kNone;
     const size_t mask = table_.size() - 1;
     for (size_t slot = Hash(store_key, digest) & mask;; slot = (slot + 1) & mask) {
@@ -142,20 +142,20 @@ class ContentCache {
     }
   }
 
-  void PlaceInTable(uint32_t index) {
+  void PlaceInTable(uint32_t index) THEATER_REQUIRES(mu_) {
     const size_t mask = table_.size() - 1;
     size_t slot = Home(entries_[index]);
     while (table_[slot] != kNone) slot = (slot + 1) & mask;
     table_[slot] = index;
   }
 
-  void Rehash(size_t slots) {
+  void Rehash(size_t slots) THEATER_REQUIRES(mu_) {
     table_.assign(slots, kNone);
     for (uint32_t index = head_; index != kNone; index = entries_[index].next) PlaceInTable(index);
   }
 
   // Unlinks, frees and unindexes an entry.
-  void Remove(uint32_t index) {
+  void Remove(uint32_t index) THEATER_REQUIRES(mu_) {
     Entry& entry = entries_[index];
     const size_t mask = table_.size() - 1;
     size_t slot = Home(entry);
@@ -185,14 +185,14 @@ class ContentCache {
     --count_;
   }
 
-  void Unlink(uint32_t index) {
+  void Unlink(uint32_t index) THEATER_REQUIRES(mu_) {
     Entry& entry = entries_[index];
     (entry.prev != kNone ? entries_[entry.prev].next : head_) = entry.next;
     (entry.next != kNone ? entries_[entry.next].prev : tail_) = entry.prev;
     entry.prev = entry.next = kNone;
   }
 
-  void LinkFront(uint32_t index) {
+  void LinkFront(uint32_t index) THEATER_REQUIRES(mu_) {
     Entry& entry = entries_[index];
     entry.prev = kNone;
     entry.next = head_;
@@ -201,22 +201,24 @@ class ContentCache {
     if (tail_ == kNone) tail_ = index;
   }
 
-  void MoveToFront(uint32_t index) {
+  void MoveToFront(uint32_t index) THEATER_REQUIRES(mu_) {
     if (head_ == index) return;
     Unlink(index);
     LinkFront(index);
   }
 
   const size_t capacity_;
-  mutable std::mutex mu_;
-  std::vector<Entry> entries_;   // live entries and free slots
-  std::vector<uint32_t> table_;  // entry indexes, a power of two in size, at most half full
-  uint32_t head_ = kNone;        // most recently used
-  uint32_t tail_ = kNone;        // least recently used
-  uint32_t free_ = kNone;        // a free slot of entries_
-  size_t count_ = 0;             // live entries
-  std::vector<Bytes> spare_;     // evicted buffers nobody holds, for Copy
-  size_t size_ = 0;              // bytes of content held
+  mutable Mutex mu_;
+  // Live entries and free slots.
+  std::vector<Entry> entries_ THEATER_GUARDED_BY(mu_);
+  // Entry indexes, a power of two in size, at most half full.
+  std::vector<uint32_t> table_ THEATER_GUARDED_BY(mu_);
+  uint32_t head_ THEATER_GUARDED_BY(mu_) = kNone;     // most recently used
+  uint32_t tail_ THEATER_GUARDED_BY(mu_) = kNone;     // least recently used
+  uint32_t free_ THEATER_GUARDED_BY(mu_) = kNone;     // a free slot of entries_
+  size_t count_ THEATER_GUARDED_BY(mu_) = 0;          // live entries
+  std::vector<Bytes> spare_ THEATER_GUARDED_BY(mu_);  // evicted buffers nobody holds, for Copy
+  size_t size_ THEATER_GUARDED_BY(mu_) = 0;           // bytes of content held
 };
 
 }  // namespace theater::store::internal

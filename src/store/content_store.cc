@@ -381,7 +381,7 @@ Status ContentStore::Init(const std::filesystem::path& db_path) {
   THEATER_ASSIGN_OR_RETURN(std::unique_ptr<internal::PackSet> packs,
                            internal::PackSet::Open(pack_dir_, pack_options));
   {
-    std::lock_guard lock(packs_mu_);
+    MutexLock lock(packs_mu_);
     packs_ = std::move(packs);
   }
 
@@ -443,7 +443,7 @@ Status ContentStore::CleanPackDir() {
     }
   }
   if (ec) return ErrnoError("listing " + pack_dir_.string(), ec.value());
-  std::lock_guard lock(stats_mu_);
+  MutexLock lock(stats_mu_);
   stats_.orphans_removed += removed;
   return Status();
 }
@@ -488,7 +488,7 @@ Status ContentStore::CleanBlobDir(Reader& reader) {
     if (shard_ec) return ErrnoError("listing " + shard->path().string(), shard_ec.value());
   }
   if (ec) return ErrnoError("listing " + blob_dir_.string(), ec.value());
-  std::lock_guard lock(stats_mu_);
+  MutexLock lock(stats_mu_);
   stats_.orphans_removed += removed;
   return Status();
 }
@@ -506,14 +506,14 @@ Status ContentStore::LoadFilter() {
     Sha256Digest digest;
     std::memcpy(digest.data(), hash.data(), digest.size());
     IndexState::Shard& shard = index_->ShardOf(digest);
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(shard.mu);
     shard.filter.Insert(internal::KeyFilter::Fingerprint(keys.Int(0), digest));
   }
   return Status();
 }
 
 Result<ContentStore::ReaderLease> ContentStore::AcquireReader() {
-  std::unique_lock lock(readers_mu_);
+  MutexLock lock(readers_mu_);
   for (;;) {
     if (closed_) return FailedPrecondition("content store is closed");
     if (!idle_readers_.empty()) {
@@ -522,10 +522,10 @@ Result<ContentStore::ReaderLease> ContentStore::AcquireReader() {
       return ReaderLease(this, std::move(reader));
     }
     if (open_readers_ < options_.max_readers) break;
-    readers_cv_.wait(lock);
+    lock.Wait(readers_cv_);
   }
   ++open_readers_;
-  lock.unlock();
+  lock.Unlock();
   // Opened outside the lock: opening reads the schema.
   auto reader = std::make_unique<Reader>();
   Status status = [&]() -> Status {
@@ -535,7 +535,7 @@ Result<ContentStore::ReaderLease> ContentStore::AcquireReader() {
     return reader->Prepare();
   }();
   if (!status.ok()) {
-    lock.lock();
+    lock.Lock();
     --open_readers_;
     readers_cv_.notify_all();
     return status.WithContext("opening a read connection");
@@ -544,7 +544,7 @@ Result<ContentStore::ReaderLease> ContentStore::AcquireReader() {
 }
 
 void ContentStore::ReleaseReader(std::unique_ptr<Reader> reader) {
-  std::lock_guard lock(readers_mu_);
+  MutexLock lock(readers_mu_);
   idle_readers_.push_back(std::move(reader));
   // Close() waits for every reader, AcquireReader() for any: wake both kinds.
   readers_cv_.notify_all();
@@ -560,21 +560,23 @@ void ContentStore::Close() {
   checkpointer_.reset();  // before the connection it hooks
   writer_.reset();
   {
-    std::unique_lock lock(readers_mu_);
+    MutexLock lock(readers_mu_);
     closed_ = true;
     readers_cv_.notify_all();  // acquirers waiting for a connection fail now
-    readers_cv_.wait(lock, [&] { return idle_readers_.size() == open_readers_; });
+    lock.Wait(readers_cv_, [&]() THEATER_REQUIRES(readers_mu_) {
+      return idle_readers_.size() == open_readers_;
+    });
     idle_readers_.clear();
     open_readers_ = 0;
   }
   {
-    std::lock_guard lock(foreign_->mu);
+    MutexLock lock(foreign_->mu);
     foreign_->packs.clear();
     foreign_->entries.clear();
   }
   {
     // The last holder closes the descriptors, which releases the packs' locks.
-    std::lock_guard lock(packs_mu_);
+    MutexLock lock(packs_mu_);
     packs_.reset();
   }
   if (lock_fd_ >= 0) {
@@ -586,7 +588,7 @@ void ContentStore::Close() {
 ContentStore::Stats ContentStore::stats() const {
   Stats stats;
   {
-    std::lock_guard lock(stats_mu_);
+    MutexLock lock(stats_mu_);
     stats = stats_;
   }
   stats.gets = gets_.load(std::memory_order_relaxed);
@@ -611,7 +613,7 @@ ContentStore::Stats ContentStore::stats() const {
 }
 
 std::shared_ptr<internal::PackSet> ContentStore::Packs() const {
-  std::lock_guard lock(packs_mu_);
+  MutexLock lock(packs_mu_);
   return packs_;
 }
 

@@ -26,7 +26,7 @@ void ContentStore::EnqueuePending(int64_t store_key, const Digest& digest,
                                   const PackLocation& location) {
   {
     IndexState::Shard& shard = index_->ShardOf(digest);
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(shard.mu);
     // Keeps the first location when one pair has several records (recovery of a pack written
     // by two instances, say); every record still gets queued, so that the pack's indexed offset
     // moves past all of them. A reservation (the Put appending it) is replaced.
@@ -53,7 +53,7 @@ void ContentStore::EnqueuePending(int64_t store_key, const Digest& digest,
 
 std::optional<PackLocation> ContentStore::FindPending(int64_t store_key, const Digest& digest) {
   IndexState::Shard& shard = index_->ShardOf(digest);
-  std::lock_guard lock(shard.mu);
+  MutexLock lock(shard.mu);
   auto it = shard.pending.find(ContentKey{store_key, digest});
   // A reservation: a Put is appending it and has not returned; as good as not there yet.
   if (it == shard.pending.end() || it->second.pack == kReserved) return std::nullopt;
@@ -108,7 +108,7 @@ void ContentStore::ForgetCommitted(std::span<const PendingEntry> entries) {
   for (size_t k = 0; k < IndexState::kShards; ++k) {
     if (by_shard[k].empty()) continue;
     IndexState::Shard& shard = index_->shards[k];
-    std::lock_guard shard_lock(shard.mu);
+    MutexLock shard_lock(shard.mu);
     for (size_t i : by_shard[k]) {
       const PendingEntry& entry = entries[i];
       auto it = shard.pending.find(ContentKey{entry.store_key, entry.digest});
@@ -184,7 +184,7 @@ Status ContentStore::RecoverPacks() {
   }
   // Owned packs with room, newest last: appends go on in them rather than in new packs.
   std::vector<std::pair<std::shared_ptr<internal::PackFile>, uint64_t>> with_room;
-  std::lock_guard lock(foreign_->mu);
+  MutexLock lock(foreign_->mu);
   for (uint32_t id : ids) {
     foreign_->known.insert(id);
     Result<std::shared_ptr<internal::PackFile>> pack = packs->Get(id);
@@ -218,8 +218,8 @@ Status ContentStore::RecoverPacks() {
 Status ContentStore::CatchUpForeign() {
   std::shared_ptr<internal::PackSet> packs = Packs();
   if (packs == nullptr) return FailedPrecondition("content store is closed");
-  std::lock_guard lock(foreign_->mu);
   ForeignState& f = *foreign_;
+  MutexLock lock(f.mu);
   std::optional<std::unordered_map<uint32_t, uint64_t>> indexed;
   auto indexed_to = [&](uint32_t id) -> Result<uint64_t> {
     if (!indexed) {
@@ -310,7 +310,7 @@ Status ContentStore::CatchUpForeign() {
 }
 
 std::optional<PackLocation> ContentStore::FindForeign(int64_t store_key, const Digest& digest) {
-  std::lock_guard lock(foreign_->mu);
+  MutexLock lock(foreign_->mu);
   auto it = foreign_->entries.find(ContentKey{store_key, digest});
   if (it == foreign_->entries.end()) return std::nullopt;
   return it->second;

@@ -122,12 +122,15 @@ struct ContentStore::PendingEntry {
 // writer's clean-up after a commit rarely wait for each other.
 struct ContentStore::IndexState {
   struct Shard {
-    std::mutex mu;
-    internal::LocationMap pending;     // guarded by mu
-    internal::KeyFilter filter;        // guarded by mu: committed pairs (that this instance knows)
-    uint64_t filter_generation = 0;    // guarded by mu: bumped whenever `filter` gains pairs
+    Mutex mu;
+    internal::LocationMap pending THEATER_GUARDED_BY(mu);
+    // Committed pairs (that this instance knows).
+    internal::KeyFilter filter THEATER_GUARDED_BY(mu);
+    // Bumped whenever `filter` gains pairs.
+    uint64_t filter_generation THEATER_GUARDED_BY(mu) = 0;
     std::condition_variable resolved;  // a reservation here was resolved
-    size_t reservation_waiters = 0;    // guarded by mu: Puts waiting for another Put of theirs
+    // Puts waiting for another Put of theirs.
+    size_t reservation_waiters THEATER_GUARDED_BY(mu) = 0;
   };
   static constexpr size_t kShards = 16;
   std::array<Shard, kShards> shards;
@@ -144,10 +147,12 @@ struct ContentStore::ForeignState {
     std::shared_ptr<internal::PackFile> file;
     uint64_t scanned_to = 0;  // the records before this offset are in `entries` or indexed
   };
-  std::mutex mu;
-  std::map<uint32_t, Pack> packs;
-  std::unordered_set<uint32_t> known;  // every pack id met (own, foreign, unreadable)
-  internal::LocationMap entries;       // intact records not yet known to be indexed
+  Mutex mu;
+  std::map<uint32_t, Pack> packs THEATER_GUARDED_BY(mu);
+  // Every pack id met (own, foreign, unreadable).
+  std::unordered_set<uint32_t> known THEATER_GUARDED_BY(mu);
+  // Intact records not yet known to be indexed.
+  internal::LocationMap entries THEATER_GUARDED_BY(mu);
 };
 
 struct ContentStore::Found {

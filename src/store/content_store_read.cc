@@ -33,13 +33,13 @@ Result<bool> ContentStore::PutInPack(std::string_view store_id, int64_t key, con
       continue;
     }
     {
-      std::unique_lock lock(shard.mu);
+      MutexLock lock(shard.mu);
       auto it = shard.pending.find(pair);
       if (it != shard.pending.end()) {
         if (it->second.pack == kReserved) {
           // Another Put of the same bytes is appending them: wait for its outcome.
           shard.reservation_waiters++;
-          shard.resolved.wait(lock);
+          lock.Wait(shard.resolved);
           shard.reservation_waiters--;
           continue;
         }
@@ -80,7 +80,7 @@ Result<bool> ContentStore::PutInPack(std::string_view store_id, int64_t key, con
                            });
     if (!added.ok()) {
       {
-        std::lock_guard lock(shard.mu);
+        MutexLock lock(shard.mu);
         shard.pending.erase(pair);
         index_->pending_count.fetch_sub(1, std::memory_order_relaxed);
         if (shard.reservation_waiters > 0) shard.resolved.notify_all();
@@ -195,7 +195,7 @@ Result<std::string> ContentStore::PutImpl(std::string_view store_id, std::string
   THEATER_RETURN_IF_ERROR(Write(op));
   if (op.changed) {
     IndexState::Shard& shard = index_->ShardOf(digest);
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(shard.mu);
     shard.filter.Insert(internal::KeyFilter::Fingerprint(key, digest));
     shard.filter_generation++;
   }
@@ -338,14 +338,14 @@ Result<std::vector<std::string>> CollectRows(Statement& list, int64_t key, const
 std::map<Sha256Digest, uint64_t> ContentStore::Unindexed(int64_t key) {
   std::map<Sha256Digest, uint64_t> out;
   for (IndexState::Shard& shard : index_->shards) {
-    std::lock_guard lock(shard.mu);
+    MutexLock lock(shard.mu);
     for (const auto& [pair, location] : shard.pending) {
       if (pair.store_key == key && location.pack != kReserved) {
         out.emplace(pair.digest, location.size);
       }
     }
   }
-  std::lock_guard lock(foreign_->mu);
+  MutexLock lock(foreign_->mu);
   for (const auto& [pair, location] : foreign_->entries) {
     if (pair.store_key == key) out.emplace(pair.digest, location.size);
   }

@@ -26,7 +26,7 @@ Status ContentStore::CommitWrites(std::span<WriteOp*> batch) {
   const BatchOutcome outcome = CommitBatch(batch);
   // Still holding the write path: the checkpointer may checkpoint here, with no commit running.
   checkpointer_->AfterCommit();
-  std::lock_guard lock(stats_mu_);
+  MutexLock lock(stats_mu_);
   stats_.transactions += outcome.committed;
   stats_.failed_transactions += outcome.failed;
   for (const WriteOp* done : batch) {
@@ -281,7 +281,7 @@ Status ContentStore::WriteBlobFile(const Digest& digest, std::span<const uint8_t
 
 Result<int64_t> ContentStore::StoreKey(std::string_view store_id) {
   {
-    std::shared_lock lock(keys_mu_);
+    ReaderLock lock(keys_mu_);
     auto it = keys_.find(store_id);
     if (it != keys_.end()) return it->second;
   }
@@ -295,7 +295,7 @@ Result<int64_t> ContentStore::StoreKey(std::string_view store_id) {
   }
   if (!*found) return NotFound("store " + std::string(store_id) + " does not exist");
   const int64_t key = find.Int(0);
-  std::unique_lock lock(keys_mu_);
+  WriterLock lock(keys_mu_);
   keys_.emplace(std::string(store_id), key);
   return key;
 }
@@ -310,7 +310,7 @@ Status ContentStore::CreateStoreImpl(std::string_view store_id,
   op.owner = owner;
   op.must_be_new = must_be_new;
   THEATER_RETURN_IF_ERROR(Write(op));
-  std::unique_lock lock(keys_mu_);
+  WriterLock lock(keys_mu_);
   keys_.emplace(std::string(store_id), op.new_key);
   return Status();
 }

@@ -114,7 +114,7 @@ Result<std::vector<uint32_t>> PackSet::ListIds() {
   if (error != 0) return ErrnoError("listing pack directory " + dir_.string(), error);
   std::sort(ids.begin(), ids.end());
   if (!ids.empty()) {
-    std::unique_lock lock(table_mu_);
+    WriterLock lock(table_mu_);
     max_id_seen_ = std::max(max_id_seen_, ids.back());
   }
   return ids;
@@ -127,7 +127,7 @@ bool PackSet::MaybeNewPacks() {
   const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  std::lock_guard lock(dir_mu_);
+  MutexLock lock(dir_mu_);
   // File systems update a directory's time with a coarse clock (a few ms): a pack created in
   // the same tick as the last listing leaves it unchanged. Within that window, list anyway.
   const bool recent = now_ns - mtime_ns < 100'000'000;
@@ -138,7 +138,7 @@ bool PackSet::MaybeNewPacks() {
 
 Result<std::shared_ptr<PackFile>> PackSet::Get(uint32_t id) {
   {
-    std::shared_lock lock(table_mu_);
+    ReaderLock lock(table_mu_);
     auto it = table_.find(id);
     if (it != table_.end()) return it->second;
   }
@@ -164,7 +164,7 @@ Result<std::shared_ptr<PackFile>> PackSet::Get(uint32_t id) {
     return ValidationError("pack " + path.string() + " has no intact header");
   }
   auto pack = std::make_shared<PackFile>(id, fd, header->salt);
-  std::unique_lock lock(table_mu_);
+  WriterLock lock(table_mu_);
   // Another thread may have opened it meanwhile: keep the first (it may hold the lock).
   auto [it, inserted] = table_.emplace(id, pack);
   max_id_seen_ = std::max(max_id_seen_, id);
@@ -203,7 +203,7 @@ Status PackSet::Truncate(PackFile& pack, uint64_t size) {
 
 void PackSet::SetActive(std::shared_ptr<PackFile> pack, uint64_t end) {
   for (const std::unique_ptr<Slot>& slot : slots_) {
-    std::lock_guard lock(slot->mu);
+    MutexLock lock(slot->mu);
     if (slot->pack != nullptr) continue;
     pack->written_end_.store(end, std::memory_order_release);
     slot->pack = std::move(pack);
@@ -215,7 +215,7 @@ void PackSet::SetActive(std::shared_ptr<PackFile> pack, uint64_t end) {
 Result<std::shared_ptr<PackFile>> PackSet::CreatePack() {
   uint32_t id = 0;
   {
-    std::shared_lock lock(table_mu_);
+    ReaderLock lock(table_mu_);
     id = max_id_seen_ + 1;
   }
   // Written and locked under a temporary name, then linked to the final one: another instance
@@ -258,10 +258,10 @@ Result<std::shared_ptr<PackFile>> PackSet::CreatePack() {
   pack->owned_.store(true, std::memory_order_release);
   pack->written_end_.store(kPackHeaderBytes, std::memory_order_release);
   {
-    std::lock_guard sync_lock(pack->sync_mu_);
+    MutexLock sync_lock(pack->sync_mu_);
     pack->synced_to_ = sync ? kPackHeaderBytes : 0;
   }
-  std::unique_lock lock(table_mu_);
+  WriterLock lock(table_mu_);
   table_[id] = pack;
   max_id_seen_ = std::max(max_id_seen_, id);
   packs_created_.fetch_add(1, std::memory_order_relaxed);
@@ -275,11 +275,13 @@ Result<PackLocation> PackSet::Append(std::string_view store_id, const Sha256Dige
   // The first free slot: a lone writer always appends to the same pack; concurrent writers
   // spread over several instead of queueing behind each other's write.
   for (const std::unique_ptr<Slot>& slot : slots_) {
-    std::unique_lock lock(slot->mu, std::try_to_lock);
-    if (lock.owns_lock()) return AppendLocked(*slot, store_id, digest, content, crc, on_appended);
+    if (slot->mu.TryLock()) {
+      MutexLock lock(slot->mu, std::adopt_lock);
+      return AppendLocked(*slot, store_id, digest, content, crc, on_appended);
+    }
   }
   Slot& slot = *slots_[next_slot_.fetch_add(1, std::memory_order_relaxed) % slots_.size()];
-  std::lock_guard lock(slot.mu);
+  MutexLock lock(slot.mu);
   return AppendLocked(slot, store_id, digest, content, crc, on_appended);
 }
 
@@ -317,21 +319,21 @@ Result<PackLocation> PackSet::AppendLocked(Slot& slot, std::string_view store_id
 
 Status PackSet::Sync(uint32_t id, uint64_t end) {
   THEATER_ASSIGN_OR_RETURN(std::shared_ptr<PackFile> pack, Get(id));
-  std::unique_lock lock(pack->sync_mu_);
+  MutexLock lock(pack->sync_mu_);
   for (;;) {
     if (!pack->sync_error_.ok()) return pack->sync_error_;
     if (pack->synced_to_ >= end) return Status();
     if (!pack->syncing_) break;
-    pack->sync_cv_.wait(lock);
+    lock.Wait(pack->sync_cv_);
   }
   pack->syncing_ = true;
   // Everything written so far is covered by this fdatasync, not just what this caller needs:
   // callers that come while it runs wait for the next one, which again covers them all.
   const uint64_t target = std::max(end, pack->written_end_.load(std::memory_order_acquire));
-  lock.unlock();
+  lock.Unlock();
   const int rc = ::fdatasync(pack->fd());
   const int error = errno;
-  lock.lock();
+  lock.Lock();
   pack->syncing_ = false;
   if (rc == 0) {
     pack->synced_to_ = std::max(pack->synced_to_, target);

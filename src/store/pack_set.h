@@ -31,9 +31,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <span>
 #include <string_view>
 #include <unordered_map>
@@ -42,6 +40,7 @@
 #include "common/sha256.h"
 #include "store/pack_format.h"
 #include "theater/durability.h"
+#include "theater/mutex.h"
 #include "theater/status.h"
 
 namespace theater::store::internal {
@@ -76,11 +75,12 @@ class PackFile {
   const PackSalt salt_;
   std::atomic<bool> owned_{false};
   // Syncing: one caller runs fdatasync, the others wait for its outcome.
-  std::mutex sync_mu_;
+  Mutex sync_mu_;
   std::condition_variable sync_cv_;
-  bool syncing_ = false;    // guarded by sync_mu_
-  uint64_t synced_to_ = 0;  // guarded by sync_mu_: bytes known to be on disk
-  Status sync_error_;       // guarded by sync_mu_: a failed fdatasync taints the file for good
+  bool syncing_ THEATER_GUARDED_BY(sync_mu_) = false;
+  uint64_t synced_to_ THEATER_GUARDED_BY(sync_mu_) = 0;  // bytes known to be on disk
+  // A failed fdatasync taints the file for good.
+  Status sync_error_ THEATER_GUARDED_BY(sync_mu_);
   std::atomic<bool> tainted_{false};      // sync_error_ is set (read by appends without the lock)
   std::atomic<uint64_t> written_end_{0};  // the end of what this instance has appended
 };
@@ -149,29 +149,31 @@ class PackSet {
   PackSet(std::filesystem::path dir, Options options);
   // A pack being appended to: its file and where the next record goes.
   struct Slot {
-    std::mutex mu;
-    std::shared_ptr<PackFile> pack;  // guarded by mu; null: create one on the next Append
-    uint64_t end = 0;                // guarded by mu
+    Mutex mu;
+    // Null: create one on the next Append.
+    std::shared_ptr<PackFile> pack THEATER_GUARDED_BY(mu);
+    uint64_t end THEATER_GUARDED_BY(mu) = 0;
   };
   // Appends to the slot's pack, which the caller has locked.
   Result<PackLocation> AppendLocked(Slot& slot, std::string_view store_id,
                                     const Sha256Digest& digest, std::span<const uint8_t> content,
-                                    uint32_t crc, const AppendedCallback& on_appended);
+                                    uint32_t crc, const AppendedCallback& on_appended)
+      THEATER_REQUIRES(slot.mu);
   // Creates, locks and publishes a new pack.
   Result<std::shared_ptr<PackFile>> CreatePack();
 
   const std::filesystem::path dir_;
   const Options options_;
 
-  std::shared_mutex table_mu_;
-  std::unordered_map<uint32_t, std::shared_ptr<PackFile>> table_;  // guarded by table_mu_
-  uint32_t max_id_seen_ = 0;                                       // guarded by table_mu_
+  SharedMutex table_mu_;
+  std::unordered_map<uint32_t, std::shared_ptr<PackFile>> table_ THEATER_GUARDED_BY(table_mu_);
+  uint32_t max_id_seen_ THEATER_GUARDED_BY(table_mu_) = 0;
 
   std::vector<std::unique_ptr<Slot>> slots_;  // Options::max_active of them, fixed
   std::atomic<uint32_t> next_slot_{0};        // where a writer waits when every slot is busy
 
-  std::mutex dir_mu_;
-  int64_t dir_mtime_ns_ = -1;  // guarded by dir_mu_
+  Mutex dir_mu_;
+  int64_t dir_mtime_ns_ THEATER_GUARDED_BY(dir_mu_) = -1;
 
   std::atomic<uint64_t> appended_bytes_{0};
   std::atomic<uint64_t> packs_created_{0};
