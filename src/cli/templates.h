@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/rust_toolchain.h"
 #include "theater/status.h"
 
 namespace theater::cli {
@@ -87,9 +88,9 @@ inline constexpr std::string_view kProjectTypesDir = "types";
 //           `rust_target`: the one the machine's toolchain has, rust_toolchain.h), README.md,
 //           bindings/<w>.rs generated for the world.
 // Errors: unknown template, invalid name, and (kInternal) a generator failure.
-Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, Lang lang,
-                                               std::string_view project_name,
-                                               std::string_view rust_target = "wasm32-wasi");
+Result<std::vector<ProjectFile>> RenderProject(
+    std::string_view template_name, Lang lang, std::string_view project_name,
+    std::string_view rust_target = kDefaultRustWasmTarget);
 
 // The clang flags for building an actor in `lang` (after the target and include flags).
 std::vector<std::string> LanguageFlags(Lang lang);

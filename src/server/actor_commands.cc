@@ -102,12 +102,8 @@ void ServerImpl::StartActor(CommandCall& call) {
     *manifest = std::move(*admitted);
   }
   if (*subscribe && conn->AtSubscriptionLimit()) {
-    return call.Finish(ErrorResponse(
-        ManagementError::kInvalidRequest,
-        "StartActor: this connection has " + std::to_string(conn->subscription_count()) +
-            " subscriptions, the limit (max_subscriptions_per_connection = " +
-            std::to_string(options_.max_subscriptions_per_connection) +
-            "): start it without subscribe, or unsubscribe from one first"));
+    return call.Finish(
+        SubscriptionLimitError(call, "start it without subscribe, or unsubscribe from one first"));
   }
 
   SpawnRequest request;

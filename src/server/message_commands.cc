@@ -48,6 +48,15 @@ std::optional<std::string> ChannelOfConnection(CommandCall& call) {
 
 }  // namespace
 
+json ServerImpl::SubscriptionLimitError(const CommandCall& call, std::string_view remedy) const {
+  return ErrorResponse(ManagementError::kInvalidRequest,
+                       std::string(call.name) + ": this connection has " +
+                           std::to_string(call.conn->subscription_count()) +
+                           " subscriptions, the limit (max_subscriptions_per_connection = " +
+                           std::to_string(options_.max_subscriptions_per_connection) +
+                           "): " + std::string(remedy));
+}
+
 void ServerImpl::SendActorMessage(CommandCall& call) {
   Result<std::vector<uint8_t>> data = BytesField(call.fields, "data");
   if (!data.ok()) return call.Invalid(data.status());
@@ -101,12 +110,8 @@ void ServerImpl::SubscribeToActor(CommandCall& call) {
   }
   const std::shared_ptr<Connection>& conn = call.conn;
   if (conn->AtSubscriptionLimit()) {
-    return call.Finish(ErrorResponse(
-        ManagementError::kInvalidRequest,
-        "SubscribeToActor: this connection has " + std::to_string(conn->subscription_count()) +
-            " subscriptions, the limit (max_subscriptions_per_connection = " +
-            std::to_string(options_.max_subscriptions_per_connection) +
-            "): unsubscribe from one first, or use another connection"));
+    return call.Finish(
+        SubscriptionLimitError(call, "unsubscribe from one first, or use another connection"));
   }
   Result<TheaterRuntime::Subscription> sub =
       runtime_.Subscribe(call.actor_id, options_.subscription_queue, chain::OverflowPolicy::kLossy);

@@ -116,6 +116,9 @@ class ServerImpl final : public ManagementServer {
   void SaveChain(CommandCall& call);
   void ListStored(CommandCall& call);
   // message_commands.cc: messages, requests, subscriptions and channels.
+  // The refusal of a subscription past max_subscriptions_per_connection, naming the command and
+  // what the client can do instead (`remedy`).
+  json SubscriptionLimitError(const CommandCall& call, std::string_view remedy) const;
   void SendActorMessage(CommandCall& call);
   void RequestActorMessage(CommandCall& call);
   void SubscribeToActor(CommandCall& call);

@@ -76,7 +76,7 @@ Result<std::vector<uint8_t>> ReadValueTypes(Reader& r, std::string_view what) {
   for (uint32_t i = 0; i < n; ++i) {
     THEATER_ASSIGN_OR_RETURN(uint8_t t, r.Byte(what));
     if (!IsValueType(t)) {
-      return r.Error("unknown value type " + WasmByteText(t) + " in " + std::string(what));
+      return r.Error("unknown value type " + HexNumber(t, 2) + " in " + std::string(what));
     }
     types.push_back(t);
   }
@@ -89,7 +89,7 @@ Status ReadTypeSection(Reader& r, WasmModuleInfo& info) {
   for (uint32_t i = 0; i < n; ++i) {
     THEATER_ASSIGN_OR_RETURN(uint8_t form, r.Byte("type form"));
     if (form != 0x60) {
-      return r.Error("unsupported type form " + WasmByteText(form) +
+      return r.Error("unsupported type form " + HexNumber(form, 2) +
                      " (only function types are supported)");
     }
     WasmFuncType type;
@@ -103,7 +103,7 @@ Status ReadTypeSection(Reader& r, WasmModuleInfo& info) {
 // Skips a limits structure; the flags also cover shared (threads) and 64-bit (memory64) limits.
 Result<WasmLimits> ReadLimits(Reader& r) {
   THEATER_ASSIGN_OR_RETURN(uint8_t flags, r.Byte("limits"));
-  if (flags > 0x07) return r.Error("invalid limits flags " + WasmByteText(flags));
+  if (flags > 0x07) return r.Error("invalid limits flags " + HexNumber(flags, 2));
   WasmLimits limits;
   limits.shared = (flags & 0x02) != 0;
   limits.is64 = (flags & 0x04) != 0;
@@ -131,7 +131,7 @@ Status ReadImportSection(Reader& r, WasmModuleInfo& info) {
       case 1: {
         THEATER_ASSIGN_OR_RETURN(uint8_t ref, r.Byte("table element type"));
         if (ref != 0x70 && ref != 0x6f)
-          return r.Error("invalid table element type " + WasmByteText(ref));
+          return r.Error("invalid table element type " + HexNumber(ref, 2));
         imp.value_type = ref;
         THEATER_ASSIGN_OR_RETURN(imp.limits, ReadLimits(r));
         break;
@@ -142,9 +142,9 @@ Status ReadImportSection(Reader& r, WasmModuleInfo& info) {
       }
       case 3: {
         THEATER_ASSIGN_OR_RETURN(uint8_t type, r.Byte("global type"));
-        if (!IsValueType(type)) return r.Error("unknown global type " + WasmByteText(type));
+        if (!IsValueType(type)) return r.Error("unknown global type " + HexNumber(type, 2));
         THEATER_ASSIGN_OR_RETURN(uint8_t mut, r.Byte("global mutability"));
-        if (mut > 1) return r.Error("invalid global mutability " + WasmByteText(mut));
+        if (mut > 1) return r.Error("invalid global mutability " + HexNumber(mut, 2));
         imp.value_type = type;
         imp.global_mutable = mut == 1;
         break;
@@ -155,7 +155,7 @@ Status ReadImportSection(Reader& r, WasmModuleInfo& info) {
         break;
       }
       default:
-        return r.Error("invalid import kind " + WasmByteText(kind));
+        return r.Error("invalid import kind " + HexNumber(kind, 2));
     }
     imp.kind = static_cast<WasmExternKind>(kind);
     info.imports.push_back(std::move(imp));
@@ -180,7 +180,7 @@ Status ReadExportSection(Reader& r, WasmModuleInfo& info) {
     WasmExport exp;
     THEATER_ASSIGN_OR_RETURN(exp.name, r.Name("export name"));
     THEATER_ASSIGN_OR_RETURN(uint8_t kind, r.Byte("export kind"));
-    if (kind > 4) return r.Error("invalid export kind " + WasmByteText(kind));
+    if (kind > 4) return r.Error("invalid export kind " + HexNumber(kind, 2));
     exp.kind = static_cast<WasmExternKind>(kind);
     THEATER_ASSIGN_OR_RETURN(exp.index, r.U32("export index"));
     info.exports.push_back(std::move(exp));

@@ -41,11 +41,6 @@ inline std::string WasmOffsetText(size_t offset) {
   return buf;
 }
 
-// A byte as "0x1f".
-inline std::string WasmByteText(unsigned value) {
-  return HexNumber(value, 2);
-}
-
 // Appends `value` as unsigned LEB128 (for the modules the pipeline rewrites, data_split.h).
 inline void AppendWasmLeb(std::vector<uint8_t>& out, uint64_t value) {
   do {
