@@ -70,8 +70,9 @@ class PermissionConfigReader {
   Status OptU64(const char* key, std::optional<uint64_t>* out);
   // A list of strings, each passed through `normalise` (e.g. upper-casing), duplicates dropped.
   Status Strings(const char* key, std::vector<std::string>* out,
-                 std::string (*normalise)(std::string) = nullptr);
-  Status List(const char* key, AllowList* out, std::string (*normalise)(std::string) = nullptr);
+                 std::string (*normalise)(std::string_view) = nullptr);
+  Status List(const char* key, AllowList* out,
+              std::string (*normalise)(std::string_view) = nullptr);
   [[nodiscard]] Status Finish() const;
 
  private:

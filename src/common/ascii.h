@@ -31,9 +31,19 @@ constexpr char AsciiToLower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
+constexpr char AsciiToUpper(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
 inline std::string AsciiLower(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = AsciiToLower(c);
+  return out;
+}
+
+inline std::string AsciiUpper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = AsciiToUpper(c);
   return out;
 }
 

@@ -137,7 +137,7 @@ Status PermissionConfigReader::OptU64(const char* key, std::optional<uint64_t>* 
 }
 
 Status PermissionConfigReader::Strings(const char* key, std::vector<std::string>* out,
-                                       std::string (*normalise)(std::string)) {
+                                       std::string (*normalise)(std::string_view)) {
   const json* v = Get(key);
   if (!v) return Status::Ok();
   if (!v->is_array()) return WrongType(key, *v, "an array of strings");
@@ -149,7 +149,7 @@ Status PermissionConfigReader::Strings(const char* key, std::vector<std::string>
                              std::string(JsonTypeName(item)));
     }
     std::string s = item.get<std::string>();
-    if (normalise != nullptr) s = normalise(std::move(s));
+    if (normalise != nullptr) s = normalise(s);
     if (std::find(items.begin(), items.end(), s) == items.end()) items.push_back(std::move(s));
   }
   *out = std::move(items);
@@ -157,7 +157,7 @@ Status PermissionConfigReader::Strings(const char* key, std::vector<std::string>
 }
 
 Status PermissionConfigReader::List(const char* key, AllowList* out,
-                                    std::string (*normalise)(std::string)) {
+                                    std::string (*normalise)(std::string_view)) {
   if (!object_.contains(key)) return Status::Ok();
   std::vector<std::string> items;
   THEATER_RETURN_IF_ERROR(Strings(key, &items, normalise));

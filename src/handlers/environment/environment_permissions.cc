@@ -9,22 +9,6 @@
 
 namespace theater::handlers {
 
-Status ReadPermissionConfig(PermissionConfigReader& r, EnvironmentPermissions* p) {
-  THEATER_RETURN_IF_ERROR(r.List("allowed_vars", &p->allowed_vars));
-  THEATER_RETURN_IF_ERROR(r.Strings("denied_vars", &p->denied_vars));
-  THEATER_RETURN_IF_ERROR(r.List("allowed_prefixes", &p->allowed_prefixes));
-  return r.Bool("allow_list_all", &p->allow_list_all);
-}
-
-EnvironmentPermissions NarrowPermission(const EnvironmentPermissions& p, const EnvironmentPermissions& r) {
-  EnvironmentPermissions out;
-  out.allowed_vars = Intersect(p.allowed_vars, r.allowed_vars);
-  out.denied_vars = Unite(p.denied_vars, r.denied_vars);
-  out.allowed_prefixes = IntersectPrefixes(p.allowed_prefixes, r.allowed_prefixes);
-  out.allow_list_all = p.allow_list_all && r.allow_list_all;
-  return out;
-}
-
 const PermissionRules& EnvironmentPermissionRules() {
   static const PermissionRulesFor<EnvironmentPermissions> rules;
   return rules;

@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "handlers/support/permission_fields.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
 
@@ -24,12 +26,16 @@ struct EnvironmentPermissions {
   std::vector<std::string> denied_vars;  // always denied, whatever else says
   AllowList allowed_prefixes;
   bool allow_list_all = true;  // may list every variable
+  // The config keys, in reading order, and how each narrows (handlers/support/permission_fields.h).
+  static constexpr auto Fields() {
+    using P = EnvironmentPermissions;
+    return std::tuple{Allow("allowed_vars", &P::allowed_vars), Deny("denied_vars", &P::denied_vars),
+                      Allow("allowed_prefixes", &P::allowed_prefixes, IntersectPrefixes),
+                      Flag("allow_list_all", &P::allow_list_all)};
+  }
   friend bool operator==(const EnvironmentPermissions&, const EnvironmentPermissions&) = default;
 };
 
-Status ReadPermissionConfig(PermissionConfigReader& r, EnvironmentPermissions* p);
-// The intersection of a parent's permission and a restriction (docs/permissions.md).
-EnvironmentPermissions NarrowPermission(const EnvironmentPermissions& parent, const EnvironmentPermissions& restriction);
 // The rules the handler registers.
 const PermissionRules& EnvironmentPermissionRules();
 

@@ -9,28 +9,6 @@
 
 namespace theater::handlers {
 
-Status ReadPermissionConfig(PermissionConfigReader& r, FileSystemPermissions* p) {
-  THEATER_RETURN_IF_ERROR(r.Bool("read", &p->read));
-  THEATER_RETURN_IF_ERROR(r.Bool("write", &p->write));
-  THEATER_RETURN_IF_ERROR(r.Bool("execute", &p->execute));
-  THEATER_RETURN_IF_ERROR(r.Bool("new_dir", &p->new_dir));
-  THEATER_RETURN_IF_ERROR(r.List("allowed_commands", &p->allowed_commands));
-  THEATER_RETURN_IF_ERROR(r.List("allowed_paths", &p->allowed_paths));
-  return r.Strings("denied_paths", &p->denied_paths);
-}
-
-FileSystemPermissions NarrowPermission(const FileSystemPermissions& p, const FileSystemPermissions& r) {
-  FileSystemPermissions out;
-  out.read = p.read && r.read;
-  out.write = p.write && r.write;
-  out.execute = p.execute && r.execute;
-  out.new_dir = p.new_dir && r.new_dir;
-  out.allowed_commands = Intersect(p.allowed_commands, r.allowed_commands);
-  out.allowed_paths = IntersectPaths(p.allowed_paths, r.allowed_paths);
-  out.denied_paths = Unite(p.denied_paths, r.denied_paths);
-  return out;
-}
-
 const PermissionRules& FileSystemPermissionRules() {
   static const PermissionRulesFor<FileSystemPermissions> rules;
   return rules;

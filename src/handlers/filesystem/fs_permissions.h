@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "handlers/support/permission_fields.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
 
@@ -29,12 +31,20 @@ struct FileSystemPermissions {
   // Paths (files or trees) under the allowed ones that stay refused, checked on the path a call
   // resolves to, links followed. Empty: none.
   std::vector<std::string> denied_paths;
+  // The config keys, in reading order, and how each narrows (handlers/support/permission_fields.h).
+  static constexpr auto Fields() {
+    using P = FileSystemPermissions;
+    return std::tuple{Flag("read", &P::read),
+                      Flag("write", &P::write),
+                      Flag("execute", &P::execute),
+                      Flag("new_dir", &P::new_dir),
+                      Allow("allowed_commands", &P::allowed_commands),
+                      Allow("allowed_paths", &P::allowed_paths, IntersectPaths),
+                      Deny("denied_paths", &P::denied_paths)};
+  }
   friend bool operator==(const FileSystemPermissions&, const FileSystemPermissions&) = default;
 };
 
-Status ReadPermissionConfig(PermissionConfigReader& r, FileSystemPermissions* p);
-// The intersection of a parent's permission and a restriction (docs/permissions.md).
-FileSystemPermissions NarrowPermission(const FileSystemPermissions& parent, const FileSystemPermissions& restriction);
 // The rules the handler registers.
 const PermissionRules& FileSystemPermissionRules();
 

@@ -169,8 +169,7 @@ Result<TransferSpec> BuildTransferSpec(const abi::Value& request, const HttpClie
   if (!IsHttpToken(method) || method.size() > 32) {
     return InvalidArgument("Invalid HTTP method: '" + Printable(method) + "'");
   }
-  for (char& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  spec.method = method;
+  spec.method = AsciiUpper(method);
 
   const std::string& uri = fields[1].as_string();
   if (uri.size() > kMaxUrlBytes) {

@@ -9,23 +9,6 @@
 
 namespace theater::handlers {
 
-Status ReadPermissionConfig(PermissionConfigReader& r, HttpClientPermissions* p) {
-  THEATER_RETURN_IF_ERROR(r.List("allowed_methods", &p->allowed_methods, Upper));
-  THEATER_RETURN_IF_ERROR(
-      r.List("allowed_hosts", &p->allowed_hosts, [](std::string s) { return AsciiLower(s); }));
-  THEATER_RETURN_IF_ERROR(r.OptU64("max_redirects", &p->max_redirects));
-  return r.OptU64("timeout", &p->timeout_ms);
-}
-
-HttpClientPermissions NarrowPermission(const HttpClientPermissions& p, const HttpClientPermissions& r) {
-  HttpClientPermissions out;
-  out.allowed_methods = Intersect(p.allowed_methods, r.allowed_methods);
-  out.allowed_hosts = Intersect(p.allowed_hosts, r.allowed_hosts);
-  out.max_redirects = MinOpt(p.max_redirects, r.max_redirects);
-  out.timeout_ms = MinOpt(p.timeout_ms, r.timeout_ms);
-  return out;
-}
-
 const PermissionRules& HttpClientPermissionRules() {
   static const PermissionRulesFor<HttpClientPermissions> rules;
   return rules;

@@ -10,8 +10,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "common/ascii.h"
+#include "handlers/support/permission_fields.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
 
@@ -24,12 +27,17 @@ struct HttpClientPermissions {
   AllowList allowed_hosts;                // lower-cased when parsed; exact host match
   std::optional<uint64_t> max_redirects;  // nullopt: unlimited
   std::optional<uint64_t> timeout_ms;     // JSON key `timeout`; nullopt: unlimited
+  // The config keys, in reading order, and how each narrows (handlers/support/permission_fields.h).
+  static constexpr auto Fields() {
+    using P = HttpClientPermissions;
+    return std::tuple{Allow("allowed_methods", &P::allowed_methods, Intersect, AsciiUpper),
+                      Allow("allowed_hosts", &P::allowed_hosts, Intersect, AsciiLower),
+                      OptionalLimit("max_redirects", &P::max_redirects),
+                      OptionalLimit("timeout", &P::timeout_ms)};
+  }
   friend bool operator==(const HttpClientPermissions&, const HttpClientPermissions&) = default;
 };
 
-Status ReadPermissionConfig(PermissionConfigReader& r, HttpClientPermissions* p);
-// The intersection of a parent's permission and a restriction (docs/permissions.md).
-HttpClientPermissions NarrowPermission(const HttpClientPermissions& parent, const HttpClientPermissions& restriction);
 // The rules the handler registers.
 const PermissionRules& HttpClientPermissionRules();
 

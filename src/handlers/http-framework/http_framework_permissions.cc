@@ -9,20 +9,6 @@
 
 namespace theater::handlers {
 
-Status ReadPermissionConfig(PermissionConfigReader& r, HttpFrameworkPermissions* p) {
-  THEATER_RETURN_IF_ERROR(r.List("allowed_routes", &p->allowed_routes));
-  THEATER_RETURN_IF_ERROR(r.List("allowed_methods", &p->allowed_methods, Upper));
-  return r.OptU64("max_request_size", &p->max_request_size);
-}
-
-HttpFrameworkPermissions NarrowPermission(const HttpFrameworkPermissions& p, const HttpFrameworkPermissions& r) {
-  HttpFrameworkPermissions out;
-  out.allowed_routes = Intersect(p.allowed_routes, r.allowed_routes);
-  out.allowed_methods = Intersect(p.allowed_methods, r.allowed_methods);
-  out.max_request_size = MinOpt(p.max_request_size, r.max_request_size);
-  return out;
-}
-
 const PermissionRules& HttpFrameworkPermissionRules() {
   static const PermissionRulesFor<HttpFrameworkPermissions> rules;
   return rules;

@@ -10,8 +10,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "common/ascii.h"
+#include "handlers/support/permission_fields.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
 
@@ -23,13 +26,17 @@ struct HttpFrameworkPermissions {
   AllowList allowed_routes;                  // exact route paths
   AllowList allowed_methods;                 // upper-cased when parsed
   std::optional<uint64_t> max_request_size;  // bytes; nullopt: unlimited
+  // The config keys, in reading order, and how each narrows (handlers/support/permission_fields.h).
+  static constexpr auto Fields() {
+    using P = HttpFrameworkPermissions;
+    return std::tuple{Allow("allowed_routes", &P::allowed_routes),
+                      Allow("allowed_methods", &P::allowed_methods, Intersect, AsciiUpper),
+                      OptionalLimit("max_request_size", &P::max_request_size)};
+  }
   friend bool operator==(const HttpFrameworkPermissions&,
                          const HttpFrameworkPermissions&) = default;
 };
 
-Status ReadPermissionConfig(PermissionConfigReader& r, HttpFrameworkPermissions* p);
-// The intersection of a parent's permission and a restriction (docs/permissions.md).
-HttpFrameworkPermissions NarrowPermission(const HttpFrameworkPermissions& parent, const HttpFrameworkPermissions& restriction);
 // The rules the handler registers.
 const PermissionRules& HttpFrameworkPermissionRules();
 

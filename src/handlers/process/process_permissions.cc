@@ -9,22 +9,6 @@
 
 namespace theater::handlers {
 
-Status ReadPermissionConfig(PermissionConfigReader& r, ProcessPermissions* p) {
-  THEATER_RETURN_IF_ERROR(r.U64("max_processes", &p->max_processes));
-  THEATER_RETURN_IF_ERROR(r.U64("max_output_buffer", &p->max_output_buffer));
-  THEATER_RETURN_IF_ERROR(r.List("allowed_programs", &p->allowed_programs));
-  return r.List("allowed_paths", &p->allowed_paths);
-}
-
-ProcessPermissions NarrowPermission(const ProcessPermissions& p, const ProcessPermissions& r) {
-  ProcessPermissions out;
-  out.max_processes = std::min(p.max_processes, r.max_processes);
-  out.max_output_buffer = std::min(p.max_output_buffer, r.max_output_buffer);
-  out.allowed_programs = Intersect(p.allowed_programs, r.allowed_programs);
-  out.allowed_paths = IntersectPaths(p.allowed_paths, r.allowed_paths);
-  return out;
-}
-
 const PermissionRules& ProcessPermissionRules() {
   static const PermissionRulesFor<ProcessPermissions> rules;
   return rules;

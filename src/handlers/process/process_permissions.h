@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "handlers/support/permission_fields.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
 
@@ -24,12 +26,17 @@ struct ProcessPermissions {
   uint64_t max_output_buffer = kUnlimited;  // bytes
   AllowList allowed_programs;
   AllowList allowed_paths;  // working directories (component-wise prefixes)
+  // The config keys, in reading order, and how each narrows (handlers/support/permission_fields.h).
+  static constexpr auto Fields() {
+    using P = ProcessPermissions;
+    return std::tuple{Limit("max_processes", &P::max_processes),
+                      Limit("max_output_buffer", &P::max_output_buffer),
+                      Allow("allowed_programs", &P::allowed_programs),
+                      Allow("allowed_paths", &P::allowed_paths, IntersectPaths)};
+  }
   friend bool operator==(const ProcessPermissions&, const ProcessPermissions&) = default;
 };
 
-Status ReadPermissionConfig(PermissionConfigReader& r, ProcessPermissions* p);
-// The intersection of a parent's permission and a restriction (docs/permissions.md).
-ProcessPermissions NarrowPermission(const ProcessPermissions& parent, const ProcessPermissions& restriction);
 // The rules the handler registers.
 const PermissionRules& ProcessPermissionRules();
 

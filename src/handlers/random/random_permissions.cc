@@ -9,20 +9,6 @@
 
 namespace theater::handlers {
 
-Status ReadPermissionConfig(PermissionConfigReader& r, RandomPermissions* p) {
-  THEATER_RETURN_IF_ERROR(r.U64("max_bytes", &p->max_bytes));
-  THEATER_RETURN_IF_ERROR(r.U64("max_int", &p->max_int));
-  return r.Bool("allow_crypto_secure", &p->allow_crypto_secure);
-}
-
-RandomPermissions NarrowPermission(const RandomPermissions& p, const RandomPermissions& r) {
-  RandomPermissions out;
-  out.max_bytes = std::min(p.max_bytes, r.max_bytes);
-  out.max_int = std::min(p.max_int, r.max_int);
-  out.allow_crypto_secure = p.allow_crypto_secure && r.allow_crypto_secure;
-  return out;
-}
-
 const PermissionRules& RandomPermissionRules() {
   static const PermissionRulesFor<RandomPermissions> rules;
   return rules;

@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "handlers/support/permission_fields.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
 
@@ -23,12 +25,15 @@ struct RandomPermissions {
   uint64_t max_bytes = kUnlimited;  // per request
   uint64_t max_int = kUnlimited;    // largest upper bound of a random integer
   bool allow_crypto_secure = true;
+  // The config keys, in reading order, and how each narrows (handlers/support/permission_fields.h).
+  static constexpr auto Fields() {
+    using P = RandomPermissions;
+    return std::tuple{Limit("max_bytes", &P::max_bytes), Limit("max_int", &P::max_int),
+                      Flag("allow_crypto_secure", &P::allow_crypto_secure)};
+  }
   friend bool operator==(const RandomPermissions&, const RandomPermissions&) = default;
 };
 
-Status ReadPermissionConfig(PermissionConfigReader& r, RandomPermissions* p);
-// The intersection of a parent's permission and a restriction (docs/permissions.md).
-RandomPermissions NarrowPermission(const RandomPermissions& parent, const RandomPermissions& restriction);
 // The rules the handler registers.
 const PermissionRules& RandomPermissionRules();
 

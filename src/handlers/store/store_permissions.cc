@@ -9,18 +9,6 @@
 
 namespace theater::handlers {
 
-Status ReadPermissionConfig(PermissionConfigReader& r, StorePermissions* p) {
-  THEATER_RETURN_IF_ERROR(r.List("allowed_stores", &p->allowed_stores));
-  return r.Bool("create", &p->create);
-}
-
-StorePermissions NarrowPermission(const StorePermissions& p, const StorePermissions& r) {
-  StorePermissions out;
-  out.allowed_stores = Intersect(p.allowed_stores, r.allowed_stores);
-  out.create = p.create && r.create;
-  return out;
-}
-
 namespace {
 
 // The store permission also governs the runtime's own reads of store:// references for an actor

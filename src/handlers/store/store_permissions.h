@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "handlers/support/permission_fields.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
 
@@ -24,12 +26,14 @@ inline constexpr std::string_view kStoreHandler = "store";
 struct StorePermissions {
   AllowList allowed_stores;  // store ids that may be touched at all (docs/store.md, "Access")
   bool create = true;        // may create stores (`new`)
+  // The config keys, in reading order, and how each narrows (handlers/support/permission_fields.h).
+  static constexpr auto Fields() {
+    using P = StorePermissions;
+    return std::tuple{Allow("allowed_stores", &P::allowed_stores), Flag("create", &P::create)};
+  }
   friend bool operator==(const StorePermissions&, const StorePermissions&) = default;
 };
 
-Status ReadPermissionConfig(PermissionConfigReader& r, StorePermissions* p);
-// The intersection of a parent's permission and a restriction (docs/permissions.md).
-StorePermissions NarrowPermission(const StorePermissions& parent, const StorePermissions& restriction);
 // The rules the handler registers.
 const PermissionRules& StorePermissionRules();
 

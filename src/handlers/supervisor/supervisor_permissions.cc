@@ -9,18 +9,6 @@
 
 namespace theater::handlers {
 
-Status ReadPermissionConfig(PermissionConfigReader& r, SupervisorPermissions* p) {
-  THEATER_RETURN_IF_ERROR(r.OptU64("max_children", &p->max_children));
-  return r.List("allowed_manifests", &p->allowed_manifests);
-}
-
-SupervisorPermissions NarrowPermission(const SupervisorPermissions& p, const SupervisorPermissions& r) {
-  SupervisorPermissions out;
-  out.max_children = MinOpt(p.max_children, r.max_children);
-  out.allowed_manifests = Intersect(p.allowed_manifests, r.allowed_manifests);
-  return out;
-}
-
 const PermissionRules& SupervisorPermissionRules() {
   static const PermissionRulesFor<SupervisorPermissions> rules;
   return rules;

@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "handlers/support/permission_fields.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
 
@@ -23,12 +25,15 @@ inline constexpr std::string_view kSupervisorHandler = "supervisor";
 struct SupervisorPermissions {
   std::optional<uint64_t> max_children;  // nullopt: unlimited
   AllowList allowed_manifests;           // manifest references a child may be spawned from
+  // The config keys, in reading order, and how each narrows (handlers/support/permission_fields.h).
+  static constexpr auto Fields() {
+    using P = SupervisorPermissions;
+    return std::tuple{OptionalLimit("max_children", &P::max_children),
+                      Allow("allowed_manifests", &P::allowed_manifests)};
+  }
   friend bool operator==(const SupervisorPermissions&, const SupervisorPermissions&) = default;
 };
 
-Status ReadPermissionConfig(PermissionConfigReader& r, SupervisorPermissions* p);
-// The intersection of a parent's permission and a restriction (docs/permissions.md).
-SupervisorPermissions NarrowPermission(const SupervisorPermissions& parent, const SupervisorPermissions& restriction);
 // The rules the handler registers.
 const PermissionRules& SupervisorPermissionRules();
 

@@ -2,19 +2,14 @@
 #include "handlers/support/permission_support.h"
 
 #include <algorithm>
-#include <cctype>
 #include <filesystem>
 
+#include "common/ascii.h"
 #include "handlers/support/handler_util.h"
 
 namespace theater::handlers {
 
 namespace fs = std::filesystem;
-
-std::string Upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::optional<uint64_t> MinOpt(const std::optional<uint64_t>& a, const std::optional<uint64_t>& b) {
   if (!a) return b;
@@ -123,7 +118,7 @@ Status CheckCommand(const AllowList& allowed, std::string_view command) {
 }
 
 Status CheckMethod(const AllowList& allowed, std::string_view method) {
-  if (!allowed || Contains(*allowed, Upper(std::string(method)))) return Status::Ok();
+  if (!allowed || Contains(*allowed, AsciiUpper(method))) return Status::Ok();
   return PermissionDenied("Method '" + std::string(method) +
                           "' not in allowed methods: " + FormatList(*allowed));
 }

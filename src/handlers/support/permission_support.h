@@ -17,7 +17,6 @@
 namespace theater::handlers {
 
 bool Contains(const std::vector<std::string>& list, std::string_view item);
-std::string Upper(std::string s);
 
 // --- Narrowing: nullopt is "everything", so it is the identity of each intersection. ---
 std::optional<uint64_t> MinOpt(const std::optional<uint64_t>& a, const std::optional<uint64_t>& b);

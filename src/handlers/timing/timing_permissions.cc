@@ -9,18 +9,6 @@
 
 namespace theater::handlers {
 
-Status ReadPermissionConfig(PermissionConfigReader& r, TimingPermissions* p) {
-  THEATER_RETURN_IF_ERROR(r.U64("max_sleep_duration", &p->max_sleep_duration));
-  return r.U64("min_sleep_duration", &p->min_sleep_duration);
-}
-
-TimingPermissions NarrowPermission(const TimingPermissions& p, const TimingPermissions& r) {
-  TimingPermissions out;
-  out.max_sleep_duration = std::min(p.max_sleep_duration, r.max_sleep_duration);
-  out.min_sleep_duration = std::max(p.min_sleep_duration, r.min_sleep_duration);
-  return out;
-}
-
 const PermissionRules& TimingPermissionRules() {
   static const PermissionRulesFor<TimingPermissions> rules;
   return rules;

@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "handlers/support/permission_fields.h"
 #include "theater/permissions.h"
 #include "theater/status.h"
 
@@ -22,12 +24,15 @@ inline constexpr std::string_view kTimingHandler = "timing";
 struct TimingPermissions {
   uint64_t max_sleep_duration = kUnlimited;  // ms
   uint64_t min_sleep_duration = 0;           // ms
+  // The config keys, in reading order, and how each narrows (handlers/support/permission_fields.h).
+  static constexpr auto Fields() {
+    using P = TimingPermissions;
+    return std::tuple{Limit("max_sleep_duration", &P::max_sleep_duration),
+                      Floor("min_sleep_duration", &P::min_sleep_duration)};
+  }
   friend bool operator==(const TimingPermissions&, const TimingPermissions&) = default;
 };
 
-Status ReadPermissionConfig(PermissionConfigReader& r, TimingPermissions* p);
-// The intersection of a parent's permission and a restriction (docs/permissions.md).
-TimingPermissions NarrowPermission(const TimingPermissions& parent, const TimingPermissions& restriction);
 // The rules the handler registers.
 const PermissionRules& TimingPermissionRules();
 
