@@ -84,16 +84,15 @@ function(theater_add_wasm_actor name)
   add_custom_target(wasm_${name} ALL DEPENDS ${out})
 endfunction()
 
-# theater_embed_files(<output.cc> HEADER <include> NAMESPACE <ns> FUNCTION <fn> TYPE <struct>
-#                     FILES <files...>)
-# Generates <output.cc> defining `std::span<const TYPE> ns::fn()` over the files' contents,
-# regenerated whenever one of them changes.
+# theater_embed_files(<output.cc> HEADER <include> NAMESPACE <ns> FUNCTION <fn> FILES <files...>)
+# Generates <output.cc> defining `std::span<const EmbeddedFile> ns::fn()` (common/embedded_file.h)
+# over the files' contents, regenerated whenever one of them changes.
 function(theater_embed_files output)
-  cmake_parse_arguments(E "" "HEADER;NAMESPACE;FUNCTION;TYPE" "FILES" ${ARGN})
+  cmake_parse_arguments(E "" "HEADER;NAMESPACE;FUNCTION" "FILES" ${ARGN})
   string(REPLACE ";" "\\;" inputs "${E_FILES}")
   add_custom_command(OUTPUT ${output}
     COMMAND ${CMAKE_COMMAND} -DOUTPUT=${output} -DINPUTS=${inputs} -DHEADER=${E_HEADER}
-            -DNAMESPACE=${E_NAMESPACE} -DFUNCTION=${E_FUNCTION} -DTYPE=${E_TYPE}
+            -DNAMESPACE=${E_NAMESPACE} -DFUNCTION=${E_FUNCTION}
             -P ${PROJECT_SOURCE_DIR}/cmake/EmbedFiles.cmake
     DEPENDS ${E_FILES} ${PROJECT_SOURCE_DIR}/cmake/EmbedFiles.cmake
     COMMENT "Embedding ${E_FUNCTION}"

@@ -26,13 +26,6 @@ constexpr std::chrono::minutes kInstallTimeout{20};
 constexpr std::chrono::minutes kDriverTimeout{10};
 constexpr std::string_view kDriverPath = ".theater/build.mjs";
 
-const EmbeddedFile* EmbeddedJsFile(std::string_view name) {
-  for (const EmbeddedFile& file : EmbeddedTemplateJs()) {
-    if (file.name == name) return &file;
-  }
-  return nullptr;
-}
-
 // What the build needs to know about the world: whether it imports theater:simple/runtime (then
 // console.* can go to the actor's log), and the names its exports have in JavaScript.
 struct WorldFacts {
@@ -157,7 +150,7 @@ Result<BuiltProject> BuildJsProject(const ProjectBuildPlan& plan) {
                                                             "package-lock.json", kMaxLockBytes));
     THEATER_RETURN_IF_ERROR(WriteProjectFile(plan.dir / kInstalledLock, lock));
   }
-  const EmbeddedFile* driver = EmbeddedJsFile("build.mjs");
+  const EmbeddedFile* driver = FindEmbeddedFile(EmbeddedTemplateJs(), "build.mjs");
   if (driver == nullptr) return InternalError("the JavaScript build driver is not embedded");
   THEATER_RETURN_IF_ERROR(WriteProjectFile(plan.dir / kDriverPath, driver->contents));
 

@@ -64,20 +64,13 @@ Status UnknownTemplate(std::string_view name) {
 // from a project's wit/ gives the same bindings.
 std::vector<wit::SourceFile> ProjectWit(std::optional<wit::SourceFile> extra) {
   std::vector<wit::SourceFile> sources;
-  for (const runtime::EmbeddedWitFile& file : runtime::EmbeddedTheaterWit()) {
+  for (const EmbeddedFile& file : runtime::EmbeddedTheaterWit()) {
     sources.push_back({std::string(file.name), std::string(file.contents)});
   }
   if (extra) sources.push_back(std::move(*extra));
   std::sort(sources.begin(), sources.end(),
             [](const wit::SourceFile& a, const wit::SourceFile& b) { return a.name < b.name; });
   return sources;
-}
-
-const EmbeddedFile* Find(std::span<const EmbeddedFile> files, std::string_view name) {
-  for (const EmbeddedFile& file : files) {
-    if (file.name == name) return &file;
-  }
-  return nullptr;
 }
 
 std::string Join(const std::vector<std::string>& parts) {
@@ -211,7 +204,7 @@ Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, L
   // are generated exactly as `theater bindgen wit --world <world> --lang <lang> --out bindings`
   // would (the same files in the same order).
   std::optional<wit::SourceFile> own_world;
-  if (const EmbeddedFile* world_wit = Find(files, "world.wit"); world_wit != nullptr) {
+  if (const EmbeddedFile* world_wit = FindEmbeddedFile(files, "world.wit"); world_wit != nullptr) {
     own_world = wit::SourceFile{
         std::string(entry->world) + ".wit",
         RenderText(world_wit->contents, {{"project_name", std::string(project_name)}})};
@@ -274,7 +267,7 @@ Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, L
   std::vector<ProjectFile> project;
   auto add = [&](std::span<const EmbeddedFile> from, std::string_view name,
                  std::string path) -> Status {
-    const EmbeddedFile* file = Find(from, name);
+    const EmbeddedFile* file = FindEmbeddedFile(from, name);
     if (file == nullptr) {
       return InternalError("template '" + std::string(template_name) + "' lacks " +
                            std::string(name));
@@ -284,7 +277,7 @@ Result<std::vector<ProjectFile>> RenderProject(std::string_view template_name, L
   };
   THEATER_RETURN_IF_ERROR(add(files, "manifest.toml", "manifest.toml"));
   THEATER_RETURN_IF_ERROR(add(files, source, source_path));
-  if (Find(files, "init.json") != nullptr) {
+  if (FindEmbeddedFile(files, "init.json") != nullptr) {
     THEATER_RETURN_IF_ERROR(add(files, "init.json", "init.json"));
   }
   if (js) {

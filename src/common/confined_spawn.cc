@@ -20,6 +20,7 @@
 #include <span>
 
 #include "common/landlock.h"
+#include "common/pipe_write.h"
 #include "common/spawn_setup.h"
 #include "common/spawn_shim_embedded.h"
 
@@ -54,7 +55,7 @@ Result<int> ShimFd() {
   static int fd = -1;
   static int error = 0;
   std::call_once(once, [] {
-    std::span<const EmbeddedShimFile> files = EmbeddedSpawnShim();
+    std::span<const EmbeddedFile> files = EmbeddedSpawnShim();
     const std::string_view bytes = files.front().contents;
     int m = static_cast<int>(::syscall(SYS_memfd_create, "theater-spawn-shim",
                                        MFD_CLOEXEC | MFD_ALLOW_SEALING | kMfdExec));
@@ -260,23 +261,9 @@ Result<ConfinedChild> SpawnConfined(const ChildSpec& spec) {
 Status ForwardSignal(int control_fd, int sig) {
   if (control_fd < 0) return FailedPrecondition("the process has been killed");
   int32_t value = sig;
-  // SIGPIPE if the shim is gone: block it for the write and consume it, so EPIPE is an error.
-  sigset_t pipe_set, old;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-  ssize_t n;
-  do {
-    n = ::write(control_fd, &value, sizeof(value));
-  } while (n < 0 && errno == EINTR);
-  int err = errno;
-  if (n < 0 && err == EPIPE) {
-    timespec zero{0, 0};
-    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
-    }
-  }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (n == static_cast<ssize_t>(sizeof(value))) return Status::Ok();
+  const PipeWriteResult wrote = WriteToPipe(control_fd, &value, sizeof(value));  // EPIPE: shim gone
+  if (wrote.written == static_cast<ssize_t>(sizeof(value))) return Status::Ok();
+  const int err = wrote.error;
   if (err == EPIPE) return FailedPrecondition("the process has exited");
   if (err == EAGAIN) return Unavailable("too many signals are waiting to be delivered");
   return ErrnoError("forwarding a signal", err);

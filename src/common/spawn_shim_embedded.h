@@ -8,15 +8,11 @@
 #pragma once
 
 #include <span>
-#include <string_view>
+
+#include "common/embedded_file.h"
 
 namespace theater {
 
-struct EmbeddedShimFile {
-  std::string_view name;
-  std::string_view contents;
-};
-
-std::span<const EmbeddedShimFile> EmbeddedSpawnShim();
+std::span<const EmbeddedFile> EmbeddedSpawnShim();
 
 }  // namespace theater

@@ -9,21 +9,11 @@
 #include <span>
 #include <string_view>
 
+#include "common/embedded_file.h"
+
 namespace theater::dashboard {
 
-struct EmbeddedDashboardFile {
-  std::string_view name;  // e.g. "app.js"
-  std::string_view contents;
-};
-
-std::span<const EmbeddedDashboardFile> EmbeddedDashboardFiles();
-
-// The file called `name` (no directories: the dashboard's files are one flat folder), or null.
-inline const EmbeddedDashboardFile* FindDashboardFile(std::string_view name) {
-  for (const EmbeddedDashboardFile& file : EmbeddedDashboardFiles()) {
-    if (file.name == name) return &file;
-  }
-  return nullptr;
-}
+// One flat folder: a file is found by its name alone (FindEmbeddedFile).
+std::span<const EmbeddedFile> EmbeddedDashboardFiles();
 
 }  // namespace theater::dashboard

@@ -331,8 +331,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
               request.keep_alive(), request.method() == http::verb::head);
       return;
     }
-    const EmbeddedDashboardFile* file =
-        FindDashboardFile(target == "/" ? "index.html" : target.substr(1));
+    const EmbeddedFile* file =
+        FindEmbeddedFile(EmbeddedDashboardFiles(), target == "/" ? "index.html" : target.substr(1));
     if (file == nullptr) {
       Respond(http::status::not_found, "not found\n", request.keep_alive());
       return;

@@ -59,7 +59,7 @@ std::optional<std::string_view> ShortInterfaceName(std::string_view qualified) {
 Result<const wit::Package*> TheaterPackage() {
   static const Result<wit::Package> package = [] {
     std::vector<wit::SourceFile> sources;
-    for (const EmbeddedWitFile& f : EmbeddedTheaterWit()) {
+    for (const EmbeddedFile& f : EmbeddedTheaterWit()) {
       sources.push_back({std::string(f.name), std::string(f.contents)});
     }
     Result<wit::Package> parsed = wit::ParseWitSources(sources);

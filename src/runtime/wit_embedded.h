@@ -10,13 +10,10 @@
 #include <span>
 #include <string_view>
 
+#include "common/embedded_file.h"
+
 namespace theater::runtime {
 
-struct EmbeddedWitFile {
-  std::string_view name;  // e.g. "runtime.wit"
-  std::string_view contents;
-};
-
-std::span<const EmbeddedWitFile> EmbeddedTheaterWit();
+std::span<const EmbeddedFile> EmbeddedTheaterWit();
 
 }  // namespace theater::runtime

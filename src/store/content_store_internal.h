@@ -190,6 +190,15 @@ struct ContentStore::WriteOp {
   bool changed = false;  // kCreateStore: created; kPut: new content stored; kRemoveLabel: removed
   int64_t new_key = 0;   // kCreateStore: the store's key
 
+  // An op of `kind` on one store; the caller sets the inputs the kind reads.
+  static WriteOp On(Kind kind, std::string_view store_id, int64_t store_key = 0) {
+    WriteOp op;
+    op.kind = kind;
+    op.store_id = store_id;
+    op.store_key = store_key;
+    return op;
+  }
+
   // What the write does, for the context of its storage errors.
   std::string Describe() const {
     const std::string store = "store " + std::string(store_id);

@@ -132,10 +132,7 @@ Result<std::string> ContentStore::PutImpl(std::string_view store_id, std::string
     return HexEncode(digest);
   }
   THEATER_RETURN_IF_ERROR(IndexError());
-  WriteOp op;
-  op.kind = WriteOp::Kind::kPut;
-  op.store_id = store_id;
-  op.store_key = key;
+  WriteOp op = WriteOp::On(WriteOp::Kind::kPut, store_id, key);
   op.digest = digest;
   op.size = content.size();
   op.label = label;
@@ -416,10 +413,7 @@ Status ContentStore::LabelWrite(std::string_view store_id, std::string_view labe
   THEATER_RETURN_IF_ERROR(ValidateHash(hash));
   THEATER_ASSIGN_OR_RETURN(int64_t key, StoreKey(store_id));
   THEATER_RETURN_IF_ERROR(IndexError());
-  WriteOp op;
-  op.kind = WriteOp::Kind::kLabel;
-  op.store_id = store_id;
-  op.store_key = key;
+  WriteOp op = WriteOp::On(WriteOp::Kind::kLabel, store_id, key);
   op.digest = ParseDigest(hash);
   op.label = label;
   op.label_mode = label_mode;
@@ -479,10 +473,7 @@ Result<bool> ContentStore::RemoveLabelImpl(std::string_view store_id, std::strin
   if (hash) THEATER_RETURN_IF_ERROR(ValidateHash(*hash));
   THEATER_ASSIGN_OR_RETURN(int64_t key, StoreKey(store_id));
   THEATER_RETURN_IF_ERROR(IndexError());
-  WriteOp op;
-  op.kind = WriteOp::Kind::kRemoveLabel;
-  op.store_id = store_id;
-  op.store_key = key;
+  WriteOp op = WriteOp::On(WriteOp::Kind::kRemoveLabel, store_id, key);
   op.label = label;
   if (hash) {
     op.compare = true;

@@ -304,9 +304,7 @@ Status ContentStore::CreateStoreImpl(std::string_view store_id,
                                      std::optional<std::string_view> owner, bool must_be_new) {
   THEATER_RETURN_IF_ERROR(ValidateStoreId(store_id));
   THEATER_RETURN_IF_ERROR(IndexError());
-  WriteOp op;
-  op.kind = WriteOp::Kind::kCreateStore;
-  op.store_id = store_id;
+  WriteOp op = WriteOp::On(WriteOp::Kind::kCreateStore, store_id);
   op.owner = owner;
   op.must_be_new = must_be_new;
   THEATER_RETURN_IF_ERROR(Write(op));

@@ -12,12 +12,9 @@
 #include <span>
 #include <string_view>
 
-namespace theater::engine {
+#include "common/embedded_file.h"
 
-struct EmbeddedFile {
-  std::string_view name;  // file name without directory, e.g. "wasm-rt.h"
-  std::string_view contents;
-};
+namespace theater::engine {
 
 // The runtime headers, in a fixed order.
 std::span<const EmbeddedFile> EmbeddedRuntimeHeaders();

@@ -26,6 +26,7 @@
 
 #include "common/child_env.h"
 #include "common/confined_spawn.h"
+#include "common/pipe_write.h"
 #include "engine/compile/subprocess.h"
 
 namespace theater::handlers {
@@ -240,25 +241,10 @@ Result<uint32_t> ProcessSupervisor::WriteStdin(uint64_t id, std::span<const uint
     CloseFd(p->stdin_fd);
     return 0u;
   }
-  // A write to a pipe nobody reads raises SIGPIPE in this thread: block it for the write and
-  // consume it if it came, so that EPIPE is just an error.
-  sigset_t pipe_set, old;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-  size_t len = std::min<size_t>(data.size(), UINT32_MAX);
-  ssize_t n;
-  do {
-    n = ::write(p->stdin_fd, data.data(), len);
-  } while (n < 0 && errno == EINTR);
-  int err = errno;
-  if (n < 0 && err == EPIPE) {
-    timespec zero{0, 0};
-    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
-    }
-  }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (n >= 0) return static_cast<uint32_t>(n);
+  const size_t len = std::min<size_t>(data.size(), UINT32_MAX);
+  const PipeWriteResult wrote = WriteToPipe(p->stdin_fd, data.data(), len);
+  if (wrote.written >= 0) return static_cast<uint32_t>(wrote.written);
+  const int err = wrote.error;
   if (err == EAGAIN) return 0u;  // the pipe is full: the process is not reading now
   if (err == EPIPE) {
     CloseFd(p->stdin_fd);
