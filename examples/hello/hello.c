@@ -16,25 +16,11 @@
  *   clang-14 --target=wasm32-wasi -O2 -Wl,--strip-debug -mexec-model=reactor -Wall -Wextra \
  *     -Ibindings -lc-printscan-long-double -o hello.wasm hello.c bindings/minimal.c
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "minimal.h"
-
-/* Logs a printf-style line. The import only borrows the string. */
-__attribute__((format(printf, 1, 2))) static void log_line(const char* fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n < 0) n = 0;
-  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
-  minimal_string_t line = {buf, (size_t)n};
-  minimal_runtime_log(line);
-}
 
 /* A state holding a heap copy of `len` bytes: what an export returns is freed by the bindings
  * once the host has copied it. */
@@ -89,7 +75,7 @@ static bool find_count(const char* json, size_t len, size_t* start, size_t* end)
 void minimal_exports_actor_init(minimal_option_list_u8_t* state, minimal_tuple1_string_t* params,
                                 minimal_result_tuple1_option_list_u8_string_t* ret) {
   /* Strings from the host are not NUL-terminated: print them with %.*s. */
-  log_line("Hello from %.*s!", (int)params->f0.len, params->f0.ptr);
+  minimal_runtime_logf("Hello from %.*s!", (int)params->f0.len, params->f0.ptr);
 
   const char* json = state->is_some ? (const char*)state->val.ptr : "";
   const size_t json_len = state->is_some ? state->val.len : 0;
@@ -99,7 +85,7 @@ void minimal_exports_actor_init(minimal_option_list_u8_t* state, minimal_tuple1_
     static const char kFresh[] = "{\"greeting\": \"Hello\", \"count\": 1}";
     ret->is_err = false;
     ret->val.ok.f0 = state_of(kFresh, sizeof kFresh - 1);
-    log_line("count = 1 (new state)");
+    minimal_runtime_logf("count = 1 (new state)");
     return;
   }
   if (end - start > 18) { /* would overflow; the host keeps the old state on error */
@@ -126,5 +112,5 @@ void minimal_exports_actor_init(minimal_option_list_u8_t* state, minimal_tuple1_
   ret->val.ok.f0.val.ptr = doc; /* freed by the bindings after the host copied it */
   ret->val.ok.f0.val.len = new_len;
 
-  log_line("count = %llu", (unsigned long long)count);
+  minimal_runtime_logf("count = %llu", (unsigned long long)count);
 }

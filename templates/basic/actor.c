@@ -8,30 +8,16 @@
  * function this file implements (minimal_exports_actor_init). Arguments of an export belong to
  * the bindings, which free them afterwards; what it returns in *ret must be malloc'ed memory,
  * freed by the bindings once the host has copied it. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "minimal.h"
 
-/* Logs a printf-style line through the runtime import (which only borrows the text). */
-__attribute__((format(printf, 1, 2))) static void log_line(const char* fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n < 0) n = 0;
-  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
-  minimal_string_t line = {buf, (size_t)n};
-  minimal_runtime_log(line);
-}
-
 void minimal_exports_actor_init(minimal_option_list_u8_t* state, minimal_tuple1_string_t* params,
                                 minimal_result_tuple1_option_list_u8_string_t* ret) {
   minimal_string_t actor_id = params->f0; /* not NUL-terminated: print it with %.*s */
-  log_line("Hello from {{project_name}} (%.*s)!", (int)actor_id.len, actor_id.ptr);
+  minimal_runtime_logf("Hello from {{project_name}} (%.*s)!", (int)actor_id.len, actor_id.ptr);
 
   /* The state is the JSON text of init.json; find the number after "starts". */
   unsigned long starts = 0;
@@ -46,7 +32,7 @@ void minimal_exports_actor_init(minimal_option_list_u8_t* state, minimal_tuple1_
     free(text);
   }
   starts++;
-  log_line("started %lu time(s)", starts);
+  minimal_runtime_logf("started %lu time(s)", starts);
 
   /* The new state: {"starts": N}, in a buffer the bindings free after the host copied it. */
   char* json = (char*)malloc(64);

@@ -11,7 +11,6 @@
  * `theater bindgen` generated in bindings/http_actor.h. Arguments of an export belong to the
  * bindings, which free them afterwards; what it returns in *ret must be malloc'ed memory (or
  * empty), freed by the bindings once the host has copied it. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,18 +35,6 @@ static string_t heap_str(const char* s) {
   if (r.ptr == NULL) __builtin_trap();
   memcpy(r.ptr, s, len + 1);
   return r;
-}
-
-__attribute__((format(printf, 1, 2))) static void log_line(const char* fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n < 0) n = 0;
-  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
-  string_t line = {buf, (size_t)n};
-  http_actor_runtime_log(line);
 }
 
 /* The number after "<key>": in the JSON state, or 0. */
@@ -128,8 +115,8 @@ void http_actor_exports_actor_init(state_t* state, http_actor_tuple1_string_t* p
     http_actor_result_u16_string_free(&started);
     return;
   }
-  log_line("{{project_name}} %.*s serving on http://127.0.0.1:%u/", (int)params->f0.len,
-           params->f0.ptr, (unsigned)started.val.ok);
+  http_actor_runtime_logf("{{project_name}} %.*s serving on http://127.0.0.1:%u/",
+                          (int)params->f0.len, params->f0.ptr, (unsigned)started.val.ok);
   ret->is_err = false;
   ret->val.ok.f0 = make_state(port, number_in(state, "served"));
 }
@@ -163,7 +150,8 @@ void http_actor_exports_http_handlers_handle_request(
     http_actor_result_tuple2_option_list_u8_tuple1_http_types_http_response_string_t* ret) {
   const http_actor_http_types_http_request_t* req = &params->f1;
   const unsigned long served = number_in(state, "served") + 1;
-  log_line("%.*s %.*s", (int)req->method.len, req->method.ptr, (int)req->uri.len, req->uri.ptr);
+  http_actor_runtime_logf("%.*s %.*s", (int)req->method.len, req->method.ptr, (int)req->uri.len,
+                          req->uri.ptr);
   http_actor_http_types_http_response_t response;
   if (path_is(req->uri, "/")) {
     response = respond(200, "routes: /hello /count\n");

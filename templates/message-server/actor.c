@@ -13,8 +13,6 @@
  * bindings `theater bindgen` generated in bindings/message_server_actor.h. Arguments of an export
  * belong to the bindings, which free them afterwards; what it returns in *ret must be malloc'ed
  * memory (or empty), freed by the bindings once the host has copied it. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,34 +24,6 @@ typedef message_server_actor_option_list_u8_t state_t;
 /* What most handlers return: the new state, or an error. */
 typedef message_server_actor_result_tuple1_option_list_u8_string_t state_result_t;
 
-/* printf into a malloc'ed buffer: a value an export may return. */
-__attribute__((format(printf, 1, 2))) static bytes_t format_bytes(const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) n = 0;
-  char* buf = (char*)malloc((size_t)n + 1);
-  if (buf == NULL) __builtin_trap();
-  va_start(ap, fmt);
-  vsnprintf(buf, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  bytes_t r = {(uint8_t*)buf, (size_t)n};
-  return r;
-}
-
-__attribute__((format(printf, 1, 2))) static void log_line(const char* fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n < 0) n = 0;
-  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
-  string_t line = {buf, (size_t)n};
-  message_server_actor_runtime_log(line);
-}
-
 static unsigned long count_of(const state_t* state) {
   if (!state->is_some) return 0;
   char digits[32] = "";
@@ -63,7 +33,7 @@ static unsigned long count_of(const state_t* state) {
 }
 
 static state_t count_state(unsigned long n) {
-  state_t s = {.is_some = true, .val = format_bytes("%lu", n)};
+  state_t s = {.is_some = true, .val = message_server_actor_list_u8_format("%lu", n)};
   return s;
 }
 
@@ -78,7 +48,8 @@ void message_server_actor_exports_actor_init(state_t* state,
                                              message_server_actor_tuple1_string_t* params,
                                              state_result_t* ret) {
   (void)state;
-  log_line("{{project_name}} %.*s is ready for messages", (int)params->f0.len, params->f0.ptr);
+  message_server_actor_runtime_logf("{{project_name}} %.*s is ready for messages",
+                                    (int)params->f0.len, params->f0.ptr);
   ret->is_err = false;
   ret->val.ok.f0 = count_state(0);
 }
@@ -86,7 +57,7 @@ void message_server_actor_exports_actor_init(state_t* state,
 void message_server_actor_exports_message_server_client_handle_send(
     state_t* state, message_server_actor_tuple1_list_u8_t* params, state_result_t* ret) {
   bytes_t msg = params->f0;
-  log_line("message: %.*s", (int)msg.len, (const char*)msg.ptr);
+  message_server_actor_runtime_logf("message: %.*s", (int)msg.len, (const char*)msg.ptr);
   ret->is_err = false;
   ret->val.ok.f0 = count_state(count_of(state) + 1);
 }
@@ -104,11 +75,12 @@ void message_server_actor_exports_message_server_client_handle_request(
   const unsigned long count = count_of(state) + 1;
   bytes_t reply;
   if (is(msg, "ping")) {
-    reply = format_bytes("pong");
+    reply = message_server_actor_list_u8_format("pong");
   } else if (is(msg, "count")) {
-    reply = format_bytes("%lu", count);
+    reply = message_server_actor_list_u8_format("%lu", count);
   } else {
-    reply = format_bytes("you said: %.*s", (int)msg.len, (const char*)msg.ptr);
+    reply =
+        message_server_actor_list_u8_format("you said: %.*s", (int)msg.len, (const char*)msg.ptr);
   }
   ret->is_err = false;
   ret->val.ok.f0 = count_state(count);
@@ -119,19 +91,21 @@ void message_server_actor_exports_message_server_client_handle_request(
 void message_server_actor_exports_message_server_client_handle_channel_open(
     state_t* state, message_server_actor_tuple2_string_list_u8_t* params,
     message_server_actor_result_tuple2_option_list_u8_tuple1_types_channel_accept_string_t* ret) {
-  log_line("channel %.*s opened", (int)params->f0.len, params->f0.ptr);
+  message_server_actor_runtime_logf("channel %.*s opened", (int)params->f0.len, params->f0.ptr);
   ret->is_err = false;
   ret->val.ok.f0 = keep(state);
   ret->val.ok.f1.f0.accepted = true;
   ret->val.ok.f1.f0.message.is_some = true;
-  ret->val.ok.f1.f0.message.val = format_bytes("welcome to {{project_name}}");
+  ret->val.ok.f1.f0.message.val =
+      message_server_actor_list_u8_format("welcome to {{project_name}}");
 }
 
 void message_server_actor_exports_message_server_client_handle_channel_message(
     state_t* state, message_server_actor_tuple2_types_channel_id_list_u8_t* params,
     state_result_t* ret) {
   bytes_t msg = params->f1;
-  bytes_t echo = format_bytes("echo: %.*s", (int)msg.len, (const char*)msg.ptr);
+  bytes_t echo =
+      message_server_actor_list_u8_format("echo: %.*s", (int)msg.len, (const char*)msg.ptr);
   message_server_actor_result_void_string_t sent;
   message_server_actor_message_server_host_send_on_channel(params->f0, echo, &sent);
   free(echo.ptr); /* the import only borrowed it */
@@ -146,7 +120,7 @@ void message_server_actor_exports_message_server_client_handle_channel_message(
 
 void message_server_actor_exports_message_server_client_handle_channel_close(
     state_t* state, message_server_actor_tuple1_types_channel_id_t* params, state_result_t* ret) {
-  log_line("channel %.*s closed", (int)params->f0.len, params->f0.ptr);
+  message_server_actor_runtime_logf("channel %.*s closed", (int)params->f0.len, params->f0.ptr);
   ret->is_err = false;
   ret->val.ok.f0 = keep(state);
 }

@@ -11,8 +11,6 @@
  * `theater bindgen` generated in bindings/supervisor_messages.h. Arguments of an export belong to
  * the bindings, which free them afterwards; what it returns in *ret must be malloc'ed memory (or
  * empty), freed by the bindings once the host has copied it. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,34 +21,6 @@ typedef supervisor_messages_list_u8_t bytes_t;
 typedef supervisor_messages_option_list_u8_t state_t;
 /* What most handlers return: the new state, or an error. */
 typedef supervisor_messages_result_tuple1_option_list_u8_string_t state_result_t;
-
-/* printf into a malloc'ed buffer: a value an export may return. */
-__attribute__((format(printf, 1, 2))) static bytes_t format_bytes(const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0) n = 0;
-  char* buf = (char*)malloc((size_t)n + 1);
-  if (buf == NULL) __builtin_trap();
-  va_start(ap, fmt);
-  vsnprintf(buf, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  bytes_t r = {(uint8_t*)buf, (size_t)n};
-  return r;
-}
-
-__attribute__((format(printf, 1, 2))) static void log_line(const char* fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n < 0) n = 0;
-  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
-  string_t line = {buf, (size_t)n};
-  supervisor_messages_runtime_log(line);
-}
 
 /* Takes the state over unchanged: zeroing the parameter keeps the bindings from freeing it. */
 static state_t keep(state_t* state) {
@@ -74,14 +44,16 @@ static bool take_prefix(bytes_t msg, const char* prefix, string_t* rest) {
 }
 
 static bytes_t answer_unit(const supervisor_messages_result_void_string_t* r) {
-  if (r->is_err) return format_bytes("error: %.*s", (int)r->val.err.len, r->val.err.ptr);
-  return format_bytes("ok");
+  if (r->is_err)
+    return supervisor_messages_list_u8_format("error: %.*s", (int)r->val.err.len, r->val.err.ptr);
+  return supervisor_messages_list_u8_format("ok");
 }
 
 void supervisor_messages_exports_actor_init(state_t* state,
                                             supervisor_messages_tuple1_string_t* params,
                                             state_result_t* ret) {
-  log_line("supervisor {{project_name}} %.*s started", (int)params->f0.len, params->f0.ptr);
+  supervisor_messages_runtime_logf("supervisor {{project_name}} %.*s started", (int)params->f0.len,
+                                   params->f0.ptr);
   ok_keep(state, ret);
 }
 
@@ -96,10 +68,12 @@ void supervisor_messages_exports_message_server_client_handle_request(
     supervisor_messages_result_string_string_t child;
     supervisor_messages_supervisor_spawn(arg, &no_init_bytes, &child);
     if (child.is_err) {
-      answer = format_bytes("error: %.*s", (int)child.val.err.len, child.val.err.ptr);
+      answer = supervisor_messages_list_u8_format("error: %.*s", (int)child.val.err.len,
+                                                  child.val.err.ptr);
     } else {
-      log_line("spawned child %.*s", (int)child.val.ok.len, child.val.ok.ptr);
-      answer = format_bytes("%.*s", (int)child.val.ok.len, child.val.ok.ptr);
+      supervisor_messages_runtime_logf("spawned child %.*s", (int)child.val.ok.len,
+                                       child.val.ok.ptr);
+      answer = supervisor_messages_list_u8_format("%.*s", (int)child.val.ok.len, child.val.ok.ptr);
     }
     supervisor_messages_result_string_string_free(&child);
   } else if (take_prefix(msg, "stop:", &arg)) {
@@ -124,7 +98,8 @@ void supervisor_messages_exports_message_server_client_handle_request(
     answer.len = at;
     supervisor_messages_list_string_free(&children);
   } else {
-    answer = format_bytes("commands: spawn:<manifest>, list, stop:<child-id>");
+    answer =
+        supervisor_messages_list_u8_format("commands: spawn:<manifest>, list, stop:<child-id>");
   }
   ret->is_err = false;
   ret->val.ok.f0 = keep(state);
@@ -136,11 +111,12 @@ void supervisor_messages_exports_supervisor_handlers_handle_child_error(
     state_t* state, supervisor_messages_tuple2_string_types_wit_actor_error_t* params,
     state_result_t* ret) {
   string_t child_id = params->f0;
-  log_line("child %.*s failed (error type %d); restarting it", (int)child_id.len, child_id.ptr,
-           (int)params->f1.error_type);
+  supervisor_messages_runtime_logf("child %.*s failed (error type %d); restarting it",
+                                   (int)child_id.len, child_id.ptr, (int)params->f1.error_type);
   supervisor_messages_result_void_string_t r;
   supervisor_messages_supervisor_restart_child(child_id, &r);
-  if (r.is_err) log_line("restart failed: %.*s", (int)r.val.err.len, r.val.err.ptr);
+  if (r.is_err)
+    supervisor_messages_runtime_logf("restart failed: %.*s", (int)r.val.err.len, r.val.err.ptr);
   supervisor_messages_result_void_string_free(&r);
   ok_keep(state, ret);
 }
@@ -148,14 +124,15 @@ void supervisor_messages_exports_supervisor_handlers_handle_child_error(
 void supervisor_messages_exports_supervisor_handlers_handle_child_exit(
     state_t* state, supervisor_messages_tuple2_string_option_list_u8_t* params,
     state_result_t* ret) {
-  log_line("child %.*s exited%s", (int)params->f0.len, params->f0.ptr,
-           params->f1.is_some ? " with data" : "");
+  supervisor_messages_runtime_logf("child %.*s exited%s", (int)params->f0.len, params->f0.ptr,
+                                   params->f1.is_some ? " with data" : "");
   ok_keep(state, ret);
 }
 
 void supervisor_messages_exports_supervisor_handlers_handle_child_external_stop(
     state_t* state, supervisor_messages_tuple1_string_t* params, state_result_t* ret) {
-  log_line("child %.*s was stopped from outside", (int)params->f0.len, params->f0.ptr);
+  supervisor_messages_runtime_logf("child %.*s was stopped from outside", (int)params->f0.len,
+                                   params->f0.ptr);
   ok_keep(state, ret);
 }
 

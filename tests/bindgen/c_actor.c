@@ -16,7 +16,6 @@
  * State: "init" after a fresh start, then "|send:<msg>" for every one-way message received
  * and "|<text>" for every mark.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,25 +50,9 @@ static maybe_bytes_t some_copy(const void* data, size_t len) {
   return r;
 }
 
-__attribute__((format(printf, 1, 2))) static maybe_bytes_t some_format(const char* fmt, ...) {
-  char buf[2048];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n < 0) n = 0;
-  if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
-  return some_copy(buf, (size_t)n);
-}
-
-__attribute__((format(printf, 1, 2))) static void log_format(const char* fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  bindgen_actor_runtime_log(str(buf));
-}
+/* Formatted by the bindings' own printf helper (docs/bindgen.md, "Formatting"). */
+#define some_format(...) \
+  ((maybe_bytes_t){.is_some = true, .val = bindgen_actor_list_u8_format(__VA_ARGS__)})
 
 /* The old state with `suffix` appended (the old state stays owned by the bindings). */
 static maybe_bytes_t append_state(const maybe_bytes_t* state, const char* sep, const void* suffix,
@@ -95,7 +78,7 @@ static maybe_bytes_t keep_state(maybe_bytes_t* state) {
 
 void bindgen_actor_exports_actor_init(maybe_bytes_t* state, bindgen_actor_tuple1_string_t* params,
                                       bindgen_actor_result_tuple1_option_list_u8_string_t* ret) {
-  log_format("Hello from %.*s!", (int)params->f0.len, params->f0.ptr);
+  bindgen_actor_runtime_logf("Hello from %.*s!", (int)params->f0.len, params->f0.ptr);
   ret->is_err = false;
   ret->val.ok.f0 = state->is_some ? append_state(state, "|", "restart", 7) : some_copy("init", 4);
 }

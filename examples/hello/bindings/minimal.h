@@ -2,9 +2,12 @@
 #ifndef MINIMAL_BINDINGS_H_
 #define MINIMAL_BINDINGS_H_
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #if !defined(__wasm32__)
 #error "these bindings target wasm32 (clang --target=wasm32-wasi)"
@@ -292,6 +295,49 @@ void minimal_runtime_get_system_info(minimal_runtime_system_info_t* ret);
  * fails the spawn: the actor is not started and the error goes back to whoever spawned it.
  * Implemented by the actor; exported as "theater:simple/actor#init". Parameters passed by pointer belong to the bindings, which free them after the call (take one by copying it and zeroing it). Fill *ret (zeroed on entry); the bindings free it once the host has read it. */
 void minimal_exports_actor_init(minimal_option_list_u8_t* state, minimal_tuple1_string_t* params, minimal_result_tuple1_option_list_u8_string_t* ret);
+
+/* printf into a new heap string: free it with minimal_string_free, or hand it to the host
+ * as (part of) an export's result, which the bindings free once the host has copied it. Formats twice (measure, then write) so that any
+ * length fits; the empty string owns nothing. */
+__attribute__((unused, format(printf, 1, 0))) static inline minimal_string_t minimal_string_vformat(const char* fmt, va_list ap) {
+  va_list again;
+  va_copy(again, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  minimal_string_t out = {NULL, 0};
+  if (n > 0) {
+    out.ptr = (char*)malloc((size_t)n + 1);
+    if (out.ptr == NULL) __builtin_trap();
+    vsnprintf(out.ptr, (size_t)n + 1, fmt, again);
+    out.len = (size_t)n;
+  }
+  va_end(again);
+  return out;
+}
+__attribute__((unused, format(printf, 1, 2))) static inline minimal_string_t minimal_string_format(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  minimal_string_t out = minimal_string_vformat(fmt, ap);
+  va_end(ap);
+  return out;
+}
+/* The same into a list<u8> (the text's bytes, no NUL). */
+__attribute__((unused, format(printf, 1, 2))) static inline minimal_list_u8_t minimal_list_u8_format(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  minimal_string_t text = minimal_string_vformat(fmt, ap);
+  va_end(ap);
+  minimal_list_u8_t out = {(uint8_t*)text.ptr, text.len};
+  return out;
+}
+/* minimal_runtime_log with its text formatted printf-style. */
+__attribute__((unused, format(printf, 1, 2))) static inline void minimal_runtime_logf(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  minimal_string_t text = minimal_string_vformat(fmt, ap);
+  va_end(ap);
+  minimal_runtime_log(text);
+  minimal_string_free(&text);
+}
 
 #ifdef __cplusplus
 }  /* extern "C" */

@@ -79,7 +79,8 @@ Result<std::vector<GeneratedFile>> Generate(const wit::Package& package,
   const std::string guard = UpperName(base) + "_BINDINGS_H_";
   const std::string banner = Banner(*world);
   const std::string includes =
-      "#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
+      "#include <stdarg.h>\n#include <stdbool.h>\n#include <stddef.h>\n#include "
+      "<stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n\n"
       "#if !defined(__wasm32__)\n#error \"these bindings target wasm32 (clang "
       "--target=wasm32-wasi)\"\n#endif\n\n";
   std::vector<GeneratedFile> files;

@@ -41,6 +41,9 @@ interface api {
     fetch: func(id: name) -> result<list<padded>, string>;
     opt: func(x: option<u64>) -> option<u64>;
     flagged: func(b: bits) -> bits;
+    note: func(text: string);
+    say: func(text: string);
+    sayf: func(n: u32);
     spill: func(a: u64, b: u64, c: u64, d: u64, e: u64, f: u64, g: u64, h: u64,
                 i: u64, j: u64, k: u64, l: u64, m: u64, n: u64, o: u64, p: u64, q: u8) -> mixed;
 }
@@ -128,6 +131,27 @@ TEST_F(BindgenTest, NamesTypesByWorldAndInterface) {
   EXPECT_THAT(h, HasSubstr("typedef uint8_t demo_guest_grade_t;"));
   EXPECT_THAT(h, HasSubstr("#define DEMO_GUEST_GRADE_HIGH ((demo_guest_grade_t)1)"));
   EXPECT_THAT(h, HasSubstr("demo_guest_grade_t demo_exports_guest_rate(demo_guest_grade_t g);"));
+}
+
+TEST_F(BindgenTest, AddsPrintfStyleHelpersInTheHeaderOnly) {
+  const std::string h = File(Language::kC, "demo.h");
+  EXPECT_THAT(h,
+              HasSubstr("static inline demo_string_t demo_string_format(const char* fmt, ...) {"));
+  EXPECT_THAT(h, HasSubstr("demo_string_vformat(const char* fmt, va_list ap) {"));
+  // The world uses list<u8> (blob.read), so bytes can be formatted too.
+  EXPECT_THAT(h,
+              HasSubstr("static inline demo_list_u8_t demo_list_u8_format(const char* fmt, ...)"));
+  // An import taking one string and returning nothing gets a printf-style companion...
+  EXPECT_THAT(h, HasSubstr("static inline void demo_api_notef(const char* fmt, ...) {"));
+  EXPECT_THAT(h, HasSubstr("  demo_api_note(text);\n  demo_string_free(&text);\n"));
+  // ...unless the world already has a function of that name, or the import takes more.
+  EXPECT_THAT(h, HasSubstr("void demo_api_sayf(uint32_t n);"));
+  EXPECT_THAT(h, Not(HasSubstr("void demo_api_sayf(const char* fmt")));
+  EXPECT_THAT(h, Not(HasSubstr("demo_api_fetchf")));
+  // Nothing in the source: a module that never formats links no stdio (and no WASI for it).
+  EXPECT_THAT(File(Language::kC, "demo.c"), Not(HasSubstr("vsnprintf")));
+  // The C++ header carries the same C layer.
+  EXPECT_THAT(File(Language::kCpp, "demo.hpp"), HasSubstr("demo_api_notef(const char* fmt, ...)"));
 }
 
 TEST_F(BindgenTest, ChecksCanonicalLayoutsOfTrickyTypes) {

@@ -77,6 +77,9 @@ class Emitter {
   std::string FreeBody(const Type& type, const std::string& ptr, int indent);
   void EmitResources();
   void EmitImport(const FunctionInfo& fn);
+  // printf-style constructors of strings (and of list<u8> when the world uses it), and a
+  // printf-style companion `<import>f` of each import that takes one string and returns nothing.
+  void EmitFormatting();
   void EmitExport(const FunctionInfo& fn);
 
   // Stores `value` (naturally of core type `natural`) into `slot`, converting as the canonical
@@ -124,6 +127,7 @@ Result<CLayer> Emitter::Run() {
       EmitImport(fn);
     }
   }
+  EmitFormatting();
   CLayer layer;
   const std::string up = UpperName(p_);
   std::string& h = layer.header;
@@ -855,6 +859,74 @@ void Emitter::EmitImport(const FunctionInfo& fn) {
     }
   }
   s += "}\n\n";
+}
+
+void Emitter::EmitFormatting() {
+  // Static inline in the header: a module that never formats links no stdio at all (vsnprintf
+  // would bring libc's stdio teardown, and with it WASI imports, into every module).
+  const std::string str = p_ + "_string_t";
+  const std::string attr = "__attribute__((unused, format(printf, 1, 2))) static inline ";
+  std::string& h = functions_h_;
+  h += "/* printf into a new heap string: free it with " + p_ +
+       "_string_free, or hand it to the host\n * as (part of) an export's result, which the "
+       "bindings free once the host has copied it. Formats twice (measure, then write) so that "
+       "any\n * length fits; the empty string owns nothing. */\n";
+  h += "__attribute__((unused, format(printf, 1, 0))) static inline " + str + " " + p_ +
+       "_string_vformat(const char* fmt, va_list ap) {\n"
+       "  va_list again;\n  va_copy(again, ap);\n"
+       "  int n = vsnprintf(NULL, 0, fmt, ap);\n"
+       "  " +
+       str +
+       " out = {NULL, 0};\n"
+       "  if (n > 0) {\n"
+       "    out.ptr = (char*)malloc((size_t)n + 1);\n"
+       "    if (out.ptr == NULL) __builtin_trap();\n"
+       "    vsnprintf(out.ptr, (size_t)n + 1, fmt, again);\n"
+       "    out.len = (size_t)n;\n  }\n"
+       "  va_end(again);\n  return out;\n}\n";
+  h += attr + str + " " + p_ +
+       "_string_format(const char* fmt, ...) {\n"
+       "  va_list ap;\n  va_start(ap, fmt);\n"
+       "  " +
+       str + " out = " + p_ +
+       "_string_vformat(fmt, ap);\n"
+       "  va_end(ap);\n  return out;\n}\n";
+  const std::string bytes = names_.CName(*Type::List(Type::Primitive(TypeKind::kU8)));
+  if (defined_.count(bytes) != 0) {
+    h += "/* The same into a list<u8> (the text's bytes, no NUL). */\n";
+    h += attr + bytes + " " + p_ +
+         "_list_u8_format(const char* fmt, ...) {\n"
+         "  va_list ap;\n  va_start(ap, fmt);\n"
+         "  " +
+         str + " text = " + p_ +
+         "_string_vformat(fmt, ap);\n"
+         "  va_end(ap);\n"
+         "  " +
+         bytes + " out = {(uint8_t*)text.ptr, text.len};\n  return out;\n}\n";
+  }
+  std::set<std::string> taken;
+  for (const FunctionInfo& fn : model_.functions()) taken.insert(fn.c_name);
+  for (const FunctionInfo& fn : model_.functions()) {
+    const abi::FunctionType& type = fn.function->type;
+    if (fn.exported || fn.result || type.params.size() != 1 ||
+        type.params[0].type->kind != TypeKind::kString || taken.count(fn.c_name + "f") != 0) {
+      continue;
+    }
+    h += "/* " + fn.c_name + " with its text formatted printf-style. */\n";
+    h += attr + "void " + fn.c_name +
+         "f(const char* fmt, ...) {\n"
+         "  va_list ap;\n  va_start(ap, fmt);\n"
+         "  " +
+         str + " text = " + p_ +
+         "_string_vformat(fmt, ap);\n"
+         "  va_end(ap);\n"
+         "  " +
+         fn.c_name +
+         "(text);\n"
+         "  " +
+         p_ + "_string_free(&text);\n}\n";
+  }
+  h += "\n";
 }
 
 void Emitter::EmitExport(const FunctionInfo& fn) {
