@@ -15,38 +15,21 @@
 #include "common/bytes.h"
 #include "component/component_module.h"
 #include "component/linker.h"
+#include "testing/actor_test_fixture.h"
 #include "testing/runtime_test_util.h"
-#include "theater/chain.h"
 #include "theater/builtins.h"
+#include "theater/chain.h"
 
 namespace theater::component {
 namespace {
-
-using testing_util::NewTestHome;
-using testing_util::TestRuntimeOptions;
 
 std::string ExampleFile(const std::string& example, const std::string& file) {
   return std::string(THEATER_BUILD_DIR) + "/examples/" + example + "/" + file;
 }
 
-class ComponentRuntimeTest : public ::testing::Test {
+class ComponentRuntimeTest : public testing_util::ActorTestFixture {
  protected:
-  void SetUp() override {
-    home_ = NewTestHome("theater-component");
-    RuntimeOptions options = TestRuntimeOptions(home_);
-    options.log_sink = [this](std::string_view, std::string_view, std::string_view line) {
-      std::lock_guard<std::mutex> lock(mu_);
-      log_.emplace_back(line);
-    };
-    auto runtime = TheaterRuntime::Create(options, BuiltinHandlers());
-    ASSERT_TRUE(runtime.ok()) << runtime.status().ToString();
-    runtime_ = std::move(runtime).value();
-  }
-  void TearDown() override {
-    if (runtime_) testing_util::ExpectEveryChainReplays(*runtime_);
-    runtime_.reset();
-    std::filesystem::remove_all(home_);
-  }
+  ComponentRuntimeTest() : ActorTestFixture("theater-component") {}
 
   Result<std::string> SpawnExample(const std::string& example, const std::string& wasm) {
     SpawnRequest request;
@@ -55,16 +38,6 @@ class ComponentRuntimeTest : public ::testing::Test {
                        ExampleFile(example, "init.json") + "\"\n";
     return runtime_->Spawn(request);
   }
-
-  std::vector<std::string> Log() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return log_;
-  }
-
-  std::filesystem::path home_;
-  std::unique_ptr<TheaterRuntime> runtime_;
-  std::mutex mu_;
-  std::vector<std::string> log_;
 };
 
 TEST(ComponentBinaryTest, TellsComponentsFromCoreModules) {

@@ -195,12 +195,8 @@ TEST_P(HostileTest, HostFailureTrapsWithItsCause) {
   EXPECT_NE(status.ToString().find("logging is not allowed here"), std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothMemoryModes, HostileTest,
-                         ::testing::Values(MemoryMode::kGuardPages, MemoryMode::kBoundsChecks),
-                         [](const auto& info) {
-                           return info.param == MemoryMode::kGuardPages ? "GuardPages"
-                                                                        : "BoundsChecks";
-                         });
+INSTANTIATE_TEST_SUITE_P(BothMemoryModes, HostileTest, testing::BothMemoryModes(),
+                         testing::MemoryModeTestName);
 
 TEST(EngineTest, MalformedModulesAreRejectedWithAClearError) {
   Engine& engine = SharedEngine();
@@ -501,12 +497,8 @@ TEST_P(HibernationTest, PagesGoBackAndComeBackOnTheNextCall) {
   EXPECT_TRUE(std::equal(after.begin(), after.end(), before.begin()));
 }
 
-INSTANTIATE_TEST_SUITE_P(MemoryModes, HibernationTest,
-                         ::testing::Values(MemoryMode::kGuardPages, MemoryMode::kBoundsChecks),
-                         [](const ::testing::TestParamInfo<MemoryMode>& info) {
-                           return info.param == MemoryMode::kGuardPages ? "GuardPages"
-                                                                        : "BoundsChecks";
-                         });
+INSTANTIATE_TEST_SUITE_P(MemoryModes, HibernationTest, testing::BothMemoryModes(),
+                         testing::MemoryModeTestName);
 
 }  // namespace
 }  // namespace theater::engine

@@ -28,6 +28,16 @@ inline Engine& SharedEngine(MemoryMode mode = MemoryMode::kGuardPages) {
   return *e;
 }
 
+// For a suite run in both memory modes:
+//   INSTANTIATE_TEST_SUITE_P(BothMemoryModes, FiberTest, testing::BothMemoryModes(),
+//                            testing::MemoryModeTestName);
+inline auto BothMemoryModes() {
+  return ::testing::Values(MemoryMode::kGuardPages, MemoryMode::kBoundsChecks);
+}
+inline std::string MemoryModeTestName(const ::testing::TestParamInfo<MemoryMode>& info) {
+  return info.param == MemoryMode::kGuardPages ? "GuardPages" : "BoundsChecks";
+}
+
 inline std::string ActorPath(const std::string& name) {
   return std::string(THEATER_TEST_ACTOR_DIR) + "/" + name + ".wasm";
 }

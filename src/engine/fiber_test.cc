@@ -485,12 +485,8 @@ TEST_P(FiberTest, DirectCallCannotSuspend) {
       << status.ToString();
 }
 
-INSTANTIATE_TEST_SUITE_P(BothMemoryModes, FiberTest,
-                         ::testing::Values(MemoryMode::kGuardPages, MemoryMode::kBoundsChecks),
-                         [](const auto& info) {
-                           return info.param == MemoryMode::kGuardPages ? "GuardPages"
-                                                                        : "BoundsChecks";
-                         });
+INSTANTIATE_TEST_SUITE_P(BothMemoryModes, FiberTest, testing::BothMemoryModes(),
+                         testing::MemoryModeTestName);
 
 }  // namespace
 }  // namespace theater::engine

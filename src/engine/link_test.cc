@@ -180,12 +180,8 @@ TEST_P(LinkTest, InstantiationIsBoundedByTheStartTimeout) {
   EXPECT_LT(took, std::chrono::seconds(2));
 }
 
-INSTANTIATE_TEST_SUITE_P(BothMemoryModes, LinkTest,
-                         ::testing::Values(MemoryMode::kGuardPages, MemoryMode::kBoundsChecks),
-                         [](const auto& info) {
-                           return info.param == MemoryMode::kGuardPages ? "GuardPages"
-                                                                        : "BoundsChecks";
-                         });
+INSTANTIATE_TEST_SUITE_P(BothMemoryModes, LinkTest, testing::BothMemoryModes(),
+                         testing::MemoryModeTestName);
 
 }  // namespace
 }  // namespace theater::engine

@@ -221,12 +221,8 @@ TEST_P(PreemptModesTest, CallsThatYieldManyTimesComputeTheSameResults) {
   EXPECT_GT(Watchdog::Get().preemptions_requested() - requested_before, 10u);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothMemoryModes, PreemptModesTest,
-                         ::testing::Values(MemoryMode::kGuardPages, MemoryMode::kBoundsChecks),
-                         [](const auto& info) {
-                           return info.param == MemoryMode::kGuardPages ? "GuardPages"
-                                                                        : "BoundsChecks";
-                         });
+INSTANTIATE_TEST_SUITE_P(BothMemoryModes, PreemptModesTest, testing::BothMemoryModes(),
+                         testing::MemoryModeTestName);
 
 }  // namespace
 }  // namespace theater::engine

@@ -2,7 +2,8 @@
 //
 // ActorTestFixture: the part every runtime-level handler test repeats. Each test gets a fresh
 // runtime in a fresh home (removed afterwards), spawns probe actors (tests/actors/*.c) from
-// inline manifests, and drives them with text commands sent as message-server requests.
+// inline manifests, drives them with text commands sent as message-server requests, and reads
+// the lines they logged.
 //
 // Thread-safety: as a gtest fixture, used from the test's thread. Ownership: the fixture owns
 // the runtime; the runtime is destroyed (its actors stopped) before the home is removed.
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,8 +34,13 @@ class ActorTestFixture : public ::testing::Test {
 
   void SetUp() override {
     home_ = NewTestHome(home_prefix_);
+    RuntimeOptions options = TestRuntimeOptions(home_);
+    options.log_sink = [this](std::string_view, std::string_view, std::string_view line) {
+      std::lock_guard<std::mutex> lock(log_mu_);
+      log_.emplace_back(line);
+    };
     Result<std::unique_ptr<TheaterRuntime>> runtime =
-        TheaterRuntime::Create(TestRuntimeOptions(home_), BuiltinHandlers());
+        TheaterRuntime::Create(options, BuiltinHandlers());
     ASSERT_TRUE(runtime.ok()) << runtime.status().ToString();
     runtime_ = std::move(runtime).value();
   }
@@ -53,6 +60,15 @@ class ActorTestFixture : public ::testing::Test {
     return id.ok() ? *id : "";
   }
 
+  // The error of a spawn that must fail, as text; "" (and a test failure) when it succeeds.
+  std::string SpawnError(const std::string& manifest) {
+    SpawnRequest request;
+    request.manifest = manifest;
+    Result<std::string> id = runtime_->Spawn(request);
+    EXPECT_FALSE(id.ok()) << "the spawn succeeded: " << manifest;
+    return id.ok() ? "" : id.status().ToString();
+  }
+
   // The actor's reply to `command` followed by `binary`, or "failed: <status>".
   std::string Command(const std::string& id, std::string_view command,
                       std::span<const uint8_t> binary = {},
@@ -64,11 +80,19 @@ class ActorTestFixture : public ::testing::Test {
     return std::string(reply->begin(), reply->end());
   }
 
+  // The log lines actors have written so far (runtime.log), from any actor, in order.
+  std::vector<std::string> Log() {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    return log_;
+  }
+
   std::filesystem::path home_;
   std::unique_ptr<TheaterRuntime> runtime_;
 
  private:
   std::string home_prefix_;
+  std::mutex log_mu_;
+  std::vector<std::string> log_;
 };
 
 }  // namespace theater::testing_util

@@ -130,26 +130,15 @@ TEST_F(FilesystemRuntimeTest, RelativePathResolvesAgainstTheManifestsDirectory) 
 }
 
 TEST_F(FilesystemRuntimeTest, ConfigErrorsFailTheSpawnClearly) {
-  SpawnRequest request;
-  request.manifest = BaseManifest("pathh = \"x\"\n");
-  Result<std::string> id = runtime_->Spawn(request);
-  ASSERT_FALSE(id.ok());
-  EXPECT_THAT(id.status().ToString(), HasSubstr("unknown key 'pathh'"));
-  request.manifest = Manifest("path = \"" + (home_ / "missing").string() + "\"\n");
-  id = runtime_->Spawn(request);
-  ASSERT_FALSE(id.ok());
-  EXPECT_THAT(id.status().ToString(), HasSubstr("cannot open the base directory"));
+  EXPECT_THAT(SpawnError(BaseManifest("pathh = \"x\"\n")), HasSubstr("unknown key 'pathh'"));
+  EXPECT_THAT(SpawnError(Manifest("path = \"" + (home_ / "missing").string() + "\"\n")),
+              HasSubstr("cannot open the base directory"));
   // Importing the interface without a [[handler]] table is refused, naming the table to add;
   // when the runtime adds the handler (auto_handlers), it has no base directory: no start.
-  request.manifest = Manifest("");
-  id = runtime_->Spawn(request);
-  ASSERT_FALSE(id.ok());
-  EXPECT_THAT(id.status().ToString(), HasSubstr("does not declare the 'filesystem' handler; add\n"
-                                                "[[handler]]\ntype = \"filesystem\"\n"));
-  request.manifest = Manifest("", "auto_handlers = true\n");
-  id = runtime_->Spawn(request);
-  ASSERT_FALSE(id.ok());
-  EXPECT_THAT(id.status().ToString(), HasSubstr("one of 'path' or 'temp_dir = true' is required"));
+  EXPECT_THAT(SpawnError(Manifest("")), HasSubstr("does not declare the 'filesystem' handler; add\n"
+                                                  "[[handler]]\ntype = \"filesystem\"\n"));
+  EXPECT_THAT(SpawnError(Manifest("", "auto_handlers = true\n")),
+              HasSubstr("one of 'path' or 'temp_dir = true' is required"));
 }
 
 // Permissions come from a parent's policy: restrict the child's file_system permission.

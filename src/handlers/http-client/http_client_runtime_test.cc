@@ -111,22 +111,16 @@ TEST_F(HttpClientRuntimeTest, DeniedHostsAndMethodsAreRefusedWithoutAConnection)
 }
 
 TEST_F(HttpClientRuntimeTest, ConfigErrorsFailTheSpawn) {
-  SpawnRequest request;
-  request.manifest = Manifest("timeout = 5\n");
-  Result<std::string> id = runtime_->Spawn(request);
-  ASSERT_FALSE(id.ok());
-  EXPECT_THAT(id.status().ToString(), HasSubstr("unknown key 'timeout'"));
-  request.manifest = Manifest("ca_file = \"/nonexistent/ca.pem\"\n");
-  id = runtime_->Spawn(request);
-  ASSERT_FALSE(id.ok());
-  EXPECT_THAT(id.status().ToString(), HasSubstr("ca_file: cannot read '/nonexistent/ca.pem'"));
+  EXPECT_THAT(SpawnError(Manifest("timeout = 5\n")), HasSubstr("unknown key 'timeout'"));
+  EXPECT_THAT(SpawnError(Manifest("ca_file = \"/nonexistent/ca.pem\"\n")),
+              HasSubstr("ca_file: cannot read '/nonexistent/ca.pem'"));
   // Importing the interface without a [[handler]] table is refused, naming the table to add;
   // when the runtime adds the handler (auto_handlers), it works with the defaults.
-  request.manifest = "name = \"http\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe + "\"\n";
-  id = runtime_->Spawn(request);
-  ASSERT_FALSE(id.ok());
-  EXPECT_THAT(id.status().ToString(), HasSubstr("does not declare the '"));
-  request.manifest += "auto_handlers = true\n";
+  const std::string undeclared =
+      "name = \"http\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe + "\"\n";
+  EXPECT_THAT(SpawnError(undeclared), HasSubstr("does not declare the '"));
+  SpawnRequest request;
+  request.manifest = undeclared + "auto_handlers = true\n";
   EXPECT_TRUE(runtime_->Spawn(request).ok());
 }
 

@@ -645,11 +645,7 @@ TEST_F(HttpFrameworkRuntimeTest, TheChainRecordsHostCallsAndCallbacks) {
 }
 
 TEST_F(HttpFrameworkRuntimeTest, ConfigErrorsFailTheSpawn) {
-  SpawnRequest request;
-  request.manifest = Manifest("max_body = 3\n");
-  Result<std::string> id = runtime_->Spawn(request);
-  ASSERT_FALSE(id.ok());
-  EXPECT_THAT(id.status().ToString(), HasSubstr("unknown key 'max_body'"));
+  EXPECT_THAT(SpawnError(Manifest("max_body = 3\n")), HasSubstr("unknown key 'max_body'"));
 }
 
 }  // namespace

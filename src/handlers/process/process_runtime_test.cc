@@ -427,15 +427,9 @@ TEST_F(ProcessRuntimeTest, StoppingTheActorKillsDescendantsThatLeftTheGroup) {
 }
 
 TEST_F(ProcessRuntimeTest, ConfigErrorsFailTheSpawnNamingTheKey) {
-  SpawnRequest request;
-  request.manifest = Manifest("max_processes = 0\n");
-  Result<std::string> id = runtime_->Spawn(request);
-  ASSERT_FALSE(id.ok());
-  EXPECT_THAT(id.status().ToString(), HasSubstr("max_processes: must be at least 1"));
-  request.manifest = Manifest("max_procs = 1\n");
-  id = runtime_->Spawn(request);
-  ASSERT_FALSE(id.ok());
-  EXPECT_THAT(id.status().ToString(), HasSubstr("unknown key 'max_procs'"));
+  EXPECT_THAT(SpawnError(Manifest("max_processes = 0\n")),
+              HasSubstr("max_processes: must be at least 1"));
+  EXPECT_THAT(SpawnError(Manifest("max_procs = 1\n")), HasSubstr("unknown key 'max_procs'"));
 }
 
 TEST_F(ProcessRuntimeTest, TheChainRecordsSpawnsAndCallbacks) {
