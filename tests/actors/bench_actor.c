@@ -15,6 +15,8 @@
 #include <theater/theater.h>
 #include <time.h>
 
+#include "probe_util.h"
+
 static uint64_t parse(theater_string_t s) {
   uint64_t n = 0;
   for (size_t i = 0; i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9'; i++)
@@ -37,12 +39,7 @@ static void increment(theater_state_t* state, char* out, int* out_len) {
   theater_state_set(state, out, (size_t)*out_len);
 }
 
-static theater_result_t init(theater_state_t* state, theater_string_t actor_id) {
-  (void)actor_id;
-  theater_state_set_str(state, "0");
-  return theater_ok();
-}
-THEATER_EXPORT_ACTOR_INIT(init)
+PROBE_INIT("0")
 
 static theater_result_t handle_send(theater_state_t* state, theater_bytes_t msg) {
   (void)msg;
@@ -159,25 +156,5 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
 THEATER_EXPORT_HANDLE_REQUEST(handle_request)
 
 #ifdef BENCH_ACTOR_NO_WASI
-/* A component exports whole interfaces: the component build implements the channel callbacks
- * too (channels are accepted and their messages ignored). */
-static theater_result_t channel_open(theater_state_t* state, theater_string_t channel_id,
-                                     theater_bytes_t msg, theater_channel_accept_t* accept) {
-  (void)state, (void)channel_id, (void)msg, (void)accept;
-  return theater_ok();
-}
-THEATER_EXPORT_HANDLE_CHANNEL_OPEN(channel_open)
-
-static theater_result_t channel_message(theater_state_t* state, theater_string_t channel_id,
-                                        theater_bytes_t msg) {
-  (void)state, (void)channel_id, (void)msg;
-  return theater_ok();
-}
-THEATER_EXPORT_HANDLE_CHANNEL_MESSAGE(channel_message)
-
-static theater_result_t channel_close(theater_state_t* state, theater_string_t channel_id) {
-  (void)state, (void)channel_id;
-  return theater_ok();
-}
-THEATER_EXPORT_HANDLE_CHANNEL_CLOSE(channel_close)
+PROBE_IGNORE_CHANNELS()
 #endif

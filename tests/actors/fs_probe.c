@@ -82,12 +82,7 @@ static void reply_command(theater_option_bytes_t* response, fs_result_command_t*
   }
 }
 
-static theater_result_t init(theater_state_t* state, theater_string_t actor_id) {
-  (void)actor_id;
-  theater_state_set_str(state, "fs_probe");
-  return theater_ok();
-}
-THEATER_EXPORT_ACTOR_INIT(init)
+PROBE_INIT("fs_probe")
 
 static theater_result_t handle_request(theater_state_t* state, theater_string_t request_id,
                                        theater_bytes_t msg, theater_option_bytes_t* response) {

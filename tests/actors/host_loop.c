@@ -14,6 +14,8 @@
  */
 #include <theater/theater.h>
 
+#include "probe_util.h"
+
 THEATER_IMPORT(THEATER_RUNTIME_IFACE, "get-current-time")
 uint64_t host_loop_get_current_time(void);
 
@@ -42,12 +44,7 @@ static size_t increment(theater_state_t* state, char* out) {
   return len;
 }
 
-static theater_result_t init(theater_state_t* state, theater_string_t actor_id) {
-  (void)actor_id;
-  theater_state_set_str(state, "0");
-  return theater_ok();
-}
-THEATER_EXPORT_ACTOR_INIT(init)
+PROBE_INIT("0")
 
 static theater_result_t handle_send(theater_state_t* state, theater_bytes_t msg) {
   (void)msg;
@@ -87,23 +84,4 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
 }
 THEATER_EXPORT_HANDLE_REQUEST(handle_request)
 
-/* A component exports whole interfaces: the channel callbacks too (accepted and ignored). */
-static theater_result_t channel_open(theater_state_t* state, theater_string_t channel_id,
-                                     theater_bytes_t msg, theater_channel_accept_t* accept) {
-  (void)state, (void)channel_id, (void)msg, (void)accept;
-  return theater_ok();
-}
-THEATER_EXPORT_HANDLE_CHANNEL_OPEN(channel_open)
-
-static theater_result_t channel_message(theater_state_t* state, theater_string_t channel_id,
-                                        theater_bytes_t msg) {
-  (void)state, (void)channel_id, (void)msg;
-  return theater_ok();
-}
-THEATER_EXPORT_HANDLE_CHANNEL_MESSAGE(channel_message)
-
-static theater_result_t channel_close(theater_state_t* state, theater_string_t channel_id) {
-  (void)state, (void)channel_id;
-  return theater_ok();
-}
-THEATER_EXPORT_HANDLE_CHANNEL_CLOSE(channel_close)
+PROBE_IGNORE_CHANNELS()

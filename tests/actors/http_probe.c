@@ -34,12 +34,7 @@ void http_send(const char* method, size_t method_len, const char* uri, size_t ur
                const theater_string_pair_t* headers, size_t headers_len, int32_t body_is_some,
                const uint8_t* body, size_t body_len, http_result_t* ret);
 
-static theater_result_t init(theater_state_t* state, theater_string_t actor_id) {
-  (void)actor_id;
-  theater_state_set_str(state, "http_probe");
-  return theater_ok();
-}
-THEATER_EXPORT_ACTOR_INIT(init)
+PROBE_INIT("http_probe")
 
 /* The end of the line starting at `at` (the index of '\n', or len). */
 static size_t line_end(const char* s, size_t len, size_t at) {

@@ -73,12 +73,7 @@ static void log_entry(theater_state_t* state, const char* fmt, ...) {
   theater_state_adopt(state, buf, len);
 }
 
-static theater_result_t init(theater_state_t* state, theater_string_t actor_id) {
-  (void)actor_id;
-  theater_state_set_str(state, "log");
-  return theater_ok();
-}
-THEATER_EXPORT_ACTOR_INIT(init)
+PROBE_INIT("log")
 
 static theater_result_t handle_send(theater_state_t* state, theater_bytes_t msg) {
   log_entry(state, "send:%.*s", (int)msg.len, (const char*)msg.ptr);

@@ -1,6 +1,8 @@
-/* Helpers the text-command test actors share (storer.c, fs_probe.c, messenger.c, proc_probe.c,
- * http_probe.c, http_server_probe.c): splitting a command at ':' and answering a request with
- * formatted text. Header-only (static functions), included by each actor's single source file. */
+/* Helpers the test actors share (storer.c, fs_probe.c, messenger.c, proc_probe.c, http_probe.c,
+ * http_server_probe.c, bench_actor.c, host_loop.c, spinner.c): splitting a command at ':',
+ * answering a request with formatted text, an init that sets a fixed state, and channel callbacks
+ * that accept and ignore. Header-only (static functions and macros), included by each actor's
+ * single source file. */
 #ifndef THEATER_TESTS_ACTORS_PROBE_UTIL_H
 #define THEATER_TESTS_ACTORS_PROBE_UTIL_H
 
@@ -49,5 +51,40 @@ static inline void reply_unit(theater_option_bytes_t* response, theater_result_t
     reply(response, "ok");
   }
 }
+
+/* Defines the actor's init: its state becomes the text `initial_state` (a probe's name, or a
+ * counter's "0"). */
+#define PROBE_INIT(initial_state)                                                         \
+  static theater_result_t probe_init(theater_state_t* state, theater_string_t actor_id) { \
+    (void)actor_id;                                                                       \
+    theater_state_set_str(state, initial_state);                                          \
+    return theater_ok();                                                                  \
+  }                                                                                       \
+  THEATER_EXPORT_ACTOR_INIT(probe_init)
+
+/* Defines the message-server channel callbacks for an actor that has no use for channels: a
+ * component exports whole interfaces, so it must have them. Channels are accepted and their
+ * messages ignored. */
+#define PROBE_IGNORE_CHANNELS()                                                             \
+  static theater_result_t probe_channel_open(theater_state_t* state,                        \
+                                             theater_string_t channel_id, theater_bytes_t msg, \
+                                             theater_channel_accept_t* accept) {            \
+    (void)state, (void)channel_id, (void)msg, (void)accept;                                 \
+    return theater_ok();                                                                    \
+  }                                                                                         \
+  THEATER_EXPORT_HANDLE_CHANNEL_OPEN(probe_channel_open)                                    \
+  static theater_result_t probe_channel_message(theater_state_t* state,                     \
+                                                theater_string_t channel_id,                \
+                                                theater_bytes_t msg) {                      \
+    (void)state, (void)channel_id, (void)msg;                                               \
+    return theater_ok();                                                                    \
+  }                                                                                         \
+  THEATER_EXPORT_HANDLE_CHANNEL_MESSAGE(probe_channel_message)                              \
+  static theater_result_t probe_channel_close(theater_state_t* state,                       \
+                                              theater_string_t channel_id) {                \
+    (void)state, (void)channel_id;                                                          \
+    return theater_ok();                                                                    \
+  }                                                                                         \
+  THEATER_EXPORT_HANDLE_CHANNEL_CLOSE(probe_channel_close)
 
 #endif

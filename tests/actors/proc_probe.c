@@ -202,12 +202,7 @@ static theater_result_t do_spawn(const char* text, size_t len, theater_option_by
   return theater_ok();
 }
 
-static theater_result_t init(theater_state_t* state, theater_string_t actor_id) {
-  (void)actor_id;
-  theater_state_set_str(state, "proc_probe");
-  return theater_ok();
-}
-THEATER_EXPORT_ACTOR_INIT(init)
+PROBE_INIT("proc_probe")
 
 static theater_result_t handle_request(theater_state_t* state, theater_string_t request_id,
                                        theater_bytes_t msg, theater_option_bytes_t* response) {

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <theater/theater.h>
 
+#include "probe_util.h"
+
 #define CORE(name) THEATER_EXPORT(name)
 
 /* Read at run time, so the compiler cannot fold the work away. */
@@ -62,27 +64,18 @@ CORE("add") int32_t add(int32_t a, int32_t b) {
   return a + b;
 }
 
-static theater_result_t init(theater_state_t* state, theater_string_t actor_id) {
-  (void)actor_id;
-  theater_state_set_str(state, "0");
-  return theater_ok();
-}
-THEATER_EXPORT_ACTOR_INIT(init)
-
-static bool is(theater_bytes_t msg, const char* command) {
-  size_t n = strlen(command);
-  return msg.len == n && memcmp(msg.ptr, command, n) == 0;
-}
+PROBE_INIT("0")
 
 static theater_result_t handle_request(theater_state_t* state, theater_string_t request_id,
                                        theater_bytes_t msg, theater_option_bytes_t* response) {
   (void)state;
   (void)request_id;
-  if (is(msg, "loop")) {
+  const field_t command = {(const char*)msg.ptr, msg.len};
+  if (is(command, "loop")) {
     spin();
-  } else if (is(msg, "recurse")) {
+  } else if (is(command, "recurse")) {
     theater_state_set(response, "done", recurse(40) ? 4 : 0);
-  } else if (is(msg, "ping")) {
+  } else if (is(command, "ping")) {
     theater_state_set(response, "pong", 4);
   } else {
     return theater_err("unknown command");

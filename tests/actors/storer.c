@@ -51,12 +51,7 @@ static void reply_list(theater_option_bytes_t* response, theater_result_strings_
   theater_result_strings_free(r);
 }
 
-static theater_result_t init(theater_state_t* state, theater_string_t actor_id) {
-  (void)actor_id;
-  theater_state_set_str(state, "storer");
-  return theater_ok();
-}
-THEATER_EXPORT_ACTOR_INIT(init)
+PROBE_INIT("storer")
 
 static theater_result_t handle_request(theater_state_t* state, theater_string_t request_id,
                                        theater_bytes_t msg, theater_option_bytes_t* response) {
