@@ -511,6 +511,24 @@ std::string Emitter::LoadLeaf(CoreType natural, const CoreSlot& slot) const {
   return p_ + "_bits_f64(" + slot.var + ")";
 }
 
+// Calls fn(part type, its C expression, the index of its first flat slot) for each field of a
+// record or element of a tuple `expr`, whose first flat slot is `index`: Lower and Lift walk the
+// parts of both the same way.
+template <typename Fn>
+void ForEachPart(const Type& type, const std::string& expr, size_t index, Fn fn) {
+  if (type.kind == TypeKind::kRecord) {
+    for (const abi::Field& f : type.fields) {
+      fn(*f.type, "(" + expr + ")." + SnakeName(f.name), index);
+      index += abi::Flatten(*f.type).size();
+    }
+    return;
+  }
+  for (size_t i = 0; i < type.elements.size(); i++) {
+    fn(*type.elements[i], "(" + expr + ").f" + std::to_string(i), index);
+    index += abi::Flatten(*type.elements[i]).size();
+  }
+}
+
 void Emitter::Lower(const Type& type, const std::string& expr, const std::vector<CoreSlot>& slots,
                     size_t index, int indent, std::string& out) const {
   const std::string in = Indent(indent);
@@ -540,16 +558,11 @@ void Emitter::Lower(const Type& type, const std::string& expr, const std::vector
       out += in + StoreLeaf(CoreType::kI32, "(int32_t)(" + expr + ").len", slots[index + 1]);
       return;
     case TypeKind::kRecord:
-      for (const abi::Field& f : type.fields) {
-        Lower(*f.type, "(" + expr + ")." + SnakeName(f.name), slots, index, indent, out);
-        index += abi::Flatten(*f.type).size();
-      }
-      return;
     case TypeKind::kTuple:
-      for (size_t i = 0; i < type.elements.size(); i++) {
-        Lower(*type.elements[i], "(" + expr + ").f" + std::to_string(i), slots, index, indent, out);
-        index += abi::Flatten(*type.elements[i]).size();
-      }
+      ForEachPart(type, expr, index,
+                  [&](const Type& part, const std::string& part_expr, size_t at) {
+                    Lower(part, part_expr, slots, at, indent, out);
+                  });
       return;
     case TypeKind::kOption:
       out += in + StoreLeaf(CoreType::kI32, "(int32_t)(" + expr + ").is_some", slots[index]);
@@ -693,16 +706,11 @@ void Emitter::Lift(const Type& type, const std::string& dest, const std::vector<
       return;
     }
     case TypeKind::kRecord:
-      for (const abi::Field& f : type.fields) {
-        Lift(*f.type, "(" + dest + ")." + SnakeName(f.name), slots, index, indent, out);
-        index += abi::Flatten(*f.type).size();
-      }
-      return;
     case TypeKind::kTuple:
-      for (size_t i = 0; i < type.elements.size(); i++) {
-        Lift(*type.elements[i], "(" + dest + ").f" + std::to_string(i), slots, index, indent, out);
-        index += abi::Flatten(*type.elements[i]).size();
-      }
+      ForEachPart(type, dest, index,
+                  [&](const Type& part, const std::string& part_dest, size_t at) {
+                    Lift(part, part_dest, slots, at, indent, out);
+                  });
       return;
     case TypeKind::kOption:
       out += in + "(" + dest + ").is_some = " + LoadLeaf(CoreType::kI32, slots[index]) + " != 0;\n";
