@@ -55,6 +55,7 @@ using theater::cli_testing::Finished;
 using theater::cli_testing::kCli;
 using theater::cli_testing::NewTempDir;
 using theater::cli_testing::ReadFileText;
+using theater::cli_testing::WaitForServingAddress;
 
 // --- without a server ------------------------------------------------------------------------
 
@@ -291,17 +292,11 @@ TEST_F(CliLocalTest, CppHttpServerWithoutOptionalCallbacksServesARequest) {
   Child run(
       {"run", "--wait", "-i", R"({"port": 0, "served": 0})", (project / "manifest.toml").string()},
       env, "");
-  const std::string marker = "serving on http://127.0.0.1:";
   // The run compiles the new module first: seconds, but more on a loaded 2-core machine (as the
   // Rust template's run, which waits a minute).
-  ASSERT_TRUE(run.WaitForOutput(
-      [&](const std::string& out) {
-        const size_t at = out.find(marker);
-        return at != std::string::npos && out.find('/', at + marker.size()) != std::string::npos;
-      },
-      std::chrono::seconds(60)))
-      << run.out();
-  const int port = std::stoi(run.out().substr(run.out().find(marker) + marker.size()));
+  const std::string base = WaitForServingAddress(run, std::chrono::seconds(60));
+  ASSERT_FALSE(base.empty());
+  const int port = std::stoi(base.substr(base.rfind(':') + 1));
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;

@@ -28,7 +28,6 @@
 #include <string>
 
 #include "cli/cli_test_child.h"
-#include "common/fetch.h"
 
 namespace {
 
@@ -39,6 +38,7 @@ using namespace std::chrono_literals;
 
 using theater::cli_testing::BaseEnv;
 using theater::cli_testing::Child;
+using theater::cli_testing::ExpectHttpServerTemplateServes;
 using theater::cli_testing::Finished;
 using theater::cli_testing::ReadFileText;
 
@@ -261,30 +261,7 @@ TEST_F(CliJsTest, HttpServerTemplateServesRequests) {
     Child run({"run", "--wait", "-i", R"({"port": 0, "served": 0})",
                (project / "manifest.toml").string()},
               Env(), "");
-    const std::string marker = "serving on http://127.0.0.1:";
-    ASSERT_TRUE(run.WaitForOutput(
-        [&](const std::string& out) {
-          const size_t at = out.find(marker);
-          return at != std::string::npos && out.find('/', at + marker.size()) != std::string::npos;
-        },
-        15min))
-        << run.out();
-    const std::string port = run.out().substr(run.out().find(marker) + marker.size());
-    const std::string base = "http://127.0.0.1:" + port.substr(0, port.find('/'));
-    // In this order: /count counts /hello.
-    for (const auto& [path, body] : std::vector<std::pair<std::string, std::string>>{
-             {"/hello", "Hello from " + name + "!\n"}, {"/count", "2\n"}}) {
-      auto got = theater::FetchUrl(base + path);
-      ASSERT_TRUE(got.ok()) << got.status().ToString();
-      EXPECT_EQ(std::string(got->begin(), got->end()), body) << lang << " " << path;
-    }
-    auto missing = theater::FetchUrl(base + "/nope");
-    EXPECT_EQ(missing.status().code(), theater::StatusCode::kNotFound) << lang;
-    run.Signal(SIGINT);
-    Finished ran = run.Finish();
-    EXPECT_EQ(ran.code, 130) << ran.out << ran.err;
-    EXPECT_THAT(ran.out, HasSubstr("GET /hello"));
-    EXPECT_THAT(ran.out, HasSubstr("chain verified"));
+    ExpectHttpServerTemplateServes(run, name, 15min);
   }
 }
 

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -26,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fetch.h"
 #include "common/uuid.h"
 
 namespace theater::cli_testing {
@@ -177,6 +179,45 @@ inline std::map<std::string, std::string> BaseEnv(const std::filesystem::path& c
 // A fixture for tests that run the `theater` binary, in-process or against a `theater server` of
 // their own (StartServer: on a free loopback port, in the test's temporary directory, stopped with
 // SIGTERM at the end, which must exit 0). Subclasses may change the environment (Env).
+// Waits up to `timeout` for a running HTTP server actor to log where it serves ("serving on
+// http://127.0.0.1:<port>/", as the http-server template does); returns "http://127.0.0.1:<port>",
+// or "" (and a test failure showing what it printed) when it did not.
+inline std::string WaitForServingAddress(Child& run, std::chrono::milliseconds timeout) {
+  const std::string marker = "serving on http://127.0.0.1:";
+  const bool serving = run.WaitForOutput(
+      [&](const std::string& out) {
+        const size_t at = out.find(marker);
+        return at != std::string::npos && out.find('/', at + marker.size()) != std::string::npos;
+      },
+      timeout);
+  EXPECT_TRUE(serving) << run.out();
+  if (!serving) return "";
+  const std::string port = run.out().substr(run.out().find(marker) + marker.size());
+  return "http://127.0.0.1:" + port.substr(0, port.find('/'));
+}
+
+// What a user of the http-server template sees, in any language: `run` (a `theater run --wait`
+// of the project named `name`) serves /hello and /count (which counts the /hello), answers 404
+// elsewhere, and on Ctrl-C exits 130 with the requests logged and the chain verified.
+inline void ExpectHttpServerTemplateServes(Child& run, const std::string& name,
+                                           std::chrono::milliseconds timeout) {
+  const std::string base = WaitForServingAddress(run, timeout);
+  ASSERT_FALSE(base.empty());
+  for (const auto& [path, body] : std::vector<std::pair<std::string, std::string>>{
+           {"/hello", "Hello from " + name + "!\n"}, {"/count", "2\n"}}) {
+    auto got = FetchUrl(base + path);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(std::string(got->begin(), got->end()), body) << name << " " << path;
+  }
+  auto missing = FetchUrl(base + "/nope");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << name;
+  run.Signal(SIGINT);
+  Finished ran = run.Finish();
+  EXPECT_EQ(ran.code, 130) << ran.out << ran.err;
+  EXPECT_THAT(ran.out, ::testing::HasSubstr("GET /hello"));
+  EXPECT_THAT(ran.out, ::testing::HasSubstr("chain verified"));
+}
+
 class ServerFixture : public ::testing::Test {
  protected:
   explicit ServerFixture(std::string prefix) : prefix_(std::move(prefix)) {}
