@@ -17,12 +17,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <thread>
 #include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "common/blocking_pool.h"
 #include "common/nesting_guard.h"
 #include "runtime/actor_host.h"
 #include "runtime/host_call_replay.h"
@@ -123,6 +123,32 @@ struct Item {
   Recorded recorded;
 };
 
+// How long a replay waits for the blocking pool to start reading its chain before it reads the
+// chain itself: a pool whose threads are all busy (with replays waiting for their own reading,
+// perhaps) must not keep it waiting.
+constexpr std::chrono::milliseconds kPoolStartGrace{50};
+
+// The reading of the recorded events (the loader): shared by the replay and the task on the
+// blocking pool that reads them (ReplaySources::pool), which holds it by std::shared_ptr, so that
+// a replay that ends or is destroyed before the task has run leaves it nothing freed to touch.
+// Whoever moves `stage` from kQueued runs the reading (or, when the replay stops first, nobody
+// does); the replay waits for kDone before it returns, so the visitor is never called after.
+struct Loading {
+  enum class Stage { kQueued, kReading, kDone };
+  Mutex mu;
+  std::condition_variable changed;  // events published, the reading started or ended
+  std::atomic<bool> stop{false};    // the replay needs no more events
+  Stage stage THEATER_GUARDED_BY(mu) = Stage::kQueued;
+  RecordedEventVisitor visit THEATER_GUARDED_BY(mu);  // taken by whoever reads
+  // What the loader read and the replay has not taken yet, and its end.
+  std::vector<std::unique_ptr<Item>> loading THEATER_GUARDED_BY(mu);
+  // Retired by the replay, for the reader to free between its batches.
+  std::vector<std::unique_ptr<Item>> retiring THEATER_GUARDED_BY(mu);
+  bool done THEATER_GUARDED_BY(mu) = false;
+  Status status THEATER_GUARDED_BY(mu);
+  size_t first_index THEATER_GUARDED_BY(mu) = 0;
+};
+
 class ChainReplay final : public HostCallReplay {
  public:
   ChainReplay(const ReplaySources& sources, const ReplayOptions& options)
@@ -138,10 +164,7 @@ class ChainReplay final : public HostCallReplay {
     THEATER_RETURN_IF_ERROR(LoadStatus());
     THEATER_RETURN_IF_ERROR(run);
     ReplayReport report;
-    {
-      MutexLock lock(load_mu_);  // the loader has stopped: for the analysis, never contended
-      report.total = loaded_;
-    }
+    report.total = loaded_;
     report.events = divergence_ ? divergence_->index : unfinished_at_.value_or(next_);
     report.divergence = divergence_;
     const StateBytes& state = host_ ? host_->state() : state_;
@@ -157,8 +180,8 @@ class ChainReplay final : public HostCallReplay {
     }
     size_t first_index = 0;
     {
-      MutexLock lock(load_mu_);  // set before event 0 was handed over, and never again
-      first_index = first_index_;
+      MutexLock lock(load_->mu);  // set before event 0 was handed over, and never again
+      first_index = load_->first_index;
     }
     if (first_index != 0) {
       return InvalidArgument("the chain's first " + std::to_string(first_index) +
@@ -344,7 +367,8 @@ class ChainReplay final : public HostCallReplay {
   bool diverged() const { return divergence_.has_value(); }
   bool PastUntil(size_t index) const { return options_.until && index > *options_.until; }
 
-  // --- Loading: a thread reads the recorded events and decodes them while the replay runs. ---
+  // --- Loading: a task on the blocking pool reads the recorded events and decodes them while
+  // the replay runs. ---
 
   // The event's role, as the loader sees it: a call is left undecoded (kUndecoded) for Rec().
   static Recorded Sort(const chain::Event& event) {
@@ -382,97 +406,116 @@ class ChainReplay final : public HostCallReplay {
     return r;
   }
 
+  // Hands the reading to the blocking pool, or, without one, to the replay's thread (Has()).
   void StartLoading(RecordedEventVisitor visit) {
-    loader_ = std::thread([this, visit = std::move(visit)] {
-      constexpr size_t kBatch = 256;
-      std::vector<std::unique_ptr<Item>> batch;
-      bool first = true;
-      auto publish = [&] {
-        std::vector<std::unique_ptr<Item>> done;
-        {
-          MutexLock lock(load_mu_);
-          for (auto& item : batch) loading_.push_back(std::move(item));
-          batch.clear();
-          loaded_cv_.notify_all();
-          done.swap(retiring_);
-        }
-        // Freed here, outside the lock, by the thread that allocated them: freeing them on the
-        // replay's thread cost it a quarter of its time (frees across threads contend in malloc).
-      };
-      std::optional<chain::Hash> previous;  // the hash of the event read before
-      Status damage;
-      Status visited = visit([&](chain::Event&& event, size_t index) {
-        if (stop_loading_.load(std::memory_order_relaxed)) return false;
-        // Every recorded event is checked here, on this thread, while the replay runs: that it
-        // links to the one before and that its hash is the SHA-256 of what it holds. The replay
-        // then compares what it makes with the recorded events (their hashes are proven).
-        if (previous && event.parent != previous) {
-          damage = ValidationError("the recorded chain does not verify: event #" +
-                                   std::to_string(index) + " does not link to the event before");
-          return false;
-        }
-        const chain::Hash own = chain::HashEvent(event.parent, event.type, event.payload);
-        if (own != event.hash) {
-          damage = ValidationError("the recorded chain does not verify: event #" +
-                                   std::to_string(index) + ": hash mismatch: stored " +
-                                   chain::ToHex(event.hash).substr(0, 12) + ", computed " +
-                                   chain::ToHex(own).substr(0, 12));
-          return false;
-        }
-        previous = event.hash;
-        if (first) {
-          first = false;
-          MutexLock lock(load_mu_);
-          first_index_ = index;
-        }
-        auto item = std::make_unique<Item>();
-        item->recorded = Sort(event);
-        item->event = std::move(event);
-        batch.push_back(std::move(item));
-        if (batch.size() >= kBatch) publish();
-        return true;
-      });
-      publish();
-      if (visited.ok()) visited = std::move(damage);
-      {
-        MutexLock lock(load_mu_);
-        load_status_ = std::move(visited);
-        loading_done_ = true;
-        loaded_cv_.notify_all();
-      }
-      // Then the thread frees what the replay is done with until the replay ends.
-      for (;;) {
-        std::vector<std::unique_ptr<Item>> done;
-        {
-          MutexLock lock(load_mu_);
-          lock.Wait(retire_cv_, [&]() THEATER_REQUIRES(load_mu_) {
-            return !retiring_.empty() || stop_loading_.load(std::memory_order_relaxed);
-          });
-          done.swap(retiring_);
-          if (done.empty()) return;
-        }
-      }
-    });
-  }
-
-  void StopLoading() {
-    if (!loader_.joinable()) return;
+    load_ = std::make_shared<Loading>();
     {
-      MutexLock lock(load_mu_);
-      stop_loading_.store(true, std::memory_order_relaxed);
-      retire_cv_.notify_all();
+      MutexLock lock(load_->mu);
+      load_->visit = std::move(visit);
     }
-    loader_.join();
-    MutexLock lock(load_mu_);
-    // Events the loader read but the replay never needed still count toward the total.
-    loaded_ = items_.size() + loading_.size();
-    for (auto& item : loading_) unread_.push_back(std::move(item));
-    loading_.clear();
+    read_here_after_ = std::chrono::steady_clock::now();
+    if (sources_.pool == nullptr) return;
+    if (sources_.pool->Post([load = load_] { Read(load); }).ok()) {
+      read_here_after_ += kPoolStartGrace;
+    }
   }
 
-  // Hands the events the replay can no longer need to the loader's thread to free: all before
-  // the replay's chain and its next recorded event, but the last (a divergence found later is
-  // at or after it). Nothing is retired after a divergence, which Describe() reads back.
+  // Reads the recorded events into `load`, checking each, unless someone else has (or the replay
+  // stopped first). On the pool, or on the replay's thread when the pool did not start it soon.
+  static void Read(const std::shared_ptr<Loading>& load) {
+    RecordedEventVisitor visit;
+    {
+      MutexLock lock(load->mu);
+      if (load->stage != Loading::Stage::kQueued) return;
+      load->stage = Loading::Stage::kReading;
+      visit = std::move(load->visit);
+      load->changed.notify_all();
+    }
+    constexpr size_t kBatch = 256;
+    std::vector<std::unique_ptr<Item>> batch;
+    bool first = true;
+    auto publish = [&] {
+      std::vector<std::unique_ptr<Item>> done;
+      {
+        MutexLock lock(load->mu);
+        for (auto& item : batch) load->loading.push_back(std::move(item));
+        batch.clear();
+        load->changed.notify_all();
+        done.swap(load->retiring);
+      }
+      // Freed here, outside the lock, by the thread that allocated them: freeing them on the
+      // replay's thread cost it a quarter of its time (frees across threads contend in malloc).
+    };
+    std::optional<chain::Hash> previous;  // the hash of the event read before
+    Status damage;
+    Status visited = visit([&](chain::Event&& event, size_t index) {
+      if (load->stop.load(std::memory_order_relaxed)) return false;
+      // Every recorded event is checked here, while the replay runs: that it links to the one
+      // before and that its hash is the SHA-256 of what it holds. The replay then compares what
+      // it makes with the recorded events (their hashes are proven).
+      if (previous && event.parent != previous) {
+        damage = ValidationError("the recorded chain does not verify: event #" +
+                                 std::to_string(index) + " does not link to the event before");
+        return false;
+      }
+      const chain::Hash own = chain::HashEvent(event.parent, event.type, event.payload);
+      if (own != event.hash) {
+        damage =
+            ValidationError("the recorded chain does not verify: event #" + std::to_string(index) +
+                            ": hash mismatch: stored " + chain::ToHex(event.hash).substr(0, 12) +
+                            ", computed " + chain::ToHex(own).substr(0, 12));
+        return false;
+      }
+      previous = event.hash;
+      if (first) {
+        first = false;
+        MutexLock lock(load->mu);
+        load->first_index = index;
+      }
+      auto item = std::make_unique<Item>();
+      item->recorded = Sort(event);
+      item->event = std::move(event);
+      batch.push_back(std::move(item));
+      if (batch.size() >= kBatch) publish();
+      return true;
+    });
+    publish();
+    if (visited.ok()) visited = std::move(damage);
+    visit = nullptr;  // nothing of the replay's caller is touched once the replay sees kDone
+    std::vector<std::unique_ptr<Item>> done;  // freed after the lock, by this thread
+    {
+      MutexLock lock(load->mu);
+      load->status = std::move(visited);
+      load->done = true;
+      load->stage = Loading::Stage::kDone;
+      done.swap(load->retiring);
+      load->changed.notify_all();
+    }
+  }
+
+  // Ends the reading (at once when it has not started) and waits for it to end. Idempotent.
+  void StopLoading() {
+    if (!load_ || loading_stopped_) return;
+    loading_stopped_ = true;
+    RecordedEventVisitor unused;  // a reading that never started: its visitor, dropped unlocked
+    MutexLock lock(load_->mu);
+    load_->stop.store(true, std::memory_order_relaxed);
+    if (load_->stage == Loading::Stage::kQueued) {
+      load_->stage = Loading::Stage::kDone;
+      load_->done = true;
+      unused = std::move(load_->visit);
+    }
+    lock.Wait(load_->changed,
+              [&]() THEATER_REQUIRES(load_->mu) { return load_->stage == Loading::Stage::kDone; });
+    // Events the loader read but the replay never needed still count toward the total.
+    loaded_ = items_.size() + load_->loading.size();
+    for (auto& item : load_->loading) unread_.push_back(std::move(item));
+    load_->loading.clear();
+  }
+
+  // Hands the events the replay can no longer need to another thread to free: all before the
+  // replay's chain and its next recorded event, but the last (a divergence found later is at or
+  // after it). Nothing is retired after a divergence, which Describe() reads back.
   void RetireConsumed() {
     if (diverged()) return;
     const size_t upto = std::min(next_, chain_->size());
@@ -484,29 +527,48 @@ class ChainReplay final : public HostCallReplay {
       if (recorded.decoded_by_replay) recorded.payload.reset();
       retired_.push_back(std::move(items_[retired_upto_]));
     }
-    if (retired_.size() >= kRetireBatch) {
-      MutexLock lock(load_mu_);
-      for (auto& item : retired_) retiring_.push_back(std::move(item));
-      retired_.clear();
-      retire_cv_.notify_all();
+    if (retired_.size() < kRetireBatch) return;
+    {
+      MutexLock lock(load_->mu);
+      if (load_->stage == Loading::Stage::kReading) {
+        // The reader frees them between its batches.
+        for (auto& item : retired_) load_->retiring.push_back(std::move(item));
+        retired_.clear();
+        return;
+      }
     }
+    // The chain is read: a task on the pool frees them (here when there is none, or it refuses).
+    auto batch = std::make_shared<std::vector<std::unique_ptr<Item>>>(std::move(retired_));
+    retired_.clear();
+    if (sources_.pool != nullptr) sources_.pool->Post([batch] { batch->clear(); }).IgnoreError();
   }
 
   // What the loader met (OK while it has met nothing wrong).
   Status LoadStatus() {
-    MutexLock lock(load_mu_);
-    return load_status_;
+    MutexLock lock(load_->mu);
+    return load_->status;
   }
 
-  // Whether event `i` exists: waits for the loader until it has read that far or finished.
+  // Whether event `i` exists: waits for the loader until it has read that far or finished. When
+  // the pool has not started the reading within kPoolStartGrace, this thread reads the chain
+  // itself (all of it, before it goes on): waiting longer could wait on tasks that wait for it.
   bool Has(size_t i) {
     if (i < items_.size()) return true;
-    MutexLock lock(load_mu_);
-    lock.Wait(loaded_cv_, [&]() THEATER_REQUIRES(load_mu_) {
-      return loading_done_ || items_.size() + loading_.size() > i;
-    });
-    for (auto& item : loading_) items_.push_back(std::move(item));
-    loading_.clear();
+    Loading& load = *load_;
+    MutexLock lock(load.mu);
+    while (!load.done && items_.size() + load.loading.size() <= i) {
+      if (load.stage != Loading::Stage::kQueued) {
+        lock.Wait(load.changed);
+      } else if (std::chrono::steady_clock::now() < read_here_after_) {
+        lock.WaitUntil(load.changed, read_here_after_);
+      } else {
+        lock.Unlock();
+        Read(load_);
+        lock.Lock();
+      }
+    }
+    for (auto& item : load.loading) items_.push_back(std::move(item));
+    load.loading.clear();
     return i < items_.size();
   }
   const chain::Event& Ev(size_t i) const { return items_[i]->event; }
@@ -943,21 +1005,13 @@ class ChainReplay final : public HostCallReplay {
   static constexpr size_t kKeptBehind = 2;
   static constexpr size_t kRetireBatch = 256;
   size_t retired_upto_ = 0;
-  std::vector<std::unique_ptr<Item>> retired_;  // retired, not yet handed to the loader
-  std::thread loader_;
-  std::atomic<bool> stop_loading_{false};
-  Mutex load_mu_;
-  std::condition_variable loaded_cv_;
-  std::condition_variable retire_cv_;  // the loader's thread waits for items to free
-  // What the loader read and the replay has not taken yet, and its end.
-  std::vector<std::unique_ptr<Item>> loading_ THEATER_GUARDED_BY(load_mu_);
-  // For the loader's thread to free.
-  std::vector<std::unique_ptr<Item>> retiring_ THEATER_GUARDED_BY(load_mu_);
-  bool loading_done_ THEATER_GUARDED_BY(load_mu_) = false;
-  Status load_status_ THEATER_GUARDED_BY(load_mu_);
-  size_t first_index_ THEATER_GUARDED_BY(load_mu_) = 0;
+  std::vector<std::unique_ptr<Item>> retired_;  // retired, not yet handed over to be freed
+  std::shared_ptr<Loading> load_;               // the reading of the recorded events (StartLoading)
+  // When Has() stops waiting for the pool to start the reading and reads the chain itself.
+  std::chrono::steady_clock::time_point read_here_after_;
+  bool loading_stopped_ = false;
   // Events read in all (set when loading stops).
-  size_t loaded_ THEATER_GUARDED_BY(load_mu_) = 0;
+  size_t loaded_ = 0;
   bool spill_decided_ = false;
   std::shared_ptr<chain::ByteSpill> spill_;
 

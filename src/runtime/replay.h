@@ -6,7 +6,10 @@
 // core-ABI calls); nothing of the live runtime is touched.
 //
 // Thread-safety: a call runs on the calling thread (the guest on fibers of it) and shares nothing
-// but the engine, the registry and the sources, which must be thread-safe.
+// but the engine, the registry and the sources, which must be thread-safe. The recorded events are
+// read by a task on the sources' blocking pool meanwhile; the call returns only once that task no
+// longer calls the visitor, and the task holds what it shares with the call by shared ownership,
+// so a replay may end early (or fail) whenever it likes.
 #pragma once
 
 #include <functional>
@@ -19,6 +22,10 @@
 #include "theater/handler_registry.h"
 #include "theater/replay.h"
 #include "theater/status.h"
+
+namespace theater {
+class BlockingPool;
+}  // namespace theater
 
 namespace theater::runtime {
 
@@ -33,14 +40,20 @@ struct ReplaySources {
   // spill (a persisting runtime); the replay records them the same way. Decided per chain: a
   // chain that holds a longer list inline was recorded without one.
   size_t bytes_inline_max = 64 * 1024;
+  // Where the recorded events are read while the replay runs (a read of a saved chain may block
+  // on SQLite). Null: the replay's thread reads them itself, before it replays them.
+  BlockingPool* pool = nullptr;
 };
 
 // Where a replay reads the recorded events from: `visit` hands them to `sink` in order, from
 // event #0, each with its index in the chain, and stops early when `sink` returns false. It runs
-// on a thread of its own while the replay runs the events it already has, so reading a saved
-// chain overlaps with replaying it. The events' hashes need not have been checked (each event
-// must name its parent): the replay's loader checks that each links to the one before and
-// matches its own hash, and the replay ends with that error at the first that does not.
+// as a task on ReplaySources::pool while the replay runs the events it already has, so reading a
+// saved chain overlaps with replaying it; when the pool has not started it within a moment (its
+// threads are all busy), the replay's own thread runs it instead, to its end, and then replays.
+// It may capture what the caller of ReplayChain owns: it is never called once ReplayChain has
+// returned. The events' hashes need not have been checked (each event must name its parent): the
+// replay's loader checks that each links to the one before and matches its own hash, and the
+// replay ends with that error at the first that does not.
 using RecordedEventVisitor =
     std::function<Status(const std::function<bool(chain::Event&& event, size_t index)>& sink)>;
 

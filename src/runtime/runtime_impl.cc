@@ -377,6 +377,7 @@ Result<ReplayReport> RuntimeImpl::ReplayVisited(RecordedEventVisitor visit,
                                                 const ReplayOptions& options) {
   ReplaySources sources;
   sources.handlers = &registry_;
+  sources.pool = loader_.get();
   sources.module = [this, &options](const std::string& hex) {
     return options.module.empty() ? ModuleBySha256(hex) : LoadModule(options.module);
   };

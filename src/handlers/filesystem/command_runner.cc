@@ -1,54 +1,37 @@
 // Theater: a WebAssembly actor runtime.
 #include "handlers/filesystem/command_runner.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
+#include <algorithm>
+#include <filesystem>
+#include <utility>
 
 #include "common/utf8.h"
-#include "common/child_env.h"
 #include "engine/compile/subprocess.h"
 
 namespace theater::handlers {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// The largest piece the supervisor hands over at once: one read of a pipe.
+constexpr uint32_t kPieceBytes = 64 * 1024;
 
-void CloseFd(int& fd) {
-  if (fd >= 0) ::close(fd);
-  fd = -1;
+ProcessSupervisor::Options SupervisorOptions() {
+  ProcessSupervisor::Options options;
+  // Nobody asks for a finished command's status: its outcome is in the runner's table.
+  options.keep_finished = 0;
+  return options;
 }
 
 // Appends what fits of `data` below `limit` to `out`; counts everything in `total`.
-void Capture(std::string& out, uint64_t& total, uint64_t limit, const char* data, size_t n) {
-  total += n;
-  if (out.size() < limit) out.append(data, std::min<uint64_t>(n, limit - out.size()));
-}
-
-// Reads what `fd` has now. Returns false at end of file or on an error (the stream is done).
-bool Drain(int fd, std::string& out, uint64_t& total, uint64_t limit) {
-  char buf[16 * 1024];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n > 0) {
-      Capture(out, total, limit, buf, static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return true;
-    return false;
+void Capture(std::string& out, uint64_t& total, uint64_t limit, const std::vector<uint8_t>& data) {
+  total += data.size();
+  if (out.size() < limit) {
+    out.append(reinterpret_cast<const char*>(data.data()),
+               static_cast<size_t>(std::min<uint64_t>(data.size(), limit - out.size())));
   }
 }
 
-std::string Finish(const std::string& raw, uint64_t total, uint64_t limit, const char* stream,
-                   bool* truncated) {
+std::string Finished(const std::string& raw, uint64_t total, uint64_t limit, const char* stream,
+                     bool* truncated) {
   std::string out = theater::SanitizeUtf8(raw);
   *truncated = total > limit;
   if (*truncated) {
@@ -60,163 +43,162 @@ std::string Finish(const std::string& raw, uint64_t total, uint64_t limit, const
 
 }  // namespace
 
-Result<std::shared_ptr<RunningCommand>> RunningCommand::Start(const CommandSpec& spec) {
+CommandRunner::CommandRunner(boost::asio::io_context& io)
+    : supervisor_(io, SupervisorOptions(),
+                  [this](const ProcessEvent& event, std::function<void()> ack) {
+                    return OnEvent(event, std::move(ack));
+                  }) {}
+
+CommandRunner::~CommandRunner() {
+  Shutdown();
+}
+
+Result<uint64_t> CommandRunner::Start(const CommandSpec& spec, std::function<void()> done) {
+  // Looked up here for the handler's own message (and a file that is not executable is "not
+  // found" too); the supervisor finds the same file.
   Result<std::filesystem::path> found = engine::FindExecutable(spec.program);
   if (!found.ok()) {
     return NotFound("command '" + spec.program + "' not found: " + found.status().message());
   }
-  ChildSpec child_spec;
-  child_spec.program = spec.program;
-  child_spec.executable = found->string();
-  child_spec.argv.push_back(spec.program);
-  child_spec.argv.insert(child_spec.argv.end(), spec.args.begin(), spec.args.end());
-  THEATER_ASSIGN_OR_RETURN(child_spec.env, BuildChildEnvironment({}));
-  child_spec.cwd_fd = spec.cwd_fd;
-  child_spec.sandbox = spec.sandbox;
-
-  int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return ErrnoError("creating a pipe", errno);
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    int err = errno;
-    CloseFd(out_pipe[0]);
-    CloseFd(out_pipe[1]);
-    return ErrnoError("creating a pipe", err);
+  {
+    MutexLock lock(mu_);
+    if (shut_down_) return FailedPrecondition("the filesystem handler's commands have stopped");
   }
-  child_spec.stdout_fd = out_pipe[1];  // stdin: /dev/null
-  child_spec.stderr_fd = err_pipe[1];
-  Result<ConfinedChild> child = SpawnConfined(child_spec);
-  CloseFd(out_pipe[1]);
-  CloseFd(err_pipe[1]);
-  if (!child.ok()) {
-    CloseFd(out_pipe[0]);
-    CloseFd(err_pipe[0]);
-    return child.status();
+  ProcessSpec process;
+  process.program = spec.program;
+  process.args = spec.args;
+  process.cwd_fd = spec.cwd_fd;
+  process.sandbox = spec.sandbox;
+  process.stdin_pipe = false;
+  process.buffer_size = kPieceBytes;
+  process.timeout = spec.timeout;
+  THEATER_ASSIGN_OR_RETURN(uint64_t id, supervisor_.Spawn(process));
+  {
+    MutexLock lock(mu_);
+    if (!shut_down_) {
+      // Events for `id` that came before this are offered again (OnEvent), none is lost.
+      Job& job = jobs_[id];
+      job.limit = spec.max_output_bytes;
+      job.done = std::move(done);
+      return id;
+    }
   }
-  std::shared_ptr<RunningCommand> cmd(new RunningCommand());
-  cmd->pid_ = child->shim_pid;
-  cmd->program_pid_ = child->pid;
-  cmd->control_ = std::move(child->control);
-  cmd->pidfd_ = child->pidfd.release();
-  cmd->stdout_fd_ = out_pipe[0];
-  cmd->stderr_fd_ = err_pipe[0];
-  ::fcntl(cmd->stdout_fd_, F_SETFL, O_NONBLOCK);
-  ::fcntl(cmd->stderr_fd_, F_SETFL, O_NONBLOCK);
-  cmd->deadline_ = Clock::now() + spec.timeout;
-  cmd->max_output_bytes_ = spec.max_output_bytes;
-  cmd->program_ = spec.program;
-  return cmd;
+  // Shutdown() began meanwhile: it would not hand this command an outcome.
+  supervisor_.Kill(id).IgnoreError();
+  return FailedPrecondition("the filesystem handler's commands have stopped");
 }
 
-RunningCommand::~RunningCommand() {
+ProcessSupervisor::Delivery CommandRunner::OnEvent(const ProcessEvent& event,
+                                                   std::function<void()> ack) {
+  std::function<void()> done;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!reaped_ && pid_ > 0) {
-      // Never collected (Start succeeded but no collector ran): kill it, leave no zombie.
-      KillTree(control_);
-      ::waitpid(pid_, nullptr, 0);
-      reaped_ = true;
+    MutexLock lock(mu_);
+    auto it = jobs_.find(event.id);
+    // Start() has the id from Spawn() but has not entered it yet: the supervisor offers the
+    // event again shortly (nothing else of its is handed over before).
+    if (it == jobs_.end()) return ProcessSupervisor::Delivery::kRetry;
+    Job& job = it->second;
+    switch (event.kind) {
+      case ProcessEvent::Kind::kStdout:
+        if (!job.abandoned) Capture(job.out, job.out_total, job.limit, event.data);
+        break;
+      case ProcessEvent::Kind::kStderr:
+        if (!job.abandoned) Capture(job.err, job.err_total, job.limit, event.data);
+        break;
+      case ProcessEvent::Kind::kExit:
+        if (job.abandoned) {
+          jobs_.erase(it);
+          break;
+        }
+        job.outcome = Finish(job, event.exit_code, event.timed_out);
+        done = std::move(job.done);
+        break;
     }
   }
-  CloseFd(stdout_fd_);
-  CloseFd(stderr_fd_);
-  CloseFd(pidfd_);
+  // The bytes are copied: the supervisor may read on.
+  ack();
+  if (done) done();
+  return ProcessSupervisor::Delivery::kAccepted;
 }
 
-void RunningCommand::Kill() {
-  kill_requested_ = true;
-  std::lock_guard<std::mutex> lock(mu_);
-  KillTree(control_);
-}
-
-void RunningCommand::Collect() {
-  std::string out, err;
-  uint64_t out_total = 0, err_total = 0;
-  bool out_open = true, err_open = true, exited = false, timed_out = false;
-  auto has_exited = [&] {
-    if (pidfd_ >= 0) return false;  // the pidfd says so through poll
-    siginfo_t info;
-    std::memset(&info, 0, sizeof(info));
-    // WNOWAIT: leave it a zombie, so its pid (and group) cannot be reused before we reap it.
-    return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-           info.si_pid == pid_;
-  };
-  while (!exited && !kill_requested_) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd fds[3];
-    int n = 0;
-    int out_i = -1, err_i = -1, pid_i = -1;
-    if (out_open) fds[out_i = n++] = {stdout_fd_, POLLIN, 0};
-    if (err_open) fds[err_i = n++] = {stderr_fd_, POLLIN, 0};
-    if (pidfd_ >= 0) fds[pid_i = n++] = {pidfd_, POLLIN, 0};
-    long wait_ms = left.count();
-    if (pidfd_ < 0) wait_ms = std::min(wait_ms, 20L);
-    // Wake now and then to notice Kill() even if nothing else happens.
-    wait_ms = std::min(wait_ms, 100L);
-    int ready = ::poll(fds, static_cast<nfds_t>(n), static_cast<int>(wait_ms));
-    if (ready < 0 && errno != EINTR) break;
-    if (out_i >= 0 && fds[out_i].revents) {
-      out_open = Drain(stdout_fd_, out, out_total, max_output_bytes_);
-    }
-    if (err_i >= 0 && fds[err_i].revents) {
-      err_open = Drain(stderr_fd_, err, err_total, max_output_bytes_);
-    }
-    if (pid_i >= 0 && fds[pid_i].revents) exited = true;
-    if (!exited) exited = has_exited();
-  }
-  // Exited, timed out or killed: the shim kills whatever is left (it already has when the
-  // program exited), then we read what is still buffered, for a short while only.
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    KillTree(control_);
-  }
-  const auto drain_until = Clock::now() + std::chrono::milliseconds(200);
-  while ((out_open || err_open) && Clock::now() < drain_until) {
-    pollfd fds[2];
-    int n = 0, out_i = -1, err_i = -1;
-    if (out_open) fds[out_i = n++] = {stdout_fd_, POLLIN, 0};
-    if (err_open) fds[err_i = n++] = {stderr_fd_, POLLIN, 0};
-    if (::poll(fds, static_cast<nfds_t>(n), 20) < 0 && errno != EINTR) break;
-    if (out_i >= 0 && fds[out_i].revents) {
-      out_open = Drain(stdout_fd_, out, out_total, max_output_bytes_);
-    }
-    if (err_i >= 0 && fds[err_i].revents) {
-      err_open = Drain(stderr_fd_, err, err_total, max_output_bytes_);
-    }
-  }
-  int wstatus = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    while (::waitpid(pid_, &wstatus, 0) < 0 && errno == EINTR) {
-    }
-    reaped_ = true;
-  }
+CommandOutput CommandRunner::Finish(Job& job, int exit_code, bool timed_out) {
   CommandOutput result;
   result.stdout_text =
-      Finish(out, out_total, max_output_bytes_, "stdout", &result.stdout_truncated);
+      Finished(job.out, job.out_total, job.limit, "stdout", &result.stdout_truncated);
   result.stderr_text =
-      Finish(err, err_total, max_output_bytes_, "stderr", &result.stderr_truncated);
+      Finished(job.err, job.err_total, job.limit, "stderr", &result.stderr_truncated);
+  job.out.clear();
+  job.err.clear();
+  result.exit_code = exit_code;
   result.timed_out = timed_out;
-  // Killed at our request unless it had already exited by itself: Kill() may make the collector
-  // see the death (exited) before it sees the request.
-  result.killed = kill_requested_ && !timed_out && !WIFEXITED(wstatus);
-  if (WIFEXITED(wstatus)) {
-    result.exit_code = WEXITSTATUS(wstatus);
-  } else if (WIFSIGNALED(wstatus)) {
-    result.term_signal = WTERMSIG(wstatus);
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  output_ = std::move(result);
-  done_ = true;
+  // Killed at our request unless it had already exited by itself.
+  result.killed = job.kill_requested && !timed_out && exit_code == -1;
+  return result;
 }
 
-std::optional<CommandOutput> RunningCommand::TakeOutput() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!done_) return std::nullopt;
-  return std::move(output_);
+void CommandRunner::Kill(uint64_t id) {
+  {
+    MutexLock lock(mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end() || it->second.outcome) return;
+    it->second.kill_requested = true;
+  }
+  supervisor_.Kill(id).IgnoreError();  // kFailedPrecondition once it has exited
+}
+
+void CommandRunner::Abandon(uint64_t id) {
+  {
+    MutexLock lock(mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return;
+    if (it->second.outcome) {
+      jobs_.erase(it);
+      return;
+    }
+    Job& job = it->second;
+    job.abandoned = true;
+    job.done = nullptr;
+    job.out.clear();
+    job.err.clear();
+  }
+  supervisor_.Kill(id).IgnoreError();
+}
+
+std::optional<CommandOutput> CommandRunner::Take(uint64_t id) {
+  MutexLock lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || !it->second.outcome) return std::nullopt;
+  std::optional<CommandOutput> outcome = std::move(it->second.outcome);
+  jobs_.erase(it);
+  return outcome;
+}
+
+void CommandRunner::Shutdown() {
+  {
+    MutexLock lock(mu_);
+    shut_down_ = true;  // Start() refuses, or kills what it spawned, from now on
+  }
+  // Kills and reaps every process, waiting for a turn in progress: no event comes after this.
+  // Never with mu_ held: the turn's OnEvent takes it.
+  supervisor_.Shutdown();
+  std::vector<std::function<void()>> dones;
+  {
+    MutexLock lock(mu_);
+    for (auto it = jobs_.begin(); it != jobs_.end();) {
+      Job& job = it->second;
+      if (job.abandoned) {
+        it = jobs_.erase(it);
+        continue;
+      }
+      if (!job.outcome) {
+        job.kill_requested = true;
+        job.outcome = Finish(job, -1, false);
+        if (job.done) dones.push_back(std::move(job.done));
+      }
+      ++it;
+    }
+  }
+  for (const std::function<void()>& done : dones) done();
 }
 
 }  // namespace theater::handlers

@@ -1,33 +1,44 @@
 // Theater: a WebAssembly actor runtime.
 //
-// Runs one program for the filesystem handler's execute-command: no shell, through the spawn
-// shim (common/confined_spawn.h) — its own process group, confined by Landlock to what the
-// handler grants, started in a directory given as a descriptor (so the directory the handler
-// confined is the one the child gets, with no path looked up again), stdin from /dev/null, an
-// allow-listed environment (common/child_env.h) — with stdout and stderr captured separately up
-// to a limit. On timeout, on Kill() and when the program exits, the shim kills the program and
-// every descendant it started (those that left its process group included).
+// CommandRunner: runs the filesystem handler's execute-command programs on the host's I/O loop
+// (include/theater/io_loop.h), so that a running command costs no thread.
 //
-// Why not engine/compile/subprocess.h's RunSubprocess: it merges stdout and stderr, keeps the
-// tail instead of the head, changes directory by path (a second, unconfined lookup) and cannot be
-// interrupted from another thread. Its FindExecutable is shared.
+// A program is started and watched by a ProcessSupervisor of the runner's own
+// (handlers/support/process_supervisor.h), exactly as the process handler's processes are: no
+// shell; through the spawn shim (common/confined_spawn.h), in its own process group, confined by
+// Landlock to what the handler grants, started in a directory given as a descriptor (so the
+// directory the handler confined is the one the child gets, with no path looked up again); stdin
+// from /dev/null; an allow-listed environment (common/child_env.h); its execution timeout enforced
+// on the loop. When it exits, times out or is killed, the shim kills it and every descendant it
+// started (those that left its process group included). What the runner adds is what a command
+// needs and a process does not: stdout and stderr captured whole, each up to a limit (the head is
+// kept, the rest counted), and one outcome handed over when the program has finished.
 //
-// Thread-safety: Start() from any thread; Collect() from one thread (the collector); Kill() and
-// TakeOutput() from any thread, concurrently with Collect(). Shared ownership (std::shared_ptr)
-// lets the collector thread and the host function both hold it.
+// Why not engine/compile/subprocess.h's RunSubprocess: it blocks its caller until the child
+// exits, merges stdout and stderr, keeps the tail instead of the head and changes directory by
+// path (a second, unconfined lookup). Its FindExecutable is shared.
+//
+// Thread-safety: every method may be called from any thread. A command's `done` runs once, on a
+// loop thread (or on the thread calling Shutdown()), with no lock of the runner held.
+//
+// Ownership: owns its supervisor and the output captured; borrows the loop's io_context, which
+// must outlive Shutdown() (the destructor calls it). A caller that may outlive its owner's
+// Shutdown() (a suspended call woken by it) holds the runner by std::shared_ptr.
 #pragma once
 
-#include <sys/types.h>
-
-#include <atomic>
 #include <chrono>
-#include <memory>
-#include <mutex>
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+
 #include "common/confined_spawn.h"
+#include "handlers/support/process_supervisor.h"
+#include "theater/mutex.h"
 #include "theater/status.h"
 
 namespace theater::handlers {
@@ -44,53 +55,59 @@ struct CommandSpec {
 struct CommandOutput {
   std::string stdout_text;  // valid UTF-8 (invalid bytes become U+FFFD), with a truncation note
   std::string stderr_text;
-  int exit_code = -1;  // -1 when a signal ended it
-  int term_signal = 0;
+  int exit_code = -1;      // -1 when a signal ended it
   bool timed_out = false;  // killed because the timeout passed
-  bool killed = false;     // killed by Kill()
+  bool killed = false;     // killed by Kill() or Shutdown()
   bool stdout_truncated = false;
   bool stderr_truncated = false;
 };
 
-class RunningCommand {
+class CommandRunner {
  public:
-  // Starts the program. Errors: kNotFound when the program is not found (on PATH or at its
-  // absolute path), kUnavailable when it cannot be started, kIOError for pipe failures.
-  static Result<std::shared_ptr<RunningCommand>> Start(const CommandSpec& spec);
+  explicit CommandRunner(boost::asio::io_context& io);
+  ~CommandRunner();  // Shutdown()
+  CommandRunner(const CommandRunner&) = delete;
+  CommandRunner& operator=(const CommandRunner&) = delete;
 
-  ~RunningCommand();
-  RunningCommand(const RunningCommand&) = delete;
-  RunningCommand& operator=(const RunningCommand&) = delete;
-
-  // Reads the output until the program exits, the timeout passes or Kill() is called, then reaps
-  // it. Blocks; call once.
-  void Collect();
-  // Kills the process group (no-op once reaped). Collect() then returns promptly.
-  void Kill();
-  // The outcome once Collect() has finished; nullopt before.
-  std::optional<CommandOutput> TakeOutput();
-
-  // The program's pid (the leader of its process group).
-  pid_t pid() const { return program_pid_; }
+  // Starts the program and returns its id; `done` is called once its outcome is ready for
+  // Take(). Errors: kNotFound when the program is not found (on PATH or at its absolute path),
+  // kUnavailable when it cannot be started, kIOError for pipe failures, kFailedPrecondition when
+  // Landlock is unavailable and the spec confines, or after Shutdown().
+  [[nodiscard]] Result<uint64_t> Start(const CommandSpec& spec, std::function<void()> done);
+  // Kills the command and its descendants; its outcome then says `killed`. Nothing once it has
+  // finished.
+  void Kill(uint64_t id);
+  // Kills the command and forgets it, for a caller that will not take its outcome: `done` is not
+  // called from now on (unless it is being called already).
+  void Abandon(uint64_t id);
+  // The command's outcome, once `done` has been called; the runner then forgets it. nullopt
+  // before, and for an unknown id.
+  [[nodiscard]] std::optional<CommandOutput> Take(uint64_t id);
+  // Kills every command and reaps it; a command not finished yet gets its outcome (`killed`, with
+  // the output read so far) and its `done` called, on this thread. Start() is refused from now
+  // on. Idempotent.
+  void Shutdown();
 
  private:
-  RunningCommand() = default;
+  struct Job {
+    uint64_t limit = 0;  // bytes kept of each stream
+    std::string out, err;
+    uint64_t out_total = 0, err_total = 0;  // bytes written, kept or not
+    bool kill_requested = false;
+    bool abandoned = false;  // forgotten once its exit arrives
+    std::function<void()> done;
+    std::optional<CommandOutput> outcome;
+  };
 
-  pid_t pid_ = -1;          // the spawn shim: the process we wait for
-  pid_t program_pid_ = -1;  // the program
-  UniqueFd control_;        // the shim's control pipe (guarded by mu_): closing it kills all
-  int stdout_fd_ = -1;
-  int stderr_fd_ = -1;
-  int pidfd_ = -1;  // the shim's
-  std::chrono::steady_clock::time_point deadline_;
-  uint64_t max_output_bytes_ = 0;
-  std::string program_;
+  // The supervisor's sink (on the loop): captures output, finishes a command at its exit.
+  ProcessSupervisor::Delivery OnEvent(const ProcessEvent& event, std::function<void()> ack);
+  static CommandOutput Finish(Job& job, int exit_code, bool timed_out);
 
-  std::atomic<bool> kill_requested_{false};
-  std::mutex mu_;  // guards reaped_ (so Kill never signals a reaped, reusable pid), done_
-  bool reaped_ = false;
-  bool done_ = false;
-  CommandOutput output_;  // written by Collect() before done_ is set
+  Mutex mu_;
+  std::map<uint64_t, Job> jobs_ THEATER_GUARDED_BY(mu_);  // started, not taken yet
+  bool shut_down_ THEATER_GUARDED_BY(mu_) = false;
+  // Last: constructed once the table exists, and shut down (in the destructor) before it goes.
+  ProcessSupervisor supervisor_;
 };
 
 }  // namespace theater::handlers

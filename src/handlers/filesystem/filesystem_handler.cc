@@ -18,30 +18,33 @@
 // permission's read/write flags (Sandbox()), unless the config says `unconfined = true`; it and
 // everything it starts are killed when it exits (command_runner.h, common/confined_spawn.h).
 //
-// A command does not hold a worker while it runs: the call suspends (runtime::Await) and a
-// collector thread owned by this instance reads the output and wakes it. A cancelled call, Stop()
-// and the destructor kill the command's process group and join the thread.
+// A command holds neither a worker nor a thread while it runs: the call suspends
+// (ActorContext::Suspend) and the instance's CommandRunner, made on its first command, watches the
+// program on the host's I/O loop (HostServices::io()) and wakes the call when it has finished. A
+// cancelled call kills its command; Stop() and the destructor kill every running command (their
+// calls are woken with what the commands wrote until then).
 //
 // Thread-safety: one instance per actor; host functions run one at a time on the actor's fiber.
-// The base descriptor and the allowed roots are fixed in SetupHostFunctions. `jobs_` (running
-// commands) is shared with Stop(), which runs on a runtime thread, and is guarded by jobs_mu_.
+// The base descriptor and the allowed roots are fixed in SetupHostFunctions. `runner_` is shared
+// with Stop(), which runs on a runtime thread, and is guarded by runner_mu_; a call holds its own
+// reference to the runner while it waits, so Stop() may shut it down and drop it meanwhile.
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
-#include <map>
-#include <mutex>
-#include <thread>
+#include <future>
+#include <memory>
 
-#include "common/landlock.h"
-#include "handlers/filesystem/filesystem_handler.h"
-#include "handlers/filesystem/fs_permissions.h"
-#include "handlers/filesystem/command_runner.h"
 #include "common/confined_dir.h"
+#include "common/landlock.h"
+#include "handlers/filesystem/command_runner.h"
+#include "handlers/filesystem/filesystem_handler.h"
 #include "handlers/filesystem/fs_config.h"
+#include "handlers/filesystem/fs_permissions.h"
 #include "handlers/support/handler_util.h"
+#include "theater/mutex.h"
 
 namespace theater::handlers {
 namespace {
@@ -121,12 +124,6 @@ class FilesystemHandler final : public Handler {
   void Stop(StopKind) override { Cleanup(); }
 
  private:
-  // A command being collected by its own thread.
-  struct Job {
-    std::shared_ptr<RunningCommand> command;
-    std::thread collector;
-  };
-
   // Opens the base directory: `path` (relative to the manifest's directory; created first when
   // missing and the config says new_dir), or a fresh directory for temp_dir. Computes the
   // allowed roots from the permission.
@@ -531,13 +528,12 @@ class FilesystemHandler final : public Handler {
     spec.sandbox = Sandbox(perms, granted);
     spec.timeout = std::chrono::milliseconds(config_.command_timeout_ms);
     spec.max_output_bytes = config_.max_output_bytes;
-    Result<std::shared_ptr<RunningCommand>> started = RunningCommand::Start(spec);
-    if (!started.ok()) return OkValue(CommandError(started.status()));
-    std::shared_ptr<RunningCommand> cmd = *started;
-
-    Status waited = Wait(actor, cmd);
-    std::optional<CommandOutput> out = cmd->TakeOutput();
+    std::shared_ptr<CommandRunner> runner = Runner(actor);
+    Result<uint64_t> id = FailedPrecondition("the command was not started");
+    Status waited = Run(actor, *runner, spec, id);
     if (!waited.ok()) return waited;  // the call was cancelled (the actor is stopping)
+    if (!id.ok()) return OkValue(CommandError(id.status()));
+    std::optional<CommandOutput> out = runner->Take(*id);
     if (!out) return Cancelled("the command was stopped with the actor");
     if (out->timed_out) {
       return OkValue(CommandError(DeadlineExceeded(
@@ -548,50 +544,44 @@ class FilesystemHandler final : public Handler {
         CommandSuccess(std::move(out->stdout_text), std::move(out->stderr_text), out->exit_code));
   }
 
-  // Collects `cmd` without holding the worker: suspends the call while a thread of this
-  // instance reads the output. Outside a fiber call (a direct call cannot suspend) it collects
-  // on this thread. Returns the cancellation when the call was cancelled; the command is then
-  // killed.
-  Status Wait(ActorContext& actor, const std::shared_ptr<RunningCommand>& cmd) {
+  // The instance's runner, made on its first command (and again after Stop() dropped it).
+  std::shared_ptr<CommandRunner> Runner(ActorContext& actor) {
+    MutexLock lock(runner_mu_);
+    if (!runner_) runner_ = std::make_shared<CommandRunner>(actor.services().io().context());
+    return runner_;
+  }
+
+  // Starts `spec` on `runner` and waits until it has finished, without holding the worker: the
+  // call suspends and the runner wakes it from the loop. A direct call (which cannot suspend)
+  // waits on its own thread instead. `id` gets the command's id or why it did not start. Returns
+  // the call's cancellation when it was cancelled while waiting (the command is then killed).
+  Status Run(ActorContext& actor, CommandRunner& runner, const CommandSpec& spec,
+             Result<uint64_t>& id) {
     if (!actor.CanSuspend()) {
-      cmd->Collect();
+      auto finished = std::make_shared<std::promise<void>>();
+      std::future<void> outcome = finished->get_future();
+      id = runner.Start(spec, [finished] { finished->set_value(); });
+      if (id.ok()) outcome.wait();
       return Status::Ok();
     }
-    uint64_t job_id = 0;
+    // Started once the fiber has switched away, so that a command that ends at once wakes a call
+    // that is already waiting; `spec` (and the descriptors it names) live on the fiber's stack.
     Result<uint64_t> woken = actor.Suspend([&](Waker waker) {
-      std::lock_guard<std::mutex> lock(jobs_mu_);
-      job_id = ++next_job_;
-      jobs_[job_id] = Job{cmd, std::thread([cmd, waker] {
-                            cmd->Collect();
-                            waker.Wake();
-                          })};
+      id = runner.Start(spec, [waker] { waker.Wake(); });
+      if (!id.ok()) waker.Wake();
     });
-    if (!woken.ok()) cmd->Kill();
-    std::thread collector;
-    {
-      std::lock_guard<std::mutex> lock(jobs_mu_);
-      auto it = jobs_.find(job_id);
-      if (it != jobs_.end()) {
-        collector = std::move(it->second.collector);
-        jobs_.erase(it);
-      }
-    }
-    // Quick: the collector has woken us (it is returning) or the command was just killed.
-    if (collector.joinable()) collector.join();
+    if (!woken.ok() && id.ok()) runner.Abandon(*id);
     return woken.status();
   }
 
-  // Kills running commands, joins their collectors, removes a temp_dir directory (unless kept).
+  // Kills running commands (waking their calls), removes a temp_dir directory (unless kept).
   void Cleanup() {
-    std::map<uint64_t, Job> jobs;
+    std::shared_ptr<CommandRunner> runner;
     {
-      std::lock_guard<std::mutex> lock(jobs_mu_);
-      jobs.swap(jobs_);
+      MutexLock lock(runner_mu_);
+      runner.swap(runner_);
     }
-    for (auto& [id, job] : jobs) job.command->Kill();
-    for (auto& [id, job] : jobs) {
-      if (job.collector.joinable()) job.collector.join();
-    }
+    if (runner) runner->Shutdown();
     if (made_dir_ && !config_.keep_dir) {
       root_ = UniqueFd();
       fs::path dir = *made_dir_;
@@ -619,9 +609,8 @@ class FilesystemHandler final : public Handler {
   std::optional<FileSystemPermissions> wasi_rights_;  // the permission, set with the base
   bool wasi_granted_ = false;                         // wasi_preopens_ computed
 
-  std::mutex jobs_mu_;
-  std::map<uint64_t, Job> jobs_;  // guarded by jobs_mu_
-  uint64_t next_job_ = 0;         // guarded by jobs_mu_
+  Mutex runner_mu_;
+  std::shared_ptr<CommandRunner> runner_ THEATER_GUARDED_BY(runner_mu_);  // made on first use
 };
 
 }  // namespace

@@ -13,15 +13,17 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <thread>
 
-#include "common/hide_landlock_test_util.h"
-#include "common/uuid.h"
-#include "handlers/filesystem/filesystem_handler.h"
-#include "common/utf8.h"
-#include "handlers/filesystem/command_runner.h"
 #include "common/confined_dir.h"
+#include "common/hide_landlock_test_util.h"
+#include "common/io_loop_threads.h"
+#include "common/utf8.h"
+#include "common/uuid.h"
+#include "handlers/filesystem/command_runner.h"
+#include "handlers/filesystem/filesystem_handler.h"
 #include "handlers/filesystem/fs_config.h"
 
 namespace theater::handlers {
@@ -272,23 +274,40 @@ TEST_F(ConfinedDirTest, SymlinkRaceNeverLeaksTheSecret) {
   EXPECT_EQ(leaked, 0);
 }
 
+// The runner watches its commands on a loop of the test's own, as the handler's does on the
+// host's.
 class CommandRunnerTest : public ConfinedDirTest {
  protected:
-  CommandOutput Run(std::string program, std::vector<std::string> args,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(10),
-                    uint64_t max_output = 1 << 20) {
+  CommandSpec Spec(std::string program, std::vector<std::string> args) {
     CommandSpec spec;
     spec.program = std::move(program);
     spec.args = std::move(args);
     spec.cwd_fd = root_.get();
+    return spec;
+  }
+  // Starts `spec` and waits for its outcome.
+  std::optional<CommandOutput> RunSpec(const CommandSpec& spec) {
+    auto finished = std::make_shared<std::promise<void>>();
+    std::future<void> done = finished->get_future();
+    Result<uint64_t> id = runner_.Start(spec, [finished] { finished->set_value(); });
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    if (!id.ok()) return std::nullopt;
+    EXPECT_EQ(done.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+    return runner_.Take(*id);
+  }
+  CommandOutput Run(std::string program, std::vector<std::string> args,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                    uint64_t max_output = 1 << 20) {
+    CommandSpec spec = Spec(std::move(program), std::move(args));
     spec.timeout = timeout;
     spec.max_output_bytes = max_output;
-    auto cmd = RunningCommand::Start(spec);
-    EXPECT_TRUE(cmd.ok()) << cmd.status().ToString();
-    if (!cmd.ok()) return {};
-    (*cmd)->Collect();
-    return *(*cmd)->TakeOutput();
+    std::optional<CommandOutput> out = RunSpec(spec);
+    EXPECT_TRUE(out.has_value());
+    return out.value_or(CommandOutput{});
   }
+
+  IoLoopThreads loop_{1};  // outlives the runner
+  CommandRunner runner_{loop_.context()};
 };
 
 TEST_F(CommandRunnerTest, RunsWithArgumentsInTheDirectoryAndCapturesBothStreams) {
@@ -304,13 +323,16 @@ TEST_F(CommandRunnerTest, RunsWithArgumentsInTheDirectoryAndCapturesBothStreams)
   ::setenv("THEATER_FSTEST_SECRET", "hunter2", 1);
   EXPECT_THAT(Run("env", {}).stdout_text, ::testing::Not(HasSubstr("hunter2")));
   ::unsetenv("THEATER_FSTEST_SECRET");
+  // stdin is /dev/null: a program that reads it sees its end at once.
+  EXPECT_EQ(Run("wc", {"-c"}).stdout_text, "0\n");
 }
 
 TEST_F(CommandRunnerTest, TimeoutKillsTheGroupAndOutputIsLimitedAndValidUtf8) {
   auto start = std::chrono::steady_clock::now();
   CommandOutput slow = Run("sleep", {"10"}, std::chrono::milliseconds(200));
   EXPECT_TRUE(slow.timed_out);
-  EXPECT_EQ(slow.term_signal, SIGKILL);
+  EXPECT_FALSE(slow.killed);
+  EXPECT_EQ(slow.exit_code, -1);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 
   CommandOutput big = Run("seq", {"1", "100000"}, std::chrono::seconds(10), 100);
@@ -324,27 +346,57 @@ TEST_F(CommandRunnerTest, TimeoutKillsTheGroupAndOutputIsLimitedAndValidUtf8) {
   EXPECT_EQ(theater::SanitizeUtf8("caf\xC3\xA9"), "caf\xC3\xA9");
 }
 
-TEST_F(CommandRunnerTest, KillStopsACollectorPromptlyAndMissingProgramsAreNotFound) {
-  CommandSpec spec;
-  spec.program = "sleep";
-  spec.args = {"30"};
-  spec.cwd_fd = root_.get();
-  auto cmd = RunningCommand::Start(spec);
-  ASSERT_TRUE(cmd.ok());
+TEST_F(CommandRunnerTest, KillEndsACommandPromptlyAndMissingProgramsAreNotFound) {
+  CommandSpec spec = Spec("sleep", {"30"});
+  auto finished = std::make_shared<std::promise<void>>();
+  std::future<void> done = finished->get_future();
+  Result<uint64_t> id = runner_.Start(spec, [finished] { finished->set_value(); });
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
   auto start = std::chrono::steady_clock::now();
-  std::thread collector([&] { (*cmd)->Collect(); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_FALSE((*cmd)->TakeOutput().has_value());
-  (*cmd)->Kill();
-  collector.join();
+  EXPECT_EQ(done.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  EXPECT_FALSE(runner_.Take(*id).has_value());
+  runner_.Kill(*id);
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(3)), std::future_status::ready);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
-  EXPECT_TRUE((*cmd)->TakeOutput()->killed);
+  std::optional<CommandOutput> killed = runner_.Take(*id);
+  ASSERT_TRUE(killed.has_value());
+  EXPECT_TRUE(killed->killed);
+  EXPECT_FALSE(runner_.Take(*id).has_value());  // taken once
 
   spec.program = "theater-no-such-program";
-  EXPECT_EQ(RunningCommand::Start(spec).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(runner_.Start(spec, [] {}).status().code(), StatusCode::kNotFound);
   spec.program = "/nonexistent/prog";
-  EXPECT_THAT(RunningCommand::Start(spec).status().message(),
+  EXPECT_THAT(runner_.Start(spec, [] {}).status().message(),
               HasSubstr("command '/nonexistent/prog' not found"));
+}
+
+// An abandoned command is killed and never reported; Shutdown() kills what still runs and hands
+// each its outcome, and refuses new commands.
+TEST_F(CommandRunnerTest, AbandonAndShutdownKillWhatRuns) {
+  bool abandoned_done = false;
+  Result<uint64_t> abandoned =
+      runner_.Start(Spec("sleep", {"30"}), [&abandoned_done] { abandoned_done = true; });
+  ASSERT_TRUE(abandoned.ok()) << abandoned.status().ToString();
+  runner_.Abandon(*abandoned);
+
+  auto finished = std::make_shared<std::promise<void>>();
+  std::future<void> done = finished->get_future();
+  Result<uint64_t> running = runner_.Start(Spec("sh", {"-c", "echo started; exec sleep 30"}),
+                                           [finished] { finished->set_value(); });
+  ASSERT_TRUE(running.ok()) << running.status().ToString();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // "started" is read meanwhile
+  auto start = std::chrono::steady_clock::now();
+  runner_.Shutdown();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  std::optional<CommandOutput> out = runner_.Take(*running);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_TRUE(out->killed);
+  EXPECT_EQ(out->stdout_text, "started\n");
+  EXPECT_FALSE(abandoned_done);
+  EXPECT_FALSE(runner_.Take(*abandoned).has_value());
+  EXPECT_EQ(runner_.Start(Spec("echo", {}), [] {}).status().code(),
+            StatusCode::kFailedPrecondition);
 }
 
 // On a kernel without Landlock (hidden by a seccomp filter on this thread), a command is refused
@@ -354,16 +406,10 @@ TEST_F(CommandRunnerTest, WithoutLandlockACommandRunsOnlyUnconfined) {
   std::optional<CommandOutput> unconfined;
   std::thread t([&] {
     ASSERT_TRUE(testing_util::HideLandlockFromThisThread());
-    CommandSpec spec;
-    spec.program = "sh";
-    spec.args = {"-c", "echo ran > ran.txt; echo ran"};
-    spec.cwd_fd = root_.get();
-    refused = RunningCommand::Start(spec).status();
+    CommandSpec spec = Spec("sh", {"-c", "echo ran > ran.txt; echo ran"});
+    refused = runner_.Start(spec, [] {}).status();
     spec.sandbox.confine = false;
-    auto cmd = RunningCommand::Start(spec);
-    ASSERT_TRUE(cmd.ok()) << cmd.status().ToString();
-    (*cmd)->Collect();
-    unconfined = (*cmd)->TakeOutput();
+    unconfined = RunSpec(spec);
   });
   t.join();
   EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);

@@ -1,17 +1,20 @@
 // Theater: a WebAssembly actor runtime.
 //
 // The host's I/O loop keeps the thread count fixed (include/theater/io_loop.h,
-// docs/architecture.md "Threads"): a real runtime with 100 real actors — 34 sending HTTP requests
+// docs/architecture.md "Threads"): a real runtime with 120 real actors — 34 sending HTTP requests
 // through the http-client handler (tests/actors/http_probe.c) to a slow loopback server, 33
 // running child processes through the process handler (tests/actors/proc_probe.c), 33 serving
 // HTTP through the http-framework handler (tests/actors/http_server_probe.c) to a connection
-// each — all in flight at once, and not one runtime thread more than before they started.
+// each, 20 waiting for a command of the filesystem handler (tests/actors/fs_probe.c) — all in
+// flight at once, and not one runtime thread more than before they started.
 #include <dirent.h>
 #include <pthread.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -36,6 +39,7 @@ const std::string kHttpProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/http_prob
 const std::string kProcProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/proc_probe.wasm";
 const std::string kServerProbe =
     std::string(THEATER_TEST_ACTOR_DIR) + "/http_server_probe.wasm";
+const std::string kFsProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/fs_probe.wasm";
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
@@ -108,7 +112,7 @@ std::map<std::string, int> FixedThreads() {
   return names;
 }
 
-TEST_F(LoopThreadsTest, HundredActorsWithRequestsProcessesAndServersAddNoThread) {
+TEST_F(LoopThreadsTest, ActorsWithRequestsProcessesServersAndCommandsAddNoThread) {
   testing_util::TestHttpServer server;
   auto spawn_client = [&] {
     return Spawn("name = \"http\"\nversion = \"0.1.0\"\ncomponent = \"" + kHttpProbe +
@@ -125,6 +129,14 @@ TEST_F(LoopThreadsTest, HundredActorsWithRequestsProcessesAndServersAddNoThread)
                  "\"\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
                  "type = \"timing\"\n\n[[handler]]\ntype = \"http-framework\"\n");
   };
+  // Each in a directory of its own, fs<n> in the test's home.
+  auto fs_dir = [&](size_t n) { return home_ / ("fs" + std::to_string(n)); };
+  auto spawn_fs = [&](size_t n) {
+    return Spawn("name = \"fs\"\nversion = \"0.1.0\"\ncomponent = \"" + kFsProbe +
+                 "\"\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
+                 "type = \"filesystem\"\npath = \"" +
+                 fs_dir(n).string() + "\"\nnew_dir = true\nallowed_commands = [\"sh\"]\n");
+  };
   auto port_of = [&](const std::string& actor) -> uint16_t {
     const std::string port = Command(actor, "port");
     EXPECT_TRUE(!port.empty() && std::isdigit(static_cast<unsigned char>(port[0]))) << port;
@@ -138,15 +150,18 @@ TEST_F(LoopThreadsTest, HundredActorsWithRequestsProcessesAndServersAddNoThread)
   std::vector<std::string> http_actors{spawn_client()};
   std::vector<std::string> proc_actors{spawn_proc()};
   std::vector<std::string> server_actors{spawn_server()};
+  std::vector<std::string> fs_actors{spawn_fs(0)};
   EXPECT_THAT(Command(http_actors[0], "GET " + server.Url("/echo")), StartsWith("status=200"));
   EXPECT_THAT(Command(proc_actors[0], "spawn:raw:raw:64:-:-:-:-:sleep:0"), StartsWith("id="));
   EXPECT_EQ(OpenConnection(client_io).Get(port_of(server_actors[0]), "/users/1"), 200);
+  EXPECT_EQ(Command(fs_actors[0], "exec:.:sh:-c:echo ready"), "exit=0;stdout=ready\n;stderr=");
   const std::map<std::string, int> before = FixedThreads();
 
-  // 100 in all: 34 clients, 33 with processes, 33 servers.
+  // 120 in all: 34 clients, 33 with processes, 33 servers, 20 with commands.
   while (http_actors.size() < 34) http_actors.push_back(spawn_client());
   while (proc_actors.size() < 33) proc_actors.push_back(spawn_proc());
   while (server_actors.size() < 33) server_actors.push_back(spawn_server());
+  while (fs_actors.size() < 20) fs_actors.push_back(spawn_fs(fs_actors.size()));
   // Every server answers a request on a connection that stays open.
   std::vector<std::unique_ptr<OpenConnection>> connections;
   for (const std::string& actor : server_actors) {
@@ -157,6 +172,25 @@ TEST_F(LoopThreadsTest, HundredActorsWithRequestsProcessesAndServersAddNoThread)
   for (const std::string& actor : proc_actors) {
     ASSERT_THAT(Command(actor, "spawn:raw:raw:64:-:-:-:-:sleep:3"), StartsWith("id="));
   }
+  // Every filesystem actor waits for a command that outlives the sampling below (the file it
+  // touches first says it runs).
+  std::vector<std::thread> commanders;
+  std::vector<std::string> outputs(fs_actors.size());
+  std::vector<std::chrono::steady_clock::time_point> ended(fs_actors.size());
+  for (size_t i = 0; i < fs_actors.size(); ++i) {
+    commanders.emplace_back([&, i] {
+      outputs[i] = Command(fs_actors[i], "exec:.:sh:-c:touch started; sleep 4");
+      ended[i] = std::chrono::steady_clock::now();
+    });
+  }
+  EXPECT_TRUE(testing_util::WaitFor(
+      [&] {
+        for (size_t i = 0; i < fs_actors.size(); ++i) {
+          if (!std::filesystem::exists(fs_dir(i) / "started")) return false;
+        }
+        return true;
+      },
+      20000ms));
   // Every client waits on a request the server answers after 2 s: all in flight at once.
   std::vector<std::thread> senders;
   std::vector<std::string> replies(http_actors.size());
@@ -168,11 +202,18 @@ TEST_F(LoopThreadsTest, HundredActorsWithRequestsProcessesAndServersAddNoThread)
       [&] { return server.requests().size() >= 1 + http_actors.size(); }, 20000ms))
       << server.requests().size() << " requests arrived";
   const std::map<std::string, int> during = FixedThreads();
+  const auto sampled = std::chrono::steady_clock::now();
   const int loaders = RuntimeThreads()["theater-block"];
   for (std::thread& sender : senders) sender.join();
   for (const std::string& reply : replies) EXPECT_THAT(reply, StartsWith("status=200"));
+  for (std::thread& commander : commanders) commander.join();
+  for (size_t i = 0; i < fs_actors.size(); ++i) {
+    EXPECT_EQ(outputs[i], "exit=0;stdout=;stderr=") << fs_actors[i];
+    EXPECT_GT(ended[i], sampled) << "the command of " << fs_actors[i] << " ended before sampling";
+  }
 
-  // No thread per actor, request, process or server: before the I/O loop there were 100 more.
+  // No thread per actor, request, process, server or command: before the I/O loop there were
+  // 120 more.
   EXPECT_LE(Total(during), Total(before))
       << "before: " << Describe(before) << "\nduring: " << Describe(during);
   EXPECT_EQ(during.count("theater-io") ? during.at("theater-io") : 0, 1) << Describe(during);

@@ -28,11 +28,11 @@
 
 #include "common/child_env.h"
 #include "common/hide_landlock_test_util.h"
+#include "common/io_loop_threads.h"
 #include "common/landlock.h"
 #include "common/test_dir.h"
 #include "handlers/process/process_config.h"
-#include "handlers/process/process_supervisor.h"
-#include "common/io_loop_threads.h"
+#include "handlers/support/process_supervisor.h"
 
 namespace theater::handlers {
 namespace {

@@ -5,9 +5,10 @@
 // handle-exit). docs/handlers.md, "process", is the reference: config, modes, limits, errors,
 // what is recorded.
 //
-// Each actor's instance owns a ProcessSupervisor (process_supervisor.h): its own table of
-// processes, ids and I/O thread — nothing is shared between actors, and callbacks go to the
-// actor that spawned the process and to no other. Output and exits reach the actor as ordinary
+// Each actor's instance owns a ProcessSupervisor (handlers/support/process_supervisor.h, shared
+// with the filesystem handler's commands): its own table of processes and ids, watched on the
+// host's I/O loop — nothing is shared between actors, and callbacks go to the actor that spawned
+// the process and to no other. Output and exits reach the actor as ordinary
 // operations in its mailbox (so they are recorded as export calls like any other), in the order
 // the supervisor produced them; the supervisor's flow control keeps at most a window of them
 // queued.
@@ -33,13 +34,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/confined_dir.h"
 #include "common/landlock.h"
+#include "handlers/process/process_config.h"
 #include "handlers/process/process_handler.h"
 #include "handlers/process/process_permissions.h"
-#include "common/confined_dir.h"
-#include "handlers/process/process_config.h"
-#include "handlers/process/process_supervisor.h"
 #include "handlers/support/handler_util.h"
+#include "handlers/support/process_supervisor.h"
 
 namespace theater::handlers {
 namespace {

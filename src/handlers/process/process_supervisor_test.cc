@@ -22,10 +22,10 @@
 #include <mutex>
 #include <sstream>
 
-#include "handlers/process/process_config.h"
-#include "handlers/process/process_supervisor.h"
 #include "common/io_loop_threads.h"
+#include "handlers/process/process_config.h"
 #include "handlers/process/process_test_util.h"
+#include "handlers/support/process_supervisor.h"
 
 namespace theater::handlers {
 namespace {

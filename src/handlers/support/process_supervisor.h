@@ -2,11 +2,14 @@
 //
 // ProcessSupervisor: the operating-system processes one actor started through
 // theater:simple/process, watched on the host's I/O loop (include/theater/io_loop.h).
-// docs/handlers.md, "process", is the reference for the behaviour described here.
+// docs/handlers.md, "process", is the reference for the behaviour described here. The filesystem
+// handler's commands run on one too (handlers/filesystem/command_runner.h), so that every child
+// process of the host is watched the same way, on the loop.
 //
 // Each process is started through the spawn shim (common/confined_spawn.h; no shell) in its own
 // process group, confined by Landlock unless its spec says otherwise, with an allow-listed
-// environment (common/child_env.h), three pipes (stdin, stdout, stderr) and the shim's pidfd. The
+// environment (common/child_env.h), three pipes (stdin unless the spec asks for /dev/null,
+// stdout, stderr) and the shim's pidfd. The
 // supervisor gathers all of them in one epoll descriptor of its own, which the host's I/O loop
 // watches (with a timer for the next deadline): no thread per process, nor per supervisor. A turn
 // on the loop reads output, cuts it into pieces by the stream's OutputMode, notices exits through
@@ -79,6 +82,9 @@ struct ProcessSpec {
   OutputMode stderr_mode = OutputMode::kRaw;
   uint32_t chunk_size = 0;  // kChunked's piece size; 0: buffer_size
   std::optional<std::chrono::milliseconds> timeout;
+  // False: the child's stdin is /dev/null, with no pipe (WriteStdin is refused), for a caller
+  // that never writes to it (the filesystem handler's commands).
+  bool stdin_pipe = true;
 };
 
 struct ProcessEvent {

@@ -1,5 +1,5 @@
 // Theater: a WebAssembly actor runtime.
-#include "handlers/process/process_supervisor.h"
+#include "handlers/support/process_supervisor.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -163,6 +163,7 @@ Result<uint64_t> ProcessSupervisor::Spawn(const ProcessSpec& spec) {
     }
   };
   for (int* p : {in_pipe, out_pipe, err_pipe}) {
+    if (p == in_pipe && !spec.stdin_pipe) continue;  // -1: the shim gives it /dev/null
     if (::pipe2(p, O_CLOEXEC) != 0) {
       int err = errno;
       close_all();
@@ -180,7 +181,9 @@ Result<uint64_t> ProcessSupervisor::Spawn(const ProcessSpec& spec) {
     close_all();
     return child.status();
   }
-  for (int fd : {in_pipe[1], out_pipe[0], err_pipe[0]}) ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  for (int fd : {in_pipe[1], out_pipe[0], err_pipe[0]}) {
+    if (fd >= 0) ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  }
 
   auto p = std::make_unique<Proc>();
   p->pid = child->pid;
