@@ -40,8 +40,7 @@ class CounterHandler final : public theater::Handler {
   theater::Status SetupHostFunctions(theater::ActorContext&,
                                      theater::HostFunctions& functions) override {
     return functions.Add("example:counter/counter", "next",
-                         [this](theater::ActorContext&, std::span<const Value>)
-                             -> theater::Result<std::vector<Value>> {
+                         [this](theater::ActorContext&, theater::HostArgs) -> theater::HostResults {
                            uint64_t value = next_;
                            next_ += step_;
                            return std::vector<Value>{Value::U64(value)};

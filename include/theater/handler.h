@@ -54,9 +54,9 @@ enum class StopKind { kGraceful, kForce };
 // host failures, not for errors the WIT lets the function return (those are `result` values; see
 // ErrValue). Every call, with its arguments and results, is recorded in the actor's chain by the
 // runtime.
-using HostFunction =
-    std::function<Result<std::vector<abi::Value>>(ActorContext& actor,
-                                                  std::span<const abi::Value> args)>;
+using HostArgs = std::span<const abi::Value>;
+using HostResults = Result<std::vector<abi::Value>>;
+using HostFunction = std::function<HostResults(ActorContext& actor, HostArgs args)>;
 
 // One call of a core-ABI host function (HostFunctions::AddCore): the raw core arguments, where
 // its core results go, and the guest's linear memory, valid for this call only. Every pointer
@@ -115,6 +115,15 @@ class HostFunctions {
   // kInternal when the WIT has no such function; adding one twice replaces the first.
   virtual Status Add(std::string_view interface_name, std::string_view function,
                      HostFunction impl) = 0;
+  // Adds a member function of `handler` (which outlives the actor's calls: the handler instance
+  // does), e.g. AddMethod("store", "new", this, &StoreHandler::New).
+  template <typename H>
+  Status AddMethod(std::string_view interface_name, std::string_view function, H* handler,
+                   HostResults (H::*method)(ActorContext&, HostArgs)) {
+    return Add(interface_name, function, [handler, method](ActorContext& actor, HostArgs args) {
+      return (handler->*method)(actor, args);
+    });
+  }
   // Adds core function `module`.`name` with core signature `params` -> `results`, in the
   // engine's letters (i: i32, I: i64, f: f32, F: f64; theater/engine.h). An import of it with
   // another signature fails the actor's instantiation. Denied calls (the handler not permitted)

@@ -25,40 +25,26 @@ std::string TextOrError(const Result<std::string>& text) {
   return JsonText(ErrorResponse(text.status(), Subject::kActor));
 }
 
-// How a read's bytes are written: `byte_encoding` and `decoded`, which events and states share.
-template <typename Request>
-Status ReadRenderingFields(const json& fields, Request& request) {
-  THEATER_ASSIGN_OR_RETURN(request.encoding, ByteEncodingField(fields));
-  THEATER_ASSIGN_OR_RETURN(request.decoded, BoolField(fields, "decoded", false));
-  return Status::Ok();
-}
-
 }  // namespace
 
-void ServerImpl::GetActorEvents(CommandCall& call) {
-  EventsRequest request;
+void ServerImpl::PagedRead(CommandCall& call, const char* start_field, PagedReply reply) {
+  PageRequest request;
   request.id = call.actor_id;
-  if (Status how = ReadRenderingFields(call.fields, request); !how.ok()) return call.Invalid(how);
-  Status paging = ReadPageFields(call.fields, "from_index", &request.paged, &request.from_index,
-                                 &request.max_bytes);
-  if (!paging.ok()) return call.Invalid(paging);
+  if (Status fields = ReadPageRequest(call.fields, start_field, &request); !fields.ok()) {
+    return call.Invalid(fields);
+  }
   const PageLimits limits{options_.max_reply_bytes, options_.default_page_bytes};
-  BlockingText(call.conn, call.ctx, [this, request, limits] {
-    return TextOrError(EventsReply(runtime_, request, limits));
+  BlockingText(call.conn, call.ctx, [this, request, limits, reply] {
+    return TextOrError(reply(runtime_, request, limits));
   });
+}
+
+void ServerImpl::GetActorEvents(CommandCall& call) {
+  PagedRead(call, "from_index", EventsReply);
 }
 
 void ServerImpl::GetActorState(CommandCall& call) {
-  StateRequest request;
-  request.id = call.actor_id;
-  if (Status how = ReadRenderingFields(call.fields, request); !how.ok()) return call.Invalid(how);
-  Status paging =
-      ReadPageFields(call.fields, "offset", &request.paged, &request.offset, &request.max_bytes);
-  if (!paging.ok()) return call.Invalid(paging);
-  const PageLimits limits{options_.max_reply_bytes, options_.default_page_bytes};
-  BlockingText(call.conn, call.ctx, [this, request, limits] {
-    return TextOrError(StateReply(runtime_, request, limits));
-  });
+  PagedRead(call, "offset", StateReply);
 }
 
 void ServerImpl::VerifyChain(CommandCall& call) {

@@ -30,7 +30,7 @@ std::string PagingHint(std::string_view command, std::string_view offset_field) 
 // One ActorEvents reply being built: events are appended as text while they fit the budget.
 class PageBuilder {
  public:
-  PageBuilder(const EventsRequest& request, const PageLimits& limits)
+  PageBuilder(const PageRequest& request, const PageLimits& limits)
       : request_(request),
         hard_limit_(limits.max_reply_bytes),
         budget_(request.paged
@@ -80,7 +80,7 @@ class PageBuilder {
   const Status& error() const { return error_; }
 
  private:
-  const EventsRequest& request_;
+  const PageRequest& request_;
   const size_t hard_limit_;
   const size_t budget_;
   std::string text_;
@@ -114,8 +114,9 @@ Result<Tail> InMemoryTail(TheaterRuntime& runtime, const std::string& id) {
 
 }  // namespace
 
-Status ReadPageFields(const json& fields, const char* offset_field, bool* paged, size_t* offset,
-                      size_t* max_bytes) {
+Status ReadPageRequest(const json& fields, const char* start_field, PageRequest* request) {
+  THEATER_ASSIGN_OR_RETURN(request->encoding, ByteEncodingField(fields));
+  THEATER_ASSIGN_OR_RETURN(request->decoded, BoolField(fields, "decoded", false));
   auto number = [&](const char* name, size_t* out) -> Status {
     auto it = fields.find(name);
     if (it == fields.end() || it->is_null()) return Status();
@@ -123,21 +124,21 @@ Status ReadPageFields(const json& fields, const char* offset_field, bool* paged,
       return InvalidArgument(std::string("field '") + name + "' must be a non-negative integer");
     }
     *out = it->get<size_t>();
-    *paged = true;
+    request->paged = true;
     return Status();
   };
-  *paged = false;
-  *offset = 0;
-  *max_bytes = 0;
-  THEATER_RETURN_IF_ERROR(number(offset_field, offset));
-  THEATER_RETURN_IF_ERROR(number("max_bytes", max_bytes));
-  if (*paged && HasField(fields, "max_bytes") && *max_bytes == 0) {
+  request->paged = false;
+  request->start = 0;
+  request->max_bytes = 0;
+  THEATER_RETURN_IF_ERROR(number(start_field, &request->start));
+  THEATER_RETURN_IF_ERROR(number("max_bytes", &request->max_bytes));
+  if (request->paged && HasField(fields, "max_bytes") && request->max_bytes == 0) {
     return InvalidArgument("field 'max_bytes' must be at least 1");
   }
   return Status();
 }
 
-Result<std::string> EventsReply(TheaterRuntime& runtime, const EventsRequest& request,
+Result<std::string> EventsReply(TheaterRuntime& runtime, const PageRequest& request,
                                 const PageLimits& limits) {
   PageBuilder page(request, limits);
   if (chain::ChainStore* store = runtime.store()) {
@@ -145,7 +146,7 @@ Result<std::string> EventsReply(TheaterRuntime& runtime, const EventsRequest& re
     THEATER_RETURN_IF_ERROR(store->Flush());
     chain::VisitReport report;
     THEATER_RETURN_IF_ERROR(store->VisitChain(
-        request.id, request.from_index,
+        request.id, request.start,
         [&](chain::Event&& event, size_t index) { return page.Add(event, index); }, &report));
     if (report.found) {
       if (!page.error().ok()) return page.error();
@@ -155,7 +156,7 @@ Result<std::string> EventsReply(TheaterRuntime& runtime, const EventsRequest& re
   }
   // Not saved: the events the running actor holds in memory (bounded by the runtime).
   THEATER_ASSIGN_OR_RETURN(Tail tail, InMemoryTail(runtime, request.id));
-  const size_t start = std::max(request.from_index, tail.first_index);
+  const size_t start = std::max(request.start, tail.first_index);
   size_t next = start;
   bool more = false;
   for (size_t i = start - tail.first_index; i < tail.events.size(); ++i) {
@@ -248,7 +249,7 @@ size_t EncodedBytesSize(std::span<const uint8_t> bytes, ByteEncoding encoding) {
   return size;
 }
 
-Result<std::string> StateReply(TheaterRuntime& runtime, const StateRequest& request,
+Result<std::string> StateReply(TheaterRuntime& runtime, const PageRequest& request,
                                const PageLimits& limits) {
   Result<std::optional<std::vector<uint8_t>>> read = runtime.State(request.id);
   if (!read.ok()) return read.status();
@@ -277,7 +278,7 @@ Result<std::string> StateReply(TheaterRuntime& runtime, const StateRequest& requ
     AppendBytesJson(all, w.ValueSlot(), request.encoding);
     return finish(0, all.size(), false);
   }
-  const size_t offset = std::min(request.offset, all.size());
+  const size_t offset = std::min(request.start, all.size());
   const size_t budget = std::min(request.max_bytes ? request.max_bytes : limits.default_page_bytes,
                                  limits.max_reply_bytes - kTrailerBytes - text.size());
   const size_t n = SliceThatFits(all.subspan(offset), budget, request.encoding);

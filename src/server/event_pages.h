@@ -28,45 +28,37 @@ struct PageLimits {
   size_t default_page_bytes = 1u << 20;
 };
 
-// GetActorEvents: the whole chain (the original form), or with `from_index` or `max_bytes` a
-// page of it.
-struct EventsRequest {
+// A read that may be paged: GetActorEvents (the whole chain in the original form, or with
+// `from_index` or `max_bytes` a page of events from `start`) and GetActorState (the whole state,
+// or with `offset` or `max_bytes` a slice of its bytes from `start`).
+struct PageRequest {
   std::string id;
   ByteEncoding encoding = ByteEncoding::kArray;
   bool decoded = false;  // "decoded": true: each event also carries its payload decoded
   bool paged = false;
-  size_t from_index = 0;
+  size_t start = 0;      // from_index (events) or offset (state bytes)
   size_t max_bytes = 0;  // 0: PageLimits::default_page_bytes
 };
-// Reads the paging fields (from_index, max_bytes: non-negative integers; max_bytes at least
-// 1). Errors: kInvalidArgument naming the field.
-Status ReadPageFields(const nlohmann::json& fields, const char* offset_field, bool* paged,
-                      size_t* offset, size_t* max_bytes);
+// Reads the rendering fields (`encoding`, `decoded`) and the paging fields (`start_field`,
+// max_bytes: non-negative integers; max_bytes at least 1) into `request`. Errors:
+// kInvalidArgument naming the field.
+Status ReadPageRequest(const nlohmann::json& fields, const char* start_field, PageRequest* request);
 
 // The text of an ActorEvents reply:
 //   {"ActorEvents":{"id","events":[...],"first_index","next_index","more"}}
 // Errors: the actor is unknown (kNotFound) or its chain unreadable; kResourceExhausted when the
 // original form's reply would pass max_reply_bytes (the message says to ask for pages), or one
 // event alone would.
-Result<std::string> EventsReply(TheaterRuntime& runtime, const EventsRequest& request,
+Result<std::string> EventsReply(TheaterRuntime& runtime, const PageRequest& request,
                                 const PageLimits& limits);
 
 // The ChainVerified reply, reading a saved chain page by page.
 Result<nlohmann::json> VerifyChainReply(TheaterRuntime& runtime, const std::string& id);
 
-// GetActorState: the whole state (the original form), or with `offset` or `max_bytes` a slice.
-struct StateRequest {
-  std::string id;
-  ByteEncoding encoding = ByteEncoding::kArray;
-  bool decoded = false;  // "decoded": true: each event also carries its payload decoded
-  bool paged = false;
-  size_t offset = 0;
-  size_t max_bytes = 0;  // 0: PageLimits::default_page_bytes
-};
 // The text of an ActorState reply:
 //   {"ActorState":{"id","state":bytes|null,"offset","total_bytes","more"}}
 // Errors: as EventsReply.
-Result<std::string> StateReply(TheaterRuntime& runtime, const StateRequest& request,
+Result<std::string> StateReply(TheaterRuntime& runtime, const PageRequest& request,
                                const PageLimits& limits);
 
 // How many of the bytes of `rest` a slice whose JSON (AppendBytesJson) fits `budget` bytes

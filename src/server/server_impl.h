@@ -34,6 +34,7 @@
 
 #include "server/command_table.h"
 #include "server/connection.h"
+#include "server/event_pages.h"
 #include "server/management_server.h"
 #include "server/manifest_access.h"
 #include "server/protocol.h"
@@ -112,6 +113,11 @@ class ServerImpl final : public ManagementServer {
   // chain_commands.cc: an actor's chain and state, and the stored chains.
   void GetActorEvents(CommandCall& call);
   void GetActorState(CommandCall& call);
+  // The two paged reads: the request's fields (paging from `start_field`), then `reply` on a
+  // blocking thread.
+  using PagedReply = Result<std::string> (*)(TheaterRuntime&, const PageRequest&,
+                                             const PageLimits&);
+  void PagedRead(CommandCall& call, const char* start_field, PagedReply reply);
   void VerifyChain(CommandCall& call);
   void SaveChain(CommandCall& call);
   void ListStored(CommandCall& call);

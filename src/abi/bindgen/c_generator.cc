@@ -529,6 +529,14 @@ void ForEachPart(const Type& type, const std::string& expr, size_t index, Fn fn)
   }
 }
 
+// Calls fn(payload type, its C expression, the C condition under which it is there) for each case
+// of a result `expr` that carries a payload (ok, then err).
+template <typename Fn>
+void ForEachResultCase(const Type& type, const std::string& expr, Fn fn) {
+  if (type.ok) fn(*type.ok, "(" + expr + ").val.ok", "!(" + expr + ").is_err");
+  if (type.err) fn(*type.err, "(" + expr + ").val.err", "(" + expr + ").is_err");
+}
+
 void Emitter::Lower(const Type& type, const std::string& expr, const std::vector<CoreSlot>& slots,
                     size_t index, int indent, std::string& out) const {
   const std::string in = Indent(indent);
@@ -572,16 +580,13 @@ void Emitter::Lower(const Type& type, const std::string& expr, const std::vector
       return;
     case TypeKind::kResult:
       out += in + StoreLeaf(CoreType::kI32, "(int32_t)(" + expr + ").is_err", slots[index]);
-      if (type.ok) {
-        out += in + "if (!(" + expr + ").is_err) {\n";
-        Lower(*type.ok, "(" + expr + ").val.ok", slots, index + 1, indent + 1, out);
-        out += in + "}\n";
-      }
-      if (type.err) {
-        out += in + "if ((" + expr + ").is_err) {\n";
-        Lower(*type.err, "(" + expr + ").val.err", slots, index + 1, indent + 1, out);
-        out += in + "}\n";
-      }
+      ForEachResultCase(
+          type, expr,
+          [&](const Type& payload, const std::string& payload_expr, const std::string& when) {
+            out += in + "if (" + when + ") {\n";
+            Lower(payload, payload_expr, slots, index + 1, indent + 1, out);
+            out += in + "}\n";
+          });
       return;
     case TypeKind::kVariant:
       out += in + StoreLeaf(CoreType::kI32, "(int32_t)(" + expr + ").tag", slots[index]);
@@ -720,16 +725,13 @@ void Emitter::Lift(const Type& type, const std::string& dest, const std::vector<
       return;
     case TypeKind::kResult:
       out += in + "(" + dest + ").is_err = " + LoadLeaf(CoreType::kI32, slots[index]) + " != 0;\n";
-      if (type.ok) {
-        out += in + "if (!(" + dest + ").is_err) {\n";
-        Lift(*type.ok, "(" + dest + ").val.ok", slots, index + 1, indent + 1, out);
-        out += in + "}\n";
-      }
-      if (type.err) {
-        out += in + "if ((" + dest + ").is_err) {\n";
-        Lift(*type.err, "(" + dest + ").val.err", slots, index + 1, indent + 1, out);
-        out += in + "}\n";
-      }
+      ForEachResultCase(
+          type, dest,
+          [&](const Type& payload, const std::string& payload_dest, const std::string& when) {
+            out += in + "if (" + when + ") {\n";
+            Lift(payload, payload_dest, slots, index + 1, indent + 1, out);
+            out += in + "}\n";
+          });
       return;
     case TypeKind::kVariant: {
       const std::string tag = CNames::DiscriminantType(type.cases.size());

@@ -43,15 +43,15 @@ class EnvironmentHandler final : public Handler {
   }
 
   Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
-    using Args = std::span<const Value>;
-    using Out = Result<std::vector<Value>>;
-    THEATER_RETURN_IF_ERROR(functions.Add("environment", "get-var", [this](ActorContext& actor, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        "environment", "get-var", [this](ActorContext& actor, HostArgs args) -> HostResults {
           std::optional<std::string> value =
               ReadEnvVar(PermissionsOf(actor), config_, args[0].as_string());
           return std::vector<Value>{value ? Value::Some(Value::String(std::move(*value)))
                                           : Value::None()};
         }));
-    THEATER_RETURN_IF_ERROR(functions.Add("environment", "list-vars", [this](ActorContext& actor, Args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        "environment", "list-vars", [this](ActorContext& actor, HostArgs) -> HostResults {
           std::vector<Value> pairs;
           for (auto& [name, value] : ListEnvVars(PermissionsOf(actor), config_, environ)) {
             pairs.push_back(
@@ -59,7 +59,8 @@ class EnvironmentHandler final : public Handler {
           }
           return std::vector<Value>{Value::List(std::move(pairs))};
         }));
-    return functions.Add("environment", "exists", [this](ActorContext& actor, Args args) -> Out {
+    return functions.Add(
+        "environment", "exists", [this](ActorContext& actor, HostArgs args) -> HostResults {
           bool set = ReadEnvVar(PermissionsOf(actor), config_, args[0].as_string()).has_value();
           return std::vector<Value>{Value::Bool(set)};
         });

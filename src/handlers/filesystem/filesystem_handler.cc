@@ -51,12 +51,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using abi::Value;
-using Args = std::span<const Value>;
-using Out = Result<std::vector<Value>>;
 
 enum class Op { kRead, kWrite, kCreateDir, kExecute };
 
-Out OkOr(const Status& status) {
+HostResults OkOr(const Status& status) {
   if (!status.ok()) return ErrValue(status);
   return OkValue();
 }
@@ -107,8 +105,8 @@ class FilesystemHandler final : public Handler {
 
   Status SetupHostFunctions(ActorContext& actor, HostFunctions& functions) override {
     THEATER_RETURN_IF_ERROR(OpenBase(actor));
-    auto add = [&](std::string_view function, Out (FilesystemHandler::*impl)(ActorContext&, Args)) {
-      return functions.Add("filesystem", function, [this, impl](ActorContext& actor, Args args) -> Out { return (this->*impl)(actor, args); });
+    auto add = [&](std::string_view function, auto method) {
+      return functions.AddMethod("filesystem", function, this, method);
     };
     THEATER_RETURN_IF_ERROR(add("read-file", &FilesystemHandler::ReadFile));
     THEATER_RETURN_IF_ERROR(add("write-file", &FilesystemHandler::WriteFile));
@@ -375,7 +373,7 @@ class FilesystemHandler final : public Handler {
     return target;
   }
 
-  Out ReadFile(ActorContext& actor, Args args) {
+  HostResults ReadFile(ActorContext& actor, HostArgs args) {
     Result<Target> t = Resolve(actor, args[0].as_string(), Op::kRead);
     if (!t.ok()) return ErrValue(t.status());
     Result<std::vector<uint8_t>> data =
@@ -384,14 +382,14 @@ class FilesystemHandler final : public Handler {
     return OkValue(Value::Bytes(std::move(data).value()));
   }
 
-  Out WriteFile(ActorContext& actor, Args args) {
+  HostResults WriteFile(ActorContext& actor, HostArgs args) {
     Result<Target> t = Resolve(actor, args[0].as_string(), Op::kWrite);
     if (!t.ok()) return ErrValue(t.status());
     return OkOr(
         WriteFileBeneath(t->root, t->parts, args[1].as_string(), config_.max_file_bytes, t->shown));
   }
 
-  Out ListFiles(ActorContext& actor, Args args) {
+  HostResults ListFiles(ActorContext& actor, HostArgs args) {
     Result<Target> t = Resolve(actor, args[0].as_string(), Op::kRead);
     if (!t.ok()) return ErrValue(t.status());
     Result<std::vector<std::string>> names = ListBeneath(t->root, t->parts, t->shown);
@@ -402,25 +400,25 @@ class FilesystemHandler final : public Handler {
     return OkValue(Value::List(std::move(items)));
   }
 
-  Out DeleteFile(ActorContext& actor, Args args) {
-    Result<Target> t = Resolve(actor, args[0].as_string(), Op::kWrite);
+  // A call that changes the path in its first argument and answers only whether that worked.
+  using PathChange = Status (*)(int root, const std::vector<std::string>& parts,
+                                std::string_view shown);
+  HostResults ChangePath(ActorContext& actor, HostArgs args, Op op, PathChange change) {
+    Result<Target> t = Resolve(actor, args[0].as_string(), op);
     if (!t.ok()) return ErrValue(t.status());
-    return OkOr(DeleteFileBeneath(t->root, t->parts, t->shown));
+    return OkOr(change(t->root, t->parts, t->shown));
+  }
+  HostResults DeleteFile(ActorContext& actor, HostArgs args) {
+    return ChangePath(actor, args, Op::kWrite, DeleteFileBeneath);
+  }
+  HostResults CreateDir(ActorContext& actor, HostArgs args) {
+    return ChangePath(actor, args, Op::kCreateDir, CreateDirBeneath);
+  }
+  HostResults DeleteDir(ActorContext& actor, HostArgs args) {
+    return ChangePath(actor, args, Op::kWrite, DeleteDirBeneath);
   }
 
-  Out CreateDir(ActorContext& actor, Args args) {
-    Result<Target> t = Resolve(actor, args[0].as_string(), Op::kCreateDir);
-    if (!t.ok()) return ErrValue(t.status());
-    return OkOr(CreateDirBeneath(t->root, t->parts, t->shown));
-  }
-
-  Out DeleteDir(ActorContext& actor, Args args) {
-    Result<Target> t = Resolve(actor, args[0].as_string(), Op::kWrite);
-    if (!t.ok()) return ErrValue(t.status());
-    return OkOr(DeleteDirBeneath(t->root, t->parts, t->shown));
-  }
-
-  Out PathExists(ActorContext& actor, Args args) {
+  HostResults PathExists(ActorContext& actor, HostArgs args) {
     Result<Target> t = Resolve(actor, args[0].as_string(), Op::kRead);
     if (!t.ok()) {
       // A path inside an allowed directory that does not exist is "false", not an error.
@@ -432,7 +430,7 @@ class FilesystemHandler final : public Handler {
     return OkValue(Value::Bool(*exists));
   }
 
-  Out ExecuteCommand(ActorContext& actor, Args args) {
+  HostResults ExecuteCommand(ActorContext& actor, HostArgs args) {
     std::vector<std::string> argv;
     for (const Value& a : args[2].items()) argv.push_back(a.as_string());
     return Execute(actor, args[0].as_string(), args[1].as_string(), std::move(argv), {});
@@ -440,7 +438,7 @@ class FilesystemHandler final : public Handler {
 
   // nix develop --command <words of command>. Both `nix` and the program the command names must
   // be allowed: allowing nix alone would otherwise allow anything the dev shell can run.
-  Out ExecuteNixCommand(ActorContext& actor, Args args) {
+  HostResults ExecuteNixCommand(ActorContext& actor, HostArgs args) {
     std::vector<std::string> words = SplitWords(args[1].as_string());
     if (words.empty()) {
       return OkValue(CommandError(InvalidArgument("execute-nix-command: empty command")));
@@ -495,8 +493,8 @@ class FilesystemHandler final : public Handler {
     return policy;
   }
 
-  Out Execute(ActorContext& actor, const std::string& dir, const std::string& command,
-              std::vector<std::string> args, const std::string& inner) {
+  HostResults Execute(ActorContext& actor, const std::string& dir, const std::string& command,
+                      std::vector<std::string> args, const std::string& inner) {
     const EffectivePermissions& perms = actor.permissions();
     Result<Target> t = Resolve(actor, dir, Op::kExecute);
     if (!t.ok()) return ErrValue(t.status());

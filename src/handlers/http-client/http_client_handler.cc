@@ -33,8 +33,6 @@ namespace theater::handlers {
 namespace {
 
 using abi::Value;
-using Args = std::span<const Value>;
-using Out = Result<std::vector<Value>>;
 
 std::string Printable(std::string_view s) {
   std::string out;
@@ -70,7 +68,9 @@ class HttpClientHandler final : public Handler {
   Status SetupHostFunctions(ActorContext& actor, HostFunctions& functions) override {
     THEATER_RETURN_IF_ERROR(ResolveCaFile(actor));
     io_ = &actor.services().io();
-    return functions.Add("http-client", "send-http", [this](ActorContext& actor, Args args) { return SendHttp(actor, args); });
+    return functions.Add("http-client", "send-http", [this](ActorContext& actor, HostArgs args) {
+      return SendHttp(actor, args);
+    });
   }
 
   void Stop(StopKind) override { StopEngine(); }
@@ -118,7 +118,7 @@ class HttpClientHandler final : public Handler {
     return !stopped_;
   }
 
-  Out SendHttp(ActorContext& actor, Args args) {
+  HostResults SendHttp(ActorContext& actor, HostArgs args) {
     Result<TransferSpec> spec = BuildTransferSpec(args[0], config_, actor.permissions());
     if (!spec.ok()) return ErrValue(spec.status());
     Result<CurlEngine*> engine = Engine();

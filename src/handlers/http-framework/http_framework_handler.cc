@@ -35,8 +35,6 @@ namespace theater::handlers {
 namespace {
 
 using abi::Value;
-using Args = std::span<const Value>;
-using Out = Result<std::vector<Value>>;
 namespace fs = std::filesystem;
 
 constexpr std::string_view kHandlersInterface = "theater:simple/http-handlers";
@@ -136,8 +134,8 @@ class HttpFrameworkHandler final : public Handler {
       limits_.max_body_bytes =
           std::min<uint64_t>(limits_.max_body_bytes, *perms.Get<HttpFrameworkPermissions>(kHttpFrameworkHandler)->max_request_size);
     }
-    auto add = [&](std::string_view function, Out (HttpFrameworkHandler::*impl)(ActorContext&, Args)) {
-      return functions.Add("http-framework", function, [this, impl](ActorContext& actor, Args args) -> Out { return (this->*impl)(actor, args); });
+    auto add = [&](std::string_view function, auto method) {
+      return functions.AddMethod("http-framework", function, this, method);
     };
     THEATER_RETURN_IF_ERROR(add("create-server", &HttpFrameworkHandler::CreateServer));
     THEATER_RETURN_IF_ERROR(add("get-server-info", &HttpFrameworkHandler::GetServerInfo));
@@ -183,7 +181,7 @@ class HttpFrameworkHandler final : public Handler {
     std::map<uint64_t, uint16_t> listening;  // server id -> the port it was given
     std::vector<std::string> problems;
     // Re-applies one recorded call; what fails now (a permission narrowed since) is noted.
-    auto reapply = [&](const chain::HostCall& call, const Out& out) {
+    auto reapply = [&](const chain::HostCall& call, const HostResults& out) {
       if (!out.ok()) {
         problems.push_back(call.function + ": " + out.status().ToString());
       } else if (out->size() == 1 && (*out)[0].is_err() && (*out)[0].payload() != nullptr) {
@@ -193,7 +191,7 @@ class HttpFrameworkHandler final : public Handler {
     for (const chain::HostCall& call : history) {
       if (!Succeeded(call)) continue;
       const std::string& f = call.function;
-      const Args args(call.input);
+      const HostArgs args(call.input);
       const std::optional<uint64_t> given = OkNumber(call);
       if (given) ReserveIdsThrough(*given);
       if (f == "create-server" && given) {
@@ -289,9 +287,9 @@ class HttpFrameworkHandler final : public Handler {
     return p.lexically_normal().string();
   }
 
-  Out CreateServer(ActorContext&, Args args) { return CreateServerAs(args, NextId()); }
+  HostResults CreateServer(ActorContext&, HostArgs args) { return CreateServerAs(args, NextId()); }
 
-  Out CreateServerAs(Args args, uint64_t id) {
+  HostResults CreateServerAs(HostArgs args, uint64_t id) {
     const auto& config = args[0].items();
     Server s;
     s.id = id;
@@ -320,7 +318,7 @@ class HttpFrameworkHandler final : public Handler {
     return OkValue(Value::U64(id));
   }
 
-  Out GetServerInfo(ActorContext&, Args args) {
+  HostResults GetServerInfo(ActorContext&, HostArgs args) {
     std::lock_guard<std::mutex> lock(mu_);
     Result<Server*> s = FindServer(args[0].as_u64());
     if (!s.ok()) return ErrValue(s.status());
@@ -336,7 +334,7 @@ class HttpFrameworkHandler final : public Handler {
     }));
   }
 
-  Out StartServer(ActorContext&, Args args) {
+  HostResults StartServer(ActorContext&, HostArgs args) {
     Result<uint16_t> port = StartServerOn(args[0].as_u64(), std::nullopt);
     if (!port.ok()) return ErrValue(port.status());
     return OkValue(Value::U16(*port));
@@ -378,7 +376,7 @@ class HttpFrameworkHandler final : public Handler {
     draining_.push_back(std::move(srv.running));
   }
 
-  Out StopServer(ActorContext&, Args args) {
+  HostResults StopServer(ActorContext&, HostArgs args) {
     std::lock_guard<std::mutex> lock(mu_);
     Result<Server*> s = FindServer(args[0].as_u64());
     if (!s.ok()) return ErrValue(s.status());
@@ -387,7 +385,7 @@ class HttpFrameworkHandler final : public Handler {
     return OkValue();
   }
 
-  Out DestroyServer(ActorContext&, Args args) {
+  HostResults DestroyServer(ActorContext&, HostArgs args) {
     std::lock_guard<std::mutex> lock(mu_);
     uint64_t id = args[0].as_u64();
     Result<Server*> s = FindServer(id);
@@ -399,9 +397,11 @@ class HttpFrameworkHandler final : public Handler {
     return OkValue();
   }
 
-  Out RegisterHandler(ActorContext&, Args args) { return RegisterHandlerAs(args, NextId()); }
+  HostResults RegisterHandler(ActorContext&, HostArgs args) {
+    return RegisterHandlerAs(args, NextId());
+  }
 
-  Out RegisterHandlerAs(Args args, uint64_t id) {
+  HostResults RegisterHandlerAs(HostArgs args, uint64_t id) {
     const std::string& name = args[0].as_string();
     if (name.empty() || name.size() > kMaxHandlerName) {
       return ErrValue(
@@ -417,9 +417,11 @@ class HttpFrameworkHandler final : public Handler {
     return OkValue(Value::U64(id));
   }
 
-  Out AddRoute(ActorContext& actor, Args args) { return AddRouteAs(actor, args, NextId()); }
+  HostResults AddRoute(ActorContext& actor, HostArgs args) {
+    return AddRouteAs(actor, args, NextId());
+  }
 
-  Out AddRouteAs(ActorContext& actor, Args args, uint64_t id) {
+  HostResults AddRouteAs(ActorContext& actor, HostArgs args, uint64_t id) {
     uint64_t server_id = args[0].as_u64();
     const std::string& path = args[1].as_string();
     uint64_t handler_id = args[3].as_u64();
@@ -461,7 +463,7 @@ class HttpFrameworkHandler final : public Handler {
     return OkValue(Value::U64(id));
   }
 
-  Out RemoveRoute(ActorContext&, Args args) {
+  HostResults RemoveRoute(ActorContext&, HostArgs args) {
     uint64_t id = args[0].as_u64();
     std::lock_guard<std::mutex> lock(mu_);
     auto owner = route_owner_.find(id);
@@ -475,9 +477,11 @@ class HttpFrameworkHandler final : public Handler {
     return OkValue();
   }
 
-  Out AddMiddleware(ActorContext&, Args args) { return AddMiddlewareAs(args, NextId()); }
+  HostResults AddMiddleware(ActorContext&, HostArgs args) {
+    return AddMiddlewareAs(args, NextId());
+  }
 
-  Out AddMiddlewareAs(Args args, uint64_t id) {
+  HostResults AddMiddlewareAs(HostArgs args, uint64_t id) {
     uint64_t server_id = args[0].as_u64();
     const std::string& path = args[1].as_string();
     uint64_t handler_id = args[2].as_u64();
@@ -503,7 +507,7 @@ class HttpFrameworkHandler final : public Handler {
     return OkValue(Value::U64(id));
   }
 
-  Out RemoveMiddleware(ActorContext&, Args args) {
+  HostResults RemoveMiddleware(ActorContext&, HostArgs args) {
     uint64_t id = args[0].as_u64();
     std::lock_guard<std::mutex> lock(mu_);
     auto owner = middleware_owner_.find(id);
@@ -517,7 +521,7 @@ class HttpFrameworkHandler final : public Handler {
     return OkValue();
   }
 
-  Out EnableWebSocket(ActorContext&, Args args) {
+  HostResults EnableWebSocket(ActorContext&, HostArgs args) {
     uint64_t server_id = args[0].as_u64();
     const std::string& path = args[1].as_string();
     if (path.empty() || path[0] != '/' || path.size() > http::kMaxPatternBytes ||
@@ -554,7 +558,7 @@ class HttpFrameworkHandler final : public Handler {
     return OkValue();
   }
 
-  Out DisableWebSocket(ActorContext&, Args args) {
+  HostResults DisableWebSocket(ActorContext&, HostArgs args) {
     const std::string& path = args[1].as_string();
     std::lock_guard<std::mutex> lock(mu_);
     Result<Server*> s = FindServer(args[0].as_u64());
@@ -568,7 +572,7 @@ class HttpFrameworkHandler final : public Handler {
     return OkValue();
   }
 
-  Out SendWebSocketMessage(ActorContext&, Args args) {
+  HostResults SendWebSocketMessage(ActorContext&, HostArgs args) {
     Result<http::WsOutgoing> message = http::WsOutgoingFromValue(args[2]);
     if (!message.ok()) return ErrValue(message.status());
     std::lock_guard<std::mutex> lock(mu_);
@@ -580,7 +584,7 @@ class HttpFrameworkHandler final : public Handler {
     return OkValue();
   }
 
-  Out CloseWebSocket(ActorContext&, Args args) {
+  HostResults CloseWebSocket(ActorContext&, HostArgs args) {
     std::lock_guard<std::mutex> lock(mu_);
     Result<Server*> s = FindServer(args[0].as_u64());
     if (!s.ok()) return ErrValue(s.status());

@@ -242,11 +242,9 @@ class MessageServerHandler final : public Handler {
   }
 
   Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
-    using Args = std::span<const Value>;
-    using Out = Result<std::vector<Value>>;
     constexpr std::string_view kHost = "message-server-host";
     THEATER_RETURN_IF_ERROR(
-        functions.Add(kHost, "send", [](ActorContext& actor, Args args) -> Out {
+        functions.Add(kHost, "send", [](ActorContext& actor, HostArgs args) -> HostResults {
           const std::string& target = args[0].as_string();
           if (Status s = CheckActorId(target); !s.ok()) return ErrValue(s);
           messaging::Router* router = &actor.services().router();
@@ -271,7 +269,7 @@ class MessageServerHandler final : public Handler {
           return std::vector<Value>{Value::Ok()};
         }));
     THEATER_RETURN_IF_ERROR(
-        functions.Add(kHost, "request", [this](ActorContext& actor, Args args) -> Out {
+        functions.Add(kHost, "request", [this](ActorContext& actor, HostArgs args) -> HostResults {
           const std::string& target = args[0].as_string();
           if (Status s = CheckActorId(target); !s.ok()) return ErrValue(s);
           if (target == actor.id()) {
@@ -294,7 +292,8 @@ class MessageServerHandler final : public Handler {
           return std::vector<Value>{Value::Ok(Value::Bytes(
               answer->message ? std::move(*answer->message) : std::vector<uint8_t>{}))};
         }));
-    THEATER_RETURN_IF_ERROR(functions.Add(kHost, "open-channel", [this](ActorContext& actor, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        kHost, "open-channel", [this](ActorContext& actor, HostArgs args) -> HostResults {
           const std::string& target = args[0].as_string();
           if (Status s = CheckActorId(target); !s.ok()) return ErrValue(s);
           if (target == actor.id()) return ErrValue("an actor cannot open a channel to itself");
@@ -328,7 +327,8 @@ class MessageServerHandler final : public Handler {
           }
           return std::vector<Value>{Value::Ok(Value::String(opened->channel))};
         }));
-    THEATER_RETURN_IF_ERROR(functions.Add(kHost, "send-on-channel", [](ActorContext& actor, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        kHost, "send-on-channel", [](ActorContext& actor, HostArgs args) -> HostResults {
           messaging::Router* router = &actor.services().router();
           if (actor.GatesOutputs()) {
             // The output gate: sent once this call's events are durable.
@@ -350,19 +350,23 @@ class MessageServerHandler final : public Handler {
           if (!sent.ok()) return ErrValue(sent);
           return std::vector<Value>{Value::Ok()};
         }));
-    THEATER_RETURN_IF_ERROR(functions.Add(kHost, "close-channel", [](ActorContext& actor, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        kHost, "close-channel", [](ActorContext& actor, HostArgs args) -> HostResults {
           Status closed = actor.services().router().CloseChannel(actor.id(), args[0].as_string());
           if (!closed.ok()) return ErrValue(closed);
           return std::vector<Value>{Value::Ok()};
         }));
-    THEATER_RETURN_IF_ERROR(functions.Add(kHost, "list-outstanding-requests", [this](ActorContext&, Args) -> Out {
-          std::vector<Value> ids;
-          if (mailbox_) {
-            for (std::string& id : mailbox_->Outstanding()) ids.push_back(Value::String(id));
-          }
-          return std::vector<Value>{Value::List(std::move(ids))};
-        }));
-    THEATER_RETURN_IF_ERROR(functions.Add(kHost, "respond-to-request", [this](ActorContext& actor, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(kHost, "list-outstanding-requests",
+                                          [this](ActorContext&, HostArgs) -> HostResults {
+                                            std::vector<Value> ids;
+                                            if (mailbox_) {
+                                              for (std::string& id : mailbox_->Outstanding())
+                                                ids.push_back(Value::String(id));
+                                            }
+                                            return std::vector<Value>{Value::List(std::move(ids))};
+                                          }));
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        kHost, "respond-to-request", [this](ActorContext& actor, HostArgs args) -> HostResults {
           const std::string& id = args[0].as_string();
           std::optional<ReplyFn> reply = mailbox_ ? mailbox_->Take(id) : std::nullopt;
           if (!reply) return ErrValue(NotOutstanding(id));
@@ -372,7 +376,8 @@ class MessageServerHandler final : public Handler {
           });
           return std::vector<Value>{Value::Ok()};
         }));
-    return functions.Add(kHost, "cancel-request", [this](ActorContext& actor, Args args) -> Out {
+    return functions.Add(
+        kHost, "cancel-request", [this](ActorContext& actor, HostArgs args) -> HostResults {
           const std::string& id = args[0].as_string();
           std::optional<ReplyFn> reply = mailbox_ ? mailbox_->Take(id) : std::nullopt;
           if (!reply) return ErrValue(NotOutstanding(id));

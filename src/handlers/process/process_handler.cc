@@ -47,8 +47,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using abi::Value;
-using Args = std::span<const Value>;
-using Out = Result<std::vector<Value>>;
 
 constexpr std::string_view kCallbacks = "theater:simple/process-handlers";
 constexpr const char* kCallbackNames[] = {"handle-stdout", "handle-stderr", "handle-exit"};
@@ -80,8 +78,8 @@ class ProcessHandler final : public Handler {
   }
 
   Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
-    auto add = [&](std::string_view function, Out (ProcessHandler::*impl)(ActorContext&, Args)) {
-      return functions.Add("process", function, [this, impl](ActorContext& actor, Args args) -> Out { return (this->*impl)(actor, args); });
+    auto add = [&](std::string_view function, auto method) {
+      return functions.AddMethod("process", function, this, method);
     };
     THEATER_RETURN_IF_ERROR(add("os-spawn", &ProcessHandler::OsSpawn));
     THEATER_RETURN_IF_ERROR(add("os-write-stdin", &ProcessHandler::OsWriteStdin));
@@ -311,7 +309,7 @@ class ProcessHandler final : public Handler {
     return spec;
   }
 
-  Out OsSpawn(ActorContext& actor, Args args) {
+  HostResults OsSpawn(ActorContext& actor, HostArgs args) {
     if (!supervisor_) return ErrValue(FailedPrecondition("the process handler is not started"));
     Result<ProcessSpec> spec = ParseSpec(actor, args[0]);
     if (!spec.ok()) return ErrValue(spec.status());
@@ -327,14 +325,14 @@ class ProcessHandler final : public Handler {
     return OkValue(Value::U64(*id));
   }
 
-  Out OsWriteStdin(ActorContext&, Args args) {
+  HostResults OsWriteStdin(ActorContext&, HostArgs args) {
     if (!supervisor_) return ErrValue(FailedPrecondition("the process handler is not started"));
     Result<uint32_t> n = supervisor_->WriteStdin(args[0].as_u64(), args[1].as_bytes());
     if (!n.ok()) return ErrValue(n.status());
     return OkValue(Value::U32(*n));
   }
 
-  Out OsStatus(ActorContext&, Args args) {
+  HostResults OsStatus(ActorContext&, HostArgs args) {
     if (!supervisor_) return ErrValue(FailedPrecondition("the process handler is not started"));
     Result<ProcessInfo> info = supervisor_->GetStatus(args[0].as_u64());
     if (!info.ok()) return ErrValue(info.status());
@@ -346,7 +344,7 @@ class ProcessHandler final : public Handler {
     }));
   }
 
-  Out OsSignal(ActorContext&, Args args) {
+  HostResults OsSignal(ActorContext&, HostArgs args) {
     if (!supervisor_) return ErrValue(FailedPrecondition("the process handler is not started"));
     uint64_t sig = args[1].as_u64();
     if (sig > INT_MAX || !ValidSignal(static_cast<int>(sig))) {
@@ -357,7 +355,7 @@ class ProcessHandler final : public Handler {
     return OkValue();
   }
 
-  Out OsKill(ActorContext&, Args args) {
+  HostResults OsKill(ActorContext&, HostArgs args) {
     if (!supervisor_) return ErrValue(FailedPrecondition("the process handler is not started"));
     Status killed = supervisor_->Kill(args[0].as_u64());
     if (!killed.ok()) return ErrValue(killed);

@@ -40,9 +40,8 @@ class RandomHandler final : public Handler {
 
   Status SetupHostFunctions(ActorContext& actor, HostFunctions& functions) override {
     THEATER_RETURN_IF_ERROR(CreateSource(actor));
-    using Args = std::span<const Value>;
-    using Out = Result<std::vector<Value>>;
-    THEATER_RETURN_IF_ERROR(functions.Add("random", "random-bytes", [this](ActorContext& actor, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        "random", "random-bytes", [this](ActorContext& actor, HostArgs args) -> HostResults {
           uint64_t length = args[0].as_u64();
           Status allowed =
               CheckRandomBytesRequest(actor.permissions(), config_.limits, length);
@@ -53,7 +52,8 @@ class RandomHandler final : public Handler {
           }
           return std::vector<Value>{Value::Ok(Value::Bytes(std::move(bytes)))};
         }));
-    THEATER_RETURN_IF_ERROR(functions.Add("random", "random-range", [this](ActorContext& actor, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        "random", "random-range", [this](ActorContext& actor, HostArgs args) -> HostResults {
           uint64_t min = args[0].as_u64();
           uint64_t max = args[1].as_u64();
           Status allowed =
@@ -64,16 +64,16 @@ class RandomHandler final : public Handler {
           return std::vector<Value>{Value::Ok(Value::U64(*value))};
         }));
     THEATER_RETURN_IF_ERROR(
-        functions.Add("random", "random-float", [this](ActorContext&, Args) -> Out {
+        functions.Add("random", "random-float", [this](ActorContext&, HostArgs) -> HostResults {
           Result<double> value = source_->Float();
           if (!value.ok()) return ErrValue(value.status().message());
           return std::vector<Value>{Value::Ok(Value::F64(*value))};
         }));
-    return functions.Add("random", "generate-uuid", [this](ActorContext&, Args) -> Out {
-                             Result<std::string> uuid = source_->Uuid();
-                             if (!uuid.ok()) return ErrValue(uuid.status().message());
-                             return std::vector<Value>{Value::Ok(Value::String(std::move(*uuid)))};
-                           });
+    return functions.Add("random", "generate-uuid", [this](ActorContext&, HostArgs) -> HostResults {
+      Result<std::string> uuid = source_->Uuid();
+      if (!uuid.ok()) return ErrValue(uuid.status().message());
+      return std::vector<Value>{Value::Ok(Value::String(std::move(*uuid)))};
+    });
   }
 
  private:

@@ -103,23 +103,26 @@ class RuntimeHandler final : public Handler {
 
   Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
     THEATER_RETURN_IF_ERROR(functions.Add("runtime", "shutdown", Shutdown));
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime", "log", [](ActorContext& actor, Args args) -> Out {
-      actor.Log(args[0].as_string());
-      return std::vector<Value>{};
-    }));
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime", "get-state", [](ActorContext& actor, Args) -> Out {
-      std::shared_ptr<const std::vector<uint8_t>> state = actor.CallState();
-      return std::vector<Value>{state ? Value::Some(Value::Bytes(*state)) : Value::None()};
-    }));
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime", "get-chain", [](ActorContext& actor, Args) -> Out {
-      return std::vector<Value>{ChainValue(actor.HeldEvents())};
-    }));
+    THEATER_RETURN_IF_ERROR(
+        functions.Add("runtime", "log", [](ActorContext& actor, HostArgs args) -> HostResults {
+          actor.Log(args[0].as_string());
+          return std::vector<Value>{};
+        }));
+    THEATER_RETURN_IF_ERROR(
+        functions.Add("runtime", "get-state", [](ActorContext& actor, HostArgs) -> HostResults {
+          std::shared_ptr<const std::vector<uint8_t>> state = actor.CallState();
+          return std::vector<Value>{state ? Value::Some(Value::Bytes(*state)) : Value::None()};
+        }));
+    THEATER_RETURN_IF_ERROR(
+        functions.Add("runtime", "get-chain", [](ActorContext& actor, HostArgs) -> HostResults {
+          return std::vector<Value>{ChainValue(actor.HeldEvents())};
+        }));
     // The runtime handler's documented interface (wit/runtime.wit) and runtime-ext, which
     // offers the same services under the names it had first.
     struct Both {
       const char* documented;
       const char* ext;
-      Out (*impl)(ActorContext&, Args);
+      HostResults (*impl)(ActorContext&, HostArgs);
     };
     for (const Both& both : {Both{"get-actor-id", "actor-id", ActorId},
                              Both{"get-actor-name", "actor-name", ActorName},
@@ -130,63 +133,67 @@ class RuntimeHandler final : public Handler {
       THEATER_RETURN_IF_ERROR(functions.Add("runtime", both.documented, both.impl));
       THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", both.ext, both.impl));
     }
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime", "record-metric", [](ActorContext& actor, Args args) -> Out {
-      if (auto bad = CheckName("a metric name", args[0].as_string())) return Err(*bad);
-      actor.SetCustomMetric(args[0].as_string(), args[1].as_f64());
-      return std::vector<Value>{Value::Ok()};
-    }));
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "record-metric", [](ActorContext& actor, Args args) -> Out {
-      actor.SetCustomMetric(args[0].as_string(), args[1].as_f64());
-      return std::vector<Value>{};
-    }));
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime-leveled", "log", [](ActorContext& actor, Args args) -> Out {
-      const std::string& level = args[0].as_string();
-      if (!LevelIndex(level)) {
-        return Err("unknown log level '" + level.substr(0, 32) +
-                   "' (expected trace, debug, info, warn or error)");
-      }
-      actor.Log("[" + level + "] " + args[1].as_string());
-      return std::vector<Value>{Value::Ok()};
-    }));
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime-ext", "log-at", [](ActorContext& actor, Args args) -> Out {
-      uint64_t level = args[0].case_index();
-      const char* name = level < std::size(kLevels) ? kLevels[level] : "info";
-      actor.Log(std::string("[") + name + "] " + args[1].as_string());
-      return std::vector<Value>{};
-    }));
-    THEATER_RETURN_IF_ERROR(functions.Add("runtime", "get-system-info", [](ActorContext&, Args) -> Out {
-      return std::vector<Value>{SystemInfo(/*split_os=*/true)};
-    }));
-    return functions.Add("runtime-ext", "system-info", [](ActorContext&, Args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        "runtime", "record-metric", [](ActorContext& actor, HostArgs args) -> HostResults {
+          if (auto bad = CheckName("a metric name", args[0].as_string())) return Err(*bad);
+          actor.SetCustomMetric(args[0].as_string(), args[1].as_f64());
+          return std::vector<Value>{Value::Ok()};
+        }));
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        "runtime-ext", "record-metric", [](ActorContext& actor, HostArgs args) -> HostResults {
+          actor.SetCustomMetric(args[0].as_string(), args[1].as_f64());
+          return std::vector<Value>{};
+        }));
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        "runtime-leveled", "log", [](ActorContext& actor, HostArgs args) -> HostResults {
+          const std::string& level = args[0].as_string();
+          if (!LevelIndex(level)) {
+            return Err("unknown log level '" + level.substr(0, 32) +
+                       "' (expected trace, debug, info, warn or error)");
+          }
+          actor.Log("[" + level + "] " + args[1].as_string());
+          return std::vector<Value>{Value::Ok()};
+        }));
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        "runtime-ext", "log-at", [](ActorContext& actor, HostArgs args) -> HostResults {
+          uint64_t level = args[0].case_index();
+          const char* name = level < std::size(kLevels) ? kLevels[level] : "info";
+          actor.Log(std::string("[") + name + "] " + args[1].as_string());
+          return std::vector<Value>{};
+        }));
+    THEATER_RETURN_IF_ERROR(
+        functions.Add("runtime", "get-system-info", [](ActorContext&, HostArgs) -> HostResults {
+          return std::vector<Value>{SystemInfo(/*split_os=*/true)};
+        }));
+    return functions.Add("runtime-ext", "system-info", [](ActorContext&, HostArgs) -> HostResults {
       return std::vector<Value>{SystemInfo(/*split_os=*/false)};
     });
   }
 
  private:
-  using Args = std::span<const Value>;
-  using Out = Result<std::vector<Value>>;
-
-  static Out Shutdown(ActorContext& actor, Args args) {
+  static HostResults Shutdown(ActorContext& actor, HostArgs args) {
     std::optional<std::vector<uint8_t>> data;
     if (args[0].is_some()) data = args[0].payload()->as_bytes();
     if (!actor.RequestShutdown(std::move(data))) return Err("the actor is already stopping");
     return std::vector<Value>{Value::Ok()};
   }
-  static Out ActorId(ActorContext& actor, Args) { return std::vector<Value>{Value::String(actor.id())}; }
-  static Out ActorName(ActorContext& actor, Args) {
+  static HostResults ActorId(ActorContext& actor, HostArgs) {
+    return std::vector<Value>{Value::String(actor.id())};
+  }
+  static HostResults ActorName(ActorContext& actor, HostArgs) {
     return std::vector<Value>{Value::String(actor.name())};
   }
-  static Out Now(ActorContext& actor, Args) {
+  static HostResults Now(ActorContext& actor, HostArgs) {
     return std::vector<Value>{Value::U64(actor.services().clock().WallMs())};
   }
-  static Out GetEnv(ActorContext& actor, Args args) {
+  static HostResults GetEnv(ActorContext& actor, HostArgs args) {
     const std::string& name = args[0].as_string();
     // Fails closed: without an environment permission allowing the variable, it is unset.
     if (!CheckEnvVar(actor.permissions(), name).ok()) return std::vector<Value>{Value::None()};
     const char* value = std::getenv(name.c_str());
     return std::vector<Value>{value ? Value::Some(Value::String(value)) : Value::None()};
   }
-  static Out RecordEvent(ActorContext& actor, Args args) {
+  static HostResults RecordEvent(ActorContext& actor, HostArgs args) {
     const std::string& type = args[0].as_string();
     if (auto bad = CheckName("event type", type)) return Err(*bad);
     if (!actor.RecordCustomEvent(type, args[1].as_bytes())) {
@@ -196,7 +203,7 @@ class RuntimeHandler final : public Handler {
     }
     return std::vector<Value>{Value::Ok()};
   }
-  static Out Version(ActorContext&, Args) {
+  static HostResults Version(ActorContext&, HostArgs) {
     return std::vector<Value>{Value::String(std::string(kVersion))};
   }
 };

@@ -20,8 +20,6 @@ namespace theater::handlers {
 namespace {
 
 using abi::Value;
-using Args = std::span<const Value>;
-using Out = Result<std::vector<Value>>;
 
 // record content-ref { hash: string }
 Value ContentRef(std::string hash) {
@@ -70,8 +68,8 @@ class StoreHandler final : public Handler {
   }
 
   Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
-    auto add = [&](std::string_view function, HostFunctionImplFor impl) {
-      return functions.Add("store", function, [this, impl](ActorContext& actor, Args args) -> Out { return (this->*impl)(actor, args); });
+    auto add = [&](std::string_view function, auto method) {
+      return functions.AddMethod("store", function, this, method);
     };
     THEATER_RETURN_IF_ERROR(add("new", &StoreHandler::New));
     THEATER_RETURN_IF_ERROR(add("store", &StoreHandler::Store));
@@ -90,8 +88,6 @@ class StoreHandler final : public Handler {
   }
 
  private:
-  using HostFunctionImplFor = Out (StoreHandler::*)(ActorContext&, Args);
-
   // The content store, after checking that this actor may use `store_id`.
   Result<store::ContentStore*> Open(ActorContext& actor, const std::string& store_id) {
     THEATER_RETURN_IF_ERROR(store::ValidateStoreId(store_id));
@@ -109,7 +105,7 @@ class StoreHandler final : public Handler {
     return content;
   }
 
-  Out New(ActorContext& actor, Args) {
+  HostResults New(ActorContext& actor, HostArgs) {
     if (Status s = CheckStoreCreate(actor.permissions()); !s.ok()) return ErrValue(s);
     Result<store::ContentStore*> content = actor.services().content_store();
     if (!content.ok()) return ErrValue(content.status());
@@ -122,7 +118,7 @@ class StoreHandler final : public Handler {
   // Every function but `new`: args[0] is the store id. Opens it (with the access checks) and
   // runs `body` on it; a failure of either is the function's err.
   template <typename Body>
-  Out OnStore(ActorContext& actor, Args args, Body body) {
+  HostResults OnStore(ActorContext& actor, HostArgs args, Body body) {
     const std::string& id = args[0].as_string();
     Result<store::ContentStore*> content = Open(actor, id);
     if (!content.ok()) return ErrValue(content.status());
@@ -130,66 +126,68 @@ class StoreHandler final : public Handler {
   }
   // `ok(convert(value))` for a successful result, its err otherwise.
   template <typename T, typename Convert>
-  static Out OkOr(Result<T> result, Convert convert) {
+  static HostResults OkOr(Result<T> result, Convert convert) {
     if (!result.ok()) return ErrValue(result.status());
     return OkValue(convert(std::move(result).value()));
   }
-  static Out OkOr(const Status& status) { return status.ok() ? OkUnit() : ErrValue(status); }
+  static HostResults OkOr(const Status& status) {
+    return status.ok() ? OkUnit() : ErrValue(status);
+  }
 
-  Out Store(ActorContext& actor, Args args) {
+  HostResults Store(ActorContext& actor, HostArgs args) {
     return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.Put(id, args[1].as_bytes()), ContentRef);
     });
   }
-  Out Get(ActorContext& actor, Args args) {
+  HostResults Get(ActorContext& actor, HostArgs args) {
     return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.Get(id, HashOf(args[1])), Value::Bytes);
     });
   }
-  Out Exists(ActorContext& actor, Args args) {
+  HostResults Exists(ActorContext& actor, HostArgs args) {
     return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.Exists(id, HashOf(args[1])), Value::Bool);
     });
   }
-  Out Label(ActorContext& actor, Args args) {
+  HostResults Label(ActorContext& actor, HostArgs args) {
     return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.SetLabel(id, args[1].as_string(), HashOf(args[2])));
     });
   }
-  Out GetByLabel(ActorContext& actor, Args args) {
+  HostResults GetByLabel(ActorContext& actor, HostArgs args) {
     return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.GetLabel(id, args[1].as_string()), [](std::optional<std::string> hash) {
         return hash ? Value::Some(ContentRef(std::move(*hash))) : Value::None();
       });
     });
   }
-  Out RemoveLabel(ActorContext& actor, Args args) {
+  HostResults RemoveLabel(ActorContext& actor, HostArgs args) {
     return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.RemoveLabel(id, args[1].as_string()));
     });
   }
-  Out RemoveFromLabel(ActorContext& actor, Args args) {
+  HostResults RemoveFromLabel(ActorContext& actor, HostArgs args) {
     return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       // Whether it removed anything is not part of the WIT result.
       return OkOr(c.RemoveLabelIf(id, args[1].as_string(), HashOf(args[2])).status());
     });
   }
-  Out StoreAtLabel(ActorContext& actor, Args args) {
+  HostResults StoreAtLabel(ActorContext& actor, HostArgs args) {
     return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.PutAtLabel(id, args[1].as_string(), args[2].as_bytes()), ContentRef);
     });
   }
-  Out ReplaceContentAtLabel(ActorContext& actor, Args args) {
+  HostResults ReplaceContentAtLabel(ActorContext& actor, HostArgs args) {
     return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.ReplaceContentAtLabel(id, args[1].as_string(), args[2].as_bytes()), ContentRef);
     });
   }
-  Out ReplaceAtLabel(ActorContext& actor, Args args) {
+  HostResults ReplaceAtLabel(ActorContext& actor, HostArgs args) {
     return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.ReplaceAtLabel(id, args[1].as_string(), HashOf(args[2])));
     });
   }
-  Out ListLabels(ActorContext& actor, Args args) {
+  HostResults ListLabels(ActorContext& actor, HostArgs args) {
     return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.ListLabels(id), [](std::vector<std::string> labels) {
         std::vector<Value> list;
@@ -199,7 +197,7 @@ class StoreHandler final : public Handler {
       });
     });
   }
-  Out ListAllContent(ActorContext& actor, Args args) {
+  HostResults ListAllContent(ActorContext& actor, HostArgs args) {
     return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.ListContent(id), [](std::vector<std::string> hashes) {
         std::vector<Value> list;
@@ -209,7 +207,7 @@ class StoreHandler final : public Handler {
       });
     });
   }
-  Out TotalSize(ActorContext& actor, Args args) {
+  HostResults TotalSize(ActorContext& actor, HostArgs args) {
     return OnStore(actor, args, [&](store::ContentStore& c, const std::string& id) {
       return OkOr(c.TotalSize(id), Value::U64);
     });

@@ -128,10 +128,8 @@ class SupervisorHandler final : public Handler {
   }
 
   Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
-    using Args = std::span<const Value>;
-    using Out = Result<std::vector<Value>>;
     auto spawn = [](bool resume) {
-      return [resume](ActorContext& actor, Args args) -> Out {
+      return [resume](ActorContext& actor, HostArgs args) -> HostResults {
         const std::string& manifest = args[0].as_string();
         Status allowed =
             CheckSpawnChild(actor.permissions(), manifest, actor.Children().size());
@@ -153,14 +151,15 @@ class SupervisorHandler final : public Handler {
     };
     THEATER_RETURN_IF_ERROR(functions.Add("supervisor", "spawn", spawn(false)));
     THEATER_RETURN_IF_ERROR(functions.Add("supervisor", "resume", spawn(true)));
-    THEATER_RETURN_IF_ERROR(
-        functions.Add("supervisor", "list-children", [](ActorContext& actor, Args) -> Out {
-          std::vector<Value> ids;
-          for (const std::string& id : actor.Children()) ids.push_back(Value::String(id));
-          return std::vector<Value>{Value::List(std::move(ids))};
-        }));
-    THEATER_RETURN_IF_ERROR(
-        functions.Add("supervisor", "stop-child", [](ActorContext& actor, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add("supervisor", "list-children",
+                                          [](ActorContext& actor, HostArgs) -> HostResults {
+                                            std::vector<Value> ids;
+                                            for (const std::string& id : actor.Children())
+                                              ids.push_back(Value::String(id));
+                                            return std::vector<Value>{Value::List(std::move(ids))};
+                                          }));
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        "supervisor", "stop-child", [](ActorContext& actor, HostArgs args) -> HostResults {
           const std::string& child = args[0].as_string();
           if (Status s = CheckChild(actor, child); !s.ok()) return ErrValue(s.ToString());
           Result<bool> stopped =
@@ -171,8 +170,8 @@ class SupervisorHandler final : public Handler {
           if (!*stopped) return ErrValue(NotFound("child " + child + " is not running").ToString());
           return std::vector<Value>{Value::Ok()};
         }));
-    THEATER_RETURN_IF_ERROR(
-        functions.Add("supervisor", "restart-child", [](ActorContext& actor, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        "supervisor", "restart-child", [](ActorContext& actor, HostArgs args) -> HostResults {
           const std::string& child = args[0].as_string();
           if (Status s = CheckChild(actor, child); !s.ok()) return ErrValue(s.ToString());
           Result<bool> restarted =
@@ -191,8 +190,8 @@ class SupervisorHandler final : public Handler {
           }
           return std::vector<Value>{Value::Ok()};
         }));
-    THEATER_RETURN_IF_ERROR(
-        functions.Add("supervisor", "get-child-state", [](ActorContext& actor, Args args) -> Out {
+    THEATER_RETURN_IF_ERROR(functions.Add(
+        "supervisor", "get-child-state", [](ActorContext& actor, HostArgs args) -> HostResults {
           const std::string& child = args[0].as_string();
           if (Status s = CheckChild(actor, child); !s.ok()) return ErrValue(s.ToString());
           Result<std::optional<std::vector<uint8_t>>> state = actor.ChildState(child);
@@ -201,7 +200,7 @@ class SupervisorHandler final : public Handler {
           return std::vector<Value>{Value::Ok(std::move(v))};
         }));
     return functions.Add(
-        "supervisor", "get-child-events", [](ActorContext& actor, Args args) -> Out {
+        "supervisor", "get-child-events", [](ActorContext& actor, HostArgs args) -> HostResults {
           const std::string& child = args[0].as_string();
           if (Status s = CheckChild(actor, child); !s.ok()) return ErrValue(s.ToString());
           Result<std::vector<chain::Event>> events =

@@ -43,16 +43,21 @@ class TimingHandler final : public Handler {
   }
 
   Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
-    using Args = std::span<const Value>;
-    using Out = Result<std::vector<Value>>;
-    THEATER_RETURN_IF_ERROR(functions.Add("timing", "now", [](ActorContext& actor, Args) -> Out { return std::vector<Value>{Value::U64(actor.services().clock().WallMs())}; }));
-    THEATER_RETURN_IF_ERROR(functions.Add("timing", "sleep", [this](ActorContext& actor, Args args) -> Out { return Sleep(actor, args[0].as_u64()); }));
-    return functions.Add("timing", "deadline", [this](ActorContext& actor, Args args) -> Out {
-                             uint64_t target = args[0].as_u64();
-                             uint64_t now = actor.services().clock().WallMs();
-                             if (target <= now) return std::vector<Value>{Value::Ok()};
-                             return Sleep(actor, target - now);
-                           });
+    THEATER_RETURN_IF_ERROR(
+        functions.Add("timing", "now", [](ActorContext& actor, HostArgs) -> HostResults {
+          return std::vector<Value>{Value::U64(actor.services().clock().WallMs())};
+        }));
+    THEATER_RETURN_IF_ERROR(
+        functions.Add("timing", "sleep", [this](ActorContext& actor, HostArgs args) -> HostResults {
+          return Sleep(actor, args[0].as_u64());
+        }));
+    return functions.Add("timing", "deadline",
+                         [this](ActorContext& actor, HostArgs args) -> HostResults {
+                           uint64_t target = args[0].as_u64();
+                           uint64_t now = actor.services().clock().WallMs();
+                           if (target <= now) return std::vector<Value>{Value::Ok()};
+                           return Sleep(actor, target - now);
+                         });
   }
 
  private:
