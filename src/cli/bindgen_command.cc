@@ -16,7 +16,6 @@ namespace theater::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
 
 struct BindgenArgs {
   std::string wit_path;

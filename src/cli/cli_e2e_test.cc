@@ -49,13 +49,7 @@ const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe
 // The build's shared compile cache, so each test's server does not compile the actors again.
 const std::string kCacheDir = std::string(THEATER_BUILD_DIR) + "/test-home/cache";
 
-using theater::cli_testing::BaseEnv;
-using theater::cli_testing::Child;
-using theater::cli_testing::Finished;
-using theater::cli_testing::kCli;
-using theater::cli_testing::NewTempDir;
-using theater::cli_testing::ReadFileText;
-using theater::cli_testing::WaitForServingAddress;
+using namespace theater::cli_testing;  // the children, fixtures and checks of cli_test_child.h
 
 // --- without a server ------------------------------------------------------------------------
 

@@ -27,11 +27,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using theater::cli_testing::BaseEnv;
-using theater::cli_testing::Child;
-using theater::cli_testing::Finished;
-using theater::cli_testing::NewTempDir;
-using theater::cli_testing::ReadFileText;
+using namespace theater::cli_testing;  // the children, fixtures and checks of cli_test_child.h
 using namespace std::chrono_literals;
 
 // A valid module of `count` small functions: large enough that wasm2c and gcc take seconds.

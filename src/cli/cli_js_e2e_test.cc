@@ -36,11 +36,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
 
-using theater::cli_testing::BaseEnv;
-using theater::cli_testing::Child;
-using theater::cli_testing::ExpectHttpServerTemplateServes;
-using theater::cli_testing::Finished;
-using theater::cli_testing::ReadFileText;
+using namespace theater::cli_testing;  // the children, fixtures and checks of cli_test_child.h
 
 // The home (compile cache, shared npm packages): $THEATER_JS_TEST_HOME when set, so that the
 // release and sanitizer builds of one CI run share one compile of each engine (scripts/test.sh),

@@ -24,11 +24,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
 
-using theater::cli_testing::BaseEnv;
-using theater::cli_testing::Child;
-using theater::cli_testing::ExpectHttpServerTemplateServes;
-using theater::cli_testing::Finished;
-using theater::cli_testing::ReadFileText;
+using namespace theater::cli_testing;  // the children, fixtures and checks of cli_test_child.h
 
 const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
 

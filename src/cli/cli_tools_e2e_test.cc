@@ -31,10 +31,7 @@ namespace chain = theater::chain;
 using json = nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using theater::cli_testing::BaseEnv;
-using theater::cli_testing::Child;
-using theater::cli_testing::Finished;
-using theater::cli_testing::NewTempDir;
+using namespace theater::cli_testing;  // the children, fixtures and checks of cli_test_child.h
 using namespace std::chrono_literals;
 
 const std::string kActors = THEATER_TEST_ACTOR_DIR;

@@ -12,8 +12,6 @@
 namespace theater::cli {
 namespace {
 
-using json = nlohmann::json;
-
 volatile std::sig_atomic_t g_interrupts = 0;
 
 void OnInterrupt(int) {

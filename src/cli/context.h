@@ -38,6 +38,11 @@
 
 namespace theater::cli {
 
+// The names every command file speaks: JSON fields and the protocol's variants (server/protocol.h).
+using json = nlohmann::json;
+using server::MakeVariant;
+using server::Variant;
+
 struct GlobalOptions {
   std::string address;  // empty: not given
   std::string token;    // empty: not given

@@ -13,9 +13,6 @@
 namespace theater::cli {
 namespace {
 
-using json = nlohmann::json;
-using server::MakeVariant;
-using server::Variant;
 using namespace std::chrono_literals;
 
 // How long a live stream waits for a push before asking whether the actor still runs.

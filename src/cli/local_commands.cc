@@ -33,7 +33,6 @@
 namespace theater::cli {
 namespace {
 
-using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 struct RunArgs {

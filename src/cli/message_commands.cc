@@ -16,9 +16,6 @@
 namespace theater::cli {
 namespace {
 
-using json = nlohmann::json;
-using server::MakeVariant;
-using server::Variant;
 using namespace std::chrono_literals;
 
 struct MessageArgs {

@@ -21,7 +21,6 @@ namespace theater::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
 
 struct CreateArgs {
   std::string name;

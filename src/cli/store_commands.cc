@@ -20,10 +20,6 @@
 namespace theater::cli {
 namespace {
 
-using json = nlohmann::json;
-using server::MakeVariant;
-using server::Variant;
-
 // Content is read in pages this large (the server caps a page at its reply limit and keeps the
 // piece between pages, so a page costs no new read of the store).
 constexpr size_t kContentPageBytes = 8 * kPageBytes;

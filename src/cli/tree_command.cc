@@ -14,10 +14,6 @@
 namespace theater::cli {
 namespace {
 
-using json = nlohmann::json;
-using server::MakeVariant;
-using server::Variant;
-
 struct Node {
   json info;                          // the ActorInfo
   std::vector<std::string> children;  // ids, in the server's order

@@ -28,8 +28,6 @@
 namespace theater::cli {
 namespace {
 
-using json = nlohmann::json;
-
 // A module as far as reading it tells: its name, imports and exports, enough for
 // HandlerRegistry::Activate to decide which handlers the actor uses. Never instantiated.
 class InspectedModule final : public engine::Module {
