@@ -292,10 +292,8 @@ Status Decoder::DecodeCoreModule(Scope& s, Component& c, Reader& r) {
   THEATER_RETURN_IF_ERROR(r.ReadBytes(r.remaining()).status());
   Payload p;
   p.module = module.shape;
-  THEATER_RETURN_IF_ERROR(Push(s, r, at, Sort::kCoreModule,
-                               {Origin::kDefinition, static_cast<uint32_t>(c.core_modules.size())},
-                               std::move(p)));
-  c.core_modules.push_back(std::move(module));
+  THEATER_RETURN_IF_ERROR(Define(s, r, at, Sort::kCoreModule, Origin::kDefinition, std::move(p),
+                                 c.core_modules, std::move(module)));
   return Status::Ok();
 }
 
@@ -406,10 +404,8 @@ Status Decoder::DecodeCoreInstances(Scope& s, Component& c, Reader& r) {
     }
     Payload p;
     p.core_instance = instance.shape;
-    THEATER_RETURN_IF_ERROR(
-        Push(s, r, at, Sort::kCoreInstance,
-             {Origin::kDefinition, static_cast<uint32_t>(c.core_instances.size())}, std::move(p)));
-    c.core_instances.push_back(std::move(instance));
+    THEATER_RETURN_IF_ERROR(Define(s, r, at, Sort::kCoreInstance, Origin::kDefinition, std::move(p),
+                                   c.core_instances, std::move(instance)));
   }
   return Status::Ok();
 }
@@ -421,10 +417,8 @@ Status Decoder::DecodeCoreTypes(Scope& s, Component* c, Reader& r) {
     THEATER_ASSIGN_OR_RETURN(auto core, ReadCoreType(s, r));
     Payload p;
     p.core_type = core;
-    THEATER_RETURN_IF_ERROR(Push(s, r, at, Sort::kCoreType,
-                                 {Origin::kDefinition, static_cast<uint32_t>(c->core_types.size())},
-                                 std::move(p)));
-    c->core_types.push_back(std::move(core));
+    THEATER_RETURN_IF_ERROR(Define(s, r, at, Sort::kCoreType, Origin::kDefinition, std::move(p),
+                                   c->core_types, std::move(core)));
   }
   return Status::Ok();
 }
@@ -444,10 +438,8 @@ Status Decoder::DecodeNestedComponent(Scope& s, Component& c, Reader& r) {
   THEATER_RETURN_IF_ERROR(r.ReadBytes(r.remaining()).status());
   Payload p;
   p.type = (*nested)->type;
-  THEATER_RETURN_IF_ERROR(Push(s, r, at, Sort::kComponent,
-                               {Origin::kDefinition, static_cast<uint32_t>(c.components.size())},
-                               std::move(p)));
-  c.components.push_back(std::move(*nested));
+  THEATER_RETURN_IF_ERROR(Define(s, r, at, Sort::kComponent, Origin::kDefinition, std::move(p),
+                                 c.components, std::move(*nested)));
   return Status::Ok();
 }
 
@@ -530,10 +522,8 @@ Status Decoder::DecodeInstances(Scope& s, Component& c, Reader& r) {
     }
     Payload p;
     p.type = instance.type;
-    THEATER_RETURN_IF_ERROR(Push(s, r, at, Sort::kInstance,
-                                 {Origin::kDefinition, static_cast<uint32_t>(c.instances.size())},
-                                 std::move(p)));
-    c.instances.push_back(std::move(instance));
+    THEATER_RETURN_IF_ERROR(Define(s, r, at, Sort::kInstance, Origin::kDefinition, std::move(p),
+                                   c.instances, std::move(instance)));
   }
   return Status::Ok();
 }
@@ -543,10 +533,9 @@ Status Decoder::DecodeAliases(Scope& s, Component* c, Reader& r, uint32_t count)
     const size_t at = r.offset();
     Payload p;
     THEATER_ASSIGN_OR_RETURN(Alias alias, ReadAlias(s, r, &p));
-    THEATER_RETURN_IF_ERROR(Push(s, r, at, alias.sort,
-                                 {Origin::kAlias, static_cast<uint32_t>(c->aliases.size())},
-                                 std::move(p)));
-    c->aliases.push_back(std::move(alias));
+    const Sort sort = alias.sort;
+    THEATER_RETURN_IF_ERROR(
+        Define(s, r, at, sort, Origin::kAlias, std::move(p), c->aliases, std::move(alias)));
   }
   return Status::Ok();
 }
@@ -557,10 +546,8 @@ Status Decoder::DecodeTypes(Scope& s, Component* c, Reader& r, uint32_t count) {
     THEATER_ASSIGN_OR_RETURN(TypeRef t, ReadTypeDef(s, r));
     Payload p;
     p.type = t;
-    THEATER_RETURN_IF_ERROR(Push(s, r, at, Sort::kType,
-                                 {Origin::kDefinition, static_cast<uint32_t>(c->types.size())},
-                                 std::move(p)));
-    c->types.push_back(std::move(t));
+    THEATER_RETURN_IF_ERROR(
+        Define(s, r, at, Sort::kType, Origin::kDefinition, std::move(p), c->types, std::move(t)));
   }
   return Status::Ok();
 }

@@ -110,6 +110,16 @@ class Decoder {
 
   // Index spaces.
   Status Push(Scope& s, const Reader& r, size_t at, Sort sort, IndexEntry entry, Payload payload);
+  // Pushes `item`, the next entry of `list` (this component's own: `origin` kDefinition or
+  // kAlias), into the index space of `sort` with `payload`, then appends it to `list`.
+  template <typename T, typename Item>
+  Status Define(Scope& s, const Reader& r, size_t at, Sort sort, Origin origin, Payload payload,
+                std::vector<T>& list, Item&& item) {
+    THEATER_RETURN_IF_ERROR(
+        Push(s, r, at, sort, {origin, static_cast<uint32_t>(list.size())}, std::move(payload)));
+    list.push_back(std::forward<Item>(item));
+    return Status::Ok();
+  }
   Status CheckIndex(const Scope& s, const Reader& r, size_t at, Sort sort, uint64_t index) const;
   Result<uint32_t> ReadIndex(const Scope& s, Reader& r, Sort sort);
   Payload PayloadOf(const Scope& s, Sort sort, uint32_t index) const;
