@@ -192,17 +192,30 @@ class FilesystemHandler final : public Handler {
       wasi_preopens_.push_back(preopen);
       return;
     }
+    for (AllowedDir& dir : OpenAllowedDirs()) {
+      preopen.directory_fd = dir.fd.get();
+      preopen.guest_path = "/" + dir.path;
+      wasi_dirs_.push_back(std::move(dir.fd));
+      wasi_preopens_.push_back(preopen);
+    }
+  }
+
+  // Each directory allowed_paths names that exists, opened (O_PATH) beneath the base, with its
+  // path relative to the base ("" for the base itself). One that does not exist grants nothing.
+  struct AllowedDir {
+    std::string path;
+    UniqueFd fd;
+  };
+  std::vector<AllowedDir> OpenAllowedDirs() const {
+    std::vector<AllowedDir> dirs;
     for (const std::vector<std::string>& parts : *allowed_roots_) {
       GuestPath path;
       path.parts = parts;
       Result<UniqueFd> dir =
           OpenBeneath(root_.get(), path.Joined(), O_PATH | O_DIRECTORY, 0, path.Joined());
-      if (!dir.ok()) continue;  // an allowed directory that does not exist grants nothing
-      preopen.directory_fd = dir->get();
-      preopen.guest_path = parts.empty() ? "/" : "/" + path.Joined();
-      wasi_dirs_.push_back(std::move(dir).value());
-      wasi_preopens_.push_back(preopen);
+      if (dir.ok()) dirs.push_back({path.Joined(), std::move(dir).value()});
     }
+    return dirs;
   }
 
   // `path` with new_dir: created, with its missing parents, when it does not exist yet, which
@@ -472,23 +485,18 @@ class FilesystemHandler final : public Handler {
     policy.confine = !config_.unconfined;
     policy.allow_network = config_.allow_network;
     unsigned access = 0;
-    if (perms.Get<FileSystemPermissions>(kFilesystemHandler) && perms.Get<FileSystemPermissions>(kFilesystemHandler)->read) access |= landlock::kRead;
-    if (perms.Get<FileSystemPermissions>(kFilesystemHandler) && perms.Get<FileSystemPermissions>(kFilesystemHandler)->write) access |= landlock::kWrite;
-    if (perms.Get<FileSystemPermissions>(kFilesystemHandler) && perms.Get<FileSystemPermissions>(kFilesystemHandler)->write && perms.Get<FileSystemPermissions>(kFilesystemHandler)->new_dir) {
-      access |= landlock::kMakeDir;
+    if (const auto* granted = perms.Get<FileSystemPermissions>(kFilesystemHandler)) {
+      if (granted->read) access |= landlock::kRead;
+      if (granted->write) access |= landlock::kWrite;
+      if (granted->write && granted->new_dir) access |= landlock::kMakeDir;
     }
     if (!allowed_roots_) {
       policy.grants.push_back({root_.get(), base_real_.string(), access});
       return policy;
     }
-    for (const std::vector<std::string>& parts : *allowed_roots_) {
-      GuestPath path;
-      path.parts = parts;
-      Result<UniqueFd> dir =
-          OpenBeneath(root_.get(), path.Joined(), O_PATH | O_DIRECTORY, 0, path.Joined());
-      if (!dir.ok()) continue;  // an allowed directory that does not exist grants nothing
-      policy.grants.push_back({dir->get(), path.Joined(), access});
-      held.push_back(std::move(dir).value());
+    for (AllowedDir& dir : OpenAllowedDirs()) {
+      policy.grants.push_back({dir.fd.get(), dir.path, access});
+      held.push_back(std::move(dir.fd));
     }
     return policy;
   }
