@@ -45,7 +45,7 @@ std::string LocalReference(const std::string& given) {
 
 // `update`: replaces the actor's component (UpdateActorComponent); a local file goes as its
 // absolute path, anything else (http(s)://, a path only the server has) as given.
-int Update(Context& ctx, const std::string& given, const std::string& component) {
+int Update(CommandContext& ctx, const std::string& given, const std::string& component) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
@@ -77,7 +77,7 @@ Result<std::vector<uint8_t>> InitialStateBytes(const std::string& given) {
 }
 
 // What an attached `start` does with the actor's ActorResult push; returns the exit code.
-int ReportResult(const Context& ctx, const StartArgs& args, const Variant& result) {
+int ReportResult(const CommandContext& ctx, const StartArgs& args, const Variant& result) {
   const Output& out = ctx.out();
   const json& fields = result.fields;
   if (out.json()) {
@@ -137,7 +137,7 @@ int ReportResult(const Context& ctx, const StartArgs& args, const Variant& resul
 
 // Stays attached to the actor just started: prints its events (--subscribe) and waits for its
 // ActorResult. The first Ctrl-C stops the actor (and waits briefly for it); a second one leaves.
-int Attach(const Context& ctx, server::ManagementClient& client, const StartArgs& args,
+int Attach(const CommandContext& ctx, server::ManagementClient& client, const StartArgs& args,
            const std::string& id) {
   const Output& out = ctx.out();
   bool stop_sent = false;
@@ -207,7 +207,7 @@ std::optional<std::string> LogLineOf(const chain::Event& event) {
 // for `settle_ms` (as `theater run` settles), then leaves it running on the server. Ctrl-C
 // leaves at once (130). An actor that stops meanwhile ends the wait: 0 when it stopped, 1 when
 // it failed.
-int AttachLogs(const Context& ctx, server::ManagementClient& client, const std::string& id,
+int AttachLogs(const CommandContext& ctx, server::ManagementClient& client, const std::string& id,
                int settle_ms) {
   using Clock = std::chrono::steady_clock;
   const Output& out = ctx.out();
@@ -287,7 +287,7 @@ int AttachLogs(const Context& ctx, server::ManagementClient& client, const std::
   }
 }
 
-int Start(Context& ctx, const StartArgs& args) {
+int Start(CommandContext& ctx, const StartArgs& args) {
   const Output& out = ctx.out();
   if (args.logs && (args.parent || args.subscribe)) {
     return UsageError(ctx, "--logs excludes --parent and --subscribe");
@@ -362,7 +362,8 @@ constexpr IdCommand kIdCommands[] = {
 };
 
 // `fields`: the command's fields besides the id.
-int RunIdCommand(Context& ctx, const IdCommand& spec, const std::string& given, json fields) {
+int RunIdCommand(CommandContext& ctx, const IdCommand& spec, const std::string& given,
+                 json fields) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
@@ -379,7 +380,7 @@ int RunIdCommand(Context& ctx, const IdCommand& spec, const std::string& given, 
 
 // --- list, list-stored -----------------------------------------------------------------------
 
-int List(Context& ctx) {
+int List(CommandContext& ctx) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   Result<Variant> reply = CallExpect(*client, MakeVariant("ListActors"), "ActorList");
@@ -413,7 +414,7 @@ int List(Context& ctx) {
   return kExitOk;
 }
 
-int ListStored(Context& ctx) {
+int ListStored(CommandContext& ctx) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   Result<Variant> reply = CallExpect(*client, MakeVariant("ListStored"), "StoredActors");
@@ -438,7 +439,7 @@ int ListStored(Context& ctx) {
 
 // --- state -----------------------------------------------------------------------------------
 
-int State(Context& ctx, const std::string& given, bool raw) {
+int State(CommandContext& ctx, const std::string& given, bool raw) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
@@ -488,7 +489,7 @@ void PrintMetrics(const Output& out, const json& metrics) {
   table.Print(out, std::cout);
 }
 
-int Metrics(Context& ctx, const std::string& given) {
+int Metrics(CommandContext& ctx, const std::string& given) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
@@ -504,7 +505,7 @@ int Metrics(Context& ctx, const std::string& given) {
   return kExitOk;
 }
 
-int Inspect(Context& ctx, const std::string& given, size_t recent) {
+int Inspect(CommandContext& ctx, const std::string& given, size_t recent) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
@@ -622,7 +623,7 @@ int Inspect(Context& ctx, const std::string& given, size_t recent) {
   return kExitOk;
 }
 
-int Info(Context& ctx) {
+int Info(CommandContext& ctx) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   Result<Variant> reply = CallExpect(*client, MakeVariant("GetServerInfo"), "ServerInfo");
@@ -683,7 +684,7 @@ void AddActorCommands(CLI::App& app, CommandSet& commands) {
                    "With --logs: leave once the actor has been idle with an empty mailbox this "
                    "long")
       ->capture_default_str();
-  commands.Add(start_cmd, [start](Context& ctx) { return Start(ctx, *start); });
+  commands.Add(start_cmd, [start](CommandContext& ctx) { return Start(ctx, *start); });
 
   for (const IdCommand& spec : kIdCommands) {
     auto id = std::make_shared<std::string>();
@@ -694,7 +695,7 @@ void AddActorCommands(CLI::App& app, CommandSet& commands) {
       cmd->add_flag("--when-idle", *when_idle,
                     "If the actor is running an operation, pause it once that is over");
     }
-    commands.Add(cmd, [id, when_idle, &spec](Context& ctx) {
+    commands.Add(cmd, [id, when_idle, &spec](CommandContext& ctx) {
       json fields = json::object();
       if (*when_idle) fields["when_idle"] = true;
       return RunIdCommand(ctx, spec, *id, std::move(fields));
@@ -711,29 +712,31 @@ void AddActorCommands(CLI::App& app, CommandSet& commands) {
                          "The new component: a local .wasm file, a path on the server or an "
                          "http(s):// URL")
       ->required();
-  commands.Add(update_cmd, [update_id, update_component](Context& ctx) {
+  commands.Add(update_cmd, [update_id, update_component](CommandContext& ctx) {
     return Update(ctx, *update_id, *update_component);
   });
 
   CLI::App* list_cmd = app.add_subcommand("list", "List the running actors");
-  commands.Add(list_cmd, [](Context& ctx) { return List(ctx); });
+  commands.Add(list_cmd, [](CommandContext& ctx) { return List(ctx); });
 
   CLI::App* stored_cmd = app.add_subcommand(
       "list-stored", "List every actor in the server's database, running or not");
-  commands.Add(stored_cmd, [](Context& ctx) { return ListStored(ctx); });
+  commands.Add(stored_cmd, [](CommandContext& ctx) { return ListStored(ctx); });
 
   auto state_id = std::make_shared<std::string>();
   auto state_raw = std::make_shared<bool>(false);
   CLI::App* state_cmd = app.add_subcommand("state", "Print an actor's last committed state");
   AddActorArgument(state_cmd, *state_id);
   state_cmd->add_flag("--raw", *state_raw, "Write the state's bytes as they are");
-  commands.Add(state_cmd,
-               [state_id, state_raw](Context& ctx) { return State(ctx, *state_id, *state_raw); });
+  commands.Add(state_cmd, [state_id, state_raw](CommandContext& ctx) {
+    return State(ctx, *state_id, *state_raw);
+  });
 
   auto metrics_id = std::make_shared<std::string>();
   CLI::App* metrics_cmd = app.add_subcommand("metrics", "Print an actor's metrics");
   AddActorArgument(metrics_cmd, *metrics_id);
-  commands.Add(metrics_cmd, [metrics_id](Context& ctx) { return Metrics(ctx, *metrics_id); });
+  commands.Add(metrics_cmd,
+               [metrics_id](CommandContext& ctx) { return Metrics(ctx, *metrics_id); });
 
   auto inspect_id = std::make_shared<std::string>();
   auto inspect_events = std::make_shared<size_t>(10);
@@ -742,12 +745,12 @@ void AddActorCommands(CLI::App& app, CommandSet& commands) {
   AddActorArgument(inspect_cmd, *inspect_id);
   inspect_cmd->add_option("-n,--events", *inspect_events, "How many recent events to show")
       ->capture_default_str();
-  commands.Add(inspect_cmd, [inspect_id, inspect_events](Context& ctx) {
+  commands.Add(inspect_cmd, [inspect_id, inspect_events](CommandContext& ctx) {
     return Inspect(ctx, *inspect_id, *inspect_events);
   });
 
   CLI::App* info_cmd = app.add_subcommand("info", "Show the server's version and counters");
-  commands.Add(info_cmd, [](Context& ctx) { return Info(ctx); });
+  commands.Add(info_cmd, [](CommandContext& ctx) { return Info(ctx); });
 }
 
 }  // namespace theater::cli

@@ -32,7 +32,7 @@ Status WriteFile(const fs::path& path, std::string_view contents) {
   return Status();
 }
 
-int Bindgen(Context& ctx, const BindgenArgs& args) {
+int Bindgen(CommandContext& ctx, const BindgenArgs& args) {
   const Output& out = ctx.out();
   const bindgen::Language language = args.lang == "cpp"    ? bindgen::Language::kCpp
                                      : args.lang == "ts"   ? bindgen::Language::kTypeScript
@@ -75,7 +75,7 @@ void AddBindgenCommand(CLI::App& app, CommandSet& commands) {
       ->capture_default_str();
   cmd->add_option("-o,--out", args->out_dir, "Output directory (created if missing)")
       ->capture_default_str();
-  commands.Add(cmd, [args](Context& ctx) { return Bindgen(ctx, *args); });
+  commands.Add(cmd, [args](CommandContext& ctx) { return Bindgen(ctx, *args); });
 }
 
 }  // namespace theater::cli

@@ -183,8 +183,8 @@ TEST(ContextTest, MalformedConfigIsAnErrorNamingTheFile) {
   const fs::path dir = TempDir();
   WriteText(dir / "theater" / "config.toml", "[output]\ncolor = \"purple\"\n");
   GlobalOptions options;
-  Result<std::unique_ptr<Context>> ctx =
-      Context::Create(options, FakeEnv({{"XDG_CONFIG_HOME", dir.string()}}));
+  Result<std::unique_ptr<CommandContext>> ctx =
+      CommandContext::Create(options, FakeEnv({{"XDG_CONFIG_HOME", dir.string()}}));
   ASSERT_FALSE(ctx.ok());
   EXPECT_THAT(ctx.status().ToString(),
               HasSubstr((dir / "theater" / "config.toml").string() + ":2:"));
@@ -196,7 +196,7 @@ TEST(ContextTest, ConfigFormatJsonTurnsOnJson) {
   WriteText(dir / "c.toml", "[output]\nformat = \"json\"\n[server]\naddress = \"cfg:1\"\n");
   GlobalOptions options;
   options.config_path = (dir / "c.toml").string();
-  Result<std::unique_ptr<Context>> ctx = Context::Create(options, FakeEnv({}));
+  Result<std::unique_ptr<CommandContext>> ctx = CommandContext::Create(options, FakeEnv({}));
   ASSERT_TRUE(ctx.ok()) << ctx.status().ToString();
   EXPECT_TRUE((*ctx)->out().json());
   EXPECT_EQ((*ctx)->address(), "cfg:1");

@@ -262,7 +262,7 @@ void AddCompletionCommand(CLI::App& app, CommandSet& commands) {
       ->required()
       ->check(CLI::IsMember({"bash", "zsh", "fish"}));
   const CLI::App* root = &app;
-  commands.Add(cmd, [shell, root](Context& ctx) {
+  commands.Add(cmd, [shell, root](CommandContext& ctx) {
     Result<std::string> script = CompletionScript(*root, *shell);
     if (!script.ok()) return UsageError(ctx, script.status().ToString());
     std::cout << *script;

@@ -20,7 +20,8 @@ void OnInterrupt(int) {
 
 }  // namespace
 
-Result<std::unique_ptr<Context>> Context::Create(const GlobalOptions& options, EnvLookup env) {
+Result<std::unique_ptr<CommandContext>> CommandContext::Create(const GlobalOptions& options,
+                                                               EnvLookup env) {
   CliConfig config;
   if (!options.config_path.empty()) {
     THEATER_ASSIGN_OR_RETURN(config, LoadConfig(options.config_path, /*must_exist=*/true, env));
@@ -39,11 +40,11 @@ Result<std::unique_ptr<Context>> Context::Create(const GlobalOptions& options, E
   std::string address = ResolveAddress(address_flag, env, config);
   std::optional<std::string> token_flag;
   if (!options.token.empty()) token_flag = options.token;
-  return std::unique_ptr<Context>(
-      new Context(out, std::move(config), std::move(address), std::move(token_flag), env));
+  return std::unique_ptr<CommandContext>(
+      new CommandContext(out, std::move(config), std::move(address), std::move(token_flag), env));
 }
 
-Result<std::unique_ptr<server::ManagementClient>> Context::Connect() const {
+Result<std::unique_ptr<server::ManagementClient>> CommandContext::Connect() const {
   server::ManagementClient::Options options;
   options.address = address_;
   THEATER_ASSIGN_OR_RETURN(options.token, ResolveToken(token_flag_, env_, config_));
@@ -61,7 +62,7 @@ const Action* CommandSet::Parsed() const {
   return nullptr;
 }
 
-int UsageError(const Context& ctx, const std::string& message) {
+int UsageError(const CommandContext& ctx, const std::string& message) {
   ctx.out().Error(message + " (see --help)", kExitUsage);
   return kExitUsage;
 }

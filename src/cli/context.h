@@ -51,11 +51,13 @@ struct GlobalOptions {
   std::string config_path;  // empty: the default location
 };
 
-class Context {
+// One run of a `theater` command: its options, config, output and management connection.
+class CommandContext {
  public:
   // Loads the config file and decides the output format and colours. Errors: a malformed config
   // file (naming file:line), a bad --color.
-  static Result<std::unique_ptr<Context>> Create(const GlobalOptions& options, EnvLookup env);
+  static Result<std::unique_ptr<CommandContext>> Create(const GlobalOptions& options,
+                                                        EnvLookup env);
 
   const Output& out() const { return out_; }
   const CliConfig& config() const { return config_; }
@@ -68,8 +70,8 @@ class Context {
   Result<std::unique_ptr<server::ManagementClient>> Connect() const;
 
  private:
-  Context(Output out, CliConfig config, std::string address, std::optional<std::string> token_flag,
-          EnvLookup env)
+  CommandContext(Output out, CliConfig config, std::string address,
+                 std::optional<std::string> token_flag, EnvLookup env)
       : out_(out),
         config_(std::move(config)),
         address_(std::move(address)),
@@ -84,7 +86,7 @@ class Context {
 };
 
 // The action a subcommand runs; returns the process exit code.
-using Action = std::function<int(Context&)>;
+using Action = std::function<int(CommandContext&)>;
 
 // The subcommands the areas registered, leaves only (`chain verify`, not `chain`).
 class CommandSet {
@@ -109,7 +111,7 @@ void AddReplayCommand(CLI::App& app, CommandSet& commands);      // replay_comma
 
 // A usage error found after parsing (e.g. two options that exclude each other): prints it with
 // a hint to --help and returns kExitUsage.
-int UsageError(const Context& ctx, const std::string& message);
+int UsageError(const CommandContext& ctx, const std::string& message);
 
 // --- Ctrl-C ----------------------------------------------------------------------------------
 

@@ -56,7 +56,7 @@ bool StillRunning(server::ManagementClient& client, const std::string& id) {
 // Prints the ActorEvent pushes of `subscription_id` until the actor stops (0), Ctrl-C (130),
 // `limit` events have been printed (0) or nothing came for `idle_timeout` (0; zero: no timeout).
 // Events with an index below `skip_below` were printed with the history and are skipped.
-int Stream(const Context& ctx, server::ManagementClient& client, const std::string& id,
+int Stream(const CommandContext& ctx, server::ManagementClient& client, const std::string& id,
            const std::string& subscription_id, const EventQuery& filter, size_t limit,
            std::chrono::milliseconds idle_timeout, size_t skip_below) {
   const Output& out = ctx.out();
@@ -124,7 +124,7 @@ Result<std::string> Subscribe(server::ManagementClient& client, const std::strin
   return sub.is_string() ? sub.get<std::string>() : sub.dump();
 }
 
-int Events(Context& ctx, const EventsArgs& args) {
+int Events(CommandContext& ctx, const EventsArgs& args) {
   const Output& out = ctx.out();
   Result<EventQuery> query = BuildQuery(args);
   if (!query.ok()) return UsageError(ctx, query.status().ToString());
@@ -191,7 +191,7 @@ struct SubscribeArgs {
   double timeout_s = 0;
 };
 
-int SubscribeCommand(Context& ctx, const SubscribeArgs& args) {
+int SubscribeCommand(CommandContext& ctx, const SubscribeArgs& args) {
   const Output& out = ctx.out();
   CatchInterrupts();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
@@ -204,7 +204,7 @@ int SubscribeCommand(Context& ctx, const SubscribeArgs& args) {
                 std::chrono::milliseconds(static_cast<int64_t>(args.timeout_s * 1000)), 0);
 }
 
-int ChainVerify(Context& ctx, const std::string& given) {
+int ChainVerify(CommandContext& ctx, const std::string& given) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
@@ -228,7 +228,7 @@ int ChainVerify(Context& ctx, const std::string& given) {
 }
 
 // `chain save`: the server writes the chain to a file under its home and names it.
-int ChainSave(Context& ctx, const std::string& given) {
+int ChainSave(CommandContext& ctx, const std::string& given) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
@@ -242,7 +242,7 @@ int ChainSave(Context& ctx, const std::string& given) {
   return kExitOk;
 }
 
-int ChainExport(Context& ctx, const std::string& given, const std::string& output) {
+int ChainExport(CommandContext& ctx, const std::string& given, const std::string& output) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
@@ -313,7 +313,7 @@ void AddEventCommands(CLI::App& app, CommandSet& commands) {
   events_cmd->add_flag("-f,--follow", events->follow,
                        "After the history, print new events as they happen until the actor "
                        "stops or Ctrl-C");
-  commands.Add(events_cmd, [events](Context& ctx) { return Events(ctx, *events); });
+  commands.Add(events_cmd, [events](CommandContext& ctx) { return Events(ctx, *events); });
 
   auto sub = std::make_shared<SubscribeArgs>();
   CLI::App* sub_cmd = app.add_subcommand("subscribe", "Print an actor's new events as they happen");
@@ -322,7 +322,7 @@ void AddEventCommands(CLI::App& app, CommandSet& commands) {
   sub_cmd->add_option("-l,--limit", sub->limit, "Exit after this many events (0 = no limit)");
   sub_cmd->add_option("--timeout", sub->timeout_s,
                       "Exit after this many seconds without an event (0 = never)");
-  commands.Add(sub_cmd, [sub](Context& ctx) { return SubscribeCommand(ctx, *sub); });
+  commands.Add(sub_cmd, [sub](CommandContext& ctx) { return SubscribeCommand(ctx, *sub); });
 
   CLI::App* chain_cmd =
       app.add_subcommand("chain", "Verify, export or save an actor's event chain");
@@ -331,21 +331,22 @@ void AddEventCommands(CLI::App& app, CommandSet& commands) {
   CLI::App* verify_cmd = chain_cmd->add_subcommand(
       "verify", "Recompute every hash and parent link of the chain; exit 1 when it is broken");
   AddActorArgument(verify_cmd, *verify_id);
-  commands.Add(verify_cmd, [verify_id](Context& ctx) { return ChainVerify(ctx, *verify_id); });
+  commands.Add(verify_cmd,
+               [verify_id](CommandContext& ctx) { return ChainVerify(ctx, *verify_id); });
   auto export_id = std::make_shared<std::string>();
   auto export_out = std::make_shared<std::string>();
   CLI::App* export_cmd =
       chain_cmd->add_subcommand("export", "Write the chain as JSON (stdout, or -o FILE)");
   AddActorArgument(export_cmd, *export_id);
   export_cmd->add_option("-o,--output", *export_out, "Write to this file instead of stdout");
-  commands.Add(export_cmd, [export_id, export_out](Context& ctx) {
+  commands.Add(export_cmd, [export_id, export_out](CommandContext& ctx) {
     return ChainExport(ctx, *export_id, *export_out);
   });
   auto save_id = std::make_shared<std::string>();
   CLI::App* save_cmd = chain_cmd->add_subcommand(
       "save", "Have the server write the chain to <its home>/chains/<id>.json; print the path");
   AddActorArgument(save_cmd, *save_id);
-  commands.Add(save_cmd, [save_id](Context& ctx) { return ChainSave(ctx, *save_id); });
+  commands.Add(save_cmd, [save_id](CommandContext& ctx) { return ChainSave(ctx, *save_id); });
 }
 
 }  // namespace theater::cli

@@ -110,7 +110,7 @@ std::string StateSummary(const std::vector<uint8_t>& state) {
 // A manifest of an actor project whose component has not been built yet (or, with --build, is
 // older than a source) is built first, as `theater build` would: so `theater run
 // examples/hello/manifest.toml` works in a fresh clone. Anything else is left to the spawn.
-Status BuildIfNeeded(const Context& ctx, const RunArgs& args) {
+Status BuildIfNeeded(const CommandContext& ctx, const RunArgs& args) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path manifest(args.manifest);
@@ -141,7 +141,7 @@ Status BuildIfNeeded(const Context& ctx, const RunArgs& args) {
   return Status();
 }
 
-int Run(Context& ctx, const RunArgs& args) {
+int Run(CommandContext& ctx, const RunArgs& args) {
   const Output& out = ctx.out();
   const bool json_out = out.json();
   const bool quiet = args.quiet || json_out;
@@ -334,7 +334,7 @@ struct CompileArgs {
   bool bounds_checks = false;
 };
 
-int Compile(Context& ctx, const CompileArgs& args, engine::MemoryMode mode) {
+int Compile(CommandContext& ctx, const CompileArgs& args, engine::MemoryMode mode) {
   const Output& out = ctx.out();
   std::string path = args.path;
   if (args.engine.empty() == path.empty()) {
@@ -408,7 +408,7 @@ void AddLocalCommands(CLI::App& app, CommandSet& commands) {
                     "Never build: run the component the manifest names as it is");
   run_cmd->add_flag("--auto-handlers", run->auto_handlers,
                     "Let the actor use handlers its manifest does not declare (for development)");
-  commands.Add(run_cmd, [run](Context& ctx) { return Run(ctx, *run); });
+  commands.Add(run_cmd, [run](CommandContext& ctx) { return Run(ctx, *run); });
 
   auto compile = std::make_shared<CompileArgs>();
   CLI::App* compile_cmd =
@@ -432,7 +432,7 @@ void AddLocalCommands(CLI::App& app, CommandSet& commands) {
       ->check(CLI::IsMember({"auto", "guard", "bounds"}))
       ->capture_default_str();
   compile_cmd->add_flag("--bounds-checks", compile->bounds_checks, "Same as --memory-mode bounds");
-  commands.Add(compile_cmd, [compile](Context& ctx) {
+  commands.Add(compile_cmd, [compile](CommandContext& ctx) {
     return Compile(ctx, *compile, MemoryModeNamed(compile->memory_mode, compile->bounds_checks));
   });
 }

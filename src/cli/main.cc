@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app->exit(e);
     return ReportUsageError(e.what(), CommandPath(*app));
   }
-  theater::Result<std::unique_ptr<Context>> ctx = Context::Create(global, ProcessEnv());
+  theater::Result<std::unique_ptr<CommandContext>> ctx =
+      CommandContext::Create(global, ProcessEnv());
   if (!ctx.ok()) {
     std::cerr << "theater: error: " << ctx.status().ToString() << "\n";
     return kExitFailure;

@@ -25,7 +25,7 @@ struct MessageArgs {
   bool request = false;
 };
 
-int Message(Context& ctx, const MessageArgs& args, bool text_given) {
+int Message(CommandContext& ctx, const MessageArgs& args, bool text_given) {
   const Output& out = ctx.out();
   if (text_given == !args.file.empty()) {
     return UsageError(ctx, "give the message as an argument or with --file, not both or neither");
@@ -118,7 +118,7 @@ class LineReader {
 
 class ChannelSession {
  public:
-  ChannelSession(const Context& ctx, server::ManagementClient& client, std::string channel)
+  ChannelSession(const CommandContext& ctx, server::ManagementClient& client, std::string channel)
       : ctx_(ctx), client_(client), channel_(std::move(channel)) {}
 
   // Prints every push already received or readable now. Returns false once the actor closed the
@@ -176,13 +176,13 @@ class ChannelSession {
   std::chrono::steady_clock::time_point last_incoming() const { return last_incoming_; }
 
  private:
-  const Context& ctx_;
+  const CommandContext& ctx_;
   server::ManagementClient& client_;
   std::string channel_;
   std::chrono::steady_clock::time_point last_incoming_ = std::chrono::steady_clock::now();
 };
 
-int ChannelOpen(Context& ctx, const ChannelArgs& args) {
+int ChannelOpen(CommandContext& ctx, const ChannelArgs& args) {
   const Output& out = ctx.out();
   if (!args.message.empty() && !args.file.empty()) {
     return UsageError(ctx, "give the opening message with --message or --file, not both");
@@ -267,7 +267,7 @@ void AddMessageCommands(CLI::App& app, CommandSet& commands) {
   message_cmd->add_option("-f,--file", message->file, "Send this file's bytes")->excludes(text_opt);
   message_cmd->add_flag("-r,--request", message->request,
                         "Send a request and print the actor's reply");
-  commands.Add(message_cmd, [message, text_opt](Context& ctx) {
+  commands.Add(message_cmd, [message, text_opt](CommandContext& ctx) {
     return Message(ctx, *message, text_opt->count() > 0);
   });
 
@@ -286,7 +286,7 @@ void AddMessageCommands(CLI::App& app, CommandSet& commands) {
                    "After end of input, keep printing until the actor has been quiet this "
                    "many milliseconds")
       ->capture_default_str();
-  commands.Add(open_cmd, [channel](Context& ctx) { return ChannelOpen(ctx, *channel); });
+  commands.Add(open_cmd, [channel](CommandContext& ctx) { return ChannelOpen(ctx, *channel); });
 }
 
 }  // namespace theater::cli

@@ -62,7 +62,7 @@ std::vector<fs::path> BindingSources(const fs::path& dir) {
 // Where the SDK headers are for a project without generated bindings (made before `create`
 // generated them): its own sdk/, else a copy of the SDK embedded in this binary, written once to
 // $THEATER_HOME/sdk/<version>/.
-Result<fs::path> SdkInclude(const Context& ctx, const fs::path& dir) {
+Result<fs::path> SdkInclude(const CommandContext& ctx, const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(dir / "sdk" / "theater" / "theater.h", ec)) return dir / "sdk";
   THEATER_ASSIGN_OR_RETURN(fs::path home, TheaterHome(ctx));
@@ -81,7 +81,7 @@ Result<fs::path> SdkInclude(const Context& ctx, const fs::path& dir) {
 
 }  // namespace
 
-Result<fs::path> TheaterHome(const Context& ctx) {
+Result<fs::path> TheaterHome(const CommandContext& ctx) {
   if (std::optional<std::string> th = ctx.env()("THEATER_HOME"); th && !th->empty())
     return fs::path(*th);
   if (std::optional<std::string> h = ctx.env()("HOME"); h && !h->empty()) {
@@ -121,7 +121,8 @@ Result<std::optional<fs::path>> LocalComponentOf(const fs::path& manifest) {
   }
 }
 
-Result<ProjectBuildPlan> PlanProjectBuild(const Context& ctx, const ProjectBuildOptions& options) {
+Result<ProjectBuildPlan> PlanProjectBuild(const CommandContext& ctx,
+                                          const ProjectBuildOptions& options) {
   ProjectBuildPlan plan;
   plan.dir = options.dir;
   plan.profile = options.profile;

@@ -25,7 +25,7 @@
 
 namespace theater::cli {
 
-class Context;
+class CommandContext;
 
 struct ProjectBuildOptions {
   std::filesystem::path dir = ".";  // holds manifest.toml
@@ -56,7 +56,8 @@ struct BuiltProject {
 // Errors: no manifest.toml, a manifest without a local `component` (unless options.output is
 // given), no sources; a project without bindings/ gets the SDK headers written under
 // $THEATER_HOME (for projects made before bindings were generated).
-Result<ProjectBuildPlan> PlanProjectBuild(const Context& ctx, const ProjectBuildOptions& options);
+Result<ProjectBuildPlan> PlanProjectBuild(const CommandContext& ctx,
+                                          const ProjectBuildOptions& options);
 
 // Runs the plan. Errors: the compiler missing (kUnavailable, naming the packages) or failing
 // (kFailedPrecondition with its diagnostics, file:line first).
@@ -74,7 +75,7 @@ Result<std::optional<std::filesystem::path>> LocalComponentOf(
     const std::filesystem::path& manifest);
 
 // Theater's home directory: $THEATER_HOME, else ~/.theater. Errors: neither variable is set.
-Result<std::filesystem::path> TheaterHome(const Context& ctx);
+Result<std::filesystem::path> TheaterHome(const CommandContext& ctx);
 
 // Writes `contents` to `path`, creating its directories.
 Status WriteProjectFile(const std::filesystem::path& path, std::string_view contents);

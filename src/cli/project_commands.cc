@@ -30,7 +30,7 @@ struct CreateArgs {
   bool force = false;
 };
 
-int Create(Context& ctx, const CreateArgs& args) {
+int Create(CommandContext& ctx, const CreateArgs& args) {
   const Output& out = ctx.out();
   Result<Lang> lang = ParseLang(args.lang);
   if (!lang.ok()) return UsageError(ctx, lang.status().ToString());
@@ -109,7 +109,7 @@ struct BuildArgs {
   bool debug = false;
 };
 
-int Build(Context& ctx, const BuildArgs& args) {
+int Build(CommandContext& ctx, const BuildArgs& args) {
   const Output& out = ctx.out();
   ProjectBuildOptions options;
   options.dir = args.dir;
@@ -162,7 +162,7 @@ void AddProjectCommands(CLI::App& app, CommandSet& commands) {
       ->capture_default_str();
   create_cmd->add_flag("--force", create->force, "Write into an existing, non-empty directory");
   create_cmd->footer("Templates:\n" + TemplateSummaries());
-  commands.Add(create_cmd, [create](Context& ctx) { return Create(ctx, *create); });
+  commands.Add(create_cmd, [create](CommandContext& ctx) { return Create(ctx, *create); });
 
   auto build = std::make_shared<BuildArgs>();
   CLI::App* build_cmd = app.add_subcommand(
@@ -179,7 +179,7 @@ void AddProjectCommands(CLI::App& app, CommandSet& commands) {
   build_cmd->add_flag("--debug", build->debug,
                       "Unoptimised, with debug information (a release build is -O2 and drops "
                       "the DWARF sections; Rust: cargo's dev profile)");
-  commands.Add(build_cmd, [build](Context& ctx) { return Build(ctx, *build); });
+  commands.Add(build_cmd, [build](CommandContext& ctx) { return Build(ctx, *build); });
 }
 
 }  // namespace theater::cli

@@ -84,7 +84,7 @@ Result<json> ChainFileEvents(const std::string& path) {
   return events;
 }
 
-int Replay(Context& ctx, const ReplayArgs& args) {
+int Replay(CommandContext& ctx, const ReplayArgs& args) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   json fields = json::object();
@@ -161,7 +161,7 @@ void AddReplayCommand(CLI::App& app, CommandSet& commands) {
   cmd->add_option("--module", args->module,
                   "Replay with this .wasm instead of the recorded module (another build of the "
                   "actor, checked against its recorded history)");
-  commands.Add(cmd, [args](Context& ctx) { return Replay(ctx, *args); });
+  commands.Add(cmd, [args](CommandContext& ctx) { return Replay(ctx, *args); });
 }
 
 }  // namespace theater::cli

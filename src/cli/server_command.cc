@@ -49,7 +49,7 @@ std::chrono::milliseconds Seconds(double s) {
   return std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
 }
 
-int Server(Context& ctx, const ServerArgs& args) {
+int Server(CommandContext& ctx, const ServerArgs& args) {
   const Output& out = ctx.out();
   Result<Durability> durability = ParseDurability(args.durability);
   if (!durability.ok()) return UsageError(ctx, durability.status().ToString());
@@ -205,7 +205,7 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
   cmd->add_option("--total-subscription-bytes", l.total_subscription_bytes,
                   "Bytes of events queued for all subscribers of the server")
       ->capture_default_str();
-  commands.Add(cmd, [args](Context& ctx) { return Server(ctx, *args); });
+  commands.Add(cmd, [args](CommandContext& ctx) { return Server(ctx, *args); });
 }
 
 }  // namespace theater::cli

@@ -126,7 +126,7 @@ int ListContent(const Output& out, server::ManagementClient& client, const std::
   return kExitOk;
 }
 
-int Ls(Context& ctx, const std::string& given) {
+int Ls(CommandContext& ctx, const std::string& given) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   if (given.empty()) return ListStores(out, *client);
@@ -136,7 +136,7 @@ int Ls(Context& ctx, const std::string& given) {
 
 // --- labels ----------------------------------------------------------------------------------
 
-int Labels(Context& ctx, const std::string& given) {
+int Labels(CommandContext& ctx, const std::string& given) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string store_id, ResolveStoreId(*client, given), out);
@@ -214,7 +214,7 @@ Result<Piece> ReadContent(server::ManagementClient& client, const std::string& s
   return piece;
 }
 
-int Get(Context& ctx, const GetArgs& args) {
+int Get(CommandContext& ctx, const GetArgs& args) {
   const Output& out = ctx.out();
   if (args.hash.empty() == args.label.empty()) {
     return UsageError(ctx, "give exactly one of HASH and --label NAME");
@@ -301,13 +301,13 @@ void AddStoreCommands(CLI::App& app, CommandSet& commands) {
   CLI::App* ls = store->add_subcommand(
       "ls", "List the stores, or with STORE its content (hash, size, labels)");
   ls->add_option("store", *ls_store, "Store id (or a unique prefix of one)");
-  commands.Add(ls, [ls_store](Context& ctx) { return Ls(ctx, *ls_store); });
+  commands.Add(ls, [ls_store](CommandContext& ctx) { return Ls(ctx, *ls_store); });
 
   auto labels_store = std::make_shared<std::string>();
   CLI::App* labels =
       store->add_subcommand("labels", "List a store's labels and the hashes they name");
   labels->add_option("store", *labels_store, "Store id (or a unique prefix of one)")->required();
-  commands.Add(labels, [labels_store](Context& ctx) { return Labels(ctx, *labels_store); });
+  commands.Add(labels, [labels_store](CommandContext& ctx) { return Labels(ctx, *labels_store); });
 
   auto get = std::make_shared<GetArgs>();
   CLI::App* get_cmd = store->add_subcommand(
@@ -318,7 +318,7 @@ void AddStoreCommands(CLI::App& app, CommandSet& commands) {
   get_cmd->add_option("-o,--out", get->output, "Write the bytes to this file");
   get_cmd->add_flag("--hex", get->hex, "Print the bytes as hex digits");
   get_cmd->add_flag("-f,--force", get->force, "Write binary content to a terminal anyway");
-  commands.Add(get_cmd, [get](Context& ctx) { return Get(ctx, *get); });
+  commands.Add(get_cmd, [get](CommandContext& ctx) { return Get(ctx, *get); });
 }
 
 }  // namespace theater::cli

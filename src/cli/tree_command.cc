@@ -19,7 +19,7 @@ struct Node {
   std::vector<std::string> children;  // ids, in the server's order
 };
 
-int Tree(Context& ctx) {
+int Tree(CommandContext& ctx) {
   const Output& out = ctx.out();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(Variant reply,
@@ -110,7 +110,7 @@ int Tree(Context& ctx) {
 void AddTreeCommand(CLI::App& app, CommandSet& commands) {
   CLI::App* tree = app.add_subcommand(
       "tree", "Show the supervision tree of the running actors (parents above their children)");
-  commands.Add(tree, [](Context& ctx) { return Tree(ctx); });
+  commands.Add(tree, [](CommandContext& ctx) { return Tree(ctx); });
 }
 
 }  // namespace theater::cli

@@ -248,7 +248,7 @@ std::string JoinNames(const std::vector<std::string>& names) {
   return out;
 }
 
-int ValidateCommand(Context& ctx, const std::string& path, bool auto_handlers) {
+int ValidateCommand(CommandContext& ctx, const std::string& path, bool auto_handlers) {
   const Output& out = ctx.out();
   const Report report = Validate(path, auto_handlers);
   const bool ok = report.problems.empty();
@@ -297,7 +297,7 @@ void AddValidateCommand(CLI::App& app, CommandSet& commands) {
   validate->add_flag("--auto-handlers", *auto_handlers,
                      "Accept handlers the actor uses without declaring them (as run and server "
                      "--auto-handlers do)");
-  commands.Add(validate, [path, auto_handlers](Context& ctx) {
+  commands.Add(validate, [path, auto_handlers](CommandContext& ctx) {
     return ValidateCommand(ctx, *path, *auto_handlers);
   });
 }

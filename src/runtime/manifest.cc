@@ -79,9 +79,9 @@ std::string_view TypeName(const toml::node& node) {
 }
 
 // Builds messages that point into the manifest.
-class Context {
+class ManifestSource {
  public:
-  explicit Context(std::string source_name) : source_name_(std::move(source_name)) {}
+  explicit ManifestSource(std::string source_name) : source_name_(std::move(source_name)) {}
 
   const std::string& source_name() const { return source_name_; }
 
@@ -118,7 +118,7 @@ std::string Streamed(const T& value) {
 }
 
 // TOML → JSON for the parts of the manifest other areas interpret (handler configs, permissions).
-Result<json> ToJson(const toml::node& node, const std::string& field, const Context& ctx) {
+Result<json> ToJson(const toml::node& node, const std::string& field, const ManifestSource& ctx) {
   switch (node.type()) {
     case toml::node_type::string:
       return json(node.as_string()->get());
@@ -163,7 +163,8 @@ Result<json> ToJson(const toml::node& node, const std::string& field, const Cont
 }
 
 Result<std::optional<std::string>> OptionalString(const toml::table& table, std::string_view key,
-                                                  const std::string& field, const Context& ctx) {
+                                                  const std::string& field,
+                                                  const ManifestSource& ctx) {
   const toml::node* node = table.get(key);
   if (!node) return std::optional<std::string>();
   if (!node->is_string()) return ctx.WrongType(*node, field, "a string");
@@ -174,7 +175,8 @@ Result<std::optional<std::string>> OptionalString(const toml::table& table, std:
 // region) for top-level fields, which are missing from the file as a whole.
 Result<std::string> RequiredString(const toml::table& table, std::string_view key,
                                    const std::string& field,
-                                   const toml::source_region& table_region, const Context& ctx) {
+                                   const toml::source_region& table_region,
+                                   const ManifestSource& ctx) {
   const toml::node* node = table.get(key);
   if (!node) return ctx.Missing(table_region, field);
   if (!node->is_string()) return ctx.WrongType(*node, field, "a string");
@@ -211,7 +213,7 @@ Result<std::string> ResolveReference(const std::string& reference, ReferenceKind
 }
 
 Status ParseLimit(const toml::table& limits, std::string_view key, uint64_t min, uint64_t max,
-                  uint64_t* out, const Context& ctx) {
+                  uint64_t* out, const ManifestSource& ctx) {
   const toml::node* node = limits.get(key);
   if (!node) return Status::Ok();
   const std::string field = "limits." + std::string(key);
@@ -227,7 +229,7 @@ Status ParseLimit(const toml::table& limits, std::string_view key, uint64_t min,
 }
 
 Status ParseLimits(const toml::node& node, Manifest& m, std::vector<Warning>& warnings,
-                   const Context& ctx) {
+                   const ManifestSource& ctx) {
   if (!node.is_table()) return ctx.WrongType(node, "limits", "a table");
   const toml::table& limits = *node.as_table();
   ManifestLimits& l = m.limits;
@@ -261,7 +263,7 @@ Status ParseLimits(const toml::node& node, Manifest& m, std::vector<Warning>& wa
 // are its table's other keys, or, as the design writes them, the table `config` (inline,
 // `config = { ... }`, or a sub-table, `[handlers.config]`); one table using both is refused.
 Status ParseHandlers(const toml::node& node, std::string_view key, Manifest& m,
-                     const Context& ctx) {
+                     const ManifestSource& ctx) {
   const std::string name(key);
   if (!node.is_array() || !(node.as_array()->empty() || node.is_array_of_tables())) {
     return ctx.WrongType(node, name, "an array of tables ([[" + name + "]])");
@@ -301,7 +303,7 @@ Status ParseHandlers(const toml::node& node, std::string_view key, Manifest& m,
 
 // The node of `key` or of its synonym `synonym`, refusing a manifest that gives both.
 Result<const toml::node*> OneSpelling(const toml::table& root, std::string_view key,
-                                      std::string_view synonym, const Context& ctx) {
+                                      std::string_view synonym, const ManifestSource& ctx) {
   const toml::node* node = root.get(key);
   const toml::node* other = root.get(synonym);
   if (node != nullptr && other != nullptr) {
@@ -313,7 +315,7 @@ Result<const toml::node*> OneSpelling(const toml::table& root, std::string_view 
 }
 
 Result<Manifest> BuildManifest(const toml::table& root, fs::path base_dir, std::string base_url,
-                               const Context& ctx) {
+                               const ManifestSource& ctx) {
   Manifest m;
   std::vector<Warning> warnings;
   m.source_name = ctx.source_name();
@@ -458,7 +460,7 @@ struct TemplateProbe {
 Result<Manifest> ParseManifestText(std::string_view toml_text, fs::path base_dir,
                                    std::string source_name, std::string base_url) {
   THEATER_RETURN_IF_ERROR(CheckManifestText(toml_text, source_name));
-  Context ctx(std::move(source_name));
+  ManifestSource ctx(std::move(source_name));
   try {
     toml::table root = toml::parse(toml_text, ctx.source_name());
     Result<Manifest> built = BuildManifest(root, std::move(base_dir), std::move(base_url), ctx);
@@ -481,7 +483,7 @@ Result<TemplateProbe> ProbeTemplate(std::string_view toml_text, const std::strin
   TemplateProbe probe;
   probe.parsed = ParseTemplate(toml_text, source_name);
   std::string probe_text = probe.parsed.ok() ? MaskTemplate(*probe.parsed) : std::string(toml_text);
-  Context ctx(source_name);
+  ManifestSource ctx(source_name);
   try {
     toml::table table = toml::parse(probe_text, source_name);
     if (const toml::node* node = table.get("init_state")) {
