@@ -89,6 +89,22 @@ class Emitter {
   std::string LoadLeaf(CoreType natural, const CoreSlot& slot) const;
   void Lower(const Type& type, const std::string& expr, const std::vector<CoreSlot>& slots,
              size_t index, int indent, std::string& out) const;
+  // Lower and Lift recurse the same way into the parts of records, tuples, options and results:
+  // `walk` is the one of them doing the walking.
+  using Walk = void (Emitter::*)(const Type&, const std::string&, const std::vector<CoreSlot>&,
+                                 size_t, int, std::string&) const;
+  // `walk` over each field of a record, or element of a tuple, `expr`, from flat slot `index`.
+  void WalkParts(Walk walk, const Type& type, const std::string& expr,
+                 const std::vector<CoreSlot>& slots, size_t index, int indent,
+                 std::string& out) const;
+  // `walk` over `payload` (at `payload_expr`, from flat slot `index`) under `if (when)`.
+  void WalkIf(Walk walk, const std::string& when, const Type& payload,
+              const std::string& payload_expr, const std::vector<CoreSlot>& slots, size_t index,
+              int indent, std::string& out) const;
+  // `walk` over each case of result `expr` that has a payload, under its `if`.
+  void WalkResult(Walk walk, const Type& type, const std::string& expr,
+                  const std::vector<CoreSlot>& slots, size_t index, int indent,
+                  std::string& out) const;
   void Lift(const Type& type, const std::string& dest, const std::vector<CoreSlot>& slots, size_t index,
             int indent, std::string& out) const;
   // Drops every borrowed handle of an imported resource inside `expr`: an export must drop the
@@ -511,30 +527,43 @@ std::string Emitter::LoadLeaf(CoreType natural, const CoreSlot& slot) const {
   return p_ + "_bits_f64(" + slot.var + ")";
 }
 
-// Calls fn(part type, its C expression, the index of its first flat slot) for each field of a
-// record or element of a tuple `expr`, whose first flat slot is `index`: Lower and Lift walk the
-// parts of both the same way.
-template <typename Fn>
-void ForEachPart(const Type& type, const std::string& expr, size_t index, Fn fn) {
+void Emitter::WalkParts(Walk walk, const Type& type, const std::string& expr,
+                        const std::vector<CoreSlot>& slots, size_t index, int indent,
+                        std::string& out) const {
   if (type.kind == TypeKind::kRecord) {
     for (const abi::Field& f : type.fields) {
-      fn(*f.type, "(" + expr + ")." + SnakeName(f.name), index);
+      (this->*walk)(*f.type, "(" + expr + ")." + SnakeName(f.name), slots, index, indent, out);
       index += abi::Flatten(*f.type).size();
     }
     return;
   }
   for (size_t i = 0; i < type.elements.size(); i++) {
-    fn(*type.elements[i], "(" + expr + ").f" + std::to_string(i), index);
+    (this->*walk)(*type.elements[i], "(" + expr + ").f" + std::to_string(i), slots, index, indent,
+                  out);
     index += abi::Flatten(*type.elements[i]).size();
   }
 }
 
-// Calls fn(payload type, its C expression, the C condition under which it is there) for each case
-// of a result `expr` that carries a payload (ok, then err).
-template <typename Fn>
-void ForEachResultCase(const Type& type, const std::string& expr, Fn fn) {
-  if (type.ok) fn(*type.ok, "(" + expr + ").val.ok", "!(" + expr + ").is_err");
-  if (type.err) fn(*type.err, "(" + expr + ").val.err", "(" + expr + ").is_err");
+void Emitter::WalkIf(Walk walk, const std::string& when, const Type& payload,
+                     const std::string& payload_expr, const std::vector<CoreSlot>& slots,
+                     size_t index, int indent, std::string& out) const {
+  const std::string in = Indent(indent);
+  out += in + "if (" + when + ") {\n";
+  (this->*walk)(payload, payload_expr, slots, index, indent + 1, out);
+  out += in + "}\n";
+}
+
+void Emitter::WalkResult(Walk walk, const Type& type, const std::string& expr,
+                         const std::vector<CoreSlot>& slots, size_t index, int indent,
+                         std::string& out) const {
+  if (type.ok) {
+    WalkIf(walk, "!(" + expr + ").is_err", *type.ok, "(" + expr + ").val.ok", slots, index, indent,
+           out);
+  }
+  if (type.err) {
+    WalkIf(walk, "(" + expr + ").is_err", *type.err, "(" + expr + ").val.err", slots, index, indent,
+           out);
+  }
 }
 
 void Emitter::Lower(const Type& type, const std::string& expr, const std::vector<CoreSlot>& slots,
@@ -567,26 +596,16 @@ void Emitter::Lower(const Type& type, const std::string& expr, const std::vector
       return;
     case TypeKind::kRecord:
     case TypeKind::kTuple:
-      ForEachPart(type, expr, index,
-                  [&](const Type& part, const std::string& part_expr, size_t at) {
-                    Lower(part, part_expr, slots, at, indent, out);
-                  });
+      WalkParts(&Emitter::Lower, type, expr, slots, index, indent, out);
       return;
     case TypeKind::kOption:
       out += in + StoreLeaf(CoreType::kI32, "(int32_t)(" + expr + ").is_some", slots[index]);
-      out += in + "if ((" + expr + ").is_some) {\n";
-      Lower(*type.element, "(" + expr + ").val", slots, index + 1, indent + 1, out);
-      out += in + "}\n";
+      WalkIf(&Emitter::Lower, "(" + expr + ").is_some", *type.element, "(" + expr + ").val", slots,
+             index + 1, indent, out);
       return;
     case TypeKind::kResult:
       out += in + StoreLeaf(CoreType::kI32, "(int32_t)(" + expr + ").is_err", slots[index]);
-      ForEachResultCase(
-          type, expr,
-          [&](const Type& payload, const std::string& payload_expr, const std::string& when) {
-            out += in + "if (" + when + ") {\n";
-            Lower(payload, payload_expr, slots, index + 1, indent + 1, out);
-            out += in + "}\n";
-          });
+      WalkResult(&Emitter::Lower, type, expr, slots, index + 1, indent, out);
       return;
     case TypeKind::kVariant:
       out += in + StoreLeaf(CoreType::kI32, "(int32_t)(" + expr + ").tag", slots[index]);
@@ -712,26 +731,16 @@ void Emitter::Lift(const Type& type, const std::string& dest, const std::vector<
     }
     case TypeKind::kRecord:
     case TypeKind::kTuple:
-      ForEachPart(type, dest, index,
-                  [&](const Type& part, const std::string& part_dest, size_t at) {
-                    Lift(part, part_dest, slots, at, indent, out);
-                  });
+      WalkParts(&Emitter::Lift, type, dest, slots, index, indent, out);
       return;
     case TypeKind::kOption:
       out += in + "(" + dest + ").is_some = " + LoadLeaf(CoreType::kI32, slots[index]) + " != 0;\n";
-      out += in + "if ((" + dest + ").is_some) {\n";
-      Lift(*type.element, "(" + dest + ").val", slots, index + 1, indent + 1, out);
-      out += in + "}\n";
+      WalkIf(&Emitter::Lift, "(" + dest + ").is_some", *type.element, "(" + dest + ").val", slots,
+             index + 1, indent, out);
       return;
     case TypeKind::kResult:
       out += in + "(" + dest + ").is_err = " + LoadLeaf(CoreType::kI32, slots[index]) + " != 0;\n";
-      ForEachResultCase(
-          type, dest,
-          [&](const Type& payload, const std::string& payload_dest, const std::string& when) {
-            out += in + "if (" + when + ") {\n";
-            Lift(payload, payload_dest, slots, index + 1, indent + 1, out);
-            out += in + "}\n";
-          });
+      WalkResult(&Emitter::Lift, type, dest, slots, index + 1, indent, out);
       return;
     case TypeKind::kVariant: {
       const std::string tag = CNames::DiscriminantType(type.cases.size());
