@@ -7,6 +7,64 @@
 
 namespace theater::component {
 namespace decoding {
+namespace {
+
+std::string SameName(std::string_view name) {
+  return std::string(name);
+}
+
+// Reads a counted vector of `Item`s (each with a `name`) into `out`, one `read_item(item)` each,
+// and refuses a name given twice. `key` says when two names are the same: core names compare as
+// bytes, component names as NameKey does. Why one reader: instantiation arguments and inline
+// exports, core and component, differ only in what one item holds.
+template <typename Item, typename ReadItem>
+Status ReadUniquelyNamed(Reader& r, std::string_view what, std::string (*key)(std::string_view),
+                         std::vector<Item>& out, ReadItem read_item) {
+  THEATER_ASSIGN_OR_RETURN(const uint32_t n, r.ReadCount(what));
+  std::set<std::string> names;
+  for (uint32_t k = 0; k < n; ++k) {
+    const size_t at = r.offset();
+    Item item;
+    THEATER_RETURN_IF_ERROR(read_item(item));
+    if (!names.insert(key(item.name)).second) {
+      return r.ValidationErrorAt(at, "duplicate " + std::string(what) + " `" + item.name + "`");
+    }
+    out.push_back(std::move(item));
+  }
+  return Status::Ok();
+}
+
+// Calls `visit(space, value)` with the scope's index space for `sort` and the Payload member that
+// carries one of its entries. Tables, memories, globals and values carry nothing and are not
+// visited. Why: Push and PayloadOf are the two directions of one mapping, written once here.
+template <typename ScopeRef, typename Visit>
+void VisitSpace(ScopeRef& s, Payload& p, Sort sort, Visit visit) {
+  switch (sort) {
+    case Sort::kCoreFunc:
+      return visit(s.core_funcs, p.core_func);
+    case Sort::kCoreType:
+      return visit(s.core_types, p.core_type);
+    case Sort::kCoreModule:
+      return visit(s.core_modules, p.module);
+    case Sort::kCoreInstance:
+      return visit(s.core_instances, p.core_instance);
+    case Sort::kFunc:
+      return visit(s.funcs, p.type);
+    case Sort::kType:
+      return visit(s.types, p.type);
+    case Sort::kComponent:
+      return visit(s.components, p.type);
+    case Sort::kInstance:
+      return visit(s.instances, p.type);
+    case Sort::kCoreTable:
+    case Sort::kCoreMemory:
+    case Sort::kCoreGlobal:
+    case Sort::kValue:
+      return;
+  }
+}
+
+}  // namespace
 
 // ----- Index spaces
 
@@ -20,37 +78,7 @@ Status Decoder::Push(Scope& s, const Reader& r, size_t at, Sort sort, IndexEntry
   if (sort == Sort::kValue) return r.ValidationErrorAt(at, "values are not supported");
   ++s.counts[k];
   if (s.kind == Scope::Kind::kComponent) s.entries[k].push_back(entry);
-  switch (sort) {
-    case Sort::kCoreFunc:
-      s.core_funcs.push_back(std::move(payload.core_func));
-      break;
-    case Sort::kCoreType:
-      s.core_types.push_back(std::move(payload.core_type));
-      break;
-    case Sort::kCoreModule:
-      s.core_modules.push_back(std::move(payload.module));
-      break;
-    case Sort::kCoreInstance:
-      s.core_instances.push_back(std::move(payload.core_instance));
-      break;
-    case Sort::kFunc:
-      s.funcs.push_back(std::move(payload.type));
-      break;
-    case Sort::kType:
-      s.types.push_back(std::move(payload.type));
-      break;
-    case Sort::kComponent:
-      s.components.push_back(std::move(payload.type));
-      break;
-    case Sort::kInstance:
-      s.instances.push_back(std::move(payload.type));
-      break;
-    case Sort::kCoreTable:
-    case Sort::kCoreMemory:
-    case Sort::kCoreGlobal:
-    case Sort::kValue:
-      break;
-  }
+  VisitSpace(s, payload, sort, [](auto& space, auto& value) { space.push_back(std::move(value)); });
   return Status::Ok();
 }
 
@@ -69,37 +97,7 @@ Result<uint32_t> Decoder::ReadIndex(const Scope& s, Reader& r, Sort sort) {
 
 Payload Decoder::PayloadOf(const Scope& s, Sort sort, uint32_t index) const {
   Payload p;
-  switch (sort) {
-    case Sort::kCoreFunc:
-      p.core_func = s.core_funcs[index];
-      break;
-    case Sort::kCoreType:
-      p.core_type = s.core_types[index];
-      break;
-    case Sort::kCoreModule:
-      p.module = s.core_modules[index];
-      break;
-    case Sort::kCoreInstance:
-      p.core_instance = s.core_instances[index];
-      break;
-    case Sort::kFunc:
-      p.type = s.funcs[index];
-      break;
-    case Sort::kType:
-      p.type = s.types[index];
-      break;
-    case Sort::kComponent:
-      p.type = s.components[index];
-      break;
-    case Sort::kInstance:
-      p.type = s.instances[index];
-      break;
-    case Sort::kCoreTable:
-    case Sort::kCoreMemory:
-    case Sort::kCoreGlobal:
-    case Sort::kValue:
-      break;
-  }
+  VisitSpace(s, p, sort, [index](auto& space, auto& value) { value = space[index]; });
   return p;
 }
 
@@ -340,26 +338,21 @@ Status Decoder::DecodeCoreInstances(Scope& s, Component& c, Reader& r) {
     if (kind == 0x00) {
       instance.kind = CoreInstance::Kind::kInstantiate;
       THEATER_ASSIGN_OR_RETURN(instance.module, ReadIndex(s, r, Sort::kCoreModule));
-      THEATER_ASSIGN_OR_RETURN(const uint32_t args, r.ReadCount("instantiation argument"));
-      std::set<std::string> names;
-      for (uint32_t k = 0; k < args; ++k) {
-        const size_t arg_at = r.offset();
-        CoreInstantiateArg arg;
-        THEATER_ASSIGN_OR_RETURN(arg.name, r.ReadName());
-        const size_t sort_at = r.offset();
-        THEATER_ASSIGN_OR_RETURN(const uint8_t sort, r.ReadByte());
-        if (sort != 0x12) {
-          return r.ParseErrorAt(sort_at,
-                                "core instantiation arguments must be core instances "
-                                "(sort 0x12), not " +
-                                    HexNumber(sort));
-        }
-        THEATER_ASSIGN_OR_RETURN(arg.instance, ReadIndex(s, r, Sort::kCoreInstance));
-        if (!names.insert(arg.name).second) {
-          return r.ValidationErrorAt(arg_at, "duplicate instantiation argument `" + arg.name + "`");
-        }
-        instance.args.push_back(std::move(arg));
-      }
+      THEATER_RETURN_IF_ERROR(ReadUniquelyNamed(
+          r, "instantiation argument", SameName, instance.args,
+          [&](CoreInstantiateArg& arg) -> Status {
+            THEATER_ASSIGN_OR_RETURN(arg.name, r.ReadName());
+            const size_t sort_at = r.offset();
+            THEATER_ASSIGN_OR_RETURN(const uint8_t sort, r.ReadByte());
+            if (sort != 0x12) {
+              return r.ParseErrorAt(sort_at,
+                                    "core instantiation arguments must be core instances "
+                                    "(sort 0x12), not " +
+                                        HexNumber(sort));
+            }
+            THEATER_ASSIGN_OR_RETURN(arg.instance, ReadIndex(s, r, Sort::kCoreInstance));
+            return Status::Ok();
+          }));
       THEATER_RETURN_IF_ERROR(InstantiateCore(s, r, at, instance.module, instance.args));
       const auto& module = s.core_modules[instance.module];
       auto& cached = module_instances_[module.get()];
@@ -372,31 +365,27 @@ Status Decoder::DecodeCoreInstances(Scope& s, Component& c, Reader& r) {
     } else if (kind == 0x01) {
       instance.kind = CoreInstance::Kind::kFromExports;
       auto shape = std::make_shared<CoreInstanceShape>();
-      THEATER_ASSIGN_OR_RETURN(const uint32_t exports, r.ReadCount("core export"));
-      std::set<std::string> names;
-      for (uint32_t k = 0; k < exports; ++k) {
-        const size_t export_at = r.offset();
-        CoreInlineExport e;
-        THEATER_ASSIGN_OR_RETURN(e.name, r.ReadName());
-        const size_t sort_at = r.offset();
-        THEATER_ASSIGN_OR_RETURN(const uint8_t sort, r.ReadByte());
-        if (sort > 0x03) {
-          return r.ValidationErrorAt(sort_at,
-                                     "core instance exports must be functions, tables, "
-                                     "memories or globals, not sort " +
-                                         HexNumber(sort));
-        }
-        e.sort = static_cast<Sort>(sort);  // kCoreFunc..kCoreGlobal match the core sort bytes
-        THEATER_ASSIGN_OR_RETURN(e.index, ReadIndex(s, r, e.sort));
-        if (!names.insert(e.name).second) {
-          return r.ValidationErrorAt(export_at, "duplicate core export `" + e.name + "`");
-        }
+      THEATER_RETURN_IF_ERROR(ReadUniquelyNamed(
+          r, "core export", SameName, instance.exports, [&](CoreInlineExport& e) -> Status {
+            THEATER_ASSIGN_OR_RETURN(e.name, r.ReadName());
+            const size_t sort_at = r.offset();
+            THEATER_ASSIGN_OR_RETURN(const uint8_t sort, r.ReadByte());
+            if (sort > 0x03) {
+              return r.ValidationErrorAt(sort_at,
+                                         "core instance exports must be functions, tables, "
+                                         "memories or globals, not sort " +
+                                             HexNumber(sort));
+            }
+            e.sort = static_cast<Sort>(sort);  // kCoreFunc..kCoreGlobal match the core sort bytes
+            THEATER_ASSIGN_OR_RETURN(e.index, ReadIndex(s, r, e.sort));
+            return Status::Ok();
+          }));
+      for (const CoreInlineExport& e : instance.exports) {
         CoreExport out;
         out.name = e.name;
-        out.type.kind = static_cast<CoreExternKind>(sort);
+        out.type.kind = static_cast<CoreExternKind>(e.sort);
         if (e.sort == Sort::kCoreFunc) out.type.func = s.core_funcs[e.index];
         shape->exports.push_back(std::move(out));
-        instance.exports.push_back(std::move(e));
       }
       instance.shape = std::move(shape);
     } else {
@@ -474,47 +463,34 @@ Status Decoder::DecodeInstances(Scope& s, Component& c, Reader& r) {
     if (kind == 0x00) {
       instance.kind = Instance::Kind::kInstantiate;
       THEATER_ASSIGN_OR_RETURN(instance.component, ReadIndex(s, r, Sort::kComponent));
-      THEATER_ASSIGN_OR_RETURN(const uint32_t args, r.ReadCount("instantiation argument"));
-      std::set<std::string> names;
-      for (uint32_t k = 0; k < args; ++k) {
-        const size_t arg_at = r.offset();
-        InstantiateArg arg;
-        THEATER_ASSIGN_OR_RETURN(arg.name, r.ReadName());
-        THEATER_ASSIGN_OR_RETURN(arg.item.sort, ReadSort(r));
-        const size_t index_at = r.offset();
-        THEATER_ASSIGN_OR_RETURN(arg.item.index, r.ReadU32());
-        if (arg.item.sort == Sort::kValue) {
-          return r.ValidationErrorAt(index_at, "values are not supported");
-        }
-        THEATER_RETURN_IF_ERROR(CheckIndex(s, r, index_at, arg.item.sort, arg.item.index));
-        if (!names.insert(NameKey(arg.name)).second) {
-          return r.ValidationErrorAt(arg_at, "duplicate instantiation argument `" + arg.name + "`");
-        }
-        instance.args.push_back(std::move(arg));
-      }
+      THEATER_RETURN_IF_ERROR(ReadUniquelyNamed(
+          r, "instantiation argument", NameKey, instance.args, [&](InstantiateArg& arg) -> Status {
+            THEATER_ASSIGN_OR_RETURN(arg.name, r.ReadName());
+            THEATER_ASSIGN_OR_RETURN(arg.item.sort, ReadSort(r));
+            const size_t index_at = r.offset();
+            THEATER_ASSIGN_OR_RETURN(arg.item.index, r.ReadU32());
+            if (arg.item.sort == Sort::kValue) {
+              return r.ValidationErrorAt(index_at, "values are not supported");
+            }
+            return CheckIndex(s, r, index_at, arg.item.sort, arg.item.index);
+          }));
       THEATER_RETURN_IF_ERROR(InstantiateComponent(s, r, at, instance.component, instance.args));
       instance.type = s.components[instance.component]->instance;
     } else if (kind == 0x01) {
       instance.kind = Instance::Kind::kFromExports;
       auto type = std::make_shared<TypeDef>();
       type->kind = TypeDefKind::kInstance;
-      THEATER_ASSIGN_OR_RETURN(const uint32_t exports, r.ReadCount("export"));
-      std::set<std::string> names;
-      for (uint32_t k = 0; k < exports; ++k) {
-        const size_t export_at = r.offset();
-        InlineExport e;
-        THEATER_ASSIGN_OR_RETURN(e.name, ReadExternName(r, /*is_import=*/false));
-        THEATER_ASSIGN_OR_RETURN(e.item.sort, ReadSort(r));
-        const size_t index_at = r.offset();
-        THEATER_ASSIGN_OR_RETURN(e.item.index, r.ReadU32());
-        if (!names.insert(NameKey(e.name)).second) {
-          return r.ValidationErrorAt(export_at, "duplicate export name `" + e.name + "`");
-        }
-        THEATER_ASSIGN_OR_RETURN(ExternItem item, ItemOf(s, r, index_at, e.item, e.name));
-        if (item.sort == Sort::kType) item.type = NameType(item.type, e.name);
-        type->exports.push_back(std::move(item));
-        instance.exports.push_back(std::move(e));
-      }
+      THEATER_RETURN_IF_ERROR(
+          ReadUniquelyNamed(r, "export", NameKey, instance.exports, [&](InlineExport& e) -> Status {
+            THEATER_ASSIGN_OR_RETURN(e.name, ReadExternName(r, /*is_import=*/false));
+            THEATER_ASSIGN_OR_RETURN(e.item.sort, ReadSort(r));
+            const size_t index_at = r.offset();
+            THEATER_ASSIGN_OR_RETURN(e.item.index, r.ReadU32());
+            THEATER_ASSIGN_OR_RETURN(ExternItem item, ItemOf(s, r, index_at, e.item, e.name));
+            if (item.sort == Sort::kType) item.type = NameType(item.type, e.name);
+            type->exports.push_back(std::move(item));
+            return Status::Ok();
+          }));
       THEATER_RETURN_IF_ERROR(FinishDeclared(r, at, *type));
       instance.type = std::move(type);
     } else {
