@@ -82,13 +82,6 @@ std::string Trimmed(std::string text) {
   return text;
 }
 
-}  // namespace
-
-bool IsJsProject(const fs::path& dir) {
-  std::error_code ec;
-  return fs::is_regular_file(dir / "package.json", ec);
-}
-
 Status PlanJsBuild(ProjectBuildPlan& plan) {
   const fs::path package_path = plan.dir / "package.json";
   THEATER_ASSIGN_OR_RETURN(std::string text,
@@ -158,18 +151,17 @@ Result<BuiltProject> BuildJsProject(const ProjectBuildPlan& plan) {
   argv.front() = node.string();
   THEATER_ASSIGN_OR_RETURN(engine::SubprocessResult run,
                            engine::RunSubprocess(argv, plan.dir, kDriverTimeout));
-  BuiltProject built;
-  if (!run.ok()) {
-    return FailedPrecondition("building " + plan.output.filename().string() + " failed (" +
-                              run.Ending() + "):\n" + Trimmed(run.output));
-  }
-  built.diagnostics = std::move(run.output);
-  built.output = plan.output;
-  std::error_code ec;
-  built.bytes = fs::file_size(plan.output, ec);
-  if (ec) return IOError("the build wrote no " + plan.output.string());
-  built.took = std::chrono::steady_clock::now() - start;
-  return built;
+  if (!run.ok()) return BuildToolFailed("building " + plan.output.filename().string(), run);
+  return BuiltOutput(plan, start, std::move(run.output));
 }
+
+std::string DescribeJsBuild(const ProjectBuildPlan& plan) {
+  return plan.sources.front().lexically_relative(plan.dir).string() +
+         " (esbuild, componentize-js, world " + plan.world + ")";
+}
+
+}  // namespace
+
+const ProjectFrontEnd kJsFrontEnd = {"package.json", PlanJsBuild, BuildJsProject, DescribeJsBuild};
 
 }  // namespace theater::cli

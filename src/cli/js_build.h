@@ -13,25 +13,16 @@
 // Thread-safety: reentrant. Ownership: plain values.
 #pragma once
 
-#include <filesystem>
-#include <string>
-
 #include "cli/project_build.h"
-#include "theater/status.h"
 
 namespace theater::cli {
 
-// True when `dir` holds a package.json (then it is a JavaScript project, or a broken one).
-bool IsJsProject(const std::filesystem::path& dir);
-
-// Fills the JavaScript parts of `plan` (whose dir and output are set): lang, sources (everything
-// under src/), world, command. Errors: a package.json that is not JSON or lacks
+// The front-end for a directory holding a package.json (then it is a JavaScript project, or a
+// broken one). Planning errors: a package.json that is not JSON or lacks
 // "theater": {"entry", "world"}, a missing entry, a world the project's wit/ does not have.
-[[nodiscard]] Status PlanJsBuild(ProjectBuildPlan& plan);
-
-// Runs npm ci when needed (saying so on stderr), then the driver. Errors: node or npm missing
-// (kUnavailable, naming the packages), npm ci failing (kUnavailable: the registry or the cache),
-// the build failing (kFailedPrecondition with the tools' output).
-Result<BuiltProject> BuildJsProject(const ProjectBuildPlan& plan);
+// Building runs npm ci when needed (saying so on stderr), then the driver; errors: node or npm
+// missing (kUnavailable, naming the packages), npm ci failing (kUnavailable: the registry or the
+// cache), the build failing (kFailedPrecondition with the tools' output).
+extern const ProjectFrontEnd kJsFrontEnd;
 
 }  // namespace theater::cli

@@ -129,9 +129,10 @@ Result<fs::path> BuildJsEngineStub(const fs::path& home, const std::string& worl
   ProjectBuildPlan plan;
   plan.dir = dir;
   plan.output = component;
-  THEATER_RETURN_IF_ERROR(PlanJsBuild(plan));
+  plan.front_end = &kJsFrontEnd;
+  THEATER_RETURN_IF_ERROR(kJsFrontEnd.plan(plan));
   std::cerr << BuildingLine(plan) << "\n";
-  THEATER_ASSIGN_OR_RETURN(BuiltProject built, BuildJsProject(plan));
+  THEATER_ASSIGN_OR_RETURN(BuiltProject built, kJsFrontEnd.build(plan));
   std::cerr << BuiltLine(built) << "\n";
   THEATER_RETURN_IF_ERROR(WriteProjectFile(dir / kInputsFile, fingerprint));
   return built.output;

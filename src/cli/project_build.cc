@@ -20,6 +20,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Every language `theater build` hands to tools of its own; a project in none of them is C or C++.
+constexpr const ProjectFrontEnd* kFrontEnds[] = {&kJsFrontEnd, &kRustFrontEnd};
+
 // Generous: a large C++ actor at -O2 takes tens of seconds; this bounds a hung compiler only.
 constexpr std::chrono::minutes kCompilerTimeout{30};
 
@@ -140,12 +143,11 @@ Result<ProjectBuildPlan> PlanProjectBuild(const CommandContext& ctx,
     }
     plan.output = *component;
   }
-  if (IsJsProject(plan.dir)) {
-    THEATER_RETURN_IF_ERROR(PlanJsBuild(plan));
-    return plan;
-  }
-  if (IsRustProject(plan.dir)) {
-    THEATER_RETURN_IF_ERROR(PlanRustBuild(plan));
+  for (const ProjectFrontEnd* front_end : kFrontEnds) {
+    std::error_code ec;
+    if (!fs::is_regular_file(plan.dir / front_end->marker, ec)) continue;
+    plan.front_end = front_end;
+    THEATER_RETURN_IF_ERROR(front_end->plan(plan));
     return plan;
   }
   plan.sources = FindSources(plan.dir);
@@ -183,8 +185,7 @@ Result<ProjectBuildPlan> PlanProjectBuild(const CommandContext& ctx,
 }
 
 Result<BuiltProject> BuildProject(const ProjectBuildPlan& plan) {
-  if (IsJsLang(plan.lang)) return BuildJsProject(plan);
-  if (plan.lang == Lang::kRust) return BuildRustProject(plan);
+  if (plan.front_end != nullptr) return plan.front_end->build(plan);
   const auto start = std::chrono::steady_clock::now();
   const std::string& compiler = plan.command.front();
   Result<fs::path> executable = engine::FindExecutable(compiler);
@@ -200,31 +201,35 @@ Result<BuiltProject> BuildProject(const ProjectBuildPlan& plan) {
   argv.front() = executable->string();
   THEATER_ASSIGN_OR_RETURN(engine::SubprocessResult run,
                            engine::RunSubprocess(argv, {}, kCompilerTimeout));
-  BuiltProject built;
-  built.diagnostics = std::move(run.output);
-  if (!run.ok()) {
-    std::string message = compiler + " failed (" + run.Ending() + ")";
-    if (!built.diagnostics.empty()) message += ":\n" + built.diagnostics;
-    while (!message.empty() && message.back() == '\n') message.pop_back();
-    return FailedPrecondition(message);
+  if (!run.ok()) return BuildToolFailed(compiler, run);
+  return BuiltOutput(plan, start, std::move(run.output));
+}
+
+Status BuildToolFailed(std::string_view what, const engine::SubprocessResult& run) {
+  std::string message = std::string(what) + " failed (" + run.Ending() + ")";
+  if (!run.output.empty()) message += ":\n" + run.output;
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+    message.pop_back();
   }
+  return FailedPrecondition(message);
+}
+
+Result<BuiltProject> BuiltOutput(const ProjectBuildPlan& plan,
+                                 std::chrono::steady_clock::time_point start,
+                                 std::string diagnostics) {
+  BuiltProject built;
+  built.diagnostics = std::move(diagnostics);
   built.output = plan.output;
+  std::error_code ec;
   built.bytes = fs::file_size(plan.output, ec);
+  if (ec) return IOError("the build wrote no " + plan.output.string());
   built.took = std::chrono::steady_clock::now() - start;
   return built;
 }
 
 std::string BuildingLine(const ProjectBuildPlan& plan) {
-  if (IsJsLang(plan.lang)) {
-    return "building " + plan.output.filename().string() + " from " +
-           plan.sources.front().lexically_relative(plan.dir).string() +
-           " (esbuild, componentize-js, world " + plan.world + ")";
-  }
-  if (plan.lang == Lang::kRust) {
-    return "building " + plan.output.filename().string() + " from src/lib.rs (cargo, " +
-           (plan.profile == BuildProfile::kRelease ? "release" : "debug") + ")";
-  }
   std::string line = "building " + plan.output.filename().string() + " from ";
+  if (plan.front_end != nullptr) return line + plan.front_end->describe(plan);
   for (size_t i = 0; i < plan.sources.size(); ++i) {
     if (i > 0) line += " + ";
     line += plan.sources[i].lexically_relative(plan.dir).string();

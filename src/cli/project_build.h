@@ -21,11 +21,13 @@
 #include <vector>
 
 #include "cli/templates.h"
+#include "engine/compile/subprocess.h"
 #include "theater/status.h"
 
 namespace theater::cli {
 
 class CommandContext;
+struct ProjectFrontEnd;
 
 struct ProjectBuildOptions {
   std::filesystem::path dir = ".";  // holds manifest.toml
@@ -44,6 +46,7 @@ struct ProjectBuildPlan {
   std::string world;                 // JavaScript: the WIT world the actor implements
   std::filesystem::path artifact;    // Rust: what cargo writes under target/<target>/, copied
                                      // to `output`
+  const ProjectFrontEnd* front_end = nullptr;  // null: C or C++, built with clang
 };
 
 struct BuiltProject {
@@ -52,6 +55,30 @@ struct BuiltProject {
   std::chrono::steady_clock::duration took{};
   std::string diagnostics;  // what the compiler printed (warnings), possibly empty
 };
+
+// A language whose projects its own tools build, not clang: JavaScript and TypeScript
+// (js_build.h), Rust (rust_build.h). A project directory holding the file `marker` is in it.
+// PlanProjectBuild and BuildProject find a project's front-end in one table of them; a new
+// language is one more entry there.
+struct ProjectFrontEnd {
+  std::string_view marker;  // "package.json", "Cargo.toml"
+  // Fills lang, sources and command, and what else the language needs, of a plan whose dir,
+  // output and profile are set. Needs only the file system.
+  Status (*plan)(ProjectBuildPlan& plan);
+  Result<BuiltProject> (*build)(const ProjectBuildPlan& plan);
+  // What BuildingLine says after "building <output> from ": "src/lib.rs (cargo, release)".
+  std::string (*describe)(const ProjectBuildPlan& plan);
+};
+
+// The error of a build tool that ended badly: "<what> failed (<how it ended>):\n<its output>",
+// without trailing blank lines (kFailedPrecondition).
+Status BuildToolFailed(std::string_view what, const engine::SubprocessResult& run);
+
+// What a build that wrote plan.output reports: its size and the time since `start`. Errors: the
+// build wrote no output.
+Result<BuiltProject> BuiltOutput(const ProjectBuildPlan& plan,
+                                 std::chrono::steady_clock::time_point start,
+                                 std::string diagnostics);
 
 // Errors: no manifest.toml, a manifest without a local `component` (unless options.output is
 // given), no sources; a project without bindings/ gets the SDK headers written under

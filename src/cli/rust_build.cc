@@ -47,13 +47,6 @@ void AddRustFiles(const fs::path& dir, std::vector<fs::path>& out) {
   }
 }
 
-}  // namespace
-
-bool IsRustProject(const fs::path& dir) {
-  std::error_code ec;
-  return fs::is_regular_file(dir / "Cargo.toml", ec);
-}
-
 Status PlanRustBuild(ProjectBuildPlan& plan) {
   const fs::path cargo_toml = plan.dir / "Cargo.toml";
   THEATER_ASSIGN_OR_RETURN(std::string crate, CrateName(cargo_toml));
@@ -91,14 +84,7 @@ Result<BuiltProject> BuildRustProject(const ProjectBuildPlan& plan) {
   const fs::path artifact = plan.dir / "target" / toolchain.target / plan.artifact;
   THEATER_ASSIGN_OR_RETURN(engine::SubprocessResult run,
                            engine::RunSubprocess(argv, plan.dir, kCargoTimeout));
-  BuiltProject built;
-  built.diagnostics = std::move(run.output);
-  if (!run.ok()) {
-    std::string message = "cargo failed (" + run.Ending() + ")";
-    if (!built.diagnostics.empty()) message += ":\n" + built.diagnostics;
-    while (!message.empty() && message.back() == '\n') message.pop_back();
-    return FailedPrecondition(message);
-  }
+  if (!run.ok()) return BuildToolFailed("cargo", run);
   std::error_code ec;
   if (!fs::is_regular_file(artifact, ec)) {
     return NotFound("cargo succeeded but left no " + artifact.string() +
@@ -109,10 +95,17 @@ Result<BuiltProject> BuildRustProject(const ProjectBuildPlan& plan) {
   if (ec)
     return IOError("copying " + artifact.string() + " to " + plan.output.string() + ": " +
                    ec.message());
-  built.output = plan.output;
-  built.bytes = fs::file_size(plan.output, ec);
-  built.took = std::chrono::steady_clock::now() - start;
-  return built;
+  return BuiltOutput(plan, start, std::move(run.output));
 }
+
+std::string DescribeRustBuild(const ProjectBuildPlan& plan) {
+  return std::string("src/lib.rs (cargo, ") +
+         (plan.profile == BuildProfile::kRelease ? "release" : "debug") + ")";
+}
+
+}  // namespace
+
+const ProjectFrontEnd kRustFrontEnd = {"Cargo.toml", PlanRustBuild, BuildRustProject,
+                                       DescribeRustBuild};
 
 }  // namespace theater::cli

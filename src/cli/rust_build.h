@@ -15,24 +15,16 @@
 // Thread-safety: reentrant. Ownership: plain values.
 #pragma once
 
-#include <filesystem>
-
 #include "cli/project_build.h"
-#include "theater/status.h"
 
 namespace theater::cli {
 
-// True when `dir` holds a Cargo.toml (then it is a Rust project, or a broken one).
-bool IsRustProject(const std::filesystem::path& dir);
-
-// Fills the Rust parts of `plan` (whose dir, output and profile are set): lang, sources (the .rs
-// files under src/ and bindings/, and Cargo.toml), command. Errors: a Cargo.toml that is not TOML
-// or has no [package] name, no src/lib.rs.
-[[nodiscard]] Status PlanRustBuild(ProjectBuildPlan& plan);
-
-// Runs cargo, then copies the module to plan.output. Errors: no cargo, or none that can build for
-// wasm (kUnavailable, naming the Debian packages and the rustup command), the build failing (kFailedPrecondition with cargo's messages, each
-// "file:line:column: error..." first), the module missing after a build that succeeded.
-Result<BuiltProject> BuildRustProject(const ProjectBuildPlan& plan);
+// The front-end for a directory holding a Cargo.toml (then it is a Rust project, or a broken
+// one). Planning errors: a Cargo.toml that is not TOML or has no [package] name, no src/lib.rs.
+// Building runs cargo, then copies the module to plan.output; errors: no cargo, or none that can
+// build for wasm (kUnavailable, naming the Debian packages and the rustup command), the build
+// failing (kFailedPrecondition with cargo's messages, each "file:line:column: error..." first),
+// the module missing after a build that succeeded.
+extern const ProjectFrontEnd kRustFrontEnd;
 
 }  // namespace theater::cli
