@@ -1,20 +1,40 @@
 // Theater: a WebAssembly actor runtime.
 //
-// Small helpers the benchmark programs share: wall time in seconds, the CPU time the whole
-// process (every thread) has used, which moves less with the neighbours on a shared machine than
-// wall time does, and the bytes the allocator has handed out.
+// Small helpers the benchmark programs share: their command line, wall time in seconds, the CPU
+// time the whole process (every thread) has used, which moves less with the neighbours on a
+// shared machine than wall time does, and the bytes the allocator has handed out.
 #pragma once
 
 #include <dlfcn.h>
 #include <malloc.h>
 #include <sys/resource.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 
 namespace theater::bench {
 
 using Clock = std::chrono::steady_clock;
+
+// Parses a benchmark's command line with CLI11, the parser the `theater` command uses: --help
+// lists the options; an unknown option or a bad value prints what is wrong and exits with 2.
+inline void ParseCommandLine(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e) == 0 ? 0 : 2);
+  }
+}
+
+// An argument the parser accepted but the benchmark cannot use: says so and exits with 2.
+[[noreturn]] inline void UsageError(const std::string& program, const std::string& why) {
+  std::fprintf(stderr, "%s: %s (try --help)\n", program.c_str(), why.c_str());
+  std::exit(2);
+}
 
 inline double Seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();

@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -88,21 +90,17 @@ std::vector<Section> Sections(const std::vector<uint8_t>& b) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) Fail("usage: data_image_bench MODULE.wasm [--n N] [--mode copy|populate|cow]");
   int n = 1000;
   std::string mode = "copy";
-  for (int i = 2; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--n") == 0) {
-      n = std::atoi(argv[i + 1]);
-    } else if (std::strcmp(argv[i], "--mode") == 0) {
-      mode = argv[i + 1];
-    } else {
-      Fail(std::string("unknown flag ") + argv[i]);
-    }
-  }
-  std::ifstream in(argv[1], std::ios::binary);
+  std::string module;
+  CLI::App app("A module's data segments into fresh memories", "data_image_bench");
+  app.add_option("module", module, "MODULE.wasm, or a component")->required();
+  app.add_option("--n", n, "Memories");
+  app.add_option("--mode", mode)->check(CLI::IsMember({"copy", "populate", "cow"}));
+  theater::bench::ParseCommandLine(app, argc, argv);
+  std::ifstream in(module, std::ios::binary);
   std::vector<uint8_t> wasm((std::istreambuf_iterator<char>(in)), {});
-  if (wasm.size() < 8) Fail("cannot read " + std::string(argv[1]));
+  if (wasm.size() < 8) Fail("cannot read " + module);
   if (wasm[4] != 1 || wasm[6] != 0) {  // a component: its largest core module (section 1)
     Section largest{0, 0, 0};
     for (const Section& s : Sections(wasm)) {
@@ -163,8 +161,8 @@ int main(int argc, char** argv) {
   volatile uint8_t sink = 0;
   const auto start = std::chrono::steady_clock::now();
   for (int k = 0; k < n; ++k) {
-    auto* m = static_cast<uint8_t*>(mmap(nullptr, 1ull << 30, PROT_NONE,
-                                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+    auto* m = static_cast<uint8_t*>(
+        mmap(nullptr, 1ull << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
     if (m == MAP_FAILED || mprotect(m, memory_bytes, PROT_READ | PROT_WRITE) != 0) Fail("mmap");
     if (mode == "copy" || mode == "populate") {
       if (mode == "populate") {
@@ -175,8 +173,7 @@ int main(int argc, char** argv) {
       }
       for (const Segment& s : segments) std::memcpy(m + s.offset, s.bytes, s.size);
     } else if (mode == "cow") {
-      if (mmap(m, memory_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, image, 0) !=
-          m)
+      if (mmap(m, memory_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, image, 0) != m)
         Fail("mmap of the image over the memory");
       int i = 0;
       for (uint32_t p : pages) {

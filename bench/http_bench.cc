@@ -17,8 +17,10 @@
 #include <string>
 
 #include "common/uuid.h"
-#include "theater/runtime.h"
+
+#include "bench_util.h"
 #include "theater/builtins.h"
+#include "theater/runtime.h"
 
 using namespace theater;
 
@@ -38,22 +40,14 @@ int main(int argc, char** argv) {
   int workers = 0;
   bool chain = true;
   bool serve = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (flag == "--seconds" && i + 1 < argc) {
-      seconds = std::atoi(argv[++i]);
-    } else if (flag == "--workers" && i + 1 < argc) {
-      workers = std::atoi(argv[++i]);
-    } else if (flag == "--no-chain") {
-      chain = false;
-    } else if (flag == "--serve") {
-      serve = true;
-    } else {
-      std::fprintf(stderr,
-                   "usage: http_bench [--seconds S] [--workers W] [--no-chain] [--serve]\n");
-      return 2;
-    }
-  }
+  bool no_chain = false;
+  CLI::App app("HTTP framework benchmark (docs/benchmarks.md)", "http_bench");
+  app.add_option("--seconds", seconds, "How long wrk runs");
+  app.add_option("--workers", workers, "0: one per core");
+  app.add_flag("--no-chain", no_chain, "Record no chain");
+  app.add_flag("--serve", serve, "Serve until interrupted instead of running wrk");
+  bench::ParseCommandLine(app, argc, argv);
+  chain = !no_chain;
   std::filesystem::path home =
       std::filesystem::temp_directory_path() / ("theater-http-bench-" + NewUuid());
   RuntimeOptions options;
@@ -74,8 +68,7 @@ int main(int argc, char** argv) {
   TheaterRuntime& rt = **created;
   SpawnRequest spawn;
   spawn.manifest = std::string("name = \"web\"\nversion = \"0.1.0\"\ncomponent = \"") +
-                   THEATER_TEST_ACTOR_DIR +
-                   "/http_server_probe.wasm\"\nauto_handlers = true\n";
+                   THEATER_TEST_ACTOR_DIR + "/http_server_probe.wasm\"\nauto_handlers = true\n";
   Result<std::string> id = rt.Spawn(spawn);
   if (!id.ok()) {
     std::fprintf(stderr, "http_bench: spawn: %s\n", id.status().ToString().c_str());

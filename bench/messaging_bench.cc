@@ -37,9 +37,9 @@
 
 #include "bench_util.h"
 #include "common/uuid.h"
+#include "theater/builtins.h"
 #include "theater/router.h"
 #include "theater/runtime.h"
-#include "theater/builtins.h"
 
 namespace {
 
@@ -57,49 +57,29 @@ struct Args {
   std::string durability = "none";
   int workers = 0;
   std::string home;
-  uint64_t mailbox = 0;  // receivers' mailbox capacity; 0: the manifest default
+  uint64_t mailbox = 0;     // receivers' mailbox capacity; 0: the manifest default
   std::string target_wasm;  // request: the target actor's module or component; empty: bench_actor
 };
 
-[[noreturn]] void Usage(const char* why) {
-  std::fprintf(stderr,
-               "messaging_bench: %s\nusage: messaging_bench router|send|request [--n N] "
-               "[--threads T] [--targets K] [--pairs P] [--durability memory|none|batched|strict] "
-               "[--mailbox M] [--workers W] [--home DIR] [--target-wasm ACTOR.wasm]\n",
-               why);
-  std::exit(2);
+[[noreturn]] void Usage(const std::string& why) {
+  bench::UsageError("messaging_bench", why);
 }
 
 Args Parse(int argc, char** argv) {
-  if (argc < 2) Usage("missing mode");
   Args a;
-  a.mode = argv[1];
-  for (int i = 2; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (i + 1 >= argc) Usage(("missing value for " + flag).c_str());
-    std::string value = argv[++i];
-    if (flag == "--n") {
-      a.n = std::stoull(value);
-    } else if (flag == "--threads") {
-      a.threads = static_cast<unsigned>(std::stoul(value));
-    } else if (flag == "--targets") {
-      a.targets = static_cast<unsigned>(std::stoul(value));
-    } else if (flag == "--pairs") {
-      a.pairs = static_cast<unsigned>(std::stoul(value));
-    } else if (flag == "--durability") {
-      a.durability = value;
-    } else if (flag == "--workers") {
-      a.workers = std::stoi(value);
-    } else if (flag == "--home") {
-      a.home = value;
-    } else if (flag == "--mailbox") {
-      a.mailbox = std::stoull(value);
-    } else if (flag == "--target-wasm") {
-      a.target_wasm = value;
-    } else {
-      Usage(("unknown flag " + flag).c_str());
-    }
-  }
+  CLI::App app("Messaging benchmarks (docs/benchmarks.md)", "messaging_bench");
+  app.add_option("mode", a.mode)->required()->check(CLI::IsMember({"router", "send", "request"}));
+  app.add_option("--n", a.n);
+  app.add_option("--threads", a.threads);
+  app.add_option("--targets", a.targets);
+  app.add_option("--pairs", a.pairs);
+  app.add_option("--durability", a.durability)
+      ->check(CLI::IsMember({"memory", "none", "batched", "strict"}));
+  app.add_option("--mailbox", a.mailbox, "Receivers' mailbox capacity (0: the default)");
+  app.add_option("--workers", a.workers, "0: one per core");
+  app.add_option("--home", a.home);
+  app.add_option("--target-wasm", a.target_wasm, "request: the target actor (default bench_actor)");
+  bench::ParseCommandLine(app, argc, argv);
   return a;
 }
 
@@ -185,7 +165,7 @@ std::unique_ptr<TheaterRuntime> MakeRuntime(const Args& args, std::filesystem::p
     options.persist = false;
   } else {
     Result<chain::Durability> durability = chain::ParseDurability(args.durability);
-    if (!durability.ok()) Usage(durability.status().message().c_str());
+    if (!durability.ok()) Usage(durability.status().message());
     options.durability = *durability;
     options.save_all_chains = true;
   }
@@ -285,12 +265,11 @@ int RequestMode(const Args& args) {
   std::filesystem::path home;
   std::unique_ptr<TheaterRuntime> rt = MakeRuntime(args, &home);
   std::string a = SpawnOrDie(*rt);
-  std::string b =
-      args.target_wasm.empty()
-          ? SpawnOrDie(*rt)
-          : SpawnOrDie(*rt, 0,
-                       "name = \"target\"\nversion = \"0.1.0\"\ncomponent = \"" + args.target_wasm +
-                           "\"\nauto_handlers = true\n");
+  std::string b = args.target_wasm.empty()
+                      ? SpawnOrDie(*rt)
+                      : SpawnOrDie(*rt, 0,
+                                   "name = \"target\"\nversion = \"0.1.0\"\ncomponent = \"" +
+                                       args.target_wasm + "\"\nauto_handlers = true\n");
   Command(*rt, a, "rtt:" + b + ":1000");  // warm-up
   std::string figures = Command(*rt, a, "rtt:" + b + ":" + std::to_string(n));
   unsigned long long p50 = 0, p99 = 0, max = 0, mean = 0;

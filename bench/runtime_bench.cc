@@ -81,9 +81,9 @@
 #include "bench_util.h"
 #include "common/uuid.h"
 #include "engine/wasm2c/memory_pool.h"
+#include "theater/builtins.h"
 #include "theater/chain_store.h"
 #include "theater/runtime.h"
-#include "theater/builtins.h"
 
 namespace theater {
 namespace {
@@ -103,81 +103,48 @@ struct Args {
   bool chain = true;
   std::string durability = "batched";
   std::string home;
-  std::string wasm;  // the actor's core module or component; default bench_actor.wasm
-  bool persist = false;         // spawn: save chains
-  bool durable_actors = false;  // spawn: RuntimeOptions::durable_actors
-  uint64_t warm_spawns = 0;     // spawn: actors spawned and stopped before the measured ones
-  uint64_t warm_up_rounds = 3;  // churn
-  int64_t hibernate_ms = -1;    // RuntimeOptions::hibernate_after; -1: the default
+  std::string wasm;              // the actor's core module or component; default bench_actor.wasm
+  bool persist = false;          // spawn: save chains
+  bool durable_actors = false;   // spawn: RuntimeOptions::durable_actors
+  uint64_t warm_spawns = 0;      // spawn: actors spawned and stopped before the measured ones
+  uint64_t warm_up_rounds = 3;   // churn
+  int64_t hibernate_ms = -1;     // RuntimeOptions::hibernate_after; -1: the default
   uint64_t memory_limit_mb = 0;  // the manifest's limits.memory_limit_mb; 0: the default
   std::string memory_mode;       // guard|bounds|auto; empty: the mode's default
   std::string message = "ping";  // request: what each request carries
 };
 
-[[noreturn]] void Usage(const char* why) {
-  std::fprintf(
-      stderr,
-      "runtime_bench: %s\nusage: runtime_bench spawn|churn|idle|calls|request|durable|replay|recover|"
-      "store "
-      "[--n N] [--actors A] [--workers W] [--chain-memory E] [--no-chain] [--durability "
-      "none|batched|strict] [--persist] [--durable-actors] "
-      "[--home DIR] [--wasm ACTOR.wasm] [--preempt-slice-us S] [--warm-up R] [--warm-spawns K] "
-      "[--hibernate-ms M] "
-      "[--memory-limit-mb L] [--memory-mode guard|bounds|auto] [--message TEXT]\n",
-      why);
-  std::exit(2);
+[[noreturn]] void Usage(const std::string& why) {
+  bench::UsageError("runtime_bench", why);
 }
 
 Args Parse(int argc, char** argv) {
-  if (argc < 2) Usage("missing mode");
   Args a;
-  a.mode = argv[1];
-  for (int i = 2; i < argc; ++i) {
-    std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) Usage(("missing value for " + flag).c_str());
-      return argv[++i];
-    };
-    if (flag == "--n") {
-      a.n = std::stoull(value());
-    } else if (flag == "--actors") {
-      a.actors = std::stoull(value());
-    } else if (flag == "--workers") {
-      a.workers = std::stoi(value());
-    } else if (flag == "--preempt-slice-us") {
-      a.preempt_slice_us = std::stoll(value());
-    } else if (flag == "--chain-memory") {
-      a.chain_memory = std::stoull(value());
-    } else if (flag == "--no-chain") {
-      a.chain = false;
-    } else if (flag == "--durability") {
-      a.durability = value();
-    } else if (flag == "--home") {
-      a.home = value();
-    } else if (flag == "--wasm") {
-      a.wasm = value();
-    } else if (flag == "--persist") {
-      a.persist = true;
-    } else if (flag == "--durable-actors") {
-      a.durable_actors = true;
-    } else if (flag == "--warm-spawns") {
-      a.warm_spawns = std::stoull(value());
-    } else if (flag == "--warm-up") {
-      a.warm_up_rounds = std::stoull(value());
-    } else if (flag == "--hibernate-ms") {
-      a.hibernate_ms = std::stoll(value());
-    } else if (flag == "--memory-limit-mb") {
-      a.memory_limit_mb = std::stoull(value());
-    } else if (flag == "--memory-mode") {
-      a.memory_mode = value();
-      if (a.memory_mode != "guard" && a.memory_mode != "bounds" && a.memory_mode != "auto")
-        Usage("--memory-mode: guard|bounds|auto");
-    } else if (flag == "--message") {
-      a.message = value();
-    } else {
-      Usage(("unknown flag " + flag).c_str());
-    }
-  }
+  CLI::App app("Runtime benchmarks (docs/benchmarks.md)", "runtime_bench");
+  app.add_option("mode", a.mode)
+      ->required()
+      ->check(CLI::IsMember(
+          {"spawn", "churn", "idle", "calls", "request", "durable", "replay", "recover", "store"}));
+  app.add_option("--n", a.n, "Calls, spawns or rounds (0: the mode's default)");
+  app.add_option("--actors", a.actors);
+  app.add_option("--workers", a.workers, "0: one per core");
+  app.add_option("--preempt-slice-us", a.preempt_slice_us);
+  app.add_option("--chain-memory", a.chain_memory, "Events each chain keeps in memory");
+  bool no_chain = false;
+  app.add_flag("--no-chain", no_chain, "Record no chain");
+  app.add_option("--durability", a.durability)->check(CLI::IsMember({"none", "batched", "strict"}));
+  app.add_option("--home", a.home);
+  app.add_option("--wasm", a.wasm, "The actor (default bench_actor.wasm)");
+  app.add_flag("--persist", a.persist, "spawn: save chains");
+  app.add_flag("--durable-actors", a.durable_actors, "spawn: RuntimeOptions::durable_actors");
+  app.add_option("--warm-spawns", a.warm_spawns, "spawn: actors spawned and stopped first");
+  app.add_option("--warm-up", a.warm_up_rounds, "churn: rounds before the measured ones");
+  app.add_option("--hibernate-ms", a.hibernate_ms, "-1: the default");
+  app.add_option("--memory-limit-mb", a.memory_limit_mb, "0: the default");
+  app.add_option("--memory-mode", a.memory_mode)->check(CLI::IsMember({"guard", "bounds", "auto"}));
+  app.add_option("--message", a.message, "request: what each request carries");
+  bench::ParseCommandLine(app, argc, argv);
+  a.chain = !no_chain;
   return a;
 }
 
@@ -222,9 +189,8 @@ uint64_t LinearMemoryResidentBytes() {
   for (size_t i = 0; i < vmas.size(); ++i) {
     const Vma& v = vmas[i];
     if (!v.anonymous) continue;
-    const bool guarded = i + 1 < vmas.size() && vmas[i + 1].from == v.to &&
-                         vmas[i + 1].anonymous && vmas[i + 1].inaccessible &&
-                         vmas[i + 1].to - vmas[i + 1].from >= kLarge;
+    const bool guarded = i + 1 < vmas.size() && vmas[i + 1].from == v.to && vmas[i + 1].anonymous &&
+                         vmas[i + 1].inaccessible && vmas[i + 1].to - vmas[i + 1].from >= kLarge;
     if (v.to - v.from >= kLarge || guarded) total += v.rss;
   }
   return total;
@@ -391,16 +357,17 @@ std::string ChurnMain(TheaterRuntime& runtime, const Args& args) {
       "\"heap_growth_bytes_per_cycle\":%.0f,\"pool_per_spawn\":{\"mmap\":%.3f,\"munmap\":%.3f,"
       "\"mprotect\":%.3f,\"madvise\":%.3f,\"reused\":%.3f,\"zeroed_kib\":%.1f}}",
       static_cast<unsigned long long>(n), static_cast<unsigned long long>(round), seconds,
-      n / seconds, n / spawn_seconds, n / stop_seconds, cpu_us, rss_growth, heap_growth, per_spawn(before.maps, after.maps),
-      per_spawn(before.unmaps, after.unmaps), per_spawn(before.protects, after.protects),
-      per_spawn(before.advises, after.advises), per_spawn(before.reused, after.reused),
+      n / seconds, n / spawn_seconds, n / stop_seconds, cpu_us, rss_growth, heap_growth,
+      per_spawn(before.maps, after.maps), per_spawn(before.unmaps, after.unmaps),
+      per_spawn(before.protects, after.protects), per_spawn(before.advises, after.advises),
+      per_spawn(before.reused, after.reused),
       per_spawn(before.zeroed_bytes, after.zeroed_bytes) / 1024);
   return line;
 }
 
 chain::Durability DurabilityOf(const Args& args) {
   Result<chain::Durability> durability = chain::ParseDurability(args.durability);
-  if (!durability.ok()) Usage(durability.status().message().c_str());
+  if (!durability.ok()) Usage(durability.status().message());
   return *durability;
 }
 
@@ -588,9 +555,9 @@ int Main(int argc, char** argv) {
                   "\"kib_per_actor_hibernated\":%.1f,\"image_bytes_per_actor\":%.0f,"
                   "\"hibernated_after_seconds\":%.2f}",
                   static_cast<unsigned long long>(n), runtime.List().size(),
-                  (after - before) / 1048576.0, (after - before) / 1024.0 / n, linear_kib,
-                  heap_kib, memory_kib, seconds,
-                  hibernated_kib, static_cast<double>(image_bytes) / n, hibernated_seconds);
+                  (after - before) / 1048576.0, (after - before) / 1024.0 / n, linear_kib, heap_kib,
+                  memory_kib, seconds, hibernated_kib, static_cast<double>(image_bytes) / n,
+                  hibernated_seconds);
   } else if (args.mode == "calls" || args.mode == "durable") {
     uint64_t n = args.n ? args.n : 200000;
     double ignored;

@@ -45,27 +45,13 @@ struct Args {
   std::string encoding = "base64";
 };
 
-[[noreturn]] void Usage(const std::string& why) {
-  std::fprintf(stderr, "server_bench: %s\nusage: server_bench rtt|start|subscribe [--n N]\n",
-               why.c_str());
-  std::exit(2);
-}
-
 Args Parse(int argc, char** argv) {
   Args a;
-  if (argc < 2) Usage("missing mode");
-  a.mode = argv[1];
-  for (int i = 2; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (flag == "--n" && i + 1 < argc) {
-      a.n = std::strtoull(argv[++i], nullptr, 10);
-    } else if (flag == "--encoding" && i + 1 < argc) {
-      a.encoding = argv[++i];
-    } else {
-      Usage("unknown flag " + flag);
-    }
-  }
-  if (a.mode != "rtt" && a.mode != "start" && a.mode != "subscribe") Usage("unknown mode");
+  CLI::App app("Management server benchmarks (docs/benchmarks.md)", "server_bench");
+  app.add_option("mode", a.mode)->required()->check(CLI::IsMember({"rtt", "start", "subscribe"}));
+  app.add_option("--n", a.n);
+  app.add_option("--encoding", a.encoding);
+  bench::ParseCommandLine(app, argc, argv);
   return a;
 }
 

@@ -38,6 +38,8 @@
 #include "common/uuid.h"
 #include "theater/content_store.h"
 
+#include "bench_util.h"
+
 namespace theater::store {
 namespace {
 
@@ -58,55 +60,24 @@ struct Args {
   std::string dir;
 };
 
-[[noreturn]] void Usage(const std::string& why) {
-  std::fprintf(stderr,
-               "store_bench: %s\nusage: store_bench [putget|threshold] [--n N] [--threads T] "
-               "[--size BYTES] [--durability none|batched|strict] [--inline-max BYTES] "
-               "[--window-us W] [--cache-bytes C] [--index-delay-us D] [--get random|last] "
-               "[--baseline] [--dir DIR]\n",
-               why.c_str());
-  std::exit(2);
-}
-
 Args Parse(int argc, char** argv) {
   Args a;
-  int i = 1;
-  if (argc > 1 && argv[1][0] != '-') a.mode = argv[i++];
-  if (a.mode != "putget" && a.mode != "threshold") Usage("unknown mode " + a.mode);
-  for (; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) Usage("missing value for " + flag);
-      return argv[++i];
-    };
-    if (flag == "--n") {
-      a.n = std::stoull(value());
-    } else if (flag == "--threads") {
-      a.threads = std::stoi(value());
-    } else if (flag == "--size") {
-      a.size = std::stoull(value());
-    } else if (flag == "--durability") {
-      a.durability = value();
-    } else if (flag == "--inline-max") {
-      a.inline_max = std::stoll(value());
-    } else if (flag == "--window-us") {
-      a.window_us = std::stoi(value());
-    } else if (flag == "--cache-bytes") {
-      a.cache_bytes = std::stoll(value());
-    } else if (flag == "--index-delay-us") {
-      a.index_delay_us = std::stoi(value());
-    } else if (flag == "--get") {
-      a.get = value();
-      if (a.get != "random" && a.get != "last") Usage("--get must be random or last");
-    } else if (flag == "--baseline") {
-      a.baseline = true;
-    } else if (flag == "--dir") {
-      a.dir = value();
-    } else {
-      Usage("unknown flag " + flag);
-    }
-  }
-  if (a.n == 0 || a.size == 0) Usage("--n and --size must be positive");
+  CLI::App app("Content store benchmarks (docs/benchmarks.md)", "store_bench");
+  app.add_option("mode", a.mode, "putget (default) or threshold")
+      ->check(CLI::IsMember({"putget", "threshold"}));
+  app.add_option("--n", a.n);
+  app.add_option("--threads", a.threads, "0: 1, then 2");
+  app.add_option("--size", a.size, "Bytes per value");
+  app.add_option("--durability", a.durability)->check(CLI::IsMember({"none", "batched", "strict"}));
+  app.add_option("--inline-max", a.inline_max, "-1: the default");
+  app.add_option("--window-us", a.window_us, "-1: the default");
+  app.add_option("--cache-bytes", a.cache_bytes, "-1: the default");
+  app.add_option("--index-delay-us", a.index_delay_us, "-1: the default");
+  app.add_option("--get", a.get)->check(CLI::IsMember({"random", "last"}));
+  app.add_flag("--baseline", a.baseline);
+  app.add_option("--dir", a.dir);
+  bench::ParseCommandLine(app, argc, argv);
+  if (a.n == 0 || a.size == 0) bench::UsageError("store_bench", "--n and --size must be positive");
   return a;
 }
 
