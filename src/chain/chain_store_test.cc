@@ -97,6 +97,17 @@ std::string KeyOf(const std::string& actor) {
   return "(SELECT actor_key FROM actor_keys WHERE actor = '" + actor + "')";
 }
 
+// Flips one bit of the stored payload of `actor`'s event `seq` (whose payload was `payload`),
+// behind the store's back: damage its hash no longer matches.
+void DamagePayload(const std::filesystem::path& dir, const std::string& actor, uint64_t seq,
+                   std::vector<uint8_t> payload) {
+  payload.at(0) ^= 0x01;
+  RawExec(dir,
+          "UPDATE events SET payload = ?1 WHERE actor_key = " + KeyOf(actor) +
+              " AND seq = " + std::to_string(seq) + ";",
+          payload);
+}
+
 // Counts rows for `actor` through a separate connection (what another process would see).
 int64_t RawCount(const std::filesystem::path& dir, const std::string& actor) {
   sqlite3* db = nullptr;
@@ -419,11 +430,7 @@ TEST(ChainStoreTest, CorruptedRowCutsTheChainBeforeIt) {
     AppendAll(*store, "c", events);
   }
   // Flip one payload byte of event #6.
-  std::vector<uint8_t> altered = events[6].payload;
-  altered[0] ^= 0x01;
-  RawExec(dir.path(),
-          "UPDATE events SET payload = ?1 WHERE actor_key = " + KeyOf("c") + " AND seq = 6;",
-          altered);
+  DamagePayload(dir.path(), "c", 6, events[6].payload);
 
   auto store = OpenOrDie(dir.path());
   ASSERT_NE(store, nullptr);
@@ -502,11 +509,7 @@ TEST(ChainStoreTest, VisitChainReadsPagesWithLoadChainsChecks) {
   store.reset();
 
   // A damaged row: the read stops before it, with the problem, whether it starts at 0 or later.
-  std::vector<uint8_t> altered = events[12].payload;
-  altered[0] ^= 0x01;
-  RawExec(dir.path(),
-          "UPDATE events SET payload = ?1 WHERE actor_key = " + KeyOf("v") + " AND seq = 12;",
-          altered);
+  DamagePayload(dir.path(), "v", 12, events[12].payload);
   store = OpenOrDie(dir.path());
   for (size_t start : {size_t{0}, size_t{10}, size_t{12}}) {
     std::vector<Event> got;
@@ -615,11 +618,7 @@ TEST(ChainStoreTest, VisitChainBackwardReadsFromTheHeadWithTheSameChecks) {
   store.reset();
 
   // Event #15 altered: #19..#16 are visited, #15 is not, and the problem names it.
-  std::vector<uint8_t> altered = events[15].payload;
-  altered[0] ^= 0x01;
-  RawExec(dir.path(),
-          "UPDATE events SET payload = ?1 WHERE actor_key = " + KeyOf("b") + " AND seq = 15;",
-          altered);
+  DamagePayload(dir.path(), "b", 15, events[15].payload);
   store = OpenOrDie(dir.path());
   auto damaged = read_back("b", 100, &report);
   ASSERT_EQ(damaged.size(), 4u);

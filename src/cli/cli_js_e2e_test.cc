@@ -46,7 +46,6 @@ const fs::path kTestHome = [] {
   return shared != nullptr && *shared != '\0' ? fs::path(shared)
                                               : fs::path(THEATER_BUILD_DIR) / "test-home";
 }();
-const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
 
 class CliJsTest : public theater::cli_testing::ServerFixture {
  protected:
@@ -183,12 +182,7 @@ TEST_F(CliJsTest, MessageServerTemplateAnswersTheCliAndACActor) {
     EXPECT_THAT(events.out, HasSubstr("send-on-channel"));
   }
   // A C actor (tests/actors/messenger.c) requests from the JavaScript one and relays its reply.
-  const fs::path messenger = dir_ / "messenger.toml";
-  std::ofstream(messenger) << "name = \"messenger\"\nversion = \"0.1.0\"\ncomponent = \""
-                           << kMessenger
-                           << "\"\n\n[[handler]]\ntype = \"runtime\"\n\n[[handler]]\n"
-                              "type = \"message-server\"\n\n[[handler]]\ntype = \"timing\"\n";
-  const std::string c_actor = Start(messenger);
+  const std::string c_actor = StartMessenger();
   ASSERT_FALSE(c_actor.empty());
   EXPECT_EQ(Request(c_actor, "request:" + ids["ts"] + ":ping"), "pong");
   // Four requests, a message and two channel messages before this request.

@@ -26,8 +26,6 @@ using namespace std::chrono_literals;
 
 using namespace theater::cli_testing;  // the children, fixtures and checks of cli_test_child.h
 
-const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
-
 class CliRustTest : public theater::cli_testing::ServerFixture {
  protected:
   CliRustTest() : ServerFixture("theater-cli-rust") {}
@@ -95,12 +93,7 @@ TEST_F(CliRustTest, MessageServerTemplateAnswersTheCliAndACActor) {
   EXPECT_THAT(channel.out, HasSubstr("echo: one"));
   EXPECT_THAT(channel.out, HasSubstr("echo: two"));
   // A C actor (tests/actors/messenger.c) requests from the Rust one and relays its reply.
-  const fs::path messenger = dir_ / "messenger.toml";
-  std::ofstream(messenger) << "name = \"messenger\"\nversion = \"0.1.0\"\ncomponent = \""
-                           << kMessenger
-                           << "\"\n\n[[handler]]\ntype = \"runtime\"\n\n[[handler]]\n"
-                              "type = \"message-server\"\n\n[[handler]]\ntype = \"timing\"\n";
-  const std::string c_actor = Start(messenger);
+  const std::string c_actor = StartMessenger();
   ASSERT_FALSE(c_actor.empty());
   EXPECT_EQ(Request(c_actor, "request:" + id + ":ping"), "pong");
   // Four requests (ping, count, what, the C actor's ping), a message and two channel messages

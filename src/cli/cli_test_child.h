@@ -264,6 +264,18 @@ class ServerFixture : public ::testing::Test {
     return id;
   }
 
+  // Starts the C test actor tests/actors/messenger.c (runtime, message-server and timing), which
+  // relays "request:<id>:<message>" to another actor and answers with its reply; its id.
+  std::string StartMessenger() {
+    const std::filesystem::path manifest = dir_ / "messenger.toml";
+    std::ofstream(manifest) << "name = \"messenger\"\nversion = \"0.1.0\"\ncomponent = \""
+                            << THEATER_TEST_ACTOR_DIR << "/messenger.wasm\"\n"
+                            << "[[handler]]\ntype = \"runtime\"\n"
+                            << "[[handler]]\ntype = \"message-server\"\n"
+                            << "[[handler]]\ntype = \"timing\"\n";
+    return Start(manifest);
+  }
+
   // `theater message --request`; the reply.
   std::string Request(const std::string& id, const std::string& message) {
     Finished replied = Run({"message", "--request", id, message});

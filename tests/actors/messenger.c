@@ -58,25 +58,10 @@ static bool split(theater_string_t s, theater_string_t* head, theater_string_t* 
   return false;
 }
 
-static void log_entry(theater_state_t* state, const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  theater_string_t entry = theater_vformat(fmt, ap);
-  va_end(ap);
-  theater_string_t old = theater_state_str(state);
-  size_t len = old.len + 1 + entry.len;
-  uint8_t* buf = (uint8_t*)theater_xmalloc(len);
-  memcpy(buf, old.ptr, old.len);
-  buf[old.len] = '|';
-  memcpy(buf + old.len + 1, entry.ptr, entry.len);
-  theater_string_free(&entry);
-  theater_state_adopt(state, buf, len);
-}
-
 PROBE_INIT("log")
 
 static theater_result_t handle_send(theater_state_t* state, theater_bytes_t msg) {
-  log_entry(state, "send:%.*s", (int)msg.len, (const char*)msg.ptr);
+  append_note(state, "send:%.*s", (int)msg.len, (const char*)msg.ptr);
   return theater_ok();
 }
 THEATER_EXPORT_HANDLE_SEND(handle_send)
@@ -182,7 +167,7 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     theater_message_cancel_request(arg.ptr, arg.len, &r);
     reply_unit(response, &r);
   } else if (take_prefix(msg, "defer", &arg)) {
-    log_entry(state, "deferred:%.*s", (int)request_id.len, request_id.ptr);
+    append_note(state, "deferred:%.*s", (int)request_id.len, request_id.ptr);
   } else if (take_prefix(msg, "answer-all:", &arg)) {
     theater_strings_t list;
     theater_message_list_outstanding_requests(&list);
@@ -241,8 +226,8 @@ THEATER_EXPORT_HANDLE_REQUEST(handle_request)
 static theater_result_t channel_open(theater_state_t* state, theater_string_t channel_id,
                                      theater_bytes_t msg, theater_channel_accept_t* accept) {
   theater_string_t arg;
-  log_entry(state, "open:%.*s:%.*s", (int)channel_id.len, channel_id.ptr, (int)msg.len,
-            (const char*)msg.ptr);
+  append_note(state, "open:%.*s:%.*s", (int)channel_id.len, channel_id.ptr, (int)msg.len,
+              (const char*)msg.ptr);
   if (take_prefix(msg, "reject:", &arg)) {
     accept->accepted = false;
     theater_state_set(&accept->message, arg.ptr, arg.len);
@@ -258,8 +243,8 @@ THEATER_EXPORT_HANDLE_CHANNEL_OPEN(channel_open)
 static theater_result_t channel_message(theater_state_t* state, theater_string_t channel_id,
                                         theater_bytes_t msg) {
   theater_string_t arg;
-  log_entry(state, "chmsg:%.*s:%.*s", (int)channel_id.len, channel_id.ptr, (int)msg.len,
-            (const char*)msg.ptr);
+  append_note(state, "chmsg:%.*s:%.*s", (int)channel_id.len, channel_id.ptr, (int)msg.len,
+              (const char*)msg.ptr);
   if (take_prefix(msg, "echo:", &arg)) {
     theater_string_t back = theater_format("re:%.*s", (int)arg.len, arg.ptr);
     theater_result_t r;
@@ -273,7 +258,7 @@ static theater_result_t channel_message(theater_state_t* state, theater_string_t
 THEATER_EXPORT_HANDLE_CHANNEL_MESSAGE(channel_message)
 
 static theater_result_t channel_close(theater_state_t* state, theater_string_t channel_id) {
-  log_entry(state, "chclose:%.*s", (int)channel_id.len, channel_id.ptr);
+  append_note(state, "chclose:%.*s", (int)channel_id.len, channel_id.ptr);
   return theater_ok();
 }
 THEATER_EXPORT_HANDLE_CHANNEL_CLOSE(channel_close)

@@ -1,8 +1,8 @@
 /* Helpers the test actors share (storer.c, fs_probe.c, messenger.c, proc_probe.c, http_probe.c,
- * http_server_probe.c, bench_actor.c, host_loop.c, spinner.c): splitting a command at ':',
- * answering a request with formatted text, an init that sets a fixed state, and channel callbacks
- * that accept and ignore. Header-only (static functions and macros), included by each actor's
- * single source file. */
+ * http_server_probe.c, bench_actor.c, host_loop.c, spinner.c, runtime_probe.c): splitting a
+ * command at ':', answering a request with formatted text, appending a note to the state, an init
+ * that sets a fixed state, and channel callbacks that accept and ignore. Header-only (static
+ * functions and macros), included by each actor's single source file. */
 #ifndef THEATER_TESTS_ACTORS_PROBE_UTIL_H
 #define THEATER_TESTS_ACTORS_PROBE_UTIL_H
 
@@ -40,6 +40,22 @@ static inline void reply(theater_option_bytes_t* response, const char* fmt, ...)
   theater_string_t s = theater_vformat(fmt, ap);
   va_end(ap);
   theater_state_adopt(response, (uint8_t*)s.ptr, s.len);
+}
+
+/* Appends "|<note>" (formatted) to the state: a log of what happened that the test reads back. */
+static inline void append_note(theater_state_t* state, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  theater_string_t note = theater_vformat(fmt, ap);
+  va_end(ap);
+  theater_string_t old = theater_state_str(state);
+  size_t len = old.len + 1 + note.len;
+  uint8_t* buf = (uint8_t*)theater_xmalloc(len);
+  memcpy(buf, old.ptr, old.len);
+  buf[old.len] = '|';
+  memcpy(buf + old.len + 1, note.ptr, note.len);
+  theater_string_free(&note);
+  theater_state_adopt(state, buf, len);
 }
 
 /* Replies "ok" or "error:<why>" for a result<_, string>, and frees it. */

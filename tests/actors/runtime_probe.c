@@ -39,6 +39,8 @@
 #include <stdlib.h>
 #include <theater/theater.h>
 
+#include "probe_util.h"
+
 static bool has_prefix(theater_bytes_t msg, const char* prefix, theater_string_t* rest) {
   size_t n = strlen(prefix);
   if (msg.len < n || memcmp(msg.ptr, prefix, n) != 0) return false;
@@ -53,36 +55,12 @@ static void respond_str(theater_option_bytes_t* response, const char* data, size
   theater_state_set(response, data, len);
 }
 
-static void respond_fmt(theater_option_bytes_t* response, const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  theater_string_t s = theater_vformat(fmt, ap);
-  va_end(ap);
-  theater_state_adopt(response, (uint8_t*)s.ptr, s.len);
-}
-
 static uint64_t leading_count(theater_string_t s, size_t* digits) {
   uint64_t n = 0;
   size_t i = 0;
   while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9') n = n * 10 + (uint64_t)(s.ptr[i++] - '0');
   *digits = i;
   return n;
-}
-
-/* Appends "|<note>" to the state. */
-static void add_note(theater_state_t* state, const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  theater_string_t note = theater_vformat(fmt, ap);
-  va_end(ap);
-  theater_string_t old = theater_state_str(state);
-  size_t len = old.len + 1 + note.len;
-  uint8_t* buf = (uint8_t*)theater_xmalloc(len);
-  memcpy(buf, old.ptr, old.len);
-  buf[old.len] = '|';
-  memcpy(buf + old.len + 1, note.ptr, note.len);
-  theater_string_free(&note);
-  theater_state_adopt(state, buf, len);
 }
 
 static void spawn_child(theater_string_t manifest, theater_result_string_t* out) {
@@ -139,7 +117,7 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
   (void)request_id;
   theater_string_t arg;
   if (has_prefix(msg, "guest-count", NULL)) {
-    respond_fmt(response, "%llu", (unsigned long long)++guest_calls);
+    reply(response, "%llu", (unsigned long long)++guest_calls);
   } else if (has_prefix(msg, "guest-fill:", &arg)) {
     char* text = theater_string_to_cstr(arg);
     size_t n = (size_t)strtoull(text, NULL, 10);
@@ -151,9 +129,9 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     /* Runs of zeros between runs of bytes: the shapes a hibernated image keeps compactly. */
     for (size_t i = 0; i < n; i++)
       guest_bytes[i] = (i / 97) % 3 == 0 ? 0 : (uint8_t)(i * 7 % 251 + 1);
-    respond_fmt(response, "%llu", (unsigned long long)guest_checksum());
+    reply(response, "%llu", (unsigned long long)guest_checksum());
   } else if (has_prefix(msg, "guest-sum", NULL)) {
-    respond_fmt(response, "%llu", (unsigned long long)guest_checksum());
+    reply(response, "%llu", (unsigned long long)guest_checksum());
   } else if (has_prefix(msg, "count", NULL)) {
     theater_string_t s = theater_state_str(state);
     size_t digits = 0;
@@ -161,7 +139,7 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     theater_string_t rebuilt =
         theater_format("%llu%.*s", (unsigned long long)n, (int)(s.len - digits), s.ptr + digits);
     theater_state_adopt(state, (uint8_t*)rebuilt.ptr, rebuilt.len);
-    respond_fmt(response, "%llu", (unsigned long long)n);
+    reply(response, "%llu", (unsigned long long)n);
   } else if (has_prefix(msg, "pad:", &arg)) {
     char* text = theater_string_to_cstr(arg);
     size_t n = (size_t)strtoull(text, NULL, 10);
@@ -174,10 +152,10 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     grown[s.len] = '|';
     memset(grown + s.len + 1, 'x', n);
     theater_state_adopt(state, grown, len);
-    respond_fmt(response, "%zu", len);
+    reply(response, "%zu", len);
   } else if (has_prefix(msg, "echo:", &arg)) {
 #ifdef PROBE_CHANGED_ECHO
-    respond_fmt(response, "changed:%.*s", (int)arg.len, arg.ptr);
+    reply(response, "changed:%.*s", (int)arg.len, arg.ptr);
 #else
     respond_str(response, arg.ptr, arg.len);
 #endif
@@ -196,7 +174,7 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     theater_result_t r;
     theater_timing_sleep(ms, &r);
     if (r.is_err) {
-      respond_fmt(response, "error:%.*s", (int)r.err.len, r.err.ptr);
+      reply(response, "error:%.*s", (int)r.err.len, r.err.ptr);
       theater_result_free(&r);
     } else {
       respond_str(response, "slept", 5);
@@ -219,12 +197,12 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
       last = block;
       blocks++;
     }
-    respond_fmt(response, "%u", blocks);
+    reply(response, "%u", blocks);
   } else if (has_prefix(msg, "spawn:", &arg)) {
     theater_result_string_t child;
     spawn_child(arg, &child);
     if (child.is_err) {
-      respond_fmt(response, "error:%.*s", (int)child.err.len, child.err.ptr);
+      reply(response, "error:%.*s", (int)child.err.len, child.err.ptr);
     } else {
       respond_str(response, child.ok.ptr, child.ok.len);
     }
@@ -251,7 +229,7 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
       theater_supervisor_restart_child(arg.ptr, arg.len, &r);
     }
     if (r.is_err) {
-      respond_fmt(response, "error:%.*s", (int)r.err.len, r.err.ptr);
+      reply(response, "error:%.*s", (int)r.err.len, r.err.ptr);
       theater_result_free(&r);
     } else {
       respond_str(response, "ok", 2);
@@ -260,7 +238,7 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     theater_result_option_bytes_t r;
     theater_supervisor_get_child_state(arg.ptr, arg.len, &r);
     if (r.is_err) {
-      respond_fmt(response, "error:%.*s", (int)r.err.len, r.err.ptr);
+      reply(response, "error:%.*s", (int)r.err.len, r.err.ptr);
     } else if (r.ok.is_some) {
       respond_str(response, (const char*)r.ok.val.ptr, r.ok.val.len);
     } else {
@@ -271,7 +249,7 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     theater_option_bytes_t data = {true, {(uint8_t*)arg.ptr, arg.len}};
     theater_result_t r = theater_shutdown(&data);
     if (r.is_err) {
-      respond_fmt(response, "error:%.*s", (int)r.err.len, r.err.ptr);
+      reply(response, "error:%.*s", (int)r.err.len, r.err.ptr);
       theater_result_free(&r);
     } else {
       respond_str(response, "ok", 2);
@@ -283,7 +261,7 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
   } else if (has_prefix(msg, "host-info", NULL)) {
     theater_host_info_t info;
     theater_runtime_system_info(&info);
-    respond_fmt(response, "%u %.*s", info.cpus, (int)info.hostname.len, info.hostname.ptr);
+    reply(response, "%u %.*s", info.cpus, (int)info.hostname.len, info.hostname.ptr);
     theater_host_info_free(&info);
   } else if (has_prefix(msg, "log-flood:", &arg) || has_prefix(msg, "event-flood:", &arg)) {
     bool events = msg.ptr[0] == 'e';
@@ -311,7 +289,7 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     }
     free(line);
     if (events) {
-      respond_fmt(response, "%lu %lu", accepted, refused);
+      reply(response, "%lu %lu", accepted, refused);
     } else {
       respond_str(response, "ok", 2);
     }
@@ -327,7 +305,7 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     theater_result_bytes_t r;
     theater_random_bytes(n, &r);
     if (r.is_err) {
-      respond_fmt(response, "error:%.*s", (int)r.err.len, r.err.ptr);
+      reply(response, "error:%.*s", (int)r.err.len, r.err.ptr);
     } else {
       char* hex = (char*)theater_xmalloc(r.ok.len * 2 + 1);
       for (size_t i = 0; i < r.ok.len; i++) snprintf(hex + 2 * i, 3, "%02x", r.ok.ptr[i]);
@@ -338,7 +316,7 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     theater_result_string_t r;
     theater_random_generate_uuid(&r);
     if (r.is_err) {
-      respond_fmt(response, "error:%.*s", (int)r.err.len, r.err.ptr);
+      reply(response, "error:%.*s", (int)r.err.len, r.err.ptr);
     } else {
       respond_str(response, r.ok.ptr, r.ok.len);
     }
@@ -361,23 +339,24 @@ THEATER_EXPORT_HANDLE_REQUEST(handle_request)
 
 static theater_result_t child_error(theater_state_t* state, theater_string_t child_id,
                                     theater_actor_error_t error) {
-  add_note(state, "child-error:%.*s:%d:%.*s", (int)child_id.len, child_id.ptr,
-           (int)error.error_type, error.data.is_some ? (int)error.data.val.len : 0,
-           error.data.is_some ? (const char*)error.data.val.ptr : "");
+  append_note(state, "child-error:%.*s:%d:%.*s", (int)child_id.len, child_id.ptr,
+              (int)error.error_type, error.data.is_some ? (int)error.data.val.len : 0,
+              error.data.is_some ? (const char*)error.data.val.ptr : "");
   return theater_ok();
 }
 THEATER_EXPORT_HANDLE_CHILD_ERROR(child_error)
 
 static theater_result_t child_exit(theater_state_t* state, theater_string_t child_id,
                                    theater_option_bytes_t data) {
-  add_note(state, "child-exit:%.*s:%.*s", (int)child_id.len, child_id.ptr,
-           data.is_some ? (int)data.val.len : 4, data.is_some ? (const char*)data.val.ptr : "none");
+  append_note(state, "child-exit:%.*s:%.*s", (int)child_id.len, child_id.ptr,
+              data.is_some ? (int)data.val.len : 4,
+              data.is_some ? (const char*)data.val.ptr : "none");
   return theater_ok();
 }
 THEATER_EXPORT_HANDLE_CHILD_EXIT(child_exit)
 
 static theater_result_t child_external_stop(theater_state_t* state, theater_string_t child_id) {
-  add_note(state, "child-external-stop:%.*s", (int)child_id.len, child_id.ptr);
+  append_note(state, "child-external-stop:%.*s", (int)child_id.len, child_id.ptr);
   return theater_ok();
 }
 THEATER_EXPORT_HANDLE_CHILD_EXTERNAL_STOP(child_external_stop)

@@ -30,36 +30,22 @@ const char* CoreRust(CoreType type) {
   return "i32";
 }
 
+// Rust spells WIT's signed integers i8..i64 and its string String; the other primitives (bool,
+// u8..u64, f32, f64, char) alike. Null for a kind that is not primitive.
 const char* PrimitiveRust(TypeKind kind) {
   switch (kind) {
-    case TypeKind::kBool:
-      return "bool";
     case TypeKind::kS8:
       return "i8";
-    case TypeKind::kU8:
-      return "u8";
     case TypeKind::kS16:
       return "i16";
-    case TypeKind::kU16:
-      return "u16";
     case TypeKind::kS32:
       return "i32";
-    case TypeKind::kU32:
-      return "u32";
     case TypeKind::kS64:
       return "i64";
-    case TypeKind::kU64:
-      return "u64";
-    case TypeKind::kF32:
-      return "f32";
-    case TypeKind::kF64:
-      return "f64";
-    case TypeKind::kChar:
-      return "char";
     case TypeKind::kString:
       return "String";
     default:
-      return nullptr;
+      return kind <= TypeKind::kString ? TypeKindName(kind) : nullptr;
   }
 }
 

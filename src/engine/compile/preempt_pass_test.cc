@@ -24,6 +24,18 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(PreemptPassTest, ChecksEveryFunctionEntryAndLoopHead) {
+  // Jumps, switch cases and block labels: the pass leaves them as they are.
+  const std::string kRest =
+      "      if (w2c_i0) {goto w2c_L1;}\n"
+      "    if (w2c_i0) {goto w2c_L0;}\n"
+      "  switch (w2c_i0) {\n"
+      "    case 0: goto w2c_B1;\n"
+      "    default: goto w2c_B1;\n"
+      "  }\n"
+      "  w2c_B1:;\n"
+      "  FUNC_EPILOGUE;\n"
+      "  return w2c_i0;\n"
+      "}\n";
   const std::string in =
       "static u32 w2c_f(Z_mod_instance_t* instance, u32 w2c_p0) {\n"
       "  u32 w2c_l1 = 0;\n"
@@ -31,17 +43,8 @@ TEST(PreemptPassTest, ChecksEveryFunctionEntryAndLoopHead) {
       "  u32 w2c_i0;\n"
       "  w2c_L0: \n"
       "    w2c_i0 = w2c_p0;\n"
-      "    w2c_L1: \n"
-      "      if (w2c_i0) {goto w2c_L1;}\n"
-      "    if (w2c_i0) {goto w2c_L0;}\n"
-      "  switch (w2c_i0) {\n"
-      "    case 0: goto w2c_B1;\n"
-      "    default: goto w2c_B1;\n"
-      "  }\n"
-      "  w2c_B1:;\n"
-      "  FUNC_EPILOGUE;\n"
-      "  return w2c_i0;\n"
-      "}\n";
+      "    w2c_L1: \n" +
+      kRest;
   const std::string expected =
       "static u32 w2c_f(Z_mod_instance_t* instance, u32 w2c_p0) {\n"
       "  u32 w2c_l1 = 0;\n"
@@ -49,17 +52,8 @@ TEST(PreemptPassTest, ChecksEveryFunctionEntryAndLoopHead) {
       "  u32 w2c_i0;\n"
       "  w2c_L0: WASM_RT_PREEMPT_CHECK();\n"
       "    w2c_i0 = w2c_p0;\n"
-      "    w2c_L1: WASM_RT_PREEMPT_CHECK();\n"
-      "      if (w2c_i0) {goto w2c_L1;}\n"
-      "    if (w2c_i0) {goto w2c_L0;}\n"
-      "  switch (w2c_i0) {\n"
-      "    case 0: goto w2c_B1;\n"
-      "    default: goto w2c_B1;\n"
-      "  }\n"
-      "  w2c_B1:;\n"
-      "  FUNC_EPILOGUE;\n"
-      "  return w2c_i0;\n"
-      "}\n";
+      "    w2c_L1: WASM_RT_PREEMPT_CHECK();\n" +
+      kRest;
   auto out = InsertPreemptChecks(in, 1);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(out->source, expected);

@@ -80,6 +80,18 @@ class Collector {
     }
     for (auto& ack : held) ack();
   }
+  // Catches up a little at a time: acknowledges what is held every millisecond until `id` exits
+  // (or `timeout` passes), then stops holding. True when it exited.
+  bool DrainUntilExit(uint64_t id, std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (!WaitExit(id, 1ms) && std::chrono::steady_clock::now() < until) {
+      Release();
+      std::this_thread::sleep_for(1ms);
+    }
+    Hold(false);
+    Release();
+    return WaitExit(id).has_value();
+  }
   uint64_t held_bytes() {
     std::lock_guard<std::mutex> lock(mu_);
     return held_bytes_;
@@ -397,14 +409,7 @@ TEST_F(ProcessSupervisorTest, SlowConsumerBlocksTheProcessAndBoundsMemory) {
   EXPECT_TRUE(sup->GetStatus(id)->running);
   EXPECT_LE(sup->GetStatus(id)->peak_buffered_bytes, options.max_output_buffer);
   // Catching up, a little at a time, delivers everything.
-  auto until = std::chrono::steady_clock::now() + 20s;
-  while (!collector_.WaitExit(id, 1ms) && std::chrono::steady_clock::now() < until) {
-    collector_.Release();
-    std::this_thread::sleep_for(1ms);
-  }
-  collector_.Hold(false);
-  collector_.Release();
-  ASSERT_TRUE(collector_.WaitExit(id));
+  ASSERT_TRUE(collector_.DrainUntilExit(id, 20s));
   EXPECT_EQ(collector_.bytes(id), 1000000u);
   EXPECT_LE(sup->GetStatus(id)->peak_buffered_bytes, options.max_output_buffer);
   EXPECT_LE(collector_.max_piece(), 8192u);
@@ -431,14 +436,7 @@ TEST_F(ProcessSupervisorTest, AnExitedProcessWithUnreadOutputWaitsForTheConsumer
   EXPECT_LT(cpu() - cpu_before, 100ms);  // no busy loop while paused
   EXPECT_FALSE(sup->GetStatus(id)->running);
   EXPECT_FALSE(collector_.WaitExit(id, 1ms));  // the exit waits behind the output
-  auto until = std::chrono::steady_clock::now() + 10s;
-  while (!collector_.WaitExit(id, 1ms) && std::chrono::steady_clock::now() < until) {
-    collector_.Release();
-    std::this_thread::sleep_for(1ms);
-  }
-  collector_.Hold(false);
-  collector_.Release();
-  ASSERT_TRUE(collector_.WaitExit(id));
+  ASSERT_TRUE(collector_.DrainUntilExit(id, 10s));
   EXPECT_EQ(collector_.bytes(id), 30000u);
 }
 
