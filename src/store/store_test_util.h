@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/status_test_util.h"
 #include "common/test_dir.h"
 #include "theater/status.h"
 
@@ -61,9 +62,3 @@ T Value(Result<T> result) {
 }
 
 }  // namespace theater::store::testing_util
-
-#define ASSERT_OK(expr)                                                  \
-  do {                                                                   \
-    const ::theater::Status assert_ok_status_ = (expr);                  \
-    ASSERT_TRUE(assert_ok_status_.ok()) << assert_ok_status_.ToString(); \
-  } while (0)

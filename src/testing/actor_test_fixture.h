@@ -3,7 +3,7 @@
 // ActorTestFixture: the part every runtime-level handler test repeats. Each test gets a fresh
 // runtime in a fresh home (removed afterwards), spawns probe actors (tests/actors/*.c) from
 // inline manifests, drives them with text commands sent as message-server requests, and reads
-// the lines they logged.
+// the lines they logged and what their chains recorded.
 //
 // Thread-safety: as a gtest fixture, used from the test's thread. Ownership: the fixture owns
 // the runtime; the runtime is destroyed (its actors stopped) before the home is removed.
@@ -20,10 +20,12 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "testing/runtime_test_util.h"
 #include "theater/builtins.h"
+#include "theater/chain.h"
 
 namespace theater::testing_util {
 
@@ -78,6 +80,23 @@ class ActorTestFixture : public ::testing::Test {
     Result<std::vector<uint8_t>> reply = runtime_->RequestMessage(id, message, timeout);
     if (!reply.ok()) return "failed: " + reply.status().ToString();
     return std::string(reply->begin(), reply->end());
+  }
+
+  // What the chain of actor `id` recorded of one kind (chain::HostCall, chain::ExportCall, ...),
+  // in order; a test failure when the chain cannot be read.
+  template <typename Recorded>
+  std::vector<Recorded> RecordedInChain(const std::string& id) {
+    std::vector<Recorded> out;
+    Result<std::vector<chain::Event>> events = runtime_->Events(id);
+    EXPECT_TRUE(events.ok()) << events.status().ToString();
+    if (!events.ok()) return out;
+    for (const chain::Event& e : *events) {
+      Result<chain::Payload> payload = chain::DecodePayload(e.payload);
+      if (payload.ok() && std::holds_alternative<Recorded>(*payload)) {
+        out.push_back(std::get<Recorded>(std::move(*payload)));
+      }
+    }
+    return out;
   }
 
   // The log lines actors have written so far (runtime.log), from any actor, in order.

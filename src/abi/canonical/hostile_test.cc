@@ -12,6 +12,7 @@
 #include "abi/canonical/canonical_test_util.h"
 #include "abi/canonical/vector_guest_memory.h"
 #include "common/sanitizers.h"
+#include "common/status_test_util.h"
 #include "theater/abi/canonical.h"
 
 namespace theater::abi {
@@ -27,14 +28,6 @@ void Put32(VectorGuestMemory& memory, uint32_t at, uint32_t value) {
 void PutBytes(VectorGuestMemory& memory, uint32_t at, std::initializer_list<uint8_t> bytes) {
   std::copy(bytes.begin(), bytes.end(), memory.Bytes().begin() + at);
 }
-
-// The whole chain, so context added by outer levels and the root message are both visible.
-#define EXPECT_ERROR(status_expr, expected_code, substring)                       \
-  do {                                                                            \
-    const ::theater::Status s_ = (status_expr);                                   \
-    EXPECT_EQ(s_.code(), (expected_code)) << s_.ToString();                       \
-    EXPECT_NE(s_.ToString().find(substring), std::string::npos) << s_.ToString(); \
-  } while (0)
 
 // Values that come from a record rather than a lift (a chain's host calls, before a handler's
 // Restore reads them) are checked against their types without any memory.

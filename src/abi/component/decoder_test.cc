@@ -9,19 +9,13 @@
 #include "abi/component/component_builder.h"
 #include "abi/component/core_module.h"
 #include "abi/component/reader.h"
+#include "common/status_test_util.h"
 #include "theater/abi/component.h"
 
 namespace theater::component {
 namespace {
 
 using namespace testing;  // NOLINT(build/namespaces): the byte builder
-
-#define EXPECT_ERROR(status_expr, expected_code, substring)                       \
-  do {                                                                            \
-    const ::theater::Status s_ = (status_expr);                                   \
-    EXPECT_EQ(s_.code(), (expected_code)) << s_.ToString();                       \
-    EXPECT_NE(s_.ToString().find(substring), std::string::npos) << s_.ToString(); \
-  } while (0)
 
 Result<std::unique_ptr<const Component>> Decode(const Bytes& bytes) {
   return DecodeComponent(bytes.data());

@@ -481,14 +481,8 @@ TEST_F(FilesystemRuntimeTest, TheChainRecordsEveryCallWithItsInputsAndOutputs) {
   EXPECT_EQ(Command(a, "exec:.:echo:recorded"), "exit=0;stdout=recorded\n;stderr=");
   ASSERT_TRUE(runtime_->VerifyChain(a).ok());
   std::map<std::string, std::vector<chain::HostCall>> calls;
-  Result<std::vector<chain::Event>> events = runtime_->Events(a);
-  ASSERT_TRUE(events.ok()) << events.status().ToString();
-  for (const chain::Event& e : *events) {
-    auto p = chain::DecodePayload(e.payload);
-    if (p.ok() && std::holds_alternative<chain::HostCall>(*p)) {
-      const auto& call = std::get<chain::HostCall>(*p);
-      if (call.interface == "theater:simple/filesystem") calls[call.function].push_back(call);
-    }
+  for (const chain::HostCall& call : RecordedInChain<chain::HostCall>(a)) {
+    if (call.interface == "theater:simple/filesystem") calls[call.function].push_back(call);
   }
   ASSERT_EQ(calls["write-file"].size(), 1u);
   EXPECT_EQ(calls["write-file"][0].input[0].as_string(), "c.txt");

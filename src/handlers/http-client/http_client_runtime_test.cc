@@ -132,14 +132,8 @@ TEST_F(HttpClientRuntimeTest, TheChainRecordsTheCallWithItsInputsAndOutputs) {
   EXPECT_THAT(Command(a, "GET http://nonexistent.invalid/"), StartsWith("error:dns:"));
   ASSERT_TRUE(runtime_->VerifyChain(a).ok());
   std::vector<chain::HostCall> calls;
-  Result<std::vector<chain::Event>> events = runtime_->Events(a);
-  ASSERT_TRUE(events.ok()) << events.status().ToString();
-  for (const chain::Event& e : *events) {
-    auto p = chain::DecodePayload(e.payload);
-    if (p.ok() && std::holds_alternative<chain::HostCall>(*p)) {
-      const auto& call = std::get<chain::HostCall>(*p);
-      if (call.interface == "theater:simple/http-client") calls.push_back(call);
-    }
+  for (const chain::HostCall& call : RecordedInChain<chain::HostCall>(a)) {
+    if (call.interface == "theater:simple/http-client") calls.push_back(call);
   }
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(calls[0].function, "send-http");

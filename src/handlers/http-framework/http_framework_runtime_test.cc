@@ -618,22 +618,15 @@ TEST_F(HttpFrameworkRuntimeTest, TheChainRecordsHostCallsAndCallbacks) {
   ASSERT_TRUE(runtime_->VerifyChain(id).ok());
   std::map<std::string, int> host_calls;
   std::string request_json;
-  Result<std::vector<chain::Event>> events = runtime_->Events(id);
-  ASSERT_TRUE(events.ok());
-  for (const chain::Event& e : *events) {
-    auto p = chain::DecodePayload(e.payload);
-    if (!p.ok()) continue;
-    if (std::holds_alternative<chain::HostCall>(*p)) {
-      const auto& call = std::get<chain::HostCall>(*p);
-      if (call.interface == "theater:simple/http-framework") host_calls[call.function]++;
-    } else if (std::holds_alternative<chain::ExportCall>(*p)) {
-      const auto& call = std::get<chain::ExportCall>(*p);
-      if (call.function == "theater:simple/http-handlers#handle-request") {
-        for (const auto& v : call.params) request_json += chain::ValueToJson(v).dump();
-        request_json += chain::ValueToJson(call.result.values.empty() ? abi::Value::None()
-                                                                      : call.result.values[0])
-                            .dump();
-      }
+  for (const chain::HostCall& call : RecordedInChain<chain::HostCall>(id)) {
+    if (call.interface == "theater:simple/http-framework") host_calls[call.function]++;
+  }
+  for (const chain::ExportCall& call : RecordedInChain<chain::ExportCall>(id)) {
+    if (call.function == "theater:simple/http-handlers#handle-request") {
+      for (const auto& v : call.params) request_json += chain::ValueToJson(v).dump();
+      request_json += chain::ValueToJson(call.result.values.empty() ? abi::Value::None()
+                                                                    : call.result.values[0])
+                          .dump();
     }
   }
   EXPECT_EQ(host_calls["create-server"], 1);

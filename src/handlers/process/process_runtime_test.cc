@@ -437,24 +437,17 @@ TEST_F(ProcessRuntimeTest, TheChainRecordsSpawnsAndCallbacks) {
   std::string id = Start(a, "line:raw:64:-:-:-:-:echo:recorded");
   WaitLog(a, "x:" + id + ":0\n");
   ASSERT_TRUE(runtime_->VerifyChain(a).ok());
-  Result<std::vector<chain::Event>> events = runtime_->Events(a);
-  ASSERT_TRUE(events.ok()) << events.status().ToString();
   int spawns = 0, stdout_calls = 0, exit_calls = 0;
-  for (const chain::Event& e : *events) {
-    auto p = chain::DecodePayload(e.payload);
-    if (!p.ok()) continue;
-    if (std::holds_alternative<chain::HostCall>(*p)) {
-      const auto& call = std::get<chain::HostCall>(*p);
-      if (call.interface == "theater:simple/process" && call.function == "os-spawn") ++spawns;
-    } else if (std::holds_alternative<chain::ExportCall>(*p)) {
-      const auto& call = std::get<chain::ExportCall>(*p);
-      if (call.function.find("handle-stdout") != std::string::npos) {
-        ++stdout_calls;
-        EXPECT_THAT(chain::ValueToJson(call.params.back()).dump(), HasSubstr("recorded"))
-            << chain::ValueToJson(call.params.back()).dump();
-      }
-      if (call.function.find("handle-exit") != std::string::npos) ++exit_calls;
+  for (const chain::HostCall& call : RecordedInChain<chain::HostCall>(a)) {
+    if (call.interface == "theater:simple/process" && call.function == "os-spawn") ++spawns;
+  }
+  for (const chain::ExportCall& call : RecordedInChain<chain::ExportCall>(a)) {
+    if (call.function.find("handle-stdout") != std::string::npos) {
+      ++stdout_calls;
+      EXPECT_THAT(chain::ValueToJson(call.params.back()).dump(), HasSubstr("recorded"))
+          << chain::ValueToJson(call.params.back()).dump();
     }
+    if (call.function.find("handle-exit") != std::string::npos) ++exit_calls;
   }
   EXPECT_EQ(spawns, 1);
   EXPECT_EQ(stdout_calls, 1);
