@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include <fstream>
+#include <optional>
 
 #include "engine/executor.h"
 #include "theater/abi/canonical.h"
@@ -90,6 +91,26 @@ std::unique_ptr<Instance> NewInstance(const Module& module) {
   return std::move(instance).value();
 }
 
+// A fresh instance of a test guest and the index of one of its exports: where most of the
+// benchmarks below start.
+struct GuestExport {
+  std::shared_ptr<const Module> module;
+  std::unique_ptr<Instance> instance;
+  uint32_t index = 0;
+};
+GuestExport StartGuest(const char* guest, const char* export_name) {
+  GuestExport g;
+  g.module = Load(guest);
+  g.instance = NewInstance(*g.module);
+  std::optional<uint32_t> index = g.module->FindExport(export_name);
+  if (!index) {
+    std::fprintf(stderr, "%s has no export %s\n", guest, export_name);
+    std::exit(1);
+  }
+  g.index = *index;
+  return g;
+}
+
 void BM_InstantiateCached(benchmark::State& state) {
   auto module = Load("bench_guest");
   Resolver resolver;
@@ -101,9 +122,9 @@ void BM_InstantiateCached(benchmark::State& state) {
 BENCHMARK(BM_InstantiateCached);
 
 void BM_CallNoopDirect(benchmark::State& state) {
-  auto module = Load("bench_guest");
-  auto instance = NewInstance(*module);
-  uint32_t noop = *module->FindExport("noop");
+  GuestExport guest = StartGuest("bench_guest", "noop");
+  auto& instance = guest.instance;
+  const uint32_t noop = guest.index;
   for (auto _ : state) {
     Status s = instance->Call(noop, {}, {});
     benchmark::DoNotOptimize(s);
@@ -114,9 +135,9 @@ BENCHMARK(BM_CallNoopDirect);
 // What hibernation costs an idle instance: capturing its memory and giving the pages back
 // (Instance::Hibernate), then the next call, which puts the memory back before it runs.
 void BM_HibernateThenCall(benchmark::State& state) {
-  auto module = Load("bench_guest");
-  auto instance = NewInstance(*module);
-  uint32_t noop = *module->FindExport("noop");
+  GuestExport guest = StartGuest("bench_guest", "noop");
+  auto& instance = guest.instance;
+  const uint32_t noop = guest.index;
   uint64_t kept = 0;
   for (auto _ : state) {
     Result<uint64_t> bytes = instance->Hibernate();
@@ -130,9 +151,9 @@ void BM_HibernateThenCall(benchmark::State& state) {
 BENCHMARK(BM_HibernateThenCall);
 
 void BM_CallNoopOnFreshFiber(benchmark::State& state) {
-  auto module = Load("bench_guest");
-  auto instance = NewInstance(*module);
-  uint32_t noop = *module->FindExport("noop");
+  GuestExport guest = StartGuest("bench_guest", "noop");
+  auto& instance = guest.instance;
+  const uint32_t noop = guest.index;
   for (auto _ : state) {
     auto call = GuestCall::Create(*instance, noop, {});
     (*call)->Resume();
@@ -143,9 +164,9 @@ BENCHMARK(BM_CallNoopOnFreshFiber);
 
 // call-host(n) makes n import calls; the per-call figure is time / n.
 void BM_GuestToHostImport(benchmark::State& state) {
-  auto module = Load("bench_guest");
-  auto instance = NewInstance(*module);
-  uint32_t call_host = *module->FindExport("call-host");
+  GuestExport guest = StartGuest("bench_guest", "call-host");
+  auto& instance = guest.instance;
+  const uint32_t call_host = guest.index;
   constexpr uint64_t kCalls = 1000;
   uint64_t args[1] = {kCalls};
   uint64_t result[1];
@@ -162,9 +183,9 @@ BENCHMARK(BM_GuestToHostImport);
 
 // A fresh fiber call that suspends once in an import and is resumed at once (same thread).
 void BM_SuspendOnceAndResume(benchmark::State& state) {
-  auto module = Load("fiber_guest");
-  auto instance = NewInstance(*module);
-  uint32_t wait_once = *module->FindExport("wait-once");
+  GuestExport guest = StartGuest("fiber_guest", "wait-once");
+  auto& instance = guest.instance;
+  const uint32_t wait_once = guest.index;
   for (auto _ : state) {
     auto call = GuestCall::Create(*instance, wait_once, {1});
     (*call)->Resume();
@@ -194,11 +215,11 @@ class BenchMemory : public abi::GuestMemory {
 // bytes-echo: func(b: list<u8>) -> list<u8>, 1 KiB each way: lower (cabi_realloc + copy), call,
 // lift (copy out), post-return.
 void BM_ListU8RoundTrip1KiB(benchmark::State& state) {
-  auto module = Load("bench_guest");
-  auto instance = NewInstance(*module);
-  uint32_t echo = *module->FindExport("theater:test/bench#bytes-echo");
-  uint32_t post = *module->FindExport("cabi_post_theater:test/bench#bytes-echo");
-  BenchMemory memory(*instance, *module->FindExport("cabi_realloc"));
+  GuestExport guest = StartGuest("bench_guest", "theater:test/bench#bytes-echo");
+  auto& instance = guest.instance;
+  const uint32_t echo = guest.index;
+  uint32_t post = *guest.module->FindExport("cabi_post_theater:test/bench#bytes-echo");
+  BenchMemory memory(*instance, *guest.module->FindExport("cabi_realloc"));
   abi::FunctionType type;
   type.params.push_back({"b", abi::Type::List(abi::Type::Primitive(abi::TypeKind::kU8))});
   type.result = abi::Type::List(abi::Type::Primitive(abi::TypeKind::kU8));

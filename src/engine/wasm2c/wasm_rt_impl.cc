@@ -375,6 +375,13 @@ void AllocateTable(Table* table, uint32_t elements, uint32_t max_elements) {
   }
 }
 
+template <typename Table>
+void FreeTable(Table* table) {
+  std::free(table->data);
+  table->data = nullptr;
+  table->size = 0;
+}
+
 template <typename Table, typename Elem>
 uint32_t GrowTable(Table* table, uint32_t delta, Elem init) {
   uint32_t old_size = table->size;
@@ -578,9 +585,7 @@ void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* table, uint32_t ele
                                                                                  max_elements);
 }
 void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* table) {
-  std::free(table->data);
-  table->data = nullptr;
-  table->size = 0;
+  theater::engine::rt::FreeTable(table);
 }
 void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t* table, uint32_t elements,
                                       uint32_t max_elements) {
@@ -588,9 +593,7 @@ void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t* table, uint32_t
       table, elements, max_elements);
 }
 void wasm_rt_free_externref_table(wasm_rt_externref_table_t* table) {
-  std::free(table->data);
-  table->data = nullptr;
-  table->size = 0;
+  theater::engine::rt::FreeTable(table);
 }
 uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t* table, uint32_t delta,
                                     wasm_rt_funcref_t init) {
