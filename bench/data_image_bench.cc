@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "bench_util.h"
+#include "common/leb128.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -47,28 +48,14 @@ struct Segment {
   std::exit(1);
 }
 
-uint64_t Leb(const std::vector<uint8_t>& b, size_t& i) {
-  uint64_t r = 0;
-  for (int shift = 0;; shift += 7) {
-    if (i >= b.size()) Fail("truncated LEB128");
-    const uint8_t x = b[i++];
-    r |= static_cast<uint64_t>(x & 0x7f) << shift;
-    if (x < 0x80) return r;
-  }
-}
-
-int64_t SignedLeb(const std::vector<uint8_t>& b, size_t& i) {
-  int64_t r = 0;
-  int shift = 0;
-  uint8_t x = 0;
-  do {
-    if (i >= b.size()) Fail("truncated LEB128");
-    x = b[i++];
-    r |= static_cast<int64_t>(x & 0x7f) << shift;
-    shift += 7;
-  } while (x & 0x80);
-  if (shift < 64 && (x & 0x40)) r -= int64_t{1} << shift;
-  return r;
+// LEB128 at b[i], which moves past it (common/leb128.h).
+uint64_t Leb(const std::vector<uint8_t>& b, size_t& i, bool is_signed = false) {
+  const std::span<const uint8_t> rest = std::span(b).subspan(std::min(i, b.size()));
+  const theater::LebValue v =
+      is_signed ? theater::DecodeSleb(rest, 64) : theater::DecodeUleb(rest, 64);
+  if (!v.ok()) Fail("invalid LEB128 at byte " + std::to_string(i));
+  i += v.length;
+  return v.value;
 }
 
 // The sections of a module or component: (id, start, size).
@@ -124,7 +111,7 @@ int main(int argc, char** argv) {
       for (uint64_t k = 0; k < count; ++k) {
         if (Leb(wasm, i) != 0 || wasm[i++] != 0x41) Fail("a segment not active at i32.const");
         Segment seg;
-        seg.offset = static_cast<uint32_t>(SignedLeb(wasm, i));
+        seg.offset = static_cast<uint32_t>(Leb(wasm, i, /*is_signed=*/true));
         if (wasm[i++] != 0x0b) Fail("an offset expression longer than i32.const");
         seg.size = static_cast<uint32_t>(Leb(wasm, i));
         seg.bytes = wasm.data() + i;

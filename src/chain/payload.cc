@@ -7,6 +7,7 @@
 #include <bit>
 #include <string>
 
+#include "common/leb128.h"
 #include "theater/chain.h"
 
 namespace theater::chain {
@@ -73,13 +74,7 @@ class Writer {
   void Fixed(uint64_t v, int width) {
     for (int i = 0; i < width; ++i) out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
   }
-  void Uleb(uint64_t v) {
-    do {
-      uint8_t b = v & 0x7f;
-      v >>= 7;
-      out_.push_back(v ? (b | 0x80) : b);
-    } while (v);
-  }
+  void Uleb(uint64_t v) { AppendUleb(out_, v); }
   void Blob(std::span<const uint8_t> bytes) {
     Uleb(bytes.size());
     out_.insert(out_.end(), bytes.begin(), bytes.end());
@@ -279,19 +274,17 @@ class Reader {
     return v;
   }
 
-  // Unsigned LEB128, at most 64 bits, in its shortest form.
+  // Unsigned LEB128, at most 64 bits, in its shortest form (so that one value has one encoding,
+  // and one event one hash).
   Result<uint64_t> Uleb(const char* what) {
-    uint64_t v = 0;
-    for (int shift = 0;; shift += 7) {
-      if (remaining() < 1) return Fail(std::string("truncated ") + what);
-      uint8_t b = in_[pos_++];
-      if (shift == 63 && b > 1) return Fail(std::string(what) + " overflows 64 bits");
-      v |= uint64_t{b & 0x7fu} << shift;
-      if (!(b & 0x80)) {
-        if (b == 0 && shift > 0) return Fail(std::string(what) + " is not in its shortest form");
-        return v;
-      }
+    const LebValue v = DecodeUleb(in_.subspan(pos_), 64);
+    pos_ += v.length;
+    if (v.problem == LebProblem::kTruncated) return Fail(std::string("truncated ") + what);
+    if (!v.ok()) return Fail(std::string(what) + " overflows 64 bits");
+    if (v.length != UlebSize(v.value)) {
+      return Fail(std::string(what) + " is not in its shortest form");
     }
+    return v.value;
   }
 
   // A count of elements, each at least `min_size` bytes long (checked against what is left).

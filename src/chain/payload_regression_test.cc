@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/leb128.h"
 #include "theater/chain.h"
 
 namespace theater::chain {
@@ -30,9 +31,7 @@ TEST(PayloadFuzzRegression, HugeFlagCountIsRefused) {
 TEST(PayloadFuzzRegression, FlagCountsNearTheLimitAreRefused) {
   for (uint64_t n : {~uint64_t{0}, ~uint64_t{0} - 6, ~uint64_t{0} - 7}) {
     std::vector<uint8_t> value = {0x14};
-    uint64_t v = n;
-    for (; v >= 0x80; v >>= 7) value.push_back(static_cast<uint8_t>((v & 0x7f) | 0x80));
-    value.push_back(static_cast<uint8_t>(v));
+    AppendUleb(value, n);
     value.push_back(0x01);
     EXPECT_FALSE(DecodeValue(value).ok()) << n;
   }

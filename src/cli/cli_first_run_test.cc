@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "cli/cli_test_child.h"
+#include "common/leb128.h"
 
 namespace {
 
@@ -32,13 +33,7 @@ using namespace std::chrono_literals;
 
 // A valid module of `count` small functions: large enough that wasm2c and gcc take seconds.
 std::vector<uint8_t> ModuleWithFunctions(uint32_t count) {
-  auto leb = [](std::vector<uint8_t>& out, uint32_t value) {
-    do {
-      uint8_t byte = value & 0x7f;
-      value >>= 7;
-      out.push_back(value != 0 ? (byte | 0x80) : byte);
-    } while (value != 0);
-  };
+  auto leb = [](std::vector<uint8_t>& out, uint32_t value) { theater::AppendUleb(out, value); };
   auto section = [&](std::vector<uint8_t>& out, uint8_t id, const std::vector<uint8_t>& body) {
     out.push_back(id);
     leb(out, static_cast<uint32_t>(body.size()));

@@ -12,9 +12,11 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "common/leb128.h"
 #include "theater/abi/canonical.h"
 #include "theater/abi/wit.h"
 
@@ -38,13 +40,10 @@ class Reader {
   void Seek(size_t at) { at_ = at; }
   uint8_t Byte() { return at_ < bytes_.size() ? bytes_[at_++] : 0; }
   uint32_t U32() {
-    uint32_t value = 0;
-    for (int shift = 0; shift < 35; shift += 7) {
-      uint8_t b = Byte();
-      value |= static_cast<uint32_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) break;
-    }
-    return value;
+    const theater::LebValue v =
+        theater::DecodeUleb(std::span(bytes_).subspan(std::min(at_, bytes_.size())), 32);
+    at_ += v.length;
+    return static_cast<uint32_t>(v.value);
   }
   std::string Name() {
     uint32_t n = U32();

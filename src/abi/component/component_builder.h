@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/leb128.h"
+
 namespace theater::component::testing {
 
 class Bytes {
@@ -29,12 +31,7 @@ class Bytes {
     return *this;
   }
   Bytes& U32(uint64_t value) {  // unsigned LEB128 (any width)
-    do {
-      uint8_t b = value & 0x7f;
-      value >>= 7;
-      if (value != 0) b |= 0x80;
-      data_.push_back(b);
-    } while (value != 0);
+    AppendUleb(data_, value);
     return *this;
   }
   // Signed LEB128 of a non-negative value: how type indices are written where a value type may

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "common/leb128.h"
 #include "common/utf8.h"
 
 namespace theater::component {
@@ -39,60 +40,40 @@ Result<uint8_t> Reader::PeekByte() const {
   return bytes_[pos_];
 }
 
-Result<uint64_t> Reader::ReadU64() {
+Result<uint64_t> Reader::ReadLeb(unsigned bits, bool is_signed) {
   const size_t start = offset();
-  uint64_t value = 0;
-  for (int shift = 0;; shift += 7) {
-    if (done()) return ParseErrorAt(start, "truncated LEB128 integer");
-    const uint8_t byte = bytes_[pos_++];
-    if (shift == 63 && (byte & 0x7e) != 0) {
-      return ParseErrorAt(start, "LEB128 integer too large for 64 bits");
-    }
-    value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) return value;
-    if (shift == 63) return ParseErrorAt(start, "LEB128 integer longer than 10 bytes");
+  const std::span<const uint8_t> rest = bytes_.subspan(pos_);
+  const LebValue v = is_signed ? DecodeSleb(rest, bits) : DecodeUleb(rest, bits);
+  pos_ += v.length;
+  const std::string width = std::to_string(bits);
+  switch (v.problem) {
+    case LebProblem::kNone:
+      return v.value;
+    case LebProblem::kTruncated:
+      return ParseErrorAt(start, "truncated LEB128 integer");
+    case LebProblem::kTooLarge:
+      return ParseErrorAt(start, "LEB128 integer too large for " + width + " bits");
+    case LebProblem::kTooLong:
+      break;
   }
+  // A signed number's last byte is wrong either way: its bits do not fit.
+  if (is_signed) return ParseErrorAt(start, "LEB128 integer too large for " + width + " bits");
+  return ParseErrorAt(start,
+                      "LEB128 integer longer than " + std::to_string((bits + 6) / 7) + " bytes");
+}
+
+Result<uint64_t> Reader::ReadU64() {
+  return ReadLeb(64, /*is_signed=*/false);
 }
 
 Result<uint32_t> Reader::ReadU32() {
-  const size_t start = offset();
-  uint32_t value = 0;
-  for (int shift = 0;; shift += 7) {
-    if (done()) return ParseErrorAt(start, "truncated LEB128 integer");
-    const uint8_t byte = bytes_[pos_++];
-    if (shift == 28 && (byte & 0x70) != 0) {
-      return ParseErrorAt(start, "LEB128 integer too large for 32 bits");
-    }
-    value |= static_cast<uint32_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) return value;
-    if (shift == 28) return ParseErrorAt(start, "LEB128 integer longer than 5 bytes");
-  }
+  THEATER_ASSIGN_OR_RETURN(const uint64_t value, ReadLeb(32, /*is_signed=*/false));
+  return static_cast<uint32_t>(value);
 }
 
 Result<int64_t> Reader::ReadS33() {
-  const size_t start = offset();
-  int64_t value = 0;
-  for (int shift = 0;; shift += 7) {
-    if (done()) return ParseErrorAt(start, "truncated LEB128 integer");
-    const uint8_t byte = bytes_[pos_++];
-    if (shift == 28) {
-      // Bits 33 and up must all repeat the sign bit (bit 32, which is bit 4 of this byte).
-      const uint8_t high = byte & 0x70;
-      const bool negative = (byte & 0x10) != 0;
-      if ((byte & 0x80) != 0 || high != (negative ? 0x70 : 0x00)) {
-        return ParseErrorAt(start, "LEB128 integer too large for 33 bits");
-      }
-      value |= static_cast<int64_t>(byte & 0x1f) << shift;
-      if (negative) value -= int64_t{1} << 33;
-      return value;
-    }
-    value |= static_cast<int64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) {
-      const int bits = shift + 7;
-      if ((byte & 0x40) != 0) value -= int64_t{1} << bits;
-      return value;
-    }
-  }
+  THEATER_ASSIGN_OR_RETURN(const uint64_t value, ReadLeb(33, /*is_signed=*/true));
+  return static_cast<int64_t>(value);
 }
 
 Result<std::span<const uint8_t>> Reader::ReadBytes(size_t n) {

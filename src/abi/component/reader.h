@@ -63,6 +63,8 @@ class Reader {
 
  private:
   std::string Where(size_t at) const;
+  // LEB128 as common/leb128.h reads it, with errors located at its first byte.
+  Result<uint64_t> ReadLeb(unsigned bits, bool is_signed);
 
   std::span<const uint8_t> bytes_;
   size_t base_ = 0;

@@ -81,7 +81,7 @@ std::optional<ParsedData> ReadActiveSegments(std::span<const uint8_t> wasm,
 
 void AppendSection(std::vector<uint8_t>& out, uint8_t id, std::span<const uint8_t> payload) {
   out.push_back(id);
-  AppendWasmLeb(out, payload.size());
+  AppendUleb(out, payload.size());
   out.insert(out.end(), payload.begin(), payload.end());
 }
 
@@ -94,11 +94,11 @@ std::optional<std::vector<uint8_t>> MemoryWithoutInitialSize(std::span<const uin
   auto min = flags.ok() ? r.Leb(32, "limits minimum") : flags.status();
   if (!min.ok() || *count != 1) return std::nullopt;
   std::vector<uint8_t> payload = {1, *flags};
-  AppendWasmLeb(payload, 0);
+  AppendUleb(payload, 0);
   if (*flags & 0x01) {
     auto max = r.Leb(32, "limits maximum");
     if (!max.ok()) return std::nullopt;
-    AppendWasmLeb(payload, *max);
+    AppendUleb(payload, *max);
   }
   if (!r.AtEnd()) return std::nullopt;
   return payload;
@@ -112,7 +112,7 @@ std::optional<std::vector<uint8_t>> NamesWithoutDataNames(std::span<const uint8_
   auto name = r.Name("custom section name");
   if (!name.ok() || *name != "name") return std::nullopt;
   std::vector<uint8_t> payload;
-  AppendWasmLeb(payload, name->size());
+  AppendUleb(payload, name->size());
   payload.insert(payload.end(), name->begin(), name->end());
   while (!r.AtEnd()) {
     auto id = r.Byte("name subsection id");

@@ -23,13 +23,13 @@ using Bytes = std::vector<uint8_t>;
 
 void Section(Bytes& module, uint8_t id, const Bytes& payload) {
   module.push_back(id);
-  AppendWasmLeb(module, payload.size());
+  AppendUleb(module, payload.size());
   module.insert(module.end(), payload.begin(), payload.end());
 }
 
 Bytes Name(std::string_view text) {
   Bytes out;
-  AppendWasmLeb(out, text.size());
+  AppendUleb(out, text.size());
   out.insert(out.end(), text.begin(), text.end());
   return out;
 }
@@ -37,7 +37,7 @@ Bytes Name(std::string_view text) {
 // An active segment of memory 0 at i32.const `offset` (a one-byte signed LEB: below 64).
 Bytes ActiveSegment(uint8_t offset, const Bytes& bytes) {
   Bytes out = {0x00, 0x41, offset, 0x0b};
-  AppendWasmLeb(out, bytes.size());
+  AppendUleb(out, bytes.size());
   out.insert(out.end(), bytes.begin(), bytes.end());
   return out;
 }

@@ -1,9 +1,9 @@
 // Theater: a WebAssembly actor runtime.
 //
 // WasmReader: a bounds-checked cursor over a core wasm binary, for the compile pipeline's own
-// reading of modules before wasm2c sees them (wasm_inspect.h, data_split.h); AppendWasmLeb for
-// the one module it rewrites. Every read that
-// fails says where, with offsets formatted like wabt's so they read the same as wasm2c's errors.
+// reading of modules before wasm2c sees them (wasm_inspect.h, data_split.h); its numbers are
+// LEB128 as common/leb128.h reads them. Every read that fails says where, with offsets formatted
+// like wabt's so they read the same as wasm2c's errors.
 //
 // Thread-safety: a small value used by one thread; it does not own the bytes, which must outlive
 // it.
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/leb128.h"
 #include "theater/status.h"
 
 namespace theater::engine {
@@ -39,16 +40,6 @@ inline std::string WasmOffsetText(size_t offset) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%07zx", offset);
   return buf;
-}
-
-// Appends `value` as unsigned LEB128 (for the modules the pipeline rewrites, data_split.h).
-inline void AppendWasmLeb(std::vector<uint8_t>& out, uint64_t value) {
-  do {
-    uint8_t byte = value & 0x7f;
-    value >>= 7;
-    if (value != 0) byte |= 0x80;
-    out.push_back(byte);
-  } while (value != 0);
 }
 
 class WasmReader {
@@ -74,25 +65,9 @@ class WasmReader {
 
   // Unsigned LEB128 of at most `bits` bits (32 or 64).
   Result<uint64_t> Leb(int bits, std::string_view what) {
-    uint64_t value = 0;
-    const int max_bytes = (bits + 6) / 7;
-    for (int i = 0; i < max_bytes; ++i) {
-      if (pos_ >= end_) return Error("unexpected end while reading " + std::string(what));
-      const uint8_t byte = bytes_[pos_++];
-      const int shift = 7 * i;
-      if (i == max_bytes - 1) {
-        // The last byte may only carry the bits that are left, and must end the number.
-        const int left = bits - shift;
-        if ((byte & 0x80) != 0 || (left < 7 && (byte >> left) != 0)) {
-          return Error("invalid LEB128 for " + std::string(what));
-        }
-      }
-      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return value;
-    }
-    return Error("invalid LEB128 for " + std::string(what));
+    THEATER_ASSIGN_OR_RETURN(const LebValue v, ReadLeb(bits, /*is_signed=*/false, what));
+    return v.value;
   }
-
   Result<uint32_t> U32(std::string_view what) {
     THEATER_ASSIGN_OR_RETURN(uint64_t v, Leb(32, what));
     return static_cast<uint32_t>(v);
@@ -100,22 +75,8 @@ class WasmReader {
 
   // Signed LEB128 of 32 bits (an i32.const immediate), in at most 5 bytes.
   Result<int32_t> S32(std::string_view what) {
-    uint32_t value = 0;
-    for (int i = 0; i < 5; ++i) {
-      if (pos_ >= end_) return Error("unexpected end while reading " + std::string(what));
-      const uint8_t byte = bytes_[pos_++];
-      value |= static_cast<uint32_t>(byte & 0x7f) << (7 * i);
-      if ((byte & 0x80) == 0) {
-        if (i < 4 && (byte & 0x40) != 0) value |= ~uint32_t{0} << (7 * (i + 1));  // sign
-        if (i == 4) {
-          // The unused bits of the last byte must repeat the sign bit.
-          const uint8_t rest = byte & 0x70;
-          if (rest != 0 && rest != 0x70) break;
-        }
-        return static_cast<int32_t>(value);
-      }
-    }
-    return Error("invalid LEB128 for " + std::string(what));
+    THEATER_ASSIGN_OR_RETURN(const LebValue v, ReadLeb(32, /*is_signed=*/true, what));
+    return static_cast<int32_t>(v.value);
   }
 
   Result<std::string> Name(std::string_view what) {
@@ -147,6 +108,19 @@ class WasmReader {
   }
 
  private:
+  // common/leb128.h's rules; the position moves past what was read, so an error says where the
+  // number stopped making sense.
+  Result<LebValue> ReadLeb(int bits, bool is_signed, std::string_view what) {
+    const std::span<const uint8_t> rest = bytes_.subspan(pos_, end_ - pos_);
+    const LebValue v = is_signed ? DecodeSleb(rest, bits) : DecodeUleb(rest, bits);
+    pos_ += v.length;
+    if (v.problem == LebProblem::kTruncated) {
+      return Error("unexpected end while reading " + std::string(what));
+    }
+    if (!v.ok()) return Error("invalid LEB128 for " + std::string(what));
+    return v;
+  }
+
   std::span<const uint8_t> bytes_;
   size_t pos_;
   size_t end_;
