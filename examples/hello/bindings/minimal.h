@@ -316,9 +316,9 @@ __attribute__((unused, format(printf, 1, 0))) static inline minimal_string_t min
 __attribute__((unused, format(printf, 1, 2))) static inline minimal_string_t minimal_string_format(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  minimal_string_t out = minimal_string_vformat(fmt, ap);
+  minimal_string_t text = minimal_string_vformat(fmt, ap);
   va_end(ap);
-  return out;
+  return text;
 }
 /* The same into a list<u8> (the text's bytes, no NUL). */
 __attribute__((unused, format(printf, 1, 2))) static inline minimal_list_u8_t minimal_list_u8_format(const char* fmt, ...) {

@@ -903,25 +903,18 @@ void Emitter::EmitFormatting() {
        "    vsnprintf(out.ptr, (size_t)n + 1, fmt, again);\n"
        "    out.len = (size_t)n;\n  }\n"
        "  va_end(again);\n  return out;\n}\n";
-  h += attr + str + " " + p_ +
-       "_string_format(const char* fmt, ...) {\n"
-       "  va_list ap;\n  va_start(ap, fmt);\n"
-       "  " +
-       str + " out = " + p_ +
-       "_string_vformat(fmt, ap);\n"
-       "  va_end(ap);\n  return out;\n}\n";
+  // A C variadic function cannot pass its `...` on, so each printf-style helper opens with the
+  // same formatting into `text` and differs only in what it does with it (`tail`).
+  auto printf_like = [&](const std::string& declarator, const std::string& tail) {
+    h += attr + declarator + "(const char* fmt, ...) {\n  va_list ap;\n  va_start(ap, fmt);\n  " +
+         str + " text = " + p_ + "_string_vformat(fmt, ap);\n  va_end(ap);\n" + tail + "}\n";
+  };
+  printf_like(str + " " + p_ + "_string_format", "  return text;\n");
   const std::string bytes = names_.CName(*Type::List(Type::Primitive(TypeKind::kU8)));
   if (defined_.count(bytes) != 0) {
     h += "/* The same into a list<u8> (the text's bytes, no NUL). */\n";
-    h += attr + bytes + " " + p_ +
-         "_list_u8_format(const char* fmt, ...) {\n"
-         "  va_list ap;\n  va_start(ap, fmt);\n"
-         "  " +
-         str + " text = " + p_ +
-         "_string_vformat(fmt, ap);\n"
-         "  va_end(ap);\n"
-         "  " +
-         bytes + " out = {(uint8_t*)text.ptr, text.len};\n  return out;\n}\n";
+    printf_like(bytes + " " + p_ + "_list_u8_format",
+                "  " + bytes + " out = {(uint8_t*)text.ptr, text.len};\n  return out;\n");
   }
   std::set<std::string> taken;
   for (const FunctionInfo& fn : model_.functions()) taken.insert(fn.c_name);
@@ -932,18 +925,8 @@ void Emitter::EmitFormatting() {
       continue;
     }
     h += "/* " + fn.c_name + " with its text formatted printf-style. */\n";
-    h += attr + "void " + fn.c_name +
-         "f(const char* fmt, ...) {\n"
-         "  va_list ap;\n  va_start(ap, fmt);\n"
-         "  " +
-         str + " text = " + p_ +
-         "_string_vformat(fmt, ap);\n"
-         "  va_end(ap);\n"
-         "  " +
-         fn.c_name +
-         "(text);\n"
-         "  " +
-         p_ + "_string_free(&text);\n}\n";
+    printf_like("void " + fn.c_name + "f",
+                "  " + fn.c_name + "(text);\n  " + p_ + "_string_free(&text);\n");
   }
   h += "\n";
 }
