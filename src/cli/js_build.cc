@@ -105,6 +105,7 @@ Status PlanJsBuild(ProjectBuildPlan& plan) {
   if (!fs::is_regular_file(entry_path, ec)) {
     return NotFound(package_path.string() + " names the entry " + entry + ", which does not exist");
   }
+  plan.front_end = &kJsFrontEnd;
   plan.lang = entry_path.extension() == ".ts" ? Lang::kTs : Lang::kJs;
   plan.sources = {entry_path};
   // Everything else under src/ counts for `theater run --build` (is the component stale?).

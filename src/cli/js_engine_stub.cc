@@ -129,7 +129,6 @@ Result<fs::path> BuildJsEngineStub(const fs::path& home, const std::string& worl
   ProjectBuildPlan plan;
   plan.dir = dir;
   plan.output = component;
-  plan.front_end = &kJsFrontEnd;
   THEATER_RETURN_IF_ERROR(kJsFrontEnd.plan(plan));
   std::cerr << BuildingLine(plan) << "\n";
   THEATER_ASSIGN_OR_RETURN(BuiltProject built, kJsFrontEnd.build(plan));

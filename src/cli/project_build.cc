@@ -146,7 +146,6 @@ Result<ProjectBuildPlan> PlanProjectBuild(const CommandContext& ctx,
   for (const ProjectFrontEnd* front_end : kFrontEnds) {
     std::error_code ec;
     if (!fs::is_regular_file(plan.dir / front_end->marker, ec)) continue;
-    plan.front_end = front_end;
     THEATER_RETURN_IF_ERROR(front_end->plan(plan));
     return plan;
   }

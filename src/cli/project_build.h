@@ -46,7 +46,7 @@ struct ProjectBuildPlan {
   std::string world;                 // JavaScript: the WIT world the actor implements
   std::filesystem::path artifact;    // Rust: what cargo writes under target/<target>/, copied
                                      // to `output`
-  const ProjectFrontEnd* front_end = nullptr;  // null: C or C++, built with clang
+  const ProjectFrontEnd* front_end = nullptr;  // set by its plan; null: C or C++, with clang
 };
 
 struct BuiltProject {
@@ -62,8 +62,8 @@ struct BuiltProject {
 // language is one more entry there.
 struct ProjectFrontEnd {
   std::string_view marker;  // "package.json", "Cargo.toml"
-  // Fills lang, sources and command, and what else the language needs, of a plan whose dir,
-  // output and profile are set. Needs only the file system.
+  // Fills front_end (this entry), lang, sources and command, and what else the language needs,
+  // of a plan whose dir, output and profile are set. Needs only the file system.
   Status (*plan)(ProjectBuildPlan& plan);
   Result<BuiltProject> (*build)(const ProjectBuildPlan& plan);
   // What BuildingLine says after "building <output> from ": "src/lib.rs (cargo, release)".

@@ -55,6 +55,7 @@ Status PlanRustBuild(ProjectBuildPlan& plan) {
     return NotFound("no src/lib.rs in " + plan.dir.string() +
                     " (an actor is a library crate: [lib] crate-type = [\"cdylib\"])");
   }
+  plan.front_end = &kRustFrontEnd;
   plan.lang = Lang::kRust;
   plan.sources.clear();
   AddRustFiles(plan.dir / "src", plan.sources);
