@@ -41,6 +41,12 @@ function(theater_add_test name)
   if(T_HOT AND THEATER_SANITIZE)
     target_compile_options(${name} PRIVATE -O1)
   endif()
+  # The fuzzers' coverage (THEATER_BUILD_FUZZ) is for the libraries the fuzz targets link; a
+  # test's own code does not need it, and it is a quarter of clang's time on a test file with the
+  # sanitizers (runtime_test.cc: 9.0 s with it, 6.8 s without).
+  if(THEATER_BUILD_FUZZ)
+    target_compile_options(${name} PRIVATE -fno-sanitize=fuzzer-no-link)
+  endif()
   target_compile_definitions(${name} PRIVATE
     THEATER_TEST_ACTOR_DIR="${CMAKE_BINARY_DIR}/tests/actors"
     THEATER_SOURCE_DIR="${CMAKE_SOURCE_DIR}"

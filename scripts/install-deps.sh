@@ -43,6 +43,7 @@ if [ "$run_only" -eq 0 ]; then
     openssl  # the command line: the http-client tests make a self-signed certificate
     wrk curl  # HTTP load generator and client (bench/http_bench, bench/http_churn.sh)
     strace  # counts the system calls of a spawn (bench/spawn_syscalls.sh, test bench.spawn_syscalls)
+    time  # GNU time: each compile unit's memory and CPU time in a test run (scripts/record-compile.sh)
     chromium fonts-dejavu-core  # the dashboard's browser test drives it headless (tests/dashboard)
   )
 fi
