@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "common/bytes.h"
 #include "common/fetch.h"
 #include "common/uuid.h"
 
@@ -160,10 +161,11 @@ inline std::filesystem::path NewTempDir(const std::string& prefix) {
   return dir;
 }
 
-// A whole file's bytes ("" when it cannot be read).
+// A whole file's bytes ("" when it cannot be read). Never throws: an std::ifstream's read of a
+// /proc file whose process has exited throws from inside the stream (ESRCH), so the tests that
+// read other processes' files go through theater::ReadFileText, which reports errors instead.
 inline std::string ReadFileText(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return theater::ReadFileText(path).value_or("");
 }
 
 // The environment every CLI run gets: no user config, no colour, and (when given) the server.

@@ -18,8 +18,8 @@
 #include <sstream>
 
 #include "common/sanitizers.h"
-#include "handlers/process/process_test_util.h"
 #include "testing/actor_test_fixture.h"
+#include "testing/process_state.h"
 #include "theater/chain.h"
 
 namespace theater {

@@ -24,8 +24,8 @@
 
 #include "common/io_loop_threads.h"
 #include "handlers/process/process_config.h"
-#include "handlers/process/process_test_util.h"
 #include "handlers/support/process_supervisor.h"
+#include "testing/process_state.h"
 
 namespace theater::handlers {
 namespace {
