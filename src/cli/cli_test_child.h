@@ -99,12 +99,12 @@ class Child {
   // Reads what is available into out/err for up to `timeout`; returns once `pred(out)` holds.
   bool WaitForOutput(const std::function<bool(const std::string&)>& pred,
                      std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-    auto until = std::chrono::steady_clock::now() + timeout;
-    while (!pred(result_.out)) {
-      if (std::chrono::steady_clock::now() > until) return false;
-      if (!Pump(50)) return pred(result_.out);
-    }
-    return true;
+    return WaitForText(result_.out, pred, timeout);
+  }
+  // The same for what it wrote to stderr.
+  bool WaitForErr(const std::function<bool(const std::string&)>& pred,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    return WaitForText(result_.err, pred, timeout);
   }
 
   // Waits for the exit (killing it after `timeout`) and returns everything it printed.
@@ -128,6 +128,15 @@ class Child {
   const std::string& out() const { return result_.out; }
 
  private:
+  bool WaitForText(const std::string& text, const std::function<bool(const std::string&)>& pred,
+                   std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (!pred(text)) {
+      if (std::chrono::steady_clock::now() > until) return false;
+      if (!Pump(50)) return pred(text);
+    }
+    return true;
+  }
   // One round of reading; false once both pipes are at EOF.
   bool Pump(int timeout_ms) {
     pollfd fds[2] = {{stdout_, POLLIN, 0}, {stderr_, POLLIN, 0}};
