@@ -99,6 +99,12 @@ class MessagingTest : public ::testing::Test {
     auto s = runtime_->State(id);
     return s.ok() && *s ? Text(**s) : "<none>";
   }
+  // Whether the actor runs an operation now. Its phase moves on when the operation ends, before
+  // the reply and any held outputs leave.
+  bool Processing(const std::string& id) {
+    Result<ActorPhase> phase = runtime_->Phase(id);
+    return phase.ok() && *phase == ActorPhase::kProcessing;
+  }
 
   std::filesystem::path home_;
   std::unique_ptr<TheaterRuntime> runtime_;
@@ -128,13 +134,16 @@ TEST_F(MessagingTest, InStrictDurabilityAMessageLeavesOnceItsCallIsDurable) {
     // busy machine too, unless the gate holds it.
     std::future<std::string> call = CommandAsync(a, "then-sleep:2000:send:" + b + ":gated");
     auto arrived = [&] { return State(b).find("|send:gated") != std::string::npos; };
-    auto call_over = [&] { return call.wait_for(0ms) == std::future_status::ready; };
-    // Seen before the call was seen over: it arrived during the call. (The other order could
-    // see a message that arrived just after the call.)
+    ASSERT_TRUE(WaitFor([&] { return Processing(a); }));
+    // Seen arrived, then a seen still processing: it arrived during the call. (The reply is no
+    // sign of the call's end: in strict durability it leaves with the held message, in either
+    // order.)
     bool arrived_during_the_call = false;
     ASSERT_TRUE(WaitFor([&] {
-      arrived_during_the_call = arrived() && !call_over();
-      return arrived_during_the_call || call_over();
+      const bool seen = arrived();
+      const bool running = Processing(a);
+      arrived_during_the_call = seen && running;
+      return arrived_during_the_call || !running;
     }));
     EXPECT_EQ(arrived_during_the_call, durability != chain::Durability::kStrict);
     EXPECT_EQ(call.get(), "ok");
@@ -226,10 +235,7 @@ TEST_F(MessagingTest, FullMailboxRefusesAtOnceAndLosesNothingQueued) {
   // b is busy for a while, so a's burst fills its mailbox. The burst must find b's call running
   // (its request taken from the mailbox), and take far less than the sleep.
   std::future<std::string> busy = CommandAsync(b, "sleep:3000");
-  ASSERT_TRUE(WaitFor([&] {
-    Result<ActorPhase> phase = runtime_->Phase(b);
-    return phase.ok() && *phase == ActorPhase::kProcessing;
-  }));
+  ASSERT_TRUE(WaitFor([&] { return Processing(b); }));
   std::string burst = Command(a, "burst:" + b + ":100");
   EXPECT_THAT(burst, StartsWith("8:"));  // exactly the capacity was queued
   EXPECT_THAT(burst, HasSubstr("resource-exhausted"));
@@ -318,11 +324,7 @@ TEST_F(MessagingTest, ActorsRequestingEachOtherTimeOutWithoutStallingThePool) {
   // a waits for b while b waits for a: each request queues behind the other's running call.
   std::future<std::string> ab = CommandAsync(a, "after:50:request:" + b + ":echo:x");
   std::future<std::string> ba = CommandAsync(b, "after:50:request:" + a + ":echo:y");
-  auto processing = [&](const std::string& id) {
-    Result<ActorPhase> phase = runtime_->Phase(id);
-    return phase.ok() && *phase == ActorPhase::kProcessing;
-  };
-  ASSERT_TRUE(WaitFor([&] { return processing(a) && processing(b); }));
+  ASSERT_TRUE(WaitFor([&] { return Processing(a) && Processing(b); }));
   // Meanwhile the two workers serve everyone else: round trips to c finish while a and b still
   // wait (they hold no worker; if they held both, not one round trip would finish before the
   // timeout).
