@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "common/test_dir.h"
+#include "testing/wait_for.h"
 
 namespace theater::chain {
 namespace {
@@ -950,10 +951,7 @@ TEST(ChainStoreTest, CommitDelayHoldsPartialBatchesOnlyWhileNobodyWaits) {
   }
   // A full batch is committed without waiting for anyone.
   enqueue(10, 250);
-  for (int i = 0; i < 3000 && RawCount(dir.path(), "d") < 210; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_GE(RawCount(dir.path(), "d"), 210);
+  EXPECT_TRUE(testing_util::WaitFor([&] { return RawCount(dir.path(), "d") >= 210; }));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
   // Closing commits the rest at once.
   ASSERT_TRUE(store->Close().ok());

@@ -10,10 +10,13 @@
 #include <memory>
 #include <thread>
 
+#include "testing/wait_for.h"
+
 namespace theater::chain {
 namespace {
 
 using namespace std::chrono_literals;
+using testing_util::WaitFor;
 
 Event MakeEvent(size_t i) {
   Event e;
@@ -119,10 +122,12 @@ TEST(SubscriptionTest, StrictMakesThePublisherWait) {
       published++;
     }
   });
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(published.load(), 2u);  // blocked on the third: the strict queue is full
+  // Two fit; then it blocks on the third, the strict queue being full.
+  ASSERT_TRUE(WaitFor([&] { return published.load() >= 2; }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(published.load(), 2u);
   for (size_t i = 0; i < 100; ++i) {
-    auto d = slow.Next(5s);
+    auto d = slow.Next(30s);
     ASSERT_TRUE(d.has_value());
     EXPECT_FALSE(d->is_gap());
     EXPECT_EQ(d->index, i);
@@ -139,12 +144,14 @@ TEST(SubscriptionTest, ClosingReleasesWaitingPublishers) {
   SubscriptionHub hub;
   auto sub = hub.Subscribe(1, OverflowPolicy::kStrict);
   hub.Publish("a", MakeEvent(0), 0);
-  std::atomic<bool> done{false};
+  std::atomic<bool> started{false}, done{false};
   std::thread producer([&] {
+    started = true;
     EXPECT_EQ(hub.Publish("a", MakeEvent(1), 1), 0u);  // waits, then the subscriber leaves
     done = true;
   });
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(WaitFor([&] { return started.load(); }));
+  std::this_thread::sleep_for(50ms);  // into the wait (had it not got there, it would not wait)
   EXPECT_FALSE(done.load());
   sub.Close();
   producer.join();
@@ -241,9 +248,11 @@ TEST(SubscriptionTest, StrictQueuesWaitForRoomInBytes) {
       published++;
     }
   });
+  // Two fit in the bytes; then it blocks on the third.
+  ASSERT_TRUE(WaitFor([&] { return published.load() >= 2; }));
   std::this_thread::sleep_for(50ms);
   EXPECT_EQ(published.load(), 2u);
-  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(sub.Next(5s)->index, i);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(sub.Next(30s)->index, i);
   producer.join();
 }
 

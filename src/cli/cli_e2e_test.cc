@@ -50,6 +50,7 @@ const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe
 const std::string kCacheDir = std::string(THEATER_BUILD_DIR) + "/test-home/cache";
 
 using namespace theater::cli_testing;  // the children, fixtures and checks of cli_test_child.h
+using theater::testing_util::WaitFor;
 
 // --- without a server ------------------------------------------------------------------------
 
@@ -419,15 +420,14 @@ class CliServerTest : public ::testing::Test {
   }
   // The id of the running actor named `name`, waiting for it to appear.
   std::string WaitForActor(const std::string& name) {
-    auto until = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < until) {
+    std::string id;
+    EXPECT_TRUE(WaitFor([&] {
       for (const json& actor : Json({"list"})) {
-        if (actor.value("name", "") == name) return actor["id"].get<std::string>();
+        if (actor.value("name", "") == name) id = actor["id"].get<std::string>();
       }
-      std::this_thread::sleep_for(50ms);
-    }
-    ADD_FAILURE() << "no actor named " << name;
-    return "";
+      return !id.empty();
+    })) << "no actor named " << name;
+    return id;
   }
   bool Listed(const std::string& id) {
     for (const json& actor : Json({"list"})) {
@@ -634,12 +634,8 @@ TEST_F(CliServerTest, AClientLeavingMidSubscriptionEndsItsSubscription) {
   ASSERT_TRUE(first.ok() && *first);
   EXPECT_EQ(observer->Call("GetServerInfo")->fields["subscriptions"], 1);
   watcher.reset();  // hangs up with the subscription open
-  bool ended = false;
-  for (int i = 0; i < 500 && !ended; ++i) {
-    ended = observer->Call("GetServerInfo")->fields["subscriptions"] == 0;
-    if (!ended) std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(ended);
+  EXPECT_TRUE(
+      WaitFor([&] { return observer->Call("GetServerInfo")->fields["subscriptions"] == 0; }));
   EXPECT_EQ(Request(id, "count"), "2") << "the actor runs on";
 }
 
@@ -956,12 +952,10 @@ TEST_F(CliSmallRepliesTest, EventsExportStateAndInspectReadInPages) {
             .ok());
   }
   // Sends are queued: wait until the log holds them all.
-  auto until = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < until) {
+  EXPECT_TRUE(WaitFor([&] {
     auto status = client->Call(server::MakeVariant("GetActorMetrics", {{"id", id}}));
-    if (status.ok() && status->fields["metrics"]["mailbox_depth"] == 0) break;
-    std::this_thread::sleep_for(20ms);
-  }
+    return status.ok() && status->fields["metrics"]["mailbox_depth"] == 0;
+  }));
   // The original one-reply forms no longer fit.
   auto whole = client->Call(server::MakeVariant("GetActorEvents", {{"id", id}}));
   ASSERT_FALSE(whole.ok());
@@ -1081,11 +1075,14 @@ TEST_F(CliServerTest, SubscribeAndFollow) {
   const std::string id = StartActor(messenger_manifest_);
   std::unique_ptr<Child> sub = Start({"subscribe", id, "--limit", "1", "--json"});
   std::unique_ptr<Child> follow = Start({"events", id, "--follow"});
-  // Both are attached once the history is printed / the subscription exists; poll until a
-  // message shows up in both.
+  // Both are attached once the server holds their two subscriptions (and `events` has printed
+  // the history): a message sent before would never reach `subscribe`.
   EXPECT_TRUE(follow->WaitForOutput(
       [](const std::string& out) { return out.find("#0 ") != std::string::npos; }));
-  std::this_thread::sleep_for(300ms);
+  auto observer = Connect();
+  ASSERT_TRUE(observer);
+  ASSERT_TRUE(
+      WaitFor([&] { return observer->Call("GetServerInfo")->fields["subscriptions"] == 2; }));
   Run({"message", id, "live-one"});
   Finished sub_done = sub->Finish(30s);
   EXPECT_EQ(sub_done.code, 0) << sub_done.err;
@@ -1093,7 +1090,7 @@ TEST_F(CliServerTest, SubscribeAndFollow) {
   ASSERT_FALSE(event.is_discarded()) << sub_done.out;
   EXPECT_TRUE(event.contains("index"));
   EXPECT_TRUE(follow->WaitForOutput(
-      [](const std::string& out) { return out.find("live-one") != std::string::npos; }, 10s))
+      [](const std::string& out) { return out.find("live-one") != std::string::npos; }, 30s))
       << follow->out();
   Run({"stop", id});
   Finished follow_done = follow->Finish(30s);

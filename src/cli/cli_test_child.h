@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "common/bytes.h"
 #include "common/fetch.h"
 #include "common/uuid.h"
 
@@ -98,12 +99,12 @@ class Child {
   // Reads what is available into out/err for up to `timeout`; returns once `pred(out)` holds.
   bool WaitForOutput(const std::function<bool(const std::string&)>& pred,
                      std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-    auto until = std::chrono::steady_clock::now() + timeout;
-    while (!pred(result_.out)) {
-      if (std::chrono::steady_clock::now() > until) return false;
-      if (!Pump(50)) return pred(result_.out);
-    }
-    return true;
+    return WaitForText(result_.out, pred, timeout);
+  }
+  // The same for what it wrote to stderr.
+  bool WaitForErr(const std::function<bool(const std::string&)>& pred,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    return WaitForText(result_.err, pred, timeout);
   }
 
   // Waits for the exit (killing it after `timeout`) and returns everything it printed.
@@ -127,6 +128,15 @@ class Child {
   const std::string& out() const { return result_.out; }
 
  private:
+  bool WaitForText(const std::string& text, const std::function<bool(const std::string&)>& pred,
+                   std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (!pred(text)) {
+      if (std::chrono::steady_clock::now() > until) return false;
+      if (!Pump(50)) return pred(text);
+    }
+    return true;
+  }
   // One round of reading; false once both pipes are at EOF.
   bool Pump(int timeout_ms) {
     pollfd fds[2] = {{stdout_, POLLIN, 0}, {stderr_, POLLIN, 0}};
@@ -160,10 +170,11 @@ inline std::filesystem::path NewTempDir(const std::string& prefix) {
   return dir;
 }
 
-// A whole file's bytes ("" when it cannot be read).
+// A whole file's bytes ("" when it cannot be read). Never throws: an std::ifstream's read of a
+// /proc file whose process has exited throws from inside the stream (ESRCH), so the tests that
+// read other processes' files go through theater::ReadFileText, which reports errors instead.
 inline std::string ReadFileText(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return theater::ReadFileText(path).value_or("");
 }
 
 // The environment every CLI run gets: no user config, no colour, and (when given) the server.

@@ -391,7 +391,11 @@ TEST_F(CliToolsServerTest, StartLogsCtrlCDetaches) {
   // An actor kept busy: it never settles, so only Ctrl-C ends the wait.
   const std::string manifest = Manifest("runtime_probe", "auto_handlers = true\n");
   Child cli({"start", "--logs", "--settle-ms", "60000", manifest}, BaseEnv(home_, address_), "");
-  std::this_thread::sleep_for(1500ms);  // started and attached
+  // Started and attached: the line comes once the server has started it, just before the command
+  // follows its log (and Ctrl-C is caught from before it asks the server).
+  ASSERT_TRUE(cli.WaitForErr(
+      [](const std::string& err) { return err.find("started actor ") != std::string::npos; },
+      60s));
   cli.Signal(SIGINT);
   Finished r = cli.Finish(30s);
   EXPECT_EQ(r.code, 130) << r.err;

@@ -9,11 +9,14 @@
 #include <future>
 #include <thread>
 
+#include "testing/wait_for.h"
+
 namespace theater {
 namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using testing_util::WaitFor;
 
 TEST(BlockingPoolTest, ATaskThatBlocksDoesNotHoldUpTheNext) {
   BlockingPool pool;
@@ -22,7 +25,7 @@ TEST(BlockingPoolTest, ATaskThatBlocksDoesNotHoldUpTheNext) {
   ASSERT_TRUE(pool.Post([released] { released.wait(); }).ok());
   std::promise<void> ran;
   ASSERT_TRUE(pool.Post([&ran] { ran.set_value(); }).ok());
-  EXPECT_EQ(ran.get_future().wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(ran.get_future().wait_for(30s), std::future_status::ready);
   release.set_value();
 }
 
@@ -33,23 +36,24 @@ TEST(BlockingPoolTest, PastTheThreadCapTasksQueueAndPastTheQueueCapTheyAreRefuse
   BlockingPool pool(options);
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
-  std::atomic<int> done{0};
+  std::atomic<int> started{0}, done{0};
   for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(pool.Post([released, &done] {
+    ASSERT_TRUE(pool.Post([released, &started, &done] {
+                      ++started;
                       released.wait();
                       ++done;
                     })
                     .ok());
   }
-  // Both threads are blocked: the next three wait in the queue, the fourth is refused.
-  std::this_thread::sleep_for(50ms);
+  // Once both threads are blocked (their tasks taken off the queue), the next three wait in the
+  // queue, the fourth is refused.
+  ASSERT_TRUE(WaitFor([&] { return started.load() == 2; }));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(pool.Post([&done] { ++done; }).ok());
   Status refused = pool.Post([] {});
   EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted);
   EXPECT_THAT(refused.message(), HasSubstr("the limit is 3"));
   release.set_value();
-  for (int i = 0; i < 500 && done < 5; ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_EQ(done, 5);
+  EXPECT_TRUE(WaitFor([&] { return done.load() == 5; }));
 }
 
 TEST(BlockingPoolTest, IdleThreadsLeaveAndTheDestructorRunsWhatIsQueued) {

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "testing/wait_for.h"
+
 namespace theater {
 namespace {
 
@@ -180,10 +182,7 @@ TEST(GroupCommitTest, WithRetriesTheSameBatchIsTriedAgainUntilItCommits) {
   // Items queued meanwhile are accepted and committed after the retried batch.
   Result<uint64_t> second = writer.Enqueue([](int& slot) { slot = 8; });
   ASSERT_TRUE(second.ok());
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (writer.committed() < *second && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(milliseconds(1));
-  }
+  EXPECT_TRUE(testing_util::WaitFor([&] { return writer.committed() >= *second; }));
   EXPECT_EQ(writer.committed(), *second);
   EXPECT_FALSE(writer.failing());
   EXPECT_TRUE(writer.error().ok());

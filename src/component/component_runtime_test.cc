@@ -129,20 +129,18 @@ TEST_F(ComponentRuntimeTest, AnActorUpdatesFromItsCoreModuleToItsComponentKeepin
   Result<std::vector<uint8_t>> bytes = ReadFileBytes(component, "component");
   ASSERT_TRUE(bytes.ok());
   // The update is applied through the actor's mailbox: wait for its event.
-  bool updated = false;
-  for (int i = 0; i < 200 && !updated; ++i) {
+  EXPECT_TRUE(testing_util::WaitFor([&] {
     auto events = runtime_->Events(*id);
-    ASSERT_TRUE(events.ok());
+    if (!events.ok()) return false;
     for (const chain::Event& e : *events) {
       std::string payload(e.payload.begin(), e.payload.end());
       if (payload.find("component-updated") != std::string::npos &&
           payload.find("component sha256:" + Sha256Hex(*bytes)) != std::string::npos) {
-        updated = true;
+        return true;
       }
     }
-    if (!updated) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_TRUE(updated);
+    return false;
+  }));
   auto after = runtime_->State(*id);
   ASSERT_TRUE(after.ok() && after->has_value());
   EXPECT_EQ(**before, **after);
@@ -176,10 +174,10 @@ TEST_F(ComponentRuntimeTest, AnActorUsingWasiRunsAsAComponentMadeWithTheAdapter)
       "hello from stdout", "second line, 42", "and one from stderr",
       "probe: clock=1 monotonic=1 entropy=1 fopen=denied env=none"};
   std::vector<std::string> log;
-  for (int i = 0; i < 500 && log.size() < expected.size(); ++i) {
+  testing_util::WaitFor([&] {
     log = Log();
-    if (log.size() < expected.size()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+    return log.size() >= expected.size();
+  });
   EXPECT_EQ(log, expected);
 
   // Everything it did through WASI is in the chain, and the chain verifies.

@@ -177,7 +177,7 @@ TEST_P(LinkTest, InstantiationIsBoundedByTheStartTimeout) {
   ASSERT_FALSE(instance.ok());
   EXPECT_EQ(instance.status().code(), StatusCode::kDeadlineExceeded)
       << instance.status().ToString();
-  EXPECT_LT(took, std::chrono::seconds(2));
+  EXPECT_LT(took, std::chrono::seconds(10));  // the loop never ends by itself
 }
 
 INSTANTIATE_TEST_SUITE_P(BothMemoryModes, LinkTest, testing::BothMemoryModes(),

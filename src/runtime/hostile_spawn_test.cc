@@ -124,7 +124,7 @@ TEST_F(HostileSpawnTest, AFifoIsRefusedAtOnceAsManifestStateOrComponent) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_THAT(Response(Request(parent, "spawn:" + fifo.string())), HasSubstr("error:"));
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);  // a hang never ends
   ExpectServing();
 }
 
@@ -138,8 +138,9 @@ TEST_F(HostileSpawnTest, AManifestUrlThatNeverAnswersBlocksNoOtherSpawn) {
   request.manifest = url;
   runtime_->SpawnAsync(request, [&](Result<std::string> r) { hung.set_value(r); });
   // SpawnAsync returned without waiting for the fetch (it runs on the loader pool), and the
-  // same from a guest: its spawn suspends the guest, not a worker.
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 500ms);
+  // same from a guest: its spawn suspends the guest, not a worker. (Waiting, it would return only
+  // once the listener closes, below.)
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
   std::string parent = Spawn(ProbeManifest());
   auto guest_spawn = RequestAsync(parent, "spawn:" + url);
   for (int i = 0; i < 3; ++i) ExpectServing();

@@ -60,15 +60,16 @@ TEST_F(HibernationTest, AnIdleActorHibernatesAndItsNextCallFindsItsMemoryAsItWas
   ASSERT_FALSE(sum.empty());
 
   auto hibernated = [&] {
-    for (int i = 0; i < 500; ++i) {
+    ActorMetrics metrics;
+    WaitFor([&] {
       Result<ActorMetrics> m = runtime_->Metrics(id);
-      if (m.ok() && m->hibernated) return *m;
-      std::this_thread::sleep_for(10ms);
-    }
-    return ActorMetrics{};
+      if (m.ok()) metrics = *m;
+      return metrics.hibernated;
+    });
+    return metrics;
   };
   ActorMetrics asleep = hibernated();
-  ASSERT_TRUE(asleep.hibernated) << "not hibernated within 5 s";
+  ASSERT_TRUE(asleep.hibernated) << "never hibernated";
   EXPECT_GT(asleep.hibernated_bytes, 0u);
   // The filled bytes are a third zeros, in runs: kept as runs, not as pages.
   EXPECT_LT(asleep.hibernated_bytes, 300000u * 3 / 4);
@@ -510,7 +511,7 @@ TEST_F(RuntimeTest, DeadlineInterruptsARunawayCall) {
   auto took = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().ToString();
-  EXPECT_LT(took, 5s);
+  EXPECT_LT(took, 15s);  // the spin never ends by itself: a busy machine only delays the deadline
   ASSERT_TRUE(WaitFor([&] { return !Running(id); }));
 }
 
@@ -527,13 +528,12 @@ TEST_F(RuntimeTest, TerminateInterruptsTheRunningCall) {
 
 TEST_F(RuntimeTest, TerminateWakesAndCancelsASleepingCall) {
   std::string id = Spawn(ProbeManifest());
-  auto reply = RequestAsync(id, "sleep:10000");
+  auto reply = RequestAsync(id, "sleep:60000");
   ASSERT_TRUE(WaitFor([&] { return runtime_->Phase(id).value() == ActorPhase::kProcessing; }));
-  auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(runtime_->Terminate(id).ok());
-  ASSERT_EQ(reply.wait_for(5s), std::future_status::ready) << "the sleep was not cut short";
+  // Well before the sleep would end (60 s), however busy the machine.
+  ASSERT_EQ(reply.wait_for(30s), std::future_status::ready) << "the sleep was not cut short";
   EXPECT_EQ(reply.get().status().code(), StatusCode::kCancelled);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   EXPECT_FALSE(Running(id));
 }
 
@@ -598,14 +598,13 @@ TEST_F(RuntimeTest, AFullMailboxRefusesWithoutQueueing) {
 TEST_F(RuntimeTest, InfoNeverWaitsForTheRunningCall) {
   std::string id = Spawn(ProbeManifest());
   ASSERT_EQ(Response(Request(id, "count")), "1");
-  auto sleeping = RequestAsync(id, "sleep:1000");
+  auto sleeping = RequestAsync(id, "sleep:2000");
   ASSERT_TRUE(WaitFor([&] { return runtime_->Phase(id).value() == ActorPhase::kProcessing; }));
-  auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(State(id), "1");
   EXPECT_TRUE(runtime_->Metrics(id).ok());
   EXPECT_TRUE(runtime_->Events(id).ok());
-  // Far less than the sleep it would have had to wait for (generous for sanitizer builds).
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);
+  // Answered while the call still runs: had they waited for it, it would be over.
+  EXPECT_EQ(sleeping.wait_for(0ms), std::future_status::timeout);
   EXPECT_EQ(Response(sleeping.get()), "slept");
 }
 

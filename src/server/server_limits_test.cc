@@ -92,7 +92,7 @@ TEST(ServerLimitsTest, SlowFramesAndSilentConnectionsAreClosedAtTheirDeadlines) 
                                       "(unauthenticated_timeout)"));
   EXPECT_TRUE(silent.ClosedByServer());
   EXPECT_GE(Clock::now() - start, 450ms);
-  EXPECT_LT(Clock::now() - start, 3s);
+  EXPECT_LT(Clock::now() - start, 10s);  // at its deadline (a busy machine only adds delays)
 
   // Connections that spoke the protocol are not subject to it, but a frame they start must come
   // whole: one byte of a length, then silence, is closed after frame_header_timeout ...
@@ -106,7 +106,7 @@ TEST(ServerLimitsTest, SlowFramesAndSilentConnectionsAreClosedAtTheirDeadlines) 
                         "(frame_header_timeout)"));
   EXPECT_TRUE(header.ClosedByServer());
   EXPECT_GE(Clock::now() - start, 250ms);
-  EXPECT_LT(Clock::now() - start, 3s);
+  EXPECT_LT(Clock::now() - start, 10s);
 
   // ... and a length whose body stops coming after frame_body_timeout.
   RawSocket body(t.address());
@@ -197,12 +197,14 @@ TEST(ServerLimitsTest, ConnectionsPerPeerAddressAreCapped) {
   other.SendMessage("\"ListActors\"");
   EXPECT_TRUE(other.Receive());
   held.pop_back();
-  std::this_thread::sleep_for(100ms);
-  RawSocket again(t.address(), "127.0.0.5");
-  again.SendMessage("\"ListActors\"");
-  auto reply = again.Receive();
-  ASSERT_TRUE(reply);
-  EXPECT_TRUE(reply->contains("ActorList")) << reply->dump();
+  // Once the server has seen the close (a connection refused meanwhile is simply tried again).
+  std::optional<json> reply;
+  EXPECT_TRUE(testing_util::WaitFor([&] {
+    RawSocket again(t.address(), "127.0.0.5");
+    again.SendMessage("\"ListActors\"");
+    reply = again.Receive();
+    return reply && reply->contains("ActorList");
+  })) << (reply ? reply->dump() : "no reply");
 }
 
 TEST(ServerLimitsTest, NothingLargeIsReadBeforeTheToken) {
@@ -301,7 +303,9 @@ TEST(ServerLimitsTest, TwoThousandHostileConnectionsDoNotLockOutAClient) {
     if (list.ok()) {
       EXPECT_EQ(list->fields["actors"].size(), 1u);
     }
-    EXPECT_LT(took, 1s) << "check " << checks;
+    // Answered, not locked out until the hostile connections time out (10 s): under a second on
+    // an idle machine (printed below); a busy one is allowed more.
+    EXPECT_LT(took, 5s) << "check " << checks;
     worst = std::max(worst, took);
     ++checks;
   };
@@ -342,9 +346,10 @@ TEST(ServerLimitsTest, TwoThousandHostileConnectionsDoNotLockOutAClient) {
   ASSERT_TRUE(newcomer);
   auto list = newcomer->Call("ListActors");
   EXPECT_TRUE(list.ok());
-  // A newcomer waits for the accept loop to work through the evictions the flood caused; the
-  // sanitizer build runs that loop several times slower, so only its bound is wider.
-  EXPECT_LT(Clock::now() - start, THEATER_ADDRESS_SANITIZER ? 10s : 1s);
+  // A newcomer waits for the accept loop to work through the evictions the flood caused (under a
+  // second on an idle machine; the sanitizer build, or a busy machine, runs that loop several
+  // times slower): in, before the hostile connections would time out (10 s).
+  EXPECT_LT(Clock::now() - start, 10s);
   json info = Info(*legit);
   EXPECT_LE(info["unauthenticated_connections"].get<size_t>(), 128u);
   EXPECT_LE(info["connections"].get<size_t>(), 1024u);
@@ -358,8 +363,10 @@ TEST(ServerLimitsTest, TwoThousandHostileConnectionsDoNotLockOutAClient) {
 // nothing hold no slot for long, and a client that spoke first keeps getting answers.
 TEST(ServerLimitsTest, ThreeHundredSlowlorisConnectionsWithoutAToken) {
   ASSERT_GE(server_testing::RaiseFileLimit(), rlim_t{2000});
+  // A client locked out would wait for them to time out: long enough that waiting for it cannot
+  // pass for a busy machine's delays.
   ServerOptions options;
-  options.unauthenticated_timeout = 1s;
+  options.unauthenticated_timeout = 5s;
   TestServer t(options);
   ASSERT_TRUE(t.ok());
   auto legit = t.Connect();
@@ -373,12 +380,12 @@ TEST(ServerLimitsTest, ThreeHundredSlowlorisConnectionsWithoutAToken) {
     if (i % 50 == 49) {
       const auto start = Clock::now();
       EXPECT_TRUE(legit->Call("ListActors").ok());
-      EXPECT_LT(Clock::now() - start, 1s);
+      EXPECT_LT(Clock::now() - start, 2500ms);
     }
   }
   EXPECT_LE(Info(*legit)["unauthenticated_connections"].get<size_t>(), 128u);
   // Past unauthenticated_timeout none of them is left.
-  EXPECT_TRUE(testing_util::WaitFor([&] { return Info(*legit)["connections"] == 1; }, 5s));
+  EXPECT_TRUE(testing_util::WaitFor([&] { return Info(*legit)["connections"] == 1; }));
   EXPECT_TRUE(legit->Call("ListActors").ok());
 }
 

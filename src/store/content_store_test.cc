@@ -28,6 +28,7 @@
 #include "common/uuid.h"
 #include "store/content_cache.h"
 #include "store/store_test_util.h"
+#include "testing/wait_for.h"
 
 namespace theater::store {
 namespace {
@@ -868,7 +869,7 @@ TEST_F(ContentStoreTest, AForeignConnectionWritingTheSameFileCorruptsNothing) {
     }
     sqlite3_close(db);
   });
-  while (foreign_rows.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(::theater::testing_util::WaitFor([&] { return foreign_rows.load() > 0; }));
   Expected expected;
   for (int i = 0; i < 300; ++i) {
     std::vector<uint8_t> content = Pattern(3000, i);
@@ -946,17 +947,17 @@ TEST(ContentStoreProcessTest, KillNineWhileWritingLosesNoCommittedContent) {
     }
   }
   // Let it commit a few, then kill it, most likely mid-write.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  size_t files = 0;
-  while (files < 4 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    files = 0;
+  auto files = [&] {
+    size_t count = 0;
     std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator(dir.path() / "store-blobs", ec);
          !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      files += it->is_regular_file() ? 1 : 0;
+      std::error_code gone;  // a temporary file renamed or removed meanwhile
+      count += it->is_regular_file(gone) ? 1 : 0;
     }
-  }
+    return count;
+  };
+  EXPECT_TRUE(::theater::testing_util::WaitFor([&] { return files() >= 4; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(37));
   ASSERT_EQ(kill(child, SIGKILL), 0);
   int status = 0;

@@ -33,6 +33,7 @@
 #include "store/location_cache.h"
 #include "store/pack_format.h"
 #include "store/store_test_util.h"
+#include "testing/wait_for.h"
 #include "theater/content_store.h"
 
 namespace theater::store {
@@ -646,11 +647,11 @@ TEST_F(StorePackTest, AFailedIndexCommitIsStickyUntilARetrySucceeds) {
   // Resolved: the next retry commits, and writes work again.
   ASSERT_EQ(sqlite3_exec(blocker, "COMMIT;", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(blocker);
-  Status flushed = store->Flush();
-  for (int i = 0; i < 250 && !flushed.ok(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  Status flushed;
+  ::theater::testing_util::WaitFor([&] {
     flushed = store->Flush();
-  }
+    return flushed.ok();
+  });
   ASSERT_OK(flushed);
   EXPECT_EQ(RowsFor(db(), during_hash), 1);
   ASSERT_OK(store->SetLabel(kStoreId, "during", during_hash));

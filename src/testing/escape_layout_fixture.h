@@ -13,18 +13,17 @@
 
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <utility>
 
+#include "common/bytes.h"
 #include "testing/actor_test_fixture.h"
 
 namespace theater::testing_util {
 
-// The whole file as text ("" when it cannot be read).
+// The whole file as text ("" when it cannot be read, never an exception).
 inline std::string ReadFileText(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
+  return theater::ReadFileText(path).value_or("");
 }
 
 // Creates `base` and `outside` (with secret.txt = "secret"), and in `base` the links

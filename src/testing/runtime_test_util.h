@@ -1,7 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 //
 // Helpers the runtime's end-to-end tests share: a runtime configured for tests (two workers, the
-// build's shared compile cache, no progress lines) in a fresh temporary home, and polling.
+// build's shared compile cache, no progress lines) in a fresh temporary home, and polling
+// (WaitFor, testing/wait_for.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "common/uuid.h"
+#include "testing/wait_for.h"
 #include "theater/runtime.h"
 
 namespace theater::testing_util {
@@ -84,17 +86,6 @@ inline std::string HandlersOf(std::string_view component) {
 
 inline std::vector<uint8_t> Bytes(std::string_view s) {
   return {s.begin(), s.end()};
-}
-
-// Polls `pred` every 2 ms until it holds or `timeout` passes; returns its last answer.
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return pred();
 }
 
 }  // namespace theater::testing_util

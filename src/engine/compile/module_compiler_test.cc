@@ -9,16 +9,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <optional>
 #include <random>
 #include <thread>
 
+#include "common/bytes.h"
 #include "engine/compile/data_split.h"
 #include "engine/compile/elf_check.h"
 #include "engine/compile/embedded_headers.h"
 #include "engine/compile/progress_line.h"
 #include "engine/wasm2c/shim_abi.h"
+#include "testing/wait_for.h"
 
 // Stand-in for the runtime's thread-local call-depth counter: bounds-check-mode modules bind to
 // it when they are loaded (the executable is linked with ENABLE_EXPORTS). Functions the modules
@@ -335,8 +338,8 @@ TEST_F(ModuleCompilerTest, SecondCompileIsACacheHit) {
   EXPECT_TRUE(second->cache_hit);
   EXPECT_EQ(second->key, first->key);
   EXPECT_EQ(second->so_path, first->so_path);
+  // Faster than compiling: how much is a figure for the benchmarks, which a busy machine changes.
   EXPECT_LT(second->compile_time, first->compile_time);
-  EXPECT_LT(second->compile_time, std::chrono::milliseconds(200));
 
   // A new compiler (as in another process) with the same options finds it too.
   auto other = Compiler(Options());
@@ -759,21 +762,40 @@ TEST_F(ModuleCompilerTest, LiveProgressLineIsRewrittenInPlace) {
 TEST_F(ModuleCompilerTest, ProgressShowsUnitsDoneAndAnEstimate) {
   std::FILE* stream = std::tmpfile();
   ASSERT_NE(stream, nullptr);
+  // What the line's thread has written so far, read through a file description of our own (the
+  // stream's position is the writer's).
+  auto written = [path = "/proc/self/fd/" + std::to_string(fileno(stream))] {
+    return ReadFileText(path).value_or("");
+  };
+  // `text` holds `prefix` followed by a number of seconds ("0.3", "12.0"), then `suffix`.
+  auto shows = [](const std::string& text, const std::string& prefix, const std::string& suffix) {
+    for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at + 1)) {
+      size_t end = at + prefix.size();
+      while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) ||
+                                   text[end] == '.')) {
+        ++end;
+      }
+      if (end > at + prefix.size() && text.compare(end, suffix.size(), suffix) == 0) return true;
+    }
+    return false;
+  };
   {
     ProgressLine line(stream, "engine.wasm", 9 << 20, std::chrono::milliseconds(0),
                       ProgressStyle::kLive);
     line.Stage("gcc \u00d764");
     line.StageProgress(1, 64, 0.01);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // The line is redrawn every 250 ms: each state is waited for, not slept through.
+    EXPECT_TRUE(testing_util::WaitFor(
+        [&] { return shows(written(), "gcc \u00d764\u2026 1/64 units, ", " s"); }))
+        << written();
     line.StageProgress(32, 64, 0.5);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_TRUE(testing_util::WaitFor(
+        [&] { return shows(written(), "gcc \u00d764\u2026 32/64 units, about ", " s left, "); }))
+        << written();
     line.Finish(true);
   }
   const std::string text = ReadAll(stream);
-  EXPECT_NE(text.find("gcc \u00d764\u2026 1/64 units, 0."), std::string::npos) << text;
   EXPECT_EQ(text.find("1/64 units, about"), std::string::npos) << "no estimate from 1%";
-  EXPECT_NE(text.find("gcc \u00d764\u2026 32/64 units, about 0."), std::string::npos) << text;
-  EXPECT_NE(text.find(" s left, "), std::string::npos) << text;
 }
 
 TEST_F(ModuleCompilerTest, NoProgressWhenOffOrNotATerminal) {

@@ -8,11 +8,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "testing/escape_layout_fixture.h"
+#include "testing/process_state.h"
 #include "theater/chain.h"
 
 namespace theater {
@@ -22,7 +27,10 @@ namespace fs = std::filesystem;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+using testing_util::ProcessAlive;
+using testing_util::ProcessesWorkingUnder;
 using testing_util::ReadFileText;
+using testing_util::WaitFor;
 using namespace std::chrono_literals;
 
 class FilesystemRuntimeTest : public testing_util::EscapeLayoutFixture {
@@ -228,7 +236,7 @@ TEST_F(FilesystemRuntimeTest, TempDirGivesEachActorItsOwnDirectoryRemovedAtStop)
   fs::path dir_a = pwd_a.substr(pwd_a.find('/'), pwd_a.find('\n') - pwd_a.find('/'));
   ASSERT_TRUE(fs::exists(dir_a / "who"));
   ASSERT_TRUE(runtime_->Stop(a).ok());
-  EXPECT_TRUE(testing_util::WaitFor([&] { return !fs::exists(dir_a); }));
+  EXPECT_TRUE(WaitFor([&] { return !fs::exists(dir_a); }));
   EXPECT_EQ(Command(b, "read:who"), "b");
 
   // `new_dir = true` without a path is the older spelling of temp_dir.
@@ -339,10 +347,11 @@ TEST_F(FilesystemRuntimeTest, CommandsRunWithArgsInTheirDirectoryWithinLimits) {
   EXPECT_THAT(Command(a, "exec:missing:ls"), StartsWith("error:not-found: path 'missing'"));
 
   auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(Command(a, "exec:.:sleep:10"),
+  EXPECT_EQ(Command(a, "exec:.:sleep:30"),
             "cmd-error:deadline-exceeded: command 'sleep' did not finish within 300 ms "
             "(command_timeout_ms) and was killed");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  // Killed, not waited for: well before the sleep would end (30 s), however busy the machine.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
 
   std::string big = Command(a, "exec:.:seq:1:1000");
   EXPECT_THAT(big, StartsWith("exit=0;stdout=1\n2\n3\n"));
@@ -414,31 +423,30 @@ TEST_F(FilesystemRuntimeTest, ACommandsEscapedDescendantsDieWithIt) {
                     "exec:.:sh:-c:setsid -f sh -c 'echo $$ > escaped.pid; exec sleep 1000';"
                     "while [ ! -s escaped.pid ]; do sleep 0.05; done; echo started"),
             "exit=0;stdout=started\n;stderr=");
-  pid_t escaped = std::stoi(ReadFileText(base_ / "escaped.pid"));
+  pid_t escaped = 0;
+  std::istringstream(ReadFileText(base_ / "escaped.pid")) >> escaped;
   ASSERT_GT(escaped, 0);
-  EXPECT_TRUE(testing_util::WaitFor(
-      [&] {
-        std::ifstream stat("/proc/" + std::to_string(escaped) + "/stat");
-        std::string text((std::istreambuf_iterator<char>(stat)), {});
-        size_t close = text.rfind(')');
-        return close == std::string::npos || close + 2 >= text.size() || text[close + 2] == 'Z';
-      },
-      1s));
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(escaped); }));
 }
 
 // A running command suspends its actor, not a worker: with both of the runtime's two workers'
-// actors running commands, a third actor still answers at once.
+// actors running commands, a third actor still answers, before either command ends.
 TEST_F(FilesystemRuntimeTest, ARunningCommandDoesNotHoldAWorker) {
   std::string manifest = BaseManifest("allowed_commands = [\"sleep\"]\n");
   std::string a = Spawn(manifest);
   std::string b = Spawn(manifest);
   std::string c = Spawn(manifest);
-  auto slow_a = std::async(std::launch::async, [&] { return Command(a, "exec:.:sleep:1.5"); });
-  auto slow_b = std::async(std::launch::async, [&] { return Command(b, "exec:.:sleep:1.5"); });
-  std::this_thread::sleep_for(300ms);
-  auto start = std::chrono::steady_clock::now();
+  auto slow_a = std::async(std::launch::async, [&] { return Command(a, "exec:.:sleep:3"); });
+  auto slow_b = std::async(std::launch::async, [&] { return Command(b, "exec:.:sleep:3"); });
+  // Both commands run (in the base directory, where nothing else works).
+  ASSERT_TRUE(WaitFor([&] {
+    const std::vector<std::string> names = ProcessesWorkingUnder(base_);
+    return std::count(names.begin(), names.end(), "sleep") == 2;
+  }));
   EXPECT_EQ(Command(c, "exists:nothing"), "false");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 700ms);
+  // Had they held both workers, c would have had to wait for one of them to end.
+  EXPECT_EQ(slow_a.wait_for(0ms), std::future_status::timeout);
+  EXPECT_EQ(slow_b.wait_for(0ms), std::future_status::timeout);
   EXPECT_EQ(slow_a.get(), "exit=0;stdout=;stderr=");
   EXPECT_EQ(slow_b.get(), "exit=0;stdout=;stderr=");
 }
@@ -450,11 +458,17 @@ TEST_F(FilesystemRuntimeTest, TerminatingAnActorKillsItsCommand) {
       Spawn(BaseManifest("allowed_commands = [\"sleep\"]\ncommand_timeout_ms = "
                          "60000\n"));
   auto pending = std::async(std::launch::async, [&] { return Command(a, "exec:.:sleep:30"); });
-  std::this_thread::sleep_for(300ms);
+  auto sleeping = [&] {
+    const std::vector<std::string> names = ProcessesWorkingUnder(base_);
+    return std::find(names.begin(), names.end(), "sleep") != names.end();
+  };
+  ASSERT_TRUE(WaitFor(sleeping));
   auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(runtime_->Terminate(a).ok());
   EXPECT_THAT(pending.get(), StartsWith("failed:"));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  // Interrupted, not waited for: well before the sleep would end (30 s).
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
+  EXPECT_TRUE(WaitFor([&] { return !sleeping(); })) << "the command outlived its actor";
 }
 
 TEST_F(FilesystemRuntimeTest, NixCommandsFollowTheSameRules) {

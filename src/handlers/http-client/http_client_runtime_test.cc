@@ -149,7 +149,8 @@ TEST_F(HttpClientRuntimeTest, TheChainRecordsTheCallWithItsInputsAndOutputs) {
 }
 
 // Requests suspend their actors, not the workers: with two workers, five actors' slow requests
-// run at the same time (all done in about one server delay), and another actor still answers.
+// run at the same time (all done in about one server delay), and another actor still answers
+// meanwhile.
 TEST_F(HttpClientRuntimeTest, SlowRequestsDoNotHoldWorkers) {
   TestHttpServer server;
   std::vector<std::string> actors;
@@ -158,19 +159,20 @@ TEST_F(HttpClientRuntimeTest, SlowRequestsDoNotHoldWorkers) {
   std::vector<std::future<std::string>> slow;
   for (int i = 0; i < 5; ++i) {
     slow.push_back(std::async(std::launch::async, [&, i] {
-      return Command(actors[i], "GET " + server.Url("/slow/1000"));
+      return Command(actors[i], "GET " + server.Url("/slow/3000"));
     }));
   }
-  ASSERT_TRUE(testing_util::WaitFor([&] { return server.requests().size() == 5; }, 5000ms));
-  auto quick = std::chrono::steady_clock::now();
+  ASSERT_TRUE(testing_util::WaitFor([&] { return server.requests().size() == 5; }));
   EXPECT_THAT(Command(actors[5], "GET " + server.Url("/echo")), StartsWith("status=200"));
-  EXPECT_LT(std::chrono::steady_clock::now() - quick, 500ms);
+  // Answered while all five still wait for theirs.
+  for (auto& f : slow) EXPECT_EQ(f.wait_for(0ms), std::future_status::timeout);
   for (auto& f : slow) {
     std::string reply = f.get();
     EXPECT_THAT(reply, StartsWith("status=200\n"));
     EXPECT_THAT(reply, testing::EndsWith("\n\nslow"));
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 1900ms);  // not 5 x 1 s / 2 workers
+  // About one server delay (a busy machine adds to it), not 3 x 3 s (5 requests, 2 workers).
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 6s);
 }
 
 // HTTPS: a self-signed certificate is refused by default and accepted through ca_file.
@@ -196,12 +198,12 @@ TEST_F(HttpClientRuntimeTest, TerminatingAnActorAbortsItsRequest) {
   std::string a = Spawn(Manifest());
   auto pending = std::async(std::launch::async,
                             [&] { return Command(a, "GET " + server.Url("/slow/20000")); });
-  ASSERT_TRUE(testing_util::WaitFor([&] { return server.requests().size() == 1; }, 5000ms));
+  ASSERT_TRUE(testing_util::WaitFor([&] { return server.requests().size() == 1; }));
   auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(runtime_->Terminate(a).ok());
   EXPECT_THAT(pending.get(), StartsWith("failed:"));
-  EXPECT_TRUE(testing_util::WaitFor([&] { return server.abandoned() == 1; }, 3000ms));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_TRUE(testing_util::WaitFor([&] { return server.abandoned() == 1; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);  // not the server's 20 s
 }
 
 }  // namespace

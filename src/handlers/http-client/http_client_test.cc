@@ -390,13 +390,13 @@ TEST_F(HttpEngineTest, ASlowServerIsATimeout) {
   HttpClientConfig config;
   config.timeout_ms = 300;
   auto start = std::chrono::steady_clock::now();
-  TransferOutcome o = Send(Request("GET", server.Url("/slow/5000")), config);
+  TransferOutcome o = Send(Request("GET", server.Url("/slow/20000")), config);
   auto took = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(o.ok());
   EXPECT_EQ(o.error, HttpErrorKind::kTimeout);
   EXPECT_THAT(o.ErrorString(), StartsWith("timeout: "));
   EXPECT_GE(took, 250ms);
-  EXPECT_LT(took, 2s);
+  EXPECT_LT(took, 10s);  // the timeout, not the server's answer (20 s)
 }
 
 TEST_F(HttpEngineTest, AnOversizeBodyIsALimitError) {
@@ -492,14 +492,13 @@ TEST_F(HttpEngineTest, CancelAbortsTheTransferAndClosesItsConnection) {
       BuildTransferSpec(Request("GET", server.Url("/slow/20000")), {}, RootPermissions());
   ASSERT_TRUE(spec.ok());
   auto t = engine_->Start(std::move(spec).value(), [&] { called.set_value(); });
-  ASSERT_TRUE(testing_util::WaitFor([&] { return server.requests().size() == 1; }, 5000ms));
-  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(testing_util::WaitFor([&] { return server.requests().size() == 1; }));
   engine_->Cancel(t);
-  ASSERT_EQ(called.get_future().wait_for(2s), std::future_status::ready);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  // Well before the server would answer (20 s).
+  ASSERT_EQ(called.get_future().wait_for(10s), std::future_status::ready);
   TransferOutcome o = t->TakeOutcome();
   EXPECT_EQ(o.error, HttpErrorKind::kCancelled);
-  EXPECT_TRUE(testing_util::WaitFor([&] { return server.abandoned() == 1; }, 2000ms));
+  EXPECT_TRUE(testing_util::WaitFor([&] { return server.abandoned() == 1; }));
   EXPECT_EQ(engine_->in_flight(), 0u);
 }
 
@@ -508,7 +507,7 @@ TEST_F(HttpEngineTest, ManyTransfersRunConcurrentlyAndTheLoopsEndCancelsTheRest)
   auto start = std::chrono::steady_clock::now();
   std::vector<std::shared_ptr<Transfer>> slow;
   for (int i = 0; i < 8; ++i) {
-    auto spec = BuildTransferSpec(Request("GET", server.Url("/slow/400")), {}, RootPermissions());
+    auto spec = BuildTransferSpec(Request("GET", server.Url("/slow/2000")), {}, RootPermissions());
     slow.push_back(engine_->Start(std::move(spec).value(), nullptr));
   }
   for (auto& t : slow) {
@@ -516,12 +515,13 @@ TEST_F(HttpEngineTest, ManyTransfersRunConcurrentlyAndTheLoopsEndCancelsTheRest)
     TransferOutcome o = t->TakeOutcome();
     EXPECT_TRUE(o.ok()) << o.ErrorString();
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);  // not 8 x 400 ms
+  // About one answer's 2 s (a busy machine adds to it), not 8 x 2 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 8s);
 
   auto hanging = engine_->Start(
       BuildTransferSpec(Request("GET", server.Url("/slow/20000")), {}, RootPermissions()).value(),
       nullptr);
-  ASSERT_TRUE(testing_util::WaitFor([&] { return server.requests().size() == 9; }, 5000ms));
+  ASSERT_TRUE(testing_util::WaitFor([&] { return server.requests().size() == 9; }));
   // A transfer queued on a loop that no longer runs never begins ...
   StopLoop();
   auto queued = engine_->Start(
@@ -535,7 +535,7 @@ TEST_F(HttpEngineTest, ManyTransfersRunConcurrentlyAndTheLoopsEndCancelsTheRest)
   EXPECT_EQ(hanging->TakeOutcome().error, HttpErrorKind::kCancelled);
   ASSERT_TRUE(queued->done());
   EXPECT_EQ(queued->TakeOutcome().error, HttpErrorKind::kCancelled);
-  EXPECT_TRUE(testing_util::WaitFor([&] { return server.abandoned() >= 1; }, 2000ms));
+  EXPECT_TRUE(testing_util::WaitFor([&] { return server.abandoned() >= 1; }));
 }
 
 TEST(HttpClientResponseTest, HeadersBecomeValidUtf8) {

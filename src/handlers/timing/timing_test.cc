@@ -29,7 +29,7 @@ TEST_F(RuntimeTest, SleepingActorsDoNotHoldWorkers) {
   std::vector<std::future<Result<std::vector<Value>>>> replies;
   for (const auto& id : ids) replies.push_back(RequestAsync(id, "sleep:300"));
   for (auto& r : replies) EXPECT_EQ(Response(r.get()), "slept");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);  // half the 30 s held workers take
 }
 
 TEST_F(RuntimeTest, SleepBeyondTheCallDeadlineIsRefused) {

@@ -28,13 +28,10 @@ std::string WasiProbeManifest(const std::string& extra = "") {
 class WasiPreview1Test : public RuntimeTest {
  protected:
   std::vector<std::string> LogLines(size_t at_least) {
-    for (int i = 0; i < 500; ++i) {
-      {
-        std::lock_guard<std::mutex> lock(log_mu_);
-        if (log_.size() >= at_least) return log_;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    WaitFor([&] {
+      std::lock_guard<std::mutex> lock(log_mu_);
+      return log_.size() >= at_least;
+    });
     std::lock_guard<std::mutex> lock(log_mu_);
     return log_;
   }

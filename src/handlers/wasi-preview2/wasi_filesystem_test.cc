@@ -156,26 +156,26 @@ TEST_F(WasiFilesystemTest, ASleepingComponentWaitsWithoutHoldingAWorker) {
   EXPECT_GE(std::stoi(reply.substr(3)), 120);
   EXPECT_GE(took, std::chrono::milliseconds(120));
 
-  // Six actors sleeping 400 ms at once on the two workers: if a sleep held a worker, three
-  // rounds would take 1.2 s at least.
+  // Six actors sleeping 3 s at once on the two workers: if a sleep held a worker, three rounds
+  // would take 9 s at least; together they take one sleep, and a busy machine seconds more.
   std::vector<std::string> ids;
   for (int i = 0; i < 6; ++i) ids.push_back(Spawn(Manifest("")));
   const auto together = std::chrono::steady_clock::now();
   std::vector<std::future<std::string>> replies;
   for (const std::string& id : ids) {
-    replies.push_back(std::async(std::launch::async, [&, id] { return Command(id, "sleep 400"); }));
+    replies.push_back(std::async(std::launch::async, [&, id] { return Command(id, "sleep 3000"); }));
   }
   for (auto& r : replies) EXPECT_TRUE(r.get().starts_with("ok ")) << "a sleep failed";
-  EXPECT_LT(std::chrono::steady_clock::now() - together, std::chrono::milliseconds(1000));
+  EXPECT_LT(std::chrono::steady_clock::now() - together, std::chrono::milliseconds(6000));
 
   // A wait beyond the call's deadline fails the call at once, naming why, instead of being cut
-  // off by the deadline.
-  std::string short_deadline = Spawn(Manifest("", "[limits]\ncall_deadline_ms = 200\n"));
+  // off by the deadline (which would take 5 s).
+  std::string short_deadline = Spawn(Manifest("", "[limits]\ncall_deadline_ms = 5000\n"));
   const auto refused = std::chrono::steady_clock::now();
-  const std::string failure = Command(short_deadline, "sleep 1000");
-  EXPECT_LT(std::chrono::steady_clock::now() - refused, std::chrono::milliseconds(190));
+  const std::string failure = Command(short_deadline, "sleep 10000");
+  EXPECT_LT(std::chrono::steady_clock::now() - refused, std::chrono::milliseconds(2500));
   EXPECT_TRUE(failure.starts_with("failed: ")) << failure;
-  EXPECT_NE(failure.find("would outlast the call's deadline of 200 ms"), std::string::npos)
+  EXPECT_NE(failure.find("would outlast the call's deadline of 5000 ms"), std::string::npos)
       << failure;
 }
 
