@@ -95,9 +95,13 @@ sanitizers=1
 [ "${THEATER_SKIP_SANITIZERS:-0}" = 1 ] && sanitizers=0
 if [ $sanitizers = 1 ]; then
   mkdir -p build-asan
-  # In a process group of its own, so that a failed run stops the whole build with it.
-  setsid nice -n 19 scripts/sanitizer-build.sh > build-asan/build.log 2>&1 &
+  # In a process group of its own (job control), so that a failed run stops the whole build with
+  # it; in this session, not a new one (setsid), where the kernel's per-session scheduling groups
+  # (autogroup) would give it half the machine whatever its nice value.
+  set -m
+  nice -n 19 scripts/sanitizer-build.sh > build-asan/build.log 2>&1 &
   sanitizer_build=$!
+  set +m
   trap 'status=$?; kill -- -"$sanitizer_build" 2>/dev/null; summary $status' EXIT
 fi
 run_step "release tests" run_ctest build --timeout 600
