@@ -3,11 +3,11 @@
 // The inside of HttpServer (http_server.h), shared by the files that implement it: the server's
 // state (HttpServer::Impl), what its connections build on, and the functions that start them.
 // Beast's templates for the connections (http_session.h, websocket_session.h) are instantiated
-// in three files, compiled side by side: the plain connections (plain_sessions.cc), the TLS HTTP
-// ones (tls_http_sessions.cc) and the TLS WebSockets (tls_websocket_sessions.cc). All of them in
-// one file took GCC 73 s and 3.3 GB at -O2, and the TLS ones alone 1.9 GB; split, none takes
-// more than 1.5 GB (docs/benchmarks.md, "The whole test run"). Included only by this handler's
-// server files.
+// in four files, compiled side by side: the HTTP connections and the WebSockets of plain servers
+// (plain_http_sessions.cc, plain_websocket_sessions.cc) and of TLS ones (tls_http_sessions.cc,
+// tls_websocket_sessions.cc). All of them in one file took GCC 73 s and 3.3 GB at -O2; split,
+// none takes more than 1.5 GiB in either build (docs/benchmarks.md, "The whole test run").
+// Included only by this handler's server files.
 //
 // Thread-safety and ownership: as HttpServer's (http_server.h).
 #pragma once

@@ -3,7 +3,7 @@
 // One HTTP connection of an HttpServer, over a stream type (beast::tcp_stream or its TLS
 // stream): HttpSession reads requests, runs them through routing, middleware and the handler,
 // writes the responses, and hands the stream to a WebSocket session (websocket_session.h) after
-// an upgrade. A template instantiated in one file per stream type (plain_sessions.cc,
+// an upgrade. A template instantiated in one file per stream type (plain_http_sessions.cc,
 // tls_http_sessions.cc; http_server_impl.h says why).
 //
 // Thread-safety: a session lives on its server's strand; only weak references leave it.

@@ -3,7 +3,7 @@
 // One WebSocket connection of an HttpServer, over a stream type (beast::tcp_stream or its TLS
 // stream), after an HTTP session (http_session.h) accepted the upgrade: WsSession hands each
 // message to the actor and sends what it answers, one message at a time, in order. A template
-// instantiated in one file per stream type, through StartWebSocket (plain_sessions.cc,
+// instantiated in one file per stream type, through StartWebSocket (plain_websocket_sessions.cc,
 // tls_websocket_sessions.cc; http_server_impl.h says why).
 //
 // Thread-safety: a session lives on its server's strand; only weak references leave it.
