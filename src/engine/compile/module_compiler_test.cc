@@ -737,6 +737,33 @@ TEST_F(ModuleCompilerTest, ProgressLinesWhenOnAndNotATerminal) {
   EXPECT_TRUE(last.ends_with(" s)\n")) << last;
 }
 
+// Stages that begin before the line's thread first runs (a fast compile on a fast machine)
+// each still get their line, in order.
+TEST_F(ModuleCompilerTest, PlainProgressNamesStagesThatBeganTogether) {
+  std::FILE* stream = std::tmpfile();
+  ASSERT_NE(stream, nullptr);
+  auto written = [path = "/proc/self/fd/" + std::to_string(fileno(stream))] {
+    return ReadFileText(path).value_or("");
+  };
+  {
+    ProgressLine line(stream, "sample.wasm", 2048, std::chrono::milliseconds(0),
+                      ProgressStyle::kPlain);
+    line.Stage("wasm2c");
+    line.Stage("gcc");
+    EXPECT_TRUE(testing_util::WaitFor([&] {
+      return written().find("gcc\u2026") != std::string::npos;
+    })) << written();
+    line.Finish(true);
+  }
+  const std::string text = ReadAll(stream);
+  const size_t wasm2c = text.find("compiling sample.wasm (2.0 KiB): wasm2c\u2026");
+  const size_t gcc = text.find("compiling sample.wasm (2.0 KiB): gcc\u2026");
+  ASSERT_NE(wasm2c, std::string::npos) << text;
+  ASSERT_NE(gcc, std::string::npos) << text;
+  EXPECT_LT(wasm2c, gcc) << text;
+  EXPECT_NE(text.find("compiled sample.wasm (2.0 KiB) in "), std::string::npos) << text;
+}
+
 TEST_F(ModuleCompilerTest, LiveProgressLineIsRewrittenInPlace) {
   std::FILE* stream = std::tmpfile();
   ASSERT_NE(stream, nullptr);
@@ -771,8 +798,8 @@ TEST_F(ModuleCompilerTest, ProgressShowsUnitsDoneAndAnEstimate) {
   auto shows = [](const std::string& text, const std::string& prefix, const std::string& suffix) {
     for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at + 1)) {
       size_t end = at + prefix.size();
-      while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) ||
-                                   text[end] == '.')) {
+      while (end < text.size() &&
+             (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '.')) {
         ++end;
       }
       if (end > at + prefix.size() && text.compare(end, suffix.size(), suffix) == 0) return true;
@@ -785,13 +812,13 @@ TEST_F(ModuleCompilerTest, ProgressShowsUnitsDoneAndAnEstimate) {
     line.Stage("gcc \u00d764");
     line.StageProgress(1, 64, 0.01);
     // The line is redrawn every 250 ms: each state is waited for, not slept through.
-    EXPECT_TRUE(testing_util::WaitFor(
-        [&] { return shows(written(), "gcc \u00d764\u2026 1/64 units, ", " s"); }))
-        << written();
+    EXPECT_TRUE(testing_util::WaitFor([&] {
+      return shows(written(), "gcc \u00d764\u2026 1/64 units, ", " s");
+    })) << written();
     line.StageProgress(32, 64, 0.5);
-    EXPECT_TRUE(testing_util::WaitFor(
-        [&] { return shows(written(), "gcc \u00d764\u2026 32/64 units, about ", " s left, "); }))
-        << written();
+    EXPECT_TRUE(testing_util::WaitFor([&] {
+      return shows(written(), "gcc \u00d764\u2026 32/64 units, about ", " s left, ");
+    })) << written();
     line.Finish(true);
   }
   const std::string text = ReadAll(stream);

@@ -129,8 +129,12 @@ void ProgressLine::Run() {
   }
   wake_.wait(lock, [this] { return done_ || !stages_.empty(); });
   while (!done_) {
-    // A line when a stage begins, and one every kPlainInterval while it runs.
-    PrintLocked(PlainLineLocked() + "\n");
+    // A line when each stage begins (several may have begun since this thread last ran: a fast
+    // stage is named all the same), and one every kPlainInterval while the newest runs.
+    for (size_t i = stages_printed_; i + 1 < stages_.size(); ++i) {
+      PrintLocked(PlainLineLocked(i) + "\n");
+    }
+    PrintLocked(PlainLineLocked(stages_.size() - 1) + "\n");
     stages_printed_ = stages_.size();
     wake_.wait_for(lock, kPlainInterval,
                    [this] { return done_ || stages_.size() != stages_printed_; });
@@ -152,12 +156,15 @@ std::string ProgressLine::PaddedLiveLineLocked(std::string_view ending) {
   return line.append(ending);
 }
 
-std::string ProgressLine::PlainLineLocked() const {
+std::string ProgressLine::PlainLineLocked(size_t stage) const {
   std::string line = "compiling " + name_ + ":";
-  if (!stages_.empty()) {
-    line += " " + stages_.back().name + "\u2026" + StageProgressLocked(stages_.back());
+  Clock::time_point as_of = Clock::now();
+  if (stage < stages_.size()) {
+    line += " " + stages_[stage].name + "\u2026" + StageProgressLocked(stages_[stage]);
+    // A stage that has already ended is told as of its beginning.
+    if (stage + 1 < stages_.size()) as_of = stages_[stage].start;
   }
-  const Clock::duration elapsed = Clock::now() - start_;
+  const Clock::duration elapsed = as_of - start_;
   if (elapsed >= std::chrono::milliseconds(50)) line += " " + Seconds(elapsed);
   return line;
 }

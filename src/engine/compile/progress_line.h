@@ -74,10 +74,12 @@ class ProgressLine {
 
   void Run();
   std::string StageProgressLocked(const StageTime& stage) const;  // needs mutex_; "" or ": 3/64…"
-  std::string LiveLineLocked() const;   // needs mutex_
+  std::string LiveLineLocked() const;                             // needs mutex_
   // needs mutex_: the live line padded with spaces over a longer previous one, then `ending`.
   std::string PaddedLiveLineLocked(std::string_view ending);
-  std::string PlainLineLocked() const;  // needs mutex_: the newest stage and the time so far
+  // needs mutex_: stage `stage` (an index into stages_) and the time so far, or as of its
+  // beginning if a later stage has begun.
+  std::string PlainLineLocked(size_t stage) const;
   std::string PlainFinalLocked(bool ok) const;  // needs mutex_
   void PrintLocked(std::string_view text);
 
