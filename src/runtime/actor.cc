@@ -145,31 +145,48 @@ Status Actor::UpdateComponent(std::shared_ptr<const engine::Module> module,
 }
 
 void Actor::Begin(bool resume, std::function<void(Status)> ready) {
+  // running_ is still true here: a stop that arrives while the handlers start (the actor is
+  // registered, so its parent's stop or a Stop of its id can find it) only begins; it is
+  // finished below, once nothing here touches the handlers or the host any more.
+  bool started = true;
   for (auto& handler : handlers_) {
     {
       MutexLock lock(mu_);
       starting_step_ = "starting handler";
       starting_handler_ = handler->name();
     }
-    Status started = handler->Start(*this);
-    if (!started.ok()) {
-      ready(started.WithContext("starting handler '" + std::string(handler->name()) + "'"));
+    Status status = handler->Start(*this);
+    if (!status.ok()) {
+      ready(status.WithContext("starting handler '" + std::string(handler->name()) + "'"));
+      ready = nullptr;
       BeginStop(StopKind::kGraceful, std::nullopt, nullptr);
-      return;
+      started = false;
+      break;
     }
   }
-  RestoreHandlers();
+  if (started) RestoreHandlers();
   std::optional<Operation> next;
+  bool finish_stop = false;
   {
     MutexLock lock(mu_);
+    running_ = false;
+    // A stop that began meanwhile tells the spawner that it stopped before init (FinishStop).
     ready_ = std::move(ready);
-    starting_step_ = resume ? "resuming (start)" : "running init";
-    starting_handler_ = {};
-    Operation op;
-    op.kind = resume ? Operation::Kind::kStart : Operation::Kind::kInit;
-    next = AdmitLocked(std::move(op), /*at_front=*/true);
+    if (began_stop_) {
+      finish_stop = true;
+    } else {
+      starting_step_ = resume ? "resuming (start)" : "running init";
+      starting_handler_ = {};
+      Operation op;
+      op.kind = resume ? Operation::Kind::kStart : Operation::Kind::kInit;
+      next = AdmitLocked(std::move(op), /*at_front=*/true);
+    }
   }
-  if (next) StartTask(std::move(*next));
+  if (finish_stop) {
+    FinishStop();
+  } else if (next) {
+    StartTask(std::move(*next));
+  }
 }
 
 namespace {

@@ -1246,6 +1246,12 @@ void RuntimeImpl::ApplySupervision(const std::shared_ptr<Actor>& parent, const C
                  [this, parent, child_id, others, request, chain](Result<std::string> spawned) {
                    if (!spawned.ok()) {
                      if (parent->stopping()) return;  // nothing left to supervise
+                     // Stopped while it started again (a Stop of its id found it registered):
+                     // that stop was reported and took it off the children, so it stays down.
+                     std::vector<std::string> children = parent->children();
+                     if (std::find(children.begin(), children.end(), child_id) == children.end()) {
+                       return;
+                     }
                      ChildEvent again;
                      again.kind = ChildEvent::Kind::kError;
                      again.child_id = child_id;
