@@ -730,7 +730,6 @@ Status Actor::Resume() {
 void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::function<void()> done) {
   bool finish_now = false;
   bool already_stopped = false;
-  std::vector<Operation> refused;
   {
     MutexLock lock(mu_);
     already_stopped = phase_ == ActorPhase::kStopped;
@@ -753,6 +752,15 @@ void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::func
       stop_kind_ = StopKind::kForce;  // escalate a graceful stop in progress
     }
     if (kind == StopKind::kForce && running_ && current_) current_->Cancel();
+  }
+  RefuseQueued();
+  if (finish_now) FinishStop();
+}
+
+void Actor::RefuseQueued() {
+  std::vector<Operation> refused;
+  {
+    MutexLock lock(mu_);
     while (!mailbox_.empty()) {
       refused.push_back(std::move(mailbox_.front()));
       mailbox_.pop_front();
@@ -761,7 +769,6 @@ void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::func
   for (Operation& op : refused) {
     if (op.reply) op.reply(FailedPrecondition("actor " + config_.id + " is shutting down"));
   }
-  if (finish_now) FinishStop();
 }
 
 void Actor::TryHibernate() {
@@ -798,6 +805,9 @@ void Actor::TryHibernate() {
 }
 
 void Actor::FinishStop() {
+  // What was queued before a stop that began without BeginStop (a failed call or init, the
+  // actor's own shutdown request); nothing is queued once the stop began.
+  RefuseQueued();
   std::vector<std::string> children = this->children();
   std::reverse(children.begin(), children.end());
   auto self = shared_from_this();

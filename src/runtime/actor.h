@@ -272,6 +272,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // records a state snapshot once the limit is passed and prunes the stored events before the
   // previous snapshot.
   void ApplyRetention();
+  // Answers every queued operation with kFailedPrecondition ("actor … is shutting down"): once
+  // the stop has begun nothing more is queued, and what was queued will never run.
+  void RefuseQueued();
   // Runs the stop sequence once no operation is running.
   void FinishStop();
   void StopChildren(std::vector<std::string> newest_first, size_t next, std::function<void()> then);
