@@ -145,31 +145,48 @@ Status Actor::UpdateComponent(std::shared_ptr<const engine::Module> module,
 }
 
 void Actor::Begin(bool resume, std::function<void(Status)> ready) {
+  // running_ is still true here: a stop that arrives while the handlers start (the actor is
+  // registered, so its parent's stop or a Stop of its id can find it) only begins; it is
+  // finished below, once nothing here touches the handlers or the host any more.
+  bool started = true;
   for (auto& handler : handlers_) {
     {
       MutexLock lock(mu_);
       starting_step_ = "starting handler";
       starting_handler_ = handler->name();
     }
-    Status started = handler->Start(*this);
-    if (!started.ok()) {
-      ready(started.WithContext("starting handler '" + std::string(handler->name()) + "'"));
+    Status status = handler->Start(*this);
+    if (!status.ok()) {
+      ready(status.WithContext("starting handler '" + std::string(handler->name()) + "'"));
+      ready = nullptr;
       BeginStop(StopKind::kGraceful, std::nullopt, nullptr);
-      return;
+      started = false;
+      break;
     }
   }
-  RestoreHandlers();
+  if (started) RestoreHandlers();
   std::optional<Operation> next;
+  bool finish_stop = false;
   {
     MutexLock lock(mu_);
+    running_ = false;
+    // A stop that began meanwhile tells the spawner that it stopped before init (FinishStop).
     ready_ = std::move(ready);
-    starting_step_ = resume ? "resuming (start)" : "running init";
-    starting_handler_ = {};
-    Operation op;
-    op.kind = resume ? Operation::Kind::kStart : Operation::Kind::kInit;
-    next = AdmitLocked(std::move(op), /*at_front=*/true);
+    if (began_stop_) {
+      finish_stop = true;
+    } else {
+      starting_step_ = resume ? "resuming (start)" : "running init";
+      starting_handler_ = {};
+      Operation op;
+      op.kind = resume ? Operation::Kind::kStart : Operation::Kind::kInit;
+      next = AdmitLocked(std::move(op), /*at_front=*/true);
+    }
   }
-  if (next) StartTask(std::move(*next));
+  if (finish_stop) {
+    FinishStop();
+  } else if (next) {
+    StartTask(std::move(*next));
+  }
 }
 
 namespace {
@@ -713,7 +730,6 @@ Status Actor::Resume() {
 void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::function<void()> done) {
   bool finish_now = false;
   bool already_stopped = false;
-  std::vector<Operation> refused;
   {
     MutexLock lock(mu_);
     already_stopped = phase_ == ActorPhase::kStopped;
@@ -736,6 +752,15 @@ void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::func
       stop_kind_ = StopKind::kForce;  // escalate a graceful stop in progress
     }
     if (kind == StopKind::kForce && running_ && current_) current_->Cancel();
+  }
+  RefuseQueued();
+  if (finish_now) FinishStop();
+}
+
+void Actor::RefuseQueued() {
+  std::vector<Operation> refused;
+  {
+    MutexLock lock(mu_);
     while (!mailbox_.empty()) {
       refused.push_back(std::move(mailbox_.front()));
       mailbox_.pop_front();
@@ -744,7 +769,6 @@ void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::func
   for (Operation& op : refused) {
     if (op.reply) op.reply(FailedPrecondition("actor " + config_.id + " is shutting down"));
   }
-  if (finish_now) FinishStop();
 }
 
 void Actor::TryHibernate() {
@@ -781,6 +805,9 @@ void Actor::TryHibernate() {
 }
 
 void Actor::FinishStop() {
+  // What was queued before a stop that began without BeginStop (a failed call or init, the
+  // actor's own shutdown request); nothing is queued once the stop began.
+  RefuseQueued();
   std::vector<std::string> children = this->children();
   std::reverse(children.begin(), children.end());
   auto self = shared_from_this();

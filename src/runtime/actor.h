@@ -114,6 +114,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // After registration: starts the handlers (and, for a recovered actor, restores what they held
   // from Config::handler_history) and queues init (or start, for a resumed actor).
   // `ready` receives OK once init succeeded, or its error (the actor then stops on its own).
+  // Registered, the actor can be stopped before or during Begin (its parent stopping its
+  // children, a Stop of its id): until Begin has queued init it counts as running, so such a stop
+  // only begins, and Begin finishes it (`ready` then gets kCancelled) instead of starting init.
   void Begin(bool resume, std::function<void(Status)> ready);
 
   // Queues an operation. Refused (without calling op.reply) with kFailedPrecondition while
@@ -269,6 +272,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // records a state snapshot once the limit is passed and prunes the stored events before the
   // previous snapshot.
   void ApplyRetention();
+  // Answers every queued operation with kFailedPrecondition ("actor … is shutting down"): once
+  // the stop has begun nothing more is queued, and what was queued will never run.
+  void RefuseQueued();
   // Runs the stop sequence once no operation is running.
   void FinishStop();
   void StopChildren(std::vector<std::string> newest_first, size_t next, std::function<void()> then);
@@ -296,7 +302,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
 
   mutable Mutex mu_;
   ActorPhase phase_ THEATER_GUARDED_BY(mu_) = ActorPhase::kStarting;
-  bool running_ THEATER_GUARDED_BY(mu_) = false;
+  // An operation (or a hibernation) holds the instance; also true from construction until Begin
+  // lets the actor run, so that a stop arriving meanwhile waits for Begin.
+  bool running_ THEATER_GUARDED_BY(mu_) = true;
   bool pause_requested_ THEATER_GUARDED_BY(mu_) = false;
   // While kStarting, what the actor is doing (summary()): a step, and the handler it concerns
   // if any (views of static text and of a handler's name, so that spawning composes no string).

@@ -779,24 +779,23 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
   chain->Append(chain::Lifecycle{
       "runtime-setup", "ok: handlers " + (handler_names.empty() ? "(none)" : handler_names)});
   {
+    // Registered and listed by its parent in one step: a parent that begins to stop either lists
+    // it before its stop takes the list of children to stop (and then finds it registered), or
+    // refuses it here, before anyone can find it.
     WriterLock lock(mu_);
-    if (!actors_.emplace(id, actor).second) {
+    if (actors_.find(id) != actors_.end()) {
       lock.Unlock();
       done(AlreadyExists("actor id " + id + " is already in use"));
       return;
     }
-  }
-  // The child is registered before its parent lists it, so a parent that begins to stop either
-  // finds it among its children (and stops it) or refuses it here.
-  if (parent && !parent->AddChild(id)) {
-    {
-      WriterLock lock(mu_);
-      actors_.erase(id);
+    if (parent && !parent->AddChild(id)) {
+      lock.Unlock();
+      Status refused = FailedPrecondition("parent actor " + parent->id() + " is stopping");
+      chain->Append(chain::Lifecycle{"runtime-setup", "error: " + refused.ToString()});
+      done(refused);
+      return;
     }
-    Status refused = FailedPrecondition("parent actor " + parent->id() + " is stopping");
-    chain->Append(chain::Lifecycle{"runtime-setup", "error: " + refused.ToString()});
-    done(refused);
-    return;
+    actors_.emplace(id, actor);
   }
   // A recovered actor's row says so already (RecoverOne marks one it finds otherwise).
   if (store_ && recovery == nullptr) {
@@ -1247,6 +1246,12 @@ void RuntimeImpl::ApplySupervision(const std::shared_ptr<Actor>& parent, const C
                  [this, parent, child_id, others, request, chain](Result<std::string> spawned) {
                    if (!spawned.ok()) {
                      if (parent->stopping()) return;  // nothing left to supervise
+                     // Stopped while it started again (a Stop of its id found it registered):
+                     // that stop was reported and took it off the children, so it stays down.
+                     std::vector<std::string> children = parent->children();
+                     if (std::find(children.begin(), children.end(), child_id) == children.end()) {
+                       return;
+                     }
                      ChildEvent again;
                      again.kind = ChildEvent::Kind::kError;
                      again.child_id = child_id;

@@ -483,6 +483,23 @@ TEST_F(RuntimeTest, GuestErrorFailsTheCallButNotTheActor) {
   EXPECT_TRUE(Running(id));
 }
 
+TEST_F(RuntimeTest, CallsQueuedBehindAFailingCallAreAnsweredAsTheActorStops) {
+  std::string id = Spawn(ProbeManifest());
+  // Queued while the first call sleeps: the trap fails the actor, and the call behind it is
+  // answered (it used to be dropped unanswered, breaking the promise a synchronous Call waits on).
+  auto sleeping = RequestAsync(id, "sleep:50");
+  auto trapping = RequestAsync(id, "trap");
+  auto behind = RequestAsync(id, "count");
+  EXPECT_EQ(Response(sleeping.get()), "slept");
+  EXPECT_EQ(trapping.get().status().code(), StatusCode::kTrap);
+  ASSERT_EQ(behind.wait_for(10s), std::future_status::ready);
+  Result<std::vector<Value>> r = behind.get();
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status().ToString();
+  EXPECT_NE(r.status().ToString().find("is shutting down"), std::string::npos)
+      << r.status().ToString();
+  EXPECT_TRUE(WaitFor([&] { return !Running(id); }));
+}
+
 TEST_F(RuntimeTest, TrapFailsTheActorAndTheTopLevelListenerHearsTheCause) {
   std::string id = Spawn(ProbeManifest("save_chain = true\n"));
   auto r = Request(id, "trap");

@@ -63,7 +63,8 @@ class RuntimeTest : public ::testing::Test {
     std::filesystem::remove_all(home_);
   }
 
-  void Start(RuntimeOptions options = {}) {
+  // (Re)creates runtime_ with `options` over the test defaults, offering `handlers`.
+  void Start(RuntimeOptions options = {}, HandlerRegistry handlers = BuiltinHandlers()) {
     runtime_.reset();
     RuntimeOptions defaults = testing_util::TestRuntimeOptions(home_);
     options.home = defaults.home;
@@ -74,7 +75,7 @@ class RuntimeTest : public ::testing::Test {
       std::lock_guard<std::mutex> lock(log_mu_);
       log_.emplace_back(line);
     };
-    auto rt = TheaterRuntime::Create(options, BuiltinHandlers());
+    auto rt = TheaterRuntime::Create(options, std::move(handlers));
     ASSERT_TRUE(rt.ok()) << rt.status().ToString();
     runtime_ = std::move(rt).value();
     runtime_->SetTopLevelListener([this](const ChildEvent& e) {

@@ -7,8 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
 #include <future>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -168,6 +171,153 @@ TEST_F(RuntimeTest, ARestartStormEndsWithTheSupervisorFailingUpward) {
   })) << State(grandparent);
   EXPECT_NE(State(grandparent).find("restart intensity exceeded"), std::string::npos)
       << State(grandparent);
+  EXPECT_EQ(runtime_->List().size(), 1u);
+}
+
+// A handler whose Start can be held: it stands for a handler that takes its time to start (one
+// that connects somewhere, or waits for a lock), and so holds a restarted child at the moment it
+// is registered (a stop can find it) but still starting its handlers.
+struct StartGate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool closed = false;            // each Start waits until the gate opens again
+  std::vector<std::string> held;  // the actors whose Start is (or was) held, in order
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu);
+    closed = true;
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu);
+    closed = false;
+    cv.notify_all();
+  }
+  std::vector<std::string> Held() {
+    std::lock_guard<std::mutex> lock(mu);
+    return held;
+  }
+};
+
+class GatedStartHandler final : public Handler {
+ public:
+  explicit GatedStartHandler(std::shared_ptr<StartGate> gate) : gate_(std::move(gate)) {}
+  std::string_view name() const override { return "gated-start"; }
+  std::optional<std::string> imports() const override { return std::nullopt; }
+  std::optional<std::string> exports() const override { return std::nullopt; }
+  Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig&) const override {
+    return std::unique_ptr<Handler>(new GatedStartHandler(gate_));
+  }
+  Status SetupHostFunctions(ActorContext&, HostFunctions&) override { return Status(); }
+  Status Start(ActorContext& actor) override {
+    std::shared_ptr<StartGate> gate = gate_;  // nothing of this instance is touched after the wait
+    std::unique_lock<std::mutex> lock(gate->mu);
+    if (!gate->closed) return Status();
+    gate->held.push_back(actor.id());
+    gate->cv.wait(lock, [&] { return !gate->closed; });
+    return Status();
+  }
+
+ private:
+  std::shared_ptr<StartGate> gate_;
+};
+
+// A one-for-one supervisor allowing `max_restarts` in a minute, and a child whose handlers start
+// with the gated one (a [[handler]] table's instance comes before those its imports activate).
+std::string GatedSupervisor(int max_restarts) {
+  return ProbeManifest(
+      "[[handler]]\ntype = \"supervisor\"\nstrategy = \"one-for-one\"\n"
+      "max_restarts = " +
+      std::to_string(max_restarts) + "\nrestart_period_ms = 60000\n");
+}
+std::string GatedChild() {
+  return ProbeManifest("[[handler]]\ntype = \"gated-start\"\n");
+}
+
+class GatedRuntimeTest : public RuntimeTest {
+ protected:
+  void SetUp() override {
+    RuntimeTest::SetUp();
+    HandlerRegistry handlers = BuiltinHandlers();
+    ASSERT_TRUE(handlers.Register(std::make_unique<GatedStartHandler>(gate_)).ok());
+    Start({}, std::move(handlers));
+  }
+  void TearDown() override {
+    gate_->Open();  // a failed test must not leave a spawn waiting in it
+    RuntimeTest::TearDown();
+  }
+  // Whether an actor held in the gate has been reached by a stop (it no longer counts as
+  // starting: shutting down, or gone).
+  bool AHeldActorIsStopping() {
+    for (const std::string& id : gate_->Held()) {
+      Result<ActorPhase> phase = runtime_->Phase(id);
+      if (!phase.ok() || *phase != ActorPhase::kStarting) return true;
+    }
+    return false;
+  }
+  std::shared_ptr<StartGate> gate_ = std::make_shared<StartGate>();
+};
+
+// The restart storm of ARestartStormEndsWithTheSupervisorFailingUpward, with the restarted
+// children held while they start their handlers: the supervisor fails upward and its stop finds
+// them registered but not yet started. It must wait for them to finish starting, not take their
+// handlers and instance away while they start (which crashed the process).
+TEST_F(GatedRuntimeTest, ASupervisorFailingUpwardStopsChildrenStillStartingAfterARestart) {
+  for (int round = 0; round < 3; ++round) {
+    std::string parent = Spawn(GatedSupervisor(5));
+    std::vector<std::string> kids;
+    for (int i = 0; i < 10; ++i) kids.push_back(Response(Request(parent, "spawn:" + GatedChild())));
+    for (const auto& k : kids) ASSERT_TRUE(IsUuid(k)) << k;
+    gate_->Close();
+    // Five fail at once and are restarted, within the budget; their restarts are held.
+    std::vector<std::future<Result<std::vector<Value>>>> traps;
+    for (size_t i = 0; i < 5; ++i) traps.push_back(RequestAsync(kids[i], "trap"));
+    ASSERT_TRUE(WaitFor([&] { return gate_->Held().size() == 5; }))
+        << "round " << round << ": " << gate_->Held().size() << " held";
+    // Five more fail at once: the first of them spends the budget, and the supervisor's stop
+    // reaches the children still starting.
+    for (size_t i = 5; i < kids.size(); ++i) traps.push_back(RequestAsync(kids[i], "trap"));
+    for (auto& t : traps) EXPECT_FALSE(t.get().ok());
+    ASSERT_TRUE(WaitFor([&] { return AHeldActorIsStopping(); })) << "round " << round;
+    gate_->Open();
+    ASSERT_TRUE(WaitFor([&] { return runtime_->List().empty(); }))
+        << "round " << round << ": " << runtime_->List().size() << " actors left";
+    auto events = TopLevel();
+    ASSERT_EQ(events.size(), static_cast<size_t>(round + 1));
+    EXPECT_EQ(events.back().child_id, parent);
+    EXPECT_NE(events.back().error.ToString().find("restart intensity exceeded"), std::string::npos)
+        << events.back().error.ToString();
+    std::lock_guard<std::mutex> lock(gate_->mu);
+    gate_->held.clear();
+  }
+}
+
+// A child stopped from outside while its supervisor restarts it: the stop finds the new
+// incarnation starting its handlers, waits for them, and the child stays stopped (the spawn the
+// stop cut short is not a failure to restart again).
+TEST_F(GatedRuntimeTest, AChildStoppedWhileItsSupervisorRestartsItStaysStopped) {
+  std::string parent = Spawn(GatedSupervisor(1000));
+  for (int round = 0; round < 3; ++round) {
+    std::string child = Response(Request(parent, "spawn:" + GatedChild()));
+    ASSERT_TRUE(IsUuid(child)) << child;
+    gate_->Close();
+    EXPECT_FALSE(Request(child, "trap").ok());
+    ASSERT_TRUE(WaitFor([&] { return gate_->Held().size() == 1; })) << "round " << round;
+    std::promise<bool> stopped;
+    runtime_->StopAsync(child,
+                        [&](Result<bool> found) { stopped.set_value(found.ok() && *found); });
+    ASSERT_TRUE(WaitFor([&] { return AHeldActorIsStopping(); })) << "round " << round;
+    gate_->Open();
+    EXPECT_TRUE(stopped.get_future().get()) << "round " << round;
+    EXPECT_FALSE(Running(child)) << "round " << round;
+    ASSERT_TRUE(WaitFor([&] {
+      return State(parent).find("child-external-stop:" + child) != std::string::npos;
+    })) << "round "
+        << round << ": " << State(parent);
+    std::this_thread::sleep_for(50ms);
+    EXPECT_FALSE(Running(child)) << "round " << round << ": restarted after its stop";
+    EXPECT_TRUE(runtime_->Children(parent).value().empty()) << "round " << round;
+    std::lock_guard<std::mutex> lock(gate_->mu);
+    gate_->held.clear();
+  }
   EXPECT_EQ(runtime_->List().size(), 1u);
 }
 
