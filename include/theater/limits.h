@@ -21,6 +21,9 @@ inline constexpr size_t kMaxModuleBytes = 256u << 20;
 inline constexpr size_t kMaxJsonDepth = 128;
 // Nesting of TOML arrays and inline tables, and components of one dotted key or table header.
 inline constexpr size_t kMaxTomlDepth = 64;
+// A reference a spawn follows: a manifest's path, store:// or http(s):// reference, and the
+// component and init_state it names (PATH_MAX; longer than any URL a web server takes).
+inline constexpr size_t kMaxReferenceBytes = 4096;
 // Warnings a template may produce before the rest are summarised in one line.
 inline constexpr size_t kMaxTemplateWarnings = 16;
 

@@ -36,17 +36,21 @@ enum class ReferenceKind {
 // Classifies a reference by its scheme; anything without store://, http:// or https:// is a path.
 ReferenceKind ClassifyReference(std::string_view reference);
 
+// Whether a spawn's `manifest` is the TOML text itself rather than a reference: it holds a
+// newline, or starts (after spaces and tabs) with '[' or with a bare key and '='. Linear.
+bool LooksLikeInlineManifest(std::string_view text);
+
 // Reads what a store:// reference names (the runtime provides one backed by its content store;
 // docs/store.md, "References"). Empty: store:// references fail with kUnavailable.
 using StoreReader = std::function<Result<std::vector<uint8_t>>(const std::string& reference)>;
 
-// Admits a local file that loading a manifest is about to read (the manifest itself, its
-// init_state; the runtime also asks it for the component): returns the path to read (for example
-// the path resolved, so that the file checked is the file read) or the error that loading fails
-// with. `what` names the reference ("init_state"). Empty: every path is read as given. The
-// management server sets one for clients beyond loopback (docs/security.md).
-using LocalFileGate =
-    std::function<Result<std::string>(const std::string& path, std::string_view what)>;
+// Reads a local file that loading a manifest needs on someone's behalf (the manifest itself, its
+// init_state): its bytes, at most `max_bytes`, or the error loading fails with. `what` names the
+// reference ("init_state"). Empty: every path is read as given. The runtime gives one for every
+// spawn that is bound (an actor's, or any a client beyond loopback started), and reads the
+// component through the same rule (docs/security.md, "What a spawn may read").
+using LocalFileReader = std::function<Result<std::vector<uint8_t>>(
+    const std::string& path, std::string_view what, uint64_t max_bytes)>;
 
 // Per-actor resource limits. Defaults match docs/manifest.md.
 struct ManifestLimits {
@@ -136,7 +140,7 @@ Result<Manifest> LoadManifest(const std::filesystem::path& path);
 // init_state.
 Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manifest,
                                                           const StoreReader& store = {},
-                                                          const LocalFileGate& files = {});
+                                                          const LocalFileReader& files = {});
 
 // Combines the manifest's initial state with one supplied at spawn time: when both are objects,
 // the override's top-level keys replace the initial state's (a shallow merge); otherwise the
@@ -168,31 +172,31 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml,
                                                  std::optional<nlohmann::json> override_state,
                                                  std::string base_url = {},
                                                  const StoreReader& store = {},
-                                                 const LocalFileGate& files = {});
+                                                 const LocalFileReader& files = {});
 
 // ParseManifestWithState() on a file; paths resolve as in LoadManifest().
 Result<ManifestWithState> LoadManifestWithState(const std::filesystem::path& path,
                                                 std::optional<nlohmann::json> override_state,
                                                 const StoreReader& store = {},
-                                                const LocalFileGate& files = {});
+                                                const LocalFileReader& files = {});
 // The same for a manifest fetched from an http(s) URL (FetchUrl's limits and errors); its
 // relative references resolve against the URL.
 Result<ManifestWithState> LoadManifestWithStateFromUrl(const std::string& url,
                                                        std::optional<nlohmann::json> override_state,
                                                        const StoreReader& store = {},
-                                                       const LocalFileGate& files = {});
+                                                       const LocalFileReader& files = {});
 // The same for a manifest in a content store (`reference` is a store:// reference read by
 // `store`). Its relative references name labels of the same store: `component = "app.wasm"` in a
 // manifest at store://<id>/... is store://<id>/app.wasm. Absolute local paths are refused.
 Result<ManifestWithState> LoadManifestWithStateFromStore(
     const std::string& reference, std::optional<nlohmann::json> override_state,
-    const StoreReader& store, const LocalFileGate& files = {});
+    const StoreReader& store, const LocalFileReader& files = {});
 
-// The bytes a resolved reference names: a file's contents (the path `files` admits, when given),
+// The bytes a resolved reference names: a file's contents (read by `files`, when given),
 // a URL's body (FetchUrl), or what `store` reads for a store:// reference. `what` names it in
 // errors ("component").
 Result<std::vector<uint8_t>> LoadReference(const std::string& reference, ReferenceKind kind,
                                            std::string_view what, const StoreReader& store = {},
-                                           const LocalFileGate& files = {});
+                                           const LocalFileReader& files = {});
 
 }  // namespace theater

@@ -38,6 +38,7 @@
 #include "theater/chain_store.h"
 #include "theater/content_store.h"
 #include "theater/engine.h"
+#include "theater/local_read_roots.h"
 #include "theater/manifest.h"
 #include "theater/message_client.h"
 #include "theater/permissions.h"
@@ -129,11 +130,14 @@ struct SpawnRequest {
   std::optional<std::string> parent_id;
   // Use this id instead of a fresh UUID (it must be a UUID not in use).
   std::optional<std::string> actor_id;
-  // Admits every local file the spawn reads on the requester's behalf (the manifest, its
-  // init_state and its component; see LocalFileGate). Empty: any file the host can read. Kept
-  // for restarts. Children an actor spawns are not bound by it: their files are its parent's
-  // handler permissions' business.
-  LocalFileGate local_files;
+  // The local files the spawn may read on its requester's behalf (the manifest, its init_state
+  // and its component): only those under these directories. The actor keeps them: they bind its
+  // restarts and recoveries, and every descendant's spawn may read under them too. Unset: the
+  // host's operator (an embedding program, `theater run`, a client on loopback), who may have it
+  // read any file the host's user can. Either way an actor's own spawn of a child (parent_id) is
+  // bound to what that actor may read: its filesystem grant, the directory of its own manifest,
+  // and these (docs/security.md, "What a spawn may read").
+  std::optional<LocalReadRoots> read_roots;
 };
 
 // Receives actor log lines (runtime.log, stdout and stderr of the guest).
@@ -160,6 +164,10 @@ struct RuntimeOptions {
   // declare the handlers they use (HandlerRegistry::Activate); on is a development convenience
   // (`theater server --auto-handlers`, `theater run --auto-handlers`).
   bool auto_handlers = false;
+  // Directories every actor's spawn of a child may read, besides its own filesystem grant and
+  // the directory of its own manifest: where the operator keeps components that any actor may
+  // start (`theater server --spawn-root DIR`; docs/security.md, "What a spawn may read").
+  std::vector<std::filesystem::path> spawn_roots;
   // Record every actor's chain in the database, also those whose manifest says
   // `save_chain = false`.
   bool save_all_chains = false;

@@ -139,8 +139,9 @@ class CliJsTest : public theater::cli_testing::ServerFixture {
   }
 
   // The compile cache is the shared one, so that a world's engine is compiled once per run.
-  void StartServer() {
-    ServerFixture::StartServer({"--cache-dir", (kTestHome / "cache").string()});
+  void StartServer(std::vector<std::string> more_args = {}) {
+    more_args.insert(more_args.begin(), {"--cache-dir", (kTestHome / "cache").string()});
+    ServerFixture::StartServer(more_args);
   }
 };
 
@@ -226,7 +227,9 @@ TEST_F(CliJsTest, MessageServerTemplateAnswersTheCliAndACActor) {
 }
 
 TEST_F(CliJsTest, SupervisorTemplateSpawnsListsAndStopsAJavaScriptChild) {
-  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(StartServer({"--spawn-root", dir_.string()}));
+  // The child is a project of its own beside the supervisor's, so the operator lets actors
+  // start what lies there (--spawn-root): an actor's spawn reads only its own grant otherwise.
   const fs::path child = CreateAndBuild("child-js", "basic", "js");
   for (const std::string lang : {"js", "ts"}) {
     const fs::path project = CreateAndBuild("boss-" + lang, "supervisor", lang);

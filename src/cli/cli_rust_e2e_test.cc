@@ -102,7 +102,9 @@ TEST_F(CliRustTest, MessageServerTemplateAnswersTheCliAndACActor) {
 }
 
 TEST_F(CliRustTest, SupervisorTemplateSpawnsListsAndStopsARustChild) {
-  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(StartServer({"--spawn-root", dir_.string()}));
+  // The child is a project of its own beside the supervisor's, so the operator lets actors
+  // start what lies there (--spawn-root): an actor's spawn reads only its own grant otherwise.
   const fs::path child = CreateAndBuild("child-rs", "basic");
   const fs::path project = CreateAndBuild("boss-rs", "supervisor");
   const std::string id = Start(project / "manifest.toml");

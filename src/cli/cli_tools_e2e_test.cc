@@ -174,7 +174,9 @@ class CliToolsServerTest : public ::testing::Test {
     server_ = std::make_unique<Child>(
         std::vector<std::string>{"server", "--address", "127.0.0.1:0", "--home", home_.string(),
                                  "--cache-dir", kCacheDir, "--durability", "none", "--workers", "2",
-                                 "--log-level", "warn", "--max-reply-bytes", "400000"},
+                                 "--log-level", "warn", "--max-reply-bytes", "400000",
+                                 // The test actors, which the probe spawns as children.
+                                 "--spawn-root", THEATER_TEST_ACTOR_DIR},
         BaseEnv(home_, ""), "", /*keep_stdin_open=*/true);
     ASSERT_TRUE(server_->WaitForOutput(
         [](const std::string& out) { return out.find('\n') != std::string::npos; }, 30s));

@@ -199,6 +199,13 @@ int Run(CommandContext& ctx, const RunArgs& args) {
   while (spawn_done.wait_for(0ms) != std::future_status::ready) {
     collector.Drain(id, 20ms);
     if (InterruptCount() > 0) {
+      // The spawn may have ended while this thread drained events (its callback runs on another
+      // thread), or be about to: an actor past its start is stopped as any interrupted run is,
+      // its chain printed and verified. (A loaded machine once lost the summary of an actor that
+      // had already served a request this way.)
+      Result<ActorPhase> phase = runtime->Phase(id);
+      const bool started = phase.ok() && *phase != ActorPhase::kStarting;
+      if (spawn_done.wait_for(started ? 5s : 0ms) == std::future_status::ready) break;
       // Loading (a compile) cannot be cancelled part-way and init may not return: leave now.
       // The spawn shim kills the compiler with this process (engine/compile/subprocess.h).
       std::cerr << "theater: interrupted while starting the actor\n";

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -32,6 +33,7 @@ struct ServerArgs {
   bool no_recover = false;
   std::optional<std::string> dashboard;  // --dashboard [ADDR:PORT]
   std::vector<std::string> manifest_roots;
+  std::vector<std::string> spawn_roots;
   // Limits (ServerOptions; docs/protocol.md, section 6): the defaults are ServerOptions'.
   server::ServerOptions limits;
   double unauthenticated_timeout_s = 10;
@@ -84,6 +86,13 @@ int Server(CommandContext& ctx, const ServerArgs& args) {
   options.server = args.limits;
   options.server.address = args.address;
   for (const std::string& root : args.manifest_roots) options.server.manifest_roots.push_back(root);
+  for (const std::string& root : args.spawn_roots) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(root, ec)) {
+      return UsageError(ctx, "--spawn-root '" + root + "' is not a directory");
+    }
+    options.runtime.spawn_roots.push_back(root);
+  }
   options.server.unauthenticated_timeout = Seconds(args.unauthenticated_timeout_s);
   options.server.frame_header_timeout = Seconds(args.frame_header_timeout_s);
   options.server.frame_body_timeout = Seconds(args.frame_body_timeout_s);
@@ -164,6 +173,11 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
                   "Directory whose files (manifests, and the components and initial states they "
                   "name) clients beyond loopback may have the server read (repeatable; without "
                   "one they may send only manifest text or store:// and http(s):// references)");
+  cmd->add_option("--spawn-root", args->spawn_roots,
+                  "Directory whose files (manifests, components, initial states) any actor may "
+                  "name when it spawns a child, besides its own filesystem grant and the "
+                  "directory of its manifest (repeatable; docs/security.md, \"What a spawn may "
+                  "read\")");
   server::ServerOptions& l = args->limits;
   cmd->add_option("--max-connections", l.max_connections, "Open connections, in all")
       ->capture_default_str();

@@ -38,7 +38,8 @@ constexpr TemplateEntry kTemplates[] = {
      "starts, lists and stops child actors on request; restarts a child that fails",
      "theater server &                       # a management server, if none is running\n"
      "id=$(theater start manifest.toml)\n"
-     "theater message --request $id \"spawn:<a child's manifest.toml>\"\n"
+     "theater message --request $id \"spawn:children/<child>/manifest.toml\"\n"
+     "    # a child under this directory, or under the server's --spawn-root\n"
      "theater tree                           # the supervision tree\n"},
     {"http-server", EmbeddedTemplateHttpServer, "http-actor",
      "serves GET /, /hello and /count over HTTP on a free port (the log says which)",

@@ -13,6 +13,47 @@
 namespace theater {
 namespace {
 
+// The rest of an open descriptor's file (see ReadOpenFile in bytes.h); `shown` names it.
+template <typename Container>
+Result<Container> ReadWholeFd(int fd, std::string_view what, std::string_view shown,
+                              size_t max_bytes) {
+  const std::string name(what);
+  const std::string path(shown);
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return ErrnoError("reading " + name + " " + path, errno);
+  if (S_ISDIR(info.st_mode)) return InvalidArgument(name + " is a directory: " + path);
+  if (!S_ISREG(info.st_mode)) {
+    return InvalidArgument(name + " is not a regular file: " + path);
+  }
+  if (static_cast<uint64_t>(info.st_size) > max_bytes) {
+    return ResourceExhausted(name + " " + path + " is " + std::to_string(info.st_size) +
+                             " bytes, over the limit of " + std::to_string(max_bytes) + " bytes");
+  }
+  // One byte more than the file's size: reading it shows a file that grew (a /proc file reports
+  // 0); it grows past the limit only by a read that would fill max_bytes + 1.
+  Container out;
+  out.resize(static_cast<size_t>(info.st_size) + 1);
+  size_t filled = 0;
+  for (;;) {
+    if (filled == out.size()) {
+      if (filled > max_bytes) {
+        return ResourceExhausted(name + " " + path + " grew past the limit of " +
+                                 std::to_string(max_bytes) + " bytes while it was read");
+      }
+      out.resize(std::min(max_bytes + 1, std::max<size_t>(out.size() * 2, 4096)));
+    }
+    const ssize_t n = ::read(fd, reinterpret_cast<char*>(out.data()) + filled, out.size() - filled);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("reading " + name + " " + path, errno);
+    }
+    if (n == 0) break;
+    filled += static_cast<size_t>(n);
+  }
+  out.resize(filled);
+  return out;
+}
+
 template <typename Container>
 Result<Container> ReadWhole(const std::filesystem::path& path, std::string_view what,
                             size_t max_bytes) {
@@ -29,39 +70,7 @@ Result<Container> ReadWhole(const std::filesystem::path& path, std::string_view 
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) return ErrnoError("reading " + name + " " + path.string(), errno);
-  if (S_ISDIR(info.st_mode)) return InvalidArgument(name + " is a directory: " + path.string());
-  if (!S_ISREG(info.st_mode)) {
-    return InvalidArgument(name + " is not a regular file: " + path.string());
-  }
-  if (static_cast<uint64_t>(info.st_size) > max_bytes) {
-    return ResourceExhausted(name + " " + path.string() + " is " + std::to_string(info.st_size) +
-                             " bytes, over the limit of " + std::to_string(max_bytes) + " bytes");
-  }
-  // One byte more than the file's size: reading it shows a file that grew (a /proc file reports
-  // 0); it grows past the limit only by a read that would fill max_bytes + 1.
-  Container out;
-  out.resize(static_cast<size_t>(info.st_size) + 1);
-  size_t filled = 0;
-  for (;;) {
-    if (filled == out.size()) {
-      if (filled > max_bytes) {
-        return ResourceExhausted(name + " " + path.string() + " grew past the limit of " +
-                                 std::to_string(max_bytes) + " bytes while it was read");
-      }
-      out.resize(std::min(max_bytes + 1, std::max<size_t>(out.size() * 2, 4096)));
-    }
-    const ssize_t n = ::read(fd, reinterpret_cast<char*>(out.data()) + filled, out.size() - filled);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("reading " + name + " " + path.string(), errno);
-    }
-    if (n == 0) break;
-    filled += static_cast<size_t>(n);
-  }
-  out.resize(filled);
-  return out;
+  return ReadWholeFd<Container>(fd, what, path.string(), max_bytes);
 }
 
 }  // namespace
@@ -128,6 +137,11 @@ Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path, st
 Result<std::string> ReadFileText(const std::filesystem::path& path, std::string_view what,
                                  size_t max_bytes) {
   return ReadWhole<std::string>(path, what, max_bytes);
+}
+
+Result<std::vector<uint8_t>> ReadOpenFile(int fd, std::string_view what, std::string_view shown,
+                                          size_t max_bytes) {
+  return ReadWholeFd<std::vector<uint8_t>>(fd, what, shown, max_bytes);
 }
 
 namespace {

@@ -54,5 +54,10 @@ Result<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& path,
                                            size_t max_bytes = kDefaultMaxFileBytes);
 Result<std::string> ReadFileText(const std::filesystem::path& path, std::string_view what = "file",
                                  size_t max_bytes = kDefaultMaxFileBytes);
+// The same for a file already open (from its current offset; the descriptor stays the
+// caller's): `shown` is the path errors name. Open it with O_NONBLOCK so that a FIFO cannot hold
+// the opener; it is refused here without a read.
+Result<std::vector<uint8_t>> ReadOpenFile(int fd, std::string_view what, std::string_view shown,
+                                          size_t max_bytes = kDefaultMaxFileBytes);
 
 }  // namespace theater

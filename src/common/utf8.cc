@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "common/utf8.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 namespace theater {
@@ -124,6 +126,31 @@ std::string SanitizeUtf8(std::string_view bytes) {
     out.append(bytes.substr(0, *bad));
     out.append("\xEF\xBF\xBD");  // U+FFFD REPLACEMENT CHARACTER
     bytes.remove_prefix(*bad + 1);
+  }
+  return out;
+}
+
+std::string QuoteInput(std::string_view text, size_t max_bytes) {
+  std::string out = "'";
+  size_t i = 0;
+  while (i < text.size()) {
+    char32_t cp = 0;
+    const size_t length = Utf8SequenceAt(text, i, &cp);
+    if (i + std::max<size_t>(length, 1) > max_bytes) break;
+    if (length == 0 || IsControlCodePoint(cp) || cp == '\'' || cp == '\\') {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned char>(text[i]));
+      out += escaped;
+      i += 1;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  if (i < text.size()) {
+    out += "\u2026' (" + std::to_string(text.size()) + " bytes)";
+  } else {
+    out += "'";
   }
   return out;
 }

@@ -44,6 +44,13 @@ bool IsPrintableUtf8(std::string_view s);
 // or to JSON.
 std::string SanitizeUtf8(std::string_view bytes);
 
+// Untrusted input as an error message quotes it: in single quotes, at most `max_bytes` of it (cut
+// at a character boundary), every control character, quote, backslash and invalid byte as \xNN,
+// and when cut, " (N bytes)" after the closing quote, with "…" before it: a message never
+// carries more than a few hundred bytes of what it refuses, however long that was, and a hostile
+// text cannot forge or garble the line it is quoted in.
+std::string QuoteInput(std::string_view text, size_t max_bytes = 200);
+
 // Appends the UTF-8 encoding of scalar value `c` to `out`.
 void AppendUtf8(char32_t c, std::string* out);
 

@@ -824,6 +824,12 @@ void Actor::FinishStop() {
       ready = std::move(self->ready_);
       self->ready_ = nullptr;
     }
+    {
+      // A child's spawn asking for this actor's grants from now on finds none.
+      MutexLock lock(self->grants_mu_);
+      self->handlers_stopped_ = true;
+      self->child_read_scope_.reset();
+    }
     for (auto& handler : self->handlers_) handler->Stop(kind);
     std::string why = !report ? "stopped"
                       : report->kind == ChildEvent::Kind::kError

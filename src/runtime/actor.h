@@ -34,6 +34,7 @@
 #include "common/ring_queue.h"
 #include "runtime/actor_host.h"
 #include "runtime/handler.h"
+#include "runtime/local_read_scope.h"
 #include "theater/host_api.h"
 #include "theater/manifest.h"
 #include "theater/mutex.h"
@@ -192,6 +193,11 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
                             std::span<const abi::Value> input, std::string_view error) override;
   void SetCustomMetric(const std::string& name, double value) override;
   std::vector<WasiPreopen> WasiPreopens() override;
+  // What a spawn of a child by this actor may read (runtime/local_read_scope.h): the
+  // directories its handlers grant it with read access (its filesystem grant, as WASI sees it),
+  // the directory of its own manifest when that is a local file (its package), and its origin's
+  // read_roots. Made on first use and kept; null once its handlers have stopped.
+  std::shared_ptr<const LocalReadScope> ChildReadScope();
   Status Post(ExportInvocation call) override;
   // Called by runtime.shutdown: the actor stops (reporting kExit with `data` to its supervisor)
   // once the current operation has finished. False when it is already stopping.
@@ -298,6 +304,11 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   ActorHost& CallingHost() { return calling_host_ ? *calling_host_ : *host_; }
   const ActorHost& CallingHost() const { return calling_host_ ? *calling_host_ : *host_; }
   std::vector<std::unique_ptr<Handler>> handlers_;
+  // Serialises asking the handlers for their grants (WasiPreopens, ChildReadScope: a child's
+  // restart asks from a loader thread) with their stop.
+  Mutex grants_mu_;
+  bool handlers_stopped_ THEATER_GUARDED_BY(grants_mu_) = false;
+  std::shared_ptr<const LocalReadScope> child_read_scope_ THEATER_GUARDED_BY(grants_mu_);
   const std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
 
   mutable Mutex mu_;

@@ -41,16 +41,50 @@ void Actor::RecordFailedHostCall(std::string_view interface_name, std::string_vi
                                  std::span<const abi::Value> input, std::string_view error) {
   const ComposedName event_type({interface_name, "/", function});
   const std::string message(error);
-  CallingHost().RecordHostCall(event_type.view(), interface_name, function, input,
-                               {{}, &message});
+  CallingHost().RecordHostCall(event_type.view(), interface_name, function, input, {{}, &message});
 }
 
 std::vector<WasiPreopen> Actor::WasiPreopens() {
+  MutexLock lock(grants_mu_);
   std::vector<WasiPreopen> preopens;
+  if (handlers_stopped_) return preopens;
   for (auto& handler : handlers_) {
     for (WasiPreopen& preopen : handler->WasiPreopens()) preopens.push_back(std::move(preopen));
   }
   return preopens;
+}
+
+std::shared_ptr<const LocalReadScope> Actor::ChildReadScope() {
+  std::vector<WasiPreopen> granted = WasiPreopens();
+  MutexLock lock(grants_mu_);
+  if (child_read_scope_ || handlers_stopped_) return child_read_scope_;
+  const std::optional<LocalReadRoots>& roots = config_.origin.read_roots;
+  const std::vector<std::filesystem::path>& shared = runtime_.options().spawn_roots;
+  auto scope = std::make_shared<LocalReadScope>(
+      "an actor's spawn may read only files under its filesystem grant, the directory of its own "
+      "manifest" +
+      std::string(shared.empty() ? "" : ", the host's spawn roots (--spawn-root)") +
+      std::string(roots ? " and within its origin's roots (" + roots->rule + ")" : "") +
+      "; grant the directory, place the file beside the actor's manifest, or use a store:// "
+      "reference");
+  // Its grant: the descriptors stay the handlers' (the scope holds duplicates).
+  for (const WasiPreopen& preopen : granted) {
+    if (preopen.read && preopen.directory_fd >= 0) scope->AddDescriptor(preopen.directory_fd);
+  }
+  // Its package: the directory its manifest file was read from.
+  const std::string& origin = config_.origin.manifest;
+  if (!LooksLikeInlineManifest(origin) && ClassifyReference(origin) == ReferenceKind::kFile &&
+      !config_.manifest->base_dir.empty()) {
+    scope->AddDirectory(config_.manifest->base_dir);
+  }
+  for (const std::filesystem::path& directory : shared) scope->AddDirectory(directory);
+  if (roots) {
+    for (const std::filesystem::path& directory : roots->directories) {
+      scope->AddDirectory(directory);
+    }
+  }
+  child_read_scope_ = std::move(scope);
+  return child_read_scope_;
 }
 
 Status Actor::Post(ExportInvocation call) {
@@ -95,8 +129,7 @@ Result<std::optional<std::vector<uint8_t>>> Actor::ChildState(std::string_view c
   return runtime_.State(child_id);
 }
 
-Result<std::vector<chain::Event>> Actor::ChildEvents(std::string_view child_id,
-                                                     size_t max_bytes) {
+Result<std::vector<chain::Event>> Actor::ChildEvents(std::string_view child_id, size_t max_bytes) {
   return runtime_.EventsWithin(child_id, max_bytes);
 }
 

@@ -65,6 +65,28 @@ TEST_F(HostileSpawnTest, AVeryLongReferenceIsRefusedNotACrash) {
   ExpectServing();
 }
 
+// An error quotes at most a few hundred bytes of what it refuses, once, and says how long it
+// was: a 2 MiB store reference once came back as an 8.4 MB error (quoted four times).
+TEST_F(HostileSpawnTest, ErrorsQuoteAFewHundredBytesOfTheirInputOnce) {
+  const std::string huge(2u << 20, 'A');
+  for (const std::string& manifest :
+       {"store://" + huge, "https://" + huge, "/" + huge,
+        ProbeManifest("init_state = \"store://" + std::string(900u << 10, 'A') + "\"\n"),
+        "name = \"x\"\nversion = \"0.1.0\"\ncomponent = \"store://" +
+            std::string(900u << 10, 'A') + "\"\n"}) {
+    const std::string error = SpawnFails(manifest).ToString();
+    EXPECT_LT(error.size(), 1024u) << error.substr(0, 300);
+    EXPECT_THAT(error, HasSubstr("over the limit of 4096 bytes"));
+    EXPECT_THAT(error, HasSubstr(" bytes)"));  // how long the input was
+  }
+  // From a guest the same.
+  const std::string parent = Spawn(ProbeManifest());
+  const std::string reply = Response(Request(parent, "spawn:store://" + std::string(1u << 20, 'A')));
+  EXPECT_LT(reply.size(), 1024u);
+  EXPECT_THAT(reply, HasSubstr("over the limit of 4096 bytes"));
+  ExpectServing();
+}
+
 TEST_F(HostileSpawnTest, ADeepDottedTableHeaderIsRefusedByName) {
   std::string header = "[a";
   for (int i = 0; i < 100000; ++i) header += ".a";
@@ -173,11 +195,12 @@ TEST_F(HostileSpawnTest, StoreReferencesInAGuestSpawnObeyTheSpawnersStoreAccess)
                                           "path = \"/nonexistent/{{password}}\"\n");
   std::string refused = Response(Request(supervisor, "spawn:" + leaky));
   EXPECT_THAT(refused, HasSubstr("error:"));
-  EXPECT_THAT(refused, HasSubstr("may not read " + secret_ref));
+  EXPECT_THAT(refused, HasSubstr("'" + secret_ref + "': the spawning actor may not read this store"));
   EXPECT_THAT(refused, Not(HasSubstr("hunter2")));
   // Its component and manifest are store references too.
   std::string manifest_ref = Response(Request(supervisor, "spawn:" + secret_ref));
-  EXPECT_THAT(manifest_ref, HasSubstr("may not read " + secret_ref));
+  EXPECT_THAT(manifest_ref,
+              HasSubstr("'" + secret_ref + "': the spawning actor may not read this store"));
   EXPECT_THAT(manifest_ref, Not(HasSubstr("hunter2")));
 
   // The root may read every store: the same manifest loads its state.

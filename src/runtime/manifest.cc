@@ -8,6 +8,7 @@
 #include "common/bytes.h"
 #include "common/fetch.h"
 #include "common/nesting_guard.h"
+#include "common/utf8.h"
 #include "theater/limits.h"
 
 #include <algorithm>
@@ -190,13 +191,18 @@ Result<std::string> RequiredString(const toml::table& table, std::string_view ke
 // relative path there names a resource beside the manifest on the same server).
 Result<std::string> ResolveReference(const std::string& reference, ReferenceKind* kind,
                                      const fs::path& base_dir, const std::string& base_url) {
+  if (reference.size() > limits::kMaxReferenceBytes) {
+    return InvalidArgument(QuoteInput(reference) + " is over the limit of " +
+                           std::to_string(limits::kMaxReferenceBytes) + " bytes for a reference");
+  }
   *kind = ClassifyReference(reference);
   if (*kind != ReferenceKind::kFile) return reference;
   fs::path path(reference);
   if (!base_url.empty()) {
     if (path.is_absolute()) {
-      return InvalidArgument("'" + reference +
-                             "' is a local path, but the manifest was fetched from " + base_url);
+      return InvalidArgument(QuoteInput(reference) +
+                             " is a local path, but the manifest was fetched from " +
+                             QuoteInput(base_url));
     }
     if (base_url.starts_with("store://")) {
       // Labels are flat names: a relative reference names a label of the manifest's own store.
@@ -434,6 +440,23 @@ size_t MaxReferenceBytes(std::string_view what) {
 
 }  // namespace
 
+bool LooksLikeInlineManifest(std::string_view text) {
+  if (text.find('\n') != std::string_view::npos) return true;
+  const size_t start = text.find_first_not_of(" \t");
+  if (start == std::string_view::npos) return false;
+  if (text[start] == '[') return true;
+  // A bare TOML key, then `=`: one pass, whatever the length (a regex here recursed per byte).
+  auto bare_key_char = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  };
+  size_t i = start;
+  while (i < text.size() && bare_key_char(text[i])) ++i;
+  if (i == start) return false;
+  while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+  return i < text.size() && text[i] == '=';
+}
+
 ReferenceKind ClassifyReference(std::string_view reference) {
   if (reference.starts_with("store://")) return ReferenceKind::kStore;
   if (reference.starts_with("http://") || reference.starts_with("https://")) {
@@ -559,7 +582,7 @@ Result<Manifest> LoadManifest(const fs::path& path) {
 
 Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manifest,
                                                           const StoreReader& store,
-                                                          const LocalFileGate& files) {
+                                                          const LocalFileReader& files) {
   if (!manifest.init_state) return std::optional<std::vector<uint8_t>>();
   const std::string& ref = *manifest.init_state;
   Result<std::vector<uint8_t>> bytes =
@@ -604,7 +627,7 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
                                                  std::string source_name,
                                                  std::optional<json> override_state,
                                                  std::string base_url, const StoreReader& store,
-                                                 const LocalFileGate& files) {
+                                                 const LocalFileReader& files) {
   // 1. Find `init_state` before the state is known (ProbeTemplate, which checks the text's size
   //    and nesting first).
   THEATER_ASSIGN_OR_RETURN(std::shared_ptr<const TemplateProbe> probe,
@@ -660,16 +683,17 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
 Result<ManifestWithState> LoadManifestWithState(const fs::path& path,
                                                 std::optional<json> override_state,
                                                 const StoreReader& store,
-                                                const LocalFileGate& files) {
-  fs::path to_read = path;
+                                                const LocalFileReader& files) {
+  std::string text;
   if (files) {
-    THEATER_ASSIGN_OR_RETURN(std::string admitted, files(path.string(), "manifest"));
-    to_read = std::move(admitted);
+    THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
+                             files(path.string(), "manifest", limits::kMaxManifestBytes));
+    text.assign(bytes.begin(), bytes.end());
+  } else {
+    THEATER_ASSIGN_OR_RETURN(text, ReadFileText(path, "manifest", limits::kMaxManifestBytes));
   }
-  THEATER_ASSIGN_OR_RETURN(std::string text,
-                           ReadFileText(to_read, "manifest", limits::kMaxManifestBytes));
   std::error_code ec;
-  fs::path absolute = fs::absolute(to_read, ec);
+  fs::path absolute = fs::absolute(path, ec);
   if (ec) return IOError("resolving manifest path " + path.string() + ": " + ec.message());
   return ParseManifestWithState(text, absolute.parent_path(), path.string(),
                                 std::move(override_state), {}, store, files);
@@ -678,7 +702,7 @@ Result<ManifestWithState> LoadManifestWithState(const fs::path& path,
 Result<ManifestWithState> LoadManifestWithStateFromUrl(const std::string& url,
                                                        std::optional<json> override_state,
                                                        const StoreReader& store,
-                                                       const LocalFileGate& files) {
+                                                       const LocalFileReader& files) {
   Result<std::vector<uint8_t>> bytes = LoadReference(url, ReferenceKind::kUrl, "manifest");
   if (!bytes.ok()) return bytes.status();
   const std::string text(bytes->begin(), bytes->end());
@@ -688,7 +712,7 @@ Result<ManifestWithState> LoadManifestWithStateFromUrl(const std::string& url,
 Result<ManifestWithState> LoadManifestWithStateFromStore(const std::string& reference,
                                                          std::optional<json> override_state,
                                                          const StoreReader& store,
-                                                         const LocalFileGate& files) {
+                                                         const LocalFileReader& files) {
   THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
                            LoadReference(reference, ReferenceKind::kStore, "manifest", store));
   const std::string text(bytes.begin(), bytes.end());
@@ -698,14 +722,11 @@ Result<ManifestWithState> LoadManifestWithStateFromStore(const std::string& refe
 
 Result<std::vector<uint8_t>> LoadReference(const std::string& reference, ReferenceKind kind,
                                            std::string_view what, const StoreReader& store,
-                                           const LocalFileGate& files) {
+                                           const LocalFileReader& files) {
   switch (kind) {
     case ReferenceKind::kFile: {
-      std::string to_read = reference;
-      if (files) {
-        THEATER_ASSIGN_OR_RETURN(to_read, files(reference, what));
-      }
-      return ReadFileBytes(to_read, std::string(what) + " file", MaxReferenceBytes(what));
+      if (files) return files(reference, what, MaxReferenceBytes(what));
+      return ReadFileBytes(reference, std::string(what) + " file", MaxReferenceBytes(what));
     }
     case ReferenceKind::kUrl: {
       FetchOptions options;
@@ -718,13 +739,15 @@ Result<std::vector<uint8_t>> LoadReference(const std::string& reference, Referen
       break;
   }
   if (!store) {
-    return Unavailable(std::string(what) + " '" + reference +
-                       "': store:// references need a runtime's content store");
+    return Unavailable(std::string(what) + " " + QuoteInput(reference) +
+                       ": store:// references need a runtime's content store");
   }
   Result<std::vector<uint8_t>> bytes = store(reference);
-  if (!bytes.ok()) return bytes.status().WithContext(std::string(what) + " '" + reference + "'");
+  if (!bytes.ok()) {
+    return bytes.status().WithContext(std::string(what) + " " + QuoteInput(reference));
+  }
   if (bytes->size() > MaxReferenceBytes(what)) {
-    return ResourceExhausted(std::string(what) + " '" + reference + "' is " +
+    return ResourceExhausted(std::string(what) + " " + QuoteInput(reference) + " is " +
                              std::to_string(bytes->size()) + " bytes, over the limit of " +
                              std::to_string(MaxReferenceBytes(what)) + " bytes");
   }

@@ -44,15 +44,25 @@ struct RecoveryRecord {
   std::string source_name;
   std::string base_dir;
   std::string base_url;
+  // SpawnRequest::read_roots: what its spawns may read, kept so that a restart after the
+  // recovery is bound as before (absent: the operator's).
+  std::optional<LocalReadRoots> read_roots;
 };
 
 std::string EncodeRecoveryRecord(const RecoveryRecord& r) {
-  return JsonText(nlohmann::json{{"format", 1},
-                                 {"manifest_sha256", r.manifest_sha256},
-                                 {"module_sha256", r.module_sha256},
-                                 {"source_name", r.source_name},
-                                 {"base_dir", r.base_dir},
-                                 {"base_url", r.base_url}});
+  nlohmann::json record{{"format", 1},
+                        {"manifest_sha256", r.manifest_sha256},
+                        {"module_sha256", r.module_sha256},
+                        {"source_name", r.source_name},
+                        {"base_dir", r.base_dir},
+                        {"base_url", r.base_url}};
+  if (r.read_roots) {
+    nlohmann::json directories = nlohmann::json::array();
+    for (const std::filesystem::path& d : r.read_roots->directories) directories.push_back(d);
+    record["read_roots"] = {{"directories", std::move(directories)},
+                            {"rule", r.read_roots->rule}};
+  }
+  return JsonText(record);
 }
 
 Result<RecoveryRecord> ParseRecoveryRecord(const std::string& text) {
@@ -74,6 +84,21 @@ Result<RecoveryRecord> ParseRecoveryRecord(const std::string& text) {
   THEATER_RETURN_IF_ERROR(text_field("source_name", r.source_name));
   THEATER_RETURN_IF_ERROR(text_field("base_dir", r.base_dir));
   THEATER_RETURN_IF_ERROR(text_field("base_url", r.base_url));
+  if (auto it = j.find("read_roots"); it != j.end()) {
+    // Unreadable, the actor must not come back unbound: the record is refused instead.
+    const nlohmann::json& roots = *it;
+    if (!roots.is_object() || !roots.contains("directories") || !roots["directories"].is_array() ||
+        !roots.contains("rule") || !roots["rule"].is_string()) {
+      return ParseError("the registry's recovery record has malformed read_roots");
+    }
+    LocalReadRoots read_roots;
+    for (const nlohmann::json& d : roots["directories"]) {
+      if (!d.is_string()) return ParseError("the registry's recovery record has malformed read_roots");
+      read_roots.directories.emplace_back(d.get<std::string>());
+    }
+    read_roots.rule = roots["rule"].get<std::string>();
+    r.read_roots = std::move(read_roots);
+  }
   return r;
 }
 
@@ -355,6 +380,12 @@ chain::ActorRecord RuntimeImpl::RegistryRecord(const Actor& actor, std::string_v
     key.append(module_sha256).append(1, '\0').append(m.source_name).append(1, '\0');
     key.append(m.base_dir.native()).append(1, '\0').append(m.base_url).append(1, '\0');
     key.append(m.text);
+    if (const std::optional<LocalReadRoots>& roots = actor.origin().read_roots) {
+      key.append(1, '\0').append(roots->rule);
+      for (const std::filesystem::path& d : roots->directories) {
+        key.append(1, '\0').append(d.native());
+      }
+    }
     {
       MutexLock lock(kept_manifests_mu_);
       if (auto it = recovery_records_.find(key); it != recovery_records_.end()) {
@@ -368,6 +399,7 @@ chain::ActorRecord RuntimeImpl::RegistryRecord(const Actor& actor, std::string_v
     r.source_name = m.source_name;
     r.base_dir = m.base_dir.string();
     r.base_url = m.base_url;
+    r.read_roots = actor.origin().read_roots;
     // Without its manifest kept the actor cannot come back: it is then recorded as not durable.
     if (r.manifest_sha256.empty() || m.text.empty()) return record;
     record.recovery = EncodeRecoveryRecord(r);
@@ -496,6 +528,7 @@ RecoveredActor RuntimeImpl::RecoverOne(const chain::ActorRecord& record, Recover
   request.resume = true;
   request.parent_id = record.parent_id;
   request.actor_id = record.actor_id;
+  request.read_roots = recovery->read_roots;
   ChainContinuation continuation;
   continuation.next_index = point->next_index;
   continuation.head = point->head;

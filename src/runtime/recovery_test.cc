@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -134,6 +136,37 @@ TEST_F(RecoveryTest, ACleanRestartBringsBackActorsWithTheirStatesParentsAndChain
   report = Recover();
   EXPECT_EQ(report.recovered, 3u);
   EXPECT_EQ(Reply(parent, "count"), "5");
+}
+
+// What a spawn may read stays with the actor across a restart of its host: a recovered actor
+// started under read_roots (a client beyond loopback's) restarts bound to them.
+TEST_F(RecoveryTest, ARecoveredActorKeepsWhatItsSpawnsMayRead) {
+  StartDurable();
+  const std::filesystem::path roots = home_ / "roots";
+  std::filesystem::create_directories(roots);
+  std::filesystem::copy_file(std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm",
+                             roots / "probe.wasm");
+  auto manifest = [&](const std::string& extra) {
+    return "name = \"rooted\"\nversion = \"0.1.0\"\ncomponent = \"" +
+           (roots / "probe.wasm").string() + "\"\nauto_handlers = true\n" + extra;
+  };
+  std::ofstream(roots / "m.toml") << manifest("");
+  std::ofstream(home_ / "secret.json") << R"({"pw": "hunter2"})";
+  SpawnRequest request;
+  request.manifest = (roots / "m.toml").string();
+  request.read_roots = LocalReadRoots{{roots}, "the test's roots"};
+  Result<std::string> id = runtime_->Spawn(request);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+
+  StartDurable();
+  RecoveryReport report = Recover();
+  ASSERT_EQ(report.recovered, 1u);
+  std::ofstream(roots / "m.toml")
+      << manifest("init_state = \"" + (home_ / "secret.json").string() + "\"\n");
+  Status restarted = runtime_->Restart(*id);
+  EXPECT_FALSE(restarted.ok());
+  EXPECT_THAT(restarted.ToString(), HasSubstr("the test's roots"));
+  EXPECT_THAT(restarted.ToString(), ::testing::Not(HasSubstr("hunter2")));
 }
 
 TEST_F(RecoveryTest, WithoutDurableActorsNothingComesBack) {

@@ -16,6 +16,7 @@
 
 #include "common/bytes.h"
 #include "common/nesting_guard.h"
+#include "common/utf8.h"
 #include "common/uuid.h"
 #include "component/component_module.h"
 #include "component/linker.h"
@@ -69,24 +70,6 @@ uint64_t RuntimeImpl::SystemClock::WallNs() {
 }
 
 namespace {
-
-// Inline TOML rather than a reference: several lines, or a table header, or a `key =` line.
-bool LooksLikeInlineManifest(std::string_view text) {
-  if (text.find('\n') != std::string_view::npos) return true;
-  size_t start = text.find_first_not_of(" \t");
-  if (start == std::string_view::npos) return false;
-  if (text[start] == '[') return true;
-  // A bare TOML key, then `=`: one pass, whatever the length (a regex here recursed per byte).
-  auto bare_key_char = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
-  };
-  size_t i = start;
-  while (i < text.size() && bare_key_char(text[i])) ++i;
-  if (i == start) return false;
-  while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
-  return i < text.size() && text[i] == '=';
-}
 
 // The error an actor's `spawn` returns when loading its manifest failed. A parse error may quote
 // what the host read on the actor's behalf (a manifest file, an init_state file or download, a
@@ -156,8 +139,7 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
       engine_(std::move(engine)),
       store_(std::move(store)),
       registry_(std::move(registry)),
-      root_permissions_(
-          std::make_shared<const EffectivePermissions>(registry_.RootPermissions())),
+      root_permissions_(std::make_shared<const EffectivePermissions>(registry_.RootPermissions())),
       policy_handlers_(registry_.PolicyHandlers()),
       timers_(std::make_unique<TimerService>()),
       io_(std::make_unique<IoLoopThreads>(static_cast<size_t>(std::max(options_.io_threads, 1)))),
@@ -241,8 +223,8 @@ std::shared_ptr<chain::EventChain> RuntimeImpl::NewChain(const std::string& id, 
   if (persist && store_) {
     chain::ChainStore* store = store_.get();
     // Never waits for durability here, even in strict mode: the actor holds back its replies
-    // until its events are durable instead (Actor::RunWhenDurable), so no worker blocks on a sync. The
-    // chain has just computed the event's hash, so the store need not compute it again.
+    // until its events are durable instead (Actor::RunWhenDurable), so no worker blocks on a sync.
+    // The chain has just computed the event's hash, so the store need not compute it again.
     chain->AddObserver([store, id](const chain::Event& event, size_t) {
       Result<uint64_t> appended = store->EnqueueTrusted(id, event);
       if (!appended.ok()) {
@@ -292,8 +274,7 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::ModuleBySha256(const 
   THEATER_ASSIGN_OR_RETURN(store::ContentStore * content, content_store());
   Result<std::vector<uint8_t>> wasm = content->Get(kChainBytesStoreId, hex);
   if (!wasm.ok()) {
-    return NotFound("module sha256:" + hex + " is not in the store (" +
-                    wasm.status().ToString() +
+    return NotFound("module sha256:" + hex + " is not in the store (" + wasm.status().ToString() +
                     "): only a persisting runtime keeps the modules its actors run");
   }
   return LoadCode(*wasm, "sha256:" + hex.substr(0, 12));
@@ -324,8 +305,8 @@ Result<ReplayReport> RuntimeImpl::Replay(std::string_view id, const ReplayOption
   chain::ChainStore* store = store_.get();
   const std::string actor_id(id);
   return ReplayVisited(
-      [this, store, actor_id, end](
-          const std::function<bool(chain::Event&&, size_t)>& sink) -> Status {
+      [this, store, actor_id,
+       end](const std::function<bool(chain::Event&&, size_t)>& sink) -> Status {
         constexpr size_t kPage = 4096;
         size_t from = 0;
         for (;;) {
@@ -350,8 +331,8 @@ Result<ReplayReport> RuntimeImpl::Replay(std::string_view id, const ReplayOption
               },
               &report, chain::HashCheck::kByCaller));  // the replay's loader checks every hash
           if (from == 0 && !report.found) return ChainNotKept(actor_id);
-          THEATER_RETURN_IF_ERROR(report.problem.WithContext(
-              "the saved chain of actor " + actor_id + " does not verify"));
+          THEATER_RETURN_IF_ERROR(report.problem.WithContext("the saved chain of actor " +
+                                                             actor_id + " does not verify"));
           if (stopped || !report.more) return Status();
           from = report.next_index;
         }
@@ -397,9 +378,21 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadCodeFile(const st
   return LoadCode(wasm, std::filesystem::path(path).filename().string());
 }
 
-Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadModule(const std::string& path) {
+Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadModule(const std::string& given_path,
+                                                                      const LocalReadScope* scope) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return LoadCodeFile(path);  // it words the error
+  // Bound by a scope, the file is opened beneath it, and what is loaded is read through that
+  // descriptor: the file checked is the file loaded.
+  std::optional<LocalReadScope::OpenedFile> opened;
+  std::string path = given_path;
+  if (scope != nullptr) {
+    THEATER_ASSIGN_OR_RETURN(LocalReadScope::OpenedFile file, scope->Open(given_path, "component"));
+    st = file.info;
+    path = file.path;
+    opened = std::move(file);
+  } else if (::stat(path.c_str(), &st) != 0) {
+    return LoadCodeFile(path);  // it words the error
+  }
   CachedModule key;
   key.device = st.st_dev;
   key.inode = st.st_ino;
@@ -428,7 +421,13 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadModule(const std:
     MutexLock lock(modules_mu_);
     if (auto module = cached()) return module;
   }
-  Result<std::shared_ptr<const engine::Module>> loaded = LoadCodeFile(path);
+  Result<std::shared_ptr<const engine::Module>> loaded = [&] {
+    if (!opened) return LoadCodeFile(path);
+    Result<std::vector<uint8_t>> wasm =
+        ReadOpenFile(opened->fd.get(), "module", QuoteInput(given_path), limits::kMaxModuleBytes);
+    if (!wasm.ok()) return Result<std::shared_ptr<const engine::Module>>(wasm.status());
+    return LoadCode(*wasm, std::filesystem::path(path).filename().string());
+  }();
   MutexLock lock(modules_mu_);
   if (auto it = module_loads_.find(path); it != module_loads_.end() && it->second == gate) {
     module_loads_.erase(it);  // waiters keep the gate alive through their own reference
@@ -440,8 +439,9 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadModule(const std:
 }
 
 Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadComponent(
-    const std::string& reference, ReferenceKind kind, const StoreReader& store_reader) {
-  if (kind == ReferenceKind::kFile) return LoadModule(reference);
+    const std::string& reference, ReferenceKind kind, const StoreReader& store_reader,
+    const LocalReadScope* scope) {
+  if (kind == ReferenceKind::kFile) return LoadModule(reference, scope);
   // Not cached by reference: what a URL serves may change. The engine's compile cache is keyed
   // by the bytes' hash, so fetching the same component again costs the download only.
   THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> wasm,
@@ -488,8 +488,8 @@ bool RuntimeImpl::KeepChainBytes(std::span<const uint8_t> bytes, const chain::Ha
 
 Result<std::vector<uint8_t>> RuntimeImpl::ReadStoreReference(const std::string& reference) {
   auto malformed = [&] {
-    return InvalidArgument("malformed store reference '" + reference +
-                           "': expected store://<store-id>/<label> or "
+    return InvalidArgument("malformed store reference " + QuoteInput(reference) +
+                           ": expected store://<store-id>/<label> or "
                            "store://<store-id>/hash/<sha256>");
   };
   std::string_view rest(reference);
@@ -503,7 +503,9 @@ Result<std::vector<uint8_t>> RuntimeImpl::ReadStoreReference(const std::string& 
   if (path.starts_with("hash/")) return content->Get(store_id, path.substr(5));
   std::string label(path);
   THEATER_ASSIGN_OR_RETURN(std::optional<std::string> hash, content->GetLabel(store_id, label));
-  if (!hash) return NotFound("store " + store_id + " has no label '" + label + "'");
+  if (!hash) {
+    return NotFound("store " + QuoteInput(store_id) + " has no label " + QuoteInput(label));
+  }
   return content->Get(store_id, *hash);
 }
 
@@ -511,9 +513,8 @@ Result<std::string> RuntimeImpl::Spawn(SpawnRequest request) {
   // The caller waits for the whole spawn anyway, so it does the loading itself: a hop to the
   // loader pool and back would cost about a tenth of the spawn rate (docs/benchmarks.md) and
   // spare no thread that matters.
-  return Wait<std::string>([&](Callback<std::string> done) {
-    SpawnNow(std::move(request), nullptr, std::move(done));
-  });
+  return Wait<std::string>(
+      [&](Callback<std::string> done) { SpawnNow(std::move(request), nullptr, std::move(done)); });
 }
 
 void RuntimeImpl::SpawnAsync(SpawnRequest request, Callback<std::string> done) {
@@ -554,6 +555,15 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
       done(NotFound("parent actor " + *request.parent_id + " is not running"));
       return;
     }
+  }
+  // A reference (not the text itself) longer than any path or URL is refused before anything
+  // quotes it: an error then carries a few hundred bytes of it, not the input several times.
+  if (request.manifest.size() > limits::kMaxReferenceBytes &&
+      !LooksLikeInlineManifest(request.manifest)) {
+    done(InvalidArgument("the manifest reference " + QuoteInput(request.manifest) +
+                         " is over the limit of " + std::to_string(limits::kMaxReferenceBytes) +
+                         " bytes for a path, store:// or http(s):// reference"));
+    return;
   }
   // Errors up to the child's init may quote what was read on a guest spawner's behalf.
   Callback<std::string> begin_done = done;
@@ -602,20 +612,42 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
       const std::string store_id(rest.substr(0, rest.find('/')));
       const PermissionRules* rules = registry_.PermissionRulesOf(kStorePermission);
       const Permission* granted = parent->permissions().Find(kStorePermission);
-      Status allowed = granted == nullptr
-                           ? PermissionDenied("Operation denied: store not permitted by store "
-                                              "permissions")
+      Status allowed = granted == nullptr ? PermissionDenied(
+                                                "Operation denied: store not permitted by store "
+                                                "permissions")
                        : rules != nullptr ? rules->CheckAccess(*granted, store_id)
                                           : Status();
-      if (!allowed.ok()) return allowed.WithContext("the spawning actor may not read " + reference);
+      // The caller names the reference (LoadReference): quoted once.
+      if (!allowed.ok()) return allowed.WithContext("the spawning actor may not read this store");
     }
     return ReadStoreReference(reference);
   };
-  const LocalFileGate& files = request.local_files;
+  // What the spawn may read of the local filesystem (docs/security.md, "What a spawn may
+  // read"): an actor's spawn what that actor may read, a spawn that carries read_roots (a client
+  // beyond loopback's, its restarts) what lies under them, the operator's own spawn anything.
+  std::shared_ptr<const LocalReadScope> read_scope;
+  if (parent) {
+    read_scope = parent->ChildReadScope();
+    if (!read_scope) {
+      done(FailedPrecondition("parent actor " + parent->id() + " is stopping"));
+      return;
+    }
+    // The roots its parent's origin carried bind the child and its descendants in turn.
+    request.read_roots = parent->origin().read_roots;
+  } else if (request.read_roots) {
+    read_scope =
+        std::make_shared<const LocalReadScope>(LocalReadScope::FromRoots(*request.read_roots));
+  }
+  LocalFileReader files;
+  if (read_scope) {
+    files = [read_scope](const std::string& path, std::string_view what, uint64_t max_bytes) {
+      return read_scope->Read(path, what, max_bytes);
+    };
+  }
   Result<ManifestWithState> loaded = [&]() -> Result<ManifestWithState> {
     if (LooksLikeInlineManifest(request.manifest)) {
-      return ParseManifestWithState(request.manifest, inline_manifest_dir_,
-                                    "<inline manifest>", override_state, {}, store_reader, files);
+      return ParseManifestWithState(request.manifest, inline_manifest_dir_, "<inline manifest>",
+                                    override_state, {}, store_reader, files);
     }
     switch (ClassifyReference(request.manifest)) {
       case ReferenceKind::kStore:
@@ -663,16 +695,8 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
     return;
   }
 
-  if (files && manifest->component_kind == ReferenceKind::kFile) {
-    Result<std::string> admitted = files(manifest->component, "component");
-    if (!admitted.ok()) {
-      done(admitted.status().WithContext(manifest->source_name));
-      return;
-    }
-    own().component = std::move(*admitted);
-  }
   Result<std::shared_ptr<const engine::Module>> module =
-      LoadComponent(manifest->component, manifest->component_kind, store_reader);
+      LoadComponent(manifest->component, manifest->component_kind, store_reader, read_scope.get());
   if (!module.ok()) {
     done(module.status().WithContext(manifest->source_name));
     return;
@@ -1039,13 +1063,14 @@ Result<std::vector<chain::Event>> RuntimeImpl::Events(std::string_view id) const
 }
 
 Result<std::vector<chain::Event>> RuntimeImpl::EventsWithin(std::string_view id,
-                                                             size_t max_bytes) const {
+                                                            size_t max_bytes) const {
   // What an event costs besides its payload: hashes, type and description, about.
   constexpr size_t kEventOverhead = 128;
   auto over = [&](size_t events) {
     return ResourceExhausted("the chain of actor " + std::string(id) + " holds more than " +
                              std::to_string(max_bytes) + " bytes of events (" +
-                             std::to_string(events) + " events read so far), over this read's limit");
+                             std::to_string(events) +
+                             " events read so far), over this read's limit");
   };
   std::shared_ptr<Actor> actor = Find(id);
   if ((actor && !actor->persisted()) || !store_) {

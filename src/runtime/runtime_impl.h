@@ -198,7 +198,9 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   std::string KeepManifestText(const std::string& text);
   // The module at `path`, from a cache keyed by the file's identity (device, inode, size,
   // modification time), so spawning the same actor again neither reads nor hashes its file.
-  Result<std::shared_ptr<const engine::Module>> LoadModule(const std::string& path);
+  // Bound by `scope` (non-null), the file is opened beneath it and read through that descriptor.
+  Result<std::shared_ptr<const engine::Module>> LoadModule(const std::string& path,
+                                                           const LocalReadScope* scope = nullptr);
   // A core module or a component (component/component_module.h), by its preamble.
   Result<std::shared_ptr<const engine::Module>> LoadCode(std::span<const uint8_t> wasm,
                                                          const std::string& name);
@@ -210,7 +212,8 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // (or, later, a store reference) fetched every time.
   Result<std::shared_ptr<const engine::Module>> LoadComponent(const std::string& reference,
                                                               ReferenceKind kind,
-                                                              const StoreReader& store_reader);
+                                                              const StoreReader& store_reader,
+                                                              const LocalReadScope* scope = nullptr);
   // An actor's chain as the runtime holds it: a running unsaved actor's in-memory tail, or what
   // the database has for a saved (or stopped) one, flushed first. kNotFound when neither exists.
   struct HeldChain {

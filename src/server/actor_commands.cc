@@ -110,14 +110,9 @@ void ServerImpl::StartActor(CommandCall& call) {
   request.manifest = std::move(*manifest);
   request.state = std::move(*state);
   request.actor_id = NewUuid();
-  // And every other local file the spawn reads for it (component, init_state) obeys the same rule.
-  if (!conn->peer_is_loopback()) {
-    request.local_files = [roots = manifest_roots_](const std::string& path,
-                                                    std::string_view what) -> Result<std::string> {
-      if (what == "manifest") return roots.Admit(path);
-      return roots.AdmitReferenced(path, what);
-    };
-  }
+  // And every other local file the spawn reads for it (component, init_state), its restarts
+  // and recoveries read, and its descendants' spawns read, obeys the same rule.
+  if (!conn->peer_is_loopback()) request.read_roots = manifest_roots_.ReadRoots();
   const std::string id = *request.actor_id;
   std::string subscription_id;
   if (*subscribe) {

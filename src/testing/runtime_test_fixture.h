@@ -71,6 +71,7 @@ class RuntimeTest : public ::testing::Test {
     options.workers = defaults.workers;
     options.engine.cache_dir = defaults.engine.cache_dir;
     options.engine.progress = defaults.engine.progress;
+    if (options.spawn_roots.empty()) options.spawn_roots = defaults.spawn_roots;
     options.log_sink = [this](std::string_view, std::string_view, std::string_view line) {
       std::lock_guard<std::mutex> lock(log_mu_);
       log_.emplace_back(line);

@@ -72,6 +72,8 @@ inline RuntimeOptions TestRuntimeOptions(const std::filesystem::path& home) {
   options.workers = 2;
   options.engine.cache_dir = std::string(THEATER_BUILD_DIR) + "/test-home/cache";
   options.engine.progress = engine::EngineOptions::Progress::kOff;
+  // The test actors, which tests' actors spawn as children from anywhere.
+  options.spawn_roots = {THEATER_TEST_ACTOR_DIR};
   return options;
 }
 

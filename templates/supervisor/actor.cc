@@ -1,7 +1,9 @@
 // {{project_name}}: a Theater supervisor actor in C++.
 //
 // Commands, sent as requests (`theater message --request <id> "<command>"`):
-//   spawn:<manifest>   start a child (a manifest path, URL or TOML text); answers its id
+//   spawn:<manifest>   start a child (a manifest path under this actor's directory or the
+//                      server's --spawn-root, a URL, a store:// reference or TOML text);
+//                      answers its id
 //   list               the children's ids, comma-separated
 //   stop:<child-id>    stop a child
 // A child that fails is restarted; one that exits or is stopped from outside is only logged.

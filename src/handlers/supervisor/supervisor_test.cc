@@ -53,7 +53,10 @@ TEST_F(RuntimeTest, AParentMaySpawnChildrenFromItsOwnInit) {
     std::ofstream out(path);
     out << ProbeManifest("", "child");
   }
-  std::string parent = Spawn(ProbeManifest(), "\"spawn-in-init:" + path.string() + "\"");
+  // The parent's manifest beside the child's: an actor's spawn reads files of its own package.
+  std::ofstream(home_ / "parent.toml") << ProbeManifest("", "parent");
+  std::string parent =
+      Spawn((home_ / "parent.toml").string(), "\"spawn-in-init:" + path.string() + "\"");
   ASSERT_FALSE(parent.empty());
   auto children = runtime_->Children(parent).value();
   ASSERT_EQ(children.size(), 1u);
