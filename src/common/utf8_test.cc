@@ -41,5 +41,19 @@ TEST(Utf8Test, DecodeEncodeAndSanitize) {
   EXPECT_FALSE(IsScalarValue(0xDFFF));
 }
 
+TEST(Utf8Test, QuoteInputShowsAFewHundredBytesEscapedAndSaysHowLongItWas) {
+  EXPECT_EQ(QuoteInput("plain/path.toml"), "'plain/path.toml'");
+  // Quotes, backslashes, control characters and invalid bytes cannot forge or garble a line.
+  EXPECT_EQ(QuoteInput("a'b\\c\nd\x01\xff"), "'a\\x27b\\x5cc\\x0ad\\x01\\xff'");
+  // Text a person can read stays as it is.
+  EXPECT_EQ(QuoteInput("caf\u00e9 \u2603"), "'caf\u00e9 \u2603'");
+  // Long input: at most the limit, cut at a character boundary, with its length.
+  const std::string long_text(1 << 20, 'A');
+  const std::string quoted = QuoteInput(long_text);
+  EXPECT_EQ(quoted, "'" + std::string(200, 'A') + "\u2026' (1048576 bytes)");
+  EXPECT_EQ(QuoteInput("\u00e9\u00e9\u00e9", 5), "'\u00e9\u00e9\u2026' (6 bytes)");
+  EXPECT_EQ(QuoteInput(""), "''");
+}
+
 }  // namespace
 }  // namespace theater
