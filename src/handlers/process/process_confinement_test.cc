@@ -358,7 +358,7 @@ TEST(ChildEnvTest, PatternsMatchNarrowAndAreChecked) {
 // A hostile actor's attempts to make an allowed program run native code it wrote into its
 // grant. Each payload below works on an unprotected host (the Landlock-only runs show it: the
 // constructor of evil.so creates the marker), and each is refused or inert here.
-class HostileChildTest : public ProcessConfinementTest {
+class HostileChildProcessTest : public ProcessConfinementTest {
  protected:
   void SetUp() override {
     ProcessConfinementTest::SetUp();
@@ -420,7 +420,7 @@ class HostileChildTest : public ProcessConfinementTest {
   std::string last_err_;  // the stderr of EvilRan's program
 };
 
-TEST_F(HostileChildTest, VariablesNotNamedByTheOperatorAreRefused) {
+TEST_F(HostileChildProcessTest, VariablesNotNamedByTheOperatorAreRefused) {
   for (const Attempt& a : Attempts()) {
     Result<uint64_t> r = Sup().Spawn(SpecFor(a, {"MY_VAR", "APP_*"}));
     ASSERT_FALSE(r.ok()) << a.variable;
@@ -434,7 +434,7 @@ TEST_F(HostileChildTest, VariablesNotNamedByTheOperatorAreRefused) {
 // load from the grant is still not code: the grants are mounted noexec, and the loader's mmap of
 // a file there fails. Landlock alone (its execute right covers execve, not mmap) would not stop
 // it: the same runs with Noexec::kOff show each payload live.
-TEST_F(HostileChildTest, ALibraryTheActorWroteIsNeverLoadedEvenWhenTheVariableIsAllowed) {
+TEST_F(HostileChildProcessTest, ALibraryTheActorWroteIsNeverLoadedEvenWhenTheVariableIsAllowed) {
   for (const Attempt& a : Attempts()) {
     if (a.variable == "GCONV_PATH") {
       // Never passed, whatever the list says.
@@ -452,7 +452,7 @@ TEST_F(HostileChildTest, ALibraryTheActorWroteIsNeverLoadedEvenWhenTheVariableIs
 
 // Arguments alone can name a library too (openssl's -provider-path): no variable needed, and
 // the filesystem handler's commands take no variables at all. Likewise inert.
-TEST_F(HostileChildTest, ALibraryNamedByArgumentsIsNotLoadedEither) {
+TEST_F(HostileChildProcessTest, ALibraryNamedByArgumentsIsNotLoadedEither) {
   ProcessSpec spec = Confined("");
   spec.program = "openssl";
   spec.args = {"list", "-providers", "-provider-path", work_.string(), "-provider", "evil"};
@@ -473,7 +473,7 @@ TEST_F(HostileChildTest, ALibraryNamedByArgumentsIsNotLoadedEither) {
 }
 
 // The host keeps its own mounts: what the program's namespace mounts stays there.
-TEST_F(HostileChildTest, TheNoexecMountsStayInTheProgramsNamespace) {
+TEST_F(HostileChildProcessTest, TheNoexecMountsStayInTheProgramsNamespace) {
   uint64_t id = Run(Confined("true"));
   ASSERT_EQ(events_.WaitExit(id), 0);
   std::ifstream mountinfo("/proc/self/mountinfo");
@@ -484,7 +484,7 @@ TEST_F(HostileChildTest, TheNoexecMountsStayInTheProgramsNamespace) {
 // Without CAP_SYS_ADMIN (CAP_SYS_ADMIN leaves the spawning thread's bounding set: a host not
 // running as root), the namespace is made inside a user namespace, the program keeps its ids,
 // and the library is still not loaded.
-TEST_F(HostileChildTest, WithoutCapSysAdminAUserNamespaceDoesIt) {
+TEST_F(HostileChildProcessTest, WithoutCapSysAdminAUserNamespaceDoesIt) {
   if (::geteuid() != 0) GTEST_SKIP() << "dropping a capability for one thread needs root";
   ProcessSpec spec = SpecFor(Attempts()[0], {"OPENSSL_CONF"});
   ProcessSpec ids = Confined("id -u; id -g; echo x > made.txt && stat -c %u made.txt");
@@ -507,7 +507,7 @@ TEST_F(HostileChildTest, WithoutCapSysAdminAUserNamespaceDoesIt) {
 // Where no namespace can be made (unshare refused on this thread: no CAP_SYS_ADMIN and user
 // namespaces disabled), nothing runs unless the operator opted out; then it runs with
 // executable grants and says so.
-TEST_F(HostileChildTest, WithoutNamespacesNothingRunsUnlessTheOperatorOptedOut) {
+TEST_F(HostileChildProcessTest, WithoutNamespacesNothingRunsUnlessTheOperatorOptedOut) {
   ProcessSpec spec = SpecFor(Attempts()[0], {"OPENSSL_CONF"});
   Status refused;
   bool opted_out_ran = false;
