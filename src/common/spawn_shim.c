@@ -268,8 +268,10 @@ static int Reopen(const char* path, int granted) {
 }
 
 /* Mounts a copy of the tree at `fd` (with everything mounted beneath it) on itself, noexec,
- * nosuid and nodev. 0, or -1 with errno. */
-static int MountNoexec(int fd) {
+ * nosuid and nodev. A lookup starts at the process's root without crossing what is mounted on
+ * it, so for the root itself (`is_root`) the copy becomes the root (chroot), as switch_root does.
+ * 0, or -1 with errno. */
+static int MountNoexec(int fd, int is_root) {
   int tree =
       (int)syscall(SYS_open_tree, fd, "", kOpenTreeClone | O_CLOEXEC | kAtEmptyPath | kAtRecursive);
   if (tree < 0) return -1;
@@ -280,6 +282,7 @@ static int MountNoexec(int fd) {
     rc =
         (int)syscall(SYS_move_mount, tree, "", fd, "", kMoveMountFEmptyPath | kMoveMountTEmptyPath);
   }
+  if (rc == 0 && is_root) rc = fchdir(tree) == 0 && chroot(".") == 0 ? 0 : -1;
   int err = errno;
   close(tree);
   errno = err;
@@ -300,7 +303,7 @@ static void MountGrantsNoexec(int count, char** paths, const char* cwd_path, int
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) ChildFail(kStepMount);
   for (int i = 0; i < count; ++i) {
     int fd = Reopen(paths[i], kGrantFd + i);
-    if (fd < 0 || MountNoexec(fd) != 0) ChildFail(kStepMount);
+    if (fd < 0 || MountNoexec(fd, strcmp(paths[i], "/") == 0) != 0) ChildFail(kStepMount);
     close(fd);
   }
   int cwd = Reopen(cwd_path, kCwdFd);

@@ -472,6 +472,28 @@ TEST_F(HostileChildProcessTest, ALibraryNamedByArgumentsIsNotLoadedEither) {
   EXPECT_EQ(events_.Out(e), "exec-denied\numount-denied\ndone\n");
 }
 
+// A program that lies in a grant is a file the actor could have written: Landlock lets the
+// program's own file run, the noexec grant does not. A grant holding the system directories makes
+// them noexec as well, so nothing runs there.
+TEST_F(HostileChildProcessTest, NothingInAGrantRunsNotEvenTheProgram) {
+  fs::copy_file("/bin/true", work_ / "tool");
+  ProcessSpec spec = Confined("");
+  spec.program = "./tool";
+  spec.args = {};
+  ProcessSpec landlock_only = spec;
+  landlock_only.sandbox.noexec = SandboxPolicy::Noexec::kOff;
+  uint64_t id = Run(landlock_only);
+  EXPECT_EQ(events_.WaitExit(id), 0);
+  Status refused = Sup().Spawn(spec).status();
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused.message(), "cannot run './tool': permission denied (executing the program)");
+
+  ProcessSpec everything = Confined("");
+  everything.program = "true";
+  everything.sandbox.grants.push_back({-1, "/", landlock::kRead});
+  EXPECT_EQ(Sup().Spawn(everything).status().code(), StatusCode::kPermissionDenied);
+}
+
 // The host keeps its own mounts: what the program's namespace mounts stays there.
 TEST_F(HostileChildProcessTest, TheNoexecMountsStayInTheProgramsNamespace) {
   uint64_t id = Run(Confined("true"));
