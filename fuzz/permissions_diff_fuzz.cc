@@ -30,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/child_env.h"
 #include "testing/builtin_permissions_view.h"
 #include "theater/permissions.h"
 
@@ -134,6 +135,7 @@ Perms PickParent(FuzzedDataProvider& in) {
     pr.max_output_buffer = PickNumber(in);
     pr.allowed_programs = PickList(in, false);
     pr.allowed_paths = PickList(in, true);
+    pr.allowed_env = PickList(in, false);
   }
   if (in.ConsumeBool()) {
     EnvironmentPermissions& e = p.environment.emplace();
@@ -201,7 +203,8 @@ const HandlerShape kShapes[] = {
      {{"max_processes", 'n'},
       {"max_output_buffer", 'n'},
       {"allowed_programs", 'l'},
-      {"allowed_paths", 'p'}}},
+      {"allowed_paths", 'p'},
+      {"allowed_env", 'l'}}},
     {"environment",
      {{"allowed_vars", 'l'},
       {"denied_vars", 'l'},
@@ -268,6 +271,15 @@ void CheckPrefixList(const AllowList& child, const AllowList& parent) {
                       [&c](const std::string& p) { return c.starts_with(p); }));
   }
 }
+// Variable patterns (common/child_env.h): each child entry allows nothing a parent entry does not.
+void CheckEnvList(const AllowList& child, const AllowList& parent) {
+  if (!parent) return;
+  CHECK(child.has_value());
+  for (const std::string& c : *child) {
+    CHECK(std::any_of(parent->begin(), parent->end(),
+                      [&c](const std::string& p) { return EnvPatternWithin(c, p); }));
+  }
+}
 void CheckOptMax(const std::optional<uint64_t>& child, const std::optional<uint64_t>& parent) {
   if (!parent) return;
   CHECK(child && *child <= *parent);
@@ -323,6 +335,7 @@ void CheckStructure(const Perms& c, const Perms& p) {
     CHECK(x.max_output_buffer <= y.max_output_buffer);
     CheckExactList(x.allowed_programs, y.allowed_programs);
     CheckPathList(x.allowed_paths, y.allowed_paths);
+    CheckEnvList(x.allowed_env, y.allowed_env);
   }
   if (c.environment) {
     CHECK(p.environment.has_value());

@@ -33,7 +33,10 @@ Perms Canonical(Perms p) {
   }
   if (p.supervisor) Sort(p.supervisor->allowed_manifests);
   if (p.store) Sort(p.store->allowed_stores);
-  if (p.process) Sort(p.process->allowed_programs), Sort(p.process->allowed_paths);
+  if (p.process) {
+    Sort(p.process->allowed_programs), Sort(p.process->allowed_paths);
+    Sort(p.process->allowed_env);
+  }
   if (p.environment) {
     Sort(p.environment->allowed_vars), Sort(p.environment->allowed_prefixes);
     std::sort(p.environment->denied_vars.begin(), p.environment->denied_vars.end());

@@ -19,14 +19,14 @@ struct Rule {
   std::string_view reason;
 };
 
+// glibc's own list of the variables it ignores in privileged programs (its "unsecure"
+// environment: sysdeps/generic/unsecvars.h) except TMPDIR — a place to write, which a confined
+// program needs pointed at its grant — plus the malloc tunables. Each acts in every dynamically
+// linked program, so no allow-list entry lets an actor set one (child_env.h says why).
 constexpr std::string_view kLoader =
     "it makes the dynamic loader or the C library load code or read files of the caller's "
-    "choosing";
-constexpr std::string_view kInterpreter =
-    "it makes a shell or script interpreter run code of the caller's choosing";
+    "choosing, in every program the child starts; no allowed_env entry can allow it";
 
-// glibc's list of variables it ignores in privileged programs (its "unsecure" environment),
-// plus the malloc tunables, then the start-up hooks of common shells and interpreters.
 constexpr Rule kNeverPassed[] = {
     {"LD_", true, kLoader},
     {"MALLOC_", true, kLoader},
@@ -41,29 +41,20 @@ constexpr Rule kNeverPassed[] = {
     {"RESOLV_HOST_CONF", false, kLoader},
     {"RES_OPTIONS", false, kLoader},
     {"TZDIR", false, kLoader},
-    {"BASH_ENV", false, kInterpreter},
-    {"ENV", false, kInterpreter},
-    {"SHELLOPTS", false, kInterpreter},
-    {"BASHOPTS", false, kInterpreter},
-    {"PS4", false, kInterpreter},
-    {"BASH_FUNC_", true, kInterpreter},
-    {"PYTHONSTARTUP", false, kInterpreter},
-    {"PYTHONPATH", false, kInterpreter},
-    {"PYTHONHOME", false, kInterpreter},
-    {"PERL5OPT", false, kInterpreter},
-    {"PERL5LIB", false, kInterpreter},
-    {"PERLLIB", false, kInterpreter},
-    {"RUBYOPT", false, kInterpreter},
-    {"RUBYLIB", false, kInterpreter},
-    {"NODE_OPTIONS", false, kInterpreter},
-    {"NODE_PATH", false, kInterpreter},
-    {"JAVA_TOOL_OPTIONS", false, kInterpreter},
-    {"_JAVA_OPTIONS", false, kInterpreter},
-    {"JDK_JAVA_OPTIONS", false, kInterpreter},
 };
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
+}
+
+// ["A", "B_*"], or "none" for an empty list.
+std::string Quoted(const std::vector<std::string>& patterns) {
+  if (patterns.empty()) return "none";
+  std::string out = "[";
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    out += (i ? ", \"" : "\"") + patterns[i] + "\"";
+  }
+  return out + "]";
 }
 
 }  // namespace
@@ -83,12 +74,74 @@ std::optional<std::string_view> NeverPassedReason(std::string_view name) {
   return std::nullopt;
 }
 
+bool EnvPatternMatches(std::string_view pattern, std::string_view name) {
+  if (!pattern.empty() && pattern.back() == '*') {
+    return StartsWith(name, pattern.substr(0, pattern.size() - 1));
+  }
+  return name == pattern;
+}
+
+bool EnvPatternWithin(std::string_view inner, std::string_view outer) {
+  if (outer.empty() || outer.back() != '*') return inner == outer;
+  // A prefix holds a name or a longer prefix that starts with it.
+  return StartsWith(inner, outer.substr(0, outer.size() - 1));
+}
+
+Status CheckEnvPattern(std::string_view pattern) {
+  const bool prefix = !pattern.empty() && pattern.back() == '*';
+  const std::string_view name = prefix ? pattern.substr(0, pattern.size() - 1) : pattern;
+  const std::string shown = "'" + std::string(pattern) + "'";
+  if (name.empty()) {
+    return InvalidArgument(shown +
+                           " would allow every variable (OPENSSL_CONF, NODE_OPTIONS, ...)"
+                           ": name the variables, or a prefix such as 'APP_*'");
+  }
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    const bool digit = c >= '0' && c <= '9';
+    if (!letter && !(digit && i > 0)) {
+      return InvalidArgument(shown +
+                             " is not a variable name (letters, digits and '_', not starting "
+                             "with a digit) or such a prefix followed by '*'");
+    }
+  }
+  // A prefix that only reaches refused variables ("LD_*", "LD_PRE*") is a mistake worth naming
+  // now; a wider one ("L*") is accepted and the refusal applies to each variable at spawn.
+  for (const Rule& rule : kNeverPassed) {
+    const bool covered = rule.prefix ? StartsWith(name, rule.name) : (!prefix && name == rule.name);
+    if (covered) {
+      return InvalidArgument(shown + ": " + std::string(rule.name) + (rule.prefix ? "*" : "") +
+                             " is never passed to a child process: " + std::string(rule.reason));
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<std::string>> BuildChildEnvironment(
-    std::span<const std::pair<std::string, std::string>> requested) {
+    std::span<const std::pair<std::string, std::string>> requested,
+    std::span<const EnvAllowList> allowed) {
   for (const auto& entry : requested) {
-    if (std::optional<std::string_view> why = NeverPassedReason(entry.first)) {
-      return PermissionDenied("env: " + entry.first +
+    const std::string& name = entry.first;
+    if (std::optional<std::string_view> why = NeverPassedReason(name)) {
+      return PermissionDenied("env: " + name +
                               " is never passed to a child process: " + std::string(*why));
+    }
+    if (allowed.empty()) {
+      return PermissionDenied("env: " + name +
+                              " may not be set: no allowed_env applies to this program, so an "
+                              "actor sets no variable of its environment");
+    }
+    for (const EnvAllowList& list : allowed) {
+      const bool ok = std::any_of(list.patterns.begin(), list.patterns.end(),
+                                  [&](const std::string& p) { return EnvPatternMatches(p, name); });
+      if (!ok) {
+        return PermissionDenied("env: " + name + " may not be set: it is not in allowed_env of " +
+                                list.source + " (" + Quoted(list.patterns) +
+                                "); to allow it, an operator adds \"" + name +
+                                "\" to that list (docs/handlers.md, \"Environment of child "
+                                "processes\")");
+      }
     }
   }
   std::vector<std::string> out;

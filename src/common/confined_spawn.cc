@@ -27,17 +27,23 @@
 namespace theater {
 namespace {
 
+using handlers::DescriptorPath;
 using handlers::UniqueFd;
 
 // The shim's descriptors and status records: must match common/spawn_shim.c.
+// Fixed descriptors up to kCount, then one for each grant mounted noexec.
 enum ShimFd { kStdin = 0, kStdout, kStderr, kControl, kStatus, kRuleset, kCwd, kSelf, kCount };
-enum { kMsgPid = 1, kMsgError = 2 };
+enum { kMsgPid = 1, kMsgError = 2, kMsgWarning = 3 };
+enum { kStepExec = 5, kStepNamespace = 6, kStepMount = 7 };
 constexpr const char* kSteps[] = {"",
                                   "starting the program",
                                   "changing directory",
                                   "setting no_new_privs",
                                   "applying the Landlock ruleset",
-                                  "executing the program"};
+                                  "executing the program",
+                                  "making a mount namespace for noexec grants",
+                                  "mounting its grants noexec"};
+constexpr int kLastStep = 7;
 struct StatusMessage {
   int32_t kind;
   int32_t step;
@@ -121,12 +127,47 @@ Result<UniqueFd> BuildRuleset(const ChildSpec& spec) {
 }
 
 Status StartError(const std::string& program, int step, int err) {
-  const char* what = step >= 1 && step <= 5 ? kSteps[step] : "starting";
-  if (step == 5 && err == ENOENT) return NotFound("program '" + program + "' not found");
-  if (step == 5 && err == EACCES) {
+  const char* what = step >= 1 && step <= kLastStep ? kSteps[step] : "starting";
+  if (step == kStepExec && err == ENOENT) return NotFound("program '" + program + "' not found");
+  if (step == kStepExec && err == EACCES) {
     return PermissionDenied("cannot run '" + program + "': permission denied (" + what + ")");
   }
+  if (step == kStepNamespace) {
+    return FailedPrecondition(
+        "cannot run '" + program + "': " + what + ": " + std::strerror(err) +
+        " (without CAP_SYS_ADMIN this needs unprivileged user namespaces); programs run only "
+        "where what they may write cannot be loaded as code, unless the handler's config sets "
+        "require_noexec = false (docs/security.md, \"Children of the process and filesystem "
+        "handlers\")");
+  }
   return Unavailable("cannot run '" + program + "': " + what + ": " + std::strerror(err));
+}
+
+// The grants to mount noexec, each with its real path (read back from its descriptor, which the
+// shim checks it reaches again); grants named by a path that does not exist grant nothing and
+// are left out, as Landlock leaves them out.
+struct NoexecGrant {
+  int fd = -1;  // borrowed from the policy, or `owned`
+  UniqueFd owned;
+  std::string path;
+};
+Result<std::vector<NoexecGrant>> NoexecGrants(const SandboxPolicy& policy) {
+  std::vector<NoexecGrant> out;
+  for (const SandboxPolicy::Grant& grant : policy.grants) {
+    NoexecGrant g;
+    g.fd = grant.fd;
+    if (g.fd < 0) {
+      g.owned = UniqueFd(::open(grant.path.c_str(), O_PATH | O_CLOEXEC));
+      if (!g.owned.valid()) {
+        if (errno == ENOENT || errno == ENOTDIR) continue;
+        return ErrnoError("opening grant " + grant.path, errno);
+      }
+      g.fd = g.owned.get();
+    }
+    THEATER_ASSIGN_OR_RETURN(g.path, DescriptorPath(g.fd, grant.path));
+    out.push_back(std::move(g));
+  }
+  return out;
 }
 
 void CloseFd(int& fd) {
@@ -139,6 +180,22 @@ void CloseFd(int& fd) {
 Result<ConfinedChild> SpawnConfined(const ChildSpec& spec) {
   THEATER_ASSIGN_OR_RETURN(int shim, ShimFd());
   THEATER_ASSIGN_OR_RETURN(UniqueFd ruleset, BuildRuleset(spec));
+  // Noexec grants only where Landlock confines: unconfined, the program may write anywhere.
+  const bool noexec = ruleset.valid() && spec.sandbox.noexec != SandboxPolicy::Noexec::kOff;
+  std::vector<NoexecGrant> grants;
+  UniqueFd host_cwd;  // the shim re-enters the working directory by path: it needs one
+  std::string cwd_path;
+  if (noexec) {
+    THEATER_ASSIGN_OR_RETURN(grants, NoexecGrants(spec.sandbox));
+    int cwd = spec.cwd_fd;
+    if (cwd < 0) {
+      host_cwd = UniqueFd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!host_cwd.valid()) return ErrnoError("opening the working directory", errno);
+      cwd = host_cwd.get();
+    }
+    THEATER_ASSIGN_OR_RETURN(cwd_path, DescriptorPath(cwd, "the working directory"));
+  }
+  const int cwd_fd = noexec && spec.cwd_fd < 0 ? host_cwd.get() : spec.cwd_fd;
 
   int control[2] = {-1, -1}, status[2] = {-1, -1};
   UniqueFd null_fd;
@@ -159,29 +216,30 @@ Result<ConfinedChild> SpawnConfined(const ChildSpec& spec) {
     }
   }
   auto or_null = [&](int fd) { return fd >= 0 ? fd : null_fd.get(); };
-  int sources[kCount] = {or_null(spec.stdin_fd),
-                         or_null(spec.stdout_fd),
-                         or_null(spec.stderr_fd),
-                         control[0],
-                         status[1],
-                         ruleset.get(),
-                         spec.cwd_fd,
-                         shim};
+  std::vector<int> sources = {or_null(spec.stdin_fd),
+                              or_null(spec.stdout_fd),
+                              or_null(spec.stderr_fd),
+                              control[0],
+                              status[1],
+                              ruleset.get(),
+                              cwd_fd,
+                              shim};
+  for (const NoexecGrant& g : grants) sources.push_back(g.fd);
+  const int count = static_cast<int>(sources.size());
 
   // Each source goes to its fixed number in two steps — first above every source, then down —
   // so that no dup2 overwrites a source still to be copied.
   SpawnSetup setup;
   int rc = setup.error();
-  int high = std::max(*std::max_element(std::begin(sources), std::end(sources)) + 1,
-                      static_cast<int>(kCount));
-  for (int i = 0; i < kCount && rc == 0; ++i) {
+  int high = std::max(*std::max_element(sources.begin(), sources.end()) + 1, count);
+  for (int i = 0; i < count && rc == 0; ++i) {
     if (sources[i] >= 0)
       rc = posix_spawn_file_actions_adddup2(setup.actions(), sources[i], high + i);
   }
-  for (int i = 0; i < kCount && rc == 0; ++i) {
+  for (int i = 0; i < count && rc == 0; ++i) {
     if (sources[i] >= 0) rc = posix_spawn_file_actions_adddup2(setup.actions(), high + i, i);
   }
-  if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(setup.actions(), kCount);
+  if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(setup.actions(), count);
   if (rc != 0) {
     close_pipes();
     return ErrnoError("preparing to run " + spec.program, rc);
@@ -189,8 +247,15 @@ Result<ConfinedChild> SpawnConfined(const ChildSpec& spec) {
 
   std::string flags = "-";
   if (ruleset.valid()) flags += 'L';
-  if (spec.cwd_fd >= 0) flags += 'C';
-  std::vector<std::string> shim_args = {"theater-spawn-shim", flags, spec.executable};
+  if (cwd_fd >= 0) flags += 'C';
+  if (noexec) flags += spec.sandbox.noexec == SandboxPolicy::Noexec::kRequired ? 'N' : 'n';
+  std::vector<std::string> shim_args = {"theater-spawn-shim", flags};
+  if (noexec) {
+    shim_args.push_back(std::to_string(grants.size()));
+    for (NoexecGrant& g : grants) shim_args.push_back(std::move(g.path));
+    shim_args.push_back(cwd_path);
+  }
+  shim_args.push_back(spec.executable);
   shim_args.insert(shim_args.end(), spec.argv.begin(), spec.argv.end());
   std::vector<char*> argv = NullTerminated(shim_args);
   std::vector<char*> envp = NullTerminated(spec.env);
@@ -247,6 +312,11 @@ Result<ConfinedChild> SpawnConfined(const ChildSpec& spec) {
     have = 0;
     if (msg.kind == kMsgPid) child.pid = msg.value;
     if (msg.kind == kMsgError && !error) error = StartError(spec.program, msg.step, msg.value);
+    if (msg.kind == kMsgWarning && msg.step == kStepNamespace) {
+      child.noexec_warning =
+          "'" + spec.program + "' runs with executable grants: " + kSteps[kStepNamespace] + ": " +
+          std::strerror(msg.value) + " (the handler's config sets require_noexec = false)";
+    }
   }
   if (error) return fail(*error);
   if (child.pid <= 0) {

@@ -3,10 +3,20 @@
 // SpawnConfined: how the process handler and the filesystem handler's execute-command start a
 // program. The host starts the spawn shim (common/spawn_shim.c, embedded in the host and run
 // from a sealed memfd) with posix_spawn; the shim forks the program, which applies the sandbox
-// between fork and exec — its own process group, default signals, its working directory by
-// descriptor, no new privileges and a Landlock ruleset (common/landlock.h) that allows the
-// system paths needed to run plus the grants of the policy — and execs it with the environment
-// the caller built (common/child_env.h).
+// between fork and exec — its own process group, default signals, a private mount namespace in
+// which every grant of the policy is mounted noexec, its working directory by descriptor, no new
+// privileges and a Landlock ruleset (common/landlock.h) that allows the system paths needed to
+// run plus the grants of the policy — and execs it with the environment the caller built
+// (common/child_env.h).
+//
+// Why noexec as well as Landlock: Landlock's execute right is checked by execve only, while the
+// dynamic loader maps a library with mmap(PROT_EXEC), which Landlock does not see. A program
+// made to dlopen a file its actor wrote (an OpenSSL provider named by a config file, a gconv
+// module, a Node addon) would run the actor's native code; on a noexec mount the kernel refuses
+// the mapping. The namespace is the program's own (unshare(CLONE_NEWNS), or with
+// CLONE_NEWUSER when the host lacks CAP_SYS_ADMIN), made private before anything is mounted, so
+// nothing of it reaches the host; the grants are found again by path in it and checked to be the
+// very files granted (device and inode), and Landlock then forbids the program to change mounts.
 //
 // The shim is a child subreaper: every descendant of the program, including those that
 // `setsid` away or double-fork, stays in its subtree, and it kills that whole subtree when the
@@ -14,7 +24,10 @@
 // dies. The caller waits for the shim (its pid and pidfd), whose exit status is the program's.
 //
 // When Landlock is unavailable and the policy confines, nothing is started
-// (kFailedPrecondition, naming `unconfined = true`).
+// (kFailedPrecondition, naming `unconfined = true`). When no mount namespace can be made (user
+// namespaces disabled and no CAP_SYS_ADMIN), nothing is started either (kFailedPrecondition,
+// naming `require_noexec = false`) unless the policy says Noexec::kIfPossible: the program then
+// runs without noexec grants and ConfinedChild::noexec_warning says why, for the caller to log.
 //
 // Thread-safety: SpawnConfined may be called from any thread (the memfd is made once, under
 // std::call_once); it blocks until the program has been exec'd or failed to start. Ownership:
@@ -46,6 +59,14 @@ struct SandboxPolicy {
     unsigned access = 0;
   };
   std::vector<Grant> grants;
+  // Whether the grants are mounted noexec for the program (only when confining: unconfined, the
+  // program may write anywhere, so noexec grants would protect nothing).
+  enum class Noexec {
+    kRequired,    // or nothing starts
+    kIfPossible,  // the operator's `require_noexec = false`: run without when it cannot be done
+    kOff,         // never (tests showing what Landlock alone allows)
+  };
+  Noexec noexec = Noexec::kRequired;
 };
 
 struct ChildSpec {
@@ -63,9 +84,12 @@ struct ConfinedChild {
   pid_t pid = -1;              // the program, leader of its own process group
   handlers::UniqueFd pidfd;    // the shim's
   handlers::UniqueFd control;  // write end of the shim's control pipe (KillTree, ForwardSignal)
+  // Non-empty when Noexec::kIfPossible could not be had: why (for the caller's log).
+  std::string noexec_warning;
 };
 
-// Starts `spec.program`. Errors: kFailedPrecondition (Landlock unavailable and confining),
+// Starts `spec.program`. Errors: kFailedPrecondition (Landlock unavailable and confining; no
+// mount namespace for noexec grants and Noexec::kRequired),
 // kNotFound (no such program), kPermissionDenied (the program may not be executed), kUnavailable
 // (it could not be started: the step and errno are named), kIOError (pipes, memfd).
 Result<ConfinedChild> SpawnConfined(const ChildSpec& spec);

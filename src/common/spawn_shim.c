@@ -15,9 +15,11 @@
  *     that the host never signals a pid it did not start.
  *
  * Between fork and exec the program's child process applies the confinement the host prepared:
- * its own process group, default signals, the working directory (a descriptor), no new privileges
- * and the Landlock ruleset (a descriptor built by the host). Landlock's signal scope keeps the
- * program from signalling the shim, so it cannot kill its keeper and escape.
+ * its own process group, default signals, a private mount namespace in which the grants are
+ * mounted noexec (MountGrantsNoexec), the working directory (a descriptor), no new privileges and
+ * the Landlock ruleset (a descriptor built by the host). Landlock's signal scope keeps the
+ * program from signalling the shim, so it cannot kill its keeper and escape, and Landlock
+ * forbids it to mount or unmount anything, so it cannot undo the noexec mounts.
  *
  * Protocol (fixed descriptors, set up by the host):
  *   0-2  the program's stdin, stdout, stderr
@@ -26,7 +28,12 @@
  *   5    the Landlock ruleset (when argv[1] contains 'L')
  *   6    the working directory (when argv[1] contains 'C')
  *   7    this executable (the memfd it was started from): closed at once
- *   argv = { "theater-spawn-shim", flags, executable, program argv[0], args... }
+ *   8..  the grants to mount noexec (when argv[1] contains 'N' or 'n'), in argv's order
+ *   argv = { "theater-spawn-shim", flags, executable, program argv[0], args... }, or with 'N' /
+ *          'n': { "theater-spawn-shim", flags, count, grant path..., cwd path, executable,
+ *          program argv[0], args... } (the paths as the host resolved its descriptors; the
+ *          working directory is then always given, 'C'). 'N': refuse to run without the
+ *          namespace; 'n': run without it, after a kMsgWarning record.
  *   envp = the program's environment, already filtered by the host.
  *
  * Single-threaded; no allocation after fork in the program's child.
@@ -36,23 +43,54 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { kControlFd = 3, kStatusFd = 4, kRulesetFd = 5, kCwdFd = 6, kSelfFd = 7 };
+enum { kControlFd = 3, kStatusFd = 4, kRulesetFd = 5, kCwdFd = 6, kSelfFd = 7, kGrantFd = 8 };
 
 /* Must match common/confined_spawn.cc. */
-enum { kMsgPid = 1, kMsgError = 2 };
-enum { kStepFork = 1, kStepChdir = 2, kStepNoNewPrivs = 3, kStepLandlock = 4, kStepExec = 5 };
+enum { kMsgPid = 1, kMsgError = 2, kMsgWarning = 3 };
+enum {
+  kStepFork = 1,
+  kStepChdir = 2,
+  kStepNoNewPrivs = 3,
+  kStepLandlock = 4,
+  kStepExec = 5,
+  kStepNamespace = 6,
+  kStepMount = 7
+};
+
+/* The new mount API's constants and records (include/uapi/linux/mount.h, openat2.h), spelled
+ * out: glibc 2.36's <sys/mount.h> and the kernel's <linux/mount.h> cannot both be included, and
+ * the values are fixed by the kernel's ABI. Every kernel with Landlock (5.13) has these calls. */
+#define kOpenTreeClone 1u
+#define kAtEmptyPath 0x1000u
+#define kAtRecursive 0x8000u
+#define kMoveMountFEmptyPath 0x4u
+#define kMoveMountTEmptyPath 0x40u
+#define kMountAttrNosuid 0x2ull
+#define kMountAttrNodev 0x4ull
+#define kMountAttrNoexec 0x8ull
+#define kResolveNoMagiclinks 0x2ull
+#define kResolveNoSymlinks 0x4ull
+struct MountAttr {
+  uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+struct OpenHow {
+  uint64_t flags, mode, resolve;
+};
 struct StatusMessage {
   int32_t kind;
   int32_t step;  /* kMsgError: which step failed */
@@ -175,12 +213,126 @@ static void ExitLike(int status) {
   _exit(128 + sig);
 }
 
+/* Writes `text` to the file `path` (a /proc/self file of the user namespace); 0 or -1. */
+static int WriteFile(const char* path, const char* text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t len = (ssize_t)strlen(text);
+  ssize_t n = write(fd, text, (size_t)len);
+  int err = errno;
+  close(fd);
+  errno = err;
+  return n == len ? 0 : -1;
+}
+
+/* A mount namespace of the program's own. With CAP_SYS_ADMIN (a root host) a plain one;
+ * otherwise in a new user namespace, where the host's effective user and group are mapped to
+ * themselves (the program sees its own ids and owns what it creates). 0, or -1 with errno when no
+ * namespace could be made (nothing changed); a failure once the user namespace exists fails the
+ * start, whatever the policy: the program would run with unmapped ids. */
+static int NewMountNamespace(void) {
+  uid_t uid = geteuid();
+  gid_t gid = getegid();
+  if (unshare(CLONE_NEWNS) == 0) return 0;
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return -1;
+  char map[64];
+  if (WriteFile("/proc/self/setgroups", "deny") != 0) ChildFail(kStepMount);
+  snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+  if (WriteFile("/proc/self/uid_map", map) != 0) ChildFail(kStepMount);
+  snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+  if (WriteFile("/proc/self/gid_map", map) != 0) ChildFail(kStepMount);
+  return 0;
+}
+
+/* Opens `path` in the new namespace (no symbolic link followed: the host's path is its real
+ * one) and checks that it is the file `granted` refers to, so that nothing swapped in since the
+ * host checked it gets mounted or entered. A descriptor, or -1 with errno (ESTALE: another file).
+ */
+static int Reopen(const char* path, int granted) {
+  struct OpenHow how = {O_PATH | O_CLOEXEC, 0, kResolveNoSymlinks | kResolveNoMagiclinks};
+  int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+  if (fd < 0) return -1;
+  struct stat want, got;
+  if (fstat(granted, &want) != 0 || fstat(fd, &got) != 0) {
+    int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  if (want.st_dev != got.st_dev || want.st_ino != got.st_ino) {
+    close(fd);
+    errno = ESTALE;
+    return -1;
+  }
+  return fd;
+}
+
+/* Mounts a copy of the tree at `fd` (with everything mounted beneath it) on itself, noexec,
+ * nosuid and nodev. A lookup starts at the process's root without crossing what is mounted on
+ * it, so for the root itself (`is_root`) the copy becomes the root (chroot), as switch_root does.
+ * 0, or -1 with errno. */
+static int MountNoexec(int fd, int is_root) {
+  int tree =
+      (int)syscall(SYS_open_tree, fd, "", kOpenTreeClone | O_CLOEXEC | kAtEmptyPath | kAtRecursive);
+  if (tree < 0) return -1;
+  struct MountAttr attr = {kMountAttrNoexec | kMountAttrNosuid | kMountAttrNodev, 0, 0, 0};
+  int rc =
+      (int)syscall(SYS_mount_setattr, tree, "", kAtEmptyPath | kAtRecursive, &attr, sizeof(attr));
+  if (rc == 0) {
+    rc =
+        (int)syscall(SYS_move_mount, tree, "", fd, "", kMoveMountFEmptyPath | kMoveMountTEmptyPath);
+  }
+  if (rc == 0 && is_root) rc = fchdir(tree) == 0 && chroot(".") == 0 ? 0 : -1;
+  int err = errno;
+  close(tree);
+  errno = err;
+  return rc;
+}
+
+/* In the program's child: the grants (descriptors kGrantFd.., paths `paths`) become noexec in a
+ * mount namespace of the program's own, and kCwdFd is replaced by the working directory as seen
+ * through those mounts (the old descriptor still reaches the host's executable mount). Fails
+ * the start unless `optional` and the namespace itself could not be made (then a warning). */
+static void MountGrantsNoexec(int count, char** paths, const char* cwd_path, int optional) {
+  if (NewMountNamespace() != 0) {
+    if (!optional) ChildFail(kStepNamespace);
+    Report(kMsgWarning, kStepNamespace, errno);
+    return;
+  }
+  /* First of all: nothing mounted below may propagate to the host's namespace. */
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) ChildFail(kStepMount);
+  for (int i = 0; i < count; ++i) {
+    int fd = Reopen(paths[i], kGrantFd + i);
+    if (fd < 0 || MountNoexec(fd, strcmp(paths[i], "/") == 0) != 0) ChildFail(kStepMount);
+    close(fd);
+  }
+  int cwd = Reopen(cwd_path, kCwdFd);
+  if (cwd < 0 || dup2(cwd, kCwdFd) < 0) ChildFail(kStepChdir);
+  close(cwd);
+}
+
 int main(int argc, char** argv) {
   close(kSelfFd);
   if (argc < 4) return 127;
   const char* flags = argv[1];
   int use_landlock = strchr(flags, 'L') != NULL;
   int use_cwd = strchr(flags, 'C') != NULL;
+  int noexec_required = strchr(flags, 'N') != NULL;
+  int noexec_optional = strchr(flags, 'n') != NULL;
+  int grants = 0;
+  char** grant_paths = NULL;
+  const char* cwd_path = NULL;
+  int next = 2; /* argv[next]: the executable */
+  if (noexec_required || noexec_optional) {
+    grants = atoi(argv[2]);
+    if (grants < 0 || grants > argc - 6 || !use_cwd) return 127;
+    grant_paths = argv + 3;
+    cwd_path = argv[3 + grants];
+    next = 4 + grants;
+  }
+  if (argc < next + 2) return 127;
+  /* Only the program's child needs the grants, and only until it has mounted them. */
+  for (int i = 0; i < grants; ++i) fcntl(kGrantFd + i, F_SETFD, FD_CLOEXEC);
 
   /* Signals reach the shim only through the control pipe and the signalfd: no handler ever runs,
    * and a SIGPIPE on the status pipe is just an EPIPE. */
@@ -214,6 +366,9 @@ int main(int argc, char** argv) {
     close(kControlFd);
     close(sfd);
     fcntl(kStatusFd, F_SETFD, FD_CLOEXEC); /* closed by a successful exec: the host sees EOF */
+    if (grant_paths != NULL) {
+      MountGrantsNoexec(grants, grant_paths, cwd_path, noexec_optional);
+    }
     if (use_cwd && fchdir(kCwdFd) != 0) ChildFail(kStepChdir);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ChildFail(kStepNoNewPrivs);
     if (use_landlock && syscall(SYS_landlock_restrict_self, kRulesetFd, 0) != 0) {
@@ -221,7 +376,7 @@ int main(int argc, char** argv) {
     }
     close(kRulesetFd);
     close(kCwdFd);
-    execve(argv[2], argv + 3, environ);
+    execve(argv[next], argv + next + 1, environ);
     ChildFail(kStepExec);
   }
   program_pid = pid;
@@ -234,6 +389,7 @@ int main(int argc, char** argv) {
   close(kStatusFd);
   close(kRulesetFd);
   close(kCwdFd);
+  for (int i = 0; i < grants; ++i) close(kGrantFd + i);
 
   for (;;) {
     struct pollfd fds[2] = {{sfd, POLLIN, 0}, {kControlFd, POLLIN, 0}};

@@ -81,7 +81,8 @@ TEST(PermissionPolicyTest, ParsesEveryHandlerAndField) {
       {"process", Restrict({{"max_processes", 2},
                             {"max_output_buffer", 4096},
                             {"allowed_programs", {"echo"}},
-                            {"allowed_paths", {"/work"}}})},
+                            {"allowed_paths", {"/work"}},
+                            {"allowed_env", {"APP_*", "TZ"}}})},
       {"environment", Restrict({{"allowed_vars", {"HOME"}},
                                 {"denied_vars", {"SECRET", "SECRET"}},
                                 {"allowed_prefixes", {"APP_"}},
@@ -102,8 +103,8 @@ TEST(PermissionPolicyTest, ParsesEveryHandlerAndField) {
             (HttpFrameworkPermissions{Strings{"/a"}, Strings{"GET"}, 1024}));
   EXPECT_EQ(p.supervisor.restriction, (SupervisorPermissions{2, Strings{"c.toml"}}));
   EXPECT_EQ(p.timing.restriction, (TimingPermissions{500, 10}));
-  EXPECT_EQ(p.process.restriction,
-            (ProcessPermissions{2, 4096, Strings{"echo"}, Strings{"/work"}}));
+  EXPECT_EQ(p.process.restriction, (ProcessPermissions{2, 4096, Strings{"echo"}, Strings{"/work"},
+                                                       Strings{"APP_*", "TZ"}}));
   EXPECT_EQ(p.environment.restriction,
             (EnvironmentPermissions{Strings{"HOME"}, {"SECRET"}, Strings{"APP_"}, false}));
   EXPECT_EQ(p.random.restriction, (RandomPermissions{64, 100, false}));
@@ -341,6 +342,18 @@ TEST(PermissionNarrowTest, EnvironmentDeniedVarsUniteAndPrefixesNarrow) {
   EnvironmentPermissions out = Narrow(parent, r);
   EXPECT_EQ(out.denied_vars, (Strings{"A", "B", "C"}));
   EXPECT_EQ(out.allowed_prefixes, (Strings{"APP_DB_", "APP_"}));
+}
+
+TEST(PermissionNarrowTest, ProcessAllowedEnvNarrowsByPattern) {
+  ProcessPermissions parent;
+  parent.allowed_env = Strings{"APP_*", "TZ"};
+  ProcessPermissions r;
+  r.allowed_env = Strings{"APP_DEBUG", "OPENSSL_CONF", "A*"};
+  // A name within a parent's prefix, and the parent's prefix within a wider child one; never
+  // OPENSSL_CONF, which the parent does not allow.
+  EXPECT_EQ(Narrow(parent, r).allowed_env, (Strings{"APP_DEBUG", "APP_*"}));
+  EXPECT_EQ(Narrow(parent, ProcessPermissions{}).allowed_env, parent.allowed_env);
+  EXPECT_EQ(Narrow(ProcessPermissions{}, r).allowed_env, r.allowed_env);
 }
 
 TEST(PermissionNarrowTest, ChildCannotWiden) {

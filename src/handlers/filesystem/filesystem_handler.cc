@@ -15,8 +15,10 @@
 // every call with its inputs and outputs in the chain.
 //
 // A command runs confined by Landlock to the directories the actor's calls may reach, with the
-// permission's read/write flags (Sandbox()), unless the config says `unconfined = true`; it and
-// everything it starts are killed when it exits (command_runner.h, common/confined_spawn.h).
+// permission's read/write flags (Sandbox()), unless the config says `unconfined = true`, with
+// those directories mounted noexec for it, and the host's base environment only (execute-command
+// takes no variables: common/child_env.h); it and everything it starts are killed when it exits
+// (command_runner.h, common/confined_spawn.h).
 //
 // A command holds neither a worker nor a thread while it runs: the call suspends
 // (ActorContext::Suspend) and the instance's CommandRunner, made on its first command, watches the
@@ -484,6 +486,8 @@ class FilesystemHandler final : public Handler {
     SandboxPolicy policy;
     policy.confine = !config_.unconfined;
     policy.allow_network = config_.allow_network;
+    policy.noexec = config_.require_noexec ? SandboxPolicy::Noexec::kRequired
+                                           : SandboxPolicy::Noexec::kIfPossible;
     unsigned access = 0;
     if (const auto* granted = perms.Get<FileSystemPermissions>(kFilesystemHandler)) {
       if (granted->read) access |= landlock::kRead;

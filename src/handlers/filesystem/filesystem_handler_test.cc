@@ -22,11 +22,13 @@
 #include "common/confined_dir.h"
 #include "common/hide_landlock_test_util.h"
 #include "common/io_loop_threads.h"
+#include "common/landlock.h"
 #include "common/utf8.h"
 #include "common/uuid.h"
 #include "handlers/filesystem/command_runner.h"
 #include "handlers/filesystem/filesystem_handler.h"
 #include "handlers/filesystem/fs_config.h"
+#include "testing/marker_library.h"
 #include "testing/process_state.h"
 #include "testing/wait_for.h"
 
@@ -75,11 +77,13 @@ TEST(FilesystemConfigTest, ParsesEveryKey) {
   EXPECT_EQ(parsed->max_file_bytes, 1000u);
   EXPECT_FALSE(parsed->unconfined);  // confined by default
   EXPECT_FALSE(parsed->allow_network);
-  auto opened =
-      ParseFilesystemConfig(json{{"path", "data"}, {"unconfined", true}, {"allow_network", true}});
+  EXPECT_TRUE(parsed->require_noexec);  // refuse to run where grants cannot be made noexec
+  auto opened = ParseFilesystemConfig(json{
+      {"path", "data"}, {"unconfined", true}, {"allow_network", true}, {"require_noexec", false}});
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   EXPECT_TRUE(opened->unconfined);
   EXPECT_TRUE(opened->allow_network);
+  EXPECT_FALSE(opened->require_noexec);
 
   auto fresh = ParseFilesystemConfig(json{{"temp_dir", true}, {"keep_dir", true}});
   ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
@@ -132,6 +136,8 @@ TEST(FilesystemConfigTest, RejectsUnknownMistypedAndContradictoryKeys) {
   EXPECT_EQ(ErrorOf(json{{"path", "x"}, {"unconfined", 1}}), "unconfined: must be a boolean");
   EXPECT_EQ(ErrorOf(json{{"path", "x"}, {"allow_network", "yes"}}),
             "allow_network: must be a boolean");
+  EXPECT_EQ(ErrorOf(json{{"path", "x"}, {"require_noexec", 0}}),
+            "require_noexec: must be a boolean");
 }
 
 TEST(GuestPathTest, SplitsAndRefusesWhatCouldEscapeOrMislead) {
@@ -411,6 +417,34 @@ TEST_F(CommandRunnerTest, AbandonAndShutdownKillWhatRuns) {
   EXPECT_FALSE(runner_.Take(*abandoned).has_value());
   EXPECT_EQ(runner_.Start(Spec("echo", {}), [] {}).status().code(),
             StatusCode::kFailedPrecondition);
+}
+
+// execute-command takes no variables, but arguments can name a library too: openssl loads a
+// provider from the directory -provider-path names. A shared object written into the handler's
+// directory is not loaded (its grant is mounted noexec for the command), where Landlock alone
+// would let it run.
+TEST_F(CommandRunnerTest, ALibraryWrittenIntoTheGrantIsNotLoadedByACommand) {
+  const fs::path base = fs::canonical(base_);
+  const fs::path marker = base / "evil-ran";
+  Status built = testing_util::BuildMarkerLibrary(base, marker);
+  ASSERT_TRUE(built.ok()) << built.ToString();
+  // As the handler grants its directory (Sandbox()): read-write.
+  CommandSpec spec =
+      Spec("openssl", {"list", "-providers", "-provider-path", base.string(), "-provider", "evil"});
+  spec.sandbox.grants.push_back(
+      {root_.get(), base.string(), landlock::kRead | landlock::kWrite | landlock::kMakeDir});
+  CommandSpec landlock_only = spec;
+  landlock_only.sandbox.noexec = SandboxPolicy::Noexec::kOff;
+  ASSERT_TRUE(RunSpec(landlock_only).has_value());
+  EXPECT_TRUE(fs::exists(marker)) << "the payload is not live";
+  fs::remove(marker);
+  std::optional<CommandOutput> out = RunSpec(spec);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_FALSE(fs::exists(marker));
+  EXPECT_THAT(out->stderr_text, HasSubstr("failed to map segment from shared object"));
+  // The command's environment is the host's base: nothing the actor could name.
+  CommandOutput env = Run("env", {});
+  EXPECT_THAT(env.stdout_text, ::testing::Not(HasSubstr("OPENSSL")));
 }
 
 // On a kernel without Landlock (hidden by a seccomp filter on this thread), a command is refused

@@ -70,11 +70,13 @@ Result<FilesystemConfig> ParseFilesystemConfig(const nlohmann::json& config) {
       THEATER_ASSIGN_OR_RETURN(out.unconfined, Bool(key, value));
     } else if (key == "allow_network") {
       THEATER_ASSIGN_OR_RETURN(out.allow_network, Bool(key, value));
+    } else if (key == "require_noexec") {
+      THEATER_ASSIGN_OR_RETURN(out.require_noexec, Bool(key, value));
     } else {
       return InvalidArgument("unknown key '" + key +
                              "' (expected path, new_dir, temp_dir, keep_dir, allowed_commands, "
                              "command_timeout_ms, max_output_bytes, max_file_bytes, unconfined, "
-                             "allow_network)");
+                             "allow_network, require_noexec)");
     }
   }
   // `new_dir = true` alone asks for a private directory, as `temp_dir = true` does.

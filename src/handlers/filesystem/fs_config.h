@@ -42,6 +42,10 @@ struct FilesystemConfig {
   bool unconfined = false;
   // Let commands bind and connect TCP sockets (denied by Landlock ABI >= 4 otherwise).
   bool allow_network = false;
+  // false: where no mount namespace can be made, run a command with executable grants (and log
+  // a warning) instead of refusing to (docs/security.md, "Children of the process and
+  // filesystem handlers").
+  bool require_noexec = true;
 };
 
 // Hard upper bounds on the limits above: whatever the config says, one call must not make the

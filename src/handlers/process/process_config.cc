@@ -1,6 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 #include "handlers/process/process_config.h"
 
+#include "common/child_env.h"
 #include "theater/handler.h"
 
 namespace theater::handlers {
@@ -38,13 +39,24 @@ Result<ProcessConfig> ParseProcessConfig(const nlohmann::json& config) {
       THEATER_ASSIGN_OR_RETURN(out.allowed_programs, Strings(key, value));
     } else if (key == "allowed_paths") {
       THEATER_ASSIGN_OR_RETURN(out.allowed_paths, Strings(key, value));
-    } else if (key == "unconfined" || key == "allow_network") {
+    } else if (key == "allowed_env") {
+      THEATER_ASSIGN_OR_RETURN(out.allowed_env, Strings(key, value));
+      for (size_t i = 0; i < out.allowed_env.size(); ++i) {
+        if (Status bad = CheckEnvPattern(out.allowed_env[i]); !bad.ok()) {
+          return InvalidArgument(key + "[" + std::to_string(i) + "]: " + bad.message());
+        }
+      }
+    } else if (key == "unconfined" || key == "allow_network" || key == "require_noexec") {
       if (!value.is_boolean()) return InvalidArgument(key + ": must be a boolean");
-      (key == "unconfined" ? out.unconfined : out.allow_network) = value.get<bool>();
+      bool& field = key == "unconfined"      ? out.unconfined
+                    : key == "allow_network" ? out.allow_network
+                                             : out.require_noexec;
+      field = value.get<bool>();
     } else {
       return InvalidArgument("unknown key '" + key +
                              "' (expected max_processes, max_output_buffer, allowed_programs, "
-                             "allowed_paths, unconfined, allow_network)");
+                             "allowed_paths, allowed_env, unconfined, allow_network, "
+                             "require_noexec)");
     }
   }
   return out;

@@ -38,6 +38,13 @@ struct ProcessConfig {
   bool unconfined = false;
   // Let processes bind and connect TCP sockets (denied by Landlock ABI >= 4 otherwise).
   bool allow_network = false;
+  // Variables os-spawn's `env` may set: names ("MY_VAR") or prefixes ("APP_*"), each checked by
+  // CheckEnvPattern (common/child_env.h). Empty: none — the host's base variables only.
+  std::vector<std::string> allowed_env;
+  // false: where no mount namespace can be made, run a program with executable grants (and log
+  // a warning) instead of refusing to (docs/security.md, "Children of the process and
+  // filesystem handlers").
+  bool require_noexec = true;
 };
 
 // Hard upper bounds, whatever the config or permission says.

@@ -19,9 +19,10 @@
 // path (read back from the descriptor) is what is checked, and the same descriptor is the
 // child's cwd, so a link swapped in between cannot redirect it. The process then runs confined
 // (Sandbox(): Landlock allows its working directory and the allowed paths, read-write, unless the
-// config says `unconfined = true`), with an allow-listed environment in which the actor's `env`
-// may not set the loader's variables (common/child_env.h), and everything it starts dies with it
-// (common/confined_spawn.h).
+// config says `unconfined = true`; its grants mounted noexec, so that nothing it may write can be
+// loaded as code), with the host's base environment plus only those of the actor's `env`
+// variables that the config's allowed_env (and the permission's, when set) name
+// (common/child_env.h), and everything it starts dies with it (common/confined_spawn.h).
 //
 // Thread-safety: host functions run one at a time on the actor's fiber; Start and Stop run on
 // runtime threads, never concurrently with them. The supervisor is internally synchronised.
@@ -187,6 +188,8 @@ class ProcessHandler final : public Handler {
     SandboxPolicy policy;
     policy.confine = !config_.unconfined;
     policy.allow_network = config_.allow_network;
+    policy.noexec = config_.require_noexec ? SandboxPolicy::Noexec::kRequired
+                                           : SandboxPolicy::Noexec::kIfPossible;
     const unsigned rw = landlock::kRead | landlock::kWrite | landlock::kMakeDir;
     policy.grants.push_back({cwd_fd, "the working directory", rw});
     const EffectivePermissions& perms = actor.permissions();
@@ -266,6 +269,13 @@ class ProcessHandler final : public Handler {
                                "' (empty, or contains '=' or NUL) or a NUL byte in its value");
       }
       spec.env.emplace_back(k, v);
+    }
+    // Both the config and (when it sets one) the permission must name each variable.
+    spec.env_allowed.push_back({"the process handler's config", config_.allowed_env});
+    const ProcessPermissions* granted =
+        actor.permissions().Get<ProcessPermissions>(kProcessHandler);
+    if (granted && granted->allowed_env) {
+      spec.env_allowed.push_back({"the process permission", *granted->allowed_env});
     }
     uint64_t buffer = f[4].as_u64();
     spec.stdout_mode = static_cast<OutputMode>(f[5].case_index());

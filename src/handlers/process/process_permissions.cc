@@ -4,10 +4,15 @@
 #include <algorithm>
 
 #include "common/ascii.h"
+#include "common/child_env.h"
 #include "handlers/support/handler_util.h"
 #include "handlers/support/permission_support.h"
 
 namespace theater::handlers {
+
+AllowList IntersectEnvPatterns(const AllowList& parent, const AllowList& child) {
+  return IntersectWithinBy(parent, child, EnvPatternWithin);
+}
 
 const PermissionRules& ProcessPermissionRules() {
   static const PermissionRulesFor<ProcessPermissions> rules;

@@ -21,18 +21,26 @@ namespace theater::handlers {
 
 inline constexpr std::string_view kProcessHandler = "process";
 
+// allowed_env narrowed for a child: the parent's entries and the child's, each kept where the
+// other allows all it names ("APP_*" and "APP_DEBUG" give "APP_DEBUG").
+AllowList IntersectEnvPatterns(const AllowList& parent, const AllowList& child);
+
 struct ProcessPermissions {
   uint64_t max_processes = kUnlimited;
   uint64_t max_output_buffer = kUnlimited;  // bytes
   AllowList allowed_programs;
   AllowList allowed_paths;  // working directories (component-wise prefixes)
+  // Variables os-spawn's `env` may set, names or "PREFIX*" (common/child_env.h); a ceiling on
+  // the handler config's allowed_env, which must name a variable too.
+  AllowList allowed_env;
   // The config keys, in reading order, and how each narrows (handlers/support/permission_fields.h).
   static constexpr auto Fields() {
     using P = ProcessPermissions;
     return std::tuple{Limit("max_processes", &P::max_processes),
                       Limit("max_output_buffer", &P::max_output_buffer),
                       Allow("allowed_programs", &P::allowed_programs),
-                      Allow("allowed_paths", &P::allowed_paths, IntersectPaths)};
+                      Allow("allowed_paths", &P::allowed_paths, IntersectPaths),
+                      Allow("allowed_env", &P::allowed_env, IntersectEnvPatterns)};
   }
   friend bool operator==(const ProcessPermissions&, const ProcessPermissions&) = default;
 };

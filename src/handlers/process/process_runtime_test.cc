@@ -390,17 +390,32 @@ TEST_F(ProcessRuntimeTest, ProgramsAreConfinedToTheirDirectories) {
   EXPECT_THAT(log, HasSubstr("o:" + id + ":" + hostname + "\n"));
 }
 
-TEST_F(ProcessRuntimeTest, LoaderVariablesInEnvAreRefusedByName) {
-  std::string a = Spawn(Manifest("allowed_programs = [\"echo\"]\n"));
+TEST_F(ProcessRuntimeTest, EnvIsLimitedToAllowedEnvAndLoaderVariablesAreRefusedByName) {
+  std::string a = Spawn(Manifest("allowed_programs = [\"echo\"]\nallowed_env = [\"FOO\"]\n"));
   EXPECT_EQ(Command(a, "spawn:raw:raw:64:-:-:-:LD_PRELOAD=/tmp/evil.so:echo:hi"),
             "error:permission-denied: env: LD_PRELOAD is never passed to a child process: it "
             "makes the dynamic loader or the C library load code or read files of the caller's "
-            "choosing");
+            "choosing, in every program the child starts; no allowed_env entry can allow it");
   EXPECT_THAT(Command(a, "spawn:raw:raw:64:-:-:-:FOO=1,GCONV_PATH=.:echo:hi"),
               StartsWith("error:permission-denied: env: GCONV_PATH is never passed"));
+  // Not named by the config: refused, saying where to allow it.
+  EXPECT_EQ(Command(a, "spawn:raw:raw:64:-:-:-:FOO=1,OPENSSL_CONF=evil.cnf:echo:hi"),
+            "error:permission-denied: env: OPENSSL_CONF may not be set: it is not in allowed_env "
+            "of the process handler's config ([\"FOO\"]); to allow it, an operator adds "
+            "\"OPENSSL_CONF\" to that list (docs/handlers.md, \"Environment of child "
+            "processes\")");
   std::string ok = Start(a, "line:raw:64:-:-:-:FOO=1:echo:fine");
   std::string log = WaitLog(a, "x:" + ok + ":0\n");
   EXPECT_THAT(log, HasSubstr("o:" + ok + ":fine\n"));
+  // Without allowed_env an actor sets nothing; a loader variable cannot even be listed.
+  std::string none = Spawn(Manifest("allowed_programs = [\"echo\"]\n"));
+  EXPECT_THAT(Command(none, "spawn:raw:raw:64:-:-:-:FOO=1:echo:hi"),
+              HasSubstr("env: FOO may not be set: it is not in allowed_env of the process "
+                        "handler's config (none)"));
+  EXPECT_THAT(SpawnError(Manifest("allowed_env = [\"LD_*\"]\n")),
+              HasSubstr("allowed_env[0]: 'LD_*': LD_* is never passed to a child process"));
+  EXPECT_THAT(SpawnError(Manifest("allowed_env = [\"*\"]\n")),
+              HasSubstr("allowed_env[0]: '*' would allow every variable"));
 }
 
 // Nothing outlives its actor: a descendant that left the process group and the session

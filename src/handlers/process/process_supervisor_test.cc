@@ -576,6 +576,7 @@ TEST_F(ProcessSupervisorTest, EnvironmentIsMinimalPlusTheActorsAndPathIsTheHosts
   auto sup = Make();
   ProcessSpec spec = Shell("echo \"${THEATER_PROCESS_TEST_SECRET:-unset} $FOO\"");
   spec.env = {{"FOO", "bar"}};
+  spec.env_allowed = {{"the test", {"FOO", "PATH"}}};
   uint64_t id = Spawn(*sup, spec);
   ASSERT_TRUE(collector_.WaitExit(id));
   EXPECT_EQ(collector_.Joined(id, Kind::kStdout), "unset bar\n");
@@ -584,6 +585,7 @@ TEST_F(ProcessSupervisorTest, EnvironmentIsMinimalPlusTheActorsAndPathIsTheHosts
   ProcessSpec path_spec;
   path_spec.program = "true";
   path_spec.env = {{"PATH", "/nonexistent"}};
+  path_spec.env_allowed = {{"the test", {"FOO", "PATH"}}};
   uint64_t t = Spawn(*sup, path_spec);
   auto exit = collector_.WaitExit(t);
   ASSERT_TRUE(exit);

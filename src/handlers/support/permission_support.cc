@@ -90,6 +90,14 @@ AllowList IntersectPrefixes(const AllowList& parent, const AllowList& child) {
   });
 }
 
+AllowList IntersectWithinBy(const AllowList& parent, const AllowList& child,
+                            bool (*within)(std::string_view item, std::string_view container)) {
+  return IntersectWithin(parent, child,
+                         [within](const std::string& item, const std::string& container) {
+                           return within(item, container);
+                         });
+}
+
 Status OperationDenied(std::string_view operation, std::string_view permission_type) {
   return PermissionDenied("Operation denied: " + std::string(operation) + " not permitted by " +
                           std::string(permission_type) + " permissions");

@@ -28,6 +28,10 @@ AllowList Intersect(const AllowList& parent, const AllowList& child);
 AllowList IntersectPaths(const AllowList& parent, const AllowList& child);
 // String-prefix lists, the same way.
 AllowList IntersectPrefixes(const AllowList& parent, const AllowList& child);
+// Lists of any other kind of entry, the same way: `within(item, container)` says whether the
+// entry `item` allows nothing that `container` does not.
+AllowList IntersectWithinBy(const AllowList& parent, const AllowList& child,
+                            bool (*within)(std::string_view item, std::string_view container));
 // Deny lists narrow by union: what either denies stays denied (the parent's entries first, then
 // the child's new ones, each once).
 std::vector<std::string> Unite(const std::vector<std::string>& parent,

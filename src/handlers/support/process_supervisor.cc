@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "common/child_env.h"
@@ -149,7 +150,7 @@ Result<uint64_t> ProcessSupervisor::Spawn(const ProcessSpec& spec) {
     }
     child_spec.executable = found->string();
   }
-  THEATER_ASSIGN_OR_RETURN(child_spec.env, BuildChildEnvironment(spec.env));
+  THEATER_ASSIGN_OR_RETURN(child_spec.env, BuildChildEnvironment(spec.env, spec.env_allowed));
   child_spec.argv.push_back(spec.program);
   child_spec.argv.insert(child_spec.argv.end(), spec.args.begin(), spec.args.end());
   child_spec.cwd_fd = spec.cwd_fd;
@@ -180,6 +181,11 @@ Result<uint64_t> ProcessSupervisor::Spawn(const ProcessSpec& spec) {
   if (!child.ok()) {
     close_all();
     return child.status();
+  }
+  // The operator chose to run without noexec grants where they cannot be had: said once per
+  // supervisor (one actor's handler), not at every spawn.
+  if (!child->noexec_warning.empty() && !noexec_warned_.exchange(true)) {
+    spdlog::warn("{}", child->noexec_warning);
   }
   for (int fd : {in_pipe[1], out_pipe[0], err_pipe[0]}) {
     if (fd >= 0) ::fcntl(fd, F_SETFL, O_NONBLOCK);

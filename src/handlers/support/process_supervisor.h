@@ -58,6 +58,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "common/child_env.h"
 #include "common/confined_spawn.h"
 #include "theater/status.h"
 
@@ -71,9 +72,13 @@ struct ProcessSpec {
   std::string program;  // a bare name (looked up on the host's PATH) or a path
   std::vector<std::string> args;
   int cwd_fd = -1;  // the directory the child starts in (borrowed); -1: the host's cwd
-  // Added to (or replacing) the host's allow-listed variables (common/child_env.h); a variable
-  // that is never passed (LD_PRELOAD, ...) fails the spawn.
+  // Added to (or replacing) the host's base variables (common/child_env.h); a variable that is
+  // never passed (LD_PRELOAD, ...), or that a list of `env_allowed` does not name, fails the
+  // spawn.
   std::vector<std::pair<std::string, std::string>> env;
+  // The operator's lists (the handler's config, the permission), each of which must allow every
+  // variable of `env`; none: `env` must be empty.
+  std::vector<EnvAllowList> env_allowed;
   // Landlock: the system paths, the program, and these grants. The working directory is not
   // granted implicitly: the handler adds it.
   SandboxPolicy sandbox;
@@ -232,6 +237,7 @@ class ProcessSupervisor {
   bool shut_down_ = false;                           // guarded by mu_
   bool on_loop_ = false;                             // guarded by mu_: the first turn is queued
   std::atomic<bool> stop_{false};
+  std::atomic<bool> noexec_warned_{false};  // ConfinedChild::noexec_warning logged once
   // The turns' own: when the sink last asked to retry (nothing is handed over before then).
   std::chrono::steady_clock::time_point retry_at_ = std::chrono::steady_clock::time_point::min();
   bool retrying_ = false;
