@@ -144,6 +144,11 @@ struct SpawnRequest {
 using ActorLogSink =
     std::function<void(std::string_view actor_id, std::string_view name, std::string_view line)>;
 
+// RuntimeOptions::shutdown_grace: the default, and the most it may be (a grace beyond an hour is
+// a stop that never comes, as far as a service manager can tell).
+inline constexpr std::chrono::milliseconds kDefaultShutdownGrace{10'000};
+inline constexpr std::chrono::milliseconds kMaxShutdownGrace{3'600'000};
+
 struct RuntimeOptions {
   // Root for the database and the compile cache; empty: $THEATER_HOME, else ~/.theater.
   std::filesystem::path home;
@@ -205,6 +210,12 @@ struct RuntimeOptions {
   // tell (docs/runtime.md, "Hibernation"). An idle small actor then costs a few hundred bytes of
   // guest memory instead of a few pages. Zero: never.
   std::chrono::milliseconds hibernate_after{10'000};
+  // Shutdown(): how long the operations running when it begins may go on (docs/runtime.md,
+  // "Shutdown"). Those still running at its end are terminated, each such actor's chain saying
+  // why; with durable_actors they come back from their last committed state like the rest.
+  // Zero: terminate at once. Must not be negative (Create fails) nor above kMaxShutdownGrace.
+  // `theater server --shutdown-grace`.
+  std::chrono::milliseconds shutdown_grace{kDefaultShutdownGrace};
 };
 
 // How many more actors fit, and what bounds it (TheaterRuntime::Capacity, `theater info`).
@@ -349,9 +360,18 @@ class TheaterRuntime {
   // server. Children report to their parent instead.
   virtual void SetTopLevelListener(std::function<void(const ChildEvent&)> listener) = 0;
 
-  // Stops every actor and syncs the database. Idempotent; later operations fail. With
-  // durable_actors, the actors it stops stay recorded as running, for Recover().
+  // Stops every actor and syncs the database. Idempotent; later operations fail. Operations
+  // running when it begins may finish within RuntimeOptions::shutdown_grace; at its end (or at
+  // EndShutdownGrace) those still running are terminated, and each such actor's actor-stopped
+  // event says so ("terminated: the host stopped and the call outlived the 10 s shutdown
+  // grace"). Blocks until every actor has stopped. With durable_actors, the actors it stops,
+  // terminated ones included, stay recorded as running, for Recover(), which brings each back
+  // from its last committed state.
   virtual Status Shutdown() = 0;
+  // Ends the grace period of a Shutdown() in progress at once, or, called before one, makes it
+  // terminate what runs without a grace (`theater server` on a second SIGTERM or Ctrl-C).
+  // Returns at once; safe from any thread, also while Shutdown() runs on another.
+  virtual void EndShutdownGrace() = 0;
   // Brings back every actor the database records as running (theater/recovery.h): parents
   // first, each under its id, from the state of its last durable event, its chain continuing.
   // Call it on a fresh runtime before spawning anything. Fails only when the registry cannot be

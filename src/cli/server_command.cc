@@ -45,6 +45,9 @@ struct ServerArgs {
   // Seconds an actor sits idle before it hibernates (RuntimeOptions::hibernate_after).
   double hibernate_after_s =
       std::chrono::duration<double>(RuntimeOptions{}.hibernate_after).count();
+  // Seconds running operations get to finish once the server is told to stop
+  // (RuntimeOptions::shutdown_grace).
+  double shutdown_grace_s = std::chrono::duration<double>(kDefaultShutdownGrace).count();
 };
 
 std::chrono::milliseconds Seconds(double s) {
@@ -79,6 +82,11 @@ int Server(CommandContext& ctx, const ServerArgs& args) {
   if (args.hibernate_after_s < 0 || args.hibernate_after_s > 86'400) {
     return UsageError(ctx, "--hibernate-after must be between 0 (never) and 86400 seconds");
   }
+  const double max_grace_s = std::chrono::duration<double>(kMaxShutdownGrace).count();
+  if (!(args.shutdown_grace_s >= 0 && args.shutdown_grace_s <= max_grace_s)) {
+    return UsageError(ctx, "--shutdown-grace must be between 0 (terminate at once) and " +
+                               std::to_string(static_cast<int>(max_grace_s)) + " seconds");
+  }
   if (args.preempt_slice_ms < 0 || args.preempt_slice_ms > 60'000) {
     return UsageError(ctx, "--preempt-slice must be between 0 (no time slices) and 60000 ms");
   }
@@ -103,6 +111,7 @@ int Server(CommandContext& ctx, const ServerArgs& args) {
   options.runtime.workers = args.workers;
   options.runtime.io_threads = args.io_threads;
   options.runtime.hibernate_after = Seconds(args.hibernate_after_s);
+  options.runtime.shutdown_grace = Seconds(args.shutdown_grace_s);
   options.runtime.save_all_chains = args.save_all_chains;
   options.runtime.auto_handlers = args.auto_handlers;
   options.recover = !args.no_recover;
@@ -121,7 +130,8 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
   CLI::App* cmd =
       app.add_subcommand("server",
                          "Run the management server until SIGTERM or Ctrl-C (prints \"listening on "
-                         "<address>\" when ready)");
+                         "<address>\" when ready; running operations get --shutdown-grace "
+                         "seconds to finish, a second signal ends them at once)");
   cmd->add_option("-a,--address", args->address,
                   "host:port to listen on (port 0 picks a free one; beyond loopback a token is "
                   "required)")
@@ -154,6 +164,12 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
   cmd->add_option("--hibernate-after", args->hibernate_after_s,
                   "Seconds an actor sits idle before it gives its memory's pages back, keeping "
                   "what they held compactly until its next message (0: never)")
+      ->capture_default_str();
+  cmd->add_option("--shutdown-grace", args->shutdown_grace_s,
+                  "Seconds the operations running when the server is told to stop (SIGTERM, "
+                  "Ctrl-C) get to finish; then, or at a second signal, they are terminated and "
+                  "their actors come back from their last committed state at the next start "
+                  "(0: terminate at once; at most 3600)")
       ->capture_default_str();
   cmd->add_flag("--save-all-chains", args->save_all_chains,
                 "Store every actor's chain, also those whose manifest says save_chain = false");

@@ -541,6 +541,8 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
   {
     MutexLock lock(mu_);
     RecordOutcomeLocked(result.ok(), elapsed_ns);
+    // The caller hears why its operation was cut off, not only the engine's "cancelled".
+    if (!result.ok() && !termination_.empty()) result = result.status().WithContext(termination_);
     if (starting && result.ok()) {
       ready = std::move(ready_);
       ready_ = nullptr;
@@ -727,7 +729,8 @@ Status Actor::Resume() {
   return Status();
 }
 
-void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::function<void()> done) {
+void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::function<void()> done,
+                      std::string termination) {
   bool finish_now = false;
   bool already_stopped = false;
   {
@@ -751,10 +754,26 @@ void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::func
     } else if (kind == StopKind::kForce) {
       stop_kind_ = StopKind::kForce;  // escalate a graceful stop in progress
     }
-    if (kind == StopKind::kForce && running_ && current_) current_->Cancel();
+    if (kind == StopKind::kForce && running_ && current_) {
+      // Decided under the lock that also ends operations: the note goes with an interruption.
+      if (!termination.empty()) termination_ = std::move(termination);
+      current_->Cancel();
+    }
   }
   RefuseQueued();
   if (finish_now) FinishStop();
+}
+
+bool Actor::TerminateRunningOperation(std::string why) {
+  {
+    MutexLock lock(mu_);
+    // running_ alone also covers setup before Begin and a hibernation: neither is an operation
+    // a grace could have let finish, and both end by themselves.
+    if (!running_ || current_ == nullptr) return false;
+  }
+  // Like the shutdown's own stops, it reports to nobody: the actor stays recoverable.
+  BeginStop(StopKind::kForce, std::nullopt, nullptr, std::move(why));
+  return true;
 }
 
 void Actor::RefuseQueued() {
@@ -816,10 +835,12 @@ void Actor::FinishStop() {
     std::optional<ChildEvent> report;
     std::function<void(Status)> ready;
     Status init_error;
+    std::string termination;
     {
       MutexLock lock(self->mu_);
       kind = self->stop_kind_;
       report = self->stop_report_;
+      termination = self->termination_;
       init_error = self->init_error_;  // set before the stop began, and never after
       ready = std::move(self->ready_);
       self->ready_ = nullptr;
@@ -831,7 +852,8 @@ void Actor::FinishStop() {
       self->child_read_scope_.reset();
     }
     for (auto& handler : self->handlers_) handler->Stop(kind);
-    std::string why = !report ? "stopped"
+    std::string why = !termination.empty() ? termination
+                      : !report            ? "stopped"
                       : report->kind == ChildEvent::Kind::kError
                           ? "failed: " + report->error.ToString()
                       : report->kind == ChildEvent::Kind::kExit ? "exited"

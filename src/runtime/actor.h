@@ -139,8 +139,17 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   Status Resume();
   // Starts stopping: graceful lets the running operation finish, force interrupts it. `report`
   // is what the parent (or the top-level listener) hears once stopped; nullopt: nothing.
-  // `done` runs once the actor is stopped (immediately if it already is).
-  void BeginStop(StopKind kind, std::optional<ChildEvent> report, std::function<void()> done);
+  // `done` runs once the actor is stopped (immediately if it already is). `termination`, for a
+  // force stop that interrupts an operation: why, recorded by the actor-stopped event instead of
+  // the report's reason and given to whoever waits for the operation as its error's context
+  // (the runtime's shutdown grace ran out).
+  void BeginStop(StopKind kind, std::optional<ChildEvent> report, std::function<void()> done,
+                 std::string termination = {});
+  // At the end of the runtime's shutdown grace (RuntimeOptions::shutdown_grace): when the actor
+  // is running an operation, stops it by force with `why` as the termination (beginning its
+  // stop, or escalating the one in progress, whose report stays). Returns whether an operation
+  // was running; an actor that runs none is left to the stop it gets in turn.
+  bool TerminateRunningOperation(std::string why);
 
   // Asked by the runtime's hibernation sweep (RuntimeOptions::hibernate_after), once a period:
   // an actor that is idle and has finished no operation since the last sweep hibernates its
@@ -337,6 +346,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   Status init_error_ THEATER_GUARDED_BY(mu_);
   StopKind stop_kind_ THEATER_GUARDED_BY(mu_) = StopKind::kGraceful;
   std::optional<ChildEvent> stop_report_ THEATER_GUARDED_BY(mu_);
+  // Why the running operation was terminated (TerminateRunningOperation); when set, what the
+  // actor-stopped event records instead of the report's reason.
+  std::string termination_ THEATER_GUARDED_BY(mu_);
   std::vector<std::function<void()>> stop_waiters_ THEATER_GUARDED_BY(mu_);
   std::optional<std::optional<std::vector<uint8_t>>> shutdown_request_ THEATER_GUARDED_BY(mu_);
   std::vector<std::string> children_ THEATER_GUARDED_BY(mu_);

@@ -28,6 +28,11 @@ namespace theater {
 
 Result<std::unique_ptr<TheaterRuntime>> TheaterRuntime::Create(RuntimeOptions options,
                                                                HandlerRegistry handlers) {
+  if (options.shutdown_grace.count() < 0 || options.shutdown_grace > kMaxShutdownGrace) {
+    return InvalidArgument("shutdown_grace must be between 0 and " +
+                           std::to_string(kMaxShutdownGrace.count()) + " ms (" +
+                           std::to_string(options.shutdown_grace.count()) + " ms given)");
+  }
   if (options.home.empty()) {
     if (const char* home = std::getenv("THEATER_HOME"); home && *home) {
       options.home = home;
@@ -875,7 +880,15 @@ void RuntimeImpl::StopActor(std::string_view id, StopKind kind, std::optional<Ch
     done(false);
     return;
   }
-  actor->BeginStop(kind, std::move(report), [done = std::move(done)] { done(true); });
+  // Past the shutdown's grace, what still runs is not waited for (StopAllActors): also children
+  // stopped by their parent's stop, and an actor that began an operation after TerminateOverdue.
+  std::string termination;
+  if (grace_over_.load()) {
+    kind = StopKind::kForce;
+    termination = TerminationNote();
+  }
+  actor->BeginStop(
+      kind, std::move(report), [done = std::move(done)] { done(true); }, std::move(termination));
 }
 
 Status RuntimeImpl::Restart(std::string_view id) {
@@ -1293,14 +1306,6 @@ void RuntimeImpl::ApplySupervision(const std::shared_ptr<Actor>& parent, const C
                  });
 }
 
-Status RuntimeImpl::Shutdown() {
-  if (shut_down_.exchange(true)) return Status();
-  StopHibernationSweeps();
-  StopAllActors();
-  if (store_) return store_->Flush();
-  return Status();
-}
-
 RuntimeCapacity RuntimeImpl::Capacity() const {
   size_t live = 0;
   {
@@ -1308,18 +1313,6 @@ RuntimeCapacity RuntimeImpl::Capacity() const {
     live = actors_.size();
   }
   return admission_->Capacity(live);
-}
-
-void RuntimeImpl::StopAllActors() {
-  std::vector<ActorSummary> actors = List();
-  // Newest top-level actors first; each stops its own children before itself.
-  std::reverse(actors.begin(), actors.end());
-  for (const ActorSummary& a : actors) {
-    if (a.parent_id && Find(*a.parent_id)) continue;
-    auto promise = std::make_shared<std::promise<void>>();
-    StopActor(a.id, StopKind::kGraceful, std::nullopt, [promise](bool) { promise->set_value(); });
-    promise->get_future().wait();
-  }
 }
 
 }  // namespace runtime

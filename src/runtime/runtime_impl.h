@@ -10,6 +10,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -94,6 +96,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
                                             chain::OverflowPolicy policy) override;
   void SetTopLevelListener(std::function<void(const ChildEvent&)> listener) override;
   Status Shutdown() override;
+  void EndShutdownGrace() override;
   Result<RecoveryReport> Recover() override;
   RuntimeCapacity Capacity() const override;
   chain::ChainStore* store() override { return store_.get(); }
@@ -162,8 +165,14 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // A chain for actor `id`, saved when `persist`, continuing a saved one when `continuing`.
   std::shared_ptr<chain::EventChain> NewChain(const std::string& id, bool persist,
                                               const ChainContinuation* continuing = nullptr);
-  // Stops every actor, newest top-level first, each after its children; waits for each.
+  // Stops every actor, newest top-level first, each after its children; waits for each. Once
+  // the shutdown's grace is over (grace_end_, EndShutdownGrace), terminates what still runs.
   void StopAllActors();
+  // The shutdown's grace is over: interrupts every operation still running (the actor stopping
+  // by force, its chain saying why), and from now on every stop is a force stop.
+  void TerminateOverdue();
+  // What the actor-stopped event of an actor whose operation TerminateOverdue interrupted says.
+  std::string TerminationNote();
   // The body of SpawnWithChain, on a loader thread: reads and checks the manifest, its state and
   // its module, then creates, registers and begins the actor.
   void SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventChain> chain,
@@ -296,6 +305,13 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   std::unordered_map<std::string, std::weak_ptr<const engine::Module>> modules_by_sha_
       THEATER_GUARDED_BY(modules_mu_);
   std::atomic<bool> shut_down_{false};
+  // Shutdown's grace (RuntimeOptions::shutdown_grace): when it ends, whether EndShutdownGrace
+  // cut it short, and, once StopAllActors found it over, that every stop is now forced.
+  Mutex grace_mu_;
+  std::condition_variable grace_cv_;  // a stop finished, or the grace was cut short
+  std::chrono::steady_clock::time_point grace_end_ THEATER_GUARDED_BY(grace_mu_){};
+  bool grace_cut_short_ THEATER_GUARDED_BY(grace_mu_) = false;
+  std::atomic<bool> grace_over_{false};
 
   // Hibernation (hibernation.cc): a sweep each RuntimeOptions::hibernate_after, on the loader
   // pool, until Shutdown() stops them.

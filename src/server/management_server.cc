@@ -9,7 +9,10 @@
 #include <sys/resource.h>
 
 #include <spdlog/spdlog.h>
+
+#include <atomic>
 #include <cstdio>
+#include <thread>
 
 #include "dashboard/dashboard_server.h"
 #include "server/client.h"
@@ -68,6 +71,10 @@ void Refuse(asio::ip::tcp::socket& socket, const std::string& why) {
   if (!ec) socket.write_some(asio::buffer(frame), ec);
   socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket.close(ec);
+}
+
+const char* SignalName(int signal) {
+  return signal == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
 bool OutOfDescriptors(const boost::system::error_code& ec) {
@@ -364,13 +371,34 @@ int Serve(ServeOptions options) {
   std::fflush(stdout);
   int received = 0;
   sigwait(&signals, &received);
-  spdlog::info("management: {} received: stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+  spdlog::info(
+      "management: {} received: stopping; operations still running in {:g} s are terminated "
+      "(a second SIGTERM or SIGINT terminates them now)",
+      SignalName(received), std::chrono::duration<double>(options.runtime.shutdown_grace).count());
+  // Signals keep coming during the shutdown: a second one cuts the grace short (an operator's
+  // second Ctrl-C, a service manager's final word).
+  std::atomic<bool> shut_down{false};
+  std::thread second_signal([&] {
+    int again = 0;
+    sigwait(&signals, &again);
+    if (shut_down.load()) return;  // the wake-up below, not an operator
+    spdlog::warn("management: {} received again: terminating what still runs", SignalName(again));
+    (*runtime)->EndShutdownGrace();
+  });
   // A start that is compiling a large module (minutes for a JavaScript engine) fails now rather
   // than holding the shutdown.
   engine::Engine::CancelCompiles();
   if (web) web->Stop();
-  (*server)->Stop();
+  // The network stops beside the runtime's shutdown, not before it: a command waiting for an
+  // actor (a restart of one whose call spins) holds the server's stop until the grace ends it.
+  std::thread server_stop([&] { (*server)->Stop(); });
   Status shut = (*runtime)->Shutdown();
+  server_stop.join();
+  shut_down.store(true);
+  // Wakes the signal thread (a signal sent to that thread, which only sigwait takes) unless a
+  // second signal has already ended it.
+  pthread_kill(second_signal.native_handle(), SIGTERM);
+  second_signal.join();
   if (!shut.ok()) {
     std::fprintf(stderr, "theater server: shutting down: %s\n", shut.ToString().c_str());
     return 1;

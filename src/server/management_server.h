@@ -107,9 +107,11 @@ class ManagementServer {
 // `theater server`: brings back the actors it was running when it last stopped or crashed
 // (ServeOptions::recover; its actors are durable), serves until SIGTERM or SIGINT, then stops
 // every actor, leaving them recorded for the next start, syncs the database and returns 0 (1
-// when it could not start). Prints "listening on <address>" on stdout once
-// ready, so scripts and tests can wait for it (then "dashboard on http://<address>/" when it
-// serves the dashboard). Raises the soft limit on open files to the hard
+// when it could not start). Operations running at the signal may finish within
+// `runtime.shutdown_grace` (RuntimeOptions; `--shutdown-grace`); then, or at a second SIGTERM
+// or SIGINT, those still running are terminated (TheaterRuntime::Shutdown). Prints "listening on
+// <address>" on stdout once ready, so scripts and tests can wait for it (then "dashboard on
+// http://<address>/" when it serves the dashboard). Raises the soft limit on open files to the hard
 // one first: every connection costs a descriptor.
 struct ServeOptions {
   ServerOptions server;
