@@ -192,8 +192,9 @@ struct RuntimeOptions {
   // in the log and the actor's chain (a "rate-limited" event). 0: no limit.
   uint64_t log_bytes_per_second = 256 * 1024;
   uint64_t custom_event_bytes_per_second = 1024 * 1024;
-  // Hold an exclusive lock on <home>/lock while the runtime lives: a second runtime that asks
-  // for it on the same home fails to start, naming the holder's pid (`theater server` asks).
+  // Hold an exclusive lock on the home directory (and <home>/lock, which records the pid) while
+  // the runtime lives: a second runtime that asks for it on the same home fails to start, naming
+  // the holder's pid, even if <home>/lock was deleted (`theater server` asks).
   bool exclusive_home = false;
   // Admission control: a spawn is refused, with an error that says why, while the machine's
   // available memory (MemAvailable) is below this, instead of starting an actor that would fail

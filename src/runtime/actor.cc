@@ -859,6 +859,8 @@ void Actor::FinishStop() {
                       : report->kind == ChildEvent::Kind::kExit ? "exited"
                       : !report->reason.empty()                 ? report->reason
                                                                 : "stopped externally";
+    // What the rate limits dropped since the last notice is told before the actor's end.
+    if (self->host_) self->host_->NoticeAllDrops();
     self->config_.chain->Append(chain::Lifecycle{"actor-stopped", why});
     self->runtime_.OnActorStopped(*self, report);
     std::vector<std::function<void()>> waiters;

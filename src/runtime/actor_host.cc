@@ -156,8 +156,16 @@ bool ActorHost::RecordCustomEvent(std::string_view type, std::span<const uint8_t
   return admitted;
 }
 
-void ActorHost::NoticeDrops(ByteRateLimiter& limiter, std::string_view what, int64_t now_ns) {
-  std::optional<ByteRateLimiter::Dropped> dropped = limiter.TakeNotice(now_ns);
+void ActorHost::NoticeAllDrops() {
+  const int64_t now = SteadyNowNs();
+  NoticeDrops(log_rate_, "log lines", now, true);
+  NoticeDrops(event_rate_, "custom events", now, true);
+}
+
+void ActorHost::NoticeDrops(ByteRateLimiter& limiter, std::string_view what, int64_t now_ns,
+                            bool all) {
+  std::optional<ByteRateLimiter::Dropped> dropped =
+      all ? limiter.TakeAll() : limiter.TakeNotice(now_ns);
   if (!dropped) return;
   const std::string notice = std::to_string(dropped->items) + " " + std::string(what) + " (" +
                              std::to_string(dropped->bytes) +
@@ -676,8 +684,13 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
 
   // On the stack: (a braced list into a vector would copy both, params and all).
   std::array<Value, 2> args{StateValue(state_), Value::Tuple(std::move(params))};
-  Result<std::vector<Value>> values = RunExport(
-      export_name, *entry, args, DeadlineFor(export_name));
+  Result<std::vector<Value>> values =
+      RunExport(export_name, *entry, args, DeadlineFor(export_name));
+  // A flood that ended within the call is reported now if a notice is due, not only at the next
+  // line (which may never come).
+  const int64_t now = SteadyNowNs();
+  NoticeDrops(log_rate_, "log lines", now);
+  NoticeDrops(event_rate_, "custom events", now);
   // One event per export call, written when it is over: the params (still in `args`), what it
   // returned or why it failed, and the state it left.
   auto record = [&](const chain::CallOutcomeView& outcome) {

@@ -181,6 +181,10 @@ class ActorHost {
   const engine::Instance& instance() const { return *instance_; }
   // Passes `line` to the log sink unless the actor is over its log rate.
   void Log(std::string_view line);
+  // Logs and records a `rate-limited` notice of every log line and custom event dropped since
+  // the last notice: the last notices of an actor that stops, so that its notices add up to all
+  // it lost. (Notices that are due are also given at the end of each export call.)
+  void NoticeAllDrops();
   // Appends a custom event (`custom/<type>`) to the chain unless the actor is over its custom
   // event rate; false (nothing recorded) when it is.
   bool RecordCustomEvent(std::string_view type, std::span<const uint8_t> data);
@@ -257,8 +261,10 @@ class ActorHost {
   chain::Hash state_digest_{};
   ByteRateLimiter log_rate_;
   ByteRateLimiter event_rate_;
-  // Logs and records what `limiter` dropped since its last notice, if one is due.
-  void NoticeDrops(ByteRateLimiter& limiter, std::string_view what, int64_t now_ns);
+  // Logs and records what `limiter` dropped since its last notice, if one is due (or, with
+  // `all`, whenever anything was dropped): one text for the log and the chain.
+  void NoticeDrops(ByteRateLimiter& limiter, std::string_view what, int64_t now_ns,
+                   bool all = false);
 };
 
 // The theater:simple package this host implements, parsed from the WIT embedded at build time.

@@ -17,6 +17,8 @@
 #include <future>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "common/silent_listener.h"
 #include "common/uuid.h"
 #include "engine/wasm2c/runtime.h"
@@ -221,6 +223,23 @@ TEST_F(HostileSpawnTest, AChildCannotRaiseItsLimitsAboveItsParents) {
   EXPECT_EQ(manifest->limits.call_deadline_ms, 1000u);
 }
 
+// The sum of `rate-limited` notices ("N log lines (B bytes) dropped: ...") about one kind.
+struct DropTotals {
+  uint64_t items = 0;
+  uint64_t bytes = 0;
+  uint64_t notices = 0;
+  // Adds `notice` when it is about `what`.
+  bool Add(std::string_view notice, std::string_view what) {
+    const std::string marker = " " + std::string(what) + " (";
+    const size_t at = notice.find(marker);
+    if (at == std::string_view::npos) return false;
+    items += std::stoull(std::string(notice.substr(0, at)));
+    bytes += std::stoull(std::string(notice.substr(at + marker.size())));
+    ++notices;
+    return true;
+  }
+};
+
 TEST_F(HostileSpawnTest, LogFloodsAreThrottledWithOneNoticeASecond) {
   RuntimeOptions options;
   options.log_bytes_per_second = 64 * 1024;
@@ -283,6 +302,88 @@ TEST_F(HostileSpawnTest, LogFloodsAreThrottledWithOneNoticeASecond) {
   EXPECT_LE(accepted, static_cast<unsigned long>((event_seconds + 1.0) * 64 * 1024 / 1000) + 10)
       << "in " << event_seconds << " s";
   EXPECT_GE(refused, 800u);
+  // Every line and event dropped is in exactly one notice, in the log and in the chain alike:
+  // once the actor stops (which gives the last notice), the notices add up to what was sent less
+  // what was kept.
+  ASSERT_TRUE(runtime_->Stop(id).ok());
+  DropTotals chain_lines, chain_events, log_lines;
+  Result<std::vector<chain::Event>> all = runtime_->Events(id);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  for (const chain::Event& e : *all) {
+    auto payload = chain::DecodePayload(e.payload);
+    if (!payload.ok()) continue;
+    if (auto* life = std::get_if<chain::Lifecycle>(&*payload);
+        life && life->kind == "rate-limited") {
+      EXPECT_TRUE(chain_lines.Add(life->message, "log lines") ||
+                  chain_events.Add(life->message, "custom events"))
+          << life->message;
+    }
+  }
+  size_t kept_lines = 0;
+  {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    for (const std::string& line : log_) {
+      if (line.starts_with("[theater] ")) {
+        log_lines.Add(std::string_view(line).substr(10), "log lines");
+      } else if (line == std::string(1000, 'x')) {
+        ++kept_lines;
+      }
+    }
+  }
+  const uint64_t sent_lines = 300 + 20000;
+  EXPECT_EQ(chain_lines.items, sent_lines - kept_lines);
+  EXPECT_EQ(chain_lines.bytes, (sent_lines - kept_lines) * 1000);
+  EXPECT_EQ(log_lines.items, chain_lines.items);
+  EXPECT_EQ(log_lines.bytes, chain_lines.bytes);
+  EXPECT_EQ(log_lines.notices, chain_lines.notices);
+  EXPECT_EQ(chain_events.items, refused);
+  EXPECT_EQ(chain_events.bytes, refused * (5 + 1000)) << "an event weighs its type and data";
+}
+
+// Initial-state values built to break out of the manifest's template expressions: quotes,
+// newlines, brackets, `'''` and backslashes that would add a [[handler]] table or change the
+// component or the limits. Each is kept inside its string or refused by name; nothing is added.
+TEST_F(HostileSpawnTest, TemplateValuesCannotAddTablesOrKeys) {
+  const std::string attacks[] = {
+      "x\"\n[[handler]]\ntype = \"process\"\n",
+      "x\\\"\ncomponent = \"/evil.wasm\"\n[limits]\nmemory_limit_mb = 100000",
+      "\"\"\"\n[[handler]]\ntype = \"process\"\n\"\"\"",
+      "'''\n[[handler]]\ntype = 'process'\n'''",
+      "\\\\\"]\n[[handler]]\ntype = \"process\"\n#",
+  };
+  const std::string manifest = ProbeManifest(
+      "description = \"{{v}}\"\nlong_description = \"\"\"{{v}}\"\"\"\n# {{v}}\n"
+      "[limits]\ncall_deadline_ms = 5000\n");
+  for (const std::string& value : attacks) {
+    std::string id = Spawn(manifest, nlohmann::json({{"v", value}}).dump());
+    ASSERT_TRUE(IsUuid(id)) << value;
+    Result<Manifest> m = runtime_->GetManifest(id);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    EXPECT_EQ(m->description, value);
+    EXPECT_EQ(m->long_description, value);
+    EXPECT_EQ(m->component, kProbe);
+    EXPECT_EQ(m->limits.memory_limit_mb, Manifest().limits.memory_limit_mb);
+    EXPECT_EQ(m->limits.call_deadline_ms, 5000u);
+    for (const HandlerConfig& h : m->handlers) EXPECT_NE(h.type, "process") << value;
+  }
+  // Where a value cannot be contained, the spawn is refused, naming the variable and what to
+  // write instead.
+  for (const std::string& value : attacks) {
+    Status literal =
+        SpawnFails(ProbeManifest("description = '{{v}}'\n"), nlohmann::json({{"v", value}}).dump());
+    EXPECT_EQ(literal.code(), StatusCode::kInvalidArgument) << value;
+    EXPECT_THAT(literal.ToString(), HasSubstr("template variable 'v' holds a"));
+    EXPECT_THAT(literal.ToString(), HasSubstr("write the expression in a basic string"));
+    Status bare = SpawnFails(ProbeManifest("[limits]\ncall_deadline_ms = {{v}}\n"),
+                             nlohmann::json({{"v", value}}).dump());
+    EXPECT_EQ(bare.code(), StatusCode::kInvalidArgument) << value;
+    EXPECT_THAT(bare.ToString(), HasSubstr("quote the expression (\"{{v}}\")"));
+  }
+  // A bare number from the state still works.
+  std::string id = Spawn(ProbeManifest("[limits]\ncall_deadline_ms = {{v}}\n"), R"({"v": "4000"})");
+  ASSERT_TRUE(IsUuid(id));
+  EXPECT_EQ(runtime_->GetManifest(id)->limits.call_deadline_ms, 4000u);
+  ExpectServing();
 }
 
 TEST_F(HostileSpawnTest, SpawnsAreRefusedBelowTheMemoryFloorAndInfoSaysHowManyFit) {
@@ -300,15 +401,33 @@ TEST_F(HostileSpawnTest, SpawnsAreRefusedBelowTheMemoryFloorAndInfoSaysHowManyFi
 TEST_F(HostileSpawnTest, TwoRuntimesCannotHoldOneHome) {
   RuntimeOptions options = TestRuntimeOptions(home_ / "shared");
   options.exclusive_home = true;
-  Result<std::unique_ptr<TheaterRuntime>> first = TheaterRuntime::Create(options, BuiltinHandlers());
+  Result<std::unique_ptr<TheaterRuntime>> first =
+      TheaterRuntime::Create(options, BuiltinHandlers());
   ASSERT_TRUE(first.ok()) << first.status().ToString();
-  Result<std::unique_ptr<TheaterRuntime>> second = TheaterRuntime::Create(options, BuiltinHandlers());
+  Result<std::unique_ptr<TheaterRuntime>> second =
+      TheaterRuntime::Create(options, BuiltinHandlers());
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_THAT(second.status().ToString(),
-              HasSubstr("(pid " + std::to_string(::getpid()) + ") holds the home directory"));
+  const std::string holder = "(pid " + std::to_string(::getpid()) + ") holds the home directory";
+  EXPECT_THAT(second.status().ToString(), HasSubstr(holder));
+  // The lock file deleted, or replaced by one naming someone else, changes nothing: the lock is
+  // on the directory, and the refusal names its holder from the kernel's table.
+  const std::filesystem::path lock_file = options.home / "lock";
+  ASSERT_TRUE(std::filesystem::remove(lock_file));
+  Result<std::unique_ptr<TheaterRuntime>> after_delete =
+      TheaterRuntime::Create(options, BuiltinHandlers());
+  ASSERT_FALSE(after_delete.ok()) << "a second runtime started on a home whose lock file is gone";
+  EXPECT_EQ(after_delete.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(after_delete.status().ToString(), HasSubstr(holder));
+  std::filesystem::remove(lock_file);
+  std::ofstream(lock_file) << "999999\n";
+  Result<std::unique_ptr<TheaterRuntime>> after_replace =
+      TheaterRuntime::Create(options, BuiltinHandlers());
+  ASSERT_FALSE(after_replace.ok());
+  EXPECT_THAT(after_replace.status().ToString(), HasSubstr(holder));
   first->reset();
-  EXPECT_TRUE(TheaterRuntime::Create(options, BuiltinHandlers()).ok()) << "the lock goes with its holder";
+  EXPECT_TRUE(TheaterRuntime::Create(options, BuiltinHandlers()).ok())
+      << "the lock goes with its holder";
 }
 
 }  // namespace

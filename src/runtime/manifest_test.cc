@@ -603,6 +603,30 @@ description = '{{quote}}'
   EXPECT_EQ(StateText(*m), R"({"quote":"say \"hi\" & <b>"})");
 }
 
+// Values that try to leave their string and add a handler, or change the component or the
+// limits, are kept whole inside it: what the manifest says is only what its author wrote.
+TEST(ManifestTemplateTest, HostileValuesStayInsideTheirStrings) {
+  const std::string hostile[] = {
+      "x\"\n[[handler]]\ntype = \"process\"",
+      "x\\\"\ncomponent = \"/evil.wasm\"",
+      "\"\"\"\n[limits]\nmemory_limit_mb = 100000\n\"\"\"",
+      "'''\n[[handler]]\ntype = 'process'",
+      std::string("a\r\n[[handler]]\0\x7f]]", 18),
+  };
+  for (const std::string& value : hostile) {
+    Result<ManifestWithState> m = ParseManifestWithState(
+        std::string(kMinimal) + "description = \"{{v}}\"\nlong_description = \"\"\"{{v}}\"\"\"\n" +
+            "# {{v}}\n",
+        "/actors/x", "m.toml", json({{"v", value}}));
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    EXPECT_EQ(m->manifest->description, value);
+    EXPECT_EQ(m->manifest->long_description, value);
+    EXPECT_THAT(m->manifest->handlers, ::testing::IsEmpty());
+    EXPECT_EQ(m->manifest->component, "/actors/x/hello.wasm");
+    EXPECT_EQ(m->manifest->limits.memory_limit_mb, Manifest().limits.memory_limit_mb);
+  }
+}
+
 TEST(ManifestTemplateTest, MissingVariableWarnsWithPosition) {
   Result<ManifestWithState> m = ParseManifestWithState(
       "name = \"x\"\nversion = \"1\"\ncomponent = \"a.wasm\"\ndescription = \"[{{nope.x}}]\"\n",

@@ -32,4 +32,11 @@ std::optional<ByteRateLimiter::Dropped> ByteRateLimiter::TakeNotice(int64_t now_
   return out;
 }
 
+std::optional<ByteRateLimiter::Dropped> ByteRateLimiter::TakeAll() {
+  if (dropped_.items == 0) return std::nullopt;
+  Dropped out = dropped_;
+  dropped_ = Dropped{};
+  return out;
+}
+
 }  // namespace theater::runtime

@@ -5,6 +5,11 @@
 // arrives with the bucket empty is refused and counted, and the counts are handed out at most
 // once per notice interval, so a flood produces one notice a second instead of one per line.
 //
+// Every refusal is counted in exactly one notice: a notice hands out everything refused since
+// the previous one and starts the count again, so the notices of a flood add up to what it lost.
+// What is still counted when the flood stops is handed out by the next TakeNotice once the
+// interval has passed, or by TakeAll (the last notice, when the actor stops).
+//
 // Thread-safety: none; each actor's host owns its limiters and uses them on the actor's calls,
 // which never run concurrently. Time is passed in, so tests need no clock.
 #pragma once
@@ -33,6 +38,8 @@ class ByteRateLimiter {
     uint64_t bytes = 0;
   };
   std::optional<Dropped> TakeNotice(int64_t now_ns);
+  // What was refused since the last notice, whatever the interval; nullopt when nothing was.
+  std::optional<Dropped> TakeAll();
 
   uint64_t bytes_per_second() const { return rate_; }
 

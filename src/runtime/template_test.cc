@@ -13,6 +13,16 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
+// Parses and renders `text` against `state` and returns the error of a render that fails.
+Status RenderError(std::string_view text, const json& state) {
+  Result<ParsedTemplate> parsed = ParseTemplate(text, "m.toml");
+  if (!parsed.ok()) return parsed.status();
+  std::vector<std::string> warnings;
+  Result<std::string> rendered = RenderTemplate(*parsed, state, "m.toml", &warnings);
+  EXPECT_FALSE(rendered.ok()) << "rendered " << *rendered;
+  return rendered.ok() ? Status::Ok() : rendered.status();
+}
+
 // Parses and renders `text` against `state`, failing the test on a parse error.
 std::string Render(std::string_view text, const json& state,
                    std::vector<std::string>* warnings = nullptr) {
@@ -48,9 +58,112 @@ TEST(TemplateTest, BracketKeyOnObject) {
   EXPECT_EQ(Render("{{[odd key]}} {{[7]}} {{7}}", state), "v seven seven");
 }
 
-TEST(TemplateTest, StringsAreInsertedRawWithoutEscaping) {
+TEST(TemplateTest, StringsInBasicStringsAreEscapedNotForHtml) {
   json state = {{"s", "a \"quoted\" <b> & c"}};
-  EXPECT_EQ(Render("{{s}}", state), "a \"quoted\" <b> & c");
+  EXPECT_EQ(Render("d = \"{{s}}\"", state), R"(d = "a \"quoted\" <b> & c")");
+}
+
+// A value that tries to end its string and add a table stays inside the string: its quote,
+// backslash and newlines become escapes.
+TEST(TemplateTest, AValueCannotLeaveABasicString) {
+  json state = {{"n", "x\"\n[[handler]]\ntype = \"process\""},
+                {"b", "back\\slash\\\"\ttab\x01\x7f\r"}};
+  EXPECT_EQ(Render("name = \"{{n}}\"", state), R"(name = "x\"\n[[handler]]\ntype = \"process\"")");
+  EXPECT_EQ(Render("d = \"{{b}}\"", state), R"(d = "back\\slash\\\"\ttab\u0001\u007F\r")");
+  // The same in a multi-line basic string, whose `"""` the value cannot write either.
+  EXPECT_EQ(Render("d = \"\"\"\n{{n}}\"\"\"", json{{"n", "\"\"\"\n[x]"}}),
+            "d = \"\"\"\n\\\"\\\"\\\"\\n[x]\"\"\"");
+  // Arrays and objects are JSON text, escaped like any other text in a string.
+  EXPECT_EQ(Render("d = \"{{a}}\"", json{{"a", {1, "x\"y"}}}), R"(d = "[1,\"x\\\"y\"]")");
+}
+
+// The lexer follows strings and comments over the literal text: what looks like a quote or a
+// `#` inside one of them does not change where the next expression sits.
+TEST(TemplateTest, TheContextFollowsStringsAndCommentsOfTheLiteralText) {
+  json state = {{"q", "a\"b"}};
+  EXPECT_EQ(Render("x = \"#{{q}}\"", state), R"(x = "#a\"b")") << "a # in a string";
+  EXPECT_EQ(Render("x = \"\\\"{{q}}\"", state), R"(x = "\"a\"b")") << "an escaped quote";
+  EXPECT_EQ(Render("x = \"\\\\{{q}}\"", state), R"(x = "\\a\"b")") << "an escaped backslash";
+  EXPECT_EQ(Render("x = 'it\"{{q}}'", json{{"q", "ok"}}), "x = 'it\"ok'") << "\" in a literal";
+  EXPECT_EQ(Render("x = \"\"\"a\"\"b\n{{q}}\"\"\"", state), "x = \"\"\"a\"\"b\na\\\"b\"\"\"")
+      << "two quotes do not end a multi-line string";
+  EXPECT_EQ(Render("# it's \"{{q}}\n", state), "# it's \"a\"b\n") << "quotes in a comment";
+  // After a string or a comment closes, the expression is bare again.
+  EXPECT_THAT(RenderError("x = \"a\" # c\ny = {{q}}", state).message(),
+              HasSubstr("m.toml:2:5: template variable 'q' is a string that is not a TOML"));
+  EXPECT_THAT(RenderError("x = \"\"{{q}}", state).message(), HasSubstr("quote the expression"));
+  EXPECT_THAT(RenderError("x = '''a'''{{q}}", state).message(), HasSubstr("quote the expression"));
+}
+
+TEST(TemplateTest, AnExpressionRightAfterABackslashInAStringIsAnError) {
+  Result<ParsedTemplate> r = ParseTemplate("x = \"a\\{{q}}\"", "m.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kParseError);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("m.toml:1:8: template expression right after a '\\' in a TOML string"));
+}
+
+TEST(TemplateTest, ALiteralStringRefusesWhatItCannotHold) {
+  EXPECT_EQ(Render("d = '{{s}}'", json{{"s", "C:\\dir \"x\"\ttab"}}), "d = 'C:\\dir \"x\"\ttab'");
+  EXPECT_EQ(Render("d = '''{{s}}'''", json{{"s", "two\nlines"}}), "d = '''two\nlines'''");
+  struct Case {
+    const char* text;
+    const char* value;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"d = '{{s}}'", "x'\n[[handler]]\ntype = 'process", "holds a ' (a literal string has no "},
+      {"d = '{{s}}'", "two\nlines", "holds a newline, which a TOML literal string ('...')"},
+      {"d = '{{s}}'", "bell\x07", "holds a control character"},
+      {"d = '''{{s}}'''", "x'''\n[limits]",
+       "holds a ' (a literal string has no escapes), which a TOML multi-line literal string "
+       "('''...''') cannot hold"},
+      {"d = '''{{s}}'''", "cr\rlf", "holds a control character"},
+  };
+  for (const Case& c : cases) {
+    Status s = RenderError(c.text, json{{"s", c.value}});
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << c.text;
+    EXPECT_THAT(s.message(), HasSubstr("m.toml:1:"));
+    EXPECT_THAT(s.message(), HasSubstr("template variable 's' " + std::string(c.expected)))
+        << c.text;
+    EXPECT_THAT(s.message(), HasSubstr("write the expression in a basic string (\"{{s}}\")"));
+  }
+}
+
+TEST(TemplateTest, BareStringsMustBeOneToken) {
+  for (const char* ok :
+       {"5000", "-1.5e+3", "1_000", "0x1F", "+inf", "nan", "true", "false", "my-host_1",
+        "1979-05-27", "1979-05-27T07:32:00Z", "1979-05-27 07:32:00.999-07:00", "07:32:00"}) {
+    EXPECT_EQ(Render("v = {{s}}", json{{"s", ok}}), std::string("v = ") + ok);
+  }
+  for (const char* bad : {"", "1 2", "a.b", "1.", "\"x\"", "[1]", "{a = 1}", "1\n[[handler]]",
+                          "x # c", "1979-05-27 x", "a=1"}) {
+    Status s = RenderError("v = {{s}}", json{{"s", bad}});
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(s.message(), HasSubstr("m.toml:1:5: template variable 's' is a string that is "
+                                       "not a TOML number, boolean, date-time or bare key"))
+        << bad;
+    EXPECT_THAT(s.message(), HasSubstr("quote the expression (\"{{s}}\")")) << bad;
+  }
+}
+
+TEST(TemplateTest, AValueInACommentCannotEndTheLine) {
+  json state = {{"s", "a\n[[handler]]\r\ntype = \"process\""}};
+  EXPECT_EQ(Render("x = 1 # {{s}}\ny = 2", state),
+            "x = 1 # a\\n[[handler]]\\r\\ntype = \"process\"\ny = 2");
+}
+
+// A fallback is text of the manifest itself: bare, it is inserted as written (a TOML value of
+// any kind); in a string it is treated like a value.
+TEST(TemplateTest, FallbacksAreInsertedLikeValuesInStringsAndAsWrittenBare) {
+  EXPECT_EQ(Render(R"(h = {{default hosts "[\"a\", \"b\"]"}})", json::object()),
+            R"(h = ["a", "b"])");
+  EXPECT_EQ(Render(R"(d = "{{default d "say \"hi\""}}")", json::object()), R"(d = "say \"hi\"")");
+  Status s = RenderError(R"(d = '{{default d "it's"}}')", json::object());
+  EXPECT_THAT(s.message(), HasSubstr("the fallback of template variable 'd' holds a '"));
+  // A value found in the state is checked as always.
+  EXPECT_THAT(RenderError(R"(p = {{default p "80"}})", json{{"p", "80\n[x]"}}).message(),
+              HasSubstr("template variable 'p' is a string that is not"));
 }
 
 TEST(TemplateTest, NonStringValuesInsertTheirJson) {

@@ -57,6 +57,13 @@ FrameDecoder::Limits UnauthenticatedLimits(const ServerOptions& o) {
   return limits;
 }
 
+// The throttle's source of a peer address as the server writes it (an address it parsed).
+std::string SourceOfPeer(const std::string& peer) {
+  boost::system::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(peer, ec);
+  return ec ? peer : AuthThrottle::SourceOf(address);
+}
+
 }  // namespace
 
 Connection::Connection(ServerImpl& server, tcp::socket socket, uint64_t serial, std::string peer,
@@ -65,6 +72,7 @@ Connection::Connection(ServerImpl& server, tcp::socket socket, uint64_t serial, 
       socket_(std::move(socket)),
       serial_(serial),
       peer_(std::move(peer)),
+      auth_source_(SourceOfPeer(peer_)),
       peer_is_loopback_(peer_is_loopback),
       accepted_(Clock::now()),
       decoder_(server.options().token ? UnauthenticatedLimits(server.options())
@@ -191,28 +199,53 @@ void Connection::Handle(Result<CommandEnvelope> envelope) {
   ctx.request_id = envelope->request_id;
   ctx.wrapped = envelope->wrapped;
   const std::optional<std::string>& token = server_.options().token;
+  bool shown = false;  // the command showed the right token (or any, without one set)
   if (envelope->token) {
-    if (!token || TokensEqual(*envelope->token, *token)) {
-      Authenticated();
-    } else {
-      return WrongToken(ctx);
-    }
+    if (token && !TokensEqual(*envelope->token, *token)) return WrongToken(ctx);
+    shown = true;
   }
-  if (envelope->command.name == "Authenticate") {
+  const bool authenticate = envelope->command.name == "Authenticate";
+  if (authenticate) {
     Result<std::string> given = StringField(envelope->command.fields, "token");
     if (!given.ok()) {
       return Finish(ctx, ErrorResponse(ManagementError::kInvalidRequest,
                                        "Authenticate: " + given.status().ToString()));
     }
     if (token && !TokensEqual(*given, *token)) return WrongToken(ctx);
-    Authenticated();
-    return Finish(ctx, MakeVariant("Authenticated", json::object()));
+    shown = true;
   }
+  if (shown && token && !authenticated_) {
+    // The right token, from a source that guessed wrong lately: answered after the source's
+    // delay, so that a guesser's own right guess would come no faster than its wrong ones.
+    const Clock::time_point now = Clock::now();
+    const Clock::time_point answer_at = server_.auth_throttle().OnSuccess(auth_source_, now);
+    if (answer_at > now) {
+      auth_wait_ = true;
+      if (!auth_timer_) auth_timer_ = std::make_unique<asio::steady_timer>(server_.io());
+      auth_timer_->expires_at(answer_at);
+      auth_timer_->async_wait([weak = weak_from_this(), ctx, command = envelope->command,
+                               authenticate](const boost::system::error_code& ec) mutable {
+        auto self = weak.lock();
+        if (ec || !self || self->closed_) return;
+        self->auth_wait_ = false;
+        self->Authenticated();
+        self->Proceed(std::move(ctx), command, authenticate);
+        self->Pump();
+      });
+      return;
+    }
+  }
+  if (shown) Authenticated();
+  Proceed(std::move(ctx), envelope->command, authenticate);
+}
+
+void Connection::Proceed(PendingCommand ctx, const Variant& command, bool authenticate) {
+  if (authenticate) return Finish(ctx, MakeVariant("Authenticated", json::object()));
   if (!authenticated_) {
     return Finish(ctx, ErrorResponse(ManagementError::kUnauthorized,
                                      "this server requires a token: send Authenticate first"));
   }
-  server_.Dispatch(shared_from_this(), std::move(ctx), envelope->command);
+  server_.Dispatch(shared_from_this(), std::move(ctx), command);
 }
 
 void Connection::Authenticated() {
@@ -237,12 +270,19 @@ void Connection::WrongToken(const PendingCommand& ctx) {
   ++auth_failures_;
   auth_wait_ = true;
   const bool last = auth_failures_ >= o.max_auth_failures;
+  // Across connections, the source's answers come one after another, each a growing delay
+  // after the last: many connections guess no faster than one.
+  const Clock::time_point now = Clock::now();
+  const AuthThrottle::Failure source = server_.auth_throttle().OnFailure(auth_source_, now);
   std::string why = "wrong token (" + std::to_string(auth_failures_) + " of " +
                     std::to_string(o.max_auth_failures) + " attempts, max_auth_failures";
   why += last ? "): closing the connection"
               : "; each is answered after " + Ms(o.auth_failure_delay) + ", auth_failure_delay)";
+  why += "; " + std::to_string(source.failures) + " wrong tokens from " + auth_source_ +
+         " lately: its answers come " + Ms(source.delay) + " apart, doubling with each up to " +
+         Ms(o.auth_source_delay_max) + " (auth_source_delay_max)";
   if (!auth_timer_) auth_timer_ = std::make_unique<asio::steady_timer>(server_.io());
-  auth_timer_->expires_after(o.auth_failure_delay);
+  auth_timer_->expires_at(std::max(now + o.auth_failure_delay, source.answer_at));
   auth_timer_->async_wait(
       [weak = weak_from_this(), ctx, why, last](const boost::system::error_code& ec) {
         auto self = weak.lock();

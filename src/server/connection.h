@@ -8,6 +8,8 @@
 //     its body within frame_body_timeout; until it authenticates (with a token set) frames are
 //     limited to max_unauthenticated_frame_bytes and read one at a time; a wrong token is
 //     answered after auth_failure_delay, and max_auth_failures of them close the connection;
+//     across connections, the source address's recent failures (auth_throttle.h) space its
+//     answers ever further apart, and a right token waits out the source's current delay;
 //   * commands: at most max_commands_in_flight unanswered, and a command whose reply can be
 //     large (events, state, chain verification) starts only once every earlier reply is out;
 //     while the outbox is above its high-water mark nothing more is read;
@@ -138,6 +140,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Handle(Result<CommandEnvelope> envelope);
   void Authenticated();
   void WrongToken(const PendingCommand& ctx);
+  // What follows a token check that passed (or a command that showed none): the Authenticated
+  // reply, the Unauthorized refusal, or the command itself.
+  void Proceed(PendingCommand ctx, const Variant& command, bool authenticate);
   void MarkEstablished();
   // Sends `why` as an Error, then closes once it is written (or after a second).
   void Fail(const std::string& why);
@@ -171,6 +176,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   tcp::socket socket_;
   const uint64_t serial_;
   const std::string peer_;
+  const std::string auth_source_;  // AuthThrottle::SourceOf the peer
   const bool peer_is_loopback_;
   const Clock::time_point accepted_;
   std::array<uint8_t, 64 * 1024> read_buffer_{};
@@ -189,7 +195,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool authenticated_ = false;
   bool established_ = false;
   size_t auth_failures_ = 0;
-  bool auth_wait_ = false;  // a wrong token's delay is running
+  bool auth_wait_ = false;  // a token's answer waits for its delay
   std::unique_ptr<boost::asio::steady_timer> auth_timer_;
 
   // Writing: frames waiting, and those being written (swapped when a write completes).

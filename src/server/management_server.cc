@@ -47,6 +47,14 @@ Status CheckOptions(const ServerOptions& o) {
   THEATER_RETURN_IF_ERROR(
       at_least(o.max_unauthenticated_frame_bytes, 64, "max_unauthenticated_frame_bytes"));
   THEATER_RETURN_IF_ERROR(at_least(o.max_auth_failures, 1, "max_auth_failures"));
+  THEATER_RETURN_IF_ERROR(at_least(o.max_auth_sources, 1, "max_auth_sources"));
+  if (o.auth_source_delay_initial.count() < 0 ||
+      o.auth_source_delay_max < o.auth_source_delay_initial) {
+    return InvalidArgument("auth_source_delay_max (" +
+                           std::to_string(o.auth_source_delay_max.count()) +
+                           " ms) must be at least auth_source_delay_initial (" +
+                           std::to_string(o.auth_source_delay_initial.count()) + " ms)");
+  }
   THEATER_RETURN_IF_ERROR(at_least(o.max_reply_bytes, 4096, "max_reply_bytes"));
   THEATER_RETURN_IF_ERROR(at_least(o.default_page_bytes, 1, "default_page_bytes"));
   THEATER_RETURN_IF_ERROR(at_least(o.max_commands_in_flight, 1, "max_commands_in_flight"));
@@ -91,6 +99,9 @@ ServerImpl::ServerImpl(TheaterRuntime& runtime, ServerOptions options)
       sweep_timer_(io_),
       accept_retry_timer_(io_),
       started_(std::chrono::steady_clock::now()),
+      auth_throttle_(AuthThrottle::Options{options_.auth_source_delay_initial,
+                                           options_.auth_source_delay_max,
+                                           options_.auth_source_quiet, options_.max_auth_sources}),
       subscription_budget_(std::make_shared<chain::ByteBudget>(options_.total_subscription_bytes)) {
 }
 
@@ -251,6 +262,7 @@ void ServerImpl::Sweep() {
   all.reserve(connections_.size());
   for (auto& [ptr, conn] : connections_) all.push_back(conn);
   for (auto& conn : all) conn->CheckDeadlines(now);
+  auth_throttle_.Expire(now);
   sweep_timer_.expires_after(kSweepInterval);
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) Sweep();

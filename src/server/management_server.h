@@ -61,6 +61,15 @@ struct ServerOptions {
   // the connection is closed after max_auth_failures of them.
   std::chrono::milliseconds auth_failure_delay{1'000};
   size_t max_auth_failures = 3;
+  // Across connections, per source address (an IPv4 address or an IPv6 /64): each wrong token
+  // from it is answered a delay after its previous wrong answer, the delay doubling from
+  // auth_source_delay_initial with each recent failure up to auth_source_delay_max; a right token
+  // from it waits the current delay. A source is forgotten after auth_source_quiet without a
+  // failure; at most max_auth_sources are remembered (the longest quiet forgotten first).
+  std::chrono::milliseconds auth_source_delay_initial{100};
+  std::chrono::milliseconds auth_source_delay_max{5'000};
+  std::chrono::milliseconds auth_source_quiet{60'000};
+  size_t max_auth_sources = 4096;
 
   // --- Replies and what a connection holds ---
   // The largest reply the server builds in one piece (a page of events, a state, an answer).

@@ -32,6 +32,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/auth_throttle.h"
 #include "server/command_table.h"
 #include "server/connection.h"
 #include "server/event_pages.h"
@@ -67,6 +68,8 @@ class ServerImpl final : public ManagementServer {
   void Dispatch(const std::shared_ptr<Connection>& conn, Connection::PendingCommand ctx,
                 const Variant& command);
   void CountCommand() { ++commands_; }
+  // Wrong tokens per source address, across connections.
+  AuthThrottle& auth_throttle() { return auth_throttle_; }
 
  private:
   using tcp = boost::asio::ip::tcp;
@@ -165,6 +168,7 @@ class ServerImpl final : public ManagementServer {
   size_t open_ = 0;  // connections not yet closed (connections_ also holds closing ones)
   std::unordered_map<std::string, size_t> per_peer_;  // open connections by peer address
   std::map<uint64_t, Connection*> unestablished_;     // by serial: oldest first
+  AuthThrottle auth_throttle_;
   std::shared_ptr<chain::ByteBudget> subscription_budget_;
   // Top-level actors started with `parent: true`, and who hears their result.
   std::unordered_map<std::string, std::weak_ptr<Connection>> parents_;

@@ -19,6 +19,7 @@
 
 #include "common/bytes.h"
 #include "common/sanitizers.h"
+#include "server/auth_throttle.h"
 #include "server/connection.h"
 #include "server/server_test_util.h"
 #include "testing/runtime_test_util.h"
@@ -277,6 +278,145 @@ TEST(ServerLimitsTest, WrongTokensAreAnsweredLateAndEndTheConnection) {
   second.Send(AuthenticateFrames(second, "nope", 1) + AuthenticateFrames(second, kToken, 2));
   EXPECT_EQ((*second.Receive())["response"]["Error"]["error"], "Unauthorized");
   EXPECT_EQ((*second.Receive())["response"], json({{"Authenticated", json::object()}}));
+}
+
+TEST(AuthThrottleTest, DelaysDoubleToTheCapAndOneSourcesAnswersComeOneAfterAnother) {
+  AuthThrottle throttle({100ms, 1000ms, 60s, 3});
+  const Clock::time_point t0 = Clock::now();
+  // Five guesses at once (five connections): answered 100, 300, 700, 1,500, 2,500 ms on.
+  const std::chrono::milliseconds expected[] = {100ms, 300ms, 700ms, 1500ms, 2500ms};
+  for (uint64_t i = 0; i < 5; ++i) {
+    AuthThrottle::Failure f = throttle.OnFailure("10.0.0.1", t0);
+    EXPECT_EQ(f.failures, i + 1);
+    EXPECT_EQ(f.answer_at - t0, expected[i]) << "guess " << i + 1;
+  }
+  // Another source is not affected.
+  EXPECT_EQ(throttle.OnFailure("10.0.0.2", t0).answer_at - t0, 100ms);
+  // The right token waits the current delay (the cap), not the queue, and clears the failures;
+  // the next guess starts again from the first delay, after the queued answers.
+  EXPECT_EQ(throttle.OnSuccess("10.0.0.1", t0) - t0, 1000ms);
+  EXPECT_EQ(throttle.OnSuccess("10.0.0.1", t0), t0);
+  AuthThrottle::Failure after = throttle.OnFailure("10.0.0.1", t0);
+  EXPECT_EQ(after.failures, 1u);
+  EXPECT_EQ(after.answer_at - t0, 2600ms);
+  // A quiet minute forgets the source.
+  throttle.Expire(t0 + 61s);
+  EXPECT_EQ(throttle.size(), 0u);
+  EXPECT_EQ(throttle.OnFailure("10.0.0.1", t0 + 61s).answer_at - (t0 + 61s), 100ms);
+}
+
+TEST(AuthThrottleTest, TheTableIsBoundedAndSourcesAreAddressesOrSlash64s) {
+  AuthThrottle throttle({100ms, 1000ms, 60s, 3});
+  const Clock::time_point t0 = Clock::now();
+  for (int i = 0; i < 10; ++i) throttle.OnFailure("10.0.0." + std::to_string(i), t0 + i * 1ms);
+  EXPECT_EQ(throttle.size(), 3u) << "max_sources";
+  EXPECT_EQ(throttle.OnSuccess("10.0.0.0", t0 + 10ms), t0 + 10ms) << "the oldest was forgotten";
+  EXPECT_GT(throttle.OnSuccess("10.0.0.9", t0 + 10ms), t0 + 10ms);
+  namespace ip = boost::asio::ip;
+  EXPECT_EQ(AuthThrottle::SourceOf(ip::make_address("10.1.2.3")), "10.1.2.3");
+  EXPECT_EQ(AuthThrottle::SourceOf(ip::make_address("::ffff:10.1.2.3")), "10.1.2.3");
+  EXPECT_EQ(AuthThrottle::SourceOf(ip::make_address("2001:db8:1:2:3:4:5:6")), "2001:db8:1:2::/64");
+  EXPECT_EQ(AuthThrottle::SourceOf(ip::make_address("2001:db8:1:2:ffff::1")), "2001:db8:1:2::/64");
+}
+
+// Issue 52: wrong tokens were limited per connection only, so one source with 120 connections
+// guessed 116 times a second. Now a hundred connections from one address guessing at once get
+// a handful of answers in all, a client with the right token from that address is let in after
+// the address's delay, and another address is not slowed at all.
+TEST(ServerLimitsTest, WrongTokensAreLimitedPerSourceAcrossConnections) {
+  ServerOptions options;
+  options.token = std::string(kToken);
+  options.auth_failure_delay = 100ms;
+  options.auth_source_delay_initial = 100ms;
+  options.auth_source_delay_max = 1000ms;
+  TestServer t(options);
+  ASSERT_TRUE(t.ok());
+  constexpr int kGuessers = 100;
+  const auto start = Clock::now();
+  std::vector<std::unique_ptr<RawSocket>> guessers;
+  for (int i = 0; i < kGuessers; ++i) {
+    guessers.push_back(std::make_unique<RawSocket>(t.address(), "127.0.0.1"));
+    ASSERT_TRUE(guessers.back()->connected());
+    guessers.back()->Send(AuthenticateFrames(*guessers.back(), "guess-" + std::to_string(i), 1));
+  }
+  // For three seconds: every answer to a guesser is counted (and it guesses again); after one
+  // second a client with the right token comes from the same address.
+  int answers = 0;
+  std::vector<bool> closed(kGuessers, false);
+  std::unique_ptr<RawSocket> legit;
+  Clock::time_point legit_sent;
+  std::optional<Clock::duration> legit_took;
+  while (Clock::now() - start < 3s) {
+    if (!legit && Clock::now() - start >= 1s) {
+      legit = std::make_unique<RawSocket>(t.address(), "127.0.0.1");
+      ASSERT_TRUE(legit->connected());
+      legit_sent = Clock::now();
+      legit->Send(AuthenticateFrames(*legit, kToken, 1));
+    }
+    std::vector<pollfd> fds;
+    std::vector<int> who;  // index of the guesser, -1 for the legit client
+    for (int i = 0; i < kGuessers; ++i) {
+      if (!closed[i]) {
+        fds.push_back({guessers[i]->fd(), POLLIN, 0});
+        who.push_back(i);
+      }
+    }
+    if (legit && !legit_took) {
+      fds.push_back({legit->fd(), POLLIN, 0});
+      who.push_back(-1);
+    }
+    if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
+    for (size_t k = 0; k < fds.size(); ++k) {
+      if ((fds[k].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      if (who[k] < 0) {
+        legit_took = Clock::now() - legit_sent;
+        auto reply = legit->Receive();
+        ASSERT_TRUE(reply);
+        EXPECT_EQ((*reply)["response"], json({{"Authenticated", json::object()}})) << *reply;
+        continue;
+      }
+      RawSocket& guesser = *guessers[who[k]];
+      auto reply = guesser.Receive();
+      if (!reply) {
+        closed[who[k]] = true;
+        continue;
+      }
+      ++answers;
+      EXPECT_EQ((*reply)["response"]["Error"]["error"], "Unauthorized");
+      const std::string message = (*reply)["response"]["Error"]["message"];
+      EXPECT_THAT(message, HasSubstr("wrong tokens from 127.0.0.1 lately"));
+      guesser.TrySend(AuthenticateFrames(guesser, "again", 2));
+    }
+  }
+  // The source's answers are 100, 300, 700, 1,500 and 2,500 ms after the guesses (the delay
+  // doubling to its cap of 1 s): five in three seconds, where per connection alone all hundred
+  // would have been answered within the first 100 ms.
+  EXPECT_LE(answers, 6);
+  EXPECT_GE(answers, 1);
+  // The right token waited the address's delay (its cap, after a hundred failures), then was
+  // let in and is served.
+  ASSERT_TRUE(legit_took) << "the client with the right token was not answered";
+  EXPECT_GE(*legit_took, 900ms);
+  EXPECT_LT(*legit_took, 5s);
+  legit->SendMessage(json{{"command", "ListActors"}, {"request_id", 2}}.dump());
+  auto listed = legit->Receive();
+  ASSERT_TRUE(listed);
+  EXPECT_FALSE((*listed)["response"].contains("Error")) << *listed;
+
+  // Another source is not slowed by the first one's failures.
+  RawSocket other(t.address(), "127.0.0.2");
+  ASSERT_TRUE(other.connected());
+  const auto other_start = Clock::now();
+  other.Send(AuthenticateFrames(other, "wrong", 1));
+  auto wrong = other.Receive();
+  ASSERT_TRUE(wrong);
+  EXPECT_THAT((*wrong)["response"]["Error"]["message"].get<std::string>(),
+              HasSubstr("1 wrong tokens from 127.0.0.2 lately: its answers come 100 ms apart"));
+  other.Send(AuthenticateFrames(other, kToken, 2));
+  auto in = other.Receive();
+  ASSERT_TRUE(in);
+  EXPECT_EQ((*in)["response"], json({{"Authenticated", json::object()}}));
+  EXPECT_LT(Clock::now() - other_start, 900ms) << "slowed like the guessing address";
 }
 
 // Issue 19, "why" 4: 1,030 connections that each sent one byte of a length locked every client
