@@ -19,6 +19,7 @@
 
 #include "cli/cli_test_child.h"
 #include "testing/wait_for.h"
+#include "testing/stopped_actors.h"
 #include "theater/chain_store.h"
 
 namespace theater {
@@ -101,30 +102,8 @@ class ServerShutdownTest : public ::testing::Test {
         << id << " did not start spinning";
   }
 
-  // The message of each actor's last actor-stopped event, and its registry status, as the
-  // stopped server left them.
-  std::map<std::string, std::pair<std::string, std::string>> WhatTheServerLeft() {
-    std::map<std::string, std::pair<std::string, std::string>> left;
-    auto store = chain::ChainStore::Open(home_);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    if (!store.ok()) return left;
-    auto rows = (*store)->ListActors();
-    EXPECT_TRUE(rows.ok());
-    if (!rows.ok()) return left;
-    for (const chain::ActorRecord& row : *rows) {
-      left[row.actor_id].second = row.status;
-      auto events = (*store)->LoadChain(row.actor_id);
-      EXPECT_TRUE(events.ok()) << events.status().ToString();
-      if (!events.ok()) continue;
-      EXPECT_TRUE(chain::VerifyEvents(*events).ok()) << row.actor_id;
-      for (const chain::Event& event : *events) {
-        auto payload = chain::DecodePayload(event.payload);
-        const auto* step = payload.ok() ? std::get_if<chain::Lifecycle>(&*payload) : nullptr;
-        if (step && step->kind == "actor-stopped") left[row.actor_id].first = step->message;
-      }
-    }
-    return left;
-  }
+  // What the stopped server left in its home.
+  testing_util::StoppedActors WhatTheServerLeft() { return testing_util::WhatTheHomeHolds(home_); }
 
   fs::path home_;
   std::string manifest_;
@@ -154,10 +133,10 @@ TEST_F(ServerShutdownTest, SigtermTerminatesCallsThatOutliveTheGraceAndTheActors
 
   const auto left = WhatTheServerLeft();
   for (const std::string& id : ids) {
-    ASSERT_EQ(left.count(id), 1u) << id;
-    EXPECT_EQ(left.at(id).first,
+    ASSERT_EQ(left.stopped_because.count(id), 1u) << id;
+    EXPECT_EQ(left.stopped_because.at(id),
               "terminated: the host stopped and the call outlived the 2 s shutdown grace");
-    EXPECT_EQ(left.at(id).second, "running");
+    EXPECT_EQ(left.status.at(id), "running");
   }
 
   ASSERT_NO_FATAL_FAILURE(StartServer("10"));
@@ -194,9 +173,9 @@ TEST_F(ServerShutdownTest, ASecondSignalDuringTheGraceExitsAtOnce) {
     EXPECT_LT(took, 10s) << "the server waited for its 600 s grace";
     EXPECT_THAT(f.out, HasSubstr("received again: terminating what still runs"));
     const auto left = WhatTheServerLeft();
-    ASSERT_EQ(left.count(id), 1u);
-    EXPECT_THAT(left.at(id).first, HasSubstr("cutting its 600 s shutdown grace short"));
-    EXPECT_EQ(left.at(id).second, "running");
+    ASSERT_EQ(left.stopped_because.count(id), 1u);
+    EXPECT_THAT(left.stopped_because.at(id), HasSubstr("cutting its 600 s shutdown grace short"));
+    EXPECT_EQ(left.status.at(id), "running");
     for (auto& client : clients_) client->Finish(30s);
     clients_.clear();
   }

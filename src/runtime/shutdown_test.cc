@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "testing/runtime_test_fixture.h"
+#include "testing/stopped_actors.h"
 #include "testing/wait_for.h"
 #include "theater/chain_store.h"
 
@@ -67,35 +68,8 @@ class RuntimeShutdownTest : public RuntimeTest {
     return reply;
   }
 
-  // The message of the last actor-stopped event of each stored chain, and each registry row's
-  // status, read from the database the runtime left (the runtime must be gone).
-  struct Left {
-    std::map<std::string, std::string> stopped_because;
-    std::map<std::string, std::string> status;
-  };
-  Left WhatTheRuntimeLeft() {
-    Left left;
-    auto store = chain::ChainStore::Open(home_);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    if (!store.ok()) return left;
-    auto rows = (*store)->ListActors();
-    EXPECT_TRUE(rows.ok());
-    if (!rows.ok()) return left;
-    for (const chain::ActorRecord& row : *rows) {
-      left.status[row.actor_id] = row.status;
-      auto events = (*store)->LoadChain(row.actor_id);
-      EXPECT_TRUE(events.ok()) << events.status().ToString();
-      if (!events.ok()) continue;
-      EXPECT_TRUE(chain::VerifyEvents(*events).ok()) << row.actor_id;
-      for (const chain::Event& event : *events) {
-        auto payload = chain::DecodePayload(event.payload);
-        const auto* step = payload.ok() ? std::get_if<chain::Lifecycle>(&*payload) : nullptr;
-        if (step && step->kind == "actor-stopped")
-          left.stopped_because[row.actor_id] = step->message;
-      }
-    }
-    return left;
-  }
+  // What the runtime left in its home (the runtime must be gone).
+  testing_util::StoppedActors WhatTheRuntimeLeft() { return testing_util::WhatTheHomeHolds(home_); }
 };
 
 // Three actors spinning inside a call (two in loops, one a child of an idle parent) and an idle
@@ -141,7 +115,7 @@ TEST_F(RuntimeShutdownTest, CallsThatOutliveTheGraceAreTerminatedAndTheirActorsC
   }
 
   runtime_.reset();
-  const Left left = WhatTheRuntimeLeft();
+  const testing_util::StoppedActors left = WhatTheRuntimeLeft();
   const std::string terminated =
       "terminated: the host stopped and the call outlived the 1 s shutdown grace";
   EXPECT_EQ(left.stopped_because.at(loop), terminated);
@@ -186,7 +160,7 @@ TEST_F(RuntimeShutdownTest, ACallThatEndsWithinTheGraceFinishes) {
   ASSERT_EQ(reply.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(Response(reply.get()), "slept");
   runtime_.reset();
-  const Left left = WhatTheRuntimeLeft();
+  const testing_util::StoppedActors left = WhatTheRuntimeLeft();
   EXPECT_EQ(left.stopped_because.at(id), "stopped");
   EXPECT_EQ(left.status.at(id), "running");
 }
@@ -211,7 +185,7 @@ TEST_F(RuntimeShutdownTest, EndShutdownGraceTerminatesAtOnce) {
   ASSERT_EQ(reply.wait_for(10s), std::future_status::ready);
   EXPECT_FALSE(reply.get().ok());
   runtime_.reset();
-  const Left left = WhatTheRuntimeLeft();
+  const testing_util::StoppedActors left = WhatTheRuntimeLeft();
   EXPECT_THAT(left.stopped_because.at(id), HasSubstr("cutting its 600 s shutdown grace short"));
   EXPECT_EQ(left.status.at(id), "running");
 }
