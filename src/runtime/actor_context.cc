@@ -55,18 +55,24 @@ std::vector<WasiPreopen> Actor::WasiPreopens() {
 }
 
 std::shared_ptr<const LocalReadScope> Actor::ChildReadScope() {
+  {
+    // Made once: every later child's spawn (and restart) takes it as it is.
+    MutexLock lock(grants_mu_);
+    if (child_read_scope_ || handlers_stopped_) return child_read_scope_;
+  }
   std::vector<WasiPreopen> granted = WasiPreopens();
   MutexLock lock(grants_mu_);
   if (child_read_scope_ || handlers_stopped_) return child_read_scope_;
   const std::optional<LocalReadRoots>& roots = config_.origin.read_roots;
   const std::vector<std::filesystem::path>& shared = runtime_.options().spawn_roots;
+  std::string where = "its filesystem grant, the directory of its own manifest";
+  if (!shared.empty()) where += ", the host's spawn roots (--spawn-root)";
+  if (roots) where += ", its origin's roots (" + roots->rule + ")";
   auto scope = std::make_shared<LocalReadScope>(
-      "an actor's spawn may read only files under its filesystem grant, the directory of its own "
-      "manifest" +
-      std::string(shared.empty() ? "" : ", the host's spawn roots (--spawn-root)") +
-      std::string(roots ? " and within its origin's roots (" + roots->rule + ")" : "") +
-      "; grant the directory, place the file beside the actor's manifest, or use a store:// "
-      "reference");
+      "an actor's spawn may read only files under " + where +
+      "; grant the directory, place the file beside the actor's manifest, use a store:// "
+      "reference" +
+      std::string(shared.empty() ? ", or start the server with --spawn-root DIR" : ""));
   // Its grant: the descriptors stay the handlers' (the scope holds duplicates).
   for (const WasiPreopen& preopen : granted) {
     if (preopen.read && preopen.directory_fd >= 0) scope->AddDescriptor(preopen.directory_fd);
