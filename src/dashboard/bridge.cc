@@ -10,6 +10,7 @@
 
 #include "dashboard/site.h"
 #include "server/framing.h"
+#include "server/protocol.h"
 
 namespace theater::dashboard {
 namespace {
@@ -32,6 +33,10 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
   ~Bridge() { site_->open.fetch_sub(1); }
 
   void Start(http::request<http::empty_body> request) {
+    beast::error_code ec;
+    const tcp::endpoint browser = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
+    if (ec) return;  // the browser has gone already
+    browser_address_ = browser.address().to_string();
     ws_.read_message_max(site_->options.max_ws_message_bytes);
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.set_option(websocket::stream_base::decorator(
@@ -49,9 +54,45 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
         self->CloseWith("the management server is not reachable: " + ec.message());
         return;
       }
+      self->IntroduceBrowser();
       self->ReadBrowser();
       self->ReadUpstream();
     });
+  }
+
+  // The connection's first message names the browser (management_server.h, bridge_key): the
+  // server then judges the page's commands as the browser's, not as this loopback bridge's.
+  // The page's own messages queue behind it.
+  void IntroduceBrowser() {
+    if (!site_->options.bridge_key) return;
+    const std::string hello =
+        server::MakeVariant(server::kBridgedClientCommand,
+                            {{"key", *site_->options.bridge_key}, {"address", browser_address_}})
+            .dump();
+    std::string frame;
+    encoder_.EncodeTo(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(hello.data()),
+                                               hello.size()),
+                      frame);
+    to_server_bytes_ += frame.size();
+    to_server_.push_back(std::move(frame));
+    awaiting_introduction_ = true;
+    WriteServer();
+  }
+
+  // The server's answer to IntroduceBrowser, which the page never sees. Anything but the
+  // acceptance (an Error: a full per-address quota, a key that is not the server's) closes the
+  // page's socket with the server's reason.
+  bool AcceptIntroduction(const std::vector<uint8_t>& message) {
+    awaiting_introduction_ = false;
+    nlohmann::json reply = nlohmann::json::parse(message.begin(), message.end(), nullptr, false);
+    if (reply.is_object() && reply.contains(server::kBridgedClientAccepted)) return true;
+    std::string why = "the management server refused the dashboard's connection";
+    if (reply.is_object() && reply.contains("Error") && reply["Error"].is_object() &&
+        reply["Error"].contains("message") && reply["Error"]["message"].is_string()) {
+      why = reply["Error"]["message"].get<std::string>();
+    }
+    CloseWith(why);
+    return false;
   }
 
   void ReadBrowser() {
@@ -120,6 +161,10 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
     std::vector<std::vector<uint8_t>> messages;
     Status fed = decoder_.Feed(std::span<const uint8_t>(upstream_buffer_.data(), n), messages);
     for (std::vector<uint8_t>& m : messages) {
+      if (awaiting_introduction_) {
+        if (!AcceptIntroduction(m)) return;
+        continue;
+      }
       to_browser_bytes_ += m.size();
       to_browser_.emplace_back(m.begin(), m.end());
     }
@@ -186,6 +231,8 @@ class Bridge : public std::enable_shared_from_this<Bridge> {
   void Close() { CloseWith(""); }
 
   std::shared_ptr<Site> site_;
+  std::string browser_address_;
+  bool awaiting_introduction_ = false;  // IntroduceBrowser's answer has not come yet
   websocket::stream<beast::tcp_stream> ws_;
   tcp::socket upstream_;
   beast::flat_buffer from_browser_;

@@ -195,6 +195,11 @@ class DashboardServerImpl final : public DashboardServer {
                                 " without a token: set --token-file or THEATER_SERVER_TOKEN "
                                 "(only a loopback dashboard may go without one)");
     }
+    if (!site_->loopback && !site_->options.bridge_key) {
+      return FailedPrecondition("refusing to serve the dashboard on " + site_->options.address +
+                                " without the management server's bridge key: its browsers "
+                                "would reach the server as loopback clients");
+    }
     acceptor_.open(endpoint.protocol(), ec);
     if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
     if (!ec) acceptor_.bind(endpoint, ec);

@@ -10,6 +10,9 @@
 // limits, subscriptions, channels, the rules for clients beyond loopback.
 //
 // What it adds is what a browser needs:
+//   * each browser's connection first tells the management server who the browser is (its
+//     address, with the server's bridge key), so the server's rules for clients beyond loopback
+//     apply to a browser beyond loopback as to any such client;
 //   * no request reaches the management server unless the WebSocket upgrade names this
 //     dashboard as its Origin (another site the user visits cannot drive it), and, when the
 //     dashboard listens on loopback, its Host is that loopback address (a DNS-rebound name
@@ -26,6 +29,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "theater/status.h"
@@ -38,6 +42,11 @@ struct DashboardOptions {
   // Whether the management server requires a token. A dashboard beyond loopback is refused
   // without one (its pages would drive the server without any secret).
   bool token_required = false;
+  // The management server's ServerOptions::bridge_key. With it, each browser's connection to the
+  // management server first names the browser's address (BridgedClient), so the server applies
+  // to a browser beyond loopback exactly the rules of a client beyond loopback. A dashboard
+  // beyond loopback is refused without one (its browsers would pass for loopback clients).
+  std::optional<std::string> bridge_key;
   size_t max_sockets = 256;                   // open connections (HTTP and WebSocket)
   size_t max_ws_message_bytes = 4u << 20;     // one message from a page
   size_t max_pending_to_browser = 64u << 20;  // bytes waiting to be written to one page
@@ -46,7 +55,7 @@ struct DashboardOptions {
 class DashboardServer {
  public:
   // Binds and starts serving. Errors: the address is malformed or cannot be bound, or it is not
-  // loopback and the management server has no token.
+  // loopback and the management server has no token or no bridge key was given.
   [[nodiscard]] static Result<std::unique_ptr<DashboardServer>> Start(DashboardOptions options);
   virtual ~DashboardServer() = default;
   // The address bound ("127.0.0.1:9001").

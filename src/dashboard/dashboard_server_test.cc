@@ -4,7 +4,9 @@
 // on loopback ports: its files and their security headers, the checks on Host and Origin that
 // keep other sites out, the limits on requests, and the bridge that carries management
 // messages between a WebSocket and the server (an actor started, listed and verified through
-// it; the server's token still required).
+// it; the server's token still required), and — in a network namespace of the test's own, on an
+// address other than loopback — a browser beyond loopback refused what any client beyond
+// loopback is refused.
 #include "dashboard/dashboard_server.h"
 
 #include <gtest/gtest.h>
@@ -13,10 +15,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "server/server_test_util.h"
+#include "testing/network_namespace.h"
 
 namespace theater::dashboard {
 namespace {
@@ -29,21 +34,32 @@ using tcp = asio::ip::tcp;
 using json = nlohmann::json;
 
 const std::string kProbe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm";
+constexpr const char* kBridgeKey = "a-test-bridge-key";
 
 class DashboardServerTest : public ::testing::Test {
  protected:
-  void StartWith(server::ServerOptions server_options = {}) {
+  void StartWith(server::ServerOptions server_options = {},
+                 const std::string& address = "127.0.0.1:0") {
+    server_options.bridge_key = kBridgeKey;
     management_ = std::make_unique<server::server_testing::TestServer>(std::move(server_options));
     ASSERT_TRUE(management_->ok());
-    DashboardOptions options;
-    options.address = "127.0.0.1:0";
-    options.management_address = management_->address();
-    options.token_required = token_.has_value();
-    Result<std::unique_ptr<DashboardServer>> started = DashboardServer::Start(options);
-    ASSERT_TRUE(started.ok()) << started.status().ToString();
-    dashboard_ = std::move(started).value();
+    dashboard_ = StartDashboard(address);
+    ASSERT_TRUE(dashboard_);
     auto colon = dashboard_->address().rfind(':');
+    host_ = dashboard_->address().substr(0, colon);
     port_ = dashboard_->address().substr(colon + 1);
+  }
+  // Another dashboard in front of the same management server.
+  std::unique_ptr<DashboardServer> StartDashboard(const std::string& address) {
+    DashboardOptions options;
+    options.address = address;
+    const std::string management = management_->address();
+    options.management_address = "127.0.0.1" + management.substr(management.rfind(':'));
+    options.token_required = token_.has_value();
+    options.bridge_key = kBridgeKey;
+    Result<std::unique_ptr<DashboardServer>> started = DashboardServer::Start(options);
+    EXPECT_TRUE(started.ok()) << started.status().ToString();
+    return started.ok() ? std::move(started).value() : nullptr;
   }
   void TearDown() override {
     if (dashboard_) dashboard_->Stop();
@@ -53,7 +69,7 @@ class DashboardServerTest : public ::testing::Test {
 
   tcp::socket Connect() {
     tcp::socket socket(io_);
-    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+    socket.connect(tcp::endpoint(asio::ip::make_address(host_),
                                  static_cast<uint16_t>(std::stoi(port_))));
     return socket;
   }
@@ -77,7 +93,7 @@ class DashboardServerTest : public ::testing::Test {
     ws->set_option(websocket::stream_base::decorator([origin](websocket::request_type& request) {
       if (!origin.empty()) request.set(http::field::origin, origin);
     }));
-    ws->handshake("127.0.0.1:" + port_, "/ws");
+    ws->handshake(host_ + ":" + port_, "/ws");
     return ws;
   }
 
@@ -104,6 +120,7 @@ class DashboardServerTest : public ::testing::Test {
   std::optional<std::string> token_;
   std::unique_ptr<server::server_testing::TestServer> management_;
   std::unique_ptr<DashboardServer> dashboard_;
+  std::string host_ = "127.0.0.1";
   std::string port_;
   asio::io_context io_;
 };
@@ -213,6 +230,113 @@ TEST_F(DashboardServerTest, TheServersTokenIsStillRequiredThroughTheSocket) {
   EXPECT_TRUE(listed.contains("ActorList")) << listed.dump();
 }
 
+// Issue 52: the bridge talks to the management server from loopback, and the server used to judge
+// every page's command as a loopback client's: a browser beyond loopback could read any file
+// through StartActor. Now each answer to such a browser is the answer a protocol client at the
+// same address gets.
+TEST_F(DashboardServerTest, ABrowserBeyondLoopbackIsRefusedWhatAClientBeyondLoopbackIs) {
+  if (!testing_util::InNetworkNamespace()) {
+    testing_util::ExpectPassesInNetworkNamespace();
+    return;
+  }
+  const std::string external = testing_util::kNamespaceAddress;
+  const std::filesystem::path dir = testing_util::NewTestHome("theater-dashboard-remote");
+  std::filesystem::create_directories(dir / "allowed");
+  std::ofstream(dir / "secret.toml") << "password = \"hunter2\"\nnot toml [[[\n";
+  token_ = "dashboard-secret";
+  server::ServerOptions options;
+  options.address = "0.0.0.0:0";
+  options.token = token_;
+  options.manifest_roots = {dir / "allowed"};
+  StartWith(options, external + ":0");
+  ASSERT_EQ(host_, external);
+  const std::string management = management_->address();
+  auto client = management_->Connect(external + management.substr(management.rfind(':')));
+  ASSERT_TRUE(client);
+  auto browser = OpenSocket("http://" + external + ":" + port_);
+
+  const std::string probe_manifest =
+      "name = \"probe\"\nversion = \"0.1.0\"\ncomponent = \"" + kProbe + "\"\n";
+  int id = 0;
+  for (const std::string& manifest :
+       {std::string("/etc/passwd"), (dir / "secret.toml").string(), probe_manifest,
+        std::string("name = \"broken\"\nversion = [\n")}) {
+    SCOPED_TRACE(manifest);
+    Result<server::Variant> direct =
+        client->CallRaw(server::MakeVariant("StartActor", json{{"manifest", manifest}}));
+    ASSERT_TRUE(direct.ok()) << direct.status().ToString();
+    ASSERT_EQ(direct->name, "Error");
+    json through_dashboard = Call(*browser, {{"StartActor", {{"manifest", manifest}}}}, ++id, token_);
+    EXPECT_EQ(through_dashboard, server::MakeVariant(direct->name, direct->fields));
+    const std::string message = through_dashboard.dump();
+    EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+    EXPECT_EQ(message.find("root:"), std::string::npos) << message;
+  }
+  json passwd = Call(*browser, {{"StartActor", {{"manifest", "/etc/passwd"}}}}, ++id, token_);
+  EXPECT_EQ(passwd["Error"]["error"], "Unauthorized") << passwd.dump();
+  EXPECT_NE(passwd.dump().find("manifest roots (--manifest-root)"), std::string::npos);
+
+  // The same server's dashboard on loopback: its browser is a loopback client, as before (the
+  // file is read, and its parse error given), so the difference above is the browser's address.
+  std::unique_ptr<DashboardServer> local = StartDashboard("127.0.0.1:0");
+  ASSERT_TRUE(local);
+  host_ = "127.0.0.1";
+  port_ = local->address().substr(local->address().rfind(':') + 1);
+  auto local_browser = OpenSocket("http://127.0.0.1:" + port_);
+  json read = Call(*local_browser, {{"StartActor", {{"manifest", (dir / "secret.toml").string()}}}},
+                   ++id, token_);
+  EXPECT_NE(read.dump().find("TOML"), std::string::npos) << read.dump();
+  local->Stop();
+  std::filesystem::remove_all(dir);
+}
+
+// A connection may name its client (BridgedClient) only with the server's bridge key, only as its
+// first message; anything else closes it, and a refused claim changes nothing.
+TEST_F(DashboardServerTest, OnlyTheServersOwnDashboardMayNameItsClient) {
+  StartWith();
+  using server::server_testing::RawSocket;
+  const std::string claim_remote =
+      server::MakeVariant("BridgedClient", json{{"key", "guess"}, {"address", "192.0.2.7"}}).dump();
+  RawSocket guesser(management_->address());
+  ASSERT_TRUE(guesser.connected());
+  guesser.SendMessage(claim_remote);
+  std::optional<json> refused = guesser.Receive();
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->dump().find("only this server's own dashboard"), std::string::npos)
+      << refused->dump();
+  EXPECT_TRUE(guesser.ClosedByServer());
+
+  RawSocket late(management_->address());
+  ASSERT_TRUE(late.connected());
+  late.SendMessage(server::MakeVariant("ListActors").dump());
+  ASSERT_TRUE(late.Receive());
+  late.SendMessage(
+      server::MakeVariant("BridgedClient", json{{"key", kBridgeKey}, {"address", "192.0.2.7"}})
+          .dump());
+  std::optional<json> too_late = late.Receive();
+  ASSERT_TRUE(too_late);
+  EXPECT_NE(too_late->dump().find("must be the first message"), std::string::npos)
+      << too_late->dump();
+  EXPECT_TRUE(late.ClosedByServer());
+
+  // With the key, first: accepted, and the connection is now the named client's.
+  RawSocket bridged(management_->address());
+  ASSERT_TRUE(bridged.connected());
+  bridged.SendMessage(
+      server::MakeVariant("BridgedClient", json{{"key", kBridgeKey}, {"address", "192.0.2.7"}})
+          .dump());
+  std::optional<json> accepted = bridged.Receive();
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(*accepted, server::MakeVariant("BridgedClientAccepted", json{{"address", "192.0.2.7"}}));
+  bridged.SendMessage(
+      server::MakeVariant("StartActor", json{{"manifest", "/etc/passwd"}}).dump());
+  std::optional<json> as_remote = bridged.Receive();
+  ASSERT_TRUE(as_remote);
+  EXPECT_NE(as_remote->dump().find("a client beyond loopback may not name a manifest file"),
+            std::string::npos)
+      << as_remote->dump();
+}
+
 TEST(DashboardServerStartTest, BeyondLoopbackItNeedsTheServersToken) {
   DashboardOptions options;
   options.address = "0.0.0.0:0";
@@ -222,6 +346,12 @@ TEST(DashboardServerStartTest, BeyondLoopbackItNeedsTheServersToken) {
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(refused.status().message().find("without a token"), std::string::npos);
   options.token_required = true;
+  // ... and the bridge key, without which its browsers would pass for loopback clients.
+  refused = DashboardServer::Start(options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("bridge key"), std::string::npos)
+      << refused.status().ToString();
+  options.bridge_key = kBridgeKey;
   Result<std::unique_ptr<DashboardServer>> started = DashboardServer::Start(options);
   ASSERT_TRUE(started.ok()) << started.status().ToString();
   (*started)->Stop();

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "common/utf8.h"
 #include "server/server_impl.h"
 
 namespace theater::server {
@@ -198,6 +199,9 @@ void Connection::Handle(Result<CommandEnvelope> envelope) {
   }
   ctx.request_id = envelope->request_id;
   ctx.wrapped = envelope->wrapped;
+  if (envelope->command.name == kBridgedClientCommand) {
+    return AdoptBridgedPeer(ctx, envelope->command);
+  }
   const std::optional<std::string>& token = server_.options().token;
   bool shown = false;  // the command showed the right token (or any, without one set)
   if (envelope->token) {
@@ -246,6 +250,39 @@ void Connection::Proceed(PendingCommand ctx, const Variant& command, bool authen
                                      "this server requires a token: send Authenticate first"));
   }
   server_.Dispatch(shared_from_this(), std::move(ctx), command);
+}
+
+void Connection::AdoptBridgedPeer(const PendingCommand& ctx, const Variant& command) {
+  const std::optional<std::string>& key = server_.options().bridge_key;
+  Result<std::string> given = StringField(command.fields, "key");
+  Result<std::string> address_text = StringField(command.fields, "address");
+  // Only this process's dashboard knows the key (drawn at each start, never sent beyond this
+  // process's own connections). Its bridge connects from loopback, or from the management
+  // server's own address when that is not loopback: the key, not the address, is the proof.
+  if (!key || !given.ok() || !TokensEqual(*given, *key)) {
+    spdlog::warn("management: connection {} ({}): BridgedClient without this server's bridge key",
+                 serial_, peer_);
+    return Fail("BridgedClient: only this server's own dashboard may name its client");
+  }
+  if (ctx.slot != 0 || bridged_) {
+    return Fail("BridgedClient must be the first message of a connection");
+  }
+  if (!address_text.ok()) return Fail("BridgedClient: " + address_text.status().ToString());
+  boost::system::error_code ec;
+  asio::ip::address address = asio::ip::make_address(*address_text, ec);
+  if (ec) return Fail("BridgedClient: not an IP address: " + QuoteInput(*address_text));
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  const std::string peer = address.to_string();
+  if (Status moved = server_.Repeer(*this, peer); !moved.ok()) return Fail(moved.message());
+  spdlog::debug("management: connection {} ({}) carries the dashboard's browser at {}", serial_,
+                peer_, peer);
+  peer_ = peer;
+  auth_source_ = AuthThrottle::SourceOf(address);
+  peer_is_loopback_ = address.is_loopback();
+  bridged_ = true;
+  Finish(ctx, MakeVariant(kBridgedClientAccepted, json{{"address", peer}}));
 }
 
 void Connection::Authenticated() {

@@ -139,6 +139,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Pump();
   void Handle(Result<CommandEnvelope> envelope);
   void Authenticated();
+  // BridgedClient (ServerOptions::bridge_key): the first message of the dashboard's connection
+  // for one browser, naming that browser's address. Accepted only as a connection's first
+  // message with the right key; anything else closes the connection.
+  void AdoptBridgedPeer(const PendingCommand& ctx, const Variant& command);
   void WrongToken(const PendingCommand& ctx);
   // What follows a token check that passed (or a command that showed none): the Authenticated
   // reply, the Unauthorized refusal, or the command itself.
@@ -175,9 +179,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ServerImpl& server_;
   tcp::socket socket_;
   const uint64_t serial_;
-  const std::string peer_;
-  const std::string auth_source_;  // AuthThrottle::SourceOf the peer
-  const bool peer_is_loopback_;
+  // Who the client is: the socket's peer address, or, once a BridgedClient message was accepted,
+  // the browser's address the dashboard's bridge named.
+  std::string peer_;
+  std::string auth_source_;  // AuthThrottle::SourceOf the peer
+  bool peer_is_loopback_;
+  bool bridged_ = false;
   const Clock::time_point accepted_;
   std::array<uint8_t, 64 * 1024> read_buffer_{};
   FrameDecoder decoder_;

@@ -10,10 +10,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <thread>
 
+#include "common/bytes.h"
+#include "common/os_entropy.h"
 #include "dashboard/dashboard_server.h"
 #include "server/client.h"
 #include "server/server_impl.h"
@@ -256,6 +259,21 @@ void ServerImpl::OnClosed(Connection& connection) {
   asio::post(io_, [this, ptr = &connection] { connections_.erase(ptr); });
 }
 
+Status ServerImpl::Repeer(Connection& connection, const std::string& peer) {
+  if (peer == connection.peer()) return Status::Ok();
+  auto count = per_peer_.find(peer);
+  if (count != per_peer_.end() && count->second >= options_.max_connections_per_peer) {
+    return Status(StatusCode::kResourceExhausted,
+                  "too many connections from " + peer + ": the limit is " +
+                      std::to_string(options_.max_connections_per_peer) +
+                      " per address (max_connections_per_peer)");
+  }
+  auto old = per_peer_.find(connection.peer());
+  if (old != per_peer_.end() && --old->second == 0) per_peer_.erase(old);
+  ++per_peer_[peer];
+  return Status::Ok();
+}
+
 void ServerImpl::Sweep() {
   const auto now = std::chrono::steady_clock::now();
   std::vector<std::shared_ptr<Connection>> all;
@@ -357,6 +375,15 @@ int Serve(ServeOptions options) {
       std::fprintf(stderr, "\n");
     }
   }
+  if (options.dashboard) {
+    // The dashboard's bridge names each browser to the server with this (ServerOptions).
+    std::array<uint8_t, 32> key{};
+    if (Status drawn = FillOsEntropy(key); !drawn.ok()) {
+      std::fprintf(stderr, "theater server: %s\n", drawn.ToString().c_str());
+      return 1;
+    }
+    options.server.bridge_key = HexEncode(key);
+  }
   Result<std::unique_ptr<ManagementServer>> server =
       ManagementServer::Start(**runtime, options.server);
   if (!server.ok()) {
@@ -369,6 +396,7 @@ int Serve(ServeOptions options) {
     web_options.address = *options.dashboard;
     web_options.management_address = (*server)->address();
     web_options.token_required = options.server.token.has_value();
+    web_options.bridge_key = options.server.bridge_key;
     Result<std::unique_ptr<dashboard::DashboardServer>> started =
         dashboard::DashboardServer::Start(std::move(web_options));
     if (!started.ok()) {

@@ -36,6 +36,12 @@ struct ServerOptions {
   // directories (symlinks resolved); with none, such clients may start actors only from manifest
   // text, store:// or http(s):// references. Loopback clients may name any file.
   std::vector<std::filesystem::path> manifest_roots;
+  // The secret of this process's own dashboard (dashboard::DashboardOptions::bridge_key): a
+  // connection from loopback whose first message is `BridgedClient` with this key is judged as
+  // the browser it names (its address for the rules above, the per-address limits and the
+  // wrong-token throttle), not as the loopback bridge it comes through. Unset: `BridgedClient`
+  // is refused. `Serve` draws a fresh one at each start; nothing outside the process sees it.
+  std::optional<std::string> bridge_key;
 
   // --- Frames ---
   size_t max_frame_bytes = 64u << 20;

@@ -158,6 +158,14 @@ nlohmann::json ErrorResponse(ManagementError error, std::string_view message);
 enum class Subject { kActor, kSpawn, kChannel, kStore, kOther };
 nlohmann::json ErrorResponse(const Status& status, Subject subject);
 
+// --- The dashboard's bridge (docs/protocol.md, section 4) --------------------------------------------
+
+// The first message the in-process dashboard sends on the connection it opens for one browser:
+// {"BridgedClient": {"key": <ServerOptions::bridge_key>, "address": <the browser's IP>}}, answered
+// with {"BridgedClientAccepted": {"address": ...}} (or an Error, and the connection closes).
+inline constexpr std::string_view kBridgedClientCommand = "BridgedClient";
+inline constexpr std::string_view kBridgedClientAccepted = "BridgedClientAccepted";
+
 // A client's view of an Error response: the Status it stands for (kNotFound for ActorNotFound
 // and ChannelNotFound, kUnavailable for ActorNotRunning, kDeadlineExceeded for Timeout,
 // kPermissionDenied for Unauthorized, kFailedPrecondition for ChannelRejected, kInvalidArgument

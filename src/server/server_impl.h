@@ -65,6 +65,10 @@ class ServerImpl final : public ManagementServer {
   void OnEstablished(Connection& connection);
   // A connection closed: its slot is free (the object goes once its handlers have run).
   void OnClosed(Connection& connection);
+  // A bridged connection (BridgedClient) now counts against `peer`'s per-address limit instead
+  // of its loopback bridge's. kResourceExhausted (naming max_connections_per_peer) when `peer`
+  // already has its share; the connection is then left as it was.
+  [[nodiscard]] Status Repeer(Connection& connection, const std::string& peer);
   void Dispatch(const std::shared_ptr<Connection>& conn, Connection::PendingCommand ctx,
                 const Variant& command);
   void CountCommand() { ++commands_; }
