@@ -44,6 +44,7 @@ if [ "$run_only" -eq 0 ]; then
     wrk curl  # HTTP load generator and client (bench/http_bench, bench/http_churn.sh)
     strace  # counts the system calls of a spawn (bench/spawn_syscalls.sh, test bench.spawn_syscalls)
     time  # GNU time: each compile unit's memory and CPU time in a test run (scripts/record-compile.sh)
+    ccache  # the test run's compiler cache, kept between runs on one machine (scripts/test.sh)
     chromium fonts-dejavu-core  # the dashboard's browser test drives it headless (tests/dashboard)
   )
 fi

@@ -55,6 +55,13 @@ summary() {
     echo "test.sh: the 15 slowest tests in ${entry%%$'\t'*} (seconds):"
     scripts/slowest-tests.sh "${entry##*$'\t'}" 15 || true
   done
+  if [ "${THEATER_CCACHE:-0}" = 1 ]; then
+    # Units the compiler cache answered took no compile: their memory below is the cache's.
+    echo "test.sh: the compiler cache ($CCACHE_DIR) this run: $(ccache --print-stats 2>/dev/null |
+      awk -F'\t' '$1 == "direct_cache_hit" || $1 == "preprocessed_cache_hit" {hits += $2}
+                   $1 == "cache_miss" {misses = $2}
+                   END {printf "%d hits, %d misses", hits, misses}')"
+  fi
   for dir in build build-asan; do
     [ -s "$dir/compile_units.tsv" ] || continue
     echo "test.sh: the compile units of $dir (a unit over 1.5 GiB is named):"
@@ -71,10 +78,33 @@ run_step install scripts/install-deps.sh
 export CMAKE_CXX_COMPILER_LAUNCHER="$PWD/scripts/record-compile.sh"
 export CMAKE_C_COMPILER_LAUNCHER="$PWD/scripts/record-compile.sh"
 
-# The JavaScript actor tests (src/cli/cli_js_e2e_test.cc) of both builds share one home: each
-# world's engine is compiled once per run, and npm installs once per language. Set it to a
-# directory outside the clone to keep the engines between runs on one machine.
-export THEATER_JS_TEST_HOME="${THEATER_JS_TEST_HOME:-$PWD/.test-home-js}"
+# What a run keeps on the machine for the next one (docs/testing.md, "Caches"), under
+# THEATER_TEST_CACHE (default ~/.cache/theater-test; "off" keeps nothing, as on a fresh machine):
+#   * the JavaScript actor tests' home (src/cli/cli_js_e2e_test.cc), shared by both builds: each
+#     world's engine compiled once, npm packages installed once per lock file;
+#   * a compiler cache (ccache) for both builds.
+# A clean clone on a fresh machine must fit the budget without them; with them a second run
+# compiles only what changed.
+cache_root="${THEATER_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/theater-test}"
+if [ "$cache_root" = off ]; then
+  export THEATER_JS_TEST_HOME="${THEATER_JS_TEST_HOME:-$PWD/.test-home-js}"
+else
+  mkdir -p "$cache_root"
+  export THEATER_JS_TEST_HOME="${THEATER_JS_TEST_HOME:-$cache_root/js-home}"
+  # Each change of an engine adds about 55 MB of compiled objects: past 4 GiB the compiled
+  # objects go (the next run compiles the engines it uses again).
+  if [ -d "$THEATER_JS_TEST_HOME/cache" ] &&
+     [ "$(du -sk "$THEATER_JS_TEST_HOME/cache" | cut -f1)" -gt $((4 << 20)) ]; then
+    echo "test.sh: the JavaScript tests' compile cache passed 4 GiB: emptied"
+    rm -rf "$THEATER_JS_TEST_HOME/cache"
+  fi
+  if command -v ccache > /dev/null; then
+    export THEATER_CCACHE=1 CCACHE_DIR="$cache_root/ccache" CCACHE_MAXSIZE=8G
+    # Paths under the clone hash as relative ones: another clone of the same sources hits.
+    export CCACHE_BASEDIR="$PWD"
+    ccache --zero-stats > /dev/null
+  fi
+fi
 
 # No debug information: nothing in the test run reads it, and with it the suite's 70 statically
 # linked executables take 3.7 GB instead of about 1 GB (CI machines have run out of disk), and
