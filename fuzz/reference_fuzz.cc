@@ -21,7 +21,8 @@
 //     never taken for inline manifest text; LooksLikeInlineManifest ignores leading blanks and
 //     stays true whatever follows;
 //   - a reference over limits::kMaxReferenceBytes is refused;
-//   - a resolved reference is at most a bounded multiple of its inputs, and an error's message too;
+//   - a resolved reference is at most a bounded multiple of its inputs; an error's message is
+//     bounded and quotes what it refuses without control characters or invalid UTF-8;
 //   - a store:// or http(s):// reference is kept as written; a file reference under a directory
 //     base is lexically normal, lies under the base when it has no "..", and when PathIsUnder
 //     says it lies under the base it has no ".." left relative to it;
@@ -45,6 +46,7 @@
 #include <vector>
 
 #include "common/fetch.h"
+#include "common/utf8.h"
 #include "runtime/local_read_scope.h"
 #include "support/offline_fetch.h"
 #include "support/temp_dir.h"
@@ -68,6 +70,22 @@ constexpr int kMaxDotDots = kPadding;
 [[noreturn]] void Fail(const std::string& what) {
   fprintf(stderr, "reference_fuzz: %s\n", what.c_str());
   __builtin_trap();
+}
+
+// Whether an error's message may be shown as one line of text: valid UTF-8 without control
+// characters (a hostile reference quoted raw could forge lines or drive a terminal) and at most
+// `max_bytes`.
+void CheckMessage(const Status& status, size_t max_bytes, std::string_view where) {
+  const std::string& message = status.message();
+  bool control = false;
+  for (char c : message) control |= static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  if (control || !IsValidUtf8(message)) {
+    Fail(std::string(where) + ": an error quotes control characters or invalid UTF-8: " +
+         QuoteInput(message, 300));
+  }
+  if (message.size() > max_bytes) {
+    Fail(std::string(where) + ": an error of " + std::to_string(message.size()) + " bytes");
+  }
 }
 
 // `text` as a TOML basic string.
@@ -271,8 +289,14 @@ void CheckResolved(const std::string& reference, const std::string& base, bool u
   if (kind != ReferenceKind::kFile) Fail("a path became something else");
   const fs::path path(resolved);
   if (path.lexically_normal() != path) Fail("'" + resolved + "' is not lexically normal");
+  // PathIsUnder is given resolved paths: a base that is not one ("//", whose one component
+  // libstdc++ calls "//") is the runtime's to resolve first.
   const fs::path base_dir = fs::path(base).lexically_normal();
-  if (base_dir.empty() || !base_dir.is_absolute() || fs::path(reference).is_absolute()) return;
+  const std::string& base_text = base_dir.string();
+  if (base_dir.empty() || fs::path(reference).is_absolute() ||
+      base_text != ResolvedForm(base_text, base_text.ends_with('/')).string()) {
+    return;
+  }
   CheckPathIsUnder(path, base_dir);
   const bool under = runtime::PathIsUnder(path, base_dir);
   if (under && HasDotDot(path.lexically_relative(base_dir))) {
@@ -292,9 +316,8 @@ void CheckManifest(const std::string& reference, const std::string& base) {
   Result<Manifest> m = ParseManifest(text, url_base || store_base ? fs::path() : fs::path(base),
                                      "fuzz.toml", url_base || store_base ? base : std::string());
   if (!m.ok()) {
-    if (m.status().message().size() > 2 * limits::kMaxReferenceBytes + 2 * base.size() + 1024) {
-      Fail("an error of " + std::to_string(m.status().message().size()) + " bytes");
-    }
+    // A reference TOML could carry (valid UTF-8) is refused with a message that quotes it safely.
+    if (IsValidUtf8(reference) && IsValidUtf8(base)) CheckMessage(m.status(), 2048, "ParseManifest");
     return;
   }
   if (reference.size() > limits::kMaxReferenceBytes) {
@@ -342,6 +365,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (base.size() <= limits::kMaxReferenceBytes && reference.size() <= limits::kMaxReferenceBytes) {
     // ResolveUrl on any base: what it returns is an absolute URL that maps to itself.
     Result<std::string> url = ResolveUrl(base, reference);
+    if (!url.ok()) CheckMessage(url.status(), 1024, "ResolveUrl");
     if (url.ok()) {
       if (url->size() > 3 * (base.size() + reference.size()) + 64) Fail("ResolveUrl grew");
       Result<std::string> again = ResolveUrl(*url, *url);
