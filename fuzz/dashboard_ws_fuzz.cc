@@ -13,7 +13,8 @@
 //   - the management server is a sink on 127.0.0.1 (port 0, started once per process) that
 //     decodes what the bridge sends with the real FrameDecoder and answers as the input's first
 //     byte says (its low two bits): echo every message; push a message first, then echo; close
-//     after the first message; answer with a malformed frame. A fake is enough: the management
+//     after the first message; answer with the message itself as a frame's JSON (malformed,
+//     mostly). A fake is enough: the management
 //     server itself is management_fuzz's.
 // The site is a loopback dashboard that believes it listens on 127.0.0.1:9001, so the seeds and
 // the fuzzer can name its Host and Origin; its WebSocket message limit is 4 KiB (not 4 MiB) so
@@ -24,7 +25,8 @@
 // once the sessions are quiet the browser half-closes and reads until the dashboard closes. Invariants checked besides
 // "no crash, no leak, no hang":
 //   - the reply is empty or starts with an HTTP/1.x status line, and its first response carries
-//     the Content-Security-Policy header (every response does);
+//     the Content-Security-Policy header (every response does); after a 101, the dashboard's
+//     frames are unmasked and well formed, its text messages and close reason UTF-8;
 //   - the upgrade is accepted (101) only when the input holds an Origin the dashboard allows
 //     ("http://" and one of its loopback Host names);
 //   - the sink gets messages only after an accepted upgrade, each of them valid UTF-8 and within
@@ -114,11 +116,16 @@ class SinkSession : public std::enable_shared_from_this<SinkSession> {
           break;
         case SinkMode::kCloseAfterFirst:
           return;  // the session ends: the socket closes under the bridge
-        case SinkMode::kMalformed:
-          // A length, then bytes that are not a frame's JSON.
-          out_.push_back(std::string("\0\0\0\5nope!", 9));
+        case SinkMode::kMalformed: {
+          // The page's text as a frame's JSON (rarely a frame the bridge accepts): what the
+          // bridge's decoder refuses, and how it tells the page, is then the input's.
+          const auto n = static_cast<uint32_t>(text.size());
+          std::string frame{static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                            static_cast<char>(n >> 8), static_cast<char>(n)};
+          out_.push_back(frame.append(text));
           Write();
           break;
+        }
       }
     }
     Read();
@@ -200,22 +207,60 @@ void RunUntilQuiet(asio::io_context& io) {
   io.restart();
 }
 
-void CheckReply(std::string_view input, std::string_view reply) {
-  if (reply.empty()) return;
-  if (!reply.starts_with("HTTP/1.")) {
-    Fail("the reply does not start with a status line: " + std::string(reply.substr(0, 60)));
-  }
-  const size_t end = reply.find("\r\n\r\n");
-  const std::string_view head = reply.substr(0, end);
-  if (head.find("\r\nContent-Security-Policy: ") == std::string_view::npos) {
-    Fail("a response without its Content-Security-Policy: " + std::string(head.substr(0, 200)));
-  }
-  if (reply.starts_with("HTTP/1.1 101")) {
-    bool origin = false;
-    for (std::string_view host : {"127.0.0.1:9001", "localhost:9001", "[::1]:9001"}) {
-      if (input.find("http://" + std::string(host)) != std::string_view::npos) origin = true;
+// The frames the dashboard sent after its 101: never masked (RFC 6455, 5.1), each message whole
+// before another starts, text messages and close reasons valid UTF-8, a close reason at most 123
+// bytes. Stops at the first frame the reply holds only part of.
+void CheckServerFrames(std::string_view bytes) {
+  std::string message;
+  bool in_message = false;
+  while (bytes.size() >= 2) {
+    const auto b0 = static_cast<uint8_t>(bytes[0]);
+    const auto b1 = static_cast<uint8_t>(bytes[1]);
+    if (b1 & 0x80) Fail("the dashboard sent a masked frame");
+    if (b0 & 0x70) Fail("the dashboard sent a frame with reserved bits set");
+    size_t length = b1 & 0x7f;
+    size_t header = 2;
+    if (length == 126) {
+      if (bytes.size() < 4) return;
+      length = (static_cast<uint8_t>(bytes[2]) << 8) | static_cast<uint8_t>(bytes[3]);
+      header = 4;
+    } else if (length == 127) {
+      if (bytes.size() < 10) return;
+      length = 0;
+      for (int i = 2; i < 10; ++i) length = (length << 8) | static_cast<uint8_t>(bytes[i]);
+      header = 10;
     }
-    if (!origin) Fail("the WebSocket was accepted without an Origin the dashboard allows");
+    if (bytes.size() - header < length) return;
+    const std::string_view payload = bytes.substr(header, length);
+    bytes.remove_prefix(header + length);
+    const bool fin = (b0 & 0x80) != 0;
+    switch (b0 & 0x0f) {
+      case 0x0:  // continuation
+        if (!in_message) Fail("a continuation frame with no message begun");
+        message.append(payload);
+        break;
+      case 0x1:  // text
+        if (in_message) Fail("a text frame inside another message");
+        message.assign(payload);
+        in_message = true;
+        break;
+      case 0x8:  // close
+        if (payload.size() == 1 || payload.size() > 125) Fail("a malformed close frame");
+        if (payload.size() > 2 && !IsValidUtf8(payload.substr(2))) {
+          Fail("a close reason that is not UTF-8");
+        }
+        return;  // nothing follows a close
+      case 0x9:
+      case 0xa:
+        if (!fin || payload.size() > 125) Fail("a malformed control frame");
+        continue;
+      default:
+        Fail("the dashboard sent a frame of opcode " + std::to_string(b0 & 0x0f));
+    }
+    if (fin) {
+      if (!IsValidUtf8(message)) Fail("the dashboard sent a text message that is not UTF-8");
+      in_message = false;
+    }
   }
 }
 
@@ -231,6 +276,26 @@ bool StartsWithCarriableText(std::string_view bytes) {
   std::string payload(bytes.substr(6, length));
   for (size_t i = 0; i < payload.size(); ++i) payload[i] ^= bytes[2 + i % 4];
   return IsValidUtf8(payload);
+}
+
+void CheckReply(std::string_view input, std::string_view reply) {
+  if (reply.empty()) return;
+  if (!reply.starts_with("HTTP/1.")) {
+    Fail("the reply does not start with a status line: " + std::string(reply.substr(0, 60)));
+  }
+  const size_t end = reply.find("\r\n\r\n");
+  const std::string_view head = reply.substr(0, end);
+  if (head.find("\r\nContent-Security-Policy: ") == std::string_view::npos) {
+    Fail("a response without its Content-Security-Policy: " + std::string(head.substr(0, 200)));
+  }
+  if (reply.starts_with("HTTP/1.1 101")) {
+    if (end != std::string_view::npos) CheckServerFrames(reply.substr(end + 4));
+    bool origin = false;
+    for (std::string_view host : {"127.0.0.1:9001", "localhost:9001", "[::1]:9001"}) {
+      if (input.find("http://" + std::string(host)) != std::string_view::npos) origin = true;
+    }
+    if (!origin) Fail("the WebSocket was accepted without an Origin the dashboard allows");
+  }
 }
 
 }  // namespace
