@@ -22,8 +22,8 @@
 //
 // Per input: the bytes after the first are written to the browser's end, in two writes (the
 // request, then once its answer is in, the frames) unless the first byte's bit 2 asks for one;
-// once the sessions are quiet the browser half-closes and reads until the dashboard closes. Invariants checked besides
-// "no crash, no leak, no hang":
+// once the sessions are quiet the browser half-closes and reads until the dashboard closes.
+// Invariants checked besides "no crash, no leak, no hang":
 //   - the reply is empty or starts with an HTTP/1.x status line, and its first response carries
 //     the Content-Security-Policy header (every response does); after a 101, the dashboard's
 //     frames are unmasked and well formed, its text messages and close reason UTF-8;
@@ -68,7 +68,12 @@ constexpr size_t kMaxPendingToBrowser = 64u << 10;
 }
 
 // What the sink does with the bridge's connection (the input's first byte, low two bits).
-enum class SinkMode : uint8_t { kEcho = 0, kPushThenEcho = 1, kCloseAfterFirst = 2, kMalformed = 3 };
+enum class SinkMode : uint8_t {
+  kEcho = 0,
+  kPushThenEcho = 1,
+  kCloseAfterFirst = 2,
+  kMalformed = 3
+};
 
 // The state one input shares with the sink, reset per input.
 struct Input {
@@ -354,8 +359,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto step = [&] {
     if (std::chrono::steady_clock::now() > deadline) {
       Fail("the dashboard's sessions outlived the browser by 5 s (open " +
-           std::to_string(site->open.load()) + ", sink " +
-           std::to_string(g_input.sink_sessions) + ")");
+           std::to_string(site->open.load()) + ", sink " + std::to_string(g_input.sink_sessions) +
+           ")");
     }
     io.run_one_for(std::chrono::milliseconds(50));
   };
@@ -384,8 +389,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // The first frame after an accepted upgrade, when it is a whole text message, is never lost
   // (whether or not the client waited for the answer before sending it).
-  if (const size_t end = input.find("\r\n\r\n"); end != std::string::npos &&
-      reply.starts_with("HTTP/1.1 101") && g_input.sink_messages == 0 &&
+  if (const size_t end = input.find("\r\n\r\n");
+      end != std::string::npos && reply.starts_with("HTTP/1.1 101") && g_input.sink_messages == 0 &&
       StartsWithCarriableText(std::string_view(input).substr(end + 4))) {
     Fail("the first message after the upgrade never reached the management server");
   }

@@ -80,8 +80,8 @@ void CheckMessage(const Status& status, size_t max_bytes, std::string_view where
   bool control = false;
   for (char c : message) control |= static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
   if (control || !IsValidUtf8(message)) {
-    Fail(std::string(where) + ": an error quotes control characters or invalid UTF-8: " +
-         QuoteInput(message, 300));
+    Fail(std::string(where) +
+         ": an error quotes control characters or invalid UTF-8: " + QuoteInput(message, 300));
   }
   if (message.size() > max_bytes) {
     Fail(std::string(where) + ": an error of " + std::to_string(message.size()) + " bytes");
@@ -182,8 +182,9 @@ void CheckClassification(std::string_view reference) {
   const ReferenceKind kind = ClassifyReference(reference);
   const ReferenceKind expected =
       reference.starts_with("store://") ? ReferenceKind::kStore
-      : reference.starts_with("http://") || reference.starts_with("https://") ? ReferenceKind::kUrl
-                                                                             : ReferenceKind::kFile;
+      : reference.starts_with("http://") || reference.starts_with("https://")
+          ? ReferenceKind::kUrl
+          : ReferenceKind::kFile;
   if (kind != expected) Fail("ClassifyReference misreads the scheme");
   const bool inline_text = LooksLikeInlineManifest(reference);
   const bool one_line = reference.find('\n') == std::string_view::npos;
@@ -245,7 +246,8 @@ void CheckScope(std::string_view reference) {
     Fail("LocalReadScope opened '" + opened->path + "', outside its directory");
   }
   char head[6] = {};
-  if (::pread(opened->fd.get(), head, sizeof head, 0) == 6 && std::string_view(head, 6) == "secret") {
+  if (::pread(opened->fd.get(), head, sizeof head, 0) == 6 &&
+      std::string_view(head, 6) == "secret") {
     Fail("LocalReadScope opened a file outside its directory through '" + std::string(reference) +
          "'");
   }
@@ -273,8 +275,8 @@ void CheckResolved(const std::string& reference, const std::string& base, bool u
     if (kind != ReferenceKind::kUrl) Fail("a reference under a URL is not a URL");
     Result<std::string> again = ResolveUrl(resolved, resolved);
     if (!again.ok() || *again != resolved) {
-      Fail("ResolveUrl('" + resolved + "') is not itself: " +
-           (again.ok() ? *again : again.status().ToString()));
+      Fail("ResolveUrl('" + resolved +
+           "') is not itself: " + (again.ok() ? *again : again.status().ToString()));
     }
     Result<std::string> from_base = ResolveUrl(base, resolved);
     if (!from_base.ok() || *from_base != resolved) {
@@ -317,7 +319,8 @@ void CheckManifest(const std::string& reference, const std::string& base) {
                                      "fuzz.toml", url_base || store_base ? base : std::string());
   if (!m.ok()) {
     // A reference TOML could carry (valid UTF-8) is refused with a message that quotes it safely.
-    if (IsValidUtf8(reference) && IsValidUtf8(base)) CheckMessage(m.status(), 2048, "ParseManifest");
+    if (IsValidUtf8(reference) && IsValidUtf8(base))
+      CheckMessage(m.status(), 2048, "ParseManifest");
     return;
   }
   if (reference.size() > limits::kMaxReferenceBytes) {

@@ -52,10 +52,12 @@ TEST(LocalReadScopeTest, OpensFilesBelowItsDirectoryNotThroughALinkLeadingOut) {
   Result<std::vector<uint8_t>> inside = scope.Read((root / "inside.txt").string(), "file", 100);
   ASSERT_TRUE(inside.ok()) << inside.status().ToString();
   EXPECT_EQ(std::string(inside->begin(), inside->end()), "inside");
-  for (const fs::path& path : {root / "out" / "secret.txt", root / ".." / "outside" / "secret.txt"}) {
+  for (const fs::path& path :
+       {root / "out" / "secret.txt", root / ".." / "outside" / "secret.txt"}) {
     Result<std::vector<uint8_t>> refused = scope.Read(path.string(), "file", 100);
     ASSERT_FALSE(refused.ok()) << path;
-    EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied) << refused.status().ToString();
+    EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied)
+        << refused.status().ToString();
   }
 }
 
