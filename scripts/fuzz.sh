@@ -6,8 +6,8 @@
 #
 # Usage: scripts/fuzz.sh [seconds-per-target] [target...]
 #        scripts/fuzz.sh --regressions [target...]
-#   seconds-per-target: default $FUZZ_SECONDS, else 15 (15 targets: about 2 minutes in all
-#   on 2 cores, one campaign per core; FUZZ_JOBS sets how many run at once).
+#   seconds-per-target: default $FUZZ_SECONDS, else 15 (17 targets: about 2 minutes 30 s in
+#   all on 2 cores, one campaign per core; FUZZ_JOBS sets how many run at once).
 #   target...: only these (names as in fuzz/, e.g. manifest_fuzz).
 #   --regressions: instead of fuzzing, runs each target once over fuzz/regressions/<target>/*
 #   (inputs that crashed or hung it once) and fails if any still does.

@@ -125,5 +125,23 @@ TEST(ResolveUrlTest, RelativeReferences) {
   EXPECT_FALSE(ResolveUrl("not a url", "x").ok());
 }
 
+// A reference that cannot be resolved is quoted in the error, escaped and shortened: a manifest
+// fetched from a hostile server once had its raw bytes (terminal escapes, newlines, kilobytes)
+// shown by the CLI (found by fuzz/reference_fuzz; fuzz/regressions/reference_fuzz/
+// error-quotes-reference-raw).
+TEST(ResolveUrlTest, AnErrorQuotesTheReferenceEscapedAndShort) {
+  const std::string reference = "a b\x1b[31m\nforged line" + std::string(5000, 'x');
+  Result<std::string> resolved = ResolveUrl("https://example.com/a/manifest.toml", reference);
+  ASSERT_FALSE(resolved.ok());
+  const std::string& message = resolved.status().message();
+  EXPECT_EQ(message.find('\x1b'), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  EXPECT_THAT(message, ::testing::HasSubstr("\\x1b[31m"));
+  EXPECT_LT(message.size(), 600u) << message;
+  Result<std::string> bad_base = ResolveUrl("\x1b]0;title\x07", "x");
+  ASSERT_FALSE(bad_base.ok());
+  EXPECT_EQ(bad_base.status().message().find('\x07'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace theater

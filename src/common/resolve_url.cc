@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "common/fetch.h"
+#include "common/utf8.h"
 
 namespace theater {
 namespace {
@@ -20,15 +21,22 @@ struct UrlDeleter {
 Result<std::string> ResolveUrl(const std::string& base, const std::string& reference) {
   std::unique_ptr<CURLU, UrlDeleter> url(curl_url());
   if (!url) return InternalError("resolving a URL: libcurl could not create a handle");
+  // Both come from outside (a spawner, the server a manifest was fetched from): a refusal quotes
+  // them (QuoteInput), never raw, so that neither can forge lines or drive a terminal in the
+  // message a client or the CLI shows, and neither makes it kilobytes long.
   if (curl_url_set(url.get(), CURLUPART_URL, base.c_str(), 0) != CURLUE_OK) {
-    return InvalidArgument("'" + base + "' is not a valid URL");
+    return InvalidArgument(QuoteInput(base) + " is not a valid URL");
   }
+  auto unresolvable = [&] {
+    return InvalidArgument(QuoteInput(reference) + " cannot be resolved against " +
+                           QuoteInput(base));
+  };
   if (curl_url_set(url.get(), CURLUPART_URL, reference.c_str(), 0) != CURLUE_OK) {
-    return InvalidArgument("'" + reference + "' cannot be resolved against " + base);
+    return unresolvable();
   }
   char* resolved = nullptr;
   if (curl_url_get(url.get(), CURLUPART_URL, &resolved, 0) != CURLUE_OK || resolved == nullptr) {
-    return InvalidArgument("'" + reference + "' cannot be resolved against " + base);
+    return unresolvable();
   }
   std::string out(resolved);
   curl_free(resolved);

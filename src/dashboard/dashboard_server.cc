@@ -108,6 +108,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                 "the WebSocket is opened only by the dashboard's own pages (Origin)\n", false);
         return;
       }
+      // Bytes read past the upgrade request would be lost: the bridge's WebSocket reads the
+      // socket, not this buffer, and would take what follows them for the start of a frame. A
+      // client waits for the answer before sending frames (RFC 6455, 4.1); one that did not is
+      // told so rather than silently missing its first messages.
+      if (buffer_.size() != 0) {
+        Respond(http::status::bad_request,
+                "a WebSocket client sends nothing after its upgrade request before the answer\n",
+                false);
+        return;
+      }
       handed_over_ = true;
       stream_.expires_never();
       StartBridge(site_, stream_.release_socket(), std::move(request));
@@ -235,7 +245,7 @@ class DashboardServerImpl final : public DashboardServer {
           socket.close(ignored);  // at the cap: the browser retries
         } else {
           site_->open.fetch_add(1);
-          std::make_shared<HttpSession>(site_, std::move(socket))->Read();
+          ServeHttp(site_, std::move(socket));
         }
       }
       Accept();
@@ -250,6 +260,10 @@ class DashboardServerImpl final : public DashboardServer {
 };
 
 }  // namespace
+
+void ServeHttp(std::shared_ptr<Site> site, tcp::socket socket) {
+  std::make_shared<HttpSession>(std::move(site), std::move(socket))->Read();
+}
 
 Result<std::unique_ptr<DashboardServer>> DashboardServer::Start(DashboardOptions options) {
   auto server = std::make_unique<DashboardServerImpl>(std::move(options));

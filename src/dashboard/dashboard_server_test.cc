@@ -188,6 +188,29 @@ TEST_F(DashboardServerTest, RequestsWithABodyOrHugeHeadersAreRefused) {
   EXPECT_NE(response.body().find("8 KiB"), std::string::npos) << response.body();
 }
 
+// A client that sends a frame with its upgrade request, before the answer, is refused: the
+// frame's bytes, read with the request, would never reach the bridge (found by
+// fuzz/dashboard_ws_fuzz, fuzz/regressions/dashboard_ws_fuzz/frame-pipelined-with-upgrade).
+TEST_F(DashboardServerTest, AFrameSentWithTheUpgradeRequestIsRefusedNotLost) {
+  StartWith();
+  tcp::socket socket = Connect();
+  const std::string host = "127.0.0.1:" + port_;
+  // "hi", masked with the key 0 (so sent as it is).
+  const std::string frame("\x81\x82\0\0\0\0hi", 8);
+  const std::string request = "GET /ws HTTP/1.1\r\nHost: " + host +
+                              "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                              "Sec-WebSocket-Version: 13\r\nOrigin: http://" +
+                              host + "\r\n\r\n";
+  asio::write(socket, asio::buffer(request + frame));
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(socket, buffer, response);
+  EXPECT_EQ(response.result(), http::status::bad_request);
+  EXPECT_NE(response.body().find("before the answer"), std::string::npos) << response.body();
+  EXPECT_FALSE(response.keep_alive());
+}
+
 TEST_F(DashboardServerTest, TheSocketCarriesManagementCommandsToTheServer) {
   StartWith();
   auto ws = OpenSocket("http://127.0.0.1:" + port_);

@@ -4,7 +4,7 @@
 // upgrade; bridge.cc carries a browser's WebSocket to the management server): the site's options
 // and the headers every response carries. Two files, compiled side by side: Beast's HTTP and
 // WebSocket templates in one took clang 1.6 GB with the sanitizers (docs/testing.md). Included
-// only by the dashboard's own files.
+// only by the dashboard's own files (and its fuzz target).
 //
 // Thread-safety: a Site is written before the first connection and then only read, but for its
 // connection count (atomic).
@@ -52,6 +52,13 @@ void SetSecurityHeaders(http::header<false, Fields>& h) {
   h.set("Referrer-Policy", "no-referrer");
   h.set(http::field::server, "theater-dashboard");
 }
+
+// Serves one browser connection accepted for `site`: the dashboard's files, or the upgrade to its
+// WebSocket, then the bridge (dashboard_server.cc). The caller has counted the connection in
+// site->open; the session gives it back when it ends. The listener calls it for each accepted
+// socket; the dashboard's fuzz target (fuzz/dashboard_ws_fuzz.cc) for a loopback socket of its
+// own, so that the fuzzer drives the real sessions without the listener's thread.
+void ServeHttp(std::shared_ptr<Site> site, tcp::socket socket);
 
 // Carries a browser's WebSocket, whose upgrade `request` came on `socket`, to a connection of its
 // own to the management server (bridge.cc). The bridge counts the connection from then on.

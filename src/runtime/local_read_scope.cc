@@ -16,9 +16,13 @@ namespace fs = std::filesystem;
 
 bool PathIsUnder(const fs::path& path, const fs::path& root) {
   auto p = path.begin();
-  for (auto r = root.begin(); r != root.end(); ++r, ++p) {
-    if (r->empty()) continue;  // a trailing separator
-    if (p == path.end() || *p != *r) return false;
+  for (const fs::path& r : root) {
+    // A trailing separator: `path` need not have one. The path's iterator moves only with a
+    // component compared, so it never steps past its end (undefined behaviour: a root with a
+    // trailing separator and a path without one stepped there; fuzz/reference_fuzz.cc).
+    if (r.empty()) continue;
+    if (p == path.end() || *p != r) return false;
+    ++p;
   }
   return true;
 }
