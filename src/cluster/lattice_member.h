@@ -56,6 +56,9 @@ class LatticeMember {
   LatticeMember(const LatticeMember&) = delete;
   LatticeMember& operator=(const LatticeMember&) = delete;
 
+  // Publishes a heartbeat now, out of turn: after a fact changed that the others should learn
+  // without waiting up to an interval (the management address, once the server listens).
+  void Announce() { PublishHeartbeat(false); }
   // Stops the heartbeats, tells the others this host leaves, frees its name and disconnects.
   // Idempotent.
   void Leave();
