@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "common/nesting_guard.h"
@@ -105,6 +106,20 @@ Status LatticeMember::OpenHostsBucket() {
 
 Status LatticeMember::ClaimName() {
   const std::string& host = options_.host_id;
+  const std::string key = LatticeNames::HostKey(host);
+  // 1. What the key says now: the compare-and-set below is against this, so that anyone who
+  //    claims the name after this read (having pinged before this host answers pings) makes it
+  //    fail.
+  kvEntry* entry = nullptr;
+  const natsStatus read = kvStore_Get(&entry, hosts_bucket_, key.c_str());
+  std::optional<uint64_t> last;
+  if (read == NATS_OK) {
+    last = kvEntry_Revision(entry);
+    kvEntry_Destroy(entry);
+  } else if (read != NATS_NOT_FOUND) {
+    return FromNats(read, "reading the host id '" + host + "' in the lattice's hosts bucket");
+  }
+  // 2. Nobody answers to the name.
   natsMsg* reply = nullptr;
   const std::string ping = names_.Ping(host);
   const natsStatus pinged =
@@ -120,26 +135,24 @@ Status LatticeMember::ClaimName() {
                          "another --host-id, or stop that host");
   }
   if (pinged != NATS_NO_RESPONDERS) return FromNats(pinged, "asking who holds '" + host + "'");
-
-  const std::string key = LatticeNames::HostKey(host);
+  // 3. This host answers to it from now on, before it writes the key: a claimant that pings
+  //    after this is refused by the answer, one that pinged before read the key before this
+  //    write, and its compare-and-set fails if this one's succeeds.
+  THEATER_RETURN_IF_ERROR(FromNats(natsConnection_Subscribe(&ping_sub_, nats_->get(), ping.c_str(),
+                                                            &LatticeMember::OnPing, this),
+                                   "answering pings"));
+  THEATER_RETURN_IF_ERROR(
+      FromNats(natsConnection_FlushTimeout(nats_->get(), options_.connect_timeout.count()),
+               "answering pings"));
+  // 4. The compare-and-set.
   const std::string claim =
       json{{"host", host}, {"incarnation", incarnation_}, {"pid", getpid()}}.dump();
-  kvEntry* entry = nullptr;
-  const natsStatus read = kvStore_Get(&entry, hosts_bucket_, key.c_str());
-  natsStatus written = NATS_OK;
-  if (read == NATS_OK) {
-    const uint64_t last = kvEntry_Revision(entry);
-    kvEntry_Destroy(entry);
-    written = kvStore_Update(&epoch_, hosts_bucket_, key.c_str(), claim.data(),
-                             static_cast<int>(claim.size()), last);
-  } else if (read == NATS_NOT_FOUND) {
-    written = kvStore_Create(&epoch_, hosts_bucket_, key.c_str(), claim.data(),
-                             static_cast<int>(claim.size()));
-  } else {
-    return FromNats(read, "reading the host id '" + host + "' in the lattice's hosts bucket");
-  }
+  const natsStatus written =
+      last ? kvStore_Update(&epoch_, hosts_bucket_, key.c_str(), claim.data(),
+                            static_cast<int>(claim.size()), *last)
+           : kvStore_Create(&epoch_, hosts_bucket_, key.c_str(), claim.data(),
+                            static_cast<int>(claim.size()));
   if (written != NATS_OK) {
-    // A compare-and-set lost: another host wrote the key between the read and the write.
     return AlreadyExists("the host id '" + host + "' was claimed in lattice '" +
                          options_.lattice + "' by another host at the same moment (" +
                          FromNats(written, "claiming it").message() + ")");
@@ -148,10 +161,6 @@ Status LatticeMember::ClaimName() {
 }
 
 Status LatticeMember::Subscribe() {
-  THEATER_RETURN_IF_ERROR(FromNats(natsConnection_Subscribe(&ping_sub_, nats_->get(),
-                                                            names_.Ping(options_.host_id).c_str(),
-                                                            &LatticeMember::OnPing, this),
-                                   "answering pings"));
   THEATER_RETURN_IF_ERROR(FromNats(
       natsConnection_Subscribe(&heartbeat_sub_, nats_->get(), names_.HeartbeatsOfAll().c_str(),
                                &LatticeMember::OnHeartbeat, this),

@@ -6,12 +6,14 @@
 // there are, with their actors, load and management address. Leaving (or destroying it) says so
 // to the others at once and frees the name.
 //
-// The name is claimed in two steps, so that two live hosts never share one: a ping to the name
-// must find no responder (a live host answers; a frozen one holds its subscription, and the ping
-// times out), then the name's key in the lattice's hosts bucket is written by compare-and-set
-// (kvStore_Create when it is free, kvStore_Update against the revision just read), so that of two
-// hosts claiming one name at the same moment exactly one wins. The revision it wins with is the
-// host's epoch, the fencing token later steps build on.
+// The name is claimed so that two live hosts never share one: the name's key in the lattice's
+// hosts bucket is read; a ping to the name must find no responder (a live host answers; a frozen
+// one holds its subscription, and the ping times out); this host then answers pings itself and
+// writes the key by compare-and-set against what it read (kvStore_Create when it was absent,
+// kvStore_Update against its revision). Of two hosts claiming one name at the same moment exactly
+// one wins: one that pings after the other answers pings is refused by the answer, and one that
+// pinged before read the key before the other's write, so its compare-and-set fails. The
+// revision it wins with is the host's epoch, the fencing token later steps build on.
 //
 // Thread-safety: Hosts() may be called from any thread; libnats runs the callbacks on its own
 // threads and a heartbeat thread of this object publishes. Join and Leave from one thread.

@@ -112,7 +112,7 @@ TEST_F(LatticeMemberTest, ANameIsHeldByOneLiveHostAndFreedWhenItLeaves) {
 }
 
 TEST_F(LatticeMemberTest, OfTwoHostsRacingForOneNameExactlyOneWins) {
-  for (int round = 0; round < 5; ++round) {
+  for (int round = 0; round < 20; ++round) {
     SCOPED_TRACE(round);
     std::promise<void> go;
     std::shared_future<void> start = go.get_future().share();
