@@ -31,6 +31,7 @@ PACKAGES=(
   libboost-context1.81-dev libboost1.81-dev libssl-dev libsqlite3-dev libtomlplusplus-dev libcurl4-openssl-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libtcmalloc-minimal4  # the allocator the theater command links (THEATER_MALLOC)
+  libnats-dev  # the NATS client a lattice's hosts speak through (theater server --cluster)
 )
 if [ "$run_only" -eq 0 ]; then
   PACKAGES+=(
@@ -45,6 +46,7 @@ if [ "$run_only" -eq 0 ]; then
     strace  # counts the system calls of a spawn (bench/spawn_syscalls.sh, test bench.spawn_syscalls)
     time  # GNU time: each compile unit's memory and CPU time in a test run (scripts/record-compile.sh)
     ccache  # the test run's compiler cache, kept between runs on one machine (scripts/test.sh)
+    nats-server  # the lattice's tests start a real one (src/testing/nats_server.h)
     chromium fonts-dejavu-core  # the dashboard's browser test drives it headless (tests/dashboard)
   )
 fi

@@ -39,6 +39,7 @@ std::unique_ptr<CLI::App> BuildApp(GlobalOptions& global, CommandSet& commands) 
   AddTreeCommand(*app, commands);
   AddValidateCommand(*app, commands);
   AddServerCommand(*app, commands);
+  AddLatticeCommands(*app, commands);
   AddCompletionCommand(*app, commands);
   app->require_subcommand(1);
   return app;

@@ -106,6 +106,7 @@ void AddMessageCommands(CLI::App& app, CommandSet& commands);    // message_comm
 void AddLocalCommands(CLI::App& app, CommandSet& commands);      // local_commands.cc
 void AddProjectCommands(CLI::App& app, CommandSet& commands);    // project_commands.cc
 void AddServerCommand(CLI::App& app, CommandSet& commands);      // server_command.cc
+void AddLatticeCommands(CLI::App& app, CommandSet& commands);    // lattice_commands.cc
 void AddCompletionCommand(CLI::App& app, CommandSet& commands);  // completion.cc
 void AddReplayCommand(CLI::App& app, CommandSet& commands);      // replay_command.cc
 

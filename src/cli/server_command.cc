@@ -14,6 +14,7 @@
 
 #include "cli/context.h"
 #include "server/management_server.h"
+#include "theater/cluster.h"
 #include "theater/durability.h"
 
 namespace theater::cli {
@@ -34,6 +35,17 @@ struct ServerArgs {
   std::optional<std::string> dashboard;  // --dashboard [ADDR:PORT]
   std::vector<std::string> manifest_roots;
   std::vector<std::string> spawn_roots;
+  // The lattice (docs/distribution.md): joined when `cluster` is set.
+  std::string cluster;
+  std::string lattice = "default";
+  std::string host_id;
+  std::string nats_token_file;
+  std::string nats_user;
+  std::string nats_password_file;
+  std::string nats_creds;
+  std::string nats_tls_ca;
+  std::string nats_tls_cert;
+  std::string nats_tls_key;
   // Limits (ServerOptions; docs/protocol.md, section 6): the defaults are ServerOptions'.
   server::ServerOptions limits;
   double unauthenticated_timeout_s = 10;
@@ -116,6 +128,41 @@ int Server(CommandContext& ctx, const ServerArgs& args) {
   options.runtime.auto_handlers = args.auto_handlers;
   options.recover = !args.no_recover;
   options.dashboard = args.dashboard;
+  if (!args.cluster.empty()) {
+    ClusterOptions cluster;
+    cluster.url = args.cluster;
+    cluster.lattice = args.lattice;
+    cluster.host_id = args.host_id;
+    // Secrets come from files or the environment, never from the command line (where `ps`
+    // shows them).
+    if (!args.nats_token_file.empty()) {
+      THEATER_ASSIGN_OR_RETURN_EXIT(std::string nats_token, ReadTokenFile(args.nats_token_file),
+                                    out);
+      cluster.token = std::move(nats_token);
+    } else if (std::optional<std::string> env = ctx.env()("THEATER_NATS_TOKEN");
+               env && !env->empty()) {
+      cluster.token = *env;
+    }
+    if (!args.nats_user.empty()) {
+      cluster.user = args.nats_user;
+      if (!args.nats_password_file.empty()) {
+        THEATER_ASSIGN_OR_RETURN_EXIT(std::string password,
+                                      ReadTokenFile(args.nats_password_file), out);
+        cluster.password = std::move(password);
+      } else if (std::optional<std::string> env = ctx.env()("THEATER_NATS_PASSWORD")) {
+        cluster.password = *env;
+      }
+    } else if (!args.nats_password_file.empty()) {
+      return UsageError(ctx, "--nats-password-file needs --nats-user");
+    }
+    if (!args.nats_creds.empty()) cluster.creds_file = args.nats_creds;
+    if (!args.nats_tls_ca.empty()) cluster.tls_ca = args.nats_tls_ca;
+    if (!args.nats_tls_cert.empty()) cluster.tls_cert = args.nats_tls_cert;
+    if (!args.nats_tls_key.empty()) cluster.tls_key = args.nats_tls_key;
+    options.cluster = std::move(cluster);
+  } else if (args.lattice != "default" || !args.host_id.empty()) {
+    return UsageError(ctx, "--lattice and --host-id need --cluster nats://HOST:PORT");
+  }
   options.runtime.engine.preempt_slice =
       std::chrono::microseconds(static_cast<int64_t>(args.preempt_slice_ms * 1000));
   // Compile progress lines would interleave with "listening on ..." for scripts reading stdout.
@@ -194,6 +241,30 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
                   "name when it spawns a child, besides its own filesystem grant and the "
                   "directory of its manifest (repeatable; docs/security.md, \"What a spawn may "
                   "read\")");
+  cmd->add_option("--cluster", args->cluster,
+                  "Join a lattice of hosts through this NATS server (nats://HOST:PORT, several "
+                  "separated by commas; JetStream must be on: nats-server -js); "
+                  "docs/distribution.md")
+      ->type_name("URL");
+  cmd->add_option("--lattice", args->lattice,
+                  "The lattice's name: hosts of other lattices on the same NATS are never seen")
+      ->capture_default_str();
+  cmd->add_option("--host-id", args->host_id,
+                  "This host's name in the lattice (default: the machine's name and the process "
+                  "id)");
+  cmd->add_option("--nats-token-file", args->nats_token_file,
+                  "File holding the NATS server's token (else $THEATER_NATS_TOKEN)");
+  cmd->add_option("--nats-user", args->nats_user, "NATS user name");
+  cmd->add_option("--nats-password-file", args->nats_password_file,
+                  "File holding the NATS user's password (else $THEATER_NATS_PASSWORD)");
+  cmd->add_option("--nats-creds", args->nats_creds,
+                  "NATS credentials file (a user JWT and NKey seed, as nsc writes it)");
+  cmd->add_option("--nats-tls-ca", args->nats_tls_ca,
+                  "PEM file of the authorities that sign the NATS server's certificate (turns TLS "
+                  "on)");
+  cmd->add_option("--nats-tls-cert", args->nats_tls_cert,
+                  "Client certificate (PEM) for a NATS server that asks for one");
+  cmd->add_option("--nats-tls-key", args->nats_tls_key, "The client certificate's key (PEM)");
   server::ServerOptions& l = args->limits;
   cmd->add_option("--max-connections", l.max_connections, "Open connections, in all")
       ->capture_default_str();

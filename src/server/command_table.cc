@@ -62,6 +62,8 @@ std::span<const CommandSpec> ServerImpl::Commands() {
       {"UpdateActorComponent", S::kActor, R::kSmall, &ServerImpl::UpdateActorComponent},
       {"WatchActors", S::kServer, R::kSmall, &ServerImpl::WatchActors},
       {"UnwatchActors", S::kServer, R::kSmall, &ServerImpl::UnwatchActors},
+      // The lattice of hosts.
+      {"ListHosts", S::kServer, R::kSmall, &ServerImpl::ListHosts},
       // Chains and states.
       {"GetActorEvents", S::kActor, R::kLarge, &ServerImpl::GetActorEvents},
       {"GetActorState", S::kActor, R::kLarge, &ServerImpl::GetActorState},

@@ -16,6 +16,8 @@
 #include <thread>
 
 #include "common/bytes.h"
+#include "cluster/lattice_member.h"
+#include "theater/mutex.h"
 #include "common/os_entropy.h"
 #include "dashboard/dashboard_server.h"
 #include "server/client.h"
@@ -384,12 +386,46 @@ int Serve(ServeOptions options) {
     }
     options.server.bridge_key = HexEncode(key);
   }
+  // The lattice is joined before the server listens, so that a client that sees "listening on"
+  // finds the host in it. Its heartbeats name the management address once there is one.
+  // (The heartbeat thread reads the address; it is written once, below.)
+  struct ListeningAddress {
+    Mutex mu;
+    std::string address THEATER_GUARDED_BY(mu);
+  };
+  auto listening = std::make_shared<ListeningAddress>();
+  std::unique_ptr<cluster::LatticeMember> lattice;
+  if (options.cluster) {
+    TheaterRuntime* rt = runtime->get();  // outlives the member: it is reset first
+    Result<std::unique_ptr<cluster::LatticeMember>> joined =
+        cluster::LatticeMember::Join(*options.cluster, [rt, listening] {
+          cluster::LatticeMember::Facts facts;
+          facts.actors = rt->List().size();
+          MutexLock lock(listening->mu);
+          facts.management_address = listening->address;
+          return facts;
+        });
+    if (!joined.ok()) {
+      std::fprintf(stderr, "theater server: joining the lattice: %s\n",
+                   joined.status().ToString().c_str());
+      return 1;
+    }
+    lattice = std::move(joined).value();
+    options.server.lattice = lattice->lattice();
+    options.server.host_id = lattice->host_id();
+    options.server.lattice_hosts = [member = lattice.get()] { return member->Hosts(); };
+  }
   Result<std::unique_ptr<ManagementServer>> server =
       ManagementServer::Start(**runtime, options.server);
   if (!server.ok()) {
     std::fprintf(stderr, "theater server: %s\n", server.status().ToString().c_str());
     return 1;
   }
+  {
+    MutexLock lock(listening->mu);
+    listening->address = (*server)->address();
+  }
+  if (lattice) lattice->Announce();
   std::unique_ptr<dashboard::DashboardServer> web;
   if (options.dashboard) {
     dashboard::DashboardOptions web_options;
@@ -407,6 +443,9 @@ int Serve(ServeOptions options) {
     web = std::move(started).value();
   }
   std::printf("listening on %s\n", (*server)->address().c_str());
+  if (lattice) {
+    std::printf("host %s in lattice %s\n", lattice->host_id().c_str(), lattice->lattice().c_str());
+  }
   if (web) std::printf("dashboard on http://%s/\n", web->address().c_str());
   std::fflush(stdout);
   int received = 0;
@@ -434,6 +473,8 @@ int Serve(ServeOptions options) {
   std::thread server_stop([&] { (*server)->Stop(); });
   Status shut = (*runtime)->Shutdown();
   server_stop.join();
+  // The others hear at once that this host left (its heartbeats stop before the server goes).
+  lattice.reset();
   shut_down.store(true);
   // Wakes the signal thread (a signal sent to that thread, which only sigwait takes) unless a
   // second signal has already ended it.

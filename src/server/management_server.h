@@ -15,11 +15,13 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "theater/cluster.h"
 #include "theater/runtime.h"
 #include "theater/status.h"
 
@@ -101,6 +103,14 @@ struct ServerOptions {
   size_t total_subscription_bytes = 256u << 20;
 
   std::chrono::milliseconds request_timeout{30'000};  // RequestActorMessage, OpenChannel
+
+  // --- The lattice (docs/distribution.md) ---
+  // When this host is in a lattice: its name, the host's name, and the hosts it hears of (called
+  // on the server's network thread; it must not block). Unset: ListHosts says the server is not
+  // in a lattice.
+  std::string lattice;
+  std::string host_id;
+  std::function<std::vector<LatticeHost>()> lattice_hosts;
 };
 
 class ManagementServer {
@@ -136,6 +146,9 @@ struct ServeOptions {
   bool recover = true;
   // Also serve the web dashboard (docs/dashboard.md) on this address ("127.0.0.1:9001").
   std::optional<std::string> dashboard;
+  // Join this lattice of hosts over NATS (`--cluster`; docs/distribution.md) before listening,
+  // and leave it at the end. Unset: a single host, with nothing of NATS loaded.
+  std::optional<ClusterOptions> cluster;
 };
 int Serve(ServeOptions options);
 

@@ -151,6 +151,8 @@ class ServerImpl final : public ManagementServer {
   void ReplayChain(CommandCall& call);
   // watch_commands.cc.
   void WatchActors(CommandCall& call);
+  // lattice_commands.cc
+  void ListHosts(CommandCall& call);
   void UnwatchActors(CommandCall& call);
 
   TheaterRuntime& runtime_;

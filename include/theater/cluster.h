@@ -1,0 +1,61 @@
+// Theater: a WebAssembly actor runtime.
+//
+// How a host joins a lattice: several `theater server` processes, on one machine or many, that
+// find each other through a running NATS server with JetStream on (docs/distribution.md).
+// ClusterOptions is what `theater server --cluster nats://HOST:PORT` and its companion flags
+// fill in; an embedder fills it in the same way. A host without ClusterOptions is a single host,
+// exactly as before: nothing of NATS is loaded, started or paid for.
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace theater {
+
+struct ClusterOptions {
+  // The NATS server(s): "nats://127.0.0.1:4222", or several separated by commas (the client
+  // tries each, and reconnects to whichever answers). "tls://" asks for TLS.
+  std::string url;
+  // The lattice's name: its subjects, key-value buckets and streams all carry it, so that two
+  // lattices on one NATS never see each other. Letters, digits, '-' and '_', at most 64.
+  std::string lattice = "default";
+  // This host's name in the lattice (the same characters, at most 64). Empty: the machine's
+  // host name and the process id. Two live hosts may not share one; a host that restarts
+  // under its name takes it back once its old process is gone.
+  std::string host_id;
+
+  // NATS credentials: at most one of a token, a user and password, or a credentials file (an
+  // operator's JWT and NKey seed, as `nsc` writes it).
+  std::optional<std::string> token;
+  std::optional<std::string> user;
+  std::optional<std::string> password;
+  std::optional<std::filesystem::path> creds_file;
+  // TLS: the authorities to trust (PEM), and a client certificate and its key when the server
+  // asks for one. Any of them turns TLS on.
+  std::optional<std::filesystem::path> tls_ca;
+  std::optional<std::filesystem::path> tls_cert;
+  std::optional<std::filesystem::path> tls_key;
+
+  // Each host announces itself this often (its heartbeat: actors, load, management address).
+  std::chrono::milliseconds heartbeat_interval{1000};
+  // How long joining may take (connecting, JetStream's answer) before it fails.
+  std::chrono::milliseconds connect_timeout{5000};
+};
+
+// A host of the lattice as this host last heard of it.
+struct LatticeHost {
+  std::string host_id;
+  std::string incarnation;         // a UUID drawn at each start of the host's process
+  std::string management_address;  // where its management server listens ("" if none)
+  uint64_t actors = 0;             // actors running there, by its last heartbeat
+  double load = 0;                 // its machine's one-minute load average
+  std::chrono::milliseconds heartbeat_age{0};  // since its last heartbeat reached this host
+  bool self = false;                           // this host
+};
+
+}  // namespace theater

@@ -1,0 +1,138 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Hosts of a lattice as a user meets them (docs/distribution.md): a real nats-server with
+// JetStream (testing/nats_server.h) and real `theater server --cluster` processes, each with a
+// home of its own, asked with `theater hosts`.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_test_child.h"
+#include "testing/nats_server.h"
+#include "testing/wait_for.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+using namespace theater::cli_testing;
+using theater::testing_util::NatsServer;
+using theater::testing_util::WaitFor;
+
+class CliLatticeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!NatsServer::Installed()) GTEST_SKIP() << "nats-server is not installed (install-deps.sh)";
+    nats_ = std::make_unique<NatsServer>();
+    ASSERT_TRUE(nats_->ok()) << "nats-server did not start; its log: " << nats_->log();
+    dir_ = NewTempDir("theater-cli-lattice");
+  }
+  void TearDown() override {
+    for (auto& [name, host] : hosts_) {
+      host->Signal(SIGTERM);
+      Finished f = host->Finish(30s);
+      EXPECT_EQ(f.code, 0) << name << " stderr:\n" << f.err;
+    }
+    hosts_.clear();
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  std::vector<std::string> ServerArgs(const std::string& host_id,
+                                      const std::string& home = "") const {
+    return {"server",      "--address", "127.0.0.1:0", "--home",
+            (dir_ / (home.empty() ? host_id : home)).string(),
+            "--durability", "none",     "--log-level", "warn",    "--cluster",
+            nats_->url(),  "--lattice", "cli-test",    "--host-id", host_id};
+  }
+
+  // Starts a host and waits for its two lines; its management address.
+  std::string StartHost(const std::string& host_id) {
+    auto host = std::make_unique<Child>(ServerArgs(host_id), BaseEnv(dir_, ""), "", true);
+    const bool ready = host->WaitForOutput(
+        [](const std::string& out) { return out.find("in lattice") != std::string::npos; }, 30s);
+    EXPECT_TRUE(ready) << host->out();
+    if (!ready) return "";
+    const std::string out = host->out();
+    EXPECT_THAT(out, HasSubstr("host " + host_id + " in lattice cli-test\n"));
+    const std::string prefix = "listening on ";
+    const std::string address = out.substr(prefix.size(), out.find('\n') - prefix.size());
+    hosts_.emplace_back(host_id, std::move(host));
+    return address;
+  }
+
+  Finished Hosts(const std::string& address, bool as_json) {
+    std::vector<std::string> args = {"--address", address, "hosts"};
+    if (as_json) args.insert(args.begin(), "--json");
+    return Child(args, BaseEnv(dir_, ""), "").Finish(30s);
+  }
+  std::set<std::string> HostIds(const std::string& address) {
+    Finished listed = Hosts(address, true);
+    std::set<std::string> ids;
+    if (listed.code != 0) return ids;
+    const json reply = json::parse(listed.out, nullptr, false);
+    if (!reply.is_object()) return ids;
+    for (const json& host : reply.value("hosts", json::array())) ids.insert(host.value("host_id", ""));
+    return ids;
+  }
+
+  std::unique_ptr<NatsServer> nats_;
+  fs::path dir_;
+  std::vector<std::pair<std::string, std::unique_ptr<Child>>> hosts_;
+};
+
+TEST_F(CliLatticeTest, ServersOfALatticeListEachOtherAndOneThatStopsIsGone) {
+  const std::string h1 = StartHost("h1");
+  const std::string h2 = StartHost("h2");
+  ASSERT_FALSE(h1.empty() || h2.empty());
+  const std::set<std::string> both = {"h1", "h2"};
+  ASSERT_TRUE(WaitFor([&] { return HostIds(h1) == both && HostIds(h2) == both; }, 20s));
+  // h2 announces its management address once it listens.
+  ASSERT_TRUE(WaitFor([&] { return Hosts(h1, true).out.find(h2) != std::string::npos; }, 10s));
+
+  Finished table = Hosts(h1, false);
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("lattice cli-test"));
+  EXPECT_THAT(table.out, HasSubstr("h1 (this host)"));
+  EXPECT_THAT(table.out, HasSubstr(h2)) << "each host's management address is in its heartbeat";
+  EXPECT_THAT(table.out, HasSubstr(" ago"));
+
+  // A name a live host holds is refused, and the server says which and what to do.
+  Finished twin = Child(ServerArgs("h2", "twin"), BaseEnv(dir_, ""), "").Finish(30s);
+  EXPECT_EQ(twin.code, 1);
+  EXPECT_THAT(twin.err, HasSubstr("the host id 'h2' is taken in lattice 'cli-test'"));
+  EXPECT_THAT(twin.err, HasSubstr("--host-id"));
+
+  // h2 stops: h1 hears it leave at once, not after missed heartbeats.
+  auto& [name, h2_process] = hosts_.back();
+  h2_process->Signal(SIGTERM);
+  Finished stopped = h2_process->Finish(30s);
+  EXPECT_EQ(stopped.code, 0) << stopped.err;
+  hosts_.pop_back();
+  EXPECT_TRUE(WaitFor([&] { return HostIds(h1) == std::set<std::string>{"h1"}; }, 5s));
+}
+
+TEST_F(CliLatticeTest, AServerOutsideALatticeSaysSoAndLatticeFlagsNeedCluster) {
+  auto plain = std::make_unique<Child>(
+      std::vector<std::string>{"server", "--address", "127.0.0.1:0", "--home",
+                               (dir_ / "plain").string(), "--durability", "none"},
+      BaseEnv(dir_, ""), "", true);
+  ASSERT_TRUE(plain->WaitForOutput(
+      [](const std::string& out) { return out.find('\n') != std::string::npos; }, 30s));
+  const std::string out = plain->out();
+  const std::string address = out.substr(13, out.find('\n') - 13);
+  hosts_.emplace_back("plain", std::move(plain));
+  Finished refused = Hosts(address, false);
+  EXPECT_NE(refused.code, 0);
+  EXPECT_THAT(refused.err, HasSubstr("not in a lattice"));
+  EXPECT_THAT(refused.err, HasSubstr("--cluster"));
+
+  Finished usage = Child({"server", "--host-id", "h9"}, BaseEnv(dir_, ""), "").Finish(30s);
+  EXPECT_EQ(usage.code, 2);
+  EXPECT_THAT(usage.err, HasSubstr("--lattice and --host-id need --cluster"));
+}
+
+}  // namespace

@@ -1,0 +1,297 @@
+// Theater: a WebAssembly actor runtime.
+#include "cluster/lattice_member.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <nlohmann/json.hpp>
+
+#include "common/nesting_guard.h"
+#include "common/uuid.h"
+
+namespace theater::cluster {
+namespace {
+
+using json = nlohmann::json;
+
+// A heartbeat is a few hundred bytes; anything much larger is not one.
+constexpr size_t kMaxHeartbeatBytes = 16 << 10;
+constexpr size_t kMaxHeartbeatDepth = 4;
+// How long a ping to a name waits: a live host answers in about a millisecond; a frozen one
+// holds its subscription, and the ping times out.
+constexpr int64_t kClaimPingMs = 500;
+
+// This machine's host name and the process id, made a lattice name.
+std::string DefaultHostId() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') std::strcpy(name, "host");
+  std::string id;
+  for (const char* c = name; *c != '\0' && id.size() < 48; ++c) {
+    const bool allowed = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                         (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
+    id.push_back(allowed ? *c : '-');
+  }
+  return id + "-" + std::to_string(getpid());
+}
+
+double LoadAverage() {
+  double one_minute = 0;
+  return getloadavg(&one_minute, 1) == 1 ? one_minute : 0;
+}
+
+}  // namespace
+
+LatticeMember::LatticeMember(ClusterOptions options, FactsFn facts)
+    : options_(std::move(options)),
+      facts_(std::move(facts)),
+      names_(options_.lattice),
+      incarnation_(NewUuid()) {}
+
+Result<std::unique_ptr<LatticeMember>> LatticeMember::Join(ClusterOptions options, FactsFn facts) {
+  if (options.url.empty()) return InvalidArgument("--cluster needs the NATS server's address");
+  if (options.host_id.empty()) options.host_id = DefaultHostId();
+  THEATER_RETURN_IF_ERROR(CheckLatticeName(options.lattice, "the lattice"));
+  THEATER_RETURN_IF_ERROR(CheckLatticeName(options.host_id, "the host id"));
+  if (options.heartbeat_interval < std::chrono::milliseconds(50) ||
+      options.heartbeat_interval > std::chrono::minutes(1)) {
+    return InvalidArgument("the heartbeat interval must lie between 50 ms and 1 minute");
+  }
+  std::unique_ptr<LatticeMember> member(new LatticeMember(std::move(options), std::move(facts)));
+  Status joined = member->Connect();
+  if (joined.ok()) joined = member->OpenHostsBucket();
+  if (joined.ok()) joined = member->ClaimName();
+  if (joined.ok()) joined = member->Subscribe();
+  if (!joined.ok()) {
+    member->left_ = true;  // nothing to announce: the others never heard of it
+    return joined;
+  }
+  member->PublishHeartbeat(false);
+  member->heartbeat_thread_ = std::thread([m = member.get()] { m->HeartbeatLoop(); });
+  spdlog::info("lattice: host '{}' joined lattice '{}' through {} (epoch {})",
+               member->host_id(), member->lattice(), member->nats_->connected_url(),
+               member->epoch_);
+  return member;
+}
+
+Status LatticeMember::Connect() {
+  THEATER_ASSIGN_OR_RETURN(
+      nats_, NatsConnection::Open(options_, "theater host " + options_.host_id + " (lattice " +
+                                                options_.lattice + ")"));
+  return Status::Ok();
+}
+
+Status LatticeMember::OpenHostsBucket() {
+  const std::string bucket = names_.HostsBucket();
+  natsStatus bound = js_KeyValue(&hosts_bucket_, nats_->jetstream(), bucket.c_str());
+  if (bound == NATS_OK) return Status::Ok();
+  if (bound == NATS_NOT_FOUND) {
+    kvConfig config;
+    kvConfig_Init(&config);
+    config.Bucket = bucket.c_str();
+    config.Description = "Theater: the hosts of one lattice (docs/distribution.md)";
+    config.History = 1;
+    bound = js_CreateKeyValue(&hosts_bucket_, nats_->jetstream(), &config);
+    if (bound == NATS_OK) return Status::Ok();
+  }
+  // JetStream's API has no responders when the server runs without it.
+  if (bound == NATS_NO_RESPONDERS || bound == NATS_TIMEOUT) {
+    return FailedPrecondition("the NATS server at " + nats_->connected_url() +
+                              " has no JetStream: start it with JetStream on (nats-server -js)");
+  }
+  return FromNats(bound, "the lattice's hosts bucket " + bucket);
+}
+
+Status LatticeMember::ClaimName() {
+  const std::string& host = options_.host_id;
+  const std::string key = LatticeNames::HostKey(host);
+  // 1. What the key says now: the compare-and-set below is against this, so that anyone who
+  //    claims the name after this read (having pinged before this host answers pings) makes it
+  //    fail.
+  kvEntry* entry = nullptr;
+  const natsStatus read = kvStore_Get(&entry, hosts_bucket_, key.c_str());
+  std::optional<uint64_t> last;
+  if (read == NATS_OK) {
+    last = kvEntry_Revision(entry);
+    kvEntry_Destroy(entry);
+  } else if (read != NATS_NOT_FOUND) {
+    return FromNats(read, "reading the host id '" + host + "' in the lattice's hosts bucket");
+  }
+  // 2. Nobody answers to the name.
+  natsMsg* reply = nullptr;
+  const std::string ping = names_.Ping(host);
+  const natsStatus pinged =
+      natsConnection_RequestString(&reply, nats_->get(), ping.c_str(), "claim", kClaimPingMs);
+  if (reply != nullptr) natsMsg_Destroy(reply);
+  if (pinged == NATS_OK) {
+    return AlreadyExists("the host id '" + host + "' is taken in lattice '" + options_.lattice +
+                         "': a running host answers to it (give this one another --host-id)");
+  }
+  if (pinged == NATS_TIMEOUT) {
+    return AlreadyExists("the host id '" + host + "' is held in lattice '" + options_.lattice +
+                         "' by a host that does not answer (frozen or cut off); give this one "
+                         "another --host-id, or stop that host");
+  }
+  if (pinged != NATS_NO_RESPONDERS) return FromNats(pinged, "asking who holds '" + host + "'");
+  // 3. This host answers to it from now on, before it writes the key: a claimant that pings
+  //    after this is refused by the answer, one that pinged before read the key before this
+  //    write, and its compare-and-set fails if this one's succeeds.
+  THEATER_RETURN_IF_ERROR(FromNats(natsConnection_Subscribe(&ping_sub_, nats_->get(), ping.c_str(),
+                                                            &LatticeMember::OnPing, this),
+                                   "answering pings"));
+  THEATER_RETURN_IF_ERROR(
+      FromNats(natsConnection_FlushTimeout(nats_->get(), options_.connect_timeout.count()),
+               "answering pings"));
+  // 4. The compare-and-set.
+  const std::string claim =
+      json{{"host", host}, {"incarnation", incarnation_}, {"pid", getpid()}}.dump();
+  const natsStatus written =
+      last ? kvStore_Update(&epoch_, hosts_bucket_, key.c_str(), claim.data(),
+                            static_cast<int>(claim.size()), *last)
+           : kvStore_Create(&epoch_, hosts_bucket_, key.c_str(), claim.data(),
+                            static_cast<int>(claim.size()));
+  if (written != NATS_OK) {
+    return AlreadyExists("the host id '" + host + "' was claimed in lattice '" +
+                         options_.lattice + "' by another host at the same moment (" +
+                         FromNats(written, "claiming it").message() + ")");
+  }
+  return Status::Ok();
+}
+
+Status LatticeMember::Subscribe() {
+  THEATER_RETURN_IF_ERROR(FromNats(
+      natsConnection_Subscribe(&heartbeat_sub_, nats_->get(), names_.HeartbeatsOfAll().c_str(),
+                               &LatticeMember::OnHeartbeat, this),
+      "listening to the lattice's heartbeats"));
+  // The subscriptions reach the server before the first heartbeat goes out.
+  return FromNats(natsConnection_FlushTimeout(nats_->get(), options_.connect_timeout.count()),
+                  "subscribing");
+}
+
+void LatticeMember::OnPing(natsConnection* nc, natsSubscription*, natsMsg* msg, void* self) {
+  auto* member = static_cast<LatticeMember*>(self);
+  const char* reply = natsMsg_GetReply(msg);
+  if (reply != nullptr) {
+    const std::string answer = json{{"host", member->host_id()},
+                                    {"incarnation", member->incarnation_}}
+                                   .dump();
+    natsConnection_Publish(nc, reply, answer.data(), static_cast<int>(answer.size()));
+  }
+  natsMsg_Destroy(msg);
+}
+
+void LatticeMember::OnHeartbeat(natsConnection*, natsSubscription*, natsMsg* msg, void* self) {
+  const int length = natsMsg_GetDataLength(msg);
+  static_cast<LatticeMember*>(self)->Record(
+      std::string_view(natsMsg_GetData(msg), length > 0 ? static_cast<size_t>(length) : 0));
+  natsMsg_Destroy(msg);
+}
+
+void LatticeMember::Record(std::string_view heartbeat) {
+  if (heartbeat.size() > kMaxHeartbeatBytes ||
+      !CheckJsonNesting(heartbeat, kMaxHeartbeatDepth, "a heartbeat").ok()) {
+    return;
+  }
+  const json beat = json::parse(heartbeat, nullptr, false);
+  if (!beat.is_object() || !beat.contains("host") || !beat["host"].is_string()) return;
+  const std::string host = beat["host"];
+  if (host == options_.host_id || !CheckLatticeName(host, "host").ok()) return;
+  MutexLock lock(mu_);
+  if (beat.value("leaving", false)) {
+    heard_.erase(host);
+    return;
+  }
+  HeardHost& heard = heard_[host];
+  heard.at = Clock::now();
+  heard.host.host_id = host;
+  heard.host.incarnation = beat.value("incarnation", "");
+  heard.host.management_address = beat.value("management", "");
+  const json& actors = beat.contains("actors") ? beat["actors"] : json();
+  heard.host.actors = actors.is_number_unsigned() ? actors.get<uint64_t>() : 0;
+  const json& load = beat.contains("load") ? beat["load"] : json();
+  heard.host.load = load.is_number() ? load.get<double>() : 0;
+}
+
+void LatticeMember::PublishHeartbeat(bool leaving) {
+  json beat = {{"host", options_.host_id}, {"incarnation", incarnation_}};
+  if (leaving) {
+    beat["leaving"] = true;
+  } else {
+    const Facts facts = facts_ ? facts_() : Facts{};
+    beat["actors"] = facts.actors;
+    beat["management"] = facts.management_address;
+    beat["load"] = LoadAverage();
+    beat["interval_ms"] = options_.heartbeat_interval.count();
+  }
+  const std::string text = beat.dump();
+  const std::string subject = names_.Heartbeat(options_.host_id);
+  natsConnection_Publish(nats_->get(), subject.c_str(), text.data(),
+                         static_cast<int>(text.size()));
+}
+
+void LatticeMember::HeartbeatLoop() {
+  MutexLock lock(mu_);
+  while (!leaving_) {
+    lock.WaitFor(wake_, options_.heartbeat_interval);
+    if (leaving_) break;
+    lock.Unlock();
+    PublishHeartbeat(false);
+    lock.Lock();
+  }
+}
+
+std::vector<LatticeHost> LatticeMember::Hosts() const {
+  std::vector<LatticeHost> hosts;
+  LatticeHost self;
+  self.host_id = options_.host_id;
+  self.incarnation = incarnation_;
+  if (facts_) {
+    const Facts facts = facts_();
+    self.actors = facts.actors;
+    self.management_address = facts.management_address;
+  }
+  self.load = LoadAverage();
+  self.self = true;
+  hosts.push_back(std::move(self));
+  const Clock::time_point now = Clock::now();
+  MutexLock lock(mu_);
+  for (const auto& [name, heard] : heard_) {
+    LatticeHost host = heard.host;
+    host.heartbeat_age = std::chrono::duration_cast<std::chrono::milliseconds>(now - heard.at);
+    hosts.push_back(std::move(host));
+  }
+  return hosts;
+}
+
+void LatticeMember::Leave() {
+  if (left_) return;
+  left_ = true;
+  {
+    MutexLock lock(mu_);
+    leaving_ = true;
+  }
+  wake_.notify_all();
+  if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+  if (ping_sub_ != nullptr) natsSubscription_Unsubscribe(ping_sub_);
+  if (heartbeat_sub_ != nullptr) natsSubscription_Unsubscribe(heartbeat_sub_);
+  PublishHeartbeat(true);
+  const std::string key = LatticeNames::HostKey(options_.host_id);
+  if (Status freed = FromNats(kvStore_Delete(hosts_bucket_, key.c_str()), "freeing the host id");
+      !freed.ok()) {
+    spdlog::warn("lattice: host '{}' leaving: {}", options_.host_id, freed.ToString());
+  }
+  natsConnection_FlushTimeout(nats_->get(), 1000);
+  spdlog::info("lattice: host '{}' left lattice '{}'", options_.host_id, options_.lattice);
+}
+
+LatticeMember::~LatticeMember() {
+  Leave();
+  if (ping_sub_ != nullptr) natsSubscription_Destroy(ping_sub_);
+  if (heartbeat_sub_ != nullptr) natsSubscription_Destroy(heartbeat_sub_);
+  if (hosts_bucket_ != nullptr) kvStore_Destroy(hosts_bucket_);
+  nats_.reset();
+}
+
+}  // namespace theater::cluster

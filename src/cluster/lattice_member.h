@@ -1,0 +1,113 @@
+// Theater: a WebAssembly actor runtime.
+//
+// LatticeMember: this host's place in a lattice (docs/distribution.md). Joining connects to NATS
+// (nats_connection.h), claims the host's name, answers pings under it, announces the host every
+// heartbeat interval and listens to every other host's heartbeats, so that it knows which hosts
+// there are, with their actors, load and management address. Leaving (or destroying it) says so
+// to the others at once and frees the name.
+//
+// The name is claimed so that two live hosts never share one: the name's key in the lattice's
+// hosts bucket is read; a ping to the name must find no responder (a live host answers; a frozen
+// one holds its subscription, and the ping times out); this host then answers pings itself and
+// writes the key by compare-and-set against what it read (kvStore_Create when it was absent,
+// kvStore_Update against its revision). Of two hosts claiming one name at the same moment exactly
+// one wins: one that pings after the other answers pings is refused by the answer, and one that
+// pinged before read the key before the other's write, so its compare-and-set fails. The
+// revision it wins with is the host's epoch, the fencing token later steps build on.
+//
+// Thread-safety: Hosts() may be called from any thread; libnats runs the callbacks on its own
+// threads and a heartbeat thread of this object publishes. Join and Leave from one thread.
+// Ownership: owns its connection, subscriptions and thread; `facts` must stay callable until
+// Leave returns.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/lattice_names.h"
+#include "cluster/nats_connection.h"
+#include "theater/cluster.h"
+#include "theater/mutex.h"
+#include "theater/status.h"
+
+namespace theater::cluster {
+
+class LatticeMember {
+ public:
+  // What a heartbeat says of this host, asked for at each one.
+  struct Facts {
+    uint64_t actors = 0;
+    std::string management_address;
+  };
+  using FactsFn = std::function<Facts()>;
+
+  // Joins (see above). Errors: a malformed lattice or host name or credentials
+  // (kInvalidArgument), NATS unreachable (kUnavailable), JetStream off (kFailedPrecondition),
+  // the host's name held by a live or frozen host or won by another at the same moment
+  // (kAlreadyExists).
+  [[nodiscard]] static Result<std::unique_ptr<LatticeMember>> Join(ClusterOptions options,
+                                                                   FactsFn facts);
+  ~LatticeMember();
+  LatticeMember(const LatticeMember&) = delete;
+  LatticeMember& operator=(const LatticeMember&) = delete;
+
+  // Publishes a heartbeat now, out of turn: after a fact changed that the others should learn
+  // without waiting up to an interval (the management address, once the server listens).
+  void Announce() { PublishHeartbeat(false); }
+  // Stops the heartbeats, tells the others this host leaves, frees its name and disconnects.
+  // Idempotent.
+  void Leave();
+
+  const std::string& host_id() const { return options_.host_id; }
+  const std::string& lattice() const { return options_.lattice; }
+  const std::string& incarnation() const { return incarnation_; }
+  // The revision of the host's key it claimed its name with (its epoch).
+  uint64_t epoch() const { return epoch_; }
+  // Every host heard from (this one first), with the age of its last heartbeat. A host that left
+  // is gone from the list; one that died stays, its heartbeat ever older.
+  std::vector<LatticeHost> Hosts() const;
+
+ private:
+  LatticeMember(ClusterOptions options, FactsFn facts);
+  Status Connect();
+  Status OpenHostsBucket();
+  Status ClaimName();
+  Status Subscribe();
+  void PublishHeartbeat(bool leaving);
+  void HeartbeatLoop();
+  static void OnPing(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* self);
+  static void OnHeartbeat(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* self);
+  void Record(std::string_view heartbeat);
+
+  using Clock = std::chrono::steady_clock;
+  struct HeardHost {
+    LatticeHost host;
+    Clock::time_point at;
+  };
+
+  ClusterOptions options_;
+  FactsFn facts_;
+  LatticeNames names_;
+  std::string incarnation_;
+  uint64_t epoch_ = 0;
+  std::unique_ptr<NatsConnection> nats_;
+  kvStore* hosts_bucket_ = nullptr;
+  natsSubscription* ping_sub_ = nullptr;
+  natsSubscription* heartbeat_sub_ = nullptr;
+
+  mutable Mutex mu_;
+  std::map<std::string, HeardHost> heard_ THEATER_GUARDED_BY(mu_);  // other hosts, by name
+  bool leaving_ THEATER_GUARDED_BY(mu_) = false;
+  std::condition_variable wake_;  // the heartbeat thread's, for Leave
+  std::thread heartbeat_thread_;
+  bool left_ = false;
+};
+
+}  // namespace theater::cluster

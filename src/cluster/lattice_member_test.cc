@@ -1,0 +1,187 @@
+// Theater: a WebAssembly actor runtime.
+//
+// A host's place in a lattice (lattice_member.h), against a real nats-server with JetStream on a
+// free loopback port (testing/nats_server.h): hosts of one lattice hear each other's heartbeats,
+// a second lattice on the same NATS hears nothing of the first, a name is held by one live host
+// (of two racing for it exactly one wins), a host that leaves is gone at once, and each way of
+// failing to join says why.
+#include "cluster/lattice_member.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+
+#include "common/silent_listener.h"
+#include "testing/nats_server.h"
+#include "testing/wait_for.h"
+
+namespace theater::cluster {
+namespace {
+
+using ::testing::HasSubstr;
+using testing_util::NatsServer;
+using testing_util::WaitFor;
+using namespace std::chrono_literals;
+
+class LatticeMemberTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!NatsServer::Installed()) GTEST_SKIP() << "nats-server is not installed (install-deps.sh)";
+    nats_ = std::make_unique<NatsServer>();
+    ASSERT_TRUE(nats_->ok()) << "nats-server did not start; its log: " << nats_->log();
+  }
+
+  ClusterOptions Options(const std::string& host, const std::string& lattice = "test") {
+    ClusterOptions options;
+    options.url = nats_->url();
+    options.lattice = lattice;
+    options.host_id = host;
+    options.heartbeat_interval = 100ms;
+    return options;
+  }
+
+  std::unique_ptr<LatticeMember> Join(const std::string& host, const std::string& lattice = "test",
+                                      uint64_t actors = 0) {
+    Result<std::unique_ptr<LatticeMember>> member =
+        LatticeMember::Join(Options(host, lattice), [host, actors] {
+          return LatticeMember::Facts{actors, "127.0.0.1:" + host};
+        });
+    EXPECT_TRUE(member.ok()) << member.status().ToString();
+    return member.ok() ? std::move(member).value() : nullptr;
+  }
+
+  static const LatticeHost* Find(const std::vector<LatticeHost>& hosts, const std::string& id) {
+    for (const LatticeHost& host : hosts) {
+      if (host.host_id == id) return &host;
+    }
+    return nullptr;
+  }
+  static bool Hears(const LatticeMember& member, const std::string& id) {
+    return Find(member.Hosts(), id) != nullptr;
+  }
+
+  std::unique_ptr<NatsServer> nats_;
+};
+
+TEST_F(LatticeMemberTest, HostsOfOneLatticeHearEachOther) {
+  auto h1 = Join("h1", "test", 3);
+  auto h2 = Join("h2", "test", 5);
+  ASSERT_TRUE(h1 && h2);
+  ASSERT_TRUE(WaitFor([&] { return Hears(*h1, "h2") && Hears(*h2, "h1"); }, 10s));
+  const std::vector<LatticeHost> seen = h1->Hosts();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].host_id, "h1");
+  EXPECT_TRUE(seen[0].self);
+  const LatticeHost* other = Find(seen, "h2");
+  EXPECT_FALSE(other->self);
+  EXPECT_EQ(other->actors, 5u);
+  EXPECT_EQ(other->management_address, "127.0.0.1:h2");
+  EXPECT_EQ(other->incarnation, h2->incarnation());
+  EXPECT_LT(other->heartbeat_age, 5s);
+}
+
+TEST_F(LatticeMemberTest, ASecondLatticeOnTheSameNatsHearsNothingOfTheFirst) {
+  auto a1 = Join("h1", "alpha");
+  auto a2 = Join("h2", "alpha");
+  // The same host name in another lattice is another host.
+  auto b1 = Join("h1", "beta");
+  ASSERT_TRUE(a1 && a2 && b1);
+  ASSERT_TRUE(WaitFor([&] { return Hears(*a1, "h2"); }, 10s));
+  // Several heartbeats of the others have gone out by now.
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(b1->Hosts().size(), 1u);
+  EXPECT_EQ(a1->Hosts().size(), 2u);
+  EXPECT_NE(Find(a1->Hosts(), "h2"), nullptr);
+}
+
+TEST_F(LatticeMemberTest, ANameIsHeldByOneLiveHostAndFreedWhenItLeaves) {
+  auto first = Join("h1");
+  ASSERT_TRUE(first);
+  Result<std::unique_ptr<LatticeMember>> second = LatticeMember::Join(Options("h1"), nullptr);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(second.status().message(), HasSubstr("a running host answers to it"));
+  EXPECT_THAT(second.status().message(), HasSubstr("--host-id"));
+  const uint64_t first_epoch = first->epoch();
+  first->Leave();
+  auto again = Join("h1");
+  ASSERT_TRUE(again);
+  EXPECT_GT(again->epoch(), first_epoch) << "the name's revision is the host's epoch";
+}
+
+TEST_F(LatticeMemberTest, OfTwoHostsRacingForOneNameExactlyOneWins) {
+  for (int round = 0; round < 20; ++round) {
+    SCOPED_TRACE(round);
+    std::promise<void> go;
+    std::shared_future<void> start = go.get_future().share();
+    auto racer = [&] {
+      start.wait();
+      return LatticeMember::Join(Options("contested"), nullptr);
+    };
+    auto a = std::async(std::launch::async, racer);
+    auto b = std::async(std::launch::async, racer);
+    go.set_value();
+    Result<std::unique_ptr<LatticeMember>> ra = a.get();
+    Result<std::unique_ptr<LatticeMember>> rb = b.get();
+    ASSERT_NE(ra.ok(), rb.ok()) << (ra.ok() ? rb.status() : ra.status()).ToString();
+    const Status& lost = ra.ok() ? rb.status() : ra.status();
+    EXPECT_EQ(lost.code(), StatusCode::kAlreadyExists) << lost.ToString();
+  }
+}
+
+TEST_F(LatticeMemberTest, AHostThatLeavesIsGoneAtOnce) {
+  auto h1 = Join("h1");
+  auto h2 = Join("h2");
+  ASSERT_TRUE(h1 && h2);
+  ASSERT_TRUE(WaitFor([&] { return Hears(*h1, "h2"); }, 10s));
+  h2->Leave();
+  // Well before a missed heartbeat could tell: the leaving host says so.
+  EXPECT_TRUE(WaitFor([&] { return !Hears(*h1, "h2"); }, 5s));
+}
+
+TEST_F(LatticeMemberTest, EachWayOfFailingToJoinSaysWhy) {
+  ClusterOptions bad_name = Options("h1", "no.dots");
+  Result<std::unique_ptr<LatticeMember>> refused = LatticeMember::Join(bad_name, nullptr);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("the lattice 'no.dots' is not a lattice name"));
+
+  ClusterOptions bad_host = Options(std::string(65, 'h'));
+  refused = LatticeMember::Join(bad_host, nullptr);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("the host id"));
+
+  ClusterOptions two_credentials = Options("h1");
+  two_credentials.token = "t";
+  two_credentials.user = "u";
+  refused = LatticeMember::Join(two_credentials, nullptr);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("give one of a token, a user"));
+
+  // Nobody speaks NATS there: a listener that accepts and never answers.
+  testing::SilentListener silent;
+  ASSERT_TRUE(silent.ok());
+  ClusterOptions nobody = Options("h1");
+  nobody.url = "nats://127.0.0.1:" + std::to_string(silent.port());
+  nobody.connect_timeout = 500ms;
+  const auto started = std::chrono::steady_clock::now();
+  refused = LatticeMember::Join(nobody, nullptr);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("connecting to NATS at nats://127.0.0.1:"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
+
+  NatsServer plain(/*jetstream=*/false);
+  ASSERT_TRUE(plain.ok());
+  ClusterOptions no_jetstream = Options("h1");
+  no_jetstream.url = plain.url();
+  refused = LatticeMember::Join(no_jetstream, nullptr);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition)
+      << refused.status().ToString();
+  EXPECT_THAT(refused.status().message(), HasSubstr("nats-server -js"));
+}
+
+}  // namespace
+}  // namespace theater::cluster

@@ -1,0 +1,42 @@
+// Theater: a WebAssembly actor runtime.
+#include "cluster/lattice_names.h"
+
+namespace theater::cluster {
+
+constexpr size_t kMaxNameBytes = 64;
+
+Status CheckLatticeName(std::string_view name, std::string_view what) {
+  auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  };
+  bool ok = !name.empty() && name.size() <= kMaxNameBytes;
+  for (char c : name) ok = ok && allowed(c);
+  if (ok) return Status::Ok();
+  std::string shown(name.substr(0, kMaxNameBytes));
+  if (name.size() > kMaxNameBytes) shown += "...";
+  return InvalidArgument(std::string(what) + " '" + shown +
+                         "' is not a lattice name: 1 to 64 letters, digits, '-' or '_'");
+}
+
+std::string LatticeNames::Heartbeat(std::string_view host) const {
+  return "theater." + lattice_ + ".hb." + std::string(host);
+}
+
+std::string LatticeNames::HeartbeatsOfAll() const {
+  return "theater." + lattice_ + ".hb.*";
+}
+
+std::string LatticeNames::Ping(std::string_view host) const {
+  return "theater." + lattice_ + ".h." + std::string(host) + ".ctl.ping";
+}
+
+std::string LatticeNames::HostsBucket() const {
+  return "THEATER_" + lattice_ + "_HOSTS";
+}
+
+std::string LatticeNames::HostKey(std::string_view host) {
+  return "h." + std::string(host);
+}
+
+}  // namespace theater::cluster

@@ -1,0 +1,41 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The names a lattice uses on NATS (docs/distribution.md, "Subjects and buckets"): every subject,
+// key-value bucket and stream carries the lattice's name, so that two lattices on one NATS never
+// see each other. One place builds them all, so that no subject is spelt twice.
+//
+// Thread-safety: pure functions and an immutable value.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "theater/status.h"
+
+namespace theater::cluster {
+
+// A lattice or host name: 1 to 64 of A-Z a-z 0-9 '-' '_' (a NATS subject token and a part of a
+// bucket's name alike). kInvalidArgument naming `what` and the rule otherwise.
+[[nodiscard]] Status CheckLatticeName(std::string_view name, std::string_view what);
+
+// The subjects and buckets of one lattice.
+class LatticeNames {
+ public:
+  explicit LatticeNames(std::string lattice) : lattice_(std::move(lattice)) {}
+  const std::string& lattice() const { return lattice_; }
+
+  // theater.<lattice>.hb.<host>: a host's heartbeat; HeartbeatsOfAll() subscribes to every host's.
+  std::string Heartbeat(std::string_view host) const;
+  std::string HeartbeatsOfAll() const;
+  // theater.<lattice>.h.<host>.ctl.ping: answered by a live host (a request there gets "no
+  // responders" at once when the host's process has gone).
+  std::string Ping(std::string_view host) const;
+  // The key-value bucket of the lattice's hosts (THEATER_<lattice>_HOSTS), and a host's key in it.
+  std::string HostsBucket() const;
+  static std::string HostKey(std::string_view host);
+
+ private:
+  std::string lattice_;
+};
+
+}  // namespace theater::cluster

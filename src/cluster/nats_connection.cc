@@ -1,0 +1,127 @@
+// Theater: a WebAssembly actor runtime.
+#include "cluster/nats_connection.h"
+
+#include <array>
+
+namespace theater::cluster {
+namespace {
+
+// libnats's options, freed when they go out of scope.
+struct OptionsHolder {
+  natsOptions* options = nullptr;
+  ~OptionsHolder() {
+    if (options != nullptr) natsOptions_Destroy(options);
+  }
+};
+
+}  // namespace
+
+Status FromNats(natsStatus status, std::string_view what) {
+  if (status == NATS_OK) return Status::Ok();
+  std::string message = std::string(what) + ": " + natsStatus_GetText(status);
+  natsStatus last = NATS_OK;
+  const char* detail = nats_GetLastError(&last);
+  if (detail != nullptr && *detail != '\0' && last == status &&
+      std::string_view(detail) != natsStatus_GetText(status)) {
+    message += " (" + std::string(detail) + ")";
+  }
+  switch (status) {
+    case NATS_TIMEOUT:
+      return DeadlineExceeded(message);
+    case NATS_NOT_FOUND:
+      return NotFound(message);
+    case NATS_NO_SERVER:
+    case NATS_CONNECTION_CLOSED:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_NO_RESPONDERS:
+    case NATS_IO_ERROR:
+      return Unavailable(message);
+    case NATS_NOT_PERMITTED:
+    case NATS_CONNECTION_AUTH_FAILED:
+      return PermissionDenied(message);
+    case NATS_INVALID_ARG:
+      return InvalidArgument(message);
+    default:
+      return InternalError(message);
+  }
+}
+
+Result<std::unique_ptr<NatsConnection>> NatsConnection::Open(const ClusterOptions& options,
+                                                             const std::string& name) {
+  const int credentials = (options.token ? 1 : 0) + (options.user ? 1 : 0) +
+                          (options.creds_file ? 1 : 0);
+  if (credentials > 1) {
+    return InvalidArgument(
+        "NATS credentials: give one of a token, a user and password, or a credentials file");
+  }
+  if (options.password && !options.user) {
+    return InvalidArgument("NATS credentials: a password needs a user");
+  }
+  if (options.tls_cert.has_value() != options.tls_key.has_value()) {
+    return InvalidArgument("NATS TLS: a client certificate and its key go together");
+  }
+  OptionsHolder holder;
+  THEATER_RETURN_IF_ERROR(FromNats(natsOptions_Create(&holder.options), "NATS options"));
+  natsOptions* o = holder.options;
+  THEATER_RETURN_IF_ERROR(FromNats(natsOptions_SetURL(o, options.url.c_str()),
+                                   "the NATS address '" + options.url + "'"));
+  THEATER_RETURN_IF_ERROR(FromNats(natsOptions_SetName(o, name.c_str()), "NATS options"));
+  THEATER_RETURN_IF_ERROR(
+      FromNats(natsOptions_SetTimeout(o, options.connect_timeout.count()), "NATS options"));
+  THEATER_RETURN_IF_ERROR(FromNats(natsOptions_SetSendAsap(o, true), "NATS options"));
+  THEATER_RETURN_IF_ERROR(FromNats(natsOptions_SetAllowReconnect(o, true), "NATS options"));
+  THEATER_RETURN_IF_ERROR(FromNats(natsOptions_SetMaxReconnect(o, -1), "NATS options"));
+  THEATER_RETURN_IF_ERROR(FromNats(natsOptions_SetReconnectWait(o, 250), "NATS options"));
+  if (options.token) {
+    THEATER_RETURN_IF_ERROR(
+        FromNats(natsOptions_SetToken(o, options.token->c_str()), "the NATS token"));
+  }
+  if (options.user) {
+    THEATER_RETURN_IF_ERROR(FromNats(
+        natsOptions_SetUserInfo(o, options.user->c_str(),
+                                options.password ? options.password->c_str() : nullptr),
+        "the NATS user"));
+  }
+  if (options.creds_file) {
+    THEATER_RETURN_IF_ERROR(FromNats(
+        natsOptions_SetUserCredentialsFromFiles(o, options.creds_file->c_str(), nullptr),
+        "the NATS credentials file " + options.creds_file->string()));
+  }
+  if (options.tls_ca || options.tls_cert || options.url.starts_with("tls://")) {
+    THEATER_RETURN_IF_ERROR(FromNats(natsOptions_SetSecure(o, true), "NATS TLS"));
+  }
+  if (options.tls_ca) {
+    THEATER_RETURN_IF_ERROR(FromNats(natsOptions_LoadCATrustedCertificates(o, options.tls_ca->c_str()),
+                                     "the NATS TLS authorities " + options.tls_ca->string()));
+  }
+  if (options.tls_cert) {
+    THEATER_RETURN_IF_ERROR(FromNats(
+        natsOptions_LoadCertificatesChain(o, options.tls_cert->c_str(), options.tls_key->c_str()),
+        "the NATS TLS certificate " + options.tls_cert->string()));
+  }
+  std::unique_ptr<NatsConnection> connection(new NatsConnection());
+  natsStatus connected = natsConnection_Connect(&connection->connection_, o);
+  if (connected != NATS_OK) {
+    return FromNats(connected, "connecting to NATS at " + options.url);
+  }
+  THEATER_RETURN_IF_ERROR(FromNats(
+      natsConnection_JetStream(&connection->jetstream_, connection->connection_, nullptr),
+      "NATS JetStream"));
+  return connection;
+}
+
+NatsConnection::~NatsConnection() {
+  if (jetstream_ != nullptr) jsCtx_Destroy(jetstream_);
+  if (connection_ != nullptr) {
+    natsConnection_Close(connection_);
+    natsConnection_Destroy(connection_);
+  }
+}
+
+std::string NatsConnection::connected_url() const {
+  std::array<char, 512> url{};
+  if (natsConnection_GetConnectedUrl(connection_, url.data(), url.size()) != NATS_OK) return "";
+  return url.data();
+}
+
+}  // namespace theater::cluster

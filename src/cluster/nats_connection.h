@@ -1,0 +1,52 @@
+// Theater: a WebAssembly actor runtime.
+//
+// NatsConnection: one host's connection to NATS, opened from ClusterOptions (its URLs,
+// credentials and TLS), with its JetStream context. The lattice's member (lattice_member.h) and
+// everything it grows into speak NATS through it, so that libnats's types stay in src/cluster/.
+//
+// The connection sends each publish at once (the client otherwise holds a publish made from a
+// callback until its flusher runs, ~0.6 ms: docs/distribution.md) and reconnects without end,
+// 250 ms apart, to whichever of its servers answers.
+//
+// Thread-safety: libnats's connection and JetStream context are thread-safe; so is this.
+// Ownership: owns the connection and the context; destroying it closes both.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "theater/cluster.h"
+#include "theater/status.h"
+
+namespace theater::cluster {
+
+// A libnats status as a Status saying what was being done: "<what>: <libnats's text>" (and its
+// last error's detail when it has one). NATS_OK is Ok.
+[[nodiscard]] Status FromNats(natsStatus status, std::string_view what);
+
+class NatsConnection {
+ public:
+  // Connects (within options.connect_timeout) and opens JetStream. `name` is how the NATS server
+  // lists the connection. Errors: the credentials or TLS files are given twice or cannot be read
+  // (kInvalidArgument), no server answers (kUnavailable).
+  [[nodiscard]] static Result<std::unique_ptr<NatsConnection>> Open(const ClusterOptions& options,
+                                                                    const std::string& name);
+  ~NatsConnection();
+  NatsConnection(const NatsConnection&) = delete;
+  NatsConnection& operator=(const NatsConnection&) = delete;
+
+  natsConnection* get() const { return connection_; }
+  jsCtx* jetstream() const { return jetstream_; }
+  // The URL of the server it is connected to ("" while it is not).
+  std::string connected_url() const;
+
+ private:
+  NatsConnection() = default;
+  natsConnection* connection_ = nullptr;
+  jsCtx* jetstream_ = nullptr;
+};
+
+}  // namespace theater::cluster
