@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/recent_ids.h"
+#include "common/utf8.h"
 #include "common/uuid.h"
 
 namespace theater::messaging {
@@ -234,7 +235,8 @@ Result<std::string> Router::OtherParticipant(std::string_view sender, std::strin
   std::lock_guard<std::mutex> lock(channels_mu_);
   auto it = channels_.find(std::string(channel));
   if (it == channels_.end() || !it->second.open) {
-    return NotFound("channel " + std::string(channel) + " is not open");
+    // The channel id is the sender's words (a guest's, possibly megabytes): quoted, not echoed.
+    return NotFound("channel " + QuoteInput(channel) + " is not open");
   }
   const Channel& ch = it->second;
   if (ch.initiator != sender && ch.target != sender) {

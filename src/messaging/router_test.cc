@@ -302,5 +302,15 @@ TEST(RouterTest, ChannelToAFullMailboxFailsAtOnce) {
   EXPECT_EQ(router.open_channels(), 0u);
 }
 
+// A channel id of a MiB is quoted by its first bytes and its length, not echoed.
+TEST(RouterTest, ErrorsQuoteALongChannelIdOnce) {
+  Router router;
+  const std::string id(1u << 20, 'x');
+  Status s = router.SendOnChannel("a", id, {});
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_LT(s.ToString().size(), 400u);
+  EXPECT_THAT(s.ToString(), HasSubstr("(1048576 bytes) is not open"));
+}
+
 }  // namespace
 }  // namespace theater::messaging

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "common/utf8.h"
 #include "common/uuid.h"
 #include "handlers/message-server/message_server_handler.h"
 #include "theater/router.h"
@@ -400,11 +401,13 @@ class MessageServerHandler final : public Handler {
 
  private:
   static Status CheckActorId(const std::string& id) {
-    if (!IsUuid(id)) return InvalidArgument("invalid actor id '" + id + "': not a UUID");
+    // The id is the guest's words (possibly megabytes): quoted, not echoed.
+    if (!IsUuid(id)) return InvalidArgument("invalid actor id " + QuoteInput(id) + ": not a UUID");
     return Status();
   }
   static std::string NotOutstanding(const std::string& id) {
-    return "request " + id + " is not outstanding (unknown, already answered or cancelled)";
+    return "request " + QuoteInput(id) +
+           " is not outstanding (unknown, already answered or cancelled)";
   }
 
   // Suspends the actor until `start`'s callback delivers `*answer` (the outcome, or the timeout
