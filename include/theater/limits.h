@@ -1,8 +1,10 @@
 // Theater: a WebAssembly actor runtime.
 //
-// The limits the runtime applies to untrusted input it reads on behalf of a spawn: manifests
-// (files, inline text, URLs, store references), initial states and modules. Every limit is
-// documented in docs/security.md; an input past one is refused with an error that names it.
+// The limits the runtime applies to untrusted input it reads on behalf of a spawn (manifests —
+// files, inline text, URLs, store references —, initial states and modules) and to what one
+// actor may hold in the runtime's messaging (channels, requests, queued message bytes). Every
+// limit is documented in docs/security.md; an input or call past one is refused with an error
+// that names it.
 //
 // Thread-safety: constants only.
 #pragma once
@@ -26,5 +28,19 @@ inline constexpr size_t kMaxTomlDepth = 64;
 inline constexpr size_t kMaxReferenceBytes = 4096;
 // Warnings a template may produce before the rest are summarised in one line.
 inline constexpr size_t kMaxTemplateWarnings = 16;
+
+// Channels one participant (an actor or an external client) is in at once, open or still
+// opening, whichever end opened them: past it, opening one more is refused (Router::OpenChannel,
+// which every opening passes). A channel costs the host a table entry for as long as it is
+// open, so without a cap one guest could hold the host's memory by opening without end.
+inline constexpr size_t kMaxChannelsPerActor = 1024;
+// Requests one actor has received and not answered (queued, running, or left for a later
+// respond-to-request): past it, a new request to that actor is refused. Each holds its
+// requester's reply until it is answered or the actor stops.
+inline constexpr size_t kMaxOutstandingRequestsPerActor = 1024;
+// Bytes of message payloads (sends, requests, channel messages) queued in one actor's mailbox
+// and not yet handled: past it, a new message to that actor is refused. The mailbox's operation
+// count alone would let 1,024 messages of 16 MiB each (the ABI's list limit) queue 16 GiB.
+inline constexpr size_t kMaxQueuedMessageBytesPerActor = 64u << 20;
 
 }  // namespace theater::limits

@@ -20,7 +20,8 @@
 //                       ago to remember: the router remembers the last `remembered_stops` ids)
 //   kUnavailable        the participant has stopped
 //   kFailedPrecondition the participant is shutting down (its endpoint refuses new work)
-//   kResourceExhausted  its mailbox is full
+//   kResourceExhausted  its mailbox is full, or (opening a channel) either participant is in
+//                       max_channels_per_participant channels already
 //
 // Thread-safety: every method may be called from any thread, concurrently. Endpoint::Deliver
 // and the reply callbacks are called without any router lock held, so they may call back into
@@ -40,6 +41,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "theater/limits.h"
 #include "theater/status.h"
 #include "theater/string_hash.h"
 
@@ -97,8 +99,11 @@ struct OpenedChannel {
 class Router {
  public:
   // `remembered_stops`: how many stopped participant ids the router keeps to answer
-  // kUnavailable rather than kNotFound.
-  explicit Router(size_t remembered_stops = 65536);
+  // kUnavailable rather than kNotFound. `max_channels_per_participant`: how many channels (open
+  // or opening) one participant may be in; an opening past it, at either end, fails with
+  // kResourceExhausted naming the limit.
+  explicit Router(size_t remembered_stops = 65536,
+                  size_t max_channels_per_participant = limits::kMaxChannelsPerActor);
   ~Router();
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
@@ -167,6 +172,7 @@ class Router {
   void FinishOpening(const std::string& channel, const std::string& target, Result<Reply> decision);
 
   const size_t remembered_stops_per_shard_;
+  const size_t max_channels_per_participant_;
   mutable std::array<Shard, kShards> shards_;
   std::function<Status(std::string_view)> explain_miss_;
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/recent_ids.h"
+#include "common/utf8.h"
 #include "common/uuid.h"
 
 namespace theater::messaging {
@@ -33,8 +34,9 @@ std::string NewChannelId() {
   return id;
 }
 
-Router::Router(size_t remembered_stops)
-    : remembered_stops_per_shard_(std::max<size_t>(1, remembered_stops / kShards)) {
+Router::Router(size_t remembered_stops, size_t max_channels_per_participant)
+    : remembered_stops_per_shard_(std::max<size_t>(1, remembered_stops / kShards)),
+      max_channels_per_participant_(max_channels_per_participant) {
   for (Shard& shard : shards_) {
     shard.stopped = std::make_unique<RecentIds>(remembered_stops_per_shard_);
   }
@@ -162,14 +164,34 @@ void Router::OpenChannel(std::string_view initiator, std::string_view target,
     return;
   }
   std::string channel = NewChannelId();
+  Status refused;
   {
     std::lock_guard<std::mutex> lock(channels_mu_);
-    Channel& ch = channels_[channel];
-    ch.initiator = std::string(initiator);
-    ch.target = std::string(target);
-    ch.done = std::move(done);
-    channels_of_[ch.initiator].insert(channel);
-    channels_of_[ch.target].insert(channel);
+    // The cap holds at both ends: an opener cannot hold channels without end, and neither can
+    // everyone else together hold them on one target.
+    for (std::string_view who : {initiator, target}) {
+      auto of = channels_of_.find(std::string(who));
+      if (of != channels_of_.end() && of->second.size() >= max_channels_per_participant_) {
+        refused = ResourceExhausted(
+            std::string(who == initiator ? "the opener " : "the target ") + std::string(who) +
+            " is in " + std::to_string(of->second.size()) +
+            " channels already, the limit of open channels per actor (" +
+            std::to_string(max_channels_per_participant_) + ", limits::kMaxChannelsPerActor)");
+        break;
+      }
+    }
+    if (refused.ok()) {
+      Channel& ch = channels_[channel];
+      ch.initiator = std::string(initiator);
+      ch.target = std::string(target);
+      ch.done = std::move(done);
+      channels_of_[ch.initiator].insert(channel);
+      channels_of_[ch.target].insert(channel);
+    }
+  }
+  if (!refused.ok()) {
+    done(refused);  // outside the lock: `done` may call back into the router
+    return;
   }
   Envelope envelope;
   envelope.kind = Envelope::Kind::kChannelOpen;
@@ -234,7 +256,8 @@ Result<std::string> Router::OtherParticipant(std::string_view sender, std::strin
   std::lock_guard<std::mutex> lock(channels_mu_);
   auto it = channels_.find(std::string(channel));
   if (it == channels_.end() || !it->second.open) {
-    return NotFound("channel " + std::string(channel) + " is not open");
+    // The channel id is the sender's words (a guest's, possibly megabytes): quoted, not echoed.
+    return NotFound("channel " + QuoteInput(channel) + " is not open");
   }
   const Channel& ch = it->second;
   if (ch.initiator != sender && ch.target != sender) {

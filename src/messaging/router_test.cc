@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <thread>
 
 namespace theater::messaging {
@@ -300,6 +302,58 @@ TEST(RouterTest, ChannelToAFullMailboxFailsAtOnce) {
   router.OpenChannel("a", "nobody", {}, [&](Result<OpenedChannel> r) { result = r; });
   EXPECT_EQ(result->status().code(), StatusCode::kNotFound);
   EXPECT_EQ(router.open_channels(), 0u);
+}
+
+// The per-participant cap on channels (limits::kMaxChannelsPerActor, here 2) holds at both ends,
+// counts channels still opening, and frees a place when a channel closes or is refused.
+TEST(RouterTest, AParticipantIsInAtMostTheCapOfChannels) {
+  Router router(/*remembered_stops=*/64, /*max_channels_per_participant=*/2);
+  std::map<std::string, std::shared_ptr<QueueEndpoint>> endpoints;
+  for (const char* id : {"a", "b", "c", "d"}) {
+    endpoints[id] = std::make_shared<QueueEndpoint>();
+    ASSERT_TRUE(router.Register(id, endpoints[id]).ok());
+  }
+  auto open = [&](const char* from, const char* to) {
+    std::optional<Result<OpenedChannel>> result;
+    router.OpenChannel(from, to, {}, [&](Result<OpenedChannel> r) { result = r; });
+    for (Envelope& e : endpoints[to]->Take()) {
+      if (e.kind == Envelope::Kind::kChannelOpen) e.reply(Reply{true, std::nullopt});
+    }
+    return result;
+  };
+  auto first = open("a", "b");
+  ASSERT_TRUE(first && first->ok());
+  // One still opening counts: b has not decided yet.
+  std::optional<Result<OpenedChannel>> pending;
+  router.OpenChannel("a", "c", {}, [&](Result<OpenedChannel> r) { pending = r; });
+  EXPECT_FALSE(pending.has_value());
+  auto over = open("a", "b");
+  ASSERT_TRUE(over.has_value());
+  EXPECT_EQ(over->status().code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(over->status().message(),
+              HasSubstr("the opener a is in 2 channels already, the limit of open channels per "
+                        "actor (2, limits::kMaxChannelsPerActor)"));
+  // The cap of the target: b is in one channel; c fills it, and then no one may open to b.
+  ASSERT_TRUE(open("c", "b")->ok());
+  auto to_full = open("d", "b");
+  EXPECT_THAT(to_full->status().message(), HasSubstr("the target b is in 2 channels already"));
+  // Closing frees the place.
+  ASSERT_TRUE(router.CloseChannel("a", (*first)->channel).ok());
+  for (Envelope& e : endpoints["c"]->Take()) {
+    if (e.kind == Envelope::Kind::kChannelOpen) e.reply(Reply{false, std::nullopt});
+  }
+  ASSERT_TRUE(pending.has_value());  // refused by c: a's place is freed too
+  EXPECT_TRUE(open("a", "b")->ok());
+}
+
+// A channel id of a MiB is quoted by its first bytes and its length, not echoed.
+TEST(RouterTest, ErrorsQuoteALongChannelIdOnce) {
+  Router router;
+  const std::string id(1u << 20, 'x');
+  Status s = router.SendOnChannel("a", id, {});
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_LT(s.ToString().size(), 400u);
+  EXPECT_THAT(s.ToString(), HasSubstr("(1048576 bytes) is not open"));
 }
 
 }  // namespace

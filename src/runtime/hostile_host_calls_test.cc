@@ -106,8 +106,9 @@ std::map<std::string, Expectation> Expectations() {
   const std::string not_found = "not-found: ";
   const std::string bad_tag = "out of range for ";
   const std::string lift_budget = "lifted values exceed the limit of 67108864 bytes";
-  // An id, path or manifest of 16 MiB quoted back in an error is cut (actor_host.cc).
-  const std::string error_cut = "cut at the limit of 1024 bytes for errors returned to actors";
+  // An id or name of 16 MiB is quoted in an error by its first 200 bytes and its length
+  // (QuoteInput), not echoed and then cut at the limit for errors returned to actors.
+  const std::string quoted_max = "\u2026' (16777216 bytes)";
   // runtime
   e["log-max-length"] = {ok, "rc=0"};
   e["get-chain-ret-far"] = {trap, ret_far + " for results (8 bytes) " + kBeyondMemory};
@@ -191,28 +192,28 @@ std::map<std::string, Expectation> Expectations() {
   e["hf-send-websocket-message-bad-type"] = {trap, "discriminant 77 out of range for message-type"};
   e["hf-send-websocket-message-data-over-limit"] = {trap, kOverListLimit};
   // message-server-host
-  e["ms-send-max-id"] = {err, error_cut};
+  e["ms-send-max-id"] = {err, quoted_max};
   e["ms-send-unknown-actor"] = {err, not_found + "actor 00000000-0000-4000-8000-000000000000"};
   e["ms-send-msg-over-limit"] = {trap, kOverListLimit};
   e["ms-request-unknown-actor"] = {err, not_found + "actor 00000000-0000-4000-8000-000000000000"};
-  e["ms-request-max-id"] = {err, error_cut};
+  e["ms-request-max-id"] = {err, quoted_max};
   e["ms-request-msg-far"] = {trap, "param 'msg': list<u8> at 0xfffffff0"};
   e["ms-open-channel-unknown-actor"] = {err, not_found + "actor 00000000-0000-4000-8000"};
-  e["ms-open-channel-max-id"] = {err, error_cut};
-  e["ms-send-on-channel-bogus"] = {err, "channel hostile is not open"};
-  e["ms-send-on-channel-max-id"] = {err, error_cut};
+  e["ms-open-channel-max-id"] = {err, quoted_max};
+  e["ms-send-on-channel-bogus"] = {err, "channel 'hostile' is not open"};
+  e["ms-send-on-channel-max-id"] = {err, quoted_max};
   e["ms-send-on-channel-invalid-utf8"] = {trap, "param 'channel-id': string at "};
   e["ms-close-channel-bogus"] = {err, "is not open"};
-  e["ms-close-channel-max-id"] = {err, error_cut};
+  e["ms-close-channel-max-id"] = {err, quoted_max};
   e["ms-list-outstanding-ret-far"] = {trap, ret_far};
   e["ms-respond-bogus-request"] = {err, "is not outstanding"};
-  e["ms-respond-max-id"] = {err, error_cut};
+  e["ms-respond-max-id"] = {err, quoted_max};
   e["ms-respond-response-over-limit"] = {trap, kOverListLimit};
   e["ms-cancel-bogus-request"] = {err, "is not outstanding"};
-  e["ms-cancel-max-id"] = {err, error_cut};
+  e["ms-cancel-max-id"] = {err, quoted_max};
   // process
   e["os-spawn-program-far"] = {trap, "field 'program' of process-config: string at 0xfffffff0"};
-  e["os-spawn-program-max"] = {err, error_cut};
+  e["os-spawn-program-max"] = {err, quoted_max};
   e["os-spawn-huge-args"] = {trap, "field 'args' of process-config: " + lift_budget};
   e["os-spawn-huge-env"] = {trap, "field 'env' of process-config: " + lift_budget};
   e["os-spawn-cwd-invalid-utf8"] = {trap, "field 'cwd' of process-config"};
@@ -273,13 +274,14 @@ std::map<std::string, Expectation> Expectations() {
   e["resume-state-json-1m"] = {ok, "ok"};
   e["resume-state-over-limit"] = {trap, kOverListLimit};
   e["list-children-ret-far"] = {trap, ret_far};
-  const std::string not_child = "00000000-0000-4000-8000-000000000000 is not a child of this actor";
+  const std::string not_child =
+      "00000000-0000-4000-8000-000000000000' is not a child of this actor";
   e["stop-child-bogus"] = {err, not_child};
-  e["stop-child-max-id"] = {err, error_cut};
+  e["stop-child-max-id"] = {err, quoted_max};
   e["restart-child-bogus"] = {err, not_child};
   e["restart-child-invalid-utf8"] = {trap, "param 'child-id': string at "};
   e["get-child-state-bogus"] = {err, not_child};
-  e["get-child-state-max-id"] = {err, error_cut};
+  e["get-child-state-max-id"] = {err, quoted_max};
   e["get-child-events-bogus"] = {err, not_child};
   e["get-child-events-far"] = {trap, "param 'child-id': string at 0xfffffff0"};
   // timing

@@ -41,6 +41,7 @@
 
 #include "common/confined_dir.h"
 #include "common/landlock.h"
+#include "common/utf8.h"
 #include "handlers/filesystem/command_runner.h"
 #include "handlers/filesystem/filesystem_handler.h"
 #include "handlers/filesystem/fs_config.h"
@@ -470,8 +471,8 @@ class FilesystemHandler final : public Handler {
     THEATER_RETURN_IF_ERROR(CheckFileCommand(perms, command));
     if (std::find(config_.allowed_commands.begin(), config_.allowed_commands.end(), command) ==
         config_.allowed_commands.end()) {
-      return PermissionDenied("Command '" + command +
-                              "' not in the filesystem handler's "
+      return PermissionDenied("Command " + QuoteInput(command) +
+                              " not in the filesystem handler's "
                               "allowed_commands: " +
                               FormatList(config_.allowed_commands));
     }

@@ -193,10 +193,10 @@ Result<TransferSpec> BuildTransferSpec(const abi::Value& request, const HttpClie
       return InvalidArgument("invalid header name '" + Printable(name) + "'");
     }
     if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-      return InvalidArgument("header '" + name + "': the value contains CR, LF or NUL");
+      return InvalidArgument("header " + QuoteInput(name) + ": the value contains CR, LF or NUL");
     }
     if (name.size() + value.size() > kMaxHeaderLineBytes) {
-      return InvalidArgument("header '" + name + "' is longer than " +
+      return InvalidArgument("header " + QuoteInput(name) + " is longer than " +
                              std::to_string(kMaxHeaderLineBytes) + " bytes");
     }
     // These are derived from the URL and the body. Letting the actor set them would let it
@@ -204,7 +204,8 @@ Result<TransferSpec> BuildTransferSpec(const abi::Value& request, const HttpClie
     // from what is sent (request smuggling).
     if (AsciiEqualsIgnoreCase(name, "host") || AsciiEqualsIgnoreCase(name, "content-length") ||
         AsciiEqualsIgnoreCase(name, "transfer-encoding")) {
-      return InvalidArgument("header '" + name + "' is set by the host from the URL and body");
+      return InvalidArgument("header " + QuoteInput(name) +
+                             " is set by the host from the URL and body");
     }
     spec.headers.emplace_back(name, value);
   }

@@ -16,14 +16,21 @@
 // target's failure, or the timeout: the handler's `request_timeout_ms` (default 30,000), never
 // longer than the actor's call deadline.
 //
+// What one actor may hold is bounded (docs/security.md): requests received and not answered
+// (limits::kMaxOutstandingRequestsPerActor) and bytes of messages queued for it and not yet
+// handled (limits::kMaxQueuedMessageBytesPerActor); a message past either is refused to its
+// sender with an error naming the limit. Open channels are bounded by the router.
+//
 // Config (`[[handler]] type = "message-server"`): `request_timeout_ms`.
 #include <algorithm>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
 
+#include "common/utf8.h"
 #include "common/uuid.h"
 #include "handlers/message-server/message_server_handler.h"
+#include "theater/limits.h"
 #include "theater/router.h"
 
 namespace theater::handlers {
@@ -61,6 +68,28 @@ class ActorMailbox final : public messaging::Endpoint,
   Status Deliver(Envelope envelope) override {
     std::shared_ptr<ActorContext> actor = actor_.lock();
     if (!actor) return Unavailable("actor " + id_ + " has stopped");
+    // Counted from here until the call that handles it ends (or is dropped with the actor).
+    const size_t bytes = envelope.payload.size();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (queued_bytes_ + bytes > limits::kMaxQueuedMessageBytesPerActor) {
+        return ResourceExhausted(
+            "actor " + id_ + " has " + std::to_string(queued_bytes_) +
+            " bytes of messages queued, and this one of " + std::to_string(bytes) +
+            " bytes would pass the limit of " +
+            std::to_string(limits::kMaxQueuedMessageBytesPerActor) +
+            " queued message bytes per actor (limits::kMaxQueuedMessageBytesPerActor)");
+      }
+      if (envelope.kind == Envelope::Kind::kRequest &&
+          outstanding_.size() >= limits::kMaxOutstandingRequestsPerActor) {
+        return ResourceExhausted("actor " + id_ + " has " + std::to_string(outstanding_.size()) +
+                                 " requests outstanding (received and not answered), the limit "
+                                 "of outstanding requests per actor (" +
+                                 std::to_string(limits::kMaxOutstandingRequestsPerActor) +
+                                 ", limits::kMaxOutstandingRequestsPerActor)");
+      }
+      queued_bytes_ += bytes;
+    }
     ExportInvocation op;
     op.interface_name = std::string(kClient);
     std::string request_id;
@@ -104,6 +133,7 @@ class ActorMailbox final : public messaging::Endpoint,
         break;
     }
     if (!actor->HasExport(ExportName(envelope.kind))) {
+      Release(bytes);
       // A close nobody listens for is not the closer's error.
       if (envelope.kind == Envelope::Kind::kChannelClose) return Status();
       return FailedPrecondition("actor " + id_ + " does not export " + op.interface_name + "#" +
@@ -111,13 +141,25 @@ class ActorMailbox final : public messaging::Endpoint,
     }
     if (!request_id.empty()) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (closed_) return FailedPrecondition("actor " + id_ + " is shutting down");
+      if (closed_) {
+        queued_bytes_ -= bytes;
+        return FailedPrecondition("actor " + id_ + " is shutting down");
+      }
       outstanding_.emplace(request_id, Pending{next_seq_++, std::move(envelope.reply)});
     }
+    // The bytes are released when the call that handles them ends, whatever its outcome (the
+    // actor answers every queued operation, with an error if it stops first).
+    op.reply = [self = shared_from_this(), bytes,
+                inner = std::move(op.reply)](Result<std::vector<Value>> done) {
+      self->Release(bytes);
+      if (inner) inner(std::move(done));
+    };
     Status queued = actor->Post(std::move(op));
-    if (!queued.ok() && !request_id.empty()) {
+    if (!queued.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
-      outstanding_.erase(request_id);  // refused: the router tells the requester, not us
+      queued_bytes_ -= bytes;
+      // Refused: the router tells the requester, not us.
+      if (!request_id.empty()) outstanding_.erase(request_id);
     }
     return queued;
   }
@@ -161,6 +203,11 @@ class ActorMailbox final : public messaging::Endpoint,
   const std::string& id() const { return id_; }
 
  private:
+  void Release(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued_bytes_ -= bytes;
+  }
+
   struct Pending {
     uint64_t seq;
     ReplyFn reply;
@@ -217,6 +264,8 @@ class ActorMailbox final : public messaging::Endpoint,
   std::mutex mu_;
   std::unordered_map<std::string, Pending> outstanding_;
   uint64_t next_seq_ = 0;
+  // Payload bytes of the messages posted to the actor whose calls have not ended.
+  size_t queued_bytes_ = 0;
   bool closed_ = false;
 };
 
@@ -400,11 +449,13 @@ class MessageServerHandler final : public Handler {
 
  private:
   static Status CheckActorId(const std::string& id) {
-    if (!IsUuid(id)) return InvalidArgument("invalid actor id '" + id + "': not a UUID");
+    // The id is the guest's words (possibly megabytes): quoted, not echoed.
+    if (!IsUuid(id)) return InvalidArgument("invalid actor id " + QuoteInput(id) + ": not a UUID");
     return Status();
   }
   static std::string NotOutstanding(const std::string& id) {
-    return "request " + id + " is not outstanding (unknown, already answered or cancelled)";
+    return "request " + QuoteInput(id) +
+           " is not outstanding (unknown, already answered or cancelled)";
   }
 
   // Suspends the actor until `start`'s callback delivers `*answer` (the outcome, or the timeout

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 
+#include "common/utf8.h"
 #include "handlers/supervisor/supervisor_handler.h"
 #include "handlers/supervisor/supervisor_permissions.h"
 
@@ -246,7 +247,8 @@ class SupervisorHandler final : public Handler {
     for (const std::string& c : actor.Children()) {
       if (c == child) return Status();
     }
-    return NotFound("actor " + child + " is not a child of this actor");
+    // The id is the guest's words (possibly megabytes): quoted, not echoed.
+    return NotFound("actor " + QuoteInput(child) + " is not a child of this actor");
   }
 
   SupervisionPolicy policy_;

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/ascii.h"
+#include "common/utf8.h"
 #include "handlers/support/handler_util.h"
 
 namespace theater::handlers {
@@ -121,14 +122,15 @@ Status CheckPath(const AllowList& allowed, std::string_view path) {
 
 Status CheckCommand(const AllowList& allowed, std::string_view command) {
   if (!allowed || Contains(*allowed, command)) return Status::Ok();
-  return PermissionDenied("Command '" + std::string(command) +
-                          "' not in allowed commands: " + FormatList(*allowed));
+  // The command is the guest's words (possibly megabytes): quoted, not echoed.
+  return PermissionDenied("Command " + QuoteInput(command) +
+                          " not in allowed commands: " + FormatList(*allowed));
 }
 
 Status CheckMethod(const AllowList& allowed, std::string_view method) {
   if (!allowed || Contains(*allowed, AsciiUpper(method))) return Status::Ok();
-  return PermissionDenied("Method '" + std::string(method) +
-                          "' not in allowed methods: " + FormatList(*allowed));
+  return PermissionDenied("Method " + QuoteInput(method) +
+                          " not in allowed methods: " + FormatList(*allowed));
 }
 
 }  // namespace theater::handlers
