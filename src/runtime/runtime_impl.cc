@@ -743,7 +743,7 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
                               Callback<std::string> begin_done) {
   std::string id = request.actor_id.value_or(NewUuid());
   if (!IsUuid(id)) {
-    done(InvalidArgument("actor id '" + id + "' is not a UUID"));
+    done(InvalidArgument("actor id " + QuoteInput(id) + " is not a UUID"));
     return;
   }
   // A recovered actor's chain is saved by definition (only such actors are recovered).
@@ -1175,7 +1175,7 @@ Result<TheaterRuntime::Subscription> RuntimeImpl::Subscribe(std::string_view id,
 
 Result<TheaterRuntime::Subscription> RuntimeImpl::SubscribeBeforeSpawn(
     std::string_view id, size_t capacity, chain::OverflowPolicy policy) {
-  if (!IsUuid(id)) return InvalidArgument("actor id '" + std::string(id) + "' is not a UUID");
+  if (!IsUuid(id)) return InvalidArgument("actor id " + QuoteInput(id) + " is not a UUID");
   return hub_.Subscribe(std::max<size_t>(capacity, 1), policy, std::string(id));
 }
 

@@ -34,14 +34,6 @@ namespace {
 
 using abi::Value;
 
-std::string Printable(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s.substr(0, 64)) {
-    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
-  }
-  return s.size() > 64 ? out + "..." : out;
-}
-
 std::vector<uint8_t> BytesOf(const Value& v) {
   if (v.is_bytes()) return v.as_bytes();
   std::vector<uint8_t> out;
@@ -167,7 +159,7 @@ Result<TransferSpec> BuildTransferSpec(const abi::Value& request, const HttpClie
 
   std::string method = fields[0].as_string();
   if (!IsHttpToken(method) || method.size() > 32) {
-    return InvalidArgument("Invalid HTTP method: '" + Printable(method) + "'");
+    return InvalidArgument("Invalid HTTP method: " + QuoteInput(method));
   }
   spec.method = AsciiUpper(method);
 
@@ -190,7 +182,7 @@ Result<TransferSpec> BuildTransferSpec(const abi::Value& request, const HttpClie
     const std::string& name = h.items()[0].as_string();
     const std::string& value = h.items()[1].as_string();
     if (!IsHttpToken(name)) {
-      return InvalidArgument("invalid header name '" + Printable(name) + "'");
+      return InvalidArgument("invalid header name " + QuoteInput(name));
     }
     if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
       return InvalidArgument("header " + QuoteInput(name) + ": the value contains CR, LF or NUL");
