@@ -52,6 +52,15 @@ using StoreReader = std::function<Result<std::vector<uint8_t>>(const std::string
 using LocalFileReader = std::function<Result<std::vector<uint8_t>>(
     const std::string& path, std::string_view what, uint64_t max_bytes)>;
 
+// Reads an http(s) reference that loading a manifest needs (the manifest itself, its init_state,
+// its component): its body, at most `max_bytes`, or the error loading fails with. `what` names
+// the reference ("component"). Empty: the URL is fetched with FetchUrl, blocking the calling
+// thread for up to its timeout. The runtime gives one that answers from what the spawn has
+// fetched already and otherwise notes the URL and fails, so that the spawn is run again once an
+// asynchronous fetch has it (docs/runtime.md, "Spawning from URLs"): no thread waits on a network.
+using UrlReader = std::function<Result<std::vector<uint8_t>>(
+    const std::string& url, std::string_view what, uint64_t max_bytes)>;
+
 // Per-actor resource limits. Defaults match docs/manifest.md.
 struct ManifestLimits {
   static constexpr uint64_t kDefaultInitDeadlineMs = 60'000;
@@ -135,12 +144,14 @@ Result<std::shared_ptr<const Manifest>> ParseManifestShared(std::string_view tom
 // absolute), and messages name the path as given.
 Result<Manifest> LoadManifest(const std::filesystem::path& path);
 
-// The bytes of the manifest's init_state (a file, a URL or a store reference read by `store`),
+// The bytes of the manifest's init_state (a file, a URL read by `urls`, or a store reference read
+// by `store`),
 // checked to be JSON (the error says where it is not); nullopt when the manifest has no
 // init_state.
 Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manifest,
                                                           const StoreReader& store = {},
-                                                          const LocalFileReader& files = {});
+                                                          const LocalFileReader& files = {},
+                                                          const UrlReader& urls = {});
 
 // Combines the manifest's initial state with one supplied at spawn time: when both are objects,
 // the override's top-level keys replace the initial state's (a shallow merge); otherwise the
@@ -166,37 +177,37 @@ struct ManifestWithState {
 // Manifest::warnings. Errors: those of ParseManifest and LoadInitState, plus kParseError
 // "source:line:col: ..." for a malformed template, and kInvalidArgument when `init_state` itself
 // uses a template expression.
-Result<ManifestWithState> ParseManifestWithState(std::string_view toml,
-                                                 std::filesystem::path base_dir,
-                                                 std::string source_name,
-                                                 std::optional<nlohmann::json> override_state,
-                                                 std::string base_url = {},
-                                                 const StoreReader& store = {},
-                                                 const LocalFileReader& files = {});
+Result<ManifestWithState> ParseManifestWithState(
+    std::string_view toml, std::filesystem::path base_dir, std::string source_name,
+    std::optional<nlohmann::json> override_state, std::string base_url = {},
+    const StoreReader& store = {}, const LocalFileReader& files = {}, const UrlReader& urls = {});
 
 // ParseManifestWithState() on a file; paths resolve as in LoadManifest().
 Result<ManifestWithState> LoadManifestWithState(const std::filesystem::path& path,
                                                 std::optional<nlohmann::json> override_state,
                                                 const StoreReader& store = {},
-                                                const LocalFileReader& files = {});
+                                                const LocalFileReader& files = {},
+                                                const UrlReader& urls = {});
 // The same for a manifest fetched from an http(s) URL (FetchUrl's limits and errors); its
 // relative references resolve against the URL.
 Result<ManifestWithState> LoadManifestWithStateFromUrl(const std::string& url,
                                                        std::optional<nlohmann::json> override_state,
                                                        const StoreReader& store = {},
-                                                       const LocalFileReader& files = {});
+                                                       const LocalFileReader& files = {},
+                                                       const UrlReader& urls = {});
 // The same for a manifest in a content store (`reference` is a store:// reference read by
 // `store`). Its relative references name labels of the same store: `component = "app.wasm"` in a
 // manifest at store://<id>/... is store://<id>/app.wasm. Absolute local paths are refused.
 Result<ManifestWithState> LoadManifestWithStateFromStore(
     const std::string& reference, std::optional<nlohmann::json> override_state,
-    const StoreReader& store, const LocalFileReader& files = {});
+    const StoreReader& store, const LocalFileReader& files = {}, const UrlReader& urls = {});
 
 // The bytes a resolved reference names: a file's contents (read by `files`, when given),
-// a URL's body (FetchUrl), or what `store` reads for a store:// reference. `what` names it in
-// errors ("component").
+// a URL's body (read by `urls`, else FetchUrl), or what `store` reads for a store:// reference.
+// `what` names it in errors ("component").
 Result<std::vector<uint8_t>> LoadReference(const std::string& reference, ReferenceKind kind,
                                            std::string_view what, const StoreReader& store = {},
-                                           const LocalFileReader& files = {});
+                                           const LocalFileReader& files = {},
+                                           const UrlReader& urls = {});
 
 }  // namespace theater

@@ -138,6 +138,10 @@ struct SpawnRequest {
   // bound to what that actor may read: its filesystem grant, the directory of its own manifest,
   // and these (docs/security.md, "What a spawn may read").
   std::optional<LocalReadRoots> read_roots;
+  // Who asked, when it is a client of the host (the management server names the connection): at
+  // most RuntimeOptions::max_spawn_fetches_per_client of its spawns fetch http(s) references at
+  // once. Empty: the embedder itself, bound only by max_spawn_fetches.
+  std::string client;
 };
 
 // Receives actor log lines (runtime.log, stdout and stderr of the guest).
@@ -217,6 +221,16 @@ struct RuntimeOptions {
   // Zero: terminate at once. Must not be negative (Create fails) nor above kMaxShutdownGrace.
   // `theater server --shutdown-grace`.
   std::chrono::milliseconds shutdown_grace{kDefaultShutdownGrace};
+  // Spawns fetch the http(s) references they name (manifest, component, init_state) on the I/O
+  // loop, never holding a loader thread (docs/runtime.md, "Spawning from URLs"). These cap how
+  // many such fetches are in flight at once: in all, for the spawns of one client
+  // (SpawnRequest::client), and for the spawns of one actor (its supervisor.spawn, and the
+  // restarts of its children). A spawn whose fetch would pass a cap fails at once with
+  // kResourceExhausted naming it. Each fetch holds at most its size limit (docs/security.md).
+  // Must be at least 1 (Create fails).
+  size_t max_spawn_fetches = 64;
+  size_t max_spawn_fetches_per_client = 16;
+  size_t max_spawn_fetches_per_actor = 8;
 };
 
 // How many more actors fit, and what bounds it (TheaterRuntime::Capacity, `theater info`).
@@ -253,7 +267,8 @@ class TheaterRuntime {
 
   // Loads the manifest, instantiates the actor with its handlers and runs `init`; returns the id
   // once `init` succeeded, or the first error (the actor is then gone). Blocks the calling
-  // thread, which also does the loading (reading, fetching, compiling): call it from a thread of
+  // thread, which also does the loading (reading, compiling; http(s) references are fetched on
+  // the I/O loop meanwhile, and the loading goes on on a loader thread): call it from a thread of
   // your own, never from a runtime callback. SpawnAsync loads on the runtime's loader threads.
   virtual Result<std::string> Spawn(SpawnRequest request) = 0;
   virtual void SpawnAsync(SpawnRequest request, Callback<std::string> done) = 0;

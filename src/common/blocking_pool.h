@@ -1,9 +1,10 @@
 // Theater: a WebAssembly actor runtime.
 //
-// BlockingPool: threads for work that may block for long (reading a manifest, fetching a URL,
-// compiling a module), so that neither the management server's I/O thread nor an executor
-// worker ever waits on it. The pool grows on demand up to `max_threads`, so one fetch that hangs
-// until its deadline does not hold up the spawns queued behind it; threads beyond the first exit
+// BlockingPool: threads for work that may block for long (reading a manifest, compiling a
+// module; the runtime fetches URLs on its I/O loop instead, runtime/spawn_fetcher.h), so that
+// neither the management server's I/O thread nor an executor worker ever waits on it. The pool
+// grows on demand up to `max_threads`, so one slow task (a large compile, a slow disk) does not
+// hold up the spawns queued behind it; threads beyond the first exit
 // after `idle` without work. Past `max_queued` waiting tasks, Post() refuses. The threads (named
 // theater-block) are scheduled as SCHED_BATCH, so that waking one does not preempt the poster.
 //

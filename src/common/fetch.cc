@@ -1,112 +1,148 @@
 // Theater: a WebAssembly actor runtime.
 #include "common/fetch.h"
 
-#include <curl/curl.h>
+#include <boost/asio/io_context.hpp>
+
+#include <algorithm>
 
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <utility>
+
+#include "common/curl_engine.h"
+#include "common/utf8.h"
 
 namespace theater {
 namespace {
 
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+TransferSpec FetchSpec(const std::string& url, const FetchOptions& options) {
+  TransferSpec spec;
+  spec.method = "GET";
+  spec.url = url;
+  spec.headers = {{"User-Agent", "theater"}};
+  spec.max_redirects = static_cast<uint64_t>(std::max(options.max_redirects, 0));
+  const auto timeout_ms = static_cast<uint64_t>(std::max<int64_t>(options.timeout.count(), 0));
+  spec.timeout_ms = timeout_ms;
+  spec.connect_timeout_ms = timeout_ms;  // only the whole transfer is bounded, as it always was
+  spec.max_response_bytes = options.max_bytes;
+  spec.tls_verify = options.verify_tls;
+  spec.environment_proxy = true;
+  return spec;
 }
 
-struct Body {
-  std::vector<uint8_t> bytes;
-  size_t limit = 0;
-  bool over_limit = false;
-};
-
-size_t AppendBody(char* data, size_t size, size_t count, void* user) {
-  auto* body = static_cast<Body*>(user);
-  const size_t n = size * count;
-  if (body->bytes.size() + n > body->limit) {
-    body->over_limit = true;
-    return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
+// FetchUrl's Status for what the engine made of a transfer of `url`.
+Result<std::vector<uint8_t>> FetchResult(const std::string& url, const FetchOptions& options,
+                                         TransferOutcome outcome) {
+  const std::string prefix = "fetching " + QuoteInput(url) + ": ";
+  if (outcome.ok()) {
+    const uint16_t status = outcome.response.status;
+    if (status >= 200 && status < 300) return std::move(outcome.response.body);
+    std::string message = prefix + "HTTP status " + std::to_string(status);
+    if (status == 404 || status == 410) return NotFound(std::move(message));
+    return Unavailable(std::move(message));
   }
-  body->bytes.insert(body->bytes.end(), data, data + n);
-  return n;
-}
-
-struct CurlDeleter {
-  void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
-};
-Status TransferError(const std::string& url, CURLcode code, const char* detail,
-                     const FetchOptions& options) {
-  std::string what = std::string(detail[0] != '\0' ? detail : curl_easy_strerror(code));
-  std::string prefix = "fetching " + url + ": ";
-  switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
+  // libcurl's words when it has some, else the engine's (which name the URL once more).
+  const std::string what = outcome.detail.empty() ? outcome.message : outcome.detail;
+  switch (*outcome.error) {
+    case HttpErrorKind::kDns:
       return Unavailable(prefix + "DNS lookup failed: " + what);
-    case CURLE_COULDNT_CONNECT:
+    case HttpErrorKind::kConnect:
       return Unavailable(prefix + "connection failed: " + what);
-    case CURLE_OPERATION_TIMEDOUT:
-      return DeadlineExceeded(prefix + "timed out after " +
-                              std::to_string(options.timeout.count()) + " ms: " + what);
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
+    case HttpErrorKind::kTls:
       return Unavailable(prefix + "TLS failed: " + what);
-    case CURLE_TOO_MANY_REDIRECTS:
-      return ResourceExhausted(prefix + "more than " + std::to_string(options.max_redirects) +
-                               " redirects");
-    case CURLE_UNSUPPORTED_PROTOCOL:
-      return InvalidArgument(prefix + "unsupported protocol: " + what);
-    case CURLE_URL_MALFORMAT:
-      return InvalidArgument(prefix + "malformed URL: " + what);
-    default:
-      return Unavailable(prefix + what);
+    case HttpErrorKind::kTimeout:
+      return DeadlineExceeded(prefix + "timed out after " +
+                              std::to_string(options.timeout.count()) + " ms" +
+                              (outcome.detail.empty() ? "" : ": " + outcome.detail));
+    case HttpErrorKind::kLimit:
+      switch (outcome.limit) {
+        case HttpLimit::kRedirects:
+          return ResourceExhausted(prefix + "more than " + std::to_string(options.max_redirects) +
+                                   " redirects");
+        case HttpLimit::kHeaders:
+          return ResourceExhausted(prefix + "the response headers are over the limit");
+        case HttpLimit::kBody:
+        case HttpLimit::kNone:
+          break;
+      }
+      return ResourceExhausted(prefix + "the body is larger than the limit of " +
+                               std::to_string(options.max_bytes) + " bytes");
+    case HttpErrorKind::kInvalidArgument:
+      return InvalidArgument(prefix + what);
+    case HttpErrorKind::kCancelled:
+      return Cancelled(prefix + "cancelled: " + what);
+    case HttpErrorKind::kInternal:
+      return InternalError(prefix + what);
+    case HttpErrorKind::kPermissionDenied:  // no allow_redirect: not reached
+    case HttpErrorKind::kTransfer:
+      break;
   }
+  return Unavailable(prefix + what);
 }
+
+// A fetch's state shared by its starter and the engine's callback, which may run (on the loop)
+// before CurlEngine::Start has returned the transfer: whichever of the two comes second delivers.
+struct PendingFetch {
+  std::string url;
+  FetchOptions options;
+  FetchDone done;
+  std::mutex mu;
+  std::shared_ptr<Transfer> transfer;  // guarded by mu: set once Start returned
+  bool finished = false;               // guarded by mu: the engine's callback ran
+
+  void Deliver(Transfer& t) { done(FetchResult(url, options, t.TakeOutcome())); }
+};
 
 }  // namespace
 
-Result<std::vector<uint8_t>> FetchUrl(const std::string& url, const FetchOptions& options) {
+CancelFetch StartFetch(boost::asio::io_context& io, const std::string& url,
+                       const FetchOptions& options, FetchDone done) {
   if (!url.starts_with("http://") && !url.starts_with("https://")) {
-    return InvalidArgument("fetching '" + url + "': only http:// and https:// URLs can be fetched");
+    done(InvalidArgument("fetching " + QuoteInput(url) +
+                         ": only http:// and https:// URLs can be fetched"));
+    return {};
   }
-  InitCurlOnce();
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (!curl) return InternalError("fetching " + url + ": libcurl could not create a handle");
-  Body body;
-  body.limit = options.max_bytes;
-  char error[CURL_ERROR_SIZE] = "";
-  CURL* h = curl.get();
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, static_cast<long>(options.max_redirects));
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count()));
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for DNS timeouts: we are threaded
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options.verify_tls ? 1L : 0L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options.verify_tls ? 2L : 0L);
-  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_bytes));
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &AppendBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "theater");
-  const CURLcode code = curl_easy_perform(h);
-  if (body.over_limit || code == CURLE_FILESIZE_EXCEEDED) {
-    return ResourceExhausted("fetching " + url + ": the body is larger than the limit of " +
-                             std::to_string(options.max_bytes) + " bytes");
+  Result<CurlEngine*> engine = CurlEngine::Of(io);
+  if (!engine.ok()) {
+    done(engine.status().WithContext("fetching " + QuoteInput(url)));
+    return {};
   }
-  if (code != CURLE_OK) return TransferError(url, code, error, options);
-  long http_status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http_status);
-  if (http_status < 200 || http_status >= 300) {
-    std::string message = "fetching " + url + ": HTTP status " + std::to_string(http_status);
-    if (http_status == 404 || http_status == 410) return NotFound(message);
-    return Unavailable(message);
+  auto pending = std::make_shared<PendingFetch>();
+  pending->url = url;
+  pending->options = options;
+  pending->done = std::move(done);
+  std::shared_ptr<Transfer> transfer = (*engine)->Start(FetchSpec(url, options), [pending] {
+    std::shared_ptr<Transfer> t;
+    {
+      std::lock_guard<std::mutex> lock(pending->mu);
+      pending->finished = true;
+      t = pending->transfer;
+    }
+    if (t) pending->Deliver(*t);
+  });
+  bool finished = false;
+  {
+    std::lock_guard<std::mutex> lock(pending->mu);
+    pending->transfer = transfer;
+    finished = pending->finished;
   }
-  return std::move(body.bytes);
+  if (finished) pending->Deliver(*transfer);
+  return [engine = *engine, weak = std::weak_ptr<Transfer>(transfer)] {
+    if (std::shared_ptr<Transfer> t = weak.lock()) engine->Cancel(t);
+  };
+}
+
+Result<std::vector<uint8_t>> FetchUrl(const std::string& url, const FetchOptions& options) {
+  // A loop of its own, run on this thread until the fetch ends (and destroyed with its engine).
+  boost::asio::io_context io;
+  std::optional<Result<std::vector<uint8_t>>> result;
+  StartFetch(io, url, options,
+             [&result](Result<std::vector<uint8_t>> r) { result = std::move(r); });
+  while (!result && io.run_one() > 0) {
+  }
+  if (!result) return InternalError("fetching " + QuoteInput(url) + ": the fetch never ended");
+  return std::move(*result);
 }
 
 }  // namespace theater

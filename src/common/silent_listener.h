@@ -15,13 +15,15 @@ namespace theater::testing {
 
 class SilentListener {
  public:
-  SilentListener() {
+  // `backlog`: how many connections the kernel completes and holds (beyond it, a client's
+  // connect waits for a SYN that is never answered: as silent, but a different failure).
+  explicit SilentListener(int backlog = 16) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd_, 16) != 0) {
+        ::listen(fd_, backlog) != 0) {
       Close();
       return;
     }

@@ -582,11 +582,12 @@ Result<Manifest> LoadManifest(const fs::path& path) {
 
 Result<std::optional<std::vector<uint8_t>>> LoadInitState(const Manifest& manifest,
                                                           const StoreReader& store,
-                                                          const LocalFileReader& files) {
+                                                          const LocalFileReader& files,
+                                                          const UrlReader& urls) {
   if (!manifest.init_state) return std::optional<std::vector<uint8_t>>();
   const std::string& ref = *manifest.init_state;
   Result<std::vector<uint8_t>> bytes =
-      LoadReference(ref, manifest.init_state_kind, "init_state", store, files);
+      LoadReference(ref, manifest.init_state_kind, "init_state", store, files, urls);
   if (!bytes.ok()) return bytes.status().WithContext(manifest.source_name + ": init_state");
   const std::string text(bytes->begin(), bytes->end());
   THEATER_RETURN_IF_ERROR(CheckJsonNesting(text, limits::kMaxJsonDepth, ref + ": init_state"));
@@ -627,7 +628,8 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
                                                  std::string source_name,
                                                  std::optional<json> override_state,
                                                  std::string base_url, const StoreReader& store,
-                                                 const LocalFileReader& files) {
+                                                 const LocalFileReader& files,
+                                                 const UrlReader& urls) {
   // 1. Find `init_state` before the state is known (ProbeTemplate, which checks the text's size
   //    and nesting first).
   THEATER_ASSIGN_OR_RETURN(std::shared_ptr<const TemplateProbe> probe,
@@ -645,7 +647,7 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
         ResolveReference(*init_ref, &probe_manifest.init_state_kind, base_dir, base_url);
     if (!resolved.ok()) return resolved.status().WithContext(source_name + ": init_state");
     probe_manifest.init_state = std::move(*resolved);
-    THEATER_ASSIGN_OR_RETURN(init_bytes, LoadInitState(probe_manifest, store, files));
+    THEATER_ASSIGN_OR_RETURN(init_bytes, LoadInitState(probe_manifest, store, files, urls));
     // LoadInitState has checked that the bytes are JSON.
     init_json = json::parse(init_bytes->begin(), init_bytes->end(), nullptr, false);
   }
@@ -683,7 +685,8 @@ Result<ManifestWithState> ParseManifestWithState(std::string_view toml_text, fs:
 Result<ManifestWithState> LoadManifestWithState(const fs::path& path,
                                                 std::optional<json> override_state,
                                                 const StoreReader& store,
-                                                const LocalFileReader& files) {
+                                                const LocalFileReader& files,
+                                                const UrlReader& urls) {
   std::string text;
   if (files) {
     THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
@@ -696,42 +699,49 @@ Result<ManifestWithState> LoadManifestWithState(const fs::path& path,
   fs::path absolute = fs::absolute(path, ec);
   if (ec) return IOError("resolving manifest path " + path.string() + ": " + ec.message());
   return ParseManifestWithState(text, absolute.parent_path(), path.string(),
-                                std::move(override_state), {}, store, files);
+                                std::move(override_state), {}, store, files, urls);
 }
 
 Result<ManifestWithState> LoadManifestWithStateFromUrl(const std::string& url,
                                                        std::optional<json> override_state,
                                                        const StoreReader& store,
-                                                       const LocalFileReader& files) {
-  Result<std::vector<uint8_t>> bytes = LoadReference(url, ReferenceKind::kUrl, "manifest");
+                                                       const LocalFileReader& files,
+                                                       const UrlReader& urls) {
+  Result<std::vector<uint8_t>> bytes =
+      LoadReference(url, ReferenceKind::kUrl, "manifest", {}, {}, urls);
   if (!bytes.ok()) return bytes.status();
   const std::string text(bytes->begin(), bytes->end());
-  return ParseManifestWithState(text, {}, url, std::move(override_state), url, store, files);
+  return ParseManifestWithState(text, {}, url, std::move(override_state), url, store, files, urls);
 }
 
 Result<ManifestWithState> LoadManifestWithStateFromStore(const std::string& reference,
                                                          std::optional<json> override_state,
                                                          const StoreReader& store,
-                                                         const LocalFileReader& files) {
+                                                         const LocalFileReader& files,
+                                                         const UrlReader& urls) {
   THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
                            LoadReference(reference, ReferenceKind::kStore, "manifest", store));
   const std::string text(bytes.begin(), bytes.end());
   return ParseManifestWithState(text, {}, reference, std::move(override_state), reference, store,
-                                files);
+                                files, urls);
 }
 
 Result<std::vector<uint8_t>> LoadReference(const std::string& reference, ReferenceKind kind,
                                            std::string_view what, const StoreReader& store,
-                                           const LocalFileReader& files) {
+                                           const LocalFileReader& files, const UrlReader& urls) {
   switch (kind) {
     case ReferenceKind::kFile: {
       if (files) return files(reference, what, MaxReferenceBytes(what));
       return ReadFileBytes(reference, std::string(what) + " file", MaxReferenceBytes(what));
     }
     case ReferenceKind::kUrl: {
-      FetchOptions options;
-      options.max_bytes = MaxReferenceBytes(what);
-      Result<std::vector<uint8_t>> body = FetchUrl(reference, options);
+      const uint64_t max_bytes = MaxReferenceBytes(what);
+      Result<std::vector<uint8_t>> body = [&] {
+        if (urls) return urls(reference, what, max_bytes);
+        FetchOptions options;
+        options.max_bytes = max_bytes;
+        return FetchUrl(reference, options);
+      }();
       if (!body.ok()) return body.status().WithContext(std::string(what));
       return body;
     }

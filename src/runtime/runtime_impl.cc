@@ -33,6 +33,12 @@ Result<std::unique_ptr<TheaterRuntime>> TheaterRuntime::Create(RuntimeOptions op
                            std::to_string(kMaxShutdownGrace.count()) + " ms (" +
                            std::to_string(options.shutdown_grace.count()) + " ms given)");
   }
+  if (options.max_spawn_fetches == 0 || options.max_spawn_fetches_per_client == 0 ||
+      options.max_spawn_fetches_per_actor == 0) {
+    return InvalidArgument(
+        "max_spawn_fetches, max_spawn_fetches_per_client and max_spawn_fetches_per_actor must "
+        "each be at least 1");
+  }
   if (options.home.empty()) {
     if (const char* home = std::getenv("THEATER_HOME"); home && *home) {
       options.home = home;
@@ -154,6 +160,10 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
   executor_ =
       std::make_unique<engine::Executor>(std::max(workers, 1), options_.engine.preempt_slice);
   loader_ = std::make_unique<BlockingPool>();
+  fetcher_ = std::make_unique<SpawnFetcher>(
+      io_->context(),
+      SpawnFetcher::Limits{options_.max_spawn_fetches, options_.max_spawn_fetches_per_client,
+                           options_.max_spawn_fetches_per_actor});
   std::error_code cwd_error;
   inline_manifest_dir_ = std::filesystem::current_path(cwd_error);  // empty on error: relative
   // A guard-page memory reserves 8 GiB whatever its size; a bounds-checked one its cap (the
@@ -445,12 +455,12 @@ Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadModule(const std:
 
 Result<std::shared_ptr<const engine::Module>> RuntimeImpl::LoadComponent(
     const std::string& reference, ReferenceKind kind, const StoreReader& store_reader,
-    const LocalReadScope* scope) {
+    const LocalReadScope* scope, const UrlReader& urls) {
   if (kind == ReferenceKind::kFile) return LoadModule(reference, scope);
   // Not cached by reference: what a URL serves may change. The engine's compile cache is keyed
   // by the bytes' hash, so fetching the same component again costs the download only.
   THEATER_ASSIGN_OR_RETURN(std::vector<uint8_t> wasm,
-                           LoadReference(reference, kind, "component", store_reader));
+                           LoadReference(reference, kind, "component", store_reader, {}, urls));
   return LoadCode(wasm, reference);
 }
 
@@ -544,7 +554,7 @@ void RuntimeImpl::SpawnWithChain(SpawnRequest request, std::shared_ptr<chain::Ev
 }
 
 void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventChain> chain,
-                           Callback<std::string> done) {
+                           Callback<std::string> done, std::shared_ptr<FetchedUrls> fetched) {
   if (shut_down_) {
     done(FailedPrecondition("the runtime is shut down"));
     return;
@@ -637,8 +647,10 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
       done(FailedPrecondition("parent actor " + parent->id() + " is stopping"));
       return;
     }
-    // The roots its parent's origin carried bind the child and its descendants in turn.
+    // The roots its parent's origin carried bind the child and its descendants in turn; the
+    // client that started the tree answers for its fetches too.
     request.read_roots = parent->origin().read_roots;
+    request.client = parent->origin().client;
   } else if (request.read_roots) {
     read_scope =
         std::make_shared<const LocalReadScope>(LocalReadScope::FromRoots(*request.read_roots));
@@ -649,23 +661,41 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
       return read_scope->Read(path, what, max_bytes);
     };
   }
+  // http(s) references are read from what this spawn has fetched already; the first one that is
+  // not ends this run, and FetchThenSpawn runs the spawn again once it is fetched. No loader
+  // thread waits on a network (docs/runtime.md, "Spawning from URLs").
+  std::optional<UrlToFetch> to_fetch;
+  UrlReader urls = [&fetched, &to_fetch](const std::string& url, std::string_view,
+                                         uint64_t max_bytes) -> Result<std::vector<uint8_t>> {
+    if (fetched) {
+      if (auto it = fetched->find(url); it != fetched->end()) return it->second;
+    }
+    to_fetch = UrlToFetch{url, max_bytes};
+    return Unavailable("fetching " + QuoteInput(url) + " has not ended yet");
+  };
   Result<ManifestWithState> loaded = [&]() -> Result<ManifestWithState> {
     if (LooksLikeInlineManifest(request.manifest)) {
       return ParseManifestWithState(request.manifest, inline_manifest_dir_, "<inline manifest>",
-                                    override_state, {}, store_reader, files);
+                                    override_state, {}, store_reader, files, urls);
     }
     switch (ClassifyReference(request.manifest)) {
       case ReferenceKind::kStore:
-        return LoadManifestWithStateFromStore(request.manifest, override_state, store_reader,
-                                              files);
+        return LoadManifestWithStateFromStore(request.manifest, override_state, store_reader, files,
+                                              urls);
       case ReferenceKind::kUrl:
-        return LoadManifestWithStateFromUrl(request.manifest, override_state, store_reader, files);
+        return LoadManifestWithStateFromUrl(request.manifest, override_state, store_reader, files,
+                                            urls);
       case ReferenceKind::kFile:
         break;
     }
-    return LoadManifestWithState(request.manifest, override_state, store_reader, files);
+    return LoadManifestWithState(request.manifest, override_state, store_reader, files, urls);
   }();
   if (!loaded.ok()) {
+    if (to_fetch) {
+      FetchThenSpawn(std::move(request), std::move(chain), std::move(begin_done), done,
+                     std::move(fetched), std::move(*to_fetch));
+      return;
+    }
     done(loaded.status());
     return;
   }
@@ -700,9 +730,14 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
     return;
   }
 
-  Result<std::shared_ptr<const engine::Module>> module =
-      LoadComponent(manifest->component, manifest->component_kind, store_reader, read_scope.get());
+  Result<std::shared_ptr<const engine::Module>> module = LoadComponent(
+      manifest->component, manifest->component_kind, store_reader, read_scope.get(), urls);
   if (!module.ok()) {
+    if (to_fetch) {
+      FetchThenSpawn(std::move(request), std::move(chain), std::move(begin_done), done,
+                     std::move(fetched), std::move(*to_fetch));
+      return;
+    }
     done(module.status().WithContext(manifest->source_name));
     return;
   }
@@ -710,6 +745,46 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
   LaunchActor(std::move(request), std::move(parent), std::move(manifest), std::move(state),
               std::move(module).value(), std::move(permissions).value(), std::move(chain), nullptr,
               std::move(done), std::move(begin_done));
+}
+
+void RuntimeImpl::FetchThenSpawn(SpawnRequest request, std::shared_ptr<chain::EventChain> chain,
+                                 Callback<std::string> respawn_done,
+                                 const Callback<std::string>& fail,
+                                 std::shared_ptr<FetchedUrls> fetched, UrlToFetch needed) {
+  if (!fetched) fetched = std::make_shared<FetchedUrls>();
+  // Counted against the client that asked (for a child: the client that started its tree), and
+  // against the actor whose child it is (a guest's spawn, or its supervision's restart of a
+  // child) and each of that actor's ancestors.
+  SpawnFetcher::Requester who;
+  who.client = request.client;
+  for (std::optional<std::string> id = request.parent_id; id;) {
+    std::shared_ptr<Actor> actor = Find(*id);
+    who.actors.push_back(std::move(*id));
+    id.reset();
+    if (actor) id = actor->parent_id();
+  }
+  FetchOptions options;
+  options.max_bytes = needed.max_bytes;
+  struct Resume {
+    SpawnRequest request;
+    std::shared_ptr<chain::EventChain> chain;
+    Callback<std::string> done;
+  };
+  auto resume = std::make_shared<Resume>(
+      Resume{std::move(request), std::move(chain), std::move(respawn_done)});
+  Status started =
+      fetcher_->Start(needed.url, options, who,
+                      [this, resume, fetched, url = needed.url](Result<std::vector<uint8_t>> body) {
+                        // The run that asked has ended: only this callback touches `fetched` now,
+                        // and then the next run, after the pool's hand-over.
+                        fetched->insert_or_assign(url, std::move(body));
+                        Status posted = loader_->Post([this, resume, fetched]() mutable {
+                          SpawnNow(std::move(resume->request), std::move(resume->chain),
+                                   std::move(resume->done), std::move(fetched));
+                        });
+                        if (!posted.ok()) resume->done(posted.WithContext("spawn refused"));
+                      });
+  if (!started.ok()) fail(started);
 }
 
 Status RuntimeImpl::CapLimits(ManifestLimits& child, const ManifestLimits& parent) {

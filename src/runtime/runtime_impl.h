@@ -20,20 +20,21 @@
 #include <unordered_set>
 
 #include "common/blocking_pool.h"
+#include "common/io_loop_threads.h"
 #include "common/recent_ids.h"
 #include "engine/executor.h"
-#include "theater/router.h"
 #include "runtime/actor.h"
 #include "runtime/admission.h"
 #include "runtime/handler.h"
+#include "runtime/home_lock.h"
+#include "runtime/plan_cache.h"
 #include "runtime/replay.h"
+#include "runtime/spawn_fetcher.h"
+#include "runtime/timers.h"
 #include "theater/handler_registry.h"
 #include "theater/host_api.h"
 #include "theater/mutex.h"
-#include "runtime/home_lock.h"
-#include "runtime/plan_cache.h"
-#include "common/io_loop_threads.h"
-#include "runtime/timers.h"
+#include "theater/router.h"
 #include "theater/runtime.h"
 #include "theater/string_hash.h"
 
@@ -125,6 +126,8 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // `store://<store-id>/<label>` (docs/store.md, "References").
   Result<std::vector<uint8_t>> ReadStoreReference(const std::string& reference);
   const RuntimeOptions& options() const { return options_; }
+  // How many fetches for spawns are in flight (SpawnFetcher); for tests.
+  size_t spawn_fetches_in_flight() const { return fetcher_->in_flight(); }
   // Holds `lock` (RuntimeOptions::exclusive_home) until the runtime is gone.
   void KeepHomeLock(std::unique_ptr<HomeLock> lock) { home_lock_ = std::move(lock); }
   void Log(const Actor& actor, std::string_view line);
@@ -173,10 +176,26 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   void TerminateOverdue();
   // What the actor-stopped event of an actor whose operation TerminateOverdue interrupted says.
   std::string TerminationNote();
+  // What a spawn has fetched so far (the body, or why not), by URL: carried from one run of
+  // SpawnNow to the next.
+  using FetchedUrls = std::map<std::string, Result<std::vector<uint8_t>>>;
+  // An http(s) reference a run of SpawnNow met and had not fetched yet.
+  struct UrlToFetch {
+    std::string url;
+    uint64_t max_bytes = 0;  // the size limit of what it is (LoadReference)
+  };
   // The body of SpawnWithChain, on a loader thread: reads and checks the manifest, its state and
-  // its module, then creates, registers and begins the actor.
+  // its module, then creates, registers and begins the actor. Restartable: it reads http(s)
+  // references from `fetched` only, and when it meets one not fetched yet it ends, handing the
+  // spawn to FetchThenSpawn, instead of waiting on the network.
   void SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventChain> chain,
-                Callback<std::string> done);
+                Callback<std::string> done, std::shared_ptr<FetchedUrls> fetched = nullptr);
+  // Fetches `needed` on the I/O loop (fetcher_), then runs SpawnNow again on the loader pool with
+  // the outcome added to `fetched` and `respawn_done` as its callback. When the fetch is refused
+  // (a cap, the shutdown), `fail` gets why.
+  void FetchThenSpawn(SpawnRequest request, std::shared_ptr<chain::EventChain> chain,
+                      Callback<std::string> respawn_done, const Callback<std::string>& fail,
+                      std::shared_ptr<FetchedUrls> fetched, UrlToFetch needed);
   // What a spawn does once its manifest, state and module are loaded: records the start in the
   // chain (a new one unless `chain` is given; with `recovery`, one continuing the saved chain),
   // activates the handlers, creates, registers and begins the actor (`init`, or only
@@ -218,11 +237,12 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   Result<std::shared_ptr<const engine::Module>> ModuleBySha256(const std::string& hex);
   Result<ReplayReport> ReplayVisited(RecordedEventVisitor visit, const ReplayOptions& options);
   // The module a resolved component reference names: a file through LoadModule's cache, a URL
-  // (or, later, a store reference) fetched every time.
+  // (read by `urls`, else fetched blocking) or a store reference read every time.
   Result<std::shared_ptr<const engine::Module>> LoadComponent(const std::string& reference,
                                                               ReferenceKind kind,
                                                               const StoreReader& store_reader,
-                                                              const LocalReadScope* scope = nullptr);
+                                                              const LocalReadScope* scope = nullptr,
+                                                              const UrlReader& urls = {});
   // An actor's chain as the runtime holds it: a running unsaved actor's in-memory tail, or what
   // the database has for a saved (or stopped) one, flushed first. kNotFound when neither exists.
   struct HeldChain {
@@ -256,6 +276,9 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   std::unique_ptr<engine::Executor> executor_;
   // Where spawns load their manifests, states and modules (SpawnWithChain).
   std::unique_ptr<BlockingPool> loader_;
+  // Where spawns fetch their http(s) references, on io_'s loop (FetchThenSpawn). Closed by
+  // Shutdown(), before loader_ is gone.
+  std::unique_ptr<SpawnFetcher> fetcher_;
   // Whether one more actor fits (asked by every spawn).
   std::unique_ptr<Admission> admission_;
   messaging::Router router_;

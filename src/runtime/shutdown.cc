@@ -24,6 +24,9 @@ Status RuntimeImpl::Shutdown() {
     grace_end_ = std::chrono::steady_clock::now() + options_.shutdown_grace;
   }
   StopHibernationSweeps();
+  // Spawns waiting for a fetch are cancelled now, rather than at their timeout: each runs once
+  // more on the loader pool, sees the shutdown and fails.
+  fetcher_->Close();
   StopAllActors();
   if (store_) return store_->Flush();
   return Status();

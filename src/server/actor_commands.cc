@@ -113,6 +113,9 @@ void ServerImpl::StartActor(CommandCall& call) {
   // And every other local file the spawn reads for it (component, init_state), its restarts
   // and recoveries read, and its descendants' spawns read, obeys the same rule.
   if (!conn->peer_is_loopback()) request.read_roots = manifest_roots_.ReadRoots();
+  // Its spawns' fetches count against this connection's share (max_spawn_fetches_per_client).
+  request.client =
+      "management connection " + std::to_string(conn->serial()) + " (" + conn->peer() + ")";
   const std::string id = *request.actor_id;
   std::string subscription_id;
   if (*subscribe) {

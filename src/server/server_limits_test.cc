@@ -19,10 +19,13 @@
 
 #include "common/bytes.h"
 #include "common/sanitizers.h"
+#include "common/silent_listener.h"
+#include "runtime/runtime_impl.h"
 #include "server/auth_throttle.h"
 #include "server/connection.h"
 #include "server/server_test_util.h"
 #include "testing/runtime_test_util.h"
+#include "testing/wait_for.h"
 #include "theater/builtins.h"
 
 namespace theater::server {
@@ -712,6 +715,58 @@ TEST(ServerLimitsTest, ContradictoryLimitsAreRefusedAtStart) {
   EXPECT_THAT(refused.status().ToString(), HasSubstr("is not a directory"));
   runtime->reset();
   std::filesystem::remove_all(home);
+}
+
+// A connection's spawns that fetch share max_spawn_fetches_per_client (16 by default): the one
+// past it is refused, by name, without fetching, while another connection still fetches and a
+// local spawn answers at once. (The spawns hang on a listener that never answers; the commands
+// are sent without waiting, and their replies come in command order once the listener closes.)
+TEST(ServerLimitsTest, AConnectionsSpawnsThatFetchAreCapped) {
+  theater::testing::SilentListener silent(64);
+  ASSERT_TRUE(silent.ok());
+  const std::string url = "http://127.0.0.1:" + std::to_string(silent.port()) + "/m.toml";
+  TestServer server;
+  ASSERT_TRUE(server.ok());
+  auto& impl = static_cast<runtime::RuntimeImpl&>(server.runtime());
+  const size_t cap = impl.options().max_spawn_fetches_per_client;
+  ASSERT_EQ(cap, 16u);
+  const json start = MakeVariant("StartActor", json{{"manifest", url}});
+  auto send = [&](ManagementClient& client, const std::string& request_id) {
+    const std::string text = WrapCommand(start, json(request_id)).dump();
+    return client.SendMessage({reinterpret_cast<const uint8_t*>(text.data()), text.size()}).ok();
+  };
+  auto client = server.Connect();
+  ASSERT_TRUE(client);
+  for (size_t i = 0; i < cap; ++i) ASSERT_TRUE(send(*client, "hung-" + std::to_string(i)));
+  ASSERT_TRUE(testing_util::WaitFor([&] { return impl.spawn_fetches_in_flight() == cap; }))
+      << impl.spawn_fetches_in_flight();
+  ASSERT_TRUE(send(*client, "over"));
+  // Another connection still fetches...
+  auto other = server.Connect();
+  ASSERT_TRUE(other);
+  ASSERT_TRUE(send(*other, "other"));
+  EXPECT_TRUE(testing_util::WaitFor([&] { return impl.spawn_fetches_in_flight() == cap + 1; }))
+      << impl.spawn_fetches_in_flight();
+  // ... and a spawn of something local answers at once.
+  auto third = server.Connect();
+  ASSERT_TRUE(third);
+  const auto started = Clock::now();
+  EXPECT_FALSE(Start(*third, Manifest(kProbe)).empty());
+  EXPECT_LT(Clock::now() - started, 2s);
+  EXPECT_EQ(impl.spawn_fetches_in_flight(), cap + 1);  // "over" never fetched
+  silent.Close();
+  std::string over;
+  for (size_t i = 0; i <= cap && over.empty(); ++i) {
+    auto message = client->NextMessage(20s);
+    ASSERT_TRUE(message.ok() && *message) << i;
+    const std::string text((*message)->begin(), (*message)->end());
+    if (text.find("\"over\"") != std::string::npos) over = text;
+  }
+  EXPECT_THAT(over, HasSubstr("Error"));
+  EXPECT_THAT(over, HasSubstr("'management connection"));
+  EXPECT_THAT(over, HasSubstr("has 16 fetches for its spawns in flight"));
+  EXPECT_THAT(over, HasSubstr("(max_spawn_fetches_per_client = 16)"));
+  EXPECT_TRUE(testing_util::WaitFor([&] { return impl.spawn_fetches_in_flight() == 0; }));
 }
 
 }  // namespace

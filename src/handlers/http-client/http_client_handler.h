@@ -8,7 +8,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
-#include "handlers/http-client/curl_engine.h"
+#include "common/curl_engine.h"
 #include "handlers/http-client/http_client_permissions.h"
 #include "handlers/http-client/http_config.h"
 #include "theater/abi/value.h"

@@ -20,8 +20,8 @@
 #include <filesystem>
 #include <future>
 
+#include "common/curl_engine.h"
 #include "common/uuid.h"
-#include "handlers/http-client/curl_engine.h"
 #include "handlers/http-client/http_client_handler.h"
 #include "handlers/http-client/http_config.h"
 #include "handlers/http-client/test_http_server.h"

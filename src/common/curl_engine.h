@@ -1,12 +1,15 @@
 // Theater: a WebAssembly actor runtime.
 //
-// CurlEngine: the HTTP transfers of every http-client handler instance of one host, run by
-// libcurl's multi interface on the host's I/O loop (include/theater/io_loop.h): the loop watches
-// libcurl's sockets and its timer, so that any number of requests of any number of actors are in
-// flight without a thread each (or a runtime worker each). One engine per loop: an Asio service of
-// the loop's io_context (CurlEngine::Of), destroyed with it. A caller starts a Transfer with a
-// callback; the engine calls it once the transfer has its outcome (a response or a classified
-// error), and the caller (the handler, suspended in runtime::Await) picks the outcome up.
+// CurlEngine: the HTTP transfers of one host, run by libcurl's multi interface on the host's I/O
+// loop (include/theater/io_loop.h): the http-client handler's requests and the runtime's fetches
+// of http(s) references for spawns (StartFetch, common/fetch.h). The loop watches libcurl's
+// sockets and its timer, so that any number of requests of any number of actors are in flight
+// without a thread each (or a runtime worker or loader thread each). It lives below the runtime
+// and the handlers (library theater_fetch), so both use it without one depending on the other. One
+// engine per loop: an Asio service of the loop's io_context (CurlEngine::Of), destroyed with it. A
+// caller starts a Transfer with a callback; the engine calls it once the transfer has its outcome
+// (a response or a classified error), and the caller (the handler, suspended in runtime::Await)
+// picks the outcome up.
 //
 // Redirects are followed by the engine itself, not by libcurl: every hop's target is parsed,
 // checked by the caller's `allow_redirect` (the actor's host/method permission) and counted
@@ -44,7 +47,7 @@
 
 #include "theater/status.h"
 
-namespace theater::handlers {
+namespace theater {
 
 // What went wrong with a request; the name is the stable prefix of the err string.
 enum class HttpErrorKind {
@@ -83,6 +86,10 @@ struct TransferSpec {
   uint64_t max_response_bytes = 16ull << 20;
   bool tls_verify = true;
   std::string ca_file;  // empty: the system's CA store
+  // Honour the environment's proxies (http_proxy, https_proxy, no_proxy). Off for an actor's
+  // requests: a proxy would receive a request for a host the permission never saw. On for the
+  // runtime's own fetches (StartFetch), which have always gone where the operator's proxy says.
+  bool environment_proxy = false;
   // Called on the engine thread before a redirect to `host` with `method` is followed; an error
   // refuses it (the outcome is kPermissionDenied with the error's message). Unset: all allowed.
   std::function<Status(std::string_view method, std::string_view host)> allow_redirect;
@@ -96,9 +103,16 @@ struct HttpResponseData {
   uint32_t redirects = 0;  // how many were followed
 };
 
+// Which limit a kLimit outcome hit.
+enum class HttpLimit { kNone, kBody, kRedirects, kHeaders };
+
 struct TransferOutcome {
   std::optional<HttpErrorKind> error;  // nullopt: `response` holds the answer
   std::string message;                 // why, when error is set
+  // The cause alone, without the URL: libcurl's words for a transfer error, empty otherwise.
+  // For callers that word their own messages (FetchResult, common/fetch.h).
+  std::string detail;
+  HttpLimit limit = HttpLimit::kNone;  // with kLimit
   HttpResponseData response;
   bool ok() const { return !error.has_value(); }
   // "<kind>: <message>"; "ok" when there is no error.
@@ -167,10 +181,10 @@ class CurlEngine final : public boost::asio::io_context::service {
   // libcurl's callbacks (CurlCallbacks in curl_engine.cc has their exact C signatures), called
   // inside libcurl calls on the strand.
   friend struct CurlCallbacks;
-  void Watch(int fd, int what);   // CURLMOPT_SOCKETFUNCTION: CURL_POLL_* for `fd`
+  void Watch(int fd, int what);    // CURLMOPT_SOCKETFUNCTION: CURL_POLL_* for `fd`
   void SetTimer(long timeout_ms);  // CURLMOPT_TIMERFUNCTION
   int OpenSocket(int domain, int type, int protocol);  // CURLOPT_OPENSOCKETFUNCTION
-  void CloseSocket(int fd);                             // CURLOPT_CLOSESOCKETFUNCTION
+  void CloseSocket(int fd);                            // CURLOPT_CLOSESOCKETFUNCTION
   // Waits for `fd` to become readable (or writable); OnReady then tells libcurl.
   void Arm(int fd, bool write);
   void OnReady(int fd, bool write);
@@ -193,4 +207,4 @@ class CurlEngine final : public boost::asio::io_context::service {
   std::map<Transfer*, std::shared_ptr<Transfer>> in_flight_;
 };
 
-}  // namespace theater::handlers
+}  // namespace theater

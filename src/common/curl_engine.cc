@@ -1,5 +1,5 @@
 // Theater: a WebAssembly actor runtime.
-#include "handlers/http-client/curl_engine.h"
+#include "common/curl_engine.h"
 #include "common/ascii.h"
 
 #include <curl/curl.h>
@@ -8,14 +8,14 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <cctype>
 #include <map>
 
-namespace theater::handlers {
+namespace theater {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -301,8 +301,8 @@ struct CurlEngine::Active {
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);  // followed here, after the checks
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     // Environment proxies (http_proxy, ...) would send the request to a host the permission
-    // never saw: the handler connects directly.
-    curl_easy_setopt(easy, CURLOPT_PROXY, "");
+    // never saw: an actor's request connects directly (TransferSpec::environment_proxy).
+    if (!s.environment_proxy) curl_easy_setopt(easy, CURLOPT_PROXY, "");
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(remaining));
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
@@ -503,8 +503,8 @@ void CurlEngine::Begin(const std::shared_ptr<Transfer>& t) {
 void CurlEngine::Abort(const std::shared_ptr<Transfer>& t) {
   auto it = active_.find(t.get());
   if (it != active_.end()) {
-    return Finish(it->second.get(),
-                  Failure(HttpErrorKind::kCancelled, it->second->url + ": the request was cancelled"));
+    return Finish(it->second.get(), Failure(HttpErrorKind::kCancelled,
+                                            it->second->url + ": the request was cancelled"));
   }
   // Not begun yet (its Begin is queued behind this): it never will.
   bool queued = false;
@@ -520,18 +520,25 @@ void CurlEngine::HopDone(Active* a, int curl_code) {
   const CURLcode code = static_cast<CURLcode>(curl_code);
   const TransferSpec& s = a->spec();
   if (a->body_over_limit || code == CURLE_FILESIZE_EXCEEDED) {
-    return Finish(a, Failure(HttpErrorKind::kLimit,
-                             a->url + ": the response body exceeds " +
-                                 std::to_string(s.max_response_bytes) +
-                                 " bytes (max_response_bytes); the transfer was aborted"));
+    TransferOutcome out =
+        Failure(HttpErrorKind::kLimit, a->url + ": the response body exceeds " +
+                                           std::to_string(s.max_response_bytes) +
+                                           " bytes (max_response_bytes); the transfer was aborted");
+    out.limit = HttpLimit::kBody;
+    return Finish(a, std::move(out));
   }
   if (a->headers_over_limit) {
-    return Finish(a, Failure(HttpErrorKind::kLimit, a->url + ": the response headers exceed " +
-                                                        std::to_string(kMaxHeaderBytes) + " bytes"));
+    TransferOutcome out =
+        Failure(HttpErrorKind::kLimit, a->url + ": the response headers exceed " +
+                                           std::to_string(kMaxHeaderBytes) + " bytes");
+    out.limit = HttpLimit::kHeaders;
+    return Finish(a, std::move(out));
   }
   if (code != CURLE_OK) {
     std::string detail = a->error[0] ? a->error : curl_easy_strerror(code);
-    return Finish(a, Failure(KindOf(code), a->url + ": " + detail));
+    TransferOutcome out = Failure(KindOf(code), a->url + ": " + detail);
+    out.detail = std::move(detail);
+    return Finish(a, std::move(out));
   }
   long status = 0;
   curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -550,12 +557,13 @@ void CurlEngine::HopDone(Active* a, int curl_code) {
   }
   std::string target(location);
   if (a->redirects >= s.max_redirects) {
-    return Finish(a, Failure(HttpErrorKind::kLimit,
-                             "too many redirects: " + a->url + " redirects (" +
-                                 std::to_string(status) + ") to " + target + " after " +
-                                 std::to_string(a->redirects) + " redirect(s); at most " +
-                                 std::to_string(s.max_redirects) +
-                                 " are followed (max_redirects)"));
+    TransferOutcome out = Failure(
+        HttpErrorKind::kLimit,
+        "too many redirects: " + a->url + " redirects (" + std::to_string(status) + ") to " +
+            target + " after " + std::to_string(a->redirects) + " redirect(s); at most " +
+            std::to_string(s.max_redirects) + " are followed (max_redirects)");
+    out.limit = HttpLimit::kRedirects;
+    return Finish(a, std::move(out));
   }
   Result<ParsedUrl> next = ParseHttpUrl(target);
   if (!next.ok()) {
@@ -709,4 +717,4 @@ void CurlEngine::SetTimer(long timeout_ms) {
   });
 }
 
-}  // namespace theater::handlers
+}  // namespace theater
