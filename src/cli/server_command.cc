@@ -48,6 +48,10 @@ struct ServerArgs {
   std::string nats_tls_key;
   // Limits (ServerOptions; docs/protocol.md, section 6): the defaults are ServerOptions'.
   server::ServerOptions limits;
+  // Spawns' http(s) fetches in flight (RuntimeOptions): the defaults are RuntimeOptions'.
+  size_t max_spawn_fetches = RuntimeOptions{}.max_spawn_fetches;
+  size_t max_spawn_fetches_per_client = RuntimeOptions{}.max_spawn_fetches_per_client;
+  size_t max_spawn_fetches_per_actor = RuntimeOptions{}.max_spawn_fetches_per_actor;
   double unauthenticated_timeout_s = 10;
   double frame_header_timeout_s = 10;
   double frame_body_timeout_s = 60;
@@ -124,6 +128,14 @@ int Server(CommandContext& ctx, const ServerArgs& args) {
   options.runtime.io_threads = args.io_threads;
   options.runtime.hibernate_after = Seconds(args.hibernate_after_s);
   options.runtime.shutdown_grace = Seconds(args.shutdown_grace_s);
+  if (args.max_spawn_fetches == 0 || args.max_spawn_fetches_per_client == 0 ||
+      args.max_spawn_fetches_per_actor == 0) {
+    return UsageError(ctx, "--max-spawn-fetches, --max-spawn-fetches-per-client and "
+                           "--max-spawn-fetches-per-actor must be at least 1");
+  }
+  options.runtime.max_spawn_fetches = args.max_spawn_fetches;
+  options.runtime.max_spawn_fetches_per_client = args.max_spawn_fetches_per_client;
+  options.runtime.max_spawn_fetches_per_actor = args.max_spawn_fetches_per_actor;
   options.runtime.save_all_chains = args.save_all_chains;
   options.runtime.auto_handlers = args.auto_handlers;
   options.recover = !args.no_recover;
@@ -305,6 +317,16 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
       ->capture_default_str();
   cmd->add_option("--total-subscription-bytes", l.total_subscription_bytes,
                   "Bytes of events queued for all subscribers of the server")
+      ->capture_default_str();
+  cmd->add_option("--max-spawn-fetches", args->max_spawn_fetches,
+                  "http(s) references (manifests, components, initial states) spawns may be "
+                  "fetching at once, in all; past it a spawn that must fetch is refused")
+      ->capture_default_str();
+  cmd->add_option("--max-spawn-fetches-per-client", args->max_spawn_fetches_per_client,
+                  "The same for the spawns of one management connection and their descendants")
+      ->capture_default_str();
+  cmd->add_option("--max-spawn-fetches-per-actor", args->max_spawn_fetches_per_actor,
+                  "The same for one actor's spawns and its descendants'")
       ->capture_default_str();
   commands.Add(cmd, [args](CommandContext& ctx) { return Server(ctx, *args); });
 }

@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "common/curl_engine.h"
+
 #include "common/ascii.h"
+#include "common/utf8.h"
 
 #include <curl/curl.h>
 #include <poll.h>
@@ -559,8 +561,8 @@ void CurlEngine::HopDone(Active* a, int curl_code) {
   if (a->redirects >= s.max_redirects) {
     TransferOutcome out = Failure(
         HttpErrorKind::kLimit,
-        "too many redirects: " + a->url + " redirects (" + std::to_string(status) + ") to " +
-            target + " after " + std::to_string(a->redirects) + " redirect(s); at most " +
+        "too many redirects: " + QuoteInput(a->url) + " redirects (" + std::to_string(status) +
+            ") to " + QuoteInput(target) + " after " + std::to_string(a->redirects) + " redirect(s); at most " +
             std::to_string(s.max_redirects) + " are followed (max_redirects)");
     out.limit = HttpLimit::kRedirects;
     return Finish(a, std::move(out));
