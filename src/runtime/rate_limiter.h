@@ -40,6 +40,8 @@ class ByteRateLimiter {
   std::optional<Dropped> TakeNotice(int64_t now_ns);
   // What was refused since the last notice, whatever the interval; nullopt when nothing was.
   std::optional<Dropped> TakeAll();
+  // Whether anything was refused since the last notice (a check without a clock).
+  bool has_dropped() const { return dropped_.items != 0; }
 
   uint64_t bytes_per_second() const { return rate_; }
 
