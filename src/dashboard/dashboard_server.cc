@@ -98,6 +98,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (const size_t query = target.find('?'); query != std::string_view::npos) {
       target = target.substr(0, query);
     }
+    // Only origin-form targets ("/..."): "?x", "*" or an absolute URL name no file here (and an
+    // empty path once threw out of the file lookup, ending the process: dashboard_ws_fuzz).
+    if (!target.starts_with('/')) {
+      Respond(http::status::bad_request, "the request's target must be a path starting with /\n",
+              false);
+      return;
+    }
     if (websocket::is_upgrade(request)) {
       if (target != "/ws") {
         Respond(http::status::not_found, "no WebSocket here\n", false);

@@ -175,6 +175,27 @@ TEST_F(DashboardServerTest, OnlyItsOwnPagesMayOpenTheSocket) {
   EXPECT_NO_THROW(OpenSocket("http://127.0.0.1:" + port_));
 }
 
+// Found by dashboard_ws_fuzz: a target without a path ("?ws") threw out of the file lookup and
+// ended the process. Every target that is not a path is refused, and the server goes on.
+TEST_F(DashboardServerTest, ATargetThatIsNotAPathIsRefusedAndTheServerGoesOn) {
+  StartWith();
+  for (const std::string& target : {std::string("?ws"), std::string("*"),
+                                    std::string("http://127.0.0.1/index.html"), std::string("")}) {
+    SCOPED_TRACE(target);
+    tcp::socket socket = Connect();
+    const std::string request =
+        "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + port_ + "\r\n\r\n";
+    asio::write(socket, asio::buffer(request));
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    beast::error_code ec;
+    http::read(socket, buffer, response, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(response.result(), http::status::bad_request) << response.body();
+  }
+  EXPECT_EQ(Get("/").result(), http::status::ok);
+}
+
 TEST_F(DashboardServerTest, RequestsWithABodyOrHugeHeadersAreRefused) {
   StartWith();
   tcp::socket socket = Connect();
