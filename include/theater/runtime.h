@@ -332,6 +332,9 @@ class TheaterRuntime {
   virtual Status CloseChannel(std::string_view channel) = 0;
 
   virtual std::vector<ActorSummary> List() const = 0;
+  // How many actors are live: List().size() without building a summary of each (a lattice
+  // host's heartbeat says it every second).
+  virtual size_t ActorCount() const = 0;
   virtual Result<std::vector<std::string>> Children(std::string_view id) const = 0;
   virtual Result<ActorPhase> Phase(std::string_view id) const = 0;
   // One actor's row of List(), with its starting step while it starts.

@@ -66,6 +66,19 @@ struct ServerArgs {
   double shutdown_grace_s = std::chrono::duration<double>(kDefaultShutdownGrace).count();
 };
 
+// A secret read from `file` when one is named, else from the environment variable `env_name`
+// (unset or empty: none). Never from the command line, where `ps` shows it.
+Result<std::optional<std::string>> SecretFrom(const CommandContext& ctx, const std::string& file,
+                                              const char* env_name) {
+  if (!file.empty()) {
+    THEATER_ASSIGN_OR_RETURN(std::string secret, ReadTokenFile(file));
+    return std::optional<std::string>(std::move(secret));
+  }
+  std::optional<std::string> env = ctx.env()(env_name);
+  if (!env || env->empty()) return std::optional<std::string>();
+  return env;
+}
+
 std::chrono::milliseconds Seconds(double s) {
   return std::chrono::milliseconds(static_cast<int64_t>(s * 1000));
 }
@@ -83,14 +96,8 @@ int Server(CommandContext& ctx, const ServerArgs& args) {
     return UsageError(ctx, "--log-level must be trace, debug, info, warn, error, critical or off");
   }
   spdlog::set_level(level);
-  std::optional<std::string> token;
-  if (!args.token_file.empty()) {
-    THEATER_ASSIGN_OR_RETURN_EXIT(std::string from_file, ReadTokenFile(args.token_file), out);
-    token = std::move(from_file);
-  } else if (std::optional<std::string> env = ctx.env()("THEATER_SERVER_TOKEN");
-             env && !env->empty()) {
-    token = *env;
-  }
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::optional<std::string> token,
+                                SecretFrom(ctx, args.token_file, "THEATER_SERVER_TOKEN"), out);
   if (args.unauthenticated_timeout_s <= 0 || args.frame_header_timeout_s <= 0 ||
       args.frame_body_timeout_s <= 0) {
     return UsageError(ctx, "timeouts must be positive numbers of seconds");
@@ -147,23 +154,13 @@ int Server(CommandContext& ctx, const ServerArgs& args) {
     cluster.host_id = args.host_id;
     // Secrets come from files or the environment, never from the command line (where `ps`
     // shows them).
-    if (!args.nats_token_file.empty()) {
-      THEATER_ASSIGN_OR_RETURN_EXIT(std::string nats_token, ReadTokenFile(args.nats_token_file),
-                                    out);
-      cluster.token = std::move(nats_token);
-    } else if (std::optional<std::string> env = ctx.env()("THEATER_NATS_TOKEN");
-               env && !env->empty()) {
-      cluster.token = *env;
-    }
+    THEATER_ASSIGN_OR_RETURN_EXIT(cluster.token,
+                                  SecretFrom(ctx, args.nats_token_file, "THEATER_NATS_TOKEN"), out);
     if (!args.nats_user.empty()) {
       cluster.user = args.nats_user;
-      if (!args.nats_password_file.empty()) {
-        THEATER_ASSIGN_OR_RETURN_EXIT(std::string password,
-                                      ReadTokenFile(args.nats_password_file), out);
-        cluster.password = std::move(password);
-      } else if (std::optional<std::string> env = ctx.env()("THEATER_NATS_PASSWORD")) {
-        cluster.password = *env;
-      }
+      THEATER_ASSIGN_OR_RETURN_EXIT(
+          cluster.password, SecretFrom(ctx, args.nats_password_file, "THEATER_NATS_PASSWORD"),
+          out);
     } else if (!args.nats_password_file.empty()) {
       return UsageError(ctx, "--nats-password-file needs --nats-user");
     }

@@ -30,9 +30,7 @@ std::string DefaultHostId() {
   if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') std::strcpy(name, "host");
   std::string id;
   for (const char* c = name; *c != '\0' && id.size() < 48; ++c) {
-    const bool allowed = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                         (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
-    id.push_back(allowed ? *c : '-');
+    id.push_back(IsLatticeNameChar(*c) ? *c : '-');
   }
   return id + "-" + std::to_string(getpid());
 }

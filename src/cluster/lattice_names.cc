@@ -6,12 +6,8 @@ namespace theater::cluster {
 constexpr size_t kMaxNameBytes = 64;
 
 Status CheckLatticeName(std::string_view name, std::string_view what) {
-  auto allowed = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
-  };
   bool ok = !name.empty() && name.size() <= kMaxNameBytes;
-  for (char c : name) ok = ok && allowed(c);
+  for (char c : name) ok = ok && IsLatticeNameChar(c);
   if (ok) return Status::Ok();
   std::string shown(name.substr(0, kMaxNameBytes));
   if (name.size() > kMaxNameBytes) shown += "...";

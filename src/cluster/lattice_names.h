@@ -14,6 +14,12 @@
 
 namespace theater::cluster {
 
+// Whether `c` may stand in a lattice or host name.
+inline bool IsLatticeNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
+}
+
 // A lattice or host name: 1 to 64 of A-Z a-z 0-9 '-' '_' (a NATS subject token and a part of a
 // bucket's name alike). kInvalidArgument naming `what` and the rule otherwise.
 [[nodiscard]] Status CheckLatticeName(std::string_view name, std::string_view what);

@@ -41,6 +41,8 @@ uint64_t ReadMemAvailable() {
   return kib * 1024;
 }
 
+}  // namespace
+
 uint64_t ResidentBytes() {
   FILE* f = std::fopen("/proc/self/statm", "re");
   if (!f) return 0;
@@ -49,8 +51,6 @@ uint64_t ResidentBytes() {
   std::fclose(f);
   return n == 2 ? resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)) : 0;
 }
-
-}  // namespace
 
 Admission::Admission(uint64_t reservation_per_actor, uint64_t memory_floor,
                      uint64_t address_space_limit)

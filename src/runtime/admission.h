@@ -16,6 +16,9 @@
 
 namespace theater::runtime {
 
+// This process's resident memory in bytes (from /proc/self/statm; 0 when it cannot be read).
+uint64_t ResidentBytes();
+
 class Admission {
  public:
   // `reservation_per_actor`: address space one actor's memory reserves; `memory_floor`: spawns

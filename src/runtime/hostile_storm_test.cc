@@ -10,11 +10,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "runtime/admission.h"
 #include "testing/runtime_test_fixture.h"
 #include "testing/wait_for.h"
 #include "theater/limits.h"
@@ -33,14 +33,6 @@ const std::string kStormer = std::string(THEATER_TEST_ACTOR_DIR) + "/stormer.was
 std::string StormerManifest(const std::string& name = "stormer") {
   return "name = \"" + name + "\"\nversion = \"0.1.0\"\ncomponent = \"" + kStormer +
          "\"\nauto_handlers = true\n";
-}
-
-// The process's resident memory, from /proc/self/statm.
-size_t ResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  size_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * 4096;
 }
 
 class HostileStormTest : public RuntimeTest {
@@ -129,13 +121,13 @@ TEST_F(HostileStormTest, MessagesOfManyMiBQueueOnlyUpToTheByteLimit) {
 // bound nor holds up anyone else.
 TEST_F(HostileStormTest, TimerCallsInATightLoopNeitherGrowMemoryNorStarveOthers) {
   const std::string sleeper = Spawn(StormerManifest("sleeper"));
-  const size_t before = ResidentBytes();
+  const size_t before = runtime::ResidentBytes();
   auto loop = RequestAsync(sleeper, "sleep-loop:100000");
   // Served while the loop runs.
   for (int i = 0; i < 3; ++i) ExpectServing("during a timer loop");
   ASSERT_EQ(loop.wait_for(60s), std::future_status::ready);
   EXPECT_EQ(Response(loop.get()), "100000");
-  EXPECT_LT(ResidentBytes(), before + (256u << 20));
+  EXPECT_LT(runtime::ResidentBytes(), before + (256u << 20));
   ExpectServing("a timer loop");
 }
 

@@ -1381,13 +1381,13 @@ void RuntimeImpl::ApplySupervision(const std::shared_ptr<Actor>& parent, const C
                  });
 }
 
+size_t RuntimeImpl::ActorCount() const {
+  ReaderLock lock(mu_);
+  return actors_.size();
+}
+
 RuntimeCapacity RuntimeImpl::Capacity() const {
-  size_t live = 0;
-  {
-    ReaderLock lock(mu_);
-    live = actors_.size();
-  }
-  return admission_->Capacity(live);
+  return admission_->Capacity(ActorCount());
 }
 
 }  // namespace runtime

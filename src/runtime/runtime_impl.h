@@ -75,6 +75,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   Status SendOnChannel(std::string_view channel, std::vector<uint8_t> message) override;
   Status CloseChannel(std::string_view channel) override;
   std::vector<ActorSummary> List() const override;
+  size_t ActorCount() const override;
   Result<std::vector<std::string>> Children(std::string_view id) const override;
   Result<ActorPhase> Phase(std::string_view id) const override;
   Result<ActorSummary> Summary(std::string_view id) const override;

@@ -34,8 +34,8 @@ Status SpawnFetcher::Start(const std::string& url, const FetchOptions& options,
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return FailedPrecondition(what + "the runtime is shutting down");
-    if (counted_ >= limits_.total) {
-      return ResourceExhausted(what + std::to_string(counted_) +
+    if (cancels_.size() >= limits_.total) {
+      return ResourceExhausted(what + std::to_string(cancels_.size()) +
                                " fetches for spawns are in flight, the most the host runs at "
                                "once (max_spawn_fetches = " +
                                std::to_string(limits_.total) + ")");
@@ -58,7 +58,6 @@ Status SpawnFetcher::Start(const std::string& url, const FetchOptions& options,
     }
     if (!who.client.empty()) ++by_client_[who.client];
     for (const std::string& actor : who.actors) ++by_actor_[actor];
-    ++counted_;
     ++in_flight_;
     serial = ++next_serial_;
     cancels_.emplace(serial, CancelFetch());
@@ -89,7 +88,6 @@ void SpawnFetcher::Release(const Requester& who, uint64_t serial) {
   std::lock_guard<std::mutex> lock(mu_);
   ForgetFetchOf(by_client_, who.client);
   for (const std::string& actor : who.actors) ForgetFetchOf(by_actor_, actor);
-  --counted_;
   cancels_.erase(serial);
 }
 
@@ -109,7 +107,7 @@ void SpawnFetcher::Close() {
 
 size_t SpawnFetcher::in_flight() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return counted_;
+  return cancels_.size();
 }
 
 }  // namespace theater::runtime

@@ -79,14 +79,14 @@ class SpawnFetcher {
   mutable std::mutex mu_;
   std::condition_variable idle_;  // in_flight_ reached 0
   bool closed_ = false;           // guarded by mu_
-  // Fetches counted against the caps (until their outcome is there), and fetches whose FetchDone
-  // has not returned yet (what Close waits for). Guarded by mu_.
-  size_t counted_ = 0;
+  // Fetches whose FetchDone has not returned yet (what Close waits for). Those counted against
+  // the caps (until their outcome is there) are cancels_'s entries. Guarded by mu_.
   size_t in_flight_ = 0;
   // Fetches in flight by client and by actor; entries at 0 are erased. Guarded by mu_.
   std::map<std::string, size_t> by_client_;
   std::map<std::string, size_t> by_actor_;
-  // How to abort each fetch in flight, by a serial of the fetcher's own. Guarded by mu_.
+  // How to abort each fetch in flight, by a serial of the fetcher's own; its size is what the
+  // overall cap counts. Guarded by mu_.
   std::map<uint64_t, CancelFetch> cancels_;
   uint64_t next_serial_ = 0;  // guarded by mu_
 };

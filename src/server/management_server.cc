@@ -400,7 +400,7 @@ int Serve(ServeOptions options) {
     Result<std::unique_ptr<cluster::LatticeMember>> joined =
         cluster::LatticeMember::Join(*options.cluster, [rt, listening] {
           cluster::LatticeMember::Facts facts;
-          facts.actors = rt->List().size();
+          facts.actors = rt->ActorCount();
           MutexLock lock(listening->mu);
           facts.management_address = listening->address;
           return facts;
