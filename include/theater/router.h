@@ -29,6 +29,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -86,6 +87,21 @@ class Endpoint {
   // full, kFailedPrecondition when the participant is shutting down. When it refuses, it must not
   // have called (and must not later call) envelope.reply: the router reports the refusal.
   virtual Status Deliver(Envelope envelope) = 0;
+  // Whether Deliver needs envelope.sender for every kind (a participant on another host does:
+  // its host keeps per-pair order and reports refusals to the sender). The router fills it in
+  // for such endpoints only, so that a local delivery builds no sender string.
+  virtual bool wants_sender() const { return false; }
+};
+
+// The participants of other hosts (docs/distribution.md), consulted when no local participant
+// has an id. Implemented by the lattice (src/cluster/); a single host has none.
+class RemoteRoutes {
+ public:
+  virtual ~RemoteRoutes() = default;
+  // The endpoint that stands here for participant `id` on another host, or kNotFound when no
+  // other host holds it (the router then answers as for any miss). Any other error is the
+  // sender's (the host that holds it was lost, the directory cannot be read).
+  virtual Result<std::shared_ptr<Endpoint>> Find(std::string_view id) = 0;
 };
 
 // A channel as its opener learns it.
@@ -115,17 +131,24 @@ class Router {
   // kChannelClose, and an opening it had not answered fails for its initiator.
   void Unregister(std::string_view id, const Endpoint* endpoint);
 
+  // Routes to the participants of other hosts, asked on a local miss; null: none (the
+  // default). `routes` must outlive routing; set it before the first route that may need it.
+  void SetRemoteRoutes(RemoteRoutes* routes) { remote_.store(routes, std::memory_order_release); }
+
   // Sets how a miss is explained to a sender, e.g. "actor X exists but does not receive
   // messages". Returning OK falls back to the generic kNotFound. Set before routing starts.
   void SetMissExplainer(std::function<Status(std::string_view id)> explain);
 
-  // A one-way message.
-  Status Send(std::string_view target, std::vector<uint8_t> payload);
+  // A one-way message. `sender` (an actor's or client's id, or "") is told to a participant on
+  // another host, which keeps per-pair order and reports refusals by it.
+  Status Send(std::string_view target, std::vector<uint8_t> payload,
+              std::string_view sender = {});
   // What Send() to `target` would fail with for want of a participant (kNotFound, kUnavailable,
   // the miss explainer's error), without sending: for a sender that sends later.
   Status CheckReachable(std::string_view target) const;
   // A request. On OK, `reply` is called exactly once later; on an error it is never called.
-  Status Request(std::string_view target, std::vector<uint8_t> payload, ReplyFn reply);
+  Status Request(std::string_view target, std::vector<uint8_t> payload, ReplyFn reply,
+                 std::string_view sender = {});
 
   // Opens a channel from `initiator` to `target` (the target decides through its endpoint).
   // `done` gets the channel, or why there is none (unreachable target, refusal —
@@ -135,6 +158,17 @@ class Router {
   void OpenChannel(std::string_view initiator, std::string_view target,
                    std::vector<uint8_t> initial_message,
                    std::function<void(Result<OpenedChannel>)> done);
+  // A channel opening that arrives from another host: `initiator` is a participant there (the
+  // remote routes reach it), `target` a local one, `channel` the id the initiator's host drew.
+  // The channel is recorded here as it is there, so that messages and closes from either side
+  // find it (SendOnChannel and CloseChannel with the remote participant as sender).
+  // `decided` gets the target's decision, or why there is none, exactly once.
+  void OpenChannelFromRemote(std::string channel, std::string initiator, std::string target,
+                             std::vector<uint8_t> initial_message, ReplyFn decided);
+  // Closes every channel one of whose participants `gone` says is gone (a lost host's), telling
+  // the local participant of each; openings they had not answered fail for their initiator.
+  void DropParticipants(const std::function<bool(std::string_view id)>& gone,
+                        const std::string& why);
   // Sends on an open channel to its other participant. kNotFound when the channel is not open
   // (unknown, closed, or still opening); kPermissionDenied when `sender` is not a participant.
   Status SendOnChannel(std::string_view sender, std::string_view channel,
@@ -158,7 +192,10 @@ class Router {
   Shard& ShardFor(std::string_view id) const;
   // The endpoint for `target`, or the error a sender sees.
   Result<std::shared_ptr<Endpoint>> Resolve(std::string_view target) const;
-  Status Deliver(std::string_view target, Envelope envelope);
+  Status Deliver(std::string_view target, Envelope envelope, std::string_view sender = {});
+  // Ends every channel of the participants `gone` (the other participant of each is told; an
+  // opening not yet answered fails for its initiator with `why`).
+  void EndChannelsOf(const std::vector<std::string>& gone, const std::string& why);
 
   struct Channel {
     std::string initiator;
@@ -175,6 +212,7 @@ class Router {
   const size_t max_channels_per_participant_;
   mutable std::array<Shard, kShards> shards_;
   std::function<Status(std::string_view)> explain_miss_;
+  std::atomic<RemoteRoutes*> remote_{nullptr};
 
   mutable std::mutex channels_mu_;
   std::unordered_map<std::string, Channel> channels_;

@@ -50,6 +50,7 @@
 namespace theater {
 
 class HandlerRegistry;
+class LatticeLink;
 
 // Where an actor is in its life (docs/runtime.md, "Lifecycle").
 enum class ActorPhase {
@@ -405,6 +406,11 @@ class TheaterRuntime {
   // first use; docs/store.md).
   virtual Result<store::ContentStore*> content_store() = 0;
   virtual engine::Engine& engine() = 0;
+  // Makes this runtime one host of a lattice (docs/distribution.md): each actor it starts is
+  // claimed in the lattice's directory (a spawn another live host holds is refused) and released
+  // when it stops, and messages to actors it does not hold go to the host that does. Call once,
+  // before the first spawn or Recover. kFailedPrecondition when called twice.
+  [[nodiscard]] virtual Status JoinLattice(std::shared_ptr<LatticeLink> link) = 0;
 };
 
 }  // namespace theater

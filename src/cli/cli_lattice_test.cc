@@ -2,11 +2,13 @@
 //
 // Hosts of a lattice as a user meets them (docs/distribution.md): a real nats-server with
 // JetStream (testing/nats_server.h) and real `theater server --cluster` processes, each with a
-// home of its own, asked with `theater hosts`.
+// home of its own, asked with `theater hosts`, and a client of one host driving an actor on
+// another.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_test_child.h"
@@ -113,6 +115,43 @@ TEST_F(CliLatticeTest, ServersOfALatticeListEachOtherAndOneThatStopsIsGone) {
   EXPECT_EQ(stopped.code, 0) << stopped.err;
   hosts_.pop_back();
   EXPECT_TRUE(WaitFor([&] { return HostIds(h1) == std::set<std::string>{"h1"}; }, 5s));
+}
+
+TEST_F(CliLatticeTest, AClientOfOneHostDrivesAnActorOnAnother) {
+  const std::string h1 = StartHost("h1");
+  const std::string h2 = StartHost("h2");
+  ASSERT_FALSE(h1.empty() || h2.empty());
+  const std::set<std::string> both = {"h1", "h2"};
+  ASSERT_TRUE(WaitFor([&] { return HostIds(h1) == both && HostIds(h2) == both; }, 20s));
+  const fs::path manifest = dir_ / "messenger.toml";
+  {
+    std::ofstream out(manifest);
+    out << "name = \"messenger\"\nversion = \"0.1.0\"\ncomponent = \"" << THEATER_TEST_ACTOR_DIR
+        << "/messenger.wasm\"\n\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
+           "type = \"timing\"\n";
+  }
+  auto run = [&](const std::string& address, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--address", address});
+    return Child(args, BaseEnv(dir_, ""), "").Finish(60s);
+  };
+  Finished started = run(h2, {"start", manifest.string()});
+  ASSERT_EQ(started.code, 0) << started.err;
+  const std::string on_h2 = started.out.substr(0, started.out.find('\n'));
+  ASSERT_EQ(on_h2.size(), 36u) << started.out;
+  // A client of h1 asks the actor on h2, and sends to it; h2 sees the message arrive.
+  Finished asked = run(h1, {"message", "--request", on_h2, "echo:from h1"});
+  ASSERT_EQ(asked.code, 0) << asked.err;
+  EXPECT_THAT(asked.out, HasSubstr("from h1"));
+  Finished sent = run(h1, {"message", on_h2, "hello across"});
+  ASSERT_EQ(sent.code, 0) << sent.err;
+  EXPECT_TRUE(WaitFor([&] {
+    Finished log = run(h2, {"message", "--request", on_h2, "log"});
+    return log.out.find("send:hello across") != std::string::npos;
+  }, 10s));
+  // An actor id no host holds is not found, from any host.
+  Finished missing = run(h1, {"message", "--request", "00000000-0000-4000-8000-000000000000", "x"});
+  EXPECT_NE(missing.code, 0);
+  EXPECT_THAT(missing.err, HasSubstr("not found"));
 }
 
 TEST_F(CliLatticeTest, AServerOutsideALatticeSaysSoAndLatticeFlagsNeedCluster) {

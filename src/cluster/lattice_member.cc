@@ -199,6 +199,9 @@ void LatticeMember::Record(std::string_view heartbeat) {
   MutexLock lock(mu_);
   if (beat.value("leaving", false)) {
     heard_.erase(host);
+    std::function<void(const std::string&, const std::string&)> gone = host_gone_;
+    lock.Unlock();
+    if (gone) gone(host, "left the lattice");
     return;
   }
   HeardHost& heard = heard_[host];
@@ -261,6 +264,19 @@ std::vector<LatticeHost> LatticeMember::Hosts() const {
     hosts.push_back(std::move(host));
   }
   return hosts;
+}
+
+bool LatticeMember::IsLive(const std::string& host, std::chrono::milliseconds within) const {
+  if (host == options_.host_id) return true;
+  MutexLock lock(mu_);
+  auto it = heard_.find(host);
+  return it != heard_.end() && Clock::now() - it->second.at <= within;
+}
+
+void LatticeMember::SetHostGoneListener(
+    std::function<void(const std::string& host, const std::string& why)> f) {
+  MutexLock lock(mu_);
+  host_gone_ = std::move(f);
 }
 
 void LatticeMember::Leave() {

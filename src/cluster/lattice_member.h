@@ -73,6 +73,14 @@ class LatticeMember {
   // Every host heard from (this one first), with the age of its last heartbeat. A host that left
   // is gone from the list; one that died stays, its heartbeat ever older.
   std::vector<LatticeHost> Hosts() const;
+  // Whether `host` is this one, or another whose heartbeat arrived within `within`.
+  bool IsLive(const std::string& host, std::chrono::milliseconds within) const;
+  // Called (on a NATS thread, without a lock held) when another host says it leaves, with its
+  // name and why. Set it once, before hosts can leave.
+  void SetHostGoneListener(std::function<void(const std::string& host, const std::string& why)> f);
+
+  NatsConnection& nats() const { return *nats_; }
+  const LatticeNames& names() const { return names_; }
 
  private:
   LatticeMember(ClusterOptions options, FactsFn facts);
@@ -105,6 +113,7 @@ class LatticeMember {
   mutable Mutex mu_;
   std::map<std::string, HeardHost> heard_ THEATER_GUARDED_BY(mu_);  // other hosts, by name
   bool leaving_ THEATER_GUARDED_BY(mu_) = false;
+  std::function<void(const std::string&, const std::string&)> host_gone_ THEATER_GUARDED_BY(mu_);
   std::condition_variable wake_;  // the heartbeat thread's, for Leave
   std::thread heartbeat_thread_;
   bool left_ = false;

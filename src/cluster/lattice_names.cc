@@ -35,4 +35,16 @@ std::string LatticeNames::HostKey(std::string_view host) {
   return "h." + std::string(host);
 }
 
+std::string LatticeNames::ActorsBucket() const {
+  return "THEATER_" + lattice_ + "_ACTORS";
+}
+
+std::string LatticeNames::ActorKey(std::string_view actor_id) {
+  return "a." + std::string(actor_id);
+}
+
+std::string LatticeNames::Messages(std::string_view host) const {
+  return "theater." + lattice_ + ".h." + std::string(host) + ".msg";
+}
+
 }  // namespace theater::cluster

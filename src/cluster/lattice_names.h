@@ -39,6 +39,13 @@ class LatticeNames {
   // The key-value bucket of the lattice's hosts (THEATER_<lattice>_HOSTS), and a host's key in it.
   std::string HostsBucket() const;
   static std::string HostKey(std::string_view host);
+  // The key-value bucket of where each actor runs (THEATER_<lattice>_ACTORS), and an actor's
+  // key in it.
+  std::string ActorsBucket() const;
+  static std::string ActorKey(std::string_view actor_id);
+  // theater.<lattice>.h.<host>.msg: the batches of messages, answers and refusals other hosts
+  // send this host (link_frames.h).
+  std::string Messages(std::string_view host) const;
 
  private:
   std::string lattice_;

@@ -70,9 +70,14 @@ void Router::Unregister(std::string_view id, const Endpoint* endpoint) {
     shard.endpoints.erase(it);
     shard.stopped->Add(id);
   }
-  // Its channels end. Notifications go out after the channel lock is released.
+  EndChannelsOf({std::string(id)}, "participant " + std::string(id) + " stopped");
+}
+
+void Router::EndChannelsOf(const std::vector<std::string>& gone, const std::string& why) {
+  // Notifications go out after the channel lock is released.
   struct Ended {
     std::string channel;
+    std::string gone;
     std::string other;
     bool was_open;
     std::function<void(Result<OpenedChannel>)> done;
@@ -80,8 +85,9 @@ void Router::Unregister(std::string_view id, const Endpoint* endpoint) {
   std::vector<Ended> ended;
   {
     std::lock_guard<std::mutex> lock(channels_mu_);
-    auto mine = channels_of_.find(std::string(id));
-    if (mine != channels_of_.end()) {
+    for (const std::string& id : gone) {
+      auto mine = channels_of_.find(id);
+      if (mine == channels_of_.end()) continue;
       for (const std::string& channel_id : mine->second) {
         auto ch = channels_.find(channel_id);
         if (ch == channels_.end()) continue;
@@ -91,7 +97,7 @@ void Router::Unregister(std::string_view id, const Endpoint* endpoint) {
           theirs->second.erase(channel_id);
           if (theirs->second.empty()) channels_of_.erase(theirs);
         }
-        ended.push_back({channel_id, other, ch->second.open, std::move(ch->second.done)});
+        ended.push_back({channel_id, id, other, ch->second.open, std::move(ch->second.done)});
         channels_.erase(ch);
       }
       channels_of_.erase(mine);
@@ -102,12 +108,24 @@ void Router::Unregister(std::string_view id, const Endpoint* endpoint) {
       Envelope close;
       close.kind = Envelope::Kind::kChannelClose;
       close.channel = e.channel;
-      (void)Deliver(e.other, std::move(close));  // a peer that is gone needs no notice
+      close.sender = e.gone;
+      (void)Deliver(e.other, std::move(close), e.gone);  // a peer that is gone needs no notice
     } else if (e.done) {
-      e.done(Unavailable("participant " + std::string(id) + " stopped while channel " + e.channel +
-                         " was opening"));
+      e.done(Unavailable(why + " while channel " + e.channel + " was opening"));
     }
   }
+}
+
+void Router::DropParticipants(const std::function<bool(std::string_view id)>& gone,
+                              const std::string& why) {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard<std::mutex> lock(channels_mu_);
+    for (const auto& [id, channels] : channels_of_) {
+      if (gone(id)) ids.push_back(id);
+    }
+  }
+  if (!ids.empty()) EndChannelsOf(ids, why);
 }
 
 void Router::SetMissExplainer(std::function<Status(std::string_view id)> explain) {
@@ -116,14 +134,20 @@ void Router::SetMissExplainer(std::function<Status(std::string_view id)> explain
 
 Result<std::shared_ptr<Endpoint>> Router::Resolve(std::string_view target) const {
   Shard& shard = ShardFor(target);
+  bool stopped_here = false;
   {
     std::lock_guard<std::mutex> lock(shard.mu);
     auto it = shard.endpoints.find(target);
     if (it != shard.endpoints.end()) return it->second;
-    if (shard.stopped->Contains(target)) {
-      return Unavailable("actor " + std::string(target) + " has stopped");
-    }
+    stopped_here = shard.stopped->Contains(target);
   }
+  // Not here: another host of the lattice may hold it (an actor that stopped here may have
+  // moved there). Asked without a shard lock: the answer may take a round trip.
+  if (RemoteRoutes* remote = remote_.load(std::memory_order_acquire)) {
+    Result<std::shared_ptr<Endpoint>> found = remote->Find(target);
+    if (found.ok() || found.status().code() != StatusCode::kNotFound) return found;
+  }
+  if (stopped_here) return Unavailable("actor " + std::string(target) + " has stopped");
   if (explain_miss_) {
     Status why = explain_miss_(target);
     if (!why.ok()) return why;
@@ -131,28 +155,33 @@ Result<std::shared_ptr<Endpoint>> Router::Resolve(std::string_view target) const
   return NotFound("actor " + std::string(target) + " not found");
 }
 
-Status Router::Deliver(std::string_view target, Envelope envelope) {
+Status Router::Deliver(std::string_view target, Envelope envelope, std::string_view sender) {
   THEATER_ASSIGN_OR_RETURN(std::shared_ptr<Endpoint> endpoint, Resolve(target));
+  if (envelope.sender.empty() && !sender.empty() && endpoint->wants_sender()) {
+    envelope.sender = std::string(sender);
+  }
   return endpoint->Deliver(std::move(envelope));
 }
 
-Status Router::Send(std::string_view target, std::vector<uint8_t> payload) {
+Status Router::Send(std::string_view target, std::vector<uint8_t> payload,
+                    std::string_view sender) {
   Envelope envelope;
   envelope.kind = Envelope::Kind::kSend;
   envelope.payload = std::move(payload);
-  return Deliver(target, std::move(envelope));
+  return Deliver(target, std::move(envelope), sender);
 }
 
 Status Router::CheckReachable(std::string_view target) const {
   return Resolve(target).status();
 }
 
-Status Router::Request(std::string_view target, std::vector<uint8_t> payload, ReplyFn reply) {
+Status Router::Request(std::string_view target, std::vector<uint8_t> payload, ReplyFn reply,
+                       std::string_view sender) {
   Envelope envelope;
   envelope.kind = Envelope::Kind::kRequest;
   envelope.payload = std::move(payload);
   envelope.reply = std::move(reply);
-  return Deliver(target, std::move(envelope));
+  return Deliver(target, std::move(envelope), sender);
 }
 
 void Router::OpenChannel(std::string_view initiator, std::string_view target,
@@ -205,6 +234,66 @@ void Router::OpenChannel(std::string_view initiator, std::string_view target,
   if (!queued.ok()) FinishOpening(channel, std::string(target), queued);
 }
 
+void Router::OpenChannelFromRemote(std::string channel, std::string initiator, std::string target,
+                                   std::vector<uint8_t> initial_message, ReplyFn decided) {
+  // The target must be here: an opening is never passed on to a third host.
+  Result<std::shared_ptr<Endpoint>> endpoint = NotFound("actor " + target + " not found");
+  {
+    Shard& shard = ShardFor(target);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.endpoints.find(target);
+    if (it != shard.endpoints.end()) {
+      endpoint = it->second;
+    } else if (shard.stopped->Contains(target)) {
+      endpoint = Unavailable("actor " + target + " has stopped");
+    }
+  }
+  if (!endpoint.ok()) {
+    decided(endpoint.status());
+    return;
+  }
+  Status refused;
+  {
+    std::lock_guard<std::mutex> lock(channels_mu_);
+    auto of = channels_of_.find(target);
+    if (channels_.count(channel)) {
+      refused = AlreadyExists("channel " + QuoteInput(channel) + " exists");
+    } else if (of != channels_of_.end() && of->second.size() >= max_channels_per_participant_) {
+      refused = ResourceExhausted("the target " + target + " is in " +
+                                  std::to_string(of->second.size()) +
+                                  " channels already, the limit of open channels per actor (" +
+                                  std::to_string(max_channels_per_participant_) +
+                                  ", limits::kMaxChannelsPerActor)");
+    } else {
+      Channel& ch = channels_[channel];
+      ch.initiator = initiator;
+      ch.target = target;
+      channels_of_[ch.initiator].insert(channel);
+      channels_of_[ch.target].insert(channel);
+    }
+  }
+  if (!refused.ok()) {
+    decided(refused);
+    return;
+  }
+  Envelope envelope;
+  envelope.kind = Envelope::Kind::kChannelOpen;
+  envelope.channel = channel;
+  envelope.sender = std::move(initiator);
+  envelope.payload = std::move(initial_message);
+  auto decided_once = std::make_shared<ReplyFn>(std::move(decided));
+  envelope.reply = [this, channel, target, decided_once](Result<Reply> decision) {
+    Result<Reply> told = decision;  // FinishOpening takes its own copy
+    FinishOpening(channel, target, std::move(decision));
+    (*decided_once)(std::move(told));
+  };
+  Status queued = (*endpoint)->Deliver(std::move(envelope));
+  if (!queued.ok()) {
+    FinishOpening(channel, target, queued);
+    (*decided_once)(queued);
+  }
+}
+
 void Router::FinishOpening(const std::string& channel, const std::string& target,
                            Result<Reply> decision) {
   std::function<void(Result<OpenedChannel>)> done;
@@ -242,6 +331,7 @@ void Router::FinishOpening(const std::string& channel, const std::string& target
     }
     return;
   }
+  if (!done) return;  // opened from another host: its host tells the initiator
   if (!decision.ok()) {
     done(decision.status().WithContext("opening a channel to " + target));
   } else if (!decision->accepted) {

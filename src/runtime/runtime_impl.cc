@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "runtime/runtime_impl.h"
 
+#include "theater/lattice_link.h"
+
 #include "runtime/replay.h"
 
 #include "common/clock.h"
@@ -882,6 +884,16 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
   }
   chain->Append(chain::Lifecycle{
       "runtime-setup", "ok: handlers " + (handler_names.empty() ? "(none)" : handler_names)});
+  if (LatticeLink* lattice = lattice_.load(std::memory_order_acquire)) {
+    // The lattice's directory knows it before anyone can find it here (a restart claims the
+    // id it holds already, which costs a read).
+    Status claimed = lattice->ClaimActor(id);
+    if (!claimed.ok()) {
+      chain->Append(chain::Lifecycle{"runtime-setup", "error: " + claimed.ToString()});
+      done(claimed);
+      return;
+    }
+  }
   {
     // Registered and listed by its parent in one step: a parent that begins to stop either lists
     // it before its stop takes the list of children to stop (and then finds it registered), or
@@ -1254,6 +1266,17 @@ Result<TheaterRuntime::Subscription> RuntimeImpl::SubscribeBeforeSpawn(
   return hub_.Subscribe(std::max<size_t>(capacity, 1), policy, std::string(id));
 }
 
+Status RuntimeImpl::JoinLattice(std::shared_ptr<LatticeLink> link) {
+  if (!link) return InvalidArgument("no lattice to join");
+  WriterLock lock(mu_);
+  if (lattice_owner_) return FailedPrecondition("this runtime is in a lattice already");
+  link->Bind(router_);
+  router_.SetRemoteRoutes(&link->routes());
+  lattice_owner_ = std::move(link);
+  lattice_.store(lattice_owner_.get(), std::memory_order_release);
+  return Status();
+}
+
 void RuntimeImpl::SetTopLevelListener(std::function<void(const ChildEvent&)> listener) {
   WriterLock lock(mu_);
   top_level_listener_ = std::move(listener);
@@ -1285,13 +1308,13 @@ void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& 
     restarting = restarting_.count(actor.id()) > 0;
     if (!actor.persisted()) unsaved_.Add(actor.id());
   }
+  bool kept_for_recovery = false;
   if (store_) {
     bool failed = report && report->kind == ChildEvent::Kind::kError;
     // Stopped by the host's shutdown: it stays recorded as running, to be recovered.
     // (Not one whose manifest could not be kept: nothing could bring it back.)
-    const bool kept_for_recovery = !failed && shut_down_ && options_.durable_actors &&
-                                   actor.persisted() && !restarting &&
-                                   !RegistryRecord(actor, "running").recovery.empty();
+    kept_for_recovery = !failed && shut_down_ && options_.durable_actors && actor.persisted() &&
+                        !restarting && !RegistryRecord(actor, "running").recovery.empty();
     if (kept_for_recovery) {
       KeepStateForRecovery(actor);
     } else {
@@ -1299,6 +1322,12 @@ void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& 
       if (!registered.ok()) {
         spdlog::warn("actor {}: registry: {}", actor.id(), registered.ToString());
       }
+    }
+  }
+  if (!restarting && !kept_for_recovery) {
+    // A restart keeps the id here; an actor kept for recovery is still this host's.
+    if (LatticeLink* lattice = lattice_.load(std::memory_order_acquire)) {
+      lattice->ReleaseActor(actor.id());
     }
   }
   std::shared_ptr<Actor> parent = actor.parent_id() ? Find(*actor.parent_id()) : nullptr;

@@ -103,6 +103,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   RuntimeCapacity Capacity() const override;
   chain::ChainStore* store() override { return store_.get(); }
   engine::Engine& engine() override { return *engine_; }
+  Status JoinLattice(std::shared_ptr<LatticeLink> link) override;
 
   // --- Internal ---
   std::shared_ptr<Actor> Find(std::string_view id) const;
@@ -283,6 +284,10 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // Whether one more actor fits (asked by every spawn).
   std::unique_ptr<Admission> admission_;
   messaging::Router router_;
+  // The lattice this host is part of (JoinLattice), or none. Read without a lock on every spawn
+  // and stop; set once.
+  std::shared_ptr<LatticeLink> lattice_owner_;
+  std::atomic<LatticeLink*> lattice_{nullptr};
   Mutex content_mu_;
   std::unique_ptr<store::ContentStore> content_ THEATER_GUARDED_BY(content_mu_);
   // Keeps a large byte list of a chain event in kChainBytesStoreId; false when it cannot (the

@@ -17,6 +17,7 @@
 
 #include "common/bytes.h"
 #include "cluster/lattice_member.h"
+#include "cluster/lattice_messenger.h"
 #include "theater/mutex.h"
 #include "common/os_entropy.h"
 #include "dashboard/dashboard_server.h"
@@ -358,6 +359,46 @@ int Serve(ServeOptions options) {
     std::fprintf(stderr, "theater server: %s\n", runtime.status().ToString().c_str());
     return 1;
   }
+  // The lattice is joined before the server listens, so that a client that sees "listening on"
+  // finds the host in it, and before recovery, so that each recovered actor is claimed in the
+  // lattice's directory. Its heartbeats name the management address once there is one.
+  // (The heartbeat thread reads the address; it is written once, below.)
+  struct ListeningAddress {
+    Mutex mu;
+    std::string address THEATER_GUARDED_BY(mu);
+  };
+  auto listening = std::make_shared<ListeningAddress>();
+  std::unique_ptr<cluster::LatticeMember> lattice;
+  std::shared_ptr<cluster::LatticeMessenger> messenger;  // the runtime holds it too
+  if (options.cluster) {
+    TheaterRuntime* rt = runtime->get();  // outlives the member: it is reset first
+    Result<std::unique_ptr<cluster::LatticeMember>> joined =
+        cluster::LatticeMember::Join(*options.cluster, [rt, listening] {
+          cluster::LatticeMember::Facts facts;
+          facts.actors = rt->ActorCount();
+          MutexLock lock(listening->mu);
+          facts.management_address = listening->address;
+          return facts;
+        });
+    if (!joined.ok()) {
+      std::fprintf(stderr, "theater server: joining the lattice: %s\n",
+                   joined.status().ToString().c_str());
+      return 1;
+    }
+    lattice = std::move(joined).value();
+    Result<std::shared_ptr<cluster::LatticeMessenger>> started =
+        cluster::LatticeMessenger::Start(*lattice);
+    Status linked = started.ok() ? (*runtime)->JoinLattice(*started) : started.status();
+    if (!linked.ok()) {
+      std::fprintf(stderr, "theater server: joining the lattice: %s\n",
+                   linked.ToString().c_str());
+      return 1;
+    }
+    messenger = std::move(started).value();
+    options.server.lattice = lattice->lattice();
+    options.server.host_id = lattice->host_id();
+    options.server.lattice_hosts = [member = lattice.get()] { return member->Hosts(); };
+  }
   if (options.recover && options.runtime.persist) {
     Result<RecoveryReport> recovered = (*runtime)->Recover();
     if (!recovered.ok()) {
@@ -385,35 +426,6 @@ int Serve(ServeOptions options) {
       return 1;
     }
     options.server.bridge_key = HexEncode(key);
-  }
-  // The lattice is joined before the server listens, so that a client that sees "listening on"
-  // finds the host in it. Its heartbeats name the management address once there is one.
-  // (The heartbeat thread reads the address; it is written once, below.)
-  struct ListeningAddress {
-    Mutex mu;
-    std::string address THEATER_GUARDED_BY(mu);
-  };
-  auto listening = std::make_shared<ListeningAddress>();
-  std::unique_ptr<cluster::LatticeMember> lattice;
-  if (options.cluster) {
-    TheaterRuntime* rt = runtime->get();  // outlives the member: it is reset first
-    Result<std::unique_ptr<cluster::LatticeMember>> joined =
-        cluster::LatticeMember::Join(*options.cluster, [rt, listening] {
-          cluster::LatticeMember::Facts facts;
-          facts.actors = rt->ActorCount();
-          MutexLock lock(listening->mu);
-          facts.management_address = listening->address;
-          return facts;
-        });
-    if (!joined.ok()) {
-      std::fprintf(stderr, "theater server: joining the lattice: %s\n",
-                   joined.status().ToString().c_str());
-      return 1;
-    }
-    lattice = std::move(joined).value();
-    options.server.lattice = lattice->lattice();
-    options.server.host_id = lattice->host_id();
-    options.server.lattice_hosts = [member = lattice.get()] { return member->Hosts(); };
   }
   Result<std::unique_ptr<ManagementServer>> server =
       ManagementServer::Start(**runtime, options.server);
@@ -474,6 +486,7 @@ int Serve(ServeOptions options) {
   Status shut = (*runtime)->Shutdown();
   server_stop.join();
   // The others hear at once that this host left (its heartbeats stop before the server goes).
+  if (messenger) messenger->Close();
   lattice.reset();
   shut_down.store(true);
   // Wakes the signal thread (a signal sent to that thread, which only sigwait takes) unless a

@@ -348,8 +348,9 @@ class MessageServerHandler final : public Handler {
               return ErrValue(reachable);
             }
             actor.ReleaseOutput(
-                [router, target, payload = args[1].as_bytes(), self = actor.WeakSelf()]() mutable {
-                  Status sent = router->Send(target, std::move(payload));
+                [router, target, payload = args[1].as_bytes(), self = actor.WeakSelf(),
+                 sender_id = actor.id()]() mutable {
+                  Status sent = router->Send(target, std::move(payload), sender_id);
                   std::shared_ptr<ActorContext> sender = self.lock();
                   if (!sent.ok() && sender) {
                     sender->Log("message-server: a send to " + target + " failed: " +
@@ -358,7 +359,7 @@ class MessageServerHandler final : public Handler {
                 });
             return std::vector<Value>{Value::Ok()};
           }
-          Status sent = router->Send(target, args[1].as_bytes());
+          Status sent = router->Send(target, args[1].as_bytes(), actor.id());
           if (!sent.ok()) return ErrValue(sent);
           return std::vector<Value>{Value::Ok()};
         }));
@@ -377,7 +378,7 @@ class MessageServerHandler final : public Handler {
           Status waited = AwaitAnswer<Reply>(
               actor, "request to actor " + target,
               [&](std::function<void(Result<Reply>)> done) {
-                Status routed = router->Request(target, std::move(payload), done);
+                Status routed = router->Request(target, std::move(payload), done, actor.id());
                 if (!routed.ok()) done(routed);
               },
               &answer);

@@ -1,0 +1,207 @@
+// Theater: a WebAssembly actor runtime.
+#include "cluster/actor_directory.h"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+
+namespace theater::cluster {
+namespace {
+
+// A key's value: "<host> <epoch>" (host names have no spaces: lattice_names.h).
+std::string Encode(const std::string& host, uint64_t epoch) {
+  return host + " " + std::to_string(epoch);
+}
+
+bool Decode(const char* data, int length, ActorDirectory::Location* location) {
+  if (data == nullptr || length <= 0 || length > 128) return false;
+  std::string_view text(data, static_cast<size_t>(length));
+  size_t space = text.find(' ');
+  if (space == std::string_view::npos || space == 0) return false;
+  location->host = std::string(text.substr(0, space));
+  uint64_t epoch = 0;
+  for (char c : text.substr(space + 1)) {
+    if (c < '0' || c > '9') return false;
+    epoch = epoch * 10 + static_cast<uint64_t>(c - '0');
+  }
+  location->epoch = epoch;
+  return CheckLatticeName(location->host, "host").ok();
+}
+
+// Ids the bucket can key: an actor's UUID, or any id of the same characters (a key's tokens).
+bool KeyableId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (!IsLatticeNameChar(c)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ActorDirectory::ActorDirectory(std::string host, uint64_t epoch, LiveFn live)
+    : host_(std::move(host)), epoch_(epoch), live_(std::move(live)) {}
+
+Result<std::unique_ptr<ActorDirectory>> ActorDirectory::Open(NatsConnection& nats,
+                                                             const LatticeNames& names,
+                                                             std::string host, uint64_t epoch,
+                                                             LiveFn live) {
+  std::unique_ptr<ActorDirectory> directory(
+      new ActorDirectory(std::move(host), epoch, std::move(live)));
+  const std::string bucket = names.ActorsBucket();
+  natsStatus bound = js_KeyValue(&directory->bucket_, nats.jetstream(), bucket.c_str());
+  if (bound == NATS_NOT_FOUND) {
+    kvConfig config;
+    kvConfig_Init(&config);
+    config.Bucket = bucket.c_str();
+    config.Description = "Theater: where each actor of one lattice runs (docs/distribution.md)";
+    config.History = 1;
+    bound = js_CreateKeyValue(&directory->bucket_, nats.jetstream(), &config);
+    // Another host created it at the same moment.
+    if (bound != NATS_OK) {
+      bound = js_KeyValue(&directory->bucket_, nats.jetstream(), bucket.c_str());
+    }
+  }
+  THEATER_RETURN_IF_ERROR(FromNats(bound, "the lattice's actors bucket " + bucket));
+  directory->thread_ = std::thread([d = directory.get()] { d->Loop(); });
+  return directory;
+}
+
+ActorDirectory::~ActorDirectory() {
+  {
+    MutexLock lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (bucket_ != nullptr) kvStore_Destroy(bucket_);
+}
+
+bool ActorDirectory::Post(std::function<void()> job) {
+  {
+    MutexLock lock(mu_);
+    if (stopping_) return false;
+    jobs_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void ActorDirectory::Loop() {
+  MutexLock lock(mu_);
+  for (;;) {
+    lock.Wait(wake_, [&] { return stopping_ || !jobs_.empty(); });
+    // What was queued is written before the thread ends: a leaving host's releases.
+    if (jobs_.empty()) return;
+    std::function<void()> job = std::move(jobs_.front());
+    jobs_.pop_front();
+    ++running_;
+    lock.Unlock();
+    job();
+    lock.Lock();
+    --running_;
+    if (jobs_.empty() && running_ == 0) idle_.notify_all();
+  }
+}
+
+void ActorDirectory::Flush() {
+  MutexLock lock(mu_);
+  lock.Wait(idle_, [&] { return jobs_.empty() && running_ == 0; });
+}
+
+Status ActorDirectory::Claim(std::string_view id) {
+  if (!KeyableId(id)) {
+    return InvalidArgument("actor id '" + std::string(id.substr(0, 64)) +
+                           "' cannot be recorded in the lattice's directory (letters, digits, "
+                           "'-' and '_', at most 128)");
+  }
+  auto claimed = std::make_shared<std::promise<Status>>();
+  std::future<Status> result = claimed->get_future();
+  if (!Post([this, claimed, key = std::string(id)] { claimed->set_value(ClaimNow(key)); })) {
+    return Unavailable("this host is leaving the lattice");
+  }
+  return result.get();
+}
+
+Status ActorDirectory::ClaimNow(const std::string& id) {
+  const std::string key = LatticeNames::ActorKey(id);
+  const std::string value = Encode(host_, epoch_);
+  uint64_t revision = 0;
+  const natsStatus created = kvStore_Create(&revision, bucket_, key.c_str(), value.data(),
+                                            static_cast<int>(value.size()));
+  if (created == NATS_OK) return Status::Ok();
+  // It is held: by this host (a restart, a recovery), or by another.
+  kvEntry* entry = nullptr;
+  const natsStatus read = kvStore_Get(&entry, bucket_, key.c_str());
+  if (read == NATS_NOT_FOUND) {
+    // Released between the two steps: claim again, once.
+    return FromNats(kvStore_Create(&revision, bucket_, key.c_str(), value.data(),
+                                   static_cast<int>(value.size())),
+                    "recording actor " + id + " in the lattice's directory");
+  }
+  THEATER_RETURN_IF_ERROR(FromNats(read, "reading actor " + id + " in the lattice's directory"));
+  Location held;
+  const bool readable = Decode(static_cast<const char*>(kvEntry_Value(entry)),
+                               kvEntry_ValueLen(entry), &held);
+  const uint64_t held_revision = kvEntry_Revision(entry);
+  kvEntry_Destroy(entry);
+  if (readable && held.host == host_ && held.epoch == epoch_) return Status::Ok();
+  if (readable && held.host != host_ && live_ && live_(held.host)) {
+    return AlreadyExists("actor " + id + " runs on host " + held.host +
+                         " of this lattice: one actor never runs on two hosts");
+  }
+  // This host's claim from an earlier epoch, or a host that is gone: taken by compare-and-set,
+  // so that of two hosts taking it at once exactly one wins.
+  const natsStatus taken = kvStore_Update(&revision, bucket_, key.c_str(), value.data(),
+                                          static_cast<int>(value.size()), held_revision);
+  if (taken != NATS_OK) {
+    return AlreadyExists("actor " + id + " was claimed by another host of this lattice at the "
+                         "same moment (" + FromNats(taken, "claiming it").message() + ")");
+  }
+  return Status::Ok();
+}
+
+void ActorDirectory::Release(std::string_view id) {
+  if (!KeyableId(id)) return;
+  (void)Post([this, key = std::string(id)] { ReleaseNow(key); });
+}
+
+void ActorDirectory::ReleaseNow(const std::string& id) {
+  const std::string key = LatticeNames::ActorKey(id);
+  kvEntry* entry = nullptr;
+  if (kvStore_Get(&entry, bucket_, key.c_str()) != NATS_OK) return;
+  Location held;
+  const bool mine = Decode(static_cast<const char*>(kvEntry_Value(entry)),
+                           kvEntry_ValueLen(entry), &held) &&
+                    held.host == host_;
+  kvEntry_Destroy(entry);
+  if (!mine) return;  // taken over or moved since: the new holder's claim stays
+  if (Status deleted = FromNats(kvStore_Delete(bucket_, key.c_str()), "releasing actor " + id);
+      !deleted.ok()) {
+    spdlog::warn("lattice: {}", deleted.ToString());
+  }
+}
+
+Result<ActorDirectory::Location> ActorDirectory::Find(std::string_view id) const {
+  if (!KeyableId(id)) return NotFound("actor " + std::string(id.substr(0, 64)) + " not found");
+  const std::string key = LatticeNames::ActorKey(id);
+  kvEntry* entry = nullptr;
+  const natsStatus read = kvStore_Get(&entry, bucket_, key.c_str());
+  if (read == NATS_NOT_FOUND) {
+    return NotFound("actor " + std::string(id) + " not found on any host of the lattice");
+  }
+  THEATER_RETURN_IF_ERROR(
+      FromNats(read, "looking actor " + std::string(id) + " up in the lattice's directory"));
+  Location location;
+  const bool readable = Decode(static_cast<const char*>(kvEntry_Value(entry)),
+                               kvEntry_ValueLen(entry), &location);
+  location.revision = kvEntry_Revision(entry);
+  kvEntry_Destroy(entry);
+  if (!readable) {
+    return InternalError("the lattice's directory holds a malformed entry for actor " +
+                    std::string(id));
+  }
+  return location;
+}
+
+}  // namespace theater::cluster

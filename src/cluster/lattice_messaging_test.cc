@@ -1,0 +1,301 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Messages between hosts of a lattice (lattice_messenger.h, docs/distribution.md): two runtimes
+// in this process, each a host with its own LatticeMember and LatticeMessenger, joined through a
+// real nats-server with JetStream (testing/nats_server.h), and real actors
+// (tests/actors/messenger.c) on each. Sends, requests and channels cross hosts; per-pair order
+// holds; a refusal at the target reaches the sender's next call; a spawn of an id another live
+// host holds is refused; answers owed by a host that leaves fail naming it; a second lattice on
+// the same NATS reaches nothing of the first.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "cluster/lattice_member.h"
+#include "cluster/lattice_messenger.h"
+#include "testing/nats_server.h"
+#include "testing/runtime_test_util.h"
+#include "testing/wait_for.h"
+#include "theater/builtins.h"
+
+namespace theater::cluster {
+namespace {
+
+using ::testing::HasSubstr;
+using testing_util::Bytes;
+using testing_util::NatsServer;
+using testing_util::WaitFor;
+using namespace std::chrono_literals;
+
+const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
+
+std::string MessengerManifest(std::string_view extra = "") {
+  return "name = \"m\"\nversion = \"0.1.0\"\ncomponent = \"" + kMessenger + "\"\n" +
+         std::string(extra) +
+         "\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\ntype = \"timing\"\n";
+}
+
+std::string Text(const std::vector<uint8_t>& bytes) {
+  return {bytes.begin(), bytes.end()};
+}
+
+// One host: a runtime joined to a lattice.
+struct Host {
+  std::filesystem::path home;
+  std::unique_ptr<TheaterRuntime> runtime;
+  std::unique_ptr<LatticeMember> member;
+  std::shared_ptr<LatticeMessenger> messenger;
+
+  ~Host() { Leave(); }
+  void Leave() {
+    if (runtime) runtime->Shutdown().IgnoreError();
+    if (messenger) messenger->Close();
+    member.reset();
+    runtime.reset();
+    messenger.reset();
+    if (!home.empty()) std::filesystem::remove_all(home);
+    home.clear();
+  }
+};
+
+class LatticeMessagingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!NatsServer::Installed()) GTEST_SKIP() << "nats-server is not installed (install-deps.sh)";
+    nats_ = std::make_unique<NatsServer>();
+    ASSERT_TRUE(nats_->ok()) << "nats-server did not start; its log: " << nats_->log();
+  }
+
+  std::unique_ptr<Host> StartHost(const std::string& name, const std::string& lattice = "msg") {
+    auto host = std::make_unique<Host>();
+    host->home = testing_util::NewTestHome("theater-lattice-" + name);
+    RuntimeOptions options = testing_util::TestRuntimeOptions(host->home);
+    options.persist = false;
+    Result<std::unique_ptr<TheaterRuntime>> runtime =
+        TheaterRuntime::Create(options, BuiltinHandlers());
+    EXPECT_TRUE(runtime.ok()) << runtime.status().ToString();
+    if (!runtime.ok()) return nullptr;
+    host->runtime = std::move(runtime).value();
+    ClusterOptions cluster;
+    cluster.url = nats_->url();
+    cluster.lattice = lattice;
+    cluster.host_id = name;
+    cluster.heartbeat_interval = 100ms;
+    TheaterRuntime* rt = host->runtime.get();
+    Result<std::unique_ptr<LatticeMember>> member = LatticeMember::Join(
+        cluster, [rt] { return LatticeMember::Facts{rt->ActorCount(), ""}; });
+    EXPECT_TRUE(member.ok()) << member.status().ToString();
+    if (!member.ok()) return nullptr;
+    host->member = std::move(member).value();
+    Result<std::shared_ptr<LatticeMessenger>> messenger = LatticeMessenger::Start(*host->member);
+    EXPECT_TRUE(messenger.ok()) << messenger.status().ToString();
+    if (!messenger.ok()) return nullptr;
+    host->messenger = std::move(messenger).value();
+    EXPECT_TRUE(host->runtime->JoinLattice(host->messenger).ok());
+    return host;
+  }
+
+  // Both hosts have heard each other's heartbeat (a lookup needs the holder to be live).
+  void WaitUntilAcquainted(Host& a, const std::string& a_name, Host& b, const std::string& b_name) {
+    ASSERT_TRUE(WaitFor([&] {
+      return a.member->IsLive(b_name, 5s) && b.member->IsLive(a_name, 5s);
+    }));
+  }
+
+  static std::string Spawn(Host& host, const std::string& manifest = MessengerManifest()) {
+    SpawnRequest request;
+    request.manifest = manifest;
+    Result<std::string> id = host.runtime->Spawn(request);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : "";
+  }
+  static std::string Ask(Host& host, const std::string& id, const std::string& command,
+                         std::chrono::milliseconds timeout = 10s) {
+    Result<std::vector<uint8_t>> answer = host.runtime->RequestMessage(id, Bytes(command), timeout);
+    if (!answer.ok()) return "failed:" + answer.status().ToString();
+    return Text(*answer);
+  }
+
+  std::unique_ptr<NatsServer> nats_;
+};
+
+TEST_F(LatticeMessagingTest, RequestsAndSendsReachAnActorOnAnotherHost) {
+  auto a = StartHost("a");
+  auto b = StartHost("b");
+  ASSERT_TRUE(a && b);
+  WaitUntilAcquainted(*a, "a", *b, "b");
+  const std::string on_a = Spawn(*a);
+  const std::string on_b = Spawn(*b);
+  // The embedder of host a asks the actor on host b.
+  EXPECT_EQ(Ask(*a, on_b, "echo:across"), "across");
+  // An actor on a asks the actor on b, and sends to it.
+  EXPECT_EQ(Ask(*a, on_a, "request:" + on_b + ":echo:hello"), "hello");
+  EXPECT_EQ(Ask(*a, on_a, "send:" + on_b + ":one-way"), "ok");
+  EXPECT_TRUE(WaitFor([&] { return Ask(*b, on_b, "log").find("send:one-way") != std::string::npos; }));
+  // And the other way round.
+  EXPECT_EQ(Ask(*b, on_b, "request:" + on_a + ":echo:back"), "back");
+}
+
+TEST_F(LatticeMessagingTest, EachPairKeepsItsOrderAcrossHostsSendsAndRequestsInterleaved) {
+  auto a = StartHost("a");
+  auto b = StartHost("b");
+  ASSERT_TRUE(a && b);
+  WaitUntilAcquainted(*a, "a", *b, "b");
+  const std::string sender = Spawn(*a);
+  const std::string target = Spawn(*b);
+  // 300 sends in one call, then a request, then 300 more: the target's log has them in order,
+  // the request's own entry between the two bursts.
+  EXPECT_EQ(Ask(*a, sender, "burst:" + target + ":300"), "300");
+  EXPECT_EQ(Ask(*a, sender, "request:" + target + ":echo:middle"), "middle");
+  EXPECT_EQ(Ask(*a, sender, "burst:" + target + ":300"), "300");
+  std::string log;
+  ASSERT_TRUE(WaitFor([&] {
+    log = Ask(*b, target, "log");
+    size_t n = 0;
+    for (size_t at = log.find("send:"); at != std::string::npos; at = log.find("send:", at + 1)) ++n;
+    return n == 600;
+  })) << log;
+  std::vector<std::string> seen;
+  size_t at = 0;
+  while ((at = log.find("send:", at)) != std::string::npos) {
+    size_t end = log.find('|', at);
+    seen.push_back(log.substr(at + 5, end == std::string::npos ? std::string::npos : end - at - 5));
+    at += 5;
+  }
+  ASSERT_EQ(seen.size(), 600u);
+  for (int i = 0; i < 300; ++i) {
+    EXPECT_EQ(seen[i], std::to_string(i)) << "message " << i;
+    EXPECT_EQ(seen[300 + i], std::to_string(i)) << "message " << 300 + i;
+  }
+}
+
+TEST_F(LatticeMessagingTest, AChannelBetweenHostsOpensCarriesBothWaysAndCloses) {
+  auto a = StartHost("a");
+  auto b = StartHost("b");
+  ASSERT_TRUE(a && b);
+  WaitUntilAcquainted(*a, "a", *b, "b");
+  const std::string opener = Spawn(*a);
+  const std::string target = Spawn(*b);
+  const std::string channel = Ask(*a, opener, "open:" + target + ":accept:welcome");
+  ASSERT_THAT(channel, ::testing::StartsWith("ch_"));
+  // The accept message reaches the opener; the target echoes on the channel.
+  EXPECT_EQ(Ask(*a, opener, "chsend:" + channel + ":echo:ping"), "ok");
+  EXPECT_TRUE(WaitFor([&] {
+    std::string log = Ask(*a, opener, "log");
+    return log.find("chmsg:" + channel + ":welcome") != std::string::npos &&
+           log.find("chmsg:" + channel + ":re:ping") != std::string::npos;
+  })) << Ask(*a, opener, "log");
+  EXPECT_THAT(Ask(*b, target, "log"), HasSubstr("chmsg:" + channel + ":echo:ping"));
+  EXPECT_EQ(Ask(*a, opener, "chclose:" + channel), "ok");
+  EXPECT_TRUE(WaitFor([&] {
+    return Ask(*b, target, "log").find("chclose:" + channel) != std::string::npos;
+  }));
+  // Closed on both hosts: the target's send on it fails there.
+  EXPECT_THAT(Ask(*b, target, "chsend:" + channel + ":late"), HasSubstr("is not open"));
+  // A refusal comes back with the target's words.
+  EXPECT_THAT(Ask(*a, opener, "open:" + target + ":reject:not now"),
+              HasSubstr("rejected by " + target + ": not now"));
+}
+
+TEST_F(LatticeMessagingTest, ARefusalAtTheTargetFailsTheSendersNextCallAndFailuresFailRequests) {
+  auto a = StartHost("a");
+  auto b = StartHost("b");
+  ASSERT_TRUE(a && b);
+  WaitUntilAcquainted(*a, "a", *b, "b");
+  const std::string sender = Spawn(*a);
+  // A mailbox of one message on b, held by a sleeping call: the second send is refused there.
+  const std::string target = Spawn(*b, MessengerManifest("[limits]\nmailbox_capacity = 1\n"));
+  std::future<std::string> sleeping =
+      std::async(std::launch::async, [&] { return Ask(*b, target, "sleep:1500"); });
+  ASSERT_TRUE(WaitFor([&] {
+    Result<ActorPhase> phase = b->runtime->Phase(target);
+    return phase.ok() && *phase == ActorPhase::kProcessing;
+  }));
+  // The sends go out at once; the refusal of the one that did not fit comes back, and the
+  // sender's next send to that target fails with it (the burst's own third send, when the
+  // refusal of the second is back by then).
+  std::string told = Ask(*a, sender, "burst:" + target + ":3");
+  if (told == "3") {
+    ASSERT_TRUE(WaitFor([&] {
+      told = Ask(*a, sender, "send:" + target + ":after");
+      return told != "ok";
+    })) << told;
+  }
+  EXPECT_THAT(told, HasSubstr("an earlier message to actor " + target + " on host b was refused"));
+  EXPECT_THAT(told, HasSubstr("is full"));
+  EXPECT_EQ(sleeping.get(), "ok");
+  // A request whose target fails gets the failure, with its cause.
+  EXPECT_THAT(Ask(*a, sender, "request:" + target + ":trap"), HasSubstr("error:"));
+}
+
+TEST_F(LatticeMessagingTest, AnIdHeldByALiveHostIsNotSpawnedOnAnother) {
+  auto a = StartHost("a");
+  auto b = StartHost("b");
+  ASSERT_TRUE(a && b);
+  WaitUntilAcquainted(*a, "a", *b, "b");
+  const std::string on_b = Spawn(*b);
+  SpawnRequest twin;
+  twin.manifest = MessengerManifest();
+  twin.actor_id = on_b;
+  Result<std::string> refused = a->runtime->Spawn(twin);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(refused.status().ToString(), HasSubstr("runs on host b"));
+  // Stopped on b, the id is free: the directory forgets it, and a lookup says not found.
+  ASSERT_TRUE(b->runtime->Stop(on_b).ok());
+  b->messenger->directory()->Flush();
+  EXPECT_THAT(Ask(*a, on_b, "echo:x", 2s), HasSubstr("not found"));
+  Result<std::string> reborn = a->runtime->Spawn(twin);
+  ASSERT_TRUE(reborn.ok()) << reborn.status().ToString();
+  EXPECT_EQ(Ask(*b, on_b, "echo:here now"), "here now");
+}
+
+TEST_F(LatticeMessagingTest, AnswersOwedByAHostThatLeavesFailNamingIt) {
+  auto a = StartHost("a");
+  auto b = StartHost("b");
+  ASSERT_TRUE(a && b);
+  WaitUntilAcquainted(*a, "a", *b, "b");
+  const std::string on_b = Spawn(*b);
+  // A host that shuts down stops its actors: a request they owe fails with the stop.
+  std::future<std::string> deferred =
+      std::async(std::launch::async, [&] { return Ask(*a, on_b, "defer", 30s); });
+  ASSERT_TRUE(WaitFor([&] { return Ask(*b, on_b, "log").find("deferred:") != std::string::npos; }));
+  // A host that leaves the lattice with the request still owed (its actors out of reach): the
+  // requester hears it at once from the leaving heartbeat, not at its timeout.
+  const auto left = std::chrono::steady_clock::now();
+  b->messenger->Close();
+  b->member.reset();
+  std::string answer = deferred.get();
+  EXPECT_THAT(answer, HasSubstr("host b left the lattice"));
+  EXPECT_LT(std::chrono::steady_clock::now() - left, 10s) << answer;
+  // Its actors are out of reach from then on, saying why.
+  EXPECT_THAT(Ask(*a, on_b, "echo:x", 2s), HasSubstr("host b"));
+}
+
+TEST_F(LatticeMessagingTest, ARequestOwedByAnActorThatStopsWithItsHostFailsWithTheStop) {
+  auto a = StartHost("a");
+  auto b = StartHost("b");
+  ASSERT_TRUE(a && b);
+  WaitUntilAcquainted(*a, "a", *b, "b");
+  const std::string on_b = Spawn(*b);
+  std::future<std::string> deferred =
+      std::async(std::launch::async, [&] { return Ask(*a, on_b, "defer", 30s); });
+  ASSERT_TRUE(WaitFor([&] { return Ask(*b, on_b, "log").find("deferred:") != std::string::npos; }));
+  b->Leave();
+  EXPECT_THAT(deferred.get(), HasSubstr("stopped before answering"));
+}
+
+TEST_F(LatticeMessagingTest, ASecondLatticeOnTheSameNatsReachesNothingOfTheFirst) {
+  auto a = StartHost("a", "first");
+  auto b = StartHost("b", "first");
+  auto x = StartHost("a", "second");  // the same host name, another lattice
+  ASSERT_TRUE(a && b && x);
+  WaitUntilAcquainted(*a, "a", *b, "b");
+  const std::string on_b = Spawn(*b);
+  EXPECT_EQ(Ask(*a, on_b, "echo:same lattice"), "same lattice");
+  EXPECT_THAT(Ask(*x, on_b, "echo:other lattice", 2s), HasSubstr("not found"));
+}
+
+}  // namespace
+}  // namespace theater::cluster

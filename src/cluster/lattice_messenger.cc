@@ -1,0 +1,525 @@
+// Theater: a WebAssembly actor runtime.
+#include "cluster/lattice_messenger.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace theater::cluster {
+namespace {
+
+using messaging::Envelope;
+using messaging::Reply;
+using messaging::ReplyFn;
+using Clock = std::chrono::steady_clock;
+
+// What may wait for one host before a sender is told to slow down (NATS takes batches as fast
+// as the network does; this is for a host that cannot keep up).
+constexpr size_t kMaxQueuedBytesPerHost = size_t{64} << 20;
+// The bounds of what this host remembers per pair and per participant. Forgetting is safe: a
+// pair seen afresh starts a new count, a participant is looked up again.
+constexpr size_t kMaxRemembered = 1 << 18;
+// An answer owed longer than this is given up (every requester's own timeout is shorter).
+constexpr auto kPendingGiveUp = std::chrono::minutes(10);
+
+// Set while this thread delivers what another host sent: those deliveries are local only.
+thread_local bool receiving_from_another_host = false;
+
+std::string PairKey(std::string_view a, std::string_view b) {
+  std::string key;
+  key.reserve(a.size() + b.size() + 1);
+  key.append(a).push_back('\n');
+  key.append(b);
+  return key;
+}
+
+std::string Bounded(const std::string& text) {
+  return text.size() <= kMaxLinkTextBytes ? text : text.substr(0, kMaxLinkTextBytes - 3) + "...";
+}
+
+}  // namespace
+
+// A participant on another host, as this host's router sees it.
+class LatticeMessenger::RemoteActor final : public messaging::Endpoint {
+ public:
+  RemoteActor(LatticeMessenger& messenger, std::string id, std::string host)
+      : messenger_(messenger), id_(std::move(id)), host_(std::move(host)) {}
+  bool wants_sender() const override { return true; }
+  const std::string& host() const { return host_; }
+
+  Status Deliver(Envelope envelope) override {
+    if (std::optional<Status> refused = messenger_.TakeRefusal(envelope.sender, id_)) {
+      return *refused;
+    }
+    LinkRecord record;
+    record.sender = std::move(envelope.sender);
+    record.target = id_;
+    record.channel = std::move(envelope.channel);
+    record.payload = std::move(envelope.payload);
+    switch (envelope.kind) {
+      case Envelope::Kind::kSend:
+        record.kind = RecordKind::kSend;
+        break;
+      case Envelope::Kind::kRequest:
+        record.kind = RecordKind::kRequest;
+        break;
+      case Envelope::Kind::kChannelOpen:
+        record.kind = RecordKind::kChannelOpen;
+        break;
+      case Envelope::Kind::kChannelMessage:
+        record.kind = RecordKind::kChannelMessage;
+        break;
+      case Envelope::Kind::kChannelClose:
+        record.kind = RecordKind::kChannelClose;
+        break;
+    }
+    if (!envelope.reply) return messenger_.EnqueueInOrder(host_, std::move(record));
+    // An answer comes back: it is owed under a number of this host's.
+    {
+      MutexLock lock(messenger_.mu_);
+      record.reference = ++messenger_.next_reference_;
+      messenger_.pending_.emplace(
+          record.reference, Pending{std::move(envelope.reply), host_, id_, Clock::now()});
+    }
+    const uint64_t reference = record.reference;
+    Status queued = messenger_.EnqueueInOrder(host_, std::move(record));
+    if (!queued.ok()) {
+      MutexLock lock(messenger_.mu_);
+      messenger_.pending_.erase(reference);  // refused: the router reports it, not the reply
+    }
+    return queued;
+  }
+
+ private:
+  LatticeMessenger& messenger_;
+  const std::string id_;
+  const std::string host_;
+};
+
+LatticeMessenger::LatticeMessenger(LatticeMember& member)
+    : member_(member),
+      host_(member.host_id()),
+      subject_(member.names().Messages(member.host_id())) {}
+
+Result<std::shared_ptr<LatticeMessenger>> LatticeMessenger::Start(LatticeMember& member) {
+  std::shared_ptr<LatticeMessenger> messenger(new LatticeMessenger(member));
+  THEATER_ASSIGN_OR_RETURN(
+      std::unique_ptr<ActorDirectory> directory,
+      ActorDirectory::Open(member.nats(), member.names(), member.host_id(), member.epoch(),
+                           [m = &member](const std::string& host) {
+                             return m->IsLive(host, kLiveWithin);
+                           }));
+  {
+    MutexLock lock(messenger->mu_);
+    messenger->directory_ = std::move(directory);
+  }
+  const int64_t max_payload = natsConnection_GetMaxPayload(member.nats().get());
+  messenger->max_batch_bytes_ =
+      static_cast<size_t>(std::clamp<int64_t>(max_payload, 64 << 10, 8 << 20));
+  THEATER_RETURN_IF_ERROR(FromNats(
+      natsConnection_Subscribe(&messenger->inbound_, member.nats().get(),
+                               messenger->subject_.c_str(), &LatticeMessenger::OnBatch,
+                               messenger.get()),
+      "receiving this host's messages"));
+  // A burst must not be dropped for a slow consumer before its records reach the mailboxes
+  // (which bound what an actor may queue); a drop would still be reported as a gap.
+  natsSubscription_SetPendingLimits(messenger->inbound_, 1 << 20, 1 << 30);
+  THEATER_RETURN_IF_ERROR(
+      FromNats(natsConnection_FlushTimeout(member.nats().get(), 5000), "receiving messages"));
+  messenger->sender_ = std::thread([m = messenger.get()] { m->SenderLoop(); });
+  std::weak_ptr<LatticeMessenger> weak = messenger;
+  member.SetHostGoneListener([weak](const std::string& host, const std::string& why) {
+    if (std::shared_ptr<LatticeMessenger> m = weak.lock()) m->HostGone(host, why);
+  });
+  return messenger;
+}
+
+LatticeMessenger::~LatticeMessenger() {
+  Close();
+}
+
+void LatticeMessenger::Close() {
+  if (closed_.exchange(true)) return;
+  // Everything of NATS this holds goes here, while the member's connection is still open (the
+  // runtime, which holds this, may outlive the member).
+  member_.SetHostGoneListener(nullptr);
+  if (inbound_ != nullptr) {
+    // Drained: when this returns no callback of it runs, so the router may go.
+    if (natsSubscription_Drain(inbound_) == NATS_OK) {
+      natsSubscription_WaitForDrainCompletion(inbound_, 5000);
+    }
+    natsSubscription_Destroy(inbound_);
+    inbound_ = nullptr;
+  }
+  {
+    MutexLock lock(out_mu_);
+    closing_ = true;
+  }
+  out_wake_.notify_all();
+  if (sender_.joinable()) sender_.join();
+  std::shared_ptr<ActorDirectory> directory;
+  std::vector<ReplyFn> owed;
+  {
+    MutexLock lock(mu_);
+    directory = std::move(directory_);
+    for (auto& [reference, pending] : pending_) owed.push_back(std::move(pending.reply));
+    pending_.clear();
+  }
+  if (directory) directory->Flush();  // this host's releases are written before it goes
+  directory.reset();
+  for (ReplyFn& reply : owed) reply(Unavailable("host " + host_ + " left the lattice"));
+}
+
+std::shared_ptr<ActorDirectory> LatticeMessenger::directory() const {
+  MutexLock lock(mu_);
+  return directory_;
+}
+
+Status LatticeMessenger::ClaimActor(std::string_view id) {
+  std::shared_ptr<ActorDirectory> directory = this->directory();
+  if (!directory) return Unavailable("host " + host_ + " has left the lattice");
+  return directory->Claim(id);
+}
+
+void LatticeMessenger::ReleaseActor(std::string_view id) {
+  if (std::shared_ptr<ActorDirectory> directory = this->directory()) directory->Release(id);
+}
+
+void LatticeMessenger::Bind(messaging::Router& router) {
+  router_ = &router;
+}
+
+Result<std::shared_ptr<messaging::Endpoint>> LatticeMessenger::Find(std::string_view id) {
+  // A record from another host goes to a participant here or nowhere: never on to a third host
+  // (two hosts with stale answers would pass it back and forth).
+  if (receiving_from_another_host) return NotFound("actor " + std::string(id) + " not found");
+  {
+    MutexLock lock(mu_);
+    auto it = remote_.find(std::string(id));
+    if (it != remote_.end()) return std::shared_ptr<messaging::Endpoint>(it->second);
+  }
+  std::shared_ptr<ActorDirectory> directory = this->directory();
+  if (!directory) return NotFound("actor " + std::string(id) + " not found");
+  THEATER_ASSIGN_OR_RETURN(ActorDirectory::Location where, directory->Find(id));
+  // The directory still names this host for an actor that stopped here a moment ago.
+  if (where.host == host_) return NotFound("actor " + std::string(id) + " not found");
+  if (!member_.IsLive(where.host, kLiveWithin)) {
+    return Unavailable("actor " + std::string(id) + " is on host " + where.host +
+                       ", which is not answering (host " + where.host + " lost)");
+  }
+  auto remote = std::make_shared<RemoteActor>(*this, std::string(id), where.host);
+  MutexLock lock(mu_);
+  if (remote_.size() >= kMaxRemembered) remote_.clear();
+  remote_[std::string(id)] = remote;
+  return std::shared_ptr<messaging::Endpoint>(std::move(remote));
+}
+
+Status LatticeMessenger::EnqueueInOrder(const std::string& host, LinkRecord record) {
+  return Enqueue(host, std::move(record), true);
+}
+
+Status LatticeMessenger::Enqueue(const std::string& host, LinkRecord record, bool ordered) {
+  const size_t size = RecordSize(record);
+  LinkBatchHeader header{host_, member_.epoch()};
+  const size_t header_size = 1 + 2 + host_.size() + 8;
+  if (size + header_size > max_batch_bytes_) {
+    return ResourceExhausted("a message of " + std::to_string(record.payload.size()) +
+                             " bytes to actor " + record.target + " on host " + host +
+                             " is past the largest message the lattice's NATS server takes (" +
+                             std::to_string(max_batch_bytes_) + " bytes with its envelope)");
+  }
+  {
+    MutexLock lock(out_mu_);
+    if (closing_) return Unavailable("host " + host_ + " is leaving the lattice");
+    Outbox& box = outboxes_[host];
+    if (box.bytes + size > kMaxQueuedBytesPerHost) {
+      return ResourceExhausted("the messages waiting to go to host " + host + " are past " +
+                               std::to_string(kMaxQueuedBytesPerHost >> 20) +
+                               " MiB (the lattice's limit per host): the host or NATS is not "
+                               "keeping up");
+    }
+    if (ordered) {
+      std::string pair = PairKey(record.sender, record.target);
+      if (next_sequence_.size() >= kMaxRemembered) next_sequence_.clear();
+      record.sequence = ++next_sequence_[pair];
+    }
+    if (!box.batch.empty() && box.batch.size() + size > max_batch_bytes_) {
+      box.full.push_back(std::move(box.batch));
+      box.batch.clear();
+    }
+    if (box.batch.empty()) BeginBatch(header, box.batch);
+    AppendRecord(record, box.batch);
+    box.bytes += size;
+  }
+  out_wake_.notify_one();
+  return Status::Ok();
+}
+
+void LatticeMessenger::SenderLoop() {
+  auto last_sweep = Clock::now();
+  MutexLock lock(out_mu_);
+  for (;;) {
+    auto has_work = [&] {
+      for (const auto& [host, box] : outboxes_) {
+        if (!box.batch.empty() || !box.full.empty()) return true;
+      }
+      return false;
+    };
+    if (!has_work()) {
+      if (closing_) return;
+      lock.WaitFor(out_wake_, std::chrono::seconds(1));
+    }
+    std::vector<std::pair<std::string, std::string>> batches;
+    for (auto& [host, box] : outboxes_) {
+      for (std::string& full : box.full) batches.emplace_back(host, std::move(full));
+      box.full.clear();
+      if (!box.batch.empty()) batches.emplace_back(host, std::move(box.batch));
+      box.batch.clear();
+      box.bytes = 0;
+    }
+    lock.Unlock();
+    for (const auto& [host, batch] : batches) {
+      const std::string subject = member_.names().Messages(host);
+      natsStatus sent = natsConnection_Publish(member_.nats().get(), subject.c_str(),
+                                               batch.data(), static_cast<int>(batch.size()));
+      if (sent != NATS_OK) {
+        // The receiver sees the gap in each pair's numbers and says so to the senders.
+        spdlog::warn("lattice: a batch of {} bytes to host {} was not sent: {}", batch.size(),
+                     host, FromNats(sent, "publishing").ToString());
+      }
+    }
+    if (Clock::now() - last_sweep > std::chrono::seconds(1)) {
+      last_sweep = Clock::now();
+      SweepPending();
+    }
+    lock.Lock();
+  }
+}
+
+void LatticeMessenger::SweepPending() {
+  std::vector<ReplyFn> expired;
+  {
+    MutexLock lock(mu_);
+    const auto cutoff = Clock::now() - kPendingGiveUp;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.sent < cutoff) {
+        expired.push_back(std::move(it->second.reply));
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (ReplyFn& reply : expired) {
+    reply(DeadlineExceeded("no answer from another host of the lattice in 10 minutes"));
+  }
+}
+
+void LatticeMessenger::OnBatch(natsConnection*, natsSubscription*, natsMsg* msg, void* self) {
+  const int length = natsMsg_GetDataLength(msg);
+  static_cast<LatticeMessenger*>(self)->Receive(
+      std::string_view(natsMsg_GetData(msg), length > 0 ? static_cast<size_t>(length) : 0));
+  natsMsg_Destroy(msg);
+}
+
+void LatticeMessenger::Receive(std::string_view batch) {
+  LinkBatchHeader header;
+  std::vector<LinkRecord> records;
+  if (Status parsed = ParseBatch(batch, &header, &records); !parsed.ok()) {
+    spdlog::warn("lattice: host {} dropped a batch of {} bytes: {}", host_, batch.size(),
+                 parsed.ToString());
+    return;
+  }
+  if (router_ == nullptr || !CheckLatticeName(header.origin, "host").ok()) return;
+  for (LinkRecord& record : records) Handle(header.origin, std::move(record));
+}
+
+void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
+  if (record.sequence != 0) {
+    uint64_t lost = 0;
+    {
+      MutexLock lock(mu_);
+      if (expected_.size() >= kMaxRemembered) expected_.clear();
+      uint64_t& expected = expected_[origin + "\n" + PairKey(record.sender, record.target)];
+      // A lower number than expected is a sender that started counting afresh (it forgot the
+      // pair, or restarted): not a gap.
+      if (expected != 0 && record.sequence > expected) lost = record.sequence - expected;
+      expected = record.sequence + 1;
+    }
+    if (lost > 0) {
+      Refuse(origin, record.sender, record.target,
+             Unavailable(std::to_string(lost) + " message" + (lost == 1 ? " was" : "s were") +
+                         " lost between hosts " + origin + " and " + host_ + " on the way to " +
+                         record.target));
+    }
+  }
+  // Envelopes are delivered to local participants only (Find); answers and refusals are this
+  // host's own business, and may route on (a channel's close to its remote peer).
+  struct LocalOnly {
+    explicit LocalOnly(bool on) : on(on) {
+      if (on) receiving_from_another_host = true;
+    }
+    ~LocalOnly() {
+      if (on) receiving_from_another_host = false;
+    }
+    bool on;
+  } local_only(record.kind != RecordKind::kAnswer && record.kind != RecordKind::kRefused);
+  switch (record.kind) {
+    case RecordKind::kSend: {
+      Status sent = router_->Send(record.target, std::move(record.payload), record.sender);
+      if (!sent.ok()) Refuse(origin, record.sender, record.target, sent);
+      return;
+    }
+    case RecordKind::kRequest: {
+      std::weak_ptr<LatticeMessenger> weak = weak_from_this();
+      const uint64_t reference = record.reference;
+      Status routed = router_->Request(
+          record.target, std::move(record.payload),
+          [weak, origin, reference, target = record.target](Result<Reply> reply) {
+            if (std::shared_ptr<LatticeMessenger> m = weak.lock()) {
+              m->Answer(origin, reference, target, reply);
+            }
+          },
+          record.sender);
+      if (!routed.ok()) Answer(origin, reference, record.target, routed);
+      return;
+    }
+    case RecordKind::kChannelOpen: {
+      std::weak_ptr<LatticeMessenger> weak = weak_from_this();
+      const uint64_t reference = record.reference;
+      router_->OpenChannelFromRemote(
+          std::move(record.channel), record.sender, record.target, std::move(record.payload),
+          [weak, origin, reference, target = record.target](Result<Reply> decision) {
+            if (std::shared_ptr<LatticeMessenger> m = weak.lock()) {
+              m->Answer(origin, reference, target, decision);
+            }
+          });
+      return;
+    }
+    case RecordKind::kChannelMessage: {
+      Status sent =
+          router_->SendOnChannel(record.sender, record.channel, std::move(record.payload));
+      if (!sent.ok()) Refuse(origin, record.sender, record.target, sent);
+      return;
+    }
+    case RecordKind::kChannelClose:
+      (void)router_->CloseChannel(record.sender, record.channel);  // closed already is fine
+      return;
+    case RecordKind::kAnswer: {
+      std::optional<Pending> owed;
+      {
+        MutexLock lock(mu_);
+        auto it = pending_.find(record.reference);
+        if (it == pending_.end()) return;  // given up, or a duplicate
+        owed = std::move(it->second);
+        pending_.erase(it);
+        if (record.code == StatusCode::kNotFound || record.code == StatusCode::kUnavailable) {
+          remote_.erase(owed->target);  // not there any more: look it up afresh next time
+        }
+      }
+      if (record.code != StatusCode::kOk) {
+        owed->reply(Status(record.code, record.text));
+      } else {
+        Reply reply;
+        reply.accepted = record.accepted;
+        if (record.has_message) reply.message = std::move(record.payload);
+        owed->reply(std::move(reply));
+      }
+      return;
+    }
+    case RecordKind::kRefused: {
+      MutexLock lock(mu_);
+      if (refusals_.size() >= kMaxRemembered) refusals_.clear();
+      refusals_[PairKey(record.sender, record.target)] = Status(record.code, record.text);
+      if (record.code == StatusCode::kNotFound || record.code == StatusCode::kUnavailable) {
+        remote_.erase(record.target);
+      }
+      return;
+    }
+  }
+}
+
+void LatticeMessenger::Answer(const std::string& origin, uint64_t reference,
+                              const std::string& target, const Result<Reply>& reply) {
+  LinkRecord record;
+  record.kind = RecordKind::kAnswer;
+  record.reference = reference;
+  record.target = target;
+  if (!reply.ok()) {
+    record.code = reply.status().code();
+    record.text = Bounded(reply.status().message());
+  } else {
+    record.accepted = reply->accepted;
+    record.has_message = reply->message.has_value();
+    if (reply->message) record.payload = *reply->message;
+  }
+  Status queued = Enqueue(origin, std::move(record), false);
+  if (!queued.ok() && reply.ok()) {
+    // Too large to go back whole: the requester learns why instead of waiting for its timeout.
+    LinkRecord failure;
+    failure.kind = RecordKind::kAnswer;
+    failure.reference = reference;
+    failure.target = target;
+    failure.code = queued.code();
+    failure.text = Bounded("the answer could not be sent back: " + queued.message());
+    (void)Enqueue(origin, std::move(failure), false);
+  }
+}
+
+void LatticeMessenger::Refuse(const std::string& origin, const std::string& sender,
+                              const std::string& target, const Status& why) {
+  LinkRecord record;
+  record.kind = RecordKind::kRefused;
+  record.sender = sender;
+  record.target = target;
+  record.code = why.code();
+  record.text = Bounded("an earlier message to actor " + target + " on host " + host_ +
+                        " was refused: " + why.message());
+  (void)Enqueue(origin, std::move(record), false);
+}
+
+std::optional<Status> LatticeMessenger::TakeRefusal(const std::string& sender,
+                                                    const std::string& target) {
+  MutexLock lock(mu_);
+  if (refusals_.empty()) return std::nullopt;
+  auto it = refusals_.find(PairKey(sender, target));
+  if (it == refusals_.end()) return std::nullopt;
+  Status refused = std::move(it->second);
+  refusals_.erase(it);
+  return refused;
+}
+
+void LatticeMessenger::HostGone(const std::string& host, const std::string& why) {
+  std::unordered_set<std::string> theirs;
+  std::vector<ReplyFn> owed;
+  {
+    MutexLock lock(mu_);
+    for (auto it = remote_.begin(); it != remote_.end();) {
+      if (it->second->host() == host) {
+        theirs.insert(it->first);
+        it = remote_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.host == host) {
+        owed.push_back(std::move(it->second.reply));
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  const std::string reason = "host " + host + " " + why;
+  for (ReplyFn& reply : owed) reply(Unavailable(reason));
+  if (router_ != nullptr && !theirs.empty()) {
+    router_->DropParticipants([&](std::string_view id) { return theirs.count(std::string(id)) > 0; },
+                              reason);
+  }
+  spdlog::info("lattice: {}; {} of its actors were known here, {} answers owed by it failed",
+               reason, theirs.size(), owed.size());
+}
+
+}  // namespace theater::cluster

@@ -1,0 +1,145 @@
+// Theater: a WebAssembly actor runtime.
+//
+// LatticeMessenger: how the actors of one host reach the actors of every other host of its
+// lattice (docs/distribution.md, "Messages between hosts"). It is the runtime's LatticeLink:
+// the directory (actor_directory.h) is told of each actor the runtime starts and stops, and the
+// router, finding no local participant, asks it for the remote one.
+//
+// Sending: a participant on another host is a RemoteActor endpoint, made on first use from the
+// directory's answer and kept. Its Deliver turns the envelope into a record (link_frames.h) and
+// appends it to the batch for that host; one sender thread publishes each host's batch as one
+// NATS message on theater.<lattice>.h.<host>.msg, so that many messages travel as one while one
+// message alone goes at once. Local delivery never comes here.
+//
+// Order and gaps: a record carries its sender→target pair's sequence number, given under the
+// same lock that appends it, and NATS keeps one connection's messages in order, so each pair's
+// messages arrive in the order they were sent, sends and requests interleaved. The receiving
+// host checks each pair's numbers: a gap (messages lost when NATS reconnected, or dropped for a
+// slow consumer) is reported back, as is a message the target refused (a full mailbox, a stopped
+// actor). A report makes the sender's next call to that target fail with the reason; an answer's
+// error fails its request or opening. Nothing is lost silently.
+//
+// Receiving: one subscription (one NATS thread) takes this host's batches and hands each record
+// to the router, local participants only (a record is never passed on to a third host).
+// Requests and channel openings are answered back to their origin host when the target decides.
+//
+// Hosts that leave: their cached participants are forgotten, the answers still owed by them fail
+// with "host H left the lattice", and channels with their participants close.
+//
+// Thread-safety: every method may be called from any thread. Ownership: borrows the member
+// (which must outlive it) and the router bound to it; Close() (or the destructor) stops the
+// subscription and the sender thread before either may go.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "cluster/actor_directory.h"
+#include "cluster/lattice_member.h"
+#include "cluster/link_frames.h"
+#include "theater/lattice_link.h"
+#include "theater/mutex.h"
+#include "theater/router.h"
+
+namespace theater::cluster {
+
+class LatticeMessenger final : public LatticeLink,
+                               public messaging::RemoteRoutes,
+                               public std::enable_shared_from_this<LatticeMessenger> {
+ public:
+  // Opens the directory and subscribes to this host's messages. kUnavailable / the NATS error
+  // when either fails.
+  [[nodiscard]] static Result<std::shared_ptr<LatticeMessenger>> Start(LatticeMember& member);
+  ~LatticeMessenger() override;
+  LatticeMessenger(const LatticeMessenger&) = delete;
+  LatticeMessenger& operator=(const LatticeMessenger&) = delete;
+
+  // Stops receiving and sending; answers still owed fail. Idempotent.
+  void Close();
+
+  // LatticeLink.
+  Status ClaimActor(std::string_view id) override;
+  void ReleaseActor(std::string_view id) override;
+  void Bind(messaging::Router& router) override;
+  messaging::RemoteRoutes& routes() override { return *this; }
+  // RemoteRoutes.
+  Result<std::shared_ptr<messaging::Endpoint>> Find(std::string_view id) override;
+
+  // Another host left (or was lost): see above.
+  void HostGone(const std::string& host, const std::string& why);
+
+  // The directory, or null once closed.
+  std::shared_ptr<ActorDirectory> directory() const;
+
+  // How long a host may go unheard before a lookup that finds an actor there says it is lost.
+  static constexpr std::chrono::milliseconds kLiveWithin{10'000};
+
+ private:
+  class RemoteActor;
+  struct Pending {
+    messaging::ReplyFn reply;
+    std::string host;
+    std::string target;
+    std::chrono::steady_clock::time_point sent;
+  };
+
+  explicit LatticeMessenger(LatticeMember& member);
+  // Appends `record` to the batch for `host`. kResourceExhausted past the message size NATS
+  // accepts or the bytes queued for one host.
+  // `ordered`: the record is one of its sender→target pair's, numbered here in order.
+  Status Enqueue(const std::string& host, LinkRecord record, bool ordered);
+  Status EnqueueInOrder(const std::string& host, LinkRecord record);
+  void SenderLoop();
+  static void OnBatch(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* self);
+  void Receive(std::string_view batch);
+  void Handle(const std::string& origin, LinkRecord record);
+  void Answer(const std::string& origin, uint64_t reference, const std::string& target,
+              const Result<messaging::Reply>& reply);
+  void Refuse(const std::string& origin, const std::string& sender, const std::string& target,
+              const Status& why);
+  // A refusal this host was told of for `sender`→`target`, taken (the next call fails with it).
+  std::optional<Status> TakeRefusal(const std::string& sender, const std::string& target);
+  void SweepPending();
+
+  LatticeMember& member_;
+  const std::string host_;
+  const std::string subject_;  // this host's
+  messaging::Router* router_ = nullptr;
+  natsSubscription* inbound_ = nullptr;
+  size_t max_batch_bytes_ = 0;
+
+  // Outgoing batches, per host, and the sender thread's wake-up.
+  Mutex out_mu_;
+  struct Outbox {
+    std::string batch;  // records appended to its header
+    std::deque<std::string> full;
+    size_t bytes = 0;
+  };
+  std::unordered_map<std::string, Outbox> outboxes_ THEATER_GUARDED_BY(out_mu_);
+  std::unordered_map<std::string, uint64_t> next_sequence_ THEATER_GUARDED_BY(out_mu_);
+  bool closing_ THEATER_GUARDED_BY(out_mu_) = false;
+  std::condition_variable out_wake_;
+  std::thread sender_;
+
+  // Participants of other hosts, answers owed to this host, refusals to report, and the
+  // sequence expected next from each pair that sends here.
+  mutable Mutex mu_;
+  std::shared_ptr<ActorDirectory> directory_ THEATER_GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::shared_ptr<RemoteActor>> remote_ THEATER_GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, Pending> pending_ THEATER_GUARDED_BY(mu_);
+  uint64_t next_reference_ THEATER_GUARDED_BY(mu_) = 0;
+  std::unordered_map<std::string, Status> refusals_ THEATER_GUARDED_BY(mu_);
+  std::unordered_map<std::string, uint64_t> expected_ THEATER_GUARDED_BY(mu_);
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace theater::cluster

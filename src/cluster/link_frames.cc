@@ -1,0 +1,147 @@
+// Theater: a WebAssembly actor runtime.
+#include "cluster/link_frames.h"
+
+#include <cstring>
+
+namespace theater::cluster {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+
+void PutInt(uint64_t value, int bytes, std::string& out) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+void PutText(std::string_view text, std::string& out) {
+  PutInt(text.size(), 2, out);
+  out.append(text);
+}
+
+bool IsAnswer(RecordKind kind) {
+  return kind == RecordKind::kAnswer || kind == RecordKind::kRefused;
+}
+
+// Reads from a batch, each step checked against what is left.
+class Reader {
+ public:
+  explicit Reader(std::string_view data) : data_(data) {}
+  bool done() const { return at_ == data_.size(); }
+  Status Int(int bytes, uint64_t* value, std::string_view what) {
+    if (data_.size() - at_ < static_cast<size_t>(bytes)) return Truncated(what);
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) v |= uint64_t{static_cast<uint8_t>(data_[at_ + i])} << (8 * i);
+    at_ += bytes;
+    *value = v;
+    return Status::Ok();
+  }
+  Status Text(std::string* out, size_t limit, std::string_view what) {
+    uint64_t length = 0;
+    THEATER_RETURN_IF_ERROR(Int(2, &length, what));
+    if (length > limit) {
+      return InvalidArgument("a lattice batch's " + std::string(what) + " is " +
+                             std::to_string(length) + " bytes, past the limit of " +
+                             std::to_string(limit));
+    }
+    if (data_.size() - at_ < length) return Truncated(what);
+    out->assign(data_.data() + at_, length);
+    at_ += length;
+    return Status::Ok();
+  }
+  Status Bytes(std::vector<uint8_t>* out, std::string_view what) {
+    uint64_t length = 0;
+    THEATER_RETURN_IF_ERROR(Int(4, &length, what));
+    if (data_.size() - at_ < length) return Truncated(what);
+    out->assign(reinterpret_cast<const uint8_t*>(data_.data()) + at_,
+                reinterpret_cast<const uint8_t*>(data_.data()) + at_ + length);
+    at_ += length;
+    return Status::Ok();
+  }
+
+ private:
+  Status Truncated(std::string_view what) const {
+    return InvalidArgument("a lattice batch ends inside a record's " + std::string(what) +
+                           " (at byte " + std::to_string(at_) + " of " +
+                           std::to_string(data_.size()) + ")");
+  }
+  std::string_view data_;
+  size_t at_ = 0;
+};
+
+}  // namespace
+
+void BeginBatch(const LinkBatchHeader& header, std::string& out) {
+  out.push_back(static_cast<char>(kVersion));
+  PutText(header.origin, out);
+  PutInt(header.epoch, 8, out);
+}
+
+size_t RecordSize(const LinkRecord& record) {
+  size_t size = 1 + 8 + 8 + (2 + record.sender.size()) + (2 + record.target.size()) +
+                (2 + record.channel.size()) + (4 + record.payload.size());
+  if (IsAnswer(record.kind)) size += 1 + 2 + record.text.size() + 1 + 1;
+  return size;
+}
+
+void AppendRecord(const LinkRecord& record, std::string& out) {
+  out.push_back(static_cast<char>(record.kind));
+  PutInt(record.sequence, 8, out);
+  PutInt(record.reference, 8, out);
+  PutText(record.sender, out);
+  PutText(record.target, out);
+  PutText(record.channel, out);
+  PutInt(record.payload.size(), 4, out);
+  out.append(reinterpret_cast<const char*>(record.payload.data()), record.payload.size());
+  if (IsAnswer(record.kind)) {
+    out.push_back(static_cast<char>(record.code));
+    PutText(record.text, out);
+    out.push_back(record.accepted ? 1 : 0);
+    out.push_back(record.has_message ? 1 : 0);
+  }
+}
+
+Status ParseBatch(std::string_view batch, LinkBatchHeader* header,
+                  std::vector<LinkRecord>* records) {
+  Reader in(batch);
+  uint64_t version = 0;
+  THEATER_RETURN_IF_ERROR(in.Int(1, &version, "version"));
+  if (version != kVersion) {
+    return InvalidArgument("a lattice batch of version " + std::to_string(version) +
+                           " (this host speaks version " + std::to_string(kVersion) + ")");
+  }
+  THEATER_RETURN_IF_ERROR(in.Text(&header->origin, kMaxLinkIdBytes, "origin host"));
+  THEATER_RETURN_IF_ERROR(in.Int(8, &header->epoch, "origin epoch"));
+  while (!in.done()) {
+    LinkRecord record;
+    uint64_t kind = 0;
+    THEATER_RETURN_IF_ERROR(in.Int(1, &kind, "kind"));
+    if (kind < static_cast<uint64_t>(RecordKind::kSend) ||
+        kind > static_cast<uint64_t>(RecordKind::kRefused)) {
+      return InvalidArgument("a lattice batch has a record of unknown kind " +
+                             std::to_string(kind));
+    }
+    record.kind = static_cast<RecordKind>(kind);
+    THEATER_RETURN_IF_ERROR(in.Int(8, &record.sequence, "sequence"));
+    THEATER_RETURN_IF_ERROR(in.Int(8, &record.reference, "reference"));
+    THEATER_RETURN_IF_ERROR(in.Text(&record.sender, kMaxLinkIdBytes, "sender"));
+    THEATER_RETURN_IF_ERROR(in.Text(&record.target, kMaxLinkIdBytes, "target"));
+    THEATER_RETURN_IF_ERROR(in.Text(&record.channel, kMaxLinkIdBytes, "channel"));
+    THEATER_RETURN_IF_ERROR(in.Bytes(&record.payload, "payload"));
+    if (IsAnswer(record.kind)) {
+      uint64_t code = 0, accepted = 0, has_message = 0;
+      THEATER_RETURN_IF_ERROR(in.Int(1, &code, "status code"));
+      if (code > static_cast<uint64_t>(StatusCode::kInternal)) {
+        return InvalidArgument("a lattice batch has an answer of unknown status code " +
+                               std::to_string(code));
+      }
+      record.code = static_cast<StatusCode>(code);
+      THEATER_RETURN_IF_ERROR(in.Text(&record.text, kMaxLinkTextBytes, "status text"));
+      THEATER_RETURN_IF_ERROR(in.Int(1, &accepted, "accepted"));
+      THEATER_RETURN_IF_ERROR(in.Int(1, &has_message, "message flag"));
+      record.accepted = accepted != 0;
+      record.has_message = has_message != 0;
+    }
+    records->push_back(std::move(record));
+  }
+  return Status::Ok();
+}
+
+}  // namespace theater::cluster
