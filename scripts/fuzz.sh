@@ -6,7 +6,7 @@
 #
 # Usage: scripts/fuzz.sh [seconds-per-target] [target...]
 #        scripts/fuzz.sh --regressions [target...]
-#   seconds-per-target: default $FUZZ_SECONDS, else 15 (17 targets: about 2 minutes 30 s in
+#   seconds-per-target: default $FUZZ_SECONDS, else 15 (18 targets: about 2 minutes 30 s in
 #   all on 2 cores, one campaign per core; FUZZ_JOBS sets how many run at once).
 #   target...: only these (names as in fuzz/, e.g. manifest_fuzz).
 #   --regressions: instead of fuzzing, runs each target once over fuzz/regressions/<target>/*

@@ -136,6 +136,9 @@ Status ParseBatch(std::string_view batch, LinkBatchHeader* header,
       THEATER_RETURN_IF_ERROR(in.Text(&record.text, kMaxLinkTextBytes, "status text"));
       THEATER_RETURN_IF_ERROR(in.Int(1, &accepted, "accepted"));
       THEATER_RETURN_IF_ERROR(in.Int(1, &has_message, "message flag"));
+      if (accepted > 1 || has_message > 1) {
+        return InvalidArgument("a lattice batch has an answer whose flags are not 0 or 1");
+      }
       record.accepted = accepted != 0;
       record.has_message = has_message != 0;
     }

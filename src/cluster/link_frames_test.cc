@@ -1,0 +1,130 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The frames between hosts (link_frames.h): every kind round-trips, and what another host could
+// send malformed (truncated anywhere, a length past what is left or past a limit, an unknown
+// kind, version, status code or flag) is refused with an error naming it.
+#include "cluster/link_frames.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace theater::cluster {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string SampleBatch(std::vector<LinkRecord>* records) {
+  LinkRecord send;
+  send.kind = RecordKind::kSend;
+  send.sequence = 7;
+  send.sender = "a1";
+  send.target = "b2";
+  send.payload = {1, 2, 3};
+  LinkRecord answer;
+  answer.kind = RecordKind::kAnswer;
+  answer.reference = 99;
+  answer.target = "b2";
+  answer.code = StatusCode::kNotFound;
+  answer.text = "actor b2 not found";
+  answer.accepted = false;
+  LinkRecord open;
+  open.kind = RecordKind::kChannelOpen;
+  open.sequence = 8;
+  open.reference = 100;
+  open.sender = "a1";
+  open.target = "b2";
+  open.channel = "ch_0123";
+  open.payload = std::vector<uint8_t>(1000, 'x');
+  *records = {send, answer, open};
+  std::string batch;
+  BeginBatch(LinkBatchHeader{"host-a", 42}, batch);
+  for (const LinkRecord& r : *records) {
+    size_t before = batch.size();
+    AppendRecord(r, batch);
+    EXPECT_EQ(batch.size() - before, RecordSize(r));
+  }
+  return batch;
+}
+
+TEST(LinkFramesTest, EveryKindRoundTrips) {
+  std::vector<LinkRecord> sent;
+  const std::string batch = SampleBatch(&sent);
+  LinkBatchHeader header;
+  std::vector<LinkRecord> got;
+  ASSERT_TRUE(ParseBatch(batch, &header, &got).ok());
+  EXPECT_EQ(header.origin, "host-a");
+  EXPECT_EQ(header.epoch, 42u);
+  ASSERT_EQ(got.size(), sent.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].kind, sent[i].kind);
+    EXPECT_EQ(got[i].sequence, sent[i].sequence);
+    EXPECT_EQ(got[i].reference, sent[i].reference);
+    EXPECT_EQ(got[i].sender, sent[i].sender);
+    EXPECT_EQ(got[i].target, sent[i].target);
+    EXPECT_EQ(got[i].channel, sent[i].channel);
+    EXPECT_EQ(got[i].payload, sent[i].payload);
+    EXPECT_EQ(got[i].code, sent[i].code);
+    EXPECT_EQ(got[i].text, sent[i].text);
+    EXPECT_EQ(got[i].accepted, sent[i].accepted);
+  }
+}
+
+TEST(LinkFramesTest, ATruncatedBatchIsRefusedWhereverItEnds) {
+  std::vector<LinkRecord> sent;
+  const std::string batch = SampleBatch(&sent);
+  size_t refused = 0;
+  for (size_t cut = 0; cut < batch.size(); ++cut) {
+    LinkBatchHeader header;
+    std::vector<LinkRecord> got;
+    Status parsed = ParseBatch(std::string_view(batch).substr(0, cut), &header, &got);
+    // A cut between two records is a shorter, whole batch.
+    if (!parsed.ok()) {
+      ++refused;
+      EXPECT_EQ(parsed.code(), StatusCode::kInvalidArgument);
+      EXPECT_THAT(parsed.message(), HasSubstr("a lattice batch"));
+    }
+  }
+  EXPECT_GE(refused, batch.size() - 3);
+}
+
+TEST(LinkFramesTest, LengthsKindsAndFlagsOutOfBoundsAreNamed) {
+  LinkBatchHeader header;
+  std::vector<LinkRecord> got;
+  std::string batch;
+  BeginBatch(LinkBatchHeader{"h", 1}, batch);
+  const std::string base = batch;
+  // An unknown kind.
+  std::string bad = base + std::string(1, '\x09');
+  EXPECT_THAT(ParseBatch(bad, &header, &got).message(), HasSubstr("unknown kind 9"));
+  // An id past its limit.
+  LinkRecord record;
+  record.sender = std::string(kMaxLinkIdBytes + 1, 's');
+  bad = base;
+  AppendRecord(record, bad);
+  EXPECT_THAT(ParseBatch(bad, &header, &got).message(), HasSubstr("sender is 257 bytes"));
+  // A payload longer than the batch.
+  record = LinkRecord{};
+  record.payload = {1, 2, 3, 4};
+  bad = base;
+  AppendRecord(record, bad);
+  bad.resize(bad.size() - 2);
+  EXPECT_THAT(ParseBatch(bad, &header, &got).message(), HasSubstr("ends inside a record's payload"));
+  // Another version.
+  bad = base;
+  bad[0] = 2;
+  EXPECT_THAT(ParseBatch(bad, &header, &got).message(), HasSubstr("version 2"));
+  // An answer's flag that is not 0 or 1, and an unknown status code.
+  record = LinkRecord{};
+  record.kind = RecordKind::kAnswer;
+  bad = base;
+  AppendRecord(record, bad);
+  bad.back() = 2;
+  EXPECT_THAT(ParseBatch(bad, &header, &got).message(), HasSubstr("not 0 or 1"));
+  bad = base;
+  AppendRecord(record, bad);
+  bad[bad.size() - 5] = static_cast<char>(200);  // the status code: before text (2), flags (2)
+  EXPECT_THAT(ParseBatch(bad, &header, &got).message(), HasSubstr("unknown status code 200"));
+}
+
+}  // namespace
+}  // namespace theater::cluster
