@@ -43,6 +43,11 @@ struct ClusterOptions {
 
   // Each host announces itself this often (its heartbeat: actors, load, management address).
   std::chrono::milliseconds heartbeat_interval{1000};
+  // How often each other host's ping subject is probed: a host whose process has gone has no
+  // responder there, and NATS says so at once, so it is declared lost within about this long.
+  std::chrono::milliseconds probe_interval{250};
+  // A host not heard from for this long (frozen, or cut off from NATS) is declared lost.
+  std::chrono::milliseconds lost_after{5000};
   // How long joining may take (connecting, JetStream's answer) before it fails.
   std::chrono::milliseconds connect_timeout{5000};
 };

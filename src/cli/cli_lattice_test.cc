@@ -81,6 +81,21 @@ class CliLatticeTest : public ::testing::Test {
     return ids;
   }
 
+  // A manifest of the messenger test actor (tests/actors/messenger.c), written once.
+  fs::path MessengerManifest() {
+    const fs::path manifest = dir_ / "messenger.toml";
+    std::ofstream out(manifest);
+    out << "name = \"messenger\"\nversion = \"0.1.0\"\ncomponent = \"" << THEATER_TEST_ACTOR_DIR
+        << "/messenger.wasm\"\n\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
+           "type = \"timing\"\n";
+    return manifest;
+  }
+  // `theater --address ADDRESS ARGS...`, finished.
+  Finished Run(const std::string& address, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--address", address});
+    return Child(args, BaseEnv(dir_, ""), "").Finish(60s);
+  }
+
   std::unique_ptr<NatsServer> nats_;
   fs::path dir_;
   std::vector<std::pair<std::string, std::unique_ptr<Child>>> hosts_;
@@ -123,16 +138,9 @@ TEST_F(CliLatticeTest, AClientOfOneHostDrivesAnActorOnAnother) {
   ASSERT_FALSE(h1.empty() || h2.empty());
   const std::set<std::string> both = {"h1", "h2"};
   ASSERT_TRUE(WaitFor([&] { return HostIds(h1) == both && HostIds(h2) == both; }, 20s));
-  const fs::path manifest = dir_ / "messenger.toml";
-  {
-    std::ofstream out(manifest);
-    out << "name = \"messenger\"\nversion = \"0.1.0\"\ncomponent = \"" << THEATER_TEST_ACTOR_DIR
-        << "/messenger.wasm\"\n\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
-           "type = \"timing\"\n";
-  }
-  auto run = [&](const std::string& address, std::vector<std::string> args) {
-    args.insert(args.begin(), {"--address", address});
-    return Child(args, BaseEnv(dir_, ""), "").Finish(60s);
+  const fs::path manifest = MessengerManifest();
+  auto run = [&](const std::string& address, const std::vector<std::string>& args) {
+    return Run(address, args);
   };
   Finished started = run(h2, {"start", manifest.string()});
   ASSERT_EQ(started.code, 0) << started.err;
@@ -152,6 +160,55 @@ TEST_F(CliLatticeTest, AClientOfOneHostDrivesAnActorOnAnother) {
   Finished missing = run(h1, {"message", "--request", "00000000-0000-4000-8000-000000000000", "x"});
   EXPECT_NE(missing.code, 0);
   EXPECT_THAT(missing.err, HasSubstr("not found"));
+}
+
+// A host's process killed outright: the others declare it lost within a second (its ping
+// subject has no responder), and a request it owed fails naming it, long before its timeout.
+// A frozen host (SIGSTOP) is declared lost once its heartbeat is 5 s old, and is listed again
+// when it wakes.
+TEST_F(CliLatticeTest, AKilledHostIsLostWithinASecondAndAFrozenOneWithinItsLease) {
+  const std::string h1 = StartHost("h1");
+  const std::string h2 = StartHost("h2");
+  const std::string h3 = StartHost("h3");
+  ASSERT_FALSE(h1.empty() || h2.empty() || h3.empty());
+  const std::set<std::string> all = {"h1", "h2", "h3"};
+  ASSERT_TRUE(WaitFor([&] { return HostIds(h1) == all; }, 20s));
+  const fs::path manifest = MessengerManifest();
+  auto run = [&](const std::string& address, const std::vector<std::string>& args) {
+    return Run(address, args);
+  };
+  Finished started = run(h2, {"start", manifest.string()});
+  ASSERT_EQ(started.code, 0) << started.err;
+  const std::string on_h2 = started.out.substr(0, started.out.find('\n'));
+  // A request from a client of h1 that the actor on h2 leaves unanswered.
+  Child owed({"--address", h1, "message", "--request", on_h2, "defer"},
+             BaseEnv(dir_, ""), "");
+  ASSERT_TRUE(WaitFor([&] {
+    return run(h2, {"message", "--request", on_h2, "log"}).out.find("deferred:") !=
+           std::string::npos;
+  }, 10s));
+  Child* h2_process = hosts_[1].second.get();
+  const auto killed = std::chrono::steady_clock::now();
+  h2_process->Signal(SIGKILL);
+  Finished answer = owed.Finish(30s);
+  const auto answered = std::chrono::steady_clock::now() - killed;
+  EXPECT_NE(answer.code, 0);
+  EXPECT_THAT(answer.err, HasSubstr("host h2 lost"));
+  EXPECT_LT(answered, 2s) << "the owed request failed only after "
+                          << std::chrono::duration_cast<std::chrono::milliseconds>(answered).count()
+                          << " ms";
+  EXPECT_TRUE(WaitFor([&] { return HostIds(h1) == std::set<std::string>{"h1", "h3"}; }, 2s));
+  h2_process->Finish(10s);
+  hosts_.erase(hosts_.begin() + 1);
+
+  // h3 frozen: lost after its heartbeat is 5 s old; back once it wakes.
+  Child* h3_process = hosts_[1].second.get();
+  h3_process->Signal(SIGSTOP);
+  const auto frozen = std::chrono::steady_clock::now();
+  EXPECT_TRUE(WaitFor([&] { return HostIds(h1) == std::set<std::string>{"h1"}; }, 15s));
+  EXPECT_LT(std::chrono::steady_clock::now() - frozen, 10s);
+  h3_process->Signal(SIGCONT);
+  EXPECT_TRUE(WaitFor([&] { return HostIds(h1) == std::set<std::string>{"h1", "h3"}; }, 10s));
 }
 
 TEST_F(CliLatticeTest, AServerOutsideALatticeSaysSoAndLatticeFlagsNeedCluster) {

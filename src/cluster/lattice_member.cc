@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -56,6 +58,14 @@ Result<std::unique_ptr<LatticeMember>> LatticeMember::Join(ClusterOptions option
   if (options.heartbeat_interval < std::chrono::milliseconds(50) ||
       options.heartbeat_interval > std::chrono::minutes(1)) {
     return InvalidArgument("the heartbeat interval must lie between 50 ms and 1 minute");
+  }
+  if (options.probe_interval < std::chrono::milliseconds(10) ||
+      options.probe_interval > std::chrono::minutes(1)) {
+    return InvalidArgument("the probe interval must lie between 10 ms and 1 minute");
+  }
+  if (options.lost_after < 2 * options.heartbeat_interval) {
+    return InvalidArgument("a host may be declared lost only after two heartbeat intervals "
+                           "without one (lost_after >= 2 x heartbeat_interval)");
   }
   std::unique_ptr<LatticeMember> member(new LatticeMember(std::move(options), std::move(facts)));
   Status joined = member->Connect();
@@ -159,6 +169,13 @@ Status LatticeMember::ClaimName() {
 }
 
 Status LatticeMember::Subscribe() {
+  probe_inbox_ = "_INBOX.theater." + options_.lattice + "." + options_.host_id + "." +
+                 incarnation_.substr(0, 8);
+  const std::string answers = probe_inbox_ + ".*";
+  THEATER_RETURN_IF_ERROR(FromNats(
+      natsConnection_Subscribe(&probe_sub_, nats_->get(), answers.c_str(),
+                               &LatticeMember::OnProbeAnswer, this),
+      "listening for the answers to probes"));
   THEATER_RETURN_IF_ERROR(FromNats(
       natsConnection_Subscribe(&heartbeat_sub_, nats_->get(), names_.HeartbeatsOfAll().c_str(),
                                &LatticeMember::OnHeartbeat, this),
@@ -185,6 +202,57 @@ void LatticeMember::OnHeartbeat(natsConnection*, natsSubscription*, natsMsg* msg
   static_cast<LatticeMember*>(self)->Record(
       std::string_view(natsMsg_GetData(msg), length > 0 ? static_cast<size_t>(length) : 0));
   natsMsg_Destroy(msg);
+}
+
+void LatticeMember::OnProbeAnswer(natsConnection*, natsSubscription*, natsMsg* msg, void* self) {
+  auto* member = static_cast<LatticeMember*>(self);
+  // The probed host is the subject's last token.
+  const std::string_view subject = natsMsg_GetSubject(msg);
+  const std::string host(subject.substr(subject.rfind('.') + 1));
+  const bool gone = natsMsg_IsNoResponders(msg);
+  natsMsg_Destroy(msg);
+  if (gone) {
+    member->DeclareLost(host, "lost: its process is gone (nothing answers on its ping subject)");
+  }
+}
+
+void LatticeMember::Probe() {
+  std::vector<std::string> probe;
+  std::vector<std::pair<std::string, std::chrono::milliseconds>> silent;
+  {
+    const Clock::time_point now = Clock::now();
+    MutexLock lock(mu_);
+    for (const auto& [name, heard] : heard_) {
+      const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - heard.at);
+      if (age > options_.lost_after) {
+        silent.emplace_back(name, age);
+      } else {
+        probe.push_back(name);
+      }
+    }
+  }
+  for (const auto& [host, age] : silent) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof(seconds), "%.1f", age.count() / 1000.0);
+    DeclareLost(host, std::string("lost: no heartbeat for ") + seconds +
+                          " s (frozen, or cut off from NATS)");
+  }
+  for (const std::string& host : probe) {
+    const std::string subject = names_.Ping(host);
+    const std::string reply = probe_inbox_ + "." + host;
+    natsConnection_PublishRequest(nats_->get(), subject.c_str(), reply.c_str(), "probe", 5);
+  }
+}
+
+void LatticeMember::DeclareLost(const std::string& host, const std::string& why) {
+  std::function<void(const std::string&, const std::string&)> gone;
+  {
+    MutexLock lock(mu_);
+    if (heard_.erase(host) == 0) return;  // declared already, or left
+    gone = host_gone_;
+  }
+  spdlog::warn("lattice: host '{}' {}", host, why);
+  if (gone) gone(host, why);
 }
 
 void LatticeMember::Record(std::string_view heartbeat) {
@@ -233,12 +301,28 @@ void LatticeMember::PublishHeartbeat(bool leaving) {
 }
 
 void LatticeMember::HeartbeatLoop() {
+  // One thread beats and probes, each on its own period.
+  Clock::time_point next_beat = Clock::now() + options_.heartbeat_interval;
+  Clock::time_point next_probe = Clock::now() + options_.probe_interval;
   MutexLock lock(mu_);
   while (!leaving_) {
-    lock.WaitFor(wake_, options_.heartbeat_interval);
-    if (leaving_) break;
+    const Clock::time_point next = std::min(next_beat, next_probe);
+    const auto wait = next - Clock::now();
+    if (wait > Clock::duration::zero()) {
+      lock.WaitFor(wake_, std::chrono::duration_cast<std::chrono::milliseconds>(wait) +
+                              std::chrono::milliseconds(1));
+      continue;  // woken early (Leave), or time: the loop checks which
+    }
     lock.Unlock();
-    PublishHeartbeat(false);
+    const Clock::time_point now = Clock::now();
+    if (now >= next_beat) {
+      PublishHeartbeat(false);
+      next_beat = now + options_.heartbeat_interval;
+    }
+    if (now >= next_probe) {
+      Probe();
+      next_probe = now + options_.probe_interval;
+    }
     lock.Lock();
   }
 }
@@ -288,9 +372,13 @@ void LatticeMember::Leave() {
   }
   wake_.notify_all();
   if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+  // The others hear it leave before its ping subject goes quiet, so that none takes the silence
+  // for a death.
+  PublishHeartbeat(true);
+  natsConnection_FlushTimeout(nats_->get(), 1000);
   if (ping_sub_ != nullptr) natsSubscription_Unsubscribe(ping_sub_);
   if (heartbeat_sub_ != nullptr) natsSubscription_Unsubscribe(heartbeat_sub_);
-  PublishHeartbeat(true);
+  if (probe_sub_ != nullptr) natsSubscription_Unsubscribe(probe_sub_);
   const std::string key = LatticeNames::HostKey(options_.host_id);
   if (Status freed = FromNats(kvStore_Delete(hosts_bucket_, key.c_str()), "freeing the host id");
       !freed.ok()) {
@@ -304,6 +392,7 @@ LatticeMember::~LatticeMember() {
   Leave();
   if (ping_sub_ != nullptr) natsSubscription_Destroy(ping_sub_);
   if (heartbeat_sub_ != nullptr) natsSubscription_Destroy(heartbeat_sub_);
+  if (probe_sub_ != nullptr) natsSubscription_Destroy(probe_sub_);
   if (hosts_bucket_ != nullptr) kvStore_Destroy(hosts_bucket_);
   nats_.reset();
 }

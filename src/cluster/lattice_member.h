@@ -15,6 +15,12 @@
 // pinged before read the key before the other's write, so its compare-and-set fails. The
 // revision it wins with is the host's epoch, the fencing token later steps build on.
 //
+// A host that dies without leaving is declared lost (docs/distribution.md, "Host loss"): every
+// probe_interval this host sends a request to each other host's ping subject; a process that has
+// gone has no subscription there, and NATS answers "no responders" at once. A host that is
+// frozen or cut off still holds its subscription: it is declared lost when its last heartbeat is
+// older than lost_after. Either way the host-gone listener hears "lost: <why>".
+//
 // Thread-safety: Hosts() may be called from any thread; libnats runs the callbacks on its own
 // threads and a heartbeat thread of this object publishes. Join and Leave from one thread.
 // Ownership: owns its connection, subscriptions and thread; `facts` must stay callable until
@@ -92,6 +98,12 @@ class LatticeMember {
   void HeartbeatLoop();
   static void OnPing(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* self);
   static void OnHeartbeat(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* self);
+  static void OnProbeAnswer(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* self);
+  // Probes every other host's ping subject and declares lost each one whose heartbeat is older
+  // than lost_after.
+  void Probe();
+  // Forgets `host` and tells the listener why.
+  void DeclareLost(const std::string& host, const std::string& why);
   void Record(std::string_view heartbeat);
 
   using Clock = std::chrono::steady_clock;
@@ -109,6 +121,8 @@ class LatticeMember {
   kvStore* hosts_bucket_ = nullptr;
   natsSubscription* ping_sub_ = nullptr;
   natsSubscription* heartbeat_sub_ = nullptr;
+  natsSubscription* probe_sub_ = nullptr;  // answers to this host's probes, on <inbox>.<host>
+  std::string probe_inbox_;
 
   mutable Mutex mu_;
   std::map<std::string, HeardHost> heard_ THEATER_GUARDED_BY(mu_);  // other hosts, by name
