@@ -14,6 +14,9 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "theater/status.h"
 
 namespace theater {
 
@@ -61,6 +64,14 @@ struct LatticeHost {
   double load = 0;                 // its machine's one-minute load average
   std::chrono::milliseconds heartbeat_age{0};  // since its last heartbeat reached this host
   bool self = false;                           // this host
+};
+
+// What one other host answered when asked for its actors (ListActors across the lattice).
+struct LatticeActorList {
+  std::string host_id;
+  // Its actors as JSON (an array of objects, as the management protocol's ActorList details),
+  // or why there is none (it did not answer in time).
+  Result<std::string> actors = std::string("[]");
 };
 
 }  // namespace theater

@@ -400,15 +400,27 @@ int List(CommandContext& ctx) {
     out.PrintJson(details);
     return kExitOk;
   }
+  // A server in a lattice lists every host's actors, each with its host, and names the hosts
+  // that did not answer.
+  for (const json& missing : fields.value("unreachable", json::array())) {
+    std::cerr << "theater: host " << JsonString(missing, "host")
+              << " is not listed: " << JsonString(missing, "error") << "\n";
+  }
   if (details.empty()) {
     std::cout << "no actors running\n";
     return kExitOk;
   }
-  Table table({"ID", "NAME", "PHASE", "PARENT", "MANIFEST"});
+  const bool hosts = !details.empty() && details[0].is_object() && details[0].contains("host");
+  std::vector<std::string> columns = {"ID", "NAME", "PHASE", "PARENT", "MANIFEST"};
+  if (hosts) columns.insert(columns.begin() + 2, "HOST");
+  Table table(columns);
   for (const json& actor : details) {
     std::string parent = JsonString(actor, "parent_id");
-    table.AddRow({JsonString(actor, "id"), JsonString(actor, "name"), JsonString(actor, "phase"),
-                  parent.empty() ? "-" : parent, JsonString(actor, "manifest")});
+    std::vector<std::string> row = {JsonString(actor, "id"), JsonString(actor, "name"),
+                                    JsonString(actor, "phase"), parent.empty() ? "-" : parent,
+                                    JsonString(actor, "manifest")};
+    if (hosts) row.insert(row.begin() + 2, JsonString(actor, "host"));
+    table.AddRow(row);
   }
   table.Print(out, std::cout);
   return kExitOk;

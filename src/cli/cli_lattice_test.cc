@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_test_child.h"
@@ -156,6 +157,22 @@ TEST_F(CliLatticeTest, AClientOfOneHostDrivesAnActorOnAnother) {
     Finished log = run(h2, {"message", "--request", on_h2, "log"});
     return log.out.find("send:hello across") != std::string::npos;
   }, 10s));
+  // Either host lists both hosts' actors, each with its host.
+  Finished started_h1 = run(h1, {"start", manifest.string()});
+  ASSERT_EQ(started_h1.code, 0) << started_h1.err;
+  const std::string on_h1 = started_h1.out.substr(0, started_h1.out.find('\n'));
+  for (const std::string& address : {h1, h2}) {
+    Finished listed = run(address, {"--json", "list"});
+    ASSERT_EQ(listed.code, 0) << listed.err;
+    const json actors = json::parse(listed.out, nullptr, false);
+    ASSERT_TRUE(actors.is_array()) << listed.out;
+    std::map<std::string, std::string> host_of;
+    for (const json& actor : actors) host_of[actor.value("id", "")] = actor.value("host", "");
+    EXPECT_EQ(host_of[on_h1], "h1") << listed.out;
+    EXPECT_EQ(host_of[on_h2], "h2") << listed.out;
+  }
+  Finished table = run(h1, {"list"});
+  EXPECT_THAT(table.out, HasSubstr("HOST"));
   // An actor id no host holds is not found, from any host.
   Finished missing = run(h1, {"message", "--request", "00000000-0000-4000-8000-000000000000", "x"});
   EXPECT_NE(missing.code, 0);

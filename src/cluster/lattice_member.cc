@@ -169,6 +169,11 @@ Status LatticeMember::ClaimName() {
 }
 
 Status LatticeMember::Subscribe() {
+  THEATER_RETURN_IF_ERROR(FromNats(
+      natsConnection_Subscribe(&actors_sub_, nats_->get(),
+                               names_.ActorsOf(options_.host_id).c_str(),
+                               &LatticeMember::OnActorsAsked, this),
+      "answering for this host's actors"));
   probe_inbox_ = "_INBOX.theater." + options_.lattice + "." + options_.host_id + "." +
                  incarnation_.substr(0, 8);
   const std::string answers = probe_inbox_ + ".*";
@@ -202,6 +207,90 @@ void LatticeMember::OnHeartbeat(natsConnection*, natsSubscription*, natsMsg* msg
   static_cast<LatticeMember*>(self)->Record(
       std::string_view(natsMsg_GetData(msg), length > 0 ? static_cast<size_t>(length) : 0));
   natsMsg_Destroy(msg);
+}
+
+void LatticeMember::OnActorsAsked(natsConnection* nc, natsSubscription*, natsMsg* msg,
+                                  void* self) {
+  auto* member = static_cast<LatticeMember*>(self);
+  const char* reply = natsMsg_GetReply(msg);
+  if (reply != nullptr) {
+    std::function<std::string()> list;
+    {
+      MutexLock lock(member->mu_);
+      list = member->actor_list_;
+    }
+    std::string answer = list ? list() : "[]";
+    if (answer.size() > kMaxActorListBytes) answer = "{\"too_many\":true}";
+    natsConnection_Publish(nc, reply, answer.data(), static_cast<int>(answer.size()));
+  }
+  natsMsg_Destroy(msg);
+}
+
+void LatticeMember::SetActorListResponder(std::function<std::string()> list) {
+  MutexLock lock(mu_);
+  actor_list_ = std::move(list);
+}
+
+void LatticeMember::AskEveryHostForActors(
+    std::chrono::milliseconds timeout,
+    std::function<void(std::vector<LatticeActorList>)> done) const {
+  std::vector<std::string> hosts;
+  {
+    MutexLock lock(mu_);
+    for (const auto& [name, heard] : heard_) hosts.push_back(name);
+  }
+  std::vector<LatticeActorList> answers(hosts.size());
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    answers[i].host_id = hosts[i];
+    answers[i].actors = DeadlineExceeded("host " + hosts[i] + " did not answer within " +
+                                         std::to_string(timeout.count()) + " ms");
+  }
+  if (hosts.empty()) {
+    done(std::move(answers));
+    return;
+  }
+  // One inbox for every answer, each host's under its own last token; the wait is on a thread
+  // of its own, so that no caller's thread (the management server's network thread) waits.
+  natsConnection* nc = nats_->get();
+  const std::string inbox = "_INBOX.theater." + options_.lattice + "." + options_.host_id +
+                            ".actors." + NewUuid().substr(0, 8);
+  natsSubscription* sub = nullptr;
+  const std::string all = inbox + ".*";
+  if (natsConnection_SubscribeSync(&sub, nc, all.c_str()) != NATS_OK) {
+    done(std::move(answers));
+    return;
+  }
+  for (const std::string& host : hosts) {
+    const std::string reply = inbox + "." + host;
+    natsConnection_PublishRequest(nc, names_.ActorsOf(host).c_str(), reply.c_str(), "list", 4);
+  }
+  std::thread([sub, hosts, timeout, answers = std::move(answers), done = std::move(done)]() mutable {
+    const auto deadline = Clock::now() + timeout;
+    size_t answered = 0;
+    while (answered < hosts.size()) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) break;
+      natsMsg* msg = nullptr;
+      if (natsSubscription_NextMsg(&msg, sub, left.count()) != NATS_OK) break;
+      const std::string_view subject = natsMsg_GetSubject(msg);
+      const std::string host(subject.substr(subject.rfind('.') + 1));
+      const int length = natsMsg_GetDataLength(msg);
+      for (size_t i = 0; i < hosts.size(); ++i) {
+        if (hosts[i] != host) continue;
+        if (natsMsg_IsNoResponders(msg)) {
+          answers[i].actors = Unavailable("host " + host + " lost: nothing answers for it");
+        } else {
+          answers[i].actors =
+              std::string(natsMsg_GetData(msg), length > 0 ? static_cast<size_t>(length) : 0);
+        }
+        ++answered;
+      }
+      natsMsg_Destroy(msg);
+    }
+    natsSubscription_Destroy(sub);
+    done(std::move(answers));
+  }).detach();
 }
 
 void LatticeMember::OnProbeAnswer(natsConnection*, natsSubscription*, natsMsg* msg, void* self) {
@@ -379,6 +468,7 @@ void LatticeMember::Leave() {
   if (ping_sub_ != nullptr) natsSubscription_Unsubscribe(ping_sub_);
   if (heartbeat_sub_ != nullptr) natsSubscription_Unsubscribe(heartbeat_sub_);
   if (probe_sub_ != nullptr) natsSubscription_Unsubscribe(probe_sub_);
+  if (actors_sub_ != nullptr) natsSubscription_Unsubscribe(actors_sub_);
   const std::string key = LatticeNames::HostKey(options_.host_id);
   if (Status freed = FromNats(kvStore_Delete(hosts_bucket_, key.c_str()), "freeing the host id");
       !freed.ok()) {
@@ -393,6 +483,7 @@ LatticeMember::~LatticeMember() {
   if (ping_sub_ != nullptr) natsSubscription_Destroy(ping_sub_);
   if (heartbeat_sub_ != nullptr) natsSubscription_Destroy(heartbeat_sub_);
   if (probe_sub_ != nullptr) natsSubscription_Destroy(probe_sub_);
+  if (actors_sub_ != nullptr) natsSubscription_Destroy(actors_sub_);
   if (hosts_bucket_ != nullptr) kvStore_Destroy(hosts_bucket_);
   nats_.reset();
 }

@@ -85,6 +85,15 @@ class LatticeMember {
   // name and why. Set it once, before hosts can leave.
   void SetHostGoneListener(std::function<void(const std::string& host, const std::string& why)> f);
 
+  // What this host answers when another asks for its actors (JSON text, at most
+  // kMaxActorListBytes). Set it once, before other hosts ask; until then it answers "[]".
+  void SetActorListResponder(std::function<std::string()> list);
+  // Asks every other live host for its actors, at once, and calls `done` (on a thread of its
+  // own) with each host's answer, or "did not answer within `timeout`".
+  void AskEveryHostForActors(std::chrono::milliseconds timeout,
+                             std::function<void(std::vector<LatticeActorList>)> done) const;
+  static constexpr size_t kMaxActorListBytes = 768 << 10;
+
   NatsConnection& nats() const { return *nats_; }
   const LatticeNames& names() const { return names_; }
 
@@ -98,6 +107,7 @@ class LatticeMember {
   void HeartbeatLoop();
   static void OnPing(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* self);
   static void OnHeartbeat(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* self);
+  static void OnActorsAsked(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* self);
   static void OnProbeAnswer(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* self);
   // Probes every other host's ping subject and declares lost each one whose heartbeat is older
   // than lost_after.
@@ -121,6 +131,7 @@ class LatticeMember {
   kvStore* hosts_bucket_ = nullptr;
   natsSubscription* ping_sub_ = nullptr;
   natsSubscription* heartbeat_sub_ = nullptr;
+  natsSubscription* actors_sub_ = nullptr;  // asked for this host's actors
   natsSubscription* probe_sub_ = nullptr;  // answers to this host's probes, on <inbox>.<host>
   std::string probe_inbox_;
 
@@ -128,6 +139,7 @@ class LatticeMember {
   std::map<std::string, HeardHost> heard_ THEATER_GUARDED_BY(mu_);  // other hosts, by name
   bool leaving_ THEATER_GUARDED_BY(mu_) = false;
   std::function<void(const std::string&, const std::string&)> host_gone_ THEATER_GUARDED_BY(mu_);
+  std::function<std::string()> actor_list_ THEATER_GUARDED_BY(mu_);
   std::condition_variable wake_;  // the heartbeat thread's, for Leave
   std::thread heartbeat_thread_;
   bool left_ = false;

@@ -27,6 +27,10 @@ std::string LatticeNames::Ping(std::string_view host) const {
   return "theater." + lattice_ + ".h." + std::string(host) + ".ctl.ping";
 }
 
+std::string LatticeNames::ActorsOf(std::string_view host) const {
+  return "theater." + lattice_ + ".h." + std::string(host) + ".ctl.actors";
+}
+
 std::string LatticeNames::HostsBucket() const {
   return "THEATER_" + lattice_ + "_HOSTS";
 }

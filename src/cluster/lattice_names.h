@@ -36,6 +36,8 @@ class LatticeNames {
   // theater.<lattice>.h.<host>.ctl.ping: answered by a live host (a request there gets "no
   // responders" at once when the host's process has gone).
   std::string Ping(std::string_view host) const;
+  // theater.<lattice>.h.<host>.ctl.actors: answered by the host with its actors (ListActors).
+  std::string ActorsOf(std::string_view host) const;
   // The key-value bucket of the lattice's hosts (THEATER_<lattice>_HOSTS), and a host's key in it.
   std::string HostsBucket() const;
   static std::string HostKey(std::string_view host);

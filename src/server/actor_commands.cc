@@ -10,6 +10,8 @@
 
 #include "common/uuid.h"
 #include "server/server_impl.h"
+
+#include "common/nesting_guard.h"
 #include "theater/chain_store.h"
 
 namespace theater::server {
@@ -57,18 +59,73 @@ json MetricsToJson(const ActorMetrics& m) {
 
 }  // namespace
 
-void ServerImpl::ListActors(CommandCall& call) {
-  json actors = json::array();
+namespace {
+
+json LocalActorDetails(TheaterRuntime& runtime, const std::string& host_id) {
   json details = json::array();
-  for (const ActorSummary& a : runtime_.List()) {
-    actors.push_back(json::array({a.id, a.name}));
-    details.push_back(json{{"id", a.id},
-                           {"name", a.name},
-                           {"phase", std::string(ActorPhaseName(a.phase))},
-                           {"parent_id", a.parent_id ? json(*a.parent_id) : json(nullptr)},
-                           {"manifest", a.manifest_source}});
+  for (const ActorSummary& a : runtime.List()) {
+    json detail{{"id", a.id},
+                {"name", a.name},
+                {"phase", std::string(ActorPhaseName(a.phase))},
+                {"parent_id", a.parent_id ? json(*a.parent_id) : json(nullptr)},
+                {"manifest", a.manifest_source}};
+    if (!host_id.empty()) detail["host"] = host_id;
+    details.push_back(std::move(detail));
   }
-  call.Finish(MakeVariant("ActorList", json{{"actors", actors}, {"details", details}}));
+  return details;
+}
+
+// Another host's answer, as details naming it; a malformed or oversized answer is that host's
+// problem, reported, never this server's.
+Result<json> RemoteActorDetails(const LatticeActorList& answer) {
+  if (!answer.actors.ok()) return answer.actors.status();
+  const std::string& text = *answer.actors;
+  if (text.size() > 1 << 20) return ResourceExhausted("its list is past 1 MiB");
+  THEATER_RETURN_IF_ERROR(CheckJsonNesting(text, 4, "a host's actor list"));
+  json parsed = json::parse(text, nullptr, false);
+  if (!parsed.is_array()) {
+    return FailedPrecondition("it has more actors than one answer holds; ask it directly");
+  }
+  json details = json::array();
+  for (json& detail : parsed) {
+    if (!detail.is_object() || !detail.contains("id") || !detail["id"].is_string()) continue;
+    detail["host"] = answer.host_id;
+    details.push_back(std::move(detail));
+  }
+  return details;
+}
+
+}  // namespace
+
+std::string LocalActorDetailsJson(TheaterRuntime& runtime, const std::string& host_id) {
+  return LocalActorDetails(runtime, host_id).dump();
+}
+
+void ServerImpl::ListActors(CommandCall& call) {
+  json details = LocalActorDetails(runtime_, options_.host_id);
+  auto reply_with = [](json details, json unreachable) {
+    json actors = json::array();
+    for (const json& d : details) actors.push_back(json::array({d["id"], d.value("name", "")}));
+    json fields{{"actors", std::move(actors)}, {"details", std::move(details)}};
+    if (!unreachable.empty()) fields["unreachable"] = std::move(unreachable);
+    return MakeVariant("ActorList", fields);
+  };
+  if (!options_.lattice_actors) return call.Finish(reply_with(std::move(details), json::array()));
+  // The other hosts' actors, asked at once; the reply waits for their answers (at most the
+  // lattice's timeout), never on this thread.
+  options_.lattice_actors([reply = Replier(call.conn, call.ctx), details = std::move(details),
+                           reply_with](std::vector<LatticeActorList> answers) mutable {
+    json unreachable = json::array();
+    for (const LatticeActorList& answer : answers) {
+      Result<json> theirs = RemoteActorDetails(answer);
+      if (!theirs.ok()) {
+        unreachable.push_back({{"host", answer.host_id}, {"error", theirs.status().message()}});
+        continue;
+      }
+      for (json& d : *theirs) details.push_back(std::move(d));
+    }
+    reply(reply_with(std::move(details), std::move(unreachable)), {});
+  });
 }
 
 void ServerImpl::GetServerInfo(CommandCall& call) {

@@ -398,6 +398,12 @@ int Serve(ServeOptions options) {
     options.server.lattice = lattice->lattice();
     options.server.host_id = lattice->host_id();
     options.server.lattice_hosts = [member = lattice.get()] { return member->Hosts(); };
+    lattice->SetActorListResponder(
+        [rt, host = lattice->host_id()] { return LocalActorDetailsJson(*rt, host); });
+    options.server.lattice_actors = [member = lattice.get()](
+                                        std::function<void(std::vector<LatticeActorList>)> done) {
+      member->AskEveryHostForActors(std::chrono::seconds(2), std::move(done));
+    };
   }
   if (options.recover && options.runtime.persist) {
     Result<RecoveryReport> recovered = (*runtime)->Recover();

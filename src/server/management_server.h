@@ -111,7 +111,14 @@ struct ServerOptions {
   std::string lattice;
   std::string host_id;
   std::function<std::vector<LatticeHost>()> lattice_hosts;
+  // Asks every other host for its actors and calls back (on any thread) with their answers:
+  // ListActors then lists the whole lattice's actors, each with its host. Unset: this host's.
+  std::function<void(std::function<void(std::vector<LatticeActorList>)>)> lattice_actors;
 };
+
+// The local actors as the ActorList reply's `details` (JSON text): what this host answers when
+// another host of its lattice asks for its actors.
+std::string LocalActorDetailsJson(TheaterRuntime& runtime, const std::string& host_id);
 
 class ManagementServer {
  public:
