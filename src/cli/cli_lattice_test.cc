@@ -49,7 +49,9 @@ class CliLatticeTest : public ::testing::Test {
     return {"server",      "--address", "127.0.0.1:0", "--home",
             (dir_ / (home.empty() ? host_id : home)).string(),
             "--durability", "none",     "--log-level", "warn",    "--cluster",
-            nats_->url(),  "--lattice", "cli-test",    "--host-id", host_id};
+            nats_->url(),  "--lattice", "cli-test",    "--host-id", host_id,
+            // One compile cache for every host: each compiles the test actor once between them.
+            "--cache-dir", (dir_ / "cache").string()};
   }
 
   // Starts a host and waits for its two lines; its management address.
@@ -90,6 +92,14 @@ class CliLatticeTest : public ::testing::Test {
         << "/messenger.wasm\"\n\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
            "type = \"timing\"\n";
     return manifest;
+  }
+  // Starts a messenger actor through the server at `address`; its id ("" after a failure).
+  std::string StartMessenger(const std::string& address) {
+    Finished started = Run(address, {"start", MessengerManifest().string()});
+    EXPECT_EQ(started.code, 0) << started.err;
+    const std::string id = started.out.substr(0, started.out.find('\n'));
+    EXPECT_EQ(id.size(), 36u) << started.out;
+    return started.code == 0 ? id : "";
   }
   // `theater --address ADDRESS ARGS...`, finished.
   Finished Run(const std::string& address, std::vector<std::string> args) {
@@ -139,14 +149,11 @@ TEST_F(CliLatticeTest, AClientOfOneHostDrivesAnActorOnAnother) {
   ASSERT_FALSE(h1.empty() || h2.empty());
   const std::set<std::string> both = {"h1", "h2"};
   ASSERT_TRUE(WaitFor([&] { return HostIds(h1) == both && HostIds(h2) == both; }, 20s));
-  const fs::path manifest = MessengerManifest();
   auto run = [&](const std::string& address, const std::vector<std::string>& args) {
     return Run(address, args);
   };
-  Finished started = run(h2, {"start", manifest.string()});
-  ASSERT_EQ(started.code, 0) << started.err;
-  const std::string on_h2 = started.out.substr(0, started.out.find('\n'));
-  ASSERT_EQ(on_h2.size(), 36u) << started.out;
+  const std::string on_h2 = StartMessenger(h2);
+  ASSERT_FALSE(on_h2.empty());
   // A client of h1 asks the actor on h2, and sends to it; h2 sees the message arrive.
   Finished asked = run(h1, {"message", "--request", on_h2, "echo:from h1"});
   ASSERT_EQ(asked.code, 0) << asked.err;
@@ -158,9 +165,7 @@ TEST_F(CliLatticeTest, AClientOfOneHostDrivesAnActorOnAnother) {
     return log.out.find("send:hello across") != std::string::npos;
   }, 10s));
   // Either host lists both hosts' actors, each with its host.
-  Finished started_h1 = run(h1, {"start", manifest.string()});
-  ASSERT_EQ(started_h1.code, 0) << started_h1.err;
-  const std::string on_h1 = started_h1.out.substr(0, started_h1.out.find('\n'));
+  const std::string on_h1 = StartMessenger(h1);
   for (const std::string& address : {h1, h2}) {
     Finished listed = run(address, {"--json", "list"});
     ASSERT_EQ(listed.code, 0) << listed.err;
@@ -190,13 +195,11 @@ TEST_F(CliLatticeTest, AKilledHostIsLostWithinASecondAndAFrozenOneWithinItsLease
   ASSERT_FALSE(h1.empty() || h2.empty() || h3.empty());
   const std::set<std::string> all = {"h1", "h2", "h3"};
   ASSERT_TRUE(WaitFor([&] { return HostIds(h1) == all; }, 20s));
-  const fs::path manifest = MessengerManifest();
   auto run = [&](const std::string& address, const std::vector<std::string>& args) {
     return Run(address, args);
   };
-  Finished started = run(h2, {"start", manifest.string()});
-  ASSERT_EQ(started.code, 0) << started.err;
-  const std::string on_h2 = started.out.substr(0, started.out.find('\n'));
+  const std::string on_h2 = StartMessenger(h2);
+  ASSERT_FALSE(on_h2.empty());
   // A request from a client of h1 that the actor on h2 leaves unanswered.
   Child owed({"--address", h1, "message", "--request", on_h2, "defer"},
              BaseEnv(dir_, ""), "");

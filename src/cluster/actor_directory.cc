@@ -48,21 +48,9 @@ Result<std::unique_ptr<ActorDirectory>> ActorDirectory::Open(NatsConnection& nat
                                                              LiveFn live) {
   std::unique_ptr<ActorDirectory> directory(
       new ActorDirectory(std::move(host), epoch, std::move(live)));
-  const std::string bucket = names.ActorsBucket();
-  natsStatus bound = js_KeyValue(&directory->bucket_, nats.jetstream(), bucket.c_str());
-  if (bound == NATS_NOT_FOUND) {
-    kvConfig config;
-    kvConfig_Init(&config);
-    config.Bucket = bucket.c_str();
-    config.Description = "Theater: where each actor of one lattice runs (docs/distribution.md)";
-    config.History = 1;
-    bound = js_CreateKeyValue(&directory->bucket_, nats.jetstream(), &config);
-    // Another host created it at the same moment.
-    if (bound != NATS_OK) {
-      bound = js_KeyValue(&directory->bucket_, nats.jetstream(), bucket.c_str());
-    }
-  }
-  THEATER_RETURN_IF_ERROR(FromNats(bound, "the lattice's actors bucket " + bucket));
+  THEATER_RETURN_IF_ERROR(OpenBucket(
+      nats, names.ActorsBucket(),
+      "Theater: where each actor of one lattice runs (docs/distribution.md)", &directory->bucket_));
   directory->thread_ = std::thread([d = directory.get()] { d->Loop(); });
   return directory;
 }

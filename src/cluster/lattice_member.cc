@@ -92,24 +92,8 @@ Status LatticeMember::Connect() {
 }
 
 Status LatticeMember::OpenHostsBucket() {
-  const std::string bucket = names_.HostsBucket();
-  natsStatus bound = js_KeyValue(&hosts_bucket_, nats_->jetstream(), bucket.c_str());
-  if (bound == NATS_OK) return Status::Ok();
-  if (bound == NATS_NOT_FOUND) {
-    kvConfig config;
-    kvConfig_Init(&config);
-    config.Bucket = bucket.c_str();
-    config.Description = "Theater: the hosts of one lattice (docs/distribution.md)";
-    config.History = 1;
-    bound = js_CreateKeyValue(&hosts_bucket_, nats_->jetstream(), &config);
-    if (bound == NATS_OK) return Status::Ok();
-  }
-  // JetStream's API has no responders when the server runs without it.
-  if (bound == NATS_NO_RESPONDERS || bound == NATS_TIMEOUT) {
-    return FailedPrecondition("the NATS server at " + nats_->connected_url() +
-                              " has no JetStream: start it with JetStream on (nats-server -js)");
-  }
-  return FromNats(bound, "the lattice's hosts bucket " + bucket);
+  return OpenBucket(*nats_, names_.HostsBucket(),
+                    "Theater: the hosts of one lattice (docs/distribution.md)", &hosts_bucket_);
 }
 
 Status LatticeMember::ClaimName() {

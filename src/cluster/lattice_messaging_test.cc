@@ -103,6 +103,22 @@ class LatticeMessagingTest : public ::testing::Test {
     }));
   }
 
+  // Hosts "a" and "b" of lattice "msg", each having heard the other.
+  void StartTwoHosts() {
+    a_ = StartHost("a");
+    b_ = StartHost("b");
+    ASSERT_TRUE(a_ && b_);
+    WaitUntilAcquainted(*a_, "a", *b_, "b");
+  }
+  // A request from host a's embedder that the actor `on_b` (on host b) leaves unanswered, once
+  // the actor has it.
+  std::future<std::string> OwedRequest(const std::string& on_b) {
+    std::future<std::string> owed =
+        std::async(std::launch::async, [this, on_b] { return Ask(*a_, on_b, "defer", 30s); });
+    EXPECT_TRUE(WaitFor([&] { return Ask(*b_, on_b, "log").find("deferred:") != std::string::npos; }));
+    return owed;
+  }
+
   static std::string Spawn(Host& host, const std::string& manifest = MessengerManifest()) {
     SpawnRequest request;
     request.manifest = manifest;
@@ -118,13 +134,13 @@ class LatticeMessagingTest : public ::testing::Test {
   }
 
   std::unique_ptr<NatsServer> nats_;
+  std::unique_ptr<Host> a_, b_;
 };
 
 TEST_F(LatticeMessagingTest, RequestsAndSendsReachAnActorOnAnotherHost) {
-  auto a = StartHost("a");
-  auto b = StartHost("b");
-  ASSERT_TRUE(a && b);
-  WaitUntilAcquainted(*a, "a", *b, "b");
+  StartTwoHosts();
+  Host* a = a_.get();
+  Host* b = b_.get();
   const std::string on_a = Spawn(*a);
   const std::string on_b = Spawn(*b);
   // The embedder of host a asks the actor on host b.
@@ -138,10 +154,9 @@ TEST_F(LatticeMessagingTest, RequestsAndSendsReachAnActorOnAnotherHost) {
 }
 
 TEST_F(LatticeMessagingTest, EachPairKeepsItsOrderAcrossHostsSendsAndRequestsInterleaved) {
-  auto a = StartHost("a");
-  auto b = StartHost("b");
-  ASSERT_TRUE(a && b);
-  WaitUntilAcquainted(*a, "a", *b, "b");
+  StartTwoHosts();
+  Host* a = a_.get();
+  Host* b = b_.get();
   const std::string sender = Spawn(*a);
   const std::string target = Spawn(*b);
   // 300 sends in one call, then a request, then 300 more: the target's log has them in order,
@@ -171,10 +186,9 @@ TEST_F(LatticeMessagingTest, EachPairKeepsItsOrderAcrossHostsSendsAndRequestsInt
 }
 
 TEST_F(LatticeMessagingTest, AChannelBetweenHostsOpensCarriesBothWaysAndCloses) {
-  auto a = StartHost("a");
-  auto b = StartHost("b");
-  ASSERT_TRUE(a && b);
-  WaitUntilAcquainted(*a, "a", *b, "b");
+  StartTwoHosts();
+  Host* a = a_.get();
+  Host* b = b_.get();
   const std::string opener = Spawn(*a);
   const std::string target = Spawn(*b);
   const std::string channel = Ask(*a, opener, "open:" + target + ":accept:welcome");
@@ -199,10 +213,9 @@ TEST_F(LatticeMessagingTest, AChannelBetweenHostsOpensCarriesBothWaysAndCloses) 
 }
 
 TEST_F(LatticeMessagingTest, ARefusalAtTheTargetFailsTheSendersNextCallAndFailuresFailRequests) {
-  auto a = StartHost("a");
-  auto b = StartHost("b");
-  ASSERT_TRUE(a && b);
-  WaitUntilAcquainted(*a, "a", *b, "b");
+  StartTwoHosts();
+  Host* a = a_.get();
+  Host* b = b_.get();
   const std::string sender = Spawn(*a);
   // A mailbox of one message on b, held by a sleeping call: the second send is refused there.
   const std::string target = Spawn(*b, MessengerManifest("[limits]\nmailbox_capacity = 1\n"));
@@ -230,10 +243,9 @@ TEST_F(LatticeMessagingTest, ARefusalAtTheTargetFailsTheSendersNextCallAndFailur
 }
 
 TEST_F(LatticeMessagingTest, AnIdHeldByALiveHostIsNotSpawnedOnAnother) {
-  auto a = StartHost("a");
-  auto b = StartHost("b");
-  ASSERT_TRUE(a && b);
-  WaitUntilAcquainted(*a, "a", *b, "b");
+  StartTwoHosts();
+  Host* a = a_.get();
+  Host* b = b_.get();
   const std::string on_b = Spawn(*b);
   SpawnRequest twin;
   twin.manifest = MessengerManifest();
@@ -252,15 +264,11 @@ TEST_F(LatticeMessagingTest, AnIdHeldByALiveHostIsNotSpawnedOnAnother) {
 }
 
 TEST_F(LatticeMessagingTest, AnswersOwedByAHostThatLeavesFailNamingIt) {
-  auto a = StartHost("a");
-  auto b = StartHost("b");
-  ASSERT_TRUE(a && b);
-  WaitUntilAcquainted(*a, "a", *b, "b");
+  StartTwoHosts();
+  Host* a = a_.get();
+  Host* b = b_.get();
   const std::string on_b = Spawn(*b);
-  // A host that shuts down stops its actors: a request they owe fails with the stop.
-  std::future<std::string> deferred =
-      std::async(std::launch::async, [&] { return Ask(*a, on_b, "defer", 30s); });
-  ASSERT_TRUE(WaitFor([&] { return Ask(*b, on_b, "log").find("deferred:") != std::string::npos; }));
+  std::future<std::string> deferred = OwedRequest(on_b);
   // A host that leaves the lattice with the request still owed (its actors out of reach): the
   // requester hears it at once from the leaving heartbeat, not at its timeout.
   const auto left = std::chrono::steady_clock::now();
@@ -274,14 +282,12 @@ TEST_F(LatticeMessagingTest, AnswersOwedByAHostThatLeavesFailNamingIt) {
 }
 
 TEST_F(LatticeMessagingTest, ARequestOwedByAnActorThatStopsWithItsHostFailsWithTheStop) {
-  auto a = StartHost("a");
-  auto b = StartHost("b");
-  ASSERT_TRUE(a && b);
-  WaitUntilAcquainted(*a, "a", *b, "b");
+  StartTwoHosts();
+  Host* a = a_.get();
+  Host* b = b_.get();
   const std::string on_b = Spawn(*b);
-  std::future<std::string> deferred =
-      std::async(std::launch::async, [&] { return Ask(*a, on_b, "defer", 30s); });
-  ASSERT_TRUE(WaitFor([&] { return Ask(*b, on_b, "log").find("deferred:") != std::string::npos; }));
+  // A host that shuts down stops its actors: a request they owe fails with the stop.
+  std::future<std::string> deferred = OwedRequest(on_b);
   b->Leave();
   EXPECT_THAT(deferred.get(), HasSubstr("stopped before answering"));
 }

@@ -124,4 +124,28 @@ std::string NatsConnection::connected_url() const {
   return url.data();
 }
 
+Status OpenBucket(NatsConnection& nats, const std::string& name, const char* description,
+                  kvStore** bucket) {
+  natsStatus bound = js_KeyValue(bucket, nats.jetstream(), name.c_str());
+  if (bound == NATS_NOT_FOUND) {
+    kvConfig config;
+    kvConfig_Init(&config);
+    config.Bucket = name.c_str();
+    config.Description = description;
+    config.History = 1;
+    bound = js_CreateKeyValue(bucket, nats.jetstream(), &config);
+    // Another host created it at the same moment.
+    if (bound != NATS_OK && bound != NATS_NO_RESPONDERS && bound != NATS_TIMEOUT) {
+      bound = js_KeyValue(bucket, nats.jetstream(), name.c_str());
+    }
+  }
+  if (bound == NATS_OK) return Status::Ok();
+  // JetStream's API has no responders when the server runs without it.
+  if (bound == NATS_NO_RESPONDERS || bound == NATS_TIMEOUT) {
+    return FailedPrecondition("the NATS server at " + nats.connected_url() +
+                              " has no JetStream: start it with JetStream on (nats-server -js)");
+  }
+  return FromNats(bound, "the key-value bucket " + name);
+}
+
 }  // namespace theater::cluster

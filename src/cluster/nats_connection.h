@@ -27,6 +27,14 @@ namespace theater::cluster {
 // last error's detail when it has one). NATS_OK is Ok.
 [[nodiscard]] Status FromNats(natsStatus status, std::string_view what);
 
+class NatsConnection;
+
+// Opens the key-value bucket `name`, creating it (history 1) when it is not there (or binding to
+// the one another host created at the same moment). kFailedPrecondition when the NATS server
+// runs without JetStream.
+[[nodiscard]] Status OpenBucket(NatsConnection& nats, const std::string& name,
+                                const char* description, kvStore** bucket);
+
 class NatsConnection {
  public:
   // Connects (within options.connect_timeout) and opens JetStream. `name` is how the NATS server
