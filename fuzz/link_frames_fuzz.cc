@@ -5,7 +5,8 @@
 //
 // Invariants: parsing never crashes or reads out of bounds; a refusal is kInvalidArgument; an
 // accepted batch is canonical (its header and records, encoded again, give back the input
-// byte for byte) and each record's size is what RecordSize says.
+// byte for byte) and each record's size is what RecordSize says; an audit's payload that parses
+// re-encodes to the same bytes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -22,6 +23,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!parsed.ok()) {
     if (parsed.code() != theater::StatusCode::kInvalidArgument) std::abort();
     return 0;
+  }
+  for (const LinkRecord& record : records) {
+    if (record.kind != RecordKind::kAudit) continue;
+    const std::string_view payload(reinterpret_cast<const char*>(record.payload.data()),
+                                   record.payload.size());
+    LinkAudit audit;
+    theater::Status read = ParseAudit(payload, &audit);
+    if (!read.ok()) {
+      if (read.code() != theater::StatusCode::kInvalidArgument) std::abort();
+      continue;
+    }
+    if (EncodeAudit(audit) != record.payload) std::abort();
   }
   std::string again;
   BeginBatch(header, again);

@@ -23,6 +23,12 @@ constexpr size_t kMaxRemembered = 1 << 18;
 // An answer owed longer than this is given up (every requester's own timeout is shorter).
 constexpr auto kPendingGiveUp = std::chrono::minutes(10);
 
+// How many audits name a pair after its last message, and how old an awaited answer must be to
+// be named (younger ones may still be on their way out: their records are queued after the
+// entry is made).
+constexpr int kAuditsPerPair = 3;
+constexpr auto kAuditAnswersOlderThan = std::chrono::seconds(1);
+
 // Set while this thread delivers what another host sent: those deliveries are local only.
 thread_local bool receiving_from_another_host = false;
 
@@ -242,7 +248,10 @@ Status LatticeMessenger::Enqueue(const std::string& host, LinkRecord record, boo
     if (ordered) {
       std::string pair = PairKey(record.sender, record.target);
       if (next_sequence_.size() >= kMaxRemembered) next_sequence_.clear();
-      record.sequence = ++next_sequence_[pair];
+      PairSent& sent = next_sequence_[pair];
+      record.sequence = ++sent.sequence;
+      if (sent.host != host) sent.host = host;
+      sent.audits_left = kAuditsPerPair;
     }
     if (!box.batch.empty() && box.batch.size() + size > max_batch_bytes_) {
       box.full.push_back(std::move(box.batch));
@@ -292,6 +301,7 @@ void LatticeMessenger::SenderLoop() {
     if (Clock::now() - last_sweep > std::chrono::seconds(1)) {
       last_sweep = Clock::now();
       SweepPending();
+      Audit();
     }
     lock.Lock();
   }
@@ -313,6 +323,93 @@ void LatticeMessenger::SweepPending() {
   }
   for (ReplyFn& reply : expired) {
     reply(DeadlineExceeded("no answer from another host of the lattice in 10 minutes"));
+  }
+}
+
+void LatticeMessenger::Audit() {
+  std::unordered_map<std::string, LinkAudit> audits;
+  {
+    const auto cutoff = Clock::now() - kAuditAnswersOlderThan;
+    MutexLock lock(mu_);
+    for (const auto& [reference, pending] : pending_) {
+      if (pending.sent < cutoff) audits[pending.host].awaited.push_back(reference);
+    }
+  }
+  MutexLock lock(out_mu_);
+  if (closing_) return;
+  for (auto& [pair, sent] : next_sequence_) {
+    if (sent.audits_left <= 0) continue;
+    --sent.audits_left;
+    const size_t newline = pair.find('\n');
+    audits[sent.host].pairs.push_back(
+        {pair.substr(0, newline), pair.substr(newline + 1), sent.sequence});
+  }
+  lock.Unlock();
+  for (auto& [host, audit] : audits) {
+    // An audit is one record of at most a quarter of a batch: a long one goes in pieces.
+    const size_t per_record = max_batch_bytes_ / 4;
+    while (!audit.awaited.empty() || !audit.pairs.empty()) {
+      LinkAudit piece;
+      size_t size = 8;
+      while (!audit.awaited.empty() && size + 8 <= per_record) {
+        piece.awaited.push_back(audit.awaited.back());
+        audit.awaited.pop_back();
+        size += 8;
+      }
+      while (!audit.pairs.empty() && size + 2 * (2 + kMaxLinkIdBytes) + 8 <= per_record) {
+        piece.pairs.push_back(std::move(audit.pairs.back()));
+        audit.pairs.pop_back();
+        size += 4 + piece.pairs.back().sender.size() + piece.pairs.back().target.size() + 8;
+      }
+      LinkRecord record;
+      record.kind = RecordKind::kAudit;
+      record.payload = EncodeAudit(piece);
+      (void)Enqueue(host, std::move(record), false);
+    }
+  }
+}
+
+void LatticeMessenger::CheckAudit(const std::string& origin, const LinkRecord& record) {
+  LinkAudit audit;
+  const std::string_view payload(reinterpret_cast<const char*>(record.payload.data()),
+                                 record.payload.size());
+  if (Status parsed = ParseAudit(payload, &audit); !parsed.ok()) {
+    spdlog::warn("lattice: host {} dropped an audit from host {}: {}", host_, origin,
+                 parsed.ToString());
+    return;
+  }
+  std::vector<uint64_t> unknown;
+  std::vector<std::pair<const LinkAudit::Pair*, uint64_t>> short_pairs;  // pair, messages lost
+  {
+    MutexLock lock(mu_);
+    auto owed = owed_.find(origin);
+    for (uint64_t reference : audit.awaited) {
+      // Records arrive in the order they were sent: a request the origin sent before this audit
+      // has been received, so one not owed here was lost, or its answer was.
+      if (owed == owed_.end() || owed->second.count(reference) == 0) unknown.push_back(reference);
+    }
+    for (const LinkAudit::Pair& pair : audit.pairs) {
+      auto it = expected_.find(origin + "\n" + PairKey(pair.sender, pair.target));
+      // A pair this host never heard from (and has not forgotten) lost all it was sent.
+      uint64_t received_through = 0;
+      if (it != expected_.end()) {
+        received_through = it->second - 1;
+      } else if (expected_forgotten_) {
+        continue;
+      }
+      if (pair.last_sequence > received_through) {
+        short_pairs.emplace_back(&pair, pair.last_sequence - received_through);
+        expected_[origin + "\n" + PairKey(pair.sender, pair.target)] = pair.last_sequence + 1;
+      }
+    }
+  }
+  for (uint64_t reference : unknown) {
+    Answer(origin, reference, "",
+           Unavailable("the request or its answer was lost between hosts " + origin + " and " +
+                       host_ + " (NATS reconnected, or a host could not keep up)"));
+  }
+  for (const auto& [pair, lost] : short_pairs) {
+    ReportLost(origin, pair->sender, pair->target, lost);
   }
 }
 
@@ -340,7 +437,10 @@ void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
     uint64_t lost = 0;
     {
       MutexLock lock(mu_);
-      if (expected_.size() >= kMaxRemembered) expected_.clear();
+      if (expected_.size() >= kMaxRemembered) {
+        expected_.clear();
+        expected_forgotten_ = true;
+      }
       uint64_t& expected = expected_[origin + "\n" + PairKey(record.sender, record.target)];
       // A lower number than expected is a sender that started counting afresh (it forgot the
       // pair, or restarted): not a gap.
@@ -348,10 +448,7 @@ void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
       expected = record.sequence + 1;
     }
     if (lost > 0) {
-      Refuse(origin, record.sender, record.target,
-             Unavailable(std::to_string(lost) + " message" + (lost == 1 ? " was" : "s were") +
-                         " lost between hosts " + origin + " and " + host_ + " on the way to " +
-                         record.target));
+      ReportLost(origin, record.sender, record.target, lost);
     }
   }
   // Envelopes are delivered to local participants only (Find); answers and refusals are this
@@ -364,7 +461,8 @@ void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
       if (on) receiving_from_another_host = false;
     }
     bool on;
-  } local_only(record.kind != RecordKind::kAnswer && record.kind != RecordKind::kRefused);
+  } local_only(record.kind != RecordKind::kAnswer && record.kind != RecordKind::kRefused &&
+               record.kind != RecordKind::kAudit);
   switch (record.kind) {
     case RecordKind::kSend: {
       Status sent = router_->Send(record.target, std::move(record.payload), record.sender);
@@ -374,6 +472,7 @@ void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
     case RecordKind::kRequest: {
       std::weak_ptr<LatticeMessenger> weak = weak_from_this();
       const uint64_t reference = record.reference;
+      Owe(origin, reference);
       Status routed = router_->Request(
           record.target, std::move(record.payload),
           [weak, origin, reference, target = record.target](Result<Reply> reply) {
@@ -388,6 +487,7 @@ void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
     case RecordKind::kChannelOpen: {
       std::weak_ptr<LatticeMessenger> weak = weak_from_this();
       const uint64_t reference = record.reference;
+      Owe(origin, reference);
       router_->OpenChannelFromRemote(
           std::move(record.channel), record.sender, record.target, std::move(record.payload),
           [weak, origin, reference, target = record.target](Result<Reply> decision) {
@@ -428,6 +528,9 @@ void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
       }
       return;
     }
+    case RecordKind::kAudit:
+      CheckAudit(origin, record);
+      return;
     case RecordKind::kRefused: {
       MutexLock lock(mu_);
       if (refusals_.size() >= kMaxRemembered) refusals_.clear();
@@ -440,8 +543,21 @@ void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
   }
 }
 
+void LatticeMessenger::Owe(const std::string& origin, uint64_t reference) {
+  MutexLock lock(mu_);
+  owed_[origin].insert(reference);
+}
+
 void LatticeMessenger::Answer(const std::string& origin, uint64_t reference,
                               const std::string& target, const Result<Reply>& reply) {
+  {
+    MutexLock lock(mu_);
+    auto owed = owed_.find(origin);
+    if (owed != owed_.end()) {
+      owed->second.erase(reference);
+      if (owed->second.empty()) owed_.erase(owed);
+    }
+  }
   LinkRecord record;
   record.kind = RecordKind::kAnswer;
   record.reference = reference;
@@ -479,6 +595,20 @@ void LatticeMessenger::Refuse(const std::string& origin, const std::string& send
   (void)Enqueue(origin, std::move(record), false);
 }
 
+void LatticeMessenger::ReportLost(const std::string& origin, const std::string& sender,
+                                  const std::string& target, uint64_t lost) {
+  LinkRecord record;
+  record.kind = RecordKind::kRefused;
+  record.sender = sender;
+  record.target = target;
+  record.code = StatusCode::kUnavailable;
+  record.text = Bounded(std::to_string(lost) + " earlier message" + (lost == 1 ? "" : "s") +
+                        " to actor " + target + (lost == 1 ? " was" : " were") +
+                        " lost between hosts " + origin + " and " + host_ +
+                        " (NATS reconnected, or a host could not keep up)");
+  (void)Enqueue(origin, std::move(record), false);
+}
+
 std::optional<Status> LatticeMessenger::TakeRefusal(const std::string& sender,
                                                     const std::string& target) {
   MutexLock lock(mu_);
@@ -511,6 +641,7 @@ void LatticeMessenger::HostGone(const std::string& host, const std::string& why)
         ++it;
       }
     }
+    owed_.erase(host);  // its requesters are gone with it
   }
   const std::string reason = "host " + host + " " + why;
   for (ReplyFn& reply : owed) reply(Unavailable(reason));

@@ -17,7 +17,11 @@
 // host checks each pair's numbers: a gap (messages lost when NATS reconnected, or dropped for a
 // slow consumer) is reported back, as is a message the target refused (a full mailbox, a stopped
 // actor). A report makes the sender's next call to that target fail with the reason; an answer's
-// error fails its request or opening. Nothing is lost silently.
+// error fails its request or opening. Every second each host also sends each host it talks to an
+// audit (link_frames.h: LinkAudit) of the answers it still awaits and each pair's last number,
+// so that a loss with nothing after it (the last messages before a NATS reconnect, a request or
+// its answer) is found within about two seconds rather than at a timeout. Nothing is lost
+// silently.
 //
 // Receiving: one subscription (one NATS thread) takes this host's batches and hands each record
 // to the router, local participants only (a record is never passed on to a third host).
@@ -41,6 +45,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cluster/actor_directory.h"
@@ -102,13 +107,20 @@ class LatticeMessenger final : public LatticeLink,
   static void OnBatch(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* self);
   void Receive(std::string_view batch);
   void Handle(const std::string& origin, LinkRecord record);
+  // A request or opening from `origin` now awaits this host's answer (Answer ends it).
+  void Owe(const std::string& origin, uint64_t reference);
   void Answer(const std::string& origin, uint64_t reference, const std::string& target,
               const Result<messaging::Reply>& reply);
   void Refuse(const std::string& origin, const std::string& sender, const std::string& target,
               const Status& why);
+  void ReportLost(const std::string& origin, const std::string& sender, const std::string& target,
+                  uint64_t lost);
   // A refusal this host was told of for `sender`→`target`, taken (the next call fails with it).
   std::optional<Status> TakeRefusal(const std::string& sender, const std::string& target);
   void SweepPending();
+  // Sends each host this host's account of what it sent there (LinkAudit): every second.
+  void Audit();
+  void CheckAudit(const std::string& origin, const LinkRecord& record);
 
   LatticeMember& member_;
   const std::string host_;
@@ -125,7 +137,15 @@ class LatticeMessenger final : public LatticeLink,
     size_t bytes = 0;
   };
   std::unordered_map<std::string, Outbox> outboxes_ THEATER_GUARDED_BY(out_mu_);
-  std::unordered_map<std::string, uint64_t> next_sequence_ THEATER_GUARDED_BY(out_mu_);
+  // Per sender→target pair (PairKey): the last number given, the pair's host, and how many more
+  // audits name it (a pair is audited for a few seconds after its last message, so that an audit
+  // lost with the messages is made good by the next).
+  struct PairSent {
+    uint64_t sequence = 0;
+    std::string host;
+    int audits_left = 0;
+  };
+  std::unordered_map<std::string, PairSent> next_sequence_ THEATER_GUARDED_BY(out_mu_);
   bool closing_ THEATER_GUARDED_BY(out_mu_) = false;
   std::condition_variable out_wake_;
   std::thread sender_;
@@ -139,6 +159,9 @@ class LatticeMessenger final : public LatticeLink,
   uint64_t next_reference_ THEATER_GUARDED_BY(mu_) = 0;
   std::unordered_map<std::string, Status> refusals_ THEATER_GUARDED_BY(mu_);
   std::unordered_map<std::string, uint64_t> expected_ THEATER_GUARDED_BY(mu_);
+  bool expected_forgotten_ THEATER_GUARDED_BY(mu_) = false;  // expected_ was cleared once
+  // The requests and openings this host received and has not answered yet, by origin host.
+  std::unordered_map<std::string, std::unordered_set<uint64_t>> owed_ THEATER_GUARDED_BY(mu_);
   std::atomic<bool> closed_{false};
 };
 

@@ -98,6 +98,43 @@ void AppendRecord(const LinkRecord& record, std::string& out) {
   }
 }
 
+std::vector<uint8_t> EncodeAudit(const LinkAudit& audit) {
+  std::string out;
+  PutInt(audit.awaited.size(), 4, out);
+  for (uint64_t reference : audit.awaited) PutInt(reference, 8, out);
+  PutInt(audit.pairs.size(), 4, out);
+  for (const LinkAudit::Pair& pair : audit.pairs) {
+    PutText(pair.sender, out);
+    PutText(pair.target, out);
+    PutInt(pair.last_sequence, 8, out);
+  }
+  return std::vector<uint8_t>(out.begin(), out.end());
+}
+
+Status ParseAudit(std::string_view payload, LinkAudit* audit) {
+  Reader in(payload);
+  uint64_t count = 0;
+  THEATER_RETURN_IF_ERROR(in.Int(4, &count, "audit's count of awaited answers"));
+  // Each entry takes at least 8 bytes: a count past what is left is refused before any is read.
+  if (count > payload.size() / 8) return InvalidArgument("a lattice audit counts more answers than it holds");
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t reference = 0;
+    THEATER_RETURN_IF_ERROR(in.Int(8, &reference, "audit's awaited answer"));
+    audit->awaited.push_back(reference);
+  }
+  THEATER_RETURN_IF_ERROR(in.Int(4, &count, "audit's count of pairs"));
+  if (count > payload.size() / 12) return InvalidArgument("a lattice audit counts more pairs than it holds");
+  for (uint64_t i = 0; i < count; ++i) {
+    LinkAudit::Pair pair;
+    THEATER_RETURN_IF_ERROR(in.Text(&pair.sender, kMaxLinkIdBytes, "audit's sender"));
+    THEATER_RETURN_IF_ERROR(in.Text(&pair.target, kMaxLinkIdBytes, "audit's target"));
+    THEATER_RETURN_IF_ERROR(in.Int(8, &pair.last_sequence, "audit's sequence"));
+    audit->pairs.push_back(std::move(pair));
+  }
+  if (!in.done()) return InvalidArgument("a lattice audit has bytes after its last pair");
+  return Status::Ok();
+}
+
 Status ParseBatch(std::string_view batch, LinkBatchHeader* header,
                   std::vector<LinkRecord>* records) {
   Reader in(batch);
@@ -114,7 +151,7 @@ Status ParseBatch(std::string_view batch, LinkBatchHeader* header,
     uint64_t kind = 0;
     THEATER_RETURN_IF_ERROR(in.Int(1, &kind, "kind"));
     if (kind < static_cast<uint64_t>(RecordKind::kSend) ||
-        kind > static_cast<uint64_t>(RecordKind::kRefused)) {
+        kind > static_cast<uint64_t>(RecordKind::kAudit)) {
       return InvalidArgument("a lattice batch has a record of unknown kind " +
                              std::to_string(kind));
     }

@@ -35,6 +35,7 @@ enum class RecordKind : uint8_t {
   kChannelClose = 5,
   kAnswer = 6,   // to the request or opening `reference`: `code`/`text`, `accepted`, message
   kRefused = 7,  // an earlier message from `sender` to `target` was refused or lost: `code`/`text`
+  kAudit = 8,    // the origin's account of what it sent: `payload` is a LinkAudit (below)
 };
 
 struct LinkRecord {
@@ -68,6 +69,24 @@ void BeginBatch(const LinkBatchHeader& header, std::string& out);
 void AppendRecord(const LinkRecord& record, std::string& out);
 // The bytes AppendRecord would add for `record` (before its payload is known to fit).
 size_t RecordSize(const LinkRecord& record);
+
+// What an origin host tells a destination every second about the traffic between them, so that
+// nothing lost on the way (a NATS reconnect, a slow consumer) goes unnoticed even when no later
+// message follows it: the requests and channel openings it still waits an answer for (by
+// reference; the destination answers each it does not owe with an error), and each pair's last
+// sequence number sent (the destination reports each pair it has not received up to there).
+struct LinkAudit {
+  std::vector<uint64_t> awaited;
+  struct Pair {
+    std::string sender;
+    std::string target;
+    uint64_t last_sequence = 0;
+  };
+  std::vector<Pair> pairs;
+};
+std::vector<uint8_t> EncodeAudit(const LinkAudit& audit);
+// kInvalidArgument naming what is malformed.
+[[nodiscard]] Status ParseAudit(std::string_view payload, LinkAudit* audit);
 
 // Parses a whole batch. kInvalidArgument naming what is malformed or past which limit.
 [[nodiscard]] Status ParseBatch(std::string_view batch, LinkBatchHeader* header,

@@ -126,5 +126,29 @@ TEST(LinkFramesTest, LengthsKindsAndFlagsOutOfBoundsAreNamed) {
   EXPECT_THAT(ParseBatch(bad, &header, &got).message(), HasSubstr("unknown status code 200"));
 }
 
+TEST(LinkFramesTest, AnAuditRoundTripsAndItsCountsAreBounded) {
+  LinkAudit audit;
+  audit.awaited = {3, 9, 1ull << 40};
+  audit.pairs.push_back({"sender-1", "target-1", 400});
+  audit.pairs.push_back({"", "target-2", 1});
+  const std::vector<uint8_t> bytes = EncodeAudit(audit);
+  LinkAudit back;
+  ASSERT_TRUE(ParseAudit(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                         &back)
+                  .ok());
+  EXPECT_EQ(back.awaited, audit.awaited);
+  ASSERT_EQ(back.pairs.size(), 2u);
+  EXPECT_EQ(back.pairs[0].sender, "sender-1");
+  EXPECT_EQ(back.pairs[1].target, "target-2");
+  EXPECT_EQ(back.pairs[0].last_sequence, 400u);
+  // A count past what the payload could hold is refused before anything is read or reserved.
+  const std::string huge("\xff\xff\xff\x7f", 4);
+  LinkAudit refused;
+  EXPECT_THAT(ParseAudit(huge, &refused).message(), HasSubstr("more answers than it holds"));
+  std::string trailing(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  trailing.push_back('x');
+  EXPECT_THAT(ParseAudit(trailing, &refused).message(), HasSubstr("bytes after its last pair"));
+}
+
 }  // namespace
 }  // namespace theater::cluster

@@ -50,6 +50,16 @@ class NatsServer {
   const std::string& url() const { return url_; }
   const std::string& log() const { return log_; }
 
+  // Stops it and starts it again on the same port with the same JetStream store (what its
+  // clients see as a restart of their server). ok() says whether it runs again.
+  void Restart() {
+    Stop();
+    const size_t colon = url_.rfind(':');
+    const std::string port = colon == std::string::npos ? "-1" : url_.substr(colon + 1);
+    url_.clear();
+    Start(port);
+  }
+
   void Stop() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);
@@ -67,11 +77,12 @@ class NatsServer {
     return "";
   }
 
-  void Start() {
+  // `port`: "-1" for any free one.
+  void Start(const std::string& port = "-1") {
     const std::string exe = FindNatsServer();
     if (exe.empty()) return;
     log_ = (dir_ / "nats.log").string();
-    std::vector<std::string> args = {exe, "-a", "127.0.0.1", "-p", "-1", "--ports_file_dir",
+    std::vector<std::string> args = {exe, "-a", "127.0.0.1", "-p", port, "--ports_file_dir",
                                      dir_.string(), "-l", log_};
     if (jetstream_) {
       args.insert(args.end(), {"-js", "-sd", (dir_ / "store").string()});
