@@ -37,7 +37,7 @@ for _ in $(seq 50); do
 done
 url="nats://127.0.0.1:$port"
 results=$work/results.jsonl
-run() { "$bench" "$@" --nats "$url" | tee -a "$results"; }
+run() { "$bench" "$@" --nats "$url" | grep '^{' | tee -a "$results"; }
 for round in $(seq "$rounds"); do
   echo "# round $round of $rounds" >&2
   run raw-send --n "$n"

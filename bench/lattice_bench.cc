@@ -22,6 +22,7 @@
 //
 // Common: --workers W per host (default: one per core). Output: one JSON line.
 #include <nats/nats.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -352,6 +353,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-cluster", a.no_cluster, "One host outside any lattice");
   app.add_option("--workers", a.workers, "0: one per core");
   bench::ParseCommandLine(app, argc, argv);
+  spdlog::set_level(spdlog::level::warn);  // stdout carries the JSON line only
   if (a.nats.empty() && !a.no_cluster) Usage("--nats URL is needed (bench/lattice.sh)");
   if (a.pairs == 0) Usage("--pairs must be at least 1");
   if (a.mode == "raw-send") return RawSend(a);

@@ -257,53 +257,76 @@ Status LatticeMessenger::Enqueue(const std::string& host, LinkRecord record, boo
       box.full.push_back(std::move(box.batch));
       box.batch.clear();
     }
+    const bool was_empty = box.batch.empty() && box.full.empty();
     if (box.batch.empty()) BeginBatch(header, box.batch);
     AppendRecord(record, box.batch);
     box.bytes += size;
+    // A record that finds the host's outbox empty and nobody publishing to it goes at once, on
+    // this thread: a message alone makes no thread hop. What others append meanwhile (a burst)
+    // is the sender thread's to publish, batched; one publisher per host at a time keeps the
+    // order.
+    if (box.publishing || !was_empty) return Status::Ok();
+    box.publishing = true;
+    std::vector<std::string> batches = TakeBatches(box);
+    lock.Unlock();
+    Publish(host, batches);
+    lock.Lock();
+    box.publishing = false;
+    if (box.batch.empty() && box.full.empty()) return Status::Ok();
   }
   out_wake_.notify_one();
   return Status::Ok();
+}
+
+std::vector<std::string> LatticeMessenger::TakeBatches(Outbox& box) {
+  std::vector<std::string> batches;
+  for (std::string& full : box.full) batches.push_back(std::move(full));
+  box.full.clear();
+  if (!box.batch.empty()) batches.push_back(std::move(box.batch));
+  box.batch.clear();
+  box.bytes = 0;
+  return batches;
+}
+
+void LatticeMessenger::Publish(const std::string& host, const std::vector<std::string>& batches) {
+  const std::string subject = member_.names().Messages(host);
+  for (const std::string& batch : batches) {
+    natsStatus sent = natsConnection_Publish(member_.nats().get(), subject.c_str(), batch.data(),
+                                             static_cast<int>(batch.size()));
+    if (sent != NATS_OK) {
+      // The receiver sees the gap in each pair's numbers (or the audit does) and tells the senders.
+      spdlog::warn("lattice: a batch of {} bytes to host {} was not sent: {}", batch.size(), host,
+                   FromNats(sent, "publishing").ToString());
+    }
+  }
 }
 
 void LatticeMessenger::SenderLoop() {
   auto last_sweep = Clock::now();
   MutexLock lock(out_mu_);
   for (;;) {
-    auto has_work = [&] {
-      for (const auto& [host, box] : outboxes_) {
-        if (!box.batch.empty() || !box.full.empty()) return true;
-      }
-      return false;
-    };
-    if (!has_work()) {
-      if (closing_) return;
-      lock.WaitFor(out_wake_, std::chrono::seconds(1));
-    }
-    std::vector<std::pair<std::string, std::string>> batches;
+    bool published = false;
     for (auto& [host, box] : outboxes_) {
-      for (std::string& full : box.full) batches.emplace_back(host, std::move(full));
-      box.full.clear();
-      if (!box.batch.empty()) batches.emplace_back(host, std::move(box.batch));
-      box.batch.clear();
-      box.bytes = 0;
-    }
-    lock.Unlock();
-    for (const auto& [host, batch] : batches) {
-      const std::string subject = member_.names().Messages(host);
-      natsStatus sent = natsConnection_Publish(member_.nats().get(), subject.c_str(),
-                                               batch.data(), static_cast<int>(batch.size()));
-      if (sent != NATS_OK) {
-        // The receiver sees the gap in each pair's numbers and says so to the senders.
-        spdlog::warn("lattice: a batch of {} bytes to host {} was not sent: {}", batch.size(),
-                     host, FromNats(sent, "publishing").ToString());
+      if (box.publishing || (box.batch.empty() && box.full.empty())) continue;
+      box.publishing = true;
+      while (!box.batch.empty() || !box.full.empty()) {
+        std::vector<std::string> batches = TakeBatches(box);
+        lock.Unlock();
+        Publish(host, batches);
+        lock.Lock();
       }
+      box.publishing = false;
+      published = true;
     }
+    if (closing_) break;
+    if (!published) lock.WaitFor(out_wake_, std::chrono::seconds(1));
     if (Clock::now() - last_sweep > std::chrono::seconds(1)) {
       last_sweep = Clock::now();
+      lock.Unlock();
       SweepPending();
       Audit();
+      lock.Lock();
     }
-    lock.Lock();
   }
 }
 

@@ -7,9 +7,11 @@
 //
 // Sending: a participant on another host is a RemoteActor endpoint, made on first use from the
 // directory's answer and kept. Its Deliver turns the envelope into a record (link_frames.h) and
-// appends it to the batch for that host; one sender thread publishes each host's batch as one
-// NATS message on theater.<lattice>.h.<host>.msg, so that many messages travel as one while one
-// message alone goes at once. Local delivery never comes here.
+// appends it to the batch for that host, published as one NATS message on
+// theater.<lattice>.h.<host>.msg. A record that finds the host's outbox empty and nobody
+// publishing goes at once on its own thread (no thread hop for a message alone); what others
+// append meanwhile is a burst, published in batches by the sender thread. Local delivery never
+// comes here.
 //
 // Order and gaps: a record carries its sender→target pair's sequence number, given under the
 // same lock that appends it, and NATS keeps one connection's messages in order, so each pair's
@@ -103,7 +105,13 @@ class LatticeMessenger final : public LatticeLink,
   // `ordered`: the record is one of its sender→target pair's, numbered here in order.
   Status Enqueue(const std::string& host, LinkRecord record, bool ordered);
   Status EnqueueInOrder(const std::string& host, LinkRecord record);
+  // Publishes what bursts leave in the outboxes, and every second gives up on old answers and
+  // sends the audits.
   void SenderLoop();
+  void Publish(const std::string& host, const std::vector<std::string>& batches);
+  struct Outbox;
+  // Everything `box` holds, in order, leaving it empty (under out_mu_).
+  static std::vector<std::string> TakeBatches(Outbox& box);
   static void OnBatch(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* self);
   void Receive(std::string_view batch);
   void Handle(const std::string& origin, LinkRecord record);
@@ -135,6 +143,7 @@ class LatticeMessenger final : public LatticeLink,
     std::string batch;  // records appended to its header
     std::deque<std::string> full;
     size_t bytes = 0;
+    bool publishing = false;  // a thread is publishing this host's batches (Enqueue)
   };
   std::unordered_map<std::string, Outbox> outboxes_ THEATER_GUARDED_BY(out_mu_);
   // Per sender→target pair (PairKey): the last number given, the pair's host, and how many more
