@@ -30,10 +30,14 @@ using namespace std::chrono_literals;
 
 const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
 
+// The messenger's manifest; `extra` may configure the message-server handler itself.
 std::string MessengerManifest(std::string_view extra = "") {
-  return "name = \"m\"\nversion = \"0.1.0\"\ncomponent = \"" + kMessenger + "\"\n" +
-         std::string(extra) +
-         "\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\ntype = \"timing\"\n";
+  std::string manifest =
+      "name = \"m\"\nversion = \"0.1.0\"\ncomponent = \"" + kMessenger + "\"\n" + std::string(extra);
+  if (extra.find("type = \"message-server\"") == std::string_view::npos) {
+    manifest += "\n[[handler]]\ntype = \"message-server\"\n";
+  }
+  return manifest + "\n[[handler]]\ntype = \"timing\"\n";
 }
 
 std::string Text(const std::vector<uint8_t>& bytes) {
@@ -151,6 +155,62 @@ TEST_F(LatticeMessagingTest, RequestsAndSendsReachAnActorOnAnotherHost) {
   EXPECT_TRUE(WaitFor([&] { return Ask(*b, on_b, "log").find("send:one-way") != std::string::npos; }));
   // And the other way round.
   EXPECT_EQ(Ask(*b, on_b, "request:" + on_a + ":echo:back"), "back");
+}
+
+// 100,000 sends and 20 requests over four pairs across hosts, interleaved: each request's target
+// (bench_actor, which counts what it handles and answers with the count) has handled exactly
+// every message its sender sent before the request, no more and no fewer.
+TEST_F(LatticeMessagingTest, AHundredThousandMixedSendsAndRequestsKeepEachPairsOrder) {
+  StartTwoHosts();
+  const std::string counter_manifest =
+      "name = \"counter\"\nversion = \"0.1.0\"\ncomponent = \"" +
+      std::string(THEATER_TEST_ACTOR_DIR) +
+      "/bench_actor.wasm\"\n\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
+      "type = \"timing\"\n\n[limits]\nmailbox_capacity = 30000\n";
+  constexpr int kPairs = 4, kRounds = 5, kBurst = 5000;
+  std::vector<std::string> senders, targets;
+  for (int p = 0; p < kPairs; ++p) {
+    senders.push_back(Spawn(*a_));
+    targets.push_back(Spawn(*b_, counter_manifest));
+  }
+  std::vector<std::future<std::string>> pairs;
+  for (int p = 0; p < kPairs; ++p) {
+    pairs.push_back(std::async(std::launch::async, [&, p] {
+      std::string trail;
+      for (int round = 1; round <= kRounds; ++round) {
+        const std::string sent =
+            Ask(*a_, senders[p], "burst:" + targets[p] + ":" + std::to_string(kBurst), 60s);
+        if (sent != std::to_string(kBurst)) return "burst " + std::to_string(round) + ": " + sent;
+        // The count includes this round's request itself.
+        const std::string counted = Ask(*a_, senders[p], "request:" + targets[p] + ":count", 60s);
+        const std::string expected = std::to_string(round * kBurst + round);
+        if (counted != expected) {
+          return "round " + std::to_string(round) + ": counted " + counted + ", expected " +
+                 expected;
+        }
+      }
+      return std::string("ok");
+    }));
+  }
+  for (int p = 0; p < kPairs; ++p) EXPECT_EQ(pairs[p].get(), "ok") << "pair " << p;
+}
+
+// A request whose answer comes after the requester gave up: the requester's call fails with its
+// timeout, the late answer is dropped when it arrives, and the next request works.
+TEST_F(LatticeMessagingTest, ALateAnswerAcrossHostsIsDroppedAndTheNextRequestWorks) {
+  StartTwoHosts();
+  const std::string impatient =
+      Spawn(*a_, MessengerManifest("[[handler]]\ntype = \"message-server\"\n"
+                                   "request_timeout_ms = 200\n"));
+  const std::string slow = Spawn(*b_);
+  EXPECT_THAT(Ask(*a_, impatient, "request:" + slow + ":after:1000:echo:late"),
+              HasSubstr("timed out after 200 ms"));
+  // The slow actor finishes and answers late; the next request's answer travels after it.
+  ASSERT_TRUE(WaitFor([&] {
+    Result<ActorPhase> phase = b_->runtime->Phase(slow);
+    return phase.ok() && *phase != ActorPhase::kProcessing;
+  }));
+  EXPECT_EQ(Ask(*a_, impatient, "request:" + slow + ":echo:on time"), "on time");
 }
 
 TEST_F(LatticeMessagingTest, EachPairKeepsItsOrderAcrossHostsSendsAndRequestsInterleaved) {
