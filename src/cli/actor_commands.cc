@@ -29,6 +29,7 @@ struct StartArgs {
   bool parent = false;
   bool logs = false;
   int settle_ms = 200;
+  std::string on;  // a host of the lattice, or "least-loaded"; empty: the server's own
 };
 
 // A manifest or component as the server should see it: a local file becomes its absolute path
@@ -307,6 +308,16 @@ int Start(CommandContext& ctx, const StartArgs& args) {
   const bool attached = args.parent || args.subscribe;
   if (attached || args.logs) CatchInterrupts();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  std::string placed_on;
+  if (!args.on.empty()) {
+    // Placement: the lattice's host by that name, or the least loaded, started through its own
+    // management server (the others reach the actor wherever it runs).
+    THEATER_ASSIGN_OR_RETURN_EXIT(PlacedHost host, ChooseHost(*client, args.on), out);
+    placed_on = host.host_id;
+    if (!host.self) {
+      THEATER_ASSIGN_OR_RETURN_EXIT(client, ctx.ConnectTo(host.management_address), out);
+    }
+  }
   Result<Variant> started = CallExpect(*client, MakeVariant("StartActor", fields), "ActorStarted");
   if (!started.ok()) {
     if (started.status().code() == StatusCode::kDeadlineExceeded) {
@@ -327,9 +338,12 @@ int Start(CommandContext& ctx, const StartArgs& args) {
   }
   if (!attached) {
     if (out.json()) {
-      out.PrintJson({{"id", id}});
+      json started_json{{"id", id}};
+      if (!placed_on.empty()) started_json["host"] = placed_on;
+      out.PrintJson(started_json);
     } else {
       std::cout << id << "\n";
+      if (!placed_on.empty()) std::cerr << "started on host " << placed_on << "\n";
     }
     return kExitOk;
   }
@@ -696,6 +710,9 @@ void AddActorCommands(CLI::App& app, CommandSet& commands) {
                    "With --logs: leave once the actor has been idle with an empty mailbox this "
                    "long")
       ->capture_default_str();
+  start_cmd->add_option("--on", start->on,
+                        "In a lattice (theater server --cluster): start it on this host, or on "
+                        "the least loaded with --on least-loaded (default: the server's own)");
   commands.Add(start_cmd, [start](CommandContext& ctx) { return Start(ctx, *start); });
 
   for (const IdCommand& spec : kIdCommands) {

@@ -178,6 +178,28 @@ TEST_F(CliLatticeTest, AClientOfOneHostDrivesAnActorOnAnother) {
   }
   Finished table = run(h1, {"list"});
   EXPECT_THAT(table.out, HasSubstr("HOST"));
+  // Placement from the command line: a named host, or the least loaded.
+  Finished placed = run(h1, {"--json", "start", "--on", "h2", MessengerManifest().string()});
+  ASSERT_EQ(placed.code, 0) << placed.err;
+  const json placed_json = json::parse(placed.out, nullptr, false);
+  EXPECT_EQ(placed_json.value("host", ""), "h2") << placed.out;
+  Finished on_h2_list = run(h2, {"--json", "list"});
+  EXPECT_THAT(on_h2_list.out, HasSubstr(placed_json.value("id", "?")));
+  // h2 holds two actors now, h1 one: the least loaded is h1, once its heartbeat says so.
+  ASSERT_TRUE(WaitFor([&] {
+    const json listed = json::parse(run(h2, {"--json", "hosts"}).out, nullptr, false);
+    if (!listed.is_object()) return false;
+    for (const json& host : listed.value("hosts", json::array())) {
+      if (host.value("host_id", "") == "h1" && host.value("actors", 0) == 1) return true;
+    }
+    return false;
+  }, 5s));
+  Finished least = run(h2, {"--json", "start", "--on", "least-loaded", MessengerManifest().string()});
+  ASSERT_EQ(least.code, 0) << least.err;
+  EXPECT_EQ(json::parse(least.out, nullptr, false).value("host", ""), "h1") << least.out;
+  Finished nowhere = run(h1, {"start", "--on", "h9", MessengerManifest().string()});
+  EXPECT_NE(nowhere.code, 0);
+  EXPECT_THAT(nowhere.err, HasSubstr("--on h9: no host of that name in lattice cli-test"));
   // An actor id no host holds is not found, from any host.
   Finished missing = run(h1, {"message", "--request", "00000000-0000-4000-8000-000000000000", "x"});
   EXPECT_NE(missing.code, 0);

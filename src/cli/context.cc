@@ -45,8 +45,13 @@ Result<std::unique_ptr<CommandContext>> CommandContext::Create(const GlobalOptio
 }
 
 Result<std::unique_ptr<server::ManagementClient>> CommandContext::Connect() const {
+  return ConnectTo(address_);
+}
+
+Result<std::unique_ptr<server::ManagementClient>> CommandContext::ConnectTo(
+    const std::string& address) const {
   server::ManagementClient::Options options;
-  options.address = address_;
+  options.address = address;
   THEATER_ASSIGN_OR_RETURN(options.token, ResolveToken(token_flag_, env_, config_));
   if (config_.timeout) {
     options.reply_timeout = *config_.timeout;

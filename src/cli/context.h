@@ -68,6 +68,8 @@ class CommandContext {
   // Connects (authenticating when a token is configured). Errors: the server is not running
   // ("no Theater server is running at ..."), the token file is unreadable.
   Result<std::unique_ptr<server::ManagementClient>> Connect() const;
+  // The same, to another server at `address` (a host of the lattice), with this one's token.
+  Result<std::unique_ptr<server::ManagementClient>> ConnectTo(const std::string& address) const;
 
  private:
   CommandContext(Output out, CliConfig config, std::string address,
@@ -107,6 +109,17 @@ void AddLocalCommands(CLI::App& app, CommandSet& commands);      // local_comman
 void AddProjectCommands(CLI::App& app, CommandSet& commands);    // project_commands.cc
 void AddServerCommand(CLI::App& app, CommandSet& commands);      // server_command.cc
 void AddLatticeCommands(CLI::App& app, CommandSet& commands);    // lattice_commands.cc
+
+// The host of the lattice `on` names (a host id, or "least-loaded": the one with the fewest
+// actors, then the lowest load), as the server `client` is connected to lists them
+// (lattice_commands.cc). kNotFound for a name not in the lattice; the server's own error when it
+// is not in one.
+struct PlacedHost {
+  std::string host_id;
+  std::string management_address;
+  bool self = false;  // the server the client is connected to
+};
+Result<PlacedHost> ChooseHost(server::ManagementClient& client, const std::string& on);
 void AddCompletionCommand(CLI::App& app, CommandSet& commands);  // completion.cc
 void AddReplayCommand(CLI::App& app, CommandSet& commands);      // replay_command.cc
 
