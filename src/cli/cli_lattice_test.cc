@@ -200,6 +200,18 @@ TEST_F(CliLatticeTest, AClientOfOneHostDrivesAnActorOnAnother) {
   Finished nowhere = run(h1, {"start", "--on", "h9", MessengerManifest().string()});
   EXPECT_NE(nowhere.code, 0);
   EXPECT_THAT(nowhere.err, HasSubstr("--on h9: no host of that name in lattice cli-test"));
+  // Commands about one actor, sent to h1 for the actor on h2, are answered by h2.
+  Finished state = run(h1, {"state", on_h2});
+  ASSERT_EQ(state.code, 0) << state.err;
+  EXPECT_THAT(state.out, HasSubstr("send:hello across"));
+  Finished events = run(h1, {"events", on_h2});
+  ASSERT_EQ(events.code, 0) << events.err;
+  EXPECT_THAT(events.out, HasSubstr("handle-send"));
+  Finished verified = run(h1, {"chain", "verify", on_h2});
+  EXPECT_EQ(verified.code, 0) << verified.err;
+  Finished stopped = run(h1, {"stop", on_h2});
+  ASSERT_EQ(stopped.code, 0) << stopped.err;
+  EXPECT_TRUE(WaitFor([&] { return run(h2, {"--json", "list"}).out.find(on_h2) == std::string::npos; }, 10s));
   // An actor id no host holds is not found, from any host.
   Finished missing = run(h1, {"message", "--request", "00000000-0000-4000-8000-000000000000", "x"});
   EXPECT_NE(missing.code, 0);

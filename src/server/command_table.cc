@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/client.h"
 #include "server/server_impl.h"
 
 namespace theater::server {
@@ -118,8 +119,53 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::P
     Result<std::string> id = ActorIdField(command.fields, "id");
     if (!id.ok()) return call.Invalid(id.status());
     call.actor_id = std::move(id).value();
+    // Messages route themselves across hosts; subscriptions stay with the server that holds
+    // them; a command another host forwarded is never forwarded again (two stale directories
+    // would pass it back and forth). An actor running here needs no lookup.
+    if (options_.lattice_locate && !command.fields.contains(kForwardedField) &&
+        spec->run != &ServerImpl::SendActorMessage && spec->run != &ServerImpl::RequestActorMessage &&
+        spec->run != &ServerImpl::SubscribeToActor && spec->run != &ServerImpl::UnsubscribeFromActor &&
+        !runtime_.Phase(call.actor_id).ok()) {
+      return DispatchInLattice(conn, std::move(call.ctx), command, *spec, std::move(call.actor_id));
+    }
   }
   (this->*spec->run)(call);
+}
+
+void ServerImpl::DispatchInLattice(const std::shared_ptr<Connection>& conn,
+                                   Connection::PendingCommand ctx, const Variant& command,
+                                   const CommandSpec& spec, std::string actor_id) {
+  auto owned = std::make_shared<Variant>(command);  // outlives this call
+  auto reply = Replier(conn, ctx);
+  asio::post(*blocking_, [this, conn, ctx = std::move(ctx), owned, spec = &spec,
+                          id = std::move(actor_id), reply = std::move(reply)]() mutable {
+    Result<std::optional<std::string>> where = options_.lattice_locate(id);
+    if (!where.ok()) return reply(ErrorResponse(where.status(), Subject::kActor), {});
+    if (!*where) {
+      // No other host holds it: the command runs here (a stopped actor's chain, say), on the
+      // network thread as every command does.
+      asio::post(io_, [this, conn, ctx = std::move(ctx), owned, spec, id = std::move(id)]() mutable {
+        CommandCall call{conn, std::move(ctx), owned->name, owned->fields, std::move(id)};
+        (this->*spec->run)(call);
+      });
+      return;
+    }
+    ManagementClient::Options options;
+    options.address = **where;
+    options.token = options_.token;
+    Result<std::unique_ptr<ManagementClient>> client = ManagementClient::Connect(options);
+    if (!client.ok()) {
+      return reply(ErrorResponse(client.status().WithContext("actor " + id + " is on the host at " +
+                                                             **where),
+                                 Subject::kActor),
+                   {});
+    }
+    json fields = owned->fields;
+    fields[kForwardedField] = true;
+    Result<Variant> answer = (*client)->CallRaw(MakeVariant(owned->name, fields));
+    if (!answer.ok()) return reply(ErrorResponse(answer.status(), Subject::kActor), {});
+    reply(MakeVariant(answer->name, answer->fields), {});
+  });
 }
 
 std::function<void(json, std::vector<std::string>)> ServerImpl::Replier(

@@ -114,6 +114,12 @@ struct ServerOptions {
   // Asks every other host for its actors and calls back (on any thread) with their answers:
   // ListActors then lists the whole lattice's actors, each with its host. Unset: this host's.
   std::function<void(std::function<void(std::vector<LatticeActorList>)>)> lattice_actors;
+  // Where another host's actor is managed: the management address of the host that holds `id`,
+  // nullopt when no other host does (the command runs here), or why it cannot be reached. Set:
+  // a command about one actor (state, events, stop, ...) that another host holds is passed to
+  // that host's management server, with this server's token, and its reply returned. Called on
+  // the server's blocking pool.
+  std::function<Result<std::optional<std::string>>(const std::string& id)> lattice_locate;
 };
 
 // The local actors as the ActorList reply's `details` (JSON text): what this host answers when

@@ -155,6 +155,10 @@ bool ManagementErrorHasText(ManagementError error);
 // {"Error": {"error": <variant>, "message": message}}.
 nlohmann::json ErrorResponse(ManagementError error, std::string_view message);
 // A failed Status as the error a client sees, given what the command was about.
+// The field a server in a lattice adds to a command it passes to the host that holds the actor
+// (ServerOptions::lattice_locate): that host runs it, and never passes it on again.
+inline constexpr char kForwardedField[] = "forwarded_in_lattice";
+
 enum class Subject { kActor, kSpawn, kChannel, kStore, kOther };
 nlohmann::json ErrorResponse(const Status& status, Subject subject);
 

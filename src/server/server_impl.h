@@ -95,6 +95,12 @@ class ServerImpl final : public ManagementServer {
   void BlockingText(const std::shared_ptr<Connection>& conn, const Connection::PendingCommand& ctx,
                     std::function<std::string()> work);
 
+  // A command about actor `actor_id` when this server is in a lattice: run here, or passed to
+  // the host that holds the actor (ServerOptions::lattice_locate), looked up on the blocking
+  // pool.
+  void DispatchInLattice(const std::shared_ptr<Connection>& conn, Connection::PendingCommand ctx,
+                         const Variant& command, const CommandSpec& spec, std::string actor_id);
+
   json ServerInfo() const;
   void ScheduleActorsSnapshot(const std::shared_ptr<Connection>& conn);
   void PushActorsSnapshot(const std::shared_ptr<Connection>& conn);
