@@ -126,6 +126,21 @@ void ServerImpl::Dispatch(const std::shared_ptr<Connection>& conn, Connection::P
         spec->run != &ServerImpl::SendActorMessage && spec->run != &ServerImpl::RequestActorMessage &&
         spec->run != &ServerImpl::SubscribeToActor && spec->run != &ServerImpl::UnsubscribeFromActor &&
         !runtime_.Phase(call.actor_id).ok()) {
+      // A command that names a file takes the client's locality with it: the other host would
+      // see this server's connection, and judge a client beyond loopback as this server (a
+      // loopback client, when both run on one machine). Such a command is passed on for
+      // clients on loopback only.
+      const bool names_a_file =
+          spec->run == &ServerImpl::UpdateActorComponent ||
+          (spec->run == &ServerImpl::ReplayActor && command.fields.contains("module"));
+      if (names_a_file && !conn->peer_is_loopback()) {
+        return call.Finish(ErrorResponse(
+            ManagementError::kUnauthorized,
+            std::string(command.name) + ": actor " + call.actor_id +
+                " runs on another host of the lattice, and a command that names a file is passed "
+                "there only for clients on loopback; send it to that host (theater hosts lists "
+                "their management addresses)"));
+      }
       return DispatchInLattice(conn, std::move(call.ctx), command, *spec, std::move(call.actor_id));
     }
   }

@@ -22,6 +22,7 @@
 #include "server/management_server.h"
 #include "server/protocol.h"
 #include "server/server_test_util.h"
+#include "testing/network_namespace.h"
 #include "theater/chain.h"
 #include "theater/builtins.h"
 
@@ -671,6 +672,57 @@ TEST(ManagementServerStartTest, RefusesNonLoopbackWithoutATokenAndBadAddresses) 
             StatusCode::kInvalidArgument);
   runtime->reset();
   std::filesystem::remove_all(home);
+}
+
+// A server in a lattice passes a command about another host's actor to that host
+// (ServerOptions::lattice_locate; here it names a second real server in this process, standing
+// for the lattice's directory, which lattice_messaging_test covers). A command that names a file
+// is passed on for loopback clients only: a client beyond loopback gets Unauthorized, not the
+// other host's loopback trust.
+TEST(ManagementServerLatticeTest, CommandsAboutAnotherHostsActorArePassedOnButNotFileNamingOnes) {
+  if (!testing_util::InNetworkNamespace()) {
+    testing_util::ExpectPassesInNetworkNamespace();
+    return;
+  }
+  ServerOptions holder_options;
+  holder_options.token = "lattice-token";
+  server_testing::TestServer holder(holder_options);
+  ASSERT_TRUE(holder.ok());
+  SpawnRequest request;
+  request.manifest = "name = \"probe\"\nversion = \"0.1.0\"\ncomponent = \"" +
+                     std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm\"\n"
+                     "auto_handlers = true\n";
+  Result<std::string> id = holder.runtime().Spawn(request);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+
+  ServerOptions options;
+  options.address = std::string(testing_util::kNamespaceAddress) + ":0";
+  options.token = "lattice-token";
+  const std::string holder_address = holder.address();
+  const std::string held = *id;
+  options.lattice_locate = [holder_address, held](const std::string& asked)
+      -> Result<std::optional<std::string>> {
+    if (asked == held) return std::optional<std::string>(holder_address);
+    return std::optional<std::string>();
+  };
+  server_testing::TestServer asked(options);
+  ASSERT_TRUE(asked.ok());
+  std::unique_ptr<ManagementClient> remote = asked.Connect();  // from 10.251.0.1: not loopback
+  ASSERT_TRUE(remote);
+  Result<Variant> status = remote->CallRaw(MakeVariant("GetActorStatus", json{{"id", held}}));
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(status->name, "ActorStatus") << MakeVariant(status->name, status->fields).dump();
+  Result<Variant> update = remote->CallRaw(
+      MakeVariant("UpdateActorComponent", json{{"id", held}, {"component", "/etc/passwd"}}));
+  ASSERT_TRUE(update.ok()) << update.status().ToString();
+  const std::string refused = MakeVariant(update->name, update->fields).dump();
+  EXPECT_EQ(update->name, "Error") << refused;
+  EXPECT_THAT(refused, HasSubstr("passed there only for clients on loopback")) << refused;
+  // An id no other host holds is answered here, as before.
+  Result<Variant> missing = remote->CallRaw(
+      MakeVariant("GetActorStatus", json{{"id", "00000000-0000-4000-8000-000000000000"}}));
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->name, "Error");
 }
 
 TEST(ManagementClientTest, SaysWhenNoServerIsRunning) {
