@@ -192,6 +192,9 @@ class Router {
   Shard& ShardFor(std::string_view id) const;
   // The endpoint for `target`, or the error a sender sees.
   Result<std::shared_ptr<Endpoint>> Resolve(std::string_view target) const;
+  // The refusal of an opening that would put `who` ("the opener "/"the target " `role`) past
+  // max_channels_per_participant_.
+  Status ChannelCapReached(std::string_view role, std::string_view who, size_t channels) const;
   Status Deliver(std::string_view target, Envelope envelope, std::string_view sender = {});
   // Ends every channel of the participants `gone` (the other participant of each is told; an
   // opening not yet answered fails for its initiator with `why`).

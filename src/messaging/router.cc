@@ -132,6 +132,15 @@ void Router::SetMissExplainer(std::function<Status(std::string_view id)> explain
   explain_miss_ = std::move(explain);
 }
 
+Status Router::ChannelCapReached(std::string_view role, std::string_view who,
+                                 size_t channels) const {
+  return ResourceExhausted(std::string(role) + std::string(who) + " is in " +
+                           std::to_string(channels) +
+                           " channels already, the limit of open channels per actor (" +
+                           std::to_string(max_channels_per_participant_) +
+                           ", limits::kMaxChannelsPerActor)");
+}
+
 Result<std::shared_ptr<Endpoint>> Router::Resolve(std::string_view target) const {
   Shard& shard = ShardFor(target);
   bool stopped_here = false;
@@ -201,11 +210,8 @@ void Router::OpenChannel(std::string_view initiator, std::string_view target,
     for (std::string_view who : {initiator, target}) {
       auto of = channels_of_.find(std::string(who));
       if (of != channels_of_.end() && of->second.size() >= max_channels_per_participant_) {
-        refused = ResourceExhausted(
-            std::string(who == initiator ? "the opener " : "the target ") + std::string(who) +
-            " is in " + std::to_string(of->second.size()) +
-            " channels already, the limit of open channels per actor (" +
-            std::to_string(max_channels_per_participant_) + ", limits::kMaxChannelsPerActor)");
+        refused = ChannelCapReached(who == initiator ? "the opener " : "the target ", who,
+                                    of->second.size());
         break;
       }
     }
@@ -259,11 +265,7 @@ void Router::OpenChannelFromRemote(std::string channel, std::string initiator, s
     if (channels_.count(channel)) {
       refused = AlreadyExists("channel " + QuoteInput(channel) + " exists");
     } else if (of != channels_of_.end() && of->second.size() >= max_channels_per_participant_) {
-      refused = ResourceExhausted("the target " + target + " is in " +
-                                  std::to_string(of->second.size()) +
-                                  " channels already, the limit of open channels per actor (" +
-                                  std::to_string(max_channels_per_participant_) +
-                                  ", limits::kMaxChannelsPerActor)");
+      refused = ChannelCapReached("the target ", target, of->second.size());
     } else {
       Channel& ch = channels_[channel];
       ch.initiator = initiator;
