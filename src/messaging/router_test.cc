@@ -356,5 +356,94 @@ TEST(RouterTest, ErrorsQuoteALongChannelIdOnce) {
   EXPECT_THAT(s.ToString(), HasSubstr("(1048576 bytes) is not open"));
 }
 
+// Participants of other hosts (RemoteRoutes), with an in-process stand-in for the lattice (the
+// real one, over NATS, is tested in src/cluster/lattice_messaging_test.cc).
+class FakeRemote final : public RemoteRoutes {
+ public:
+  class Proxy final : public Endpoint {
+   public:
+    Status Deliver(Envelope envelope) override {
+      received.push_back(std::move(envelope));
+      return Status();
+    }
+    bool wants_sender() const override { return true; }
+    std::vector<Envelope> received;
+  };
+  Result<std::shared_ptr<Endpoint>> Find(std::string_view id) override {
+    ++asked;
+    auto it = proxies.find(std::string(id));
+    if (it == proxies.end()) return NotFound("not on any host");
+    return std::shared_ptr<Endpoint>(it->second);
+  }
+  std::map<std::string, std::shared_ptr<Proxy>> proxies;
+  int asked = 0;
+};
+
+TEST(RouterTest, AMissAsksTheOtherHostsAndALocalRouteNever) {
+  Router router;
+  FakeRemote remote;
+  router.SetRemoteRoutes(&remote);
+  auto local = std::make_shared<QueueEndpoint>();
+  ASSERT_TRUE(router.Register("local", local).ok());
+  auto far = std::make_shared<FakeRemote::Proxy>();
+  remote.proxies["far"] = far;
+
+  ASSERT_TRUE(router.Send("local", Bytes("x"), "sender-1").ok());
+  EXPECT_EQ(remote.asked, 0) << "a local route never asks the lattice";
+  EXPECT_TRUE(local->Take()[0].sender.empty()) << "a local delivery builds no sender";
+
+  ASSERT_TRUE(router.Send("far", Bytes("y"), "sender-1").ok());
+  ASSERT_EQ(far->received.size(), 1u);
+  EXPECT_EQ(far->received[0].sender, "sender-1") << "a remote participant is told the sender";
+  EXPECT_EQ(remote.asked, 1);
+
+  // Nowhere: the usual miss.
+  Status missing = router.Send("nowhere", Bytes("z"));
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+}
+
+TEST(RouterTest, AChannelOpenedFromAnotherHostIsRecordedHereAndClosedWithItsHost) {
+  Router router;
+  FakeRemote remote;
+  router.SetRemoteRoutes(&remote);
+  auto local = std::make_shared<QueueEndpoint>();
+  ASSERT_TRUE(router.Register("local", local).ok());
+  auto far = std::make_shared<FakeRemote::Proxy>();
+  remote.proxies["far"] = far;
+
+  std::optional<Result<Reply>> decided;
+  router.OpenChannelFromRemote("ch_1", "far", "local", Bytes("hi"),
+                               [&](Result<Reply> d) { decided = std::move(d); });
+  std::vector<Envelope> got = local->Take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, Envelope::Kind::kChannelOpen);
+  EXPECT_EQ(got[0].sender, "far");
+  got[0].reply(Reply{true, std::nullopt});
+  ASSERT_TRUE(decided && decided->ok());
+  EXPECT_EQ(router.open_channels(), 1u);
+
+  // The remote participant's messages reach the local one; the local one's reach the proxy.
+  ASSERT_TRUE(router.SendOnChannel("far", "ch_1", Bytes("m1")).ok());
+  ASSERT_EQ(local->Take().size(), 1u);
+  ASSERT_TRUE(router.SendOnChannel("local", "ch_1", Bytes("m2")).ok());
+  ASSERT_EQ(far->received.size(), 1u);
+  EXPECT_EQ(far->received[0].kind, Envelope::Kind::kChannelMessage);
+
+  // An opening for an id this host does not hold is never passed on.
+  std::optional<Result<Reply>> elsewhere;
+  router.OpenChannelFromRemote("ch_2", "far", "far", {},
+                               [&](Result<Reply> d) { elsewhere = std::move(d); });
+  ASSERT_TRUE(elsewhere);
+  EXPECT_EQ(elsewhere->status().code(), StatusCode::kNotFound);
+
+  // The far host is lost: its channels close, and the local participant is told.
+  router.DropParticipants([](std::string_view id) { return id == "far"; }, "host h2 lost");
+  EXPECT_EQ(router.open_channels(), 0u);
+  got = local->Take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, Envelope::Kind::kChannelClose);
+  EXPECT_EQ(got[0].channel, "ch_1");
+}
+
 }  // namespace
 }  // namespace theater::messaging
