@@ -3,14 +3,15 @@
 // Starts `theater server --dashboard` on free loopback ports in a fresh home, drives its pages in
 // Debian's headless Chromium (puppeteer-core, pinned by package-lock.json) and checks what a user
 // sees: an actor started from the page, its events appearing within a second of being recorded,
-// a message sent and a request answered, its chain verified, the supervision tree. Every page is
+// a message sent and a request answered, its chain verified, the supervision tree, and in a
+// lattice of two hosts (with Debian's nats-server) the hosts and the other host's actor. Every page is
 // saved as a screenshot in --out (docs/dashboard.md shows them). Any error in a page (a script
 // error, a Content-Security-Policy violation) fails the test.
 //
 //   node dashboard_test.mjs --theater <theater binary> --actors <dir of test actors> --out <dir>
 //                           [--chromium /usr/bin/chromium]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -40,7 +41,8 @@ function check(condition, what) {
   }
 }
 
-// Starts the server; resolves with its child process and the dashboard's URL.
+// Starts the server; resolves with its child process, its management address and the
+// dashboard's URL.
 function startServer(home, extraArgs = []) {
   return new Promise((resolve, reject) => {
     const child = spawn(theater, ['server', '--home', home, '--address', '127.0.0.1:0',
@@ -48,13 +50,50 @@ function startServer(home, extraArgs = []) {
     { stdio: ['ignore', 'pipe', 'inherit'] });
     const timer = setTimeout(() => reject(new Error('the server did not start within 60 s')), 60000);
     child.on('exit', (code) => reject(new Error(`the server exited with ${code}`)));
+    let management = '';
     createInterface({ input: child.stdout }).on('line', (line) => {
+      const listening = line.match(/^listening on (\S+)$/);
+      if (listening) management = listening[1];
       const m = line.match(/^dashboard on (http:\/\/\S+)$/);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: m[1] });
+        resolve({ child, url: m[1], management });
       }
     });
+  });
+}
+
+// Starts Debian's nats-server with JetStream on a free loopback port; resolves with its child
+// and URL, or null when it is not installed (scripts/install-deps.sh installs it).
+function startNats(dir) {
+  // Debian puts it in /usr/sbin.
+  const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']
+    .find((path) => existsSync(path));
+  if (!binary) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', '-1',
+      '--ports_file_dir', dir, '-sd', join(dir, 'js')], { stdio: 'ignore' });
+    const deadline = Date.now() + 30000;
+    const poll = () => {
+      const ports = join(dir, `nats-server_${child.pid}.ports`);
+      if (existsSync(ports)) {
+        const m = readFileSync(ports, 'utf8').match(/nats:\/\/[0-9.]+:[0-9]+/);
+        if (m) return resolve({ child, url: m[0] });
+      }
+      if (Date.now() > deadline) return reject(new Error('nats-server did not start within 30 s'));
+      setTimeout(poll, 50);
+    };
+    poll();
+  });
+}
+
+// `theater ARGS...` to completion; resolves with its stdout.
+function runTheater(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(theater, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => { output += chunk; });
+    child.on('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`theater ${args.join(' ')} exited with ${code}`))));
   });
 }
 
@@ -186,6 +225,39 @@ try {
   } finally {
     await stopServer(guarded.child);
   }
+
+  // A lattice of two hosts (theater server --cluster): h1's dashboard lists the hosts, and the
+  // actor started on h2 in its table with its host.
+  const natsDir = join(home, 'nats');
+  mkdirSync(natsDir);
+  const nats = await startNats(natsDir);
+  if (!nats) {
+    console.log('skip the lattice view: nats-server is not installed (scripts/install-deps.sh)');
+  } else {
+    const lattice = (host) => ['--cluster', nats.url, '--lattice', 'dashboard', '--host-id', host];
+    const h1 = await startServer(join(home, 'h1'), lattice('h1'));
+    const h2 = await startServer(join(home, 'h2'), lattice('h2'));
+    try {
+      const started = await runTheater(['--address', h2.management, 'start', manifestPath]);
+      const remoteId = started.trim();
+      const view = await browser.newPage();
+      await view.setViewport({ width: 1280, height: 800 });
+      view.on('pageerror', (error) => pageErrors.push(String(error)));
+      await view.goto(h1.url, { waitUntil: 'load' });
+      await view.waitForSelector('#hosts tr[data-host="h2"]', { timeout: 15000 });
+      const hosts = await view.$eval('#hosts', (t) => t.textContent);
+      check(hosts.includes('h1 (this host)') && hosts.includes('h2'), `the hosts of the lattice are listed (${hosts})`);
+      await view.waitForSelector(`#actors tr[data-id="${remoteId}"]`, { timeout: 15000 });
+      const remoteRow = await view.$eval(`#actors tr[data-id="${remoteId}"]`, (tr) => tr.textContent);
+      check(remoteRow.includes('h2') && remoteRow.includes('messenger'), `an actor of host h2 is in h1's table with its host (${remoteRow})`);
+      await view.screenshot({ path: join(out, 'lattice.png'), fullPage: true });
+    } finally {
+      await stopServer(h2.child);
+      await stopServer(h1.child);
+      nats.child.kill('SIGTERM');
+    }
+  }
+  check(pageErrors.length === 0, `no script error in the lattice view${pageErrors.length ? `: ${pageErrors.join('; ')}` : ''}`);
 } catch (error) {
   failures.push(String(error.stack || error));
   console.log(`FAIL ${error.stack || error}`);

@@ -1,5 +1,5 @@
-// Theater dashboard: the actors table (live, from the server's ActorsSnapshot pushes) and the
-// supervision tree.
+// Theater dashboard: the actors table (live, from the server's ActorsSnapshot pushes; in a
+// lattice also the other hosts' actors and the hosts themselves) and the supervision tree.
 import {api, pushHandlers} from './session.js';
 import {el, formatBytes, shortId, showError} from './ui.js';
 
@@ -11,7 +11,11 @@ const view = {
   rows: [],
   at: 0,
   rates: new Map(),
-  events: new Map()
+  events: new Map(),
+  // In a lattice (theater server --cluster): this host's name, and the other hosts' actors
+  // (from ListActors every 2 s: no metrics, as another host knows them).
+  lattice: null,
+  remote: []
 };
 
 const metric = (r, key) => (r[key] === undefined ? -1 : r[key]);
@@ -27,6 +31,13 @@ const columns = [
     href: (r) => actorHref(r.id)
   },
   {key: 'name', label: 'name', value: (r) => r.name, show: (r) => r.name},
+  {
+    key: 'host',
+    label: 'host',
+    lattice: true,
+    value: (r) => r.host || (view.lattice ? view.lattice.self : ''),
+    show: (r) => r.host || (view.lattice ? view.lattice.self : '')
+  },
   {key: 'phase', label: 'status', value: (r) => r.phase, show: (r) => r.phase},
   {
     key: 'parent',
@@ -71,13 +82,17 @@ const columns = [
   },
 ];
 
+// The columns shown: the host's only in a lattice.
+const shownColumns = () => columns.filter((c) => !c.lattice || view.lattice);
+
 function visibleRows() {
   const filter = view.filter.toLowerCase();
-  const column = columns.find((c) => c.key === view.sort) || columns[1];
+  const column = shownColumns().find((c) => c.key === view.sort) || columns[1];
   const matches = (r) => !filter || r.id.includes(filter) ||
       r.name.toLowerCase().includes(filter) || (r.phase || '').toLowerCase().includes(filter) ||
-      (r.handlers || []).some((h) => h.includes(filter));
-  const rows = view.rows.filter(matches);
+      (r.handlers || []).some((h) => h.includes(filter)) ||
+      (r.host || '').toLowerCase().includes(filter);
+  const rows = view.rows.concat(view.remote).filter(matches);
   rows.sort((a, b) => {
     const x = column.value(a);
     const y = column.value(b);
@@ -95,7 +110,7 @@ const rowCache = new Map();  // id -> {tr, keys: [per column], cells: [td]}
 function renderHead(table) {
   const head =
       el('tr', {},
-         columns.map(
+         shownColumns().map(
              (c) =>
                  el('th', {
                    class: `${c.key === view.sort ? 'sorted' : ''} ${view.ascending ? 'asc' : ''}`,
@@ -120,15 +135,16 @@ function renderTable(table) {
   if (!table.tHead) renderHead(table);
   const tbody = table.tBodies[0] || table.appendChild(document.createElement('tbody'));
   const rows = visibleRows();
+  const shown = shownColumns();
   const order = [];
   for (const row of rows) {
     let entry = rowCache.get(row.id);
     if (!entry) {
-      const cells = columns.map((c) => el('td', {class: c.num ? 'num' : ''}));
-      entry = {tr: el('tr', {'data-id': row.id}, cells), cells, keys: columns.map(() => undefined)};
+      const cells = shown.map((c) => el('td', {class: c.num ? 'num' : ''}));
+      entry = {tr: el('tr', {'data-id': row.id}, cells), cells, keys: shown.map(() => undefined)};
       rowCache.set(row.id, entry);
     }
-    columns.forEach((c, i) => {
+    shown.forEach((c, i) => {
       const text = c.show(row);
       const href = c.href ? c.href(row) : null;
       const key = href ? `${text}\n${href}` : text;
@@ -147,10 +163,16 @@ function renderTable(table) {
   let same = current.length === order.length;
   for (let i = 0; same && i < order.length; i++) same = current[i] === order[i];
   if (!same) tbody.replaceChildren(...order);
-  const alive = new Set(view.rows.map((r) => r.id));
+  const alive = new Set(view.rows.concat(view.remote).map((r) => r.id));
   for (const id of rowCache.keys()) {
     if (!alive.has(id)) rowCache.delete(id);
   }
+}
+
+// "3 actors", or in a lattice "3 actors here, 2 on other hosts".
+function countText(here) {
+  const text = `${here} actor${here === 1 ? '' : 's'}`;
+  return view.lattice ? `${text} here, ${view.remote.length} on other hosts` : text;
 }
 
 function onSnapshot(snapshot, table, status) {
@@ -165,10 +187,58 @@ function onSnapshot(snapshot, table, status) {
   view.at = snapshot.at_ms;
   view.rows = snapshot.actors;
   const n = snapshot.actors.length;
-  status.textContent = `${n} actor${n === 1 ? '' : 's'}`;
+  status.textContent = countText(n);
   status.className = 'muted';
   renderTable(table);
   document.body.dataset.actors = String(n);  // the browser test waits for it
+}
+
+// The hosts of the lattice, as this host hears them.
+function renderHosts(holder, hosts) {
+  const age = (h) => (h.self ? '-' : `${(h.heartbeat_age_ms / 1000).toFixed(1)} s ago`);
+  holder.replaceChildren(
+      el('h2', {}, 'Hosts'),
+      el('table', {id: 'hosts'},
+         el('thead', {},
+            el('tr', {}, ['host', 'actors', 'load', 'heartbeat', 'management'].map(
+                             (label) => el('th', {}, label)))),
+         el('tbody', {},
+            hosts.map(
+                (h) => el('tr', {'data-host': h.host_id},
+                          el('td', {}, h.self ? `${h.host_id} (this host)` : h.host_id),
+                          el('td', {class: 'num'}, String(h.actors)),
+                          el('td', {class: 'num'}, Number(h.load).toFixed(2)),
+                          el('td', {}, age(h)), el('td', {class: 'mono'}, h.management_address))))));
+}
+
+// In a lattice: the hosts, and the other hosts' actors in the table, every 2 s. Returns the
+// interval to clear, or null outside a lattice (ListHosts then says so, and nothing changes).
+async function followLattice(table, hostsHolder, status) {
+  let hosts;
+  try {
+    [, hosts] = await api.call('ListHosts');
+  } catch (error) {
+    return null;  // not in a lattice
+  }
+  view.lattice = {self: hosts.host_id};
+  rowCache.clear();
+  renderHead(table);
+  const refresh = async () => {
+    try {
+      const [, listed] = await api.call('ListHosts');
+      renderHosts(hostsHolder, listed.hosts || []);
+      const [, actors] = await api.call('ListActors');
+      view.remote = (actors.details || []).filter((d) => d.host && d.host !== view.lattice.self);
+      renderTable(table);
+      if (document.body.dataset.actors !== undefined) {
+        status.textContent = countText(Number(document.body.dataset.actors));
+      }
+    } catch (error) {
+      showError(hostsHolder, error);
+    }
+  };
+  await refresh();
+  return setInterval(refresh, 2000);
 }
 
 // The actors page; returns what leaving it must do.
@@ -214,8 +284,10 @@ export function actorsPage(page) {
       },
       manifest, el('button', {type: 'submit', class: 'primary', id: 'start-button'}, 'Start actor'),
       startResult);
+  const hostsHolder = el('div', {id: 'lattice'});
   page.replaceChildren(
-      el('h1', {}, 'Actors'), start, el('div', {class: 'toolbar'}, filter, status), table);
+      el('h1', {}, 'Actors'), start, el('div', {class: 'toolbar'}, filter, status), table,
+      hostsHolder);
   renderTable(table);
 
   const onPush = (name, fields) => {
@@ -228,10 +300,19 @@ export function actorsPage(page) {
     watchId = w.watch_id;
     if (left) api.call({UnwatchActors: {watch_id: watchId}}).catch(() => {});
   }, (error) => showError(status, error));
+  let latticeTimer = null;
+  followLattice(table, hostsHolder, status).then((timer) => {
+    if (left) {
+      if (timer) clearInterval(timer);
+    } else {
+      latticeTimer = timer;
+    }
+  });
   return () => {
     left = true;
     pushHandlers.delete(onPush);
     if (watchId) api.call({UnwatchActors: {watch_id: watchId}}).catch(() => {});
+    if (latticeTimer) clearInterval(latticeTimer);
   };
 }
 
