@@ -161,6 +161,14 @@ void LatticeMessenger::Close() {
   {
     MutexLock lock(out_mu_);
     closing_ = true;
+    // A thread publishing a record of its own (Enqueue) finishes before the connection may go;
+    // none starts from now on.
+    lock.Wait(out_wake_, [&] {
+      for (const auto& [host, box] : outboxes_) {
+        if (box.publishing) return false;
+      }
+      return true;
+    });
   }
   out_wake_.notify_all();
   if (sender_.joinable()) sender_.join();
@@ -272,6 +280,10 @@ Status LatticeMessenger::Enqueue(const std::string& host, LinkRecord record, boo
     Publish(host, batches);
     lock.Lock();
     box.publishing = false;
+    if (closing_) {
+      out_wake_.notify_all();  // Close waits for this publisher
+      return Status::Ok();
+    }
     if (box.batch.empty() && box.full.empty()) return Status::Ok();
   }
   out_wake_.notify_one();
@@ -305,20 +317,29 @@ void LatticeMessenger::SenderLoop() {
   auto last_sweep = Clock::now();
   MutexLock lock(out_mu_);
   for (;;) {
-    bool published = false;
+    // The outboxes with work, by pointer: an element of an unordered_map stays where it is when
+    // another thread adds a host while this one publishes unlocked (an iterator would not).
+    std::vector<std::pair<std::string, Outbox*>> ready;
     for (auto& [host, box] : outboxes_) {
-      if (box.publishing || (box.batch.empty() && box.full.empty())) continue;
-      box.publishing = true;
-      while (!box.batch.empty() || !box.full.empty()) {
-        std::vector<std::string> batches = TakeBatches(box);
+      if (!box.publishing && (!box.batch.empty() || !box.full.empty())) {
+        box.publishing = true;
+        ready.emplace_back(host, &box);
+      }
+    }
+    for (auto& [host, box] : ready) {
+      while (!box->batch.empty() || !box->full.empty()) {
+        std::vector<std::string> batches = TakeBatches(*box);
         lock.Unlock();
         Publish(host, batches);
         lock.Lock();
       }
-      box.publishing = false;
-      published = true;
+      box->publishing = false;
     }
-    if (closing_) break;
+    const bool published = !ready.empty();
+    if (closing_) {
+      out_wake_.notify_all();  // Close waits for the publishers
+      break;
+    }
     if (!published) lock.WaitFor(out_wake_, std::chrono::seconds(1));
     if (Clock::now() - last_sweep > std::chrono::seconds(1)) {
       last_sweep = Clock::now();
