@@ -78,7 +78,7 @@ bool ActorDirectory::Post(std::function<void()> job) {
 void ActorDirectory::Loop() {
   MutexLock lock(mu_);
   for (;;) {
-    lock.Wait(wake_, [&] { return stopping_ || !jobs_.empty(); });
+    lock.Wait(wake_, [&]() THEATER_REQUIRES(mu_) { return stopping_ || !jobs_.empty(); });
     // What was queued is written before the thread ends: a leaving host's releases.
     if (jobs_.empty()) return;
     std::function<void()> job = std::move(jobs_.front());
@@ -94,7 +94,7 @@ void ActorDirectory::Loop() {
 
 void ActorDirectory::Flush() {
   MutexLock lock(mu_);
-  lock.Wait(idle_, [&] { return jobs_.empty() && running_ == 0; });
+  lock.Wait(idle_, [&]() THEATER_REQUIRES(mu_) { return jobs_.empty() && running_ == 0; });
 }
 
 Status ActorDirectory::Claim(std::string_view id) {

@@ -449,10 +449,7 @@ void LatticeMember::Leave() {
   // for a death.
   PublishHeartbeat(true);
   natsConnection_FlushTimeout(nats_->get(), 1000);
-  if (ping_sub_ != nullptr) natsSubscription_Unsubscribe(ping_sub_);
-  if (heartbeat_sub_ != nullptr) natsSubscription_Unsubscribe(heartbeat_sub_);
-  if (probe_sub_ != nullptr) natsSubscription_Unsubscribe(probe_sub_);
-  if (actors_sub_ != nullptr) natsSubscription_Unsubscribe(actors_sub_);
+  StopSubscriptions();
   const std::string key = LatticeNames::HostKey(options_.host_id);
   if (Status freed = FromNats(kvStore_Delete(hosts_bucket_, key.c_str()), "freeing the host id");
       !freed.ok()) {
@@ -462,12 +459,17 @@ void LatticeMember::Leave() {
   spdlog::info("lattice: host '{}' left lattice '{}'", options_.host_id, options_.lattice);
 }
 
+void LatticeMember::StopSubscriptions() {
+  for (natsSubscription** sub : {&ping_sub_, &heartbeat_sub_, &probe_sub_, &actors_sub_}) {
+    StopSubscription(sub);
+  }
+}
+
 LatticeMember::~LatticeMember() {
   Leave();
-  if (ping_sub_ != nullptr) natsSubscription_Destroy(ping_sub_);
-  if (heartbeat_sub_ != nullptr) natsSubscription_Destroy(heartbeat_sub_);
-  if (probe_sub_ != nullptr) natsSubscription_Destroy(probe_sub_);
-  if (actors_sub_ != nullptr) natsSubscription_Destroy(actors_sub_);
+  // Also after a join that failed half-way (Leave does nothing then): no callback of a
+  // subscription may run on this object once it is gone.
+  StopSubscriptions();
   if (hosts_bucket_ != nullptr) kvStore_Destroy(hosts_bucket_);
   nats_.reset();
 }

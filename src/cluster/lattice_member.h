@@ -112,6 +112,8 @@ class LatticeMember {
   // Probes every other host's ping subject and declares lost each one whose heartbeat is older
   // than lost_after.
   void Probe();
+  // Stops every subscription, waiting for callbacks in flight (StopSubscription).
+  void StopSubscriptions();
   // Forgets `host` and tells the listener why.
   void DeclareLost(const std::string& host, const std::string& why);
   void Record(std::string_view heartbeat);

@@ -150,20 +150,14 @@ void LatticeMessenger::Close() {
   // Everything of NATS this holds goes here, while the member's connection is still open (the
   // runtime, which holds this, may outlive the member).
   member_.SetHostGoneListener(nullptr);
-  if (inbound_ != nullptr) {
-    // Drained: when this returns no callback of it runs, so the router may go.
-    if (natsSubscription_Drain(inbound_) == NATS_OK) {
-      natsSubscription_WaitForDrainCompletion(inbound_, 5000);
-    }
-    natsSubscription_Destroy(inbound_);
-    inbound_ = nullptr;
-  }
+  // When this returns no callback of it runs, so the router may go.
+  StopSubscription(&inbound_);
   {
     MutexLock lock(out_mu_);
     closing_ = true;
     // A thread publishing a record of its own (Enqueue) finishes before the connection may go;
     // none starts from now on.
-    lock.Wait(out_wake_, [&] {
+    lock.Wait(out_wake_, [&]() THEATER_REQUIRES(out_mu_) {
       for (const auto& [host, box] : outboxes_) {
         if (box.publishing) return false;
       }

@@ -124,6 +124,19 @@ std::string NatsConnection::connected_url() const {
   return url.data();
 }
 
+void StopSubscription(natsSubscription** sub) {
+  if (*sub == nullptr) return;
+  // A drain delivers what is pending and completes only after the last callback has returned;
+  // an unsubscribe alone would leave a callback in flight on the client's thread.
+  if (natsSubscription_Drain(*sub) == NATS_OK) {
+    natsSubscription_WaitForDrainCompletion(*sub, 5000);
+  } else {
+    natsSubscription_Unsubscribe(*sub);
+  }
+  natsSubscription_Destroy(*sub);
+  *sub = nullptr;
+}
+
 Status OpenBucket(NatsConnection& nats, const std::string& name, const char* description,
                   kvStore** bucket) {
   natsStatus bound = js_KeyValue(bucket, nats.jetstream(), name.c_str());

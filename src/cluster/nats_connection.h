@@ -29,6 +29,10 @@ namespace theater::cluster {
 
 class NatsConnection;
 
+// Stops `*sub` and destroys it, waiting (at most 5 s) until no callback of it runs any more, so
+// that the object its callbacks use may go next; sets *sub to null. Null: nothing to do.
+void StopSubscription(natsSubscription** sub);
+
 // Opens the key-value bucket `name`, creating it (history 1) when it is not there (or binding to
 // the one another host created at the same moment). kFailedPrecondition when the NATS server
 // runs without JetStream.

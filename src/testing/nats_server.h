@@ -10,6 +10,7 @@
 // Thread-safety: one test thread. Ownership: owns the process and its directory.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -90,7 +91,16 @@ class NatsServer {
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    if (::posix_spawn(&pid_, exe.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+    // Its standard streams go nowhere (it logs to its file): were the test to crash, a server
+    // left behind must not hold the test runner's output pipe open (ctest waits for it).
+    posix_spawn_file_actions_t streams;
+    posix_spawn_file_actions_init(&streams);
+    for (int fd : {0, 1, 2}) {
+      posix_spawn_file_actions_addopen(&streams, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+    }
+    const int spawned = ::posix_spawn(&pid_, exe.c_str(), &streams, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&streams);
+    if (spawned != 0) {
       pid_ = 0;
       return;
     }
