@@ -106,6 +106,7 @@ class LatticeMessenger::RemoteActor final : public messaging::Endpoint {
 LatticeMessenger::LatticeMessenger(LatticeMember& member)
     : member_(member),
       host_(member.host_id()),
+      epoch_(member.epoch()),
       subject_(member.names().Messages(member.host_id())) {}
 
 Result<std::shared_ptr<LatticeMessenger>> LatticeMessenger::Start(LatticeMember& member) {
@@ -113,8 +114,10 @@ Result<std::shared_ptr<LatticeMessenger>> LatticeMessenger::Start(LatticeMember&
   THEATER_ASSIGN_OR_RETURN(
       std::unique_ptr<ActorDirectory> directory,
       ActorDirectory::Open(member.nats(), member.names(), member.host_id(), member.epoch(),
-                           [m = &member](const std::string& host) {
-                             return m->IsLive(host, kLiveWithin);
+                           [weak = std::weak_ptr<LatticeMessenger>(messenger)](
+                               const std::string& host) {
+                             std::shared_ptr<LatticeMessenger> m = weak.lock();
+                             return m && m->HostIsLive(host);
                            }));
   {
     MutexLock lock(messenger->mu_);
@@ -145,8 +148,19 @@ LatticeMessenger::~LatticeMessenger() {
   Close();
 }
 
+bool LatticeMessenger::HostIsLive(const std::string& host) {
+  MutexLock lock(member_mu_);
+  return !member_gone_ && member_.IsLive(host, kLiveWithin);
+}
+
 void LatticeMessenger::Close() {
   if (closed_.exchange(true)) return;
+  {
+    // From here on nothing asks the member (it may go once this returns): a liveness check in
+    // flight finishes first.
+    MutexLock lock(member_mu_);
+    member_gone_ = true;
+  }
   // Everything of NATS this holds goes here, while the member's connection is still open (the
   // runtime, which holds this, may outlive the member).
   member_.SetHostGoneListener(nullptr);
@@ -212,7 +226,7 @@ Result<std::shared_ptr<messaging::Endpoint>> LatticeMessenger::Find(std::string_
   THEATER_ASSIGN_OR_RETURN(ActorDirectory::Location where, directory->Find(id));
   // The directory still names this host for an actor that stopped here a moment ago.
   if (where.host == host_) return NotFound("actor " + std::string(id) + " not found");
-  if (!member_.IsLive(where.host, kLiveWithin)) {
+  if (!HostIsLive(where.host)) {
     return Unavailable("actor " + std::string(id) + " is on host " + where.host +
                        ", which is not answering (host " + where.host + " lost)");
   }
@@ -229,7 +243,7 @@ Status LatticeMessenger::EnqueueInOrder(const std::string& host, LinkRecord reco
 
 Status LatticeMessenger::Enqueue(const std::string& host, LinkRecord record, bool ordered) {
   const size_t size = RecordSize(record);
-  LinkBatchHeader header{host_, member_.epoch()};
+  LinkBatchHeader header{host_, epoch_};
   const size_t header_size = 1 + 2 + host_.size() + 8;
   if (size + header_size > max_batch_bytes_) {
     return ResourceExhausted("a message of " + std::to_string(record.payload.size()) +

@@ -32,9 +32,10 @@
 // Hosts that leave: their cached participants are forgotten, the answers still owed by them fail
 // with "host H left the lattice", and channels with their participants close.
 //
-// Thread-safety: every method may be called from any thread. Ownership: borrows the member
-// (which must outlive it) and the router bound to it; Close() (or the destructor) stops the
-// subscription and the sender thread before either may go.
+// Thread-safety: every method may be called from any thread. Ownership: borrows the member and
+// the router bound to it; Close() (or the destructor) stops the subscription, the sender thread
+// and every thread publishing, after which nothing here touches the member: it may go first
+// (what is sent after that fails, saying the host left the lattice).
 #pragma once
 
 #include <atomic>
@@ -80,6 +81,9 @@ class LatticeMessenger final : public LatticeLink,
   messaging::RemoteRoutes& routes() override { return *this; }
   // RemoteRoutes.
   Result<std::shared_ptr<messaging::Endpoint>> Find(std::string_view id) override;
+
+  // Whether `host` is this one or heard from within kLiveWithin; false once closed.
+  bool HostIsLive(const std::string& host);
 
   // Another host left (or was lost): see above.
   void HostGone(const std::string& host, const std::string& why);
@@ -131,7 +135,10 @@ class LatticeMessenger final : public LatticeLink,
   void CheckAudit(const std::string& origin, const LinkRecord& record);
 
   LatticeMember& member_;
+  Mutex member_mu_;  // member_gone_, and the member's use for liveness
+  bool member_gone_ THEATER_GUARDED_BY(member_mu_) = false;
   const std::string host_;
+  const uint64_t epoch_;
   const std::string subject_;  // this host's
   messaging::Router* router_ = nullptr;
   natsSubscription* inbound_ = nullptr;
