@@ -190,3 +190,34 @@ function(theater_link_malloc target)
       "-Wl,--push-state,--no-as-needed" ${THEATER_MALLOC_LIBRARY} "-Wl,--pop-state")
   endif()
 endfunction()
+
+# theater_add_test_needs(<name>)
+# Adds the target <name>: what the tests and the fuzz targets run or load, and nothing else.
+# That is every executable of the build (the test executables, the fuzz targets, `theater`,
+# which tests start in child processes and CTest runs, the helpers tests spawn) and every custom
+# target built by default (the guest modules and components, their bindings, the embedded files),
+# which tests load by path at run time; the libraries come in as what those link. Collected from
+# the targets themselves when the whole project is configured, so a new test or guest module is in
+# it without a word here. What it leaves out is what nothing run needs: libraries no executable
+# links and object libraries of their own (the header check, src/CMakeLists.txt).
+# scripts/sanitizer-build.sh builds this target (a test's files and the header check are still
+# compiled by the release build).
+function(theater_add_test_needs name)
+  set(pending ${PROJECT_SOURCE_DIR})
+  set(needs "")
+  while(pending)
+    list(POP_FRONT pending dir)
+    get_property(subdirs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
+    list(APPEND pending ${subdirs})
+    get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
+    foreach(target ${targets})
+      get_target_property(type ${target} TYPE)
+      get_target_property(excluded ${target} EXCLUDE_FROM_ALL)
+      if((type STREQUAL "EXECUTABLE" OR type STREQUAL "UTILITY") AND NOT excluded)
+        list(APPEND needs ${target})
+      endif()
+    endforeach()
+  endwhile()
+  add_custom_target(${name})
+  add_dependencies(${name} ${needs})
+endfunction()
