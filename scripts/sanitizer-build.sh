@@ -2,7 +2,9 @@
 # Configures and builds the sanitizer build in build-asan: clang-14 at -O0 with AddressSanitizer,
 # UndefinedBehaviorSanitizer and libFuzzer's coverage, the test suite, and the fuzz targets
 # (fuzz/, put in build-asan/fuzz/). scripts/test.sh runs its tests; scripts/fuzz.sh its targets.
-# Usage: scripts/sanitizer-build.sh [target...]   (default: everything)
+# Usage: scripts/sanitizer-build.sh [target...]   (default: theater_test_needs, what the tests and
+#        the fuzz targets run or load: every executable and guest module, not the header check;
+#        cmake/TheaterHelpers.cmake, theater_add_test_needs)
 #
 # Why one build for both: the fuzz targets link the project's own libraries (manifest, runtime,
 # server, ...), which must carry the sanitizers and the coverage; compiling the project a second
@@ -31,5 +33,6 @@ if [ ! -f "$BUILD_DIR/build.ninja" ] || ! grep -q '^THEATER_BUILD_FUZZ:BOOL=ON' 
     -DBUILD_SHARED_LIBS=ON -DTHEATER_UNITY_BUILD=ON -DTHEATER_CLI_COMMAND_TESTS=OFF
 fi
 targets=()
+[ $# -gt 0 ] || set -- theater_test_needs
 for target in "$@"; do targets+=(--target "$target"); done
 cmake --build "$BUILD_DIR" -j "$(nproc)" "${targets[@]}"
