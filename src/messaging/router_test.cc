@@ -379,14 +379,21 @@ class FakeRemote final : public RemoteRoutes {
   int asked = 0;
 };
 
-TEST(RouterTest, AMissAsksTheOtherHostsAndALocalRouteNever) {
+// A router with a participant "local" here and "far" on another host.
+class RemoteRouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    router.SetRemoteRoutes(&remote);
+    ASSERT_TRUE(router.Register("local", local).ok());
+    remote.proxies["far"] = far;
+  }
   Router router;
   FakeRemote remote;
-  router.SetRemoteRoutes(&remote);
-  auto local = std::make_shared<QueueEndpoint>();
-  ASSERT_TRUE(router.Register("local", local).ok());
-  auto far = std::make_shared<FakeRemote::Proxy>();
-  remote.proxies["far"] = far;
+  std::shared_ptr<QueueEndpoint> local = std::make_shared<QueueEndpoint>();
+  std::shared_ptr<FakeRemote::Proxy> far = std::make_shared<FakeRemote::Proxy>();
+};
+
+TEST_F(RemoteRouterTest, AMissAsksTheOtherHostsAndALocalRouteNever) {
 
   ASSERT_TRUE(router.Send("local", Bytes("x"), "sender-1").ok());
   EXPECT_EQ(remote.asked, 0) << "a local route never asks the lattice";
@@ -402,14 +409,7 @@ TEST(RouterTest, AMissAsksTheOtherHostsAndALocalRouteNever) {
   EXPECT_EQ(missing.code(), StatusCode::kNotFound);
 }
 
-TEST(RouterTest, AChannelOpenedFromAnotherHostIsRecordedHereAndClosedWithItsHost) {
-  Router router;
-  FakeRemote remote;
-  router.SetRemoteRoutes(&remote);
-  auto local = std::make_shared<QueueEndpoint>();
-  ASSERT_TRUE(router.Register("local", local).ok());
-  auto far = std::make_shared<FakeRemote::Proxy>();
-  remote.proxies["far"] = far;
+TEST_F(RemoteRouterTest, AChannelOpenedFromAnotherHostIsRecordedHereAndClosedWithItsHost) {
 
   std::optional<Result<Reply>> decided;
   router.OpenChannelFromRemote("ch_1", "far", "local", Bytes("hi"),
