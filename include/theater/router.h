@@ -190,7 +190,9 @@ class Router {
   };
   static constexpr size_t kShards = 64;
   Shard& ShardFor(std::string_view id) const;
-  // The endpoint for `target`, or the error a sender sees.
+  // The local participant `target`, or null (*stopped_here: it was one, and stopped).
+  std::shared_ptr<Endpoint> FindLocal(std::string_view target, bool* stopped_here) const;
+  // The endpoint for `target` (local, else another host's), or the error a sender sees.
   Result<std::shared_ptr<Endpoint>> Resolve(std::string_view target) const;
   // The refusal of an opening that would put `who` ("the opener "/"the target " `role`) past
   // max_channels_per_participant_.

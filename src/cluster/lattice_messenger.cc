@@ -132,8 +132,10 @@ Result<std::shared_ptr<LatticeMessenger>> LatticeMessenger::Start(LatticeMember&
                                messenger.get()),
       "receiving this host's messages"));
   // A burst must not be dropped for a slow consumer before its records reach the mailboxes
-  // (which bound what an actor may queue); a drop would still be reported as a gap.
-  natsSubscription_SetPendingLimits(messenger->inbound_, 1 << 20, 1 << 30);
+  // (which bound what an actor may queue): four senders' worth of their per-host limit may wait
+  // here; a drop past it is still reported, as a gap.
+  natsSubscription_SetPendingLimits(messenger->inbound_, 1 << 20,
+                                    static_cast<int>(4 * kMaxQueuedBytesPerHost));
   THEATER_RETURN_IF_ERROR(
       FromNats(natsConnection_FlushTimeout(member.nats().get(), 5000), "receiving messages"));
   messenger->sender_ = std::thread([m = messenger.get()] { m->SenderLoop(); });
@@ -235,6 +237,33 @@ Result<std::shared_ptr<messaging::Endpoint>> LatticeMessenger::Find(std::string_
   if (remote_.size() >= kMaxRemembered) remote_.clear();
   remote_[std::string(id)] = remote;
   return std::shared_ptr<messaging::Endpoint>(std::move(remote));
+}
+
+Result<std::optional<std::string>> LatticeMessenger::ManagementAddressOf(std::string_view id) {
+  std::shared_ptr<ActorDirectory> directory = this->directory();
+  if (!directory) return std::optional<std::string>();
+  Result<ActorDirectory::Location> where = directory->Find(id);
+  if (!where.ok()) {
+    if (where.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
+    return where.status();
+  }
+  if (where->host == host_) return std::optional<std::string>();
+  std::string address;
+  {
+    MutexLock lock(member_mu_);
+    if (member_gone_) return std::optional<std::string>();
+    for (const LatticeHost& host : member_.Hosts()) {
+      if (host.host_id == where->host) address = host.management_address;
+    }
+  }
+  if (!HostIsLive(where->host)) {
+    return Unavailable("actor " + std::string(id) + " is on host " + where->host + ", which is lost");
+  }
+  if (address.empty()) {
+    return Unavailable("actor " + std::string(id) + " is on host " + where->host +
+                       ", which has not announced its management address");
+  }
+  return std::optional<std::string>(std::move(address));
 }
 
 Status LatticeMessenger::EnqueueInOrder(const std::string& host, LinkRecord record) {

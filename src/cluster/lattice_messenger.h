@@ -82,6 +82,11 @@ class LatticeMessenger final : public LatticeLink,
   // RemoteRoutes.
   Result<std::shared_ptr<messaging::Endpoint>> Find(std::string_view id) override;
 
+  // Where actor `id` is managed when another host holds it: that host's management address.
+  // nullopt when no other host holds it (or once closed); kUnavailable when its host is lost or
+  // has not announced an address; the directory's error when it cannot be read.
+  Result<std::optional<std::string>> ManagementAddressOf(std::string_view id);
+
   // Whether `host` is this one or heard from within kLiveWithin; false once closed.
   bool HostIsLive(const std::string& host);
 

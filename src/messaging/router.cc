@@ -141,15 +141,18 @@ Status Router::ChannelCapReached(std::string_view role, std::string_view who,
                            ", limits::kMaxChannelsPerActor)");
 }
 
-Result<std::shared_ptr<Endpoint>> Router::Resolve(std::string_view target) const {
+std::shared_ptr<Endpoint> Router::FindLocal(std::string_view target, bool* stopped_here) const {
   Shard& shard = ShardFor(target);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.endpoints.find(target);
+  if (it != shard.endpoints.end()) return it->second;
+  *stopped_here = shard.stopped->Contains(target);
+  return nullptr;
+}
+
+Result<std::shared_ptr<Endpoint>> Router::Resolve(std::string_view target) const {
   bool stopped_here = false;
-  {
-    std::lock_guard<std::mutex> lock(shard.mu);
-    auto it = shard.endpoints.find(target);
-    if (it != shard.endpoints.end()) return it->second;
-    stopped_here = shard.stopped->Contains(target);
-  }
+  if (std::shared_ptr<Endpoint> local = FindLocal(target, &stopped_here)) return local;
   // Not here: another host of the lattice may hold it (an actor that stopped here may have
   // moved there). Asked without a shard lock: the answer may take a round trip.
   if (RemoteRoutes* remote = remote_.load(std::memory_order_acquire)) {
@@ -243,19 +246,11 @@ void Router::OpenChannel(std::string_view initiator, std::string_view target,
 void Router::OpenChannelFromRemote(std::string channel, std::string initiator, std::string target,
                                    std::vector<uint8_t> initial_message, ReplyFn decided) {
   // The target must be here: an opening is never passed on to a third host.
-  Result<std::shared_ptr<Endpoint>> endpoint = NotFound("actor " + target + " not found");
-  {
-    Shard& shard = ShardFor(target);
-    std::lock_guard<std::mutex> lock(shard.mu);
-    auto it = shard.endpoints.find(target);
-    if (it != shard.endpoints.end()) {
-      endpoint = it->second;
-    } else if (shard.stopped->Contains(target)) {
-      endpoint = Unavailable("actor " + target + " has stopped");
-    }
-  }
-  if (!endpoint.ok()) {
-    decided(endpoint.status());
+  bool stopped_here = false;
+  std::shared_ptr<Endpoint> endpoint = FindLocal(target, &stopped_here);
+  if (!endpoint) {
+    decided(stopped_here ? Unavailable("actor " + target + " has stopped")
+                         : NotFound("actor " + target + " not found"));
     return;
   }
   Status refused;
@@ -289,7 +284,7 @@ void Router::OpenChannelFromRemote(std::string channel, std::string initiator, s
     FinishOpening(channel, target, std::move(decision));
     (*decided_once)(std::move(told));
   };
-  Status queued = (*endpoint)->Deliver(std::move(envelope));
+  Status queued = endpoint->Deliver(std::move(envelope));
   if (!queued.ok()) {
     FinishOpening(channel, target, queued);
     (*decided_once)(queued);

@@ -400,27 +400,10 @@ int Serve(ServeOptions options) {
     options.server.lattice_hosts = [member = lattice.get()] { return member->Hosts(); };
     lattice->SetActorListResponder(
         [rt, host = lattice->host_id()] { return LocalActorDetailsJson(*rt, host); });
-    options.server.lattice_locate =
-        [member = lattice.get(), weak = std::weak_ptr<cluster::LatticeMessenger>(messenger)](
-            const std::string& id) -> Result<std::optional<std::string>> {
+    options.server.lattice_locate = [weak = std::weak_ptr<cluster::LatticeMessenger>(messenger)](
+                                        const std::string& id) -> Result<std::optional<std::string>> {
       std::shared_ptr<cluster::LatticeMessenger> m = weak.lock();
-      std::shared_ptr<cluster::ActorDirectory> directory = m ? m->directory() : nullptr;
-      if (!directory) return std::optional<std::string>();
-      Result<cluster::ActorDirectory::Location> where = directory->Find(id);
-      if (!where.ok()) {
-        if (where.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
-        return where.status();
-      }
-      if (where->host == member->host_id()) return std::optional<std::string>();
-      for (const LatticeHost& host : member->Hosts()) {
-        if (host.host_id != where->host) continue;
-        if (host.management_address.empty()) {
-          return Unavailable("actor " + id + " is on host " + host.host_id +
-                             ", which has not announced its management address");
-        }
-        return std::optional<std::string>(host.management_address);
-      }
-      return Unavailable("actor " + id + " is on host " + where->host + ", which is lost");
+      return m ? m->ManagementAddressOf(id) : std::optional<std::string>();
     };
     options.server.lattice_actors = [member = lattice.get()](
                                         std::function<void(std::vector<LatticeActorList>)> done) {

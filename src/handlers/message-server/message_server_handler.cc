@@ -59,7 +59,6 @@ const std::string& ExportName(Envelope::Kind kind) {
   return kNames[static_cast<size_t>(kind)];
 }
 
-// The actor's endpoint in the router.
 // The payload bytes of the messages queued for one actor and not yet handled, against
 // limits::kMaxQueuedMessageBytesPerActor. The mailbox and every operation it posted share it
 // without a lock or an allocation per message: each posted operation holds a reference and gives
@@ -98,6 +97,7 @@ class QueuedBytes {
   std::atomic<size_t> refs_{1};
 };
 
+// The actor's endpoint in the router.
 class ActorMailbox final : public messaging::Endpoint,
                            public std::enable_shared_from_this<ActorMailbox> {
  public:
@@ -251,7 +251,6 @@ class ActorMailbox final : public messaging::Endpoint,
   const std::string& id() const { return id_; }
 
  private:
-
   struct Pending {
     uint64_t seq;
     ReplyFn reply;
