@@ -5,11 +5,14 @@
 // InspectWasmModule accepts or refuses any bytes (kParseError), and CheckCompilable accepts or
 // refuses what it returns (kValidationError); a module that passes both has no import or export
 // name with "*/" or NUL in it (they would end up in C comments), and its function imports name
-// types it declares.
+// types it declares. The copy wasm2c reads (its functions named by position, function_names.h)
+// reads back as the same module: the same sections but its name sections, and one name section
+// more.
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
+#include "engine/compile/function_names.h"
 #include "engine/compile/wasm_inspect.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -36,6 +39,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (const WasmExport& e : info->exports) {
     if (!safe(e.name)) __builtin_trap();
+  }
+  const std::vector<uint8_t> named = WithPositionalFunctionNames({data, size}, *info);
+  Result<WasmModuleInfo> reread = InspectWasmModule(named);
+  if (!reread.ok() || reread->defined_functions != info->defined_functions ||
+      reread->imports.size() != info->imports.size() ||
+      reread->exports.size() != info->exports.size() ||
+      reread->sections.empty() || reread->sections.back().id != 0) {
+    __builtin_trap();
   }
   return 0;
 }

@@ -64,6 +64,11 @@ struct EngineOptions {
   // share their code share one compiled object, and each instance is given its module's data as
   // it is instantiated (docs/compile-cache.md, "Modules that share their code"). SIZE_MAX: never.
   size_t data_split_min_code_bytes = size_t{1} << 20;
+  // About this many bytes of generated C per translation unit: a larger module is compiled as
+  // runs of consecutive functions in parallel, and each run's object is kept, so a module that
+  // shares a run with one compiled before (the JavaScript engine of another world) compiles only
+  // the rest (docs/compile-cache.md, "Unit objects"). Zero: every module is compiled whole.
+  size_t compile_unit_bytes = 256 * 1024;
   // What a compile prints on stderr. kAuto: a line rewritten in place, only on a terminal and
   // only for a compile longer than a second. kOn (the `theater` command): from the start, that
   // line on a terminal and whole lines elsewhere, ending with the time each stage took. kOff:

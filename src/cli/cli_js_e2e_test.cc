@@ -12,8 +12,9 @@
 //   - Each world's JavaScript engine is compiled once, ahead, from a stub actor of the world
 //     (`theater compile --engine js`), into one cache (kTestHome) that the JavaScript and
 //     TypeScript actors of a world (and later runs, and the other build of a CI run) share; it
-//     is compiled with clang-14 at -O0 ($THEATER_CC, $THEATER_OPT_LEVEL): about a minute a world
-//     on two cores.
+//     is compiled with clang-14 at -O0 ($THEATER_CC, $THEATER_OPT_LEVEL): about 55 CPU-seconds
+//     for the first world, and about 7 for each other world, which links the engine's units
+//     from the first (docs/compile-cache.md, "Unit objects").
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>

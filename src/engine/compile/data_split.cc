@@ -79,12 +79,6 @@ std::optional<ParsedData> ReadActiveSegments(std::span<const uint8_t> wasm,
   return out;
 }
 
-void AppendSection(std::vector<uint8_t>& out, uint8_t id, std::span<const uint8_t> payload) {
-  out.push_back(id);
-  AppendUleb(out, payload.size());
-  out.insert(out.end(), payload.begin(), payload.end());
-}
-
 // The memory section with the initial size zero (flags and maximum kept).
 std::optional<std::vector<uint8_t>> MemoryWithoutInitialSize(std::span<const uint8_t> wasm,
                                                              const WasmSection& section) {

@@ -80,7 +80,7 @@ Result<std::span<const uint8_t>> SectionBytes(std::span<const uint8_t> image,
 
 }  // namespace
 
-Status CheckElfHeader(std::span<const uint8_t> header, uint64_t file_size) {
+Status CheckElfHeader(std::span<const uint8_t> header, uint64_t file_size, ElfFileKind kind) {
   Elf64_Ehdr eh;
   if (!ReadAt(header, 0, &eh) || file_size < sizeof(eh)) {
     return Bad("file of " + std::to_string(file_size) + " bytes is too short for an ELF header");
@@ -90,13 +90,19 @@ Status CheckElfHeader(std::span<const uint8_t> header, uint64_t file_size) {
       eh.e_ident[EI_VERSION] != EV_CURRENT) {
     return Bad("not a little-endian ELF64 file");
   }
-  if (eh.e_type != ET_DYN) return Bad("not a shared object");
+  const bool relocatable = kind == ElfFileKind::kRelocatable;
+  if (eh.e_type != (relocatable ? ET_REL : ET_DYN)) {
+    return Bad(relocatable ? "not a relocatable object" : "not a shared object");
+  }
   if (eh.e_machine != kHostMachine) return Bad("built for another machine type");
   if (eh.e_ehsize != sizeof(Elf64_Ehdr) || eh.e_shentsize != sizeof(Elf64_Shdr) ||
-      eh.e_phentsize != sizeof(Elf64_Phdr)) {
+      (!relocatable && eh.e_phentsize != sizeof(Elf64_Phdr))) {
     return Bad("unexpected ELF header sizes");
   }
-  if (eh.e_shnum == 0 || eh.e_phnum == 0) return Bad("no section or program headers");
+  // A relocatable object has no program headers.
+  if (eh.e_shnum == 0 || (eh.e_phnum == 0) != relocatable) {
+    return Bad("no section headers, or program headers where none belong");
+  }
   // The linker writes the section header table last, so a truncated file fails this check.
   if (!RangeFits(eh.e_shoff, eh.e_shnum, sizeof(Elf64_Shdr), file_size) ||
       !RangeFits(eh.e_phoff, eh.e_phnum, sizeof(Elf64_Phdr), file_size)) {
@@ -107,7 +113,7 @@ Status CheckElfHeader(std::span<const uint8_t> header, uint64_t file_size) {
   return Status::Ok();
 }
 
-Status CheckElfFile(const std::filesystem::path& path) {
+Status CheckElfFile(const std::filesystem::path& path, ElfFileKind kind) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     if (errno == ENOENT) return NotFound(path.string() + " does not exist");
@@ -129,7 +135,7 @@ Status CheckElfFile(const std::filesystem::path& path) {
   if (err != 0) return ErrnoError("reading " + path.string(), err);
   if (!S_ISREG(st.st_mode)) return Bad(path.string() + " is not a regular file");
   return CheckElfHeader(std::span<const uint8_t>(header, static_cast<size_t>(n)),
-                        static_cast<uint64_t>(st.st_size))
+                        static_cast<uint64_t>(st.st_size), kind)
       .WithContext(path.string());
 }
 

@@ -34,12 +34,19 @@ struct ElfDynamicSymbol {
   uint8_t binding = 0;   // STB_*
 };
 
-// Validates the ELF header of a shared object for this machine against the file size.
-// `header` must hold at least the first 64 bytes of the file. kFailedPrecondition when invalid.
-Status CheckElfHeader(std::span<const uint8_t> header, uint64_t file_size);
+// What a file must be: a compiled module, or the object of one of its units (which the cache
+// also keeps, module_compiler.h).
+enum class ElfFileKind { kSharedObject, kRelocatable };
+
+// Validates the ELF header of a shared object (or relocatable object) for this machine against
+// the file size. `header` must hold at least the first 64 bytes of the file.
+// kFailedPrecondition when invalid.
+Status CheckElfHeader(std::span<const uint8_t> header, uint64_t file_size,
+                      ElfFileKind kind = ElfFileKind::kSharedObject);
 
 // CheckElfHeader on a file, reading only its header. kNotFound when it does not exist.
-Status CheckElfFile(const std::filesystem::path& path);
+Status CheckElfFile(const std::filesystem::path& path,
+                    ElfFileKind kind = ElfFileKind::kSharedObject);
 
 // The dynamic symbol table (.dynsym) of a whole shared-object image.
 Result<std::vector<ElfDynamicSymbol>> ReadDynamicSymbols(std::span<const uint8_t> image);

@@ -25,6 +25,7 @@
 #include "engine/compile/data_split.h"
 #include "engine/compile/elf_check.h"
 #include "engine/compile/embedded_headers.h"
+#include "engine/compile/function_names.h"
 #include "engine/compile/preempt_pass.h"
 #include "engine/compile/progress_line.h"
 #include "engine/compile/shim_generator.h"
@@ -47,10 +48,10 @@ constexpr char kModuleC[] = "mod.c";
 constexpr char kModuleH[] = "mod.h";
 constexpr char kShimC[] = "shim.c";
 constexpr char kShimObject[] = "shim.o";
-constexpr char kUnitsHeader[] = "mod_units.h";  // the units' common header (unit_splitter.h)
 constexpr char kOutputSo[] = "mod.so";
 constexpr char kIncludeDir[] = "include";
 constexpr char kTempDirName[] = "tmp";
+constexpr char kUnitsDirName[] = "units";  // function units' objects, by their text's key
 
 // Build directories older than this are debris of killed processes (a live compile is bounded
 // by tool_timeout) and are removed when a ModuleCompiler is created.
@@ -59,8 +60,9 @@ constexpr auto kStaleTempAge = std::chrono::hours(24);
 // Separates this hash from every other SHA-256 the project computes; bump to invalidate caches.
 constexpr char kKeyDomain[] = "theater.compile-cache.v1";
 
-// Bump when unit_splitter.cc changes the units it writes for the same input.
-constexpr int kSplitterRevision = 1;
+// Bump when unit_splitter.cc (or function_names.cc) changes the units it writes for the same
+// input.
+constexpr int kSplitterRevision = 2;
 
 // `<tool> --version` answers at once; a tool that hangs is as good as missing.
 constexpr std::chrono::milliseconds kVersionTimeout{60000};
@@ -471,46 +473,79 @@ fs::path ModuleCompiler::CachePath(std::string_view key) const {
   return state_->options.cache_dir / std::string(key.substr(0, 2)) / (std::string(key) + ".so");
 }
 
-Status ModuleCompiler::CompileUnits(const SplitTranslation& split, const fs::path& dir,
-                                    const std::string& name, std::chrono::milliseconds timeout,
-                                    ProgressLine& progress) const {
-  THEATER_RETURN_IF_ERROR(WriteNewFile(dir / kUnitsHeader, split.header));
+fs::path ModuleCompiler::UnitObjectPath(std::string_view unit_text) const {
+  KeyHasher key;
+  key.Field(state_->config_digest);
+  key.Field("unit");
+  key.Field(unit_text);
+  const std::string hex = key.HexFinal();
+  return state_->options.cache_dir / kUnitsDirName / hex.substr(0, 2) / (hex + ".o");
+}
+
+Result<size_t> ModuleCompiler::CompileUnits(const SplitTranslation& split, const fs::path& dir,
+                                            const std::string& name,
+                                            std::chrono::milliseconds timeout,
+                                            ProgressLine& progress) const {
+  struct Unit {
+    size_t index = 0;     // into split.units
+    fs::path object;      // what the link takes
+    fs::path published;   // where a freshly compiled function unit's object goes; empty: none
+  };
+  std::vector<Unit> compiled;  // compiled here, in job order
+  std::vector<fs::path> objects;
+  size_t reused = 0;
+  for (size_t i = 0; i < split.units.size(); ++i) {
+    const std::string stem = std::string(kModulePrefix) + "_" + std::to_string(i);
+    if (i > 0) {
+      fs::path cached = UnitObjectPath(split.units[i]);
+      if (CheckElfFile(cached, ElfFileKind::kRelocatable).ok()) {
+        objects.push_back(std::move(cached));
+        ++reused;
+        continue;
+      }
+      compiled.push_back({i, dir / (stem + ".o"), std::move(cached)});
+    } else {
+      compiled.push_back({i, dir / (stem + ".o"), {}});  // the module's own: nothing to share
+    }
+    THEATER_RETURN_IF_ERROR(WriteNewFile(dir / (stem + ".c"), split.units[i]));
+    objects.push_back(compiled.back().object);
+  }
+
+  progress.Stage(state_->compiler_name + " \u00d7" + std::to_string(compiled.size()) +
+                 (reused == 0 ? "" : " (" + std::to_string(reused) + " units compiled before)"));
   std::vector<SubprocessJob> jobs;
-  std::vector<std::string> objects;
   const auto add_job = [&](const std::string& source, const std::string& object) {
     SubprocessJob job{{state_->compiler.path.string()}, dir};
     job.argv.insert(job.argv.end(), state_->unit_flags.begin(), state_->unit_flags.end());
     job.argv.insert(job.argv.end(), {"-c", source, "-o", object});
     jobs.push_back(std::move(job));
-    objects.push_back(object);
   };
-  for (size_t i = 0; i < split.units.size(); ++i) {
-    const std::string source = std::string(kModulePrefix) + "_" + std::to_string(i) + ".c";
-    THEATER_RETURN_IF_ERROR(WriteNewFile(dir / source, split.units[i]));
-    add_job(source, std::string(kModulePrefix) + "_" + std::to_string(i) + ".o");
+  for (const Unit& unit : compiled) {
+    const std::string stem = std::string(kModulePrefix) + "_" + std::to_string(unit.index);
+    add_job(stem + ".c", stem + ".o");
   }
   add_job(kShimC, kShimObject);  // last: it is small, and the units are the long pole
+  objects.push_back(dir / kShimObject);
 
   const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
   const size_t parallel = state_->options.compile_jobs > 0 ? state_->options.compile_jobs : cpus;
-  // Units are about the same size, but the first also holds the module's own items.
   size_t total_bytes = 0;
-  for (const std::string& unit : split.units) total_bytes += unit.size();
+  for (const Unit& unit : compiled) total_bytes += split.units[unit.index].size();
   size_t units_done = 0;
   size_t bytes_done = 0;
   const auto finished = [&](size_t job) {
-    if (job >= split.units.size()) return;  // the shim
+    if (job >= compiled.size()) return;  // the shim
     ++units_done;
-    bytes_done += split.units[job].size();
-    progress.StageProgress(units_done, split.units.size(),
+    bytes_done += split.units[compiled[job].index].size();
+    progress.StageProgress(units_done, compiled.size(),
                            static_cast<double>(bytes_done) / static_cast<double>(total_bytes));
   };
   THEATER_ASSIGN_OR_RETURN(std::vector<SubprocessResult> results,
                            RunSubprocesses(jobs, parallel, timeout, finished));
   for (size_t i = 0; i < results.size(); ++i) {
     if (results[i].ok() || results[i].cancelled) continue;
-    const std::string what = i < split.units.size()
-                                 ? "unit " + std::to_string(i + 1) + " of " +
+    const std::string what = i < compiled.size()
+                                 ? "unit " + std::to_string(compiled[i].index + 1) + " of " +
                                        std::to_string(split.units.size()) + " of the C translation"
                                  : "the shim";
     return InternalError(state_->compiler_name + " failed on " + what + " of '" + name + "':\n" +
@@ -518,14 +553,26 @@ Status ModuleCompiler::CompileUnits(const SplitTranslation& split, const fs::pat
   }
 
   std::vector<std::string> link = {state_->compiler.path.string(), "-shared"};
-  link.insert(link.end(), objects.begin(), objects.end());
+  for (const fs::path& object : objects) link.push_back(object.string());
   link.insert(link.end(), {"-o", kOutputSo, "-lm"});
   THEATER_ASSIGN_OR_RETURN(SubprocessResult linked, RunSubprocess(link, dir, timeout));
   if (!linked.ok()) {
     return InternalError(state_->compiler_name + " failed to link the units of '" + name + "':\n" +
                          Tail(linked));
   }
-  return Status::Ok();
+
+  // Function units' objects are kept for the next module that shares them. Each is complete
+  // before it is visible (synced, then renamed); two processes publishing the same unit write
+  // the same bytes. A failure here costs the next module a compile, not this one its object.
+  for (const Unit& unit : compiled) {
+    if (unit.published.empty()) continue;
+    const fs::path shard = unit.published.parent_path();
+    if (!MakePrivateDirs(shard).ok() || !SyncPath(unit.object, O_RDONLY).ok()) continue;
+    if (::rename(unit.object.c_str(), unit.published.c_str()) == 0) {
+      SyncPath(shard, O_RDONLY | O_DIRECTORY).IgnoreError();
+    }
+  }
+  return reused;
 }
 
 Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm,
@@ -625,8 +672,10 @@ Result<CompiledModuleFile> ModuleCompiler::CompileModule(std::span<const uint8_t
     THEATER_RETURN_IF_ERROR(
         WriteNewFile(dir / kIncludeDir / std::string(file.name), file.contents));
   }
+  // wasm2c reads the module with its functions named by position (function_names.h).
+  const std::vector<uint8_t> named = WithPositionalFunctionNames(wasm, *info);
   THEATER_RETURN_IF_ERROR(WriteNewFile(
-      dir / kWasmFile, std::string_view(reinterpret_cast<const char*>(wasm.data()), wasm.size())));
+      dir / kWasmFile, std::string_view(reinterpret_cast<const char*>(named.data()), named.size())));
 
   progress.Stage("wasm2c");
   THEATER_ASSIGN_OR_RETURN(SubprocessResult translated,
@@ -646,13 +695,22 @@ Result<CompiledModuleFile> ModuleCompiler::CompileModule(std::span<const uint8_t
     }
     translated_c = std::move(instrumented->source);
   }
+  THEATER_ASSIGN_OR_RETURN(std::string header, ReadWholeFile(dir / kModuleH));
   SplitTranslation split;
   if (options.unit_bytes > 0) {
     UnitSplitOptions split_options;
     split_options.unit_bytes = options.unit_bytes;
     split_options.module_prefix = kModulePrefix;
-    split_options.header_name = kUnitsHeader;
-    split = SplitTranslatedModule(translated_c, info->defined_functions, split_options);
+    split_options.header_name = kModuleH;
+    split = SplitTranslatedModule(translated_c, header, info->defined_functions, split_options);
+  }
+  if (!split.units.empty()) {
+    // The units agree with the shim on the instance's layout: its own fields first.
+    header = std::move(split.module_header);
+    if (::unlink((dir / kModuleH).c_str()) != 0) {
+      return ErrnoError("replacing " + (dir / kModuleH).string(), errno);
+    }
+    THEATER_RETURN_IF_ERROR(WriteNewFile(dir / kModuleH, header));
   }
   if (options.preempt_checks && split.units.empty()) {
     if (::unlink((dir / kModuleC).c_str()) != 0) {
@@ -662,7 +720,6 @@ Result<CompiledModuleFile> ModuleCompiler::CompileModule(std::span<const uint8_t
   }
   translated_c = std::string();
 
-  THEATER_ASSIGN_OR_RETURN(std::string header, ReadWholeFile(dir / kModuleH));
   auto shim = GenerateShim(header, kModuleH, kModulePrefix);
   const Status shim_status = shim.ok() ? CrossCheck(*shim, *info) : shim.status();
   if (!shim_status.ok()) {
@@ -680,8 +737,7 @@ Result<CompiledModuleFile> ModuleCompiler::CompileModule(std::span<const uint8_t
                            "':\n" + Tail(compiled));
     }
   } else {
-    progress.Stage(state_->compiler_name + " \u00d7" + std::to_string(split.units.size()));
-    THEATER_RETURN_IF_ERROR(CompileUnits(split, dir, name, timeout, progress));
+    THEATER_ASSIGN_OR_RETURN(out.units_reused, CompileUnits(split, dir, name, timeout, progress));
   }
 
   const fs::path built = dir / kOutputSo;

@@ -94,6 +94,9 @@ struct CompiledModuleFile {
   std::chrono::nanoseconds compile_time{0};  // wall time of the Compile() call
   // On a miss, the translation units the C was compiled as (1: whole; unit_splitter.h).
   size_t translation_units = 0;
+  // Of those, the function units whose objects were already in the cache ("unit objects" in
+  // docs/compile-cache.md): compiled before for a module that shares those functions.
+  size_t units_reused = 0;
   // When the object was compiled from the module's code alone (data_split.h): the data that each
   // instance's memory must be given right after instantiation. Null: the object is the module.
   std::shared_ptr<const ModuleData> data;
@@ -140,10 +143,16 @@ class ModuleCompiler {
   std::string KeyOf(std::span<const uint8_t> wasm) const;
 
   // Compiles the units of a split module and the shim in `dir` in parallel, then links them
-  // into the shared object; reports each unit done to `progress`.
-  [[nodiscard]] Status CompileUnits(const SplitTranslation& split, const std::filesystem::path& dir,
-                                    const std::string& name, std::chrono::milliseconds timeout,
-                                    ProgressLine& progress) const;
+  // into the shared object; reports each unit done to `progress`. A function unit whose object
+  // is in the cache's units/ is linked from there, and one compiled here is put there; returns
+  // how many were found there.
+  [[nodiscard]] Result<size_t> CompileUnits(const SplitTranslation& split,
+                                            const std::filesystem::path& dir,
+                                            const std::string& name,
+                                            std::chrono::milliseconds timeout,
+                                            ProgressLine& progress) const;
+  // Where the object of a function unit with this text lives.
+  std::filesystem::path UnitObjectPath(std::string_view unit_text) const;
 
   std::unique_ptr<State> state_;
 };

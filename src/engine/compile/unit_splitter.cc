@@ -3,7 +3,10 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 #include <set>
+#include <unordered_map>
+#include <utility>
 
 #include "engine/compile/c_line_lexer.h"
 
@@ -122,30 +125,122 @@ std::string Quote(std::string_view text) {
   return "'" + std::string(text.substr(0, 80)) + (text.size() > 80 ? "…'" : "'");
 }
 
+// wasm2c's header, rewritten: the instance structure's own fields first, then the pointers to
+// the imported modules' instances. `own_view` is the header a unit that reaches no import sees:
+// the same up to the end of the own fields, without the pointers, the imports' forward
+// declarations and the function declarations.
+struct ModuleHeader {
+  std::string reordered;
+  std::string own_view;
+};
+
+std::optional<ModuleHeader> RewriteModuleHeader(std::string_view header,
+                                                std::string_view module_prefix) {
+  const std::vector<Line> lines = ReadLines(header);
+  const std::string instance = "Z_" + std::string(module_prefix) + "_instance_t";
+  const std::string open = "typedef struct " + instance + " {";
+  const std::string close = "} " + instance + ";";
+  size_t first = 0;
+  while (first < lines.size() && !(lines[first].in_code && lines[first].text == open)) ++first;
+  const size_t last = FindClosing(lines, first + 1, close);
+  if (first == lines.size() || last == std::string_view::npos) return std::nullopt;
+  // The header ends by closing `extern "C"` and its include guard.
+  size_t tail = lines.size();
+  for (size_t i = last + 1; i < lines.size(); ++i) {
+    if (lines[i].in_code && lines[i].text == "#ifdef __cplusplus") tail = i;
+  }
+  if (tail == lines.size()) return std::nullopt;
+
+  const auto is_import_pointer = [](std::string_view text) {
+    return text.starts_with("  struct Z_") && text.ends_with("_instance;");
+  };
+  const auto is_import_forward = [](std::string_view text) {
+    return text.starts_with("struct Z_") && text.ends_with("_instance_t;");
+  };
+  ModuleHeader out;
+  for (size_t i = 0; i < first; ++i) {
+    AppendLine(out.reordered, lines[i].text);
+    if (!is_import_forward(lines[i].text)) AppendLine(out.own_view, lines[i].text);
+  }
+  AppendLine(out.reordered, open);
+  AppendLine(out.own_view, open);
+  for (size_t i = first + 1; i < last; ++i) {
+    if (is_import_pointer(lines[i].text)) continue;
+    AppendLine(out.reordered, lines[i].text);
+    AppendLine(out.own_view, lines[i].text);
+  }
+  for (size_t i = first + 1; i < last; ++i) {
+    if (is_import_pointer(lines[i].text)) AppendLine(out.reordered, lines[i].text);
+  }
+  for (size_t i = last; i < lines.size(); ++i) AppendLine(out.reordered, lines[i].text);
+  AppendLine(out.own_view, close);
+  for (size_t i = tail; i < lines.size(); ++i) AppendLine(out.own_view, lines[i].text);
+  return out;
+}
+
+// Calls visit(identifier) for every C identifier in `text` (in code, comments or literals
+// alike: a name there only adds a declaration).
+template <typename Visit>
+void ForEachIdentifier(std::string_view text, Visit&& visit) {
+  size_t at = 0;
+  while (at < text.size()) {
+    if (!IsCIdentStart(text[at])) {
+      // A number's digits and letters (1u, 0x1F) are skipped whole.
+      if (text[at] >= '0' && text[at] <= '9') {
+        while (at < text.size() && IsCIdentChar(text[at])) ++at;
+      } else {
+        ++at;
+      }
+      continue;
+    }
+    const size_t start = at;
+    while (at < text.size() && IsCIdentChar(text[at])) ++at;
+    visit(text.substr(start, at - start));
+  }
+}
+
 }  // namespace
 
-SplitTranslation SplitTranslatedModule(std::string_view c_source, size_t defined_functions,
-                                       const UnitSplitOptions& options) {
+SplitTranslation SplitTranslatedModule(std::string_view c_source, std::string_view header,
+                                       size_t defined_functions, const UnitSplitOptions& options) {
   if (options.unit_bytes == 0 || options.max_units < 2) return NotSplit("splitting is off");
   // The functions are part of the text: a text within one unit needs no reading.
   if (c_source.size() <= options.unit_bytes) return NotSplit("small enough to compile whole");
+  const std::optional<ModuleHeader> module_header =
+      RewriteModuleHeader(header, options.module_prefix);
+  if (!module_header) return NotSplit("an unrecognised module header");
   const std::vector<Line> lines = ReadLines(c_source);
   const std::string instance_param = "Z_" + std::string(options.module_prefix) + "_instance_t*";
+  const std::string include_header = "#include \"" + std::string(options.header_name) + "\"";
   constexpr std::string_view kInitializedFlag = "static bool s_module_initialized = false;";
   constexpr std::string_view kFuncTypes = "static u32 func_types[";
 
-  // The common part ends where the module's own items begin.
+  // The common part ends where the module's own items begin; it includes the header once.
   size_t at = 0;
+  size_t include_at = std::string_view::npos;
   while (at < lines.size() && !(lines[at].in_code && (lines[at].text == kInitializedFlag ||
                                                       lines[at].text.starts_with(kFuncTypes)))) {
+    if (lines[at].in_code && lines[at].text == include_header) {
+      if (include_at != std::string_view::npos) return NotSplit("the header is included twice");
+      include_at = at;
+    }
     ++at;
   }
   if (at == lines.size()) return NotSplit("no module items after the common part");
+  if (include_at == std::string_view::npos) return NotSplit("the header is not included");
   const size_t common_end = at;
 
-  // The module's items, up to the first function definition. Each goes to unit 0; what a
-  // function may refer to is also declared in the header.
-  std::string header_decls;
+  // The module's items, up to the first function definition. Each goes to unit 0; a function
+  // unit declares the ones it uses: `shared` maps each name to its declaration.
+  std::vector<std::string> shared_declarations;
+  std::unordered_map<std::string_view, size_t> shared;
+  const auto share = [&](std::string_view name, std::string declaration) {
+    if (!shared.emplace(name, shared_declarations.size()).second) return false;
+    shared_declarations.push_back(std::move(declaration));
+    return true;
+  };
+  std::string func_types_declaration;
+  std::string function_declarations;  // all of them, for unit 0
   std::string unit0_items;
   std::set<std::string_view> declared;  // the functions the module defines
   const auto is_definition = [&](size_t index) {
@@ -166,7 +261,9 @@ SplitTranslation SplitTranslatedModule(std::string_view c_source, size_t defined
     }
     if (line.text.starts_with(kFuncTypes) && line.text.ends_with("];")) {
       const std::string_view definition = line.text.substr(kStatic.size());
-      AppendLine(header_decls, "extern " + std::string(definition));
+      // Every function unit declares it, since wasm2c's CALL_INDIRECT macro reads it; without
+      // its size, which grows with types that modules sharing their functions add after theirs.
+      func_types_declaration = "extern u32 func_types[];";
       AppendLine(unit0_items, definition);
       ++at;
       continue;
@@ -176,12 +273,16 @@ SplitTranslation SplitTranslatedModule(std::string_view c_source, size_t defined
       if (!declared.insert(declaration.name).second) {
         return NotSplit("a function declared twice " + Quote(line.text));
       }
-      AppendLine(header_decls, declaration.unstatic);
+      share(declaration.name, std::string(declaration.unstatic));
+      AppendLine(function_declarations, declaration.unstatic);
       ++at;
       continue;
     }
     if (const std::string_view array = AsSegmentArray(line); !array.empty()) {
-      AppendLine(header_decls, "extern " + std::string(array) + "[];");
+      const size_t open = line.text.find("[] = {");
+      if (!share(IdentifierBefore(line.text, open), "extern " + std::string(array) + "[];")) {
+        return NotSplit("a segment array defined twice " + Quote(line.text));
+      }
       const size_t last = line.text.ends_with("};") ? at : FindClosing(lines, at + 1, "};");
       if (last == std::string_view::npos) return NotSplit("a segment array does not end");
       AppendLine(unit0_items, line.text.substr(kStatic.size()));
@@ -230,54 +331,87 @@ SplitTranslation SplitTranslatedModule(std::string_view c_source, size_t defined
   const size_t function_bytes =
       std::accumulate(functions.begin(), functions.end(), size_t{0},
                       [](size_t sum, const Function& function) { return sum + function.bytes; });
-  const size_t unit_count =
-      std::min({options.max_units, (function_bytes + options.unit_bytes - 1) / options.unit_bytes,
-                functions.size()});
-  if (unit_count < 2) return NotSplit("small enough to compile whole");
-
-  // Largest first, each to the unit with the least so far; unit 0 starts with the module's
-  // items and the epilogue.
-  std::vector<size_t> order(functions.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return functions[a].bytes > functions[b].bytes; });
-  std::vector<size_t> load(unit_count, 0);
-  std::vector<std::vector<size_t>> members(unit_count);
-  load[0] = unit0_items.size();
-  for (size_t i = epilogue_begin; i < lines.size(); ++i) load[0] += lines[i].text.size() + 1;
-  for (const size_t index : order) {
-    const size_t unit =
-        static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
-    members[unit].push_back(index);
-    load[unit] += functions[index].bytes;
+  const size_t max_runs = options.max_units - 1;  // unit 0 holds no function
+  size_t wanted = (function_bytes + options.unit_bytes - 1) / options.unit_bytes;
+  if (std::min(wanted, functions.size()) < 2) return NotSplit("small enough to compile whole");
+  // A run's size: even runs while their count fits; past that, unit_bytes doubled until it fits,
+  // so that modules that differ a little in size cut their runs at the same places.
+  size_t run_bytes = (function_bytes + wanted - 1) / wanted;
+  if (wanted > max_runs) {
+    run_bytes = options.unit_bytes;
+    while ((function_bytes + run_bytes - 1) / run_bytes > max_runs) run_bytes *= 2;
   }
+
+  // Runs of consecutive functions: a run ends before the function that would take it further
+  // past its size than it is short of it, and the last run takes what is left.
+  std::vector<std::pair<size_t, size_t>> runs;  // [begin, end) into functions
+  size_t run_begin = 0;
+  size_t run_size = 0;
+  for (size_t i = 0; i < functions.size(); ++i) {
+    if (run_size > 0 && run_size + functions[i].bytes / 2 > run_bytes &&
+        runs.size() + 1 < max_runs) {
+      runs.emplace_back(run_begin, i);
+      run_begin = i;
+      run_size = 0;
+    }
+    run_size += functions[i].bytes;
+  }
+  runs.emplace_back(run_begin, functions.size());
 
   SplitTranslation out;
   out.functions = functions.size();
-  for (size_t i = 0; i < common_end; ++i) AppendLine(out.header, lines[i].text);
+  out.module_header = module_header->reordered;
+  std::string common_before;  // the common part up to the header's #include
+  std::string common_after;   // and after it
+  for (size_t i = 0; i < include_at; ++i) AppendLine(common_before, lines[i].text);
+  for (size_t i = include_at + 1; i < common_end; ++i) AppendLine(common_after, lines[i].text);
   // Names stay inside the shared object; declared hidden, cross-unit references need no GOT.
-  AppendLine(out.header, "#pragma GCC visibility push(hidden)");
-  out.header += header_decls;
+  constexpr std::string_view kHidden = "#pragma GCC visibility push(hidden)\n";
 
-  const std::string include = "#include \"" + std::string(options.header_name) + "\"\n";
-  out.units.resize(unit_count);
-  for (size_t unit = 0; unit < unit_count; ++unit) {
-    std::string& text = out.units[unit];
-    text.reserve(load[unit] + include.size() + 64);
-    text += include;
-    if (unit == 0) text += unit0_items;
-    std::sort(members[unit].begin(), members[unit].end());  // the module's order, for reading
-    for (const size_t index : members[unit]) {
-      const Function& function = functions[index];
-      AppendLine(text, "");
-      AppendLine(text, lines[function.first].text.substr(kStatic.size()));
-      for (size_t i = function.first + 1; i <= function.last; ++i) {
-        AppendLine(text, lines[i].text);
+  out.units.reserve(runs.size() + 1);
+  {
+    std::string unit0 = common_before;
+    AppendLine(unit0, include_header);
+    unit0 += common_after;
+    unit0 += kHidden;
+    unit0 += function_declarations;
+    unit0 += unit0_items;
+    for (size_t i = epilogue_begin; i < lines.size(); ++i) AppendLine(unit0, lines[i].text);
+    out.units.push_back(std::move(unit0));
+  }
+  std::vector<bool> used(shared_declarations.size());
+  for (const auto& [begin, end] : runs) {
+    std::fill(used.begin(), used.end(), false);
+    bool reaches_imports = false;
+    size_t bytes = 0;
+    for (size_t f = begin; f < end; ++f) {
+      bytes += functions[f].bytes;
+      for (size_t i = functions[f].first; i <= functions[f].last; ++i) {
+        const std::string_view text = lines[i].text;
+        // wasm2c passes an import its module's instance: instance->Z_<module>_instance.
+        if (text.find("instance->Z_") != std::string_view::npos) reaches_imports = true;
+        ForEachIdentifier(text, [&](std::string_view name) {
+          if (const auto it = shared.find(name); it != shared.end()) used[it->second] = true;
+        });
       }
     }
-    if (unit == 0) {
-      for (size_t i = epilogue_begin; i < lines.size(); ++i) AppendLine(text, lines[i].text);
+    std::string text;
+    text.reserve(bytes + common_before.size() + common_after.size() + 4096);
+    text += common_before;
+    text += reaches_imports ? module_header->reordered : module_header->own_view;
+    text += common_after;
+    text += kHidden;
+    if (!func_types_declaration.empty()) AppendLine(text, func_types_declaration);
+    for (size_t d = 0; d < shared_declarations.size(); ++d) {
+      if (used[d]) AppendLine(text, shared_declarations[d]);
     }
+    for (size_t f = begin; f < end; ++f) {
+      const Function& function = functions[f];
+      AppendLine(text, "");
+      AppendLine(text, lines[function.first].text.substr(kStatic.size()));
+      for (size_t i = function.first + 1; i <= function.last; ++i) AppendLine(text, lines[i].text);
+    }
+    out.units.push_back(std::move(text));
   }
   return out;
 }

@@ -42,6 +42,13 @@ inline std::string WasmOffsetText(size_t offset) {
   return buf;
 }
 
+// Appends a section (`id`, its size, `payload`) to a binary being written.
+inline void AppendSection(std::vector<uint8_t>& out, uint8_t id, std::span<const uint8_t> payload) {
+  out.push_back(id);
+  AppendUleb(out, payload.size());
+  out.insert(out.end(), payload.begin(), payload.end());
+}
+
 class WasmReader {
  public:
   explicit WasmReader(std::span<const uint8_t> bytes, size_t pos = 0, size_t end = SIZE_MAX)

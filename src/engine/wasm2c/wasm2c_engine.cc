@@ -574,6 +574,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   if (!options.cache_dir.empty()) compile.cache_dir = options.cache_dir;
   if (options.opt_level >= 0) compile.opt_level = options.opt_level;
   compile.data_split_min_code_bytes = options.data_split_min_code_bytes;
+  compile.unit_bytes = options.compile_unit_bytes;
   if (options.preempt_slice.count() < 0) {
     return InvalidArgument("preempt_slice must not be negative (zero disables time slices)");
   }
