@@ -51,6 +51,11 @@ struct ClusterOptions {
   std::chrono::milliseconds probe_interval{250};
   // A host not heard from for this long (frozen, or cut off from NATS) is declared lost.
   std::chrono::milliseconds lost_after{5000};
+  // This host's lease: when it has not heard its own heartbeat come back through NATS for this
+  // long (cut off, or NATS down), it pauses its actors, and resumes them once it hears it again
+  // (docs/distribution.md, "The lease"). Shorter than lost_after, so that a cut-off host has
+  // stopped its actors before any other host may declare it lost and act on that. Zero: never.
+  std::chrono::milliseconds lease{3000};
   // How long joining may take (connecting, JetStream's answer) before it fails.
   std::chrono::milliseconds connect_timeout{5000};
 };

@@ -9,6 +9,8 @@
 // Ownership: the runtime holds it (TheaterRuntime::JoinLattice) until it is destroyed.
 #pragma once
 
+#include <functional>
+#include <string>
 #include <string_view>
 
 #include "theater/router.h"
@@ -30,6 +32,13 @@ class LatticeLink {
   // what other hosts send here through `router`, which outlives the link's use of it.
   virtual void Bind(messaging::Router& router) = 0;
   virtual messaging::RemoteRoutes& routes() = 0;
+  // Tells `listener` when this host loses its lease (held = false: it is cut off from the
+  // lattice, and its actors must not act until it is back; docs/distribution.md, "The lease")
+  // and when it holds it again. nullptr clears it; when that call returns, no call of the old
+  // listener is running. A link without leases never calls it.
+  virtual void SetLeaseListener(std::function<void(bool held, const std::string& why)> listener) {
+    (void)listener;
+  }
 };
 
 }  // namespace theater

@@ -178,6 +178,11 @@ TEST_F(CliLatticeTest, AClientOfOneHostDrivesAnActorOnAnother) {
   }
   Finished table = run(h1, {"list"});
   EXPECT_THAT(table.out, HasSubstr("HOST"));
+  // The supervision tree, from the same list: every host's actors.
+  Finished tree = run(h1, {"tree"});
+  ASSERT_EQ(tree.code, 0) << tree.err;
+  EXPECT_THAT(tree.out, HasSubstr(on_h1));
+  EXPECT_THAT(tree.out, HasSubstr(on_h2));
   // Placement from the command line: a named host, or the least loaded.
   Finished placed = run(h1, {"--json", "start", "--on", "h2", MessengerManifest().string()});
   ASSERT_EQ(placed.code, 0) << placed.err;

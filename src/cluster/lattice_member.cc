@@ -67,6 +67,13 @@ Result<std::unique_ptr<LatticeMember>> LatticeMember::Join(ClusterOptions option
     return InvalidArgument("a host may be declared lost only after two heartbeat intervals "
                            "without one (lost_after >= 2 x heartbeat_interval)");
   }
+  if (options.lease.count() != 0 && (options.lease < 2 * options.heartbeat_interval ||
+                                     options.lease >= options.lost_after)) {
+    return InvalidArgument(
+        "the lease must last at least two heartbeat intervals and end before a host is declared "
+        "lost (2 x heartbeat_interval <= lease < lost_after), so that a cut-off host pauses its "
+        "actors before another may act on its loss");
+  }
   std::unique_ptr<LatticeMember> member(new LatticeMember(std::move(options), std::move(facts)));
   Status joined = member->Connect();
   if (joined.ok()) joined = member->OpenHostsBucket();
@@ -75,6 +82,10 @@ Result<std::unique_ptr<LatticeMember>> LatticeMember::Join(ClusterOptions option
   if (!joined.ok()) {
     member->left_ = true;  // nothing to announce: the others never heard of it
     return joined;
+  }
+  {
+    MutexLock lock(member->mu_);
+    member->confirmed_at_ = Clock::now();  // joining was a round trip with NATS
   }
   member->PublishHeartbeat(false);
   member->heartbeat_thread_ = std::thread([m = member.get()] { m->HeartbeatLoop(); });
@@ -336,7 +347,15 @@ void LatticeMember::Record(std::string_view heartbeat) {
   const json beat = json::parse(heartbeat, nullptr, false);
   if (!beat.is_object() || !beat.contains("host") || !beat["host"].is_string()) return;
   const std::string host = beat["host"];
-  if (host == options_.host_id || !CheckLatticeName(host, "host").ok()) return;
+  if (host == options_.host_id) {
+    // This host's own heartbeat, back through NATS: the lease holds until lease from now.
+    if (beat.value("incarnation", "") == incarnation_) {
+      MutexLock lock(mu_);
+      confirmed_at_ = Clock::now();
+    }
+    return;
+  }
+  if (!CheckLatticeName(host, "host").ok()) return;
   MutexLock lock(mu_);
   if (beat.value("leaving", false)) {
     heard_.erase(host);
@@ -396,8 +415,43 @@ void LatticeMember::HeartbeatLoop() {
       Probe();
       next_probe = now + options_.probe_interval;
     }
+    CheckLease();
     lock.Lock();
   }
+}
+
+void LatticeMember::CheckLease() {
+  if (options_.lease.count() == 0) return;
+  MutexLock lease_lock(lease_mu_);
+  bool held = false;
+  std::chrono::milliseconds silent{0};
+  {
+    MutexLock lock(mu_);
+    silent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - confirmed_at_);
+    held = silent < options_.lease;
+    if (held == lease_held_) return;
+    lease_held_ = held;
+  }
+  const std::string why =
+      held ? "" : "host " + options_.host_id + " has not heard its own heartbeat through NATS for " +
+                      std::to_string(silent.count()) + " ms (its lease is " +
+                      std::to_string(options_.lease.count()) + " ms)";
+  if (held) {
+    spdlog::warn("lattice: host '{}' hears NATS again and holds its lease", options_.host_id);
+  } else {
+    spdlog::warn("lattice: {}: its actors pause", why);
+  }
+  if (lease_listener_) lease_listener_(held, why);
+}
+
+void LatticeMember::SetLeaseListener(std::function<void(bool held, const std::string& why)> f) {
+  MutexLock lock(lease_mu_);
+  lease_listener_ = std::move(f);
+}
+
+bool LatticeMember::HoldsLease() const {
+  MutexLock lock(mu_);
+  return lease_held_;
 }
 
 std::vector<LatticeHost> LatticeMember::Hosts() const {

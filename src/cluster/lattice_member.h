@@ -85,6 +85,13 @@ class LatticeMember {
   // name and why. Set it once, before hosts can leave.
   void SetHostGoneListener(std::function<void(const std::string& host, const std::string& why)> f);
 
+  // Called (on the heartbeat thread, without a lock held) when this host loses its lease
+  // (held = false, with why) and when it holds it again (ClusterOptions::lease). Set it once,
+  // or clear it with nullptr: when that returns, no call of the old listener is running.
+  void SetLeaseListener(std::function<void(bool held, const std::string& why)> f);
+  // Whether this host holds its lease now.
+  bool HoldsLease() const;
+
   // What this host answers when another asks for its actors (JSON text, at most
   // kMaxActorListBytes). Set it once, before other hosts ask; until then it answers "[]".
   void SetActorListResponder(std::function<std::string()> list);
@@ -114,6 +121,9 @@ class LatticeMember {
   void Probe();
   // Stops every subscription, waiting for callbacks in flight (StopSubscription).
   void StopSubscriptions();
+  // Loses or takes back the lease as the time since this host last heard its own heartbeat
+  // says (the heartbeat thread).
+  void CheckLease();
   // Forgets `host` and tells the listener why.
   void DeclareLost(const std::string& host, const std::string& why);
   void Record(std::string_view heartbeat);
@@ -142,6 +152,12 @@ class LatticeMember {
   bool leaving_ THEATER_GUARDED_BY(mu_) = false;
   std::function<void(const std::string&, const std::string&)> host_gone_ THEATER_GUARDED_BY(mu_);
   std::function<std::string()> actor_list_ THEATER_GUARDED_BY(mu_);
+  // When this host's own heartbeat last came back through NATS: the lease's clock.
+  Clock::time_point confirmed_at_ THEATER_GUARDED_BY(mu_);
+  bool lease_held_ THEATER_GUARDED_BY(mu_) = true;
+  // Called only by the heartbeat thread, under lease_mu_, so that clearing it waits for a call.
+  Mutex lease_mu_;
+  std::function<void(bool, const std::string&)> lease_listener_ THEATER_GUARDED_BY(lease_mu_);
   std::condition_variable wake_;  // the heartbeat thread's, for Leave
   std::thread heartbeat_thread_;
   bool left_ = false;

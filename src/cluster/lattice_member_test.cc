@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
+#include <thread>
 
 #include "common/silent_listener.h"
 #include "testing/nats_server.h"
@@ -181,6 +183,63 @@ TEST_F(LatticeMemberTest, EachWayOfFailingToJoinSaysWhy) {
   EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition)
       << refused.status().ToString();
   EXPECT_THAT(refused.status().message(), HasSubstr("nats-server -js"));
+}
+
+TEST_F(LatticeMemberTest, AHostCutOffFromNatsLosesItsLeaseAndHoldsItAgainWhenItHearsIt) {
+  ClusterOptions options = Options("a");
+  options.lease = 400ms;
+  Result<std::unique_ptr<LatticeMember>> joined =
+      LatticeMember::Join(options, [] { return LatticeMember::Facts{}; });
+  ASSERT_TRUE(joined.ok()) << joined.status().ToString();
+  std::unique_ptr<LatticeMember> member = std::move(joined).value();
+  std::mutex mu;
+  std::vector<std::pair<bool, std::string>> heard;
+  member->SetLeaseListener([&](bool held, const std::string& why) {
+    std::lock_guard<std::mutex> lock(mu);
+    heard.emplace_back(held, why);
+  });
+  const auto events = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return heard;
+  };
+  // Its own heartbeats come back every 100 ms: the lease holds.
+  std::this_thread::sleep_for(600ms);
+  EXPECT_TRUE(member->HoldsLease());
+  EXPECT_TRUE(events().empty());
+
+  nats_->Freeze();
+  const auto frozen = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return !member->HoldsLease(); }, 5s));
+  const auto took = std::chrono::steady_clock::now() - frozen;
+  EXPECT_GE(took, 300ms) << "not before the lease ran out";
+  EXPECT_LE(took, 1500ms) << "within the lease and a couple of heartbeats";
+  ASSERT_EQ(events().size(), 1u);
+  EXPECT_FALSE(events()[0].first);
+  EXPECT_THAT(events()[0].second, HasSubstr("host a has not heard its own heartbeat"));
+
+  nats_->Thaw();
+  ASSERT_TRUE(WaitFor([&] { return member->HoldsLease(); }, 15s));
+  ASSERT_EQ(events().size(), 2u);
+  EXPECT_TRUE(events()[1].first);
+
+  // Cleared, the listener is not called again.
+  member->SetLeaseListener(nullptr);
+  nats_->Freeze();
+  ASSERT_TRUE(WaitFor([&] { return !member->HoldsLease(); }, 5s));
+  nats_->Thaw();
+  EXPECT_EQ(events().size(), 2u);
+}
+
+TEST_F(LatticeMemberTest, ALeaseThatOutlastsLostAfterIsRefused) {
+  ClusterOptions options = Options("a");
+  options.lease = options.lost_after;
+  Result<std::unique_ptr<LatticeMember>> joined =
+      LatticeMember::Join(options, [] { return LatticeMember::Facts{}; });
+  ASSERT_FALSE(joined.ok());
+  EXPECT_EQ(joined.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(joined.status().message(), HasSubstr("lease < lost_after"));
+  options.lease = 0ms;  // never pauses: allowed
+  EXPECT_TRUE(LatticeMember::Join(options, [] { return LatticeMember::Facts{}; }).ok());
 }
 
 }  // namespace

@@ -343,7 +343,6 @@ TEST_F(LatticeMessagingTest, AnswersOwedByAHostThatLeavesFailNamingIt) {
 
 TEST_F(LatticeMessagingTest, ARequestOwedByAnActorThatStopsWithItsHostFailsWithTheStop) {
   StartTwoHosts();
-  Host* a = a_.get();
   Host* b = b_.get();
   const std::string on_b = Spawn(*b);
   // A host that shuts down stops its actors: a request they owe fails with the stop.
@@ -400,6 +399,35 @@ TEST_F(LatticeMessagingTest, ANatsRestartMidRunReordersNothingAndReportsWhatItLo
     EXPECT_GT(n, last) << "message " << i << " out of order or twice";
     last = n;
   }
+}
+
+TEST_F(LatticeMessagingTest, ACutOffHostPausesItsActorsUntilItHearsNatsAgain) {
+  StartTwoHosts();
+  const std::string busy = Spawn(*a_);
+  const std::string held = Spawn(*a_);  // paused by its operator before, and after
+  ASSERT_TRUE(a_->runtime->Pause(held, TheaterRuntime::PauseWhen::kNow).ok());
+  const auto phase = [&](const std::string& id) {
+    for (const ActorSummary& actor : a_->runtime->List()) {
+      if (actor.id == id) return actor.phase;
+    }
+    return ActorPhase::kStopped;
+  };
+  EXPECT_EQ(Ask(*a_, busy, "echo:before"), "before");
+
+  // Cut off (the lease is 3 s by default): the actors pause; what is asked of them waits.
+  nats_->Freeze();
+  ASSERT_TRUE(WaitFor([&] { return phase(busy) == ActorPhase::kPaused; }, 10s));
+  EXPECT_FALSE(a_->member->HoldsLease());
+  std::future<std::string> asked =
+      std::async(std::launch::async, [&] { return Ask(*a_, busy, "echo:during", 30s); });
+  EXPECT_EQ(asked.wait_for(500ms), std::future_status::timeout) << "a paused actor acted";
+
+  // Back: the lease holds again, the actor resumes and answers; the operator's pause stays.
+  nats_->Thaw();
+  ASSERT_TRUE(WaitFor([&] { return phase(busy) != ActorPhase::kPaused; }, 20s));
+  EXPECT_EQ(asked.get(), "during");
+  EXPECT_EQ(phase(held), ActorPhase::kPaused);
+  EXPECT_TRUE(a_->runtime->Resume(held).ok());
 }
 
 TEST_F(LatticeMessagingTest, ASecondLatticeOnTheSameNatsReachesNothingOfTheFirst) {

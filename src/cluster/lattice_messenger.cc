@@ -146,6 +146,14 @@ Result<std::shared_ptr<LatticeMessenger>> LatticeMessenger::Start(LatticeMember&
   return messenger;
 }
 
+void LatticeMessenger::SetLeaseListener(
+    std::function<void(bool held, const std::string& why)> listener) {
+  // The member's listener is this one's: set and cleared while the member is there.
+  MutexLock lock(member_mu_);
+  if (member_gone_) return;
+  member_.SetLeaseListener(std::move(listener));
+}
+
 LatticeMessenger::~LatticeMessenger() {
   Close();
 }
@@ -166,6 +174,7 @@ void LatticeMessenger::Close() {
   // Everything of NATS this holds goes here, while the member's connection is still open (the
   // runtime, which holds this, may outlive the member).
   member_.SetHostGoneListener(nullptr);
+  member_.SetLeaseListener(nullptr);  // waits for a call in flight: the runtime may go next
   // When this returns no callback of it runs, so the router may go.
   StopSubscription(&inbound_);
   {

@@ -38,6 +38,16 @@ class FileLock {
     }
     return lock;
   }
+  // Takes the lock on `path` (created when missing) if nobody holds it; nullptr when another
+  // does. Errors as Acquire's.
+  static Result<std::unique_ptr<FileLock>> TryAcquire(const std::filesystem::path& path) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return ErrnoError("opening lock file " + path.string(), errno);
+    auto lock = std::unique_ptr<FileLock>(new FileLock(fd));
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return lock;
+    if (errno != EWOULDBLOCK) return ErrnoError("locking " + path.string(), errno);
+    return std::unique_ptr<FileLock>();
+  }
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
   ~FileLock() { ::close(fd_); }  // closing the last descriptor releases the lock

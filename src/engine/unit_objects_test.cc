@@ -8,8 +8,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -223,6 +225,75 @@ TEST_P(UnitObjectsTest, ModulesSharingARunOfFunctionsShareItsObjectsAndKeepTheir
 
 INSTANTIATE_TEST_SUITE_P(BothMemoryModes, UnitObjectsTest, testing::BothMemoryModes(),
                          testing::MemoryModeTestName);
+
+// Two modules that share units, compiled at the same moment (two worlds' first actors started
+// together): each shared unit is compiled once, by whichever compile takes it first; the other
+// waits for it instead of compiling it too.
+TEST(UnitObjectsConcurrencyTest, TwoModulesSharingUnitsCompiledAtOnceCompileEachUnitOnce) {
+  testing_util::TestDir dir("theater-unit-objects-race");
+  // A C compiler that notes each function unit it compiles (mod_1.o, mod_2.o, ...; unit 0 and
+  // the shim are each module's own).
+  const fs::path log = dir.path() / "units.log";
+  const fs::path cc = dir.path() / "cc";
+  {
+    std::FILE* script = std::fopen(cc.c_str(), "w");
+    ASSERT_NE(script, nullptr);
+    std::fprintf(script,
+                 "#!/bin/sh\n"
+                 "for a in \"$@\"; do case \"$a\" in mod_0.o) ;; mod_*.o) echo \"$a\" >> '%s' ;;"
+                 " esac; done\n"
+                 "exec cc \"$@\"\n",
+                 log.c_str());
+    std::fclose(script);
+    fs::permissions(cc, fs::perms::owner_all);
+  }
+  EngineOptions options;
+  options.cache_dir = dir.path() / "cache";
+  options.progress = EngineOptions::Progress::kOff;
+  options.compile_unit_bytes = 256;
+  ::setenv("THEATER_CC", cc.c_str(), 1);  // read once, as the engine is created
+  auto engine = Engine::Create(options);
+  ::unsetenv("THEATER_CC");
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+
+  std::promise<void> go;
+  std::shared_future<void> start = go.get_future().share();
+  auto load = [&](bool second) {
+    start.wait();
+    return (*engine)->LoadModule(TestModule(second), second ? "second.wasm" : "first.wasm");
+  };
+  auto first = std::async(std::launch::async, load, false);
+  auto second = std::async(std::launch::async, load, true);
+  go.set_value();
+  auto a = first.get();
+  auto b = second.get();
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+
+  size_t compiles = 0;
+  {
+    std::FILE* lines = std::fopen(log.c_str(), "r");
+    ASSERT_NE(lines, nullptr);
+    for (int c; (c = std::fgetc(lines)) != EOF;) compiles += c == '\n';
+    std::fclose(lines);
+  }
+  const size_t objects = UnitObjects(options.cache_dir);
+  EXPECT_GE(objects, 10u);
+  EXPECT_EQ(compiles, objects) << "a unit compiled by both";
+
+  // Both run as their code says.
+  TableResolver resolver;
+  resolver.Add("env", "twice", Twice);
+  resolver.Add("other", "thrice", Thrice);
+  for (const std::shared_ptr<const Module>& module : {*a, *b}) {
+    auto instance = module->Instantiate(resolver, {});
+    ASSERT_TRUE(instance.ok()) << instance.status().ToString();
+    uint64_t args[1] = {3};
+    uint64_t results[1] = {0};
+    ASSERT_TRUE((*instance)->Call("run", args, results).ok());
+    EXPECT_EQ(static_cast<uint32_t>(results[0]), Expected(3));
+  }
+}
 
 }  // namespace
 }  // namespace theater::engine

@@ -195,6 +195,11 @@ RuntimeImpl::RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine>
 }
 
 RuntimeImpl::~RuntimeImpl() {
+  // First, so that the lattice's lease never reaches a runtime on its way out (this waits for a
+  // call in flight).
+  if (LatticeLink* lattice = lattice_.load(std::memory_order_acquire)) {
+    lattice->SetLeaseListener(nullptr);
+  }
   Status stopped = Shutdown();
   if (!stopped.ok()) spdlog::error("runtime shutdown: {}", stopped.ToString());
   // Spawns still queued see the shutdown and fail; one that was past that check when Shutdown()
@@ -1272,8 +1277,12 @@ Status RuntimeImpl::JoinLattice(std::shared_ptr<LatticeLink> link) {
   if (lattice_owner_) return FailedPrecondition("this runtime is in a lattice already");
   link->Bind(router_);
   router_.SetRemoteRoutes(&link->routes());
-  lattice_owner_ = std::move(link);
+  lattice_owner_ = link;
   lattice_.store(lattice_owner_.get(), std::memory_order_release);
+  lock.Unlock();
+  // Outside mu_: the listener runs under the link's lock and takes mu_ (Pause, List).
+  link->SetLeaseListener(
+      [this](bool held, const std::string& why) { OnLatticeLease(held, why); });
   return Status();
 }
 

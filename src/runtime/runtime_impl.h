@@ -288,6 +288,12 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // and stop; set once.
   std::shared_ptr<LatticeLink> lattice_owner_;
   std::atomic<LatticeLink*> lattice_{nullptr};
+  // The lease (lattice_lease.cc): while this host is cut off from its lattice its actors are
+  // paused; these are the ones the lease paused (not those an operator paused), resumed when it
+  // holds its lease again.
+  void OnLatticeLease(bool held, const std::string& why);
+  Mutex lease_mu_;
+  std::vector<std::string> lease_paused_ THEATER_GUARDED_BY(lease_mu_);
   Mutex content_mu_;
   std::unique_ptr<store::ContentStore> content_ THEATER_GUARDED_BY(content_mu_);
   // Keeps a large byte list of a chain event in kChainBytesStoreId; false when it cannot (the

@@ -61,8 +61,18 @@ class NatsServer {
     Start(port);
   }
 
+  // Freezes it (SIGSTOP): its clients' connections stay open and nothing flows, as when they
+  // are cut off from it. Thaw() lets it go on.
+  void Freeze() {
+    if (pid_ > 0) ::kill(pid_, SIGSTOP);
+  }
+  void Thaw() {
+    if (pid_ > 0) ::kill(pid_, SIGCONT);
+  }
+
   void Stop() {
     if (pid_ <= 0) return;
+    ::kill(pid_, SIGCONT);  // a frozen server ends too
     ::kill(pid_, SIGTERM);
     int status = 0;
     ::waitpid(pid_, &status, 0);

@@ -490,87 +490,137 @@ Result<size_t> ModuleCompiler::CompileUnits(const SplitTranslation& split, const
     size_t index = 0;     // into split.units
     fs::path object;      // what the link takes
     fs::path published;   // where a freshly compiled function unit's object goes; empty: none
+    std::unique_ptr<FileLock> lock;  // held while this compile makes the published object
   };
-  std::vector<Unit> compiled;  // compiled here, in job order
-  std::vector<fs::path> objects;
+  const auto stem = [](size_t i) { return std::string(kModulePrefix) + "_" + std::to_string(i); };
+  const auto cached = [](const fs::path& object) {
+    return CheckElfFile(object, ElfFileKind::kRelocatable).ok();
+  };
+  std::vector<fs::path> objects(split.units.size());  // in unit order, for the link
+  std::vector<Unit> now;                               // compiled in the first round
+  std::vector<size_t> deferred;  // units another compile is making: looked at again after
   size_t reused = 0;
   for (size_t i = 0; i < split.units.size(); ++i) {
-    const std::string stem = std::string(kModulePrefix) + "_" + std::to_string(i);
-    if (i > 0) {
-      fs::path cached = UnitObjectPath(split.units[i]);
-      if (CheckElfFile(cached, ElfFileKind::kRelocatable).ok()) {
-        objects.push_back(std::move(cached));
+    Unit unit{i, dir / (stem(i) + ".o"), {}, nullptr};
+    if (i > 0) {  // unit 0 is the module's own: nothing to share
+      unit.published = UnitObjectPath(split.units[i]);
+      if (cached(unit.published)) {
+        objects[i] = unit.published;
         ++reused;
         continue;
       }
-      compiled.push_back({i, dir / (stem + ".o"), std::move(cached)});
-    } else {
-      compiled.push_back({i, dir / (stem + ".o"), {}});  // the module's own: nothing to share
+      THEATER_RETURN_IF_ERROR(MakePrivateDirs(unit.published.parent_path()));
+      fs::path lock_path = unit.published;
+      lock_path.replace_extension(".lock");
+      THEATER_ASSIGN_OR_RETURN(unit.lock, FileLock::TryAcquire(lock_path));
+      if (!unit.lock) {
+        deferred.push_back(i);  // another compile (of a module sharing it) makes it now
+        continue;
+      }
+      if (cached(unit.published)) {  // made while this looked
+        objects[i] = unit.published;
+        ++reused;
+        continue;
+      }
     }
-    THEATER_RETURN_IF_ERROR(WriteNewFile(dir / (stem + ".c"), split.units[i]));
-    objects.push_back(compiled.back().object);
+    THEATER_RETURN_IF_ERROR(WriteNewFile(dir / (stem(i) + ".c"), split.units[i]));
+    objects[i] = unit.object;
+    now.push_back(std::move(unit));
   }
-
-  progress.Stage(state_->compiler_name + " \u00d7" + std::to_string(compiled.size()) +
-                 (reused == 0 ? "" : " (" + std::to_string(reused) + " units compiled before)"));
-  std::vector<SubprocessJob> jobs;
-  const auto add_job = [&](const std::string& source, const std::string& object) {
-    SubprocessJob job{{state_->compiler.path.string()}, dir};
-    job.argv.insert(job.argv.end(), state_->unit_flags.begin(), state_->unit_flags.end());
-    job.argv.insert(job.argv.end(), {"-c", source, "-o", object});
-    jobs.push_back(std::move(job));
-  };
-  for (const Unit& unit : compiled) {
-    const std::string stem = std::string(kModulePrefix) + "_" + std::to_string(unit.index);
-    add_job(stem + ".c", stem + ".o");
-  }
-  add_job(kShimC, kShimObject);  // last: it is small, and the units are the long pole
-  objects.push_back(dir / kShimObject);
 
   const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
   const size_t parallel = state_->options.compile_jobs > 0 ? state_->options.compile_jobs : cpus;
-  size_t total_bytes = 0;
-  for (const Unit& unit : compiled) total_bytes += split.units[unit.index].size();
+  size_t units_to_compile = now.size();
   size_t units_done = 0;
-  size_t bytes_done = 0;
-  const auto finished = [&](size_t job) {
-    if (job >= compiled.size()) return;  // the shim
-    ++units_done;
-    bytes_done += split.units[compiled[job].index].size();
-    progress.StageProgress(units_done, compiled.size(),
-                           static_cast<double>(bytes_done) / static_cast<double>(total_bytes));
+  // Runs the units' compiles (and the shim's, when asked) at once, then keeps the function
+  // units' objects in the cache and lets their locks go.
+  const auto compile = [&](std::vector<Unit>& units, bool with_shim) -> Status {
+    std::vector<SubprocessJob> jobs;
+    const auto add_job = [&](const std::string& source, const std::string& object) {
+      SubprocessJob job{{state_->compiler.path.string()}, dir};
+      job.argv.insert(job.argv.end(), state_->unit_flags.begin(), state_->unit_flags.end());
+      job.argv.insert(job.argv.end(), {"-c", source, "-o", object});
+      jobs.push_back(std::move(job));
+    };
+    size_t total_bytes = 0;
+    for (const Unit& unit : units) {
+      add_job(stem(unit.index) + ".c", stem(unit.index) + ".o");
+      total_bytes += split.units[unit.index].size();
+    }
+    if (with_shim) add_job(kShimC, kShimObject);  // last: small, and the units are the long pole
+    size_t bytes_done = 0;
+    const auto finished = [&](size_t job) {
+      if (job >= units.size()) return;  // the shim
+      ++units_done;
+      bytes_done += split.units[units[job].index].size();
+      progress.StageProgress(units_done, units_to_compile,
+                             static_cast<double>(bytes_done) / static_cast<double>(total_bytes));
+    };
+    THEATER_ASSIGN_OR_RETURN(std::vector<SubprocessResult> results,
+                             RunSubprocesses(jobs, parallel, timeout, finished));
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (results[i].ok() || results[i].cancelled) continue;
+      const std::string what = i < units.size()
+                                   ? "unit " + std::to_string(units[i].index + 1) + " of " +
+                                         std::to_string(split.units.size()) +
+                                         " of the C translation"
+                                   : "the shim";
+      return InternalError(state_->compiler_name + " failed on " + what + " of '" + name +
+                           "':\n" + Tail(results[i]));
+    }
+    // Kept for the next module that shares them, each complete before it is visible (synced,
+    // then renamed; two compiles of the same unit write the same bytes). The link takes the
+    // published object. A failure here costs the next module a compile, not this one its object.
+    for (Unit& unit : units) {
+      if (unit.published.empty()) continue;
+      if (SyncPath(unit.object, O_RDONLY).ok() &&
+          ::rename(unit.object.c_str(), unit.published.c_str()) == 0) {
+        SyncPath(unit.published.parent_path(), O_RDONLY | O_DIRECTORY).IgnoreError();
+        objects[unit.index] = unit.published;
+      }
+      unit.lock.reset();
+    }
+    return Status::Ok();
   };
-  THEATER_ASSIGN_OR_RETURN(std::vector<SubprocessResult> results,
-                           RunSubprocesses(jobs, parallel, timeout, finished));
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (results[i].ok() || results[i].cancelled) continue;
-    const std::string what = i < compiled.size()
-                                 ? "unit " + std::to_string(compiled[i].index + 1) + " of " +
-                                       std::to_string(split.units.size()) + " of the C translation"
-                                 : "the shim";
-    return InternalError(state_->compiler_name + " failed on " + what + " of '" + name + "':\n" +
-                         Tail(results[i]));
+
+  progress.Stage(state_->compiler_name + " \u00d7" + std::to_string(now.size()) +
+                 (reused == 0 ? "" : " (" + std::to_string(reused) + " units compiled before)"));
+  THEATER_RETURN_IF_ERROR(compile(now, /*with_shim=*/true));
+
+  // Units another compile was making: waited for one at a time (holding no other lock, so two
+  // compiles waiting for each other's units cannot deadlock), and compiled here only if that
+  // compile did not make them (it failed, or was stopped).
+  std::vector<Unit> missing;
+  for (const size_t i : deferred) {
+    const fs::path published = UnitObjectPath(split.units[i]);
+    fs::path lock_path = published;
+    lock_path.replace_extension(".lock");
+    THEATER_ASSIGN_OR_RETURN(
+        std::unique_ptr<FileLock> lock,
+        FileLock::Acquire(lock_path, [&] { progress.Stage("waiting for another compile"); }));
+    if (cached(published)) {
+      objects[i] = published;
+      ++reused;
+      continue;
+    }
+    THEATER_RETURN_IF_ERROR(WriteNewFile(dir / (stem(i) + ".c"), split.units[i]));
+    objects[i] = dir / (stem(i) + ".o");
+    missing.push_back(Unit{i, objects[i], published, nullptr});
+  }
+  if (!missing.empty()) {
+    units_to_compile += missing.size();
+    progress.Stage(state_->compiler_name + " \u00d7" + std::to_string(missing.size()));
+    THEATER_RETURN_IF_ERROR(compile(missing, /*with_shim=*/false));
   }
 
   std::vector<std::string> link = {state_->compiler.path.string(), "-shared"};
   for (const fs::path& object : objects) link.push_back(object.string());
+  link.push_back(kShimObject);
   link.insert(link.end(), {"-o", kOutputSo, "-lm"});
   THEATER_ASSIGN_OR_RETURN(SubprocessResult linked, RunSubprocess(link, dir, timeout));
   if (!linked.ok()) {
     return InternalError(state_->compiler_name + " failed to link the units of '" + name + "':\n" +
                          Tail(linked));
-  }
-
-  // Function units' objects are kept for the next module that shares them. Each is complete
-  // before it is visible (synced, then renamed); two processes publishing the same unit write
-  // the same bytes. A failure here costs the next module a compile, not this one its object.
-  for (const Unit& unit : compiled) {
-    if (unit.published.empty()) continue;
-    const fs::path shard = unit.published.parent_path();
-    if (!MakePrivateDirs(shard).ok() || !SyncPath(unit.object, O_RDONLY).ok()) continue;
-    if (::rename(unit.object.c_str(), unit.published.c_str()) == 0) {
-      SyncPath(shard, O_RDONLY | O_DIRECTORY).IgnoreError();
-    }
   }
   return reused;
 }
