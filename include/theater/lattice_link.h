@@ -32,6 +32,8 @@ class LatticeLink {
   // what other hosts send here through `router`, which outlives the link's use of it.
   virtual void Bind(messaging::Router& router) = 0;
   virtual messaging::RemoteRoutes& routes() = 0;
+  // This host's name in the lattice.
+  virtual std::string host_id() const = 0;
   // Tells `listener` when this host loses its lease (held = false: it is cut off from the
   // lattice, and its actors must not act until it is back; docs/distribution.md, "The lease")
   // and when it holds it again. nullptr clears it; when that call returns, no call of the old

@@ -112,6 +112,9 @@ struct Manifest {
   nlohmann::json permission_policy = nlohmann::json::object();
   std::vector<HandlerConfig> handlers;
   ManifestLimits limits;
+  // Which host of a lattice runs it (docs/distribution.md, "Placement"): a host's name, or
+  // "least-loaded"; unset: where it is spawned (a child: its parent's host).
+  std::optional<std::string> placement;
 
   // "file:line:col: unknown key 'x' (ignored)" for every key the format does not define.
   std::vector<std::string> warnings;
@@ -131,6 +134,11 @@ struct Manifest {
 // fields; the message carries `source_name:line:col` and the field name.
 // With `base_url`, relative references resolve against that URL instead (and absolute paths are
 // refused: a manifest from a server must not name files on this machine).
+// The `placement` of a manifest's text, read without the rest of it (what a management server
+// needs to know where to start it); nullopt when it has none. Errors: the text is not TOML, or
+// its placement is not a host name or "least-loaded" (kInvalidArgument).
+Result<std::optional<std::string>> ManifestPlacement(std::string_view toml);
+
 Result<Manifest> ParseManifest(std::string_view toml, std::filesystem::path base_dir,
                                std::string source_name, std::string base_url = {});
 // ParseManifest(), without the copy: the parse the runtime remembers for this text (and base),

@@ -143,6 +143,10 @@ struct SpawnRequest {
   // most RuntimeOptions::max_spawn_fetches_per_client of its spawns fetch http(s) references at
   // once. Empty: the embedder itself, bound only by max_spawn_fetches.
   std::string client;
+  // The management server has placed it (docs/distribution.md, "Placement"): the manifest's
+  // `placement` is not checked again. Otherwise a placement on another host is refused, since
+  // the runtime alone starts actors where it runs.
+  bool placed = false;
 };
 
 // Receives actor log lines (runtime.log, stdout and stderr of the guest).

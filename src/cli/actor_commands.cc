@@ -308,15 +308,15 @@ int Start(CommandContext& ctx, const StartArgs& args) {
   const bool attached = args.parent || args.subscribe;
   if (attached || args.logs) CatchInterrupts();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
-  std::string placed_on;
   if (!args.on.empty()) {
     // Placement: the lattice's host by that name, or the least loaded, started through its own
     // management server (the others reach the actor wherever it runs).
     THEATER_ASSIGN_OR_RETURN_EXIT(PlacedHost host, ChooseHost(*client, args.on), out);
-    placed_on = host.host_id;
     if (!host.self) {
       THEATER_ASSIGN_OR_RETURN_EXIT(client, ctx.ConnectTo(host.management_address), out);
     }
+    // Placed: the manifest's own placement, if any, gives way.
+    fields["placement"] = host.host_id;
   }
   Result<Variant> started = CallExpect(*client, MakeVariant("StartActor", fields), "ActorStarted");
   if (!started.ok()) {
@@ -337,13 +337,16 @@ int Start(CommandContext& ctx, const StartArgs& args) {
     return AttachLogs(ctx, *client, id, args.settle_ms);
   }
   if (!attached) {
+    // In a lattice the server says where it runs (--on's host, the manifest's placement, or
+    // itself).
+    const std::string host = JsonString(started->fields, "host");
     if (out.json()) {
       json started_json{{"id", id}};
-      if (!placed_on.empty()) started_json["host"] = placed_on;
+      if (!host.empty()) started_json["host"] = host;
       out.PrintJson(started_json);
     } else {
       std::cout << id << "\n";
-      if (!placed_on.empty()) std::cerr << "started on host " << placed_on << "\n";
+      if (!host.empty()) std::cerr << "started on host " << host << "\n";
     }
     return kExitOk;
   }

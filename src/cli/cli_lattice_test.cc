@@ -85,9 +85,12 @@ class CliLatticeTest : public ::testing::Test {
   }
 
   // A manifest of the messenger test actor (tests/actors/messenger.c), written once.
-  fs::path MessengerManifest() {
-    const fs::path manifest = dir_ / "messenger.toml";
+  // `placement`: the manifest's own (docs/distribution.md, "Placement"), none when empty.
+  fs::path MessengerManifest(const std::string& placement = "") {
+    const fs::path manifest =
+        dir_ / (placement.empty() ? "messenger.toml" : "messenger-" + placement + ".toml");
     std::ofstream out(manifest);
+    if (!placement.empty()) out << "placement = \"" << placement << "\"\n";
     out << "name = \"messenger\"\nversion = \"0.1.0\"\ncomponent = \"" << THEATER_TEST_ACTOR_DIR
         << "/messenger.wasm\"\n\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
            "type = \"timing\"\n";
@@ -204,7 +207,23 @@ TEST_F(CliLatticeTest, AClientOfOneHostDrivesAnActorOnAnother) {
   EXPECT_EQ(json::parse(least.out, nullptr, false).value("host", ""), "h1") << least.out;
   Finished nowhere = run(h1, {"start", "--on", "h9", MessengerManifest().string()});
   EXPECT_NE(nowhere.code, 0);
-  EXPECT_THAT(nowhere.err, HasSubstr("--on h9: no host of that name in lattice cli-test"));
+  EXPECT_THAT(nowhere.err, HasSubstr("--on h9: placement \"h9\": no host of that name in lattice cli-test"));
+  // Placement by the manifest: the server a client asks passes the start to the host it names;
+  // --on overrides it; a start that waits on the actor needs a connection to its host.
+  Finished by_manifest = run(h1, {"--json", "start", MessengerManifest("h2").string()});
+  ASSERT_EQ(by_manifest.code, 0) << by_manifest.err;
+  const json by_manifest_json = json::parse(by_manifest.out, nullptr, false);
+  EXPECT_EQ(by_manifest_json.value("host", ""), "h2") << by_manifest.out;
+  EXPECT_THAT(run(h2, {"--json", "list"}).out, HasSubstr(by_manifest_json.value("id", "?")));
+  Finished overridden = run(h2, {"--json", "start", "--on", "h1", MessengerManifest("h2").string()});
+  ASSERT_EQ(overridden.code, 0) << overridden.err;
+  EXPECT_EQ(json::parse(overridden.out, nullptr, false).value("host", ""), "h1") << overridden.out;
+  Finished attached = run(h1, {"start", "--subscribe", MessengerManifest("h2").string()});
+  EXPECT_NE(attached.code, 0);
+  EXPECT_THAT(attached.err, HasSubstr("theater start --on h2"));
+  Finished unknown = run(h1, {"start", MessengerManifest("h9").string()});
+  EXPECT_NE(unknown.code, 0);
+  EXPECT_THAT(unknown.err, HasSubstr("placement \"h9\": no host of that name"));
   // Commands about one actor, sent to h1 for the actor on h2, are answered by h2.
   Finished state = run(h1, {"state", on_h2});
   ASSERT_EQ(state.code, 0) << state.err;

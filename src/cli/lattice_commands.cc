@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/context.h"
+#include "cluster/placement.h"
 #include "cli/output.h"
 
 namespace theater::cli {
@@ -53,35 +54,22 @@ int Hosts(CommandContext& ctx) {
 Result<PlacedHost> ChooseHost(server::ManagementClient& client, const std::string& on) {
   Result<Variant> reply = CallExpect(client, MakeVariant("ListHosts"), "HostList");
   if (!reply.ok()) return reply.status().WithContext("--on " + on);
-  const json hosts = reply->fields.value("hosts", json::array());
-  const json* chosen = nullptr;
-  for (const json& host : hosts) {
+  // The server's own rule (cluster/placement.h), on the hosts it lists.
+  std::vector<LatticeHost> hosts;
+  for (const json& host : reply->fields.value("hosts", json::array())) {
     if (!host.is_object()) continue;
-    if (on == "least-loaded") {
-      // Fewest actors; of equals, the lower load. A host that has not said where its
-      // management server listens cannot be asked to start anything.
-      if (JsonString(host, "management_address").empty() && !host.value("self", false)) continue;
-      auto key = [](const json& h) {
-        return std::make_pair(h.value("actors", uint64_t{0}), h.value("load", 0.0));
-      };
-      if (chosen == nullptr || key(host) < key(*chosen)) chosen = &host;
-    } else if (JsonString(host, "host_id") == on) {
-      chosen = &host;
-    }
+    LatticeHost listed;
+    listed.host_id = JsonString(host, "host_id");
+    listed.management_address = JsonString(host, "management_address");
+    listed.actors = host.value("actors", uint64_t{0});
+    listed.load = host.value("load", 0.0);
+    listed.self = host.value("self", false);
+    hosts.push_back(std::move(listed));
   }
-  if (chosen == nullptr) {
-    return NotFound("--on " + on + ": no host of that name in lattice " +
-                    JsonString(reply->fields, "lattice") + " (`theater hosts` lists them)");
-  }
-  PlacedHost placed;
-  placed.host_id = JsonString(*chosen, "host_id");
-  placed.self = chosen->value("self", false);
-  placed.management_address = JsonString(*chosen, "management_address");
-  if (!placed.self && placed.management_address.empty()) {
-    return Unavailable("--on " + on + ": host " + placed.host_id +
-                       " has not announced its management address yet");
-  }
-  return placed;
+  Result<LatticeHost> chosen =
+      cluster::ChoosePlacement(hosts, on, JsonString(reply->fields, "lattice"));
+  if (!chosen.ok()) return chosen.status().WithContext("--on " + on);
+  return PlacedHost{chosen->host_id, chosen->management_address, chosen->self};
 }
 
 void AddLatticeCommands(CLI::App& app, CommandSet& commands) {

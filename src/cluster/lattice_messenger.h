@@ -79,6 +79,7 @@ class LatticeMessenger final : public LatticeLink,
   void ReleaseActor(std::string_view id) override;
   void Bind(messaging::Router& router) override;
   void SetLeaseListener(std::function<void(bool held, const std::string& why)> listener) override;
+  std::string host_id() const override { return host_; }
   messaging::RemoteRoutes& routes() override { return *this; }
   // RemoteRoutes.
   Result<std::shared_ptr<messaging::Endpoint>> Find(std::string_view id) override;

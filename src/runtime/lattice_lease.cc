@@ -1,13 +1,14 @@
 // Theater: a WebAssembly actor runtime.
 //
-// The lattice's lease, as the runtime keeps it (docs/distribution.md, "The lease"): a host cut
+// The runtime's part in a lattice beyond messages. The lease, as the runtime keeps it (docs/distribution.md, "The lease"): a host cut
 // off from its lattice's NATS for longer than its lease pauses its actors, so that a copy taken
 // over elsewhere never acts beside this one, and resumes them when it hears NATS again. An actor
 // busy in an operation finishes that operation first (a pause when idle); an actor an operator
-// paused stays paused either way.
+// paused stays paused either way. And placement: which manifests may start on this host.
 #include <spdlog/spdlog.h>
 
 #include "runtime/runtime_impl.h"
+#include "theater/lattice_link.h"
 
 namespace theater::runtime {
 
@@ -33,6 +34,27 @@ void RuntimeImpl::OnLatticeLease(bool held, const std::string& why) {
   for (const std::string& id : paused) resumed += Resume(id).ok() ? 1 : 0;
   spdlog::warn("runtime: the lease holds again: {} actor{} resumed", resumed,
                resumed == 1 ? "" : "s");
+}
+
+Status RuntimeImpl::CheckPlacementHere(const std::string& placement, bool is_child) const {
+  LatticeLink* lattice = lattice_.load(std::memory_order_acquire);
+  const std::string here = lattice ? lattice->host_id() : std::string();
+  if (!is_child && (placement == "least-loaded" || placement == here)) return Status::Ok();
+  if (is_child && placement == here) return Status::Ok();
+  if (is_child) {
+    return FailedPrecondition(
+        "placement = \"" + placement +
+        "\": a child runs on its parent's host (placing children on other hosts of a lattice is "
+        "not built yet; docs/distribution.md, \"Placement\")");
+  }
+  if (!lattice) {
+    return FailedPrecondition("placement = \"" + placement +
+                              "\": this host is not in a lattice (theater server --cluster)");
+  }
+  return FailedPrecondition("placement = \"" + placement + "\" names another host than this one (" +
+                            here +
+                            "): start it through a management server of the lattice, which "
+                            "places it (theater start)");
 }
 
 }  // namespace theater::runtime

@@ -38,7 +38,7 @@ constexpr uint64_t kMaxMailboxCapacity = 1 << 20;
 constexpr std::string_view kKnownKeys[] = {
     "name",       "version",    "component",         "description", "long_description",
     "save_chain", "init_state", "permission_policy", "handler",     "limits",
-    "auto_handlers",
+    "auto_handlers", "placement",
     // The design documents' spellings of `component` and `handler` (docs/manifest.md).
     "component_path", "handlers",
 };
@@ -161,6 +161,20 @@ Result<json> ToJson(const toml::node& node, const std::string& field, const Mani
       break;
   }
   return json(nullptr);
+}
+
+// A placement: "least-loaded", or a host's name as a lattice spells it (letters, digits, '-'
+// and '_', at most 64).
+Status CheckPlacement(std::string_view placement) {
+  if (placement == "least-loaded") return Status::Ok();
+  bool valid = !placement.empty() && placement.size() <= 64;
+  for (const char c : placement) {
+    valid = valid && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '-' || c == '_');
+  }
+  if (valid) return Status::Ok();
+  return InvalidArgument("must be a host's name (letters, digits, '-' and '_', at most 64) or "
+                         "\"least-loaded\"");
 }
 
 Result<std::optional<std::string>> OptionalString(const toml::table& table, std::string_view key,
@@ -391,6 +405,12 @@ Result<Manifest> BuildManifest(const toml::table& root, fs::path base_dir, std::
   if (const toml::node* node = root.get("limits")) {
     THEATER_RETURN_IF_ERROR(ParseLimits(*node, m, warnings, ctx));
   }
+  THEATER_ASSIGN_OR_RETURN(m.placement, OptionalString(root, "placement", "placement", ctx));
+  if (m.placement) {
+    if (Status valid = CheckPlacement(*m.placement); !valid.ok()) {
+      return ctx.Invalid(root.get("placement")->source(), "placement", valid.message());
+    }
+  }
 
   for (const auto& [key, value] : root) {
     bool known = false;
@@ -534,6 +554,34 @@ Result<TemplateProbe> ProbeTemplate(std::string_view toml_text, const std::strin
   }
   return probe;
 }
+
+}  // namespace
+
+Result<std::optional<std::string>> ManifestPlacement(std::string_view toml_text) {
+  const std::string source_name = "<manifest>";
+  THEATER_RETURN_IF_ERROR(CheckManifestText(toml_text, source_name));
+  Result<ParsedTemplate> parsed = ParseTemplate(toml_text, source_name);
+  const std::string text = parsed.ok() ? MaskTemplate(*parsed) : std::string(toml_text);
+  ManifestSource ctx(source_name);
+  try {
+    toml::table root = toml::parse(text, source_name);
+    THEATER_ASSIGN_OR_RETURN(std::optional<std::string> placement,
+                             OptionalString(root, "placement", "placement", ctx));
+    if (placement) {
+      if (Status valid = CheckPlacement(*placement); !valid.ok()) {
+        return ctx.Invalid(root.get("placement")->source(), "placement", valid.message());
+      }
+    }
+    return placement;
+  } catch (const toml::parse_error& e) {
+    return ParseError(ctx.Where(e.source()) +
+                      ": TOML syntax error: " + std::string(e.description()));
+  } catch (const std::exception& e) {
+    return InternalError("unexpected error parsing a manifest: " + std::string(e.what()));
+  }
+}
+
+namespace {
 
 // ProbeTemplate, remembered. A text over the size limit is refused before it is copied into a key.
 Result<std::shared_ptr<const TemplateProbe>> ProbeTemplateMemoized(std::string_view toml_text,

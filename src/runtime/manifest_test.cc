@@ -120,6 +120,31 @@ chain_retention_bytes = 1048576
   EXPECT_EQ(m->base_dir, fs::path("/actors/x"));
 }
 
+TEST(ManifestTest, PlacementIsAHostNameOrLeastLoaded) {
+  const std::string rest = "name = \"a\"\ncomponent = \"a.wasm\"\n";
+  Result<Manifest> named = Parse("placement = \"h-2_b\"\n" + rest);
+  ASSERT_TRUE(named.ok()) << named.status().ToString();
+  EXPECT_EQ(named->placement, "h-2_b");
+  Result<Manifest> least = Parse("placement = \"least-loaded\"\n" + rest);
+  ASSERT_TRUE(least.ok()) << least.status().ToString();
+  EXPECT_EQ(least->placement, "least-loaded");
+  EXPECT_FALSE(Parse(rest)->placement.has_value());
+  for (const std::string& bad : std::vector<std::string>{"\"h 2\"", "\"\"", "\"" + std::string(65, 'h') + "\"", "3"}) {
+    Result<Manifest> refused = Parse("placement = " + bad + "\n" + rest);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_THAT(refused.status().message(), HasSubstr("placement")) << bad;
+  }
+  // Read alone (what a management server does before it knows where to start it), templates
+  // and all.
+  Result<std::optional<std::string>> alone =
+      ManifestPlacement("placement = \"h2\"\n" + rest + "description = \"{{ who }}\"\n");
+  ASSERT_TRUE(alone.ok()) << alone.status().ToString();
+  EXPECT_EQ(*alone, "h2");
+  EXPECT_EQ(*ManifestPlacement(rest), std::nullopt);
+  EXPECT_FALSE(ManifestPlacement("placement = \"a b\"\n").ok());
+  EXPECT_FALSE(ManifestPlacement("placement = [").ok());
+}
+
 TEST(ManifestTest, DefaultsForOptionalFields) {
   Result<Manifest> m = Parse(kMinimal);
   ASSERT_TRUE(m.ok()) << m.status().ToString();

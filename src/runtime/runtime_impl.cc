@@ -715,6 +715,13 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
     return changed;
   };
   for (const std::string& warning : manifest->warnings) spdlog::warn("{}", warning);
+  if (manifest->placement && !request.placed) {
+    if (Status placed = CheckPlacementHere(*manifest->placement, parent != nullptr);
+        !placed.ok()) {
+      done(placed.WithContext(manifest->source_name));
+      return;
+    }
+  }
   if (parent) {
     Manifest& capped_manifest = own();
     Status capped = CapLimitsAtParent(capped_manifest.limits, parent->manifest().limits);

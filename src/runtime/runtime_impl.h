@@ -292,6 +292,9 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // paused; these are the ones the lease paused (not those an operator paused), resumed when it
   // holds its lease again.
   void OnLatticeLease(bool held, const std::string& why);
+  // Whether a spawn whose manifest says `placement` may start here: the runtime alone starts
+  // actors on its own host (the management server places the others before they get here).
+  Status CheckPlacementHere(const std::string& placement, bool is_child) const;
   Mutex lease_mu_;
   std::vector<std::string> lease_paused_ THEATER_GUARDED_BY(lease_mu_);
   Mutex content_mu_;

@@ -835,6 +835,26 @@ TEST_F(RuntimeTest, MemoryBombIsCappedByTheManifestLimit) {
               HasSubstr("of its 8 MiB limit, [limits] memory_limit_mb)"));
 }
 
+// The runtime alone starts actors on its own host: a manifest that places one elsewhere is
+// refused where nothing can place it (a management server of a lattice does, before the runtime
+// sees it: CliLatticeTest).
+TEST_F(RuntimeTest, APlacementOnAnotherHostIsRefusedWhereNothingCanPlaceIt) {
+  SpawnRequest request;
+  request.manifest = ProbeManifest("placement = \"h2\"\n");
+  Result<std::string> refused = runtime_->Spawn(request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().ToString(),
+              HasSubstr("placement = \"h2\": this host is not in a lattice"));
+  // Placed by whoever spawned it: the least loaded is where it is spawned.
+  request.manifest = ProbeManifest("placement = \"least-loaded\"\n");
+  EXPECT_TRUE(runtime_->Spawn(request).ok());
+  // A child runs on its parent's host.
+  const std::string parent = Spawn(ProbeManifest());
+  EXPECT_THAT(Response(Request(parent, "spawn:" + ProbeManifest("placement = \"least-loaded\"\n"))),
+              HasSubstr("a child runs on its parent's host"));
+}
+
 TEST_F(RuntimeTest, ShutdownStopsEverythingAndRefusesNewWork) {
   std::string parent = Spawn(ProbeManifest());
   Response(Request(parent, "spawn:" + ProbeManifest()));

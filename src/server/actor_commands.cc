@@ -8,11 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "cluster/placement.h"
+#include "common/bytes.h"
 #include "common/uuid.h"
 #include "server/server_impl.h"
 
 #include "common/nesting_guard.h"
 #include "theater/chain_store.h"
+#include "theater/limits.h"
+#include "theater/manifest.h"
 
 namespace theater::server {
 namespace {
@@ -162,8 +166,32 @@ void ServerImpl::StartActor(CommandCall& call) {
     return call.Finish(
         SubscriptionLimitError(call, "start it without subscribe, or unsubscribe from one first"));
   }
+  std::optional<std::string> placement;
+  if (const auto it = fields.find("placement"); it != fields.end() && !it->is_null()) {
+    if (!it->is_string()) return call.Invalid(InvalidArgument("placement: must be a string"));
+    placement = it->get<std::string>();
+  }
+  // In a lattice, where it runs is decided here, once (a start this or another server placed
+  // carries kForwardedField): by the command's placement, else by the manifest's, which is read
+  // for that when it is inline or a file (the runtime reports what else is wrong with it).
+  const ManifestForm form = ClassifyManifest(*manifest);
+  const bool placed = fields.contains(kForwardedField);
+  if (options_.lattice_hosts && !placed &&
+      (placement || form == ManifestForm::kInline || form == ManifestForm::kFile)) {
+    json admitted_fields = fields;
+    admitted_fields["manifest"] = *manifest;
+    return PlaceThenStart(call.conn, std::move(call.ctx),
+                          Variant{std::string(call.name), std::move(admitted_fields)},
+                          std::move(placement), *subscribe || *parent);
+  }
+  if (placement && !options_.lattice_hosts && *placement != "least-loaded") {
+    return call.Finish(ErrorResponse(
+        ManagementError::kInvalidRequest,
+        "placement \"" + *placement + "\": this server is not in a lattice (--cluster)"));
+  }
 
   SpawnRequest request;
+  request.placed = placed || placement.has_value();
   request.manifest = std::move(*manifest);
   request.state = std::move(*state);
   request.actor_id = NewUuid();
@@ -186,8 +214,11 @@ void ServerImpl::StartActor(CommandCall& call) {
   runtime_.SpawnAsync(std::move(request),
                       [this, reply = Replier(conn, call.ctx), id, subscription_id,
                        weak = std::weak_ptr<Connection>(conn)](Result<std::string> spawned) {
-                        if (spawned.ok())
-                          return reply(MakeVariant("ActorStarted", json{{"id", id}}), {});
+                        if (spawned.ok()) {
+                          json started{{"id", id}};
+                          if (!options_.host_id.empty()) started["host"] = options_.host_id;
+                          return reply(MakeVariant("ActorStarted", started), {});
+                        }
                         reply(ErrorResponse(spawned.status(), Subject::kSpawn), {});
                         asio::post(io_, [this, id, subscription_id, weak] {
                           parents_.erase(id);
@@ -195,6 +226,75 @@ void ServerImpl::StartActor(CommandCall& call) {
                             c->RemoveSubscription(subscription_id, id);
                         });
                       });
+}
+
+void ServerImpl::PlaceThenStart(const std::shared_ptr<Connection>& conn,
+                                Connection::PendingCommand ctx, Variant command,
+                                std::optional<std::string> placement, bool attached) {
+  auto owned = std::make_shared<Variant>(std::move(command));
+  auto reply = Replier(conn, ctx);
+  asio::post(*blocking_, [this, conn, ctx = std::move(ctx), owned, reply = std::move(reply),
+                          placement = std::move(placement), attached]() mutable {
+    const std::string manifest = owned->fields.value("manifest", "");
+    const ManifestForm form = ClassifyManifest(manifest);
+    if (!placement) {
+      // An unreadable or malformed manifest starts here, where the runtime says what is wrong.
+      Result<std::string> text = form == ManifestForm::kInline
+                                     ? Result<std::string>(manifest)
+                                     : ReadFileText(manifest, "manifest", limits::kMaxManifestBytes);
+      if (text.ok()) {
+        Result<std::optional<std::string>> from_manifest = ManifestPlacement(*text);
+        if (from_manifest.ok()) placement = std::move(*from_manifest);
+      }
+    }
+    LatticeHost here;
+    here.host_id = options_.host_id;
+    here.self = true;
+    Result<LatticeHost> chosen =
+        placement ? cluster::ChoosePlacement(options_.lattice_hosts(), *placement, options_.lattice)
+                  : Result<LatticeHost>(std::move(here));
+    if (!chosen.ok()) return reply(ErrorResponse(chosen.status(), Subject::kSpawn), {});
+    owned->fields[kForwardedField] = true;
+    if (chosen->self) {
+      // Here: the start goes on as any other, on the network thread.
+      asio::post(io_, [this, conn, ctx = std::move(ctx), owned]() mutable {
+        CommandCall call{conn, std::move(ctx), owned->name, owned->fields, {}};
+        StartActor(call);
+      });
+      return;
+    }
+    if (attached) {
+      return reply(ErrorResponse(FailedPrecondition(
+                                     "the actor is placed on host " + chosen->host_id +
+                                     ", and a start that subscribes or waits for its result "
+                                     "needs a connection to that host: `theater start --on " +
+                                     chosen->host_id + "` makes one"),
+                                 Subject::kSpawn),
+                   {});
+    }
+    // A manifest path takes the client's locality with it (as a command naming a file does).
+    if (form == ManifestForm::kFile && !conn->peer_is_loopback()) {
+      return reply(ErrorResponse(ManagementError::kUnauthorized,
+                                 "the actor is placed on host " + chosen->host_id +
+                                     ", and a start that names a file is passed there only for "
+                                     "clients on loopback; send it to that host"),
+                   {});
+    }
+    ManagementClient::Options options;
+    options.address = chosen->management_address;
+    options.token = options_.token;
+    Result<std::unique_ptr<ManagementClient>> client = ManagementClient::Connect(options);
+    if (!client.ok()) {
+      return reply(ErrorResponse(client.status().WithContext("placing the actor on host " +
+                                                             chosen->host_id),
+                                 Subject::kSpawn),
+                   {});
+    }
+    Result<Variant> answer = (*client)->CallRaw(MakeVariant(owned->name, owned->fields));
+    if (!answer.ok()) return reply(ErrorResponse(answer.status(), Subject::kSpawn), {});
+    if (answer->name == "ActorStarted") answer->fields["host"] = chosen->host_id;
+    reply(MakeVariant(answer->name, answer->fields), {});
+  });
 }
 
 void ServerImpl::StopActor(CommandCall& call) {

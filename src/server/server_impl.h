@@ -115,6 +115,10 @@ class ServerImpl final : public ManagementServer {
   void ListActors(CommandCall& call);
   void GetServerInfo(CommandCall& call);
   void StartActor(CommandCall& call);
+  // A start in a lattice whose placement (the command's, else its manifest's) is read on the
+  // blocking pool: run here, or passed to the chosen host's management server.
+  void PlaceThenStart(const std::shared_ptr<Connection>& conn, Connection::PendingCommand ctx,
+                      Variant command, std::optional<std::string> placement, bool attached);
   void StopActor(CommandCall& call);
   void TerminateActor(CommandCall& call);
   void RestartPauseOrResume(CommandCall& call);
