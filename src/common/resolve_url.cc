@@ -23,13 +23,15 @@ Result<std::string> ResolveUrl(const std::string& base, const std::string& refer
   if (!url) return InternalError("resolving a URL: libcurl could not create a handle");
   // Both come from outside (a spawner, the server a manifest was fetched from): a refusal quotes
   // them (QuoteInput), never raw, so that neither can forge lines or drive a terminal in the
-  // message a client or the CLI shows, and neither makes it kilobytes long.
+  // message a client or the CLI shows, and neither makes it kilobytes long: 100 bytes of each,
+  // which are up to 400 once every byte is escaped, keep a message of both under a kilobyte.
+  constexpr size_t kQuoted = 100;
   if (curl_url_set(url.get(), CURLUPART_URL, base.c_str(), 0) != CURLUE_OK) {
-    return InvalidArgument(QuoteInput(base) + " is not a valid URL");
+    return InvalidArgument(QuoteInput(base, kQuoted) + " is not a valid URL");
   }
   auto unresolvable = [&] {
-    return InvalidArgument(QuoteInput(reference) + " cannot be resolved against " +
-                           QuoteInput(base));
+    return InvalidArgument(QuoteInput(reference, kQuoted) + " cannot be resolved against " +
+                           QuoteInput(base, kQuoted));
   };
   if (curl_url_set(url.get(), CURLUPART_URL, reference.c_str(), 0) != CURLUE_OK) {
     return unresolvable();
