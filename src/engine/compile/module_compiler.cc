@@ -473,6 +473,15 @@ fs::path ModuleCompiler::CachePath(std::string_view key) const {
   return state_->options.cache_dir / std::string(key.substr(0, 2)) / (std::string(key) + ".so");
 }
 
+namespace {
+// The lock a unit object's maker holds: beside it, "<key>.lock".
+fs::path LockPathOf(const fs::path& unit_object) {
+  fs::path lock = unit_object;
+  lock.replace_extension(".lock");
+  return lock;
+}
+}  // namespace
+
 fs::path ModuleCompiler::UnitObjectPath(std::string_view unit_text) const {
   KeyHasher key;
   key.Field(state_->config_digest);
@@ -498,7 +507,8 @@ Result<size_t> ModuleCompiler::CompileUnits(const SplitTranslation& split, const
   };
   std::vector<fs::path> objects(split.units.size());  // in unit order, for the link
   std::vector<Unit> now;                               // compiled in the first round
-  std::vector<size_t> deferred;  // units another compile is making: looked at again after
+  // Units another compile is making, with their objects' paths: looked at again after.
+  std::vector<std::pair<size_t, fs::path>> deferred;
   size_t reused = 0;
   for (size_t i = 0; i < split.units.size(); ++i) {
     Unit unit{i, dir / (stem(i) + ".o"), {}, nullptr};
@@ -510,11 +520,10 @@ Result<size_t> ModuleCompiler::CompileUnits(const SplitTranslation& split, const
         continue;
       }
       THEATER_RETURN_IF_ERROR(MakePrivateDirs(unit.published.parent_path()));
-      fs::path lock_path = unit.published;
-      lock_path.replace_extension(".lock");
-      THEATER_ASSIGN_OR_RETURN(unit.lock, FileLock::TryAcquire(lock_path));
+      THEATER_ASSIGN_OR_RETURN(unit.lock, FileLock::TryAcquire(LockPathOf(unit.published)));
       if (!unit.lock) {
-        deferred.push_back(i);  // another compile (of a module sharing it) makes it now
+        // Another compile (of a module sharing it) makes it now.
+        deferred.emplace_back(i, std::move(unit.published));
         continue;
       }
       if (cached(unit.published)) {  // made while this looked
@@ -591,13 +600,11 @@ Result<size_t> ModuleCompiler::CompileUnits(const SplitTranslation& split, const
   // compiles waiting for each other's units cannot deadlock), and compiled here only if that
   // compile did not make them (it failed, or was stopped).
   std::vector<Unit> missing;
-  for (const size_t i : deferred) {
-    const fs::path published = UnitObjectPath(split.units[i]);
-    fs::path lock_path = published;
-    lock_path.replace_extension(".lock");
-    THEATER_ASSIGN_OR_RETURN(
-        std::unique_ptr<FileLock> lock,
-        FileLock::Acquire(lock_path, [&] { progress.Stage("waiting for another compile"); }));
+  for (const auto& [i, published] : deferred) {
+    THEATER_ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock,
+                             FileLock::Acquire(LockPathOf(published), [&] {
+                               progress.Stage("waiting for another compile");
+                             }));
     if (cached(published)) {
       objects[i] = published;
       ++reused;
