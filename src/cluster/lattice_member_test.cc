@@ -188,12 +188,14 @@ TEST_F(LatticeMemberTest, EachWayOfFailingToJoinSaysWhy) {
 TEST_F(LatticeMemberTest, AHostCutOffFromNatsLosesItsLeaseAndHoldsItAgainWhenItHearsIt) {
   ClusterOptions options = Options("a");
   options.lease = 400ms;
+  // What the listener writes is declared before the member, so that it outlives the member's
+  // heartbeat thread even when an assertion below returns early.
+  std::mutex mu;
+  std::vector<std::pair<bool, std::string>> heard;
   Result<std::unique_ptr<LatticeMember>> joined =
       LatticeMember::Join(options, [] { return LatticeMember::Facts{}; });
   ASSERT_TRUE(joined.ok()) << joined.status().ToString();
   std::unique_ptr<LatticeMember> member = std::move(joined).value();
-  std::mutex mu;
-  std::vector<std::pair<bool, std::string>> heard;
   member->SetLeaseListener([&](bool held, const std::string& why) {
     std::lock_guard<std::mutex> lock(mu);
     heard.emplace_back(held, why);
@@ -209,8 +211,10 @@ TEST_F(LatticeMemberTest, AHostCutOffFromNatsLosesItsLeaseAndHoldsItAgainWhenItH
 
   nats_->Freeze();
   const auto frozen = std::chrono::steady_clock::now();
-  ASSERT_TRUE(WaitFor([&] { return !member->HoldsLease(); }, 5s));
+  // The member's state turns before its listener is called: wait for what the listener heard.
+  ASSERT_TRUE(WaitFor([&] { return !events().empty(); }, 5s));
   const auto took = std::chrono::steady_clock::now() - frozen;
+  EXPECT_FALSE(member->HoldsLease());
   EXPECT_GE(took, 300ms) << "not before the lease ran out";
   EXPECT_LE(took, 1500ms) << "within the lease and a couple of heartbeats";
   ASSERT_EQ(events().size(), 1u);
@@ -218,7 +222,8 @@ TEST_F(LatticeMemberTest, AHostCutOffFromNatsLosesItsLeaseAndHoldsItAgainWhenItH
   EXPECT_THAT(events()[0].second, HasSubstr("host a has not heard its own heartbeat"));
 
   nats_->Thaw();
-  ASSERT_TRUE(WaitFor([&] { return member->HoldsLease(); }, 15s));
+  ASSERT_TRUE(WaitFor([&] { return events().size() >= 2; }, 15s));
+  EXPECT_TRUE(member->HoldsLease());
   ASSERT_EQ(events().size(), 2u);
   EXPECT_TRUE(events()[1].first);
 
