@@ -6,13 +6,54 @@
 // Invariants: parsing never crashes or reads out of bounds; a refusal is kInvalidArgument; an
 // accepted batch is canonical (its header and records, encoded again, give back the input
 // byte for byte) and each record's size is what RecordSize says; an audit's payload that parses
-// re-encodes to the same bytes.
+// re-encodes to the same bytes; a supervision record's payload (a child's spawn or event,
+// supervision_records.h) is refused with kInvalidArgument or, accepted, encodes again to what
+// parses back the same.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
+#include <vector>
 
 #include "cluster/link_frames.h"
+#include "cluster/supervision_records.h"
+
+namespace {
+
+std::string_view View(const std::vector<uint8_t>& bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+void CheckSupervision(std::string_view payload) {
+  using namespace theater::cluster;
+  theater::Result<theater::SpawnRequest> spawn = ParseRemoteSpawn(payload, "h");
+  if (!spawn.ok()) {
+    if (spawn.status().code() != theater::StatusCode::kInvalidArgument) std::abort();
+  } else {
+    const std::vector<uint8_t> encoded = EncodeRemoteSpawn(*spawn);
+    theater::Result<theater::SpawnRequest> again = ParseRemoteSpawn(View(encoded), "h");
+    if (!again.ok() || again->manifest != spawn->manifest || again->state != spawn->state ||
+        again->actor_id != spawn->actor_id || again->read_roots != spawn->read_roots ||
+        again->remote_parent->ancestry_policies != spawn->remote_parent->ancestry_policies ||
+        again->remote_parent->limits != spawn->remote_parent->limits) {
+      std::abort();
+    }
+  }
+  theater::Result<theater::ChildEvent> event = ParseChildEvent(payload);
+  if (!event.ok()) {
+    if (event.status().code() != theater::StatusCode::kInvalidArgument) std::abort();
+    return;
+  }
+  const std::vector<uint8_t> encoded = EncodeChildEvent(*event);
+  theater::Result<theater::ChildEvent> again = ParseChildEvent(View(encoded));
+  if (!again.ok() || again->child_id != event->child_id || again->kind != event->kind ||
+      again->data != event->data || again->error.code() != event->error.code() ||
+      again->reason != event->reason) {
+    std::abort();
+  }
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace theater::cluster;
@@ -25,9 +66,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   for (const LinkRecord& record : records) {
-    if (record.kind != RecordKind::kAudit) continue;
     const std::string_view payload(reinterpret_cast<const char*>(record.payload.data()),
                                    record.payload.size());
+    if (record.kind == RecordKind::kSupervise) {
+      CheckSupervision(payload);
+      continue;
+    }
+    if (record.kind != RecordKind::kAudit) continue;
     LinkAudit audit;
     theater::Status read = ParseAudit(payload, &audit);
     if (!read.ok()) {

@@ -2,11 +2,17 @@
 //
 // LatticeLink: what a runtime that is one host of a lattice (docs/distribution.md) asks of the
 // lattice. The runtime records each actor it starts and stops in the lattice's directory through
-// it, and its router reaches the actors of other hosts through its routes. src/cluster/
-// implements it over NATS; a single host has none, and pays nothing for it.
+// it, its router reaches the actors of other hosts through its routes, and a parent's host and
+// its children's hosts tell each other about spawns, failures and stops through it (supervision
+// across hosts). src/cluster/ implements it over NATS; a single host has none, and pays nothing
+// for it.
 //
-// Thread-safety: every method may be called from any thread, concurrently.
-// Ownership: the runtime holds it (TheaterRuntime::JoinLattice) until it is destroyed.
+// LatticeSupervision: the runtime's side of supervision across hosts, which the link calls with
+// what other hosts send (on the link's receiving thread: each method returns without waiting).
+//
+// Thread-safety: every method of both may be called from any thread, concurrently.
+// Ownership: the runtime holds the link (TheaterRuntime::JoinLattice) until it is destroyed, and
+// binds itself as the link's LatticeSupervision until then.
 #pragma once
 
 #include <functional>
@@ -14,9 +20,36 @@
 #include <string_view>
 
 #include "theater/router.h"
+#include "theater/runtime.h"
 #include "theater/status.h"
 
 namespace theater {
+
+// What a parent's host asks of the host of one of its children.
+enum class ChildControl : uint8_t {
+  kStop = 1,           // stop it (supervisor.stop-child, or its parent stopping): no event back
+  kRestart = 2,        // restart it in place (supervisor.restart-child, a sibling's strategy)
+  kRestartFailed = 3,  // the child failed and its parent's strategy restarts it (its chain goes on)
+  kRelease = 4,        // the child failed and is not restarted: forget what was kept for it
+};
+
+class LatticeSupervision {
+ public:
+  virtual ~LatticeSupervision() = default;
+  // Spawn a child whose parent runs on another host: `request.remote_parent` says which, and
+  // `request.actor_id` is the id the parent's host gave it.
+  virtual void SpawnForRemoteParent(SpawnRequest request, std::function<void(Status)> done) = 0;
+  // A child of `parent_id` (an actor of this host) on host `child_host` failed, exited or was
+  // stopped from outside.
+  virtual void OnRemoteChildEvent(const std::string& parent_id, const std::string& child_host,
+                                  const ChildEvent& event) = 0;
+  // The parent's host asks this host about `child_id`; `done(false)` when it is not here.
+  virtual void OnChildControl(ChildControl op, const std::string& child_id,
+                              const std::string& reason, std::function<void(Result<bool>)> done) = 0;
+  // Host `host` left the lattice or was lost (`why` says which): its children of this host's
+  // parents failed with it, and this host's children of its parents lost their parent.
+  virtual void OnHostGone(const std::string& host, const std::string& why) = 0;
+};
 
 class LatticeLink {
  public:
@@ -40,6 +73,42 @@ class LatticeLink {
   // listener is running. A link without leases never calls it.
   virtual void SetLeaseListener(std::function<void(bool held, const std::string& why)> listener) {
     (void)listener;
+  }
+
+  // --- Supervision across hosts (docs/distribution.md). A link without it keeps every child
+  // on its parent's host: ChooseHost answers this host, and the rest is never called. ---
+  // Binds the runtime's side; nullptr unbinds it (when that returns, no call of it is running).
+  virtual void BindSupervision(LatticeSupervision* supervision) { (void)supervision; }
+  // The host a child's `placement` names: a live host of that name, or with "least-loaded" the
+  // live host with the fewest actors. kNotFound / kUnavailable naming the host otherwise.
+  [[nodiscard]] virtual Result<std::string> ChooseHost(std::string_view placement) {
+    (void)placement;
+    return host_id();
+  }
+  // Sends a child's spawn to `host` (`request` as LatticeSupervision::SpawnForRemoteParent gets
+  // it); `done` gets the outcome of the child's init there, or why it never got there.
+  virtual void SpawnOn(const std::string& host, const SpawnRequest& request,
+                       std::function<void(Status)> done) {
+    (void)host;
+    (void)request;
+    done(FailedPrecondition("this host's lattice link does not spawn on other hosts"));
+  }
+  // Tells the host of `parent_id` what became of its child here.
+  virtual void ReportToParent(const std::string& host, const std::string& parent_id,
+                              const ChildEvent& event) {
+    (void)host;
+    (void)parent_id;
+    (void)event;
+  }
+  // Asks `host` to act on `child_id` (ChildControl); `done(false)` when it is not there.
+  virtual void ControlChildOn(const std::string& host, ChildControl op,
+                              const std::string& child_id, const std::string& reason,
+                              std::function<void(Result<bool>)> done) {
+    (void)host;
+    (void)op;
+    (void)child_id;
+    (void)reason;
+    done(FailedPrecondition("this host's lattice link does not reach other hosts' children"));
   }
 };
 

@@ -117,6 +117,18 @@ struct ChildEvent {
   std::string reason;
 };
 
+// The parent of a child spawned on another host of a lattice (docs/distribution.md,
+// "Supervision across hosts"): what the child's host needs to bound the child as the parent's
+// host would, since permissions have no wire form — the `[permission_policy]` of each ancestor,
+// from the top-level actor down to the parent, through which this host computes the parent's
+// permissions from its own root permissions, and the parent's limits, which cap the child's.
+struct RemoteParent {
+  std::string id;
+  std::string host;
+  std::vector<nlohmann::json> ancestry_policies;
+  ManifestLimits limits;
+};
+
 struct SpawnRequest {
   // A manifest: a file path, a store:// reference, an http(s):// URL, or the TOML text itself
   // (anything containing a newline or starting with '[' or a `key =` line; its relative paths
@@ -147,6 +159,9 @@ struct SpawnRequest {
   // `placement` is not checked again. Otherwise a placement on another host is refused, since
   // the runtime alone starts actors where it runs.
   bool placed = false;
+  // Set on the child's host when the parent runs on another host of the lattice (parent_id is
+  // then unset: the parent is not among this host's actors). Shared: restarts copy the request.
+  std::shared_ptr<const RemoteParent> remote_parent;
 };
 
 // Receives actor log lines (runtime.log, stdout and stderr of the guest).

@@ -14,6 +14,7 @@
 
 #include "cluster/lattice_member.h"
 #include "cluster/lattice_messenger.h"
+#include "cluster/lattice_test_hosts.h"
 #include "testing/nats_server.h"
 #include "testing/runtime_test_util.h"
 #include "testing/wait_for.h"
@@ -44,24 +45,7 @@ std::string Text(const std::vector<uint8_t>& bytes) {
   return {bytes.begin(), bytes.end()};
 }
 
-// One host: a runtime joined to a lattice.
-struct Host {
-  std::filesystem::path home;
-  std::unique_ptr<TheaterRuntime> runtime;
-  std::unique_ptr<LatticeMember> member;
-  std::shared_ptr<LatticeMessenger> messenger;
-
-  ~Host() { Leave(); }
-  void Leave() {
-    if (runtime) runtime->Shutdown().IgnoreError();
-    if (messenger) messenger->Close();
-    member.reset();
-    runtime.reset();
-    messenger.reset();
-    if (!home.empty()) std::filesystem::remove_all(home);
-    home.clear();
-  }
-};
+using Host = LatticeTestHost;
 
 class LatticeMessagingTest : public ::testing::Test {
  protected:
@@ -72,32 +56,7 @@ class LatticeMessagingTest : public ::testing::Test {
   }
 
   std::unique_ptr<Host> StartHost(const std::string& name, const std::string& lattice = "msg") {
-    auto host = std::make_unique<Host>();
-    host->home = testing_util::NewTestHome("theater-lattice-" + name);
-    RuntimeOptions options = testing_util::TestRuntimeOptions(host->home);
-    options.persist = false;
-    Result<std::unique_ptr<TheaterRuntime>> runtime =
-        TheaterRuntime::Create(options, BuiltinHandlers());
-    EXPECT_TRUE(runtime.ok()) << runtime.status().ToString();
-    if (!runtime.ok()) return nullptr;
-    host->runtime = std::move(runtime).value();
-    ClusterOptions cluster;
-    cluster.url = nats_->url();
-    cluster.lattice = lattice;
-    cluster.host_id = name;
-    cluster.heartbeat_interval = 100ms;
-    TheaterRuntime* rt = host->runtime.get();
-    Result<std::unique_ptr<LatticeMember>> member = LatticeMember::Join(
-        cluster, [rt] { return LatticeMember::Facts{rt->ActorCount(), ""}; });
-    EXPECT_TRUE(member.ok()) << member.status().ToString();
-    if (!member.ok()) return nullptr;
-    host->member = std::move(member).value();
-    Result<std::shared_ptr<LatticeMessenger>> messenger = LatticeMessenger::Start(*host->member);
-    EXPECT_TRUE(messenger.ok()) << messenger.status().ToString();
-    if (!messenger.ok()) return nullptr;
-    host->messenger = std::move(messenger).value();
-    EXPECT_TRUE(host->runtime->JoinLattice(host->messenger).ok());
-    return host;
+    return StartLatticeTestHost(nats_->url(), name, lattice);
   }
 
   // Both hosts have heard each other's heartbeat (a lookup needs the holder to be live).

@@ -81,20 +81,7 @@ class LatticeMessenger::RemoteActor final : public messaging::Endpoint {
         break;
     }
     if (!envelope.reply) return messenger_.EnqueueInOrder(host_, std::move(record));
-    // An answer comes back: it is owed under a number of this host's.
-    {
-      MutexLock lock(messenger_.mu_);
-      record.reference = ++messenger_.next_reference_;
-      messenger_.pending_.emplace(
-          record.reference, Pending{std::move(envelope.reply), host_, id_, Clock::now()});
-    }
-    const uint64_t reference = record.reference;
-    Status queued = messenger_.EnqueueInOrder(host_, std::move(record));
-    if (!queued.ok()) {
-      MutexLock lock(messenger_.mu_);
-      messenger_.pending_.erase(reference);  // refused: the router reports it, not the reply
-    }
-    return queued;
+    return messenger_.EnqueueAwaiting(host_, std::move(record), std::move(envelope.reply), true);
   }
 
  private:
@@ -277,6 +264,23 @@ Result<std::optional<std::string>> LatticeMessenger::ManagementAddressOf(std::st
 
 Status LatticeMessenger::EnqueueInOrder(const std::string& host, LinkRecord record) {
   return Enqueue(host, std::move(record), true);
+}
+
+Status LatticeMessenger::EnqueueAwaiting(const std::string& host, LinkRecord record,
+                                         ReplyFn reply, bool ordered) {
+  // An answer comes back: it is owed under a number of this host's.
+  {
+    MutexLock lock(mu_);
+    record.reference = ++next_reference_;
+    pending_.emplace(record.reference, Pending{std::move(reply), host, record.target, Clock::now()});
+  }
+  const uint64_t reference = record.reference;
+  Status queued = Enqueue(host, std::move(record), ordered);
+  if (!queued.ok()) {
+    MutexLock lock(mu_);
+    pending_.erase(reference);  // refused: the caller reports it, not the reply
+  }
+  return queued;
 }
 
 Status LatticeMessenger::Enqueue(const std::string& host, LinkRecord record, bool ordered) {
@@ -552,7 +556,7 @@ void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
     }
     bool on;
   } local_only(record.kind != RecordKind::kAnswer && record.kind != RecordKind::kRefused &&
-               record.kind != RecordKind::kAudit);
+               record.kind != RecordKind::kAudit && record.kind != RecordKind::kSupervise);
   switch (record.kind) {
     case RecordKind::kSend: {
       Status sent = router_->Send(record.target, std::move(record.payload), record.sender);
@@ -620,6 +624,9 @@ void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
     }
     case RecordKind::kAudit:
       CheckAudit(origin, record);
+      return;
+    case RecordKind::kSupervise:
+      HandleSupervision(origin, std::move(record));
       return;
     case RecordKind::kRefused: {
       MutexLock lock(mu_);
@@ -741,6 +748,8 @@ void LatticeMessenger::HostGone(const std::string& host, const std::string& why)
   }
   spdlog::info("lattice: {}; {} of its actors were known here, {} answers owed by it failed",
                reason, theirs.size(), owed.size());
+  MutexLock lock(supervision_mu_);
+  if (supervision_ != nullptr) supervision_->OnHostGone(host, why);
 }
 
 }  // namespace theater::cluster

@@ -32,6 +32,10 @@
 // Hosts that leave: their cached participants are forgotten, the answers still owed by them fail
 // with "host H left the lattice", and channels with their participants close.
 //
+// Supervision across hosts: a parent's host sends its child's spawn, stops and restarts to the
+// child's host, which reports what becomes of the child back (kSupervise records,
+// supervision_records.h); both ends are the runtime's LatticeSupervision.
+//
 // Thread-safety: every method may be called from any thread. Ownership: borrows the member and
 // the router bound to it; Close() (or the destructor) stops the subscription, the sender thread
 // and every thread publishing, after which nothing here touches the member: it may go first
@@ -81,6 +85,14 @@ class LatticeMessenger final : public LatticeLink,
   void SetLeaseListener(std::function<void(bool held, const std::string& why)> listener) override;
   std::string host_id() const override { return host_; }
   messaging::RemoteRoutes& routes() override { return *this; }
+  void BindSupervision(LatticeSupervision* supervision) override;
+  Result<std::string> ChooseHost(std::string_view placement) override;
+  void SpawnOn(const std::string& host, const SpawnRequest& request,
+               std::function<void(Status)> done) override;
+  void ReportToParent(const std::string& host, const std::string& parent_id,
+                      const ChildEvent& event) override;
+  void ControlChildOn(const std::string& host, ChildControl op, const std::string& child_id,
+                      const std::string& reason, std::function<void(Result<bool>)> done) override;
   // RemoteRoutes.
   Result<std::shared_ptr<messaging::Endpoint>> Find(std::string_view id) override;
 
@@ -116,6 +128,12 @@ class LatticeMessenger final : public LatticeLink,
   // `ordered`: the record is one of its sender→target pair's, numbered here in order.
   Status Enqueue(const std::string& host, LinkRecord record, bool ordered);
   Status EnqueueInOrder(const std::string& host, LinkRecord record);
+  // Enqueues `record` (in order when `ordered`) under a new reference whose answer goes to
+  // `reply`; a refused record is not awaited (the caller reports the refusal).
+  Status EnqueueAwaiting(const std::string& host, LinkRecord record, messaging::ReplyFn reply,
+                         bool ordered);
+  // A kSupervise record from `origin` (supervision_records.h).
+  void HandleSupervision(const std::string& origin, LinkRecord record);
   // Publishes what bursts leave in the outboxes, and every second gives up on old answers and
   // sends the audits.
   void SenderLoop();
@@ -186,6 +204,11 @@ class LatticeMessenger final : public LatticeLink,
   // The requests and openings this host received and has not answered yet, by origin host.
   std::unordered_map<std::string, std::unordered_set<uint64_t>> owed_ THEATER_GUARDED_BY(mu_);
   std::atomic<bool> closed_{false};
+
+  // The runtime's side of supervision across hosts; held while one of its methods runs, so that
+  // unbinding waits for a call in flight.
+  Mutex supervision_mu_;
+  LatticeSupervision* supervision_ THEATER_GUARDED_BY(supervision_mu_) = nullptr;
 };
 
 }  // namespace theater::cluster

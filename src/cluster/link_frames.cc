@@ -151,7 +151,7 @@ Status ParseBatch(std::string_view batch, LinkBatchHeader* header,
     uint64_t kind = 0;
     THEATER_RETURN_IF_ERROR(in.Int(1, &kind, "kind"));
     if (kind < static_cast<uint64_t>(RecordKind::kSend) ||
-        kind > static_cast<uint64_t>(RecordKind::kAudit)) {
+        kind > static_cast<uint64_t>(RecordKind::kSupervise)) {
       return InvalidArgument("a lattice batch has a record of unknown kind " +
                              std::to_string(kind));
     }

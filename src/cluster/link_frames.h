@@ -2,9 +2,9 @@
 //
 // The frames hosts of a lattice send each other (docs/distribution.md, "Messages between
 // hosts"): a batch of records, one NATS message, from one host to another. A record is one
-// envelope (send, request, channel open, channel message, channel close), an answer to a request
-// or an opening, or a refusal (an earlier message of a sender→target pair was refused there, or
-// lost on the way).
+// envelope (send, request, channel open, channel message, channel close), a supervision operation
+// (supervision_records.h), an answer to a request, an opening or a supervision operation, or a
+// refusal (an earlier message of a sender→target pair was refused there, or lost on the way).
 //
 // Layout, little-endian: the batch's header (version, origin host, origin epoch), then records
 // until the end: kind (u8), pair sequence (u64), reference (u64), sender, target, channel (u16
@@ -36,6 +36,7 @@ enum class RecordKind : uint8_t {
   kAnswer = 6,   // to the request or opening `reference`: `code`/`text`, `accepted`, message
   kRefused = 7,  // an earlier message from `sender` to `target` was refused or lost: `code`/`text`
   kAudit = 8,    // the origin's account of what it sent: `payload` is a LinkAudit (below)
+  kSupervise = 9,  // supervision across hosts: `channel` names it (supervision_records.h)
 };
 
 struct LinkRecord {

@@ -94,8 +94,8 @@ TEST(LinkFramesTest, LengthsKindsAndFlagsOutOfBoundsAreNamed) {
   BeginBatch(LinkBatchHeader{"h", 1}, batch);
   const std::string base = batch;
   // An unknown kind.
-  std::string bad = base + std::string(1, '\x09');
-  EXPECT_THAT(ParseBatch(bad, &header, &got).message(), HasSubstr("unknown kind 9"));
+  std::string bad = base + std::string(1, '\x0a');
+  EXPECT_THAT(ParseBatch(bad, &header, &got).message(), HasSubstr("unknown kind 10"));
   // An id past its limit.
   LinkRecord record;
   record.sender = std::string(kMaxLinkIdBytes + 1, 's');

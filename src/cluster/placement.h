@@ -20,7 +20,12 @@ namespace theater::cluster {
 // that have announced where their management server listens; any other placement is the host
 // of that name. kNotFound (naming the lattice) when there is none; kUnavailable when the named
 // host has not announced its management address yet.
+// What the chosen host must offer: a management server (a start the management server passes
+// on), or only the lattice's messages (a child spawned by its parent's host, which any host of
+// the lattice can receive).
+enum class PlacementNeeds { kManagementAddress, kMessages };
 Result<LatticeHost> ChoosePlacement(const std::vector<LatticeHost>& hosts,
-                                    std::string_view placement, std::string_view lattice);
+                                    std::string_view placement, std::string_view lattice,
+                                    PlacementNeeds needs = PlacementNeeds::kManagementAddress);
 
 }  // namespace theater::cluster

@@ -207,6 +207,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // the directory of its own manifest when that is a local file (its package), and its origin's
   // read_roots. Made on first use and kept; null once its handlers have stopped.
   std::shared_ptr<const LocalReadScope> ChildReadScope();
+  // The same directories by path, for a child spawned on another host of the lattice, which
+  // reads its manifest and component there under them (the host's spawn roots are that host's).
+  LocalReadRoots ChildReadRoots();
   Status Post(ExportInvocation call) override;
   // Called by runtime.shutdown: the actor stops (reporting kExit with `data` to its supervisor)
   // once the current operation has finished. False when it is already stopping.

@@ -93,6 +93,32 @@ std::shared_ptr<const LocalReadScope> Actor::ChildReadScope() {
   return child_read_scope_;
 }
 
+LocalReadRoots Actor::ChildReadRoots() {
+  LocalReadRoots roots;
+  roots.rule =
+      "a child spawned on another host reads only files under its parent's filesystem grant, "
+      "the directory of its parent's manifest and its parent's origin roots";
+  // A grant is a descriptor: its path is what the kernel says the descriptor names.
+  for (const WasiPreopen& preopen : WasiPreopens()) {
+    if (!preopen.read || preopen.directory_fd < 0) continue;
+    std::error_code error;
+    std::filesystem::path path = std::filesystem::read_symlink(
+        "/proc/self/fd/" + std::to_string(preopen.directory_fd), error);
+    if (!error && path.is_absolute()) roots.directories.push_back(std::move(path));
+  }
+  const std::string& origin = config_.origin.manifest;
+  if (!LooksLikeInlineManifest(origin) && ClassifyReference(origin) == ReferenceKind::kFile &&
+      !config_.manifest->base_dir.empty()) {
+    roots.directories.push_back(config_.manifest->base_dir);
+  }
+  if (config_.origin.read_roots) {
+    for (const std::filesystem::path& directory : config_.origin.read_roots->directories) {
+      roots.directories.push_back(directory);
+    }
+  }
+  return roots;
+}
+
 Status Actor::Post(ExportInvocation call) {
   Operation op;
   op.interface_name = std::move(call.interface_name);

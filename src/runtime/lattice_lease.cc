@@ -1,10 +1,12 @@
 // Theater: a WebAssembly actor runtime.
 //
-// The runtime's part in a lattice beyond messages. The lease, as the runtime keeps it (docs/distribution.md, "The lease"): a host cut
-// off from its lattice's NATS for longer than its lease pauses its actors, so that a copy taken
-// over elsewhere never acts beside this one, and resumes them when it hears NATS again. An actor
-// busy in an operation finishes that operation first (a pause when idle); an actor an operator
-// paused stays paused either way. And placement: which manifests may start on this host.
+// The runtime's part in a lattice beyond messages and supervision. The lease, as the runtime
+// keeps it (docs/distribution.md, "The lease"): a host cut off from its lattice's NATS for
+// longer than its lease pauses its actors, so that a copy taken over elsewhere never acts beside
+// this one, and resumes them when it hears NATS again. An actor busy in an operation finishes
+// that operation first (a pause when idle); an actor an operator paused stays paused either way.
+// And placement: which top-level manifests may start on this host (a child's placement is
+// remote_children.cc's).
 #include <spdlog/spdlog.h>
 
 #include "runtime/runtime_impl.h"
@@ -36,17 +38,10 @@ void RuntimeImpl::OnLatticeLease(bool held, const std::string& why) {
                resumed == 1 ? "" : "s");
 }
 
-Status RuntimeImpl::CheckPlacementHere(const std::string& placement, bool is_child) const {
+Status RuntimeImpl::CheckPlacementHere(const std::string& placement) const {
   LatticeLink* lattice = lattice_.load(std::memory_order_acquire);
   const std::string here = lattice ? lattice->host_id() : std::string();
-  if (!is_child && (placement == "least-loaded" || placement == here)) return Status::Ok();
-  if (is_child && placement == here) return Status::Ok();
-  if (is_child) {
-    return FailedPrecondition(
-        "placement = \"" + placement +
-        "\": a child runs on its parent's host (placing children on other hosts of a lattice is "
-        "not built yet; docs/distribution.md, \"Placement\")");
-  }
+  if (placement == "least-loaded" || placement == here) return Status::Ok();
   if (!lattice) {
     return FailedPrecondition("placement = \"" + placement +
                               "\": this host is not in a lattice (theater server --cluster)");

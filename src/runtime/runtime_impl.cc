@@ -199,6 +199,7 @@ RuntimeImpl::~RuntimeImpl() {
   // call in flight).
   if (LatticeLink* lattice = lattice_.load(std::memory_order_acquire)) {
     lattice->SetLeaseListener(nullptr);
+    lattice->BindSupervision(nullptr);
   }
   Status stopped = Shutdown();
   if (!stopped.ok()) spdlog::error("runtime shutdown: {}", stopped.ToString());
@@ -587,6 +588,22 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
                          " bytes for a path, store:// or http(s):// reference"));
     return;
   }
+  // A child whose parent runs on another host (remote_children.cc): its parent's permissions
+  // are recomputed here from the ancestry its spawn carries, and it reads only under the roots
+  // its spawn carries.
+  std::shared_ptr<const EffectivePermissions> remote_parent_permissions;
+  if (request.remote_parent) {
+    Result<std::shared_ptr<const EffectivePermissions>> computed =
+        RemoteParentPermissions(*request.remote_parent);
+    if (!computed.ok()) {
+      done(computed.status());
+      return;
+    }
+    remote_parent_permissions = std::move(computed).value();
+    if (!request.read_roots) request.read_roots = LocalReadRoots{};  // none given: no file
+  }
+  const EffectivePermissions* spawner_permissions =
+      parent ? &parent->permissions() : remote_parent_permissions.get();
   // Errors up to the child's init may quote what was read on a guest spawner's behalf.
   Callback<std::string> begin_done = done;
   if (parent) {
@@ -625,15 +642,15 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
   // A store:// reference in a spawn (the manifest, its component, its init_state) is read only
   // if the spawner may read that store: a child must not read through its manifest what its
   // parent could not read itself.
-  StoreReader store_reader =
-      [this, parent](const std::string& reference) -> Result<std::vector<uint8_t>> {
-    if (parent) {
+  StoreReader store_reader = [this, spawner_permissions, remote_parent_permissions](
+                                 const std::string& reference) -> Result<std::vector<uint8_t>> {
+    if (spawner_permissions != nullptr) {
       std::string_view rest(reference);
       if (rest.starts_with("store://")) rest.remove_prefix(8);
       // Governed by the permission of the handler that fronts the content store ("store").
       const std::string store_id(rest.substr(0, rest.find('/')));
       const PermissionRules* rules = registry_.PermissionRulesOf(kStorePermission);
-      const Permission* granted = parent->permissions().Find(kStorePermission);
+      const Permission* granted = spawner_permissions->Find(kStorePermission);
       Status allowed = granted == nullptr ? PermissionDenied(
                                                 "Operation denied: store not permitted by store "
                                                 "permissions")
@@ -716,15 +733,35 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
   };
   for (const std::string& warning : manifest->warnings) spdlog::warn("{}", warning);
   if (manifest->placement && !request.placed) {
-    if (Status placed = CheckPlacementHere(*manifest->placement, parent != nullptr);
-        !placed.ok()) {
-      done(placed.WithContext(manifest->source_name));
-      return;
+    if (!parent) {
+      if (Status placed = CheckPlacementHere(*manifest->placement); !placed.ok()) {
+        done(placed.WithContext(manifest->source_name));
+        return;
+      }
+    } else {
+      // A child may run on another host of the lattice (supervision across hosts).
+      Result<std::string> host = PlaceChild(*manifest, request);
+      if (!host.ok()) {
+        done(host.status().WithContext(manifest->source_name));
+        return;
+      }
+      LatticeLink* lattice = lattice_.load(std::memory_order_acquire);
+      if (lattice != nullptr && *host != lattice->host_id()) {
+        SpawnRemoteChild(std::move(request), parent, *host, std::move(done));
+        return;
+      }
+      if (request.actor_id) {
+        // A child that ran on another host is restarted here: it is this host's now.
+        MutexLock lock(remote_mu_);
+        remote_children_.erase(*request.actor_id);
+      }
     }
   }
-  if (parent) {
+  if (parent || request.remote_parent) {
     Manifest& capped_manifest = own();
-    Status capped = CapLimitsAtParent(capped_manifest.limits, parent->manifest().limits);
+    Status capped = CapLimitsAtParent(
+        capped_manifest.limits,
+        parent ? parent->manifest().limits : request.remote_parent->limits);
     if (!capped.ok()) {
       done(capped.WithContext(manifest->source_name));
       return;
@@ -738,7 +775,7 @@ void RuntimeImpl::SpawnNow(SpawnRequest request, std::shared_ptr<chain::EventCha
   }
 
   Result<std::shared_ptr<const EffectivePermissions>> permissions =
-      PermissionsFor(*manifest, parent.get());
+      PermissionsUnder(*manifest, spawner_permissions);
   if (!permissions.ok()) {
     done(permissions.status());
     return;
@@ -807,6 +844,11 @@ Status RuntimeImpl::CapLimits(ManifestLimits& child, const ManifestLimits& paren
 
 Result<std::shared_ptr<const EffectivePermissions>> RuntimeImpl::PermissionsFor(
     const Manifest& manifest, const Actor* parent) const {
+  return PermissionsUnder(manifest, parent ? &parent->permissions() : nullptr);
+}
+
+Result<std::shared_ptr<const EffectivePermissions>> RuntimeImpl::PermissionsUnder(
+    const Manifest& manifest, const EffectivePermissions* parent) const {
   Result<PermissionPolicy> policy =
       ParsePermissionPolicy(manifest.permission_policy, policy_handlers_);
   if (!policy.ok()) return policy.status().WithContext(manifest.source_name);
@@ -814,7 +856,7 @@ Result<std::shared_ptr<const EffectivePermissions>> RuntimeImpl::PermissionsFor(
   // actor's are the root permissions, narrowed the same way (shared when it has no policy).
   if (parent) {
     return std::make_shared<const EffectivePermissions>(
-        ComputeEffectivePermissions(parent->permissions(), *policy));
+        ComputeEffectivePermissions(*parent, *policy));
   }
   if (!manifest.permission_policy.empty()) {
     return std::make_shared<const EffectivePermissions>(
@@ -976,6 +1018,10 @@ void RuntimeImpl::StopActor(std::string_view id, StopKind kind, std::optional<Ch
                             std::function<void(bool)> done) {
   std::shared_ptr<Actor> actor = Find(id);
   if (!actor) {
+    if (std::optional<RemoteChild> remote = FindRemoteChild(id)) {
+      StopRemoteChild(std::string(id), *remote, std::move(report), std::move(done));
+      return;
+    }
     done(false);
     return;
   }
@@ -1006,6 +1052,10 @@ Status RuntimeImpl::Restart(std::string_view id) {
 void RuntimeImpl::RestartAsync(std::string_view id, std::function<void(Status)> done) {
   std::shared_ptr<Actor> actor = Find(id);
   if (!actor) {
+    if (std::optional<RemoteChild> remote = FindRemoteChild(id)) {
+      RestartRemoteChild(std::string(id), *remote, std::move(done));
+      return;
+    }
     done(NotFound("actor " + std::string(id) + " not found"));
     return;
   }
@@ -1290,6 +1340,7 @@ Status RuntimeImpl::JoinLattice(std::shared_ptr<LatticeLink> link) {
   // Outside mu_: the listener runs under the link's lock and takes mu_ (Pause, List).
   link->SetLeaseListener(
       [this](bool held, const std::string& why) { OnLatticeLease(held, why); });
+  link->BindSupervision(this);
   return Status();
 }
 
@@ -1346,6 +1397,11 @@ void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& 
       lattice->ReleaseActor(actor.id());
     }
   }
+  if (actor.origin().remote_parent) {
+    // Its parent runs on another host: told there (its restart too is decided there).
+    if (report && !restarting) ReportToRemoteParent(actor, *report);
+    return;
+  }
   std::shared_ptr<Actor> parent = actor.parent_id() ? Find(*actor.parent_id()) : nullptr;
   if (!report) {
     if (parent && !restarting) parent->RemoveChild(actor.id());
@@ -1357,7 +1413,10 @@ void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& 
   if (parent && !restart && !restarting) parent->RemoveChild(actor.id());
   if (parent) {
     parent->DeliverChildEvent(*report);
-    if (restart) ApplySupervision(parent, *report, actor.origin(), actor.chain());
+    if (restart) {
+      ApplySupervision(parent, *report,
+                       LocalRestart(actor.origin(), actor.chain(), parent->id()));
+    }
     return;
   }
   std::function<void(const ChildEvent&)> listener;
@@ -1368,9 +1427,19 @@ void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& 
   if (listener) listener(*report);
 }
 
+RuntimeImpl::RestartFn RuntimeImpl::LocalRestart(SpawnRequest request,
+                                                 std::shared_ptr<chain::EventChain> chain,
+                                                 std::string parent_id) {
+  return [this, request = std::move(request), chain = std::move(chain),
+          parent_id = std::move(parent_id)](const Status& after, Callback<std::string> done) {
+    chain->Append(chain::Lifecycle{"actor-restart", "restarted by supervisor " + parent_id +
+                                                        " after: " + after.ToString()});
+    SpawnWithChain(request, chain, std::move(done));
+  };
+}
+
 void RuntimeImpl::ApplySupervision(const std::shared_ptr<Actor>& parent, const ChildEvent& event,
-                                   const SpawnRequest& request,
-                                   std::shared_ptr<chain::EventChain> chain) {
+                                   RestartFn restart_failed) {
   SupervisionPolicy policy = parent->supervision_policy();
   if (!parent->AdmitRestart()) {
     parent->RemoveChild(event.child_id);
@@ -1397,11 +1466,9 @@ void RuntimeImpl::ApplySupervision(const std::shared_ptr<Actor>& parent, const C
              position != children.end()) {
     others.assign(position + 1, children.end());
   }
-  chain->Append(chain::Lifecycle{"actor-restart", "restarted by supervisor " + parent->id() +
-                                                      " after: " + event.error.ToString()});
   std::string child_id = event.child_id;
-  SpawnWithChain(request, chain,
-                 [this, parent, child_id, others, request, chain](Result<std::string> spawned) {
+  restart_failed(event.error, [this, parent, child_id, others,
+                               restart_failed](Result<std::string> spawned) {
                    if (!spawned.ok()) {
                      if (parent->stopping()) return;  // nothing left to supervise
                      // Stopped while it started again (a Stop of its id found it registered):
@@ -1415,7 +1482,7 @@ void RuntimeImpl::ApplySupervision(const std::shared_ptr<Actor>& parent, const C
                      again.child_id = child_id;
                      again.error = spawned.status();
                      parent->DeliverChildEvent(again);
-                     ApplySupervision(parent, again, request, chain);
+                     ApplySupervision(parent, again, restart_failed);
                      return;
                    }
                    for (const std::string& other : others) {

@@ -33,6 +33,7 @@
 #include "runtime/timers.h"
 #include "theater/handler_registry.h"
 #include "theater/host_api.h"
+#include "theater/lattice_link.h"
 #include "theater/mutex.h"
 #include "theater/router.h"
 #include "theater/runtime.h"
@@ -40,8 +41,9 @@
 
 namespace theater::runtime {
 
-// Also the HostServices handed to every actor's handlers (include/theater/host_api.h).
-class RuntimeImpl final : public TheaterRuntime, public HostServices {
+// Also the HostServices handed to every actor's handlers (include/theater/host_api.h), and the
+// lattice's LatticeSupervision when it is one host of a lattice (remote_children.cc).
+class RuntimeImpl final : public TheaterRuntime, public HostServices, public LatticeSupervision {
  public:
   RuntimeImpl(RuntimeOptions options, std::unique_ptr<engine::Engine> engine,
               std::unique_ptr<chain::ChainStore> store, HandlerRegistry registry);
@@ -105,8 +107,18 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   engine::Engine& engine() override { return *engine_; }
   Status JoinLattice(std::shared_ptr<LatticeLink> link) override;
 
+  // --- LatticeSupervision (remote_children.cc) ---
+  void SpawnForRemoteParent(SpawnRequest request, std::function<void(Status)> done) override;
+  void OnRemoteChildEvent(const std::string& parent_id, const std::string& child_host,
+                          const ChildEvent& event) override;
+  void OnChildControl(ChildControl op, const std::string& child_id, const std::string& reason,
+                      std::function<void(Result<bool>)> done) override;
+  void OnHostGone(const std::string& host, const std::string& why) override;
+
   // --- Internal ---
   std::shared_ptr<Actor> Find(std::string_view id) const;
+  // The host of `id` when it is a child of one of this host's actors running on another host.
+  std::optional<std::string> RemoteChildHost(std::string_view id) const;
   engine::Executor& executor() { return *executor_; }
   // --- HostServices ---
   TimerService& timers() override { return *timers_; }
@@ -154,10 +166,62 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // Delivers a child's event to its parent (or the top-level listener) and applies the parent's
   // supervision policy to failures.
   void Report(const std::optional<std::string>& parent_id, const ChildEvent& event);
-  // Restarts the failed child (`request`, continuing `chain`) and, per the strategy, its
-  // siblings; fails the parent upward when its restart budget is spent.
+  // Restarts the failed child (`restart_failed` does, after the failure it is given, calling
+  // back with the child's id or why not) and, per the strategy, its siblings; fails the parent
+  // upward when its restart budget is spent.
+  using RestartFn = std::function<void(const Status& after, Callback<std::string>)>;
   void ApplySupervision(const std::shared_ptr<Actor>& parent, const ChildEvent& event,
-                        const SpawnRequest& request, std::shared_ptr<chain::EventChain> chain);
+                        RestartFn restart_failed);
+  // Restarts a failed child of this host from `request`, its chain going on (`parent_id`
+  // restarts it).
+  RestartFn LocalRestart(SpawnRequest request, std::shared_ptr<chain::EventChain> chain,
+                         std::string parent_id);
+
+  // --- Supervision across hosts (remote_children.cc; docs/distribution.md) ---
+  // A child this host's actor `parent_id` has on another host: where, and the spawn that made it
+  // (parent_id and actor_id set), which spawns it afresh when its host is lost.
+  struct RemoteChild {
+    std::string parent_id;
+    std::string host;
+    SpawnRequest request;
+  };
+  // What a child of a parent on another host leaves behind when it fails, until its parent says
+  // whether to restart it (its chain goes on) or to let it go.
+  struct KeptFailure {
+    SpawnRequest origin;
+    std::shared_ptr<chain::EventChain> chain;
+    std::chrono::steady_clock::time_point at;
+  };
+  // The host a child's `placement` names; this host when it names none, or when this host is
+  // in no lattice (where a placement naming another host is refused, CheckPlacementHere).
+  Result<std::string> PlaceChild(const Manifest& manifest, const SpawnRequest& request) const;
+  // Sends `request` (a child of `parent`) to `host` and keeps it among `parent`'s children.
+  void SpawnRemoteChild(SpawnRequest request, const std::shared_ptr<Actor>& parent,
+                        const std::string& host, Callback<std::string> done);
+  // The `[permission_policy]` of each of `actor`'s ancestors and its own, top-level first.
+  std::vector<nlohmann::json> AncestryPolicies(const Actor& actor) const;
+  // The permissions of the parent a remote spawn names, computed from this host's root
+  // permissions through its ancestry.
+  Result<std::shared_ptr<const EffectivePermissions>> RemoteParentPermissions(
+      const RemoteParent& parent) const;
+  // Applies `event` of remote child `child` to its parent here: the event, and its strategy
+  // (`restart_failed` restarts the child when it calls for that).
+  void SuperviseRemoteChild(const std::shared_ptr<Actor>& parent, const RemoteChild& child,
+                            const ChildEvent& event, RestartFn restart_failed);
+  // Spawns `request` (a remote child's) afresh, by its placement (a lost host's children go to
+  // the least loaded host when theirs is gone).
+  RestartFn RespawnRemoteChild(SpawnRequest request);
+  // At the end of a child's stop on this host whose parent is on another: tells that parent.
+  void ReportToRemoteParent(Actor& actor, const ChildEvent& report);
+  // StopActor and RestartAsync of an id that is a remote child of one of this host's actors.
+  void StopRemoteChild(const std::string& id, const RemoteChild& child,
+                       std::optional<ChildEvent> report, std::function<void(bool)> done);
+  void RestartRemoteChild(const std::string& id, const RemoteChild& child,
+                          std::function<void(Status)> done);
+  std::optional<RemoteChild> FindRemoteChild(std::string_view id) const;
+  mutable Mutex remote_mu_;
+  std::unordered_map<std::string, RemoteChild> remote_children_ THEATER_GUARDED_BY(remote_mu_);
+  std::unordered_map<std::string, KeptFailure> kept_failures_ THEATER_GUARDED_BY(remote_mu_);
   // Where a recovered actor's chain goes on: after event next_index - 1, whose hash is `head`;
   // `note` is the message of its actor-recovered event.
   struct ChainContinuation {
@@ -211,6 +275,9 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // The permissions of an actor spawned from `manifest` under `parent` (none: top-level).
   Result<std::shared_ptr<const EffectivePermissions>> PermissionsFor(const Manifest& manifest,
                                                                      const Actor* parent) const;
+  // The same with the parent's permissions given (none: top-level).
+  Result<std::shared_ptr<const EffectivePermissions>> PermissionsUnder(
+      const Manifest& manifest, const EffectivePermissions* parent) const;
   // --- Recovery (recovery.cc) ---
   // Brings back one actor of the registry (its parent, if any, is running again): reads where
   // its chain ends and the state its last durable event left, loads its manifest and module,
@@ -292,9 +359,10 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices {
   // paused; these are the ones the lease paused (not those an operator paused), resumed when it
   // holds its lease again.
   void OnLatticeLease(bool held, const std::string& why);
-  // Whether a spawn whose manifest says `placement` may start here: the runtime alone starts
-  // actors on its own host (the management server places the others before they get here).
-  Status CheckPlacementHere(const std::string& placement, bool is_child) const;
+  // Whether a top-level spawn whose manifest says `placement` may start here: the runtime alone
+  // starts such actors on its own host (the management server places the others before they
+  // get here).
+  Status CheckPlacementHere(const std::string& placement) const;
   Mutex lease_mu_;
   std::vector<std::string> lease_paused_ THEATER_GUARDED_BY(lease_mu_);
   Mutex content_mu_;

@@ -849,10 +849,14 @@ TEST_F(RuntimeTest, APlacementOnAnotherHostIsRefusedWhereNothingCanPlaceIt) {
   // Placed by whoever spawned it: the least loaded is where it is spawned.
   request.manifest = ProbeManifest("placement = \"least-loaded\"\n");
   EXPECT_TRUE(runtime_->Spawn(request).ok());
-  // A child runs on its parent's host.
+  // Without a lattice a child runs on its parent's host: least loaded is here, another host
+  // is refused.
   const std::string parent = Spawn(ProbeManifest());
-  EXPECT_THAT(Response(Request(parent, "spawn:" + ProbeManifest("placement = \"least-loaded\"\n"))),
-              HasSubstr("a child runs on its parent's host"));
+  EXPECT_TRUE(IsUuid(
+      Response(Request(parent, "spawn:" + ProbeManifest("placement = \"least-loaded\"\n")))));
+  EXPECT_THAT(Response(Request(parent, "spawn:" + ProbeManifest("placement = \"h2\"\n"))),
+              HasSubstr("not in a lattice (theater server --cluster), so a child runs on its "
+                        "parent's host"));
 }
 
 TEST_F(RuntimeTest, ShutdownStopsEverythingAndRefusesNewWork) {

@@ -1,0 +1,156 @@
+// Theater: a WebAssembly actor runtime.
+//
+// LatticeMessenger's part in supervision across hosts (lattice_messenger.h,
+// docs/distribution.md): choosing a child's host, and carrying spawns, child events and a
+// parent's stops and restarts between the hosts as kSupervise records (supervision_records.h).
+#include <spdlog/spdlog.h>
+
+#include "cluster/lattice_messenger.h"
+#include "cluster/placement.h"
+#include "cluster/supervision_records.h"
+
+namespace theater::cluster {
+
+using messaging::Reply;
+
+void LatticeMessenger::BindSupervision(LatticeSupervision* supervision) {
+  MutexLock lock(supervision_mu_);
+  supervision_ = supervision;
+}
+
+Result<std::string> LatticeMessenger::ChooseHost(std::string_view placement) {
+  std::vector<LatticeHost> hosts;
+  std::string lattice;
+  {
+    MutexLock lock(member_mu_);
+    if (member_gone_) return Unavailable("host " + host_ + " has left the lattice");
+    hosts = member_.Hosts();
+    lattice = member_.names().lattice();
+  }
+  // Only hosts heard from lately: one that went quiet is not given a child.
+  std::erase_if(hosts, [&](const LatticeHost& h) { return !h.self && !HostIsLive(h.host_id); });
+  THEATER_ASSIGN_OR_RETURN(LatticeHost chosen,
+                           ChoosePlacement(hosts, placement, lattice, PlacementNeeds::kMessages));
+  return chosen.host_id;
+}
+
+void LatticeMessenger::SpawnOn(const std::string& host, const SpawnRequest& request,
+                               std::function<void(Status)> done) {
+  if (!HostIsLive(host)) {
+    done(Unavailable("host " + host + " is not answering (host " + host + " lost)"));
+    return;
+  }
+  LinkRecord record;
+  record.kind = RecordKind::kSupervise;
+  record.channel = std::string(kSuperviseSpawn);
+  record.sender = request.remote_parent ? request.remote_parent->id : std::string();
+  record.target = request.actor_id.value_or("");
+  record.payload = EncodeRemoteSpawn(request);
+  auto shared_done = std::make_shared<std::function<void(Status)>>(std::move(done));
+  Status queued = EnqueueAwaiting(
+      host, std::move(record),
+      [shared_done](Result<Reply> reply) { (*shared_done)(reply.status()); }, false);
+  if (!queued.ok()) (*shared_done)(queued.WithContext("spawning a child on host " + host));
+}
+
+void LatticeMessenger::ReportToParent(const std::string& host, const std::string& parent_id,
+                                      const ChildEvent& event) {
+  LinkRecord record;
+  record.kind = RecordKind::kSupervise;
+  record.channel = std::string(kSuperviseEvent);
+  record.sender = parent_id;
+  record.target = event.child_id;
+  record.payload = EncodeChildEvent(event);
+  if (Status queued = Enqueue(host, std::move(record), false); !queued.ok()) {
+    spdlog::warn("lattice: host {} could not tell host {} what became of child {}: {}", host_,
+                 host, event.child_id, queued.ToString());
+  }
+}
+
+void LatticeMessenger::ControlChildOn(const std::string& host, ChildControl op,
+                                      const std::string& child_id, const std::string& reason,
+                                      std::function<void(Result<bool>)> done) {
+  LinkRecord record;
+  record.kind = RecordKind::kSupervise;
+  record.channel = std::string(ControlName(op));
+  record.target = child_id;
+  record.payload.assign(reason.begin(), reason.end());
+  if (op == ChildControl::kRelease) {
+    // Nothing waits on a release: the child's host forgets what it kept either way.
+    (void)Enqueue(host, std::move(record), false);
+    done(true);
+    return;
+  }
+  auto shared_done = std::make_shared<std::function<void(Result<bool>)>>(std::move(done));
+  Status queued = EnqueueAwaiting(
+      host, std::move(record),
+      [shared_done](Result<Reply> reply) {
+        if (!reply.ok()) {
+          (*shared_done)(reply.status());
+        } else {
+          (*shared_done)(reply->accepted);
+        }
+      },
+      false);
+  if (!queued.ok()) (*shared_done)(queued);
+}
+
+void LatticeMessenger::HandleSupervision(const std::string& origin, LinkRecord record) {
+  const std::string_view payload(reinterpret_cast<const char*>(record.payload.data()),
+                                 record.payload.size());
+  const uint64_t reference = record.reference;
+  std::weak_ptr<LatticeMessenger> weak = weak_from_this();
+  // Answers a spawn or a control: `accepted` is whether the child was there.
+  auto answer = [weak, origin, reference, target = record.target](Result<bool> outcome) {
+    std::shared_ptr<LatticeMessenger> m = weak.lock();
+    if (!m || reference == 0) return;
+    if (!outcome.ok()) {
+      m->Answer(origin, reference, target, outcome.status());
+      return;
+    }
+    Reply reply;
+    reply.accepted = *outcome;
+    m->Answer(origin, reference, target, reply);
+  };
+  if (reference != 0) Owe(origin, reference);
+  MutexLock lock(supervision_mu_);
+  if (supervision_ == nullptr) {
+    answer(Unavailable("host " + host_ + " does not supervise across hosts"));
+    return;
+  }
+  if (record.channel == kSuperviseEvent) {
+    Result<ChildEvent> event = ParseChildEvent(payload);
+    if (!event.ok()) {
+      spdlog::warn("lattice: host {} dropped a child's event from host {}: {}", host_, origin,
+                   event.status().ToString());
+      return;
+    }
+    supervision_->OnRemoteChildEvent(record.sender, origin, *event);
+    return;
+  }
+  if (record.channel == kSuperviseSpawn) {
+    Result<SpawnRequest> request = ParseRemoteSpawn(payload, origin);
+    if (!request.ok()) {
+      answer(request.status());
+      return;
+    }
+    supervision_->SpawnForRemoteParent(std::move(request).value(),
+                                       [answer](Status spawned) {
+                                         if (spawned.ok()) {
+                                           answer(true);
+                                         } else {
+                                           answer(spawned);
+                                         }
+                                       });
+    return;
+  }
+  Result<ChildControl> op = ParseControlName(record.channel);
+  if (!op.ok()) {
+    answer(op.status());
+    return;
+  }
+  std::string reason(payload.substr(0, kMaxLinkTextBytes));
+  supervision_->OnChildControl(*op, record.target, reason, answer);
+}
+
+}  // namespace theater::cluster

@@ -1,0 +1,76 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Test hosts of a lattice in one process: each a runtime joined to a lattice through its own
+// LatticeMember and LatticeMessenger over a real nats-server (testing/nats_server.h). Shared by
+// the lattice's messaging and supervision tests.
+//
+// Thread-safety: a LatticeTestHost is used by one test thread; what it holds is thread-safe.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "cluster/lattice_member.h"
+#include "cluster/lattice_messenger.h"
+#include "testing/runtime_test_util.h"
+#include "theater/builtins.h"
+
+namespace theater::cluster {
+
+struct LatticeTestHost {
+  std::filesystem::path home;
+  std::unique_ptr<TheaterRuntime> runtime;
+  std::unique_ptr<LatticeMember> member;
+  std::shared_ptr<LatticeMessenger> messenger;
+
+  ~LatticeTestHost() { Leave(); }
+  // Shuts the runtime down, then leaves the lattice (the others hear it leave).
+  void Leave() {
+    if (runtime) runtime->Shutdown().IgnoreError();
+    if (messenger) messenger->Close();
+    member.reset();
+    runtime.reset();
+    messenger.reset();
+    if (!home.empty()) std::filesystem::remove_all(home);
+    home.clear();
+  }
+};
+
+// Host `name` of `lattice` through the NATS server at `url`, heartbeats every 100 ms; null (with
+// the test failed) when any part does not start.
+inline std::unique_ptr<LatticeTestHost> StartLatticeTestHost(const std::string& url,
+                                                             const std::string& name,
+                                                             const std::string& lattice) {
+  using namespace std::chrono_literals;
+  auto host = std::make_unique<LatticeTestHost>();
+  host->home = testing_util::NewTestHome("theater-lattice-" + name);
+  RuntimeOptions options = testing_util::TestRuntimeOptions(host->home);
+  options.persist = false;
+  Result<std::unique_ptr<TheaterRuntime>> runtime = TheaterRuntime::Create(options, BuiltinHandlers());
+  EXPECT_TRUE(runtime.ok()) << runtime.status().ToString();
+  if (!runtime.ok()) return nullptr;
+  host->runtime = std::move(runtime).value();
+  ClusterOptions cluster;
+  cluster.url = url;
+  cluster.lattice = lattice;
+  cluster.host_id = name;
+  cluster.heartbeat_interval = 100ms;
+  TheaterRuntime* rt = host->runtime.get();
+  Result<std::unique_ptr<LatticeMember>> member =
+      LatticeMember::Join(cluster, [rt] { return LatticeMember::Facts{rt->ActorCount(), ""}; });
+  EXPECT_TRUE(member.ok()) << member.status().ToString();
+  if (!member.ok()) return nullptr;
+  host->member = std::move(member).value();
+  Result<std::shared_ptr<LatticeMessenger>> messenger = LatticeMessenger::Start(*host->member);
+  EXPECT_TRUE(messenger.ok()) << messenger.status().ToString();
+  if (!messenger.ok()) return nullptr;
+  host->messenger = std::move(messenger).value();
+  EXPECT_TRUE(host->runtime->JoinLattice(host->messenger).ok());
+  return host;
+}
+
+}  // namespace theater::cluster

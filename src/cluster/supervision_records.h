@@ -1,0 +1,47 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Supervision records: what a parent's host and its children's hosts send each other
+// (docs/distribution.md, "Supervision across hosts"), as the payload of a kSupervise link record
+// (link_frames.h). The record's `channel` names the operation, `sender` is the parent's id and
+// `target` the child's:
+//
+//   spawn            the child's spawn (EncodeRemoteSpawn), answered with the outcome of its init
+//   event            what became of the child (EncodeChildEvent): no answer
+//   stop, restart, restart-failed, release
+//                    a ChildControl (the payload is the reason, as text), answered with whether
+//                    the child was there
+//
+// The payload is JSON. It comes from another host of the lattice and is parsed as untrusted:
+// bounded in nesting before it is parsed, every field's type checked, ids checked to be UUIDs.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "theater/lattice_link.h"
+#include "theater/runtime.h"
+#include "theater/status.h"
+
+namespace theater::cluster {
+
+// The operation names of a kSupervise record.
+inline constexpr std::string_view kSuperviseSpawn = "spawn";
+inline constexpr std::string_view kSuperviseEvent = "event";
+std::string_view ControlName(ChildControl op);
+// kInvalidArgument for a name that is no ChildControl.
+[[nodiscard]] Result<ChildControl> ParseControlName(std::string_view name);
+
+// A child's spawn: `request` with remote_parent and actor_id set.
+std::vector<uint8_t> EncodeRemoteSpawn(const SpawnRequest& request);
+// The request as SpawnForRemoteParent takes it; the parent's host is `origin` (the batch's).
+[[nodiscard]] Result<SpawnRequest> ParseRemoteSpawn(std::string_view payload,
+                                                    const std::string& origin);
+
+std::vector<uint8_t> EncodeChildEvent(const ChildEvent& event);
+[[nodiscard]] Result<ChildEvent> ParseChildEvent(std::string_view payload);
+
+}  // namespace theater::cluster
