@@ -2,8 +2,8 @@
 //
 // Hosts of a lattice as a user meets them (docs/distribution.md): a real nats-server with
 // JetStream (testing/nats_server.h) and real `theater server --cluster` processes, each with a
-// home of its own, asked with `theater hosts`, and a client of one host driving an actor on
-// another.
+// home of its own, asked with `theater hosts`, a client of one host driving an actor on
+// another, and a parent supervising children on other hosts through the death of one.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -51,7 +51,9 @@ class CliLatticeTest : public ::testing::Test {
             "--durability", "none",     "--log-level", "warn",    "--cluster",
             nats_->url(),  "--lattice", "cli-test",    "--host-id", host_id,
             // One compile cache for every host: each compiles the test actor once between them.
-            "--cache-dir", (dir_ / "cache").string()};
+            "--cache-dir", (dir_ / "cache").string(),
+            // Where the test actors are, which actors spawn as children on every host.
+            "--spawn-root", THEATER_TEST_ACTOR_DIR};
   }
 
   // Starts a host and waits for its two lines; its management address.
@@ -103,6 +105,15 @@ class CliLatticeTest : public ::testing::Test {
     const std::string id = started.out.substr(0, started.out.find('\n'));
     EXPECT_EQ(id.size(), 36u) << started.out;
     return started.code == 0 ? id : "";
+  }
+  // What a running host has written to stderr so far.
+  static std::string StderrOf(Child& host) {
+    std::string err;
+    host.WaitForErr([&](const std::string& text) {
+      err = text;
+      return true;
+    }, 100ms);
+    return err;
   }
   // `theater --address ADDRESS ARGS...`, finished.
   Finished Run(const std::string& address, std::vector<std::string> args) {
@@ -240,6 +251,75 @@ TEST_F(CliLatticeTest, AClientOfOneHostDrivesAnActorOnAnother) {
   Finished missing = run(h1, {"message", "--request", "00000000-0000-4000-8000-000000000000", "x"});
   EXPECT_NE(missing.code, 0);
   EXPECT_THAT(missing.err, HasSubstr("not found"));
+}
+
+// A parent on h1 (the probe actor, tests/actors/runtime_probe.c, one-for-one) spawns children
+// its manifests place on h2 and h3; h3 is killed with SIGKILL: the parent hears
+// handle-child-error naming the lost host within a second or two, and its strategy spawns the
+// child again, same id, on a host that is there.
+TEST_F(CliLatticeTest, AParentHearsOfAChildLostWithItsKilledHostAndRestartsItElsewhere) {
+  const std::string h1 = StartHost("h1");
+  const std::string h2 = StartHost("h2");
+  const std::string h3 = StartHost("h3");
+  ASSERT_FALSE(h1.empty() || h2.empty() || h3.empty());
+  const std::set<std::string> all = {"h1", "h2", "h3"};
+  ASSERT_TRUE(WaitFor([&] { return HostIds(h1) == all; }, 20s));
+  const std::string probe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm";
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << "name = \"" << name << "\"\nversion = \"0.1.0\"\ncomponent = \""
+                               << probe << "\"\nauto_handlers = true\n" << text;
+    return (dir_ / name).string();
+  };
+  const std::string parent_manifest =
+      write("parent.toml", "[[handler]]\ntype = \"supervisor\"\nstrategy = \"one-for-one\"\n");
+  const std::string on_h2_manifest = write("child-h2.toml", "placement = \"h2\"\n");
+  const std::string on_h3_manifest = write("child-h3.toml", "placement = \"h3\"\n");
+  Finished started = Run(h1, {"start", parent_manifest});
+  ASSERT_EQ(started.code, 0) << started.err;
+  const std::string parent = started.out.substr(0, started.out.find('\n'));
+  auto ask = [&](const std::string& address, const std::string& id, const std::string& what) {
+    Finished asked = Run(address, {"message", "--request", id, what});
+    EXPECT_EQ(asked.code, 0) << asked.err;
+    return asked.out.substr(0, asked.out.find('\n'));
+  };
+  const std::string child_h2 = ask(h1, parent, "spawn:" + on_h2_manifest);
+  const std::string child_h3 = ask(h1, parent, "spawn:" + on_h3_manifest);
+  ASSERT_EQ(child_h2.size(), 36u) << child_h2;
+  ASSERT_EQ(child_h3.size(), 36u) << child_h3;
+  auto host_of = [&](const std::string& id) {
+    const json actors = json::parse(Run(h1, {"--json", "list"}).out, nullptr, false);
+    if (!actors.is_array()) return std::string();
+    for (const json& actor : actors) {
+      if (actor.value("id", "") == id) return actor.value("host", "");
+    }
+    return std::string();
+  };
+  EXPECT_EQ(host_of(child_h2), "h2");
+  EXPECT_EQ(host_of(child_h3), "h3");
+
+  Child* h3_process = hosts_[2].second.get();
+  const auto killed = std::chrono::steady_clock::now();
+  h3_process->Signal(SIGKILL);
+  std::string state;
+  ASSERT_TRUE(WaitFor([&] {
+    state = Run(h1, {"state", parent}).out;
+    return state.find("child-error:" + child_h3) != std::string::npos;
+  }, 10s)) << state;
+  const auto told = std::chrono::steady_clock::now() - killed;
+  EXPECT_THAT(state, HasSubstr("host h3 lost"));
+  EXPECT_LT(told, 3s) << "the parent heard only after "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(told).count() << " ms";
+  h3_process->Finish(10s);
+  hosts_.erase(hosts_.begin() + 2);
+  // Restarted by its parent's strategy, same id, on a host that is there.
+  std::string where;
+  EXPECT_TRUE(WaitFor([&] {
+    where = host_of(child_h3);
+    return where == "h1" || where == "h2";
+  }, 10s)) << where << "\nparent's state: " << Run(h1, {"state", parent}).out << "\nh1: "
+           << StderrOf(*hosts_[0].second) << "\nh2: " << StderrOf(*hosts_[1].second);
+  EXPECT_EQ(host_of(child_h2), "h2") << "its sibling on h2 was not touched";
+  EXPECT_EQ(ask(h1, parent, "children"), child_h2 + "," + child_h3);
 }
 
 // A host's process killed outright: the others declare it lost within a second (its ping

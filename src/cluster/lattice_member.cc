@@ -484,6 +484,16 @@ bool LatticeMember::IsLive(const std::string& host, std::chrono::milliseconds wi
   return it != heard_.end() && Clock::now() - it->second.at <= within;
 }
 
+bool LatticeMember::ProcessIsGone(const std::string& host, std::chrono::milliseconds wait) const {
+  if (host == options_.host_id) return false;
+  natsMsg* reply = nullptr;
+  const std::string ping = names_.Ping(host);
+  const natsStatus pinged = natsConnection_RequestString(&reply, nats_->get(), ping.c_str(),
+                                                         "alive?", wait.count());
+  if (reply != nullptr) natsMsg_Destroy(reply);
+  return pinged == NATS_NO_RESPONDERS;
+}
+
 void LatticeMember::SetHostGoneListener(
     std::function<void(const std::string& host, const std::string& why)> f) {
   MutexLock lock(mu_);

@@ -81,6 +81,12 @@ class LatticeMember {
   std::vector<LatticeHost> Hosts() const;
   // Whether `host` is this one, or another whose heartbeat arrived within `within`.
   bool IsLive(const std::string& host, std::chrono::milliseconds within) const;
+  // Whether `host`'s process is gone for certain: a request to its ping subject finds no
+  // responder, which NATS says at once. False when it answers, when it does not answer within
+  // `wait` (a frozen host keeps its subscription), and when NATS cannot be asked. Asked before
+  // another host's actor is taken over, so that this host need not wait to notice the death
+  // itself.
+  bool ProcessIsGone(const std::string& host, std::chrono::milliseconds wait) const;
   // Called (on a NATS thread, without a lock held) when another host says it leaves, with its
   // name and why. Set it once, before hosts can leave.
   void SetHostGoneListener(std::function<void(const std::string& host, const std::string& why)> f);

@@ -104,7 +104,7 @@ Result<std::shared_ptr<LatticeMessenger>> LatticeMessenger::Start(LatticeMember&
                            [weak = std::weak_ptr<LatticeMessenger>(messenger)](
                                const std::string& host) {
                              std::shared_ptr<LatticeMessenger> m = weak.lock();
-                             return m && m->HostIsLive(host);
+                             return m && m->HolderIsLive(host);
                            }));
   {
     MutexLock lock(messenger->mu_);
@@ -148,6 +148,14 @@ LatticeMessenger::~LatticeMessenger() {
 bool LatticeMessenger::HostIsLive(const std::string& host) {
   MutexLock lock(member_mu_);
   return !member_gone_ && member_.IsLive(host, kLiveWithin);
+}
+
+bool LatticeMessenger::HolderIsLive(const std::string& host) {
+  MutexLock lock(member_mu_);
+  if (member_gone_ || !member_.IsLive(host, kLiveWithin)) return false;
+  // Heard lately, but perhaps dead since: another host may have declared it lost and be taking
+  // its actors over before this one's probe notices.
+  return !member_.ProcessIsGone(host, kHolderPingWait);
 }
 
 void LatticeMessenger::Close() {

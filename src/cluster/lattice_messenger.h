@@ -103,6 +103,9 @@ class LatticeMessenger final : public LatticeLink,
 
   // Whether `host` is this one or heard from within kLiveWithin; false once closed.
   bool HostIsLive(const std::string& host);
+  // HostIsLive, and its process answers or is not known to be gone (LatticeMember::
+  // ProcessIsGone): what a claim of an actor another host holds asks of the holder.
+  bool HolderIsLive(const std::string& host);
 
   // Another host left (or was lost): see above.
   void HostGone(const std::string& host, const std::string& why);
@@ -112,6 +115,8 @@ class LatticeMessenger final : public LatticeLink,
 
   // How long a host may go unheard before a lookup that finds an actor there says it is lost.
   static constexpr std::chrono::milliseconds kLiveWithin{10'000};
+  // How long a claim waits for a holder's ping before taking it for frozen (and so live).
+  static constexpr std::chrono::milliseconds kHolderPingWait{250};
 
  private:
   class RemoteActor;
