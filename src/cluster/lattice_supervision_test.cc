@@ -98,6 +98,8 @@ TEST_F(LatticeSupervisionTest, AParentSupervisesChildrenItPlacedOnTwoOtherHosts)
   EXPECT_FALSE(RunsOn("a", on_b)) << "a child runs on the host its manifest names only";
   EXPECT_THAT(R("a").Children(parent).value(), UnorderedElementsAre(on_b, on_c));
   EXPECT_EQ(Ask("a", parent, "children"), on_b + "," + on_c);
+  // Its state is its host's to read: the parent is told where to ask.
+  EXPECT_THAT(Ask("a", parent, "child-state:" + on_b), HasSubstr("runs on host b"));
 
   // A failure on b reaches the parent on a, whose strategy restarts the child on b.
   ASSERT_EQ(Ask("b", on_b, "count"), "1");

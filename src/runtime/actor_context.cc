@@ -157,11 +157,30 @@ void Actor::RestartChild(std::string_view child_id, std::function<void(Status)> 
   runtime_.RestartAsync(child_id, std::move(done));
 }
 
+namespace {
+
+// What get-child-state and get-child-events answer for a child on another host of the lattice.
+Status ChildElsewhere(std::string_view child_id, const std::string& host, std::string_view what) {
+  return FailedPrecondition("child " + std::string(child_id) + " runs on host " + host + ": " +
+                            std::string(what) +
+                            " reaches children on the parent's host only (a management server "
+                            "of the lattice answers for it: theater state/events " +
+                            std::string(child_id) + ")");
+}
+
+}  // namespace
+
 Result<std::optional<std::vector<uint8_t>>> Actor::ChildState(std::string_view child_id) {
+  if (std::optional<std::string> host = runtime_.RemoteChildHost(child_id)) {
+    return ChildElsewhere(child_id, *host, "get-child-state");
+  }
   return runtime_.State(child_id);
 }
 
 Result<std::vector<chain::Event>> Actor::ChildEvents(std::string_view child_id, size_t max_bytes) {
+  if (std::optional<std::string> host = runtime_.RemoteChildHost(child_id)) {
+    return ChildElsewhere(child_id, *host, "get-child-events");
+  }
   return runtime_.EventsWithin(child_id, max_bytes);
 }
 
