@@ -16,9 +16,12 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 #include <string_view>
 
+#include "theater/chain.h"
 #include "theater/router.h"
 #include "theater/runtime.h"
 #include "theater/status.h"
@@ -49,6 +52,12 @@ class LatticeSupervision {
   // Host `host` left the lattice or was lost (`why` says which): its children of this host's
   // parents failed with it, and this host's children of its parents lost their parent.
   virtual void OnHostGone(const std::string& host, const std::string& why) = 0;
+  // Brings back here replicated actor `id` of a lost host, which this host has claimed: `record`
+  // is what its host recorded to recover it (ReplicateActor), `events` its chain as the lattice
+  // replicated it. Returns once it runs here, or why it does not. Called on a thread of the
+  // link's own, never the receiving one.
+  [[nodiscard]] virtual Status TakeOver(const std::string& id, const std::string& record,
+                                        std::vector<chain::Event> events) = 0;
 };
 
 class LatticeLink {
@@ -109,6 +118,29 @@ class LatticeLink {
     (void)child_id;
     (void)reason;
     done(FailedPrecondition("this host's lattice link does not reach other hosts' children"));
+  }
+
+  // --- Replicated actors (docs/distribution.md, "Replicated actors") ---
+  // Begins copying actor `id`'s chain into the lattice, its events from `from_index` on and every
+  // event appended from now on; `record` is what recovers it on another host. `failed` is called
+  // once when this host's copy may not go on (fenced: another host took the actor over). A link
+  // that does not replicate says so (kFailedPrecondition).
+  [[nodiscard]] virtual Status ReplicateActor(const std::string& id,
+                                              std::shared_ptr<chain::EventChain> chain,
+                                              size_t from_index, const std::string& record,
+                                              std::function<void(Status)> failed) {
+    (void)id;
+    (void)chain;
+    (void)from_index;
+    (void)record;
+    (void)failed;
+    return FailedPrecondition("this host's lattice link does not replicate actors");
+  }
+  // Stops copying it once what is queued is out; with `forget` (it stopped for good), what the
+  // lattice holds of it is deleted.
+  virtual void EndReplication(const std::string& id, bool forget) {
+    (void)id;
+    (void)forget;
   }
 };
 

@@ -115,6 +115,10 @@ struct Manifest {
   // Which host of a lattice runs it (docs/distribution.md, "Placement"): a host's name, or
   // "least-loaded"; unset: where it is spawned (a child: its parent's host).
   std::optional<std::string> placement;
+  // `durability = "replicated"` (docs/distribution.md, "Replicated actors"): its chain is copied
+  // into the lattice as it is written, and another host takes it over when its host is lost.
+  // `"local"` (the default): its chain stays on its host.
+  bool replicated = false;
 
   // "file:line:col: unknown key 'x' (ignored)" for every key the format does not define.
   std::vector<std::string> warnings;

@@ -110,6 +110,11 @@ Result<std::shared_ptr<LatticeMessenger>> LatticeMessenger::Start(LatticeMember&
     MutexLock lock(messenger->mu_);
     messenger->directory_ = std::move(directory);
   }
+  THEATER_ASSIGN_OR_RETURN(messenger->replicator_,
+                           ChainReplicator::Open(member.nats(), member.names(), member.host_id()));
+  BlockingPool::Options one_at_a_time;
+  one_at_a_time.max_threads = 1;
+  messenger->takeovers_ = std::make_unique<BlockingPool>(one_at_a_time);
   const int64_t max_payload = natsConnection_GetMaxPayload(member.nats().get());
   messenger->max_batch_bytes_ =
       static_cast<size_t>(std::clamp<int64_t>(max_payload, 64 << 10, 8 << 20));
@@ -160,6 +165,8 @@ bool LatticeMessenger::HolderIsLive(const std::string& host) {
 
 void LatticeMessenger::Close() {
   if (closed_.exchange(true)) return;
+  // A takeover under way ends first (those queued see closed_ and do nothing).
+  takeovers_.reset();
   {
     // From here on nothing asks the member (it may go once this returns): a liveness check in
     // flight finishes first.
@@ -194,6 +201,14 @@ void LatticeMessenger::Close() {
     for (auto& [reference, pending] : pending_) owed.push_back(std::move(pending.reply));
     pending_.clear();
   }
+  // What this host's replicated actors wrote goes out before it leaves.
+  std::unique_ptr<ChainReplicator> replicator;
+  {
+    MutexLock lock(replica_mu_);
+    replicator = std::move(replicator_);
+  }
+  if (replicator) replicator->Flush();
+  replicator.reset();
   if (directory) directory->Flush();  // this host's releases are written before it goes
   directory.reset();
   for (ReplyFn& reply : owed) reply(Unavailable("host " + host_ + " left the lattice"));
@@ -756,8 +771,18 @@ void LatticeMessenger::HostGone(const std::string& host, const std::string& why)
   }
   spdlog::info("lattice: {}; {} of its actors were known here, {} answers owed by it failed",
                reason, theirs.size(), owed.size());
-  MutexLock lock(supervision_mu_);
-  if (supervision_ != nullptr) supervision_->OnHostGone(host, why);
+  {
+    MutexLock lock(supervision_mu_);
+    if (supervision_ != nullptr) supervision_->OnHostGone(host, why);
+  }
+  // Its replicated actors run again here, if this host wins them (TakeOverFrom).
+  if (takeovers_ && !closed_) {
+    std::weak_ptr<LatticeMessenger> weak = weak_from_this();
+    Status queued = takeovers_->Post([weak, host] {
+      if (std::shared_ptr<LatticeMessenger> m = weak.lock()) m->TakeOverFrom(host);
+    });
+    if (!queued.ok()) spdlog::warn("lattice: taking over host {}'s actors: {}", host, queued.ToString());
+  }
 }
 
 }  // namespace theater::cluster

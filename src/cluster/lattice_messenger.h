@@ -56,6 +56,8 @@
 #include <vector>
 
 #include "cluster/actor_directory.h"
+#include "cluster/chain_replicator.h"
+#include "common/blocking_pool.h"
 #include "cluster/lattice_member.h"
 #include "cluster/link_frames.h"
 #include "theater/lattice_link.h"
@@ -93,6 +95,10 @@ class LatticeMessenger final : public LatticeLink,
                       const ChildEvent& event) override;
   void ControlChildOn(const std::string& host, ChildControl op, const std::string& child_id,
                       const std::string& reason, std::function<void(Result<bool>)> done) override;
+  Status ReplicateActor(const std::string& id, std::shared_ptr<chain::EventChain> chain,
+                        size_t from_index, const std::string& record,
+                        std::function<void(Status)> failed) override;
+  void EndReplication(const std::string& id, bool forget) override;
   // RemoteRoutes.
   Result<std::shared_ptr<messaging::Endpoint>> Find(std::string_view id) override;
 
@@ -139,6 +145,8 @@ class LatticeMessenger final : public LatticeLink,
                          bool ordered);
   // A kSupervise record from `origin` (supervision_records.h).
   void HandleSupervision(const std::string& origin, LinkRecord record);
+  // Takes over the replicated actors of `host`, which is lost (on takeovers_).
+  void TakeOverFrom(const std::string& host);
   // Publishes what bursts leave in the outboxes, and every second gives up on old answers and
   // sends the audits.
   void SenderLoop();
@@ -214,6 +222,17 @@ class LatticeMessenger final : public LatticeLink,
   // unbinding waits for a call in flight.
   Mutex supervision_mu_;
   LatticeSupervision* supervision_ THEATER_GUARDED_BY(supervision_mu_) = nullptr;
+
+  // Replicated actors (chain_replicator.h): this host's copies, and the takeover of a lost
+  // host's, one host at a time on a thread of their own.
+  std::unique_ptr<ChainReplicator> replicator_;
+  Mutex replica_mu_;
+  // The stream sequence a taken-over actor's replication goes on from, until it begins.
+  std::unordered_map<std::string, uint64_t> taken_over_ THEATER_GUARDED_BY(replica_mu_);
+  std::unique_ptr<BlockingPool> takeovers_;
+  // Held while the runtime takes an actor over, so that unbinding it waits (before
+  // supervision_mu_, which the receiving thread takes: a takeover never holds that one up).
+  Mutex takeover_call_mu_;
 };
 
 }  // namespace theater::cluster

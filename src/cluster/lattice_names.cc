@@ -51,4 +51,16 @@ std::string LatticeNames::Messages(std::string_view host) const {
   return "theater." + lattice_ + ".h." + std::string(host) + ".msg";
 }
 
+std::string LatticeNames::ChainsStream() const {
+  return "THEATER_" + lattice_ + "_CHAINS";
+}
+
+std::string LatticeNames::ChainSubject(std::string_view actor_id) const {
+  return "theater." + lattice_ + ".chain." + std::string(actor_id);
+}
+
+std::string LatticeNames::ReplicasBucket() const {
+  return "THEATER_" + lattice_ + "_REPLICAS";
+}
+
 }  // namespace theater::cluster

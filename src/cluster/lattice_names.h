@@ -48,6 +48,12 @@ class LatticeNames {
   // theater.<lattice>.h.<host>.msg: the batches of messages, answers and refusals other hosts
   // send this host (link_frames.h).
   std::string Messages(std::string_view host) const;
+  // The JetStream stream of replicated actors' chains (THEATER_<lattice>_CHAINS), the subject of
+  // one actor's chain in it (theater.<lattice>.chain.<actor>), and the key-value bucket of what
+  // recovers each replicated actor (THEATER_<lattice>_REPLICAS; chain_replicator.h).
+  std::string ChainsStream() const;
+  std::string ChainSubject(std::string_view actor_id) const;
+  std::string ReplicasBucket() const;
 
  private:
   std::string lattice_;

@@ -14,6 +14,7 @@ namespace theater::cluster {
 using messaging::Reply;
 
 void LatticeMessenger::BindSupervision(LatticeSupervision* supervision) {
+  MutexLock call(takeover_call_mu_);  // a takeover in progress ends first
   MutexLock lock(supervision_mu_);
   supervision_ = supervision;
 }
@@ -151,6 +152,94 @@ void LatticeMessenger::HandleSupervision(const std::string& origin, LinkRecord r
   }
   std::string reason(payload.substr(0, kMaxLinkTextBytes));
   supervision_->OnChildControl(*op, record.target, reason, answer);
+}
+
+Status LatticeMessenger::ReplicateActor(const std::string& id,
+                                        std::shared_ptr<chain::EventChain> chain,
+                                        size_t from_index, const std::string& record,
+                                        std::function<void(Status)> failed) {
+  MutexLock lock(replica_mu_);
+  if (!replicator_) return Unavailable("host " + host_ + " has left the lattice");
+  uint64_t last_sequence = 0;
+  if (auto it = taken_over_.find(id); it != taken_over_.end()) {
+    last_sequence = it->second;
+    taken_over_.erase(it);
+  }
+  return replicator_->Begin(id, std::move(chain), from_index, record, last_sequence,
+                            std::move(failed));
+}
+
+void LatticeMessenger::EndReplication(const std::string& id, bool forget) {
+  MutexLock lock(replica_mu_);
+  if (replicator_) replicator_->End(id, forget);
+}
+
+void LatticeMessenger::TakeOverFrom(const std::string& host) {
+  if (closed_) return;
+  ChainReplicator* replicator = replicator_.get();  // Close waits for this task before it goes
+  std::shared_ptr<ActorDirectory> directory = this->directory();
+  if (replicator == nullptr || !directory) return;
+  Result<std::vector<std::pair<std::string, std::string>>> records = replicator->RecordsOf(host);
+  if (!records.ok()) {
+    spdlog::warn("lattice: host {} could not list host {}'s replicated actors: {}", host_, host,
+                 records.status().ToString());
+    return;
+  }
+  size_t taken = 0;
+  const auto started = std::chrono::steady_clock::now();
+  for (const auto& [id, record] : *records) {
+    if (closed_) return;
+    // Of the hosts that try, the directory's compare-and-set lets exactly one through.
+    if (Status claimed = directory->Claim(id); !claimed.ok()) {
+      spdlog::debug("lattice: host {} does not take actor {} over: {}", host_, id,
+                    claimed.ToString());
+      continue;
+    }
+    Result<ChainReplicator::Replica> replica = replicator->Read(id);
+    if (!replica.ok()) {
+      spdlog::warn("lattice: host {} cannot take actor {} over: {}", host_, id,
+                   replica.status().ToString());
+      directory->Release(id);
+      continue;
+    }
+    {
+      MutexLock lock(replica_mu_);
+      taken_over_[id] = replica->last_sequence;
+    }
+    const size_t events = replica->events.size();
+    Status resumed = FailedPrecondition("host " + host_ + " does not supervise across hosts");
+    {
+      MutexLock call(takeover_call_mu_);
+      LatticeSupervision* supervision = nullptr;
+      {
+        MutexLock lock(supervision_mu_);
+        supervision = supervision_;
+      }
+      if (supervision != nullptr) {
+        resumed = supervision->TakeOver(id, record, std::move(replica->events));
+      }
+    }
+    if (!resumed.ok()) {
+      spdlog::warn("lattice: host {} could not resume actor {} of lost host {}: {}", host_, id,
+                   host, resumed.ToString());
+      {
+        MutexLock lock(replica_mu_);
+        taken_over_.erase(id);
+      }
+      directory->Release(id);
+      continue;
+    }
+    ++taken;
+    spdlog::info("lattice: host {} took over actor {} of host {} ({} events)", host_, id, host,
+                 events);
+  }
+  if (!records->empty()) {
+    spdlog::info("lattice: host {} took over {} of host {}'s {} replicated actors in {} ms", host_,
+                 taken, host, records->size(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - started)
+                     .count());
+  }
 }
 
 }  // namespace theater::cluster

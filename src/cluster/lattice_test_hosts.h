@@ -40,16 +40,17 @@ struct LatticeTestHost {
   }
 };
 
-// Host `name` of `lattice` through the NATS server at `url`, heartbeats every 100 ms; null (with
-// the test failed) when any part does not start.
+// Host `name` of `lattice` through the NATS server at `url`, heartbeats every 100 ms, its chains
+// in a database when `persist`; null (with the test failed) when any part does not start.
 inline std::unique_ptr<LatticeTestHost> StartLatticeTestHost(const std::string& url,
                                                              const std::string& name,
-                                                             const std::string& lattice) {
+                                                             const std::string& lattice,
+                                                             bool persist = false) {
   using namespace std::chrono_literals;
   auto host = std::make_unique<LatticeTestHost>();
   host->home = testing_util::NewTestHome("theater-lattice-" + name);
   RuntimeOptions options = testing_util::TestRuntimeOptions(host->home);
-  options.persist = false;
+  options.persist = persist;
   Result<std::unique_ptr<TheaterRuntime>> runtime = TheaterRuntime::Create(options, BuiltinHandlers());
   EXPECT_TRUE(runtime.ok()) << runtime.status().ToString();
   if (!runtime.ok()) return nullptr;

@@ -38,7 +38,7 @@ constexpr uint64_t kMaxMailboxCapacity = 1 << 20;
 constexpr std::string_view kKnownKeys[] = {
     "name",       "version",    "component",         "description", "long_description",
     "save_chain", "init_state", "permission_policy", "handler",     "limits",
-    "auto_handlers", "placement",
+    "auto_handlers", "placement", "durability",
     // The design documents' spellings of `component` and `handler` (docs/manifest.md).
     "component_path", "handlers",
 };
@@ -409,6 +409,16 @@ Result<Manifest> BuildManifest(const toml::table& root, fs::path base_dir, std::
   if (m.placement) {
     if (Status valid = CheckPlacement(*m.placement); !valid.ok()) {
       return ctx.Invalid(root.get("placement")->source(), "placement", valid.message());
+    }
+  }
+  THEATER_ASSIGN_OR_RETURN(std::optional<std::string> durability,
+                           OptionalString(root, "durability", "durability", ctx));
+  if (durability) {
+    if (*durability == "replicated") {
+      m.replicated = true;
+    } else if (*durability != "local") {
+      return ctx.Invalid(root.get("durability")->source(), "durability",
+                         "must be \"local\" or \"replicated\"");
     }
   }
 

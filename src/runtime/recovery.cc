@@ -342,12 +342,6 @@ Result<HandlerHistories> ReadHandlerHistory(chain::ChainStore& store, const std:
 
 // The manifest texts a recovery has read from the store, shared by its workers (modules are
 // shared through ModuleBySha256's own map).
-struct RuntimeImpl::RecoveryCache {
-  Mutex mu;
-  // By SHA-256 hex.
-  std::map<std::string, std::shared_ptr<const std::string>> manifests THEATER_GUARDED_BY(mu);
-};
-
 std::string RuntimeImpl::KeepManifestText(const std::string& text) {
   const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(text.data()),
                                        text.size());
@@ -370,7 +364,10 @@ chain::ActorRecord RuntimeImpl::RegistryRecord(const Actor& actor, std::string_v
   record.manifest = actor.origin().manifest;
   record.status = std::string(status);
   record.parent_id = actor.parent_id();
-  if (options_.durable_actors && actor.persisted() && status == "running") {
+  // A replicated actor is recoverable wherever its chain is: its record is what another host
+  // takes it over from.
+  if ((options_.durable_actors || actor.manifest().replicated) && actor.persisted() &&
+      status == "running") {
     const Manifest& m = actor.manifest();
     const std::string module_sha256 = actor.module_sha256();
     // Actors spawned from one manifest share their record: it is made once (a SHA-256 of the
@@ -520,7 +517,23 @@ RecoveredActor RuntimeImpl::RecoverOne(const chain::ActorRecord& record, Recover
       PermissionsFor(*manifest, parent.get());
   if (!permissions.ok()) return failed(permissions.status());
   Result<std::shared_ptr<const engine::Module>> module = ModuleBySha256(recovery->module_sha256);
-  if (!module.ok()) return failed(module.status());
+  if (!module.ok()) {
+    // Not kept here (a replicated actor taken over from another host, or a store emptied): its
+    // manifest's component, if it is the very module, read as its spawn could.
+    std::optional<LocalReadScope> scope;
+    if (recovery->read_roots) scope.emplace(LocalReadScope::FromRoots(*recovery->read_roots));
+    Result<std::shared_ptr<const engine::Module>> loaded = LoadComponent(
+        manifest->component, manifest->component_kind,
+        [this](const std::string& reference) { return ReadStoreReference(reference); },
+        scope ? &*scope : nullptr);
+    if (!loaded.ok() || (*loaded)->wasm_sha256() != recovery->module_sha256) {
+      return failed(module.status().WithContext(
+          loaded.ok() ? "its component " + manifest->component + " is another module now"
+                      : "its component " + manifest->component + " cannot be loaded either (" +
+                            loaded.status().ToString() + ")"));
+    }
+    module = std::move(loaded);
+  }
   if (Status admitted = admission_->AdmitOne(); !admitted.ok()) return failed(admitted);
 
   SpawnRequest request;
@@ -563,6 +576,59 @@ RecoveredActor RuntimeImpl::RecoverOne(const chain::ActorRecord& record, Recover
     if (!registered.ok()) spdlog::warn("actor {}: registry: {}", out.id, registered.ToString());
   }
   return out;
+}
+
+Status RuntimeImpl::TakeOver(const std::string& id, const std::string& record_json,
+                             std::vector<chain::Event> events) {
+  if (!store_) {
+    return FailedPrecondition(
+        "taking a replicated actor over needs a persisting host (its chain is kept in the "
+        "database)");
+  }
+  if (Find(id)) return AlreadyExists("actor " + id + " runs on this host already");
+  const nlohmann::json record = nlohmann::json::parse(record_json, nullptr, false);
+  auto text = [&](const char* key) -> std::optional<std::string> {
+    if (!record.is_object() || !record.contains(key) || !record[key].is_string()) {
+      return std::nullopt;
+    }
+    return record[key].get<std::string>();
+  };
+  const std::optional<std::string> actor_id = text("actor_id"), name = text("name"),
+                                   manifest = text("manifest"), recovery = text("recovery"),
+                                   manifest_text = text("manifest_text");
+  if (!actor_id || *actor_id != id || !name || !manifest || !recovery || !manifest_text) {
+    return InvalidArgument("the lattice's record of replicated actor " + id + " is malformed");
+  }
+  Result<RecoveryRecord> parsed = ParseRecoveryRecord(*recovery);
+  if (!parsed.ok()) return parsed.status().WithContext("the record of replicated actor " + id);
+  if (events.empty()) return FailedPrecondition("nothing of actor " + id + "'s chain was replicated");
+  THEATER_RETURN_IF_ERROR(
+      chain::VerifyEvents(events).WithContext("the replicated chain of actor " + id));
+  if (KeepManifestText(*manifest_text) != parsed->manifest_sha256) {
+    return InvalidArgument("the manifest text of replicated actor " + id +
+                           " is not the one its record names");
+  }
+  // What an earlier stay of the actor on this host left is replaced by the chain as it is now.
+  THEATER_RETURN_IF_ERROR(store_->TruncateChain(id, 0));
+  for (const chain::Event& event : events) {
+    Result<uint64_t> appended = store_->Append(id, event);
+    if (!appended.ok()) return appended.status().WithContext("keeping actor " + id + "'s chain");
+  }
+  THEATER_RETURN_IF_ERROR(store_->Flush());  // the recovery reads it back from the database
+  chain::ActorRecord row;
+  row.actor_id = id;
+  row.name = *name;
+  row.manifest = *manifest;
+  row.status = "running";
+  row.recovery = *recovery;
+  THEATER_RETURN_IF_ERROR(store_->UpsertActor(row));
+  RecoveryCache cache;
+  RecoveredActor recovered = RecoverOne(row, cache);
+  if (recovered.status.ok()) {
+    spdlog::info("actor {} ({}): taken over from its replicated chain ({} events; state from {})",
+                 id, recovered.name, events.size(), recovered.state_source);
+  }
+  return recovered.status;
 }
 
 Result<RecoveryReport> RuntimeImpl::Recover() {

@@ -948,6 +948,18 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
       return;
     }
   }
+  if (actor->manifest().replicated) {
+    // Copied into the lattice from its first event (a recovery: from where the copy ends).
+    Status replicated = BeginReplication(*actor, recovery != nullptr ? recovery->next_index : 0);
+    if (!replicated.ok()) {
+      chain->Append(chain::Lifecycle{"runtime-setup", "error: " + replicated.ToString()});
+      if (LatticeLink* lattice = lattice_.load(std::memory_order_acquire)) {
+        lattice->ReleaseActor(id);
+      }
+      done(replicated);
+      return;
+    }
+  }
   {
     // Registered and listed by its parent in one step: a parent that begins to stop either lists
     // it before its stop takes the list of children to stop (and then finds it registered), or
@@ -1397,6 +1409,7 @@ void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& 
       lattice->ReleaseActor(actor.id());
     }
   }
+  if (actor.manifest().replicated) EndReplicationOf(actor, restarting);
   if (actor.origin().remote_parent) {
     // Its parent runs on another host: told there (its restart too is decided there).
     if (report && !restarting) ReportToRemoteParent(actor, *report);

@@ -114,6 +114,9 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   void OnChildControl(ChildControl op, const std::string& child_id, const std::string& reason,
                       std::function<void(Result<bool>)> done) override;
   void OnHostGone(const std::string& host, const std::string& why) override;
+  // Replicated actors (replicated_actors.cc).
+  Status TakeOver(const std::string& id, const std::string& record,
+                  std::vector<chain::Event> events) override;
 
   // --- Internal ---
   std::shared_ptr<Actor> Find(std::string_view id) const;
@@ -219,6 +222,18 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   void RestartRemoteChild(const std::string& id, const RemoteChild& child,
                           std::function<void(Status)> done);
   std::optional<RemoteChild> FindRemoteChild(std::string_view id) const;
+  // --- Replicated actors (replicated_actors.cc; docs/distribution.md) ---
+  // What recovers `actor` on another host: its registry record and manifest text, as JSON.
+  std::string ReplicaRecord(const Actor& actor);
+  // Begins copying `actor`'s chain into the lattice from `from_index`; its copy here stops
+  // itself when fenced.
+  Status BeginReplication(const Actor& actor, size_t from_index);
+  // At the end of `actor`'s stop: its replication ends, and the lattice forgets it when it
+  // stopped for good (not a restart, not this host's shutdown, not fenced).
+  void EndReplicationOf(const Actor& actor, bool restarting);
+  Mutex fenced_mu_;
+  std::unordered_set<std::string> fenced_ THEATER_GUARDED_BY(fenced_mu_);
+
   mutable Mutex remote_mu_;
   std::unordered_map<std::string, RemoteChild> remote_children_ THEATER_GUARDED_BY(remote_mu_);
   std::unordered_map<std::string, KeptFailure> kept_failures_ THEATER_GUARDED_BY(remote_mu_);
@@ -283,7 +298,11 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   // its chain ends and the state its last durable event left, loads its manifest and module,
   // and launches it resuming; returns once it runs again (or why it does not). `cache` holds
   // what the actors of one Recover() share (manifest texts).
-  struct RecoveryCache;
+  struct RecoveryCache {
+    Mutex mu;
+    // By SHA-256 hex.
+    std::map<std::string, std::shared_ptr<const std::string>> manifests THEATER_GUARDED_BY(mu);
+  };
   RecoveredActor RecoverOne(const chain::ActorRecord& record, RecoveryCache& cache);
   // A child's limits capped at its parent's (as a spawn caps them).
   static Status CapLimits(ManifestLimits& child, const ManifestLimits& parent);

@@ -1,0 +1,404 @@
+// Theater: a WebAssembly actor runtime.
+#include "cluster/chain_replicator.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "cluster/replica_frames.h"
+
+namespace theater::cluster {
+namespace {
+
+// What a frame leaves of NATS's largest message for the headers JetStream adds.
+constexpr size_t kFrameHeadroom = 1024;
+// How long the publisher waits before trying an actor's frame again after NATS failed it.
+constexpr auto kRetryAfter = std::chrono::milliseconds(100);
+
+std::string Text(const void* data, int length) {
+  return length > 0 ? std::string(static_cast<const char*>(data), static_cast<size_t>(length))
+                    : std::string();
+}
+
+}  // namespace
+
+ChainReplicator::ChainReplicator(NatsConnection& nats, const LatticeNames& names,
+                                 std::string host)
+    : nats_(nats),
+      names_(names),
+      host_(std::move(host)),
+      stream_(names.ChainsStream()),
+      state_(std::make_shared<State>()) {}
+
+Result<std::unique_ptr<ChainReplicator>> ChainReplicator::Open(NatsConnection& nats,
+                                                               const LatticeNames& names,
+                                                               std::string host) {
+  std::unique_ptr<ChainReplicator> r(new ChainReplicator(nats, names, std::move(host)));
+  const std::string subjects = "theater." + names.lattice() + ".chain.*";
+  const char* subject_list[] = {subjects.c_str()};
+  jsStreamConfig config;
+  jsStreamConfig_Init(&config);
+  config.Name = r->stream_.c_str();
+  config.Subjects = subject_list;
+  config.SubjectsLen = 1;
+  config.Storage = js_FileStorage;
+  config.Description = "the chains of a lattice's replicated actors (docs/distribution.md)";
+  jsStreamInfo* info = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  natsStatus added = js_AddStream(&info, nats.jetstream(), &config, nullptr, &code);
+  if (info != nullptr) jsStreamInfo_Destroy(info);
+  if (added != NATS_OK && code != JSStreamNameExistErr) {
+    return FromNats(added, "creating the lattice's chains stream " + r->stream_);
+  }
+  THEATER_RETURN_IF_ERROR(OpenBucket(nats, names.ReplicasBucket(),
+                                     "what recovers each replicated actor of a lattice",
+                                     &r->bucket_));
+  const int64_t max_payload = natsConnection_GetMaxPayload(nats.get());
+  r->max_frame_bytes_ =
+      static_cast<size_t>(std::max<int64_t>(max_payload, 64 << 10)) - kFrameHeadroom;
+  r->thread_ = std::thread([self = r.get()] { self->Loop(); });
+  return r;
+}
+
+ChainReplicator::~ChainReplicator() {
+  {
+    MutexLock lock(state_->mu);
+    state_->stopping = true;
+  }
+  state_->wake.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::vector<std::pair<std::shared_ptr<chain::EventChain>, chain::EventChain::ObserverId>> left;
+  {
+    MutexLock lock(state_->mu);
+    for (auto& [id, actor] : state_->actors) left.emplace_back(actor.chain, actor.observer);
+    state_->actors.clear();
+  }
+  for (auto& [chain, observer] : left) chain->RemoveObserver(observer);
+  if (bucket_ != nullptr) kvStore_Destroy(bucket_);
+}
+
+std::string ChainReplicator::Wrap(const std::string& record) const {
+  return nlohmann::json{{"host", host_}, {"record", record}}.dump();
+}
+
+Status ChainReplicator::Begin(const std::string& id, std::shared_ptr<chain::EventChain> chain,
+                              size_t from_index, const std::string& record,
+                              uint64_t last_sequence, std::function<void(Status)> failed) {
+  {
+    MutexLock lock(state_->mu);
+    if (state_->stopping) return Unavailable("host " + host_ + " is leaving the lattice");
+    if (state_->actors.count(id) > 0) return Status::Ok();  // a restart in place goes on
+  }
+  if (last_sequence == 0 && from_index > 0) {
+    // A chain that goes on (a recovery on this host): its frames so far are in the stream.
+    THEATER_ASSIGN_OR_RETURN(last_sequence, LastSequence(id));
+  }
+  const std::string key = LatticeNames::ActorKey(id);
+  const std::string value = Wrap(record);
+  uint64_t revision = 0;
+  THEATER_RETURN_IF_ERROR(FromNats(
+      kvStore_Put(&revision, bucket_, key.c_str(), value.data(), static_cast<int>(value.size())),
+      "recording replicated actor " + id + " in the lattice"));
+  std::weak_ptr<State> weak = state_;
+  // Queued from the observer from now on; what the chain held before is put in front below.
+  chain::EventChain::ObserverId observer =
+      chain->AddObserver([weak, id](const chain::Event& event, size_t index) {
+        std::shared_ptr<State> state = weak.lock();
+        if (!state) return;
+        {
+          MutexLock lock(state->mu);
+          auto it = state->actors.find(id);
+          if (it == state->actors.end() || it->second.stopped) return;
+          it->second.queue.emplace_back(event, index);
+        }
+        state->wake.notify_all();
+      });
+  chain::EventChain::Tail held = chain->tail();
+  {
+    MutexLock lock(state_->mu);
+    Actor& actor = state_->actors[id];
+    actor.chain = chain;
+    actor.observer = observer;
+    actor.last_sequence = last_sequence;
+    actor.failed = std::move(failed);
+    // The observer may have queued events already: those before the first of them come from
+    // the tail, in order.
+    const size_t observed_from = actor.queue.empty() ? SIZE_MAX : actor.queue.front().second;
+    std::deque<std::pair<chain::Event, size_t>> earlier;
+    for (size_t i = 0; i < held.events.size(); ++i) {
+      const size_t index = held.first_index + i;
+      if (index < from_index || index >= observed_from) continue;
+      earlier.emplace_back(held.events[i], index);
+    }
+    actor.queue.insert(actor.queue.begin(), std::make_move_iterator(earlier.begin()),
+                       std::make_move_iterator(earlier.end()));
+  }
+  state_->wake.notify_all();
+  return Status::Ok();
+}
+
+void ChainReplicator::End(const std::string& id, bool forget) {
+  std::shared_ptr<chain::EventChain> chain;
+  chain::EventChain::ObserverId observer = 0;
+  {
+    MutexLock lock(state_->mu);
+    auto it = state_->actors.find(id);
+    if (it == state_->actors.end()) return;
+    chain = it->second.chain;
+    observer = it->second.observer;
+  }
+  // Outside the lock: the observer takes it.
+  chain->RemoveObserver(observer);
+  {
+    MutexLock lock(state_->mu);
+    auto it = state_->actors.find(id);
+    if (it == state_->actors.end()) return;
+    it->second.ending = true;
+    it->second.forget = forget;
+  }
+  state_->wake.notify_all();
+}
+
+void ChainReplicator::Flush() {
+  MutexLock lock(state_->mu);
+  lock.Wait(state_->idle, [&]() THEATER_REQUIRES(state_->mu) {
+    if (state_->stopping) return true;
+    for (const auto& [id, actor] : state_->actors) {
+      if (actor.busy || (!actor.stopped && !actor.queue.empty()) || actor.ending) return false;
+    }
+    return true;
+  });
+}
+
+Status ChainReplicator::PublishFrame(const std::string& id, const std::string& frame,
+                                     uint64_t* sequence) {
+  const std::string subject = names_.ChainSubject(id);
+  jsPubOptions options;
+  jsPubOptions_Init(&options);
+  if (*sequence == 0) {
+    options.ExpectNoMessage = true;
+  } else {
+    options.ExpectLastSubjectSeq = *sequence;
+  }
+  jsPubAck* ack = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  natsStatus published = js_Publish(&ack, nats_.jetstream(), subject.c_str(), frame.data(),
+                                    static_cast<int>(frame.size()), &options, &code);
+  if (published == NATS_OK && ack != nullptr) {
+    *sequence = ack->Sequence;
+    jsPubAck_Destroy(ack);
+    return Status::Ok();
+  }
+  if (ack != nullptr) jsPubAck_Destroy(ack);
+  if (code == JSStreamWrongLastSequenceErr) {
+    return FailedPrecondition("actor " + id + " is fenced: another host of the lattice has taken "
+                              "it over and appended to its chain");
+  }
+  return FromNats(published, "replicating the chain of actor " + id);
+}
+
+void ChainReplicator::Forget(const std::string& id) {
+  const std::string key = LatticeNames::ActorKey(id);
+  kvStore_Delete(bucket_, key.c_str());
+  const std::string subject = names_.ChainSubject(id);
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.Stream.Purge.Subject = subject.c_str();
+  jsErrCode code = static_cast<jsErrCode>(0);
+  natsStatus purged = js_PurgeStream(nats_.jetstream(), stream_.c_str(), &options, &code);
+  if (purged != NATS_OK) {
+    spdlog::warn("lattice: purging the replicated chain of actor {}: {}", id,
+                 FromNats(purged, "purging").ToString());
+  }
+}
+
+void ChainReplicator::Loop() {
+  MutexLock lock(state_->mu);
+  while (!state_->stopping) {
+    // One frame per actor per round, so that a busy actor does not hold up the others.
+    std::vector<std::string> ready;
+    for (auto& [id, actor] : state_->actors) {
+      if (actor.busy) continue;
+      if ((!actor.stopped && !actor.queue.empty()) || actor.ending) ready.push_back(id);
+    }
+    if (ready.empty()) {
+      state_->idle.notify_all();
+      lock.Wait(state_->wake);
+      continue;
+    }
+    bool retry_later = false;
+    for (const std::string& id : ready) {
+      auto it = state_->actors.find(id);
+      if (it == state_->actors.end()) continue;
+      Actor& actor = it->second;
+      if (actor.stopped || actor.queue.empty()) {
+        if (actor.ending) {
+          const bool forget = actor.forget && !actor.stopped;
+          state_->actors.erase(it);
+          if (forget) {
+            lock.Unlock();
+            Forget(id);
+            lock.Lock();
+          }
+        }
+        continue;
+      }
+      // The frame: consecutive events while they fit.
+      std::string frame;
+      size_t taken = 0;
+      size_t bytes = 16;
+      for (const auto& [event, index] : actor.queue) {
+        const size_t size = ReplicaEventSize(event);
+        if (taken > 0 && bytes + size > max_frame_bytes_) break;
+        bytes += size;
+        ++taken;
+        if (bytes > max_frame_bytes_) break;
+      }
+      std::vector<chain::Event> events;
+      events.reserve(taken);
+      const uint64_t first_index = actor.queue.front().second;
+      for (size_t i = 0; i < taken; ++i) events.push_back(actor.queue[i].first);
+      actor.busy = true;
+      uint64_t sequence = actor.last_sequence;
+      lock.Unlock();
+      Status published;
+      if (bytes > max_frame_bytes_) {
+        published = ResourceExhausted(
+            "an event of actor " + id + " is " + std::to_string(bytes) +
+            " bytes, past the largest message the lattice's NATS server takes (" +
+            std::to_string(max_frame_bytes_) + " bytes): a replicated actor's events must fit");
+      } else {
+        EncodeReplicaFrame(first_index, events, frame);
+        published = PublishFrame(id, frame, &sequence);
+      }
+      lock.Lock();
+      it = state_->actors.find(id);
+      if (it == state_->actors.end()) continue;
+      Actor& after = it->second;
+      after.busy = false;
+      if (published.ok()) {
+        after.last_sequence = sequence;
+        after.queue.erase(after.queue.begin(), after.queue.begin() + static_cast<long>(taken));
+        continue;
+      }
+      if (published.code() == StatusCode::kFailedPrecondition ||
+          published.code() == StatusCode::kResourceExhausted) {
+        after.stopped = true;
+        after.queue.clear();
+        std::function<void(Status)> failed = std::move(after.failed);
+        lock.Unlock();
+        spdlog::warn("lattice: {}", published.ToString());
+        if (failed) failed(published);
+        lock.Lock();
+        continue;
+      }
+      // NATS is away: the frame stays queued and goes when it is back.
+      spdlog::debug("lattice: {} (trying again)", published.ToString());
+      retry_later = true;
+    }
+    if (retry_later) lock.WaitFor(state_->wake, kRetryAfter);
+  }
+  state_->idle.notify_all();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ChainReplicator::RecordsOf(
+    const std::string& host) {
+  std::vector<std::pair<std::string, std::string>> out;
+  kvKeysList keys;
+  natsStatus listed = kvStore_Keys(&keys, bucket_, nullptr);
+  if (listed == NATS_NOT_FOUND) return out;  // no replicated actor yet
+  THEATER_RETURN_IF_ERROR(FromNats(listed, "listing the lattice's replicated actors"));
+  for (int i = 0; i < keys.Count; ++i) {
+    kvEntry* entry = nullptr;
+    if (kvStore_Get(&entry, bucket_, keys.Keys[i]) != NATS_OK) continue;
+    const std::string value = Text(kvEntry_Value(entry), kvEntry_ValueLen(entry));
+    kvEntry_Destroy(entry);
+    const nlohmann::json parsed = nlohmann::json::parse(value, nullptr, false);
+    if (!parsed.is_object() || !parsed.contains("host") || !parsed["host"].is_string() ||
+        !parsed.contains("record") || !parsed["record"].is_string()) {
+      continue;
+    }
+    if (parsed["host"].get<std::string>() != host) continue;
+    std::string key = keys.Keys[i];
+    out.emplace_back(key.substr(2), parsed["record"].get<std::string>());  // "a." + id
+  }
+  kvKeysList_Destroy(&keys);
+  return out;
+}
+
+Status ChainReplicator::Adopt(const std::string& id, const std::string& record) {
+  const std::string key = LatticeNames::ActorKey(id);
+  const std::string value = Wrap(record);
+  uint64_t revision = 0;
+  return FromNats(
+      kvStore_Put(&revision, bucket_, key.c_str(), value.data(), static_cast<int>(value.size())),
+      "recording replicated actor " + id + " as host " + host_ + "'s");
+}
+
+Result<uint64_t> ChainReplicator::LastSequence(const std::string& id) {
+  const std::string subject = names_.ChainSubject(id);
+  natsMsg* last = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  natsStatus found = js_GetLastMsg(&last, nats_.jetstream(), stream_.c_str(), subject.c_str(),
+                                   nullptr, &code);
+  if (found == NATS_NOT_FOUND) return uint64_t{0};
+  THEATER_RETURN_IF_ERROR(FromNats(found, "reading the replicated chain of actor " + id));
+  const uint64_t sequence = natsMsg_GetSequence(last);
+  natsMsg_Destroy(last);
+  return sequence;
+}
+
+Result<ChainReplicator::Replica> ChainReplicator::Read(const std::string& id) {
+  Replica replica;
+  const std::string subject = names_.ChainSubject(id);
+  jsErrCode code = static_cast<jsErrCode>(0);
+  THEATER_ASSIGN_OR_RETURN(replica.last_sequence, LastSequence(id));
+  if (replica.last_sequence == 0) return replica;
+  // An ordered consumer of the subject, from its first message to the last one seen above.
+  jsSubOptions options;
+  jsSubOptions_Init(&options);
+  options.Stream = stream_.c_str();
+  options.Ordered = true;
+  natsSubscription* sub = nullptr;
+  THEATER_RETURN_IF_ERROR(FromNats(
+      js_SubscribeSync(&sub, nats_.jetstream(), subject.c_str(), nullptr, &options, &code),
+      "reading the replicated chain of actor " + id));
+  Status result;
+  for (;;) {
+    natsMsg* msg = nullptr;
+    natsStatus next = natsSubscription_NextMsg(&msg, sub, 5000);
+    if (next != NATS_OK) {
+      result = FromNats(next, "reading the replicated chain of actor " + id);
+      break;
+    }
+    jsMsgMetaData* meta = nullptr;
+    uint64_t sequence = 0;
+    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+      sequence = meta->Sequence.Stream;
+      jsMsgMetaData_Destroy(meta);
+    }
+    const std::string_view frame(natsMsg_GetData(msg),
+                                 static_cast<size_t>(std::max(0, natsMsg_GetDataLength(msg))));
+    Result<ReplicaFrame> parsed = ParseReplicaFrame(frame);
+    natsMsg_Destroy(msg);
+    if (!parsed.ok()) {
+      result = parsed.status().WithContext("the replicated chain of actor " + id);
+      break;
+    }
+    if (parsed->first_index != replica.events.size()) {
+      result = InvalidArgument("the replicated chain of actor " + id + " has a frame from index " +
+                               std::to_string(parsed->first_index) + " after " +
+                               std::to_string(replica.events.size()) + " events");
+      break;
+    }
+    for (chain::Event& e : parsed->events) replica.events.push_back(std::move(e));
+    if (sequence >= replica.last_sequence) break;
+  }
+  natsSubscription_Unsubscribe(sub);
+  natsSubscription_Destroy(sub);
+  THEATER_RETURN_IF_ERROR(result);
+  return replica;
+}
+
+}  // namespace theater::cluster

@@ -1,0 +1,165 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Replicated actors (docs/distribution.md, "Replicated actors"; chain_replicator.h,
+// runtime/replicated_actors.cc): three persisting runtimes in this process, hosts a, b and c of
+// one lattice over a real nats-server with JetStream, and the probe actor
+// (tests/actors/runtime_probe.c). An actor whose manifest says durability = "replicated" has its
+// chain copied into the lattice as it goes; when its host leaves, exactly one other host takes
+// it over, with the state it had and a chain that verifies from its first event, and it answers
+// there; one stopped for good is forgotten, so nobody takes it over; without a lattice, or with
+// a durability the manifest format does not know, the spawn is refused with a reason.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cluster/chain_replicator.h"
+#include "cluster/lattice_test_hosts.h"
+#include "cluster/replica_frames.h"
+#include "testing/nats_server.h"
+#include "testing/runtime_test_fixture.h"
+#include "testing/wait_for.h"
+#include "theater/chain.h"
+
+namespace theater::cluster {
+namespace {
+
+using ::testing::HasSubstr;
+using testing_util::NatsServer;
+using testing_util::ProbeManifest;
+using testing_util::Response;
+using testing_util::WaitFor;
+using namespace std::chrono_literals;
+
+const std::string kReplicated = ProbeManifest("durability = \"replicated\"\n", "replicated");
+
+class LatticeReplicationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!NatsServer::Installed()) GTEST_SKIP() << "nats-server is not installed (install-deps.sh)";
+    nats_ = std::make_unique<NatsServer>();
+    ASSERT_TRUE(nats_->ok()) << "nats-server did not start; its log: " << nats_->log();
+    for (const char* name : {"a", "b", "c"}) {
+      hosts_[name] = StartLatticeTestHost(nats_->url(), name, "rep", /*persist=*/true);
+      ASSERT_TRUE(hosts_[name]) << "host " << name;
+    }
+    ASSERT_TRUE(WaitFor([&] {
+      for (auto& [name, host] : hosts_) {
+        for (const char* other : {"a", "b", "c"}) {
+          if (!host->member->IsLive(other, 5s)) return false;
+        }
+      }
+      return true;
+    }));
+  }
+
+  TheaterRuntime& R(const std::string& name) { return *hosts_.at(name)->runtime; }
+  bool Up(const std::string& name) { return hosts_.at(name) && hosts_.at(name)->runtime; }
+  Result<std::string> Spawn(const std::string& host, const std::string& manifest) {
+    SpawnRequest request;
+    request.manifest = manifest;
+    return R(host).Spawn(request);
+  }
+  std::string Ask(const std::string& host, const std::string& id, const std::string& command) {
+    return Response(R(host).Call(id, "theater:simple/message-server-client", "handle-request",
+                                 {abi::Value::String("req"),
+                                  abi::Value::Bytes(testing_util::Bytes(command))}));
+  }
+  bool RunsOn(const std::string& host, const std::string& id) {
+    return Up(host) && R(host).Phase(id).ok();
+  }
+
+  std::unique_ptr<NatsServer> nats_;
+  std::map<std::string, std::unique_ptr<LatticeTestHost>> hosts_;
+};
+
+TEST_F(LatticeReplicationTest, AReplicatedActorRunsAgainElsewhereWithItsStateWhenItsHostLeaves) {
+  Result<std::string> spawned = Spawn("b", kReplicated);
+  ASSERT_TRUE(spawned.ok()) << spawned.status().ToString();
+  const std::string id = *spawned;
+  for (int i = 1; i <= 3; ++i) ASSERT_EQ(Ask("b", id, "count"), std::to_string(i));
+  const size_t events_on_b = R("b").Events(id).value().size();
+
+  hosts_.at("b")->Leave();
+  hosts_.at("b").reset();
+  std::string taker;
+  ASSERT_TRUE(WaitFor([&] {
+    if (RunsOn("a", id)) taker = "a";
+    if (RunsOn("c", id)) taker = "c";
+    return !taker.empty();
+  }, 20s)) << "no host took the actor over";
+  const std::string other = taker == "a" ? "c" : "a";
+  // Exactly one host runs it: the other lost the directory's compare-and-set.
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(RunsOn(other, id));
+  // Its state is what it was, and it goes on from there.
+  EXPECT_EQ(Ask(taker, id, "count"), "4");
+  // Its chain is one chain: b's events first, then the recovery here, verifying end to end.
+  Result<std::vector<chain::Event>> events = R(taker).Events(id);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  EXPECT_GT(events->size(), events_on_b);
+  EXPECT_TRUE(chain::VerifyEvents(*events).ok());
+  EXPECT_EQ(chain::ToHex((*events)[0].hash), chain::ToHex(R(taker).Events(id).value()[0].hash));
+  bool recovered = false;
+  for (const chain::Event& e : *events) {
+    const std::string payload(e.payload.begin(), e.payload.end());
+    if (payload.find("actor-recovered") != std::string::npos) recovered = true;
+  }
+  EXPECT_TRUE(recovered) << "its chain says where it came back";
+  EXPECT_TRUE(R(taker).VerifyChain(id).ok());
+}
+
+TEST_F(LatticeReplicationTest, AnActorStoppedForGoodIsForgottenAndNobodyTakesItOver) {
+  Result<std::string> spawned = Spawn("b", kReplicated);
+  ASSERT_TRUE(spawned.ok()) << spawned.status().ToString();
+  ASSERT_EQ(Ask("b", *spawned, "count"), "1");
+  ASSERT_TRUE(R("b").Stop(*spawned).ok());
+  hosts_.at("b")->Leave();
+  hosts_.at("b").reset();
+  std::this_thread::sleep_for(1s);
+  EXPECT_FALSE(RunsOn("a", *spawned));
+  EXPECT_FALSE(RunsOn("c", *spawned));
+}
+
+TEST_F(LatticeReplicationTest, AReplicatedActorNeedsALatticeAndKnownDurabilities) {
+  const std::filesystem::path home = testing_util::NewTestHome("theater-replication-alone");
+  RuntimeOptions options = testing_util::TestRuntimeOptions(home);
+  Result<std::unique_ptr<TheaterRuntime>> alone = TheaterRuntime::Create(options, BuiltinHandlers());
+  ASSERT_TRUE(alone.ok()) << alone.status().ToString();
+  SpawnRequest request;
+  request.manifest = kReplicated;
+  Result<std::string> refused = (*alone)->Spawn(request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().ToString(), HasSubstr("needs a lattice"));
+  request.manifest = ProbeManifest("durability = \"eventual\"\n");
+  refused = (*alone)->Spawn(request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().ToString(), HasSubstr("durability"));
+  EXPECT_THAT(refused.status().ToString(), HasSubstr("\"local\" or \"replicated\""));
+  alone->reset();
+  std::filesystem::remove_all(home);
+}
+
+TEST(ReplicaFramesTest, EventsArriveWholeAndMalformedFramesAreRefused) {
+  std::unique_ptr<chain::EventChain> chain = std::make_unique<chain::EventChain>();
+  chain->Append(chain::Lifecycle{"actor-load", "one"});
+  chain->Append(chain::Lifecycle{"runtime-setup", "two"});
+  const std::vector<chain::Event> events = chain->events();
+  std::string frame;
+  EncodeReplicaFrame(0, events, frame);
+  Result<ReplicaFrame> back = ParseReplicaFrame(frame);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->first_index, 0u);
+  EXPECT_EQ(back->events, events);
+  EXPECT_TRUE(chain::VerifyEvents(back->events).ok());
+  for (size_t cut : {size_t{0}, size_t{5}, frame.size() / 2, frame.size() - 1}) {
+    Result<ReplicaFrame> short_frame = ParseReplicaFrame(frame.substr(0, cut));
+    ASSERT_FALSE(short_frame.ok()) << cut;
+    EXPECT_EQ(short_frame.status().code(), StatusCode::kInvalidArgument);
+  }
+  std::string lying = frame;
+  lying[9] = '\xff';  // the event count
+  EXPECT_THAT(ParseReplicaFrame(lying).status().message(), HasSubstr("claims"));
+  EXPECT_THAT(ParseReplicaFrame(frame + "x").status().message(), HasSubstr("after its last event"));
+}
+
+}  // namespace
+}  // namespace theater::cluster
