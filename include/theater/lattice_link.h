@@ -28,12 +28,14 @@
 
 namespace theater {
 
-// What a parent's host asks of the host of one of its children.
+// What a parent's host asks of the host of one of its children (and, kFence, what a host that
+// took a replicated actor over tells the host it took it from).
 enum class ChildControl : uint8_t {
   kStop = 1,           // stop it (supervisor.stop-child, or its parent stopping): no event back
   kRestart = 2,        // restart it in place (supervisor.restart-child, a sibling's strategy)
   kRestartFailed = 3,  // the child failed and its parent's strategy restarts it (its chain goes on)
   kRelease = 4,        // the child failed and is not restarted: forget what was kept for it
+  kFence = 5,          // a replicated actor was taken over by another host: a copy here stops
 };
 
 class LatticeSupervision {

@@ -322,6 +322,83 @@ TEST_F(CliLatticeTest, AParentHearsOfAChildLostWithItsKilledHostAndRestartsItEls
   EXPECT_EQ(ask(h1, parent, "children"), child_h2 + "," + child_h3);
 }
 
+// A replicated actor (durability = "replicated") outlives its host: h2 is killed with SIGKILL and
+// another host runs the actor again, with its state and a chain that verifies; then h3, running
+// another, is frozen (SIGSTOP) until it is declared lost and its actor runs elsewhere, and woken
+// (SIGCONT): its stale copy is fenced and stops, so that one actor never runs twice.
+TEST_F(CliLatticeTest, AReplicatedActorOutlivesAKilledHostAndAFrozenHostsCopyIsFenced) {
+  const std::string h1 = StartHost("h1");
+  const std::string h2 = StartHost("h2");
+  const std::string h3 = StartHost("h3");
+  ASSERT_FALSE(h1.empty() || h2.empty() || h3.empty());
+  const std::set<std::string> all = {"h1", "h2", "h3"};
+  ASSERT_TRUE(WaitFor([&] { return HostIds(h1) == all; }, 20s));
+  const fs::path manifest = dir_ / "replicated.toml";
+  std::ofstream(manifest) << "name = \"replicated\"\nversion = \"0.1.0\"\ncomponent = \""
+                          << THEATER_TEST_ACTOR_DIR
+                          << "/runtime_probe.wasm\"\nauto_handlers = true\n"
+                             "durability = \"replicated\"\n";
+  auto start_on = [&](const std::string& host) {
+    Finished started = Run(h1, {"--json", "start", "--on", host, manifest.string()});
+    EXPECT_EQ(started.code, 0) << started.err;
+    return json::parse(started.out, nullptr, false).value("id", std::string());
+  };
+  auto ask = [&](const std::string& address, const std::string& id, const std::string& what) {
+    Finished asked = Run(address, {"message", "--request", id, what});
+    return asked.code == 0 ? asked.out.substr(0, asked.out.find('\n')) : "failed: " + asked.err;
+  };
+  // Every host that lists `id`, as `address` sees the lattice.
+  auto hosts_of = [&](const std::string& address, const std::string& id) {
+    std::vector<std::string> hosts;
+    const json actors = json::parse(Run(address, {"--json", "list"}).out, nullptr, false);
+    if (!actors.is_array()) return hosts;
+    for (const json& actor : actors) {
+      if (actor.value("id", "") == id) hosts.push_back(actor.value("host", ""));
+    }
+    return hosts;
+  };
+
+  const std::string on_h2 = start_on("h2");
+  ASSERT_EQ(on_h2.size(), 36u);
+  for (int i = 1; i <= 3; ++i) ASSERT_EQ(ask(h1, on_h2, "count"), std::to_string(i));
+  std::this_thread::sleep_for(200ms);  // replication is asynchronous: its last events go out
+  hosts_[1].second->Signal(SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  std::vector<std::string> where;
+  ASSERT_TRUE(WaitFor([&] {
+    where = hosts_of(h1, on_h2);
+    return where.size() == 1 && (where[0] == "h1" || where[0] == "h3");
+  }, 15s)) << "the actor of the killed host runs nowhere else";
+  const auto took = std::chrono::steady_clock::now() - killed;
+  EXPECT_LT(took, 10s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+  hosts_[1].second->Finish(10s);
+  hosts_.erase(hosts_.begin() + 1);
+  EXPECT_EQ(ask(h1, on_h2, "count"), "4") << "it goes on from the state it had";
+  Finished verified = Run(h1, {"chain", "verify", on_h2});
+  EXPECT_EQ(verified.code, 0) << verified.out << verified.err;
+
+  // h3 frozen: lost after its heartbeat is 5 s old, its actor taken over; woken: fenced.
+  const std::string on_h3 = start_on("h3");
+  ASSERT_EQ(on_h3.size(), 36u);
+  ASSERT_EQ(ask(h1, on_h3, "count"), "1");
+  std::this_thread::sleep_for(200ms);
+  Child* h3_process = hosts_[1].second.get();
+  h3_process->Signal(SIGSTOP);
+  ASSERT_TRUE(WaitFor([&] {
+    where = hosts_of(h1, on_h3);
+    return where.size() == 1 && where[0] == "h1";
+  }, 20s)) << "the frozen host's actor was not taken over";
+  EXPECT_EQ(ask(h1, on_h3, "count"), "2");
+  h3_process->Signal(SIGCONT);
+  ASSERT_TRUE(WaitFor([&] { return HostIds(h1) == std::set<std::string>{"h1", "h3"}; }, 10s));
+  // Woken, h3 hears it was taken over: its copy stops, and h3 lists it only where it runs.
+  EXPECT_TRUE(WaitFor([&] {
+    const std::vector<std::string> seen = hosts_of(h3, on_h3);
+    return seen == std::vector<std::string>{"h1"};
+  }, 10s)) << "h3 still runs its stale copy";
+  EXPECT_EQ(ask(h3, on_h3, "count"), "3") << "a client of h3 reaches the one copy, on h1";
+}
+
 // A host's process killed outright: the others declare it lost within a second (its ping
 // subject has no responder), and a request it owed fails naming it, long before its timeout.
 // A frozen host (SIGSTOP) is declared lost once its heartbeat is 5 s old, and is listed again

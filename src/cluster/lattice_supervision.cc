@@ -76,8 +76,8 @@ void LatticeMessenger::ControlChildOn(const std::string& host, ChildControl op,
   record.channel = std::string(ControlName(op));
   record.target = child_id;
   record.payload.assign(reason.begin(), reason.end());
-  if (op == ChildControl::kRelease) {
-    // Nothing waits on a release: the child's host forgets what it kept either way.
+  if (op == ChildControl::kRelease || op == ChildControl::kFence) {
+    // Nothing waits on these: the other host acts on them when (and if) it hears them.
     (void)Enqueue(host, std::move(record), false);
     done(true);
     return;
@@ -232,6 +232,10 @@ void LatticeMessenger::TakeOverFrom(const std::string& host) {
     ++taken;
     spdlog::info("lattice: host {} took over actor {} of host {} ({} events)", host_, id, host,
                  events);
+    // A lost host may be frozen rather than gone: when it wakes, this is the first it hears of
+    // the actor, and its copy stops (a copy that appends first is fenced by the stream).
+    ControlChildOn(host, ChildControl::kFence, id, "host " + host_ + " took it over",
+                   [](Result<bool>) {});
   }
   if (!records->empty()) {
     spdlog::info("lattice: host {} took over {} of host {}'s {} replicated actors in {} ms", host_,

@@ -98,13 +98,16 @@ std::string_view ControlName(ChildControl op) {
       return "restart-failed";
     case ChildControl::kRelease:
       return "release";
+    case ChildControl::kFence:
+      return "fence";
   }
   return "unknown";
 }
 
 Result<ChildControl> ParseControlName(std::string_view name) {
   for (ChildControl op : {ChildControl::kStop, ChildControl::kRestart,
-                          ChildControl::kRestartFailed, ChildControl::kRelease}) {
+                          ChildControl::kRestartFailed, ChildControl::kRelease,
+                          ChildControl::kFence}) {
     if (ControlName(op) == name) return op;
   }
   return InvalidArgument("a supervision record of unknown operation");

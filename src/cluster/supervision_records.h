@@ -10,6 +10,8 @@
 //   stop, restart, restart-failed, release
 //                    a ChildControl (the payload is the reason, as text), answered with whether
 //                    the child was there
+//   fence            a host took replicated actor `target` over from this one: its copy here
+//                    stops (no answer; the old host may be frozen or gone)
 //
 // The payload is JSON. It comes from another host of the lattice and is parsed as untrusted:
 // bounded in nesting before it is parsed, every field's type checked, ids checked to be UUIDs.

@@ -131,7 +131,8 @@ TEST(SupervisionRecordsTest, WhatIsMalformedIsRefusedWithAReason) {
   }
   EXPECT_FALSE(ParseControlName("explode").ok());
   for (ChildControl op : {ChildControl::kStop, ChildControl::kRestart,
-                          ChildControl::kRestartFailed, ChildControl::kRelease}) {
+                          ChildControl::kRestartFailed, ChildControl::kRelease,
+                          ChildControl::kFence}) {
     Result<ChildControl> back = ParseControlName(ControlName(op));
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(*back, op);

@@ -261,6 +261,25 @@ void RuntimeImpl::OnChildControl(ChildControl op, const std::string& child_id,
       });
       return;
     }
+    case ChildControl::kFence: {
+      std::shared_ptr<Actor> actor = Find(child_id);
+      if (!actor || !actor->manifest().replicated) {
+        done(false);
+        return;
+      }
+      {
+        MutexLock lock(fenced_mu_);
+        fenced_.insert(child_id);
+      }
+      ChildEvent report;
+      report.kind = ChildEvent::Kind::kError;
+      report.child_id = child_id;
+      report.error = FailedPrecondition("actor " + child_id + " is fenced: " + reason +
+                                        " while this host was cut off or frozen");
+      spdlog::warn("actor {}: {}", child_id, report.error.ToString());
+      StopActor(child_id, StopKind::kGraceful, report, [done](bool found) { done(found); });
+      return;
+    }
     case ChildControl::kRestartFailed:
     case ChildControl::kRelease: {
       std::optional<KeptFailure> kept;
