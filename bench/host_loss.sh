@@ -45,12 +45,10 @@ cleanup() {
   [ -n "${KEEP:-}" ] || rm -rf "$work"; [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || true
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(free_port)
-nats-server -js -a 127.0.0.1 -p "$port" -sd "$work/js" > "$work/nats.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do grep -q "Server is ready" "$work/nats.log" && break; sleep 0.1; done
-url="nats://127.0.0.1:$port"
+. "$(dirname "$0")/nats_server.sh"
+start_nats_server "$work"
+pids+=("$NATS_PID")
+url=$NATS_URL
 server() {  # host-id output-file (stdout and the log)
   "$theater" server --address 127.0.0.1:0 --home "$work/$1" --durability none --log-level info \
     --cluster "$url" --lattice bench --host-id "$1" --spawn-root "$actors" > "$2" 2>&1 &

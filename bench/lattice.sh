@@ -27,15 +27,11 @@ command -v nats-server > /dev/null ||
   { echo "lattice.sh: nats-server is not installed (scripts/install-deps.sh)" >&2; exit 1; }
 
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-nats-server -js -a 127.0.0.1 -p "$port" -sd "$work/js" > "$work/nats.log" 2>&1 &
-nats=$!
+. "$(dirname "$0")/nats_server.sh"
+start_nats_server "$work"
+nats=$NATS_PID
 trap 'kill $nats 2>/dev/null; wait $nats 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do
-  grep -q "Server is ready" "$work/nats.log" && break
-  sleep 0.1
-done
-url="nats://127.0.0.1:$port"
+url=$NATS_URL
 results=$work/results.jsonl
 run() { "$bench" "$@" --nats "$url" | grep '^{' | tee -a "$results"; }
 for round in $(seq "$rounds"); do

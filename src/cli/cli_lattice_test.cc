@@ -71,6 +71,16 @@ class CliLatticeTest : public ::testing::Test {
     return address;
   }
 
+  // Hosts h1, h2 and h3, each listed by h1; their management addresses.
+  void StartThreeHosts(std::string& h1, std::string& h2, std::string& h3) {
+    h1 = StartHost("h1");
+    h2 = StartHost("h2");
+    h3 = StartHost("h3");
+    ASSERT_FALSE(h1.empty() || h2.empty() || h3.empty());
+    const std::set<std::string> all = {"h1", "h2", "h3"};
+    ASSERT_TRUE(WaitFor([&] { return HostIds(h1) == all; }, 20s));
+  }
+
   Finished Hosts(const std::string& address, bool as_json) {
     std::vector<std::string> args = {"--address", address, "hosts"};
     if (as_json) args.insert(args.begin(), "--json");
@@ -258,12 +268,8 @@ TEST_F(CliLatticeTest, AClientOfOneHostDrivesAnActorOnAnother) {
 // handle-child-error naming the lost host within a second or two, and its strategy spawns the
 // child again, same id, on a host that is there.
 TEST_F(CliLatticeTest, AParentHearsOfAChildLostWithItsKilledHostAndRestartsItElsewhere) {
-  const std::string h1 = StartHost("h1");
-  const std::string h2 = StartHost("h2");
-  const std::string h3 = StartHost("h3");
-  ASSERT_FALSE(h1.empty() || h2.empty() || h3.empty());
-  const std::set<std::string> all = {"h1", "h2", "h3"};
-  ASSERT_TRUE(WaitFor([&] { return HostIds(h1) == all; }, 20s));
+  std::string h1, h2, h3;
+  ASSERT_NO_FATAL_FAILURE(StartThreeHosts(h1, h2, h3));
   const std::string probe = std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm";
   auto write = [&](const std::string& name, const std::string& text) {
     std::ofstream(dir_ / name) << "name = \"" << name << "\"\nversion = \"0.1.0\"\ncomponent = \""
@@ -327,12 +333,8 @@ TEST_F(CliLatticeTest, AParentHearsOfAChildLostWithItsKilledHostAndRestartsItEls
 // another, is frozen (SIGSTOP) until it is declared lost and its actor runs elsewhere, and woken
 // (SIGCONT): its stale copy is fenced and stops, so that one actor never runs twice.
 TEST_F(CliLatticeTest, AReplicatedActorOutlivesAKilledHostAndAFrozenHostsCopyIsFenced) {
-  const std::string h1 = StartHost("h1");
-  const std::string h2 = StartHost("h2");
-  const std::string h3 = StartHost("h3");
-  ASSERT_FALSE(h1.empty() || h2.empty() || h3.empty());
-  const std::set<std::string> all = {"h1", "h2", "h3"};
-  ASSERT_TRUE(WaitFor([&] { return HostIds(h1) == all; }, 20s));
+  std::string h1, h2, h3;
+  ASSERT_NO_FATAL_FAILURE(StartThreeHosts(h1, h2, h3));
   const fs::path manifest = dir_ / "replicated.toml";
   std::ofstream(manifest) << "name = \"replicated\"\nversion = \"0.1.0\"\ncomponent = \""
                           << THEATER_TEST_ACTOR_DIR
@@ -404,12 +406,8 @@ TEST_F(CliLatticeTest, AReplicatedActorOutlivesAKilledHostAndAFrozenHostsCopyIsF
 // A frozen host (SIGSTOP) is declared lost once its heartbeat is 5 s old, and is listed again
 // when it wakes.
 TEST_F(CliLatticeTest, AKilledHostIsLostWithinASecondAndAFrozenOneWithinItsLease) {
-  const std::string h1 = StartHost("h1");
-  const std::string h2 = StartHost("h2");
-  const std::string h3 = StartHost("h3");
-  ASSERT_FALSE(h1.empty() || h2.empty() || h3.empty());
-  const std::set<std::string> all = {"h1", "h2", "h3"};
-  ASSERT_TRUE(WaitFor([&] { return HostIds(h1) == all; }, 20s));
+  std::string h1, h2, h3;
+  ASSERT_NO_FATAL_FAILURE(StartThreeHosts(h1, h2, h3));
   auto run = [&](const std::string& address, const std::vector<std::string>& args) {
     return Run(address, args);
   };

@@ -37,18 +37,8 @@ class LatticeReplicationTest : public ::testing::Test {
     if (!NatsServer::Installed()) GTEST_SKIP() << "nats-server is not installed (install-deps.sh)";
     nats_ = std::make_unique<NatsServer>();
     ASSERT_TRUE(nats_->ok()) << "nats-server did not start; its log: " << nats_->log();
-    for (const char* name : {"a", "b", "c"}) {
-      hosts_[name] = StartLatticeTestHost(nats_->url(), name, "rep", /*persist=*/true);
-      ASSERT_TRUE(hosts_[name]) << "host " << name;
-    }
-    ASSERT_TRUE(WaitFor([&] {
-      for (auto& [name, host] : hosts_) {
-        for (const char* other : {"a", "b", "c"}) {
-          if (!host->member->IsLive(other, 5s)) return false;
-        }
-      }
-      return true;
-    }));
+    ASSERT_TRUE(StartAcquaintedLatticeTestHosts(nats_->url(), {"a", "b", "c"}, "rep",
+                                                /*persist=*/true, hosts_));
   }
 
   TheaterRuntime& R(const std::string& name) { return *hosts_.at(name)->runtime; }

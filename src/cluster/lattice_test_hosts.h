@@ -11,12 +11,15 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cluster/lattice_member.h"
 #include "cluster/lattice_messenger.h"
 #include "testing/runtime_test_util.h"
+#include "testing/wait_for.h"
 #include "theater/builtins.h"
 
 namespace theater::cluster {
@@ -72,6 +75,28 @@ inline std::unique_ptr<LatticeTestHost> StartLatticeTestHost(const std::string& 
   host->messenger = std::move(messenger).value();
   EXPECT_TRUE(host->runtime->JoinLattice(host->messenger).ok());
   return host;
+}
+
+// Hosts `names` of `lattice` (StartLatticeTestHost each) into `hosts`, and waits until each has
+// heard every other; false (with the test failed) when one does not start or they never meet.
+inline bool StartAcquaintedLatticeTestHosts(
+    const std::string& url, const std::vector<std::string>& names, const std::string& lattice,
+    bool persist, std::map<std::string, std::unique_ptr<LatticeTestHost>>& hosts) {
+  using namespace std::chrono_literals;
+  for (const std::string& name : names) {
+    hosts[name] = StartLatticeTestHost(url, name, lattice, persist);
+    if (!hosts[name]) return false;
+  }
+  const bool met = testing_util::WaitFor([&] {
+    for (auto& [name, host] : hosts) {
+      for (const std::string& other : names) {
+        if (!host->member->IsLive(other, 5s)) return false;
+      }
+    }
+    return true;
+  });
+  EXPECT_TRUE(met) << "the hosts never heard each other";
+  return met;
 }
 
 }  // namespace theater::cluster
