@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 #include <string_view>
@@ -60,6 +61,12 @@ class LatticeSupervision {
   // link's own, never the receiving one.
   [[nodiscard]] virtual Status TakeOver(const std::string& id, const std::string& record,
                                         std::vector<chain::Event> events) = 0;
+  // The parent's host asks for the state, or the events (at most `max_bytes` of them), of
+  // `child_id`, a child here of one of its actors: kNotFound when it is not here.
+  using StateDone = std::function<void(Result<std::optional<std::vector<uint8_t>>>)>;
+  using EventsDone = std::function<void(Result<std::vector<chain::Event>>)>;
+  virtual void OnChildState(const std::string& child_id, StateDone done) = 0;
+  virtual void OnChildEvents(const std::string& child_id, size_t max_bytes, EventsDone done) = 0;
 };
 
 class LatticeLink {
@@ -119,6 +126,21 @@ class LatticeLink {
     (void)op;
     (void)child_id;
     (void)reason;
+    done(FailedPrecondition("this host's lattice link does not reach other hosts' children"));
+  }
+  // Asks `host` for the state, or the events, of `child_id` (LatticeSupervision::OnChildState,
+  // OnChildEvents).
+  virtual void ChildStateOn(const std::string& host, const std::string& child_id,
+                            LatticeSupervision::StateDone done) {
+    (void)host;
+    (void)child_id;
+    done(FailedPrecondition("this host's lattice link does not reach other hosts' children"));
+  }
+  virtual void ChildEventsOn(const std::string& host, const std::string& child_id,
+                             size_t max_bytes, LatticeSupervision::EventsDone done) {
+    (void)host;
+    (void)child_id;
+    (void)max_bytes;
     done(FailedPrecondition("this host's lattice link does not reach other hosts' children"));
   }
 

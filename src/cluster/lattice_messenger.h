@@ -99,6 +99,10 @@ class LatticeMessenger final : public LatticeLink,
                         size_t from_index, const std::string& record,
                         std::function<void(Status)> failed) override;
   void EndReplication(const std::string& id, bool forget) override;
+  void ChildStateOn(const std::string& host, const std::string& child_id,
+                    LatticeSupervision::StateDone done) override;
+  void ChildEventsOn(const std::string& host, const std::string& child_id, size_t max_bytes,
+                     LatticeSupervision::EventsDone done) override;
   // RemoteRoutes.
   Result<std::shared_ptr<messaging::Endpoint>> Find(std::string_view id) override;
 

@@ -7,6 +7,7 @@
 
 #include "cluster/lattice_messenger.h"
 #include "cluster/placement.h"
+#include "cluster/replica_frames.h"
 #include "cluster/supervision_records.h"
 
 namespace theater::cluster {
@@ -96,6 +97,52 @@ void LatticeMessenger::ControlChildOn(const std::string& host, ChildControl op,
   if (!queued.ok()) (*shared_done)(queued);
 }
 
+void LatticeMessenger::ChildStateOn(const std::string& host, const std::string& child_id,
+                                    LatticeSupervision::StateDone done) {
+  LinkRecord record;
+  record.kind = RecordKind::kSupervise;
+  record.channel = std::string(kSuperviseState);
+  record.target = child_id;
+  auto shared_done = std::make_shared<LatticeSupervision::StateDone>(std::move(done));
+  Status queued = EnqueueAwaiting(
+      host, std::move(record),
+      [shared_done](Result<Reply> reply) {
+        if (!reply.ok()) return (*shared_done)(reply.status());
+        if (!reply->accepted || !reply->message) {
+          return (*shared_done)(std::optional<std::vector<uint8_t>>());
+        }
+        (*shared_done)(std::optional<std::vector<uint8_t>>(std::move(*reply->message)));
+      },
+      false);
+  if (!queued.ok()) (*shared_done)(queued);
+}
+
+void LatticeMessenger::ChildEventsOn(const std::string& host, const std::string& child_id,
+                                     size_t max_bytes, LatticeSupervision::EventsDone done) {
+  LinkRecord record;
+  record.kind = RecordKind::kSupervise;
+  record.channel = std::string(kSuperviseEvents);
+  record.target = child_id;
+  const std::string limit = std::to_string(max_bytes);
+  record.payload.assign(limit.begin(), limit.end());
+  auto shared_done = std::make_shared<LatticeSupervision::EventsDone>(std::move(done));
+  Status queued = EnqueueAwaiting(
+      host, std::move(record),
+      [shared_done, host](Result<Reply> reply) {
+        if (!reply.ok()) return (*shared_done)(reply.status());
+        if (!reply->message) return (*shared_done)(std::vector<chain::Event>());
+        const std::string_view frame(reinterpret_cast<const char*>(reply->message->data()),
+                                     reply->message->size());
+        Result<ReplicaFrame> parsed = ParseReplicaFrame(frame);
+        if (!parsed.ok()) {
+          return (*shared_done)(parsed.status().WithContext("the events host " + host + " sent"));
+        }
+        (*shared_done)(std::move(parsed->events));
+      },
+      false);
+  if (!queued.ok()) (*shared_done)(queued);
+}
+
 void LatticeMessenger::HandleSupervision(const std::string& origin, LinkRecord record) {
   const std::string_view payload(reinterpret_cast<const char*>(record.payload.data()),
                                  record.payload.size());
@@ -143,6 +190,41 @@ void LatticeMessenger::HandleSupervision(const std::string& origin, LinkRecord r
                                            answer(spawned);
                                          }
                                        });
+    return;
+  }
+  if (record.channel == kSuperviseState || record.channel == kSuperviseEvents) {
+    auto reply_with = [weak, origin, reference, target = record.target](Result<Reply> reply) {
+      if (std::shared_ptr<LatticeMessenger> m = weak.lock()) {
+        m->Answer(origin, reference, target, reply);
+      }
+    };
+    if (record.channel == kSuperviseState) {
+      supervision_->OnChildState(
+          record.target, [reply_with](Result<std::optional<std::vector<uint8_t>>> state) {
+            if (!state.ok()) return reply_with(state.status());
+            Reply reply;
+            reply.accepted = state->has_value();
+            if (*state) reply.message = std::move(**state);
+            reply_with(std::move(reply));
+          });
+      return;
+    }
+    uint64_t max_bytes = 0;
+    for (const char c : payload) {
+      if (c < '0' || c > '9' || max_bytes > (uint64_t{1} << 40)) {
+        return reply_with(InvalidArgument("an events query's limit is not a number of bytes"));
+      }
+      max_bytes = max_bytes * 10 + static_cast<uint64_t>(c - '0');
+    }
+    supervision_->OnChildEvents(
+        record.target, max_bytes, [reply_with](Result<std::vector<chain::Event>> events) {
+          if (!events.ok()) return reply_with(events.status());
+          std::string frame;
+          EncodeReplicaFrame(0, *events, frame);
+          Reply reply;
+          reply.message = std::vector<uint8_t>(frame.begin(), frame.end());
+          reply_with(std::move(reply));
+        });
     return;
   }
   Result<ChildControl> op = ParseControlName(record.channel);

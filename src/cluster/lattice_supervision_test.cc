@@ -12,6 +12,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "cluster/lattice_test_hosts.h"
 #include "testing/nats_server.h"
 #include "testing/runtime_test_fixture.h"
@@ -88,11 +90,27 @@ TEST_F(LatticeSupervisionTest, AParentSupervisesChildrenItPlacedOnTwoOtherHosts)
   EXPECT_FALSE(RunsOn("a", on_b)) << "a child runs on the host its manifest names only";
   EXPECT_THAT(R("a").Children(parent).value(), UnorderedElementsAre(on_b, on_c));
   EXPECT_EQ(Ask("a", parent, "children"), on_b + "," + on_c);
-  // Its state is its host's to read: the parent is told where to ask.
-  EXPECT_THAT(Ask("a", parent, "child-state:" + on_b), HasSubstr("runs on host b"));
+  // Its state and events are read on its host, for the parent on a.
+  ASSERT_EQ(Ask("b", on_b, "count"), "1");
+  EXPECT_EQ(Ask("a", parent, "child-state:" + on_b), "1");
+  std::promise<Result<std::vector<chain::Event>>> asked;
+  H("a").messenger->ChildEventsOn("b", on_b, 1 << 20, [&](Result<std::vector<chain::Event>> e) {
+    asked.set_value(std::move(e));
+  });
+  Result<std::vector<chain::Event>> events = asked.get_future().get();
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  EXPECT_EQ(events->size(), R("b").Events(on_b).value().size());
+  EXPECT_TRUE(chain::VerifyEvents(*events).ok());
+  // Only a child of another host's actor is that host's to read.
+  const std::string own = Spawn("b", ProbeManifest("", "own"));
+  std::promise<Result<std::optional<std::vector<uint8_t>>>> refused;
+  H("a").messenger->ChildStateOn("b", own, [&](Result<std::optional<std::vector<uint8_t>>> st) {
+    refused.set_value(std::move(st));
+  });
+  EXPECT_EQ(refused.get_future().get().status().code(), StatusCode::kNotFound);
 
   // A failure on b reaches the parent on a, whose strategy restarts the child on b.
-  ASSERT_EQ(Ask("b", on_b, "count"), "1");
+  ASSERT_EQ(Ask("b", on_b, "count"), "2");
   EXPECT_THAT(Ask("b", on_b, "trap"), HasSubstr("error"));
   ASSERT_TRUE(WaitFor([&] { return State("a", parent).find("child-error:" + on_b) != std::string::npos; }))
       << State("a", parent);

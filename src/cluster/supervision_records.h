@@ -12,6 +12,9 @@
 //                    the child was there
 //   fence            a host took replicated actor `target` over from this one: its copy here
 //                    stops (no answer; the old host may be frozen or gone)
+//   state            the child's state: answered with it as the message (none: not accepted)
+//   events           the child's events, at most the payload's decimal number of bytes:
+//                    answered with them as a replica frame (replica_frames.h)
 //
 // The payload is JSON. It comes from another host of the lattice and is parsed as untrusted:
 // bounded in nesting before it is parsed, every field's type checked, ids checked to be UUIDs.
@@ -33,6 +36,8 @@ namespace theater::cluster {
 // The operation names of a kSupervise record.
 inline constexpr std::string_view kSuperviseSpawn = "spawn";
 inline constexpr std::string_view kSuperviseEvent = "event";
+inline constexpr std::string_view kSuperviseState = "state";
+inline constexpr std::string_view kSuperviseEvents = "events";
 std::string_view ControlName(ChildControl op);
 // kInvalidArgument for a name that is no ChildControl.
 [[nodiscard]] Result<ChildControl> ParseControlName(std::string_view name);

@@ -159,27 +159,52 @@ void Actor::RestartChild(std::string_view child_id, std::function<void(Status)> 
 
 namespace {
 
-// What get-child-state and get-child-events answer for a child on another host of the lattice.
-Status ChildElsewhere(std::string_view child_id, const std::string& host, std::string_view what) {
-  return FailedPrecondition("child " + std::string(child_id) + " runs on host " + host + ": " +
-                            std::string(what) +
-                            " reaches children on the parent's host only (a management server "
-                            "of the lattice answers for it: theater state/events " +
-                            std::string(child_id) + ")");
+// Suspends the calling guest until `start` calls back with its result: how a host function of
+// this actor waits on another host of the lattice without holding a worker.
+template <typename T>
+Result<T> AwaitResult(Actor& actor, const std::function<void(std::function<void(Result<T>)>)>& start) {
+  struct Shared {
+    Mutex mu;
+    std::optional<Result<T>> result THEATER_GUARDED_BY(mu);
+  };
+  auto shared = std::make_shared<Shared>();
+  Result<uint64_t> woken = actor.Suspend([&](Waker waker) {
+    start([shared, waker](Result<T> r) mutable {
+      {
+        MutexLock lock(shared->mu);
+        shared->result = std::move(r);
+      }
+      waker.Wake();
+    });
+  });
+  if (!woken.ok()) return woken.status();
+  MutexLock lock(shared->mu);
+  if (!shared->result) return InternalError("woken without a result");
+  return std::move(*shared->result);
 }
 
 }  // namespace
 
+// A child on another host of the lattice is asked there (the parent's call is suspended
+// meanwhile); what it answers is bounded by what one lattice message holds.
 Result<std::optional<std::vector<uint8_t>>> Actor::ChildState(std::string_view child_id) {
-  if (std::optional<std::string> host = runtime_.RemoteChildHost(child_id)) {
-    return ChildElsewhere(child_id, *host, "get-child-state");
+  if (runtime_.RemoteChildHost(child_id)) {
+    const std::string id(child_id);
+    return AwaitResult<std::optional<std::vector<uint8_t>>>(
+        *this, [this, &id](LatticeSupervision::StateDone done) {
+          runtime_.RemoteChildState(id, std::move(done));
+        });
   }
   return runtime_.State(child_id);
 }
 
 Result<std::vector<chain::Event>> Actor::ChildEvents(std::string_view child_id, size_t max_bytes) {
-  if (std::optional<std::string> host = runtime_.RemoteChildHost(child_id)) {
-    return ChildElsewhere(child_id, *host, "get-child-events");
+  if (runtime_.RemoteChildHost(child_id)) {
+    const std::string id(child_id);
+    return AwaitResult<std::vector<chain::Event>>(
+        *this, [this, &id, max_bytes](LatticeSupervision::EventsDone done) {
+          runtime_.RemoteChildEvents(id, max_bytes, std::move(done));
+        });
   }
   return runtime_.EventsWithin(child_id, max_bytes);
 }

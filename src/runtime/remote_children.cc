@@ -309,6 +309,46 @@ void RuntimeImpl::OnChildControl(ChildControl op, const std::string& child_id,
   done(InvalidArgument("unknown supervision operation"));
 }
 
+void RuntimeImpl::OnChildState(const std::string& child_id, StateDone done) {
+  std::shared_ptr<Actor> actor = Find(child_id);
+  // Only a child of a parent on another host is another host's to read here.
+  if (!actor || !actor->origin().remote_parent) {
+    done(NotFound("actor " + child_id + " is not a child of another host's actor here"));
+    return;
+  }
+  done(State(child_id));
+}
+
+void RuntimeImpl::OnChildEvents(const std::string& child_id, size_t max_bytes, EventsDone done) {
+  std::shared_ptr<Actor> actor = Find(child_id);
+  if (!actor || !actor->origin().remote_parent) {
+    done(NotFound("actor " + child_id + " is not a child of another host's actor here"));
+    return;
+  }
+  done(EventsWithin(child_id, max_bytes));
+}
+
+void RuntimeImpl::RemoteChildState(const std::string& id, LatticeSupervision::StateDone done) {
+  std::optional<RemoteChild> child = FindRemoteChild(id);
+  LatticeLink* lattice = lattice_.load(std::memory_order_acquire);
+  if (!child || lattice == nullptr) {
+    done(NotFound("actor " + id + " not found"));
+    return;
+  }
+  lattice->ChildStateOn(child->host, id, std::move(done));
+}
+
+void RuntimeImpl::RemoteChildEvents(const std::string& id, size_t max_bytes,
+                                    LatticeSupervision::EventsDone done) {
+  std::optional<RemoteChild> child = FindRemoteChild(id);
+  LatticeLink* lattice = lattice_.load(std::memory_order_acquire);
+  if (!child || lattice == nullptr) {
+    done(NotFound("actor " + id + " not found"));
+    return;
+  }
+  lattice->ChildEventsOn(child->host, id, max_bytes, std::move(done));
+}
+
 void RuntimeImpl::StopRemoteChild(const std::string& id, const RemoteChild& child,
                                   std::optional<ChildEvent> report,
                                   std::function<void(bool)> done) {

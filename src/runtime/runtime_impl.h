@@ -114,6 +114,8 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   void OnChildControl(ChildControl op, const std::string& child_id, const std::string& reason,
                       std::function<void(Result<bool>)> done) override;
   void OnHostGone(const std::string& host, const std::string& why) override;
+  void OnChildState(const std::string& child_id, StateDone done) override;
+  void OnChildEvents(const std::string& child_id, size_t max_bytes, EventsDone done) override;
   // Replicated actors (replicated_actors.cc).
   Status TakeOver(const std::string& id, const std::string& record,
                   std::vector<chain::Event> events) override;
@@ -122,6 +124,10 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   std::shared_ptr<Actor> Find(std::string_view id) const;
   // The host of `id` when it is a child of one of this host's actors running on another host.
   std::optional<std::string> RemoteChildHost(std::string_view id) const;
+  // The state, or the events, of remote child `id`, asked of its host (remote_children.cc).
+  void RemoteChildState(const std::string& id, LatticeSupervision::StateDone done);
+  void RemoteChildEvents(const std::string& id, size_t max_bytes,
+                         LatticeSupervision::EventsDone done);
   engine::Executor& executor() { return *executor_; }
   // --- HostServices ---
   TimerService& timers() override { return *timers_; }

@@ -196,7 +196,11 @@ class SupervisorHandler final : public Handler {
           const std::string& child = args[0].as_string();
           if (Status s = CheckChild(actor, child); !s.ok()) return ErrValue(s.ToString());
           Result<std::optional<std::vector<uint8_t>>> state = actor.ChildState(child);
-          if (!state.ok()) return ErrValue(state.status().ToString());
+          if (!state.ok()) {
+            // A wait on another host's answer that was cancelled ends the call.
+            if (state.status().code() == StatusCode::kCancelled) return state.status();
+            return ErrValue(state.status().ToString());
+          }
           Value v = *state ? Value::Some(Value::Bytes(**state)) : Value::None();
           return std::vector<Value>{Value::Ok(std::move(v))};
         }));
@@ -207,6 +211,7 @@ class SupervisorHandler final : public Handler {
           Result<std::vector<chain::Event>> events =
               actor.ChildEvents(child, kMaxChildEventsBytes);
           if (!events.ok()) {
+            if (events.status().code() == StatusCode::kCancelled) return events.status();
             return ErrValue(events.status().WithContext("get-child-events").ToString());
           }
           std::vector<Value> list;
