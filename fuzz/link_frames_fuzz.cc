@@ -8,7 +8,9 @@
 // byte for byte) and each record's size is what RecordSize says; an audit's payload that parses
 // re-encodes to the same bytes; a supervision record's payload (a child's spawn or event,
 // supervision_records.h) is refused with kInvalidArgument or, accepted, encodes again to what
-// parses back the same.
+// parses back the same; and every record's payload read as a replica frame (replica_frames.h:
+// what a replicated actor's chain stream and a child's events answer carry) is refused with
+// kInvalidArgument or, accepted, is canonical.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "cluster/link_frames.h"
+#include "cluster/replica_frames.h"
 #include "cluster/supervision_records.h"
 
 namespace {
@@ -53,6 +56,18 @@ void CheckSupervision(std::string_view payload) {
   }
 }
 
+void CheckReplicaFrame(std::string_view payload) {
+  using namespace theater::cluster;
+  theater::Result<ReplicaFrame> frame = ParseReplicaFrame(payload);
+  if (!frame.ok()) {
+    if (frame.status().code() != theater::StatusCode::kInvalidArgument) std::abort();
+    return;
+  }
+  std::string again;
+  EncodeReplicaFrame(frame->first_index, frame->events, again);
+  if (again != payload) std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -68,6 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const LinkRecord& record : records) {
     const std::string_view payload(reinterpret_cast<const char*>(record.payload.data()),
                                    record.payload.size());
+    CheckReplicaFrame(payload);
     if (record.kind == RecordKind::kSupervise) {
       CheckSupervision(payload);
       continue;

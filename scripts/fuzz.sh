@@ -19,6 +19,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=fuzz
+case "${1:-}" in
+  --help|-h) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+esac
 if [ "${1:-}" = "--regressions" ]; then
   mode=regressions
   shift
@@ -26,6 +29,10 @@ if [ "${1:-}" = "--regressions" ]; then
 else
   SECONDS_PER_TARGET=${1:-${FUZZ_SECONDS:-15}}
   [ $# -gt 0 ] && shift
+  if ! [[ "$SECONDS_PER_TARGET" =~ ^[0-9]+$ ]]; then
+    echo "fuzz.sh: '$SECONDS_PER_TARGET' is not a number of seconds per target (try --help)" >&2
+    exit 2
+  fi
 fi
 only=("$@")
 

@@ -6,6 +6,7 @@
 #include "theater/chain_store.h"
 
 #include <algorithm>
+#include <limits>
 #include <cstring>
 #include <system_error>
 #include <utility>
@@ -323,6 +324,11 @@ Status ChainStore::Init(const std::filesystem::path& db_path) {
         query_int("SELECT MAX(k) FROM (SELECT MAX(actor_key) AS k FROM actor_keys UNION ALL "
                   "SELECT MAX(actor_key) FROM events WHERE typeof(actor_key) = 'integer' "
                   "UNION ALL SELECT MAX(actor_key) FROM anchors);"));
+    if (max_key.value_or(0) == std::numeric_limits<int64_t>::max()) {
+      // Only a damaged (or hostile) database holds such a key: no new actor would have one.
+      return ValidationError("the database holds an actor key of " +
+                             std::to_string(*max_key) + ", the largest there is: it is damaged");
+    }
     MutexLock lock(heads_mu_);
     next_actor_key_ = max_key.value_or(0) + 1;
     return Status();

@@ -1,75 +1,55 @@
 // Theater: a WebAssembly actor runtime.
 #include "cluster/link_frames.h"
 
+#include "cluster/wire_bytes.h"
+
 #include <cstring>
 
 namespace theater::cluster {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kBatchVersion = 1;
 
 void PutInt(uint64_t value, int bytes, std::string& out) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+  PutWireInt(value, bytes, out);
 }
 void PutText(std::string_view text, std::string& out) {
-  PutInt(text.size(), 2, out);
-  out.append(text);
+  PutWireBytes(text, 2, out);
 }
 
 bool IsAnswer(RecordKind kind) {
   return kind == RecordKind::kAnswer || kind == RecordKind::kRefused;
 }
 
-// Reads from a batch, each step checked against what is left.
+// Reads from a batch (or an audit), each step checked against what is left.
 class Reader {
  public:
-  explicit Reader(std::string_view data) : data_(data) {}
-  bool done() const { return at_ == data_.size(); }
+  explicit Reader(std::string_view data) : in_(data, "a lattice batch", "a record's") {}
+  bool done() const { return in_.done(); }
   Status Int(int bytes, uint64_t* value, std::string_view what) {
-    if (data_.size() - at_ < static_cast<size_t>(bytes)) return Truncated(what);
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; ++i) v |= uint64_t{static_cast<uint8_t>(data_[at_ + i])} << (8 * i);
-    at_ += bytes;
-    *value = v;
-    return Status::Ok();
+    return in_.Int(bytes, value, what);
   }
   Status Text(std::string* out, size_t limit, std::string_view what) {
-    uint64_t length = 0;
-    THEATER_RETURN_IF_ERROR(Int(2, &length, what));
-    if (length > limit) {
-      return InvalidArgument("a lattice batch's " + std::string(what) + " is " +
-                             std::to_string(length) + " bytes, past the limit of " +
-                             std::to_string(limit));
-    }
-    if (data_.size() - at_ < length) return Truncated(what);
-    out->assign(data_.data() + at_, length);
-    at_ += length;
+    std::string_view text;
+    THEATER_RETURN_IF_ERROR(in_.Bytes(2, limit, &text, what));
+    out->assign(text);
     return Status::Ok();
   }
   Status Bytes(std::vector<uint8_t>* out, std::string_view what) {
-    uint64_t length = 0;
-    THEATER_RETURN_IF_ERROR(Int(4, &length, what));
-    if (data_.size() - at_ < length) return Truncated(what);
-    out->assign(reinterpret_cast<const uint8_t*>(data_.data()) + at_,
-                reinterpret_cast<const uint8_t*>(data_.data()) + at_ + length);
-    at_ += length;
+    std::string_view bytes;
+    THEATER_RETURN_IF_ERROR(in_.Bytes(4, SIZE_MAX, &bytes, what));
+    out->assign(bytes.begin(), bytes.end());
     return Status::Ok();
   }
 
  private:
-  Status Truncated(std::string_view what) const {
-    return InvalidArgument("a lattice batch ends inside a record's " + std::string(what) +
-                           " (at byte " + std::to_string(at_) + " of " +
-                           std::to_string(data_.size()) + ")");
-  }
-  std::string_view data_;
-  size_t at_ = 0;
+  WireReader in_;
 };
 
 }  // namespace
 
 void BeginBatch(const LinkBatchHeader& header, std::string& out) {
-  out.push_back(static_cast<char>(kVersion));
+  out.push_back(static_cast<char>(kBatchVersion));
   PutText(header.origin, out);
   PutInt(header.epoch, 8, out);
 }
@@ -140,9 +120,9 @@ Status ParseBatch(std::string_view batch, LinkBatchHeader* header,
   Reader in(batch);
   uint64_t version = 0;
   THEATER_RETURN_IF_ERROR(in.Int(1, &version, "version"));
-  if (version != kVersion) {
+  if (version != kBatchVersion) {
     return InvalidArgument("a lattice batch of version " + std::to_string(version) +
-                           " (this host speaks version " + std::to_string(kVersion) + ")");
+                           " (this host speaks version " + std::to_string(kBatchVersion) + ")");
   }
   THEATER_RETURN_IF_ERROR(in.Text(&header->origin, kMaxLinkIdBytes, "origin host"));
   THEATER_RETURN_IF_ERROR(in.Int(8, &header->epoch, "origin epoch"));

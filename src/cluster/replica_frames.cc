@@ -1,66 +1,15 @@
 // Theater: a WebAssembly actor runtime.
 #include "cluster/replica_frames.h"
 
-#include <cstring>
+#include "cluster/wire_bytes.h"
 
 namespace theater::cluster {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kFrameVersion = 1;
 // An event type is a short name; a description is a line for people.
 constexpr size_t kMaxTypeBytes = 1024;
 constexpr size_t kMaxDescriptionBytes = 64 << 10;
-
-void PutInt(uint64_t value, int bytes, std::string& out) {
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
-}
-void PutBytes(std::string_view bytes, int length_bytes, std::string& out) {
-  PutInt(bytes.size(), length_bytes, out);
-  out.append(bytes);
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool done() const { return at_ == in_.size(); }
-  Status Int(int bytes, uint64_t* value, const char* what) {
-    if (in_.size() - at_ < static_cast<size_t>(bytes)) return Short(what);
-    *value = 0;
-    for (int i = 0; i < bytes; ++i) {
-      *value |= static_cast<uint64_t>(static_cast<uint8_t>(in_[at_ + i])) << (8 * i);
-    }
-    at_ += bytes;
-    return Status::Ok();
-  }
-  Status Bytes(int length_bytes, size_t limit, std::string_view* out, const char* what) {
-    uint64_t length = 0;
-    THEATER_RETURN_IF_ERROR(Int(length_bytes, &length, what));
-    if (length > limit) {
-      return InvalidArgument(std::string("a replica frame's ") + what + " is " +
-                             std::to_string(length) + " bytes, past the limit of " +
-                             std::to_string(limit));
-    }
-    if (in_.size() - at_ < length) return Short(what);
-    *out = in_.substr(at_, length);
-    at_ += length;
-    return Status::Ok();
-  }
-  Status Hash(chain::Hash* out, const char* what) {
-    if (in_.size() - at_ < out->size()) return Short(what);
-    std::memcpy(out->data(), in_.data() + at_, out->size());
-    at_ += out->size();
-    return Status::Ok();
-  }
-
- private:
-  Status Short(const char* what) const {
-    return InvalidArgument(std::string("a replica frame ends inside an event's ") + what +
-                           " (at byte " + std::to_string(at_) + " of " +
-                           std::to_string(in_.size()) + ")");
-  }
-  std::string_view in_;
-  size_t at_ = 0;
-};
 
 }  // namespace
 
@@ -72,16 +21,17 @@ size_t ReplicaEventSize(const chain::Event& event) {
 
 void EncodeReplicaFrame(uint64_t first_index, std::span<const chain::Event> events,
                         std::string& out) {
-  out.push_back(static_cast<char>(kVersion));
-  PutInt(first_index, 8, out);
-  PutInt(events.size(), 4, out);
+  out.push_back(static_cast<char>(kFrameVersion));
+  PutWireInt(first_index, 8, out);
+  PutWireInt(events.size(), 4, out);
   for (const chain::Event& e : events) {
-    PutInt(e.timestamp_ms, 8, out);
-    PutBytes(e.type, 2, out);
-    PutBytes(std::string_view(reinterpret_cast<const char*>(e.payload.data()), e.payload.size()),
-             4, out);
+    PutWireInt(e.timestamp_ms, 8, out);
+    PutWireBytes(e.type, 2, out);
+    PutWireBytes(
+        std::string_view(reinterpret_cast<const char*>(e.payload.data()), e.payload.size()), 4,
+        out);
     out.push_back(e.description ? 1 : 0);
-    if (e.description) PutBytes(*e.description, 4, out);
+    if (e.description) PutWireBytes(*e.description, 4, out);
     out.append(reinterpret_cast<const char*>(e.hash.data()), e.hash.size());
     out.push_back(e.parent ? 1 : 0);
     if (e.parent) out.append(reinterpret_cast<const char*>(e.parent->data()), e.parent->size());
@@ -89,13 +39,13 @@ void EncodeReplicaFrame(uint64_t first_index, std::span<const chain::Event> even
 }
 
 Result<ReplicaFrame> ParseReplicaFrame(std::string_view frame) {
-  Reader in(frame);
+  WireReader in(frame, "a replica frame", "an event's");
   uint64_t version = 0, count = 0;
   ReplicaFrame out;
   THEATER_RETURN_IF_ERROR(in.Int(1, &version, "version"));
-  if (version != kVersion) {
+  if (version != kFrameVersion) {
     return InvalidArgument("a replica frame of version " + std::to_string(version) +
-                           " (this host reads version " + std::to_string(kVersion) + ")");
+                           " (this host reads version " + std::to_string(kFrameVersion) + ")");
   }
   THEATER_RETURN_IF_ERROR(in.Int(8, &out.first_index, "first index"));
   THEATER_RETURN_IF_ERROR(in.Int(4, &count, "event count"));
@@ -120,12 +70,12 @@ Result<ReplicaFrame> ParseReplicaFrame(std::string_view frame) {
       THEATER_RETURN_IF_ERROR(in.Bytes(4, kMaxDescriptionBytes, &text, "description"));
       e.description = std::string(text);
     }
-    THEATER_RETURN_IF_ERROR(in.Hash(&e.hash, "hash"));
+    THEATER_RETURN_IF_ERROR(in.Fixed(e.hash.size(), e.hash.data(), "hash"));
     THEATER_RETURN_IF_ERROR(in.Int(1, &flag, "parent flag"));
     if (flag > 1) return InvalidArgument("a replica frame's parent flag is not 0 or 1");
     if (flag == 1) {
       chain::Hash parent{};
-      THEATER_RETURN_IF_ERROR(in.Hash(&parent, "parent"));
+      THEATER_RETURN_IF_ERROR(in.Fixed(parent.size(), parent.data(), "parent"));
       e.parent = parent;
     }
     out.events.push_back(std::move(e));
