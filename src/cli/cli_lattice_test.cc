@@ -370,7 +370,9 @@ TEST_F(CliLatticeTest, AReplicatedActorOutlivesAKilledHostAndAFrozenHostsCopyIsF
   ASSERT_TRUE(WaitFor([&] {
     where = hosts_of(h1, on_h2);
     return where.size() == 1 && (where[0] == "h1" || where[0] == "h3");
-  }, 15s)) << "the actor of the killed host runs nowhere else";
+  }, 15s)) << "the actor of the killed host runs nowhere else; h1:\n"
+             << hosts_[0].second->out() << StderrOf(*hosts_[0].second) << "\nh3:\n"
+             << hosts_[2].second->out() << StderrOf(*hosts_[2].second);
   const auto took = std::chrono::steady_clock::now() - killed;
   EXPECT_LT(took, 10s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
   hosts_[1].second->Finish(10s);

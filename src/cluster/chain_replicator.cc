@@ -43,13 +43,23 @@ Result<std::unique_ptr<ChainReplicator>> ChainReplicator::Open(NatsConnection& n
   config.Subjects = subject_list;
   config.SubjectsLen = 1;
   config.Storage = js_FileStorage;
+  // A takeover reads an actor's frames one by one by subject (js_DirectGetMsg).
+  config.AllowDirect = true;
   config.Description = "the chains of a lattice's replicated actors (docs/distribution.md)";
   jsStreamInfo* info = nullptr;
   jsErrCode code = static_cast<jsErrCode>(0);
   natsStatus added = js_AddStream(&info, nats.jetstream(), &config, nullptr, &code);
   if (info != nullptr) jsStreamInfo_Destroy(info);
-  if (added != NATS_OK && code != JSStreamNameExistErr) {
-    return FromNats(added, "creating the lattice's chains stream " + r->stream_);
+  if (added != NATS_OK) {
+    // Another host created it a moment before (NATS then says the name exists, or that the
+    // subjects overlap the stream it has just made): what matters is that it is there.
+    jsStreamInfo* existing = nullptr;
+    natsStatus found =
+        js_GetStreamInfo(&existing, nats.jetstream(), r->stream_.c_str(), nullptr, nullptr);
+    if (existing != nullptr) jsStreamInfo_Destroy(existing);
+    if (found != NATS_OK) {
+      return FromNats(added, "creating the lattice's chains stream " + r->stream_);
+    }
   }
   THEATER_RETURN_IF_ERROR(OpenBucket(nats, names.ReplicasBucket(),
                                      "what recovers each replicated actor of a lattice",
@@ -100,8 +110,18 @@ Status ChainReplicator::Begin(const std::string& id, std::shared_ptr<chain::Even
   THEATER_RETURN_IF_ERROR(FromNats(
       kvStore_Put(&revision, bucket_, key.c_str(), value.data(), static_cast<int>(value.size())),
       "recording replicated actor " + id + " in the lattice"));
+  {
+    // The entry first, held back from the publishing thread until the events the chain held
+    // before the observer are in front of its queue: an event appended meanwhile is queued by
+    // the observer, never missed between the two.
+    MutexLock lock(state_->mu);
+    Actor& actor = state_->actors[id];
+    actor.chain = chain;
+    actor.last_sequence = last_sequence;
+    actor.failed = std::move(failed);
+    actor.busy = true;
+  }
   std::weak_ptr<State> weak = state_;
-  // Queued from the observer from now on; what the chain held before is put in front below.
   chain::EventChain::ObserverId observer =
       chain->AddObserver([weak, id](const chain::Event& event, size_t index) {
         std::shared_ptr<State> state = weak.lock();
@@ -118,12 +138,7 @@ Status ChainReplicator::Begin(const std::string& id, std::shared_ptr<chain::Even
   {
     MutexLock lock(state_->mu);
     Actor& actor = state_->actors[id];
-    actor.chain = chain;
     actor.observer = observer;
-    actor.last_sequence = last_sequence;
-    actor.failed = std::move(failed);
-    // The observer may have queued events already: those before the first of them come from
-    // the tail, in order.
     const size_t observed_from = actor.queue.empty() ? SIZE_MAX : actor.queue.front().second;
     std::deque<std::pair<chain::Event, size_t>> earlier;
     for (size_t i = 0; i < held.events.size(); ++i) {
@@ -133,6 +148,7 @@ Status ChainReplicator::Begin(const std::string& id, std::shared_ptr<chain::Even
     }
     actor.queue.insert(actor.queue.begin(), std::make_move_iterator(earlier.begin()),
                        std::make_move_iterator(earlier.end()));
+    actor.busy = false;
   }
   state_->wake.notify_all();
   return Status::Ok();
@@ -352,52 +368,38 @@ Result<uint64_t> ChainReplicator::LastSequence(const std::string& id) {
 Result<ChainReplicator::Replica> ChainReplicator::Read(const std::string& id) {
   Replica replica;
   const std::string subject = names_.ChainSubject(id);
-  jsErrCode code = static_cast<jsErrCode>(0);
   THEATER_ASSIGN_OR_RETURN(replica.last_sequence, LastSequence(id));
   if (replica.last_sequence == 0) return replica;
-  // An ordered consumer of the subject, from its first message to the last one seen above.
-  jsSubOptions options;
-  jsSubOptions_Init(&options);
-  options.Stream = stream_.c_str();
-  options.Ordered = true;
-  natsSubscription* sub = nullptr;
-  THEATER_RETURN_IF_ERROR(FromNats(
-      js_SubscribeSync(&sub, nats_.jetstream(), subject.c_str(), nullptr, &options, &code),
-      "reading the replicated chain of actor " + id));
-  Status result;
-  for (;;) {
+  // Frame by frame, each the subject's next after the one before (a direct get, answered by
+  // the stream itself: no consumer to create, drive and tear down per actor).
+  uint64_t next = 1;
+  while (next <= replica.last_sequence) {
+    jsDirectGetMsgOptions get;
+    jsDirectGetMsgOptions_Init(&get);
+    get.Sequence = next;
+    get.NextBySubject = subject.c_str();
     natsMsg* msg = nullptr;
-    natsStatus next = natsSubscription_NextMsg(&msg, sub, 5000);
-    if (next != NATS_OK) {
-      result = FromNats(next, "reading the replicated chain of actor " + id);
-      break;
-    }
-    jsMsgMetaData* meta = nullptr;
-    uint64_t sequence = 0;
-    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-      sequence = meta->Sequence.Stream;
-      jsMsgMetaData_Destroy(meta);
-    }
+    THEATER_RETURN_IF_ERROR(
+        FromNats(js_DirectGetMsg(&msg, nats_.jetstream(), stream_.c_str(), nullptr, &get),
+                 "reading the replicated chain of actor " + id));
+    const uint64_t sequence = natsMsg_GetSequence(msg);
     const std::string_view frame(natsMsg_GetData(msg),
                                  static_cast<size_t>(std::max(0, natsMsg_GetDataLength(msg))));
     Result<ReplicaFrame> parsed = ParseReplicaFrame(frame);
     natsMsg_Destroy(msg);
-    if (!parsed.ok()) {
-      result = parsed.status().WithContext("the replicated chain of actor " + id);
-      break;
-    }
+    if (!parsed.ok()) return parsed.status().WithContext("the replicated chain of actor " + id);
     if (parsed->first_index != replica.events.size()) {
-      result = InvalidArgument("the replicated chain of actor " + id + " has a frame from index " +
-                               std::to_string(parsed->first_index) + " after " +
-                               std::to_string(replica.events.size()) + " events");
-      break;
+      return InvalidArgument("the replicated chain of actor " + id + " has a frame from index " +
+                             std::to_string(parsed->first_index) + " after " +
+                             std::to_string(replica.events.size()) + " events");
     }
     for (chain::Event& e : parsed->events) replica.events.push_back(std::move(e));
-    if (sequence >= replica.last_sequence) break;
+    if (sequence <= next - 1) {
+      return InternalError("the stream answered sequence " + std::to_string(sequence) +
+                           " for a message from " + std::to_string(next));
+    }
+    next = sequence + 1;
   }
-  natsSubscription_Unsubscribe(sub);
-  natsSubscription_Destroy(sub);
-  THEATER_RETURN_IF_ERROR(result);
   return replica;
 }
 

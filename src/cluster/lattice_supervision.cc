@@ -308,7 +308,8 @@ void LatticeMessenger::TakeOverFrom(const std::string& host) {
         MutexLock lock(replica_mu_);
         taken_over_.erase(id);
       }
-      directory->Release(id);
+      // One that runs here already (taken over before) keeps its claim.
+      if (resumed.code() != StatusCode::kAlreadyExists) directory->Release(id);
       continue;
     }
     ++taken;
