@@ -370,7 +370,7 @@ TEST_F(CliLatticeTest, AReplicatedActorOutlivesAKilledHostAndAFrozenHostsCopyIsF
   ASSERT_TRUE(WaitFor([&] {
     where = hosts_of(h1, on_h2);
     return where.size() == 1 && (where[0] == "h1" || where[0] == "h3");
-  }, 15s)) << "the actor of the killed host runs nowhere else; h1:\n"
+  }, 30s)) << "the actor of the killed host runs nowhere else; h1:\n"
              << hosts_[0].second->out() << StderrOf(*hosts_[0].second) << "\nh3:\n"
              << hosts_[2].second->out() << StderrOf(*hosts_[2].second);
   const auto took = std::chrono::steady_clock::now() - killed;
@@ -399,7 +399,7 @@ TEST_F(CliLatticeTest, AReplicatedActorOutlivesAKilledHostAndAFrozenHostsCopyIsF
   EXPECT_TRUE(WaitFor([&] {
     const std::vector<std::string> seen = hosts_of(h3, on_h3);
     return seen == std::vector<std::string>{"h1"};
-  }, 10s)) << "h3 still runs its stale copy";
+  }, 30s)) << "h3 still runs its stale copy; h3:\n" << StderrOf(*hosts_[1].second);
   EXPECT_EQ(ask(h3, on_h3, "count"), "3") << "a client of h3 reaches the one copy, on h1";
 }
 
