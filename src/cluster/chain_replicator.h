@@ -41,7 +41,8 @@ namespace theater::cluster {
 
 class ChainReplicator {
  public:
-  // Opens (creating when absent) the chains stream and the replicas bucket.
+  // Opens (creating when absent) the chains stream, which allows direct gets (Read takes an
+  // actor's frames one by one by subject with them), and the replicas bucket.
   [[nodiscard]] static Result<std::unique_ptr<ChainReplicator>> Open(NatsConnection& nats,
                                                                      const LatticeNames& names,
                                                                      std::string host);
@@ -69,7 +70,9 @@ class ChainReplicator {
       const std::string& host);
   // Marks actor `id` as this host's in the replicas bucket (a takeover).
   [[nodiscard]] Status Adopt(const std::string& id, const std::string& record);
-  // Every replicated event of actor `id`, in order, and the stream sequence of its last frame.
+  // Every replicated event of actor `id`, in order, and the stream sequence of its last frame:
+  // read frame by frame with direct gets (an ordered consumer per actor, tried first, corrupted
+  // the heap in its teardown under libnats 3.4).
   struct Replica {
     std::vector<chain::Event> events;
     uint64_t last_sequence = 0;
