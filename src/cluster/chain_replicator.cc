@@ -271,21 +271,25 @@ void ChainReplicator::Loop() {
         ++taken;
         if (bytes > max_frame_bytes_) break;
       }
-      std::vector<chain::Event> events;
-      events.reserve(taken);
-      const uint64_t first_index = actor.queue.front().second;
-      for (size_t i = 0; i < taken; ++i) events.push_back(actor.queue[i].first);
+      // Encoded from the queue itself, under the lock: the events are copied once, into the
+      // frame (the observer appends meanwhile only to the queue's end).
+      const bool too_large = bytes > max_frame_bytes_;
+      if (!too_large) {
+        frame.reserve(bytes);
+        EncodeReplicaFrameOf(actor.queue.front().second, taken,
+                             [&](size_t i) -> const chain::Event& { return actor.queue[i].first; },
+                             frame);
+      }
       actor.busy = true;
       uint64_t sequence = actor.last_sequence;
       lock.Unlock();
       Status published;
-      if (bytes > max_frame_bytes_) {
+      if (too_large) {
         published = ResourceExhausted(
             "an event of actor " + id + " is " + std::to_string(bytes) +
             " bytes, past the largest message the lattice's NATS server takes (" +
             std::to_string(max_frame_bytes_) + " bytes): a replicated actor's events must fit");
       } else {
-        EncodeReplicaFrame(first_index, events, frame);
         published = PublishFrame(id, frame, &sequence);
       }
       lock.Lock();

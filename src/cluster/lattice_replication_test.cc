@@ -66,7 +66,7 @@ TEST_F(LatticeReplicationTest, AReplicatedActorRunsAgainElsewhereWithItsStateWhe
   ASSERT_TRUE(spawned.ok()) << spawned.status().ToString();
   const std::string id = *spawned;
   for (int i = 1; i <= 3; ++i) ASSERT_EQ(Ask("b", id, "count"), std::to_string(i));
-  const size_t events_on_b = R("b").Events(id).value().size();
+  const std::vector<chain::Event> on_b = R("b").Events(id).value();
 
   hosts_.at("b")->Leave();
   hosts_.at("b").reset();
@@ -85,9 +85,12 @@ TEST_F(LatticeReplicationTest, AReplicatedActorRunsAgainElsewhereWithItsStateWhe
   // Its chain is one chain: b's events first, then the recovery here, verifying end to end.
   Result<std::vector<chain::Event>> events = R(taker).Events(id);
   ASSERT_TRUE(events.ok()) << events.status().ToString();
-  EXPECT_GT(events->size(), events_on_b);
+  ASSERT_GT(events->size(), on_b.size());
   EXPECT_TRUE(chain::VerifyEvents(*events).ok());
-  EXPECT_EQ(chain::ToHex((*events)[0].hash), chain::ToHex(R(taker).Events(id).value()[0].hash));
+  // b's events are the start of it, hash for hash.
+  for (size_t i = 0; i < on_b.size(); ++i) {
+    EXPECT_EQ(chain::ToHex((*events)[i].hash), chain::ToHex(on_b[i].hash)) << "event " << i;
+  }
   bool recovered = false;
   for (const chain::Event& e : *events) {
     const std::string payload(e.payload.begin(), e.payload.end());
@@ -102,9 +105,15 @@ TEST_F(LatticeReplicationTest, AnActorStoppedForGoodIsForgottenAndNobodyTakesItO
   ASSERT_TRUE(spawned.ok()) << spawned.status().ToString();
   ASSERT_EQ(Ask("b", *spawned, "count"), "1");
   ASSERT_TRUE(R("b").Stop(*spawned).ok());
+  // A second one stays: its takeover shows that b's replicated actors were looked for.
+  Result<std::string> kept = Spawn("b", kReplicated);
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
   hosts_.at("b")->Leave();
   hosts_.at("b").reset();
-  std::this_thread::sleep_for(1s);
+  ASSERT_TRUE(WaitFor([&] { return RunsOn("a", *kept) || RunsOn("c", *kept); }, 20s));
+  // The taker goes through b's records one at a time, a few milliseconds each: a forgotten one
+  // would have been taken by now.
+  std::this_thread::sleep_for(500ms);
   EXPECT_FALSE(RunsOn("a", *spawned));
   EXPECT_FALSE(RunsOn("c", *spawned));
 }

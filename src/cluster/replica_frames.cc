@@ -21,10 +21,18 @@ size_t ReplicaEventSize(const chain::Event& event) {
 
 void EncodeReplicaFrame(uint64_t first_index, std::span<const chain::Event> events,
                         std::string& out) {
+  EncodeReplicaFrameOf(
+      first_index, events.size(), [&](size_t i) -> const chain::Event& { return events[i]; }, out);
+}
+
+void EncodeReplicaFrameOf(uint64_t first_index, size_t count,
+                          const std::function<const chain::Event&(size_t)>& event,
+                          std::string& out) {
   out.push_back(static_cast<char>(kFrameVersion));
   PutWireInt(first_index, 8, out);
-  PutWireInt(events.size(), 4, out);
-  for (const chain::Event& e : events) {
+  PutWireInt(count, 4, out);
+  for (size_t i = 0; i < count; ++i) {
+    const chain::Event& e = event(i);
     PutWireInt(e.timestamp_ms, 8, out);
     PutWireBytes(e.type, 2, out);
     PutWireBytes(

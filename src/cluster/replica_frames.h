@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,6 +30,10 @@ namespace theater::cluster {
 // Appends a frame of `events`, the first of which has chain index `first_index`.
 void EncodeReplicaFrame(uint64_t first_index, std::span<const chain::Event> events,
                         std::string& out);
+// The same for `count` events that `event(i)` gives (held elsewhere than in one span).
+void EncodeReplicaFrameOf(uint64_t first_index, size_t count,
+                          const std::function<const chain::Event&(size_t)>& event,
+                          std::string& out);
 // The bytes EncodeReplicaFrame would write for `event` alone past the frame's header.
 size_t ReplicaEventSize(const chain::Event& event);
 

@@ -38,9 +38,10 @@ std::optional<RuntimeImpl::RemoteChild> RuntimeImpl::FindRemoteChild(std::string
 }
 
 std::optional<std::string> RuntimeImpl::RemoteChildHost(std::string_view id) const {
-  std::optional<RemoteChild> child = FindRemoteChild(id);
-  if (!child) return std::nullopt;
-  return child->host;
+  MutexLock lock(remote_mu_);
+  auto it = remote_children_.find(std::string(id));
+  if (it == remote_children_.end()) return std::nullopt;
+  return it->second.host;
 }
 
 Result<std::string> RuntimeImpl::PlaceChild(const Manifest& manifest,
@@ -119,7 +120,8 @@ void RuntimeImpl::SpawnRemoteChild(SpawnRequest request, const std::shared_ptr<A
   // Known before the spawn goes: the child may fail there before its answer arrives here.
   {
     MutexLock lock(remote_mu_);
-    remote_children_[id] = RemoteChild{parent->id(), host, request};
+    remote_children_[id] =
+        RemoteChild{parent->id(), host, std::make_shared<const SpawnRequest>(std::move(request))};
   }
   if (!parent->AddChild(id)) {
     MutexLock lock(remote_mu_);
@@ -195,9 +197,10 @@ void RuntimeImpl::SuperviseRemoteChild(const std::shared_ptr<Actor>& parent,
   }
 }
 
-RuntimeImpl::RestartFn RuntimeImpl::RespawnRemoteChild(SpawnRequest request) {
+RuntimeImpl::RestartFn RuntimeImpl::RespawnRemoteChild(
+    std::shared_ptr<const SpawnRequest> request) {
   return [this, request = std::move(request)](const Status&, Callback<std::string> done) {
-    SpawnAsync(request, std::move(done));
+    SpawnAsync(*request, std::move(done));
   };
 }
 
@@ -226,7 +229,7 @@ void RuntimeImpl::OnRemoteChildEvent(const std::string& parent_id, const std::st
           if (restarted.ok() && *restarted) {
             done(id);
           } else if (restarted.ok() || restarted.status().code() == StatusCode::kUnavailable) {
-            RespawnRemoteChild(child.request)(Status::Ok(), done);
+            SpawnAsync(*child.request, done);
           } else {
             done(restarted.status());
           }
@@ -396,27 +399,23 @@ void RuntimeImpl::RestartRemoteChild(const std::string& id, const RemoteChild& c
 
 void RuntimeImpl::OnHostGone(const std::string& host, const std::string& why) {
   // This host's parents of children there: each hears that its child failed with its host.
-  std::vector<RemoteChild> lost;
-  std::vector<std::string> lost_ids;
+  std::vector<std::pair<std::string, RemoteChild>> lost;
   {
     MutexLock lock(remote_mu_);
     for (const auto& [id, child] : remote_children_) {
-      if (child.host == host) {
-        lost.push_back(child);
-        lost_ids.push_back(id);
-      }
+      if (child.host == host) lost.emplace_back(id, child);
     }
   }
-  for (size_t i = 0; i < lost.size(); ++i) {
-    std::shared_ptr<Actor> parent = Find(lost[i].parent_id);
+  for (const auto& [id, child] : lost) {
+    std::shared_ptr<Actor> parent = Find(child.parent_id);
     if (!parent) continue;
     ChildEvent event;
     event.kind = ChildEvent::Kind::kError;
-    event.child_id = lost_ids[i];
+    event.child_id = id;
     event.error = Unavailable("host " + host + " " + why);
-    spdlog::warn("actor {}: child {} failed with its host: {}", parent->id(), lost_ids[i],
+    spdlog::warn("actor {}: child {} failed with its host: {}", parent->id(), id,
                  event.error.ToString());
-    SuperviseRemoteChild(parent, lost[i], event, RespawnRemoteChild(lost[i].request));
+    SuperviseRemoteChild(parent, child, event, RespawnRemoteChild(child.request));
   }
   // Children here of parents there: they stop, as a local parent's children stop with it.
   std::vector<std::string> orphans;

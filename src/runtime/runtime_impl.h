@@ -192,7 +192,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   struct RemoteChild {
     std::string parent_id;
     std::string host;
-    SpawnRequest request;
+    std::shared_ptr<const SpawnRequest> request;  // shared: a lookup copies the entry
   };
   // What a child of a parent on another host leaves behind when it fails, until its parent says
   // whether to restart it (its chain goes on) or to let it go.
@@ -219,7 +219,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
                             const ChildEvent& event, RestartFn restart_failed);
   // Spawns `request` (a remote child's) afresh, by its placement (a lost host's children go to
   // the least loaded host when theirs is gone).
-  RestartFn RespawnRemoteChild(SpawnRequest request);
+  RestartFn RespawnRemoteChild(std::shared_ptr<const SpawnRequest> request);
   // At the end of a child's stop on this host whose parent is on another: tells that parent.
   void ReportToRemoteParent(Actor& actor, const ChildEvent& report);
   // StopActor and RestartAsync of an id that is a remote child of one of this host's actors.
