@@ -11,6 +11,7 @@
 //   HostServices   what the host shares between actors: the message router, the content store,
 //                  the clock, the timers and the I/O loop (include/theater/io_loop.h).
 //   Waker          resumes a host function suspended by ActorContext::Suspend.
+//   AwaitCallback  suspends a host function until an asynchronous callback reports its result.
 //
 // Thread-safety: stated per method. In short, the identity accessors, Post/Notify, the children
 // operations and everything in HostServices may be called from any thread; Log and
@@ -26,6 +27,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -232,5 +234,33 @@ class ActorContext {
   virtual void SetChildListener(std::function<void(const ChildEvent&)> listener) = 0;
   virtual void SetSupervisionPolicy(SupervisionPolicy policy) = 0;
 };
+
+// Suspends the calling host function (on the actor's fiber) until `start` calls the callback it
+// is handed, and returns what that callback was given: how a host function waits on work that
+// reports asynchronously (another host of the lattice, a child's restart) without holding a
+// worker. The callback may be called from any thread, at most once; it may outlive the wait
+// (a call cancelled meanwhile returns kCancelled, and the late result is dropped).
+template <typename T>
+Result<T> AwaitCallback(ActorContext& actor,
+                        const std::function<void(std::function<void(Result<T>)>)>& start) {
+  struct Shared {
+    std::mutex mu;
+    std::optional<Result<T>> result;
+  };
+  auto shared = std::make_shared<Shared>();
+  Result<uint64_t> woken = actor.Suspend([&](Waker waker) {
+    start([shared, waker](Result<T> result) {
+      {
+        std::lock_guard<std::mutex> lock(shared->mu);
+        shared->result = std::move(result);
+      }
+      waker.Wake();
+    });
+  });
+  if (!woken.ok()) return woken.status();
+  std::lock_guard<std::mutex> lock(shared->mu);
+  if (!shared->result) return InternalError("woken without a result");
+  return std::move(*shared->result);
+}
 
 }  // namespace theater

@@ -104,7 +104,7 @@ Status ChainReplicator::Begin(const std::string& id, std::shared_ptr<chain::Even
     // A chain that goes on (a recovery on this host): its frames so far are in the stream.
     THEATER_ASSIGN_OR_RETURN(last_sequence, LastSequence(id));
   }
-  const std::string key = LatticeNames::ActorKey(id);
+  const std::string key = LatticeNames::ReplicaKey(host_, id);
   const std::string value = Wrap(record);
   uint64_t revision = 0;
   THEATER_RETURN_IF_ERROR(FromNats(
@@ -215,7 +215,7 @@ Status ChainReplicator::PublishFrame(const std::string& id, const std::string& f
 }
 
 void ChainReplicator::Forget(const std::string& id) {
-  const std::string key = LatticeNames::ActorKey(id);
+  const std::string key = LatticeNames::ReplicaKey(host_, id);
   kvStore_Delete(bucket_, key.c_str());
   const std::string subject = names_.ChainSubject(id);
   jsOptions options;
@@ -329,31 +329,30 @@ Result<std::vector<std::pair<std::string, std::string>>> ChainReplicator::Record
   natsStatus listed = kvStore_Keys(&keys, bucket_, nullptr);
   if (listed == NATS_NOT_FOUND) return out;  // no replicated actor yet
   THEATER_RETURN_IF_ERROR(FromNats(listed, "listing the lattice's replicated actors"));
+  const std::string prefix = LatticeNames::ReplicaKeyPrefix(host);
   for (int i = 0; i < keys.Count; ++i) {
+    const std::string_view key = keys.Keys[i];
+    if (!key.starts_with(prefix)) continue;
     kvEntry* entry = nullptr;
     if (kvStore_Get(&entry, bucket_, keys.Keys[i]) != NATS_OK) continue;
     const std::string value = Text(kvEntry_Value(entry), kvEntry_ValueLen(entry));
     kvEntry_Destroy(entry);
     const nlohmann::json parsed = nlohmann::json::parse(value, nullptr, false);
-    if (!parsed.is_object() || !parsed.contains("host") || !parsed["host"].is_string() ||
-        !parsed.contains("record") || !parsed["record"].is_string()) {
+    if (!parsed.is_object() || !parsed.contains("record") || !parsed["record"].is_string()) {
       continue;
     }
-    if (parsed["host"].get<std::string>() != host) continue;
-    std::string key = keys.Keys[i];
-    out.emplace_back(key.substr(2), parsed["record"].get<std::string>());  // "a." + id
+    out.emplace_back(std::string(key.substr(prefix.size())), parsed["record"].get<std::string>());
   }
   kvKeysList_Destroy(&keys);
   return out;
 }
 
-Status ChainReplicator::Adopt(const std::string& id, const std::string& record) {
-  const std::string key = LatticeNames::ActorKey(id);
-  const std::string value = Wrap(record);
-  uint64_t revision = 0;
-  return FromNats(
-      kvStore_Put(&revision, bucket_, key.c_str(), value.data(), static_cast<int>(value.size())),
-      "recording replicated actor " + id + " as host " + host_ + "'s");
+void ChainReplicator::Disown(const std::string& host, const std::string& id) {
+  const std::string key = LatticeNames::ReplicaKey(host, id);
+  if (natsStatus deleted = kvStore_Delete(bucket_, key.c_str()); deleted != NATS_OK) {
+    spdlog::debug("lattice: host {} kept host {}'s record of actor {}: {}", host_, host, id,
+                  natsStatus_GetText(deleted));
+  }
 }
 
 Result<uint64_t> ChainReplicator::LastSequence(const std::string& id) {

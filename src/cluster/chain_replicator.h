@@ -65,11 +65,12 @@ class ChainReplicator {
   // Waits until every queued event is published (or given up).
   void Flush();
 
-  // The replicated actors whose record names `host`: id and record, as Begin put them.
+  // The replicated actors `host` holds: id and record, as Begin put them (only its keys are
+  // read).
   [[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> RecordsOf(
       const std::string& host);
-  // Marks actor `id` as this host's in the replicas bucket (a takeover).
-  [[nodiscard]] Status Adopt(const std::string& id, const std::string& record);
+  // Deletes `host`'s record of actor `id` (this host took it over and holds its own now).
+  void Disown(const std::string& host, const std::string& id);
   // Every replicated event of actor `id`, in order, and the stream sequence of its last frame:
   // read frame by frame with direct gets (an ordered consumer per actor, tried first, corrupted
   // the heap in its teardown under libnats 3.4).

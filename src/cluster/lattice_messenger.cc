@@ -141,7 +141,7 @@ Result<std::shared_ptr<LatticeMessenger>> LatticeMessenger::Start(LatticeMember&
 void LatticeMessenger::SetLeaseListener(
     std::function<void(bool held, const std::string& why)> listener) {
   // The member's listener is this one's: set and cleared while the member is there.
-  MutexLock lock(member_mu_);
+  ReaderLock lock(member_mu_);
   if (member_gone_) return;
   member_.SetLeaseListener(std::move(listener));
 }
@@ -151,12 +151,12 @@ LatticeMessenger::~LatticeMessenger() {
 }
 
 bool LatticeMessenger::HostIsLive(const std::string& host) {
-  MutexLock lock(member_mu_);
+  ReaderLock lock(member_mu_);
   return !member_gone_ && member_.IsLive(host, kLiveWithin);
 }
 
 bool LatticeMessenger::HolderIsLive(const std::string& host) {
-  MutexLock lock(member_mu_);
+  ReaderLock lock(member_mu_);
   if (member_gone_ || !member_.IsLive(host, kLiveWithin)) return false;
   // Heard lately, but perhaps dead since: another host may have declared it lost and be taking
   // its actors over before this one's probe notices.
@@ -170,7 +170,7 @@ void LatticeMessenger::Close() {
   {
     // From here on nothing asks the member (it may go once this returns): a liveness check in
     // flight finishes first.
-    MutexLock lock(member_mu_);
+    WriterLock lock(member_mu_);
     member_gone_ = true;
   }
   // Everything of NATS this holds goes here, while the member's connection is still open (the
@@ -269,7 +269,7 @@ Result<std::optional<std::string>> LatticeMessenger::ManagementAddressOf(std::st
   if (where->host == host_) return std::optional<std::string>();
   std::string address;
   {
-    MutexLock lock(member_mu_);
+    ReaderLock lock(member_mu_);
     if (member_gone_) return std::optional<std::string>();
     for (const LatticeHost& host : member_.Hosts()) {
       if (host.host_id == where->host) address = host.management_address;

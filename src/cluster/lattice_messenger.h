@@ -147,6 +147,10 @@ class LatticeMessenger final : public LatticeLink,
   // `reply`; a refused record is not awaited (the caller reports the refusal).
   Status EnqueueAwaiting(const std::string& host, LinkRecord record, messaging::ReplyFn reply,
                          bool ordered);
+  // Sends `record` to `host` as a kSupervise record awaiting an answer: `on_reply` gets the
+  // answer, or the refusal when the record could not be queued.
+  void AskHost(const std::string& host, LinkRecord record,
+               std::function<void(Result<messaging::Reply>)> on_reply);
   // A kSupervise record from `origin` (supervision_records.h).
   void HandleSupervision(const std::string& origin, LinkRecord record);
   // Takes over the replicated actors of `host`, which is lost (on takeovers_).
@@ -177,7 +181,9 @@ class LatticeMessenger final : public LatticeLink,
   void CheckAudit(const std::string& origin, const LinkRecord& record);
 
   LatticeMember& member_;
-  Mutex member_mu_;  // member_gone_, and the member's use for liveness
+  // member_gone_, and the member's use: shared by liveness checks (a holder's ping may wait
+  // 250 ms, and lookups must not queue behind it), exclusive only while Close lets it go.
+  SharedMutex member_mu_;
   bool member_gone_ THEATER_GUARDED_BY(member_mu_) = false;
   const std::string host_;
   const uint64_t epoch_;

@@ -47,6 +47,14 @@ std::string LatticeNames::ActorKey(std::string_view actor_id) {
   return "a." + std::string(actor_id);
 }
 
+std::string LatticeNames::ReplicaKeyPrefix(std::string_view host) {
+  return "r." + std::string(host) + ".";
+}
+
+std::string LatticeNames::ReplicaKey(std::string_view host, std::string_view actor_id) {
+  return ReplicaKeyPrefix(host) + std::string(actor_id);
+}
+
 std::string LatticeNames::Messages(std::string_view host) const {
   return "theater." + lattice_ + ".h." + std::string(host) + ".msg";
 }

@@ -45,6 +45,10 @@ class LatticeNames {
   // key in it.
   std::string ActorsBucket() const;
   static std::string ActorKey(std::string_view actor_id);
+  // A replicated actor's key in the replicas bucket: r.<host>.<actor>, by the host that holds
+  // it, so that the hosts taking over a lost host read only that host's records.
+  static std::string ReplicaKey(std::string_view host, std::string_view actor_id);
+  static std::string ReplicaKeyPrefix(std::string_view host);
   // theater.<lattice>.h.<host>.msg: the batches of messages, answers and refusals other hosts
   // send this host (link_frames.h).
   std::string Messages(std::string_view host) const;

@@ -9,6 +9,7 @@
 #include "cluster/placement.h"
 #include "cluster/replica_frames.h"
 #include "cluster/supervision_records.h"
+#include "cluster/wire_bytes.h"
 
 namespace theater::cluster {
 
@@ -24,7 +25,7 @@ Result<std::string> LatticeMessenger::ChooseHost(std::string_view placement) {
   std::vector<LatticeHost> hosts;
   std::string lattice;
   {
-    MutexLock lock(member_mu_);
+    ReaderLock lock(member_mu_);
     if (member_gone_) return Unavailable("host " + host_ + " has left the lattice");
     hosts = member_.Hosts();
     lattice = member_.names().lattice();
@@ -36,6 +37,18 @@ Result<std::string> LatticeMessenger::ChooseHost(std::string_view placement) {
   return chosen.host_id;
 }
 
+void LatticeMessenger::AskHost(const std::string& host, LinkRecord record,
+                               std::function<void(Result<Reply>)> on_reply) {
+  record.kind = RecordKind::kSupervise;
+  // Refused at once, the record never reaches `host` and its answer is never owed: the caller
+  // hears the refusal instead, through the same callback.
+  auto shared = std::make_shared<std::function<void(Result<Reply>)>>(std::move(on_reply));
+  Status queued = EnqueueAwaiting(
+      host, std::move(record), [shared](Result<Reply> reply) { (*shared)(std::move(reply)); },
+      false);
+  if (!queued.ok()) (*shared)(queued.WithContext("asking host " + host));
+}
+
 void LatticeMessenger::SpawnOn(const std::string& host, const SpawnRequest& request,
                                std::function<void(Status)> done) {
   if (!HostIsLive(host)) {
@@ -43,16 +56,12 @@ void LatticeMessenger::SpawnOn(const std::string& host, const SpawnRequest& requ
     return;
   }
   LinkRecord record;
-  record.kind = RecordKind::kSupervise;
   record.channel = std::string(kSuperviseSpawn);
   record.sender = request.remote_parent ? request.remote_parent->id : std::string();
   record.target = request.actor_id.value_or("");
   record.payload = EncodeRemoteSpawn(request);
-  auto shared_done = std::make_shared<std::function<void(Status)>>(std::move(done));
-  Status queued = EnqueueAwaiting(
-      host, std::move(record),
-      [shared_done](Result<Reply> reply) { (*shared_done)(reply.status()); }, false);
-  if (!queued.ok()) (*shared_done)(queued.WithContext("spawning a child on host " + host));
+  AskHost(host, std::move(record),
+          [done = std::move(done)](Result<Reply> reply) { done(reply.status()); });
 }
 
 void LatticeMessenger::ReportToParent(const std::string& host, const std::string& parent_id,
@@ -83,64 +92,41 @@ void LatticeMessenger::ControlChildOn(const std::string& host, ChildControl op,
     done(true);
     return;
   }
-  auto shared_done = std::make_shared<std::function<void(Result<bool>)>>(std::move(done));
-  Status queued = EnqueueAwaiting(
-      host, std::move(record),
-      [shared_done](Result<Reply> reply) {
-        if (!reply.ok()) {
-          (*shared_done)(reply.status());
-        } else {
-          (*shared_done)(reply->accepted);
-        }
-      },
-      false);
-  if (!queued.ok()) (*shared_done)(queued);
+  AskHost(host, std::move(record), [done = std::move(done)](Result<Reply> reply) {
+    if (!reply.ok()) return done(reply.status());
+    done(reply->accepted);
+  });
 }
 
 void LatticeMessenger::ChildStateOn(const std::string& host, const std::string& child_id,
                                     LatticeSupervision::StateDone done) {
   LinkRecord record;
-  record.kind = RecordKind::kSupervise;
   record.channel = std::string(kSuperviseState);
   record.target = child_id;
-  auto shared_done = std::make_shared<LatticeSupervision::StateDone>(std::move(done));
-  Status queued = EnqueueAwaiting(
-      host, std::move(record),
-      [shared_done](Result<Reply> reply) {
-        if (!reply.ok()) return (*shared_done)(reply.status());
-        if (!reply->accepted || !reply->message) {
-          return (*shared_done)(std::optional<std::vector<uint8_t>>());
-        }
-        (*shared_done)(std::optional<std::vector<uint8_t>>(std::move(*reply->message)));
-      },
-      false);
-  if (!queued.ok()) (*shared_done)(queued);
+  AskHost(host, std::move(record), [done = std::move(done)](Result<Reply> reply) {
+    if (!reply.ok()) return done(reply.status());
+    if (!reply->accepted || !reply->message) return done(std::optional<std::vector<uint8_t>>());
+    done(std::optional<std::vector<uint8_t>>(std::move(*reply->message)));
+  });
 }
 
 void LatticeMessenger::ChildEventsOn(const std::string& host, const std::string& child_id,
                                      size_t max_bytes, LatticeSupervision::EventsDone done) {
   LinkRecord record;
-  record.kind = RecordKind::kSupervise;
   record.channel = std::string(kSuperviseEvents);
   record.target = child_id;
-  const std::string limit = std::to_string(max_bytes);
+  std::string limit;
+  PutWireInt(max_bytes, 8, limit);
   record.payload.assign(limit.begin(), limit.end());
-  auto shared_done = std::make_shared<LatticeSupervision::EventsDone>(std::move(done));
-  Status queued = EnqueueAwaiting(
-      host, std::move(record),
-      [shared_done, host](Result<Reply> reply) {
-        if (!reply.ok()) return (*shared_done)(reply.status());
-        if (!reply->message) return (*shared_done)(std::vector<chain::Event>());
-        const std::string_view frame(reinterpret_cast<const char*>(reply->message->data()),
-                                     reply->message->size());
-        Result<ReplicaFrame> parsed = ParseReplicaFrame(frame);
-        if (!parsed.ok()) {
-          return (*shared_done)(parsed.status().WithContext("the events host " + host + " sent"));
-        }
-        (*shared_done)(std::move(parsed->events));
-      },
-      false);
-  if (!queued.ok()) (*shared_done)(queued);
+  AskHost(host, std::move(record), [done = std::move(done), host](Result<Reply> reply) {
+    if (!reply.ok()) return done(reply.status());
+    if (!reply->message) return done(std::vector<chain::Event>());
+    const std::string_view frame(reinterpret_cast<const char*>(reply->message->data()),
+                                 reply->message->size());
+    Result<ReplicaFrame> parsed = ParseReplicaFrame(frame);
+    if (!parsed.ok()) return done(parsed.status().WithContext("the events host " + host + " sent"));
+    done(std::move(parsed->events));
+  });
 }
 
 void LatticeMessenger::HandleSupervision(const std::string& origin, LinkRecord record) {
@@ -148,17 +134,19 @@ void LatticeMessenger::HandleSupervision(const std::string& origin, LinkRecord r
                                  record.payload.size());
   const uint64_t reference = record.reference;
   std::weak_ptr<LatticeMessenger> weak = weak_from_this();
-  // Answers a spawn or a control: `accepted` is whether the child was there.
-  auto answer = [weak, origin, reference, target = record.target](Result<bool> outcome) {
+  // Every answer to the asking host goes through here (none is owed for a record without a
+  // reference).
+  auto reply_with = [weak, origin, reference, target = record.target](Result<Reply> reply) {
     std::shared_ptr<LatticeMessenger> m = weak.lock();
     if (!m || reference == 0) return;
-    if (!outcome.ok()) {
-      m->Answer(origin, reference, target, outcome.status());
-      return;
-    }
+    m->Answer(origin, reference, target, reply);
+  };
+  // Answers a spawn or a control: `accepted` is whether the child was there.
+  auto answer = [reply_with](Result<bool> outcome) {
+    if (!outcome.ok()) return reply_with(outcome.status());
     Reply reply;
     reply.accepted = *outcome;
-    m->Answer(origin, reference, target, reply);
+    reply_with(std::move(reply));
   };
   if (reference != 0) Owe(origin, reference);
   MutexLock lock(supervision_mu_);
@@ -193,11 +181,6 @@ void LatticeMessenger::HandleSupervision(const std::string& origin, LinkRecord r
     return;
   }
   if (record.channel == kSuperviseState || record.channel == kSuperviseEvents) {
-    auto reply_with = [weak, origin, reference, target = record.target](Result<Reply> reply) {
-      if (std::shared_ptr<LatticeMessenger> m = weak.lock()) {
-        m->Answer(origin, reference, target, reply);
-      }
-    };
     if (record.channel == kSuperviseState) {
       supervision_->OnChildState(
           record.target, [reply_with](Result<std::optional<std::vector<uint8_t>>> state) {
@@ -210,11 +193,9 @@ void LatticeMessenger::HandleSupervision(const std::string& origin, LinkRecord r
       return;
     }
     uint64_t max_bytes = 0;
-    for (const char c : payload) {
-      if (c < '0' || c > '9' || max_bytes > (uint64_t{1} << 40)) {
-        return reply_with(InvalidArgument("an events query's limit is not a number of bytes"));
-      }
-      max_bytes = max_bytes * 10 + static_cast<uint64_t>(c - '0');
+    WireReader reader(payload, "an events query", "its");
+    if (Status read = reader.Int(8, &max_bytes, "limit of bytes"); !read.ok() || !reader.done()) {
+      return reply_with(InvalidArgument("an events query's limit is not 8 bytes"));
     }
     supervision_->OnChildEvents(
         record.target, max_bytes, [reply_with](Result<std::vector<chain::Event>> events) {
@@ -313,6 +294,7 @@ void LatticeMessenger::TakeOverFrom(const std::string& host) {
       continue;
     }
     ++taken;
+    replicator->Disown(host, id);  // its record under this host's name is in the bucket now
     spdlog::info("lattice: host {} took over actor {} of host {} ({} events)", host_, id, host,
                  events);
     // A lost host may be frozen rather than gone: when it wakes, this is the first it hears of

@@ -210,6 +210,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // The same directories by path, for a child spawned on another host of the lattice, which
   // reads its manifest and component there under them (the host's spawn roots are that host's).
   LocalReadRoots ChildReadRoots();
+  // The directories both of those share, by path: its package (the directory of its manifest
+  // file) and its origin's read_roots.
+  std::vector<std::filesystem::path> OwnReadDirectories() const;
   Status Post(ExportInvocation call) override;
   // Called by runtime.shutdown: the actor stops (reporting kExit with `data` to its supervisor)
   // once the current operation has finished. False when it is already stopping.

@@ -77,18 +77,10 @@ std::shared_ptr<const LocalReadScope> Actor::ChildReadScope() {
   for (const WasiPreopen& preopen : granted) {
     if (preopen.read && preopen.directory_fd >= 0) scope->AddDescriptor(preopen.directory_fd);
   }
-  // Its package: the directory its manifest file was read from.
-  const std::string& origin = config_.origin.manifest;
-  if (!LooksLikeInlineManifest(origin) && ClassifyReference(origin) == ReferenceKind::kFile &&
-      !config_.manifest->base_dir.empty()) {
-    scope->AddDirectory(config_.manifest->base_dir);
+  for (const std::filesystem::path& directory : OwnReadDirectories()) {
+    scope->AddDirectory(directory);
   }
   for (const std::filesystem::path& directory : shared) scope->AddDirectory(directory);
-  if (roots) {
-    for (const std::filesystem::path& directory : roots->directories) {
-      scope->AddDirectory(directory);
-    }
-  }
   child_read_scope_ = std::move(scope);
   return child_read_scope_;
 }
@@ -106,17 +98,26 @@ LocalReadRoots Actor::ChildReadRoots() {
         "/proc/self/fd/" + std::to_string(preopen.directory_fd), error);
     if (!error && path.is_absolute()) roots.directories.push_back(std::move(path));
   }
+  for (std::filesystem::path& directory : OwnReadDirectories()) {
+    roots.directories.push_back(std::move(directory));
+  }
+  return roots;
+}
+
+std::vector<std::filesystem::path> Actor::OwnReadDirectories() const {
+  std::vector<std::filesystem::path> directories;
+  // Its package: the directory its manifest file was read from.
   const std::string& origin = config_.origin.manifest;
   if (!LooksLikeInlineManifest(origin) && ClassifyReference(origin) == ReferenceKind::kFile &&
       !config_.manifest->base_dir.empty()) {
-    roots.directories.push_back(config_.manifest->base_dir);
+    directories.push_back(config_.manifest->base_dir);
   }
   if (config_.origin.read_roots) {
     for (const std::filesystem::path& directory : config_.origin.read_roots->directories) {
-      roots.directories.push_back(directory);
+      directories.push_back(directory);
     }
   }
-  return roots;
+  return directories;
 }
 
 Status Actor::Post(ExportInvocation call) {
@@ -157,40 +158,12 @@ void Actor::RestartChild(std::string_view child_id, std::function<void(Status)> 
   runtime_.RestartAsync(child_id, std::move(done));
 }
 
-namespace {
-
-// Suspends the calling guest until `start` calls back with its result: how a host function of
-// this actor waits on another host of the lattice without holding a worker.
-template <typename T>
-Result<T> AwaitResult(Actor& actor, const std::function<void(std::function<void(Result<T>)>)>& start) {
-  struct Shared {
-    Mutex mu;
-    std::optional<Result<T>> result THEATER_GUARDED_BY(mu);
-  };
-  auto shared = std::make_shared<Shared>();
-  Result<uint64_t> woken = actor.Suspend([&](Waker waker) {
-    start([shared, waker](Result<T> r) mutable {
-      {
-        MutexLock lock(shared->mu);
-        shared->result = std::move(r);
-      }
-      waker.Wake();
-    });
-  });
-  if (!woken.ok()) return woken.status();
-  MutexLock lock(shared->mu);
-  if (!shared->result) return InternalError("woken without a result");
-  return std::move(*shared->result);
-}
-
-}  // namespace
-
 // A child on another host of the lattice is asked there (the parent's call is suspended
 // meanwhile); what it answers is bounded by what one lattice message holds.
 Result<std::optional<std::vector<uint8_t>>> Actor::ChildState(std::string_view child_id) {
   if (runtime_.RemoteChildHost(child_id)) {
     const std::string id(child_id);
-    return AwaitResult<std::optional<std::vector<uint8_t>>>(
+    return AwaitCallback<std::optional<std::vector<uint8_t>>>(
         *this, [this, &id](LatticeSupervision::StateDone done) {
           runtime_.RemoteChildState(id, std::move(done));
         });
@@ -201,7 +174,7 @@ Result<std::optional<std::vector<uint8_t>>> Actor::ChildState(std::string_view c
 Result<std::vector<chain::Event>> Actor::ChildEvents(std::string_view child_id, size_t max_bytes) {
   if (runtime_.RemoteChildHost(child_id)) {
     const std::string id(child_id);
-    return AwaitResult<std::vector<chain::Event>>(
+    return AwaitCallback<std::vector<chain::Event>>(
         *this, [this, &id, max_bytes](LatticeSupervision::EventsDone done) {
           runtime_.RemoteChildEvents(id, max_bytes, std::move(done));
         });

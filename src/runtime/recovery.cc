@@ -514,7 +514,7 @@ RecoveredActor RuntimeImpl::RecoverOne(const chain::ActorRecord& record, Recover
     manifest = std::move(capped_manifest);
   }
   Result<std::shared_ptr<const EffectivePermissions>> permissions =
-      PermissionsFor(*manifest, parent.get());
+      PermissionsUnder(*manifest, parent ? &parent->permissions() : nullptr);
   if (!permissions.ok()) return failed(permissions.status());
   Result<std::shared_ptr<const engine::Module>> module = ModuleBySha256(recovery->module_sha256);
   if (!module.ok()) {

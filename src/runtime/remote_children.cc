@@ -37,6 +37,12 @@ std::optional<RuntimeImpl::RemoteChild> RuntimeImpl::FindRemoteChild(std::string
   return it->second;
 }
 
+std::shared_ptr<Actor> RuntimeImpl::ChildOfRemoteParent(const std::string& id) const {
+  std::shared_ptr<Actor> actor = Find(id);
+  if (!actor || !actor->origin().remote_parent) return nullptr;
+  return actor;
+}
+
 std::optional<std::string> RuntimeImpl::RemoteChildHost(std::string_view id) const {
   MutexLock lock(remote_mu_);
   auto it = remote_children_.find(std::string(id));
@@ -244,9 +250,7 @@ void RuntimeImpl::OnChildControl(ChildControl op, const std::string& child_id,
   switch (op) {
     case ChildControl::kStop:
     case ChildControl::kRestart: {
-      std::shared_ptr<Actor> actor = Find(child_id);
-      // Only a child of a parent on another host is another host's to stop or restart here.
-      if (!actor || !actor->origin().remote_parent) {
+      if (!ChildOfRemoteParent(child_id)) {
         done(false);
         return;
       }
@@ -298,8 +302,7 @@ void RuntimeImpl::OnChildControl(ChildControl op, const std::string& child_id,
         done(kept.has_value());
         return;
       }
-      kept->chain->Append(chain::Lifecycle{"actor-restart", reason});
-      SpawnWithChain(kept->origin, kept->chain, [done](Result<std::string> spawned) {
+      RestartWithChain(kept->origin, kept->chain, reason, [done](Result<std::string> spawned) {
         if (spawned.ok()) {
           done(true);
         } else {
@@ -313,9 +316,7 @@ void RuntimeImpl::OnChildControl(ChildControl op, const std::string& child_id,
 }
 
 void RuntimeImpl::OnChildState(const std::string& child_id, StateDone done) {
-  std::shared_ptr<Actor> actor = Find(child_id);
-  // Only a child of a parent on another host is another host's to read here.
-  if (!actor || !actor->origin().remote_parent) {
+  if (!ChildOfRemoteParent(child_id)) {
     done(NotFound("actor " + child_id + " is not a child of another host's actor here"));
     return;
   }
@@ -323,8 +324,7 @@ void RuntimeImpl::OnChildState(const std::string& child_id, StateDone done) {
 }
 
 void RuntimeImpl::OnChildEvents(const std::string& child_id, size_t max_bytes, EventsDone done) {
-  std::shared_ptr<Actor> actor = Find(child_id);
-  if (!actor || !actor->origin().remote_parent) {
+  if (!ChildOfRemoteParent(child_id)) {
     done(NotFound("actor " + child_id + " is not a child of another host's actor here"));
     return;
   }

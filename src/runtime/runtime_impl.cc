@@ -939,10 +939,17 @@ RuntimeImpl::RestartFn RuntimeImpl::LocalRestart(SpawnRequest request,
                                                  std::string parent_id) {
   return [this, request = std::move(request), chain = std::move(chain),
           parent_id = std::move(parent_id)](const Status& after, Callback<std::string> done) {
-    chain->Append(chain::Lifecycle{"actor-restart", "restarted by supervisor " + parent_id +
-                                                        " after: " + after.ToString()});
-    SpawnWithChain(request, chain, std::move(done));
+    RestartWithChain(request, chain,
+                     "restarted by supervisor " + parent_id + " after: " + after.ToString(),
+                     std::move(done));
   };
+}
+
+void RuntimeImpl::RestartWithChain(const SpawnRequest& request,
+                                   std::shared_ptr<chain::EventChain> chain,
+                                   const std::string& why, Callback<std::string> done) {
+  chain->Append(chain::Lifecycle{"actor-restart", why});
+  SpawnWithChain(request, std::move(chain), std::move(done));
 }
 
 void RuntimeImpl::ApplySupervision(const std::shared_ptr<Actor>& parent, const ChildEvent& event,

@@ -185,6 +185,10 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   // restarts it).
   RestartFn LocalRestart(SpawnRequest request, std::shared_ptr<chain::EventChain> chain,
                          std::string parent_id);
+  // Spawns a failed actor again from `request`, its chain going on after an actor-restart
+  // event that says `why` (who restarts it and after what).
+  void RestartWithChain(const SpawnRequest& request, std::shared_ptr<chain::EventChain> chain,
+                        const std::string& why, Callback<std::string> done);
 
   // --- Supervision across hosts (remote_children.cc; docs/distribution.md) ---
   // A child this host's actor `parent_id` has on another host: where, and the spawn that made it
@@ -228,6 +232,9 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   void RestartRemoteChild(const std::string& id, const RemoteChild& child,
                           std::function<void(Status)> done);
   std::optional<RemoteChild> FindRemoteChild(std::string_view id) const;
+  // The actor `id` here when it is a child of a parent on another host (only such a child is
+  // another host's to stop, restart or read here); null otherwise.
+  std::shared_ptr<Actor> ChildOfRemoteParent(const std::string& id) const;
   // --- Replicated actors (replicated_actors.cc; docs/distribution.md) ---
   // What recovers `actor` on another host: its registry record and manifest text, as JSON.
   std::string ReplicaRecord(const Actor& actor);
@@ -293,10 +300,8 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
                    std::shared_ptr<const EffectivePermissions> permissions,
                    std::shared_ptr<chain::EventChain> chain, const ChainContinuation* recovery,
                    Callback<std::string> done, Callback<std::string> begin_done);
-  // The permissions of an actor spawned from `manifest` under `parent` (none: top-level).
-  Result<std::shared_ptr<const EffectivePermissions>> PermissionsFor(const Manifest& manifest,
-                                                                     const Actor* parent) const;
-  // The same with the parent's permissions given (none: top-level).
+  // The permissions of an actor spawned from `manifest` under a parent with `parent`
+  // permissions (none: top-level).
   Result<std::shared_ptr<const EffectivePermissions>> PermissionsUnder(
       const Manifest& manifest, const EffectivePermissions* parent) const;
   // --- Recovery (recovery.cc) ---

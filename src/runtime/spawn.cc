@@ -372,11 +372,6 @@ Status RuntimeImpl::CapLimits(ManifestLimits& child, const ManifestLimits& paren
   return CapLimitsAtParent(child, parent);
 }
 
-Result<std::shared_ptr<const EffectivePermissions>> RuntimeImpl::PermissionsFor(
-    const Manifest& manifest, const Actor* parent) const {
-  return PermissionsUnder(manifest, parent ? &parent->permissions() : nullptr);
-}
-
 Result<std::shared_ptr<const EffectivePermissions>> RuntimeImpl::PermissionsUnder(
     const Manifest& manifest, const EffectivePermissions* parent) const {
   Result<PermissionPolicy> policy =

@@ -26,30 +26,6 @@ using abi::Value;
 
 constexpr std::string_view kCallbacks = "theater:simple/supervisor-handlers";
 
-// Waits (suspending the actor) for an asynchronous runtime operation that reports a Result<T>.
-template <typename T>
-Result<T> AwaitRuntime(ActorContext& actor,
-                       const std::function<void(std::function<void(Result<T>)>)>& start) {
-  struct Shared {
-    std::mutex mu;
-    std::optional<Result<T>> result;
-  };
-  auto shared = std::make_shared<Shared>();
-  Result<uint64_t> woken = actor.Suspend([&](Waker waker) {
-    start([shared, waker](Result<T> r) {
-      {
-        std::lock_guard<std::mutex> lock(shared->mu);
-        shared->result = std::move(r);
-      }
-      waker.Wake();
-    });
-  });
-  if (!woken.ok()) return woken.status();
-  std::lock_guard<std::mutex> lock(shared->mu);
-  if (!shared->result) return InternalError("supervisor: woken without a result");
-  return std::move(*shared->result);
-}
-
 // wit-actor-error { error-type: wit-error-type, data: option<list<u8>> }.
 Value ActorErrorValue(const Status& error) {
   uint32_t type = 5;  // internal
@@ -139,7 +115,7 @@ class SupervisorHandler final : public Handler {
         request.manifest = manifest;
         if (args[1].is_some()) request.state = args[1].payload()->as_bytes();
         request.resume = resume;
-        Result<std::string> child = AwaitRuntime<std::string>(
+        Result<std::string> child = AwaitCallback<std::string>(
             actor, [&actor, &request](std::function<void(Result<std::string>)> done) {
               actor.SpawnChild(std::move(request), std::move(done));
             });
@@ -164,7 +140,7 @@ class SupervisorHandler final : public Handler {
           const std::string& child = args[0].as_string();
           if (Status s = CheckChild(actor, child); !s.ok()) return ErrValue(s.ToString());
           Result<bool> stopped =
-              AwaitRuntime<bool>(actor, [&actor, child](std::function<void(Result<bool>)> done) {
+              AwaitCallback<bool>(actor, [&actor, child](std::function<void(Result<bool>)> done) {
                 actor.StopChild(child, [done](bool found) { done(found); });
               });
           if (!stopped.ok()) return stopped.status();
@@ -176,7 +152,7 @@ class SupervisorHandler final : public Handler {
           const std::string& child = args[0].as_string();
           if (Status s = CheckChild(actor, child); !s.ok()) return ErrValue(s.ToString());
           Result<bool> restarted =
-              AwaitRuntime<bool>(actor, [&actor, child](std::function<void(Result<bool>)> done) {
+              AwaitCallback<bool>(actor, [&actor, child](std::function<void(Result<bool>)> done) {
                 actor.RestartChild(child, [done](Status s) {
                   if (s.ok()) {
                     done(true);
