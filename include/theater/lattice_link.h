@@ -67,6 +67,21 @@ class LatticeSupervision {
   using EventsDone = std::function<void(Result<std::vector<chain::Event>>)>;
   virtual void OnChildState(const std::string& child_id, StateDone done) = 0;
   virtual void OnChildEvents(const std::string& child_id, size_t max_bytes, EventsDone done) = 0;
+  // Actor `id` moves here from `from_host` (docs/distribution.md, "Moving an actor"): as
+  // TakeOver, with `state` (when it travelled with the move; else the chain's) kept for it,
+  // and the chain going on with an event that records the move. Called on a thread of the
+  // link's own, once the link holds what is sent to the id here.
+  [[nodiscard]] virtual Status AcceptMove(const std::string& id, const std::string& from_host,
+                                          const std::string& record,
+                                          std::optional<std::vector<uint8_t>> state,
+                                          std::vector<chain::Event> events) {
+    (void)id;
+    (void)from_host;
+    (void)record;
+    (void)state;
+    (void)events;
+    return FailedPrecondition("this host does not take moved actors");
+  }
 };
 
 class LatticeLink {
@@ -165,6 +180,36 @@ class LatticeLink {
   virtual void EndReplication(const std::string& id, bool forget) {
     (void)id;
     (void)forget;
+  }
+
+  // --- Moving an actor (docs/distribution.md, "Moving an actor") ---
+  // Puts actor `id`'s whole chain where `host` reads it (`events`; a replicated actor's copy is
+  // there already, and its replication ends once it is out), then asks `host` to take the actor
+  // (LatticeSupervision::AcceptMove there with `record` and `state`); `done` gets its answer.
+  // Blocks while the chain is written; call it from a thread that may wait.
+  virtual void MoveTo(const std::string& host, const std::string& id,
+                      const std::vector<chain::Event>& events, bool replicated,
+                      const std::string& record, std::optional<std::vector<uint8_t>> state,
+                      std::function<void(Status)> done) {
+    (void)host;
+    (void)id;
+    (void)events;
+    (void)replicated;
+    (void)record;
+    (void)state;
+    done(FailedPrecondition("this host's lattice link does not move actors"));
+  }
+  // After a move of `id` to `host` succeeded: what this host's relay held has been passed on,
+  // and `host` may let the actor take what waits for it there (its senders here come first).
+  virtual void MoveRelayed(const std::string& host, const std::string& id) {
+    (void)host;
+    (void)id;
+  }
+  // The endpoint that reaches actor `id` where the lattice's directory places it now, even while
+  // this thread delivers what another host sent (the relay a moved actor leaves behind).
+  [[nodiscard]] virtual Result<std::shared_ptr<messaging::Endpoint>> RouteElsewhere(
+      std::string_view id) {
+    return NotFound("actor " + std::string(id) + " is not on another host");
   }
 };
 

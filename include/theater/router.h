@@ -124,8 +124,17 @@ class Router {
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
 
-  // Adds a participant. kAlreadyExists when the id is registered.
+  // Adds a participant. kAlreadyExists when the id is registered, unless what is registered is
+  // a HoldingEndpoint (include/theater/holding_endpoint.h: the id's actor is moving here, or
+  // back): the participant then arrives there, and the hold hands over to it.
   Status Register(std::string_view id, std::shared_ptr<Endpoint> endpoint);
+  // Makes `endpoint` the id's entry whatever was there, and returns what was (null: nothing).
+  // With `why`, the channels of the id close as for a stop, their other participants told why
+  // (an actor moving away: channels do not follow it).
+  std::shared_ptr<Endpoint> Install(std::string_view id, std::shared_ptr<Endpoint> endpoint,
+                                    const std::string& why = {});
+  // Makes `endpoint` the id's entry if `expected` is; returns whether it did.
+  bool ReplaceIf(std::string_view id, const Endpoint* expected, std::shared_ptr<Endpoint> endpoint);
   // Removes a participant (if `id` names `endpoint`; a stale unregister does nothing) and
   // remembers it as stopped. Its channels close: the other participant of each receives
   // kChannelClose, and an opening it had not answered fails for its initiator.

@@ -317,6 +317,16 @@ class TheaterRuntime {
   enum class PauseWhen { kNow, kWhenIdle };
   virtual Status Pause(std::string_view id, PauseWhen when) = 0;
   virtual Status Resume(std::string_view id) = 0;
+  // Moves a top-level actor of this host to host `to_host` of its lattice (docs/distribution.md,
+  // "Moving an actor"): what reaches it meanwhile is held, it finishes what it was sent, and it
+  // resumes there with its state, its chain going on from where it ends here. Blocks until it
+  // runs there (or, after a failure, here again). kFailedPrecondition outside a lattice, for a
+  // child or a parent, or without a saved chain.
+  virtual Status Move(std::string_view id, std::string_view to_host) {
+    (void)id;
+    (void)to_host;
+    return FailedPrecondition("this runtime does not move actors");
+  }
 
   // Calls export `<interface>#<function>` of the actor with `params` (the params tuple's
   // elements) as one operation through its mailbox; returns the results after the state.

@@ -407,6 +407,52 @@ TEST_F(CliLatticeTest, AReplicatedActorOutlivesAKilledHostAndAFrozenHostsCopyIsF
 // subject has no responder), and a request it owed fails naming it, long before its timeout.
 // A frozen host (SIGSTOP) is declared lost once its heartbeat is 5 s old, and is listed again
 // when it wakes.
+// `theater move` as a user meets it: a client of either host moves an actor from h1 to h2; it
+// keeps what it had, runs on h2 alone, answers through either host, and its chain verifies; a
+// move to a host that is not there says so, and the actor stays.
+TEST_F(CliLatticeTest, MoveTakesAnActorToAnotherHostWithWhatItHad) {
+  const std::string h1 = StartHost("h1");
+  const std::string h2 = StartHost("h2");
+  ASSERT_FALSE(h1.empty() || h2.empty());
+  ASSERT_TRUE(WaitFor([&] { return HostIds(h1) == std::set<std::string>{"h1", "h2"}; }, 20s));
+  const std::string id = StartMessenger(h1);
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(Run(h1, {"message", id, "before the move"}).code, 0);
+  auto host_of = [&](const std::string& address) {
+    const json actors = json::parse(Run(address, {"--json", "list"}).out, nullptr, false);
+    std::string host;
+    if (actors.is_array()) {
+      for (const json& actor : actors) {
+        if (actor.value("id", "") == id) host += actor.value("host", "") + " ";
+      }
+    }
+    return host;
+  };
+  ASSERT_EQ(host_of(h2), "h1 ");
+
+  Finished nowhere = Run(h2, {"move", id, "--to", "h9"});
+  EXPECT_NE(nowhere.code, 0);
+  EXPECT_THAT(nowhere.err, HasSubstr("h9"));
+  EXPECT_EQ(host_of(h1), "h1 ") << "it stays where it was";
+
+  // Asked of h2, the move is h1's to make (the command goes to the host that runs the actor).
+  Finished moved = Run(h2, {"move", id, "--to", "h2"});
+  ASSERT_EQ(moved.code, 0) << moved.err;
+  EXPECT_EQ(moved.out, "moved " + id + " to host h2\n");
+  EXPECT_THAT(moved.err, HasSubstr("moving actor " + id + " to host h2"));
+  EXPECT_EQ(host_of(h1), "h2 ");
+  for (const std::string& address : {h1, h2}) {
+    Finished log = Run(address, {"message", "--request", id, "log"});
+    EXPECT_EQ(log.code, 0) << log.err;
+    EXPECT_THAT(log.out, HasSubstr("send:before the move"));
+  }
+  Finished verified = Run(h1, {"chain", "verify", id});
+  EXPECT_EQ(verified.code, 0) << verified.out << verified.err;
+  Finished json_move = Run(h1, {"--json", "move", id, "--to", "h1"});
+  ASSERT_EQ(json_move.code, 0) << json_move.err;
+  EXPECT_EQ(json::parse(json_move.out, nullptr, false).value("host", ""), "h1");
+}
+
 TEST_F(CliLatticeTest, AKilledHostIsLostWithinASecondAndAFrozenOneWithinItsLease) {
   std::string h1, h2, h3;
   ASSERT_NO_FATAL_FAILURE(StartThreeHosts(h1, h2, h3));

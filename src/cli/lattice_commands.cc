@@ -49,6 +49,22 @@ int Hosts(CommandContext& ctx) {
   return kExitOk;
 }
 
+int Move(CommandContext& ctx, const std::string& given, const std::string& to) {
+  const Output& out = ctx.out();
+  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
+  if (!out.json()) std::cerr << "moving actor " << id << " to host " << to << "...\n";
+  Result<Variant> reply =
+      CallExpect(*client, MakeVariant("MoveActor", json{{"id", id}, {"to", to}}), "ActorMoved");
+  if (!reply.ok()) return out.Error(reply.status());
+  if (out.json()) {
+    out.PrintJson({{"id", id}, {"host", to}, {"result", "moved"}});
+  } else {
+    std::cout << "moved " << id << " to host " << to << "\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 Result<PlacedHost> ChooseHost(server::ManagementClient& client, const std::string& on) {
@@ -78,6 +94,19 @@ void AddLatticeCommands(CLI::App& app, CommandSet& commands) {
       "List the hosts of the lattice the server is in (theater server --cluster), with their "
       "actors, load and the age of their last heartbeat");
   commands.Add(hosts_cmd, [](CommandContext& ctx) { return Hosts(ctx); });
+
+  auto move_args = std::make_shared<std::pair<std::string, std::string>>();
+  CLI::App* move_cmd = app.add_subcommand(
+      "move",
+      "Move an actor to another host of the lattice: what is sent to it meanwhile waits, it "
+      "finishes what it was sent and resumes there with its state, its chain going on");
+  move_cmd->add_option("actor", move_args->first, "The actor's id (or a unique prefix)")
+      ->required();
+  move_cmd->add_option("--to", move_args->second, "The host to move it to (theater hosts lists them)")
+      ->required();
+  commands.Add(move_cmd, [move_args](CommandContext& ctx) {
+    return Move(ctx, move_args->first, move_args->second);
+  });
 }
 
 }  // namespace theater::cli

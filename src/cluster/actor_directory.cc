@@ -111,7 +111,19 @@ Status ActorDirectory::Claim(std::string_view id) {
   return result.get();
 }
 
-Status ActorDirectory::ClaimNow(const std::string& id) {
+Status ActorDirectory::Handover(std::string_view id, const std::string& from_host) {
+  if (!KeyableId(id)) return InvalidArgument("actor id cannot be recorded in the lattice's directory");
+  auto claimed = std::make_shared<std::promise<Status>>();
+  std::future<Status> result = claimed->get_future();
+  if (!Post([this, claimed, key = std::string(id), from_host] {
+        claimed->set_value(ClaimNow(key, from_host));
+      })) {
+    return Unavailable("this host is leaving the lattice");
+  }
+  return result.get();
+}
+
+Status ActorDirectory::ClaimNow(const std::string& id, const std::string& from_host) {
   const std::string key = LatticeNames::ActorKey(id);
   const std::string value = Encode(host_, epoch_);
   uint64_t revision = 0;
@@ -134,7 +146,12 @@ Status ActorDirectory::ClaimNow(const std::string& id) {
   const uint64_t held_revision = kvEntry_Revision(entry);
   kvEntry_Destroy(entry);
   if (readable && held.host == host_ && held.epoch == epoch_) return Status::Ok();
-  if (readable && held.host != host_ && live_ && live_(held.host)) {
+  const bool handed_over = !from_host.empty() && readable && held.host == from_host;
+  if (!from_host.empty() && readable && held.host != from_host && held.host != host_) {
+    return FailedPrecondition("actor " + id + " is on host " + held.host + ", not on host " +
+                              from_host + " which was moving it here");
+  }
+  if (!handed_over && readable && held.host != host_ && live_ && live_(held.host)) {
     return AlreadyExists("actor " + id + " runs on host " + held.host +
                          " of this lattice: one actor never runs on two hosts");
   }

@@ -53,6 +53,10 @@ class ActorDirectory {
   // Records that this host holds `id`, waiting for the write. kAlreadyExists when a live host
   // holds it; kUnavailable when NATS does not answer.
   [[nodiscard]] Status Claim(std::string_view id);
+  // Takes `id` over from `from_host`, live or not, by compare-and-set (an actor moving here from
+  // there: the holder hands it over). kFailedPrecondition when another host holds it; held by
+  // this host already, or by nobody, it is claimed as Claim does.
+  [[nodiscard]] Status Handover(std::string_view id, const std::string& from_host);
   // Deletes this host's claim of `id`, in the background (after the claims and releases queued
   // before it). A claim another host has taken since is left alone.
   void Release(std::string_view id);
@@ -63,7 +67,8 @@ class ActorDirectory {
 
  private:
   ActorDirectory(std::string host, uint64_t epoch, LiveFn live);
-  Status ClaimNow(const std::string& id);
+  // `from_host`: a host whose claim is handed over (empty: only a lost holder's is taken).
+  Status ClaimNow(const std::string& id, const std::string& from_host = {});
   void ReleaseNow(const std::string& id);
   void Loop();
   // Queues a job; false once the directory is being destroyed.

@@ -217,16 +217,45 @@ Status ChainReplicator::PublishFrame(const std::string& id, const std::string& f
 void ChainReplicator::Forget(const std::string& id) {
   const std::string key = LatticeNames::ReplicaKey(host_, id);
   kvStore_Delete(bucket_, key.c_str());
+  if (Status purged = Purge(id); !purged.ok()) spdlog::warn("lattice: {}", purged.ToString());
+}
+
+Status ChainReplicator::Purge(const std::string& id) {
   const std::string subject = names_.ChainSubject(id);
   jsOptions options;
   jsOptions_Init(&options);
   options.Stream.Purge.Subject = subject.c_str();
   jsErrCode code = static_cast<jsErrCode>(0);
-  natsStatus purged = js_PurgeStream(nats_.jetstream(), stream_.c_str(), &options, &code);
-  if (purged != NATS_OK) {
-    spdlog::warn("lattice: purging the replicated chain of actor {}: {}", id,
-                 FromNats(purged, "purging").ToString());
+  return FromNats(js_PurgeStream(nats_.jetstream(), stream_.c_str(), &options, &code),
+                  "purging the chain of actor " + id + " from the lattice");
+}
+
+Status ChainReplicator::PublishWhole(const std::string& id, const std::vector<chain::Event>& events) {
+  THEATER_RETURN_IF_ERROR(Purge(id));
+  uint64_t sequence = 0;
+  for (size_t first = 0; first < events.size();) {
+    // A frame: consecutive events while they fit.
+    size_t count = 0;
+    size_t bytes = 16;
+    while (first + count < events.size()) {
+      const size_t size = ReplicaEventSize(events[first + count]);
+      if (count > 0 && bytes + size > max_frame_bytes_) break;
+      bytes += size;
+      ++count;
+    }
+    if (bytes > max_frame_bytes_) {
+      return ResourceExhausted("event " + std::to_string(first) + " of actor " + id + " is " +
+                               std::to_string(bytes) +
+                               " bytes, past the largest message the lattice's NATS server "
+                               "takes (" + std::to_string(max_frame_bytes_) + " bytes)");
+    }
+    std::string frame;
+    frame.reserve(bytes);
+    EncodeReplicaFrame(first, std::span<const chain::Event>(events).subspan(first, count), frame);
+    THEATER_RETURN_IF_ERROR(PublishFrame(id, frame, &sequence));
+    first += count;
   }
+  return Status::Ok();
 }
 
 void ChainReplicator::Loop() {

@@ -71,6 +71,12 @@ class ChainReplicator {
       const std::string& host);
   // Deletes `host`'s record of actor `id` (this host took it over and holds its own now).
   void Disown(const std::string& host, const std::string& id);
+  // Puts `events`, a whole chain, in the stream as actor `id`'s (what was there goes first): a
+  // move of an actor that is not replicated. kResourceExhausted for an event too large for one
+  // NATS message.
+  [[nodiscard]] Status PublishWhole(const std::string& id, const std::vector<chain::Event>& events);
+  // Deletes actor `id`'s events from the stream (its record stays).
+  [[nodiscard]] Status Purge(const std::string& id);
   // Every replicated event of actor `id`, in order, and the stream sequence of its last frame:
   // read frame by frame with direct gets (an ordered consumer per actor, tried first, corrupted
   // the heap in its teardown under libnats 3.4).

@@ -29,8 +29,9 @@ constexpr auto kPendingGiveUp = std::chrono::minutes(10);
 constexpr int kAuditsPerPair = 3;
 constexpr auto kAuditAnswersOlderThan = std::chrono::seconds(1);
 
-// Set while this thread delivers what another host sent: those deliveries are local only.
-thread_local bool receiving_from_another_host = false;
+// The host whose record this thread delivers now (null: none): those deliveries are local
+// only, and a moving actor's hold sorts them by it (lattice_moves.cc).
+thread_local const std::string* receiving_origin = nullptr;
 
 std::string PairKey(std::string_view a, std::string_view b) {
   std::string key;
@@ -222,6 +223,9 @@ std::shared_ptr<ActorDirectory> LatticeMessenger::directory() const {
 Status LatticeMessenger::ClaimActor(std::string_view id) {
   std::shared_ptr<ActorDirectory> directory = this->directory();
   if (!directory) return Unavailable("host " + host_ + " has left the lattice");
+  // An actor moving here: the host it comes from hands its entry over (lattice_moves.cc).
+  std::optional<std::string> from = HandoverFor(id);
+  if (from) return directory->Handover(id, *from);
   return directory->Claim(id);
 }
 
@@ -233,10 +237,19 @@ void LatticeMessenger::Bind(messaging::Router& router) {
   router_ = &router;
 }
 
+const std::string* LatticeMessenger::ReceivingFrom() {
+  return receiving_origin;
+}
+
 Result<std::shared_ptr<messaging::Endpoint>> LatticeMessenger::Find(std::string_view id) {
   // A record from another host goes to a participant here or nowhere: never on to a third host
-  // (two hosts with stale answers would pass it back and forth).
-  if (receiving_from_another_host) return NotFound("actor " + std::string(id) + " not found");
+  // (two hosts with stale answers would pass it back and forth). A moved actor's relay is the
+  // one exception: it passes on, once, what reaches it (RouteElsewhere).
+  if (receiving_origin != nullptr) return NotFound("actor " + std::string(id) + " not found");
+  return RouteElsewhere(id);
+}
+
+Result<std::shared_ptr<messaging::Endpoint>> LatticeMessenger::RouteElsewhere(std::string_view id) {
   {
     MutexLock lock(mu_);
     auto it = remote_.find(std::string(id));
@@ -419,6 +432,7 @@ void LatticeMessenger::SenderLoop() {
       lock.Unlock();
       SweepPending();
       Audit();
+      SweepArrivals();
       lock.Lock();
     }
   }
@@ -571,15 +585,16 @@ void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
   // Envelopes are delivered to local participants only (Find); answers and refusals are this
   // host's own business, and may route on (a channel's close to its remote peer).
   struct LocalOnly {
-    explicit LocalOnly(bool on) : on(on) {
-      if (on) receiving_from_another_host = true;
+    LocalOnly(bool on, const std::string& origin) : on(on) {
+      if (on) receiving_origin = &origin;
     }
     ~LocalOnly() {
-      if (on) receiving_from_another_host = false;
+      if (on) receiving_origin = nullptr;
     }
     bool on;
   } local_only(record.kind != RecordKind::kAnswer && record.kind != RecordKind::kRefused &&
-               record.kind != RecordKind::kAudit && record.kind != RecordKind::kSupervise);
+               record.kind != RecordKind::kAudit && record.kind != RecordKind::kSupervise,
+               origin);
   switch (record.kind) {
     case RecordKind::kSend: {
       Status sent = router_->Send(record.target, std::move(record.payload), record.sender);
@@ -765,6 +780,7 @@ void LatticeMessenger::HostGone(const std::string& host, const std::string& why)
   }
   const std::string reason = "host " + host + " " + why;
   for (ReplyFn& reply : owed) reply(Unavailable(reason));
+  OpenArrivals([&host](const std::string&, const Arrival& arrival) { return arrival.from == host; });
   if (router_ != nullptr && !theirs.empty()) {
     router_->DropParticipants([&](std::string_view id) { return theirs.count(std::string(id)) > 0; },
                               reason);

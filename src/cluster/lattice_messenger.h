@@ -60,6 +60,8 @@
 #include "common/blocking_pool.h"
 #include "cluster/lattice_member.h"
 #include "cluster/link_frames.h"
+#include "cluster/supervision_records.h"
+#include "theater/holding_endpoint.h"
 #include "theater/lattice_link.h"
 #include "theater/mutex.h"
 #include "theater/router.h"
@@ -103,8 +105,15 @@ class LatticeMessenger final : public LatticeLink,
                     LatticeSupervision::StateDone done) override;
   void ChildEventsOn(const std::string& host, const std::string& child_id, size_t max_bytes,
                      LatticeSupervision::EventsDone done) override;
+  void MoveTo(const std::string& host, const std::string& id,
+              const std::vector<chain::Event>& events, bool replicated, const std::string& record,
+              std::optional<std::vector<uint8_t>> state, std::function<void(Status)> done) override;
+  void MoveRelayed(const std::string& host, const std::string& id) override;
+  Result<std::shared_ptr<messaging::Endpoint>> RouteElsewhere(std::string_view id) override;
   // RemoteRoutes.
   Result<std::shared_ptr<messaging::Endpoint>> Find(std::string_view id) override;
+  // The host whose record the calling thread delivers now, or null.
+  static const std::string* ReceivingFrom();
 
   // Where actor `id` is managed when another host holds it: that host's management address.
   // nullopt when no other host holds it (or once closed); kUnavailable when its host is lost or
@@ -155,6 +164,17 @@ class LatticeMessenger final : public LatticeLink,
   void HandleSupervision(const std::string& origin, LinkRecord record);
   // Takes over the replicated actors of `host`, which is lost (on takeovers_).
   void TakeOverFrom(const std::string& host);
+  // --- Moves (lattice_moves.cc) ---
+  // Actor `id` moves here from `from` (on takeovers_): answers `reference` once it runs here.
+  void AcceptMoveFrom(const std::string& from, const std::string& id, MoveRequest move,
+                      uint64_t reference);
+  // The host handing `id` over to this one while it moves here, taken (ClaimActor asks).
+  std::optional<std::string> HandoverFor(std::string_view id);
+  struct Arrival;
+  // Lets the arrivals `which` picks take what waits for them.
+  void OpenArrivals(const std::function<bool(const std::string& id, const Arrival& arrival)>& which);
+  // Opens the arrivals that waited longer than kArrivalWait for their old host's word.
+  void SweepArrivals();
   // Publishes what bursts leave in the outboxes, and every second gives up on old answers and
   // sends the audits.
   void SenderLoop();
@@ -243,6 +263,17 @@ class LatticeMessenger final : public LatticeLink,
   // Held while the runtime takes an actor over, so that unbinding it waits (before
   // supervision_mu_, which the receiving thread takes: a takeover never holds that one up).
   Mutex takeover_call_mu_;
+
+  // Actors moving here: the hold standing for each until its old host has passed on what it
+  // held (its `moved` record), and the directory entries to take from their old hosts.
+  struct Arrival {
+    std::shared_ptr<messaging::HoldingEndpoint> hold;
+    std::string from;
+    std::chrono::steady_clock::time_point since;
+  };
+  Mutex moves_mu_;
+  std::unordered_map<std::string, Arrival> arrivals_ THEATER_GUARDED_BY(moves_mu_);
+  std::unordered_map<std::string, std::string> handovers_ THEATER_GUARDED_BY(moves_mu_);
 };
 
 }  // namespace theater::cluster

@@ -164,6 +164,29 @@ void LatticeMessenger::HandleSupervision(const std::string& origin, LinkRecord r
     supervision_->OnRemoteChildEvent(record.sender, origin, *event);
     return;
   }
+  if (record.channel == kSuperviseMove) {
+    Result<MoveRequest> move = ParseMove(payload);
+    if (!move.ok()) return reply_with(move.status());
+    std::weak_ptr<LatticeMessenger> weak_self = weak;
+    // Its chain is read and it is recovered on the thread takeovers use, never this one.
+    Status queued = Unavailable("host " + host_ + " is leaving the lattice");
+    if (takeovers_ && !closed_) {
+      queued = takeovers_->Post([weak_self, origin, id = record.target,
+                                 move = std::move(move).value(), reference]() mutable {
+        if (std::shared_ptr<LatticeMessenger> m = weak_self.lock()) {
+          m->AcceptMoveFrom(origin, id, std::move(move), reference);
+        }
+      });
+    }
+    if (!queued.ok()) reply_with(queued);
+    return;
+  }
+  if (record.channel == kSuperviseMoved) {
+    OpenArrivals([&](const std::string& id, const Arrival& arrival) {
+      return id == record.target && arrival.from == origin;
+    });
+    return;
+  }
   if (record.channel == kSuperviseSpawn) {
     Result<SpawnRequest> request = ParseRemoteSpawn(payload, origin);
     if (!request.ok()) {

@@ -6,6 +6,7 @@
 #include "common/bytes.h"
 #include "common/nesting_guard.h"
 #include "common/uuid.h"
+#include "cluster/wire_bytes.h"
 #include "theater/limits.h"
 
 namespace theater::cluster {
@@ -219,6 +220,39 @@ Result<ChildEvent> ParseChildEvent(std::string_view payload) {
   event.error = code == 0 ? Status::Ok() : Status(static_cast<StatusCode>(code), message);
   THEATER_RETURN_IF_ERROR(Field(document, "reason", what, &event.reason));
   return event;
+}
+
+std::vector<uint8_t> EncodeMove(const MoveRequest& move) {
+  std::string out;
+  PutWireInt((move.replicated ? 1u : 0u) | (move.state ? 2u : 0u), 1, out);
+  PutWireBytes(move.record, 4, out);
+  if (move.state) {
+    PutWireBytes(std::string_view(reinterpret_cast<const char*>(move.state->data()),
+                                  move.state->size()),
+                 4, out);
+  }
+  return {out.begin(), out.end()};
+}
+
+Result<MoveRequest> ParseMove(std::string_view payload) {
+  // Bounded by the message that carried it; the record is parsed (bounded) where it is used.
+  constexpr size_t kMaxPart = size_t{64} << 20;
+  WireReader reader(payload, "a move record", "its");
+  uint64_t flags = 0;
+  THEATER_RETURN_IF_ERROR(reader.Int(1, &flags, "flags"));
+  if (flags > 3) return InvalidArgument("a move record's flags are " + std::to_string(flags));
+  MoveRequest move;
+  move.replicated = (flags & 1) != 0;
+  std::string_view record;
+  THEATER_RETURN_IF_ERROR(reader.Bytes(4, kMaxPart, &record, "record"));
+  move.record = std::string(record);
+  if ((flags & 2) != 0) {
+    std::string_view state;
+    THEATER_RETURN_IF_ERROR(reader.Bytes(4, kMaxPart, &state, "state"));
+    move.state = std::vector<uint8_t>(state.begin(), state.end());
+  }
+  if (!reader.done()) return InvalidArgument("a move record has bytes past its end");
+  return move;
 }
 
 }  // namespace theater::cluster

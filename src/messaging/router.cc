@@ -6,6 +6,7 @@
 #include "common/recent_ids.h"
 #include "common/utf8.h"
 #include "common/uuid.h"
+#include "theater/holding_endpoint.h"
 
 namespace theater::messaging {
 
@@ -51,14 +52,51 @@ Router::Shard& Router::ShardFor(std::string_view id) const {
 }
 
 Status Router::Register(std::string_view id, std::shared_ptr<Endpoint> endpoint) {
+  std::shared_ptr<HoldingEndpoint> hold;
+  {
+    Shard& shard = ShardFor(id);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    std::string key(id);
+    auto it = shard.endpoints.find(key);
+    if (it != shard.endpoints.end()) {
+      hold = std::dynamic_pointer_cast<HoldingEndpoint>(it->second);
+      if (!hold) return AlreadyExists("participant " + key + " is registered");
+    } else {
+      // A restarted actor keeps its id: it is no longer stopped.
+      shard.stopped->Forget(key);
+      shard.endpoints.emplace(std::move(key), std::move(endpoint));
+      return Status();
+    }
+  }
+  // Outside the shard lock: the hold delivers what it held to the participant, then replaces
+  // itself (ReplaceIf).
+  hold->Arrive(std::move(endpoint));
+  return Status();
+}
+
+std::shared_ptr<Endpoint> Router::Install(std::string_view id, std::shared_ptr<Endpoint> endpoint,
+                                          const std::string& why) {
+  std::shared_ptr<Endpoint> previous;
+  {
+    Shard& shard = ShardFor(id);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    std::shared_ptr<Endpoint>& entry = shard.endpoints[std::string(id)];
+    previous = std::move(entry);
+    entry = std::move(endpoint);
+    shard.stopped->Forget(id);
+  }
+  if (!why.empty()) EndChannelsOf({std::string(id)}, why);
+  return previous;
+}
+
+bool Router::ReplaceIf(std::string_view id, const Endpoint* expected,
+                       std::shared_ptr<Endpoint> endpoint) {
   Shard& shard = ShardFor(id);
   std::lock_guard<std::mutex> lock(shard.mu);
-  std::string key(id);
-  if (shard.endpoints.count(key)) return AlreadyExists("participant " + key + " is registered");
-  // A restarted actor keeps its id: it is no longer stopped.
-  shard.stopped->Forget(key);
-  shard.endpoints.emplace(std::move(key), std::move(endpoint));
-  return Status();
+  auto it = shard.endpoints.find(id);
+  if (it == shard.endpoints.end() || it->second.get() != expected) return false;
+  it->second = std::move(endpoint);
+  return true;
 }
 
 void Router::Unregister(std::string_view id, const Endpoint* endpoint) {

@@ -745,11 +745,7 @@ void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::func
   {
     MutexLock lock(mu_);
     if (!began_stop_) {
-      began_stop_ = true;
-      stop_kind_ = kind;
-      stop_report_ = std::move(report);
-      spdlog::debug("actor {}: {} -> ShuttingDown", config_.id, ActorPhaseName(phase_));
-      phase_ = ActorPhase::kShuttingDown;
+      MarkStoppingLocked(kind, std::move(report));
       finish_now = !running_;
     } else if (kind == StopKind::kForce) {
       stop_kind_ = StopKind::kForce;  // escalate a graceful stop in progress
@@ -762,6 +758,26 @@ void Actor::BeginStop(StopKind kind, std::optional<ChildEvent> report, std::func
   }
   RefuseQueued();
   if (finish_now) FinishStop();
+}
+
+void Actor::MarkStoppingLocked(StopKind kind, std::optional<ChildEvent> report) {
+  began_stop_ = true;
+  stop_kind_ = kind;
+  stop_report_ = std::move(report);
+  spdlog::debug("actor {}: {} -> ShuttingDown", config_.id, ActorPhaseName(phase_));
+  phase_ = ActorPhase::kShuttingDown;
+}
+
+bool Actor::StopIfDrained(std::function<void()> done) {
+  {
+    MutexLock lock(mu_);
+    // Idle with nothing queued, decided under the lock that queues: nothing is refused.
+    if (began_stop_ || running_ || phase_ != ActorPhase::kIdle || !mailbox_.empty()) return false;
+    if (done) stop_waiters_.push_back(std::move(done));
+    MarkStoppingLocked(StopKind::kGraceful, std::nullopt);
+  }
+  FinishStop();
+  return true;
 }
 
 bool Actor::TerminateRunningOperation(std::string why) {

@@ -145,6 +145,10 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // (the runtime's shutdown grace ran out).
   void BeginStop(StopKind kind, std::optional<ChildEvent> report, std::function<void()> done,
                  std::string termination = {});
+  // Stops gracefully (reporting nothing) when the actor is idle with an empty mailbox, and
+  // returns true (`done` runs once stopped); else changes nothing and returns false. How a move
+  // lets the actor finish what it was sent before it leaves (runtime/move.cc).
+  bool StopIfDrained(std::function<void()> done);
   // At the end of the runtime's shutdown grace (RuntimeOptions::shutdown_grace): when the actor
   // is running an operation, stops it by force with `why` as the termination (beginning its
   // stop, or escalating the one in progress, whose report stays). Returns whether an operation
@@ -296,6 +300,8 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // Answers every queued operation with kFailedPrecondition ("actor … is shutting down"): once
   // the stop has begun nothing more is queued, and what was queued will never run.
   void RefuseQueued();
+  // Begins the stop (under mu_): ShuttingDown, with its kind and report.
+  void MarkStoppingLocked(StopKind kind, std::optional<ChildEvent> report) THEATER_REQUIRES(mu_);
   // Runs the stop sequence once no operation is running.
   void FinishStop();
   void StopChildren(std::vector<std::string> newest_first, size_t next, std::function<void()> then);

@@ -357,7 +357,8 @@ std::string RuntimeImpl::KeepManifestText(const std::string& text) {
   return hex;
 }
 
-chain::ActorRecord RuntimeImpl::RegistryRecord(const Actor& actor, std::string_view status) {
+chain::ActorRecord RuntimeImpl::RegistryRecord(const Actor& actor, std::string_view status,
+                                               bool portable) {
   chain::ActorRecord record;
   record.actor_id = actor.id();
   record.name = actor.name();
@@ -366,7 +367,7 @@ chain::ActorRecord RuntimeImpl::RegistryRecord(const Actor& actor, std::string_v
   record.parent_id = actor.parent_id();
   // A replicated actor is recoverable wherever its chain is: its record is what another host
   // takes it over from.
-  if ((options_.durable_actors || actor.manifest().replicated) && actor.persisted() &&
+  if ((options_.durable_actors || actor.manifest().replicated || portable) && actor.persisted() &&
       status == "running") {
     const Manifest& m = actor.manifest();
     const std::string module_sha256 = actor.module_sha256();
@@ -585,6 +586,11 @@ Status RuntimeImpl::TakeOver(const std::string& id, const std::string& record_js
         "taking a replicated actor over needs a persisting host (its chain is kept in the "
         "database)");
   }
+  return AdoptChain(id, record_json, std::move(events), "taken over from its replicated chain");
+}
+
+Status RuntimeImpl::AdoptChain(const std::string& id, const std::string& record_json,
+                               std::vector<chain::Event> events, std::string_view how) {
   if (Find(id)) return AlreadyExists("actor " + id + " runs on this host already");
   const nlohmann::json record = nlohmann::json::parse(record_json, nullptr, false);
   auto text = [&](const char* key) -> std::optional<std::string> {
@@ -625,8 +631,8 @@ Status RuntimeImpl::TakeOver(const std::string& id, const std::string& record_js
   RecoveryCache cache;
   RecoveredActor recovered = RecoverOne(row, cache);
   if (recovered.status.ok()) {
-    spdlog::info("actor {} ({}): taken over from its replicated chain ({} events; state from {})",
-                 id, recovered.name, events.size(), recovered.state_source);
+    spdlog::info("actor {} ({}): {} ({} events; state from {})", id, recovered.name, how,
+                 events.size(), recovered.state_source);
   }
   return recovered.status;
 }

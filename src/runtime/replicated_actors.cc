@@ -14,7 +14,7 @@
 namespace theater::runtime {
 
 std::string RuntimeImpl::ReplicaRecord(const Actor& actor) {
-  const chain::ActorRecord row = RegistryRecord(actor, "running");
+  const chain::ActorRecord row = RegistryRecord(actor, "running", /*portable=*/true);
   return nlohmann::json{{"actor_id", row.actor_id},
                         {"name", row.name},
                         {"manifest", row.manifest},

@@ -874,20 +874,25 @@ Result<std::shared_ptr<const ImportNames>> RuntimeImpl::ImportNamesFor(
 
 void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& report) {
   bool restarting = false;
+  bool moving = false;
   {
     WriterLock lock(mu_);
     auto it = actors_.find(actor.id());
     if (it != actors_.end() && it->second.get() == &actor) actors_.erase(it);
     restarting = restarting_.count(actor.id()) > 0;
+    moving = moving_.count(actor.id()) > 0;
     if (!actor.persisted()) unsaved_.Add(actor.id());
   }
   bool kept_for_recovery = false;
   if (store_) {
     bool failed = report && report->kind == ChildEvent::Kind::kError;
-    // Stopped by the host's shutdown: it stays recorded as running, to be recovered.
-    // (Not one whose manifest could not be kept: nothing could bring it back.)
-    kept_for_recovery = !failed && shut_down_ && options_.durable_actors && actor.persisted() &&
-                        !restarting && !RegistryRecord(actor, "running").recovery.empty();
+    // Stopped by the host's shutdown, or to move to another host (move.cc): it stays recorded
+    // as running, to be recovered (not one whose manifest could not be kept: nothing could
+    // bring it back).
+    kept_for_recovery = !failed && (shut_down_ || moving) &&
+                        (options_.durable_actors || moving) && actor.persisted() &&
+                        !restarting &&
+                        !RegistryRecord(actor, "running", /*portable=*/moving).recovery.empty();
     if (kept_for_recovery) {
       KeepStateForRecovery(actor);
     } else {
@@ -903,6 +908,9 @@ void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& 
       lattice->ReleaseActor(actor.id());
     }
   }
+  // A moving actor's replication ends with its move (LatticeLink::MoveTo), and nobody hears of
+  // its stop: it goes on elsewhere.
+  if (moving && kept_for_recovery) return;
   if (actor.manifest().replicated) EndReplicationOf(actor, restarting);
   if (actor.origin().remote_parent) {
     // Its parent runs on another host: told there (its restart too is decided there).

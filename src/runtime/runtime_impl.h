@@ -119,6 +119,11 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   // Replicated actors (replicated_actors.cc).
   Status TakeOver(const std::string& id, const std::string& record,
                   std::vector<chain::Event> events) override;
+  // Moving an actor (move.cc; docs/distribution.md, "Moving an actor").
+  Status Move(std::string_view id, std::string_view to_host) override;
+  Status AcceptMove(const std::string& id, const std::string& from_host,
+                    const std::string& record, std::optional<std::vector<uint8_t>> state,
+                    std::vector<chain::Event> events) override;
 
   // --- Internal ---
   std::shared_ptr<Actor> Find(std::string_view id) const;
@@ -167,7 +172,10 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   // Restarts `id` in place (same id, same position among its parent's children).
   void RestartAsync(std::string_view id, std::function<void(Status)> done);
   // The actor's registry row with `status` (and, with durable_actors, what recovers it).
-  chain::ActorRecord RegistryRecord(const Actor& actor, std::string_view status);
+  // `portable`: with what recovers it even on a host that does not keep its actors (a move, a
+  // replica: another host brings it back).
+  chain::ActorRecord RegistryRecord(const Actor& actor, std::string_view status,
+                                    bool portable = false);
   // After the actor's component was replaced: its registry row names the new module.
   void OnComponentUpdated(const Actor& actor);
 
@@ -238,6 +246,11 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   // --- Replicated actors (replicated_actors.cc; docs/distribution.md) ---
   // What recovers `actor` on another host: its registry record and manifest text, as JSON.
   std::string ReplicaRecord(const Actor& actor);
+  // Makes `events` actor `id`'s chain here, with `record_json` (ReplicaRecord's) its registry
+  // row, and recovers it: the shared end of a takeover and a move (`how` says which, for the
+  // log). kAlreadyExists when it runs here.
+  Status AdoptChain(const std::string& id, const std::string& record_json,
+                    std::vector<chain::Event> events, std::string_view how);
   // Begins copying `actor`'s chain into the lattice from `from_index`; its copy here stops
   // itself when fenced.
   Status BeginReplication(const Actor& actor, size_t from_index);
@@ -416,6 +429,9 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
       THEATER_GUARDED_BY(mu_);
   // Actors being restarted in place: their stop keeps their place among their parent's children.
   std::unordered_set<std::string> restarting_ THEATER_GUARDED_BY(mu_);
+  // Actors moving to another host: their stop keeps them as a shutdown does (recorded as
+  // running, their directory entry theirs), and reports nothing.
+  std::unordered_set<std::string> moving_ THEATER_GUARDED_BY(mu_);
   // The latest stopped actors whose chains were not kept (at most kUnsavedRemembered, oldest
   // first), so that asking for such a chain says why it is gone rather than "not found".
   static constexpr size_t kUnsavedRemembered = 4096;

@@ -65,6 +65,7 @@ std::span<const CommandSpec> ServerImpl::Commands() {
       {"UnwatchActors", S::kServer, R::kSmall, &ServerImpl::UnwatchActors},
       // The lattice of hosts.
       {"ListHosts", S::kServer, R::kSmall, &ServerImpl::ListHosts},
+      {"MoveActor", S::kActor, R::kSmall, &ServerImpl::MoveActor},
       // Chains and states.
       {"GetActorEvents", S::kActor, R::kLarge, &ServerImpl::GetActorEvents},
       {"GetActorState", S::kActor, R::kLarge, &ServerImpl::GetActorState},

@@ -163,6 +163,7 @@ class ServerImpl final : public ManagementServer {
   void WatchActors(CommandCall& call);
   // lattice_commands.cc
   void ListHosts(CommandCall& call);
+  void MoveActor(CommandCall& call);
   void UnwatchActors(CommandCall& call);
 
   TheaterRuntime& runtime_;

@@ -10,6 +10,8 @@
  *   send:<id>:<msg>           message-server.send
  *   burst:<id>:<n>            sends "0", "1", ... "<n-1>" to <id>; replies the number sent before
  *                             the first error, and the error
+ *   burst:<id>:<n>:<tag>:<from>
+ *                             the same, sending "<tag><from>", "<tag><from+1>", ...
  *   fanout:<id>,<id>,...      sends "fan" to every id; replies the number of successes
  *   request:<id>:<msg>        message-server.request; replies the answer
  *   open:<id>:<msg>           open-channel; replies the channel id
@@ -85,13 +87,19 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     reply_unit(response, &r);
   } else if (take_prefix(msg, "burst:", &arg)) {
     split(arg, &head, &tail);
-    char* text = theater_string_to_cstr(tail);
+    theater_string_t count = tail, tag = {0}, from = {0};
+    if (split(tail, &count, &tag)) split(tag, &tag, &from);
+    char* text = theater_string_to_cstr(count);
     unsigned n = (unsigned)strtoul(text, NULL, 10);
+    free(text);
+    text = theater_string_to_cstr(from);
+    unsigned first = (unsigned)strtoul(text, NULL, 10);
     free(text);
     unsigned sent = 0;
     for (; sent < n; sent++) {
-      char digits[16];
-      int len = snprintf(digits, sizeof digits, "%u", sent);
+      char digits[48];
+      int len = snprintf(digits, sizeof digits, "%.*s%u", (int)(tag.len < 16 ? tag.len : 16),
+                         tag.ptr ? tag.ptr : "", first + sent);
       theater_message_send(head.ptr, head.len, (const uint8_t*)digits, (size_t)len, &r);
       if (r.is_err) {
         reply(response, "%u:%.*s", sent, (int)r.err.len, r.err.ptr);

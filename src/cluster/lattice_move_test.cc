@@ -1,0 +1,206 @@
+// Theater: a WebAssembly actor runtime.
+//
+// Moving an actor between hosts (docs/distribution.md, "Moving an actor"; runtime/move.cc,
+// cluster/lattice_moves.cc): three persisting runtimes in this process, hosts a, b and c of one
+// lattice over a real nats-server with JetStream, and the messenger actor
+// (tests/actors/messenger.c), whose state is the log of what it was sent.
+//
+// An actor moved from b to c while senders on a, b and c send it numbered messages and a client
+// asks it questions: every message arrives once and each sender's in order, every question is
+// answered, its state (the log) goes with it, its chain on c is b's hash for hash and goes on
+// with the move, verifying end to end, and it answers there from every host. It moves back
+// again through the relay it left. A move that cannot happen says why and leaves the actor where
+// it was, running.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "cluster/lattice_test_hosts.h"
+#include "testing/nats_server.h"
+#include "testing/runtime_test_util.h"
+#include "testing/wait_for.h"
+#include "theater/chain.h"
+
+namespace theater::cluster {
+namespace {
+
+using ::testing::HasSubstr;
+using testing_util::NatsServer;
+using testing_util::WaitFor;
+using namespace std::chrono_literals;
+
+const std::string kMessenger = std::string(THEATER_TEST_ACTOR_DIR) + "/messenger.wasm";
+const std::string kManifest = "name = \"m\"\nversion = \"0.1.0\"\ncomponent = \"" + kMessenger +
+                              "\"\n\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
+                              "type = \"timing\"\n";
+
+class LatticeMoveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!NatsServer::Installed()) GTEST_SKIP() << "nats-server is not installed (install-deps.sh)";
+    nats_ = std::make_unique<NatsServer>();
+    ASSERT_TRUE(nats_->ok()) << "nats-server did not start; its log: " << nats_->log();
+    ASSERT_TRUE(StartAcquaintedLatticeTestHosts(nats_->url(), {"a", "b", "c"}, "mv",
+                                                /*persist=*/true, hosts_));
+  }
+
+  TheaterRuntime& R(const std::string& name) { return *hosts_.at(name)->runtime; }
+  std::string Spawn(const std::string& host, const std::string& manifest = kManifest) {
+    SpawnRequest request;
+    request.manifest = manifest;
+    Result<std::string> id = R(host).Spawn(request);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : "";
+  }
+  std::string Ask(const std::string& host, const std::string& id, const std::string& command) {
+    Result<std::vector<uint8_t>> answer =
+        R(host).RequestMessage(id, testing_util::Bytes(command), 30s);
+    if (!answer.ok()) return "failed:" + answer.status().ToString();
+    return {answer->begin(), answer->end()};
+  }
+
+  std::unique_ptr<NatsServer> nats_;
+  std::map<std::string, std::unique_ptr<LatticeTestHost>> hosts_;
+};
+
+// The numbers a log holds after `tag`, in the order it holds them ("send:a12|send:b3|...").
+std::vector<int> Numbered(const std::string& log, const std::string& tag) {
+  std::vector<int> out;
+  const std::string marker = "send:" + tag;
+  for (size_t at = log.find(marker); at != std::string::npos; at = log.find(marker, at + 1)) {
+    size_t end = at + marker.size();
+    while (end < log.size() && std::isdigit(static_cast<unsigned char>(log[end]))) ++end;
+    if (end > at + marker.size()) out.push_back(std::stoi(log.substr(at + marker.size())));
+  }
+  return out;
+}
+
+TEST_F(LatticeMoveTest, AnActorMovesWithItsStateAndNothingSentMeanwhileIsLostOrReordered) {
+  const std::string x = Spawn("b");
+  // A sender on each host; each has reached x once, so a's and c's have the way to b cached.
+  std::map<std::string, std::string> senders;
+  for (const std::string host : {"a", "b", "c"}) {
+    senders[host] = Spawn(host);
+    ASSERT_EQ(Ask(host, senders[host], "send:" + x + ":hello-" + host), "ok");
+  }
+  ASSERT_TRUE(WaitFor([&] { return Ask("b", x, "log").find("hello-c") != std::string::npos; }));
+  const std::vector<chain::Event> on_b = R("b").Events(x).value();
+
+  // Each sender sends rounds of numbered messages while x moves; a client of a asks it
+  // questions meanwhile.
+  constexpr int kRounds = 12, kPerRound = 25;
+  std::atomic<bool> moved{false};
+  std::vector<std::future<std::string>> sending;
+  for (const auto& [host, sender] : senders) {
+    sending.push_back(std::async(std::launch::async, [&, host = host, sender = sender] {
+      for (int round = 0; round < kRounds; ++round) {
+        const std::string sent =
+            Ask(host, sender, "burst:" + x + ":" + std::to_string(kPerRound) + ":" + host + ":" +
+                                  std::to_string(round * kPerRound));
+        if (sent != std::to_string(kPerRound)) return host + " round " + std::to_string(round) + ": " + sent;
+        std::this_thread::sleep_for(5ms);
+      }
+      return std::string("ok");
+    }));
+  }
+  std::future<std::string> asking = std::async(std::launch::async, [&] {
+    for (int i = 0; !moved || i < 5; ++i) {
+      const std::string answer = Ask("a", x, "echo:q" + std::to_string(i));
+      if (answer != "q" + std::to_string(i)) return "question " + std::to_string(i) + ": " + answer;
+    }
+    return std::string("ok");
+  });
+  std::this_thread::sleep_for(20ms);
+  Status move = R("b").Move(x, "c");
+  moved = true;
+  ASSERT_TRUE(move.ok()) << move.ToString();
+  for (auto& s : sending) EXPECT_EQ(s.get(), "ok");
+  EXPECT_EQ(asking.get(), "ok");
+
+  // It runs on c alone, and answers there from every host.
+  EXPECT_FALSE(R("b").Phase(x).ok());
+  EXPECT_TRUE(R("c").Phase(x).ok());
+  for (const std::string host : {"a", "b", "c"}) EXPECT_EQ(Ask(host, x, "echo:here"), "here");
+
+  // Every message arrived once, each sender's in order; what it had before is still its state.
+  std::string log;
+  ASSERT_TRUE(WaitFor([&] {
+    log = Ask("c", x, "log");
+    for (const std::string host : {"a", "b", "c"}) {
+      if (Numbered(log, host).size() < kRounds * kPerRound) return false;
+    }
+    return true;
+  }, 20s)) << log;
+  for (const std::string host : {"a", "b", "c"}) {
+    const std::vector<int> got = Numbered(log, host);
+    ASSERT_EQ(got.size(), static_cast<size_t>(kRounds * kPerRound)) << "sender on " << host;
+    for (int i = 0; i < kRounds * kPerRound; ++i) {
+      ASSERT_EQ(got[i], i) << "sender on " << host << ", message " << i;
+    }
+    EXPECT_THAT(log, HasSubstr("send:hello-" + host));
+  }
+
+  // One chain: b's events hash for hash, then the move, verifying end to end.
+  Result<std::vector<chain::Event>> events = R("c").Events(x);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_GT(events->size(), on_b.size());
+  for (size_t i = 0; i < on_b.size(); ++i) {
+    ASSERT_EQ(chain::ToHex((*events)[i].hash), chain::ToHex(on_b[i].hash)) << "event " << i;
+  }
+  bool recorded = false;
+  for (const chain::Event& e : *events) {
+    const std::string payload(e.payload.begin(), e.payload.end());
+    if (payload.find("from host b to host c") != std::string::npos) recorded = true;
+  }
+  EXPECT_TRUE(recorded) << "its chain says it moved";
+  EXPECT_TRUE(R("c").VerifyChain(x).ok());
+
+  // And back: the relay b kept steps aside for it, and a's sender (which still reaches b)
+  // reaches it.
+  ASSERT_TRUE(R("c").Move(x, "b").ok());
+  EXPECT_TRUE(R("b").Phase(x).ok());
+  EXPECT_EQ(Ask("a", senders["a"], "send:" + x + ":back"), "ok");
+  ASSERT_TRUE(WaitFor([&] { return Ask("b", x, "log").find("send:back") != std::string::npos; }));
+  EXPECT_TRUE(R("b").VerifyChain(x).ok());
+}
+
+TEST_F(LatticeMoveTest, AMoveThatCannotHappenSaysWhyAndTheActorStaysWhereItWas) {
+  const std::string x = Spawn("b");
+  ASSERT_EQ(Ask("b", x, "send:" + x + ":before"), "ok");
+
+  Status nowhere = R("b").Move(x, "nowhere");
+  EXPECT_FALSE(nowhere.ok());
+  EXPECT_THAT(nowhere.ToString(), HasSubstr("nowhere"));
+  Status here = R("b").Move(x, "b");
+  EXPECT_EQ(here.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(here.ToString(), HasSubstr("already"));
+  Status not_here = R("a").Move(x, "c");
+  EXPECT_EQ(not_here.code(), StatusCode::kNotFound);
+
+  // A paused actor is resumed first.
+  ASSERT_TRUE(R("b").Pause(x, TheaterRuntime::PauseWhen::kWhenIdle).ok());
+  ASSERT_TRUE(WaitFor([&] { return R("b").Phase(x).value_or(ActorPhase::kIdle) == ActorPhase::kPaused; }));
+  Status paused = R("b").Move(x, "c");
+  EXPECT_THAT(paused.ToString(), HasSubstr("paused"));
+  ASSERT_TRUE(R("b").Resume(x).ok());
+
+  // It still runs on b, with what it had.
+  EXPECT_TRUE(R("b").Phase(x).ok());
+  EXPECT_THAT(Ask("a", x, "log"), HasSubstr("send:before"));
+}
+
+TEST_F(LatticeMoveTest, AnActorThatWillNotFinishWhatItWasSentStays) {
+  const std::string x = Spawn("b");
+  // A request that keeps it busy past the move's patience would take the test 30 s: a shorter
+  // one shows the move waits for it instead, and the answer still comes.
+  std::future<std::string> slow =
+      std::async(std::launch::async, [&] { return Ask("a", x, "after:800:echo:slow"); });
+  ASSERT_TRUE(WaitFor([&] { return R("b").Phase(x).value_or(ActorPhase::kIdle) == ActorPhase::kProcessing; }));
+  ASSERT_TRUE(R("b").Move(x, "c").ok());
+  EXPECT_EQ(slow.get(), "slow");
+  EXPECT_TRUE(R("c").Phase(x).ok());
+}
+
+}  // namespace
+}  // namespace theater::cluster
