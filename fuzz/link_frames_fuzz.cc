@@ -8,7 +8,7 @@
 // byte for byte) and each record's size is what RecordSize says; an audit's payload that parses
 // re-encodes to the same bytes; a supervision record's payload (a child's spawn or event,
 // supervision_records.h) is refused with kInvalidArgument or, accepted, encodes again to what
-// parses back the same; and every record's payload read as a replica frame (replica_frames.h:
+// parses back the same (a move record: to the very bytes); and every record's payload read as a replica frame (replica_frames.h:
 // what a replicated actor's chain stream and a child's events answer carry) is refused with
 // kInvalidArgument or, accepted, is canonical.
 #include <cstddef>
@@ -41,6 +41,13 @@ void CheckSupervision(std::string_view payload) {
         again->remote_parent->limits != spawn->remote_parent->limits) {
       std::abort();
     }
+  }
+  // A move record is canonical: accepted, it encodes back to the input byte for byte.
+  theater::Result<MoveRequest> move = ParseMove(payload);
+  if (!move.ok()) {
+    if (move.status().code() != theater::StatusCode::kInvalidArgument) std::abort();
+  } else if (View(EncodeMove(*move)) != payload) {
+    std::abort();
   }
   theater::Result<theater::ChildEvent> event = ParseChildEvent(payload);
   if (!event.ok()) {

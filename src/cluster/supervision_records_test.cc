@@ -139,5 +139,43 @@ TEST(SupervisionRecordsTest, WhatIsMalformedIsRefusedWithAReason) {
   }
 }
 
+TEST(SupervisionRecordsTest, AMoveArrivesWholeAndAMalformedOneIsRefusedByName) {
+  MoveRequest move;
+  move.record = R"({"actor_id":"x"})";
+  move.state = std::vector<uint8_t>{1, 2, 3};
+  move.replicated = true;
+  const std::vector<uint8_t> encoded = EncodeMove(move);
+  const std::string_view view(reinterpret_cast<const char*>(encoded.data()), encoded.size());
+  Result<MoveRequest> parsed = ParseMove(view);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->record, move.record);
+  EXPECT_EQ(parsed->state, move.state);
+  EXPECT_TRUE(parsed->replicated);
+  move.state.reset();
+  move.replicated = false;
+  const std::vector<uint8_t> stateless = EncodeMove(move);
+  parsed = ParseMove(std::string_view(reinterpret_cast<const char*>(stateless.data()), stateless.size()));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_FALSE(parsed->state.has_value());
+  EXPECT_FALSE(parsed->replicated);
+
+  const struct {
+    std::string payload;
+    std::string says;
+  } bad[] = {
+      {"", "ends inside"},
+      {std::string{'\x09'}, "flags"},
+      {std::string{'\0', '\5', '\0', '\0', '\0', 'a', 'b'}, "ends inside"},
+      {std::string{'\0', '\1', '\0', '\0', '\0', 'a', '!'}, "past its end"},
+      {std::string{'\2', '\1', '\0', '\0', '\0', 'a'}, "ends inside"},
+  };
+  for (const auto& b : bad) {
+    Result<MoveRequest> refused = ParseMove(b.payload);
+    ASSERT_FALSE(refused.ok()) << b.says;
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(refused.status().message(), HasSubstr(b.says));
+  }
+}
+
 }  // namespace
 }  // namespace theater::cluster
