@@ -340,9 +340,13 @@ Status LatticeMessenger::Enqueue(const std::string& host, LinkRecord record, boo
                                "keeping up");
     }
     if (ordered) {
-      std::string pair = PairKey(record.sender, record.target);
-      if (next_sequence_.size() >= kMaxRemembered) next_sequence_.clear();
-      PairSent& sent = next_sequence_[pair];
+      const KeyParts pair(record.sender, record.target);
+      auto it = next_sequence_.find(pair);
+      if (it == next_sequence_.end()) {
+        if (next_sequence_.size() >= kMaxRemembered) next_sequence_.clear();
+        it = next_sequence_.emplace(pair.Join(), PairSent{}).first;
+      }
+      PairSent& sent = it->second;
       record.sequence = ++sent.sequence;
       if (sent.host != host) sent.host = host;
       sent.audits_left = kAuditsPerPair;
@@ -520,7 +524,8 @@ void LatticeMessenger::CheckAudit(const std::string& origin, const LinkRecord& r
       if (owed == owed_.end() || owed->second.count(reference) == 0) unknown.push_back(reference);
     }
     for (const LinkAudit::Pair& pair : audit.pairs) {
-      auto it = expected_.find(origin + "\n" + PairKey(pair.sender, pair.target));
+      const KeyParts key(origin, pair.sender, pair.target);
+      auto it = expected_.find(key);
       // A pair this host never heard from (and has not forgotten) lost all it was sent.
       uint64_t received_through = 0;
       if (it != expected_.end()) {
@@ -530,7 +535,7 @@ void LatticeMessenger::CheckAudit(const std::string& origin, const LinkRecord& r
       }
       if (pair.last_sequence > received_through) {
         short_pairs.emplace_back(&pair, pair.last_sequence - received_through);
-        expected_[origin + "\n" + PairKey(pair.sender, pair.target)] = pair.last_sequence + 1;
+        expected_[key.Join()] = pair.last_sequence + 1;
       }
     }
   }
@@ -572,7 +577,10 @@ void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
         expected_.clear();
         expected_forgotten_ = true;
       }
-      uint64_t& expected = expected_[origin + "\n" + PairKey(record.sender, record.target)];
+      const KeyParts key(origin, record.sender, record.target);
+      auto it = expected_.find(key);
+      if (it == expected_.end()) it = expected_.emplace(key.Join(), 0).first;
+      uint64_t& expected = it->second;
       // A lower number than expected is a sender that started counting afresh (it forgot the
       // pair, or restarted): not a gap.
       if (expected != 0 && record.sequence > expected) lost = record.sequence - expected;
@@ -670,6 +678,7 @@ void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
       MutexLock lock(mu_);
       if (refusals_.size() >= kMaxRemembered) refusals_.clear();
       refusals_[PairKey(record.sender, record.target)] = Status(record.code, record.text);
+      any_refusals_.store(true, std::memory_order_release);
       if (record.code == StatusCode::kNotFound || record.code == StatusCode::kUnavailable) {
         remote_.erase(record.target);
       }
@@ -746,12 +755,15 @@ void LatticeMessenger::ReportLost(const std::string& origin, const std::string& 
 
 std::optional<Status> LatticeMessenger::TakeRefusal(const std::string& sender,
                                                     const std::string& target) {
+  // Nearly always none: a message does not take the lock to learn it.
+  if (!any_refusals_.load(std::memory_order_acquire)) return std::nullopt;
   MutexLock lock(mu_);
   if (refusals_.empty()) return std::nullopt;
   auto it = refusals_.find(PairKey(sender, target));
   if (it == refusals_.end()) return std::nullopt;
   Status refused = std::move(it->second);
   refusals_.erase(it);
+  any_refusals_.store(!refusals_.empty(), std::memory_order_release);
   return refused;
 }
 

@@ -57,6 +57,7 @@
 
 #include "cluster/actor_directory.h"
 #include "cluster/chain_replicator.h"
+#include "cluster/joined_key.h"
 #include "common/blocking_pool.h"
 #include "cluster/lattice_member.h"
 #include "cluster/link_frames.h"
@@ -229,7 +230,8 @@ class LatticeMessenger final : public LatticeLink,
     std::string host;
     int audits_left = 0;
   };
-  std::unordered_map<std::string, PairSent> next_sequence_ THEATER_GUARDED_BY(out_mu_);
+  std::unordered_map<std::string, PairSent, JoinedKeyHash, JoinedKeyEqual> next_sequence_
+      THEATER_GUARDED_BY(out_mu_);
   bool closing_ THEATER_GUARDED_BY(out_mu_) = false;
   std::condition_variable out_wake_;
   std::thread sender_;
@@ -242,7 +244,9 @@ class LatticeMessenger final : public LatticeLink,
   std::unordered_map<uint64_t, Pending> pending_ THEATER_GUARDED_BY(mu_);
   uint64_t next_reference_ THEATER_GUARDED_BY(mu_) = 0;
   std::unordered_map<std::string, Status> refusals_ THEATER_GUARDED_BY(mu_);
-  std::unordered_map<std::string, uint64_t> expected_ THEATER_GUARDED_BY(mu_);
+  std::atomic<bool> any_refusals_{false};  // !refusals_.empty(), read without mu_
+  std::unordered_map<std::string, uint64_t, JoinedKeyHash, JoinedKeyEqual> expected_
+      THEATER_GUARDED_BY(mu_);
   bool expected_forgotten_ THEATER_GUARDED_BY(mu_) = false;  // expected_ was cleared once
   // The requests and openings this host received and has not answered yet, by origin host.
   std::unordered_map<std::string, std::unordered_set<uint64_t>> owed_ THEATER_GUARDED_BY(mu_);
