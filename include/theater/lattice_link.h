@@ -71,6 +71,17 @@ class LatticeSupervision {
   // TakeOver, with `state` (when it travelled with the move; else the chain's) kept for it,
   // and the chain going on with an event that records the move. Called on a thread of the
   // link's own, once the link holds what is sent to the id here.
+  // Another host watches actor `id`'s events (a subscription there): its chain, null when it
+  // does not run here.
+  virtual std::shared_ptr<chain::EventChain> ChainOf(const std::string& id) {
+    (void)id;
+    return nullptr;
+  }
+  // Its whole chain as this host keeps it (a watcher that lacks events the chain no longer
+  // holds in memory: those before a move here, say).
+  [[nodiscard]] virtual Result<std::vector<chain::Event>> KeptEventsOf(const std::string& id) {
+    return NotFound("actor " + id + " not found");
+  }
   [[nodiscard]] virtual Status AcceptMove(const std::string& id, const std::string& from_host,
                                           const std::string& record,
                                           std::optional<std::vector<uint8_t>> state,
@@ -204,6 +215,16 @@ class LatticeLink {
   virtual void MoveRelayed(const std::string& host, const std::string& id) {
     (void)host;
     (void)id;
+  }
+  // --- Subscriptions to another host's actor (docs/distribution.md) ---
+  // Feeds `deliver` with the events actor `id` appends on whichever host runs it, from now on,
+  // for as long as `wanted()` says so (asked every few seconds). kNotFound when no host runs it.
+  using EventFeed = std::function<void(const chain::Event& event, size_t index)>;
+  [[nodiscard]] virtual Status WatchActor(const std::string& id, EventFeed deliver,
+                                          std::function<bool()> wanted) {
+    (void)deliver;
+    (void)wanted;
+    return NotFound("actor " + id + " not found");
   }
   // The endpoint that reaches actor `id` where the lattice's directory places it now, even while
   // this thread delivers what another host sent (the relay a moved actor leaves behind).

@@ -149,6 +149,8 @@ class SubscriptionHub {
   EventChain::Observer ObserverFor(std::string actor_id);
 
   size_t subscriber_count() const;
+  // The open subscriptions to `actor_id`'s events alone (not those to every actor's).
+  size_t subscriber_count(std::string_view actor_id) const;
 
   // Closes every subscription (see Subscription::Close).
   void Close();

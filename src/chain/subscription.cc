@@ -248,6 +248,17 @@ size_t SubscriptionHub::subscriber_count() const {
   return n;
 }
 
+size_t SubscriptionHub::subscriber_count(std::string_view actor_id) const {
+  MutexLock lock(mu_);
+  size_t n = 0;
+  for (const auto& q : queues_) {
+    if (q->actor_id != actor_id) continue;
+    MutexLock qlock(q->mu);
+    if (!q->closed) n++;
+  }
+  return n;
+}
+
 void SubscriptionHub::Close() {
   std::vector<std::shared_ptr<Queue>> queues;
   {

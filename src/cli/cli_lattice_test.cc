@@ -435,6 +435,13 @@ TEST_F(CliLatticeTest, MoveTakesAnActorToAnotherHostWithWhatItHad) {
   EXPECT_THAT(nowhere.err, HasSubstr("h9"));
   EXPECT_EQ(host_of(h1), "h1 ") << "it stays where it was";
 
+  // A client of h2 follows the actor's chain while it runs on h1, and through its move.
+  Child follow({"--address", h2, "events", "-f", id}, BaseEnv(dir_, ""), "");
+  ASSERT_TRUE(follow.WaitForOutput(
+      [](const std::string& out) { return out.find("runtime-setup") != std::string::npos; }, 20s))
+      << follow.out();
+  ASSERT_EQ(Run(h1, {"message", id, "followed"}).code, 0);
+
   // Asked of h2, the move is h1's to make (the command goes to the host that runs the actor).
   Finished moved = Run(h2, {"move", id, "--to", "h2"});
   ASSERT_EQ(moved.code, 0) << moved.err;
@@ -448,6 +455,11 @@ TEST_F(CliLatticeTest, MoveTakesAnActorToAnotherHostWithWhatItHad) {
   }
   Finished verified = Run(h1, {"chain", "verify", id});
   EXPECT_EQ(verified.code, 0) << verified.out << verified.err;
+  EXPECT_TRUE(follow.WaitForOutput(
+      [](const std::string& out) { return out.find("actor-moved") != std::string::npos; }, 20s))
+      << "the follower sees the move:\n" << follow.out();
+  follow.Signal(SIGINT);
+  follow.Finish(10s);
   Finished json_move = Run(h1, {"--json", "move", id, "--to", "h1"});
   ASSERT_EQ(json_move.code, 0) << json_move.err;
   EXPECT_EQ(json::parse(json_move.out, nullptr, false).value("host", ""), "h1");

@@ -41,16 +41,16 @@ struct KeyParts {
 // Hashes a joined key and its parts alike: each part by std::hash, combined in order.
 struct JoinedKeyHash {
   using is_transparent = void;
-  static size_t Combine(size_t seed, std::string_view part) {
+  static size_t Combine(size_t seed, std::string_view part) noexcept {
     return seed ^ (std::hash<std::string_view>{}(part) + 0x9e3779b97f4a7c15ULL + (seed << 6) +
                    (seed >> 2));
   }
-  size_t operator()(const KeyParts& key) const {
+  size_t operator()(const KeyParts& key) const noexcept {
     size_t seed = key.count;
     for (size_t i = 0; i < key.count; ++i) seed = Combine(seed, key.parts[i]);
     return seed;
   }
-  size_t operator()(std::string_view joined) const {
+  size_t operator()(std::string_view joined) const noexcept {
     size_t seed = 1;
     for (char c : joined) seed += c == '\n';
     for (size_t at = 0;;) {

@@ -166,6 +166,7 @@ bool LatticeMessenger::HolderIsLive(const std::string& host) {
 
 void LatticeMessenger::Close() {
   if (closed_.exchange(true)) return;
+  EndWatches();  // while the connection the watched chains publish on is open
   // A takeover under way ends first (those queued see closed_ and do nothing).
   takeovers_.reset();
   {
@@ -437,6 +438,8 @@ void LatticeMessenger::SenderLoop() {
       SweepPending();
       Audit();
       SweepArrivals();
+      RenewWatches();
+      SweepWatched();
       lock.Lock();
     }
   }

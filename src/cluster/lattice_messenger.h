@@ -111,6 +111,8 @@ class LatticeMessenger final : public LatticeLink,
               std::optional<std::vector<uint8_t>> state, std::function<void(Status)> done) override;
   void MoveRelayed(const std::string& host, const std::string& id) override;
   Result<std::shared_ptr<messaging::Endpoint>> RouteElsewhere(std::string_view id) override;
+  Status WatchActor(const std::string& id, EventFeed deliver,
+                    std::function<bool()> wanted) override;
   // RemoteRoutes.
   Result<std::shared_ptr<messaging::Endpoint>> Find(std::string_view id) override;
   // The host whose record the calling thread delivers now, or null.
@@ -176,6 +178,41 @@ class LatticeMessenger final : public LatticeLink,
   void OpenArrivals(const std::function<bool(const std::string& id, const Arrival& arrival)>& which);
   // Opens the arrivals that waited longer than kArrivalWait for their old host's word.
   void SweepArrivals();
+  // --- Subscriptions to another host's actor (lattice_watches.cc) ---
+  // A watch this host keeps of another host's actor: what its events are fed to while wanted.
+  struct Watch {
+    LatticeLink::EventFeed deliver;
+    std::function<bool()> wanted;
+    natsSubscription* subscription = nullptr;
+    std::chrono::steady_clock::time_point renewed;
+    // The chain index after the last event fed (on the subscription's thread; read by renewals):
+    // a watch renewed on a new host asks for what came since, and repeats are not fed twice.
+    std::atomic<uint64_t> next_index{0};
+  };
+  // An actor of this host another host watches: the observer publishing its chain, until when.
+  struct Watched {
+    std::shared_ptr<chain::EventChain> chain;
+    chain::EventChain::ObserverId observer = 0;
+    std::chrono::steady_clock::time_point until;
+    // Serialises the catch-up and the observer: the index after the last event published.
+    std::shared_ptr<Mutex> mu = std::make_shared<Mutex>();
+    std::shared_ptr<uint64_t> next = std::make_shared<uint64_t>(0);
+  };
+  // `from`: the first chain index the watcher lacks (0: from the next event on).
+  void SendWatch(const std::string& host, const std::string& id, uint64_t from);
+  static void OnWatchedEvents(natsConnection* nc, natsSubscription* sub, natsMsg* msg,
+                              void* closure);
+  // Renews the watches still wanted, with the host each actor runs on now; drops the others.
+  void RenewWatches();
+  // Another host watches actor `id` here (whose chain is `chain`, null when it is not here),
+  // lacking its events from index `from` on (0: none before the next).
+  // `kept` reads the whole chain, for events from before what `chain` holds in memory.
+  void OnWatch(const std::string& id, std::shared_ptr<chain::EventChain> chain, uint64_t from,
+               const std::function<Result<std::vector<chain::Event>>()>& kept);
+  // Stops publishing the chains whose watch was not renewed.
+  void SweepWatched();
+  // Ends every watch both ways; when it returns no feed runs.
+  void EndWatches();
   // Publishes what bursts leave in the outboxes, and every second gives up on old answers and
   // sends the audits.
   void SenderLoop();
@@ -275,6 +312,11 @@ class LatticeMessenger final : public LatticeLink,
     std::string from;
     std::chrono::steady_clock::time_point since;
   };
+  // Watches this host keeps of other hosts' actors, and those of its own actors that other
+  // hosts keep (lattice_watches.cc).
+  Mutex watch_mu_;
+  std::unordered_map<std::string, std::shared_ptr<Watch>> watches_ THEATER_GUARDED_BY(watch_mu_);
+  std::unordered_map<std::string, Watched> watched_ THEATER_GUARDED_BY(watch_mu_);
   Mutex moves_mu_;
   std::unordered_map<std::string, Arrival> arrivals_ THEATER_GUARDED_BY(moves_mu_);
   std::unordered_map<std::string, std::string> handovers_ THEATER_GUARDED_BY(moves_mu_);

@@ -202,5 +202,46 @@ TEST_F(LatticeMoveTest, AnActorThatWillNotFinishWhatItWasSentStays) {
   EXPECT_TRUE(R("c").Phase(x).ok());
 }
 
+// A subscription on one host to an actor on another (what `theater events -f` and the dashboard
+// use through any host): the events come as the actor appends them, and keep coming when it
+// moves.
+TEST_F(LatticeMoveTest, ASubscriberOnAnotherHostSeesItsEventsAndFollowsItsMove) {
+  const std::string x = Spawn("b");
+  EXPECT_EQ(R("a").Subscribe("00000000-0000-4000-8000-000000000000", 16,
+                             chain::OverflowPolicy::kLossy)
+                .status()
+                .code(),
+            StatusCode::kNotFound);
+  Result<TheaterRuntime::Subscription> sub = R("a").Subscribe(x, 4096, chain::OverflowPolicy::kLossy);
+  ASSERT_TRUE(sub.ok()) << sub.status().ToString();
+  std::vector<chain::Delivery> seen;
+  auto saw = [&](const std::string& text) {
+    while (std::optional<chain::Delivery> d = sub->TryNext()) seen.push_back(std::move(*d));
+    for (const chain::Delivery& d : seen) {
+      const std::string payload(d.event.payload.begin(), d.event.payload.end());
+      if (payload.find(text) != std::string::npos) return true;
+    }
+    return false;
+  };
+  // The watch reaches b a moment after the subscription: ask until an answer's events arrive.
+  int asked = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    Ask("b", x, "echo:before-" + std::to_string(++asked));
+    return saw("before-");
+  }, 10s));
+  ASSERT_TRUE(R("b").Move(x, "c").ok());
+  ASSERT_TRUE(WaitFor([&] {
+    Ask("c", x, "echo:after-" + std::to_string(++asked));
+    return saw("after-");
+  }, 15s)) << "the watch follows the actor to host c";
+  EXPECT_TRUE(saw("from host b to host c")) << "the move itself is among its events";
+  // One chain's events, in its order.
+  for (size_t i = 1; i < seen.size(); ++i) {
+    if (seen[i].is_gap() || seen[i - 1].is_gap()) continue;
+    EXPECT_GT(seen[i].index, seen[i - 1].index) << "delivery " << i;
+    EXPECT_EQ(seen[i].actor_id, x);
+  }
+}
+
 }  // namespace
 }  // namespace theater::cluster

@@ -71,4 +71,8 @@ std::string LatticeNames::ReplicasBucket() const {
   return "THEATER_" + lattice_ + "_REPLICAS";
 }
 
+std::string LatticeNames::EventsSubject(std::string_view actor_id) const {
+  return "theater." + lattice_ + ".events." + std::string(actor_id);
+}
+
 }  // namespace theater::cluster

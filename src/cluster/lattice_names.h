@@ -57,6 +57,9 @@ class LatticeNames {
   // recovers each replicated actor (THEATER_<lattice>_REPLICAS; chain_replicator.h).
   std::string ChainsStream() const;
   std::string ChainSubject(std::string_view actor_id) const;
+  // theater.<lattice>.events.<actor>: the events of a watched actor, published by its host while
+  // another host subscribes to them (replica frames, one event each).
+  std::string EventsSubject(std::string_view actor_id) const;
   std::string ReplicasBucket() const;
 
  private:

@@ -16,6 +16,8 @@ namespace theater::cluster {
 using messaging::Reply;
 
 void LatticeMessenger::BindSupervision(LatticeSupervision* supervision) {
+  // The watches feed the runtime: an unbound runtime hears no more of them.
+  if (supervision == nullptr) EndWatches();
   MutexLock call(takeover_call_mu_);  // a takeover in progress ends first
   MutexLock lock(supervision_mu_);
   supervision_ = supervision;
@@ -162,6 +164,18 @@ void LatticeMessenger::HandleSupervision(const std::string& origin, LinkRecord r
       return;
     }
     supervision_->OnRemoteChildEvent(record.sender, origin, *event);
+    return;
+  }
+  if (record.channel == kSuperviseWatch) {
+    uint64_t from = 0;
+    WireReader reader(payload, "a watch record", "its");
+    if (!reader.Int(8, &from, "first index").ok() || !reader.done()) {
+      spdlog::warn("lattice: host {} dropped a malformed watch from host {}", host_, origin);
+      return;
+    }
+    LatticeSupervision* supervision = supervision_;  // bound while this call runs
+    OnWatch(record.target, supervision_->ChainOf(record.target), from,
+            [supervision, id = record.target] { return supervision->KeptEventsOf(id); });
     return;
   }
   if (record.channel == kSuperviseMove) {

@@ -20,6 +20,8 @@
 //                    lattice's chains stream. Answered once it runs here, or why not.
 //   moved            the host `target` moved from has passed on what it held for it: what
 //                    this host held for it may go to it (no answer)
+//   watch            the sending host subscribes to `target`'s events: they are published on
+//                    its events subject for a while (no answer; renewed while wanted)
 //
 // The spawn's and the child event's payload is JSON. It comes from another host of the lattice and is parsed as untrusted:
 // bounded in nesting before it is parsed, every field's type checked, ids checked to be UUIDs.
@@ -53,6 +55,7 @@ std::vector<uint8_t> EncodeRemoteSpawn(const SpawnRequest& request);
 [[nodiscard]] Result<SpawnRequest> ParseRemoteSpawn(std::string_view payload,
                                                     const std::string& origin);
 
+inline constexpr std::string_view kSuperviseWatch = "watch";
 inline constexpr std::string_view kSuperviseMove = "move";
 inline constexpr std::string_view kSuperviseMoved = "moved";
 // What a move record carries besides its target.

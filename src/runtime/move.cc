@@ -178,7 +178,11 @@ Status RuntimeImpl::AcceptMove(const std::string& id, const std::string& from_ho
   LatticeLink* lattice = lattice_.load(std::memory_order_acquire);
   (*chain)->Append(chain::Lifecycle{
       "actor-moved", "from host " + from_host + " to host " + (lattice ? lattice->host_id() : "")});
-  return AdoptChain(id, record, (*chain)->events(), "moved here from host " + from_host);
+  std::vector<chain::Event> events_here = (*chain)->events();
+  // Subscribers here followed it on its old host (a watch): the move is the next event they see,
+  // before those of its recovery.
+  if (hub_.subscriber_count(id) > 0) hub_.Publish(id, events_here.back(), events_here.size() - 1);
+  return AdoptChain(id, record, std::move(events_here), "moved here from host " + from_host);
 }
 
 }  // namespace theater::runtime

@@ -824,8 +824,26 @@ Status RuntimeImpl::VerifyChain(std::string_view id) const {
 
 Result<TheaterRuntime::Subscription> RuntimeImpl::Subscribe(std::string_view id, size_t capacity,
                                                             chain::OverflowPolicy policy) {
-  if (!id.empty() && !Find(id)) return NotFound("actor " + std::string(id) + " not found");
+  if (!id.empty() && !Find(id)) {
+    // An actor of another host of the lattice: its events come from there into this host's hub,
+    // while someone here subscribes to them.
+    LatticeLink* lattice = lattice_.load(std::memory_order_acquire);
+    if (lattice == nullptr) return NotFound("actor " + std::string(id) + " not found");
+    TheaterRuntime::Subscription subscription =
+        hub_.Subscribe(std::max<size_t>(capacity, 1), policy, std::string(id));
+    const std::string actor(id);
+    THEATER_RETURN_IF_ERROR(lattice->WatchActor(
+        actor,
+        [this, actor](const chain::Event& event, size_t index) { hub_.Publish(actor, event, index); },
+        [this, actor] { return hub_.subscriber_count(actor) > 0; }));
+    return subscription;
+  }
   return hub_.Subscribe(std::max<size_t>(capacity, 1), policy, std::string(id));
+}
+
+std::shared_ptr<chain::EventChain> RuntimeImpl::ChainOf(const std::string& id) {
+  std::shared_ptr<Actor> actor = Find(id);
+  return actor ? actor->chain() : nullptr;
 }
 
 Result<TheaterRuntime::Subscription> RuntimeImpl::SubscribeBeforeSpawn(

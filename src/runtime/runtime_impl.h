@@ -119,6 +119,10 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   // Replicated actors (replicated_actors.cc).
   Status TakeOver(const std::string& id, const std::string& record,
                   std::vector<chain::Event> events) override;
+  std::shared_ptr<chain::EventChain> ChainOf(const std::string& id) override;
+  Result<std::vector<chain::Event>> KeptEventsOf(const std::string& id) override {
+    return Events(id);
+  }
   // Moving an actor (move.cc; docs/distribution.md, "Moving an actor").
   Status Move(std::string_view id, std::string_view to_host) override;
   Status AcceptMove(const std::string& id, const std::string& from_host,
