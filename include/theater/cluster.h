@@ -58,6 +58,11 @@ struct ClusterOptions {
   std::chrono::milliseconds lease{3000};
   // How long joining may take (connecting, JetStream's answer) before it fails.
   std::chrono::milliseconds connect_timeout{5000};
+  // How many copies JetStream keeps of the lattice's buckets and chains stream (1 to 5), when
+  // this host is the one that creates them: 3 on a NATS cluster of three or more servers lets
+  // the lattice (its directory, its replicated actors' chains) survive the loss of one NATS
+  // server. A single server takes 1 only.
+  int jetstream_replicas = 1;
 };
 
 // A host of the lattice as this host last heard of it.

@@ -46,6 +46,7 @@ struct ServerArgs {
   std::string nats_tls_ca;
   std::string nats_tls_cert;
   std::string nats_tls_key;
+  int jetstream_replicas = 1;
   // Limits (ServerOptions; docs/protocol.md, section 6): the defaults are ServerOptions'.
   server::ServerOptions limits;
   // Spawns' http(s) fetches in flight (RuntimeOptions): the defaults are RuntimeOptions'.
@@ -168,6 +169,7 @@ int Server(CommandContext& ctx, const ServerArgs& args) {
     if (!args.nats_tls_ca.empty()) cluster.tls_ca = args.nats_tls_ca;
     if (!args.nats_tls_cert.empty()) cluster.tls_cert = args.nats_tls_cert;
     if (!args.nats_tls_key.empty()) cluster.tls_key = args.nats_tls_key;
+    cluster.jetstream_replicas = args.jetstream_replicas;
     options.cluster = std::move(cluster);
   } else if (args.lattice != "default" || !args.host_id.empty()) {
     return UsageError(ctx, "--lattice and --host-id need --cluster nats://HOST:PORT");
@@ -274,6 +276,12 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
   cmd->add_option("--nats-tls-cert", args->nats_tls_cert,
                   "Client certificate (PEM) for a NATS server that asks for one");
   cmd->add_option("--nats-tls-key", args->nats_tls_key, "The client certificate's key (PEM)");
+  cmd->add_option("--jetstream-replicas", args->jetstream_replicas,
+                  "Copies JetStream keeps of the lattice's directory, buckets and chains when this "
+                  "host creates them (1-5; 3 on a NATS cluster of three survives the loss of one "
+                  "server)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 5));
   server::ServerOptions& l = args->limits;
   cmd->add_option("--max-connections", l.max_connections, "Open connections, in all")
       ->capture_default_str();

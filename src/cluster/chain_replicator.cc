@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
 #include <algorithm>
 
 #include "cluster/replica_frames.h"
@@ -43,6 +45,7 @@ Result<std::unique_ptr<ChainReplicator>> ChainReplicator::Open(NatsConnection& n
   config.Subjects = subject_list;
   config.SubjectsLen = 1;
   config.Storage = js_FileStorage;
+  config.Replicas = nats.replicas();
   // A takeover reads an actor's frames one by one by subject (js_DirectGetMsg).
   config.AllowDirect = true;
   config.Description = "the chains of a lattice's replicated actors (docs/distribution.md)";
@@ -208,6 +211,25 @@ Status ChainReplicator::PublishFrame(const std::string& id, const std::string& f
   }
   if (ack != nullptr) jsPubAck_Destroy(ack);
   if (code == JSStreamWrongLastSequenceErr) {
+    // Either another host appended (fenced), or this very frame was stored by an earlier try
+    // whose acknowledgement was lost (NATS moved the connection to another server of its
+    // cluster meanwhile): then the subject's last message is this frame.
+    natsMsg* last = nullptr;
+    const natsStatus read =
+        js_GetLastMsg(&last, nats_.jetstream(), stream_.c_str(), subject.c_str(), nullptr, nullptr);
+    if (read != NATS_OK || last == nullptr) {
+      // Not known yet which: tried again later, as when NATS is away.
+      return FromNats(read == NATS_OK ? NATS_ERR : read,
+                      "checking the chain of actor " + id + " after a refused append");
+    }
+    const bool ours = static_cast<size_t>(natsMsg_GetDataLength(last)) == frame.size() &&
+                      std::memcmp(natsMsg_GetData(last), frame.data(), frame.size()) == 0;
+    const uint64_t stored = natsMsg_GetSequence(last);
+    natsMsg_Destroy(last);
+    if (ours) {
+      *sequence = stored;
+      return Status::Ok();
+    }
     return FailedPrecondition("actor " + id + " is fenced: another host of the lattice has taken "
                               "it over and appended to its chain");
   }
@@ -289,21 +311,28 @@ void ChainReplicator::Loop() {
         }
         continue;
       }
-      // The frame: consecutive events while they fit.
+      // The frame: consecutive events while they fit (or the one a failed try left, as it was).
       std::string frame;
       size_t taken = 0;
       size_t bytes = 16;
-      for (const auto& [event, index] : actor.queue) {
-        const size_t size = ReplicaEventSize(event);
-        if (taken > 0 && bytes + size > max_frame_bytes_) break;
-        bytes += size;
-        ++taken;
-        if (bytes > max_frame_bytes_) break;
+      if (!actor.retry_frame.empty()) {
+        frame = std::move(actor.retry_frame);
+        taken = actor.retry_count;
+        bytes = frame.size();
+        actor.retry_frame.clear();
+      } else {
+        for (const auto& [event, index] : actor.queue) {
+          const size_t size = ReplicaEventSize(event);
+          if (taken > 0 && bytes + size > max_frame_bytes_) break;
+          bytes += size;
+          ++taken;
+          if (bytes > max_frame_bytes_) break;
+        }
       }
       // Encoded from the queue itself, under the lock: the events are copied once, into the
       // frame (the observer appends meanwhile only to the queue's end).
       const bool too_large = bytes > max_frame_bytes_;
-      if (!too_large) {
+      if (!too_large && frame.empty()) {
         frame.reserve(bytes);
         EncodeReplicaFrameOf(actor.queue.front().second, taken,
                              [&](size_t i) -> const chain::Event& { return actor.queue[i].first; },
@@ -342,7 +371,9 @@ void ChainReplicator::Loop() {
         lock.Lock();
         continue;
       }
-      // NATS is away: the frame stays queued and goes when it is back.
+      // NATS is away: the frame stays queued and goes, the very same, when it is back.
+      after.retry_frame = std::move(frame);
+      after.retry_count = taken;
       spdlog::debug("lattice: {} (trying again)", published.ToString());
       retry_later = true;
     }
@@ -354,25 +385,43 @@ void ChainReplicator::Loop() {
 Result<std::vector<std::pair<std::string, std::string>>> ChainReplicator::RecordsOf(
     const std::string& host) {
   std::vector<std::pair<std::string, std::string>> out;
-  kvKeysList keys;
-  natsStatus listed = kvStore_Keys(&keys, bucket_, nullptr);
+  // The host's keys are the subjects its records were put on in the bucket's stream: one
+  // request to the stream's leader lists them (listing the bucket's keys would make a consumer,
+  // which a NATS cluster that has just lost a server may not place for many seconds).
+  const std::string bucket = names_.ReplicasBucket();
+  const std::string subject_prefix = "$KV." + bucket + ".";
+  const std::string key_prefix = LatticeNames::ReplicaKeyPrefix(host);
+  const std::string filter = subject_prefix + key_prefix + ">";
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.Stream.Info.SubjectsFilter = filter.c_str();
+  jsStreamInfo* info = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const std::string stream = "KV_" + bucket;
+  natsStatus listed = js_GetStreamInfo(&info, nats_.jetstream(), stream.c_str(), &options, &code);
   if (listed == NATS_NOT_FOUND) return out;  // no replicated actor yet
-  THEATER_RETURN_IF_ERROR(FromNats(listed, "listing the lattice's replicated actors"));
-  const std::string prefix = LatticeNames::ReplicaKeyPrefix(host);
-  for (int i = 0; i < keys.Count; ++i) {
-    const std::string_view key = keys.Keys[i];
-    if (!key.starts_with(prefix)) continue;
+  THEATER_RETURN_IF_ERROR(FromNats(listed, "listing host " + host + "'s replicated actors"));
+  std::vector<std::string> keys;
+  if (info->State.Subjects != nullptr) {
+    for (int i = 0; i < info->State.Subjects->Count; ++i) {
+      const std::string_view subject = info->State.Subjects->List[i].Subject;
+      if (subject.starts_with(subject_prefix)) keys.emplace_back(subject.substr(subject_prefix.size()));
+    }
+  }
+  jsStreamInfo_Destroy(info);
+  for (const std::string& key : keys) {
     kvEntry* entry = nullptr;
-    if (kvStore_Get(&entry, bucket_, keys.Keys[i]) != NATS_OK) continue;
+    const natsStatus read = kvStore_Get(&entry, bucket_, key.c_str());
+    if (read == NATS_NOT_FOUND) continue;  // deleted: its subject keeps the tombstone
+    THEATER_RETURN_IF_ERROR(FromNats(read, "reading host " + host + "'s replicated actor " + key));
     const std::string value = Text(kvEntry_Value(entry), kvEntry_ValueLen(entry));
     kvEntry_Destroy(entry);
     const nlohmann::json parsed = nlohmann::json::parse(value, nullptr, false);
     if (!parsed.is_object() || !parsed.contains("record") || !parsed["record"].is_string()) {
       continue;
     }
-    out.emplace_back(std::string(key.substr(prefix.size())), parsed["record"].get<std::string>());
+    out.emplace_back(key.substr(key_prefix.size()), parsed["record"].get<std::string>());
   }
-  kvKeysList_Destroy(&keys);
   return out;
 }
 

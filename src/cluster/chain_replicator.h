@@ -97,6 +97,11 @@ class ChainReplicator {
     bool forget = false;
     bool stopped = false;  // failed: nothing more is published
     bool busy = false;     // the publishing thread holds a frame of it
+    // A frame whose publish failed for a moment (NATS away, or moving the connection to another
+    // server of a cluster), and its events' count: published again as it was, so that a copy an
+    // earlier try stored is recognised as this host's own (PublishFrame).
+    std::string retry_frame;
+    size_t retry_count = 0;
   };
   ChainReplicator(NatsConnection& nats, const LatticeNames& names, std::string host);
   void Loop();

@@ -165,8 +165,12 @@ class LatticeMessenger final : public LatticeLink,
                std::function<void(Result<messaging::Reply>)> on_reply);
   // A kSupervise record from `origin` (supervision_records.h).
   void HandleSupervision(const std::string& origin, LinkRecord record);
-  // Takes over the replicated actors of `host`, which is lost (on takeovers_).
+  // Takes over the replicated actors of `host`, which is lost (on takeovers_), trying again for
+  // a while what NATS could not answer.
   void TakeOverFrom(const std::string& host);
+  // One pass over `host`'s replicated actors, skipping those `settled` holds and adding those
+  // it settles; true when something failed that may succeed later.
+  bool TakeOverOnce(const std::string& host, std::unordered_set<std::string>& settled);
   // --- Moves (lattice_moves.cc) ---
   // Actor `id` moves here from `from` (on takeovers_): answers `reference` once it runs here.
   void AcceptMoveFrom(const std::string& from, const std::string& id, MoveRequest move,

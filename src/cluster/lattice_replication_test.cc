@@ -160,5 +160,70 @@ TEST(ReplicaFramesTest, EventsArriveWholeAndMalformedFramesAreRefused) {
   EXPECT_THAT(ParseReplicaFrame(frame + "x").status().message(), HasSubstr("after its last event"));
 }
 
+// What a NATS cluster of three adds (docs/distribution.md, "Replicated actors"): with the
+// lattice's buckets and chains stream kept three times, the loss of the NATS server a host was
+// connected to loses nothing. Hosts a and b reach three clustered nats-servers; one is killed;
+// the replicated actor on b goes on, and when b then leaves, a takes it over with its state from
+// the copies the surviving servers keep.
+TEST(LatticeNatsClusterTest, AReplicatedActorOutlivesTheLossOfANatsServerAndThenOfItsHost) {
+  if (!NatsServer::Installed()) GTEST_SKIP() << "nats-server is not installed (install-deps.sh)";
+  testing_util::NatsCluster nats;
+  ASSERT_TRUE(nats.ok()) << "the NATS cluster did not start; node 0's log: " << nats.node(0).log();
+  // JetStream answers once the three have elected a leader.
+  ASSERT_TRUE(WaitFor([&] {
+    ClusterOptions probe;
+    probe.url = nats.url();
+    probe.lattice = "probe";
+    probe.host_id = "probe";
+    probe.jetstream_replicas = 3;
+    Result<std::unique_ptr<LatticeMember>> member =
+        LatticeMember::Join(probe, [] { return LatticeMember::Facts{0, ""}; });
+    if (!member.ok()) return false;
+    (*member)->Leave();
+    return true;
+  }, 30s)) << "JetStream never answered on the NATS cluster";
+  std::map<std::string, std::unique_ptr<LatticeTestHost>> hosts;
+  for (const std::string name : {"a", "b"}) {
+    hosts[name] = StartLatticeTestHost(nats.url(), name, "r3", /*persist=*/true, 3);
+    ASSERT_TRUE(hosts[name]);
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    return hosts["a"]->member->IsLive("b", 5s) && hosts["b"]->member->IsLive("a", 5s);
+  }));
+  auto ask = [&](const std::string& host, const std::string& id) {
+    return Response(hosts.at(host)->runtime->Call(
+        id, "theater:simple/message-server-client", "handle-request",
+        {abi::Value::String("req"), abi::Value::Bytes(testing_util::Bytes("count"))}));
+  };
+  SpawnRequest request;
+  request.manifest = kReplicated;
+  Result<std::string> id = hosts["b"]->runtime->Spawn(request);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  for (int i = 1; i <= 3; ++i) ASSERT_EQ(ask("b", *id), std::to_string(i));
+
+  // The server b is connected to goes; b's client moves to another, and the actor goes on.
+  const std::string b_server = hosts["b"]->member->nats().connected_url();
+  int lost = -1;
+  for (int i = 0; i < 3; ++i) {
+    if (nats.node(i).url() == b_server) lost = i;
+  }
+  ASSERT_GE(lost, 0) << "b is connected to " << b_server;
+  nats.node(lost).Kill();
+  ASSERT_TRUE(WaitFor([&] {
+    const std::string now = hosts["b"]->member->nats().connected_url();
+    return !now.empty() && now != b_server;
+  }, 20s)) << "b never reconnected to another NATS server";
+  EXPECT_EQ(ask("b", *id), "4");
+  std::this_thread::sleep_for(500ms);  // its last events reach the stream
+
+  // Then b goes too: a takes the actor over from what the two remaining servers keep.
+  hosts["b"]->Leave();
+  hosts["b"].reset();
+  ASSERT_TRUE(WaitFor([&] { return hosts["a"]->runtime->Phase(*id).ok(); }, 30s))
+      << "a never took the actor over";
+  EXPECT_EQ(ask("a", *id), "5");
+  EXPECT_TRUE(hosts["a"]->runtime->VerifyChain(*id).ok());
+}
+
 }  // namespace
 }  // namespace theater::cluster

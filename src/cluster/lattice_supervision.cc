@@ -274,25 +274,60 @@ void LatticeMessenger::EndReplication(const std::string& id, bool forget) {
   if (replicator_) replicator_->End(id, forget);
 }
 
+namespace {
+
+// What NATS says while it cannot answer for a moment (a NATS server of a cluster went, and
+// JetStream elects another leader): worth trying again.
+bool Transient(const Status& status) {
+  return status.code() == StatusCode::kUnavailable ||
+         status.code() == StatusCode::kDeadlineExceeded;
+}
+
+// How long a takeover goes on trying what NATS could not answer.
+constexpr auto kTakeOverRetryFor = std::chrono::seconds(30);
+
+}  // namespace
+
 void LatticeMessenger::TakeOverFrom(const std::string& host) {
-  if (closed_) return;
+  const auto give_up = std::chrono::steady_clock::now() + kTakeOverRetryFor;
+  std::unordered_set<std::string> settled;  // taken here, or another host's to take
+  for (int attempt = 0; !closed_; ++attempt) {
+    if (attempt > 0) {
+      for (int i = 0; i < 10 && !closed_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!TakeOverOnce(host, settled) || std::chrono::steady_clock::now() > give_up) return;
+    spdlog::info("lattice: host {} tries host {}'s replicated actors again (NATS did not answer)",
+                 host_, host);
+  }
+}
+
+bool LatticeMessenger::TakeOverOnce(const std::string& host,
+                                    std::unordered_set<std::string>& settled) {
+  if (closed_) return false;
   ChainReplicator* replicator = replicator_.get();  // Close waits for this task before it goes
   std::shared_ptr<ActorDirectory> directory = this->directory();
-  if (replicator == nullptr || !directory) return;
+  if (replicator == nullptr || !directory) return false;
   Result<std::vector<std::pair<std::string, std::string>>> records = replicator->RecordsOf(host);
   if (!records.ok()) {
     spdlog::warn("lattice: host {} could not list host {}'s replicated actors: {}", host_, host,
                  records.status().ToString());
-    return;
+    return Transient(records.status());
   }
+  bool again = false;
   size_t taken = 0;
   const auto started = std::chrono::steady_clock::now();
   for (const auto& [id, record] : *records) {
-    if (closed_) return;
+    if (closed_) return false;
+    if (settled.count(id) > 0) continue;
     // Of the hosts that try, the directory's compare-and-set lets exactly one through.
     if (Status claimed = directory->Claim(id); !claimed.ok()) {
       spdlog::debug("lattice: host {} does not take actor {} over: {}", host_, id,
                     claimed.ToString());
+      if (Transient(claimed)) {
+        again = true;
+      } else {
+        settled.insert(id);
+      }
       continue;
     }
     Result<ChainReplicator::Replica> replica = replicator->Read(id);
@@ -300,6 +335,7 @@ void LatticeMessenger::TakeOverFrom(const std::string& host) {
       spdlog::warn("lattice: host {} cannot take actor {} over: {}", host_, id,
                    replica.status().ToString());
       directory->Release(id);
+      if (Transient(replica.status())) again = true;
       continue;
     }
     {
@@ -328,9 +364,11 @@ void LatticeMessenger::TakeOverFrom(const std::string& host) {
       }
       // One that runs here already (taken over before) keeps its claim.
       if (resumed.code() != StatusCode::kAlreadyExists) directory->Release(id);
+      settled.insert(id);
       continue;
     }
     ++taken;
+    settled.insert(id);
     replicator->Disown(host, id);  // its record under this host's name is in the bucket now
     spdlog::info("lattice: host {} took over actor {} of host {} ({} events)", host_, id, host,
                  events);
@@ -346,6 +384,7 @@ void LatticeMessenger::TakeOverFrom(const std::string& host) {
                      std::chrono::steady_clock::now() - started)
                      .count());
   }
+  return again;
 }
 
 }  // namespace theater::cluster

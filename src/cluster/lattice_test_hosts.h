@@ -44,11 +44,13 @@ struct LatticeTestHost {
 };
 
 // Host `name` of `lattice` through the NATS server at `url`, heartbeats every 100 ms, its chains
-// in a database when `persist`; null (with the test failed) when any part does not start.
+// in a database when `persist`, the buckets and streams it creates kept `jetstream_replicas`
+// times; null (with the test failed) when any part does not start.
 inline std::unique_ptr<LatticeTestHost> StartLatticeTestHost(const std::string& url,
                                                              const std::string& name,
                                                              const std::string& lattice,
-                                                             bool persist = false) {
+                                                             bool persist = false,
+                                                             int jetstream_replicas = 1) {
   using namespace std::chrono_literals;
   auto host = std::make_unique<LatticeTestHost>();
   host->home = testing_util::NewTestHome("theater-lattice-" + name);
@@ -63,6 +65,7 @@ inline std::unique_ptr<LatticeTestHost> StartLatticeTestHost(const std::string& 
   cluster.lattice = lattice;
   cluster.host_id = name;
   cluster.heartbeat_interval = 100ms;
+  cluster.jetstream_replicas = jetstream_replicas;
   TheaterRuntime* rt = host->runtime.get();
   Result<std::unique_ptr<LatticeMember>> member =
       LatticeMember::Join(cluster, [rt] { return LatticeMember::Facts{rt->ActorCount(), ""}; });

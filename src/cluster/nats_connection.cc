@@ -60,11 +60,28 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Open(const ClusterOption
   if (options.tls_cert.has_value() != options.tls_key.has_value()) {
     return InvalidArgument("NATS TLS: a client certificate and its key go together");
   }
+  if (options.jetstream_replicas < 1 || options.jetstream_replicas > 5) {
+    return InvalidArgument("JetStream replicas: " + std::to_string(options.jetstream_replicas) +
+                           " is not between 1 and 5");
+  }
   OptionsHolder holder;
   THEATER_RETURN_IF_ERROR(FromNats(natsOptions_Create(&holder.options), "NATS options"));
   natsOptions* o = holder.options;
-  THEATER_RETURN_IF_ERROR(FromNats(natsOptions_SetURL(o, options.url.c_str()),
-                                   "the NATS address '" + options.url + "'"));
+  // One server, or several separated by commas (a NATS cluster): the client connects to one and
+  // moves to another when it goes.
+  std::vector<std::string> urls;
+  for (size_t at = 0; at <= options.url.size();) {
+    size_t comma = options.url.find(',', at);
+    if (comma == std::string::npos) comma = options.url.size();
+    if (comma > at) urls.push_back(options.url.substr(at, comma - at));
+    at = comma + 1;
+  }
+  if (urls.empty()) return InvalidArgument("the NATS address is empty");
+  std::vector<const char*> servers;
+  for (const std::string& url : urls) servers.push_back(url.c_str());
+  THEATER_RETURN_IF_ERROR(
+      FromNats(natsOptions_SetServers(o, servers.data(), static_cast<int>(servers.size())),
+               "the NATS address '" + options.url + "'"));
   THEATER_RETURN_IF_ERROR(FromNats(natsOptions_SetName(o, name.c_str()), "NATS options"));
   THEATER_RETURN_IF_ERROR(
       FromNats(natsOptions_SetTimeout(o, options.connect_timeout.count()), "NATS options"));
@@ -100,6 +117,7 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Open(const ClusterOption
         "the NATS TLS certificate " + options.tls_cert->string()));
   }
   std::unique_ptr<NatsConnection> connection(new NatsConnection());
+  connection->replicas_ = options.jetstream_replicas;
   natsStatus connected = natsConnection_Connect(&connection->connection_, o);
   if (connected != NATS_OK) {
     return FromNats(connected, "connecting to NATS at " + options.url);
@@ -146,6 +164,7 @@ Status OpenBucket(NatsConnection& nats, const std::string& name, const char* des
     config.Bucket = name.c_str();
     config.Description = description;
     config.History = 1;
+    config.Replicas = nats.replicas();
     bound = js_CreateKeyValue(bucket, nats.jetstream(), &config);
     // Another host created it at the same moment.
     if (bound != NATS_OK && bound != NATS_NO_RESPONDERS && bound != NATS_TIMEOUT) {

@@ -54,9 +54,12 @@ class NatsConnection {
   jsCtx* jetstream() const { return jetstream_; }
   // The URL of the server it is connected to ("" while it is not).
   std::string connected_url() const;
+  // How many copies of a bucket or stream this host creates (ClusterOptions::jetstream_replicas).
+  int replicas() const { return replicas_; }
 
  private:
   NatsConnection() = default;
+  int replicas_ = 1;
   natsConnection* connection_ = nullptr;
   jsCtx* jetstream_ = nullptr;
 };

@@ -10,7 +10,10 @@
 // Thread-safety: one test thread. Ownership: owns the process and its directory.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -19,6 +22,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -32,8 +36,10 @@ namespace theater::testing_util {
 
 class NatsServer {
  public:
-  // Starts it (with JetStream unless `jetstream` is false); ok() says whether it runs.
-  explicit NatsServer(bool jetstream = true) : jetstream_(jetstream) {
+  // Starts it (with JetStream unless `jetstream` is false), with `extra` arguments (a cluster's);
+  // ok() says whether it runs.
+  explicit NatsServer(bool jetstream = true, std::vector<std::string> extra = {})
+      : jetstream_(jetstream), extra_(std::move(extra)) {
     dir_ = NewTestHome("theater-nats");
     Start();
   }
@@ -70,6 +76,15 @@ class NatsServer {
     if (pid_ > 0) ::kill(pid_, SIGCONT);
   }
 
+  // Kills it (SIGKILL): a NATS server lost with its machine.
+  void Kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = 0;
+  }
+
   void Stop() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGCONT);  // a frozen server ends too
@@ -98,6 +113,7 @@ class NatsServer {
     if (jetstream_) {
       args.insert(args.end(), {"-js", "-sd", (dir_ / "store").string()});
     }
+    args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -141,10 +157,72 @@ class NatsServer {
   }
 
   bool jetstream_;
+  std::vector<std::string> extra_;
   std::filesystem::path dir_;
   pid_t pid_ = 0;
   std::string url_;
   std::string log_;
+};
+
+// A free TCP port on loopback (bound and released: free a moment later, as a test needs it).
+inline int FreeLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Three nats-servers with JetStream, clustered on loopback (routes between them), so that
+// streams and buckets with three replicas survive the loss of one of them. ok() says whether all
+// three run; JetStream answers once they have elected a leader (a few seconds): a client's first
+// JetStream call may need to be tried again until then.
+class NatsCluster {
+ public:
+  NatsCluster() {
+    int cluster_ports[3];
+    for (int& port : cluster_ports) port = FreeLoopbackPort();
+    for (int i = 0; i < 3; ++i) {
+      std::string routes;
+      for (int j = 0; j < 3; ++j) {
+        if (j == i) continue;
+        if (!routes.empty()) routes += ",";
+        routes += "nats://127.0.0.1:" + std::to_string(cluster_ports[j]);
+      }
+      nodes_.push_back(std::make_unique<NatsServer>(
+          true, std::vector<std::string>{"-n", "n" + std::to_string(i), "--cluster_name",
+                                         "theater-test", "--cluster",
+                                         "nats://127.0.0.1:" + std::to_string(cluster_ports[i]),
+                                         "--routes", routes}));
+    }
+  }
+  bool ok() const {
+    for (const auto& node : nodes_) {
+      if (!node->ok()) return false;
+    }
+    return true;
+  }
+  // Every node's URL, separated by commas: a client connects to one and fails over to another.
+  std::string url() const {
+    std::string urls;
+    for (const auto& node : nodes_) {
+      if (!urls.empty()) urls += ",";
+      urls += node->url();
+    }
+    return urls;
+  }
+  NatsServer& node(int i) { return *nodes_.at(i); }
+
+ private:
+  std::vector<std::unique_ptr<NatsServer>> nodes_;
 };
 
 }  // namespace theater::testing_util
