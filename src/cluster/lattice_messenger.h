@@ -163,6 +163,9 @@ class LatticeMessenger final : public LatticeLink,
   // answer, or the refusal when the record could not be queued.
   void AskHost(const std::string& host, LinkRecord record,
                std::function<void(Result<messaging::Reply>)> on_reply);
+  // Calls `call` with the runtime's side while it is bound (a takeover's or a move's long call,
+  // on the takeovers' thread); kFailedPrecondition when it is not.
+  Status WithSupervision(const std::function<Status(LatticeSupervision&)>& call);
   // A kSupervise record from `origin` (supervision_records.h).
   void HandleSupervision(const std::string& origin, LinkRecord record);
   // Takes over the replicated actors of `host`, which is lost (on takeovers_), trying again for

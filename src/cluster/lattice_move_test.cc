@@ -35,24 +35,11 @@ const std::string kManifest = "name = \"m\"\nversion = \"0.1.0\"\ncomponent = \"
                               "\"\n\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
                               "type = \"timing\"\n";
 
-class LatticeMoveTest : public ::testing::Test {
+class LatticeMoveTest : public LatticeHostsTest {
  protected:
-  void SetUp() override {
-    if (!NatsServer::Installed()) GTEST_SKIP() << "nats-server is not installed (install-deps.sh)";
-    nats_ = std::make_unique<NatsServer>();
-    ASSERT_TRUE(nats_->ok()) << "nats-server did not start; its log: " << nats_->log();
-    ASSERT_TRUE(StartAcquaintedLatticeTestHosts(nats_->url(), {"a", "b", "c"}, "mv",
-                                                /*persist=*/true, hosts_));
-  }
+  LatticeMoveTest() : LatticeHostsTest({"a", "b", "c"}, "mv", /*persist=*/true) {}
 
-  TheaterRuntime& R(const std::string& name) { return *hosts_.at(name)->runtime; }
-  std::string Spawn(const std::string& host, const std::string& manifest = kManifest) {
-    SpawnRequest request;
-    request.manifest = manifest;
-    Result<std::string> id = R(host).Spawn(request);
-    EXPECT_TRUE(id.ok()) << id.status().ToString();
-    return id.ok() ? *id : "";
-  }
+  std::string Spawn(const std::string& host) { return LatticeHostsTest::Spawn(host, kManifest); }
   std::string Ask(const std::string& host, const std::string& id, const std::string& command) {
     Result<std::vector<uint8_t>> answer =
         R(host).RequestMessage(id, testing_util::Bytes(command), 30s);
@@ -60,8 +47,6 @@ class LatticeMoveTest : public ::testing::Test {
     return {answer->begin(), answer->end()};
   }
 
-  std::unique_ptr<NatsServer> nats_;
-  std::map<std::string, std::unique_ptr<LatticeTestHost>> hosts_;
 };
 
 // The numbers a log holds after `tag`, in the order it holds them ("send:a12|send:b3|...").

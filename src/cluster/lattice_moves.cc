@@ -108,19 +108,10 @@ void LatticeMessenger::AcceptMoveFrom(const std::string& from, const std::string
     MutexLock lock(replica_mu_);
     taken_over_[id] = replica->last_sequence;  // its replication goes on from there
   }
-  Status accepted = FailedPrecondition("host " + host_ + " does not supervise across hosts");
-  {
-    MutexLock call(takeover_call_mu_);
-    LatticeSupervision* supervision = nullptr;
-    {
-      MutexLock lock(supervision_mu_);
-      supervision = supervision_;
-    }
-    if (supervision != nullptr) {
-      accepted = supervision->AcceptMove(id, from, move.record, std::move(move.state),
-                                         std::move(replica->events));
-    }
-  }
+  Status accepted = WithSupervision([&](LatticeSupervision& supervision) {
+    return supervision.AcceptMove(id, from, move.record, std::move(move.state),
+                                  std::move(replica->events));
+  });
   {
     MutexLock lock(moves_mu_);
     handovers_.erase(id);

@@ -31,23 +31,12 @@ using namespace std::chrono_literals;
 
 const std::string kReplicated = ProbeManifest("durability = \"replicated\"\n", "replicated");
 
-class LatticeReplicationTest : public ::testing::Test {
+class LatticeReplicationTest : public LatticeHostsTest {
  protected:
-  void SetUp() override {
-    if (!NatsServer::Installed()) GTEST_SKIP() << "nats-server is not installed (install-deps.sh)";
-    nats_ = std::make_unique<NatsServer>();
-    ASSERT_TRUE(nats_->ok()) << "nats-server did not start; its log: " << nats_->log();
-    ASSERT_TRUE(StartAcquaintedLatticeTestHosts(nats_->url(), {"a", "b", "c"}, "rep",
-                                                /*persist=*/true, hosts_));
-  }
+  LatticeReplicationTest() : LatticeHostsTest({"a", "b", "c"}, "rep", /*persist=*/true) {}
 
-  TheaterRuntime& R(const std::string& name) { return *hosts_.at(name)->runtime; }
   bool Up(const std::string& name) { return hosts_.at(name) && hosts_.at(name)->runtime; }
-  Result<std::string> Spawn(const std::string& host, const std::string& manifest) {
-    SpawnRequest request;
-    request.manifest = manifest;
-    return R(host).Spawn(request);
-  }
+
   std::string Ask(const std::string& host, const std::string& id, const std::string& command) {
     return Response(R(host).Call(id, "theater:simple/message-server-client", "handle-request",
                                  {abi::Value::String("req"),
@@ -57,14 +46,11 @@ class LatticeReplicationTest : public ::testing::Test {
     return Up(host) && R(host).Phase(id).ok();
   }
 
-  std::unique_ptr<NatsServer> nats_;
-  std::map<std::string, std::unique_ptr<LatticeTestHost>> hosts_;
 };
 
 TEST_F(LatticeReplicationTest, AReplicatedActorRunsAgainElsewhereWithItsStateWhenItsHostLeaves) {
-  Result<std::string> spawned = Spawn("b", kReplicated);
-  ASSERT_TRUE(spawned.ok()) << spawned.status().ToString();
-  const std::string id = *spawned;
+  const std::string id = Spawn("b", kReplicated);
+  ASSERT_FALSE(id.empty());
   for (int i = 1; i <= 3; ++i) ASSERT_EQ(Ask("b", id, "count"), std::to_string(i));
   const std::vector<chain::Event> on_b = R("b").Events(id).value();
 
@@ -101,21 +87,21 @@ TEST_F(LatticeReplicationTest, AReplicatedActorRunsAgainElsewhereWithItsStateWhe
 }
 
 TEST_F(LatticeReplicationTest, AnActorStoppedForGoodIsForgottenAndNobodyTakesItOver) {
-  Result<std::string> spawned = Spawn("b", kReplicated);
-  ASSERT_TRUE(spawned.ok()) << spawned.status().ToString();
-  ASSERT_EQ(Ask("b", *spawned, "count"), "1");
-  ASSERT_TRUE(R("b").Stop(*spawned).ok());
+  const std::string stopped = Spawn("b", kReplicated);
+  ASSERT_FALSE(stopped.empty());
+  ASSERT_EQ(Ask("b", stopped, "count"), "1");
+  ASSERT_TRUE(R("b").Stop(stopped).ok());
   // A second one stays: its takeover shows that b's replicated actors were looked for.
-  Result<std::string> kept = Spawn("b", kReplicated);
-  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  const std::string kept = Spawn("b", kReplicated);
+  ASSERT_FALSE(kept.empty());
   hosts_.at("b")->Leave();
   hosts_.at("b").reset();
-  ASSERT_TRUE(WaitFor([&] { return RunsOn("a", *kept) || RunsOn("c", *kept); }, 20s));
+  ASSERT_TRUE(WaitFor([&] { return RunsOn("a", kept) || RunsOn("c", kept); }, 20s));
   // The taker goes through b's records one at a time, a few milliseconds each: a forgotten one
   // would have been taken by now.
   std::this_thread::sleep_for(500ms);
-  EXPECT_FALSE(RunsOn("a", *spawned));
-  EXPECT_FALSE(RunsOn("c", *spawned));
+  EXPECT_FALSE(RunsOn("a", stopped));
+  EXPECT_FALSE(RunsOn("c", stopped));
 }
 
 TEST_F(LatticeReplicationTest, AReplicatedActorNeedsALatticeAndKnownDurabilities) {

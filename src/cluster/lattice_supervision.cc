@@ -274,6 +274,21 @@ void LatticeMessenger::EndReplication(const std::string& id, bool forget) {
   if (replicator_) replicator_->End(id, forget);
 }
 
+Status LatticeMessenger::WithSupervision(const std::function<Status(LatticeSupervision&)>& call) {
+  // takeover_call_mu_ is held through the call, so that unbinding the runtime waits for it;
+  // supervision_mu_ only while the pointer is read (the receiving thread takes that one).
+  MutexLock held(takeover_call_mu_);
+  LatticeSupervision* supervision = nullptr;
+  {
+    MutexLock lock(supervision_mu_);
+    supervision = supervision_;
+  }
+  if (supervision == nullptr) {
+    return FailedPrecondition("host " + host_ + " does not supervise across hosts");
+  }
+  return call(*supervision);
+}
+
 namespace {
 
 // What NATS says while it cannot answer for a moment (a NATS server of a cluster went, and
@@ -343,18 +358,9 @@ bool LatticeMessenger::TakeOverOnce(const std::string& host,
       taken_over_[id] = replica->last_sequence;
     }
     const size_t events = replica->events.size();
-    Status resumed = FailedPrecondition("host " + host_ + " does not supervise across hosts");
-    {
-      MutexLock call(takeover_call_mu_);
-      LatticeSupervision* supervision = nullptr;
-      {
-        MutexLock lock(supervision_mu_);
-        supervision = supervision_;
-      }
-      if (supervision != nullptr) {
-        resumed = supervision->TakeOver(id, record, std::move(replica->events));
-      }
-    }
+    Status resumed = WithSupervision([&](LatticeSupervision& supervision) {
+      return supervision.TakeOver(id, record, std::move(replica->events));
+    });
     if (!resumed.ok()) {
       spdlog::warn("lattice: host {} could not resume actor {} of lost host {}: {}", host_, id,
                    host, resumed.ToString());

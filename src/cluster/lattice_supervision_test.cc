@@ -40,26 +40,9 @@ std::string ChildOn(const std::string& host, const std::string& extra = "") {
   return ProbeManifest("placement = \"" + host + "\"\n" + extra, "child");
 }
 
-class LatticeSupervisionTest : public ::testing::Test {
+class LatticeSupervisionTest : public LatticeHostsTest {
  protected:
-  void SetUp() override {
-    if (!NatsServer::Installed()) GTEST_SKIP() << "nats-server is not installed (install-deps.sh)";
-    nats_ = std::make_unique<NatsServer>();
-    ASSERT_TRUE(nats_->ok()) << "nats-server did not start; its log: " << nats_->log();
-    ASSERT_TRUE(StartAcquaintedLatticeTestHosts(nats_->url(), {"a", "b", "c"}, "sup",
-                                                /*persist=*/false, hosts_));
-  }
-
-  LatticeTestHost& H(const std::string& name) { return *hosts_.at(name); }
-  TheaterRuntime& R(const std::string& name) { return *hosts_.at(name)->runtime; }
-
-  std::string Spawn(const std::string& host, const std::string& manifest) {
-    SpawnRequest request;
-    request.manifest = manifest;
-    Result<std::string> id = R(host).Spawn(request);
-    EXPECT_TRUE(id.ok()) << id.status().ToString();
-    return id.ok() ? *id : "";
-  }
+  LatticeSupervisionTest() : LatticeHostsTest({"a", "b", "c"}, "sup", /*persist=*/false) {}
   // handle-request of actor `id` on `host`, as the probe answers it.
   std::string Ask(const std::string& host, const std::string& id, const std::string& command) {
     return Response(R(host).Call(id, "theater:simple/message-server-client", "handle-request",
@@ -75,8 +58,6 @@ class LatticeSupervisionTest : public ::testing::Test {
            R(host).Phase(id).ok();
   }
 
-  std::unique_ptr<NatsServer> nats_;
-  std::map<std::string, std::unique_ptr<LatticeTestHost>> hosts_;
 };
 
 TEST_F(LatticeSupervisionTest, AParentSupervisesChildrenItPlacedOnTwoOtherHosts) {

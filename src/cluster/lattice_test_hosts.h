@@ -2,7 +2,8 @@
 //
 // Test hosts of a lattice in one process: each a runtime joined to a lattice through its own
 // LatticeMember and LatticeMessenger over a real nats-server (testing/nats_server.h). Shared by
-// the lattice's messaging and supervision tests.
+// the lattice's messaging, supervision, replication and move tests; LatticeHostsTest is their
+// fixture of a nats-server and named hosts.
 //
 // Thread-safety: a LatticeTestHost is used by one test thread; what it holds is thread-safe.
 #pragma once
@@ -18,6 +19,7 @@
 
 #include "cluster/lattice_member.h"
 #include "cluster/lattice_messenger.h"
+#include "testing/nats_server.h"
 #include "testing/runtime_test_util.h"
 #include "testing/wait_for.h"
 #include "theater/builtins.h"
@@ -101,5 +103,39 @@ inline bool StartAcquaintedLatticeTestHosts(
   EXPECT_TRUE(met) << "the hosts never heard each other";
   return met;
 }
+
+// A fixture: a nats-server with JetStream and hosts `names` of `lattice`, each having heard the
+// others (skipped, saying why, where no nats-server is installed).
+class LatticeHostsTest : public ::testing::Test {
+ protected:
+  LatticeHostsTest(std::vector<std::string> names, std::string lattice, bool persist)
+      : names_(std::move(names)), lattice_(std::move(lattice)), persist_(persist) {}
+
+  void SetUp() override {
+    if (!testing_util::NatsServer::Installed()) {
+      GTEST_SKIP() << "nats-server is not installed (install-deps.sh)";
+    }
+    nats_ = std::make_unique<testing_util::NatsServer>();
+    ASSERT_TRUE(nats_->ok()) << "nats-server did not start; its log: " << nats_->log();
+    ASSERT_TRUE(StartAcquaintedLatticeTestHosts(nats_->url(), names_, lattice_, persist_, hosts_));
+  }
+
+  LatticeTestHost& H(const std::string& name) { return *hosts_.at(name); }
+  TheaterRuntime& R(const std::string& name) { return *hosts_.at(name)->runtime; }
+  // Spawns `manifest` on `host`; its id, or "" (with the test failed).
+  std::string Spawn(const std::string& host, const std::string& manifest) {
+    SpawnRequest request;
+    request.manifest = manifest;
+    Result<std::string> id = R(host).Spawn(request);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : "";
+  }
+
+  const std::vector<std::string> names_;
+  const std::string lattice_;
+  const bool persist_;
+  std::unique_ptr<testing_util::NatsServer> nats_;
+  std::map<std::string, std::unique_ptr<LatticeTestHost>> hosts_;
+};
 
 }  // namespace theater::cluster
