@@ -331,7 +331,11 @@ bool LatticeMessenger::TakeOverOnce(const std::string& host,
   bool again = false;
   size_t taken = 0;
   const auto started = std::chrono::steady_clock::now();
-  for (const auto& [id, record] : *records) {
+  for (const auto& entry : *records) {
+    // Named, not bound: a structured binding cannot be captured by a lambda in C++20 as clang 14
+    // reads it.
+    const std::string& id = entry.first;
+    const std::string& record = entry.second;
     if (closed_) return false;
     if (settled.count(id) > 0) continue;
     // Of the hosts that try, the directory's compare-and-set lets exactly one through.
