@@ -48,7 +48,7 @@ class CliLatticeTest : public ::testing::Test {
                                       const std::string& home = "") const {
     return {"server",      "--address", "127.0.0.1:0", "--home",
             (dir_ / (home.empty() ? host_id : home)).string(),
-            "--durability", "none",     "--log-level", "warn",    "--cluster",
+            "--durability", "none",     "--log-level", "info",    "--cluster",
             nats_->url(),  "--lattice", "cli-test",    "--host-id", host_id,
             // One compile cache for every host: each compiles the test actor once between them.
             "--cache-dir", (dir_ / "cache").string(),
@@ -65,8 +65,13 @@ class CliLatticeTest : public ::testing::Test {
     if (!ready) return "";
     const std::string out = host->out();
     EXPECT_THAT(out, HasSubstr("host " + host_id + " in lattice cli-test\n"));
+    // Its log lines (at info: a failing test prints each host's account of the lattice) may
+    // come before it.
     const std::string prefix = "listening on ";
-    const std::string address = out.substr(prefix.size(), out.find('\n') - prefix.size());
+    const size_t at = out.find(prefix);
+    if (at == std::string::npos) return "";
+    const std::string address =
+        out.substr(at + prefix.size(), out.find('\n', at) - at - prefix.size());
     hosts_.emplace_back(host_id, std::move(host));
     return address;
   }

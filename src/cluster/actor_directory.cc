@@ -160,8 +160,15 @@ Status ActorDirectory::ClaimNow(const std::string& id, const std::string& from_h
   const natsStatus taken = kvStore_Update(&revision, bucket_, key.c_str(), value.data(),
                                           static_cast<int>(value.size()), held_revision);
   if (taken != NATS_OK) {
+    const Status failed = FromNats(taken, "claiming actor " + id + " in the lattice's directory");
+    // NATS could not answer (a server of its cluster went, and JetStream elects a leader): not
+    // a lost race, and worth trying again.
+    if (failed.code() == StatusCode::kUnavailable ||
+        failed.code() == StatusCode::kDeadlineExceeded) {
+      return failed;
+    }
     return AlreadyExists("actor " + id + " was claimed by another host of this lattice at the "
-                         "same moment (" + FromNats(taken, "claiming it").message() + ")");
+                         "same moment (" + failed.message() + ")");
   }
   return Status::Ok();
 }

@@ -179,15 +179,20 @@ void ChainReplicator::End(const std::string& id, bool forget) {
   state_->wake.notify_all();
 }
 
-void ChainReplicator::Flush() {
-  MutexLock lock(state_->mu);
-  lock.Wait(state_->idle, [&]() THEATER_REQUIRES(state_->mu) {
+bool ChainReplicator::Flush(std::chrono::milliseconds within) {
+  auto done = [&]() THEATER_REQUIRES(state_->mu) {
     if (state_->stopping) return true;
     for (const auto& [id, actor] : state_->actors) {
       if (actor.busy || (!actor.stopped && !actor.queue.empty()) || actor.ending) return false;
     }
     return true;
-  });
+  };
+  MutexLock lock(state_->mu);
+  if (within == std::chrono::milliseconds::max()) {
+    lock.Wait(state_->idle, done);
+    return true;
+  }
+  return lock.WaitFor(state_->idle, within, done);
 }
 
 Status ChainReplicator::PublishFrame(const std::string& id, const std::string& frame,

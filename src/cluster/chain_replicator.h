@@ -62,8 +62,9 @@ class ChainReplicator {
   // Ends it once what is queued is published; with `forget` (the actor stopped for good), its
   // events and record are deleted from the lattice too.
   void End(const std::string& id, bool forget);
-  // Waits until every queued event is published (or given up).
-  void Flush();
+  // Waits until every queued event is published (or given up), at most `within`: NATS may be
+  // away for good (a host leaving while it is). Returns whether everything went out.
+  bool Flush(std::chrono::milliseconds within = std::chrono::milliseconds::max());
 
   // The replicated actors `host` holds: id and record, as Begin put them (only its keys are
   // read).

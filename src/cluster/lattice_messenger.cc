@@ -20,6 +20,8 @@ constexpr size_t kMaxQueuedBytesPerHost = size_t{64} << 20;
 // The bounds of what this host remembers per pair and per participant. Forgetting is safe: a
 // pair seen afresh starts a new count, a participant is looked up again.
 constexpr size_t kMaxRemembered = 1 << 18;
+// How long a leaving host waits for NATS to take its replicated actors' last events.
+constexpr std::chrono::milliseconds kLeavingFlushWithin{10'000};
 // An answer owed longer than this is given up (every requester's own timeout is shorter).
 constexpr auto kPendingGiveUp = std::chrono::minutes(10);
 
@@ -209,7 +211,12 @@ void LatticeMessenger::Close() {
     MutexLock lock(replica_mu_);
     replicator = std::move(replicator_);
   }
-  if (replicator) replicator->Flush();
+  // Bounded: with NATS away for good, what could not go out stays unpublished (the host that
+  // takes the actors over resumes them from what the stream holds).
+  if (replicator && !replicator->Flush(kLeavingFlushWithin)) {
+    spdlog::warn("lattice: host {} leaves with replicated events NATS has not taken in {} s",
+                 host_, kLeavingFlushWithin.count() / 1000);
+  }
   replicator.reset();
   if (directory) directory->Flush();  // this host's releases are written before it goes
   directory.reset();
