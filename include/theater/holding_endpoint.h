@@ -60,6 +60,8 @@ class HoldingEndpoint final : public Endpoint,
   void Arrive(std::shared_ptr<Endpoint> endpoint);
   // Lets an arrival take over (at once if it has arrived).
   void OpenGate();
+  // `endpoint` unregisters: if it is the arrival not yet handed over to, it is forgotten.
+  void Depart(const Endpoint* endpoint);
   // How many envelopes wait now.
   size_t held() const;
   const std::string& id() const { return id_; }

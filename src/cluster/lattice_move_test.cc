@@ -187,6 +187,23 @@ TEST_F(LatticeMoveTest, AnActorThatWillNotFinishWhatItWasSentStays) {
   EXPECT_TRUE(R("c").Phase(x).ok());
 }
 
+// An actor that arrived by a move (recovered there) and is then restarted starts afresh: its init
+// runs, its state is new, and it can move on again (a restart of a recovered actor used to skip
+// init, and the chain it left could not be resumed).
+TEST_F(LatticeMoveTest, AMovedActorRestartedThereStartsAfreshAndMovesOn) {
+  const std::string x = Spawn("b");
+  ASSERT_EQ(Ask("b", x, "send:" + x + ":before"), "ok");
+  ASSERT_TRUE(WaitFor([&] { return Ask("b", x, "log").find("send:before") != std::string::npos; }));
+  ASSERT_TRUE(R("b").Move(x, "c").ok());
+  Status restarted = R("c").Restart(x);
+  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
+  EXPECT_EQ(Ask("c", x, "log"), "log") << "a fresh state, its init's";
+  Status again = R("c").Move(x, "a");
+  ASSERT_TRUE(again.ok()) << again.ToString();
+  EXPECT_EQ(Ask("a", x, "log"), "log");
+  EXPECT_TRUE(R("a").VerifyChain(x).ok());
+}
+
 // A subscription on one host to an actor on another (what `theater events -f` and the dashboard
 // use through any host): the events come as the actor appends them, and keep coming when it
 // moves.

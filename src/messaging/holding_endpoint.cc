@@ -76,6 +76,11 @@ void HoldingEndpoint::OpenGate() {
   HandOverIfReady();
 }
 
+void HoldingEndpoint::Depart(const Endpoint* endpoint) {
+  MutexLock lock(mu_);
+  if (arrived_.get() == endpoint && !handed_over_) arrived_.reset();
+}
+
 size_t HoldingEndpoint::held() const {
   MutexLock lock(mu_);
   return lanes_[0].size() + lanes_[1].size();

@@ -102,9 +102,18 @@ bool Router::ReplaceIf(std::string_view id, const Endpoint* expected,
 void Router::Unregister(std::string_view id, const Endpoint* endpoint) {
   {
     Shard& shard = ShardFor(id);
-    std::lock_guard<std::mutex> lock(shard.mu);
+    std::unique_lock<std::mutex> lock(shard.mu);
     auto it = shard.endpoints.find(std::string(id));
-    if (it == shard.endpoints.end() || it->second.get() != endpoint) return;
+    if (it != shard.endpoints.end() && it->second.get() != endpoint) {
+      // A participant that arrived at a hold and leaves before the hold handed over to it: the
+      // hold must not hand over to it later.
+      if (auto hold = std::dynamic_pointer_cast<HoldingEndpoint>(it->second)) {
+        lock.unlock();
+        hold->Depart(endpoint);
+      }
+      return;
+    }
+    if (it == shard.endpoints.end()) return;
     shard.endpoints.erase(it);
     shard.stopped->Add(id);
   }
