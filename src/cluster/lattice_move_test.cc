@@ -175,10 +175,11 @@ TEST_F(LatticeMoveTest, AMoveThatCannotHappenSaysWhyAndTheActorStaysWhereItWas) 
   EXPECT_THAT(Ask("a", x, "log"), HasSubstr("send:before"));
 }
 
-TEST_F(LatticeMoveTest, AnActorThatWillNotFinishWhatItWasSentStays) {
+// The move lets an operation in progress finish (its answer still comes) before the actor
+// leaves. (One busy past the move's 30 s patience stays where it is: not tested, it would cost
+// the test 30 s.)
+TEST_F(LatticeMoveTest, AMoveWaitsForTheOperationInProgressAndItsAnswerComes) {
   const std::string x = Spawn("b");
-  // A request that keeps it busy past the move's patience would take the test 30 s: a shorter
-  // one shows the move waits for it instead, and the answer still comes.
   std::future<std::string> slow =
       std::async(std::launch::async, [&] { return Ask("a", x, "after:800:echo:slow"); });
   ASSERT_TRUE(WaitFor([&] { return R("b").Phase(x).value_or(ActorPhase::kIdle) == ActorPhase::kProcessing; }));

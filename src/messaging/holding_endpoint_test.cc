@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <mutex>
 #include <thread>
 
@@ -135,12 +136,15 @@ TEST(HoldingEndpointTest, DeliveriesRacingTheHandOverKeepEachSendersOrder) {
   auto hold = std::make_shared<HoldingEndpoint>(router, "x", /*gate_open=*/true);
   router.Install("x", hold);
   auto actor = std::make_shared<Recorder>();
-  std::thread sender([&router] {
+  std::atomic<int> sent{0};
+  std::thread sender([&router, &sent] {
     for (int i = 0; i < 20000; ++i) {
       ASSERT_TRUE(router.Send("x", Bytes(std::to_string(i))).ok());
+      sent.store(i + 1, std::memory_order_release);
     }
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  // The arrival comes while the sender is mid-way: some were held, the rest race the hand-over.
+  while (sent.load(std::memory_order_acquire) < 5000) std::this_thread::yield();
   ASSERT_TRUE(router.Register("x", actor).ok());
   sender.join();
   std::vector<std::string> got = actor->got();

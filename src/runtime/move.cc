@@ -90,14 +90,17 @@ Status RuntimeImpl::Move(std::string_view id_view, std::string_view to_view) {
   auto hold = std::make_shared<messaging::HoldingEndpoint>(router_, id, /*gate_open=*/true);
   std::shared_ptr<messaging::Endpoint> mailbox =
       router_.Install(id, hold, "actor " + id + " moved to host " + host);
+  // The actor is gone for good: what waited for it is refused, and its id leaves the router.
+  auto abandon = [this, &id, &hold] {
+    hold->Forward([id](messaging::Envelope) { return Unavailable("actor " + id + " has stopped"); });
+    router_.Unregister(id, hold.get());
+  };
   auto stopped = std::make_shared<std::promise<void>>();
   std::future<void> stopped_future = stopped->get_future();
   const auto deadline = std::chrono::steady_clock::now() + kDrainWithin;
   while (!actor->StopIfDrained([stopped] { stopped->set_value(); })) {
     if (actor->stopping()) {
-      // Stopped or failed by other means meanwhile: it is gone, and so is what waited for it.
-      hold->Forward([id](messaging::Envelope) { return Unavailable("actor " + id + " has stopped"); });
-      router_.Unregister(id, hold.get());
+      abandon();  // stopped or failed by other means meanwhile
       return FailedPrecondition("actor " + id + " stopped before it could move");
     }
     if (std::chrono::steady_clock::now() > deadline) {
@@ -154,8 +157,7 @@ Status RuntimeImpl::Move(std::string_view id_view, std::string_view to_view) {
   RecoveryCache cache;
   RecoveredActor again = RecoverOne(row, cache);
   if (!again.status.ok()) {
-    hold->Forward([id](messaging::Envelope) { return Unavailable("actor " + id + " has stopped"); });
-    router_.Unregister(id, hold.get());
+    abandon();
     return moved.WithContext("moving actor " + id + " to host " + host +
                              " (and recovering it here failed too: " + again.status.ToString() +
                              ")");

@@ -571,8 +571,6 @@ void RuntimeImpl::RestartAsync(std::string_view id, std::function<void(Status)> 
   }
   actor->BeginStop(StopKind::kGraceful, std::nullopt, [this, actor, done = std::move(done)] {
     SpawnRequest request = actor->origin();
-    // Fresh: a recovered actor's origin resumes (its init skipped), a restart never does.
-    request.resume = false;
     std::shared_ptr<chain::EventChain> chain = actor->chain();
     chain->Append(chain::Lifecycle{"actor-restart", "restarting from " + request.manifest});
     SpawnWithChain(request, chain, [this, actor, done](Result<std::string> spawned) {
@@ -977,10 +975,7 @@ void RuntimeImpl::RestartWithChain(const SpawnRequest& request,
                                    std::shared_ptr<chain::EventChain> chain,
                                    const std::string& why, Callback<std::string> done) {
   chain->Append(chain::Lifecycle{"actor-restart", why});
-  // Fresh: a recovered actor's origin resumes (its init skipped), a restart never does.
-  SpawnRequest fresh = request;
-  fresh.resume = false;
-  SpawnWithChain(std::move(fresh), std::move(chain), std::move(done));
+  SpawnWithChain(request, std::move(chain), std::move(done));
 }
 
 void RuntimeImpl::ApplySupervision(const std::shared_ptr<Actor>& parent, const ChildEvent& event,

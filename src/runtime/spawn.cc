@@ -448,6 +448,10 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
   config.parent_id = request.parent_id;
   config.origin = std::move(request);  // moved: an inline manifest's text is not copied again
   config.origin.actor_id = id;
+  // The origin is what a restart spawns from again. A resume that brought no state of its own (a
+  // recovery, a takeover, a move: the state came from the chain) is not one to repeat: its
+  // restart starts afresh, with init. One that brought its state resumes from it again.
+  if (!config.origin.state) config.origin.resume = false;
   config.manifest = std::move(manifest);
   config.permissions = permissions;
   config.chain = chain;
