@@ -19,6 +19,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -397,6 +398,12 @@ class EventChain {
   // and must not remove an observer; it may read the chain. (A consumer that may be slow copies
   // the event into its own bounded queue.)
   ObserverId AddObserver(Observer observer);
+  // The same for an observer that wants only the events appended while `*interest` is not zero
+  // (a hub's count of subscribers, say; it must outlive the registration). An event nobody wants
+  // is not queued at all: no copy, no delivery lock. The interest is read when the event is
+  // appended and again when it is delivered (an interest that turns nonzero meanwhile may miss
+  // that event, as if it had turned a moment later).
+  ObserverId AddObserver(Observer observer, const std::atomic<size_t>* interest);
   // Unregisters it; returns once it will not be called again (events appended before the call
   // are delivered first). Not from inside an observer.
   void RemoveObserver(ObserverId id);
@@ -433,7 +440,17 @@ class EventChain {
   // the previous slot, which a busy runtime has long evicted from the cache.
   std::optional<Hash> head_ THEATER_GUARDED_BY(mu_);
   size_t max_events_ THEATER_GUARDED_BY(mu_) = SIZE_MAX;
-  std::map<ObserverId, Observer> observers_ THEATER_GUARDED_BY(mu_);
+  struct Registered {
+    Observer observer;
+    const std::atomic<size_t>* interest = nullptr;  // null: every event
+  };
+  std::map<ObserverId, Registered> observers_ THEATER_GUARDED_BY(mu_);
+  // Whether some observer wants every event; else the interests of those that may want one.
+  bool observed_always_ THEATER_GUARDED_BY(mu_) = false;
+  std::vector<const std::atomic<size_t>*> interests_ THEATER_GUARDED_BY(mu_);
+  // Whether an event appended now is wanted by any observer.
+  bool ObservedLocked() const THEATER_REQUIRES(mu_);
+  void SnapshotObserversLocked() THEATER_REQUIRES(mu_);
   KnownHash known_hash_ THEATER_GUARDED_BY(mu_);
   ObserverId next_observer_id_ THEATER_GUARDED_BY(mu_) = 1;
 
@@ -443,10 +460,10 @@ class EventChain {
   struct Outgoing {
     Event event;
     size_t index = 0;
-    std::shared_ptr<const std::vector<Observer>> observers;
+    std::shared_ptr<const std::vector<Registered>> observers;
   };
   // Null: none.
-  std::shared_ptr<const std::vector<Observer>> observer_list_ THEATER_GUARDED_BY(mu_);
+  std::shared_ptr<const std::vector<Registered>> observer_list_ THEATER_GUARDED_BY(mu_);
   Mutex delivery_mu_ THEATER_ACQUIRED_AFTER(mu_);
   std::condition_variable delivered_cv_;
   // outbox_[0, outbox_size_) is queued; the rest, and the deliverer's batch_, are spent entries

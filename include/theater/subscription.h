@@ -147,6 +147,9 @@ class SubscriptionHub {
   // delivered: with a full kStrict subscriber the append waits for the subscriber (readers of
   // the chain do not). The hub must outlive the registration.
   EventChain::Observer ObserverFor(std::string actor_id);
+  // Nonzero while any subscription may be open: the interest to register ObserverFor's observer
+  // with (EventChain::AddObserver), so that a chain nobody watches queues nothing for the hub.
+  const std::atomic<size_t>* interest() const { return &registered_; }
 
   size_t subscriber_count() const;
   // The open subscriptions to `actor_id`'s events alone (not those to every actor's).

@@ -273,6 +273,34 @@ TEST(EventChainTest, ObserversRunOutsideTheChainsLock) {
   EXPECT_THAT(sizes_seen, ::testing::ElementsAre(1u, 2u));
 }
 
+// An observer registered with an interest sees only what is appended while the interest is not
+// zero; one without sees everything, and the two coexist.
+TEST(EventChainTest, AnObserverWithAnInterestSeesOnlyEventsAppendedWhileItIsNonzero) {
+  EventChain chain(FixedClock(0));
+  std::atomic<size_t> interest{0};
+  std::vector<size_t> interested_seen, always_seen;
+  chain.AddObserver([&](const Event&, size_t index) { interested_seen.push_back(index); },
+                    &interest);
+  chain.Append(LogCall("nobody listens"));
+  interest = 1;
+  chain.Append(LogCall("one listener"));
+  interest = 0;
+  chain.Append(LogCall("gone again"));
+  EXPECT_THAT(interested_seen, ::testing::ElementsAre(1u));
+  const EventChain::ObserverId always =
+      chain.AddObserver([&](const Event&, size_t index) { always_seen.push_back(index); });
+  chain.Append(LogCall("always"));
+  interest = 2;
+  chain.Append(LogCall("both"));
+  EXPECT_THAT(always_seen, ::testing::ElementsAre(3u, 4u));
+  EXPECT_THAT(interested_seen, ::testing::ElementsAre(1u, 4u));
+  chain.RemoveObserver(always);
+  interest = 0;
+  chain.Append(LogCall("unwatched"));
+  EXPECT_THAT(interested_seen, ::testing::ElementsAre(1u, 4u));
+  EXPECT_TRUE(chain.Verify().ok());
+}
+
 // Appends from many threads reach the observers one at a time, in append order, each before its
 // Append returns.
 TEST(EventChainTest, ObserversSeeConcurrentAppendsInOrderBeforeAppendReturns) {

@@ -61,7 +61,7 @@ Hash EventChain::CommitLocked(Event& event, uint64_t timestamp_ms,
   head_ = event.hash;
   payload_bytes_ += event.payload.size();
   *delivery = 0;
-  if (observer_list_ != nullptr) {
+  if (observer_list_ != nullptr && ObservedLocked()) {
     MutexLock lock(delivery_mu_);
     if (outbox_size_ == outbox_.size()) outbox_.emplace_back();
     Outgoing& out = outbox_[outbox_size_++];
@@ -90,7 +90,13 @@ void EventChain::DeliverThrough(uint64_t through) {
     lock.Unlock();
     for (size_t i = 0; i < count; ++i) {
       Outgoing& out = batch_[i];
-      for (const Observer& observer : *out.observers) observer(out.event, out.index);
+      for (const Registered& registered : *out.observers) {
+        if (registered.interest != nullptr &&
+            registered.interest->load(std::memory_order_acquire) == 0) {
+          continue;
+        }
+        registered.observer(out.event, out.index);
+      }
       out.observers.reset();
       if (out.event.payload.capacity() > kKeptBuffer) std::vector<uint8_t>().swap(out.event.payload);
     }
@@ -199,22 +205,43 @@ Status EventChain::Verify() const {
   return VerifyEvents(held.events, held.anchor, held.first_index);
 }
 
-namespace {
-// The observers as a snapshot each queued event carries; null when there are none.
-std::shared_ptr<const std::vector<EventChain::Observer>> Snapshot(
-    const std::map<EventChain::ObserverId, EventChain::Observer>& observers) {
-  if (observers.empty()) return nullptr;
-  auto list = std::make_shared<std::vector<EventChain::Observer>>();
-  for (const auto& [id, observer] : observers) list->push_back(observer);
-  return list;
+bool EventChain::ObservedLocked() const {
+  if (observed_always_) return true;
+  for (const std::atomic<size_t>* interest : interests_) {
+    if (interest->load(std::memory_order_acquire) != 0) return true;
+  }
+  return false;
 }
-}  // namespace
+
+void EventChain::SnapshotObserversLocked() {
+  observed_always_ = false;
+  interests_.clear();
+  if (observers_.empty()) {
+    observer_list_ = nullptr;
+    return;
+  }
+  auto list = std::make_shared<std::vector<Registered>>();
+  for (const auto& [id, registered] : observers_) {
+    list->push_back(registered);
+    if (registered.interest == nullptr) {
+      observed_always_ = true;
+    } else {
+      interests_.push_back(registered.interest);
+    }
+  }
+  observer_list_ = std::move(list);
+}
 
 EventChain::ObserverId EventChain::AddObserver(Observer observer) {
+  return AddObserver(std::move(observer), nullptr);
+}
+
+EventChain::ObserverId EventChain::AddObserver(Observer observer,
+                                               const std::atomic<size_t>* interest) {
   MutexLock lock(mu_);
   ObserverId id = next_observer_id_++;
-  observers_.emplace(id, std::move(observer));
-  observer_list_ = Snapshot(observers_);
+  observers_.emplace(id, Registered{std::move(observer), interest});
+  SnapshotObserversLocked();
   return id;
 }
 
@@ -223,7 +250,7 @@ void EventChain::RemoveObserver(ObserverId id) {
   {
     MutexLock lock(mu_);
     observers_.erase(id);
-    observer_list_ = Snapshot(observers_);
+    SnapshotObserversLocked();
     MutexLock delivery_lock(delivery_mu_);
     queued = queued_;
   }

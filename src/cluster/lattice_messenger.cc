@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "cluster/lattice_messenger.h"
 
+#include "common/clock.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -17,6 +19,10 @@ using Clock = std::chrono::steady_clock;
 // What may wait for one host before a sender is told to slow down (NATS takes batches as fast
 // as the network does; this is for a host that cannot keep up).
 constexpr size_t kMaxQueuedBytesPerHost = size_t{64} << 20;
+// A sending thread publishes inline only when its last inline publish to that host is at least
+// this old (LatticeMessenger::Enqueue): a request and its answer, a message now and then, go at
+// once; a stream goes through the sender thread in batches.
+constexpr std::chrono::nanoseconds kInlinePublishGap = std::chrono::microseconds(50);
 // The bounds of what this host remembers per pair and per participant. Forgetting is safe: a
 // pair seen afresh starts a new count, a participant is looked up again.
 constexpr size_t kMaxRemembered = 1 << 18;
@@ -370,8 +376,17 @@ Status LatticeMessenger::Enqueue(const std::string& host, LinkRecord record, boo
     // A record that finds the host's outbox empty and nobody publishing to it goes at once, on
     // this thread: a message alone makes no thread hop. What others append meanwhile (a burst)
     // is the sender thread's to publish, batched; one publisher per host at a time keeps the
-    // order.
+    // order. A stream of messages (the last inline publish less than kInlinePublishGap ago) goes
+    // to the sender thread too, woken once per batch: a system call and a wake of the NATS server
+    // per message or two would otherwise cost more than the messages themselves.
     if (box.publishing || !was_empty) return Status::Ok();
+    const int64_t now = SteadyNowNs();
+    if (now - box.inline_published_ns < kInlinePublishGap.count()) {
+      lock.Unlock();
+      out_wake_.notify_one();
+      return Status::Ok();
+    }
+    box.inline_published_ns = now;
     box.publishing = true;
     std::vector<std::string> batches = TakeBatches(box);
     lock.Unlock();
@@ -567,34 +582,61 @@ void LatticeMessenger::OnBatch(natsConnection*, natsSubscription*, natsMsg* msg,
 }
 
 void LatticeMessenger::Receive(std::string_view batch) {
-  LinkBatchHeader header;
-  std::vector<LinkRecord> records;
-  if (Status parsed = ParseBatch(batch, &header, &records); !parsed.ok()) {
+  // Kept by each receiving thread from batch to batch: the records' strings keep their buffers.
+  thread_local LinkBatchHeader header;
+  thread_local std::vector<LinkRecord> records;
+  size_t count = 0;
+  if (Status parsed = ParseBatchInto(batch, &header, &records, &count); !parsed.ok()) {
     spdlog::warn("lattice: host {} dropped a batch of {} bytes: {}", host_, batch.size(),
                  parsed.ToString());
     return;
   }
   if (router_ == nullptr || !CheckLatticeName(header.origin, "host").ok()) return;
-  for (LinkRecord& record : records) Handle(header.origin, std::move(record));
+  ExpectedPairs pairs;
+  for (size_t i = 0; i < count; ++i) Handle(header.origin, records[i], pairs);
 }
 
-void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
+uint64_t* LatticeMessenger::ExpectedPairs::Find(const LinkRecord& record, uint64_t generation) {
+  if (generation != generation_) {
+    size_ = 0;
+    generation_ = generation;
+  }
+  for (size_t i = 0; i < size_; ++i) {
+    if (entries_[i].sender == record.sender && entries_[i].target == record.target) {
+      return entries_[i].expected;
+    }
+  }
+  return nullptr;
+}
+
+void LatticeMessenger::ExpectedPairs::Remember(const LinkRecord& record, uint64_t* expected) {
+  if (size_ < entries_.size()) entries_[size_++] = {record.sender, record.target, expected};
+}
+
+void LatticeMessenger::Handle(const std::string& origin, LinkRecord& record,
+                              ExpectedPairs& pairs) {
   if (record.sequence != 0) {
     uint64_t lost = 0;
     {
       MutexLock lock(mu_);
       if (expected_.size() >= kMaxRemembered) {
         expected_.clear();
+        ++expected_generation_;
         expected_forgotten_ = true;
       }
-      const KeyParts key(origin, record.sender, record.target);
-      auto it = expected_.find(key);
-      if (it == expected_.end()) it = expected_.emplace(key.Join(), 0).first;
-      uint64_t& expected = it->second;
+      // A batch holds a few pairs' messages, interleaved: each pair is hashed and found once.
+      uint64_t* expected = pairs.Find(record, expected_generation_);
+      if (expected == nullptr) {
+        const KeyParts key(origin, record.sender, record.target);
+        auto it = expected_.find(key);
+        if (it == expected_.end()) it = expected_.emplace(key.Join(), 0).first;
+        expected = &it->second;  // an element stays where it is when the map grows
+        pairs.Remember(record, expected);
+      }
       // A lower number than expected is a sender that started counting afresh (it forgot the
       // pair, or restarted): not a gap.
-      if (expected != 0 && record.sequence > expected) lost = record.sequence - expected;
-      expected = record.sequence + 1;
+      if (*expected != 0 && record.sequence > *expected) lost = record.sequence - *expected;
+      *expected = record.sequence + 1;
     }
     if (lost > 0) {
       ReportLost(origin, record.sender, record.target, lost);
@@ -682,7 +724,7 @@ void LatticeMessenger::Handle(const std::string& origin, LinkRecord record) {
       CheckAudit(origin, record);
       return;
     case RecordKind::kSupervise:
-      HandleSupervision(origin, std::move(record));
+      HandleSupervision(origin, record);  // a copy: the record's ids may key `pairs`
       return;
     case RecordKind::kRefused: {
       MutexLock lock(mu_);

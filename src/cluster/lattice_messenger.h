@@ -42,6 +42,7 @@
 // (what is sent after that fails, saying the host left the lattice).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -229,7 +230,26 @@ class LatticeMessenger final : public LatticeLink,
   static std::vector<std::string> TakeBatches(Outbox& box);
   static void OnBatch(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* self);
   void Receive(std::string_view batch);
-  void Handle(const std::string& origin, LinkRecord record);
+  // The pairs of one batch already found in expected_, with where their numbers are: a batch
+  // holds a few pairs' messages interleaved, and each is hashed once. Points into the batch's
+  // records (alive while it is handled) and into expected_ (valid while its generation holds).
+  class ExpectedPairs {
+   public:
+    uint64_t* Find(const LinkRecord& record, uint64_t generation);
+    void Remember(const LinkRecord& record, uint64_t* expected);
+
+   private:
+    struct Entry {
+      std::string_view sender, target;
+      uint64_t* expected = nullptr;
+    };
+    std::array<Entry, 16> entries_;
+    size_t size_ = 0;
+    uint64_t generation_ = 0;
+  };
+  // Handles one record of a batch; moves out of it only what it hands on (the payload, a
+  // channel id), so its ids stay readable for `pairs`.
+  void Handle(const std::string& origin, LinkRecord& record, ExpectedPairs& pairs);
   // A request or opening from `origin` now awaits this host's answer (Answer ends it).
   void Owe(const std::string& origin, uint64_t reference);
   void Answer(const std::string& origin, uint64_t reference, const std::string& target,
@@ -264,6 +284,8 @@ class LatticeMessenger final : public LatticeLink,
     std::deque<std::string> full;
     size_t bytes = 0;
     bool publishing = false;  // a thread is publishing this host's batches (Enqueue)
+    // When a sending thread last published inline (Enqueue); steady clock, nanoseconds.
+    int64_t inline_published_ns = 0;
   };
   std::unordered_map<std::string, Outbox> outboxes_ THEATER_GUARDED_BY(out_mu_);
   // Per sender→target pair (PairKey): the last number given, the pair's host, and how many more
@@ -291,6 +313,8 @@ class LatticeMessenger final : public LatticeLink,
   std::atomic<bool> any_refusals_{false};  // !refusals_.empty(), read without mu_
   std::unordered_map<std::string, uint64_t, JoinedKeyHash, JoinedKeyEqual> expected_
       THEATER_GUARDED_BY(mu_);
+  // Counts the times expected_ was emptied (ExpectedPairs' pointers into it then lapse).
+  uint64_t expected_generation_ THEATER_GUARDED_BY(mu_) = 1;
   bool expected_forgotten_ THEATER_GUARDED_BY(mu_) = false;  // expected_ was cleared once
   // The requests and openings this host received and has not answered yet, by origin host.
   std::unordered_map<std::string, std::unordered_set<uint64_t>> owed_ THEATER_GUARDED_BY(mu_);

@@ -115,8 +115,9 @@ Status ParseAudit(std::string_view payload, LinkAudit* audit) {
   return Status::Ok();
 }
 
-Status ParseBatch(std::string_view batch, LinkBatchHeader* header,
-                  std::vector<LinkRecord>* records) {
+Status ParseBatchInto(std::string_view batch, LinkBatchHeader* header,
+                      std::vector<LinkRecord>* records, size_t* count) {
+  *count = 0;
   Reader in(batch);
   uint64_t version = 0;
   THEATER_RETURN_IF_ERROR(in.Int(1, &version, "version"));
@@ -127,7 +128,8 @@ Status ParseBatch(std::string_view batch, LinkBatchHeader* header,
   THEATER_RETURN_IF_ERROR(in.Text(&header->origin, kMaxLinkIdBytes, "origin host"));
   THEATER_RETURN_IF_ERROR(in.Int(8, &header->epoch, "origin epoch"));
   while (!in.done()) {
-    LinkRecord record;
+    if (*count == records->size()) records->emplace_back();
+    LinkRecord& record = (*records)[*count];
     uint64_t kind = 0;
     THEATER_RETURN_IF_ERROR(in.Int(1, &kind, "kind"));
     if (kind < static_cast<uint64_t>(RecordKind::kSend) ||
@@ -142,6 +144,10 @@ Status ParseBatch(std::string_view batch, LinkBatchHeader* header,
     THEATER_RETURN_IF_ERROR(in.Text(&record.target, kMaxLinkIdBytes, "target"));
     THEATER_RETURN_IF_ERROR(in.Text(&record.channel, kMaxLinkIdBytes, "channel"));
     THEATER_RETURN_IF_ERROR(in.Bytes(&record.payload, "payload"));
+    record.code = StatusCode::kOk;
+    record.text.clear();
+    record.accepted = true;
+    record.has_message = false;
     if (IsAnswer(record.kind)) {
       uint64_t code = 0, accepted = 0, has_message = 0;
       THEATER_RETURN_IF_ERROR(in.Int(1, &code, "status code"));
@@ -159,9 +165,18 @@ Status ParseBatch(std::string_view batch, LinkBatchHeader* header,
       record.accepted = accepted != 0;
       record.has_message = has_message != 0;
     }
-    records->push_back(std::move(record));
+    ++*count;
   }
   return Status::Ok();
+}
+
+Status ParseBatch(std::string_view batch, LinkBatchHeader* header,
+                  std::vector<LinkRecord>* records) {
+  records->clear();
+  size_t count = 0;
+  Status parsed = ParseBatchInto(batch, header, records, &count);
+  records->resize(count);
+  return parsed;
 }
 
 }  // namespace theater::cluster

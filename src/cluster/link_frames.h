@@ -89,8 +89,14 @@ std::vector<uint8_t> EncodeAudit(const LinkAudit& audit);
 // kInvalidArgument naming what is malformed.
 [[nodiscard]] Status ParseAudit(std::string_view payload, LinkAudit* audit);
 
-// Parses a whole batch. kInvalidArgument naming what is malformed or past which limit.
+// Parses a whole batch into `records` (emptied first). kInvalidArgument naming what is malformed
+// or past which limit.
 [[nodiscard]] Status ParseBatch(std::string_view batch, LinkBatchHeader* header,
                                 std::vector<LinkRecord>* records);
+// The same into records[0, *count) of a vector kept from batch to batch: the records already
+// there are overwritten, their strings' buffers reused (a receiving host parses thousands of
+// batches a second), and more are added as needed; those past *count are left as they were.
+[[nodiscard]] Status ParseBatchInto(std::string_view batch, LinkBatchHeader* header,
+                                    std::vector<LinkRecord>* records, size_t* count);
 
 }  // namespace theater::cluster

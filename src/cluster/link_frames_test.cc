@@ -69,6 +69,45 @@ TEST(LinkFramesTest, EveryKindRoundTrips) {
   }
 }
 
+// A receiving host parses into records kept from batch to batch: a slot that held an answer and
+// then gets a send holds nothing of the answer, and slots past the batch are left alone.
+TEST(LinkFramesTest, ParsingIntoKeptRecordsOverwritesEveryField) {
+  std::vector<LinkRecord> sent;
+  const std::string first = SampleBatch(&sent);
+  LinkBatchHeader header;
+  std::vector<LinkRecord> kept;
+  size_t count = 0;
+  ASSERT_TRUE(ParseBatchInto(first, &header, &kept, &count).ok());
+  ASSERT_EQ(count, 3u);
+  // The second batch: a send where the answer was.
+  LinkRecord send;
+  send.kind = RecordKind::kSend;
+  send.sequence = 9;
+  send.sender = "a3";
+  send.target = "b4";
+  std::string second;
+  BeginBatch(LinkBatchHeader{"host-c", 43}, second);
+  AppendRecord(sent[0], second);
+  AppendRecord(send, second);
+  ASSERT_TRUE(ParseBatchInto(second, &header, &kept, &count).ok());
+  ASSERT_EQ(count, 2u);
+  EXPECT_EQ(header.origin, "host-c");
+  EXPECT_EQ(kept[1].kind, RecordKind::kSend);
+  EXPECT_EQ(kept[1].sequence, 9u);
+  EXPECT_EQ(kept[1].reference, 0u);
+  EXPECT_EQ(kept[1].sender, "a3");
+  EXPECT_EQ(kept[1].target, "b4");
+  EXPECT_EQ(kept[1].code, StatusCode::kOk);
+  EXPECT_EQ(kept[1].text, "");
+  EXPECT_TRUE(kept[1].accepted);
+  EXPECT_TRUE(kept[1].payload.empty());
+  ASSERT_EQ(kept.size(), 3u);
+  EXPECT_EQ(kept[2].channel, "ch_0123");  // past the batch: as it was
+  // A malformed batch says so and counts only the records read whole.
+  ASSERT_FALSE(ParseBatchInto(second.substr(0, second.size() - 3), &header, &kept, &count).ok());
+  EXPECT_EQ(count, 1u);
+}
+
 TEST(LinkFramesTest, ATruncatedBatchIsRefusedWhereverItEnds) {
   std::vector<LinkRecord> sent;
   const std::string batch = SampleBatch(&sent);

@@ -190,7 +190,7 @@ std::shared_ptr<chain::EventChain> RuntimeImpl::NewChain(const std::string& id, 
           ? chain::EventChain::Continuing(continuing->next_index, continuing->head)
           : std::make_shared<chain::EventChain>();
   chain->SetMemoryLimit(options_.chain_memory_events);
-  chain->AddObserver(hub_.ObserverFor(id));
+  chain->AddObserver(hub_.ObserverFor(id), hub_.interest());
   if (persist && store_) {
     chain::ChainStore* store = store_.get();
     // Never waits for durability here, even in strict mode: the actor holds back its replies
