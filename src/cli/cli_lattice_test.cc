@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <sstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -42,6 +43,15 @@ class CliLatticeTest : public ::testing::Test {
     }
     hosts_.clear();
     if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  // The nats-server's log, for a failure's message (its last 4,000 characters).
+  std::string NatsLog() const {
+    std::ifstream in(nats_->log());
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string all = text.str();
+    return "nats-server's log:\n" + (all.size() > 4000 ? all.substr(all.size() - 4000) : all);
   }
 
   std::vector<std::string> ServerArgs(const std::string& host_id,
@@ -377,7 +387,7 @@ TEST_F(CliLatticeTest, AReplicatedActorOutlivesAKilledHostAndAFrozenHostsCopyIsF
     return where.size() == 1 && (where[0] == "h1" || where[0] == "h3");
   }, 30s)) << "the actor of the killed host runs nowhere else; h1:\n"
              << hosts_[0].second->out() << StderrOf(*hosts_[0].second) << "\nh3:\n"
-             << hosts_[2].second->out() << StderrOf(*hosts_[2].second);
+             << hosts_[2].second->out() << StderrOf(*hosts_[2].second) << NatsLog();
   const auto took = std::chrono::steady_clock::now() - killed;
   EXPECT_LT(took, 10s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
   hosts_[1].second->Finish(10s);
