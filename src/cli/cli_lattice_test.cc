@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_test_child.h"
+#include "engine/compile/subprocess.h"
 #include "testing/nats_server.h"
 #include "testing/wait_for.h"
 
@@ -43,6 +44,21 @@ class CliLatticeTest : public ::testing::Test {
     }
     hosts_.clear();
     if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  // Every thread's stack of host `index`'s process, for a failure's message: a host that stops
+  // hearing NATS is stuck somewhere, and this says where (when gdb is installed; a test machine
+  // may lack it, and then says so).
+  std::string StacksOf(size_t index) const {
+    theater::Result<fs::path> gdb = theater::engine::FindExecutable("gdb");
+    if (!gdb.ok()) return "(no gdb here to show " + hosts_[index].first + "'s threads)\n";
+    theater::Result<theater::engine::SubprocessResult> shown = theater::engine::RunSubprocess(
+        {gdb->string(), "-batch", "-p", std::to_string(hosts_[index].second->pid()), "-ex",
+         "thread apply all bt 25"},
+        {}, 60s);
+    if (!shown.ok()) return "(gdb: " + shown.status().ToString() + ")\n";
+    return hosts_[index].first + "'s threads:\n" +
+           theater::engine::TailLines(shown->output, 400) + "\n";
   }
 
   // The nats-server's log, for a failure's message (its last 4,000 characters).
@@ -387,7 +403,8 @@ TEST_F(CliLatticeTest, AReplicatedActorOutlivesAKilledHostAndAFrozenHostsCopyIsF
     return where.size() == 1 && (where[0] == "h1" || where[0] == "h3");
   }, 30s)) << "the actor of the killed host runs nowhere else; h1:\n"
              << hosts_[0].second->out() << StderrOf(*hosts_[0].second) << "\nh3:\n"
-             << hosts_[2].second->out() << StderrOf(*hosts_[2].second) << NatsLog();
+             << hosts_[2].second->out() << StderrOf(*hosts_[2].second) << NatsLog()
+             << StacksOf(0);
   const auto took = std::chrono::steady_clock::now() - killed;
   EXPECT_LT(took, 10s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
   hosts_[1].second->Finish(10s);

@@ -95,6 +95,7 @@ class Child {
     stdin_ = -1;
   }
   void Signal(int sig) { kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
 
   // Reads what is available into out/err for up to `timeout`; returns once `pred(out)` holds.
   bool WaitForOutput(const std::function<bool(const std::string&)>& pred,
