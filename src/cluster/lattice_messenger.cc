@@ -596,11 +596,7 @@ void LatticeMessenger::Receive(std::string_view batch) {
   for (size_t i = 0; i < count; ++i) Handle(header.origin, records[i], pairs);
 }
 
-uint64_t* LatticeMessenger::ExpectedPairs::Find(const LinkRecord& record, uint64_t generation) {
-  if (generation != generation_) {
-    size_ = 0;
-    generation_ = generation;
-  }
+uint64_t* LatticeMessenger::ExpectedPairs::Find(const LinkRecord& record) const {
   for (size_t i = 0; i < size_; ++i) {
     if (entries_[i].sender == record.sender && entries_[i].target == record.target) {
       return entries_[i].expected;
@@ -621,11 +617,11 @@ void LatticeMessenger::Handle(const std::string& origin, LinkRecord& record,
       MutexLock lock(mu_);
       if (expected_.size() >= kMaxRemembered) {
         expected_.clear();
-        ++expected_generation_;
+        pairs.Clear();  // it pointed into what is gone
         expected_forgotten_ = true;
       }
       // A batch holds a few pairs' messages, interleaved: each pair is hashed and found once.
-      uint64_t* expected = pairs.Find(record, expected_generation_);
+      uint64_t* expected = pairs.Find(record);
       if (expected == nullptr) {
         const KeyParts key(origin, record.sender, record.target);
         auto it = expected_.find(key);

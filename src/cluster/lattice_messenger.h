@@ -232,11 +232,12 @@ class LatticeMessenger final : public LatticeLink,
   void Receive(std::string_view batch);
   // The pairs of one batch already found in expected_, with where their numbers are: a batch
   // holds a few pairs' messages interleaved, and each is hashed once. Points into the batch's
-  // records (alive while it is handled) and into expected_ (valid while its generation holds).
+  // records (alive while it is handled) and into expected_ (Handle clears it with expected_).
   class ExpectedPairs {
    public:
-    uint64_t* Find(const LinkRecord& record, uint64_t generation);
+    uint64_t* Find(const LinkRecord& record) const;
     void Remember(const LinkRecord& record, uint64_t* expected);
+    void Clear() { size_ = 0; }
 
    private:
     struct Entry {
@@ -245,7 +246,6 @@ class LatticeMessenger final : public LatticeLink,
     };
     std::array<Entry, 16> entries_;
     size_t size_ = 0;
-    uint64_t generation_ = 0;
   };
   // Handles one record of a batch; moves out of it only what it hands on (the payload, a
   // channel id), so its ids stay readable for `pairs`.
@@ -313,8 +313,6 @@ class LatticeMessenger final : public LatticeLink,
   std::atomic<bool> any_refusals_{false};  // !refusals_.empty(), read without mu_
   std::unordered_map<std::string, uint64_t, JoinedKeyHash, JoinedKeyEqual> expected_
       THEATER_GUARDED_BY(mu_);
-  // Counts the times expected_ was emptied (ExpectedPairs' pointers into it then lapse).
-  uint64_t expected_generation_ THEATER_GUARDED_BY(mu_) = 1;
   bool expected_forgotten_ THEATER_GUARDED_BY(mu_) = false;  // expected_ was cleared once
   // The requests and openings this host received and has not answered yet, by origin host.
   std::unordered_map<std::string, std::unordered_set<uint64_t>> owed_ THEATER_GUARDED_BY(mu_);

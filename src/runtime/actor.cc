@@ -315,21 +315,12 @@ Status Actor::Enqueue(Operation op) {
 bool Actor::HasExport(std::string_view export_name) const {
   // Asks the module, not host_: the host goes away when the actor stops, possibly while a
   // notification is being delivered from another thread.
-  constexpr size_t kMaxKnownExports = 8;
   std::shared_ptr<const engine::Module> module;
   {
     MutexLock lock(mu_);
-    for (const KnownExport& known : known_exports_) {
-      if (known.name == export_name) return known.present;
-    }
     module = module_;
   }
-  const bool present = module && module->FindExport(export_name);
-  MutexLock lock(mu_);
-  if (module && module_ == module && known_exports_.size() < kMaxKnownExports) {
-    known_exports_.push_back({std::string(export_name), present});
-  }
-  return present;
+  return module && module->FindExport(export_name);
 }
 
 std::string Actor::ExportForm(std::string_view interface_name, std::string_view function) const {
@@ -532,7 +523,6 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
         MutexLock lock(mu_);
         module_ = op.module;
         export_forms_.clear();
-        known_exports_.clear();
       }
       runtime_.OnComponentUpdated(*this);
     } else {

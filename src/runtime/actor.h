@@ -313,13 +313,6 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   std::shared_ptr<const engine::Module> module_ THEATER_GUARDED_BY(mu_);
   // ExportForm's answers for module_ (cleared when an update replaces it).
   mutable std::map<std::string, std::string, std::less<>> export_forms_ THEATER_GUARDED_BY(mu_);
-  // The exports HasExport was asked about, and whether module_ has each: a mailbox asks for
-  // every message, and a few names compared beat hashing one (emptied with export_forms_).
-  struct KnownExport {
-    std::string name;
-    bool present = false;
-  };
-  mutable std::vector<KnownExport> known_exports_ THEATER_GUARDED_BY(mu_);
   // An ActorHost for `module` with `state`, its imports served by this actor's handlers.
   Result<std::unique_ptr<ActorHost>> NewHost(std::shared_ptr<const engine::Module> module,
                                              StateBytes state);
