@@ -48,19 +48,8 @@ trap cleanup EXIT
 . "$(dirname "$0")/nats_server.sh"
 start_nats_server "$work"
 pids+=("$NATS_PID")
-url=$NATS_URL
-server() {  # host-id output-file (stdout and the log)
-  "$theater" server --address 127.0.0.1:0 --home "$work/$1" --durability none --log-level info \
-    --cluster "$url" --lattice bench --host-id "$1" --spawn-root "$actors" > "$2" 2>&1 &
-  pids+=($!)
-  echo $!
-}
-wait_for() {  # file pattern
-  for _ in $(seq 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done
-  echo "host_loss.sh: timed out waiting for '$2' in $1" >&2; exit 1
-}
-server h1 "$work/h1.log" > /dev/null
-wait_for "$work/h1.log" "in lattice"
+start_lattice_host h1 "$work/h1.log" --spawn-root "$actors"
+wait_for_line "$work/h1.log" "in lattice" 6
 # What is waited for on h1's log after each kill.
 lost_line="host 'h2' lost"
 if [ -n "$parent_mode" ]; then
@@ -79,8 +68,9 @@ type = "supervisor"
 fi
 times=()
 for i in $(seq "$kills"); do
-  h2=$(server h2 "$work/h2-$i.log")
-  wait_for "$work/h2-$i.log" "in lattice"
+  start_lattice_host h2 "$work/h2-$i.log" --spawn-root "$actors"
+  h2=$LATTICE_HOST_PID
+  wait_for_line "$work/h2-$i.log" "in lattice" 6
   sleep 1.5  # h1 has heard a heartbeat or two of this h2
   if [ -n "$parent_mode" ]; then
     child=$("$theater" --address "$h1_address" message --request "$parent" "spawn:$work/child.toml" | head -1)

@@ -39,14 +39,8 @@ trap cleanup EXIT
 . "$(dirname "$0")/nats_server.sh"
 start_nats_server "$work"
 pids+=("$NATS_PID")
-for host in h1 h2; do
-  "$theater" server --address 127.0.0.1:0 --home "$work/$host" --durability none --log-level info \
-    --cluster "$NATS_URL" --lattice bench --host-id "$host" > "$work/$host.log" 2>&1 &
-  pids+=($!)
-done
-for host in h1 h2; do
-  for _ in $(seq 500); do grep -q "in lattice" "$work/$host.log" 2>/dev/null && break; sleep 0.02; done
-done
+for host in h1 h2; do start_lattice_host "$host" "$work/$host.log"; done
+for host in h1 h2; do wait_for_line "$work/$host.log" "in lattice" 10; done
 h1=$(sed -n 's/^listening on //p' "$work/h1.log" | head -1)
 printf 'name = "m"\nversion = "0.1.0"\ncomponent = "%s/messenger.wasm"\n\n[[handler]]\ntype = "message-server"\n\n[[handler]]\ntype = "timing"\n' \
   "$actors" > "$work/m.toml"

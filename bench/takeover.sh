@@ -38,22 +38,11 @@ trap cleanup EXIT
 . "$(dirname "$0")/nats_server.sh"
 start_nats_server "$work"
 pids+=("$NATS_PID")
-url=$NATS_URL
-server() {  # host-id
-  "$theater" server --address 127.0.0.1:0 --home "$work/$1" --durability none --log-level info \
-    --cluster "$url" --lattice bench --host-id "$1" --cache-dir "$work/cache" \
-    > "$work/$1.log" 2>&1 &
-  pids+=($!)
-  echo $!
-}
-wait_for() {  # file pattern seconds
-  for _ in $(seq $(($3 * 50))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done
-  echo "takeover.sh: timed out waiting for '$2' in $1" >&2; exit 1
-}
-server h1 > /dev/null
-wait_for "$work/h1.log" "in lattice" 30
-h2=$(server h2)
-wait_for "$work/h2.log" "in lattice" 30
+start_lattice_host h1 "$work/h1.log" --cache-dir "$work/cache"
+wait_for_line "$work/h1.log" "in lattice" 30
+start_lattice_host h2 "$work/h2.log" --cache-dir "$work/cache"
+h2=$LATTICE_HOST_PID
+wait_for_line "$work/h2.log" "in lattice" 30
 h1_address=$(sed -n 's/^listening on //p' "$work/h1.log" | head -1)
 printf 'name = "replicated"\nversion = "0.1.0"\ncomponent = "%s/runtime_probe.wasm"\nauto_handlers = true\ndurability = "replicated"\n' \
   "$actors" > "$work/replicated.toml"
@@ -69,7 +58,7 @@ echo "started and asked in $(echo "$(date +%s.%N) - $started" | bc -l | xargs pr
 sleep 1  # their last events are replicated
 start=$(date +%s.%N)
 kill -KILL "$h2"
-wait_for "$work/h1.log" "replicated actors in" 120
+wait_for_line "$work/h1.log" "replicated actors in" 120
 line=$(grep "replicated actors in" "$work/h1.log" | tail -1)
 stamp=$(echo "$line" | sed -E 's/^\[([0-9-]+ [0-9:.]+)\].*/\1/')
 done_at=$(date -d "$stamp" +%s.%N)
