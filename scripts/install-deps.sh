@@ -24,8 +24,9 @@ done
 PACKAGES=(
   # host toolchain and build
   g++ cmake ninja-build pkg-config make
-  # wasm engine: wasm2c (wabt) and the guest toolchain (clang-14 for wasm32-wasi, C and C++)
-  wabt clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32
+  # wasm engine: wasm2c (wabt), the fast tier's compiler (tcc) and the guest toolchain
+  # (clang-14 for wasm32-wasi, C and C++)
+  wabt tcc clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32
   libc++abi-14-dev-wasm32
   # libraries
   libboost-context1.81-dev libboost1.81-dev libssl-dev libsqlite3-dev libtomlplusplus-dev libcurl4-openssl-dev

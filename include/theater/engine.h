@@ -52,6 +52,24 @@ inline constexpr uint64_t kSmallMemoryBytes = 1 << 20;
 // The default time slice of a guest call (EngineOptions::preempt_slice).
 inline constexpr std::chrono::microseconds kDefaultPreemptSlice{2000};
 
+// Which compile of a module an instance runs (docs/compile-cache.md, "Tiers").
+enum class CodeTier {
+  kFast,       // tcc's object: compiled in seconds, runs a few times slower
+  kOptimized,  // the C compiler's at its -O level
+};
+
+// How an engine compiles modules.
+enum class TierPolicy {
+  // A module with at least EngineOptions::fast_tier_min_code_bytes of code whose optimized
+  // object is not cached yet runs from the fast tier at once (the JavaScript engine: seconds,
+  // not minutes) while its optimized object compiles in the background at the lowest CPU
+  // priority; instances made after that run the optimized code. Smaller modules, and every module
+  // when tcc is not installed, are compiled optimized at once.
+  kTiered,
+  kOptimized,  // every module waits for its optimized object
+  kFast,       // every module from the fast tier, nothing in the background (tests, dev loops)
+};
+
 struct EngineOptions {
   // Where compiled modules are cached. Empty: $THEATER_HOME/cache (default ~/.theater/cache).
   std::filesystem::path cache_dir;
@@ -80,6 +98,11 @@ struct EngineOptions {
   // the checks, so nothing yields (a guest then holds its worker until it returns, suspends or
   // reaches its deadline). The embedder passes the same value to the executor.
   std::chrono::microseconds preempt_slice = kDefaultPreemptSlice;
+  // Unset: $THEATER_TIER ("tiered", "optimized" or "fast") when set, else kTiered.
+  std::optional<TierPolicy> tier;
+  // Under kTiered, smaller modules are compiled optimized at once: gcc takes a few seconds at
+  // most for them, and the fast tier would only add a second compile.
+  size_t fast_tier_min_code_bytes = 256 * 1024;
 };
 
 struct FuncSig {
@@ -174,6 +197,8 @@ class Module {
   // its core modules may differ).
   virtual MemoryMode memory_mode() const = 0;
   virtual bool exports_memory() const = 0;
+  // The code the next instance runs: kFast until a tiered module's optimized object is ready.
+  virtual CodeTier code_tier() const { return CodeTier::kOptimized; }
 
   // Creates an instance; binds every import through `resolver` and runs the module's data and
   // element initialisers. Does not call any export (not even `_initialize`).
@@ -197,6 +222,13 @@ class Engine {
   Result<std::shared_ptr<const Module>> LoadModuleFile(const std::filesystem::path& path);
 
   virtual const EngineOptions& options() const = 0;
+
+  // Tiered compilation (TierPolicy::kTiered): the optimized compiles queued or running in the
+  // background. Waits until there are none, or until `timeout` passes (false then).
+  virtual bool WaitForBackgroundCompiles(std::chrono::milliseconds timeout) {
+    (void)timeout;
+    return true;
+  }
 };
 
 class Instance {
@@ -205,6 +237,9 @@ class Instance {
 
   virtual const Module& module() const = 0;
   void* user_data() const { return user_data_; }
+  // The code this instance runs, for its whole life (a module's later optimized object is for
+  // instances made after it).
+  virtual CodeTier code_tier() const { return CodeTier::kOptimized; }
 
   // Runs an export on the calling thread, without a fiber. A host import that tries to suspend
   // during such a call fails. Nested use from inside a host import of the same instance (e.g.

@@ -12,9 +12,10 @@
 //   - Each world's JavaScript engine is compiled once, ahead, from a stub actor of the world
 //     (`theater compile --engine js`), into one cache (kTestHome) that the JavaScript and
 //     TypeScript actors of a world (and later runs, and the other build of a CI run) share; it
-//     is compiled with clang-14 at -O0 ($THEATER_CC, $THEATER_OPT_LEVEL): about 55 CPU-seconds
-//     for the first world, and about 7 for each other world, which links the engine's units
-//     from the first (docs/compile-cache.md, "Unit objects").
+//     is compiled by the fast tier only ($THEATER_TIER=fast, docs/compile-cache.md "Tiers"):
+//     about 10 s for the first world (8 of them wasm2c's), a few for each other world, which
+//     links the engine's units from the first ("Unit objects"). What these tests check does not
+//     depend on how the engine is optimised; the tiers' agreement is tier_test's.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -56,11 +57,8 @@ class CliJsTest : public theater::cli_testing::ServerFixture {
   std::map<std::string, std::string> Env() const override {
     auto env = BaseEnv(dir_, address_);
     env["THEATER_HOME"] = kTestHome.string();
-    // What these tests check does not depend on how the engine is optimised: clang at -O0
-    // compiles it about four times faster than gcc at -O1 (and 12 times faster than the -O2 a
-    // user gets).
-    env["THEATER_CC"] = "clang-14";
-    env["THEATER_OPT_LEVEL"] = "0";
+    // The fast tier, and no optimized compile behind it (see the file comment).
+    env["THEATER_TIER"] = "fast";
     return env;
   }
 
@@ -147,7 +145,8 @@ class CliJsTest : public theater::cli_testing::ServerFixture {
     fs::create_directories(stub, ec);
     fs::create_directory_symlink(SharedNodeModules("js"), stub / "node_modules", ec);  // once
     Finished compiled =
-        Run({"compile", "--engine", "js", "--world", world, "--wit", (project / "wit").string()});
+        Run({"compile", "--engine", "js", "--world", world, "--wit", (project / "wit").string(),
+             "--tier", "fast"});
     EXPECT_EQ(compiled.code, 0) << world << ": " << compiled.err;
     EXPECT_THAT(compiled.out, HasSubstr("compiled component " + (stub / "engine.wasm").string()));
     EXPECT_THAT(compiled.err, Not(HasSubstr("npm ci"))) << "the shared packages are linked";
@@ -172,6 +171,18 @@ TEST_F(CliJsTest, BasicTemplateRunsInJavaScriptAndTypeScript) {
     // Neither actor compiles anything: they share the engine compiled from the world's stub.
     EXPECT_THAT(ran.err, Not(HasSubstr("compiling"))) << ran.err;
   }
+  // A user's first run, tiered: the actor runs from the fast tier at once, the optimized compile
+  // starts behind it, and stops (saying so) when the run ends.
+  std::map<std::string, std::string> env = Env();
+  env["THEATER_TIER"] = "tiered";
+  Finished tiered =
+      Child({"run", (dir_ / "basic-js" / "manifest.toml").string()}, env, "").Finish(10min);
+  EXPECT_EQ(tiered.code, 0) << tiered.out << tiered.err;
+  EXPECT_THAT(tiered.out, HasSubstr("Hello from basic-js"));
+  EXPECT_THAT(tiered.err, HasSubstr("runs from the fast tier; its optimized compile goes on in "
+                                    "the background"));
+  EXPECT_THAT(tiered.err, HasSubstr("the optimized compile of basic-js.wasm core module 0 stopped "
+                                    "with this process"));
 }
 
 TEST_F(CliJsTest, MessageServerTemplateAnswersTheCliAndACActor) {

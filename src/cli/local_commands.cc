@@ -339,6 +339,7 @@ struct CompileArgs {
   std::string wit_dir;
   std::string memory_mode = "auto";
   bool bounds_checks = false;
+  std::string tier = "optimized";
 };
 
 int Compile(CommandContext& ctx, const CompileArgs& args, engine::MemoryMode mode) {
@@ -359,6 +360,9 @@ int Compile(CommandContext& ctx, const CompileArgs& args, engine::MemoryMode mod
   options.memory_mode = mode;
   // On stderr, so --json output stays one document.
   options.progress = engine::EngineOptions::Progress::kOn;
+  // What was asked for, at once: nothing is left to a background compile this process would
+  // stop as it ends.
+  options.tier = args.tier == "fast" ? engine::TierPolicy::kFast : engine::TierPolicy::kOptimized;
   THEATER_ASSIGN_OR_RETURN_EXIT(std::unique_ptr<engine::Engine> engine,
                                 engine::Engine::Create(options), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::vector<uint8_t> bytes, ReadFileBytes(path, "module"), out);
@@ -439,6 +443,12 @@ void AddLocalCommands(CLI::App& app, CommandSet& commands) {
       ->check(CLI::IsMember({"auto", "guard", "bounds"}))
       ->capture_default_str();
   compile_cmd->add_flag("--bounds-checks", compile->bounds_checks, "Same as --memory-mode bounds");
+  compile_cmd
+      ->add_option("--tier", compile->tier,
+                   "optimized: the code actors run at full speed (what `run` and the server "
+                   "otherwise compile in the background); fast: tcc's, in seconds")
+      ->check(CLI::IsMember({"optimized", "fast"}))
+      ->capture_default_str();
   commands.Add(compile_cmd, [compile](CommandContext& ctx) {
     return Compile(ctx, *compile, MemoryModeNamed(compile->memory_mode, compile->bounds_checks));
   });

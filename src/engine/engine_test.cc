@@ -34,10 +34,10 @@ int CountingLog(Instance&, void*, const uint64_t*, uint64_t*) {
   return 0;
 }
 
-class HostileTest : public ::testing::TestWithParam<MemoryMode> {
+class HostileTest : public ::testing::TestWithParam<testing::EngineKind> {
  protected:
   void SetUp() override {
-    module_ = LoadActor("hostile", GetParam());
+    module_ = LoadActor("hostile", GetParam().mode, GetParam().tier);
     ASSERT_NE(module_, nullptr);
     resolver_.Add("theater:simple/runtime", "log", CountingLog);
     resolver_.set_default(testing::TrappingImport);
@@ -201,8 +201,8 @@ TEST_P(HostileTest, HostFailureTrapsWithItsCause) {
   EXPECT_NE(status.ToString().find("logging is not allowed here"), std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothMemoryModes, HostileTest, testing::BothMemoryModes(),
-                         testing::MemoryModeTestName);
+INSTANTIATE_TEST_SUITE_P(BothMemoryModesAndTiers, HostileTest, testing::BothMemoryModesAndTiers(),
+                         testing::EngineKindTestName);
 
 TEST(EngineTest, MalformedModulesAreRejectedWithAClearError) {
   Engine& engine = SharedEngine();

@@ -14,12 +14,15 @@
 
 namespace theater::engine::testing {
 
-inline Engine& SharedEngine(MemoryMode mode = MemoryMode::kGuardPages) {
-  static std::map<MemoryMode, std::unique_ptr<Engine>> engines;
-  auto& e = engines[mode];
+// Optimized code unless asked: what a test compiles does not depend on its size or $THEATER_TIER.
+inline Engine& SharedEngine(MemoryMode mode = MemoryMode::kGuardPages,
+                            TierPolicy tier = TierPolicy::kOptimized) {
+  static std::map<std::pair<MemoryMode, TierPolicy>, std::unique_ptr<Engine>> engines;
+  auto& e = engines[{mode, tier}];
   if (!e) {
     EngineOptions options;
     options.memory_mode = mode;
+    options.tier = tier;
     options.progress = EngineOptions::Progress::kOff;
     auto created = Engine::Create(options);
     EXPECT_TRUE(created.ok()) << created.status().ToString();
@@ -38,13 +41,31 @@ inline std::string MemoryModeTestName(const ::testing::TestParamInfo<MemoryMode>
   return info.param == MemoryMode::kGuardPages ? "GuardPages" : "BoundsChecks";
 }
 
+// For a suite whose guests must behave alike whichever tier compiled them (the fast tier's code
+// reaches the runtime's thread-locals through calls, and counts bits without builtins).
+struct EngineKind {
+  MemoryMode mode;
+  TierPolicy tier;
+};
+inline auto BothMemoryModesAndTiers() {
+  return ::testing::Values(EngineKind{MemoryMode::kGuardPages, TierPolicy::kOptimized},
+                           EngineKind{MemoryMode::kBoundsChecks, TierPolicy::kOptimized},
+                           EngineKind{MemoryMode::kGuardPages, TierPolicy::kFast},
+                           EngineKind{MemoryMode::kBoundsChecks, TierPolicy::kFast});
+}
+inline std::string EngineKindTestName(const ::testing::TestParamInfo<EngineKind>& info) {
+  return std::string(info.param.mode == MemoryMode::kGuardPages ? "GuardPages" : "BoundsChecks") +
+         (info.param.tier == TierPolicy::kFast ? "FastTier" : "");
+}
+
 inline std::string ActorPath(const std::string& name) {
   return std::string(THEATER_TEST_ACTOR_DIR) + "/" + name + ".wasm";
 }
 
 inline std::shared_ptr<const Module> LoadActor(const std::string& name,
-                                               MemoryMode mode = MemoryMode::kGuardPages) {
-  auto module = SharedEngine(mode).LoadModuleFile(ActorPath(name));
+                                               MemoryMode mode = MemoryMode::kGuardPages,
+                                               TierPolicy tier = TierPolicy::kOptimized) {
+  auto module = SharedEngine(mode, tier).LoadModuleFile(ActorPath(name));
   EXPECT_TRUE(module.ok()) << module.status().ToString();
   return module.ok() ? *module : nullptr;
 }

@@ -76,10 +76,10 @@ int EchoImport(Instance&, void*, const uint64_t* args, uint64_t* results) {
   return 0;
 }
 
-class FiberTest : public ::testing::TestWithParam<MemoryMode> {
+class FiberTest : public ::testing::TestWithParam<testing::EngineKind> {
  protected:
   void SetUp() override {
-    module_ = LoadActor("fiber_guest", GetParam());
+    module_ = LoadActor("fiber_guest", GetParam().mode, GetParam().tier);
     ASSERT_NE(module_, nullptr);
     resolver_.Add("theater:test/fiber", "wait", WaitImport);
     resolver_.Add("theater:test/fiber", "echo", EchoImport);
@@ -489,8 +489,8 @@ TEST_P(FiberTest, DirectCallCannotSuspend) {
       << status.ToString();
 }
 
-INSTANTIATE_TEST_SUITE_P(BothMemoryModes, FiberTest, testing::BothMemoryModes(),
-                         testing::MemoryModeTestName);
+INSTANTIATE_TEST_SUITE_P(BothMemoryModesAndTiers, FiberTest, testing::BothMemoryModesAndTiers(),
+                         testing::EngineKindTestName);
 
 }  // namespace
 }  // namespace theater::engine

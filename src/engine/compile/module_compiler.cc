@@ -70,6 +70,8 @@ constexpr std::chrono::milliseconds kVersionTimeout{60000};
 constexpr char kWasm2cHint[] = "install it with `apt-get install wabt`";
 constexpr char kCompilerHint[] =
     "install a C compiler with `apt-get install gcc`, or point $THEATER_CC at one";
+constexpr char kFastCompilerHint[] =
+    "install it with `apt-get install tcc`, or point $THEATER_FAST_CC at it";
 
 // Incremental SHA-256 with length-prefixed fields, so that no two field lists hash alike.
 class KeyHasher {
@@ -363,6 +365,8 @@ Result<CompileOptions> DefaultCompileOptions() {
   THEATER_ASSIGN_OR_RETURN(options.cache_dir, DefaultCacheDir());
   const char* cc = std::getenv("THEATER_CC");
   if (cc != nullptr && *cc != '\0') options.c_compiler = cc;
+  const char* fast_cc = std::getenv("THEATER_FAST_CC");
+  if (fast_cc != nullptr && *fast_cc != '\0') options.fast_compiler = fast_cc;
   // One digit, 0..3: anything else is refused rather than silently ignored.
   const char* opt = std::getenv("THEATER_OPT_LEVEL");
   if (opt != nullptr && *opt != '\0') {
@@ -389,20 +393,31 @@ Result<std::unique_ptr<ModuleCompiler>> ModuleCompiler::Create(CompileOptions op
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.tool_timeout);
   THEATER_ASSIGN_OR_RETURN(state->wasm2c,
                            ResolveTool(options.wasm2c, "wasm2c", kWasm2cHint, timeout));
-  THEATER_ASSIGN_OR_RETURN(state->compiler,
-                           ResolveTool(options.c_compiler, "C compiler", kCompilerHint, timeout));
-  state->compiler_name = fs::path(options.c_compiler).filename().string();
+  const bool fast = options.tier == CompileTier::kFast;
+  const std::string& compiler = fast ? options.fast_compiler : options.c_compiler;
+  THEATER_ASSIGN_OR_RETURN(
+      state->compiler,
+      fast ? ResolveTool(compiler, "the fast tier's C compiler", kFastCompilerHint, timeout)
+           : ResolveTool(compiler, "C compiler", kCompilerHint, timeout));
+  state->compiler_name = fs::path(compiler).filename().string();
   if (state->compiler_name == "cc" && state->compiler.identity.find("gcc") != std::string::npos) {
     state->compiler_name = "gcc";
   }
 
   state->wasm2c_args = {
       state->wasm2c.path.string(), kWasmFile, "-n", kModulePrefix, "-o", kModuleC};
-  state->unit_flags = {"-O" + std::to_string(options.opt_level), "-fPIC",
-                       // Many modules share a process; each defines the same Z_mod_* names.
-                       "-fvisibility=hidden",
-                       // No TLS address may be cached across a fiber switch.
-                       "-ftls-model=initial-exec", "-fno-strict-aliasing", "-w"};
+  if (fast) {
+    // tcc optimises nothing, has no thread-local storage (wasm-rt.h reaches the runtime's
+    // through calls instead) and exports every global symbol; each module is dlopen()ed
+    // RTLD_LOCAL, so modules still never see each other's names.
+    state->unit_flags = {"-w"};
+  } else {
+    state->unit_flags = {"-O" + std::to_string(options.opt_level), "-fPIC",
+                         // Many modules share a process; each defines the same Z_mod_* names.
+                         "-fvisibility=hidden",
+                         // No TLS address may be cached across a fiber switch.
+                         "-ftls-model=initial-exec", "-fno-strict-aliasing", "-w"};
+  }
   if (!options.signal_memcheck) {
     state->unit_flags.push_back("-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0");
   }
@@ -462,6 +477,11 @@ std::string ModuleCompiler::CacheKey(std::span<const uint8_t> wasm) const {
   return KeyOf(split ? std::span<const uint8_t>(split->code) : wasm);
 }
 
+bool ModuleCompiler::IsCached(std::span<const uint8_t> wasm) const {
+  const std::string key = CacheKey(wasm);
+  return !key.empty() && CheckElfFile(CachePath(key)).ok();
+}
+
 std::string ModuleCompiler::KeyOf(std::span<const uint8_t> wasm) const {
   KeyHasher key;
   key.Field(state_->config_digest);
@@ -494,7 +514,8 @@ fs::path ModuleCompiler::UnitObjectPath(std::string_view unit_text) const {
 Result<size_t> ModuleCompiler::CompileUnits(const SplitTranslation& split, const fs::path& dir,
                                             const std::string& name,
                                             std::chrono::milliseconds timeout,
-                                            ProgressLine& progress) const {
+                                            ProgressLine& progress,
+                                            const std::atomic<bool>* cancel) const {
   struct Unit {
     size_t index = 0;     // into split.units
     fs::path object;      // what the link takes
@@ -541,8 +562,8 @@ Result<size_t> ModuleCompiler::CompileUnits(const SplitTranslation& split, const
   const size_t parallel = state_->options.compile_jobs > 0 ? state_->options.compile_jobs : cpus;
   size_t units_to_compile = now.size();
   size_t units_done = 0;
-  // Runs the units' compiles (and the shim's, when asked) at once, then keeps the function
-  // units' objects in the cache and lets their locks go.
+  // Runs the units' compiles (and the shim's, when asked) at once, keeping each function unit's
+  // object in the cache and letting its lock go as it is made.
   const auto compile = [&](std::vector<Unit>& units, bool with_shim) -> Status {
     std::vector<SubprocessJob> jobs;
     const auto add_job = [&](const std::string& source, const std::string& object) {
@@ -558,15 +579,28 @@ Result<size_t> ModuleCompiler::CompileUnits(const SplitTranslation& split, const
     }
     if (with_shim) add_job(kShimC, kShimObject);  // last: small, and the units are the long pole
     size_t bytes_done = 0;
+    // A function unit's object is kept for the next module that shares it as soon as it is
+    // made, complete before it is visible (synced, then renamed; two compiles of the same unit
+    // write the same bytes), so that a compile stopped half way (a background compile cancelled
+    // when its process ends) loses only the units it had not finished. The link takes the
+    // published object. A failure here costs the next module a compile, not this one its object.
     const auto finished = [&](size_t job) {
       if (job >= units.size()) return;  // the shim
+      Unit& unit = units[job];
       ++units_done;
-      bytes_done += split.units[units[job].index].size();
+      bytes_done += split.units[unit.index].size();
       progress.StageProgress(units_done, units_to_compile,
                              static_cast<double>(bytes_done) / static_cast<double>(total_bytes));
+      if (unit.published.empty()) return;
+      if (SyncPath(unit.object, O_RDONLY).ok() &&
+          ::rename(unit.object.c_str(), unit.published.c_str()) == 0) {
+        SyncPath(unit.published.parent_path(), O_RDONLY | O_DIRECTORY).IgnoreError();
+        objects[unit.index] = unit.published;
+      }
+      unit.lock.reset();
     };
     THEATER_ASSIGN_OR_RETURN(std::vector<SubprocessResult> results,
-                             RunSubprocesses(jobs, parallel, timeout, finished));
+                             RunSubprocesses(jobs, parallel, timeout, finished, cancel));
     for (size_t i = 0; i < results.size(); ++i) {
       if (results[i].ok() || results[i].cancelled) continue;
       const std::string what = i < units.size()
@@ -577,18 +611,7 @@ Result<size_t> ModuleCompiler::CompileUnits(const SplitTranslation& split, const
       return InternalError(state_->compiler_name + " failed on " + what + " of '" + name +
                            "':\n" + Tail(results[i]));
     }
-    // Kept for the next module that shares them, each complete before it is visible (synced,
-    // then renamed; two compiles of the same unit write the same bytes). The link takes the
-    // published object. A failure here costs the next module a compile, not this one its object.
-    for (Unit& unit : units) {
-      if (unit.published.empty()) continue;
-      if (SyncPath(unit.object, O_RDONLY).ok() &&
-          ::rename(unit.object.c_str(), unit.published.c_str()) == 0) {
-        SyncPath(unit.published.parent_path(), O_RDONLY | O_DIRECTORY).IgnoreError();
-        objects[unit.index] = unit.published;
-      }
-      unit.lock.reset();
-    }
+    for (Unit& unit : units) unit.lock.reset();
     return Status::Ok();
   };
 
@@ -624,7 +647,7 @@ Result<size_t> ModuleCompiler::CompileUnits(const SplitTranslation& split, const
   for (const fs::path& object : objects) link.push_back(object.string());
   link.push_back(kShimObject);
   link.insert(link.end(), {"-o", kOutputSo, "-lm"});
-  THEATER_ASSIGN_OR_RETURN(SubprocessResult linked, RunSubprocess(link, dir, timeout));
+  THEATER_ASSIGN_OR_RETURN(SubprocessResult linked, RunSubprocess(link, dir, timeout, cancel));
   if (!linked.ok()) {
     return InternalError(state_->compiler_name + " failed to link the units of '" + name + "':\n" +
                          Tail(linked));
@@ -633,7 +656,8 @@ Result<size_t> ModuleCompiler::CompileUnits(const SplitTranslation& split, const
 }
 
 Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm,
-                                                   std::string_view display_name) const {
+                                                   std::string_view display_name,
+                                                   const CompileControl& control) const {
   const Clock::time_point start = Clock::now();
   // Cheap checks first: bad input never takes a lock or touches the cache.
   auto info = InspectWasmModule(wasm);
@@ -645,7 +669,7 @@ Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm
   if (split) {
     Result<WasmModuleInfo> code_info = InspectWasmModule(split->code);
     if (!code_info.ok()) return code_info.status().WithContext("splitting off the data");
-    Result<CompiledModuleFile> compiled = CompileModule(split->code, *code_info, display_name);
+    Result<CompiledModuleFile> compiled = CompileModule(split->code, *code_info, display_name, control);
     if (compiled.ok()) {
       compiled->data = std::move(split->data);
       compiled->compile_time = Clock::now() - start;
@@ -658,14 +682,15 @@ Result<CompiledModuleFile> ModuleCompiler::Compile(std::span<const uint8_t> wasm
       return compiled.status();
     }
   }
-  Result<CompiledModuleFile> compiled = CompileModule(wasm, *info, display_name);
+  Result<CompiledModuleFile> compiled = CompileModule(wasm, *info, display_name, control);
   if (compiled.ok()) compiled->compile_time = Clock::now() - start;
   return compiled;
 }
 
 Result<CompiledModuleFile> ModuleCompiler::CompileModule(std::span<const uint8_t> wasm,
                                                          const WasmModuleInfo& module_info,
-                                                         std::string_view display_name) const {
+                                                         std::string_view display_name,
+                                                         const CompileControl& control) const {
   const Clock::time_point start = Clock::now();
   const CompileOptions& options = state_->options;
   const std::string name = PrintableName(display_name);
@@ -690,8 +715,8 @@ Result<CompiledModuleFile> ModuleCompiler::CompileModule(std::span<const uint8_t
   std::FILE* stream = nullptr;
   const bool terminal =
       options.progress_stream != nullptr && ::isatty(::fileno(options.progress_stream));
-  if (options.progress == ProgressMode::kOn ||
-      (options.progress == ProgressMode::kAuto && terminal)) {
+  if (!control.quiet && (options.progress == ProgressMode::kOn ||
+                         (options.progress == ProgressMode::kAuto && terminal))) {
     stream = options.progress_stream;
   }
   ProgressLine progress(
@@ -736,7 +761,7 @@ Result<CompiledModuleFile> ModuleCompiler::CompileModule(std::span<const uint8_t
 
   progress.Stage("wasm2c");
   THEATER_ASSIGN_OR_RETURN(SubprocessResult translated,
-                           RunSubprocess(state_->wasm2c_args, dir, timeout));
+                           RunSubprocess(state_->wasm2c_args, dir, timeout, control.cancel));
   if (!translated.ok()) return Wasm2cFailure(translated, name);
 
   // The C, held while it is instrumented and split; released before the compiler runs. It is
@@ -788,13 +813,14 @@ Result<CompiledModuleFile> ModuleCompiler::CompileModule(std::span<const uint8_t
   if (split.units.empty()) {
     progress.Stage(state_->compiler_name);
     THEATER_ASSIGN_OR_RETURN(SubprocessResult compiled,
-                             RunSubprocess(state_->compiler_args, dir, timeout));
+                             RunSubprocess(state_->compiler_args, dir, timeout, control.cancel));
     if (!compiled.ok()) {
       return InternalError(state_->compiler_name + " failed on the C translation of '" + name +
                            "':\n" + Tail(compiled));
     }
   } else {
-    THEATER_ASSIGN_OR_RETURN(out.units_reused, CompileUnits(split, dir, name, timeout, progress));
+    THEATER_ASSIGN_OR_RETURN(out.units_reused,
+                             CompileUnits(split, dir, name, timeout, progress, control.cancel));
   }
 
   const fs::path built = dir / kOutputSo;

@@ -22,6 +22,7 @@
 // directory must belong to the current user and not be writable by others (checked by Create).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -46,7 +47,19 @@ enum class ProgressMode {
   kOff,
 };
 
+// Which compiler makes a module's object (docs/compile-cache.md, "Tiers").
+enum class CompileTier {
+  // `c_compiler` at `opt_level`: the code actors run at full speed; seconds for a small actor,
+  // minutes for the JavaScript engine.
+  kOptimized,
+  // `fast_compiler` (tcc): the JavaScript engine's 140 MB of C in about 2 s on two cores instead
+  // of minutes, for code a few times slower. What a module runs from while its optimized object
+  // is compiled in the background (EngineOptions::tier).
+  kFast,
+};
+
 struct CompileOptions {
+  CompileTier tier = CompileTier::kOptimized;
   // Where compiled modules live; usually DefaultCacheDir(). Created (mode 0700) if missing.
   std::filesystem::path cache_dir;
   // true: guard-page mode (out-of-bounds accesses fault). false: bounds-check mode, compiled
@@ -70,6 +83,9 @@ struct CompileOptions {
   unsigned compile_jobs = 0;
   // Program name (searched on PATH) or path; DefaultCompileOptions() takes $THEATER_CC.
   std::string c_compiler = "cc";
+  // The fast tier's compiler (program name or path); DefaultCompileOptions() takes
+  // $THEATER_FAST_CC. The runtime header has what it lacks (thread-locals, bit builtins) for tcc.
+  std::string fast_compiler = "tcc";
   std::string wasm2c = "wasm2c";
   ProgressMode progress = ProgressMode::kAuto;
   std::FILE* progress_stream = stderr;  // not owned
@@ -83,8 +99,9 @@ struct CompileOptions {
 // database). kFailedPrecondition when no home directory can be determined.
 Result<std::filesystem::path> DefaultCacheDir();
 
-// Defaults for this environment: cache_dir = DefaultCacheDir(), c_compiler = $THEATER_CC and
-// opt_level = $THEATER_OPT_LEVEL when set (kInvalidArgument for a level that is not 0..3).
+// Defaults for this environment: cache_dir = DefaultCacheDir(), c_compiler = $THEATER_CC,
+// fast_compiler = $THEATER_FAST_CC and opt_level = $THEATER_OPT_LEVEL when set
+// (kInvalidArgument for a level that is not 0..3).
 Result<CompileOptions> DefaultCompileOptions();
 
 struct CompiledModuleFile {
@@ -100,6 +117,16 @@ struct CompiledModuleFile {
   // When the object was compiled from the module's code alone (data_split.h): the data that each
   // instance's memory must be given right after instantiation. Null: the object is the module.
   std::shared_ptr<const ModuleData> data;
+};
+
+// What one Compile() call may ask beyond the compiler's options.
+struct CompileControl {
+  // Looked at while the tools run: once true, they are killed and Compile() fails with
+  // kCancelled. The function units compiled by then are kept (docs/compile-cache.md, "Unit
+  // objects"), so a compile started again goes on where this one stopped. Not owned.
+  const std::atomic<bool>* cancel = nullptr;
+  // No progress line, whatever the options say: a compile in the background.
+  bool quiet = false;
 };
 
 class ModuleCompiler {
@@ -119,8 +146,12 @@ class ModuleCompiler {
   // inputs that are not valid, supported core modules (the message carries wasm2c's diagnostic),
   // kInternal when the C compiler fails (with the tail of its output), kDeadlineExceeded when a
   // tool times out, kIOError with the path for file system failures.
-  Result<CompiledModuleFile> Compile(std::span<const uint8_t> wasm,
-                                     std::string_view display_name) const;
+  Result<CompiledModuleFile> Compile(std::span<const uint8_t> wasm, std::string_view display_name,
+                                     const CompileControl& control = {}) const;
+
+  // Whether Compile() would find `wasm`'s object in the cache: a SHA-256 of the bytes and a look
+  // at the object's ELF header. False for bytes that are not a module.
+  bool IsCached(std::span<const uint8_t> wasm) const;
 
   // The cache key Compile() uses for `wasm` with these options (of its code module when its data
   // is split off; "" when `wasm` cannot be read).
@@ -138,7 +169,8 @@ class ModuleCompiler {
   // Compile() for a module that is compiled as it is (`wasm` is the module or its code module).
   Result<CompiledModuleFile> CompileModule(std::span<const uint8_t> wasm,
                                            const WasmModuleInfo& info,
-                                           std::string_view display_name) const;
+                                           std::string_view display_name,
+                                           const CompileControl& control) const;
   // The key of the object compiled from exactly `wasm`.
   std::string KeyOf(std::span<const uint8_t> wasm) const;
 
@@ -150,7 +182,8 @@ class ModuleCompiler {
                                             const std::filesystem::path& dir,
                                             const std::string& name,
                                             std::chrono::milliseconds timeout,
-                                            ProgressLine& progress) const;
+                                            ProgressLine& progress,
+                                            const std::atomic<bool>* cancel) const;
   // Where the object of a function unit with this text lives.
   std::filesystem::path UnitObjectPath(std::string_view unit_text) const;
 

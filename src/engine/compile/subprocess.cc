@@ -100,9 +100,11 @@ void KillAll(std::vector<RunningTool>& running) {
 
 Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
                                        const std::filesystem::path& working_dir,
-                                       std::chrono::milliseconds timeout) {
-  THEATER_ASSIGN_OR_RETURN(std::vector<SubprocessResult> results,
-                           RunSubprocesses({SubprocessJob{argv, working_dir}}, 1, timeout));
+                                       std::chrono::milliseconds timeout,
+                                       const std::atomic<bool>* cancel) {
+  THEATER_ASSIGN_OR_RETURN(
+      std::vector<SubprocessResult> results,
+      RunSubprocesses({SubprocessJob{argv, working_dir}}, 1, timeout, {}, cancel));
   return std::move(results.front());
 }
 
@@ -118,7 +120,7 @@ void CancelAllSubprocesses() {
 
 Result<std::vector<SubprocessResult>> RunSubprocesses(
     const std::vector<SubprocessJob>& jobs, size_t parallel, std::chrono::milliseconds timeout,
-    const std::function<void(size_t job)>& finished) {
+    const std::function<void(size_t job)>& finished, const std::atomic<bool>* cancel) {
   if (parallel == 0) return InvalidArgument("RunSubprocesses: parallel must be at least 1");
   std::vector<SubprocessResult> results(jobs.size());
   std::vector<RunningTool> running;
@@ -131,6 +133,10 @@ Result<std::vector<SubprocessResult>> RunSubprocesses(
     if (g_cancelled.load(std::memory_order_acquire)) {
       KillAll(running);
       return Cancelled("stopped: the process is shutting down");
+    }
+    if (cancel != nullptr && cancel->load(std::memory_order_acquire)) {
+      KillAll(running);
+      return Cancelled("stopped: the compile was cancelled");
     }
     while (!failed && next < jobs.size() && running.size() < parallel) {
       Result<RunningTool> started = StartTool(jobs[next]);

@@ -12,6 +12,7 @@
 // Thread-safety: the functions may be called from any thread concurrently.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -46,19 +47,23 @@ inline constexpr size_t kMaxSubprocessOutput = 64 * 1024;
 // Runs `argv` (argv[0] is the program, an absolute or relative path; PATH is not searched) and
 // waits for it. Errors: kUnavailable when it cannot be started, kDeadlineExceeded after
 // `timeout`, kIOError for pipe or wait failures. A non-zero exit is not an error here; callers
-// look at the result.
+// look at the result. `cancel`, when given, is looked at while the tool runs (every 200 ms at
+// most): once it is true the tool is killed and the call fails with kCancelled.
 Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
                                        const std::filesystem::path& working_dir,
-                                       std::chrono::milliseconds timeout);
+                                       std::chrono::milliseconds timeout,
+                                       const std::atomic<bool>* cancel = nullptr);
 
 // Runs `jobs`, at most `parallel` (>= 1) at a time, and waits for them; the results are in the
 // order of `jobs`. When one exits non-zero or is killed by a signal, the others still running are
 // killed and those not started are not: each of those is marked `cancelled`. Errors as
 // RunSubprocess, with `timeout` for the whole batch (everything is killed when it passes).
-// `finished`, when given, is called on this thread with each job's index as it succeeds.
+// `finished`, when given, is called on this thread with each job's index as it succeeds;
+// `cancel` as for RunSubprocess.
 Result<std::vector<SubprocessResult>> RunSubprocesses(
     const std::vector<SubprocessJob>& jobs, size_t parallel, std::chrono::milliseconds timeout,
-    const std::function<void(size_t job)>& finished = {});
+    const std::function<void(size_t job)>& finished = {},
+    const std::atomic<bool>* cancel = nullptr);
 
 // Kills every tool RunSubprocess(es) runs in this process, now and from now on; those calls fail
 // with kCancelled. How a process that is shutting down stops its compiles (Engine::CancelCompiles)

@@ -339,4 +339,11 @@ Status CheckCompilable(const WasmModuleInfo& info) {
   return Status::Ok();
 }
 
+size_t CodeSectionBytes(const WasmModuleInfo& info) {
+  for (const WasmSection& section : info.sections) {
+    if (section.id == kSectionCode) return section.end - section.payload;
+  }
+  return 0;
+}
+
 }  // namespace theater::engine

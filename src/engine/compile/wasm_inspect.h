@@ -88,6 +88,9 @@ struct WasmModuleInfo {
 // magic, a component, truncated sections).
 Result<WasmModuleInfo> InspectWasmModule(std::span<const uint8_t> wasm);
 
+// The size of the module's code section's payload (0 without one): how much there is to compile.
+size_t CodeSectionBytes(const WasmModuleInfo& info);
+
 // Rejects modules the compile pipeline cannot translate (see the file comment), with
 // kValidationError.
 Status CheckCompilable(const WasmModuleInfo& info);

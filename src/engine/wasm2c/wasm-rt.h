@@ -98,9 +98,70 @@ extern "C" {
 #define WASM_RT_THREAD_LOCAL _Thread_local
 #endif
 
+#ifdef __TINYC__
+/* The fast tier's compiler (tcc, docs/compile-cache.md "Tiers") has no thread-local storage and
+ * none of the bit-counting builtins the generated code calls. Its modules reach this thread's
+ * counters through the runtime, one call per access (each call finds the thread it runs on, so a
+ * fiber that moves to another worker reads that worker's counters), and count bits with the
+ * instructions below. */
+uint32_t* wasm_rt_call_stack_depth_slot(void);
+volatile uint32_t* wasm_rt_preempt_flag_slot(void);
+#define WASM_RT_TLS_BY_CALL 1
+/* The generated code calls these with a nonzero argument only (I32_CLZ and friends test it). */
+static inline int wasm_rt_tcc_clz32(uint32_t x) {
+  uint32_t r;
+  __asm__("bsrl %1, %0" : "=r"(r) : "r"(x));
+  return (int)(r ^ 31);
+}
+static inline int wasm_rt_tcc_clz64(uint64_t x) {
+  uint64_t r;
+  __asm__("bsrq %1, %0" : "=r"(r) : "r"(x));
+  return (int)(r ^ 63);
+}
+static inline int wasm_rt_tcc_ctz32(uint32_t x) {
+  uint32_t r;
+  __asm__("bsfl %1, %0" : "=r"(r) : "r"(x));
+  return (int)r;
+}
+static inline int wasm_rt_tcc_ctz64(uint64_t x) {
+  uint64_t r;
+  __asm__("bsfq %1, %0" : "=r"(r) : "r"(x));
+  return (int)r;
+}
+static inline int wasm_rt_tcc_popcount64(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ULL);
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+  return (int)((x * 0x0101010101010101ULL) >> 56);
+}
+static inline int wasm_rt_tcc_popcount32(uint32_t x) {
+  return wasm_rt_tcc_popcount64(x);
+}
+/* math.h's NAN without GCC's builtin is 0.0f / 0.0f, which x86 computes as a NaN with its sign
+ * bit set, where gcc's is positive. Both are NaNs wasm allows, but a replay may run the other
+ * tier: the generated code's min and max must give the same bits in both. */
+#include <math.h>
+static inline float wasm_rt_tcc_nanf(void) {
+  union {
+    uint32_t bits;
+    float value;
+  } nan = {0x7fc00000u};
+  return nan.value;
+}
+#undef NAN
+#define NAN (wasm_rt_tcc_nanf())
+#define __builtin_clz wasm_rt_tcc_clz32
+#define __builtin_clzll wasm_rt_tcc_clz64
+#define __builtin_ctz wasm_rt_tcc_ctz32
+#define __builtin_ctzll wasm_rt_tcc_ctz64
+#define __builtin_popcount wasm_rt_tcc_popcount32
+#define __builtin_popcountll wasm_rt_tcc_popcount64
+#define wasm_rt_call_stack_depth (*wasm_rt_call_stack_depth_slot())
+#else
 /* Thread-local; swapped per fiber by the scheduler. Declared in both modes so that the runtime
  * (built once) can serve modules of either mode. */
 extern WASM_RT_THREAD_LOCAL uint32_t wasm_rt_call_stack_depth;
+#endif
 
 #define WASM_RT_NO_RETURN __attribute__((noreturn))
 #define WASM_RT_MERGED_OOB_AND_EXHAUSTION_TRAPS 0
@@ -218,7 +279,11 @@ void wasm_rt_host_leave(int status);
  * (through the address each thread registers), cleared when a call starts or resumes on the
  * thread and by wasm_rt_preempt(). Read through %fs on every check (initial-exec TLS, volatile),
  * so no thread's address of it is ever kept across a fiber switch. */
+#ifdef WASM_RT_TLS_BY_CALL
+#define wasm_rt_preempt_flag (*wasm_rt_preempt_flag_slot())
+#else
 extern WASM_RT_THREAD_LOCAL volatile uint32_t wasm_rt_preempt_flag;
+#endif
 /* The slow path of a check: clears the flag and, when the running call may yield, suspends it
  * and queues it behind the calls waiting for a worker. Traps when the call was interrupted or
  * cancelled meanwhile. Out of line and cold, so a check costs a load and a branch. */

@@ -17,6 +17,7 @@
 #include "engine/compile/module_compiler.h"
 #include "engine/compile/subprocess.h"
 #include "engine/compile/wasm_inspect.h"
+#include "engine/wasm2c/background_compiles.h"
 #include "engine/wasm2c/memory_image.h"
 #include "engine/wasm2c/runtime.h"
 #include "engine/wasm2c/shim_abi.h"
@@ -53,6 +54,7 @@ class Wasm2cInstance final : public Instance {
   Status Instantiate(ImportResolver& resolver, std::chrono::nanoseconds start_timeout);
 
   const Module& module() const override;
+  CodeTier code_tier() const override;
   Status Call(uint32_t export_index, std::span<const uint64_t> args, std::span<uint64_t> results,
               const CallOptions& options) override;
   std::span<uint8_t> memory() override;
@@ -87,8 +89,9 @@ class Wasm2cInstance final : public Instance {
   };
   static constexpr std::align_val_t kBlockAlignment{64};
   static Layout LayoutFor(const theater_module_desc& desc);
-  Wasm2cInstance(std::shared_ptr<const Wasm2cModule> module, const InstanceOptions& options,
-                 const Layout& layout);
+  // `desc` is the module's code at Create(): the instance runs it for its whole life.
+  Wasm2cInstance(std::shared_ptr<const Wasm2cModule> module, const theater_module_desc* desc,
+                 const InstanceOptions& options, const Layout& layout);
 
   std::shared_ptr<const Wasm2cModule> module_;
   const theater_module_desc* desc_;
@@ -113,12 +116,14 @@ class Wasm2cInstance final : public Instance {
 
 class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wasm2cModule> {
  public:
-  // `desc` points into a loaded library that is never closed (see the destructor).
+  // `desc` points into a loaded library that is never closed (see the destructor); `tier` is
+  // the compile it came from.
   Wasm2cModule(std::string name, std::string sha256, const theater_module_desc* desc,
-               MemoryMode mode, std::shared_ptr<const ModuleData> data)
+               CodeTier tier, MemoryMode mode, std::shared_ptr<const ModuleData> data)
       : name_(std::move(name)),
         sha256_(std::move(sha256)),
         desc_(desc),
+        fast_desc_(tier == CodeTier::kFast ? desc : nullptr),
         mode_(mode),
         data_(std::move(data)) {
     for (uint32_t i = 0; i < desc->n_imports; ++i) {
@@ -152,7 +157,10 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
   }
   const std::vector<ExternExportInfo>& extern_exports() const override { return extern_exports_; }
   MemoryMode memory_mode() const override { return mode_; }
-  bool exports_memory() const override { return desc_->memory != nullptr; }
+  bool exports_memory() const override { return desc()->memory != nullptr; }
+  CodeTier code_tier() const override {
+    return desc() == fast_desc_ ? CodeTier::kFast : CodeTier::kOptimized;
+  }
 
   Result<std::unique_ptr<Instance>> Instantiate(ImportResolver& resolver,
                                                 const InstanceOptions& options) const override {
@@ -162,7 +170,51 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
     return std::unique_ptr<Instance>(std::move(instance));
   }
 
-  const theater_module_desc* desc() const { return desc_; }
+  // The code the next instance runs: the fast tier's until AdoptOptimized().
+  const theater_module_desc* desc() const { return desc_.load(std::memory_order_acquire); }
+  // The fast tier's code, or null when the module was compiled optimized at once.
+  const theater_module_desc* fast_desc() const { return fast_desc_; }
+
+  // Instances made from now on run `optimized`, the object compiled from the same bytes in the
+  // background. Refused (kInternal, nothing changes) when it does not describe the same module:
+  // its imports, exports, instance size or memory mode differ.
+  [[nodiscard]] Status AdoptOptimized(const theater_module_desc* optimized) {
+    const theater_module_desc* fast = desc();
+    const auto same_signatures = [](const char* a, const char* b) {
+      return std::strcmp(a, b) == 0;
+    };
+    bool same = optimized->n_imports == fast->n_imports &&
+                optimized->n_exports == fast->n_exports &&
+                optimized->n_extern_exports == fast->n_extern_exports &&
+                optimized->instance_size == fast->instance_size &&
+                optimized->memcheck_signal_handler == fast->memcheck_signal_handler &&
+                (optimized->memory == nullptr) == (fast->memory == nullptr);
+    for (uint32_t i = 0; same && i < fast->n_imports; ++i) {
+      const auto& a = fast->imports[i];
+      const auto& b = optimized->imports[i];
+      same = a.kind == b.kind && std::strcmp(a.module, b.module) == 0 &&
+             std::strcmp(a.name, b.name) == 0 && same_signatures(a.params, b.params) &&
+             same_signatures(a.results, b.results);
+    }
+    for (uint32_t i = 0; same && i < fast->n_exports; ++i) {
+      const auto& a = fast->exports[i];
+      const auto& b = optimized->exports[i];
+      same = std::strcmp(a.name, b.name) == 0 && same_signatures(a.params, b.params) &&
+             same_signatures(a.results, b.results);
+    }
+    for (uint32_t i = 0; same && i < fast->n_extern_exports; ++i) {
+      const auto& a = fast->extern_exports[i];
+      const auto& b = optimized->extern_exports[i];
+      same = a.kind == b.kind && std::strcmp(a.name, b.name) == 0 &&
+             same_signatures(a.type, b.type);
+    }
+    if (!same) {
+      return InternalError("the optimized object of module '" + name_ +
+                           "' does not describe the same module as its fast tier's");
+    }
+    desc_.store(optimized, std::memory_order_release);
+    return Status::Ok();
+  }
   // The module's data when its object was compiled from its code alone (data_split.h): written
   // into each instance's memory as it is instantiated. Null otherwise.
   const ModuleData* data() const { return data_.get(); }
@@ -208,7 +260,8 @@ class Wasm2cModule final : public Module, public std::enable_shared_from_this<Wa
  private:
   std::string name_;
   std::string sha256_;
-  const theater_module_desc* desc_;
+  std::atomic<const theater_module_desc*> desc_;
+  const theater_module_desc* const fast_desc_;
   MemoryMode mode_;
   std::shared_ptr<const ModuleData> data_;
   std::vector<ImportInfo> imports_;
@@ -238,11 +291,12 @@ Wasm2cInstance::Layout Wasm2cInstance::LayoutFor(const theater_module_desc& desc
 
 std::unique_ptr<Wasm2cInstance> Wasm2cInstance::Create(std::shared_ptr<const Wasm2cModule> module,
                                                        const InstanceOptions& options) {
-  const Layout layout = LayoutFor(*module->desc());
+  const theater_module_desc* desc = module->desc();
+  const Layout layout = LayoutFor(*desc);
   void* block = ::operator new(layout.total, kBlockAlignment);
   try {
-    return std::unique_ptr<Wasm2cInstance>(new (block)
-                                               Wasm2cInstance(std::move(module), options, layout));
+    return std::unique_ptr<Wasm2cInstance>(
+        new (block) Wasm2cInstance(std::move(module), desc, options, layout));
   } catch (...) {
     ::operator delete(block, kBlockAlignment);
     throw;
@@ -254,8 +308,9 @@ void Wasm2cInstance::operator delete(void* block) {
 }
 
 Wasm2cInstance::Wasm2cInstance(std::shared_ptr<const Wasm2cModule> module,
-                               const InstanceOptions& options, const Layout& layout)
-    : module_(std::move(module)), desc_(module_->desc()) {
+                               const theater_module_desc* desc, const InstanceOptions& options,
+                               const Layout& layout)
+    : module_(std::move(module)), desc_(desc) {
   char* block = reinterpret_cast<char*>(this);
   bindings_ = reinterpret_cast<HostBinding*>(block + layout.bindings);
   for (uint32_t i = 0; i < desc_->n_imports; ++i) new (&bindings_[i]) HostBinding();
@@ -383,6 +438,10 @@ const Module& Wasm2cInstance::module() const {
   return *module_;
 }
 
+CodeTier Wasm2cInstance::code_tier() const {
+  return desc_ == module_->fast_desc() ? CodeTier::kFast : CodeTier::kOptimized;
+}
+
 std::span<uint8_t> Wasm2cInstance::memory() {
   WakeIfHibernated();
   if (!desc_->memory) return {};
@@ -455,15 +514,33 @@ MemoryMode AutoMemoryMode(std::span<const uint8_t> wasm) {
                                                                         : MemoryMode::kBoundsChecks;
 }
 
+// The compilers of one memory mode: `optimized` always; `fast` under TierPolicy::kTiered and
+// kFast when tcc is installed.
+struct ModeCompilers {
+  std::unique_ptr<ModuleCompiler> optimized;
+  std::unique_ptr<ModuleCompiler> fast;
+};
+
 class Wasm2cEngine final : public Engine {
  public:
   // `guard` and `bounds` compile for each memory mode; only the one the options' mode needs is
   // given, except under kAuto.
-  Wasm2cEngine(EngineOptions options, std::unique_ptr<ModuleCompiler> guard,
-               std::unique_ptr<ModuleCompiler> bounds)
-      : options_(std::move(options)), guard_(std::move(guard)), bounds_(std::move(bounds)) {}
+  Wasm2cEngine(EngineOptions options, TierPolicy tier, ModeCompilers guard, ModeCompilers bounds)
+      : options_(std::move(options)),
+        tier_(tier),
+        guard_(std::move(guard)),
+        bounds_(std::move(bounds)) {}
+
+  ~Wasm2cEngine() override {
+    // Before the compilers the jobs use go: stops the running compile and drops the rest.
+    background_.reset();
+  }
 
   const EngineOptions& options() const override { return options_; }
+
+  bool WaitForBackgroundCompiles(std::chrono::milliseconds timeout) override {
+    return background_->WaitIdle(timeout);
+  }
 
   Result<std::shared_ptr<const Module>> LoadModule(std::span<const uint8_t> wasm,
                                                    std::string_view name) override {
@@ -473,23 +550,117 @@ class Wasm2cEngine final : public Engine {
       auto it = modules_.find(sha);
       if (it != modules_.end()) return std::shared_ptr<const Module>(it->second);
     }
-    const ModuleCompiler& compiler =
-        !bounds_  ? *guard_
-        : !guard_ ? *bounds_
-                  : (AutoMemoryMode(wasm) == MemoryMode::kGuardPages ? *guard_ : *bounds_);
-    Result<CompiledModuleFile> compiled = compiler.Compile(wasm, name);
+    const ModeCompilers& compilers =
+        !bounds_.optimized  ? guard_
+        : !guard_.optimized ? bounds_
+                            : (AutoMemoryMode(wasm) == MemoryMode::kGuardPages ? guard_ : bounds_);
+    if (compilers.fast && StartsFromFastTier(wasm, *compilers.optimized)) {
+      Result<std::shared_ptr<Wasm2cModule>> fast = LoadFastTier(wasm, name, sha, compilers);
+      if (fast.ok()) return Keep(sha, std::move(fast).value());
+      // A module tcc cannot take (a construct it lacks) still runs: optimized, as before tiers.
+      if (fast.status().code() == StatusCode::kCancelled) return fast.status();
+      if (compilers.optimized->options().progress != ProgressMode::kOff) {
+        std::fprintf(compilers.optimized->options().progress_stream,
+                     "the fast tier could not compile %s; compiling it optimized: %s\n",
+                     std::string(name).c_str(), fast.status().ToString().c_str());
+      }
+    }
+    Result<CompiledModuleFile> compiled = compilers.optimized->Compile(wasm, name);
     if (!compiled.ok())
       return compiled.status().WithContext("loading module '" + std::string(name) + "'");
-    THEATER_ASSIGN_OR_RETURN(
-        auto module, Open(compiled->so_path, std::string(name), sha, std::move(compiled->data)));
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto [it, inserted] = modules_.emplace(sha, module);
-    return std::shared_ptr<const Module>(it->second);
+    THEATER_ASSIGN_OR_RETURN(auto module,
+                             Open(compiled->so_path, std::string(name), sha, CodeTier::kOptimized,
+                                  std::move(compiled->data)));
+    return Keep(sha, std::move(module));
   }
 
  private:
+  // Whether `wasm` runs from the fast tier first (TierPolicy).
+  bool StartsFromFastTier(std::span<const uint8_t> wasm, const ModuleCompiler& optimized) const {
+    if (tier_ == TierPolicy::kFast) return true;
+    if (tier_ != TierPolicy::kTiered) return false;
+    Result<WasmModuleInfo> info = InspectWasmModule(wasm);
+    // A module the inspection cannot read goes the optimized way, which words what is wrong.
+    if (!info.ok() || CodeSectionBytes(*info) < options_.fast_tier_min_code_bytes) return false;
+    return !optimized.IsCached(wasm);
+  }
+
+  // Compiles and opens `wasm`'s fast tier and, under kTiered, queues its optimized compile.
+  Result<std::shared_ptr<Wasm2cModule>> LoadFastTier(std::span<const uint8_t> wasm,
+                                                     std::string_view name, const std::string& sha,
+                                                     const ModeCompilers& compilers) {
+    THEATER_ASSIGN_OR_RETURN(CompiledModuleFile compiled, compilers.fast->Compile(wasm, name));
+    THEATER_ASSIGN_OR_RETURN(auto module, Open(compiled.so_path, std::string(name), sha,
+                                               CodeTier::kFast, std::move(compiled.data)));
+    if (tier_ != TierPolicy::kTiered) return module;
+    const ModuleCompiler* optimized = compilers.optimized.get();
+    const CompileOptions& shown = optimized->options();
+    if (shown.progress == ProgressMode::kOn) {
+      std::fprintf(shown.progress_stream,
+                   "%s runs from the fast tier; its optimized compile goes on in the background "
+                   "(`theater compile` makes it ahead of time)\n",
+                   std::string(name).c_str());
+    }
+    std::weak_ptr<Wasm2cModule> weak = module;
+    background_->Add([this, optimized, weak, name = std::string(name),
+                      bytes = std::vector<uint8_t>(wasm.begin(), wasm.end())](
+                         const std::atomic<bool>& cancel) {
+      OptimizeInBackground(*optimized, bytes, name, weak, cancel);
+    });
+    return module;
+  }
+
+  // The background job of one module: its optimized compile, then its adoption for the
+  // instances made after it. A module no one holds any more is compiled all the same: its
+  // object is for the next process, or the next load.
+  void OptimizeInBackground(const ModuleCompiler& optimized, const std::vector<uint8_t>& wasm,
+                            const std::string& name, const std::weak_ptr<Wasm2cModule>& weak,
+                            const std::atomic<bool>& cancel) {
+    CompileControl control;
+    control.cancel = &cancel;
+    control.quiet = true;
+    Result<CompiledModuleFile> compiled = optimized.Compile(wasm, name, control);
+    const CompileOptions& shown = optimized.options();
+    const bool say = shown.progress == ProgressMode::kOn;
+    if (!compiled.ok()) {
+      if (compiled.status().code() == StatusCode::kCancelled) {
+        if (say) {
+          std::fprintf(shown.progress_stream,
+                       "the optimized compile of %s stopped with this process; the units it "
+                       "finished are kept for the next one\n",
+                       name.c_str());
+        }
+        return;
+      }
+      std::fprintf(shown.progress_stream,
+                   "the optimized compile of %s failed; it keeps running from the fast tier: %s\n",
+                   name.c_str(), compiled.status().ToString().c_str());
+      return;
+    }
+    std::shared_ptr<Wasm2cModule> module = weak.lock();
+    if (!module) return;
+    Result<std::shared_ptr<Wasm2cModule>> opened =
+        Open(compiled->so_path, name, module->wasm_sha256(), CodeTier::kOptimized, nullptr);
+    Status adopted = opened.ok() ? module->AdoptOptimized((*opened)->desc()) : opened.status();
+    if (!adopted.ok()) {
+      std::fprintf(shown.progress_stream, "%s keeps running from the fast tier: %s\n",
+                   name.c_str(), adopted.ToString().c_str());
+    } else if (say) {
+      std::fprintf(shown.progress_stream,
+                   "%s: its optimized object is ready (compiled in %.1f s); new instances run it\n",
+                   name.c_str(),
+                   std::chrono::duration<double>(compiled->compile_time).count());
+    }
+  }
+
+  std::shared_ptr<const Module> Keep(const std::string& sha, std::shared_ptr<Wasm2cModule> module) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto [it, inserted] = modules_.emplace(sha, std::move(module));
+    return std::shared_ptr<const Module>(it->second);
+  }
+
   Result<std::shared_ptr<Wasm2cModule>> Open(const std::filesystem::path& so, std::string name,
-                                             std::string sha,
+                                             std::string sha, CodeTier tier,
                                              std::shared_ptr<const ModuleData> data) {
     rt::InitProcess();
     void* handle = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -512,7 +683,7 @@ class Wasm2cEngine final : public Engine {
       return InternalError("compiled module " + so.string() +
                            " exports no memory to write its data into");
     }
-    return std::make_shared<Wasm2cModule>(std::move(name), std::move(sha), desc, mode,
+    return std::make_shared<Wasm2cModule>(std::move(name), std::move(sha), desc, tier, mode,
                                           std::move(data));
   }
 
@@ -550,11 +721,26 @@ class Wasm2cEngine final : public Engine {
   }
 
   EngineOptions options_;
-  std::unique_ptr<ModuleCompiler> guard_;
-  std::unique_ptr<ModuleCompiler> bounds_;
+  TierPolicy tier_;
+  ModeCompilers guard_;
+  ModeCompilers bounds_;
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Wasm2cModule>> modules_;
+  // Declared last: destroyed (reset) first, while everything its jobs use still exists.
+  std::unique_ptr<BackgroundCompiles> background_ = std::make_unique<BackgroundCompiles>();
 };
+
+// $THEATER_TIER, or kTiered.
+Result<TierPolicy> TierFromEnvironment() {
+  const char* value = std::getenv("THEATER_TIER");
+  if (value == nullptr || *value == '\0') return TierPolicy::kTiered;
+  const std::string_view tier(value);
+  if (tier == "tiered") return TierPolicy::kTiered;
+  if (tier == "optimized") return TierPolicy::kOptimized;
+  if (tier == "fast") return TierPolicy::kFast;
+  return InvalidArgument("$THEATER_TIER must be tiered, optimized or fast, not '" +
+                         std::string(tier) + "'");
+}
 
 }  // namespace
 
@@ -590,17 +776,38 @@ Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
       compile.progress = ProgressMode::kOff;
       break;
   }
-  std::unique_ptr<ModuleCompiler> guard, bounds;
+  TierPolicy tier = TierPolicy::kTiered;
+  if (options.tier) {
+    tier = *options.tier;
+  } else {
+    THEATER_ASSIGN_OR_RETURN(tier, TierFromEnvironment());
+  }
+  // The fast tier's compilers. Without tcc, kTiered compiles everything optimized; kFast, which
+  // was asked for by name, says what is missing.
+  const auto make = [&](bool signal_memcheck) -> Result<ModeCompilers> {
+    ModeCompilers made;
+    compile.signal_memcheck = signal_memcheck;
+    compile.tier = CompileTier::kOptimized;
+    THEATER_ASSIGN_OR_RETURN(made.optimized, ModuleCompiler::Create(compile));
+    if (tier == TierPolicy::kOptimized) return made;
+    compile.tier = CompileTier::kFast;
+    Result<std::unique_ptr<ModuleCompiler>> fast = ModuleCompiler::Create(compile);
+    if (fast.ok()) {
+      made.fast = std::move(fast).value();
+    } else if (tier == TierPolicy::kFast || fast.status().code() != StatusCode::kUnavailable) {
+      return fast.status();
+    }
+    return made;
+  };
+  ModeCompilers guard, bounds;
   if (options.memory_mode != MemoryMode::kBoundsChecks) {
-    compile.signal_memcheck = true;
-    THEATER_ASSIGN_OR_RETURN(guard, ModuleCompiler::Create(compile));
+    THEATER_ASSIGN_OR_RETURN(guard, make(true));
   }
   if (options.memory_mode != MemoryMode::kGuardPages) {
-    compile.signal_memcheck = false;
-    THEATER_ASSIGN_OR_RETURN(bounds, ModuleCompiler::Create(std::move(compile)));
+    THEATER_ASSIGN_OR_RETURN(bounds, make(false));
   }
   return std::unique_ptr<Engine>(
-      new Wasm2cEngine(std::move(options), std::move(guard), std::move(bounds)));
+      new Wasm2cEngine(std::move(options), tier, std::move(guard), std::move(bounds)));
 }
 
 }  // namespace theater::engine

@@ -407,6 +407,14 @@ extern "C" {
 WASM_RT_THREAD_LOCAL uint32_t wasm_rt_call_stack_depth = 0;
 WASM_RT_THREAD_LOCAL volatile uint32_t wasm_rt_preempt_flag = 0;
 
+// For modules of the fast tier, whose compiler has no thread-local storage (wasm-rt.h).
+uint32_t* wasm_rt_call_stack_depth_slot(void) {
+  return &wasm_rt_call_stack_depth;
+}
+volatile uint32_t* wasm_rt_preempt_flag_slot(void) {
+  return &wasm_rt_preempt_flag;
+}
+
 void wasm_rt_init(void) {
   theater::engine::rt::InitProcess();
 }
