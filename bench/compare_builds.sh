@@ -37,7 +37,7 @@ run() {  # run <dir> <args...>: prints the field's value of one run
   echo "$value"
 }
 
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+source "$(dirname "$0")/timing.sh"  # now, elapsed, median
 
 olds=() news=()
 for ((i = 1; i <= pairs; i++)); do

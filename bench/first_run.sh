@@ -26,7 +26,7 @@ done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-now() { date +%s.%N; }
+source "$(dirname "$0")/timing.sh"  # now, elapsed, median
 
 # measure LABEL BINARY LANG: appends "label lang build_s compile_s wasm_bytes" to $work/results.
 measure() {
@@ -52,7 +52,6 @@ for ((r = 1; r <= rounds; r++)); do
   done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 printf "%-5s %-4s %10s %12s %10s %12s\n" binary lang "build s" "compile s" "total s" "wasm bytes"
 for label in now base; do
   [ "$label" = base ] && [ -z "$base" ] && continue

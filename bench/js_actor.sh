@@ -36,8 +36,7 @@ theater=$(realpath "$theater")
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-now() { date +%s.%N; }
-elapsed() { echo "$2 - $1" | bc; }
+source "$(dirname "$0")/timing.sh"  # now, elapsed, median
 
 # peak_tree PID OUT: samples the summed RSS (KiB) of PID and all its descendants until it exits;
 # writes "peak_total_kib peak_single_kib" to OUT.

@@ -76,7 +76,7 @@ export THEATER_HOME=$home
 unset THEATER_OPT_LEVEL  # the engine at the default level, -O2, as users get it
 [ -n "$raw" ] || raw=$home/js_runtime.jsonl
 : >"$raw"
-now() { date +%s.%N; }
+source "$(dirname "$0")/timing.sh"  # now, elapsed, median
 
 # 1. The JavaScript actor.
 echo "js_runtime: building the JavaScript actor" >&2

@@ -49,7 +49,7 @@ for world in $worlds; do
   fi
 done
 
-now() { date +%s.%N; }
+source "$(dirname "$0")/timing.sh"  # now, elapsed, median
 # one_pass MODE: compiles every world into a fresh cache; prints "MODE world seconds" lines.
 one_pass() {
   local mode=$1 home

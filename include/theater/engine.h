@@ -103,6 +103,10 @@ struct EngineOptions {
   // Under kTiered, smaller modules are compiled optimized at once: gcc takes a few seconds at
   // most for them, and the fast tier would only add a second compile.
   size_t fast_tier_min_code_bytes = 256 * 1024;
+  // Told one line for every module compiled (which tier, how long) and for the end of every
+  // background compile; `warning` for what went wrong (a background compile that failed). Called
+  // from loading threads and the background compile thread. A server logs them.
+  std::function<void(std::string_view line, bool warning)> compile_log;
 };
 
 struct FuncSig {

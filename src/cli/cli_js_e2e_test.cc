@@ -107,6 +107,9 @@ class CliJsTest : public theater::cli_testing::ServerFixture {
     Finished created =
         Run({"create", name, "--template", tmpl, "--lang", lang, "-o", dir_.string()});
     EXPECT_EQ(created.code, 0) << created.err;
+    // What the first run will cost, and how to prepare it, said before it happens.
+    EXPECT_THAT(created.out, HasSubstr("compiles the JavaScript engine: about 10 s"));
+    EXPECT_THAT(created.out, HasSubstr("theater compile --engine js --world "));
     const fs::path project = dir_ / name;
     fs::create_directory_symlink(SharedNodeModules(lang), project / "node_modules");
     Finished built = Run({"build", project.string()});

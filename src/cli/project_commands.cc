@@ -97,6 +97,13 @@ int Create(CommandContext& ctx, const CreateArgs& args) {
   } else if (!IsJsLang(*lang)) {
     std::cout << "  make bindings                          # after editing wit/: theater bindgen\n";
   }
+  if (IsJsLang(*lang)) {
+    // What the first run costs, said before it happens (docs/compile-cache.md, "Tiers").
+    std::cout << "\nthe first run of the world's first actor compiles the JavaScript engine: about "
+                 "10 s on 2 cores,\nthen its optimized code (about 4 min) compiles in the "
+                 "background; to make that ahead:\n  theater compile --engine js --world "
+              << *TemplateWorld(args.template_name) << "\n";
+  }
   return kExitOk;
 }
 

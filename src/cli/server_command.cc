@@ -178,6 +178,15 @@ int Server(CommandContext& ctx, const ServerArgs& args) {
       std::chrono::microseconds(static_cast<int64_t>(args.preempt_slice_ms * 1000));
   // Compile progress lines would interleave with "listening on ..." for scripts reading stdout.
   options.runtime.engine.progress = engine::EngineOptions::Progress::kOff;
+  // Each compile in the log instead: which module, which tier, how long, and when a background
+  // compile has made a module's optimized object.
+  options.runtime.engine.compile_log = [](std::string_view line, bool warning) {
+    if (warning) {
+      spdlog::warn("{}", line);
+    } else {
+      spdlog::info("{}", line);
+    }
+  };
   return server::Serve(std::move(options));
 }
 

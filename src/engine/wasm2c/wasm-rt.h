@@ -150,6 +150,17 @@ static inline float wasm_rt_tcc_nanf(void) {
 }
 #undef NAN
 #define NAN (wasm_rt_tcc_nanf())
+/* Every load and store of the generated code copies its value with wasm_rt_memcpy and a constant
+ * size; tcc calls memcpy for each. A plain (unaligned, which x86 allows) access instead; tcc folds
+ * the size tests away. The arguments have no side effects (wasm2c's DEFINE_LOAD and DEFINE_STORE
+ * are its only users). */
+#undef wasm_rt_memcpy
+#define wasm_rt_memcpy(d, s, n)                                                \
+  ((n) == 8   ? (void)(*(uint64_t*)(d) = *(const uint64_t*)(s))               \
+   : (n) == 4 ? (void)(*(uint32_t*)(d) = *(const uint32_t*)(s))               \
+   : (n) == 2 ? (void)(*(uint16_t*)(d) = *(const uint16_t*)(s))               \
+   : (n) == 1 ? (void)(*(uint8_t*)(d) = *(const uint8_t*)(s))                 \
+              : (void)memcpy((d), (s), (n)))
 #define __builtin_clz wasm_rt_tcc_clz32
 #define __builtin_clzll wasm_rt_tcc_clz64
 #define __builtin_ctz wasm_rt_tcc_ctz32

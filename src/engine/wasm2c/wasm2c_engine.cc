@@ -559,15 +559,17 @@ class Wasm2cEngine final : public Engine {
       if (fast.ok()) return Keep(sha, std::move(fast).value());
       // A module tcc cannot take (a construct it lacks) still runs: optimized, as before tiers.
       if (fast.status().code() == StatusCode::kCancelled) return fast.status();
-      if (compilers.optimized->options().progress != ProgressMode::kOff) {
-        std::fprintf(compilers.optimized->options().progress_stream,
-                     "the fast tier could not compile %s; compiling it optimized: %s\n",
-                     std::string(name).c_str(), fast.status().ToString().c_str());
-      }
+      Tell("the fast tier could not compile " + std::string(name) + "; compiling it optimized: " +
+               fast.status().ToString(),
+           Importance::kWarning);
     }
     Result<CompiledModuleFile> compiled = compilers.optimized->Compile(wasm, name);
     if (!compiled.ok())
       return compiled.status().WithContext("loading module '" + std::string(name) + "'");
+    if (!compiled->cache_hit) {
+      Tell("compiled " + std::string(name) + " optimized in " + Seconds(compiled->compile_time),
+           Importance::kLogOnly);
+    }
     THEATER_ASSIGN_OR_RETURN(auto module,
                              Open(compiled->so_path, std::string(name), sha, CodeTier::kOptimized,
                                   std::move(compiled->data)));
@@ -592,15 +594,17 @@ class Wasm2cEngine final : public Engine {
     THEATER_ASSIGN_OR_RETURN(CompiledModuleFile compiled, compilers.fast->Compile(wasm, name));
     THEATER_ASSIGN_OR_RETURN(auto module, Open(compiled.so_path, std::string(name), sha,
                                                CodeTier::kFast, std::move(compiled.data)));
+    if (!compiled.cache_hit) {
+      Tell("compiled " + std::string(name) + " by the fast tier in " +
+               Seconds(compiled.compile_time),
+           Importance::kLogOnly);
+    }
     if (tier_ != TierPolicy::kTiered) return module;
     const ModuleCompiler* optimized = compilers.optimized.get();
-    const CompileOptions& shown = optimized->options();
-    if (shown.progress == ProgressMode::kOn) {
-      std::fprintf(shown.progress_stream,
-                   "%s runs from the fast tier; its optimized compile goes on in the background "
-                   "(`theater compile` makes it ahead of time)\n",
-                   std::string(name).c_str());
-    }
+    Tell(std::string(name) +
+             " runs from the fast tier; its optimized compile goes on in the background "
+             "(`theater compile` makes it ahead of time)",
+         Importance::kInfo);
     std::weak_ptr<Wasm2cModule> weak = module;
     background_->Add([this, optimized, weak, name = std::string(name),
                       bytes = std::vector<uint8_t>(wasm.begin(), wasm.end())](
@@ -620,37 +624,55 @@ class Wasm2cEngine final : public Engine {
     control.cancel = &cancel;
     control.quiet = true;
     Result<CompiledModuleFile> compiled = optimized.Compile(wasm, name, control);
-    const CompileOptions& shown = optimized.options();
-    const bool say = shown.progress == ProgressMode::kOn;
     if (!compiled.ok()) {
       if (compiled.status().code() == StatusCode::kCancelled) {
-        if (say) {
-          std::fprintf(shown.progress_stream,
-                       "the optimized compile of %s stopped with this process; the units it "
-                       "finished are kept for the next one\n",
-                       name.c_str());
-        }
+        Tell("the optimized compile of " + name +
+                 " stopped with this process; the units it finished are kept for the next one",
+             Importance::kInfo);
         return;
       }
-      std::fprintf(shown.progress_stream,
-                   "the optimized compile of %s failed; it keeps running from the fast tier: %s\n",
-                   name.c_str(), compiled.status().ToString().c_str());
+      Tell("the optimized compile of " + name +
+               " failed; it keeps running from the fast tier: " + compiled.status().ToString(),
+           Importance::kWarning);
       return;
     }
     std::shared_ptr<Wasm2cModule> module = weak.lock();
     if (!module) return;
+    // Both tiers split the module's data off alike (the same bytes, the same rule); an object
+    // that did otherwise would start instances without their data, or with it twice.
     Result<std::shared_ptr<Wasm2cModule>> opened =
-        Open(compiled->so_path, name, module->wasm_sha256(), CodeTier::kOptimized, nullptr);
+        (compiled->data != nullptr) != (module->data() != nullptr)
+            ? Result<std::shared_ptr<Wasm2cModule>>(InternalError(
+                  "its optimized object and its fast tier's disagree on its data"))
+            : Open(compiled->so_path, name, module->wasm_sha256(), CodeTier::kOptimized, nullptr);
     Status adopted = opened.ok() ? module->AdoptOptimized((*opened)->desc()) : opened.status();
     if (!adopted.ok()) {
-      std::fprintf(shown.progress_stream, "%s keeps running from the fast tier: %s\n",
-                   name.c_str(), adopted.ToString().c_str());
-    } else if (say) {
-      std::fprintf(shown.progress_stream,
-                   "%s: its optimized object is ready (compiled in %.1f s); new instances run it\n",
-                   name.c_str(),
-                   std::chrono::duration<double>(compiled->compile_time).count());
+      Tell(name + " keeps running from the fast tier: " + adopted.ToString(),
+           Importance::kWarning);
+      return;
     }
+    Tell(name + ": its optimized object is ready (compiled in the background in " +
+             Seconds(compiled->compile_time) + "); new instances run it",
+         Importance::kInfo);
+  }
+
+  // Who hears what the engine says about its compiles: EngineOptions::compile_log always; the
+  // progress stream of a `theater` command (Progress::kOn) the information, and any embedder's
+  // stream (unless Progress::kOff) the warnings.
+  enum class Importance { kLogOnly, kInfo, kWarning };
+  void Tell(const std::string& line, Importance importance) const {
+    if (options_.compile_log) options_.compile_log(line, importance == Importance::kWarning);
+    const bool shown = importance == Importance::kWarning
+                           ? options_.progress != EngineOptions::Progress::kOff
+                           : importance == Importance::kInfo &&
+                                 options_.progress == EngineOptions::Progress::kOn;
+    if (shown) std::fprintf(stderr, "%s\n", line.c_str());
+  }
+
+  static std::string Seconds(std::chrono::nanoseconds elapsed) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.1f s", std::chrono::duration<double>(elapsed).count());
+    return text;
   }
 
   std::shared_ptr<const Module> Keep(const std::string& sha, std::shared_ptr<Wasm2cModule> module) {
