@@ -91,6 +91,14 @@ class Endpoint {
   // its host keeps per-pair order and reports refusals to the sender). The router fills it in
   // for such endpoints only, so that a local delivery builds no sender string.
   virtual bool wants_sender() const { return false; }
+  // Told by whoever Install()s another endpoint in this one's place (a move's hold), before its
+  // participant stops: from then on Deliver passes what it is handed to the router's current
+  // endpoint for the id instead of taking it (a sender that looked this endpoint up before the
+  // install may still deliver here). false undoes it (the participant goes on here after all).
+  virtual void SetSuperseded(bool superseded) { (void)superseded; }
+  // Whether no Deliver call is running. Once superseded and quiescent, nothing more reaches the
+  // participant through this endpoint: what its mailbox holds is all it will get.
+  virtual bool Quiescent() const { return true; }
 };
 
 // The participants of other hosts (docs/distribution.md), consulted when no local participant
@@ -135,6 +143,9 @@ class Router {
                                     const std::string& why = {});
   // Makes `endpoint` the id's entry if `expected` is; returns whether it did.
   bool ReplaceIf(std::string_view id, const Endpoint* expected, std::shared_ptr<Endpoint> endpoint);
+  // Delivers what a superseded endpoint (`from`) was handed to whatever holds `id` now; refused
+  // with kFailedPrecondition when that is `from` itself.
+  Status Redeliver(std::string_view id, Envelope envelope, const Endpoint* from);
   // Removes a participant (if `id` names `endpoint`; a stale unregister does nothing) and
   // remembers it as stopped. Its channels close: the other participant of each receives
   // kChannelClose, and an opening it had not answered fails for its initiator.

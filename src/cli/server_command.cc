@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/context.h"
+#include "common/crash_report.h"
 #include "server/management_server.h"
 #include "theater/cluster.h"
 #include "theater/durability.h"
@@ -178,6 +179,9 @@ int Server(CommandContext& ctx, const ServerArgs& args) {
       std::chrono::microseconds(static_cast<int64_t>(args.preempt_slice_ms * 1000));
   // Compile progress lines would interleave with "listening on ..." for scripts reading stdout.
   options.runtime.engine.progress = engine::EngineOptions::Progress::kOff;
+  // A server that crashes says where, in its log (before the runtime's threads and its engine's
+  // fault handler, which hands on every fault that is not a guest's).
+  InstallCrashReport("theater server");
   // Each compile in the log instead: which module, which tier, how long, and when a background
   // compile has made a module's optimized object.
   options.runtime.engine.compile_log = [](std::string_view line, bool warning) {

@@ -222,6 +222,14 @@ Status Router::Deliver(std::string_view target, Envelope envelope, std::string_v
   return endpoint->Deliver(std::move(envelope));
 }
 
+Status Router::Redeliver(std::string_view id, Envelope envelope, const Endpoint* from) {
+  THEATER_ASSIGN_OR_RETURN(std::shared_ptr<Endpoint> endpoint, Resolve(id));
+  if (endpoint.get() == from) {
+    return FailedPrecondition("participant " + std::string(id) + " is shutting down");
+  }
+  return endpoint->Deliver(std::move(envelope));
+}
+
 Status Router::Send(std::string_view target, std::vector<uint8_t> payload,
                     std::string_view sender) {
   Envelope envelope;

@@ -95,16 +95,29 @@ Status RuntimeImpl::Move(std::string_view id_view, std::string_view to_view) {
     hold->Forward([id](messaging::Envelope) { return Unavailable("actor " + id + " has stopped"); });
     router_.Unregister(id, hold.get());
   };
+  // A sender that looked the mailbox up before the hold took its place may be delivering to it
+  // now: what it delivers from here on goes to the hold, and what it delivered already is in the
+  // actor's queue before the actor is let stop (a request caught between the two was failed as
+  // "stopped before answering").
+  const auto deadline = std::chrono::steady_clock::now() + kDrainWithin;
+  if (mailbox) {
+    mailbox->SetSuperseded(true);
+    while (!mailbox->Quiescent() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+  }
   auto stopped = std::make_shared<std::promise<void>>();
   std::future<void> stopped_future = stopped->get_future();
-  const auto deadline = std::chrono::steady_clock::now() + kDrainWithin;
   while (!actor->StopIfDrained([stopped] { stopped->set_value(); })) {
     if (actor->stopping()) {
       abandon();  // stopped or failed by other means meanwhile
       return FailedPrecondition("actor " + id + " stopped before it could move");
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      if (mailbox) hold->Arrive(mailbox);  // it goes on here, what waited first
+      if (mailbox) {  // it goes on here, what waited first
+        mailbox->SetSuperseded(false);
+        hold->Arrive(mailbox);
+      }
       return DeadlineExceeded("actor " + id + " did not finish what it was sent within " +
                               std::to_string(kDrainWithin.count()) +
                               " s (an operation still running): it stays on host " + here);

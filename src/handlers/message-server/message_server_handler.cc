@@ -101,13 +101,33 @@ class QueuedBytes {
 class ActorMailbox final : public messaging::Endpoint,
                            public std::enable_shared_from_this<ActorMailbox> {
  public:
-  ActorMailbox(std::weak_ptr<ActorContext> actor, std::string id)
-      : actor_(std::move(actor)), id_(std::move(id)) {}
+  ActorMailbox(std::weak_ptr<ActorContext> actor, std::string id, messaging::Router* router)
+      : actor_(std::move(actor)), id_(std::move(id)), router_(router) {}
   ~ActorMailbox() override { queued_->Unref(); }
   ActorMailbox(const ActorMailbox&) = delete;
   ActorMailbox& operator=(const ActorMailbox&) = delete;
 
+  // A move's hold took this mailbox's place (runtime/move.cc): a sender that looked it up before
+  // may still deliver here, and what it delivers goes to the hold, never into an actor about to
+  // stop. Counted in and out, so that the move waits for the deliveries already running
+  // (Quiescent) before it lets the actor stop: either a delivery sees the flag, or the move
+  // sees the delivery (both sequentially consistent).
+  void SetSuperseded(bool superseded) override {
+    superseded_.store(superseded, std::memory_order_seq_cst);
+  }
+  bool Quiescent() const override {
+    return delivering_.load(std::memory_order_seq_cst) == 0;
+  }
+
   Status Deliver(Envelope envelope) override {
+    delivering_.fetch_add(1, std::memory_order_seq_cst);
+    struct Leave {
+      std::atomic<uint32_t>& count;
+      ~Leave() { count.fetch_sub(1, std::memory_order_seq_cst); }
+    } leave{delivering_};
+    if (superseded_.load(std::memory_order_seq_cst)) [[unlikely]] {
+      return router_->Redeliver(id_, std::move(envelope), this);
+    }
     std::shared_ptr<ActorContext> actor = actor_.lock();
     if (!actor) return Unavailable("actor " + id_ + " has stopped");
     // Counted from here until the call that handles it ends (or is dropped with the actor).
@@ -304,6 +324,9 @@ class ActorMailbox final : public messaging::Endpoint,
 
   std::weak_ptr<ActorContext> actor_;
   const std::string id_;
+  messaging::Router* const router_;  // the runtime's; outlives its actors' mailboxes
+  std::atomic<uint32_t> delivering_{0};
+  std::atomic<bool> superseded_{false};
   std::mutex mu_;
   std::unordered_map<std::string, Pending> outstanding_;
   uint64_t next_seq_ = 0;
@@ -481,8 +504,8 @@ class MessageServerHandler final : public Handler {
   }
 
   Status Start(ActorContext& actor) override {
-    mailbox_ = std::make_shared<ActorMailbox>(actor.WeakSelf(), actor.id());
     router_ = &actor.services().router();
+    mailbox_ = std::make_shared<ActorMailbox>(actor.WeakSelf(), actor.id(), router_);
     return router_->Register(actor.id(), mailbox_);
   }
 
