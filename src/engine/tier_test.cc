@@ -4,12 +4,15 @@
 // computes, instruction by instruction where the C leans on builtins, libm or trap checks; a
 // tiered module runs from the fast tier at once and its later instances from the optimized
 // object once the background compile has made it; a module already compiled optimized never
-// goes through the fast tier; $THEATER_TIER is read and checked.
+// goes through the fast tier; an engine that goes stops its background compile at once;
+// $THEATER_TIER is read and checked.
 #include <gtest/gtest.h>
 
 #include <bit>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <optional>
 #include <limits>
 #include <vector>
 
@@ -190,18 +193,57 @@ TEST_P(TierTest, ASmallModuleIsCompiledOptimizedAtOnce) {
       << "nothing was queued";
 }
 
-TEST_P(TierTest, AnEngineDestroyedDuringABackgroundCompileStopsIt) {
+// Sets an environment variable for one scope (the engine reads $THEATER_CC, $THEATER_TIER and
+// $THEATER_FAST_CC as it is created), and puts back what was there.
+class ScopedEnvVar {
+ public:
+  ScopedEnvVar(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) saved_ = old;
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnvVar() {
+    if (saved_) {
+      ::setenv(name_, saved_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  ScopedEnvVar(const ScopedEnvVar&) = delete;
+  ScopedEnvVar& operator=(const ScopedEnvVar&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> saved_;
+};
+
+TEST_P(TierTest, AnEngineDestroyedDuringABackgroundCompileStopsItAtOnce) {
   TestDir dir("theater-tier");
-  auto engine = NewEngine(dir.path() / "cache", TierPolicy::kTiered, GetParam());
+  // An optimizing "compiler" that would take a minute: the engine must not wait for it.
+  const std::filesystem::path slow_cc = dir.path() / "slow-cc";
+  {
+    std::ofstream script(slow_cc);
+    script << "#!/bin/sh\n[ \"$1\" = --version ] && { echo slow-cc 1; exit 0; }\nexec sleep 60\n";
+  }
+  std::filesystem::permissions(slow_cc, std::filesystem::perms::owner_all);
+  std::unique_ptr<Engine> engine;
+  {
+    ScopedEnvVar cc("THEATER_CC", slow_cc.string());
+    engine = NewEngine(dir.path() / "cache", TierPolicy::kTiered, GetParam());
+  }
   ASSERT_NE(engine, nullptr);
   auto module = engine->LoadModuleFile(ActorPath("hostile"));
   ASSERT_TRUE(module.ok()) << module.status().ToString();
   EXPECT_EQ((*module)->code_tier(), CodeTier::kFast);
-  // Whether it was done or not, the engine goes at once and takes its thread with it; the module
-  // it handed out still runs.
+  EXPECT_FALSE(engine->WaitForBackgroundCompiles(std::chrono::milliseconds(300)))
+      << "the slow compile is running";
+  const auto start = std::chrono::steady_clock::now();
   engine.reset();
+  // Stopping kills the tools within 200 ms; a bound of many times that is a hang detector.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  // The module it handed out still runs, from the fast tier.
   auto instance = Instantiate(**module);
-  EXPECT_NE(instance, nullptr);
+  ASSERT_NE(instance, nullptr);
+  EXPECT_EQ(instance->code_tier(), CodeTier::kFast);
 }
 
 INSTANTIATE_TEST_SUITE_P(BothMemoryModes, TierTest, testing::BothMemoryModes(),
@@ -209,21 +251,21 @@ INSTANTIATE_TEST_SUITE_P(BothMemoryModes, TierTest, testing::BothMemoryModes(),
 
 TEST(TierPolicyTest, TheaterTierChoosesThePolicyAndAnUnknownOneIsRefused) {
   TestDir dir("theater-tier");
-  const char* saved = std::getenv("THEATER_TIER");
-  const std::string restore = saved != nullptr ? saved : "";
   EngineOptions options;
   options.cache_dir = dir.path() / "cache";
   options.progress = EngineOptions::Progress::kOff;
   options.fast_tier_min_code_bytes = 0;
 
-  ::setenv("THEATER_TIER", "fast", 1);
+  std::optional<ScopedEnvVar> tier;
+  tier.emplace("THEATER_TIER", "fast");
   auto fast = Engine::Create(options);
   ASSERT_TRUE(fast.ok()) << fast.status().ToString();
   auto module = (*fast)->LoadModuleFile(ActorPath("numeric_ops"));
   ASSERT_TRUE(module.ok()) << module.status().ToString();
   EXPECT_EQ((*module)->code_tier(), CodeTier::kFast);
 
-  ::setenv("THEATER_TIER", "quick", 1);
+  tier.reset();
+  tier.emplace("THEATER_TIER", "quick");
   auto refused = Engine::Create(options);
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(refused.status().message().find("THEATER_TIER"), std::string::npos)
@@ -237,19 +279,11 @@ TEST(TierPolicyTest, TheaterTierChoosesThePolicyAndAnUnknownOneIsRefused) {
   module = (*optimized)->LoadModuleFile(ActorPath("numeric_ops"));
   ASSERT_TRUE(module.ok()) << module.status().ToString();
   EXPECT_EQ((*module)->code_tier(), CodeTier::kOptimized);
-
-  if (saved != nullptr) {
-    ::setenv("THEATER_TIER", restore.c_str(), 1);
-  } else {
-    ::unsetenv("THEATER_TIER");
-  }
 }
 
 TEST(TierPolicyTest, AskingForTheFastTierWithoutItsCompilerSaysWhatToInstall) {
   TestDir dir("theater-tier");
-  const char* saved = std::getenv("THEATER_FAST_CC");
-  const std::string restore = saved != nullptr ? saved : "";
-  ::setenv("THEATER_FAST_CC", "no-such-tcc", 1);
+  ScopedEnvVar fast_cc("THEATER_FAST_CC", "no-such-tcc");
   EngineOptions options;
   options.cache_dir = dir.path() / "cache";
   options.tier = TierPolicy::kFast;
@@ -266,11 +300,6 @@ TEST(TierPolicyTest, AskingForTheFastTierWithoutItsCompilerSaysWhatToInstall) {
   auto module = (*tiered)->LoadModuleFile(ActorPath("numeric_ops"));
   ASSERT_TRUE(module.ok()) << module.status().ToString();
   EXPECT_EQ((*module)->code_tier(), CodeTier::kOptimized);
-  if (saved != nullptr) {
-    ::setenv("THEATER_FAST_CC", restore.c_str(), 1);
-  } else {
-    ::unsetenv("THEATER_FAST_CC");
-  }
 }
 
 }  // namespace
