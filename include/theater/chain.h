@@ -490,5 +490,12 @@ nlohmann::json PayloadToJson(std::span<const uint8_t> payload);
 nlohmann::json EventToJson(const Event& event);
 // One terminal line, e.g. `#3 9f2c1ab wasm theater:simple/actor#init -> ok`.
 std::string EventToLine(const Event& event, size_t index);
+// The line an actor logged, when `event` records one (what `theater logs` prints, and what the
+// runtime's log sink was given live): theater:simple/runtime's `log` ("text", or "[level] text"
+// in its leveled form), runtime-ext's `log-at` ("[level] text"), a Log payload, and what the
+// guest wrote to stdout or stderr through wasi_snapshot_preview1's fd_write (one write, its last
+// newline removed: a line the guest wrote in pieces comes out in those pieces). The text is the
+// guest's, as it gave it; nullopt for any other event, or one whose payload does not decode.
+std::optional<std::string> LoggedText(const Event& event);
 
 }  // namespace theater::chain

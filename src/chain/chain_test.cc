@@ -879,6 +879,48 @@ TEST(RenderTest, EventToLine) {
   EXPECT_THAT(line(8), HasSubstr("…"));
 }
 
+TEST(RenderTest, LoggedTextIsTheLineOfEachKindOfLogAndNothingElse) {
+  EventChain chain(FixedClock(0));
+  chain.Append(LogCall("hello"));
+  chain.Append(HostCall{"theater:simple/runtime",
+                        "log",
+                        {Value::String("warn"), Value::String("careful")},
+                        CallOutcome::Ok({Value::Ok()})});
+  chain.Append(HostCall{"theater:simple/runtime-ext",
+                        "log-at",
+                        {Value::Enum(4), Value::String("broken")},
+                        CallOutcome::Ok({})});
+  chain.Append(Log{"debug", "from the runtime"});
+  chain.Append(HostCall{"wasi_snapshot_preview1",
+                        "fd_write",
+                        {Value::U32(1), Value::String("to stdout\n")},
+                        CallOutcome::Ok({Value::U32(0), Value::U32(10)})});
+  chain.Append(HostCall{"wasi_snapshot_preview1",
+                        "fd_write",
+                        {Value::U32(2), Value::String("to stderr")},
+                        CallOutcome::Ok({Value::U32(0), Value::U32(9)})});
+  // Not log lines: another descriptor, another function, another kind of event, a payload
+  // that does not decode, a log call of a shape no handler records.
+  chain.Append(HostCall{"wasi_snapshot_preview1",
+                        "fd_write",
+                        {Value::U32(5), Value::String("a file")},
+                        CallOutcome::Ok({Value::U32(0), Value::U32(6)})});
+  chain.Append(HostCall{"theater:simple/random", "random-bytes", {Value::U32(2)}, {}});
+  chain.Append(Lifecycle{"actor-ready", "actor is ready"});
+  chain.Append("theater:simple/runtime/log", {0xff});
+  chain.Append(HostCall{"theater:simple/runtime", "log", {Value::U32(7)}, {}});
+  std::vector<Event> e = chain.events();
+  std::vector<std::optional<std::string>> lines;
+  for (const Event& event : e) lines.push_back(LoggedText(event));
+  EXPECT_EQ(lines[0], "hello");
+  EXPECT_EQ(lines[1], "[warn] careful");
+  EXPECT_EQ(lines[2], "[error] broken");
+  EXPECT_EQ(lines[3], "[debug] from the runtime");
+  EXPECT_EQ(lines[4], "to stdout");
+  EXPECT_EQ(lines[5], "to stderr");
+  for (size_t i = 6; i < lines.size(); ++i) EXPECT_EQ(lines[i], std::nullopt) << "event " << i;
+}
+
 }  // namespace
 }  // namespace theater::chain
 

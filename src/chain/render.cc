@@ -86,35 +86,6 @@ std::string IsoTime(uint64_t ms) {
   return buf;
 }
 
-// Text safe to print on a terminal: valid UTF-8 with control characters escaped.
-std::string TerminalSafe(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size();) {
-    char32_t cp;
-    size_t n = Utf8SequenceAt(s, i, &cp);
-    if (n == 0) {
-      AppendUtf8(0xfffd, &out);
-      ++i;
-      continue;
-    }
-    i += n;
-    if (cp == '\n') {
-      out += "\\n";
-    } else if (cp == '\t') {
-      out += "\\t";
-    } else if (cp == '\r') {
-      out += "\\r";
-    } else if (IsControlCodePoint(cp)) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned>(cp));
-      out += buf;
-    } else {
-      AppendUtf8(cp, &out);
-    }
-  }
-  return out;
-}
-
 // Cuts `s` to at most `max` bytes on a UTF-8 boundary, marking the cut with "…".
 std::string Truncate(std::string s, size_t max) {
   if (s.size() <= max) return s;
@@ -282,6 +253,48 @@ json EventToJson(const Event& event) {
       {"payload_size", event.payload.size()},
       {"payload", PayloadToJson(event.payload)},
       {"payload_hex", ToHex(event.payload)}};
+}
+
+std::optional<std::string> LoggedText(const Event& event) {
+  // Most events are not log lines: their type says so without decoding anything.
+  const bool runtime_log = event.type == "theater:simple/runtime/log" ||
+                           event.type == "theater:simple/runtime-ext/log-at";
+  const bool guest_output = event.type == "wasi_snapshot_preview1/fd_write";
+  if (!runtime_log && !guest_output) return std::nullopt;
+  Result<Payload> payload = DecodePayload(event.payload);
+  if (!payload.ok()) return std::nullopt;
+  if (const Log* log = std::get_if<Log>(&*payload)) return "[" + log->level + "] " + log->message;
+  const HostCall* call = std::get_if<HostCall>(&*payload);
+  if (call == nullptr) return std::nullopt;
+  const std::vector<Value>& in = call->input;
+  auto text_at = [&](size_t i) -> const std::string* {
+    return i < in.size() && in[i].kind() == TypeKind::kString ? &in[i].as_string() : nullptr;
+  };
+  if (guest_output) {
+    // fd_write(fd, text): stdout and stderr only.
+    if (in.empty() || in[0].kind() != TypeKind::kU32 || in[0].as_u64() < 1 || in[0].as_u64() > 2 ||
+        text_at(1) == nullptr) {
+      return std::nullopt;
+    }
+    std::string_view text = *text_at(1);
+    if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+    return std::string(text);
+  }
+  if (call->function == "log-at") {
+    // log-at(level: enum log-level, msg)
+    static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
+    if (in.size() != 2 || in[0].kind() != TypeKind::kEnum || text_at(1) == nullptr) {
+      return std::nullopt;
+    }
+    const uint32_t level = in[0].case_index();
+    return std::string("[") + (level < std::size(kLevels) ? kLevels[level] : "info") + "] " +
+           *text_at(1);
+  }
+  if (in.size() == 1 && text_at(0) != nullptr) return *text_at(0);  // log(msg)
+  if (in.size() == 2 && text_at(0) != nullptr && text_at(1) != nullptr) {
+    return "[" + *text_at(0) + "] " + *text_at(1);  // log(level, message)
+  }
+  return std::nullopt;
 }
 
 std::string EventToLine(const Event& event, size_t index) {

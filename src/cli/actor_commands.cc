@@ -14,6 +14,7 @@
 #include "cli/event_pages.h"
 #include "common/bytes.h"
 #include "common/json_writer.h"
+#include "common/utf8.h"
 
 namespace theater::cli {
 namespace {
@@ -176,34 +177,6 @@ int Attach(const CommandContext& ctx, server::ManagementClient& client, const St
   }
 }
 
-// The line an event that records a log call shows, as `theater run` prints the actor's log:
-// the message of runtime.log, "[level] message" of the leveled forms. nullopt for any other
-// event.
-std::optional<std::string> LogLineOf(const chain::Event& event) {
-  if (!event.type.starts_with("theater:simple/runtime") ||
-      chain::PeekPayloadKind(event.payload) != chain::PayloadKind::kHostCall) {
-    return std::nullopt;
-  }
-  Result<chain::Payload> payload = chain::DecodePayload(event.payload);
-  const chain::HostCall* call = payload.ok() ? std::get_if<chain::HostCall>(&*payload) : nullptr;
-  if (call == nullptr || (call->function != "log" && call->function != "log-at") ||
-      call->input.empty() || call->input.back().kind() != abi::TypeKind::kString) {
-    return std::nullopt;
-  }
-  const std::string& message = call->input.back().as_string();
-  if (call->input.size() == 1) return message;
-  // runtime-leveled.log takes the level's name, runtime-ext.log-at its enum case.
-  static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
-  const abi::Value& level = call->input.front();
-  std::string name = "info";
-  if (level.kind() == abi::TypeKind::kString) {
-    name = level.as_string();
-  } else if (level.kind() == abi::TypeKind::kEnum && level.case_index() < std::size(kLevels)) {
-    name = kLevels[level.case_index()];
-  }
-  return "[" + name + "] " + message;
-}
-
 // `start --logs`: prints the actor's log lines until it has been idle with an empty mailbox
 // for `settle_ms` (as `theater run` settles), then leaves it running on the server. Ctrl-C
 // leaves at once (130). An actor that stops meanwhile ends the wait: 0 when it stopped, 1 when
@@ -232,12 +205,12 @@ int AttachLogs(const CommandContext& ctx, server::ManagementClient& client, cons
         out.Warning(std::to_string(event.dropped) + " events dropped (reading too slowly)");
       }
       if (!event.event) continue;
-      std::optional<std::string> line = LogLineOf(event.event->event);
+      std::optional<std::string> line = chain::LoggedText(event.event->event);
       if (!line) continue;
       if (out.json()) {
-        out.PrintJsonLine({{"actor_id", id}, {"name", name}, {"log", *line}});
+        out.PrintJsonLine({{"actor_id", id}, {"name", name}, {"log", SanitizeUtf8(*line)}});
       } else {
-        std::cout << out.Paint("[" + name + "]", Style::kCyan) << " " << *line << "\n"
+        std::cout << out.Paint("[" + name + "]", Style::kCyan) << " " << TerminalSafe(*line) << "\n"
                   << std::flush;
       }
     }

@@ -5,6 +5,35 @@
 
 namespace theater::cli {
 
+namespace {
+
+// The headings `theater --help` lists the commands under (each group in the order its first
+// command was added); a command missing here is listed under "Other".
+void GroupCommands(CLI::App& app) {
+  static constexpr std::pair<std::string_view, std::string_view> kGroups[] = {
+      {"create", "Project"},    {"build", "Project"},     {"validate", "Project"},
+      {"bindgen", "Project"},   {"run", "Local run"},     {"dev", "Local run"},
+      {"compile", "Local run"}, {"server", "Server"},     {"start", "Server"},
+      {"stop", "Server"},       {"terminate", "Server"},  {"restart", "Server"},
+      {"pause", "Server"},      {"resume", "Server"},     {"update", "Server"},
+      {"message", "Server"},    {"channel", "Server"},    {"hosts", "Server"},
+      {"move", "Server"},       {"list", "Inspect"},      {"list-stored", "Inspect"},
+      {"tree", "Inspect"},      {"state", "Inspect"},     {"metrics", "Inspect"},
+      {"inspect", "Inspect"},   {"info", "Inspect"},      {"events", "Inspect"},
+      {"logs", "Inspect"},      {"subscribe", "Inspect"}, {"chain", "Inspect"},
+      {"replay", "Inspect"},    {"store", "Inspect"},
+  };
+  for (CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; })) {
+    std::string_view group = "Other";
+    for (const auto& [name, heading] : kGroups) {
+      if (command->get_name() == name) group = heading;
+    }
+    command->group(std::string(group));
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<CLI::App> BuildApp(GlobalOptions& global, CommandSet& commands) {
   auto app = std::make_unique<CLI::App>(
       "Theater: a WebAssembly actor runtime. Run `theater <command> --help` for a command's "
@@ -28,19 +57,23 @@ std::unique_ptr<CLI::App> BuildApp(GlobalOptions& global, CommandSet& commands) 
                   "Config file (default $XDG_CONFIG_HOME/theater/config.toml, else "
                   "~/.config/theater/config.toml)");
 
-  AddActorCommands(*app, commands);
-  AddEventCommands(*app, commands);
-  AddReplayCommand(*app, commands);
-  AddMessageCommands(*app, commands);
-  AddLocalCommands(*app, commands);
+  // Added in the order `--help` lists them: what a new user runs first, first.
   AddProjectCommands(*app, commands);
-  AddBindgenCommand(*app, commands);
-  AddStoreCommands(*app, commands);
-  AddTreeCommand(*app, commands);
+  AddLocalCommands(*app, commands);
+  AddDevCommand(*app, commands);
   AddValidateCommand(*app, commands);
+  AddBindgenCommand(*app, commands);
   AddServerCommand(*app, commands);
+  AddActorCommands(*app, commands);
+  AddMessageCommands(*app, commands);
   AddLatticeCommands(*app, commands);
+  AddEventCommands(*app, commands);
+  AddLogsCommand(*app, commands);
+  AddReplayCommand(*app, commands);
+  AddTreeCommand(*app, commands);
+  AddStoreCommands(*app, commands);
   AddCompletionCommand(*app, commands);
+  GroupCommands(*app);
   app->require_subcommand(1);
   return app;
 }

@@ -178,6 +178,24 @@ TEST_F(CliLocalTest, RunHelloPrintsLogAndVerifiedChain) {
   EXPECT_GE(report["events"].size(), 3u);
 }
 
+TEST_F(CliLocalTest, ARunThatFailsBeforeTheActorExistsPrintsNoChain) {
+  // A component that is not wasm: the spawn fails before the actor records anything.
+  std::ofstream(dir_ / "broken.wasm") << "not a wasm module";
+  std::ofstream(dir_ / "broken.toml") << "name = \"broken\"\nversion = \"0.1.0\"\n"
+                                      << "component = \"broken.wasm\"\n";
+  Finished r = Run({"run", "--no-build", (dir_ / "broken.toml").string()});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("broken"));
+  EXPECT_THAT(r.out, Not(HasSubstr("event chain")));
+  EXPECT_THAT(r.out, Not(HasSubstr("chain verified")));
+  Finished j = Run({"run", "--json", "--no-build", (dir_ / "broken.toml").string()});
+  EXPECT_EQ(j.code, 1) << j.err;
+  const json report = json::parse(j.out);
+  EXPECT_FALSE(report["ok"].get<bool>());
+  EXPECT_FALSE(report.contains("chain_verified")) << j.out;
+  EXPECT_TRUE(report["events"].empty());
+}
+
 TEST_F(CliLocalTest, CompileAcceptsModulesAndComponents) {
   const std::string dir = std::string(THEATER_BUILD_DIR) + "/examples/hello/";
   Finished module = Run({"compile", dir + "hello.wasm"});

@@ -201,6 +201,15 @@ TEST_F(CliFirstRunTest, UsageErrorsNameTheProblemTheCommandAndANearCommand) {
   // Global options before the command, with their values, are skipped: -a's value is no command.
   EXPECT_THAT(Run({"-a", "127.0.0.1:9", "evnts"}).err, HasSubstr("(did you mean 'events'?)"));
   EXPECT_THAT(Run({"--color=never", "evnts"}).err, HasSubstr("(did you mean 'events'?)"));
+  // Where the version is, and the nearest option of the command for a misspelt one.
+  EXPECT_EQ(Run({"-V"}).err,
+            "theater: error: unknown option -V (the version is `theater --version`) (see "
+            "`theater --help`)\n");
+  EXPECT_THAT(Run({"version"}).err, HasSubstr("(the version is `theater --version`)"));
+  Finished misspelt = Run({"list", "--jsn"});
+  EXPECT_EQ(misspelt.code, 2);
+  EXPECT_THAT(misspelt.err, HasSubstr("--jsn (did you mean '--json'?)"));
+  EXPECT_THAT(Run({"events", "x", "--folow"}).err, HasSubstr("(did you mean '--follow'?)"));
   Finished unknown = Run({"xyzzy"});
   EXPECT_EQ(unknown.code, 2);
   EXPECT_EQ(unknown.err, "theater: error: unrecognized command 'xyzzy' (see `theater --help`)\n");

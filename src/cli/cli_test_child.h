@@ -127,6 +127,7 @@ class Child {
   }
 
   const std::string& out() const { return result_.out; }
+  const std::string& err() const { return result_.err; }
 
  private:
   bool WaitForText(const std::string& text, const std::function<bool(const std::string&)>& pred,

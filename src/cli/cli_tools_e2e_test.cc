@@ -405,6 +405,47 @@ TEST_F(CliToolsServerTest, StartLogsCtrlCDetaches) {
   EXPECT_EQ(Json({"list"}).size(), 1u);  // still running
 }
 
+TEST_F(CliToolsServerTest, LogsPrintsWhatAnActorLoggedAndFollowsIt) {
+  const std::string probe = StartActor(Manifest("runtime_probe", "auto_handlers = true\n"));
+  ASSERT_FALSE(probe.empty());
+  EXPECT_EQ(Request(probe, "log-flood:3:4"), "ok");
+  Finished all = Run({"logs", probe});
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_EQ(all.out, "xxxx\nxxxx\nxxxx\n");
+  Finished last = Run({"logs", "-n", "1", "--timestamps", probe});
+  ASSERT_EQ(last.code, 0) << last.err;
+  EXPECT_THAT(last.out, HasSubstr(" xxxx\n"));  // after the time
+  EXPECT_EQ(std::count(last.out.begin(), last.out.end(), '\n'), 1) << last.out;
+  json listed = Json({"logs", probe});
+  ASSERT_TRUE(listed.is_array()) << listed.dump();
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[0]["line"], "xxxx");
+  EXPECT_TRUE(listed[0]["index"].is_number());
+  EXPECT_TRUE(listed[0]["timestamp_ms"].is_number());
+
+  // --follow: the lines so far, then new ones as they are logged, until the actor stops.
+  Child follow({"logs", "-f", probe}, BaseEnv(home_, address_), "");
+  ASSERT_TRUE(follow.WaitForOutput(
+      [](const std::string& out) { return std::count(out.begin(), out.end(), '\n') >= 3; }, 30s))
+      << follow.out();
+  EXPECT_EQ(Request(probe, "log-flood:2:6"), "ok");
+  ASSERT_TRUE(follow.WaitForOutput(
+      [](const std::string& out) { return out.find("xxxxxx\nxxxxxx\n") != std::string::npos; },
+      30s))
+      << follow.out();
+  EXPECT_EQ(Run({"stop", probe}).code, 0);
+  Finished followed = follow.Finish(30s);
+  EXPECT_EQ(followed.code, 0) << followed.err;
+  EXPECT_THAT(followed.err, HasSubstr("no longer running"));
+  EXPECT_EQ(followed.out, "xxxx\nxxxx\nxxxx\nxxxxxx\nxxxxxx\n");
+
+  // The chain is stored: the lines of a stopped actor are still there.
+  Finished stopped = Run({"logs", probe});
+  EXPECT_EQ(stopped.code, 0) << stopped.err;
+  EXPECT_EQ(stopped.out, followed.out);
+  EXPECT_EQ(Run({"logs", "no-such-actor"}).code, 1);
+}
+
 TEST_F(CliToolsServerTest, EventsTypeMatchesExportNames) {
   const std::string id =
       StartActor(Manifest("messenger", theater::testing_util::HandlersOf("messenger.wasm")));

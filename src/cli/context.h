@@ -104,6 +104,8 @@ class CommandSet {
 // Each area adds its subcommands.
 void AddActorCommands(CLI::App& app, CommandSet& commands);      // actor_commands.cc
 void AddEventCommands(CLI::App& app, CommandSet& commands);      // event_commands.cc
+void AddLogsCommand(CLI::App& app, CommandSet& commands);        // logs_command.cc
+void AddDevCommand(CLI::App& app, CommandSet& commands);         // dev_command.cc
 void AddMessageCommands(CLI::App& app, CommandSet& commands);    // message_commands.cc
 void AddLocalCommands(CLI::App& app, CommandSet& commands);      // local_commands.cc
 void AddProjectCommands(CLI::App& app, CommandSet& commands);    // project_commands.cc

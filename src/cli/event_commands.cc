@@ -9,14 +9,12 @@
 
 #include "cli/context.h"
 #include "cli/event_pages.h"
+#include "cli/event_stream.h"
 
 namespace theater::cli {
 namespace {
 
 using namespace std::chrono_literals;
-
-// How long a live stream waits for a push before asking whether the actor still runs.
-constexpr auto kIdleCheck = 1s;
 
 struct EventsArgs {
   std::string actor;
@@ -47,81 +45,17 @@ Result<EventQuery> BuildQuery(const EventsArgs& args) {
   return query;
 }
 
-// Whether the actor still runs (an unknown or stopped actor does not).
-bool StillRunning(server::ManagementClient& client, const std::string& id) {
-  Result<Variant> status = client.Call(MakeVariant("GetActorStatus", {{"id", id}}));
-  return status.ok() && JsonString(status->fields, "status") == "Running";
-}
-
-// Prints the ActorEvent pushes of `subscription_id` until the actor stops (0), Ctrl-C (130),
-// `limit` events have been printed (0) or nothing came for `idle_timeout` (0; zero: no timeout).
-// Events with an index below `skip_below` were printed with the history and are skipped.
+// Prints the live events that match `filter`, at most `limit` of them (0: no limit).
 int Stream(const CommandContext& ctx, server::ManagementClient& client, const std::string& id,
            const std::string& subscription_id, const EventQuery& filter, size_t limit,
            std::chrono::milliseconds idle_timeout, size_t skip_below) {
-  const Output& out = ctx.out();
   size_t printed = 0;
-  auto last_event = std::chrono::steady_clock::now();
-  auto last_check = last_event;
-  for (;;) {
-    if (InterruptCount() > 0) {
-      client
-          .Call(MakeVariant("UnsubscribeFromActor",
-                            {{"id", id}, {"subscription_id", subscription_id}}))
-          .status()
-          .IgnoreError();  // leaving anyway; the server also ends it when we disconnect
-      return kExitInterrupted;
-    }
-    Result<std::optional<Variant>> push = client.NextPush(200ms);
-    if (!push.ok()) return out.Error(push.status().WithContext("following actor " + id));
-    const auto now = std::chrono::steady_clock::now();
-    if (!*push) {
-      if (idle_timeout.count() > 0 && now - last_event >= idle_timeout) return kExitOk;
-      if (now - last_check >= kIdleCheck) {
-        last_check = now;
-        if (!StillRunning(client, id)) {
-          // Pushes that arrived while we asked are still queued: print them first.
-          while (true) {
-            Result<std::optional<Variant>> rest = client.NextPush(0ms);
-            if (!rest.ok() || !*rest) break;
-            if ((*rest)->name != "ActorEvent") continue;
-            Result<ActorEventPush> event = ReadActorEventPush((*rest)->fields);
-            if (event.ok() && event->event && event->event->index >= skip_below &&
-                EventMatches(event->event->event, filter)) {
-              PrintEvent(out, *event->event);
-            }
-          }
-          if (!out.json()) std::cerr << "actor " << id << " is no longer running\n";
-          return kExitOk;
-        }
-      }
-      continue;
-    }
-    if ((*push)->name != "ActorEvent") continue;
-    Result<ActorEventPush> event = ReadActorEventPush((*push)->fields);
-    if (!event.ok()) return out.Error(event.status());
-    if (JsonString((*push)->fields, "subscription_id") != subscription_id &&
-        !JsonString((*push)->fields, "subscription_id").empty()) {
-      continue;
-    }
-    last_event = now;
-    if (event->dropped > 0) {
-      out.Warning(std::to_string(event->dropped) + " events dropped (reading too slowly)");
-    }
-    if (!event->event || event->event->index < skip_below) continue;
-    if (!EventMatches(event->event->event, filter)) continue;
-    PrintEvent(out, *event->event);
-    if (limit > 0 && ++printed >= limit) return kExitOk;
-  }
-}
-
-Result<std::string> Subscribe(server::ManagementClient& client, const std::string& id) {
-  THEATER_ASSIGN_OR_RETURN(
-      Variant reply,
-      CallExpect(client, MakeVariant("SubscribeToActor", {{"id", id}}), "Subscribed"));
-  const json& sub =
-      reply.fields.contains("subscription_id") ? reply.fields["subscription_id"] : json();
-  return sub.is_string() ? sub.get<std::string>() : sub.dump();
+  return FollowActorEvents(ctx, client, id, subscription_id, skip_below, idle_timeout,
+                           [&](const IndexedEvent& event) {
+                             if (!EventMatches(event.event, filter)) return true;
+                             PrintEvent(ctx.out(), event);
+                             return limit == 0 || ++printed < limit;
+                           });
 }
 
 int Events(CommandContext& ctx, const EventsArgs& args) {
@@ -129,14 +63,11 @@ int Events(CommandContext& ctx, const EventsArgs& args) {
   Result<EventQuery> query = BuildQuery(args);
   if (!query.ok()) return UsageError(ctx, query.status().ToString());
   if (args.follow) CatchInterrupts();
-  THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
-  THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, args.actor), out);
-  // Subscribe before reading the history, so no event falls between the two; the overlap is
-  // removed by index (pushes below the history's end are skipped).
-  std::string subscription;
-  if (args.follow) {
-    THEATER_ASSIGN_OR_RETURN_EXIT(subscription, Subscribe(*client, id), out);
-  }
+  THEATER_ASSIGN_OR_RETURN_EXIT(ActorChainReader reader,
+                                OpenActorChain(ctx, args.actor, args.follow), out);
+  server::ManagementClient* client = reader.client.get();
+  const std::string& id = reader.id;
+  const std::string& subscription = reader.subscription;
   // The history comes in pages. In chain order each event is printed as it arrives and the
   // read stops at --limit; another order needs every matching event first (only those are
   // kept).
@@ -196,7 +127,7 @@ int SubscribeCommand(CommandContext& ctx, const SubscribeArgs& args) {
   CatchInterrupts();
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, args.actor), out);
-  THEATER_ASSIGN_OR_RETURN_EXIT(std::string subscription, Subscribe(*client, id), out);
+  THEATER_ASSIGN_OR_RETURN_EXIT(std::string subscription, SubscribeToActor(*client, id), out);
   if (!out.json()) std::cerr << "subscribed to " << id << " (Ctrl-C to stop)\n";
   EventQuery filter;
   if (!args.type.empty()) filter.type_contains = args.type;

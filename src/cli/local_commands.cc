@@ -23,6 +23,7 @@
 #include "cli/js_engine_stub.h"
 #include "cli/project_build.h"
 #include "common/bytes.h"
+#include "common/utf8.h"
 #include "common/uuid.h"
 #include "component/component_module.h"
 #include "component/linker.h"
@@ -165,8 +166,9 @@ int Run(CommandContext& ctx, const RunArgs& args) {
     std::lock_guard lock(shared->mu);
     shared->log_lines.emplace_back(line);
     if (quiet) return;
-    std::cout << (color ? "\033[36m" : "") << "[" << name << "] " << (color ? "\033[0m" : "")
-              << line << "\n";
+    // The guest's text with its control characters escaped: an actor cannot drive the terminal.
+    std::cout << (color ? "\033[36m" : "") << "[" << TerminalSafe(name) << "] "
+              << (color ? "\033[0m" : "") << TerminalSafe(line) << "\n";
     std::cout.flush();
   };
   THEATER_ASSIGN_OR_RETURN_EXIT(std::unique_ptr<TheaterRuntime> runtime,
@@ -281,6 +283,7 @@ int Run(CommandContext& ctx, const RunArgs& args) {
     std::lock_guard lock(shared->mu);
     stopped = shared->stopped;
   }
+  const bool has_chain = !events.empty() || collector.gaps() > 0;
 
   if (json_out) {
     json report;
@@ -304,9 +307,10 @@ int Run(CommandContext& ctx, const RunArgs& args) {
     for (const IndexedEvent& e : collector.events()) {
       report["events"].push_back(EventJson(e.event, e.index));
     }
-    report["chain_verified"] = verified.ok();
+    // A spawn that failed before the actor recorded anything has no chain to verify.
+    if (has_chain) report["chain_verified"] = verified.ok();
     out.PrintJson(report);
-  } else if (!args.quiet) {
+  } else if (!args.quiet && has_chain) {
     if (!args.events_live) {
       std::cout << "event chain (" << events.size() << " events):\n";
       for (const IndexedEvent& e : collector.events()) {

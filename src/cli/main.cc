@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version arrive as "errors" that exit 0; CLI11 prints them.
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app->exit(e);
-    return ReportUsageError(e.what(), CommandPath(*app));
+    return ReportUsageError(ParseErrorMessage(e, *app), CommandPath(*app));
   }
   theater::Result<std::unique_ptr<CommandContext>> ctx =
       CommandContext::Create(global, ProcessEnv());

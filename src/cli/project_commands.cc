@@ -71,12 +71,7 @@ int Create(CommandContext& ctx, const CreateArgs& args) {
                    {"files", list}});
     return kExitOk;
   }
-  const char* language = *lang == Lang::kC      ? "C"
-                         : *lang == Lang::kCpp  ? "C++"
-                         : *lang == Lang::kJs   ? "JavaScript"
-                         : *lang == Lang::kRust ? "Rust"
-                                                : "TypeScript";
-  std::cout << "created " << dir.string() << " (" << args.template_name << ", " << language
+  std::cout << "created " << dir.string() << " (" << args.template_name << ", " << LangName(*lang)
             << ", world " << *TemplateWorld(args.template_name) << ")\n\n"
             << "next:\n"
             << "  cd " << dir.string() << "\n";

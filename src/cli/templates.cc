@@ -92,6 +92,22 @@ Result<Lang> ParseLang(std::string_view text) {
                          "'");
 }
 
+std::string_view LangName(Lang lang) {
+  switch (lang) {
+    case Lang::kC:
+      return "C";
+    case Lang::kCpp:
+      return "C++";
+    case Lang::kJs:
+      return "JavaScript";
+    case Lang::kTs:
+      return "TypeScript";
+    case Lang::kRust:
+      return "Rust";
+  }
+  return "C";
+}
+
 std::vector<std::string> TemplateNames() {
   std::vector<std::string> names;
   for (const TemplateEntry& entry : kTemplates) names.emplace_back(entry.name);

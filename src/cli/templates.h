@@ -42,6 +42,8 @@ inline bool IsJsLang(Lang lang) {
   return lang == Lang::kJs || lang == Lang::kTs;
 }
 Result<Lang> ParseLang(std::string_view text);
+// "C", "C++", "JavaScript", "TypeScript", "Rust".
+std::string_view LangName(Lang lang);
 
 // "basic", "message-server", "supervisor", "http-server".
 std::vector<std::string> TemplateNames();

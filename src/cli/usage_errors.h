@@ -32,6 +32,11 @@ std::optional<std::string> NearestName(std::string_view word,
 std::optional<std::string> UnknownCommandError(const CLI::App& app,
                                                std::span<const char* const> args);
 
+// CLI11's message for a failed parse, with what would have been right when it can tell: the
+// nearest option of the command for an unknown one ("... --jsn (did you mean '--json'?)"), and
+// where the version is for `-V`.
+std::string ParseErrorMessage(const CLI::ParseError& error, const CLI::App& app);
+
 // The commands chosen so far, from the program's name: "theater chain verify". After a failed
 // parse, as far as it got.
 std::string CommandPath(const CLI::App& app);

@@ -155,4 +155,32 @@ std::string QuoteInput(std::string_view text, size_t max_bytes) {
   return out;
 }
 
+std::string TerminalSafe(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp;
+    size_t n = Utf8SequenceAt(s, i, &cp);
+    if (n == 0) {
+      AppendUtf8(0xfffd, &out);
+      ++i;
+      continue;
+    }
+    i += n;
+    if (cp == '\n') {
+      out += "\\n";
+    } else if (cp == '\t') {
+      out += "\\t";
+    } else if (cp == '\r') {
+      out += "\\r";
+    } else if (IsControlCodePoint(cp)) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned>(cp));
+      out += buf;
+    } else {
+      AppendUtf8(cp, &out);
+    }
+  }
+  return out;
+}
+
 }  // namespace theater

@@ -51,6 +51,11 @@ std::string SanitizeUtf8(std::string_view bytes);
 // text cannot forge or garble the line it is quoted in.
 std::string QuoteInput(std::string_view text, size_t max_bytes = 200);
 
+// Text a guest or a peer controls made safe to print on a terminal as one line: invalid bytes
+// become U+FFFD, newline, tab and carriage return become \n, \t and \r, and every other control
+// character \xNN, so no escape sequence reaches the terminal (the chain's rendering, actor logs).
+std::string TerminalSafe(std::string_view s);
+
 // Appends the UTF-8 encoding of scalar value `c` to `out`.
 void AppendUtf8(char32_t c, std::string* out);
 

@@ -55,5 +55,14 @@ TEST(Utf8Test, QuoteInputShowsAFewHundredBytesEscapedAndSaysHowLongItWas) {
   EXPECT_EQ(QuoteInput(""), "''");
 }
 
+TEST(Utf8Test, TerminalSafeEscapesWhatCouldDriveATerminal) {
+  EXPECT_EQ(TerminalSafe("plain text, caf\u00e9"), "plain text, caf\u00e9");
+  EXPECT_EQ(TerminalSafe("red\x1b[31m bell\x07 line\nnext\ttab\rcr"),
+            "red\\x1b[31m bell\\x07 line\\nnext\\ttab\\rcr");
+  EXPECT_EQ(TerminalSafe(std::string("bad \xff byte")), "bad \ufffd byte");
+  EXPECT_EQ(TerminalSafe("\xc2\x9b C1 CSI"), "\\x9b C1 CSI");
+}
+
 }  // namespace
+
 }  // namespace theater

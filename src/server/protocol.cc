@@ -1,11 +1,14 @@
 // Theater: a WebAssembly actor runtime.
 #include "server/protocol.h"
 
+#include "common/utf8.h"
+
 #include <array>
 #include <string>
 
 #include "common/bytes.h"
 #include "common/json_writer.h"
+#include "common/utf8.h"
 #include "common/uuid.h"
 
 namespace theater::server {
@@ -275,6 +278,11 @@ void AppendChainEventJson(const chain::Event& event, std::string& out, ByteEncod
   if (decoded) {
     out += ",\"decoded\":";
     out += JsonText(chain::PayloadToJson(event.payload));
+    // The line it records, for a reader that shows an actor's log (the dashboard).
+    if (std::optional<std::string> line = chain::LoggedText(event)) {
+      out += ",\"log\":";
+      AppendJsonString(SanitizeUtf8(*line), out);
+    }
   }
   out.push_back('}');
 }

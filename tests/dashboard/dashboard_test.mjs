@@ -206,6 +206,25 @@ try {
   await page.waitForFunction(() => document.body.dataset.actors === '0', { timeout: 10000 });
   check(true, 'the actor is restarted, then stopped, from its page');
 
+  // An actor's log: the lines it logs appear in the page's Log view as they are recorded.
+  const probePath = join(home, 'probe.toml');
+  writeFileSync(probePath, `name = "probe"\nversion = "0.1.0"\ncomponent = "${actors}/runtime_probe.wasm"\n` +
+    'auto_handlers = true\n');
+  await page.type('#start-manifest', probePath);
+  await page.click('#start-button');
+  await page.waitForSelector('#started-link', { timeout: 30000 });
+  const probe = await page.$eval('#started-link', (a) => a.textContent);
+  await page.goto(`${server.url}#/actor/${probe}`, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.querySelectorAll('#events .event').length > 0, { timeout: 10000 });
+  await page.type('#message-text', 'log-flood:3:5');
+  await page.click('#request');
+  await page.waitForFunction(() => document.querySelectorAll('#log .logline').length >= 3, { timeout: 10000 });
+  const logged = await page.$$eval('#log .logline', (lines) => lines.map((l) => l.textContent));
+  check(logged.length === 3 && logged.every((l) => l === 'xxxxx'), `the Log view shows the lines the actor logged (${JSON.stringify(logged)})`);
+  await page.screenshot({ path: join(out, 'actor-log.png') });
+  await page.click('#action-stop');
+  await page.waitForFunction(() => document.querySelector('#action-result').textContent === 'ActorStopped', { timeout: 20000 });
+
   check(pageErrors.length === 0, `no script error or CSP violation in the pages${pageErrors.length ? `: ${pageErrors.join('; ')}` : ''}`);
 
   // A server with a token: the page asks for it, and connects once it is given.

@@ -197,6 +197,25 @@ export function actorPage(page, id) {
       },
          'Send on channel');
 
+  // ----- The log: the lines among the listed events that record one (the server marks them:
+  // `log` on a decoded event), as `theater logs` prints them.
+  const log = el('div', {id: 'log', class: 'log'});
+  const logCount = el('span', {class: 'muted', id: 'log-count'}, 'no lines yet');
+  const appendLogLines = (items) => {
+    const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+    const fragment = document.createDocumentFragment();
+    for (const item of items) {
+      if (item.event && typeof item.event.log === 'string') {
+        fragment.append(el('div', {class: 'logline', 'data-index': item.index}, item.event.log));
+      }
+    }
+    if (!fragment.childNodes.length) return;
+    log.append(fragment);
+    while (log.children.length > kMaxRows) log.firstElementChild.remove();
+    if (atBottom) log.scrollTop = log.scrollHeight;
+    logCount.textContent = `${log.children.length} lines`;
+  };
+
   // ----- The chain
   const events = el('div', {id: 'events'});
   const eventFilter = el(
@@ -255,6 +274,7 @@ export function actorPage(page, id) {
     }
     events.append(fragment);
     while (events.children.length > kMaxRows) events.firstElementChild.remove();
+    appendLogLines(batch);
     if (atBottom) events.scrollTop = events.scrollHeight;
     updateCount();
   };
@@ -282,7 +302,8 @@ export function actorPage(page, id) {
          card(
              'Channel', el('div', {class: 'toolbar'}, channelText, channelFormat),
              el('div', {class: 'toolbar'}, channelButton, channelSend, channelState), channelLog)),
-      el('h2', {}, 'Chain'), el('div', {class: 'toolbar'}, eventFilter, eventCount), events);
+      el('h2', {}, 'Log'), el('div', {class: 'toolbar'}, logCount), log, el('h2', {}, 'Chain'),
+      el('div', {class: 'toolbar'}, eventFilter, eventCount), events);
 
   loadSummary();
   loadState();
