@@ -91,12 +91,13 @@ class DevLoop {
       if (InterruptCount() > 0) break;
       Result<std::vector<fs::path>> changed = watcher_->Wait(100ms);
       if (InterruptCount() > 0) break;
-      std::vector<fs::path> relevant;
+      std::vector<fs::path> relevant = std::move(saved_during_build_);
+      saved_during_build_.clear();
       if (!changed.ok()) {
         // Changes were lost: rebuild, as if every file had changed.
         relevant.push_back(plan_.dir);
       } else {
-        relevant = Relevant(*changed);
+        for (fs::path& path : Relevant(*changed)) relevant.push_back(std::move(path));
       }
       if (relevant.empty()) {
         // Once a second is enough to tell the developer their actor has ended.
@@ -194,11 +195,23 @@ class DevLoop {
     // Planned again: a source may have been added or removed.
     ProjectBuildOptions build_options;
     build_options.dir = plan_.dir;
+    // A save during the build is seen by its time (the files' clock is coarser than this one:
+    // a margin, well inside the quiet time every build starts after).
+    const fs::file_time_type build_start = fs::file_time_type::clock::now() - 20ms;
     Result<ProjectBuildPlan> plan = PlanProjectBuild(ctx_, build_options);
     Result<BuiltProject> built =
         plan.ok() ? BuildProject(*plan) : Result<BuiltProject>(plan.status());
-    // What the build itself wrote is not a change to follow.
+    // What the build itself wrote is not a change to follow; a source saved meanwhile is.
     watcher_->Discard();
+    if (plan.ok()) {
+      std::vector<fs::path> watched = plan->sources;
+      watched.push_back(manifest_);
+      for (const fs::path& source : watched) {
+        std::error_code ec;
+        const fs::file_time_type written = fs::last_write_time(source, ec);
+        if (!ec && written > build_start) saved_during_build_.push_back(source);
+      }
+    }
     if (!built.ok()) {
       std::cerr << ctx_.out().Paint("build failed", Style::kRed) +
                        "; the actor keeps running the last good build:\n" +
@@ -246,6 +259,7 @@ class DevLoop {
   fs::path output_;
   std::string manifest_text_;
   std::unique_ptr<FileWatcher> watcher_;
+  std::vector<fs::path> saved_during_build_;  // sources written while the last build ran
   Clock::time_point last_check_ = Clock::now();
 };
 
