@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `theater dev`'s loop as a developer meets it: a message-server project (C, or JavaScript with
 # --lang js) run by `theater dev --server` against a local `theater server`, its source saved
-# (written beside and renamed over, as editors do) with a new reply, and the time from the save
+# (written beside and renamed over, as editors do) with a new, longer reply, and the time from the save
 # until a request answers with it: the rebuild, the compile of the new module, the update in
 # place and the request's round trip. Each round changes the reply again; the state carries on.
 # The first build, the npm packages (JavaScript) and the engine's compile are done before the
@@ -59,7 +59,9 @@ id=$("$theater" list --json | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -1)
 previous=pong
 figures=()
 for round in $(seq "$rounds"); do
-  reply="pong$round"
+  # One more character each round: the data after the string moves, so the code that refers to
+  # it changes too and its units compile again (an edit of the same length may change only data).
+  reply="pong$(printf '%*s' "$round" '' | tr ' ' '!')"
   sed "s/'$previous'/'$reply'/; s/\"$previous\"/\"$reply\"/" "$project/$source_file" >"$project/$source_file.saving"
   t0=$(now)
   mv "$project/$source_file.saving" "$project/$source_file"
@@ -69,9 +71,9 @@ for round in $(seq "$rounds"); do
   done
   [ -n "$answered" ] || { echo "dev_loop: round $round never answered $reply" >&2; tail -20 "$work/dev.err" >&2; exit 1; }
   t1=$(now)
-  figures+=("$(elapsed "$t0" "$t1")")
+  figures+=("$(printf '%.3f' "$(elapsed "$t0" "$t1")")")
   echo "round $round: ${figures[-1]} s from the save to the new reply" >&2
   previous=$reply
 done
 grep -c "updated in place" "$work/dev.err" | sed 's/^/dev_loop: updates in place: /' >&2
-echo "dev_loop ($lang, $rounds rounds): save -> answering with the new code: median $(median "${figures[@]}") s"
+echo "dev_loop ($lang, $rounds rounds): save -> answering with the new code: median $(printf '%s\n' "${figures[@]}" | median) s"
