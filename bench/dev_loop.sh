@@ -5,20 +5,24 @@
 # until a request answers with it: the rebuild, the compile of the new module, the update in
 # place and the request's round trip. Each round changes the reply again; the state carries on.
 # The first build, the npm packages (JavaScript) and the engine's compile are done before the
-# rounds (untimed). Prints each round's seconds and the median.
+# rounds (untimed). Prints each round's seconds and the median. With --embedded, `theater dev`
+# runs the actor in its own process instead (no server to ask): the time is then from the save to
+# its "updated in place" line.
 #
-#   bench/dev_loop.sh --theater build/src/cli/theater [--lang c|js] [--rounds 5]
+#   bench/dev_loop.sh --theater build/src/cli/theater [--lang c|js] [--rounds 5] [--embedded]
 set -euo pipefail
 
 theater=""
 lang=c
 rounds=5
+embedded=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --theater) theater=$2; shift 2 ;;
     --lang) lang=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    --help|-h) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --embedded) embedded=yes; shift ;;
+    --help|-h) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "dev_loop: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -49,12 +53,24 @@ export THEATER_SERVER_ADDRESS=$address
 "$theater" create devbench -t message-server --lang "$lang" -o "$work" >/dev/null
 project=$work/devbench
 echo "dev_loop: the first build and start (untimed)" >&2
-"$theater" dev --server "$address" "$project" >"$work/dev.out" 2>"$work/dev.err" &
-pids+=($!)
-for _ in $(seq 6000); do grep -q "theater dev: watching" "$work/dev.err" && break; sleep 0.1; done
+if [ -n "$embedded" ]; then
+  "$theater" dev "$project" >"$work/dev.out" 2>"$work/dev.err" &
+else
+  "$theater" dev --server "$address" "$project" >"$work/dev.out" 2>"$work/dev.err" &
+fi
+dev_pid=$!
+pids+=($dev_pid)
+for _ in $(seq 6000); do
+  grep -q "theater dev: watching" "$work/dev.err" && break
+  kill -0 "$dev_pid" 2>/dev/null || break
+  sleep 0.1
+done
 grep -q "theater dev: watching" "$work/dev.err" || { echo "dev_loop: theater dev did not start" >&2; cat "$work/dev.err" >&2; exit 1; }
-id=$("$theater" list --json | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -1)
-[ -n "$id" ] || { echo "dev_loop: no actor is running" >&2; exit 1; }
+id=""
+if [ -z "$embedded" ]; then
+  id=$("$theater" list --json | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -1)
+  [ -n "$id" ] || { echo "dev_loop: no actor is running" >&2; exit 1; }
+fi
 
 previous=pong
 figures=()
@@ -66,9 +82,16 @@ for round in $(seq "$rounds"); do
   t0=$(now)
   mv "$project/$source_file.saving" "$project/$source_file"
   answered=""
-  for _ in $(seq 600); do
-    if [ "$("$theater" message -r "$id" ping 2>/dev/null)" = "$reply" ]; then answered=yes; break; fi
-  done
+  if [ -n "$embedded" ]; then
+    for _ in $(seq 6000); do
+      [ "$(grep -c "updated in place\|restarted" "$work/dev.err")" -ge "$round" ] && { answered=yes; break; }
+      sleep 0.02
+    done
+  else
+    for _ in $(seq 600); do
+      if [ "$("$theater" message -r "$id" ping 2>/dev/null)" = "$reply" ]; then answered=yes; break; fi
+    done
+  fi
   [ -n "$answered" ] || { echo "dev_loop: round $round never answered $reply" >&2; tail -20 "$work/dev.err" >&2; exit 1; }
   t1=$(now)
   figures+=("$(printf '%.3f' "$(elapsed "$t0" "$t1")")")

@@ -141,16 +141,17 @@ class ServerTarget : public DevTarget {
   ServerTarget(const CommandContext& ctx, std::string address)
       : ctx_(ctx), address_(std::move(address)) {}
 
-  Status Init() {
-    THEATER_ASSIGN_OR_RETURN(client_, address_.empty() ? ctx_.Connect() : ctx_.ConnectTo(address_));
-    return Status();
-  }
+  // Checks that the server answers before the first build begins.
+  Status Init() { return Connect(); }
 
   std::string Where() const override {
     return address_.empty() ? "the server" : "the server at " + address_;
   }
 
   Status Start(const fs::path& manifest) override {
+    // A connection of its own for each actor: the first waited through the first build, and a
+    // server ends a connection that says nothing for a while after it connects.
+    THEATER_RETURN_IF_ERROR(Connect());
     THEATER_ASSIGN_OR_RETURN(Variant started,
                              CallExpect(*client_,
                                         MakeVariant("StartActor", {{"manifest", manifest.string()},
@@ -225,6 +226,12 @@ class ServerTarget : public DevTarget {
   }
 
  private:
+  Status Connect() {
+    THEATER_ASSIGN_OR_RETURN(client_, address_.empty() ? ctx_.Connect()
+                                                       : ctx_.ConnectTo(address_));
+    return Status();
+  }
+
   const CommandContext& ctx_;
   std::string address_;
   std::unique_ptr<server::ManagementClient> client_;
