@@ -409,7 +409,19 @@ TEST_F(CliLatticeTest, AReplicatedActorOutlivesAKilledHostAndAFrozenHostsCopyIsF
   EXPECT_LT(took, 10s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
   hosts_[1].second->Finish(10s);
   hosts_.erase(hosts_.begin() + 1);
-  EXPECT_EQ(ask(h1, on_h2, "count"), "4") << "it goes on from the state it had";
+  // A request that comes while the loss is still being told around may fail once, and then
+  // only with the lost host's name (a gap is never silent); it never reaches the actor, so the
+  // count goes on from the state it had.
+  std::string answered;
+  EXPECT_TRUE(WaitFor([&] {
+    answered = ask(h1, on_h2, "count");
+    if (answered.starts_with("failed: ")) {
+      EXPECT_THAT(answered, HasSubstr("host h2 lost")) << "a failure names the lost host";
+      return false;
+    }
+    return true;
+  }, 10s)) << answered;
+  EXPECT_EQ(answered, "4") << "it goes on from the state it had";
   Finished verified = Run(h1, {"chain", "verify", on_h2});
   EXPECT_EQ(verified.code, 0) << verified.out << verified.err;
 

@@ -259,15 +259,24 @@ void LatticeMember::AskEveryHostForActors(
     const std::string reply = inbox + "." + host;
     natsConnection_PublishRequest(nc, names_.ActorsOf(host).c_str(), reply.c_str(), "list", 4);
   }
-  std::thread([sub, hosts, timeout, answers = std::move(answers), done = std::move(done)]() mutable {
+  std::thread([nc, sub, hosts, timeout, answers = std::move(answers),
+               done = std::move(done)]() mutable {
     const auto deadline = Clock::now() + timeout;
     size_t answered = 0;
-    while (answered < hosts.size()) {
+    size_t gone = 0;  // "no responders" answers: their hosts are the ones left unanswered
+    while (answered + gone < hosts.size()) {
       const auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) break;
       natsMsg* msg = nullptr;
-      if (natsSubscription_NextMsg(&msg, sub, left.count()) != NATS_OK) break;
+      const natsStatus next = natsSubscription_NextMsg(&msg, sub, left.count());
+      if (next == NATS_NO_RESPONDERS) {
+        // A host that nothing serves any more: libnats gives this status and destroys the
+        // message that named the host, so which one it was is told below, by elimination.
+        ++gone;
+        continue;
+      }
+      if (next != NATS_OK) break;
       const std::string_view subject = natsMsg_GetSubject(msg);
       const std::string host(subject.substr(subject.rfind('.') + 1));
       const int length = natsMsg_GetDataLength(msg);
@@ -283,7 +292,14 @@ void LatticeMember::AskEveryHostForActors(
       }
       natsMsg_Destroy(msg);
     }
-    natsSubscription_Destroy(sub);
+    if (gone > 0 && answered + gone == hosts.size()) {
+      // Every host that did not answer was answered for as gone.
+      for (LatticeActorList& answer : answers) {
+        if (answer.actors.ok()) continue;
+        answer.actors = Unavailable("host " + answer.host_id + " lost: nothing answers for it");
+      }
+    }
+    DestroySubscriptionSafely(nc, &sub);
     done(std::move(answers));
   }).detach();
 }
@@ -524,8 +540,9 @@ void LatticeMember::Leave() {
 }
 
 void LatticeMember::StopSubscriptions() {
+  if (nats_ == nullptr) return;  // never connected: nothing was subscribed
   for (natsSubscription** sub : {&ping_sub_, &heartbeat_sub_, &probe_sub_, &actors_sub_}) {
-    StopSubscription(sub);
+    StopSubscription(nats_->get(), sub);
   }
 }
 

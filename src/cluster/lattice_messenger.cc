@@ -188,7 +188,7 @@ void LatticeMessenger::Close() {
   member_.SetHostGoneListener(nullptr);
   member_.SetLeaseListener(nullptr);  // waits for a call in flight: the runtime may go next
   // When this returns no callback of it runs, so the router may go.
-  StopSubscription(&inbound_);
+  StopSubscription(member_.nats().get(), &inbound_);
   {
     MutexLock lock(out_mu_);
     closing_ = true;

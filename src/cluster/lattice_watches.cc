@@ -47,7 +47,7 @@ Status LatticeMessenger::WatchActor(const std::string& id, EventFeed deliver,
   {
     MutexLock lock(watch_mu_);
     if (!watches_.emplace(id, watch).second) {
-      StopSubscription(&watch->subscription);  // another subscriber's watch came first
+      StopSubscription(member_.nats().get(), &watch->subscription);  // another subscriber's watch came first
       return Status::Ok();
     }
   }
@@ -104,7 +104,7 @@ void LatticeMessenger::RenewWatches() {
       ++it;
     }
   }
-  for (auto& [id, watch] : unwanted) StopSubscription(&watch->subscription);
+  for (auto& [id, watch] : unwanted) StopSubscription(member_.nats().get(), &watch->subscription);
   if (due.empty()) return;
   std::shared_ptr<ActorDirectory> directory = this->directory();
   if (!directory) return;
@@ -126,7 +126,7 @@ void LatticeMessenger::EndWatches() {
     watched.swap(watched_);
   }
   // The feeds reach the runtime: when this returns, none runs.
-  for (auto& [id, watch] : watches) StopSubscription(&watch->subscription);
+  for (auto& [id, watch] : watches) StopSubscription(member_.nats().get(), &watch->subscription);
   for (auto& [id, w] : watched) w.chain->RemoveObserver(w.observer);
 }
 

@@ -142,17 +142,31 @@ std::string NatsConnection::connected_url() const {
   return url.data();
 }
 
-void StopSubscription(natsSubscription** sub) {
+namespace {
+
+// How long a teardown waits for the server's answer to its flush.
+constexpr int64_t kTeardownFlushMs = 5000;
+
+}  // namespace
+
+void DestroySubscriptionSafely(natsConnection* nc, natsSubscription** sub) {
+  if (*sub == nullptr) return;
+  natsSubscription_Unsubscribe(*sub);  // out of the connection's table (a second time is a no-op)
+  if (natsConnection_FlushTimeout(nc, kTeardownFlushMs) == NATS_OK) {
+    natsSubscription_Destroy(*sub);
+  }
+  *sub = nullptr;
+}
+
+void StopSubscription(natsConnection* nc, natsSubscription** sub) {
   if (*sub == nullptr) return;
   // A drain delivers what is pending and completes only after the last callback has returned;
   // an unsubscribe alone would leave a callback in flight on the client's thread.
   if (natsSubscription_Drain(*sub) == NATS_OK) {
     natsSubscription_WaitForDrainCompletion(*sub, 5000);
-  } else {
-    natsSubscription_Unsubscribe(*sub);
   }
-  natsSubscription_Destroy(*sub);
-  *sub = nullptr;
+  // The reader thread may still hold it between its table and its lock: DestroySubscriptionSafely.
+  DestroySubscriptionSafely(nc, sub);
 }
 
 Status OpenBucket(NatsConnection& nats, const std::string& name, const char* description,

@@ -29,9 +29,20 @@ namespace theater::cluster {
 
 class NatsConnection;
 
-// Stops `*sub` and destroys it, waiting (at most 5 s) until no callback of it runs any more, so
-// that the object its callbacks use may go next; sets *sub to null. Null: nothing to do.
-void StopSubscription(natsSubscription** sub);
+// Stops `*sub` (a subscription of `nc`) and destroys it, waiting (at most 5 s) until no callback
+// of it runs any more, so that the object its callbacks use may go next; sets *sub to null.
+// Null: nothing to do.
+void StopSubscription(natsConnection* nc, natsSubscription** sub);
+
+// Destroys `*sub` once the client's reader thread can no longer be delivering to it: libnats
+// 3.4's reader looks a subscription up, lets go of the connection's table and only then locks the
+// subscription, without holding a reference, so destroying it in between makes the reader lock
+// freed memory (seen in the lattice tests as a heap corrupted by a mutex word). Unsubscribing
+// takes it out of the table; a round trip to the server (a flush) is then answered on the reader
+// thread after every message that arrived before it, so when the flush returns no delivery to
+// it is in flight. If the flush fails (the connection is down) the subscription is left
+// undestroyed: a few hundred bytes, against memory corrupted. Sets *sub to null.
+void DestroySubscriptionSafely(natsConnection* nc, natsSubscription** sub);
 
 // Opens the key-value bucket `name`, creating it (history 1) when it is not there (or binding to
 // the one another host created at the same moment). kFailedPrecondition when the NATS server
