@@ -167,6 +167,11 @@ struct Lifecycle {
   friend bool operator==(const Lifecycle&, const Lifecycle&) = default;
 };
 
+// The log levels an actor may log at, in the order of runtime-ext's `log-level` enum (whose
+// case index a recorded `log-at` call holds); runtime-leveled's `log` takes them by name.
+inline constexpr std::array<std::string_view, 5> kLogLevels = {"trace", "debug", "info", "warn",
+                                                               "error"};
+
 // A line an actor logged, e.g. level "info".
 struct Log {
   std::string level;

@@ -282,13 +282,12 @@ std::optional<std::string> LoggedText(const Event& event) {
   }
   if (call->function == "log-at") {
     // log-at(level: enum log-level, msg)
-    static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
     if (in.size() != 2 || in[0].kind() != TypeKind::kEnum || text_at(1) == nullptr) {
       return std::nullopt;
     }
     const uint32_t level = in[0].case_index();
-    return std::string("[") + (level < std::size(kLevels) ? kLevels[level] : "info") + "] " +
-           *text_at(1);
+    const std::string_view name = level < kLogLevels.size() ? kLogLevels[level] : "info";
+    return "[" + std::string(name) + "] " + *text_at(1);
   }
   if (in.size() == 1 && text_at(0) != nullptr) return *text_at(0);  // log(msg)
   if (in.size() == 2 && text_at(0) != nullptr && text_at(1) != nullptr) {

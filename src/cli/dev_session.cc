@@ -2,12 +2,12 @@
 #include "cli/dev_session.h"
 
 #include <algorithm>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cli/context.h"
+#include "common/bytes.h"
 #include "common/file_watcher.h"
+#include "theater/limits.h"
 
 namespace theater::cli {
 namespace {
@@ -38,20 +38,6 @@ bool EditorScratch(const fs::path& file) {
   return ext == ".swp" || ext == ".swx" || ext == ".tmp";
 }
 
-std::string Seconds(Clock::duration d) {
-  std::ostringstream text;
-  text.precision(1);
-  text << std::fixed << std::chrono::duration<double>(d).count() << " s";
-  return text.str();
-}
-
-std::string ReadWhole(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 class DevLoop {
  public:
   DevLoop(const CommandContext& ctx, const DevOptions& options, DevTarget& target)
@@ -69,17 +55,15 @@ class DevLoop {
     // The first build only when needed, as `theater run` does.
     std::error_code ec;
     if (!fs::exists(output_, ec) || NewerSource(plan_)) {
-      std::cerr << BuildingLine(plan_) + "\n";
-      Result<BuiltProject> built = BuildProject(plan_);
-      if (!built.ok()) return out.Error(built.status());
-      if (!built->diagnostics.empty()) std::cerr << built->diagnostics;
-      std::cerr << BuiltLine(*built) + "\n";
+      if (Result<BuiltProject> built = BuildProjectSaying(plan_); !built.ok()) {
+        return out.Error(built.status());
+      }
     }
     Result<std::unique_ptr<FileWatcher>> watcher = FileWatcher::Create();
     if (!watcher.ok()) return out.Error(watcher.status());
     watcher_ = std::move(*watcher);
     if (Status watched = WatchProject(); !watched.ok()) return out.Error(watched);
-    manifest_text_ = ReadWhole(manifest_);
+    manifest_text_ = ManifestText();
     if (Status started = target_.Start(manifest_); !started.ok()) return out.Error(started);
     // Each line in one write: stderr flushes at every <<, and a reader must never see half of one.
     std::cerr << "theater dev: watching " + plan_.dir.string() + " (" +
@@ -200,7 +184,7 @@ class DevLoop {
     const fs::file_time_type build_start = fs::file_time_type::clock::now() - 20ms;
     Result<ProjectBuildPlan> plan = PlanProjectBuild(ctx_, build_options);
     Result<BuiltProject> built =
-        plan.ok() ? BuildProject(*plan) : Result<BuiltProject>(plan.status());
+        plan.ok() ? BuildProjectSaying(*plan) : Result<BuiltProject>(plan.status());
     // What the build itself wrote is not a change to follow; a source saved meanwhile is.
     watcher_->Discard();
     if (plan.ok()) {
@@ -219,9 +203,7 @@ class DevLoop {
       return;
     }
     plan_ = std::move(*plan);
-    if (!built->diagnostics.empty()) std::cerr << built->diagnostics;
-    std::cerr << BuiltLine(*built) + "\n";
-    const std::string manifest_text = ReadWhole(manifest_);
+    const std::string manifest_text = ManifestText();
     std::string how;
     Status done;
     if (!target_.Running()) {
@@ -248,7 +230,16 @@ class DevLoop {
                        done.message() + "\n";
       return;
     }
-    std::cerr << "theater dev: " + how + ", " + Seconds(Clock::now() - saved) + " after the save\n";
+    std::cerr << "theater dev: " + how + ", " +
+                     FormatDurationMs(static_cast<uint64_t>(
+                         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - saved)
+                             .count())) +
+                     " after the save\n";
+  }
+
+  // The manifest as it is now (empty when it cannot be read: the build says why).
+  std::string ManifestText() const {
+    return ReadFileText(manifest_, "manifest", limits::kMaxManifestBytes).value_or("");
   }
 
   const CommandContext& ctx_;

@@ -135,11 +135,7 @@ Status BuildIfNeeded(const CommandContext& ctx, const RunArgs& args) {
       return Status();
     }
   }
-  if (!args.quiet) std::cerr << BuildingLine(*plan) << "\n";
-  THEATER_ASSIGN_OR_RETURN(BuiltProject built, BuildProject(*plan));
-  if (!built.diagnostics.empty()) std::cerr << built.diagnostics;
-  if (!args.quiet) std::cerr << BuiltLine(built) << "\n";
-  return Status();
+  return BuildProjectSaying(*plan, args.quiet).status();
 }
 
 int Run(CommandContext& ctx, const RunArgs& args) {

@@ -1,6 +1,8 @@
 // Theater: a WebAssembly actor runtime.
 #include "cli/project_build.h"
 
+#include <iostream>
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -223,6 +225,14 @@ Result<BuiltProject> BuiltOutput(const ProjectBuildPlan& plan,
   built.bytes = fs::file_size(plan.output, ec);
   if (ec) return IOError("the build wrote no " + plan.output.string());
   built.took = std::chrono::steady_clock::now() - start;
+  return built;
+}
+
+Result<BuiltProject> BuildProjectSaying(const ProjectBuildPlan& plan, bool quiet) {
+  if (!quiet) std::cerr << BuildingLine(plan) + "\n";
+  THEATER_ASSIGN_OR_RETURN(BuiltProject built, BuildProject(plan));
+  if (!built.diagnostics.empty()) std::cerr << built.diagnostics;
+  if (!quiet) std::cerr << BuiltLine(built) + "\n";
   return built;
 }
 

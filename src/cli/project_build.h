@@ -90,6 +90,11 @@ Result<ProjectBuildPlan> PlanProjectBuild(const CommandContext& ctx,
 // (kFailedPrecondition with its diagnostics, file:line first).
 Result<BuiltProject> BuildProject(const ProjectBuildPlan& plan);
 
+// BuildProject, saying so on stderr as `theater build`, `run` and `dev` do: BuildingLine before,
+// the compiler's warnings and BuiltLine after (each line in one write, so a reader of stderr
+// never sees half of one); with `quiet`, only the warnings. Errors: BuildProject's.
+Result<BuiltProject> BuildProjectSaying(const ProjectBuildPlan& plan, bool quiet = false);
+
 // "building hello.wasm from src/actor.c + bindings/minimal.c (clang-14, release)".
 std::string BuildingLine(const ProjectBuildPlan& plan);
 // "built ./hello.wasm (27.8 KiB) in 0.9 s".

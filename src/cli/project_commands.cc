@@ -120,9 +120,7 @@ int Build(CommandContext& ctx, const BuildArgs& args) {
   options.profile = args.debug ? BuildProfile::kDebug : BuildProfile::kRelease;
   THEATER_ASSIGN_OR_RETURN_EXIT(ProjectBuildPlan plan, PlanProjectBuild(ctx, options), out);
   // What is compiled goes to stderr; stdout keeps only the output path, for scripts.
-  if (!out.json()) std::cerr << BuildingLine(plan) << "\n";
-  THEATER_ASSIGN_OR_RETURN_EXIT(BuiltProject built, BuildProject(plan), out);
-  if (!built.diagnostics.empty()) std::cerr << built.diagnostics;
+  THEATER_ASSIGN_OR_RETURN_EXIT(BuiltProject built, BuildProjectSaying(plan, out.json()), out);
   if (out.json()) {
     json list = json::array();
     for (const fs::path& source : plan.sources) list.push_back(source.string());
@@ -131,7 +129,6 @@ int Build(CommandContext& ctx, const BuildArgs& args) {
                    {"profile", args.debug ? "debug" : "release"},
                    {"sources", list}});
   } else {
-    std::cerr << BuiltLine(built) << "\n";
     std::cout << built.output.string() << "\n";
   }
   return kExitOk;

@@ -282,12 +282,8 @@ void LatticeMember::AskEveryHostForActors(
       const int length = natsMsg_GetDataLength(msg);
       for (size_t i = 0; i < hosts.size(); ++i) {
         if (hosts[i] != host) continue;
-        if (natsMsg_IsNoResponders(msg)) {
-          answers[i].actors = Unavailable("host " + host + " lost: nothing answers for it");
-        } else {
-          answers[i].actors =
-              std::string(natsMsg_GetData(msg), length > 0 ? static_cast<size_t>(length) : 0);
-        }
+        answers[i].actors =
+            std::string(natsMsg_GetData(msg), length > 0 ? static_cast<size_t>(length) : 0);
         ++answered;
       }
       natsMsg_Destroy(msg);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 
 namespace theater {
 namespace {
@@ -56,6 +57,7 @@ Result<std::vector<std::filesystem::path>> FileWatcher::Wait(std::chrono::millis
   // Events are whole in each read; a buffer this size holds at least one with the longest name.
   alignas(inotify_event) char buffer[64 * 1024];
   bool overflowed = false;
+  std::unordered_set<std::string> seen;
   for (;;) {
     const ssize_t n = ::read(fd_, buffer, sizeof buffer);
     if (n < 0) {
@@ -73,9 +75,8 @@ Result<std::vector<std::filesystem::path>> FileWatcher::Wait(std::chrono::millis
       std::filesystem::path path =
           event->len > 0 ? dir->second / std::string(event->name) : dir->second;
       if (event->mask & IN_IGNORED) dirs_.erase(dir);  // the directory is gone
-      if (std::find(changed.begin(), changed.end(), path) == changed.end()) {
-        changed.push_back(std::move(path));
-      }
+      // Once each, however many events a checkout of many files brings.
+      if (seen.insert(path.native()).second) changed.push_back(std::move(path));
     }
   }
   if (overflowed) {

@@ -15,6 +15,7 @@
 
 #include "handlers/environment/environment_permissions.h"
 #include "handlers/runtime/runtime_handler.h"
+#include "theater/chain.h"
 #include "theater/version.h"
 
 namespace theater::handlers {
@@ -23,7 +24,6 @@ namespace {
 using abi::Value;
 
 constexpr size_t kMaxName = 128;  // a metric's name or a custom event's type
-constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
 
 // The host's facts, read each call. `split_os`: the documented record (os-type and os-release
 // apart) rather than runtime-ext's host-info (one "sysname release" string).
@@ -73,10 +73,10 @@ std::vector<Value> Err(std::string message) {
   return {Value::Err(Value::String(std::move(message)))};
 }
 
-// The level's index in kLevels, or none.
+// The level's index in chain::kLogLevels, or none.
 std::optional<size_t> LevelIndex(std::string_view level) {
-  for (size_t i = 0; i < std::size(kLevels); ++i) {
-    if (level == kLevels[i]) return i;
+  for (size_t i = 0; i < chain::kLogLevels.size(); ++i) {
+    if (level == chain::kLogLevels[i]) return i;
   }
   return std::nullopt;
 }
@@ -157,8 +157,9 @@ class RuntimeHandler final : public Handler {
     THEATER_RETURN_IF_ERROR(functions.Add(
         "runtime-ext", "log-at", [](ActorContext& actor, HostArgs args) -> HostResults {
           uint64_t level = args[0].case_index();
-          const char* name = level < std::size(kLevels) ? kLevels[level] : "info";
-          actor.Log(std::string("[") + name + "] " + args[1].as_string());
+          const std::string_view name =
+              level < chain::kLogLevels.size() ? chain::kLogLevels[level] : "info";
+          actor.Log("[" + std::string(name) + "] " + args[1].as_string());
           return std::vector<Value>{};
         }));
     THEATER_RETURN_IF_ERROR(
