@@ -8,11 +8,13 @@
 // minimal::runtime::Log and the export this file implements, minimal::exports::actor::Init,
 // with short names for its types (InitResult, InitParams, State).
 //
-// Build (what examples/CMakeLists.txt does):
-//   theater bindgen wit --world minimal --lang cpp --out gen
-//   clang-14 --target=wasm32-wasi -O2 -mexec-model=reactor -std=c++20 -fno-exceptions \
-//     -lc-printscan-long-double -lc++ -lc++abi -I gen -o hello-cpp.wasm \
-//     examples/hello-cpp/hello.cc gen/minimal.cpp
+// This directory is an actor project: its bindings are checked in (bindings/, made with
+// `theater bindgen wit --world minimal --lang cpp --out bindings`; a test holds them to what
+// bindgen makes today), so it builds and runs from the source tree:
+//   theater build examples/hello-cpp
+//   theater run examples/hello-cpp/manifest.toml
+// examples/CMakeLists.txt builds the same actor into build/examples/hello-cpp/ with bindings it
+// generates there.
 #include <string>
 #include <string_view>
 

@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "theater/compile_progress.h"
 #include "theater/status.h"
 
 namespace theater::engine {
@@ -226,6 +227,15 @@ class Engine {
   Result<std::shared_ptr<const Module>> LoadModuleFile(const std::filesystem::path& path);
 
   virtual const EngineOptions& options() const = 0;
+
+  // Tells `observer` the progress of every module compile this engine runs from now on, until
+  // the returned watch is destroyed: the line a terminal would show, when each stage begins and
+  // every second, then how it ended (compile_progress.h). Background compiles are not told. An
+  // engine that compiles nothing never calls it.
+  virtual CompileWatch WatchCompiles(CompileObserver observer) {
+    (void)observer;
+    return {};
+  }
 
   // Tiered compilation (TierPolicy::kTiered): the optimized compiles queued or running in the
   // background. Waits until there are none, or until `timeout` passes (false then).

@@ -46,6 +46,9 @@ class HandlerRegistry {
   const wit::Package* WitOf(std::string_view name) const;
   // The names of the registered handlers, in registration order.
   std::vector<std::string_view> Names() const;
+  // The error for a `[[handler]]` table whose type is none of them: "<location>: unknown handler
+  // type 'timming' (did you mean 'timing'?)", or the known types when none is near.
+  Status UnknownHandlerType(const HandlerConfig& config) const;
 
   // --- Permissions (theater/permissions.h), over the registered handlers. ---
   // A top-level actor's: every handler's Root() (or its yes/no permission).

@@ -53,7 +53,8 @@ int Update(CommandContext& ctx, const std::string& given, const std::string& com
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
   Result<Variant> reply = CallExpect(
       *client,
-      MakeVariant("UpdateActorComponent", {{"id", id}, {"component", LocalReference(component)}}),
+      MakeVariant("UpdateActorComponent",
+                  {{"id", id}, {"component", LocalReference(component)}, {"progress", true}}),
       "ActorComponentUpdated");
   if (!reply.ok()) return out.Error(reply.status());
   if (out.json()) {
@@ -272,7 +273,9 @@ int Start(CommandContext& ctx, const StartArgs& args) {
               // --subscribe asks for it too (and only --parent turns it into the exit code).
               // --logs watches the actor's status instead: it leaves the actor running.
               {"parent", args.parent || args.subscribe},
-              {"subscribe", args.subscribe || args.logs}};
+              {"subscribe", args.subscribe || args.logs},
+              // The server's compile of the component, shown while the start waits for it.
+              {"progress", true}};
   if (!args.initial_state.empty()) {
     Result<std::vector<uint8_t>> state = InitialStateBytes(args.initial_state);
     if (!state.ok()) return out.Error(state.status());
@@ -335,6 +338,7 @@ struct IdCommand {
   const char* command;  // protocol command
   const char* reply;    // expected reply
   const char* done;     // past tense for the human line
+  bool compiles = false;  // may wait for a compile, whose progress it shows
 };
 
 constexpr IdCommand kIdCommands[] = {
@@ -343,7 +347,7 @@ constexpr IdCommand kIdCommands[] = {
     {"terminate", "Stop an actor at once, interrupting its current call", "TerminateActor",
      "ActorStopped", "terminated"},
     {"restart", "Restart an actor from its manifest (same id, fresh state; the chain continues)",
-     "RestartActor", "Restarted", "restarted"},
+     "RestartActor", "Restarted", "restarted", true},
     {"pause",
      "Pause an idle actor: operations queue up but do not run (refused while it runs one, unless "
      "--when-idle)",
@@ -358,6 +362,7 @@ int RunIdCommand(CommandContext& ctx, const IdCommand& spec, const std::string& 
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
   fields["id"] = id;
+  if (spec.compiles) fields["progress"] = true;
   Result<Variant> reply = CallExpect(*client, MakeVariant(spec.command, fields), spec.reply);
   if (!reply.ok()) return out.Error(reply.status());
   if (out.json()) {

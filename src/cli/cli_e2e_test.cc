@@ -352,7 +352,7 @@ class CliServerTest : public ::testing::Test {
     if (!Token().empty()) server_env["THEATER_SERVER_TOKEN"] = Token();
     std::vector<std::string> server_args{
         "server",      "--address",   "127.0.0.1:0",  "--home", home_.string(),
-        "--cache-dir", kCacheDir,     "--durability", "none",   "--workers",
+        "--cache-dir", CacheDir(),    "--durability", "none",   "--workers",
         "2",           "--log-level", "warn"};
     for (const std::string& arg : ExtraServerArgs()) server_args.push_back(arg);
     for (const std::string& arg : more_args) server_args.push_back(arg);
@@ -394,6 +394,8 @@ class CliServerTest : public ::testing::Test {
 
   // The server's shared secret; empty for none.
   virtual std::string Token() const { return ""; }
+  // Where the server keeps compiled modules: by default the tests' shared cache.
+  virtual std::string CacheDir() const { return kCacheDir; }
   // More flags for `theater server`.
   virtual std::vector<std::string> ExtraServerArgs() const { return {}; }
   std::map<std::string, std::string> Env() const { return BaseEnv(home_, address_); }
@@ -681,6 +683,26 @@ TEST_F(CliTokenServerTest, AWrongTokenIsRefusedAndTheRightOneWorks) {
   EXPECT_TRUE(
       client->Call(server::MakeVariant("Authenticate", json{{"token", "e2e-secret"}})).ok());
   EXPECT_TRUE(client->Call("ListActors").ok());
+}
+
+// A server with a cache of its own, so that a start compiles.
+class CliFreshCacheServerTest : public CliServerTest {
+ protected:
+  std::string CacheDir() const override { return (home_ / "cache").string(); }
+};
+
+// `start` shows the server's compile of the component while it waits (the line `theater run`
+// prints, on stderr; stdout keeps only the id), and a restart, compiled already, shows none.
+TEST_F(CliFreshCacheServerTest, StartShowsTheServersCompileWhileItWaits) {
+  Finished started = Run({"start", messenger_manifest_});
+  ASSERT_EQ(started.code, 0) << started.err;
+  EXPECT_THAT(started.err, HasSubstr("compiling "));
+  EXPECT_THAT(started.err, HasSubstr("compiled "));
+  const std::string id = started.out.substr(0, started.out.find('\n'));
+  EXPECT_EQ(id.size(), 36u) << started.out;
+  Finished restarted = Run({"restart", id});
+  EXPECT_EQ(restarted.code, 0) << restarted.err;
+  EXPECT_THAT(restarted.err, Not(HasSubstr("compil"))) << restarted.err;
 }
 
 TEST_F(CliServerTest, UnknownActorFails) {

@@ -88,9 +88,34 @@ class CliFirstRunTest : public ::testing::Test {
     return project;
   }
 
+  // A copy of an example project of the source tree: its files, no .wasm.
+  fs::path ExampleProject(const std::string& name, const std::vector<std::string>& files) {
+    const fs::path project = dir_ / name;
+    fs::create_directories(project / "bindings");
+    const fs::path source = fs::path(THEATER_SOURCE_DIR) / "examples" / name;
+    for (const std::string& file : files) fs::copy_file(source / file, project / file);
+    return project;
+  }
+
   fs::path dir_;
   std::string home_;
 };
+
+// examples/hello-cpp builds and runs from the source tree as a user meets it: `theater build`
+// with its checked-in bindings, then `theater run`.
+TEST_F(CliFirstRunTest, TheCppExampleBuildsAndRunsFromItsSources) {
+  const fs::path project = ExampleProject(
+      "hello-cpp",
+      {"manifest.toml", "init.json", "hello.cc", "bindings/minimal.hpp", "bindings/minimal.cpp"});
+  Finished built = Run({"build", project.string()});
+  ASSERT_EQ(built.code, 0) << built.err;
+  EXPECT_THAT(built.err, HasSubstr("building hello-cpp.wasm from hello.cc + bindings/minimal.cpp"));
+  EXPECT_TRUE(fs::exists(project / "hello-cpp.wasm"));
+  Finished ran = Run({"run", (project / "manifest.toml").string()});
+  ASSERT_EQ(ran.code, 0) << ran.err;
+  EXPECT_THAT(ran.out, HasSubstr("chain verified"));
+  EXPECT_THAT(ran.out, HasSubstr("\"count\": 1"));
+}
 
 TEST_F(CliFirstRunTest, RunBuildsAMissingComponentFromTheProjectAndSaysWhyTheActorStopped) {
   const fs::path project = HelloProject();

@@ -155,6 +155,30 @@ TEST_F(CliValidateTest, EveryProblemIsNamed) {
   EXPECT_THAT(undeclared.err, HasSubstr("does not declare"));
   EXPECT_EQ(Run({"validate", "--auto-handlers", probe}).code, 0);
 
+  // A handler the actor uses (declared, and imported by the messenger) that its own policy
+  // disallows: every call would be refused, so it is a problem; a malformed policy is one too.
+  const std::string messenger =
+      "name = \"m\"\nversion = \"0.1.0\"\ncomponent = \"" + kActors + "/messenger.wasm\"\n";
+  const std::string disallowed =
+      Write("disallowed.toml", messenger + "[permission_policy.timing]\ntype = \"disallow\"\n" +
+                                   theater::testing_util::HandlersOf("messenger.wasm"));
+  Finished refused = Run({"validate", disallowed});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("handler 'timing' is disallowed by "
+                                     "[permission_policy.timing], but the actor uses it"));
+  const std::string malformed =
+      Write("malformed.toml", messenger + "[permission_policy.timing]\ntype = \"maybe\"\n" +
+                                  theater::testing_util::HandlersOf("messenger.wasm"));
+  Finished bad_policy = Run({"validate", malformed});
+  EXPECT_EQ(bad_policy.code, 1);
+  EXPECT_THAT(bad_policy.err, HasSubstr("permission_policy.timing"));
+  // A misspelt handler type is named with the nearest one.
+  const std::string misspelt =
+      Write("misspelt.toml", messenger + "[[handler]]\ntype = \"timming\"\n");
+  Finished near = Run({"validate", misspelt});
+  EXPECT_EQ(near.code, 1);
+  EXPECT_THAT(near.err, HasSubstr("unknown handler type 'timming' (did you mean 'timing'?)"));
+
   // A manifest that does not parse, and one that does not exist.
   const std::string broken = Write("broken.toml", "name = \n");
   Finished parse = Run({"validate", broken});

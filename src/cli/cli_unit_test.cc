@@ -16,6 +16,7 @@
 
 #include "abi/bindgen/ts_generator.h"
 #include "cli/cli_app.h"
+#include "cli/compile_progress_printer.h"
 #include "cli/completion.h"
 #include "cli/config.h"
 #include "cli/context.h"
@@ -574,6 +575,60 @@ TEST(OutputTest, ActorIdShape) {
   EXPECT_FALSE(LooksLikeActorId("0b7d1a52"));
   EXPECT_FALSE(LooksLikeActorId("0B7D1A52-8A7C-4C36-9F4E-2F1F3E1A9B10"));
   EXPECT_FALSE(LooksLikeActorId("0b7d1a52x8a7c-4c36-9f4e-2f1f3e1a9b10"));
+}
+
+// --- a server's compile progress --------------------------------------------------------------
+
+engine::CompileProgress CompileReport(uint64_t id, std::string line, bool finished = false) {
+  engine::CompileProgress progress;
+  progress.compile_id = id;
+  progress.line = std::move(line);
+  progress.finished = finished;
+  return progress;
+}
+
+std::string Printed(std::FILE* stream) {
+  std::fflush(stream);
+  std::rewind(stream);
+  std::string text;
+  char buffer[512];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof(buffer), stream)) > 0;) text.append(buffer, n);
+  std::fclose(stream);
+  return text;
+}
+
+// On a terminal: one line rewritten in place, padded over a longer one, ended by the summary;
+// a second compile's report first ends the line of one still open.
+TEST(CompileProgressPrinterTest, ATerminalLineIsRewrittenAndEndedByTheSummary) {
+  std::FILE* stream = std::tmpfile();
+  ASSERT_NE(stream, nullptr);
+  CompileProgressPrinter printer(stream, /*live=*/true);
+  printer.Show(CompileReport(1, "compiling a.wasm (1.0 KiB): wasm2c\u2026 12.5 s"));
+  printer.Show(CompileReport(1, "compiling a.wasm (1.0 KiB): gcc\u2026 13 s"));
+  printer.Show(CompileReport(2, "compiling b.wasm (1.0 KiB): wasm2c\u2026 0.1 s"));
+  printer.Show(CompileReport(2, "compiled b.wasm (1.0 KiB) in 0.2 s", true));
+  printer.Close();  // nothing open: prints nothing
+  EXPECT_EQ(Printed(stream),
+            "\rcompiling a.wasm (1.0 KiB): wasm2c\u2026 12.5 s"
+            "\rcompiling a.wasm (1.0 KiB): gcc\u2026 13 s     "
+            "\n"
+            "\rcompiling b.wasm (1.0 KiB): wasm2c\u2026 0.1 s"
+            "\rcompiled b.wasm (1.0 KiB) in 0.2 s         \n");
+}
+
+// Elsewhere: whole lines, the first report of each compile and its summary (the reports between
+// come every second; a line every ten is enough for a log).
+TEST(CompileProgressPrinterTest, ElsewhereWholeLinesTheFirstAndTheLast) {
+  std::FILE* stream = std::tmpfile();
+  ASSERT_NE(stream, nullptr);
+  CompileProgressPrinter printer(stream, /*live=*/false);
+  printer.Show(CompileReport(1, "compiling a.wasm (1.0 KiB): wasm2c\u2026"));
+  printer.Show(CompileReport(1, "compiling a.wasm (1.0 KiB): gcc\u2026 1.0 s"));
+  printer.Show(
+      CompileReport(1, "compiled a.wasm (1.0 KiB) in 1.2 s (wasm2c 0.1 s, gcc 1.1 s)", true));
+  EXPECT_EQ(Printed(stream),
+            "compiling a.wasm (1.0 KiB): wasm2c\u2026\n"
+            "compiled a.wasm (1.0 KiB) in 1.2 s (wasm2c 0.1 s, gcc 1.1 s)\n");
 }
 
 // --- completion ------------------------------------------------------------------------------

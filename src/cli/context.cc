@@ -7,6 +7,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "cli/compile_progress_printer.h"
 #include "common/uuid.h"
 
 namespace theater::cli {
@@ -57,7 +58,13 @@ Result<std::unique_ptr<server::ManagementClient>> CommandContext::ConnectTo(
     options.reply_timeout = *config_.timeout;
     options.connect_timeout = std::min(*config_.timeout, options.connect_timeout);
   }
-  return server::ManagementClient::Connect(std::move(options));
+  THEATER_ASSIGN_OR_RETURN(std::unique_ptr<server::ManagementClient> client,
+                           server::ManagementClient::Connect(std::move(options)));
+  // The compiles a command that asked for them waits on (start, update, restart, request).
+  auto printer = std::make_shared<CompileProgressPrinter>(CompileProgressPrinter::ForStderr());
+  client->OnCompileProgress(
+      [printer](const engine::CompileProgress& progress) { printer->Show(progress); });
+  return client;
 }
 
 const Action* CommandSet::Parsed() const {

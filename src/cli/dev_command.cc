@@ -157,7 +157,8 @@ class ServerTarget : public DevTarget {
                                         MakeVariant("StartActor", {{"manifest", manifest.string()},
                                                                    {"initial_state", nullptr},
                                                                    {"parent", false},
-                                                                   {"subscribe", true}}),
+                                                                   {"subscribe", true},
+                                                                   {"progress", true}}),
                                         "ActorStarted"));
     id_ = JsonString(started.fields, "id");
     next_index_ = 0;
@@ -187,16 +188,19 @@ class ServerTarget : public DevTarget {
   }
 
   Status Update(const fs::path& component) override {
-    return CallExpect(*client_,
-                      MakeVariant("UpdateActorComponent",
-                                  {{"id", id_}, {"component", component.string()}}),
-                      "ActorComponentUpdated")
+    return CallExpect(
+               *client_,
+               MakeVariant("UpdateActorComponent",
+                           {{"id", id_}, {"component", component.string()}, {"progress", true}}),
+               "ActorComponentUpdated")
         .status();
   }
 
   Status Restart() override {
     THEATER_RETURN_IF_ERROR(
-        CallExpect(*client_, MakeVariant("RestartActor", {{"id", id_}}), "Restarted").status());
+        CallExpect(*client_, MakeVariant("RestartActor", {{"id", id_}, {"progress", true}}),
+                   "Restarted")
+            .status());
     told_ended_ = false;
     // The restarted actor's events come to a subscription of its own (a second one only
     // repeats events, which the chain index skips).

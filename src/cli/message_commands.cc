@@ -48,6 +48,8 @@ int Message(CommandContext& ctx, const MessageArgs& args, bool text_given) {
     }
     return kExitOk;
   }
+  // Its answer may wait for a compile: a child spawned from a module not compiled yet.
+  fields["progress"] = true;
   Result<Variant> reply =
       CallExpect(*client, MakeVariant("RequestActorMessage", fields), "RequestedMessage");
   if (!reply.ok()) return out.Error(reply.status());

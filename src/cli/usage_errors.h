@@ -15,15 +15,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/nearest_name.h"
+
 namespace theater::cli {
-
-// The edit distance between two words (insertions, deletions, substitutions; each costs one).
-size_t EditDistance(std::string_view a, std::string_view b);
-
-// The candidate nearest to `word`, when it is near enough to be what was meant: at most a third
-// of the word's letters (at least one) wrong, or `word` a prefix of exactly one candidate.
-std::optional<std::string> NearestName(std::string_view word,
-                                       const std::vector<std::string>& candidates);
 
 // The error for the first command word of `args` (argv without the program name) when it is
 // not one of `app`'s commands: "unrecognized command 'evnets' (did you mean 'events'?)".

@@ -24,6 +24,7 @@
 #include "theater/builtins.h"
 #include "theater/handler_registry.h"
 #include "theater/manifest.h"
+#include "theater/permissions.h"
 
 namespace theater::cli {
 namespace {
@@ -140,6 +141,29 @@ struct Report {
   std::vector<std::string> notes;  // what could not be checked, and why
 };
 
+// The manifest's `[permission_policy]`, as a top-level actor's spawn reads it: a handler the
+// actor runs with (it declares it or its component imports it) but the policy disallows would
+// refuse every call the component makes to it, so it is a problem; a malformed policy is one too.
+// (A child's permissions are narrowed further by its parent's, which validate cannot know.)
+void CheckPermitted(const Manifest& manifest, const HandlerRegistry& registry, Report& report) {
+  if (manifest.permission_policy.empty()) return;
+  Result<PermissionPolicy> policy =
+      ParsePermissionPolicy(manifest.permission_policy, registry.PolicyHandlers());
+  if (!policy.ok()) {
+    report.problems.push_back(policy.status().ToString());
+    return;
+  }
+  const EffectivePermissions permitted =
+      ComputeEffectivePermissions(registry.RootPermissions(), *policy);
+  for (const std::string& handler : report.handlers) {
+    if (CheckHandlerPermitted(permitted, handler).ok()) continue;
+    report.problems.push_back("handler '" + handler + "' is disallowed by [permission_policy." +
+                              HandlerPolicyKey(handler) +
+                              "], but the actor uses it (declared, or its component imports "
+                              "its interface): every call to it would be refused");
+  }
+}
+
 // Checks the module the manifest names against the registry; adds what is wrong to `report`.
 void CheckComponent(const Manifest& manifest, const HandlerRegistry& registry, bool auto_handlers,
                     bool handlers_ok, Report& report) {
@@ -199,6 +223,7 @@ void CheckComponent(const Manifest& manifest, const HandlerRegistry& registry, b
   for (const std::unique_ptr<Handler>& handler : *active) {
     report.handlers.emplace_back(handler->name());
   }
+  CheckPermitted(manifest, registry, report);
 }
 
 Report Validate(const std::string& path, bool auto_handlers) {
@@ -212,17 +237,12 @@ Report Validate(const std::string& path, bool auto_handlers) {
   const Manifest& manifest = *loaded->manifest;
   report.parsed = manifest;
   const HandlerRegistry registry = BuiltinHandlers();
-  std::vector<std::string> known;
-  for (std::string_view name : registry.Names()) known.emplace_back(name);
   std::set<std::string> declared;
   const size_t problems_before = report.problems.size();
   for (const HandlerConfig& config : manifest.handlers) {
     const Handler* prototype = registry.Find(config.type);
     if (prototype == nullptr) {
-      std::string names;
-      for (const std::string& name : known) names += (names.empty() ? "" : ", ") + name;
-      report.problems.push_back(config.location + ": unknown handler type '" + config.type +
-                                "' (known: " + names + ")");
+      report.problems.push_back(registry.UnknownHandlerType(config).message());
       continue;
     }
     if (!declared.insert(config.type).second) {

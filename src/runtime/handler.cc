@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/composed_name.h"
+#include "common/nearest_name.h"
 
 namespace theater {
 
@@ -211,6 +212,20 @@ std::vector<std::string_view> HandlerRegistry::Names() const {
   return names;
 }
 
+Status HandlerRegistry::UnknownHandlerType(const HandlerConfig& config) const {
+  std::vector<std::string> known;
+  for (std::string_view name : Names()) known.emplace_back(name);
+  std::string hint;
+  if (std::optional<std::string> near = NearestName(config.type, known)) {
+    hint = "did you mean '" + *near + "'?";
+  } else {
+    hint = "known: ";
+    for (size_t i = 0; i < known.size(); ++i) hint += (i == 0 ? "" : ", ") + known[i];
+  }
+  return InvalidArgument(config.location + ": unknown handler type '" + config.type + "' (" + hint +
+                         ")");
+}
+
 EffectivePermissions HandlerRegistry::RootPermissions() const {
   EffectivePermissions root;
   for (const Entry& e : entries_) {
@@ -248,9 +263,7 @@ Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
   };
   for (const HandlerConfig& config : manifest.handlers) {
     const Handler* prototype = Find(config.type);
-    if (!prototype) {
-      return InvalidArgument(config.location + ": unknown handler type '" + config.type + "'");
-    }
+    if (!prototype) return UnknownHandlerType(config);
     if (named(prototype->name())) {
       return InvalidArgument(config.location + ": handler '" + config.type +
                              "' is listed more than once");

@@ -7,6 +7,7 @@
 
 #include "common/bytes.h"
 #include "common/fetch.h"
+#include "common/nearest_name.h"
 #include "common/nesting_guard.h"
 #include "common/utf8.h"
 #include "theater/limits.h"
@@ -248,6 +249,24 @@ Status ParseLimit(const toml::table& limits, std::string_view key, uint64_t min,
   return Status::Ok();
 }
 
+// A key the manifest format does not have: an error when it is a near miss of one it has (a
+// misspelt `permission_policy` would otherwise drop a security policy with only a warning), a
+// warning that it is ignored otherwise (a note of the author's own).
+Status CheckUnknownKey(const toml::key& key, const std::vector<std::string>& known,
+                       std::string_view prefix, const ManifestSource& ctx,
+                       std::vector<Warning>& warnings) {
+  const std::string_view name = key.str();
+  if (std::find(known.begin(), known.end(), name) != known.end()) return Status::Ok();
+  const std::string quoted = "'" + std::string(prefix) + std::string(name) + "'";
+  if (std::optional<std::string> near = NearestName(name, known)) {
+    return InvalidArgument(ctx.Where(key.source()) + ": unknown key " + quoted +
+                           " (did you mean '" + std::string(prefix) + *near + "'?)");
+  }
+  warnings.push_back(
+      {key.source().begin, ctx.Where(key.source()) + ": unknown key " + quoted + " (ignored)"});
+  return Status::Ok();
+}
+
 Status ParseLimits(const toml::node& node, Manifest& m, std::vector<Warning>& warnings,
                    const ManifestSource& ctx) {
   if (!node.is_table()) return ctx.WrongType(node, "limits", "a table");
@@ -267,14 +286,11 @@ Status ParseLimits(const toml::node& node, Manifest& m, std::vector<Warning>& wa
       ParseLimit(limits, "chain_retention_events", 0, UINT32_MAX, &l.chain_retention_events, ctx));
   THEATER_RETURN_IF_ERROR(ParseLimit(limits, "chain_retention_bytes", 0, UINT64_C(1) << 40,
                                      &l.chain_retention_bytes, ctx));
+  static const std::vector<std::string> kLimitKeys{
+      "init_deadline_ms", "call_deadline_ms",       "memory_limit_mb",      "stack_size_kb",
+      "mailbox_capacity", "chain_retention_events", "chain_retention_bytes"};
   for (const auto& [key, value] : limits) {
-    std::string_view k = key.str();
-    if (k != "init_deadline_ms" && k != "call_deadline_ms" && k != "memory_limit_mb" &&
-        k != "stack_size_kb" && k != "mailbox_capacity" && k != "chain_retention_events" &&
-        k != "chain_retention_bytes") {
-      warnings.push_back({key.source().begin, ctx.Where(key.source()) + ": unknown key 'limits." +
-                                                  std::string(k) + "' (ignored)"});
-    }
+    THEATER_RETURN_IF_ERROR(CheckUnknownKey(key, kLimitKeys, "limits.", ctx, warnings));
   }
   return Status::Ok();
 }
@@ -422,13 +438,9 @@ Result<Manifest> BuildManifest(const toml::table& root, fs::path base_dir, std::
     }
   }
 
+  static const std::vector<std::string> kKnown(std::begin(kKnownKeys), std::end(kKnownKeys));
   for (const auto& [key, value] : root) {
-    bool known = false;
-    for (std::string_view k : kKnownKeys) known = known || key.str() == k;
-    if (!known) {
-      warnings.push_back({key.source().begin, ctx.Where(key.source()) + ": unknown key '" +
-                                                  std::string(key.str()) + "' (ignored)"});
-    }
+    THEATER_RETURN_IF_ERROR(CheckUnknownKey(key, kKnown, "", ctx, warnings));
   }
   std::stable_sort(warnings.begin(), warnings.end(),
                    [](const Warning& a, const Warning& b) { return a.position < b.position; });

@@ -332,6 +332,25 @@ TEST(ManifestTest, UnknownKeysAreWarningsWithPositions) {
   EXPECT_EQ(m->warnings[2], "m.toml:9:1: unknown key 'limits.cpu' (ignored)");
 }
 
+// A near miss of a key the format has is an error naming it: a misspelt `permission_policy`
+// must not drop a security policy with only a warning.
+TEST(ManifestTest, AMisspeltKeyIsAnErrorThatSaysWhatWasMeant) {
+  Result<Manifest> m = Parse(std::string(kMinimal) +
+                             "[permision_policy.filesystem]\n"
+                             "read = false\n");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(m.status().message(),
+            "m.toml:4:2: unknown key 'permision_policy' (did you mean 'permission_policy'?)");
+  m = Parse(std::string(kMinimal) + "[limits]\nmailbox_capacty = 4\n");
+  ASSERT_FALSE(m.ok());
+  EXPECT_THAT(m.status().message(), HasSubstr("unknown key 'limits.mailbox_capacty' (did you mean "
+                                              "'limits.mailbox_capacity'?)"));
+  m = Parse(std::string(kMinimal) + "nmae = \"x\"\n");
+  ASSERT_FALSE(m.ok());
+  EXPECT_THAT(m.status().message(), HasSubstr("(did you mean 'name'?)"));
+}
+
 TEST(ManifestTest, LimitsOverridesAndInvalidValues) {
   std::string base = std::string(kMinimal) + "[limits]\n";
   Result<Manifest> m = Parse(base + "call_deadline_ms = 86400000\n");

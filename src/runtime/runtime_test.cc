@@ -421,7 +421,16 @@ TEST_F(RuntimeTest, SpawnErrorsAreClear) {
   unknown_handler.manifest = ProbeManifest("[[handler]]\ntype = \"teleporter\"\n");
   r = runtime_->Spawn(unknown_handler);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().ToString().find("unknown handler type 'teleporter'"), std::string::npos)
+  EXPECT_NE(r.status().ToString().find("unknown handler type 'teleporter' (known: "),
+            std::string::npos)
+      << r.status().ToString();
+
+  SpawnRequest misspelt_handler;
+  misspelt_handler.manifest = ProbeManifest("[[handler]]\ntype = \"timming\"\n");
+  r = runtime_->Spawn(misspelt_handler);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().ToString().find("unknown handler type 'timming' (did you mean 'timing'?)"),
+            std::string::npos)
       << r.status().ToString();
 
   SpawnRequest bad_config;
@@ -657,6 +666,29 @@ TEST_F(RuntimeTest, ChainsArePersistedAndVerifyAfterTheActorStopped) {
 }
 
 // Strict durability: nothing that depends on an event leaves before the event is committed.
+// A spawn that fails in setup (here: a handler type that does not exist) after its kept chain
+// began leaves a registry row saying whose chain it is and that it failed, not a nameless one.
+TEST_F(RuntimeTest, ASpawnThatFailsInSetupIsListedAsFailedWithItsName) {
+  SpawnRequest request;
+  request.manifest = ProbeManifest("save_chain = true\n[[handler]]\ntype = \"teleporter\"\n");
+  request.actor_id = NewUuid();
+  ASSERT_FALSE(runtime_->Spawn(request).ok());
+  ASSERT_TRUE(runtime_->store()->Flush().ok());
+  auto records = runtime_->store()->ListActors();
+  ASSERT_TRUE(records.ok()) << records.status().ToString();
+  bool found = false;
+  for (const chain::ActorRecord& record : *records) {
+    EXPECT_FALSE(record.name.empty()) << "a nameless row for " << record.actor_id;
+    if (record.actor_id != *request.actor_id) continue;
+    found = true;
+    EXPECT_EQ(record.name, "probe");
+    EXPECT_EQ(record.status, "failed");
+    EXPECT_GT(record.event_count, 0u) << "its chain, with the error, is kept";
+    EXPECT_TRUE(record.recovery.empty()) << "a failed setup is not brought back";
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST_F(RuntimeTest, StrictDurabilityHoldsRepliesUntilTheEventsAreCommitted) {
   RuntimeOptions options;
   options.durability = chain::Durability::kStrict;

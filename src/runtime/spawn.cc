@@ -429,13 +429,31 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
     });
   }
 
+  // A setup that fails once the chain has begun ends the chain with the error and, when the
+  // chain is kept, registers the actor as failed: `list-stored` then shows whose chain it is
+  // and why it stopped, never a chain without a name.
+  const std::string name = manifest->name;
+  const std::optional<std::string> parent_id = request.parent_id;
+  auto fail_setup = [&](const Status& error, const std::string& origin_manifest) {
+    chain->Append(chain::Lifecycle{"runtime-setup", "error: " + error.ToString()});
+    // (A recovery's row is the recovery's to mark.)
+    if (persist && store_ && recovery == nullptr) {
+      chain::ActorRecord record;
+      record.actor_id = id;
+      record.name = name;
+      record.manifest = origin_manifest;
+      record.status = "failed";
+      record.parent_id = parent_id;
+      if (Status registered = store_->UpsertActor(record); !registered.ok()) {
+        spdlog::warn("actor {}: registry: {}", id, registered.ToString());
+      }
+    }
+    done(error);
+  };
+
   Result<std::vector<std::unique_ptr<Handler>>> handlers =
       registry_.Activate(*manifest, *module, options_.auto_handlers);
-  if (!handlers.ok()) {
-    chain->Append(chain::Lifecycle{"runtime-setup", "error: " + handlers.status().ToString()});
-    done(handlers.status());
-    return;
-  }
+  if (!handlers.ok()) return fail_setup(handlers.status(), request.manifest);
   // What the runtime-setup event lists once every handler is set up.
   std::string handler_names;
   for (const std::unique_ptr<Handler>& handler : *handlers) {
@@ -460,11 +478,7 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
   if (recovery != nullptr) config.handler_history = recovery->handler_history;
   auto actor = std::make_shared<Actor>(*this, std::move(config));
   Status setup = actor->Setup(std::move(module), std::move(state), std::move(handlers).value());
-  if (!setup.ok()) {
-    chain->Append(chain::Lifecycle{"runtime-setup", "error: " + setup.ToString()});
-    done(setup);
-    return;
-  }
+  if (!setup.ok()) return fail_setup(setup, actor->origin().manifest);
   chain->Append(chain::Lifecycle{
       "runtime-setup", "ok: handlers " + (handler_names.empty() ? "(none)" : handler_names)});
   if (LatticeLink* lattice = lattice_.load(std::memory_order_acquire)) {
@@ -481,12 +495,10 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
     // Copied into the lattice from its first event (a recovery: from where the copy ends).
     Status replicated = BeginReplication(*actor, recovery != nullptr ? recovery->next_index : 0);
     if (!replicated.ok()) {
-      chain->Append(chain::Lifecycle{"runtime-setup", "error: " + replicated.ToString()});
       if (LatticeLink* lattice = lattice_.load(std::memory_order_acquire)) {
         lattice->ReleaseActor(id);
       }
-      done(replicated);
-      return;
+      return fail_setup(replicated, actor->origin().manifest);
     }
   }
   {
@@ -501,10 +513,8 @@ void RuntimeImpl::LaunchActor(SpawnRequest request, std::shared_ptr<Actor> paren
     }
     if (parent && !parent->AddChild(id)) {
       lock.Unlock();
-      Status refused = FailedPrecondition("parent actor " + parent->id() + " is stopping");
-      chain->Append(chain::Lifecycle{"runtime-setup", "error: " + refused.ToString()});
-      done(refused);
-      return;
+      return fail_setup(FailedPrecondition("parent actor " + parent->id() + " is stopping"),
+                        actor->origin().manifest);
     }
     actors_.emplace(id, actor);
   }

@@ -175,7 +175,7 @@ Result<Variant> ManagementClient::CallRaw(const json& command) {
   const std::string text = WrapCommand(command, json(id)).dump();
   THEATER_RETURN_IF_ERROR(
       SendMessage({reinterpret_cast<const uint8_t*>(text.data()), text.size()}));
-  const Clock::time_point deadline = Clock::now() + options_.reply_timeout;
+  Clock::time_point deadline = Clock::now() + options_.reply_timeout;
   for (;;) {
     if (received_.empty()) {
       bool timed_out = false;
@@ -188,6 +188,15 @@ Result<Variant> ManagementClient::CallRaw(const json& command) {
     if (!incoming.wrapped) {
       // Unwrapped: a push, or the server's answer to a frame it could not read.
       if (incoming.response.name == "Error") return StatusFromError(incoming.response.fields);
+      if (incoming.response.name == "CompileProgress" && compile_progress_) {
+        Result<engine::CompileProgress> progress =
+            CompileProgressFromFields(incoming.response.fields);
+        if (progress.ok()) {
+          compile_progress_(*progress);
+          deadline = Clock::now() + options_.reply_timeout;
+        }
+        continue;
+      }
       pushes_.push_back(std::move(incoming.response));
       continue;
     }

@@ -5,7 +5,9 @@
 //
 // It wraps every command in an envelope with a fresh request id, so replies and pushes are told
 // apart exactly: Call() returns the reply to its command and queues the pushes that arrive
-// meanwhile, which NextPush() hands out.
+// meanwhile, which NextPush() hands out. The server's compile progress (pushed while a command
+// that said "progress": true waits) goes to the handler set with OnCompileProgress() instead,
+// and each report gives the reply another reply_timeout: the server is working on it.
 //
 // Thread-safety: not thread-safe; one thread uses a client at a time.
 // Ownership: owns its socket; the destructor closes it.
@@ -13,6 +15,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +63,12 @@ class ManagementClient {
   // The next message of any kind, unparsed (tests).
   Result<std::optional<std::vector<uint8_t>>> NextMessage(std::chrono::milliseconds timeout);
 
+  // Where CompileProgress pushes go while Call() waits (null: queued for NextPush like any
+  // other). Called on the calling thread.
+  void OnCompileProgress(std::function<void(const engine::CompileProgress&)> handler) {
+    compile_progress_ = std::move(handler);
+  }
+
   int fd() const { return fd_; }
 
  private:
@@ -73,6 +82,7 @@ class ManagementClient {
   uint64_t next_request_id_ = 1;
   std::deque<std::vector<uint8_t>> received_;  // messages read but not yet consumed
   std::deque<Variant> pushes_;
+  std::function<void(const engine::CompileProgress&)> compile_progress_;
 };
 
 // "host:port" → host and port. Accepts "[v6]:port". Errors: kInvalidArgument.

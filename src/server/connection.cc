@@ -249,6 +249,13 @@ void Connection::Proceed(PendingCommand ctx, const Variant& command, bool authen
     return Finish(ctx, ErrorResponse(ManagementError::kUnauthorized,
                                      "this server requires a token: send Authenticate first"));
   }
+  // Any command may ask to be shown the compiles its answer waits for (a start, an update, a
+  // request whose actor spawns a child from a module not compiled yet).
+  if (const auto it = command.fields.find("progress");
+      it != command.fields.end() && it->is_boolean() && it->get<bool>()) {
+    ctx.watches_compiles = true;
+    ++compile_watches_;
+  }
   server_.Dispatch(shared_from_this(), std::move(ctx), command);
 }
 
@@ -394,6 +401,7 @@ void Connection::Finish(const PendingCommand& ctx, const json& response, std::ve
 void Connection::FinishText(const PendingCommand& ctx, std::string response,
                             std::vector<std::string> after) {
   if (closed_) return;
+  if (ctx.watches_compiles && compile_watches_ > 0) --compile_watches_;
   std::string text;
   if (ctx.wrapped) {
     JsonWriter w(text);

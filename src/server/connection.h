@@ -90,6 +90,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     uint64_t slot = 0;
     nlohmann::json request_id;
     bool wrapped = false;
+    // The command said `"progress": true`: until it is answered, the connection is pushed the
+    // progress of the server's module compiles (CompileProgress).
+    bool watches_compiles = false;
   };
   // The reply to the command in `slot`, then `after` (pushes that must follow it).
   void Finish(const PendingCommand& ctx, const nlohmann::json& response,
@@ -105,6 +108,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
                        bool decoded = false, double max_events_per_s = 0);
   bool RemoveSubscription(const std::string& subscription_id, const std::string& actor_id);
   size_t subscription_count() const { return subscriptions_.size(); }
+  // Some command of this connection that asked for compile progress is not answered yet.
+  bool watching_compiles() const { return compile_watches_ > 0; }
   std::set<std::string>& channels() { return channels_; }
 
   // The piece of store content GetStoreContent is paging through (store_commands.cc), kept
@@ -174,6 +179,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool stalled = false;  // not drained because the client is behind on reading
   };
 
+  size_t compile_watches_ = 0;  // unanswered commands with watches_compiles
   std::shared_ptr<PagedContent> paged_content_ = std::make_shared<PagedContent>();
   std::unique_ptr<ActorWatch> actor_watch_;
   ServerImpl& server_;

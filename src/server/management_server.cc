@@ -140,6 +140,14 @@ Status ServerImpl::Listen() {
   runtime_.SetTopLevelListener([this](const ChildEvent& event) {
     asio::post(io_, [this, event] { OnTopLevelEvent(event); });
   });
+  compile_watch_ = runtime_.engine().WatchCompiles([this](const engine::CompileProgress& progress) {
+    std::string push = CompileProgressPush(progress);
+    asio::post(io_, [this, push = std::move(push)] {
+      for (const auto& [raw, conn] : connections_) {
+        if (conn->watching_compiles()) conn->Push(push);
+      }
+    });
+  });
   Accept();
   Sweep();
   thread_ = std::thread([this] {
@@ -152,6 +160,7 @@ Status ServerImpl::Listen() {
 void ServerImpl::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  compile_watch_.Reset();  // no report is posted to the network thread after this
   runtime_.SetTopLevelListener(nullptr);
   if (thread_.joinable()) {
     asio::post(io_, [this] {

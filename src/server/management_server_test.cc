@@ -14,6 +14,7 @@
 #include <atomic>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <thread>
 
 #include "testing/runtime_test_util.h"
@@ -723,6 +724,75 @@ TEST(ManagementServerLatticeTest, CommandsAboutAnotherHostsActorArePassedOnButNo
       MakeVariant("GetActorStatus", json{{"id", "00000000-0000-4000-8000-000000000000"}}));
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->name, "Error");
+}
+
+// A start that compiles its component shows the compile to a client that asked ("progress":
+// true), pushed before its reply (what `theater start` prints while the server compiles); a
+// client that did not ask is shown nothing, and neither is a start of a component compiled
+// before.
+TEST(ManagementServerCompileProgressTest, AStartShowsItsCompileOnlyToAClientThatAsked) {
+  const std::filesystem::path home = testing_util::NewTestHome("theater-server-progress");
+  RuntimeOptions runtime_options = testing_util::TestRuntimeOptions(home);
+  runtime_options.durability = chain::Durability::kNone;
+  runtime_options.engine.cache_dir = home / "cache";  // empty: every module compiles
+  auto runtime = TheaterRuntime::Create(runtime_options, BuiltinHandlers());
+  ASSERT_TRUE(runtime.ok()) << runtime.status().ToString();
+  ServerOptions options;
+  options.address = "127.0.0.1:0";
+  auto server = ManagementServer::Start(**runtime, options);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto connect = [&] {
+    ManagementClient::Options client_options;
+    client_options.address = (*server)->address();
+    auto client = ManagementClient::Connect(client_options);
+    EXPECT_TRUE(client.ok()) << client.status().ToString();
+    return client.ok() ? std::move(client).value() : nullptr;
+  };
+  auto start = [](ManagementClient& client, const std::string& component, bool progress) {
+    auto reply = client.Call(
+        MakeVariant("StartActor", json{{"manifest", Manifest(component)}, {"progress", progress}}));
+    EXPECT_TRUE(reply.ok()) << reply.status().ToString();
+    return reply.ok() && reply->name == "ActorStarted";
+  };
+
+  auto asking = connect();
+  ASSERT_TRUE(asking);
+  std::vector<engine::CompileProgress> heard;
+  asking->OnCompileProgress(
+      [&](const engine::CompileProgress& progress) { heard.push_back(progress); });
+  ASSERT_TRUE(start(*asking, kProbe, true));
+  ASSERT_FALSE(heard.empty()) << "no CompileProgress before ActorStarted";
+  EXPECT_TRUE(heard.front().line.starts_with("compiling ")) << heard.front().line;
+  EXPECT_NE(heard.front().line.find("runtime_probe"), std::string::npos) << heard.front().line;
+  // Each compile (a component's core modules may be several) ends with its summary, last.
+  std::map<uint64_t, std::vector<engine::CompileProgress>> by_compile;
+  for (const engine::CompileProgress& p : heard) by_compile[p.compile_id].push_back(p);
+  for (const auto& [id, reports] : by_compile) {
+    EXPECT_TRUE(reports.back().finished);
+    EXPECT_TRUE(reports.back().ok);
+    EXPECT_TRUE(reports.back().line.starts_with("compiled ")) << reports.back().line;
+  }
+
+  // The same component again: compiled already, nothing to show.
+  heard.clear();
+  ASSERT_TRUE(start(*asking, kProbe, true));
+  EXPECT_TRUE(heard.empty()) << heard.front().line;
+
+  // Another client that did not ask sees nothing of its own compile, and the first, whose
+  // commands are all answered, nothing of it either.
+  auto silent = connect();
+  ASSERT_TRUE(silent);
+  ASSERT_TRUE(start(*silent, kMessenger, false));
+  auto push = silent->NextPush(200ms);
+  ASSERT_TRUE(push.ok()) << push.status().ToString();
+  EXPECT_FALSE(push->has_value()) << (*push)->name;
+  push = asking->NextPush(200ms);
+  ASSERT_TRUE(push.ok()) << push.status().ToString();
+  EXPECT_FALSE(push->has_value()) << (*push)->name;
+
+  (*server)->Stop();
+  runtime->reset();
+  std::filesystem::remove_all(home);
 }
 
 TEST(ManagementClientTest, SaysWhenNoServerIsRunning) {

@@ -35,8 +35,8 @@ constexpr std::array<std::string_view, 16> kErrorNames = {
     "Unauthorized",
 };
 
-constexpr std::array<std::string_view, 4> kPushes = {"ActorEvent", "ActorResult", "ChannelMessage",
-                                                     "ActorsSnapshot"};
+constexpr std::array<std::string_view, 5> kPushes = {"ActorEvent", "ActorResult", "ChannelMessage",
+                                                     "ActorsSnapshot", "CompileProgress"};
 
 // Text of `bytes` in the three-character-or-less decimal forms, precomputed: encoding a byte
 // array is the server's hottest loop when it streams events.
@@ -338,6 +338,29 @@ Result<EventPush> EventPushFromFields(const json& fields) {
     THEATER_ASSIGN_OR_RETURN(push.event, ChainEventFromJson(*event));
   }
   return push;
+}
+
+std::string CompileProgressPush(const engine::CompileProgress& progress) {
+  json fields{{"compile_id", progress.compile_id},
+              {"module", progress.module},
+              {"line", progress.line},
+              {"finished", progress.finished},
+              {"ok", progress.ok}};
+  return JsonText(json{{"CompileProgress", std::move(fields)}});
+}
+
+Result<engine::CompileProgress> CompileProgressFromFields(const json& fields) {
+  engine::CompileProgress progress;
+  const auto id = fields.find("compile_id");
+  if (id == fields.end() || !id->is_number_unsigned()) {
+    return InvalidArgument("CompileProgress: compile_id must be a number");
+  }
+  progress.compile_id = id->get<uint64_t>();
+  THEATER_ASSIGN_OR_RETURN(progress.module, StringField(fields, "module"));
+  THEATER_ASSIGN_OR_RETURN(progress.line, StringField(fields, "line"));
+  THEATER_ASSIGN_OR_RETURN(progress.finished, BoolField(fields, "finished", false));
+  THEATER_ASSIGN_OR_RETURN(progress.ok, BoolField(fields, "ok", true));
+  return progress;
 }
 
 namespace {

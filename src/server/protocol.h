@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "theater/chain.h"
+#include "theater/compile_progress.h"
 #include "theater/status.h"
 
 namespace theater::server {
@@ -127,6 +128,14 @@ Result<EventPush> EventPushFromFields(const nlohmann::json& fields);
 // without building a JSON tree (a subscriber may receive a hundred thousand a second). Returns
 // false for anything else, which the general path then reads.
 bool ParseCanonicalEventPush(std::span<const uint8_t> message, EventPush* out);
+
+// --- Compile progress (an addition) ----------------------------------------------------------
+
+// {"CompileProgress": {"compile_id", "module", "line", "finished", "ok"}}: what the server pushes
+// to a connection whose command asked for it ("progress": true) while a module compiles.
+std::string CompileProgressPush(const engine::CompileProgress& progress);
+// Reads its fields; kInvalidArgument for a missing or mistyped one.
+Result<engine::CompileProgress> CompileProgressFromFields(const nlohmann::json& fields);
 
 // --- Errors (docs/protocol.md, section 4) ----------------------------------------------------
 

@@ -189,6 +189,9 @@ class ServerImpl final : public ManagementServer {
   std::shared_ptr<chain::ByteBudget> subscription_budget_;
   // Top-level actors started with `parent: true`, and who hears their result.
   std::unordered_map<std::string, std::weak_ptr<Connection>> parents_;
+  // The engine's compiles, told to the connections waiting on a command that asked for their
+  // progress (Connection::watching_compiles). Ended first in Stop().
+  engine::CompileWatch compile_watch_;
 };
 
 }  // namespace theater::server

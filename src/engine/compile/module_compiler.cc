@@ -722,7 +722,8 @@ Result<CompiledModuleFile> ModuleCompiler::CompileModule(std::span<const uint8_t
   ProgressLine progress(
       stream, display_name, wasm.size(),
       options.progress == ProgressMode::kOn ? std::chrono::milliseconds(0) : options.progress_delay,
-      terminal ? ProgressStyle::kLive : ProgressStyle::kPlain);
+      terminal ? ProgressStyle::kLive : ProgressStyle::kPlain,
+      control.quiet ? nullptr : options.watchers);
 
   const fs::path shard = out.so_path.parent_path();
   THEATER_RETURN_IF_ERROR(MakePrivateDir(shard));

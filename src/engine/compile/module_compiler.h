@@ -39,6 +39,7 @@ namespace theater::engine {
 struct SplitTranslation;  // unit_splitter.h
 class ModuleData;         // data_split.h
 class ProgressLine;       // progress_line.h
+class CompileWatchers;    // compile_watchers.h
 struct WasmModuleInfo;    // wasm_inspect.h
 
 enum class ProgressMode {
@@ -91,6 +92,9 @@ struct CompileOptions {
   std::FILE* progress_stream = stderr;  // not owned
   // Under kAuto, a compile shorter than this prints nothing.
   std::chrono::milliseconds progress_delay{1000};
+  // Told the progress of every compile that is not quiet (CompileControl), whatever `progress`
+  // says; null: nobody. Not part of the cache key.
+  std::shared_ptr<CompileWatchers> watchers;
   // Per tool run; generous because gcc can need minutes for very large modules.
   std::chrono::seconds tool_timeout{1800};
 };

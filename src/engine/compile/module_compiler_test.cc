@@ -11,11 +11,13 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
 
 #include "common/bytes.h"
+#include "engine/compile/compile_watchers.h"
 #include "engine/compile/data_split.h"
 #include "engine/compile/elf_check.h"
 #include "engine/compile/embedded_headers.h"
@@ -823,6 +825,119 @@ TEST_F(ModuleCompilerTest, ProgressShowsUnitsDoneAndAnEstimate) {
   }
   const std::string text = ReadAll(stream);
   EXPECT_EQ(text.find("1/64 units, about"), std::string::npos) << "no estimate from 1%";
+}
+
+// Watchers of the engine's compiles (a server's clients) hear each compile from its first stage,
+// each stage as it begins, and how it ended, whatever the progress stream does; a watch that
+// ended hears nothing more, and a compile with no watcher tells nobody.
+TEST_F(ModuleCompilerTest, WatchersHearEachStageAndTheEndOfACompile) {
+  auto watchers = std::make_shared<CompileWatchers>();
+  std::mutex mutex;
+  std::vector<CompileProgress> heard;
+  auto lines = [&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    std::string all;
+    for (const CompileProgress& p : heard) all += p.line + "\n";
+    return all;
+  };
+  {
+    ProgressLine untold(nullptr, "sample.wasm", 2048, std::chrono::milliseconds(0),
+                        ProgressStyle::kPlain, watchers);
+    untold.Stage("wasm2c");
+    untold.Finish(true);
+  }
+  CompileWatch watch = watchers->Add([&](const CompileProgress& progress) {
+    std::lock_guard<std::mutex> lock(mutex);
+    heard.push_back(progress);
+  });
+  {
+    ProgressLine line(nullptr, "sample.wasm", 2048, std::chrono::milliseconds(0),
+                      ProgressStyle::kPlain, watchers);
+    line.Stage("wasm2c");
+    EXPECT_TRUE(testing_util::WaitFor([&] {
+      return lines().find("compiling sample.wasm (2.0 KiB): wasm2c\u2026 ") != std::string::npos;
+    })) << lines();
+    line.Stage("gcc");
+    EXPECT_TRUE(testing_util::WaitFor([&] {
+      return lines().find(": wasm2c\u2026 gcc\u2026 ") != std::string::npos;
+    })) << lines();
+    line.Finish(true);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    ASSERT_GE(heard.size(), 3u);
+    const CompileProgress& last = heard.back();
+    EXPECT_TRUE(last.finished);
+    EXPECT_TRUE(last.ok);
+    EXPECT_TRUE(last.line.starts_with("compiled sample.wasm (2.0 KiB) in ")) << last.line;
+    EXPECT_NE(last.line.find("(wasm2c "), std::string::npos) << last.line;
+    EXPECT_EQ(last.module, "sample.wasm (2.0 KiB)");
+    for (const CompileProgress& p : heard) {
+      EXPECT_EQ(p.compile_id, last.compile_id) << "one compile, one id";
+      if (&p != &last) EXPECT_FALSE(p.finished) << p.line;
+    }
+  }
+  {
+    ProgressLine failing(nullptr, "other.wasm", 2048, std::chrono::milliseconds(0),
+                         ProgressStyle::kPlain, watchers);
+    failing.Stage("wasm2c");
+    EXPECT_TRUE(testing_util::WaitFor(
+        [&] { return lines().find("compiling other.wasm") != std::string::npos; }));
+  }  // destroyed unfinished: a failure
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    const CompileProgress& last = heard.back();
+    EXPECT_TRUE(last.finished);
+    EXPECT_FALSE(last.ok);
+    EXPECT_TRUE(last.line.starts_with("compiling other.wasm (2.0 KiB) failed after ")) << last.line;
+    EXPECT_NE(last.compile_id, heard.front().compile_id);
+  }
+  watch.Reset();
+  const size_t before = heard.size();
+  {
+    ProgressLine line(nullptr, "sample.wasm", 2048, std::chrono::milliseconds(0),
+                      ProgressStyle::kPlain, watchers);
+    line.Stage("wasm2c");
+    line.Finish(true);
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_EQ(heard.size(), before) << "a watch that ended hears nothing";
+}
+
+// A compile through the compiler tells the watchers in its options; a quiet one (a background
+// compile) and a cache hit tell nothing.
+TEST_F(ModuleCompilerTest, ACompileTellsItsWatchersButAQuietOneDoesNot) {
+  CompileOptions options = Options();
+  options.progress = ProgressMode::kOff;
+  options.watchers = std::make_shared<CompileWatchers>();
+  std::mutex mutex;
+  std::vector<CompileProgress> heard;
+  CompileWatch watch = options.watchers->Add([&](const CompileProgress& progress) {
+    std::lock_guard<std::mutex> lock(mutex);
+    heard.push_back(progress);
+  });
+  auto compiler = Compiler(options);
+  ASSERT_TRUE(compiler);
+  CompileControl quiet;
+  quiet.quiet = true;
+  ASSERT_TRUE(compiler->Compile(Sample(), "sample.wasm", quiet).ok());
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    EXPECT_TRUE(heard.empty());
+  }
+  fs::remove_all(dir_ / "cache");
+  auto again = Compiler(options);
+  ASSERT_TRUE(again);
+  ASSERT_TRUE(again->Compile(Sample(), "sample.wasm").ok());
+  ASSERT_TRUE(again->Compile(Sample(), "sample.wasm").ok());  // a hit
+  std::lock_guard<std::mutex> lock(mutex);
+  ASSERT_FALSE(heard.empty());
+  EXPECT_TRUE(heard.front().line.starts_with("compiling sample.wasm")) << heard.front().line;
+  EXPECT_TRUE(heard.back().finished);
+  EXPECT_TRUE(heard.back().line.starts_with("compiled sample.wasm")) << heard.back().line;
+  size_t finished = 0;
+  for (const CompileProgress& p : heard) finished += p.finished ? 1 : 0;
+  EXPECT_EQ(finished, 1u) << "the hit told nothing";
 }
 
 TEST_F(ModuleCompilerTest, NoProgressWhenOffOrNotATerminal) {

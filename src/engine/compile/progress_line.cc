@@ -4,6 +4,7 @@
 #include <atomic>
 #include <system_error>
 
+#include "engine/compile/compile_watchers.h"
 #include "engine/compile/wasm_inspect.h"
 
 namespace theater::engine {
@@ -11,6 +12,7 @@ namespace {
 
 constexpr auto kLiveInterval = std::chrono::milliseconds(250);
 constexpr auto kPlainInterval = std::chrono::seconds(10);
+constexpr auto kReportInterval = std::chrono::seconds(1);
 
 // Set while some ProgressLine owns the terminal line.
 std::atomic<bool> g_line_taken{false};
@@ -43,12 +45,22 @@ std::string FormatSize(uint64_t bytes) {
 }
 
 ProgressLine::ProgressLine(std::FILE* stream, std::string_view display_name, uint64_t size_bytes,
-                           std::chrono::milliseconds delay, ProgressStyle style)
+                           std::chrono::milliseconds delay, ProgressStyle style,
+                           std::shared_ptr<CompileWatchers> watchers)
     : stream_(stream),
       style_(style),
       name_(PrintableName(display_name) + " (" + FormatSize(size_bytes) + ")"),
       delay_(delay),
       start_(Clock::now()) {
+  if (watchers != nullptr && watchers->any()) {
+    compile_id_ = watchers->NextCompileId();
+    watchers_ = std::move(watchers);
+    try {
+      report_thread_ = std::thread([this] { Report(); });
+    } catch (const std::system_error&) {
+      watchers_ = nullptr;  // as cosmetic as the line: the compile goes on untold
+    }
+  }
   if (stream_ == nullptr) return;
   bool expected = false;
   if (!g_line_taken.compare_exchange_strong(expected, true)) {
@@ -74,7 +86,8 @@ void ProgressLine::Stage(std::string_view name) {
     std::lock_guard<std::mutex> lock(mutex_);
     stages_.push_back({std::string(name), Clock::now()});
   }
-  if (style_ == ProgressStyle::kPlain) wake_.notify_all();  // its line is printed at once
+  // A plain line and the watchers' report are made at once.
+  if (style_ == ProgressStyle::kPlain || watchers_ != nullptr) wake_.notify_all();
 }
 
 void ProgressLine::StageProgress(size_t done, size_t total, double fraction) {
@@ -113,6 +126,35 @@ void ProgressLine::Finish(bool ok) {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (report_thread_.joinable()) report_thread_.join();
+  std::lock_guard<std::mutex> lock(mutex_);
+  // The watchers that heard of it hear how it ended (a compile that ended before its first
+  // stage, a cache hit found after waiting for nothing, told nobody anything).
+  if (told_) TellLocked(PlainFinalLocked(ok), true, ok);
+}
+
+void ProgressLine::Report() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  size_t stages_told = 0;
+  while (!done_) {
+    if (!stages_.empty()) {
+      stages_told = stages_.size();
+      TellLocked(LiveLineLocked(), false, true);
+    }
+    wake_.wait_for(lock, kReportInterval,
+                   [this, stages_told] { return done_ || stages_.size() != stages_told; });
+  }
+}
+
+void ProgressLine::TellLocked(std::string line, bool finished, bool ok) {
+  CompileProgress progress;
+  progress.compile_id = compile_id_;
+  progress.module = name_;
+  progress.line = std::move(line);
+  progress.finished = finished;
+  progress.ok = ok;
+  watchers_->Tell(progress);
+  told_ = true;
 }
 
 void ProgressLine::Run() {

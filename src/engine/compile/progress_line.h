@@ -21,6 +21,10 @@
 // ProgressLine in the process prints at a time: a second concurrent compile stays silent rather
 // than garbling the line.
 //
+// Watchers of the engine's compiles (compile_watchers.h), when there are any, are told the live
+// line from the first stage on, when each stage begins and every second while it runs, and the
+// final line last; every compile is told, concurrent ones included, each under its own id.
+//
 // Thread-safety: Stage() and Finish() may be called from the thread that owns the object while
 // its background thread runs; the object must not be shared between compiles. The stream is not
 // owned and must outlive the object.
@@ -30,6 +34,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -38,6 +43,8 @@
 
 namespace theater::engine {
 
+class CompileWatchers;  // compile_watchers.h
+
 enum class ProgressStyle {
   kLive,   // one line rewritten with '\r' (a terminal)
   kPlain,  // whole lines (anything else)
@@ -45,9 +52,11 @@ enum class ProgressStyle {
 
 class ProgressLine {
  public:
-  // `stream` null disables all output (and no thread is started).
+  // `stream` null disables all output (and no thread is started for it); `watchers` null (or
+  // none registered when the compile starts) tells nobody.
   ProgressLine(std::FILE* stream, std::string_view display_name, uint64_t size_bytes,
-               std::chrono::milliseconds delay, ProgressStyle style = ProgressStyle::kLive);
+               std::chrono::milliseconds delay, ProgressStyle style = ProgressStyle::kLive,
+               std::shared_ptr<CompileWatchers> watchers = nullptr);
   ProgressLine(const ProgressLine&) = delete;
   ProgressLine& operator=(const ProgressLine&) = delete;
   // Finishes (as failed) if Finish() was not called.
@@ -73,6 +82,10 @@ class ProgressLine {
   };
 
   void Run();
+  // The watchers' thread: reports the live line on each new stage and every second.
+  void Report();
+  // needs mutex_: tells the watchers `line`.
+  void TellLocked(std::string line, bool finished, bool ok);
   std::string StageProgressLocked(const StageTime& stage) const;  // needs mutex_; "" or ": 3/64…"
   std::string LiveLineLocked() const;                             // needs mutex_
   // needs mutex_: the live line padded with spaces over a longer previous one, then `ending`.
@@ -97,6 +110,10 @@ class ProgressLine {
   bool printed_ = false;
   bool owns_terminal_ = false;
   std::thread thread_;
+  std::shared_ptr<CompileWatchers> watchers_;  // null: nobody to tell
+  uint64_t compile_id_ = 0;
+  bool told_ = false;  // the watchers have heard of this compile
+  std::thread report_thread_;
 };
 
 // "512 B", "14.2 KiB", "3.0 MiB".

@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "common/bytes.h"
+#include "engine/compile/compile_watchers.h"
 #include "engine/compile/data_split.h"
 #include "engine/compile/module_compiler.h"
 #include "engine/compile/subprocess.h"
@@ -525,11 +526,13 @@ class Wasm2cEngine final : public Engine {
  public:
   // `guard` and `bounds` compile for each memory mode; only the one the options' mode needs is
   // given, except under kAuto.
-  Wasm2cEngine(EngineOptions options, TierPolicy tier, ModeCompilers guard, ModeCompilers bounds)
+  Wasm2cEngine(EngineOptions options, TierPolicy tier, ModeCompilers guard, ModeCompilers bounds,
+               std::shared_ptr<CompileWatchers> watchers)
       : options_(std::move(options)),
         tier_(tier),
         guard_(std::move(guard)),
-        bounds_(std::move(bounds)) {}
+        bounds_(std::move(bounds)),
+        watchers_(std::move(watchers)) {}
 
   ~Wasm2cEngine() override {
     // Before the compilers the jobs use go: stops the running compile and drops the rest.
@@ -537,6 +540,10 @@ class Wasm2cEngine final : public Engine {
   }
 
   const EngineOptions& options() const override { return options_; }
+
+  CompileWatch WatchCompiles(CompileObserver observer) override {
+    return watchers_->Add(std::move(observer));
+  }
 
   bool WaitForBackgroundCompiles(std::chrono::milliseconds timeout) override {
     return background_->WaitIdle(timeout);
@@ -746,6 +753,7 @@ class Wasm2cEngine final : public Engine {
   TierPolicy tier_;
   ModeCompilers guard_;
   ModeCompilers bounds_;
+  std::shared_ptr<CompileWatchers> watchers_;  // the compilers' options hold it too
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Wasm2cModule>> modules_;
   // Declared last: destroyed (reset) first, while everything its jobs use still exists.
@@ -787,6 +795,8 @@ Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
     return InvalidArgument("preempt_slice must not be negative (zero disables time slices)");
   }
   compile.preempt_checks = options.preempt_slice.count() > 0;
+  auto watchers = std::make_shared<CompileWatchers>();
+  compile.watchers = watchers;
   switch (options.progress) {
     case EngineOptions::Progress::kAuto:
       compile.progress = ProgressMode::kAuto;
@@ -828,8 +838,8 @@ Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   if (options.memory_mode != MemoryMode::kGuardPages) {
     THEATER_ASSIGN_OR_RETURN(bounds, make(false));
   }
-  return std::unique_ptr<Engine>(
-      new Wasm2cEngine(std::move(options), tier, std::move(guard), std::move(bounds)));
+  return std::unique_ptr<Engine>(new Wasm2cEngine(std::move(options), tier, std::move(guard),
+                                                  std::move(bounds), std::move(watchers)));
 }
 
 }  // namespace theater::engine
