@@ -238,7 +238,7 @@ Status ChainReplicator::PublishFrame(const std::string& id, const std::string& f
     return FailedPrecondition("actor " + id + " is fenced: another host of the lattice has taken "
                               "it over and appended to its chain");
   }
-  return FromNats(published, "replicating the chain of actor " + id);
+  return FromNats(published, "replicating the chain of actor " + id, code);
 }
 
 void ChainReplicator::Forget(const std::string& id) {
@@ -253,8 +253,8 @@ Status ChainReplicator::Purge(const std::string& id) {
   jsOptions_Init(&options);
   options.Stream.Purge.Subject = subject.c_str();
   jsErrCode code = static_cast<jsErrCode>(0);
-  return FromNats(js_PurgeStream(nats_.jetstream(), stream_.c_str(), &options, &code),
-                  "purging the chain of actor " + id + " from the lattice");
+  const natsStatus purged = js_PurgeStream(nats_.jetstream(), stream_.c_str(), &options, &code);
+  return FromNats(purged, "purging the chain of actor " + id + " from the lattice", code);
 }
 
 Status ChainReplicator::PublishWhole(const std::string& id, const std::vector<chain::Event>& events) {
@@ -405,7 +405,7 @@ Result<std::vector<std::pair<std::string, std::string>>> ChainReplicator::Record
   const std::string stream = "KV_" + bucket;
   natsStatus listed = js_GetStreamInfo(&info, nats_.jetstream(), stream.c_str(), &options, &code);
   if (listed == NATS_NOT_FOUND) return out;  // no replicated actor yet
-  THEATER_RETURN_IF_ERROR(FromNats(listed, "listing host " + host + "'s replicated actors"));
+  THEATER_RETURN_IF_ERROR(FromNats(listed, "listing host " + host + "'s replicated actors", code));
   std::vector<std::string> keys;
   if (info->State.Subjects != nullptr) {
     for (int i = 0; i < info->State.Subjects->Count; ++i) {
@@ -445,7 +445,7 @@ Result<uint64_t> ChainReplicator::LastSequence(const std::string& id) {
   natsStatus found = js_GetLastMsg(&last, nats_.jetstream(), stream_.c_str(), subject.c_str(),
                                    nullptr, &code);
   if (found == NATS_NOT_FOUND) return uint64_t{0};
-  THEATER_RETURN_IF_ERROR(FromNats(found, "reading the replicated chain of actor " + id));
+  THEATER_RETURN_IF_ERROR(FromNats(found, "reading the replicated chain of actor " + id, code));
   const uint64_t sequence = natsMsg_GetSequence(last);
   natsMsg_Destroy(last);
   return sequence;

@@ -16,15 +16,19 @@ struct OptionsHolder {
 
 }  // namespace
 
-Status FromNats(natsStatus status, std::string_view what) {
+Status FromNats(natsStatus status, std::string_view what, jsErrCode js_code) {
   if (status == NATS_OK) return Status::Ok();
   std::string message = std::string(what) + ": " + natsStatus_GetText(status);
   natsStatus last = NATS_OK;
   const char* detail = nats_GetLastError(&last);
+  bool electing = js_code == JSClusterNotAvailErr || js_code == JSClusterNotLeaderErr;
   if (detail != nullptr && *detail != '\0' && last == status &&
       std::string_view(detail) != natsStatus_GetText(status)) {
     message += " (" + std::string(detail) + ")";
+    electing = electing ||
+               std::string_view(detail).find("temporarily unavailable") != std::string_view::npos;
   }
+  if (electing) return Unavailable(message);
   switch (status) {
     case NATS_TIMEOUT:
       return DeadlineExceeded(message);

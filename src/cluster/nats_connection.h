@@ -24,8 +24,13 @@
 namespace theater::cluster {
 
 // A libnats status as a Status saying what was being done: "<what>: <libnats's text>" (and its
-// last error's detail when it has one). NATS_OK is Ok.
-[[nodiscard]] Status FromNats(natsStatus status, std::string_view what);
+// last error's detail when it has one). NATS_OK is Ok. kUnavailable for what may pass by itself:
+// no server, a closed or lost connection, no responders, and JetStream saying it cannot answer
+// for a moment (`js_code` JSClusterNotAvailErr or JSClusterNotLeaderErr, or, from a call that
+// gives no code, its text "temporarily unavailable": while a NATS cluster elects a new leader
+// after one of its servers went), so that callers that retry transient errors retry these.
+[[nodiscard]] Status FromNats(natsStatus status, std::string_view what,
+                              jsErrCode js_code = static_cast<jsErrCode>(0));
 
 class NatsConnection;
 
