@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "abi/bindgen/ts_generator.h"
+#include "cli/build_progress.h"
 #include "cli/cli_app.h"
 #include "cli/compile_progress_printer.h"
 #include "cli/completion.h"
@@ -629,6 +630,41 @@ TEST(CompileProgressPrinterTest, ElsewhereWholeLinesTheFirstAndTheLast) {
   EXPECT_EQ(Printed(stream),
             "compiling a.wasm (1.0 KiB): wasm2c\u2026\n"
             "compiled a.wasm (1.0 KiB) in 1.2 s (wasm2c 0.1 s, gcc 1.1 s)\n");
+}
+
+// A build's long stages (npm ci, the JavaScript driver's): a line as each begins, with the items
+// done and an estimate once there is one, and a last line with its time.
+TEST(BuildProgressTest, EachStageBeginsAndEndsWithALine) {
+  std::FILE* stream = std::tmpfile();
+  ASSERT_NE(stream, nullptr);
+  {
+    BuildProgress progress(CompileProgressPrinter(stream, /*live=*/false), /*quiet=*/false,
+                           std::chrono::milliseconds(0));
+    progress.Stage("npm ci");
+    progress.Count(60, 120, "packages");
+    progress.Stage("componentize-js", std::chrono::milliseconds(7000));
+  }  // ends the last stage
+  const std::string text = Printed(stream);
+  EXPECT_THAT(text, HasSubstr("  npm ci\u2026 0.0 s\n"));
+  EXPECT_THAT(text, HasSubstr("  npm ci: 60 packages in 0.0 s\n"));
+  EXPECT_THAT(text, HasSubstr("  componentize-js: about 7 s left\u2026 0.0 s\n"));
+  EXPECT_THAT(text, HasSubstr("  componentize-js in 0.0 s\n"));
+  std::FILE* silent = std::tmpfile();
+  {
+    BuildProgress progress(CompileProgressPrinter(silent, false), /*quiet=*/true);
+    progress.Stage("npm ci");
+  }
+  EXPECT_EQ(Printed(silent), "");
+  // A stage shorter than the delay has its last line only.
+  std::FILE* quick = std::tmpfile();
+  {
+    BuildProgress progress(CompileProgressPrinter(quick, false), /*quiet=*/false);
+    progress.Stage("bundle (esbuild)");
+    progress.Tick();
+  }
+  EXPECT_EQ(Printed(quick), "  bundle (esbuild) in 0.0 s\n");
+  EXPECT_EQ(RoughDuration(std::chrono::milliseconds(400)), "1 s");
+  EXPECT_EQ(RoughDuration(std::chrono::milliseconds(70'400)), "1 min 10 s");
 }
 
 // --- completion ------------------------------------------------------------------------------

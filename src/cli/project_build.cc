@@ -145,6 +145,7 @@ Result<ProjectBuildPlan> PlanProjectBuild(const CommandContext& ctx,
     }
     plan.output = *component;
   }
+  if (Result<fs::path> home = TheaterHome(ctx); home.ok()) plan.home = *home;
   for (const ProjectFrontEnd* front_end : kFrontEnds) {
     std::error_code ec;
     if (!fs::is_regular_file(plan.dir / front_end->marker, ec)) continue;
@@ -230,7 +231,13 @@ Result<BuiltProject> BuiltOutput(const ProjectBuildPlan& plan,
 
 Result<BuiltProject> BuildProjectSaying(const ProjectBuildPlan& plan, bool quiet) {
   if (!quiet) std::cerr << BuildingLine(plan) + "\n";
-  THEATER_ASSIGN_OR_RETURN(BuiltProject built, BuildProject(plan));
+  Result<BuiltProject> result = [&] {
+    if (!quiet || plan.quiet) return BuildProject(plan);
+    ProjectBuildPlan silent = plan;
+    silent.quiet = true;
+    return BuildProject(silent);
+  }();
+  THEATER_ASSIGN_OR_RETURN(BuiltProject built, std::move(result));
   if (!built.diagnostics.empty()) std::cerr << built.diagnostics;
   if (!quiet) std::cerr << BuiltLine(built) + "\n";
   return built;

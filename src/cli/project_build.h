@@ -47,6 +47,10 @@ struct ProjectBuildPlan {
   std::filesystem::path artifact;    // Rust: what cargo writes under target/<target>/, copied
                                      // to `output`
   const ProjectFrontEnd* front_end = nullptr;  // set by its plan; null: C or C++, with clang
+  bool quiet = false;  // the build's own progress lines (a front-end's long stages) not shown
+  // $THEATER_HOME (empty: neither it nor $HOME is set): where state shared by projects lives
+  // (the JavaScript packages, js_build.h).
+  std::filesystem::path home;
 };
 
 struct BuiltProject {

@@ -264,10 +264,21 @@ async function componentizeBundle(bundlePath, args) {
   await writeFile(args.out, component);
 }
 
+// Each stage's name as it begins, on a line of its own: `theater build` shows it with the time
+// it takes (and, from the last build's time, about how long is left) and drops the line.
+function stage(name) {
+  process.stderr.write(`theater-build-stage: ${name}\n`);
+}
+
 const args = parseArgs(process.argv.slice(2));
-if (args.entry.endsWith('.ts')) await typeCheck();
+if (args.entry.endsWith('.ts')) {
+  stage('type check (tsc)');
+  await typeCheck();
+}
 const bundlePath = resolve('.theater', 'bundle.js');
 await mkdir(dirname(bundlePath), { recursive: true });
+stage('bundle (esbuild)');
 await bundle(args.entry, bundlePath, args.consoleLog, args.exports.split(',').filter(Boolean));
+stage('componentize-js');
 await componentizeBundle(bundlePath, args);
 await readFile(args.out);  // fails loudly if it was not written

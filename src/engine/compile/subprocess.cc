@@ -101,10 +101,10 @@ void KillAll(std::vector<RunningTool>& running) {
 Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
                                        const std::filesystem::path& working_dir,
                                        std::chrono::milliseconds timeout,
-                                       const std::atomic<bool>* cancel) {
+                                       const std::atomic<bool>* cancel, const OutputWatch& watch) {
   THEATER_ASSIGN_OR_RETURN(
       std::vector<SubprocessResult> results,
-      RunSubprocesses({SubprocessJob{argv, working_dir}}, 1, timeout, {}, cancel));
+      RunSubprocesses({SubprocessJob{argv, working_dir, watch}}, 1, timeout, {}, cancel));
   return std::move(results.front());
 }
 
@@ -161,6 +161,10 @@ Result<std::vector<SubprocessResult>> RunSubprocesses(
     for (const RunningTool& tool : running) polled.push_back(pollfd{tool.output.get(), POLLIN, 0});
     const int ready = ::poll(polled.data(), polled.size(),
                              static_cast<int>(std::min<long long>(left, kCancelPollMs)));
+    // The watchers hear time pass even while their tools say nothing.
+    for (const RunningTool& tool : running) {
+      if (jobs[tool.job].watch) jobs[tool.job].watch({});
+    }
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) {
       const int err = errno;
@@ -177,6 +181,7 @@ Result<std::vector<SubprocessResult>> RunSubprocesses(
       if (n < 0 && errno == EINTR) continue;
       if (n > 0) {
         AppendTail(result.output, buf, static_cast<size_t>(n));
+        if (jobs[tool.job].watch) jobs[tool.job].watch({buf, static_cast<size_t>(n)});
         continue;
       }
       // EOF (or a read error): the tool and everything it started closed the pipe. The shim

@@ -37,9 +37,15 @@ struct SubprocessResult {
   }
 };
 
+// Called on the calling thread with each piece of the tool's output as it arrives (pieces are
+// not whole lines), and with an empty one at least every 200 ms while the tool runs: how a caller
+// shows a long tool's progress. The output is kept for the result all the same.
+using OutputWatch = std::function<void(std::string_view output)>;
+
 struct SubprocessJob {
   std::vector<std::string> argv;
   std::filesystem::path working_dir;  // empty: this process's
+  OutputWatch watch;                  // null: nobody watches
 };
 
 inline constexpr size_t kMaxSubprocessOutput = 64 * 1024;
@@ -52,7 +58,8 @@ inline constexpr size_t kMaxSubprocessOutput = 64 * 1024;
 Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
                                        const std::filesystem::path& working_dir,
                                        std::chrono::milliseconds timeout,
-                                       const std::atomic<bool>* cancel = nullptr);
+                                       const std::atomic<bool>* cancel = nullptr,
+                                       const OutputWatch& watch = {});
 
 // Runs `jobs`, at most `parallel` (>= 1) at a time, and waits for them; the results are in the
 // order of `jobs`. When one exits non-zero or is killed by a signal, the others still running are

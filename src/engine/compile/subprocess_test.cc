@@ -150,6 +150,32 @@ class SubprocessBatchTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
+// A watcher hears the tool's output as it comes, before the tool ends (here: the tool waits
+// until the watcher has seen its first line), and hears time pass while the tool is quiet.
+TEST_F(SubprocessBatchTest, AWatcherHearsTheOutputWhileTheToolRuns) {
+  std::string heard;
+  size_t quiet_calls = 0;
+  const OutputWatch watch = [&](std::string_view output) {
+    if (output.empty()) {
+      ++quiet_calls;
+      return;
+    }
+    heard.append(output);
+    if (heard.find("first\n") != std::string::npos) {
+      std::ofstream(dir_ / "seen") << "yes";
+    }
+  };
+  auto run = RunSubprocess(
+      {"/bin/sh", "-c",
+       "echo first; while [ ! -e seen ]; do sleep 0.05; done; sleep 0.5; echo second"},
+      dir_, milliseconds(10000), nullptr, watch);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_TRUE(run->ok()) << run->output;
+  EXPECT_EQ(heard, "first\nsecond\n");
+  EXPECT_EQ(run->output, "first\nsecond\n") << "the result keeps the output too";
+  EXPECT_GE(quiet_calls, 2u) << "half a second of quiet is heard";
+}
+
 TEST_F(SubprocessBatchTest, RunsAtMostParallelAtOnceAndKeepsTheOrderOfResults) {
   std::vector<SubprocessJob> jobs;
   for (int i = 0; i < 3; ++i) jobs.push_back(Job(i, "sleep 0.1"));
