@@ -47,6 +47,7 @@ if [ "$run_only" -eq 0 ]; then
     strace  # counts the system calls of a spawn (bench/spawn_syscalls.sh, test bench.spawn_syscalls)
     time  # GNU time: each compile unit's memory and CPU time in a test run (scripts/record-compile.sh)
     ccache  # the test run's compiler cache, kept between runs on one machine (scripts/test.sh)
+    dpkg-dev  # dpkg-shlibdeps: scripts/package.sh's Depends on the libraries the command links
     nats-server  # the lattice's tests start a real one (src/testing/nats_server.h)
     chromium fonts-dejavu-core  # the dashboard's browser test drives it headless (tests/dashboard)
   )

@@ -1,11 +1,16 @@
 // Theater: a WebAssembly actor runtime.
 #include "cli/cli_app.h"
 
+#include <filesystem>
+#include <string>
+
 #include "theater/version.h"
 
 namespace theater::cli {
 
 namespace {
+
+namespace fs = std::filesystem;
 
 // The headings `theater --help` lists the commands under (each group in the order its first
 // command was added); a command missing here is listed under "Other".
@@ -32,12 +37,27 @@ void GroupCommands(CLI::App& app) {
   }
 }
 
+// Where the whole reference is for this command: beside an installed one (PREFIX/bin/theater:
+// PREFIX/share/doc/theater/docs/cli.md, what scripts/install.sh and the Debian package put
+// there), else in the source tree it was built from.
+std::string ReferenceLocation() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed =
+        exe.parent_path().parent_path() / "share" / "doc" / "theater" / "docs" / "cli.md";
+    if (fs::is_regular_file(installed, ec)) return installed.string();
+  }
+  return "docs/cli.md of the source tree";
+}
+
 }  // namespace
 
 std::unique_ptr<CLI::App> BuildApp(GlobalOptions& global, CommandSet& commands) {
   auto app = std::make_unique<CLI::App>(
       "Theater: a WebAssembly actor runtime. Run `theater <command> --help` for a command's "
-      "options; docs/cli.md has the whole reference.",
+      "options; " +
+          ReferenceLocation() + " has the whole reference (`man theater` when installed).",
       "theater");
   app->set_version_flag("--version", "theater " + std::string(kVersion) + " (commit " +
                                          std::string(BuildCommit()) + ")");
