@@ -284,6 +284,10 @@ bool StartsWithCarriableText(std::string_view bytes) {
 }
 
 void CheckReply(std::string_view input, std::string_view reply) {
+  // An interim "100 Continue" (the request said "Expect: 100-continue" and has a body to come) is
+  // no response of its own: it carries no headers, and the response that follows is checked.
+  constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  while (reply.starts_with(kContinue)) reply.remove_prefix(kContinue.size());
   if (reply.empty()) return;
   if (!reply.starts_with("HTTP/1.")) {
     Fail("the reply does not start with a status line: " + std::string(reply.substr(0, 60)));
