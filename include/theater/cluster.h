@@ -47,7 +47,8 @@ struct ClusterOptions {
   // Each host announces itself this often (its heartbeat: actors, load, management address).
   std::chrono::milliseconds heartbeat_interval{1000};
   // How often each other host's ping subject is probed: a host whose process has gone has no
-  // responder there, and NATS says so at once, so it is declared lost within about this long.
+  // responder there, and NATS says so at once; confirmed half a second later (not a host that is
+  // reconnecting), it is declared lost within about that and this long.
   std::chrono::milliseconds probe_interval{250};
   // A host not heard from for this long (frozen, or cut off from NATS) is declared lost.
   std::chrono::milliseconds lost_after{5000};

@@ -25,6 +25,11 @@ constexpr size_t kMaxHeartbeatDepth = 4;
 // How long a ping to a name waits: a live host answers in about a millisecond; a frozen one
 // holds its subscription, and the ping times out.
 constexpr int64_t kClaimPingMs = 500;
+// How long a host's ping subject must go on being answered "no responders" before its process
+// counts as gone: longer than a client's reconnection (250 ms apart, up to 100 ms of jitter, a
+// handshake), so that a host that reconnects is not taken for dead. With probes 250 ms apart a
+// dead process is declared lost within 750 ms.
+constexpr std::chrono::milliseconds kNoRespondersConfirmAfter{500};
 
 // This machine's host name and the process id, made a lattice name.
 std::string DefaultHostId() {
@@ -307,9 +312,30 @@ void LatticeMember::OnProbeAnswer(natsConnection*, natsSubscription*, natsMsg* m
   const std::string host(subject.substr(subject.rfind('.') + 1));
   const bool gone = natsMsg_IsNoResponders(msg);
   natsMsg_Destroy(msg);
-  if (gone) {
-    member->DeclareLost(host, "lost: its process is gone (nothing answers on its ping subject)");
+  {
+    MutexLock lock(member->mu_);
+    auto it = member->heard_.find(host);
+    if (it == member->heard_.end()) return;  // declared already, or left
+    HeardHost& heard = it->second;
+    const Clock::time_point now = Clock::now();
+    if (!gone) {
+      heard.unanswered_since = Clock::time_point{};
+      return;
+    }
+    // "No responders" is the truth about a process only when it lasts. A host whose connection
+    // dropped for a moment (its NATS server restarted, or it moved to another server of a
+    // cluster) has no subscription until it reconnects, 250 ms apart plus jitter; and until
+    // this host has heard it since its own connection was last made, the server it reconnected
+    // to may simply not have it back yet (a host that never comes back is declared lost by its
+    // silence, lost_after).
+    if (heard.at < member->nats_->connected_at()) return;
+    if (heard.unanswered_since == Clock::time_point{}) {
+      heard.unanswered_since = now;
+      return;
+    }
+    if (now - heard.unanswered_since < kNoRespondersConfirmAfter) return;
   }
+  member->DeclareLost(host, "lost: its process is gone (nothing answers on its ping subject)");
 }
 
 void LatticeMember::Probe() {
@@ -378,6 +404,7 @@ void LatticeMember::Record(std::string_view heartbeat) {
   }
   HeardHost& heard = heard_[host];
   heard.at = Clock::now();
+  heard.unanswered_since = Clock::time_point{};  // it beats: it is connected again
   heard.host.host_id = host;
   heard.host.incarnation = beat.value("incarnation", "");
   heard.host.management_address = beat.value("management", "");
@@ -503,7 +530,14 @@ bool LatticeMember::ProcessIsGone(const std::string& host, std::chrono::millisec
   const natsStatus pinged = natsConnection_RequestString(&reply, nats_->get(), ping.c_str(),
                                                          "alive?", wait.count());
   if (reply != nullptr) natsMsg_Destroy(reply);
-  return pinged == NATS_NO_RESPONDERS;
+  if (pinged != NATS_NO_RESPONDERS) return false;
+  // As a probe's answer (OnProbeAnswer): "no responders" is the truth only when it lasts.
+  MutexLock lock(mu_);
+  auto it = heard_.find(host);
+  if (it == heard_.end()) return true;  // declared lost already, or never heard: nothing answers
+  const HeardHost& heard = it->second;
+  return heard.at >= nats_->connected_at() && heard.unanswered_since != Clock::time_point{} &&
+         Clock::now() - heard.unanswered_since >= kNoRespondersConfirmAfter;
 }
 
 void LatticeMember::SetHostGoneListener(

@@ -17,7 +17,9 @@
 //
 // A host that dies without leaving is declared lost (docs/distribution.md, "Host loss"): every
 // probe_interval this host sends a request to each other host's ping subject; a process that has
-// gone has no subscription there, and NATS answers "no responders" at once. A host that is
+// gone has no subscription there, and NATS answers "no responders" at once; when that still
+// holds half a second later (not a host reconnecting), and this host has heard it since its own
+// connection was last made (not a host the server has not got back yet), it is lost. A host that is
 // frozen or cut off still holds its subscription: it is declared lost when its last heartbeat is
 // older than lost_after. Either way the host-gone listener hears "lost: <why>".
 //
@@ -82,10 +84,11 @@ class LatticeMember {
   // Whether `host` is this one, or another whose heartbeat arrived within `within`.
   bool IsLive(const std::string& host, std::chrono::milliseconds within) const;
   // Whether `host`'s process is gone for certain: a request to its ping subject finds no
-  // responder, which NATS says at once. False when it answers, when it does not answer within
-  // `wait` (a frozen host keeps its subscription), and when NATS cannot be asked. Asked before
-  // another host's actor is taken over, so that this host need not wait to notice the death
-  // itself.
+  // responder, which NATS says at once, and has done so for half a second (this host's probes
+  // found none either; a host reconnecting has no responder for a moment). False when it
+  // answers, when it does not answer within `wait` (a frozen host keeps its subscription), when
+  // the silence is younger, and when NATS cannot be asked. Asked before another host's actor is
+  // taken over, so that this host need not wait for its probes to declare the death.
   bool ProcessIsGone(const std::string& host, std::chrono::milliseconds wait) const;
   // Called (on a NATS thread, without a lock held) when another host says it leaves, with its
   // name and why. Set it once, before hosts can leave.
@@ -138,6 +141,9 @@ class LatticeMember {
   struct HeardHost {
     LatticeHost host;
     Clock::time_point at;
+    // When a probe of it was first answered "no responders" since it last answered or beat;
+    // the epoch (zero) while it answers.
+    Clock::time_point unanswered_since{};
   };
 
   ClusterOptions options_;

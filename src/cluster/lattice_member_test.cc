@@ -3,8 +3,9 @@
 // A host's place in a lattice (lattice_member.h), against a real nats-server with JetStream on a
 // free loopback port (testing/nats_server.h): hosts of one lattice hear each other's heartbeats,
 // a second lattice on the same NATS hears nothing of the first, a name is held by one live host
-// (of two racing for it exactly one wins), a host that leaves is gone at once, and each way of
-// failing to join says why.
+// (of two racing for it exactly one wins), a host that leaves is gone at once, one whose
+// connection is gone is declared lost within a second but one whose connection drops for a moment
+// is not, and each way of failing to join says why.
 #include "cluster/lattice_member.h"
 
 #include <gmock/gmock.h>
@@ -17,6 +18,7 @@
 
 #include "common/silent_listener.h"
 #include "testing/nats_server.h"
+#include "testing/tcp_relay.h"
 #include "testing/wait_for.h"
 
 namespace theater::cluster {
@@ -245,6 +247,77 @@ TEST_F(LatticeMemberTest, ALeaseThatOutlastsLostAfterIsRefused) {
   EXPECT_THAT(joined.status().message(), HasSubstr("lease < lost_after"));
   options.lease = 0ms;  // never pauses: allowed
   EXPECT_TRUE(LatticeMember::Join(options, [] { return LatticeMember::Facts{}; }).ok());
+}
+
+// What another host hears, each host it declared gone with why (the host-gone listener).
+class GoneLog {
+ public:
+  void Listen(LatticeMember& member) {
+    member.SetHostGoneListener([this](const std::string& host, const std::string& why) {
+      std::lock_guard<std::mutex> lock(mu_);
+      heard_.push_back(host + " " + why);
+    });
+  }
+  std::vector<std::string> heard() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return heard_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> heard_;
+};
+
+// A process that goes without leaving (its connection closed, as the kernel closes a killed
+// process's): NATS has no responder on its ping subject any more, and the others declare it lost
+// within a second, saying its process is gone.
+TEST_F(LatticeMemberTest, AHostWhoseConnectionIsGoneIsDeclaredLostWithinASecond) {
+  auto h1 = Join("h1");
+  auto h2 = Join("h2");
+  ASSERT_TRUE(h1 && h2);
+  GoneLog gone;
+  gone.Listen(*h1);
+  ASSERT_TRUE(WaitFor([&] { return Hears(*h1, "h2"); }, 10s));
+  const auto closed = std::chrono::steady_clock::now();
+  natsConnection_Close(h2->nats().get());
+  ASSERT_TRUE(WaitFor([&] { return !gone.heard().empty(); }, 5s));
+  const auto took = std::chrono::steady_clock::now() - closed;
+  EXPECT_THAT(gone.heard()[0], HasSubstr("h2 lost: its process is gone"));
+  EXPECT_LT(took, 1500ms) << "probes 250 ms apart, confirmed 500 ms after the first";
+  EXPECT_GE(took, 400ms) << "declared on the first \"no responders\", unconfirmed";
+}
+
+// A host whose connection drops for a moment (its network failed, or its NATS server went and
+// it moved to another) has no subscription anywhere until its client reconnects, 250 ms later
+// or so: the others' probes of it meanwhile find no responder. It was never dead, and nobody may
+// declare it lost (its actors would be taken over beside it). h2 reaches NATS through a relay
+// that cuts its connection and refuses it for 50 ms, so that its first reconnection fails and it
+// is away for one reconnection wait.
+TEST_F(LatticeMemberTest, AHostWhoseConnectionDropsForAMomentIsNotTakenForDead) {
+  const std::string& url = nats_->url();
+  testing_util::TcpRelay relay(std::stoi(url.substr(url.rfind(':') + 1)));
+  ASSERT_TRUE(relay.ok());
+  auto h1 = Join("h1");
+  ClusterOptions through_relay = Options("h2");
+  through_relay.url = "nats://127.0.0.1:" + std::to_string(relay.port());
+  Result<std::unique_ptr<LatticeMember>> h2 =
+      LatticeMember::Join(through_relay, [] { return LatticeMember::Facts{}; });
+  ASSERT_TRUE(h1 && h2.ok()) << h2.status().ToString();
+  GoneLog gone;
+  gone.Listen(*h1);
+  ASSERT_TRUE(WaitFor([&] { return Hears(*h1, "h2"); }, 10s));
+
+  relay.Cut();
+  ASSERT_TRUE(WaitFor([&] { return (*h2)->nats().connected_url().empty(); }, 5s))
+      << "the cut never reached h2's client";
+  std::this_thread::sleep_for(50ms);
+  relay.Mend();
+  ASSERT_TRUE(WaitFor([&] { return !(*h2)->nats().connected_url().empty(); }, 10s))
+      << "h2 never reconnected";
+  // Long enough for any probe that found no responder to have been confirmed.
+  std::this_thread::sleep_for(1s);
+  EXPECT_TRUE(gone.heard().empty()) << gone.heard()[0];
+  EXPECT_TRUE(h1->IsLive("h2", 500ms));
 }
 
 }  // namespace

@@ -122,6 +122,10 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Open(const ClusterOption
   }
   std::unique_ptr<NatsConnection> connection(new NatsConnection());
   connection->replicas_ = options.jetstream_replicas;
+  THEATER_RETURN_IF_ERROR(FromNats(
+      natsOptions_SetReconnectedCB(o, &NatsConnection::OnReconnected, connection.get()),
+      "NATS options"));
+  OnReconnected(nullptr, connection.get());
   natsStatus connected = natsConnection_Connect(&connection->connection_, o);
   if (connected != NATS_OK) {
     return FromNats(connected, "connecting to NATS at " + options.url);
@@ -130,6 +134,11 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Open(const ClusterOption
       natsConnection_JetStream(&connection->jetstream_, connection->connection_, nullptr),
       "NATS JetStream"));
   return connection;
+}
+
+void NatsConnection::OnReconnected(natsConnection*, void* self) {
+  static_cast<NatsConnection*>(self)->connected_at_.store(
+      std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_release);
 }
 
 NatsConnection::~NatsConnection() {

@@ -14,6 +14,8 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -72,10 +74,19 @@ class NatsConnection {
   std::string connected_url() const;
   // How many copies of a bucket or stream this host creates (ClusterOptions::jetstream_replicas).
   int replicas() const { return replicas_; }
+  // When the connection was last made: at Open, then at each reconnection. What another host
+  // published, or failed to be subscribed for, before then may have met a server that had not
+  // heard from it again yet.
+  std::chrono::steady_clock::time_point connected_at() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(connected_at_.load(std::memory_order_acquire)));
+  }
 
  private:
   NatsConnection() = default;
+  static void OnReconnected(natsConnection* nc, void* self);
   int replicas_ = 1;
+  std::atomic<std::chrono::steady_clock::rep> connected_at_{0};
   natsConnection* connection_ = nullptr;
   jsCtx* jetstream_ = nullptr;
 };
