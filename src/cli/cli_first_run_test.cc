@@ -117,6 +117,40 @@ TEST_F(CliFirstRunTest, TheCppExampleBuildsAndRunsFromItsSources) {
   EXPECT_THAT(ran.out, HasSubstr("\"count\": 1"));
 }
 
+// examples/agent is three actor projects (the agent, and its tools below it in tools/), each
+// built with `theater build` from its checked-in bindings; `theater run` of the agent then starts
+// both tools from the manifests its init.json names relative to its own, from another working
+// directory, and the read_file tool serves the docs/ directory two levels above the example.
+TEST_F(CliFirstRunTest, TheAgentExampleBuildsAndRunsFromItsSources) {
+  const fs::path source = fs::path(THEATER_SOURCE_DIR) / "examples" / "agent";
+  const fs::path project = dir_ / "examples" / "agent";
+  for (auto it = fs::recursive_directory_iterator(source); it != fs::end(it); ++it) {
+    const fs::path relative = fs::relative(it->path(), source);
+    if (*relative.begin() == "test") {
+      if (it->is_directory()) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_directory()) {
+      fs::create_directories(project / relative);
+    } else if (it->path().extension() != ".wasm") {
+      fs::copy_file(it->path(), project / relative);
+    }
+  }
+  fs::create_directories(dir_ / "docs");
+  for (const char* tool : {"tools/read-file", "tools/fetch-url", "."}) {
+    Finished built = Run({"build", (project / tool).string()});
+    ASSERT_EQ(built.code, 0) << tool << ": " << built.err;
+  }
+  EXPECT_TRUE(fs::exists(project / "tools/read-file/read_file_tool.wasm"));
+  EXPECT_TRUE(fs::exists(project / "tools/fetch-url/fetch_url_tool.wasm"));
+  Finished ran = Run({"run", (project / "manifest.toml").string()});
+  ASSERT_EQ(ran.code, 0) << ran.out << ran.err;
+  EXPECT_THAT(ran.out, HasSubstr("chain verified"));
+  EXPECT_THAT(ran.out, HasSubstr("tool read_file runs as actor "));
+  EXPECT_THAT(ran.out, HasSubstr("tool fetch_url runs as actor "));
+  EXPECT_THAT(ran.out, HasSubstr("\"children\": {\n    \"fetch_url\": \""));
+}
+
 TEST_F(CliFirstRunTest, RunBuildsAMissingComponentFromTheProjectAndSaysWhyTheActorStopped) {
   const fs::path project = HelloProject();
   const std::string manifest = (project / "manifest.toml").string();

@@ -3,8 +3,6 @@
 
 #include <iostream>
 
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -15,6 +13,7 @@
 #include "cli/rust_build.h"
 #include "engine/compile/progress_line.h"
 #include "engine/compile/subprocess.h"
+#include "theater/manifest.h"
 #include "theater/version.h"
 
 namespace theater::cli {
@@ -107,23 +106,20 @@ Status WriteProjectFile(const fs::path& path, std::string_view contents) {
 }
 
 Result<std::optional<fs::path>> LocalComponentOf(const fs::path& manifest) {
-  std::ifstream in(manifest, std::ios::binary);
-  if (!in) return NotFound("cannot read " + manifest.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    toml::table root = toml::parse(text.str(), manifest.string());
-    std::optional<std::string> component = root["component"].value<std::string>();
-    if (!component || component->empty() || component->find("://") != std::string::npos) {
-      return std::optional<fs::path>();
-    }
-    fs::path path(*component);
-    return std::optional<fs::path>(path.is_absolute() ? path : manifest.parent_path() / path);
-  } catch (const toml::parse_error& e) {
-    return ParseError(manifest.string() + ":" + std::to_string(e.source().begin.line) + ":" +
-                      std::to_string(e.source().begin.column) + ": " +
-                      std::string(e.description()));
+  // Read as a spawn reads it: `component` or the design's `component_path`, and template
+  // expressions filled from the manifest's init_state (a missing value inserts nothing), so that
+  // the manifest of a child that takes its settings at spawn still names its component.
+  THEATER_ASSIGN_OR_RETURN(ManifestWithState loaded,
+                           LoadManifestWithState(manifest, nlohmann::json::object()));
+  const Manifest& read = *loaded.manifest;
+  if (read.component.empty() || read.component_kind != ReferenceKind::kFile) {
+    return std::optional<fs::path>();
   }
+  // Named as the manifest was ("./hello.wasm" for "./manifest.toml"): what `build` prints.
+  const fs::path component(read.component);
+  const fs::path beside = component.lexically_relative(read.base_dir);
+  if (beside.empty() || *beside.begin() == "..") return std::optional<fs::path>(component);
+  return std::optional<fs::path>(manifest.parent_path() / beside);
 }
 
 Result<ProjectBuildPlan> PlanProjectBuild(const CommandContext& ctx,

@@ -217,6 +217,8 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // The directories both of those share, by path: its package (the directory of its manifest
   // file) and its origin's read_roots.
   std::vector<std::filesystem::path> OwnReadDirectories() const;
+  // Whether its manifest was read from a local file (base_dir is then that file's directory).
+  bool OwnManifestIsAFile() const;
   Status Post(ExportInvocation call) override;
   // Called by runtime.shutdown: the actor stops (reporting kExit with `data` to its supervisor)
   // once the current operation has finished. False when it is already stopping.

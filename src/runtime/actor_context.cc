@@ -3,6 +3,7 @@
 // The Actor as its handlers see it: the ActorContext overrides (include/theater/host_api.h),
 // each a thin door onto the actor's host, mailbox and the runtime's supervision machinery.
 #include "common/composed_name.h"
+#include "common/fetch.h"
 #include "runtime/actor.h"
 #include "runtime/await.h"
 #include "runtime/runtime_impl.h"
@@ -107,17 +108,19 @@ LocalReadRoots Actor::ChildReadRoots() {
 std::vector<std::filesystem::path> Actor::OwnReadDirectories() const {
   std::vector<std::filesystem::path> directories;
   // Its package: the directory its manifest file was read from.
-  const std::string& origin = config_.origin.manifest;
-  if (!LooksLikeInlineManifest(origin) && ClassifyReference(origin) == ReferenceKind::kFile &&
-      !config_.manifest->base_dir.empty()) {
-    directories.push_back(config_.manifest->base_dir);
-  }
+  if (OwnManifestIsAFile()) directories.push_back(config_.manifest->base_dir);
   if (config_.origin.read_roots) {
     for (const std::filesystem::path& directory : config_.origin.read_roots->directories) {
       directories.push_back(directory);
     }
   }
   return directories;
+}
+
+bool Actor::OwnManifestIsAFile() const {
+  const std::string& origin = config_.origin.manifest;
+  return !LooksLikeInlineManifest(origin) && ClassifyReference(origin) == ReferenceKind::kFile &&
+         !config_.manifest->base_dir.empty();
 }
 
 Status Actor::Post(ExportInvocation call) {
@@ -146,6 +149,25 @@ Status Actor::SleepFor(std::chrono::nanoseconds wait) {
 
 void Actor::SpawnChild(SpawnRequest request, Callback<std::string> done) {
   request.parent_id = id();
+  // A relative path names a file beside the parent's manifest, as the manifest's own references
+  // do (a package of actors runs from any working directory); beside its URL for a parent
+  // fetched from one. A parent from inline TOML or the store resolves against the working
+  // directory, as before.
+  if (!LooksLikeInlineManifest(request.manifest) &&
+      ClassifyReference(request.manifest) == ReferenceKind::kFile &&
+      std::filesystem::path(request.manifest).is_relative()) {
+    if (!config_.manifest->base_url.empty()) {
+      Result<std::string> url = ResolveUrl(config_.manifest->base_url, request.manifest);
+      if (!url.ok()) {
+        done(url.status());
+        return;
+      }
+      request.manifest = *std::move(url);
+    } else if (OwnManifestIsAFile()) {
+      request.manifest =
+          (config_.manifest->base_dir / request.manifest).lexically_normal().string();
+    }
+  }
   runtime_.SpawnAsync(std::move(request), std::move(done));
 }
 

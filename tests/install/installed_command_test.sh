@@ -5,15 +5,16 @@
 #   - `--help` names the installed reference (PREFIX/share/doc/theater/docs/cli.md), which exists,
 #     and the man page and completions are in place;
 #   - `theater create` + `build` + `run` of a new C actor;
-#   - each example that is an actor project (examples/hello, examples/hello-cpp), copied as a user
-#     would copy it, built with `theater build` and run with `theater run`.
+#   - each example that is an actor project (examples/hello, examples/hello-cpp, and
+#     examples/agent's three), copied as a user would copy it, built with `theater build` and run
+#     with `theater run`.
 # Exits non-zero, naming the step, at the first thing that does not hold.
 #
 #   tests/install/installed_command_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 
 if [ "${1:-}" = "--help" ] || [ $# -ne 2 ]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
   [ "${1:-}" = "--help" ] && exit 0 || exit 2
 fi
 build=$(cd "$1" && pwd)
@@ -58,5 +59,24 @@ for example in hello hello-cpp; do
   grep -q "Hello from " "$example-run.log" || { cat "$example-run.log" >&2; fail "examples/$example did not greet"; }
   grep -q "chain verified" "$example-run.log" || fail "examples/$example: no verified chain"
 done
+
+# The agent: three projects (the agent and its tools below it), each built with `theater build`;
+# the run starts both tools from the manifests its init.json names relative to its own. Its
+# read_file tool serves ../../../../docs from its manifest: the copy keeps that layout.
+mkdir -p "$work/examples" "$work/docs"
+cp -r "$source/examples/agent" "$work/examples/agent"
+rm -rf "$work/examples/agent/test"
+find "$work/examples/agent" -name '*.wasm' -delete
+for project in tools/read-file tools/fetch-url .; do
+  "$theater" build "$work/examples/agent/$project" > agent-build.log 2>&1 ||
+    { cat agent-build.log >&2; fail "theater build of examples/agent/$project"; }
+done
+"$theater" run "$work/examples/agent/manifest.toml" > agent-run.log 2>&1 ||
+  { cat agent-run.log >&2; fail "theater run of examples/agent"; }
+for tool in read_file fetch_url; do
+  grep -q "tool $tool runs as actor" agent-run.log ||
+    { cat agent-run.log >&2; fail "examples/agent did not start its $tool tool"; }
+done
+grep -q "chain verified" agent-run.log || fail "examples/agent: no verified chain"
 echo "installed_command_test: the installed command's help, man page, completions, a new C actor" \
-     "and examples/hello and examples/hello-cpp: ok"
+     "and examples/hello, examples/hello-cpp and examples/agent: ok"

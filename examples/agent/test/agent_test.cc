@@ -64,16 +64,16 @@ class AgentTest : public RuntimeTest {
     ::setenv("OPENAI_API_KEY", kApiKey.c_str(), 1);
   }
 
-  // The initial state merged over the shipped init.json: the tools pointed at this test's
-  // directory and at the fake server's address; `extra` adds top-level fields.
+  // The initial state merged over the shipped init.json: the tools (their manifests named as
+  // init.json names them, relative to the agent's) pointed at this test's directory and at the
+  // fake server's address; `extra` adds top-level fields.
   std::string Settings(const json& extra = json::object()) {
-    json s = {{"system", "test system"},
-              {"tools",
-               {{"read_file",
-                 {{"manifest", kExampleDir + "/read_file_tool.toml"}, {"root", docs_.string()}}},
-                {"fetch_url",
-                 {{"manifest", kExampleDir + "/fetch_url_tool.toml"},
-                  {"allowed_hosts", {"127.0.0.1"}}}}}}};
+    json s = {
+        {"system", "test system"},
+        {"tools",
+         {{"read_file", {{"manifest", "tools/read-file/manifest.toml"}, {"root", docs_.string()}}},
+          {"fetch_url",
+           {{"manifest", "tools/fetch-url/manifest.toml"}, {"allowed_hosts", {"127.0.0.1"}}}}}}};
     s.update(extra);
     return s.dump();
   }
@@ -190,9 +190,9 @@ TEST_F(AgentTest, AToolCallRoundTripIsKeptInTheConversationAndTheChain) {
   for (const chain::HostCall& call : HostCalls(agent, "theater:simple/supervisor")) {
     if (call.function == "spawn") spawned += Dump(call.input);
   }
-  EXPECT_THAT(spawned, HasSubstr("read_file_tool.toml"));
+  EXPECT_THAT(spawned, HasSubstr("tools/read-file/manifest.toml"));
   EXPECT_THAT(spawned, HasSubstr(docs_.string()));
-  EXPECT_THAT(spawned, HasSubstr("fetch_url_tool.toml"));
+  EXPECT_THAT(spawned, HasSubstr("tools/fetch-url/manifest.toml"));
 }
 
 TEST_F(AgentTest, ToolsGetOnlyTheirNarrowPermissions) {

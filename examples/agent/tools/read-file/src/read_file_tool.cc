@@ -4,7 +4,7 @@
 // `{"path": "<relative path>"}`; the reply is the file's text (cut at kMaxReplyBytes), or
 // `error: <why>` when the arguments are malformed or the filesystem handler refuses. The
 // confinement is not this code's doing: the filesystem handler is rooted at the directory the
-// agent names when it spawns the tool, and the manifest (read_file_tool.toml) narrows the
+// agent names when it spawns the tool, and the manifest (tools/read-file/manifest.toml) narrows the
 // inherited permission to reading within that directory, so a path leading out of it ("../x",
 // "/etc/passwd", a symbolic link out) is refused by the host whatever this actor asks.
 //
@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "json.h"
+#include "../../../src/json.h"  // the agent's: one JSON reader for the three actors
 #include "read_file_tool.hpp"
 
 namespace {

@@ -3,7 +3,7 @@
 // Each message-server request is a tool call's arguments as the model wrote them,
 // `{"url": "http(s)://..."}`; the tool GETs the URL and replies `HTTP <status>` followed by the
 // body's text (cut at kMaxReplyBytes), or `error: <why>`. Which hosts it may reach is not this
-// code's choice: its manifest (fetch_url_tool.toml) narrows the http-client permission it
+// code's choice: its manifest (tools/fetch-url/manifest.toml) narrows the http-client permission it
 // inherits from the agent to GET on the hosts the agent lists when it spawns the tool, and the
 // handler checks every request and redirect hop against that before any connection is made
 // (`error: permission-denied: Host '...' not in allowed hosts: [...]`).
@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "../../../src/json.h"  // the agent's: one JSON reader for the three actors
 #include "fetch_url_tool.hpp"
-#include "json.h"
 
 namespace {
 

@@ -6,8 +6,9 @@
 //     "system": "You are ...",                  // optional system message
 //     "max_tool_rounds": 8,                     // model calls with tools per prompt, at most
 //     "tools": {                                // the tools, each a child actor
-//       "read_file": {"manifest": "/abs/read_file_tool.toml", "root": "/abs/dir"},
-//       "fetch_url": {"manifest": "/abs/fetch_url_tool.toml", "allowed_hosts": ["example.com"]}
+//       "read_file": {"manifest": "tools/read-file/manifest.toml", "root": "dir"},
+//       "fetch_url": {"manifest": "tools/fetch-url/manifest.toml", "allowed_hosts":
+//       ["example.com"]}
 //     },
 //     "prompt": "...",                          // init only: answered at start, then dropped
 //     "children": {"read_file": "<actor id>"},  // written by the agent
