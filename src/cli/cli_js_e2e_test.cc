@@ -200,6 +200,26 @@ TEST_F(CliJsTest, BasicTemplateRunsInJavaScriptAndTypeScript) {
                                     "the background"));
   EXPECT_THAT(tiered.err, HasSubstr("the optimized compile of basic-js.wasm core module 0 stopped "
                                     "with this process"));
+  // A rebuild after an edit reuses what does not depend on the actor's code (the spliced engine,
+  // and the component the snapshot goes into: templates/js/build.mjs, withBuildCache), and the
+  // actor it makes runs the edit, still without compiling.
+  const fs::path edited = dir_ / "basic-js";
+  std::string source = ReadFileText(edited / "src" / "actor.js");
+  const size_t hello = source.find("Hello from");
+  ASSERT_NE(hello, std::string::npos) << source;
+  source.replace(hello, 10, "Edited hello from");
+  std::ofstream(edited / "src" / "actor.js", std::ios::trunc) << source;
+  std::map<std::string, std::string> report = Env();
+  report["THEATER_JS_BUILD_CACHE_REPORT"] = "1";
+  Finished rebuilt = Child({"build", edited.string()}, report, "").Finish(10min);
+  ASSERT_EQ(rebuilt.code, 0) << rebuilt.err;
+  EXPECT_THAT(rebuilt.err, HasSubstr("theater-build-cache: splice kept, component kept"));
+  ExpectLeanBindings(edited / "basic-js.wasm", rebuilt.err);
+  Finished edited_run = Run({"run", (edited / "manifest.toml").string()});
+  EXPECT_EQ(edited_run.code, 0) << edited_run.out << edited_run.err;
+  EXPECT_THAT(edited_run.out, HasSubstr("Edited hello from basic-js"));
+  EXPECT_THAT(edited_run.out, HasSubstr("chain verified"));
+  EXPECT_THAT(edited_run.err, Not(HasSubstr("compiling"))) << edited_run.err;
 }
 
 TEST_F(CliJsTest, MessageServerTemplateAnswersTheCliAndACActor) {

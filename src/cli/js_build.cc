@@ -118,13 +118,22 @@ Status PlanJsBuild(ProjectBuildPlan& plan) {
     if (it->is_regular_file(ec) && it->path() != entry_path) plan.sources.push_back(it->path());
   }
   THEATER_ASSIGN_OR_RETURN(WorldFacts world, ReadWorld(plan.dir / "wit", plan.world));
-  plan.command = {"node",      std::string(kDriverPath),
+  // One garbage collector thread: componentize-js's splicer, wasm run by Node.js, grows its
+  // memory thousands of times on its first call, each growth a collection, and on 2 busy cores
+  // parallel collector threads made that three times slower (docs/benchmarks.md, "A JavaScript
+  // rebuild").
+  plan.command = {"node",      "--single-threaded-gc", std::string(kDriverPath),
                   "--entry",   entry,
                   "--wit",     "wit",
                   "--world",   plan.world,
                   "--exports", world.export_names,
                   "--out",     fs::absolute(plan.output).string()};
   if (world.imports_runtime) plan.command.push_back("--console-log");
+  // The engine spliced for a world is the same for every actor of it: kept once for all projects.
+  if (!plan.home.empty()) {
+    plan.command.push_back("--splice-cache");
+    plan.command.push_back((plan.home / "js-splice-cache").string());
+  }
   return Status();
 }
 

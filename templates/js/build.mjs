@@ -3,7 +3,7 @@
 // directory, after `npm ci` has installed the project's packages:
 //
 //   node .theater/build.mjs --entry src/actor.ts --wit wit --world minimal --out x.wasm \
-//       --exports actor[,messageServerClient...] [--console-log]
+//       --exports actor[,messageServerClient...] [--console-log] [--splice-cache DIR]
 //
 // 1. TypeScript only: type-checks the project (tsconfig.json) with the project's typescript.
 // 2. Bundles the entry and everything it imports into one ES module with esbuild; the host's
@@ -13,11 +13,18 @@
 //    error, with the JavaScript stack, instead of a trap that says only "unreachable".
 // 3. Makes the component with componentize-js, with none of its optional WASI capabilities:
 //    the component imports only what the world names, its generated glue made lean (see
-//    leanBindings).
+//    leanBindings), what does not depend on the actor's code kept for the next build (see
+//    withBuildCache).
 //
 // Errors are printed as `file:line:column: message` and end the process with status 1.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import {
+  existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync,
+  utimesSync, writeFileSync,
+} from 'node:fs';
+import { createHash } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 
 function parseArgs(argv) {
@@ -229,6 +236,302 @@ async function withLeanBindings(run) {
   }
 }
 
+// What a rebuild reuses (--splice-cache DIR, in $THEATER_HOME, shared by every project).
+// componentize-js makes a component in four steps: it splices the world's bindings into its
+// JavaScript engine (10 MB of wasm), snapshots the engine with the actor's code loaded (wizer),
+// stubs the WASI imports the world leaves out, and wraps the module as a component. The first and
+// third run in a splicer that is itself wasm in Node.js, whose first call of a process grows its
+// memory thousands of times, each growth a garbage collection: 5-15 s on 2 cores
+// (docs/benchmarks.md, "A JavaScript rebuild"). Neither depends on the actor's code:
+//
+// - The splice depends only on the engine, the WIT, the world and the features: kept under the
+//   digest of those, and read back instead of spliced.
+// - The snapshot changes only the module's data, its data count and its globals' values; its code
+//   is the spliced engine's. So the stubbed module and the component made around it last time are
+//   the same this time but for those: kept under the digest of the snapshot's other sections, and
+//   when a new snapshot's digest is the same, the component is the kept one with the new data and
+//   global values put in its core module (checked when it is kept: the kept component's module
+//   holds the snapshot's data and globals as they were, the stub's globals after them).
+//
+// Both hook objects componentize-js calls through (the splicer's, and the wasm-tools one of the
+// jco it imports) for the length of `run`. A component made by this shortcut is validated, and a
+// build in which the hooks did not line up is made again without them. At most kEntriesKept
+// splices are kept, the least recently used going first.
+const kEntriesKept = 8;
+
+function readLeb(bytes, at) {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const byte = bytes[at++];
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+    if (byte < 0x80) return [value, at];
+  }
+}
+
+function leb(value) {
+  const out = [];
+  do {
+    let byte = value % 128;
+    value = Math.floor(value / 128);
+    if (value > 0) byte |= 0x80;
+    out.push(byte);
+  } while (value > 0);
+  return Buffer.from(out);
+}
+
+// The sections of a module or component: id, where the section starts, where its payload
+// starts and ends.
+function sectionsOf(bytes) {
+  const sections = [];
+  for (let at = 8; at < bytes.length;) {
+    const start = at;
+    const id = bytes[at++];
+    const [size, payload] = readLeb(bytes, at);
+    sections.push({ id, start, payload, end: payload + size });
+    at = payload + size;
+  }
+  return sections;
+}
+
+const kGlobalSection = 6;
+const kDataSection = 11;
+const kDataCountSection = 12;
+const kCoreModuleSection = 1;  // in a component
+
+function payload(bytes, section) {
+  return bytes.subarray(section.payload, section.end);
+}
+
+// A snapshot's sections other than those the snapshot writes, and its global count: equal for
+// two snapshots of the same spliced engine.
+function codeDigest(module) {
+  const hash = createHash('sha256');
+  for (const section of sectionsOf(module)) {
+    if (section.id === kDataSection || section.id === kDataCountSection) continue;
+    if (section.id === kGlobalSection) {
+      hash.update(`globals ${readLeb(module, section.payload)[0]}\0`);
+      continue;
+    }
+    hash.update(module.subarray(section.start, section.end));
+  }
+  return hash.digest('hex').slice(0, 32);
+}
+
+// The global entries of a module's global section (after its count), and the count.
+function globalEntries(module) {
+  const section = sectionsOf(module).find((s) => s.id === kGlobalSection);
+  if (!section) return { count: 0, entries: Buffer.alloc(0) };
+  const [count, at] = readLeb(module, section.payload);
+  return { count, entries: module.subarray(at, section.end) };
+}
+
+// `module` with the given sections' payloads replaced (an absent section stays absent).
+function replaceSections(module, payloads) {
+  const parts = [module.subarray(0, 8)];
+  for (const section of sectionsOf(module)) {
+    const replaced = payloads.get(section.id);
+    if (replaced === undefined) {
+      parts.push(module.subarray(section.start, section.end));
+    } else {
+      parts.push(Buffer.from([section.id]), leb(replaced.length), replaced);
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+// What is kept of a component made from `snapshot`: the component, and how its core module's
+// globals extend the snapshot's. Null when the component is not the snapshot's as described.
+function componentTemplate(snapshot, component) {
+  const modules = sectionsOf(component).filter((s) => s.id === kCoreModuleSection);
+  if (modules.length === 0) return null;
+  const main = modules.reduce((a, b) => (b.end - b.payload > a.end - a.payload ? b : a));
+  const core = payload(component, main);
+  const data = (m) => {
+    const section = sectionsOf(m).find((s) => s.id === kDataSection);
+    return section ? payload(m, section) : Buffer.alloc(0);
+  };
+  if (!data(core).equals(data(snapshot))) return null;
+  const had = globalEntries(snapshot);
+  const has = globalEntries(core);
+  if (has.count < had.count || !has.entries.subarray(0, had.entries.length).equals(had.entries)) {
+    return null;
+  }
+  return {
+    extraGlobals: has.count - had.count,
+    extraGlobalBytes: Buffer.from(has.entries.subarray(had.entries.length)).toString('base64'),
+  };
+}
+
+// The kept component with `snapshot`'s data and globals in its core module.
+function transplant(component, template, snapshot) {
+  const sections = sectionsOf(component).filter((s) => s.id === kCoreModuleSection);
+  const main = sections.reduce((a, b) => (b.end - b.payload > a.end - a.payload ? b : a));
+  const fresh = sectionsOf(snapshot);
+  const got = globalEntries(snapshot);
+  const replacements = new Map([
+    [kGlobalSection, Buffer.concat([leb(got.count + template.extraGlobals), got.entries,
+                                    Buffer.from(template.extraGlobalBytes, 'base64')])],
+  ]);
+  for (const id of [kDataSection, kDataCountSection]) {
+    const section = fresh.find((s) => s.id === id);
+    if (section) replacements.set(id, payload(snapshot, section));
+  }
+  const core = replaceSections(payload(component, main), replacements);
+  if (!WebAssembly.validate(core)) throw new Error('the kept component, with this snapshot put in, is not valid');
+  return Buffer.concat([component.subarray(0, main.start), Buffer.from([kCoreModuleSection]),
+                        leb(core.length), core, component.subarray(main.end)]);
+}
+
+function witFiles(dir, prefix = '') {
+  const files = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...witFiles(path, prefix + entry.name + '/'));
+    else if (entry.name.endsWith('.wit')) files.push([prefix + entry.name, readFileSync(path)]);
+  }
+  return files;
+}
+
+function pruneEntries(cacheDir) {
+  const entries = readdirSync(cacheDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => ({ path: join(cacheDir, e.name), used: statSync(join(cacheDir, e.name)).mtimeMs }))
+    .sort((a, b) => b.used - a.used);
+  for (const stale of entries.slice(kEntriesKept)) rmSync(stale.path, { recursive: true, force: true });
+}
+
+// Writes `files` ({name: bytes or text}) into `dir` whole or not at all: into a directory of its
+// own, then renamed into place.
+function writeEntry(cacheDir, dir, files) {
+  mkdirSync(cacheDir, { recursive: true });
+  const partial = join(cacheDir, `.partial-${process.pid}`);
+  rmSync(partial, { recursive: true, force: true });
+  mkdirSync(partial);
+  for (const [name, contents] of Object.entries(files)) writeFileSync(join(partial, name), contents);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(partial, dir);
+}
+
+async function withBuildCache(cacheDir, run) {
+  const outcome = { splice: 'not kept', component: 'not kept' };
+  if (!cacheDir) return { result: await run(), outcome };
+  const packageDir = realpathSync(join('node_modules', '@bytecodealliance', 'componentize-js'));
+  const { version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
+  const { splicer } = await import(
+    pathToFileURL(join(packageDir, 'lib', 'spidermonkey-embedding-splicer.js')).href);
+  // The wasm-tools object of the jco that componentize-js imports, found as Node.js finds it.
+  const jco = createRequire(join(packageDir, 'src', 'componentize.js')).resolve('@bytecodealliance/jco');
+  const wasmTools = createRequire(jco).resolve('@bytecodealliance/jco-transpile/wasm-tools');
+  const { tools } = await import(
+    pathToFileURL(realpathSync(join(dirname(wasmTools), '..', 'vendor', 'wasm-tools.js'))).href);
+  const original = {
+    spliceBindings: splicer.spliceBindings, stubWasi: splicer.stubWasi,
+    componentNew: tools.componentNew, metadataAdd: tools.metadataAdd,
+  };
+  let entry = null;      // this build's splice directory
+  let snapshot = null;   // what wizer made, as stubWasi was given it
+  let kept = null;       // the component to put it in: { component, template }
+  let made = false;      // componentNew ran on this build's stubbed module
+  splicer.spliceBindings = function (engine, features, witWorld, witPath, worldName, ...rest) {
+    const hash = createHash('sha256');
+    hash.update(JSON.stringify(['componentize-js', version, features, witWorld ?? null, worldName, rest]));
+    hash.update(engine);
+    if (witPath) {
+      for (const [name, bytes] of witFiles(witPath)) hash.update(`\0${name}\0${bytes.length}\0`).update(bytes);
+    }
+    entry = join(cacheDir, hash.digest('hex').slice(0, 32));
+    try {
+      const splice = JSON.parse(readFileSync(join(entry, 'splice.json'), 'utf8'));
+      const wasm = readFileSync(join(entry, 'engine.wasm'));
+      const now = new Date();
+      utimesSync(entry, now, now);
+      outcome.splice = 'kept';
+      return { ...splice, wasm };
+    } catch {
+      // Not kept (or unreadable): spliced, and kept below.
+    }
+    const spliced = original.spliceBindings.call(this, engine, features, witWorld, witPath, worldName, ...rest);
+    try {
+      const { wasm, ...splice } = spliced;
+      writeEntry(cacheDir, entry, { 'engine.wasm': wasm, 'splice.json': JSON.stringify(splice) });
+      pruneEntries(cacheDir);
+      outcome.splice = 'made';
+    } catch (e) {
+      process.stderr.write(`warning: the spliced engine could not be kept in ${cacheDir}: ${e?.message ?? e}\n`);
+    }
+    return spliced;
+  };
+  splicer.stubWasi = function (bin, ...rest) {
+    snapshot = Buffer.from(bin);
+    if (entry) {
+      try {
+        const digest = codeDigest(snapshot);
+        const template = JSON.parse(readFileSync(join(entry, `component-${digest}.json`), 'utf8'));
+        kept = { component: readFileSync(join(entry, `component-${digest}.wasm`)), template };
+        // componentNew and metadataAdd below return the kept component with this snapshot in it;
+        // what is stubbed here is never used, so the stub is skipped: an empty module stands in.
+        return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+      } catch {
+        // Not kept: stubbed, wrapped and kept below.
+      }
+    }
+    return original.stubWasi.call(this, bin, ...rest);
+  };
+  tools.componentNew = function (bytes, ...rest) {
+    if (kept) return kept.component;  // the stand-in is dropped; metadataAdd puts the snapshot in
+    made = true;
+    return original.componentNew.call(this, bytes, ...rest);
+  };
+  tools.metadataAdd = function (bytes, ...rest) {
+    if (kept) {
+      outcome.component = 'kept';
+      return transplant(kept.component, kept.template, snapshot);
+    }
+    const component = original.metadataAdd.call(this, bytes, ...rest);
+    if (entry && snapshot && made) {
+      const template = componentTemplate(snapshot, Buffer.from(component));
+      if (template) {
+        try {
+          // One component per splice (another snapshot digest means another wizer): each file
+          // written beside and renamed into place, the .json last, so a reader finds both whole.
+          const digest = codeDigest(snapshot);
+          for (const name of readdirSync(entry)) {
+            if (name.startsWith('component-')) rmSync(join(entry, name), { force: true });
+          }
+          for (const [name, contents] of [[`component-${digest}.wasm`, component],
+                                          [`component-${digest}.json`, JSON.stringify(template)]]) {
+            const partial = join(entry, `.${name}.${process.pid}`);
+            writeFileSync(partial, contents);
+            renameSync(partial, join(entry, name));
+          }
+          outcome.component = 'made';
+        } catch (e) {
+          process.stderr.write(`warning: the component could not be kept in ${entry}: ${e?.message ?? e}\n`);
+        }
+      }
+    }
+    return component;
+  };
+  try {
+    let result;
+    try {
+      result = await run();
+      if (kept && outcome.component !== 'kept') {
+        throw new Error('componentize-js did not make the component through the wasm-tools it was expected to');
+      }
+    } catch (e) {
+      if (kept && e instanceof Object) e.theaterUsedKept = true;
+      throw e;
+    }
+    return { result, outcome };
+  } finally {
+    Object.assign(splicer, { spliceBindings: original.spliceBindings, stubWasi: original.stubWasi });
+    Object.assign(tools, { componentNew: original.componentNew, metadataAdd: original.metadataAdd });
+  }
+}
+
 // 3. The component. The splicer writes the wall-clock time of the build into the stubs it puts
 // where the clocks capability was left out; pinned, the same code makes the same engine, which
 // the runtime then compiles once for every actor of the world (docs/compile-cache.md).
@@ -243,12 +546,27 @@ async function componentizeBundle(bundlePath, args) {
   const { componentize } = await import('@bytecodealliance/componentize-js');
   let component;
   try {
-    const { result, stats } = await withLeanBindings(() => componentize({
-      sourcePath: bundlePath,
-      witPath: resolve(args.wit),
-      worldName: args.world,
-      disableFeatures: ['stdio', 'random', 'clocks', 'http', 'fetch-event'],
-    }));
+    const componentizeOnce = (cacheDir) => withBuildCache(cacheDir, () =>
+      withLeanBindings(() => componentize({
+        sourcePath: bundlePath,
+        witPath: resolve(args.wit),
+        worldName: args.world,
+        disableFeatures: ['stdio', 'random', 'clocks', 'http', 'fetch-event'],
+      })));
+    let built;
+    try {
+      built = await componentizeOnce(args['splice-cache']);
+    } catch (e) {
+      if (!e?.theaterUsedKept) throw e;
+      // A build that went wrong with what was kept is made again from nothing.
+      process.stderr.write(`warning: building with what ${args['splice-cache']} keeps failed ` +
+                           `(${e?.message ?? e}); building it whole\n`);
+      built = await componentizeOnce(undefined);
+    }
+    const { result: { result, stats }, outcome } = built;
+    if (process.env.THEATER_JS_BUILD_CACHE_REPORT) {
+      process.stderr.write(`theater-build-cache: splice ${outcome.splice}, component ${outcome.component}\n`);
+    }
     component = result.component;
     // A componentize-js that writes its bindings another way would leave the tracing in: slower,
     // not wrong. Say so rather than fail the build.
