@@ -130,7 +130,7 @@ Status PlanJsBuild(ProjectBuildPlan& plan) {
                   "--out",     fs::absolute(plan.output).string()};
   if (world.imports_runtime) plan.command.push_back("--console-log");
   // The engine spliced for a world is the same for every actor of it: kept once for all projects.
-  if (!plan.home.empty()) {
+  if (!plan.home.empty() && plan.keep_js_build_cache) {
     plan.command.push_back("--splice-cache");
     plan.command.push_back((plan.home / "js-splice-cache").string());
   }

@@ -142,6 +142,9 @@ Result<ProjectBuildPlan> PlanProjectBuild(const CommandContext& ctx,
     plan.output = *component;
   }
   if (Result<fs::path> home = TheaterHome(ctx); home.ok()) plan.home = *home;
+  if (std::optional<std::string> cache = ctx.env()("THEATER_JS_BUILD_CACHE"); cache) {
+    plan.keep_js_build_cache = *cache != "off";
+  }
   for (const ProjectFrontEnd* front_end : kFrontEnds) {
     std::error_code ec;
     if (!fs::is_regular_file(plan.dir / front_end->marker, ec)) continue;

@@ -51,6 +51,9 @@ struct ProjectBuildPlan {
   // $THEATER_HOME (empty: neither it nor $HOME is set): where state shared by projects lives
   // (the JavaScript packages, js_build.h).
   std::filesystem::path home;
+  // JavaScript: what does not depend on the actor's code kept between builds in
+  // $THEATER_HOME/js-splice-cache (off with THEATER_JS_BUILD_CACHE=off).
+  bool keep_js_build_cache = true;
 };
 
 struct BuiltProject {
