@@ -220,6 +220,10 @@ TEST_F(CliJsTest, BasicTemplateRunsInJavaScriptAndTypeScript) {
   EXPECT_THAT(edited_run.out, HasSubstr("Edited hello from basic-js"));
   EXPECT_THAT(edited_run.out, HasSubstr("chain verified"));
   EXPECT_THAT(edited_run.err, Not(HasSubstr("compiling"))) << edited_run.err;
+  // --debug builds, saying that a JavaScript actor has no other build.
+  Finished debug = Run({"build", "--debug", edited.string()});
+  ASSERT_EQ(debug.code, 0) << debug.err;
+  EXPECT_THAT(debug.err, HasSubstr("--debug builds the same: the bundle is never minified"));
 }
 
 TEST_F(CliJsTest, MessageServerTemplateAnswersTheCliAndACActor) {

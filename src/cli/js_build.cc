@@ -388,8 +388,13 @@ Result<BuiltProject> BuildJsProject(const ProjectBuildPlan& plan) {
 }
 
 std::string DescribeJsBuild(const ProjectBuildPlan& plan) {
+  // --debug has nothing to change here: the bundle is never minified (a thrown Error's stack
+  // names the actor's own functions either way) and the engine has one build; said, not hidden.
   return plan.sources.front().lexically_relative(plan.dir).string() +
-         " (esbuild, componentize-js, world " + plan.world + ")";
+         " (esbuild, componentize-js, world " + plan.world +
+         (plan.profile == BuildProfile::kDebug
+              ? "; --debug builds the same: the bundle is never minified, the engine has one build)"
+              : ")");
 }
 
 }  // namespace
