@@ -320,6 +320,35 @@ TEST_F(RuntimeTest, SpawnsFromUrls) {
   EXPECT_EQ(runtime_->List().size(), 2u) << "only the two successful spawns are alive";
 }
 
+// A relative manifest path an actor passes to supervisor.spawn names a file beside the actor's
+// own manifest (not the working directory's), or, for an actor fetched from a URL, a URL beside
+// that one.
+TEST_F(RuntimeTest, AChildsRelativeManifestIsBesideItsParents) {
+  const std::filesystem::path package = home_ / "package";
+  std::filesystem::create_directories(package / "kids");
+  std::filesystem::copy_file(kProbe, package / "probe.wasm");
+  for (const char* manifest : {"parent.toml", "kids/child.toml"}) {
+    std::ofstream(package / manifest)
+        << "name = \"" << std::filesystem::path(manifest).stem().string()
+        << "\"\nversion = \"1.0.0\"\ncomponent = \""
+        << (std::string(manifest) == "parent.toml" ? "probe.wasm" : "../probe.wasm")
+        << "\"\nauto_handlers = true\n";
+  }
+  const std::string parent = Spawn((package / "parent.toml").string());
+  const std::string child = Response(Request(parent, "spawn:kids/child.toml"));
+  ASSERT_EQ(child.rfind("error:", 0), std::string::npos) << child;
+  EXPECT_EQ(Response(Request(child, "count")), "1");
+  // Beside the parent's manifest, not the working directory: nothing there has that name.
+  EXPECT_FALSE(std::filesystem::exists("kids/child.toml"));
+
+  testing::TestHttpServer server(package);
+  ASSERT_TRUE(server.ok()) << server.error();
+  const std::string fetched = Spawn(server.Url("parent.toml"));
+  const std::string fetched_child = Response(Request(fetched, "spawn:kids/child.toml"));
+  ASSERT_EQ(fetched_child.rfind("error:", 0), std::string::npos) << fetched_child;
+  EXPECT_EQ(Response(Request(fetched_child, "count")), "1");
+}
+
 // Update component: an operation in the mailbox; the state, id, chain and children carry over;
 // a component that cannot take over leaves the old one running.
 TEST_F(RuntimeTest, UpdateComponentKeepsStateAndChain) {
