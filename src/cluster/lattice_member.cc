@@ -27,8 +27,9 @@ constexpr size_t kMaxHeartbeatDepth = 4;
 constexpr int64_t kClaimPingMs = 500;
 // How long a host's ping subject must go on being answered "no responders" before its process
 // counts as gone: longer than a client's reconnection (250 ms apart, up to 100 ms of jitter, a
-// handshake), so that a host that reconnects is not taken for dead. With probes 250 ms apart a
-// dead process is declared lost within 750 ms.
+// handshake), so that a host that reconnects is not taken for dead. The first such answer
+// schedules a probe of that host this long after it, outside the probes' period, so a dead
+// process is declared lost within a probe period and this (750 ms with the default period).
 constexpr std::chrono::milliseconds kNoRespondersConfirmAfter{500};
 
 // This machine's host name and the process id, made a lattice name.
@@ -320,6 +321,7 @@ void LatticeMember::OnProbeAnswer(natsConnection*, natsSubscription*, natsMsg* m
     const Clock::time_point now = Clock::now();
     if (!gone) {
       heard.unanswered_since = Clock::time_point{};
+      heard.confirm_at = Clock::time_point{};
       return;
     }
     // "No responders" is the truth about a process only when it lasts. A host whose connection
@@ -331,6 +333,8 @@ void LatticeMember::OnProbeAnswer(natsConnection*, natsSubscription*, natsMsg* m
     if (heard.at < member->nats_->connected_at()) return;
     if (heard.unanswered_since == Clock::time_point{}) {
       heard.unanswered_since = now;
+      heard.confirm_at = now + kNoRespondersConfirmAfter;
+      member->wake_.notify_all();  // the heartbeat thread sends that probe
       return;
     }
     if (now - heard.unanswered_since < kNoRespondersConfirmAfter) return;
@@ -359,11 +363,26 @@ void LatticeMember::Probe() {
     DeclareLost(host, std::string("lost: no heartbeat for ") + seconds +
                           " s (frozen, or cut off from NATS)");
   }
-  for (const std::string& host : probe) {
-    const std::string subject = names_.Ping(host);
-    const std::string reply = probe_inbox_ + "." + host;
-    natsConnection_PublishRequest(nats_->get(), subject.c_str(), reply.c_str(), "probe", 5);
+  for (const std::string& host : probe) SendProbe(host);
+}
+
+void LatticeMember::ProbeUnconfirmed(Clock::time_point now) {
+  std::vector<std::string> due;
+  {
+    MutexLock lock(mu_);
+    for (auto& [name, heard] : heard_) {
+      if (heard.confirm_at == Clock::time_point{} || heard.confirm_at > now) continue;
+      heard.confirm_at = Clock::time_point{};
+      due.push_back(name);
+    }
   }
+  for (const std::string& host : due) SendProbe(host);
+}
+
+void LatticeMember::SendProbe(const std::string& host) {
+  const std::string subject = names_.Ping(host);
+  const std::string reply = probe_inbox_ + "." + host;
+  natsConnection_PublishRequest(nats_->get(), subject.c_str(), reply.c_str(), "probe", 5);
 }
 
 void LatticeMember::DeclareLost(const std::string& host, const std::string& why) {
@@ -405,6 +424,7 @@ void LatticeMember::Record(std::string_view heartbeat) {
   HeardHost& heard = heard_[host];
   heard.at = Clock::now();
   heard.unanswered_since = Clock::time_point{};  // it beats: it is connected again
+  heard.confirm_at = Clock::time_point{};
   heard.host.host_id = host;
   heard.host.incarnation = beat.value("incarnation", "");
   heard.host.management_address = beat.value("management", "");
@@ -437,7 +457,10 @@ void LatticeMember::HeartbeatLoop() {
   Clock::time_point next_probe = Clock::now() + options_.probe_interval;
   MutexLock lock(mu_);
   while (!leaving_) {
-    const Clock::time_point next = std::min(next_beat, next_probe);
+    Clock::time_point next = std::min(next_beat, next_probe);
+    for (const auto& [name, heard] : heard_) {
+      if (heard.confirm_at != Clock::time_point{}) next = std::min(next, heard.confirm_at);
+    }
     const auto wait = next - Clock::now();
     if (wait > Clock::duration::zero()) {
       lock.WaitFor(wake_, std::chrono::duration_cast<std::chrono::milliseconds>(wait) +
@@ -454,6 +477,7 @@ void LatticeMember::HeartbeatLoop() {
       Probe();
       next_probe = now + options_.probe_interval;
     }
+    ProbeUnconfirmed(now);
     CheckLease();
     lock.Lock();
   }

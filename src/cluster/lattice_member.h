@@ -128,6 +128,10 @@ class LatticeMember {
   // Probes every other host's ping subject and declares lost each one whose heartbeat is older
   // than lost_after.
   void Probe();
+  // Probes each host whose confirming probe is due by `now` (see HeardHost::confirm_at).
+  void ProbeUnconfirmed(std::chrono::steady_clock::time_point now);
+  // Sends one probe to `host`'s ping subject; its answer comes to OnProbeAnswer.
+  void SendProbe(const std::string& host);
   // Stops every subscription, waiting for callbacks in flight (StopSubscription).
   void StopSubscriptions();
   // Loses or takes back the lease as the time since this host last heard its own heartbeat
@@ -144,6 +148,9 @@ class LatticeMember {
     // When a probe of it was first answered "no responders" since it last answered or beat;
     // the epoch (zero) while it answers.
     Clock::time_point unanswered_since{};
+    // When to probe it again to confirm that answer (kNoRespondersConfirmAfter after it); the
+    // epoch when no such probe is due.
+    Clock::time_point confirm_at{};
   };
 
   ClusterOptions options_;
