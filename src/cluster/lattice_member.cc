@@ -330,14 +330,14 @@ void LatticeMember::OnProbeAnswer(natsConnection*, natsSubscription*, natsMsg* m
     // this host has heard it since its own connection was last made, the server it reconnected
     // to may simply not have it back yet (a host that never comes back is declared lost by its
     // silence, lost_after).
-    if (heard.at < member->nats_->connected_at()) return;
+    if (!member->HeardSinceConnected(heard)) return;
     if (heard.unanswered_since == Clock::time_point{}) {
       heard.unanswered_since = now;
       heard.confirm_at = now + kNoRespondersConfirmAfter;
       member->wake_.notify_all();  // the heartbeat thread sends that probe
       return;
     }
-    if (now - heard.unanswered_since < kNoRespondersConfirmAfter) return;
+    if (!SilenceConfirmed(heard, now)) return;
   }
   member->DeclareLost(host, "lost: its process is gone (nothing answers on its ping subject)");
 }
@@ -559,9 +559,16 @@ bool LatticeMember::ProcessIsGone(const std::string& host, std::chrono::millisec
   MutexLock lock(mu_);
   auto it = heard_.find(host);
   if (it == heard_.end()) return true;  // declared lost already, or never heard: nothing answers
-  const HeardHost& heard = it->second;
-  return heard.at >= nats_->connected_at() && heard.unanswered_since != Clock::time_point{} &&
-         Clock::now() - heard.unanswered_since >= kNoRespondersConfirmAfter;
+  return HeardSinceConnected(it->second) && SilenceConfirmed(it->second, Clock::now());
+}
+
+bool LatticeMember::HeardSinceConnected(const HeardHost& heard) const {
+  return heard.at >= nats_->connected_at();
+}
+
+bool LatticeMember::SilenceConfirmed(const HeardHost& heard, Clock::time_point now) {
+  return heard.unanswered_since != Clock::time_point{} &&
+         now - heard.unanswered_since >= kNoRespondersConfirmAfter;
 }
 
 void LatticeMember::SetHostGoneListener(

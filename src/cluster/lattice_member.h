@@ -152,6 +152,11 @@ class LatticeMember {
     // epoch when no such probe is due.
     Clock::time_point confirm_at{};
   };
+  // Whether `heard` beat since this host's connection was last made: before that, the server
+  // may not have it back yet, and its silence says nothing.
+  bool HeardSinceConnected(const HeardHost& heard) const;
+  // Whether its ping subject has had no responder for kNoRespondersConfirmAfter by `now`.
+  static bool SilenceConfirmed(const HeardHost& heard, Clock::time_point now);
 
   ClusterOptions options_;
   FactsFn facts_;

@@ -56,6 +56,23 @@ class LatticeMemberTest : public ::testing::Test {
     return member.ok() ? std::move(member).value() : nullptr;
   }
 
+  // The NATS server's port, for a relay in front of it.
+  int NatsPort() const {
+    const std::string& url = nats_->url();
+    return std::stoi(url.substr(url.rfind(':') + 1));
+  }
+
+  // Host `host` of lattice "test", reaching NATS through `relay`.
+  std::unique_ptr<LatticeMember> JoinThrough(const testing_util::TcpRelay& relay,
+                                             const std::string& host) {
+    ClusterOptions options = Options(host);
+    options.url = "nats://127.0.0.1:" + std::to_string(relay.port());
+    Result<std::unique_ptr<LatticeMember>> member =
+        LatticeMember::Join(options, [] { return LatticeMember::Facts{}; });
+    EXPECT_TRUE(member.ok()) << member.status().ToString();
+    return member.ok() ? std::move(member).value() : nullptr;
+  }
+
   static const LatticeHost* Find(const std::vector<LatticeHost>& hosts, const std::string& id) {
     for (const LatticeHost& host : hosts) {
       if (host.host_id == id) return &host;
@@ -274,15 +291,11 @@ class GoneLog {
 // (Its connection comes back before it leaves, so that it can leave cleanly.)
 TEST_F(LatticeMemberTest, AHostWhoseConnectionIsGoneIsDeclaredLostWithinASecond) {
   GoneLog gone;  // first: it outlives the members, whose listener it is
-  const std::string& url = nats_->url();
-  testing_util::TcpRelay relay(std::stoi(url.substr(url.rfind(':') + 1)));
+  testing_util::TcpRelay relay(NatsPort());
   ASSERT_TRUE(relay.ok());
   auto h1 = Join("h1");
-  ClusterOptions through_relay = Options("h2");
-  through_relay.url = "nats://127.0.0.1:" + std::to_string(relay.port());
-  Result<std::unique_ptr<LatticeMember>> h2 =
-      LatticeMember::Join(through_relay, [] { return LatticeMember::Facts{}; });
-  ASSERT_TRUE(h1 && h2.ok()) << h2.status().ToString();
+  std::unique_ptr<LatticeMember> h2 = JoinThrough(relay, "h2");
+  ASSERT_TRUE(h1 && h2);
   gone.Listen(*h1);
   ASSERT_TRUE(WaitFor([&] { return Hears(*h1, "h2"); }, 10s));
   const auto cut = std::chrono::steady_clock::now();
@@ -293,7 +306,7 @@ TEST_F(LatticeMemberTest, AHostWhoseConnectionIsGoneIsDeclaredLostWithinASecond)
   EXPECT_LT(took, 1500ms) << "a probe within 250 ms, confirmed 500 ms after it";
   EXPECT_GE(took, 400ms) << "declared on the first \"no responders\", unconfirmed";
   relay.Mend();
-  EXPECT_TRUE(WaitFor([&] { return !(*h2)->nats().connected_url().empty(); }, 10s));
+  EXPECT_TRUE(WaitFor([&] { return !h2->nats().connected_url().empty(); }, 10s));
 }
 
 // A host whose connection drops for a moment (its network failed, or its NATS server went and
@@ -304,24 +317,20 @@ TEST_F(LatticeMemberTest, AHostWhoseConnectionIsGoneIsDeclaredLostWithinASecond)
 // is away for one reconnection wait.
 TEST_F(LatticeMemberTest, AHostWhoseConnectionDropsForAMomentIsNotTakenForDead) {
   GoneLog gone;  // first: it outlives the members, whose listener it is
-  const std::string& url = nats_->url();
-  testing_util::TcpRelay relay(std::stoi(url.substr(url.rfind(':') + 1)));
+  testing_util::TcpRelay relay(NatsPort());
   ASSERT_TRUE(relay.ok());
   auto h1 = Join("h1");
-  ClusterOptions through_relay = Options("h2");
-  through_relay.url = "nats://127.0.0.1:" + std::to_string(relay.port());
-  Result<std::unique_ptr<LatticeMember>> h2 =
-      LatticeMember::Join(through_relay, [] { return LatticeMember::Facts{}; });
-  ASSERT_TRUE(h1 && h2.ok()) << h2.status().ToString();
+  std::unique_ptr<LatticeMember> h2 = JoinThrough(relay, "h2");
+  ASSERT_TRUE(h1 && h2);
   gone.Listen(*h1);
   ASSERT_TRUE(WaitFor([&] { return Hears(*h1, "h2"); }, 10s));
 
   relay.Cut();
-  ASSERT_TRUE(WaitFor([&] { return (*h2)->nats().connected_url().empty(); }, 5s))
+  ASSERT_TRUE(WaitFor([&] { return h2->nats().connected_url().empty(); }, 5s))
       << "the cut never reached h2's client";
   std::this_thread::sleep_for(50ms);
   relay.Mend();
-  ASSERT_TRUE(WaitFor([&] { return !(*h2)->nats().connected_url().empty(); }, 10s))
+  ASSERT_TRUE(WaitFor([&] { return !h2->nats().connected_url().empty(); }, 10s))
       << "h2 never reconnected";
   // Long enough for any probe that found no responder to have been confirmed.
   std::this_thread::sleep_for(1s);

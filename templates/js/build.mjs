@@ -341,12 +341,18 @@ function replaceSections(module, payloads) {
   return Buffer.concat(parts);
 }
 
+// A component's core module section holding the engine: the largest.
+function engineModule(component) {
+  const modules = sectionsOf(component).filter((s) => s.id === kCoreModuleSection);
+  if (modules.length === 0) return null;
+  return modules.reduce((a, b) => (b.end - b.payload > a.end - a.payload ? b : a));
+}
+
 // What is kept of a component made from `snapshot`: the component, and how its core module's
 // globals extend the snapshot's. Null when the component is not the snapshot's as described.
 function componentTemplate(snapshot, component) {
-  const modules = sectionsOf(component).filter((s) => s.id === kCoreModuleSection);
-  if (modules.length === 0) return null;
-  const main = modules.reduce((a, b) => (b.end - b.payload > a.end - a.payload ? b : a));
+  const main = engineModule(component);
+  if (!main) return null;
   const core = payload(component, main);
   const data = (m) => {
     const section = sectionsOf(m).find((s) => s.id === kDataSection);
@@ -366,8 +372,7 @@ function componentTemplate(snapshot, component) {
 
 // The kept component with `snapshot`'s data and globals in its core module.
 function transplant(component, template, snapshot) {
-  const sections = sectionsOf(component).filter((s) => s.id === kCoreModuleSection);
-  const main = sections.reduce((a, b) => (b.end - b.payload > a.end - a.payload ? b : a));
+  const main = engineModule(component);
   const fresh = sectionsOf(snapshot);
   const got = globalEntries(snapshot);
   const replacements = new Map([
