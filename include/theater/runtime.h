@@ -327,6 +327,13 @@ class TheaterRuntime {
     (void)to_host;
     return FailedPrecondition("this runtime does not move actors");
   }
+  // Whether actor `id` is between hosts here: leaving this host (Move has stopped it and not yet
+  // heard that it runs on the other) or arriving (its chain is being taken up). Neither running
+  // nor stopped, it is answered for as moving (GetActorStatus's phase "Moving").
+  virtual bool Moving(std::string_view id) const {
+    (void)id;
+    return false;
+  }
 
   // Calls export `<interface>#<function>` of the actor with `params` (the params tuple's
   // elements) as one operation through its mailbox; returns the results after the state.

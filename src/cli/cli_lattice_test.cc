@@ -501,7 +501,10 @@ TEST_F(CliLatticeTest, MoveTakesAnActorToAnotherHostWithWhatItHad) {
   EXPECT_EQ(verified.code, 0) << verified.out << verified.err;
   EXPECT_TRUE(follow.WaitForOutput(
       [](const std::string& out) { return out.find("actor-moved") != std::string::npos; }, 20s))
-      << "the follower sees the move:\n" << follow.out();
+      << "the follower sees the move:\n"
+      << follow.out() << follow.err();
+  // It followed through the move (it once took the moment between the hosts for a stop).
+  EXPECT_THAT(follow.err(), ::testing::Not(HasSubstr("no longer running")));
   follow.Signal(SIGINT);
   follow.Finish(10s);
   Finished json_move = Run(h1, {"--json", "move", id, "--to", "h1"});

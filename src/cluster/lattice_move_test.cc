@@ -183,9 +183,16 @@ TEST_F(LatticeMoveTest, AMoveWaitsForTheOperationInProgressAndItsAnswerComes) {
   std::future<std::string> slow =
       std::async(std::launch::async, [&] { return Ask("a", x, "after:800:echo:slow"); });
   ASSERT_TRUE(WaitFor([&] { return R("b").Phase(x).value_or(ActorPhase::kIdle) == ActorPhase::kProcessing; }));
-  ASSERT_TRUE(R("b").Move(x, "c").ok());
+  EXPECT_FALSE(R("b").Moving(x));
+  std::future<Status> move = std::async(std::launch::async, [&] { return R("b").Move(x, "c"); });
+  // Between the hosts it is moving, not stopped (GetActorStatus answers phase "Moving", and a
+  // follower of its events keeps following).
+  EXPECT_TRUE(WaitFor([&] { return R("b").Moving(x); }, 5s));
+  ASSERT_TRUE(move.get().ok());
   EXPECT_EQ(slow.get(), "slow");
   EXPECT_TRUE(R("c").Phase(x).ok());
+  EXPECT_FALSE(R("b").Moving(x));
+  EXPECT_FALSE(R("c").Moving(x));
 }
 
 // An actor that arrived by a move (recovered there) and is then restarted starts afresh: its init

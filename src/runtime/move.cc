@@ -36,6 +36,25 @@ constexpr auto kAcceptWithin = std::chrono::minutes(5);
 // chain (a replay), as a takeover does.
 constexpr size_t kStateTravelsUpTo = size_t{256} << 10;
 
+// Takes an id out of one of the runtime's sets of actors in transit when its scope ends, however
+// the move ends.
+class LeavesSetOnExit {
+ public:
+  LeavesSetOnExit(SharedMutex& mu, std::unordered_set<std::string>& set, std::string id)
+      : mu_(mu), set_(set), id_(std::move(id)) {}
+  LeavesSetOnExit(const LeavesSetOnExit&) = delete;
+  LeavesSetOnExit& operator=(const LeavesSetOnExit&) = delete;
+  ~LeavesSetOnExit() {
+    WriterLock lock(mu_);
+    set_.erase(id_);
+  }
+
+ private:
+  SharedMutex& mu_;
+  std::unordered_set<std::string>& set_;
+  const std::string id_;
+};
+
 }  // namespace
 
 Status RuntimeImpl::Move(std::string_view id_view, std::string_view to_view) {
@@ -75,14 +94,7 @@ Status RuntimeImpl::Move(std::string_view id_view, std::string_view to_view) {
     WriterLock lock(mu_);
     if (!moving_.insert(id).second) return FailedPrecondition("actor " + id + " is moving already");
   }
-  struct Unmark {
-    RuntimeImpl* runtime;
-    std::string id;
-    ~Unmark() {
-      WriterLock lock(runtime->mu_);
-      runtime->moving_.erase(id);
-    }
-  } unmark{this, id};
+  const LeavesSetOnExit unmark(mu_, moving_, id);
   const std::string record = ReplicaRecord(*actor);
   spdlog::info("actor {} ({}): moving from host {} to host {}", id, actor->name(), here, host);
 
@@ -186,6 +198,11 @@ Status RuntimeImpl::AcceptMove(const std::string& id, const std::string& from_ho
     return FailedPrecondition("host " + (lattice_.load() ? lattice_.load()->host_id() : "") +
                               " keeps no chains (it does not persist), so no actor moves here");
   }
+  {
+    WriterLock lock(mu_);
+    arriving_.insert(id);
+  }
+  const LeavesSetOnExit arrived(mu_, arriving_, id);
   if (state) KeepChainBytes(*state, chain::Sha256(*state));
   // The chain goes on with the move, so that it reads as one chain across both hosts.
   Result<std::unique_ptr<chain::EventChain>> chain = chain::EventChain::FromEvents(std::move(events));
@@ -198,6 +215,12 @@ Status RuntimeImpl::AcceptMove(const std::string& id, const std::string& from_ho
   // before those of its recovery.
   if (hub_.subscriber_count(id) > 0) hub_.Publish(id, events_here.back(), events_here.size() - 1);
   return AdoptChain(id, record, std::move(events_here), "moved here from host " + from_host);
+}
+
+bool RuntimeImpl::Moving(std::string_view id) const {
+  const std::string key(id);
+  ReaderLock lock(mu_);
+  return moving_.count(key) > 0 || arriving_.count(key) > 0;
 }
 
 }  // namespace theater::runtime

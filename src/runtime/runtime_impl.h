@@ -128,6 +128,7 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   Status AcceptMove(const std::string& id, const std::string& from_host,
                     const std::string& record, std::optional<std::vector<uint8_t>> state,
                     std::vector<chain::Event> events) override;
+  bool Moving(std::string_view id) const override;
 
   // --- Internal ---
   std::shared_ptr<Actor> Find(std::string_view id) const;
@@ -436,6 +437,8 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   // Actors moving to another host: their stop keeps them as a shutdown does (recorded as
   // running, their directory entry theirs), and reports nothing.
   std::unordered_set<std::string> moving_ THEATER_GUARDED_BY(mu_);
+  // Actors moving here from another host, while AcceptMove takes up their chain.
+  std::unordered_set<std::string> arriving_ THEATER_GUARDED_BY(mu_);
   // The latest stopped actors whose chains were not kept (at most kUnsavedRemembered, oldest
   // first), so that asking for such a chain says why it is gone rather than "not found".
   static constexpr size_t kUnsavedRemembered = 4096;

@@ -359,6 +359,12 @@ void ServerImpl::GetActorStatus(CommandCall& call) {
     if (summary->phase == ActorPhase::kStarting) status["starting_step"] = summary->starting_step;
     return call.Finish(MakeVariant("ActorStatus", std::move(status)));
   }
+  // Between two hosts of a lattice: alive, neither here nor yet there (a follower of its events
+  // keeps following).
+  if (runtime_.Moving(id)) {
+    return call.Finish(
+        MakeVariant("ActorStatus", json{{"id", id}, {"status", "Running"}, {"phase", "Moving"}}));
+  }
   // Not running: the registry knows whether it stopped or failed.
   Blocking(call.conn, call.ctx, [this, id]() -> json {
     chain::ChainStore* store = runtime_.store();
