@@ -40,6 +40,14 @@ void BuildProgress::Stage(std::string name, std::optional<std::chrono::milliseco
   Tick();
 }
 
+void BuildProgress::Rename(std::string name, std::optional<std::chrono::milliseconds> expected) {
+  if (stage_id_ == 0) return;
+  stage_ = std::move(name);
+  expected_ = expected;
+  // A line shown already is put right at once, not at the next tick.
+  if (Clock::now() - stage_start_ >= delay_) Show(false);
+}
+
 void BuildProgress::Count(uint64_t done, uint64_t total, std::string items) {
   done_ = done;
   total_ = total;

@@ -41,6 +41,10 @@ class BuildProgress {
 
   // Ends the running stage and begins `name`. `expected`: how long it took last time, if known.
   void Stage(std::string name, std::optional<std::chrono::milliseconds> expected = std::nullopt);
+  // The running stage turns out to be `name`, a kind of it that took `expected` last time (a
+  // rebuild that finds what an earlier one kept): its line and estimate change; its clock goes
+  // on. Nothing when no stage runs.
+  void Rename(std::string name, std::optional<std::chrono::milliseconds> expected);
   // How far the stage is: `done` of `total` items (`total` 0: unknown), with what they are
   // ("packages").
   void Count(uint64_t done, uint64_t total, std::string items);

@@ -649,6 +649,19 @@ TEST(BuildProgressTest, EachStageBeginsAndEndsWithALine) {
   EXPECT_THAT(text, HasSubstr("  npm ci: 60 packages in 0.0 s\n"));
   EXPECT_THAT(text, HasSubstr("  componentize-js: about 7 s left\u2026 0.0 s\n"));
   EXPECT_THAT(text, HasSubstr("  componentize-js in 0.0 s\n"));
+  // A stage that turns out to be a kind of it with a time of its own: its line (on a terminal,
+  // rewritten in place) and its estimate change at once.
+  std::FILE* renamed = std::tmpfile();
+  {
+    BuildProgress progress(CompileProgressPrinter(renamed, /*live=*/true), false,
+                           std::chrono::milliseconds(0));
+    progress.Stage("componentize-js", std::chrono::milliseconds(14'000));
+    progress.Rename("componentize-js (kept)", std::chrono::milliseconds(5'000));
+  }
+  const std::string renamed_text = Printed(renamed);
+  EXPECT_THAT(renamed_text, HasSubstr("  componentize-js: about 14 s left"));
+  EXPECT_THAT(renamed_text, HasSubstr("\r  componentize-js (kept): about 5 s left\u2026 0.0 s"));
+  EXPECT_THAT(renamed_text, HasSubstr("\r  componentize-js (kept) in 0.0 s "));
   std::FILE* silent = std::tmpfile();
   {
     BuildProgress progress(CompileProgressPrinter(silent, false), /*quiet=*/true);

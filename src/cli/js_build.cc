@@ -177,8 +177,11 @@ class LineSplitter {
   std::string partial_;
 };
 
-// What the driver (templates/js/build.mjs) prints on stderr as each of its stages begins.
+// What the driver (templates/js/build.mjs) prints on stderr as each of its stages begins, and
+// when the running stage turns out to be a kind of it with a time of its own (componentize-js
+// with the spliced engine a build before kept).
 constexpr std::string_view kStageMarker = "theater-build-stage: ";
+constexpr std::string_view kStageIsMarker = "theater-build-stage-is: ";
 
 // How long each stage of the driver took at the last build, for the estimate of the next one
 // ("<stage>\t<ms>" a line): in $THEATER_HOME/js-stage-times, shared by all projects (the engine
@@ -212,7 +215,10 @@ std::string WithoutProgressLines(const std::string& output) {
   std::string kept;
   LineSplitter lines;
   lines.Feed(output + "\n", [&](std::string_view line) {
-    if (line.starts_with(kStageMarker) || line.starts_with("npm http ")) return;
+    if (line.starts_with(kStageMarker) || line.starts_with(kStageIsMarker) ||
+        line.starts_with("npm http ")) {
+      return;
+    }
     kept.append(line).push_back('\n');
   });
   while (!kept.empty() && kept.back() == '\n') kept.pop_back();
@@ -357,16 +363,23 @@ Result<BuiltProject> BuildJsProject(const ProjectBuildPlan& plan) {
     const std::chrono::milliseconds took = progress.Finish();
     if (!stage.empty()) times[stage] = took;
   };
+  const auto last_time = [&](const std::string& name) {
+    const auto last = last_times.find(name);
+    return last != last_times.end() ? std::optional<std::chrono::milliseconds>(last->second)
+                                    : std::nullopt;
+  };
   LineSplitter lines;
   const engine::OutputWatch watch = [&](std::string_view output) {
     lines.Feed(output, [&](std::string_view line) {
-      if (!line.starts_with(kStageMarker)) return;
-      end_stage();
-      stage = std::string(line.substr(kStageMarker.size()));
-      const auto last = last_times.find(stage);
-      progress.Stage(stage, last != last_times.end()
-                                ? std::optional<std::chrono::milliseconds>(last->second)
-                                : std::nullopt);
+      if (line.starts_with(kStageMarker)) {
+        end_stage();
+        stage = std::string(line.substr(kStageMarker.size()));
+        progress.Stage(stage, last_time(stage));
+      } else if (line.starts_with(kStageIsMarker) && !stage.empty()) {
+        // Its time is kept under the new name: the other kind keeps its own for its estimate.
+        stage = std::string(line.substr(kStageIsMarker.size()));
+        progress.Rename(stage, last_time(stage));
+      }
     });
     progress.Tick();
   };
