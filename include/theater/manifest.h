@@ -111,6 +111,9 @@ struct Manifest {
   // The raw `[permission_policy]` table as JSON; an empty object when absent.
   nlohmann::json permission_policy = nlohmann::json::object();
   std::vector<HandlerConfig> handlers;
+  // How the manifest spells its handler tables: "handler", or "handlers" as the design documents
+  // do. Advice to add a table (a handler the module needs) uses the same spelling.
+  std::string handler_table_key = "handler";
   ManifestLimits limits;
   // Which host of a lattice runs it (docs/distribution.md, "Placement"): a host's name, or
   // "least-loaded"; unset: where it is spawned (a child: its parent's host).

@@ -867,6 +867,40 @@ TEST_F(CliServerTest, ReplayByIdAndFromAnExportedFile) {
   json from_file = Json({"replay", file.string()});
   EXPECT_TRUE(from_file["identical"].get<bool>()) << from_file.dump();
   EXPECT_EQ(from_file["events"], events);
+  EXPECT_EQ(from_file["id"], id) << "the actor the file's event #0 is bound to";
+  // The file verifies here, with no server.
+  Finished file_valid =
+      Child({"chain", "verify", file.string()}, BaseEnv(home_, "127.0.0.1:1"), "").Finish(30s);
+  EXPECT_EQ(file_valid.code, 0) << file_valid.out << file_valid.err;
+  EXPECT_THAT(file_valid.out, HasSubstr("chain valid: "));
+  EXPECT_THAT(file_valid.out, HasSubstr(" events of actor " + id));
+  // A file whose actor_id names another actor: its event #0 binds it to this one, so neither
+  // verify nor replay takes it.
+  std::ifstream exported(file);
+  json document = json::parse(exported, nullptr, false);
+  ASSERT_FALSE(document.is_discarded());
+  const std::string other = "00000000-0000-4000-8000-000000000001";
+  document["actor_id"] = other;
+  const fs::path relabelled = home_ / "relabelled.json";
+  std::ofstream(relabelled) << document.dump();
+  Finished forged = Run({"chain", "verify", relabelled.string()});
+  EXPECT_EQ(forged.code, 1);
+  EXPECT_THAT(forged.out, HasSubstr("chain INVALID: event #0 binds this chain to actor " + id +
+                                    ", not to actor " + other));
+  Finished forged_replay = Run({"replay", relabelled.string()});
+  EXPECT_EQ(forged_replay.code, 1);
+  EXPECT_THAT(forged_replay.err, HasSubstr("not to actor " + other));
+  // A damaged event: verify names it.
+  document["actor_id"] = id;
+  document["events"][2]["payload_hex"] = "00";
+  std::ofstream(relabelled, std::ios::trunc) << document.dump();
+  Finished damaged_run = Run({"--json", "chain", "verify", relabelled.string()});
+  EXPECT_EQ(damaged_run.code, 1);
+  json damaged = json::parse(damaged_run.out, nullptr, false);
+  ASSERT_TRUE(damaged.is_object()) << damaged_run.out << damaged_run.err;
+  EXPECT_FALSE(damaged["valid"].get<bool>()) << damaged.dump();
+  EXPECT_THAT(damaged["error"].get<std::string>(), HasSubstr("event #2: stored hash"))
+      << damaged.dump();
 
   // Time travel: the state after the first export event after init (the first count).
   std::vector<size_t> exports;

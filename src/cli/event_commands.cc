@@ -3,10 +3,12 @@
 // Subcommands about event chains on a running server: events (history with filters, sorting and
 // --follow), subscribe (live events), chain verify and chain export.
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
 
+#include "cli/chain_file.h"
 #include "cli/context.h"
 #include "cli/event_pages.h"
 #include "cli/event_stream.h"
@@ -135,8 +137,33 @@ int SubscribeCommand(CommandContext& ctx, const SubscribeArgs& args) {
                 std::chrono::milliseconds(static_cast<int64_t>(args.timeout_s * 1000)), 0);
 }
 
+// `chain verify FILE`: an exported chain checked here, with no server.
+int ChainFileVerify(CommandContext& ctx, const std::string& path) {
+  const Output& out = ctx.out();
+  THEATER_ASSIGN_OR_RETURN_EXIT(ChainFile file, ReadChainFile(path), out);
+  const Status verified = VerifyChainFile(file);
+  if (out.json()) {
+    out.PrintJson({{"file", path},
+                   {"id", file.actor_id.empty() ? json() : json(file.actor_id)},
+                   {"valid", verified.ok()},
+                   {"events", file.events.size()},
+                   {"first_index", file.first_index},
+                   {"error", verified.ok() ? json() : json(verified.message())}});
+  } else if (verified.ok()) {
+    std::cout << out.Paint("chain valid", Style::kGreen) << ": " << file.events.size()
+              << " events of actor " << file.actor_id
+              << (file.first_index > 0 ? " from event #" + std::to_string(file.first_index) : "")
+              << " (" << path << ")\n";
+  } else {
+    std::cout << out.Paint("chain INVALID", Style::kRed) << ": " << verified.message() << "\n";
+  }
+  return verified.ok() ? kExitOk : kExitFailure;
+}
+
 int ChainVerify(CommandContext& ctx, const std::string& given) {
   const Output& out = ctx.out();
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(given, ec)) return ChainFileVerify(ctx, given);
   THEATER_ASSIGN_OR_RETURN_EXIT(auto client, ctx.Connect(), out);
   THEATER_ASSIGN_OR_RETURN_EXIT(std::string id, ResolveActorId(*client, given), out);
   Result<Variant> reply =
@@ -260,7 +287,9 @@ void AddEventCommands(CLI::App& app, CommandSet& commands) {
   chain_cmd->require_subcommand(1);
   auto verify_id = std::make_shared<std::string>();
   CLI::App* verify_cmd = chain_cmd->add_subcommand(
-      "verify", "Recompute every hash and parent link of the chain; exit 1 when it is broken");
+      "verify",
+      "Recompute every hash and parent link of the chain (an actor's on the server, or a file "
+      "`chain export` wrote, checked here); exit 1 when it is broken");
   AddActorArgument(verify_cmd, *verify_id);
   commands.Add(verify_cmd,
                [verify_id](CommandContext& ctx) { return ChainVerify(ctx, *verify_id); });

@@ -7,82 +7,19 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/chain_file.h"
 #include "cli/context.h"
-#include "common/bytes.h"
-#include "common/nesting_guard.h"
-#include "theater/limits.h"
 
 namespace theater::cli {
 namespace {
 
 using nlohmann::json;
 
-// A chain file larger than this is refused before it is read (the ReplayChain message that
-// carries it must stay under the server's message limit too).
-constexpr size_t kMaxChainFileBytes = 256u << 20;
-
 struct ReplayArgs {
   std::string target;
   std::optional<uint64_t> until;
   std::string module;
 };
-
-// The events of an exported chain file ({"events": [{hash, parent, type, timestamp_ms,
-// description, payload_hex}, ...]}), as ChainEvent messages.
-Result<json> ChainFileEvents(const std::string& path) {
-  THEATER_ASSIGN_OR_RETURN(std::string text,
-                           ReadFileText(path, "chain file", kMaxChainFileBytes));
-  THEATER_RETURN_IF_ERROR(CheckJsonNesting(text, limits::kMaxJsonDepth, path));
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("events") ||
-      !doc["events"].is_array()) {
-    return InvalidArgument(path + " is not an exported chain ({\"events\": [...]}, as `theater "
-                                  "chain export` writes)");
-  }
-  if (doc.value("first_index", uint64_t{0}) != 0) {
-    return InvalidArgument(path + " holds the chain from event #" +
-                           std::to_string(doc.value("first_index", uint64_t{0})) +
-                           ": replay needs it from its first event");
-  }
-  json events = json::array();
-  const json& list = doc["events"];
-  for (size_t i = 0; i < list.size(); ++i) {
-    const json& e = list[i];
-    auto bad = [&](const std::string& why) {
-      return InvalidArgument(path + ": events[" + std::to_string(i) + "]: " + why);
-    };
-    if (!e.is_object()) return bad("not an object");
-    chain::Event event;
-    std::vector<uint8_t> bytes;
-    if (!e.contains("hash") || !e["hash"].is_string() || !HexDecode(e["hash"].get<std::string>(), &bytes) ||
-        bytes.size() != event.hash.size()) {
-      return bad("'hash' must be 64 hex digits");
-    }
-    std::copy(bytes.begin(), bytes.end(), event.hash.begin());
-    if (e.contains("parent") && !e["parent"].is_null()) {
-      chain::Hash parent;
-      if (!e["parent"].is_string() || !HexDecode(e["parent"].get<std::string>(), &bytes) ||
-          bytes.size() != parent.size()) {
-        return bad("'parent' must be 64 hex digits or null");
-      }
-      std::copy(bytes.begin(), bytes.end(), parent.begin());
-      event.parent = parent;
-    }
-    if (!e.contains("type") || !e["type"].is_string()) return bad("'type' must be a string");
-    event.type = e["type"].get<std::string>();
-    if (!e.contains("payload_hex") || !e["payload_hex"].is_string() ||
-        !HexDecode(e["payload_hex"].get<std::string>(), &event.payload)) {
-      return bad("'payload_hex' must be hex (files exported before it was added cannot be "
-                 "replayed: export the chain again)");
-    }
-    event.timestamp_ms = e.value("timestamp_ms", uint64_t{0});
-    if (e.contains("description") && e["description"].is_string()) {
-      event.description = e["description"].get<std::string>();
-    }
-    events.push_back(server::ChainEventToJson(event));
-  }
-  return events;
-}
 
 int Replay(CommandContext& ctx, const ReplayArgs& args) {
   const Output& out = ctx.out();
@@ -97,7 +34,21 @@ int Replay(CommandContext& ctx, const ReplayArgs& args) {
   std::string command = "ReplayActor";
   std::error_code ec;
   if (std::filesystem::is_regular_file(args.target, ec)) {
-    THEATER_ASSIGN_OR_RETURN_EXIT(fields["events"], ChainFileEvents(args.target), out);
+    THEATER_ASSIGN_OR_RETURN_EXIT(ChainFile file, ReadChainFile(args.target), out);
+    if (file.first_index != 0) {
+      return out.Error(InvalidArgument(args.target + " holds the chain from event #" +
+                                       std::to_string(file.first_index) +
+                                       ": replay needs it from its first event"));
+    }
+    // A file whose actor_id was changed is refused here, as the server refuses it too.
+    if (Status verified = VerifyChainFile(file); !verified.ok()) {
+      return out.Error(verified.WithContext(args.target));
+    }
+    json events = json::array();
+    for (const chain::Event& event : file.events) events.push_back(server::ChainEventToJson(event));
+    fields["events"] = std::move(events);
+    fields["id"] = file.actor_id;
+    id = file.actor_id;
     command = "ReplayChain";
   } else {
     THEATER_ASSIGN_OR_RETURN_EXIT(id, ResolveActorId(*client, args.target), out);

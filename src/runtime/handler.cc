@@ -146,7 +146,7 @@ Status UndeclaredHandlers(const Manifest& manifest, const std::vector<Undeclared
     const char* separator = i == 0 ? "" : i + 1 == undeclared.size() ? " and " : ", ";
     uses += separator + undeclared[i].use;
     names += separator + ("'" + undeclared[i].handler + "'");
-    tables += "[[handler]]\ntype = \"" + undeclared[i].handler + "\"\n";
+    tables += "[[" + manifest.handler_table_key + "]]\ntype = \"" + undeclared[i].handler + "\"\n";
   }
   return FailedPrecondition(
       manifest.source_name + ": the actor " + uses + " but its manifest does not declare the " +

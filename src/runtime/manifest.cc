@@ -415,8 +415,8 @@ Result<Manifest> BuildManifest(const toml::table& root, fs::path base_dir, std::
   THEATER_ASSIGN_OR_RETURN(const toml::node* handlers,
                            OneSpelling(root, "handler", "handlers", ctx));
   if (handlers != nullptr) {
-    THEATER_RETURN_IF_ERROR(
-        ParseHandlers(*handlers, root.get("handlers") != nullptr ? "handlers" : "handler", m, ctx));
+    m.handler_table_key = root.get("handlers") != nullptr ? "handlers" : "handler";
+    THEATER_RETURN_IF_ERROR(ParseHandlers(*handlers, m.handler_table_key, m, ctx));
   }
   if (const toml::node* node = root.get("limits")) {
     THEATER_RETURN_IF_ERROR(ParseLimits(*node, m, warnings, ctx));

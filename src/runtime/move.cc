@@ -19,6 +19,7 @@
 // what it held (those first).
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -36,23 +37,17 @@ constexpr auto kAcceptWithin = std::chrono::minutes(5);
 // chain (a replay), as a takeover does.
 constexpr size_t kStateTravelsUpTo = size_t{256} << 10;
 
-// Takes an id out of one of the runtime's sets of actors in transit when its scope ends, however
-// the move ends.
-class LeavesSetOnExit {
+// Runs `last` when its scope ends, however the move ends (the sets of actors in transit are
+// left so).
+class AtScopeEnd {
  public:
-  LeavesSetOnExit(SharedMutex& mu, std::unordered_set<std::string>& set, std::string id)
-      : mu_(mu), set_(set), id_(std::move(id)) {}
-  LeavesSetOnExit(const LeavesSetOnExit&) = delete;
-  LeavesSetOnExit& operator=(const LeavesSetOnExit&) = delete;
-  ~LeavesSetOnExit() {
-    WriterLock lock(mu_);
-    set_.erase(id_);
-  }
+  explicit AtScopeEnd(std::function<void()> last) : last_(std::move(last)) {}
+  AtScopeEnd(const AtScopeEnd&) = delete;
+  AtScopeEnd& operator=(const AtScopeEnd&) = delete;
+  ~AtScopeEnd() { last_(); }
 
  private:
-  SharedMutex& mu_;
-  std::unordered_set<std::string>& set_;
-  const std::string id_;
+  std::function<void()> last_;
 };
 
 }  // namespace
@@ -94,7 +89,10 @@ Status RuntimeImpl::Move(std::string_view id_view, std::string_view to_view) {
     WriterLock lock(mu_);
     if (!moving_.insert(id).second) return FailedPrecondition("actor " + id + " is moving already");
   }
-  const LeavesSetOnExit unmark(mu_, moving_, id);
+  const AtScopeEnd unmark([this, &id] {
+    WriterLock lock(mu_);
+    moving_.erase(id);
+  });
   const std::string record = ReplicaRecord(*actor);
   spdlog::info("actor {} ({}): moving from host {} to host {}", id, actor->name(), here, host);
 
@@ -202,7 +200,10 @@ Status RuntimeImpl::AcceptMove(const std::string& id, const std::string& from_ho
     WriterLock lock(mu_);
     arriving_.insert(id);
   }
-  const LeavesSetOnExit arrived(mu_, arriving_, id);
+  const AtScopeEnd arrived([this, &id] {
+    WriterLock lock(mu_);
+    arriving_.erase(id);
+  });
   if (state) KeepChainBytes(*state, chain::Sha256(*state));
   // The chain goes on with the move, so that it reads as one chain across both hosts.
   Result<std::unique_ptr<chain::EventChain>> chain = chain::EventChain::FromEvents(std::move(events));

@@ -90,9 +90,21 @@ void ServerImpl::ReplayChain(CommandCall& call) {
     }
     events.push_back(std::move(event).value());
   }
+  // The actor the client says the chain is of: its event #0 must bind the chain to it (a file
+  // whose actor_id was changed is refused, as a stored chain's binding is checked).
+  std::string id;
+  if (auto named = call.fields.find("id"); named != call.fields.end() && !named->is_null()) {
+    if (!named->is_string() || named->get<std::string>().size() > 128) {
+      return call.Invalid(InvalidArgument("field 'id' must be an actor id"));
+    }
+    id = named->get<std::string>();
+    if (Status bound = chain::VerifyActorBinding(events, 0, id); !bound.ok()) {
+      return call.Finish(ErrorResponse(bound.WithContext("the chain to replay"), Subject::kActor));
+    }
+  }
   Blocking(call.conn, call.ctx,
-           [this, events = std::move(events), options = *options]() mutable -> json {
-             return ReplayedReply("", runtime_.ReplayEvents(std::move(events), options));
+           [this, id, events = std::move(events), options = *options]() mutable -> json {
+             return ReplayedReply(id, runtime_.ReplayEvents(std::move(events), options));
            });
 }
 

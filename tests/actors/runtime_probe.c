@@ -258,6 +258,10 @@ static theater_result_t handle_request(theater_state_t* state, theater_string_t 
     theater_string_t id;
     theater_runtime_actor_id(&id);
     theater_state_adopt(response, (uint8_t*)id.ptr, id.len);
+  } else if (has_prefix(msg, "theater-version", NULL)) {
+    theater_string_t version;
+    theater_runtime_version(&version);
+    theater_state_adopt(response, (uint8_t*)version.ptr, version.len);
   } else if (has_prefix(msg, "host-info", NULL)) {
     theater_host_info_t info;
     theater_runtime_system_info(&info);

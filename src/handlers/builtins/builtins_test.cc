@@ -10,6 +10,7 @@
 #include "theater/abi/wit.h"
 #include "theater/builtins.h"
 #include "theater/engine.h"
+#include "theater/manifest.h"
 
 namespace theater {
 namespace {
@@ -226,6 +227,17 @@ TEST(HandlerRegistryTest, AnImportActivatesItsHandlerAndAStarNamesAFamily) {
   EXPECT_THAT(two[0], HasSubstr("' handlers; add\n[[handler]]\ntype = \""));
   EXPECT_THAT(two[0], HasSubstr("[[handler]]\ntype = \"timing\"\n"));
   EXPECT_THAT(two[0], HasSubstr("[[handler]]\ntype = \"random\"\n"));
+  // A manifest that spells its tables as the design documents do is told to add one so spelt.
+  Result<Manifest> design_spelling =
+      ParseManifest("name = \"d\"\ncomponent = \"d.wasm\"\n\n[[handlers]]\ntype = \"random\"\n", "",
+                    "design.toml");
+  ASSERT_TRUE(design_spelling.ok()) << design_spelling.status().ToString();
+  Result<std::vector<std::unique_ptr<Handler>>> advised = registry.Activate(
+      *design_spelling, ImportsOnlyModule({"theater:simple/timing", "theater:simple/random"}),
+      false);
+  ASSERT_FALSE(advised.ok());
+  EXPECT_THAT(advised.status().message(),
+              HasSubstr("declare the 'timing' handler; add\n[[handlers]]\ntype = \"timing\"\n"));
   Manifest declared;
   declared.source_name = "test.toml";
   declared.handlers.push_back(HandlerConfig{"timing", nlohmann::json::object(), "test.toml:3:1"});

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "testing/runtime_test_fixture.h"
+#include "theater/version.h"
 
 namespace theater {
 namespace {
@@ -25,6 +26,9 @@ TEST_F(RuntimeTest, RuntimeExtReportsIdentityAndHost) {
   gethostname(hostname, sizeof hostname - 1);
   EXPECT_EQ(host.substr(host.find(' ') + 1), hostname) << host;
   EXPECT_GE(std::stoi(host), 1);
+  // The version the command reports (`theater --version`), which is the one CMakeLists.txt
+  // declares (src/version_check.cc).
+  EXPECT_EQ(Response(Request(id, "theater-version")), std::string(kVersion));
 }
 
 }  // namespace
