@@ -279,6 +279,35 @@ TEST_F(CliLocalTest, CreateBuildAndRunEveryTemplate) {
   EXPECT_THAT(again.err, HasSubstr("not empty"));
 }
 
+// The supervisor template in C and C++ against a server: it restarts a child that fails, as its
+// description says, with no restart strategy in its manifest (the parent decides, from its
+// handle-child-error).
+class CliTemplateServerTest : public ServerFixture {
+ protected:
+  CliTemplateServerTest() : ServerFixture("theater-cli-templates") {}
+  std::map<std::string, std::string> Env() const override {
+    auto env = ServerFixture::Env();
+    env["THEATER_HOME"] = std::string(THEATER_BUILD_DIR) + "/test-home";
+    return env;
+  }
+};
+
+TEST_F(CliTemplateServerTest, TheSupervisorTemplateRestartsAFailedChildInCAndCpp) {
+  if (system("command -v clang-14 > /dev/null") != 0) GTEST_SKIP() << "clang-14 not installed";
+  ASSERT_NO_FATAL_FAILURE(StartServer({"--spawn-root", dir_.string()}));
+  for (const std::string lang : {"c", "cpp"}) {
+    const std::string name = "boss-" + lang;
+    Finished created =
+        Run({"create", name, "--template", "supervisor", "--lang", lang, "-o", dir_.string()});
+    ASSERT_EQ(created.code, 0) << created.err;
+    Finished built = Run({"build", (dir_ / name).string()});
+    ASSERT_EQ(built.code, 0) << built.err;
+    const std::string id = Start(dir_ / name / "manifest.toml");
+    ASSERT_FALSE(id.empty()) << lang;
+    ExpectSupervisorRestartsAFailedChild(id, lang);
+  }
+}
+
 // The C++ HTTP server template defines only Init and HandleRequest: the bindings' weak defaults
 // stand in for handle-middleware and the WebSocket callbacks, whose exports must still be there.
 TEST_F(CliLocalTest, CppHttpServerWithoutOptionalCallbacksServesARequest) {

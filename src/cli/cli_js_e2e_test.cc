@@ -321,6 +321,7 @@ TEST_F(CliJsTest, SupervisorTemplateSpawnsListsAndStopsAJavaScriptChild) {
     EXPECT_THAT(Request(id, "stop:no-such-child"), HasSubstr("error: ")) << lang;
     Finished tree = Run({"events", id});
     EXPECT_THAT(tree.out, HasSubstr("spawned child " + spawned)) << lang;
+    ExpectSupervisorRestartsAFailedChild(id, lang);
   }
 }
 

@@ -118,6 +118,7 @@ TEST_F(CliRustTest, SupervisorTemplateSpawnsListsAndStopsARustChild) {
   EXPECT_THAT(Request(id, "stop:no-such-child"), HasSubstr("error: "));
   Finished events = Run({"events", id});
   EXPECT_THAT(events.out, HasSubstr("spawned child " + spawned));
+  ExpectSupervisorRestartsAFailedChild(id, "rust");
 }
 
 TEST_F(CliRustTest, HttpServerTemplateServesRequests) {

@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/bytes.h"
@@ -294,6 +295,40 @@ class ServerFixture : public ::testing::Test {
     Finished replied = Run({"message", "--request", id, message});
     EXPECT_EQ(replied.code, 0) << replied.err;
     return replied.out;
+  }
+
+  // What the supervisor template says it does, "restarts those that fail", checked for the
+  // supervisor `id` made from it (in any language; `label` names it): a child that fails (the C
+  // test actor tests/actors/runtime_probe.c, copied beside its manifest in dir_, which needs the
+  // server's --spawn-root dir_) is restarted from the supervisor's handle-child-error, stays its
+  // child, and answers again, counting afresh.
+  void ExpectSupervisorRestartsAFailedChild(const std::string& id, const std::string& label) {
+    std::filesystem::copy_file(std::string(THEATER_TEST_ACTOR_DIR) + "/runtime_probe.wasm",
+                               dir_ / "runtime_probe.wasm",
+                               std::filesystem::copy_options::overwrite_existing);
+    const std::filesystem::path manifest = dir_ / "failing-child.toml";
+    std::ofstream(manifest) << "name = \"failing-child\"\nversion = \"0.1.0\"\n"
+                            << "component = \"runtime_probe.wasm\"\nauto_handlers = true\n";
+    const std::string child = Request(id, "spawn:" + manifest.string());
+    ASSERT_EQ(child.size(), 36u) << label << ": " << child;  // a UUID
+    EXPECT_EQ(Request(child, "count"), "1") << label;
+    EXPECT_EQ(Request(child, "count"), "2") << label;
+    Finished trapped = Run({"message", "--request", child, "trap"});
+    EXPECT_NE(trapped.code, 0) << label;
+    std::string counted;
+    for (int i = 0; i < 200 && counted != "1"; ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      counted = Run({"message", "--request", child, "count"}).out;
+    }
+    EXPECT_EQ(counted, "1") << label << ": the failed child runs again, from its manifest";
+    EXPECT_EQ(Request(id, "list"), child) << label;
+    Finished events = Run({"events", id});
+    EXPECT_THAT(events.out, ::testing::HasSubstr("failed")) << label;
+    EXPECT_THAT(events.out, ::testing::HasSubstr("restarting it")) << label;
+    EXPECT_THAT(events.out, ::testing::Not(::testing::HasSubstr("restart failed")))
+        << label << ": " << events.out;
+    EXPECT_EQ(Request(id, "stop:" + child), "ok") << label;
+    EXPECT_EQ(Request(id, "list"), "") << label;
   }
 
   std::string prefix_;

@@ -120,7 +120,12 @@ Status LatticeMember::ClaimName() {
   //    claims the name after this read (having pinged before this host answers pings) makes it
   //    fail.
   kvEntry* entry = nullptr;
-  const natsStatus read = kvStore_Get(&entry, hosts_bucket_, key.c_str());
+  // A bucket another host is creating at this moment may leave the first read unanswered (a
+  // timeout, seen with two hosts joining one new lattice at once): it is asked again.
+  natsStatus read = NATS_TIMEOUT;
+  for (int attempt = 0; attempt < 3 && read == NATS_TIMEOUT; ++attempt) {
+    read = kvStore_Get(&entry, hosts_bucket_, key.c_str());
+  }
   std::optional<uint64_t> last;
   if (read == NATS_OK) {
     last = kvEntry_Revision(entry);

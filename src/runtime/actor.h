@@ -33,6 +33,7 @@
 
 #include "common/ring_queue.h"
 #include "runtime/actor_host.h"
+#include "runtime/failed_children.h"
 #include "runtime/handler.h"
 #include "runtime/local_read_scope.h"
 #include "theater/host_api.h"
@@ -191,6 +192,16 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   [[nodiscard]] bool AddChild(const std::string& child_id);
   void RemoveChild(const std::string& child_id);
   std::vector<std::string> children() const;
+  // Its children that failed with no restart strategy, still among children() until it restarts
+  // or stops them.
+  FailedChildren& failed_children() { return failed_children_; }
+  // A failed child its restart strategy is restarting: a restart-child of it meanwhile (from
+  // handle-child-error, say) joins that restart instead of finding no actor. End tells those
+  // waiting how it went.
+  void BeginChildRestart(const std::string& child_id);
+  void EndChildRestart(const std::string& child_id, const Status& outcome);
+  // Adds `done` to the waiters of `child_id`'s restart; false when none is under way.
+  bool JoinChildRestart(const std::string& child_id, std::function<void(Status)>& done);
 
   // --- ActorContext: what handlers reach (include/theater/host_api.h documents each). ---
   HostServices& services() override;
@@ -366,6 +377,10 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   std::vector<std::function<void()>> stop_waiters_ THEATER_GUARDED_BY(mu_);
   std::optional<std::optional<std::vector<uint8_t>>> shutdown_request_ THEATER_GUARDED_BY(mu_);
   std::vector<std::string> children_ THEATER_GUARDED_BY(mu_);
+  FailedChildren failed_children_;  // thread-safe on its own
+  // Children its strategy is restarting, with the restart-child calls waiting on each.
+  std::map<std::string, std::vector<std::function<void(Status)>>> child_restarts_
+      THEATER_GUARDED_BY(mu_);
   std::function<void(const ChildEvent&)> child_listener_ THEATER_GUARDED_BY(mu_);
   SupervisionPolicy supervision_ THEATER_GUARDED_BY(mu_);
   // Oldest first.

@@ -172,11 +172,47 @@ void Actor::SpawnChild(SpawnRequest request, Callback<std::string> done) {
 }
 
 void Actor::StopChild(std::string_view child_id, std::function<void(bool found)> done) {
+  // A failed child is stopped already: stopping it lets it go.
+  if (failed_children_.Take(child_id)) {
+    RemoveChild(std::string(child_id));
+    done(true);
+    return;
+  }
   // The supervisor asked for it: no external-stop notification back to it.
   runtime_.StopActor(child_id, StopKind::kGraceful, std::nullopt, std::move(done));
 }
 
+void Actor::BeginChildRestart(const std::string& child_id) {
+  MutexLock lock(mu_);
+  child_restarts_.try_emplace(child_id);
+}
+
+void Actor::EndChildRestart(const std::string& child_id, const Status& outcome) {
+  std::vector<std::function<void(Status)>> waiting;
+  {
+    MutexLock lock(mu_);
+    auto it = child_restarts_.find(child_id);
+    if (it == child_restarts_.end()) return;
+    waiting = std::move(it->second);
+    child_restarts_.erase(it);
+  }
+  for (auto& done : waiting) done(outcome);
+}
+
+bool Actor::JoinChildRestart(const std::string& child_id, std::function<void(Status)>& done) {
+  MutexLock lock(mu_);
+  auto it = child_restarts_.find(child_id);
+  if (it == child_restarts_.end()) return false;
+  it->second.push_back(std::move(done));
+  return true;
+}
+
 void Actor::RestartChild(std::string_view child_id, std::function<void(Status)> done) {
+  if (JoinChildRestart(std::string(child_id), done)) return;  // its strategy restarts it now
+  if (failed_children_.Contains(child_id)) {
+    runtime_.RestartFailedChild(shared_from_this(), std::string(child_id), std::move(done));
+    return;
+  }
   runtime_.RestartAsync(child_id, std::move(done));
 }
 
@@ -190,6 +226,10 @@ Result<std::optional<std::vector<uint8_t>>> Actor::ChildState(std::string_view c
           runtime_.RemoteChildState(id, std::move(done));
         });
   }
+  if (std::optional<FailedChildren::Record> failed = failed_children_.Find(child_id)) {
+    if (!failed->state) return std::optional<std::vector<uint8_t>>();
+    return std::optional<std::vector<uint8_t>>(*failed->state);  // the state it failed with
+  }
   return runtime_.State(child_id);
 }
 
@@ -201,7 +241,23 @@ Result<std::vector<chain::Event>> Actor::ChildEvents(std::string_view child_id, 
           runtime_.RemoteChildEvents(id, max_bytes, std::move(done));
         });
   }
-  return runtime_.EventsWithin(child_id, max_bytes);
+  Result<std::vector<chain::Event>> events = runtime_.EventsWithin(child_id, max_bytes);
+  // A failed child's chain is saved only on a persisting host; elsewhere its record holds it.
+  std::optional<FailedChildren::Record> failed;
+  if (!events.ok() && events.status().code() != StatusCode::kResourceExhausted &&
+      (failed = failed_children_.Find(child_id)) && failed->chain) {
+    std::vector<chain::Event> held = failed->chain->events();
+    size_t bytes = 0;
+    for (const chain::Event& e : held) bytes += e.payload.size() + 128;  // as EventsWithin counts
+    if (bytes > max_bytes) {
+      return ResourceExhausted("the chain of actor " + std::string(child_id) + " holds more than " +
+                               std::to_string(max_bytes) +
+                               " bytes of events, over this read's "
+                               "limit");
+    }
+    return held;
+  }
+  return events;
 }
 
 }  // namespace theater::runtime

@@ -940,10 +940,24 @@ void RuntimeImpl::OnActorStopped(Actor& actor, const std::optional<ChildEvent>& 
     if (parent && !restarting) parent->RemoveChild(actor.id());
     return;
   }
-  // A failing child of a supervisor with a restart strategy keeps its place among the children.
-  bool restart = parent && report->kind == ChildEvent::Kind::kError &&
-                 parent->supervision_policy().strategy != SupervisionPolicy::Strategy::kNone;
-  if (parent && !restart && !restarting) parent->RemoveChild(actor.id());
+  // A failing child of a supervisor keeps its place among the children: restarted by its
+  // strategy, or, with none, kept failed until the parent restarts or stops it (from its
+  // handle-child-error, say).
+  const bool failed = parent && report->kind == ChildEvent::Kind::kError;
+  bool restart =
+      failed && parent->supervision_policy().strategy != SupervisionPolicy::Strategy::kNone;
+  if (failed && !restart && !restarting) {
+    std::optional<std::string> let_go = parent->failed_children().Keep(
+        actor.id(), FailedChildren::Record{actor.origin(), actor.chain(), report->error,
+                                           actor.committed_state()});
+    if (let_go) {
+      spdlog::warn("actor {}: more than {} failed children kept; child {} is let go", parent->id(),
+                   FailedChildren::kMaxKept, *let_go);
+      parent->RemoveChild(*let_go);
+    }
+  } else if (parent && !restart && !restarting) {
+    parent->RemoveChild(actor.id());
+  }
   if (parent) {
     parent->DeliverChildEvent(*report);
     if (restart) {
@@ -969,6 +983,29 @@ RuntimeImpl::RestartFn RuntimeImpl::LocalRestart(SpawnRequest request,
                      "restarted by supervisor " + parent_id + " after: " + after.ToString(),
                      std::move(done));
   };
+}
+
+void RuntimeImpl::RestartFailedChild(const std::shared_ptr<Actor>& parent,
+                                     const std::string& child_id,
+                                     std::function<void(Status)> done) {
+  std::optional<FailedChildren::Record> record = parent->failed_children().Take(child_id);
+  if (!record) {
+    done(NotFound("child " + child_id + " of actor " + parent->id() + " has not failed"));
+    return;
+  }
+  SpawnRequest request = record->origin;
+  std::shared_ptr<chain::EventChain> chain = record->chain;
+  const std::string why =
+      "restarted by supervisor " + parent->id() + " after: " + record->error.ToString();
+  RestartWithChain(request, std::move(chain), why,
+                   [parent, child_id, kept = std::move(*record),
+                    done = std::move(done)](Result<std::string> spawned) mutable {
+                     // Not running again: it is still a failed child, to restart or let go.
+                     if (!spawned.ok() && !parent->stopping()) {
+                       (void)parent->failed_children().Keep(child_id, std::move(kept));
+                     }
+                     done(spawned.status());
+                   });
 }
 
 void RuntimeImpl::RestartWithChain(const SpawnRequest& request,
@@ -1007,8 +1044,10 @@ void RuntimeImpl::ApplySupervision(const std::shared_ptr<Actor>& parent, const C
     others.assign(position + 1, children.end());
   }
   std::string child_id = event.child_id;
-  restart_failed(event.error, [this, parent, child_id, others,
-                               restart_failed](Result<std::string> spawned) {
+  parent->BeginChildRestart(child_id);
+  restart_failed(event.error,
+                 [this, parent, child_id, others, restart_failed](Result<std::string> spawned) {
+                   parent->EndChildRestart(child_id, spawned.status());
                    if (!spawned.ok()) {
                      if (parent->stopping()) return;  // nothing left to supervise
                      // Stopped while it started again (a Stop of its id found it registered):

@@ -129,6 +129,10 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
                     const std::string& record, std::optional<std::vector<uint8_t>> state,
                     std::vector<chain::Event> events) override;
   bool Moving(std::string_view id) const override;
+  // A failed child `parent` kept (failed_children.h), restarted at its asking: from its record,
+  // its chain going on. On failure it stays a failed child. `done` hears how the spawn went.
+  void RestartFailedChild(const std::shared_ptr<Actor>& parent, const std::string& child_id,
+                          std::function<void(Status)> done);
 
   // --- Internal ---
   std::shared_ptr<Actor> Find(std::string_view id) const;

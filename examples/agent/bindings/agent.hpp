@@ -563,7 +563,8 @@ void agent_supervisor_spawn(agent_string_t manifest, const agent_option_list_u8_
  * Imported from theater:simple/supervisor "resume". */
 void agent_supervisor_resume(agent_string_t manifest, const agent_option_list_u8_t* init_state, agent_result_string_string_t* ret);
 
-/* Returns the ids of this actor's running children.
+/* Returns the ids of this actor's children: those running, and those that failed with no
+ * restart strategy and wait for this actor to restart or stop them.
  * Imported from theater:simple/supervisor "list-children". */
 void agent_supervisor_list_children(agent_list_string_t* ret);
 
@@ -1010,7 +1011,8 @@ namespace agent::supervisor {
 ::theater_bindgen::Result<std::string, std::string> Resume(std::string_view manifest, const std::optional<std::vector<uint8_t>>& init_state);
 }  // namespace agent::supervisor
 namespace agent::supervisor {
-// Returns the ids of this actor's running children.
+// Returns the ids of this actor's children: those running, and those that failed with no
+// restart strategy and wait for this actor to restart or stop them.
 std::vector<std::string> ListChildren();
 }  // namespace agent::supervisor
 namespace agent::supervisor {

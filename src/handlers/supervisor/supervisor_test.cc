@@ -4,6 +4,7 @@
 // listing, inspecting, stopping and restarting its children) in a real runtime: children spawned
 // from init, notifications to their own supervisor only, children stopped first, the restart
 // strategies and their intensity budget, and a child's permissions narrowed from its parent's.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -22,6 +23,7 @@ namespace theater {
 namespace {
 
 using abi::Value;
+using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 using namespace testing_util;  // the fixture and its helpers
 
@@ -90,6 +92,51 @@ TEST_F(RuntimeTest, SupervisorsHearAboutTheirOwnChildrenOnly) {
   ASSERT_TRUE(WaitFor([&] {
     return State(a).find("child-external-stop:" + child_c) != std::string::npos;
   })) << State(a);
+}
+
+// With no restart strategy the parent decides: a failed child stays its child (listed, its last
+// state readable) until it restarts it, from its manifest with its chain going on, or lets it go
+// with stop-child (a parent could not restart a failed child from handle-child-error: it was no
+// longer its child by then).
+TEST_F(RuntimeTest, AFailedChildStaysItsParentsUntilItRestartsOrLetsItGo) {
+  std::string parent = Spawn(ProbeManifest());
+  std::string child = Response(Request(parent, "spawn:" + ProbeManifest("", "child")));
+  ASSERT_TRUE(IsUuid(child)) << child;
+  ASSERT_EQ(Response(Request(child, "count")), "1");
+  EXPECT_FALSE(Request(child, "trap").ok());
+  ASSERT_TRUE(WaitFor([&] {
+    return State(parent).find("child-error:" + child) != std::string::npos;
+  })) << State(parent);
+  EXPECT_FALSE(Running(child));
+  EXPECT_EQ(Response(Request(parent, "children")), child);
+  EXPECT_EQ(runtime_->Children(parent).value(), std::vector<std::string>{child});
+  EXPECT_EQ(Response(Request(parent, "child-state:" + child)), "1") << "the state it failed with";
+
+  EXPECT_EQ(Response(Request(parent, "restart-child:" + child)), "ok");
+  EXPECT_TRUE(Running(child));
+  EXPECT_EQ(State(child), "0") << "started afresh from its manifest";
+  EXPECT_EQ(Response(Request(child, "count")), "1");
+  Result<std::vector<chain::Event>> events = runtime_->Events(child);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  EXPECT_TRUE(chain::VerifyEvents(*events).ok()) << "its chain goes on";
+  bool restart_recorded = false;
+  for (const chain::Event& e : *events) {
+    const std::string payload(e.payload.begin(), e.payload.end());
+    if (payload.find("restarted by supervisor " + parent) != std::string::npos) {
+      restart_recorded = true;
+    }
+  }
+  EXPECT_TRUE(restart_recorded);
+
+  // It fails again; stop-child lets it go, and it is no one's child any more.
+  EXPECT_FALSE(Request(child, "trap").ok());
+  ASSERT_TRUE(WaitFor([&] { return !Running(child); }));
+  ASSERT_TRUE(WaitFor([&] { return Response(Request(parent, "children")) == child; }));
+  EXPECT_EQ(Response(Request(parent, "stop-child:" + child)), "ok");
+  EXPECT_EQ(Response(Request(parent, "children")), "");
+  EXPECT_THAT(Response(Request(parent, "restart-child:" + child)), HasSubstr("not a child"));
+  EXPECT_FALSE(Running(child));
+  EXPECT_EQ(runtime_->List().size(), 1u);
 }
 
 TEST_F(RuntimeTest, RunawayChildIsReportedAsATimeout) {
@@ -326,6 +373,26 @@ TEST_F(GatedRuntimeTest, AChildStoppedWhileItsSupervisorRestartsItStaysStopped) 
     gate_->held.clear();
   }
   EXPECT_EQ(runtime_->List().size(), 1u);
+}
+
+// A restart-child of a child its strategy is restarting at that moment (what a parent's
+// handle-child-error asks) joins that restart: the child runs once, and the call is answered
+// "ok", not "not found".
+TEST_F(GatedRuntimeTest, ARestartChildDuringItsStrategysRestartJoinsIt) {
+  std::string parent = Spawn(GatedSupervisor(1000));
+  std::string child = Response(Request(parent, "spawn:" + GatedChild()));
+  ASSERT_TRUE(IsUuid(child)) << child;
+  gate_->Close();
+  EXPECT_FALSE(Request(child, "trap").ok());
+  ASSERT_TRUE(WaitFor([&] { return gate_->Held().size() == 1; }));
+  std::future<Result<std::vector<Value>>> joined = RequestAsync(parent, "restart-child:" + child);
+  std::this_thread::sleep_for(50ms);
+  gate_->Open();
+  Result<std::vector<Value>> answer = joined.get();
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(Response(answer), "ok");
+  EXPECT_TRUE(Running(child));
+  EXPECT_EQ(gate_->Held().size(), 1u) << "restarted once, by its strategy";
 }
 
 TEST_F(RuntimeTest, OneForAllAndRestForOneRestartTheRightSiblings) {
