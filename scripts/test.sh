@@ -29,12 +29,13 @@ run_step() {
   echo "test.sh: $name took $(clock $((SECONDS - step_started))), $(clock $((SECONDS - started))) in all"
 }
 
-# run_ctest BUILD_DIR CTEST_ARGS...: the tests of one build, their output kept in BUILD_DIR/ctest.log.
+# run_ctest BUILD_DIR JOBS CTEST_ARGS...: the tests of one build, JOBS at a time, their output kept
+# in BUILD_DIR/ctest.log.
 run_ctest() {
-  local dir=$1
-  shift
+  local dir=$1 jobs=$2
+  shift 2
   ctest_logs+=("$dir"$'\t'"$dir/ctest.log")
-  (cd "$dir" && ctest --output-on-failure -j "$(nproc)" "$@") 2>&1 | tee "$dir/ctest.log"
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" "$@") 2>&1 | tee "$dir/ctest.log"
 }
 
 # summary [STATUS]: the table of steps and the slowest tests; exits with STATUS (default: $?).
@@ -138,7 +139,8 @@ if [ $sanitizers = 1 ]; then
   set +m
   trap 'status=$?; kill -- -"$sanitizer_build" 2>/dev/null; summary $status' EXIT
 fi
-run_step "release tests" run_ctest build --timeout 600
+# One test per core: the sanitizer build beside them takes what they leave idle.
+run_step "release tests" run_ctest build "$(nproc)" --timeout 600
 
 if [ $sanitizers = 1 ]; then
   # One clang build carries the sanitizers and the fuzzers' coverage (see sanitizer-build.sh).
@@ -161,6 +163,9 @@ if [ $sanitizers = 1 ]; then
   # componentize-js and the engine's compile, it runs one whole actor life and the failures
   # (traps, deadline, memory limit); the other templates differ from it only in the source they
   # build.
-  run_step "sanitizer tests" run_ctest build-asan --timeout 900 \
+  # One test more than there are cores: alone, the sanitizer tests left about a sixth of the
+  # two cores idle (waiting on timers, sockets and child processes; a /proc/stat sample every
+  # 5 s, docs/benchmarks.md), and every test must pass on a busy machine anyway.
+  run_step "sanitizer tests" run_ctest build-asan $(($(nproc) + 1)) --timeout 900 \
     -E 'CliJsTest\.(MessageServer|Supervisor|HttpServer)'
 fi

@@ -17,6 +17,7 @@
 #include "cluster/lattice_test_hosts.h"
 #include "testing/nats_server.h"
 #include "testing/runtime_test_util.h"
+#include "testing/stress_count.h"
 #include "testing/wait_for.h"
 #include "theater/builtins.h"
 
@@ -26,6 +27,7 @@ namespace {
 using ::testing::HasSubstr;
 using testing_util::Bytes;
 using testing_util::NatsServer;
+using testing_util::StressCount;
 using testing_util::WaitFor;
 using namespace std::chrono_literals;
 
@@ -126,7 +128,8 @@ TEST_F(LatticeMessagingTest, AHundredThousandMixedSendsAndRequestsKeepEachPairsO
       std::string(THEATER_TEST_ACTOR_DIR) +
       "/bench_actor.wasm\"\n\n[[handler]]\ntype = \"message-server\"\n\n[[handler]]\n"
       "type = \"timing\"\n\n[limits]\nmailbox_capacity = 30000\n";
-  constexpr int kPairs = 4, kRounds = 5, kBurst = 5000;
+  // Four pairs, five rounds of 5,000: a hundred thousand (ten thousand under the sanitizers).
+  constexpr int kPairs = 4, kRounds = 5, kBurst = StressCount(5000);
   std::vector<std::string> senders, targets;
   for (int p = 0; p < kPairs; ++p) {
     senders.push_back(Spawn(*a_));

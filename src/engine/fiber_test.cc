@@ -18,6 +18,7 @@
 
 #include "engine/engine_test_util.h"
 #include "engine/executor.h"
+#include "testing/stress_count.h"
 
 namespace theater::engine {
 namespace {
@@ -257,7 +258,8 @@ TEST_P(FiberTest, EveryResumeOnAnotherThreadCompletesCorrectly) {
 }
 
 TEST_P(FiberTest, TenThousandSuspendedCallsOnTwoThreads) {
-  constexpr int kCalls = 10000;
+  // Ten thousand at once (a thousand under the sanitizers: testing_util::StressCount).
+  constexpr int kCalls = testing_util::StressCount(10000);
   Executor executor(2);
   auto instance_storage = std::vector<std::unique_ptr<Instance>>();
   instance_storage.reserve(kCalls);
