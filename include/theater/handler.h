@@ -148,6 +148,18 @@ class Handler {
   // importing it activates the handler. A name ending in '*' stands for every interface it is a
   // prefix of ("wasi:*": each WASI interface a component imports).
   virtual std::optional<std::string> imports() const = 0;
+  // Whether it serves `function` of the imported interface `interface_name` (one imports()
+  // covers, named as the module or component imports it, with its version), told without an
+  // actor: what `theater validate` asks of each import before anything runs. nullopt (the
+  // default): it cannot tell before an actor sets it up, and the spawn decides. A handler whose
+  // imports() is a pattern ("wasi:*") should answer, so that an interface it does not implement
+  // is named before the spawn fails on it.
+  virtual std::optional<bool> ServesImport(std::string_view interface_name,
+                                           std::string_view function) const {
+    (void)interface_name;
+    (void)function;
+    return std::nullopt;
+  }
   // The interface whose exports it calls (e.g. "theater:simple/supervisor-handlers"), if any.
   virtual std::optional<std::string> exports() const = 0;
   // WIT source (a `package ...;` with its interfaces) declaring the interfaces this handler

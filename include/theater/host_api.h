@@ -193,6 +193,16 @@ class ActorContext {
   // Queues a call of one of the actor's exports. Refused (without calling call.reply) with
   // kFailedPrecondition while the actor stops and kResourceExhausted when its mailbox is full.
   virtual Status Post(ExportInvocation call) = 0;
+  // For a sender Post refused because the mailbox is full: when the actor's manifest says
+  // `[limits] mailbox_overflow = "block"`, registers `room`, which runs once (on a timer thread)
+  // when an operation has left the mailbox, the actor begins to stop, or at once if either
+  // happened already, and returns a ticket; the sender then tries again. 0 (nothing registered)
+  // under any other policy: the refusal stands. A sender that stops waiting cancels its ticket.
+  virtual uint64_t WaitForRoom(std::function<void()> room) {
+    (void)room;
+    return 0;
+  }
+  virtual void CancelRoomWait(uint64_t ticket) { (void)ticket; }
   // Queues a call nobody waits for, if the actor exports it; false when it does not or the call
   // was refused.
   virtual bool Notify(std::string_view interface_name, std::string_view function,

@@ -61,6 +61,17 @@ using LocalFileReader = std::function<Result<std::vector<uint8_t>>(
 using UrlReader = std::function<Result<std::vector<uint8_t>>(
     const std::string& url, std::string_view what, uint64_t max_bytes)>;
 
+// What an actor's full mailbox does with one more operation (`[limits] mailbox_overflow`;
+// docs/runtime.md, "Mailbox overflow"). A drop is recorded in the actor's chain.
+enum class MailboxOverflow {
+  kRefuse,      // the sender's call fails (the default)
+  kDropOldest,  // the oldest queued call is dropped (its waiter told) and the new one queued
+  kDropNewest,  // the new call is dropped (its waiter told); a one-way send still succeeds
+  kBlock,       // a sender that can wait (an actor, an external client) waits for room
+};
+// The manifest's spelling: "refuse", "drop-oldest", "drop-newest", "block".
+std::string_view MailboxOverflowName(MailboxOverflow policy);
+
 // Per-actor resource limits. Defaults match docs/manifest.md.
 struct ManifestLimits {
   static constexpr uint64_t kDefaultInitDeadlineMs = 60'000;
@@ -73,7 +84,8 @@ struct ManifestLimits {
   uint64_t call_deadline_ms = kDefaultCallDeadlineMs;   // deadline of every other export call
   uint64_t memory_limit_mb = kDefaultMemoryLimitMb;     // cap on the guest's linear memory
   uint64_t stack_size_kb = kDefaultStackSizeKb;         // stack of the fiber a guest call runs on
-  uint64_t mailbox_capacity = kDefaultMailboxCapacity;  // operations queued before senders fail
+  uint64_t mailbox_capacity = kDefaultMailboxCapacity;  // operations queued before overflow
+  MailboxOverflow mailbox_overflow = MailboxOverflow::kRefuse;  // what overflow does
   // Retention of a saved chain (0: keep everything). Past either limit since the last state
   // snapshot, the runtime records a new snapshot and deletes the events before the previous one.
   uint64_t chain_retention_events = 0;

@@ -57,11 +57,19 @@ class MessageClient {
   MessageClient(const MessageClient&) = delete;
   MessageClient& operator=(const MessageClient&) = delete;
 
-  // Queues handle-send(message) on actor `id`.
+  // Queues handle-send(message) on actor `id`. Never waits: a full mailbox is kResourceExhausted
+  // whatever the actor's mailbox_overflow.
   Status Send(std::string_view id, std::vector<uint8_t> message);
+  // Send, except that while the actor's full mailbox blocks its senders (`[limits]
+  // mailbox_overflow = "block"`) it waits for room, on the timers (no thread is held), up to
+  // `timeout` (then kDeadlineExceeded). `done` gets the outcome once, on a runtime thread or
+  // before this returns.
+  void SendAsync(std::string_view id, std::vector<uint8_t> message,
+                 std::chrono::milliseconds timeout, std::function<void(Status)> done);
   // Queues handle-request and delivers the answer (given by handle-request or later by
   // respond-to-request), the actor's failure, or kDeadlineExceeded after `timeout`, whichever
-  // comes first, to `done`, once, on a runtime thread.
+  // comes first, to `done`, once, on a runtime thread. Waits for room, within `timeout`, as
+  // SendAsync does.
   void RequestAsync(std::string_view id, std::vector<uint8_t> message,
                     std::chrono::milliseconds timeout,
                     std::function<void(Result<std::vector<uint8_t>>)> done);
@@ -80,6 +88,8 @@ class MessageClient {
  private:
   // The embedder's end of one channel.
   class ExternalParticipant;
+  // A send or request waiting for room in a blocking mailbox.
+  class BlockedAttempt;
   // Forgets a channel and unregisters its participant (idempotent).
   std::shared_ptr<ExternalParticipant> ForgetExternalChannel(std::string_view channel);
 

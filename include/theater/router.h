@@ -8,9 +8,11 @@
 // Delivery is synchronous and never blocks: Route looks the target up and hands the envelope to
 // its endpoint, which queues it or refuses it at once. So messages from one sender to one target
 // arrive in the order the sender routed them, and a full mailbox is an error the sender sees
-// instead of a wait. Replies (to requests and channel openings) come back through callbacks;
-// nothing here waits for a participant to decide, so one slow target never holds up routing to
-// the others.
+// instead of a wait. (A sender whose target blocks its senders while full, `[limits]
+// mailbox_overflow = "block"`, waits for room in its own way, a suspended call or a timer, and
+// hears of room through WaitForRoom; nothing here waits.) Replies (to requests and channel
+// openings) come back through callbacks; nothing here waits for a participant to decide, so one
+// slow target never holds up routing to the others.
 //
 // The participant table is split into shards, each with its own mutex, so routes to different
 // targets rarely meet on a lock; the channel table has one mutex of its own.
@@ -99,6 +101,29 @@ class Endpoint {
   // Whether no Deliver call is running. Once superseded and quiescent, nothing more reaches the
   // participant through this endpoint: what its mailbox holds is all it will get.
   virtual bool Quiescent() const { return true; }
+  // For a sender Deliver refused with kResourceExhausted: when the participant blocks its
+  // senders while full (an actor whose manifest says mailbox_overflow = "block"), registers
+  // `room` to run once, on a timer thread, when there may be room (or the participant stops),
+  // and returns a ticket; 0 when it does not (the refusal stands). A participant on another host
+  // returns 0: across hosts a full mailbox refuses.
+  virtual uint64_t WaitForRoom(std::function<void()> room) {
+    (void)room;
+    return 0;
+  }
+  // Forgets a WaitForRoom registration whose sender stopped waiting.
+  virtual void CancelRoomWait(uint64_t ticket) { (void)ticket; }
+};
+
+// A sender's registration to hear of room in a full mailbox (Router::WaitForRoom). Empty when
+// the target does not block its senders.
+struct RoomWait {
+  std::shared_ptr<Endpoint> endpoint;
+  uint64_t ticket = 0;
+  explicit operator bool() const { return ticket != 0; }
+  // Forgets the registration, if any (a sender that stops waiting).
+  void Cancel() const {
+    if (ticket != 0) endpoint->CancelRoomWait(ticket);
+  }
 };
 
 // The participants of other hosts (docs/distribution.md), consulted when no local participant
@@ -197,6 +222,13 @@ class Router {
   Status CheckChannel(std::string_view sender, std::string_view channel);
   // Closes a channel; the other participant receives kChannelClose. Errors as SendOnChannel.
   Status CloseChannel(std::string_view sender, std::string_view channel);
+  // For a sender whose Send, Request or SendOnChannel was refused with kResourceExhausted: asks
+  // the local participant `target` (Endpoint::WaitForRoom) to run `room` when there may be room.
+  // Empty when `target` does not block its senders, is not here, or is gone: the refusal stands.
+  RoomWait WaitForRoom(std::string_view target, std::function<void()> room);
+  // The same for the other participant of `channel` (SendOnChannel's target).
+  RoomWait WaitForRoomOnChannel(std::string_view sender, std::string_view channel,
+                                std::function<void()> room);
   size_t open_channels() const;
 
  private:

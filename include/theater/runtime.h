@@ -73,6 +73,7 @@ struct ActorMetrics {
   uint64_t latency_max_ns = 0;
   uint64_t mailbox_depth = 0;  // operations queued now
   uint64_t mailbox_peak = 0;   // most operations ever queued at once
+  uint64_t mailbox_dropped = 0;  // calls a drop policy let go (limits.mailbox_overflow)
   uint64_t memory_bytes = 0;   // linear memory now
   uint64_t memory_peak_bytes = 0;
   uint64_t uptime_ms = 0;
@@ -349,10 +350,18 @@ class TheaterRuntime {
   // receive messages), kUnavailable (it stopped), kFailedPrecondition (it is shutting down, or it
   // does not export the callback), kResourceExhausted (its mailbox is full). ---
 
-  // Queues handle-send(message) on the actor.
+  // Queues handle-send(message) on the actor. Never waits: a full mailbox is kResourceExhausted
+  // whatever the actor's mailbox_overflow.
   virtual Status SendMessage(std::string_view id, std::vector<uint8_t> message) = 0;
+  // SendMessage, except that while the actor's full mailbox blocks its senders (`[limits]
+  // mailbox_overflow = "block"`) it waits for room, holding no thread, up to `timeout` (then
+  // kDeadlineExceeded). `done` gets the outcome once, on a runtime thread or before this returns.
+  virtual void SendMessageAsync(std::string_view id, std::vector<uint8_t> message,
+                                std::chrono::milliseconds timeout,
+                                std::function<void(Status)> done) = 0;
   // Queues handle-request and waits for the answer (given by handle-request or later by
-  // respond-to-request), the actor's failure, or `timeout` (kDeadlineExceeded).
+  // respond-to-request), the actor's failure, or `timeout` (kDeadlineExceeded). A full mailbox
+  // that blocks its senders is waited on within the timeout.
   virtual Result<std::vector<uint8_t>> RequestMessage(
       std::string_view id, std::vector<uint8_t> message,
       std::chrono::milliseconds timeout = std::chrono::seconds(30)) = 0;

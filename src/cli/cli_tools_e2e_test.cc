@@ -77,6 +77,90 @@ TEST(EventTypeFilter, MatchesTheExportsNameInEveryForm) {
   EXPECT_TRUE(TypeFilterMatches(damaged, "wasm"));
 }
 
+// --- handler plug-ins: the stock server loads one ------------------------------------------------
+
+const std::string kCustomHandler = std::string(THEATER_BUILD_DIR) + "/examples/custom-handler";
+const std::string kPlugins = std::string(THEATER_BUILD_DIR) + "/tests/plugins";
+
+class CliPluginTest : public ::testing::Test {
+ protected:
+  void SetUp() override { home_ = NewTempDir("theater-cli-plugin"); }
+  void TearDown() override { fs::remove_all(home_); }
+  // The counter actor (examples/custom-handler), which calls the plug-in's `next` three times
+  // in its init and logs "counter: 1 2 3".
+  std::string CounterManifest() {
+    const fs::path path = home_ / "counter.toml";
+    std::ofstream(path) << "name = \"counter\"\nversion = \"0.1.0\"\ncomponent = \""
+                        << kCustomHandler
+                        << "/counter_actor.wasm\"\n\n[[handler]]\ntype = "
+                           "\"counter\"\nstart = 1\n\n[[handler]]\ntype = \"runtime\"\n";
+    return path.string();
+  }
+  Finished Run(const std::vector<std::string>& args, const std::string& address = "127.0.0.1:1") {
+    return Child(args, BaseEnv(home_, address), "").Finish();
+  }
+  fs::path home_;
+};
+
+TEST_F(CliPluginTest, TheStockServerLoadsAHandlerPluginAndItsActorUsesIt) {
+  const std::string plugin = kCustomHandler + "/counter_handler.so";
+  Child server(
+      {"server", "--address", "127.0.0.1:0", "--home", (home_ / "server").string(), "--cache-dir",
+       kCacheDir, "--durability", "none", "--workers", "2", "--handler", plugin},
+      BaseEnv(home_, ""), "", /*keep_stdin_open=*/true);
+  ASSERT_TRUE(server.WaitForOutput(
+      [](const std::string& out) { return out.find('\n') != std::string::npos; }, 30s));
+  const std::string line = server.out();
+  ASSERT_EQ(line.rfind("listening on ", 0), 0u) << line << server.err();
+  const std::string address = line.substr(13, line.find('\n') - 13);
+  Finished started = Run({"start", "--logs", CounterManifest()}, address);
+  EXPECT_EQ(started.code, 0) << started.err;
+  EXPECT_THAT(started.out, HasSubstr("counter: 1 2 3"));
+  server.Signal(SIGTERM);
+  Finished stopped = server.Finish(30s);
+  EXPECT_EQ(stopped.code, 0) << stopped.err;
+  EXPECT_THAT(stopped.err, HasSubstr("handler plug-in " + plugin + ": handler 'counter'"));
+}
+
+TEST_F(CliPluginTest, AServerRefusesAPluginItCannotTrustAndSaysWhy) {
+  Finished stale = Run({"server", "--address", "127.0.0.1:0", "--home", (home_ / "s").string(),
+                        "--handler", kPlugins + "/broken_plugin_stale_api.so"});
+  EXPECT_EQ(stale.code, 1) << stale.out;
+  EXPECT_THAT(stale.err, HasSubstr("was built against host API"));
+  EXPECT_THAT(stale.err, HasSubstr("rebuild it against this version's include/theater/"));
+  EXPECT_THAT(stale.out, Not(HasSubstr("listening on")));
+  Finished missing = Run({"server", "--address", "127.0.0.1:0", "--home", (home_ / "s").string(),
+                          "--handler", (home_ / "missing.so").string()});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("missing.so: no such file"));
+  // A plug-in does not replace a built-in handler.
+  Finished twice = Run({"server", "--address", "127.0.0.1:0", "--home", (home_ / "s").string(),
+                        "--handler", kCustomHandler + "/counter_handler.so", "--handler",
+                        kCustomHandler + "/counter_handler.so"});
+  EXPECT_EQ(twice.code, 1);
+  EXPECT_THAT(twice.err, HasSubstr("names its handler 'counter', which is already a handler here"));
+}
+
+TEST_F(CliPluginTest, ValidateKnowsAPluginsHandlerFromTheFlagOrTheConfigFile) {
+  const std::string manifest = CounterManifest();
+  Finished unknown = Run({"validate", manifest});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown handler type 'counter'"));
+  Finished flagged =
+      Run({"validate", "--handler", kCustomHandler + "/counter_handler.so", manifest});
+  EXPECT_EQ(flagged.code, 0) << flagged.err;
+  EXPECT_THAT(flagged.out, HasSubstr("counter"));
+  const fs::path config = home_ / "config.toml";
+  std::ofstream(config) << "[handlers]\nplugins = [\"" << kCustomHandler
+                        << "/counter_handler.so\"]\n";
+  Finished configured = Run({"validate", "--config", config.string(), manifest});
+  EXPECT_EQ(configured.code, 0) << configured.err;
+  std::ofstream(config) << "[handlers]\nplugin = [\"x.so\"]\n";
+  Finished misspelt = Run({"validate", "--config", config.string(), manifest});
+  EXPECT_EQ(misspelt.code, 1) << misspelt.err;
+  EXPECT_THAT(misspelt.err, HasSubstr("unknown key 'handlers.plugin' (known: plugins)"));
+}
+
 // --- validate (no server) ---------------------------------------------------------------------
 
 class CliValidateTest : public ::testing::Test {
@@ -135,6 +219,18 @@ TEST_F(CliValidateTest, EveryProblemIsNamed) {
   json report = json::parse(j.out);
   EXPECT_FALSE(report["ok"].get<bool>());
   EXPECT_EQ(report["problems"].size(), 3u) << report.dump(2);
+
+  // A component importing a WASI interface no handler implements: named, function by
+  // function, and the interface that is implemented is not.
+  const std::string unserved =
+      Write("unserved.toml", "name = \"unserved\"\nversion = \"0.1.0\"\ncomponent = \"" + kActors +
+                                 "/unserved_wasi.component.wasm\"\n");
+  Finished wasi = Run({"validate", unserved});
+  EXPECT_EQ(wasi.code, 1) << wasi.out;
+  EXPECT_THAT(wasi.err, HasSubstr("the component imports "
+                                  "wasi:sockets/instance-network@0.2.0#instance-network, which "
+                                  "no handler provides"));
+  EXPECT_THAT(wasi.err, Not(HasSubstr("wasi:random")));
 
   // Bytes that are no wasm at all.
   std::ofstream(dir_ / "junk.wasm") << "this is not wasm";

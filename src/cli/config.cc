@@ -84,6 +84,29 @@ Status ParseOutputTable(const toml::table& table, const fs::path& source, CliCon
   return Status();
 }
 
+// [handlers] plugins = ["path.so", ...]: handler plug-ins `theater server` and `theater validate`
+// load (docs/handlers.md, "Plug-ins"); a relative path is the config file's directory's.
+Status ParseHandlersTable(const toml::table& table, const fs::path& source, const EnvLookup& env,
+                          CliConfig& config) {
+  for (const auto& [key, node] : table) {
+    const std::string name(key.str());
+    if (name != "plugins") {
+      return InvalidArgument(Where(source, key.source()) + ": unknown key 'handlers." + name +
+                             "' (known: plugins)");
+    }
+    const toml::array* paths = node.as_array();
+    if (!paths) return Invalid(source, node, "handlers.plugins", "must be an array of paths");
+    for (const toml::node& path : *paths) {
+      const auto* text = path.as_string();
+      if (!text || text->get().empty()) {
+        return Invalid(source, path, "handlers.plugins", "must hold non-empty paths");
+      }
+      config.handler_plugins.push_back(ExpandHome(text->get(), source.parent_path(), env));
+    }
+  }
+  return Status();
+}
+
 std::string TrimTrailing(std::string text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
   return text;
@@ -125,13 +148,14 @@ Result<CliConfig> ParseConfig(std::string_view text, const fs::path& source, con
     for (const auto& [key, node] : root) {
       const std::string name(key.str());
       const toml::table* table = node.as_table();
-      if (name != "server" && name != "output") {
+      if (name != "server" && name != "output" && name != "handlers") {
         return InvalidArgument(Where(source, key.source()) + ": unknown key '" + name +
-                               "' (known tables: [server], [output])");
+                               "' (known tables: [server], [output], [handlers])");
       }
       if (!table) return Invalid(source, node, name, "must be a table");
-      Status status = name == "server" ? ParseServerTable(*table, source, env, config)
-                                       : ParseOutputTable(*table, source, config);
+      Status status = name == "server"   ? ParseServerTable(*table, source, env, config)
+                      : name == "output" ? ParseOutputTable(*table, source, config)
+                                         : ParseHandlersTable(*table, source, env, config);
       if (!status.ok()) return status;
     }
   } catch (const toml::parse_error& e) {

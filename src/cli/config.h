@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "theater/status.h"
 
@@ -42,6 +43,8 @@ struct CliConfig {
   std::optional<std::chrono::milliseconds> timeout;
   std::optional<ColorMode> color;
   std::optional<OutputFormat> format;
+  // [handlers] plugins: handler plug-ins to load (absolute, or the config file's directory's).
+  std::vector<std::filesystem::path> handler_plugins;
   // The file these came from (empty when there was none).
   std::filesystem::path source;
 };

@@ -36,6 +36,7 @@ struct ServerArgs {
   std::optional<std::string> dashboard;  // --dashboard [ADDR:PORT]
   std::vector<std::string> manifest_roots;
   std::vector<std::string> spawn_roots;
+  std::vector<std::string> handler_plugins;  // --handler PATH.so (repeatable)
   // The lattice (docs/distribution.md): joined when `cluster` is set.
   std::string cluster;
   std::string lattice = "default";
@@ -149,6 +150,9 @@ int Server(CommandContext& ctx, const ServerArgs& args) {
   options.runtime.auto_handlers = args.auto_handlers;
   options.recover = !args.no_recover;
   options.dashboard = args.dashboard;
+  // The config file's plug-ins, then the command line's.
+  options.handler_plugins = ctx.config().handler_plugins;
+  for (const std::string& plugin : args.handler_plugins) options.handler_plugins.push_back(plugin);
   if (!args.cluster.empty()) {
     ClusterOptions cluster;
     cluster.url = args.cluster;
@@ -253,6 +257,11 @@ void AddServerCommand(CLI::App& app, CommandSet& commands) {
       ->expected(0, 1)
       ->default_str("127.0.0.1:9001")
       ->type_name("[ADDR:PORT]");
+  cmd->add_option("--handler", args->handler_plugins,
+                  "Load a handler plug-in, a shared object built against the host API "
+                  "(include/theater/plugin.h), beside the built-in handlers (repeatable; also the "
+                  "config file's [handlers] plugins)")
+      ->type_name("PATH.so");
   cmd->add_flag("--auto-handlers", args->auto_handlers,
                 "Let actors use handlers their manifests do not declare (for development; a "
                 "manifest's auto_handlers key overrides it)");

@@ -25,6 +25,7 @@
 #include "theater/handler_registry.h"
 #include "theater/manifest.h"
 #include "theater/permissions.h"
+#include "theater/plugin.h"
 
 namespace theater::cli {
 namespace {
@@ -111,24 +112,29 @@ std::unique_ptr<InspectedModule> ModuleOfCore(const engine::WasmModuleInfo& info
   return std::make_unique<InspectedModule>(name, std::move(imports), std::move(exports));
 }
 
-// Whether a registered handler serves imports of `interface_name` (a handler's imports() ending
-// in '*' serves every interface it is a prefix of), or it is an interface of Theater's WIT
-// package: a handler may serve such interfaces besides the one it names (the runtime handler
-// serves runtime-ext), which only its host functions tell, so those are left to the spawn.
-bool SomeHandlerServes(const HandlerRegistry& registry, std::string_view interface_name) {
+// Whether a registered handler serves the import `function` of `interface_name`: an interface
+// of Theater's WIT package is served (a handler may serve such interfaces besides the one it
+// names, the runtime handler serves runtime-ext, which only its host functions tell; a function
+// the package lacks is a type error CheckAgainstWit reports); otherwise a handler whose imports()
+// covers the interface (a name ending in '*' covers every interface it is a prefix of) and does
+// not say it lacks the function (Handler::ServesImport: "wasi:*" covers wasi:http, which the
+// wasi-preview2 handler does not implement).
+bool SomeHandlerServes(const HandlerRegistry& registry, std::string_view interface_name,
+                       std::string_view function) {
   if (Result<const wit::Package*> package = runtime::TheaterPackage(); package.ok()) {
     for (const std::shared_ptr<const wit::Interface>& known : (*package)->interfaces) {
       if (known->qualified_name == interface_name) return true;
     }
   }
   for (std::string_view handler : registry.Names()) {
-    std::optional<std::string> served = registry.Find(handler)->imports();
+    const Handler* prototype = registry.Find(handler);
+    std::optional<std::string> served = prototype->imports();
     if (!served) continue;
     std::string_view prefix = *served;
-    if (prefix.ends_with('*') ? interface_name.starts_with(prefix.substr(0, prefix.size() - 1))
-                              : interface_name == prefix) {
-      return true;
-    }
+    const bool covers = prefix.ends_with('*')
+                            ? interface_name.starts_with(prefix.substr(0, prefix.size() - 1))
+                            : interface_name == prefix;
+    if (covers && prototype->ServesImport(interface_name, function).value_or(true)) return true;
   }
   return false;
 }
@@ -202,13 +208,21 @@ void CheckComponent(const Manifest& manifest, const HandlerRegistry& registry, b
     }
     module = ModuleOfCore(*info, manifest.component);
   }
-  std::set<std::string_view> unserved;
+  // Each import no handler serves, by interface, in the module's order.
+  std::vector<std::pair<std::string, std::vector<std::string>>> unserved;
   for (const engine::ImportInfo& import : module->imports()) {
-    if (!SomeHandlerServes(registry, import.module)) unserved.insert(import.module);
+    if (SomeHandlerServes(registry, import.module, import.name)) continue;
+    if (unserved.empty() || unserved.back().first != import.module) {
+      unserved.emplace_back(import.module, std::vector<std::string>{});
+    }
+    unserved.back().second.push_back(import.name);
   }
-  for (std::string_view name : unserved) {
-    report.problems.push_back("the component imports interface '" + std::string(name) +
-                              "', which no handler provides");
+  for (const auto& [interface_name, functions] : unserved) {
+    std::string names;
+    for (const std::string& function : functions) {
+      names += (names.empty() ? "" : ", ") + interface_name + "#" + function;
+    }
+    report.problems.push_back("the component imports " + names + ", which no handler provides");
   }
   // Which handlers it would run with, by the runtime's own rule; its errors then are about
   // handlers the actor uses without declaring them (the tables' own errors are reported above).
@@ -226,9 +240,19 @@ void CheckComponent(const Manifest& manifest, const HandlerRegistry& registry, b
   CheckPermitted(manifest, registry, report);
 }
 
-Report Validate(const std::string& path, bool auto_handlers) {
+Report Validate(const std::string& path, bool auto_handlers,
+                const std::vector<std::filesystem::path>& plugins) {
   Report report;
   report.manifest = path;
+  // The built-in handlers and the plug-ins a server would load.
+  HandlerRegistry registry = BuiltinHandlers();
+  for (const std::filesystem::path& plugin : plugins) {
+    Result<std::string> added = RegisterHandlerPlugin(registry, plugin);
+    if (!added.ok()) {
+      report.problems.push_back(added.status().ToString());
+      return report;
+    }
+  }
   Result<ManifestWithState> loaded = LoadManifestWithState(path, std::nullopt);
   if (!loaded.ok()) {
     report.problems.push_back(loaded.status().ToString());
@@ -236,7 +260,6 @@ Report Validate(const std::string& path, bool auto_handlers) {
   }
   const Manifest& manifest = *loaded->manifest;
   report.parsed = manifest;
-  const HandlerRegistry registry = BuiltinHandlers();
   std::set<std::string> declared;
   const size_t problems_before = report.problems.size();
   for (const HandlerConfig& config : manifest.handlers) {
@@ -268,9 +291,12 @@ std::string JoinNames(const std::vector<std::string>& names) {
   return out;
 }
 
-int ValidateCommand(CommandContext& ctx, const std::string& path, bool auto_handlers) {
+int ValidateCommand(CommandContext& ctx, const std::string& path, bool auto_handlers,
+                    const std::vector<std::string>& plugin_flags) {
   const Output& out = ctx.out();
-  const Report report = Validate(path, auto_handlers);
+  std::vector<std::filesystem::path> plugins = ctx.config().handler_plugins;
+  for (const std::string& plugin : plugin_flags) plugins.push_back(plugin);
+  const Report report = Validate(path, auto_handlers, plugins);
   const bool ok = report.problems.empty();
   if (out.json()) {
     json value{{"manifest", report.manifest},
@@ -309,6 +335,7 @@ int ValidateCommand(CommandContext& ctx, const std::string& path, bool auto_hand
 void AddValidateCommand(CLI::App& app, CommandSet& commands) {
   auto path = std::make_shared<std::string>();
   auto auto_handlers = std::make_shared<bool>(false);
+  auto plugins = std::make_shared<std::vector<std::string>>();
   CLI::App* validate = app.add_subcommand(
       "validate",
       "Check a manifest, its handlers' configs and its component's imports without starting "
@@ -317,8 +344,13 @@ void AddValidateCommand(CLI::App& app, CommandSet& commands) {
   validate->add_flag("--auto-handlers", *auto_handlers,
                      "Accept handlers the actor uses without declaring them (as run and server "
                      "--auto-handlers do)");
-  commands.Add(validate, [path, auto_handlers](CommandContext& ctx) {
-    return ValidateCommand(ctx, *path, *auto_handlers);
+  validate
+      ->add_option("--handler", *plugins,
+                   "Also know the handler of this plug-in, as `theater server --handler` does "
+                   "(repeatable; also the config file's [handlers] plugins)")
+      ->type_name("PATH.so");
+  commands.Add(validate, [path, auto_handlers, plugins](CommandContext& ctx) {
+    return ValidateCommand(ctx, *path, *auto_handlers, *plugins);
   });
 }
 

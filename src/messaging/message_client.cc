@@ -53,8 +53,121 @@ std::shared_ptr<MessageClient::ExternalParticipant> MessageClient::ForgetExterna
   return participant;
 }
 
+// Tries a send or a request (`attempt`) and, while it is refused because the target's full
+// mailbox blocks its senders, waits for room (Router::WaitForRoom) and tries again, until
+// `deadline`; then gives `done` the last outcome (a routed request's answer comes through its
+// own reply). Attempts run one at a time, under the mutex: neither an attempt nor a registration
+// calls back into this object (the room's announcement runs on the timers' thread).
+class MessageClient::BlockedAttempt final : public std::enable_shared_from_this<BlockedAttempt> {
+ public:
+  BlockedAttempt(Router& router, Timers& timers, std::string target, std::string what,
+                 std::chrono::milliseconds timeout, std::function<Status()> attempt,
+                 std::function<void(Status)> done)
+      : router_(router),
+        timers_(timers),
+        target_(std::move(target)),
+        what_(std::move(what)),
+        timeout_(timeout),
+        deadline_(Timers::Clock::now() + timeout),
+        attempt_(std::move(attempt)),
+        done_(std::move(done)) {}
+
+  void Try() {
+    Status outcome;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (finished_) return;
+      outcome = attempt_();
+      if (outcome.code() == StatusCode::kResourceExhausted) {
+        if (Timers::Clock::now() >= deadline_) {
+          outcome = TimedOut(outcome);
+        } else {
+          wait_ =
+              router_.WaitForRoom(target_, [weak = weak_from_this(), generation = ++generation_] {
+                if (auto self = weak.lock()) self->OnRoom(generation);
+              });
+          if (wait_) {
+            if (timer_ == 0) {
+              timer_ =
+                  timers_.Schedule(deadline_, [self = shared_from_this()] { self->OnDeadline(); });
+            }
+            return;  // waits for room
+          }
+        }
+      }
+    }
+    Finish(std::move(outcome));
+  }
+
+ private:
+  Status TimedOut(const Status& refusal) const {
+    return DeadlineExceeded(
+        what_ + " waited " + std::to_string(timeout_.count()) +
+        " ms for room in a full mailbox (mailbox_overflow = \"block\"): " + refusal.ToString());
+  }
+  void OnRoom(uint64_t generation) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (finished_ || generation != generation_) return;
+      wait_ = RoomWait{};
+    }
+    Try();
+  }
+  void OnDeadline() {
+    RoomWait wait;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (finished_) return;
+      wait = std::move(wait_);
+      ++generation_;  // a late announcement of room tries nothing
+    }
+    wait.Cancel();
+    Finish(TimedOut(ResourceExhausted("actor " + target_ + " stayed full")));
+  }
+  void Finish(Status outcome) {
+    std::function<void(Status)> done;
+    Timers::TimerId timer = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (finished_) return;
+      finished_ = true;
+      done = std::move(done_);
+      timer = timer_;
+    }
+    if (timer != 0) timers_.Cancel(timer);
+    done(std::move(outcome));
+  }
+
+  Router& router_;
+  Timers& timers_;
+  const std::string target_;
+  const std::string what_;
+  const std::chrono::milliseconds timeout_;
+  const Timers::Clock::time_point deadline_;
+  const std::function<Status()> attempt_;
+  std::mutex mu_;
+  std::function<void(Status)> done_;
+  bool finished_ = false;
+  RoomWait wait_;
+  uint64_t generation_ = 0;
+  Timers::TimerId timer_ = 0;
+};
+
 Status MessageClient::Send(std::string_view id, std::vector<uint8_t> message) {
   return router_.Send(id, std::move(message));
+}
+
+void MessageClient::SendAsync(std::string_view id, std::vector<uint8_t> message,
+                              std::chrono::milliseconds timeout, std::function<void(Status)> done) {
+  // Kept for the attempts after a refusal, each of which sends a copy.
+  auto kept = std::make_shared<const std::vector<uint8_t>>(std::move(message));
+  std::string target(id);
+  Status sent = router_.Send(target, *kept);
+  if (sent.code() != StatusCode::kResourceExhausted) return done(sent);
+  auto attempt = std::make_shared<BlockedAttempt>(
+      router_, timers_, target, "a send to actor " + target, timeout,
+      [router = &router_, target, kept] { return router->Send(target, *kept); }, std::move(done));
+  attempt->Try();
 }
 
 void MessageClient::RequestAsync(std::string_view id, std::vector<uint8_t> message,
@@ -88,14 +201,30 @@ void MessageClient::RequestAsync(std::string_view id, std::vector<uint8_t> messa
                                   std::to_string(timeout.count()) + " ms"));
         });
   }
-  Status routed = router_.Request(target, std::move(message), [finish](Result<Reply> reply) {
+  ReplyFn on_reply = [finish](Result<Reply> reply) {
     if (!reply.ok()) {
       finish(reply.status());
       return;
     }
     finish(reply->message ? std::move(*reply->message) : std::vector<uint8_t>{});
-  });
-  if (!routed.ok()) finish(routed);
+  };
+  // Refused for a full mailbox that blocks its senders, it is routed again once there is room
+  // (a copy each time), within the same timeout.
+  auto kept = std::make_shared<const std::vector<uint8_t>>(std::move(message));
+  Status routed = router_.Request(target, *kept, on_reply);
+  if (routed.code() != StatusCode::kResourceExhausted) {
+    if (!routed.ok()) finish(routed);
+    return;
+  }
+  auto attempt = std::make_shared<BlockedAttempt>(
+      router_, timers_, target, "a request to actor " + target, timeout,
+      [router = &router_, target, kept, on_reply] {
+        return router->Request(target, *kept, on_reply);
+      },
+      [finish](Status routed) {
+        if (!routed.ok()) finish(routed);  // routed: the answer comes through on_reply
+      });
+  attempt->Try();
 }
 
 Result<std::vector<uint8_t>> MessageClient::Request(std::string_view id,

@@ -230,6 +230,21 @@ Status Router::Redeliver(std::string_view id, Envelope envelope, const Endpoint*
   return endpoint->Deliver(std::move(envelope));
 }
 
+RoomWait Router::WaitForRoom(std::string_view target, std::function<void()> room) {
+  bool stopped_here = false;
+  RoomWait wait;
+  wait.endpoint = FindLocal(target, &stopped_here);
+  if (wait.endpoint) wait.ticket = wait.endpoint->WaitForRoom(std::move(room));
+  return wait;
+}
+
+RoomWait Router::WaitForRoomOnChannel(std::string_view sender, std::string_view channel,
+                                      std::function<void()> room) {
+  Result<std::string> other = OtherParticipant(sender, channel, false);
+  if (!other.ok()) return RoomWait{};
+  return WaitForRoom(*other, std::move(room));
+}
+
 Status Router::Send(std::string_view target, std::vector<uint8_t> payload,
                     std::string_view sender) {
   Envelope envelope;

@@ -275,6 +275,7 @@ std::optional<Operation> Actor::TakeNextLocked() {
   if (mailbox_.empty() || !CanStartLocked(mailbox_.front().kind)) return std::nullopt;
   Operation op = std::move(mailbox_.front());
   mailbox_.pop_front();
+  if (!room_waiters_.empty()) WakeRoomWaitersLocked(/*all=*/false);
   MarkRunningLocked();
   return op;
 }
@@ -294,6 +295,8 @@ std::optional<Operation> Actor::AdmitLocked(Operation op, bool at_front) {
 
 Status Actor::Enqueue(Operation op) {
   std::optional<Operation> next;
+  std::optional<Operation> dropped;  // what a drop policy let go to make room (or the new one)
+  const MailboxOverflow policy = config_.manifest->limits.mailbox_overflow;
   {
     MutexLock lock(mu_);
     if (phase_ == ActorPhase::kShuttingDown || phase_ == ActorPhase::kStopped || began_stop_) {
@@ -301,15 +304,102 @@ Status Actor::Enqueue(Operation op) {
                                 (phase_ == ActorPhase::kStopped ? "stopped" : "shutting down"));
     }
     if (mailbox_.size() >= mailbox_capacity_) {
-      return ResourceExhausted("mailbox of actor " + config_.id + " is full (" +
-                               std::to_string(mailbox_capacity_) + " operations)");
+      // Only calls are dropped: init, start and an update are the actor's own life, which a
+      // full mailbox refuses under every policy.
+      if (op.kind == Operation::Kind::kCall && policy == MailboxOverflow::kDropNewest) {
+        dropped = std::move(op);
+      } else if (op.kind == Operation::Kind::kCall && policy == MailboxOverflow::kDropOldest) {
+        dropped = TakeOldestCallLocked();
+      }
+      if (!dropped) {
+        return ResourceExhausted(
+            "mailbox of actor " + config_.id + " is full (" + std::to_string(mailbox_capacity_) +
+            " operations" +
+            (policy == MailboxOverflow::kBlock ? ", mailbox_overflow = \"block\")" : ")"));
+      }
+      ++mailbox_dropped_;
     }
-    // Counted as queued even when it starts at once: the depth it would have had.
-    mailbox_peak_ = std::max<uint64_t>(mailbox_peak_, mailbox_.size() + 1);
-    next = AdmitLocked(std::move(op), /*at_front=*/false);
+    if (!dropped || policy == MailboxOverflow::kDropOldest) {
+      // Counted as queued even when it starts at once: the depth it would have had.
+      mailbox_peak_ = std::max<uint64_t>(mailbox_peak_, mailbox_.size() + 1);
+      next = AdmitLocked(std::move(op), /*at_front=*/false);
+    }
   }
+  if (dropped) RecordDrop(policy, std::move(*dropped));
   if (next) StartTask(std::move(*next));
   return Status();
+}
+
+std::optional<Operation> Actor::TakeOldestCallLocked() {
+  // The front is the oldest; what stands before the first call (an update waiting its turn) is
+  // put back in its order.
+  std::vector<Operation> before;
+  std::optional<Operation> oldest;
+  while (!mailbox_.empty()) {
+    Operation front = std::move(mailbox_.front());
+    mailbox_.pop_front();
+    if (front.kind == Operation::Kind::kCall) {
+      oldest = std::move(front);
+      break;
+    }
+    before.push_back(std::move(front));
+  }
+  for (auto it = before.rbegin(); it != before.rend(); ++it) mailbox_.push_front(std::move(*it));
+  return oldest;
+}
+
+void Actor::RecordDrop(MailboxOverflow policy, Operation dropped) {
+  const std::string what =
+      std::string(MailboxOverflowName(policy)) + ": dropped a call of " + dropped.interface_name +
+      "#" + dropped.function + ": the mailbox was full (" +
+      std::to_string(config_.manifest->limits.mailbox_capacity) + " operations)";
+  config_.chain->Append(chain::Lifecycle{"mailbox-overflow", what});
+  // Whoever waits on it (a requester, a channel's opener, an HTTP client) is told; a one-way
+  // send's reply only gives its bytes back.
+  if (dropped.reply) {
+    dropped.reply(ResourceExhausted(
+        "the mailbox of actor " + config_.id + " was full (" +
+        std::to_string(config_.manifest->limits.mailbox_capacity) +
+        " operations), and its mailbox_overflow = \"" + std::string(MailboxOverflowName(policy)) +
+        "\" dropped this call of " + dropped.interface_name + "#" + dropped.function));
+  }
+}
+
+uint64_t Actor::WaitForRoom(std::function<void()> room) {
+  if (config_.manifest->limits.mailbox_overflow != MailboxOverflow::kBlock) return 0;
+  MutexLock lock(mu_);
+  const uint64_t ticket = ++next_room_ticket_;
+  if (began_stop_) {
+    timers().Schedule(TimerService::Clock::now(), std::move(room));  // to hear that it stops
+  } else if (mailbox_.size() < mailbox_capacity_) {
+    // Room came since the sender was refused, or the refusal was another limit's (the bytes of
+    // queued messages, the requests outstanding), which no operation leaving announces: the
+    // sender tries again after a millisecond.
+    timers().Schedule(TimerService::Clock::now() + std::chrono::milliseconds(1), std::move(room));
+  } else {
+    room_waiters_.emplace_back(ticket, std::move(room));
+  }
+  return ticket;
+}
+
+void Actor::CancelRoomWait(uint64_t ticket) {
+  MutexLock lock(mu_);
+  for (auto it = room_waiters_.begin(); it != room_waiters_.end(); ++it) {
+    if (it->first == ticket) {
+      room_waiters_.erase(it);
+      return;
+    }
+  }
+}
+
+void Actor::WakeRoomWaitersLocked(bool all) {
+  // One waiter per operation taken, oldest first. A wake can be lost (its sender gave up at the
+  // same moment), so an empty mailbox wakes them all: nobody waits while there is room.
+  while (!room_waiters_.empty()) {
+    timers().Schedule(TimerService::Clock::now(), std::move(room_waiters_.front().second));
+    room_waiters_.pop_front();
+    if (!all && !mailbox_.empty()) break;
+  }
 }
 
 bool Actor::HasExport(std::string_view export_name) const {
@@ -482,6 +572,7 @@ std::optional<Operation> Actor::ContinueInTask(Operation& op, Result<std::vector
     RecordOutcomeLocked(true, elapsed_ns);
     next = std::move(mailbox_.front());
     mailbox_.pop_front();
+    if (!room_waiters_.empty()) WakeRoomWaitersLocked(/*all=*/false);
   }
   // Still running: the snapshot, if one is due, follows this operation's events directly.
   if (config_.persisted) ApplyRetention();
@@ -800,6 +891,7 @@ void Actor::RefuseQueued() {
       refused.push_back(std::move(mailbox_.front()));
       mailbox_.pop_front();
     }
+    WakeRoomWaitersLocked(/*all=*/true);  // they try again, and hear that it stops
   }
   for (Operation& op : refused) {
     if (op.reply) op.reply(FailedPrecondition("actor " + config_.id + " is shutting down"));
@@ -938,6 +1030,7 @@ ActorMetrics Actor::metrics() const {
     m.latency_avg_ns = calls_ ? latency_sum_ns_ / calls_ : 0;
     m.mailbox_depth = mailbox_.size();
     m.mailbox_peak = mailbox_peak_;
+    m.mailbox_dropped = mailbox_dropped_;
     m.memory_bytes = memory_bytes_;
     m.memory_peak_bytes = memory_peak_;
     m.hibernated = hibernated_;

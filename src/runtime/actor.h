@@ -24,6 +24,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -231,6 +232,8 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // Whether its manifest was read from a local file (base_dir is then that file's directory).
   bool OwnManifestIsAFile() const;
   Status Post(ExportInvocation call) override;
+  uint64_t WaitForRoom(std::function<void()> room) override;
+  void CancelRoomWait(uint64_t ticket) override;
   // Called by runtime.shutdown: the actor stops (reporting kExit with `data` to its supervisor)
   // once the current operation has finished. False when it is already stopping.
   bool RequestShutdown(std::optional<std::vector<uint8_t>> data) override;
@@ -275,6 +278,14 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // front for init or start) and whatever can run next instead. The mailbox then holds nothing
   // for an operation that starts at once.
   std::optional<Operation> AdmitLocked(Operation op, bool at_front) THEATER_REQUIRES(mu_);
+  // mailbox_overflow = "drop-oldest": removes the oldest queued call (nullopt when only init,
+  // start or updates are queued).
+  std::optional<Operation> TakeOldestCallLocked() THEATER_REQUIRES(mu_);
+  // A drop policy let `dropped` go: an actor-chain event says so, and its reply, if any, hears it.
+  void RecordDrop(MailboxOverflow policy, Operation dropped) THEATER_EXCLUDES(mu_);
+  // An operation left the mailbox (or the actor stops: `all`): wakes the senders waiting for
+  // room, on the timers' thread.
+  void WakeRoomWaitersLocked(bool all) THEATER_REQUIRES(mu_);
   void StartTask(Operation op);
   // Runs the operation (its params are consumed).
   Result<std::vector<abi::Value>> Execute(Operation& op);
@@ -365,6 +376,10 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // Messages the running operation sent while outputs are gated (ReleaseOutput).
   std::vector<std::function<void()>> held_outputs_ THEATER_GUARDED_BY(mu_);
   size_t mailbox_capacity_ THEATER_GUARDED_BY(mu_);
+  // Senders waiting for room under mailbox_overflow = "block" (WaitForRoom), oldest first, by
+  // ticket.
+  std::deque<std::pair<uint64_t, std::function<void()>>> room_waiters_ THEATER_GUARDED_BY(mu_);
+  uint64_t next_room_ticket_ THEATER_GUARDED_BY(mu_) = 0;
   StateBytes committed_state_ THEATER_GUARDED_BY(mu_);
   std::function<void(Status)> ready_ THEATER_GUARDED_BY(mu_);
   // Why init failed (reported to the spawner once stopped).
@@ -393,6 +408,7 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   uint64_t latency_min_ns_ THEATER_GUARDED_BY(mu_) = 0;
   uint64_t latency_max_ns_ THEATER_GUARDED_BY(mu_) = 0;
   uint64_t mailbox_peak_ THEATER_GUARDED_BY(mu_) = 0;
+  uint64_t mailbox_dropped_ THEATER_GUARDED_BY(mu_) = 0;
   uint64_t memory_bytes_ THEATER_GUARDED_BY(mu_) = 0;
   uint64_t memory_peak_ THEATER_GUARDED_BY(mu_) = 0;
   // Hibernation: calls_ when the last sweep looked, and the state the sweep left.

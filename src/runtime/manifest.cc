@@ -286,9 +286,28 @@ Status ParseLimits(const toml::node& node, Manifest& m, std::vector<Warning>& wa
       ParseLimit(limits, "chain_retention_events", 0, UINT32_MAX, &l.chain_retention_events, ctx));
   THEATER_RETURN_IF_ERROR(ParseLimit(limits, "chain_retention_bytes", 0, UINT64_C(1) << 40,
                                      &l.chain_retention_bytes, ctx));
+  THEATER_ASSIGN_OR_RETURN(
+      std::optional<std::string> overflow,
+      OptionalString(limits, "mailbox_overflow", "limits.mailbox_overflow", ctx));
+  if (overflow) {
+    constexpr MailboxOverflow kPolicies[] = {MailboxOverflow::kRefuse, MailboxOverflow::kDropOldest,
+                                             MailboxOverflow::kDropNewest, MailboxOverflow::kBlock};
+    bool known = false;
+    for (MailboxOverflow policy : kPolicies) {
+      if (*overflow == MailboxOverflowName(policy)) {
+        l.mailbox_overflow = policy;
+        known = true;
+      }
+    }
+    if (!known) {
+      return ctx.Invalid(limits.get("mailbox_overflow")->source(), "limits.mailbox_overflow",
+                         "must be \"refuse\", \"drop-oldest\", \"drop-newest\" or \"block\", got " +
+                             QuoteInput(*overflow));
+    }
+  }
   static const std::vector<std::string> kLimitKeys{
-      "init_deadline_ms", "call_deadline_ms",       "memory_limit_mb",      "stack_size_kb",
-      "mailbox_capacity", "chain_retention_events", "chain_retention_bytes"};
+      "init_deadline_ms", "call_deadline_ms", "memory_limit_mb",        "stack_size_kb",
+      "mailbox_capacity", "mailbox_overflow", "chain_retention_events", "chain_retention_bytes"};
   for (const auto& [key, value] : limits) {
     THEATER_RETURN_IF_ERROR(CheckUnknownKey(key, kLimitKeys, "limits.", ctx, warnings));
   }
@@ -497,6 +516,20 @@ bool LooksLikeInlineManifest(std::string_view text) {
   if (i == start) return false;
   while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
   return i < text.size() && text[i] == '=';
+}
+
+std::string_view MailboxOverflowName(MailboxOverflow policy) {
+  switch (policy) {
+    case MailboxOverflow::kRefuse:
+      return "refuse";
+    case MailboxOverflow::kDropOldest:
+      return "drop-oldest";
+    case MailboxOverflow::kDropNewest:
+      return "drop-newest";
+    case MailboxOverflow::kBlock:
+      return "block";
+  }
+  return "refuse";
 }
 
 ReferenceKind ClassifyReference(std::string_view reference) {

@@ -377,6 +377,31 @@ TEST(ManifestTest, LimitsOverridesAndInvalidValues) {
             "m.toml:5:19: field 'limits.memory_limit_mb' must be an integer, not a string");
 }
 
+TEST(ManifestTest, MailboxOverflowTakesFourPoliciesAndRefusesIsTheDefault) {
+  std::string base = std::string(kMinimal) + "[limits]\n";
+  Result<Manifest> plain = Parse(std::string(kMinimal));
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->limits.mailbox_overflow, MailboxOverflow::kRefuse);
+  const std::pair<const char*, MailboxOverflow> kPolicies[] = {
+      {"refuse", MailboxOverflow::kRefuse},
+      {"drop-oldest", MailboxOverflow::kDropOldest},
+      {"drop-newest", MailboxOverflow::kDropNewest},
+      {"block", MailboxOverflow::kBlock}};
+  for (const auto& [name, policy] : kPolicies) {
+    Result<Manifest> m = Parse(base + "mailbox_overflow = \"" + name + "\"\n");
+    ASSERT_TRUE(m.ok()) << name << ": " << m.status().ToString();
+    EXPECT_EQ(m->limits.mailbox_overflow, policy) << name;
+    EXPECT_EQ(MailboxOverflowName(policy), name);
+  }
+  EXPECT_EQ(ErrorOf(base + "mailbox_overflow = \"drop\"\n"),
+            "m.toml:5:20: field 'limits.mailbox_overflow' must be \"refuse\", \"drop-oldest\", "
+            "\"drop-newest\" or \"block\", got 'drop'");
+  EXPECT_EQ(ErrorOf(base + "mailbox_overflow = 1\n"),
+            "m.toml:5:20: field 'limits.mailbox_overflow' must be a string, not an integer");
+  EXPECT_THAT(ErrorOf(base + "mailbox_overflw = \"block\"\n"),
+              ::testing::HasSubstr("did you mean 'limits.mailbox_overflow'?"));
+}
+
 TEST(ManifestTest, HandlerConfigRejectsNonFiniteFloats) {
   EXPECT_EQ(ErrorOf(std::string(kMinimal) + "[[handler]]\ntype = \"random\"\nweight = nan\n"),
             "m.toml:6:10: field 'handler[0].weight' must be a finite number");

@@ -66,6 +66,9 @@ class RuntimeImpl final : public TheaterRuntime, public HostServices, public Lat
   void CallAsync(std::string_view id, std::string_view interface_name, std::string_view function,
                  std::vector<abi::Value> params, Callback<std::vector<abi::Value>> done) override;
   Status SendMessage(std::string_view id, std::vector<uint8_t> message) override;
+  void SendMessageAsync(std::string_view id, std::vector<uint8_t> message,
+                        std::chrono::milliseconds timeout,
+                        std::function<void(Status)> done) override;
   Result<std::vector<uint8_t>> RequestMessage(std::string_view id, std::vector<uint8_t> message,
                                               std::chrono::milliseconds timeout) override;
   void RequestMessageAsync(std::string_view id, std::vector<uint8_t> message,

@@ -11,6 +11,12 @@ Status RuntimeImpl::SendMessage(std::string_view id, std::vector<uint8_t> messag
   return messages_.Send(id, std::move(message));
 }
 
+void RuntimeImpl::SendMessageAsync(std::string_view id, std::vector<uint8_t> message,
+                                   std::chrono::milliseconds timeout,
+                                   std::function<void(Status)> done) {
+  messages_.SendAsync(id, std::move(message), timeout, std::move(done));
+}
+
 void RuntimeImpl::RequestMessageAsync(std::string_view id, std::vector<uint8_t> message,
                                       std::chrono::milliseconds timeout,
                                       Callback<std::vector<uint8_t>> done) {

@@ -15,16 +15,17 @@
 #include <cstdio>
 #include <thread>
 
-#include "common/bytes.h"
 #include "cluster/lattice_member.h"
 #include "cluster/lattice_messenger.h"
-#include "theater/mutex.h"
+#include "common/bytes.h"
 #include "common/os_entropy.h"
 #include "dashboard/dashboard_server.h"
 #include "server/client.h"
 #include "server/server_impl.h"
 #include "theater/builtins.h"
 #include "theater/engine.h"
+#include "theater/mutex.h"
+#include "theater/plugin.h"
 #include "theater/version.h"
 
 namespace theater::server {
@@ -363,7 +364,19 @@ int Serve(ServeOptions options) {
   // A server owns its home: a second one there would run actors with nothing saved.
   options.runtime.exclusive_home = true;
   options.runtime.durable_actors = true;
-  Result<std::unique_ptr<TheaterRuntime>> runtime = TheaterRuntime::Create(options.runtime, BuiltinHandlers());
+  HandlerRegistry handlers = BuiltinHandlers();
+  for (const std::filesystem::path& plugin : options.handler_plugins) {
+    Result<std::string> added = RegisterHandlerPlugin(handlers, plugin);
+    if (!added.ok()) {
+      std::fprintf(stderr, "theater server: %s\n", added.status().ToString().c_str());
+      return 1;
+    }
+    // On stderr, as the recovery's count: stdout's first line is "listening on".
+    std::fprintf(stderr, "theater server: handler plug-in %s: handler '%s'\n",
+                 plugin.string().c_str(), added->c_str());
+  }
+  Result<std::unique_ptr<TheaterRuntime>> runtime =
+      TheaterRuntime::Create(options.runtime, std::move(handlers));
   if (!runtime.ok()) {
     std::fprintf(stderr, "theater server: %s\n", runtime.status().ToString().c_str());
     return 1;

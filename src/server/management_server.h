@@ -102,7 +102,8 @@ struct ServerOptions {
   size_t connection_subscription_bytes = 64u << 20;
   size_t total_subscription_bytes = 256u << 20;
 
-  std::chrono::milliseconds request_timeout{30'000};  // RequestActorMessage, OpenChannel
+  std::chrono::milliseconds request_timeout{
+      30'000};  // RequestActorMessage, OpenChannel, a send waiting for room
 
   // --- The lattice (docs/distribution.md) ---
   // When this host is in a lattice: its name, the host's name, and the hosts it hears of (called
@@ -162,6 +163,10 @@ struct ServeOptions {
   // Join this lattice of hosts over NATS (`--cluster`; docs/distribution.md) before listening,
   // and leave it at the end. Unset: a single host, with nothing of NATS loaded.
   std::optional<ClusterOptions> cluster;
+  // Handler plug-ins to load beside the built-in handlers (`--handler`, the config file's
+  // `[handlers] plugins`; theater/plugin.h). One that does not load stops the server before it
+  // listens, with the reason.
+  std::vector<std::filesystem::path> handler_plugins;
 };
 int Serve(ServeOptions options);
 

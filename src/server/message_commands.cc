@@ -3,6 +3,7 @@
 // The commands that talk to actors (docs/protocol.md): one-way messages, requests, event
 // subscriptions, and channels. Messages and subscriptions are answered on the network thread; a
 // request waits for the actor on the runtime's threads, a channel opens on the blocking pool.
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,8 +61,43 @@ json ServerImpl::SubscriptionLimitError(const CommandCall& call, std::string_vie
 void ServerImpl::SendActorMessage(CommandCall& call) {
   Result<std::vector<uint8_t>> data = BytesField(call.fields, "data");
   if (!data.ok()) return call.Invalid(data.status());
-  Status sent = runtime_.SendMessage(call.actor_id, std::move(*data));
-  if (!sent.ok()) return call.Finish(ErrorResponse(sent, Subject::kActor));
+  // An actor whose full mailbox blocks its senders (mailbox_overflow = "block") is waited on,
+  // within the request timeout, holding no thread: the answer comes once there was room, and
+  // meanwhile the connection counts the command in flight (max_commands_in_flight), so a client
+  // that keeps sending is held back through its connection.
+  // Nearly always the outcome comes before SendMessageAsync returns, and is answered here, on
+  // the network thread, as a plain send is.
+  struct Outcome {
+    std::mutex mu;
+    bool returned = false;
+    std::optional<Status> early;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  runtime_.SendMessageAsync(call.actor_id, std::move(*data), options_.request_timeout,
+                            [this, outcome, weak = std::weak_ptr<Connection>(call.conn),
+                             ctx = call.ctx, id = call.actor_id](Status sent) {
+                              {
+                                std::lock_guard<std::mutex> lock(outcome->mu);
+                                if (!outcome->returned) {
+                                  outcome->early = std::move(sent);
+                                  return;
+                                }
+                              }
+                              std::string text =
+                                  JsonText(sent.ok() ? MakeVariant("SentMessage", json{{"id", id}})
+                                                     : ErrorResponse(sent, Subject::kActor));
+                              asio::post(io_, [weak, ctx, text = std::move(text)]() mutable {
+                                if (auto c = weak.lock()) c->FinishText(ctx, std::move(text));
+                              });
+                            });
+  std::optional<Status> sent;
+  {
+    std::lock_guard<std::mutex> lock(outcome->mu);
+    outcome->returned = true;
+    sent = std::move(outcome->early);
+  }
+  if (!sent) return;  // it waits for room; the answer comes later
+  if (!sent->ok()) return call.Finish(ErrorResponse(*sent, Subject::kActor));
   call.Finish(MakeVariant("SentMessage", json{{"id", call.actor_id}}));
 }
 

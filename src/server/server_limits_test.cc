@@ -696,6 +696,64 @@ TEST(ServerLimitsTest, AClientThatDoesNotReadItsRepliesIsDisconnected) {
   EXPECT_TRUE(client->Call("ListActors").ok());
 }
 
+// An external client's send to a full mailbox that blocks its senders (`[limits]
+// mailbox_overflow = "block"`) is answered once there is room; until then it is a command in
+// flight, so the client's connection, at max_commands_in_flight, is read no further, while
+// other connections are served.
+TEST(ServerLimitsTest, ASendToABlockingMailboxWaitsForRoomAndHoldsBackItsConnection) {
+  ServerOptions options;
+  options.max_commands_in_flight = 1;
+  TestServer t(options);
+  ASSERT_TRUE(t.ok());
+  auto client = t.Connect();
+  ASSERT_TRUE(client);
+  const std::string id =
+      Start(*client, Manifest(kMessenger) +
+                         "\n[limits]\nmailbox_capacity = 1\nmailbox_overflow = \"block\"\n");
+  auto sleeper = t.Connect();
+  ASSERT_TRUE(sleeper);
+  std::thread busy([&] {
+    auto slept = sleeper->Call(
+        MakeVariant("RequestActorMessage", json{{"id", id}, {"data", Bytes("sleep:3000")}}));
+    EXPECT_TRUE(slept.ok()) << slept.status().ToString();
+  });
+  ASSERT_TRUE(testing_util::WaitFor([&] {
+    Result<ActorPhase> phase = t.runtime().Phase(id);
+    return phase.ok() && *phase == ActorPhase::kProcessing;
+  }));
+  RawSocket sender(t.address());
+  ASSERT_TRUE(sender.connected());
+  const auto sent_at = Clock::now();
+  // One fills the mailbox, the next waits for room, and the third is not read meanwhile.
+  sender.Send(sender.MessageFrames(
+                  json{{"SendActorMessage", {{"id", id}, {"data", Bytes("one")}}}}.dump()) +
+              sender.MessageFrames(
+                  json{{"SendActorMessage", {{"id", id}, {"data", Bytes("two")}}}}.dump()) +
+              sender.MessageFrames("\"ListActors\""));
+  auto first = sender.Receive();
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->contains("SentMessage")) << first->dump();
+  EXPECT_LT(Ms(Clock::now() - sent_at), 1000) << "the first found room at once";
+  // Another connection is served while that one waits.
+  const auto other_at = Clock::now();
+  EXPECT_TRUE(client->Call("ListActors").ok());
+  EXPECT_LT(Ms(Clock::now() - other_at), 1000);
+  sender.SetTimeout(20s);
+  auto second = sender.Receive();
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(second->contains("SentMessage")) << second->dump();
+  EXPECT_GE(Ms(Clock::now() - sent_at), 1000) << "the second waited for the sleeping actor";
+  auto third = sender.Receive();
+  ASSERT_TRUE(third);
+  EXPECT_TRUE(third->contains("ActorList")) << third->dump();
+  busy.join();
+  EXPECT_TRUE(testing_util::WaitFor([&] {
+    auto state = t.runtime().State(id);
+    return state.ok() && *state &&
+           std::string((*state)->begin(), (*state)->end()) == "log|send:one|send:two";
+  }));
+}
+
 TEST(ServerLimitsTest, ContradictoryLimitsAreRefusedAtStart) {
   auto home = testing_util::NewTestHome("theater-server-limits");
   auto runtime = TheaterRuntime::Create(testing_util::TestRuntimeOptions(home), BuiltinHandlers());

@@ -8,13 +8,16 @@
 #   - each example that is an actor project (examples/hello, examples/hello-cpp, and
 #     examples/agent's three), copied as a user would copy it, built with `theater build` and run
 #     with `theater run`.
+#   - examples/custom-handler's handler compiled as a plug-in against the installed headers
+#     (PREFIX/include/theater) with the system's compiler, and known to `theater validate
+#     --handler` (which loads it into the installed command).
 # Exits non-zero, naming the step, at the first thing that does not hold.
 #
 #   tests/install/installed_command_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 
 if [ "${1:-}" = "--help" ] || [ $# -ne 2 ]; then
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
   [ "${1:-}" = "--help" ] && exit 0 || exit 2
 fi
 build=$(cd "$1" && pwd)
@@ -78,5 +81,23 @@ for tool in read_file fetch_url; do
     { cat agent-run.log >&2; fail "examples/agent did not start its $tool tool"; }
 done
 grep -q "chain verified" agent-run.log || fail "examples/agent: no verified chain"
-echo "installed_command_test: the installed command's help, man page, completions, a new C actor" \
-     "and examples/hello, examples/hello-cpp and examples/agent: ok"
+# A handler plug-in built against the installed host API and loaded by the installed command.
+[ -f "$prefix/include/theater/plugin.h" ] || fail "no $prefix/include/theater/plugin.h"
+c++ -std=c++20 -shared -fPIC -I"$prefix/include" -o "$work/counter_handler.so" \
+  "$source/examples/custom-handler/counter_plugin.cc" \
+  "$source/examples/custom-handler/counter_handler.cc" > plugin-build.log 2>&1 ||
+  { cat plugin-build.log >&2; fail "compiling examples/custom-handler as a plug-in"; }
+cat > counter.toml <<EOF_MANIFEST
+name = "counter"
+version = "0.1.0"
+component = "$build/examples/custom-handler/counter_actor.wasm"
+
+[[handler]]
+type = "counter"
+EOF_MANIFEST
+"$theater" validate --handler "$work/counter_handler.so" counter.toml > plugin-validate.log 2>&1 ||
+  { cat plugin-validate.log >&2; fail "theater validate --handler of the plug-in"; }
+grep -q "counter" plugin-validate.log || fail "the plug-in's handler is not among the actor's"
+
+echo "installed_command_test: the installed command's help, man page, completions, a new C actor," \
+     "examples/hello, examples/hello-cpp and examples/agent, and a handler plug-in: ok"

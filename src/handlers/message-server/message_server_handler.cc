@@ -14,7 +14,9 @@
 //
 // request and open-channel suspend the calling actor (never its worker) until the answer, the
 // target's failure, or the timeout: the handler's `request_timeout_ms` (default 30,000), never
-// longer than the actor's call deadline.
+// longer than the actor's call deadline. send, request and send-on-channel to a target whose
+// full mailbox blocks its senders (`[limits] mailbox_overflow = "block"`, docs/runtime.md) also
+// suspend the caller until there is room, within the same timeout (WhileBlocked).
 //
 // What one actor may hold is bounded (docs/security.md): requests received and not answered
 // (limits::kMaxOutstandingRequestsPerActor) and bytes of messages queued for it and not yet
@@ -232,6 +234,14 @@ class ActorMailbox final : public messaging::Endpoint,
     return posted;
   }
 
+  uint64_t WaitForRoom(std::function<void()> room) override {
+    std::shared_ptr<ActorContext> actor = actor_.lock();
+    return actor ? actor->WaitForRoom(std::move(room)) : 0;
+  }
+  void CancelRoomWait(uint64_t ticket) override {
+    if (std::shared_ptr<ActorContext> actor = actor_.lock()) actor->CancelRoomWait(ticket);
+  }
+
   // The ids of requests received and not yet answered, oldest first.
   std::vector<std::string> Outstanding() {
     std::vector<std::pair<uint64_t, std::string>> by_age;
@@ -360,7 +370,7 @@ class MessageServerHandler final : public Handler {
   Status SetupHostFunctions(ActorContext&, HostFunctions& functions) override {
     constexpr std::string_view kHost = "message-server-host";
     THEATER_RETURN_IF_ERROR(
-        functions.Add(kHost, "send", [](ActorContext& actor, HostArgs args) -> HostResults {
+        functions.Add(kHost, "send", [this](ActorContext& actor, HostArgs args) -> HostResults {
           const std::string& target = args[0].as_string();
           if (Status s = CheckActorId(target); !s.ok()) return ErrValue(s);
           messaging::Router* router = &actor.services().router();
@@ -381,7 +391,12 @@ class MessageServerHandler final : public Handler {
                 });
             return std::vector<Value>{Value::Ok()};
           }
-          Status sent = router->Send(target, args[1].as_bytes(), actor.id());
+          auto attempt = [&] { return router->Send(target, args[1].as_bytes(), actor.id()); };
+          Status sent = attempt();
+          Status waited = WhileBlocked(
+              actor, "a send to actor " + target, attempt,
+              [&](std::function<void()> room) { return router->WaitForRoom(target, room); }, &sent);
+          if (!waited.ok()) return waited;  // this actor is being stopped: the call ends
           if (!sent.ok()) return ErrValue(sent);
           return std::vector<Value>{Value::Ok()};
         }));
@@ -395,16 +410,35 @@ class MessageServerHandler final : public Handler {
                 "sent it");
           }
           messaging::Router* router = &actor.services().router();
-          std::vector<uint8_t> payload = args[1].as_bytes();
+          const std::string what = "request to actor " + target;
           Result<Reply> answer = Cancelled("no answer");
-          Status waited = AwaitAnswer<Reply>(
-              actor, "request to actor " + target,
-              [&](std::function<void(Result<Reply>)> done) {
-                Status routed = router->Request(target, std::move(payload), done, actor.id());
-                if (!routed.ok()) done(routed);
-              },
-              &answer);
-          if (!waited.ok()) return waited;  // this actor is being stopped: the call ends
+          Status ended;  // non-OK: this actor is being stopped, and the call ends with it
+          // One request routed and answered; returns its refusal when it was not routed.
+          auto attempt = [&]() -> Status {
+            Status refused;
+            ended = AwaitAnswer<Reply>(
+                actor, what,
+                [&](std::function<void(Result<Reply>)> done) {
+                  // Written only when not routed: a routed request's answer may wake the call
+                  // on another thread before this returns.
+                  Status routed = router->Request(target, args[1].as_bytes(), done, actor.id());
+                  if (!routed.ok()) {
+                    refused = routed;
+                    done(routed);
+                  }
+                },
+                &answer);
+            return ended.ok() ? refused : Status();
+          };
+          Status routed = attempt();
+          if (!ended.ok()) return ended;
+          Status waited = WhileBlocked(
+              actor, "a " + what, attempt,
+              [&](std::function<void()> room) { return router->WaitForRoom(target, room); },
+              &routed);
+          if (!waited.ok()) return waited;
+          if (!ended.ok()) return ended;
+          if (!routed.ok()) answer = routed;  // it waited for room in vain
           if (!answer.ok()) return ErrValue(answer.status());
           return std::vector<Value>{Value::Ok(Value::Bytes(
               answer->message ? std::move(*answer->message) : std::vector<uint8_t>{}))};
@@ -445,7 +479,7 @@ class MessageServerHandler final : public Handler {
           return std::vector<Value>{Value::Ok(Value::String(opened->channel))};
         }));
     THEATER_RETURN_IF_ERROR(functions.Add(
-        kHost, "send-on-channel", [](ActorContext& actor, HostArgs args) -> HostResults {
+        kHost, "send-on-channel", [this](ActorContext& actor, HostArgs args) -> HostResults {
           messaging::Router* router = &actor.services().router();
           if (actor.GatesOutputs()) {
             // The output gate: sent once this call's events are durable.
@@ -463,7 +497,18 @@ class MessageServerHandler final : public Handler {
             });
             return std::vector<Value>{Value::Ok()};
           }
-          Status sent = router->SendOnChannel(actor.id(), args[0].as_string(), args[1].as_bytes());
+          const std::string& channel = args[0].as_string();
+          auto attempt = [&] {
+            return router->SendOnChannel(actor.id(), channel, args[1].as_bytes());
+          };
+          Status sent = attempt();
+          Status waited = WhileBlocked(
+              actor, "a message on channel " + channel, attempt,
+              [&](std::function<void()> room) {
+                return router->WaitForRoomOnChannel(actor.id(), channel, room);
+              },
+              &sent);
+          if (!waited.ok()) return waited;
           if (!sent.ok()) return ErrValue(sent);
           return std::vector<Value>{Value::Ok()};
         }));
@@ -539,7 +584,7 @@ class MessageServerHandler final : public Handler {
     };
     auto shared = std::make_shared<Shared>();
     Timers& timers = actor.services().timers();
-    uint64_t timeout_ms = std::min(request_timeout_ms_, actor.manifest().limits.call_deadline_ms);
+    uint64_t timeout_ms = WaitTimeoutMs(actor);
     Timers::TimerId timer = 0;
     Result<uint64_t> woken = actor.Suspend([&](Waker waker) {
       auto finish = [shared, waker](Result<T> r) {
@@ -563,6 +608,96 @@ class MessageServerHandler final : public Handler {
     std::lock_guard<std::mutex> lock(shared->mu);
     if (!shared->result) return InternalError("message-server: woken without a result");
     *answer = std::move(*shared->result);
+    return Status();
+  }
+
+  // How long a call waits for an answer or for room: the handler's request timeout, never longer
+  // than the actor's call deadline.
+  uint64_t WaitTimeoutMs(const ActorContext& actor) const {
+    return std::min(request_timeout_ms_, actor.manifest().limits.call_deadline_ms);
+  }
+
+  enum class Room { kMade, kNotBlocking, kTimedOut };
+  // Suspends the actor (never its worker) until the target announces room (`wait_for_room`
+  // registers the announcement, Router::WaitForRoom) or `deadline` passes. kNotBlocking at once
+  // when the target does not block its senders. A non-OK return means the actor is being stopped.
+  static Result<Room> AwaitRoom(
+      ActorContext& actor, Timers::Clock::time_point deadline,
+      const std::function<messaging::RoomWait(std::function<void()>)>& wait_for_room) {
+    if (Timers::Clock::now() >= deadline) return Room::kTimedOut;
+    // Shared with the wake-ups, which may run (on other threads) before Suspend's arm returns.
+    struct Shared {
+      std::mutex mu;
+      std::atomic<bool> woken{false};
+      Timers::TimerId timer = 0;
+      messaging::RoomWait wait;
+      bool not_blocking = false;
+      bool timed_out = false;
+    };
+    auto shared = std::make_shared<Shared>();
+    Timers& timers = actor.services().timers();
+    Result<uint64_t> woken = actor.Suspend([&](Waker waker) {
+      auto wake = [shared, waker](bool timed_out) {
+        if (shared->woken.exchange(true)) return;  // the first wake-up wins
+        if (timed_out) {
+          std::lock_guard<std::mutex> lock(shared->mu);
+          shared->timed_out = true;
+        }
+        waker.Wake();
+      };
+      {
+        std::lock_guard<std::mutex> lock(shared->mu);
+        shared->timer = timers.Schedule(deadline, [wake] { wake(true); });
+      }
+      messaging::RoomWait wait = wait_for_room([wake] { wake(false); });
+      {
+        std::lock_guard<std::mutex> lock(shared->mu);
+        shared->not_blocking = !wait;
+        shared->wait = std::move(wait);
+      }
+      if (shared->not_blocking) wake(false);
+    });
+    Timers::TimerId timer;
+    messaging::RoomWait wait;
+    bool not_blocking, timed_out;
+    {
+      std::lock_guard<std::mutex> lock(shared->mu);
+      timer = shared->timer;
+      wait = std::move(shared->wait);
+      not_blocking = shared->not_blocking;
+      timed_out = shared->timed_out;
+    }
+    timers.Cancel(timer);
+    wait.Cancel();  // still registered when the deadline (or a stop) woke it
+    if (!woken.ok()) return woken.status();
+    if (not_blocking) return Room::kNotBlocking;
+    return timed_out ? Room::kTimedOut : Room::kMade;
+  }
+
+  // A sender refused for a full mailbox (*outcome kResourceExhausted) whose target blocks its
+  // senders (mailbox_overflow = "block") waits for room and tries again (`attempt`, which gives
+  // the new outcome), as long as the target blocks and within WaitTimeoutMs. A sender that
+  // cannot suspend (a direct call), or whose target does not block, keeps its refusal. A non-OK
+  // return means the actor is being stopped: the host function ends the call with it.
+  Status WhileBlocked(
+      ActorContext& actor, const std::string& what, const std::function<Status()>& attempt,
+      const std::function<messaging::RoomWait(std::function<void()>)>& wait_for_room,
+      Status* outcome) {
+    if (outcome->code() != StatusCode::kResourceExhausted || !actor.CanSuspend()) return Status();
+    const uint64_t timeout_ms = WaitTimeoutMs(actor);
+    const auto deadline = Timers::Clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (outcome->code() == StatusCode::kResourceExhausted) {
+      THEATER_ASSIGN_OR_RETURN(Room room, AwaitRoom(actor, deadline, wait_for_room));
+      if (room == Room::kNotBlocking) return Status();
+      if (room == Room::kTimedOut) {
+        *outcome =
+            DeadlineExceeded(what + " waited " + std::to_string(timeout_ms) +
+                             " ms for room in a full mailbox (mailbox_overflow = \"block\"): " +
+                             outcome->ToString());
+        return Status();
+      }
+      *outcome = attempt();
+    }
     return Status();
   }
 

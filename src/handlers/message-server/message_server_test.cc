@@ -252,6 +252,146 @@ TEST_F(MessagingTest, FullMailboxRefusesAtOnceAndLosesNothingQueued) {
   EXPECT_EQ(Command(a, "send:" + b + ":after"), "ok");
 }
 
+// The chain's records of what a drop policy let go (limits.mailbox_overflow).
+int OverflowEvents(TheaterRuntime& runtime, const std::string& id, const std::string& policy) {
+  Result<std::vector<chain::Event>> events = runtime.Events(id);
+  if (!events.ok()) return -1;
+  int count = 0;
+  for (const chain::Event& e : *events) {
+    Result<chain::Payload> payload = chain::DecodePayload(e.payload);
+    if (!payload.ok()) continue;
+    const auto* step = std::get_if<chain::Lifecycle>(&*payload);
+    if (step && step->kind == "mailbox-overflow" && step->message.starts_with(policy + ":")) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+// b's log once it holds `n` messages ("log|send:..."), or what it held when waiting gave up.
+std::string ExpectedLog(unsigned first, unsigned count) {
+  std::string log = "log";
+  for (unsigned i = first; i < first + count; ++i) log += "|send:" + std::to_string(i);
+  return log;
+}
+
+TEST_F(MessagingTest, DropNewestKeepsTheFirstAndRecordsEachDrop) {
+  std::string a = Messenger();
+  std::string b = Messenger("[limits]\nmailbox_capacity = 8\nmailbox_overflow = \"drop-newest\"\n");
+  std::future<std::string> busy = CommandAsync(b, "sleep:3000");
+  ASSERT_TRUE(WaitFor([&] { return Processing(b); }));
+  // Every send succeeds: a drop is the target's, not the sender's error.
+  EXPECT_EQ(Command(a, "burst:" + b + ":100"), "100");
+  EXPECT_EQ(busy.get(), "ok");
+  EXPECT_TRUE(WaitFor([&] { return State(b) == ExpectedLog(0, 8); })) << State(b);
+  EXPECT_EQ(OverflowEvents(*runtime_, b, "drop-newest"), 92);
+  Result<ActorMetrics> metrics = runtime_->Metrics(b);
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_EQ(metrics->mailbox_dropped, 92u);
+  EXPECT_TRUE(runtime_->VerifyChain(b).ok());
+}
+
+TEST_F(MessagingTest, DropOldestKeepsTheLatestAndTellsADroppedRequester) {
+  std::string a = Messenger();
+  std::string b = Messenger("[limits]\nmailbox_capacity = 8\nmailbox_overflow = \"drop-oldest\"\n");
+  std::future<std::string> busy = CommandAsync(b, "sleep:3000");
+  ASSERT_TRUE(WaitFor([&] { return Processing(b); }));
+  EXPECT_EQ(Command(a, "burst:" + b + ":8:x:0"), "8");  // full: x0 .. x7
+  // A request queued behind them is pushed out by the next eight sends: its requester hears so
+  // at once, not at its timeout.
+  std::future<std::string> pushed_out = CommandAsync(b, "echo:never");
+  EXPECT_EQ(Command(a, "burst:" + b + ":100"), "100");
+  ASSERT_EQ(pushed_out.wait_for(5s), std::future_status::ready);
+  const std::string refused = pushed_out.get();
+  EXPECT_THAT(refused, HasSubstr("was full (8 operations), and its mailbox_overflow = "
+                                 "\"drop-oldest\" dropped this call of "
+                                 "theater:simple/message-server-client#handle-request"));
+  EXPECT_EQ(busy.get(), "ok");
+  EXPECT_TRUE(WaitFor([&] { return State(b) == ExpectedLog(92, 8); })) << State(b);
+  // x0 .. x7, the request, and 0 .. 91.
+  EXPECT_EQ(OverflowEvents(*runtime_, b, "drop-oldest"), 101);
+  EXPECT_TRUE(runtime_->VerifyChain(b).ok());
+}
+
+TEST_F(MessagingTest, BlockSuspendsTheSenderUntilThereIsRoomAndLosesNothing) {
+  std::string a = Messenger();
+  std::string b = Messenger("[limits]\nmailbox_capacity = 4\nmailbox_overflow = \"block\"\n");
+  std::future<std::string> busy = CommandAsync(b, "sleep:3000");
+  ASSERT_TRUE(WaitFor([&] { return Processing(b); }));
+  // a's burst fills b's mailbox and then waits, suspended, for each place that frees.
+  std::future<std::string> burst = CommandAsync(a, "burst:" + b + ":40");
+  ASSERT_EQ(burst.wait_for(300ms), std::future_status::timeout) << burst.get();
+  // While a (and d) wait, another actor is spawned and answers: a waiting sender holds no
+  // worker thread.
+  std::string d = Messenger();
+  std::future<std::string> also_waiting = CommandAsync(d, "burst:" + b + ":2:d:0");
+  std::string c = Messenger();
+  EXPECT_EQ(Command(c, "echo:free"), "free");
+  EXPECT_EQ(burst.wait_for(0s), std::future_status::timeout) << "b is still asleep";
+  EXPECT_EQ(busy.get(), "ok");
+  EXPECT_EQ(burst.get(), "40");
+  EXPECT_EQ(also_waiting.get(), "2");
+  auto entries = [&] {
+    const std::string log = State(b);
+    size_t n = 0;
+    for (size_t at = 0; (at = log.find("|send:", at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  EXPECT_TRUE(WaitFor([&] { return entries() == 42; })) << State(b);
+  // a's 40 in the order sent, d's two somewhere among them.
+  std::string log = State(b);
+  for (const std::string d_entry : {"|send:d0", "|send:d1"}) {
+    const size_t at = log.find(d_entry);
+    ASSERT_NE(at, std::string::npos) << log;
+    log.erase(at, d_entry.size());
+  }
+  EXPECT_EQ(log, ExpectedLog(0, 40));
+  EXPECT_EQ(OverflowEvents(*runtime_, b, "block"), 0);  // nothing was dropped
+}
+
+TEST_F(MessagingTest, ABlockedSenderGivesUpAtItsTimeoutWithAClearError) {
+  std::string a = Messenger("[[handler]]\ntype = \"message-server\"\nrequest_timeout_ms = 300\n");
+  std::string b = Messenger("[limits]\nmailbox_capacity = 2\nmailbox_overflow = \"block\"\n");
+  std::future<std::string> busy = CommandAsync(b, "sleep:3000");
+  ASSERT_TRUE(WaitFor([&] { return Processing(b); }));
+  const std::string burst = Command(a, "burst:" + b + ":10");
+  EXPECT_THAT(burst, StartsWith("2:"));
+  EXPECT_THAT(burst, HasSubstr("waited 300 ms for room"));
+  EXPECT_THAT(burst, HasSubstr("mailbox_overflow = \"block\""));
+  // A request waits the same way, and gives up the same way.
+  EXPECT_THAT(Command(a, "request:" + b + ":echo:x"), HasSubstr("waited 300 ms for room"));
+  EXPECT_EQ(busy.get(), "ok");
+}
+
+TEST_F(MessagingTest, AnEmbeddersSendToABlockingMailboxIsAnsweredOnceThereIsRoom) {
+  std::string a = Messenger();
+  std::string b = Messenger("[limits]\nmailbox_capacity = 2\nmailbox_overflow = \"block\"\n");
+  std::future<std::string> busy = CommandAsync(b, "sleep:3000");
+  ASSERT_TRUE(WaitFor([&] { return Processing(b); }));
+  EXPECT_EQ(Command(a, "burst:" + b + ":2"), "2");
+  // The plain form never waits.
+  Status refused = runtime_->SendMessage(b, Bytes("refused"));
+  EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted) << refused.ToString();
+  std::promise<Status> sent;
+  runtime_->SendMessageAsync(b, Bytes("waited"), 20s, [&](Status s) { sent.set_value(s); });
+  std::future<Status> outcome = sent.get_future();
+  EXPECT_EQ(outcome.wait_for(300ms), std::future_status::timeout);
+  EXPECT_EQ(busy.get(), "ok");
+  ASSERT_EQ(outcome.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(outcome.get().ok());
+  EXPECT_TRUE(WaitFor([&] { return State(b) == "log|send:0|send:1|send:waited"; })) << State(b);
+  // And one that waits in vain hears why.
+  std::future<std::string> busy_again = CommandAsync(b, "sleep:3000");
+  ASSERT_TRUE(WaitFor([&] { return Processing(b); }));
+  EXPECT_EQ(Command(a, "burst:" + b + ":2"), "2");
+  std::promise<Status> timed_out;
+  runtime_->SendMessageAsync(b, Bytes("late"), 100ms, [&](Status s) { timed_out.set_value(s); });
+  Status late = timed_out.get_future().get();
+  EXPECT_EQ(late.code(), StatusCode::kDeadlineExceeded) << late.ToString();
+  EXPECT_THAT(late.ToString(), HasSubstr("waited 100 ms for room"));
+  EXPECT_EQ(busy_again.get(), "ok");
+}
+
 TEST_F(MessagingTest, RequestTimesOut) {
   std::string a = Messenger("[[handler]]\ntype = \"message-server\"\nrequest_timeout_ms = 200\n");
   std::string b = Messenger();

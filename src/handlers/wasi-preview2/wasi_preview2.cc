@@ -132,6 +132,15 @@ Result<ComponentHostFunction> WasiPreview2::Resolve(const ComponentImport& impor
       });
 }
 
+bool WasiPreview2::Serves(std::string_view interface_name, std::string_view function) {
+  const std::optional<std::string_view> unversioned = Unversioned(interface_name);
+  if (!unversioned) return false;
+  // Find only builds the implementation (a closure over an object with no options), which is
+  // dropped unused.
+  WasiPreview2 probe{Options{}};
+  return probe.Find(*unversioned, function).ok();
+}
+
 Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
                                               std::string_view function) {
   const std::string name = std::string(interface_name) + "#" + std::string(function);

@@ -76,6 +76,9 @@ class WasiPreview2 final : public ComponentInterfaces {
 
   // The implementation of `import` (an import of a WASI interface), or kNotFound naming it.
   Result<ComponentHostFunction> Resolve(const ComponentImport& import) override;
+  // Whether Resolve serves `function` of the versioned interface `interface_name`, without
+  // resolving it (no preopen is asked for, nothing is recorded): what `theater validate` checks.
+  static bool Serves(std::string_view interface_name, std::string_view function);
 
   // The guest dropped its last owned handle of a WASI resource.
   void DropResource(uint32_t rep) override;

@@ -24,6 +24,10 @@ class WasiPreview2Handler final : public Handler {
  public:
   std::string_view name() const override { return "wasi-preview2"; }
   std::optional<std::string> imports() const override { return "wasi:*"; }
+  std::optional<bool> ServesImport(std::string_view interface_name,
+                                   std::string_view function) const override {
+    return WasiPreview2::Serves(interface_name, function);
+  }
   // Used without a [[handler]] table (Handler::implicit): toolchains link WASI in whether or not
   // an actor means to use it, and the directories it may open come only from a declared
   // filesystem handler.

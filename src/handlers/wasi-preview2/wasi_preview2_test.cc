@@ -88,6 +88,17 @@ TEST_F(WasiPreview2Test, ServesWasi02InterfacesOnlyAndNamesWhatItDoesNotProvide)
                   .ok());
 }
 
+// What `theater validate` asks before any actor exists: the same answer Resolve gives.
+TEST(WasiPreview2ServesTest, TellsWhatResolveWouldServeWithoutAnActor) {
+  EXPECT_TRUE(WasiPreview2::Serves("wasi:random/random@0.2.0", "get-random-u64"));
+  EXPECT_TRUE(WasiPreview2::Serves("wasi:cli/stdout@0.2.3", "get-stdout"));
+  EXPECT_TRUE(WasiPreview2::Serves("wasi:filesystem/preopens@0.2.0", "get-directories"));
+  EXPECT_FALSE(WasiPreview2::Serves("wasi:http/outgoing-handler@0.2.0", "handle"));
+  EXPECT_FALSE(WasiPreview2::Serves("wasi:sockets/tcp@0.2.0", "[method]tcp-socket.start-connect"));
+  EXPECT_FALSE(WasiPreview2::Serves("wasi:random/random@0.2.0", "get-random-u128"));
+  EXPECT_FALSE(WasiPreview2::Serves("wasi:random/random@0.3.0", "get-random-u64"));
+}
+
 TEST_F(WasiPreview2Test, StdoutBecomesLinesAndEveryCallIsRecorded) {
   Result<std::vector<Value>> out =
       Call(Import("wasi:cli/stdout@0.2.3", "get-stdout", {}, Type::Own("output-stream")), {});
