@@ -577,6 +577,7 @@ std::optional<Operation> Actor::ContinueInTask(Operation& op, Result<std::vector
   // Still running: the snapshot, if one is due, follows this operation's events directly.
   if (config_.persisted) ApplyRetention();
   ReleaseHeldOutputs();
+  if (op.reply) replies_owed_.fetch_add(1, std::memory_order_seq_cst);  // still running here
   DeliverOutcome(nullptr, std::move(op.reply), std::move(result));
   return next;
 }
@@ -586,19 +587,24 @@ void Actor::DeliverOutcome(std::function<void(Status)> ready, CallReplyFn reply,
   if (!ready && !reply) return;
   if (!DeliveryWaitsForDurability()) {
     if (ready) ready(result.status());
-    if (reply) reply(std::move(result));
+    if (reply) {
+      reply(std::move(result));
+      replies_owed_.fetch_sub(1, std::memory_order_seq_cst);
+    }
     return;
   }
   auto shared = std::make_shared<Result<std::vector<Value>>>(std::move(result));
-  RunWhenDurable([ready = std::move(ready), reply = std::move(reply), shared](Status durable) {
+  RunWhenDurable([self = shared_from_this(), ready = std::move(ready), reply = std::move(reply),
+                  shared](Status durable) {
     if (!durable.ok()) {
       durable = durable.WithContext("the call's events could not be made durable");
       if (ready) ready(durable);
       if (reply) reply(durable);
-      return;
+    } else {
+      if (ready) ready(shared->status());
+      if (reply) reply(std::move(*shared));
     }
-    if (ready) ready(shared->status());
-    if (reply) reply(std::move(*shared));
+    if (reply) self->replies_owed_.fetch_sub(1, std::memory_order_seq_cst);
   });
 }
 
@@ -653,6 +659,8 @@ void Actor::OnTaskDone(Operation op, Result<std::vector<Value>> result, uint64_t
     }
     // The actor's phase moves on before anyone hears the outcome: a caller that asks right after
     // its reply sees the actor idle (or busy with the next operation), not still on this one.
+    // The reply is counted as owed first, so that a drain-and-stop waits for it.
+    if (op.reply) replies_owed_.fetch_add(1, std::memory_order_seq_cst);
     EndTaskLocked(&next, &finish_stop);
   }
   ReleaseHeldOutputs();
@@ -863,7 +871,10 @@ bool Actor::StopIfDrained(std::function<void()> done) {
   {
     MutexLock lock(mu_);
     // Idle with nothing queued, decided under the lock that queues: nothing is refused.
-    if (began_stop_ || running_ || phase_ != ActorPhase::kIdle || !mailbox_.empty()) return false;
+    if (began_stop_ || running_ || phase_ != ActorPhase::kIdle || !mailbox_.empty() ||
+        replies_owed_.load(std::memory_order_seq_cst) != 0) {
+      return false;
+    }
     if (done) stop_waiters_.push_back(std::move(done));
     MarkStoppingLocked(StopKind::kGraceful, std::nullopt);
   }

@@ -23,6 +23,7 @@
 // an actor outlives its last operation even after it left the registry.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -306,7 +307,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   void EndTaskLocked(std::optional<Operation>* next, bool* finish_stop) THEATER_REQUIRES(mu_);
   void RecordOutcomeLocked(bool ok, uint64_t elapsed_ns) THEATER_REQUIRES(mu_);
   void StopAfterLocked(std::optional<ChildEvent> report) THEATER_REQUIRES(mu_);
-  // Hands an operation's outcome to whoever waits for it (see RunWhenDurable).
+  // Hands an operation's outcome to whoever waits for it (see RunWhenDurable). The caller has
+  // counted a reply in replies_owed_ while the actor still looked busy; this uncounts it once
+  // the reply has run.
   void DeliverOutcome(std::function<void(Status)> ready, CallReplyFn reply,
                       Result<std::vector<abi::Value>> result);
   // Runs `deliver` — what lets an operation's outcome leave the actor (a reply, a spawn's
@@ -390,6 +393,12 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // actor-stopped event records instead of the report's reason.
   std::string termination_ THEATER_GUARDED_BY(mu_);
   std::vector<std::function<void()>> stop_waiters_ THEATER_GUARDED_BY(mu_);
+  // Replies of finished operations not yet handed over. The actor turns idle before its caller
+  // hears the outcome (so that the caller sees it idle), so a stop that waits for the actor to
+  // drain (StopIfDrained, a move) must wait for these too: a request's answer given just before
+  // the stop would otherwise be failed as "stopped before answering". Raised while the actor
+  // still counts as running, lowered after the reply ran.
+  std::atomic<uint32_t> replies_owed_{0};
   std::optional<std::optional<std::vector<uint8_t>>> shutdown_request_ THEATER_GUARDED_BY(mu_);
   std::vector<std::string> children_ THEATER_GUARDED_BY(mu_);
   FailedChildren failed_children_;  // thread-safe on its own
