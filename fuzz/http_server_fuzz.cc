@@ -34,8 +34,8 @@
 #include <vector>
 
 #include "common/io_loop_threads.h"
-#include "handlers/http-framework/http_server.h"
-#include "handlers/http-framework/route_table.h"
+#include "handlers/support/http-server/http_server.h"
+#include "handlers/support/http-server/route_table.h"
 
 namespace {
 

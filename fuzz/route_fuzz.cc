@@ -1,7 +1,7 @@
 // Theater: a WebAssembly actor runtime.
 //
 // libFuzzer target for the http-framework's route patterns and matching
-// (src/handlers/http-framework/route_table.*): what an actor registers (add-route, patterns of
+// (src/handlers/support/http-server/route_table.*): what an actor registers (add-route, patterns of
 // any bytes) and what any HTTP client requests (the raw path).
 //
 // Input: lines. "+METHOD PATTERN" adds a route, "-N" removes route id N, "METHOD PATH" looks a
@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "common/utf8.h"
-#include "handlers/http-framework/route_table.h"
+#include "handlers/support/http-server/route_table.h"
 
 namespace {
 

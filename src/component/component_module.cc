@@ -68,6 +68,8 @@ class ComponentActorInstance final : public engine::Instance {
 
   std::span<uint8_t> memory() override { return main_->memory(); }
   void* ExternExport(uint32_t) override { return nullptr; }
+  // The component's instance: its exports and handle table (FindComponentExport).
+  ComponentInstance* linked() { return linked_.get(); }
   // Each core instance gives back the memory it owns (the main one's, in practice); a call
   // reaches the others only through the main one, which puts its memory back first.
   Result<uint64_t> Hibernate() override {
@@ -419,6 +421,22 @@ bool IsComponentModule(const engine::Module& module) {
 const Component* ComponentOf(const engine::Module& module) {
   auto* impl = dynamic_cast<const ComponentModuleImpl*>(&module);
   return impl ? &impl->component() : nullptr;
+}
+
+const LiftedExport* FindComponentExport(engine::Instance& instance, std::string_view interface_name,
+                                        std::string_view function) {
+  auto* actor = dynamic_cast<ComponentActorInstance*>(&instance);
+  if (actor == nullptr || actor->linked() == nullptr) return nullptr;
+  return actor->linked()->FindExport(interface_name, function);
+}
+
+Status GiveArgumentsToGuest(engine::Instance& instance, const LiftedExport& e,
+                            std::vector<abi::Value>& args) {
+  auto* actor = dynamic_cast<ComponentActorInstance*>(&instance);
+  if (actor == nullptr || actor->linked() == nullptr) {
+    return InternalError("resource handles passed to an instance that is not a component's");
+  }
+  return GiveArgumentsToGuest(*actor->linked(), e, args);
 }
 
 Status CheckModuleAgainstWit(const engine::Module& module, const wit::Package& package) {

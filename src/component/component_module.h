@@ -68,6 +68,16 @@ bool IsComponentModule(const engine::Module& module);
 // The decoded component behind a module made by LoadComponentModule, else null.
 const Component* ComponentOf(const engine::Module& module);
 
+// For an instance of a module made by LoadComponentModule: the function its root component
+// exports as `interface_name#function` (its own type, and the resource types its handles name),
+// valid as long as the instance; null for another instance or an unknown export.
+const LiftedExport* FindComponentExport(engine::Instance& instance, std::string_view interface_name,
+                                        std::string_view function);
+// The same instance's handle table takes the host's representations in `args`, the params of
+// its export `e` (GiveArgumentsToGuest, value_host.h).
+Status GiveArgumentsToGuest(engine::Instance& instance, const LiftedExport& e,
+                            std::vector<abi::Value>& args);
+
 // For a module made by LoadComponentModule: CheckAgainstWit (wit_check.h) of its component,
 // computed once per package and remembered (every spawn of the actor asks). OK for core modules.
 Status CheckModuleAgainstWit(const engine::Module& module, const wit::Package& package);

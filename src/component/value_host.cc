@@ -115,6 +115,20 @@ Result<HostImport> ValueHost::LowerImport(const LoweredImport& import) {
   return BindValueImport(import, it->second, &bindings_);
 }
 
+Status GiveArgumentsToGuest(ComponentInstance& instance, const LiftedExport& e,
+                            std::vector<abi::Value>& args) {
+  if (args.size() != e.type->params.size()) {
+    return InvalidArgument(e.interface_name + "#" + e.function + " takes " +
+                           std::to_string(e.type->params.size()) + " arguments, not " +
+                           std::to_string(args.size()));
+  }
+  HandleMapper to_guest = ToGuest(e.resources, instance.resource_table());
+  for (size_t i = 0; i < args.size(); ++i) {
+    THEATER_RETURN_IF_ERROR(MapHandles(*e.type->params[i].type, args[i], to_guest));
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<abi::Value>> CallExport(ComponentInstance& instance, const LiftedExport& e,
                                            std::vector<abi::Value> args) {
   const std::string where =

@@ -80,6 +80,12 @@ Result<HostImport> BindValueImport(const LoweredImport& import, ValueHost::Funct
 Result<std::vector<abi::Value>> CallExport(ComponentInstance& instance, const LiftedExport& e,
                                            std::vector<abi::Value> args);
 
+// Moves the host's representations in `args` (the params of `e`) into `instance`'s handle table,
+// as CallExport does before a call: an own<T> becomes a handle the guest owns, a borrow<T> of a
+// host resource one lent for the call. For callers that run the lowered call themselves.
+Status GiveArgumentsToGuest(ComponentInstance& instance, const LiftedExport& e,
+                            std::vector<abi::Value>& args);
+
 // Gives back a resource the component implements that the host owns: runs its destructor.
 Status DropResource(const ResourceType& type, uint32_t rep);
 

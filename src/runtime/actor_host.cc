@@ -616,6 +616,74 @@ Result<ActorHost::ExportEntry*> ActorHost::ResolveExport(const std::string& expo
   return &exports_.emplace(export_name, std::move(entry)).first->second;
 }
 
+Result<ActorHost::ExportEntry*> ActorHost::ResolveComponentExport(const std::string& export_name,
+                                                                  std::string_view interface_name,
+                                                                  std::string_view function) {
+  const component::LiftedExport* lifted =
+      component::FindComponentExport(*instance_, interface_name, function);
+  std::optional<uint32_t> index = module_->FindExport(export_name);
+  if (lifted == nullptr || !index) return NotFound("actor does not export '" + export_name + "'");
+  for (const abi::TypePtr& result : lifted->type->ResultTypes()) {
+    if (abi::Contains(*result, [](const abi::Type& t) {
+          return t.kind == abi::TypeKind::kOwn || t.kind == abi::TypeKind::kBorrow;
+        })) {
+      return InvalidArgument("export '" + export_name +
+                             "' returns a resource handle, which the runtime does not take back "
+                             "from a call it makes");
+    }
+  }
+  // The component's own type, not a package's the plan cache outlives: its plan is built here
+  // (or the one the component made for it).
+  THEATER_ASSIGN_OR_RETURN(abi::FunctionPlan plan,
+                           lifted->plan
+                               ? Result<abi::FunctionPlan>(*lifted->plan)
+                               : abi::FunctionPlan::Build(*lifted->type, abi::Context::kLift));
+  const engine::FuncSig& sig = module_->exports()[*index].sig;
+  if (!plan.signature().Matches(sig.params, sig.results)) {
+    return InvalidArgument("export '" + export_name + "' has core signature (" + sig.params +
+                           ") -> (" + sig.results + "), but its type lowers to (" +
+                           plan.signature().ParamLetters() + ") -> (" +
+                           plan.signature().ResultLetters() + ")");
+  }
+  ExportEntry entry{*index, module_->FindExport("cabi_post_" + export_name), std::move(plan),
+                    lifted->type.get(), lifted};
+  return &exports_.emplace(export_name, std::move(entry)).first->second;
+}
+
+Result<std::vector<Value>> ActorHost::CallStatelessExport(const std::string& export_name,
+                                                          const ExportEntry& entry,
+                                                          std::vector<Value> params) {
+  // The chain records the host's representations (a replay gives the same ones back); the
+  // guest gets handles.
+  std::vector<Value> recorded = params;
+  Status given = component::GiveArgumentsToGuest(*instance_, *entry.lifted, params);
+  Result<std::vector<Value>> values =
+      given.ok() ? RunExport(export_name, entry, params, DeadlineFor(export_name))
+                 : Result<std::vector<Value>>(given.WithContext("arguments of " + export_name));
+  if (options_.record_chain) {
+    if (options_.replay != nullptr) options_.replay->BeforeExportRecorded();
+    std::string error;
+    chain::CallOutcomeView outcome{{}, nullptr};
+    if (values.ok()) {
+      outcome = chain::CallOutcomeView{*values, nullptr};
+    } else {
+      error = values.status().ToString();
+      if (options_.replay != nullptr) {
+        if (std::optional<std::string> failure =
+                options_.replay->RecordedFailure(values.status())) {
+          error = std::move(*failure);
+        }
+      }
+      outcome = chain::CallOutcomeView{{}, &error};
+    }
+    chain_->AppendWith(kExportEventType, [&](std::vector<uint8_t>& payload) {
+      chain::EncodeExportCallTo(export_name, recorded, outcome, ChainStateRecord(), payload,
+                                options_.byte_spill.get());
+    });
+  }
+  return values;
+}
+
 Result<std::vector<Value>> ActorHost::CallFunction(const std::string& export_name,
                                                    const abi::FunctionType& type,
                                                    std::span<const Value> args,
@@ -674,13 +742,21 @@ Result<std::vector<Value>> ActorHost::CallExport(std::string_view interface_name
     std::string name(key);
     // The form the export takes decides its type (message-server handlers build the params for
     // the same form, ActorContext::ExportForm).
-    THEATER_ASSIGN_OR_RETURN(ExportForm form,
-                             FindExportForm(*module_, interface_name, function, options_.plans));
-    THEATER_RETURN_IF_ERROR(ResolveExport(name, *form.type).status());
+    Result<ExportForm> form = FindExportForm(*module_, interface_name, function, options_.plans);
+    if (form.ok()) {
+      THEATER_RETURN_IF_ERROR(ResolveExport(name, *form->type).status());
+    } else if (form.status().code() == StatusCode::kNotFound &&
+               !ShortInterfaceName(interface_name).has_value() && instance_ != nullptr &&
+               component::IsComponentModule(*module_)) {
+      THEATER_RETURN_IF_ERROR(ResolveComponentExport(name, interface_name, function).status());
+    } else {
+      return form.status();
+    }
     cached = exports_.find(key);
   }
   const std::string& export_name = cached->first;
   ExportEntry* entry = &cached->second;
+  if (entry->lifted != nullptr) return CallStatelessExport(export_name, *entry, std::move(params));
 
   // On the stack: (a braced list into a vector would copy both, params and all).
   std::array<Value, 2> args{StateValue(state_), Value::Tuple(std::move(params))};
@@ -769,6 +845,11 @@ Status ActorHost::InitializeModule() {
 
 Status ActorHost::Init() {
   THEATER_RETURN_IF_ERROR(InitializeModule());
+  // A standard component (a wasi:http proxy) has no init: it starts with no state, and nothing
+  // is called until its exports are.
+  if (component::IsComponentModule(*module_) && !module_->FindExport(std::string(kInitExport))) {
+    return Status::Ok();
+  }
   Result<std::vector<Value>> r =
       CallExport("theater:simple/actor", "init", {Value::String(options_.actor_id)});
   return r.status();

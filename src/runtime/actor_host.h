@@ -42,6 +42,10 @@
 #include "theater/status.h"
 #include "theater/string_hash.h"
 
+namespace theater::component {
+struct LiftedExport;
+}  // namespace theater::component
+
 namespace theater::runtime {
 
 class ActorHost;
@@ -139,13 +143,18 @@ class ActorHost {
                                                    HostFunctionTable extra = {});
   ~ActorHost();
 
-  // Runs `_initialize` (when exported) and then theater:simple/actor.init(state, (actor-id,)).
+  // Runs `_initialize` (when exported) and then theater:simple/actor.init(state, (actor-id,)),
+  // which a component may leave out (then nothing more runs).
   Status Init();
   // Runs only `_initialize` (when exported): the start of an actor resumed from a saved state.
   Status InitializeModule();
 
   // Calls `<interface>#<function>` with the current state and `params` (the elements of the
   // params tuple); on success the state is replaced and the remaining results are returned.
+  // An export of a component's that is not a theater:simple interface (a standard component's,
+  // such as wasi:http/incoming-handler) is called with its own type and without the state,
+  // which it leaves as it was; resource representations in `params` become handles the guest
+  // holds (component::GiveArgumentsToGuest), and the chain records the representations.
   Result<std::vector<abi::Value>> CallExport(std::string_view interface_name,
                                              std::string_view function,
                                              std::vector<abi::Value> params);
@@ -233,7 +242,17 @@ class ActorHost {
     std::optional<uint32_t> post_return;
     abi::FunctionPlan plan;
     const abi::FunctionType* type;
+    // Set for a component's export of its own type, called without the state.
+    const component::LiftedExport* lifted = nullptr;
   };
+  // Calls such an export: no state in, none out (CallExport).
+  Result<std::vector<abi::Value>> CallStatelessExport(const std::string& export_name,
+                                                      const ExportEntry& entry,
+                                                      std::vector<abi::Value> params);
+  // The entry of a component's export that is not a theater:simple interface's.
+  Result<ExportEntry*> ResolveComponentExport(const std::string& export_name,
+                                              std::string_view interface_name,
+                                              std::string_view function);
   Result<ExportEntry*> ResolveExport(const std::string& export_name, const abi::FunctionType& type);
   // The plan of `type`: from options_.plans when the host has one, else built here.
   Result<abi::FunctionPlan> PlanFor(const abi::FunctionType& type, abi::Context context) const;

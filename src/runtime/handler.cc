@@ -308,6 +308,14 @@ Result<std::vector<std::unique_ptr<Handler>>> HandlerRegistry::Activate(
     const bool by_import = imports && imports_any(*imports);
     const bool used = by_import || (exports && exports_one(*exports));
     if (!used) continue;
+    // Imports an active handler serves already (the wasi-http handler serves every wasi:
+    // interface, as the wasi-preview2 handler does): the one there keeps them.
+    if (by_import && !(exports && exports_one(*exports)) &&
+        std::any_of(active.begin(), active.end(), [&imports](const std::unique_ptr<Handler>& h) {
+          return h->imports() == imports;
+        })) {
+      continue;
+    }
     if (!auto_handlers && !prototype.implicit()) {
       undeclared.push_back(Undeclared{std::string(prototype.name()),
                                       by_import ? "imports " + *imports : "exports " + *exports});

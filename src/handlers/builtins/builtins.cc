@@ -17,6 +17,7 @@
 #include "handlers/supervisor/supervisor_handler.h"
 #include "handlers/timing/timing_handler.h"
 #include "handlers/wasi-preview1/wasi_preview1_handler.h"
+#include "handlers/wasi-preview2/wasi_http_handler.h"
 #include "handlers/wasi-preview2/wasi_preview2_handler.h"
 
 namespace theater {
@@ -31,7 +32,7 @@ HandlerRegistry BuiltinHandlers() {
       handlers::NewStoreHandler,         handlers::NewFilesystemHandler,
       handlers::NewProcessHandler,       handlers::NewHttpClientHandler,
       handlers::NewHttpFrameworkHandler, handlers::NewWasiPreview1Handler,
-      handlers::NewWasiPreview2Handler,
+      handlers::NewWasiPreview2Handler,  handlers::NewWasiHttpHandler,
   };
   HandlerRegistry registry;
   for (Factory factory : kFactories) {

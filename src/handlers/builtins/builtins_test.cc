@@ -39,6 +39,7 @@ TEST(BuiltinHandlersTest, NamesAndInterfacesAreExact) {
       {"http-framework", "theater:simple/http-framework", "theater:simple/http-handlers"},
       {"wasi-preview1", "wasi_snapshot_preview1", std::nullopt},
       {"wasi-preview2", "wasi:*", std::nullopt},
+      {"wasi-http", "wasi:*", "wasi:http/incoming-handler"},
   };
   for (const Expected& e : expected) {
     const Handler* h = registry.Find(e.name);

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "handlers/http-framework/http_server.h"
+#include "handlers/support/http-server/http_server.h"
 #include "theater/status.h"
 
 namespace theater::handlers::http {

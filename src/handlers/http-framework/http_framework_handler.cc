@@ -25,11 +25,11 @@
 #include <map>
 #include <mutex>
 
+#include "handlers/http-framework/http_config.h"
 #include "handlers/http-framework/http_framework_handler.h"
 #include "handlers/http-framework/http_framework_permissions.h"
-#include "handlers/http-framework/http_config.h"
-#include "handlers/http-framework/http_server.h"
-#include "handlers/http-framework/route_table.h"
+#include "handlers/support/http-server/http_server.h"
+#include "handlers/support/http-server/route_table.h"
 
 namespace theater::handlers {
 namespace {

@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "handlers/http-framework/http_config.h"
-#include "handlers/http-framework/http_server.h"
-#include "handlers/http-framework/route_table.h"
+#include "handlers/support/http-server/http_server.h"
+#include "handlers/support/http-server/route_table.h"
 
 namespace theater::handlers::http {
 namespace {

@@ -66,6 +66,15 @@ uint32_t WasiPreview2::New(Kind kind, int stream) {
 
 Result<WasiPreview2::Object*> WasiPreview2::Get(const Value& handle, Kind kind) {
   auto it = objects_.find(handle.handle());
+  if (it == objects_.end() && handle.handle() >= (1u << 31)) {
+    // An exchange's resource, touched for the first time: it moves into the actor's table.
+    MutexLock lock(adopted_mu_);
+    auto adopted = adopted_.find(handle.handle());
+    if (adopted != adopted_.end()) {
+      it = objects_.emplace(adopted->first, std::move(adopted->second)).first;
+      adopted_.erase(adopted);
+    }
+  }
   if (it == objects_.end() || it->second.kind != kind) {
     return InternalError("no such WASI object " + std::to_string(handle.handle()));
   }
@@ -73,7 +82,30 @@ Result<WasiPreview2::Object*> WasiPreview2::Get(const Value& handle, Kind kind) 
 }
 
 void WasiPreview2::DropResource(uint32_t rep) {
-  objects_.erase(rep);
+  if (objects_.erase(rep) == 0 && rep >= (1u << 31)) {
+    MutexLock lock(adopted_mu_);
+    adopted_.erase(rep);
+  }
+}
+
+std::pair<uint32_t, uint32_t> WasiPreview2::AdoptIncoming(std::shared_ptr<HttpExchange> exchange) {
+  MutexLock lock(adopted_mu_);
+  if (next_adopted_rep_ > UINT32_MAX - 2) next_adopted_rep_ = 1u << 31;  // start again
+  const uint32_t request = next_adopted_rep_++;
+  const uint32_t outparam = next_adopted_rep_++;
+  Object& r = adopted_[request];
+  r.kind = Kind::kIncomingRequest;
+  r.exchange = exchange;
+  Object& o = adopted_[outparam];
+  o.kind = Kind::kResponseOutparam;
+  o.exchange = std::move(exchange);
+  return {request, outparam};
+}
+
+void WasiPreview2::ForgetIncoming(std::pair<uint32_t, uint32_t> reps) {
+  MutexLock lock(adopted_mu_);
+  adopted_.erase(reps.first);
+  adopted_.erase(reps.second);
 }
 
 Result<std::vector<uint8_t>> WasiPreview2::RandomBytes(uint64_t len) {
@@ -132,12 +164,14 @@ Result<ComponentHostFunction> WasiPreview2::Resolve(const ComponentImport& impor
       });
 }
 
-bool WasiPreview2::Serves(std::string_view interface_name, std::string_view function) {
+bool WasiPreview2::Serves(std::string_view interface_name, std::string_view function, bool http) {
   const std::optional<std::string_view> unversioned = Unversioned(interface_name);
   if (!unversioned) return false;
   // Find only builds the implementation (a closure over an object with no options), which is
   // dropped unused.
-  WasiPreview2 probe{Options{}};
+  Options options;
+  options.http = http;
+  WasiPreview2 probe{std::move(options)};
   return probe.Find(*unversioned, function).ok();
 }
 
@@ -236,6 +270,9 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
       const bool skip = method == "skip" || method == "blocking-skip";
       return Impl([this, skip](const ComponentImport& import, Values& params) -> Result<Values> {
         THEATER_ASSIGN_OR_RETURN(Object * stream, Get(params[0], Kind::kInputStream));
+        if (stream->exchange && params.size() > 1) {
+          return ReadHttpBody(import, *stream, params[1].as_u64(), skip);
+        }
         if (stream->file && params.size() > 1) {
           return ReadFileStream(import, *stream, params[1].as_u64(), skip);
         }
@@ -259,6 +296,7 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
           return ResourceExhausted("a write of " + std::to_string(bytes.size()) + " bytes");
         }
         if (stream->file) return WriteFileStream(import, *stream, bytes);
+        if (stream->response) return WriteHttpBody(import, *stream, bytes);
         Write(stream->stream, bytes);
         return Values{Value::Ok()};
       });
@@ -270,6 +308,7 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
         if (len > kMaxTransfer) return ResourceExhausted("a write of " + std::to_string(len));
         const std::vector<uint8_t> zeroes(len, 0);
         if (stream->file) return WriteFileStream(import, *stream, zeroes);
+        if (stream->response) return WriteHttpBody(import, *stream, zeroes);
         Write(stream->stream, zeroes);
         return Values{Value::Ok()};
       });
@@ -347,6 +386,14 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
   // ----- wasi:filesystem (wasi_filesystem.cc)
   if (interface_name.starts_with("wasi:filesystem/"))
     return FindFilesystem(interface_name, function);
+  if (options_.http && interface_name == "wasi:http/types") {
+    return FindHttp(interface_name, function);
+  }
+  if (!options_.http && interface_name == "wasi:http/types") {
+    return NotFound(name +
+                    " is not provided to actors without the wasi-http handler: a component of "
+                    "the wasi:http/proxy world declares [[handler]] type = \"wasi-http\"");
+  }
   return NotFound(name + " is not provided to actors");
 }
 

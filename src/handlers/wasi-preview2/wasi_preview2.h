@@ -20,13 +20,19 @@
 //                                streams), stat, directories, create, remove, rename; links and
 //                                timestamps are unsupported
 //
+//   wasi:http/types              with Options::http: fields, the incoming request and body of an
+//                                exchange the wasi-http handler received (AdoptIncoming), and
+//                                the outgoing response and body the component answers with
+//                                (wasi_http_types.cc)
+//
 // Interfaces are matched without their version, for any 0.2.x. Every call is reported to
 // `Options::record` with its arguments and results (handles as the host's representations), so
 // the handler records it in the chain like any host call: clocks and random bytes are what a
-// replay needs. Functions of other WASI interfaces (sockets, http) are not provided; spawning a
-// component that imports one fails with its name.
+// replay needs. Functions of other WASI interfaces (sockets, http without Options::http) are not
+// provided; spawning a component that imports one fails with its name.
 //
-// Thread-safety: one instance serves one actor instance, which runs one call at a time.
+// Thread-safety: one instance serves one actor instance, which runs one call at a time;
+// AdoptIncoming alone may be called from any thread.
 // Ownership: the functions Resolve returns point into this object, which must outlive the
 // component instance they serve (the runtime keeps it with the instance).
 #pragma once
@@ -41,8 +47,10 @@
 #include <vector>
 
 #include "common/confined_dir.h"
+#include "handlers/wasi-preview2/wasi_http_exchange.h"
 #include "theater/abi/value.h"
 #include "theater/handler.h"
+#include "theater/mutex.h"
 #include "theater/status.h"
 #include "theater/wasi_preopen.h"
 
@@ -66,6 +74,8 @@ class WasiPreview2 final : public ComponentInterfaces {
     // The directories to grant, asked once, at the first Resolve: by then every handler of the
     // actor is set up (ActorContext::WasiPreopens). Null: none.
     std::function<std::vector<WasiPreopen>()> preopens;
+    // Serve wasi:http/types (the wasi-http handler's actors).
+    bool http = false;
   };
 
   explicit WasiPreview2(Options options);
@@ -78,7 +88,15 @@ class WasiPreview2 final : public ComponentInterfaces {
   Result<ComponentHostFunction> Resolve(const ComponentImport& import) override;
   // Whether Resolve serves `function` of the versioned interface `interface_name`, without
   // resolving it (no preopen is asked for, nothing is recorded): what `theater validate` checks.
-  static bool Serves(std::string_view interface_name, std::string_view function);
+  static bool Serves(std::string_view interface_name, std::string_view function, bool http = false);
+
+  // Makes an exchange the actor's incoming-handler is to be called with into its two resources,
+  // and returns their representations: (incoming-request, response-outparam), the params of
+  // `wasi:http/incoming-handler#handle`. Any thread. The objects are taken into the instance's
+  // table when the call first touches them; ForgetIncoming drops them when the call is never
+  // made.
+  std::pair<uint32_t, uint32_t> AdoptIncoming(std::shared_ptr<HttpExchange> exchange);
+  void ForgetIncoming(std::pair<uint32_t, uint32_t> reps);
 
   // The guest dropped its last owned handle of a WASI resource.
   void DropResource(uint32_t rep) override;
@@ -93,7 +111,15 @@ class WasiPreview2 final : public ComponentInterfaces {
     kError,
     kPollable,
     kDescriptor,
-    kDirectoryStream
+    kDirectoryStream,
+    // wasi:http/types (wasi_http_types.cc)
+    kFields,
+    kIncomingRequest,
+    kIncomingBody,
+    kFutureTrailers,
+    kOutgoingResponse,
+    kOutgoingBody,
+    kResponseOutparam,
   };
   // A granted directory: its descriptor and permissions, shared by every descriptor under it.
   struct GrantedDirectory {
@@ -118,11 +144,28 @@ class WasiPreview2 final : public ComponentInterfaces {
     std::vector<DirectoryEntry> entries;      // directory stream
     size_t next_entry = 0;
     int64_t ready_at_ns = 0;  // pollable: ready from this SteadyNowNs() on (0: always)
+    // wasi:http: the exchange of an incoming-request, incoming-body, response-outparam, or the
+    // input stream of a request's body (read from `offset`).
+    std::shared_ptr<HttpExchange> exchange;
+    // wasi:http: the response of an outgoing-response, outgoing-body, or the output stream of
+    // its body.
+    std::shared_ptr<HttpResponseDraft> response;
+    std::shared_ptr<HttpFields> fields;  // kFields (shared with a request or response it views)
+    bool immutable = false;              // kFields: set, append and delete fail
+    bool taken = false;  // consume, stream, body or write: each gives its child once
   };
   using Impl = std::function<Result<std::vector<abi::Value>>(const ComponentImport& import,
                                                              std::vector<abi::Value>& params)>;
 
   Result<Impl> Find(std::string_view interface_name, std::string_view function);
+  // wasi:http/types (wasi_http_types.cc); kNotFound for other functions.
+  Result<Impl> FindHttp(std::string_view interface_name, std::string_view function);
+  // A request body's input stream: up to `len` bytes from its offset, or closed at its end.
+  Result<std::vector<abi::Value>> ReadHttpBody(const ComponentImport& import, Object& stream,
+                                               uint64_t len, bool skip);
+  // A response body's output stream: appends, within the response's limit.
+  Result<std::vector<abi::Value>> WriteHttpBody(const ComponentImport& import, Object& stream,
+                                                std::span<const uint8_t> bytes);
   // wasi:filesystem/types and preopens (wasi_filesystem.cc); kNotFound for other functions.
   Result<Impl> FindFilesystem(std::string_view interface_name, std::string_view function);
   // Input and output streams reading or writing a file (wasi_filesystem.cc).
@@ -147,6 +190,11 @@ class WasiPreview2 final : public ComponentInterfaces {
   uint32_t next_rep_ = 1;
   bool granted_ = false;  // Options::preopens asked
   std::string pending_[3];  // stdout and stderr text after the last newline
+  // Exchanges adopted from another thread and not yet touched by the actor (AdoptIncoming),
+  // numbered from 2^31 so that they never meet next_rep_'s.
+  Mutex adopted_mu_;
+  std::map<uint32_t, Object> adopted_ THEATER_GUARDED_BY(adopted_mu_);
+  uint32_t next_adopted_rep_ THEATER_GUARDED_BY(adopted_mu_) = 1u << 31;
 };
 
 }  // namespace theater::handlers

@@ -40,24 +40,28 @@ class WasiPreview2Handler final : public Handler {
   }
 
   Status SetupHostFunctions(ActorContext& actor, HostFunctions& functions) override {
-    WasiPreview2::Options options;
-    options.log = [&actor](std::string_view line) { actor.Log(line); };
-    options.random = [](std::span<uint8_t> out) { return FillOsEntropy(out); };
-    options.wait_until = [&actor](int64_t steady_deadline_ns) {
-      return actor.SleepFor(std::chrono::nanoseconds(steady_deadline_ns - SteadyNowNs()));
-    };
-    options.record = [&actor](std::string_view interface_name, std::string_view function,
-                              std::span<const abi::Value> params,
-                              std::span<const abi::Value> results) {
-      actor.RecordHostCall(interface_name, function, params, results);
-    };
-    options.preopens = [&actor] { return actor.WasiPreopens(); };
     return functions.ServeComponentInterfaces(
-        "wasi:", std::make_shared<WasiPreview2>(std::move(options)));
+        "wasi:", std::make_shared<WasiPreview2>(WasiOptionsFor(actor)));
   }
 };
 
 }  // namespace
+
+WasiPreview2::Options WasiOptionsFor(ActorContext& actor) {
+  WasiPreview2::Options options;
+  options.log = [&actor](std::string_view line) { actor.Log(line); };
+  options.random = [](std::span<uint8_t> out) { return FillOsEntropy(out); };
+  options.wait_until = [&actor](int64_t steady_deadline_ns) {
+    return actor.SleepFor(std::chrono::nanoseconds(steady_deadline_ns - SteadyNowNs()));
+  };
+  options.record = [&actor](std::string_view interface_name, std::string_view function,
+                            std::span<const abi::Value> params,
+                            std::span<const abi::Value> results) {
+    actor.RecordHostCall(interface_name, function, params, results);
+  };
+  options.preopens = [&actor] { return actor.WasiPreopens(); };
+  return options;
+}
 
 std::unique_ptr<Handler> NewWasiPreview2Handler() {
   return std::make_unique<WasiPreview2Handler>();

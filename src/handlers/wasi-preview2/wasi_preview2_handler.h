@@ -8,11 +8,17 @@
 
 #include <memory>
 
+#include "handlers/wasi-preview2/wasi_preview2.h"
 #include "theater/handler.h"
 
 namespace theater::handlers {
 
 // The handler's prototype; activated for every component importing a `wasi:` interface.
 std::unique_ptr<Handler> NewWasiPreview2Handler();
+
+// How a WasiPreview2 of `actor` reaches it: stdout and stderr lines to its log, every call into
+// its chain, waits parked on the runtime's timers, random bytes from the OS, and the directories
+// its handlers grant as preopens. Shared by the wasi-preview2 and wasi-http handlers.
+WasiPreview2::Options WasiOptionsFor(ActorContext& actor);
 
 }  // namespace theater::handlers

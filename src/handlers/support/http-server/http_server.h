@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "handlers/http-framework/route_table.h"
+#include "handlers/support/http-server/route_table.h"
 #include "theater/abi/value.h"
 #include "theater/status.h"
 

@@ -8,7 +8,7 @@
 // through a Poster, which refuses posts once the server is gone, so a late reply never touches
 // a finished server. Beast and Asio report errors through error codes here; anything that
 // still throws is caught where the thread runs the io_context.
-#include "handlers/http-framework/http_server.h"
+#include "handlers/support/http-server/http_server.h"
 
 #include <openssl/ssl.h>
 
@@ -16,7 +16,7 @@
 
 #include "common/ascii.h"
 #include "common/utf8.h"
-#include "handlers/http-framework/http_server_impl.h"
+#include "handlers/support/http-server/http_server_impl.h"
 
 namespace theater::handlers::http {
 

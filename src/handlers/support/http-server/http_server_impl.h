@@ -28,7 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "handlers/http-framework/http_server.h"
+#include "handlers/support/http-server/http_server.h"
 
 namespace theater::handlers::http {
 

@@ -2,7 +2,7 @@
 //
 // The HTTP connections of TLS servers: HttpSession over beast::ssl_stream (their WebSockets are
 // in tls_websocket_sessions.cc; http_server_impl.h says why).
-#include "handlers/http-framework/http_session.h"
+#include "handlers/support/http-server/http_session.h"
 
 namespace theater::handlers::http {
 

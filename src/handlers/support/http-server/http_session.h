@@ -17,7 +17,7 @@
 
 #include "common/ascii.h"
 #include "common/utf8.h"
-#include "handlers/http-framework/http_server_impl.h"
+#include "handlers/support/http-server/http_server_impl.h"
 
 namespace theater::handlers::http {
 

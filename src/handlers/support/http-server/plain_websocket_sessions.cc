@@ -2,7 +2,7 @@
 //
 // The WebSockets of plain-text servers: WsSession over beast::tcp_stream, for the HTTP sessions
 // of plain_http_sessions.cc (http_server_impl.h says why they are apart).
-#include "handlers/http-framework/websocket_session.h"
+#include "handlers/support/http-server/websocket_session.h"
 
 namespace theater::handlers::http {
 

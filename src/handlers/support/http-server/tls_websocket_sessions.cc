@@ -4,7 +4,7 @@
 // tls_http_sessions.cc (http_server_impl.h says why they are apart).
 #include <boost/beast/websocket/ssl.hpp>
 
-#include "handlers/http-framework/websocket_session.h"
+#include "handlers/support/http-server/websocket_session.h"
 
 namespace theater::handlers::http {
 

@@ -15,7 +15,7 @@
 #include <deque>
 
 #include "common/utf8.h"
-#include "handlers/http-framework/http_server_impl.h"
+#include "handlers/support/http-server/http_server_impl.h"
 
 namespace theater::handlers::http {
 

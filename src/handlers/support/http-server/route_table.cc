@@ -1,8 +1,8 @@
 // Theater: a WebAssembly actor runtime.
-#include "handlers/http-framework/route_table.h"
+#include "handlers/support/http-server/route_table.h"
 
-#include "common/bytes.h"
 #include "common/ascii.h"
+#include "common/bytes.h"
 
 #include <algorithm>
 #include <set>
@@ -27,7 +27,6 @@ std::vector<std::string_view> Split(std::string_view path) {
   }
   return out;
 }
-
 
 }  // namespace
 

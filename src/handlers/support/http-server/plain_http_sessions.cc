@@ -2,7 +2,7 @@
 //
 // The HTTP connections of plain-text servers: HttpSession over beast::tcp_stream (their
 // WebSockets are in plain_websocket_sessions.cc; http_server_impl.h says why).
-#include "handlers/http-framework/http_session.h"
+#include "handlers/support/http-server/http_session.h"
 
 namespace theater::handlers::http {
 

@@ -1,0 +1,281 @@
+// Theater: a WebAssembly actor runtime.
+//
+// The wasi-http handler: runs a component written for the `wasi:http/proxy` world as an actor.
+// It serves every `wasi:` import the wasi-preview2 handler serves and wasi:http/types besides
+// (one WasiPreview2 per instance, with Options::http), and listens on the address its config
+// gives: each request becomes a call of the component's `wasi:http/incoming-handler#handle`,
+// queued in the actor's mailbox like any operation, with the request and the response-outparam
+// as resources (WasiPreview2::AdoptIncoming). The response the component sets is written when
+// the call ends. The server is the shared one (handlers/support/http-server): its limits,
+// timeouts (504), back-pressure (503 when the mailbox is full) and graceful stop apply.
+//
+// Thread-safety: host functions run on the actor's fiber; requests arrive on the I/O loop's
+// threads and reach the instance only through AdoptIncoming (thread-safe) and the mailbox; mu_
+// guards the server and the current instance's WasiPreview2 (an update replaces it).
+#include "handlers/wasi-preview2/wasi_http_handler.h"
+
+#include <mutex>
+#include <utility>
+
+#include "common/ascii.h"
+#include "handlers/support/http-server/http_server.h"
+#include "handlers/support/http-server/route_table.h"
+#include "handlers/wasi-preview2/wasi_preview2.h"
+#include "handlers/wasi-preview2/wasi_preview2_handler.h"
+
+namespace theater::handlers {
+namespace {
+
+using abi::Value;
+
+constexpr std::string_view kIncomingHandler = "wasi:http/incoming-handler";
+// The header the shared server adds for a route's catch-all parameter: the listener's own
+// route, not the client's, so it is not passed on.
+constexpr std::string_view kRouteParamHeader = "X-Route-Param-";
+
+struct WasiHttpConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  http::ServerLimits limits;
+};
+
+Result<WasiHttpConfig> ParseConfig(const nlohmann::json& config) {
+  WasiHttpConfig out;
+  if (config.is_null()) return out;
+  if (!config.is_object()) return InvalidArgument("config: must be a table");
+  using ms = std::chrono::milliseconds;
+  for (const auto& [key, value] : config.items()) {
+    if (key == "host") {
+      if (!value.is_string()) return InvalidArgument("config: host must be a string");
+      out.host = value.get<std::string>();
+      THEATER_RETURN_IF_ERROR(http::CheckHost(out.host).WithContext("config: host"));
+    } else if (key == "port") {
+      THEATER_ASSIGN_OR_RETURN(uint64_t n, ConfigLimit(value, key, 0, 65535));
+      out.port = static_cast<uint16_t>(n);
+    } else if (key == "request_timeout_ms") {
+      THEATER_ASSIGN_OR_RETURN(uint64_t n, ConfigLimit(value, key, 1, 3'600'000));
+      out.limits.request_timeout = ms(n);
+    } else if (key == "max_body_bytes") {
+      THEATER_ASSIGN_OR_RETURN(out.limits.max_body_bytes, ConfigLimit(value, key, 1, 256ull << 20));
+    } else if (key == "max_header_bytes") {
+      THEATER_ASSIGN_OR_RETURN(uint64_t n, ConfigLimit(value, key, 1, 1 << 20));
+      out.limits.max_header_bytes = static_cast<uint32_t>(n);
+    } else if (key == "idle_timeout_ms") {
+      THEATER_ASSIGN_OR_RETURN(uint64_t n, ConfigLimit(value, key, 1, 3'600'000));
+      out.limits.idle_timeout = ms(n);
+    } else if (key == "max_connections") {
+      THEATER_ASSIGN_OR_RETURN(out.limits.max_connections, ConfigLimit(value, key, 1, 100'000));
+    } else {
+      return InvalidArgument("unknown key '" + key +
+                             "' (expected host, port, request_timeout_ms, max_body_bytes, "
+                             "max_header_bytes, idle_timeout_ms or max_connections)");
+    }
+  }
+  return out;
+}
+
+// The exchange's response as the shared server's response record (status, headers, body).
+Value ResponseValue(const HttpExchange& exchange) {
+  const HttpResponseDraft& draft = *exchange.response;
+  std::vector<Value> headers;
+  for (const auto& [name, value] : *draft.headers) {
+    headers.push_back(Value::Tuple(
+        {Value::String(name), Value::String(std::string(value.begin(), value.end()))}));
+  }
+  return Value::Record({Value::U16(draft.status), Value::List(std::move(headers)),
+                        Value::Some(Value::Bytes(draft.body))});
+}
+
+Value TextResponse(uint16_t status, std::string text) {
+  return Value::Record({Value::U16(status),
+                        Value::List({Value::Tuple({Value::String("content-type"),
+                                                   Value::String("text/plain; charset=utf-8")})}),
+                        Value::Some(Value::Bytes(std::vector<uint8_t>(text.begin(), text.end())))});
+}
+
+// Where the listener's requests go: each becomes an exchange and a call of the component's
+// incoming-handler, whose reply is turned into the server's response record.
+class IncomingPort final : public http::ActorPort {
+ public:
+  // Gives the current instance's WASI host (null once the actor has none).
+  using CurrentWasi = std::function<std::shared_ptr<WasiPreview2>()>;
+
+  IncomingPort(std::weak_ptr<ActorContext> actor, std::string export_interface, std::string scheme,
+               CurrentWasi wasi)
+      : actor_(std::move(actor)),
+        export_interface_(std::move(export_interface)),
+        scheme_(std::move(scheme)),
+        wasi_(std::move(wasi)) {}
+
+  Status Call(std::string_view, std::vector<Value> params, Done done) override {
+    std::shared_ptr<ActorContext> actor = actor_.lock();
+    std::shared_ptr<WasiPreview2> wasi = wasi_();
+    if (!actor || !wasi) return Unavailable("the actor has stopped");
+    // params: the route's handler id, then the request record (method, target, headers, body).
+    const std::vector<Value>& request = params[1].items();
+    auto exchange = std::make_shared<HttpExchange>();
+    exchange->method = request[0].as_string();
+    exchange->path_with_query = request[1].as_string();
+    exchange->scheme = scheme_;
+    for (const Value& pair : request[2].items()) {
+      const std::string& name = pair.items()[0].as_string();
+      const std::string& value = pair.items()[1].as_string();
+      if (name.size() >= kRouteParamHeader.size() &&
+          AsciiEqualsIgnoreCase(name.substr(0, kRouteParamHeader.size()), kRouteParamHeader)) {
+        continue;
+      }
+      if (exchange->authority.empty() && AsciiEqualsIgnoreCase(name, "host")) {
+        exchange->authority = value;
+      }
+      exchange->headers->emplace_back(name, std::vector<uint8_t>(value.begin(), value.end()));
+    }
+    if (request[3].is_some()) exchange->body = request[3].payload()->as_bytes();
+
+    const std::pair<uint32_t, uint32_t> reps = wasi->AdoptIncoming(exchange);
+    ExportInvocation op;
+    op.interface_name = export_interface_;
+    op.function = "handle";
+    op.params = {Value::Own(reps.first), Value::Own(reps.second)};
+    op.reply = [exchange, done = std::move(done)](Result<std::vector<Value>> handled) {
+      if (!handled.ok()) {
+        // The cause (a trap, a deadline) is the actor's, in its chain and log; a client is
+        // not told the guest's internals.
+        done(std::vector<Value>{
+            Value::Tuple({TextResponse(500, "the component failed handling the request")})});
+        return;
+      }
+      if (!exchange->responded) {
+        done(std::vector<Value>{Value::Tuple(
+            {TextResponse(500, "the component returned without setting a response")})});
+        return;
+      }
+      if (exchange->error) {
+        // An error-code the component chose to answer with: its name is its message.
+        done(std::vector<Value>{Value::Tuple(
+            {TextResponse(500, "the component answered with an error: " + *exchange->error)})});
+        return;
+      }
+      done(std::vector<Value>{Value::Tuple({ResponseValue(*exchange)})});
+    };
+    Status queued = actor->Post(std::move(op));
+    if (!queued.ok()) {
+      wasi->ForgetIncoming(reps);
+      // Stopping is the server's 503 (kUnavailable), as a full mailbox is.
+      if (queued.code() == StatusCode::kFailedPrecondition) return Unavailable(queued.message());
+    }
+    return queued;
+  }
+
+ private:
+  std::weak_ptr<ActorContext> actor_;
+  std::string export_interface_;
+  std::string scheme_;
+  CurrentWasi wasi_;
+};
+
+class WasiHttpHandler final : public Handler {
+ public:
+  WasiHttpHandler() = default;
+  explicit WasiHttpHandler(WasiHttpConfig config) : config_(std::move(config)) {}
+  ~WasiHttpHandler() override { StopServer(); }
+
+  std::string_view name() const override { return "wasi-http"; }
+  // Every WASI interface: this handler serves the whole of WASI 0.2 for its actors (an
+  // implicit wasi-preview2 is then not added beside it).
+  std::optional<std::string> imports() const override { return "wasi:*"; }
+  std::optional<bool> ServesImport(std::string_view interface_name,
+                                   std::string_view function) const override {
+    return WasiPreview2::Serves(interface_name, function, /*http=*/true);
+  }
+  std::optional<std::string> exports() const override { return std::string(kIncomingHandler); }
+
+  Result<std::unique_ptr<Handler>> CreateInstance(const HandlerConfig& config) const override {
+    THEATER_ASSIGN_OR_RETURN(WasiHttpConfig parsed, ParseConfig(config.config));
+    return std::unique_ptr<Handler>(new WasiHttpHandler(std::move(parsed)));
+  }
+
+  Status SetupHostFunctions(ActorContext& actor, HostFunctions& functions) override {
+    WasiPreview2::Options options = WasiOptionsFor(actor);
+    options.http = true;
+    auto wasi = std::make_shared<WasiPreview2>(std::move(options));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      wasi_ = wasi;  // an update's new instance takes the requests from now on
+    }
+    return functions.ServeComponentInterfaces("wasi:", std::move(wasi));
+  }
+
+  Status Start(ActorContext& actor) override {
+    // The export as the component names it, with its 0.2.x version.
+    std::string export_interface;
+    for (int minor = 0; minor <= 20 && export_interface.empty(); ++minor) {
+      std::string name = std::string(kIncomingHandler) + "@0.2." + std::to_string(minor);
+      if (actor.HasExport(name + "#handle")) export_interface = std::move(name);
+    }
+    if (export_interface.empty() && actor.HasExport(std::string(kIncomingHandler) + "#handle")) {
+      export_interface = std::string(kIncomingHandler);
+    }
+    if (export_interface.empty()) {
+      return FailedPrecondition(
+          "the wasi-http handler calls the component's wasi:http/incoming-handler@0.2.x#handle, "
+          "and the component does not export it");
+    }
+    auto port = std::make_shared<IncomingPort>(actor.WeakSelf(), export_interface, "http", [this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      return wasi_;
+    });
+    // One catch-all route per method the shared server knows: every path reaches the
+    // component, which decides what it serves.
+    auto routing = std::make_shared<http::Routing>();
+    THEATER_ASSIGN_OR_RETURN(http::RoutePattern any, http::RoutePattern::Parse("/{*path}"));
+    uint64_t route_id = 1;
+    for (std::string_view method :
+         {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE"}) {
+      THEATER_RETURN_IF_ERROR(
+          routing->routes.Add(http::Route{route_id++, any, std::string(method), 1}));
+    }
+    http::HttpServer::Options server;
+    server.host = config_.host;
+    server.port = config_.port;
+    server.limits = config_.limits;
+    Result<std::unique_ptr<http::HttpServer>> started =
+        http::HttpServer::Start(actor.services().io().context(), server, port, routing);
+    if (!started.ok()) {
+      return started.status().WithContext("wasi-http: listening on " + config_.host + ":" +
+                                          std::to_string(config_.port));
+    }
+    const uint16_t bound = (*started)->port();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      server_ = std::move(started).value();
+    }
+    actor.Log("wasi-http: listening on http://" + config_.host + ":" + std::to_string(bound));
+    return Status::Ok();
+  }
+
+  void Stop(StopKind) override { StopServer(); }
+
+ private:
+  void StopServer() {
+    std::unique_ptr<http::HttpServer> server;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      server = std::move(server_);
+      wasi_.reset();
+    }
+    if (server) server->BeginShutdown();
+  }
+
+  WasiHttpConfig config_;
+  std::mutex mu_;
+  std::shared_ptr<WasiPreview2> wasi_;
+  std::unique_ptr<http::HttpServer> server_;
+};
+
+}  // namespace
+
+std::unique_ptr<Handler> NewWasiHttpHandler() {
+  return std::make_unique<WasiHttpHandler>();
+}
+
+}  // namespace theater::handlers
