@@ -1,13 +1,18 @@
 /* bench_actor: the small actor the runtime benchmarks spawn by the thousand.
  *
  * init sets the state to "0"; handle-send increments the counter kept in the state (the message
- * is ignored); handle-request does the same and responds with the new count, except for two
- * commands the messaging benchmark sends:
+ * is ignored, but for one form below); handle-request does the same and responds with the new
+ * count, except for two commands the messaging benchmark sends:
  *   send:<id>:<n>   sends n 16-byte messages to actor <id>, waiting a millisecond whenever its
  *                   mailbox is full; responds with how many were sent ("<sent> <error>" after
  *                   any other failure)
  *   rtt:<id>:<n>    makes n requests to actor <id> one after the other, timing each with the
  *                   monotonic clock; responds "<p50> <p99> <max> <mean>" in nanoseconds
+ * A message "w<iters>.<seq>" (the `block` mode of bench/messaging_bench.cc sends them through
+ * messenger.c's burst with the tag "w<iters>.") is a receiver slower than its sender by design:
+ * before counting it, handle-send runs <iters> rounds of a multiply-xor hash, and a <seq> other
+ * than the count so far is counted as out of order, the state then reading "<count> <out of
+ * order>" (a plain message after that forgets the second number).
  * Built a second time with -DBENCH_ACTOR_NO_WASI as bench_actor_nowasi.wasm (and from it
  * bench_actor_nowasi.component.wasm) for the component benchmark.
  */
@@ -41,8 +46,49 @@ static void increment(theater_state_t* state, char* out, int* out_len) {
 
 PROBE_INIT("0")
 
+/* The digits of `s` from `*at` on; `*at` ends past them. */
+static uint64_t parse_at(theater_bytes_t s, size_t* at) {
+  uint64_t n = 0;
+  for (; *at < s.len && s.ptr[*at] >= '0' && s.ptr[*at] <= '9'; (*at)++)
+    n = n * 10 + (uint64_t)(s.ptr[*at] - '0');
+  return n;
+}
+
+/* Where the spin's result goes, so that the compiler keeps the loop. */
+static volatile uint32_t work_sink;
+
+/* "w<iters>.<seq>": work, then the count and the order check (the header comment). */
+static theater_result_t handle_work(theater_state_t* state, theater_bytes_t msg) {
+  size_t at = 1;
+  uint64_t iters = parse_at(msg, &at);
+  at++; /* the '.' */
+  uint64_t seq = parse_at(msg, &at);
+  uint32_t h = 2166136261u;
+  for (uint64_t i = 0; i < iters; i++) {
+    h ^= (uint32_t)i;
+    h *= 16777619u;
+  }
+  work_sink = h;
+  theater_string_t now = theater_state_str(state);
+  theater_bytes_t text = {(uint8_t*)now.ptr, now.len};
+  size_t pos = 0;
+  uint64_t count = parse_at(text, &pos);
+  uint64_t out_of_order = pos < text.len ? (pos++, parse_at(text, &pos)) : 0;
+  if (seq != count) out_of_order++;
+  if (out_of_order == 0) {
+    char digits[24];
+    int len;
+    increment(state, digits, &len);
+  } else {
+    theater_string_t next = theater_format("%llu %llu", (unsigned long long)(count + 1),
+                                           (unsigned long long)out_of_order);
+    theater_state_adopt(state, (uint8_t*)next.ptr, next.len);
+  }
+  return theater_ok();
+}
+
 static theater_result_t handle_send(theater_state_t* state, theater_bytes_t msg) {
-  (void)msg;
+  if (msg.len > 0 && msg.ptr[0] == 'w') return handle_work(state, msg);
   char digits[24];
   int len;
   increment(state, digits, &len);
