@@ -9,15 +9,21 @@
 // the call ends. The server is the shared one (handlers/support/http-server): its limits,
 // timeouts (504), back-pressure (503 when the mailbox is full) and graceful stop apply.
 //
+// Outgoing requests (wasi:http/outgoing-handler) go through the http-client permission and the
+// host's libcurl engine, suspending the actor's fiber while they run (SendRequest).
+//
 // Thread-safety: host functions run on the actor's fiber; requests arrive on the I/O loop's
 // threads and reach the instance only through AdoptIncoming (thread-safe) and the mailbox; mu_
-// guards the server and the current instance's WasiPreview2 (an update replaces it).
+// guards the server, the current instance's WasiPreview2 (an update replaces it) and the
+// outgoing request in flight (Stop cancels it).
 #include "handlers/wasi-preview2/wasi_http_handler.h"
 
 #include <mutex>
 #include <utility>
 
 #include "common/ascii.h"
+#include "common/curl_engine.h"
+#include "handlers/http-client/http_client_permissions.h"
 #include "handlers/support/http-server/http_server.h"
 #include "handlers/support/http-server/route_table.h"
 #include "handlers/wasi-preview2/wasi_preview2.h"
@@ -76,7 +82,7 @@ Result<WasiHttpConfig> ParseConfig(const nlohmann::json& config) {
 
 // The exchange's response as the shared server's response record (status, headers, body).
 Value ResponseValue(const HttpExchange& exchange) {
-  const HttpResponseDraft& draft = *exchange.response;
+  const HttpOutgoingMessage& draft = *exchange.response;
   std::vector<Value> headers;
   for (const auto& [name, value] : *draft.headers) {
     headers.push_back(Value::Tuple(
@@ -92,6 +98,39 @@ Value TextResponse(uint16_t status, std::string text) {
                                                    Value::String("text/plain; charset=utf-8")})}),
                         Value::Some(Value::Bytes(std::vector<uint8_t>(text.begin(), text.end())))});
 }
+
+// The wasi:http error-code case that names a transfer's failure.
+std::string_view ErrorCodeFor(HttpErrorKind kind) {
+  switch (kind) {
+    case HttpErrorKind::kInvalidArgument:
+      return "HTTP-request-URI-invalid";
+    case HttpErrorKind::kPermissionDenied:
+      return "HTTP-request-denied";
+    case HttpErrorKind::kDns:
+      return "DNS-error";
+    case HttpErrorKind::kConnect:
+      return "connection-refused";
+    case HttpErrorKind::kTls:
+      return "TLS-certificate-error";
+    case HttpErrorKind::kTimeout:
+      return "connection-timeout";
+    case HttpErrorKind::kLimit:
+      return "HTTP-response-body-size";
+    case HttpErrorKind::kTransfer:
+      return "HTTP-protocol-error";
+    case HttpErrorKind::kCancelled:
+      return "connection-terminated";
+    case HttpErrorKind::kInternal:
+      break;
+  }
+  return "internal-error";
+}
+
+// The most a response to an outgoing request may hold.
+constexpr uint64_t kMaxOutgoingResponseBytes = 16u << 20;
+// Defaults of what request-options leave unset.
+constexpr uint64_t kDefaultConnectTimeoutMs = 10'000;
+constexpr uint64_t kDefaultTimeoutMs = 30'000;
 
 // Where the listener's requests go: each becomes an exchange and a call of the component's
 // incoming-handler, whose reply is turned into the server's response record.
@@ -197,6 +236,9 @@ class WasiHttpHandler final : public Handler {
   Status SetupHostFunctions(ActorContext& actor, HostFunctions& functions) override {
     WasiPreview2::Options options = WasiOptionsFor(actor);
     options.http = true;
+    options.send_request = [this, &actor](const HttpOutgoingMessage& request) {
+      return SendRequest(actor, request);
+    };
     auto wasi = std::make_shared<WasiPreview2>(std::move(options));
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -258,18 +300,104 @@ class WasiHttpHandler final : public Handler {
  private:
   void StopServer() {
     std::unique_ptr<http::HttpServer> server;
+    std::shared_ptr<Transfer> transfer;
+    CurlEngine* engine = nullptr;
     {
       std::lock_guard<std::mutex> lock(mu_);
       server = std::move(server_);
       wasi_.reset();
+      stopped_ = true;
+      transfer = current_.lock();
+      engine = engine_;
     }
     if (server) server->BeginShutdown();
+    if (engine != nullptr && transfer) engine->Cancel(transfer);
+  }
+
+  // wasi:http/outgoing-handler#handle: the request, checked against the http-client permission
+  // (its allowed hosts and methods, its timeout) before anything touches the network, sent by
+  // libcurl on the host's loop with TLS verified and no redirect followed (a wasi:http client
+  // follows them itself), the actor's fiber suspended until the response is there.
+  std::variant<HttpIncomingResponse, HttpRequestFailure> SendRequest(
+      ActorContext& actor, const HttpOutgoingMessage& request) {
+    using Failure = HttpRequestFailure;
+    if (request.authority.empty()) return Failure{"HTTP-request-URI-invalid", "no authority"};
+    const std::string scheme = request.scheme.empty() ? "https" : request.scheme;
+    const std::string path = request.path_with_query.empty() ? "/" : request.path_with_query;
+    Result<ParsedUrl> url = ParseHttpUrl(scheme + "://" + request.authority + path);
+    if (!url.ok()) return Failure{"HTTP-request-URI-invalid", url.status().message()};
+    if (Status allowed = CheckHttp(actor.permissions(), request.method, url->host); !allowed.ok()) {
+      return Failure{"HTTP-request-denied", allowed.message()};
+    }
+    TransferSpec spec;
+    spec.method = request.method;
+    spec.url = url->url;
+    for (const auto& [name, value] : *request.headers) {
+      // Derived from the authority and the body by the host (so that the permission sees the
+      // host the request goes to, and the body is framed as sent).
+      if (AsciiEqualsIgnoreCase(name, "host") || AsciiEqualsIgnoreCase(name, "content-length")) {
+        continue;
+      }
+      spec.headers.emplace_back(name, std::string(value.begin(), value.end()));
+    }
+    if (!request.body.empty()) spec.body = request.body;
+    spec.max_redirects = 0;
+    const HttpClientPermissions* permission =
+        actor.permissions().Get<HttpClientPermissions>(kHttpClientHandler);
+    auto ms = [](std::optional<uint64_t> ns, uint64_t fallback) {
+      return ns ? std::max<uint64_t>(1, *ns / 1'000'000) : fallback;
+    };
+    spec.timeout_ms = ms(request.first_byte_timeout_ns, kDefaultTimeoutMs);
+    if (permission != nullptr && permission->timeout_ms) {
+      spec.timeout_ms = std::max<uint64_t>(1, std::min(spec.timeout_ms, *permission->timeout_ms));
+    }
+    spec.connect_timeout_ms =
+        std::min(ms(request.connect_timeout_ns, kDefaultConnectTimeoutMs), spec.timeout_ms);
+    spec.max_response_bytes = kMaxOutgoingResponseBytes;
+    spec.tls_verify = true;
+
+    Result<CurlEngine*> engine = CurlEngine::Of(actor.services().io().context());
+    if (!engine.ok()) return Failure{"internal-error", engine.status().message()};
+    std::shared_ptr<Transfer> transfer;
+    auto track = [&] {
+      std::lock_guard<std::mutex> lock(mu_);
+      engine_ = *engine;
+      current_ = transfer;
+      return !stopped_;
+    };
+    if (!actor.CanSuspend()) {
+      transfer = (*engine)->Start(std::move(spec), nullptr);
+      if (!track()) (*engine)->Cancel(transfer);
+      transfer->WaitDone();
+    } else {
+      Result<uint64_t> woken = actor.Suspend([&](Waker waker) {
+        transfer = (*engine)->Start(std::move(spec), [waker] { waker.Wake(); });
+        if (!track()) (*engine)->Cancel(transfer);
+      });
+      if (!woken.ok()) {
+        if (transfer) (*engine)->Cancel(transfer);
+        return Failure{"connection-terminated", woken.status().message()};
+      }
+    }
+    TransferOutcome outcome = transfer->TakeOutcome();
+    if (!outcome.ok()) return Failure{std::string(ErrorCodeFor(*outcome.error)), outcome.message};
+    HttpIncomingResponse response;
+    response.status = outcome.response.status;
+    for (auto& [name, value] : outcome.response.headers) {
+      response.headers.emplace_back(std::move(name),
+                                    std::vector<uint8_t>(value.begin(), value.end()));
+    }
+    response.body = std::move(outcome.response.body);
+    return response;
   }
 
   WasiHttpConfig config_;
   std::mutex mu_;
   std::shared_ptr<WasiPreview2> wasi_;
   std::unique_ptr<http::HttpServer> server_;
+  bool stopped_ = false;
+  CurlEngine* engine_ = nullptr;     // the loop's, once a request used it
+  std::weak_ptr<Transfer> current_;  // the request in flight (one at a time: one fiber)
 };
 
 }  // namespace

@@ -17,6 +17,8 @@
 #include "handlers/wasi-preview2/wasi_internal.h"
 #include "handlers/wasi-preview2/wasi_preview2.h"
 
+using theater::handlers::wasi_internal::CaseIndex;
+
 namespace theater::handlers {
 namespace {
 
@@ -51,18 +53,6 @@ size_t FieldBytes(const HttpFields& fields) {
   return bytes;
 }
 
-// The index of the case named `name` (ASCII case ignored) of a variant type.
-Result<uint32_t> CaseIndex(const Type* variant, std::string_view name) {
-  if (variant == nullptr || variant->kind != TypeKind::kVariant) {
-    return InvalidArgument("expected a variant with a case '" + std::string(name) + "'");
-  }
-  for (uint32_t i = 0; i < variant->cases.size(); ++i) {
-    if (AsciiEqualsIgnoreCase(variant->cases[i].name, name)) return i;
-  }
-  return InvalidArgument("the variant " + variant->name + " has no case '" + std::string(name) +
-                         "'");
-}
-
 // err(<case>) of a result<_, header-error>.
 Result<Value> HeaderError(const ComponentImport& import, std::string_view which) {
   THEATER_ASSIGN_OR_RETURN(const Type* result, wasi_internal::ResultType(import));
@@ -93,6 +83,17 @@ Values FieldEntries(const HttpFields& fields) {
 
 }  // namespace
 
+Result<uint32_t> wasi_internal::CaseIndex(const Type* variant, std::string_view name) {
+  if (variant == nullptr || variant->kind != TypeKind::kVariant) {
+    return InvalidArgument("expected a variant with a case '" + std::string(name) + "'");
+  }
+  for (uint32_t i = 0; i < variant->cases.size(); ++i) {
+    if (AsciiEqualsIgnoreCase(variant->cases[i].name, name)) return i;
+  }
+  return InvalidArgument("the variant " + variant->name + " has no case '" + std::string(name) +
+                         "'");
+}
+
 Result<std::vector<Value>> WasiPreview2::ReadHttpBody(const ComponentImport& import, Object& stream,
                                                       uint64_t len, bool skip) {
   const std::vector<uint8_t>& body = stream.exchange->body;
@@ -120,15 +121,18 @@ Result<std::vector<Value>> WasiPreview2::WriteHttpBody(const ComponentImport& im
   return Values{Value::Ok()};
 }
 
+uint32_t WasiPreview2::NewFields(std::shared_ptr<HttpFields> fields, bool immutable) {
+  const uint32_t rep = New(Kind::kFields);
+  objects_[rep].fields = std::move(fields);
+  objects_[rep].immutable = immutable;
+  return rep;
+}
+
 Result<WasiPreview2::Impl> WasiPreview2::FindHttp(std::string_view interface_name,
                                                   std::string_view function) {
   const std::string name = std::string(interface_name) + "#" + std::string(function);
-  // A fields object made from `fields`, mutable or not.
   auto new_fields = [this](std::shared_ptr<HttpFields> fields, bool immutable) {
-    const uint32_t rep = New(Kind::kFields);
-    objects_[rep].fields = std::move(fields);
-    objects_[rep].immutable = immutable;
-    return rep;
+    return NewFields(std::move(fields), immutable);
   };
 
   // ----- fields
@@ -336,7 +340,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindHttp(std::string_view interface_nam
   if (function == "[constructor]outgoing-response") {
     return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
       THEATER_ASSIGN_OR_RETURN(Object * headers, Get(params[0], Kind::kFields));
-      auto draft = std::make_shared<HttpResponseDraft>();
+      auto draft = std::make_shared<HttpOutgoingMessage>();
       draft->headers = std::make_shared<HttpFields>(*headers->fields);
       objects_.erase(params[0].handle());  // given to the response
       const uint32_t rep = New(Kind::kOutgoingResponse);
@@ -365,7 +369,8 @@ Result<WasiPreview2::Impl> WasiPreview2::FindHttp(std::string_view interface_nam
     if (method == "headers") {
       return Impl([this, new_fields](const ComponentImport&, Values& params) -> Result<Values> {
         THEATER_ASSIGN_OR_RETURN(Object * response, Get(params[0], Kind::kOutgoingResponse));
-        return Values{Value::Own(new_fields(response->response->headers, /*immutable=*/false))};
+        // A child view, immutable as wasi:http 0.2 says: headers are given to the constructor.
+        return Values{Value::Own(new_fields(response->response->headers, /*immutable=*/true))};
       });
     }
     if (method == "body") {
@@ -373,7 +378,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindHttp(std::string_view interface_nam
         THEATER_ASSIGN_OR_RETURN(Object * response, Get(params[0], Kind::kOutgoingResponse));
         if (response->taken) return Values{Value::Err()};
         response->taken = true;
-        std::shared_ptr<HttpResponseDraft> draft = response->response;
+        std::shared_ptr<HttpOutgoingMessage> draft = response->response;
         const uint32_t rep = New(Kind::kOutgoingBody);
         objects_[rep].response = std::move(draft);
         return Values{Value::Ok(Value::Own(rep))};
@@ -385,7 +390,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindHttp(std::string_view interface_nam
       THEATER_ASSIGN_OR_RETURN(Object * body, Get(params[0], Kind::kOutgoingBody));
       if (body->taken) return Values{Value::Err()};
       body->taken = true;
-      std::shared_ptr<HttpResponseDraft> draft = body->response;
+      std::shared_ptr<HttpOutgoingMessage> draft = body->response;
       const uint32_t rep = New(Kind::kOutputStream);
       objects_[rep].response = std::move(draft);
       return Values{Value::Ok(Value::Own(rep))};
@@ -429,7 +434,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindHttp(std::string_view interface_nam
     return Impl(
         [](const ComponentImport&, Values&) -> Result<Values> { return Values{Value::None()}; });
   }
-  return NotFound(name + " is not provided to actors");
+  return FindHttpOutgoing(interface_name, function);
 }
 
 }  // namespace theater::handlers

@@ -205,11 +205,18 @@ TEST_F(WasiHttpTypesTest, AResponseIsBuiltAndItsBodyStillArrivesAfterTheOutparam
       Import(kTypes, "[method]outgoing-response.set-status-code", {}, nullptr);
   EXPECT_TRUE(One(set_status, {resp, Value::U16(999)}).is_err());
   EXPECT_TRUE(One(set_status, {resp, Value::U16(202)}).is_ok());
-  // Its headers are a live view: what is appended there is sent.
+  // Its headers are a view that cannot be changed (they were given to the constructor).
   const Value view = One(Import(kTypes, "[method]outgoing-response.headers", {}, nullptr), {resp});
-  EXPECT_TRUE(One(Import(kTypes, "[method]fields.append", {}, Type::Result(nullptr, HeaderError())),
-                  {Value::Borrow(view.handle()), Value::String("x-a"), Text("1")})
-                  .is_ok());
+  Value appended =
+      One(Import(kTypes, "[method]fields.append", {}, Type::Result(nullptr, HeaderError())),
+          {Value::Borrow(view.handle()), Value::String("x-a"), Text("1")});
+  ASSERT_TRUE(appended.is_err());
+  EXPECT_EQ(appended.payload()->case_index(), 2u) << "immutable";
+  EXPECT_EQ(
+      One(Import(kTypes, "[method]fields.entries", {}, nullptr), {Value::Borrow(view.handle())})
+          .items()
+          .size(),
+      1u);
 
   Value body = One(Import(kTypes, "[method]outgoing-response.body", {}, nullptr), {resp});
   ASSERT_TRUE(body.is_ok());
@@ -238,8 +245,8 @@ TEST_F(WasiHttpTypesTest, AResponseIsBuiltAndItsBodyStillArrivesAfterTheOutparam
   EXPECT_EQ(std::string(exchange->response->body.begin(), exchange->response->body.end()),
             "abcdef");
   EXPECT_TRUE(exchange->response->body_finished);
-  ASSERT_EQ(exchange->response->headers->size(), 2u);
-  EXPECT_EQ((*exchange->response->headers)[1].first, "x-a");
+  ASSERT_EQ(exchange->response->headers->size(), 1u);
+  EXPECT_EQ((*exchange->response->headers)[0].first, "content-type");
   // A second answer is the guest's error.
   EXPECT_FALSE(Call(Import(kTypes, "[static]response-outparam.set", {}, nullptr),
                     {Value::Own(outparam), Value::Err(Value::Variant(0))})
@@ -262,6 +269,100 @@ TEST_F(WasiHttpTypesTest, AnErrorCodeGivenInsteadOfAResponseIsNamed) {
   EXPECT_NE(exchange->error->find("boom"), std::string::npos) << *exchange->error;
   wasi_.DropResource(request);
   EXPECT_EQ(wasi_.live_objects(), 0u);
+}
+
+// An outgoing request as the component builds it reaches Options::send_request whole (here a
+// stand-in for the network: wasi_http_runtime_test sends real ones), and its response comes back
+// through a ready future; failures become the component's own error-code cases.
+TEST_F(WasiHttpTypesTest, AnOutgoingRequestIsSentWholeAndItsResponseReadBack) {
+  HttpOutgoingMessage sent;
+  std::variant<HttpIncomingResponse, HttpRequestFailure> answer =
+      HttpIncomingResponse{203, {{"x-r", {'1'}}}, {'o', 'k'}};
+  WasiPreview2::Options options;
+  options.http = true;
+  options.send_request = [&](const HttpOutgoingMessage& request) {
+    sent = request;
+    return answer;
+  };
+  WasiPreview2 wasi(std::move(options));
+  auto call = [&](const ComponentImport& import, std::vector<Value> params) {
+    Result<ComponentHostFunction> fn = wasi.Resolve(import);
+    EXPECT_TRUE(fn.ok()) << fn.status().ToString();
+    Result<std::vector<Value>> r = (*fn)(import, params);
+    EXPECT_TRUE(r.ok()) << import.function << ": " << r.status().ToString();
+    return r.ok() && !r->empty() ? (*r)[0] : Value::None();
+  };
+  auto build = [&] {
+    const Value headers = call(Import(kTypes, "[constructor]fields", {}, nullptr), {});
+    const uint32_t request =
+        call(Import(kTypes, "[constructor]outgoing-request", {}, nullptr), {headers}).handle();
+    const Value req = Value::Borrow(request);
+    EXPECT_TRUE(
+        call(Import(kTypes, "[method]outgoing-request.set-method", {nullptr, Method()}, nullptr),
+             {req, Value::Variant(2)})
+            .is_ok());
+    EXPECT_TRUE(call(Import(kTypes, "[method]outgoing-request.set-scheme",
+                            {nullptr, Type::Option(Scheme())}, nullptr),
+                     {req, Value::Some(Value::Variant(0))})
+                    .is_ok());
+    EXPECT_TRUE(call(Import(kTypes, "[method]outgoing-request.set-authority", {}, nullptr),
+                     {req, Value::Some(Value::String("127.0.0.1:1"))})
+                    .is_ok());
+    EXPECT_TRUE(call(Import(kTypes, "[method]outgoing-request.set-authority", {}, nullptr),
+                     {req, Value::Some(Value::String("a/b"))})
+                    .is_err());
+    EXPECT_TRUE(call(Import(kTypes, "[method]outgoing-request.set-path-with-query", {}, nullptr),
+                     {req, Value::Some(Value::String("/p?q=1"))})
+                    .is_ok());
+    const Value body = call(Import(kTypes, "[method]outgoing-request.body", {}, nullptr), {req});
+    const Value out = call(Import(kTypes, "[method]outgoing-body.write", {}, nullptr),
+                           {Value::Borrow(body.payload()->handle())});
+    EXPECT_TRUE(call(Import(kStreams, "[method]output-stream.blocking-write-and-flush", {},
+                            StreamResult(nullptr)),
+                     {Value::Borrow(out.payload()->handle()), Text("xyz")})
+                    .is_ok());
+    return request;
+  };
+  const ComponentImport handle =
+      Import("wasi:http/outgoing-handler@0.2.0", "handle", {},
+             Type::Result(Type::Own("future-incoming-response"), ErrorCode()));
+  const ComponentImport get =
+      Import(kTypes, "[method]future-incoming-response.get", {},
+             Type::Option(
+                 Type::Result(Type::Result(Type::Own("incoming-response"), ErrorCode()), nullptr)));
+
+  Value future = call(handle, {Value::Own(build()), Value::None()});
+  ASSERT_TRUE(future.is_ok());
+  EXPECT_EQ(sent.method, "POST");
+  EXPECT_EQ(sent.scheme, "http");
+  EXPECT_EQ(sent.authority, "127.0.0.1:1");
+  EXPECT_EQ(sent.path_with_query, "/p?q=1");
+  EXPECT_EQ(std::string(sent.body.begin(), sent.body.end()), "xyz");
+  Value got = call(get, {Value::Borrow(future.payload()->handle())});
+  ASSERT_TRUE(got.is_some() && got.payload()->is_ok() && got.payload()->payload()->is_ok());
+  const Value response = Value::Borrow(got.payload()->payload()->payload()->handle());
+  EXPECT_EQ(
+      call(Import(kTypes, "[method]incoming-response.status", {}, nullptr), {response}).as_u64(),
+      203u);
+  const Value consumed =
+      call(Import(kTypes, "[method]incoming-response.consume", {}, nullptr), {response});
+  const Value stream = call(Import(kTypes, "[method]incoming-body.stream", {}, nullptr),
+                            {Value::Borrow(consumed.payload()->handle())});
+  Value read = call(Import(kStreams, "[method]input-stream.read", {}, StreamResult(Bytes())),
+                    {Value::Borrow(stream.payload()->handle()), Value::U64(10)});
+  EXPECT_EQ(AsText(*read.payload()), "ok");
+
+  // A request that left and failed: the future's error, in the component's numbering.
+  answer = HttpRequestFailure{"internal-error", "reset"};
+  Value failed = call(handle, {Value::Own(build()), Value::None()});
+  Value failure = call(get, {Value::Borrow(failed.payload()->handle())});
+  ASSERT_TRUE(failure.payload()->payload()->is_err());
+  EXPECT_EQ(failure.payload()->payload()->payload()->case_index(), 1u);
+  // One the permission refused never left: handle's own error.
+  answer = HttpRequestFailure{"HTTP-request-denied", "host not allowed"};
+  Value denied = call(handle, {Value::Own(build()), Value::None()});
+  ASSERT_TRUE(denied.is_err());
+  EXPECT_EQ(denied.payload()->case_index(), 1u) << "not a case of this error-code: internal-error";
 }
 
 TEST_F(WasiHttpTypesTest, AForgottenExchangeLeavesNothingAndHttpIsServedOnlyWhenAsked) {

@@ -389,7 +389,10 @@ Result<WasiPreview2::Impl> WasiPreview2::Find(std::string_view interface_name,
   if (options_.http && interface_name == "wasi:http/types") {
     return FindHttp(interface_name, function);
   }
-  if (!options_.http && interface_name == "wasi:http/types") {
+  if (options_.http && interface_name == "wasi:http/outgoing-handler") {
+    return FindHttpOutgoing(interface_name, function);
+  }
+  if (!options_.http && interface_name.starts_with("wasi:http/")) {
     return NotFound(name +
                     " is not provided to actors without the wasi-http handler: a component of "
                     "the wasi:http/proxy world declares [[handler]] type = \"wasi-http\"");

@@ -41,9 +41,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "common/confined_dir.h"
@@ -76,6 +78,12 @@ class WasiPreview2 final : public ComponentInterfaces {
     std::function<std::vector<WasiPreopen>()> preopens;
     // Serve wasi:http/types (the wasi-http handler's actors).
     bool http = false;
+    // Sends an outgoing request (wasi:http/outgoing-handler#handle), suspending the running call
+    // until its response has arrived, whole, or it failed. Null: outgoing requests fail with
+    // HTTP-request-denied.
+    std::function<std::variant<HttpIncomingResponse, HttpRequestFailure>(
+        const HttpOutgoingMessage& request)>
+        send_request;
   };
 
   explicit WasiPreview2(Options options);
@@ -120,6 +128,10 @@ class WasiPreview2 final : public ComponentInterfaces {
     kOutgoingResponse,
     kOutgoingBody,
     kResponseOutparam,
+    kOutgoingRequest,
+    kRequestOptions,
+    kFutureIncomingResponse,
+    kIncomingResponse,
   };
   // A granted directory: its descriptor and permissions, shared by every descriptor under it.
   struct GrantedDirectory {
@@ -149,10 +161,12 @@ class WasiPreview2 final : public ComponentInterfaces {
     std::shared_ptr<HttpExchange> exchange;
     // wasi:http: the response of an outgoing-response, outgoing-body, or the output stream of
     // its body.
-    std::shared_ptr<HttpResponseDraft> response;
+    std::shared_ptr<HttpOutgoingMessage> response;
     std::shared_ptr<HttpFields> fields;  // kFields (shared with a request or response it views)
     bool immutable = false;              // kFields: set, append and delete fail
     bool taken = false;  // consume, stream, body or write: each gives its child once
+    // kFutureIncomingResponse: why the request failed (else `exchange` holds the response).
+    std::optional<HttpRequestFailure> failure;
   };
   using Impl = std::function<Result<std::vector<abi::Value>>(const ComponentImport& import,
                                                              std::vector<abi::Value>& params)>;
@@ -160,6 +174,11 @@ class WasiPreview2 final : public ComponentInterfaces {
   Result<Impl> Find(std::string_view interface_name, std::string_view function);
   // wasi:http/types (wasi_http_types.cc); kNotFound for other functions.
   Result<Impl> FindHttp(std::string_view interface_name, std::string_view function);
+  // wasi:http/types' outgoing-request, request-options, future-incoming-response and
+  // incoming-response, and wasi:http/outgoing-handler (wasi_http_outgoing.cc).
+  Result<Impl> FindHttpOutgoing(std::string_view interface_name, std::string_view function);
+  // A fields object viewing `fields`.
+  uint32_t NewFields(std::shared_ptr<HttpFields> fields, bool immutable);
   // A request body's input stream: up to `len` bytes from its offset, or closed at its end.
   Result<std::vector<abi::Value>> ReadHttpBody(const ComponentImport& import, Object& stream,
                                                uint64_t len, bool skip);
