@@ -239,6 +239,24 @@ TEST_F(CliValidateTest, EveryProblemIsNamed) {
                                   "no handler provides"));
   EXPECT_THAT(wasi.err, Not(HasSubstr("wasi:random")));
 
+  // A wasi:http/proxy component: its imports are served only by the wasi-http handler, which the
+  // manifest must declare (a registered handler the actor does not run serves nothing).
+  const std::string proxy = kActors + "/proxy_echo.component.wasm";
+  const std::string bare =
+      Write("proxy.toml", "name = \"proxy\"\nversion = \"0.1.0\"\ncomponent = \"" + proxy + "\"\n");
+  Finished undeclared_http = Run({"validate", bare});
+  EXPECT_EQ(undeclared_http.code, 1) << undeclared_http.out;
+  EXPECT_THAT(undeclared_http.err,
+              HasSubstr("wasi:http/types@0.2.0#[method]incoming-request.path-with-query"));
+  EXPECT_THAT(undeclared_http.err,
+              HasSubstr("(the wasi-http handler does: declare [[handler]] type = \"wasi-http\")"));
+  const std::string declared = Write(
+      "proxy-http.toml", "name = \"proxy\"\nversion = \"0.1.0\"\ncomponent = \"" + proxy +
+                             "\"\n[[handler]]\ntype = \"wasi-http\"\nconfig = { port = 0 }\n");
+  Finished served = Run({"validate", declared});
+  EXPECT_EQ(served.code, 0) << served.err;
+  EXPECT_THAT(served.out, HasSubstr("ok (1 handler: wasi-http)"));
+
   // Bytes that are no wasm at all.
   std::ofstream(dir_ / "junk.wasm") << "this is not wasm";
   const std::string junk =

@@ -112,29 +112,28 @@ std::unique_ptr<InspectedModule> ModuleOfCore(const engine::WasmModuleInfo& info
   return std::make_unique<InspectedModule>(name, std::move(imports), std::move(exports));
 }
 
-// Whether a registered handler serves the import `function` of `interface_name`: an interface
-// of Theater's WIT package is served (a handler may serve such interfaces besides the one it
-// names, the runtime handler serves runtime-ext, which only its host functions tell; a function
-// the package lacks is a type error CheckAgainstWit reports); otherwise a handler whose imports()
+// Whether one of `handlers` serves the import `function` of `interface_name`: an interface of
+// Theater's WIT package is served (a handler may serve such interfaces besides the one it names,
+// the runtime handler serves runtime-ext, which only its host functions tell; a function the
+// package lacks is a type error CheckAgainstWit reports); otherwise a handler whose imports()
 // covers the interface (a name ending in '*' covers every interface it is a prefix of) and does
 // not say it lacks the function (Handler::ServesImport: "wasi:*" covers wasi:http, which the
-// wasi-preview2 handler does not implement).
-bool SomeHandlerServes(const HandlerRegistry& registry, std::string_view interface_name,
+// wasi-preview2 handler does not implement and the wasi-http handler does).
+bool SomeHandlerServes(const std::vector<const Handler*>& handlers, std::string_view interface_name,
                        std::string_view function) {
   if (Result<const wit::Package*> package = runtime::TheaterPackage(); package.ok()) {
     for (const std::shared_ptr<const wit::Interface>& known : (*package)->interfaces) {
       if (known->qualified_name == interface_name) return true;
     }
   }
-  for (std::string_view handler : registry.Names()) {
-    const Handler* prototype = registry.Find(handler);
-    std::optional<std::string> served = prototype->imports();
+  for (const Handler* handler : handlers) {
+    std::optional<std::string> served = handler->imports();
     if (!served) continue;
     std::string_view prefix = *served;
     const bool covers = prefix.ends_with('*')
                             ? interface_name.starts_with(prefix.substr(0, prefix.size() - 1))
                             : interface_name == prefix;
-    if (covers && prototype->ServesImport(interface_name, function).value_or(true)) return true;
+    if (covers && handler->ServesImport(interface_name, function).value_or(true)) return true;
   }
   return false;
 }
@@ -208,10 +207,26 @@ void CheckComponent(const Manifest& manifest, const HandlerRegistry& registry, b
     }
     module = ModuleOfCore(*info, manifest.component);
   }
+  // Which handlers it would run with, by the runtime's own rule; its errors then are about
+  // handlers the actor uses without declaring them (the tables' own errors are reported above).
+  Result<std::vector<std::unique_ptr<Handler>>> active =
+      handlers_ok ? registry.Activate(manifest, *module, auto_handlers)
+                  : Result<std::vector<std::unique_ptr<Handler>>>(
+                        InvalidArgument("the handler tables have problems"));
+  std::vector<const Handler*> registered;
+  for (std::string_view name : registry.Names()) registered.push_back(registry.Find(name));
+  // Imports are checked against the handlers it would run with; when those cannot be told,
+  // against every registered handler (the activation's own error names what is missing).
+  std::vector<const Handler*> serving;
+  if (active.ok()) {
+    for (const std::unique_ptr<Handler>& handler : *active) serving.push_back(handler.get());
+  } else {
+    serving = registered;
+  }
   // Each import no handler serves, by interface, in the module's order.
   std::vector<std::pair<std::string, std::vector<std::string>>> unserved;
   for (const engine::ImportInfo& import : module->imports()) {
-    if (SomeHandlerServes(registry, import.module, import.name)) continue;
+    if (SomeHandlerServes(serving, import.module, import.name)) continue;
     if (unserved.empty() || unserved.back().first != import.module) {
       unserved.emplace_back(import.module, std::vector<std::string>{});
     }
@@ -222,13 +237,20 @@ void CheckComponent(const Manifest& manifest, const HandlerRegistry& registry, b
     for (const std::string& function : functions) {
       names += (names.empty() ? "" : ", ") + interface_name + "#" + function;
     }
-    report.problems.push_back("the component imports " + names + ", which no handler provides");
+    // A handler the actor does not run would serve it: the manifest should declare it.
+    std::string advice;
+    for (const Handler* handler : registered) {
+      if (SomeHandlerServes({handler}, interface_name, functions.front())) {
+        advice = " (the " + std::string(handler->name()) +
+                 " handler does: declare [[handler]] type = \"" + std::string(handler->name()) +
+                 "\")";
+        break;
+      }
+    }
+    report.problems.push_back("the component imports " + names + ", which no handler provides" +
+                              advice);
   }
-  // Which handlers it would run with, by the runtime's own rule; its errors then are about
-  // handlers the actor uses without declaring them (the tables' own errors are reported above).
   if (!handlers_ok) return;
-  Result<std::vector<std::unique_ptr<Handler>>> active =
-      registry.Activate(manifest, *module, auto_handlers);
   if (!active.ok()) {
     report.problems.push_back(active.status().ToString());
     return;
