@@ -28,6 +28,7 @@ namespace {
 using ::testing::HasSubstr;
 
 const std::string kProxy = std::string(THEATER_TEST_ACTOR_DIR) + "/proxy_echo.component.wasm";
+const std::string kForward = std::string(THEATER_TEST_ACTOR_DIR) + "/proxy_forward.component.wasm";
 
 struct HttpReply {
   int status = -1;                             // -1: no response (connection refused or closed)
@@ -37,7 +38,7 @@ struct HttpReply {
 
 // One request over a new connection to 127.0.0.1:port (Connection: close), read to the end.
 HttpReply Exchange(int port, const std::string& method, const std::string& target,
-                   const std::string& body = "") {
+                   const std::string& body = "", const std::string& extra_headers = "") {
   HttpReply reply;
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
@@ -51,8 +52,9 @@ HttpReply Exchange(int port, const std::string& method, const std::string& targe
     return reply;
   }
   std::string request =
-      method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-      "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+      method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n" +
+      extra_headers + "Connection: close\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body;
   ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string raw;
   char buffer[4096];
@@ -85,21 +87,35 @@ class WasiHttpRuntimeTest : public testing_util::ActorTestFixture {
            "\"\n\n[[handler]]\ntype = \"wasi-http\"\nconfig = { " + config + " }\n";
   }
 
-  // Spawns the proxy on a port of its own choosing and returns the port its log names.
-  int SpawnProxy(std::string* id) {
-    *id = Spawn(Manifest(kProxy, "port = 0"));
-    const std::string marker = "wasi-http: listening on http://127.0.0.1:";
-    int port = 0;
+  // Spawns a proxy component on a port of its own choosing and returns the port its log names
+  // (the n-th such line: one per proxy spawned so far).
+  int SpawnProxy(std::string* id, const std::string& component = kProxy,
+                 const std::string& more = "") {
+    const size_t before = ListeningLines().size();
+    *id = Spawn(Manifest(component, "port = 0") + more);
+    std::vector<int> ports;
     EXPECT_TRUE(testing_util::WaitFor([&] {
-      for (const std::string& line : Log()) {
-        if (size_t at = line.find(marker); at != std::string::npos) {
-          port = std::stoi(line.substr(at + marker.size()));
-          return true;
-        }
-      }
-      return false;
+      ports = ListeningLines();
+      return ports.size() > before;
     }));
-    return port;
+    return ports.size() > before ? ports[before] : 0;
+  }
+  std::vector<int> ListeningLines() {
+    const std::string marker = "wasi-http: listening on http://127.0.0.1:";
+    std::vector<int> ports;
+    for (const std::string& line : Log()) {
+      if (size_t at = line.find(marker); at != std::string::npos) {
+        ports.push_back(std::stoi(line.substr(at + marker.size())));
+      }
+    }
+    return ports;
+  }
+  size_t HandledCalls(const std::string& id) {
+    size_t handled = 0;
+    for (const chain::ExportCall& call : RecordedInChain<chain::ExportCall>(id)) {
+      if (call.function == "wasi:http/incoming-handler@0.2.0#handle") ++handled;
+    }
+    return handled;
   }
 };
 
@@ -159,6 +175,39 @@ TEST_F(WasiHttpRuntimeTest, AComponentThatDoesNotAnswerOrTrapsGetsA500AndATrapFa
   // closes.
   EXPECT_TRUE(testing_util::WaitFor([&] { return !runtime_->Phase(id).ok(); }));
   EXPECT_TRUE(testing_util::WaitFor([&] { return Exchange(port, "GET", "/x").status == -1; }));
+}
+
+// proxy_forward.wat makes an outgoing request to the authority a header names: here the echo
+// proxy, over real HTTP on 127.0.0.1. The http-client permission governs it: restricted to
+// another host, the request never leaves (handle's own error, which the component answers 502).
+TEST_F(WasiHttpRuntimeTest, AnOutgoingRequestGoesThroughTheHttpClientPermission) {
+  std::string echo, forward, fenced;
+  const int echo_port = SpawnProxy(&echo);
+  const int forward_port = SpawnProxy(&forward, kForward);
+  ASSERT_GT(echo_port, 0);
+  ASSERT_GT(forward_port, 0);
+  const std::string to = "x-forward-to: 127.0.0.1:" + std::to_string(echo_port) + "\r\n";
+
+  EXPECT_EQ(Exchange(forward_port, "GET", "/", "", to).status, 201) << "the echo's status";
+  EXPECT_EQ(HandledCalls(echo), 1u);
+  EXPECT_EQ(Exchange(forward_port, "GET", "/").status, 400) << "no header";
+  // Nobody listens on port 1: the request left and failed, the future's error.
+  EXPECT_EQ(Exchange(forward_port, "GET", "/", "", "x-forward-to: 127.0.0.1:1\r\n").status, 503);
+  bool sent = false;
+  for (const chain::HostCall& call : RecordedInChain<chain::HostCall>(forward)) {
+    if (call.interface == "wasi:http/outgoing-handler@0.2.0" && call.function == "handle") {
+      sent = true;
+    }
+  }
+  EXPECT_TRUE(sent) << "each outgoing request is in the chain";
+
+  const int fenced_port =
+      SpawnProxy(&fenced, kForward,
+                 "[permission_policy.http_client]\ntype = \"restrict\"\n"
+                 "[permission_policy.http_client.config]\nallowed_hosts = [\"example.org\"]\n");
+  ASSERT_GT(fenced_port, 0);
+  EXPECT_EQ(Exchange(fenced_port, "GET", "/", "", to).status, 502);
+  EXPECT_EQ(HandledCalls(echo), 1u) << "the refused request never reached the echo";
 }
 
 TEST_F(WasiHttpRuntimeTest, MisconfigurationsAreRefusedWithTheirCause) {
