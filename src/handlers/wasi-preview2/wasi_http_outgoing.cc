@@ -129,13 +129,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindHttpOutgoing(std::string_view inter
   // ----- outgoing-request
   if (function == "[constructor]outgoing-request") {
     return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
-      THEATER_ASSIGN_OR_RETURN(Object * headers, Get(params[0], Kind::kFields));
-      auto message = std::make_shared<HttpOutgoingMessage>();
-      message->headers = std::make_shared<HttpFields>(*headers->fields);
-      objects_.erase(params[0].handle());  // given to the request
-      const uint32_t rep = New(Kind::kOutgoingRequest);
-      objects_[rep].response = std::move(message);
-      return Values{Value::Own(rep)};
+      return NewOutgoingMessage(params[0], Kind::kOutgoingRequest);
     });
   }
   const std::string_view request_method = "[method]outgoing-request.";
@@ -143,13 +137,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindHttpOutgoing(std::string_view inter
     const std::string_view method = function.substr(request_method.size());
     if (method == "body") {
       return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
-        THEATER_ASSIGN_OR_RETURN(Object * request, Get(params[0], Kind::kOutgoingRequest));
-        if (request->taken) return Values{Value::Err()};
-        request->taken = true;
-        std::shared_ptr<HttpOutgoingMessage> message = request->response;
-        const uint32_t rep = New(Kind::kOutgoingBody);
-        objects_[rep].response = std::move(message);
-        return Values{Value::Ok(Value::Own(rep))};
+        return TakeChildOnce(params[0], Kind::kOutgoingRequest, Kind::kOutgoingBody);
       });
     }
     if (method == "headers") {
@@ -326,13 +314,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindHttpOutgoing(std::string_view inter
     }
     if (method == "consume") {
       return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
-        THEATER_ASSIGN_OR_RETURN(Object * response, Get(params[0], Kind::kIncomingResponse));
-        if (response->taken) return Values{Value::Err()};
-        response->taken = true;
-        std::shared_ptr<HttpExchange> received = response->exchange;
-        const uint32_t rep = New(Kind::kIncomingBody);
-        objects_[rep].exchange = std::move(received);
-        return Values{Value::Ok(Value::Own(rep))};
+        return TakeChildOnce(params[0], Kind::kIncomingResponse, Kind::kIncomingBody);
       });
     }
   }

@@ -128,6 +128,29 @@ uint32_t WasiPreview2::NewFields(std::shared_ptr<HttpFields> fields, bool immuta
   return rep;
 }
 
+Result<std::vector<Value>> WasiPreview2::NewOutgoingMessage(const Value& headers, Kind kind) {
+  THEATER_ASSIGN_OR_RETURN(Object * fields, Get(headers, Kind::kFields));
+  auto message = std::make_shared<HttpOutgoingMessage>();
+  message->headers = std::make_shared<HttpFields>(*fields->fields);
+  objects_.erase(headers.handle());  // given to the message
+  const uint32_t rep = New(kind);
+  objects_[rep].response = std::move(message);
+  return Values{Value::Own(rep)};
+}
+
+Result<std::vector<Value>> WasiPreview2::TakeChildOnce(const Value& handle, Kind parent,
+                                                       Kind child) {
+  THEATER_ASSIGN_OR_RETURN(Object * object, Get(handle, parent));
+  if (object->taken) return Values{Value::Err()};
+  object->taken = true;
+  std::shared_ptr<HttpExchange> exchange = object->exchange;
+  std::shared_ptr<HttpOutgoingMessage> message = object->response;
+  const uint32_t rep = New(child);
+  objects_[rep].exchange = std::move(exchange);
+  objects_[rep].response = std::move(message);
+  return Values{Value::Ok(Value::Own(rep))};
+}
+
 Result<WasiPreview2::Impl> WasiPreview2::FindHttp(std::string_view interface_name,
                                                   std::string_view function) {
   const std::string name = std::string(interface_name) + "#" + std::string(function);
@@ -291,13 +314,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindHttp(std::string_view interface_nam
     }
     if (method == "consume") {
       return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
-        THEATER_ASSIGN_OR_RETURN(Object * request, Get(params[0], Kind::kIncomingRequest));
-        if (request->taken) return Values{Value::Err()};
-        request->taken = true;
-        std::shared_ptr<HttpExchange> exchange = request->exchange;
-        const uint32_t rep = New(Kind::kIncomingBody);
-        objects_[rep].exchange = std::move(exchange);
-        return Values{Value::Ok(Value::Own(rep))};
+        return TakeChildOnce(params[0], Kind::kIncomingRequest, Kind::kIncomingBody);
       });
     }
   }
@@ -305,13 +322,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindHttp(std::string_view interface_nam
   // ----- incoming-body and its trailers
   if (function == "[method]incoming-body.stream") {
     return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
-      THEATER_ASSIGN_OR_RETURN(Object * body, Get(params[0], Kind::kIncomingBody));
-      if (body->taken) return Values{Value::Err()};
-      body->taken = true;
-      std::shared_ptr<HttpExchange> exchange = body->exchange;
-      const uint32_t rep = New(Kind::kInputStream);
-      objects_[rep].exchange = std::move(exchange);
-      return Values{Value::Ok(Value::Own(rep))};
+      return TakeChildOnce(params[0], Kind::kIncomingBody, Kind::kInputStream);
     });
   }
   if (function == "[static]incoming-body.finish") {
@@ -339,13 +350,7 @@ Result<WasiPreview2::Impl> WasiPreview2::FindHttp(std::string_view interface_nam
   // ----- outgoing-response and its body
   if (function == "[constructor]outgoing-response") {
     return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
-      THEATER_ASSIGN_OR_RETURN(Object * headers, Get(params[0], Kind::kFields));
-      auto draft = std::make_shared<HttpOutgoingMessage>();
-      draft->headers = std::make_shared<HttpFields>(*headers->fields);
-      objects_.erase(params[0].handle());  // given to the response
-      const uint32_t rep = New(Kind::kOutgoingResponse);
-      objects_[rep].response = std::move(draft);
-      return Values{Value::Own(rep)};
+      return NewOutgoingMessage(params[0], Kind::kOutgoingResponse);
     });
   }
   const std::string_view response_method = "[method]outgoing-response.";
@@ -375,25 +380,13 @@ Result<WasiPreview2::Impl> WasiPreview2::FindHttp(std::string_view interface_nam
     }
     if (method == "body") {
       return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
-        THEATER_ASSIGN_OR_RETURN(Object * response, Get(params[0], Kind::kOutgoingResponse));
-        if (response->taken) return Values{Value::Err()};
-        response->taken = true;
-        std::shared_ptr<HttpOutgoingMessage> draft = response->response;
-        const uint32_t rep = New(Kind::kOutgoingBody);
-        objects_[rep].response = std::move(draft);
-        return Values{Value::Ok(Value::Own(rep))};
+        return TakeChildOnce(params[0], Kind::kOutgoingResponse, Kind::kOutgoingBody);
       });
     }
   }
   if (function == "[method]outgoing-body.write") {
     return Impl([this](const ComponentImport&, Values& params) -> Result<Values> {
-      THEATER_ASSIGN_OR_RETURN(Object * body, Get(params[0], Kind::kOutgoingBody));
-      if (body->taken) return Values{Value::Err()};
-      body->taken = true;
-      std::shared_ptr<HttpOutgoingMessage> draft = body->response;
-      const uint32_t rep = New(Kind::kOutputStream);
-      objects_[rep].response = std::move(draft);
-      return Values{Value::Ok(Value::Own(rep))};
+      return TakeChildOnce(params[0], Kind::kOutgoingBody, Kind::kOutputStream);
     });
   }
   if (function == "[static]outgoing-body.finish") {

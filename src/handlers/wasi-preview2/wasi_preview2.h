@@ -179,6 +179,12 @@ class WasiPreview2 final : public ComponentInterfaces {
   Result<Impl> FindHttpOutgoing(std::string_view interface_name, std::string_view function);
   // A fields object viewing `fields`.
   uint32_t NewFields(std::shared_ptr<HttpFields> fields, bool immutable);
+  // An outgoing-response or outgoing-request (`kind`) made from the own<fields> `headers`, which
+  // it takes.
+  Result<std::vector<abi::Value>> NewOutgoingMessage(const abi::Value& headers, Kind kind);
+  // What consume, stream, body and write do: the first call on the `parent` object `handle`
+  // gives a new `child` object sharing its exchange and message, ok(own); every later one err.
+  Result<std::vector<abi::Value>> TakeChildOnce(const abi::Value& handle, Kind parent, Kind child);
   // A request body's input stream: up to `len` bytes from its offset, or closed at its end.
   Result<std::vector<abi::Value>> ReadHttpBody(const ComponentImport& import, Object& stream,
                                                uint64_t len, bool skip);
