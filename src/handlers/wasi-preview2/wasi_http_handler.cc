@@ -14,8 +14,9 @@
 //
 // Thread-safety: host functions run on the actor's fiber; requests arrive on the I/O loop's
 // threads and reach the instance only through AdoptIncoming (thread-safe) and the mailbox; mu_
-// guards the server, the current instance's WasiPreview2 (an update replaces it) and the
-// outgoing request in flight (Stop cancels it).
+// guards the server and the outgoing request in flight (Stop cancels it); the current
+// instance's WasiPreview2 (an update replaces it) is kept in a CurrentWasi of its own, which
+// the listener's port shares.
 #include "handlers/wasi-preview2/wasi_http_handler.h"
 
 #include <mutex>
@@ -132,15 +133,31 @@ constexpr uint64_t kMaxOutgoingResponseBytes = 16u << 20;
 constexpr uint64_t kDefaultConnectTimeoutMs = 10'000;
 constexpr uint64_t kDefaultTimeoutMs = 30'000;
 
+// The WASI host of the actor's current instance (an update replaces it; null once the actor
+// stops). Shared by the handler and its listener's port, which may outlive the handler by the
+// server's last completions.
+class CurrentWasi {
+ public:
+  void Set(std::shared_ptr<WasiPreview2> wasi) {
+    std::lock_guard<std::mutex> lock(mu_);
+    wasi_ = std::move(wasi);
+  }
+  std::shared_ptr<WasiPreview2> Get() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return wasi_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::shared_ptr<WasiPreview2> wasi_;
+};
+
 // Where the listener's requests go: each becomes an exchange and a call of the component's
 // incoming-handler, whose reply is turned into the server's response record.
 class IncomingPort final : public http::ActorPort {
  public:
-  // Gives the current instance's WASI host (null once the actor has none).
-  using CurrentWasi = std::function<std::shared_ptr<WasiPreview2>()>;
-
   IncomingPort(std::weak_ptr<ActorContext> actor, std::string export_interface, std::string scheme,
-               CurrentWasi wasi)
+               std::shared_ptr<CurrentWasi> wasi)
       : actor_(std::move(actor)),
         export_interface_(std::move(export_interface)),
         scheme_(std::move(scheme)),
@@ -148,7 +165,7 @@ class IncomingPort final : public http::ActorPort {
 
   Status Call(std::string_view, std::vector<Value> params, Done done) override {
     std::shared_ptr<ActorContext> actor = actor_.lock();
-    std::shared_ptr<WasiPreview2> wasi = wasi_();
+    std::shared_ptr<WasiPreview2> wasi = wasi_->Get();
     if (!actor || !wasi) return Unavailable("the actor has stopped");
     // params: the route's handler id, then the request record (method, target, headers, body).
     const std::vector<Value>& request = params[1].items();
@@ -209,7 +226,7 @@ class IncomingPort final : public http::ActorPort {
   std::weak_ptr<ActorContext> actor_;
   std::string export_interface_;
   std::string scheme_;
-  CurrentWasi wasi_;
+  std::shared_ptr<CurrentWasi> wasi_;
 };
 
 class WasiHttpHandler final : public Handler {
@@ -240,10 +257,7 @@ class WasiHttpHandler final : public Handler {
       return SendRequest(actor, request);
     };
     auto wasi = std::make_shared<WasiPreview2>(std::move(options));
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      wasi_ = wasi;  // an update's new instance takes the requests from now on
-    }
+    wasi_->Set(wasi);  // an update's new instance takes the requests from now on
     return functions.ServeComponentInterfaces("wasi:", std::move(wasi));
   }
 
@@ -262,10 +276,7 @@ class WasiHttpHandler final : public Handler {
           "the wasi-http handler calls the component's wasi:http/incoming-handler@0.2.x#handle, "
           "and the component does not export it");
     }
-    auto port = std::make_shared<IncomingPort>(actor.WeakSelf(), export_interface, "http", [this] {
-      std::lock_guard<std::mutex> lock(mu_);
-      return wasi_;
-    });
+    auto port = std::make_shared<IncomingPort>(actor.WeakSelf(), export_interface, "http", wasi_);
     // One catch-all route per method the shared server knows: every path reaches the
     // component, which decides what it serves.
     auto routing = std::make_shared<http::Routing>();
@@ -305,11 +316,11 @@ class WasiHttpHandler final : public Handler {
     {
       std::lock_guard<std::mutex> lock(mu_);
       server = std::move(server_);
-      wasi_.reset();
       stopped_ = true;
       transfer = current_.lock();
       engine = engine_;
     }
+    wasi_->Set(nullptr);
     if (server) server->BeginShutdown();
     if (engine != nullptr && transfer) engine->Cancel(transfer);
   }
@@ -392,8 +403,8 @@ class WasiHttpHandler final : public Handler {
   }
 
   WasiHttpConfig config_;
-  std::mutex mu_;
-  std::shared_ptr<WasiPreview2> wasi_;
+  std::shared_ptr<CurrentWasi> wasi_ = std::make_shared<CurrentWasi>();
+  std::mutex mu_;  // guards what follows
   std::unique_ptr<http::HttpServer> server_;
   bool stopped_ = false;
   CurlEngine* engine_ = nullptr;     // the loop's, once a request used it
