@@ -198,8 +198,9 @@ class Actor final : public ActorContext, public std::enable_shared_from_this<Act
   // or stops them.
   FailedChildren& failed_children() { return failed_children_; }
   // A failed child its restart strategy is restarting: a restart-child of it meanwhile (from
-  // handle-child-error, say) joins that restart instead of finding no actor. End tells those
-  // waiting how it went.
+  // handle-child-error, say) joins that restart instead of finding no actor (for a child on
+  // another host, it restarts it again once that restart is over: RestartChild). End tells
+  // those waiting how it went.
   void BeginChildRestart(const std::string& child_id);
   void EndChildRestart(const std::string& child_id, const Status& outcome);
   // Adds `done` to the waiters of `child_id`'s restart; false when none is under way.

@@ -208,6 +208,19 @@ bool Actor::JoinChildRestart(const std::string& child_id, std::function<void(Sta
 }
 
 void Actor::RestartChild(std::string_view child_id, std::function<void(Status)> done) {
+  if (runtime_.RemoteChildHost(child_id)) {
+    // This host hears that a child on another host was restarted a lattice message after the
+    // child runs again (and may have been sent more): a restart asked for meanwhile cannot join
+    // the strategy's, which may be over there. It follows it instead.
+    const std::string id(child_id);
+    std::function<void(Status)> after = [this, self = shared_from_this(), id,
+                                         done](const Status&) mutable {
+      runtime_.RestartAsync(id, std::move(done));
+    };
+    if (JoinChildRestart(id, after)) return;
+    runtime_.RestartAsync(child_id, std::move(done));
+    return;
+  }
   if (JoinChildRestart(std::string(child_id), done)) return;  // its strategy restarts it now
   if (failed_children_.Contains(child_id)) {
     runtime_.RestartFailedChild(shared_from_this(), std::string(child_id), std::move(done));
