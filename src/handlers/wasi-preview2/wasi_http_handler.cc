@@ -81,16 +81,17 @@ Result<WasiHttpConfig> ParseConfig(const nlohmann::json& config) {
   return out;
 }
 
-// The exchange's response as the shared server's response record (status, headers, body).
-Value ResponseValue(const HttpExchange& exchange) {
-  const HttpOutgoingMessage& draft = *exchange.response;
+// The exchange's response as the shared server's response record (status, headers, body). The
+// call is over: the body moves out of the exchange rather than being copied.
+Value ResponseValue(HttpExchange& exchange) {
+  HttpOutgoingMessage& draft = *exchange.response;
   std::vector<Value> headers;
   for (const auto& [name, value] : *draft.headers) {
     headers.push_back(Value::Tuple(
         {Value::String(name), Value::String(std::string(value.begin(), value.end()))}));
   }
   return Value::Record({Value::U16(draft.status), Value::List(std::move(headers)),
-                        Value::Some(Value::Bytes(draft.body))});
+                        Value::Some(Value::Bytes(std::move(draft.body)))});
 }
 
 Value TextResponse(uint16_t status, std::string text) {
@@ -168,7 +169,7 @@ class IncomingPort final : public http::ActorPort {
     std::shared_ptr<WasiPreview2> wasi = wasi_->Get();
     if (!actor || !wasi) return Unavailable("the actor has stopped");
     // params: the route's handler id, then the request record (method, target, headers, body).
-    const std::vector<Value>& request = params[1].items();
+    std::vector<Value>& request = params[1].mutable_items();
     auto exchange = std::make_shared<HttpExchange>();
     exchange->method = request[0].as_string();
     exchange->path_with_query = request[1].as_string();
@@ -185,7 +186,9 @@ class IncomingPort final : public http::ActorPort {
       }
       exchange->headers->emplace_back(name, std::vector<uint8_t>(value.begin(), value.end()));
     }
-    if (request[3].is_some()) exchange->body = request[3].payload()->as_bytes();
+    // The params are this call's own: the body moves into the exchange.
+    if (request[3].is_some())
+      exchange->body = std::move(request[3].mutable_payload()->mutable_bytes());
 
     const std::pair<uint32_t, uint32_t> reps = wasi->AdoptIncoming(exchange);
     ExportInvocation op;
