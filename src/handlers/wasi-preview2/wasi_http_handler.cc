@@ -27,6 +27,7 @@
 #include "handlers/http-client/http_client_permissions.h"
 #include "handlers/support/http-server/http_server.h"
 #include "handlers/support/http-server/route_table.h"
+#include "handlers/support/http-server/server_limits_config.h"
 #include "handlers/wasi-preview2/wasi_preview2.h"
 #include "handlers/wasi-preview2/wasi_preview2_handler.h"
 
@@ -50,7 +51,6 @@ Result<WasiHttpConfig> ParseConfig(const nlohmann::json& config) {
   WasiHttpConfig out;
   if (config.is_null()) return out;
   if (!config.is_object()) return InvalidArgument("config: must be a table");
-  using ms = std::chrono::milliseconds;
   for (const auto& [key, value] : config.items()) {
     if (key == "host") {
       if (!value.is_string()) return InvalidArgument("config: host must be a string");
@@ -59,23 +59,13 @@ Result<WasiHttpConfig> ParseConfig(const nlohmann::json& config) {
     } else if (key == "port") {
       THEATER_ASSIGN_OR_RETURN(uint64_t n, ConfigLimit(value, key, 0, 65535));
       out.port = static_cast<uint16_t>(n);
-    } else if (key == "request_timeout_ms") {
-      THEATER_ASSIGN_OR_RETURN(uint64_t n, ConfigLimit(value, key, 1, 3'600'000));
-      out.limits.request_timeout = ms(n);
-    } else if (key == "max_body_bytes") {
-      THEATER_ASSIGN_OR_RETURN(out.limits.max_body_bytes, ConfigLimit(value, key, 1, 256ull << 20));
-    } else if (key == "max_header_bytes") {
-      THEATER_ASSIGN_OR_RETURN(uint64_t n, ConfigLimit(value, key, 1, 1 << 20));
-      out.limits.max_header_bytes = static_cast<uint32_t>(n);
-    } else if (key == "idle_timeout_ms") {
-      THEATER_ASSIGN_OR_RETURN(uint64_t n, ConfigLimit(value, key, 1, 3'600'000));
-      out.limits.idle_timeout = ms(n);
-    } else if (key == "max_connections") {
-      THEATER_ASSIGN_OR_RETURN(out.limits.max_connections, ConfigLimit(value, key, 1, 100'000));
     } else {
-      return InvalidArgument("unknown key '" + key +
-                             "' (expected host, port, request_timeout_ms, max_body_bytes, "
-                             "max_header_bytes, idle_timeout_ms or max_connections)");
+      // The shared server's limits, as http-framework reads them.
+      THEATER_ASSIGN_OR_RETURN(bool known, http::ReadServerLimit(key, value, out.limits));
+      if (!known) {
+        return InvalidArgument("unknown key '" + key + "' (expected host, port, " +
+                               std::string(http::kServerLimitKeys) + ")");
+      }
     }
   }
   return out;
